@@ -1,0 +1,1 @@
+SELECT count(*) FROM typed WHERE reason IS NOT NULL

@@ -1,0 +1,242 @@
+"""`mlops-console`: the TUI by default, headless subcommands for scripts.
+
+stdout holds data only; diagnostics go to stderr. Exit codes: 0 done, 1 refused or alerts firing,
+2 usage or configuration error, 3 conflict, 4 a remote system failed. Textual is imported only
+for the commands that draw.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from console import __version__
+from console.config import Config, ConfigError, load
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_CONFLICT, EXIT_REMOTE = 0, 1, 2, 3, 4
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # usage errors exit 2 with one line, as argparse does, minus the noise
+        self.print_usage(sys.stderr)
+        print(f"mlops-console: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _common() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
+                   help="configuration file (else $MLOPS_CONSOLE_CONFIG, ./mlops-console.toml, the XDG file)")
+    p.add_argument("--registry", metavar="URI", default=argparse.SUPPRESS,
+                   help="MLflow tracking URI for this run (sqlite:///path or http(s)://host)")
+    p.add_argument("--read-only", action="store_true", default=argparse.SUPPRESS,
+                   help="refuse every dangerous action")
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = _Parser(prog="mlops-console", parents=[common],
+                     description="A keyboard-driven operations console for ML and LLM models in production.")
+    parser.add_argument("--version", action="version", version=f"mlops-console {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("demo", parents=[common], help="build the demo workspace and open the console on it")
+    p.add_argument("--dir", default="mlops-demo", help="workspace folder (default ./mlops-demo)")
+    p.add_argument("--reset", action="store_true", help="build it again from scratch")
+    p.add_argument("--no-open", action="store_true", help="build only; do not open the console")
+    p.add_argument("--live", action=argparse.BooleanOptionalAction, default=None,
+                   help="keep appending predictions while the console is open (default: on when it opens)")
+    p.set_defaults(func=cmd_demo, needs_config=False)
+
+    p = sub.add_parser("snapshot", parents=[common], help="print the overview once, without the TUI")
+    p.add_argument("--format", choices=("text", "json", "svg"), default="text")
+    p.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout (required for svg)")
+    p.set_defaults(func=cmd_snapshot)
+
+    p = sub.add_parser("serve", parents=[common], help="serve the console in a browser (textual-serve)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("ui", parents=[common], help="open the console (the default)")
+    p.set_defaults(func=cmd_ui)
+
+    for register in _extensions():
+        register(sub, common)
+    return parser
+
+
+def _extensions():
+    """Subcommands that other modules contribute (actions, monitoring); absent modules are skipped."""
+    registers = []
+    try:
+        from console import cli_actions
+
+        registers.append(lambda sub, common: _add_with_common(cli_actions.add_parsers, sub, common))
+    except ImportError:
+        pass
+    try:
+        from console import cli_monitor
+
+        registers.append(lambda sub, common: _add_with_common(cli_monitor.add_parsers, sub, common))
+    except ImportError:
+        pass
+    return registers
+
+
+def _add_with_common(add_parsers, sub, common) -> None:
+    """Gives every subcommand an extension adds the global flags too, wherever the user types them."""
+    original = sub.add_parser
+
+    def add_parser(name, **kwargs):
+        kwargs.setdefault("parents", [common])
+        return original(name, **kwargs)
+
+    sub.add_parser = add_parser
+    try:
+        add_parsers(sub)
+    finally:
+        sub.add_parser = original
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    for name, default in (("config", None), ("registry", None), ("read_only", False)):
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    func = getattr(args, "func", cmd_ui)
+    try:
+        cfg = None
+        if getattr(args, "needs_config", True):
+            cfg = load(args.config, registry=args.registry, read_only=args.read_only)
+        return int(func(args, cfg) or 0)
+    except ConfigError as exc:
+        print(f"mlops-console: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - an operator never sees a traceback
+        if os.environ.get("MLOPS_CONSOLE_DEBUG"):
+            raise
+        print(f"mlops-console: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_REMOTE
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+def cmd_snapshot(args, cfg: Config) -> int:
+    if args.format == "svg":
+        from console.ui.headless import save_svg
+
+        if not args.output:
+            print("mlops-console: error: --format svg needs --output FILE", file=sys.stderr)
+            return EXIT_USAGE
+        save_svg(cfg, Path(args.output))
+        print(f"saved {args.output}", file=sys.stderr)
+        return EXIT_OK
+    from console.service import Service
+
+    service = Service(cfg)
+    snap = service.snapshot()
+    if args.format == "json":
+        text = json.dumps(snap.to_dict(), indent=2, default=str)
+    else:
+        text = render_snapshot_text(snap)
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    else:
+        print(text)
+    if snap.registry.status == "unreachable":
+        print(f"mlops-console: registry unreachable: {snap.registry.message}", file=sys.stderr)
+    return EXIT_OK
+
+
+def render_snapshot_text(snap) -> str:
+    head = (f"workspace {snap.workspace}   registry {snap.registry.status}   "
+            f"at {snap.now:%Y-%m-%d %H:%M:%S}Z   malformed rows {snap.malformed}")
+    cols = ("MODEL", "ENV", "CHAMPION", "LIVE", "RPM", "REQ 24H", "P95 MS", "ERR %", "DRIFT", "COST TODAY", "ALERTS")
+    lines = [head, ""]
+    rows = [cols]
+    for r in snap.rows:
+        rows.append((r.name, r.environment, f"v{r.champion}" if r.champion else "-", r.live or "-",
+                     f"{r.rpm:.1f}", str(r.requests),
+                     f"{r.p95_latency_ms:.0f}" if r.p95_latency_ms is not None else "-",
+                     f"{100 * r.error_rate:.2f}" if r.error_rate is not None else "-", r.drift,
+                     f"${r.cost_usd:,.2f}" if r.cost_usd is not None else "-", str(r.alerts)))
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(cols))]
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    if not snap.logs_configured:
+        lines += ["", "no logs are configured: traffic, latency and drift panels are empty"]
+    return "\n".join(lines)
+
+
+def cmd_demo(args, cfg) -> int:
+    from console.demo.workspace import build_workspace
+
+    directory = Path(args.dir).resolve()
+    config_path = _build_with_progress(build_workspace, directory, args.reset)
+    print(f"demo workspace ready: {config_path}", file=sys.stderr)
+    if args.no_open:
+        return EXIT_OK
+    from console.config import parse_file
+
+    cfg = parse_file(config_path)
+    if args.read_only:
+        from dataclasses import replace
+
+        cfg = replace(cfg, read_only=True)
+    live = True if args.live is None else args.live
+    return run_tui(cfg, live_writer=config_path if live else None)
+
+
+def _build_with_progress(build_workspace, directory: Path, reset: bool) -> Path:
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as progress:
+        task = progress.add_task("building the demo workspace", total=1.0)
+
+        def report(message: str, fraction: float) -> None:
+            progress.update(task, description=message, completed=max(0.0, min(1.0, fraction)))
+
+        path = build_workspace(directory, reset=reset, progress=report)
+        progress.update(task, description="demo workspace ready", completed=1.0)
+    return path
+
+
+def cmd_ui(args, cfg: Config) -> int:
+    return run_tui(cfg)
+
+
+def run_tui(cfg: Config, live_writer: Path | None = None) -> int:
+    from console.ui.run import run
+
+    return run(cfg, live_writer=live_writer)
+
+
+def cmd_serve(args, cfg: Config) -> int:
+    from textual_serve.server import Server
+
+    argv = [sys.executable, "-m", "console"]
+    if cfg.source:
+        argv += ["--config", str(cfg.source)]
+    elif cfg.tracking_uri:
+        from console.config import reveal
+
+        argv += ["--registry", reveal(cfg.tracking_uri)]
+    if cfg.read_only:
+        argv.append("--read-only")
+    import shlex
+
+    Server(shlex.join(argv), host=args.host, port=args.port, title="mlops-console").serve()
+    return EXIT_OK

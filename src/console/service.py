@@ -1,0 +1,189 @@
+"""The one facade the CLI and the TUI both call: nothing above it runs SQL or talks to MLflow.
+
+Methods block (they do I/O); the TUI calls them from thread workers. The clock is injectable so
+tests can pin "now".
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from console.aliases import alias_name, parse_alias
+from console.analytics.serving import Serving, fold_all
+from console.config import Config, reveal
+from console.warehouse import RefreshStats, Warehouse
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class RegistryState:
+    status: str  # ok | unreachable | not configured
+    message: str = ""
+    models: tuple = ()  # sources.registry.ModelInfo
+    checked_at: datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    name: str
+    environment: str
+    production: bool
+    champion: str | None
+    aliases: dict[str, str]
+    live: str  # canary %, shadow, blue/green standby, as words
+    rpm: float
+    requests: int  # last 24 h
+    requests_1h: int
+    p95_latency_ms: float | None
+    error_rate: float | None
+    drift: str  # "ok", "drift 3/8", "-", ...
+    cost_usd: float | None  # today (UTC)
+    alerts: int
+    serving: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    workspace: str
+    now: datetime
+    registry: RegistryState
+    rows: tuple[ModelRow, ...]
+    malformed: int
+    counts: dict
+    logs_configured: bool
+    missing_logs: tuple[str, ...] = ()
+    refresh_seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "workspace": self.workspace,
+            "now": self.now.isoformat() + "Z",
+            "registry": {"status": self.registry.status, "message": self.registry.message},
+            "logs_configured": self.logs_configured,
+            "missing_logs": list(self.missing_logs),
+            "malformed": self.malformed,
+            "counts": {k: (v.isoformat() + "Z" if isinstance(v, datetime) else v) for k, v in self.counts.items()},
+            "models": [r.to_dict() for r in self.rows],
+        }
+
+
+class Service:
+    REGISTRY_TTL_S = 15.0
+
+    def __init__(self, cfg: Config, clock: Clock | None = None):
+        self.cfg = cfg
+        self.clock = clock or utc_now
+        self.warehouse = Warehouse(cfg)
+        self._registry = None
+        self._registry_lock = threading.Lock()
+        self._registry_state: RegistryState | None = None
+        self._registry_at = 0.0
+        self.last_refresh: RefreshStats | None = None
+
+    # ------------------------------------------------------------------ sources
+
+    @property
+    def registry(self):
+        """The MLflow adapter, created on first use (importing mlflow takes over a second)."""
+        with self._registry_lock:
+            if self._registry is None:
+                from console.sources.registry import Registry
+
+                self._registry = Registry(reveal(self.cfg.tracking_uri))
+            return self._registry
+
+    def registry_state(self, max_age_s: float | None = None, cached_only: bool = False) -> RegistryState:
+        """The registry's models and status; `cached_only` never waits on MLflow (the TUI's first frame)."""
+        age = self.REGISTRY_TTL_S if max_age_s is None else max_age_s
+        if self._registry_state is not None and (cached_only or time.monotonic() - self._registry_at < age):
+            return self._registry_state
+        if cached_only:
+            return RegistryState("connecting", "reading the registry", (), None)
+        if not self.cfg.tracking_uri:
+            state = RegistryState("not configured", "no registry configured", (), self.clock())
+        else:
+            try:
+                models = tuple(self.registry.list_models())
+                state = RegistryState("ok", "", models, self.clock())
+            except Exception as exc:  # noqa: BLE001 - any registry failure is shown, never raised
+                message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                state = RegistryState("unreachable", message[:200], (), self.clock())
+        self._registry_state, self._registry_at = state, time.monotonic()
+        return state
+
+    def refresh(self) -> RefreshStats:
+        self.last_refresh = self.warehouse.refresh()
+        return self.last_refresh
+
+    # ------------------------------------------------------------------ overview
+
+    def serving(self, now: datetime | None = None) -> dict[tuple[str, str], Serving]:
+        now = now or self.clock()
+        return fold_all(self.warehouse.frame("deployments_all", {"now": now}).to_dicts())
+
+    def snapshot(self, refresh: bool = True, wait_for_registry: bool = True) -> Snapshot:
+        if refresh:
+            self.refresh()
+        now = self.clock()
+        reg = self.registry_state(cached_only=not wait_for_registry)
+        wh = self.warehouse
+        traffic = {(r["model"], r["environment"]): r for r in wh.frame("overview_traffic", {"now": now}).to_dicts()}
+        totals = {(r["model"], r["environment"]): r for r in wh.frame("overview_models", {"now": now}).to_dicts()}
+        day = {(r["model"], r["environment"]): r["n"]
+               for r in wh.frame("requests_since", {"now": now, "since": now - timedelta(hours=24)}).to_dicts()}
+        serving = self.serving(now)
+        aliases_by_model = {m.name: dict(m.aliases) for m in reg.models if not getattr(m, "is_prompt", False)}
+        keys = set(totals) | set(serving)
+        for name in aliases_by_model:
+            envs = {parse_alias(a)[0] for a in aliases_by_model[name]} or {"production"}
+            if not any(k[0] == name for k in keys):
+                keys |= {(name, env) for env in envs}
+        rows = []
+        for model, env in sorted(keys, key=lambda k: (k[0], self._env_rank(k[1]), k[1])):
+            t, tot, srv = traffic.get((model, env), {}), totals.get((model, env), {}), serving.get((model, env))
+            aliases = {a: v for a, v in aliases_by_model.get(model, {}).items() if parse_alias(a)[0] == env}
+            champion = aliases.get(alias_name(env, "champion")) or (srv.champion if srv else None)
+            rows.append(ModelRow(
+                name=model, environment=env, production=self.cfg.environment(env).production,
+                champion=champion, aliases=aliases, live=srv.describe() if srv else "",
+                rpm=float(t.get("rpm") or 0.0), requests=int(day.get((model, env), 0)),
+                requests_1h=int(t.get("requests_1h") or 0),
+                p95_latency_ms=_num(t.get("p95_latency_ms")), error_rate=_num(t.get("error_rate")),
+                drift="-", cost_usd=_num(tot.get("cost_today_usd")), alerts=0,
+                serving=srv.to_dict() if srv else {},
+            ))
+        counts = dict(zip(("predictions", "labels", "deployments", "malformed", "last_prediction"), wh.one("counts")))
+        stats = self.last_refresh
+        return Snapshot(
+            workspace=self.cfg.workspace, now=now, registry=reg, rows=tuple(rows), malformed=counts["malformed"],
+            counts=counts, logs_configured=self.cfg.has_logs,
+            missing_logs=stats.missing if stats else (), refresh_seconds=stats.seconds if stats else 0.0)
+
+    def _env_rank(self, env: str) -> int:
+        return 0 if self.cfg.environment(env).production or env == "production" else 1
+
+    def malformed_summary(self) -> list[dict]:
+        return self.warehouse.frame("malformed_summary").to_dicts()
+
+    def close(self) -> None:
+        self.warehouse.close()
+
+
+def _num(value) -> float | None:
+    return None if value is None else float(value)
