@@ -42,7 +42,7 @@ def test_malformed_rows_are_set_aside_and_good_rows_kept(tmp_path):
     reasons = {r["reason"]: r["n"] for r in w.frame("malformed_summary").to_dicts()}
     assert reasons == {"invalid JSON": 1, "latency_ms is not a number": 1, "missing request_id": 1,
                        "not a JSON object": 1, "ts is not a timestamp": 1}
-    kept = w.cursor().execute("SELECT request_id, is_error, json_extract(attrs, '$.x')::DOUBLE "
+    kept = w.cursor().execute("SELECT request_id, is_error, json_extract(attrs, '$.features.x')::DOUBLE "
                               "FROM predictions ORDER BY ts").fetchall()
     assert kept == [("r0", False, 0.0), ("r4", True, 2.0), ("r5", False, 2.5)]
     located = {r[0]: r[1] for r in w.cursor().execute("SELECT reason, location FROM malformed").fetchall()}

@@ -96,16 +96,15 @@ class LogReader:
             return self._csv_batch(kind, path, cur, data)
         return self._jsonl_batch(kind, path, cur, data)
 
-    def _take_lines(self, cur: Cursor, data: bytes) -> tuple[list[bytes], list[tuple[int, str, str]]]:
+    def _take_body(self, cur: Cursor, data: bytes) -> tuple[bytes, list[tuple[int, str, str]]]:
         """Complete lines from `data`; an unterminated last line waits one refresh for its writer, then is set aside."""
         rejected: list[tuple[int, str, str]] = []
         end = data.rfind(b"\n") + 1
         body, tail = data[:end], data[end:]
-        lines = body.split(b"\n")[:-1] if body else []
         consumed = len(body)
         if tail:
             if cur.pending_size == cur.offset + len(data):  # unchanged since last look: the writer is gone
-                rejected.append((cur.line_no + len(lines) + 1, "truncated last line (no newline)", _text(tail)))
+                rejected.append((cur.line_no + body.count(b"\n") + 1, "truncated last line (no newline)", _text(tail)))
                 consumed += len(tail)
                 cur.pending_size = -1
             else:
@@ -113,18 +112,35 @@ class LogReader:
         else:
             cur.pending_size = -1
         cur.offset += consumed
-        return lines, rejected
+        return body, rejected
+
+    def _take_lines(self, cur: Cursor, data: bytes) -> tuple[list[bytes], list[tuple[int, str, str]]]:
+        body, rejected = self._take_body(cur, data)
+        return (body.split(b"\n")[:-1] if body else []), rejected
 
     def _jsonl_batch(self, kind: str, path: str, cur: Cursor, data: bytes) -> Batch:
+        """Splits lines in Arrow, not Python: a million lines take milliseconds, not seconds."""
+        import numpy as np
+        import pyarrow.compute as pc
+
         first = cur.line_no
-        lines, rejected = self._take_lines(cur, data)
-        raws, locs = [], []
-        for i, line in enumerate(lines, start=first + 1):
-            if line.strip():
-                raws.append(line.decode("utf-8", errors="replace"))
-                locs.append(i)
-        cur.line_no += len(lines) + len(rejected)
-        return Batch(kind, path, _table(raws, locs, path), rejected)
+        body, rejected = self._take_body(cur, data)
+        if not body:
+            cur.line_no += len(rejected)
+            return Batch(kind, path, _empty(), rejected)
+        blob = pa.array([body[:-1]], pa.large_binary())
+        try:
+            text = blob.cast(pa.large_string())
+        except pa.ArrowInvalid:  # invalid UTF-8 somewhere: replace the bad bytes
+            text = pa.array([body[:-1].decode("utf-8", errors="replace")], pa.large_string())
+        raws = pc.split_pattern(text, "\n").flatten()
+        n = len(raws)
+        cur.line_no += n + len(rejected)
+        locs = pa.array(np.arange(first + 1, first + 1 + n, dtype=np.int64))
+        keep = pc.not_equal(raws, "")  # blank lines are not rows; whitespace-only ones fail as invalid JSON
+        table = pa.table({"raw": raws.cast(pa.string()), "loc": locs,
+                          "source": pa.repeat(pa.scalar(path, pa.string()), n)})
+        return Batch(kind, path, table.filter(keep), rejected)
 
     def _csv_batch(self, kind: str, path: str, cur: Cursor, data: bytes) -> Batch:
         import pyarrow.csv as pacsv
