@@ -90,11 +90,19 @@ class Service:
         self.cfg = cfg
         self.clock = clock or utc_now
         self.warehouse = Warehouse(cfg)
+        from console.monitoring import Monitor
+
+        self.monitor = Monitor(cfg, self.warehouse, self.clock)
         self._registry = None
         self._registry_lock = threading.Lock()
         self._registry_state: RegistryState | None = None
         self._registry_at = 0.0
         self.last_refresh: RefreshStats | None = None
+        self._monitor_lock = threading.Lock()
+        self._findings: list | None = None
+        self._findings_at = 0.0
+        self._drift_status: dict[str, str] = {}
+        self._cost_today: dict[str, float | None] = {}
 
     # ------------------------------------------------------------------ sources
 
@@ -137,9 +145,33 @@ class Service:
         now = now or self.clock()
         return fold_all(self.warehouse.frame("deployments_all", {"now": now}).to_dicts())
 
-    def snapshot(self, refresh: bool = True, wait_for_registry: bool = True) -> Snapshot:
+    # ------------------------------------------------------------------ monitoring
+
+    MONITOR_TTL_S = 20.0
+
+    def drift(self, model: str, window: str = "24h"):
+        return self.monitor.drift(model, window)
+
+    def findings(self, max_age_s: float | None = None) -> list:
+        """Incidents over the history (firing and resolved), cached briefly: they cost about a second."""
+        age = self.MONITOR_TTL_S if max_age_s is None else max_age_s
+        with self._monitor_lock:
+            if self._findings is None or time.monotonic() - self._findings_at >= age:
+                self._findings = self.monitor.findings()
+                self._findings_at = time.monotonic()
+                status = {m: self.monitor.overview_status(m) for m in self.monitor.models()}
+                self._drift_status = {m: v[0] for m, v in status.items()}
+                self._cost_today = {m: v[1] for m, v in status.items()}
+            return self._findings
+
+    def check(self) -> list:
+        return [f for f in self.findings(max_age_s=0) if f.firing]
+
+    def snapshot(self, refresh: bool = True, wait_for_registry: bool = True, monitoring: bool = True) -> Snapshot:
         if refresh:
             self.refresh()
+        if monitoring and self.cfg.has_logs:
+            self.findings()
         now = self.clock()
         reg = self.registry_state(cached_only=not wait_for_registry)
         wh = self.warehouse
@@ -148,6 +180,10 @@ class Service:
         day = {(r["model"], r["environment"]): r["n"]
                for r in wh.frame("requests_since", {"now": now, "since": now - timedelta(hours=24)}).to_dicts()}
         serving = self.serving(now)
+        firing: dict[str, int] = {}
+        for f in self._findings or ():
+            if f.firing:
+                firing[f.model] = firing.get(f.model, 0) + 1
         aliases_by_model = {m.name: dict(m.aliases) for m in reg.models if not getattr(m, "is_prompt", False)}
         keys = set(totals) | set(serving)
         for name in aliases_by_model:
@@ -165,7 +201,10 @@ class Service:
                 rpm=float(t.get("rpm") or 0.0), requests=int(day.get((model, env), 0)),
                 requests_1h=int(t.get("requests_1h") or 0),
                 p95_latency_ms=_num(t.get("p95_latency_ms")), error_rate=_num(t.get("error_rate")),
-                drift="-", cost_usd=_num(tot.get("cost_today_usd")), alerts=0,
+                drift=self._drift_status.get(model, "-") if env == "production" else "-",
+                cost_usd=self._cost_today.get(model) if env == "production" and model in self._cost_today
+                else _num(tot.get("cost_today_usd")),
+                alerts=firing.get(model, 0) if self.cfg.environment(env).production else 0,
                 serving=srv.to_dict() if srv else {},
             ))
         counts = dict(zip(("predictions", "labels", "deployments", "malformed", "last_prediction"), wh.one("counts")))

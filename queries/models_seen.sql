@@ -1,0 +1,1 @@
+SELECT DISTINCT model FROM predictions ORDER BY model

@@ -1,0 +1,233 @@
+"""What serving costs: per-request cost, cost per 1,000 predictions, budgets, spikes, LLM usage.
+
+A logged `cost_usd` is taken as the request's full cost. Otherwise the cost is computed from the
+model's prices: tokens (input minus cached at the input price, cached at the cached price, output at
+the output price, all per million) plus a share of compute: `replica_hour_usd * replicas` for an
+hour split evenly over that model's requests in that clock hour.
+Month-end projection is linear: spend so far / elapsed fraction of the UTC month.
+Hourly spike buckets are aligned to `now` (bucket k covers (now-(k+1)h, now-kh]) so the latest bucket
+is a full hour, never a partial clock hour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Mapping, Sequence
+
+import polars as pl
+
+from console.config import ModelConfig, Prices
+from console.analytics.windows import JsonResult, day_start, in_window, month_bounds, naive_utc, opt_float
+
+COST = "cost"  # the effective per-request cost column added by `with_cost`
+_HOUR_US = 3_600_000_000
+
+
+def _tokens(name: str, df: pl.DataFrame) -> pl.Expr:
+    if name not in df.columns:
+        return pl.lit(0.0)
+    return pl.col(name).cast(pl.Float64).fill_null(0.0)
+
+
+def with_cost(preds: pl.DataFrame, prices: Prices | Mapping[str, Prices]) -> pl.DataFrame:
+    """`preds` plus a `cost` column (USD per request; never null).
+
+    `prices` is one `Prices` for every row, or prices by model name (models not listed cost 0
+    unless they logged `cost_usd`).
+    """
+    fields = ("input_per_1m", "output_per_1m", "cached_per_1m", "replica_hour_usd", "replicas")
+    if isinstance(prices, Prices):
+        df = preds.with_columns([pl.lit(float(getattr(prices, f))).alias(f"_{f}") for f in fields])
+    else:
+        table = pl.DataFrame(
+            {"model": list(prices), **{f"_{f}": [float(getattr(p, f)) for p in prices.values()] for f in fields}},
+            schema={"model": pl.Utf8, **{f"_{f}": pl.Float64 for f in fields}})
+        df = preds.join(table, on="model", how="left").with_columns(
+            [pl.col(f"_{f}").fill_null(0.0) for f in fields])
+    inp, out, cached = _tokens("input_tokens", df), _tokens("output_tokens", df), _tokens("cached_tokens", df)
+    token_cost = ((inp - cached).clip(lower_bound=0.0) * pl.col("_input_per_1m")
+                  + cached * pl.col("_cached_per_1m") + out * pl.col("_output_per_1m")) / 1e6
+    keys = [pl.col("ts").dt.truncate("1h")] + ([pl.col("model")] if "model" in df.columns else [])
+    share = pl.col("_replica_hour_usd") * pl.col("_replicas") / pl.len().over(keys)
+    logged = (pl.col("cost_usd").cast(pl.Float64).fill_nan(None) if "cost_usd" in df.columns
+              else pl.lit(None, dtype=pl.Float64))
+    return (df.with_columns(pl.coalesce(logged, token_cost + share).alias(COST))
+            .drop([f"_{f}" for f in fields]))
+
+
+def cost_per_1k(costed: pl.DataFrame, by: Sequence[str] = ("model", "version", "prompt_version")) -> pl.DataFrame:
+    """by-columns present in the frame, requests, cost_usd (sum) and cost_per_1k."""
+    keys = [c for c in by if c in costed.columns]
+    aggs = [pl.len().alias("requests"), pl.col(COST).sum().alias("cost_usd"),
+            (pl.col(COST).sum() / pl.len() * 1000).alias("cost_per_1k")]
+    if not keys:
+        return costed.select(aggs)
+    return costed.group_by(keys).agg(aggs).sort(keys, nulls_last=True)
+
+
+@dataclass(frozen=True)
+class CostWindow(JsonResult):
+    model: str
+    today_usd: float
+    today_requests: int
+    today_per_1k: float | None
+    week_usd: float
+    week_requests: int
+    week_per_1k: float | None
+
+
+def _spend(rows: pl.DataFrame) -> pl.DataFrame:
+    return rows.group_by("model").agg(pl.col(COST).sum().alias("usd"), pl.len().alias("requests"))
+
+
+def cost_windows(costed: pl.DataFrame, now: datetime) -> list[CostWindow]:
+    """Today (UTC midnight to now) and the last 7 days, per model."""
+    now = naive_utc(now)
+    today = _spend(costed.filter((pl.col("ts") >= day_start(now)) & (pl.col("ts") <= now)))
+    week = _spend(in_window(costed, now, "7d"))
+    t = {r["model"]: r for r in today.iter_rows(named=True)}
+    w = {r["model"]: r for r in week.iter_rows(named=True)}
+    out = []
+    for model in sorted(set(t) | set(w)):
+        tr, wr = t.get(model, {"usd": 0.0, "requests": 0}), w.get(model, {"usd": 0.0, "requests": 0})
+        out.append(CostWindow(model, float(tr["usd"]), int(tr["requests"]),
+                              tr["usd"] / tr["requests"] * 1000 if tr["requests"] else None,
+                              float(wr["usd"]), int(wr["requests"]),
+                              wr["usd"] / wr["requests"] * 1000 if wr["requests"] else None))
+    return out
+
+
+@dataclass(frozen=True)
+class BudgetStatus(JsonResult):
+    model: str | None
+    budget_usd_month: float | None
+    spent_usd: float
+    share_used: float | None
+    elapsed_fraction: float
+    projected_usd: float | None
+    projected_share: float | None
+
+
+def budget_status(costed: pl.DataFrame, now: datetime, budget_usd_month: float | None,
+                  model: str | None = None) -> BudgetStatus:
+    """Spend this UTC month so far against the budget, with a linear month-end projection."""
+    now = naive_utc(now)
+    if model is not None:
+        costed = costed.filter(pl.col("model") == model)
+    start, end = month_bounds(now)
+    spent = float(costed.filter((pl.col("ts") >= start) & (pl.col("ts") <= now))
+                  .get_column(COST).sum() or 0.0)
+    elapsed = (now - start) / (end - start)
+    projected = spent / elapsed if elapsed > 0 else None
+    has_budget = budget_usd_month is not None and budget_usd_month > 0
+    return BudgetStatus(model, budget_usd_month, spent, spent / budget_usd_month if has_budget else None,
+                        elapsed, projected,
+                        projected / budget_usd_month if has_budget and projected is not None else None)
+
+
+def budgets(costed: pl.DataFrame, models: Mapping[str, ModelConfig], now: datetime) -> dict[str, BudgetStatus]:
+    return {name: budget_status(costed, now, cfg.budget_usd_month, model=name)
+            for name, cfg in models.items() if cfg.budget_usd_month is not None}
+
+
+# --------------------------------------------------------------------------- spikes
+
+
+def hourly_cost_series(costed: pl.DataFrame, now: datetime, hours: int = 48, baseline_hours: int = 24,
+                       factor: float = 3.0) -> pl.DataFrame:
+    """The last `hours` now-aligned hours of one model: bucket, cost_usd, baseline, ratio, spiking.
+
+    `baseline` is the median of the previous `baseline_hours` hourly costs (hours without traffic
+    count as 0); `ratio` is null while the baseline is missing or zero.
+    """
+    now = naive_utc(now)
+    total = hours + baseline_hours
+    idx = ((pl.lit(now) - pl.col("ts")).dt.total_microseconds() // _HOUR_US).cast(pl.Int64)
+    per_hour = (costed.filter((pl.col("ts") > now - timedelta(hours=total)) & (pl.col("ts") <= now))
+                .group_by(idx.alias("k")).agg(pl.col(COST).sum().alias("cost_usd")))
+    grid = pl.DataFrame({"k": list(range(total - 1, -1, -1))}, schema={"k": pl.Int64})
+    series = (grid.join(per_hour, on="k", how="left")
+              .with_columns(pl.col("cost_usd").fill_null(0.0),
+                            pl.lit(now).sub(pl.duration(hours=pl.col("k") + 1)).alias("bucket"))
+              .with_columns(pl.col("cost_usd").rolling_median(window_size=baseline_hours).shift(1).alias("baseline")))
+    series = series.with_columns(
+        pl.when(pl.col("baseline") > 0).then(pl.col("cost_usd") / pl.col("baseline")).otherwise(None).alias("ratio"))
+    series = series.with_columns((pl.col("ratio") > factor).fill_null(False).alias("spiking"))
+    return series.tail(hours).select("bucket", "cost_usd", "baseline", "ratio", "spiking")
+
+
+@dataclass(frozen=True)
+class CostSpike(JsonResult):
+    model: str | None
+    rate_usd_per_hour: float
+    baseline_usd_per_hour: float | None
+    ratio: float | None
+    factor: float
+    spiking: bool
+    onset: datetime | None
+
+
+def cost_spike(costed: pl.DataFrame, now: datetime, factor: float = 3.0, baseline_hours: int = 24,
+               model: str | None = None) -> CostSpike:
+    """The last hour's cost against the median of the previous 24; onset is the first hour of the
+    current run of spiking hours (each judged against its own trailing baseline)."""
+    if model is not None:
+        costed = costed.filter(pl.col("model") == model)
+    s = hourly_cost_series(costed, now, hours=48, baseline_hours=baseline_hours, factor=factor)
+    last = s.row(-1, named=True)
+    onset = None
+    if last["spiking"]:
+        flags = s.get_column("spiking").to_list()
+        i = len(flags) - 1
+        while i > 0 and flags[i - 1]:
+            i -= 1
+        onset = s.get_column("bucket")[i]
+    return CostSpike(model, float(last["cost_usd"]), opt_float(last["baseline"]), opt_float(last["ratio"]),
+                     factor, bool(last["spiking"]), onset)
+
+
+# --------------------------------------------------------------------------- LLM usage
+
+
+def llm_usage_table(preds: pl.DataFrame, by: Sequence[str] = ("model", "prompt_version")) -> pl.DataFrame:
+    """Per group: requests, mean input/output tokens, refusal rate, guardrail blocks, mean factuality."""
+    keys = [c for c in by if c in preds.columns]
+
+    def col(name: str, expr: pl.Expr, dtype: pl.DataType = pl.Float64) -> pl.Expr:
+        return expr if name in preds.columns else pl.lit(None, dtype=dtype)
+
+    aggs = [
+        pl.len().alias("requests"),
+        col("input_tokens", pl.col("input_tokens").cast(pl.Float64).mean()).alias("input_tokens_mean"),
+        col("output_tokens", pl.col("output_tokens").cast(pl.Float64).mean()).alias("output_tokens_mean"),
+        col("refused", pl.col("refused").cast(pl.Float64).mean()).alias("refusal_rate"),
+        col("guardrail_blocked", pl.col("guardrail_blocked").cast(pl.Int64).sum(), pl.Int64).alias("guardrail_blocks"),
+        col("guardrail_blocked", pl.col("guardrail_blocked").cast(pl.Float64).mean()).alias("guardrail_block_rate"),
+        col("factuality", pl.col("factuality").cast(pl.Float64).fill_nan(None).mean()).alias("factuality_mean"),
+    ]
+    if not keys:
+        return preds.select(aggs)
+    return preds.group_by(keys).agg(aggs).sort(keys, nulls_last=True)
+
+
+@dataclass(frozen=True)
+class LlmUsage(JsonResult):
+    model: str | None
+    prompt_version: str | None
+    requests: int
+    input_tokens_mean: float | None
+    output_tokens_mean: float | None
+    refusal_rate: float | None
+    guardrail_blocks: int
+    guardrail_block_rate: float | None
+    factuality_mean: float | None
+
+
+def llm_usage(preds: pl.DataFrame, now: datetime | None = None, window: str | None = None) -> list[LlmUsage]:
+    rows = in_window(preds, now, window) if now is not None and window else preds
+    return [LlmUsage(r.get("model"), r.get("prompt_version"), int(r["requests"]),
+                     opt_float(r["input_tokens_mean"]), opt_float(r["output_tokens_mean"]),
+                     opt_float(r["refusal_rate"]), int(r["guardrail_blocks"] or 0),
+                     opt_float(r["guardrail_block_rate"]), opt_float(r["factuality_mean"]))
+            for r in llm_usage_table(rows).iter_rows(named=True) if r["requests"]]

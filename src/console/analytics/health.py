@@ -1,0 +1,191 @@
+"""Serving health: throughput, errors, latency percentiles and SLO error-budget burn.
+
+Percentiles use linear interpolation (numpy's default) so the console and a notebook agree.
+NaN latencies count as missing, like nulls, so one bad log line cannot poison a p99.
+Burn rates follow the SRE workbook: observed bad fraction / error budget, alerting when both a
+short and a long window burn faster than `factor` (14.4 = 2 % of a 30-day budget in one hour).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Mapping, Sequence
+
+import polars as pl
+
+from console.config import ModelConfig, Slo
+from console.analytics.windows import JsonResult, bucket_expr, in_window, opt_float, parse_window
+
+GROUP = ("model", "version", "variant")
+LATENCY_BUDGET = 0.05  # a p95 objective tolerates 5 % of requests slower than it
+DEFAULT_BURN_FACTOR = 14.4
+
+
+def _latency() -> pl.Expr:
+    return pl.col("latency_ms").cast(pl.Float64).fill_nan(None)
+
+
+def _health_aggs(minutes: float) -> list[pl.Expr]:
+    lat = _latency()
+    return [
+        pl.len().alias("requests"),
+        (pl.len() / minutes).alias("throughput_rpm"),
+        pl.col("is_error").cast(pl.Int64).sum().alias("errors"),
+        pl.col("is_error").cast(pl.Float64).mean().alias("error_rate"),
+        lat.quantile(0.50, interpolation="linear").alias("p50_ms"),
+        lat.quantile(0.95, interpolation="linear").alias("p95_ms"),
+        lat.quantile(0.99, interpolation="linear").alias("p99_ms"),
+    ]
+
+
+def _present(df: pl.DataFrame, by: Sequence[str]) -> list[str]:
+    return [c for c in by if c in df.columns]
+
+
+def health_series(preds: pl.DataFrame, every: str = "5m", by: Sequence[str] = GROUP) -> pl.DataFrame:
+    """Per-bucket health: by-columns, bucket, requests, throughput_rpm, errors, error_rate, p50/p95/p99_ms.
+
+    Buckets without traffic are absent (not zero rows); throughput is requests per minute of bucket.
+    """
+    keys = _present(preds, by)
+    minutes = parse_window(every).total_seconds() / 60
+    return (preds.group_by([*keys, bucket_expr(every).alias("bucket")])
+            .agg(_health_aggs(minutes)).sort([*keys, "bucket"]))
+
+
+@dataclass(frozen=True)
+class Health(JsonResult):
+    model: str | None
+    version: str | None
+    variant: str | None
+    window: str
+    requests: int
+    throughput_rpm: float
+    errors: int
+    error_rate: float | None
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+
+
+def health_table(preds: pl.DataFrame, now: datetime, window: str = "5m",
+                 by: Sequence[str] = GROUP) -> pl.DataFrame:
+    """Current values over the trailing window, one row per group (as a frame for tables)."""
+    keys = _present(preds, by)
+    minutes = parse_window(window).total_seconds() / 60
+    rows = in_window(preds, now, window)
+    if not keys:
+        return rows.select(_health_aggs(minutes))
+    return rows.group_by(keys).agg(_health_aggs(minutes)).sort(keys)
+
+
+def current_health(preds: pl.DataFrame, now: datetime, window: str = "5m",
+                   by: Sequence[str] = GROUP) -> list[Health]:
+    """Current values over the trailing window as result objects; empty window → empty list."""
+    out = []
+    for r in health_table(preds, now, window, by).iter_rows(named=True):
+        if not r["requests"]:
+            continue
+        out.append(Health(model=r.get("model"), version=r.get("version"), variant=r.get("variant"),
+                          window=window, requests=int(r["requests"]), throughput_rpm=float(r["throughput_rpm"]),
+                          errors=int(r["errors"] or 0), error_rate=opt_float(r["error_rate"]),
+                          p50_ms=opt_float(r["p50_ms"]), p95_ms=opt_float(r["p95_ms"]),
+                          p99_ms=opt_float(r["p99_ms"])))
+    return out
+
+
+# --------------------------------------------------------------------------- SLO burn
+
+
+@dataclass(frozen=True)
+class Burn(JsonResult):
+    """One objective over one window: bad fraction, budget and burn (None when no requests)."""
+    window: str
+    requests: int
+    bad_fraction: float | None
+    budget: float
+    burn_rate: float | None
+
+
+@dataclass(frozen=True)
+class SloStatus(JsonResult):
+    model: str | None
+    factor: float
+    error_short: Burn
+    error_long: Burn
+    latency_short: Burn
+    latency_long: Burn
+    error_alert: bool
+    latency_alert: bool
+
+    @property
+    def alert(self) -> bool:
+        return self.error_alert or self.latency_alert
+
+    @property
+    def burn_rate(self) -> float | None:
+        """The fastest short-window burn, the single number the alert rules see as `burn_rate`."""
+        rates = [b.burn_rate for b in (self.error_short, self.latency_short) if b.burn_rate is not None]
+        return max(rates) if rates else None
+
+
+def _burn(window: str, requests: int, bad: float | None, budget: float) -> Burn:
+    if not requests or bad is None:
+        return Burn(window, int(requests or 0), None, budget, None)
+    if budget <= 0:
+        rate = 0.0 if bad == 0 else float("inf")
+    else:
+        rate = bad / budget
+    return Burn(window, int(requests), bad, budget, rate)
+
+
+def _window_burns(preds: pl.DataFrame, now: datetime, window: str, slo: Slo) -> tuple[Burn, Burn]:
+    rows = in_window(preds, now, window)
+    lat = _latency()
+    s = rows.select(
+        pl.len().alias("n"),
+        pl.col("is_error").cast(pl.Float64).mean().alias("err"),
+        lat.is_not_null().sum().alias("n_lat"),
+        (lat > slo.p95_ms).cast(pl.Float64).mean().alias("slow"),  # mean skips null latencies
+    ).row(0, named=True)
+    return (_burn(window, s["n"], opt_float(s["err"]), slo.error_rate),
+            _burn(window, s["n_lat"], opt_float(s["slow"]), LATENCY_BUDGET))
+
+
+def slo_status(preds: pl.DataFrame, slo: Slo, now: datetime, factor: float = DEFAULT_BURN_FACTOR,
+               model: str | None = None) -> SloStatus:
+    """Multiwindow burn for one model's rows (filter by model first, or pass `model`)."""
+    if model is not None and "model" in preds.columns:
+        preds = preds.filter(pl.col("model") == model)
+    es, ls = _window_burns(preds, now, slo.short_window, slo)
+    el, ll = _window_burns(preds, now, slo.long_window, slo)
+
+    def both(a: Burn, b: Burn) -> bool:
+        return a.burn_rate is not None and b.burn_rate is not None and a.burn_rate > factor and b.burn_rate > factor
+
+    return SloStatus(model=model, factor=factor, error_short=es, error_long=el, latency_short=ls,
+                     latency_long=ll, error_alert=both(es, el), latency_alert=both(ls, ll))
+
+
+def slo_by_model(preds: pl.DataFrame, models: Mapping[str, ModelConfig], now: datetime,
+                 factor: float = DEFAULT_BURN_FACTOR) -> dict[str, SloStatus]:
+    """Every model seen in `preds`; models without config get the default `Slo()`."""
+    names = preds.get_column("model").unique().sort().to_list() if preds.height else []
+    return {m: slo_status(preds, models[m].slo if m in models else Slo(), now, factor, model=m)
+            for m in names}
+
+
+def burn_series(preds: pl.DataFrame, slo: Slo, every: str = "5m") -> pl.DataFrame:
+    """Per-bucket error and latency burn (bucket, requests, error_burn, latency_burn) for one model."""
+    lat = _latency()
+    eb = slo.error_rate if slo.error_rate > 0 else float("nan")
+    return (preds.group_by(bucket_expr(every).alias("bucket"))
+            .agg(pl.len().alias("requests"),
+                 (pl.col("is_error").cast(pl.Float64).mean() / eb).alias("error_burn"),
+                 ((lat > slo.p95_ms).cast(pl.Float64).mean() / LATENCY_BUDGET).alias("latency_burn"))
+            .sort("bucket"))
+
+
+__all__ = ["Health", "Burn", "SloStatus", "health_series", "health_table", "current_health", "slo_status",
+           "slo_by_model", "burn_series", "LATENCY_BUDGET", "DEFAULT_BURN_FACTOR"]

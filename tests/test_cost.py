@@ -1,0 +1,137 @@
+"""Cost, budgets and spikes checked by hand and against numpy."""
+
+import json
+from datetime import datetime, timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+
+from console.analytics import cost as c
+from console.config import Prices
+
+NOW = datetime(2026, 3, 16, 0, 0)  # 15 of March's 31 days elapsed
+
+
+def frame(rows):
+    base = {"model": "m", "version": "1", "cost_usd": None, "input_tokens": 0, "output_tokens": 0}
+    return pl.DataFrame([{**base, **r} for r in rows],
+                        schema_overrides={"cost_usd": pl.Float64, "input_tokens": pl.Int64,
+                                          "output_tokens": pl.Int64, "ts": pl.Datetime("us")})
+
+
+def test_logged_cost_wins_and_computed_cost_by_hand():
+    prices = Prices(input_per_1m=2.0, output_per_1m=8.0, cached_per_1m=0.5, replica_hour_usd=3.0, replicas=2)
+    h = NOW - timedelta(hours=3)
+    df = frame([
+        {"ts": h + timedelta(minutes=1), "cost_usd": 0.25, "input_tokens": 10**6},
+        {"ts": h + timedelta(minutes=2), "cost_usd": 0.0, "input_tokens": 10**6},  # a logged zero is kept
+        {"ts": h + timedelta(minutes=3), "input_tokens": 1000, "output_tokens": 500, "cached_tokens": 400},
+        {"ts": h + timedelta(minutes=4), "input_tokens": None, "output_tokens": None, "cached_tokens": None},
+        {"ts": h + timedelta(hours=1, minutes=5), "input_tokens": 2000},  # alone in the next hour
+    ])
+    got = c.with_cost(df, prices).get_column("cost").to_list()
+    share = 3.0 * 2 / 4  # 4 requests in the first hour share $6 of compute
+    assert got[0] == 0.25 and got[1] == 0.0
+    assert got[2] == pytest.approx((600 * 2.0 + 400 * 0.5 + 500 * 8.0) / 1e6 + share)
+    assert got[3] == pytest.approx(share)
+    assert got[4] == pytest.approx(2000 * 2.0 / 1e6 + 6.0)
+
+
+def test_prices_by_model_and_unknown_model():
+    df = frame([{"ts": NOW - timedelta(minutes=5), "model": "a", "input_tokens": 10**6},
+                {"ts": NOW - timedelta(minutes=5), "model": "b", "input_tokens": 10**6}])
+    got = c.with_cost(df, {"a": Prices(input_per_1m=3.0)}).get_column("cost").to_list()
+    assert got == [pytest.approx(3.0), 0.0]
+
+
+def test_cost_per_1k_by_model_version_prompt():
+    rows = ([{"ts": NOW - timedelta(minutes=i + 1), "cost_usd": 0.002, "prompt_version": "p1"} for i in range(3)]
+            + [{"ts": NOW - timedelta(minutes=i + 1), "cost_usd": 0.010, "prompt_version": "p2"} for i in range(2)]
+            + [{"ts": NOW - timedelta(minutes=1), "version": "2", "cost_usd": 0.0, "prompt_version": "p1"}])
+    out = c.cost_per_1k(c.with_cost(frame(rows), Prices()))
+    got = {(r["version"], r["prompt_version"]): (r["requests"], r["cost_per_1k"]) for r in out.iter_rows(named=True)}
+    assert got[("1", "p1")] == (3, pytest.approx(2.0))
+    assert got[("1", "p2")] == (2, pytest.approx(10.0))
+    assert got[("2", "p1")] == (1, 0.0)
+    # without a prompt_version column the grouping simply omits it
+    out = c.cost_per_1k(c.with_cost(frame(rows).drop("prompt_version"), Prices()))
+    assert out.columns == ["model", "version", "requests", "cost_usd", "cost_per_1k"]
+
+
+def test_today_and_last_seven_days():
+    now = datetime(2026, 3, 16, 10, 0)
+    rows = [{"ts": now - timedelta(hours=1), "cost_usd": 1.0},       # today
+            {"ts": now - timedelta(hours=11), "cost_usd": 2.0},      # yesterday, within 7 days
+            {"ts": now - timedelta(days=6, hours=23), "cost_usd": 4.0},
+            {"ts": now - timedelta(days=8), "cost_usd": 100.0}]      # too old
+    [w] = c.cost_windows(c.with_cost(frame(rows), Prices()), now)
+    assert (w.today_usd, w.today_requests, w.today_per_1k) == (1.0, 1, 1000.0)
+    assert (w.week_usd, w.week_requests) == (7.0, 3)
+    assert w.week_per_1k == pytest.approx(7000 / 3)
+    json.dumps(w.to_dict())
+
+
+def test_budget_share_and_projection():
+    rows = [{"ts": datetime(2026, 3, d, 12), "cost_usd": 10.0} for d in range(1, 11)]
+    rows.append({"ts": datetime(2026, 2, 27), "cost_usd": 500.0})  # last month does not count
+    st = c.budget_status(c.with_cost(frame(rows), Prices()), NOW, 400.0)
+    assert st.spent_usd == pytest.approx(100.0)
+    assert st.share_used == pytest.approx(0.25)
+    assert st.elapsed_fraction == pytest.approx(15 / 31)
+    assert st.projected_usd == pytest.approx(100.0 * 31 / 15)
+    assert st.projected_share == pytest.approx(100.0 * 31 / 15 / 400.0)
+    assert c.budget_status(c.with_cost(frame(rows), Prices()), NOW, None).share_used is None
+    # the first instant of a month has no elapsed time to project from
+    assert c.budget_status(c.with_cost(frame(rows), Prices()), datetime(2026, 3, 1), 400.0).projected_usd is None
+
+
+def test_spike_against_median_of_previous_24_hours_and_onset():
+    rng = np.random.default_rng(2)
+    hourly = list(rng.uniform(1.0, 2.0, 30))  # oldest first; the last entry is the latest hour
+    hourly[-2:] = [20.0, 25.0]                  # a spike for the last two hours
+    rows = [{"ts": NOW - timedelta(hours=len(hourly) - 1 - i, minutes=30), "cost_usd": v}
+            for i, v in enumerate(hourly)]
+    costed = c.with_cost(frame(rows), Prices())
+    sp = c.cost_spike(costed, NOW, factor=3.0)
+    baseline = float(np.median(hourly[-25:-1]))
+    assert sp.rate_usd_per_hour == pytest.approx(25.0)
+    assert sp.baseline_usd_per_hour == pytest.approx(baseline)
+    assert sp.ratio == pytest.approx(25.0 / baseline)
+    assert sp.spiking
+    assert sp.onset == NOW - timedelta(hours=2)  # the first spiking hour covers (now-2h, now-1h]
+    series = c.hourly_cost_series(costed, NOW, hours=3)
+    assert series.get_column("baseline")[1] == pytest.approx(float(np.median(hourly[-26:-2])))
+    assert series.get_column("spiking").to_list() == [False, True, True]
+    assert not c.cost_spike(costed, NOW, factor=100.0).spiking
+
+
+def test_spike_without_history_or_cost():
+    costed = c.with_cost(frame([{"ts": NOW - timedelta(minutes=5), "cost_usd": 0.0}]), Prices())
+    sp = c.cost_spike(costed, NOW)
+    assert sp.rate_usd_per_hour == 0.0 and sp.ratio is None and not sp.spiking and sp.onset is None
+    empty = c.with_cost(frame([{"ts": NOW}]).clear(), Prices())
+    assert c.cost_windows(empty, NOW) == []
+    assert c.cost_spike(empty, NOW).baseline_usd_per_hour == 0.0
+
+
+def test_llm_usage_per_prompt_version():
+    rng = np.random.default_rng(4)
+    n = 60
+    pv = rng.choice(["p1", "p2"], n)
+    df = pl.DataFrame({"ts": [NOW - timedelta(minutes=1)] * n, "model": "chat", "prompt_version": pv,
+                       "input_tokens": rng.integers(10, 500, n), "output_tokens": rng.integers(10, 900, n),
+                       "refused": rng.random(n) < 0.2, "guardrail_blocked": rng.random(n) < 0.1,
+                       "factuality": rng.random(n)})
+    usage = {u.prompt_version: u for u in c.llm_usage(df)}
+    for v in ("p1", "p2"):
+        sub = df.filter(pl.col("prompt_version") == v)
+        assert usage[v].requests == sub.height
+        assert usage[v].input_tokens_mean == pytest.approx(sub.get_column("input_tokens").to_numpy().mean())
+        assert usage[v].output_tokens_mean == pytest.approx(sub.get_column("output_tokens").to_numpy().mean())
+        assert usage[v].refusal_rate == pytest.approx(sub.get_column("refused").to_numpy().mean())
+        assert usage[v].guardrail_blocks == sub.get_column("guardrail_blocked").to_numpy().sum()
+        assert usage[v].factuality_mean == pytest.approx(sub.get_column("factuality").to_numpy().mean())
+    # a classic model has none of the LLM columns
+    [u] = c.llm_usage(df.select("ts", "model"))
+    assert u.requests == n and u.refusal_rate is None and u.guardrail_blocks == 0
