@@ -408,7 +408,8 @@ def _model(t: _Table, name: str, root: Path) -> ModelConfig:
     columns = {}
     for col in drift.data:
         c = drift.table(col)
-        c.check_keys({"test", "threshold"})
+        c.check_keys({"test", "threshold", "ignore"})
+        c.bool("ignore")
         columns[col] = dict(c.data)
     return ModelConfig(
         name=name, task=task, reference=Path(_path(root, ref)) if ref else None,

@@ -174,12 +174,18 @@ class Monitor:
                 self._ref_frames[model] = frame
             return self._ref_frames[model]
 
+    def drift_features(self, model: str) -> list[str]:
+        """The features drift is tested on: `ignore = true` drops seasonal ones such as hour of day."""
+        cols = self.model_config(model).drift_columns
+        return [f for f in self.features(model) if not cols.get(f, {}).get("ignore")]
+
     def reference(self, model: str) -> Reference | None:
         if model not in self._refs:
             frame = self.reference_frame(model)
-            feats = [f for f in self.features(model) if frame is not None and f in frame.columns]
-            self._refs[model] = Reference(_drift_ready(frame.select(feats)), feats,
-                                          self.model_config(model).drift_columns) if feats else None
+            feats = [f for f in self.drift_features(model) if frame is not None and f in frame.columns]
+            overrides = {k: {o: v for o, v in d.items() if o != "ignore"}
+                         for k, d in self.model_config(model).drift_columns.items()}
+            self._refs[model] = Reference(_drift_ready(frame.select(feats)), feats, overrides) if feats else None
         return self._refs[model]
 
     # ------------------------------------------------------------------ drift

@@ -184,7 +184,8 @@ class Service:
         for f in self._findings or ():
             if f.firing:
                 firing[f.model] = firing.get(f.model, 0) + 1
-        aliases_by_model = {m.name: dict(m.aliases) for m in reg.models if not getattr(m, "is_prompt", False)}
+        aliases_by_model = {m.name: {a: str(v) for a, v in m.aliases.items()}
+                            for m in reg.models if not getattr(m, "is_prompt", False)}
         keys = set(totals) | set(serving)
         for name in aliases_by_model:
             envs = {parse_alias(a)[0] for a in aliases_by_model[name]} or {"production"}

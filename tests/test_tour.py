@@ -1,0 +1,106 @@
+"""Every incident planted in the demo (tour.json) is found: right model, feature or segment, onset within
+one window of the planted time, and the change before it listed as a suspect."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from console.config import parse_file
+from console.demo.workspace import build_workspace
+from console.service import Service
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+WINDOW = {"feature_drift": timedelta(hours=3), "latency_regression": timedelta(hours=1),
+          "cost_spike": timedelta(hours=1), "accuracy_drop": timedelta(hours=6)}
+KIND = {"feature_drift": {"drift_share", "feature_drift"}, "latency_regression": {"p95_ms", "burn_rate"},
+        "cost_spike": {"cost_spike", "cost_budget_share"}, "accuracy_drop": {"accuracy_drop"},
+        "segment_underperformance": {"segment"}}
+
+
+def ts(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    config = build_workspace(tmp_path_factory.mktemp("tour") / "ws")
+    tour = json.loads((config.parent / "tour.json").read_text())
+    now = ts(tour["now"])
+    svc = Service(parse_file(config), clock=lambda: now)
+    svc.refresh()
+    return config, tour, svc.findings(max_age_s=0)
+
+
+def planted():
+    return ["feature_drift", "latency_regression", "cost_spike", "accuracy_drop", "segment_underperformance"]
+
+
+@pytest.mark.parametrize("kind", planted())
+def test_each_planted_incident_is_found(demo, kind):
+    _, tour, findings = demo
+    incidents = [i for i in tour["incidents"] if i["kind"] == kind]
+    assert incidents, f"the tour plants no {kind}"
+    for inc in incidents:
+        mine = [f for f in findings if f.model == inc["model"] and f.kind in KIND[kind]]
+        assert mine, f"no finding for {inc['id']}"
+        if kind == "segment_underperformance":
+            assert any(f.segment == {"column": inc["segment"]["column"], "value": str(inc["segment"]["value"])}
+                       for f in mine)
+            continue
+        start = ts(inc["start"])
+        near = [f for f in mine if abs(f.onset - start) <= WINDOW[kind]]
+        assert near, f"{inc['id']}: onsets {[str(f.onset) for f in mine]} not within {WINDOW[kind]} of {start}"
+        if kind == "feature_drift":
+            wanted = set(inc.get("features") or [inc["feature"]])
+            assert any(wanted & set(f.first_drifted) for f in near), [f.first_drifted for f in near]
+        change = inc.get("change")
+        if change:
+            suspects = [s for f in near for s in f.suspects]
+            want = "prompt" if change["kind"] == "prompt_change" else None
+            assert any((want is None or s.kind == want) and s.ts <= start + WINDOW[kind] for s in suspects), suspects
+            if change["kind"] == "deployment":
+                assert any(f"v{change['version']}" in s.detail for s in suspects)
+
+
+def test_check_exits_1_on_the_demo(demo):
+    config, _, _ = demo
+    proc = subprocess.run([sys.executable, "-m", "console", "--config", str(config), "check", "--format", "json"],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": SRC})
+    assert proc.returncode == 1, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["firing"] >= 1 and all(i["firing"] for i in data["incidents"])
+
+
+def test_snapshot_json_lists_the_fleet(demo):
+    config, tour, _ = demo
+    proc = subprocess.run([sys.executable, "-m", "console", "--config", str(config), "snapshot", "--format", "json"],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": SRC})
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["registry"]["status"] == "ok"
+    assert data["malformed"] == len(tour.get("malformed", [])) > 0
+    prod = {m["name"]: m for m in data["models"] if m["environment"] == "production"}
+    assert set(prod) >= {"fraud-detector", "delivery-eta", "support-assistant"}
+    for name, m in prod.items():
+        assert m["champion"] == tour["models"][name]["aliases"]["champion"]
+        assert m["requests"] > 0
+        for key in ("name", "environment", "champion", "aliases", "requests", "p95_latency_ms", "error_rate", "cost_usd"):
+            assert key in m
+
+
+def test_drift_command_prints_the_table(demo):
+    config, _, _ = demo
+    proc = subprocess.run([sys.executable, "-m", "console", "--config", str(config), "drift", "delivery-eta",
+                           "--window", "7d", "--format", "json"],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": SRC})
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert {f["column"] for f in data["features"]} >= {"demand_index", "distance_km"}
+    assert all("direction" in f and "threshold" in f for f in data["features"])
