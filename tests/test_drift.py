@@ -178,6 +178,20 @@ def test_overrides_and_validation():
         Reference(_frame(50), overrides={"x": {"test": "nope"}})
     with pytest.raises(ValueError, match="no column"):
         Reference(_frame(50), columns=["zzz"])
+    with pytest.raises(ValueError, match="lacks"):
+        Reference(_frame(50), overrides={"amount": {"test": "psi"}})
+    with pytest.raises(ValueError, match="unknown key"):
+        Reference(_frame(50), overrides={"x": {"tset": "psi"}})
+
+
+def test_lazy_reference_equals_eager(tmp_path):
+    df = _frame(3000, seed=5)
+    df.write_parquet(tmp_path / "ref.parquet")
+    lazy = Reference(pl.scan_parquet(tmp_path / "ref.parquet"), overrides={"x": {"test": "ks"}})
+    eager = Reference(df, overrides={"x": {"test": "ks"}})
+    cur = _frame(700, seed=6)
+    assert lazy.n_rows == 3000
+    assert dataset_drift(lazy, cur).to_dict() == dataset_drift(eager, cur).to_dict()
 
 
 def test_ks_verdict_direction_is_p_le_threshold():

@@ -190,18 +190,30 @@ class ColumnReference:
 class Reference:
     """A reference dataset prepared once: per column kind, test, sorted values, counts."""
 
-    def __init__(self, df: pl.DataFrame, columns: Iterable[str] | None = None,
+    def __init__(self, df: pl.DataFrame | pl.LazyFrame, columns: Iterable[str] | None = None,
                  overrides: Mapping[str, Mapping[str, Any]] | None = None):
-        df = _as_polars(df)
-        names = list(columns) if columns is not None else list(df.columns)
+        """A LazyFrame (e.g. `pl.scan_parquet(path)`) is read one column at a time, so the raw
+        reference never sits in memory next to its sorted copy."""
+        lazy = isinstance(df, pl.LazyFrame)
+        if not lazy:
+            df = _as_polars(df)
+        available = df.collect_schema().names() if lazy else df.columns
+        names = list(columns) if columns is not None else list(available)
         overrides = dict(overrides or {})
-        absent = [c for c in names if c not in df.columns]
+        absent = [c for c in names if c not in available]
         if absent:
             raise ValueError(f"reference has no column {', '.join(map(repr, absent))}")
-        self.n_rows = df.height
+        unknown = [c for c in overrides if c not in available]  # a typo, not an unselected column
+        if unknown:
+            raise ValueError(f"drift overrides name column(s) the reference lacks: {', '.join(map(repr, unknown))}")
+
+        def column(name: str) -> pl.Series:
+            return df.select(name).collect().to_series() if lazy else df.get_column(name)
+
         self.columns: dict[str, ColumnReference] = {
-            name: _prepare(df.get_column(name), overrides.get(name) or {}) for name in names
+            name: _prepare(column(name), overrides.get(name) or {}) for name in names
         }
+        self.n_rows = df.select(pl.len()).collect().item() if lazy else df.height
 
     @classmethod
     def from_polars(cls, df: pl.DataFrame, columns: Iterable[str] | None = None,
@@ -226,10 +238,6 @@ def _as_polars(df: Any) -> pl.DataFrame:
     return pl.DataFrame(pl.from_arrow(df)) if hasattr(df, "schema") else pl.DataFrame(df)
 
 
-def _is_numeric(dtype: pl.DataType) -> bool:
-    return dtype.is_numeric()
-
-
 def _finite_sorted(s: pl.Series) -> tuple[np.ndarray, int]:
     """Sorted float64 values with nulls, NaN and +-inf removed, and how many were removed."""
     arr = s.cast(pl.Float64).to_numpy()
@@ -247,13 +255,13 @@ def _sorted_categories(keys: Iterable[Any]) -> list:
         return sorted(keys, key=lambda k: (type(k).__name__, str(k)))
 
 
-def _value_counts(s: pl.Series) -> tuple[dict[Any, int], int]:
-    """Counts per non-null value, and how many nulls were dropped."""
+def _value_counts(s: pl.Series) -> dict[Any, int]:
+    """Counts per non-null value."""
     s = s.drop_nulls()
     if s.len() == 0:
-        return {}, 0
+        return {}
     vc = s.value_counts()
-    return dict(zip(vc.get_column(s.name).to_list(), vc.get_column("count").to_list())), 0
+    return dict(zip(vc.get_column(s.name).to_list(), vc.get_column("count").to_list()))
 
 
 def _distinct_counts(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -265,7 +273,7 @@ def _distinct_counts(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 def _prepare(s: pl.Series, override: Mapping[str, Any]) -> ColumnReference:
-    numeric = _is_numeric(s.dtype)
+    numeric = s.dtype.is_numeric()
     if numeric:
         values, dropped = _finite_sorted(s)
         n_unique = int(np.count_nonzero(values[1:] != values[:-1])) + 1 if values.size else 0
@@ -277,7 +285,7 @@ def _prepare(s: pl.Series, override: Mapping[str, Any]) -> ColumnReference:
         std = float(np.std(values)) if values.size else math.nan
         mean = float(np.mean(values)) if values.size else math.nan
     else:
-        counted, _ = _value_counts(s)
+        counted = _value_counts(s)
         keys = _sorted_categories(counted)
         categories = tuple(keys)
         counts = np.array([counted[k] for k in keys], dtype=np.int64)
@@ -316,13 +324,13 @@ class _Current:
 
 def _prepare_current(ref: ColumnReference, s: pl.Series) -> _Current:
     if ref.numeric:
-        if not _is_numeric(s.dtype):
+        if not s.dtype.is_numeric():
             s = s.cast(pl.Float64, strict=False)
         values, dropped = _finite_sorted(s)
         return _Current(n=int(values.size), dropped=int(dropped), sorted_values=values)
     if s.dtype != pl.Null and not _same_family(ref, s):
         s = s.cast(pl.String, strict=False)
-    counted, _ = _value_counts(s)
+    counted = _value_counts(s)
     return _Current(n=int(sum(counted.values())), dropped=int(s.null_count()), counts=counted)
 
 
@@ -359,7 +367,7 @@ def _category_table(ref: ColumnReference, cur: _Current) -> tuple[list, np.ndarr
     return keys, r, c
 
 
-def binned_shares(ref: ColumnReference, cur: _Current) -> tuple[list, np.ndarray | None, np.ndarray, np.ndarray]:
+def _binned_counts(ref: ColumnReference, cur: _Current) -> tuple[list, np.ndarray | None, np.ndarray, np.ndarray]:
     """(labels, edges, ref counts, cur counts) as Evidently's get_binned_data bins them."""
     if ref.binned_numeric:
         a, b = ref.sorted_values, cur.sorted_values
@@ -380,7 +388,7 @@ def _score(ref: ColumnReference, cur: _Current) -> tuple[float, dict[str, Any]]:
         norm = max(ref.std, WASSERSTEIN_MIN_NORM)
         return raw / norm, {"distance": raw, "ref_std": ref.std, "norm": norm}
     if name in ("psi", "jensenshannon"):
-        keys, edges, r, c = binned_shares(ref, cur)
+        keys, edges, r, c = _binned_counts(ref, cur)
         rs, cs = r / ref.n, c / cur.n
         score = st.psi(rs, cs) if name == "psi" else st.jensenshannon(rs, cs)
         return score, {"bins": int(r.size), "binning": "sturges" if edges is not None else "values"}
@@ -506,6 +514,8 @@ def histograms(ref: Reference, current: pl.DataFrame, column: str) -> Histograms
 
 
 def _buckets(df: pl.DataFrame, ts_col: str, every: str) -> dict[datetime, pl.DataFrame]:
+    if ts_col not in df.columns:
+        raise ValueError(f"current data has no timestamp column {ts_col!r}")
     if df.height == 0:
         return {}
     if not df.schema[ts_col].is_temporal():

@@ -43,13 +43,19 @@ def ks_sorted(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     """
     n, m = a.size, b.size
     below = np.searchsorted(a, b, side="left")  # #{a < b_j}
-    at_b = _right_counts_at(a, b, below)  # #{a <= b_j}
     # b_j <= a_i  <=>  #{a < b_j} <= i, so #{b <= a_i} is a cumulative count of `below`.
-    b_upto_a = np.cumsum(np.bincount(below, minlength=n + 1))[:n]
-    ga = _right_counts_self(a) / n - b_upto_a / m  # F_a - F_b at the a points
-    gb = at_b / n - _right_counts_self(b) / m  # ... and at the b points
-    d_plus = max(float(ga.max()), float(gb.max()))
-    d_minus = max(-float(ga.min()), -float(gb.min()))
+    b_upto_a = np.bincount(below, minlength=n + 1)[:n]
+    np.cumsum(b_upto_a, out=b_upto_a)
+    g = _right_counts_self(a)  # F_a - F_b at the a points, built in place to bound memory
+    g /= n
+    g -= b_upto_a / m
+    del b_upto_a
+    d_plus, d_minus = float(g.max()), -float(g.min())
+    g = _right_counts_at(a, b, below).astype(np.float64)  # ... and at the b points
+    del below
+    g /= n
+    g -= _right_counts_self(b) / m
+    d_plus, d_minus = max(d_plus, float(g.max())), max(d_minus, -float(g.min()))
     d = max(min(max(d_minus, 0.0), 1.0), d_plus)
     return ks_pvalue(d, n, m)
 
@@ -114,23 +120,32 @@ def wasserstein_sorted(a: np.ndarray, b: np.ndarray) -> float:
 @functools.lru_cache(maxsize=4)
 def _quantile_grid(n: int, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Indices into each sample and widths (in units of 1/(n*m)) of the merged quantile steps."""
-    i = np.arange(n + 1, dtype=np.int64)
-    j = np.arange(m + 1, dtype=np.int64)
-    ua, ub = i * m, j * n
     grid = np.empty(n + m + 2, dtype=np.int64)
-    grid[i + (ua + n - 1) // n] = ua  # an a-step goes before an equal b-step
-    grid[j + ub // m + 1] = ub
-    del i, j, ua, ub
+    # a-step i sits at i*m; b-steps strictly below it number ceil(i*m/n); a goes before an equal b.
+    steps = np.arange(n + 1, dtype=np.int64)
+    at = steps * m
+    pos = at + (n - 1)
+    pos //= n
+    pos += steps
+    grid[pos] = at
+    del steps, at, pos
+    steps = np.arange(m + 1, dtype=np.int64)
+    at = steps * n
+    pos = at // m
+    pos += steps + 1
+    grid[pos] = at
+    del steps, at, pos
     width = np.diff(grid)
     keep = width > 0
+    w = width[keep].astype(np.float64)
+    del width
     left = grid[:-1][keep]
+    del grid, keep
     idx_type = np.int32 if max(n, m) < 2**31 else np.int64
     ia = np.minimum(left // m, n - 1).astype(idx_type)
     ib = np.minimum(left // n, m - 1).astype(idx_type)
-    for arr in (ia, ib):
+    for arr in (ia, ib, w):
         arr.flags.writeable = False
-    w = width[keep].astype(np.float64)
-    w.flags.writeable = False
     return ia, ib, w
 
 
