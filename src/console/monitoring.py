@@ -184,7 +184,7 @@ class Monitor:
             frame = self.reference_frame(model)
             feats = [f for f in self.drift_features(model) if frame is not None and f in frame.columns]
             overrides = {k: {o: v for o, v in d.items() if o != "ignore"}
-                         for k, d in self.model_config(model).drift_columns.items()}
+                         for k, d in self.model_config(model).drift_columns.items() if k in feats}
             self._refs[model] = Reference(_drift_ready(frame.select(feats)), feats, overrides) if feats else None
         return self._refs[model]
 

@@ -39,29 +39,31 @@ class Warehouse:
         self._con.execute(load_query("schema"))
         self._reader = LogReader(cfg.logs)
         self._write = threading.Lock()
-        self._local = threading.local()
         self.refreshes = 0
 
     # ------------------------------------------------------------------ reading
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        cur = getattr(self._local, "cursor", None)
-        if cur is None:
-            cur = self._local.cursor = self._con.cursor()
-            cur.execute("SET TimeZone='UTC'")
+        """A fresh cursor for the caller to close: Textual's thread workers are short-lived threads, and
+        a cursor kept per thread would leak one connection per poll."""
+        cur = self._con.cursor()
+        cur.execute("SET TimeZone='UTC'")
         return cur
 
     def arrow(self, name: str, params: dict | None = None) -> pa.Table:
-        return self.cursor().sql(load_query(name), params=params or {}).to_arrow_table()
+        with self.cursor() as cur:
+            return cur.sql(load_query(name), params=params or {}).to_arrow_table()
 
     def frame(self, name: str, params: dict | None = None) -> pl.DataFrame:
         return pl.from_arrow(self.arrow(name, params))
 
     def rows(self, name: str, params: dict | None = None) -> list[tuple]:
-        return self.cursor().execute(load_query(name), params or {}).fetchall()
+        with self.cursor() as cur:
+            return cur.execute(load_query(name), params or {}).fetchall()
 
     def one(self, name: str, params: dict | None = None) -> tuple | None:
-        return self.cursor().execute(load_query(name), params or {}).fetchone()
+        rows = self.rows(name, params)
+        return rows[0] if rows else None
 
     # ------------------------------------------------------------------ ingest
 

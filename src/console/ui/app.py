@@ -2,10 +2,15 @@
 
 Polling follows dolphie's rule: a thread worker reads, posts a message, the handler updates the
 screens and only then re-arms a one-shot timer, so polls never overlap on a slow box.
+
+Global keys live here (each with an id that `[keys]` can remap); screen keys live on the screens
+(`console.ui.screens.base.ConsoleScreen`). Screens are reached by name through `console.ui.navigation`.
 """
 
 from __future__ import annotations
 
+import os
+from datetime import datetime
 from pathlib import Path
 
 from textual import on, work
@@ -14,16 +19,33 @@ from textual.binding import Binding
 from textual.reactive import reactive
 
 from console.config import Config
+from console.ui.commands import ConsoleCommands
 from console.ui.messages import RefreshFailed, RegistryChecked, SnapshotReady
+from console.ui.text import printable
+
+SHOTS_ENV = "MLOPS_CONSOLE_SHOTS"
+
+
+def _clean(message: object) -> str:
+    """A notification body as visible characters, keeping its line breaks."""
+    return "\n".join(printable(line) for line in str(message).splitlines())
 
 
 class ConsoleApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "mlops-console"
     ENABLE_COMMAND_PALETTE = True
+    COMMANDS = {ConsoleCommands}
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
+        Binding("ctrl+q", "quit", "Quit", id="quit.ctrl", show=False, priority=True),
+        Binding("question_mark", "help", "Help", id="help", key_display="?"),
+        Binding("colon", "command_palette", "Palette", id="palette.colon", key_display=":"),
+        Binding("ctrl+p", "command_palette", "Palette", id="palette", show=False, priority=True),
         Binding("r", "refresh", "Refresh", id="refresh"),
+        Binding("t", "cycle_theme", "Theme", id="theme", show=False),
+        Binding("s", "screenshot", "Screenshot", id="screenshot", show=False),
+        Binding("ctrl+c", "help_quit", show=False, system=True),
     ]
 
     snapshot = reactive(None, always_update=True)
@@ -38,6 +60,10 @@ class ConsoleApp(App):
         self._poll_enabled = poll
         self._timer = None
         self.last_error: str | None = None
+        from console.ui import themes
+
+        self._theme_name, self._theme_problems = themes.install(self, cfg.theme or themes.DEFAULT_THEME)
+        self.theme = self._theme_name
 
     @property
     def service(self):
@@ -48,15 +74,31 @@ class ConsoleApp(App):
         return self._service
 
     def on_mount(self) -> None:
+        from console.ui.keymap import check_keymap, known_ids
+        from console.ui.navigation import SCREENS, load_screens
         from console.ui.screens.overview import OverviewScreen
 
+        for module, error in load_screens().items():
+            self.notify(f"screen {module} did not load: {error}", severity="error", timeout=8)
         if self.cfg.keys:
             self.set_keymap(dict(self.cfg.keys))
+            known = known_ids(type(self), [s.factory for s in SCREENS.values() if isinstance(s.factory, type)])
+            for warning in check_keymap(self.cfg.keys, known):
+                self.notify(warning, severity="warning", timeout=8)
+        for problem in self._theme_problems:
+            self.notify(problem, severity="warning", timeout=8)
         self.push_screen(OverviewScreen())
         if self._live_writer_path is not None:
             self._start_live_writer()
         self.poll()
         self.check_registry()
+
+    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        """Notifications default to plain text (not markup), control characters escaped: they carry data."""
+        if not markup:
+            message, title = _clean(message), printable(title)
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def _start_live_writer(self) -> None:
         try:
@@ -66,6 +108,14 @@ class ConsoleApp(App):
             self._live_writer.start()
         except Exception as exc:  # noqa: BLE001 - the console still works on the built data
             self.notify(f"live writer did not start: {exc}", severity="warning")
+
+    def stop_live_writer(self) -> None:
+        writer, self._live_writer = self._live_writer, None
+        if writer is not None:
+            try:
+                writer.stop()
+            except Exception:  # noqa: BLE001 - leaving anyway
+                pass
 
     # ------------------------------------------------------------------ polling
 
@@ -111,12 +161,100 @@ class ConsoleApp(App):
         delay = self.cfg.refresh_seconds * (4 if backoff else 1)
         self._timer = self.set_timer(delay, self.poll)
 
+    # ------------------------------------------------------------------ navigation
+
+    def open_screen(self, name: str, model: str | None = None, environment: str | None = None) -> None:
+        from console.ui.navigation import SCREENS
+
+        spec = SCREENS.get(name)
+        if spec is None:
+            self.notify(f"no screen named {name}", severity="error")
+            return
+        if name == "overview":
+            self.go_home()
+            return
+        if spec.needs_model:
+            if model is None:
+                getter = getattr(self.screen, "context", None)
+                ctx = getter() if callable(getter) else None
+                if ctx is None:
+                    self.notify(f"{spec.title}: select a model first (on the overview)", severity="warning")
+                    return
+                model, environment = ctx
+            screen = spec.factory(model=model, environment=environment)
+        else:
+            screen = spec.factory()
+        top = self.screen
+        if type(top) is type(screen) and getattr(top, "model", None) == getattr(screen, "model", None) \
+                and getattr(top, "environment", None) == getattr(screen, "environment", None):
+            return  # already here
+        self.push_screen(screen)
+
+    def open_model(self, model: str, environment: str | None = None) -> None:
+        from console.ui.navigation import SCREENS
+
+        if "model" in SCREENS:
+            self.open_screen("model", model, environment)
+            return
+        overview = self.go_home()
+        if overview is not None:
+            overview.select_model(model, environment)
+
+    def go_home(self):
+        from console.ui.screens.overview import OverviewScreen
+
+        while len(self.screen_stack) > 2 and not isinstance(self.screen, OverviewScreen):
+            self.pop_screen()
+        return self.screen_stack[-1] if isinstance(self.screen_stack[-1], OverviewScreen) else None
+
+    # ------------------------------------------------------------------ actions
+
     def action_refresh(self) -> None:
         if self._timer is not None:
             self._timer.stop()
         self.poll()
         self.check_registry()
 
+    def action_help(self) -> None:
+        from console.ui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.pop_screen()
+            return
+        self.push_screen(HelpScreen(target=self.screen))
+
+    def theme_names(self) -> list[str]:
+        from console.ui.themes import cycle_order
+
+        return cycle_order(self)
+
+    def set_theme(self, name: str) -> None:
+        self.theme = name
+        self.notify(f"theme {name}")
+
+    def action_cycle_theme(self) -> None:
+        names = self.theme_names()
+        if not names:
+            return
+        nxt = names[(names.index(self.theme) + 1) % len(names)] if self.theme in names else names[0]
+        self.set_theme(nxt)
+
+    def action_screenshot(self) -> None:
+        folder = Path(os.environ.get(SHOTS_ENV) or Path.cwd()).expanduser()
+        name = getattr(self.screen, "SCREEN_NAME", "") or "screen"
+        filename = f"mlops-console-{name}-{datetime.now():%Y%m%d-%H%M%S}.svg"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = self.save_screenshot(filename=filename, path=str(folder))
+        except OSError as exc:
+            self.notify(f"screenshot failed: {exc}", severity="error")
+            return
+        self.notify(f"saved {path}")
+
+    def action_copy_id(self) -> None:
+        action = getattr(self.screen, "action_copy_id", None)
+        if callable(action):
+            action()
+
     def on_unmount(self) -> None:
-        if self._live_writer is not None:
-            self._live_writer.stop()
+        self.stop_live_writer()

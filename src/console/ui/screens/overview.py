@@ -1,65 +1,90 @@
-"""The Overview: one row per model and environment, refreshed from the app's snapshot."""
+"""The Overview: one row per model and environment, refreshed from the app's snapshot.
+
+Columns that matter least hide on narrow terminals (80x24 keeps model, env, champion, traffic,
+latency, errors, alerts); wide terminals get the live split, drift, cost, a traffic trend and 24 h volume.
+"""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
+from console.ui.navigation import register_screen
+from console.ui.screens.base import ConsoleScreen
 from console.ui.text import safe
+from console.ui.widgets.filter_table import Col, FilterTable
+from console.ui.widgets.sparkline import glyph, sparkline
 
-COLUMNS = (("model", "MODEL"), ("env", "ENV"), ("champion", "CHAMP"), ("live", "LIVE"), ("rpm", "RPM"),
-           ("p95", "P95ms"), ("err", "ERR%"), ("drift", "DRIFT"), ("cost", "COST"), ("alerts", "ALRT"))
+TREND_POINTS = 48
+
+COLUMNS = [
+    Col("model", "MODEL", width=20, wide_width=32),
+    Col("env", "ENV", width=12, wide_width=14),
+    Col("champion", "CHAMP", width=5, wide_width=8),
+    Col("live", "LIVE", width=18, min_width=110, wide_width=26),
+    Col("rpm", "RPM", width=6),
+    Col("trend", "TREND", width=12, min_width=120, wide_width=24),
+    Col("p95", "P95ms", width=5),
+    Col("err", "ERR%", width=5),
+    Col("drift", "DRIFT", width=9, min_width=100),
+    Col("cost", "COST", width=7, min_width=90),
+    Col("req", "REQ24H", width=8, min_width=160),
+    Col("alerts", "ALRT", width=4),
+]
+
+
+def prod_marker() -> str:
+    return glyph("◆", "*")
 
 
 class StatusBar(Static):
-    """Workspace, registry status and the time of the last refresh: what an operator checks first."""
+    """Registry status and the time of the last refresh: what an operator checks first."""
 
 
-class OverviewScreen(Screen):
+class OverviewScreen(ConsoleScreen):
+    SCREEN_NAME = "overview"
+    SCREEN_TITLE = "Overview"
     BINDINGS = [Binding("enter", "open", "Open", id="overview.open", show=False)]
 
-    def compose(self) -> ComposeResult:
+    def __init__(self) -> None:
+        super().__init__()
+        self._trend: dict[str, list[float]] = {}
+        self._trend_at = None
+        self._rows: dict[str, object] = {}
+        self._last_lines: dict[str, Text] = {}
+
+    def compose_body(self) -> ComposeResult:
         yield StatusBar("loading...", id="status")
-        yield DataTable(id="models", cursor_type="row", zebra_stripes=False)
+        yield FilterTable(COLUMNS, id="models")
         yield Static("", id="notes")
-        yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
-        self.watch(self.app, "snapshot", self._render_snapshot)
         self.watch(self.app, "registry", lambda _: self._render_status())
+        self.focus_table()
 
-    def _render_snapshot(self, snap) -> None:
-        if snap is None:
-            return
-        table = self.query_one(DataTable)
-        seen = set()
-        for r in snap.rows:
-            key = f"{r.name}\x00{r.environment}"
-            seen.add(key)
-            cells = _cells(r)
-            if key in table.rows:
-                for (col, _), value in zip(COLUMNS, cells):
-                    table.update_cell(key, col, value)
-            else:
-                table.add_row(*cells, key=key)
-        for key in [k.value for k in table.rows if k.value not in seen]:
-            table.remove_row(key)
+    @property
+    def table(self) -> FilterTable:
+        return self.query_one("#models", FilterTable)
+
+    def show_snapshot(self, snap) -> None:
+        if snap.now != self._trend_at:  # one trend point per refresh, whatever redraws in between
+            self._trend_at = snap.now
+            for r in snap.rows:
+                points = self._trend.setdefault(f"{r.name}\x00{r.environment}", [])
+                points.append(r.rpm)
+                del points[:-TREND_POINTS]
+        self._rows = {f"{r.name}\x00{r.environment}": r for r in snap.rows}
+        wide = self.app.size.width >= 160
+        self.table.set_rows((key, _cells(r, self._trend.get(key, []), wide)) for key, r in self._rows.items())
         self._render_status()
 
     def _render_status(self) -> None:
         snap, reg = self.app.snapshot, self.app.registry
-        status = self.query_one("#status", StatusBar)
-        line = Text()
-        line.append(" workspace ", style="bold")
-        line.append_text(safe(self.app.cfg.workspace))
+        line = Text(no_wrap=True, overflow="ellipsis")
         state = reg or (snap.registry if snap else None)
-        line.append("  registry ", style="bold")
+        line.append(" registry ", style="bold")
         if state is None or state.status == "connecting":
             line.append("connecting...")
         elif state.ok:
@@ -67,27 +92,83 @@ class OverviewScreen(Screen):
         else:
             line.append(f"DEGRADED ({state.status}: ", style="bold reverse")
             line.append_text(safe(state.message[:60]))
-            line.append(")")
+            line.append(")", style="bold reverse")
         if snap is not None:
-            line.append(f"  refreshed {snap.now:%H:%M:%S}Z")
+            line.append(f"  refreshed {snap.now:%H:%M:%S}Z  models {len({r.name for r in snap.rows})}")
             if snap.malformed:
                 line.append(f"  malformed rows {snap.malformed}", style="bold")
-        status.update(line)
+            if any(r.production for r in snap.rows):
+                line.append(f"  {prod_marker()} = production", style="dim")
+        self._set("#status", line)
         notes = []
         if snap is not None and not snap.logs_configured:
             notes.append("No logs are configured: traffic, latency, drift and cost panels are empty.")
-        self.query_one("#notes", Static).update("\n".join(notes))
+        self._set("#notes", Text("\n".join(notes)))
+
+    def _set(self, selector: str, text: Text) -> None:
+        """Updates a line only when its text changed: an unchanged status costs no terminal bytes."""
+        last = self._last_lines.get(selector)
+        if last is None or last != text:
+            self._last_lines[selector] = text
+            self.query_one(selector, Static).update(text)
+
+    # ------------------------------------------------------------------ context and actions
+
+    def selected_row(self):
+        key = self.table.selected_key
+        return self._rows.get(key) if key else None
+
+    def context(self) -> tuple[str, str | None] | None:
+        row = self.selected_row()
+        return (row.name, row.environment) if row else None
+
+    def selected_id(self) -> str | None:
+        row = self.selected_row()
+        if row is None:
+            return None
+        return f"models:/{row.name}/{row.champion}" if row.champion else row.name
+
+    def select_model(self, model: str, environment: str | None = None) -> bool:
+        for key, row in self._rows.items():
+            if row.name == model and (environment is None or row.environment == environment):
+                if self.table.filter_text and not self.table.select_key(key):
+                    self.table.clear_filter()
+                self.focus_table()
+                return self.table.select_key(key)
+        return False
+
+    def action_open(self) -> None:
+        ctx = self.context()
+        if ctx is not None:
+            self.app.open_model(*ctx)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    def commands(self):
+        row = self.selected_row()
+        out = []
+        if row is not None:
+            out.append((f"Open {row.name} ({row.environment})", self.action_open, "the selected model"))
+        out.append(("Filter models", self.action_filter, "show only matching rows (esc clears)"))
+        return out
 
 
-def _cells(r) -> list:
+def _cells(r, trend: list[float], wide: bool) -> list:
     env = safe(r.environment, style="bold" if r.production else "")
-    if r.production:
-        env = Text("*", style="bold") + env
+    env = Text(f"{prod_marker()} " if r.production else "  ", style="bold") + env
     return [
-        safe(r.name), env, safe(f"v{r.champion}" if r.champion else "-"), safe(r.live or "-"),
+        safe(r.name, style="bold" if r.production else ""), env,
+        safe(f"v{r.champion}" if r.champion else "-"), safe(r.live or "-"),
         Text(f"{r.rpm:.1f}", justify="right"),
+        sparkline(trend, 24 if wide else 12, lo=0.0),
         Text(f"{r.p95_latency_ms:.0f}" if r.p95_latency_ms is not None else "-", justify="right"),
         Text(f"{100 * r.error_rate:.1f}" if r.error_rate is not None else "-", justify="right"),
         safe(r.drift), Text(f"${r.cost_usd:,.0f}" if r.cost_usd is not None else "-", justify="right"),
-        Text(str(r.alerts) if r.alerts else "-", justify="right", style="bold" if r.alerts else ""),
+        Text(f"{r.requests:,}", justify="right"),
+        Text(f"!{r.alerts}" if r.alerts else "-", justify="right", style="bold reverse" if r.alerts else ""),
     ]
+
+
+register_screen("overview", "Overview", OverviewScreen, help="every model and environment", order=0)

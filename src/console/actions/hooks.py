@@ -1,0 +1,154 @@
+"""Deploy and retrain hooks: the console tells the serving or training system, and hears back.
+
+A hook is an HTTP endpoint (POST JSON, `Idempotency-Key` = the action id, retried with exponential
+backoff on 5xx, connection errors and timeouts, never on 4xx) or a command (argument list, no
+shell, payload as JSON on stdin). Header values may be secrets: they are revealed only into the
+request and never appear in results, messages or the audit trail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Callable
+
+from console.config import Config, Webhook, reveal
+
+BACKOFF_S = 0.5
+DONE_STATES = {"succeeded", "success", "failed", "error", "done", "completed", "cancelled", "canceled"}
+
+
+@dataclass(frozen=True)
+class HookResult:
+    ok: bool
+    skipped: bool = False
+    attempts: int = 0
+    status_code: int | None = None
+    response: Any = None  # parsed JSON body, or the first 500 characters of text
+    message: str = ""
+
+    @property
+    def status_url(self) -> str | None:
+        return self.response.get("status_url") if isinstance(self.response, dict) else None
+
+    def to_record(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _body(response: Any) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text[:500]
+
+
+def _tries(n: int) -> str:
+    return f"{n} {'try' if n == 1 else 'tries'}"
+
+
+def post(name: str, hook: Webhook, payload: dict[str, Any], idempotency_key: str,
+         backoff_s: float = BACKOFF_S, sleep: Callable[[float], None] = time.sleep) -> HookResult:
+    """POST the payload; `hook.retries` extra attempts after the first on 5xx, timeouts, connection errors."""
+    import httpx
+
+    headers = {k: reveal(v) for k, v in hook.headers.items()}
+    headers.setdefault("Content-Type", "application/json")
+    headers["Idempotency-Key"] = idempotency_key
+    url = reveal(hook.url)
+    last = ""
+    attempts = 0
+    with httpx.Client(timeout=hook.timeout_s, follow_redirects=False) as client:
+        for attempt in range(hook.retries + 1):
+            if attempt:
+                sleep(backoff_s * 2 ** (attempt - 1))
+            attempts = attempt + 1
+            try:
+                resp = client.post(url, content=json.dumps(payload, default=str), headers=headers)
+            except httpx.TimeoutException:
+                last = f"timed out (limit {hook.timeout_s:g} s)"
+                continue
+            except httpx.TransportError as exc:
+                last = f"unreachable ({type(exc).__name__})"
+                continue
+            if resp.status_code < 300:
+                return HookResult(True, attempts=attempts, status_code=resp.status_code, response=_body(resp),
+                                  message=f"{name} hook accepted ({resp.status_code}) after {_tries(attempts)}")
+            if resp.status_code < 500:
+                return HookResult(False, attempts=attempts, status_code=resp.status_code, response=_body(resp),
+                                  message=f"{name} hook refused with {resp.status_code}")
+            last = f"failed with {resp.status_code}"
+            if attempt == hook.retries:
+                return HookResult(False, attempts=attempts, status_code=resp.status_code, response=_body(resp),
+                                  message=f"{name} hook {last} after {_tries(attempts)}")
+    return HookResult(False, attempts=attempts, message=f"{name} hook {last} after {_tries(attempts)}")
+
+
+def run_command(name: str, hook: Webhook, payload: dict[str, Any], idempotency_key: str) -> HookResult:
+    """Run the hook's argument list once, payload on stdin; exit 0 is success, stdout JSON is the response."""
+    env = {**os.environ, "IDEMPOTENCY_KEY": idempotency_key}
+    try:
+        proc = subprocess.run(list(hook.command), input=json.dumps(payload, default=str), capture_output=True,
+                              text=True, timeout=hook.timeout_s, shell=False, env=env)
+    except subprocess.TimeoutExpired:
+        return HookResult(False, attempts=1, message=f"{name} command timed out after {hook.timeout_s:g} s")
+    except OSError as exc:
+        return HookResult(False, attempts=1, message=f"{name} command could not start: {exc.strerror or exc}")
+    try:
+        response: Any = json.loads(proc.stdout) if proc.stdout.strip() else None
+    except ValueError:
+        response = proc.stdout[-500:]
+    if proc.returncode == 0:
+        return HookResult(True, attempts=1, response=response, message=f"{name} command succeeded")
+    tail = (proc.stderr or "").strip().splitlines()[-1:] or [""]
+    return HookResult(False, attempts=1, response=response,
+                      message=f"{name} command exited {proc.returncode}{': ' + tail[0][:200] if tail[0] else ''}")
+
+
+def configured(cfg: Config, name: str) -> bool:
+    hook = cfg.webhooks.get(name)
+    return bool(hook and (hook.url or hook.command))
+
+
+def invoke(cfg: Config, name: str, payload: dict[str, Any], idempotency_key: str,
+           backoff_s: float = BACKOFF_S) -> HookResult:
+    """Run `[webhooks.<name>]`; not configured: a skipped (successful) result that says so."""
+    hook = cfg.webhooks.get(name)
+    if not hook or not (hook.url or hook.command):
+        return HookResult(True, skipped=True, message=f"no {name} hook configured: skipped")
+    if hook.url:
+        return post(name, hook, payload, idempotency_key, backoff_s)
+    return run_command(name, hook, payload, idempotency_key)
+
+
+def follow(status_url: str, hook: Webhook | None = None, interval_s: float = 2.0, max_wait_s: float = 0.0,
+           sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+    """Poll a job's status URL (GET, the hook's headers) until it reports a final state or time runs out.
+
+    `max_wait_s=0` polls once. Returns the last JSON body, with `state` normalised to lower case;
+    an unreachable URL gives {"state": "unknown", "error": ...}.
+    """
+    import httpx
+
+    headers = {k: reveal(v) for k, v in (hook.headers if hook else {}).items()}
+    timeout = hook.timeout_s if hook else 10.0
+    deadline = time.monotonic() + max_wait_s
+    while True:
+        try:
+            resp = httpx.get(status_url, headers=headers, timeout=timeout)
+            body = _body(resp)
+            job = body if isinstance(body, dict) else {"body": body}
+            if resp.status_code >= 400:
+                job = {"state": "unknown", "error": f"status URL answered {resp.status_code}"}
+        except httpx.HTTPError as exc:
+            job = {"state": "unknown", "error": type(exc).__name__}
+        state = str(job.get("state") or job.get("status") or "unknown").lower()
+        job["state"] = state
+        if state in DONE_STATES or time.monotonic() >= deadline:
+            return job
+        sleep(interval_s)
+
+
+__all__ = ["HookResult", "post", "run_command", "invoke", "configured", "follow"]

@@ -1,0 +1,550 @@
+"""Operator actions: promote, canary, blue/green, shadow, rollback, retrain, in one fixed order.
+
+    policy -> model lock + registry lease -> expected_from check (conflict) -> gates (refused
+    unless force with a reason) -> audit intent -> deploy hook -> move alias(es) -> read back
+    -> deployment log event -> audit outcome
+
+Every action returns an `ActionResult`; none raises for an operational problem. When a step
+fails the message says what state things are in, and the outcome is audited. The UI calls these
+from worker threads and asks for confirmation itself, using `plan()` and `gates()`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from console.actions import audit as audit_mod
+from console.actions import deploylog, hooks, policy
+from console.actions.audit import AuditError, AuditLog
+from console.actions.catalog import ActionState, get as get_spec
+from console.actions.locks import (LEASE_PAUSE_S, LOCK_WAIT_S, Conflict, Lease, Timeout, check_expected,
+                                   model_lock, record_move)
+from console.aliases import alias_name
+from console.analytics.gates import Gate, evaluate_gates, failures
+from console.config import Config, ConfigError
+from console.sources.registry import RegistryError, RegistryNotFound
+
+STRATEGIES = ("direct", "canary", "blue-green", "shadow")
+HISTORY_TAG = "console.history."  # + alias: JSON list of earlier versions, oldest first
+CANARY_PCT_TAG = "console.canary_pct."  # + canary alias
+HISTORY_MAX = 20
+
+
+@dataclass(frozen=True)
+class Change:
+    alias: str
+    from_version: str | None
+    to_version: str | None  # None: the alias is removed
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What an action would change; `blocked` says why it cannot run at all."""
+    action: str  # catalog id
+    model: str
+    environment: str
+    strategy: str
+    event: str  # deployment-log action
+    version: str | None
+    from_version: str | None  # the checked alias's current version
+    checked_alias: str  # the alias `expected_from` refers to
+    changes: tuple[Change, ...] = ()
+    traffic_pct: int | None = None
+    canary_alias: str | None = None
+    canary_pct: int | None = None  # new canary traffic; 0 clears it; None leaves it
+    needs_gates: bool = False
+    summary: str = ""
+    blocked: str | None = None
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    ok: bool
+    status: str  # done | refused | conflict | failed
+    message: str
+    action_id: str | None = None
+    from_version: str | None = None
+    to_version: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _v(version: str | None) -> str:
+    return f"v{version}" if version else "unset"
+
+
+def _describe(aliases: dict[str, str], names: list[str]) -> str:
+    return ", ".join(f"{n} -> {_v(aliases.get(n))}" for n in dict.fromkeys(names))
+
+
+class Operator:
+    """Runs actions against one registry with one config; shareable across worker threads."""
+
+    def __init__(self, cfg: Config, registry: Any, audit: AuditLog | str | Path | None = None,
+                 user: policy.User | str | None = None, clock: Callable[[], datetime] | None = None,
+                 *, backoff_s: float = hooks.BACKOFF_S, lease_pause_s: float = LEASE_PAUSE_S,
+                 lock_wait_s: float = LOCK_WAIT_S):
+        self.cfg, self.registry = cfg, registry
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        if not isinstance(audit, AuditLog):
+            audit = AuditLog(audit or audit_mod.default_path(cfg), self.clock)
+        self.audit = audit
+        self.lock_dir = self.audit.path.parent / "locks"
+        self._user = user if not isinstance(user, str) else policy.User(user, policy.groups_of(user))
+        self.backoff_s, self.lease_pause_s, self.lock_wait_s = backoff_s, lease_pause_s, lock_wait_s
+
+    @property
+    def user(self) -> policy.User:
+        if self._user is None:
+            self._user = policy.current_user()
+        return self._user
+
+    def _now(self) -> str:
+        return audit_mod.now_iso(self.clock)
+
+    # ------------------------------------------------------------------ reading state
+
+    def check(self, action_id: str, environment: str) -> policy.Decision:
+        return policy.check(get_spec(action_id), self.cfg, environment, self.user)
+
+    def _snapshot(self, model: str) -> tuple[dict[str, str], dict[str, str], bool]:
+        info = self.registry.get_model(model)
+        return dict(info.aliases), dict(info.tags), info.is_prompt
+
+    def state(self, model: str, environment: str) -> ActionState:
+        """What the UI needs to grey out actions that do not apply."""
+        aliases, tags, is_prompt = self._snapshot(model)
+        champ = alias_name(environment, "champion")
+        return ActionState(
+            has_champion=champ in aliases, has_canary=alias_name(environment, "canary") in aliases,
+            has_previous_champion=bool(self._previous(model, environment, aliases, tags)),
+            has_shadow=alias_name(environment, "shadow") in aliases, is_prompt=is_prompt)
+
+    def canary_pct(self, model: str, environment: str, aliases: dict[str, str] | None = None,
+                   tags: dict[str, str] | None = None) -> int | None:
+        """Traffic on the running canary: the console's tag, else the deployment log; None: no canary."""
+        if aliases is None or tags is None:
+            aliases, tags, _ = self._snapshot(model)
+        canary = alias_name(environment, "canary")
+        if canary not in aliases:
+            return None
+        raw = tags.get(CANARY_PCT_TAG + canary)
+        if raw and raw.isdigit():
+            return int(raw)
+        pct = deploylog.canary_pct(deploylog.events(self.cfg, model, environment))
+        return pct if pct is not None else self.cfg.canary_steps[0]
+
+    def _previous(self, model: str, environment: str, aliases: dict[str, str], tags: dict[str, str]) -> str | None:
+        champ = alias_name(environment, "champion")
+        current = aliases.get(champ)
+        try:
+            history = json.loads(tags.get(HISTORY_TAG + champ) or "[]")
+        except ValueError:
+            history = []
+        for version in reversed(history):
+            if str(version) != str(current):
+                return str(version)
+        change = audit_mod.last_change(self.audit.path, model, champ)
+        if change and change.get("to") == current and change.get("from"):
+            return str(change["from"])
+        return deploylog.previous_champion(deploylog.events(self.cfg, model, environment), current)
+
+    def history(self, model: str, environment: str, role: str = "champion") -> list[str]:
+        """Earlier versions of an alias, oldest first, as the console recorded them."""
+        raw = self.registry.model_tags(model).get(HISTORY_TAG + alias_name(environment, role))
+        try:
+            return [str(v) for v in json.loads(raw or "[]")]
+        except ValueError:
+            return []
+
+    # ------------------------------------------------------------------ plans
+
+    def plan(self, model: str, environment: str, action: str = "promote", version: str | None = None,
+             strategy: str = "direct", percent: int | None = None, to: str | None = None) -> Plan:
+        """What `action` would change right now (for the confirmation dialog). Raises RegistryError."""
+        aliases, tags, _ = self._snapshot(model)
+        a = lambda role: alias_name(environment, role)  # noqa: E731
+        champ, canary, shadow = a("champion"), a("canary"), a("shadow")
+        cur = aliases.get(champ)
+        base = dict(model=model, environment=environment, from_version=cur, checked_alias=champ)
+        version = str(version) if version is not None else None
+        if version and version[:1] in "vV" and version[1:].isdigit():
+            version = version[1:]
+        if version is not None and action == "promote":
+            try:
+                self.registry.get_version(model, version)
+            except RegistryNotFound:
+                return Plan(action, strategy=strategy, event="promote", version=version, **base,
+                            blocked=f"{model} has no version {version}")
+
+        if action == "promote":
+            if strategy not in STRATEGIES:
+                return Plan(action, strategy=strategy, event="promote", version=version, **base,
+                            blocked=f"unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)}")
+            if strategy == "direct":
+                changes = [Change(champ, cur, version)]
+                if aliases.get(canary) == version:
+                    changes.append(Change(canary, version, None))
+                blocked = f"v{version} is already {champ}" if version == cur else None
+                if version is None:
+                    blocked = "promote needs a version"
+                return Plan(action, strategy="direct", event="promote", version=version, **base,
+                            changes=tuple(changes), traffic_pct=100, needs_gates=True, blocked=blocked,
+                            canary_alias=canary if len(changes) > 1 else None,
+                            canary_pct=0 if len(changes) > 1 else None,
+                            summary=f"{champ}: {_v(cur)} -> {_v(version)} (100 % of traffic) in {environment}")
+            if strategy == "canary":
+                steps = self.cfg.canary_steps
+                pct = int(percent) if percent is not None else steps[0]
+                running = aliases.get(canary)
+                blocked = None
+                if version is None:
+                    blocked = "a canary needs a version"
+                elif version == cur:
+                    blocked = f"v{version} is already {champ}"
+                elif running == version:
+                    blocked = f"v{version} is already the canary"
+                elif running:
+                    blocked = (f"canary v{running} is already running at "
+                               f"{self.canary_pct(model, environment, aliases, tags)} %: promote or abort it first")
+                elif not 0 < pct <= 100:
+                    blocked = f"canary traffic must be between 1 and 100 %, got {pct}"
+                return Plan(action, strategy="canary", event="deploy", version=version, **base,
+                            changes=(Change(canary, running, version),), traffic_pct=pct, canary_alias=canary,
+                            canary_pct=pct, needs_gates=True, blocked=blocked,
+                            summary=f"{canary}: {_v(running)} -> {_v(version)} at {pct} % of traffic "
+                                    f"({champ} stays {_v(cur)}) in {environment}")
+            if strategy == "blue-green":
+                blue, green = a("blue"), a("green")
+                active = next((slot for slot in (blue, green) if cur and aliases.get(slot) == cur), None)
+                idle = green if active == blue else blue
+                target = version or aliases.get(idle)
+                changes = []
+                if active is None and cur:
+                    active, idle = blue, green
+                    changes.append(Change(blue, aliases.get(blue), cur))
+                if target and aliases.get(idle) != target:
+                    changes.append(Change(idle, aliases.get(idle), target))
+                changes.append(Change(champ, cur, target))
+                blocked = None
+                if not target:
+                    blocked = f"nothing to switch to: {idle} is unset; pass a version"
+                elif target == cur:
+                    blocked = f"v{target} is already {champ}"
+                return Plan(action, strategy="blue-green", event="switch", version=target, **base,
+                            changes=tuple(changes), traffic_pct=100, needs_gates=True, blocked=blocked,
+                            summary=f"switch {champ} from {active or 'no slot'} ({_v(cur)}) to {idle} "
+                                    f"({_v(target)}) in {environment}")
+            # shadow
+            running = aliases.get(shadow)
+            blocked = None
+            if version is None:
+                blocked = "a shadow needs a version"
+            elif version == running:
+                blocked = f"v{version} is already the shadow"
+            elif version == cur:
+                blocked = f"v{version} is {champ}; shadowing it compares it with itself"
+            return Plan(action, strategy="shadow", event="shadow-start", version=version, **base,
+                        changes=(Change(shadow, running, version),), traffic_pct=0, blocked=blocked,
+                        summary=f"{shadow}: {_v(running)} -> {_v(version)} (mirrored traffic, serves no one) "
+                                f"in {environment}")
+
+        if action in ("canary-step", "canary-promote", "canary-abort"):
+            running = aliases.get(canary)
+            base = dict(base, from_version=running, checked_alias=canary)
+            pct = self.canary_pct(model, environment, aliases, tags) if running else None
+            blocked = None if running else f"no canary running for {model} in {environment}"
+            if action == "canary-step":
+                nxt = next((s for s in self.cfg.canary_steps if pct is not None and s > pct), None)
+                if running and nxt is None:
+                    blocked = f"canary v{running} is at {pct} %: promote it (F) or abort it (A)"
+                return Plan(action, strategy="canary", event="canary-step", version=running, **base,
+                            traffic_pct=nxt, canary_alias=canary, canary_pct=nxt, needs_gates=True, blocked=blocked,
+                            summary=f"{canary} v{running}: {pct} % -> {nxt} % of traffic in {environment}")
+            if action == "canary-promote":
+                return Plan(action, strategy="canary", event="promote", version=running, **base,
+                            changes=(Change(champ, cur, running), Change(canary, running, None)), traffic_pct=100,
+                            canary_alias=canary, canary_pct=0, needs_gates=True, blocked=blocked,
+                            summary=f"{champ}: {_v(cur)} -> {_v(running)} (100 %), {canary} removed in {environment}")
+            return Plan(action, strategy="canary", event="abort", version=running, **base,
+                        changes=(Change(canary, running, None),), traffic_pct=0, canary_alias=canary, canary_pct=0,
+                        blocked=blocked, summary=f"{canary} v{running} removed (0 %); {champ} stays {_v(cur)} "
+                                                 f"in {environment}")
+
+        if action == "rollback":
+            target = str(to).lstrip("vV") if to else self._previous(model, environment, aliases, tags)
+            blocked = None
+            if not cur:
+                blocked = f"{champ} is not set: nothing to roll back"
+            elif not target:
+                blocked = f"no previous {champ} known for {model}: pass a version to roll back to"
+            elif target == cur:
+                blocked = f"v{target} is already {champ}"
+            elif to:
+                try:
+                    self.registry.get_version(model, target)
+                except RegistryNotFound:
+                    blocked = f"{model} has no version {target}"
+            return Plan(action, strategy="direct", event="rollback", version=target, **base,
+                        changes=(Change(champ, cur, target),), traffic_pct=100, blocked=blocked,
+                        summary=f"roll {champ} back: {_v(cur)} -> {_v(target)} in {environment}")
+
+        if action == "shadow-stop":
+            running = aliases.get(shadow)
+            return Plan(action, strategy="shadow", event="shadow-stop", version=running,
+                        **dict(base, from_version=running, checked_alias=shadow),
+                        changes=(Change(shadow, running, None),), traffic_pct=0,
+                        blocked=None if running else f"no shadow running for {model} in {environment}",
+                        summary=f"{shadow} v{running} removed in {environment}")
+        raise ValueError(f"plan: unknown action {action!r}")
+
+    # ------------------------------------------------------------------ gates
+
+    def gates(self, model: str, version: str | None, environment: str, live: dict | None = None,
+              drift: dict | None = None) -> list[Gate]:
+        """Candidate `version` vs the current champion's run metrics, plus live and drift checks."""
+        champ_version = self.registry.alias_version(model, alias_name(environment, "champion"))
+        cand = self.registry.lineage(model, version).metrics if version else {}
+        champ = self.registry.lineage(model, champ_version).metrics \
+            if champ_version and champ_version != version else None
+        return evaluate_gates(cand, champ, live=live, drift=drift,
+                              slo_error_rate=self.cfg.model(model).slo.error_rate if live else None)
+
+    # ------------------------------------------------------------------ actions
+
+    def promote(self, model: str, version: str | None, env: str = "production", strategy: str = "direct",
+                percent: int | None = None, expected_from: str | None = None, reason: str = "",
+                force: bool = False, live: dict | None = None, drift: dict | None = None) -> ActionResult:
+        """Direct, canary start, blue/green switch or shadow start. `expected_from`: the champion you saw."""
+        return self._run("promote", model, env, dict(version=version, strategy=strategy, percent=percent),
+                         expected_from, reason, force, live, drift)
+
+    def canary_step(self, model: str, env: str = "production", expected_from: str | None = None,
+                    reason: str = "", force: bool = False, live: dict | None = None) -> ActionResult:
+        return self._run("canary-step", model, env, {}, expected_from, reason, force, live, None)
+
+    def canary_promote(self, model: str, env: str = "production", expected_from: str | None = None,
+                       reason: str = "", force: bool = False, live: dict | None = None) -> ActionResult:
+        return self._run("canary-promote", model, env, {}, expected_from, reason, force, live, None)
+
+    def canary_abort(self, model: str, env: str = "production", expected_from: str | None = None,
+                     reason: str = "") -> ActionResult:
+        return self._run("canary-abort", model, env, {}, expected_from, reason, False, None, None)
+
+    def rollback(self, model: str, env: str = "production", to: str | None = None,
+                 expected_from: str | None = None, reason: str = "") -> ActionResult:
+        return self._run("rollback", model, env, dict(to=to), expected_from, reason, False, None, None)
+
+    def shadow_stop(self, model: str, env: str = "production", expected_from: str | None = None,
+                    reason: str = "") -> ActionResult:
+        return self._run("shadow-stop", model, env, {}, expected_from, reason, False, None, None)
+
+    # ------------------------------------------------------------------ the pipeline
+
+    def _refuse(self, status: str, message: str, spec_id: str, model: str, env: str,
+                details: dict | None = None, plan: Plan | None = None) -> ActionResult:
+        """Refusals and conflicts change nothing; they are still audited (best effort)."""
+        try:
+            self.audit.append({"phase": "refused", "action": spec_id, "model": model, "environment": env,
+                               "outcome": status, "message": message, **audit_mod.actor_fields()})
+        except AuditError:
+            pass
+        return ActionResult(False, status, message, from_version=plan.from_version if plan else None,
+                            to_version=plan.version if plan else None,
+                            details={**(details or {}), **({"plan": asdict(plan)} if plan else {})})
+
+    def _run(self, action: str, model: str, env: str, args: dict[str, Any], expected_from: str | None,
+             reason: str, force: bool, live: dict | None, drift: dict | None) -> ActionResult:
+        spec = get_spec(action)
+        try:
+            decision = policy.check(spec, self.cfg, env, self.user)
+        except ConfigError as exc:
+            return ActionResult(False, "failed", str(exc), details={"config_error": True})
+        if not decision.allowed:
+            return self._refuse("refused", decision.reason, action, model, env, {"policy": decision.reason})
+        if force and not reason.strip():
+            return self._refuse("refused", "--force needs a reason (it is recorded in the audit trail)",
+                                action, model, env)
+        lock = model_lock(self.lock_dir, model, self.lock_wait_s)
+        try:
+            lock.acquire()
+        except Timeout:
+            return self._refuse("conflict", f"another action on {model} is still running on this machine",
+                                action, model, env)
+        lease = Lease(self.registry, model, self.user.name, pause_s=self.lease_pause_s, clock=self.clock)
+        try:
+            try:
+                lease.acquire()
+            except Conflict as exc:
+                return self._refuse("conflict", exc.message, action, model, env, {"moved": exc.moved})
+            return self._locked(spec.id, model, env, args, expected_from, reason, force, live, drift)
+        except RegistryError as exc:
+            return ActionResult(False, "failed", f"{exc}; nothing changed", details={"registry_error": True})
+        finally:
+            lease.release()
+            lock.release()
+
+    def _locked(self, action: str, model: str, env: str, args: dict[str, Any], expected_from: str | None,
+                reason: str, force: bool, live: dict | None, drift: dict | None) -> ActionResult:
+        plan = self.plan(model, env, action, **args)
+        if plan.blocked:
+            return self._refuse("refused", plan.blocked, action, model, env, plan=plan)
+        try:
+            check_expected(self.registry, model, plan.checked_alias, expected_from, self.audit.path)
+        except Conflict as exc:
+            return self._refuse("conflict", exc.message, action, model, env, {"moved": exc.moved}, plan)
+        gate_list = self.gates(model, plan.version, env, live, drift) if plan.needs_gates else []
+        failed = failures(gate_list)
+        gate_records = [asdict(g) for g in gate_list]
+        if failed and not force:
+            text = "; ".join(f"{g.name} {g.detail}" for g in failed)
+            return self._refuse("refused", f"gates failed: {text} (use --force with a reason to override)",
+                                action, model, env, {"gates": gate_records}, plan)
+        before = self.registry.aliases(model)
+        changes = [asdict(c) for c in plan.changes]
+        watched = [c.alias for c in plan.changes] or [plan.checked_alias]
+        common = dict(strategy=plan.strategy, changes=changes, reason=reason, traffic_pct=plan.traffic_pct,
+                      gates=gate_records, forced=bool(force and failed),
+                      **{"from": plan.from_version, "to": plan.version})
+        try:
+            action_id = self.audit.intent(action, model, env, **common)
+        except AuditError as exc:
+            return ActionResult(False, "failed", f"{exc}; nothing changed", from_version=plan.from_version,
+                                to_version=plan.version, details={"plan": asdict(plan)})
+        actor = self.user.name
+        details: dict[str, Any] = {"plan": asdict(plan), "gates": gate_records, "warnings": []}
+
+        def finish(status: str, message: str, **extra: Any) -> ActionResult:
+            details.update(extra)
+            try:
+                self.audit.outcome(action_id, action, model, env, status, message=message, **common,
+                                   hooks={"deploy": details.get("hook")}, warnings=details["warnings"])
+            except AuditError as exc:
+                details["warnings"].append(f"audit outcome not written: {exc}")
+                message += f" (warning: {exc})"
+            return ActionResult(status == "done", status, message, action_id, plan.from_version, plan.version,
+                                details)
+
+        payload = {"action": plan.event, "action_id": action_id, "model": model, "environment": env,
+                   "strategy": plan.strategy, "version": plan.version, "from_version": plan.from_version,
+                   "traffic_pct": plan.traffic_pct, "changes": changes, "actor": actor, "reason": reason}
+        hook = hooks.invoke(self.cfg, "deploy", payload, action_id, self.backoff_s)
+        details["hook"] = hook.to_record()
+        if not hook.ok:
+            return finish("failed", f"{hook.message}; {_describe(before, watched)} unchanged; nothing changed")
+
+        try:
+            self._apply(model, plan, before)
+        except RegistryError as exc:
+            now = self._read_back(model)
+            state = _describe(now, watched) if now is not None else "registry state unknown"
+            sent = "the deploy hook already accepted the change; " if not hook.skipped else ""
+            return finish("failed", f"registry failed while moving aliases ({exc}); {sent}now {state}: "
+                                    "re-run the action or roll back")
+        now = self._read_back(model)
+        wrong = [c for c in plan.changes if now is None or now.get(c.alias) != c.to_version]
+        if wrong:
+            state = _describe(now, watched) if now is not None else "registry state unknown"
+            return finish("failed", f"read back does not match the plan: now {state}")
+
+        self._record_tags(model, plan, action_id, actor, details["warnings"])
+        event = {"ts": self._now(), "model": model, "version": plan.version, "environment": env,
+                 "strategy": plan.strategy, "traffic_pct": plan.traffic_pct, "action": plan.event,
+                 "actor": actor, "reason": reason}
+        target = deploylog.target_path(self.cfg)
+        if target is None:
+            details["warnings"].append("no deployments log configured: event not appended")
+        else:
+            try:
+                deploylog.append(target, event)
+                details["event_path"] = str(target)
+            except OSError as exc:
+                details["warnings"].append(f"deployment event not appended to {target}: {exc.strerror or exc}")
+        details["event"] = event
+        skipped = " (no deploy hook configured)" if hook.skipped else ""
+        return finish("done", f"{plan.summary}{skipped}")
+
+    def _apply(self, model: str, plan: Plan, before: dict[str, str]) -> None:
+        for c in plan.changes:
+            if c.to_version is None:
+                self.registry.delete_alias(model, c.alias)
+            elif before.get(c.alias) != c.to_version:
+                self.registry.set_alias(model, c.alias, c.to_version)
+        if plan.canary_alias and plan.canary_pct is not None:
+            key = CANARY_PCT_TAG + plan.canary_alias
+            if plan.canary_pct:
+                self.registry.set_model_tag(model, key, str(plan.canary_pct))
+            else:
+                self.registry.delete_model_tag(model, key)
+
+    def _read_back(self, model: str) -> dict[str, str] | None:
+        try:
+            return self.registry.aliases(model)
+        except RegistryError:
+            return None
+
+    def _record_tags(self, model: str, plan: Plan, action_id: str, actor: str, warnings: list[str]) -> None:
+        """Who moved what (for conflict messages) and alias history (for rollback). Best effort."""
+        try:
+            tags = self.registry.model_tags(model)
+            for c in plan.changes:
+                record_move(self.registry, model, c.alias, actor, self._now(), c.from_version, c.to_version, action_id)
+                if c.from_version and c.from_version != c.to_version:
+                    try:
+                        history = [str(v) for v in json.loads(tags.get(HISTORY_TAG + c.alias) or "[]")]
+                    except ValueError:
+                        history = []
+                    history = (history + [c.from_version])[-HISTORY_MAX:]
+                    self.registry.set_model_tag(model, HISTORY_TAG + c.alias, json.dumps(history))
+        except RegistryError as exc:
+            warnings.append(f"console tags not updated ({exc}): conflict messages and rollback may know less")
+
+    # ------------------------------------------------------------------ retrain
+
+    def retrain(self, model: str, env: str = "production", reason: str = "", evidence: dict | None = None,
+                data_window: dict | str | None = None) -> ActionResult:
+        """Ask the training system for a new version; the answer may carry a `status_url` to follow."""
+        spec = get_spec("retrain")
+        try:
+            decision = policy.check(spec, self.cfg, env, self.user)
+        except ConfigError as exc:
+            return ActionResult(False, "failed", str(exc), details={"config_error": True})
+        if not decision.allowed:
+            return self._refuse("refused", decision.reason, spec.id, model, env, {"policy": decision.reason})
+        if not hooks.configured(self.cfg, "retrain"):
+            return ActionResult(False, "failed", "no retrain hook configured: add [webhooks.retrain] url or command",
+                                details={"config_error": True})
+        try:
+            version = self.registry.alias_version(model, alias_name(env, "champion"))
+        except RegistryError as exc:
+            return ActionResult(False, "failed", f"{exc}; retrain not requested", details={"registry_error": True})
+        evidence = evidence or {}
+        window = data_window if data_window is not None else evidence.get("data_window")
+        try:
+            action_id = self.audit.intent("retrain", model, env, reason=reason, evidence=evidence,
+                                          data_window=window, **{"from": version, "to": None})
+        except AuditError as exc:
+            return ActionResult(False, "failed", f"{exc}; retrain not requested")
+        payload = {"action": "retrain", "action_id": action_id, "model": model, "version": version,
+                   "environment": env, "reason": reason, "evidence": evidence, "data_window": window,
+                   "actor": self.user.name}
+        hook = hooks.invoke(self.cfg, "retrain", payload, action_id, self.backoff_s)
+        status = "done" if hook.ok else "failed"
+        message = hook.message + ("" if hook.ok else "; no retrain started")
+        details = {"hook": hook.to_record(), "status_url": hook.status_url}
+        try:
+            self.audit.outcome(action_id, "retrain", model, env, status, message=message, reason=reason,
+                               hooks={"retrain": hook.to_record()})
+        except AuditError as exc:
+            message += f" (warning: {exc})"
+        return ActionResult(hook.ok, status, message, action_id, version, None, details)
+
+    def follow(self, status_url: str, max_wait_s: float = 0.0) -> dict[str, Any]:
+        """Poll a retrain job's status URL with the retrain hook's headers."""
+        return hooks.follow(status_url, self.cfg.webhooks.get("retrain"), max_wait_s=max_wait_s)

@@ -1,0 +1,291 @@
+"""The action subcommands: promote, rollback, canary, shadow, retrain, audit.
+
+`cli.py` calls `add_parsers(subparsers)`; each subcommand's handler is `handler(args, cfg) -> int`.
+Exit codes: 0 done, 1 refused (gate, role, read-only, not confirmed, audit check failed),
+2 usage or configuration error, 3 conflict (someone else moved it first), 4 a remote system
+failed (registry, deploy or retrain hook). stdout carries data; diagnostics go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Callable
+
+from console.actions import audit as audit_mod
+from console.actions import policy
+from console.actions.catalog import get as get_spec
+from console.actions.operator import STRATEGIES, ActionResult, Operator, Plan
+from console.config import Config, ConfigError, reveal
+from console.sources.registry import Registry, RegistryError, RegistryNotFound, RegistryUnavailable
+
+DONE, REFUSED, USAGE, CONFLICT, REMOTE = 0, 1, 2, 3, 4
+EXIT = {"done": DONE, "refused": REFUSED, "conflict": CONFLICT, "failed": REMOTE}
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _json_out(args: argparse.Namespace) -> bool:
+    return getattr(args, "format", None) == "json"
+
+
+def make_operator(cfg: Config) -> Operator:
+    """The operator the CLI runs with; tests and `cli.py` may replace this for a custom registry."""
+    return Operator(cfg, Registry(reveal(cfg.tracking_uri)))
+
+
+def _guarded(handler: Callable[[argparse.Namespace, Config], int]) -> Callable[[argparse.Namespace, Config], int]:
+    """No traceback reaches the operator: known errors become one line and an exit code."""
+    def run(args: argparse.Namespace, cfg: Config) -> int:
+        try:
+            return handler(args, cfg)
+        except ConfigError as exc:
+            _err(f"error: {exc}")
+            return USAGE
+        except RegistryNotFound as exc:
+            _err(f"error: {exc}")
+            return USAGE
+        except RegistryUnavailable as exc:
+            _err(f"error: {exc}")
+            return REMOTE
+        except RegistryError as exc:
+            _err(f"error: {exc}")
+            return REMOTE
+        except audit_mod.AuditError as exc:
+            _err(f"error: {exc}")
+            return REMOTE
+        except KeyboardInterrupt:
+            _err("interrupted")
+            return REFUSED
+    run.__name__ = handler.__name__
+    run.__doc__ = handler.__doc__
+    return run
+
+
+def _confirm(action: str, cfg: Config, args: argparse.Namespace, plan: Plan | None, model: str) -> int | None:
+    """None to go ahead, else the exit code. Dangerous actions need --yes without a terminal."""
+    spec = get_spec(action)
+    if plan is not None:
+        _err(f"plan: {plan.summary}")
+    if not spec.dangerous or args.yes:
+        return None
+    if not sys.stdin.isatty():
+        _err(f"error: {action} is a dangerous action: pass --yes to run it without a terminal")
+        return USAGE
+    if policy.needs_typed_confirmation(spec, cfg, args.env):
+        sys.stderr.write(f"{action} in {args.env}: type the model name ({model}) to confirm: ")
+        sys.stderr.flush()
+        ok = sys.stdin.readline().strip() == model
+    else:
+        sys.stderr.write(f"{action} in {args.env}? [y/N] ")
+        sys.stderr.flush()
+        ok = sys.stdin.readline().strip().lower() in ("y", "yes")
+    if not ok:
+        _err("not confirmed: nothing changed")
+        return REFUSED
+    return None
+
+
+def _report(args: argparse.Namespace, result: ActionResult) -> int:
+    if _json_out(args):
+        print(json.dumps(result.to_dict(), default=str, indent=2))
+    elif result.ok:
+        print(result.message)
+    if not result.ok:
+        _err(f"{result.status}: {result.message}")
+    for warning in result.details.get("warnings", []) if result.ok else []:
+        _err(f"warning: {warning}")
+    if result.details.get("config_error"):
+        return USAGE
+    return EXIT.get(result.status, REMOTE)
+
+
+def _preflight(op: Operator, cfg: Config, args: argparse.Namespace, action: str, model: str,
+               **plan_args: Any) -> int | None:
+    """Refuse early (policy, blocked plan) and confirm; the operator re-checks all of it under the lock."""
+    decision = op.check(action, args.env)
+    if not decision.allowed:
+        _err(f"refused: {decision.reason}")
+        return REFUSED
+    plan = op.plan(model, args.env, action, **plan_args) if action != "retrain" else None
+    if plan is not None and plan.blocked:
+        _err(f"refused: {plan.blocked}")
+        return REFUSED
+    return _confirm(action, cfg, args, plan, model)
+
+
+@_guarded
+def cmd_promote(args: argparse.Namespace, cfg: Config) -> int:
+    """Promote a version: direct, canary start, blue/green switch or shadow start."""
+    if args.force and not args.reason.strip():
+        _err("error: --force needs --reason")
+        return USAGE
+    if args.percent is not None and args.strategy != "canary":
+        _err("error: --percent only applies to --strategy canary")
+        return USAGE
+    op = make_operator(cfg)
+    code = _preflight(op, cfg, args, "promote", args.model, version=args.version, strategy=args.strategy,
+                      percent=args.percent)
+    if code is not None:
+        return code
+    return _report(args, op.promote(args.model, args.version, args.env, strategy=args.strategy,
+                                    percent=args.percent, expected_from=args.expected_from,
+                                    reason=args.reason, force=args.force))
+
+
+@_guarded
+def cmd_rollback(args: argparse.Namespace, cfg: Config) -> int:
+    """Return the champion to the previous version (or --to VERSION)."""
+    op = make_operator(cfg)
+    code = _preflight(op, cfg, args, "rollback", args.model, to=args.to)
+    if code is not None:
+        return code
+    return _report(args, op.rollback(args.model, args.env, to=args.to, expected_from=args.expected_from,
+                                     reason=args.reason))
+
+
+@_guarded
+def cmd_canary(args: argparse.Namespace, cfg: Config) -> int:
+    """Step, promote (full) or abort the running canary."""
+    action = f"canary-{args.step}"
+    op = make_operator(cfg)
+    code = _preflight(op, cfg, args, action, args.model)
+    if code is not None:
+        return code
+    if args.step == "step":
+        result = op.canary_step(args.model, args.env, args.expected_from, args.reason, args.force)
+    elif args.step == "promote":
+        result = op.canary_promote(args.model, args.env, args.expected_from, args.reason, args.force)
+    else:
+        result = op.canary_abort(args.model, args.env, args.expected_from, args.reason)
+    return _report(args, result)
+
+
+@_guarded
+def cmd_shadow(args: argparse.Namespace, cfg: Config) -> int:
+    """Stop mirroring traffic to the shadow version (start one with `promote --strategy shadow`)."""
+    op = make_operator(cfg)
+    code = _preflight(op, cfg, args, "shadow-stop", args.model)
+    if code is not None:
+        return code
+    return _report(args, op.shadow_stop(args.model, args.env, args.expected_from, args.reason))
+
+
+@_guarded
+def cmd_retrain(args: argparse.Namespace, cfg: Config) -> int:
+    """Trigger the retrain hook for a model."""
+    op = make_operator(cfg)
+    code = _preflight(op, cfg, args, "retrain", args.model)
+    if code is not None:
+        return code
+    evidence = {}
+    if args.evidence:
+        try:
+            evidence = json.loads(args.evidence)
+        except ValueError:
+            _err("error: --evidence must be a JSON object")
+            return USAGE
+    return _report(args, op.retrain(args.model, args.env, args.reason, evidence=evidence))
+
+
+def _audit_line(rec: dict[str, Any]) -> str:
+    moved = f"{rec.get('from') or '-'}->{rec.get('to') or '-'}" if ("from" in rec or "to" in rec) else ""
+    status = rec.get("outcome") or rec.get("phase", "")
+    text = rec.get("message") or rec.get("reason") or ""
+    return "  ".join(str(x) for x in (rec.get("ts", ""), rec.get("actor", ""), rec.get("phase", ""),
+                                       rec.get("action", ""), rec.get("model", ""), rec.get("environment", ""),
+                                       moved, status, text) if x != "")
+
+
+@_guarded
+def cmd_audit(args: argparse.Namespace, cfg: Config) -> int:
+    """Show the audit trail, verify its hash chain, or list interrupted actions."""
+    path = audit_mod.default_path(cfg)
+    if args.what == "verify":
+        result = audit_mod.verify(path)
+        pending = audit_mod.incomplete(path) if result.ok else []
+        if _json_out(args):
+            print(json.dumps({"ok": result.ok, "count": result.count, "first_bad_line": result.first_bad_line,
+                              "message": result.message, "path": str(path), "incomplete": len(pending)}))
+        else:
+            print(f"{'ok' if result.ok else 'FAILED'}: {path}: {result.message}")
+        for rec in pending:
+            _err(f"warning: interrupted action {rec.get('action_id')}: {_audit_line(rec)}")
+        return DONE if result.ok else REFUSED
+    records = audit_mod.incomplete(path) if args.what == "incomplete" else audit_mod.read(path, args.model, args.limit)
+    if args.what == "incomplete" and args.model:
+        records = [r for r in records if r.get("model") == args.model]
+    if _json_out(args):
+        print(json.dumps(records, default=str, indent=2))
+    else:
+        for rec in records:
+            print(_audit_line(rec))
+        if not records:
+            _err(f"no audit records in {path}" if args.what != "incomplete" else "no interrupted actions")
+    return DONE
+
+
+def _common(p: argparse.ArgumentParser, confirm: bool = True) -> None:
+    p.add_argument("--env", default="production", help="environment (default: production)")
+    if confirm:
+        p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--format", dest="format", choices=("text", "json"), default=argparse.SUPPRESS,
+                   help="output format")
+
+
+def add_parsers(subparsers: Any) -> None:
+    """Register promote, rollback, canary, retrain and audit on the lead's argparse subparsers."""
+    p = subparsers.add_parser("promote", help="promote a model version",
+                              description="Promote a version: direct, canary start, blue/green switch or shadow.")
+    p.add_argument("model")
+    p.add_argument("version")
+    _common(p)
+    p.add_argument("--strategy", choices=STRATEGIES, default="direct")
+    p.add_argument("--percent", type=int, help="first canary traffic step (default: first of rollout.canary_steps)")
+    p.add_argument("--from", dest="expected_from", metavar="VERSION",
+                   help="the champion you expect to replace; a different one is a conflict (exit 3)")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--force", action="store_true", help="promote although gates fail (needs --reason)")
+    p.set_defaults(func=cmd_promote)
+
+    p = subparsers.add_parser("rollback", help="return the champion to the previous version")
+    p.add_argument("model")
+    _common(p)
+    p.add_argument("--to", metavar="VERSION")
+    p.add_argument("--from", dest="expected_from", metavar="VERSION")
+    p.add_argument("--reason", default="")
+    p.set_defaults(func=cmd_rollback)
+
+    p = subparsers.add_parser("canary", help="step, promote or abort a canary")
+    p.add_argument("model")
+    p.add_argument("step", choices=("step", "promote", "abort"))
+    _common(p)
+    p.add_argument("--from", dest="expected_from", metavar="VERSION", help="the canary version you expect")
+    p.add_argument("--reason", default="")
+    p.add_argument("--force", action="store_true")
+    p.set_defaults(func=cmd_canary)
+
+    p = subparsers.add_parser("shadow", help="stop a shadow deployment")
+    p.add_argument("model")
+    p.add_argument("step", choices=("stop",))
+    _common(p)
+    p.add_argument("--from", dest="expected_from", metavar="VERSION", help="the shadow version you expect")
+    p.add_argument("--reason", default="")
+    p.set_defaults(func=cmd_shadow)
+
+    p = subparsers.add_parser("retrain", help="trigger the retrain hook")
+    p.add_argument("model")
+    _common(p)
+    p.add_argument("--reason", required=True)
+    p.add_argument("--evidence", help="JSON object sent with the request")
+    p.set_defaults(func=cmd_retrain)
+
+    p = subparsers.add_parser("audit", help="show or verify the audit trail")
+    p.add_argument("what", nargs="?", choices=("verify", "incomplete"), help="verify the chain / list interrupted")
+    p.add_argument("--format", dest="format", choices=("text", "json"), default=argparse.SUPPRESS)
+    p.add_argument("--model")
+    p.add_argument("--limit", type=int)
+    p.set_defaults(func=cmd_audit)

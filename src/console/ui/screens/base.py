@@ -1,0 +1,248 @@
+"""The base every console screen subclasses: breadcrumb, footer, too-small guard, `/`, esc, `y`, palette hooks.
+
+Writing a screen::
+
+    from console.ui.navigation import register_screen
+    from console.ui.screens.base import ConsoleScreen
+    from console.ui.widgets import Col, FilterTable, TimeChart, sparkline
+
+    class DriftScreen(ConsoleScreen):
+        SCREEN_NAME = "drift"            # registry name (`:drift` in the palette)
+        SCREEN_TITLE = "Drift"           # breadcrumb label: Overview > fraud-detector > Drift
+        BINDINGS = [Binding("d", "detail", "Detail", id="drift.detail")]   # every binding has an id
+
+        def compose_body(self):          # NOT compose(): the base adds breadcrumb, guard and footer
+            yield FilterTable([Col("feature", "FEATURE", width=24), Col("psi", "PSI")], id="features")
+
+        def on_mount(self):              # the base's own mount work runs too (Textual calls both)
+            self.call_service("drift", lambda svc: svc.drift(self.model))
+
+        def handle_result(self, tag, result):      # on the UI thread; own your state here
+            self.query_one(FilterTable).set_rows((r.feature, [safe(r.feature), ...]) for r in result)
+
+        def show_snapshot(self, snap):   # optional: called on every app snapshot (refresh tick)
+            self.call_service("drift", ...)
+
+        def commands(self):              # optional: palette entries while this screen is on top
+            return [("Recompute drift", self.action_detail, "run the drift tests again")]
+
+    register_screen("drift", "Drift", DriftScreen, needs_model=True, help="feature drift of one model")
+
+`self.model` / `self.environment` are the model context (None on fleet-wide screens).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer
+
+from console.ui.screens.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmall
+from console.ui.text import printable
+from console.ui.widgets.breadcrumb import Breadcrumb
+from console.ui.widgets.filter_table import FilterTable
+
+Command = tuple[str, Callable[[], Any], str]  # (label, callback, help)
+
+
+class ServiceResult(Message):
+    """The outcome of `ConsoleScreen.call_service`: posted from the worker thread, handled on the UI thread."""
+
+    def __init__(self, tag: str, result: Any = None, error: str | None = None) -> None:
+        super().__init__()
+        self.tag, self.result, self.error = tag, result, error
+
+
+class ConsoleScreen(Screen):
+    SCREEN_NAME: ClassVar[str] = ""
+    SCREEN_TITLE: ClassVar[str] = ""
+    HORIZONTAL_BREAKPOINTS = [(0, "-w-xs"), (MIN_WIDTH, "-w-s"), (100, "-w-m"), (160, "-w-l")]
+    VERTICAL_BREAKPOINTS = [(0, "-h-xs"), (MIN_HEIGHT, "-h-s"), (40, "-h-l")]
+
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="back"),
+        Binding("slash", "filter", "Filter", id="filter", key_display="/"),
+        Binding("y", "copy_id", "Copy ID", id="copy", show=False),
+    ]
+
+    def __init__(self, model: str | None = None, environment: str | None = None, *, name: str | None = None,
+                 id: str | None = None, classes: str | None = None):
+        super().__init__(name=name, id=id, classes=classes)
+        self.model = model
+        self.environment = environment
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield Breadcrumb(id="crumbs")
+        yield from self.compose_body()
+        yield TooSmall(id="too-small")
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        """The screen's own widgets; override this, not compose()."""
+        yield from ()
+
+    def on_mount(self) -> None:
+        self.set_class(bool(getattr(self.app, "no_color", False)), "-no-color")
+        self._check_size()
+        self.watch(self.app, "snapshot", self._snapshot_changed)
+
+    def on_screen_resume(self) -> None:
+        self._check_size()
+        self.update_breadcrumb()
+
+    def on_resize(self) -> None:
+        self._check_size()
+
+    def _check_size(self) -> None:
+        w, h = self.app.size
+        small = w < MIN_WIDTH or h < MIN_HEIGHT
+        self.set_class(small, "-too-small")
+        if small:
+            self.query_one(TooSmall).show_size(w, h)
+
+    # ------------------------------------------------------------------ context
+
+    def crumb(self) -> str:
+        """This screen's breadcrumb label."""
+        return self.SCREEN_TITLE or type(self).__name__.removesuffix("Screen")
+
+    def model_crumb(self) -> str:
+        env = self.environment
+        if env and not self.app.cfg.environment(env).production:
+            return f"{self.model} ({env})"
+        return str(self.model)
+
+    def breadcrumbs(self) -> list[str]:
+        crumbs: list[str] = []
+        prev_model = None
+        for screen in self.app.screen_stack:
+            if not isinstance(screen, ConsoleScreen):
+                continue
+            if screen.model and screen.model != prev_model and screen.crumb() != screen.model:
+                crumbs.append(screen.model_crumb())
+            crumbs.append(screen.crumb())
+            prev_model = screen.model or prev_model
+            if screen is self:
+                break
+        return crumbs
+
+    @property
+    def production(self) -> bool:
+        """True when this screen is about a production environment (the PROD badge shows)."""
+        return bool(self.environment) and self.app.cfg.environment(self.environment).production
+
+    def update_breadcrumb(self) -> None:
+        try:
+            crumbs = self.query_one("#crumbs", Breadcrumb)
+        except Exception:  # noqa: BLE001 - not composed yet
+            return
+        cfg = self.app.cfg
+        crumbs.show(self.breadcrumbs(), production=self.production, workspace=cfg.workspace,
+                    read_only=cfg.read_only)
+
+    def _snapshot_changed(self, snap) -> None:
+        self.update_breadcrumb()
+        if snap is not None:
+            self.show_snapshot(snap)
+
+    def show_snapshot(self, snap) -> None:
+        """Called with every new `Snapshot` from the app's refresh; override to follow the refresh tick."""
+
+    def commands(self) -> list[Command]:
+        """Palette entries that apply while this screen is on top: (label, callback, help)."""
+        return []
+
+    def context(self) -> tuple[str, str | None] | None:
+        """(model, environment) that screens opened from here are about; the overview uses its cursor row."""
+        return (self.model, self.environment) if self.model else None
+
+    def selected_id(self) -> str | None:
+        """What `y` copies: the selected row's key in the focused table, else the screen's model."""
+        table = self.active_table()
+        if table is not None and table.selected_key:
+            return table.selected_key.split("\x00")[0]
+        return self.model
+
+    # ------------------------------------------------------------------ services
+
+    def call_service(self, tag: str, fn: Callable[[Any], Any]) -> None:
+        """Runs `fn(app.service)` in a thread worker (one per tag at a time); the outcome arrives in
+        `handle_result(tag, result)` or, if it raised, `handle_error(tag, error)`, on the UI thread."""
+        self._service_worker(tag, fn)
+
+    @work(thread=True, exit_on_error=False)
+    def _service_worker(self, tag: str, fn: Callable[[Any], Any]) -> None:
+        try:
+            result = fn(self.app.service)
+        except Exception as exc:  # noqa: BLE001 - reported on the screen, never raised into the UI
+            self.post_message(ServiceResult(tag, error=f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(ServiceResult(tag, result=result))
+
+    @on(ServiceResult)
+    def _on_service_result(self, message: ServiceResult) -> None:
+        if message.error is not None:
+            self.handle_error(message.tag, message.error)
+        else:
+            self.handle_result(message.tag, message.result)
+
+    def handle_result(self, tag: str, result: Any) -> None:
+        """Override: a `call_service` result for `tag`."""
+
+    def handle_error(self, tag: str, error: str) -> None:
+        self.app.notify(f"{tag} failed: {printable(error)}", severity="error", markup=False)
+
+    # ------------------------------------------------------------------ actions
+
+    def active_table(self) -> FilterTable | None:
+        focused = self.focused
+        node = focused
+        while node is not None and node is not self:
+            if isinstance(node, FilterTable):
+                return node
+            node = node.parent
+        tables = list(self.query(FilterTable))
+        return tables[0] if tables else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":
+            return len(self.app.screen_stack) > 2 or any(t.filtering for t in self.query(FilterTable))
+        if action == "filter":
+            return bool(self.query(FilterTable))
+        return True
+
+    def action_back(self) -> None:
+        for table in self.query(FilterTable):
+            if table.filtering or table.filter_text:
+                table.clear_filter()
+                return
+        if len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
+
+    def action_filter(self) -> None:
+        table = self.active_table()
+        if table is None:
+            self.app.notify("nothing to filter on this screen", severity="warning")
+            return
+        table.open_filter()
+
+    def action_copy_id(self) -> None:
+        value = self.selected_id()
+        if not value:
+            self.app.notify("nothing selected to copy", severity="warning")
+            return
+        self.app.copy_to_clipboard(value)
+        self.app.notify(f"copied {printable(value)}", markup=False)
+
+    def focus_table(self) -> None:
+        table = self.active_table()
+        if table is not None:
+            table.query_one(DataTable).focus()

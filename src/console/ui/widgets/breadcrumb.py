@@ -1,0 +1,48 @@
+"""The one-line header: where you are (`Overview > fraud-detector > Drift`), the workspace, a PROD badge.
+
+The badge is words in reverse video, not a colour, so it survives NO_COLOR and 16-colour terminals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.widgets import Static
+
+from console.ui.text import safe
+from console.ui.widgets.sparkline import glyph
+
+
+def crumb_text(crumbs: Sequence[str], production: bool = False, workspace: str | None = None,
+               read_only: bool = False) -> Text:
+    line = Text(no_wrap=True, overflow="ellipsis")
+    if production:
+        line.append(" PROD ", style="bold reverse")
+        line.append(" ")
+    sep = f" {glyph('›', '>')} "
+    for i, crumb in enumerate(crumbs):
+        if i:
+            line.append(sep, style="dim")
+        line.append_text(safe(crumb, style="bold" if i == len(crumbs) - 1 else ""))
+    if read_only:
+        line.append("  [read-only]", style="italic")
+    if workspace is not None:
+        line.append("  @ ", style="dim")
+        line.append_text(safe(workspace, style="dim"))
+    return line
+
+
+class Breadcrumb(Static):
+    DEFAULT_CSS = """
+    Breadcrumb { height: 1; width: 1fr; background: $primary-muted; color: $foreground; }
+    Breadcrumb.-production { background: $error-muted; }
+    """
+
+    def show(self, crumbs: Sequence[str], production: bool = False, workspace: str | None = None,
+             read_only: bool = False) -> None:
+        text = crumb_text(crumbs, production, workspace, read_only)
+        self.set_class(production, "-production")
+        if getattr(self, "_last", None) != text:
+            self._last = text
+            self.update(text)

@@ -1,0 +1,258 @@
+"""A DataTable with a `/` filter and responsive columns, fed by whole row sets that it diffs.
+
+Usage (in a screen built on `ConsoleScreen`)::
+
+    COLUMNS = [Col("model", "MODEL", width=22), Col("env", "ENV"), Col("cost", "COST", min_width=100)]
+    yield FilterTable(COLUMNS, id="models")             # compose
+    table.set_rows([(key, [cell, cell, cell]), ...])     # handler: the full current row set, in order
+
+Cells are rich `Text` (use `console.ui.text.safe` for data); anything else is passed through `safe()`,
+so a str is never read as markup. A column with `min_width` is shown only when the terminal is at least
+that wide. `set_rows` touches only the cells that changed, so a steady refresh writes almost nothing.
+`/` (the screen's `filter` binding) calls `open_filter()`; esc in the filter clears it; enter keeps it and
+returns to the table. The filter matches a case-insensitive substring of any cell, hidden columns too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Input
+
+from console.ui.text import safe
+
+
+@dataclass(frozen=True)
+class Col:
+    key: str
+    label: str
+    width: int | None = None  # fixed width (cells are cut with an ellipsis); None: fit the content
+    min_width: int = 0  # the terminal width from which this column shows
+    wide_width: int | None = None  # width when the terminal is >= 160 columns (more room: longer names)
+
+
+class DiffTable(DataTable):
+    """A DataTable whose `update_cell` repaints only that cell (DataTable repaints the whole table), so a
+    refresh that changes three numbers writes three numbers' worth of bytes to the terminal."""
+
+    def update_cell(self, row_key, column_key, value, *, update_width: bool = False) -> None:
+        from textual.coordinate import Coordinate
+        from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowKey
+
+        if update_width:
+            super().update_cell(row_key, column_key, value, update_width=True)
+            return
+        rk = RowKey(row_key) if isinstance(row_key, str) else row_key
+        ck = ColumnKey(column_key) if isinstance(column_key, str) else column_key
+        if rk not in self._row_locations or ck not in self._column_locations:
+            raise CellDoesNotExist(f"No cell exists for row_key={row_key!r}, column_key={column_key!r}.")
+        self._data[rk][ck] = value
+        self._update_count += 1
+        self.refresh_coordinate(Coordinate(self._row_locations.get(rk), self._column_locations.get(ck)))
+
+
+def _cell(value) -> Text:
+    return value if isinstance(value, Text) else safe(value)
+
+
+class FilterInput(Input):
+    DEFAULT_CSS = """
+    FilterInput, FilterInput:focus { border: none; height: 1; padding: 0 1; background: $boost; }
+    """
+    BINDINGS = [
+        Binding("escape", "clear_filter", "Clear filter", id="filter.clear"),
+        Binding("enter", "keep_filter", "Keep filter", id="filter.keep", show=False),
+    ]
+
+    def action_clear_filter(self) -> None:
+        self.parent.clear_filter()  # type: ignore[union-attr]
+
+    def action_keep_filter(self) -> None:
+        self.parent.keep_filter()  # type: ignore[union-attr]
+
+
+class FilterTable(Vertical):
+    DEFAULT_CSS = """
+    FilterTable { height: 1fr; }
+    FilterTable > FilterInput { display: none; }
+    FilterTable.-filtering > FilterInput { display: block; }
+    FilterTable > DataTable { height: 1fr; }
+    """
+
+    class Filtered(Message):
+        def __init__(self, table: FilterTable, text: str) -> None:
+            super().__init__()
+            self.filter_table, self.text = table, text
+
+    def __init__(self, columns: Sequence[Col], *, cursor_type: str = "row", id: str | None = None,
+                 classes: str | None = None, zebra_stripes: bool = False):
+        super().__init__(id=id, classes=classes)
+        self.columns = list(columns)
+        self._cursor_type = cursor_type
+        self._zebra = zebra_stripes
+        self._rows: dict[str, list[Text]] = {}  # key -> all cells (every column), in insertion order
+        self._order: list[str] = []
+        self._shown_cols: list[Col] = []
+        self._shown_keys: list[str] = []
+        self.filter_text = ""
+
+    def compose(self) -> ComposeResult:
+        box = FilterInput(placeholder="filter (esc clears)", id=f"{self.id or 'table'}-filter")
+        box.can_focus = False  # until `/` opens it: tab and auto-focus go to the table
+        yield box
+        yield DiffTable(cursor_type=self._cursor_type, zebra_stripes=self._zebra)
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one(DataTable)
+
+    @property
+    def filter_input(self) -> FilterInput:
+        return self.query_one(FilterInput)
+
+    def on_mount(self) -> None:
+        self._layout_columns(force=True)
+
+    def on_resize(self) -> None:
+        self._layout_columns()
+
+    # ------------------------------------------------------------------ data
+
+    @property
+    def row_keys(self) -> list[str]:
+        """Keys of the rows shown (after the filter), top to bottom."""
+        return list(self._shown_keys)
+
+    @property
+    def all_keys(self) -> list[str]:
+        return list(self._order)
+
+    @property
+    def selected_key(self) -> str | None:
+        table = self.table
+        if not self._shown_keys or table.cursor_row < 0 or table.cursor_row >= len(self._shown_keys):
+            return None
+        return self._shown_keys[table.cursor_row]
+
+    def select_key(self, key: str) -> bool:
+        if key in self._shown_keys:
+            self.table.move_cursor(row=self._shown_keys.index(key))
+            return True
+        return False
+
+    def cells(self, key: str) -> list[Text]:
+        return list(self._rows.get(key, []))
+
+    def set_rows(self, rows: Iterable[tuple[str, Sequence[object]]]) -> None:
+        new_rows: dict[str, list[Text]] = {}
+        order: list[str] = []
+        for key, cells in rows:
+            new_rows[key] = [_cell(c) for c in cells]
+            order.append(key)
+        self._rows, self._order = new_rows, order
+        self._sync()
+
+    # ------------------------------------------------------------------ filter
+
+    def open_filter(self) -> None:
+        self.filter_input.can_focus = True
+        self.add_class("-filtering")
+        self.filter_input.focus()
+
+    def keep_filter(self) -> None:
+        if not self.filter_text:
+            self.remove_class("-filtering")
+            self.filter_input.can_focus = False
+        self.table.focus()
+
+    def clear_filter(self) -> None:
+        self.filter_input.value = ""
+        self.filter_text = ""
+        self.remove_class("-filtering")
+        self.filter_input.can_focus = False
+        self._sync()
+        self.table.focus()
+
+    @property
+    def filtering(self) -> bool:
+        return self.has_class("-filtering")
+
+    @on(Input.Changed)
+    def _on_filter_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.filter_text = event.value
+        self._sync()
+        self.post_message(self.Filtered(self, event.value))
+
+    @on(Input.Submitted)
+    def _on_filter_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.keep_filter()
+
+    def _matches(self, key: str) -> bool:
+        needle = self.filter_text.strip().lower()
+        if not needle:
+            return True
+        return any(needle in c.plain.lower() for c in self._rows[key])
+
+    # ------------------------------------------------------------------ drawing
+
+    def _visible_columns(self) -> list[Col]:
+        width = self.app.size.width if self.is_attached else 80
+        return [c for c in self.columns if width >= c.min_width]
+
+    def _layout_columns(self, force: bool = False) -> None:
+        cols = self._visible_columns()
+        wide = self.app.size.width >= 160
+        if not force and cols == self._shown_cols and getattr(self, "_wide", None) == wide:
+            return
+        self._shown_cols, self._wide = cols, wide
+        table = self.table
+        key = self.selected_key
+        table.clear(columns=True)
+        for c in cols:
+            width = c.wide_width if wide and c.wide_width else c.width
+            table.add_column(Text(c.label, style="bold"), key=c.key, width=width)
+        self._shown_keys = []
+        self._sync()
+        if key:
+            self.select_key(key)
+
+    def _project(self, key: str) -> list[Text]:
+        index = {c.key: i for i, c in enumerate(self.columns)}
+        cells = self._rows[key]
+        return [cells[index[c.key]] if index[c.key] < len(cells) else Text("") for c in self._shown_cols]
+
+    def _sync(self) -> None:
+        if not self.is_mounted or not self._shown_cols:
+            return
+        table = self.table
+        wanted = [k for k in self._order if self._matches(k)]
+        if wanted == self._shown_keys:
+            for key in wanted:  # same rows in the same order: update only the cells that changed
+                new = self._project(key)
+                old = table.get_row(key)
+                for c, before, after in zip(self._shown_cols, old, new):
+                    if before != after:
+                        table.update_cell(key, c.key, after)
+            return
+        selected = self.selected_key
+        if set(wanted) <= set(self._shown_keys) and [k for k in self._shown_keys if k in wanted] == wanted:
+            for key in [k for k in self._shown_keys if k not in wanted]:  # rows only went away
+                table.remove_row(key)
+            self._shown_keys = [k for k in self._shown_keys if k in wanted]
+            self._sync()
+            return
+        table.clear()
+        for key in wanted:
+            table.add_row(*self._project(key), key=key)
+        self._shown_keys = wanted
+        if selected:
+            self.select_key(selected)

@@ -1,0 +1,123 @@
+"""Shared fixtures: one real `mlflow server` for the session, and a helper to seed models."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+if SRC not in sys.path:
+    sys.path.insert(0, SRC)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory):
+    """URI of a real MLflow tracking server (sqlite backend) on 127.0.0.1, shared by the session."""
+    root = tmp_path_factory.mktemp("mlflow")
+    port = free_port()
+    log = open(root / "server.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+         "--backend-store-uri", f"sqlite:///{root}/mlflow.db", "--default-artifact-root", str(root / "artifacts"),
+         "--workers", "1"],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    uri = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{uri}/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"mlflow server did not start: {(root / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield uri
+    finally:
+        _stop_group(proc)
+        log.close()
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    """The server spawns uvicorn and job-runner children: stop the whole group this fixture started."""
+    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            time.sleep(0.5)  # let the children see the signal too
+        except subprocess.TimeoutExpired:
+            continue
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            return
+
+
+def unique(prefix: str = "model") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def seed_model(uri: str, name: str, n: int = 3, metrics: list[dict] | None = None, aliases: dict | None = None,
+               git_commit: str | None = "abc1234") -> list[str]:
+    """Register `name` with `n` versions, each backed by a run with metrics/params/dataset; returns versions."""
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    exp_name = f"seed-{name}"
+    exp = client.get_experiment_by_name(exp_name)
+    location = None
+    if uri.startswith("sqlite:///"):  # keep local artifacts out of the working tree
+        location = (Path(uri[len("sqlite:///"):]).parent / "artifacts").as_uri()
+    exp_id = exp.experiment_id if exp else client.create_experiment(exp_name, artifact_location=location)
+    client.create_registered_model(name, description=f"{name} for tests")
+    versions = []
+    for i in range(n):
+        run = client.create_run(exp_id)
+        rid = run.info.run_id
+        for key, value in (metrics[i] if metrics else {"auc": 0.80 + 0.01 * i}).items():
+            client.log_metric(rid, key, value)
+        client.log_param(rid, "learning_rate", str(0.1 / (i + 1)))
+        if git_commit:
+            client.set_tag(rid, "mlflow.source.git.commit", git_commit)
+        client.log_inputs(rid, datasets=[DatasetInput(
+            Dataset(name="train", digest=f"d{i}", source_type="local", source="/data/train.parquet"),
+            tags=[InputTag("mlflow.data.context", "training")])])
+        client.set_terminated(rid)
+        mv = client.create_model_version(name, source=f"runs:/{rid}/model", run_id=rid)
+        versions.append(str(mv.version))
+    for alias, version in (aliases or {}).items():
+        client.set_registered_model_alias(name, alias, str(version))
+    return versions
+
+
+def mlflow_client(uri: str):
+    from mlflow.tracking import MlflowClient
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+@pytest.fixture(scope="session")
+def sqlite_uri(tmp_path_factory):
+    """A local sqlite registry, for tests that need no server."""
+    path = tmp_path_factory.mktemp("sqlite") / "mlflow.db"
+    return f"sqlite:///{path}"

@@ -1,0 +1,341 @@
+"""Operator actions against a real MLflow server and real webhook servers; checked with a separate client."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from werkzeug import Response
+
+from conftest import free_port, mlflow_client, seed_model, unique
+from console.actions import audit, catalog
+from console.actions.locks import LEASE_TAG
+from console.actions.operator import CANARY_PCT_TAG, HISTORY_TAG, Operator
+from console.actions.policy import User
+from console.config import parse
+from console.sources.registry import Registry
+
+ALICE = User("alice", ("mlops",))
+
+
+def make_cfg(tmp: Path, **extra):
+    data = {"audit": {"path": str(tmp / "state" / "audit.jsonl")},
+            "logs": [{"kind": "deployments", "path": str(tmp / "deploy" / "*.jsonl")}], **extra}
+    return parse(data, root=tmp)
+
+
+def make_op(cfg, uri, **kw) -> Operator:
+    return Operator(cfg, Registry(uri), user=kw.pop("user", ALICE), backoff_s=0.01, lease_pause_s=0.05, **kw)
+
+
+def aliases(uri, name):
+    return {k: str(v) for k, v in mlflow_client(uri).get_registered_model(name).aliases.items()}
+
+
+def tags(uri, name):
+    return mlflow_client(uri).get_registered_model(name).tags
+
+
+def events(tmp: Path):
+    path = tmp / "deploy" / "console-actions.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_direct_promote_moves_champion_and_records_everything(mlflow_server, tmp_path):
+    name = unique("direct")
+    seed_model(mlflow_server, name, 3, aliases={"champion": "1"})
+    op = make_op(make_cfg(tmp_path), mlflow_server)
+
+    plan = op.plan(name, "production", "promote", version="2")
+    assert plan.summary == "champion: v1 -> v2 (100 % of traffic) in production" and plan.blocked is None
+
+    result = op.promote(name, "2", "production", expected_from="1", reason="better auc")
+    assert result.ok and result.status == "done", result.message
+    assert (result.from_version, result.to_version) == ("1", "2")
+    assert aliases(mlflow_server, name) == {"champion": "2"}
+    t = tags(mlflow_server, name)
+    assert json.loads(t[HISTORY_TAG + "champion"]) == ["1"]
+    assert json.loads(t["console.last_move.champion"])["by"] == "alice"
+    assert LEASE_TAG not in t  # released
+
+    [event] = events(tmp_path)
+    assert {k: event[k] for k in ("model", "version", "environment", "strategy", "traffic_pct", "action", "actor",
+                                  "reason")} == {"model": name, "version": "2", "environment": "production",
+                                                 "strategy": "direct", "traffic_pct": 100, "action": "promote",
+                                                 "actor": "alice", "reason": "better auc"}
+    assert event["ts"].endswith("Z")
+    recs = audit.read(op.audit.path, model=name)
+    assert [r["phase"] for r in recs] == ["intent", "outcome"]
+    assert recs[1]["outcome"] == "done" and recs[0]["action_id"] == result.action_id
+    assert audit.verify(op.audit.path).ok
+    assert result.details["hook"]["skipped"]
+
+
+def test_canary_start_step_abort(mlflow_server, tmp_path):
+    name = unique("canary")
+    seed_model(mlflow_server, name, 2, aliases={"staging-champion": "1"})
+    op = make_op(make_cfg(tmp_path, rollout={"canary_steps": [5, 50, 100]}), mlflow_server)
+
+    assert op.promote(name, "2", "staging", strategy="canary", reason="try").ok
+    assert aliases(mlflow_server, name) == {"staging-champion": "1", "staging-canary": "2"}
+    assert tags(mlflow_server, name)[CANARY_PCT_TAG + "staging-canary"] == "5"
+    assert op.state(name, "staging").has_canary
+
+    step = op.canary_step(name, "staging", expected_from="2")
+    assert step.ok and "5 % -> 50 %" in step.message
+    assert tags(mlflow_server, name)[CANARY_PCT_TAG + "staging-canary"] == "50"
+
+    abort = op.canary_abort(name, "staging", reason="errors up")
+    assert abort.ok
+    assert aliases(mlflow_server, name) == {"staging-champion": "1"}
+    assert CANARY_PCT_TAG + "staging-canary" not in tags(mlflow_server, name)
+    assert [(e["action"], e["traffic_pct"]) for e in events(tmp_path)] == [
+        ("deploy", 5), ("canary-step", 50), ("abort", 0)]
+    again = op.canary_step(name, "staging")
+    assert again.status == "refused" and "no canary" in again.message
+
+
+def test_canary_promote_full_and_step_limit(mlflow_server, tmp_path):
+    name = unique("canfull")
+    seed_model(mlflow_server, name, 2, aliases={"champion": "1"})
+    op = make_op(make_cfg(tmp_path, rollout={"canary_steps": [50, 100]}), mlflow_server)
+    assert op.promote(name, "2", strategy="canary", percent=20).ok
+    assert op.canary_pct(name, "production") == 20
+    assert op.canary_step(name).ok
+    assert op.canary_step(name).ok  # 50 -> 100
+    limit = op.canary_step(name)
+    assert limit.status == "refused" and "100 %" in limit.message
+    full = op.canary_promote(name, expected_from="2")
+    assert full.ok, full.message
+    assert aliases(mlflow_server, name) == {"champion": "2"}
+
+
+def test_rollback_returns_to_previous_champion_even_without_history_tag(mlflow_server, tmp_path):
+    name = unique("rollback")
+    seed_model(mlflow_server, name, 3, aliases={"champion": "1"})
+    op = make_op(make_cfg(tmp_path), mlflow_server)
+    assert op.promote(name, "2").ok
+    assert op.promote(name, "3").ok
+    assert op.state(name, "production").has_previous_champion
+    first = op.rollback(name, reason="latency")
+    assert first.ok and aliases(mlflow_server, name) == {"champion": "2"}
+
+    mlflow_client(mlflow_server).delete_registered_model_tag(name, HISTORY_TAG + "champion")
+    second = op.rollback(name)  # falls back to the audit trail: 2 came from 3
+    assert second.ok and aliases(mlflow_server, name)["champion"] == "3"
+
+    explicit = op.rollback(name, to="1")
+    assert explicit.ok and aliases(mlflow_server, name)["champion"] == "1"
+    assert op.rollback(name, to="9").status == "refused"
+
+
+def test_blue_green_switch_and_shadow(mlflow_server, tmp_path):
+    name = unique("bluegreen")
+    seed_model(mlflow_server, name, 3, aliases={"champion": "1"})
+    op = make_op(make_cfg(tmp_path), mlflow_server)
+    assert op.promote(name, "2", strategy="blue-green").ok
+    assert aliases(mlflow_server, name) == {"champion": "2", "blue": "1", "green": "2"}
+    back = op.promote(name, None, strategy="blue-green", force=True, reason="back")  # to the idle slot
+    assert back.ok and aliases(mlflow_server, name)["champion"] == "1"
+
+    assert op.promote(name, "3", strategy="shadow").ok
+    assert aliases(mlflow_server, name)["shadow"] == "3"
+    assert op.shadow_stop(name).ok
+    assert "shadow" not in aliases(mlflow_server, name)
+    assert [e["action"] for e in events(tmp_path)] == ["switch", "switch", "shadow-start", "shadow-stop"]
+
+
+def test_deploy_hook_retried_after_500_with_idempotency_key(mlflow_server, tmp_path, httpserver, monkeypatch):
+    monkeypatch.setenv("DEPLOY_TOKEN", "s3cr3t-token")
+    httpserver.expect_ordered_request("/deploy", method="POST").respond_with_data("busy", status=500)
+    httpserver.expect_ordered_request("/deploy", method="POST").respond_with_json({"accepted": True})
+    name = unique("hook")
+    seed_model(mlflow_server, name, 2, aliases={"champion": "1"})
+    cfg = make_cfg(tmp_path, webhooks={"deploy": {"url": httpserver.url_for("/deploy"), "retries": 2,
+                                                  "headers": {"Authorization": "Bearer ${DEPLOY_TOKEN}"}}})
+    op = make_op(cfg, mlflow_server)
+    result = op.promote(name, "2", reason="ship")
+    assert result.ok, result.message
+    assert result.details["hook"]["attempts"] == 2
+    keys = [req.headers["Idempotency-Key"] for req, _ in httpserver.log]
+    assert keys == [result.action_id, result.action_id]
+    assert httpserver.log[0][0].headers["Authorization"] == "Bearer s3cr3t-token"
+    body = httpserver.log[0][0].get_json()
+    assert body["model"] == name and body["version"] == "2" and body["from_version"] == "1"
+    assert "s3cr3t-token" not in op.audit.path.read_text()
+    assert aliases(mlflow_server, name)["champion"] == "2"
+
+
+def test_failing_deploy_hook_leaves_alias_unchanged(mlflow_server, tmp_path, httpserver):
+    httpserver.expect_request("/deploy", method="POST").respond_with_data("down", status=500)
+    name = unique("hookfail")
+    seed_model(mlflow_server, name, 2, aliases={"champion": "1"})
+    op = make_op(make_cfg(tmp_path, webhooks={"deploy": {"url": httpserver.url_for("/deploy"), "retries": 2}}),
+                 mlflow_server)
+    result = op.promote(name, "2", reason="ship")
+    assert result.status == "failed"
+    assert "failed with 500 after 3 tries" in result.message
+    assert "champion -> v1 unchanged" in result.message and "nothing changed" in result.message
+    assert len(httpserver.log) == 3
+    assert aliases(mlflow_server, name) == {"champion": "1"}
+    assert events(tmp_path) == []
+    outcome = audit.read(op.audit.path, model=name)[-1]
+    assert outcome["phase"] == "outcome" and outcome["outcome"] == "failed"
+    assert outcome["hooks"]["deploy"]["status_code"] == 500
+
+
+def test_deploy_hook_4xx_is_not_retried(mlflow_server, tmp_path, httpserver):
+    httpserver.expect_request("/deploy").respond_with_json({"error": "bad"}, status=403)
+    name = unique("hook403")
+    seed_model(mlflow_server, name, 2, aliases={"champion": "1"})
+    op = make_op(make_cfg(tmp_path, webhooks={"deploy": {"url": httpserver.url_for("/deploy"), "retries": 3}}),
+                 mlflow_server)
+    result = op.promote(name, "2")
+    assert result.status == "failed" and "refused with 403" in result.message
+    assert len(httpserver.log) == 1 and aliases(mlflow_server, name) == {"champion": "1"}
+
+
+def test_deploy_hook_timeout(mlflow_server, tmp_path, httpserver):
+    def slow(request):
+        time.sleep(1.0)
+        return Response("late")
+
+    httpserver.expect_request("/deploy").respond_with_handler(slow)
+    name = unique("hookslow")
+    seed_model(mlflow_server, name, 2, aliases={"champion": "1"})
+    cfg = make_cfg(tmp_path, webhooks={"deploy": {"url": httpserver.url_for("/deploy"), "retries": 1,
+                                                  "timeout_s": 0.2}})
+    result = make_op(cfg, mlflow_server).promote(name, "2")
+    assert result.status == "failed" and "timed out" in result.message and "after 2 tries" in result.message
+    assert aliases(mlflow_server, name) == {"champion": "1"}
+    deadline = time.monotonic() + 10  # let the server drain the abandoned requests before the next test
+    while len(httpserver.log) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def test_gates_refuse_worse_candidate_unless_forced_with_reason(mlflow_server, tmp_path):
+    name = unique("gates")
+    seed_model(mlflow_server, name, 2, metrics=[{"auc": 0.90}, {"auc": 0.70}], aliases={"champion": "1"})
+    op = make_op(make_cfg(tmp_path), mlflow_server)
+    gates = op.gates(name, "2", "production")
+    assert [g.passed for g in gates] == [False]
+    refused = op.promote(name, "2")
+    assert refused.status == "refused" and "metric:auc" in refused.message
+    assert op.promote(name, "2", force=True).status == "refused"  # force needs a reason
+    assert aliases(mlflow_server, name) == {"champion": "1"}
+    forced = op.promote(name, "2", force=True, reason="hotfix for outage")
+    assert forced.ok
+    assert audit.read(op.audit.path, model=name)[-1]["forced"] is True
+    live_bad = {"canary": {"error_rate": 0.2}, "champion": {"error_rate": 0.01}}
+    assert not all(g.passed for g in op.gates(name, "1", "production", live=live_bad))
+
+
+def test_expected_from_conflict_names_who_moved_it(mlflow_server, tmp_path):
+    name = unique("conflict")
+    seed_model(mlflow_server, name, 3, aliases={"champion": "1"})
+    bob = make_op(make_cfg(tmp_path), mlflow_server, user=User("bob"))
+    assert bob.promote(name, "2", expected_from="1").ok
+    alice = make_op(make_cfg(tmp_path), mlflow_server)
+    result = alice.promote(name, "3", expected_from="1")
+    assert result.status == "conflict"
+    assert "by bob" in result.message and "v2" in result.message
+    assert aliases(mlflow_server, name)["champion"] == "2"
+
+
+def test_lease_held_elsewhere_is_a_conflict_and_expired_lease_is_taken(mlflow_server, tmp_path):
+    name = unique("lease")
+    seed_model(mlflow_server, name, 2, aliases={"champion": "1"})
+    client = mlflow_client(mlflow_server)
+    future = (datetime.now(timezone.utc) + timedelta(minutes=5)).isoformat()
+    client.set_registered_model_tag(name, LEASE_TAG, json.dumps(
+        {"owner": "carol", "host": "box-2", "pid": 1, "token": "x", "expires": future}))
+    op = make_op(make_cfg(tmp_path), mlflow_server)
+    result = op.promote(name, "2")
+    assert result.status == "conflict" and "carol on box-2" in result.message
+    past = (datetime.now(timezone.utc) - timedelta(minutes=5)).isoformat()
+    client.set_registered_model_tag(name, LEASE_TAG, json.dumps(
+        {"owner": "carol", "host": "box-2", "pid": 1, "token": "x", "expires": past}))
+    assert op.promote(name, "2").ok
+    assert LEASE_TAG not in tags(mlflow_server, name)
+
+
+def test_retrain_posts_evidence_and_follows_status(mlflow_server, tmp_path, httpserver):
+    httpserver.expect_request("/jobs/7").respond_with_json({"state": "SUCCEEDED", "new_version": "4"})
+    httpserver.expect_request("/retrain", method="POST").respond_with_json(
+        {"job_id": "7", "status_url": httpserver.url_for("/jobs/7")})
+    name = unique("retrain")
+    seed_model(mlflow_server, name, 1, aliases={"champion": "1"})
+    op = make_op(make_cfg(tmp_path, webhooks={"retrain": {"url": httpserver.url_for("/retrain")}}), mlflow_server)
+    evidence = {"drift_share": 0.6, "data_window": {"from": "2024-05-01", "to": "2024-05-08"}}
+    result = op.retrain(name, "production", "drift on 6 of 10 features", evidence=evidence)
+    assert result.ok, result.message
+    [body] = [req.get_json() for req, _ in httpserver.log if req.path == "/retrain"]
+    assert body["model"] == name and body["version"] == "1" and body["evidence"] == evidence
+    assert body["data_window"] == evidence["data_window"] and body["reason"].startswith("drift")
+    assert result.details["status_url"] == httpserver.url_for("/jobs/7")
+    assert op.follow(result.details["status_url"])["state"] == "succeeded"
+    assert [r["phase"] for r in audit.read(op.audit.path, model=name)] == ["intent", "outcome"]
+
+
+def test_retrain_without_hook_is_a_config_error(mlflow_server, tmp_path):
+    result = make_op(make_cfg(tmp_path), mlflow_server).retrain(unique("nohook"), reason="x")
+    assert result.status == "failed" and result.details["config_error"] and "[webhooks.retrain]" in result.message
+
+
+def test_command_hook_gets_payload_on_stdin(mlflow_server, tmp_path):
+    out = tmp_path / "payload.json"
+    script = f"import sys, pathlib; pathlib.Path({str(out)!r}).write_text(sys.stdin.read())"
+    name = unique("cmdhook")
+    seed_model(mlflow_server, name, 2, aliases={"champion": "1"})
+    import sys
+    op = make_op(make_cfg(tmp_path, webhooks={"deploy": {"command": [sys.executable, "-c", script]}}), mlflow_server)
+    assert op.promote(name, "2").ok
+    assert json.loads(out.read_text())["version"] == "2"
+
+
+def _every_path(op: Operator, name: str):
+    calls = {
+        "promote": lambda: op.promote(name, "2", reason="x"),
+        "canary-step": lambda: op.canary_step(name),
+        "canary-promote": lambda: op.canary_promote(name),
+        "canary-abort": lambda: op.canary_abort(name),
+        "rollback": lambda: op.rollback(name, to="1"),
+        "shadow-stop": lambda: op.shadow_stop(name),
+        "retrain": lambda: op.retrain(name, reason="x"),
+    }
+    assert set(calls) == {a.id for a in catalog.ACTIONS}
+    return calls
+
+
+def test_read_only_refuses_every_operator_path(mlflow_server, tmp_path):
+    name = unique("readonly")
+    seed_model(mlflow_server, name, 3, aliases={"champion": "3", "canary": "2", "shadow": "1"})
+    before = aliases(mlflow_server, name)
+    op = make_op(make_cfg(tmp_path, console={"read_only": True},
+                          webhooks={"retrain": {"url": "http://127.0.0.1:9/never"}}), mlflow_server)
+    for action, call in _every_path(op, name).items():
+        result = call()
+        assert result.status == "refused" and "read-only" in result.message, action
+    assert aliases(mlflow_server, name) == before
+
+
+def test_roles_refuse_every_dangerous_operator_path(mlflow_server, tmp_path):
+    name = unique("roles")
+    seed_model(mlflow_server, name, 3, aliases={"champion": "3", "canary": "2", "shadow": "1"})
+    before = aliases(mlflow_server, name)
+    cfg = make_cfg(tmp_path, roles={"ops": {"users": ["alice"]}})
+    op = make_op(cfg, mlflow_server, user=User("mallory", ("users",)))
+    for action, call in _every_path(op, name).items():
+        if catalog.get(action).dangerous:
+            result = call()
+            assert result.status == "refused" and "mallory" in result.message, action
+    assert aliases(mlflow_server, name) == before
+
+
+def test_unreachable_registry_fails_cleanly(tmp_path):
+    cfg = make_cfg(tmp_path)
+    op = Operator(cfg, Registry(f"http://127.0.0.1:{free_port()}"), user=ALICE, lease_pause_s=0.01)
+    result = op.promote("fraud", "2")
+    assert result.status == "failed" and "unreachable" in result.message and "nothing changed" in result.message

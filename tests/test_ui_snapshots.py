@@ -1,0 +1,25 @@
+"""Visual baselines of the overview: 80x24 and 120x40, default theme and NO_COLOR (fixed clock, no polling).
+
+Regenerate after an intended change: pytest tests/test_ui_snapshots.py --snapshot-update
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ui_fixtures import make_app, wait_for_snapshot
+
+
+async def _ready(pilot) -> None:
+    await wait_for_snapshot(pilot.app, pilot)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_overview_default_theme(snap_compare, tmp_path, size):
+    assert snap_compare(make_app(tmp_path), terminal_size=size, run_before=_ready)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_overview_no_color(snap_compare, tmp_path, monkeypatch, size):
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert snap_compare(make_app(tmp_path), terminal_size=size, run_before=_ready)
