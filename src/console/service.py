@@ -116,6 +116,40 @@ class Service:
                 self._registry = Registry(reveal(self.cfg.tracking_uri))
             return self._registry
 
+    @property
+    def operator(self):
+        """The action orchestrator (actions.operator.Operator) over the same registry; created on first use."""
+        with self._registry_lock:
+            op = getattr(self, "_operator", None)
+        if op is None:
+            from console.actions.operator import Operator
+
+            op = Operator(self.cfg, self.registry)
+            self._operator = op
+        return op
+
+    def live_stats(self, model: str, environment: str = "production", window: str = "1h") -> dict:
+        """Live error rate, p95 and accuracy of the champion and the canary, for the canary gates."""
+        from console.analytics.windows import parse_window
+
+        now = self.clock()
+        since = now - parse_window(window)
+        preds = self.monitor.predictions(model, since, now, environment)
+        joined = self.monitor.joined(model, preds, since, now, environment)
+        out = {}
+        for variant in ("champion", "canary"):
+            rows = joined.filter(joined["variant"] == variant)
+            if rows.height == 0:
+                continue
+            labelled = rows.filter(rows["label"].is_not_null())
+            out[variant] = {
+                "requests": rows.height,
+                "error_rate": float(rows["is_error"].cast(float).mean()),
+                "p95_ms": rows["latency_ms"].quantile(0.95, "linear"),
+                "accuracy": float((labelled["label"] == labelled["prediction"]).mean()) if labelled.height else None,
+            }
+        return out
+
     def registry_state(self, max_age_s: float | None = None, cached_only: bool = False) -> RegistryState:
         """The registry's models and status; `cached_only` never waits on MLflow (the TUI's first frame)."""
         age = self.REGISTRY_TTL_S if max_age_s is None else max_age_s

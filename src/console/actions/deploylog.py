@@ -88,10 +88,18 @@ def canary_pct(evs: list[dict[str, Any]]) -> int | None:
     return None
 
 
+def _made_champion(e: dict[str, Any]) -> bool:
+    """Events after which the version serves all traffic: promote, rollback, switch, or a full direct deploy."""
+    if e.get("action") in ("promote", "rollback", "switch"):
+        return True
+    pct = e.get("traffic_pct")
+    return (e.get("action") == "deploy" and e.get("strategy") in (None, "direct", "blue-green")
+            and (pct is None or float(pct) >= 100))
+
+
 def previous_champion(evs: list[dict[str, Any]], current: str | None) -> str | None:
     """The champion before `current`, from the events that changed the champion."""
-    versions = [str(e.get("version")) for e in evs
-                if e.get("action") in ("promote", "rollback", "switch") and e.get("version") is not None]
+    versions = [str(e.get("version")) for e in evs if e.get("version") is not None and _made_champion(e)]
     while versions and versions[-1] == str(current):
         versions.pop()
     return versions[-1] if versions else None

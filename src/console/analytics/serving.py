@@ -42,10 +42,13 @@ def fold(events: list[dict]) -> Serving:
     for e in events:
         action, version, pct = (e.get("action") or "deploy"), str(e.get("version")), e.get("traffic_pct")
         strategy = e.get("strategy") or "direct"
-        if action in ("deploy", "promote", "rollback", "switch") and strategy != "shadow" and not (
-                action == "deploy" and strategy == "canary"):
-            if action == "switch" or strategy == "blue-green":
-                s.standby = s.champion if s.champion != version else s.standby
+        full = pct is None or float(pct) >= 100
+        if action == "deploy" and strategy == "blue-green" and not full:
+            s.standby = version  # staged on the idle slot, no traffic yet
+        elif action == "switch" or (action in ("deploy", "promote") and strategy == "blue-green"):
+            s.standby = s.champion if s.champion != version else s.standby
+            s.champion = version
+        elif action in ("promote", "rollback") or (action == "deploy" and strategy == "direct" and full):
             if s.canary == version or action == "rollback":
                 s.canary, s.canary_pct = None, None
             s.champion = version
