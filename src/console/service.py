@@ -128,6 +128,12 @@ class Service:
             self._operator = op
         return op
 
+    def incomplete_actions(self) -> list[dict]:
+        """Audit intents with no outcome: actions a crash interrupted."""
+        from console.actions import audit
+
+        return audit.incomplete(audit.default_path(self.cfg))
+
     def live_stats(self, model: str, environment: str = "production", window: str = "1h") -> dict:
         """Live error rate, p95 and accuracy of the champion and the canary, for the canary gates."""
         from console.analytics.windows import parse_window
@@ -197,6 +203,10 @@ class Service:
                 self._drift_status = {m: v[0] for m, v in status.items()}
                 self._cost_today = {m: v[1] for m, v in status.items()}
             return self._findings
+
+    def monitoring_stale(self) -> bool:
+        return self.cfg.has_logs and (self._findings is None
+                                      or time.monotonic() - self._findings_at >= self.MONITOR_TTL_S)
 
     def check(self) -> list:
         return [f for f in self.findings(max_age_s=0) if f.firing]

@@ -59,6 +59,7 @@ class ConsoleApp(App):
         self._live_writer = None
         self._poll_enabled = poll
         self._timer = None
+        self._monitoring = False  # a monitor worker is running
         self.last_error: str | None = None
         from console.ui import themes
 
@@ -92,6 +93,21 @@ class ConsoleApp(App):
             self._start_live_writer()
         self.poll()
         self.check_registry()
+        self.check_audit()
+
+    @work(thread=True, group="audit", exit_on_error=False)
+    def check_audit(self) -> None:
+        """An action interrupted by a crash left an intent without an outcome: say so at start."""
+        try:
+            pending = self.service.incomplete_actions()
+        except Exception:  # noqa: BLE001 - an unreadable audit file is reported by `audit verify`
+            return
+        for record in pending[:3]:
+            self.call_from_thread(
+                self.notify, f"incomplete action from a previous session: {record.get('action')} "
+                f"{record.get('model')} in {record.get('environment')} at {record.get('ts')} "
+                f"by {record.get('actor', {}).get('user') if isinstance(record.get('actor'), dict) else record.get('actor')}"
+                " - check the registry and the Audit screen", severity="warning", timeout=15)
 
     def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
                markup: bool = False) -> None:
@@ -125,12 +141,29 @@ class ConsoleApp(App):
 
     @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
     def _refresh_worker(self) -> None:
+        """Ingest and the overview's numbers; drift and alerts come from the monitor worker's cache."""
         try:
-            snap = self.service.snapshot(wait_for_registry=False)
+            snap = self.service.snapshot(wait_for_registry=False, monitoring=False)
         except Exception as exc:  # noqa: BLE001 - shown in the header, retried at the next tick
             self.post_message(RefreshFailed(f"{type(exc).__name__}: {exc}"))
             return
         self.post_message(SnapshotReady(snap))
+        if self.service.monitoring_stale() and not self._monitoring:
+            self._monitoring = True
+            self._monitor_worker()
+
+    @work(thread=True, exclusive=True, group="monitor", exit_on_error=False)
+    def _monitor_worker(self) -> None:
+        """Drift, alerts and incidents take a second or more: never in the way of the first frame."""
+        try:
+            self.service.findings()
+            snap = self.service.snapshot(refresh=False, wait_for_registry=False, monitoring=False)
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(RefreshFailed(f"monitoring: {type(exc).__name__}: {exc}"))
+            return
+        finally:
+            self._monitoring = False
+        self.post_message(SnapshotReady(snap, rearm=False))
 
     @work(thread=True, exclusive=True, group="registry", exit_on_error=False)
     def check_registry(self) -> None:
@@ -141,7 +174,8 @@ class ConsoleApp(App):
     def _on_snapshot(self, message: SnapshotReady) -> None:
         self.last_error = None
         self.snapshot = message.snapshot
-        self._rearm()
+        if message.rearm:
+            self._rearm()
 
     @on(RefreshFailed)
     def _on_failed(self, message: RefreshFailed) -> None:

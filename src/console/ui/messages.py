@@ -6,9 +6,10 @@ from textual.message import Message
 
 
 class SnapshotReady(Message):
-    def __init__(self, snapshot) -> None:
+    def __init__(self, snapshot, rearm: bool = True) -> None:
         super().__init__()
         self.snapshot = snapshot
+        self.rearm = rearm  # False: an extra snapshot (monitoring finished), the poll timer is already set
 
 
 class RefreshFailed(Message):

@@ -1,0 +1,105 @@
+"""The Overview, driven with Pilot: the fleet on a real registry, a degraded registry, a live refresh, and an
+action a crash left half-done."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import pytest
+
+from console.actions.audit import AuditLog
+from console.config import parse_file
+from console.demo.workspace import build_workspace as build_demo
+from console.service import Service
+from console.ui.app import ConsoleApp
+from ui_fixtures import FIXED, build_workspace, prediction_rows, screen_text, wait_for_snapshot
+
+
+async def wait_until(pilot, predicate, rounds: int = 300) -> None:
+    for _ in range(rounds):
+        if predicate():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not reached")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    config = build_demo(tmp_path_factory.mktemp("overview") / "ws")
+    tour = json.loads((config.parent / "tour.json").read_text())
+    return parse_file(config), datetime.fromisoformat(tour["now"].rstrip("Z")), tour
+
+
+async def test_overview_shows_the_fleet_with_champions_and_live_rollouts(demo):
+    cfg, now, tour = demo
+    app = ConsoleApp(cfg, service=Service(cfg, clock=lambda: now), poll=False)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for_snapshot(app, pilot)
+        await wait_until(pilot, lambda: app.registry is not None and app.registry.status == "ok")
+        await wait_until(pilot, lambda: any(r.champion for r in app.snapshot.rows))
+        app.action_refresh()
+        await wait_until(pilot, lambda: "canary v4 25%" in screen_text(app))
+        text = screen_text(app)
+        for name, info in tour["models"].items():
+            assert name in text
+        prod = {r.name: r for r in app.snapshot.rows if r.environment == "production"}
+        assert {n: r.champion for n, r in prod.items()} == {
+            n: info["aliases"]["champion"] for n, info in tour["models"].items()}
+        assert all(r.requests > 0 for r in prod.values())
+        assert "registry ok" in text.replace("  ", " ") or "ok" in text
+        assert "malformed" in text
+
+
+async def test_overview_fits_80x24(demo):
+    cfg, now, _ = demo
+    app = ConsoleApp(cfg, service=Service(cfg, clock=lambda: now), poll=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_snapshot(app, pilot)
+        lines = screen_text(app).splitlines()
+        assert len(lines) == 24 and all(len(line) <= 80 for line in lines)
+        body = "\n".join(lines)
+        for col in ("MODEL", "ENV", "P95", "ERR"):
+            assert col in body
+        assert "delivery-eta" in body and "fraud-detector" in body
+
+
+async def test_unreachable_registry_is_a_visible_degraded_mode(tmp_path):
+    cfg = replace(parse_file(build_workspace(tmp_path)), tracking_uri="http://127.0.0.1:9")
+    app = ConsoleApp(cfg, service=Service(cfg, clock=lambda: FIXED), poll=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for_snapshot(app, pilot)
+        await wait_until(pilot, lambda: app.registry is not None and app.registry.status != "connecting", 600)
+        assert app.registry.status == "unreachable"
+        await pilot.pause(0.2)
+        text = screen_text(app)
+        assert "DEGRADED" in text
+        assert "fraud-detector" in text  # the logs still show
+
+
+async def test_refresh_reads_appended_rows(tmp_path):
+    cfg = parse_file(build_workspace(tmp_path))
+    clock = {"now": FIXED}
+    svc = Service(cfg, clock=lambda: clock["now"])
+    app = ConsoleApp(cfg, service=svc, poll=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for_snapshot(app, pilot)
+        before = app.snapshot.counts["predictions"]
+        later = FIXED + timedelta(minutes=10)
+        rows = [r for r in prediction_rows(later, minutes=10, start_id=10_000)]
+        with open(tmp_path / "logs" / "predictions.jsonl", "a") as fh:
+            fh.writelines(json.dumps(r) + "\n" for r in rows)
+        clock["now"] = later
+        app.action_refresh()
+        await wait_until(pilot, lambda: app.snapshot.counts["predictions"] == before + len(rows))
+
+
+async def test_an_interrupted_action_is_reported_at_start(tmp_path):
+    cfg = parse_file(build_workspace(tmp_path))
+    cfg = replace(cfg, audit_path=tmp_path / "audit.jsonl")
+    AuditLog(cfg.audit_path).intent("promote", "fraud-detector", "production", to="4")
+    app = ConsoleApp(cfg, service=Service(cfg, clock=lambda: FIXED), poll=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for_snapshot(app, pilot)
+        await wait_until(pilot, lambda: any("incomplete action" in str(n.message) for n in app._notifications))
