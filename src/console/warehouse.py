@@ -71,7 +71,7 @@ class Warehouse:
         """Reads only what was appended since the last refresh; bad rows are set aside with their reason."""
         started = time.perf_counter()
         with self._write:
-            batches = self._reader.read_new()
+            batches = self._reader.iter_new()
             con = self._con.cursor()
             kept: dict[str, int] = {}
             bad = 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import io
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,7 +61,10 @@ class LogReader:
         self.missing: list[str] = []
 
     def read_new(self) -> list[Batch]:
-        batches: list[Batch] = []
+        return list(self.iter_new())
+
+    def iter_new(self) -> Iterator[Batch]:
+        """New rows batch by batch, so a large backlog is ingested in bounded memory."""
         self.missing = []
         for source in self.sources:
             paths = expand(source)
@@ -69,12 +73,14 @@ class LogReader:
             for path in paths:
                 fmt = format_of(path, source.format)
                 if fmt is None:
-                    batches.append(Batch(source.kind, path, _empty(), [(0, "unknown file format (expected .jsonl, .csv or .parquet)", "")]))
+                    yield Batch(source.kind, path, _empty(), [(0, "unknown file format (expected .jsonl, .csv or .parquet)", "")])
+                    continue
+                if fmt == "parquet":
+                    yield from self._read_parquet(source.kind, path)
                     continue
                 batch = self._read_file(source.kind, path, fmt)
                 if batch is not None:
-                    batches.append(batch)
-        return batches
+                    yield batch
 
     def _read_file(self, kind: str, path: str, fmt: str) -> Batch | None:
         try:
@@ -84,8 +90,6 @@ class LogReader:
         cur = self.cursors.setdefault(path, Cursor())
         if st.st_size == cur.size and st.st_mtime_ns == cur.mtime_ns and cur.pending_size < 0:
             return None
-        if fmt == "parquet":
-            return self._read_parquet(kind, path, cur, st)
         if st.st_size < cur.offset:  # rotated or truncated: start over
             self.cursors[path] = cur = Cursor()
         with open(path, "rb") as fh:
@@ -178,21 +182,35 @@ class LogReader:
         locs = [loc for loc, _ in numbered if loc not in bad_locs]
         return Batch(kind, path, _rows_as_json(table, locs, path), rejected + bad)
 
-    def _read_parquet(self, kind: str, path: str, cur: Cursor, st: os.stat_result) -> Batch | None:
+    def _read_parquet(self, kind: str, path: str, batch_rows: int = 250_000) -> Iterator[Batch]:
         import pyarrow.parquet as pq
 
         try:
-            table = pq.read_table(path)
-        except (pa.ArrowInvalid, OSError) as exc:
-            cur.size, cur.mtime_ns = st.st_size, st.st_mtime_ns
-            return Batch(kind, path, _empty(), [(0, f"unreadable Parquet file: {exc}", "")])
-        if table.num_rows < cur.offset:  # rewritten smaller: start over
-            cur.offset = cur.line_no = 0
-        new = table.slice(cur.offset)
-        locs = list(range(cur.offset + 1, table.num_rows + 1))
-        cur.offset = cur.line_no = table.num_rows
+            st = os.stat(path)
+        except OSError:
+            return
+        cur = self.cursors.setdefault(path, Cursor())
+        if st.st_size == cur.size and st.st_mtime_ns == cur.mtime_ns:
+            return
         cur.size, cur.mtime_ns = st.st_size, st.st_mtime_ns
-        return Batch(kind, path, _rows_as_json(new, locs, path))
+        try:
+            pf = pq.ParquetFile(path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            yield Batch(kind, path, _empty(), [(0, f"unreadable Parquet file: {exc}", "")])
+            return
+        total = pf.metadata.num_rows
+        if total < cur.offset:  # rewritten smaller: start over
+            cur.offset = cur.line_no = 0
+        seen = 0
+        for rb in pf.iter_batches(batch_size=batch_rows):
+            start, seen = seen, seen + rb.num_rows
+            if seen <= cur.offset:
+                continue
+            part = pa.Table.from_batches([rb]).slice(max(0, cur.offset - start))
+            first = max(start, cur.offset)
+            locs = list(range(first + 1, first + 1 + part.num_rows))
+            cur.offset = cur.line_no = seen
+            yield Batch(kind, path, _rows_as_json(part, locs, path))
 
 
 def _text(b: bytes, limit: int = 500) -> str:
