@@ -38,8 +38,10 @@ def cmd_check(args, cfg: Config) -> int:
     findings = svc.findings(max_age_s=0)
     shown = findings if args.all else [f for f in findings if f.firing]
     firing = [f for f in findings if f.firing]
+    recs = [r.to_dict() for r in svc.recommendations]
     if args.format == "json":
-        print(json.dumps({"firing": len(firing), "incidents": [f.to_dict() for f in shown]}, indent=2, default=str))
+        print(json.dumps({"firing": len(firing), "incidents": [f.to_dict() for f in shown],
+                          "retrain_recommended": recs}, indent=2, default=str))
     else:
         for f in shown:
             state = "FIRING " if f.firing else "resolved"
@@ -47,6 +49,8 @@ def cmd_check(args, cfg: Config) -> int:
             suspect = f.suspects[0].detail if f.suspects else "-"
             print(f"{state}  {f.severity:<8}  {f.model:<20}  {f.rule:<24}  since {f.onset:%Y-%m-%d %H:%M}Z"
                   f"  {where:<18}  suspect: {suspect}")
+        for r in svc.recommendations:
+            print(f"RETRAIN   recommended {r.model:<20}  {r.reason}  (holding since {r.since:%Y-%m-%d %H:%M}Z)")
         print(f"{len(firing)} firing", file=sys.stderr)
     return EXIT_FIRING if firing else EXIT_OK
 

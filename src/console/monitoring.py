@@ -31,9 +31,13 @@ WINDOWS = ("1h", "6h", "24h", "7d")
 HISTORY = "7d"
 SEGMENT_GAP = 0.15  # a segment this much worse than the model overall is an incident of its own
 MIN_BUCKET_ROWS = 100  # fewer rows than this in a bucket: its rate or drift score is noise, not evidence
+MIN_DRIFT_ROWS = 500  # normed Wasserstein reads sampling noise as drift on a few hundred rows
 BASELINE = timedelta(days=2)  # accuracy and MAE are compared with the first two days of the history
 DRIFT_EVERY = "3h"
 DRIFT_METRICS = ("drift_share", "feature_drift")
+RETRAIN_METRICS = ("drift_share", "feature_drift", "accuracy_drop", "mae_increase")
+RETRAIN_AFTER = 3  # windows in a row before retraining is recommended
+RETRAIN_COOLDOWN = "24h"
 
 
 def _json_path(name: str) -> str:
@@ -115,6 +119,7 @@ class Monitor:
         self._refs: dict[str, Reference | None] = {}
         self._ref_frames: dict[str, pl.DataFrame] = {}
         self._lock = threading.Lock()
+        self.recommendations: list = []  # analytics.incidents.Recommendation, from the last findings()
 
     # ------------------------------------------------------------------ frames
 
@@ -273,6 +278,7 @@ class Monitor:
         """Every run of breaching buckets over the history, firing or resolved, with its suspects."""
         now = self.clock()
         out: list[Finding] = []
+        self._recs: list = []
         for model in models or self.models():
             try:
                 out += self._model_findings(model, now)
@@ -280,6 +286,7 @@ class Monitor:
                 out.append(Finding(f"{model}:error", model, "error", "evaluation failed", "warning", now, now,
                                    None, None, detail=f"{type(exc).__name__}: {exc}"))
         out.sort(key=lambda f: (not f.firing, -f.onset.timestamp()))
+        self.recommendations = self._recs
         return out
 
     def check(self) -> list[Finding]:
@@ -302,6 +309,8 @@ class Monitor:
             if frame is None or frame.height == 0:
                 continue
             step = _step(frame)
+            if rule.metric in RETRAIN_METRICS:
+                self._recommend(model, rule, frame, step, now)
             for onset, end, value in _runs(frame, rule, now):
                 state = al.AlertState(rule, model, value, end is None, onset)
                 # a change inside the first breaching bucket is a suspect too: link up to that bucket's end
@@ -317,6 +326,18 @@ class Monitor:
             joined = self.joined(model, preds, since, now)
             found += self._segment_findings(model, mc, joined, deployments, preds, now)
         return found
+
+    def _recommend(self, model: str, rule: AlertRule, frame: pl.DataFrame, step: timedelta, now: datetime) -> None:
+        """A drift or quality trigger that held for RETRAIN_AFTER windows, still holding now: retrain."""
+        results = [(b, al.breaches(rule.op, v, rule.threshold))
+                   for b, v in frame.sort("bucket").drop_nulls("value").iter_rows()]
+        recs = inc.recommend_retraining(results, model, f"{rule.name}: {rule.metric} {rule.op} {rule.threshold:g}",
+                                        RETRAIN_AFTER, RETRAIN_COOLDOWN)
+        if not recs or not results or not results[-1][1] or results[-1][0] + 2 * step < now:
+            return
+        run_start = next(b for b, hit in reversed(results) if not hit) if not all(h for _, h in results) else results[0][0]
+        if recs[-1].since > run_start:  # recommended within the run that is still holding
+            self._recs.append(recs[-1])
 
     def _series(self, model: str, mc: ModelConfig, preds: pl.DataFrame, since: datetime, now: datetime,
                 metrics: set[str]) -> dict:
@@ -350,7 +371,7 @@ class Monitor:
                 feats = list(ref.columns)
                 windows = drift_over_time(ref, _drift_ready(preds.select(["ts", *feats])), "ts", DRIFT_EVERY,
                                           self.cfg.drift_share)
-                enough = [w for w in windows if w.n_rows >= MIN_BUCKET_ROWS]
+                enough = [w for w in windows if w.n_rows >= MIN_DRIFT_ROWS]
                 out["drift_share"] = pl.DataFrame(
                     {"bucket": [w.start for w in enough],
                      "value": [w.drift.share if w.drift.n_evaluated else None for w in enough]},

@@ -103,6 +103,8 @@ class Service:
         self._findings_at = 0.0
         self._drift_status: dict[str, str] = {}
         self._cost_today: dict[str, float | None] = {}
+        self.recommendations: list = []
+        self.auto_retrain_results: list = []
 
     # ------------------------------------------------------------------ sources
 
@@ -199,10 +201,32 @@ class Service:
             if self._findings is None or time.monotonic() - self._findings_at >= age:
                 self._findings = self.monitor.findings()
                 self._findings_at = time.monotonic()
+                self.recommendations = list(self.monitor.recommendations)
+                if self.cfg.auto_retrain:
+                    self._auto_retrain()
                 status = {m: self.monitor.overview_status(m) for m in self.monitor.models()}
                 self._drift_status = {m: v[0] for m, v in status.items()}
                 self._cost_today = {m: v[1] for m, v in status.items()}
             return self._findings
+
+    def _auto_retrain(self) -> None:
+        """`auto_retrain = true`: a standing recommendation calls the retrain action, once per cool-down."""
+        from datetime import UTC
+
+        from console.actions import audit
+        from console.analytics.windows import parse_window
+        from console.monitoring import RETRAIN_COOLDOWN
+
+        records = audit.read(audit.default_path(self.cfg))
+        cutoff = datetime.now(UTC) - parse_window(RETRAIN_COOLDOWN)
+        for rec in self.recommendations:
+            recent = [r for r in records if r.get("action") == "retrain" and r.get("model") == rec.model
+                      and str(r.get("ts", "")) >= cutoff.isoformat().replace("+00:00", "Z")[:19]]
+            if recent:
+                continue
+            result = self.operator.retrain(rec.model, "production", reason=f"auto_retrain: {rec.reason}",
+                                           evidence={"trigger": rec.reason, "since": rec.since.isoformat() + "Z"})
+            self.auto_retrain_results.append(result)
 
     def monitoring_stale(self) -> bool:
         return self.cfg.has_logs and (self._findings is None
