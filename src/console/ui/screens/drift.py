@@ -1,0 +1,298 @@
+"""Drift: one model's features by severity, each with its test, score, the condition that means drift,
+the verdict in words and a sparkline of its score over time; enter opens a feature's distributions.
+
+Keys: 1 6 2 7 pick the window (1h/6h/24h/7d), w cycles it, enter shows the selected feature's
+reference vs current distributions side by side.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Static
+
+from console.ui.navigation import register_screen
+from console.ui.screens.model import WindowedScreen, count, line, lines, num, verdict
+from console.ui.text import printable, safe
+from console.ui.widgets import Col, FilterTable, TimeChart, sparkline
+from console.ui.widgets.sparkline import unicode_ok
+
+TREND_POINTS = 14  # sparkline width in cells (80 columns)
+TREND_POINTS_WIDE = 22  # from 120 columns (with the KIND and TEST columns)
+TREND_POINTS_XL = 40  # from 160 columns
+
+
+def _score(v) -> float | None:
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+
+def drift_report(svc, model: str, window: str, environment: str) -> dict:
+    """Runs in the worker: the report as plain data (features by severity, series per feature)."""
+    rep = svc.monitor.drift(model, window, environment=environment)
+    out = rep.to_dict()
+    out["series"] = {f: [(start, _score(score), drifted) for start, score, drifted in pts]
+                     for f, pts in rep.series.items()}
+    return out
+
+
+class DriftScreen(WindowedScreen):
+    SCREEN_NAME = "drift"
+    SCREEN_TITLE = "Drift"
+    ERROR_TARGET = "#drift-head"
+    DEFAULT_CSS = """
+    DriftScreen #features { height: 1fr; }
+    DriftScreen #feature-chart { display: none; height: 10; }
+    DriftScreen.-h-l #feature-chart { display: block; }
+    """
+    BINDINGS = [
+        Binding("enter", "distributions", "Distributions", id="drift.distributions"),
+    ]
+    COLUMNS = [
+        Col("feature", "FEATURE", width=16, wide_width=28),
+        Col("kind", "KIND", width=11, min_width=100),
+        Col("test", "TEST", width=13, min_width=100),
+        Col("score", "SCORE", width=7),
+        Col("when", "DRIFT WHEN", width=13),
+        Col("verdict", "VERDICT", width=7),
+        Col("n", "N", width=7),
+        Col("n_ref", "N REF", width=7, min_width=160),
+        Col("trend", "TREND"),  # fits the sparkline, which is wider on wide terminals
+    ]
+
+    def __init__(self, model: str | None = None, environment: str | None = None, window: str | None = None,
+                 **kwargs):
+        super().__init__(model, environment, window, **kwargs)
+        self.report: dict | None = None
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(self._head(), id="drift-head", classes="head")
+        yield FilterTable(self.COLUMNS, id="features")
+        yield TimeChart("score over time", id="feature-chart")
+
+    def refresh_data(self) -> None:
+        if not self.model:
+            return
+        model, window, env = self.model, self.window, self.env
+        self.fetch("drift", lambda svc: drift_report(svc, model, window, env), key=window)
+
+    def window_changed(self) -> None:
+        self.query_one("#drift-head", Static).update(self._head(loading=True))
+        super().window_changed()
+
+    def _head(self, loading: bool = False) -> Text:
+        rows = [self.window_text()]
+        rep = self.report
+        if loading or rep is None or rep.get("window") != self.window:
+            rows.append(line("DATASET", Text("computing drift...", style="dim")))
+        elif rep.get("dataset") is None:
+            rows.append(line("DATASET", safe(rep.get("note") or "no reference data")))
+        else:
+            ds = rep["dataset"]
+            if not ds["n_evaluated"]:
+                rows.append(line("DATASET", Text("no data", style="dim"),
+                                 f"no feature had rows in the last {self.window}"))
+            else:
+                cmp = ">=" if ds["share"] >= ds["threshold"] else "<"
+                rows.append(line(
+                    "DATASET", verdict(ds["drifted"], "ok"),
+                    f"{ds['n_drifted']}/{ds['n_evaluated']} features drifted = {100 * ds['share']:.0f}% "
+                    f"{cmp} threshold {100 * ds['threshold']:.0f}%",
+                    Text(f"ref {rep.get('reference_rows', 0):,} rows", style="dim")))
+            if rep.get("note"):
+                rows.append(line("NOTE", safe(rep["note"])))
+        return lines(rows)
+
+    def show(self, tag: str, result: Any) -> None:
+        if tag != "drift":
+            return
+        self.report = result
+        self.query_one("#drift-head", Static).update(self._head())
+        series = result.get("series", {})
+        rows = []
+        for f in result.get("features", []):
+            pts = series.get(f["column"], [])
+            trend = sparkline([p[1] for p in pts], self._trend_width(), lo=0.0)
+            rows.append((f["column"], [
+                safe(f["column"]), safe(f["kind"]), safe(f["test"]), num(_score(f["score"]), 3),
+                safe(f["direction"]), verdict(f["drifted"], f["status"]), count(f["n_cur"]), count(f["n_ref"]),
+                trend]))
+        table = self.query_one("#features", FilterTable)
+        table.set_rows(rows)
+        self._show_chart()
+
+    def _trend_width(self) -> int:
+        width = self.app.size.width
+        return TREND_POINTS_XL if width >= 160 else TREND_POINTS_WIDE if width >= 120 else TREND_POINTS
+
+    def on_resize(self) -> None:
+        if self.report is not None:
+            self.show("drift", self.report)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_chart()
+
+    def _show_chart(self) -> None:
+        table = self.query_one("#features", FilterTable)
+        key = table.selected_key
+        rep = self.report
+        if not key or rep is None:
+            return
+        pts = rep.get("series", {}).get(key, [])
+        feat = next((f for f in rep.get("features", []) if f["column"] == key), None)
+        title = f"{printable(key)} {feat['test']} score, drift when {feat['direction']}" if feat else printable(key)
+        self.query_one("#feature-chart", TimeChart).set_series(
+            [p[1] for p in pts], pts[0][0] if pts else None, pts[-1][0] if pts else None, title=title)
+
+    # ------------------------------------------------------------------ distributions
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_distributions()
+
+    def action_distributions(self) -> None:
+        key = self.query_one("#features", FilterTable).selected_key
+        if not key:
+            self.app.notify("no feature selected", severity="warning")
+            return
+        feat = next((f for f in (self.report or {}).get("features", []) if f["column"] == key), None)
+        self.app.push_screen(DistributionScreen(self.model, self.environment, feature=key, window=self.window,
+                                                column=feat))
+
+    def selected_id(self) -> str | None:
+        return self.query_one("#features", FilterTable).selected_key or self.model
+
+    def commands(self):
+        return [*super().commands(),
+                ("Feature distributions", self.action_distributions, "reference vs current of the selected feature")]
+
+
+# ---------------------------------------------------------------------------------------- distributions
+
+EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def bar(share: float, top: float, width: int, ascii: bool | None = None) -> str:
+    """A horizontal bar of `share` scaled so `top` fills `width` cells (eighth blocks, or # in ASCII)."""
+    use_ascii = (not unicode_ok()) if ascii is None else ascii
+    if width <= 0 or top <= 0 or share <= 0:
+        return " " * max(width, 0)
+    eighths = round(share / top * width * 8)
+    full, part = divmod(min(eighths, width * 8), 8)
+    if use_ascii:
+        text = "#" * full + ("." if part else "")
+    else:
+        text = "█" * full + (EIGHTHS[part] if part else "")
+    if not text:
+        text = "." if use_ascii else "▏"  # a non-zero share is never drawn as nothing
+    return text.ljust(width)[:width]
+
+
+def distribution_text(hist, width: int, ascii: bool | None = None) -> Text:
+    """Reference and current share per bin, as two bar columns side by side, with labels and percentages."""
+    labels = [printable(label) for label in hist.labels]
+    label_w = min(max([len(label) for label in labels] + [3]), 22)
+    pct_w = 6
+    bar_w = max(4, (width - label_w - 2 * (pct_w + 1) - 4) // 2)
+    top = max([*hist.ref_share, *hist.cur_share, 0.0])
+    out = Text(no_wrap=True, overflow="crop")
+    head = "BIN" if hist.edges else "VALUE"
+    out.append(head.ljust(label_w) + "  " + "REFERENCE".ljust(bar_w + pct_w + 1) + "  "
+               + "CURRENT".ljust(bar_w + pct_w + 1) + "\n", style="bold")
+    for i, label in enumerate(labels):
+        ref, cur = hist.ref_share[i], hist.cur_share[i]
+        cut = label if len(label) <= label_w else label[: label_w - 1] + "~"
+        out.append(cut.ljust(label_w) + "  ")
+        out.append(bar(ref, top, bar_w, ascii))
+        out.append(f"{100 * ref:5.1f}%".rjust(pct_w + 1) + "  ")
+        out.append(bar(cur, top, bar_w, ascii), style="bold")
+        out.append(f"{100 * cur:5.1f}%".rjust(pct_w + 1))
+        if i < len(labels) - 1:
+            out.append("\n")
+    return out
+
+
+class DistributionScreen(WindowedScreen):
+    """One feature's reference vs current distribution (opened with enter on the Drift screen)."""
+
+    SCREEN_NAME = "distribution"
+    SCREEN_TITLE = "Distribution"
+    ERROR_TARGET = "#dist"
+    DEFAULT_CSS = """
+    DistributionScreen #dist-scroll { height: 1fr; padding: 0 1; }
+    DistributionScreen #dist { height: auto; }
+    """
+
+    def __init__(self, model: str | None = None, environment: str | None = None, *, feature: str = "",
+                 window: str | None = None, column: dict | None = None, **kwargs):
+        super().__init__(model, environment, window, **kwargs)
+        self.feature = feature
+        self.column = column
+        self.hist = None
+
+    def crumb(self) -> str:
+        return self.feature or "Distribution"
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(self._head(), id="dist-head", classes="head")
+        with VerticalScroll(id="dist-scroll"):
+            yield Static(Text("loading distributions...", style="dim"), id="dist")
+
+    def refresh_data(self) -> None:
+        if not self.model or not self.feature:
+            return
+        model, feature, window, env = self.model, self.feature, self.window, self.env
+        self.fetch("hist", lambda svc: svc.monitor.histograms(model, feature, window), key=window)
+        self.fetch("drift", lambda svc: _column(svc, model, feature, window, env), key=window)
+
+    def _head(self) -> Text:
+        rows = [self.window_text()]
+        c = self.column
+        if c is not None:
+            rows.append(line("FEATURE", safe(c["column"]), safe(c["kind"]), safe(c["test"]),
+                             Text(f"score {_score(c['score']):.3g}" if _score(c["score"]) is not None else "score -"),
+                             Text("drift when ") + safe(c["direction"]), verdict(c["drifted"], c["status"])))
+            rows.append(line("ROWS", f"reference {c['n_ref']:,}", f"current {c['n_cur']:,} (last {self.window})",
+                             Text("bars: share of rows per bin, same scale", style="dim")))
+        return lines(rows)
+
+    def window_changed(self) -> None:
+        self.query_one("#dist-head", Static).update(self._head())
+        super().window_changed()
+
+    def show(self, tag: str, result: Any) -> None:
+        if tag == "drift":
+            if result is not None:
+                self.column = result
+            self.query_one("#dist-head", Static).update(self._head())
+        elif tag == "hist":
+            self.hist = result
+            self._render_hist()
+
+    def on_resize(self) -> None:
+        self._render_hist()
+
+    def _render_hist(self) -> None:
+        target = self.query_one("#dist", Static)
+        if self.hist is None:
+            if "hist" in self.loaded:
+                target.update(Text("no reference for this feature", style="dim"))
+            return
+        width = max(40, self.app.size.width - 4)
+        target.update(distribution_text(self.hist, width))
+
+    def selected_id(self) -> str | None:
+        return self.feature or self.model
+
+
+def _column(svc, model: str, feature: str, window: str, environment: str) -> dict | None:
+    rep = svc.monitor.drift(model, window, environment=environment).to_dict()
+    return next((f for f in rep["features"] if f["column"] == feature), None)
+
+
+register_screen("drift", "Drift", DriftScreen, needs_model=True, order=20,
+                help="feature drift by severity with score trends; enter: distributions")

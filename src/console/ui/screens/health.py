@@ -1,0 +1,98 @@
+"""Health: per version/variant traffic, error rate and latency percentiles; the SLO with its multiwindow
+burn rates; p95 latency over the last 24 hours.
+
+Keys: 1 6 2 7 / w pick the table's window (the SLO burn windows come from the model's config).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from console.ui.navigation import register_screen
+from console.ui.screens.model import WindowedScreen, count, line, lines, ms, num, pct, rate, series
+from console.ui.text import safe
+from console.ui.widgets import Col, FilterTable, TimeChart
+
+
+class HealthScreen(WindowedScreen):
+    SCREEN_NAME = "health"
+    SCREEN_TITLE = "Health"
+    DEFAULT_WINDOW = "1h"
+    ERROR_TARGET = "#slo"
+    DEFAULT_CSS = """
+    HealthScreen #versions { height: 1fr; min-height: 4; }
+    HealthScreen #p95 { height: 8; }
+    HealthScreen.-h-l #p95 { height: 16; }
+    """
+    COLUMNS = [
+        Col("version", "VERSION", width=8),
+        Col("variant", "VARIANT", width=10),
+        Col("rpm", "REQ/MIN", width=8),
+        Col("requests", "REQUESTS", width=9, min_width=100),
+        Col("errors", "ERRORS", width=7, min_width=120),
+        Col("err", "ERR%", width=6),
+        Col("p50", "P50ms", width=7),
+        Col("p95", "P95ms", width=7),
+        Col("p99", "P99ms", width=7),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(self.window_text(), id="health-head", classes="head")
+        yield FilterTable(self.COLUMNS, id="versions")
+        yield Static(Text("SLO  loading...", style="dim"), id="slo", classes="head")
+        yield TimeChart("p95 latency, last 24h", unit="ms", lo=0.0, id="p95")
+
+    def refresh_data(self) -> None:
+        if not self.model:
+            return
+        model, window, env = self.model, self.window, self.env
+        self.fetch("health", lambda svc: _health(svc, model, window, env), key=window)
+
+    def window_changed(self) -> None:
+        self.query_one("#health-head", Static).update(self.window_text())
+        super().window_changed()
+
+    def show(self, tag: str, result: Any) -> None:
+        if tag != "health":
+            return
+        self.query_one("#health-head", Static).update(self.window_text())
+        self.query_one("#versions", FilterTable).set_rows(
+            (f"{r.get('version')}\x00{r.get('variant')}", [
+                safe(f"v{r['version']}" if r.get("version") else "-"), safe(r.get("variant") or "-"),
+                num(r.get("throughput_rpm"), 1), count(r.get("requests")), count(r.get("errors")),
+                pct(r.get("error_rate"), 2), ms(r.get("p50_ms")), ms(r.get("p95_ms")), ms(r.get("p99_ms"))])
+            for r in result["rows"])
+        self.query_one("#slo", Static).update(self._slo_text(result["slo"]))
+        values, start, end = result["p95"]
+        slo_ms = self.app.cfg.model(self.model).slo.p95_ms
+        self.query_one("#p95", TimeChart).set_series(values, start, end,
+                                                     title=f"p95 latency per hour, last 24h (SLO {slo_ms:g}ms)")
+
+    def _slo_text(self, slo) -> Text:
+        target = self.app.cfg.model(self.model).slo
+
+        def burn_line(label: str, short, long, alert: bool) -> Text:
+            return line(label, f"{short.window} {rate(short.burn_rate)}", f"{long.window} {rate(long.burn_rate)}",
+                        Text("ALERT: burning in both windows", style="bold reverse") if alert else Text("ok"),
+                        width=10)
+
+        head = line("SLO", f"p95 <= {target.p95_ms:g}ms (budget {100 * slo.latency_short.budget:g}% slow)",
+                    f"errors <= {100 * target.error_rate:g}%",
+                    Text(f"alert when burn >= {slo.factor:g}x in both windows", style="dim"), width=10)
+        return lines([head,
+                      burn_line(" errors", slo.error_short, slo.error_long, slo.error_alert),
+                      burn_line(" latency", slo.latency_short, slo.latency_long, slo.latency_alert)])
+
+
+def _health(svc, model: str, window: str, environment: str) -> dict:
+    """Runs in the worker: plain rows, the SLO status and the p95 series."""
+    h = svc.monitor.health(model, window, environment=environment)
+    return {"rows": h["table"].to_dicts(), "slo": h["slo"], "p95": series(h["series"], "p95_ms")}
+
+
+register_screen("health", "Health", HealthScreen, needs_model=True, order=30,
+                help="traffic, errors, latency percentiles and SLO burn rates by version")

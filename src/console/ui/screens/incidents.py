@@ -1,0 +1,225 @@
+"""Incidents: every rule breach over the history, firing first, and for the selected one what changed
+before it (deployments, alias moves, prompt changes), the first features to drift and the worst segment,
+so triage starts from the cause.
+
+Fleet-wide from the palette (`:incidents`, built without a model); filtered to one model when built with
+one, as the model page does (`a` toggles between that model and all). `m` opens the model page of the selected incident.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Static
+
+from console.ui.navigation import register_screen
+from console.ui.screens.model import MonitorScreen, duration, num, severity, state, ts
+from console.ui.text import printable, safe
+from console.ui.widgets import Col, FilterTable
+
+
+def where(f) -> str:
+    if f.segment:
+        return f"{f.segment.get('column')}={f.segment.get('value')}"
+    return f.feature or ""
+
+
+class IncidentsScreen(MonitorScreen):
+    SCREEN_NAME = "incidents"
+    SCREEN_TITLE = "Incidents"
+    ERROR_TARGET = "#detail"
+    DEFAULT_CSS = """
+    IncidentsScreen #incidents { height: 1fr; min-height: 5; }
+    IncidentsScreen #detail-box { height: 11; border-top: solid $primary-muted; padding: 0 1; }
+    IncidentsScreen.-h-l #detail-box { height: 16; }
+    IncidentsScreen #detail { text-wrap: wrap; }
+    """
+    BINDINGS = [
+        Binding("m", "open_model", "Model page", id="incidents.model"),
+        Binding("a", "toggle_all", "All/this model", id="incidents.all"),
+    ]
+    COLUMNS = [
+        Col("state", "STATE", width=8),
+        Col("sev", "SEV", width=4),
+        Col("model", "MODEL", width=14, wide_width=22),
+        Col("rule", "RULE", width=20, wide_width=30),
+        Col("onset", "ONSET", width=11),
+        Col("for", "FOR", width=7),
+        Col("end", "END", width=11, min_width=120),
+        Col("what", "FEATURE/SEGMENT", width=20, wide_width=30, min_width=100),
+    ]
+
+    def __init__(self, model: str | None = None, environment: str | None = None, *, select: str | None = None,
+                 **kwargs):
+        super().__init__(model, environment, **kwargs)
+        self.scope = model  # the model the list is filtered to; None: the fleet
+        self.select = select  # a finding id to put the cursor on when it first shows
+        self.now: datetime | None = None
+        self.findings: list = []
+        self.by_id: dict = {}
+        self.worst: dict[str, Any] = {}  # model -> WorstSegment | None (fetched when an incident is selected)
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="inc-head", classes="head")
+        yield FilterTable(self.COLUMNS, id="incidents")
+        with VerticalScroll(id="detail-box"):
+            yield Static(Text("loading incidents...", style="dim"), id="detail")
+
+    def refresh_data(self) -> None:
+        self.fetch("findings", lambda svc: (svc.clock(), svc.findings()))
+        current = self.current()
+        if current is not None and "findings" in self.loaded:
+            self._fetch_worst(current.model, force=True)
+
+    def _fetch_worst(self, model: str, force: bool = False) -> None:
+        if not force and model in self.worst:
+            return
+        env = "production"
+        self.fetch("worst", lambda svc: (model, svc.monitor.fairness(model, environment=env)["worst"]), key=model)
+
+    def show(self, tag: str, result: Any) -> None:
+        if tag == "findings":
+            self.now, self.findings = result
+            self._render_list()
+        elif tag == "worst":
+            model, worst = result
+            self.worst[model] = worst
+            self._render_detail()
+
+    def _visible(self) -> list:
+        return [f for f in self.findings if self.scope is None or f.model == self.scope]
+
+    def _render_list(self) -> None:
+        shown = self._visible()
+        self.by_id = {f.id: f for f in self.findings}
+        firing = sum(1 for f in shown if f.firing)
+        scope = f"model {self.scope}" if self.scope else "all models"
+        head = Text(no_wrap=True, overflow="ellipsis")
+        head.append(f"{firing} firing", style="bold reverse" if firing else "")
+        head.append(f", {len(shown) - firing} resolved  ")
+        head.append_text(safe(scope, "dim"))
+        if self.model:
+            head.append("  (a: " + ("all models" if self.scope else f"only {printable(self.model)}") + ")",
+                        style="dim")
+        self.query_one("#inc-head", Static).update(head)
+        table = self.query_one("#incidents", FilterTable)
+        now = self.now
+        table.set_rows((f.id, [
+            state(f.firing), severity(f.severity), safe(f.model), safe(f.rule), safe(ts(f.onset)),
+            safe(duration((f.end or now) - f.onset) if (f.end or now) else "-"), safe(ts(f.end) if f.end else "-"),
+            safe(where(f))]) for f in shown)
+        if self.select and table.select_key(self.select):
+            self.select = None
+        self._render_detail()
+
+    def current(self):
+        key = self.query_one("#incidents", FilterTable).selected_key
+        return self.by_id.get(key) if key else None
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        f = self.current()
+        if f is not None:
+            self._fetch_worst(f.model)
+        self._render_detail()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.query_one("#detail-box").focus()
+
+    def _render_detail(self) -> None:
+        f = self.current()
+        detail = self.query_one("#detail", Static)
+        if f is None:
+            detail.update(Text("no incidents" if "findings" in self.loaded else "loading incidents...", style="dim"))
+            return
+        detail.update(incident_text(f, self.now, self.worst.get(f.model, ...)))
+
+    # ------------------------------------------------------------------ keys
+
+    def action_open_model(self) -> None:
+        f = self.current()
+        if f is None:
+            self.app.notify("no incident selected", severity="warning")
+            return
+        self.open_screen("model", model=f.model, environment="production")
+
+    def action_toggle_all(self) -> None:
+        if not self.model:
+            self.app.notify("already showing all models", severity="information")
+            return
+        self.scope = None if self.scope else self.model
+        self._render_list()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_all":
+            return bool(self.model)
+        return super().check_action(action, parameters)
+
+    def selected_id(self) -> str | None:
+        f = self.current()
+        return f.id if f is not None else None
+
+    def commands(self):
+        return [("Open the incident's model page", self.action_open_model, "model page of the selected incident")]
+
+
+def incident_text(f, now: datetime | None, worst: Any = ...) -> Text:
+    """The triage pane: what fired, then the suspects before onset, first drifted features, worst segment."""
+    out = Text()
+
+    def label(name: str) -> None:
+        out.append(f"{name:<12}", style="bold")
+
+    out.append_text(state(f.firing))
+    out.append(" ")
+    out.append_text(severity(f.severity))
+    out.append(" ")
+    out.append_text(safe(f.rule, "bold"))
+    out.append("  ")
+    out.append_text(safe(f.model))
+    end = f.end or now
+    since = f"since {ts(f.onset)}" if f.firing else f"{ts(f.onset)} to {ts(f.end)}"
+    out.append(f"  {since}" + (f" ({duration(end - f.onset)})" if end else "") + "\n")
+    label("RULE")
+    out.append_text(safe(f.detail or f.kind))
+    if f.value is not None:
+        out.append(f"  peak {num(f.value, 3).plain}")
+    out.append("\n")
+    label("SUSPECTS")
+    if not f.suspects:
+        out.append("no deployment, alias or prompt change found before onset\n", style="dim")
+    else:
+        out.append(f"{len(f.suspects)} change(s) before onset, latest first\n", style="dim")
+        for s in sorted(f.suspects, key=lambda s: s.ts, reverse=True):
+            out.append(f"  {ts(s.ts)} ")
+            out.append_text(safe(f"{s.kind:<10}", "bold"))
+            out.append(" ")
+            out.append_text(safe(s.detail))
+            out.append("\n")
+    label("FIRST DRIFT")
+    if f.first_drifted:
+        out.append_text(safe(", ".join(f.first_drifted)))
+    else:
+        out.append("no feature drifted before onset", style="dim")
+    out.append("\n")
+    label("SEGMENT")
+    if f.segment:
+        out.append_text(safe(f"{f.segment.get('column')}={f.segment.get('value')}", "bold"))
+        out.append("  (this incident is about the segment)")
+    elif worst is ...:
+        out.append("loading worst segment...", style="dim")
+    elif worst is None:
+        out.append("no segment stands out", style="dim")
+    else:
+        out.append_text(safe(f"{worst.column}={worst.group}", "bold"))
+        out.append(f"  worst {worst.metric} {worst.value:.3f} (n {worst.n:,}, 7d)")
+    return out
+
+
+register_screen("incidents", "Incidents", IncidentsScreen, needs_model=False, order=15,
+                help="firing and resolved incidents with their suspects (fleet-wide)")

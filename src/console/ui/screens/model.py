@@ -1,0 +1,480 @@
+"""The model page: one model's serving, health, quality, drift, cost and firing incidents on one screen.
+
+Also home of `MonitorScreen`, the small base the monitoring screens (drift, health, quality, fairness,
+cost, incidents) share: `fetch(tag, fn, key)` runs a service call in a thread worker unless one for
+that tag is already in flight, and drops a result whose request changed while it ran (a window
+switched mid-fetch), fetching again instead; `show(tag, result)` receives what is current. Screens
+re-fetch on every app refresh (`show_snapshot`). Formatting helpers for the cells live here too.
+
+Keys on the model page: d drift, h health, u quality, f fairness, c cost, i incidents (this model),
+enter on a firing incident opens the incidents screen at it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Static
+
+from console.ui.navigation import register_screen
+from console.ui.screens.base import ConsoleScreen
+from console.ui.text import printable, safe
+from console.ui.widgets import Col, FilterTable
+
+WINDOWS = ("1h", "6h", "24h", "7d")
+WINDOW_KEYS = {"1": "1h", "6": "6h", "2": "24h", "7": "7d"}
+
+
+# ---------------------------------------------------------------------------------------- formatting
+
+
+def _ok(v) -> bool:
+    return v is not None and isinstance(v, (int, float)) and not (isinstance(v, float) and not math.isfinite(v))
+
+
+def num(v, digits: int = 2, justify: str = "right") -> Text:
+    return Text(f"{v:,.{digits}f}" if _ok(v) else "-", justify=justify)
+
+
+def count(v, justify: str = "right") -> Text:
+    return Text(f"{int(v):,}" if _ok(v) else "-", justify=justify)
+
+
+def pct(v, digits: int = 1, justify: str = "right") -> Text:
+    return Text(f"{100 * v:.{digits}f}%" if _ok(v) else "-", justify=justify)
+
+
+def usd(v, digits: int = 2, justify: str = "right") -> Text:
+    return Text(f"${v:,.{digits}f}" if _ok(v) else "-", justify=justify)
+
+
+def ms(v, justify: str = "right") -> Text:
+    return Text(f"{v:,.0f}" if _ok(v) else "-", justify=justify)
+
+
+def rate(v) -> str:
+    """A burn or spike ratio: 0.68x."""
+    if v is None:
+        return "-"
+    if isinstance(v, float) and math.isinf(v):
+        return "inf"
+    return f"{v:.1f}x" if v >= 10 else f"{v:.2f}x"
+
+
+def ts(v: datetime | None) -> str:
+    return f"{v:%m-%d %H:%M}" if v else "-"
+
+
+def duration(delta: timedelta | None) -> str:
+    if delta is None:
+        return "-"
+    minutes = max(0, int(delta.total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}d{hours:02d}h"
+    if hours:
+        return f"{hours}h{mins:02d}m"
+    return f"{mins}m"
+
+
+def line(label: str, *parts: Text | str, width: int = 9) -> Text:
+    """One summary line: a bold fixed-width label, then the parts separated by two spaces."""
+    out = Text(no_wrap=True, overflow="ellipsis")
+    out.append(label.ljust(width), style="bold")
+    first = True
+    for part in parts:
+        if part is None or part == "":
+            continue
+        if not first:
+            out.append("  ")
+        out.append_text(part if isinstance(part, Text) else Text(part))
+        first = False
+    return out
+
+
+def lines(rows: Sequence[Text]) -> Text:
+    return Text("\n", no_wrap=True, overflow="ellipsis").join(rows)
+
+
+def verdict(drifted: bool, status: str) -> Text:
+    """DRIFT / ok / no data in words (reverse video for DRIFT), never colour alone."""
+    if drifted:
+        return Text("DRIFT", style="bold reverse")
+    if status in ("ok",):
+        return Text("ok")
+    return Text(status or "-", style="dim")
+
+
+def severity(sev: str) -> Text:
+    s = (sev or "").lower()
+    if s == "critical":
+        return Text("CRIT", style="bold reverse")
+    return Text(printable(s[:4]) or "-")
+
+
+def state(firing: bool) -> Text:
+    return Text("FIRING", style="bold reverse") if firing else Text("resolved", style="dim")
+
+
+def frame_rows(frame) -> list[dict]:
+    """A polars frame as row dicts (done in the worker, so the UI thread only reads plain data)."""
+    return [] if frame is None else frame.to_dicts()
+
+
+def series(frame, column: str) -> tuple[list, datetime | None, datetime | None]:
+    """(values, first bucket, last bucket) of one column of a bucketed frame."""
+    if frame is None or frame.height == 0 or column not in frame.columns:
+        return [], None, None
+    frame = frame.sort("bucket")
+    buckets = frame.get_column("bucket").to_list()
+    return frame.get_column(column).to_list(), buckets[0], buckets[-1]
+
+
+# ---------------------------------------------------------------------------------------- the base
+
+
+class MonitorScreen(ConsoleScreen):
+    """A live monitoring screen: fetches on mount and on every app refresh, one fetch per tag at a time."""
+
+    DEFAULT_CSS = """
+    MonitorScreen .head { height: auto; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
+    MonitorScreen .title { height: 1; padding: 0 1; text-style: bold; text-wrap: nowrap; text-overflow: ellipsis; }
+    """
+
+    def __init__(self, model: str | None = None, environment: str | None = None, **kwargs):
+        super().__init__(model, environment, **kwargs)
+        self._inflight: dict[str, Any] = {}  # tag -> key of the request running
+        self._latest: dict[str, tuple[Callable, Any]] = {}  # tag -> (fn, key) most recently asked for
+        self.loaded: set[str] = set()  # tags that have shown a result at least once
+        self._errors: dict[str, str] = {}  # tag -> the last error shown
+
+    @property
+    def env(self) -> str:
+        return self.environment or "production"
+
+    def on_mount(self) -> None:
+        self.focus_table()  # keys go to the table, not to its (hidden) filter input
+        self.refresh_data()
+
+    def show_snapshot(self, snap) -> None:
+        self.refresh_data()
+
+    def refresh_data(self) -> None:
+        """Override: issue this screen's fetches (each with `fetch`)."""
+
+    def fetch(self, tag: str, fn: Callable[[Any], Any], key: Any = None) -> None:
+        self._latest[tag] = (fn, key)
+        if tag in self._inflight:
+            return  # the running fetch finishes first; a changed key is re-fetched when it lands
+        self._start(tag)
+
+    def _start(self, tag: str) -> None:
+        fn, key = self._latest[tag]
+        self._inflight[tag] = key
+        self.call_service(tag, fn)
+
+    def busy(self, tag: str) -> bool:
+        return tag in self._inflight
+
+    def handle_result(self, tag: str, result: Any) -> None:
+        key = self._inflight.pop(tag, None)
+        latest = self._latest.get(tag)
+        if latest is not None and latest[1] != key:
+            self._start(tag)  # asked for something else meanwhile (another window): this result is stale
+            return
+        self.loaded.add(tag)
+        self._errors.pop(tag, None)
+        self.show(tag, result)
+
+    def handle_error(self, tag: str, error: str) -> None:
+        self._inflight.pop(tag, None)
+        self.show_error(tag, error)
+
+    def show(self, tag: str, result: Any) -> None:
+        """Override: a current result for `tag`, on the UI thread."""
+
+    ERROR_TARGET = ""  # the Static (a selector) a failed fetch is reported in, besides one notification
+
+    def show_error(self, tag: str, error: str) -> None:
+        if self._errors.get(tag) != error:  # one notification per new error, not one per refresh tick
+            self._errors[tag] = error
+            super().handle_error(tag, error)
+        if self.ERROR_TARGET:
+            try:
+                target = self.query_one(self.ERROR_TARGET, Static)
+            except Exception:  # noqa: BLE001 - not composed (yet)
+                return
+            target.update(line("ERROR", Text(f"{tag}: {printable(error)}", style="bold")))
+
+    # ------------------------------------------------------------------ navigation
+
+    def open_screen(self, name: str, model: str | None = None, environment: str | None = None, **extra) -> None:
+        """Pushes a registered screen (so a screen the lead re-registers under the same name wins)."""
+        import console.ui.screens.monitoring_registry  # noqa: F401 - registers the monitoring screens
+        from console.ui.navigation import SCREENS
+
+        spec = SCREENS.get(name)
+        if spec is None:
+            self.app.notify(f"no screen named {name}", severity="error", markup=False)
+            return
+        stack = self.app.screen_stack
+        for i, screen in enumerate(stack[:-1]):
+            if getattr(screen, "SCREEN_NAME", None) == name and screen.model == model and screen.model \
+                    and (screen.environment or "production") == (environment or "production") and not extra:
+                for _ in range(len(stack) - 1 - i):  # already open below: go back to it, do not stack a loop
+                    self.app.pop_screen()
+                return
+        screen = spec.factory(model=model, environment=environment, **extra) if extra else \
+            spec.factory(model=model, environment=environment)
+        self.app.push_screen(screen)
+
+
+class WindowedScreen(MonitorScreen):
+    """A monitoring screen with a time window: 1 6 2 7 pick 1h/6h/24h/7d, w cycles."""
+
+    DEFAULT_WINDOW = "24h"
+    BINDINGS = [
+        Binding("w", "cycle_window", "Window", id="window.cycle"),
+        Binding("1", "window('1h')", "1h", id="window.1h", show=False),
+        Binding("6", "window('6h')", "6h", id="window.6h", show=False),
+        Binding("2", "window('24h')", "24h", id="window.24h", show=False),
+        Binding("7", "window('7d')", "7d", id="window.7d", show=False),
+    ]
+
+    def __init__(self, model: str | None = None, environment: str | None = None, window: str | None = None,
+                 **kwargs):
+        super().__init__(model, environment, **kwargs)
+        self.window = window if window in WINDOWS else self.DEFAULT_WINDOW
+
+    def action_window(self, window: str) -> None:
+        if window not in WINDOWS or window == self.window:
+            return
+        self.window = window
+        self.window_changed()
+
+    def action_cycle_window(self) -> None:
+        self.action_window(WINDOWS[(WINDOWS.index(self.window) + 1) % len(WINDOWS)])
+
+    def window_changed(self) -> None:
+        self.refresh_data()
+
+    def window_text(self) -> Text:
+        out = Text(no_wrap=True)
+        out.append("window ", style="bold")
+        for i, w in enumerate(WINDOWS):
+            if i:
+                out.append(" ")
+            out.append(f"[{w}]" if w == self.window else w, style="bold reverse" if w == self.window else "dim")
+        return out
+
+    def commands(self):
+        return [(f"Window {w}", (lambda w=w: self.action_window(w)), f"show the last {w}") for w in WINDOWS]
+
+
+# ---------------------------------------------------------------------------------------- the model page
+
+
+class ModelScreen(MonitorScreen):
+    SCREEN_NAME = "model"
+    SCREEN_TITLE = "Model"
+    DEFAULT_CSS = """
+    ModelScreen #firing { height: 1fr; }
+    """
+    BINDINGS = [
+        Binding("d", "open('drift')", "Drift", id="model.drift"),
+        Binding("h", "open('health')", "Health", id="model.health"),
+        Binding("u", "open('quality')", "Quality", id="model.quality"),
+        Binding("f", "open('fairness')", "Fairness", id="model.fairness"),
+        Binding("c", "open('cost')", "Cost", id="model.cost"),
+        Binding("i", "open('incidents')", "Incidents", id="model.incidents"),
+    ]
+    COLUMNS = [
+        Col("sev", "SEV", width=4),
+        Col("rule", "RULE", width=22, wide_width=30),
+        Col("onset", "ONSET", width=11),
+        Col("for", "FOR", width=7),
+        Col("value", "VALUE", width=9),
+        Col("threshold", "LIMIT", width=8, min_width=100),
+        Col("what", "FEATURE/SEGMENT", width=22, min_width=100),
+    ]
+    PANELS = ("serving", "health", "burn", "quality", "drift", "cost", "alerts")
+
+    def __init__(self, model: str | None = None, environment: str | None = None, **kwargs):
+        super().__init__(model, environment, **kwargs)
+        self.parts: dict[str, Text] = {}
+        self.firing: list = []
+
+    def crumb(self) -> str:
+        return self.model_crumb() if self.model else "Model"
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(self._summary_text(), id="summary", classes="head")
+        yield Static("Firing incidents", id="firing-title", classes="title")
+        yield FilterTable(self.COLUMNS, id="firing")
+
+    def refresh_data(self) -> None:
+        if not self.model:
+            return
+        model, env = self.model, self.env
+        snap = self.app.snapshot
+        if snap is not None:
+            self._show_serving(snap)
+        self.fetch("health", lambda svc: svc.monitor.health(model, "1h", environment=env))
+        self.fetch("quality", lambda svc: svc.monitor.quality(model, "24h", environment=env)["now"])
+        self.fetch("drift", lambda svc: svc.monitor.drift(model, "24h", environment=env).to_dict())
+        self.fetch("cost", lambda svc: _cost_summary(svc.monitor.cost(model, environment=env)))
+        self.fetch("incidents", lambda svc: (svc.clock(), [f for f in svc.findings() if f.model == model]))
+
+    # ------------------------------------------------------------------ panels
+
+    def _show_serving(self, snap) -> None:
+        row = next((r for r in snap.rows if r.name == self.model and r.environment == self.env), None)
+        if row is None:
+            self.parts["serving"] = line("SERVING", Text("not seen in this environment", style="dim"))
+        else:
+            self.parts["serving"] = line(
+                "SERVING", safe(f"champion v{row.champion}" if row.champion else "no champion"),
+                safe(row.live) if row.live else "", f"{row.rpm:.1f} rpm", f"{row.requests:,} req/24h",
+                Text("PROD", style="bold reverse") if row.production else safe(row.environment))
+        self._render_summary()
+
+    def show(self, tag: str, result: Any) -> None:
+        cfg = self.app.cfg.model(self.model)
+        if tag == "health":
+            table, slo = result["table"], result["slo"]
+            req = table["requests"].sum() if table.height else 0
+            err = (table["errors"].sum() / req) if req else None
+            alert = Text("SLO ALERT", style="bold reverse") if slo.alert else Text("SLO ok")
+            self.parts["health"] = line(
+                "HEALTH", _p95s(table) + Text(f" (SLO {cfg.slo.p95_ms:g})", style="dim"),
+                Text(f"err {100 * err:.2f}%" if err is not None else "err -")
+                + Text(f" (SLO {100 * cfg.slo.error_rate:g}%)", style="dim"), alert, Text("(1h)", style="dim"))
+            self.parts["burn"] = line(
+                "BURN", f"errors {slo.error_short.window} {rate(slo.error_short.burn_rate)} "
+                        f"{slo.error_long.window} {rate(slo.error_long.burn_rate)}",
+                f"latency {slo.latency_short.window} {rate(slo.latency_short.burn_rate)} "
+                f"{slo.latency_long.window} {rate(slo.latency_long.burn_rate)}",
+                Text(f"alert at {slo.factor:g}x", style="dim"))
+        elif tag == "quality":
+            q = result
+            name = "mae" if q.task == "regression" else "accuracy"
+            value = q.metrics.get(name)
+            self.parts["quality"] = line(
+                "QUALITY", f"{name} {value:.3f}" if value is not None else f"{name} - (no labels yet)",
+                f"labelled {100 * q.labelled_share:.1f}% of {q.n:,}" if q.labelled_share is not None
+                else f"labelled 0 of {q.n:,}", Text(f"({q.window})", style="dim"))
+        elif tag == "drift":
+            ds = result.get("dataset")
+            if ds is None:
+                self.parts["drift"] = line("DRIFT", Text(result.get("note") or "no reference", style="dim"))
+            elif not ds["n_evaluated"]:
+                self.parts["drift"] = line("DRIFT", Text("no data in the last 24h", style="dim"))
+            else:
+                drifted = [f["column"] for f in result["features"] if f["drifted"]]
+                self.parts["drift"] = line(
+                    "DRIFT", verdict(ds["drifted"], "ok"),
+                    f"{ds['n_drifted']}/{ds['n_evaluated']} features ({100 * ds['share']:.0f}% vs {100 * ds['threshold']:.0f}%, 24h)",
+                    safe(", ".join(drifted[:4]) + (", ..." if len(drifted) > 4 else "")) if drifted else "")
+        elif tag == "cost":
+            c = result
+            budget = ""
+            if c["budget_usd_month"]:
+                budget = (f"month {c['spent']:,.0f} of ${c['budget_usd_month']:,.0f} "
+                          f"({100 * (c['share_used'] or 0):.0f}%) -> {100 * (c['projected_share'] or 0):.0f}% projected")
+            spike = Text(f"SPIKE {rate(c['spike_ratio'])}", style="bold reverse") if c["spiking"] else ""
+            self.parts["cost"] = line("COST", usd(c["today"], justify="left") + Text(" today"), budget, spike)
+        elif tag == "incidents":
+            now, findings = result
+            self.firing = [f for f in findings if f.firing]
+            if self.firing:
+                names = ", ".join(dict.fromkeys(f.rule for f in self.firing))
+                self.parts["alerts"] = line("ALERTS", Text(f"{len(self.firing)} firing", style="bold reverse"),
+                                            safe(names))
+            else:
+                self.parts["alerts"] = line("ALERTS", "none firing")
+            if self.env != "production":
+                self.parts["alerts"].append("  (alerts are evaluated on production)", style="dim")
+            self.query_one("#firing-title", Static).update(
+                Text(f"Firing incidents ({len(self.firing)})  enter: open in Incidents", no_wrap=True,
+                     overflow="ellipsis"))
+            self.query_one("#firing", FilterTable).set_rows(
+                (f.id, [severity(f.severity), safe(f.rule), safe(ts(f.onset)), safe(duration(now - f.onset)),
+                        num(f.value, 3), num(f.threshold, 3), safe(_where(f))])
+                for f in self.firing)
+        self._render_summary()
+
+    def show_error(self, tag: str, error: str) -> None:
+        super().show_error(tag, error)
+        label = {"incidents": "ALERTS"}.get(tag, tag.upper())
+        self.parts["alerts" if tag == "incidents" else tag] = line(label, Text(f"error: {printable(error)}",
+                                                                               style="bold"))
+        if tag == "health":
+            self.parts.pop("burn", None)
+        self._render_summary()
+
+    def _summary_text(self) -> Text:
+        rows = []
+        for name in self.PANELS:
+            if name == "burn" and "burn" not in self.parts:
+                continue  # comes with health
+            rows.append(self.parts.get(name) or line(name.upper(), Text("loading...", style="dim")))
+        return lines(rows)
+
+    def _render_summary(self) -> None:
+        self.query_one("#summary", Static).update(self._summary_text())
+
+    # ------------------------------------------------------------------ keys
+
+    def action_open(self, name: str) -> None:
+        if not self.model:
+            self.app.notify("no model selected", severity="warning")
+            return
+        if name == "incidents":
+            self.open_screen("incidents", model=self.model, environment=self.environment)
+            return
+        self.open_screen(name, model=self.model, environment=self.environment)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        key = event.row_key.value if event.row_key is not None else None
+        if key:
+            self.open_screen("incidents", model=self.model, environment=self.environment, select=key)
+
+    def commands(self):
+        return [(f"Open {n}", (lambda n=n: self.action_open(n)), f"{n} of {self.model}")
+                for n in ("drift", "health", "quality", "fairness", "cost", "incidents")]
+
+
+def _p95s(table) -> Text:
+    """p95 per serving version (a p95 cannot be averaged across variants): "p95 36ms v3, 39ms v4"."""
+    rows = [r for r in table.iter_rows(named=True) if r.get("requests") and r.get("p95_ms") is not None]
+    if not rows:
+        return Text("p95 -")
+    if len(rows) == 1:
+        return Text(f"p95 {rows[0]['p95_ms']:,.0f}ms")
+    return Text("p95 ") + safe(", ".join(f"{r['p95_ms']:,.0f}ms v{r.get('version')}" for r in rows))
+
+
+def _cost_summary(cost: dict) -> dict:
+    w = cost["windows"][0] if cost["windows"] else None
+    b, s = cost["budget"], cost["spike"]
+    return {"today": w.today_usd if w else None, "spent": b.spent_usd, "budget_usd_month": b.budget_usd_month,
+            "share_used": b.share_used, "projected_share": b.projected_share, "spiking": s.spiking,
+            "spike_ratio": s.ratio}
+
+
+def _where(f) -> str:
+    if f.segment:
+        return f"{f.segment.get('column')}={f.segment.get('value')}"
+    return f.feature or ""
+
+
+register_screen("model", "Model", ModelScreen, needs_model=True, order=10,
+                help="one model: serving, health, quality, drift, cost and firing incidents")
