@@ -25,13 +25,13 @@ COLUMNS = [
     Col("champion", "CHAMP", width=5, wide_width=8),
     Col("live", "LIVE", width=18, min_width=110, wide_width=26),
     Col("rpm", "RPM", width=6),
-    Col("trend", "TREND", width=12, min_width=120, wide_width=24),
+    Col("trend", "TREND", width=12, min_width=140, wide_width=24),
     Col("p95", "P95ms", width=5),
     Col("err", "ERR%", width=5),
+    Col("alerts", "ALRT", width=4),
     Col("drift", "DRIFT", width=9, min_width=100),
     Col("cost", "COST", width=7, min_width=90),
     Col("req", "REQ24H", width=8, min_width=160),
-    Col("alerts", "ALRT", width=4),
 ]
 
 
@@ -165,9 +165,9 @@ def _cells(r, trend: list[float], wide: bool) -> list:
         sparkline(trend, 24 if wide else 12, lo=0.0),
         Text(f"{r.p95_latency_ms:.0f}" if r.p95_latency_ms is not None else "-", justify="right"),
         Text(f"{100 * r.error_rate:.1f}" if r.error_rate is not None else "-", justify="right"),
+        Text(f"!{r.alerts}" if r.alerts else "-", justify="right", style="bold reverse" if r.alerts else ""),
         safe(r.drift), Text(f"${r.cost_usd:,.0f}" if r.cost_usd is not None else "-", justify="right"),
         Text(f"{r.requests:,}", justify="right"),
-        Text(f"!{r.alerts}" if r.alerts else "-", justify="right", style="bold reverse" if r.alerts else ""),
     ]
 
 
