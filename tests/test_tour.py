@@ -104,3 +104,22 @@ def test_drift_command_prints_the_table(demo):
     data = json.loads(proc.stdout)
     assert {f["column"] for f in data["features"]} >= {"demand_index", "distance_km"}
     assert all("direction" in f and "threshold" in f for f in data["features"])
+
+
+def test_registry_alone_without_a_config_file(demo, tmp_path):
+    config, tour, _ = demo
+    env = {**os.environ, "PYTHONPATH": SRC, "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    env.pop("MLOPS_CONSOLE_CONFIG", None)
+    env.pop("MLFLOW_TRACKING_URI", None)
+    uri = f"sqlite:///{config.parent / 'mlflow.db'}"
+    proc = subprocess.run([sys.executable, "-m", "console", "--registry", uri, "snapshot", "--format", "json"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["logs_configured"] is False and data["registry"]["status"] == "ok"
+    champions = {m["name"]: m["champion"] for m in data["models"] if m["environment"] == "production"}
+    assert champions == {n: i["aliases"]["champion"] for n, i in tour["models"].items()}
+    env["MLFLOW_TRACKING_URI"] = uri  # as MLflow's own tools honour it
+    proc = subprocess.run([sys.executable, "-m", "console", "snapshot"], capture_output=True, text=True, env=env,
+                          cwd=tmp_path)
+    assert proc.returncode == 0 and "no logs are configured" in proc.stdout
