@@ -123,3 +123,12 @@ def test_registry_alone_without_a_config_file(demo, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "console", "snapshot"], capture_output=True, text=True, env=env,
                           cwd=tmp_path)
     assert proc.returncode == 0 and "no logs are configured" in proc.stdout
+
+
+def test_prediction_and_label_drift_against_the_baseline_window(demo):
+    config, tour, _ = demo
+    svc = Service(parse_file(config), clock=lambda: ts(tour["now"]))
+    svc.refresh()
+    report = svc.drift("fraud-detector", "24h").to_dict()
+    assert report["prediction"]["column"] == "prediction_num" and report["prediction"]["n_cur"] > 0
+    assert report["label"]["n_cur"] > 0 and report["label"]["test"]

@@ -76,8 +76,12 @@ def cmd_drift(args, cfg: Config) -> int:
     print(f"{args.model}  window {args.window}  dataset drift: {'YES' if d['drifted'] else 'no'}  "
           f"({d['n_drifted']}/{d['n_evaluated']} features, share {d['share']:.2f} vs threshold {d['threshold']:.2f})")
     print(f"{'FEATURE':<22}{'KIND':<13}{'TEST':<15}{'SCORE':>10}  {'DRIFT WHEN':<16}{'VERDICT':<9}{'N':>8}")
-    for c in data["features"]:
+    targets = [dict(c, column=f"({name}) {c['column']}") for name in ("prediction", "label")
+               if (c := data.get(name)) is not None]
+    for c in data["features"] + targets:
         score = "-" if c["score"] is None else f"{c['score']:.4g}"
         verdict = "DRIFT" if c["drifted"] else c["status"]
         print(f"{c['column'][:21]:<22}{c['kind']:<13}{c['test']:<15}{score:>10}  {c['direction']:<16}{verdict:<9}{c['n_cur']:>8}")
+    if targets:
+        print("(prediction) and (label) rows compare the window with the first two days of the history.")
     return EXIT_OK

@@ -21,7 +21,7 @@ from console.analytics import fairness as fa
 from console.analytics import health as he
 from console.analytics import incidents as inc
 from console.analytics import quality as qu
-from console.analytics.drift import Reference, dataset_drift, drift_over_time, histograms
+from console.analytics.drift import Reference, dataset_drift, drift_over_time, histograms, single_column_drift
 from console.analytics.windows import parse_window
 from console.config import AlertRule, Config, ModelConfig
 from console.warehouse import Warehouse
@@ -52,9 +52,10 @@ class DriftReport:
     dataset: object  # analytics.drift.DatasetDrift
     series: dict[str, list[tuple[datetime, float, bool]]] = field(default_factory=dict)  # feature -> points
     windows: list = field(default_factory=list)  # analytics.drift.WindowDrift
-    prediction: object | None = None
+    prediction: object | None = None  # drift of the prediction against the baseline window
     reference_rows: int = 0
     note: str = ""
+    label: object | None = None  # drift of the labels that landed, against the baseline window
 
     def to_dict(self) -> dict:
         cols = sorted(self.dataset.columns, key=_severity) if self.dataset is not None else []
@@ -66,6 +67,7 @@ class DriftReport:
                 "n_drifted": self.dataset.n_drifted, "n_evaluated": self.dataset.n_evaluated},
             "features": [c.to_dict() for c in cols],
             "prediction": self.prediction.to_dict() if self.prediction is not None else None,
+            "label": self.label.to_dict() if self.label is not None else None,
         }
 
 
@@ -210,7 +212,26 @@ class Monitor:
         ds = dataset_drift(ref, current, self.cfg.drift_share)
         windows = drift_over_time(ref, _drift_ready(rows.select(["ts", *feats])), "ts", every, self.cfg.drift_share)
         series = {f: [(w.start, w.drift.column(f).score, w.drift.column(f).drifted) for w in windows] for f in feats}
-        return DriftReport(model, window, now, ds, series, windows, None, len(self.reference_frame(model)))
+        prediction, label = self._target_drift(model, rows, now, span, now - history, environment)
+        return DriftReport(model, window, now, ds, series, windows, prediction, len(self.reference_frame(model)),
+                           label=label)
+
+    def _target_drift(self, model: str, rows: pl.DataFrame, now: datetime, span: timedelta, start: datetime,
+                      environment: str | None):
+        """Prediction drift and label drift: the current window against the baseline window (the first two
+        days of the history), since reference files rarely carry predictions or labels."""
+        base_end = start + BASELINE
+        if now - span < base_end or rows.height == 0:
+            return None, None
+        numeric = rows.get_column("prediction_num").null_count() < rows.height
+        col = "prediction_num" if numeric else "prediction"
+        base, cur = rows.filter(pl.col("ts") <= base_end), rows.filter(pl.col("ts") > now - span)
+        prediction = single_column_drift(base.select(col), cur.select(col), col) if base.height and cur.height else None
+        joined = self.joined(model, rows, start, now, environment).filter(pl.col("label").is_not_null())
+        lcol = "label_num" if numeric and joined.get_column("label_num").null_count() < joined.height else "label"
+        lbase, lcur = joined.filter(pl.col("ts") <= base_end), joined.filter(pl.col("ts") > now - span)
+        label = single_column_drift(lbase.select(lcol), lcur.select(lcol), lcol) if lbase.height and lcur.height else None
+        return prediction, label
 
     def histograms(self, model: str, feature: str, window: str = "24h"):
         now = self.clock()
