@@ -48,8 +48,9 @@ class ConsoleApp(App):
         Binding("ctrl+c", "help_quit", show=False, system=True),
     ]
 
-    snapshot = reactive(None, always_update=True)
-    registry = reactive(None, always_update=True)
+    # no repaint of their own: the screens watching them update only the cells that changed
+    snapshot = reactive(None, always_update=True, repaint=False)
+    registry = reactive(None, always_update=True, repaint=False)
 
     def __init__(self, cfg: Config, service=None, live_writer: Path | None = None, poll: bool = True):
         super().__init__()

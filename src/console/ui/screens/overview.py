@@ -89,6 +89,8 @@ class OverviewScreen(ConsoleScreen):
             line.append("connecting...")
         elif state.ok:
             line.append("ok")
+        elif state.status == "not configured":
+            line.append("not configured")
         else:
             line.append(f"DEGRADED ({state.status}: ", style="bold reverse")
             line.append_text(safe(state.message[:60]))
@@ -110,7 +112,8 @@ class OverviewScreen(ConsoleScreen):
         last = self._last_lines.get(selector)
         if last is None or last != text:
             self._last_lines[selector] = text
-            self.query_one(selector, Static).update(text)
+            # the status line is one row whatever it says: no layout pass, so no full-screen repaint
+            self.query_one(selector, Static).update(text, layout=selector != "#status")
 
     # ------------------------------------------------------------------ context and actions
 

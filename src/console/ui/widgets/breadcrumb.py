@@ -45,4 +45,4 @@ class Breadcrumb(Static):
         self.set_class(production, "-production")
         if getattr(self, "_last", None) != text:
             self._last = text
-            self.update(text)
+            self.update(text, layout=False)  # always one row: skip the layout pass (a full repaint)

@@ -1,0 +1,363 @@
+"""Operator actions in the TUI: keys from the action catalog, gating, the confirmation dialog, the runner.
+
+Any `ConsoleScreen` about one model can offer the actions (promote P, canary step +, canary promote F,
+canary abort A, rollback R, retrain T, shadow stop S)::
+
+    class VersionsScreen(ActionsMixin, ConsoleScreen):
+        BINDINGS = [..., *action_bindings()]          # Textual merges BINDINGS of widget classes only
+
+        def action_target(self, action_id):          # optional: (environment, version) to act on
+            return self.env, self.selected_version()
+
+        def handle_result(self, tag, result):        # when the screen overrides it:
+            if self.flow.handle_result(tag, result):
+                return
+            ...
+
+`ActionsMixin` provides `flow`, `check_action` (a key is hidden when policy refuses it: read-only mode,
+roles; greyed when it does not apply to the model's state, fetched in a worker and cached on the
+screen, and hidden then too below 100 columns, where the footer has no room), `action_act(id)`,
+`action_commands()` for the palette and the result routing for screens that do not override
+`handle_result`/`handle_error`.
+
+The flow: policy check -> worker: `operator.check`, `operator.state`, `operator.plan` (every strategy
+for promote), `operator.gates` (with `svc.live_stats` when a canary is involved) -> `ActionDialog` ->
+policy check again -> worker: the operator's method with `expected_from` = the version shown in the
+plan -> notify `result.message` (severity by status) -> `app.action_refresh()`. A refused action never
+reaches the operator's write path from here, whichever way it was invoked (key or palette).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.binding import Binding
+
+from console.actions import catalog, policy
+from console.actions.catalog import ActionSpec, ActionState
+from console.aliases import alias_name
+from console.config import ConfigError
+from console.ui.screens.confirm import ActionChoice, ActionDialog, ActionRequest
+from console.ui.text import printable
+
+TAG = "action:"  # call_service tags of the flow start with this
+KEY_NAMES = {"+": "plus"}
+LABELS = {"promote": "Promote", "canary-step": "Canary step", "canary-promote": "Canary promote",
+          "canary-abort": "Canary abort", "rollback": "Rollback", "shadow-stop": "Shadow stop",
+          "retrain": "Retrain"}
+SHORT = {"promote": "Promote", "canary-step": "Step", "canary-promote": "Finish", "canary-abort": "Abort",
+         "rollback": "Rollback", "shadow-stop": "Unshadow", "retrain": "Retrain"}  # footer labels (80 columns)
+SEVERITY = {"done": "information", "refused": "warning", "conflict": "warning", "failed": "error"}
+STRATEGIES = ("direct", "canary", "blue-green", "shadow")
+
+
+def binding_id(action_id: str) -> str:
+    return f"action.{action_id}"
+
+
+def action_bindings() -> list[Binding]:
+    """One binding per catalog action (key from the catalog, id `action.<id>`), for a screen's BINDINGS."""
+    return [Binding(KEY_NAMES.get(a.key, a.key), f"act('{a.id}')", SHORT.get(a.id, a.id), id=binding_id(a.id),
+                    key_display=a.key, tooltip=a.description)
+            for a in catalog.ACTIONS]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What the worker found before the dialog: the policy verdict, the state and the request."""
+    allowed: bool
+    reason: str
+    state: ActionState | None
+    request: ActionRequest | None
+    live: dict | None = None
+
+
+def decide(spec: ActionSpec, cfg, environment: str) -> policy.Decision:
+    """policy.check, with a malformed roles table reported as a refusal instead of raised."""
+    try:
+        return policy.check(spec, cfg, environment)
+    except ConfigError as exc:
+        return policy.Decision(False, f"{spec.id} refused: {exc}")
+
+
+def prepare(svc, model: str, environment: str, action_id: str, version: str | None) -> Prepared:
+    """Runs in a worker: everything the confirmation dialog shows (no write)."""
+    spec = catalog.get(action_id)
+    op = svc.operator
+    try:
+        decision = op.check(action_id, environment)
+    except ConfigError as exc:
+        decision = policy.Decision(False, f"{action_id} refused: {exc}")
+    if not decision.allowed:
+        return Prepared(False, decision.reason, None, None)
+    state = op.state(model, environment)
+    if not spec.applies(state):
+        return Prepared(False, f"{action_id} does not apply to {model} in {environment} now", state, None)
+    cfg = svc.cfg
+    production = cfg.environment(environment).production
+    typed = policy.needs_typed_confirmation(spec, cfg, environment)
+    label = LABELS.get(action_id, action_id)
+    if action_id == "retrain":
+        from console.actions import hooks
+
+        champion = svc.registry.alias_version(model, alias_name(environment, "champion"))
+        notes = [f"retrains from the champion ({'v' + champion if champion else 'none'}); no alias moves"]
+        if not hooks.configured(cfg, "retrain"):
+            notes.append("no retrain hook is configured ([webhooks.retrain]): the request will fail")
+        request = ActionRequest(action_id, label, model, environment, plans={}, typed=typed, reason_required=True,
+                                production=production, notes=tuple(notes))
+        return Prepared(True, decision.reason, state, request)
+    if action_id == "promote":
+        plans = {s: op.plan(model, environment, "promote", version=version, strategy=s) for s in STRATEGIES}
+        first = "direct"
+    else:
+        plans = {"": op.plan(model, environment, action_id)}
+        first = ""
+    live, notes = None, []
+    canary = svc.registry.alias_version(model, alias_name(environment, "canary"))
+    if action_id in ("canary-step", "canary-promote") or (action_id == "promote" and canary and version == canary):
+        try:
+            live = svc.live_stats(model, environment) or None
+        except Exception as exc:  # noqa: BLE001 - no live stats: the metric gates still apply
+            notes.append(f"live canary stats unavailable: {exc}")
+        if live:
+            notes.append("live gates use the last hour: " + ", ".join(
+                f"{k} {v.get('requests', 0)} req" for k, v in live.items()))
+    gated = next((p for p in plans.values() if p.needs_gates and p.version), None)
+    gates = tuple(op.gates(model, gated.version, environment, live)) if gated is not None else ()
+    request = ActionRequest(action_id, label, model, environment, plans=plans, gates=gates, typed=typed,
+                            reason_required=action_id == "promote", production=production, strategy=first,
+                            notes=tuple(notes))
+    return Prepared(True, decision.reason, state, request, live)
+
+
+def run(svc, request: ActionRequest, choice: ActionChoice, version: str | None, live: dict | None):
+    """Runs in a worker: the operator's method with `expected_from` = what the dialog showed."""
+    op, model, env = svc.operator, request.model, request.environment
+    plan = choice.plan
+    expected = (plan.from_version or "none") if plan is not None else None
+    a = request.action
+    if a == "promote":
+        return op.promote(model, version, env, strategy=choice.strategy, expected_from=expected,
+                          reason=choice.reason, force=choice.force, live=live)
+    if a == "canary-step":
+        return op.canary_step(model, env, expected_from=expected, reason=choice.reason, force=choice.force,
+                              live=live)
+    if a == "canary-promote":
+        return op.canary_promote(model, env, expected_from=expected, reason=choice.reason, force=choice.force,
+                                 live=live)
+    if a == "canary-abort":
+        return op.canary_abort(model, env, expected_from=expected, reason=choice.reason)
+    if a == "rollback":
+        return op.rollback(model, env, expected_from=expected, reason=choice.reason)
+    if a == "shadow-stop":
+        return op.shadow_stop(model, env, expected_from=expected, reason=choice.reason)
+    if a == "retrain":
+        return op.retrain(model, env, reason=choice.reason)
+    raise ValueError(f"unknown action {a!r}")
+
+
+class ActionFlow:
+    """The action state of one screen: cached `ActionState` per environment, the flow in progress."""
+
+    def __init__(self, screen) -> None:
+        self.screen = screen
+        self.states: dict[str, ActionState] = {}  # environment -> state, fetched in a worker
+        self.busy: str | None = None  # the action being prepared, confirmed or run
+        self._pending: dict[str, Any] = {}
+        self.last_result = None  # the last ActionResult (tests, status lines)
+        self.last_refusal: str | None = None
+        self._decisions: dict[tuple[str, str], policy.Decision] = {}  # check_action runs on every repaint
+
+    @property
+    def app(self):
+        return self.screen.app
+
+    @property
+    def model(self) -> str | None:
+        return self.screen.model
+
+    # ------------------------------------------------------------------ gating
+
+    def decision(self, action_id: str, environment: str, fresh: bool = False) -> policy.Decision:
+        key = (action_id, environment)
+        if fresh or key not in self._decisions:
+            self._decisions[key] = decide(catalog.get(action_id), self.app.cfg, environment)
+        return self._decisions[key]
+
+    GREY_FROM_WIDTH = 100  # narrower: a key that does not apply is hidden, so the footer keeps the useful ones
+
+    def check(self, action_id: str, environment: str) -> bool | None:
+        """For `check_action`: False hides (policy refuses), None greys (does not apply; hidden below 100
+        columns, where the footer has no room for keys that cannot be used), True enables."""
+        if not self.model:
+            return False
+        try:
+            spec = catalog.get(action_id)
+        except KeyError:
+            return False
+        if not self.decision(action_id, environment).allowed:
+            return False
+        state = self.states.get(environment)
+        if state is not None and not spec.applies(state):
+            return None if self.app.size.width >= self.GREY_FROM_WIDTH else False
+        return True
+
+    def refresh_state(self, environment: str) -> None:
+        """Fetches the model's ActionState for `environment` in a worker (keys grey out when it lands)."""
+        model = self.model
+        if not model:
+            return
+        self.screen.call_service(f"{TAG}state:{environment}", lambda svc: svc.operator.state(model, environment))
+
+    # ------------------------------------------------------------------ the flow
+
+    def start(self, action_id: str, environment: str, version: str | None = None) -> None:
+        model = self.model
+        if not model:
+            self._refuse("no model selected")
+            return
+        spec = catalog.get(action_id)
+        decision = self.decision(action_id, environment, fresh=True)
+        if not decision.allowed:
+            self._refuse(decision.reason)
+            return
+        state = self.states.get(environment)
+        if state is not None and not spec.applies(state):
+            self._refuse(f"{action_id} does not apply to {model} in {environment} now ({_why_not(spec)})")
+            return
+        if action_id == "promote" and not version:
+            self._refuse("promote: select a version first (on the versions screen)")
+            return
+        if self.busy:
+            self.app.notify(f"{self.busy} is still in progress", severity="warning")
+            return
+        self.busy = action_id
+        self._pending = {"version": version}
+        self.screen.call_service(f"{TAG}prepare",
+                                 lambda svc: prepare(svc, model, environment, action_id, version))
+
+    def _refuse(self, reason: str) -> None:
+        self.last_refusal = reason
+        self.app.notify(reason, severity="warning")
+
+    def handle_result(self, tag: str, result: Any) -> bool:
+        """Routes the flow's worker results; False when `tag` is not the flow's."""
+        if not tag.startswith(TAG):
+            return False
+        what = tag[len(TAG):]
+        if what.startswith("state:"):
+            self.states[what[len("state:"):]] = result
+            self.screen.refresh_bindings()
+        elif what == "prepare":
+            self._prepared(result)
+        elif what == "run":
+            self._done(result)
+        return True
+
+    def handle_error(self, tag: str, error: str) -> bool:
+        if not tag.startswith(TAG):
+            return False
+        what = tag[len(TAG):]
+        if what.startswith("state:"):
+            return True  # keys stay enabled; the flow checks again when used
+        self.busy = None
+        step = "preparing" if what == "prepare" else "running"
+        self.app.notify(f"{step} the action failed: {printable(error)}", severity="error")
+        return True
+
+    def _prepared(self, prepared: Prepared) -> None:
+        if prepared.state is not None and prepared.request is not None:
+            self.states[prepared.request.environment] = prepared.state
+            self.screen.refresh_bindings()
+        if not prepared.allowed or prepared.request is None:
+            self.busy = None
+            self._refuse(prepared.reason)
+            return
+        self._pending["live"] = prepared.live
+        request = prepared.request
+        self.app.push_screen(ActionDialog(request), lambda choice: self._decided(request, choice))
+
+    def _decided(self, request: ActionRequest, choice: ActionChoice | None) -> None:
+        if choice is None:
+            self.busy = None
+            self.app.notify(f"{request.label} cancelled: nothing changed")
+            return
+        decision = self.decision(request.action, request.environment, fresh=True)  # again: config may differ by now
+        if not decision.allowed:
+            self.busy = None
+            self._refuse(decision.reason)
+            return
+        version, live = self._pending.get("version"), self._pending.get("live")
+        self.app.notify(f"{request.label} {printable(request.model)}: running...", timeout=3)
+        self.screen.call_service(f"{TAG}run", lambda svc: run(svc, request, choice, version, live))
+
+    def _done(self, result) -> None:
+        self.busy = None
+        self.last_result = result
+        self.app.notify(result.message, severity=SEVERITY.get(result.status, "information"),
+                        title=result.status.upper(), timeout=8)
+        self.states.clear()
+        self.app.action_refresh()
+        after = getattr(self.screen, "after_action", None)
+        if callable(after):
+            after(result)
+
+
+def _why_not(spec: ActionSpec) -> str:
+    return {"canary-step": "no canary runs", "canary-promote": "no canary runs", "canary-abort": "no canary runs",
+            "rollback": "no previous champion is known", "shadow-stop": "no shadow runs",
+            "retrain": "prompts are not retrained"}.get(spec.id, "not applicable")
+
+
+class ActionsMixin:
+    """Put before `ConsoleScreen` in the bases; add `*action_bindings()` to the screen's BINDINGS."""
+
+    @property
+    def flow(self) -> ActionFlow:
+        flow = self.__dict__.get("_action_flow")
+        if flow is None:
+            flow = self.__dict__["_action_flow"] = ActionFlow(self)
+        return flow
+
+    @property
+    def action_environment(self) -> str:
+        return getattr(self, "environment", None) or "production"
+
+    def action_target(self, action_id: str) -> tuple[str, str | None]:
+        """(environment, version) an action applies to; override (promote takes the selected version)."""
+        return self.action_environment, None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "act":
+            action_id = str(parameters[0]) if parameters else ""
+            env, _ = self.action_target(action_id)
+            return self.flow.check(action_id, env)
+        return super().check_action(action, parameters)  # type: ignore[misc]
+
+    def on_resize(self) -> None:  # Textual calls every class's handler: the screen's own still runs
+        self.refresh_bindings()  # type: ignore[attr-defined]
+
+    def action_act(self, action_id: str) -> None:
+        env, version = self.action_target(action_id)
+        self.flow.start(action_id, env, version)
+
+    def action_commands(self) -> list[tuple[str, Any, str]]:
+        """Palette entries for every action (a refused one explains why when chosen, and never runs)."""
+        out = []
+        for spec in catalog.ACTIONS:
+            env, _ = self.action_target(spec.id)
+            decision = self.flow.decision(spec.id, env)
+            hint = spec.description + (f" [{spec.key}]" if decision.allowed else f" - {decision.reason}")
+            out.append((f"{LABELS.get(spec.id, spec.id)} {self.model} ({env})",
+                        (lambda a=spec.id: self.action_act(a)), hint))
+        return out
+
+    def handle_result(self, tag: str, result: Any) -> None:
+        if not self.flow.handle_result(tag, result):
+            super().handle_result(tag, result)  # type: ignore[misc]
+
+    def handle_error(self, tag: str, error: str) -> None:
+        if not self.flow.handle_error(tag, error):
+            super().handle_error(tag, error)  # type: ignore[misc]

@@ -1,0 +1,262 @@
+"""Versions (`:versions`, for a model): every version with aliases, created, status, run and key metrics;
+the selected version's lineage below (git commit, datasets and digests, params, metrics; a prompt's text).
+
+Keys: x marks a version for diff, x on another version opens the version diff; e cycles the
+environment actions apply to; the action keys (P promote the selected version, + F A R T S for the
+model) go through the confirmation dialog (`console.ui.screens.action_flow`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Static
+
+from console.analytics.gates import direction
+from console.ui.navigation import register_screen
+from console.ui.screens.action_flow import ActionsMixin, action_bindings
+from console.ui.screens.base import ConsoleScreen
+from console.ui.screens.registry import aliases_text, status_line, vtext, when
+from console.ui.text import safe
+from console.ui.widgets import Col, FilterTable
+
+MAX_LINEAGE = 50  # lineage (a run read per version) for the newest versions only
+PROMPT_TEXT_TAG = "mlflow.prompt.text"
+
+
+def key_metrics(metrics: dict[str, float], limit: int = 3) -> str:
+    """The metrics that say better/worse first (auc, mae, ...), then the rest, as `name=value`."""
+    names = sorted(metrics, key=lambda n: (direction(n) == 0, n))
+    return " ".join(f"{n}={metrics[n]:.4g}" for n in names[:limit])
+
+
+def load_versions(svc, model: str, known: set[str]) -> dict[str, Any]:
+    """Worker: versions (newest first) and the lineage of those not read yet (lineage never changes)."""
+    versions = svc.registry.versions(model)
+    lineages, errors = {}, {}
+    for v in versions[:MAX_LINEAGE]:
+        if v.version in known or not v.run_id:
+            continue
+        try:
+            lineages[v.version] = svc.registry.lineage(model, v.version)
+        except Exception as exc:  # noqa: BLE001 - one unreadable run must not hide the list
+            errors[v.version] = f"{type(exc).__name__}: {exc}"
+    return {"versions": versions, "lineages": lineages, "errors": errors}
+
+
+class VersionsScreen(ActionsMixin, ConsoleScreen):
+    SCREEN_NAME = "versions"
+    SCREEN_TITLE = "Versions"
+    DEFAULT_CSS = """
+    VersionsScreen #versions-head { height: 1; padding: 0 1; }
+    VersionsScreen #versions { height: 1fr; min-height: 5; }
+    VersionsScreen #lineage { height: auto; max-height: 9; padding: 0 1; border-top: solid $panel-lighten-2; }
+    VersionsScreen.-h-l #lineage { max-height: 16; }
+    """
+    BINDINGS = [
+        Binding("x", "mark", "Mark/diff", id="versions.mark"),
+        Binding("e", "cycle_env", "Env", id="versions.env"),
+        *action_bindings(),
+    ]
+    COLUMNS = [
+        Col("version", "VER", width=5),
+        Col("aliases", "ALIASES", width=20, wide_width=36),
+        Col("created", "CREATED", width=11),
+        Col("status", "STATUS", width=8, min_width=100),
+        Col("run", "RUN", width=8, min_width=90),
+        Col("metrics", "KEY METRICS", width=30, wide_width=50),
+        Col("mark", "", width=4),
+    ]
+
+    def __init__(self, model: str | None = None, environment: str | None = None, **kwargs):
+        super().__init__(model, environment, **kwargs)
+        self.versions: dict[str, Any] = {}  # version -> VersionInfo, newest first
+        self.lineages: dict[str, Any] = {}
+        self.errors: dict[str, str] = {}
+        self.marked: str | None = None
+        self.loaded = False
+        self._loading = False
+
+    def crumb(self) -> str:
+        return "Versions"
+
+    @property
+    def env(self) -> str:
+        return self.environment or "production"
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(id="versions-head")
+        yield FilterTable(self.COLUMNS, id="versions")
+        yield Static(id="lineage")
+
+    @property
+    def table(self) -> FilterTable:
+        return self.query_one("#versions", FilterTable)
+
+    def on_mount(self) -> None:
+        self.focus_table()
+        self._render_head()
+        self.load()
+        self.flow.refresh_state(self.env)
+
+    def load(self) -> None:
+        if self._loading or not self.model:
+            return
+        self._loading = True
+        model, known = self.model, set(self.lineages)
+        self.call_service("versions", lambda svc: load_versions(svc, model, known))
+
+    def show_snapshot(self, snap) -> None:
+        self.load()  # the action state is read again when the aliases move (handle_result)
+
+    def after_action(self, result) -> None:
+        self.load()
+        self.flow.refresh_state(self.env)
+
+    # ------------------------------------------------------------------ results
+
+    def handle_result(self, tag: str, result: Any) -> None:
+        if self.flow.handle_result(tag, result):
+            self._render_head()
+            return
+        if tag == "versions":
+            self._loading = False
+            self.loaded = True
+            before = {v: info.aliases for v, info in self.versions.items()}
+            self.versions = {v.version: v for v in result["versions"]}
+            if before and before != {v: info.aliases for v, info in self.versions.items()}:
+                self.flow.refresh_state(self.env)
+            self.lineages.update(result["lineages"])
+            self.errors.update(result["errors"])
+            self.table.set_rows((v, self._cells(info)) for v, info in self.versions.items())
+            self._render_head()
+            self._render_lineage()
+
+    def handle_error(self, tag: str, error: str) -> None:
+        if tag == "versions":
+            self._loading = False
+        super().handle_error(tag, error)
+
+    def _cells(self, v) -> list:
+        lin = self.lineages.get(v.version)
+        metrics = key_metrics(lin.metrics) if lin is not None else ("prompt" if PROMPT_TEXT_TAG in v.tags else "-")
+        mark = Text("[x]", style="bold reverse") if v.version == self.marked else Text("")
+        return [safe(vtext(v.version), style="bold" if v.aliases else ""),
+                aliases_text({a: v.version for a in v.aliases}), Text(when(v.created)), safe(v.status),
+                safe((v.run_id or "-")[:8]), safe(metrics), mark]
+
+    def _render_head(self) -> None:
+        head = Text("actions act on ", style="dim")
+        head.append_text(safe(self.env, style="bold"))
+        if self.app.cfg.environment(self.env).production:
+            head.append(" PROD", style="bold reverse")
+        head.append("  (e: other environment)", style="dim")
+        if self.marked:
+            head.append("  marked ")
+            head.append_text(safe(vtext(self.marked), style="bold"))
+            head.append(": x on another version to diff", style="dim")
+        state = self.flow.states.get(self.env)
+        if state is not None and state.is_prompt:
+            head.append("  PROMPT", style="bold reverse")
+        self.query_one("#versions-head", Static).update(head)
+
+    def _render_lineage(self) -> None:
+        self.query_one("#lineage", Static).update(self.lineage_text(self.selected_version()))
+
+    def lineage_text(self, version: str | None) -> Text:
+        if version is None or version not in self.versions:
+            return Text("no version selected" if self.loaded else "reading the registry...", style="dim")
+        v = self.versions[version]
+        lin = self.lineages.get(version)
+        lines: list[Text] = [status_line(Text(f"LINEAGE {vtext(version)}", style="bold"),
+                                         Text("run ") + safe(v.run_id or "-"),
+                                         Text("created ") + Text(when(v.created)))]
+        if PROMPT_TEXT_TAG in v.tags:
+            lines.append(Text("PROMPT TEXT", style="bold"))
+            for row in str(v.tags[PROMPT_TEXT_TAG]).splitlines()[:6]:
+                lines.append(safe("  " + row))
+            return Text("\n").join(lines)
+        if version in self.errors:
+            lines.append(Text("lineage unavailable: ", style="bold") + safe(self.errors[version]))
+            return Text("\n").join(lines)
+        if lin is None:
+            lines.append(Text("no run recorded for this version" if not v.run_id else "lineage not read "
+                              f"(only the newest {MAX_LINEAGE} versions)", style="dim"))
+            return Text("\n").join(lines)
+        lines.append(_field("COMMIT", safe(lin.git_commit or v.tags.get("git_commit") or "-")))
+        datasets = Text(no_wrap=True, overflow="ellipsis")
+        for i, (name, digest, context) in enumerate(lin.datasets):
+            if i:
+                datasets.append("; ")
+            datasets.append_text(safe(name))
+            datasets.append(" ")
+            datasets.append_text(safe(f"({digest}{', ' + context if context else ''})", style="dim"))
+        lines.append(_field("DATASETS", datasets if lin.datasets else Text("-")))
+        lines.append(_field("PARAMS", safe(" ".join(f"{k}={lin.params[k]}" for k in sorted(lin.params)) or "-")))
+        lines.append(_field("METRICS", safe(" ".join(f"{k}={lin.metrics[k]:.4g}" for k in sorted(lin.metrics))
+                                            or "-")))
+        return Text("\n").join(lines)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self._render_lineage()
+        self.refresh_bindings()
+
+    # ------------------------------------------------------------------ selection, diff, env
+
+    def selected_version(self) -> str | None:
+        return self.table.selected_key if self.is_mounted else None
+
+    def selected_id(self) -> str | None:
+        v = self.selected_version()
+        return f"models:/{self.model}/{v}" if v else self.model
+
+    def action_target(self, action_id: str) -> tuple[str, str | None]:
+        return self.env, (self.selected_version() if action_id == "promote" else None)
+
+    def action_mark(self) -> None:
+        version = self.selected_version()
+        if version is None:
+            self.app.notify("no version selected", severity="warning")
+            return
+        if self.marked is None or self.marked == version:
+            self.marked = None if self.marked == version else version
+            self.table.set_rows((v, self._cells(info)) for v, info in self.versions.items())
+            self._render_head()
+            return
+        first, self.marked = self.marked, None
+        self.table.set_rows((v, self._cells(info)) for v, info in self.versions.items())
+        self._render_head()
+        from console.ui.screens.version_diff import VersionDiffScreen
+
+        self.app.push_screen(VersionDiffScreen(self.model, self.environment, a=first, b=version))
+
+    def action_cycle_env(self) -> None:
+        envs = list(dict.fromkeys(["production", *self.app.cfg.environments]))
+        self.environment = envs[(envs.index(self.env) + 1) % len(envs)] if self.env in envs else envs[0]
+        self._render_head()
+        self.update_breadcrumb()
+        self.refresh_bindings()
+        self.flow.refresh_state(self.env)
+
+    def commands(self):
+        out = []
+        v = self.selected_version()
+        if v:
+            out.append((f"Mark v{v} for diff", self.action_mark, "x: mark, x on another version: diff"))
+        out.append(("Other environment for actions", self.action_cycle_env, f"now {self.env}"))
+        return out + self.action_commands()
+
+
+def _field(label: str, value: Text) -> Text:
+    out = Text(no_wrap=True, overflow="ellipsis")
+    out.append(label.ljust(9), style="bold")
+    out.append_text(value)
+    return out
+
+
+register_screen("versions", "Versions", VersionsScreen, needs_model=True,
+                help="versions, aliases and lineage of a model; x x diffs two versions", order=11)

@@ -1,0 +1,447 @@
+"""Registry, rollout and audit screens and operator actions in the TUI, on the demo workspace's real MLflow
+registry (SQLite), driven by keys: rollback and promote through the confirmation dialog, cancel, read-only
+mode, the audit screen's verify, and hostile model names.
+
+The demo is built once per module and copied per test (actions write to the registry and the audit
+file). The app runs without polling and with a pinned clock; workers are awaited with bounded loops.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from textual.command import CommandPalette
+from textual.widgets import Button, Checkbox
+
+from console.actions import audit
+from console.config import parse_file
+from console.demo.workspace import build_workspace
+from console.service import Service
+from console.ui.app import ConsoleApp
+from console.ui.screens.audit import AuditScreen
+from console.ui.screens.confirm import ActionDialog
+from console.ui.screens.deployments import DeploymentsScreen, timeline
+from console.ui.screens.overview import OverviewScreen
+from console.ui.screens.registry import ModelsScreen
+from console.ui.screens.version_diff import VersionDiffScreen, marker
+from console.ui.screens.versions import VersionsScreen
+from console.ui.widgets import FilterTable
+
+SMALL, LARGE = (80, 24), (120, 40)
+HOSTILE = "[bold red]x"
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory) -> Path:
+    return build_workspace(tmp_path_factory.mktemp("ui-actions") / "ws").parent
+
+
+@pytest.fixture
+def ws(demo_dir, tmp_path) -> Path:
+    """A private copy of the demo workspace (registry, logs, audit file) for one test."""
+    target = tmp_path / "ws"
+    shutil.copytree(demo_dir, target)
+    return target
+
+
+def load(ws: Path, **changes):
+    cfg = parse_file(ws / "mlops-console.toml")
+    if changes:
+        cfg = dataclasses.replace(cfg, **changes)
+    assert cfg.audit_path is not None and Path(cfg.audit_path).parent == ws  # the audit trail stays in tmp
+    return cfg
+
+
+def make_app(ws: Path, **changes) -> ConsoleApp:
+    cfg = load(ws, **changes)
+    now = datetime.fromisoformat(json.loads((ws / "tour.json").read_text())["now"].rstrip("Z"))
+    svc = Service(cfg, clock=lambda: now)
+    svc.findings = lambda max_age_s=None: []  # incidents are the monitoring tests' business: skip their cost
+    return ConsoleApp(cfg, service=svc, poll=False)
+
+
+def client(ws: Path):
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{ws / 'mlflow.db'}"
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def alias(ws: Path, model: str, name: str) -> str | None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(client(ws).get_model_version_by_alias(model, name).version)
+    except MlflowException:
+        return None
+
+
+def records(ws: Path) -> list[dict]:
+    return audit.read(ws / "audit.jsonl")
+
+
+def text_of(app) -> str:
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def until(pilot, predicate, what: str, rounds: int = 400) -> None:
+    """Pauses until `predicate()` holds; the bound only stops a hang, it asserts nothing about time."""
+    for _ in range(rounds):
+        if predicate():
+            return
+        await pilot.pause(0.1)
+    raise AssertionError(f"gave up waiting for {what}; the screen shows:\n{text_of(pilot.app)}")
+
+
+async def palette(app, pilot, query: str) -> None:
+    """`:`, type, enter: the palette's best match runs."""
+    await pilot.press("colon")
+    await until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+    await pilot.press(*query)
+    from textual.command import CommandList
+
+    previous = None
+    for _ in range(100):  # results stream in: wait until the list settles
+        await pilot.pause(0.05)
+        listing = app.screen.query_one(CommandList)
+        now = [str(listing.get_option_at_index(i).prompt) for i in range(listing.option_count)]
+        if now and now == previous:
+            break
+        previous = now
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def open_for(app, pilot, model: str, screen: str):
+    """Select `model` (production) on the overview with `/`, then `:screen` from the palette."""
+    await until(pilot, lambda: isinstance(app.screen, OverviewScreen) and app.snapshot is not None, "the overview")
+    await pilot.press("slash", *model, "enter")
+    await until(pilot, lambda: (app.screen.context() or ("",))[0] == model, f"{model} selected")
+    await palette(app, pilot, f":{screen}")
+    await until(pilot, lambda: getattr(app.screen, "SCREEN_NAME", "") == screen and app.screen.model == model,
+                f"{screen} for {model}")
+    return app.screen
+
+
+async def focus(pilot, widget_id: str, key: str = "shift+tab", rounds: int = 12) -> None:
+    """Moves the focus with tab / shift+tab (keys only) until `widget_id` has it."""
+    for _ in range(rounds):
+        if pilot.app.focused is not None and pilot.app.focused.id == widget_id:
+            return
+        await pilot.press(key)
+    assert pilot.app.focused is not None and pilot.app.focused.id == widget_id, pilot.app.focused
+
+
+def dialog_text(app) -> str:
+    return text_of(app)
+
+
+# ---------------------------------------------------------------------------------------- rollback
+
+
+async def test_rollback_in_production_at_80x24_by_keys(ws):
+    assert alias(ws, "delivery-eta", "champion") == "5"
+    before = len(records(ws))
+    app = make_app(ws)
+    async with app.run_test(size=SMALL) as pilot:
+        screen = await open_for(app, pilot, "delivery-eta", "deployments")
+        assert isinstance(screen, DeploymentsScreen)
+        await until(pilot, lambda: screen.loaded and "production" in screen.flow.states, "serving and state")
+        text = text_of(app)
+        assert "CHAMPION" in text and "v5" in text
+        assert screen.check_action("act", ("rollback",)) is True
+        assert screen.check_action("act", ("canary-step",)) is False  # no canary: hidden at 80 columns
+        assert "R Rollback" in text and "Step" not in text  # ... so the footer keeps the keys that work
+        await pilot.press("R")
+        await until(pilot, lambda: isinstance(app.screen, ActionDialog) and "gates" in text_of(app),
+                    "the rollback dialog")
+        dialog = app.screen
+        assert app.focused is dialog.query_one("#cancel", Button)  # Cancel has the focus first
+        text = dialog_text(app)
+        assert "champion: v5 -> v4" in text and "production" in text and "100 %" in text
+        assert "type the model name to confirm" in text
+        # confirming without the name is refused by the dialog itself
+        await focus(pilot, "confirm", key="tab")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is dialog and "type the model name exactly" in dialog_text(app)
+        await focus(pilot, "typed")
+        await pilot.press(*"delivery-eta", "enter")  # enter in the name field moves to Confirm
+        assert app.focused.id == "confirm"
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.flow.last_result is not None, "the rollback result")
+        result = screen.flow.last_result
+        assert result.ok, result.message
+        assert isinstance(app.screen, DeploymentsScreen)
+        await until(pilot, lambda: screen.serving.get("production", {}).get("champion") == "4",
+                    "the deployments screen showing v4")
+    assert alias(ws, "delivery-eta", "champion") == "4"  # read with a separate client
+    new = records(ws)[before:]
+    phases = [(r["phase"], r["action"], r.get("outcome")) for r in new]
+    assert phases == [("intent", "rollback", None), ("outcome", "rollback", "done")]
+    assert new[0]["action_id"] == new[1]["action_id"] and new[0]["from"] == "5" and new[0]["to"] == "4"
+    assert audit.verify(ws / "audit.jsonl").ok
+
+
+# ---------------------------------------------------------------------------------------- promote + gates
+
+
+async def test_promote_with_failing_gate_needs_force_and_reason(ws):
+    assert alias(ws, "fraud-detector", "champion") == "3" and alias(ws, "fraud-detector", "canary") == "4"
+    # the champion's run records a better AUC than v4's 0.944, so the metric gate fails whatever the live
+    # traffic of this demo build looks like
+    c = client(ws)
+    champion_run = c.get_model_version("fraud-detector", "3").run_id
+    c.log_metric(champion_run, "auc", 0.99, timestamp=4_102_444_800_000, step=1)
+    app = make_app(ws)
+    async with app.run_test(size=LARGE) as pilot:
+        screen = await open_for(app, pilot, "fraud-detector", "versions")
+        assert isinstance(screen, VersionsScreen)
+        await until(pilot, lambda: screen.loaded and "4" in screen.lineages, "versions and lineage")
+        assert screen.selected_version() == "4"  # newest first
+        text = text_of(app)
+        assert "canary=v4" in text and "champion=v3" in text
+        assert "COMMIT" in text and "DATASETS" in text and "auc=" in text
+        await pilot.press("P")
+        await until(pilot, lambda: isinstance(app.screen, ActionDialog) and "gates" in text_of(app),
+                    "the promote dialog")
+        dialog = app.screen
+        assert app.focused.id == "cancel"
+        text = dialog_text(app)
+        assert "champion: v3 -> v4" in text and "canary: v4 -> removed" in text
+        assert "PASS metric:f1" in text and "FAIL metric:auc 0.944 vs champion 0.99" in text, text
+        assert "live gates use the last hour" in text  # v4 is the canary: its live stats are gated too
+        # 1) a failing gate blocks: confirming without force is refused by the dialog
+        await focus(pilot, "typed")
+        await pilot.press(*"fraud-detector", "enter")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is dialog and "a gate failed" in dialog_text(app)
+        assert app.focused.id == "force"
+        # 2) force without a reason is refused too
+        await pilot.press("space")
+        assert dialog.query_one("#force", Checkbox).value is True and "ON  force" in dialog_text(app)
+        await focus(pilot, "confirm", key="tab")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is dialog and "force needs a reason" in dialog_text(app)
+        assert app.focused.id == "reason"
+        # 3) force + reason: the promote runs
+        await pilot.press(*"canary p95 within SLO", "enter")
+        await focus(pilot, "confirm", key="tab")
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.flow.last_result is not None, "the promote result")
+        assert screen.flow.last_result.ok, screen.flow.last_result.message
+        await until(pilot, lambda: "champion" in screen.versions["4"].aliases, "v4 shown as champion")
+    assert alias(ws, "fraud-detector", "champion") == "4"
+    assert alias(ws, "fraud-detector", "canary") is None
+    outcome = records(ws)[-1]
+    assert outcome["phase"] == "outcome" and outcome["outcome"] == "done" and outcome["forced"] is True
+    assert outcome["reason"] == "canary p95 within SLO"
+    assert any(g["name"] == "metric:auc" and not g["passed"] for g in outcome["gates"])
+
+
+async def test_promote_strategy_choice_and_version_diff(ws):
+    app = make_app(ws)
+    async with app.run_test(size=LARGE) as pilot:
+        screen = await open_for(app, pilot, "delivery-eta", "versions")
+        await until(pilot, lambda: screen.loaded and len(screen.versions) == 5, "versions")
+        # x on v5, x on v4: the diff, differences marked with a symbol
+        await pilot.press("x")
+        assert screen.marked == "5"
+        await pilot.press("down", "x")
+        await until(pilot, lambda: isinstance(app.screen, VersionDiffScreen) and app.screen.loaded, "the diff")
+        diff = app.screen
+        assert (diff.a, diff.b) == ("5", "4")
+        table = diff.query_one(FilterTable)
+        rows = {table.cells(k)[2].plain: [c.plain for c in table.cells(k)] for k in table.all_keys}
+        assert rows["routing_graph"][0] in ("≠", "!=") and rows["routing_graph"][3:5] == ["2024-09", "2024-06"]
+        assert rows["n_estimators"][0] == "="
+        assert rows["git commit"][0] in ("≠", "!=") and rows["training digest"][0] in ("≠", "!=")
+        assert rows["mae"][0] in ("≠", "!=")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen, "back on versions")
+        # start v3 as the staging shadow: the strategy is chosen in the dialog by keys
+        await pilot.press("e")  # actions on staging
+        assert screen.env == "staging"
+        await pilot.press("down")  # v4 -> v3
+        assert screen.selected_version() == "3"
+        await pilot.press("P")
+        await until(pilot, lambda: isinstance(app.screen, ActionDialog) and "gates" in text_of(app),
+                    "the promote dialog")
+        dialog = app.screen
+        assert not dialog.query("#typed")  # staging is not production: no name to type
+        await focus(pilot, "strategy")
+        await pilot.press("right", "enter")  # direct -> canary
+        assert dialog.strategy == "canary" and "selected: canary" in dialog_text(app)
+        assert "staging-canary: unset -> v3" in dialog_text(app) and "FAIL metric:mae" in dialog_text(app)
+        await pilot.press("right", "right", "enter")  # -> blue-green -> shadow: no gates for a shadow
+        assert dialog.strategy == "shadow"
+        assert "staging-shadow: unset -> v3" in dialog_text(app) and "none for this action" in dialog_text(app)
+        await focus(pilot, "reason", key="tab")
+        await pilot.press(*"try v3 on staging")
+        await focus(pilot, "confirm", key="tab")
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.flow.last_result is not None, "the result")
+        result = screen.flow.last_result
+        assert result.ok, result.message
+    assert alias(ws, "delivery-eta", "staging-shadow") == "3"
+    assert alias(ws, "delivery-eta", "staging-canary") is None
+
+
+# ---------------------------------------------------------------------------------------- cancel
+
+
+async def test_cancel_changes_nothing(ws):
+    before = records(ws)
+    app = make_app(ws)
+    async with app.run_test(size=LARGE) as pilot:
+        screen = await open_for(app, pilot, "delivery-eta", "deployments")
+        await until(pilot, lambda: screen.loaded and "production" in screen.flow.states, "deployments")
+        assert screen.check_action("act", ("canary-abort",)) is None  # no canary: greyed on a wide terminal
+        await pilot.press("A")  # a greyed key does nothing
+        await pilot.pause(0.2)
+        assert app.screen is screen
+        await pilot.press("R")
+        await until(pilot, lambda: isinstance(app.screen, ActionDialog), "the dialog")
+        await pilot.press("enter")  # enter by reflex: Cancel has the focus
+        await until(pilot, lambda: app.screen is screen, "the dialog closed")
+        await pilot.press("R")
+        await until(pilot, lambda: isinstance(app.screen, ActionDialog), "the dialog again")
+        await focus(pilot, "typed")
+        await pilot.press(*"delivery-eta")
+        await pilot.press("escape")  # esc cancels even with the name typed
+        await until(pilot, lambda: app.screen is screen, "the dialog closed")
+        await pilot.pause(0.3)
+        assert screen.flow.last_result is None and screen.flow.busy is None
+    assert alias(ws, "delivery-eta", "champion") == "5"
+    assert records(ws) == before
+
+
+# ---------------------------------------------------------------------------------------- read-only
+
+
+async def test_read_only_hides_action_keys_and_palette_refuses(ws):
+    before = records(ws)
+    app = make_app(ws, read_only=True)
+    notes: list[str] = []
+    async with app.run_test(size=LARGE) as pilot:
+        real = app.notify
+        app.notify = lambda message, **kw: (notes.append(str(message)), real(message, **kw))[1]
+        screen = await open_for(app, pilot, "delivery-eta", "deployments")
+        await until(pilot, lambda: screen.loaded, "deployments")
+        for action in ("promote", "canary-step", "canary-promote", "canary-abort", "rollback", "shadow-stop",
+                       "retrain"):
+            assert screen.check_action("act", (action,)) is False
+        active = screen.active_bindings
+        assert not {"P", "R", "T", "S", "F", "A", "plus"} & set(active)
+        assert "Rollback" not in text_of(app)  # not in the footer
+        await pilot.press("R")
+        await pilot.pause(0.2)
+        assert app.screen is screen
+        await palette(app, pilot, "Rollback delivery")
+        await until(pilot, lambda: any("read-only" in n for n in notes), "the refusal")
+        assert not isinstance(app.screen, ActionDialog)
+        assert screen.flow.last_refusal and "read-only" in screen.flow.last_refusal
+    assert alias(ws, "delivery-eta", "champion") == "5"
+    assert records(ws) == before
+
+
+# ---------------------------------------------------------------------------------------- audit
+
+
+async def test_audit_screen_lists_records_marks_incomplete_and_verifies(ws):
+    log = audit.AuditLog(ws / "audit.jsonl")
+    aid = log.intent("promote", "fraud-detector", "production", **{"from": "3", "to": "4"})
+    log.outcome(aid, "promote", "fraud-detector", "production", "done", message="champion: v3 -> v4",
+                **{"from": "3", "to": "4"})
+    log.intent("rollback", "delivery-eta", "production", **{"from": "5", "to": "4"})  # crashed mid-action
+    app = make_app(ws)
+    async with app.run_test(size=SMALL) as pilot:
+        await until(pilot, lambda: app.snapshot is not None, "the overview")
+        await palette(app, pilot, ":audit")
+        await until(pilot, lambda: isinstance(app.screen, AuditScreen) and app.screen.loaded, "the audit screen")
+        screen = app.screen
+        table = screen.table
+        assert len(table.row_keys) == 3
+        first = [c.plain for c in table.cells(table.row_keys[0])]  # newest first
+        assert "rollback" in first and "INCOMPLETE" in first and "v5->v4" in first
+        assert "1 INCOMPLETE" in text_of(app)
+        await pilot.press("v")
+        await until(pilot, lambda: screen.verdict is not None, "the verdict")
+        assert screen.verdict.ok and "VERIFIED" in text_of(app)
+        # filter with /
+        await pilot.press("slash", *"fraud")
+        await pilot.pause()
+        assert len(table.row_keys) == 2
+        await pilot.press("escape")
+        # an edited record is found
+        lines = (ws / "audit.jsonl").read_text().splitlines()
+        lines[0] = lines[0].replace('"fraud-detector"', '"fraud-detectoR"')
+        (ws / "audit.jsonl").write_text("\n".join(lines) + "\n")
+        screen.verdict = None
+        await pilot.press("v")
+        await until(pilot, lambda: screen.verdict is not None, "the second verdict")
+        assert not screen.verdict.ok and "TAMPERED" in text_of(app)
+
+
+# ---------------------------------------------------------------------------------------- hostile names
+
+
+async def test_models_screen_renders_hostile_names_literally(ws):
+    c = client(ws)
+    c.create_registered_model(HOSTILE, description="[@click=app.quit]boom")
+    app = make_app(ws)
+    async with app.run_test(size=LARGE) as pilot:
+        await until(pilot, lambda: app.snapshot is not None, "the overview")
+        await palette(app, pilot, ":models")
+        await until(pilot, lambda: isinstance(app.screen, ModelsScreen) and HOSTILE in app.screen.models,
+                    "the models screen")
+        screen = app.screen
+        text = text_of(app)
+        assert HOSTILE in text and "[@click=app.quit]boom" in text
+        assert "PROMPT" in text and "support-assistant-prompt" in text
+        row = [c.plain for c in screen.table.cells("fraud-detector")]
+        assert "champion=v3" in row[2] and "canary=v4" in row[2] and row[3] == "v4"
+        # enter opens the versions of the selected model
+        screen.table.select_key("fraud-detector")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, VersionsScreen) and app.screen.loaded, "versions")
+        assert app.screen.model == "fraud-detector" and len(app.screen.versions) == 4
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen, "back")
+        screen.table.select_key(HOSTILE)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, VersionsScreen) and app.screen.loaded, "hostile versions")
+        assert HOSTILE in text_of(app) and app.is_running
+
+
+# ---------------------------------------------------------------------------------------- pure helpers
+
+
+def test_timeline_folds_intents_with_outcomes_and_marks_incomplete_ones():
+    events = [{"ts": datetime(2026, 1, 1, 10), "environment": "production", "action": "deploy", "strategy": "canary",
+               "version": "4", "traffic_pct": 10.0, "actor": "ci", "reason": "canary for v4"}]
+    recs = [
+        {"ts": "2026-01-02T10:00:00.000Z", "phase": "intent", "action_id": "a", "action": "rollback",
+         "environment": "production", "from": "5", "to": "4"},
+        {"ts": "2026-01-02T10:00:01.000Z", "phase": "outcome", "action_id": "a", "action": "rollback",
+         "environment": "production", "outcome": "done", "from": "5", "to": "4", "message": "ok"},
+        {"ts": "2026-01-03T10:00:00.000Z", "phase": "intent", "action_id": "b", "action": "promote",
+         "environment": "production", "from": "4", "to": "5"},
+    ]
+    rows = timeline(events, recs)
+    assert [(r["source"], r["action"], r["outcome"]) for r in rows] == [
+        ("audit", "promote", "INCOMPLETE"), ("audit", "rollback", "done"), ("deploy", "deploy", "")]
+    assert rows[1]["change"] == "v5->v4" and rows[2]["traffic"] == "10%"
+
+
+def test_diff_markers_are_symbols():
+    assert marker("a", "a") == "="
+    assert marker("a", "b") in ("≠", "!=")
+    assert marker(None, "b") == "+" and marker("a", None) == "-"
