@@ -103,3 +103,20 @@ async def test_an_interrupted_action_is_reported_at_start(tmp_path):
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_for_snapshot(app, pilot)
         await wait_until(pilot, lambda: any("incomplete action" in str(n.message) for n in app._notifications))
+
+
+async def test_model_page_reaches_versions_deployments_and_audit(demo):
+    cfg, now, _ = demo
+    svc = Service(cfg, clock=lambda: now)
+    app = ConsoleApp(cfg, service=svc, poll=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_snapshot(app, pilot)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: getattr(app.screen, "SCREEN_NAME", "") == "model")
+        model = app.screen.model
+        for key, name in (("v", "versions"), ("e", "deployments"), ("a", "audit")):
+            await pilot.press(key)
+            await wait_until(pilot, lambda: getattr(app.screen, "SCREEN_NAME", "") == name)
+            assert name == "audit" or app.screen.model == model  # the audit trail is fleet-wide
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: getattr(app.screen, "SCREEN_NAME", "") == "model")

@@ -294,6 +294,9 @@ class ModelScreen(MonitorScreen):
         Binding("f", "open('fairness')", "Fairness", id="model.fairness"),
         Binding("c", "open('cost')", "Cost", id="model.cost"),
         Binding("i", "open('incidents')", "Incidents", id="model.incidents"),
+        Binding("v", "open('versions')", "Versions", id="model.versions"),
+        Binding("e", "open('deployments')", "Deploys", id="model.deployments"),
+        Binding("a", "open('audit')", "Audit", id="model.audit", show=False),
     ]
     COLUMNS = [
         Col("sev", "SEV", width=4),
