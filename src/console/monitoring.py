@@ -252,25 +252,24 @@ class Monitor:
         return {"table": table, "slo": he.slo_status(preds, mc.slo, now),
                 "series": he.health_series(preds.filter(pl.col("ts") > now - timedelta(hours=24)), "1h", ())}
 
-    def quality(self, model: str, window: str = "24h", environment: str | None = "production") -> dict:
+    def _labelled_history(self, model: str, environment: str | None):
+        """(now, model config, quality task, predictions of the history joined with their labels)."""
         now = self.clock()
         mc = self.model_config(model)
         since = now - parse_window(HISTORY)
         preds = self.predictions(model, since, now, environment)
-        joined = self.joined(model, preds, since, now, environment)
         task = "classification" if mc.task == "llm" else mc.task
+        return now, mc, task, self.joined(model, preds, since, now, environment)
+
+    def quality(self, model: str, window: str = "24h", environment: str | None = "production") -> dict:
+        now, mc, task, joined = self._labelled_history(model, environment)
         return {"now": qu.quality(joined, task, mc.positive_label, now, window),
                 "series": qu.quality_series(joined, task, mc.positive_label, "6h"),
                 "by_version": qu.quality_table(joined, task, mc.positive_label, ("version",)),
                 "joined": joined}
 
     def fairness(self, model: str, environment: str | None = "production") -> dict:
-        now = self.clock()
-        mc = self.model_config(model)
-        since = now - parse_window(HISTORY)
-        preds = self.predictions(model, since, now, environment)
-        joined = self.joined(model, preds, since, now, environment)
-        task = "classification" if mc.task == "llm" else mc.task
+        _, mc, task, joined = self._labelled_history(model, environment)
         cols = list(dict.fromkeys([*mc.segments, *mc.sensitive]))
         return {"segments": fa.segments(joined, cols, task, mc.positive_label) if cols else [],
                 "worst": fa.worst_segment(joined, cols, task, mc.positive_label) if cols else None,
