@@ -339,3 +339,22 @@ def test_unreachable_registry_fails_cleanly(tmp_path):
     op = Operator(cfg, Registry(f"http://127.0.0.1:{free_port()}"), user=ALICE, lease_pause_s=0.01)
     result = op.promote("fraud", "2")
     assert result.status == "failed" and "unreachable" in result.message and "nothing changed" in result.message
+
+
+def test_prompts_are_promoted_and_rolled_back_like_models(mlflow_server, tmp_path):
+    name = unique("prompt")
+    client = mlflow_client(mlflow_server)
+    client.register_prompt(name=name, template="v1: answer {{question}}")
+    client.register_prompt(name=name, template="v2: answer {{question}} politely")
+    client.set_prompt_alias(name, "champion", 1)
+    op = make_op(make_cfg(tmp_path), mlflow_server)
+    assert op.state(name, "production").is_prompt
+
+    result = op.promote(name, "2", "production", expected_from="1", reason="prompt v2")
+    assert result.ok, result.message
+    assert str(client.get_prompt_version_by_alias(name, "champion").version) == "2"
+
+    back = op.rollback(name, "production", expected_from="2", reason="v2 refuses too often")
+    assert back.ok, back.message
+    assert str(client.get_prompt_version_by_alias(name, "champion").version) == "1"
+    assert [r["phase"] for r in audit.read(op.audit.path, model=name)] == ["intent", "outcome"] * 2
