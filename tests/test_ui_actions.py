@@ -445,3 +445,50 @@ def test_diff_markers_are_symbols():
     assert marker("a", "a") == "="
     assert marker("a", "b") in ("≠", "!=")
     assert marker(None, "b") == "+" and marker("a", None) == "-"
+
+
+# ---------------------------------------------------------------------------------------- canary and roles
+
+
+async def test_canary_step_by_keys_moves_traffic_and_the_log(ws):
+    assert alias(ws, "fraud-detector", "canary") == "4"
+    app = make_app(ws)
+    async with app.run_test(size=LARGE) as pilot:
+        screen = await open_for(app, pilot, "fraud-detector", "deployments")
+        await until(pilot, lambda: screen.loaded and "production" in screen.flow.states, "serving and state")
+        assert screen.check_action("act", ("canary-step",)) is True
+        await pilot.press("plus")
+        await until(pilot, lambda: isinstance(app.screen, ActionDialog) and "gates" in text_of(app),
+                    "the canary dialog")
+        assert app.focused.id == "cancel"
+        assert "25 % -> 50 %" in text_of(app)
+        dialog = app.screen
+        await focus(pilot, "typed")
+        await pilot.press(*"fraud-detector", "enter")
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        if app.screen is dialog and "a gate failed" in dialog_text(app):  # live gates depend on this build's traffic
+            await pilot.press("space")
+            await focus(pilot, "reason")
+            await pilot.press(*"step anyway", "tab")
+            await focus(pilot, "confirm", key="tab")
+            await pilot.press("enter")
+        await until(pilot, lambda: screen.flow.last_result is not None, "the canary result")
+        assert screen.flow.last_result.ok, screen.flow.last_result.message
+    events = [json.loads(line) for line in (ws / "logs" / "deployments.jsonl").read_text().splitlines()]
+    last = events[-1]
+    assert (last["model"], last["action"], last["version"], last["traffic_pct"]) == ("fraud-detector", "canary-step",
+                                                                                     "4", 50)
+    assert alias(ws, "fraud-detector", "canary") == "4" and alias(ws, "fraud-detector", "champion") == "3"
+
+
+async def test_roles_hide_the_keys_of_actions_the_user_may_not_take(ws):
+    roles = {"viewer": {"users": ["somebody-else"], "actions": ["*"], "environments": ["*"]}}
+    app = make_app(ws, roles=roles)
+    async with app.run_test(size=LARGE) as pilot:
+        screen = await open_for(app, pilot, "delivery-eta", "deployments")
+        await until(pilot, lambda: screen.loaded, "deployments")
+        for action in ("promote", "canary-step", "canary-promote", "canary-abort", "rollback", "shadow-stop"):
+            assert screen.check_action("act", (action,)) is False, action
+        assert "Rollback" not in text_of(app)
+    assert alias(ws, "delivery-eta", "champion") == "5"
