@@ -1,0 +1,37 @@
+"""Retraining recommendations from the demo's festival drift, and `auto_retrain = true` calling the retrain
+webhook (a real HTTP server on 127.0.0.1) once per cool-down."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from console.config import Webhook, parse_file
+from console.demo.workspace import build_workspace
+from console.service import Service
+
+
+def test_festival_drift_recommends_retraining_and_auto_retrain_calls_the_hook(tmp_path, httpserver):
+    config = build_workspace(tmp_path / "ws")
+    tour = json.loads((config.parent / "tour.json").read_text())
+    festival = next(i for i in tour["incidents"] if i["kind"] == "feature_drift")
+    during = datetime.fromisoformat(festival["start"].rstrip("Z")) + timedelta(hours=10)
+
+    httpserver.expect_request("/retrain", method="POST").respond_with_json({"job": "42"})
+    cfg = replace(parse_file(config), auto_retrain=True, audit_path=tmp_path / "audit.jsonl",
+                  webhooks={"retrain": Webhook(url=httpserver.url_for("/retrain"), retries=0)})
+    svc = Service(cfg, clock=lambda: during)
+    svc.refresh()
+    svc.findings(max_age_s=0)
+    recs = [r for r in svc.recommendations if r.model == festival["model"]]
+    assert recs and "drift" in recs[0].reason
+    assert abs(recs[0].since - datetime.fromisoformat(festival["start"].rstrip("Z"))) <= timedelta(hours=3)
+
+    calls = [json.loads(req.get_data()) for req, _ in httpserver.log]
+    assert [c["model"] for c in calls] == [festival["model"]]
+    assert "auto_retrain" in calls[0]["reason"] and calls[0]["environment"] == "production"
+    assert svc.auto_retrain_results[0].ok, svc.auto_retrain_results[0].message
+
+    svc.findings(max_age_s=0)  # still drifting, but within the cool-down: no second call
+    assert len(httpserver.log) == 1
