@@ -61,6 +61,9 @@ class ConsoleApp(App):
         self._poll_enabled = poll
         self._timer = None
         self._monitoring = False  # a monitor worker is running
+        # set by `ui.run` (never in tests): called as the app unmounts, to end the process soon after the
+        # terminal is restored, instead of waiting for a thread worker that is still computing
+        self.exit_watchdog = None
         self.last_error: str | None = None
         from console.ui import themes
 
@@ -293,3 +296,5 @@ class ConsoleApp(App):
 
     def on_unmount(self) -> None:
         self.stop_live_writer()
+        if self.exit_watchdog is not None:  # a real run: do not wait on a thread worker mid-query
+            self.exit_watchdog(self.return_code or 0)

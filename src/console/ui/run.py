@@ -3,8 +3,8 @@
 - Over SSH (`SSH_CONNECTION` set) animations are off unless TEXTUAL_ANIMATIONS says otherwise.
 - SIGHUP (the SSH link or the tmux pane went away) and SIGTERM make the app exit; a closed stdin does too
   (Textual's driver sees EOF).
-- After the app returns, the live writer (a daemon thread) is stopped, and a daemon watchdog ends the
-  process if a thread worker is still stuck in I/O a few seconds later.
+- As the app unmounts, the live writer (a daemon thread) is stopped, and a daemon watchdog ends the
+  process shortly after, so a thread worker still computing (asyncio would wait for it) keeps nothing alive.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from console.config import Config
 
-EXIT_GRACE_S = 3.0
+EXIT_GRACE_S = 1.5  # time for Textual to restore the terminal after unmounting
 
 
 def ssh_defaults(environ=os.environ) -> None:
@@ -38,6 +38,7 @@ def run(cfg: Config, live_writer: Path | None = None) -> int:
     from console.ui.app import ConsoleApp
 
     app = ConsoleApp(cfg, live_writer=live_writer)
+    app.exit_watchdog = _watchdog
 
     def leave(signum, frame) -> None:  # the terminal went away: leave, do not spin on a dead tty
         try:
