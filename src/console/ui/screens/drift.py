@@ -23,7 +23,7 @@ from console.ui.widgets import Col, FilterTable, TimeChart, sparkline
 from console.ui.widgets.sparkline import unicode_ok
 
 TREND_POINTS = 14  # sparkline width in cells (80 columns)
-TREND_POINTS_WIDE = 22  # from 120 columns (with the KIND and TEST columns)
+TREND_POINTS_WIDE = 14  # from 120 columns: a fixed column width, so the table never measures it late
 TREND_POINTS_XL = 40  # from 160 columns
 
 
@@ -61,7 +61,7 @@ class DriftScreen(WindowedScreen):
         Col("verdict", "VERDICT", width=7),
         Col("n", "N", width=7),
         Col("n_ref", "N REF", width=7, min_width=160),
-        Col("trend", "TREND"),  # fits the sparkline, which is wider on wide terminals
+        Col("trend", "TREND", width=TREND_POINTS, wide_width=TREND_POINTS_XL),  # fixed: sized before the first draw
     ]
 
     def __init__(self, model: str | None = None, environment: str | None = None, window: str | None = None,
