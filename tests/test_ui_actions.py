@@ -31,6 +31,8 @@ from console.ui.screens.registry import ModelsScreen
 from console.ui.screens.version_diff import VersionDiffScreen, marker
 from console.ui.screens.versions import VersionsScreen
 from console.ui.widgets import FilterTable
+from ui_fixtures import screen_text as text_of
+from ui_fixtures import until
 
 SMALL, LARGE = (80, 24), (120, 40)
 HOSTILE = "[bold red]x"
@@ -85,17 +87,6 @@ def records(ws: Path) -> list[dict]:
     return audit.read(ws / "audit.jsonl")
 
 
-def text_of(app) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
-
-
-async def until(pilot, predicate, what: str, rounds: int = 400) -> None:
-    """Pauses until `predicate()` holds; the bound only stops a hang, it asserts nothing about time."""
-    for _ in range(rounds):
-        if predicate():
-            return
-        await pilot.pause(0.1)
-    raise AssertionError(f"gave up waiting for {what}; the screen shows:\n{text_of(pilot.app)}")
 
 
 async def palette(app, pilot, query: str) -> None:

@@ -26,6 +26,8 @@ from console.ui.screens.incidents import IncidentsScreen
 from console.ui.screens.model import ModelScreen, duration
 from console.ui.screens.quality import QualityScreen
 from console.ui.widgets import FilterTable
+from ui_fixtures import screen_text as text_of
+from ui_fixtures import until
 
 SMALL, LARGE = (80, 24), (120, 40)
 
@@ -48,18 +50,6 @@ def make_app(demo) -> ConsoleApp:
     return ConsoleApp(cfg, service=svc, poll=False)
 
 
-def text_of(app) -> str:
-    """The rendered screen as plain text, as a user reads it."""
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
-
-
-async def until(pilot, predicate, what: str, rounds: int = 400) -> None:
-    """Pauses until `predicate()` holds; the bound only stops a hang, it asserts nothing about time."""
-    for _ in range(rounds):
-        if predicate():
-            return
-        await pilot.pause(0.1)
-    raise AssertionError(f"gave up waiting for {what}; the screen shows:\n{text_of(pilot.app)}")
 
 
 def table(screen, selector: str) -> FilterTable:

@@ -92,3 +92,12 @@ def screen_text(app) -> str:
 def raw_control_chars(text: str) -> list[str]:
     """Control characters (ESC, BEL, ...) that reached rendered output instead of being shown as escapes."""
     return sorted({c for c in text if (ord(c) < 32 and c not in "\n\t") or 0x7f <= ord(c) < 0xa0})
+
+
+async def until(pilot, predicate, what: str, rounds: int = 400) -> None:
+    """Pauses until `predicate()` holds; the bound only stops a hang, it asserts nothing about time."""
+    for _ in range(rounds):
+        if predicate():
+            return
+        await pilot.pause(0.1)
+    raise AssertionError(f"gave up waiting for {what}; the screen shows:\n{screen_text(pilot.app)}")
