@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import subprocess
+import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -41,16 +43,13 @@ def _ms(dt: datetime) -> int:
 
 def build_demo(directory: Path) -> Path:
     """Builds the demo workspace under `directory` deterministically; returns the directory."""
-    from console.demo.workspace import build_workspace
-
-    rng = random.Random(UUID_SEED)
-
-    def seeded_uuid4() -> uuid.UUID:
-        return uuid.UUID(int=rng.getrandbits(128), version=4)
-
     started = time.time()
-    with mock.patch("uuid.uuid4", seeded_uuid4):
-        config = build_workspace(directory, now=FIXED_NOW)
+    # in a fresh interpreter: inside a long test session other threads and earlier MLflow use also call
+    # uuid4, so the seeded sequence (and the run ids on screen) would depend on which tests ran before
+    subprocess.run([sys.executable, "-c", f"import sys; sys.path[:0] = {sys.path!r}; "
+                    f"from snapshot_workspace import seeded_build; seeded_build({str(directory)!r})"],
+                   check=True, cwd=Path(__file__).parent)
+    config = directory / "mlops-console.toml"
     finished = time.time()
     pin_registry_times(config.parent / "mlflow.db", started - 60, finished + 60)
     text = config.read_text(encoding="utf-8")
@@ -59,6 +58,19 @@ def build_demo(directory: Path) -> Path:
     config.write_text(pinned, encoding="utf-8")
     assert not Path(AUDIT_PATH).exists(), f"{AUDIT_PATH} must not exist (the snapshots show an empty trail)"
     return config.parent
+
+
+def seeded_build(directory: str) -> None:
+    """The demo build with `uuid.uuid4` seeded: run it in a fresh interpreter (see build_demo)."""
+    from console.demo.workspace import build_workspace
+
+    rng = random.Random(UUID_SEED)
+
+    def seeded_uuid4() -> uuid.UUID:
+        return uuid.UUID(int=rng.getrandbits(128), version=4)
+
+    with mock.patch("uuid.uuid4", seeded_uuid4):
+        build_workspace(Path(directory), now=FIXED_NOW)
 
 
 def pin_registry_times(db: Path, since_s: float, until_s: float) -> None:

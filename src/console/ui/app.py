@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
+import threading
 from pathlib import Path
 
 from textual import on, work
@@ -56,6 +57,7 @@ class ConsoleApp(App):
         super().__init__()
         self.cfg = cfg
         self._service = service
+        self._service_lock = threading.Lock()
         self._live_writer_path = live_writer
         self._live_writer = None
         self._poll_enabled = poll
@@ -72,11 +74,14 @@ class ConsoleApp(App):
 
     @property
     def service(self):
-        if self._service is None:
-            from console.service import Service
+        """Created on first use by whichever worker comes first; the lock makes it one Service for all
+        (two would mean two warehouses, one of them never refreshed)."""
+        with self._service_lock:
+            if self._service is None:
+                from console.service import Service
 
-            self._service = Service(self.cfg)
-        return self._service
+                self._service = Service(self.cfg)
+            return self._service
 
     def on_mount(self) -> None:
         from console.ui.keymap import check_keymap, known_ids
