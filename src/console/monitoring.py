@@ -34,6 +34,7 @@ MIN_BUCKET_ROWS = 100  # fewer rows than this in a bucket: its rate or drift sco
 MIN_DRIFT_ROWS = 500  # normed Wasserstein reads sampling noise as drift on a few hundred rows
 BASELINE = timedelta(days=2)  # accuracy and MAE are compared with the first two days of the history
 DRIFT_EVERY = "3h"
+OVERVIEW_DRIFT_WINDOW = "6h"
 DRIFT_METRICS = ("drift_share", "feature_drift")
 RETRAIN_METRICS = ("drift_share", "feature_drift", "accuracy_drop", "mae_increase")
 RETRAIN_AFTER = 3  # windows in a row before retraining is recommended
@@ -438,16 +439,24 @@ class Monitor:
         except Exception:  # noqa: BLE001
             cost = None
         try:
-            rep = self.drift(model, "1h")
-            if rep.dataset is None:
-                drift = "no ref"
-            elif not rep.dataset.n_evaluated:
-                drift = "no data"
-            else:
-                drift = f"{'DRIFT' if rep.dataset.drifted else 'ok'} {rep.dataset.n_drifted}/{rep.dataset.n_evaluated}"
+            drift = self._drift_status(model)
         except Exception:  # noqa: BLE001
             drift = "error"
         return drift, cost
+
+    def _drift_status(self, model: str, window: str = OVERVIEW_DRIFT_WINDOW) -> str:
+        """The dataset verdict over the last few hours only (no history): the Overview's DRIFT cell."""
+        ref = self.reference(model)
+        if ref is None:
+            return "no ref"
+        now = self.clock()
+        rows = self.predictions(model, now - parse_window(window), now)
+        if rows.height < MIN_DRIFT_ROWS:
+            return "few rows" if rows.height else "no data"
+        ds = dataset_drift(ref, _drift_ready(rows.select(list(ref.columns))), self.cfg.drift_share)
+        if not ds.n_evaluated:
+            return "no data"
+        return f"{'DRIFT' if ds.drifted else 'ok'} {ds.n_drifted}/{ds.n_evaluated}"
 
 
 def _step(frame: pl.DataFrame) -> timedelta:
