@@ -43,3 +43,12 @@ CREATE TABLE IF NOT EXISTS malformed (
     reason    VARCHAR NOT NULL,
     raw       VARCHAR
 );
+-- Where each log file was read up to, so a persisted warehouse resumes instead of reading history again.
+CREATE TABLE IF NOT EXISTS read_cursors (
+    path      VARCHAR PRIMARY KEY,
+    "offset"  BIGINT NOT NULL,
+    line_no   BIGINT NOT NULL,
+    size      BIGINT NOT NULL,
+    mtime_ns  BIGINT NOT NULL,
+    header    BLOB
+);

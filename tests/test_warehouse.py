@@ -118,3 +118,43 @@ def test_deployment_events_and_missing_sources(tmp_path):
     stats = w.refresh()
     assert stats.rows == {"deployments": 1} and stats.malformed == 1
     assert stats.missing == (str(tmp_path / "none/*.jsonl"),)
+
+
+def test_a_persisted_warehouse_resumes_where_it_stopped(tmp_path, monkeypatch):
+    from console.config import parse_file
+    from console.warehouse import cache_path
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    p = tmp_path / "p.jsonl"
+    jsonl(p, [row(i) for i in range(40)] + ["{broken"])
+    config = tmp_path / "mlops-console.toml"
+    config.write_text('[[logs]]\nkind = "predictions"\npath = "p.jsonl"\n')
+    cfg = parse_file(config)
+    db = cache_path(cfg)
+    assert db is not None and db.parent == tmp_path / "cache" / "mlops-console"
+
+    first = Warehouse(cfg, db)
+    assert first.persistent and first.refresh().rows == {"predictions": 40}
+    first.close()
+    jsonl(p, [row(i) for i in range(40, 55)], mode="a")
+
+    second = Warehouse(cfg, db)  # a relaunch: history is already there, only the appended rows are read
+    assert counts(second)["predictions"] == 40 and counts(second)["malformed"] == 1
+    stats = second.refresh()
+    assert stats.rows == {"predictions": 15} and stats.malformed == 0
+    assert counts(second)["predictions"] == 55
+
+    # another console process on this box: the file is held by `second`, so it reads in memory, says so
+    import subprocess
+    import sys
+
+    probe = ("from console.config import parse_file; from console.warehouse import Warehouse, cache_path; "
+             f"cfg = parse_file({str(config)!r}); w = Warehouse(cfg, cache_path(cfg)); "
+             "print(w.persistent, w.refresh().rows, w.note)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")})
+    assert out.stdout.startswith("False {'predictions': 55}") and "in memory" in out.stdout
+    second.close()
+
+    config.write_text(config.read_text() + "\n")  # an edited config (or a rebuilt demo) starts afresh
+    assert cache_path(parse_file(config)) != db

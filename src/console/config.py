@@ -213,7 +213,8 @@ def _workspace_of(uri: str) -> str:
 # --------------------------------------------------------------------------- parsing
 
 
-def parse_file(path: Path) -> Config:
+def parse_file(path: str | os.PathLike) -> Config:
+    path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

@@ -86,10 +86,15 @@ class Snapshot:
 class Service:
     REGISTRY_TTL_S = 15.0
 
-    def __init__(self, cfg: Config, clock: Clock | None = None):
+    def __init__(self, cfg: Config, clock: Clock | None = None, cache: bool = False):
+        """`cache`: keep the warehouse in a DuckDB file between launches (the TUI), so a relaunch reads only
+        what was appended since; scripts and tests read the logs afresh into memory."""
         self.cfg = cfg
         self.clock = clock or utc_now
-        self.warehouse = Warehouse(cfg)
+        from console.warehouse import cache_path
+
+        path = cache_path(cfg) if cache else None
+        self.warehouse = Warehouse(cfg, path or ":memory:")
         from console.monitoring import Monitor
 
         self.monitor = Monitor(cfg, self.warehouse, self.clock)

@@ -6,16 +6,20 @@ an unfinished DuckDB result blocks the connection it came from.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 import polars as pl
 import pyarrow as pa
 
 from console.config import Config
-from console.sources.logs import LogReader
+from console import __version__
+from console.sources.logs import Cursor, LogReader
 from console.sql import load_query
 
 _STAGE = {"predictions": ("stage_predictions", "keep_predictions"),
@@ -31,13 +35,39 @@ class RefreshStats:
     missing: tuple[str, ...] = ()  # configured paths with no file yet
 
 
+def cache_path(cfg: Config) -> Path | None:
+    """Where the TUI keeps its warehouse between launches: keyed by the config file, its mtime, the console
+    version and the typing SQL, so a rebuilt demo or a new release starts from a fresh file."""
+    if cfg.source is None:
+        return None
+    src = Path(cfg.source).resolve()
+    sql = "".join(load_query(n) for n in ("schema", "stage_predictions", "stage_labels", "stage_deployments"))
+    key = hashlib.sha1(f"{src}|{src.stat().st_mtime_ns}|{__version__}|{sql}".encode()).hexdigest()[:16]
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlops-console"
+    return base / f"warehouse-{key}.duckdb"
+
+
 class Warehouse:
-    def __init__(self, cfg: Config, database: str = ":memory:"):
+    def __init__(self, cfg: Config, database: str | Path = ":memory:"):
         self.cfg = cfg
-        self._con = duckdb.connect(database)
+        self.persistent = False
+        self.note = ""
+        if database != ":memory:":
+            try:
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+                self._con = duckdb.connect(str(database))
+                self.persistent = True
+            except (duckdb.Error, OSError) as exc:  # held by another console on this box, or unwritable
+                self.note = f"warehouse cache not used ({type(exc).__name__}); reading the logs in memory"
+                database = ":memory:"
+        if not self.persistent:
+            self._con = duckdb.connect(":memory:")
         self._con.execute("SET TimeZone='UTC'")
         self._con.execute(load_query("schema"))
         self._reader = LogReader(cfg.logs)
+        if self.persistent:
+            for path, offset, line_no, size, mtime_ns, header in self.rows("cursors_load"):
+                self._reader.cursors[path] = Cursor(offset, line_no, size, mtime_ns, header)
         self._write = threading.Lock()
         self.refreshes = 0
 
@@ -93,6 +123,11 @@ class Warehouse:
                     con.unregister("staging")
                     bad += n_bad
                     kept[batch.kind] = kept.get(batch.kind, 0) + batch.table.num_rows - n_bad
+                if self.persistent:  # resume here next launch; same transaction as the rows it covers
+                    for path, c in self._reader.cursors.items():
+                        con.execute(load_query("cursors_save"), {
+                            "path": path, "offset": c.offset, "line_no": c.line_no, "size": c.size,
+                            "mtime_ns": c.mtime_ns, "header": c.header})
                 con.execute("COMMIT")
             except Exception:
                 con.execute("ROLLBACK")

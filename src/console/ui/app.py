@@ -80,7 +80,7 @@ class ConsoleApp(App):
             if self._service is None:
                 from console.service import Service
 
-                self._service = Service(self.cfg)
+                self._service = Service(self.cfg, cache=True)
             return self._service
 
     def on_mount(self) -> None:
