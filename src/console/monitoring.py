@@ -169,8 +169,9 @@ class Monitor:
                                                 "environment": environment})
         return qu.join_labels(preds, labels, now=until)
 
-    def deployments(self, model: str | None = None) -> pl.DataFrame:
-        return self.wh.frame("model_deployments", {"model": model, "until": self.clock()})
+    def deployments(self, model: str | None = None, until: datetime | None = None) -> pl.DataFrame:
+        """Deployment events of one model, or of all when `model` is None, oldest first."""
+        return self.wh.frame("model_deployments", {"model": model, "until": until or self.clock()})
 
     def reference_frame(self, model: str) -> pl.DataFrame | None:
         with self._lock:

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from console.aliases import alias_name, parse_alias
 from console.analytics.serving import Serving, fold_all
@@ -190,7 +190,7 @@ class Service:
 
     def serving(self, now: datetime | None = None) -> dict[tuple[str, str], Serving]:
         now = now or self.clock()
-        return fold_all(self.warehouse.frame("deployments_all", {"now": now}).to_dicts())
+        return fold_all(self.monitor.deployments(None, until=now).to_dicts())
 
     # ------------------------------------------------------------------ monitoring
 
@@ -216,8 +216,6 @@ class Service:
 
     def _auto_retrain(self) -> None:
         """`auto_retrain = true`: a standing recommendation calls the retrain action, once per cool-down."""
-        from datetime import UTC
-
         from console.actions import audit
         from console.analytics.windows import parse_window
         from console.monitoring import RETRAIN_COOLDOWN
@@ -250,8 +248,6 @@ class Service:
         wh = self.warehouse
         traffic = {(r["model"], r["environment"]): r for r in wh.frame("overview_traffic", {"now": now}).to_dicts()}
         totals = {(r["model"], r["environment"]): r for r in wh.frame("overview_models", {"now": now}).to_dicts()}
-        day = {(r["model"], r["environment"]): r["n"]
-               for r in wh.frame("requests_since", {"now": now, "since": now - timedelta(hours=24)}).to_dicts()}
         serving = self.serving(now)
         firing: dict[str, int] = {}
         for f in self._findings or ():
@@ -272,7 +268,7 @@ class Service:
             rows.append(ModelRow(
                 name=model, environment=env, production=self.cfg.environment(env).production,
                 champion=champion, aliases=aliases, live=srv.describe() if srv else "",
-                rpm=float(t.get("rpm") or 0.0), requests=int(day.get((model, env), 0)),
+                rpm=float(t.get("rpm") or 0.0), requests=int(tot.get("requests_24h") or 0),
                 requests_1h=int(t.get("requests_1h") or 0),
                 p95_latency_ms=_num(t.get("p95_latency_ms")), error_rate=_num(t.get("error_rate")),
                 drift=self._drift_status.get(model, "-") if env == "production" else "-",

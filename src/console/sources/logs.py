@@ -60,9 +60,6 @@ class LogReader:
         self.cursors: dict[str, Cursor] = {}
         self.missing: list[str] = []
 
-    def read_new(self) -> list[Batch]:
-        return list(self.iter_new())
-
     def iter_new(self) -> Iterator[Batch]:
         """New rows batch by batch, so a large backlog is ingested in bounded memory."""
         self.missing = []
