@@ -15,6 +15,7 @@ import pytest
 from console.config import parse_file
 from console.demo.workspace import build_workspace
 from console.service import Service
+from fixed_time import DEMO_NOW
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 WINDOW = {"feature_drift": timedelta(hours=3), "latency_regression": timedelta(hours=1),
@@ -30,7 +31,7 @@ def ts(text: str) -> datetime:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    config = build_workspace(tmp_path_factory.mktemp("tour") / "ws")
+    config = build_workspace(tmp_path_factory.mktemp("tour") / "ws", now=DEMO_NOW)
     tour = json.loads((config.parent / "tour.json").read_text())
     now = ts(tour["now"])
     svc = Service(parse_file(config), clock=lambda: now)

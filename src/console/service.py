@@ -90,7 +90,8 @@ class Service:
         """`cache`: keep the warehouse in a DuckDB file between launches (the TUI), so a relaunch reads only
         what was appended since; scripts and tests read the logs afresh into memory."""
         self.cfg = cfg
-        self.clock = clock or utc_now
+        self._wall = clock or utc_now
+        self.at: datetime | None = None  # the end of the view; None follows the clock (live)
         from console.warehouse import cache_path
 
         path = cache_path(cfg) if cache else None
@@ -110,6 +111,30 @@ class Service:
         self._cost_today: dict[str, float | None] = {}
         self.recommendations: list = []
         self.auto_retrain_results: list = []
+
+    # ------------------------------------------------------------------ time
+
+    def clock(self) -> datetime:
+        """The end of every window: the time cursor when one is set, else the (injectable) wall clock."""
+        return self.at if self.at is not None else self._wall()
+
+    now = clock
+
+    def set_at(self, at: datetime | None) -> None:
+        """Moves the time cursor (None: back to live); cached monitoring results belong to the old time."""
+        if at != self.at:
+            self.at = at
+            with self._monitor_lock:
+                self._findings = None
+
+    @property
+    def live(self) -> bool:
+        return self.at is None
+
+    def latest_ts(self) -> datetime | None:
+        """The newest prediction's time, for `--at latest` and for 'no rows in this window' messages."""
+        row = self.warehouse.one("counts")
+        return row[4] if row else None
 
     # ------------------------------------------------------------------ sources
 
