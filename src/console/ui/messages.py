@@ -13,9 +13,10 @@ class SnapshotReady(Message):
 
 
 class RefreshFailed(Message):
-    def __init__(self, error: str) -> None:
+    def __init__(self, error: str, poll: bool = True) -> None:
         super().__init__()
         self.error = error
+        self.poll = poll  # False: the monitor worker failed; the poll's own timer is not this one's
 
 
 class RegistryChecked(Message):

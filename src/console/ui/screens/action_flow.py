@@ -29,6 +29,7 @@ reaches the operator's write path from here, whichever way it was invoked (key o
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,8 +82,66 @@ def decide(spec: ActionSpec, cfg, environment: str) -> policy.Decision:
         return policy.Decision(False, f"{spec.id} refused: {exc}")
 
 
-def prepare(svc, model: str, environment: str, action_id: str, version: str | None) -> Prepared:
-    """Runs in a worker: everything the confirmation dialog shows (no write)."""
+def open_incidents(svc, model: str) -> list:
+    """The model's firing incidents (cached by the service; a failure means none are known)."""
+    try:
+        return [f for f in svc.findings() if f.model == model and f.firing]
+    except Exception:  # noqa: BLE001 - the dialog still opens; it just cannot warn
+        return []
+
+
+def incident_reason(finding) -> str:
+    """The reason prefilled from the incident in view: what an auditor reads later."""
+    where = finding.feature or (f"{finding.segment.get('column')}={finding.segment.get('value')}"
+                                if finding.segment else "")
+    text = f"incident {finding.rule}" + (f" ({where})" if where else "")
+    return printable(text + f" since {finding.onset:%Y-%m-%d %H:%M}Z")
+
+
+def reason_for(incidents: list, incident: str | None, current: set[str] = frozenset()) -> str:
+    """The incident on screen, else the newest one whose suspect is the serving version (what a rollback
+    answers), else the newest with any suspect, else the newest."""
+    chosen = next((f for f in incidents if f.id == incident), None)
+    if chosen is None and incidents:
+        chosen = min(incidents, key=lambda f: (not (suspect_versions(f) & current), not f.suspects))
+    return incident_reason(chosen) if chosen is not None else ""
+
+
+_VERSION = re.compile(r"(?:^|\s)v(\S+)")
+
+
+def suspect_versions(finding) -> set[str]:
+    """Versions an incident's suspects name ("deploy v5 in production ..." names 5)."""
+    out = set()
+    for s in finding.suspects:
+        m = _VERSION.search(str(getattr(s, "detail", "")))
+        if m:
+            out.add(m.group(1).rstrip(",:);"))
+    return out
+
+
+def suspect_warnings(plans: dict, incidents: list) -> tuple[str, ...]:
+    """A plan that moves an alias to a version an open incident names as its suspect gets a warning."""
+    out = []
+    targets = {str(c.to_version) for p in plans.values() for c in getattr(p, "changes", ()) if c.to_version}
+    for f in incidents:
+        for v in sorted(targets & suspect_versions(f)):
+            out.append(f"WARNING v{printable(v)} is a suspect of the open incident {printable(f.rule)} "
+                       f"(onset {f.onset:%m-%d %H:%M}Z)")
+    return tuple(out)
+
+
+def plan_action(svc, model: str, environment: str, action_id: str, version: str | None, strategy: str = ""):
+    """The one place the UI asks for a plan: switch this to the facade's plan-and-gate method when it lands."""
+    if action_id == "promote":
+        return svc.operator.plan(model, environment, "promote", version=version, strategy=strategy)
+    return svc.operator.plan(model, environment, action_id)
+
+
+def prepare(svc, model: str, environment: str, action_id: str, version: str | None,
+            incident: str | None = None) -> Prepared:
+    """Runs in a worker: everything the confirmation dialog shows (no write). `incident`: the id of the
+    incident in view on the screen (its reason is prefilled), else the model's newest firing one."""
     spec = catalog.get(action_id)
     op = svc.operator
     try:
@@ -93,11 +152,14 @@ def prepare(svc, model: str, environment: str, action_id: str, version: str | No
         return Prepared(False, decision.reason, None, None)
     state = op.state(model, environment)
     if not spec.applies(state):
-        return Prepared(False, f"{action_id} does not apply to {model} in {environment} now", state, None)
+        return Prepared(False, f"{LABELS.get(action_id, action_id)} does not apply to {model} in {environment} "
+                               f"now: {_why_not(spec)}", state, None)
     cfg = svc.cfg
     production = cfg.environment(environment).production
     typed = policy.needs_typed_confirmation(spec, cfg, environment)
     label = LABELS.get(action_id, action_id)
+    incidents = open_incidents(svc, model)
+    prefill = reason_for(incidents, incident)
     if action_id == "retrain":
         from console.actions import hooks
 
@@ -106,13 +168,13 @@ def prepare(svc, model: str, environment: str, action_id: str, version: str | No
         if not hooks.configured(cfg, "retrain"):
             notes.append("no retrain hook is configured ([webhooks.retrain]): the request will fail")
         request = ActionRequest(action_id, label, model, environment, plans={}, typed=typed, reason_required=True,
-                                production=production, notes=tuple(notes))
+                                production=production, notes=tuple(notes), reason=prefill)
         return Prepared(True, decision.reason, state, request)
     if action_id == "promote":
-        plans = {s: op.plan(model, environment, "promote", version=version, strategy=s) for s in STRATEGIES}
+        plans = {s: plan_action(svc, model, environment, action_id, version, s) for s in STRATEGIES}
         first = "direct"
     else:
-        plans = {"": op.plan(model, environment, action_id)}
+        plans = {"": plan_action(svc, model, environment, action_id, None)}
         first = ""
     live, notes = None, []
     canary = svc.registry.alias_version(model, alias_name(environment, "canary"))
@@ -126,9 +188,11 @@ def prepare(svc, model: str, environment: str, action_id: str, version: str | No
                 f"{k} {v.get('requests', 0)} req" for k, v in live.items()))
     gated = next((p for p in plans.values() if p.needs_gates and p.version), None)
     gates = tuple(op.gates(model, gated.version, environment, live)) if gated is not None else ()
+    current = {str(p.from_version) for p in plans.values() if p.from_version}
     request = ActionRequest(action_id, label, model, environment, plans=plans, gates=gates, typed=typed,
-                            reason_required=action_id == "promote", production=production, strategy=first,
-                            notes=tuple(notes))
+                            reason_required=action_id == "promote" or production, production=production,
+                            strategy=first, notes=tuple(notes), reason=reason_for(incidents, incident, current),
+                            warnings=suspect_warnings(plans, incidents))
     return Prepared(True, decision.reason, state, request, live)
 
 
@@ -158,13 +222,23 @@ def run(svc, request: ActionRequest, choice: ActionChoice, version: str | None, 
     raise ValueError(f"unknown action {a!r}")
 
 
+def abandon(svc, requests: list[ActionRequest]) -> None:
+    """The operator quit while these actions ran: recorded as interrupted, their leases released, through
+    the facade's method (one place to call it). Without one, the intent stays without an outcome and the
+    next start reports it as incomplete; the lease expires by its TTL."""
+    method = getattr(svc, "abandon_actions", None)
+    if callable(method):
+        method([(r.action, r.model, r.environment) for r in requests], reason="the operator quit the console")
+
+
 class ActionFlow:
     """The action state of one screen: cached `ActionState` per environment, the flow in progress."""
 
     def __init__(self, screen) -> None:
         self.screen = screen
-        self.states: dict[str, ActionState] = {}  # environment -> state, fetched in a worker
+        self._states: dict[str | None, dict[str, ActionState]] = {}  # model -> environment -> state
         self.busy: str | None = None  # the action being prepared, confirmed or run
+        self.running: ActionRequest | None = None  # the action whose operator call is in flight
         self._pending: dict[str, Any] = {}
         self.last_result = None  # the last ActionResult (tests, status lines)
         self.last_refusal: str | None = None
@@ -176,7 +250,16 @@ class ActionFlow:
 
     @property
     def model(self) -> str | None:
-        return self.screen.model
+        """The screen's model, or the one its cursor is on (the Overview acts on the selected row)."""
+        if self.screen.model:
+            return self.screen.model
+        ctx = self.screen.context()
+        return ctx[0] if ctx else None
+
+    @property
+    def states(self) -> dict[str, ActionState]:
+        """environment -> ActionState of the current model, fetched in a worker."""
+        return self._states.setdefault(self.model, {})
 
     # ------------------------------------------------------------------ gating
 
@@ -186,11 +269,19 @@ class ActionFlow:
             self._decisions[key] = decide(catalog.get(action_id), self.app.cfg, environment)
         return self._decisions[key]
 
-    GREY_FROM_WIDTH = 100  # narrower: a key that does not apply is hidden, so the footer keeps the useful ones
-
     def check(self, action_id: str, environment: str) -> bool | None:
-        """For `check_action`: False hides (policy refuses), None greys (does not apply; hidden below 100
-        columns, where the footer has no room for keys that cannot be used), True enables."""
+        """For `check_action`: True whenever a model is in context, so a key that does not apply still
+        reaches `start`, which says why; the footer hides such keys (`shown`)."""
+        if not self.model:
+            return False
+        try:
+            catalog.get(action_id)
+        except KeyError:
+            return False
+        return True
+
+    def shown(self, action_id: str, environment: str) -> bool:
+        """Whether the footer shows the key: policy allows it and, when the state is known, it applies."""
         if not self.model:
             return False
         try:
@@ -200,43 +291,48 @@ class ActionFlow:
         if not self.decision(action_id, environment).allowed:
             return False
         state = self.states.get(environment)
+        return state is None or spec.applies(state)
+
+    def why_not(self, action_id: str, environment: str) -> str | None:
+        """Why this action cannot be taken here, or None when it can (as far as the UI knows)."""
+        if not self.model:
+            return "no model selected"
+        spec = catalog.get(action_id)
+        decision = self.decision(action_id, environment, fresh=True)
+        if not decision.allowed:
+            return decision.reason
+        state = self.states.get(environment)
         if state is not None and not spec.applies(state):
-            return None if self.app.size.width >= self.GREY_FROM_WIDTH else False
-        return True
+            return f"{LABELS.get(action_id, action_id)} does not apply to {self.model} in {environment}: {_why_not(spec)}"
+        return None
 
     def refresh_state(self, environment: str) -> None:
         """Fetches the model's ActionState for `environment` in a worker (keys grey out when it lands)."""
         model = self.model
         if not model:
             return
-        self.screen.call_service(f"{TAG}state:{environment}", lambda svc: svc.operator.state(model, environment))
+        self.screen.call_service(f"{TAG}state:{model}\x00{environment}",
+                                 lambda svc: svc.operator.state(model, environment))
 
     # ------------------------------------------------------------------ the flow
 
     def start(self, action_id: str, environment: str, version: str | None = None) -> None:
         model = self.model
-        if not model:
-            self._refuse("no model selected")
-            return
-        spec = catalog.get(action_id)
-        decision = self.decision(action_id, environment, fresh=True)
-        if not decision.allowed:
-            self._refuse(decision.reason)
-            return
-        state = self.states.get(environment)
-        if state is not None and not spec.applies(state):
-            self._refuse(f"{action_id} does not apply to {model} in {environment} now ({_why_not(spec)})")
+        why = self.why_not(action_id, environment)
+        if why is not None:
+            self._refuse(why)
             return
         if action_id == "promote" and not version:
-            self._refuse("promote: select a version first (on the versions screen)")
+            self._refuse("promote: select a version first (on Versions or Deployments)")
             return
         if self.busy:
             self.app.notify(f"{self.busy} is still in progress", severity="warning")
             return
         self.busy = action_id
-        self._pending = {"version": version}
+        self._pending = {"version": version, "model": model}
+        incident = self.screen.incident_in_view() if hasattr(self.screen, "incident_in_view") else None
         self.screen.call_service(f"{TAG}prepare",
-                                 lambda svc: prepare(svc, model, environment, action_id, version))
+                                 lambda svc: prepare(svc, model, environment, action_id, version, incident))
 
     def _refuse(self, reason: str) -> None:
         self.last_refusal = reason
@@ -248,7 +344,8 @@ class ActionFlow:
             return False
         what = tag[len(TAG):]
         if what.startswith("state:"):
-            self.states[what[len("state:"):]] = result
+            model, _, env = what[len("state:"):].partition("\x00")
+            self._states.setdefault(model, {})[env] = result
             self.screen.refresh_bindings()
         elif what == "prepare":
             self._prepared(result)
@@ -263,13 +360,14 @@ class ActionFlow:
         if what.startswith("state:"):
             return True  # keys stay enabled; the flow checks again when used
         self.busy = None
+        self.running = None
         step = "preparing" if what == "prepare" else "running"
         self.app.notify(f"{step} the action failed: {printable(error)}", severity="error")
         return True
 
     def _prepared(self, prepared: Prepared) -> None:
         if prepared.state is not None and prepared.request is not None:
-            self.states[prepared.request.environment] = prepared.state
+            self._states.setdefault(prepared.request.model, {})[prepared.request.environment] = prepared.state
             self.screen.refresh_bindings()
         if not prepared.allowed or prepared.request is None:
             self.busy = None
@@ -291,14 +389,16 @@ class ActionFlow:
             return
         version, live = self._pending.get("version"), self._pending.get("live")
         self.app.notify(f"{request.label} {printable(request.model)}: running...", timeout=3)
+        self.running = request
         self.screen.call_service(f"{TAG}run", lambda svc: run(svc, request, choice, version, live))
 
     def _done(self, result) -> None:
         self.busy = None
+        self.running = None
         self.last_result = result
         self.app.notify(result.message, severity=SEVERITY.get(result.status, "information"),
                         title=result.status.upper(), timeout=8)
-        self.states.clear()
+        self._states.clear()
         self.app.action_refresh()
         after = getattr(self.screen, "after_action", None)
         if callable(after):
@@ -328,6 +428,22 @@ class ActionsMixin:
     def action_target(self, action_id: str) -> tuple[str, str | None]:
         """(environment, version) an action applies to; override (promote takes the selected version)."""
         return self.action_environment, None
+
+    @property
+    def active_bindings(self):
+        """The footer's keys: an action that does not apply here (or that policy refuses) is left out,
+        though its key still works and says why."""
+        active = super().active_bindings  # type: ignore[misc]
+        out = {}
+        for key, item in active.items():
+            action = item.binding.action
+            if isinstance(action, str) and action.startswith("act('"):
+                action_id = action[5:].split("'")[0]
+                env, version = self.action_target(action_id)
+                if not self.flow.shown(action_id, env) or (action_id == "promote" and not version):
+                    continue
+            out[key] = item
+        return out
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "act":

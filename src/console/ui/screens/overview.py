@@ -11,7 +11,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
+from console.aliases import alias_name
 from console.ui.navigation import register_screen
+from console.ui.screens.action_flow import ActionsMixin, action_bindings
 from console.ui.screens.base import ConsoleScreen
 from console.ui.text import safe
 from console.ui.widgets.filter_table import Col, FilterTable
@@ -43,10 +45,16 @@ class StatusBar(Static):
     """Registry status and the time of the last refresh: what an operator checks first."""
 
 
-class OverviewScreen(ConsoleScreen):
+def challenger(row, env: str) -> str | None:
+    """The version promote (P) takes from the Overview or the model page: the challenger alias, else the canary."""
+    aliases = getattr(row, "aliases", None) or {}
+    return aliases.get(alias_name(env, "challenger")) or aliases.get(alias_name(env, "canary"))
+
+
+class OverviewScreen(ActionsMixin, ConsoleScreen):
     SCREEN_NAME = "overview"
     SCREEN_TITLE = "Overview"
-    BINDINGS = [Binding("enter", "open", "Open", id="overview.open", show=False)]
+    BINDINGS = [Binding("enter", "open", "Open", id="overview.open", show=False), *action_bindings()]
 
     def __init__(self) -> None:
         super().__init__()
@@ -54,6 +62,7 @@ class OverviewScreen(ConsoleScreen):
         self._trend_at = None
         self._rows: dict[str, object] = {}
         self._last_lines: dict[str, Text] = {}
+        self.incidents: list = []  # firing incidents (shown under the table when there is room)
 
     def compose_body(self) -> ComposeResult:
         yield StatusBar("loading...", id="status")
@@ -149,13 +158,33 @@ class OverviewScreen(ConsoleScreen):
         event.stop()
         self.action_open()
 
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        row = self.selected_row()
+        if row is not None and row.environment not in self.flow.states:
+            self.flow.refresh_state(row.environment)
+        self.refresh_bindings()
+
+    def action_target(self, action_id: str) -> tuple[str, str | None]:
+        row = self.selected_row()
+        if row is None:
+            return "production", None
+        return row.environment, (challenger(row, row.environment) if action_id == "promote" else None)
+
+    def incident_in_view(self) -> str | None:
+        """The firing incident of the selected model shown under the table (the first), if any."""
+        row = self.selected_row()
+        for f in self.incidents:
+            if row is not None and f.model == row.name:
+                return f.id
+        return None
+
     def commands(self):
         row = self.selected_row()
         out = []
         if row is not None:
             out.append((f"Open {row.name} ({row.environment})", self.action_open, "the selected model"))
         out.append(("Filter models", self.action_filter, "show only matching rows (esc clears)"))
-        return out
+        return out + (self.action_commands() if row is not None else [])
 
 
 def _cells(r, trend: list[float], wide: bool) -> list:
@@ -165,7 +194,7 @@ def _cells(r, trend: list[float], wide: bool) -> list:
         safe(r.name, style="bold" if r.production else ""), env,
         safe(f"v{r.champion}" if r.champion else "-"), safe(r.live or "-"),
         Text(f"{r.rpm:.1f}", justify="right"),
-        sparkline(trend, 24 if wide else 12, lo=0.0),
+        sparkline(trend, 24 if wide else 12),  # scaled per row: a steady 2 rpm and 20 rpm both show shape
         Text(f"{r.p95_latency_ms:.0f}" if r.p95_latency_ms is not None else "-", justify="right"),
         Text(f"{100 * r.error_rate:.1f}" if r.error_rate is not None else "-", justify="right"),
         Text(f"!{r.alerts}" if r.alerts else "-", justify="right", style="bold reverse" if r.alerts else ""),
