@@ -88,7 +88,7 @@ async def test_rollback_from_the_overview_at_80x24_in_four_keys_and_the_name(ws)
         dialog = app.screen
         assert app.focused is dialog.query_one("#typed", Input)  # the name field first
         reason = dialog.query_one("#reason", Input).value
-        firing = [f for f in app.service.findings() if f.model == "delivery-eta" and f.firing]
+        firing = [f for f in app.incidents if f.model == "delivery-eta"]
         assert firing and reason.startswith("incident ")  # prefilled with one of the model's open incidents
         assert any(reason.startswith(f"incident {f.rule}") and f"{f.onset:%Y-%m-%d %H:%M}" in reason for f in firing)
         assert "champion: v5 -> v4" in screen_text(app)

@@ -45,6 +45,12 @@ class ConsoleApp(App):
         Binding("ctrl+p", "command_palette", "Palette", id="palette", show=False, priority=True),
         Binding("r", "refresh", "Refresh", id="refresh"),
         Binding("t", "cycle_theme", "Theme", id="theme", show=False),
+        Binding("left_square_bracket", "step_time(-1)", "Back in time", id="time.back", key_display="[",
+                show=False),
+        Binding("right_square_bracket", "step_time(1)", "Forward in time", id="time.forward", key_display="]",
+                show=False),
+        Binding("at", "jump_time", "Jump to a time", id="time.jump", key_display="@", show=False),
+        Binding("l", "live", "Back to live", id="time.live", show=False),
         Binding("s", "screenshot", "Screenshot", id="screenshot", show=False),
         Binding("ctrl+c", "help_quit", show=False, system=True),
     ]
@@ -65,6 +71,7 @@ class ConsoleApp(App):
         self._again = False  # `r` pressed during a poll: poll once more when it ends (instead of a 2nd timer)
         self._polling = False  # a poll is in flight: the next one skips (k9s); the timer re-arms when it ends
         self._monitoring = False  # a monitor worker is running
+        self.incidents: list = []  # firing incidents, from the monitor worker (what the Overview lists)
         self.data_version: tuple = ()  # what the warehouse holds (counts + time cursor): the result cache's key
         self.results: dict = {}  # (call, data_version) -> result, see `ConsoleScreen.call_service`
         # set by `ui.run` (never in tests): called as the app unmounts, to end the process soon after the
@@ -186,14 +193,14 @@ class ConsoleApp(App):
     def _monitor_worker(self) -> None:
         """Drift, alerts and incidents take a second or more: never in the way of the first frame."""
         try:
-            self.service.findings()
+            findings = self.service.findings()
             snap = self.service.snapshot(refresh=False, wait_for_registry=False, monitoring=False)
         except Exception as exc:  # noqa: BLE001
             self.post_message(RefreshFailed(f"monitoring: {type(exc).__name__}: {exc}", poll=False))
             return
         finally:
             self._monitoring = False
-        self.post_message(SnapshotReady(snap, rearm=False))
+        self.post_message(SnapshotReady(snap, rearm=False, findings=findings))
 
     @work(thread=True, exclusive=True, group="registry", exit_on_error=False)
     def check_registry(self) -> None:
@@ -204,6 +211,8 @@ class ConsoleApp(App):
     def _on_snapshot(self, message: SnapshotReady) -> None:
         self.last_error = None
         snap = message.snapshot
+        if message.findings is not None:
+            self.incidents = [f for f in message.findings if f.firing]
         version = (tuple(sorted((k, str(v)) for k, v in (snap.counts or {}).items())), self.service.at)
         if version != self.data_version:
             self.data_version = version
@@ -239,6 +248,87 @@ class ConsoleApp(App):
             return
         delay = self.cfg.refresh_seconds * (4 if backoff else 1)
         self._timer = self.set_timer(delay, self.poll, name="poll")
+
+    # ------------------------------------------------------------------ the time cursor
+
+    @property
+    def at(self) -> datetime | None:
+        """The end of the view, None when live (the service's time cursor)."""
+        svc = self._service
+        return getattr(svc, "at", None) if svc is not None else None
+
+    def set_time(self, at: datetime | None) -> None:
+        """Moves the view to `at` (None: live) and reads again; cached results belong to the old time."""
+        if at == self.at:
+            return
+        self.service.set_at(at)
+        self.results.clear()
+        self.notify_time()
+        self.action_refresh()
+
+    def notify_time(self) -> None:
+        for screen in self.screen_stack:
+            updater = getattr(screen, "update_breadcrumb", None)
+            if callable(updater):
+                updater()
+
+    def view_end(self) -> datetime | None:
+        """What the screens show as "now": the cursor, else the last refresh's clock."""
+        if self.at is not None:
+            return self.at
+        return self.snapshot.now if self.snapshot is not None else None
+
+    def action_step_time(self, direction: int) -> None:
+        from console.analytics.windows import parse_window
+
+        window = getattr(self.screen, "window", None) or "1h"
+        end = self.view_end()
+        if end is None:
+            return
+        target = end + int(direction) * parse_window(window)
+        if self.at is None and direction > 0:
+            self.notify("already live: nothing after now", severity="warning")
+            return
+        wall = self.service._wall() if self._service is not None else None
+        self.set_time(None if wall is not None and target >= wall else target)
+
+    def action_jump_time(self) -> None:
+        from console.ui.screens.time_jump import TimeJump
+
+        current = f"{self.at:%Y-%m-%d %H:%M}" if self.at is not None else ""
+        self.push_screen(TimeJump(current), self._jumped)
+
+    def _jumped(self, text: str | None) -> None:
+        if not text:
+            return
+        if text.lower() == "live":
+            self.set_time(None)
+            return
+        if text.lower() == "latest":
+            latest = self.service.latest_ts()
+            if latest is None:
+                self.notify("no rows yet: staying live", severity="warning")
+                return
+            self.set_time(latest)
+            return
+        try:
+            at = datetime.fromisoformat(text.replace("Z", "").replace("z", "").strip())
+        except ValueError:
+            self.notify(f"not a time: {text!r} (try 2026-07-04 12:00)", severity="error")
+            return
+        self.set_time(at.replace(tzinfo=None))
+
+    def action_live(self) -> None:
+        if self.at is None:
+            return
+        self.set_time(None)
+        self.notify("back to live")
+
+    def jump_to_onset(self, onset: datetime) -> None:
+        """The view as of an incident's onset (plus a minute, so the onset bucket is inside the window)."""
+        from datetime import timedelta
+
+        self.set_time(onset + timedelta(minutes=1))
 
     # ------------------------------------------------------------------ navigation
 

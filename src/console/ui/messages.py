@@ -6,9 +6,10 @@ from textual.message import Message
 
 
 class SnapshotReady(Message):
-    def __init__(self, snapshot, rearm: bool = True) -> None:
+    def __init__(self, snapshot, rearm: bool = True, findings: list | None = None) -> None:
         super().__init__()
         self.snapshot = snapshot
+        self.findings = findings  # the monitor worker's incidents (None: unchanged)
         self.rearm = rearm  # False: an extra snapshot (monitoring finished), the poll timer is already set
 
 

@@ -82,14 +82,6 @@ def decide(spec: ActionSpec, cfg, environment: str) -> policy.Decision:
         return policy.Decision(False, f"{spec.id} refused: {exc}")
 
 
-def open_incidents(svc, model: str) -> list:
-    """The model's firing incidents (cached by the service; a failure means none are known)."""
-    try:
-        return [f for f in svc.findings() if f.model == model and f.firing]
-    except Exception:  # noqa: BLE001 - the dialog still opens; it just cannot warn
-        return []
-
-
 def incident_reason(finding) -> str:
     """The reason prefilled from the incident in view: what an auditor reads later."""
     where = finding.feature or (f"{finding.segment.get('column')}={finding.segment.get('value')}"
@@ -139,9 +131,10 @@ def plan_action(svc, model: str, environment: str, action_id: str, version: str 
 
 
 def prepare(svc, model: str, environment: str, action_id: str, version: str | None,
-            incident: str | None = None) -> Prepared:
-    """Runs in a worker: everything the confirmation dialog shows (no write). `incident`: the id of the
-    incident in view on the screen (its reason is prefilled), else the model's newest firing one."""
+            incident: str | None = None, incidents: list | None = None) -> Prepared:
+    """Runs in a worker: everything the confirmation dialog shows (no write). `incidents`: the model's open
+    incidents as the console knows them (the monitor worker's, never recomputed here); `incident`: the id of
+    the one in view on the screen (its reason is prefilled)."""
     spec = catalog.get(action_id)
     op = svc.operator
     try:
@@ -158,7 +151,7 @@ def prepare(svc, model: str, environment: str, action_id: str, version: str | No
     production = cfg.environment(environment).production
     typed = policy.needs_typed_confirmation(spec, cfg, environment)
     label = LABELS.get(action_id, action_id)
-    incidents = open_incidents(svc, model)
+    incidents = [f for f in incidents or () if f.model == model and f.firing]
     prefill = reason_for(incidents, incident)
     if action_id == "retrain":
         from console.actions import hooks
@@ -291,7 +284,7 @@ class ActionFlow:
         if not self.decision(action_id, environment).allowed:
             return False
         state = self.states.get(environment)
-        return state is None or spec.applies(state)
+        return state is not None and spec.applies(state)  # unknown yet: not offered until it is known
 
     def why_not(self, action_id: str, environment: str) -> str | None:
         """Why this action cannot be taken here, or None when it can (as far as the UI knows)."""
@@ -331,8 +324,9 @@ class ActionFlow:
         self.busy = action_id
         self._pending = {"version": version, "model": model}
         incident = self.screen.incident_in_view() if hasattr(self.screen, "incident_in_view") else None
-        self.screen.call_service(f"{TAG}prepare",
-                                 lambda svc: prepare(svc, model, environment, action_id, version, incident))
+        incidents = list(getattr(self.app, "incidents", ()))
+        self.screen.call_service(f"{TAG}prepare", lambda svc: prepare(svc, model, environment, action_id, version,
+                                                                      incident, incidents))
 
     def _refuse(self, reason: str) -> None:
         self.last_refusal = reason
@@ -429,21 +423,15 @@ class ActionsMixin:
         """(environment, version) an action applies to; override (promote takes the selected version)."""
         return self.action_environment, None
 
-    @property
-    def active_bindings(self):
-        """The footer's keys: an action that does not apply here (or that policy refuses) is left out,
-        though its key still works and says why."""
-        active = super().active_bindings  # type: ignore[misc]
-        out = {}
-        for key, item in active.items():
-            action = item.binding.action
-            if isinstance(action, str) and action.startswith("act('"):
-                action_id = action[5:].split("'")[0]
-                env, version = self.action_target(action_id)
-                if not self.flow.shown(action_id, env) or (action_id == "promote" and not version):
-                    continue
-            out[key] = item
-        return out
+    def hide_in_footer(self, binding) -> bool:
+        """An action that does not apply here (or that policy refuses) leaves the footer; its key still
+        works and says why."""
+        action = binding.action
+        if isinstance(action, str) and action.startswith("act('"):
+            action_id = action[5:].split("'")[0]
+            env, version = self.action_target(action_id)
+            return not self.flow.shown(action_id, env) or (action_id == "promote" and not version)
+        return super().hide_in_footer(binding)  # type: ignore[misc]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "act":

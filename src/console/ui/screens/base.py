@@ -98,7 +98,9 @@ class ConsoleScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Breadcrumb(id="crumbs")
         yield from self.compose_body()
-        yield Static("", id="progress")
+        progress = Static("", id="progress")
+        progress.display = False
+        yield progress
         yield TooSmall(id="too-small")
         yield Footer()
 
@@ -135,6 +137,8 @@ class ConsoleScreen(Screen):
 
     def on_resize(self) -> None:
         self._check_size()
+        self.update_breadcrumb()
+        self.refresh_bindings()
 
     def _check_size(self) -> None:
         w, h = self.app.size
@@ -183,8 +187,10 @@ class ConsoleScreen(Screen):
         except Exception:  # noqa: BLE001 - not composed yet
             return
         cfg = self.app.cfg
+        app = self.app
         crumbs.show(self.breadcrumbs(), production=self.production, workspace=cfg.workspace,
-                    read_only=cfg.read_only)
+                    read_only=cfg.read_only, when=app.view_end() if hasattr(app, "view_end") else None,
+                    live=getattr(app, "at", None) is None)
 
     def on_show_screen(self) -> bool:
         """On show: the top console screen (a modal dialog over it leaves it on show); covered ones rest."""
@@ -247,7 +253,8 @@ class ConsoleScreen(Screen):
             return
         longest = max(s for _, s in slow)
         spin = "|/-\\"[int(now * 4) % 4]
-        text = Text(f" {spin} reading {', '.join(t.split(':')[0] for t, _ in slow)} {longest:.1f} s", style="bold")
+        names = ", ".join(dict.fromkeys(t.split(":")[1] if t.startswith("action:") else t for t, _ in slow))
+        text = Text(f" {spin} working: {names} {longest:.1f} s", style="bold")
         text.append("  esc leaves (the result is dropped)" if len(self.app.screen_stack) > 2 else "", style="dim")
         bar.update(text)
         bar.display = True
@@ -288,6 +295,42 @@ class ConsoleScreen(Screen):
             node = node.parent
         tables = list(self.query(FilterTable))
         return tables[0] if tables else None
+
+    # ------------------------------------------------------------------ the footer
+
+    FOOTER_KEEP = ("help", "quit")  # binding ids the footer always shows, whatever the width
+    PALETTE_CELLS = 13  # "^p Palette" at the footer's right
+
+    def hide_in_footer(self, binding) -> bool:
+        """Override: a binding the footer leaves out here (its key still works)."""
+        return False
+
+    @property
+    def active_bindings(self):
+        """The footer's keys: the screen's and the app's in order while they fit the width, `?` and `q`
+        always (a footer cut at the right edge used to lose Audit and Help)."""
+        active = {k: b for k, b in super().active_bindings.items() if not self.hide_in_footer(b.binding)}
+        room = (self.app.size.width if self.is_attached else 80) - self.PALETTE_CELLS
+        shown = [(k, b) for k, b in active.items() if b.binding.show and b.binding.action != "command_palette"]
+
+        def cells(item) -> int:
+            b = item[1].binding
+            return len(self.app.get_key_display(b)) + len(b.description or "") + 3
+
+        seen_actions: set[str] = set()
+        keep_always = [it for it in shown if it[1].binding.id in self.FOOTER_KEEP]
+        budget = room - sum(cells(it) for it in keep_always)
+        drop = set()
+        for item in shown:
+            if item in keep_always or item[1].binding.action in seen_actions:
+                continue
+            seen_actions.add(item[1].binding.action)
+            need = cells(item)
+            if need <= budget:
+                budget -= need
+            else:
+                drop.add(item[0])
+        return {k: b for k, b in active.items() if k not in drop}
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "back":

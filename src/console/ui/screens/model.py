@@ -324,16 +324,17 @@ class ModelScreen(ActionsMixin, MonitorScreen):
         Binding("v", "open('versions')", "Versions", id="model.versions"),
         Binding("e", "open('deployments')", "Deploys", id="model.deployments"),
         Binding("a", "open('audit')", "Audit", id="model.audit", show=False),
+        Binding("o", "onset", "Go to onset", id="model.onset", show=False),
         *action_bindings(),
     ]
     COLUMNS = [
-        Col("sev", "SEV", width=4),
-        Col("rule", "RULE", width=22, wide_width=30),
-        Col("onset", "ONSET", width=11),
-        Col("for", "FOR", width=7),
-        Col("value", "VALUE", width=9),
-        Col("threshold", "LIMIT", width=8, min_width=100),
-        Col("what", "FEATURE/SEGMENT", width=22, min_width=100),
+        Col("sev", "SEV", width=4, priority=1),
+        Col("rule", "RULE", width=20, wide_width=30, priority=2, flex=True),
+        Col("onset", "ONSET", width=11, priority=3),
+        Col("for", "FOR", width=7, priority=5),
+        Col("value", "VALUE", width=9, priority=6),
+        Col("threshold", "LIMIT", width=8, priority=7),
+        Col("what", "FEATURE/SEGMENT", width=18, priority=4, flex=True),
     ]
     PANELS = ("serving", "health", "burn", "quality", "drift", "cost", "alerts")
 
@@ -362,6 +363,15 @@ class ModelScreen(ActionsMixin, MonitorScreen):
         from console.ui.screens.overview import challenger
 
         return self.env, (challenger(row, self.env) if row is not None else None)
+
+    def action_onset(self) -> None:
+        """The time cursor to the onset of the firing incident under the cursor."""
+        key = self.incident_in_view()
+        f = next((f for f in self.firing if f.id == key), None)
+        if f is None:
+            self.app.notify("no firing incident to go to", severity="warning")
+            return
+        self.app.jump_to_onset(f.onset)
 
     def incident_in_view(self) -> str | None:
         """The firing incident under the cursor (else the first): its reason is prefilled in the dialog."""
