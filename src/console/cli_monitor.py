@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+from console.cli import add_window_options
 from console.config import Config
 
 EXIT_OK, EXIT_FIRING, EXIT_ERROR = 0, 1, 2
@@ -14,27 +15,26 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("check", help="evaluate the alert rules once: exit 0 when none fire, 1 when some do")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--all", action="store_true", help="also list resolved incidents")
+    add_window_options(p)
     p.set_defaults(func=cmd_check)
     p = sub.add_parser("drift", help="print a model's drift table")
     p.add_argument("model")
-    p.add_argument("--window", default="24h", help="current window: 1h, 6h, 24h or 7d (default 24h)")
+    add_window_options(p)
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_drift)
 
 
-def _service(cfg: Config):
-    from console.service import Service
+def _service(args, cfg: Config):
+    from console.cli import open_service
 
-    svc = Service(cfg)
-    svc.refresh()
-    return svc
+    return open_service(args, cfg)
 
 
 def cmd_check(args, cfg: Config) -> int:
     if not cfg.has_logs:
         print("mlops-console: check needs log sources in the configuration", file=sys.stderr)
         return EXIT_ERROR
-    svc = _service(cfg)
+    svc = _service(args, cfg)
     findings = svc.findings(max_age_s=0)
     shown = findings if args.all else [f for f in findings if f.firing]
     firing = [f for f in findings if f.firing]
@@ -56,12 +56,12 @@ def cmd_check(args, cfg: Config) -> int:
 
 
 def cmd_drift(args, cfg: Config) -> int:
-    svc = _service(cfg)
+    svc = _service(args, cfg)
     if args.model not in svc.monitor.models():
         print(f"mlops-console: no model named {args.model!r} in the logs or configuration", file=sys.stderr)
         return EXIT_ERROR
     try:
-        report = svc.drift(args.model, args.window)
+        report = svc.drift(args.model, svc.window_span)
     except ValueError as exc:
         print(f"mlops-console: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -73,7 +73,7 @@ def cmd_drift(args, cfg: Config) -> int:
         print(f"{args.model}: {report.note}")
         return EXIT_OK
     d = data["dataset"]
-    print(f"{args.model}  window {args.window}  dataset drift: {'YES' if d['drifted'] else 'no'}  "
+    print(f"{args.model}  window {report.window}  dataset drift: {'YES' if d['drifted'] else 'no'}  "
           f"({d['n_drifted']}/{d['n_evaluated']} features, share {d['share']:.2f} vs threshold {d['threshold']:.2f})")
     print(f"{'FEATURE':<22}{'KIND':<13}{'TEST':<15}{'SCORE':>10}  {'DRIFT WHEN':<16}{'VERDICT':<9}{'N':>8}")
     targets = [dict(c, column=f"({name}) {c['column']}") for name in ("prediction", "label")

@@ -22,7 +22,7 @@ from console.analytics import health as he
 from console.analytics import incidents as inc
 from console.analytics import quality as qu
 from console.analytics.drift import Reference, dataset_drift, drift_over_time, histograms, single_column_drift
-from console.analytics.windows import parse_window
+from console.analytics.windows import format_span, parse_window
 from console.config import AlertRule, Config, ModelConfig
 from console.warehouse import Warehouse
 
@@ -123,6 +123,10 @@ class Monitor:
         self._ref_frames: dict[str, pl.DataFrame] = {}
         self._lock = threading.Lock()
         self.recommendations: list = []  # analytics.incidents.Recommendation, from the last findings()
+        self.since: datetime | None = None  # start of the incident history; None: HISTORY before now
+
+    def history_start(self, now: datetime) -> datetime:
+        return self.since if self.since is not None and self.since < now else now - parse_window(HISTORY)
 
     # ------------------------------------------------------------------ frames
 
@@ -204,7 +208,7 @@ class Monitor:
         now = self.clock()
         ref = self.reference(model)
         if ref is None:
-            return DriftReport(model, window, now, None, note="no reference data configured for this model")
+            return DriftReport(model, format_span(window), now, None, note="no reference data configured for this model")
         span = parse_window(window)
         history = max(span, parse_window(HISTORY))
         every = every or ("1h" if span <= timedelta(hours=24) else "6h")
@@ -215,7 +219,7 @@ class Monitor:
         windows = drift_over_time(ref, _drift_ready(rows.select(["ts", *feats])), "ts", every, self.cfg.drift_share)
         series = {f: [(w.start, w.drift.column(f).score, w.drift.column(f).drifted) for w in windows] for f in feats}
         prediction, label = self._target_drift(model, rows, now, span, now - history, environment)
-        return DriftReport(model, window, now, ds, series, windows, prediction, len(self.reference_frame(model)),
+        return DriftReport(model, format_span(window), now, ds, series, windows, prediction, len(self.reference_frame(model)),
                            label=label)
 
     def _target_drift(self, model: str, rows: pl.DataFrame, now: datetime, span: timedelta, start: datetime,
@@ -258,7 +262,7 @@ class Monitor:
         """(now, model config, quality task, predictions of the history joined with their labels)."""
         now = self.clock()
         mc = self.model_config(model)
-        since = now - parse_window(HISTORY)
+        since = self.history_start(now)
         preds = self.predictions(model, since, now, environment)
         task = "classification" if mc.task == "llm" else mc.task
         return now, mc, task, self.joined(model, preds, since, now, environment)
@@ -282,9 +286,9 @@ class Monitor:
         now = self.clock()
         mc = self.model_config(model)
         month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        since = min(month_start, now - parse_window(HISTORY))
+        since = min(month_start, self.history_start(now))
         costed = co.with_cost(self.predictions(model, since, now, environment), mc.prices)
-        recent = costed.filter(pl.col("ts") > now - parse_window(HISTORY))
+        recent = costed.filter(pl.col("ts") > self.history_start(now))
         by = ("version", "prompt_version") if "prompt_version" in costed.columns else ("version",)
         return {"windows": co.cost_windows(costed, now), "budget": co.budget_status(costed, now, mc.budget_usd_month),
                 "per_1k": co.cost_per_1k(recent, by), "spike": co.cost_spike(costed, now),
@@ -316,7 +320,7 @@ class Monitor:
 
     def _model_findings(self, model: str, now: datetime) -> list[Finding]:
         mc = self.model_config(model)
-        since = now - parse_window(HISTORY)
+        since = self.history_start(now)
         preds = self.predictions(model, since, now)
         if preds.height == 0:
             return []
