@@ -26,6 +26,8 @@ from console.analytics.windows import format_span, parse_window
 from console.config import AlertRule, Config, ModelConfig
 from console.warehouse import Warehouse
 
+CONTRACT_COLUMNS = ("ts", "model", "version", "environment", "variant", "request_id", "prediction", "prediction_num",
+                    "score", "latency_ms", "is_error", "input_tokens", "output_tokens", "cost_usd")
 LLM_COLUMNS = ("prompt_version", "refused", "guardrail_blocked", "factuality")
 WINDOWS = ("1h", "6h", "24h", "7d")
 HISTORY = "7d"
@@ -39,10 +41,6 @@ DRIFT_METRICS = ("drift_share", "feature_drift")
 RETRAIN_METRICS = ("drift_share", "feature_drift", "accuracy_drop", "mae_increase")
 RETRAIN_AFTER = 3  # windows in a row before retraining is recommended
 RETRAIN_COOLDOWN = "24h"
-
-
-def _json_path(name: str) -> str:
-    return '$."' + name.replace('"', '\\"') + '"'
 
 
 @dataclass(frozen=True)
@@ -152,19 +150,16 @@ class Monitor:
 
     def predictions(self, model: str, since: datetime, until: datetime | None = None,
                     environment: str | None = "production") -> pl.DataFrame:
-        """One model's rows with its features and segments as typed columns."""
-        names = self.attributes(model)
-        paths = [p for n in names for p in (_json_path(n), "$.features." + _json_path(n)[2:])]
+        """One model's rows with its features and segments as typed columns (read only those columns)."""
+        wanted = [*CONTRACT_COLUMNS, *self.attributes(model)]
         frame = self.wh.frame("model_predictions", {
-            "model": model, "since": since, "until": until or self.clock(), "environment": environment,
-            "paths": paths or ["$.__none__"]})
-        values = frame.get_column("attr_values")
-        frame = frame.drop("attr_values")
-        cols = []
-        for i, name in enumerate(names):
-            raw = pl.select(pl.coalesce(values.list.get(2 * i, null_on_oob=True),
-                                        values.list.get(2 * i + 1, null_on_oob=True)).alias(name)).to_series()
-            cols.append(_typed(raw))
+            "model": model, "since": since, "until": until or self.clock(), "environment": environment},
+            columns=wanted)
+        missing = [n for n in self.attributes(model) if n not in frame.columns]
+        cols = [_typed(frame.get_column(n)) for n in self.attributes(model)
+                if n in frame.columns and frame.schema[n] == pl.Utf8]
+        if missing:
+            cols += [pl.Series(n, [None] * frame.height, dtype=pl.Utf8) for n in missing]
         return frame.with_columns(cols) if cols else frame
 
     def joined(self, model: str, preds: pl.DataFrame, since: datetime, until: datetime,

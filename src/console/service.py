@@ -93,10 +93,7 @@ class Service:
         self._wall = clock or utc_now
         self.at: datetime | None = None  # the end of the view; None follows the clock (live)
         self.window_span = timedelta(hours=24)  # the window the last view() asked for
-        from console.warehouse import cache_path
-
-        path = cache_path(cfg) if cache else None
-        self.warehouse = Warehouse(cfg, path or ":memory:")
+        self.warehouse = Warehouse(cfg)  # the store every process shares; `cache` is kept for callers
         from console.monitoring import Monitor
 
         self.monitor = Monitor(cfg, self.warehouse, self.clock)
