@@ -236,8 +236,23 @@ class Service:
 
     MONITOR_TTL_S = 20.0
 
-    def drift(self, model: str, window: str = "24h"):
+    def drift(self, model: str, window: str | timedelta = "24h"):
         return self.monitor.drift(model, window)
+
+    def health(self, model: str, window: str | timedelta = "1h", environment: str | None = "production") -> dict:
+        return self.monitor.health(model, window, environment)
+
+    def quality(self, model: str, window: str | timedelta = "24h", environment: str | None = "production") -> dict:
+        return self.monitor.quality(model, window, environment)
+
+    def fairness(self, model: str, environment: str | None = "production") -> dict:
+        return self.monitor.fairness(model, environment)
+
+    def cost(self, model: str, environment: str | None = "production") -> dict:
+        return self.monitor.cost(model, environment)
+
+    def models(self) -> list[str]:
+        return self.monitor.models()
 
     def findings(self, max_age_s: float | None = None) -> list:
         """Incidents over the history (firing and resolved), cached briefly: they cost about a second."""
