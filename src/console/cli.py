@@ -1,8 +1,9 @@
 """`mlops-console`: the TUI by default, headless subcommands for scripts.
 
-stdout holds data only; diagnostics go to stderr. Exit codes: 0 done, 1 refused or alerts firing,
-2 usage or configuration error, 3 conflict, 4 a remote system failed. Textual is imported only
-for the commands that draw.
+stdout holds data only; diagnostics go to stderr. Exit codes: the one table in `console.exit_codes`.
+Text output from logs and the registry goes through `console.safe_text.printable` (no control or
+bidi character reaches the terminal) and error lines through `console.redact` (no credentials).
+Textual is imported only for the commands that draw.
 """
 
 from __future__ import annotations
@@ -13,10 +14,18 @@ import os
 import sys
 from pathlib import Path
 
-from console import __version__
+from console import __version__, exit_codes
 from console.config import Config, ConfigError, load
+from console.redact import redact_text
+from console.safe_text import printable
 
-EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_CONFLICT, EXIT_REMOTE = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_CONFLICT, EXIT_REMOTE = (
+    exit_codes.OK, exit_codes.REFUSED, exit_codes.USAGE, exit_codes.CONFLICT, exit_codes.REMOTE)
+
+
+def _diag(message: str) -> None:
+    """One line on stderr: credentials masked, control characters spelled out."""
+    print(printable(redact_text(message)), file=sys.stderr)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -152,19 +161,19 @@ def main(argv: list[str] | None = None) -> int:
             cfg = load(args.config, registry=args.registry, read_only=args.read_only)
         return int(func(args, cfg) or 0)
     except ConfigError as exc:
-        print(f"mlops-console: configuration error: {exc}", file=sys.stderr)
+        _diag(f"mlops-console: configuration error: {exc}")
         return EXIT_USAGE
     except TimeOptionError as exc:
         print(f"mlops-console: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        return 130
+        return exit_codes.INTERRUPTED
     except BrokenPipeError:
         return 0
     except Exception as exc:  # noqa: BLE001 - an operator never sees a traceback
         if os.environ.get("MLOPS_CONSOLE_DEBUG"):
             raise
-        print(f"mlops-console: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        _diag(f"mlops-console: error: {type(exc).__name__}: {exc}")
         return EXIT_REMOTE
 
 
@@ -192,12 +201,13 @@ def cmd_snapshot(args, cfg: Config) -> int:
     else:
         print(text)
     if snap.registry.status == "unreachable":
-        print(f"mlops-console: registry unreachable: {snap.registry.message}", file=sys.stderr)
+        _diag(f"mlops-console: registry unreachable: {snap.registry.message}")
     return EXIT_OK
 
 
 def render_snapshot_text(snap) -> str:
-    head = (f"workspace {snap.workspace}   registry {snap.registry.status}   "
+    """The overview as plain text; every value from logs or the registry through `printable`."""
+    head = (f"workspace {printable(snap.workspace)}   registry {printable(snap.registry.status)}   "
             f"at {snap.now:%Y-%m-%d %H:%M:%S}Z   malformed rows {snap.malformed}")
     cols = ("MODEL", "ENV", "CHAMPION", "LIVE", "RPM", "REQ 24H", "P95 MS", "ERR %", "DRIFT", "COST TODAY", "ALERTS")
     lines = [head, ""]
@@ -208,6 +218,7 @@ def render_snapshot_text(snap) -> str:
                      f"{r.p95_latency_ms:.0f}" if r.p95_latency_ms is not None else "-",
                      f"{100 * r.error_rate:.2f}" if r.error_rate is not None else "-", r.drift,
                      f"${r.cost_usd:,.2f}" if r.cost_usd is not None else "-", str(r.alerts)))
+        rows[-1] = tuple(printable(c) for c in rows[-1])
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(cols))]
     lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
     if not snap.logs_configured:

@@ -1,14 +1,25 @@
-"""Headless monitoring: `check` (a cron or CI gate) and `drift` (the drift table), no Textual."""
+"""Headless monitoring: `check` (a cron or CI gate) and `drift` (the drift table), no Textual.
+
+Text output passes through `console.safe_text.printable` (model, feature and segment names come from
+the logs); `check` exits 2 on any error, so a gate never reads a crash as "alerts firing".
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 
+from console import exit_codes
 from console.cli import add_window_options
-from console.config import Config
+from console.config import Config, ConfigError
+from console.redact import redact_text
+from console.safe_text import printable
 
-EXIT_OK, EXIT_FIRING, EXIT_ERROR = 0, 1, 2
+EXIT_OK, EXIT_FIRING, EXIT_ERROR = exit_codes.OK, exit_codes.REFUSED, exit_codes.USAGE
+
+
+def _print(line: str) -> None:
+    print(printable(line))
 
 
 def add_parsers(sub) -> None:
@@ -16,7 +27,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--all", action="store_true", help="also list resolved incidents")
     add_window_options(p)
-    p.set_defaults(func=cmd_check)
+    p.set_defaults(func=_errors_exit_2(cmd_check))
     p = sub.add_parser("drift", help="print a model's drift table")
     p.add_argument("model")
     add_window_options(p)
@@ -29,6 +40,23 @@ def _service(args, cfg: Config):
     from console.cli import open_service
 
     return open_service(args, cfg)
+
+
+def _errors_exit_2(handler):
+    def run(args, cfg: Config) -> int:
+        try:
+            return handler(args, cfg)
+        except (KeyboardInterrupt, BrokenPipeError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - `check` is a gate: an error is exit 2, never 1 or 4
+            if isinstance(exc, ConfigError):
+                message = str(exc)
+            else:
+                message = f"{type(exc).__name__}: {exc}"
+            print(printable(redact_text(f"mlops-console: check could not evaluate: {message}")), file=sys.stderr)
+            return EXIT_ERROR
+    run.__name__, run.__doc__ = handler.__name__, handler.__doc__
+    return run
 
 
 def cmd_check(args, cfg: Config) -> int:
@@ -47,10 +75,10 @@ def cmd_check(args, cfg: Config) -> int:
             state = "FIRING " if f.firing else "resolved"
             where = f.feature or (f"{f.segment['column']}={f.segment['value']}" if f.segment else "")
             suspect = f.suspects[0].detail if f.suspects else "-"
-            print(f"{state}  {f.severity:<8}  {f.model:<20}  {f.rule:<24}  since {f.onset:%Y-%m-%d %H:%M}Z"
-                  f"  {where:<18}  suspect: {suspect}")
+            _print(f"{state}  {f.severity:<8}  {f.model:<20}  {f.rule:<24}  since {f.onset:%Y-%m-%d %H:%M}Z"
+                   f"  {where:<18}  suspect: {suspect}")
         for r in svc.recommendations:
-            print(f"RETRAIN   recommended {r.model:<20}  {r.reason}  (holding since {r.since:%Y-%m-%d %H:%M}Z)")
+            _print(f"RETRAIN   recommended {r.model:<20}  {r.reason}  (holding since {r.since:%Y-%m-%d %H:%M}Z)")
         print(f"{len(firing)} firing", file=sys.stderr)
     return EXIT_FIRING if firing else EXIT_OK
 
@@ -58,30 +86,30 @@ def cmd_check(args, cfg: Config) -> int:
 def cmd_drift(args, cfg: Config) -> int:
     svc = _service(args, cfg)
     if args.model not in svc.models():
-        print(f"mlops-console: no model named {args.model!r} in the logs or configuration", file=sys.stderr)
+        print(f"mlops-console: no model named {printable(args.model)!r} in the logs or configuration", file=sys.stderr)
         return EXIT_ERROR
     try:
         report = svc.drift(args.model, svc.window_span)
     except ValueError as exc:
-        print(f"mlops-console: {exc}", file=sys.stderr)
+        print(printable(f"mlops-console: {exc}"), file=sys.stderr)
         return EXIT_ERROR
     data = report.to_dict()
     if args.format == "json":
         print(dumps(data))
         return EXIT_OK
     if report.dataset is None:
-        print(f"{args.model}: {report.note}")
+        _print(f"{args.model}: {report.note}")
         return EXIT_OK
     d = data["dataset"]
-    print(f"{args.model}  window {report.window}  dataset drift: {'YES' if d['drifted'] else 'no'}  "
-          f"({d['n_drifted']}/{d['n_evaluated']} features, share {d['share']:.2f} vs threshold {d['threshold']:.2f})")
+    _print(f"{args.model}  window {report.window}  dataset drift: {'YES' if d['drifted'] else 'no'}  "
+           f"({d['n_drifted']}/{d['n_evaluated']} features, share {d['share']:.2f} vs threshold {d['threshold']:.2f})")
     print(f"{'FEATURE':<22}{'KIND':<13}{'TEST':<15}{'SCORE':>10}  {'DRIFT WHEN':<16}{'VERDICT':<9}{'N':>8}")
     targets = [dict(c, column=f"({name}) {c['column']}") for name in ("prediction", "label")
                if (c := data.get(name)) is not None]
     for c in data["features"] + targets:
         score = "-" if c["score"] is None else f"{c['score']:.4g}"
         verdict = "DRIFT" if c["drifted"] else c["status"]
-        print(f"{c['column'][:21]:<22}{c['kind']:<13}{c['test']:<15}{score:>10}  {c['direction']:<16}{verdict:<9}{c['n_cur']:>8}")
+        _print(f"{printable(c['column'])[:21]:<22}{c['kind']:<13}{c['test']:<15}{score:>10}  {c['direction']:<16}{verdict:<9}{c['n_cur']:>8}")
     if targets:
         print("(prediction) and (label) rows compare the window with the first two days of the history.")
     return EXIT_OK
@@ -107,7 +135,7 @@ def cmd_report(args, cfg: Config) -> int:
 
     svc = _service(args, cfg)
     if args.model not in svc.models():
-        print(f"mlops-console: no model named {args.model!r} in the logs or configuration", file=sys.stderr)
+        print(f"mlops-console: no model named {printable(args.model)!r} in the logs or configuration", file=sys.stderr)
         return EXIT_ERROR
     span = svc.window_span
     if args.report == "health":
