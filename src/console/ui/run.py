@@ -1,10 +1,12 @@
 """Running the TUI for real: SSH-friendly defaults, and gone the instant the operator quits.
 
 - Over SSH (`SSH_CONNECTION` set) animations are off unless TEXTUAL_ANIMATIONS says otherwise.
-- `q`, SIGTERM, SIGHUP (the SSH link or the tmux pane went away) and a closed terminal (Textual's driver
-  sees EOF) all go through `Exit.begin`: DuckDB queries in flight are interrupted, the app is asked to
-  exit, and a deadline (`EXIT_DEADLINE_S`) ends the process whatever a thread worker is doing: asyncio
-  would otherwise wait for a worker mid-query. At the deadline the terminal is put back as it was found
+- SIGHUP (the SSH link or the tmux pane went away) keeps its default action: the kernel ends the process
+  at once (the terminal is gone; there is nothing to restore). `q`, SIGTERM and a closed terminal (Textual's
+  driver sees EOF) go through `Exit.begin`: DuckDB queries in flight are interrupted, the app is asked to
+  exit, and a deadline (`EXIT_DEADLINE_S`) ends the process whatever a thread worker is doing (asyncio
+  would otherwise wait for a worker mid-query); should a C call hold the GIL past it, a kernel timer
+  (SIGALRM, default action) ends it anyway. At the deadline the terminal is put back as it was found
   (termios attributes saved at start, alternate screen left, cursor shown, mouse and paste modes off), so
   an abandoned Textual shutdown leaves no raw-mode shell behind.
 """
@@ -19,7 +21,8 @@ from pathlib import Path
 
 from console.config import Config
 
-EXIT_DEADLINE_S = 0.35  # from the quit request to the end of the process, at the latest
+EXIT_DEADLINE_S = 0.3  # from the quit request to a clean end (terminal restored by us if need be)
+KERNEL_DEADLINE_S = 0.45  # then the kernel ends it (SIGALRM's default action), even if a C call holds the GIL
 RESTORE = ("\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1015l"  # mouse reporting off
            "\x1b[?2004l\x1b[?1004l"  # bracketed paste, focus events off
            "\x1b[?1049l\x1b[?25h\x1b[0m")  # main screen, cursor shown, attributes reset
@@ -78,6 +81,11 @@ class Exit:
             if self._deadline is not None:
                 return
             self.code = code
+            try:  # the last resort needs no Python: the kernel delivers SIGALRM with its default action
+                signal.signal(signal.SIGALRM, signal.SIG_DFL)
+                signal.setitimer(signal.ITIMER_REAL, KERNEL_DEADLINE_S)
+            except (ValueError, OSError):  # not the main thread: the timer thread below still ends it
+                pass
             self._deadline = threading.Timer(EXIT_DEADLINE_S, self.now)
             self._deadline.daemon = True
             self._deadline.start()
@@ -117,14 +125,15 @@ def run(cfg: Config, live_writer: Path | None = None) -> int:
     leaving.app = app
     app.exit_watchdog = leaving.begin
 
-    def on_signal(signum, frame) -> None:  # the terminal went away or we were told to stop
-        leaving.begin(128 + signum if signum == signal.SIGHUP else 0)
+    def on_signal(signum, frame) -> None:  # we were told to stop
+        leaving.begin(0)
         try:
             app.call_later(app.exit)
         except Exception:  # noqa: BLE001 - not running yet or already gone
             leaving.now(129)
 
-    signal.signal(signal.SIGHUP, on_signal)
+    # SIGHUP: the terminal is gone, there is nothing to restore and nobody to ask: the kernel ends us at once
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, on_signal)
     try:
         app.run()

@@ -210,6 +210,24 @@ class ConsoleScreen(Screen):
     def show_snapshot(self, snap) -> None:
         """Called with every new `Snapshot` from the app's refresh; override to follow the refresh tick."""
 
+    def empty_window_note(self, window) -> Text | None:
+        """When the window ending at the view's time holds no predictions: says so, and when the newest
+        row is (an old log must not read as an empty fleet)."""
+        snap = self.app.snapshot
+        end = self.app.view_end() if hasattr(self.app, "view_end") else None
+        if snap is None or end is None or not snap.logs_configured:
+            return None
+        newest = (snap.counts or {}).get("last_prediction")
+        if newest is not None and end - window < newest <= end:
+            return None
+        out = Text("no predictions in this window", style="bold reverse")
+        if newest is None:
+            out.append("  (none read yet)")
+        else:
+            out.append(f"  newest row {newest:%Y-%m-%d %H:%M}Z" + ("" if newest <= end else " (after the view)"))
+            out.append("  @ latest: jump there", style="dim")
+        return out
+
     def commands(self) -> list[Command]:
         """Palette entries that apply while this screen is on top: (label, callback, help)."""
         return []

@@ -293,12 +293,18 @@ class WindowedScreen(MonitorScreen):
         self.refresh_data()
 
     def window_text(self) -> Text:
-        out = Text(no_wrap=True)
+        from console.analytics.windows import parse_window
+
+        out = Text(no_wrap=True, overflow="ellipsis")
         out.append("window ", style="bold")
         for i, w in enumerate(WINDOWS):
             if i:
                 out.append(" ")
             out.append(f"[{w}]" if w == self.window else w, style="bold reverse" if w == self.window else "dim")
+        note = self.empty_window_note(parse_window(self.window))
+        if note is not None:
+            out.append("  ")
+            out.append_text(note)
         return out
 
     def commands(self):

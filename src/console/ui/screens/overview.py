@@ -145,10 +145,16 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
             if any(r.production for r in snap.rows):
                 line.append(f"  {prod_marker()} = production", style="dim")
         self._set("#status", line)
-        notes = []
+        notes = Text()
         if snap is not None and not snap.logs_configured:
             notes.append("No logs are configured: traffic, latency, drift and cost panels are empty.")
-        self._set("#notes", Text("\n".join(notes)))
+        else:
+            from datetime import timedelta
+
+            note = self.empty_window_note(timedelta(hours=24))  # the Overview's numbers are the last 24 h
+            if note is not None:
+                notes.append_text(note)
+        self._set("#notes", notes)
 
     def _set(self, selector: str, text: Text) -> None:
         """Updates a line only when its text changed: an unchanged status costs no terminal bytes."""
@@ -190,6 +196,18 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
+        incidents = self.query_one("#incidents", FilterTable)
+        if event.data_table is incidents.table:  # an incident: open it in Incidents
+            key = incidents.selected_key
+            f = next((f for f in self.app.incidents if f.id == key), None)
+            if f is not None:
+                from console.ui.navigation import SCREENS
+
+                import console.ui.screens.monitoring_registry  # noqa: F401 - registers Incidents
+                spec = SCREENS.get("incidents")
+                if spec is not None:
+                    self.app.push_screen(spec.factory(model=f.model, environment="production", select=f.id))
+            return
         self.action_open()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
