@@ -144,6 +144,7 @@ async def test_rollback_in_production_at_80x24_by_keys(ws):
         screen = await open_for(app, pilot, "delivery-eta", "deployments")
         assert isinstance(screen, DeploymentsScreen)
         await until(pilot, lambda: screen.loaded and "production" in screen.flow.states, "serving and state")
+        await until(pilot, lambda: "R Rollback" in text_of(app), "the footer with the keys that apply")
         text = text_of(app)
         assert "CHAMPION" in text and "v5" in text
         assert screen.check_action("act", ("rollback",)) is True

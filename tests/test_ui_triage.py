@@ -81,6 +81,7 @@ async def test_rollback_from_the_overview_at_80x24_in_four_keys_and_the_name(ws)
         overview = app.screen
         assert overview.context() == ("delivery-eta", "production")  # the first row, selected at launch
         await until(pilot, lambda: "production" in overview.flow.states, "the row's action state")
+        await until(pilot, lambda: "R Rollback" in screen_text(app).splitlines()[-1], "the footer")
         footer = screen_text(app).splitlines()[-1]
         assert "R Rollback" in footer and "Step" not in footer  # only keys that apply, at 80 columns
         await keys.press("R")

@@ -21,10 +21,10 @@ from pathlib import Path
 
 from console.config import Config
 
-EXIT_DEADLINE_S = 0.3  # from the quit request to a clean end (terminal restored by us if need be)
-KERNEL_DEADLINE_S = 0.45  # then the kernel ends it (SIGALRM's default action), even if a C call holds the GIL
+EXIT_DEADLINE_S = 0.15  # from the quit request to a clean end (terminal restored by us if need be)
+KERNEL_DEADLINE_S = 0.4  # then the kernel ends it (SIGALRM's default action), even if a C call holds the GIL
 RESTORE = ("\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1015l"  # mouse reporting off
-           "\x1b[?2004l\x1b[?1004l"  # bracketed paste, focus events off
+           "\x1b[?2004l\x1b[?1004l\x1b[<u"  # bracketed paste, focus events, kitty keyboard flags off
            "\x1b[?1049l\x1b[?25h\x1b[0m")  # main screen, cursor shown, attributes reset
 
 

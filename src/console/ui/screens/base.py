@@ -317,7 +317,7 @@ class ConsoleScreen(Screen):
     # ------------------------------------------------------------------ the footer
 
     FOOTER_KEEP = ("help", "quit")  # binding ids the footer always shows, whatever the width
-    PALETTE_CELLS = 13  # "^p Palette" at the footer's right
+    PALETTE_CELLS = 15  # "^p Palette" at the footer's right, with its divider
 
     def hide_in_footer(self, binding) -> bool:
         """Override: a binding the footer leaves out here (its key still works)."""

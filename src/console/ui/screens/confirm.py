@@ -298,14 +298,14 @@ class ActionDialog(ModalScreen):
         force = self.query_one("#force", Checkbox).value
         if plan is not None and plan.blocked:
             return f"cannot run: {printable(plan.blocked)}", "cancel"
+        if r.typed and self.query_one("#typed", Input).value.strip() != r.model:
+            return f"type the model name exactly ({printable(r.model)}) to confirm", "typed"
         if gates_failed(r, s) and not force:
             return "a gate failed: tick force and give a reason to override, or cancel", "force"
         if force and not reason:
             return "force needs a reason (it is recorded in the audit trail)", "reason"
         if r.reason_required and not reason:
-            return "a reason is required", "reason"
-        if r.typed and self.query_one("#typed", Input).value.strip() != r.model:
-            return f"type the model name exactly ({printable(r.model)}) to confirm", "typed"
+            return "a reason is required (recorded in the audit trail)", "reason"
         return None
 
     def confirm(self) -> None:

@@ -213,8 +213,12 @@ class FilterTable(Vertical):
         width = self.size.width if self.is_attached and self.size.width else 0
         return (width or (self.app.size.width if self.is_attached else 80)) - self.SCROLLBAR
 
-    def _width(self, c: Col, wide: bool) -> int:
-        return (c.wide_width if wide and c.wide_width else c.width) or len(c.label)
+    def _width(self, c: Col, wide: bool) -> int | None:
+        """The declared width (None: fit the content)."""
+        return c.wide_width if wide and c.wide_width else c.width
+
+    def _estimate(self, c: Col, wide: bool) -> int:
+        return self._width(c, wide) or max(len(c.label), 8)
 
     def _visible_columns(self) -> list[Col]:
         width = self.app.size.width if self.is_attached else 80
@@ -223,17 +227,17 @@ class FilterTable(Vertical):
             return cols
         wide, room, keep = width >= 160, self._room(), set()
         for c in sorted(cols, key=lambda c: c.priority or 99):  # most important first, while they fit
-            need = self._width(c, wide) + self.PADDING
+            need = self._estimate(c, wide) + self.PADDING
             if need <= room:
                 keep.add(c.key)
                 room -= need
         return [c for c in cols if c.key in keep]
 
-    def _widths(self, cols: list[Col], wide: bool) -> list[int]:
+    def _widths(self, cols: list[Col], wide: bool) -> list[int | None]:
         """Fixed widths, with what the row has left given to the flex columns."""
         widths = [self._width(c, wide) for c in cols]
-        flex = [i for i, c in enumerate(cols) if c.flex]
-        spare = self._room() - sum(w + self.PADDING for w in widths)
+        flex = [i for i, c in enumerate(cols) if c.flex and widths[i] is not None]
+        spare = self._room() - sum(self._estimate(c, wide) + self.PADDING for c in cols)
         if flex and spare > 0:
             for n, i in enumerate(flex):
                 widths[i] += spare // len(flex) + (1 if n < spare % len(flex) else 0)
