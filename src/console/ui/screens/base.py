@@ -333,7 +333,7 @@ class ConsoleScreen(Screen):
 
         def cells(item) -> int:
             b = item[1].binding
-            return len(self.app.get_key_display(b)) + len(b.description or "") + 3
+            return len(self.app.get_key_display(b)) + len(b.description or "") + 4
 
         seen_actions: set[str] = set()
         keep_always = [it for it in shown if it[1].binding.id in self.FOOTER_KEEP]
