@@ -339,7 +339,9 @@ class ConsoleScreen(Screen):
         keep_always = [it for it in shown if it[1].binding.id in self.FOOTER_KEEP]
         budget = room - sum(cells(it) for it in keep_always)
         drop = set()
-        for item in shown:
+        # operator actions that apply here come first (they are what an incident needs), then the rest in order
+        first = [it for it in shown if (it[1].binding.id or "").startswith("action.")]
+        for item in first + [it for it in shown if it not in first]:
             if item in keep_always or item[1].binding.action in seen_actions:
                 continue
             seen_actions.add(item[1].binding.action)
