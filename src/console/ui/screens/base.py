@@ -192,7 +192,7 @@ class ConsoleScreen(Screen):
                     read_only=cfg.read_only, when=app.view_end() if hasattr(app, "view_end") else None,
                     live=getattr(app, "at", None) is None)
 
-    def on_show_screen(self) -> bool:
+    def is_on_show(self) -> bool:
         """On show: the top console screen (a modal dialog over it leaves it on show); covered ones rest."""
         for screen in reversed(self.app.screen_stack):
             if isinstance(screen, ConsoleScreen):
@@ -200,7 +200,7 @@ class ConsoleScreen(Screen):
         return False
 
     def _snapshot_changed(self, snap) -> None:
-        if not self.on_show_screen():
+        if not self.is_on_show():
             self._stale = True  # only the visible screen fetches; it catches up when it comes back
             return
         self.update_breadcrumb()
