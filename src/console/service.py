@@ -236,8 +236,8 @@ class Service:
 
     MONITOR_TTL_S = 20.0
 
-    def drift(self, model: str, window: str | timedelta = "24h"):
-        return self.monitor.drift(model, window)
+    def drift(self, model: str, window: str | timedelta = "24h", series: bool = True):
+        return self.monitor.drift(model, window, series=series)
 
     def health(self, model: str, window: str | timedelta = "1h", environment: str | None = "production") -> dict:
         return self.monitor.health(model, window, environment)
