@@ -91,7 +91,7 @@ def settings(storage: dict | None) -> S3Settings:
 
 
 _lock = threading.Lock()
-_sessions: dict[S3Settings, object] = {}
+_sessions: dict[tuple, object] = {}
 _clients: dict[S3Settings, tuple[float, object]] = {}
 _credentials: dict[S3Settings, tuple[float, Credentials]] = {}
 _filesystems: dict[S3Settings, tuple[float, object]] = {}
@@ -100,10 +100,13 @@ _filesystems: dict[S3Settings, tuple[float, object]] = {}
 def _session(s: S3Settings):
     import botocore.session
 
+    # One session per profile and config files: a session loads botocore's service models and the
+    # profiles once, and clients share them.
+    key = (s.profile, *(os.environ.get(v) for v in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")))
     with _lock:
-        if s not in _sessions:
-            _sessions[s] = botocore.session.Session(profile=s.profile)
-        return _sessions[s]
+        if key not in _sessions:
+            _sessions[key] = botocore.session.Session(profile=s.profile)
+        return _sessions[key]
 
 
 def region(s: S3Settings, where: str = "s3") -> str:
@@ -160,16 +163,18 @@ def client(s: S3Settings, where: str = "s3"):
         signature_version=UNSIGNED if creds.anonymous else None,
         user_agent_extra="mlops-console",
     )
+    session = _session(s)
     try:
-        made = _session(s).create_client(
-            "s3",
-            region_name=region(s, where),
-            endpoint_url=s.endpoint_url,
-            aws_access_key_id=creds.access_key,
-            aws_secret_access_key=creds.secret_key,
-            aws_session_token=creds.token,
-            config=config,
-        )
+        with _lock:  # creating clients from one session is not thread-safe; using them is
+            made = session.create_client(
+                "s3",
+                region_name=s.region or session.get_config_variable("region") or "us-east-1",
+                endpoint_url=s.endpoint_url,
+                aws_access_key_id=creds.access_key,
+                aws_secret_access_key=creds.secret_key,
+                aws_session_token=creds.token,
+                config=config,
+            )
     except Exception as exc:
         raise error(where, exc, s) from None
     with _lock:
