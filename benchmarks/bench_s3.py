@@ -133,8 +133,9 @@ def main() -> None:
     data = tmp / "logs"
     t0 = time.perf_counter()
     make_set(data, args.rows, args.days, args.files_per_day)
-    print(f"generated {args.rows:,} rows in {args.days * args.files_per_day} files "
-          f"({sum(p.stat().st_size for p in data.rglob('*.parquet')) / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f} s")
+    size = sum(p.stat().st_size for p in data.rglob("*.parquet"))
+    print(f"generated {args.rows:,} rows in {args.days * args.files_per_day} files ({size / 1e6:.0f} MB) "
+          f"in {time.perf_counter() - t0:.1f} s")
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -172,11 +173,13 @@ def main() -> None:
         answers = {(r["window"], r["mode"]): r["answer"] for r in rows}
         same = all(answers[(w, "local disk")] == answers[(w, "S3 (moto)")] for w, _ in answers)
         print(f"\nS3 and local answers identical: {same}\n")
-        print("| window | source | files | MB | rows | list s (cold) | list s (warm) | scan s | rows/s (scan) | peak RSS MB |")
+        print("| window | source | files | MB | rows | list s (cold) | list s (warm) | scan s | rows/s (scan) "
+              "| peak RSS MB |")
         print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for r in rows:
             print(f"| {r['window']} | {r['mode']} | {r['files']} | {r['bytes'] / 1e6:.0f} | {r['rows']:,} | "
-                  f"{r['list_s']:.3f} | {r['list_warm_s']:.3f} | {r['scan_s']:.2f} | {r['rows'] / r['scan_s']:,.0f} | {r['rss_mb']:.0f} |")
+                  f"{r['list_s']:.3f} | {r['list_warm_s']:.3f} | {r['scan_s']:.2f} | "
+                  f"{r['rows'] / r['scan_s']:,.0f} | {r['rss_mb']:.0f} |")
         print("\n| failure | seconds to StorageError | message |")
         print("|---|---:|---|")
         for name, secs, msg in error_times(endpoint, storage):

@@ -86,7 +86,8 @@ def test_delta_on_s3(fleet, s3_server):  # noqa: F811
     since, until = datetime(2026, 11, 28), datetime(2026, 11, 28, 23, 59)
     window = lakes.delta_dataset("s3://lake/tables/preds", s3_server.storage, since=since, until=until)
     assert _fragment_days(window) == {"2026-11-28"}
-    assert _query(window, since, until) == _expected(fleet, since, until) == (PER_DAY, _expected(fleet, since, until)[1])
+    expected = _expected(fleet, since, until)
+    assert expected[0] == PER_DAY and _query(window, since, until) == expected
     whole = lakes.delta_dataset("s3://lake/tables/preds", s3_server.storage)
     assert whole.count_rows() == fleet.num_rows
 

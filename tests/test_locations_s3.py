@@ -204,7 +204,8 @@ def test_a_replaced_object_is_not_read_at_the_old_offset(s3_server):  # noqa: F8
 def _count(dataset, where: str = "true") -> tuple:
     con = duckdb.connect()
     con.register("t", dataset)
-    return con.execute(f"SELECT count(*), round(sum(latency_ms), 6), count(DISTINCT model) FROM t WHERE {where}").fetchone()
+    sql = f"SELECT count(*), round(sum(latency_ms), 6), count(DISTINCT model) FROM t WHERE {where}"
+    return con.execute(sql).fetchone()
 
 
 def test_duckdb_scans_s3_parquet_in_place_like_local(fleet, s3_server):  # noqa: F811
@@ -265,7 +266,8 @@ def test_a_column_that_appears_later(tmp_path):
     unified = locations.arrow_dataset(str(tmp_path), unify_schemas=True)
     con = duckdb.connect()
     con.register("t", unified)
-    assert con.execute("SELECT count(*), count(new_feature), count(date) FROM t").fetchone() == (2 * ROWS, ROWS, 2 * ROWS)
+    counts = con.execute("SELECT count(*), count(new_feature), count(date) FROM t").fetchone()
+    assert counts == (2 * ROWS, ROWS, 2 * ROWS)
 
 
 def test_empty_location_gives_an_empty_dataset(s3_server):  # noqa: F811
@@ -388,8 +390,8 @@ def test_network_timeout():
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     try:
-        storage = {"endpoint_url": f"http://127.0.0.1:{server.getsockname()[1]}", "access_key_id": "AKIAEXAMPLEEXAMPLE12",
-                   "secret_access_key": "hush", "region": "us-east-1", "request_timeout": 1, "connect_timeout": 1}
+        storage = {"endpoint_url": f"http://127.0.0.1:{server.getsockname()[1]}",
+                   "access_key_id": "AKIAEXAMPLEEXAMPLE12", "secret_access_key": "hush", "region": "us-east-1", "request_timeout": 1, "connect_timeout": 1}
         path = "s3://logs/slow/"
         text = _one_line_error(lambda: locations.list_files(path, storage), path, "hush")
         assert "network timeout" in text
