@@ -325,6 +325,12 @@ def test_missing_bucket(s3_server):  # noqa: F811
     text = _one_line_error(lambda: locations.list_files(path, s3_server.storage), path,
                            s3_server.access_key_id, s3_server.secret_access_key)
     assert text == f"{path}: bucket does not exist"
+    obj = "s3://no-such-bucket/logs/a.jsonl"
+    assert _one_line_error(lambda: locations.stat(obj, s3_server.storage), obj) == f"{obj}: bucket does not exist"
+    s3_server.client().create_bucket(Bucket="present")
+    obj = "s3://present/no-such-key.jsonl"
+    assert _one_line_error(lambda: locations.stat(obj, s3_server.storage), obj) == f"{obj}: no such object"
+    assert _one_line_error(lambda: locations.open_range(obj, 0, 5, s3_server.storage), obj) == f"{obj}: no such object"
     text = _one_line_error(lambda: locations.arrow_dataset(["s3://no-such-bucket/x.parquet"], s3_server.storage),
                            "s3://no-such-bucket/x.parquet", s3_server.secret_access_key)
     assert "no such object" in text or "bucket does not exist" in text

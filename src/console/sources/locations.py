@@ -253,9 +253,13 @@ def stat(path: str, storage: dict | None = None) -> FileInfo:
     loc = parse_location(path)
     if loc.pattern is not None:
         raise StorageError(f"{path}: a single file is needed here, not a glob")
-    one = _backend(loc, storage).single()
+    backend = _backend(loc, storage)
+    one = backend.single()
     if one is None:
-        raise StorageError(f"{path}: no such object" if loc.scheme == "s3" else f"{path}: is a folder")
+        if loc.scheme == "s3":
+            backend.scan([])  # a HEAD says only 403/404: a listing names a missing bucket or a bad key
+            raise StorageError(f"{path}: no such object")
+        raise StorageError(f"{path}: is a folder")
     return one
 
 
