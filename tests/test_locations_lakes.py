@@ -42,7 +42,7 @@ def _query(dataset, since: datetime, until: datetime) -> tuple:
     con = duckdb.connect()
     con.register("t", dataset)
     return con.execute("SELECT count(*), round(sum(latency_ms), 6) FROM t WHERE ts BETWEEN ? AND ?",
-                       [since, until]).fetchone()
+                       [since, until]).fetchall()[0]
 
 
 def _fragment_days(dataset) -> set:
@@ -68,7 +68,7 @@ def test_delta_local_with_partition_pruning(tmp_path, fleet):
     con.register("t", whole)
     plan = con.execute("EXPLAIN SELECT count(*) FROM t WHERE date = DATE '2026-11-28'").fetchall()[0][1]
     assert "Filters:" in plan
-    assert con.execute("SELECT count(*) FROM t WHERE date = DATE '2026-11-28'").fetchone() == (PER_DAY,)
+    assert con.execute("SELECT count(*) FROM t WHERE date = DATE '2026-11-28'").fetchall()[0] == (PER_DAY,)
     # A second commit is seen on the next read; an older version stays readable.
     write_deltalake(str(tmp_path / "preds"), fleet.slice(0, 10), mode="append")
     assert lakes.delta_dataset(str(tmp_path / "preds")).count_rows() == fleet.num_rows + 10
@@ -136,7 +136,7 @@ def test_iceberg_with_a_sqlite_catalog_prunes_by_day(tmp_path, fleet):
     churn = lakes.iceberg_dataset("serving.preds", options, row_filter=EqualTo("model", "churn"))
     con = duckdb.connect()
     con.register("t", churn)
-    assert con.execute("SELECT count(*) FROM t WHERE model = 'churn'").fetchone() == (len(DAYS) * PER_DAY // 4,)
+    assert con.execute("SELECT count(*) FROM t WHERE model = 'churn'").fetchall()[0] == (len(DAYS) * PER_DAY // 4,)
 
 
 def test_iceberg_errors_are_one_line(tmp_path):

@@ -205,7 +205,7 @@ def _count(dataset, where: str = "true") -> tuple:
     con = duckdb.connect()
     con.register("t", dataset)
     sql = f"SELECT count(*), round(sum(latency_ms), 6), count(DISTINCT model) FROM t WHERE {where}"
-    return con.execute(sql).fetchone()
+    return con.execute(sql).fetchall()[0]
 
 
 def test_duckdb_scans_s3_parquet_in_place_like_local(fleet, s3_server):  # noqa: F811
@@ -224,6 +224,20 @@ def test_duckdb_scans_s3_parquet_in_place_like_local(fleet, s3_server):  # noqa:
     # Given as a list of files (what the store keeps), partitions are still found.
     files = locations.list_files("s3://logs/fleet/hive", s3_server.storage, since=datetime(2026, 11, 30))
     assert _count(locations.arrow_dataset(files, s3_server.storage), "date = '2026-11-30'")[0] == len(HOURS) * ROWS
+
+
+def test_each_row_names_its_file(fleet, s3_server):  # noqa: F811
+    remote = locations.arrow_dataset("s3://logs/fleet/hive/", s3_server.storage, source_column="source")
+    con = duckdb.connect()
+    con.register("t", remote)
+    by_file = con.execute("SELECT source, count(*) FROM t GROUP BY source ORDER BY source").fetchall()
+    assert by_file == [(f"s3://logs/fleet/hive/date={d}/part-0.parquet", len(HOURS) * ROWS) for d in DAYS]
+    one = f"s3://logs/fleet/hive/date={DAYS[0]}/part-0.parquet"
+    assert con.execute("SELECT count(*) FROM t WHERE source = ?", [one]).fetchall()[0] == (len(HOURS) * ROWS,)
+    local = locations.arrow_dataset(str(fleet / "hive"), source_column="source", unify_schemas=True)
+    con.register("l", local)
+    assert con.execute("SELECT min(source) FROM l").fetchall()[0] == (str(fleet / "hive" / f"date={DAYS[0]}" /
+                                                                     "part-0.parquet"),)
 
 
 def test_filter_and_projection_reach_the_dataset(tmp_path, s3_server):  # noqa: F811
@@ -249,11 +263,11 @@ def test_filter_and_projection_reach_the_dataset(tmp_path, s3_server):  # noqa: 
     sql = "SELECT count(*), sum(latency_ms) FROM t WHERE date = '2026-11-30'"
     plan = con.execute("EXPLAIN " + sql).fetchall()[0][1]
     assert "Filters:" in plan and "date" in plan and "Projections:" in plan and "blob" not in plan
-    assert con.execute(sql).fetchone() == (2 * ROWS, 2 * sum(good["latency_ms"].to_pylist()))
+    assert con.execute(sql).fetchall()[0] == (2 * ROWS, 2 * sum(good["latency_ms"].to_pylist()))
     with pytest.raises(duckdb.Error):  # without the filter the junk file is opened
-        con.execute("SELECT count(*) FROM t").fetchone()
+        con.execute("SELECT count(*) FROM t").fetchall()[0]
     with pytest.raises(duckdb.Error):  # projecting blob reads c.parquet's list column
-        con.execute("SELECT count(blob) FROM t WHERE date = '2026-11-30'").fetchone()
+        con.execute("SELECT count(blob) FROM t WHERE date = '2026-11-30'").fetchall()[0]
 
 
 def test_a_column_that_appears_later(tmp_path):
@@ -266,7 +280,7 @@ def test_a_column_that_appears_later(tmp_path):
     unified = locations.arrow_dataset(str(tmp_path), unify_schemas=True)
     con = duckdb.connect()
     con.register("t", unified)
-    counts = con.execute("SELECT count(*), count(new_feature), count(date) FROM t").fetchone()
+    counts = con.execute("SELECT count(*), count(new_feature), count(date) FROM t").fetchall()[0]
     assert counts == (2 * ROWS, ROWS, 2 * ROWS)
 
 

@@ -312,13 +312,16 @@ def _hive_base(dirs: list[str]) -> str:
 
 def arrow_dataset(source: Location | str | Iterable[str | FileInfo], storage: dict | None = None, *,
                   format: str = "parquet", partitioning: str | None = "hive", since: datetime | None = None,
-                  until: datetime | None = None, schema=None, unify_schemas: bool = False):
+                  until: datetime | None = None, schema=None, unify_schemas: bool = False,
+                  source_column: str | None = None):
     """A pyarrow dataset over the files of a location (pruned by [since, until]) or over given files.
 
     Hive folders become partition columns (`date`, `hour`, ...: strings or integers as they look), so
     DuckDB's filter on them skips files. The schema is the first file's unless `schema` is given, or
-    `unify_schemas` reads every footer (a column that appears in later files). No file: an empty dataset
-    with `schema` (or no columns).
+    `unify_schemas` reads every footer (a column that appears in later files). `source_column` names a
+    string column holding each row's file (its s3:// URL or local path), for provenance; like a partition
+    column it costs nothing to read and a filter on it skips files. No file: an empty dataset with
+    `schema` (or no columns).
     """
     import pyarrow as pa
     import pyarrow.dataset as ds
@@ -353,8 +356,28 @@ def arrow_dataset(source: Location | str | Iterable[str | FileInfo], storage: di
                 if part is not None else ds.FileSystemFactoryOptions(),
             )
             schema = factory.inspect(promote_options="permissive", fragments=None)
-            return factory.finish(schema)
-        return ds.dataset(paths, schema=schema, format=format, filesystem=fs, partitioning=part,
-                          partition_base_dir=base if part is not None else None)
+            dataset = factory.finish(schema)
+        else:
+            dataset = ds.dataset(paths, schema=schema, format=format, filesystem=fs, partitioning=part,
+                                 partition_base_dir=base if part is not None else None)
+        return _with_source(dataset, source_column, dict(zip(paths, files))) if source_column else dataset
     except Exception as exc:
         raise s3.error(where, exc, settings) from None
+
+
+def _with_source(dataset, column: str, urls: dict[str, str]):
+    """The dataset with a virtual string column naming each fragment's file (as a partition value)."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    fragments = [
+        dataset.format.make_fragment(
+            f.path, dataset.filesystem,
+            partition_expression=f.partition_expression & (ds.field(column) == pa.scalar(urls.get(f.path, f.path))))
+        for f in dataset.get_fragments()
+    ]
+    schema = dataset.schema
+    if column in schema.names:
+        schema = schema.remove(schema.get_field_index(column))
+    return ds.FileSystemDataset(fragments, schema.append(pa.field(column, pa.string())), dataset.format,
+                                dataset.filesystem)

@@ -294,9 +294,9 @@ def _network_reason(exc: BaseException, text: str, s: S3Settings | None) -> str 
 
 
 def redact(text: str, s: S3Settings | None = None, extra: list[str] | tuple = ()) -> str:
-    for secret in [*(s.secrets() if s else []), *extra]:
-        if secret:
-            text = text.replace(secret, "***")
+    from console.redact import redact_text
+
+    text = redact_text(text, [*(s.secrets() if s else []), *extra])
     # Anything that looks like a key id or a signature, wherever it came from.
     text = re.sub(r"\b(AKIA|ASIA)[A-Z0-9]{12,}\b", "***", text)
     text = re.sub(r"(Signature=|Credential=)[^\s,&]+", r"\1***", text)
