@@ -13,7 +13,7 @@ import json
 import math
 import re
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pyarrow as pa
@@ -23,6 +23,7 @@ from console.sources.contract import LABEL, PREDICTION, Parsed, Rejected
 RAW_CHARS = 300
 _TYPES = {**PREDICTION, "status": pa.string(), "sampling_weight": pa.float64()}
 _LABEL_TYPES = dict(LABEL)
+_EPOCH = datetime(1970, 1, 1)
 _HOUR_PATH = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/(\d{2})/")
 
 
@@ -100,6 +101,13 @@ def parse_time(value: Any) -> datetime | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise BadRecord(f"unreadable time {value!r}")
     magnitude = abs(value)
+    if isinstance(value, int):  # exact: OTLP gives nanoseconds as 19-digit integers
+        micros = value * 1_000_000 if magnitude < 1e11 else value * 1000 if magnitude < 1e14 \
+            else value if magnitude < 1e17 else value // 1000
+        try:
+            return _EPOCH + timedelta(microseconds=micros)
+        except OverflowError:
+            raise BadRecord(f"time out of range {value!r}") from None
     seconds = (value if magnitude < 1e11 else value / 1e3 if magnitude < 1e14
                else value / 1e6 if magnitude < 1e17 else value / 1e9)
     try:
