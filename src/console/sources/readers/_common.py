@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import orjson
 import pyarrow as pa
 
 from console.sources.contract import LABEL, PREDICTION, Parsed, Rejected
@@ -31,13 +32,9 @@ class BadRecord(ValueError):
     """A record the reader cannot map; its message is the reason an operator reads."""
 
 
-def _no_constants(name: str) -> Any:
-    raise BadRecord(f"non-finite number {name}")
-
-
 def loads(text: str | bytes) -> Any:
-    """JSON as the vendors write it, but NaN/Infinity are malformed values, not numbers."""
-    return json.loads(text, parse_constant=_no_constants)
+    """Strict JSON: NaN / Infinity (bare, or overflowing like 1e999) make the record malformed, not a number."""
+    return orjson.loads(text)
 
 
 def lines(body: bytes, first_line: int, rejected: list[Rejected]) -> Iterator[tuple[int, str]]:
