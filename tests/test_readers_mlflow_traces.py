@@ -66,7 +66,8 @@ def test_fetch_and_map_the_traces(written):
     rows = {r["request_id"]: r for r in out.predictions.to_pylist()}
     ok, err, plain = rows[written["ok"]], rows[written["err"]], rows[written["plain"]]
     assert (ok["input_tokens"], ok["output_tokens"], ok["status"]) == (120, 30, "OK")
-    assert (ok["client_request_id"], ok["model"]) == ("ticket-77", "answer")  # trace name when no model is configured
+    assert ok["model"] == "answer" and ok["version"] is None  # trace name when no model is configured; no LoggedModel
+    assert {r["client_request_id"] for r in records if r["trace_id"] == written["ok"]} == {"ticket-77"}
     assert err["status"] == "ERROR" and plain["model"] == "classify"
     assert ok["latency_ms"] >= 0 and abs(ok["ts"] - datetime.utcnow()) < timedelta(minutes=5)
     assert not out.rejected

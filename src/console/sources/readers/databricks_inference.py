@@ -9,7 +9,8 @@ Payload table: `databricks_request_id`, `client_request_id`, `date`, `timestamp_
 `sampling_fraction`, `execution_time_ms`, `request`, `response`, `request_metadata` (map: `model_name`,
 `model_version`, `endpoint_name`). AI Gateway table: `request_date`, `databricks_request_id`,
 `client_request_id`, `request_time`, `status_code`, `sampling_fraction`, `execution_duration_ms`, `request`,
-`response`, `served_entity_id` (mapped through `options.served_entities = {id = {model, version}}`),
+`response`, `served_entity_id` (mapped through `options.served_entities = {id = {model, version}}`; unmapped, the
+entity id is both model and version, since it changes when the endpoint config does),
 `logging_error_codes`, `requester` (not read: an identity).
 
 LABEL_KEY `request_id` <- `client_request_id` (else `databricks_request_id`); a batch's examples are
@@ -118,13 +119,14 @@ def _request(loc: int, rec: dict, options: Mapping[str, Any]) -> list[dict]:
         entity = (options.get("served_entities") or {}).get(rec.get("served_entity_id"))
         entity = entity if isinstance(entity, dict) else {"model": entity} if entity else {}
         model = options.get("model") or entity.get("model") or rec.get("served_entity_id")
-        version = entity.get("version")
+        version = entity.get("version") or rec.get("served_entity_id")
         latency = number(rec.get("execution_duration_ms"))
     else:
         meta = _metadata(rec.get("request_metadata"))
         model = options.get("model") or meta.get("model_name") or meta.get("endpoint_name")
         version = meta.get("model_version")
         latency = number(rec.get("execution_time_ms"))
+    version = options.get("version") or version
     base = {"loc": loc, "ts": ts, "model": model, "version": None if version is None else str(version),
             "environment": options.get("environment"), "latency_ms": latency,
             "status": None if status is None else str(status)}

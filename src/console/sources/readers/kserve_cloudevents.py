@@ -10,7 +10,7 @@ Types: `org.kubeflow.serving.inference.request|response` (KServe), `io.seldon.se
 response` and `io.seldon.serving.feedback` (Seldon, which carries labels). The pair shares `ce-id` (KServe) or
 `ce-requestid` (Seldon). model = `options.model` / `options.models[name]` / `ce-inferenceservicename`;
 variant = `ce-endpoint` (default / canary; Seldon's predictor); version = `options.variant_versions[variant]`,
-else a V2 response's `model_version`. Bodies: V1 (`instances` / `predictions`), V2 Open Inference
+else a V2 response's `model_version`, else the variant name. Bodies: V1 (`instances` / `predictions`), V2 Open Inference
 Protocol (`inputs` / `outputs` tensors) or Seldon's (`data: {names, ndarray | tensor}`). ts = the request's
 `ce-time`; latency = response time minus request time. Blob-storage records carry no time, so they give no
 ts or latency (the store must date them, e.g. by file time).
@@ -159,7 +159,8 @@ def _rows(req: dict, resp: dict, options: Mapping[str, Any]) -> list[dict]:
     name = attrs.get("inferenceservicename")
     variant = attrs.get("endpoint") or attrs.get("predictor")
     body = resp["data"] if isinstance(resp["data"], dict) else {}
-    version = (options.get("variant_versions") or {}).get(variant) or body.get("model_version")
+    version = options.get("version") or (options.get("variant_versions") or {}).get(variant) \
+        or body.get("model_version") or variant
     names = list(options["features"]) if options.get("features") else None
     examples = _seldon(req["data"], names) or instances(req["data"], names)
     results = _seldon_out(resp["data"]) or outputs(resp["data"])

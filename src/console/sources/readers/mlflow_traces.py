@@ -9,7 +9,8 @@ exports), `state` (OK / ERROR / IN_PROGRESS), `execution_duration` (`execution_d
 model = `options.model`, else `options.models[modelId]`, else the tag `mlflow.traceName`; version =
 `options.model_versions[modelId]`, else the LoggedModel id itself. Tokens from `mlflow.trace.tokenUsage`
 (input / output; cache tokens are inside input), cost from `mlflow.trace.cost.total_cost`, else tokens x
-`options.input_per_1m` / `output_per_1m`. `client_request_id` is kept as a column.
+`options.input_per_1m` / `output_per_1m`. A trace without a LoggedModel id has no version unless
+`options.version` gives one (the store then sets it aside as "missing version").
 
 LABEL_KEY `request_id` <- `trace_id` (MLflow 2: `request_id`). Assessments become labels: expectations and
 feedback, the named one only when `options.assessment` is set; overridden (`valid: false`) and failed
@@ -130,11 +131,10 @@ def _trace(loc: int, rec: dict, options: Mapping[str, Any]) -> dict:
     return {
         "loc": loc, "request_id": key, "ts": ts, "latency_ms": number(duration),
         "model": options.get("model") or (options.get("models") or {}).get(model_id) or tags.get("mlflow.traceName"),
-        "version": (options.get("model_versions") or {}).get(model_id) or model_id,
+        "version": options.get("version") or (options.get("model_versions") or {}).get(model_id) or model_id,
         "environment": options.get("environment"),
         "status": None if state is None else str(state).removeprefix("TRACE_STATUS_"),
         "input_tokens": in_tok, "output_tokens": out_tok, "cost_usd": cost,
-        "client_request_id": rec.get("client_request_id"),
     }
 
 

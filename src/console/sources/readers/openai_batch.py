@@ -7,9 +7,11 @@
 input / output counts and are not added. Cost = tokens x `options.input_per_1m` / `output_per_1m` (the
 batch prices the team pays; the lead may pass the model's configured prices here).
 
-model = `options.model`, else the body's `model`; the served model name is also kept as `llm_model`.
-prediction = the first choice's text (Chat) or the output text (Responses). A line of the error file has
-no time; its ts is `options.batch_time` if given, else left empty for the store to fill.
+model = `options.model`, else the body's `model`; version = `options.version`, else the body's dated `model`
+(e.g. gpt-4o-mini-2024-07-18, so a provider's model update reads as a new version; "unknown" on a failed
+line that names none), also kept as `llm_model`. A failed line has no `created`: pass the batch's time as
+`options.batch_time` (the Batch object's `created_at`), or the store refuses it as "missing ts".
+prediction = the first choice's text (Chat) or the output text (Responses).
 
 LABEL_KEY `request_id` <- `custom_id`. Labels are lines `{custom_id, label}` (the team's graded answers),
 read by this same reader from their own file.
@@ -56,7 +58,8 @@ def _output(loc: int, key: str, obj: dict, options: Mapping[str, Any]) -> dict:
         raise BadRecord("neither response nor error")
     response, error = obj.get("response"), obj.get("error")
     row: dict[str, Any] = {"loc": loc, "request_id": key, "environment": options.get("environment"),
-                           "model": options.get("model"), "ts": parse_time(options.get("batch_time"))}
+                           "model": options.get("model"), "version": options.get("version") or "unknown",
+                           "ts": parse_time(options.get("batch_time"))}
     if response is None:
         if not isinstance(error, dict):
             raise BadRecord("response is null and error is not an object")
@@ -75,6 +78,7 @@ def _output(loc: int, key: str, obj: dict, options: Mapping[str, Any]) -> dict:
     if created is not None:
         row["ts"] = parse_time(created)
     row["model"] = options.get("model") or body.get("model")
+    row["version"] = options.get("version") or body.get("model") or "unknown"
     row["llm_model"] = body.get("model")
     if integer(status) != 200:
         err = body.get("error") if isinstance(body.get("error"), dict) else {}

@@ -18,7 +18,7 @@ tokens are already inside input tokens and are never added), output likewise (`o
 `options.input_per_1m` / `output_per_1m`.
 
 model = `options.model`, else resource `service.name`; version = `options.version`, else resource
-`service.version`, else the prompt version; environment = resource `deployment.environment.name` (or the
+`service.version`, else the prompt version, else the served model name; environment = resource `deployment.environment.name` (or the
 older `deployment.environment`). Latency is end minus start. Attributes under `options.feature_prefix`
 (e.g. "app.") become feature columns without the prefix; `<prefix>request_id`, `<prefix>variant`,
 `<prefix>prediction` and `<prefix>score` fill those contract fields instead.
@@ -199,13 +199,13 @@ def _prediction(loc: int, span: dict, attrs: dict, resource: dict, key: str, opt
         "loc": loc, "ts": parse_time(start), "request_id": key,
         "model": options.get("model") or resource.get("service.name"),
         "version": options.get("version") or resource.get("service.version")
-        or (None if prompt_version is None else text_of(prompt_version)),
+        or (None if prompt_version is None else text_of(prompt_version)) or _first(attrs, _LLM_MODEL),
         "environment": options.get("environment") or resource.get("deployment.environment.name")
         or resource.get("deployment.environment"),
         "latency_ms": (end - start) / 1e6 if end is not None and end >= start else None,
         "status": word, "error": None if error is None else text_of(error),
         "input_tokens": in_tok, "output_tokens": out_tok, "cost_usd": cost,
-        "trace_id": span.get("traceId"), "operation": attrs.get("gen_ai.operation.name")
+        "operation": attrs.get("gen_ai.operation.name")
         or str(attrs.get("openinference.span.kind", "")).lower() or None,
         "llm_model": _first(attrs, _LLM_MODEL), "provider": _first(attrs, _PROVIDER),
         "finish_reason": reasons[0] if isinstance(reasons, list) and reasons else reasons,

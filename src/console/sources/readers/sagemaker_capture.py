@@ -4,7 +4,8 @@ Each line is one invocation: `captureData.endpointInput` / `endpointOutput` as `
 data, encoding}` (data always a string: CSV text, JSON text, or BASE64), and `eventMetadata {eventId,
 inferenceId (only when the caller set one), inferenceTime}`. Capture has no latency, status or model
 version: the model is the endpoint (or `options.model` / `options.models[endpoint]`), the variant comes
-from the path (or `options.variant`) and its version from `options.variant_versions`.
+from the path (or `options.variant`) and its version from `options.variant_versions` (else the variant
+name itself, so a new production variant reads as a new version).
 
 LABEL_KEY `request_id` is `eventMetadata.inferenceId` when present, else `eventMetadata.eventId`: Model
 Monitor merges ground truth the same way (the ground-truth file's `eventMetadata.eventId` holds whichever
@@ -46,7 +47,7 @@ def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, An
     preds: list[dict] = []
     endpoint, variant = endpoint_and_variant(source, options)
     model = options.get("model") or (options.get("models") or {}).get(endpoint) or endpoint
-    version = (options.get("variant_versions") or {}).get(variant) if variant else None
+    version = options.get("version") or (options.get("variant_versions") or {}).get(variant) or variant
     names = list(options["features"]) if options.get("features") else None
     pct = options.get("sampling_percentage")
     sampling = 100.0 / float(pct) if pct and 0 < float(pct) < 100 else None
