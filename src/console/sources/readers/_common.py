@@ -141,6 +141,18 @@ def integer(value: Any) -> int | None:
     return None
 
 
+def count(value: Any, what: str) -> int | None:
+    """A token count: absent is None; present, it must be a whole number that fits int64, or the record is bad."""
+    if value is None:
+        return None
+    out = integer(value)
+    if out is None:
+        raise BadRecord(f"{what} is not a whole number: {value!r}"[:120])
+    if not 0 <= out < 2**63:
+        raise BadRecord(f"{what} out of range: {out}"[:120])
+    return out
+
+
 def text_of(value: Any) -> str:
     """A prediction or label as text: integral floats without '.0', containers as compact JSON."""
     if isinstance(value, float) and value.is_integer():
@@ -396,7 +408,10 @@ def _column(name: str, values: list, types: Mapping[str, pa.DataType]) -> pa.Arr
     if typ is not None:
         if pa.types.is_string(typ):
             values = [None if v is None else text_of(v) for v in values]
-        return pa.array(values, type=typ)
+        try:
+            return pa.array(values, type=typ)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):  # readers validate; never fatal
+            return pa.array([_fits(v, typ) for v in values], type=typ)
     try:
         arr = pa.array(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
@@ -406,6 +421,14 @@ def _column(name: str, values: list, types: Mapping[str, pa.DataType]) -> pa.Arr
     if pa.types.is_nested(arr.type):
         return pa.array([None if v is None else text_of(v) for v in values], type=pa.string())
     return arr
+
+
+def _fits(value: Any, typ: pa.DataType) -> Any:
+    try:
+        pa.array([value], type=typ)
+        return value
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+        return None
 
 
 def table(rows: list[dict], types: Mapping[str, pa.DataType], source: str) -> pa.Table | None:
@@ -455,3 +478,10 @@ def b64_text(data: str) -> str:
         return base64.b64decode(data, validate=True).decode("utf-8")
     except (binascii.Error, ValueError):
         raise BadRecord("body is not valid BASE64 of UTF-8 text") from None
+
+
+def reason(exc: BaseException) -> str:
+    """Why a record was set aside: the reader's own words, or the unexpected shape that broke the mapping."""
+    if isinstance(exc, BadRecord):
+        return str(exc)
+    return f"unreadable record ({type(exc).__name__}: {str(exc)[:120]})"

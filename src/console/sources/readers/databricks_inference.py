@@ -27,8 +27,8 @@ import pyarrow as pa
 
 from console.sources.contract import Parsed
 from console.sources.readers._common import (
-    BadRecord, features_of, instances, integer, json_lines, label_row, loads, map_output, number, outputs,
-    parse_time, parsed, reject, text_of, weight,
+    BadRecord, count, features_of, instances, integer, json_lines, label_row, loads, map_output, number,
+    outputs, parse_time, parsed, reason, reject, text_of, weight,
 )
 
 FORMAT = "databricks-inference"
@@ -61,8 +61,8 @@ def _map(records: Iterable[tuple[int, dict, str | None]], source: str, options: 
                 labels.append(_label(loc, rec))
             else:
                 preds.extend(_request(loc, rec, options))
-        except BadRecord as exc:
-            reject(rejected, loc, str(exc), raw if raw is not None else text_of(_printable(rec)))
+        except Exception as exc:  # noqa: BLE001 - a bad record costs only itself
+            reject(rejected, loc, reason(exc), raw if raw is not None else text_of(_printable(rec)))
     return parsed(preds, labels, rejected, source)
 
 
@@ -165,8 +165,9 @@ def _request(loc: int, rec: dict, options: Mapping[str, Any]) -> list[dict]:
 
 def _chat(response: dict) -> dict:
     usage = response.get("usage") if isinstance(response.get("usage"), dict) else {}
-    out: dict[str, Any] = {"input_tokens": integer(usage.get("prompt_tokens", usage.get("input_tokens"))),
-                           "output_tokens": integer(usage.get("completion_tokens", usage.get("output_tokens")))}
+    out: dict[str, Any] = {"input_tokens": count(usage.get("prompt_tokens", usage.get("input_tokens")), "input_tokens"),
+                           "output_tokens": count(usage.get("completion_tokens", usage.get("output_tokens")),
+                                                  "output_tokens")}
     choices = response.get("choices")
     if isinstance(choices, list) and choices and isinstance(choices[0], dict):
         out["finish_reason"] = choices[0].get("finish_reason")

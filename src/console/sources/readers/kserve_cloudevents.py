@@ -34,7 +34,7 @@ import pyarrow as pa
 from console.sources.contract import Parsed, Rejected
 from console.sources.readers._common import (
     RAW_CHARS, BadRecord, b64_text, by_position, features_of, instances, json_lines, label_row, loads,
-    map_output, outputs, parse_time, parsed, reject,
+    map_output, outputs, parse_time, parsed, reason, reject,
 )
 
 FORMAT = "kserve-cloudevents"
@@ -52,8 +52,8 @@ def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, An
     for loc, obj, raw in json_lines(body, first_line, rejected):
         try:
             events.append(_event(loc, obj, raw))
-        except BadRecord as exc:
-            reject(rejected, loc, str(exc), raw)
+        except Exception as exc:  # noqa: BLE001 - a bad record costs only itself
+            reject(rejected, loc, reason(exc), raw)
     return _pair(events, source, options, carry, rejected)
 
 
@@ -65,8 +65,8 @@ def parse_table(table: pa.Table, *, source: str, first_row: int, options: Mappin
         raw = json.dumps(row, default=str)[:RAW_CHARS]
         try:
             events.append(_event(first_row + i, row, raw))
-        except BadRecord as exc:
-            reject(rejected, first_row + i, str(exc), raw)
+        except Exception as exc:  # noqa: BLE001 - a bad record costs only itself
+            reject(rejected, first_row + i, reason(exc), raw)
     return _pair(events, source, options, carry, rejected)
 
 
@@ -138,8 +138,8 @@ def _pair(events: Iterable[dict], source: str, options: Mapping[str, Any], carry
                 continue
             req, resp = (ev, other) if ev["kind"] == "request" else (other, ev)
             preds.extend(_rows(req, resp, options))
-        except BadRecord as exc:
-            reject(rejected, ev["loc"], str(exc), ev["raw"])
+        except Exception as exc:  # noqa: BLE001 - a bad record costs only itself
+            reject(rejected, ev["loc"], reason(exc), ev["raw"])
     timeout = float(options.get("pair_timeout_s", 300))
     if newest is not None:
         limit = datetime.fromisoformat(newest)

@@ -28,7 +28,8 @@ from typing import Any
 
 from console.sources.contract import Parsed
 from console.sources.readers._common import (
-    RAW_CHARS, BadRecord, integer, json_lines, label_row, loads, number, parse_time, parsed, reject, text_of,
+    RAW_CHARS, BadRecord, count, json_lines, label_row, loads, number, parse_time, parsed, reason,
+    reject, text_of,
 )
 
 FORMAT = "mlflow-traces"
@@ -92,8 +93,8 @@ def _map(items: Iterable[tuple[int, dict, str | None]], source: str, options: Ma
             if since_ms is None or row["ts"] is None or row["ts"] > parse_time(int(since_ms)):
                 preds.append(row)
             labels.extend(_assessments(loc, row["request_id"], rec.get("assessments"), options))
-        except BadRecord as exc:
-            reject(rejected, loc, str(exc), raw if raw is not None else json.dumps(rec, default=str)[:RAW_CHARS])
+        except Exception as exc:  # noqa: BLE001 - a bad record costs only itself
+            reject(rejected, loc, reason(exc), raw if raw is not None else json.dumps(rec, default=str)[:RAW_CHARS])
     return parsed(preds, labels, rejected, source)
 
 
@@ -122,7 +123,7 @@ def _trace(loc: int, rec: dict, options: Mapping[str, Any]) -> dict:
                      if rec.get(k) is not None), None)
     usage = _json_map(meta.get("mlflow.trace.tokenUsage"))
     cost = number(_json_map(meta.get("mlflow.trace.cost")).get("total_cost"))
-    in_tok, out_tok = integer(usage.get("input_tokens")), integer(usage.get("output_tokens"))
+    in_tok, out_tok = count(usage.get("input_tokens"), "input_tokens"), count(usage.get("output_tokens"), "output_tokens")
     if cost is None and options.get("input_per_1m") is not None and (in_tok is not None or out_tok is not None):
         cost = ((in_tok or 0) * float(options["input_per_1m"])
                 + (out_tok or 0) * float(options.get("output_per_1m", 0))) / 1e6

@@ -24,7 +24,7 @@ from typing import Any
 
 from console.sources.contract import Parsed
 from console.sources.readers._common import (
-    BadRecord, integer, json_lines, label_row, parse_time, parsed, reject, text_of,
+    BadRecord, count, integer, json_lines, label_row, parse_time, parsed, reason, reject, text_of,
 )
 
 FORMAT = "openai-batch"
@@ -48,8 +48,8 @@ def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, An
                 labels.append(label_row(loc, key, obj["label"], parse_time(obj.get("ts"))))
             else:
                 preds.append(_output(loc, key, obj, options))
-        except BadRecord as exc:
-            reject(rejected, loc, str(exc), raw)
+        except Exception as exc:  # noqa: BLE001 - a bad record costs only itself
+            reject(rejected, loc, reason(exc), raw)
     return parsed(preds, labels, rejected, source)
 
 
@@ -84,8 +84,8 @@ def _output(loc: int, key: str, obj: dict, options: Mapping[str, Any]) -> dict:
         err = body.get("error") if isinstance(body.get("error"), dict) else {}
         row["error"] = text_of(err.get("message") or err.get("code") or f"HTTP {status}")
     usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
-    in_tok = integer(usage.get("prompt_tokens", usage.get("input_tokens")))
-    out_tok = integer(usage.get("completion_tokens", usage.get("output_tokens")))
+    in_tok = count(usage.get("prompt_tokens", usage.get("input_tokens")), "input_tokens")
+    out_tok = count(usage.get("completion_tokens", usage.get("output_tokens")), "output_tokens")
     row["input_tokens"], row["output_tokens"] = in_tok, out_tok
     if options.get("input_per_1m") is not None and (in_tok is not None or out_tok is not None):
         row["cost_usd"] = ((in_tok or 0) * float(options["input_per_1m"])

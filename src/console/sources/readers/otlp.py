@@ -38,7 +38,7 @@ from typing import Any
 
 from console.sources.contract import Parsed
 from console.sources.readers._common import (
-    BadRecord, integer, json_lines, number, parse_time, parsed, reject, text_of,
+    BadRecord, count, integer, json_lines, number, parse_time, parsed, reason, reject, text_of,
 )
 
 FORMAT = "otlp"
@@ -111,16 +111,16 @@ def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, An
                 preds.extend(p)
                 labels.extend(lab)
                 skipped += s
-                for reason in bad:  # a bad span costs only itself, not its line
-                    reject(rejected, loc, reason, raw)
+                for why in bad:  # a bad span costs only itself, not its line
+                    reject(rejected, loc, why, raw)
             elif "span_id" in obj and isinstance(obj.get("result"), dict):
                 lab = _annotation(loc, obj, options)
                 if lab:
                     labels.append(lab)
             else:
                 raise BadRecord("not a TracesData line (no resourceSpans)")
-        except BadRecord as exc:
-            reject(rejected, loc, str(exc), raw)
+        except Exception as exc:  # noqa: BLE001 - a bad record costs only itself
+            reject(rejected, loc, reason(exc), raw)
     notes = [f"{skipped} model-call spans skipped: they wrap a model call whose usage they repeat"] if skipped else []
     return parsed(preds, labels, rejected, source, notes=notes)
 
@@ -169,8 +169,8 @@ def _traces(loc: int, obj: dict, options: Mapping[str, Any], bad: list[str]) -> 
                     labels.append(lab)
             if is_model_call(attrs) and span["spanId"] not in wrappers:
                 preds.append(_prediction(loc, span, attrs, resource, keys[span["spanId"]], options))
-        except BadRecord as exc:
-            bad.append(str(exc))
+        except Exception as exc:  # noqa: BLE001 - a bad span costs only itself
+            bad.append(reason(exc))
     return preds, labels, len(wrappers)
 
 
@@ -188,7 +188,7 @@ def _prediction(loc: int, span: dict, attrs: dict, resource: dict, key: str, opt
     code = status.get("code")
     word = {2: "ERROR", "STATUS_CODE_ERROR": "ERROR", 1: "OK", "STATUS_CODE_OK": "OK"}.get(code, "UNSET")
     error = attrs.get("error.type") or status.get("message") if word == "ERROR" else None
-    in_tok, out_tok = integer(_first(attrs, _INPUT)), integer(_first(attrs, _OUTPUT))
+    in_tok, out_tok = count(_first(attrs, _INPUT), "input_tokens"), count(_first(attrs, _OUTPUT), "output_tokens")
     cost = number(attrs.get("llm.cost.total"))
     if cost is None and options.get("input_per_1m") is not None and (in_tok is not None or out_tok is not None):
         cost = ((in_tok or 0) * float(options["input_per_1m"]) + (out_tok or 0) * float(options.get("output_per_1m", 0))) / 1e6

@@ -25,7 +25,7 @@ from typing import Any
 from console.sources.contract import Parsed
 from console.sources.readers._common import (
     BadRecord, by_position, csv_cell, decode_payload, features_of, instances, json_lines, map_output, outputs,
-    parse_time, parsed, reject,
+    parse_time, parsed, reason, reject,
 )
 
 FORMAT = "sagemaker-capture"
@@ -54,8 +54,8 @@ def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, An
     for loc, obj, raw in json_lines(body, first_line, rejected):
         try:
             preds.extend(_record(loc, obj, names, options, model, version, variant, sampling))
-        except BadRecord as exc:
-            reject(rejected, loc, str(exc), raw)
+        except Exception as exc:  # noqa: BLE001 - a bad record costs only itself
+            reject(rejected, loc, reason(exc), raw)
     notes = [] if model else ["no model: set options.model or keep the {endpoint}/{variant}/yyyy/mm/dd/hh/ layout"]
     return parsed(preds, [], rejected, source, notes=notes)
 

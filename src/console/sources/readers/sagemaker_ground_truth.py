@@ -14,7 +14,7 @@ from typing import Any
 
 from console.sources.contract import Parsed
 from console.sources.readers._common import (
-    BadRecord, decode_payload, hour_from_path, json_lines, label_row, parsed, reject,
+    BadRecord, decode_payload, hour_from_path, json_lines, label_row, parsed, reason, reject,
 )
 
 FORMAT = "sagemaker-ground-truth"
@@ -44,6 +44,6 @@ def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, An
             if value is None or value == "" or value == []:
                 raise BadRecord("empty label")
             labels.append(label_row(loc, key, value, collected))
-        except BadRecord as exc:
-            reject(rejected, loc, str(exc), raw)
+        except Exception as exc:  # noqa: BLE001 - a bad record costs only itself
+            reject(rejected, loc, reason(exc), raw)
     return parsed([], labels, rejected, source)
