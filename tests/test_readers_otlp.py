@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -93,3 +94,29 @@ def test_bad_records_cost_only_themselves(out):
 def test_evaluation_option_keeps_one_name():
     out = otlp.parse(FIX.read_bytes(), source=str(FIX), first_line=1, options={"evaluation": "correctness"})
     assert out.labels["request_id"].to_pylist() == ["b3b3b3b3b3b3b3b3"]
+
+
+SPLIT = FIX.parent / "split_trace.jsonl"
+
+
+def test_a_wrapper_exported_in_a_later_batch_is_still_not_counted():
+    lines = SPLIT.read_bytes().splitlines(keepends=True)
+    first = otlp.parse(lines[0], source=str(SPLIT), first_line=1, options={})
+    assert first.predictions["request_id"].to_pylist() == ["1111111111111111"]
+    assert list(first.carry["pending"]) == ["2222222222222222"]  # its parent has not been seen yet
+    json.dumps(first.carry)
+    rest = otlp.parse(b"".join(lines[1:]), source=str(SPLIT), first_line=2, options={}, carry=first.carry)
+    assert rest.predictions["request_id"].to_pylist() == ["4444444444444444"]  # the wrapper 2222... is skipped
+    assert rest.notes == ["1 model-call spans skipped: they wrap a model call whose usage they repeat"]
+    assert rest.carry is None
+    tokens = first.predictions["input_tokens"].to_pylist() + rest.predictions["input_tokens"].to_pylist()
+    assert tokens == [40, 5]  # 40 once, not 80
+
+
+def test_the_wait_for_a_wrapper_is_bounded_by_span_time():
+    lines = SPLIT.read_bytes().splitlines(keepends=True)
+    first = otlp.parse(lines[0], source=str(SPLIT), first_line=1, options={"wrapper_window_s": 60})
+    later = otlp.parse(lines[1], source=str(SPLIT), first_line=2, options={"wrapper_window_s": 60}, carry=first.carry)
+    assert later.carry is None  # ten minutes on, the wait for 2222... is given up
+    last = otlp.parse(lines[2], source=str(SPLIT), first_line=3, options={"wrapper_window_s": 60}, carry=later.carry)
+    assert last.predictions["request_id"].to_pylist() == ["2222222222222222"]  # so it counts: the window is the limit

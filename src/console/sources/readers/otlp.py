@@ -6,8 +6,10 @@ integers (times, intValue) as strings, ids as hex, `status.code` 2 = error.
 
 Only model-call spans become predictions: GenAI semconv `gen_ai.operation.name` chat / text_completion /
 generate_content / embeddings, or OpenInference `openinference.span.kind` LLM / EMBEDDING. A model-call
-span that has a model-call descendant in the same line (a framework wrapper repeating its child's usage) is
-skipped, so an agent's tokens are the sum over its real model calls, each counted once.
+span that has a model-call descendant (a framework wrapper repeating its child's usage) is skipped, so an
+agent's tokens are the sum over its real model calls, each counted once. Parents end after their children,
+so a wrapper is often exported in a later batch: the ids of not-yet-seen ancestors of model calls wait in
+`carry` for `options.wrapper_window_s` (default 600) of span time.
 
 Read in current and older names: provider `gen_ai.provider.name` / `gen_ai.system` / `llm.provider`;
 tokens `gen_ai.usage.input_tokens` / `gen_ai.usage.prompt_tokens` / `llm.token_count.prompt` (cache-read
@@ -103,11 +105,14 @@ def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, An
     preds: list[dict] = []
     labels: list[dict] = []
     skipped = 0
+    state = carry if isinstance(carry, dict) else {}
+    pending: dict[str, int] = dict(state.get("pending") or {})  # ancestors of model calls not yet seen
+    newest = [int(state.get("newest") or 0)]  # the latest span end seen, which ages the wait
     for loc, obj, raw in json_lines(body, first_line, rejected):
         try:
             if "resourceSpans" in obj:
                 bad: list[str] = []
-                p, lab, s = _traces(loc, obj, options, bad)
+                p, lab, s = _traces(loc, obj, options, bad, pending, newest)
                 preds.extend(p)
                 labels.extend(lab)
                 skipped += s
@@ -122,10 +127,15 @@ def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, An
         except Exception as exc:  # noqa: BLE001 - a bad record costs only itself
             reject(rejected, loc, reason(exc), raw)
     notes = [f"{skipped} model-call spans skipped: they wrap a model call whose usage they repeat"] if skipped else []
-    return parsed(preds, labels, rejected, source, notes=notes)
+    if pending:  # a parent ends after its children: wait for it a while, by span time, not forever
+        horizon = newest[0] - int(float(options.get("wrapper_window_s", 600)) * 1e9)
+        pending = {k: v for k, v in pending.items() if v >= horizon}
+    carry_out = {"pending": pending, "newest": newest[0]} if pending else None
+    return parsed(preds, labels, rejected, source, carry=carry_out, notes=notes)
 
 
-def _traces(loc: int, obj: dict, options: Mapping[str, Any], bad: list[str]) -> tuple[list[dict], list[dict], int]:
+def _traces(loc: int, obj: dict, options: Mapping[str, Any], bad: list[str], pending: dict[str, int],
+            newest: list[int]) -> tuple[list[dict], list[dict], int]:
     spans: list[tuple[dict, dict, dict]] = []  # (span, its attributes, resource attributes)
     resource_spans = obj["resourceSpans"]
     if not isinstance(resource_spans, list):
@@ -140,15 +150,28 @@ def _traces(loc: int, obj: dict, options: Mapping[str, Any], bad: list[str]) -> 
                     raise BadRecord("a span without spanId")
                 spans.append((span, attributes(span.get("attributes")), resource))
     by_id = {s["spanId"]: (s, a) for s, a, _ in spans}
-    wrappers: set[str] = set()
+    newest[0] = max([newest[0]] + [integer(s.get("endTimeUnixNano")) or 0 for s, _, _ in spans])
+    # Spans above a model call: in this line by walking up, and across lines through `pending` (parents
+    # end, and so are exported, after their children). A model call above a model call is a wrapper.
+    above: set[str] = set()  # spans with a model call somewhere below them
+
+    def climb(span: dict) -> None:
+        parent, end = span.get("parentSpanId"), integer(span.get("endTimeUnixNano")) or 0
+        while parent and parent not in above:
+            if parent not in by_id:
+                pending[parent] = max(pending.get(parent, 0), end)
+                return
+            above.add(parent)
+            parent = by_id[parent][0].get("parentSpanId")
+
+    for span, _, _ in spans:
+        if span["spanId"] in pending:  # a model call sat below it in an earlier line
+            del pending[span["spanId"]]
+            above.add(span["spanId"])
     for span, attrs, _ in spans:
-        if is_model_call(attrs):
-            parent, seen = span.get("parentSpanId"), set()
-            while parent and parent in by_id and parent not in seen:
-                seen.add(parent)
-                if is_model_call(by_id[parent][1]):
-                    wrappers.add(parent)
-                parent = by_id[parent][0].get("parentSpanId")
+        if is_model_call(attrs) or span["spanId"] in above:
+            climb(span)
+    wrappers = {sid for sid in above if is_model_call(by_id[sid][1])}
     prefix = options.get("feature_prefix")
     keys = {s["spanId"]: _key(s, a, prefix) for s, a, _ in spans}
     preds, labels = [], []
