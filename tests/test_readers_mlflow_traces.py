@@ -116,3 +116,22 @@ def test_exported_json_in_mlflow_3_and_2_names():
     labels = {(r["request_id"], r["label"]) for r in out.labels.to_pylist()}
     assert labels == {("tr-0a1b", "refund"), ("tr-0a1b", "0.8")}  # the overridden assessment is skipped
     assert [(r.loc, r.reason) for r in out.rejected] == [(3, "no trace_id (MLflow 3) or request_id (MLflow 2)")]
+
+
+def test_a_trace_in_progress_waits_and_holds_the_cursor():
+    base = 1796031000000
+    records = [{"trace_id": "t-1", "request_time": base, "state": "OK", "execution_duration": 5},
+               {"trace_id": "t-2", "request_time": base + 1000, "state": "IN_PROGRESS"},
+               {"trace_id": "t-3", "request_time": base + 2000, "state": "OK", "execution_duration": 7}]
+    first = mt.parse_records(records, source="s", options={"version": "1"}, predictions_since_ms=base - 5)
+    assert first.predictions["request_id"].to_pylist() == ["t-1"]  # t-3 waits behind t-2
+    assert first.notes == ["1 traces still in progress: read when they end",
+                           "1 finished traces wait behind one in progress, to be read once"]
+    cursor = mt.next_cursor(records, base - 5)
+    assert cursor == base + 999
+    records[1]["state"] = "OK"  # the next poll reads t-2 and t-3 again, now both finished
+    second = mt.parse_records(records[1:], source="s", options={"version": "1"}, predictions_since_ms=cursor)
+    assert second.predictions["request_id"].to_pylist() == ["t-2", "t-3"]
+    assert mt.next_cursor(records[1:], cursor) == base + 2000
+    # an exported file (no cursor) gives every finished trace
+    assert mt.parse_records(records, source="s", options={"version": "1"}).predictions.num_rows == 3

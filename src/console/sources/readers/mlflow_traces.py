@@ -16,13 +16,15 @@ LABEL_KEY `request_id` <- `trace_id` (MLflow 2: `request_id`). Assessments becom
 feedback, the named one only when `options.assessment` is set; overridden (`valid: false`) and failed
 (`feedback.error`) assessments are skipped. A label can land long after its trace: `fetch` re-reads a
 `label_lookback_ms` window, and `parse_records(..., predictions_since_ms=...)` emits predictions only for
-traces newer than the cursor, labels for all it was given (the store keeps the newest label per key).
+traces newer than the cursor, labels for all it was given (the store keeps the newest label per key). A trace
+still IN_PROGRESS is not emitted; `next_cursor(records, since_ms)` keeps the poll from passing it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from datetime import datetime, timedelta
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -36,6 +38,7 @@ FORMAT = "mlflow-traces"
 LINE_BASED = True  # exported JSON Lines; live traces come through fetch + parse_records
 LABEL_KEY = "request_id"
 PAGE = 500
+_EPOCH = datetime(1970, 1, 1)
 HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
                  "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
 
@@ -70,6 +73,29 @@ def fetch(tracking_uri: str, experiment_ids: list[str], since_ms: int, *, label_
         raise TraceFetchError(f"cannot search traces at {tracking_uri}: {str(exc).splitlines()[0][:200]}") from None
 
 
+def next_cursor(records: Iterable[dict], since_ms: int) -> int:
+    """Where the next poll starts: after the newest finished trace, but never past one still in progress
+    (its state, latency and tokens are not final; it is read again, and emitted, once it ends)."""
+    done, running = [], []
+    for rec in records:
+        try:
+            ts = parse_time(rec.get("request_time", rec.get("timestamp_ms")))
+        except BadRecord:
+            continue
+        if ts is None:
+            continue
+        ms = (ts - _EPOCH) // timedelta(milliseconds=1)
+        (running if _in_progress(rec) else done).append(ms)
+    cursor = max(done, default=since_ms)
+    if running:
+        cursor = min(cursor, min(running) - 1)
+    return max(cursor, since_ms)
+
+
+def _in_progress(rec: dict) -> bool:
+    return str(rec.get("state", rec.get("status")) or "").upper().removeprefix("TRACE_STATUS_") == "IN_PROGRESS"
+
+
 def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, Any],
           carry: object = None) -> Parsed:
     rejected: list = []
@@ -78,24 +104,40 @@ def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, An
 
 def parse_records(records: Iterable[dict], *, source: str, options: Mapping[str, Any] | None = None,
                   predictions_since_ms: int | None = None) -> Parsed:
+    """Traces to rows. With `predictions_since_ms` (the poll's cursor), predictions are the finished traces
+    after it and up to `next_cursor`, so a trace finished after one still running waits for the same poll
+    that reads the running one: each is emitted once."""
     rejected: list = []
+    records = list(records)
+    window = None
+    if predictions_since_ms is not None:
+        window = (int(predictions_since_ms), next_cursor(records, int(predictions_since_ms)))
     items = ((i + 1, r, None) for i, r in enumerate(records))
-    return _map(items, source, options or {}, rejected, predictions_since_ms)
+    return _map(items, source, options or {}, rejected, window)
 
 
 def _map(items: Iterable[tuple[int, dict, str | None]], source: str, options: Mapping[str, Any], rejected: list,
-         since_ms: int | None) -> Parsed:
+         window: tuple[int, int] | None) -> Parsed:
     preds: list[dict] = []
     labels: list[dict] = []
+    running = held = 0
     for loc, rec, raw in items:
         try:
             row = _trace(loc, rec, options)
-            if since_ms is None or row["ts"] is None or row["ts"] > parse_time(int(since_ms)):
+            ms = (row["ts"] - _EPOCH) // timedelta(milliseconds=1)
+            if _in_progress(rec):
+                running += 1
+            elif window is None or window[0] < ms <= window[1]:
                 preds.append(row)
+            elif ms > window[1]:
+                held += 1
             labels.extend(_assessments(loc, row["request_id"], rec.get("assessments"), options))
         except Exception as exc:  # noqa: BLE001 - a bad record costs only itself
             reject(rejected, loc, reason(exc), raw if raw is not None else json.dumps(rec, default=str)[:RAW_CHARS])
-    return parsed(preds, labels, rejected, source)
+    notes = [f"{running} traces still in progress: read when they end"] if running else []
+    if held:
+        notes.append(f"{held} finished traces wait behind one in progress, to be read once")
+    return parsed(preds, labels, rejected, source, notes=notes)
 
 
 def _json_map(value: Any) -> dict:
