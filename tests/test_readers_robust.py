@@ -73,3 +73,22 @@ def test_no_value_of_the_wrong_type_raises(fmt):
     # one chunk at a time as well, so a record that breaks table building cannot hide behind the others
     for i, single in enumerate(bodies[::7]):
         reader.parse(single + b"\n", source="x", first_line=i + 1, options=OPTIONS)
+
+
+BAD_OPTIONS = {"threshold": "high", "features": 5, "input_per_1m": "cheap", "output_per_1m": [], "pair_timeout_s": "soon",
+               "sampling_percentage": "most", "wrapper_window_s": None, "variant_versions": "v1", "models": 3,
+               "served_entities": [], "classes": 7, "feature_prefix": 1, "evaluation": 2, "assessment": {}}
+
+
+@pytest.mark.parametrize("fmt", sorted(FILES))
+def test_options_of_the_wrong_type_do_not_raise(fmt):
+    body = (FIX / FILES[fmt]).read_bytes()
+    out = READERS[fmt].parse(body, source="x/ep/AllTraffic/2026/11/30/10/f.jsonl", first_line=1, options=BAD_OPTIONS)
+    good = READERS[fmt].parse(body, source="x/ep/AllTraffic/2026/11/30/10/f.jsonl", first_line=1, options={})
+    kept = lambda p: (p.predictions.num_rows if p.predictions is not None else 0) + (p.labels.num_rows if p.labels is not None else 0)
+    assert kept(out) == kept(good)  # a wrong option is ignored, not a reason to drop records
+
+
+def test_a_dropped_option_is_said():
+    out = READERS["sagemaker-capture"].parse(b"", source="f", first_line=1, options={"threshold": "high", "model": "m"})
+    assert out.notes == ["option threshold ignored: expected a number, got str"]

@@ -8,6 +8,7 @@ record that cannot be mapped costs only itself (a `Rejected` with its line and r
 from __future__ import annotations
 
 import base64
+import functools
 import binascii
 import json
 import math
@@ -485,3 +486,63 @@ def reason(exc: BaseException) -> str:
     if isinstance(exc, BadRecord):
         return str(exc)
     return f"unreadable record ({type(exc).__name__}: {str(exc)[:120]})"
+
+
+def priced(in_tok: int | None, out_tok: int | None, options: Mapping[str, Any]) -> float | None:
+    """Cost from the configured prices per million tokens; None without prices or tokens."""
+    p_in, p_out = number(options.get("input_per_1m")), number(options.get("output_per_1m"))
+    if (p_in is None and p_out is None) or (in_tok is None and out_tok is None):
+        return None
+    return ((in_tok or 0) * (p_in or 0.0) + (out_tok or 0) * (p_out or 0.0)) / 1e6
+
+
+def option_number(options: Mapping[str, Any], key: str, default: float) -> float:
+    value = number(options.get(key))
+    return default if value is None or value < 0 else value
+
+
+_OPTION_TYPES: dict[str, tuple[str, tuple[type, ...]]] = {
+    **{k: ("text", (str,)) for k in ("model", "version", "environment", "endpoint", "variant", "feature_prefix",
+                                      "evaluation", "assessment", "positive_label", "negative_label")},
+    "batch_time": ("a time", (str, int, float)),
+    **{k: ("a number", (int, float)) for k in ("threshold", "sampling_percentage", "input_per_1m", "output_per_1m",
+                                               "pair_timeout_s", "wrapper_window_s")},
+    "features": ("a list of names", (list, tuple)), "classes": ("a list", (list, tuple)),
+    **{k: ("a table", (dict,)) for k in ("variant_versions", "models", "model_versions", "served_entities")},
+}
+
+
+def clean_options(options: Any) -> tuple[dict[str, Any], list[str]]:
+    """The `[logs.options]` a reader understands, each of the type it needs; a wrong one is dropped and said,
+    so a typo in config costs that option, never the records."""
+    if not isinstance(options, Mapping):
+        return {}, [] if options is None else ["[logs.options] ignored: not a table"]
+    out: dict[str, Any] = {}
+    notes: list[str] = []
+    for key, value in options.items():
+        want = _OPTION_TYPES.get(key)
+        ok = want is None or (isinstance(value, want[1]) and not isinstance(value, bool))
+        if ok and want and want[1] == (int, float) and number(value) is None:
+            ok = False
+        if ok and key == "features" and not all(isinstance(v, str) for v in value):
+            ok = False
+        if ok and want and want[1] == (dict,) and key != "served_entities":
+            value = {str(k): str(v) for k, v in value.items() if isinstance(v, (str, int, float)) and not isinstance(v, bool)}
+        if ok:
+            out[key] = value
+        elif value is not None:
+            notes.append(f"option {key} ignored: expected {want[0]}, got {type(value).__name__}")
+    return out, notes
+
+
+def cleaned(fn):
+    """Entry points (`parse`, `parse_table`, `parse_records`) get their options through `clean_options`; what
+    was dropped is added to the result's notes."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        options, notes = clean_options(kwargs.get("options"))
+        kwargs["options"] = options
+        out = fn(*args, **kwargs)
+        out.notes = notes + out.notes
+        return out
+    return wrapper

@@ -27,8 +27,8 @@ import pyarrow as pa
 
 from console.sources.contract import Parsed
 from console.sources.readers._common import (
-    BadRecord, count, features_of, instances, integer, json_lines, label_row, loads, map_output, number,
-    outputs, parse_time, parsed, reason, reject, text_of, weight,
+    BadRecord, cleaned, count, features_of, instances, integer, json_lines, label_row, loads, map_output,
+    number, outputs, parse_time, parsed, reason, reject, text_of, weight,
 )
 
 FORMAT = "databricks-inference"
@@ -37,6 +37,7 @@ LABEL_KEY = "request_id"
 _LLM_KEYS = ("messages", "prompt")
 
 
+@cleaned
 def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, Any],
           carry: object = None) -> Parsed:
     rejected: list = []
@@ -44,6 +45,7 @@ def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, An
     return _map(records, source, options, rejected)
 
 
+@cleaned
 def parse_table(table: pa.Table, *, source: str, first_row: int, options: Mapping[str, Any]) -> Parsed:
     rejected: list = []
     rows = table.to_pylist()

@@ -33,8 +33,8 @@ import pyarrow as pa
 
 from console.sources.contract import Parsed, Rejected
 from console.sources.readers._common import (
-    RAW_CHARS, BadRecord, b64_text, by_position, features_of, instances, json_lines, label_row, loads,
-    map_output, outputs, parse_time, parsed, reason, reject,
+    RAW_CHARS, BadRecord, b64_text, by_position, cleaned, features_of, instances, json_lines, label_row, loads,
+    map_output, option_number, outputs, parse_time, parsed, reason, reject,
 )
 
 FORMAT = "kserve-cloudevents"
@@ -45,6 +45,7 @@ _BLOB = {"Id": "id", "ReqType": "type", "InferenceService": "inferenceservicenam
          "reqType": "type", "inferenceService": "inferenceservicename", "contentType": "datacontenttype"}
 
 
+@cleaned
 def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, Any],
           carry: object = None) -> Parsed:
     rejected: list[Rejected] = []
@@ -57,6 +58,7 @@ def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, An
     return _pair(events, source, options, carry, rejected)
 
 
+@cleaned
 def parse_table(table: pa.Table, *, source: str, first_row: int, options: Mapping[str, Any],
                 carry: object = None) -> Parsed:
     rejected: list[Rejected] = []
@@ -140,7 +142,7 @@ def _pair(events: Iterable[dict], source: str, options: Mapping[str, Any], carry
             preds.extend(_rows(req, resp, options))
         except Exception as exc:  # noqa: BLE001 - a bad record costs only itself
             reject(rejected, ev["loc"], reason(exc), ev["raw"])
-    timeout = float(options.get("pair_timeout_s", 300))
+    timeout = option_number(options, "pair_timeout_s", 300)
     if newest is not None:
         limit = datetime.fromisoformat(newest)
         for slot, ev in list(waiting.items()):

@@ -30,8 +30,8 @@ from typing import Any
 
 from console.sources.contract import Parsed
 from console.sources.readers._common import (
-    RAW_CHARS, BadRecord, count, json_lines, label_row, loads, number, parse_time, parsed, reason,
-    reject, text_of,
+    RAW_CHARS, BadRecord, cleaned, count, json_lines, label_row, loads, number, parse_time, parsed, priced,
+    reason, reject, text_of,
 )
 
 FORMAT = "mlflow-traces"
@@ -96,12 +96,14 @@ def _in_progress(rec: dict) -> bool:
     return str(rec.get("state", rec.get("status")) or "").upper().removeprefix("TRACE_STATUS_") == "IN_PROGRESS"
 
 
+@cleaned
 def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, Any],
           carry: object = None) -> Parsed:
     rejected: list = []
     return _map(json_lines(body, first_line, rejected), source, options, rejected, None)
 
 
+@cleaned
 def parse_records(records: Iterable[dict], *, source: str, options: Mapping[str, Any] | None = None,
                   predictions_since_ms: int | None = None) -> Parsed:
     """Traces to rows. With `predictions_since_ms` (the poll's cursor), predictions are the finished traces
@@ -166,9 +168,8 @@ def _trace(loc: int, rec: dict, options: Mapping[str, Any]) -> dict:
     usage = _json_map(meta.get("mlflow.trace.tokenUsage"))
     cost = number(_json_map(meta.get("mlflow.trace.cost")).get("total_cost"))
     in_tok, out_tok = count(usage.get("input_tokens"), "input_tokens"), count(usage.get("output_tokens"), "output_tokens")
-    if cost is None and options.get("input_per_1m") is not None and (in_tok is not None or out_tok is not None):
-        cost = ((in_tok or 0) * float(options["input_per_1m"])
-                + (out_tok or 0) * float(options.get("output_per_1m", 0))) / 1e6
+    if cost is None:
+        cost = priced(in_tok, out_tok, options)
     model_id = meta.get("mlflow.modelId")
     state = rec.get("state", rec.get("status"))
     return {

@@ -24,7 +24,8 @@ from typing import Any
 
 from console.sources.contract import Parsed
 from console.sources.readers._common import (
-    BadRecord, count, integer, json_lines, label_row, parse_time, parsed, reason, reject, text_of,
+    BadRecord, cleaned, count, integer, json_lines, label_row, parse_time, parsed, priced, reason, reject,
+    text_of,
 )
 
 FORMAT = "openai-batch"
@@ -32,6 +33,7 @@ LINE_BASED = True
 LABEL_KEY = "request_id"
 
 
+@cleaned
 def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, Any],
           carry: object = None) -> Parsed:
     rejected: list = []
@@ -87,9 +89,7 @@ def _output(loc: int, key: str, obj: dict, options: Mapping[str, Any]) -> dict:
     in_tok = count(usage.get("prompt_tokens", usage.get("input_tokens")), "input_tokens")
     out_tok = count(usage.get("completion_tokens", usage.get("output_tokens")), "output_tokens")
     row["input_tokens"], row["output_tokens"] = in_tok, out_tok
-    if options.get("input_per_1m") is not None and (in_tok is not None or out_tok is not None):
-        row["cost_usd"] = ((in_tok or 0) * float(options["input_per_1m"])
-                           + (out_tok or 0) * float(options.get("output_per_1m", 0))) / 1e6
+    row["cost_usd"] = priced(in_tok, out_tok, options)
     text, finish = _answer(body)
     row["prediction"], row["finish_reason"] = text, finish
     return row

@@ -40,7 +40,8 @@ from typing import Any
 
 from console.sources.contract import Parsed
 from console.sources.readers._common import (
-    BadRecord, count, integer, json_lines, number, parse_time, parsed, reason, reject, text_of,
+    BadRecord, cleaned, count, integer, json_lines, number, option_number, parse_time, parsed, priced, reason,
+    reject, text_of,
 )
 
 FORMAT = "otlp"
@@ -99,6 +100,7 @@ def is_model_call(attrs: Mapping[str, Any]) -> bool:
         str(attrs.get("openinference.span.kind", "")).upper() in MODEL_KINDS
 
 
+@cleaned
 def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, Any],
           carry: object = None) -> Parsed:
     rejected: list = []
@@ -128,7 +130,7 @@ def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, An
             reject(rejected, loc, reason(exc), raw)
     notes = [f"{skipped} model-call spans skipped: they wrap a model call whose usage they repeat"] if skipped else []
     if pending:  # a parent ends after its children: wait for it a while, by span time, not forever
-        horizon = newest[0] - int(float(options.get("wrapper_window_s", 600)) * 1e9)
+        horizon = newest[0] - int(option_number(options, "wrapper_window_s", 600) * 1e9)
         pending = {k: v for k, v in pending.items() if v >= horizon}
     carry_out = {"pending": pending, "newest": newest[0]} if pending else None
     return parsed(preds, labels, rejected, source, carry=carry_out, notes=notes)
@@ -213,8 +215,8 @@ def _prediction(loc: int, span: dict, attrs: dict, resource: dict, key: str, opt
     error = attrs.get("error.type") or status.get("message") if word == "ERROR" else None
     in_tok, out_tok = count(_first(attrs, _INPUT), "input_tokens"), count(_first(attrs, _OUTPUT), "output_tokens")
     cost = number(attrs.get("llm.cost.total"))
-    if cost is None and options.get("input_per_1m") is not None and (in_tok is not None or out_tok is not None):
-        cost = ((in_tok or 0) * float(options["input_per_1m"]) + (out_tok or 0) * float(options.get("output_per_1m", 0))) / 1e6
+    if cost is None:
+        cost = priced(in_tok, out_tok, options)
     prompt_name = attrs.get("gen_ai.prompt.name") or attrs.get("llm.prompt_template.name")
     prompt_version = attrs.get("gen_ai.prompt.version") or attrs.get("llm.prompt_template.version")
     reasons = attrs.get("gen_ai.response.finish_reasons")

@@ -24,8 +24,8 @@ from typing import Any
 
 from console.sources.contract import Parsed
 from console.sources.readers._common import (
-    BadRecord, by_position, csv_cell, decode_payload, features_of, instances, json_lines, map_output, outputs,
-    parse_time, parsed, reason, reject,
+    BadRecord, by_position, cleaned, csv_cell, decode_payload, features_of, instances, json_lines, map_output,
+    number, outputs, parse_time, parsed, reason, reject,
 )
 
 FORMAT = "sagemaker-capture"
@@ -41,6 +41,7 @@ def endpoint_and_variant(source: str, options: Mapping[str, Any]) -> tuple[str |
     return endpoint, variant
 
 
+@cleaned
 def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, Any],
           carry: object = None) -> Parsed:
     rejected: list = []
@@ -49,8 +50,8 @@ def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, An
     model = options.get("model") or (options.get("models") or {}).get(endpoint) or endpoint
     version = options.get("version") or (options.get("variant_versions") or {}).get(variant) or variant
     names = list(options["features"]) if options.get("features") else None
-    pct = options.get("sampling_percentage")
-    sampling = 100.0 / float(pct) if pct and 0 < float(pct) < 100 else None
+    pct = number(options.get("sampling_percentage"))
+    sampling = 100.0 / pct if pct is not None and 0 < pct < 100 else None
     for loc, obj, raw in json_lines(body, first_line, rejected):
         try:
             preds.extend(_record(loc, obj, names, options, model, version, variant, sampling))

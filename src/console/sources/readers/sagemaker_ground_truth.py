@@ -14,7 +14,7 @@ from typing import Any
 
 from console.sources.contract import Parsed
 from console.sources.readers._common import (
-    BadRecord, decode_payload, hour_from_path, json_lines, label_row, parsed, reason, reject,
+    BadRecord, cleaned, decode_payload, hour_from_path, json_lines, label_row, parsed, reason, reject,
 )
 
 FORMAT = "sagemaker-ground-truth"
@@ -22,6 +22,7 @@ LINE_BASED = True
 LABEL_KEY = "request_id"
 
 
+@cleaned
 def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, Any],
           carry: object = None) -> Parsed:
     rejected: list = []
