@@ -48,9 +48,16 @@ def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, An
 @cleaned
 def parse_table(table: pa.Table, *, source: str, first_row: int, options: Mapping[str, Any]) -> Parsed:
     rejected: list = []
-    rows = table.to_pylist()
-    records = ((first_row + i, row, None) for i, row in enumerate(rows))
-    return _map(records, source, options, rejected)
+    return _map(_rows_of(table, first_row), source, options, rejected)
+
+
+def _rows_of(table: pa.Table, first_row: int) -> Iterable[tuple[int, dict, None]]:
+    """Rows as dicts one record batch at a time, so a large Delta file is never all Python objects at once."""
+    loc = first_row
+    for batch in table.to_batches(max_chunksize=10_000):
+        for row in batch.to_pylist():
+            yield loc, row, None
+            loc += 1
 
 
 def _map(records: Iterable[tuple[int, dict, str | None]], source: str, options: Mapping[str, Any],

@@ -63,12 +63,15 @@ def parse_table(table: pa.Table, *, source: str, first_row: int, options: Mappin
                 carry: object = None) -> Parsed:
     rejected: list[Rejected] = []
     events = []
-    for i, row in enumerate(table.to_pylist()):
-        raw = json.dumps(row, default=str)[:RAW_CHARS]
-        try:
-            events.append(_event(first_row + i, row, raw))
-        except Exception as exc:  # noqa: BLE001 - a bad record costs only itself
-            reject(rejected, first_row + i, reason(exc), raw)
+    loc = first_row
+    for batch in table.to_batches(max_chunksize=10_000):
+        for row in batch.to_pylist():
+            raw = json.dumps(row, default=str)[:RAW_CHARS]
+            try:
+                events.append(_event(loc, row, raw))
+            except Exception as exc:  # noqa: BLE001 - a bad record costs only itself
+                reject(rejected, loc, reason(exc), raw)
+            loc += 1
     return _pair(events, source, options, carry, rejected)
 
 
