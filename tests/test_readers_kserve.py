@@ -95,3 +95,13 @@ def test_blob_storage_records_json_and_table():
     out = kce.parse_table(table, source="logs/part-0.parquet", first_row=1, options={"threshold": 0.5})
     assert out.predictions.to_pylist()[0]["score"] == 0.83 and not out.rejected
     assert json.loads(base64.b64decode(records[0]["Bytes"]))["instances"] == [[6.7, 3.1, 4.4, 1.4]]
+
+
+def test_events_without_time_wait_up_to_a_count():
+    path = FIX / "blob_records.jsonl"
+    request = path.read_bytes().splitlines(keepends=True)[0]
+    body = b"".join(request.replace(b'"Id": "b-1"', f'"Id": "b-{i}"'.encode()) for i in range(5))
+    out = kce.parse(body, source=str(path), first_line=1, options={"max_waiting": 3})
+    assert [(r.loc, r.reason) for r in out.rejected] == [
+        (1, "unpaired request b-0: more than 3 events waiting"), (2, "unpaired request b-1: more than 3 events waiting")]
+    assert sorted(out.carry["waiting"]) == ["request:b-2", "request:b-3", "request:b-4"]

@@ -506,7 +506,7 @@ _OPTION_TYPES: dict[str, tuple[str, tuple[type, ...]]] = {
                                       "evaluation", "assessment", "positive_label", "negative_label")},
     "batch_time": ("a time", (str, int, float)),
     **{k: ("a number", (int, float)) for k in ("threshold", "sampling_percentage", "input_per_1m", "output_per_1m",
-                                               "pair_timeout_s", "wrapper_window_s")},
+                                               "pair_timeout_s", "wrapper_window_s", "max_waiting")},
     "features": ("a list of names", (list, tuple)), "classes": ("a list", (list, tuple)),
     **{k: ("a table", (dict,)) for k in ("variant_versions", "models", "model_versions", "served_entities")},
 }

@@ -16,7 +16,8 @@ Protocol (`inputs` / `outputs` tensors) or Seldon's (`data: {names, ndarray | te
 ts or latency (the store must date them, e.g. by file time).
 
 An unpaired event is returned in `carry` and offered again with the next chunk; once the newest event
-seen is more than `options.pair_timeout_s` (default 300) past it, it is rejected with its reason.
+seen is more than `options.pair_timeout_s` (default 300) past it, it is rejected with its reason; so is the
+oldest once more than `options.max_waiting` (default 10,000) wait (events without a time never age out).
 
 LABEL_KEY `request_id` <- the pair id (`ce-id` / `ce-requestid`), `{id}#{i}` for the i-th instance of a
 batch. Seldon feedback labels are keyed by the graded response's `meta.puid` (else the event's request id).
@@ -154,6 +155,11 @@ def _pair(events: Iterable[dict], source: str, options: Mapping[str, Any], carry
                 missing = "response" if ev["kind"] == "request" else "request"
                 reject(rejected, ev["loc"], f"unpaired {ev['kind']} {ev['key']}: no {missing} within {timeout:g} s",
                        ev["raw"])
+    cap = int(option_number(options, "max_waiting", 10_000))
+    while len(waiting) > cap:  # events with no time never age out; the oldest give way
+        slot, ev = next(iter(waiting.items()))
+        del waiting[slot]
+        reject(rejected, ev["loc"], f"unpaired {ev['kind']} {ev['key']}: more than {cap} events waiting", ev["raw"])
     notes = [f"{len(waiting)} events wait for their pair"] if waiting else []
     new_carry = {"waiting": waiting, "newest": newest} if waiting or newest else None
     return parsed(preds, labels, rejected, source, carry=new_carry, notes=notes)
