@@ -33,6 +33,7 @@ from console import __version__
 from console.config import Config, LogSource
 from console.sources.contract import CONTRACT, PROVENANCE, Rejected
 from console.sources.files import FileCursor, Tailer
+from console.sources.readers import READERS
 from console.sql import load_query
 from console.store import parse
 from console.store.manifest import KINDS, Manifest
@@ -351,20 +352,30 @@ class Warehouse:
                     if chunk.start_of_file:
                         body, _ = parse.strip_bom(body)
                     rejected = [Rejected(loc, reason, raw) for loc, reason, raw in chunk.rejected]
+                    by_kind: list[tuple[str, pa.Table]] = []
                     if fmt_file == "csv":
                         tables, rej = parse.csv_lines(body, header=chunk.header or "", source=chunk.path,
                                                       first_line=chunk.first_line)
+                        by_kind = [(src.kind, t) for t in tables]
                     elif fmt_file == "jsonl":
                         tables, rej = parse.jsonl(body, source=chunk.path, first_line=chunk.first_line)
+                        by_kind = [(src.kind, t) for t in tables]
+                    elif fmt_file in READERS:  # a vendor's format: its reader maps it onto the contract
+                        parsed = READERS[fmt_file].parse(body, source=chunk.path, first_line=chunk.first_line,
+                                                         options=dict(getattr(src, "options", None) or {}),
+                                                         carry=chunk.cursor.carry)
+                        tailer.state_after()[chunk.key].carry = parsed.carry
+                        by_kind = list(parsed.tables().items())
+                        rej = parsed.rejected
+                        notes += [f"{chunk.path}: {n}" for n in parsed.notes]
                     else:
-                        tables, rej = [], ([Rejected(0, f"unknown file format {fmt_file!r} (expected jsonl, csv "
-                                                        "or parquet)", "")] if chunk.first_line == 1 else [])
+                        rej = [Rejected(0, f"unknown log format {fmt_file!r}", "")] if chunk.first_line == 1 else []
                     rejected += rej
-                    for t in tables:
-                        good, refused = self._conform(src.kind, t)
+                    for kind, t in by_kind:
+                        good, refused = self._conform(kind, t)
                         if good.num_rows:
-                            pending[src.kind].append(good)
-                            kept[src.kind] = kept.get(src.kind, 0) + good.num_rows
+                            pending[kind].append(good)
+                            kept[kind] = kept.get(kind, 0) + good.num_rows
                         if refused.num_rows:
                             pending["malformed"].append(refused)
                             bad += refused.num_rows
