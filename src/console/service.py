@@ -339,11 +339,13 @@ class Service:
 
         records = audit.read(audit.default_path(self.cfg))
         cutoff = datetime.now(UTC) - parse_window(RETRAIN_COOLDOWN)
+        called: set[str] = set()  # one retrain per model per pass, whatever number of rules recommend it
         for rec in self.recommendations:
             recent = [r for r in records if r.get("action") == "retrain" and r.get("model") == rec.model
                       and str(r.get("ts", "")) >= cutoff.isoformat().replace("+00:00", "Z")[:19]]
-            if recent:
+            if recent or rec.model in called:
                 continue
+            called.add(rec.model)
             result = self.operator.retrain(rec.model, "production", reason=f"auto_retrain: {rec.reason}",
                                            evidence={"trigger": rec.reason, "since": rec.since.isoformat() + "Z"})
             self.auto_retrain_results.append(result)
