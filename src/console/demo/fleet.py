@@ -144,6 +144,15 @@ def arrivals(rng: np.random.Generator, start: int, end: int, per_day: float, pro
     return ts[(ts >= start) & (ts < end)]
 
 
+def rate_per_s(model: str, environment: str, when_us: int) -> float:
+    """The history's own request rate for this model and hour of day (what `arrivals` draws from)."""
+    shape = np.asarray(PROFILE[model] + PROFILE[model][:1], dtype=float)
+    shape = shape / shape[:24].mean()
+    hour = (when_us % US_D) / US_H
+    per_day = DAILY[model] * (1 if environment == "production" else STAGING_SHARE)
+    return float(per_day / 86400 * np.interp(hour, np.arange(25), shape))
+
+
 def request_ids(rng: np.random.Generator, prefix: str, n: int) -> list[str]:
     raw = rng.integers(0, 2**63 - 1, n, dtype=np.int64)
     return [f"{prefix}-{x:016x}" for x in raw.tolist()]
