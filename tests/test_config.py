@@ -31,8 +31,6 @@ def write(tmp_path: Path, text: str) -> Path:
     ("[models.m]\nfeatures = 'a,b'\n", "models.m.features", "a list of strings"),
     ("[models.m.prices]\ninput_per_1m = -1\n", "models.m.prices.input_per_1m", ">= 0.0"),
     ("[rollout]\ncanary_steps = [50, 10]\n", "rollout.canary_steps", "increasing"),
-    ("[webhooks.deploy]\nurl = 'http://x'\nheaders = { Authorization = '${NOPE_NOT_SET_VAR}' }\n",
-     "webhooks.deploy.headers.Authorization", "NOPE_NOT_SET_VAR is not set"),
     ("[[alerts]]\nmetric = 'p95_ms'\nop = '=='\nthreshold = 1\n", "alerts[0].op", "expected one of"),
     ("[[alerts]]\nmetric = 'p95_ms'\n", "alerts[0].threshold", "expected a number"),
     ("[keys]\nquit = 3\n", "keys.quit", "expected a key name"),
@@ -257,3 +255,12 @@ def test_demo_config_passes_the_schema(tmp_path):
     from console.demo.workspace import config_text
     cfg = parse_file(write(tmp_path, config_text()))
     assert cfg.alerts and all(r.metric for r in cfg.alerts)
+
+
+def test_an_unset_webhook_secret_fails_where_it_is_used(tmp_path, monkeypatch):
+    monkeypatch.delenv("NOPE_NOT_SET_VAR", raising=False)
+    cfg = parse_file(write(tmp_path, "[webhooks.deploy]\nurl = 'http://x'\n"
+                                     "headers = { Authorization = '${NOPE_NOT_SET_VAR}' }\n"))
+    with pytest.raises(ConfigError) as err:
+        cfg.webhooks["deploy"].headers["Authorization"].reveal()
+    assert err.value.key == "webhooks.deploy.headers.Authorization" and "NOPE_NOT_SET_VAR is not set" in str(err.value)

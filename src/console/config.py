@@ -77,7 +77,7 @@ class Secret:
 
     @classmethod
     def lazy(cls, template: str, key: str) -> Secret:
-        return cls(template=template, key=key)
+        return LazySecret(template, key)
 
     def reveal(self) -> str:
         if self._template is None:
@@ -100,7 +100,18 @@ class Secret:
         return hash((self._value, self._template))
 
 
+class LazySecret(Secret):
+    """A `${VAR}` value resolved when used, not at load: an unset variable only fails the command that
+    needs it (a webhook header blocks the promote that calls the hook, not `audit verify` or `snapshot`)."""
+
+    __slots__ = ()
+
+    def __init__(self, template: str, key: str):
+        super().__init__(template=template, key=key)
+
+
 def reveal(value: str | Secret) -> str:
+    """The real value; a lazy secret whose variable is unset raises ConfigError naming the key."""
     return value.reveal() if isinstance(value, Secret) else value
 
 
@@ -226,6 +237,7 @@ class Config:
     canary_steps: tuple[int, ...] = (10, 25, 50, 100)
     webhooks: dict[str, Webhook] = field(default_factory=dict)
     audit_path: Path | None = None
+    audit_sink: str | None = None  # "http(s)://..." or "syslog" / "syslog://host:port": a copy of each record
     roles: dict[str, dict[str, Any]] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
     alerts: tuple[AlertRule, ...] = ()
@@ -242,9 +254,26 @@ class Config:
     def environment(self, name: str) -> Environment:
         return self.environments.get(name) or Environment(name=name, production=(name == "production"))
 
+    def known_environment(self, name: str) -> Environment:
+        """The environment configured under exactly `name` (no [environments]: only "production");
+        anything else raises ConfigError naming the known ones, so a misspelling never reaches a gate."""
+        known = self.environments or {"production": Environment(name="production", production=True)}
+        if name in known:
+            return known[name]
+        raise ConfigError("environment", f"unknown environment {name!r}; known: {', '.join(sorted(known))}")
+
     @property
     def has_logs(self) -> bool:
         return bool(self.logs)
+
+    @property
+    def partial_line_grace(self) -> str:
+        """`[ingest] partial_line_grace` (the store reads it by this name)."""
+        return self.ingest.partial_line_grace
+
+    @property
+    def future_tolerance(self) -> str:
+        return self.ingest.future_tolerance
 
 
 def _window_seconds(text: str) -> float:
@@ -360,6 +389,11 @@ class _PathFile(_Table):
     path: str | None = None
 
 
+class _AuditFile(_Table):
+    path: str | None = None
+    sink: str | None = None  # "http(s)://..." or "syslog" / "syslog://host:port"
+
+
 class _RetrainFile(_Table):
     auto_retrain: bool = False
 
@@ -391,7 +425,7 @@ class _File(_Table):
     thresholds: _ThresholdsFile = msgspec.field(default_factory=_ThresholdsFile)
     rollout: _RolloutFile = msgspec.field(default_factory=_RolloutFile)
     webhooks: _WebhooksFile = msgspec.field(default_factory=_WebhooksFile)
-    audit: _PathFile = msgspec.field(default_factory=_PathFile)
+    audit: _AuditFile = msgspec.field(default_factory=_AuditFile)
     roles: dict[str, dict[str, Any]] = {}
     keys: dict[str, Any] = {}
     alerts: Annotated[list[_AlertFile], Meta(description="an array of tables ([[alerts]])")] = []
@@ -568,7 +602,15 @@ def load(explicit: str | os.PathLike | None = None, registry: str | None = None,
 
 
 def _workspace_of(uri: str) -> str:
-    return uri.rsplit("/", 1)[-1] or uri
+    """A name for a config-less workspace: the URI's last path part, or its host; never its credentials."""
+    from urllib.parse import urlsplit
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return "default"
+    if parts.netloc and not parts.path.strip("/"):
+        return parts.hostname or "default"
+    return (parts.path if parts.netloc or parts.scheme else uri).rstrip("/").rsplit("/", 1)[-1] or "default"
 
 
 # --------------------------------------------------------------------------- parsing
@@ -636,11 +678,11 @@ def parse(data: dict, root: Path, source: Path | None = None) -> Config:
     s3 = f.storage.s3
     return Config(
         source=source, root=root, workspace=f.workspace.name or root.name,
-        tracking_uri=_expand(uri, "registry.tracking_uri"),
+        tracking_uri=_expand(uri, "registry.tracking_uri", lazy=True),
         refresh_seconds=f.console.refresh_seconds, read_only=f.console.read_only, theme=f.console.theme,
         logs=tuple(logs), environments=envs, models=models, drift_share=f.thresholds.drift_share,
         canary_steps=tuple(steps), webhooks=hooks,
-        audit_path=Path(_path(root, f.audit.path)) if f.audit.path else None,
+        audit_path=Path(_path(root, f.audit.path)) if f.audit.path else None, audit_sink=f.audit.sink,
         roles={name: dict(value) for name, value in f.roles.items()}, keys=_keys(data.get("keys", {})),
         alerts=alerts, auto_retrain=f.retrain.auto_retrain,
         store_path=Path(_path(root, f.store.path)) if f.store.path else None,
@@ -702,8 +744,8 @@ def _webhook(t: _WebhookFile, key: str) -> Webhook:
     for name, value in t.headers.items():
         if not isinstance(value, str):
             raise ConfigError(f"{key}.headers.{name}", f"expected a string, got {_kind(value)}")
-        headers[name] = _expand(value, f"{key}.headers.{name}")
-    return Webhook(url=_expand(t.url, f"{key}.url") if t.url else None, headers=headers, command=t.command,
+        headers[name] = _expand(value, f"{key}.headers.{name}", lazy=True)
+    return Webhook(url=_expand(t.url, f"{key}.url", lazy=True) if t.url else None, headers=headers, command=t.command,
                    timeout_s=t.timeout_s, retries=t.retries)
 
 

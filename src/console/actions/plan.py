@@ -50,6 +50,7 @@ class Prepared:
     production: bool = False
     strategy: str = ""  # the strategy asked for (or shown first)
     version: str | None = None
+    stopped: Any = None  # the operator's audited refusal (operator.ActionResult) when admission failed
 
     @property
     def plan(self):
@@ -92,6 +93,11 @@ def prepare(op, model: str, environment: str, action: str, *, version: str | Non
     cfg = op.cfg
     base = dict(action=action, model=model, environment=environment, version=version,
                 production=cfg.environment(environment).production)
+    admit = getattr(op, "admit", None) if user_check else None
+    if admit is not None:  # environment, policy, hook config: refusals are audited
+        refused = admit(action, model, environment)
+        if refused is not None:
+            return Prepared(allowed=False, reason=refused.message, stopped=refused, **base)
     try:
         decision = op.check(action, environment) if user_check else policy.Decision(True, "")
     except ConfigError as exc:
