@@ -123,7 +123,7 @@ def cmd_drift(args, cfg: Config) -> int:
         print(f"mlops-console: no model named {printable(args.model)!r} in the logs or configuration", file=sys.stderr)
         return EXIT_ERROR
     try:
-        report = svc.drift(args.model, svc.window_span)
+        report = svc.drift(args.model, svc.window_span, series=False)
     except ValueError as exc:
         print(printable(f"mlops-console: {exc}"), file=sys.stderr)
         return EXIT_ERROR

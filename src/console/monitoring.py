@@ -136,6 +136,7 @@ class Monitor:
         self.cfg, self.wh, self.clock = cfg, warehouse, clock
         self._refs: dict[str, Reference | None] = {}
         self._ref_frames: dict[str, pl.DataFrame] = {}
+        self._frames: dict[tuple, tuple[datetime, datetime, pl.DataFrame]] = {}  # (model, env, store version)
         self._lock = threading.Lock()
         self._expected: dict[str, dict[str, float]] = {}
         self.expected_levels: Callable[[str], dict] | None = None  # model -> {"accuracy": x} from the registry
@@ -169,17 +170,30 @@ class Monitor:
 
     def predictions(self, model: str, since: datetime, until: datetime | None = None,
                     environment: str | None = "production") -> pl.DataFrame:
-        """One model's rows with its features and segments as typed columns (read only those columns)."""
-        wanted = [*CONTRACT_COLUMNS, *self.attributes(model)]
+        """One model's rows with its features and segments as typed columns (read only those columns).
+
+        The last range read per model is kept until the store changes, so the several reads one overview
+        or one incident pass makes (history, the drift window, today's cost) cost one query, not one each."""
+        until = until or self.clock()
+        key = (model, environment, self.wh.refreshes)
+        with self._lock:
+            hit = self._frames.get(key)
+        if hit is not None and hit[0] <= since and until <= hit[1]:
+            frame = hit[2]
+            return frame.filter((pl.col("ts") > since) & (pl.col("ts") <= until))
+        wanted = list(dict.fromkeys([*CONTRACT_COLUMNS, *self.attributes(model)]))  # an LLM's features include its token counts
         frame = self.wh.frame("model_predictions", {
-            "model": model, "since": since, "until": until or self.clock(), "environment": environment},
-            columns=wanted)
+            "model": model, "since": since, "until": until, "environment": environment}, columns=wanted)
         missing = [n for n in self.attributes(model) if n not in frame.columns]
         cols = [_typed(frame.get_column(n)) for n in self.attributes(model)
                 if n in frame.columns and frame.schema[n] == pl.Utf8]
         if missing:
             cols += [pl.Series(n, [None] * frame.height, dtype=pl.Utf8) for n in missing]
-        return frame.with_columns(cols) if cols else frame
+        frame = frame.with_columns(cols) if cols else frame
+        with self._lock:
+            self._frames = {k: v for k, v in self._frames.items() if k[2] == self.wh.refreshes and k != key}
+            self._frames[key] = (since, until, frame)
+        return frame
 
     def joined(self, model: str, preds: pl.DataFrame, since: datetime, until: datetime,
                environment: str | None = "production") -> pl.DataFrame:
@@ -218,7 +232,9 @@ class Monitor:
     # ------------------------------------------------------------------ drift
 
     def drift(self, model: str, window: str = "24h", every: str | None = None,
-              environment: str | None = "production") -> DriftReport:
+              environment: str | None = "production", series: bool = True) -> DriftReport:
+        """The window's drift against the reference; `series` adds each feature's score per bucket over the
+        history (the Drift screen's trend), which costs a comparison per bucket and feature."""
         now = self.clock()
         ref = self.reference(model)
         if ref is None:
@@ -230,10 +246,11 @@ class Monitor:
         rows = self.predictions(model, now - history, now, environment)
         current = _drift_ready(rows.filter(pl.col("ts") > now - span).select(feats))
         ds = dataset_drift(ref, current, self.cfg.drift_share)
-        windows = drift_over_time(ref, _drift_ready(rows.select(["ts", *feats])), "ts", every, self.cfg.drift_share)
-        series = {f: [(w.start, w.drift.column(f).score, w.drift.column(f).drifted) for w in windows] for f in feats}
+        windows = drift_over_time(ref, _drift_ready(rows.select(["ts", *feats])), "ts", every,
+                                  self.cfg.drift_share) if series else []
+        points = {f: [(w.start, w.drift.column(f).score, w.drift.column(f).drifted) for w in windows] for f in feats}
         prediction, label = self._target_drift(model, rows, now, span, now - history, environment)
-        return DriftReport(model, format_span(window), now, ds, series, windows, prediction, len(self.reference_frame(model)),
+        return DriftReport(model, format_span(window), now, ds, points, windows, prediction, len(self.reference_frame(model)),
                            label=label)
 
     def _target_drift(self, model: str, rows: pl.DataFrame, now: datetime, span: timedelta, start: datetime,

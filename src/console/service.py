@@ -333,8 +333,9 @@ class Service:
 
     MONITOR_TTL_S = 20.0
 
-    def drift(self, model: str, window: str | timedelta = "24h", environment: str | None = "production"):
-        return self.monitor.drift(model, window, environment=environment)
+    def drift(self, model: str, window: str | timedelta = "24h", environment: str | None = "production",
+              series: bool = True):
+        return self.monitor.drift(model, window, environment=environment, series=series)
 
     def health(self, model: str, window: str | timedelta = "1h", environment: str | None = "production") -> dict:
         return self.monitor.health(model, window, environment)

@@ -127,6 +127,7 @@ class Warehouse:
         self.future_s = _seconds(getattr(cfg, "future_tolerance", None), 300.0)
         self._con = duckdb.connect(":memory:")
         self._con.execute("SET TimeZone='UTC'")
+        self._con.execute(load_query("skeletons"))
         self._parquet_rows: dict[str, int] = {}
         self._parquet_meta: dict[tuple, int | str] = {}
         self.manifest = Manifest.load(self._manifest_path)
@@ -163,11 +164,13 @@ class Warehouse:
             if not path.exists():
                 tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
                 pq.write_table(_skeleton(kind, null_typed=False), tmp)
+                os.chmod(tmp, 0o600)
                 os.replace(tmp, path)
         raw = folder / "skeleton-raw.parquet"  # what an in-place view reads when there is no Parquet log
         if not raw.exists():
             tmp = raw.with_name(f".{raw.name}.{os.getpid()}.tmp")
             pq.write_table(pa.table({"ts": pa.array([], pa.timestamp("us"))}), tmp)
+            os.chmod(tmp, 0o600)
             os.replace(tmp, raw)
 
     # ------------------------------------------------------------------ reading
@@ -205,6 +208,8 @@ class Warehouse:
     # ------------------------------------------------------------------ views
 
     def _build_views(self, m: Manifest, parquet: dict[str, list[str]]) -> None:
+        clean = {k: [p for p in files if self._rejects(k, p) == 0] for k, files in parquet.items()}
+        parquet = {k: [p for p in files if p not in set(clean[k])] for k, files in parquet.items()}
         seg = {k: [str(self.dir / n) for n in m.segments.get(k, [])] + [str(self.dir / f"skeleton-{k}.parquet")]
                for k in KINDS}
         raw = str(self.dir / "skeleton-raw.parquet")
@@ -214,7 +219,10 @@ class Warehouse:
         sql = load_query("views").format(
             **{f"segments_{k}": _sql_list(seg[k]) for k in KINDS},
             **{f"inplace_{k}": _sql_list(parquet.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
-            **{f"conform_{k}": v for k, v in conform.items()})
+            **{f"clean_{k}": _sql_list(clean.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
+            **{f"conform_{k}": v for k, v in conform.items()},
+            **{f"clean_conform_{k}": v.replace(f"FROM inplace_raw_{k}", f"FROM clean_raw_{k}")
+               for k, v in conform.items()})
         with self.cursor() as cur:
             cur.execute(sql)
 
@@ -255,6 +263,18 @@ class Warehouse:
             except (OSError, pa.ArrowException) as exc:
                 self._parquet_meta[key] = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         return self._parquet_meta[key]
+
+    def _rejects(self, kind: str, path: str) -> int:
+        """How many rows of one Parquet log the conform rules refuse; counted once per file version."""
+        st = os.stat(path)
+        key = ("rejects", kind, path, st.st_size, st.st_mtime_ns, st.st_ino)
+        if key not in self._parquet_meta:
+            max_ts = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=self.future_s)
+            sql = load_query("file_rejects").format(files=_sql_list([path]), conform=load_query(
+                f"conform_{kind}").replace("FROM chunk", "FROM chunk_file"))
+            with self.cursor() as cur:
+                self._parquet_meta[key] = cur.execute(sql, {"max_ts": max_ts} if "$max_ts" in sql else {}).fetchall()[-1][0]
+        return int(self._parquet_meta[key])
 
     # ------------------------------------------------------------------ ingest
 
@@ -393,6 +413,7 @@ class Warehouse:
             name = f"{kind}/{uuid.uuid4().hex}.parquet"
             tmp = self.dir / f"{name}.tmp"
             pq.write_table(table, tmp, row_group_size=128_000, compression="zstd")
+            os.chmod(tmp, 0o600)
             os.replace(tmp, self.dir / name)
             written.setdefault(kind, []).append(name)
             tables.clear()
