@@ -99,7 +99,7 @@ class QualityScreen(WindowedScreen):
 
 
 def _quality(svc, model: str, window: str, environment: str) -> dict:
-    q = svc.monitor.quality(model, window, environment=environment)
+    q = svc.quality(model, window, environment=environment)
     primary = "mae" if q["now"].task == "regression" else "accuracy"
     return {"now": q["now"], "by_version": q["by_version"].to_dicts(), "series": series(q["series"], primary)}
 
