@@ -281,7 +281,7 @@ def test_a_scan_of_unchanged_files_reads_no_bytes(tmp_path):
     itself = _bytes_read() - before  # reading /proc/self/io counts too
     before = _bytes_read()
     assert list(again.scan([str(tmp_path / "*.jsonl")])) == []
-    assert _bytes_read() - before == itself
+    assert _bytes_read() - before - itself <= 2  # a counter that gained a digit, no file byte
 
 
 def test_a_recently_written_file_has_its_fingerprint_checked_until_it_settles(tmp_path):

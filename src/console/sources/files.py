@@ -231,6 +231,8 @@ class Tailer:
             return True, True
         if st.st_size < max(cur.offset, cur.fp_len):
             return False, False
+        if cur.fp_len == 0:  # seen empty: no fingerprint, so only its own name vouches for it (not a reused inode)
+            return path == cur.path, False
         return _fingerprint(path, cur.fp_len) == cur.fp, False
 
     def _listing(self, folder: str, listings: dict) -> list[tuple[str, os.stat_result]]:
