@@ -194,7 +194,7 @@ class Ingest(RuleBasedStateMachine):
     def _tailer(self) -> Tailer:
         return Tailer(self.state, grace_s=GRACE, wall=lambda: self.now, max_chunk_bytes=self.chunk)
 
-    @rule(stop_after=st.integers(0, 3))
+    @rule(stop_after=st.integers(1, 4))
     def refresh_that_fails(self, stop_after):
         before = json.dumps({k: c.to_dict() for k, c in self.state.items()}, sort_keys=True)
         it = self._tailer().scan([self.pattern])
