@@ -7,6 +7,10 @@ of every lineage on disk that the tailer can follow, that is under a name the gl
 has seen with content (it then follows a rename or a copy within the folder). Rows of a lineage that was
 rotated out of the glob's sight, or deleted, before any refresh saw it are legitimately not read.
 A partial row seen by a successful refresh and left unchanged for the grace is rejected, once.
+
+Two drivers share the model: the bare Tailer (its state kept as JSON, failures drop a half-read scan)
+and the real store (Warehouse.refresh, its counts read back by SQL, failures injected where a disk
+would fail: before or after the segments are written, or when the manifest is saved).
 """
 
 from __future__ import annotations
@@ -24,11 +28,16 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
+from console.config import Config, LogSource
 from console.sources.files import TRUNCATED, FileCursor, Tailer
+from console.store.manifest import Manifest
+from console.warehouse import Warehouse
 
 GRACE = 30.0
-ROW = re.compile(rb'^\{"id": (\d+), "pad": "x*"\}$')
-PARTIAL = re.compile(r'^\{"id": (\d+), "pad": "x*$')
+HEAD = '{{"request_id": "{}", "model": "m", "version": "1", "ts": "2026-11-25T06:00:00Z", "pad": "'
+ROW = re.compile(rb'^\{"request_id": "(\d+)", "model": "m", "version": "1", "ts": "[^"]*", "pad": "x*"\}$')
+PARTIAL = re.compile(r'^\{"request_id": "(\d+)", "model": "m", "version": "1", "ts": "[^"]*", "pad": "x*$')
+FRAGMENT = re.compile(r'^x*"\}$')  # the rest of a partial row written after it was rejected
 WRITERS = st.sampled_from(["a", "b"])
 
 
@@ -50,20 +59,19 @@ class Lineage:
 
 
 def row(i: int, pad: int) -> str:
-    return f'{{"id": {i}, "pad": "{"x" * pad}"}}\n'
+    return HEAD.format(i) + "x" * pad + '"}\n'
 
 
 class Ingest(RuleBasedStateMachine):
+    """The model and the file operations; a driver subclass says how a refresh runs and what it delivered."""
+
     def __init__(self):
         super().__init__()
         self.dir = Path(tempfile.mkdtemp(prefix="tailer-"))
         self.pattern = str(self.dir / "*.jsonl")
         self.now = 1_000_000.0
-        self.state: dict[str, FileCursor] = {}
         self.files: dict[str, Lineage] = {}  # current name -> its content
         self.complete: set[int] = set()
-        self.delivered: Counter[int] = Counter()
-        self.rejected: Counter[int] = Counter()
         self.abandoned: set[int] = set()
         self.next_id = 0
         self.next_name = 0
@@ -124,7 +132,7 @@ class Ingest(RuleBasedStateMachine):
             return
         i, self.next_id = self.next_id, self.next_id + 1
         with open(self._path(name), "a") as fh:
-            fh.write(f'{{"id": {i}, "pad": "' + "x" * head)
+            fh.write(HEAD.format(i) + "x" * head)
         lin.partial = Partial(i, "x" * tail + '"}\n')
         self._did(f"start_partial {name} {i}")
 
@@ -191,43 +199,21 @@ class Ingest(RuleBasedStateMachine):
 
     # -- refreshes
 
-    def _tailer(self) -> Tailer:
-        return Tailer(self.state, grace_s=GRACE, wall=lambda: self.now, max_chunk_bytes=self.chunk)
-
     @rule(stop_after=st.integers(1, 4))
     def refresh_that_fails(self, stop_after):
-        before = json.dumps({k: c.to_dict() for k, c in self.state.items()}, sort_keys=True)
-        it = self._tailer().scan([self.pattern])
-        for _, _chunk in zip(range(stop_after), it):
-            pass  # read, then the store write fails: everything from this scan is dropped
-        it.close()
-        self._did(f"refresh failed after {stop_after} chunks")
-        assert json.dumps({k: c.to_dict() for k, c in self.state.items()}, sort_keys=True) == before
+        if self.fail(stop_after):
+            self._did(f"refresh failed ({stop_after})")
+        else:  # the fault was never reached: it was a successful refresh
+            self._refreshed()
 
     @rule()
     def refresh(self):
-        tailer = self._tailer()
-        got: Counter[int] = Counter()
-        rejected: Counter[int] = Counter()
-        for chunk in tailer.scan([self.pattern]):
-            assert chunk.body == b"" or chunk.body.endswith(b"\n")
-            for line in chunk.body.split(b"\n")[:-1]:
-                m = ROW.match(line)
-                if m:
-                    got[int(m.group(1))] += 1
-                else:
-                    assert b'"id"' not in line, f"a broken row was delivered: {line!r}"
-            for _, reason, raw in chunk.rejected:
-                assert reason == TRUNCATED
-                m = PARTIAL.match(raw)
-                assert m, raw
-                rejected[int(m.group(1))] += 1
-        # committed with the rows: a JSON round trip, as the store keeps it
-        self.state = {k: FileCursor.from_dict(json.loads(json.dumps(c.to_dict()))) for k, c in tailer.state_after().items()}
-        self.delivered.update(got)
-        self.rejected.update(rejected)
-        self._did(f"refresh: {sorted(got)} rejected {sorted(rejected)} notes {tailer.notes}")
+        self.succeed()
+        self._refreshed()
 
+    def _refreshed(self):
+        delivered, rejected, notes = self.results()
+        self._did(f"refresh: delivered {sorted(delivered)} rejected {sorted(rejected)} notes {notes}")
         for name, lin in self.files.items():
             if not (self._matched(name) or lin.known):
                 continue
@@ -240,19 +226,140 @@ class Ingest(RuleBasedStateMachine):
             if self._path(name).stat().st_size > 0:
                 lin.known = True
 
-        twice = {i: n for i, n in self.delivered.items() if n > 1}
+        twice = {i: n for i, n in delivered.items() if n > 1}
         assert not twice, f"delivered more than once: {twice}\n" + "\n".join(self.log)
-        assert set(self.delivered) <= self.complete
+        assert set(delivered) <= self.complete
         for name, lin in self.files.items():
             if self._matched(name) or lin.known:
-                lost = [i for i in lin.ids if i not in self.delivered]
+                lost = [i for i in lin.ids if i not in delivered]
                 assert not lost, f"{name}: rows never delivered: {lost}\n" + "\n".join(self.log)
-        assert set(self.rejected) == self.abandoned and all(n == 1 for n in self.rejected.values())
+        assert set(rejected) == self.abandoned and all(n == 1 for n in rejected.values()), "\n".join(self.log)
+
+    # -- what a driver provides
+
+    def succeed(self) -> None:
+        raise NotImplementedError
+
+    def fail(self, where: int) -> bool:
+        """A refresh that fails at `where`; False if it completed (the fault point was never reached)."""
+        raise NotImplementedError
+
+    def results(self) -> tuple[Counter, Counter, list[str]]:
+        """Every row delivered so far and every partial row rejected so far, by id; this refresh's notes."""
+        raise NotImplementedError
 
     def _matched(self, name: str) -> bool:
         return name.endswith(".jsonl") and not name.startswith(".")
 
 
-Ingest.TestCase.settings = settings(max_examples=50, stateful_step_count=30, deadline=None,
-                                    suppress_health_check=[HealthCheck.too_slow])
-TestIngest = Ingest.TestCase
+class TailerIngest(Ingest):
+    """The bare Tailer: its state goes through JSON as a store keeps it; a failed write drops a half-read scan."""
+
+    def __init__(self):
+        super().__init__()
+        self.state: dict[str, FileCursor] = {}
+        self.delivered: Counter[int] = Counter()
+        self.rejected: Counter[int] = Counter()
+        self.notes: list[str] = []
+
+    def _tailer(self) -> Tailer:
+        return Tailer(self.state, grace_s=GRACE, wall=lambda: self.now, max_chunk_bytes=self.chunk)
+
+    def fail(self, where):
+        before = json.dumps({k: c.to_dict() for k, c in self.state.items()}, sort_keys=True)
+        it = self._tailer().scan([self.pattern])
+        for _, _chunk in zip(range(where), it):
+            pass  # read, then the store write fails: everything from this scan is dropped
+        it.close()
+        assert json.dumps({k: c.to_dict() for k, c in self.state.items()}, sort_keys=True) == before
+        return True
+
+    def succeed(self):
+        tailer = self._tailer()
+        for chunk in tailer.scan([self.pattern]):
+            assert chunk.body == b"" or chunk.body.endswith(b"\n")
+            for line in chunk.body.split(b"\n")[:-1]:
+                m = ROW.match(line)
+                if m:
+                    self.delivered[int(m.group(1))] += 1
+                else:
+                    assert FRAGMENT.match(line.decode()), f"a broken row was delivered: {line!r}"
+            for _, reason, raw in chunk.rejected:
+                m = PARTIAL.match(raw)
+                assert reason == TRUNCATED and m, raw
+                self.rejected[int(m.group(1))] += 1
+        self.state = {k: FileCursor.from_dict(json.loads(json.dumps(c.to_dict()))) for k, c in tailer.state_after().items()}
+        self.notes = tailer.notes
+
+    def results(self):
+        return self.delivered, self.rejected, self.notes
+
+
+class Fault(OSError):
+    pass
+
+
+class StoreIngest(Ingest):
+    """The real store: Warehouse.refresh commits segments and cursors together; faults are injected where a
+    disk would fail (1: before the segments are written, 2: after, 3: saving the manifest, 4: both 2 and 3)."""
+
+    def __init__(self):
+        super().__init__()
+        cfg = Config(source=None, root=Path("."), logs=(LogSource("predictions", self.pattern),))
+        self.store = Warehouse(cfg, self.dir.parent / f"{self.dir.name}-store", grace_s=GRACE, wall=lambda: self.now)
+        self.notes: list[str] = []
+
+    def teardown(self):
+        self.store.close()
+        shutil.rmtree(self.dir.parent / f"{self.dir.name}-store", ignore_errors=True)
+        super().teardown()
+
+    def succeed(self):
+        self.notes = list(self.store.refresh().notes)
+
+    def fail(self, where):
+        store, flush, save = self.store, type(self.store)._flush, Manifest.save
+
+        def failing_flush(pending, written):
+            if where == 1:
+                raise Fault("disk full before the segments")
+            flush(store, pending, written)
+            if where in (2, 4):
+                raise Fault("disk full after the segments")
+
+        def failing_save(manifest, path):
+            raise Fault("disk full at the manifest")
+
+        store._flush = failing_flush
+        if where == 3:
+            Manifest.save = failing_save
+        try:
+            self.succeed()
+            return False
+        except Fault:
+            return True
+        finally:
+            del store._flush
+            Manifest.save = save
+
+    def results(self):
+        with self.store.cursor() as cur:
+            delivered = Counter({int(rid): n for rid, n in cur.execute(
+                "SELECT request_id, count(*) FROM predictions GROUP BY request_id").fetchall()})
+            rejected: Counter[int] = Counter()
+            for reason, raw in cur.execute("SELECT reason, raw FROM malformed").fetchall():
+                if reason == TRUNCATED:
+                    m = PARTIAL.match(raw)
+                    assert m, raw
+                    rejected[int(m.group(1))] += 1
+                else:  # only what is left of a rejected partial row, never a row read from the middle
+                    assert FRAGMENT.match(raw), (reason, raw)
+        return delivered, rejected, self.notes
+
+
+TailerIngest.TestCase.settings = settings(max_examples=50, stateful_step_count=30, deadline=None,
+                                          suppress_health_check=[HealthCheck.too_slow])
+StoreIngest.TestCase.settings = settings(max_examples=20, stateful_step_count=30, deadline=None,
+                                         suppress_health_check=[HealthCheck.too_slow])
+TestTailerIngest = TailerIngest.TestCase
+TestStoreIngest = StoreIngest.TestCase
