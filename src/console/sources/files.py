@@ -66,6 +66,9 @@ class FileCursor:
 
 @dataclass
 class Chunk:
+    """New complete lines of one file. A reader's `carry` goes on `cursor.carry` before the next chunk is
+    asked for: the next chunk of the same file starts from this cursor, carry included."""
+
     key: str  # the cursor's key in the state dict
     path: str
     first_line: int  # file line number of the first line in body (1-based)
