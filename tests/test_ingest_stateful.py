@@ -301,7 +301,7 @@ class Fault(OSError):
 
 class StoreIngest(Ingest):
     """The real store: Warehouse.refresh commits segments and cursors together; faults are injected where a
-    disk would fail (1: before the segments are written, 2: after, 3: saving the manifest, 4: both 2 and 3)."""
+    disk would fail (1: before the segments are written, 2 and 4: after them, 3: saving the manifest)."""
 
     def __init__(self):
         super().__init__()

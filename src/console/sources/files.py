@@ -256,7 +256,7 @@ class Tailer:
         return listings[folder]
 
     def _by_inode(self, cur: FileCursor, claimed: set, listings: dict) -> tuple[str, os.stat_result, bool] | None:
-        """A cursor's file under its last name (one stat), else renamed within its folder (searched once, when it goes)."""
+        """Its file under its last name (one stat), else renamed within its folder (searched once, when it goes)."""
         ident = (cur.dev, cur.ino)
         if ident in claimed:
             return None
@@ -277,7 +277,8 @@ class Tailer:
                 return path, st, unchanged
         return None
 
-    def _by_fingerprint(self, cur: FileCursor, fresh: dict, claimed: set, listings: dict) -> tuple[str, os.stat_result, bool] | None:
+    def _by_fingerprint(self, cur: FileCursor, fresh: dict, claimed: set,
+                        listings: dict) -> tuple[str, os.stat_result, bool] | None:
         """The copy a copytruncate left: another file of the folder starting with the cursor's fingerprinted bytes."""
         if cur.fp_len == 0:  # nothing seen: nothing to continue, and an empty fingerprint matches anything
             return None
@@ -312,7 +313,7 @@ class Tailer:
 
     def _advance(self, work: _Work, state: dict[str, FileCursor], now: float) -> Iterator[Chunk]:
         cur = work.cursor
-        due = cur.pending_size == work.st.st_size and cur.pending_since is not None and now - cur.pending_since >= self.grace_s
+        due = cur.pending_size == work.st.st_size and self._waited(cur, now)
         if work.unchanged and not due:
             return
         try:
@@ -326,6 +327,10 @@ class Tailer:
             self._unreadable(work.path, exc)
         finally:
             os.close(fd)
+
+    def _waited(self, cur: FileCursor, now: float) -> bool:
+        """The unterminated tail has been there, unchanged, for the whole grace."""
+        return cur.pending_since is not None and now - cur.pending_since >= self.grace_s
 
     def _read(self, fd: int, work: _Work, state: dict[str, FileCursor], now: float) -> Iterator[Chunk]:
         cur, key = work.cursor, work.key
@@ -362,8 +367,9 @@ class Tailer:
                 reached = pos + len(data)  # end, unless the file shrank while being read
                 if not tail:
                     new.pending_size, new.pending_since = -1, None
-                elif cur.pending_size == reached and cur.pending_since is not None and now - cur.pending_since >= self.grace_s:
-                    rejected.append((new.line_no + 1, TRUNCATED, tail[:_RAW_LIMIT * 4].decode("utf-8", "replace")[:_RAW_LIMIT]))
+                elif cur.pending_size == reached and self._waited(cur, now):
+                    raw = tail[:_RAW_LIMIT * 4].decode("utf-8", "replace")[:_RAW_LIMIT]
+                    rejected.append((new.line_no + 1, TRUNCATED, raw))
                     new.offset, new.line_no = reached, new.line_no + 1
                     new.pending_size, new.pending_since = -1, None
                 elif cur.pending_size != reached:
@@ -377,7 +383,7 @@ class Tailer:
                 return
 
     def _piece(self, fd: int, pos: int, end: int) -> tuple[bytes, bool]:
-        """Bytes from pos: max_chunk_bytes, or on to the next newline if a line is longer; and whether they are the last."""
+        """Bytes from pos: max_chunk_bytes, or on to the next newline if a line is longer; whether they are the last."""
         parts: list[bytes] = []
         at = pos
         while at < end:
