@@ -305,9 +305,8 @@ class StoreIngest(Ingest):
 
     def __init__(self):
         super().__init__()
-        # format declared: the store takes an undeclared format from each file's name, and a rotated-away
-        # name (a.jsonl.3) has none it knows
-        cfg = Config(source=None, root=Path("."), logs=(LogSource("predictions", self.pattern, "jsonl"),))
+        # format undeclared: a rotated-away name (a.jsonl.3) keeps the format of the pattern that found it
+        cfg = Config(source=None, root=Path("."), logs=(LogSource("predictions", self.pattern),))
         self.store = Warehouse(cfg, self.dir.parent / f"{self.dir.name}-store", grace_s=GRACE, wall=lambda: self.now)
         self.notes: list[str] = []
 

@@ -345,7 +345,8 @@ class Warehouse:
                 fmt = format_of(src.path, src.format)
                 tailer = Tailer(state, grace_s=self.grace_s, wall=self.wall, csv_headers=(fmt == "csv"))
                 for chunk in tailer.scan([src.path]):
-                    fmt_file = format_of(chunk.path, src.format)
+                    # a rotated file (a.jsonl.1) keeps the format of the pattern that found it
+                    fmt_file = src.format or format_of(chunk.path, None) or format_of(src.path, None)
                     if fmt_file == "parquet":
                         continue
                     body = chunk.body
@@ -364,7 +365,7 @@ class Warehouse:
                         parsed = READERS[fmt_file].parse(body, source=chunk.path, first_line=chunk.first_line,
                                                          options=dict(getattr(src, "options", None) or {}),
                                                          carry=chunk.cursor.carry)
-                        tailer.state_after()[chunk.key].carry = parsed.carry
+                        chunk.cursor.carry = parsed.carry
                         by_kind = list(parsed.tables().items())
                         rej = parsed.rejected
                         notes += [f"{chunk.path}: {n}" for n in parsed.notes]
