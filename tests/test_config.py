@@ -31,8 +31,6 @@ def write(tmp_path: Path, text: str) -> Path:
     ("[models.m]\nfeatures = 'a,b'\n", "models.m.features", "a list of strings"),
     ("[models.m.prices]\ninput_per_1m = -1\n", "models.m.prices.input_per_1m", ">= 0.0"),
     ("[rollout]\ncanary_steps = [50, 10]\n", "rollout.canary_steps", "increasing"),
-    ("[webhooks.deploy]\nurl = 'http://x'\nheaders = { Authorization = '${NOPE_NOT_SET_VAR}' }\n",
-     "webhooks.deploy.headers.Authorization", "NOPE_NOT_SET_VAR is not set"),
     ("[[alerts]]\nmetric = 'p95_ms'\nop = '=='\nthreshold = 1\n", "alerts[0].op", "expected one of"),
     ("[[alerts]]\nmetric = 'p95_ms'\n", "alerts[0].threshold", "expected a number"),
     ("[keys]\nquit = 3\n", "keys.quit", "expected a key name"),
@@ -107,6 +105,16 @@ def test_secrets_expand_but_never_print(tmp_path, monkeypatch):
     header = cfg.webhooks["deploy"].headers["Authorization"]
     assert isinstance(header, Secret) and header.reveal() == "Bearer s3cr3t-value"
     assert "s3cr3t" not in repr(cfg) and "s3cr3t" not in str(header) and "s3cr3t" not in f"{header}"
+
+
+def test_an_unset_variable_fails_where_it_is_used_naming_its_key(tmp_path):
+    from console.config import reveal
+
+    path = write(tmp_path, "[webhooks.deploy]\nurl = 'http://x'\nheaders = { Authorization = '${NOPE_NOT_SET_VAR}' }\n")
+    header = parse_file(path).webhooks["deploy"].headers["Authorization"]  # loading does not need it
+    with pytest.raises(ConfigError) as err:
+        reveal(header)
+    assert err.value.key == "webhooks.deploy.headers.Authorization" and "NOPE_NOT_SET_VAR is not set" in str(err.value)
 
 
 def test_relative_paths_resolve_against_the_file(tmp_path):

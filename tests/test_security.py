@@ -351,6 +351,22 @@ def test_5_credentials_in_the_registry_uri_never_name_the_workspace(mlflow_serve
     assert _workspace_of("https://u:p@host.example/ws/prod?token=t") == "prod"
 
 
+def test_5_a_status_url_elsewhere_never_gets_the_hooks_credentials(httpserver, monkeypatch):
+    from console.actions import hooks
+    from console.config import parse
+
+    monkeypatch.setenv("RETRAIN_TOKEN", "PLANTEDstatus1")
+    httpserver.expect_request("/jobs/7").respond_with_json({"state": "running"})
+    cfg = parse({"webhooks": {"retrain": {"url": httpserver.url_for("/retrain"),
+                                          "headers": {"Authorization": "Bearer ${RETRAIN_TOKEN}"}}}}, root=Path("/tmp"))
+    hook = cfg.webhooks["retrain"]
+    same = httpserver.url_for("/jobs/7")  # http://localhost:PORT/...
+    other = same.replace("localhost", "127.0.0.1")  # the same server, another origin as far as a URL says
+    assert hooks.follow(same, hook)["state"] == "running" and hooks.follow(other, hook)["state"] == "running"
+    sent = [req.headers.get("Authorization") for req, _ in httpserver.log]
+    assert sent == ["Bearer PLANTEDstatus1", None]
+
+
 def test_5_files_the_console_creates_are_private(mlflow_server, tmp_path):
     from console.private_files import open_private, private_dir
 
