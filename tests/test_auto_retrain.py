@@ -10,10 +10,11 @@ from datetime import datetime, timedelta
 from console.config import Webhook, parse_file
 from console.demo.workspace import build_workspace
 from console.service import Service
+from fixed_time import DEMO_NOW
 
 
 def test_festival_drift_recommends_retraining_and_auto_retrain_calls_the_hook(tmp_path, httpserver):
-    config = build_workspace(tmp_path / "ws")
+    config = build_workspace(tmp_path / "ws", now=DEMO_NOW)
     tour = json.loads((config.parent / "tour.json").read_text())
     festival = next(i for i in tour["incidents"] if i["kind"] == "feature_drift")
     during = datetime.fromisoformat(festival["start"].rstrip("Z")) + timedelta(hours=10)

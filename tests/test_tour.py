@@ -15,6 +15,7 @@ import pytest
 from console.config import parse_file
 from console.demo.workspace import build_workspace
 from console.service import Service
+from fixed_time import DEMO_NOW
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 WINDOW = {"feature_drift": timedelta(hours=3), "latency_regression": timedelta(hours=1),
@@ -30,7 +31,7 @@ def ts(text: str) -> datetime:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    config = build_workspace(tmp_path_factory.mktemp("tour") / "ws")
+    config = build_workspace(tmp_path_factory.mktemp("tour") / "ws", now=DEMO_NOW)
     tour = json.loads((config.parent / "tour.json").read_text())
     now = ts(tour["now"])
     svc = Service(parse_file(config), clock=lambda: now)
@@ -70,8 +71,9 @@ def test_each_planted_incident_is_found(demo, kind):
 
 
 def test_check_exits_1_on_the_demo(demo):
-    config, _, _ = demo
-    proc = subprocess.run([sys.executable, "-m", "console", "--config", str(config), "check", "--format", "json"],
+    config, tour, _ = demo
+    proc = subprocess.run([sys.executable, "-m", "console", "--config", str(config), "check", "--format", "json",
+                           "--at", tour["now"]],
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": SRC})
     assert proc.returncode == 1, proc.stderr
     data = json.loads(proc.stdout)
@@ -80,7 +82,8 @@ def test_check_exits_1_on_the_demo(demo):
 
 def test_snapshot_json_lists_the_fleet(demo):
     config, tour, _ = demo
-    proc = subprocess.run([sys.executable, "-m", "console", "--config", str(config), "snapshot", "--format", "json"],
+    proc = subprocess.run([sys.executable, "-m", "console", "--config", str(config), "snapshot", "--format", "json",
+                           "--at", "latest"],
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": SRC})
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
@@ -98,7 +101,7 @@ def test_snapshot_json_lists_the_fleet(demo):
 def test_drift_command_prints_the_table(demo):
     config, _, _ = demo
     proc = subprocess.run([sys.executable, "-m", "console", "--config", str(config), "drift", "delivery-eta",
-                           "--window", "7d", "--format", "json"],
+                           "--window", "7d", "--format", "json", "--at", "latest"],
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": SRC})
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)

@@ -33,6 +33,7 @@ from console.ui.screens.versions import VersionsScreen
 from console.ui.widgets import FilterTable
 from ui_fixtures import screen_text as text_of
 from ui_fixtures import until
+from fixed_time import DEMO_NOW
 
 SMALL, LARGE = (80, 24), (120, 40)
 HOSTILE = "[bold red]x"
@@ -40,7 +41,7 @@ HOSTILE = "[bold red]x"
 
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory) -> Path:
-    return build_workspace(tmp_path_factory.mktemp("ui-actions") / "ws").parent
+    return build_workspace(tmp_path_factory.mktemp("ui-actions") / "ws", now=DEMO_NOW).parent
 
 
 @pytest.fixture

@@ -28,13 +28,14 @@ from console.ui.screens.quality import QualityScreen
 from console.ui.widgets import FilterTable
 from ui_fixtures import screen_text as text_of
 from ui_fixtures import until
+from fixed_time import DEMO_NOW
 
 SMALL, LARGE = (80, 24), (120, 40)
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    config = build_workspace(tmp_path_factory.mktemp("ui-monitoring") / "ws")
+    config = build_workspace(tmp_path_factory.mktemp("ui-monitoring") / "ws", now=DEMO_NOW)
     now = datetime.fromisoformat(json.loads((config.parent / "tour.json").read_text())["now"].rstrip("Z"))
     cfg = parse_file(config)
     svc = Service(cfg, clock=lambda: now)

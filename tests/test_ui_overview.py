@@ -15,6 +15,7 @@ from console.demo.workspace import build_workspace as build_demo
 from console.service import Service
 from console.ui.app import ConsoleApp
 from ui_fixtures import FIXED, build_workspace, prediction_rows, screen_text, wait_for_snapshot
+from fixed_time import DEMO_NOW
 
 
 async def wait_until(pilot, predicate, rounds: int = 300) -> None:
@@ -27,7 +28,7 @@ async def wait_until(pilot, predicate, rounds: int = 300) -> None:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    config = build_demo(tmp_path_factory.mktemp("overview") / "ws")
+    config = build_demo(tmp_path_factory.mktemp("overview") / "ws", now=DEMO_NOW)
     tour = json.loads((config.parent / "tour.json").read_text())
     return parse_file(config), datetime.fromisoformat(tour["now"].rstrip("Z")), tour
 

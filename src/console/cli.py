@@ -43,7 +43,42 @@ def _common() -> argparse.ArgumentParser:
                    help="MLflow tracking URI for this run (sqlite:///path or http(s)://host)")
     p.add_argument("--read-only", action="store_true", default=argparse.SUPPRESS,
                    help="refuse every dangerous action")
+    p.add_argument("--at", metavar="TIME", default=argparse.SUPPRESS,
+                   help="end of the view: an ISO time, or 'latest' for the newest row (default: now)")
+    p.add_argument("--since", metavar="TIME", default=argparse.SUPPRESS,
+                   help="start of the incident history (default: 7 days before --at)")
     return p
+
+
+def add_window_options(p: argparse.ArgumentParser, default: str = "24h") -> None:
+    """The window every read command takes: a duration ending at --at, a calendar period, or a range."""
+    p.add_argument("--window", metavar="W", default=None,
+                   help=f"a duration ending at --at (1h, 24h, 30d; default {default}) or a calendar period "
+                        "(2026-07, 2026-W27, 2026-07-04)")
+    p.add_argument("--from", dest="start", metavar="TIME", default=None, help="start of the window (with --to)")
+    p.add_argument("--to", dest="end", metavar="TIME", default=None, help="end of the window")
+    p.set_defaults(default_window=default)
+
+
+def open_service(args, cfg: Config, **kwargs):
+    """A Service brought up to date with the store and moved to the view the options ask for.
+    A bad time option raises ValueError, which `main` turns into one line and exit 2."""
+    from console.service import Service
+
+    svc = Service(cfg, **kwargs)
+    svc.refresh()
+    try:
+        svc.view(at=getattr(args, "at", None), window=getattr(args, "window", None),
+             start=getattr(args, "start", None), end=getattr(args, "end", None),
+             since=getattr(args, "since", None), default_window=getattr(args, "default_window", "24h"))
+    except ValueError as exc:
+        svc.close()
+        raise TimeOptionError(str(exc)) from None
+    return svc
+
+
+class TimeOptionError(ValueError):
+    """A --at/--window/--from/--to/--since value that cannot be read: exit 2, one line."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo, needs_config=False)
 
     p = sub.add_parser("snapshot", parents=[common], help="print the overview once, without the TUI")
+    add_window_options(p)
     p.add_argument("--format", choices=("text", "json", "svg"), default="text")
     p.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout (required for svg)")
     p.set_defaults(func=cmd_snapshot)
@@ -115,7 +151,7 @@ def _add_with_common(add_parsers, sub, common) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    for name, default in (("config", None), ("registry", None), ("read_only", False)):
+    for name, default in (("config", None), ("registry", None), ("read_only", False), ("at", None), ("since", None)):
         if not hasattr(args, name):
             setattr(args, name, default)
     func = getattr(args, "func", cmd_ui)
@@ -126,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(func(args, cfg) or 0)
     except ConfigError as exc:
         _diag(f"mlops-console: configuration error: {exc}")
+        return EXIT_USAGE
+    except TimeOptionError as exc:
+        print(f"mlops-console: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return exit_codes.INTERRUPTED
@@ -151,10 +190,8 @@ def cmd_snapshot(args, cfg: Config) -> int:
         save_svg(cfg, Path(args.output))
         print(f"saved {args.output}", file=sys.stderr)
         return EXIT_OK
-    from console.service import Service
-
-    service = Service(cfg)
-    snap = service.snapshot()
+    service = open_service(args, cfg)
+    snap = service.snapshot(refresh=False)
     if args.format == "json":
         text = json.dumps(snap.to_dict(), indent=2, default=str)
     else:

@@ -10,6 +10,7 @@ import json
 import sys
 
 from console import exit_codes
+from console.cli import add_window_options
 from console.config import Config, ConfigError
 from console.redact import redact_text
 from console.safe_text import printable
@@ -25,20 +26,20 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("check", help="evaluate the alert rules once: exit 0 when none fire, 1 when some do")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--all", action="store_true", help="also list resolved incidents")
+    add_window_options(p)
     p.set_defaults(func=_errors_exit_2(cmd_check))
     p = sub.add_parser("drift", help="print a model's drift table")
     p.add_argument("model")
-    p.add_argument("--window", default="24h", help="current window: 1h, 6h, 24h or 7d (default 24h)")
+    add_window_options(p)
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_drift)
+    add_report_parsers(sub)
 
 
-def _service(cfg: Config):
-    from console.service import Service
+def _service(args, cfg: Config):
+    from console.cli import open_service
 
-    svc = Service(cfg)
-    svc.refresh()
-    return svc
+    return open_service(args, cfg)
 
 
 def _errors_exit_2(handler):
@@ -62,14 +63,13 @@ def cmd_check(args, cfg: Config) -> int:
     if not cfg.has_logs:
         print("mlops-console: check needs log sources in the configuration", file=sys.stderr)
         return EXIT_ERROR
-    svc = _service(cfg)
+    svc = _service(args, cfg)
     findings = svc.findings(max_age_s=0)
     shown = findings if args.all else [f for f in findings if f.firing]
     firing = [f for f in findings if f.firing]
     recs = [r.to_dict() for r in svc.recommendations]
     if args.format == "json":
-        print(json.dumps({"firing": len(firing), "incidents": [f.to_dict() for f in shown],
-                          "retrain_recommended": recs}, indent=2, default=str))
+        print(dumps({"firing": len(firing), "incidents": [f.to_dict() for f in shown], "retrain_recommended": recs}))
     else:
         for f in shown:
             state = "FIRING " if f.firing else "resolved"
@@ -84,24 +84,24 @@ def cmd_check(args, cfg: Config) -> int:
 
 
 def cmd_drift(args, cfg: Config) -> int:
-    svc = _service(cfg)
-    if args.model not in svc.monitor.models():
+    svc = _service(args, cfg)
+    if args.model not in svc.models():
         print(f"mlops-console: no model named {printable(args.model)!r} in the logs or configuration", file=sys.stderr)
         return EXIT_ERROR
     try:
-        report = svc.drift(args.model, args.window)
+        report = svc.drift(args.model, svc.window_span, series=False)
     except ValueError as exc:
         print(printable(f"mlops-console: {exc}"), file=sys.stderr)
         return EXIT_ERROR
     data = report.to_dict()
     if args.format == "json":
-        print(json.dumps(data, indent=2, default=str))
+        print(dumps(data))
         return EXIT_OK
     if report.dataset is None:
         _print(f"{args.model}: {report.note}")
         return EXIT_OK
     d = data["dataset"]
-    _print(f"{args.model}  window {args.window}  dataset drift: {'YES' if d['drifted'] else 'no'}  "
+    _print(f"{args.model}  window {report.window}  dataset drift: {'YES' if d['drifted'] else 'no'}  "
            f"({d['n_drifted']}/{d['n_evaluated']} features, share {d['share']:.2f} vs threshold {d['threshold']:.2f})")
     print(f"{'FEATURE':<22}{'KIND':<13}{'TEST':<15}{'SCORE':>10}  {'DRIFT WHEN':<16}{'VERDICT':<9}{'N':>8}")
     targets = [dict(c, column=f"({name}) {c['column']}") for name in ("prediction", "label")
@@ -113,3 +113,97 @@ def cmd_drift(args, cfg: Config) -> int:
     if targets:
         print("(prediction) and (label) rows compare the window with the first two days of the history.")
     return EXIT_OK
+
+
+# ---------------------------------------------------------------------------- every screen's numbers, headless
+
+def add_report_parsers(sub) -> None:
+    for name, default, about in (("health", "1h", "traffic, latency, errors and the SLO burn of one model"),
+                                 ("quality", "24h", "accuracy (or MAE) as labels arrive, by version and over time"),
+                                 ("fairness", "7d", "quality by segment and the fairness gaps of sensitive columns"),
+                                 ("cost", "24h", "spend today and this month, budget, cost per 1k, spikes")):
+        p = sub.add_parser(name, help=about)
+        p.add_argument("model")
+        add_window_options(p, default)
+        p.add_argument("--environment", default="production")
+        p.add_argument("--format", choices=("text", "json"), default="text")
+        p.set_defaults(func=cmd_report, report=name)
+
+
+def cmd_report(args, cfg: Config) -> int:
+    from console.analytics.windows import format_span
+
+    svc = _service(args, cfg)
+    if args.model not in svc.models():
+        print(f"mlops-console: no model named {printable(args.model)!r} in the logs or configuration", file=sys.stderr)
+        return EXIT_ERROR
+    span = svc.window_span
+    if args.report == "health":
+        result = svc.health(args.model, span, args.environment)
+    elif args.report == "quality":
+        result = {k: v for k, v in svc.quality(args.model, span, args.environment).items() if k != "joined"}
+    elif args.report == "fairness":
+        result = svc.fairness(args.model, args.environment)
+    else:
+        result = svc.cost(args.model, args.environment)
+    at = svc.clock()
+    data = {"model": args.model, "environment": args.environment, "at": at.isoformat() + "Z",
+            "window": format_span(span), "live": svc.live, **{k: jsonable(v) for k, v in result.items()}}
+    latest = svc.latest_ts()
+    if latest is None or latest < at - span:
+        data["note"] = ("no rows in this window; " + (f"the newest row is at {latest.isoformat()}Z" if latest
+                                                       else "the logs hold no rows yet"))
+    if args.format == "json":
+        print(dumps(data))
+    else:
+        print(render_text(data))
+    return EXIT_OK
+
+
+def jsonable(value):
+    """Analytics results (dataclasses, Polars frames, lists of them) as plain JSON values; no NaN or Infinity."""
+    import polars as pl
+
+    from console.analytics.windows import to_jsonable
+
+    if isinstance(value, pl.DataFrame):
+        return [to_jsonable(r) for r in value.to_dicts()]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return to_jsonable(value.to_dict() if hasattr(value, "to_dict") else value)
+
+
+def dumps(data) -> str:
+    """JSON for stdout: strict (a non-finite number is a bug, not output), text escaped as JSON does."""
+    return json.dumps(jsonable(data), indent=2, default=str, allow_nan=False)
+
+
+def render_text(data: dict) -> str:
+    """A readable dump of a report: scalars as `key: value`, lists of records as aligned tables."""
+    from console.safe_text import printable as plain
+
+    lines = []
+    for key, value in data.items():
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            cols = list(dict.fromkeys(k for v in value for k in v if not isinstance(v[k], (dict, list))))
+            cells = [[plain(_fmt(v.get(c))) for c in cols] for v in value]
+            widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(cols)]
+            lines.append(f"{key}:")
+            lines.append("  " + "  ".join(c.upper().ljust(w) for c, w in zip(cols, widths)))
+            lines += ["  " + "  ".join(x.ljust(w) for x, w in zip(r, widths)) for r in cells]
+        elif isinstance(value, dict):
+            lines.append(f"{key}: " + ", ".join(f"{k}={plain(_fmt(v))}" for k, v in value.items()
+                                                   if not isinstance(v, (dict, list))))
+        else:
+            lines.append(f"{key}: {plain(_fmt(value))}")
+    return "\n".join(lines)
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
