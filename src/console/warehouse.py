@@ -83,8 +83,15 @@ def store_path(cfg: Config) -> Path | None:
 cache_path = store_path  # the name the TUI and older tests know it by
 
 
+def is_lake_source(src: LogSource) -> bool:
+    """Object storage and lakehouse tables: scanned in place through an Arrow dataset."""
+    return src.path.startswith("s3://") or src.format in ("delta", "iceberg")
+
+
 def is_parquet_source(src: LogSource) -> bool:
     """Parquet logs are read in place; everything else is tailed line by line."""
+    if is_lake_source(src):
+        return False
     if src.format is not None:
         return src.format == "parquet"
     return format_of(src.path, None) == "parquet" or os.path.isdir(src.path)
@@ -130,6 +137,8 @@ class Warehouse:
         self._con.execute("SET TimeZone='UTC'")
         self._con.execute(load_query("skeletons"))
         self._parquet_rows: dict[str, int] = {}
+        self._lakes: dict[str, object] = {}  # lake_N -> the Arrow dataset every cursor registers
+        self._lake_kinds: dict[str, str] = {}
         self._parquet_meta: dict[tuple, int | str] = {}
         self.manifest = Manifest.load(self._manifest_path)
         self._build_views(self.manifest, self._parquet_files()[0])
@@ -180,6 +189,8 @@ class Warehouse:
         """A fresh cursor for the caller to close: Textual's thread workers are short-lived threads."""
         cur = self._con.cursor()
         cur.execute("SET TimeZone='UTC'")
+        for name, dataset in self._lakes.items():
+            cur.register(name, dataset)
         return cur
 
     def arrow(self, name: str, params: dict | None = None, columns: list[str] | None = None) -> pa.Table:
@@ -217,7 +228,12 @@ class Warehouse:
         max_ts = (datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=self.future_s)).isoformat(sep=" ")
         conform = {k: load_query(f"conform_{k}").replace("FROM chunk", f"FROM inplace_raw_{k}")
                    .replace("$max_ts", f"TIMESTAMP '{max_ts}'") for k in ("predictions", "labels", "deployments")}
+        lake = {k: " UNION ALL BY NAME ".join(f"SELECT * FROM {n}" for n, kk in self._lake_kinds.items() if kk == k)
+                or f"SELECT * FROM read_parquet({_sql_list([raw])})" for k in ("predictions", "labels", "deployments")}
         sql = load_query("views").format(
+            **{f"lake_{k}": v for k, v in lake.items()},
+            **{f"lake_conform_{k}": v.replace(f"FROM inplace_raw_{k}", f"FROM lake_raw_{k}")
+               for k, v in conform.items()},
             **{f"segments_{k}": _sql_list(seg[k]) for k in KINDS},
             **{f"inplace_{k}": _sql_list(parquet.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
             **{f"clean_{k}": _sql_list(clean.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
@@ -228,6 +244,38 @@ class Warehouse:
             cur.execute(sql)
 
     # ------------------------------------------------------------------ finding files
+
+    def _open_lakes(self) -> list[str]:
+        """An Arrow dataset per object-storage or lakehouse source; one that cannot be reached is named in a
+        note, and the others (and every local log) are still read; the next refresh tries again."""
+        from console.sources import lakes, locations
+
+        notes: list[str] = []
+        datasets: dict[str, object] = {}
+        kinds: dict[str, str] = {}
+        storage = {k: v for k, v in vars(getattr(self.cfg, "s3", None) or object()).items() if v is not None} \
+            if getattr(self.cfg, "s3", None) is not None else {}
+        for i, src in enumerate(s for s in self.cfg.logs if is_lake_source(s)):
+            name = f"lake_{i}"
+            try:
+                if src.format == "delta":
+                    datasets[name] = lakes.delta_dataset(src.path, storage)
+                elif src.format == "iceberg":
+                    datasets[name] = lakes.iceberg_dataset(src.path, dict(getattr(src, "options", None) or {}),
+                                                           storage)
+                elif src.format in (None, "parquet"):
+                    datasets[name] = locations.arrow_dataset(src.path, storage, unify_schemas=True,
+                                                             source_column="source")
+                else:
+                    notes.append(f"{src.path}: only Parquet, Delta and Iceberg are read from object storage so far")
+                    continue
+                kinds[name] = src.kind
+            except locations.StorageError as exc:
+                notes.append(str(exc))
+            except Exception as exc:  # noqa: BLE001 - a lake that cannot be opened costs only itself
+                notes.append(str(locations.storage_error(src.path, exc, storage)))
+        self._lakes, self._lake_kinds = datasets, kinds
+        return notes
 
     def _parquet_files(self) -> tuple[dict[str, list[str]], list[str], list[str]]:
         """Parquet logs by kind (read in place), missing patterns and notes; an unreadable file is named and
@@ -289,6 +337,7 @@ class Warehouse:
             except filelock.Timeout:
                 self.manifest = Manifest.load(self._manifest_path)
                 parquet, missing, pnotes = self._parquet_files()
+                pnotes += self._open_lakes()
                 self._build_views(self.manifest, parquet)
                 return RefreshStats(seconds=time.perf_counter() - started, missing=tuple(missing),
                                     notes=("another console is bringing the store up to date; showing what it "
@@ -314,6 +363,7 @@ class Warehouse:
             finally:
                 self._lock.release()
             parquet, missing, pnotes = self._parquet_files()
+            pnotes += self._open_lakes()
             self._build_views(m, parquet)
             for kind, files in parquet.items():
                 total = sum(int(self._parquet_check(p)) for p in files)
