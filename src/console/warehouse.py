@@ -41,6 +41,9 @@ from console.store.manifest import KINDS, Manifest
 _EXT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 MALFORMED = pa.schema([("source", pa.string()), ("location", pa.string()), ("reason", pa.string()), ("raw", pa.string())])
 FLUSH_ROWS = 1_000_000  # a backlog is written in segments of about this many rows, so memory stays bounded
+COMPACT_AT = 24  # this many small segments of one kind are merged into one (a live log adds one per refresh)
+SMALL_ROWS = 200_000  # a segment below this is small
+RETIRE_S = 600.0  # a merged-away segment is deleted this long after, so a reader holding the old list still works
 
 
 @dataclass(frozen=True)
@@ -357,6 +360,7 @@ class Warehouse:
                     m.segments[kind] = m.segments.get(kind, []) + names
                 if new_files or m.generation == 1 or cursors != Manifest.load(self._manifest_path).cursors:
                     m.save(self._manifest_path)
+                self._compact(m)
                 self.manifest = m
             except BaseException:
                 raise
@@ -479,6 +483,41 @@ class Warehouse:
             os.replace(tmp, self.dir / name)
             written.setdefault(kind, []).append(name)
             tables.clear()
+
+    def _compact(self, m: Manifest) -> None:
+        """Merges small segments into one, so the files a query opens stay few however often a live log is
+        refreshed. The merged file is written first and the manifest then names it instead of its parts (one
+        atomic step); the parts are deleted only RETIRE_S later, since another process may be reading them."""
+        changed = False
+        now = self.wall()
+        for kind in KINDS:
+            rows = {n: self._segment_rows(n) for n in m.segments.get(kind, [])}
+            small = [n for n, r in rows.items() if r < SMALL_ROWS]
+            if len(small) < COMPACT_AT:
+                continue
+            batch, total = [], 0
+            for n in small:
+                if total + rows[n] > FLUSH_ROWS and batch:
+                    break
+                batch.append(n)
+                total += rows[n]
+            written: dict[str, list[str]] = {}
+            self._flush({kind: [pq.read_table(self.dir / n) for n in batch]}, written)
+            m.segments[kind] = [n for n in m.segments[kind] if n not in set(batch)] + written.get(kind, [])
+            m.retired += [[n, now] for n in batch]
+            changed = True
+        due = [r for r in m.retired if now - r[1] >= RETIRE_S]
+        for name, _ in due:
+            (self.dir / name).unlink(missing_ok=True)
+        m.retired = [r for r in m.retired if now - r[1] < RETIRE_S]
+        if changed or due:
+            m.save(self._manifest_path)
+
+    def _segment_rows(self, name: str) -> int:
+        key = ("segment", name)
+        if key not in self._parquet_meta:
+            self._parquet_meta[key] = pq.read_metadata(self.dir / name).num_rows
+        return int(self._parquet_meta[key])
 
     def _drop_segments(self, m: Manifest) -> None:
         for names in m.segments.values():
