@@ -49,7 +49,7 @@ def mlflow_server(tmp_path_factory):
          "--workers", "1"],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     uri = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 300  # a loaded 2-core box has taken 75 s
     try:
         while True:
             try:

@@ -67,6 +67,8 @@ def _jsonl_range(body: bytes, first_line: int, source: str, tables: list, reject
         return
     if n > SLOW_LINES:
         try:
+            if not body.isascii():
+                body.decode("utf-8")  # the native reader would pass bad bytes through: find their lines
             table = pajson.read_json(io.BytesIO(body), read_options=pajson.ReadOptions(block_size=1 << 24))
             if table.num_rows != n:  # blank lines are skipped by the reader: locate rows the slow way
                 raise pa.ArrowInvalid("row count differs from line count")
@@ -162,6 +164,8 @@ def _csv_range(body: bytes, first_line: int, head: bytes, names: list[str], sour
         bad: list[Rejected] = []
 
         def on_invalid(row) -> str:
+            if row.number is None:  # a threaded parse does not number rows: let the range be looked at closer
+                return "error"
             bad.append(Rejected(first_line + row.number - 2,
                                 f"CSV row has {row.actual_columns} fields, expected {row.expected_columns}",
                                 (row.text or "")[:300]))

@@ -194,6 +194,8 @@ class ConsoleApp(App):
         """Drift, alerts and incidents take a second or more: never in the way of the first frame."""
         try:
             findings = self.service.findings()
+            if self.cfg.auto_retrain:  # the TUI's timer is one of the two places retraining runs by itself
+                self.service.auto_retrain()
             snap = self.service.snapshot(refresh=False, wait_for_registry=False, monitoring=False)
         except Exception as exc:  # noqa: BLE001
             self.post_message(RefreshFailed(f"monitoring: {type(exc).__name__}: {exc}", poll=False))

@@ -20,10 +20,10 @@ screen, and hidden then too below 100 columns, where the footer has no room), `a
 `action_commands()` for the palette and the result routing for screens that do not override
 `handle_result`/`handle_error`.
 
-The flow: policy check -> worker: `operator.check`, `operator.state`, `operator.plan` (every strategy
-for promote), `operator.gates` (with `svc.live_stats` when a canary is involved) -> `ActionDialog` ->
-policy check again -> worker: the operator's method with `expected_from` = the version shown in the
-plan -> notify `result.message` (severity by status) -> `app.action_refresh()`. A refused action never
+The flow: policy check -> worker: `svc.plan_action` (actions.plan: policy, state, every strategy's plan
+for promote, the gates with their live-canary and drift evidence, exactly as the CLI plans) ->
+`ActionDialog` -> policy check again -> worker: `svc.run_action` with `expected_from` = the version shown in
+the plan and the evidence the gates were shown on -> notify `result.message` (severity by status) -> `app.action_refresh()`. A refused action never
 reaches the operator's write path from here, whichever way it was invoked (key or palette).
 """
 
@@ -37,7 +37,6 @@ from textual.binding import Binding
 
 from console.actions import catalog, policy
 from console.actions.catalog import ActionSpec, ActionState
-from console.aliases import alias_name
 from console.config import ConfigError
 from console.ui.screens.confirm import ActionChoice, ActionDialog, ActionRequest
 from console.ui.text import printable
@@ -72,6 +71,7 @@ class Prepared:
     state: ActionState | None
     request: ActionRequest | None
     live: dict | None = None
+    planned: Any = None  # actions.plan.Prepared: what `run` executes
 
 
 def decide(spec: ActionSpec, cfg, environment: str) -> policy.Decision:
@@ -123,96 +123,37 @@ def suspect_warnings(plans: dict, incidents: list) -> tuple[str, ...]:
     return tuple(out)
 
 
-def plan_action(svc, model: str, environment: str, action_id: str, version: str | None, strategy: str = ""):
-    """The one place the UI asks for a plan: switch this to the facade's plan-and-gate method when it lands."""
-    if action_id == "promote":
-        return svc.operator.plan(model, environment, "promote", version=version, strategy=strategy)
-    return svc.operator.plan(model, environment, action_id)
-
-
 def prepare(svc, model: str, environment: str, action_id: str, version: str | None,
             incident: str | None = None, incidents: list | None = None) -> Prepared:
-    """Runs in a worker: everything the confirmation dialog shows (no write). `incidents`: the model's open
-    incidents as the console knows them (the monitor worker's, never recomputed here); `incident`: the id of
-    the one in view on the screen (its reason is prefilled)."""
-    spec = catalog.get(action_id)
-    op = svc.operator
-    try:
-        decision = op.check(action_id, environment)
-    except ConfigError as exc:
-        decision = policy.Decision(False, f"{action_id} refused: {exc}")
-    if not decision.allowed:
-        return Prepared(False, decision.reason, None, None)
-    state = op.state(model, environment)
-    if not spec.applies(state):
-        return Prepared(False, f"{LABELS.get(action_id, action_id)} does not apply to {model} in {environment} "
-                               f"now: {_why_not(spec)}", state, None)
-    cfg = svc.cfg
-    production = cfg.environment(environment).production
-    typed = policy.needs_typed_confirmation(spec, cfg, environment)
+    """Runs in a worker: everything the confirmation dialog shows (no write), planned by the service's one
+    plan-and-gate path (actions.plan), the same the CLI uses. `incidents`: the model's open incidents as the
+    console knows them (the monitor worker's, never recomputed here); `incident`: the id of the one in view
+    on the screen (its reason is prefilled)."""
+    p = svc.plan_action(model, environment, action_id, version=version)
+    if not p.allowed:
+        return Prepared(False, p.reason, p.state, None)
     label = LABELS.get(action_id, action_id)
     incidents = [f for f in incidents or () if f.model == model and f.firing]
-    prefill = reason_for(incidents, incident)
     if action_id == "retrain":
-        from console.actions import hooks
-
-        champion = svc.registry.alias_version(model, alias_name(environment, "champion"))
-        notes = [f"retrains from the champion ({'v' + champion if champion else 'none'}); no alias moves"]
-        if not hooks.configured(cfg, "retrain"):
-            notes.append("no retrain hook is configured ([webhooks.retrain]): the request will fail")
-        request = ActionRequest(action_id, label, model, environment, plans={}, typed=typed, reason_required=True,
-                                production=production, notes=tuple(notes), reason=prefill)
-        return Prepared(True, decision.reason, state, request)
-    if action_id == "promote":
-        plans = {s: plan_action(svc, model, environment, action_id, version, s) for s in STRATEGIES}
-        first = "direct"
-    else:
-        plans = {"": plan_action(svc, model, environment, action_id, None)}
-        first = ""
-    live, notes = None, []
-    canary = svc.registry.alias_version(model, alias_name(environment, "canary"))
-    if action_id in ("canary-step", "canary-promote") or (action_id == "promote" and canary and version == canary):
-        try:
-            live = svc.live_stats(model, environment) or None
-        except Exception as exc:  # noqa: BLE001 - no live stats: the metric gates still apply
-            notes.append(f"live canary stats unavailable: {exc}")
-        if live:
-            notes.append("live gates use the last hour: " + ", ".join(
-                f"{k} {v.get('requests', 0)} req" for k, v in live.items()))
-    gated = next((p for p in plans.values() if p.needs_gates and p.version), None)
-    gates = tuple(op.gates(model, gated.version, environment, live)) if gated is not None else ()
-    current = {str(p.from_version) for p in plans.values() if p.from_version}
-    request = ActionRequest(action_id, label, model, environment, plans=plans, gates=gates, typed=typed,
-                            reason_required=action_id == "promote" or production, production=production,
-                            strategy=first, notes=tuple(notes), reason=reason_for(incidents, incident, current),
-                            warnings=suspect_warnings(plans, incidents))
-    return Prepared(True, decision.reason, state, request, live)
+        request = ActionRequest(action_id, label, model, environment, plans={}, typed=p.typed, reason_required=True,
+                                production=p.production, notes=p.notes, reason=reason_for(incidents, incident))
+        return Prepared(True, p.reason, p.state, request, planned=p)
+    current = {str(x.from_version) for x in p.plans.values() if x.from_version}
+    request = ActionRequest(action_id, label, model, environment, plans=p.plans, gates=p.gates, typed=p.typed,
+                            reason_required=action_id == "promote" or p.production, production=p.production,
+                            strategy=p.strategy or "", notes=p.notes,
+                            reason=reason_for(incidents, incident, current),
+                            warnings=suspect_warnings(p.plans, incidents))
+    return Prepared(True, p.reason, p.state, request, p.live, planned=p)
 
 
-def run(svc, request: ActionRequest, choice: ActionChoice, version: str | None, live: dict | None):
-    """Runs in a worker: the operator's method with `expected_from` = what the dialog showed."""
-    op, model, env = svc.operator, request.model, request.environment
+def run(svc, request: ActionRequest, choice: ActionChoice, planned):
+    """Runs in a worker: the planned action with `expected_from` = what the dialog showed, and the evidence
+    its gates were shown on."""
     plan = choice.plan
     expected = (plan.from_version or "none") if plan is not None else None
-    a = request.action
-    if a == "promote":
-        return op.promote(model, version, env, strategy=choice.strategy, expected_from=expected,
-                          reason=choice.reason, force=choice.force, live=live)
-    if a == "canary-step":
-        return op.canary_step(model, env, expected_from=expected, reason=choice.reason, force=choice.force,
-                              live=live)
-    if a == "canary-promote":
-        return op.canary_promote(model, env, expected_from=expected, reason=choice.reason, force=choice.force,
-                                 live=live)
-    if a == "canary-abort":
-        return op.canary_abort(model, env, expected_from=expected, reason=choice.reason)
-    if a == "rollback":
-        return op.rollback(model, env, expected_from=expected, reason=choice.reason)
-    if a == "shadow-stop":
-        return op.shadow_stop(model, env, expected_from=expected, reason=choice.reason)
-    if a == "retrain":
-        return op.retrain(model, env, reason=choice.reason)
-    raise ValueError(f"unknown action {a!r}")
+    return svc.run_action(planned, strategy=choice.strategy or None, expected_from=expected, reason=choice.reason,
+                          force=choice.force)
 
 
 def abandon(svc, requests: list[ActionRequest]) -> None:
@@ -305,7 +246,7 @@ class ActionFlow:
         if not model:
             return
         self.screen.call_service(f"{TAG}state:{model}\x00{environment}",
-                                 lambda svc: svc.operator.state(model, environment))
+                                 lambda svc: svc.action_state(model, environment))
 
     # ------------------------------------------------------------------ the flow
 
@@ -367,7 +308,7 @@ class ActionFlow:
             self.busy = None
             self._refuse(prepared.reason)
             return
-        self._pending["live"] = prepared.live
+        self._pending["planned"] = prepared.planned
         request = prepared.request
         self.app.push_screen(ActionDialog(request), lambda choice: self._decided(request, choice))
 
@@ -381,10 +322,10 @@ class ActionFlow:
             self.busy = None
             self._refuse(decision.reason)
             return
-        version, live = self._pending.get("version"), self._pending.get("live")
+        planned = self._pending.get("planned")
         self.app.notify(f"{request.label} {printable(request.model)}: running...", timeout=3)
         self.running = request
-        self.screen.call_service(f"{TAG}run", lambda svc: run(svc, request, choice, version, live))
+        self.screen.call_service(f"{TAG}run", lambda svc: run(svc, request, choice, planned))
 
     def _done(self, result) -> None:
         self.busy = None

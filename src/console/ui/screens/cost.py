@@ -129,7 +129,7 @@ def _pick(keys: list[str], cells: dict) -> list:
 
 
 def _cost(svc, model: str, environment: str) -> dict:
-    c = svc.monitor.cost(model, environment=environment)
+    c = svc.cost(model, environment=environment)
     return {"window": c["windows"][0] if c["windows"] else None, "budget": c["budget"], "spike": c["spike"],
             "per_1k": c["per_1k"].to_dicts(), "hourly": timed(c["hourly"], "cost_usd"), "llm": c["llm"],
             "range": (svc.clock() - timedelta(hours=48), svc.clock())}

@@ -33,7 +33,7 @@ def _score(v) -> float | None:
 
 def drift_report(svc, model: str, window: str, environment: str) -> dict:
     """Runs in the worker: the report as plain data (features by severity, series per feature)."""
-    rep = svc.monitor.drift(model, window, environment=environment)
+    rep = svc.drift(model, window, environment=environment)
     out = rep.to_dict()
     out["series"] = {f: [(start, _score(score), drifted) for start, score, drifted in pts]
                      for f, pts in rep.series.items()}
@@ -248,7 +248,7 @@ class DistributionScreen(WindowedScreen):
         if not self.model or not self.feature:
             return
         model, feature, window, env = self.model, self.feature, self.window, self.env
-        self.fetch("hist", lambda svc: svc.monitor.histograms(model, feature, window), key=window)
+        self.fetch("hist", lambda svc: svc.histograms(model, feature, window), key=window)
         self.fetch("drift", lambda svc: _column(svc, model, feature, window, env), key=window)
 
     def _head(self) -> Text:
@@ -292,7 +292,7 @@ class DistributionScreen(WindowedScreen):
 
 
 def _column(svc, model: str, feature: str, window: str, environment: str) -> dict | None:
-    rep = svc.monitor.drift(model, window, environment=environment).to_dict()
+    rep = svc.drift(model, window, environment=environment).to_dict()
     return next((f for f in rep["features"] if f["column"] == feature), None)
 
 

@@ -108,7 +108,7 @@ class HealthScreen(WindowedScreen):
 
 def _health(svc, model: str, window: str, environment: str) -> dict:
     """Runs in the worker: plain rows, the SLO status and the p95 series."""
-    h = svc.monitor.health(model, window, environment=environment)
+    h = svc.health(model, window, environment=environment)
     return {"rows": h["table"].to_dicts(), "slo": h["slo"], "p95": timed(h["series"], "p95_ms"),
             "range": h["range"], "every": h["every"]}
 

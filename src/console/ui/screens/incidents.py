@@ -89,7 +89,7 @@ class IncidentsScreen(MonitorScreen):
         if not force and model in self.worst:
             return
         env = "production"
-        self.fetch("worst", lambda svc: (model, svc.monitor.fairness(model, environment=env)["worst"]), key=model)
+        self.fetch("worst", lambda svc: (model, svc.fairness(model, environment=env)["worst"]), key=model)
 
     def show(self, tag: str, result: Any) -> None:
         if tag == "findings":

@@ -391,10 +391,10 @@ class ModelScreen(ActionsMixin, MonitorScreen):
         snap = self.app.snapshot
         if snap is not None:
             self._show_serving(snap)
-        self.fetch("health", lambda svc: svc.monitor.health(model, "1h", environment=env))
-        self.fetch("quality", lambda svc: svc.monitor.quality(model, "24h", environment=env)["now"])
-        self.fetch("drift", lambda svc: svc.monitor.drift(model, "24h", environment=env).to_dict())
-        self.fetch("cost", lambda svc: _cost_summary(svc.monitor.cost(model, environment=env)))
+        self.fetch("health", lambda svc: svc.health(model, "1h", environment=env))
+        self.fetch("quality", lambda svc: svc.quality(model, "24h", environment=env)["now"])
+        self.fetch("drift", lambda svc: svc.drift(model, "24h", environment=env).to_dict())
+        self.fetch("cost", lambda svc: _cost_summary(svc.cost(model, environment=env)))
         self.fetch("incidents", lambda svc: (svc.clock(), [f for f in svc.findings() if f.model == model]))
 
     # ------------------------------------------------------------------ panels

@@ -100,7 +100,7 @@ class QualityScreen(WindowedScreen):
 
 
 def _quality(svc, model: str, window: str, environment: str) -> dict:
-    q = svc.monitor.quality(model, window, environment=environment)
+    q = svc.quality(model, window, environment=environment)
     primary = "mae" if q["now"].task == "regression" else "accuracy"
     now = svc.clock()
     return {"now": q["now"], "by_version": q["by_version"].to_dicts(), "series": timed(q["series"], primary),
