@@ -6,7 +6,6 @@ format does not carry (a time, a version), which the store or the config must su
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from pathlib import Path
 
@@ -37,9 +36,7 @@ CASES = [  # (format, fixture, options, predictions kept, labels kept, conform r
 
 def _conform(kind: str, table) -> tuple[int, list[str]]:
     con = duckdb.connect()
-    views = load_query("views")
-    for stmt in re.findall(r"CREATE OR REPLACE VIEW skeleton_\w+ AS.*?;", views, flags=re.S):
-        con.execute(stmt)
+    con.execute(load_query("skeletons"))
     con.register("chunk", table)
     sql = load_query(f"conform_{kind}")
     out = con.sql(sql, params={"max_ts": datetime(2030, 1, 1)} if "$max_ts" in sql else {}).fetchall()
