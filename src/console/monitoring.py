@@ -349,7 +349,11 @@ class Monitor:
                     err = (both["prediction"].cast(pl.Float64) - both["label"].cast(pl.Float64)).abs()
                     out["mae"] = float(err.mean())
                 else:
-                    out["accuracy"] = float((both["label"].cast(pl.Utf8) == both["prediction"].cast(pl.Utf8)).mean())
+                    lab, pred = both["label"], both["prediction"]
+                    ln, pn = lab.cast(pl.Float64, strict=False), pred.cast(pl.Float64, strict=False)
+                    same = (ln == pn) if ln.null_count() == 0 and pn.null_count() == 0 else \
+                        (lab.cast(pl.Utf8) == pred.cast(pl.Utf8))
+                    out["accuracy"] = float(same.mean())
         if not out and self.expected_levels is not None:
             try:
                 out = dict(self.expected_levels(model) or {})
@@ -581,7 +585,7 @@ class Monitor:
         if metric in ("accuracy_drop", "mae_increase"):
             labelled = ctx.joined(self).filter(pl.col("label").is_not_null() & (pl.col("ts") > prev) & (pl.col("ts") <= hi))
             if metric == "accuracy_drop":
-                values = (pl.col("label").cast(pl.Utf8) == pl.col("prediction").cast(pl.Utf8)).cast(pl.Float64)
+                values = ev.correct().cast(pl.Float64)
             else:
                 values = (pl.col("prediction_num").cast(pl.Float64) - pl.col("label_num").cast(pl.Float64)).abs()
             part = labelled.select("ts", values.alias("v")).drop_nulls()
@@ -637,7 +641,7 @@ class Monitor:
         if metric == "accuracy":  # the segment must differ from the rest significantly, not by chance
             seg_mask = pl.col(worst.column).cast(pl.Utf8) == str(worst.group)
             lab = joined.filter(pl.col("label").is_not_null())
-            correct = (pl.col("label").cast(pl.Utf8) == pl.col("prediction").cast(pl.Utf8))
+            correct = ev.correct()
             seg, rest = lab.filter(seg_mask), lab.filter(~seg_mask)
             p = ev.two_proportion_p(int(seg.select(correct.sum()).item() or 0), seg.height,
                                     int(rest.select(correct.sum()).item() or 0), rest.height)
