@@ -286,7 +286,9 @@ class Monitor:
         long = max(parse_window(window), parse_window(mc.slo.long_window), timedelta(hours=24))
         preds = self.predictions(model, now - long, now, environment)
         table = he.health_table(preds, now, window, ("version", "variant"))
-        return {"table": table, "slo": he.slo_status(preds, mc.slo, now),
+        burn = ru.rule_for(self.rules_for(model), "burn_rate")  # the same threshold the alert fires at
+        factor = burn.threshold if burn is not None else he.DEFAULT_BURN_FACTOR
+        return {"table": table, "slo": he.slo_status(preds, mc.slo, now, factor), "burn_rule": burn,
                 "series": he.health_series(preds.filter(pl.col("ts") > now - timedelta(hours=24)), "1h", ())}
 
     def _labelled_history(self, model: str, environment: str | None):
@@ -321,7 +323,15 @@ class Monitor:
         costed = co.with_cost(self.predictions(model, since, now, environment), mc.prices)
         recent = costed.filter(pl.col("ts") > self.history_start(now))
         by = ("version", "prompt_version") if "prompt_version" in costed.columns else ("version",)
-        return {"windows": co.cost_windows(costed, now), "budget": co.budget_status(costed, now, mc.budget_usd_month),
+        rule = ru.rule_for(self.rules_for(model), "cost_spike")
+        rule_spike = None
+        if rule is not None:  # the alert's own definition: cost per request against the previous version/prompt
+            ctx = _Context(model, mc, self.predictions(model, self.history_start(now), now, environment),
+                           self.history_start(now), now, None)
+            evals, _ = self._cost_spike(ctx, rule)
+            rule_spike = (rule, evals[-1] if evals else None)
+        return {"rule_spike": rule_spike,
+                "windows": co.cost_windows(costed, now), "budget": co.budget_status(costed, now, mc.budget_usd_month),
                 "per_1k": co.cost_per_1k(recent, by), "spike": co.cost_spike(costed, now),
                 "hourly": co.hourly_cost_series(costed, now, hours=48),
                 "llm": co.llm_usage(recent) if mc.task == "llm" else []}
