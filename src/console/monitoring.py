@@ -689,14 +689,17 @@ class Monitor:
         return drift, cost
 
     def _drift_status(self, model: str, window: str = OVERVIEW_DRIFT_WINDOW) -> str:
-        """The dataset verdict over the last few hours only (no history): the Overview's DRIFT cell."""
+        """The dataset verdict over the last few hours or the last MIN_DRIFT_ROWS rows of the history,
+        whichever is longer (the drift rule's evidence sizing): the Overview's DRIFT cell."""
         ref = self.reference(model)
         if ref is None:
             return "no ref"
         now = self.clock()
         rows = self.predictions(model, now - parse_window(window), now)
         if rows.height < MIN_DRIFT_ROWS:
-            return "few rows" if rows.height else "no data"
+            rows = self.predictions(model, self.history_start(now), now).tail(MIN_DRIFT_ROWS)
+            if rows.height < MIN_DRIFT_ROWS:
+                return "few rows" if rows.height else "no data"
         ds = dataset_drift(ref, _drift_ready(rows.select(list(ref.columns))), self.cfg.drift_share)
         if not ds.n_evaluated:
             return "no data"
