@@ -107,6 +107,16 @@ def test_secrets_expand_but_never_print(tmp_path, monkeypatch):
     assert "s3cr3t" not in repr(cfg) and "s3cr3t" not in str(header) and "s3cr3t" not in f"{header}"
 
 
+def test_an_unset_variable_fails_where_it_is_used_naming_its_key(tmp_path):
+    from console.config import reveal
+
+    path = write(tmp_path, "[webhooks.deploy]\nurl = 'http://x'\nheaders = { Authorization = '${NOPE_NOT_SET_VAR}' }\n")
+    header = parse_file(path).webhooks["deploy"].headers["Authorization"]  # loading does not need it
+    with pytest.raises(ConfigError) as err:
+        reveal(header)
+    assert err.value.key == "webhooks.deploy.headers.Authorization" and "NOPE_NOT_SET_VAR is not set" in str(err.value)
+
+
 def test_relative_paths_resolve_against_the_file(tmp_path):
     path = write(tmp_path, "[registry]\ntracking_uri = 'sqlite:///reg/mlflow.db'\n"
                            "[[logs]]\nkind = 'predictions'\npath = 'logs/*.jsonl'\n"

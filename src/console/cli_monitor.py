@@ -13,7 +13,7 @@ from console import exit_codes
 from console.cli import add_window_options
 from console.config import Config, ConfigError
 from console.redact import redact_text
-from console.safe_text import printable
+from console.safe_text import printable, printable_lines
 
 EXIT_OK, EXIT_FIRING, EXIT_ERROR = exit_codes.OK, exit_codes.REFUSED, exit_codes.USAGE
 
@@ -190,7 +190,7 @@ def cmd_report(args, cfg: Config) -> int:
     if args.format == "json":
         print(dumps(data))
     else:
-        print(render_text(data))
+        print(printable_lines(render_text(data)))  # keys can be data too (segment values, feature names)
     return EXIT_OK
 
 

@@ -288,8 +288,12 @@ class Monitor:
         table = he.health_table(preds, now, window, ("version", "variant"))
         burn = ru.rule_for(self.rules_for(model), "burn_rate")  # the same threshold the alert fires at
         factor = burn.threshold if burn is not None else he.DEFAULT_BURN_FACTOR
+        span = parse_window(window)  # the chart follows the window: about 48 buckets across it
+        every = next((e for e in ("1m", "5m", "10m", "30m", "1h", "3h", "6h", "12h") if parse_window(e) * 48 >= span),
+                     "1d")
         return {"table": table, "slo": he.slo_status(preds, mc.slo, now, factor), "burn_rule": burn,
-                "series": he.health_series(preds.filter(pl.col("ts") > now - timedelta(hours=24)), "1h", ())}
+                "range": (now - span, now), "every": every,
+                "series": he.health_series(preds.filter(pl.col("ts") > now - span), every, ())}
 
     def _labelled_history(self, model: str, environment: str | None):
         """(now, model config, quality task, predictions of the history joined with their labels)."""

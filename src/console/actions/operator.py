@@ -416,7 +416,9 @@ class Operator:
                                {"moved": exc.moved}, plan)
         if not plan.blocked:
             return None
-        if plan.version is not None and plan.version == plan.from_version:
+        moves_checked = plan.action == "rollback" or (plan.action == "promote" and plan.strategy in ("direct",
+                                                                                                  "blue-green"))
+        if moves_checked and plan.version is not None and plan.version == plan.from_version:
             moved = last_move(self.registry, plan.model, plan.checked_alias, self.audit.path) or {}
             at = _parse_ts(moved.get("at"))
             now = self.clock()

@@ -116,7 +116,7 @@ class DriftScreen(WindowedScreen):
         rows = []
         for f in result.get("features", []):
             pts = series.get(f["column"], [])
-            trend = sparkline([p[1] for p in pts], self._trend_width(), lo=0.0)
+            trend = sparkline([p[1] for p in pts], self._trend_width())  # scaled per row: the shape shows
             rows.append((f["column"], [
                 safe(f["column"]), safe(f["kind"]), safe(f["test"]), num(_score(f["score"]), 3),
                 safe(f["direction"]), verdict(f["drifted"], f["status"]), count(f["n_cur"]), count(f["n_ref"]),
@@ -145,8 +145,10 @@ class DriftScreen(WindowedScreen):
         pts = rep.get("series", {}).get(key, [])
         feat = next((f for f in rep.get("features", []) if f["column"] == key), None)
         title = f"{printable(key)} {feat['test']} score, drift when {feat['direction']}" if feat else printable(key)
+        threshold = feat.get("threshold") if feat else None
         self.query_one("#feature-chart", TimeChart).set_series(
-            [p[1] for p in pts], pts[0][0] if pts else None, pts[-1][0] if pts else None, title=title)
+            [p[1] for p in pts], times=[p[0] for p in pts], title=title,
+            threshold=threshold if isinstance(threshold, (int, float)) else None)
 
     # ------------------------------------------------------------------ distributions
 
