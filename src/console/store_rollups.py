@@ -142,70 +142,116 @@ def _prepare(batch: pa.RecordBatch | pa.Table | pl.DataFrame, lab: pl.DataFrame 
     return df
 
 
-def _update(acc: _Acc, part: pl.DataFrame, spec: ModelSpec, k: int) -> None:
-    num = ["latency_ms", "score", *spec.numeric]
-    acc.sketch.update(part, num, ["__status", *spec.categorical], k=k)
-    acc.add("rows", part.height)
-    acc.add("errors", int(part.get_column("is_error").fill_null(False).sum()))
-    for c in ("input_tokens", "output_tokens"):
-        if c in part.columns:
-            acc.add(c, int(part.get_column(c).fill_null(0).sum()))
-    if "cost_usd" in part.columns:
-        cost = part.get_column("cost_usd").cast(pl.Float64).to_numpy()
-        acc.add("cost_usd", float(cost[np.isfinite(cost)].sum()))
-    if "label" not in part.columns:
-        return
-    labelled = part.filter(pl.col("label").is_not_null())
-    acc.add("labelled", labelled.height)
-    if not labelled.height:
-        return
-    if spec.task == "classification":
-        _classifier(acc, labelled, spec.positive_label)
-    elif spec.task == "regression":
-        _regression(acc, labelled, k)
+def _float_column(df: pl.DataFrame, col: str) -> tuple[np.ndarray, np.ndarray]:
+    """A column as the float32 values a sketch holds (clipped to float32's range) and a finite mask."""
+    arr = df.get_column(col).cast(pl.Float64, strict=False).fill_null(np.nan).to_numpy()
+    finite = np.isfinite(arr)
+    big = np.finfo(np.float32).max
+    return np.clip(np.where(finite, arr, 0.0), -big, big).astype(np.float32), finite
 
 
-def _classifier(acc: _Acc, df: pl.DataFrame, positive: str) -> None:
-    y = (df.get_column("label") == positive).to_numpy()
-    pred = df.get_column("prediction").cast(pl.String) if "prediction" in df.columns else None
-    if pred is not None:
-        used = pred.is_not_null().to_numpy()
-        p = (pred == positive).fill_null(False).to_numpy()
-        acc.add("cls_tp", int(np.sum(used & y & p)))
-        acc.add("cls_fp", int(np.sum(used & ~y & p)))
-        acc.add("cls_fn", int(np.sum(used & y & ~p)))
-        acc.add("cls_tn", int(np.sum(used & ~y & ~p)))
-    if "score" in df.columns:
-        s = df.get_column("score").cast(pl.Float64).fill_nan(None).to_numpy()
-        ok = np.isfinite(s)
-        b = np.clip(np.floor(s[ok] * BUCKETS), 0, BUCKETS - 1).astype(np.int64)
-        yy = y[ok]
-        pos = np.bincount(b[yy], minlength=BUCKETS)
-        neg = np.bincount(b[~yy], minlength=BUCKETS)
-        acc.pos_hist = pos if acc.pos_hist is None else acc.pos_hist + pos
-        acc.neg_hist = neg if acc.neg_hist is None else acc.neg_hist + neg
+def _sketch_slices(accs: list[_Acc], name: str, values: np.ndarray, finite: np.ndarray, starts: np.ndarray,
+                   ends: np.ndarray, k: int, sums: bool = True) -> None:
+    """Each group's finite values into its sketch; exact sum and sum of squares of the same values."""
+    all_finite = bool(finite.all())
+    for acc, a, b in zip(accs, starts, ends):
+        v = values[a:b] if all_finite else values[a:b][finite[a:b]]
+        if not v.size:
+            continue
+        s = acc.sketch.numeric.get(name)
+        if s is None:
+            s = acc.sketch.numeric[name] = sk.kll_floats_sketch(k)
+        s.update(v)
+    if sums:
+        v64 = values.astype(np.float64)
+        tot, sq = np.add.reduceat(v64, starts), np.add.reduceat(v64 * v64, starts)
+        for acc, t, q in zip(accs, tot, sq):
+            old = acc.sketch.sums.get(name, (0.0, 0.0))
+            acc.sketch.sums[name] = (old[0] + float(t), old[1] + float(q))
 
 
-def _regression(acc: _Acc, df: pl.DataFrame, k: int) -> None:
-    if "prediction_num" in df.columns:
-        pred = df.get_column("prediction_num").cast(pl.Float64)
-    else:
-        pred = df.get_column("prediction").cast(pl.Float64, strict=False)
-    actual = df.get_column("label_num").cast(pl.Float64).to_numpy()
-    pred = pred.to_numpy()
-    ok = np.isfinite(actual) & np.isfinite(pred)
-    err = pred[ok] - actual[ok]
-    acc.add("reg_n", int(err.size))
-    acc.add("reg_abs_sum", float(np.abs(err).sum()))
-    acc.add("reg_sq_sum", float(np.dot(err, err)))
-    nz = actual[ok] != 0
-    acc.add("reg_ape_sum", float(np.sum(np.abs(err[nz]) / np.abs(actual[ok][nz]))))
-    acc.add("reg_ape_n", int(nz.sum()))
-    if err.size:
-        e = acc.sketch.numeric.get("__err")
-        if e is None:
-            e = acc.sketch.numeric["__err"] = sk.kll(k=k)
-        e.update(sk.finite_float32(err))
+def _count_into(accs: list[_Acc], df: pl.DataFrame, col: str, name: str) -> None:
+    vc = df.select("__g", pl.col(col).cast(pl.String).alias("__v")).drop_nulls("__v").group_by("__g", "__v").len()
+    for g, v, n in vc.iter_rows():
+        c = accs[g].sketch.counts.setdefault(name, {})
+        c[v] = c.get(v, 0) + n
+
+
+def _update_cut(accs: dict[tuple, _Acc], df: pl.DataFrame, model: str, seg: str | None, spec: ModelSpec,
+                k: int, top: int) -> None:
+    """One model's rows of one cut (the whole group, or a segment column's values in `__segv`) into
+    the accumulators of their groups: rows sorted by group once, then every column is summarised
+    per group from contiguous slices (sketches) or one grouped aggregation (counts and sums)."""
+    keys = ["version", "environment", "variant", "__segv", "hour"]
+    df = df.sort(keys, nulls_last=False)
+    gid = df.select(pl.struct(keys).rle_id()).to_series()
+    df = df.with_columns(gid.alias("__g"))
+    g = gid.to_numpy()
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    ends = np.r_[starts[1:], g.size]
+    heads = df.select(keys).gather(starts).iter_rows()
+    group = [accs.setdefault((model, v, e, var, seg, sv, h), _Acc()) for v, e, var, sv, h in heads]
+    num = [c for c in ("latency_ms", "score", *spec.numeric) if c in df.columns]
+    for col in num:
+        values, finite = _float_column(df, col)
+        _sketch_slices(group, col, values, finite, starts, ends, k)
+    for col, name in (("__status", "__status"), *((c, c) for c in spec.categorical if c in df.columns)):
+        _count_into(group, df, col, name)
+    for acc in group:  # keep category tables small when a column has very many values
+        for name, c in acc.sketch.counts.items():
+            if len(c) > 4 * top:
+                acc.sketch.counts[name] = sk._top(c, top)
+    aggs = [pl.len().alias("rows"), pl.col("is_error").fill_null(False).sum().alias("errors")]
+    aggs += [pl.col(c).cast(pl.Int64).fill_null(0).sum().alias(c) for c in ("input_tokens", "output_tokens")
+             if c in df.columns]
+    if "cost_usd" in df.columns:
+        cost = pl.col("cost_usd").cast(pl.Float64)
+        aggs.append(pl.when(cost.is_finite()).then(cost).otherwise(0.0).sum().alias("cost_usd"))
+    labelled = "label" in df.columns
+    if labelled:
+        lab = pl.col("label").is_not_null()
+        aggs.append(lab.sum().alias("labelled"))
+        if spec.task == "classification" and "prediction" in df.columns:
+            y = pl.col("label") == spec.positive_label
+            pred = pl.col("prediction").cast(pl.String)
+            p = (pred == spec.positive_label).fill_null(False)
+            used = lab & pred.is_not_null()
+            aggs += [(used & y & p).sum().alias("cls_tp"), (used & ~y & p).sum().alias("cls_fp"),
+                     (used & y & ~p).sum().alias("cls_fn"), (used & ~y & ~p).sum().alias("cls_tn")]
+        elif spec.task == "regression":
+            pred = (pl.col("prediction_num") if "prediction_num" in df.columns else pl.col("prediction"))
+            pred = pred.cast(pl.Float64, strict=False)
+            actual = pl.col("label_num").cast(pl.Float64)
+            ok = (lab & pred.is_finite() & actual.is_finite()).fill_null(False)
+            err = pl.when(ok).then(pred - actual)
+            nz = ok & (actual != 0)
+            df = df.with_columns(err.alias("__err"))
+            aggs += [ok.sum().alias("reg_n"), pl.col("__err").abs().sum().alias("reg_abs_sum"),
+                     (pl.col("__err") ** 2).sum().alias("reg_sq_sum"),
+                     pl.when(nz).then(pl.col("__err").abs() / actual.abs()).sum().alias("reg_ape_sum"),
+                     nz.sum().alias("reg_ape_n")]
+    per = df.group_by("__g").agg(aggs).sort("__g")
+    for row in per.iter_rows(named=True):
+        acc = group[row.pop("__g")]
+        acc.sketch.n += row["rows"]
+        for name, v in row.items():
+            if v is not None:
+                acc.add(name, int(v) if isinstance(v, (bool, int)) else float(v))
+    if labelled and spec.task == "classification" and "score" in df.columns:
+        score = pl.col("score").cast(pl.Float64)
+        hist = (df.filter(pl.col("label").is_not_null() & score.is_finite())
+                .select("__g", (pl.col("label") == spec.positive_label).alias("y"),
+                        (score * BUCKETS).floor().clip(0, BUCKETS - 1).cast(pl.Int64).alias("b"))
+                .group_by("__g", "y", "b").len())
+        for gi, y, b, n in hist.iter_rows():
+            acc = group[gi]
+            if acc.pos_hist is None:
+                acc.pos_hist = np.zeros(BUCKETS, dtype=np.int64)
+                acc.neg_hist = np.zeros(BUCKETS, dtype=np.int64)
+            (acc.pos_hist if y else acc.neg_hist)[b] += n
+    if labelled and spec.task == "regression":
+        values, finite = _float_column(df, "__err")
+        _sketch_slices(group, "__err", values, finite, starts, ends, k, sums=False)
 
 
 def build_rollups(predictions: pa.Table | pl.DataFrame | Iterable[pa.RecordBatch],
@@ -223,7 +269,6 @@ def build_rollups(predictions: pa.Table | pl.DataFrame | Iterable[pa.RecordBatch
     lab = _labels_frame(labels)
     specs = {m: ModelSpec.of(s) for m, s in features.items()}
     accs: dict[tuple, _Acc] = {}
-    group = ["model", "version", "environment", "variant", "hour"]
     for batch in predictions:
         if batch.num_rows if not isinstance(batch, pl.DataFrame) else batch.height:
             df = _prepare(batch, lab)
@@ -231,18 +276,13 @@ def build_rollups(predictions: pa.Table | pl.DataFrame | Iterable[pa.RecordBatch
             continue
         for (model,), mdf in df.partition_by("model", as_dict=True).items():
             spec = specs.get(model) or ModelSpec()
-            cuts = [(None, None, mdf)]
+            _update_cut(accs, mdf.with_columns(pl.lit(None, dtype=pl.String).alias("__segv")), model, None, spec,
+                        k, top)
             for seg in spec.segments:
                 if seg in mdf.columns:
-                    seg_df = mdf.with_columns(pl.col(seg).cast(pl.String).alias("__seg"))
-                    cuts += [(seg, v, part) for (v,), part in seg_df.partition_by("__seg", as_dict=True).items()]
-            for seg, value, cut in cuts:
-                for key, part in cut.partition_by(group, as_dict=True).items():
-                    full = (key[0], key[1], key[2], key[3], seg, value, key[4])
-                    acc = accs.get(full)
-                    if acc is None:
-                        acc = accs[full] = _Acc()
-                    _update(acc, part, spec, k)
+                    cut = mdf.with_columns(pl.col(seg).cast(pl.String).alias("__segv")).filter(
+                        pl.col("__segv").is_not_null())
+                    _update_cut(accs, cut, model, seg, spec, k, top)
     return _tables(accs, specs, top)
 
 

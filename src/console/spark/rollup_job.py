@@ -158,14 +158,9 @@ def build(spark, paths: Sequence[str], labels: pa.Table | None, specs: Mapping[s
 
     df = _read(spark, paths).where((F.col("ts") >= F.lit(start)) & (F.col("ts") < F.lit(end)))
     df = df.withColumn("hour", F.date_trunc("hour", F.col("ts")))
-    if labels is not None and labels.num_rows:
-        lab = spark.createDataFrame(labels.select(["request_id", "label", "label_num", "ts"]).to_pandas())
-        from pyspark.sql.window import Window
-
-        latest = Window.partitionBy("request_id").orderBy(F.col("ts").desc())
-        lab = (lab.withColumn("__r", F.row_number().over(latest)).where(F.col("__r") == 1)
-               .select("request_id", F.col("label").cast("string").alias("label"),
-                       F.col("label_num").cast("double").alias("label_num")))
+    latest = ro._labels_frame(labels)  # the latest label per request, as the local engine takes it
+    if latest is not None:
+        lab = spark.createDataFrame(latest.to_arrow().to_pandas(), "request_id string, label string, label_num double")
         df = df.drop(*[c for c in ("label", "label_num") if c in df.columns]).join(lab, "request_id", "left")
     df = df.cache()
     models = [r[0] for r in df.select("model").distinct().collect()]
@@ -173,22 +168,21 @@ def build(spark, paths: Sequence[str], labels: pa.Table | None, specs: Mapping[s
     for model in sorted(set(models) | set(specs)):
         spec = specs.get(model) or ro.ModelSpec()
         mdf = df.where(F.col("model") == model)
-        cuts = [(None, None)] + [(s, s) for s in spec.segments if s in df.columns]
-        parts = []
-        for seg, col in cuts:
-            keys = ["version", "environment", "variant", "hour"]
-            cdf = mdf
-            if col is not None:
-                cdf = mdf.withColumn("__seg", F.col(col).cast("string")).where(F.col("__seg").isNotNull())
-                keys = keys + ["__seg"]
-            table = cdf.groupBy(*keys).agg(*_aggregates(cdf, spec, k)).toArrow()
-            status = F.when(F.col("is_error"), F.coalesce(F.col("error").cast("string") if "error" in cdf.columns
-                                                           else F.lit(None).cast("string"), F.lit("error"))) \
-                .otherwise(F.lit(ro.OK_STATUS))
-            columns = {"status": status, **{f"cat__{f}": F.col(f).cast("string") for f in spec.categorical
-                                            if f in cdf.columns}}
-            extra = _counts(cdf, keys, columns, {c: ro.STATUS_TOP if c == "status" else top for c in columns})
-            parts.append(_assemble(table, keys, model, seg, extra, spec))
+        # The whole group and each segment value's, as one DataFrame: one aggregation per model.
+        cut = mdf.withColumn("segment", F.lit(None).cast("string")).withColumn("segment_value",
+                                                                                 F.lit(None).cast("string"))
+        for seg in (s for s in spec.segments if s in df.columns):
+            cut = cut.unionByName(mdf.withColumn("segment", F.lit(seg)).withColumn(
+                "segment_value", F.col(seg).cast("string")).where(F.col("segment_value").isNotNull()))
+        keys = ["version", "environment", "variant", "hour", "segment", "segment_value"]
+        table = cut.groupBy(*keys).agg(*_aggregates(cut, spec, k)).toArrow()
+        status = F.when(F.col("is_error"), F.coalesce(F.col("error").cast("string") if "error" in cut.columns
+                                                      else F.lit(None).cast("string"), F.lit("error"))) \
+            .otherwise(F.lit(ro.OK_STATUS))
+        columns = {"status": status, **{f"cat__{f}": F.col(f).cast("string") for f in spec.categorical
+                                        if f in cut.columns}}
+        extra = _counts(cut, keys, columns, {c: ro.STATUS_TOP if c == "status" else top for c in columns})
+        parts = [_assemble(table, keys, model, extra, spec)]
         tables = [p for p in parts if p.num_rows]
         t = pa.concat_tables(tables) if tables else ro.empty_table(spec)
         out[model] = _sorted(t)
@@ -196,7 +190,7 @@ def build(spark, paths: Sequence[str], labels: pa.Table | None, specs: Mapping[s
     return out
 
 
-def _assemble(table: pa.Table, keys: list[str], model: str, seg: str | None, extra: dict,
+def _assemble(table: pa.Table, keys: list[str], model: str, extra: dict,
               spec: ro.ModelSpec) -> pa.Table:
     schema = ro.schema_for(spec)
     rows = table.to_pylist()
@@ -204,7 +198,7 @@ def _assemble(table: pa.Table, keys: list[str], model: str, seg: str | None, ext
     for r in rows:
         key = tuple(r[k] for k in keys)
         r = dict(r)
-        r.update(model=model, segment=seg, segment_value=r.get("__seg"))
+        r["model"] = model
         for name, per in extra.items():
             r[name] = per.get(key)
         scored = r.pop("__scored", None)
