@@ -22,7 +22,8 @@ ALICE = User("alice", ("mlops",))
 
 def make_cfg(tmp: Path, **extra):
     data = {"audit": {"path": str(tmp / "state" / "audit.jsonl")},
-            "logs": [{"kind": "deployments", "path": str(tmp / "deploy" / "*.jsonl")}], **extra}
+            "logs": [{"kind": "deployments", "path": str(tmp / "deploy" / "*.jsonl")}],
+            "environments": {"production": {"production": True}, "staging": {}}, **extra}
     return parse(data, root=tmp)
 
 
@@ -208,7 +209,8 @@ def test_deploy_hook_timeout(mlflow_server, tmp_path, httpserver):
     cfg = make_cfg(tmp_path, webhooks={"deploy": {"url": httpserver.url_for("/deploy"), "retries": 1,
                                                   "timeout_s": 0.2}})
     result = make_op(cfg, mlflow_server).promote(name, "2")
-    assert result.status == "failed" and "timed out" in result.message and "after 2 tries" in result.message
+    assert result.status == "unknown" and "timed out" in result.message and "after 2 tries" in result.message
+    assert "the deploy system may have applied it" in result.message
     assert aliases(mlflow_server, name) == {"champion": "1"}
     deadline = time.monotonic() + 10  # let the server drain the abandoned requests before the next test
     while len(httpserver.log) < 2 and time.monotonic() < deadline:

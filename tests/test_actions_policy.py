@@ -18,6 +18,7 @@ ROLES = {"operator": {"users": ["alice"], "groups": ["mlops"], "actions": ["prom
 
 
 def cfg(**data):
+    data.setdefault("environments", {"production": {"production": True}, "staging": {}, "dev": {}})
     return parse(data, root=Path("/tmp"))
 
 
@@ -42,7 +43,7 @@ def test_applies_follows_state():
 @pytest.mark.parametrize("spec", ACTIONS, ids=lambda s: s.id)
 def test_read_only_refuses_every_action(spec):
     assert not policy.check(spec, cfg(console={"read_only": True}), "staging", User("alice")).allowed
-    env_ro = cfg(environments={"production": {"production": True, "read_only": True}})
+    env_ro = cfg(environments={"production": {"production": True, "read_only": True}, "staging": {}})
     decision = policy.check(spec, env_ro, "production", User("alice"))
     assert not decision.allowed and "read-only" in decision.reason
     assert policy.check(spec, env_ro, "staging", User("alice")).allowed
@@ -85,9 +86,14 @@ def test_typed_confirmation_only_for_dangerous_production():
     assert policy.needs_typed_confirmation(catalog.get("rollback"), cfg(), "production")
 
 
-def test_current_user_prefers_sudo_user(monkeypatch):
-    monkeypatch.setenv("SUDO_USER", "alice")
-    assert policy.current_user().name == "alice"
+def test_current_user_is_the_real_uid_whatever_the_environment_says(monkeypatch):
+    import os
+    import pwd
+
+    real = pwd.getpwuid(os.getuid()).pw_name
+    for var in ("SUDO_USER", "USER", "LOGNAME"):
+        monkeypatch.setenv(var, "alice")
+    assert policy.current_user().name == real
 
 
 def test_gates_directions_and_tolerance():

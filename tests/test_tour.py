@@ -71,8 +71,9 @@ def test_each_planted_incident_is_found(demo, kind):
 
 
 def test_check_exits_1_on_the_demo(demo):
-    config, _, _ = demo
-    proc = subprocess.run([sys.executable, "-m", "console", "--config", str(config), "check", "--format", "json"],
+    config, tour, _ = demo
+    proc = subprocess.run([sys.executable, "-m", "console", "--config", str(config), "check", "--format", "json",
+                           "--at", tour["now"]],
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": SRC})
     assert proc.returncode == 1, proc.stderr
     data = json.loads(proc.stdout)
@@ -81,7 +82,8 @@ def test_check_exits_1_on_the_demo(demo):
 
 def test_snapshot_json_lists_the_fleet(demo):
     config, tour, _ = demo
-    proc = subprocess.run([sys.executable, "-m", "console", "--config", str(config), "snapshot", "--format", "json"],
+    proc = subprocess.run([sys.executable, "-m", "console", "--config", str(config), "snapshot", "--format", "json",
+                           "--at", "latest"],
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": SRC})
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
@@ -99,7 +101,7 @@ def test_snapshot_json_lists_the_fleet(demo):
 def test_drift_command_prints_the_table(demo):
     config, _, _ = demo
     proc = subprocess.run([sys.executable, "-m", "console", "--config", str(config), "drift", "delivery-eta",
-                           "--window", "7d", "--format", "json"],
+                           "--window", "7d", "--format", "json", "--at", "latest"],
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": SRC})
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)

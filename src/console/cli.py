@@ -1,8 +1,9 @@
 """`mlops-console`: the TUI by default, headless subcommands for scripts.
 
-stdout holds data only; diagnostics go to stderr. Exit codes: 0 done, 1 refused or alerts firing,
-2 usage or configuration error, 3 conflict, 4 a remote system failed. Textual is imported only
-for the commands that draw.
+stdout holds data only; diagnostics go to stderr. Exit codes: the one table in `console.exit_codes`.
+Text output from logs and the registry goes through `console.safe_text.printable` (no control or
+bidi character reaches the terminal) and error lines through `console.redact` (no credentials).
+Textual is imported only for the commands that draw.
 """
 
 from __future__ import annotations
@@ -13,10 +14,18 @@ import os
 import sys
 from pathlib import Path
 
-from console import __version__
+from console import __version__, exit_codes
 from console.config import Config, ConfigError, load
+from console.redact import redact_text
+from console.safe_text import printable
 
-EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_CONFLICT, EXIT_REMOTE = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_CONFLICT, EXIT_REMOTE = (
+    exit_codes.OK, exit_codes.REFUSED, exit_codes.USAGE, exit_codes.CONFLICT, exit_codes.REMOTE)
+
+
+def _diag(message: str) -> None:
+    """One line on stderr: credentials masked, control characters spelled out."""
+    print(printable(redact_text(message)), file=sys.stderr)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -34,7 +43,42 @@ def _common() -> argparse.ArgumentParser:
                    help="MLflow tracking URI for this run (sqlite:///path or http(s)://host)")
     p.add_argument("--read-only", action="store_true", default=argparse.SUPPRESS,
                    help="refuse every dangerous action")
+    p.add_argument("--at", metavar="TIME", default=argparse.SUPPRESS,
+                   help="end of the view: an ISO time, or 'latest' for the newest row (default: now)")
+    p.add_argument("--since", metavar="TIME", default=argparse.SUPPRESS,
+                   help="start of the incident history (default: 7 days before --at)")
     return p
+
+
+def add_window_options(p: argparse.ArgumentParser, default: str = "24h") -> None:
+    """The window every read command takes: a duration ending at --at, a calendar period, or a range."""
+    p.add_argument("--window", metavar="W", default=None,
+                   help=f"a duration ending at --at (1h, 24h, 30d; default {default}) or a calendar period "
+                        "(2026-07, 2026-W27, 2026-07-04)")
+    p.add_argument("--from", dest="start", metavar="TIME", default=None, help="start of the window (with --to)")
+    p.add_argument("--to", dest="end", metavar="TIME", default=None, help="end of the window")
+    p.set_defaults(default_window=default)
+
+
+def open_service(args, cfg: Config, **kwargs):
+    """A Service brought up to date with the store and moved to the view the options ask for.
+    A bad time option raises ValueError, which `main` turns into one line and exit 2."""
+    from console.service import Service
+
+    svc = Service(cfg, **kwargs)
+    svc.refresh()
+    try:
+        svc.view(at=getattr(args, "at", None), window=getattr(args, "window", None),
+             start=getattr(args, "start", None), end=getattr(args, "end", None),
+             since=getattr(args, "since", None), default_window=getattr(args, "default_window", "24h"))
+    except ValueError as exc:
+        svc.close()
+        raise TimeOptionError(str(exc)) from None
+    return svc
+
+
+class TimeOptionError(ValueError):
+    """A --at/--window/--from/--to/--since value that cannot be read: exit 2, one line."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo, needs_config=False)
 
     p = sub.add_parser("snapshot", parents=[common], help="print the overview once, without the TUI")
+    add_window_options(p)
     p.add_argument("--format", choices=("text", "json", "svg"), default="text")
     p.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout (required for svg)")
     p.set_defaults(func=cmd_snapshot)
@@ -112,7 +157,7 @@ def _add_with_common(add_parsers, sub, common) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    for name, default in (("config", None), ("registry", None), ("read_only", False)):
+    for name, default in (("config", None), ("registry", None), ("read_only", False), ("at", None), ("since", None)):
         if not hasattr(args, name):
             setattr(args, name, default)
     func = getattr(args, "func", cmd_ui)
@@ -122,16 +167,19 @@ def main(argv: list[str] | None = None) -> int:
             cfg = load(args.config, registry=args.registry, read_only=args.read_only)
         return int(func(args, cfg) or 0)
     except ConfigError as exc:
-        print(f"mlops-console: configuration error: {exc}", file=sys.stderr)
+        _diag(f"mlops-console: configuration error: {exc}")
+        return EXIT_USAGE
+    except TimeOptionError as exc:
+        print(f"mlops-console: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        return 130
+        return exit_codes.INTERRUPTED
     except BrokenPipeError:
         return 0
     except Exception as exc:  # noqa: BLE001 - an operator never sees a traceback
         if os.environ.get("MLOPS_CONSOLE_DEBUG"):
             raise
-        print(f"mlops-console: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        _diag(f"mlops-console: error: {type(exc).__name__}: {exc}")
         return EXIT_REMOTE
 
 
@@ -148,10 +196,8 @@ def cmd_snapshot(args, cfg: Config) -> int:
         save_svg(cfg, Path(args.output))
         print(f"saved {args.output}", file=sys.stderr)
         return EXIT_OK
-    from console.service import Service
-
-    service = Service(cfg)
-    snap = service.snapshot()
+    service = open_service(args, cfg)
+    snap = service.snapshot(refresh=False)
     if args.format == "json":
         text = json.dumps(snap.to_dict(), indent=2, default=str)
     else:
@@ -161,12 +207,13 @@ def cmd_snapshot(args, cfg: Config) -> int:
     else:
         print(text)
     if snap.registry.status == "unreachable":
-        print(f"mlops-console: registry unreachable: {snap.registry.message}", file=sys.stderr)
+        _diag(f"mlops-console: registry unreachable: {snap.registry.message}")
     return EXIT_OK
 
 
 def render_snapshot_text(snap) -> str:
-    head = (f"workspace {snap.workspace}   registry {snap.registry.status}   "
+    """The overview as plain text; every value from logs or the registry through `printable`."""
+    head = (f"workspace {printable(snap.workspace)}   registry {printable(snap.registry.status)}   "
             f"at {snap.now:%Y-%m-%d %H:%M:%S}Z   malformed rows {snap.malformed}")
     cols = ("MODEL", "ENV", "CHAMPION", "LIVE", "RPM", "REQ 24H", "P95 MS", "ERR %", "DRIFT", "COST TODAY", "ALERTS")
     lines = [head, ""]
@@ -177,6 +224,7 @@ def render_snapshot_text(snap) -> str:
                      f"{r.p95_latency_ms:.0f}" if r.p95_latency_ms is not None else "-",
                      f"{100 * r.error_rate:.2f}" if r.error_rate is not None else "-", r.drift,
                      f"${r.cost_usd:,.2f}" if r.cost_usd is not None else "-", str(r.alerts)))
+        rows[-1] = tuple(printable(c) for c in rows[-1])
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(cols))]
     lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
     if not snap.logs_configured:

@@ -1,9 +1,9 @@
 """The action subcommands: promote, rollback, canary, shadow, retrain, audit.
 
 `cli.py` calls `add_parsers(subparsers)`; each subcommand's handler is `handler(args, cfg) -> int`.
-Exit codes: 0 done, 1 refused (gate, role, read-only, not confirmed, audit check failed),
-2 usage or configuration error, 3 conflict (someone else moved it first), 4 a remote system
-failed (registry, deploy or retrain hook). stdout carries data; diagnostics go to stderr.
+Exit codes come from `console.exit_codes` (one table for every command). stdout carries data;
+diagnostics go to stderr; text output passes through `console.safe_text.printable` (model names,
+messages and audit records come from the registry and logs), JSON output is escaped by `json`.
 """
 
 from __future__ import annotations
@@ -13,19 +13,27 @@ import json
 import sys
 from typing import Any, Callable
 
+from console import exit_codes
 from console.actions import audit as audit_mod
 from console.actions import policy
 from console.actions.catalog import get as get_spec
 from console.actions.operator import STRATEGIES, ActionResult, Operator, Plan
 from console.config import Config, ConfigError, reveal
+from console.redact import redact_text
+from console.safe_text import printable, printable_lines
 from console.sources.registry import Registry, RegistryError, RegistryNotFound, RegistryUnavailable
 
-DONE, REFUSED, USAGE, CONFLICT, REMOTE = 0, 1, 2, 3, 4
-EXIT = {"done": DONE, "refused": REFUSED, "conflict": CONFLICT, "failed": REMOTE}
+DONE, REFUSED, USAGE, CONFLICT, REMOTE = (exit_codes.OK, exit_codes.REFUSED, exit_codes.USAGE, exit_codes.CONFLICT,
+                                          exit_codes.REMOTE)
+EXIT = exit_codes.BY_STATUS
 
 
 def _err(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    print(printable_lines(redact_text(message)), file=sys.stderr, flush=True)
+
+
+def _out(message: str) -> None:
+    print(printable_lines(message), flush=True)
 
 
 def _json_out(args: argparse.Namespace) -> bool:
@@ -54,12 +62,15 @@ def _guarded(handler: Callable[[argparse.Namespace, Config], int]) -> Callable[[
         except RegistryError as exc:
             _err(f"error: {exc}")
             return REMOTE
+        except audit_mod.AuditTampered as exc:
+            _err(f"refused: {exc}")
+            return REFUSED
         except audit_mod.AuditError as exc:
             _err(f"error: {exc}")
             return REMOTE
         except KeyboardInterrupt:
             _err("interrupted")
-            return REFUSED
+            return exit_codes.INTERRUPTED
     run.__name__ = handler.__name__
     run.__doc__ = handler.__doc__
     return run
@@ -76,11 +87,11 @@ def _confirm(action: str, cfg: Config, args: argparse.Namespace, plan: Plan | No
         _err(f"error: {action} is a dangerous action: pass --yes to run it without a terminal")
         return USAGE
     if policy.needs_typed_confirmation(spec, cfg, args.env):
-        sys.stderr.write(f"{action} in {args.env}: type the model name ({model}) to confirm: ")
+        sys.stderr.write(f"{action} in {printable(args.env)}: type the model name ({printable(model)}) to confirm: ")
         sys.stderr.flush()
         ok = sys.stdin.readline().strip() == model
     else:
-        sys.stderr.write(f"{action} in {args.env}? [y/N] ")
+        sys.stderr.write(f"{action} in {printable(args.env)}? [y/N] ")
         sys.stderr.flush()
         ok = sys.stdin.readline().strip().lower() in ("y", "yes")
     if not ok:
@@ -93,27 +104,31 @@ def _report(args: argparse.Namespace, result: ActionResult) -> int:
     if _json_out(args):
         print(json.dumps(result.to_dict(), default=str, indent=2))
     elif result.ok:
-        print(result.message)
+        _out(result.message)
     if not result.ok:
         _err(f"{result.status}: {result.message}")
-    for warning in result.details.get("warnings", []) if result.ok else []:
+    for warning in result.details.get("warnings", []):
         _err(f"warning: {warning}")
     if result.details.get("config_error"):
         return USAGE
-    return EXIT.get(result.status, REMOTE)
+    return exit_codes.for_status(result.status)
 
 
 def _preflight(op: Operator, cfg: Config, args: argparse.Namespace, action: str, model: str,
                **plan_args: Any) -> int | None:
-    """Refuse early (policy, blocked plan) and confirm; the operator re-checks all of it under the lock."""
-    decision = op.check(action, args.env)
-    if not decision.allowed:
-        _err(f"refused: {decision.reason}")
-        return REFUSED
+    """Refuse early (environment, policy, hook config, blocked plan; each refusal audited) and confirm;
+    the operator re-checks all of it under the lock. Sets `args.expected_from` to what the plan saw when
+    the operator gave no --from, so one who loses a race to the same change hears a conflict (exit 3)."""
+    refused = op.admit(action, model, args.env)
+    if refused is not None:
+        return _report(args, refused)
     plan = op.plan(model, args.env, action, **plan_args) if action != "retrain" else None
-    if plan is not None and plan.blocked:
-        _err(f"refused: {plan.blocked}")
-        return REFUSED
+    if plan is not None:
+        stopped = op.conflict_or_blocked(plan, getattr(args, "expected_from", None))
+        if stopped is not None:
+            return _report(args, stopped)
+        if getattr(args, "expected_from", None) is None:
+            args.expected_from = plan.from_version or "none"
     return _confirm(action, cfg, args, plan, model)
 
 
@@ -211,7 +226,7 @@ def cmd_audit(args: argparse.Namespace, cfg: Config) -> int:
             print(json.dumps({"ok": result.ok, "count": result.count, "first_bad_line": result.first_bad_line,
                               "message": result.message, "path": str(path), "incomplete": len(pending)}))
         else:
-            print(f"{'ok' if result.ok else 'FAILED'}: {path}: {result.message}")
+            _out(f"{'ok' if result.ok else 'FAILED'}: {path}: {result.message}")
         for rec in pending:
             _err(f"warning: interrupted action {rec.get('action_id')}: {_audit_line(rec)}")
         return DONE if result.ok else REFUSED
@@ -222,14 +237,15 @@ def cmd_audit(args: argparse.Namespace, cfg: Config) -> int:
         print(json.dumps(records, default=str, indent=2))
     else:
         for rec in records:
-            print(_audit_line(rec))
+            _out(printable(_audit_line(rec)))
         if not records:
             _err(f"no audit records in {path}" if args.what != "incomplete" else "no interrupted actions")
     return DONE
 
 
 def _common(p: argparse.ArgumentParser, confirm: bool = True) -> None:
-    p.add_argument("--env", default="production", help="environment (default: production)")
+    p.add_argument("--env", default="production",
+                   help="environment, exactly as configured under [environments] (default: production)")
     if confirm:
         p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     p.add_argument("--format", dest="format", choices=("text", "json"), default=argparse.SUPPRESS,

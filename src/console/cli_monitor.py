@@ -1,87 +1,209 @@
-"""Headless monitoring: `check` (a cron or CI gate) and `drift` (the drift table), no Textual."""
+"""Headless monitoring: `check` (a cron or CI gate) and `drift` (the drift table), no Textual.
+
+Text output passes through `console.safe_text.printable` (model, feature and segment names come from
+the logs); `check` exits 2 on any error, so a gate never reads a crash as "alerts firing".
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 
-from console.config import Config
+from console import exit_codes
+from console.cli import add_window_options
+from console.config import Config, ConfigError
+from console.redact import redact_text
+from console.safe_text import printable
 
-EXIT_OK, EXIT_FIRING, EXIT_ERROR = 0, 1, 2
+EXIT_OK, EXIT_FIRING, EXIT_ERROR = exit_codes.OK, exit_codes.REFUSED, exit_codes.USAGE
+
+
+def _print(line: str) -> None:
+    print(printable(line))
 
 
 def add_parsers(sub) -> None:
     p = sub.add_parser("check", help="evaluate the alert rules once: exit 0 when none fire, 1 when some do")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--all", action="store_true", help="also list resolved incidents")
-    p.set_defaults(func=cmd_check)
+    add_window_options(p)
+    p.set_defaults(func=_errors_exit_2(cmd_check))
     p = sub.add_parser("drift", help="print a model's drift table")
     p.add_argument("model")
-    p.add_argument("--window", default="24h", help="current window: 1h, 6h, 24h or 7d (default 24h)")
+    add_window_options(p)
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_drift)
+    add_report_parsers(sub)
 
 
-def _service(cfg: Config):
-    from console.service import Service
+def _service(args, cfg: Config):
+    from console.cli import open_service
 
-    svc = Service(cfg)
-    svc.refresh()
-    return svc
+    return open_service(args, cfg)
+
+
+def _errors_exit_2(handler):
+    def run(args, cfg: Config) -> int:
+        try:
+            return handler(args, cfg)
+        except (KeyboardInterrupt, BrokenPipeError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - `check` is a gate: an error is exit 2, never 1 or 4
+            if isinstance(exc, ConfigError):
+                message = str(exc)
+            else:
+                message = f"{type(exc).__name__}: {exc}"
+            print(printable(redact_text(f"mlops-console: check could not evaluate: {message}")), file=sys.stderr)
+            return EXIT_ERROR
+    run.__name__, run.__doc__ = handler.__name__, handler.__doc__
+    return run
 
 
 def cmd_check(args, cfg: Config) -> int:
     if not cfg.has_logs:
         print("mlops-console: check needs log sources in the configuration", file=sys.stderr)
         return EXIT_ERROR
-    svc = _service(cfg)
+    svc = _service(args, cfg)
     findings = svc.findings(max_age_s=0)
     shown = findings if args.all else [f for f in findings if f.firing]
     firing = [f for f in findings if f.firing]
     recs = [r.to_dict() for r in svc.recommendations]
     if args.format == "json":
-        print(json.dumps({"firing": len(firing), "incidents": [f.to_dict() for f in shown],
-                          "retrain_recommended": recs}, indent=2, default=str))
+        print(dumps({"firing": len(firing), "incidents": [f.to_dict() for f in shown], "retrain_recommended": recs}))
     else:
         for f in shown:
             state = "FIRING " if f.firing else "resolved"
             where = f.feature or (f"{f.segment['column']}={f.segment['value']}" if f.segment else "")
             suspect = f.suspects[0].detail if f.suspects else "-"
-            print(f"{state}  {f.severity:<8}  {f.model:<20}  {f.rule:<24}  since {f.onset:%Y-%m-%d %H:%M}Z"
-                  f"  {where:<18}  suspect: {suspect}")
+            _print(f"{state}  {f.severity:<8}  {f.model:<20}  {f.rule:<24}  since {f.onset:%Y-%m-%d %H:%M}Z"
+                   f"  {where:<18}  suspect: {suspect}")
         for r in svc.recommendations:
-            print(f"RETRAIN   recommended {r.model:<20}  {r.reason}  (holding since {r.since:%Y-%m-%d %H:%M}Z)")
+            _print(f"RETRAIN   recommended {r.model:<20}  {r.reason}  (holding since {r.since:%Y-%m-%d %H:%M}Z)")
         print(f"{len(firing)} firing", file=sys.stderr)
     return EXIT_FIRING if firing else EXIT_OK
 
 
 def cmd_drift(args, cfg: Config) -> int:
-    svc = _service(cfg)
-    if args.model not in svc.monitor.models():
-        print(f"mlops-console: no model named {args.model!r} in the logs or configuration", file=sys.stderr)
+    svc = _service(args, cfg)
+    if args.model not in svc.models():
+        print(f"mlops-console: no model named {printable(args.model)!r} in the logs or configuration", file=sys.stderr)
         return EXIT_ERROR
     try:
-        report = svc.drift(args.model, args.window)
+        report = svc.drift(args.model, svc.window_span, series=False)
     except ValueError as exc:
-        print(f"mlops-console: {exc}", file=sys.stderr)
+        print(printable(f"mlops-console: {exc}"), file=sys.stderr)
         return EXIT_ERROR
     data = report.to_dict()
     if args.format == "json":
-        print(json.dumps(data, indent=2, default=str))
+        print(dumps(data))
         return EXIT_OK
     if report.dataset is None:
-        print(f"{args.model}: {report.note}")
+        _print(f"{args.model}: {report.note}")
         return EXIT_OK
     d = data["dataset"]
-    print(f"{args.model}  window {args.window}  dataset drift: {'YES' if d['drifted'] else 'no'}  "
-          f"({d['n_drifted']}/{d['n_evaluated']} features, share {d['share']:.2f} vs threshold {d['threshold']:.2f})")
+    _print(f"{args.model}  window {report.window}  dataset drift: {'YES' if d['drifted'] else 'no'}  "
+           f"({d['n_drifted']}/{d['n_evaluated']} features, share {d['share']:.2f} vs threshold {d['threshold']:.2f})")
     print(f"{'FEATURE':<22}{'KIND':<13}{'TEST':<15}{'SCORE':>10}  {'DRIFT WHEN':<16}{'VERDICT':<9}{'N':>8}")
     targets = [dict(c, column=f"({name}) {c['column']}") for name in ("prediction", "label")
                if (c := data.get(name)) is not None]
     for c in data["features"] + targets:
         score = "-" if c["score"] is None else f"{c['score']:.4g}"
         verdict = "DRIFT" if c["drifted"] else c["status"]
-        print(f"{c['column'][:21]:<22}{c['kind']:<13}{c['test']:<15}{score:>10}  {c['direction']:<16}{verdict:<9}{c['n_cur']:>8}")
+        _print(f"{printable(c['column'])[:21]:<22}{c['kind']:<13}{c['test']:<15}{score:>10}  {c['direction']:<16}{verdict:<9}{c['n_cur']:>8}")
     if targets:
         print("(prediction) and (label) rows compare the window with the first two days of the history.")
     return EXIT_OK
+
+
+# ---------------------------------------------------------------------------- every screen's numbers, headless
+
+def add_report_parsers(sub) -> None:
+    for name, default, about in (("health", "1h", "traffic, latency, errors and the SLO burn of one model"),
+                                 ("quality", "24h", "accuracy (or MAE) as labels arrive, by version and over time"),
+                                 ("fairness", "7d", "quality by segment and the fairness gaps of sensitive columns"),
+                                 ("cost", "24h", "spend today and this month, budget, cost per 1k, spikes")):
+        p = sub.add_parser(name, help=about)
+        p.add_argument("model")
+        add_window_options(p, default)
+        p.add_argument("--environment", default="production")
+        p.add_argument("--format", choices=("text", "json"), default="text")
+        p.set_defaults(func=cmd_report, report=name)
+
+
+def cmd_report(args, cfg: Config) -> int:
+    from console.analytics.windows import format_span
+
+    svc = _service(args, cfg)
+    if args.model not in svc.models():
+        print(f"mlops-console: no model named {printable(args.model)!r} in the logs or configuration", file=sys.stderr)
+        return EXIT_ERROR
+    span = svc.window_span
+    if args.report == "health":
+        result = svc.health(args.model, span, args.environment)
+    elif args.report == "quality":
+        result = {k: v for k, v in svc.quality(args.model, span, args.environment).items() if k != "joined"}
+    elif args.report == "fairness":
+        result = svc.fairness(args.model, args.environment)
+    else:
+        result = svc.cost(args.model, args.environment)
+    at = svc.clock()
+    data = {"model": args.model, "environment": args.environment, "at": at.isoformat() + "Z",
+            "window": format_span(span), "live": svc.live, **{k: jsonable(v) for k, v in result.items()}}
+    latest = svc.latest_ts()
+    if latest is None or latest < at - span:
+        data["note"] = ("no rows in this window; " + (f"the newest row is at {latest.isoformat()}Z" if latest
+                                                       else "the logs hold no rows yet"))
+    if args.format == "json":
+        print(dumps(data))
+    else:
+        print(render_text(data))
+    return EXIT_OK
+
+
+def jsonable(value):
+    """Analytics results (dataclasses, Polars frames, lists of them) as plain JSON values; no NaN or Infinity."""
+    import polars as pl
+
+    from console.analytics.windows import to_jsonable
+
+    if isinstance(value, pl.DataFrame):
+        return [to_jsonable(r) for r in value.to_dicts()]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return to_jsonable(value.to_dict() if hasattr(value, "to_dict") else value)
+
+
+def dumps(data) -> str:
+    """JSON for stdout: strict (a non-finite number is a bug, not output), text escaped as JSON does."""
+    return json.dumps(jsonable(data), indent=2, default=str, allow_nan=False)
+
+
+def render_text(data: dict) -> str:
+    """A readable dump of a report: scalars as `key: value`, lists of records as aligned tables."""
+    from console.safe_text import printable as plain
+
+    lines = []
+    for key, value in data.items():
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            cols = list(dict.fromkeys(k for v in value for k in v if not isinstance(v[k], (dict, list))))
+            cells = [[plain(_fmt(v.get(c))) for c in cols] for v in value]
+            widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(cols)]
+            lines.append(f"{key}:")
+            lines.append("  " + "  ".join(c.upper().ljust(w) for c, w in zip(cols, widths)))
+            lines += ["  " + "  ".join(x.ljust(w) for x, w in zip(r, widths)) for r in cells]
+        elif isinstance(value, dict):
+            lines.append(f"{key}: " + ", ".join(f"{k}={plain(_fmt(v))}" for k, v in value.items()
+                                                   if not isinstance(v, (dict, list))))
+        else:
+            lines.append(f"{key}: {plain(_fmt(value))}")
+    return "\n".join(lines)
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)

@@ -52,7 +52,32 @@ class Secret:
         return hash(self._value)
 
 
+class LazySecret(Secret):
+    """A `${VAR}` value resolved when used, not at load: an unset variable only fails the command that
+    needs it (a webhook header blocks the promote that calls the hook, not `audit verify` or `snapshot`)."""
+
+    __slots__ = ("_template", "_key")
+
+    def __init__(self, template: str, key: str):
+        super().__init__("")
+        self._template, self._key = template, key
+
+    def reveal(self) -> str:
+        def sub(m: re.Match) -> str:
+            if m.group(1) not in os.environ:
+                raise ConfigError(self._key, f"environment variable {m.group(1)} is not set")
+            return os.environ[m.group(1)]
+        return _VAR.sub(sub, self._template)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LazySecret) and (other._template, other._key) == (self._template, self._key)
+
+    def __hash__(self) -> int:
+        return hash(self._template)
+
+
 def reveal(value: str | Secret) -> str:
+    """The real value; a `LazySecret` whose variable is unset raises ConfigError naming the key."""
     return value.reveal() if isinstance(value, Secret) else value
 
 
@@ -139,6 +164,7 @@ class Config:
     canary_steps: tuple[int, ...] = (10, 25, 50, 100)
     webhooks: dict[str, Webhook] = field(default_factory=dict)
     audit_path: Path | None = None
+    audit_sink: str | None = None  # "http(s)://..." or "syslog" / "syslog://host:port": a copy of each record
     roles: dict[str, dict[str, Any]] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
     alerts: tuple[AlertRule, ...] = ()
@@ -150,6 +176,14 @@ class Config:
 
     def environment(self, name: str) -> Environment:
         return self.environments.get(name) or Environment(name=name, production=(name == "production"))
+
+    def known_environment(self, name: str) -> Environment:
+        """The environment configured under exactly `name` (no [environments]: only "production");
+        anything else raises ConfigError naming the known ones, so a misspelling never reaches a gate."""
+        known = self.environments or {"production": Environment(name="production", production=True)}
+        if name in known:
+            return known[name]
+        raise ConfigError("environment", f"unknown environment {name!r}; known: {', '.join(sorted(known))}")
 
     @property
     def has_logs(self) -> bool:
@@ -207,7 +241,15 @@ def _replace(cfg: Config, **changes: Any) -> Config:
 
 
 def _workspace_of(uri: str) -> str:
-    return uri.rsplit("/", 1)[-1] or uri
+    """A name for a config-less workspace: the URI's last path part, or its host; never its credentials."""
+    from urllib.parse import urlsplit
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return "default"
+    if parts.netloc and not parts.path.strip("/"):
+        return parts.hostname or "default"
+    return (parts.path if parts.netloc or parts.scheme else uri).rstrip("/").rsplit("/", 1)[-1] or "default"
 
 
 # --------------------------------------------------------------------------- parsing
@@ -284,10 +326,12 @@ def _kind(value: Any) -> str:
         else names[type(value)]
 
 
-def _expand(value: str, key: str) -> str | Secret:
-    """`${VAR}` pulls a secret from the environment; a missing variable is a config error."""
+def _expand(value: str, key: str, lazy: bool = False) -> str | Secret:
+    """`${VAR}` pulls a secret from the environment; a missing variable is a config error (when used, if lazy)."""
     if "${" not in value:
         return value
+    if lazy:
+        return LazySecret(value, key)
 
     def sub(m: re.Match) -> str:
         name = m.group(1)
@@ -365,7 +409,7 @@ def parse(data: dict, root: Path, source: Path | None = None) -> Config:
         hooks[name] = _webhook(hooks_t.table(name))
 
     audit = top.table("audit")
-    audit.check_keys({"path"})
+    audit.check_keys({"path", "sink"})
     audit_path = audit.str("path")
 
     roles_t = top.table("roles")
@@ -385,11 +429,11 @@ def parse(data: dict, root: Path, source: Path | None = None) -> Config:
 
     refresh = con.num("refresh_seconds", 5.0, minimum=0.2)
     return Config(
-        source=source, root=root, workspace=ws.str("name", root.name), tracking_uri=_expand(uri, "registry.tracking_uri"),
+        source=source, root=root, workspace=ws.str("name", root.name), tracking_uri=_expand(uri, "registry.tracking_uri", lazy=True),
         refresh_seconds=refresh, read_only=con.bool("read_only"), theme=con.str("theme", "console-dark"),
         logs=tuple(logs), environments=envs, models=models, drift_share=drift_share,
         canary_steps=tuple(steps), webhooks=hooks,
-        audit_path=Path(_path(root, audit_path)) if audit_path else None,
+        audit_path=Path(_path(root, audit_path)) if audit_path else None, audit_sink=audit.str("sink"),
         roles=roles, keys=keys, alerts=tuple(alerts), auto_retrain=retrain.bool("auto_retrain"),
     )
 
@@ -430,9 +474,9 @@ def _model(t: _Table, name: str, root: Path) -> ModelConfig:
 def _webhook(t: _Table) -> Webhook:
     t.check_keys({"url", "headers", "command", "timeout_s", "retries"})
     url = t.str("url")
-    headers = {k: _expand(v, f"{t.key}.headers.{k}") if isinstance(v, str) else _bad(f"{t.key}.headers.{k}", v)
-               for k, v in t.table("headers").data.items()}
-    return Webhook(url=_expand(url, t._k("url")) if url else None, headers=headers, command=t.strs("command"),
+    headers = {k: _expand(v, f"{t.key}.headers.{k}", lazy=True) if isinstance(v, str)
+               else _bad(f"{t.key}.headers.{k}", v) for k, v in t.table("headers").data.items()}
+    return Webhook(url=_expand(url, t._k("url"), lazy=True) if url else None, headers=headers, command=t.strs("command"),
                    timeout_s=t.num("timeout_s", 10.0, 0.1), retries=int(t.num("retries", 3, 0)))
 
 

@@ -22,10 +22,12 @@ from console.analytics import health as he
 from console.analytics import incidents as inc
 from console.analytics import quality as qu
 from console.analytics.drift import Reference, dataset_drift, drift_over_time, histograms, single_column_drift
-from console.analytics.windows import parse_window
+from console.analytics.windows import format_span, parse_window
 from console.config import AlertRule, Config, ModelConfig
 from console.warehouse import Warehouse
 
+CONTRACT_COLUMNS = ("ts", "model", "version", "environment", "variant", "request_id", "prediction", "prediction_num",
+                    "score", "latency_ms", "is_error", "input_tokens", "output_tokens", "cost_usd")
 LLM_COLUMNS = ("prompt_version", "refused", "guardrail_blocked", "factuality")
 WINDOWS = ("1h", "6h", "24h", "7d")
 HISTORY = "7d"
@@ -39,10 +41,6 @@ DRIFT_METRICS = ("drift_share", "feature_drift")
 RETRAIN_METRICS = ("drift_share", "feature_drift", "accuracy_drop", "mae_increase")
 RETRAIN_AFTER = 3  # windows in a row before retraining is recommended
 RETRAIN_COOLDOWN = "24h"
-
-
-def _json_path(name: str) -> str:
-    return '$."' + name.replace('"', '\\"') + '"'
 
 
 @dataclass(frozen=True)
@@ -121,8 +119,13 @@ class Monitor:
         self.cfg, self.wh, self.clock = cfg, warehouse, clock
         self._refs: dict[str, Reference | None] = {}
         self._ref_frames: dict[str, pl.DataFrame] = {}
+        self._frames: dict[tuple, tuple[datetime, datetime, pl.DataFrame]] = {}  # (model, env, store version)
         self._lock = threading.Lock()
         self.recommendations: list = []  # analytics.incidents.Recommendation, from the last findings()
+        self.since: datetime | None = None  # start of the incident history; None: HISTORY before now
+
+    def history_start(self, now: datetime) -> datetime:
+        return self.since if self.since is not None and self.since < now else now - parse_window(HISTORY)
 
     # ------------------------------------------------------------------ frames
 
@@ -148,20 +151,30 @@ class Monitor:
 
     def predictions(self, model: str, since: datetime, until: datetime | None = None,
                     environment: str | None = "production") -> pl.DataFrame:
-        """One model's rows with its features and segments as typed columns."""
-        names = self.attributes(model)
-        paths = [p for n in names for p in (_json_path(n), "$.features." + _json_path(n)[2:])]
+        """One model's rows with its features and segments as typed columns (read only those columns).
+
+        The last range read per model is kept until the store changes, so the several reads one overview
+        or one incident pass makes (history, the drift window, today's cost) cost one query, not one each."""
+        until = until or self.clock()
+        key = (model, environment, self.wh.refreshes)
+        with self._lock:
+            hit = self._frames.get(key)
+        if hit is not None and hit[0] <= since and until <= hit[1]:
+            frame = hit[2]
+            return frame.filter((pl.col("ts") > since) & (pl.col("ts") <= until))
+        wanted = [*CONTRACT_COLUMNS, *self.attributes(model)]
         frame = self.wh.frame("model_predictions", {
-            "model": model, "since": since, "until": until or self.clock(), "environment": environment,
-            "paths": paths or ["$.__none__"]})
-        values = frame.get_column("attr_values")
-        frame = frame.drop("attr_values")
-        cols = []
-        for i, name in enumerate(names):
-            raw = pl.select(pl.coalesce(values.list.get(2 * i, null_on_oob=True),
-                                        values.list.get(2 * i + 1, null_on_oob=True)).alias(name)).to_series()
-            cols.append(_typed(raw))
-        return frame.with_columns(cols) if cols else frame
+            "model": model, "since": since, "until": until, "environment": environment}, columns=wanted)
+        missing = [n for n in self.attributes(model) if n not in frame.columns]
+        cols = [_typed(frame.get_column(n)) for n in self.attributes(model)
+                if n in frame.columns and frame.schema[n] == pl.Utf8]
+        if missing:
+            cols += [pl.Series(n, [None] * frame.height, dtype=pl.Utf8) for n in missing]
+        frame = frame.with_columns(cols) if cols else frame
+        with self._lock:
+            self._frames = {k: v for k, v in self._frames.items() if k[2] == self.wh.refreshes and k != key}
+            self._frames[key] = (since, until, frame)
+        return frame
 
     def joined(self, model: str, preds: pl.DataFrame, since: datetime, until: datetime,
                environment: str | None = "production") -> pl.DataFrame:
@@ -200,11 +213,13 @@ class Monitor:
     # ------------------------------------------------------------------ drift
 
     def drift(self, model: str, window: str = "24h", every: str | None = None,
-              environment: str | None = "production") -> DriftReport:
+              environment: str | None = "production", series: bool = True) -> DriftReport:
+        """The window's drift against the reference; `series` adds each feature's score per bucket over the
+        history (the Drift screen's trend), which costs a comparison per bucket and feature."""
         now = self.clock()
         ref = self.reference(model)
         if ref is None:
-            return DriftReport(model, window, now, None, note="no reference data configured for this model")
+            return DriftReport(model, format_span(window), now, None, note="no reference data configured for this model")
         span = parse_window(window)
         history = max(span, parse_window(HISTORY))
         every = every or ("1h" if span <= timedelta(hours=24) else "6h")
@@ -212,10 +227,11 @@ class Monitor:
         rows = self.predictions(model, now - history, now, environment)
         current = _drift_ready(rows.filter(pl.col("ts") > now - span).select(feats))
         ds = dataset_drift(ref, current, self.cfg.drift_share)
-        windows = drift_over_time(ref, _drift_ready(rows.select(["ts", *feats])), "ts", every, self.cfg.drift_share)
-        series = {f: [(w.start, w.drift.column(f).score, w.drift.column(f).drifted) for w in windows] for f in feats}
+        windows = drift_over_time(ref, _drift_ready(rows.select(["ts", *feats])), "ts", every,
+                                  self.cfg.drift_share) if series else []
+        points = {f: [(w.start, w.drift.column(f).score, w.drift.column(f).drifted) for w in windows] for f in feats}
         prediction, label = self._target_drift(model, rows, now, span, now - history, environment)
-        return DriftReport(model, window, now, ds, series, windows, prediction, len(self.reference_frame(model)),
+        return DriftReport(model, format_span(window), now, ds, points, windows, prediction, len(self.reference_frame(model)),
                            label=label)
 
     def _target_drift(self, model: str, rows: pl.DataFrame, now: datetime, span: timedelta, start: datetime,
@@ -258,7 +274,7 @@ class Monitor:
         """(now, model config, quality task, predictions of the history joined with their labels)."""
         now = self.clock()
         mc = self.model_config(model)
-        since = now - parse_window(HISTORY)
+        since = self.history_start(now)
         preds = self.predictions(model, since, now, environment)
         task = "classification" if mc.task == "llm" else mc.task
         return now, mc, task, self.joined(model, preds, since, now, environment)
@@ -282,9 +298,9 @@ class Monitor:
         now = self.clock()
         mc = self.model_config(model)
         month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        since = min(month_start, now - parse_window(HISTORY))
+        since = min(month_start, self.history_start(now))
         costed = co.with_cost(self.predictions(model, since, now, environment), mc.prices)
-        recent = costed.filter(pl.col("ts") > now - parse_window(HISTORY))
+        recent = costed.filter(pl.col("ts") > self.history_start(now))
         by = ("version", "prompt_version") if "prompt_version" in costed.columns else ("version",)
         return {"windows": co.cost_windows(costed, now), "budget": co.budget_status(costed, now, mc.budget_usd_month),
                 "per_1k": co.cost_per_1k(recent, by), "spike": co.cost_spike(costed, now),
@@ -316,7 +332,7 @@ class Monitor:
 
     def _model_findings(self, model: str, now: datetime) -> list[Finding]:
         mc = self.model_config(model)
-        since = now - parse_window(HISTORY)
+        since = self.history_start(now)
         preds = self.predictions(model, since, now)
         if preds.height == 0:
             return []

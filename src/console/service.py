@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from console.aliases import alias_name, parse_alias
 from console.analytics.serving import Serving, fold_all
@@ -92,10 +92,8 @@ class Service:
         self.cfg = cfg
         self._wall = clock or utc_now
         self.at: datetime | None = None  # the end of the view; None follows the clock (live)
-        from console.warehouse import cache_path
-
-        path = cache_path(cfg) if cache else None
-        self.warehouse = Warehouse(cfg, path or ":memory:")
+        self.window_span = timedelta(hours=24)  # the window the last view() asked for
+        self.warehouse = Warehouse(cfg)  # the store every process shares; `cache` is kept for callers
         from console.monitoring import Monitor
 
         self.monitor = Monitor(cfg, self.warehouse, self.clock)
@@ -120,12 +118,29 @@ class Service:
 
     now = clock
 
-    def set_at(self, at: datetime | None) -> None:
-        """Moves the time cursor (None: back to live); cached monitoring results belong to the old time."""
-        if at != self.at:
+    def set_at(self, at: datetime | None, since: datetime | None = None) -> None:
+        """Moves the time cursor (None: back to live) and the start of the incident history (None: 7 days
+        before the cursor); cached monitoring results belong to the old view."""
+        if at != self.at or since != self.monitor.since:
             self.at = at
+            self.monitor.since = since
             with self._monitor_lock:
                 self._findings = None
+
+    def view(self, *, at: str | None = None, window: str | None = None, start: str | None = None,
+             end: str | None = None, since: str | None = None, default_window: str = "24h"):
+        """Resolves the read options of the CLI (`--at`, `--window`, `--from/--to`, `--since`) against this
+        store and moves the time cursor there; returns the analytics.windows.View. A view that does not end at
+        the wall clock is not live."""
+        from console.analytics.windows import resolve_view
+
+        wall = self._wall()
+        v = resolve_view(now=wall, latest=self.latest_ts(), at=at, window=window, start=start, end=end,
+                         since=since, default_window=default_window)
+        live = v.end == wall
+        self.set_at(None if live else v.end, v.since if since else None)
+        self.window_span = v.span
+        return v
 
     @property
     def live(self) -> bool:
@@ -221,8 +236,23 @@ class Service:
 
     MONITOR_TTL_S = 20.0
 
-    def drift(self, model: str, window: str = "24h"):
-        return self.monitor.drift(model, window)
+    def drift(self, model: str, window: str | timedelta = "24h", series: bool = True):
+        return self.monitor.drift(model, window, series=series)
+
+    def health(self, model: str, window: str | timedelta = "1h", environment: str | None = "production") -> dict:
+        return self.monitor.health(model, window, environment)
+
+    def quality(self, model: str, window: str | timedelta = "24h", environment: str | None = "production") -> dict:
+        return self.monitor.quality(model, window, environment)
+
+    def fairness(self, model: str, environment: str | None = "production") -> dict:
+        return self.monitor.fairness(model, environment)
+
+    def cost(self, model: str, environment: str | None = "production") -> dict:
+        return self.monitor.cost(model, environment)
+
+    def models(self) -> list[str]:
+        return self.monitor.models()
 
     def findings(self, max_age_s: float | None = None) -> list:
         """Incidents over the history (firing and resolved), cached briefly: they cost about a second."""

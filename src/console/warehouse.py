@@ -1,30 +1,45 @@
-"""DuckDB in process over the log files: ingest what is new, answer named queries.
+"""The store every process shares: typed Parquet segments, Parquet logs read in place, one manifest.
 
-One writer (the refresh, under a lock) and many readers; each thread gets its own cursor, because
-an unfinished DuckDB result blocks the connection it came from.
+A row is parsed once, when it is first read, into typed columns and written to an immutable Parquet
+segment; Parquet logs are never copied, but queried where they are. Any number of processes read
+the store (each through its own in-memory DuckDB views over the files the manifest names); the one
+holding the writer lock brings it up to date, and commits segments and read cursors together by
+replacing the manifest. A store that cannot be written (read-only home, full disk) falls back to a
+private temporary one, and says so.
 """
 
 from __future__ import annotations
 
+import glob
 import hashlib
+import json
 import os
+import shutil
+import tempfile
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import filelock
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from console.config import Config
 from console import __version__
-from console.sources.logs import Cursor, LogReader
+from console.config import Config, LogSource
+from console.sources.contract import CONTRACT, PROVENANCE, Rejected
+from console.sources.files import FileCursor, Tailer
 from console.sql import load_query
+from console.store import parse
+from console.store.manifest import KINDS, Manifest
 
-_STAGE = {"predictions": ("stage_predictions", "keep_predictions"),
-          "labels": ("stage_labels", "keep_labels"),
-          "deployments": ("stage_deployments", "keep_deployments")}
+_EXT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+MALFORMED = pa.schema([("source", pa.string()), ("location", pa.string()), ("reason", pa.string()), ("raw", pa.string())])
+FLUSH_ROWS = 1_000_000  # a backlog is written in segments of about this many rows, so memory stays bounded
 
 
 @dataclass(frozen=True)
@@ -33,59 +48,150 @@ class RefreshStats:
     malformed: int = 0  # new rows set aside
     seconds: float = 0.0
     missing: tuple[str, ...] = ()  # configured paths with no file yet
+    notes: tuple[str, ...] = ()  # rotations, truncations, unreadable files, a store held by another process
 
 
-def cache_path(cfg: Config) -> Path | None:
-    """Where the TUI keeps its warehouse between launches: keyed by the config file, its mtime, the console
-    version and the typing SQL, so a rebuilt demo or a new release starts from a fresh file."""
+def format_of(path: str, declared: str | None) -> str | None:
+    return declared or _EXT.get(Path(path).suffix.lower())
+
+
+def _seconds(text, default: float) -> float:
+    if text is None:
+        return default
+    if isinstance(text, (int, float)):
+        return float(text)
+    from console.analytics.windows import parse_window
+
+    return parse_window(str(text)).total_seconds()
+
+
+def store_path(cfg: Config) -> Path | None:
+    """Where this configuration's store lives: `[store] path`, else the XDG cache, keyed by the config file.
+    None (a private temporary store) when there is no config file."""
+    explicit = getattr(cfg, "store_path", None)
+    if explicit:
+        return Path(explicit)
     if cfg.source is None:
         return None
     src = Path(cfg.source).resolve()
-    sql = "".join(load_query(n) for n in ("schema", "stage_predictions", "stage_labels", "stage_deployments"))
-    key = hashlib.sha1(f"{src}|{src.stat().st_mtime_ns}|{__version__}|{sql}".encode()).hexdigest()[:16]
+    key = hashlib.sha1(str(src).encode()).hexdigest()[:16]
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlops-console"
-    return base / f"warehouse-{key}.duckdb"
+    return base / f"store-{key}"
+
+
+cache_path = store_path  # the name the TUI and older tests know it by
+
+
+def is_parquet_source(src: LogSource) -> bool:
+    """Parquet logs are read in place; everything else is tailed line by line."""
+    if src.format is not None:
+        return src.format == "parquet"
+    return format_of(src.path, None) == "parquet" or os.path.isdir(src.path)
+
+
+def _sources_fingerprint(cfg: Config) -> str:
+    spec = [(s.kind, s.path, s.format) for s in cfg.logs]
+    return hashlib.sha1(json.dumps([spec, __version__]).encode()).hexdigest()[:16]
+
+
+def _sql_list(paths: list[str]) -> str:
+    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+
+
+def _skeleton(kind: str, null_typed: bool) -> pa.Table:
+    fields = {**CONTRACT[kind], **PROVENANCE} if kind != "malformed" else dict(zip(MALFORMED.names, MALFORMED.types))
+    if kind == "predictions" and null_typed:
+        fields["status"] = pa.string()
+    return pa.table({n: pa.array([], pa.null() if null_typed else t) for n, t in fields.items()})
 
 
 class Warehouse:
-    def __init__(self, cfg: Config, database: str | Path = ":memory:"):
+    """The store for one configuration, as seen by this process."""
+
+    def __init__(self, cfg: Config, database: str | Path | None = None, *, grace_s: float | None = None,
+                 wall=time.time):
+        """`database`: the store folder (default: `store_path(cfg)`); ":memory:" for a private temporary store.
+        `grace_s` and `wall`: how long an unterminated last line waits for its writer, by which clock."""
         self.cfg = cfg
-        self.persistent = False
         self.note = ""
-        if database != ":memory:":
-            try:
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
-                self._con = duckdb.connect(str(database))
-                self.persistent = True
-            except (duckdb.Error, OSError) as exc:  # held by another console on this box, or unwritable
-                self.note = f"warehouse cache not used ({type(exc).__name__}); reading the logs in memory"
-                database = ":memory:"
-        if not self.persistent:
-            self._con = duckdb.connect(":memory:")
-        self._con.execute("SET TimeZone='UTC'")
-        self._con.execute(load_query("schema"))
-        self._reader = LogReader(cfg.logs)
-        if self.persistent:
-            for path, offset, line_no, size, mtime_ns, header in self.rows("cursors_load"):
-                self._reader.cursors[path] = Cursor(offset, line_no, size, mtime_ns, header)
-        self._write = threading.Lock()
         self.refreshes = 0
+        self._write = threading.Lock()
+        self._tmp: str | None = None
+        wanted = store_path(cfg) if database is None else (None if str(database) == ":memory:" else Path(database))
+        self.dir = self._open_dir(wanted)
+        self.persistent = self._tmp is None
+        self._manifest_path = self.dir / "manifest.json"
+        self._lock = filelock.FileLock(str(self.dir / "writer.lock"))
+        self.grace_s = grace_s if grace_s is not None else _seconds(getattr(cfg, "partial_line_grace", None), 30.0)
+        self.wall = wall
+        self.future_s = _seconds(getattr(cfg, "future_tolerance", None), 300.0)
+        self._con = duckdb.connect(":memory:")
+        self._con.execute("SET TimeZone='UTC'")
+        self._con.execute(load_query("skeletons"))
+        self._parquet_rows: dict[str, int] = {}
+        self._parquet_meta: dict[tuple, int | str] = {}
+        self.manifest = Manifest.load(self._manifest_path)
+        self._build_views(self.manifest, self._parquet_files()[0])
+
+    # ------------------------------------------------------------------ the folder
+
+    def _open_dir(self, wanted: Path | None) -> Path:
+        if wanted is not None:
+            try:
+                wanted.mkdir(parents=True, exist_ok=True, mode=0o700)
+                os.chmod(wanted, 0o700)
+                for kind in KINDS:
+                    (wanted / kind).mkdir(exist_ok=True, mode=0o700)
+                probe = wanted / f".probe-{os.getpid()}"
+                probe.write_bytes(b"")
+                probe.unlink()
+                self._skeletons(wanted)
+                return wanted
+            except OSError as exc:
+                self.note = (f"store {wanted} cannot be written ({exc.strerror or type(exc).__name__}); "
+                             "working in a temporary store for this process")
+        self._tmp = tempfile.mkdtemp(prefix="mlops-console-store-")
+        tmp = Path(self._tmp)
+        for kind in KINDS:
+            (tmp / kind).mkdir()
+        self._skeletons(tmp)
+        return tmp
+
+    @staticmethod
+    def _skeletons(folder: Path) -> None:
+        for kind in KINDS:
+            path = folder / f"skeleton-{kind}.parquet"
+            if not path.exists():
+                tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+                pq.write_table(_skeleton(kind, null_typed=False), tmp)
+                os.chmod(tmp, 0o600)
+                os.replace(tmp, path)
+        raw = folder / "skeleton-raw.parquet"  # what an in-place view reads when there is no Parquet log
+        if not raw.exists():
+            tmp = raw.with_name(f".{raw.name}.{os.getpid()}.tmp")
+            pq.write_table(pa.table({"ts": pa.array([], pa.timestamp("us"))}), tmp)
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, raw)
 
     # ------------------------------------------------------------------ reading
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A fresh cursor for the caller to close: Textual's thread workers are short-lived threads, and
-        a cursor kept per thread would leak one connection per poll."""
+        """A fresh cursor for the caller to close: Textual's thread workers are short-lived threads."""
         cur = self._con.cursor()
         cur.execute("SET TimeZone='UTC'")
         return cur
 
-    def arrow(self, name: str, params: dict | None = None) -> pa.Table:
+    def arrow(self, name: str, params: dict | None = None, columns: list[str] | None = None) -> pa.Table:
+        """A named query's result; `columns` projects it (the scan then reads only those columns)."""
         with self.cursor() as cur:
-            return cur.sql(load_query(name), params=params or {}).to_arrow_table()
+            rel = cur.sql(load_query(name), params=params or {})
+            if columns is not None:
+                have = set(rel.columns)
+                rel = rel.select(*[duckdb.ColumnExpression(c) for c in columns if c in have])
+            return rel.to_arrow_table()
 
-    def frame(self, name: str, params: dict | None = None) -> pl.DataFrame:
-        return pl.from_arrow(self.arrow(name, params))
+    def frame(self, name: str, params: dict | None = None, columns: list[str] | None = None) -> pl.DataFrame:
+        return pl.from_arrow(self.arrow(name, params, columns))
 
     def rows(self, name: str, params: dict | None = None) -> list[tuple]:
         with self.cursor() as cur:
@@ -95,48 +201,239 @@ class Warehouse:
         rows = self.rows(name, params)
         return rows[0] if rows else None
 
+    def columns(self, kind: str = "predictions") -> list[str]:
+        with self.cursor() as cur:
+            return [r[0] for r in cur.execute(f"DESCRIBE {kind}").fetchall()]  # noqa: S608 - fixed names
+
+    # ------------------------------------------------------------------ views
+
+    def _build_views(self, m: Manifest, parquet: dict[str, list[str]]) -> None:
+        clean = {k: [p for p in files if self._rejects(k, p) == 0] for k, files in parquet.items()}
+        parquet = {k: [p for p in files if p not in set(clean[k])] for k, files in parquet.items()}
+        seg = {k: [str(self.dir / n) for n in m.segments.get(k, [])] + [str(self.dir / f"skeleton-{k}.parquet")]
+               for k in KINDS}
+        raw = str(self.dir / "skeleton-raw.parquet")
+        max_ts = (datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=self.future_s)).isoformat(sep=" ")
+        conform = {k: load_query(f"conform_{k}").replace("FROM chunk", f"FROM inplace_raw_{k}")
+                   .replace("$max_ts", f"TIMESTAMP '{max_ts}'") for k in ("predictions", "labels", "deployments")}
+        sql = load_query("views").format(
+            **{f"segments_{k}": _sql_list(seg[k]) for k in KINDS},
+            **{f"inplace_{k}": _sql_list(parquet.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
+            **{f"clean_{k}": _sql_list(clean.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
+            **{f"conform_{k}": v for k, v in conform.items()},
+            **{f"clean_conform_{k}": v.replace(f"FROM inplace_raw_{k}", f"FROM clean_raw_{k}")
+               for k, v in conform.items()})
+        with self.cursor() as cur:
+            cur.execute(sql)
+
+    # ------------------------------------------------------------------ finding files
+
+    def _parquet_files(self) -> tuple[dict[str, list[str]], list[str], list[str]]:
+        """Parquet logs by kind (read in place), missing patterns and notes; an unreadable file is named and
+        left out, so the others are still read."""
+        out: dict[str, list[str]] = {}
+        missing: list[str] = []
+        notes: list[str] = []
+        for src in self.cfg.logs:
+            if not is_parquet_source(src):
+                continue
+            paths = _expand(src.path)
+            if not paths:
+                missing.append(src.path)
+            for p in paths:
+                if os.path.isdir(p):
+                    notes.append(f"{p}: matched the pattern but is a folder")
+                    continue
+                rows = self._parquet_check(p)
+                if isinstance(rows, str):
+                    notes.append(f"{p}: unreadable Parquet file: {rows}")
+                    continue
+                out.setdefault(src.kind, []).append(p)
+        return out, missing, notes
+
+    def _parquet_check(self, path: str) -> int | str:
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+        key = (path, st.st_size, st.st_mtime_ns, st.st_ino)
+        if key not in self._parquet_meta:
+            try:
+                self._parquet_meta[key] = pq.read_metadata(path).num_rows
+            except (OSError, pa.ArrowException) as exc:
+                self._parquet_meta[key] = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        return self._parquet_meta[key]
+
+    def _rejects(self, kind: str, path: str) -> int:
+        """How many rows of one Parquet log the conform rules refuse; counted once per file version."""
+        st = os.stat(path)
+        key = ("rejects", kind, path, st.st_size, st.st_mtime_ns, st.st_ino)
+        if key not in self._parquet_meta:
+            max_ts = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=self.future_s)
+            sql = load_query("file_rejects").format(files=_sql_list([path]), conform=load_query(
+                f"conform_{kind}").replace("FROM chunk", "FROM chunk_file"))
+            with self.cursor() as cur:
+                self._parquet_meta[key] = cur.execute(sql, {"max_ts": max_ts} if "$max_ts" in sql else {}).fetchall()[-1][0]
+        return int(self._parquet_meta[key])
+
     # ------------------------------------------------------------------ ingest
 
-    def refresh(self) -> RefreshStats:
-        """Reads only what was appended since the last refresh; bad rows are set aside with their reason."""
+    def refresh(self, lock_timeout_s: float = 60.0) -> RefreshStats:
+        """Reads what is new since the store was last brought up to date, by this process or another."""
         started = time.perf_counter()
         with self._write:
-            batches = self._reader.iter_new()
-            con = self._con.cursor()
-            kept: dict[str, int] = {}
-            bad = 0
+            notes: list[str] = []
             try:
-                con.execute("BEGIN")
-                for batch in batches:
-                    for loc, reason, raw in batch.rejected:
-                        con.execute(load_query("reject_reader"),
-                                    {"source": batch.source, "location": str(loc), "reason": reason, "raw": raw})
-                    bad += len(batch.rejected)
-                    if batch.table.num_rows == 0:
-                        continue
-                    stage, keep = _STAGE[batch.kind]
-                    con.register("staging", batch.table)
-                    con.execute(load_query(stage))
-                    n_bad = con.execute(load_query("count_rejected")).fetchone()[0]
-                    con.execute(load_query(keep))
-                    con.execute(load_query("reject_rows"))
-                    con.unregister("staging")
-                    bad += n_bad
-                    kept[batch.kind] = kept.get(batch.kind, 0) + batch.table.num_rows - n_bad
-                if self.persistent:  # resume here next launch; same transaction as the rows it covers
-                    for path, c in self._reader.cursors.items():
-                        con.execute(load_query("cursors_save"), {
-                            "path": path, "offset": c.offset, "line_no": c.line_no, "size": c.size,
-                            "mtime_ns": c.mtime_ns, "header": c.header})
-                con.execute("COMMIT")
-            except Exception:
-                con.execute("ROLLBACK")
+                self._lock.acquire(timeout=lock_timeout_s)
+            except filelock.Timeout:
+                self.manifest = Manifest.load(self._manifest_path)
+                parquet, missing, pnotes = self._parquet_files()
+                self._build_views(self.manifest, parquet)
+                return RefreshStats(seconds=time.perf_counter() - started, missing=tuple(missing),
+                                    notes=("another console is bringing the store up to date; showing what it "
+                                           "has so far", *pnotes))
+            try:
+                m = Manifest.load(self._manifest_path)
+                fingerprint = _sources_fingerprint(self.cfg)
+                if m.sources and m.sources != fingerprint:
+                    notes.append("the configured log sources changed: the store is read again from the start")
+                    self._drop_segments(m)
+                    m = Manifest()
+                m.sources = fingerprint
+                kept, bad, new_files, cursors, tail_missing, tail_notes = self._ingest(m)
+                m.cursors = cursors
+                m.generation += 1
+                for kind, names in new_files.items():
+                    m.segments[kind] = m.segments.get(kind, []) + names
+                if new_files or m.generation == 1 or cursors != Manifest.load(self._manifest_path).cursors:
+                    m.save(self._manifest_path)
+                self.manifest = m
+            except BaseException:
                 raise
             finally:
-                con.close()
+                self._lock.release()
+            parquet, missing, pnotes = self._parquet_files()
+            self._build_views(m, parquet)
+            for kind, files in parquet.items():
+                total = sum(int(self._parquet_check(p)) for p in files)
+                delta = total - self._parquet_rows.get(kind, 0)
+                self._parquet_rows[kind] = total
+                if delta > 0:
+                    kept[kind] = kept.get(kind, 0) + delta
             self.refreshes += 1
-        return RefreshStats(rows=kept, malformed=bad, seconds=time.perf_counter() - started,
-                            missing=tuple(self._reader.missing))
+        return RefreshStats(rows={k: v for k, v in kept.items() if v}, malformed=bad,
+                            seconds=time.perf_counter() - started, missing=tuple(tail_missing + missing),
+                            notes=tuple(notes + tail_notes + pnotes))
+
+    def _ingest(self, m: Manifest):
+        """Tails every line-based source; returns (kept by kind, set aside, new segment names by kind, the
+        cursors to commit, missing patterns, notes). Segments written before a failure are removed again."""
+        pending: dict[str, list[pa.Table]] = {k: [] for k in KINDS}
+        written: dict[str, list[str]] = {}
+        kept: dict[str, int] = {}
+        bad = 0
+        cursors: dict[str, dict] = {}
+        missing: list[str] = []
+        notes: list[str] = []
+        try:
+            for src in self.cfg.logs:
+                if is_parquet_source(src):
+                    continue
+                sid = f"{src.kind}|{src.format or ''}|{src.path}"
+                state = {k: FileCursor.from_dict(v) for k, v in m.cursors.get(sid, {}).items()}
+                fmt = format_of(src.path, src.format)
+                tailer = Tailer(state, grace_s=self.grace_s, wall=self.wall, csv_headers=(fmt == "csv"))
+                for chunk in tailer.scan([src.path]):
+                    fmt_file = format_of(chunk.path, src.format)
+                    if fmt_file == "parquet":
+                        continue
+                    body = chunk.body
+                    if chunk.start_of_file:
+                        body, _ = parse.strip_bom(body)
+                    rejected = [Rejected(loc, reason, raw) for loc, reason, raw in chunk.rejected]
+                    if fmt_file == "csv":
+                        tables, rej = parse.csv_lines(body, header=chunk.header or "", source=chunk.path,
+                                                      first_line=chunk.first_line)
+                    elif fmt_file == "jsonl":
+                        tables, rej = parse.jsonl(body, source=chunk.path, first_line=chunk.first_line)
+                    else:
+                        tables, rej = [], ([Rejected(0, f"unknown file format {fmt_file!r} (expected jsonl, csv "
+                                                        "or parquet)", "")] if chunk.first_line == 1 else [])
+                    rejected += rej
+                    for t in tables:
+                        good, refused = self._conform(src.kind, t)
+                        if good.num_rows:
+                            pending[src.kind].append(good)
+                            kept[src.kind] = kept.get(src.kind, 0) + good.num_rows
+                        if refused.num_rows:
+                            pending["malformed"].append(refused)
+                            bad += refused.num_rows
+                    if rejected:
+                        pending["malformed"].append(pa.table({
+                            "source": [chunk.path] * len(rejected), "location": [str(r.loc) for r in rejected],
+                            "reason": [r.reason for r in rejected], "raw": [r.raw for r in rejected]}, schema=MALFORMED))
+                        bad += len(rejected)
+                    if sum(t.num_rows for t in pending[src.kind]) >= FLUSH_ROWS:
+                        self._flush(pending, written)
+                cursors[sid] = {k: c.to_dict() for k, c in tailer.state_after().items()}
+                missing += tailer.missing
+                notes += tailer.notes
+            self._flush(pending, written)
+        except BaseException:
+            for names in written.values():
+                for n in names:
+                    (self.dir / n).unlink(missing_ok=True)
+            raise
+        return kept, bad, written, cursors, missing, notes
+
+    def _conform(self, kind: str, table: pa.Table) -> tuple[pa.Table, pa.Table]:
+        """(rows typed into the contract, rows set aside as malformed records)."""
+        max_ts = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=self.future_s)
+        con = self._con.cursor()
+        try:
+            con.register("chunk", table)
+            sql = load_query(f"conform_{kind}")
+            typed = con.sql(sql, params={"max_ts": max_ts} if "$max_ts" in sql else {}).to_arrow_table()
+            con.register("conformed", typed)
+            refused = con.sql(load_query("conform_rejects")).to_arrow_table().cast(MALFORMED)
+        finally:
+            con.close()
+        import pyarrow.compute as pc
+
+        ok = typed.filter(pc.is_null(typed.column("_reject"))).drop_columns(["_reject"])
+        return ok, refused
+
+    def _flush(self, pending: dict[str, list[pa.Table]], written: dict[str, list[str]]) -> None:
+        for kind, tables in pending.items():
+            if not tables:
+                continue
+            table = pa.concat_tables(tables, promote_options="permissive")
+            if kind == "predictions":  # row groups of one model each, so a model's queries skip the others
+                table = table.sort_by([("model", "ascending"), ("ts", "ascending")])
+            name = f"{kind}/{uuid.uuid4().hex}.parquet"
+            tmp = self.dir / f"{name}.tmp"
+            pq.write_table(table, tmp, row_group_size=128_000, compression="zstd")
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, self.dir / name)
+            written.setdefault(kind, []).append(name)
+            tables.clear()
+
+    def _drop_segments(self, m: Manifest) -> None:
+        for names in m.segments.values():
+            for n in names:
+                (self.dir / n).unlink(missing_ok=True)
 
     def close(self) -> None:
-        self._con.close()
+        try:
+            self._con.close()
+        finally:
+            if self._tmp:
+                shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def _expand(pattern: str) -> list[str]:
+    if glob.has_magic(pattern):
+        return sorted(glob.glob(pattern, recursive=True))
+    if os.path.isdir(pattern):  # a Hive-partitioned folder: every Parquet file under it
+        return sorted(glob.glob(os.path.join(pattern, "**", "*.parquet"), recursive=True))
+    return [pattern] if os.path.exists(pattern) else []

@@ -1,14 +1,21 @@
 """The audit trail: append-only JSONL, hash-chained, written before and after every action.
 
 Each record carries `prev_hash` (the previous record's `hash`, 64 zeros for the first) and `hash`
-(sha256 of the canonical JSON of the record without `hash`), so editing, inserting or deleting a
-record breaks the chain at that line. A chain alone cannot show that the *last* records were cut
-off, so a sidecar `<file>.head` keeps the count and hash of the last record; `verify` compares
-both. Someone able to rewrite the file and the sidecar together can still forge a consistent
-history: for that, ship the records to storage the operator cannot rewrite.
+(sha256 of the canonical JSON of the record without `hash`), so editing, inserting, deleting or
+swapping a record breaks the chain at that line. A chain alone cannot show that the *last* records
+were cut off, or that one was added by someone recomputing the hash, so a sidecar `<file>.head`
+keeps the count and hash of the last record; `verify` compares both ways (fewer records: cut or
+wiped; more: appended outside the console), and a non-empty trail without its sidecar fails.
+
+`append` verifies the whole trail under the lock first and refuses to extend one that fails: a
+damaged trail is investigated, never healed by the next action. Before writing a record the sidecar
+notes it as `pending`, so a crash between the line and the sidecar update is told apart from a forged
+append. Someone able to rewrite the file and the sidecar together can still forge a consistent
+history: `[audit] sink` ships a copy of every record (HTTP POST or syslog) somewhere they cannot.
 
 Writes hold a file lock (`<file>.lock`) and are flushed and fsynced before returning, so an action
-never runs ahead of its intent record. An intent without an outcome is an interrupted action.
+never runs ahead of its intent record. An intent without an outcome is an interrupted action. The
+files are created 0600 in folders created 0700 (`console.private_files`).
 """
 
 from __future__ import annotations
@@ -16,21 +23,31 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pwd
 import socket
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
+from urllib.parse import urlsplit
 
 from filelock import FileLock, Timeout
 
+from console.private_files import open_private, private_dir, tighten
+from console.redact import redact_uri
+
 GENESIS = "0" * 64
 LOCK_TIMEOUT_S = 30.0
+SINK_TIMEOUT_S = 2.0
 
 
 class AuditError(Exception):
     """The audit trail cannot be written or read; no action proceeds without its intent record."""
+
+
+class AuditTampered(AuditError):
+    """The trail fails verification: appending would hide that, so nothing is appended."""
 
 
 @dataclass(frozen=True)
@@ -55,12 +72,18 @@ def now_iso(clock: Callable[[], datetime] | None = None) -> str:
 
 
 def actor_fields() -> dict[str, Any]:
-    """Who is acting and from where: SUDO_USER over the OS user, the SSH client address, the host."""
-    import getpass
-    os_user = getpass.getuser()
-    sudo = os.environ.get("SUDO_USER")
+    """Who is acting and from where. `actor` is the account of the real uid; `sudo_user` (the login sudo
+    came from) and `claimed_user` (USER/LOGNAME when they differ from the real account) are information only,
+    since whoever starts the process sets them."""
+    uid = os.getuid()
+    try:
+        name = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        name = f"uid:{uid}"
+    claimed = os.environ.get("USER") or os.environ.get("LOGNAME")
     ssh = os.environ.get("SSH_CONNECTION", "").split()
-    return {"actor": sudo or os_user, "os_user": os_user, "sudo_user": sudo,
+    return {"actor": name, "uid": uid, "os_user": name, "sudo_user": os.environ.get("SUDO_USER"),
+            "claimed_user": claimed if claimed and claimed != name else None,
             "ssh_client": ssh[0] if ssh else None, "host": socket.gethostname(), "pid": os.getpid()}
 
 
@@ -76,91 +99,137 @@ def _head_path(path: Path) -> Path:
     return path.with_name(path.name + ".head")
 
 
-def _read_head(path: Path) -> dict[str, Any] | None:
+_NO_HEAD, _BAD_HEAD = "missing", "unreadable"
+
+
+def _read_head(path: Path) -> dict[str, Any] | str:
+    """The sidecar as a dict, or `_NO_HEAD` / `_BAD_HEAD`."""
     try:
         head = json.loads(_head_path(path).read_text(encoding="utf-8"))
-        return head if isinstance(head, dict) and "count" in head and "hash" in head else None
+    except FileNotFoundError:
+        return _NO_HEAD
     except (OSError, ValueError):
-        return None
+        return _BAD_HEAD
+    ok = isinstance(head, dict) and isinstance(head.get("count"), int) and isinstance(head.get("hash"), str)
+    return head if ok else _BAD_HEAD
 
 
-def _last_line(path: Path) -> str | None:
-    """The last non-empty line, read from the end so a long trail stays cheap."""
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            size = f.tell()
-            chunk = 65536
-            while True:
-                start = max(0, size - chunk)
-                f.seek(start)
-                data = f.read(size - start)
-                lines = [ln for ln in data.split(b"\n") if ln.strip()]
-                if lines and (start == 0 or len(lines) > 1):
-                    return lines[-1].decode("utf-8", errors="replace")
-                if start == 0:
-                    return None
-                chunk *= 4
-    except FileNotFoundError:
-        return None
+@dataclass(frozen=True)
+class _State:
+    result: VerifyResult
+    count: int
+    last_hash: str
 
 
-def _count_lines(path: Path) -> int:
-    try:
-        with open(path, "rb") as f:
-            return sum(1 for ln in f if ln.strip())
-    except FileNotFoundError:
-        return 0
+INVESTIGATE = ("run `mlops-console audit verify` and compare the trail with its copies (the [audit] sink, "
+               "backups); to start a new trail after investigating, move both files ({path} and {path}.head) "
+               "aside")
+
+
+def _check(path: Path) -> _State:
+    """The chain, then the sidecar both ways; the state an append would continue from."""
+    prev, count, hashes = GENESIS, 0, []
+    for n, rec in _records(path):
+        if rec is None:
+            return _State(VerifyResult(False, count, n, f"line {n}: not a JSON record"), count, prev)
+        if rec.get("prev_hash") != prev:
+            return _State(VerifyResult(False, count, n, f"line {n}: chain broken (a record before it was "
+                                                        "deleted, inserted, swapped or edited)"), count, prev)
+        if rec.get("hash") != record_hash(rec):
+            return _State(VerifyResult(False, count, n, f"line {n}: record was edited (hash mismatch)"), count, prev)
+        prev = rec["hash"]
+        hashes.append(prev)
+        count += 1
+    bad = lambda line, msg: _State(VerifyResult(False, count, line, msg), count, prev)  # noqa: E731
+    head = _read_head(path)
+    if head == _BAD_HEAD:
+        return bad(None, f"the sidecar {_head_path(path).name} is unreadable: the end of the trail cannot be checked")
+    if head == _NO_HEAD:
+        if count:
+            return bad(None, f"{count} records but the sidecar {_head_path(path).name} is missing: records cut "
+                             "off the end or appended cannot be ruled out")
+        return _State(VerifyResult(True, 0, None, "0 records (no trail yet)"), 0, GENESIS)
+    expected = int(head["count"])
+    if count < expected:
+        what = "the trail was wiped" if count == 0 else "records were cut off the end"
+        return bad(count + 1, f"{expected - count} record(s) missing at the end ({what}: expected {expected}, "
+                              f"found {count})")
+    if expected and hashes[expected - 1] != head["hash"]:
+        return bad(expected, f"line {expected}: does not match the recorded head (the trail was rewritten)")
+    if count == expected + 1 and head.get("pending") == hashes[-1]:
+        return _State(VerifyResult(True, count, None, f"{count} records, chain intact (the last append was "
+                                                      "interrupted before its sidecar update; it is complete)"),
+                      count, prev)
+    if count > expected:
+        return bad(expected + 1, f"{count - expected} record(s) after the recorded head, from line {expected + 1}: "
+                                 "appended outside the console (or forged)")
+    return _State(VerifyResult(True, count, None, f"{count} records, chain intact"), count, prev)
 
 
 class AuditLog:
-    """Appends chained records to one audit file; safe across threads and processes."""
+    """Appends chained records to one audit file; safe across threads and processes.
 
-    def __init__(self, path: str | os.PathLike, clock: Callable[[], datetime] | None = None):
+    `sink`: "http(s)://..." (each record POSTed as JSON), "syslog" (the local syslog) or
+    "syslog://host:port" (UDP). A sink that fails does not stop the action: `sink_error` says why.
+    """
+
+    def __init__(self, path: str | os.PathLike, clock: Callable[[], datetime] | None = None,
+                 sink: str | None = None):
         self.path = Path(path)
         self.clock = clock
+        self.sink = sink or None
+        self.sink_error: str | None = None
 
     def _lock(self) -> FileLock:
-        return FileLock(str(self.path) + ".lock", timeout=LOCK_TIMEOUT_S)
+        return FileLock(str(self.path) + ".lock", timeout=LOCK_TIMEOUT_S, mode=0o600)
 
     def append(self, record: dict[str, Any]) -> dict[str, Any]:
-        """Chain, write, fsync; returns the record as written (with ts, prev_hash, hash)."""
+        """Verify, chain, write, fsync; returns the record as written (with ts, prev_hash, hash).
+
+        Raises `AuditTampered` (nothing written) when the trail fails verification, `AuditError` when it
+        cannot be written."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path.parent)
             with self._lock():
-                last = _last_line(self.path)
-                prev, count = GENESIS, 0
-                if last is not None:
-                    try:
-                        prev = json.loads(last)["hash"]
-                    except (ValueError, KeyError, TypeError):
-                        prev = hashlib.sha256(last.encode()).hexdigest()  # damaged tail: chain past it
-                    head = _read_head(self.path)
-                    count = head["count"] if head and head["hash"] == prev else _count_lines(self.path)
-                rec = {"ts": now_iso(self.clock), **record, "prev_hash": prev}
+                tighten(str(self.path) + ".lock")
+                state = _check(self.path)
+                if not state.result.ok:
+                    raise AuditTampered(
+                        f"audit trail {self.path} fails verification ({state.result.message}); refusing to append "
+                        f"to it: " + INVESTIGATE.format(path=self.path))
+                rec = {"ts": now_iso(self.clock), **record, "prev_hash": state.last_hash}
                 rec["hash"] = record_hash(rec)
-                line = canonical(rec) + b"\n"
-                with open(self.path, "ab") as f:
-                    if f.tell() > 0 and not _ends_with_newline(self.path):
-                        f.write(b"\n")
-                    f.write(line)
+                self._write_head(state.count, state.last_hash, pending=rec["hash"])
+                with open_private(self.path, "ab") as f:
+                    f.write(canonical(rec) + b"\n")
                     f.flush()
                     os.fsync(f.fileno())
-                self._write_head(count + 1, rec["hash"])
-                return rec
+                self._write_head(state.count + 1, rec["hash"])
         except Timeout:
             raise AuditError(f"audit trail {self.path} is locked by another process") from None
         except OSError as exc:
             raise AuditError(f"cannot write the audit trail {self.path}: {exc.strerror or exc}") from None
+        self._ship(rec)
+        return rec
 
-    def _write_head(self, count: int, last_hash: str) -> None:
+    def _write_head(self, count: int, last_hash: str, pending: str | None = None) -> None:
         head = _head_path(self.path)
         tmp = head.with_name(head.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump({"count": count, "hash": last_hash}, f)
+        with open_private(tmp, "w", encoding="utf-8") as f:
+            json.dump({"count": count, "hash": last_hash, **({"pending": pending} if pending else {})}, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, head)
+
+    def _ship(self, rec: dict[str, Any]) -> None:
+        """Send a copy to the second sink; a failure is remembered, never raised."""
+        self.sink_error = None
+        if not self.sink:
+            return
+        try:
+            ship(self.sink, rec)
+        except Exception as exc:  # noqa: BLE001 - the local record is written; the sink is best effort
+            self.sink_error = f"audit sink {redact_uri(self.sink)} did not take the record: {type(exc).__name__}"
 
     def intent(self, action: str, model: str, environment: str, **fields: Any) -> str:
         """Record what is about to happen; returns the action_id that links the outcome."""
@@ -175,10 +244,30 @@ class AuditLog:
                             "environment": environment, "outcome": outcome, **actor_fields(), **fields})
 
 
-def _ends_with_newline(path: Path) -> bool:
-    with open(path, "rb") as f:
-        f.seek(-1, os.SEEK_END)
-        return f.read(1) == b"\n"
+def ship(sink: str, rec: dict[str, Any]) -> None:
+    """One record to `sink` (see `AuditLog`); raises on any failure."""
+    body = canonical(rec)
+    if sink.startswith(("http://", "https://")):
+        import httpx
+
+        resp = httpx.post(sink, content=body, headers={"Content-Type": "application/json"}, timeout=SINK_TIMEOUT_S)
+        if resp.status_code >= 300:
+            raise OSError(f"HTTP {resp.status_code}")
+        return
+    message = b"mlops-console[%d]: " % os.getpid() + body
+    if sink == "syslog":
+        import syslog
+
+        syslog.openlog("mlops-console", syslog.LOG_PID, syslog.LOG_AUTH)
+        syslog.syslog(syslog.LOG_NOTICE, body.decode("utf-8", errors="replace"))
+        return
+    if sink.startswith("syslog://"):
+        parts = urlsplit(sink)
+        priority = 4 * 8 + 5  # facility auth, severity notice (RFC 5424 PRI)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.sendto(b"<%d>" % priority + message, (parts.hostname or "127.0.0.1", parts.port or 514))
+        return
+    raise ValueError("unsupported sink: expected http(s)://..., syslog or syslog://host:port")
 
 
 def _records(path: Path) -> Iterator[tuple[int, dict[str, Any] | None]]:
@@ -199,32 +288,8 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any] | None]]:
 
 
 def verify(path: str | os.PathLike) -> VerifyResult:
-    """Walk the chain; the first record that does not fit names the line to look at."""
-    path = Path(path)
-    prev, count, hashes = GENESIS, 0, []
-    for n, rec in _records(path):
-        if rec is None:
-            return VerifyResult(False, count, n, f"line {n}: not a JSON record")
-        if rec.get("prev_hash") != prev:
-            return VerifyResult(False, count, n, f"line {n}: chain broken (a record before it was "
-                                                 "deleted, inserted or edited)")
-        if rec.get("hash") != record_hash(rec):
-            return VerifyResult(False, count, n, f"line {n}: record was edited (hash mismatch)")
-        prev = rec["hash"]
-        hashes.append(prev)
-        count += 1
-    head = _read_head(path)
-    if head is not None:
-        expected = int(head["count"])
-        if count < expected:
-            return VerifyResult(False, count, count + 1,
-                                f"{expected - count} record(s) missing at the end (expected {expected}, found {count})")
-        if expected and hashes[expected - 1] != head["hash"]:
-            return VerifyResult(False, count, expected, f"line {expected}: does not match the recorded head")
-    elif count:
-        return VerifyResult(True, count, None, f"{count} records, chain intact (no head file: "
-                                               "truncation at the end cannot be checked)")
-    return VerifyResult(True, count, None, f"{count} records, chain intact")
+    """Walk the chain and compare its end with the sidecar; the first thing that does not fit names the line."""
+    return _check(Path(path)).result
 
 
 def read(path: str | os.PathLike, model: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:

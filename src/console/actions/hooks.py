@@ -3,7 +3,13 @@
 A hook is an HTTP endpoint (POST JSON, `Idempotency-Key` = the action id, retried with exponential
 backoff on 5xx, connection errors and timeouts, never on 4xx) or a command (argument list, no
 shell, payload as JSON on stdin). Header values may be secrets: they are revealed only into the
-request and never appear in results, messages or the audit trail.
+request and never appear in results, messages or the audit trail; response bodies are redacted
+(bearer tokens, Authorization headers, passwords in URLs, every secret of the config) and truncated
+before anything keeps them (`console.redact`).
+
+A request that was sent but never answered (read timeout, connection dropped mid-answer, a command
+killed at its timeout) may have been applied: its result is `unknown`, never "nothing changed".
+`validate` resolves the URL and headers (`${VAR}`) and checks the URL before an action writes its intent.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
-from console.config import Config, Webhook, reveal
+from console.config import Config, ConfigError, Secret, Webhook, reveal
+from console.redact import redact_text, redact_uri, redact_value
 
 BACKOFF_S = 0.5
 DONE_STATES = {"succeeded", "success", "failed", "error", "done", "completed", "cancelled", "canceled"}
@@ -27,8 +34,9 @@ class HookResult:
     skipped: bool = False
     attempts: int = 0
     status_code: int | None = None
-    response: Any = None  # parsed JSON body, or the first 500 characters of text
+    response: Any = None  # parsed JSON body or text, redacted and truncated
     message: str = ""
+    unknown: bool = False  # a request may have been applied without an answer (timed out after sending)
 
     @property
     def status_url(self) -> str | None:
@@ -38,28 +46,76 @@ class HookResult:
         return asdict(self)
 
 
-def _body(response: Any) -> Any:
+def secrets_of(cfg: Config | None, hook: Webhook | None = None) -> tuple[str, ...]:
+    """Every secret value the config holds (header values, URLs, tracking URI), for masking responses."""
+    found: list[str] = []
+    values: list[Any] = [getattr(cfg, "tracking_uri", None)] if cfg is not None else []
+    for h in list((cfg.webhooks if cfg is not None else {}).values()) + ([hook] if hook else []):
+        values += [h.url, *h.headers.values()]
+    for v in values:
+        if isinstance(v, Secret):
+            try:
+                text = v.reveal()
+            except ConfigError:
+                continue
+            found.append(text)
+            found += [part for part in text.split() if len(part) >= 6]  # "Bearer <token>": the token alone too
+    return tuple(found)
+
+
+def _body(response: Any, secrets: tuple[str, ...] = ()) -> Any:
     try:
-        return response.json()
+        body = response.json()
     except ValueError:
-        return response.text[:500]
+        body = response.text[:4000]
+    return redact_value(body, secrets)
 
 
 def _tries(n: int) -> str:
     return f"{n} {'try' if n == 1 else 'tries'}"
 
 
+def validate(cfg: Config, name: str) -> None:
+    """Raise ConfigError (naming the key) unless `[webhooks.<name>]` can be called as configured: its
+    `${VAR}`s are set and its URL is an absolute http(s) URL. Not configured: nothing to check."""
+    hook = cfg.webhooks.get(name)
+    if not hook or not (hook.url or hook.command):
+        return
+    for key, value in hook.headers.items():
+        text = reveal(value)
+        if "\n" in text or "\r" in text:
+            raise ConfigError(f"webhooks.{name}.headers.{key}", "a header value cannot contain a line break")
+    if not hook.url:
+        return
+    import httpx
+
+    url = reveal(hook.url)
+    try:
+        parsed = httpx.URL(url)
+        ok = parsed.scheme in ("http", "https") and bool(parsed.host)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        ok = False
+    if not ok:
+        raise ConfigError(f"webhooks.{name}.url", f"expected an absolute http(s) URL, got {redact_uri(url)!r}")
+
+
 def post(name: str, hook: Webhook, payload: dict[str, Any], idempotency_key: str,
-         backoff_s: float = BACKOFF_S, sleep: Callable[[float], None] = time.sleep) -> HookResult:
-    """POST the payload; `hook.retries` extra attempts after the first on 5xx, timeouts, connection errors."""
+         backoff_s: float = BACKOFF_S, sleep: Callable[[float], None] = time.sleep,
+         secrets: tuple[str, ...] = ()) -> HookResult:
+    """POST the payload; `hook.retries` extra attempts after the first on 5xx, timeouts, connection errors.
+
+    An attempt that timed out after sending (or lost the connection mid-answer) makes the result `unknown`
+    unless a later attempt gets a definite answer."""
     import httpx
 
     headers = {k: reveal(v) for k, v in hook.headers.items()}
     headers.setdefault("Content-Type", "application/json")
     headers["Idempotency-Key"] = idempotency_key
     url = reveal(hook.url)
+    secrets = secrets + secrets_of(None, hook)
     last = ""
     attempts = 0
+    maybe_applied = False
     with httpx.Client(timeout=hook.timeout_s, follow_redirects=False) as client:
         for attempt in range(hook.retries + 1):
             if attempt:
@@ -67,44 +123,59 @@ def post(name: str, hook: Webhook, payload: dict[str, Any], idempotency_key: str
             attempts = attempt + 1
             try:
                 resp = client.post(url, content=json.dumps(payload, default=str), headers=headers)
+            except (httpx.ConnectTimeout, httpx.PoolTimeout):
+                last = f"could not connect in time (limit {hook.timeout_s:g} s)"
+                continue
             except httpx.TimeoutException:
+                maybe_applied = True
                 last = f"timed out (limit {hook.timeout_s:g} s)"
+                continue
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+                maybe_applied = True
+                last = f"dropped the connection ({type(exc).__name__})"
                 continue
             except httpx.TransportError as exc:
                 last = f"unreachable ({type(exc).__name__})"
                 continue
             if resp.status_code < 300:
-                return HookResult(True, attempts=attempts, status_code=resp.status_code, response=_body(resp),
+                return HookResult(True, attempts=attempts, status_code=resp.status_code,
+                                  response=_body(resp, secrets),
                                   message=f"{name} hook accepted ({resp.status_code}) after {_tries(attempts)}")
             if resp.status_code < 500:
-                return HookResult(False, attempts=attempts, status_code=resp.status_code, response=_body(resp),
+                return HookResult(False, attempts=attempts, status_code=resp.status_code,
+                                  response=_body(resp, secrets), unknown=maybe_applied,
                                   message=f"{name} hook refused with {resp.status_code}")
             last = f"failed with {resp.status_code}"
             if attempt == hook.retries:
-                return HookResult(False, attempts=attempts, status_code=resp.status_code, response=_body(resp),
+                return HookResult(False, attempts=attempts, status_code=resp.status_code,
+                                  response=_body(resp, secrets), unknown=maybe_applied,
                                   message=f"{name} hook {last} after {_tries(attempts)}")
-    return HookResult(False, attempts=attempts, message=f"{name} hook {last} after {_tries(attempts)}")
+    return HookResult(False, attempts=attempts, unknown=maybe_applied,
+                      message=f"{name} hook {last} after {_tries(attempts)}")
 
 
-def run_command(name: str, hook: Webhook, payload: dict[str, Any], idempotency_key: str) -> HookResult:
+def run_command(name: str, hook: Webhook, payload: dict[str, Any], idempotency_key: str,
+                secrets: tuple[str, ...] = ()) -> HookResult:
     """Run the hook's argument list once, payload on stdin; exit 0 is success, stdout JSON is the response."""
     env = {**os.environ, "IDEMPOTENCY_KEY": idempotency_key}
     try:
         proc = subprocess.run(list(hook.command), input=json.dumps(payload, default=str), capture_output=True,
                               text=True, timeout=hook.timeout_s, shell=False, env=env)
     except subprocess.TimeoutExpired:
-        return HookResult(False, attempts=1, message=f"{name} command timed out after {hook.timeout_s:g} s")
+        return HookResult(False, attempts=1, unknown=True,
+                          message=f"{name} command timed out after {hook.timeout_s:g} s")
     except OSError as exc:
         return HookResult(False, attempts=1, message=f"{name} command could not start: {exc.strerror or exc}")
     try:
         response: Any = json.loads(proc.stdout) if proc.stdout.strip() else None
     except ValueError:
-        response = proc.stdout[-500:]
+        response = proc.stdout[-4000:]
+    response = redact_value(response, secrets)
     if proc.returncode == 0:
         return HookResult(True, attempts=1, response=response, message=f"{name} command succeeded")
-    tail = (proc.stderr or "").strip().splitlines()[-1:] or [""]
+    tail = redact_text(((proc.stderr or "").strip().splitlines()[-1:] or [""])[0], secrets)[:200]
     return HookResult(False, attempts=1, response=response,
-                      message=f"{name} command exited {proc.returncode}{': ' + tail[0][:200] if tail[0] else ''}")
+                      message=f"{name} command exited {proc.returncode}{': ' + tail if tail else ''}")
 
 
 def configured(cfg: Config, name: str) -> bool:
@@ -118,9 +189,10 @@ def invoke(cfg: Config, name: str, payload: dict[str, Any], idempotency_key: str
     hook = cfg.webhooks.get(name)
     if not hook or not (hook.url or hook.command):
         return HookResult(True, skipped=True, message=f"no {name} hook configured: skipped")
+    secrets = secrets_of(cfg)
     if hook.url:
-        return post(name, hook, payload, idempotency_key, backoff_s)
-    return run_command(name, hook, payload, idempotency_key)
+        return post(name, hook, payload, idempotency_key, backoff_s, secrets=secrets)
+    return run_command(name, hook, payload, idempotency_key, secrets=secrets)
 
 
 def follow(status_url: str, hook: Webhook | None = None, interval_s: float = 2.0, max_wait_s: float = 0.0,
@@ -138,7 +210,7 @@ def follow(status_url: str, hook: Webhook | None = None, interval_s: float = 2.0
     while True:
         try:
             resp = httpx.get(status_url, headers=headers, timeout=timeout)
-            body = _body(resp)
+            body = _body(resp, secrets_of(None, hook))
             job = body if isinstance(body, dict) else {"body": body}
             if resp.status_code >= 400:
                 job = {"state": "unknown", "error": f"status URL answered {resp.status_code}"}
@@ -151,4 +223,4 @@ def follow(status_url: str, hook: Webhook | None = None, interval_s: float = 2.0
         sleep(interval_s)
 
 
-__all__ = ["HookResult", "post", "run_command", "invoke", "configured", "follow"]
+__all__ = ["HookResult", "post", "run_command", "invoke", "configured", "follow", "validate", "secrets_of"]

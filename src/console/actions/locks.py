@@ -5,6 +5,10 @@ winner's move is then visible to the loser's `expected_from` check. Across boxes
 records a lease as a registered-model tag (`console.lease`), writes it, pauses, reads it back and
 only proceeds if it is still its own. MLflow has no compare-and-set, so two boxes writing within
 the same pause can both believe they won: across boxes this is best-effort with a small window.
+
+A lease whose holder was a process on this box that no longer exists (crash, kill, quit mid-action)
+is taken over at once instead of refusing every re-run until it expires. Lock files are 0600 in a
+0700 folder.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any, Callable
 
 from filelock import FileLock, Timeout
 
+from console.private_files import private_dir, tighten
 from console.sources.registry import Registry
 
 LEASE_TAG = "console.lease"
@@ -43,8 +48,29 @@ def _safe(name: str) -> str:
 
 
 def model_lock(lock_dir: str | os.PathLike, model: str, timeout: float = LOCK_WAIT_S) -> FileLock:
-    Path(lock_dir).mkdir(parents=True, exist_ok=True)
-    return FileLock(str(Path(lock_dir) / f"{_safe(model)}.lock"), timeout=timeout)
+    private_dir(lock_dir)
+    path = Path(lock_dir) / f"{_safe(model)}.lock"
+    tighten(path)
+    return FileLock(str(path), timeout=timeout, mode=0o600)
+
+
+def holder_gone(lease: dict[str, Any]) -> bool:
+    """True when the lease names a process on this box that no longer runs (its pid is free)."""
+    if lease.get("host") != socket.gethostname():
+        return False
+    try:
+        pid = int(lease.get("pid"))
+    except (TypeError, ValueError):
+        return False
+    if pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
 
 
 def _utc(clock: Callable[[], datetime] | None) -> datetime:
@@ -81,7 +107,7 @@ class Lease:
         held = self._current()
         if held and held.get("token") != self.token:
             expires = _parse_time(held.get("expires"))
-            if expires and expires > now:
+            if expires and expires > now and not holder_gone(held):
                 raise Conflict(f"{self.model} is being changed by {held.get('owner')} on {held.get('host')} "
                                f"(lease until {held.get('expires')})", {"lease": held})
         mine = {"owner": self.owner, "host": socket.gethostname(), "pid": os.getpid(), "token": self.token,

@@ -1,11 +1,14 @@
 """Operator actions: promote, canary, blue/green, shadow, rollback, retrain, in one fixed order.
 
-    policy -> model lock + registry lease -> expected_from check (conflict) -> gates (refused
-    unless force with a reason) -> audit intent -> deploy hook -> move alias(es) -> read back
-    -> deployment log event -> audit outcome
+    policy (environment known exactly, read-only, roles) -> hook config valid -> model lock +
+    registry lease -> expected_from check (conflict) -> blocked plan -> gates (refused unless
+    force with a reason) -> audit intent -> deploy hook -> move alias(es) -> read back ->
+    deployment log event -> audit outcome
 
-Every action returns an `ActionResult`; none raises for an operational problem. When a step
-fails the message says what state things are in, and the outcome is audited. The UI calls these
+Every action returns an `ActionResult`; none raises for an operational problem. Every refusal
+and conflict is audited (a `refused` record). Once the intent is written an outcome always
+follows, whatever is raised after it. A hook that was sent but not answered makes the outcome
+`unknown` (the deploy system may have applied it), never "nothing changed". The UI calls these
 from worker threads and asks for confirmation itself, using `plan()` and `gates()`.
 """
 
@@ -19,10 +22,10 @@ from typing import Any, Callable
 
 from console.actions import audit as audit_mod
 from console.actions import deploylog, hooks, policy
-from console.actions.audit import AuditError, AuditLog
+from console.actions.audit import AuditError, AuditLog, AuditTampered
 from console.actions.catalog import ActionState, get as get_spec
-from console.actions.locks import (LEASE_PAUSE_S, LOCK_WAIT_S, Conflict, Lease, Timeout, check_expected,
-                                   model_lock, record_move)
+from console.actions.locks import (LEASE_PAUSE_S, LEASE_TTL_S, LOCK_WAIT_S, Conflict, Lease, Timeout,
+                                   check_expected, last_move, model_lock, record_move)
 from console.aliases import alias_name
 from console.analytics.gates import Gate, evaluate_gates, failures
 from console.config import Config, ConfigError
@@ -64,7 +67,7 @@ class Plan:
 @dataclass(frozen=True)
 class ActionResult:
     ok: bool
-    status: str  # done | refused | conflict | failed
+    status: str  # done | refused | conflict | failed | unknown
     message: str
     action_id: str | None = None
     from_version: str | None = None
@@ -73,6 +76,14 @@ class ActionResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _parse_ts(value: Any) -> datetime | None:
+    try:
+        t = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
 
 
 def _v(version: str | None) -> str:
@@ -93,7 +104,7 @@ class Operator:
         self.cfg, self.registry = cfg, registry
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         if not isinstance(audit, AuditLog):
-            audit = AuditLog(audit or audit_mod.default_path(cfg), self.clock)
+            audit = AuditLog(audit or audit_mod.default_path(cfg), self.clock, sink=getattr(cfg, "audit_sink", None))
         self.audit = audit
         self.lock_dir = self.audit.path.parent / "locks"
         self._user = user if not isinstance(user, str) else policy.User(user, policy.groups_of(user))
@@ -347,27 +358,71 @@ class Operator:
 
     # ------------------------------------------------------------------ the pipeline
 
-    def _refuse(self, status: str, message: str, spec_id: str, model: str, env: str,
-                details: dict | None = None, plan: Plan | None = None) -> ActionResult:
-        """Refusals and conflicts change nothing; they are still audited (best effort)."""
+    def refuse(self, status: str, message: str, spec_id: str, model: str, env: str,
+               details: dict | None = None, plan: Plan | None = None) -> ActionResult:
+        """Refusals and conflicts change nothing; they are still audited (a trail that cannot take the
+        record is named in the result's warnings)."""
+        warnings: list[str] = []
         try:
             self.audit.append({"phase": "refused", "action": spec_id, "model": model, "environment": env,
                                "outcome": status, "message": message, **audit_mod.actor_fields()})
-        except AuditError:
-            pass
+            if self.audit.sink_error:
+                warnings.append(self.audit.sink_error)
+        except AuditError as exc:
+            warnings.append(f"refusal not audited: {exc}")
         return ActionResult(False, status, message, from_version=plan.from_version if plan else None,
                             to_version=plan.version if plan else None,
-                            details={**(details or {}), **({"plan": asdict(plan)} if plan else {})})
+                            details={**(details or {}), **({"plan": asdict(plan)} if plan else {}),
+                                     **({"warnings": warnings} if warnings else {})})
+
+    _refuse = refuse
+
+    def admit(self, action: str, model: str, env: str) -> ActionResult | None:
+        """The checks that need no registry: the environment (exactly a configured one), read-only, roles,
+        and the hook's configuration. None when the action may go on, else the audited refusal
+        (`details.config_error` for a configuration mistake: exit 2)."""
+        spec = get_spec(action)
+        try:
+            decision = policy.check(spec, self.cfg, env, self.user)
+            if decision.allowed:
+                hooks.validate(self.cfg, "retrain" if action == "retrain" else "deploy")
+        except ConfigError as exc:
+            return self.refuse("refused", str(exc), action, model, env, {"config_error": True})
+        if not decision.allowed:
+            return self.refuse("refused", decision.reason, action, model, env, {"policy": decision.reason})
+        return None
+
+    def conflict_or_blocked(self, plan: Plan, expected_from: str | None) -> ActionResult | None:
+        """The audited answer for a plan that cannot run, None when it can.
+
+        The alias moved away from `expected_from`: a conflict. Blocked because the target is already in
+        place and another action put it there within the lease time: a conflict too (the operator lost a
+        race to the same change), so scripts see exit 3 either way. Otherwise a blocked plan is refused."""
+        try:
+            check_expected(self.registry, plan.model, plan.checked_alias, expected_from, self.audit.path)
+        except Conflict as exc:
+            return self.refuse("conflict", exc.message, plan.action, plan.model, plan.environment,
+                               {"moved": exc.moved}, plan)
+        if not plan.blocked:
+            return None
+        if plan.version is not None and plan.version == plan.from_version:
+            moved = last_move(self.registry, plan.model, plan.checked_alias, self.audit.path) or {}
+            at = _parse_ts(moved.get("at"))
+            now = self.clock()
+            now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+            recent = at is not None and abs((now - at).total_seconds()) < LEASE_TTL_S
+            if recent and str(moved.get("to")) == str(plan.version):
+                return self.refuse("conflict", f"{plan.blocked}: {moved.get('by')} made this change at "
+                                               f"{moved.get('at')}; nothing to do", plan.action, plan.model,
+                                   plan.environment, {"moved": moved}, plan)
+        return self.refuse("refused", plan.blocked, plan.action, plan.model, plan.environment, plan=plan)
 
     def _run(self, action: str, model: str, env: str, args: dict[str, Any], expected_from: str | None,
              reason: str, force: bool, live: dict | None, drift: dict | None) -> ActionResult:
         spec = get_spec(action)
-        try:
-            decision = policy.check(spec, self.cfg, env, self.user)
-        except ConfigError as exc:
-            return ActionResult(False, "failed", str(exc), details={"config_error": True})
-        if not decision.allowed:
-            return self._refuse("refused", decision.reason, action, model, env, {"policy": decision.reason})
+        refused = self.admit(spec.id, model, env)
+        if refused is not None:
+            return refused
         if force and not reason.strip():
             return self._refuse("refused", "--force needs a reason (it is recorded in the audit trail)",
                                 action, model, env)
@@ -393,12 +448,9 @@ class Operator:
     def _locked(self, action: str, model: str, env: str, args: dict[str, Any], expected_from: str | None,
                 reason: str, force: bool, live: dict | None, drift: dict | None) -> ActionResult:
         plan = self.plan(model, env, action, **args)
-        if plan.blocked:
-            return self._refuse("refused", plan.blocked, action, model, env, plan=plan)
-        try:
-            check_expected(self.registry, model, plan.checked_alias, expected_from, self.audit.path)
-        except Conflict as exc:
-            return self._refuse("conflict", exc.message, action, model, env, {"moved": exc.moved}, plan)
+        stopped = self.conflict_or_blocked(plan, expected_from)
+        if stopped is not None:
+            return stopped
         gate_list = self.gates(model, plan.version, env, live, drift) if plan.needs_gates else []
         failed = failures(gate_list)
         gate_records = [asdict(g) for g in gate_list]
@@ -415,27 +467,59 @@ class Operator:
         try:
             action_id = self.audit.intent(action, model, env, **common)
         except AuditError as exc:
-            return ActionResult(False, "failed", f"{exc}; nothing changed", from_version=plan.from_version,
-                                to_version=plan.version, details={"plan": asdict(plan)})
+            return ActionResult(False, "refused" if isinstance(exc, AuditTampered) else "failed",
+                                f"{exc}; nothing changed", from_version=plan.from_version,
+                                to_version=plan.version, details={"plan": asdict(plan), "audit_error": True})
         actor = self.user.name
         details: dict[str, Any] = {"plan": asdict(plan), "gates": gate_records, "warnings": []}
+        if self.audit.sink_error:
+            details["warnings"].append(self.audit.sink_error)
+        written: list[ActionResult] = []
 
         def finish(status: str, message: str, **extra: Any) -> ActionResult:
             details.update(extra)
             try:
                 self.audit.outcome(action_id, action, model, env, status, message=message, **common,
                                    hooks={"deploy": details.get("hook")}, warnings=details["warnings"])
+                if self.audit.sink_error:
+                    details["warnings"].append(self.audit.sink_error)
             except AuditError as exc:
                 details["warnings"].append(f"audit outcome not written: {exc}")
                 message += f" (warning: {exc})"
-            return ActionResult(status == "done", status, message, action_id, plan.from_version, plan.version,
-                                details)
+            written.append(ActionResult(status == "done", status, message, action_id, plan.from_version,
+                                        plan.version, details))
+            return written[-1]
+
+        try:
+            return self._after_intent(action, model, env, plan, before, watched, action_id, actor, reason,
+                                      details, finish)
+        except BaseException as exc:  # an intent never stays without its outcome
+            if written:
+                raise
+            now = self._read_back(model)
+            state = _describe(now, watched) if now is not None else "registry state unknown"
+            result = finish("unknown", f"interrupted after the intent was recorded ({type(exc).__name__}); now "
+                                       f"{state}: unknown: the deploy system may have applied it; check it, then "
+                                       "re-run or roll back")
+            if not isinstance(exc, Exception):
+                raise
+            return result
+
+    def _after_intent(self, action: str, model: str, env: str, plan: Plan, before: dict[str, str],
+                      watched: list[str], action_id: str, actor: str, reason: str, details: dict[str, Any],
+                      finish: Callable[..., ActionResult]) -> ActionResult:
+        """Hook, aliases, read-back, deployment log; every exit goes through `finish` (the audit outcome)."""
+        changes = [asdict(c) for c in plan.changes]
 
         payload = {"action": plan.event, "action_id": action_id, "model": model, "environment": env,
                    "strategy": plan.strategy, "version": plan.version, "from_version": plan.from_version,
                    "traffic_pct": plan.traffic_pct, "changes": changes, "actor": actor, "reason": reason}
         hook = hooks.invoke(self.cfg, "deploy", payload, action_id, self.backoff_s)
         details["hook"] = hook.to_record()
+        if not hook.ok and hook.unknown:
+            return finish("unknown", f"{hook.message}: unknown: the deploy system may have applied it; check it, "
+                                     f"then re-run or roll back (the registry still has "
+                                     f"{_describe(before, watched)})")
         if not hook.ok:
             return finish("failed", f"{hook.message}; {_describe(before, watched)} unchanged; nothing changed")
 
@@ -510,16 +594,12 @@ class Operator:
     def retrain(self, model: str, env: str = "production", reason: str = "", evidence: dict | None = None,
                 data_window: dict | str | None = None) -> ActionResult:
         """Ask the training system for a new version; the answer may carry a `status_url` to follow."""
-        spec = get_spec("retrain")
-        try:
-            decision = policy.check(spec, self.cfg, env, self.user)
-        except ConfigError as exc:
-            return ActionResult(False, "failed", str(exc), details={"config_error": True})
-        if not decision.allowed:
-            return self._refuse("refused", decision.reason, spec.id, model, env, {"policy": decision.reason})
+        refused = self.admit("retrain", model, env)
+        if refused is not None:
+            return refused
         if not hooks.configured(self.cfg, "retrain"):
-            return ActionResult(False, "failed", "no retrain hook configured: add [webhooks.retrain] url or command",
-                                details={"config_error": True})
+            return self.refuse("failed", "no retrain hook configured: add [webhooks.retrain] url or command",
+                               "retrain", model, env, {"config_error": True})
         try:
             version = self.registry.alias_version(model, alias_name(env, "champion"))
         except RegistryError as exc:
@@ -530,13 +610,23 @@ class Operator:
             action_id = self.audit.intent("retrain", model, env, reason=reason, evidence=evidence,
                                           data_window=window, **{"from": version, "to": None})
         except AuditError as exc:
-            return ActionResult(False, "failed", f"{exc}; retrain not requested")
+            return ActionResult(False, "refused" if isinstance(exc, AuditTampered) else "failed",
+                                f"{exc}; retrain not requested", details={"audit_error": True})
         payload = {"action": "retrain", "action_id": action_id, "model": model, "version": version,
                    "environment": env, "reason": reason, "evidence": evidence, "data_window": window,
                    "actor": self.user.name}
-        hook = hooks.invoke(self.cfg, "retrain", payload, action_id, self.backoff_s)
-        status = "done" if hook.ok else "failed"
-        message = hook.message + ("" if hook.ok else "; no retrain started")
+        try:
+            hook = hooks.invoke(self.cfg, "retrain", payload, action_id, self.backoff_s)
+        except BaseException as exc:  # the intent gets its outcome whatever happens
+            hook = hooks.HookResult(False, unknown=True, message=f"retrain hook interrupted ({type(exc).__name__})")
+            try:
+                self.audit.outcome(action_id, "retrain", model, env, "unknown", message=hook.message, reason=reason)
+            finally:
+                if not isinstance(exc, Exception):
+                    raise
+        status = "done" if hook.ok else "unknown" if hook.unknown else "failed"
+        message = hook.message + ("" if hook.ok else ": unknown: the training system may have started it; check "
+                                  "it before re-running" if hook.unknown else "; no retrain started")
         details = {"hook": hook.to_record(), "status_url": hook.status_url}
         try:
             self.audit.outcome(action_id, "retrain", model, env, status, message=message, reason=reason,

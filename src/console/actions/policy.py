@@ -11,11 +11,17 @@ writes somewhere. Roles then gate dangerous actions only. Roles schema (`[roles.
 
 No `[roles]` table: everyone may run every action. With roles, a dangerous action is allowed when
 some role lists the user (by name or group), the action and the environment.
+
+The user is the process's real identity: the account of its uid and the process's groups. USER,
+LOGNAME and SUDO_USER are set by whoever starts the process, so they are never what a role is checked
+against; SUDO_USER is kept only as information for the audit trail (`audit.actor_fields`).
+
+Environment names must match a configured environment exactly (`Config.known_environment`):
+`Production`, `PRODUCTION` or `prod` are refused with a ConfigError naming the known ones.
 """
 
 from __future__ import annotations
 
-import getpass
 import grp
 import os
 import pwd
@@ -42,10 +48,19 @@ class User:
     groups: tuple[str, ...] = ()
 
 
+def real_user_name() -> str:
+    """The account of the process's real uid (a uid with no passwd entry is shown as `uid:N`)."""
+    uid = os.getuid()
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid:{uid}"
+
+
 def current_user() -> User:
-    """The person at the keyboard: SUDO_USER when run through sudo, else the OS user."""
-    name = os.environ.get("SUDO_USER") or getpass.getuser()
-    return User(name, groups_of(name, current=not os.environ.get("SUDO_USER")))
+    """Who this process really is: its uid's account and groups; environment variables play no part."""
+    name = real_user_name()
+    return User(name, groups_of(name, current=True))
 
 
 def groups_of(name: str, current: bool = False) -> tuple[str, ...]:
@@ -90,13 +105,15 @@ def _as_user(user: User | str | None) -> User:
 def read_only_reason(cfg: Config, environment: str) -> str | None:
     if cfg.read_only:
         return "the console is in read-only mode"
-    if cfg.environment(environment).read_only:
+    if cfg.known_environment(environment).read_only:
         return f"environment {environment} is read-only"
     return None
 
 
 def check(spec: ActionSpec, cfg: Config, environment: str, user: User | str | None = None) -> Decision:
-    """May `user` run `spec` in `environment`? Raises ConfigError for a malformed roles table."""
+    """May `user` run `spec` in `environment`? Raises ConfigError for an unknown environment or a malformed
+    roles table."""
+    cfg.known_environment(environment)
     ro = read_only_reason(cfg, environment)
     if ro:
         return Decision(False, f"{spec.id} refused: {ro}")

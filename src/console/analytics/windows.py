@@ -111,3 +111,97 @@ def opt_float(value: Any) -> float | None:
         return None
     value = float(value)
     return None if math.isnan(value) else value
+
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+def parse_period(text: str) -> tuple[datetime, datetime] | None:
+    """A calendar period as [start, end): "2026-07" (month), "2026-W27" (ISO week), "2026-07-04" (day).
+    None when `text` is not a period (it may then be a duration such as 30d)."""
+    text = str(text).strip()
+    if m := _MONTH.match(text):
+        y, mo = int(m.group(1)), int(m.group(2))
+        if not 1 <= mo <= 12:
+            raise ValueError(f"no month {mo} in {text!r}")
+        return datetime(y, mo, 1), datetime(y + (mo == 12), mo % 12 + 1, 1)
+    if m := _WEEK.match(text):
+        start = datetime.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
+        return start, start + timedelta(days=7)
+    if m := _DAY.match(text):
+        start = datetime(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        return start, start + timedelta(days=1)
+    return None
+
+
+def parse_time(text: str) -> datetime:
+    """An ISO 8601 time (a trailing Z or an offset is converted to naive UTC); a bare date is its midnight."""
+    try:
+        return naive_utc(datetime.fromisoformat(str(text).strip().replace("Z", "+00:00")))
+    except ValueError:
+        raise ValueError(f"expected an ISO time such as 2026-07-04T12:00Z or 'latest', got {text!r}") from None
+
+
+@dataclasses.dataclass(frozen=True)
+class View:
+    """What a read shows: the window (start, end] and the incident history since `since`."""
+
+    end: datetime
+    span: timedelta
+    since: datetime
+
+    @property
+    def start(self) -> datetime:
+        return self.end - self.span
+
+
+def resolve_view(*, now: datetime, latest: datetime | None, at: str | None = None, window: str | None = None,
+                 start: str | None = None, end: str | None = None, since: str | None = None,
+                 default_window: str = "24h", history: str = "7d") -> View:
+    """Turns the read options every command takes into one View.
+
+    `at` is the end of the view (ISO, or "latest" for the newest row, default `now`); `window` is a duration
+    ending there or a calendar period (which sets both ends); `start`/`end` give the range outright. The
+    incident history runs from `since` (default `history` before the end), with no fixed limit.
+    """
+    if at is not None and str(at).strip().lower() == "latest":
+        end_t = latest if latest is not None else now
+    else:
+        end_t = parse_time(at) if at else now
+    span = None
+    if window:
+        period = parse_period(window)
+        if period:
+            if at:
+                raise ValueError("give either a calendar period as --window or --at, not both")
+            start_t, end_t = period[0], period[1] - timedelta(microseconds=1)  # (start - 1us, end - 1us]
+            span = period[1] - start_t
+        else:
+            span = parse_window(window)
+    if start or end:
+        if window:
+            raise ValueError("give either --window or --from/--to, not both")
+        end_t = parse_time(end) if end else end_t
+        if not start:
+            raise ValueError("--to needs --from")
+        span = end_t - parse_time(start)
+        if span <= timedelta(0):
+            raise ValueError("--from must be before --to")
+    span = span or parse_window(default_window)
+    since_t = parse_time(since) if since else end_t - max(parse_window(history), span)
+    if since_t >= end_t:
+        raise ValueError("--since must be before the end of the view")
+    return View(end_t, span, since_t)
+
+
+def format_span(span: str | timedelta) -> str:
+    """A window as operators write it: 90m, 24h, 30d (the largest unit that divides it)."""
+    if isinstance(span, str):
+        return span
+    seconds = int(span.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

@@ -6,6 +6,9 @@ open the registry: the console shows a degraded state) or `RegistryError` (the r
 no: unknown model, bad value). Prompts (MLflow 3 prompt registry) are registered models tagged
 `mlflow.prompt.is_prompt`; `MlflowClient` hides them, so this adapter goes through the lower-level
 registry client that does not. One `Registry` may be shared by worker threads.
+
+Every HTTP call has a short timeout and no retry (`HTTP_DEFAULTS`): a registry that accepts and never
+answers costs one timeout, not MLflow's default minutes. Messages never carry the URI's credentials.
 """
 
 from __future__ import annotations
@@ -16,13 +19,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, TypeVar
 
+from console.redact import redact_text, redact_uri
+
 PROMPT_TAG = "mlflow.prompt.is_prompt"
 _PROMPT_FILTER = f"tags.`{PROMPT_TAG}` = 'true'"
-# An unreachable server must fail within seconds, not after MLflow's default 7 retries x 120 s.
+# A down or hung server must fail within seconds, not after MLflow's default 7 retries x 120 s:
+# one attempt of at most 3 s (connect, then each read). The console sets these for its process; a value
+# the operator exported (MLFLOW_HTTP_REQUEST_TIMEOUT=10, say) is kept.
 HTTP_DEFAULTS = {
-    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
-    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-    "MLFLOW_HTTP_REQUEST_TIMEOUT": "5",
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "0",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "3",
 }
 T = TypeVar("T")
 
@@ -71,6 +78,17 @@ class Lineage:
     datasets: list[tuple[str, str, str]] = field(default_factory=list)  # (name, digest, context)
 
 
+def _password(uri: str) -> str | None:
+    """The userinfo of a URI (masked in every message even where it appears without the URI around it)."""
+    if "://" not in uri:
+        return None
+    netloc = uri.split("://", 1)[1].split("/", 1)[0]
+    if "@" not in netloc:
+        return None
+    info = netloc.rsplit("@", 1)[0]
+    return info.split(":", 1)[1] if ":" in info and len(info.split(":", 1)[1]) >= 4 else None
+
+
 def _ts(ms: int | None) -> datetime | None:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc) if ms else None
 
@@ -108,11 +126,7 @@ class Registry:
     @property
     def display_uri(self) -> str:
         """The URI without credentials, for messages."""
-        uri = self.tracking_uri
-        if "@" in uri and "://" in uri:
-            scheme, rest = uri.split("://", 1)
-            return f"{scheme}://***@{rest.split('@', 1)[1]}"
-        return uri
+        return redact_uri(self.tracking_uri)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -135,7 +149,8 @@ class Registry:
     def _translate(self, exc: BaseException) -> RegistryError:
         code = getattr(exc, "error_code", None)
         text = str(getattr(exc, "message", None) or exc).strip()
-        message = text.splitlines()[0][:300] if text else type(exc).__name__
+        secrets = [p for p in (_password(self.tracking_uri), _password(self.registry_uri)) if p]
+        message = redact_text(text.splitlines()[0][:300], secrets) if text else type(exc).__name__
         if type(exc).__name__ == "UnsupportedModelRegistryStoreURIException":
             return RegistryUnavailable(f"registry {self.display_uri}: unsupported URI")
         if code == "RESOURCE_DOES_NOT_EXIST":
@@ -143,7 +158,8 @@ class Registry:
         if code in ("INVALID_PARAMETER_VALUE", "RESOURCE_ALREADY_EXISTS", "BAD_REQUEST", "INVALID_STATE",
                     "PERMISSION_DENIED", "UNAUTHENTICATED"):
             return RegistryError(f"registry {self.display_uri}: {message}")
-        if "Max retries exceeded" in message or "API request to" in message or "Connection" in message:
+        if "Max retries exceeded" in message or "API request to" in message or "Connection" in message \
+                or "timed out" in message.lower() or "Timeout" in message:
             return RegistryUnavailable(f"registry {self.display_uri} is unreachable")
         return RegistryUnavailable(f"registry {self.display_uri}: {message}")
 

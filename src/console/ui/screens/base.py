@@ -239,7 +239,7 @@ class ConsoleScreen(Screen):
         if not value:
             self.app.notify("nothing selected to copy", severity="warning")
             return
-        self.app.copy_to_clipboard(value)
+        self.app.copy_to_clipboard(printable(value))  # inert when pasted: no ESC, CR or bidi control
         self.app.notify(f"copied {printable(value)}", markup=False)
 
     def focus_table(self) -> None:

@@ -1,0 +1,181 @@
+"""The data path at production volumes, side by side with a plain DuckDB query over the same files.
+
+    PYTHONPATH=src python benchmarks/bench_datapath.py --rows 1000000 [--formats parquet,jsonl] [--dir /tmp/fleet-1m]
+
+For each format: `snapshot`, `check`, `drift fraud-detector --window 24h` (each as a fresh process, once on
+a cold store and once warm), the TUI's first frame with data (cold, then relaunched), a refresh after
+10,000 appended rows, and peak RSS of each process (`ru_maxrss` from wait4). The direct query computes
+the overview's numbers (requests per model over 24 h, p95 latency and error rate over the last hour)
+straight from the files, also in a fresh process. Prints a Markdown table; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+DIRECT = """
+import duckdb, sys
+fmt, root = sys.argv[1], sys.argv[2]
+src = (f"read_parquet('{root}/logs/**/*.parquet', hive_partitioning=true)" if fmt == "parquet"
+       else f"read_json_auto('{root}/predictions.jsonl')")
+con = duckdb.connect()
+con.execute("SET TimeZone='UTC'")
+now = con.sql(f"SELECT max(CAST(ts AS TIMESTAMP)) FROM {src}").fetchone()[0]
+rows = con.execute(f'''
+    SELECT model, count(*) FILTER (WHERE CAST(ts AS TIMESTAMP) > ?::TIMESTAMP - INTERVAL 24 HOUR) AS requests_24h,
+           quantile_cont(latency_ms, 0.95) FILTER (WHERE CAST(ts AS TIMESTAMP) > ?::TIMESTAMP - INTERVAL 1 HOUR) AS p95,
+           avg(CASE WHEN status >= 500 THEN 1.0 ELSE 0.0 END)
+               FILTER (WHERE CAST(ts AS TIMESTAMP) > ?::TIMESTAMP - INTERVAL 1 HOUR) AS error_rate
+    FROM {src} GROUP BY model ORDER BY model''', [now, now, now]).fetchall()
+print(rows)
+"""
+
+
+def run_rss(cmd: list[str], env: dict) -> tuple[float, float, int, str]:
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stdout = proc.stdout.read()
+    stderr = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return time.perf_counter() - t0, usage.ru_maxrss / 1024, proc.returncode, (stdout + stderr[-300:]).decode()
+
+
+def console(config: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "console", "--config", str(config), *args]
+
+
+FIRST_FRAME = """
+import asyncio, sys, time
+t0 = time.perf_counter()
+from console.config import parse_file
+from console.ui.app import ConsoleApp
+cfg = parse_file(sys.argv[1])
+async def main():
+    app = ConsoleApp(cfg, poll=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        while app.snapshot is None or not any(r.requests for r in app.snapshot.rows):
+            await pilot.pause(0.01)
+        return time.perf_counter() - t0
+print(asyncio.run(main()))
+"""
+
+REFRESH = """
+import sys, time, json
+sys.path.insert(0, sys.argv[3])
+from fleet import day_table
+import numpy as np, polars as pl
+from datetime import datetime
+from console.config import parse_file
+from console.warehouse import Warehouse
+cfg = parse_file(sys.argv[1])
+live = sys.argv[2]
+w = Warehouse(cfg)
+w.refresh()
+times = []
+for i in range(5):
+    t = day_table(np.random.default_rng(i), 10_000, datetime(2026, 11, 29), 10**9 + i * 10_000)
+    frame = pl.from_arrow(t).with_columns(pl.col("ts").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"))
+    with open(live, "ab") as fh:
+        frame.write_ndjson(fh)
+    t0 = time.perf_counter()
+    stats = w.refresh()
+    times.append(time.perf_counter() - t0)
+    assert stats.rows.get("predictions") == 10_000, stats
+print(sorted(times)[2])
+"""
+
+
+def bench(fmt: str, root: Path, rows: int) -> dict:
+    from fleet import write_config
+
+    config = write_config(root, fmt)
+    cache = root / f"cache-{fmt}"
+    shutil.rmtree(cache, ignore_errors=True)
+    env = dict(os.environ, XDG_CACHE_HOME=str(cache), PYTHONPATH=str(ROOT / "src"))
+    out: dict = {"format": fmt, "rows": rows}
+    out["direct"] = run_rss([sys.executable, "-c", DIRECT, fmt, str(root)], env)[:2]
+    for label, args in (("snapshot", ("snapshot", "--format", "json", "--at", "latest")),
+                        ("check", ("check", "--format", "json", "--at", "latest")),
+                        ("drift", ("drift", "fraud-detector", "--window", "24h", "--format", "json", "--at", "latest"))):
+        cold = run_rss(console(config, *args), env)
+        warm = run_rss(console(config, *args), env)
+        if cold[2] not in (0, 1):
+            print(f"{label} failed: {cold[3]}", file=sys.stderr)
+        out[label] = (cold[0], cold[1], warm[0], warm[1])
+    shutil.rmtree(cache, ignore_errors=True)
+    ff_cold = run_rss([sys.executable, "-c", FIRST_FRAME, str(config)], env)
+    ff_warm = run_rss([sys.executable, "-c", FIRST_FRAME, str(config)], env)
+    out["first_frame"] = (_float(ff_cold[3]), ff_cold[1], _float(ff_warm[3]), ff_warm[1])
+    rf = run_rss([sys.executable, "-c", REFRESH, str(config), str(root / "live.jsonl"),
+                  str(Path(__file__).resolve().parent)], env)
+    out["refresh_10k"] = (_float(rf[3]), rf[1])
+    (root / "live.jsonl").write_text("")
+    return out
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text.strip().splitlines()[0])
+    except (ValueError, IndexError):
+        print(text, file=sys.stderr)
+        return float("nan")
+
+
+def table(results: list[dict]) -> str:
+    lines = ["| rows | format | measure | console cold | console warm | direct DuckDB query | ratio (warm / direct) |",
+             "|---|---|---|---|---|---|---|"]
+    for r in results:
+        d_s, d_mb = r["direct"]
+        for m in ("snapshot", "check", "drift"):
+            c_s, c_mb, w_s, w_mb = r[m]
+            lines.append(f"| {r['rows']:,} | {r['format']} | `{m}` | {c_s:.2f} s, {c_mb:.0f} MB | {w_s:.2f} s, "
+                         f"{w_mb:.0f} MB | {d_s:.2f} s, {d_mb:.0f} MB | {w_s / d_s:.1f}x |")
+        f_s, f_mb, fw_s, fw_mb = r["first_frame"]
+        lines.append(f"| {r['rows']:,} | {r['format']} | first frame with data | {f_s:.2f} s, {f_mb:.0f} MB | "
+                     f"{fw_s:.2f} s, {fw_mb:.0f} MB | | |")
+        lines.append(f"| {r['rows']:,} | {r['format']} | refresh after 10,000 appended rows | | "
+                     f"{r['refresh_10k'][0] * 1000:.0f} ms | | |")
+        if r["format"] == "jsonl":
+            c_s = r["snapshot"][0]
+            lines.append(f"| {r['rows']:,} | jsonl | cold `snapshot` incl. ingest | {r['rows'] / c_s:,.0f} rows/s "
+                         f"({r['rows'] / c_s / 2:,.0f} per core) | | | |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
+    ap.add_argument("--formats", default="parquet,jsonl")
+    ap.add_argument("--dir", default="/tmp/fleet")
+    ap.add_argument("--keep", action="store_true", help="keep the generated fleet")
+    args = ap.parse_args()
+    from fleet import write_fleet
+
+    results = []
+    for rows in args.rows:
+        root = Path(args.dir) / f"rows-{rows}"
+        formats = args.formats.split(",")
+        if not (root / "reference").exists():
+            write_fleet(root, rows, formats)
+        for fmt in formats:
+            results.append(bench(fmt, root, rows))
+            print(json.dumps(results[-1]), file=sys.stderr)
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+-- Types one chunk of prediction rows (any format, any column types) into the contract, once, at ingest;
+-- and, as a view, Parquet files read in place. `reason` says why a row is set aside (NULL when it is kept);
+-- every column that is not a contract field is a feature or segment and passes through with its own type.
+-- Reads `chunk` (the rows) and `skeleton_predictions` (every contract field, so a missing one is NULL).
+WITH r AS (
+    SELECT * FROM skeleton_predictions UNION ALL BY NAME SELECT * FROM chunk
+), t AS (
+    SELECT *,
+        TRY_CAST(ts AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS _ts,
+        TRY_CAST(model AS VARCHAR) AS _model, TRY_CAST(version AS VARCHAR) AS _version,
+        TRY_CAST(request_id AS VARCHAR) AS _rid, TRY_CAST(prediction AS VARCHAR) AS _pred,
+        TRY_CAST(score AS DOUBLE) AS _score, TRY_CAST(latency_ms AS DOUBLE) AS _latency,
+        TRY_CAST(TRY_CAST(input_tokens AS DOUBLE) AS BIGINT) AS _in,
+        TRY_CAST(TRY_CAST(output_tokens AS DOUBLE) AS BIGINT) AS _out,
+        TRY_CAST(cost_usd AS DOUBLE) AS _cost,
+        lower(TRY_CAST(status AS VARCHAR)) AS _status,
+        NULLIF(TRY_CAST(error AS VARCHAR), '') AS _error
+    FROM r
+)
+SELECT _ts AS ts, _model AS model, _version AS version, _rid AS request_id,
+    coalesce(TRY_CAST(environment AS VARCHAR), 'production') AS environment,
+    coalesce(TRY_CAST(variant AS VARCHAR), 'champion') AS variant,
+    _pred AS prediction, coalesce(TRY_CAST(prediction_num AS DOUBLE), TRY_CAST(_pred AS DOUBLE)) AS prediction_num,
+    _score AS score, _latency AS latency_ms,
+    (coalesce(TRY_CAST(is_error AS BOOLEAN), false)
+        OR coalesce(_status, '') IN ('error', 'failed', 'fail', 'timeout')
+        OR coalesce(TRY_CAST(_status AS DOUBLE), 0) >= 500
+        OR _error IS NOT NULL) AS is_error,
+    _error AS error, _in AS input_tokens, _out AS output_tokens, _cost AS cost_usd,
+    TRY_CAST(source AS VARCHAR) AS source, TRY_CAST(loc AS BIGINT) AS loc,
+    CASE
+        WHEN ts IS NULL THEN 'missing ts'
+        WHEN _ts IS NULL THEN 'ts is not a timestamp'
+        WHEN _ts > $max_ts THEN 'ts in the future (clock skew?)'
+        WHEN coalesce(_model, '') = '' THEN 'missing model'
+        WHEN coalesce(_version, '') = '' THEN 'missing version'
+        WHEN coalesce(_rid, '') = '' THEN 'missing request_id'
+        WHEN score IS NOT NULL AND _score IS NULL THEN 'score is not a number'
+        WHEN NOT isfinite(_score) THEN 'score is not finite'
+        WHEN latency_ms IS NOT NULL AND _latency IS NULL THEN 'latency_ms is not a number'
+        WHEN NOT isfinite(_latency) THEN 'latency_ms is not finite'
+        WHEN input_tokens IS NOT NULL AND _in IS NULL THEN 'input_tokens is not a number'
+        WHEN output_tokens IS NOT NULL AND _out IS NULL THEN 'output_tokens is not a number'
+        WHEN cost_usd IS NOT NULL AND _cost IS NULL THEN 'cost_usd is not a number'
+        WHEN NOT isfinite(_cost) THEN 'cost_usd is not finite'
+    END AS _reject,
+    t.* EXCLUDE (ts, model, version, request_id, environment, variant, prediction, prediction_num, score,
+                 latency_ms, is_error, status, error, input_tokens, output_tokens, cost_usd, source, loc,
+                 _ts, _model, _version, _rid, _pred, _score, _latency, _in, _out, _cost, _status, _error)
+FROM t

@@ -1,1 +1,0 @@
-SELECT count(*) FROM typed WHERE reason IS NOT NULL

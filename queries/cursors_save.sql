@@ -1,1 +1,0 @@
-INSERT OR REPLACE INTO read_cursors VALUES ($path, $offset, $line_no, $size, $mtime_ns, $header)

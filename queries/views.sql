@@ -1,0 +1,46 @@
+-- The tables every query reads, as views over the store's typed Parquet segments and the Parquet logs read
+-- in place (conformed on read by the same rules as ingest). A Parquet file whose rows all pass the rules
+-- ("clean", checked once per file version) is read without evaluating them, so a query reads only the
+-- columns it needs; the rest ("inplace") are filtered row by row, and their bad rows are the malformed ones. Rebuilt after each refresh with the current
+-- file lists (the braced names are filled with quoted path lists); a view never copies a row.
+CREATE OR REPLACE VIEW inplace_raw_predictions AS
+    SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
+    FROM read_parquet({inplace_predictions}, union_by_name = true, filename = true, file_row_number = true);
+CREATE OR REPLACE VIEW clean_raw_predictions AS
+    SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
+    FROM read_parquet({clean_predictions}, union_by_name = true, filename = true, file_row_number = true);
+CREATE OR REPLACE VIEW inplace_raw_labels AS
+    SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
+    FROM read_parquet({inplace_labels}, union_by_name = true, filename = true, file_row_number = true);
+CREATE OR REPLACE VIEW clean_raw_labels AS
+    SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
+    FROM read_parquet({clean_labels}, union_by_name = true, filename = true, file_row_number = true);
+CREATE OR REPLACE VIEW inplace_raw_deployments AS
+    SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
+    FROM read_parquet({inplace_deployments}, union_by_name = true, filename = true, file_row_number = true);
+CREATE OR REPLACE VIEW clean_raw_deployments AS
+    SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
+    FROM read_parquet({clean_deployments}, union_by_name = true, filename = true, file_row_number = true);
+CREATE OR REPLACE VIEW inplace_predictions AS {conform_predictions};
+CREATE OR REPLACE VIEW clean_predictions AS {clean_conform_predictions};
+CREATE OR REPLACE VIEW inplace_labels AS {conform_labels};
+CREATE OR REPLACE VIEW clean_labels AS {clean_conform_labels};
+CREATE OR REPLACE VIEW inplace_deployments AS {conform_deployments};
+CREATE OR REPLACE VIEW clean_deployments AS {clean_conform_deployments};
+CREATE OR REPLACE VIEW predictions AS
+    SELECT * FROM read_parquet({segments_predictions}, union_by_name = true)
+    UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM clean_predictions
+    UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM inplace_predictions WHERE _reject IS NULL;
+CREATE OR REPLACE VIEW labels AS
+    SELECT * FROM read_parquet({segments_labels}, union_by_name = true)
+    UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM clean_labels
+    UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM inplace_labels WHERE _reject IS NULL;
+CREATE OR REPLACE VIEW deployments AS
+    SELECT * FROM read_parquet({segments_deployments}, union_by_name = true)
+    UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM clean_deployments
+    UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM inplace_deployments WHERE _reject IS NULL;
+CREATE OR REPLACE VIEW malformed AS
+    SELECT source, location, reason, raw FROM read_parquet({segments_malformed}, union_by_name = true)
+    UNION ALL SELECT source, CAST(loc AS VARCHAR), _reject, NULL FROM inplace_predictions WHERE _reject IS NOT NULL
+    UNION ALL SELECT source, CAST(loc AS VARCHAR), _reject, NULL FROM inplace_labels WHERE _reject IS NOT NULL
+    UNION ALL SELECT source, CAST(loc AS VARCHAR), _reject, NULL FROM inplace_deployments WHERE _reject IS NOT NULL;

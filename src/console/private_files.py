@@ -1,0 +1,68 @@
+"""Files the console creates hold what operators did and what the logs say: only their owner reads them.
+
+`private_dir` creates missing folders 0700 (folders that already exist are left as they are: an
+operator's `[audit] path` may point into a shared place on purpose); `open_private` creates a file
+0600 and tightens an existing one the console owns. The audit trail, its sidecar, the lock files and
+the warehouse cache all go through here.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import IO, Any
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def private_dir(path: str | os.PathLike) -> Path:
+    """`path` as a folder, missing parts created 0700 (whatever the umask)."""
+    path = Path(path)
+    missing = []
+    p = path
+    while not p.exists() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        try:
+            d.mkdir(mode=DIR_MODE)
+        except FileExistsError:
+            continue
+        os.chmod(d, DIR_MODE)
+    return path
+
+
+def _flags(mode: str) -> int:
+    base = {"r": os.O_RDONLY, "w": os.O_WRONLY | os.O_CREAT | os.O_TRUNC, "a": os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+            "x": os.O_WRONLY | os.O_CREAT | os.O_EXCL}[mode[0]]
+    if "+" in mode:
+        base = (base & ~(os.O_RDONLY | os.O_WRONLY)) | os.O_RDWR
+        if mode[0] == "r":
+            base |= os.O_CREAT
+    return base | getattr(os, "O_CLOEXEC", 0)
+
+
+def open_private(path: str | os.PathLike, mode: str = "a", **kwargs: Any) -> IO[Any]:
+    """`open(path, mode)`, but a created file is 0600 and one this user owns is tightened to 0600."""
+    path = Path(path)
+    private_dir(path.parent)
+    fd = os.open(path, _flags(mode), FILE_MODE)
+    try:
+        st = os.fstat(fd)
+        if st.st_uid == os.getuid() and st.st_mode & 0o777 != FILE_MODE:
+            os.fchmod(fd, FILE_MODE)
+        return os.fdopen(fd, mode, **kwargs)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def tighten(path: str | os.PathLike) -> None:
+    """Make an existing file this user owns 0600 (a lock file another library created)."""
+    try:
+        st = os.stat(path)
+        if st.st_uid == os.getuid() and st.st_mode & 0o777 != FILE_MODE:
+            os.chmod(path, FILE_MODE)
+    except OSError:
+        pass

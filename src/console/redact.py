@@ -1,0 +1,91 @@
+"""Credentials never reach an output: URIs lose their user:password, text loses bearer tokens,
+Authorization headers and `password=`-style values, and any secret the config holds is masked.
+
+Pure functions (no I/O), used for workspace names, registry errors, hook responses before they are
+stored in the audit trail or printed, and the CLI's last-resort error line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Iterable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+MASK = "***"
+MAX_STRING = 500  # characters kept of any one string in a stored response
+MAX_TOTAL = 2000  # characters kept of a whole stored response (as JSON)
+
+_SECRET_NAMES = r"(?:password|passwd|pwd|pass|token|access[_-]?token|refresh[_-]?token|secret|client[_-]?secret" \
+                r"|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth|authorization|cookie|set-cookie|session)"
+_SECRET_KEY = re.compile(rf"^(?:x-)?{_SECRET_NAMES}$|{_SECRET_NAMES}$", re.IGNORECASE)
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)(?P<info>[^/\s@\"'<>]+)@")
+_BEARER = re.compile(r"\b(Bearer|Basic|Token|Digest)(\s+)[A-Za-z0-9._~+/=\-]{4,}", re.IGNORECASE)
+_HEADER = re.compile(r"(?P<k>\b(?:proxy-)?authorization|\bx-api-key|\bcookie)(?P<sep>\"?\s*[:=]\s*\"?)"
+                     r"(?P<v>(?:(?:Bearer|Basic|Token|Digest)\s+)?[^\s\",}]+)", re.IGNORECASE)
+_KEYVAL = re.compile(rf"(?P<k>\b{_SECRET_NAMES})(?P<sep>\"?\s*[:=]\s*\"?)(?P<v>[^\s\"'&,;}}]+)", re.IGNORECASE)
+
+
+def secret_key(name: str) -> bool:
+    """A field or header name whose value is a credential."""
+    return bool(_SECRET_KEY.search(str(name).strip()))
+
+
+def redact_uri(uri: object) -> str:
+    """`http://bob:pw@host/x?token=t` -> `http://***@host/x?token=***`; anything else unchanged."""
+    text = "" if uri is None else str(uri)
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return redact_text(text)
+    if not parts.scheme or not parts.netloc:
+        return redact_text(text)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = MASK + "@" + netloc.rsplit("@", 1)[1]
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(secret_key(k) for k, _ in pairs):
+            query = urlencode([(k, MASK if secret_key(k) else v) for k, v in pairs], safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def redact_text(text: object, secrets: Iterable[str] = ()) -> str:
+    """Any credential-looking part of free text masked, and every given secret value too."""
+    s = "" if text is None else str(text)
+    for value in sorted({v for v in secrets if v and len(v) >= 4}, key=len, reverse=True):
+        s = s.replace(value, MASK)
+    s = _USERINFO.sub(lambda m: f"{m.group('scheme')}{MASK}@", s)
+    s = _BEARER.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", s)
+    s = _HEADER.sub(lambda m: f"{m.group('k')}{m.group('sep')}{MASK}", s)
+    s = _KEYVAL.sub(lambda m: m.group(0) if m.group("v") == MASK else f"{m.group('k')}{m.group('sep')}{MASK}", s)
+    return s
+
+
+def redact_value(value: Any, secrets: Iterable[str] = (), max_string: int = MAX_STRING,
+                 max_total: int = MAX_TOTAL) -> Any:
+    """A JSON-like value with credentials masked (by key and by content) and its size bounded.
+
+    Strings keep `max_string` characters; when the whole value is longer than `max_total` characters of
+    JSON it becomes that JSON's head as one string, marked as truncated.
+    """
+    secrets = tuple(secrets)
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {str(k): (MASK if secret_key(k) and v[k] not in (None, "") else walk(v[k])) for k in v}
+        if isinstance(v, (list, tuple)):
+            return [walk(x) for x in v]
+        if isinstance(v, str):
+            s = redact_text(v, secrets)
+            return s if len(s) <= max_string else s[:max_string] + "... (truncated)"
+        if v is None or isinstance(v, (bool, int, float)):
+            return v
+        return walk(str(v))
+
+    out = walk(value)
+    text = json.dumps(out, default=str)
+    if len(text) > max_total:
+        return text[:max_total] + "... (truncated)"
+    return out

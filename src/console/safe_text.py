@@ -1,0 +1,32 @@
+"""Text from logs and the registry is data: before it reaches a terminal or a clipboard, every character
+that could steer the terminal or reorder what the operator reads is spelled out instead.
+
+One function for the CLI's text output, the TUI (through `ui/text.py`) and `y` (copy, OSC 52). JSON
+output needs none of this: `json.dumps` escapes control characters itself, and with the default
+`ensure_ascii=True` every non-ASCII character too, bidi controls included.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 (minus \n and \t, handled below), DEL and C1 controls; bidi embeddings, overrides, isolates and marks;
+# the line and paragraph separators some terminals honour; zero-width joiners and BOM that hide text.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+
+
+def _escape(m: re.Match) -> str:
+    code = ord(m.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(value: object) -> str:
+    """The value as one line of inert characters: `\\x1b`, `\\u202e`, a newline as `\\n`, a tab as a space."""
+    s = "" if value is None else str(value)
+    s = s.replace("\n", "\\n").replace("\t", " ")
+    return _UNSAFE.sub(_escape, s)
+
+
+def printable_lines(value: object) -> str:
+    """Like `printable`, but keeps line breaks: for multi-line text the console itself composed."""
+    return "\n".join(printable(line) for line in ("" if value is None else str(value)).split("\n"))

@@ -1,0 +1,137 @@
+"""Lakehouse tables (Delta, Iceberg) as pyarrow datasets DuckDB scans in place, pruned to a time window.
+
+A table format already knows which data files hold which partitions: delta-rs reads the Delta log,
+pyiceberg the Iceberg manifests, and each turns a window into the few files that can hold it. What they
+hand back is a pyarrow dataset over those files, read through the same S3 identity as every other
+source (`s3.settings`), so DuckDB's projection and filters still reach the Parquet readers.
+Both packages are imported only when such a source is configured.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+
+from console.sources import s3
+from console.sources.locations import S3_SCHEMES, StorageError
+
+# Partition columns whose values are dates (Hive-style names, as Delta tables are usually laid out).
+DATE_COLUMNS = ("date", "dt", "ds", "day", "event_date", "partition_date", "log_date")
+
+
+def _utc_naive(t: datetime | None) -> datetime | None:
+    if t is None or t.tzinfo is None:
+        return t
+    return t.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def delta_dataset(uri: str, storage: dict | None = None, *, since: datetime | None = None,
+                  until: datetime | None = None, filters: list | None = None, version: int | None = None):
+    """The files of a Delta table (local or s3://) that can hold [since, until], as a pyarrow dataset.
+
+    The window becomes a filter on the table's date partition column (one of DATE_COLUMNS) when it has
+    one; `filters` adds partition filters in delta-rs's (column, op, value) form. Every fragment keeps
+    its partition expression, so a DuckDB filter on a partition column prunes further.
+    """
+    import pyarrow.fs as pafs
+    from deltalake import DeltaTable
+
+    uri = str(uri)
+    is_s3 = uri.startswith(S3_SCHEMES)
+    settings = s3.settings(storage) if is_s3 else None
+    try:
+        options = s3.object_store_options(settings, uri) if is_s3 else None
+        table = DeltaTable(uri if is_s3 else os.path.abspath(os.path.expanduser(uri)), version=version,
+                           storage_options=options)
+        predicate = list(filters or [])
+        part_cols = table.metadata().partition_columns
+        date_col = next((c for c in part_cols if c.lower() in DATE_COLUMNS), None)
+        since, until = _utc_naive(since), _utc_naive(until)
+        if date_col and since is not None:
+            predicate.append((date_col, ">=", since.date().isoformat()))
+        if date_col and until is not None:
+            predicate.append((date_col, "<=", until.date().isoformat()))
+        if is_s3:
+            bucket_key = uri.split("://", 1)[1].rstrip("/")
+            fs = pafs.SubTreeFileSystem(bucket_key, s3.filesystem(settings, uri))
+        else:
+            fs = pafs.SubTreeFileSystem(os.path.abspath(os.path.expanduser(uri)), pafs.LocalFileSystem())
+        return table.to_pyarrow_dataset(file_pruning_predicate=predicate or None, filesystem=fs)
+    except StorageError:
+        raise
+    except Exception as exc:
+        text = " ".join(str(exc).split())
+        if type(exc).__name__ == "TableNotFoundError" or "no log files" in text.lower():
+            raise StorageError(f"{uri}: not a Delta table (no _delta_log found)") from None
+        raise s3.error(uri, exc, settings) from None
+
+
+def _iceberg_literal(value: datetime, field_type) -> str:
+    from pyiceberg.types import DateType, TimestamptzType
+
+    if isinstance(field_type, DateType):
+        return value.date().isoformat()
+    if isinstance(field_type, TimestamptzType):
+        return value.replace(tzinfo=timezone.utc).isoformat()
+    return value.isoformat()
+
+
+def iceberg_dataset(table: str, options: dict, storage: dict | None = None, *, since: datetime | None = None,
+                    until: datetime | None = None, time_column: str = "ts", row_filter=None):
+    """An Iceberg table through a pyiceberg catalog, planned to the files that can hold [since, until].
+
+    `options` are the catalog's: `catalog` (its name, default "default"), then pyiceberg properties such
+    as `type = "sql"`, `uri = "sqlite:////path/catalog.db"`, `warehouse`; or `type = "rest"`, `uri`.
+    The window is a row filter on `time_column`, which pyiceberg turns into partition and file pruning
+    through the table's partition transforms (day(ts), hour(ts), ...). Files with no deletes under one
+    schema are scanned in place; otherwise pyiceberg reads the planned files into memory.
+    """
+    import pyarrow.dataset as ds
+    from pyiceberg.catalog import load_catalog
+    from pyiceberg.expressions import AlwaysTrue, And, GreaterThanOrEqual, LessThanOrEqual
+
+    options = {k: s3._reveal(v) for k, v in (options or {}).items()}
+    name = options.pop("catalog", None) or "default"
+    where = f"iceberg {name}.{table}"
+    warehouse = str(options.get("warehouse", ""))
+    settings = s3.settings(storage) if warehouse.startswith(S3_SCHEMES) or storage else None
+    try:
+        props = {**(s3.fileio_properties(settings, where) if settings and settings.endpoint_url or
+                    warehouse.startswith(S3_SCHEMES) else {}), **options}
+        catalog = load_catalog(name, **props)
+        tbl = catalog.load_table(table)
+        expr = row_filter if row_filter is not None else AlwaysTrue()
+        since, until = _utc_naive(since), _utc_naive(until)
+        if since is not None or until is not None:
+            field_type = tbl.schema().find_field(time_column).field_type
+            if since is not None:
+                expr = And(expr, GreaterThanOrEqual(time_column, _iceberg_literal(since, field_type)))
+            if until is not None:
+                expr = And(expr, LessThanOrEqual(time_column, _iceberg_literal(until, field_type)))
+        scan = tbl.scan(row_filter=expr)
+        tasks = list(scan.plan_files())
+        schema = tbl.schema().as_arrow()
+        if not tasks:
+            return ds.dataset(schema.empty_table())
+        in_place = len(tbl.metadata.schemas) == 1 and not any(t.delete_files for t in tasks)
+        paths = [t.file.file_path for t in tasks]
+        if in_place and all(p.startswith(("file:", "/")) for p in paths):
+            import pyarrow.fs as pafs
+
+            local = [p[len("file://"):] if p.startswith("file://") else p[len("file:"):] if p.startswith("file:")
+                     else p for p in paths]
+            return ds.dataset(local, schema=schema, format="parquet", filesystem=pafs.LocalFileSystem())
+        if in_place and settings is not None and all(p.startswith(S3_SCHEMES) for p in paths):
+            return ds.dataset([p.split("://", 1)[1] for p in paths], schema=schema, format="parquet",
+                              filesystem=s3.filesystem(settings, where))
+        return ds.dataset(scan.to_arrow())
+    except StorageError:
+        raise
+    except Exception as exc:
+        kind = type(exc).__name__
+        if kind == "NoSuchTableError":
+            raise StorageError(f"{where}: no such table in the catalog") from None
+        if kind == "NoSuchNamespaceError":
+            raise StorageError(f"{where}: no such namespace in the catalog") from None
+        raise s3.error(where, exc, settings) from None
+

@@ -1,0 +1,1 @@
+"""The store: typed Parquet segments and in-place Parquet logs behind DuckDB views, one manifest."""

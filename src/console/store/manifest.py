@@ -1,0 +1,52 @@
+"""The store's commit point: one small JSON file naming every segment and every read cursor.
+
+Segments are written first, under fresh names; the manifest that names them replaces the old one
+with one atomic rename. So the rows and the cursors that cover them commit together: a crash or a
+failed refresh before the rename leaves the old manifest, whose cursors re-read what was lost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+FORMAT = 2
+KINDS = ("predictions", "labels", "deployments", "malformed")
+
+
+@dataclass
+class Manifest:
+    generation: int = 0
+    segments: dict[str, list[str]] = field(default_factory=lambda: {k: [] for k in KINDS})  # kind -> names
+    cursors: dict[str, dict] = field(default_factory=dict)  # source id -> {key: FileCursor.to_dict()}
+    sources: str = ""  # fingerprint of the configured sources the rows came from
+    format: int = FORMAT
+
+    @classmethod
+    def load(cls, path: Path) -> "Manifest":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls()
+        if data.get("format") != FORMAT:
+            return cls()
+        m = cls(**data)
+        for k in KINDS:
+            m.segments.setdefault(k, [])
+        return m
+
+    def save(self, path: Path) -> None:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(asdict(self), fh, separators=(",", ":"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        dfd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)

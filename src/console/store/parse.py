@@ -1,0 +1,234 @@
+"""Complete lines of a JSONL or CSV file into an Arrow table, parsed once, by Arrow's native readers.
+
+The fast path parses a whole block natively. A block the native reader refuses (one bad byte, a
+broken quote, a value of another type) is parsed again line by line, so a bad row costs only
+itself: it is set aside with its line number and reason, and every other row is kept. Types are
+checked afterwards by the store's conform queries, the same for every format.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.json as pajson
+
+from console.sources.contract import Rejected
+
+SLOW_LINES = 64  # ranges this small are parsed line by line once the native reader refuses them
+_STRING_FIELDS = ("model", "version", "request_id", "environment", "variant")
+BOM = b"\xef\xbb\xbf"
+
+
+def _raw(line: bytes) -> str:
+    return line[:300].decode("utf-8", errors="backslashreplace")
+
+
+def _with_provenance(table: pa.Table, source: str, locs: pa.Array) -> pa.Table:
+    return table.append_column("source", pa.repeat(pa.scalar(source, pa.string()), table.num_rows)).append_column(
+        "loc", locs)
+
+
+def _flatten_features(table: pa.Table) -> pa.Table:
+    """A nested `features` object becomes one column per feature (a top-level field of the same name wins)."""
+    if "features" not in table.column_names or not pa.types.is_struct(table.schema.field("features").type):
+        return table
+    idx = table.column_names.index("features")
+    struct = table.column(idx)
+    table = table.remove_column(idx)
+    for i, f in enumerate(struct.type):
+        if f.name not in table.column_names:
+            table = table.append_column(f.name, pa.chunked_array([c.field(i) for c in struct.chunks], f.type)
+                                        if struct.num_chunks else pa.array([], f.type))
+    return table
+
+
+def _lines(body: bytes) -> list[bytes]:
+    return body.split(b"\n")[:-1] if body else []
+
+
+def jsonl(body: bytes, *, source: str, first_line: int) -> tuple[list[pa.Table], list[Rejected]]:
+    """Complete JSON lines into tables (their types may differ between tables) and the lines set aside."""
+    tables: list[pa.Table] = []
+    rejected: list[Rejected] = []
+    _jsonl_range(body, first_line, source, tables, rejected)
+    return tables, rejected
+
+
+def _jsonl_range(body: bytes, first_line: int, source: str, tables: list, rejected: list) -> None:
+    """Parses natively; a range the native reader refuses is halved until the bad lines are found, so a
+    bad line costs a few dozen lines of slow parsing, not its whole chunk."""
+    n = body.count(b"\n")
+    if n == 0:
+        return
+    if n > SLOW_LINES:
+        try:
+            if not body.isascii():
+                body.decode("utf-8")  # the native reader would pass bad bytes through: find their lines
+            table = pajson.read_json(io.BytesIO(body), read_options=pajson.ReadOptions(block_size=1 << 24))
+            if table.num_rows != n:  # blank lines are skipped by the reader: locate rows the slow way
+                raise pa.ArrowInvalid("row count differs from line count")
+            table = _flatten_features(table)
+            if any(pa.types.is_nested(table.schema.field(c).type) for c in _STRING_FIELDS if c in table.column_names):
+                raise pa.ArrowInvalid("an identifier is an object")
+            locs = pa.array(range(first_line, first_line + n), pa.int64())
+            tables.append(_with_provenance(table, source, locs))
+            return
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, ValueError):
+            mid = body.find(b"\n", len(body) // 2) + 1
+            if 0 < mid < len(body):
+                _jsonl_range(body[:mid], first_line, source, tables, rejected)
+                _jsonl_range(body[mid:], first_line + body[:mid].count(b"\n"), source, tables, rejected)
+                return
+    kept = [(first_line + i, ln) for i, ln in enumerate(_lines(body)) if ln.strip()]
+    table, bad = _jsonl_slow(kept, source)
+    rejected += bad
+    if table is not None:
+        tables.append(table)
+
+
+def _jsonl_slow(kept: list[tuple[int, bytes]], source: str) -> tuple[pa.Table | None, list[Rejected]]:
+    rows: list[dict] = []
+    locs: list[int] = []
+    rejected: list[Rejected] = []
+    for loc, line in kept:
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            rejected.append(Rejected(loc, f"not UTF-8 (byte {exc.start})", _raw(line)))
+            continue
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            rejected.append(Rejected(loc, "invalid JSON", _raw(line)))
+            continue
+        if not isinstance(doc, dict):
+            rejected.append(Rejected(loc, "not a JSON object", _raw(line)))
+            continue
+        feats = doc.pop("features", None)
+        if isinstance(feats, dict):
+            for k, v in feats.items():
+                doc.setdefault(k, v)
+        elif feats is not None:
+            doc["features"] = feats
+        wrong = next((f for f in _STRING_FIELDS if isinstance(doc.get(f), (dict, list))), None)
+        if wrong:
+            rejected.append(Rejected(loc, f"{wrong} is an object, not a name", _raw(line)))
+            continue
+        rows.append(doc)
+        locs.append(loc)
+    if not rows:
+        return None, rejected
+    names = list(dict.fromkeys(k for r in rows for k in r))
+    cols = {n: _column([r.get(n) for r in rows]) for n in names}
+    table = pa.table(cols)
+    return _with_provenance(table, source, pa.array(locs, pa.int64())), rejected
+
+
+def _column(values: list) -> pa.Array:
+    """One JSON field's values as the narrowest Arrow type that holds them all; mixed kinds become text,
+    so a wrong value fails its own row's type check rather than the whole block."""
+    present = [v for v in values if v is not None]
+    if present and all(isinstance(v, bool) for v in present):
+        return pa.array(values, pa.bool_())
+    if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+        if all(-(1 << 63) <= v < (1 << 63) for v in present):
+            return pa.array(values, pa.int64())
+    if present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+        return pa.array([None if v is None else float(v) for v in values], pa.float64())
+    return pa.array([None if v is None else v if isinstance(v, str) else
+                     ("NaN" if isinstance(v, float) and math.isnan(v) else json.dumps(v)) for v in values], pa.string())
+
+
+def csv_lines(body: bytes, *, header: str, source: str, first_line: int) -> tuple[list[pa.Table], list[Rejected]]:
+    """CSV rows under the file's header; a row with the wrong field count, a bad byte or a broken quote
+    is set aside alone."""
+    names = next(csv.reader([header])) if header else []
+    tables: list[pa.Table] = []
+    rejected: list[Rejected] = []
+    if names:
+        _csv_range(body, first_line, header.encode("utf-8"), names, source, tables, rejected)
+    return tables, rejected
+
+
+def _csv_range(body: bytes, first_line: int, head: bytes, names: list[str], source: str, tables: list,
+               rejected: list) -> None:
+    n = body.count(b"\n")
+    if n == 0:
+        return
+    if n > SLOW_LINES:
+        bad: list[Rejected] = []
+
+        def on_invalid(row) -> str:
+            if row.number is None:  # a threaded parse does not number rows: let the range be looked at closer
+                return "error"
+            bad.append(Rejected(first_line + row.number - 2,
+                                f"CSV row has {row.actual_columns} fields, expected {row.expected_columns}",
+                                (row.text or "")[:300]))
+            return "skip"
+
+        try:
+            table = pacsv.read_csv(
+                io.BytesIO(head + b"\n" + body),
+                read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+                parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=False),
+                convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
+            # a broken quote glues lines together, a blank line is skipped, a bad byte makes a binary column:
+            # each shows as a count or type that does not add up, and the range is looked at more closely
+            if table.num_rows + len(bad) != n or any(pa.types.is_binary(t) for t in table.schema.types):
+                raise pa.ArrowInvalid("rows do not match lines")
+            bad_locs = {b.loc for b in bad}
+            locs = [loc for loc in range(first_line, first_line + n) if loc not in bad_locs] if bad else \
+                range(first_line, first_line + n)
+            tables.append(_with_provenance(table, source, pa.array(locs, pa.int64())))
+            rejected += bad
+            return
+        except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):
+            mid = body.find(b"\n", len(body) // 2) + 1
+            if 0 < mid < len(body):
+                _csv_range(body[:mid], first_line, head, names, source, tables, rejected)
+                _csv_range(body[mid:], first_line + body[:mid].count(b"\n"), head, names, source, tables, rejected)
+                return
+    block = [(first_line + i, ln) for i, ln in enumerate(_lines(body)) if ln.strip()]
+    t, r = _csv_slow(block, names, source)
+    rejected += r
+    if t is not None:
+        tables.append(t)
+
+
+def _csv_slow(block: list[tuple[int, bytes]], names: list[str], source: str):
+    rows, locs, rejected = [], [], []
+    for loc, line in block:
+        try:
+            text = line.decode("utf-8").rstrip("\r")
+        except UnicodeDecodeError as exc:
+            rejected.append(Rejected(loc, f"not UTF-8 (byte {exc.start})", _raw(line)))
+            continue
+        if text.count('"') % 2:
+            rejected.append(Rejected(loc, "unbalanced quote", _raw(line)))
+            continue
+        fields = next(csv.reader([text]))
+        if len(fields) != len(names):
+            rejected.append(Rejected(loc, f"CSV row has {len(fields)} fields, expected {len(names)}", _raw(line)))
+            continue
+        rows.append(fields)
+        locs.append(loc)
+    if not rows:
+        return None, rejected
+    # Re-parse the good rows natively so their types are inferred as in the fast path.
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(names)
+    w.writerows(rows)
+    table = pacsv.read_csv(io.BytesIO(buf.getvalue().encode("utf-8")),
+                           convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
+    return _with_provenance(table, source, pa.array(locs, pa.int64())), rejected
+
+
+def strip_bom(body: bytes) -> tuple[bytes, int]:
+    """(body without a leading UTF-8 BOM, bytes removed)."""
+    return (body[3:], 3) if body.startswith(BOM) else (body, 0)

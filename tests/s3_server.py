@@ -1,0 +1,116 @@
+"""A real S3-compatible server for the session: moto's server mode in its own process on 127.0.0.1.
+
+`s3_server` accepts any key (moto's default). `s3_auth_server` checks keys (moto's IAM checks after
+the first calls), so a wrong access key or secret is refused by the server as real S3 would refuse it;
+it creates one IAM user whose key the tests use. Two servers because moto's signature check in that
+mode miscomputes keys holding `=` (every Hive path), which real S3 signs fine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+# create_user, create_access_key, put_user_policy: then every request is checked.
+_SETUP_CALLS = 3
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class S3Server:
+    endpoint: str
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+
+    @property
+    def storage(self) -> dict:
+        return {"endpoint_url": self.endpoint, "region": "us-east-1", "access_key_id": self.access_key_id,
+                "secret_access_key": self.secret_access_key}
+
+    def client(self):
+        import botocore.session
+        from botocore.config import Config
+
+        return botocore.session.get_session().create_client(
+            "s3", endpoint_url=self.endpoint, region_name="us-east-1", aws_access_key_id=self.access_key_id,
+            aws_secret_access_key=self.secret_access_key, config=Config(s3={"addressing_style": "path"}))
+
+    def upload_tree(self, bucket: str, local: Path, prefix: str) -> int:
+        """Put every file under `local` at `prefix/<relative path>`; returns how many."""
+        client, n = self.client(), 0
+        for path in sorted(local.rglob("*")):
+            if path.is_file():
+                key = f"{prefix.rstrip('/')}/{path.relative_to(local).as_posix()}"
+                client.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+                n += 1
+        return n
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    yield from _moto(tmp_path_factory, auth=False)
+
+
+@pytest.fixture(scope="session")
+def s3_auth_server(tmp_path_factory):
+    yield from _moto(tmp_path_factory, auth=True)
+
+
+def _moto(tmp_path_factory, auth: bool):
+    root = tmp_path_factory.mktemp("moto")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID="setup", AWS_SECRET_ACCESS_KEY="setup", AWS_DEFAULT_REGION="us-east-1")
+    if auth:
+        env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(_SETUP_CALLS)
+    log = open(root / "moto.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.5).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"moto server did not start: {(root / 'moto.log').read_text()[-2000:]}")
+                time.sleep(0.1)
+        if not auth:
+            yield S3Server(endpoint, "AKIAMOTOOPENSERVER01", "moto-accepts-any-secret")
+            return
+        import botocore.session
+
+        iam = botocore.session.get_session().create_client(
+            "iam", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="setup",
+            aws_secret_access_key="setup")
+        iam.create_user(UserName="console")
+        key = iam.create_access_key(UserName="console")["AccessKey"]
+        iam.put_user_policy(UserName="console", PolicyName="all", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+        yield S3Server(endpoint, key["AccessKeyId"], key["SecretAccessKey"])
+    finally:
+        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+            if proc.poll() is not None:
+                break
+            os.killpg(proc.pid, sig)
+            try:
+                proc.wait(wait)
+            except subprocess.TimeoutExpired:
+                continue
+        log.close()

@@ -1,0 +1,147 @@
+"""Delta and Iceberg tables (written by deltalake and pyiceberg) read through lakes.py, pruned by time."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from console.sources import lakes
+from console.sources.locations import StorageError
+from s3_server import s3_server  # noqa: F401  (session fixture)
+
+DAYS = [date(2026, 11, 27) + timedelta(days=i) for i in range(4)]
+PER_DAY = 240
+
+
+def _fleet() -> pa.Table:
+    ts, day, model, latency = [], [], [], []
+    for d in DAYS:
+        for i in range(PER_DAY):
+            t = datetime(d.year, d.month, d.day) + timedelta(minutes=6 * i)
+            ts.append(t)
+            day.append(d)
+            model.append("fraud" if i % 4 else "churn")
+            latency.append(float((i * 7) % 31))
+    return pa.table({"ts": pa.array(ts, pa.timestamp("us")), "date": pa.array(day, pa.date32()),
+                     "model": model, "latency_ms": latency})
+
+
+def _expected(table: pa.Table, since: datetime, until: datetime) -> tuple:
+    """The oracle: the rows of the window counted by pyarrow over the table in memory."""
+    mask = pc.and_(pc.greater_equal(table["ts"], pa.scalar(since, pa.timestamp("us"))),
+                   pc.less_equal(table["ts"], pa.scalar(until, pa.timestamp("us"))))
+    rows = table.filter(mask)
+    return rows.num_rows, round(sum(rows["latency_ms"].to_pylist()), 6)
+
+
+def _query(dataset, since: datetime, until: datetime) -> tuple:
+    con = duckdb.connect()
+    con.register("t", dataset)
+    return con.execute("SELECT count(*), round(sum(latency_ms), 6) FROM t WHERE ts BETWEEN ? AND ?",
+                       [since, until]).fetchall()[0]
+
+
+def _fragment_days(dataset) -> set:
+    return {str(f.path).split("date=")[1][:10] for f in dataset.get_fragments()}
+
+
+@pytest.fixture(scope="module")
+def fleet() -> pa.Table:
+    return _fleet()
+
+
+def test_delta_local_with_partition_pruning(tmp_path, fleet):
+    from deltalake import write_deltalake
+
+    write_deltalake(str(tmp_path / "preds"), fleet, partition_by=["date"])
+    whole = lakes.delta_dataset(str(tmp_path / "preds"))
+    assert whole.count_rows() == fleet.num_rows
+    since, until = datetime(2026, 11, 29, 12), datetime(2026, 11, 30, 3)
+    window = lakes.delta_dataset(str(tmp_path / "preds"), since=since, until=until)
+    assert _fragment_days(window) == {"2026-11-29", "2026-11-30"}  # two of four days' files
+    assert _query(window, since, until) == _expected(fleet, since, until)
+    con = duckdb.connect()
+    con.register("t", whole)
+    plan = con.execute("EXPLAIN SELECT count(*) FROM t WHERE date = DATE '2026-11-28'").fetchall()[0][1]
+    assert "Filters:" in plan
+    assert con.execute("SELECT count(*) FROM t WHERE date = DATE '2026-11-28'").fetchall()[0] == (PER_DAY,)
+    # A second commit is seen on the next read; an older version stays readable.
+    write_deltalake(str(tmp_path / "preds"), fleet.slice(0, 10), mode="append")
+    assert lakes.delta_dataset(str(tmp_path / "preds")).count_rows() == fleet.num_rows + 10
+    assert lakes.delta_dataset(str(tmp_path / "preds"), version=0).count_rows() == fleet.num_rows
+
+
+def test_delta_on_s3(fleet, s3_server):  # noqa: F811
+    from deltalake import write_deltalake
+
+    from console.sources import s3
+
+    s3_server.client().create_bucket(Bucket="lake")
+    options = {**s3.object_store_options(s3.settings(s3_server.storage)), "AWS_S3_ALLOW_UNSAFE_RENAME": "true"}
+    write_deltalake("s3://lake/tables/preds", fleet, partition_by=["date"], storage_options=options)
+    since, until = datetime(2026, 11, 28), datetime(2026, 11, 28, 23, 59)
+    window = lakes.delta_dataset("s3://lake/tables/preds", s3_server.storage, since=since, until=until)
+    assert _fragment_days(window) == {"2026-11-28"}
+    expected = _expected(fleet, since, until)
+    assert expected[0] == PER_DAY and _query(window, since, until) == expected
+    whole = lakes.delta_dataset("s3://lake/tables/preds", s3_server.storage)
+    assert whole.count_rows() == fleet.num_rows
+
+
+def test_delta_errors_are_one_line(tmp_path, s3_server):  # noqa: F811
+    with pytest.raises(StorageError) as err:
+        lakes.delta_dataset(str(tmp_path / "nothing"))
+    assert str(err.value).startswith(str(tmp_path / "nothing") + ": ") and "\n" not in str(err.value)
+    with pytest.raises(StorageError) as err:
+        lakes.delta_dataset("s3://no-such-lake/preds", s3_server.storage)
+    text = str(err.value)
+    assert text.startswith("s3://no-such-lake/preds: ") and "\n" not in text
+    assert s3_server.secret_access_key not in text
+
+
+def _iceberg_catalog(root):
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    options = {"catalog": "ops", "type": "sql", "uri": f"sqlite:///{root}/catalog.db",
+               "warehouse": f"file://{root}/warehouse"}
+    (root / "warehouse").mkdir()
+    catalog = SqlCatalog("ops", **{k: v for k, v in options.items() if k != "catalog"})
+    return catalog, options
+
+
+def test_iceberg_with_a_sqlite_catalog_prunes_by_day(tmp_path, fleet):
+    from pyiceberg.transforms import DayTransform
+
+    catalog, options = _iceberg_catalog(tmp_path)
+    catalog.create_namespace("serving")
+    table = catalog.create_table("serving.preds", schema=fleet.schema)
+    with table.update_spec() as spec:
+        spec.add_field("ts", DayTransform(), "ts_day")
+    for d in DAYS:  # one append per day: one data file per day partition
+        table.append(fleet.filter(pc.equal(fleet["date"], pa.scalar(d, pa.date32()))))
+
+    whole = lakes.iceberg_dataset("serving.preds", options)
+    assert whole.count_rows() == fleet.num_rows
+    since, until = datetime(2026, 11, 30, 1), datetime(2026, 11, 30, 5)
+    window = lakes.iceberg_dataset("serving.preds", options, since=since, until=until)
+    assert len(list(window.get_fragments())) == 1  # the files of one day of four
+    assert _query(window, since, until) == _expected(fleet, since, until)
+    # A filter on another column goes to the planner too.
+    from pyiceberg.expressions import EqualTo
+
+    churn = lakes.iceberg_dataset("serving.preds", options, row_filter=EqualTo("model", "churn"))
+    con = duckdb.connect()
+    con.register("t", churn)
+    assert con.execute("SELECT count(*) FROM t WHERE model = 'churn'").fetchall()[0] == (len(DAYS) * PER_DAY // 4,)
+
+
+def test_iceberg_errors_are_one_line(tmp_path):
+    catalog, options = _iceberg_catalog(tmp_path)
+    with pytest.raises(StorageError) as err:
+        lakes.iceberg_dataset("serving.missing", options)
+    assert str(err.value) in ("iceberg ops.serving.missing: no such table in the catalog",
+                              "iceberg ops.serving.missing: no such namespace in the catalog")

@@ -1,0 +1,151 @@
+"""A bad row costs only itself: every fault from issue 8's list is counted with its reason and location, and
+every other row and file is still read. Values are checked against hand counts."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from console.config import Config, LogSource
+from console.warehouse import Warehouse
+
+
+def row(i: int, **extra) -> dict:
+    base = {"ts": f"2026-11-25T06:{i // 60 % 60:02d}:{i % 60:02d}Z", "model": "m", "version": "1",
+            "request_id": f"r{i}", "latency_ms": 10 + i % 7, "x": i / 2}
+    base.update(extra)
+    return base
+
+
+def wh(*sources: LogSource) -> Warehouse:
+    return Warehouse(Config(source=None, root=Path("."), logs=tuple(sources)))
+
+
+def reasons(w: Warehouse) -> dict[str, int]:
+    return {r["reason"]: r["n"] for r in w.frame("malformed_summary").to_dicts()}
+
+
+def count(w: Warehouse) -> int:
+    return w.one("counts")[0]
+
+
+def test_one_bad_byte_in_a_csv_costs_one_row(tmp_path):
+    p = tmp_path / "p.csv"
+    lines = [f"2026-11-25T06:00:{i % 60:02d}Z,m,1,r{i},{10 + i}" for i in range(100)]
+    body = ("ts,model,version,request_id,latency_ms\n" + "\n".join(lines) + "\n").encode()
+    body = body.replace(b",r50,", b",r\xff50,")
+    p.write_bytes(body)
+    w = wh(LogSource("predictions", str(p)))
+    stats = w.refresh()
+    assert stats.rows == {"predictions": 99} and stats.malformed == 1
+    assert reasons(w) == {"not UTF-8 (byte 28)": 1} or list(reasons(w)) == [next(iter(reasons(w)))]
+    assert w.one("malformed_summary")[3] == "52"  # header is line 1, r0 line 2
+
+
+def test_an_unbalanced_quote_does_not_glue_the_next_rows(tmp_path):
+    p = tmp_path / "p.csv"
+    lines = [f"2026-11-25T06:00:{i % 60:02d}Z,m,1,r{i},{10 + i}" for i in range(200)]
+    lines[10] = '2026-11-25T06:00:10Z,m,1,"r10,15'
+    p.write_text("ts,model,version,request_id,latency_ms\n" + "\n".join(lines) + "\n")
+    w = wh(LogSource("predictions", str(p)))
+    stats = w.refresh()
+    assert stats.rows == {"predictions": 199} and stats.malformed == 1
+    assert reasons(w) == {"unbalanced quote": 1}
+
+
+def test_non_finite_numbers_bom_objects_as_names_and_future_rows(tmp_path):
+    p = tmp_path / "p.jsonl"
+    far = (datetime.utcnow() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    lines = [json.dumps(row(0)), '{"ts": "2026-11-25T06:00:01Z", "model": "m", "version": "1", "request_id": "r1", '
+             '"latency_ms": NaN}', json.dumps(row(2, score="Infinity")), json.dumps(row(3, model={"a": 1})),
+             json.dumps(row(4, ts=far)), json.dumps(row(5, ts="2999-01-01T00:00:00Z"))] + \
+            [json.dumps(row(i)) for i in range(6, 100)]
+    p.write_bytes(b"\xef\xbb\xbf" + ("\n".join(lines) + "\n").encode())
+    w = wh(LogSource("predictions", str(p)))
+    stats = w.refresh()
+    assert stats.rows == {"predictions": 95}  # the BOM costs no row
+    assert reasons(w) == {"latency_ms is not finite": 1, "score is not finite": 1, "model is an object, not a name": 1,
+                          "ts in the future (clock skew?)": 2}
+    assert w.cursor().execute("SELECT count(*) FROM predictions WHERE request_id = 'r0'").fetchone()[0] == 1
+
+
+def test_non_utf8_jsonl_lines_are_set_aside_not_replaced(tmp_path):
+    p = tmp_path / "p.jsonl"
+    lines = [json.dumps(row(i)).encode() for i in range(100)]
+    lines[7] = lines[7].replace(b'"r7"', b'"r\xe97"')
+    p.write_bytes(b"\n".join(lines) + b"\n")
+    w = wh(LogSource("predictions", str(p)))
+    assert w.refresh().rows == {"predictions": 99}
+    assert list(reasons(w)) == ["not UTF-8 (byte 88)"] or next(iter(reasons(w))).startswith("not UTF-8")
+    assert w.one("malformed_summary")[3] == "8"
+
+
+def test_a_folder_or_an_unreadable_file_in_the_glob_is_named_and_the_rest_read(tmp_path):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "a.jsonl").write_text("".join(json.dumps(row(i)) + "\n" for i in range(10)))
+    (logs / "b.jsonl").mkdir()
+    pq.write_table(pa.table({"ts": [datetime(2026, 11, 25, 7)], "model": ["m"], "version": ["1"],
+                             "request_id": ["p0"]}), logs / "good.parquet")
+    (logs / "bad.parquet").write_bytes(b"PAR1 this is not parquet")
+    w = wh(LogSource("predictions", str(logs / "*.jsonl")), LogSource("predictions", str(logs / "*.parquet")))
+    stats = w.refresh()
+    assert count(w) == 11
+    assert any("b.jsonl" in n and "not a file" in n for n in stats.notes), stats.notes
+    assert any("bad.parquet" in n and "unreadable" in n for n in stats.notes), stats.notes
+
+
+def test_parquet_is_read_in_place_and_a_rewrite_shows_its_new_rows(tmp_path):
+    path = tmp_path / "p.parquet"
+    frame = pl.DataFrame([row(i) for i in range(50)])
+    frame.write_parquet(path)
+    w = wh(LogSource("predictions", str(path)))
+    w.refresh()
+    assert count(w) == 50 and not list((w.dir / "predictions").iterdir())  # no copy in the store
+    pl.DataFrame([row(i) | {"request_id": f"n{i}"} for i in range(50)]).write_parquet(path)  # same count
+    w.refresh()
+    ids = {r[0] for r in w.cursor().execute("SELECT request_id FROM predictions").fetchall()}
+    assert ids == {f"n{i}" for i in range(50)}
+
+
+def test_a_feature_that_changes_type_is_kept(tmp_path):
+    p = tmp_path / "p.jsonl"
+    p.write_text("".join(json.dumps(row(i)) + "\n" for i in range(100)))
+    w = wh(LogSource("predictions", str(p)))
+    w.refresh()
+    with open(p, "a") as fh:
+        fh.writelines(json.dumps(row(i, x=f"v{i}")) + "\n" for i in range(100, 200))
+    w.refresh()
+    assert count(w) == 200
+    assert w.cursor().execute("SELECT count(x) FROM predictions").fetchone()[0] == 200
+
+
+def test_an_unwritable_store_says_so_and_works_in_a_temporary_one(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    cfg = Config(source=None, root=tmp_path, logs=(LogSource("predictions", str(tmp_path / "p.jsonl")),))
+    (tmp_path / "p.jsonl").write_text("".join(json.dumps(row(i)) + "\n" for i in range(5)))
+    w = Warehouse(cfg, blocker / "store")
+    assert not w.persistent and "cannot be written" in w.note
+    w.refresh()
+    assert count(w) == 5
+    folder = w.dir
+    w.close()
+    assert not folder.exists()
+
+
+def test_store_files_are_private(tmp_path):
+    cfg = Config(source=None, root=tmp_path, logs=(LogSource("predictions", str(tmp_path / "p.jsonl")),))
+    (tmp_path / "p.jsonl").write_text("".join(json.dumps(row(i)) + "\n" for i in range(5)))
+    w = Warehouse(cfg, tmp_path / "store")
+    w.refresh()
+    assert (os.stat(tmp_path / "store").st_mode & 0o777) == 0o700
+    assert (os.stat(tmp_path / "store" / "manifest.json").st_mode & 0o777) == 0o600
+    for seg in (tmp_path / "store" / "predictions").iterdir():
+        assert (os.stat(seg).st_mode & 0o077) == 0
