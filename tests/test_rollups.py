@@ -187,7 +187,8 @@ segments = ["country"]
 task = "regression"
 features = [{features}]
 """, encoding="utf-8")
-    rc = main(["rollup", "--config", str(tmp_path / "console.toml"), "--since", START.isoformat(),
+    rc = main(["rollup", "--config", str(tmp_path / "console.toml"), "--path", str(tmp_path / "rollups"),
+               "--since", START.isoformat(),
                "--until", (START + timedelta(hours=6)).isoformat(), "--format", "json"])
     assert rc == 0
     out = capsys.readouterr().out

@@ -9,19 +9,20 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from console.config import Config
-
-EXIT_OK, EXIT_USAGE, EXIT_REMOTE = 0, 2, 4
+from console.exit_codes import OK as EXIT_OK
+from console.exit_codes import USAGE as EXIT_USAGE
 
 
 def add_parsers(sub) -> None:
-    p = sub.add_parser("rollup", help="build the hourly rollups that closed since the last build")
-    p.add_argument("--since", metavar="T", help="first hour to (re)build, ISO time (default: where the last build "
-                                                 "stopped; the first build starts at the oldest row)")
+    # --since (the common option) is the first hour to (re)build; default: where the last build stopped, and
+    # the first build starts at the oldest row.
+    p = sub.add_parser("rollup", help="build the hourly rollups that closed since the last build (--since T "
+                                      "rebuilds from T)")
     p.add_argument("--until", metavar="T", help="build hours before T (default: the current hour, which stays open)")
     p.add_argument("--engine", choices=("local", "spark"), default="local",
                    help="local: this process; spark: a PySpark job (pip install 'mlops-console[spark]')")
     p.add_argument("--master", default="local[2]", help="Spark master: local[N], spark://HOST:7077, sc://HOST:15002")
-    p.add_argument("--path", metavar="DIR", help="rollup folder (default: rollups/ next to the configuration)")
+    p.add_argument("--path", metavar="DIR", help="rollup folder (default: [rollups] path, else rollups/ in the store)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_rollup)
 
@@ -34,7 +35,16 @@ def _time(text: str | None) -> datetime | None:
 
 
 def rollup_path(cfg: Config, explicit: str | None = None) -> Path:
-    return Path(explicit).expanduser().resolve() if explicit else cfg.root / "rollups"
+    """--path, else `[rollups] path` (once the config knows it), else `rollups/` inside the store."""
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    configured = getattr(cfg, "rollups_path", None)
+    if configured:
+        return Path(configured)
+    from console.warehouse import store_path
+
+    store = store_path(cfg)
+    return (store if store is not None else cfg.root) / "rollups"
 
 
 def cmd_rollup(args, cfg: Config) -> int:
@@ -46,7 +56,7 @@ def cmd_rollup(args, cfg: Config) -> int:
         print("mlops-console: rollup needs prediction log sources in the configuration", file=sys.stderr)
         return EXIT_USAGE
     try:
-        since, until = _time(args.since), _time(args.until)
+        since, until = _time(getattr(args, "since", None)), _time(args.until)
     except ValueError as exc:
         print(f"mlops-console: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
