@@ -132,10 +132,17 @@ def child_build(engine: str, logs: str, out: str, rows: int, master: str) -> dic
         build = rollup_job.builder([logs], None, specs, master=master)
     else:
         build = rollup_engine.local_builder(datasets, None, specs)
-    res = ro.catch_up(out, build, now=START + timedelta(days=DAYS), since=START, chunk=timedelta(days=1))
+    # Local: a day per file, memory bounded by one day's groups. Spark: the month as one job (a job
+    # costs seconds of scheduling, so it is given the whole range at once).
+    chunk = timedelta(days=DAYS) if engine == "spark" else timedelta(days=1)
+    res = ro.catch_up(out, build, now=START + timedelta(days=DAYS), since=START, chunk=chunk)
     took = time.perf_counter() - t
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_SELF)
     size = sum(p.stat().st_size for p in Path(out).rglob("*.parquet"))
-    return {"engine": engine, "rows": res.rows, "seconds": took, "rollup_bytes": size}
+    return {"engine": engine, "rows": res.rows, "seconds": took, "rollup_bytes": size,
+            "cpu_s": ru.ru_utime + ru.ru_stime}
 
 
 def child_drift(logs: str, out: str) -> dict:
@@ -230,16 +237,17 @@ def main() -> None:
     print(f"fleet: {args.rows:,} rows, 3 models x 25 features, {DAYS} days, Hive Parquet in {logs} "
           f"({sum(p.stat().st_size for p in logs.rglob('*.parquet')) / 2**30:.2f} GB; ready in "
           f"{time.perf_counter() - t:.0f} s)")
-    print(f"\n| engine | rows | build s | rows/s | peak RSS MB | rollup files MB |\n|---|---|---|---|---|---|")
-    out_local = None
+    print(f"\n| engine | rows | build s | rows/s | Python CPU s | peak RSS MB | rollup files MB |\n"
+          f"|---|---|---|---|---|---|---|")
     for engine in args.engines:
         out = root / f"rollups-{engine}"
         subprocess.run(["rm", "-rf", str(out)], check=True)
         r, peak = run_child(["--rows", str(args.rows), "--master", args.master, "--child", "build", engine,
                              str(logs), str(out)])
         print(f"| {engine}{' ' + args.master if engine == 'spark' else ''} | {r['rows']:,} | {r['seconds']:.1f} | "
-              f"{r['rows'] / r['seconds']:,.0f} | {peak:,.0f} | {r['rollup_bytes'] / 2**20:.1f} |", flush=True)
-        out_local = out_local or out
+              f"{r['rows'] / r['seconds']:,.0f} | {r['cpu_s']:.0f} | {peak:,.0f} | {r['rollup_bytes'] / 2**20:.1f} |",
+              flush=True)
+    out_local = root / "rollups-local" if (root / "rollups-local").exists() else root / f"rollups-{args.engines[0]}"
     r, peak = run_child(["--rows", str(args.rows), "--child", "drift", str(logs), str(out_local)])
     print(f"\ndrift of one model's 25 features (20 normed Wasserstein, 5 Jensen-Shannon) against its first day:")
     print(f"| what | seconds | rows covered | drifted | borderline |\n|---|---|---|---|---|")

@@ -86,7 +86,7 @@ def late_label_hours(preds: Sequence, labels: pa.Table | None,
 
 def catch_up(prediction_paths: Sequence[str], label_paths: Sequence[str], path, now: datetime,
              models: Mapping[str, Any] | None = None, since: datetime | None = None, until: datetime | None = None,
-             engine: str = "local", master: str = "local[2]", chunk: timedelta = timedelta(days=1),
+             engine: str = "local", master: str = "local[2]", chunk: timedelta | None = None,
              progress: Callable[[str], None] | None = None) -> ro.CatchUp:
     preds = src.dataset(prediction_paths)
     if not preds:
@@ -97,6 +97,8 @@ def catch_up(prediction_paths: Sequence[str], label_paths: Sequence[str], path, 
     if since is None and not ro.load_state(path).get("built_until"):
         first = min((t.column("ts").to_pylist()[0] for t in _first_rows(preds)), default=None)
         since = ro.floor_hour(first) if first else ro.floor_hour(now)
+    if chunk is None:  # a Spark job costs seconds to schedule: give it a week at a time
+        chunk = timedelta(days=7) if engine == "spark" else timedelta(days=1)
     if engine == "spark":
         from console.spark import rollup_job
 
