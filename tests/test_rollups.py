@@ -132,6 +132,10 @@ def test_drift_between_windows_from_read_rollups_is_within_the_bound_of_scipy(tm
     js = sk.jensenshannon(early.counts["channel"], late.counts["channel"])
     exact = raw.with_columns((pl.col("ts") >= cut).alias("late")).group_by("late", "channel").len()
     assert js.verdict == sk.DRIFTED  # "api" appears only late
+    table = sk.drift_table(early, late, tests={"speed": ("ks", 0.05)})
+    assert set(table) == set(NUMERIC) | set(CATEGORICAL)
+    assert table["channel"].score == js.score and table["speed"].test == "ks"
+    assert table["amount"].score == pytest.approx(w.score)
     assert sum(late.counts["channel"].values()) == exact.filter(pl.col("late"))["len"].sum()
 
 

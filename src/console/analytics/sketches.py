@@ -409,3 +409,25 @@ def group_sketches(data: pa.Table | pa.RecordBatch | pl.DataFrame | Iterable[pa.
                 g = out[key] = GroupSketch()
             g.update(part, numeric, categorical, k=k, top=top)
     return {key: g.finish(top) for key, g in out.items()}
+
+
+def drift_table(ref: Any, cur: Any, tests: Mapping[str, tuple[str, float]] | None = None,
+                numeric_test: str = "wasserstein", categorical_test: str = "jensenshannon") -> dict[str, SketchScore]:
+    """Scores per feature between two merged summaries (anything with `numeric`, `counts` and
+    `mean_std(feature)`, e.g. `store_rollups.Summary`). `tests` overrides a column's (test, threshold);
+    defaults are Evidently's for large samples: normed Wasserstein >= 0.1, Jensen-Shannon >= 0.1."""
+    tests = dict(tests or {})
+    out: dict[str, SketchScore] = {}
+    for f, r in ref.numeric.items():
+        name, thr = tests.get(f, (numeric_test, math.nan))
+        c = cur.numeric.get(f)
+        if name == "ks":
+            out[f] = ks(r, c, 0.05 if math.isnan(thr) else thr)
+        else:
+            out[f] = wasserstein(r, c, ref.mean_std(f)[1], 0.1 if math.isnan(thr) else thr)
+    for f, r in ref.counts.items():
+        name, thr = tests.get(f, (categorical_test, math.nan))
+        fn = {"psi": psi, "jensenshannon": jensenshannon, "chisquare": chisquare}[name]
+        default = 0.05 if name == "chisquare" else 0.1
+        out[f] = fn(r, cur.counts.get(f, {}), default if math.isnan(thr) else thr)
+    return out
