@@ -229,7 +229,7 @@ def main() -> None:
     if args.child:
         kind, *rest = args.child
         out = child_build(rest[0], rest[1], rest[2], args.rows, args.master) if kind == "build" else child_drift(*rest)
-        print(json.dumps(out))
+        print(json.dumps(out, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
         return
     root = Path(args.root) / str(args.rows)
     t = time.perf_counter()
