@@ -27,20 +27,34 @@ CREATE OR REPLACE VIEW inplace_labels AS {conform_labels};
 CREATE OR REPLACE VIEW clean_labels AS {clean_conform_labels};
 CREATE OR REPLACE VIEW inplace_deployments AS {conform_deployments};
 CREATE OR REPLACE VIEW clean_deployments AS {clean_conform_deployments};
+-- Logs in object storage and lakehouse tables (s3://, Delta, Iceberg): scanned in place through the Arrow
+-- datasets each connection registers as lake_N, conformed row by row like any other in-place log.
+CREATE OR REPLACE VIEW lake_raw_predictions AS {lake_predictions};
+CREATE OR REPLACE VIEW lake_raw_labels AS {lake_labels};
+CREATE OR REPLACE VIEW lake_raw_deployments AS {lake_deployments};
+CREATE OR REPLACE VIEW lake_predictions AS {lake_conform_predictions};
+CREATE OR REPLACE VIEW lake_labels AS {lake_conform_labels};
+CREATE OR REPLACE VIEW lake_deployments AS {lake_conform_deployments};
 CREATE OR REPLACE VIEW predictions AS
     SELECT * FROM read_parquet({segments_predictions}, union_by_name = true)
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM clean_predictions
-    UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM inplace_predictions WHERE _reject IS NULL;
+    UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM inplace_predictions WHERE _reject IS NULL
+    UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM lake_predictions WHERE _reject IS NULL;
 CREATE OR REPLACE VIEW labels AS
     SELECT * FROM read_parquet({segments_labels}, union_by_name = true)
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM clean_labels
-    UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM inplace_labels WHERE _reject IS NULL;
+    UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM inplace_labels WHERE _reject IS NULL
+    UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM lake_labels WHERE _reject IS NULL;
 CREATE OR REPLACE VIEW deployments AS
     SELECT * FROM read_parquet({segments_deployments}, union_by_name = true)
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM clean_deployments
-    UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM inplace_deployments WHERE _reject IS NULL;
+    UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM inplace_deployments WHERE _reject IS NULL
+    UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM lake_deployments WHERE _reject IS NULL;
 CREATE OR REPLACE VIEW malformed AS
     SELECT source, location, reason, raw FROM read_parquet({segments_malformed}, union_by_name = true)
     UNION ALL SELECT source, CAST(loc AS VARCHAR), _reject, NULL FROM inplace_predictions WHERE _reject IS NOT NULL
     UNION ALL SELECT source, CAST(loc AS VARCHAR), _reject, NULL FROM inplace_labels WHERE _reject IS NOT NULL
-    UNION ALL SELECT source, CAST(loc AS VARCHAR), _reject, NULL FROM inplace_deployments WHERE _reject IS NOT NULL;
+    UNION ALL SELECT source, CAST(loc AS VARCHAR), _reject, NULL FROM inplace_deployments WHERE _reject IS NOT NULL
+    UNION ALL SELECT source, CAST(loc AS VARCHAR), _reject, NULL FROM lake_predictions WHERE _reject IS NOT NULL
+    UNION ALL SELECT source, CAST(loc AS VARCHAR), _reject, NULL FROM lake_labels WHERE _reject IS NOT NULL
+    UNION ALL SELECT source, CAST(loc AS VARCHAR), _reject, NULL FROM lake_deployments WHERE _reject IS NOT NULL;

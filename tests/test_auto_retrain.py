@@ -25,14 +25,17 @@ def test_festival_drift_recommends_retraining_and_auto_retrain_calls_the_hook(tm
     svc = Service(cfg, clock=lambda: during)
     svc.refresh()
     svc.findings(max_age_s=0)
+    assert not httpserver.log  # reading findings never writes: retraining is its own step
     recs = [r for r in svc.recommendations if r.model == festival["model"]]
     assert recs and "drift" in recs[0].reason
     assert abs(recs[0].since - datetime.fromisoformat(festival["start"].rstrip("Z"))) <= timedelta(hours=3)
 
+    svc.auto_retrain()
     calls = [json.loads(req.get_data()) for req, _ in httpserver.log]
     assert [c["model"] for c in calls] == [festival["model"]]
     assert "auto_retrain" in calls[0]["reason"] and calls[0]["environment"] == "production"
     assert svc.auto_retrain_results[0].ok, svc.auto_retrain_results[0].message
 
     svc.findings(max_age_s=0)  # still drifting, but within the cool-down: no second call
+    svc.auto_retrain()
     assert len(httpserver.log) == 1

@@ -31,8 +31,6 @@ def write(tmp_path: Path, text: str) -> Path:
     ("[models.m]\nfeatures = 'a,b'\n", "models.m.features", "a list of strings"),
     ("[models.m.prices]\ninput_per_1m = -1\n", "models.m.prices.input_per_1m", ">= 0.0"),
     ("[rollout]\ncanary_steps = [50, 10]\n", "rollout.canary_steps", "increasing"),
-    ("[webhooks.deploy]\nurl = 'http://x'\nheaders = { Authorization = '${NOPE_NOT_SET_VAR}' }\n",
-     "webhooks.deploy.headers.Authorization", "NOPE_NOT_SET_VAR is not set"),
     ("[[alerts]]\nmetric = 'p95_ms'\nop = '=='\nthreshold = 1\n", "alerts[0].op", "expected one of"),
     ("[[alerts]]\nmetric = 'p95_ms'\n", "alerts[0].threshold", "expected a number"),
     ("[keys]\nquit = 3\n", "keys.quit", "expected a key name"),
@@ -109,6 +107,16 @@ def test_secrets_expand_but_never_print(tmp_path, monkeypatch):
     assert "s3cr3t" not in repr(cfg) and "s3cr3t" not in str(header) and "s3cr3t" not in f"{header}"
 
 
+def test_an_unset_variable_fails_where_it_is_used_naming_its_key(tmp_path):
+    from console.config import reveal
+
+    path = write(tmp_path, "[webhooks.deploy]\nurl = 'http://x'\nheaders = { Authorization = '${NOPE_NOT_SET_VAR}' }\n")
+    header = parse_file(path).webhooks["deploy"].headers["Authorization"]  # loading does not need it
+    with pytest.raises(ConfigError) as err:
+        reveal(header)
+    assert err.value.key == "webhooks.deploy.headers.Authorization" and "NOPE_NOT_SET_VAR is not set" in str(err.value)
+
+
 def test_relative_paths_resolve_against_the_file(tmp_path):
     path = write(tmp_path, "[registry]\ntracking_uri = 'sqlite:///reg/mlflow.db'\n"
                            "[[logs]]\nkind = 'predictions'\npath = 'logs/*.jsonl'\n"
@@ -123,3 +131,146 @@ def test_registry_override_and_read_only_flag(tmp_path):
     path = write(tmp_path, "[registry]\ntracking_uri = 'sqlite:///a.db'\n")
     cfg = load(path, registry="http://127.0.0.1:1", read_only=True)
     assert cfg.tracking_uri == "http://127.0.0.1:1" and cfg.read_only
+
+
+# --------------------------------------------------------------------------- the typed schema (issue 11)
+
+@pytest.mark.parametrize("text, key, expected", [
+    ("[[alerts]]\nmetric = 'accuracy'\nthreshold = 1\n", "alerts[0].metric", "expected one of p95_ms"),
+    ("[[alerts]]\nmetric = 'feature_drfit'\nthreshold = 1\n", "alerts[0].metric", "got 'feature_drfit'"),
+    ("[[alerts]]\nmetric = 'p95_ms'\nthreshold = 1\nseverity = 'high'\n", "alerts[0].severity",
+     "expected one of info, warning, critical"),
+    ("[[alerts]]\nmetric = 'p95_ms'\nthreshold = 1\nwindow = '1 hour'\n", "alerts[0].window", "expected a window"),
+    ("[[alerts]]\nmetric = 'p95_ms'\nthreshold = 1\nwindwo = '1h'\n", "alerts[0].windwo", "unknown key"),
+    ("[models.m]\nfeatures = ['a']\n[models.m.drift.a]\ntest = 'kss'\n", "models.m.drift.a.test",
+     "expected one of ks, wasserstein, psi, jensenshannon, chisquare, z"),
+    ("[models.m]\nfeatures = ['a']\n[models.m.drift.b]\nignore = true\n", "models.m.drift.b",
+     "'b' is not a feature of m; expected one of a"),
+    ("[models.m]\n[models.m.drift.b]\nignore = true\n", "models.m.drift.b", "no features and no reference"),
+    ("[models.m]\nfeatures = ['a']\n[models.m.drift.a]\nignore = 'yes'\n", "models.m.drift.a.ignore",
+     "expected true or false"),
+    ("[models.m.slo]\nshort_window = 'soon'\n", "models.m.slo.short_window", "expected a window"),
+    ("[models.m.prices]\nreplicas = 1.5\n", "models.m.prices.replicas", "expected a whole number >= 0"),
+    ("[environments.prod]\nproduction = 'y'\n", "environments.prod.production", "expected true or false"),
+    ("[ingest]\npartial_line_grace = 'later'\n", "ingest.partial_line_grace", "expected a window"),
+    ("[storage.s3]\nregion = 3\n", "storage.s3.region", "expected a string"),
+    ("[store]\npath = 1\n", "store.path", "expected a string"),
+    ("logs = 3\n", "logs", "expected an array of tables ([[logs]])"),
+])
+def test_typed_schema_names_the_key(tmp_path, text, key, expected):
+    with pytest.raises(ConfigError) as err:
+        parse_file(write(tmp_path, text))
+    assert err.value.key == key
+    assert expected in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def _reference(tmp_path: Path) -> None:
+    import polars as pl
+    pl.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"], "label": [0, 1]}).write_parquet(tmp_path / "ref.parquet")
+    (tmp_path / "ref.csv").write_text("a,b,label\n1,x,0\n")
+
+
+@pytest.mark.parametrize("text, key, expected", [
+    ("[models.m]\nreference = 'nope.parquet'\n", "models.m.reference", "no such file"),
+    ("[models.m]\nreference = 'ref.parquet'\nfeatures = ['a', 'c']\n", "models.m.features",
+     "c not in the reference ref.parquet"),
+    ("[models.m]\nreference = 'ref.csv'\nfeatures = ['a', 'zz']\n", "models.m.features", "zz not in the reference"),
+    ("[models.m]\nreference = 'ref.parquet'\n[models.m.drift.label]\nignore = true\n", "models.m.drift.label",
+     "'label' is not a feature of m; expected one of a, b"),
+])
+def test_files_the_config_names_are_checked_on_load(tmp_path, text, key, expected):
+    _reference(tmp_path)
+    path = write(tmp_path, text)
+    parse_file(path)  # the schema alone is fine
+    with pytest.raises(ConfigError) as err:
+        load(path)
+    assert err.value.key == key and expected in str(err.value)
+
+
+def test_a_missing_reference_exits_2_with_one_line(tmp_path):
+    path = write(tmp_path, "[models.m]\nreference = 'nope.parquet'\n")
+    proc = subprocess.run([sys.executable, "-m", "console", "--config", str(path), "check"],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": SRC})
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "models.m.reference" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_data_path_keys_and_their_defaults(tmp_path, monkeypatch):
+    _reference(tmp_path)
+    cfg = parse_file(write(tmp_path, "[[logs]]\nkind = 'predictions'\npath = 's3://bucket/logs/*.parquet'\n"))
+    assert cfg.store_path is None and cfg.rollups_path is None
+    assert cfg.ingest.partial_line_grace == "30s" and cfg.ingest.partial_line_grace_s == 30
+    assert cfg.ingest.future_tolerance_s == 300
+    assert cfg.logs[0].path == "s3://bucket/logs/*.parquet" and cfg.logs[0].options == {}
+    assert cfg.s3.endpoint_url is None
+
+    monkeypatch.delenv("NOT_SET_KEY", raising=False)
+    cfg = parse_file(write(tmp_path, """
+[store]
+path = "store"
+[rollups]
+path = "rollups"
+[ingest]
+partial_line_grace = "2m"
+future_tolerance = "1h"
+[storage.s3]
+endpoint_url = "http://127.0.0.1:5000"
+region = "eu-west-1"
+access_key_id = "${NOT_SET_KEY}"
+[[logs]]
+kind = "predictions"
+path = "capture/"
+format = "sagemaker-capture"
+[logs.options]
+endpoint = "fraud"
+variant_map = { AllTraffic = "production" }
+"""))
+    assert cfg.store_path == tmp_path / "store" and cfg.rollups_path == tmp_path / "rollups"
+    assert cfg.ingest.partial_line_grace_s == 120 and cfg.ingest.future_tolerance_s == 3600
+    assert cfg.logs[0].format == "sagemaker-capture"
+    assert cfg.logs[0].options == {"endpoint": "fraud", "variant_map": {"AllTraffic": "production"}}
+    assert cfg.s3.endpoint_url == "http://127.0.0.1:5000" and cfg.s3.region == "eu-west-1"
+    secret = cfg.s3.access_key_id
+    assert isinstance(secret, Secret) and "NOT_SET" not in repr(cfg)
+    with pytest.raises(ConfigError) as err:  # unset: an error only where the value is used
+        secret.reveal()
+    assert err.value.key == "storage.s3.access_key_id" and "NOT_SET_KEY is not set" in str(err.value)
+    monkeypatch.setenv("NOT_SET_KEY", "AKIA-test")
+    assert secret.reveal() == "AKIA-test"
+
+
+def test_log_formats_can_be_registered(tmp_path):
+    import console.config as config
+    path = write(tmp_path, "[[logs]]\nkind = 'predictions'\npath = 'x'\nformat = 'my-format'\n")
+    with pytest.raises(ConfigError, match="logs\\[0\\].format"):
+        parse_file(path)
+    before = config.LOG_FORMATS
+    try:
+        config.register_log_format("my-format")
+        assert parse_file(path).logs[0].format == "my-format"
+    finally:
+        config.LOG_FORMATS = before
+
+
+def test_drift_test_names_are_the_drift_engine_names():
+    from console.analytics import drift
+    from console.config import DRIFT_TEST_ALIASES, DRIFT_TESTS
+    assert set(DRIFT_TESTS) == set(drift.TESTS)
+    for alias, name in DRIFT_TEST_ALIASES.items():
+        assert drift.resolve_test(alias).name == name
+
+
+def test_demo_config_passes_the_schema(tmp_path):
+    from console.demo.workspace import config_text
+    cfg = parse_file(write(tmp_path, config_text()))
+    assert cfg.alerts and all(r.metric for r in cfg.alerts)
+
+
+def test_an_unset_webhook_secret_fails_where_it_is_used(tmp_path, monkeypatch):
+    monkeypatch.delenv("NOPE_NOT_SET_VAR", raising=False)
+    cfg = parse_file(write(tmp_path, "[webhooks.deploy]\nurl = 'http://x'\n"
+                                     "headers = { Authorization = '${NOPE_NOT_SET_VAR}' }\n"))
+    with pytest.raises(ConfigError) as err:
+        cfg.webhooks["deploy"].headers["Authorization"].reveal()
+    assert err.value.key == "webhooks.deploy.headers.Authorization" and "NOPE_NOT_SET_VAR is not set" in str(err.value)

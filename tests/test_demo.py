@@ -307,7 +307,7 @@ def test_serving_follows_the_events_the_console_appends():
     assert (promoted.champion, promoted.canary) == ("4", None)
     assert stepped.apply({"action": "abort", "strategy": "canary", "version": "4"}).canary is None
     back = stepped.apply({"action": "rollback", "strategy": "direct", "version": "2", "traffic_pct": 100})
-    assert (back.champion, back.canary) == ("2", "4")
+    assert (back.champion, back.canary, back.canary_pct) == ("2", None, None)  # a rollback ends the canary
     green = start.apply({"action": "switch", "strategy": "blue-green", "version": "4", "traffic_pct": 100})
     assert (green.champion, green.champion_variant, dict(green.colors)) == ("4", "green", {"blue": "3", "green": "4"})
     blue = green.apply({"action": "switch", "strategy": "blue-green", "version": "3", "traffic_pct": 100})

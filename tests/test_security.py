@@ -177,14 +177,15 @@ def _tamper(path: Path, case: str) -> None:
                                   "sidecar deleted", "forged append"])
 def test_3_every_tampering_is_detected_and_never_healed_by_an_append(tmp_path, case):
     path = tmp_path / "audit.jsonl"
-    _trail(path)
+    log = _trail(path)
     assert audit.verify(path).ok
     _tamper(path, case)
     result = audit.verify(path)
     assert not result.ok, (case, result)
     before = path.read_bytes()
-    with pytest.raises(AuditTampered, match="audit verify"):
-        AuditLog(path).intent("rollback", "fraud", "production")
+    for writer in (log, AuditLog(path)):  # the console that wrote it (long-running TUI) and a new process
+        with pytest.raises(AuditTampered, match="audit verify"):
+            writer.intent("rollback", "fraud", "production")
     assert path.read_bytes() == before  # nothing appended, nothing healed
     assert not audit.verify(path).ok
 
@@ -350,6 +351,22 @@ def test_5_credentials_in_the_registry_uri_never_name_the_workspace(mlflow_serve
     assert _workspace_of("https://u:p@host.example/ws/prod?token=t") == "prod"
 
 
+def test_5_a_status_url_elsewhere_never_gets_the_hooks_credentials(httpserver, monkeypatch):
+    from console.actions import hooks
+    from console.config import parse
+
+    monkeypatch.setenv("RETRAIN_TOKEN", "PLANTEDstatus1")
+    httpserver.expect_request("/jobs/7").respond_with_json({"state": "running"})
+    cfg = parse({"webhooks": {"retrain": {"url": httpserver.url_for("/retrain"),
+                                          "headers": {"Authorization": "Bearer ${RETRAIN_TOKEN}"}}}}, root=Path("/tmp"))
+    hook = cfg.webhooks["retrain"]
+    same = httpserver.url_for("/jobs/7")  # http://localhost:PORT/...
+    other = same.replace("localhost", "127.0.0.1")  # the same server, another origin as far as a URL says
+    assert hooks.follow(same, hook)["state"] == "running" and hooks.follow(other, hook)["state"] == "running"
+    sent = [req.headers.get("Authorization") for req, _ in httpserver.log]
+    assert sent == ["Bearer PLANTEDstatus1", None]
+
+
 def test_5_files_the_console_creates_are_private(mlflow_server, tmp_path):
     from console.private_files import open_private, private_dir
 
@@ -396,6 +413,10 @@ def test_6_a_hook_timeout_is_reported_as_unknown(mlflow_server, tmp_path, capsys
     outcome = records(cfg)[-1]
     assert (outcome["phase"], outcome["outcome"]) == ("outcome", "unknown")
     assert audit.incomplete(Path(cfg).parent / "audit.jsonl") == []
+    for _ in range(200):  # the server logs the request once its slow answer is done; the hook did receive it
+        if httpserver.log:
+            break
+        time.sleep(0.05)
     assert len(httpserver.log) == 1
 
 

@@ -149,3 +149,28 @@ def test_store_files_are_private(tmp_path):
     assert (os.stat(tmp_path / "store" / "manifest.json").st_mode & 0o777) == 0o600
     for seg in (tmp_path / "store" / "predictions").iterdir():
         assert (os.stat(seg).st_mode & 0o077) == 0
+
+
+def test_a_live_log_refreshed_often_keeps_few_segments_and_every_row(tmp_path):
+    from console import warehouse as wmod
+
+    p = tmp_path / "p.jsonl"
+    p.write_text("")
+    clock = {"t": 1000.0}
+    w = Warehouse(Config(source=None, root=tmp_path, logs=(LogSource("predictions", str(p)),)), tmp_path / "store",
+                  wall=lambda: clock["t"])
+    n = 0
+    for step in range(wmod.COMPACT_AT * 2 + 3):
+        with open(p, "a") as fh:
+            fh.writelines(json.dumps(row(n + i) | {"request_id": f"s{n + i}"}) + "\n" for i in range(7))
+        n += 7
+        w.refresh()
+        clock["t"] += 5
+    assert count(w) == n
+    assert len(w.manifest.segments["predictions"]) < wmod.COMPACT_AT
+    assert w.cursor().execute("SELECT count(DISTINCT request_id) FROM predictions").fetchone()[0] == n
+    retired = [name for name, _ in w.manifest.retired]
+    assert retired and all((w.dir / name).exists() for name in retired)  # a reader may still hold them
+    clock["t"] += wmod.RETIRE_S + 1
+    w.refresh()
+    assert not any((w.dir / name).exists() for name in retired) and count(w) == n

@@ -26,7 +26,7 @@ def _env(term: str) -> dict:
     return env
 
 
-def _gone(pid: int, rounds: int = 200) -> bool:
+def _gone(pid: int, rounds: int = 200, pause: float = 0.05) -> bool:
     for _ in range(rounds):  # poll: we assert that it ends, not how fast
         try:
             finished, _ = os.waitpid(pid, os.WNOHANG)
@@ -34,7 +34,7 @@ def _gone(pid: int, rounds: int = 200) -> bool:
             return True
         if finished:
             return True
-        time.sleep(0.05)
+        time.sleep(pause)
     return False
 
 
@@ -105,3 +105,53 @@ def test_snapshot_svg(tmp_path):
     assert res.returncode == 0, res.stderr
     svg = out.read_text(encoding="utf-8")
     assert svg.startswith("<svg") and "fraud-detector" in svg and "\x1b" not in svg
+
+
+# ---------------------------------------------------------------------------------------- gone at once
+
+QUIT_BOUND_S = 5.0  # generous: the figure itself (about 0.3 s) is measured by benchmarks/bench_quit.py
+
+
+@pytest.fixture(scope="module")
+def busy_demo(tmp_path_factory) -> Path:
+    """The demo workspace: big enough that the monitoring worker is mid-query right after the first frame."""
+    from console.demo.workspace import build_workspace as build_demo
+
+    from fixed_time import DEMO_NOW
+
+    return build_demo(tmp_path_factory.mktemp("pty-quit") / "ws", now=DEMO_NOW)
+
+
+def _quit_seconds(config: Path, how: str) -> float:
+    """Starts the console on `config`, waits for its first frame, quits by `how` and returns how long the
+    process took to end."""
+    env = dict(_env("xterm-256color"), XDG_CACHE_HOME=str(config.parent / f"cache-{how}"))
+    child = pexpect.spawn(sys.executable, ["-m", "console", "--config", str(config)], env=env,
+                          dimensions=(40, 120), encoding="utf-8", codec_errors="replace", timeout=120)
+    gone = False
+    try:
+        child.expect("delivery-eta")
+        start = time.monotonic()
+        if how == "q":
+            child.send("q")
+        elif how == "close":  # the terminal goes away: its master side closes
+            os.close(child.child_fd)
+            child.child_fd = -1
+            child.closed = True
+        else:
+            os.kill(child.pid, getattr(signal, how))
+        gone = _gone(child.pid, rounds=int(QUIT_BOUND_S / 0.01), pause=0.01)
+        seconds = time.monotonic() - start
+        assert gone, f"still running {seconds:.1f} s after {how}"
+        return seconds
+    finally:
+        if not gone:
+            os.kill(child.pid, signal.SIGKILL)
+            _gone(child.pid)
+
+
+@pytest.mark.parametrize("how", ["q", "SIGTERM", "SIGHUP", "close"])
+def test_a_busy_console_is_gone_at_once(busy_demo, how):
+    seconds = _quit_seconds(busy_demo, how)
+    print(f"quit by {how}: {seconds:.2f} s")
+    assert seconds < QUIT_BOUND_S, seconds

@@ -74,7 +74,7 @@ def make_app(root: Path, *, keys: dict | None = None, theme: str | None = None, 
     return ConsoleApp(cfg, service=svc, poll=False)
 
 
-async def wait_for_snapshot(app, pilot, rounds: int = 400) -> None:
+async def wait_for_snapshot(app, pilot, rounds: int = 2400) -> None:
     """Pauses until the first snapshot reached the app (polling, no timing assertion)."""
     for _ in range(rounds):
         if app.snapshot is not None:

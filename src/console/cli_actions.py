@@ -17,7 +17,8 @@ from console import exit_codes
 from console.actions import audit as audit_mod
 from console.actions import policy
 from console.actions.catalog import get as get_spec
-from console.actions.operator import STRATEGIES, ActionResult, Operator, Plan
+from console.actions.operator import STRATEGIES, ActionResult, Plan
+from console.actions.plan import Prepared
 from console.config import Config, ConfigError, reveal
 from console.redact import redact_text
 from console.safe_text import printable, printable_lines
@@ -40,9 +41,12 @@ def _json_out(args: argparse.Namespace) -> bool:
     return getattr(args, "format", None) == "json"
 
 
-def make_operator(cfg: Config) -> Operator:
-    """The operator the CLI runs with; tests and `cli.py` may replace this for a custom registry."""
-    return Operator(cfg, Registry(reveal(cfg.tracking_uri)))
+def make_service(cfg: Config):
+    """The service the CLI acts through (its one plan-and-gate path, the TUI's too); tests and `cli.py` may
+    replace this for a custom registry."""
+    from console.service import Service
+
+    return Service(cfg)
 
 
 def _guarded(handler: Callable[[argparse.Namespace, Config], int]) -> Callable[[argparse.Namespace, Config], int]:
@@ -76,11 +80,14 @@ def _guarded(handler: Callable[[argparse.Namespace, Config], int]) -> Callable[[
     return run
 
 
-def _confirm(action: str, cfg: Config, args: argparse.Namespace, plan: Plan | None, model: str) -> int | None:
+def _confirm(action: str, cfg: Config, args: argparse.Namespace, plan: Plan | None, model: str,
+             notes: tuple[str, ...] = ()) -> int | None:
     """None to go ahead, else the exit code. Dangerous actions need --yes without a terminal."""
     spec = get_spec(action)
     if plan is not None:
         _err(f"plan: {plan.summary}")
+    for note in notes:
+        _err(f"note: {note}")
     if not spec.dangerous or args.yes:
         return None
     if not sys.stdin.isatty():
@@ -114,22 +121,32 @@ def _report(args: argparse.Namespace, result: ActionResult) -> int:
     return exit_codes.for_status(result.status)
 
 
-def _preflight(op: Operator, cfg: Config, args: argparse.Namespace, action: str, model: str,
-               **plan_args: Any) -> int | None:
-    """Refuse early (environment, policy, hook config, blocked plan; each refusal audited) and confirm;
-    the operator re-checks all of it under the lock. Sets `args.expected_from` to what the plan saw when
-    the operator gave no --from, so one who loses a race to the same change hears a conflict (exit 3)."""
-    refused = op.admit(action, model, args.env)
-    if refused is not None:
-        return _report(args, refused)
-    plan = op.plan(model, args.env, action, **plan_args) if action != "retrain" else None
+def _preflight(svc, cfg: Config, args: argparse.Namespace, action: str, model: str,
+               **plan_args: Any) -> tuple[Prepared | None, int | None]:
+    """Plan through the service (the TUI's path too) and refuse early: environment, policy and hook config
+    (audited), applicability, a conflict or blocked plan (audited), failed gates unless --force; then confirm.
+    The operator re-checks all of it under the lock. Sets `args.expected_from` to what the plan saw when
+    the operator gave no --from, so one who loses a race to the same change hears a conflict (exit 3).
+    Returns (planned, exit code or None to go ahead)."""
+    planned = svc.plan_action(model, args.env, action, **plan_args)
+    if planned.stopped is not None:
+        return planned, _report(args, planned.stopped)
+    if not planned.allowed:
+        _err(f"refused: {planned.reason}")
+        return planned, REFUSED
+    plan = planned.plan
     if plan is not None:
-        stopped = op.conflict_or_blocked(plan, getattr(args, "expected_from", None))
+        stopped = svc.stop_action(planned, getattr(args, "expected_from", None))
         if stopped is not None:
-            return _report(args, stopped)
+            return planned, _report(args, stopped)
         if getattr(args, "expected_from", None) is None:
             args.expected_from = plan.from_version or "none"
-    return _confirm(action, cfg, args, plan, model)
+    for gate in planned.gates:
+        _err(f"gate {'PASS' if gate.passed else 'FAIL'} {gate.name}: {gate.detail}")
+    if planned.failed_gates and not getattr(args, "force", False):
+        _err(f"refused: {planned.gate_refusal()}")
+        return planned, REFUSED
+    return planned, _confirm(action, cfg, args, plan, model, planned.notes)
 
 
 @_guarded
@@ -141,61 +158,53 @@ def cmd_promote(args: argparse.Namespace, cfg: Config) -> int:
     if args.percent is not None and args.strategy != "canary":
         _err("error: --percent only applies to --strategy canary")
         return USAGE
-    op = make_operator(cfg)
-    code = _preflight(op, cfg, args, "promote", args.model, version=args.version, strategy=args.strategy,
-                      percent=args.percent)
+    svc = make_service(cfg)
+    planned, code = _preflight(svc, cfg, args, "promote", args.model, version=args.version,
+                               strategy=args.strategy, percent=args.percent)
     if code is not None:
         return code
-    return _report(args, op.promote(args.model, args.version, args.env, strategy=args.strategy,
-                                    percent=args.percent, expected_from=args.expected_from,
-                                    reason=args.reason, force=args.force))
+    return _report(args, svc.run_action(planned, strategy=args.strategy, percent=args.percent,
+                                        expected_from=args.expected_from, reason=args.reason, force=args.force))
 
 
 @_guarded
 def cmd_rollback(args: argparse.Namespace, cfg: Config) -> int:
     """Return the champion to the previous version (or --to VERSION)."""
-    op = make_operator(cfg)
-    code = _preflight(op, cfg, args, "rollback", args.model, to=args.to)
+    svc = make_service(cfg)
+    planned, code = _preflight(svc, cfg, args, "rollback", args.model, to=args.to)
     if code is not None:
         return code
-    return _report(args, op.rollback(args.model, args.env, to=args.to, expected_from=args.expected_from,
-                                     reason=args.reason))
+    return _report(args, svc.run_action(planned, to=args.to, expected_from=args.expected_from, reason=args.reason))
 
 
 @_guarded
 def cmd_canary(args: argparse.Namespace, cfg: Config) -> int:
     """Step, promote (full) or abort the running canary."""
     action = f"canary-{args.step}"
-    op = make_operator(cfg)
-    code = _preflight(op, cfg, args, action, args.model)
+    if getattr(args, "force", False) and not args.reason.strip():
+        _err("error: --force needs --reason")
+        return USAGE
+    svc = make_service(cfg)
+    planned, code = _preflight(svc, cfg, args, action, args.model)
     if code is not None:
         return code
-    if args.step == "step":
-        result = op.canary_step(args.model, args.env, args.expected_from, args.reason, args.force)
-    elif args.step == "promote":
-        result = op.canary_promote(args.model, args.env, args.expected_from, args.reason, args.force)
-    else:
-        result = op.canary_abort(args.model, args.env, args.expected_from, args.reason)
-    return _report(args, result)
+    return _report(args, svc.run_action(planned, expected_from=args.expected_from, reason=args.reason,
+                                        force=getattr(args, "force", False)))
 
 
 @_guarded
 def cmd_shadow(args: argparse.Namespace, cfg: Config) -> int:
     """Stop mirroring traffic to the shadow version (start one with `promote --strategy shadow`)."""
-    op = make_operator(cfg)
-    code = _preflight(op, cfg, args, "shadow-stop", args.model)
+    svc = make_service(cfg)
+    planned, code = _preflight(svc, cfg, args, "shadow-stop", args.model)
     if code is not None:
         return code
-    return _report(args, op.shadow_stop(args.model, args.env, args.expected_from, args.reason))
+    return _report(args, svc.run_action(planned, expected_from=args.expected_from, reason=args.reason))
 
 
 @_guarded
 def cmd_retrain(args: argparse.Namespace, cfg: Config) -> int:
     """Trigger the retrain hook for a model."""
-    op = make_operator(cfg)
-    code = _preflight(op, cfg, args, "retrain", args.model)
-    if code is not None:
-        return code
     evidence = {}
     if args.evidence:
         try:
@@ -203,7 +212,11 @@ def cmd_retrain(args: argparse.Namespace, cfg: Config) -> int:
         except ValueError:
             _err("error: --evidence must be a JSON object")
             return USAGE
-    return _report(args, op.retrain(args.model, args.env, args.reason, evidence=evidence))
+    svc = make_service(cfg)
+    planned, code = _preflight(svc, cfg, args, "retrain", args.model)
+    if code is not None:
+        return code
+    return _report(args, svc.run_action(planned, reason=args.reason, evidence=evidence))
 
 
 def _audit_line(rec: dict[str, Any]) -> str:

@@ -13,7 +13,7 @@ from console import exit_codes
 from console.cli import add_window_options
 from console.config import Config, ConfigError
 from console.redact import redact_text
-from console.safe_text import printable
+from console.safe_text import printable, printable_lines
 
 EXIT_OK, EXIT_FIRING, EXIT_ERROR = exit_codes.OK, exit_codes.REFUSED, exit_codes.USAGE
 
@@ -23,11 +23,15 @@ def _print(line: str) -> None:
 
 
 def add_parsers(sub) -> None:
-    p = sub.add_parser("check", help="evaluate the alert rules once: exit 0 when none fire, 1 when some do")
+    p = sub.add_parser("check", help="evaluate the alert rules once (never writes): exit 0 when none fire, 1 when some do "
+                                          "or a source is stale or nothing can be evaluated, 2 on a config it cannot evaluate")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--all", action="store_true", help="also list resolved incidents")
     add_window_options(p)
     p.set_defaults(func=_errors_exit_2(cmd_check))
+    p = sub.add_parser("auto-retrain", help="call the retrain hook for standing recommendations (auto_retrain)")
+    add_window_options(p)
+    p.set_defaults(func=cmd_auto_retrain)
     p = sub.add_parser("drift", help="print a model's drift table")
     p.add_argument("model")
     add_window_options(p)
@@ -60,27 +64,57 @@ def _errors_exit_2(handler):
 
 
 def cmd_check(args, cfg: Config) -> int:
+    """Exit 0: rules evaluated, none firing; 1: firing incidents, a stale source, or nothing to evaluate;
+    2: a configuration it cannot evaluate. Reads only: never triggers a retrain (see `auto-retrain`)."""
     if not cfg.has_logs:
         print("mlops-console: check needs log sources in the configuration", file=sys.stderr)
         return EXIT_ERROR
     svc = _service(args, cfg)
+    problems = svc.rule_problems()
+    if problems:
+        for p in problems:
+            print(printable(f"mlops-console: cannot evaluate: {p}"), file=sys.stderr)
+        return EXIT_ERROR
     findings = svc.findings(max_age_s=0)
+    models = svc.models()
     shown = findings if args.all else [f for f in findings if f.firing]
     firing = [f for f in findings if f.firing]
+    evaluated = [f for f in findings if f.status != "insufficient data"]
+    nothing = not models or (not evaluated and not svc.has_rows())
     recs = [r.to_dict() for r in svc.recommendations]
     if args.format == "json":
-        print(dumps({"firing": len(firing), "incidents": [f.to_dict() for f in shown], "retrain_recommended": recs}))
+        print(dumps({"firing": len(firing), "stale": sum(f.kind == "stale_minutes" for f in firing),
+                     "nothing_to_evaluate": nothing, "models": models,
+                     "incidents": [f.to_dict() for f in shown], "retrain_recommended": recs}))
     else:
         for f in shown:
-            state = "FIRING " if f.firing else "resolved"
+            state = {"firing": "FIRING  ", "resolved": "resolved", "insufficient data": "no data "}[f.status]
             where = f.feature or (f"{f.segment['column']}={f.segment['value']}" if f.segment else "")
             suspect = f.suspects[0].detail if f.suspects else "-"
             _print(f"{state}  {f.severity:<8}  {f.model:<20}  {f.rule:<24}  since {f.onset:%Y-%m-%d %H:%M}Z"
-                   f"  {where:<18}  suspect: {suspect}")
+                   f"  {where:<18}  {f.evidence or f.detail}  suspect: {suspect}")
         for r in svc.recommendations:
             _print(f"RETRAIN   recommended {r.model:<20}  {r.reason}  (holding since {r.since:%Y-%m-%d %H:%M}Z)")
         print(f"{len(firing)} firing", file=sys.stderr)
+    if nothing:
+        print("mlops-console: nothing to evaluate: no predictions in the logs for the history window",
+              file=sys.stderr)
+        return EXIT_FIRING
     return EXIT_FIRING if firing else EXIT_OK
+
+
+def cmd_auto_retrain(args, cfg: Config) -> int:
+    """Calls the retrain hook for standing recommendations, when `[retrain] auto_retrain = true`."""
+    if not cfg.auto_retrain:
+        print("mlops-console: auto-retrain is off: set [retrain] auto_retrain = true", file=sys.stderr)
+        return EXIT_ERROR
+    svc = _service(args, cfg)
+    results = svc.auto_retrain()
+    for r in results:
+        _print(f"{r.status}: {r.message}")
+    if not results:
+        print("no standing retrain recommendation outside its cool-down", file=sys.stderr)
+    return EXIT_OK if all(r.ok for r in results) else EXIT_FIRING
 
 
 def cmd_drift(args, cfg: Config) -> int:
@@ -156,7 +190,7 @@ def cmd_report(args, cfg: Config) -> int:
     if args.format == "json":
         print(dumps(data))
     else:
-        print(render_text(data))
+        print(printable_lines(render_text(data)))  # keys can be data too (segment values, feature names)
     return EXIT_OK
 
 

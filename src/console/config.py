@@ -1,23 +1,57 @@
-"""The console's one TOML file, loaded into frozen dataclasses.
+"""The console's one TOML file: validated by a msgspec schema, then turned into frozen dataclasses.
 
-Every mistake becomes a `ConfigError` naming the key and what was expected, so the CLI can print
-one line and exit 2 instead of a traceback. Secrets come from `${VAR}` and never print.
+The schema (the `_*File` structs below) says what the file may hold; msgspec rejects unknown keys and
+wrong types, and `_problem` turns its message into one line naming the key and what was expected, so
+the CLI prints that line and exits 2 instead of a traceback. What a type cannot say (a drift test
+name, a column that must be a feature, a reference file that must exist) is checked after.
+Secrets come from `${VAR}` and never print.
 """
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+import types
+import typing
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta
 
 ENV_VAR = "MLOPS_CONSOLE_CONFIG"
 LOG_KINDS = ("predictions", "labels", "deployments")
-LOG_FORMATS = ("jsonl", "csv", "parquet")
+# Every log format a reader exists for; `register_log_format` adds one from a reader module.
+LOG_FORMATS: tuple[str, ...] = (
+    "jsonl", "csv", "parquet", "delta", "iceberg", "sagemaker-capture", "sagemaker-ground-truth",
+    "databricks-inference", "otlp", "mlflow-traces", "openai-batch", "kserve-cloudevents")
 TASKS = ("classification", "regression", "llm")
+SEVERITIES = ("info", "warning", "critical")
+OPS = (">", ">=", "<", "<=")
+# Every metric an [[alerts]] rule can name; the analytics that compute them are in analytics/alerts.py.
+ALERT_METRICS: tuple[str, ...] = (
+    "p95_ms", "error_rate", "burn_rate", "refusal_rate", "accuracy_drop", "mae_increase",
+    "cost_spike", "cost_budget_share", "drift_share", "feature_drift", "stale_minutes")
+# Drift tests by name, with the aliases analytics/drift.py accepts (a test keeps the two in step).
+DRIFT_TESTS = ("ks", "wasserstein", "psi", "jensenshannon", "chisquare", "z")
+DRIFT_TEST_ALIASES = {
+    "js": "jensenshannon", "jensen_shannon": "jensenshannon", "jensen-shannon": "jensenshannon",
+    "chi2": "chisquare", "chi-square": "chisquare", "chi_square": "chisquare", "z-test": "z",
+    "ztest": "z", "kolmogorov-smirnov": "ks", "wasserstein_norm": "wasserstein"}
+# Reference columns that are never features (see Monitor.features).
+NON_FEATURE_COLUMNS = ("label", "target", "y", "ts", "request_id")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_WINDOW = r"^\s*0*[1-9]\d*\s*[smhdw]\s*$"
+
+
+def register_log_format(name: str) -> None:
+    """A reader module declares its format here so `[[logs]] format = name` is accepted."""
+    global LOG_FORMATS
+    if name not in LOG_FORMATS:
+        LOG_FORMATS = (*LOG_FORMATS, name)
 
 
 class ConfigError(Exception):
@@ -30,15 +64,29 @@ class ConfigError(Exception):
 
 
 class Secret:
-    """A value pulled from the environment; shows as *** wherever it is printed."""
+    """A value pulled from the environment; shows as *** wherever it is printed.
 
-    __slots__ = ("_value",)
+    A lazy secret keeps its `${VAR}` template and reads the environment when revealed, so an unset
+    variable is an error only where the value is used (`ConfigError` naming its key).
+    """
 
-    def __init__(self, value: str):
-        self._value = value
+    __slots__ = ("_value", "_template", "_key")
+
+    def __init__(self, value: str | None = None, *, template: str | None = None, key: str = ""):
+        self._value, self._template, self._key = value, template, key
+
+    @classmethod
+    def lazy(cls, template: str, key: str) -> Secret:
+        return LazySecret(template, key)
 
     def reveal(self) -> str:
-        return self._value
+        if self._template is None:
+            return self._value or ""
+        return _substitute(self._template, self._key)
+
+    @property
+    def key(self) -> str:
+        return self._key
 
     def __repr__(self) -> str:
         return "Secret('***')"
@@ -46,46 +94,46 @@ class Secret:
     __str__ = lambda self: "***"  # noqa: E731
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
+        return isinstance(other, Secret) and (other._value, other._template) == (self._value, self._template)
 
     def __hash__(self) -> int:
-        return hash(self._value)
+        return hash((self._value, self._template))
 
 
 class LazySecret(Secret):
     """A `${VAR}` value resolved when used, not at load: an unset variable only fails the command that
     needs it (a webhook header blocks the promote that calls the hook, not `audit verify` or `snapshot`)."""
 
-    __slots__ = ("_template", "_key")
+    __slots__ = ()
 
     def __init__(self, template: str, key: str):
-        super().__init__("")
-        self._template, self._key = template, key
-
-    def reveal(self) -> str:
-        def sub(m: re.Match) -> str:
-            if m.group(1) not in os.environ:
-                raise ConfigError(self._key, f"environment variable {m.group(1)} is not set")
-            return os.environ[m.group(1)]
-        return _VAR.sub(sub, self._template)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, LazySecret) and (other._template, other._key) == (self._template, self._key)
-
-    def __hash__(self) -> int:
-        return hash(self._template)
+        super().__init__(template=template, key=key)
 
 
 def reveal(value: str | Secret) -> str:
-    """The real value; a `LazySecret` whose variable is unset raises ConfigError naming the key."""
+    """The real value; a lazy secret whose variable is unset raises ConfigError naming the key."""
     return value.reveal() if isinstance(value, Secret) else value
+
+
+def _substitute(template: str, key: str) -> str:
+    def sub(m: re.Match) -> str:
+        name = m.group(1)
+        if name not in os.environ:
+            raise ConfigError(key, f"environment variable {name} is not set")
+        return os.environ[name]
+
+    return _VAR.sub(sub, template)
+
+
+# --------------------------------------------------------------------------- what the console runs with
 
 
 @dataclass(frozen=True)
 class LogSource:
     kind: str
-    path: str  # a path or a glob, absolute after loading
+    path: str  # a path, a glob or a URL, absolute after loading
     format: str | None = None  # None: from each file's extension
+    options: dict[str, Any] = field(default_factory=dict, hash=False)  # passed to the format's reader
 
 
 @dataclass(frozen=True)
@@ -149,6 +197,31 @@ class AlertRule:
 
 
 @dataclass(frozen=True)
+class Ingest:
+    """How the data path waits: for a writer's unterminated last line, and for clocks running ahead."""
+    partial_line_grace: str = "30s"
+    future_tolerance: str = "5m"
+
+    @property
+    def partial_line_grace_s(self) -> float:
+        return _window_seconds(self.partial_line_grace)
+
+    @property
+    def future_tolerance_s(self) -> float:
+        return _window_seconds(self.future_tolerance)
+
+
+@dataclass(frozen=True)
+class S3Storage:
+    """Credentials and endpoint for `s3://` log paths; secrets resolve when a reader asks for them."""
+    endpoint_url: str | Secret | None = None
+    region: str | Secret | None = None
+    access_key_id: str | Secret | None = None
+    secret_access_key: str | Secret | None = None
+    profile: str | Secret | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     source: Path | None
     root: Path  # relative paths resolve against this folder
@@ -169,6 +242,10 @@ class Config:
     keys: dict[str, str] = field(default_factory=dict)
     alerts: tuple[AlertRule, ...] = ()
     auto_retrain: bool = False
+    store_path: Path | None = None  # None: the XDG cache
+    ingest: Ingest = field(default_factory=Ingest)
+    s3: S3Storage = field(default_factory=S3Storage)
+    rollups_path: Path | None = None
     live_writer: bool = False  # set by `demo --live`, never from the file
 
     def model(self, name: str) -> ModelConfig:
@@ -188,6 +265,288 @@ class Config:
     @property
     def has_logs(self) -> bool:
         return bool(self.logs)
+
+    @property
+    def partial_line_grace(self) -> str:
+        """`[ingest] partial_line_grace` (the store reads it by this name)."""
+        return self.ingest.partial_line_grace
+
+    @property
+    def future_tolerance(self) -> str:
+        return self.ingest.future_tolerance
+
+
+def _window_seconds(text: str) -> float:
+    m = re.match(r"^\s*(\d+)\s*([smhdw])\s*$", text)
+    if not m:
+        raise ValueError(f"expected a window such as 30s, 5m or 1h, got {text!r}")
+    return int(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[m.group(2)]
+
+
+# --------------------------------------------------------------------------- the file's schema
+
+_Window = Annotated[str, Meta(pattern=_WINDOW, description="a window such as 5m, 1h, 6h, 24h or 7d")]
+_Strings = Annotated[tuple[str, ...], Meta(description="a list of strings")]
+
+
+class _Table(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    pass
+
+
+class _WorkspaceFile(_Table):
+    name: str | None = None
+
+
+class _RegistryFile(_Table):
+    tracking_uri: str = ""
+
+
+class _ConsoleFile(_Table):
+    refresh_seconds: Annotated[float, Meta(ge=0.2)] = 5.0
+    read_only: bool = False
+    theme: str = "console-dark"
+
+
+class _LogFile(_Table):
+    kind: Literal["predictions", "labels", "deployments"]
+    path: Annotated[str, Meta(min_length=1, description="a path or glob")]
+    format: str | None = None
+    options: dict[str, Any] = {}
+
+
+class _EnvironmentFile(_Table):
+    production: bool = False
+    read_only: bool = False
+
+
+class _PricesFile(_Table):
+    input_per_1m: Annotated[float, Meta(ge=0.0)] = 0.0
+    output_per_1m: Annotated[float, Meta(ge=0.0)] = 0.0
+    cached_per_1m: Annotated[float, Meta(ge=0.0)] = 0.0
+    replica_hour_usd: Annotated[float, Meta(ge=0.0)] = 0.0
+    replicas: Annotated[int, Meta(ge=0)] = 0
+
+
+class _SloFile(_Table):
+    p95_ms: Annotated[float, Meta(ge=0.0)] = 300.0
+    error_rate: Annotated[float, Meta(ge=0.0)] = 0.01
+    short_window: _Window = "1h"
+    long_window: _Window = "6h"
+
+
+class _DriftColumnFile(_Table):
+    test: str | None = None
+    threshold: float | None = None
+    ignore: bool = False
+
+
+class _ModelFile(_Table):
+    task: Literal["classification", "regression", "llm"] = "classification"
+    reference: str | None = None
+    features: _Strings = ()
+    segments: _Strings = ()
+    sensitive: _Strings = ()
+    positive_label: Annotated[str | int, Meta(description="a string or integer")] = "1"
+    budget_usd_month: Annotated[float, Meta(ge=0.0)] | None = None
+    prices: _PricesFile = msgspec.field(default_factory=_PricesFile)
+    slo: _SloFile = msgspec.field(default_factory=_SloFile)
+    drift: dict[str, dict[str, Any]] = {}  # per column, checked one by one so errors name the column
+
+
+class _WebhookFile(_Table):
+    url: str | None = None
+    headers: dict[str, Any] = {}
+    command: _Strings = ()
+    timeout_s: Annotated[float, Meta(ge=0.1)] = 10.0
+    retries: Annotated[int, Meta(ge=0)] = 3
+
+
+class _WebhooksFile(_Table):
+    deploy: _WebhookFile | None = None
+    retrain: _WebhookFile | None = None
+
+
+class _AlertFile(_Table):
+    metric: Annotated[str, Meta(description="a metric name such as \"p95_ms\" or \"drift_share\"")]
+    threshold: Annotated[float, Meta(description="a number")]
+    name: str | None = None
+    op: Literal[">", ">=", "<", "<="] = ">"
+    model: str | None = None
+    feature: str | None = None
+    window: _Window = "1h"
+    severity: Literal["info", "warning", "critical"] = "warning"
+
+
+class _ThresholdsFile(_Table):
+    drift_share: Annotated[float, Meta(ge=0.0)] = 0.5
+
+
+class _RolloutFile(_Table):
+    canary_steps: Annotated[tuple[int, ...], Meta(description="a list of percentages")] = (10, 25, 50, 100)
+
+
+class _PathFile(_Table):
+    path: str | None = None
+
+
+class _AuditFile(_Table):
+    path: str | None = None
+    sink: str | None = None  # "http(s)://..." or "syslog" / "syslog://host:port"
+
+
+class _RetrainFile(_Table):
+    auto_retrain: bool = False
+
+
+class _IngestFile(_Table):
+    partial_line_grace: _Window = "30s"
+    future_tolerance: _Window = "5m"
+
+
+class _S3File(_Table):
+    endpoint_url: str | None = None
+    region: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    profile: str | None = None
+
+
+class _StorageFile(_Table):
+    s3: _S3File = msgspec.field(default_factory=_S3File)
+
+
+class _File(_Table):
+    workspace: _WorkspaceFile = msgspec.field(default_factory=_WorkspaceFile)
+    registry: _RegistryFile = msgspec.field(default_factory=_RegistryFile)
+    console: _ConsoleFile = msgspec.field(default_factory=_ConsoleFile)
+    logs: Annotated[list[_LogFile], Meta(description="an array of tables ([[logs]])")] = []
+    environments: dict[str, Any] = {}
+    models: dict[str, Any] = {}
+    thresholds: _ThresholdsFile = msgspec.field(default_factory=_ThresholdsFile)
+    rollout: _RolloutFile = msgspec.field(default_factory=_RolloutFile)
+    webhooks: _WebhooksFile = msgspec.field(default_factory=_WebhooksFile)
+    audit: _AuditFile = msgspec.field(default_factory=_AuditFile)
+    roles: dict[str, dict[str, Any]] = {}
+    keys: dict[str, Any] = {}
+    alerts: Annotated[list[_AlertFile], Meta(description="an array of tables ([[alerts]])")] = []
+    retrain: _RetrainFile = msgspec.field(default_factory=_RetrainFile)
+    store: _PathFile = msgspec.field(default_factory=_PathFile)
+    ingest: _IngestFile = msgspec.field(default_factory=_IngestFile)
+    storage: _StorageFile = msgspec.field(default_factory=_StorageFile)
+    rollups: _PathFile = msgspec.field(default_factory=_PathFile)
+
+
+# --------------------------------------------------------------------------- msgspec errors, in our words
+
+_MESSAGE = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+_SEGMENT = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+
+
+def _convert(data: Any, schema: type, key: str) -> Any:
+    try:
+        return msgspec.convert(data, schema, strict=True)
+    except msgspec.ValidationError as exc:
+        raise _problem(str(exc), data, schema, key) from None
+
+
+def _problem(message: str, data: Any, schema: type, prefix: str) -> ConfigError:
+    m = _MESSAGE.match(message)
+    what, path = m.group("what"), m.group("path") or ""
+    parts: list[str | int] = [s or int(i) for s, i in _SEGMENT.findall(path)]
+    missing = re.match(r"Object missing required field `(.+)`", what)
+    unknown = re.match(r"Object contains unknown field `(.+)`", what)
+    if missing or unknown:
+        parent = _walk(schema, parts)
+        parts.append((missing or unknown).group(1))
+    key = _key(prefix, parts)
+    if unknown:
+        allowed = sorted(f.name for f in msgspec.structs.fields(_bare(parent)))
+        return ConfigError(key, f"unknown key; expected one of {', '.join(allowed)}")
+    expected = _expected(_walk(schema, parts))
+    if missing:
+        return ConfigError(key, f"expected {expected}")
+    value = _lookup(data, parts)
+    return ConfigError(key, f"expected {expected}, got {_kind(value)}")
+
+
+def _key(prefix: str, parts: list[str | int]) -> str:
+    out = prefix
+    for p in parts:
+        out = f"{out}[{p}]" if isinstance(p, int) else (f"{out}.{p}" if out else p)
+    return out
+
+
+def _bare(tp: Any) -> Any:
+    """The type without Annotated and without `| None`."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(args) != 1:
+                return tp
+            tp = args[0]
+        else:
+            return tp
+
+
+def _walk(tp: Any, parts: list[str | int]) -> Any:
+    for p in parts:
+        bare = _bare(tp)
+        if isinstance(bare, type) and issubclass(bare, msgspec.Struct):
+            hints = typing.get_type_hints(bare, include_extras=True)
+            tp = hints.get(str(p), Any)
+        elif typing.get_origin(bare) in (list, tuple):
+            tp = typing.get_args(bare)[0]
+        elif typing.get_origin(bare) is dict:
+            tp = typing.get_args(bare)[1]
+        else:
+            return Any
+    return tp
+
+
+def _expected(tp: Any) -> str:
+    metas = [a for a in typing.get_args(tp)[1:] if isinstance(a, Meta)] if typing.get_origin(tp) is Annotated else []
+    for meta in metas:
+        if meta.description:
+            return meta.description
+    bare = _bare(tp)
+    bound = next((f" >= {m.ge}" for m in metas if m.ge is not None), "")
+    if bare in (float, int) and not bound:
+        # a bound can sit on an inner Annotated (Annotated[float, Meta(ge=0)] | None)
+        inner = [a for a in typing.get_args(tp) if typing.get_origin(a) is Annotated]
+        bound = next((f" >= {m.ge}" for a in inner for m in typing.get_args(a)[1:] if getattr(m, "ge", None) is not None), "")
+    if bare is float:
+        return "a number" + bound
+    if bare is int:
+        return "a whole number" + bound
+    if bare is bool:
+        return "true or false"
+    if bare is str:
+        return "a string"
+    if typing.get_origin(bare) is Literal:
+        return "one of " + ", ".join(str(a) for a in typing.get_args(bare))
+    if typing.get_origin(bare) in (list, tuple):
+        inner = _bare(typing.get_args(bare)[0])
+        return "a list of strings" if inner is str else "a list"
+    return "a table"
+
+
+def _lookup(data: Any, parts: list[str | int]) -> Any:
+    for p in parts:
+        try:
+            data = data[p]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _kind(value: Any) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+             list: "a list", dict: "a table"}
+    return f"{names.get(type(value), type(value).__name__)} ({value!r})" if not isinstance(value, (dict, list)) \
+        else names[type(value)]
 
 
 # --------------------------------------------------------------------------- finding the file
@@ -216,7 +575,10 @@ def find_config_file(explicit: str | os.PathLike | None, cwd: Path | None = None
 
 def load(explicit: str | os.PathLike | None = None, registry: str | None = None,
          read_only: bool = False, cwd: Path | None = None) -> Config:
-    """The configuration the CLI runs with; `registry` and `read_only` are command-line overrides."""
+    """The configuration the CLI runs with; `registry` and `read_only` are command-line overrides.
+
+    Unlike `parse_file`, this also checks the files the config names (references and their columns).
+    """
     path = find_config_file(explicit, cwd)
     if path is None:
         uri = registry or os.environ.get("MLFLOW_TRACKING_URI")
@@ -227,17 +589,16 @@ def load(explicit: str | os.PathLike | None = None, registry: str | None = None,
         return Config(source=None, root=(cwd or Path.cwd()), workspace=_workspace_of(uri),
                       tracking_uri=uri, read_only=read_only)
     cfg = parse_file(path)
+    try:
+        check_files(cfg)
+    except ConfigError as exc:
+        raise ConfigError(exc.key, exc.message, path) from None
     changes: dict[str, Any] = {}
     if registry:
         changes["tracking_uri"] = registry
     if read_only:
         changes["read_only"] = True
-    return _replace(cfg, **changes) if changes else cfg
-
-
-def _replace(cfg: Config, **changes: Any) -> Config:
-    from dataclasses import replace
-    return replace(cfg, **changes)
+    return replace(cfg, **changes) if changes else cfg
 
 
 def _workspace_of(uri: str) -> str:
@@ -261,6 +622,8 @@ def parse_file(path: str | os.PathLike) -> Config:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError("config", f"cannot read the file ({exc.strerror})", path) from None
+    except UnicodeDecodeError:
+        raise ConfigError("config", "not UTF-8 text", path) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -271,233 +634,163 @@ def parse_file(path: str | os.PathLike) -> Config:
         raise ConfigError(exc.key, exc.message, path) from None
 
 
-class _Table:
-    """A TOML table with typed getters that name the full key in their errors."""
-
-    def __init__(self, data: Any, key: str):
-        if not isinstance(data, dict):
-            raise ConfigError(key, f"expected a table, got {_kind(data)}")
-        self.data, self.key = data, key
-
-    def _k(self, name: str) -> str:
-        return f"{self.key}.{name}" if self.key else name
-
-    def get(self, name: str, types: type | tuple[type, ...], default: Any, expected: str) -> Any:
-        if name not in self.data:
-            return default
-        value = self.data[name]
-        if isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
-            raise ConfigError(self._k(name), f"expected {expected}, got {_kind(value)}")
-        if not isinstance(value, types):
-            raise ConfigError(self._k(name), f"expected {expected}, got {_kind(value)}")
-        return value
-
-    def str(self, name: str, default: Any = None) -> Any:
-        return self.get(name, str, default, "a string")
-
-    def bool(self, name: str, default: bool = False) -> bool:
-        return self.get(name, bool, default, "true or false")
-
-    def num(self, name: str, default: Any = None, minimum: float | None = None) -> Any:
-        value = self.get(name, (int, float), default, "a number")
-        if value is not None and minimum is not None and value < minimum:
-            raise ConfigError(self._k(name), f"expected a number >= {minimum}, got {value}")
-        return float(value) if value is not None else None
-
-    def strs(self, name: str) -> tuple[str, ...]:
-        value = self.get(name, list, [], "a list of strings")
-        if not all(isinstance(v, str) for v in value):
-            raise ConfigError(self._k(name), "expected a list of strings")
-        return tuple(value)
-
-    def table(self, name: str) -> _Table:
-        return _Table(self.data.get(name, {}), self._k(name))
-
-    def check_keys(self, allowed: set[str]) -> None:
-        for name in self.data:
-            if name not in allowed:
-                raise ConfigError(self._k(name), f"unknown key; expected one of {', '.join(sorted(allowed))}")
-
-
-def _kind(value: Any) -> str:
-    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
-             list: "a list", dict: "a table"}
-    return f"{names.get(type(value), type(value).__name__)} ({value!r})" if not isinstance(value, (dict, list)) \
-        else names[type(value)]
-
-
 def _expand(value: str, key: str, lazy: bool = False) -> str | Secret:
-    """`${VAR}` pulls a secret from the environment; a missing variable is a config error (when used, if lazy)."""
+    """`${VAR}` pulls a secret from the environment; unset is an error now, or when revealed if lazy."""
     if "${" not in value:
         return value
     if lazy:
-        return LazySecret(value, key)
-
-    def sub(m: re.Match) -> str:
-        name = m.group(1)
-        if name not in os.environ:
-            raise ConfigError(key, f"environment variable {name} is not set")
-        return os.environ[name]
-
-    return Secret(_VAR.sub(sub, value))
+        return Secret.lazy(value, key)
+    return Secret(_substitute(value, key))
 
 
 def _path(root: Path, value: str) -> str:
+    if "://" in value:  # s3://bucket/..., a URL: not a local path
+        return value
     p = Path(os.path.expandvars(value)).expanduser()
     return str(p if p.is_absolute() else root / p)
 
 
-_TOP = {"workspace", "registry", "console", "logs", "environments", "models", "thresholds",
-        "rollout", "webhooks", "audit", "roles", "keys", "alerts", "retrain"}
-
-
 def parse(data: dict, root: Path, source: Path | None = None) -> Config:
-    top = _Table(data, "")
-    top.check_keys(_TOP)
-    ws = top.table("workspace")
-    ws.check_keys({"name"})
-    reg = top.table("registry")
-    reg.check_keys({"tracking_uri"})
-    uri = reg.str("tracking_uri", "")
+    """The checked configuration from a TOML document; files it names are not opened (see check_files)."""
+    f: _File = _convert(data, _File, "")
+    uri = f.registry.tracking_uri
     if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
         uri = "sqlite:///" + _path(root, uri[len("sqlite:///"):])
-    con = top.table("console")
-    con.check_keys({"refresh_seconds", "read_only", "theme"})
 
     logs = []
-    raw_logs = top.get("logs", list, [], "an array of tables ([[logs]])")
-    for i, item in enumerate(raw_logs):
-        t = _Table(item, f"logs[{i}]")
-        t.check_keys({"kind", "path", "format"})
-        kind = t.str("kind")
-        if kind not in LOG_KINDS:
-            raise ConfigError(t._k("kind"), f"expected one of {', '.join(LOG_KINDS)}, got {kind!r}")
-        path = t.str("path")
-        if not path:
-            raise ConfigError(t._k("path"), "expected a path or glob")
-        fmt = t.str("format")
-        if fmt is not None and fmt not in LOG_FORMATS:
-            raise ConfigError(t._k("format"), f"expected one of {', '.join(LOG_FORMATS)}, got {fmt!r}")
-        logs.append(LogSource(kind=kind, path=_path(root, path), format=fmt))
+    for i, item in enumerate(f.logs):
+        if item.format is not None and item.format not in LOG_FORMATS:
+            raise ConfigError(f"logs[{i}].format",
+                              f"expected one of {', '.join(LOG_FORMATS)}, got {item.format!r}")
+        logs.append(LogSource(kind=item.kind, path=_path(root, item.path), format=item.format,
+                              options=dict(item.options)))
 
-    envs = {}
-    env_t = top.table("environments")
-    for name in env_t.data:
-        t = env_t.table(name)
-        t.check_keys({"production", "read_only"})
-        envs[name] = Environment(name=name, production=t.bool("production"), read_only=t.bool("read_only"))
+    envs = {name: _environment(name, value) for name, value in f.environments.items()}
+    models = {name: _model(name, value, root) for name, value in f.models.items()}
 
-    models = {}
-    models_t = top.table("models")
-    for name in models_t.data:
-        models[name] = _model(models_t.table(name), name, root)
-
-    thr = top.table("thresholds")
-    thr.check_keys({"drift_share"})
-    drift_share = thr.num("drift_share", 0.5, minimum=0.0)
-    rollout = top.table("rollout")
-    rollout.check_keys({"canary_steps"})
-    steps = rollout.get("canary_steps", list, [10, 25, 50, 100], "a list of percentages")
-    if not steps or not all(isinstance(s, int) and not isinstance(s, bool) and 0 < s <= 100 for s in steps) \
-            or list(steps) != sorted(steps):
+    steps = f.rollout.canary_steps
+    if not steps or not all(0 < s <= 100 for s in steps) or list(steps) != sorted(set(steps)):
         raise ConfigError("rollout.canary_steps", "expected increasing whole percentages between 1 and 100")
 
-    hooks = {}
-    hooks_t = top.table("webhooks")
-    hooks_t.check_keys({"deploy", "retrain"})
-    for name in hooks_t.data:
-        hooks[name] = _webhook(hooks_t.table(name))
-
-    audit = top.table("audit")
-    audit.check_keys({"path", "sink"})
-    audit_path = audit.str("path")
-
-    roles_t = top.table("roles")
-    roles = {name: dict(roles_t.table(name).data) for name in roles_t.data}
-    keys_t = top.table("keys")
-    keys = {}
-    for name, value in keys_t.data.items():
-        if not isinstance(value, str) or not value:
-            raise ConfigError(f"keys.{name}", f"expected a key name such as \"r\" or \"f5\", got {_kind(value)}")
-        keys[name] = value
-
-    alerts = []
-    for i, item in enumerate(top.get("alerts", list, [], "an array of tables ([[alerts]])")):
-        alerts.append(_alert(_Table(item, f"alerts[{i}]")))
-    retrain = top.table("retrain")
-    retrain.check_keys({"auto_retrain"})
-
-    refresh = con.num("refresh_seconds", 5.0, minimum=0.2)
+    hooks = {name: _webhook(getattr(f.webhooks, name), f"webhooks.{name}")
+             for name in ("deploy", "retrain") if getattr(f.webhooks, name) is not None}
+    alerts = tuple(_alert(rule, f"alerts[{i}]") for i, rule in enumerate(f.alerts))
+    s3 = f.storage.s3
     return Config(
-        source=source, root=root, workspace=ws.str("name", root.name), tracking_uri=_expand(uri, "registry.tracking_uri", lazy=True),
-        refresh_seconds=refresh, read_only=con.bool("read_only"), theme=con.str("theme", "console-dark"),
-        logs=tuple(logs), environments=envs, models=models, drift_share=drift_share,
+        source=source, root=root, workspace=f.workspace.name or root.name,
+        tracking_uri=_expand(uri, "registry.tracking_uri", lazy=True),
+        refresh_seconds=f.console.refresh_seconds, read_only=f.console.read_only, theme=f.console.theme,
+        logs=tuple(logs), environments=envs, models=models, drift_share=f.thresholds.drift_share,
         canary_steps=tuple(steps), webhooks=hooks,
-        audit_path=Path(_path(root, audit_path)) if audit_path else None, audit_sink=audit.str("sink"),
-        roles=roles, keys=keys, alerts=tuple(alerts), auto_retrain=retrain.bool("auto_retrain"),
+        audit_path=Path(_path(root, f.audit.path)) if f.audit.path else None, audit_sink=f.audit.sink,
+        roles={name: dict(value) for name, value in f.roles.items()}, keys=_keys(data.get("keys", {})),
+        alerts=alerts, auto_retrain=f.retrain.auto_retrain,
+        store_path=Path(_path(root, f.store.path)) if f.store.path else None,
+        ingest=Ingest(partial_line_grace=f.ingest.partial_line_grace, future_tolerance=f.ingest.future_tolerance),
+        s3=S3Storage(**{name: _expand(getattr(s3, name), f"storage.s3.{name}", lazy=True)
+                        if getattr(s3, name) is not None else None
+                        for name in ("endpoint_url", "region", "access_key_id", "secret_access_key", "profile")}),
+        rollups_path=Path(_path(root, f.rollups.path)) if f.rollups.path else None,
     )
 
 
-def _model(t: _Table, name: str, root: Path) -> ModelConfig:
-    t.check_keys({"task", "reference", "features", "segments", "sensitive", "positive_label",
-                  "budget_usd_month", "prices", "slo", "drift"})
-    task = t.str("task", "classification")
-    if task not in TASKS:
-        raise ConfigError(t._k("task"), f"expected one of {', '.join(TASKS)}, got {task!r}")
-    ref = t.str("reference")
-    p = t.table("prices")
-    p.check_keys({"input_per_1m", "output_per_1m", "cached_per_1m", "replica_hour_usd", "replicas"})
-    s = t.table("slo")
-    s.check_keys({"p95_ms", "error_rate", "short_window", "long_window"})
-    drift = t.table("drift")
+def _keys(table: dict) -> dict[str, str]:
+    for name, value in table.items():
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"keys.{name}", f"expected a key name such as \"r\" or \"f5\", got {_kind(value)}")
+    return dict(table)
+
+
+def _environment(name: str, value: Any) -> Environment:
+    t: _EnvironmentFile = _convert(value, _EnvironmentFile, f"environments.{name}")
+    return Environment(name=name, production=t.production, read_only=t.read_only)
+
+
+def _model(name: str, value: Any, root: Path) -> ModelConfig:
+    key = f"models.{name}"
+    t: _ModelFile = _convert(value, _ModelFile, key)
     columns = {}
-    for col in drift.data:
-        c = drift.table(col)
-        c.check_keys({"test", "threshold", "ignore"})
-        c.bool("ignore")
-        columns[col] = dict(c.data)
+    for col, override in t.drift.items():
+        ckey = f"{key}.drift.{col}"
+        c: _DriftColumnFile = _convert(override, _DriftColumnFile, ckey)
+        if c.test is not None and _drift_test(c.test) is None:
+            raise ConfigError(f"{ckey}.test", f"expected one of {', '.join(DRIFT_TESTS)}, got {c.test!r}")
+        if t.features and col not in t.features:
+            raise ConfigError(ckey, f"{col!r} is not a feature of {name}; expected one of {', '.join(t.features)}")
+        if not t.features and t.reference is None:
+            raise ConfigError(ckey, f"{col!r} is not a feature: {name} lists no features and no reference")
+        columns[col] = {k: v for k, v in (("test", c.test), ("threshold", c.threshold)) if v is not None} \
+            | ({"ignore": True} if c.ignore else {})
+    p, s = t.prices, t.slo
     return ModelConfig(
-        name=name, task=task, reference=Path(_path(root, ref)) if ref else None,
-        features=t.strs("features"), segments=t.strs("segments"), sensitive=t.strs("sensitive"),
-        positive_label=str(t.get("positive_label", (str, int), "1", "a string or integer")),
-        budget_usd_month=t.num("budget_usd_month", None, minimum=0.0),
-        prices=Prices(input_per_1m=p.num("input_per_1m", 0.0, 0.0), output_per_1m=p.num("output_per_1m", 0.0, 0.0),
-                      cached_per_1m=p.num("cached_per_1m", 0.0, 0.0),
-                      replica_hour_usd=p.num("replica_hour_usd", 0.0, 0.0),
-                      replicas=int(p.num("replicas", 0, 0))),
-        slo=Slo(p95_ms=s.num("p95_ms", 300.0, 0.0), error_rate=s.num("error_rate", 0.01, 0.0),
-                short_window=s.str("short_window", "1h"), long_window=s.str("long_window", "6h")),
+        name=name, task=t.task, reference=Path(_path(root, t.reference)) if t.reference else None,
+        features=t.features, segments=t.segments, sensitive=t.sensitive, positive_label=str(t.positive_label),
+        budget_usd_month=t.budget_usd_month,
+        prices=Prices(input_per_1m=p.input_per_1m, output_per_1m=p.output_per_1m, cached_per_1m=p.cached_per_1m,
+                      replica_hour_usd=p.replica_hour_usd, replicas=p.replicas),
+        slo=Slo(p95_ms=s.p95_ms, error_rate=s.error_rate, short_window=s.short_window, long_window=s.long_window),
         drift_columns=columns,
     )
 
 
-def _webhook(t: _Table) -> Webhook:
-    t.check_keys({"url", "headers", "command", "timeout_s", "retries"})
-    url = t.str("url")
-    headers = {k: _expand(v, f"{t.key}.headers.{k}", lazy=True) if isinstance(v, str)
-               else _bad(f"{t.key}.headers.{k}", v) for k, v in t.table("headers").data.items()}
-    return Webhook(url=_expand(url, t._k("url"), lazy=True) if url else None, headers=headers, command=t.strs("command"),
-                   timeout_s=t.num("timeout_s", 10.0, 0.1), retries=int(t.num("retries", 3, 0)))
+def _drift_test(name: str) -> str | None:
+    key = name.strip().lower()
+    key = DRIFT_TEST_ALIASES.get(key, key)
+    return key if key in DRIFT_TESTS else None
 
 
-def _bad(key: str, value: Any):
-    raise ConfigError(key, f"expected a string, got {_kind(value)}")
+def _webhook(t: _WebhookFile, key: str) -> Webhook:
+    headers = {}
+    for name, value in t.headers.items():
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}.headers.{name}", f"expected a string, got {_kind(value)}")
+        headers[name] = _expand(value, f"{key}.headers.{name}", lazy=True)
+    return Webhook(url=_expand(t.url, f"{key}.url", lazy=True) if t.url else None, headers=headers, command=t.command,
+                   timeout_s=t.timeout_s, retries=t.retries)
 
 
-_OPS = (">", ">=", "<", "<=")
+def _alert(t: _AlertFile, key: str) -> AlertRule:
+    if t.metric not in ALERT_METRICS:
+        raise ConfigError(f"{key}.metric", f"expected one of {', '.join(ALERT_METRICS)}, got {t.metric!r}")
+    return AlertRule(name=t.name or t.metric, metric=t.metric, op=t.op, threshold=t.threshold, model=t.model,
+                     feature=t.feature, window=t.window, severity=t.severity)
 
 
-def _alert(t: _Table) -> AlertRule:
-    t.check_keys({"name", "metric", "op", "threshold", "model", "feature", "window", "severity"})
-    metric = t.str("metric")
-    if not metric:
-        raise ConfigError(t._k("metric"), "expected a metric name such as \"p95_ms\" or \"drift_share\"")
-    op = t.str("op", ">")
-    if op not in _OPS:
-        raise ConfigError(t._k("op"), f"expected one of {', '.join(_OPS)}, got {op!r}")
-    threshold = t.num("threshold")
-    if threshold is None:
-        raise ConfigError(t._k("threshold"), "expected a number")
-    return AlertRule(name=t.str("name", metric), metric=metric, op=op, threshold=threshold,
-                     model=t.str("model"), feature=t.str("feature"), window=t.str("window", "1h"),
-                     severity=t.str("severity", "warning"))
+# --------------------------------------------------------------------------- files the config names
+
+
+def check_files(cfg: Config) -> None:
+    """Each model's reference exists and holds its features and drift overrides (ConfigError otherwise).
+
+    Reads only a reference's schema (Parquet footer or CSV header), never its rows.
+    """
+    for name, mc in cfg.models.items():
+        key = f"models.{name}"
+        if mc.reference is None:
+            continue
+        if not mc.reference.is_file():
+            raise ConfigError(f"{key}.reference", f"expected an existing Parquet or CSV file, no such file: {mc.reference}")
+        try:
+            columns = _reference_columns(mc.reference)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{key}.reference", f"expected a readable Parquet or CSV file ({exc})") from None
+        missing = [f for f in mc.features if f not in columns]
+        if missing:
+            raise ConfigError(f"{key}.features", f"{', '.join(missing)} not in the reference {mc.reference.name}; "
+                                                 f"expected columns of it ({', '.join(columns)})")
+        features = mc.features or tuple(c for c in columns if c not in NON_FEATURE_COLUMNS)
+        for col in mc.drift_columns:
+            if col not in features:
+                raise ConfigError(f"{key}.drift.{col}",
+                                  f"{col!r} is not a feature of {name}; expected one of {', '.join(features)}")
+
+
+def _reference_columns(path: Path) -> tuple[str, ...]:
+    if path.suffix.lower() in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+        try:
+            return tuple(pq.read_schema(path).names)
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises its own types for a bad file
+            raise ValueError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        return tuple(next(csv.reader(fh), []))

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 
 from console.analytics import alerts as al
+from console.analytics import evidence as ev
+from console.analytics import rules as ru
 from console.analytics import cost as co
 from console.analytics import fairness as fa
 from console.analytics import health as he
@@ -32,8 +34,14 @@ LLM_COLUMNS = ("prompt_version", "refused", "guardrail_blocked", "factuality")
 WINDOWS = ("1h", "6h", "24h", "7d")
 HISTORY = "7d"
 SEGMENT_GAP = 0.15  # a segment this much worse than the model overall is an incident of its own
-MIN_BUCKET_ROWS = 100  # fewer rows than this in a bucket: its rate or drift score is noise, not evidence
+MIN_BUCKET_ROWS = 100  # fewer rows than this in a window: its rate is noise, not evidence
 MIN_DRIFT_ROWS = 500  # normed Wasserstein reads sampling noise as drift on a few hundred rows
+MIN_LABELS = 200  # labelled rows a quality verdict needs (an 8-point drop is then 2.7 standard errors)
+MIN_COST_ROWS = 50  # requests on each side of a version or prompt change before a cost ratio is evidence
+MIN_SEGMENT_LABELS = 200  # labelled rows a segment needs before it can be an incident
+DRIFT_STEP = timedelta(hours=3)  # drift verdicts at most every 3 h (each costs a full drift test)
+DRIFT_MIN_SPAN = "6h"  # a drift window is at least this long (and at least MIN_DRIFT_ROWS rows)
+SUSPECT_LOOKBACK = "24h"  # changes this long before the evidence can be suspects
 BASELINE = timedelta(days=2)  # accuracy and MAE are compared with the first two days of the history
 DRIFT_EVERY = "3h"
 OVERVIEW_DRIFT_WINDOW = "6h"
@@ -97,18 +105,27 @@ class Finding:
     feature: str | None = None
     segment: dict | None = None
     suspects: tuple = ()  # analytics.incidents.Suspect
-    first_drifted: tuple[str, ...] = ()
+    first_drifted: tuple[str, ...] = ()  # drifted features, by how far they moved, largest first
     detail: str = ""
+    state: str = ""  # firing | resolved | insufficient data (analytics.evidence); "" = by `end`
+    window: str = ""  # the rule's window (evaluation windows are at least this long)
+    detected: datetime | None = None  # when the evidence was there (the first breaching window's end)
+    evidence: str = ""  # the latest evaluation: value, interval, count
 
     @property
     def firing(self) -> bool:
-        return self.end is None
+        return self.state == ev.FIRING if self.state else self.end is None
+
+    @property
+    def status(self) -> str:
+        return self.state or (ev.FIRING if self.end is None else ev.RESOLVED)
 
     def to_dict(self) -> dict:
         return {
             "id": self.id, "model": self.model, "kind": self.kind, "rule": self.rule, "severity": self.severity,
             "onset": self.onset.isoformat() + "Z", "end": self.end.isoformat() + "Z" if self.end else None,
-            "firing": self.firing, "value": self.value, "threshold": self.threshold, "feature": self.feature,
+            "firing": self.firing, "state": self.status, "window": self.window, "evidence": self.evidence,
+            "detected": self.detected.isoformat() + "Z" if self.detected else None, "value": self.value, "threshold": self.threshold, "feature": self.feature,
             "segment": self.segment, "first_drifted": list(self.first_drifted), "detail": self.detail,
             "suspects": [{"kind": s.kind, "ts": s.ts.isoformat() + "Z", "detail": s.detail} for s in self.suspects],
         }
@@ -121,6 +138,8 @@ class Monitor:
         self._ref_frames: dict[str, pl.DataFrame] = {}
         self._frames: dict[tuple, tuple[datetime, datetime, pl.DataFrame]] = {}  # (model, env, store version)
         self._lock = threading.Lock()
+        self._expected: dict[str, dict[str, float]] = {}
+        self.expected_levels: Callable[[str], dict] | None = None  # model -> {"accuracy": x} from the registry
         self.recommendations: list = []  # analytics.incidents.Recommendation, from the last findings()
         self.since: datetime | None = None  # start of the incident history; None: HISTORY before now
 
@@ -162,7 +181,7 @@ class Monitor:
         if hit is not None and hit[0] <= since and until <= hit[1]:
             frame = hit[2]
             return frame.filter((pl.col("ts") > since) & (pl.col("ts") <= until))
-        wanted = [*CONTRACT_COLUMNS, *self.attributes(model)]
+        wanted = list(dict.fromkeys([*CONTRACT_COLUMNS, *self.attributes(model)]))  # an LLM's features include its token counts
         frame = self.wh.frame("model_predictions", {
             "model": model, "since": since, "until": until, "environment": environment}, columns=wanted)
         missing = [n for n in self.attributes(model) if n not in frame.columns]
@@ -267,8 +286,11 @@ class Monitor:
         long = max(parse_window(window), parse_window(mc.slo.long_window), timedelta(hours=24))
         preds = self.predictions(model, now - long, now, environment)
         table = he.health_table(preds, now, window, ("version", "variant"))
-        return {"table": table, "slo": he.slo_status(preds, mc.slo, now),
-                "series": he.health_series(preds.filter(pl.col("ts") > now - timedelta(hours=24)), "1h", ())}
+        span = parse_window(window)  # the chart follows the window: about 48 buckets across it
+        every = next((e for e in ("1m", "5m", "10m", "30m", "1h", "3h", "6h", "12h") if parse_window(e) * 48 >= span),
+                     "1d")
+        return {"table": table, "slo": he.slo_status(preds, mc.slo, now), "range": (now - span, now),
+                "every": every, "series": he.health_series(preds.filter(pl.col("ts") > now - span), every, ())}
 
     def _labelled_history(self, model: str, environment: str | None):
         """(now, model config, quality task, predictions of the history joined with their labels)."""
@@ -310,11 +332,40 @@ class Monitor:
     # ------------------------------------------------------------------ alerts and incidents
 
     def rules_for(self, model: str) -> list[AlertRule]:
-        return [r for r in self.cfg.alerts if r.model in (None, model)]
+        """The model's rules: configured ones plus the defaults from its config (analytics.rules)."""
+        mc = self.model_config(model)
+        has_ref = mc.reference is not None and Path(mc.reference).is_file()
+        return ru.rules_for(mc, self.cfg.alerts, self.cfg.drift_share, has_ref, self.expected(model))
 
-    def findings(self, models: list[str] | None = None) -> list[Finding]:
-        """Every run of breaching buckets over the history, firing or resolved, with its suspects."""
-        now = self.clock()
+    def expected(self, model: str) -> dict[str, float]:
+        """The model's expected quality: its labelled reference (label and prediction columns), else the
+        registry's run metric (`expected_levels`, set by the service); {} when neither is known."""
+        with self._lock:
+            if model in self._expected:
+                return self._expected[model]
+        out: dict[str, float] = {}
+        ref = self.reference_frame(model)
+        if ref is not None and {"label", "prediction"} <= set(ref.columns):
+            both = ref.select("label", "prediction").drop_nulls()
+            if both.height:
+                if self.model_config(model).task == "regression":
+                    err = (both["prediction"].cast(pl.Float64) - both["label"].cast(pl.Float64)).abs()
+                    out["mae"] = float(err.mean())
+                else:
+                    out["accuracy"] = float((both["label"].cast(pl.Utf8) == both["prediction"].cast(pl.Utf8)).mean())
+        if not out and self.expected_levels is not None:
+            try:
+                out = dict(self.expected_levels(model) or {})
+            except Exception:  # noqa: BLE001 - no registry: quality rules say "insufficient data"
+                out = {}
+        with self._lock:
+            self._expected[model] = out
+        return out
+
+    def findings(self, models: list[str] | None = None, at: datetime | None = None) -> list[Finding]:
+        """Every incident over the history (firing, resolved with evidence, or insufficient data), with its
+        suspects; reads only, never acts (retraining is recommended, not triggered)."""
+        now = at or self.clock()
         out: list[Finding] = []
         self._recs: list = []
         for model in models or self.models():
@@ -322,105 +373,259 @@ class Monitor:
                 out += self._model_findings(model, now)
             except Exception as exc:  # noqa: BLE001 - one model's bad data must not hide the others
                 out.append(Finding(f"{model}:error", model, "error", "evaluation failed", "warning", now, now,
-                                   None, None, detail=f"{type(exc).__name__}: {exc}"))
-        out.sort(key=lambda f: (not f.firing, -f.onset.timestamp()))
+                                   None, None, detail=f"{type(exc).__name__}: {exc}", state=ev.INSUFFICIENT))
+        out.sort(key=lambda f: (not f.firing, f.state == ev.INSUFFICIENT, -f.onset.timestamp()))
         self.recommendations = self._recs
         return out
 
     def check(self) -> list[Finding]:
         return [f for f in self.findings() if f.firing]
 
+    def last_seen(self, model: str, until: datetime) -> datetime | None:
+        try:
+            rows = self.wh.rows("model_last_seen", {"model": model, "until": until})
+        except Exception:  # noqa: BLE001 - a store without the query: look at the history only
+            return None
+        return rows[0][0] if rows and rows[0][0] is not None else None
+
     def _model_findings(self, model: str, now: datetime) -> list[Finding]:
         mc = self.model_config(model)
         since = self.history_start(now)
-        preds = self.predictions(model, since, now)
-        if preds.height == 0:
-            return []
         rules = self.rules_for(model)
-        series = self._series(model, mc, preds, since, now, {r.metric for r in rules})
-        drift_flags = series.pop("_drift_flags", {})
-        deployments = self.deployments(model)
+        preds = self.predictions(model, since, now)
         found: list[Finding] = []
-        joined = None
+        deployments = self.deployments(model, until=now)
+        if deployments.height and "environment" in deployments.columns:  # the findings are production's
+            deployments = deployments.filter(pl.col("environment").is_null() | (pl.col("environment") == "production"))
+        ctx = _Context(model, mc, preds, since, now, deployments)
         for rule in rules:
-            frame = series.get(rule.metric)
-            if frame is None or frame.height == 0:
+            if rule.metric == "stale_minutes":
+                found += self._stale(ctx, rule)
                 continue
-            step = _step(frame)
-            if rule.metric in RETRAIN_METRICS:
-                self._recommend(model, rule, frame, step, now)
-            for onset, end, value in _runs(frame, rule, now):
-                state = al.AlertState(rule, model, value, end is None, onset)
-                # a change inside the first breaching bucket is a suspect too: link up to that bucket's end
-                linked = inc.link_incident(state, deployments, preds, drift_flags, None, onset + step)
-                found.append(Finding(
-                    f"{model}:{rule.name}:{onset:%Y%m%dT%H%M}", model, rule.metric, rule.name, rule.severity,
-                    onset, end, value, rule.threshold,
-                    feature=(linked.first_drifted[0] if linked.first_drifted and rule.metric in DRIFT_METRICS
-                             else rule.feature),
-                    suspects=linked.suspects, first_drifted=linked.first_drifted,
-                    detail=f"{rule.metric} {rule.op} {rule.threshold:g}"))
-        if mc.segments or mc.sensitive:
-            joined = self.joined(model, preds, since, now)
-            found += self._segment_findings(model, mc, joined, deployments, preds, now)
+            if preds.height == 0:
+                continue
+            evals, extra = self._evaluate(ctx, rule)
+            found += self._to_findings(ctx, rule, evals, extra)
+        if preds.height and (mc.segments or mc.sensitive):
+            found += self._segment_findings(model, mc, ctx.joined(self), deployments, preds, now)
         return found
 
-    def _recommend(self, model: str, rule: AlertRule, frame: pl.DataFrame, step: timedelta, now: datetime) -> None:
-        """A drift or quality trigger that held for RETRAIN_AFTER windows, still holding now: retrain."""
-        results = [(b, al.breaches(rule.op, v, rule.threshold))
-                   for b, v in frame.sort("bucket").drop_nulls("value").iter_rows()]
+    # ------------------------------------------------------------------ one rule over the history
+
+    def _evaluate(self, ctx: "_Context", rule: AlertRule) -> tuple[list, dict]:
+        """Evaluations of one rule over evidence-sized windows, and what its findings need besides."""
+        preds, mc, now = ctx.preds, ctx.mc, ctx.now
+        span = parse_window(rule.window)
+        metric = rule.metric
+        lat = pl.col("latency_ms").cast(pl.Float64).fill_nan(None)
+        if metric in ("p95_ms", "error_rate", "burn_rate", "refusal_rate"):
+            if metric == "refusal_rate" and "refused" not in preds.columns:
+                return [], {"note": "no refused column in the log"}
+            spans = ev.windows(preds["ts"], now, span, MIN_BUCKET_ROWS, ctx.since)
+            expr, proportion = {
+                "p95_ms": (lat.quantile(0.95, interpolation="linear"), False),
+                "error_rate": (pl.col("is_error").cast(pl.Float64).mean(), True),
+                "burn_rate": (_burn_expr(mc.slo), False),
+                "refusal_rate": (pl.col("refused").cast(pl.Float64).mean(), True),
+            }[metric]
+            return ev.rate_evaluations(preds, spans, expr, rule.op, rule.threshold, MIN_BUCKET_ROWS, proportion), {}
+        if metric in ("accuracy_drop", "mae_increase"):
+            key = "accuracy" if metric == "accuracy_drop" else "mae"
+            expected = self.expected(ctx.model).get(key)
+            if expected is None:
+                return [], {"note": f"no expected {key}: log it on the registry run or add label and prediction "
+                                    "columns to the reference"}
+            labelled = ctx.joined(self).filter(pl.col("label").is_not_null())
+            spans = ev.windows(labelled["ts"], now, span, MIN_LABELS, ctx.since)
+            fn = ev.accuracy_evaluations if metric == "accuracy_drop" else ev.mae_evaluations
+            return fn(labelled, spans, expected, rule.threshold, MIN_LABELS), {"expected": expected}
+        if metric in DRIFT_METRICS:
+            return self._drift_evaluations(ctx, rule, span)
+        if metric == "cost_spike":
+            return self._cost_spike(ctx, rule)
+        if metric == "cost_budget_share":
+            status = co.budget_status(co.with_cost(preds, mc.prices), now, mc.budget_usd_month)
+            value = status.projected_share
+            if value is None:
+                return [], {"note": "no budget or no spend this month"}
+            start, _ = co.month_bounds(now)
+            return [ev.Evaluation(start, now, preds.height, value, al.breaches(rule.op, value, rule.threshold),
+                                  note=f"projected ${status.projected_usd:,.0f} of ${mc.budget_usd_month:,.0f}")], {}
+        return [], {"note": f"metric {metric} is not evaluated"}
+
+    def _drift_evaluations(self, ctx: "_Context", rule: AlertRule, span: timedelta) -> tuple[list, dict]:
+        ref = self.reference(ctx.model)
+        if ref is None:
+            return [], {"note": "no reference data"}
+        feats = list(ref.columns)
+        rows = ev.Sorted(_drift_ready(ctx.preds.select(["ts", *feats])))
+        span = max(span, parse_window(DRIFT_MIN_SPAN))
+        spans = ev.windows(rows.df["ts"], ctx.now, span, MIN_DRIFT_ROWS, ctx.since, step=max(span / 2, DRIFT_STEP))
+        evals, reports = [], {}
+        for lo, hi, n in spans:
+            if n < MIN_DRIFT_ROWS:
+                evals.append(ev.Evaluation(lo, hi, n, None, None, note=f"{n} rows, needs {MIN_DRIFT_ROWS}"))
+                continue
+            part = rows.slice(lo, hi).drop("ts")
+            ds = dataset_drift(ref, part, self.cfg.drift_share)
+            reports[hi] = ds
+            if not ds.n_evaluated:
+                evals.append(ev.Evaluation(lo, hi, n, None, None, note="no feature evaluated"))
+                continue
+            if rule.metric == "feature_drift":
+                c = next((c for c in ds.columns if c.column == rule.feature), None) if rule.feature else None
+                value = (1.0 if c.drifted else 0.0) if c is not None else float(ds.n_drifted)
+                breach = bool(c.drifted) if c is not None else ds.n_drifted > rule.threshold
+            else:
+                value, breach = ds.share, al.breaches(rule.op, ds.share, rule.threshold)
+            evals.append(ev.Evaluation(lo, hi, n, value, breach,
+                                       note=f"{ds.n_drifted}/{ds.n_evaluated} features drifted on {n} rows"))
+        step = spans[-1][1] - spans[-2][1] if len(spans) > 1 else span
+        return evals, {"drift": reports, "step": step}
+
+    def _cost_spike(self, ctx: "_Context", rule: AlertRule) -> tuple[list, dict]:
+        """Cost per request since the last change (version or prompt) against the one before it."""
+        costed = co.with_cost(ctx.preds, ctx.mc.prices).sort("ts")
+        key = "prompt_version" if "prompt_version" in costed.columns and costed["prompt_version"].null_count() < costed.height \
+            else "version"
+        serving = costed.filter(pl.col("variant").is_in(["champion", "blue", "green"]) | pl.col("variant").is_null()) \
+            if "variant" in costed.columns else costed
+        if serving.height == 0:
+            return [], {"note": "no champion traffic"}
+        keys = serving[key].cast(pl.Utf8).fill_null("")
+        changed = (keys != keys.shift(1)).fill_null(False)
+        # a change is where the serving version/prompt takes over for good (majority over the next rows)
+        segments = serving.with_columns(keys.alias("_k"), changed.cum_sum().alias("_seg"))
+        per = (segments.group_by("_seg", maintain_order=True)
+               .agg(pl.col("_k").first(), pl.col("ts").min().alias("start"), pl.col("ts").max().alias("end"),
+                    pl.len().alias("n"), pl.col(co.COST).sum().alias("cost")))
+        per = per.filter(pl.col("n") >= MIN_COST_ROWS)
+        if per.height < 2:
+            return [], {"note": f"no change of {key} with {MIN_COST_ROWS} requests on each side"}
+        rows = per.to_dicts()
+        evals = []
+        for before, after in zip(rows, rows[1:]):
+            if before["_k"] == after["_k"]:
+                continue
+            base = before["cost"] / before["n"]
+            unit = after["cost"] / after["n"]
+            value = unit / base if base > 0 else None
+            breach = None if value is None else al.breaches(rule.op, value, rule.threshold)
+            evals.append(ev.Evaluation(before["end"], after["start"], after["n"], value, breach,
+                                       note=f"${unit * 1000:.3g}/1k requests on {key} {after['_k']} vs "
+                                            f"${base * 1000:.3g}/1k on {before['_k']}"))
+        return evals, {}
+
+    def _stale(self, ctx: "_Context", rule: AlertRule) -> list[Finding]:
+        last = ctx.preds["ts"].max() if ctx.preds.height else self.last_seen(ctx.model, ctx.now)
+        if last is None:
+            return []
+        limit = timedelta(minutes=rule.threshold) if rule.threshold > 0 else None
+        stale, minutes, allowed = ev.staleness(last, ctx.preds["ts"], ctx.now, limit)
+        if not stale:
+            return []
+        return [Finding(f"{ctx.model}:stale", ctx.model, "stale_minutes", rule.name, rule.severity, last, None,
+                        minutes, allowed.total_seconds() / 60, state=ev.FIRING, window=rule.window,
+                        detail=f"no rows for {_duration(ctx.now - last)} (allowed {_duration(allowed)}); "
+                               f"newest row {last:%Y-%m-%d %H:%M}Z")]
+
+    def _to_findings(self, ctx: "_Context", rule: AlertRule, evals: list, extra: dict) -> list[Finding]:
+        model = ctx.model
+        if not evals or all(e.breach is None for e in evals):
+            latest = evals[-1] if evals else None
+            note = extra.get("note") or (latest.note if latest else "no rows in the window")
+            return [Finding(f"{model}:{rule.name}:insufficient", model, rule.metric, rule.name, rule.severity,
+                            ctx.now, None, None, rule.threshold, state=ev.INSUFFICIENT, window=rule.window,
+                            detail=f"insufficient data: {note}")]
+        out = []
+        onset = None
+        for run in ev.runs(evals, rule.op, min_count=2 if rule.metric in DRIFT_METRICS else 1):
+            onset, feature, first, detail_extra = self._onset(ctx, rule, run, extra)
+            state = al.AlertState(rule, model, run.peak, run.end is None, onset)
+            suspects = self._suspects(ctx, state, onset, run.onset)
+            last = run.last
+            interval = f" [{last.low:.3g}, {last.high:.3g}]" if last.low is not None and last.high is not None else ""
+            evidence = f"{last.note}{interval}" if last.note else (f"{last.value:.4g}{interval} on {last.n} rows"
+                                                                   if last.value is not None else "")
+            out.append(Finding(
+                f"{model}:{rule.name}:{onset:%Y%m%dT%H%M}", model, rule.metric, rule.name, rule.severity,
+                onset, run.end, run.peak, rule.threshold, feature=feature or rule.feature, suspects=suspects,
+                first_drifted=first, state=run.state, window=rule.window, detected=run.onset, evidence=evidence,
+                detail=f"{rule.metric} {rule.op} {rule.threshold:g} over {rule.window} "
+                       f"(at least {_min_rows(rule.metric)} rows){detail_extra}"))
+        if rule.metric in RETRAIN_METRICS and out and out[-1].firing:
+            self._recommend(model, rule, evals, ctx.now, out[-1].onset)
+        return out
+
+    def _onset(self, ctx: "_Context", rule: AlertRule, run, extra: dict):
+        """(estimated onset, feature, features by movement, detail): the change point inside the first
+        breaching window and the one before it, from the rows themselves."""
+        lo, hi = run.window_start, run.onset
+        prev = lo - (hi - lo)
+        feature, first, detail = None, (), ""
+        metric = rule.metric
+        if metric in DRIFT_METRICS and "drift" in extra:
+            reports = extra["drift"]
+            ds_first = reports.get(hi)
+            peak_ds = max((reports[e] for e in reports if hi <= e and (run.end is None or e <= run.end)),
+                          key=lambda d: d.share, default=ds_first)
+            ranked = ev.moved([c for c in (peak_ds.columns if peak_ds else ()) if c.drifted])
+            crossing = [c.column for c in (ds_first.columns if ds_first else ()) if c.drifted]
+            first_cross = sorted(crossing, key=lambda c: -dict(ev.moved(ds_first.columns)).get(c, 0.0))
+            first = tuple(dict.fromkeys([f for f, _ in ranked] + first_cross))
+            if ranked:
+                feature = ranked[0][0]
+                detail = f"; moved most: {', '.join(f'{f} {m:.1f}x' for f, m in ranked[:3])}"
+                if first_cross:
+                    detail += f"; first to cross: {first_cross[0]}"
+            # the evaluation a step before did not see it: the change most likely came after it (features
+            # with a daily rhythm defeat a change-point search on raw values)
+            return max(lo, hi - extra.get("step", hi - lo)), feature, first, detail
+        if metric in ("accuracy_drop", "mae_increase"):
+            labelled = ctx.joined(self).filter(pl.col("label").is_not_null() & (pl.col("ts") > prev) & (pl.col("ts") <= hi))
+            if metric == "accuracy_drop":
+                values = (pl.col("label").cast(pl.Utf8) == pl.col("prediction").cast(pl.Utf8)).cast(pl.Float64)
+            else:
+                values = (pl.col("prediction_num").cast(pl.Float64) - pl.col("label_num").cast(pl.Float64)).abs()
+            part = labelled.select("ts", values.alias("v")).drop_nulls()
+            return _change_point(part, "v", lo, hi), feature, first, detail
+        if metric in ("p95_ms", "error_rate", "burn_rate", "refusal_rate"):
+            col = {"p95_ms": pl.col("latency_ms").cast(pl.Float64), "error_rate": pl.col("is_error").cast(pl.Float64),
+                   "burn_rate": pl.col("is_error").cast(pl.Float64) + (pl.col("latency_ms").cast(pl.Float64)
+                                                                        > ctx.mc.slo.p95_ms).cast(pl.Float64),
+                   "refusal_rate": pl.col("refused").cast(pl.Float64)}[metric]
+            part = ctx.preds.filter((pl.col("ts") > prev) & (pl.col("ts") <= hi)).select("ts", col.alias("v")).drop_nulls()
+            return _change_point(part, "v", lo, hi), feature, first, detail
+        return lo, feature, first, detail
+
+    def _suspects(self, ctx: "_Context", state, onset: datetime, detected: datetime) -> tuple:
+        """Changes before the evidence (up to when it was detected), closest to the onset first, each with
+        the time between it and the onset."""
+        linked = inc.link_incident(state, ctx.deployments, ctx.preds, None, None, detected, SUSPECT_LOOKBACK)
+        out = []
+        for s in linked.suspects:
+            gap = onset - s.ts
+            when = f"{_duration(gap)} before onset" if gap >= timedelta(0) else f"{_duration(-gap)} after the estimated onset"
+            out.append(inc.Suspect(s.kind, s.ts, f"{s.detail} ({when})"))
+        out.sort(key=lambda s: abs(onset - s.ts))
+        return tuple(out)
+
+    def _recommend(self, model: str, rule: AlertRule, evals: list, now: datetime, onset: datetime) -> None:
+        """A drift or quality trigger that held for RETRAIN_AFTER evaluations, still holding now: retrain
+        (`since` is the incident's estimated onset)."""
+        results = [(e.end, bool(e.breach)) for e in evals if e.breach is not None]
         recs = inc.recommend_retraining(results, model, f"{rule.name}: {rule.metric} {rule.op} {rule.threshold:g}",
                                         RETRAIN_AFTER, RETRAIN_COOLDOWN)
-        if not recs or not results or not results[-1][1] or results[-1][0] + 2 * step < now:
+        if not recs or not results or not results[-1][1]:
             return
-        run_start = next(b for b, hit in reversed(results) if not hit) if not all(h for _, h in results) else results[0][0]
-        if recs[-1].since > run_start:  # recommended within the run that is still holding
-            self._recs.append(recs[-1])
-
-    def _series(self, model: str, mc: ModelConfig, preds: pl.DataFrame, since: datetime, now: datetime,
-                metrics: set[str]) -> dict:
-        """Each rule metric as a series of hourly (or 6-hourly) buckets; thin buckets are null, not alerts."""
-        out: dict = {}
-
-        def rate(series: pl.DataFrame, every: str = "1h", rows: pl.DataFrame = preds) -> pl.DataFrame:
-            return al.with_min_count(series, rows, every, MIN_BUCKET_ROWS)
-
-        if "p95_ms" in metrics:
-            out["p95_ms"] = rate(al.p95_series(preds, "1h"))
-        if "error_rate" in metrics:
-            out["error_rate"] = rate(al.error_rate_series(preds, "1h"))
-        if "burn_rate" in metrics:
-            out["burn_rate"] = rate(al.burn_rate_series(preds, mc.slo, "1h"))
-        if "refusal_rate" in metrics and "refused" in preds.columns:
-            out["refusal_rate"] = rate(al.refusal_rate_series(preds, "1h"))
-        if metrics & {"accuracy_drop", "mae_increase"}:
-            joined = self.joined(model, preds, since, now)
-            labelled = joined.filter(pl.col("label").is_not_null())
-            base = (since, since + BASELINE)
-            if "accuracy_drop" in metrics:
-                out["accuracy_drop"] = rate(al.accuracy_drop_series(joined, *base, every="6h"), "6h", labelled)
-            if "mae_increase" in metrics:
-                out["mae_increase"] = rate(al.mae_increase_series(joined, *base, every="6h"), "6h", labelled)
-        if "cost_spike" in metrics:
-            out["cost_spike"] = al.unit_cost_spike_series(co.with_cost(preds, mc.prices), "1h")
-        if metrics & {"drift_share", "feature_drift"}:
-            ref = self.reference(model)
-            if ref is not None:
-                feats = list(ref.columns)
-                windows = drift_over_time(ref, _drift_ready(preds.select(["ts", *feats])), "ts", DRIFT_EVERY,
-                                          self.cfg.drift_share)
-                enough = [w for w in windows if w.n_rows >= MIN_DRIFT_ROWS]
-                out["drift_share"] = pl.DataFrame(
-                    {"bucket": [w.start for w in enough],
-                     "value": [w.drift.share if w.drift.n_evaluated else None for w in enough]},
-                    schema={"bucket": pl.Datetime("us"), "value": pl.Float64})
-                out["_drift_flags"] = {f: [(w.start, w.drift.column(f).drifted) for w in enough] for f in feats}
-        return out
+        run_start = next((b for b, hit in reversed(results) if not hit), None) or results[0][0]
+        if recs[-1].since >= run_start:
+            self._recs.append(replace(recs[-1], since=min(onset, recs[-1].since)))
 
     def _segment_findings(self, model, mc, joined, deployments, preds, now) -> list[Finding]:
         task = "classification" if mc.task == "llm" else mc.task
         cols = list(dict.fromkeys([*mc.segments, *mc.sensitive]))
-        worst = fa.worst_segment(joined, cols, task, mc.positive_label)
+        worst = fa.worst_segment(joined, cols, task, mc.positive_label, min_n=MIN_SEGMENT_LABELS)
         if worst is None:
             return []
         overall = qu.quality(joined, task, mc.positive_label)
@@ -432,6 +637,15 @@ class Monitor:
         gap = (base - value) if metric == "accuracy" else (value - base) / max(base, 1e-9)
         if gap < SEGMENT_GAP:
             return []
+        if metric == "accuracy":  # the segment must differ from the rest significantly, not by chance
+            seg_mask = pl.col(worst.column).cast(pl.Utf8) == str(worst.group)
+            lab = joined.filter(pl.col("label").is_not_null())
+            correct = (pl.col("label").cast(pl.Utf8) == pl.col("prediction").cast(pl.Utf8))
+            seg, rest = lab.filter(seg_mask), lab.filter(~seg_mask)
+            p = ev.two_proportion_p(int(seg.select(correct.sum()).item() or 0), seg.height,
+                                    int(rest.select(correct.sum()).item() or 0), rest.height)
+            if p is None or p >= ev.ALPHA:
+                return []
         seg = joined.filter(pl.col(worst.column).cast(pl.Utf8) == str(worst.group))
         onset = seg.get_column("ts").min()
         rule = AlertRule(name=f"worst segment {worst.column}", metric="segment", op=">", threshold=SEGMENT_GAP)
@@ -439,8 +653,10 @@ class Monitor:
         linked = inc.link_incident(state, deployments, preds, None, worst, onset)
         return [Finding(f"{model}:segment:{worst.column}={worst.group}", model, "segment", rule.name, "warning",
                         onset, None, value, base, segment={"column": worst.column, "value": str(worst.group)},
-                        suspects=linked.suspects,
-                        detail=f"{metric} {value:.3f} in {worst.column}={worst.group} vs {base:.3f} overall")]
+                        suspects=linked.suspects, state=ev.FIRING, window=HISTORY,
+                        evidence=f"{worst.n_labelled} labelled of {worst.n} rows in the segment",
+                        detail=f"{metric} {value:.3f} in {worst.column}={worst.group} ({worst.n_labelled} labelled "
+                               f"rows) vs {base:.3f} overall")]
 
     def cost_today(self, model: str) -> float | None:
         now = self.clock()
@@ -476,32 +692,60 @@ class Monitor:
         return f"{'DRIFT' if ds.drifted else 'ok'} {ds.n_drifted}/{ds.n_evaluated}"
 
 
-def _step(frame: pl.DataFrame) -> timedelta:
-    b = frame.get_column("bucket").sort()
-    return (b[1] - b[0]) if len(b) > 1 else timedelta(hours=1)
+class _Context:
+    """One model's rows for one evaluation, with the label join made once, on first use."""
+
+    def __init__(self, model, mc, preds, since, now, deployments):
+        self.model, self.mc, self.preds, self.since, self.now, self.deployments = model, mc, preds, since, now, deployments
+        self._joined = None
+
+    def joined(self, monitor: "Monitor") -> pl.DataFrame:
+        if self._joined is None:
+            self._joined = monitor.joined(self.model, self.preds, self.since, self.now)
+        return self._joined
 
 
-def _runs(frame: pl.DataFrame, rule: AlertRule, now: datetime) -> list[tuple[datetime, datetime | None, float]]:
-    """Runs of consecutive breaching buckets: (onset, end or None if it reaches the latest bucket, peak value)."""
-    s = frame.sort("bucket").drop_nulls("value")
-    if s.height == 0:
-        return []
-    buckets, values = s.get_column("bucket").to_list(), s.get_column("value").to_list()
-    last = buckets[-1]
-    step = (buckets[1] - buckets[0]) if len(buckets) > 1 else timedelta(hours=1)
-    runs, start, peak = [], None, None
-    for b, v in zip(buckets, values):
-        hit = al.breaches(rule.op, v, rule.threshold)
-        if hit and start is None:
-            start, peak = b, v
-        elif hit:
-            peak = max(peak, v) if rule.op.startswith(">") else min(peak, v)
-        elif start is not None:
-            runs.append((start, b, peak))
-            start = None
-    if start is not None:
-        runs.append((start, None if last + 2 * step >= now else last + step, peak))
-    return runs
+def _burn_expr(slo) -> pl.Expr:
+    """The larger of the error and latency burn rates (health.LATENCY_BUDGET of requests may be slow)."""
+    lat = pl.col("latency_ms").cast(pl.Float64).fill_nan(None)
+    err = pl.col("is_error").cast(pl.Float64).mean() / slo.error_rate if slo.error_rate > 0 else pl.lit(None)
+    slow = (lat > slo.p95_ms).cast(pl.Float64).mean() / he.LATENCY_BUDGET
+    return pl.max_horizontal(err, slow)
+
+
+def _change_point(part: pl.DataFrame, col: str, lo: datetime, hi: datetime) -> datetime:
+    """Where the mean of `col` shifts (the largest cumulative-sum excursion, CUSUM), clamped to (lo, hi];
+    the first breaching window's start when there are too few rows to say."""
+    part = part.sort("ts")
+    if part.height < 20:
+        return lo
+    v = part[col].cast(pl.Float64).to_numpy()
+    import numpy as np
+
+    s = np.cumsum(v - v.mean())
+    k = int(np.argmax(np.abs(s)))
+    when = part["ts"][min(k + 1, part.height - 1)]
+    return min(max(when, lo), hi)
+
+
+def _duration(d: timedelta) -> str:
+    minutes = int(d.total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h {minutes:02d}m" if minutes else f"{hours}h"
+    return f"{hours // 24}d {hours % 24}h"
+
+
+def _min_rows(metric: str) -> int:
+    if metric in DRIFT_METRICS:
+        return MIN_DRIFT_ROWS
+    if metric in ("accuracy_drop", "mae_increase"):
+        return MIN_LABELS
+    if metric == "cost_spike":
+        return MIN_COST_ROWS
+    return MIN_BUCKET_ROWS
 
 
 def _typed(column: pl.Series) -> pl.Series:

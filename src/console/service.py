@@ -97,6 +97,7 @@ class Service:
         from console.monitoring import Monitor
 
         self.monitor = Monitor(cfg, self.warehouse, self.clock)
+        self.monitor.expected_levels = self.expected_levels
         self._registry = None
         self._registry_lock = threading.Lock()
         self._registry_state: RegistryState | None = None
@@ -171,15 +172,106 @@ class Service:
         if op is None:
             from console.actions.operator import Operator
 
-            op = Operator(self.cfg, self.registry)
+            op = Operator(self.cfg, self.registry, deployments=self.deployment_events)
             self._operator = op
         return op
+
+    def deployment_events(self, model: str, environment: str) -> list[dict]:
+        """One model's deployment events in one environment, oldest first, from the store (every format)."""
+        self._ingested()
+        rows = self.monitor.deployments(model).to_dicts()
+        return [r for r in rows if (r.get("environment") or "production") == environment]
+
+    # ------------------------------------------------------------------ actions: one plan-and-gate path
+
+    def check_action(self, action: str, environment: str):
+        """The policy's verdict (actions.policy.Decision) for the current user."""
+        return self.operator.check(action, environment)
+
+    def action_state(self, model: str, environment: str):
+        """What applies to the model now (actions.catalog.ActionState)."""
+        return self.operator.state(model, environment)
+
+    def canary_pct(self, model: str, environment: str, aliases: dict | None = None,
+                   tags: dict | None = None) -> int | None:
+        return self.operator.canary_pct(model, environment, aliases, tags)
+
+    def plan_action(self, model: str, environment: str, action: str, *, version: str | None = None,
+                    strategy: str | None = None, percent: int | None = None, to: str | None = None):
+        """The plan, gates and evidence of an action (actions.plan.Prepared); no write. The TUI and CLI both call this."""
+        from console.actions import plan
+
+        self._ingested()
+        return plan.prepare(self.operator, model, environment, action, version=version, strategy=strategy,
+                            percent=percent, to=to, live_reader=self.live_stats, drift_reader=self.drift_evidence)
+
+    def stop_action(self, prepared, expected_from: str | None):
+        """The audited conflict or refusal for a planned action that cannot run as seen, else None."""
+        plan = prepared.plan
+        return self.operator.conflict_or_blocked(plan, expected_from) if plan is not None else None
+
+    def run_action(self, prepared, **choice):
+        """Runs a planned action with the evidence it was gated on (actions.plan.execute)."""
+        from console.actions import plan
+
+        return plan.execute(self.operator, prepared, **choice)
+
+    def drift_evidence(self, model: str, environment: str = "production") -> dict | None:
+        """The drift gate's evidence: the dataset verdict on the last 24 h of inputs, None without one."""
+        from console.actions.plan import DRIFT_WINDOW
+
+        report = self.monitor.drift(model, DRIFT_WINDOW, environment=environment)
+        ds = report.dataset
+        if ds is None or not ds.n_evaluated:
+            return None
+        return {"drifted": bool(ds.drifted), "share": float(ds.share), "n_drifted": ds.n_drifted,
+                "n_evaluated": ds.n_evaluated, "window": DRIFT_WINDOW}
+
+    # ------------------------------------------------------------------ reads for the screens
+
+    def histograms(self, model: str, feature: str, window: str = "24h"):
+        return self.monitor.histograms(model, feature, window)
+
+    def deployment_rows(self, model: str | None = None) -> list[dict]:
+        """Deployment events as stored (every format), oldest first."""
+        return self.monitor.deployments(model).to_dicts()
+
+    def model_info(self, model: str):
+        return self.registry.get_model(model)
+
+    def versions(self, model: str) -> list:
+        return self.registry.versions(model)
+
+    def lineage(self, model: str, version: str):
+        return self.registry.lineage(model, version)
+
+    def model_version(self, model: str, version: str):
+        return self.registry.get_version(model, version)
+
+    def alias_version(self, model: str, alias: str) -> str | None:
+        return self.registry.alias_version(model, alias)
 
     def incomplete_actions(self) -> list[dict]:
         """Audit intents with no outcome: actions a crash interrupted."""
         from console.actions import audit
 
         return audit.incomplete(audit.default_path(self.cfg))
+
+    def expected_levels(self, model: str) -> dict[str, float]:
+        """The champion's expected quality from its registry run (accuracy, MAE), for the quality rules."""
+        if not self.cfg.tracking_uri:
+            return {}
+        champion = self.registry.alias_version(model, alias_name("production", "champion"))
+        if not champion:
+            return {}
+        metrics = self.registry.lineage(model, champion).metrics or {}
+        out = {}
+        for key in ("accuracy", "mae"):
+            for name in (key, f"val_{key}", f"validation_{key}", f"test_{key}"):
+                if isinstance(metrics.get(name), (int, float)):
+                    out[key] = float(metrics[name])
+                    break
+        return out
 
     def live_stats(self, model: str, environment: str = "production", window: str = "1h") -> dict:
         """Live error rate, p95 and accuracy of the champion and the canary, for the canary gates."""
@@ -222,6 +314,11 @@ class Service:
         self._registry_state, self._registry_at = state, time.monotonic()
         return state
 
+    def _ingested(self) -> None:
+        """A script's first read: bring the store up to date once (the TUI refreshes on its own timer)."""
+        if self.last_refresh is None:
+            self.refresh()
+
     def refresh(self) -> RefreshStats:
         self.last_refresh = self.warehouse.refresh()
         return self.last_refresh
@@ -236,8 +333,9 @@ class Service:
 
     MONITOR_TTL_S = 20.0
 
-    def drift(self, model: str, window: str | timedelta = "24h", series: bool = True):
-        return self.monitor.drift(model, window, series=series)
+    def drift(self, model: str, window: str | timedelta = "24h", environment: str | None = "production",
+              series: bool = True):
+        return self.monitor.drift(model, window, environment=environment, series=series)
 
     def health(self, model: str, window: str | timedelta = "1h", environment: str | None = "production") -> dict:
         return self.monitor.health(model, window, environment)
@@ -262,33 +360,76 @@ class Service:
                 self._findings = self.monitor.findings()
                 self._findings_at = time.monotonic()
                 self.recommendations = list(self.monitor.recommendations)
-                if self.cfg.auto_retrain:
-                    self._auto_retrain()
                 status = {m: self.monitor.overview_status(m) for m in self.monitor.models()}
                 self._drift_status = {m: v[0] for m, v in status.items()}
                 self._cost_today = {m: v[1] for m, v in status.items()}
             return self._findings
 
+    def auto_retrain(self) -> list:
+        """`auto_retrain = true`: a standing recommendation calls the retrain action, once per cool-down.
+
+        Its own explicit step (the `auto-retrain` command, the TUI's monitoring timer): reading findings,
+        as `check` does, never writes. Returns the results of the calls made now."""
+        if not self.cfg.auto_retrain:
+            return []
+        if self._findings is None:
+            self.findings(max_age_s=0)
+        before = len(self.auto_retrain_results)
+        self._auto_retrain()
+        return self.auto_retrain_results[before:]
+
     def _auto_retrain(self) -> None:
-        """`auto_retrain = true`: a standing recommendation calls the retrain action, once per cool-down."""
         from console.actions import audit
         from console.analytics.windows import parse_window
         from console.monitoring import RETRAIN_COOLDOWN
 
         records = audit.read(audit.default_path(self.cfg))
         cutoff = datetime.now(UTC) - parse_window(RETRAIN_COOLDOWN)
+        called: set[str] = set()  # one retrain per model per pass, whatever number of rules recommend it
         for rec in self.recommendations:
             recent = [r for r in records if r.get("action") == "retrain" and r.get("model") == rec.model
                       and str(r.get("ts", "")) >= cutoff.isoformat().replace("+00:00", "Z")[:19]]
-            if recent:
+            if recent or rec.model in called:
                 continue
+            called.add(rec.model)
             result = self.operator.retrain(rec.model, "production", reason=f"auto_retrain: {rec.reason}",
                                            evidence={"trigger": rec.reason, "since": rec.since.isoformat() + "Z"})
             self.auto_retrain_results.append(result)
 
+    @property
+    def has_findings(self) -> bool:
+        """Whether incidents were evaluated at least once (the first frame waits for them)."""
+        return self._findings is not None
+
     def monitoring_stale(self) -> bool:
         return self.cfg.has_logs and (self._findings is None
                                       or time.monotonic() - self._findings_at >= self.MONITOR_TTL_S)
+
+    def has_rows(self) -> bool:
+        """Whether the store holds any prediction at all."""
+        self._ingested()
+        counts = self.warehouse.one("counts")
+        return bool(counts and counts[0])
+
+    def rule_problems(self) -> list[str]:
+        """Configured rules that cannot be evaluated: an unknown model, drift without a reference."""
+        from pathlib import Path
+
+        self._ingested()
+        known = set(self.monitor.models())
+        out = []
+        for i, rule in enumerate(self.cfg.alerts):
+            key = f"alerts[{i}] ({rule.name})"
+            if rule.model and rule.model not in known:
+                out.append(f"{key}: model {rule.model!r} is neither configured nor in the logs")
+            elif rule.model and rule.metric in ("drift_share", "feature_drift"):
+                ref = self.cfg.model(rule.model).reference
+                if ref is None or not Path(ref).is_file():
+                    out.append(f"{key}: {rule.metric} needs a reference for {rule.model} ([models.{rule.model}] reference)")
+            if rule.feature and rule.model and rule.metric == "feature_drift" \
+                    and rule.feature not in self.monitor.features(rule.model):
+                out.append(f"{key}: feature {rule.feature!r} is not a feature of {rule.model}")
+        return out
 
     def check(self) -> list:
         return [f for f in self.findings(max_age_s=0) if f.firing]

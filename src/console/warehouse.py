@@ -33,6 +33,7 @@ from console import __version__
 from console.config import Config, LogSource
 from console.sources.contract import CONTRACT, PROVENANCE, Rejected
 from console.sources.files import FileCursor, Tailer
+from console.sources.readers import READERS
 from console.sql import load_query
 from console.store import parse
 from console.store.manifest import KINDS, Manifest
@@ -40,6 +41,9 @@ from console.store.manifest import KINDS, Manifest
 _EXT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 MALFORMED = pa.schema([("source", pa.string()), ("location", pa.string()), ("reason", pa.string()), ("raw", pa.string())])
 FLUSH_ROWS = 1_000_000  # a backlog is written in segments of about this many rows, so memory stays bounded
+COMPACT_AT = 24  # this many small segments of one kind are merged into one (a live log adds one per refresh)
+SMALL_ROWS = 200_000  # a segment below this is small
+RETIRE_S = 600.0  # a merged-away segment is deleted this long after, so a reader holding the old list still works
 
 
 @dataclass(frozen=True)
@@ -82,8 +86,15 @@ def store_path(cfg: Config) -> Path | None:
 cache_path = store_path  # the name the TUI and older tests know it by
 
 
+def is_lake_source(src: LogSource) -> bool:
+    """Object storage and lakehouse tables: scanned in place through an Arrow dataset."""
+    return src.path.startswith("s3://") or src.format in ("delta", "iceberg")
+
+
 def is_parquet_source(src: LogSource) -> bool:
     """Parquet logs are read in place; everything else is tailed line by line."""
+    if is_lake_source(src):
+        return False
     if src.format is not None:
         return src.format == "parquet"
     return format_of(src.path, None) == "parquet" or os.path.isdir(src.path)
@@ -129,6 +140,8 @@ class Warehouse:
         self._con.execute("SET TimeZone='UTC'")
         self._con.execute(load_query("skeletons"))
         self._parquet_rows: dict[str, int] = {}
+        self._lakes: dict[str, object] = {}  # lake_N -> the Arrow dataset every cursor registers
+        self._lake_kinds: dict[str, str] = {}
         self._parquet_meta: dict[tuple, int | str] = {}
         self.manifest = Manifest.load(self._manifest_path)
         self._build_views(self.manifest, self._parquet_files()[0])
@@ -179,6 +192,8 @@ class Warehouse:
         """A fresh cursor for the caller to close: Textual's thread workers are short-lived threads."""
         cur = self._con.cursor()
         cur.execute("SET TimeZone='UTC'")
+        for name, dataset in self._lakes.items():
+            cur.register(name, dataset)
         return cur
 
     def arrow(self, name: str, params: dict | None = None, columns: list[str] | None = None) -> pa.Table:
@@ -216,7 +231,12 @@ class Warehouse:
         max_ts = (datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=self.future_s)).isoformat(sep=" ")
         conform = {k: load_query(f"conform_{k}").replace("FROM chunk", f"FROM inplace_raw_{k}")
                    .replace("$max_ts", f"TIMESTAMP '{max_ts}'") for k in ("predictions", "labels", "deployments")}
+        lake = {k: " UNION ALL BY NAME ".join(f"SELECT * FROM {n}" for n, kk in self._lake_kinds.items() if kk == k)
+                or f"SELECT * FROM read_parquet({_sql_list([raw])})" for k in ("predictions", "labels", "deployments")}
         sql = load_query("views").format(
+            **{f"lake_{k}": v for k, v in lake.items()},
+            **{f"lake_conform_{k}": v.replace(f"FROM inplace_raw_{k}", f"FROM lake_raw_{k}")
+               for k, v in conform.items()},
             **{f"segments_{k}": _sql_list(seg[k]) for k in KINDS},
             **{f"inplace_{k}": _sql_list(parquet.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
             **{f"clean_{k}": _sql_list(clean.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
@@ -227,6 +247,38 @@ class Warehouse:
             cur.execute(sql)
 
     # ------------------------------------------------------------------ finding files
+
+    def _open_lakes(self) -> list[str]:
+        """An Arrow dataset per object-storage or lakehouse source; one that cannot be reached is named in a
+        note, and the others (and every local log) are still read; the next refresh tries again."""
+        from console.sources import lakes, locations
+
+        notes: list[str] = []
+        datasets: dict[str, object] = {}
+        kinds: dict[str, str] = {}
+        storage = {k: v for k, v in vars(getattr(self.cfg, "s3", None) or object()).items() if v is not None} \
+            if getattr(self.cfg, "s3", None) is not None else {}
+        for i, src in enumerate(s for s in self.cfg.logs if is_lake_source(s)):
+            name = f"lake_{i}"
+            try:
+                if src.format == "delta":
+                    datasets[name] = lakes.delta_dataset(src.path, storage)
+                elif src.format == "iceberg":
+                    datasets[name] = lakes.iceberg_dataset(src.path, dict(getattr(src, "options", None) or {}),
+                                                           storage)
+                elif src.format in (None, "parquet"):
+                    datasets[name] = locations.arrow_dataset(src.path, storage, unify_schemas=True,
+                                                             source_column="source")
+                else:
+                    notes.append(f"{src.path}: only Parquet, Delta and Iceberg are read from object storage so far")
+                    continue
+                kinds[name] = src.kind
+            except locations.StorageError as exc:
+                notes.append(str(exc))
+            except Exception as exc:  # noqa: BLE001 - a lake that cannot be opened costs only itself
+                notes.append(str(locations.storage_error(src.path, exc, storage)))
+        self._lakes, self._lake_kinds = datasets, kinds
+        return notes
 
     def _parquet_files(self) -> tuple[dict[str, list[str]], list[str], list[str]]:
         """Parquet logs by kind (read in place), missing patterns and notes; an unreadable file is named and
@@ -288,6 +340,7 @@ class Warehouse:
             except filelock.Timeout:
                 self.manifest = Manifest.load(self._manifest_path)
                 parquet, missing, pnotes = self._parquet_files()
+                pnotes += self._open_lakes()
                 self._build_views(self.manifest, parquet)
                 return RefreshStats(seconds=time.perf_counter() - started, missing=tuple(missing),
                                     notes=("another console is bringing the store up to date; showing what it "
@@ -307,12 +360,14 @@ class Warehouse:
                     m.segments[kind] = m.segments.get(kind, []) + names
                 if new_files or m.generation == 1 or cursors != Manifest.load(self._manifest_path).cursors:
                     m.save(self._manifest_path)
+                self._compact(m)
                 self.manifest = m
             except BaseException:
                 raise
             finally:
                 self._lock.release()
             parquet, missing, pnotes = self._parquet_files()
+            pnotes += self._open_lakes()
             self._build_views(m, parquet)
             for kind, files in parquet.items():
                 total = sum(int(self._parquet_check(p)) for p in files)
@@ -344,27 +399,38 @@ class Warehouse:
                 fmt = format_of(src.path, src.format)
                 tailer = Tailer(state, grace_s=self.grace_s, wall=self.wall, csv_headers=(fmt == "csv"))
                 for chunk in tailer.scan([src.path]):
-                    fmt_file = format_of(chunk.path, src.format)
+                    # a rotated file (a.jsonl.1) keeps the format of the pattern that found it
+                    fmt_file = src.format or format_of(chunk.path, None) or format_of(src.path, None)
                     if fmt_file == "parquet":
                         continue
                     body = chunk.body
                     if chunk.start_of_file:
                         body, _ = parse.strip_bom(body)
                     rejected = [Rejected(loc, reason, raw) for loc, reason, raw in chunk.rejected]
+                    by_kind: list[tuple[str, pa.Table]] = []
                     if fmt_file == "csv":
                         tables, rej = parse.csv_lines(body, header=chunk.header or "", source=chunk.path,
                                                       first_line=chunk.first_line)
+                        by_kind = [(src.kind, t) for t in tables]
                     elif fmt_file == "jsonl":
                         tables, rej = parse.jsonl(body, source=chunk.path, first_line=chunk.first_line)
+                        by_kind = [(src.kind, t) for t in tables]
+                    elif fmt_file in READERS:  # a vendor's format: its reader maps it onto the contract
+                        parsed = READERS[fmt_file].parse(body, source=chunk.path, first_line=chunk.first_line,
+                                                         options=dict(getattr(src, "options", None) or {}),
+                                                         carry=chunk.cursor.carry)
+                        chunk.cursor.carry = parsed.carry
+                        by_kind = list(parsed.tables().items())
+                        rej = parsed.rejected
+                        notes += [f"{chunk.path}: {n}" for n in parsed.notes]
                     else:
-                        tables, rej = [], ([Rejected(0, f"unknown file format {fmt_file!r} (expected jsonl, csv "
-                                                        "or parquet)", "")] if chunk.first_line == 1 else [])
+                        rej = [Rejected(0, f"unknown log format {fmt_file!r}", "")] if chunk.first_line == 1 else []
                     rejected += rej
-                    for t in tables:
-                        good, refused = self._conform(src.kind, t)
+                    for kind, t in by_kind:
+                        good, refused = self._conform(kind, t)
                         if good.num_rows:
-                            pending[src.kind].append(good)
-                            kept[src.kind] = kept.get(src.kind, 0) + good.num_rows
+                            pending[kind].append(good)
+                            kept[kind] = kept.get(kind, 0) + good.num_rows
                         if refused.num_rows:
                             pending["malformed"].append(refused)
                             bad += refused.num_rows
@@ -417,6 +483,41 @@ class Warehouse:
             os.replace(tmp, self.dir / name)
             written.setdefault(kind, []).append(name)
             tables.clear()
+
+    def _compact(self, m: Manifest) -> None:
+        """Merges small segments into one, so the files a query opens stay few however often a live log is
+        refreshed. The merged file is written first and the manifest then names it instead of its parts (one
+        atomic step); the parts are deleted only RETIRE_S later, since another process may be reading them."""
+        changed = False
+        now = self.wall()
+        for kind in KINDS:
+            rows = {n: self._segment_rows(n) for n in m.segments.get(kind, [])}
+            small = [n for n, r in rows.items() if r < SMALL_ROWS]
+            if len(small) < COMPACT_AT:
+                continue
+            batch, total = [], 0
+            for n in small:
+                if total + rows[n] > FLUSH_ROWS and batch:
+                    break
+                batch.append(n)
+                total += rows[n]
+            written: dict[str, list[str]] = {}
+            self._flush({kind: [pq.read_table(self.dir / n) for n in batch]}, written)
+            m.segments[kind] = [n for n in m.segments[kind] if n not in set(batch)] + written.get(kind, [])
+            m.retired += [[n, now] for n in batch]
+            changed = True
+        due = [r for r in m.retired if now - r[1] >= RETIRE_S]
+        for name, _ in due:
+            (self.dir / name).unlink(missing_ok=True)
+        m.retired = [r for r in m.retired if now - r[1] < RETIRE_S]
+        if changed or due:
+            m.save(self._manifest_path)
+
+    def _segment_rows(self, name: str) -> int:
+        key = ("segment", name)
+        if key not in self._parquet_meta:
+            self._parquet_meta[key] = pq.read_metadata(self.dir / name).num_rows
+        return int(self._parquet_meta[key])
 
     def _drop_segments(self, m: Manifest) -> None:
         for names in m.segments.values():

@@ -7,7 +7,6 @@ a non-JSONL file (csv, parquet) cannot be appended to and gets the same sibling 
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 from pathlib import Path
@@ -44,62 +43,3 @@ def append(path: Path, event: dict[str, Any]) -> None:
             f.write(json.dumps(event, separators=(",", ":"), default=str).encode() + b"\n")
             f.flush()
             os.fsync(f.fileno())
-
-
-def events(cfg: Config, model: str, environment: str) -> list[dict[str, Any]]:
-    """This model's events in this environment from every JSONL file of the deployments log, by ts."""
-    src = next((s for s in cfg.logs if s.kind == "deployments"), None)
-    if src is None:
-        return []
-    files = set(glob.glob(src.path)) if any(ch in src.path for ch in _GLOB_CHARS) else {src.path}
-    target = target_path(cfg)
-    if target is not None:
-        files.add(str(target))
-    out = []
-    for name in sorted(files):
-        if not name.endswith((".jsonl", ".json", ".ndjson")):
-            continue
-        try:
-            with open(name, encoding="utf-8", errors="replace") as f:
-                for line in f:
-                    try:
-                        ev = json.loads(line)
-                    except ValueError:
-                        continue
-                    if isinstance(ev, dict) and ev.get("model") == model \
-                            and ev.get("environment", environment) == environment:
-                        out.append(ev)
-        except OSError:
-            continue
-    return sorted(out, key=lambda e: str(e.get("ts", "")))
-
-
-def canary_pct(evs: list[dict[str, Any]]) -> int | None:
-    """Traffic of the running canary according to the last canary event; None if none is running."""
-    for ev in reversed(evs):
-        if ev.get("strategy") != "canary":
-            continue
-        if ev.get("action") in ("deploy", "canary-step"):
-            try:
-                return int(float(ev.get("traffic_pct")))
-            except (TypeError, ValueError):
-                return None
-        return None  # promote / abort ended it
-    return None
-
-
-def _made_champion(e: dict[str, Any]) -> bool:
-    """Events after which the version serves all traffic: promote, rollback, switch, or a full direct deploy."""
-    if e.get("action") in ("promote", "rollback", "switch"):
-        return True
-    pct = e.get("traffic_pct")
-    return (e.get("action") == "deploy" and e.get("strategy") in (None, "direct", "blue-green")
-            and (pct is None or float(pct) >= 100))
-
-
-def previous_champion(evs: list[dict[str, Any]], current: str | None) -> str | None:
-    """The champion before `current`, from the events that changed the champion."""
-    versions = [str(e.get("version")) for e in evs if e.get("version") is not None and _made_champion(e)]
-    while versions and versions[-1] == str(current):
-        versions.pop()
-    return versions[-1] if versions else None

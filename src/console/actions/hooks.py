@@ -195,16 +195,29 @@ def invoke(cfg: Config, name: str, payload: dict[str, Any], idempotency_key: str
     return run_command(name, hook, payload, idempotency_key, secrets=secrets)
 
 
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    import httpx
+
+    try:
+        u = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return None
+    return u.scheme, u.host, u.port
+
+
 def follow(status_url: str, hook: Webhook | None = None, interval_s: float = 2.0, max_wait_s: float = 0.0,
            sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
-    """Poll a job's status URL (GET, the hook's headers) until it reports a final state or time runs out.
+    """Poll a job's status URL (GET; the hook's headers only when it is on the hook's own origin) until it reports
+    a final state or time runs out.
 
     `max_wait_s=0` polls once. Returns the last JSON body, with `state` normalised to lower case;
     an unreachable URL gives {"state": "unknown", "error": ...}.
     """
     import httpx
 
-    headers = {k: reveal(v) for k, v in (hook.headers if hook else {}).items()}
+    # the hook's credentials go only to the hook's own origin: a status URL is whatever the response said
+    same_origin = bool(hook and hook.url) and _origin(status_url) == _origin(reveal(hook.url))
+    headers = {k: reveal(v) for k, v in hook.headers.items()} if same_origin else {}
     timeout = hook.timeout_s if hook else 10.0
     deadline = time.monotonic() + max_wait_s
     while True:

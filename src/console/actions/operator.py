@@ -28,6 +28,7 @@ from console.actions.locks import (LEASE_PAUSE_S, LEASE_TTL_S, LOCK_WAIT_S, Conf
                                    check_expected, last_move, model_lock, record_move)
 from console.aliases import alias_name
 from console.analytics.gates import Gate, evaluate_gates, failures
+from console.analytics.serving import Serving, fold
 from console.config import Config, ConfigError
 from console.sources.registry import RegistryError, RegistryNotFound
 
@@ -100,8 +101,12 @@ class Operator:
     def __init__(self, cfg: Config, registry: Any, audit: AuditLog | str | Path | None = None,
                  user: policy.User | str | None = None, clock: Callable[[], datetime] | None = None,
                  *, backoff_s: float = hooks.BACKOFF_S, lease_pause_s: float = LEASE_PAUSE_S,
-                 lock_wait_s: float = LOCK_WAIT_S):
+                 lock_wait_s: float = LOCK_WAIT_S,
+                 deployments: Callable[[str, str], list[dict]] | None = None):
+        """`deployments(model, environment)`: that model's deployment events, oldest first, from the store
+        (every log format); the service passes its reader. Without it, only tags and the audit are known."""
         self.cfg, self.registry = cfg, registry
+        self._deployments = deployments
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         if not isinstance(audit, AuditLog):
             audit = AuditLog(audit or audit_mod.default_path(cfg), self.clock, sink=getattr(cfg, "audit_sink", None))
@@ -148,8 +153,12 @@ class Operator:
         raw = tags.get(CANARY_PCT_TAG + canary)
         if raw and raw.isdigit():
             return int(raw)
-        pct = deploylog.canary_pct(deploylog.events(self.cfg, model, environment))
-        return pct if pct is not None else self.cfg.canary_steps[0]
+        pct = self.serving(model, environment).canary_pct
+        return int(pct) if pct is not None else self.cfg.canary_steps[0]
+
+    def serving(self, model: str, environment: str) -> Serving:
+        """What serves where according to the deployment events (the one fold, analytics.serving)."""
+        return fold(self._deployments(model, environment)) if self._deployments else Serving()
 
     def _previous(self, model: str, environment: str, aliases: dict[str, str], tags: dict[str, str]) -> str | None:
         champ = alias_name(environment, "champion")
@@ -164,7 +173,7 @@ class Operator:
         change = audit_mod.last_change(self.audit.path, model, champ)
         if change and change.get("to") == current and change.get("from"):
             return str(change["from"])
-        return deploylog.previous_champion(deploylog.events(self.cfg, model, environment), current)
+        return self.serving(model, environment).champion_before(current)
 
     def history(self, model: str, environment: str, role: str = "champion") -> list[str]:
         """Earlier versions of an alias, oldest first, as the console recorded them."""
@@ -337,12 +346,14 @@ class Operator:
                          expected_from, reason, force, live, drift)
 
     def canary_step(self, model: str, env: str = "production", expected_from: str | None = None,
-                    reason: str = "", force: bool = False, live: dict | None = None) -> ActionResult:
-        return self._run("canary-step", model, env, {}, expected_from, reason, force, live, None)
+                    reason: str = "", force: bool = False, live: dict | None = None,
+                    drift: dict | None = None) -> ActionResult:
+        return self._run("canary-step", model, env, {}, expected_from, reason, force, live, drift)
 
     def canary_promote(self, model: str, env: str = "production", expected_from: str | None = None,
-                       reason: str = "", force: bool = False, live: dict | None = None) -> ActionResult:
-        return self._run("canary-promote", model, env, {}, expected_from, reason, force, live, None)
+                       reason: str = "", force: bool = False, live: dict | None = None,
+                       drift: dict | None = None) -> ActionResult:
+        return self._run("canary-promote", model, env, {}, expected_from, reason, force, live, drift)
 
     def canary_abort(self, model: str, env: str = "production", expected_from: str | None = None,
                      reason: str = "") -> ActionResult:
@@ -405,7 +416,9 @@ class Operator:
                                {"moved": exc.moved}, plan)
         if not plan.blocked:
             return None
-        if plan.version is not None and plan.version == plan.from_version:
+        moves_checked = plan.action == "rollback" or (plan.action == "promote" and plan.strategy in ("direct",
+                                                                                                  "blue-green"))
+        if moves_checked and plan.version is not None and plan.version == plan.from_version:
             moved = last_move(self.registry, plan.model, plan.checked_alias, self.audit.path) or {}
             at = _parse_ts(moved.get("at"))
             now = self.clock()

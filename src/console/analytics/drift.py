@@ -38,6 +38,7 @@ import numpy as np
 import polars as pl
 
 from console.analytics import drift_stats as st
+from console.config import DRIFT_TEST_ALIASES
 from console.analytics.windows import JsonResult, bucket_expr, parse_window
 
 NUMERIC, CATEGORICAL, BINARY = "numeric", "categorical", "binary"
@@ -76,9 +77,7 @@ TESTS: dict[str, StatTest] = {
         StatTest("z", "Z-test p-value", True, "<", 0.05),
     )
 }
-_ALIASES = {"js": "jensenshannon", "jensen_shannon": "jensenshannon", "jensen-shannon": "jensenshannon",
-            "chi2": "chisquare", "chi-square": "chisquare", "chi_square": "chisquare", "z-test": "z",
-            "ztest": "z", "kolmogorov-smirnov": "ks", "wasserstein_norm": "wasserstein"}
+_ALIASES = DRIFT_TEST_ALIASES  # one list of names, which the config checks too
 
 
 def resolve_test(name: str) -> StatTest:

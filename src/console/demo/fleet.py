@@ -8,13 +8,13 @@ because numpy does the arithmetic on 200k+ rows far faster than datetime objects
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import polars as pl
 
-from console.aliases import alias_name
+from console.analytics.serving import Serving, timeline
 
 US_H = 3_600_000_000
 US_D = 24 * US_H
@@ -77,81 +77,10 @@ def as_utc(now: datetime | None) -> datetime:
 # --------------------------------------------------------------------------- who serves what
 
 
-@dataclass(frozen=True)
-class Serving:
-    """The traffic split of one model in one environment, as the deployment log leaves it."""
-
-    champion: str | None = None
-    canary: str | None = None
-    canary_pct: float = 0.0
-    shadow: str | None = None
-    shadow_pct: float = 100.0
-    colors: tuple[tuple[str, str], ...] = ()  # (("blue", "4"), ("green", "5"))
-    live: str | None = None  # the live colour while the model runs blue/green
-
-    @property
-    def champion_variant(self) -> str:
-        return self.live or "champion"
-
-    def color_of(self, version: str) -> str | None:
-        return next((c for c, v in self.colors if v == version), None)
-
-    def apply(self, event: dict) -> Serving:
-        """One deployment event; unknown actions leave the split alone."""
-        action, strategy = event.get("action"), event.get("strategy") or "direct"
-        v = None if event.get("version") is None else str(event["version"])
-        pct = event.get("traffic_pct")
-        pct = None if not isinstance(pct, (int, float)) or isinstance(pct, bool) else float(pct)
-        s = self
-        if action == "deploy" and strategy == "canary" or action == "canary-step":
-            return replace(s, canary=v or s.canary, canary_pct=pct if pct is not None else max(s.canary_pct, 10.0))
-        if action == "deploy" and strategy == "shadow" or action == "shadow-start":
-            return replace(s, shadow=v, shadow_pct=pct if pct else 100.0)
-        if action == "shadow-stop" or action == "abort" and v is not None and v == s.shadow:
-            return replace(s, shadow=None)
-        if action == "abort":
-            return replace(s, canary=None, canary_pct=0.0)
-        if action == "deploy" and strategy == "blue-green":
-            idle = "green" if s.live == "blue" else "blue"
-            colors = tuple(c for c in s.colors if c[0] != idle) + ((idle, v),)
-            if s.live is None or (pct or 0) >= 100:
-                return replace(s, colors=colors, live=idle, champion=v)
-            return replace(s, colors=colors)
-        if action == "switch":  # as the console's operator does it: the current champion holds blue
-            colors = s.colors if s.live or not s.champion else (("blue", s.champion),)
-            live = s.live or "blue"
-            color = (s.color_of(v) if v else None) or ("green" if live == "blue" else "blue")
-            if v and dict(colors).get(color) != v:
-                colors = tuple(c for c in colors if c[0] != color) + ((color, v),)
-            return replace(s, colors=colors, live=color, champion=dict(colors).get(color, s.champion))
-        if action in ("deploy", "promote", "rollback") and v is not None:
-            # only the champion moves; a running canary keeps its alias and its traffic
-            canary = None if s.canary == v else s.canary
-            live = s.color_of(v) if s.live else None
-            return replace(s, champion=v, canary=canary, canary_pct=s.canary_pct if canary else 0.0, live=live)
-        return s
-
-    def aliases(self, environment: str) -> dict[str, str]:
-        out = {}
-        if self.champion:
-            out[alias_name(environment, "champion")] = self.champion
-        if self.canary:
-            out[alias_name(environment, "canary")] = self.canary
-        if self.shadow:
-            out[alias_name(environment, "shadow")] = self.shadow
-        for color, v in self.colors:
-            out[alias_name(environment, color)] = v
-        return out
-
-
 def replay(events: list[dict], model: str, environment: str) -> list[tuple[int, Serving]]:
     """(time, split from then on) for one model and environment, in log order."""
-    state, out = Serving(), []
-    for e in events:
-        if e.get("model") == model and (e.get("environment") or "production") == environment:
-            state = state.apply(e)
-            out.append((parse_iso(e["ts"]), state))
-    return out
+    mine = [e for e in events if e.get("model") == model and (e.get("environment") or "production") == environment]
+    return [(parse_iso(ts), state) for ts, state in timeline(mine)]
 
 
 def deployment_events(now: datetime) -> list[dict]:
@@ -213,6 +142,15 @@ def arrivals(rng: np.random.Generator, start: int, end: int, per_day: float, pro
     ts = np.repeat(starts, counts) + rng.integers(0, minute, counts.sum())
     ts = np.sort(ts)
     return ts[(ts >= start) & (ts < end)]
+
+
+def rate_per_s(model: str, environment: str, when_us: int) -> float:
+    """The history's own request rate for this model and hour of day (what `arrivals` draws from)."""
+    shape = np.asarray(PROFILE[model] + PROFILE[model][:1], dtype=float)
+    shape = shape / shape[:24].mean()
+    hour = (when_us % US_D) / US_H
+    per_day = DAILY[model] * (1 if environment == "production" else STAGING_SHARE)
+    return float(per_day / 86400 * np.interp(hour, np.arange(25), shape))
 
 
 def request_ids(rng: np.random.Generator, prefix: str, n: int) -> list[str]:

@@ -26,7 +26,9 @@ LABEL_DELAY_S = {F.FRAUD: (20, 90), F.ETA: (10, 60)}  # accelerated so labels la
 class LiveWriter:
     """Appends predictions to logs/predictions/live.jsonl at a steady rate."""
 
-    def __init__(self, config_path: Path, rate_per_s: float = 20.0, seed: int = 11):
+    def __init__(self, config_path: Path, rate_per_s: float | None = None, seed: int = 11):
+        """`rate_per_s` None: each model at the history's own rate for the hour of day (fleet.rate_per_s), so
+        the planted incidents stay the story; a number: that many requests a second, shared by SHARE."""
         cfg = parse_file(Path(config_path))
         root = cfg.root
         self.rate_per_s = rate_per_s
@@ -93,7 +95,8 @@ class LiveWriter:
                     state = self.serving.get((model, env))
                     if state is None or state.champion is None:
                         continue
-                    rate = self.rate_per_s * SHARE[model] * (1 if env == "production" else F.STAGING_SHARE)
+                    rate = F.rate_per_s(model, env, start) if self.rate_per_s is None else \
+                        self.rate_per_s * SHARE[model] * (1 if env == "production" else F.STAGING_SHARE)
                     n = int(self._rng.poisson(rate * seconds))
                     if n == 0:
                         continue

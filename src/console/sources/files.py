@@ -1,7 +1,22 @@
-"""Finding log files and reading only their complete new lines (placeholder: identity by path).
+"""Finding log files and reading only their complete new lines, knowing each file by identity, not name.
 
-The tailer never changes the state it was given: it hands out chunks with the cursor each one
-leads to, and the caller commits those cursors with the rows they cover.
+A file is known as Filebeat and Fluent Bit know it: by (device, inode) plus a sha1 fingerprint of its
+first bytes (up to 1 KiB). So a rename rotation is the same file under a new name, read on from its
+offset; a copytruncate leaves the old fingerprint on the copy, where the rest is read, and a new one on
+the truncated file, which is read from the start even if it regrew past the old offset; a reused inode
+with other content is a new file.
+
+Nothing here changes committed state. `scan()` reads from the cursors it was given and hands out new
+ones; the caller stores the rows and `state_after()` in one transaction, so a failed write drops the new
+state and the next scan from the old one re-reads the same bytes: nothing lost, nothing doubled.
+
+An unterminated last line waits for its writer `grace_s` seconds of wall time with the file unchanged,
+then is rejected: a paused writer loses nothing and a dead one blocks nothing behind it.
+
+A file unchanged since its cursor (same size and mtime) costs one stat, no read. An mtime within
+`_RACY_NS` of the moment it was taken is not trusted (a truncate and regrow to the same size within one
+timestamp tick would look unchanged: git's "racily clean" index entries), so such a file has its
+fingerprint checked on the next scan too.
 """
 
 from __future__ import annotations
@@ -9,125 +24,380 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
+import stat as stat_mod
 import time
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, fields, replace
 
-FP_BYTES = 1024
+FP_MAX = 1024
+TRUNCATED = "truncated last line (no newline)"
+_RACY_NS = 2_000_000_000
+_RAW_LIMIT = 500
+_EMPTY_FP = hashlib.sha1(b"").hexdigest()
 
 
 @dataclass
 class FileCursor:
-    path: str
-    dev: int = 0
-    ino: int = 0
-    fp_len: int = 0
-    fp: str = ""
-    offset: int = 0
-    line_no: int = 0
-    header: str | None = None
-    pending_size: int = -1
-    pending_since: float | None = None
-    carry: object = None
-    gone_since: float | None = None
+    """Where reading one file stands. Committed with the rows it covers, never moved by the reader itself."""
+
+    path: str  # last name seen
+    dev: int
+    ino: int
+    fp_len: int  # fingerprint covers the first fp_len bytes: min(1024, bytes seen)
+    fp: str  # sha1 hex
+    offset: int  # bytes consumed, always at a line end
+    line_no: int  # lines consumed, for locating bad rows
+    header: str | None = None  # a CSV file's header line, when the Tailer keeps headers
+    pending_size: int = -1  # file size when its unterminated tail was first seen
+    pending_since: float | None = None  # wall time it was first seen
+    carry: object = None  # opaque JSON-able reader state, committed with the cursor
+    gone_since: float | None = None  # wall time the file was first found missing
+    size: int = -1  # size and mtime at the last look: both equal next time means unchanged, one stat
+    mtime_ns: int = -1  # -1: not to be trusted (racy), the fingerprint is checked again
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "FileCursor":
-        return cls(**d)
+    def from_dict(cls, d: dict) -> FileCursor:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
 
 
 @dataclass
 class Chunk:
-    key: str
+    """New complete lines of one file. A reader's `carry` goes on `cursor.carry` before the next chunk is
+    asked for: the next chunk of the same file starts from this cursor, carry included."""
+
+    key: str  # the cursor's key in the state dict
     path: str
-    first_line: int
-    body: bytes
-    rejected: list[tuple[int, str, str]]
+    first_line: int  # file line number of the first line in body (1-based)
+    body: bytes  # complete lines only (ends with b"\n"), may be empty
+    rejected: list[tuple[int, str, str]]  # (line, reason, raw)
     header: str | None
-    cursor: FileCursor
-    start_of_file: bool
+    cursor: FileCursor  # the file's cursor once this chunk is stored
+    start_of_file: bool  # body starts at offset 0 (a UTF-8 BOM may be there)
+
+
+def key_of(dev: int, ino: int) -> str:
+    return f"{dev}:{ino}"
+
+
+@dataclass
+class _Work:
+    key: str
+    cursor: FileCursor  # as planned: identity settled, not yet advanced
+    path: str
+    st: os.stat_result
+    unchanged: bool  # size and trusted mtime equal: no read needed unless a pending tail is due
+    announce: bool  # restarted or moved to another identity: emit a chunk even with nothing new
+
+
+@dataclass
+class _Plan:
+    state: dict[str, FileCursor] = field(default_factory=dict)
+    first: list[_Work] = field(default_factory=list)  # continuations: read before any restart (see scan)
+    then: list[_Work] = field(default_factory=list)  # new and restarted files
 
 
 class Tailer:
-    def __init__(self, state: dict[str, FileCursor], *, grace_s: float = 30.0, wall=time.time,
-                 max_chunk_bytes: int = 64 << 20, csv_headers: bool = False):
+    """One scan over a set of patterns from one committed state; build a new Tailer for the next scan.
+
+    Keep one state per source (pattern set): a cursor whose file is not matched is followed as a
+    rotated-away file of this source.
+    """
+
+    def __init__(self, state: dict[str, FileCursor], *, grace_s: float = 30.0, wall: Callable[[], float] = time.time,
+                 max_chunk_bytes: int = 64 << 20, csv_headers: bool = False, forget_s: float = 7 * 86400.0):
         self._old = state
-        self._new = {k: replace(v) for k, v in state.items()}
-        self.grace_s, self.wall, self.max_chunk_bytes, self.csv_headers = grace_s, wall, max_chunk_bytes, csv_headers
+        self.grace_s = grace_s
+        self._wall = wall
+        self.max_chunk_bytes = max(1, max_chunk_bytes)
+        self.csv_headers = csv_headers
+        self.forget_s = forget_s  # how long a deleted file's cursor is kept in case it comes back
         self.notes: list[str] = []
         self.missing: list[str] = []
-
-    def state_after(self) -> dict[str, FileCursor]:
-        return self._new
+        self._new: dict[str, FileCursor] | None = None
 
     def scan(self, patterns: list[str]) -> Iterator[Chunk]:
+        """New complete lines, file by file, lazily (at most ~max_chunk_bytes in memory).
+
+        Files that continue a known cursor are read before new and restarted ones, so a caller that
+        commits chunk by chunk never commits a restarted file (a truncated inode, now another key's
+        content) before the copy that continues its old cursor: a crash in between cannot double rows.
+        """
+        self.notes, self.missing, self._new = [], [], None
+        now = self._wall()
+        plan = self._plan(patterns, now)
+        for work in plan.first + plan.then:
+            yield from self._advance(work, plan.state, now)
+        self._new = plan.state
+
+    def state_after(self) -> dict[str, FileCursor]:
+        if self._new is None:
+            raise RuntimeError("state_after() is only known once scan() is exhausted")
+        return dict(self._new)
+
+    # -- planning: identities, from stats and (only for changed files) their first bytes
+
+    def _plan(self, patterns: list[str], now: float) -> _Plan:
+        found = self._find(patterns)
+        plan = _Plan()
+        fresh: dict[tuple[int, int], tuple[str, os.stat_result]] = {}
+        orphans: list[tuple[FileCursor, bool]] = []  # (cursor, its inode now holds other content)
+        claimed: set[tuple[int, int]] = set()
+        for ident, (path, st) in found.items():
+            key = key_of(*ident)
+            old = self._old.get(key)
+            if old is None:
+                fresh[ident] = (path, st)
+                continue
+            try:
+                same, unchanged = self._same(old, path, st)
+            except OSError as exc:
+                self._unreadable(path, exc)
+                plan.state[key] = replace(old)
+                claimed.add(ident)
+                continue
+            if same:
+                claimed.add(ident)
+                plan.first.append(_Work(key, replace(old, path=path, gone_since=None), path, st, unchanged, False))
+            else:
+                fresh[ident] = (path, st)
+                orphans.append((old, True))
+                if old.path == path:
+                    self.notes.append(f"{path}: truncated (copytruncate), reading from the start")
+        orphans += [(c, False) for c in self._old.values() if (c.dev, c.ino) not in found]
+
+        listings: dict[str, list[tuple[str, os.stat_result]]] = {}
+        hits: dict[int, tuple[str, os.stat_result, bool]] = {}
+        for i, (old, reused) in enumerate(orphans):  # by inode first, so no copy is taken for a file still there
+            if not reused and (hit := self._by_inode(old, claimed, listings)) is not None:
+                hits[i] = hit
+                claimed.add((hit[1].st_dev, hit[1].st_ino))
+        for i, (old, reused) in enumerate(orphans):
+            if i not in hits and (reused or old.gone_since is None):
+                if (hit := self._by_fingerprint(old, fresh, claimed, listings)) is not None:
+                    hits[i] = hit
+                    claimed.add((hit[1].st_dev, hit[1].st_ino))
+        for i, (old, reused) in enumerate(orphans):
+            if i not in hits:
+                if not reused:
+                    self._gone(old, found, now, plan.state)
+                continue
+            path, st, unchanged = hits[i]
+            ident = (st.st_dev, st.st_ino)
+            fresh.pop(ident, None)
+            key = key_of(*ident)
+            moved = key != key_of(old.dev, old.ino)
+            if path != old.path and ident not in found:
+                self.notes.append(f"{old.path}: rotated to {path}, reading its rest")
+            cur = replace(old, path=path, dev=ident[0], ino=ident[1], gone_since=None)
+            plan.first.append(_Work(key, cur, path, st, unchanged and not moved, moved))
+
+        for ident, (path, st) in fresh.items():
+            key = key_of(*ident)
+            cur = FileCursor(path=path, dev=ident[0], ino=ident[1], fp_len=0, fp=_EMPTY_FP, offset=0, line_no=0)
+            plan.then.append(_Work(key, cur, path, st, False, key in self._old))
+        for work in plan.first + plan.then:
+            plan.state[work.key] = work.cursor
+        plan.first.sort(key=lambda w: w.path)
+        plan.then.sort(key=lambda w: w.path)
+        return plan
+
+    def _find(self, patterns: list[str]) -> dict[tuple[int, int], tuple[str, os.stat_result]]:
+        found: dict[tuple[int, int], tuple[str, os.stat_result]] = {}
         for pattern in patterns:
-            paths = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else (
-                [pattern] if os.path.exists(pattern) else [])
+            if glob.has_magic(pattern):
+                paths = sorted(glob.glob(pattern, recursive=True))
+            else:
+                paths = [pattern] if os.path.lexists(pattern) else []
             if not paths:
                 self.missing.append(pattern)
             for path in paths:
-                if not os.path.isfile(path):
-                    self.notes.append(f"{path}: matched the pattern but is not a file")
-                    continue
                 try:
-                    yield from self._read(path)
+                    st = os.stat(path)
                 except OSError as exc:
-                    self.notes.append(f"{path}: unreadable: {exc.strerror or exc}")
-
-    def _read(self, path: str) -> Iterator[Chunk]:
-        st = os.stat(path)
-        cur = self._new.get(path) or FileCursor(path, st.st_dev, st.st_ino)
-        if st.st_size < cur.offset:
-            self.notes.append(f"{path}: truncated, reading from the start")
-            cur = FileCursor(path, st.st_dev, st.st_ino)
-        if st.st_size == cur.offset and cur.pending_size < 0:
-            self._new[path] = cur
-            return
-        with open(path, "rb") as fh:
-            while True:
-                fh.seek(cur.offset)
-                data = fh.read(min(st.st_size - cur.offset, self.max_chunk_bytes))
-                if not data:
-                    break
-                start = cur.offset == 0
-                cur = replace(cur)
-                end = data.rfind(b"\n") + 1
-                body, tail = data[:end], data[end:]
-                rejected: list[tuple[int, str, str]] = []
-                header = cur.header
-                first = cur.line_no + 1
-                if self.csv_headers and header is None and body:
-                    nl = body.index(b"\n") + 1
-                    header = body[:nl].decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r\n")
-                    body = body[nl:]
-                    cur.offset += nl
-                    cur.line_no += 1
-                    first += 1
-                    cur.header = header
-                cur.offset += len(body)
-                cur.line_no += body.count(b"\n")
-                if tail and cur.offset + len(tail) >= st.st_size:
-                    now = self.wall()
-                    size = cur.offset + len(tail)
-                    if cur.pending_size != size:
-                        cur.pending_size, cur.pending_since = size, now
-                    elif now - (cur.pending_since or now) >= self.grace_s:
-                        rejected.append((cur.line_no + 1, "truncated last line (no newline)",
-                                         tail[:300].decode("utf-8", "replace")))
-                        cur.offset += len(tail)
-                        cur.line_no += 1
-                        cur.pending_size, cur.pending_since = -1, None
+                    self._unreadable(path, exc)
+                    continue
+                if stat_mod.S_ISDIR(st.st_mode):
+                    self.notes.append(f"{path.rstrip('/')}/ matched the glob: not a file")
+                elif not stat_mod.S_ISREG(st.st_mode):
+                    self.notes.append(f"{path}: matched the glob: not a regular file")
                 else:
-                    cur.pending_size, cur.pending_since = -1, None
-                if not cur.fp:
-                    with open(path, "rb") as f2:
-                        head = f2.read(FP_BYTES)
-                    cur.fp_len, cur.fp = len(head), hashlib.sha1(head).hexdigest()
-                self._new[path] = cur
-                yield Chunk(path, path, first, body, rejected, header, cur, start)
-                if not body and not rejected:
-                    break
+                    found.setdefault((st.st_dev, st.st_ino), (path, st))
+        return found
+
+    def _same(self, cur: FileCursor, path: str, st: os.stat_result) -> tuple[bool, bool]:
+        """(same content as the cursor's, unchanged since it was taken)."""
+        if cur.mtime_ns >= 0 and st.st_size == cur.size and st.st_mtime_ns == cur.mtime_ns:
+            return True, True
+        if st.st_size < max(cur.offset, cur.fp_len):
+            return False, False
+        if cur.fp_len == 0:  # seen empty: no fingerprint, so only its own name vouches for it (not a reused inode)
+            return path == cur.path, False
+        return _fingerprint(path, cur.fp_len) == cur.fp, False
+
+    def _listing(self, folder: str, listings: dict) -> list[tuple[str, os.stat_result]]:
+        if folder not in listings:
+            out = []
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            except OSError:
+                entries = []
+            for entry in entries:
+                try:
+                    st = entry.stat()
+                except OSError:
+                    continue
+                if stat_mod.S_ISREG(st.st_mode):
+                    out.append((entry.path, st))
+            listings[folder] = out
+        return listings[folder]
+
+    def _by_inode(self, cur: FileCursor, claimed: set, listings: dict) -> tuple[str, os.stat_result, bool] | None:
+        """Its file under its last name (one stat), else renamed within its folder (searched once, when it goes)."""
+        ident = (cur.dev, cur.ino)
+        if ident in claimed:
+            return None
+        try:
+            st = os.stat(cur.path)
+            candidates = [(cur.path, st)] if (st.st_dev, st.st_ino) == ident and stat_mod.S_ISREG(st.st_mode) else []
+        except OSError:
+            candidates = []
+        if not candidates and cur.gone_since is None:
+            listing = self._listing(os.path.dirname(cur.path) or ".", listings)
+            candidates = [(p, st) for p, st in listing if (st.st_dev, st.st_ino) == ident]
+        for path, st in candidates:
+            try:
+                same, unchanged = self._same(cur, path, st)
+            except OSError:
+                continue
+            if same:
+                return path, st, unchanged
+        return None
+
+    def _by_fingerprint(self, cur: FileCursor, fresh: dict, claimed: set,
+                        listings: dict) -> tuple[str, os.stat_result, bool] | None:
+        """The copy a copytruncate left: another file of the folder starting with the cursor's fingerprinted bytes."""
+        if cur.fp_len == 0:  # nothing seen: nothing to continue, and an empty fingerprint matches anything
+            return None
+        listing = self._listing(os.path.dirname(cur.path) or ".", listings)
+        need = max(cur.offset, cur.fp_len)
+        candidates = [(p, st) for p, st in listing
+                      if (st.st_dev, st.st_ino) not in claimed and (st.st_dev, st.st_ino) != (cur.dev, cur.ino)
+                      and st.st_size >= need]
+        candidates.sort(key=lambda c: ((c[1].st_dev, c[1].st_ino) not in fresh, c[0]))  # matched files first
+        for path, st in candidates:
+            try:
+                if _fingerprint(path, cur.fp_len) == cur.fp:
+                    return path, st, False
+            except OSError:
+                continue
+        return None
+
+    def _gone(self, cur: FileCursor, found: dict, now: float, state: dict[str, FileCursor]) -> None:
+        key = key_of(cur.dev, cur.ino)
+        if cur.gone_since is None:
+            replaced = any(path == cur.path for path, _ in found.values())
+            self.notes.append(f"{cur.path}: replaced by a new file, reading it from the start" if replaced
+                              else f"{cur.path}: deleted")
+            state.setdefault(key, replace(cur, gone_since=now, pending_size=-1, pending_since=None))
+        elif now - cur.gone_since <= self.forget_s:
+            state.setdefault(key, replace(cur))
+
+    def _unreadable(self, path: str, exc: OSError) -> None:
+        self.notes.append(f"{path}: unreadable: {exc.strerror or exc}")
+
+    # -- reading: large positioned reads, complete lines only
+
+    def _advance(self, work: _Work, state: dict[str, FileCursor], now: float) -> Iterator[Chunk]:
+        cur = work.cursor
+        due = cur.pending_size == work.st.st_size and self._waited(cur, now)
+        if work.unchanged and not due:
+            return
+        try:
+            fd = os.open(work.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except OSError as exc:
+            self._unreadable(work.path, exc)
+            return
+        try:
+            yield from self._read(fd, work, state, now)
+        except OSError as exc:  # the state keeps what was handed out so far
+            self._unreadable(work.path, exc)
+        finally:
+            os.close(fd)
+
+    def _waited(self, cur: FileCursor, now: float) -> bool:
+        """The unterminated tail has been there, unchanged, for the whole grace."""
+        return cur.pending_since is not None and now - cur.pending_since >= self.grace_s
+
+    def _read(self, fd: int, work: _Work, state: dict[str, FileCursor], now: float) -> Iterator[Chunk]:
+        cur, key = work.cursor, work.key
+        st = os.fstat(fd)
+        if (st.st_dev, st.st_ino) != (cur.dev, cur.ino) or st.st_size < cur.offset:
+            return  # swapped or truncated since planning: the next scan sees it whole
+        end = st.st_size
+        if cur.fp_len < FP_MAX and end > cur.fp_len:  # the fingerprint grows with the file, up to 1 KiB
+            head = os.pread(fd, min(FP_MAX, end), 0)
+            if hashlib.sha1(head[:cur.fp_len]).hexdigest() != cur.fp:
+                return
+            cur = replace(cur, fp_len=len(head), fp=hashlib.sha1(head).hexdigest())
+        racy = time.time_ns() - st.st_mtime_ns < _RACY_NS
+        cur = replace(cur, size=end, mtime_ns=-1 if racy else st.st_mtime_ns)
+        state[key] = cur
+        announce = work.announce
+        pos = cur.offset
+        while True:
+            data, last = self._piece(fd, pos, end)
+            cut = data.rfind(b"\n") + 1
+            body = data if cut == len(data) else data[:cut]
+            tail = data[cut:] if last else b""
+            rejected: list[tuple[int, str, str]] = []
+            start = pos == 0
+            header = prev_header = cur.header
+            first_line = cur.line_no + 1
+            lines = body.count(b"\n")
+            if body and self.csv_headers and header is None and cur.line_no == 0:
+                nl = body.find(b"\n")
+                header = body[:nl].decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r")
+                body, start, first_line = body[nl + 1:], False, 2
+            new = replace(cur, offset=pos + cut, line_no=cur.line_no + lines, header=header)
+            if last:
+                reached = pos + len(data)  # end, unless the file shrank while being read
+                if not tail:
+                    new.pending_size, new.pending_since = -1, None
+                elif cur.pending_size == reached and self._waited(cur, now):
+                    raw = tail[:_RAW_LIMIT * 4].decode("utf-8", "replace")[:_RAW_LIMIT]
+                    rejected.append((new.line_no + 1, TRUNCATED, raw))
+                    new.offset, new.line_no = reached, new.line_no + 1
+                    new.pending_size, new.pending_since = -1, None
+                elif cur.pending_size != reached:
+                    new.pending_size, new.pending_since = reached, now
+            state[key] = cur = new
+            if body or rejected or announce or header != prev_header:
+                announce = False
+                yield Chunk(key, work.path, first_line, body, rejected, header, cur, start)
+            pos += cut
+            if last:
+                return
+
+    def _piece(self, fd: int, pos: int, end: int) -> tuple[bytes, bool]:
+        """Bytes from pos: max_chunk_bytes, or on to the next newline if a line is longer; whether they are the last."""
+        parts: list[bytes] = []
+        at = pos
+        while at < end:
+            want = min(self.max_chunk_bytes, end - at)
+            more = os.pread(fd, want, at)
+            parts.append(more)
+            at += len(more)
+            if len(more) < want:  # shorter than its stat: the rest is for the next scan
+                return b"".join(parts), True
+            if b"\n" in more:
+                break
+        return b"".join(parts) if len(parts) != 1 else parts[0], at >= end
+
+
+def _fingerprint(path: str, n: int) -> str:
+    with open(path, "rb", buffering=0) as fh:
+        return hashlib.sha1(fh.read(n) if n else b"").hexdigest()

@@ -45,6 +45,12 @@ class ConsoleApp(App):
         Binding("ctrl+p", "command_palette", "Palette", id="palette", show=False, priority=True),
         Binding("r", "refresh", "Refresh", id="refresh"),
         Binding("t", "cycle_theme", "Theme", id="theme", show=False),
+        Binding("left_square_bracket", "step_time(-1)", "Back in time", id="time.back", key_display="[",
+                show=False),
+        Binding("right_square_bracket", "step_time(1)", "Forward in time", id="time.forward", key_display="]",
+                show=False),
+        Binding("at", "jump_time", "Jump to a time", id="time.jump", key_display="@", show=False),
+        Binding("l", "live", "Back to live", id="time.live", show=False),
         Binding("s", "screenshot", "Screenshot", id="screenshot", show=False),
         Binding("ctrl+c", "help_quit", show=False, system=True),
     ]
@@ -62,7 +68,12 @@ class ConsoleApp(App):
         self._live_writer = None
         self._poll_enabled = poll
         self._timer = None
+        self._again = False  # `r` pressed during a poll: poll once more when it ends (instead of a 2nd timer)
+        self._polling = False  # a poll is in flight: the next one skips (k9s); the timer re-arms when it ends
         self._monitoring = False  # a monitor worker is running
+        self.incidents: list = []  # firing incidents, from the monitor worker (what the Overview lists)
+        self.data_version: tuple = ()  # what the warehouse holds (counts + time cursor): the result cache's key
+        self.results: dict = {}  # (call, data_version) -> result, see `ConsoleScreen.call_service`
         # set by `ui.run` (never in tests): called as the app unmounts, to end the process soon after the
         # terminal is restored, instead of waiting for a thread worker that is still computing
         self.exit_watchdog = None
@@ -134,19 +145,36 @@ class ConsoleApp(App):
         except Exception as exc:  # noqa: BLE001 - the console still works on the built data
             self.notify(f"live writer did not start: {exc}", severity="warning")
 
-    def stop_live_writer(self) -> None:
+    def stop_live_writer(self, wait: bool = True) -> None:
         writer, self._live_writer = self._live_writer, None
-        if writer is not None:
-            try:
-                writer.stop()
-            except Exception:  # noqa: BLE001 - leaving anyway
-                pass
+        if writer is None:
+            return
+        if not wait:  # leaving: do not wait for the writer's tick
+            threading.Thread(target=self._stop_writer, args=(writer,), daemon=True).start()
+            return
+        self._stop_writer(writer)
+
+    @staticmethod
+    def _stop_writer(writer) -> None:
+        try:
+            writer.stop()
+        except Exception:  # noqa: BLE001 - leaving anyway
+            pass
 
     # ------------------------------------------------------------------ polling
 
     def poll(self) -> None:
+        """One poll at a time: a tick or `r` while one is in flight is skipped; the timer is re-armed only
+        when the poll in flight finishes, so there is never more than one timer chain."""
         self._timer = None
+        if self._polling:
+            return
+        self._polling = True
         self._refresh_worker()
+
+    def pending_polls(self) -> int:
+        """Poll timers armed and not yet fired (tests: one chain, never two)."""
+        return sum(1 for t in list(self._timers) if t.name == "poll" and t._task is not None and not t._task.done())
 
     @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
     def _refresh_worker(self) -> None:
@@ -165,14 +193,16 @@ class ConsoleApp(App):
     def _monitor_worker(self) -> None:
         """Drift, alerts and incidents take a second or more: never in the way of the first frame."""
         try:
-            self.service.findings()
+            findings = self.service.findings()
+            if self.cfg.auto_retrain:  # the TUI's timer is one of the two places retraining runs by itself
+                self.service.auto_retrain()
             snap = self.service.snapshot(refresh=False, wait_for_registry=False, monitoring=False)
         except Exception as exc:  # noqa: BLE001
-            self.post_message(RefreshFailed(f"monitoring: {type(exc).__name__}: {exc}"))
+            self.post_message(RefreshFailed(f"monitoring: {type(exc).__name__}: {exc}", poll=False))
             return
         finally:
             self._monitoring = False
-        self.post_message(SnapshotReady(snap, rearm=False))
+        self.post_message(SnapshotReady(snap, rearm=False, findings=findings))
 
     @work(thread=True, exclusive=True, group="registry", exit_on_error=False)
     def check_registry(self) -> None:
@@ -182,15 +212,29 @@ class ConsoleApp(App):
     @on(SnapshotReady)
     def _on_snapshot(self, message: SnapshotReady) -> None:
         self.last_error = None
-        self.snapshot = message.snapshot
+        snap = message.snapshot
+        if message.findings is not None:
+            self.incidents = [f for f in message.findings if f.firing]
+        version = (tuple(sorted((k, str(v)) for k, v in (snap.counts or {}).items())), self.service.at)
+        if version != self.data_version:
+            self.data_version = version
+            self.results.clear()  # computed on older data
+        self.snapshot = snap
         if message.rearm:
-            self._rearm()
+            self._polling = False
+            if self._again:
+                self._again = False
+                self.poll()
+            else:
+                self._rearm()
 
     @on(RefreshFailed)
     def _on_failed(self, message: RefreshFailed) -> None:
         self.last_error = message.error
         self.notify(f"refresh failed: {message.error}", severity="error", timeout=4)
-        self._rearm(backoff=True)
+        if message.poll:
+            self._polling = False
+            self._rearm(backoff=True)
 
     @on(RegistryChecked)
     def _on_registry(self, message: RegistryChecked) -> None:
@@ -199,10 +243,94 @@ class ConsoleApp(App):
             self.set_timer(self.service.REGISTRY_TTL_S, self.check_registry)
 
     def _rearm(self, backoff: bool = False) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
         if not self._poll_enabled:
             return
         delay = self.cfg.refresh_seconds * (4 if backoff else 1)
-        self._timer = self.set_timer(delay, self.poll)
+        self._timer = self.set_timer(delay, self.poll, name="poll")
+
+    # ------------------------------------------------------------------ the time cursor
+
+    @property
+    def at(self) -> datetime | None:
+        """The end of the view, None when live (the service's time cursor)."""
+        svc = self._service
+        return getattr(svc, "at", None) if svc is not None else None
+
+    def set_time(self, at: datetime | None) -> None:
+        """Moves the view to `at` (None: live) and reads again; cached results belong to the old time."""
+        if at == self.at:
+            return
+        self.service.set_at(at)
+        self.results.clear()
+        self.notify_time()
+        self.action_refresh()
+
+    def notify_time(self) -> None:
+        for screen in self.screen_stack:
+            updater = getattr(screen, "update_breadcrumb", None)
+            if callable(updater):
+                updater()
+
+    def view_end(self) -> datetime | None:
+        """What the screens show as "now": the cursor, else the last refresh's clock."""
+        if self.at is not None:
+            return self.at
+        return self.snapshot.now if self.snapshot is not None else None
+
+    def action_step_time(self, direction: int) -> None:
+        from console.analytics.windows import parse_window
+
+        window = getattr(self.screen, "window", None) or "1h"
+        end = self.view_end()
+        if end is None:
+            return
+        target = end + int(direction) * parse_window(window)
+        if self.at is None and direction > 0:
+            self.notify("already live: nothing after now", severity="warning")
+            return
+        wall = self.service._wall() if self._service is not None else None
+        self.set_time(None if wall is not None and target >= wall else target)
+
+    def action_jump_time(self) -> None:
+        from console.ui.screens.time_jump import TimeJump
+
+        current = f"{self.at:%Y-%m-%d %H:%M}" if self.at is not None else ""
+        self.push_screen(TimeJump(current), self._jumped)
+
+    def _jumped(self, text: str | None) -> None:
+        if not text:
+            return
+        if text.lower() == "live":
+            self.set_time(None)
+            return
+        if text.lower() == "latest":
+            latest = self.service.latest_ts()
+            if latest is None:
+                self.notify("no rows yet: staying live", severity="warning")
+                return
+            self.set_time(latest)
+            return
+        try:
+            at = datetime.fromisoformat(text.replace("Z", "").replace("z", "").strip())
+        except ValueError:
+            self.notify(f"not a time: {text!r} (try 2026-07-04 12:00)", severity="error")
+            return
+        self.set_time(at.replace(tzinfo=None))
+
+    def action_live(self) -> None:
+        if self.at is None:
+            return
+        self.set_time(None)
+        self.notify("back to live")
+
+    def jump_to_onset(self, onset: datetime) -> None:
+        """The view as of an incident's onset (plus a minute, so the onset bucket is inside the window)."""
+        from datetime import timedelta
+
+        self.set_time(onset + timedelta(minutes=1))
 
     # ------------------------------------------------------------------ navigation
 
@@ -253,8 +381,12 @@ class ConsoleApp(App):
     # ------------------------------------------------------------------ actions
 
     def action_refresh(self) -> None:
+        if self._polling:  # one more poll right after the one in flight, still one timer chain
+            self._again = True
+            return
         if self._timer is not None:
             self._timer.stop()
+            self._timer = None
         self.poll()
         self.check_registry()
 
@@ -299,7 +431,51 @@ class ConsoleApp(App):
         if callable(action):
             action()
 
+    # ------------------------------------------------------------------ leaving
+
+    def running_actions(self) -> list:
+        """Action requests whose operator call is running now (on any screen of the stack)."""
+        out = []
+        for screen in self.screen_stack:
+            flow = screen.__dict__.get("_action_flow")
+            if flow is not None and flow.running is not None:
+                out.append(flow.running)
+        return out
+
+    async def action_quit(self) -> None:
+        """Quitting while an action runs asks first; otherwise the console is gone at once."""
+        running = self.running_actions()
+        if running:
+            from console.ui.screens.quit_confirm import QuitConfirm
+
+            if isinstance(self.screen, QuitConfirm):
+                return
+            self.push_screen(QuitConfirm(running), self._quit_decided)
+            return
+        self.leave()
+
+    def _quit_decided(self, insist: bool | None) -> None:
+        if not insist:
+            return
+        from console.ui.screens.action_flow import abandon
+
+        running = self.running_actions()
+        for screen in self.screen_stack:  # their results will not be waited for
+            flow = screen.__dict__.get("_action_flow")
+            if flow is not None:
+                flow.running = None
+        try:
+            abandon(self.service, running)
+        except Exception as exc:  # noqa: BLE001 - leaving anyway; the start-up check reports the intent
+            self.last_error = f"recording the interrupted action failed: {exc}"
+        self.leave()
+
+    def leave(self, code: int = 0) -> None:
+        if self.exit_watchdog is not None:  # a real run: a deadline ends the process whatever workers do
+            self.exit_watchdog(code)
+        self.exit(code)
+
     def on_unmount(self) -> None:
-        self.stop_live_writer()
+        self.stop_live_writer(wait=self.exit_watchdog is None)
         if self.exit_watchdog is not None:  # a real run: do not wait on a thread worker mid-query
             self.exit_watchdog(self.return_code or 0)

@@ -18,7 +18,7 @@ async def render_svg(cfg: Config, size: tuple[int, int] = (120, 40), service=Non
             if app.last_error is not None:
                 return True
             registry_known = app.registry is not None and app.registry.status != "connecting"
-            monitored = not cfg.has_logs or (app.service._findings is not None and not app._monitoring)
+            monitored = not cfg.has_logs or (app.service.has_findings and not app._monitoring)
             return app.snapshot is not None and registry_known and monitored
 
         for _ in range(rounds):  # the whole picture (registry, drift, alerts), within a bound

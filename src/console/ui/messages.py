@@ -6,16 +6,18 @@ from textual.message import Message
 
 
 class SnapshotReady(Message):
-    def __init__(self, snapshot, rearm: bool = True) -> None:
+    def __init__(self, snapshot, rearm: bool = True, findings: list | None = None) -> None:
         super().__init__()
         self.snapshot = snapshot
+        self.findings = findings  # the monitor worker's incidents (None: unchanged)
         self.rearm = rearm  # False: an extra snapshot (monitoring finished), the poll timer is already set
 
 
 class RefreshFailed(Message):
-    def __init__(self, error: str) -> None:
+    def __init__(self, error: str, poll: bool = True) -> None:
         super().__init__()
         self.error = error
+        self.poll = poll  # False: the monitor worker failed; the poll's own timer is not this one's
 
 
 class RegistryChecked(Message):

@@ -20,15 +20,16 @@ screen, and hidden then too below 100 columns, where the footer has no room), `a
 `action_commands()` for the palette and the result routing for screens that do not override
 `handle_result`/`handle_error`.
 
-The flow: policy check -> worker: `operator.check`, `operator.state`, `operator.plan` (every strategy
-for promote), `operator.gates` (with `svc.live_stats` when a canary is involved) -> `ActionDialog` ->
-policy check again -> worker: the operator's method with `expected_from` = the version shown in the
-plan -> notify `result.message` (severity by status) -> `app.action_refresh()`. A refused action never
+The flow: policy check -> worker: `svc.plan_action` (actions.plan: policy, state, every strategy's plan
+for promote, the gates with their live-canary and drift evidence, exactly as the CLI plans) ->
+`ActionDialog` -> policy check again -> worker: `svc.run_action` with `expected_from` = the version shown in
+the plan and the evidence the gates were shown on -> notify `result.message` (severity by status) -> `app.action_refresh()`. A refused action never
 reaches the operator's write path from here, whichever way it was invoked (key or palette).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +37,6 @@ from textual.binding import Binding
 
 from console.actions import catalog, policy
 from console.actions.catalog import ActionSpec, ActionState
-from console.aliases import alias_name
 from console.config import ConfigError
 from console.ui.screens.confirm import ActionChoice, ActionDialog, ActionRequest
 from console.ui.text import printable
@@ -71,6 +71,7 @@ class Prepared:
     state: ActionState | None
     request: ActionRequest | None
     live: dict | None = None
+    planned: Any = None  # actions.plan.Prepared: what `run` executes
 
 
 def decide(spec: ActionSpec, cfg, environment: str) -> policy.Decision:
@@ -81,81 +82,87 @@ def decide(spec: ActionSpec, cfg, environment: str) -> policy.Decision:
         return policy.Decision(False, f"{spec.id} refused: {exc}")
 
 
-def prepare(svc, model: str, environment: str, action_id: str, version: str | None) -> Prepared:
-    """Runs in a worker: everything the confirmation dialog shows (no write)."""
-    spec = catalog.get(action_id)
-    op = svc.operator
-    try:
-        decision = op.check(action_id, environment)
-    except ConfigError as exc:
-        decision = policy.Decision(False, f"{action_id} refused: {exc}")
-    if not decision.allowed:
-        return Prepared(False, decision.reason, None, None)
-    state = op.state(model, environment)
-    if not spec.applies(state):
-        return Prepared(False, f"{action_id} does not apply to {model} in {environment} now", state, None)
-    cfg = svc.cfg
-    production = cfg.environment(environment).production
-    typed = policy.needs_typed_confirmation(spec, cfg, environment)
+def incident_reason(finding) -> str:
+    """The reason prefilled from the incident in view: what an auditor reads later."""
+    where = finding.feature or (f"{finding.segment.get('column')}={finding.segment.get('value')}"
+                                if finding.segment else "")
+    text = f"incident {finding.rule}" + (f" ({where})" if where else "")
+    return printable(text + f" since {finding.onset:%Y-%m-%d %H:%M}Z")
+
+
+def reason_for(incidents: list, incident: str | None, current: set[str] = frozenset()) -> str:
+    """The incident on screen, else the newest one whose suspect is the serving version (what a rollback
+    answers), else the newest with any suspect, else the newest."""
+    chosen = next((f for f in incidents if f.id == incident), None)
+    if chosen is None and incidents:
+        chosen = min(incidents, key=lambda f: (not (suspect_versions(f) & current), not f.suspects))
+    return incident_reason(chosen) if chosen is not None else ""
+
+
+_VERSION = re.compile(r"(?:^|\s)v(\S+)")
+
+
+def suspect_versions(finding) -> set[str]:
+    """Versions an incident's suspects name ("deploy v5 in production ..." names 5)."""
+    out = set()
+    for s in finding.suspects:
+        m = _VERSION.search(str(getattr(s, "detail", "")))
+        if m:
+            out.add(m.group(1).rstrip(",:);"))
+    return out
+
+
+def suspect_warnings(plans: dict, incidents: list) -> tuple[str, ...]:
+    """A plan that moves an alias to a version an open incident names as its suspect gets a warning."""
+    out = []
+    targets = {str(c.to_version) for p in plans.values() for c in getattr(p, "changes", ()) if c.to_version}
+    for f in incidents:
+        for v in sorted(targets & suspect_versions(f)):
+            out.append(f"WARNING v{printable(v)} is a suspect of the open incident {printable(f.rule)} "
+                       f"(onset {f.onset:%m-%d %H:%M}Z)")
+    return tuple(out)
+
+
+def prepare(svc, model: str, environment: str, action_id: str, version: str | None,
+            incident: str | None = None, incidents: list | None = None) -> Prepared:
+    """Runs in a worker: everything the confirmation dialog shows (no write), planned by the service's one
+    plan-and-gate path (actions.plan), the same the CLI uses. `incidents`: the model's open incidents as the
+    console knows them (the monitor worker's, never recomputed here); `incident`: the id of the one in view
+    on the screen (its reason is prefilled)."""
+    p = svc.plan_action(model, environment, action_id, version=version)
+    if not p.allowed:
+        return Prepared(False, p.reason, p.state, None)
     label = LABELS.get(action_id, action_id)
+    incidents = [f for f in incidents or () if f.model == model and f.firing]
     if action_id == "retrain":
-        from console.actions import hooks
-
-        champion = svc.registry.alias_version(model, alias_name(environment, "champion"))
-        notes = [f"retrains from the champion ({'v' + champion if champion else 'none'}); no alias moves"]
-        if not hooks.configured(cfg, "retrain"):
-            notes.append("no retrain hook is configured ([webhooks.retrain]): the request will fail")
-        request = ActionRequest(action_id, label, model, environment, plans={}, typed=typed, reason_required=True,
-                                production=production, notes=tuple(notes))
-        return Prepared(True, decision.reason, state, request)
-    if action_id == "promote":
-        plans = {s: op.plan(model, environment, "promote", version=version, strategy=s) for s in STRATEGIES}
-        first = "direct"
-    else:
-        plans = {"": op.plan(model, environment, action_id)}
-        first = ""
-    live, notes = None, []
-    canary = svc.registry.alias_version(model, alias_name(environment, "canary"))
-    if action_id in ("canary-step", "canary-promote") or (action_id == "promote" and canary and version == canary):
-        try:
-            live = svc.live_stats(model, environment) or None
-        except Exception as exc:  # noqa: BLE001 - no live stats: the metric gates still apply
-            notes.append(f"live canary stats unavailable: {exc}")
-        if live:
-            notes.append("live gates use the last hour: " + ", ".join(
-                f"{k} {v.get('requests', 0)} req" for k, v in live.items()))
-    gated = next((p for p in plans.values() if p.needs_gates and p.version), None)
-    gates = tuple(op.gates(model, gated.version, environment, live)) if gated is not None else ()
-    request = ActionRequest(action_id, label, model, environment, plans=plans, gates=gates, typed=typed,
-                            reason_required=action_id == "promote", production=production, strategy=first,
-                            notes=tuple(notes))
-    return Prepared(True, decision.reason, state, request, live)
+        request = ActionRequest(action_id, label, model, environment, plans={}, typed=p.typed, reason_required=True,
+                                production=p.production, notes=p.notes, reason=reason_for(incidents, incident))
+        return Prepared(True, p.reason, p.state, request, planned=p)
+    current = {str(x.from_version) for x in p.plans.values() if x.from_version}
+    request = ActionRequest(action_id, label, model, environment, plans=p.plans, gates=p.gates, typed=p.typed,
+                            reason_required=action_id == "promote" or p.production, production=p.production,
+                            strategy=p.strategy or "", notes=p.notes,
+                            reason=reason_for(incidents, incident, current),
+                            warnings=suspect_warnings(p.plans, incidents))
+    return Prepared(True, p.reason, p.state, request, p.live, planned=p)
 
 
-def run(svc, request: ActionRequest, choice: ActionChoice, version: str | None, live: dict | None):
-    """Runs in a worker: the operator's method with `expected_from` = what the dialog showed."""
-    op, model, env = svc.operator, request.model, request.environment
+def run(svc, request: ActionRequest, choice: ActionChoice, planned):
+    """Runs in a worker: the planned action with `expected_from` = what the dialog showed, and the evidence
+    its gates were shown on."""
     plan = choice.plan
     expected = (plan.from_version or "none") if plan is not None else None
-    a = request.action
-    if a == "promote":
-        return op.promote(model, version, env, strategy=choice.strategy, expected_from=expected,
-                          reason=choice.reason, force=choice.force, live=live)
-    if a == "canary-step":
-        return op.canary_step(model, env, expected_from=expected, reason=choice.reason, force=choice.force,
-                              live=live)
-    if a == "canary-promote":
-        return op.canary_promote(model, env, expected_from=expected, reason=choice.reason, force=choice.force,
-                                 live=live)
-    if a == "canary-abort":
-        return op.canary_abort(model, env, expected_from=expected, reason=choice.reason)
-    if a == "rollback":
-        return op.rollback(model, env, expected_from=expected, reason=choice.reason)
-    if a == "shadow-stop":
-        return op.shadow_stop(model, env, expected_from=expected, reason=choice.reason)
-    if a == "retrain":
-        return op.retrain(model, env, reason=choice.reason)
-    raise ValueError(f"unknown action {a!r}")
+    return svc.run_action(planned, strategy=choice.strategy or None, expected_from=expected, reason=choice.reason,
+                          force=choice.force)
+
+
+def abandon(svc, requests: list[ActionRequest]) -> None:
+    """The operator quit while these actions ran: recorded as interrupted, their leases released, through
+    the facade's method (one place to call it). Without one, the intent stays without an outcome and the
+    next start reports it as incomplete; the lease expires by its TTL."""
+    method = getattr(svc, "abandon_actions", None)
+    if callable(method):
+        method([(r.action, r.model, r.environment) for r in requests], reason="the operator quit the console")
 
 
 class ActionFlow:
@@ -163,8 +170,9 @@ class ActionFlow:
 
     def __init__(self, screen) -> None:
         self.screen = screen
-        self.states: dict[str, ActionState] = {}  # environment -> state, fetched in a worker
+        self._states: dict[str | None, dict[str, ActionState]] = {}  # model -> environment -> state
         self.busy: str | None = None  # the action being prepared, confirmed or run
+        self.running: ActionRequest | None = None  # the action whose operator call is in flight
         self._pending: dict[str, Any] = {}
         self.last_result = None  # the last ActionResult (tests, status lines)
         self.last_refusal: str | None = None
@@ -176,7 +184,16 @@ class ActionFlow:
 
     @property
     def model(self) -> str | None:
-        return self.screen.model
+        """The screen's model, or the one its cursor is on (the Overview acts on the selected row)."""
+        if self.screen.model:
+            return self.screen.model
+        ctx = self.screen.context()
+        return ctx[0] if ctx else None
+
+    @property
+    def states(self) -> dict[str, ActionState]:
+        """environment -> ActionState of the current model, fetched in a worker."""
+        return self._states.setdefault(self.model, {})
 
     # ------------------------------------------------------------------ gating
 
@@ -186,11 +203,19 @@ class ActionFlow:
             self._decisions[key] = decide(catalog.get(action_id), self.app.cfg, environment)
         return self._decisions[key]
 
-    GREY_FROM_WIDTH = 100  # narrower: a key that does not apply is hidden, so the footer keeps the useful ones
-
     def check(self, action_id: str, environment: str) -> bool | None:
-        """For `check_action`: False hides (policy refuses), None greys (does not apply; hidden below 100
-        columns, where the footer has no room for keys that cannot be used), True enables."""
+        """For `check_action`: True whenever a model is in context, so a key that does not apply still
+        reaches `start`, which says why; the footer hides such keys (`shown`)."""
+        if not self.model:
+            return False
+        try:
+            catalog.get(action_id)
+        except KeyError:
+            return False
+        return True
+
+    def shown(self, action_id: str, environment: str) -> bool:
+        """Whether the footer shows the key: policy allows it and, when the state is known, it applies."""
         if not self.model:
             return False
         try:
@@ -200,43 +225,49 @@ class ActionFlow:
         if not self.decision(action_id, environment).allowed:
             return False
         state = self.states.get(environment)
+        return state is not None and spec.applies(state)  # unknown yet: not offered until it is known
+
+    def why_not(self, action_id: str, environment: str) -> str | None:
+        """Why this action cannot be taken here, or None when it can (as far as the UI knows)."""
+        if not self.model:
+            return "no model selected"
+        spec = catalog.get(action_id)
+        decision = self.decision(action_id, environment, fresh=True)
+        if not decision.allowed:
+            return decision.reason
+        state = self.states.get(environment)
         if state is not None and not spec.applies(state):
-            return None if self.app.size.width >= self.GREY_FROM_WIDTH else False
-        return True
+            return f"{LABELS.get(action_id, action_id)} does not apply to {self.model} in {environment}: {_why_not(spec)}"
+        return None
 
     def refresh_state(self, environment: str) -> None:
         """Fetches the model's ActionState for `environment` in a worker (keys grey out when it lands)."""
         model = self.model
         if not model:
             return
-        self.screen.call_service(f"{TAG}state:{environment}", lambda svc: svc.operator.state(model, environment))
+        self.screen.call_service(f"{TAG}state:{model}\x00{environment}",
+                                 lambda svc: svc.action_state(model, environment))
 
     # ------------------------------------------------------------------ the flow
 
     def start(self, action_id: str, environment: str, version: str | None = None) -> None:
         model = self.model
-        if not model:
-            self._refuse("no model selected")
-            return
-        spec = catalog.get(action_id)
-        decision = self.decision(action_id, environment, fresh=True)
-        if not decision.allowed:
-            self._refuse(decision.reason)
-            return
-        state = self.states.get(environment)
-        if state is not None and not spec.applies(state):
-            self._refuse(f"{action_id} does not apply to {model} in {environment} now ({_why_not(spec)})")
+        why = self.why_not(action_id, environment)
+        if why is not None:
+            self._refuse(why)
             return
         if action_id == "promote" and not version:
-            self._refuse("promote: select a version first (on the versions screen)")
+            self._refuse("promote: select a version first (on Versions or Deployments)")
             return
         if self.busy:
             self.app.notify(f"{self.busy} is still in progress", severity="warning")
             return
         self.busy = action_id
-        self._pending = {"version": version}
-        self.screen.call_service(f"{TAG}prepare",
-                                 lambda svc: prepare(svc, model, environment, action_id, version))
+        self._pending = {"version": version, "model": model}
+        incident = self.screen.incident_in_view() if hasattr(self.screen, "incident_in_view") else None
+        incidents = list(getattr(self.app, "incidents", ()))
+        self.screen.call_service(f"{TAG}prepare", lambda svc: prepare(svc, model, environment, action_id, version,
+                                                                      incident, incidents))
 
     def _refuse(self, reason: str) -> None:
         self.last_refusal = reason
@@ -248,7 +279,8 @@ class ActionFlow:
             return False
         what = tag[len(TAG):]
         if what.startswith("state:"):
-            self.states[what[len("state:"):]] = result
+            model, _, env = what[len("state:"):].partition("\x00")
+            self._states.setdefault(model, {})[env] = result
             self.screen.refresh_bindings()
         elif what == "prepare":
             self._prepared(result)
@@ -263,19 +295,20 @@ class ActionFlow:
         if what.startswith("state:"):
             return True  # keys stay enabled; the flow checks again when used
         self.busy = None
+        self.running = None
         step = "preparing" if what == "prepare" else "running"
         self.app.notify(f"{step} the action failed: {printable(error)}", severity="error")
         return True
 
     def _prepared(self, prepared: Prepared) -> None:
         if prepared.state is not None and prepared.request is not None:
-            self.states[prepared.request.environment] = prepared.state
+            self._states.setdefault(prepared.request.model, {})[prepared.request.environment] = prepared.state
             self.screen.refresh_bindings()
         if not prepared.allowed or prepared.request is None:
             self.busy = None
             self._refuse(prepared.reason)
             return
-        self._pending["live"] = prepared.live
+        self._pending["planned"] = prepared.planned
         request = prepared.request
         self.app.push_screen(ActionDialog(request), lambda choice: self._decided(request, choice))
 
@@ -289,16 +322,18 @@ class ActionFlow:
             self.busy = None
             self._refuse(decision.reason)
             return
-        version, live = self._pending.get("version"), self._pending.get("live")
+        planned = self._pending.get("planned")
         self.app.notify(f"{request.label} {printable(request.model)}: running...", timeout=3)
-        self.screen.call_service(f"{TAG}run", lambda svc: run(svc, request, choice, version, live))
+        self.running = request
+        self.screen.call_service(f"{TAG}run", lambda svc: run(svc, request, choice, planned))
 
     def _done(self, result) -> None:
         self.busy = None
+        self.running = None
         self.last_result = result
         self.app.notify(result.message, severity=SEVERITY.get(result.status, "information"),
                         title=result.status.upper(), timeout=8)
-        self.states.clear()
+        self._states.clear()
         self.app.action_refresh()
         after = getattr(self.screen, "after_action", None)
         if callable(after):
@@ -328,6 +363,16 @@ class ActionsMixin:
     def action_target(self, action_id: str) -> tuple[str, str | None]:
         """(environment, version) an action applies to; override (promote takes the selected version)."""
         return self.action_environment, None
+
+    def hide_in_footer(self, binding) -> bool:
+        """An action that does not apply here (or that policy refuses) leaves the footer; its key still
+        works and says why."""
+        action = binding.action
+        if isinstance(action, str) and action.startswith("act('"):
+            action_id = action[5:].split("'")[0]
+            env, version = self.action_target(action_id)
+            return not self.flow.shown(action_id, env) or (action_id == "promote" and not version)
+        return super().hide_in_footer(binding)  # type: ignore[misc]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "act":

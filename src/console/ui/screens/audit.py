@@ -67,7 +67,7 @@ class AuditScreen(ConsoleScreen):
     ]
 
     def __init__(self, model: str | None = None, environment: str | None = None, **kwargs):
-        super().__init__(None, None, **kwargs)
+        super().__init__(model, None, **kwargs)  # opened from a model: that model's records only
         self.records: dict[str, dict] = {}
         self.incomplete: set = set()
         self.path = ""
@@ -105,6 +105,8 @@ class AuditScreen(ConsoleScreen):
             self.records = {}
             rows = []
             for i, rec in enumerate(reversed(result["records"])):
+                if self.model and rec.get("model") != self.model:
+                    continue
                 key = str(rec.get("hash") or f"line-{i}")
                 if key in self.records:  # a duplicated line (tampering): keep both rows
                     key = f"{key}:{i}"
@@ -136,6 +138,9 @@ class AuditScreen(ConsoleScreen):
     def _render_status(self) -> None:
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append(f"{len(self.records)} records", style="bold")
+        if self.model:
+            line.append(" of ")
+            line.append_text(safe(self.model, style="bold"))
         if self.incomplete:
             line.append(f"  {len(self.incomplete)} INCOMPLETE", style="bold reverse")
         line.append("  chain ")

@@ -33,6 +33,7 @@ Writing a screen::
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -41,7 +42,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer
+from rich.text import Text
+from textual.widgets import DataTable, Footer, Static
 
 from console.ui.screens.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmall
 from console.ui.text import printable
@@ -57,6 +59,20 @@ class ServiceResult(Message):
     def __init__(self, tag: str, result: Any = None, error: str | None = None) -> None:
         super().__init__()
         self.tag, self.result, self.error = tag, result, error
+
+
+def cache_key(fn: Callable, version: tuple) -> tuple | None:
+    """What a read depends on: its code, the values it closed over (model, window, ...) and the data
+    version; None when a captured value is not hashable (then it is not cached)."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return None
+    try:
+        cells = tuple(c.cell_contents for c in (fn.__closure__ or ()))
+        hash(cells)
+    except (TypeError, ValueError):
+        return None
+    return (code, cells, getattr(fn, "__defaults__", None), version)
 
 
 class ConsoleScreen(Screen):
@@ -82,6 +98,9 @@ class ConsoleScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Breadcrumb(id="crumbs")
         yield from self.compose_body()
+        progress = Static("", id="progress")
+        progress.display = False
+        yield progress
         yield TooSmall(id="too-small")
         yield Footer()
 
@@ -89,7 +108,11 @@ class ConsoleScreen(Screen):
         """The screen's own widgets; override this, not compose()."""
         yield from ()
 
+    PROGRESS_AFTER_S = 0.5  # a read running longer than this says so (and esc leaves)
+
     def on_mount(self) -> None:
+        self._busy: dict[str, float] = {}  # tag -> monotonic start of the read in flight
+        self.set_interval(0.25, self._show_progress, name="progress")
         self.set_class(bool(getattr(self.app, "no_color", False)), "-no-color")
         self._check_size()
         self.watch(self.app, "snapshot", self._snapshot_changed)
@@ -97,16 +120,35 @@ class ConsoleScreen(Screen):
     def on_screen_resume(self) -> None:
         self._check_size()
         self.update_breadcrumb()
+        if getattr(self, "_stale", False):  # refreshes passed while covered: catch up (cached when unchanged)
+            self._stale = False
+            if self.app.snapshot is not None:
+                self.show_snapshot(self.app.snapshot)
+        self.call_after_refresh(self._refocus)
+
+    def _refocus(self) -> None:
+        """After "too small" (or a covering screen) the focus may be lost or on a hidden widget: give it back
+        to the table, so the arrows move the cursor Enter acts on."""
+        if self.has_class("-too-small"):
+            return
+        focused = self.focused
+        if focused is None or not focused.display or not focused.visible:
+            self.focus_table()
 
     def on_resize(self) -> None:
         self._check_size()
+        self.update_breadcrumb()
+        self.refresh_bindings()
 
     def _check_size(self) -> None:
         w, h = self.app.size
         small = w < MIN_WIDTH or h < MIN_HEIGHT
+        was = self.has_class("-too-small")
         self.set_class(small, "-too-small")
         if small:
             self.query_one(TooSmall).show_size(w, h)
+        elif was:
+            self.call_after_refresh(self._refocus)
 
     # ------------------------------------------------------------------ context
 
@@ -126,7 +168,7 @@ class ConsoleScreen(Screen):
         for screen in self.app.screen_stack:
             if not isinstance(screen, ConsoleScreen):
                 continue
-            if screen.model and screen.model != prev_model and screen.crumb() != screen.model:
+            if screen.model and screen.model != prev_model and screen.crumb() not in (screen.model, screen.model_crumb()):
                 crumbs.append(screen.model_crumb())
             crumbs.append(screen.crumb())
             prev_model = screen.model or prev_model
@@ -145,16 +187,46 @@ class ConsoleScreen(Screen):
         except Exception:  # noqa: BLE001 - not composed yet
             return
         cfg = self.app.cfg
+        app = self.app
         crumbs.show(self.breadcrumbs(), production=self.production, workspace=cfg.workspace,
-                    read_only=cfg.read_only)
+                    read_only=cfg.read_only, when=app.view_end() if hasattr(app, "view_end") else None,
+                    live=getattr(app, "at", None) is None)
+
+    def on_show_screen(self) -> bool:
+        """On show: the top console screen (a modal dialog over it leaves it on show); covered ones rest."""
+        for screen in reversed(self.app.screen_stack):
+            if isinstance(screen, ConsoleScreen):
+                return screen is self
+        return False
 
     def _snapshot_changed(self, snap) -> None:
+        if not self.on_show_screen():
+            self._stale = True  # only the visible screen fetches; it catches up when it comes back
+            return
         self.update_breadcrumb()
         if snap is not None:
             self.show_snapshot(snap)
 
     def show_snapshot(self, snap) -> None:
         """Called with every new `Snapshot` from the app's refresh; override to follow the refresh tick."""
+
+    def empty_window_note(self, window) -> Text | None:
+        """When the window ending at the view's time holds no predictions: says so, and when the newest
+        row is (an old log must not read as an empty fleet)."""
+        snap = self.app.snapshot
+        end = self.app.view_end() if hasattr(self.app, "view_end") else None
+        if snap is None or end is None or not snap.logs_configured:
+            return None
+        newest = (snap.counts or {}).get("last_prediction")
+        if newest is not None and end - window < newest <= end:
+            return None
+        out = Text("no predictions in this window", style="bold reverse")
+        if newest is None:
+            out.append("  (none read yet)")
+        else:
+            out.append(f"  newest row {newest:%Y-%m-%d %H:%M}Z" + ("" if newest <= end else " (after the view)"))
+            out.append("  @ latest: jump there", style="dim")
+        return out
 
     def commands(self) -> list[Command]:
         """Palette entries that apply while this screen is on top: (label, callback, help)."""
@@ -173,22 +245,52 @@ class ConsoleScreen(Screen):
 
     # ------------------------------------------------------------------ services
 
-    def call_service(self, tag: str, fn: Callable[[Any], Any]) -> None:
-        """Runs `fn(app.service)` in a thread worker (one per tag at a time); the outcome arrives in
-        `handle_result(tag, result)` or, if it raised, `handle_error(tag, error)`, on the UI thread."""
-        self._service_worker(tag, fn)
+    def call_service(self, tag: str, fn: Callable[[Any], Any], cache: bool = False) -> None:
+        """Runs `fn(app.service)` in a thread worker; the outcome arrives in `handle_result(tag, result)` or,
+        if it raised, `handle_error(tag, error)`, on the UI thread. `cache`: a read whose result depends only
+        on its arguments and the data, kept per data version (`app.data_version`), so a screen reopened, or
+        a refresh that brought no new rows, does not compute it again."""
+        key = cache_key(fn, self.app.data_version) if cache else None
+        if key is not None and key in self.app.results:
+            self.post_message(ServiceResult(tag, result=self.app.results[key]))
+            return
+        self.__dict__.setdefault("_busy", {})[tag] = time.monotonic()
+        self._service_worker(tag, fn, key)
+
+    def _show_progress(self) -> None:
+        busy = self.__dict__.get("_busy") or {}
+        now = time.monotonic()
+        slow = sorted((tag, now - t) for tag, t in busy.items() if now - t >= self.PROGRESS_AFTER_S)
+        try:
+            bar = self.query_one("#progress", Static)
+        except Exception:  # noqa: BLE001 - not composed yet
+            return
+        if not slow:
+            if bar.display:
+                bar.display = False
+            return
+        longest = max(s for _, s in slow)
+        spin = "|/-\\"[int(now * 4) % 4]
+        names = ", ".join(dict.fromkeys(t.split(":")[1] if t.startswith("action:") else t for t, _ in slow))
+        text = Text(f" {spin} working: {names} {longest:.1f} s", style="bold")
+        text.append("  esc leaves (the result is dropped)" if len(self.app.screen_stack) > 2 else "", style="dim")
+        bar.update(text)
+        bar.display = True
 
     @work(thread=True, exit_on_error=False)
-    def _service_worker(self, tag: str, fn: Callable[[Any], Any]) -> None:
+    def _service_worker(self, tag: str, fn: Callable[[Any], Any], key=None) -> None:
         try:
             result = fn(self.app.service)
         except Exception as exc:  # noqa: BLE001 - reported on the screen, never raised into the UI
             self.post_message(ServiceResult(tag, error=f"{type(exc).__name__}: {exc}"))
             return
+        if key is not None and key[-1] == self.app.data_version:
+            self.app.results[key] = result
         self.post_message(ServiceResult(tag, result=result))
 
     @on(ServiceResult)
     def _on_service_result(self, message: ServiceResult) -> None:
+        self.__dict__.get("_busy", {}).pop(message.tag, None)
         if message.error is not None:
             self.handle_error(message.tag, message.error)
         else:
@@ -211,6 +313,42 @@ class ConsoleScreen(Screen):
             node = node.parent
         tables = list(self.query(FilterTable))
         return tables[0] if tables else None
+
+    # ------------------------------------------------------------------ the footer
+
+    FOOTER_KEEP = ("help", "quit")  # binding ids the footer always shows, whatever the width
+    PALETTE_CELLS = 15  # "^p Palette" at the footer's right, with its divider
+
+    def hide_in_footer(self, binding) -> bool:
+        """Override: a binding the footer leaves out here (its key still works)."""
+        return False
+
+    @property
+    def active_bindings(self):
+        """The footer's keys: the screen's and the app's in order while they fit the width, `?` and `q`
+        always (a footer cut at the right edge used to lose Audit and Help)."""
+        active = {k: b for k, b in super().active_bindings.items() if not self.hide_in_footer(b.binding)}
+        room = (self.app.size.width if self.is_attached else 80) - self.PALETTE_CELLS
+        shown = [(k, b) for k, b in active.items() if b.binding.show and b.binding.action != "command_palette"]
+
+        def cells(item) -> int:
+            b = item[1].binding
+            return len(self.app.get_key_display(b)) + len(b.description or "") + 3
+
+        seen_actions: set[str] = set()
+        keep_always = [it for it in shown if it[1].binding.id in self.FOOTER_KEEP]
+        budget = room - sum(cells(it) for it in keep_always)
+        drop = set()
+        for item in shown:
+            if item in keep_always or item[1].binding.action in seen_actions:
+                continue
+            seen_actions.add(item[1].binding.action)
+            need = cells(item)
+            if need <= budget:
+                budget -= need
+            else:
+                drop.add(item[0])
+        return {k: b for k, b in active.items() if k not in drop}
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "back":

@@ -1,14 +1,16 @@
 """The confirmation dialog every operator action goes through (`ActionDialog`), a modal screen.
 
-It shows exactly what will change (alias, from version, to version, environment, traffic), the gate
-checks with PASS/FAIL in words, a strategy choice for promote, a reason, a "force" checkbox when a
-gate fails (force needs the reason), and for production the model's name to type. Cancel has the
-focus first and esc cancels, so an operator who presses enter by reflex changes nothing.
+It shows exactly what will change (alias, from version, to version, environment, traffic), a warning
+when the target version is a suspect of an open incident, the gate checks with PASS/FAIL in words, a
+strategy choice for promote, a reason, a "force" checkbox when a gate fails (force needs the reason),
+and for production the model's name to type. Outside production Cancel has the focus first; in
+production the empty name field does, so an enter pressed by reflex changes nothing either way.
 
 The dialog does no I/O: every strategy's plan and the gates arrive pre-computed in `ActionRequest`
 (fetched by `console.ui.screens.action_flow` in a worker). It dismisses with an `ActionChoice`, or
-None when cancelled. Keys: tab / shift+tab move between fields (shift+tab from Cancel reaches the
-name input), enter in the name input moves to Confirm, space ticks the checkbox.
+None when cancelled. Keys: in production the name field has the focus first and enter there confirms
+only when the name matches (the reason is prefilled with the incident in view); esc cancels; tab /
+shift+tab move between fields, space ticks the checkbox.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class ActionRequest:
     production: bool = False
     strategy: str = ""  # the strategy selected first (promote: "direct")
     notes: tuple[str, ...] = ()  # extra lines: live stats used, retrain hook, ...
+    reason: str = ""  # prefilled: the incident in view
+    warnings: tuple[str, ...] = ()  # e.g. the target version is a suspect of an open incident
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,9 @@ def plan_text(request: ActionRequest, strategy: str) -> Text:
     out.append(f"{plan.traffic_pct} %" if plan.traffic_pct is not None else "-")
     out.append("\nsummary     ", style="bold")
     out.append_text(Text(printable(plan.summary)))
+    for warning in request.warnings:
+        out.append("\n")
+        out.append_text(Text(printable(warning), style="bold reverse"))
     for note in request.notes:
         out.append("\n")
         out.append_text(safe(note))
@@ -133,6 +140,10 @@ def force_label(on: bool) -> Text:
     return out
 
 
+def request_reason(request: ActionRequest) -> str:
+    return printable(request.reason)
+
+
 class ActionDialog(ModalScreen):
     """Confirm one action; dismisses with `ActionChoice` or None (cancelled)."""
 
@@ -161,6 +172,8 @@ class ActionDialog(ModalScreen):
     def __init__(self, request: ActionRequest) -> None:
         super().__init__()
         self.request = request
+        # production: the name field first (typing the name is the deliberate act); else Cancel first
+        self.AUTO_FOCUS = "#typed" if request.typed else "#cancel"
         self.strategy = request.strategy if request.strategy in request.plans else next(iter(request.plans), "")
         self.error = ""
 
@@ -187,7 +200,7 @@ class ActionDialog(ModalScreen):
                 reason = "reason (required, recorded in the audit trail)" if r.reason_required \
                     else "reason (recorded in the audit trail)"
                 yield Static(Text(reason, style="bold"), classes="label")
-                yield Input(placeholder="why", id="reason", compact=True)
+                yield Input(request_reason(r), placeholder="why", id="reason", compact=True)
                 yield Checkbox(force_label(False), id="force", compact=True)
                 if r.typed:
                     label = Text("type the model name to confirm: ", style="bold")
@@ -250,11 +263,19 @@ class ActionDialog(ModalScreen):
 
     @on(Input.Submitted, "#typed")
     def _typed_submitted(self) -> None:
-        self.query_one("#confirm", Button).focus()
+        """Enter submits only when the typed name matches; the dialog says what is missing otherwise."""
+        if self.query_one("#typed", Input).value.strip() != self.request.model:
+            self.error = f"type the model name exactly ({printable(self.request.model)}) to confirm; esc cancels"
+            self._redraw()
+            return
+        self.confirm()
 
     @on(Input.Submitted, "#reason")
     def _reason_submitted(self) -> None:
-        self.focus_next()
+        if self.request.typed:
+            self._typed_submitted()
+        else:
+            self.focus_next()
 
     @on(Button.Pressed, "#cancel")
     def _cancel_pressed(self) -> None:
@@ -277,14 +298,14 @@ class ActionDialog(ModalScreen):
         force = self.query_one("#force", Checkbox).value
         if plan is not None and plan.blocked:
             return f"cannot run: {printable(plan.blocked)}", "cancel"
+        if r.typed and self.query_one("#typed", Input).value.strip() != r.model:
+            return f"type the model name exactly ({printable(r.model)}) to confirm", "typed"
         if gates_failed(r, s) and not force:
             return "a gate failed: tick force and give a reason to override, or cancel", "force"
         if force and not reason:
             return "force needs a reason (it is recorded in the audit trail)", "reason"
         if r.reason_required and not reason:
-            return "a reason is required", "reason"
-        if r.typed and self.query_one("#typed", Input).value.strip() != r.model:
-            return f"type the model name exactly ({printable(r.model)}) to confirm", "typed"
+            return "a reason is required (recorded in the audit trail)", "reason"
         return None
 
     def confirm(self) -> None:

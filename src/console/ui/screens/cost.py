@@ -5,6 +5,7 @@ tokens per request, refusal rate, guardrail blocks and factuality per prompt ver
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from rich.text import Text
@@ -12,7 +13,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from console.ui.navigation import register_screen
-from console.ui.screens.model import MonitorScreen, count, line, lines, num, pct, rate, series, ts, usd
+from console.ui.screens.model import MonitorScreen, count, line, lines, num, pct, rate, timed, ts, usd
 from console.ui.text import safe
 from console.ui.widgets import Col, FilterTable, TimeChart
 
@@ -78,8 +79,9 @@ class CostScreen(MonitorScreen):
                 "prompt": safe(r.get("prompt_version") or "-"), "requests": count(r.get("requests")),
                 "cost": usd(r.get("cost_usd")), "per1k": usd(r.get("cost_per_1k"), 3)}))
             for r in result["per_1k"])
-        values, start, end = result["hourly"]
-        self.query_one("#hourly", TimeChart).set_series(values, start, end, title="cost per hour ($), last 48h")
+        values, times = result["hourly"]
+        self.query_one("#hourly", TimeChart).set_series(values, times=times, window=result["range"],
+                                                        title="cost per hour ($), last 48h")
         llm = result["llm"]
         if llm:
             self.add_class("-llm")
@@ -127,9 +129,10 @@ def _pick(keys: list[str], cells: dict) -> list:
 
 
 def _cost(svc, model: str, environment: str) -> dict:
-    c = svc.monitor.cost(model, environment=environment)
+    c = svc.cost(model, environment=environment)
     return {"window": c["windows"][0] if c["windows"] else None, "budget": c["budget"], "spike": c["spike"],
-            "per_1k": c["per_1k"].to_dicts(), "hourly": series(c["hourly"], "cost_usd"), "llm": c["llm"]}
+            "per_1k": c["per_1k"].to_dicts(), "hourly": timed(c["hourly"], "cost_usd"), "llm": c["llm"],
+            "range": (svc.clock() - timedelta(hours=48), svc.clock())}
 
 
 register_screen("cost", "Cost", CostScreen, needs_model=True, order=60,

@@ -37,19 +37,19 @@ def environments(cfg, aliases: dict[str, str]) -> list[str]:
 
 def load_deployments(svc, model: str) -> dict[str, Any]:
     """Worker: serving per environment (registry), deployment events and audit records for `model`."""
-    info = svc.registry.get_model(model)
+    info = svc.model_info(model)
     aliases, tags = dict(info.aliases), dict(info.tags)
     serving = []
     for env in environments(svc.cfg, aliases):
         roles = {role: aliases.get(alias_name(env, role)) for role in ("champion", "canary", "shadow", "blue",
                                                                         "green")}
-        pct = svc.operator.canary_pct(model, env, aliases, tags) if roles["canary"] else None
+        pct = svc.canary_pct(model, env, aliases, tags) if roles["canary"] else None
         serving.append({"environment": env, "pct": pct, **roles})
     try:
         live = {env: s.describe() for (m, env), s in svc.serving().items() if m == model}
     except Exception:  # noqa: BLE001 - no deployment log: the aliases still tell what serves
         live = {}
-    events = svc.monitor.deployments(model).to_dicts()
+    events = svc.deployment_rows(model)
     records = audit.read(audit.default_path(svc.cfg), model=model)
     return {"serving": serving, "live": live, "timeline": timeline(events, records)[:TIMELINE_LIMIT]}
 

@@ -33,7 +33,7 @@ def _score(v) -> float | None:
 
 def drift_report(svc, model: str, window: str, environment: str) -> dict:
     """Runs in the worker: the report as plain data (features by severity, series per feature)."""
-    rep = svc.monitor.drift(model, window, environment=environment)
+    rep = svc.drift(model, window, environment=environment)
     out = rep.to_dict()
     out["series"] = {f: [(start, _score(score), drifted) for start, score, drifted in pts]
                      for f, pts in rep.series.items()}
@@ -116,7 +116,7 @@ class DriftScreen(WindowedScreen):
         rows = []
         for f in result.get("features", []):
             pts = series.get(f["column"], [])
-            trend = sparkline([p[1] for p in pts], self._trend_width(), lo=0.0)
+            trend = sparkline([p[1] for p in pts], self._trend_width())  # scaled per row: the shape shows
             rows.append((f["column"], [
                 safe(f["column"]), safe(f["kind"]), safe(f["test"]), num(_score(f["score"]), 3),
                 safe(f["direction"]), verdict(f["drifted"], f["status"]), count(f["n_cur"]), count(f["n_ref"]),
@@ -145,8 +145,10 @@ class DriftScreen(WindowedScreen):
         pts = rep.get("series", {}).get(key, [])
         feat = next((f for f in rep.get("features", []) if f["column"] == key), None)
         title = f"{printable(key)} {feat['test']} score, drift when {feat['direction']}" if feat else printable(key)
+        threshold = feat.get("threshold") if feat else None
         self.query_one("#feature-chart", TimeChart).set_series(
-            [p[1] for p in pts], pts[0][0] if pts else None, pts[-1][0] if pts else None, title=title)
+            [p[1] for p in pts], times=[p[0] for p in pts], title=title,
+            threshold=threshold if isinstance(threshold, (int, float)) else None)
 
     # ------------------------------------------------------------------ distributions
 
@@ -246,7 +248,7 @@ class DistributionScreen(WindowedScreen):
         if not self.model or not self.feature:
             return
         model, feature, window, env = self.model, self.feature, self.window, self.env
-        self.fetch("hist", lambda svc: svc.monitor.histograms(model, feature, window), key=window)
+        self.fetch("hist", lambda svc: svc.histograms(model, feature, window), key=window)
         self.fetch("drift", lambda svc: _column(svc, model, feature, window, env), key=window)
 
     def _head(self) -> Text:
@@ -290,7 +292,7 @@ class DistributionScreen(WindowedScreen):
 
 
 def _column(svc, model: str, feature: str, window: str, environment: str) -> dict | None:
-    rep = svc.monitor.drift(model, window, environment=environment).to_dict()
+    rep = svc.drift(model, window, environment=environment).to_dict()
     return next((f for f in rep["features"] if f["column"] == feature), None)
 
 

@@ -62,7 +62,7 @@ class FairnessScreen(MonitorScreen):
         if not self.model:
             return
         model, env = self.model, self.env
-        self.fetch("fairness", lambda svc: svc.monitor.fairness(model, environment=env))
+        self.fetch("fairness", lambda svc: svc.fairness(model, environment=env))
 
     def show(self, tag: str, result: Any) -> None:
         if tag != "fairness":

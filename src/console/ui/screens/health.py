@@ -1,5 +1,6 @@
 """Health: per version/variant traffic, error rate and latency percentiles; the SLO with its multiwindow
-burn rates; p95 latency over the last 24 hours.
+burn rates; p95 latency over the window (its x axis is the window, the SLO is a line, deployments D and
+the onsets of open incidents ! are marked).
 
 Keys: 1 6 2 7 / w pick the table's window (the SLO burn windows come from the model's config).
 """
@@ -13,7 +14,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from console.ui.navigation import register_screen
-from console.ui.screens.model import WindowedScreen, count, line, lines, ms, num, pct, rate, series
+from console.ui.screens.model import WindowedScreen, chart_marks, count, line, lines, ms, num, pct, rate, timed
 from console.ui.text import safe
 from console.ui.widgets import Col, FilterTable, TimeChart
 
@@ -44,19 +45,29 @@ class HealthScreen(WindowedScreen):
         yield Static(self.window_text(), id="health-head", classes="head")
         yield FilterTable(self.COLUMNS, id="versions")
         yield Static(Text("SLO  loading...", style="dim"), id="slo", classes="head")
-        yield TimeChart("p95 latency, last 24h", unit="ms", lo=0.0, id="p95")
+        yield TimeChart("p95 latency", unit="ms", id="p95")
 
     def refresh_data(self) -> None:
         if not self.model:
             return
         model, window, env = self.model, self.window, self.env
         self.fetch("health", lambda svc: _health(svc, model, window, env), key=window)
+        self.fetch("marks", lambda svc: chart_marks(svc, model, env))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.marks: list = []
+        self.p95: dict | None = None
 
     def window_changed(self) -> None:
         self.query_one("#health-head", Static).update(self.window_text())
         super().window_changed()
 
     def show(self, tag: str, result: Any) -> None:
+        if tag == "marks":
+            self.marks = result
+            self._chart()
+            return
         if tag != "health":
             return
         self.query_one("#health-head", Static).update(self.window_text())
@@ -67,10 +78,17 @@ class HealthScreen(WindowedScreen):
                 pct(r.get("error_rate"), 2), ms(r.get("p50_ms")), ms(r.get("p95_ms")), ms(r.get("p99_ms"))])
             for r in result["rows"])
         self.query_one("#slo", Static).update(self._slo_text(result["slo"]))
-        values, start, end = result["p95"]
+        self.p95 = result
+        self._chart()
+
+    def _chart(self) -> None:
+        if self.p95 is None:
+            return
+        values, times = self.p95["p95"]
         slo_ms = self.app.cfg.model(self.model).slo.p95_ms
-        self.query_one("#p95", TimeChart).set_series(values, start, end,
-                                                     title=f"p95 latency per hour, last 24h (SLO {slo_ms:g}ms)")
+        self.query_one("#p95", TimeChart).set_series(
+            values, times=times, window=self.p95["range"], threshold=slo_ms, marks=self.marks,
+            title=f"p95 per {self.p95['every']}, {self.window} (SLO {slo_ms:g}ms; D deploy, ! incident)")
 
     def _slo_text(self, slo) -> Text:
         target = self.app.cfg.model(self.model).slo
@@ -90,8 +108,9 @@ class HealthScreen(WindowedScreen):
 
 def _health(svc, model: str, window: str, environment: str) -> dict:
     """Runs in the worker: plain rows, the SLO status and the p95 series."""
-    h = svc.monitor.health(model, window, environment=environment)
-    return {"rows": h["table"].to_dicts(), "slo": h["slo"], "p95": series(h["series"], "p95_ms")}
+    h = svc.health(model, window, environment=environment)
+    return {"rows": h["table"].to_dicts(), "slo": h["slo"], "p95": timed(h["series"], "p95_ms"),
+            "range": h["range"], "every": h["every"]}
 
 
 register_screen("health", "Health", HealthScreen, needs_model=True, order=30,

@@ -42,16 +42,25 @@ class IncidentsScreen(MonitorScreen):
     BINDINGS = [
         Binding("m", "open_model", "Model page", id="incidents.model"),
         Binding("a", "toggle_all", "All/this model", id="incidents.all"),
+        Binding("o", "onset", "Go to onset", id="incidents.onset"),
     ]
+
+    def action_onset(self) -> None:
+        """The time cursor to the selected incident's onset: every screen shows that moment."""
+        f = self.current()
+        if f is None:
+            self.app.notify("select an incident first", severity="warning")
+            return
+        self.app.jump_to_onset(f.onset)
     COLUMNS = [
-        Col("state", "STATE", width=8),
-        Col("sev", "SEV", width=4),
-        Col("model", "MODEL", width=14, wide_width=22),
-        Col("rule", "RULE", width=20, wide_width=30),
-        Col("onset", "ONSET", width=11),
-        Col("for", "FOR", width=7),
-        Col("end", "END", width=11, min_width=120),
-        Col("what", "FEATURE/SEGMENT", width=20, wide_width=30, min_width=100),
+        Col("state", "STATE", width=8, priority=1),
+        Col("sev", "SEV", width=4, priority=2),
+        Col("model", "MODEL", width=14, wide_width=22, priority=4),
+        Col("rule", "RULE", width=18, wide_width=30, priority=3, flex=True),
+        Col("onset", "ONSET", width=11, priority=6),
+        Col("for", "FOR", width=7, priority=7),
+        Col("end", "END", width=11, priority=8),
+        Col("what", "FEATURE/SEGMENT", width=16, wide_width=30, priority=5, flex=True),
     ]
 
     def __init__(self, model: str | None = None, environment: str | None = None, *, select: str | None = None,
@@ -80,7 +89,7 @@ class IncidentsScreen(MonitorScreen):
         if not force and model in self.worst:
             return
         env = "production"
-        self.fetch("worst", lambda svc: (model, svc.monitor.fairness(model, environment=env)["worst"]), key=model)
+        self.fetch("worst", lambda svc: (model, svc.fairness(model, environment=env)["worst"]), key=model)
 
     def show(self, tag: str, result: Any) -> None:
         if tag == "findings":

@@ -23,6 +23,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from console.ui.navigation import register_screen
+from console.ui.screens.action_flow import ActionsMixin, action_bindings
 from console.ui.screens.base import ConsoleScreen
 from console.ui.text import printable, safe
 from console.ui.widgets import Col, FilterTable
@@ -137,6 +138,32 @@ def series(frame, column: str) -> tuple[list, datetime | None, datetime | None]:
     return frame.get_column(column).to_list(), buckets[0], buckets[-1]
 
 
+def timed(frame, column: str) -> tuple[list, list]:
+    """(values, bucket times) of one column of a bucketed frame, oldest first, for `TimeChart(times=...)`."""
+    if frame is None or frame.height == 0 or column not in frame.columns:
+        return [], []
+    frame = frame.sort("bucket")
+    return frame.get_column(column).to_list(), frame.get_column("bucket").to_list()
+
+
+def chart_marks(svc, model: str, environment: str) -> list[tuple[datetime, str]]:
+    """Worker: what a chart marks on its time axis: deployments of the model here (D) and the onsets of
+    its open incidents (!)."""
+    marks: list[tuple[datetime, str]] = []
+    try:
+        deps = svc.monitor.deployments(model)
+        for r in deps.to_dicts():
+            if r.get("ts") is not None and (r.get("environment") in (None, environment)):
+                marks.append((r["ts"], "D"))
+    except Exception:  # noqa: BLE001 - no deployment log: nothing to mark
+        pass
+    try:
+        marks += [(f.onset, "!") for f in svc.findings() if f.model == model and f.firing]
+    except Exception:  # noqa: BLE001
+        pass
+    return marks
+
+
 # ---------------------------------------------------------------------------------------- the base
 
 
@@ -178,7 +205,7 @@ class MonitorScreen(ConsoleScreen):
     def _start(self, tag: str) -> None:
         fn, key = self._latest[tag]
         self._inflight[tag] = key
-        self.call_service(tag, fn)
+        self.call_service(tag, fn, cache=True)
 
     def busy(self, tag: str) -> bool:
         return tag in self._inflight
@@ -266,12 +293,18 @@ class WindowedScreen(MonitorScreen):
         self.refresh_data()
 
     def window_text(self) -> Text:
-        out = Text(no_wrap=True)
+        from console.analytics.windows import parse_window
+
+        out = Text(no_wrap=True, overflow="ellipsis")
         out.append("window ", style="bold")
         for i, w in enumerate(WINDOWS):
             if i:
                 out.append(" ")
             out.append(f"[{w}]" if w == self.window else w, style="bold reverse" if w == self.window else "dim")
+        note = self.empty_window_note(parse_window(self.window))
+        if note is not None:
+            out.append("  ")
+            out.append_text(note)
         return out
 
     def commands(self):
@@ -281,7 +314,7 @@ class WindowedScreen(MonitorScreen):
 # ---------------------------------------------------------------------------------------- the model page
 
 
-class ModelScreen(MonitorScreen):
+class ModelScreen(ActionsMixin, MonitorScreen):
     SCREEN_NAME = "model"
     SCREEN_TITLE = "Model"
     DEFAULT_CSS = """
@@ -297,15 +330,17 @@ class ModelScreen(MonitorScreen):
         Binding("v", "open('versions')", "Versions", id="model.versions"),
         Binding("e", "open('deployments')", "Deploys", id="model.deployments"),
         Binding("a", "open('audit')", "Audit", id="model.audit", show=False),
+        Binding("o", "onset", "Go to onset", id="model.onset", show=False),
+        *action_bindings(),
     ]
     COLUMNS = [
-        Col("sev", "SEV", width=4),
-        Col("rule", "RULE", width=22, wide_width=30),
-        Col("onset", "ONSET", width=11),
-        Col("for", "FOR", width=7),
-        Col("value", "VALUE", width=9),
-        Col("threshold", "LIMIT", width=8, min_width=100),
-        Col("what", "FEATURE/SEGMENT", width=22, min_width=100),
+        Col("sev", "SEV", width=4, priority=1),
+        Col("rule", "RULE", width=20, wide_width=30, priority=2, flex=True),
+        Col("onset", "ONSET", width=11, priority=3),
+        Col("for", "FOR", width=7, priority=5),
+        Col("value", "VALUE", width=9, priority=6),
+        Col("threshold", "LIMIT", width=8, priority=7),
+        Col("what", "FEATURE/SEGMENT", width=18, priority=4, flex=True),
     ]
     PANELS = ("serving", "health", "burn", "quality", "drift", "cost", "alerts")
 
@@ -322,6 +357,33 @@ class ModelScreen(MonitorScreen):
         yield Static("Firing incidents", id="firing-title", classes="title")
         yield FilterTable(self.COLUMNS, id="firing")
 
+    def on_mount(self) -> None:  # MonitorScreen's on_mount runs too (Textual calls every class's handler)
+        if self.model:
+            self.flow.refresh_state(self.env)
+
+    def action_target(self, action_id: str) -> tuple[str, str | None]:
+        if action_id != "promote":
+            return self.env, None
+        snap = self.app.snapshot
+        row = next((r for r in snap.rows if r.name == self.model and r.environment == self.env), None) if snap else None
+        from console.ui.screens.overview import challenger
+
+        return self.env, (challenger(row, self.env) if row is not None else None)
+
+    def action_onset(self) -> None:
+        """The time cursor to the onset of the firing incident under the cursor."""
+        key = self.incident_in_view()
+        f = next((f for f in self.firing if f.id == key), None)
+        if f is None:
+            self.app.notify("no firing incident to go to", severity="warning")
+            return
+        self.app.jump_to_onset(f.onset)
+
+    def incident_in_view(self) -> str | None:
+        """The firing incident under the cursor (else the first): its reason is prefilled in the dialog."""
+        table = self.query_one("#firing", FilterTable)
+        return table.selected_key or (self.firing[0].id if self.firing else None)
+
     def refresh_data(self) -> None:
         if not self.model:
             return
@@ -329,10 +391,10 @@ class ModelScreen(MonitorScreen):
         snap = self.app.snapshot
         if snap is not None:
             self._show_serving(snap)
-        self.fetch("health", lambda svc: svc.monitor.health(model, "1h", environment=env))
-        self.fetch("quality", lambda svc: svc.monitor.quality(model, "24h", environment=env)["now"])
-        self.fetch("drift", lambda svc: svc.monitor.drift(model, "24h", environment=env).to_dict())
-        self.fetch("cost", lambda svc: _cost_summary(svc.monitor.cost(model, environment=env)))
+        self.fetch("health", lambda svc: svc.health(model, "1h", environment=env))
+        self.fetch("quality", lambda svc: svc.quality(model, "24h", environment=env)["now"])
+        self.fetch("drift", lambda svc: svc.drift(model, "24h", environment=env).to_dict())
+        self.fetch("cost", lambda svc: _cost_summary(svc.cost(model, environment=env)))
         self.fetch("incidents", lambda svc: (svc.clock(), [f for f in svc.findings() if f.model == model]))
 
     # ------------------------------------------------------------------ panels
@@ -452,7 +514,7 @@ class ModelScreen(MonitorScreen):
 
     def commands(self):
         return [(f"Open {n}", (lambda n=n: self.action_open(n)), f"{n} of {self.model}")
-                for n in ("drift", "health", "quality", "fairness", "cost", "incidents")]
+                for n in ("drift", "health", "quality", "fairness", "cost", "incidents")] + self.action_commands()
 
 
 def _p95s(table) -> Text:

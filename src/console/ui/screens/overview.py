@@ -1,7 +1,10 @@
-"""The Overview: one row per model and environment, refreshed from the app's snapshot.
+"""The Overview: one row per model and environment, refreshed from the app's snapshot; on a tall terminal
+(40 rows and up) the firing incidents under it.
 
-Columns that matter least hide on narrow terminals (80x24 keeps model, env, champion, traffic,
-latency, errors, alerts); wide terminals get the live split, drift, cost, a traffic trend and 24 h volume.
+Columns are kept by priority while they fit (80x24 keeps model, env, champion, live state, alerts, drift);
+wider terminals add traffic, latency, errors, cost, 24 h volume and a traffic trend (scaled per row).
+Numbers are compact (23.9k). The selected row's actions (R rollback, + F A canary, P promote the
+challenger, T retrain) work here as on Deployments.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
+from console.aliases import alias_name
 from console.ui.navigation import register_screen
+from console.ui.screens.action_flow import ActionsMixin, action_bindings
 from console.ui.screens.base import ConsoleScreen
 from console.ui.text import safe
 from console.ui.widgets.filter_table import Col, FilterTable
@@ -19,20 +24,40 @@ from console.ui.widgets.sparkline import glyph, sparkline
 
 TREND_POINTS = 48
 
+# priority: what stays at 80x24 (model, env, champion, live state, alerts, drift), then traffic, latency, ...
 COLUMNS = [
-    Col("model", "MODEL", width=20, wide_width=32),
-    Col("env", "ENV", width=12, wide_width=14),
-    Col("champion", "CHAMP", width=5, wide_width=8),
-    Col("live", "LIVE", width=18, min_width=110, wide_width=26),
-    Col("rpm", "RPM", width=6),
-    Col("trend", "TREND", width=12, min_width=140, wide_width=24),
-    Col("p95", "P95ms", width=5),
-    Col("err", "ERR%", width=5),
-    Col("alerts", "ALRT", width=4),
-    Col("drift", "DRIFT", width=9, min_width=100),
-    Col("cost", "COST", width=7, min_width=90),
-    Col("req", "REQ24H", width=8, min_width=160),
+    Col("model", "MODEL", width=18, wide_width=28, priority=1, flex=True),
+    Col("env", "ENV", width=12, wide_width=14, priority=2),
+    Col("champion", "CHAMP", width=5, wide_width=8, priority=3),
+    Col("live", "LIVE", width=14, wide_width=26, priority=4, flex=True),
+    Col("rpm", "RPM", width=6, priority=7),
+    Col("trend", "TREND", width=12, wide_width=24, priority=12),
+    Col("p95", "P95ms", width=6, priority=8),
+    Col("err", "ERR%", width=5, priority=9),
+    Col("alerts", "ALRT", width=4, priority=5),
+    Col("drift", "DRIFT", width=9, priority=6),
+    Col("cost", "COST", width=7, priority=10),
+    Col("req", "REQ24H", width=7, priority=11),
 ]
+INCIDENTS = [
+    Col("sev", "SEV", width=4, priority=1),
+    Col("model", "MODEL", width=18, priority=2),
+    Col("rule", "RULE", width=22, priority=3, flex=True),
+    Col("onset", "ONSET", width=11, priority=4),
+    Col("for", "FOR", width=7, priority=6),
+    Col("what", "FEATURE/SEGMENT", width=22, priority=5, flex=True),
+]
+
+
+def compact(v: float | None, digits: int = 1) -> str:
+    """23996.4 -> 23.9k; 1234567 -> 1.2M; small numbers keep `digits` decimals (fits a narrow column)."""
+    if v is None:
+        return "-"
+    a = abs(v)
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if a >= scale:
+            return f"{int(v / scale * 10) / 10:.1f}{suffix}"  # truncated, never rounded up past what it is
+    return f"{v:.{digits}f}"
 
 
 def prod_marker() -> str:
@@ -43,10 +68,16 @@ class StatusBar(Static):
     """Registry status and the time of the last refresh: what an operator checks first."""
 
 
-class OverviewScreen(ConsoleScreen):
+def challenger(row, env: str) -> str | None:
+    """The version promote (P) takes from the Overview or the model page: the challenger alias, else the canary."""
+    aliases = getattr(row, "aliases", None) or {}
+    return aliases.get(alias_name(env, "challenger")) or aliases.get(alias_name(env, "canary"))
+
+
+class OverviewScreen(ActionsMixin, ConsoleScreen):
     SCREEN_NAME = "overview"
     SCREEN_TITLE = "Overview"
-    BINDINGS = [Binding("enter", "open", "Open", id="overview.open", show=False)]
+    BINDINGS = [Binding("enter", "open", "Open", id="overview.open", show=False), *action_bindings()]
 
     def __init__(self) -> None:
         super().__init__()
@@ -58,6 +89,8 @@ class OverviewScreen(ConsoleScreen):
     def compose_body(self) -> ComposeResult:
         yield StatusBar("loading...", id="status")
         yield FilterTable(COLUMNS, id="models")
+        yield Static("Firing incidents", id="incidents-title")
+        yield FilterTable(INCIDENTS, id="incidents")
         yield Static("", id="notes")
 
     def on_mount(self) -> None:
@@ -79,6 +112,16 @@ class OverviewScreen(ConsoleScreen):
         wide = self.app.size.width >= 160
         self.table.set_rows((key, _cells(r, self._trend.get(key, []), wide)) for key, r in self._rows.items())
         self._render_status()
+        self._render_incidents(snap.now)
+
+    def _render_incidents(self, now) -> None:
+        from console.ui.screens.model import duration, severity, ts
+
+        firing = list(self.app.incidents)
+        self._set("#incidents-title", Text(f"Firing incidents ({len(firing)})", style="bold"))
+        self.query_one("#incidents", FilterTable).set_rows(
+            (f.id, [severity(f.severity), safe(f.model), safe(f.rule), safe(ts(f.onset)),
+                    safe(duration(now - f.onset)), safe(_where(f))]) for f in firing)
 
     def _render_status(self) -> None:
         snap, reg = self.app.snapshot, self.app.registry
@@ -102,10 +145,16 @@ class OverviewScreen(ConsoleScreen):
             if any(r.production for r in snap.rows):
                 line.append(f"  {prod_marker()} = production", style="dim")
         self._set("#status", line)
-        notes = []
+        notes = Text()
         if snap is not None and not snap.logs_configured:
             notes.append("No logs are configured: traffic, latency, drift and cost panels are empty.")
-        self._set("#notes", Text("\n".join(notes)))
+        else:
+            from datetime import timedelta
+
+            note = self.empty_window_note(timedelta(hours=24))  # the Overview's numbers are the last 24 h
+            if note is not None:
+                notes.append_text(note)
+        self._set("#notes", notes)
 
     def _set(self, selector: str, text: Text) -> None:
         """Updates a line only when its text changed: an unchanged status costs no terminal bytes."""
@@ -147,7 +196,39 @@ class OverviewScreen(ConsoleScreen):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
+        incidents = self.query_one("#incidents", FilterTable)
+        if event.data_table is incidents.table:  # an incident: open it in Incidents
+            key = incidents.selected_key
+            f = next((f for f in self.app.incidents if f.id == key), None)
+            if f is not None:
+                from console.ui.navigation import SCREENS
+
+                import console.ui.screens.monitoring_registry  # noqa: F401 - registers Incidents
+                spec = SCREENS.get("incidents")
+                if spec is not None:
+                    self.app.push_screen(spec.factory(model=f.model, environment="production", select=f.id))
+            return
         self.action_open()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        row = self.selected_row()
+        if row is not None and row.environment not in self.flow.states:
+            self.flow.refresh_state(row.environment)
+        self.refresh_bindings()
+
+    def action_target(self, action_id: str) -> tuple[str, str | None]:
+        row = self.selected_row()
+        if row is None:
+            return "production", None
+        return row.environment, (challenger(row, row.environment) if action_id == "promote" else None)
+
+    def incident_in_view(self) -> str | None:
+        """The firing incident of the selected model listed under the table (the first), if any."""
+        row = self.selected_row()
+        for f in self.app.incidents:
+            if row is not None and f.model == row.name:
+                return f.id
+        return None
 
     def commands(self):
         row = self.selected_row()
@@ -155,7 +236,7 @@ class OverviewScreen(ConsoleScreen):
         if row is not None:
             out.append((f"Open {row.name} ({row.environment})", self.action_open, "the selected model"))
         out.append(("Filter models", self.action_filter, "show only matching rows (esc clears)"))
-        return out
+        return out + (self.action_commands() if row is not None else [])
 
 
 def _cells(r, trend: list[float], wide: bool) -> list:
@@ -164,14 +245,20 @@ def _cells(r, trend: list[float], wide: bool) -> list:
     return [
         safe(r.name, style="bold" if r.production else ""), env,
         safe(f"v{r.champion}" if r.champion else "-"), safe(r.live or "-"),
-        Text(f"{r.rpm:.1f}", justify="right"),
-        sparkline(trend, 24 if wide else 12, lo=0.0),
+        Text(compact(r.rpm), justify="right"),
+        sparkline(trend, 24 if wide else 12),  # scaled per row: a steady 2 rpm and 20 rpm both show shape
         Text(f"{r.p95_latency_ms:.0f}" if r.p95_latency_ms is not None else "-", justify="right"),
         Text(f"{100 * r.error_rate:.1f}" if r.error_rate is not None else "-", justify="right"),
         Text(f"!{r.alerts}" if r.alerts else "-", justify="right", style="bold reverse" if r.alerts else ""),
-        safe(r.drift), Text(f"${r.cost_usd:,.0f}" if r.cost_usd is not None else "-", justify="right"),
-        Text(f"{r.requests:,}", justify="right"),
+        safe(r.drift), Text(f"${compact(r.cost_usd, 0)}" if r.cost_usd is not None else "-", justify="right"),
+        Text(compact(r.requests, 0), justify="right"),
     ]
+
+
+def _where(f) -> str:
+    if f.segment:
+        return f"{f.segment.get('column')}={f.segment.get('value')}"
+    return f.feature or ""
 
 
 register_screen("overview", "Overview", OverviewScreen, help="every model and environment", order=0)

@@ -6,6 +6,7 @@ Keys: 1 6 2 7 / w pick the window of the summary line (the per-version table cov
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from rich.text import Text
@@ -13,7 +14,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from console.ui.navigation import register_screen
-from console.ui.screens.model import WindowedScreen, count, line, lines, num, pct, series
+from console.ui.screens.model import WindowedScreen, count, line, lines, num, pct, timed
 from console.ui.text import safe
 from console.ui.widgets import Col, FilterTable, TimeChart
 
@@ -92,16 +93,18 @@ class QualityScreen(WindowedScreen):
                 *[metric_cell(name, r.get(name)) for name in names]])
             for r in result["by_version"])
         primary = "mae" if self.ml_task == "regression" else "accuracy"
-        values, start, end = result["series"]
+        values, times = result["series"]
         better = "lower is better" if primary == "mae" else "higher is better"
         self.query_one("#primary", TimeChart).set_series(
-            values, start, end, title=f"{primary} per 6h, last 7 days ({better})")
+            values, times=times, window=result["range"], title=f"{primary} per 6h, last 7 days ({better})")
 
 
 def _quality(svc, model: str, window: str, environment: str) -> dict:
-    q = svc.monitor.quality(model, window, environment=environment)
+    q = svc.quality(model, window, environment=environment)
     primary = "mae" if q["now"].task == "regression" else "accuracy"
-    return {"now": q["now"], "by_version": q["by_version"].to_dicts(), "series": series(q["series"], primary)}
+    now = svc.clock()
+    return {"now": q["now"], "by_version": q["by_version"].to_dicts(), "series": timed(q["series"], primary),
+            "range": (now - timedelta(days=7), now)}
 
 
 register_screen("quality", "Quality", QualityScreen, needs_model=True, order=40,

@@ -28,8 +28,8 @@ MISSING = None
 def load_diff(svc, model: str, a: str | None, b: str | None) -> dict[str, Any]:
     """Worker: picks the versions when not given (champion vs newest), reads both lineages."""
     if not a or not b:
-        versions = [v.version for v in svc.registry.versions(model)]
-        champion = svc.registry.alias_version(model, "champion")
+        versions = [v.version for v in svc.versions(model)]
+        champion = svc.alias_version(model, "champion")
         newest = versions[0] if versions else None
         if champion and newest and champion != newest:
             a, b = champion, newest
@@ -37,8 +37,8 @@ def load_diff(svc, model: str, a: str | None, b: str | None) -> dict[str, Any]:
             a, b = versions[1], versions[0]
         else:
             return {"a": a, "b": b, "rows": [], "note": "fewer than two versions: nothing to compare"}
-    la, lb = svc.registry.lineage(model, a), svc.registry.lineage(model, b)
-    va, vb = svc.registry.get_version(model, a), svc.registry.get_version(model, b)
+    la, lb = svc.lineage(model, a), svc.lineage(model, b)
+    va, vb = svc.model_version(model, a), svc.model_version(model, b)
     return {"a": a, "b": b, "rows": diff_rows(la, lb, va, vb), "note": ""}
 
 

@@ -35,13 +35,13 @@ def key_metrics(metrics: dict[str, float], limit: int = 3) -> str:
 
 def load_versions(svc, model: str, known: set[str]) -> dict[str, Any]:
     """Worker: versions (newest first) and the lineage of those not read yet (lineage never changes)."""
-    versions = svc.registry.versions(model)
+    versions = svc.versions(model)
     lineages, errors = {}, {}
     for v in versions[:MAX_LINEAGE]:
         if v.version in known or not v.run_id:
             continue
         try:
-            lineages[v.version] = svc.registry.lineage(model, v.version)
+            lineages[v.version] = svc.lineage(model, v.version)
         except Exception as exc:  # noqa: BLE001 - one unreadable run must not hide the list
             errors[v.version] = f"{type(exc).__name__}: {exc}"
     return {"versions": versions, "lineages": lineages, "errors": errors}

@@ -1,35 +1,46 @@
-"""A multi-row block chart for detail pages: y axis max/min labels, x axis time range, a title.
+"""A time chart for detail pages, drawn by plotext (through textual-plotext's per-widget figure).
 
 Usage::
 
-    chart = TimeChart(title="p95 latency", unit="ms", id="latency")   # in compose()
-    chart.set_series(values, start=datetime, end=datetime)          # in a handler, values oldest first
+    chart = TimeChart(title="p95 latency", unit="ms", id="latency")          # in compose()
+    chart.set_series(values, times=buckets, window=(start, end), threshold=300.0,
+                     marks=[(onset, "!"), (deployed_at, "D")], title="p95 per 30m, 24h")
 
-Height comes from CSS (default 8 rows: 1 title + plot + 1 axis). Eighth blocks give 8 steps per row;
-on ASCII terminals `#` fills and `.` marks partial cells. No colour is needed to read it.
+The x axis is the window's time range, and each point sits at its own time, so a gap or an onset can be
+read off the axis; the y axis is scaled to the data and to the threshold, which is drawn as a line;
+marks (an open incident's onset `!`, deployments `D`) are vertical lines. Height comes from CSS.
+
+Colour is a help, never the message: under NO_COLOR the plot is monochrome, and on terminals that cannot
+draw Unicode (vt100, MLOPS_CONSOLE_ASCII=1) every glyph is mapped to 7-bit ASCII (`*` points, `-` `|` `+`
+for lines and the frame), so the chart reads the same over a serial console.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from rich.text import Text
 from textual.widget import Widget
 
 from console.ui.text import printable
-from console.ui.widgets.sparkline import resample, unicode_ok
+from console.ui.widgets.sparkline import unicode_ok
 
-EIGHTHS = " ▁▂▃▄▅▆▇█"
+Point = tuple[datetime, float | None]
+# box drawing, blocks and braille to 7-bit: lines become - | +, anything drawn as a point becomes *
+_ASCII = {**{c: "-" for c in "─━╌╍┄┅┈┉╴╶╼╾▁▔"}, **{c: "|" for c in "│┃╎╏┆┇┊┋╵╷╽╿▏▕"},
+          **{c: "+" for c in "┌┐└┘├┤┬┴┼╭╮╯╰┏┓┗┛┣┫┳┻╋"}, "•": "*", "·": ".", "…": "."}
 
 
-def _fmt(v: float) -> str:
+def fmt(v: float) -> str:
+    """Compact numbers for labels: 23.9k, 1.2M, 0.0123."""
     a = abs(v)
     if a >= 1e6:
         return f"{v / 1e6:.1f}M"
     if a >= 1e4:
-        return f"{v / 1e3:.0f}k"
+        return f"{v / 1e3:.1f}k"
     if a >= 100:
         return f"{v:.0f}"
     if a >= 1:
@@ -37,74 +48,150 @@ def _fmt(v: float) -> str:
     return f"{v:.3g}"
 
 
-def render_chart(values: Sequence[float | None], width: int, height: int, *, title: str = "", unit: str = "",
-                 start: datetime | None = None, end: datetime | None = None, ascii: bool | None = None,
-                 lo: float | None = None) -> Text:
-    """The chart as `height` lines of `width` cells (title, plot rows, time axis)."""
+def to_ascii(text: str) -> str:
+    return "".join(_ASCII.get(c, c) if ord(c) < 128 or c in _ASCII else "*" for c in text)
+
+
+_STEPS = [timedelta(minutes=m) for m in (1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080)]
+
+
+def _ticks(start: datetime, end: datetime, n: int) -> tuple[list[float], list[str]]:
+    """At most `n` time labels at round times (every 5 min, 1 h, 6 h, 1 day ...) inside [start, end],
+    as offsets in seconds from start."""
+    span = end - start
+    step = next((s for s in _STEPS if span / s <= max(n - 1, 1)), _STEPS[-1])
+    epoch = datetime(2000, 1, 3)  # a Monday at midnight: day and week steps land on midnights
+    first = epoch + math.ceil((start - epoch) / step) * step
+    form = "%H:%M" if step < timedelta(days=1) else "%m-%d"
+    pos, labels, t = [], [], first
+    while t <= end:
+        pos.append((t - start).total_seconds())
+        labels.append(f"{t:{form}}")
+        t += step
+    return pos, labels
+
+
+def _segments(points: Sequence[tuple[float, float | None]]) -> list[list[tuple[float, float]]]:
+    """Runs of finite points: a gap (None, NaN) breaks the line instead of being drawn as zero."""
+    out: list[list[tuple[float, float]]] = [[]]
+    for x, y in points:
+        if y is None or not math.isfinite(y):
+            if out[-1]:
+                out.append([])
+            continue
+        out[-1].append((x, float(y)))
+    return [s for s in out if s]
+
+
+def render_chart(points: Sequence[Point], width: int, height: int, *, start: datetime, end: datetime,
+                 title: str = "", unit: str = "", threshold: float | None = None,
+                 marks: Sequence[tuple[datetime, str]] = (), ascii: bool | None = None,
+                 color: bool = True) -> Text:
+    """The chart as `height` lines of `width` cells."""
+    from textual_plotext.plot import Plot
+
     use_ascii = (not unicode_ok()) if ascii is None else ascii
-    width, height = max(width, 12), max(height, 3)
-    finite = [float(v) for v in values if v is not None and math.isfinite(v)]
-    vmin = min(finite) if finite else 0.0
-    vmax = max(finite) if finite else 0.0
-    floor = min(vmin, 0.0) if lo is None else lo
-    top = vmax if vmax > floor else floor + 1.0
-    labels = (f"{_fmt(top)}{unit}", f"{_fmt(floor)}{unit}")
-    axis_w = max(len(s) for s in labels) + 1
-    plot_w, plot_h = width - axis_w - 1, height - 2
-    pts = resample(values, plot_w)
-    out = Text(no_wrap=True, overflow="crop")
+    width, height = max(width, 20), max(height, 5)
+    span = max((end - start).total_seconds(), 1.0)
+    xy = [((t - start).total_seconds(), v) for t, v in points if start <= t <= end]
+    finite = [float(v) for _, v in xy if v is not None and math.isfinite(v)]
+    plt = Plot()
+    plt.plotsize(width, height)
+    plt._set_size(width, height)
+    plt.theme("clear")
     head = printable(title)
     if finite:
-        head += f"  last {_fmt(finite[-1])}{unit}  min {_fmt(vmin)}  max {_fmt(vmax)}"
+        head += f"  last {fmt(finite[-1])}{unit}  min {fmt(min(finite))}  max {fmt(max(finite))}"
     else:
-        head += "  no data"
-    out.append(head[:width] + "\n", style="bold")
-    vbar = "|" if use_ascii else "│"
-    for row in range(plot_h):  # row 0 is the top
-        label = labels[0] if row == 0 else labels[1] if row == plot_h - 1 else ""
-        out.append(label.rjust(axis_w - 1) + " " + vbar)
-        cells = []
-        for v in pts:
-            if v is None or not math.isfinite(v):
-                cells.append(" ")
-                continue
-            eighths = round((float(v) - floor) / (top - floor) * plot_h * 8)
-            fill = eighths - (plot_h - 1 - row) * 8
-            if fill >= 8:
-                cells.append("#" if use_ascii else "█")
-            elif fill <= 0:
-                cells.append(" ")
-            else:
-                cells.append("." if use_ascii else EIGHTHS[fill])
-        out.append("".join(cells) + "\n")
-    left = f"{start:%m-%d %H:%M}" if start else ""
-    right = f"{end:%m-%d %H:%M}Z" if end else ""
-    gap = max(1, plot_w - len(left) - len(right))
-    out.append(" " * (axis_w + 1) + (left + " " * gap + right)[:plot_w], style="dim")
-    return out
+        head += "  no data in this window"
+    plt.title(head[: max(0, width - 2)])
+    lows = finite + ([threshold] if threshold is not None else [])
+    lo, hi = (min(lows), max(lows)) if lows else (0.0, 1.0)
+    pad = (hi - lo) * 0.08 or max(abs(hi) * 0.05, 1.0)
+    lo, hi = lo - pad, hi + pad
+    marker = "*" if use_ascii else "•"
+    series_color = "cyan" if color else None
+    for seg in _segments(xy):
+        xs, ys = [p[0] for p in seg], [p[1] for p in seg]
+        if len(seg) == 1:
+            plt.scatter(xs, ys, marker=marker, color=series_color)
+        else:
+            plt.plot(xs, ys, marker=marker, color=series_color)
+    if threshold is not None:
+        plt.hline(threshold, "red" if color else None)
+    for when, label in marks:
+        if start <= when <= end:
+            x = (when - start).total_seconds()
+            plt.vline(x, "orange" if color else None)
+            plt.text(label, x, hi, color="orange" if color else None, alignment="center")
+    plt.xlim(0, span)
+    plt.ylim(lo, hi)
+    pos, labels = _ticks(start, end, max(2, min(6, width // 14)))
+    plt.xticks(pos, labels)
+    yt = [lo + (hi - lo) * i / 3 for i in range(4)]
+    plt.yticks(yt, [f"{fmt(v)}{unit}" for v in yt])
+    out = plt.build()
+    if not color:
+        out = _strip_ansi(out)
+    if use_ascii:
+        out = to_ascii(out)
+    text = Text.from_ansi(out, no_wrap=True, overflow="crop")
+    return text
+
+
+def _strip_ansi(s: str) -> str:
+    import re
+
+    return re.sub(r"\x1b\[[0-9;]*m", "", s)
+
+
+def points_of(values: Sequence[float | None], times: Sequence[datetime] | None, start: datetime | None,
+              end: datetime | None) -> list[Point]:
+    """Pairs each value with its time: given times, else spread evenly from start to end (old callers)."""
+    if times is not None:
+        return list(zip(times, values))
+    if start is None or end is None or not values:
+        return []
+    n = len(values)
+    step = (end - start) / (n - 1) if n > 1 else timedelta(0)
+    return [(start + i * step, v) for i, v in enumerate(values)]
 
 
 class TimeChart(Widget):
     DEFAULT_CSS = """
-    TimeChart { height: 8; width: 1fr; }
+    TimeChart { height: 10; width: 1fr; }
     """
 
     def __init__(self, title: str = "", unit: str = "", *, lo: float | None = None, name: str | None = None,
                  id: str | None = None, classes: str | None = None):
         super().__init__(name=name, id=id, classes=classes)
         self.title, self.unit, self.lo = title, unit, lo
-        self.values: list[float | None] = []
+        self.points: list[Point] = []
         self.start: datetime | None = None
         self.end: datetime | None = None
+        self.threshold: float | None = None
+        self.marks: tuple = ()
 
     def set_series(self, values: Sequence[float | None], start: datetime | None = None,
-                   end: datetime | None = None, title: str | None = None) -> None:
-        new = (list(values), start, end, self.title if title is None else title)
-        if new == (self.values, self.start, self.end, self.title):
+                   end: datetime | None = None, title: str | None = None, *,
+                   times: Sequence[datetime] | None = None, window: tuple[datetime, datetime] | None = None,
+                   threshold: float | None = None, marks: Sequence[tuple[datetime, str]] = ()) -> None:
+        """`window`: the x axis's range (the screen's window); without it, the first to the last point."""
+        points = points_of(values, times, start, end)
+        if window is not None:
+            start, end = window
+        elif points:
+            start, end = points[0][0], points[-1][0]
+        new = (points, start, end, self.title if title is None else title, threshold, tuple(marks))
+        if new == (self.points, self.start, self.end, self.title, self.threshold, self.marks):
             return  # nothing changed: no repaint, no bytes to the terminal
-        self.values, self.start, self.end, self.title = new
+        self.points, self.start, self.end, self.title, self.threshold, self.marks = new
         self.refresh()
 
     def render(self) -> Text:
-        return render_chart(self.values, self.size.width, self.size.height, title=self.title, unit=self.unit,
-                            start=self.start, end=self.end, lo=self.lo)
+        w, h = self.size.width, self.size.height
+        if self.start is None or self.end is None or self.end <= self.start:
+            return Text(f"{printable(self.title)}  no data", no_wrap=True, overflow="crop")
+        no_color = bool(getattr(self.app, "no_color", False) or os.environ.get("NO_COLOR"))
+        return render_chart(self.points, w, h, start=self.start, end=self.end, title=self.title, unit=self.unit,
+                            threshold=self.threshold, marks=self.marks, color=not no_color)

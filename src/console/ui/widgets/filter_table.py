@@ -36,6 +36,8 @@ class Col:
     width: int | None = None  # fixed width (cells are cut with an ellipsis); None: fit the content
     min_width: int = 0  # the terminal width from which this column shows
     wide_width: int | None = None  # width when the terminal is >= 160 columns (more room: longer names)
+    priority: int = 0  # > 0: the table keeps the most important columns (1 first) that fit its width
+    flex: bool = False  # takes the width left over (so truncated text gets the room the row has)
 
 
 class DiffTable(DataTable):
@@ -204,21 +206,55 @@ class FilterTable(Vertical):
 
     # ------------------------------------------------------------------ drawing
 
+    PADDING = 2  # DataTable's cell padding, one cell each side
+    SCROLLBAR = 1
+
+    def _room(self) -> int:
+        width = self.size.width if self.is_attached and self.size.width else 0
+        return (width or (self.app.size.width if self.is_attached else 80)) - self.SCROLLBAR
+
+    def _width(self, c: Col, wide: bool) -> int | None:
+        """The declared width (None: fit the content)."""
+        return c.wide_width if wide and c.wide_width else c.width
+
+    def _estimate(self, c: Col, wide: bool) -> int:
+        return self._width(c, wide) or max(len(c.label), 8)
+
     def _visible_columns(self) -> list[Col]:
         width = self.app.size.width if self.is_attached else 80
-        return [c for c in self.columns if width >= c.min_width]
+        cols = [c for c in self.columns if width >= c.min_width]
+        if not any(c.priority for c in cols):
+            return cols
+        wide, room, keep = width >= 160, self._room(), set()
+        for c in sorted(cols, key=lambda c: c.priority or 99):  # most important first, while they fit
+            need = self._estimate(c, wide) + self.PADDING
+            if need <= room:
+                keep.add(c.key)
+                room -= need
+        return [c for c in cols if c.key in keep]
+
+    def _widths(self, cols: list[Col], wide: bool) -> list[int | None]:
+        """Fixed widths, with what the row has left given to the flex columns."""
+        widths = [self._width(c, wide) for c in cols]
+        flex = [i for i, c in enumerate(cols) if c.flex and widths[i] is not None]
+        spare = self._room() - sum(self._estimate(c, wide) + self.PADDING for c in cols)
+        if flex and spare > 0:
+            for n, i in enumerate(flex):
+                widths[i] += spare // len(flex) + (1 if n < spare % len(flex) else 0)
+        return widths
 
     def _layout_columns(self, force: bool = False) -> None:
         cols = self._visible_columns()
         wide = self.app.size.width >= 160
-        if not force and cols == self._shown_cols and getattr(self, "_wide", None) == wide:
+        widths = self._widths(cols, wide)
+        if not force and cols == self._shown_cols and getattr(self, "_wide", None) == wide \
+                and widths == getattr(self, "_shown_widths", None):
             return
-        self._shown_cols, self._wide = cols, wide
+        self._shown_cols, self._wide, self._shown_widths = cols, wide, widths
         table = self.table
         key = self.selected_key
         table.clear(columns=True)
-        for c in cols:
-            width = c.wide_width if wide and c.wide_width else c.width
+        for c, width in zip(cols, widths):
             table.add_column(Text(c.label, style="bold"), key=c.key, width=width)
         self._shown_keys = []
         self._sync()

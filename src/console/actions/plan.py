@@ -1,0 +1,199 @@
+"""Planning an action, once, for every door: what changes, which gates, on what evidence.
+
+The TUI's confirmation dialog and the CLI's preflight both call `prepare`, and both run the action
+with `execute`, which hands the operator the same live and drift evidence the plan was gated on. So
+the two doors refuse and force the same way; the operator re-plans and re-gates under its lock.
+
+Evidence, by action:
+- offline: the candidate's run metrics against the champion's (the operator reads the registry);
+- live canary: champion vs canary on the last hour, when the action moves or finishes a canary
+  (canary step, canary promote, promoting the running canary's version);
+- drift: the model's production inputs over the last 24 h against its reference, for every
+  action that puts a version into traffic (a plan with `needs_gates`); a model without a reference
+  or without enough rows gives no drift gate, and says so in the notes.
+Gathering evidence never raises: what could not be read is a note, and the metric gates still apply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from console.actions import catalog, policy
+from console.actions.catalog import ActionState
+from console.aliases import alias_name
+from console.config import ConfigError
+
+STRATEGIES = ("direct", "canary", "blue-green", "shadow")
+LIVE_WINDOW = "1h"
+DRIFT_WINDOW = "24h"
+
+LiveReader = Callable[[str, str], dict]  # (model, environment) -> {"champion": {...}, "canary": {...}}
+DriftReader = Callable[[str, str], "dict | None"]  # (model, environment) -> {"drifted", "share", ...} or None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One action request, planned: the policy verdict, the plan per strategy, the gates and their evidence."""
+    action: str
+    model: str
+    environment: str
+    allowed: bool
+    reason: str  # the policy's reason, or why the action cannot run now
+    state: ActionState | None = None
+    plans: dict[str, Any] = field(default_factory=dict)  # strategy ("" when none) -> operator.Plan
+    gates: tuple = ()  # analytics.gates.Gate for the gated plan
+    live: dict | None = None
+    drift: dict | None = None
+    notes: tuple[str, ...] = ()
+    typed: bool = False  # production: the operator types the model's name
+    production: bool = False
+    strategy: str = ""  # the strategy asked for (or shown first)
+    version: str | None = None
+    stopped: Any = None  # the operator's audited refusal (operator.ActionResult) when admission failed
+
+    @property
+    def plan(self):
+        """The plan of the chosen strategy (or the only plan)."""
+        return self.plans.get(self.strategy)
+
+    @property
+    def refusal(self) -> str | None:
+        """Why this request cannot go ahead as asked, before gates: policy, applicability, a blocked plan."""
+        if not self.allowed:
+            return self.reason
+        plan = self.plan
+        return plan.blocked if plan is not None and plan.blocked else None
+
+    @property
+    def failed_gates(self) -> list:
+        return [g for g in self.gates if not g.passed]
+
+    def gate_refusal(self) -> str | None:
+        failed = self.failed_gates
+        if not failed:
+            return None
+        text = "; ".join(f"{g.name} {g.detail}" for g in failed)
+        return f"gates failed: {text} (use --force with a reason to override)"
+
+
+def _needs_live(action: str, version: str | None, canary: str | None) -> bool:
+    return action in ("canary-step", "canary-promote") or (action == "promote" and bool(canary) and version == canary)
+
+
+def prepare(op, model: str, environment: str, action: str, *, version: str | None = None,
+            strategy: str | None = None, percent: int | None = None, to: str | None = None,
+            live_reader: LiveReader | None = None, drift_reader: DriftReader | None = None,
+            user_check: bool = True) -> Prepared:
+    """Everything a confirmation shows, with no write. Raises RegistryError when the registry cannot be read.
+
+    `strategy` None (promote, in the TUI): every strategy is planned and "direct" is shown first.
+    """
+    spec = catalog.get(action)
+    cfg = op.cfg
+    base = dict(action=action, model=model, environment=environment, version=version,
+                production=cfg.environment(environment).production)
+    admit = getattr(op, "admit", None) if user_check else None
+    if admit is not None:  # environment, policy, hook config: refusals are audited
+        refused = admit(action, model, environment)
+        if refused is not None:
+            return Prepared(allowed=False, reason=refused.message, stopped=refused, **base)
+    try:
+        decision = op.check(action, environment) if user_check else policy.Decision(True, "")
+    except ConfigError as exc:
+        decision = policy.Decision(False, f"{action} refused: {exc}")
+    if not decision.allowed:
+        return Prepared(allowed=False, reason=decision.reason, **base)
+    typed = policy.needs_typed_confirmation(spec, cfg, environment)
+    state = op.state(model, environment)
+    if not spec.applies(state):
+        why = f"{action} does not apply to {model} in {environment} now"
+        if action not in ("retrain", "promote"):  # the plan says why in its own words ("no canary running ...")
+            args = {"to": to} if action == "rollback" else {}
+            why = op.plan(model, environment, action, **args).blocked or why
+        return Prepared(allowed=False, reason=why, state=state, typed=typed, **base)
+    if action == "retrain":
+        return Prepared(allowed=True, reason=decision.reason, state=state, typed=typed,
+                        notes=tuple(_retrain_notes(op, model, environment)), **base)
+
+    if action == "promote":
+        chosen = strategy or "direct"
+        names = (chosen,) if strategy else STRATEGIES
+        plans = {s: op.plan(model, environment, "promote", version=version, strategy=s, percent=percent)
+                 for s in names}
+    else:
+        chosen = ""
+        args = {"to": to} if action == "rollback" else {}
+        plans = {"": op.plan(model, environment, action, **args)}
+
+    notes: list[str] = []
+    gated = plans.get(chosen) if plans.get(chosen) is not None and plans[chosen].needs_gates else None
+    if gated is None or not gated.version:
+        gated = next((p for p in plans.values() if p.needs_gates and p.version), None)
+    live = drift = None
+    if gated is not None:
+        canary = op.registry.alias_version(model, alias_name(environment, "canary"))
+        if _needs_live(action, version, canary) and live_reader is not None:
+            try:
+                live = live_reader(model, environment) or None
+            except Exception as exc:  # noqa: BLE001 - no live stats: the metric gates still apply
+                notes.append(f"live canary stats unavailable: {_first_line(exc)}")
+            if live:
+                notes.append(f"live gates use the last {LIVE_WINDOW}: " + ", ".join(
+                    f"{k} {v.get('requests', 0)} req" for k, v in live.items()))
+            else:
+                notes.append(f"no live canary traffic in the last {LIVE_WINDOW}: live gates not evaluated")
+        if drift_reader is not None:
+            try:
+                drift = drift_reader(model, environment)
+            except Exception as exc:  # noqa: BLE001 - no drift verdict: the other gates still apply
+                notes.append(f"drift unavailable: {_first_line(exc)}")
+            if drift is None:
+                notes.append(f"no drift verdict for {model} ({DRIFT_WINDOW}): no reference or too few rows")
+            elif drift.get("note"):
+                notes.append(str(drift["note"]))
+    gates = tuple(op.gates(model, gated.version, environment, live, drift)) if gated is not None else ()
+    return Prepared(allowed=True, reason=decision.reason, state=state, plans=plans, gates=gates, live=live,
+                    drift=drift, notes=tuple(notes), typed=typed, strategy=chosen, **base)
+
+
+def _retrain_notes(op, model: str, environment: str) -> list[str]:
+    from console.actions import hooks
+
+    champion = op.registry.alias_version(model, alias_name(environment, "champion"))
+    notes = [f"retrains from the champion ({'v' + champion if champion else 'none'}); no alias moves"]
+    if not hooks.configured(op.cfg, "retrain"):
+        notes.append("no retrain hook is configured ([webhooks.retrain]): the request will fail")
+    return notes
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def execute(op, prepared: Prepared, *, strategy: str | None = None, expected_from: str | None = None,
+            reason: str = "", force: bool = False, percent: int | None = None, to: str | None = None,
+            evidence: dict | None = None):
+    """Runs the planned action through the operator with the evidence it was gated on."""
+    a, model, env = prepared.action, prepared.model, prepared.environment
+    live, drift = prepared.live, prepared.drift
+    if a == "promote":
+        return op.promote(model, prepared.version, env, strategy=strategy or prepared.strategy or "direct",
+                          percent=percent, expected_from=expected_from, reason=reason, force=force,
+                          live=live, drift=drift)
+    if a == "canary-step":
+        return op.canary_step(model, env, expected_from=expected_from, reason=reason, force=force, live=live,
+                              drift=drift)
+    if a == "canary-promote":
+        return op.canary_promote(model, env, expected_from=expected_from, reason=reason, force=force, live=live,
+                                 drift=drift)
+    if a == "canary-abort":
+        return op.canary_abort(model, env, expected_from=expected_from, reason=reason)
+    if a == "rollback":
+        return op.rollback(model, env, to=to, expected_from=expected_from, reason=reason)
+    if a == "shadow-stop":
+        return op.shadow_stop(model, env, expected_from=expected_from, reason=reason)
+    if a == "retrain":
+        return op.retrain(model, env, reason, evidence=evidence or {})
+    raise ValueError(f"unknown action {a!r}")

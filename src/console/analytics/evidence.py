@@ -1,0 +1,296 @@
+"""Rule evaluation sized by evidence, not by the clock, with states that say what is known.
+
+A rule is evaluated over windows ending every quarter of its window, back from the end of the view: each
+covers the rule's window or the last `min_rows` rows, whichever is longer, so a model with 900 predictions a day still
+gets a daily drift verdict and a busy one gets its hourly one. Each evaluation says `breach` True
+(significant, past the threshold), False (enough evidence that it is within the threshold) or None
+(too few rows, or a move that is not significant yet). A run of breaching evaluations is an incident;
+it resolves only at an evaluation with evidence of recovery (breach False), never for lack of data.
+
+Pure functions over Polars frames and numbers; no I/O and no notion of "now" beyond the `end` given.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable, Sequence
+
+import polars as pl
+
+FIRING, RESOLVED, INSUFFICIENT = "firing", "resolved", "insufficient data"
+OPS: dict[str, Callable[[float, float], bool]] = {
+    ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
+Z_95 = 1.959963984540054
+ALPHA = 0.01  # one-sided significance for quality drops: 1 false alarm in 100 healthy windows at most
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One rule over one window."""
+    start: datetime
+    end: datetime
+    n: int
+    value: float | None
+    breach: bool | None  # None: not enough evidence either way
+    low: float | None = None  # interval of the value (95 %), when one is known
+    high: float | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run of breaching evaluations: an incident's life."""
+    onset: datetime  # the end of the first breaching window: when the evidence was there
+    window_start: datetime  # the start of that window: the change happened after this
+    end: datetime | None  # the end of the first window with evidence of recovery; None while it lasts
+    peak: float | None
+    last: Evaluation  # the latest evaluation in the run (or the recovery)
+    evaluations: int
+
+    @property
+    def state(self) -> str:
+        return FIRING if self.end is None else RESOLVED
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def wilson(successes: int, n: int, z: float = Z_95) -> tuple[float, float] | tuple[None, None]:
+    """Wilson score interval of a proportion (95 % by default); (None, None) without observations."""
+    if n <= 0:
+        return None, None
+    p = successes / n
+    den = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def p_below(successes: int, n: int, p0: float) -> float | None:
+    """One-sided p-value that the true proportion is below `p0` (score test against p0)."""
+    if n <= 0 or not 0 < p0 < 1:
+        return None
+    z = (successes / n - p0) / math.sqrt(p0 * (1 - p0) / n)
+    return 0.5 * math.erfc(-z / math.sqrt(2))
+
+
+def p_mean_above(mean: float, std: float, n: int, mu0: float) -> float | None:
+    """One-sided p-value that the true mean is above `mu0` (normal approximation)."""
+    if n < 2 or std <= 0 or not math.isfinite(std):
+        return None
+    z = (mean - mu0) / (std / math.sqrt(n))
+    return 0.5 * math.erfc(z / math.sqrt(2))
+
+
+def two_proportion_p(x1: int, n1: int, x2: int, n2: int) -> float | None:
+    """Two-sided p-value of a difference between two proportions (pooled z-test)."""
+    if n1 <= 0 or n2 <= 0:
+        return None
+    p = (x1 + x2) / (n1 + n2)
+    se = math.sqrt(p * (1 - p) * (1 / n1 + 1 / n2))
+    if se == 0:
+        return 1.0 if x1 / n1 == x2 / n2 else 0.0
+    z = (x1 / n1 - x2 / n2) / se
+    return math.erfc(abs(z) / math.sqrt(2))
+
+
+# --------------------------------------------------------------------------- windows
+
+
+def _np_ts(ts: pl.Series):
+    import numpy as np
+
+    return ts.cast(pl.Datetime("us")).to_numpy().astype("datetime64[us]"), np
+
+
+def windows(ts: pl.Series, end: datetime, span: timedelta, min_rows: int, start: datetime,
+            step: timedelta | None = None, limit: int = 168) -> list[tuple[datetime, datetime, int]]:
+    """(start, end, rows) windows ending at `end`, `end - step`, ... back to `start`: each covers the trailing
+    `span`, grown back until it holds `min_rows` rows (within the history). Newest last. `step` defaults to
+    a quarter of the span, and is widened so there are at most `limit` windows: a verdict is at most a step
+    late, and a window never lacks evidence because of where the clock cut it."""
+    times, np = _np_ts(ts.filter((ts > start) & (ts <= end)).sort())
+    step = step or span / 4
+    step = max(step, (end - start) / limit)
+    out: list[tuple[datetime, datetime, int]] = []
+    hi = end
+    while hi > start + min(span, step):
+        right = int(np.searchsorted(times, np.datetime64(hi, "us"), side="right"))
+        lo = hi - span
+        left = int(np.searchsorted(times, np.datetime64(lo, "us"), side="right"))
+        if right - left < min_rows and right >= min_rows:
+            left = right - min_rows
+            lo = min(lo, times[left].astype(datetime) - timedelta(microseconds=1))
+        out.append((max(lo, start), hi, right - left))
+        hi -= step
+    return out[::-1]
+
+
+def runs(evals: Sequence[Evaluation], op: str = ">", min_count: int = 1) -> list[Run]:
+    """Runs of breaching evaluations; an evaluation without evidence (breach None) neither starts nor ends one.
+    A run that ended after fewer than `min_count` breaching evaluations was a fluke and is dropped; one
+    still going at the latest evaluation is kept."""
+    out: list[Run] = []
+    first: Evaluation | None = None
+    peak, count, last = None, 0, None
+    better = max if op.startswith(">") else min
+    for e in evals:
+        if e.breach is True:
+            if first is None:
+                first, peak, count = e, e.value, 0
+            elif e.value is not None:
+                peak = e.value if peak is None else better(peak, e.value)
+            count, last = count + 1, e
+        elif e.breach is False and first is not None:
+            if count >= min_count:
+                out.append(Run(first.end, first.start, e.end, peak, e, count))
+            first = None
+    if first is not None:
+        out.append(Run(first.end, first.start, None, peak, last or first, count))
+    return out
+
+
+def latest_state(evals: Sequence[Evaluation]) -> str:
+    """The rule's state now: firing, resolved (latest evidence is fine) or insufficient data."""
+    rs = runs(evals)
+    if rs and rs[-1].end is None:
+        return FIRING
+    known = [e for e in evals if e.breach is not None]
+    return RESOLVED if known else INSUFFICIENT
+
+
+# --------------------------------------------------------------------------- metrics per window
+
+
+class Sorted:
+    """A frame sorted by time, sliced by window without scanning it (windows are many)."""
+
+    def __init__(self, df: pl.DataFrame, ts: str = "ts"):
+        self.df = df.sort(ts)
+        self.times, self._np = _np_ts(self.df.get_column(ts))
+
+    def slice(self, lo: datetime, hi: datetime) -> pl.DataFrame:
+        np = self._np
+        left = int(np.searchsorted(self.times, np.datetime64(lo, "us"), side="right"))
+        right = int(np.searchsorted(self.times, np.datetime64(hi, "us"), side="right"))
+        return self.df.slice(left, max(0, right - left))
+
+
+def slice_window(df: pl.DataFrame | Sorted, lo: datetime, hi: datetime) -> pl.DataFrame:
+    """Rows with lo < ts <= hi."""
+    return (df if isinstance(df, Sorted) else Sorted(df)).slice(lo, hi)
+
+
+def rate_evaluations(preds: pl.DataFrame, spans: list[tuple[datetime, datetime, int]], expr: pl.Expr,
+                     op: str, threshold: float, min_rows: int, proportion: bool = False) -> list[Evaluation]:
+    """A rate or level per window (error rate, p95, burn rate); a proportion carries its Wilson interval."""
+    out = []
+    preds = Sorted(preds)
+    for lo, hi, _ in spans:
+        part = slice_window(preds, lo, hi)
+        n = part.height
+        if n < min_rows:
+            out.append(Evaluation(lo, hi, n, None, None, note=f"{n} rows, needs {min_rows}"))
+            continue
+        value = part.select(expr).item()
+        value = None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+        low = high = None
+        breach = None if value is None else OPS[op](value, threshold)
+        if proportion and value is not None:
+            low, high = wilson(round(value * n), n)
+            # a proportion breaches when its whole interval is past the threshold; inside it, it is not known yet
+            past = OPS[op](low, threshold) if op.startswith(">") else OPS[op](high, threshold)
+            breach = True if past else (False if not breach else None)
+        out.append(Evaluation(lo, hi, n, value, breach, low, high))
+    return out
+
+
+def accuracy_evaluations(labelled: pl.DataFrame, spans: list[tuple[datetime, datetime, int]], expected: float,
+                         threshold: float, min_labels: int, alpha: float = ALPHA) -> list[Evaluation]:
+    """value = expected accuracy - window accuracy; a breach needs the drop past `threshold` and the
+    accuracy significantly below the expected level (one-sided score test at `alpha`); recovery needs
+    the drop within the threshold on enough labels."""
+    correct = (pl.col("label").cast(pl.Utf8) == pl.col("prediction").cast(pl.Utf8))
+    out = []
+    labelled = Sorted(labelled)
+    for lo, hi, _ in spans:
+        part = slice_window(labelled, lo, hi)
+        n = part.height
+        if n < min_labels:
+            out.append(Evaluation(lo, hi, n, None, None, note=f"{n} labels, needs {min_labels}"))
+            continue
+        k = int(part.select(correct.sum()).item() or 0)
+        acc = k / n
+        low, high = wilson(k, n)
+        drop = expected - acc
+        p = p_below(k, n, expected)
+        if drop > threshold and p is not None and p < alpha:
+            breach = True
+        elif drop <= threshold:
+            breach = False
+        else:
+            breach = None  # past the threshold on too few labels to be sure
+        out.append(Evaluation(lo, hi, n, drop, breach, expected - high, expected - low,
+                              note=f"accuracy {acc:.3f} [{low:.3f}, {high:.3f}] on {n} labels vs expected {expected:.3f}"))
+    return out
+
+
+def mae_evaluations(labelled: pl.DataFrame, spans: list[tuple[datetime, datetime, int]], expected: float,
+                    threshold: float, min_labels: int, alpha: float = ALPHA) -> list[Evaluation]:
+    """value = window MAE - expected MAE; a breach needs it past `threshold` and significant at `alpha`."""
+    err = (pl.col("prediction_num").cast(pl.Float64) - pl.col("label_num").cast(pl.Float64)).abs()
+    out = []
+    labelled = Sorted(labelled)
+    for lo, hi, _ in spans:
+        part = slice_window(labelled, lo, hi).select(err.alias("e")).drop_nulls().filter(pl.col("e").is_finite())
+        n = part.height
+        if n < min_labels:
+            out.append(Evaluation(lo, hi, n, None, None, note=f"{n} labels, needs {min_labels}"))
+            continue
+        mean, std = float(part["e"].mean()), float(part["e"].std() or 0.0)
+        half = Z_95 * std / math.sqrt(n)
+        diff = mean - expected
+        p = p_mean_above(mean, std, n, expected + 0.0)
+        if diff > threshold and p is not None and p < alpha:
+            breach = True
+        elif diff <= threshold:
+            breach = False
+        else:
+            breach = None
+        out.append(Evaluation(lo, hi, n, diff, breach, diff - half, diff + half,
+                              note=f"MAE {mean:.3g} ± {half:.2g} on {n} labels vs expected {expected:.3g}"))
+    return out
+
+
+def staleness(last_ts: datetime | None, ts: pl.Series, end: datetime, limit: timedelta | None = None,
+              factor: float = 10.0, floor: timedelta = timedelta(minutes=15)) -> tuple[bool, float | None, timedelta]:
+    """(stale, minutes since the newest row, the gap allowed): stale when no row came for `factor` times the
+    source's usual (95th percentile) gap, at least `floor`, or for more than `limit` when one is configured."""
+    if last_ts is None:
+        return False, None, floor
+    times = ts.sort()
+    gaps = times.diff().drop_nulls()
+    usual = gaps.quantile(0.95) if gaps.len() >= 20 else None
+    allowed = max(floor, usual * factor) if usual is not None else floor
+    if limit is not None:
+        allowed = limit
+    silent = end - last_ts
+    return silent > allowed, silent.total_seconds() / 60, allowed
+
+
+def moved(columns: Sequence, ) -> list[tuple[str, float]]:
+    """Features by how far they moved: the score in units of its threshold (p-values on a log scale),
+    largest first; only evaluated columns."""
+    out = []
+    for c in columns:
+        if not getattr(c, "evaluated", True) or c.score is None or (isinstance(c.score, float) and math.isnan(c.score)):
+            continue
+        if c.direction.startswith("p"):
+            size = math.log10(max(c.score, 1e-300)) / math.log10(c.threshold) if 0 < c.threshold < 1 else 0.0
+        else:
+            size = c.score / c.threshold if c.threshold > 0 else c.score
+        out.append((c.column, float(size)))
+    return sorted(out, key=lambda kv: -kv[1])

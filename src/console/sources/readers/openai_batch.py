@@ -1,0 +1,112 @@
+"""OpenAI Batch API output (and error) files: one JSON object per line, in no guaranteed order.
+
+`{id, custom_id, response: {status_code, request_id, body}, error}`; the error file has `response: null` and
+`error: {code, message}`. The body is a Chat Completions (`model`, `created`, `choices`, `usage` with
+`prompt_tokens` / `completion_tokens` and their `_details`), Responses (`created_at`, `output`, `usage` with
+`input_tokens` / `output_tokens`) or Embeddings object. Cached and reasoning tokens are already inside the
+input / output counts and are not added. Cost = tokens x `options.input_per_1m` / `output_per_1m` (the
+batch prices the team pays; the lead may pass the model's configured prices here).
+
+model = `options.model`, else the body's `model`; version = `options.version`, else the body's dated `model`
+(e.g. gpt-4o-mini-2024-07-18, so a provider's model update reads as a new version; "unknown" on a failed
+line that names none), also kept as `llm_model`. A failed line has no `created`: pass the batch's time as
+`options.batch_time` (the Batch object's `created_at`), or the store refuses it as "missing ts".
+prediction = the first choice's text (Chat) or the output text (Responses).
+
+LABEL_KEY `request_id` <- `custom_id`. Labels are lines `{custom_id, label}` (the team's graded answers),
+read by this same reader from their own file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from console.sources.contract import Parsed
+from console.sources.readers._common import (
+    BadRecord, cleaned, count, integer, json_lines, label_row, parse_time, parsed, priced, reason, reject,
+    text_of,
+)
+
+FORMAT = "openai-batch"
+LINE_BASED = True
+LABEL_KEY = "request_id"
+
+
+@cleaned
+def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, Any],
+          carry: object = None) -> Parsed:
+    rejected: list = []
+    preds: list[dict] = []
+    labels: list[dict] = []
+    for loc, obj, raw in json_lines(body, first_line, rejected):
+        try:
+            key = obj.get("custom_id")
+            if not isinstance(key, str) or not key:
+                raise BadRecord("no custom_id")
+            if "label" in obj and "response" not in obj:
+                if obj["label"] is None:
+                    raise BadRecord("label line with an empty label")
+                labels.append(label_row(loc, key, obj["label"], parse_time(obj.get("ts"))))
+            else:
+                preds.append(_output(loc, key, obj, options))
+        except Exception as exc:  # noqa: BLE001 - a bad record costs only itself
+            reject(rejected, loc, reason(exc), raw)
+    return parsed(preds, labels, rejected, source)
+
+
+def _output(loc: int, key: str, obj: dict, options: Mapping[str, Any]) -> dict:
+    if "response" not in obj and "error" not in obj:
+        raise BadRecord("neither response nor error")
+    response, error = obj.get("response"), obj.get("error")
+    row: dict[str, Any] = {"loc": loc, "request_id": key, "environment": options.get("environment"),
+                           "model": options.get("model"), "version": options.get("version") or "unknown",
+                           "ts": parse_time(options.get("batch_time"))}
+    if response is None:
+        if not isinstance(error, dict):
+            raise BadRecord("response is null and error is not an object")
+        row.update(status=str(error.get("code") or "error"), error=text_of(error.get("message") or error.get("code")))
+        return row
+    if not isinstance(response, dict):
+        raise BadRecord("response is not an object")
+    status = response.get("status_code")
+    if integer(status) is None:
+        raise BadRecord(f"response.status_code is not an HTTP code: {status!r}")
+    body = response.get("body")
+    if not isinstance(body, dict):
+        raise BadRecord("response.body is not an object")
+    row["status"] = str(status)
+    created = body.get("created", body.get("created_at"))
+    if created is not None:
+        row["ts"] = parse_time(created)
+    row["model"] = options.get("model") or body.get("model")
+    row["version"] = options.get("version") or body.get("model") or "unknown"
+    row["llm_model"] = body.get("model")
+    if integer(status) != 200:
+        err = body.get("error") if isinstance(body.get("error"), dict) else {}
+        row["error"] = text_of(err.get("message") or err.get("code") or f"HTTP {status}")
+    usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
+    in_tok = count(usage.get("prompt_tokens", usage.get("input_tokens")), "input_tokens")
+    out_tok = count(usage.get("completion_tokens", usage.get("output_tokens")), "output_tokens")
+    row["input_tokens"], row["output_tokens"] = in_tok, out_tok
+    row["cost_usd"] = priced(in_tok, out_tok, options)
+    text, finish = _answer(body)
+    row["prediction"], row["finish_reason"] = text, finish
+    return row
+
+
+def _answer(body: dict) -> tuple[str | None, str | None]:
+    choices = body.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        c = choices[0]
+        msg = c.get("message") if isinstance(c.get("message"), dict) else {}
+        content = msg.get("content") if msg else c.get("text")
+        return (None if content is None else str(content).strip()), c.get("finish_reason")
+    if isinstance(body.get("output_text"), str):
+        return body["output_text"].strip(), body.get("status")
+    texts = []
+    for item in body.get("output") or []:
+        if isinstance(item, dict) and item.get("type") == "message":
+            texts += [p.get("text", "") for p in item.get("content") or [] if isinstance(p, dict)
+                      and p.get("type") == "output_text"]
+    return ("".join(texts).strip() or None), body.get("status")

@@ -1,0 +1,112 @@
+"""One gate path: the CLI and the TUI plan an action through the service and refuse or force it alike."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import pytest
+
+from conftest import mlflow_client, seed_model, unique
+from console.config import load
+from console.service import Service
+from console.ui.screens import action_flow
+from test_cli_actions import aliases, run
+
+NOW = datetime.utcnow().replace(microsecond=0)
+
+
+def _config(tmp_path, uri):
+    (tmp_path / "logs").mkdir()
+    path = tmp_path / "mlops-console.toml"
+    path.write_text(f"""
+[registry]
+tracking_uri = "{uri}"
+[audit]
+path = "{tmp_path}/audit.jsonl"
+[[logs]]
+kind = "predictions"
+path = "{tmp_path}/logs/predictions.jsonl"
+[[logs]]
+kind = "deployments"
+path = "{tmp_path}/logs/deployments.jsonl"
+[environments.production]
+production = true
+""")
+    return path
+
+
+def _traffic(tmp_path, name, canary_errors: float):
+    """The last hour: 400 champion requests without errors, 200 canary requests with `canary_errors` failing."""
+    rows = []
+    for i in range(600):
+        canary = i % 3 == 0
+        failed = canary and (i // 3) < canary_errors * 200
+        rows.append({"ts": (NOW - timedelta(minutes=50) + timedelta(seconds=5 * i)).isoformat() + "Z",
+                     "model": name, "version": "2" if canary else "1", "environment": "production",
+                     "variant": "canary" if canary else "champion", "request_id": f"r{i}", "prediction": "1",
+                     "latency_ms": 20.0, "status": "error" if failed else "ok",
+                     **({"error": "boom"} if failed else {})})
+    (tmp_path / "logs" / "predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+@pytest.fixture
+def canary_setup(mlflow_server, tmp_path):
+    name = unique("gate")
+    seed_model(mlflow_server, name, 3, aliases={"champion": "1", "canary": "2"})
+    mlflow_client(mlflow_server).set_registered_model_tag(name, "console.canary_pct.canary", "10")
+    return name, _config(tmp_path, mlflow_server), mlflow_server
+
+
+def test_cli_refuses_a_canary_step_on_failing_live_gates_like_the_tui(canary_setup, tmp_path, capsys):
+    name, path, uri = canary_setup
+    _traffic(tmp_path, name, canary_errors=0.3)
+    svc = Service(load(path))
+    try:
+        planned = svc.plan_action(name, "production", "canary-step")
+        tui = action_flow.prepare(svc, name, "production", "canary-step", None)
+    finally:
+        svc.close()
+    failed = {g.name for g in planned.failed_gates}
+    assert "live:error_rate" in failed and "live:error_rate_slo" in failed
+    assert tui.allowed and tui.request.gates == planned.gates  # the dialog shows the gates the CLI refuses on
+
+    capsys.readouterr()
+    assert run(["--config", str(path), "canary", name, "step", "--yes"]) == 1
+    err = capsys.readouterr().err
+    assert "refused: gates failed" in err and "live:error_rate" in err
+    assert aliases(uri, name) == {"champion": "1", "canary": "2"}
+
+    assert run(["--config", str(path), "canary", name, "step", "--yes", "--force"]) == 2  # force needs a reason
+    assert run(["--config", str(path), "canary", name, "step", "--yes", "--force", "--reason", "known flake"]) == 0
+    records = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    outcome = [r for r in records if r.get("phase") == "outcome"][-1]
+    assert outcome["forced"] is True and any(g["name"] == "live:error_rate" for g in outcome["gates"])
+
+
+def test_healthy_canary_passes_both_doors(canary_setup, tmp_path, capsys):
+    name, path, uri = canary_setup
+    _traffic(tmp_path, name, canary_errors=0.0)
+    svc = Service(load(path))
+    try:
+        planned = svc.plan_action(name, "production", "canary-step")
+    finally:
+        svc.close()
+    assert not planned.failed_gates and any(g.name == "live:error_rate" for g in planned.gates)
+    assert run(["--config", str(path), "canary", name, "step", "--yes"]) == 0
+
+
+def test_same_refusal_for_an_action_that_does_not_apply(canary_setup, tmp_path, capsys):
+    name, path, uri = canary_setup
+    _traffic(tmp_path, name, canary_errors=0.0)
+    svc = Service(load(path))
+    try:
+        planned = svc.plan_action(name, "production", "shadow-stop")
+        tui = action_flow.prepare(svc, name, "production", "shadow-stop", None)
+    finally:
+        svc.close()
+    assert not planned.allowed and not tui.allowed and tui.reason == planned.reason
+    assert "no shadow running" in planned.reason
+    capsys.readouterr()
+    assert run(["--config", str(path), "shadow", name, "stop", "--yes"]) == 1
+    assert planned.reason in capsys.readouterr().err

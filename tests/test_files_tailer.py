@@ -1,0 +1,314 @@
+"""The tailer knows files by identity: rotations, copytruncate, replacement and paused writers lose and double nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from console.sources.files import TRUNCATED, FileCursor, Tailer, key_of
+
+ROW = re.compile(rb'^\{"id": (\d+)\}$', re.M)
+
+
+class Clock:
+    def __init__(self, t: float = 1_000_000.0):
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def write(path: Path, ids, mode: str = "a", tail: str = "") -> None:
+    with open(path, mode) as fh:
+        fh.write("".join(f'{{"id": {i}}}\n' for i in ids) + tail)
+
+
+def scan(state: dict, patterns: list[str], clock: Clock | None = None, **kw):
+    t = Tailer(state, wall=clock or Clock(), **kw)
+    chunks = list(t.scan([str(p) for p in patterns]))
+    return chunks, t.state_after(), t
+
+
+def ids(chunks) -> list[int]:
+    return [int(m) for c in chunks for m in ROW.findall(c.body)]
+
+
+def test_reads_complete_new_lines_and_an_unchanged_scan_yields_nothing(tmp_path):
+    p = tmp_path / "p.jsonl"
+    write(p, range(3), "w", tail='{"id": 3')
+    chunks, state, _ = scan({}, [p])
+    assert ids(chunks) == [0, 1, 2]
+    assert chunks[0].first_line == 1 and chunks[0].start_of_file and chunks[0].body.endswith(b"\n")
+    (cur,) = state.values()
+    assert (cur.offset, cur.line_no) == (len(p.read_bytes()) - len('{"id": 3'), 3)
+    assert cur.fp == hashlib.sha1(p.read_bytes()).hexdigest() and cur.fp_len == p.stat().st_size
+    write(p, [], tail="}\n")
+    write(p, range(4, 6))
+    chunks, state, _ = scan(state, [p])
+    assert ids(chunks) == [3, 4, 5] and chunks[0].first_line == 4 and not chunks[0].start_of_file
+    chunks, state2, _ = scan(state, [p])
+    assert chunks == [] and state2[key_of(cur.dev, cur.ino)].offset == p.stat().st_size
+
+
+def test_rename_rotation_to_a_matched_name_reads_the_old_rest_then_the_new_file(tmp_path):
+    p = tmp_path / "p.jsonl"
+    write(p, range(100), "w")
+    chunks, state, _ = scan({}, [tmp_path / "*.jsonl"])
+    assert ids(chunks) == list(range(100))
+    write(p, range(100, 150))  # appended just before the rotation
+    p.rename(tmp_path / "p-1.jsonl")
+    write(p, range(150, 400), "w")  # the new file already longer than the old offset
+    chunks, state, t = scan(state, [tmp_path / "*.jsonl"])
+    assert ids(chunks) == list(range(100, 400))
+    assert [c.path for c in chunks] == [str(tmp_path / "p-1.jsonl"), str(p)]
+    assert chunks[0].first_line == 101 and chunks[1].first_line == 1
+    assert t.notes == []
+    assert ids(scan(state, [tmp_path / "*.jsonl"])[0]) == []
+
+
+def test_rename_rotation_to_an_unmatched_name_is_followed_to_its_end(tmp_path):
+    p = tmp_path / "p.jsonl"
+    write(p, range(100), "w")
+    _, state, _ = scan({}, [p])
+    write(p, range(100, 120))
+    p.rename(tmp_path / "p.jsonl.1")
+    write(p, range(120, 400), "w")
+    chunks, state, t = scan(state, [p])
+    assert ids(chunks) == list(range(100, 400))
+    assert t.notes == [f"{p}: rotated to {tmp_path / 'p.jsonl.1'}, reading its rest"]
+    with open(tmp_path / "p.jsonl.1", "a") as fh:  # the writer finishes on its old descriptor
+        fh.write('{"id": 400}\n')
+    chunks, state, t = scan(state, [p])
+    assert ids(chunks) == [400] and t.notes == []
+    (tmp_path / "p.jsonl.1").rename(tmp_path / "p.jsonl.2")  # rotated again, further away
+    write(tmp_path / "p.jsonl.2", [401])
+    assert ids(scan(state, [p])[0]) == [401]
+
+
+@pytest.mark.parametrize("copy_name", ["p.jsonl.1", "p-1.jsonl"])
+def test_copytruncate_reads_the_rest_from_the_copy_and_restarts_the_regrown_file(tmp_path, copy_name):
+    p = tmp_path / "p.jsonl"
+    write(p, range(100), "w")
+    _, state, _ = scan({}, [tmp_path / "*.jsonl"])
+    write(p, range(100, 130))  # appended before the copy: read from the copy, once
+    shutil.copyfile(p, tmp_path / copy_name)
+    with open(p, "r+") as fh:
+        fh.truncate(0)
+    write(p, range(130, 400))  # regrew past the old offset before the scan
+    assert p.stat().st_size > state[key_of(p.stat().st_dev, p.stat().st_ino)].offset
+    chunks, state, t = scan(state, [tmp_path / "*.jsonl"])
+    assert sorted(ids(chunks)) == list(range(100, 400)) and len(ids(chunks)) == 300
+    assert chunks[0].path == str(tmp_path / copy_name) and chunks[0].first_line == 101
+    assert f"{p}: truncated (copytruncate), reading from the start" in t.notes
+    assert ids(scan(state, [tmp_path / "*.jsonl"])[0]) == []
+
+
+def test_a_file_replaced_by_another_restarts_at_zero(tmp_path):
+    p = tmp_path / "p.jsonl"
+    write(p, range(50), "w")
+    _, state, _ = scan({}, [p])
+    new = tmp_path / "p.tmp"
+    write(new, range(50, 200), "w")
+    os.replace(new, p)
+    chunks, state, t = scan(state, [p])
+    assert ids(chunks) == list(range(50, 200))
+    assert t.notes == [f"{p}: replaced by a new file, reading it from the start"]
+
+
+def test_a_reused_inode_with_other_content_restarts_at_zero(tmp_path):
+    p = tmp_path / "p.jsonl"
+    write(p, range(40), "w")
+    st = p.stat()
+    other = b'{"id": -1}\n' * 30  # what the deleted file that had this inode held
+    stale = FileCursor(path=str(tmp_path / "gone.jsonl"), dev=st.st_dev, ino=st.st_ino, fp_len=len(other),
+                       fp=hashlib.sha1(other).hexdigest(), offset=len(other), line_no=30, gone_since=None)
+    chunks, state, _ = scan({key_of(st.st_dev, st.st_ino): stale}, [p])
+    assert ids(chunks) == list(range(40)) and chunks[0].first_line == 1
+    assert state[key_of(st.st_dev, st.st_ino)].path == str(p)
+
+
+def test_a_deleted_file_is_noted_kept_a_while_then_dropped(tmp_path):
+    clock = Clock()
+    p, q = tmp_path / "p.jsonl", tmp_path / "q.jsonl"
+    write(p, range(10), "w")
+    write(q, range(10, 20), "w")
+    _, state, _ = scan({}, [tmp_path / "*.jsonl"], clock)
+    key = key_of(p.stat().st_dev, p.stat().st_ino)
+    p.unlink()
+    chunks, state, t = scan(state, [tmp_path / "*.jsonl"], clock, forget_s=3600)
+    assert chunks == [] and t.notes == [f"{p}: deleted"] and state[key].gone_since == clock.t
+    clock.t += 3000
+    _, state, t = scan(state, [tmp_path / "*.jsonl"], clock, forget_s=3600)
+    assert key in state and t.notes == []  # said once
+    clock.t += 1000
+    _, state, _ = scan(state, [tmp_path / "*.jsonl"], clock, forget_s=3600)
+    assert key not in state and len(state) == 1
+
+
+def test_an_unterminated_line_waits_for_its_writer_by_time_not_by_scans(tmp_path):
+    clock = Clock()
+    p = tmp_path / "p.jsonl"
+    write(p, [0], "w", tail='{"id"')
+    chunks, state, _ = scan({}, [p], clock)
+    assert ids(chunks) == [0]
+    for _ in range(5):  # a writer paused mid-line for many scans, each short of the grace
+        clock.t += 20
+        chunks, state, _ = scan(state, [p], clock)
+        assert chunks == []
+        write(p, [], tail=" ")  # it grows a little: the clock restarts
+    clock.t += 29
+    chunks, state, _ = scan(state, [p], clock)
+    assert chunks == []
+    write(p, [], tail=': 1}\n')
+    chunks, state, _ = scan(state, [p], clock)
+    assert ids(chunks) == [] and chunks[0].body == b'{"id"' + b" " * 5 + b': 1}\n' and chunks[0].first_line == 2
+
+    write(p, [2], tail='{"id": 3')
+    chunks, state, _ = scan(state, [p], clock)
+    assert ids(chunks) == [2] and chunks[0].rejected == []
+    clock.t += 29.9
+    assert scan(state, [p], clock)[0] == []
+    clock.t += 0.1  # unchanged for the whole grace: the writer is gone
+    chunks, state, _ = scan(state, [p], clock)
+    assert chunks[0].rejected == [(4, TRUNCATED, '{"id": 3')] and chunks[0].body == b""
+    cur = next(iter(state.values()))
+    assert cur.offset == p.stat().st_size and cur.line_no == 4 and cur.pending_size == -1
+    write(p, [5])
+    chunks, _, _ = scan(state, [p], clock)
+    assert ids(chunks) == [5] and chunks[0].first_line == 5
+
+
+def test_a_discarded_scan_is_read_again_from_the_untouched_state(tmp_path):
+    p = tmp_path / "p.jsonl"
+    write(p, range(10), "w")
+    _, state, _ = scan({}, [p])
+    frozen = json.dumps({k: c.to_dict() for k, c in state.items()})
+    write(p, range(10, 20))
+    p.rename(tmp_path / "p.jsonl.1")
+    write(p, range(20, 30), "w")
+    failed = Tailer(state, wall=Clock(), max_chunk_bytes=30)
+    first = next(failed.scan([str(p)]))  # the store write fails here; the scan is dropped
+    assert ids([first]) and json.dumps({k: c.to_dict() for k, c in state.items()}) == frozen
+    chunks, _, _ = scan(state, [p])
+    assert ids(chunks) == list(range(10, 30))
+
+
+def test_chunk_by_chunk_commits_survive_a_crash_between_chunks(tmp_path):
+    """A copytruncate's copy continues the old cursor before the truncated file restarts under its key."""
+    p = tmp_path / "p.jsonl"
+    write(p, range(20), "w")
+    _, state, _ = scan({}, [p])
+    write(p, range(20, 30))
+    shutil.copyfile(p, tmp_path / "p.jsonl.1")
+    with open(p, "r+") as fh:
+        fh.truncate(0)
+    write(p, range(30, 60))
+    committed, delivered = dict(state), []
+    for chunk in Tailer(state, wall=Clock()).scan([str(p)]):
+        committed[chunk.key] = chunk.cursor
+        delivered += ids([chunk])
+        break  # crash after the first chunk's transaction
+    chunks, _, _ = scan(committed, [p])
+    delivered += ids(chunks)
+    assert sorted(delivered) == list(range(20, 60))
+
+
+def test_a_large_file_comes_in_several_chunks_and_a_long_line_whole(tmp_path):
+    p = tmp_path / "p.jsonl"
+    long = '{"id": 7, "x": "' + "y" * 300 + '"}\n'
+    p.write_text("".join(f'{{"id": {i}}}\n' for i in range(7)) + long + "".join(f'{{"id": {i}}}\n' for i in range(8, 60)))
+    chunks, state, _ = scan({}, [p], max_chunk_bytes=64)
+    assert len(chunks) > 10 and b"".join(c.body for c in chunks) == p.read_bytes()
+    assert all(c.body.endswith(b"\n") for c in chunks) and any(c.body.endswith(long.encode()) for c in chunks)
+    line = 1
+    for c in chunks:
+        assert c.first_line == line
+        line += c.body.count(b"\n")
+    assert next(iter(state.values())).line_no == 60
+
+
+def test_csv_header_is_kept_per_file(tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_bytes(b"\xef\xbb\xbfrequest_id,label\r\nr0,1\r\n")
+    b.write_text("label,request_id\n")
+    chunks, state, _ = scan({}, [tmp_path / "*.csv"], csv_headers=True)
+    by = {c.path: c for c in chunks}
+    assert by[str(a)].header == "request_id,label" and by[str(a)].body == b"r0,1\r\n"
+    assert by[str(a)].first_line == 2 and not by[str(a)].start_of_file
+    assert by[str(b)].header == "label,request_id" and by[str(b)].body == b""
+    with open(b, "a") as fh:
+        fh.write("0,r1\n")
+    chunks, state, _ = scan(state, [tmp_path / "*.csv"], csv_headers=True)
+    assert [(c.path, c.header, c.body, c.first_line) for c in chunks] == [(str(b), "label,request_id", b"0,r1\n", 2)]
+
+
+def test_a_directory_or_an_unreadable_match_is_a_note_and_other_files_are_read(tmp_path):
+    (tmp_path / "dir.jsonl").mkdir()
+    os.symlink(tmp_path / "loop.jsonl", tmp_path / "loop.jsonl")  # stat fails: ELOOP
+    write(tmp_path / "ok.jsonl", range(5), "w")
+    chunks, _, t = scan({}, [tmp_path / "*.jsonl", tmp_path / "none" / "*.jsonl", tmp_path / "absent.jsonl"])
+    assert ids(chunks) == list(range(5))
+    assert sorted(t.notes) == [f"{tmp_path / 'dir.jsonl'}/ matched the glob: not a file",
+                               f"{tmp_path / 'loop.jsonl'}: unreadable: Too many levels of symbolic links"]
+    assert t.missing == [str(tmp_path / "none" / "*.jsonl"), str(tmp_path / "absent.jsonl")]
+
+
+def _bytes_read() -> int:
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no rchar in /proc/self/io")
+
+
+def test_a_scan_of_unchanged_files_reads_no_bytes(tmp_path):
+    old = 1_700_000_000  # written a while ago: their mtimes are trusted
+    for n in range(20):
+        f = tmp_path / f"f{n}.jsonl"
+        write(f, range(n * 1000, n * 1000 + 1000), "w")
+        os.utime(f, (old, old))
+    tailer = Tailer({}, wall=Clock())
+    before = _bytes_read()
+    assert len(ids(list(tailer.scan([str(tmp_path / "*.jsonl")])))) == 20_000
+    assert _bytes_read() - before >= sum(f.stat().st_size for f in tmp_path.iterdir())
+    again = Tailer(tailer.state_after(), wall=Clock())
+    before = _bytes_read()
+    itself = _bytes_read() - before  # reading /proc/self/io counts too
+    before = _bytes_read()
+    assert list(again.scan([str(tmp_path / "*.jsonl")])) == []
+    assert _bytes_read() - before - itself <= 2  # a counter that gained a digit, no file byte
+
+
+def test_a_recently_written_file_has_its_fingerprint_checked_until_it_settles(tmp_path):
+    """A truncate and regrow to the same size within one mtime tick would otherwise look unchanged."""
+    p = tmp_path / "p.jsonl"
+    write(p, range(10, 20), "w")
+    _, state, _ = scan({}, [p])
+    assert next(iter(state.values())).mtime_ns == -1
+    st = p.stat()
+    write(p, range(20, 30), "w")  # same size
+    os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert ids(scan(state, [p])[0]) == list(range(20, 30))
+
+
+def test_cursors_round_trip_through_json():
+    c = FileCursor(path="/x", dev=1, ino=2, fp_len=3, fp="ab", offset=4, line_no=5, header="a,b",
+                   pending_size=9, pending_since=1.5, carry={"open": [1, 2]}, gone_since=None)
+    assert FileCursor.from_dict(json.loads(json.dumps(c.to_dict()))) == c
+    assert FileCursor.from_dict({**c.to_dict(), "unknown": 1}) == c
+
+
+def test_state_after_needs_an_exhausted_scan(tmp_path):
+    write(tmp_path / "p.jsonl", range(3), "w")
+    t = Tailer({})
+    it = t.scan([str(tmp_path / "p.jsonl")])
+    next(it)
+    with pytest.raises(RuntimeError):
+        t.state_after()
+    list(it)
+    assert len(t.state_after()) == 1

@@ -1,0 +1,99 @@
+"""The same fleet read by the store from a local Hive folder, from S3 (a real moto server on 127.0.0.1) and
+from a Delta table gives the same counts and overview numbers; an unreachable bucket costs only itself."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from console.config import Config, LogSource, S3Storage
+from console.service import Service
+from s3_server import s3_server  # noqa: F401  (session fixture)
+
+END = datetime(2026, 11, 30)
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lake-fleet")
+    rng = np.random.default_rng(9)
+    tables = []
+    for d in range(3):
+        day = END - timedelta(days=3 - d)
+        n = 500
+        t = pa.table({
+            "ts": pa.array([day + timedelta(seconds=int(s)) for s in np.sort(rng.integers(0, 86400, n))],
+                           pa.timestamp("us")),
+            "model": rng.choice(["a", "b"], n), "version": np.full(n, "1"),
+            "request_id": [f"d{d}-{i}" for i in range(n)], "latency_ms": rng.gamma(2, 20, n),
+            "status": np.where(rng.random(n) < 0.05, 500, 200), "x": rng.normal(0, 1, n),
+            "date": pa.array([f"{day:%Y-%m-%d}"] * n)})
+        part = root / "logs" / f"date={day:%Y-%m-%d}"
+        part.mkdir(parents=True)
+        pq.write_table(t.drop_columns(["date"]), part / "part-0.parquet")
+        tables.append(t)
+    whole = pa.concat_tables(tables)
+    bad = whole.slice(0, 1).set_column(1, "model", pa.array([""]))  # one row with no model: set aside
+    pq.write_table(bad.drop_columns(["date"]), root / "logs" / f"date={END - timedelta(days=1):%Y-%m-%d}" / "bad.parquet")
+    return root, whole
+
+
+def overview(cfg: Config) -> tuple[dict, list]:
+    svc = Service(cfg, clock=lambda: END)
+    try:
+        svc.refresh()
+        snap = svc.snapshot(refresh=False, wait_for_registry=False, monitoring=False)
+        rows = sorted((r.name, r.requests, round(r.p95_latency_ms or 0, 6), round(r.error_rate or 0, 6))
+                      for r in snap.rows)
+        return snap.counts, rows
+    finally:
+        svc.close()
+
+
+def test_local_s3_and_delta_agree(fleet, s3_server, tmp_path):  # noqa: F811
+    from deltalake import write_deltalake
+
+    from console.sources import s3
+
+    root, whole = fleet
+    local = overview(Config(source=None, root=root, logs=(LogSource("predictions", str(root / "logs"), "parquet"),)))
+    assert local[0]["predictions"] == whole.num_rows and local[0]["malformed"] == 1
+    expect_24h = {m: sum(1 for t, mm in zip(whole["ts"].to_pylist(), whole["model"].to_pylist())
+                         if mm == m and END - timedelta(hours=24) < t <= END) for m in ("a", "b")}
+    assert {r[0]: r[1] for r in local[1]} == expect_24h
+
+    client = s3_server.client()
+    client.create_bucket(Bucket="fleet")
+    s3_server.upload_tree("fleet", root / "logs", "logs")
+    storage = S3Storage(endpoint_url=s3_server.endpoint, region="us-east-1", access_key_id=s3_server.access_key_id,
+                        secret_access_key=s3_server.secret_access_key)
+    remote = overview(Config(source=None, root=tmp_path, s3=storage,
+                             logs=(LogSource("predictions", "s3://fleet/logs/", "parquet"),)))
+    assert remote[0]["predictions"] == local[0]["predictions"] and remote[0]["malformed"] == 1
+    assert remote[1] == local[1]
+
+    options = {**s3.object_store_options(s3.settings(s3_server.storage)), "AWS_S3_ALLOW_UNSAFE_RENAME": "true"}
+    write_deltalake("s3://fleet/tables/preds", whole, partition_by=["date"], storage_options=options)
+    delta = overview(Config(source=None, root=tmp_path, s3=storage,
+                            logs=(LogSource("predictions", "s3://fleet/tables/preds", "delta"),)))
+    assert delta[0]["predictions"] == whole.num_rows and delta[1] == local[1]
+
+
+def test_an_unreachable_bucket_costs_only_itself(fleet, s3_server, tmp_path):  # noqa: F811
+    root, whole = fleet
+    storage = S3Storage(endpoint_url=s3_server.endpoint, region="us-east-1", access_key_id=s3_server.access_key_id,
+                        secret_access_key=s3_server.secret_access_key)
+    cfg = Config(source=None, root=tmp_path, s3=storage,
+                 logs=(LogSource("predictions", "s3://no-such-bucket/logs/", "parquet"),
+                       LogSource("predictions", str(root / "logs"), "parquet")))
+    svc = Service(cfg, clock=lambda: END)
+    stats = svc.refresh()
+    assert any("no-such-bucket" in n for n in stats.notes), stats.notes
+    assert not any(s3_server.secret_access_key in n for n in stats.notes)
+    assert svc.warehouse.one("counts")[0] == whole.num_rows
+    svc.close()

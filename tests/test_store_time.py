@@ -1,0 +1,153 @@
+"""Any time window, and one store for every process: a log whose newest row is months old is read as of
+its own time (`--at latest`, a calendar month, `check --at T`), with numbers checked against scipy and
+hand counts; three processes on one store at once all succeed and report the same counts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from scipy import stats
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+JUNE, JULY = datetime(2026, 6, 1), datetime(2026, 7, 1)
+
+
+@pytest.fixture(scope="module")
+def old_log(tmp_path_factory):
+    """Predictions from June 1 to July 31 2026 (a month-old log today), x drifting in July; Parquet by day
+    for June, JSONL for July; a reference of 800 rows (so drift uses KS)."""
+    root = tmp_path_factory.mktemp("old-log")
+    rng = np.random.default_rng(3)
+    rows = []
+    for day in range(61):
+        start = JUNE + timedelta(days=day)
+        n = 40
+        ts = [start + timedelta(minutes=int(m)) for m in np.sort(rng.integers(0, 1440, n))]
+        shift = 1.0 if start >= JULY else 0.0
+        for i, t in enumerate(ts):
+            rows.append({"ts": t, "model": "m", "version": "2" if start >= JULY else "1",
+                         "request_id": f"d{day}-{i}", "latency_ms": float(rng.gamma(2, 20)),
+                         "status": 500 if rng.random() < 0.01 else 200, "x": float(rng.normal(shift, 1)),
+                         "prediction": "1"})
+    june = [r for r in rows if r["ts"] < JULY]
+    july = [r for r in rows if r["ts"] >= JULY]
+    for day in sorted({r["ts"].date() for r in june}):
+        part = root / "logs" / f"date={day}"
+        part.mkdir(parents=True)
+        pq.write_table(pa.Table.from_pylist([r for r in june if r["ts"].date() == day]), part / "part-0.parquet")
+    with open(root / "july.jsonl", "w") as fh:
+        for r in july:
+            fh.write(json.dumps(r | {"ts": r["ts"].isoformat() + "Z"}) + "\n")
+    ref = rng.normal(0, 1, 800)
+    pq.write_table(pa.table({"x": ref}), root / "reference.parquet")
+    (root / "mlops-console.toml").write_text(
+        '[[logs]]\nkind = "predictions"\npath = "logs"\nformat = "parquet"\n'
+        '[[logs]]\nkind = "predictions"\npath = "july.jsonl"\n'
+        '[models.m]\ntask = "classification"\nreference = "reference.parquet"\nfeatures = ["x"]\n'
+        '[models.m.drift.x]\ntest = "ks"\n'
+        '[[alerts]]\nname = "m errors"\nmetric = "error_rate"\nop = ">"\nthreshold = 0.5\nwindow = "1h"\n')
+    return root, rows, ref
+
+
+def console(root: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "console", "--config", str(root / "mlops-console.toml"), *args],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": SRC, **(env or {})},
+                          timeout=600)
+
+
+def test_snapshot_at_latest_shows_the_old_log(old_log):
+    root, rows, _ = old_log
+    proc = console(root, "snapshot", "--format", "json", "--at", "latest")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    newest = max(r["ts"] for r in rows)
+    assert data["now"] == newest.isoformat() + "Z" or data["now"].startswith(newest.isoformat()[:19])
+    [m] = [r for r in data["models"] if r["name"] == "m"]
+    assert m["requests"] == sum(1 for r in rows if newest - timedelta(hours=24) < r["ts"] <= newest)
+    assert data["counts"]["predictions"] == len(rows)
+    # the wall clock is months later: the live view says the window is empty, it is not silently zero
+    live = json.loads(console(root, "snapshot", "--format", "json").stdout)
+    assert [r["requests"] for r in live["models"] if r["name"] == "m"] == [0]
+
+
+def test_drift_over_a_past_calendar_month_equals_scipy(old_log):
+    root, rows, ref = old_log
+    for month, start, end in (("2026-06", JUNE, JULY), ("2026-07", JULY, datetime(2026, 8, 1))):
+        proc = console(root, "drift", "m", "--window", month, "--format", "json")
+        assert proc.returncode == 0, proc.stderr
+        [x] = [f for f in json.loads(proc.stdout)["features"] if f["column"] == "x"]
+        cur = [r["x"] for r in rows if start <= r["ts"] < end]
+        assert x["n_cur"] == len(cur)
+        assert x["test"] == "ks"
+        assert x["score"] == pytest.approx(stats.ks_2samp(ref, cur).pvalue, rel=1e-9, abs=1e-12)
+        assert x["drifted"] == (month == "2026-07")
+
+
+def test_from_to_and_a_bad_time_option(old_log):
+    root, rows, _ = old_log
+    proc = console(root, "health", "m", "--from", "2026-06-10T00:00Z", "--to", "2026-06-11T00:00Z", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["window"] == "1d" and data["at"].startswith("2026-06-11T00:00")
+    bad = console(root, "health", "m", "--at", "yesterday-ish")
+    assert bad.returncode == 2 and "expected an ISO time" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_check_at_a_past_time_evaluates_as_of_then(old_log, tmp_path):
+    root, rows, _ = old_log
+    # a rule that fires exactly where a burst of errors sits: errors all of one hour on June 15
+    cfg = (root / "mlops-console.toml").read_text()
+    burst = tmp_path / "burst.jsonl"
+    with open(burst, "w") as fh:
+        for i in range(150):
+            fh.write(json.dumps({"ts": f"2026-06-15T10:{i % 60:02d}:{i % 50:02d}Z", "model": "m", "version": "1",
+                                 "request_id": f"b{i}", "status": 503, "x": 0.0}) + "\n")
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "mlops-console.toml").write_text(cfg.replace('path = "logs"', f'path = "{root / "logs"}"')
+                                           .replace('path = "july.jsonl"', f'path = "{burst}"')
+                                           .replace('reference = "reference.parquet"',
+                                                    f'reference = "{root / "reference.parquet"}"'))
+    during = console(ws, "check", "--format", "json", "--at", "2026-06-15T11:00Z")
+    after = console(ws, "check", "--format", "json", "--at", "2026-06-25T11:00Z")
+    assert during.returncode == 1, during.stderr
+    assert any(i["rule"] == "m errors" for i in json.loads(during.stdout)["incidents"])
+    assert not any(i["rule"] == "m errors" and i["firing"] for i in json.loads(after.stdout)["incidents"])
+
+
+def test_three_processes_on_one_store_at_once(old_log, tmp_path):
+    root, rows, _ = old_log
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    config = str(root / "mlops-console.toml")
+    tui = ("import asyncio, json\n"
+           "from console.config import parse_file\nfrom console.ui.app import ConsoleApp\n"
+           f"cfg = parse_file({config!r})\n"
+           "async def main():\n"
+           "    app = ConsoleApp(cfg, poll=False)\n"
+           "    async with app.run_test(size=(100, 30)) as pilot:\n"
+           "        while app.snapshot is None:\n"
+           "            await pilot.pause(0.05)\n"
+           "        return app.snapshot.counts['predictions']\n"
+           "print(json.dumps({'predictions': asyncio.run(main())}))\n")
+    base = {**os.environ, "PYTHONPATH": SRC, **env}
+    procs = [subprocess.Popen([sys.executable, "-c", tui], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=base)]
+    for args in (("check", "--format", "json", "--at", "latest"), ("snapshot", "--format", "json", "--at", "latest")):
+        procs.append(subprocess.Popen([sys.executable, "-m", "console", "--config", config, *args],
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=base))
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [o[1][-500:] for o in outs]
+    tui_count = json.loads(outs[0][0].strip().splitlines()[-1])["predictions"]
+    snap_count = json.loads(outs[2][0])["counts"]["predictions"]
+    assert tui_count == snap_count == len(rows)
+    stores = list((tmp_path / "cache" / "mlops-console").iterdir())
+    assert len(stores) == 1  # one store, shared

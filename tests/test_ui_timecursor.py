@@ -1,0 +1,37 @@
+"""The TUI's time cursor (issue 8): `[` / `]` step by the window, `@` jumps to a time, `l` back to live; the
+header says plainly when the view is not live, and a window without rows says so and where the newest is."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from console.ui.screens.overview import OverviewScreen
+from ui_fixtures import FIXED, make_app, screen_text, until
+
+
+async def test_step_jump_and_back_to_live(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, OverviewScreen) and app.snapshot is not None, "overview")
+        assert app.at is None and f"{FIXED:%Y-%m-%d %H:%M:%S}Z" in screen_text(app).splitlines()[0]
+        await pilot.press("left_square_bracket")  # one window (1 h on the Overview) back
+        await until(pilot, lambda: app.at == FIXED - timedelta(hours=1) and app.snapshot.now == app.at, "1h back")
+        head = screen_text(app).splitlines()[0]
+        assert f"AT {FIXED - timedelta(hours=1):%Y-%m-%d %H:%M}Z (not live" in head
+        assert app.service.at == app.at  # the facade's cursor: every read ends there
+        await pilot.press("right_square_bracket")  # forward again reaches now: live
+        await until(pilot, lambda: app.at is None, "live again")
+
+        await pilot.press("at")  # jump to a day with no rows
+        await until(pilot, lambda: app.screen.__class__.__name__ == "TimeJump", "the time prompt")
+        await pilot.press(*"2026-03-01 08:00", "enter")
+        target = datetime(2026, 3, 1, 8, 0)
+        await until(pilot, lambda: app.at == target and app.snapshot.now == target, "the jump")
+        text = screen_text(app)
+        newest = app.service.latest_ts()
+        assert "AT 2026-03-01 08:00Z (not live" in text.splitlines()[0]
+        assert "no predictions in this window" in text and f"newest row {newest:%Y-%m-%d %H:%M}Z" in text
+
+        await pilot.press("l")
+        await until(pilot, lambda: app.at is None and app.snapshot.now == FIXED, "back to live")
+        assert "not live" not in screen_text(app)
