@@ -125,6 +125,12 @@ def _extensions():
     except ImportError:
         pass
     try:
+        from console import cli_rollup
+
+        registers.append(lambda sub, common: _add_with_common(cli_rollup.add_parsers, sub, common))
+    except ImportError:
+        pass
+    try:
         from console import cli_monitor
 
         registers.append(lambda sub, common: _add_with_common(cli_monitor.add_parsers, sub, common))
