@@ -192,7 +192,7 @@ class ConsoleScreen(Screen):
                     read_only=cfg.read_only, when=app.view_end() if hasattr(app, "view_end") else None,
                     live=getattr(app, "at", None) is None)
 
-    def on_show_screen(self) -> bool:
+    def is_on_show(self) -> bool:
         """On show: the top console screen (a modal dialog over it leaves it on show); covered ones rest."""
         for screen in reversed(self.app.screen_stack):
             if isinstance(screen, ConsoleScreen):
@@ -200,7 +200,7 @@ class ConsoleScreen(Screen):
         return False
 
     def _snapshot_changed(self, snap) -> None:
-        if not self.on_show_screen():
+        if not self.is_on_show():
             self._stale = True  # only the visible screen fetches; it catches up when it comes back
             return
         self.update_breadcrumb()
@@ -333,13 +333,15 @@ class ConsoleScreen(Screen):
 
         def cells(item) -> int:
             b = item[1].binding
-            return len(self.app.get_key_display(b)) + len(b.description or "") + 3
+            return len(self.app.get_key_display(b)) + len(b.description or "") + 4
 
         seen_actions: set[str] = set()
         keep_always = [it for it in shown if it[1].binding.id in self.FOOTER_KEEP]
         budget = room - sum(cells(it) for it in keep_always)
         drop = set()
-        for item in shown:
+        # operator actions that apply here come first (they are what an incident needs), then the rest in order
+        first = [it for it in shown if (it[1].binding.id or "").startswith("action.")]
+        for item in first + [it for it in shown if it not in first]:
             if item in keep_always or item[1].binding.action in seen_actions:
                 continue
             seen_actions.add(item[1].binding.action)

@@ -96,15 +96,14 @@ def render_chart(points: Sequence[Point], width: int, height: int, *, start: dat
     xy = [((t - start).total_seconds(), v) for t, v in points if start <= t <= end]
     finite = [float(v) for _, v in xy if v is not None and math.isfinite(v)]
     plt = Plot()
-    plt.plotsize(width, height)
-    plt._set_size(width, height)
+    plt.plotsize(width, height - 1)  # the title is ours (plotext drops a title longer than its frame)
+    plt._set_size(width, height - 1)
     plt.theme("clear")
     head = printable(title)
     if finite:
         head += f"  last {fmt(finite[-1])}{unit}  min {fmt(min(finite))}  max {fmt(max(finite))}"
     else:
         head += "  no data in this window"
-    plt.title(head[: max(0, width - 2)])
     lows = finite + ([threshold] if threshold is not None else [])
     lo, hi = (min(lows), max(lows)) if lows else (0.0, 1.0)
     pad = (hi - lo) * 0.08 or max(abs(hi) * 0.05, 1.0)
@@ -135,8 +134,11 @@ def render_chart(points: Sequence[Point], width: int, height: int, *, start: dat
         out = _strip_ansi(out)
     if use_ascii:
         out = to_ascii(out)
-    text = Text.from_ansi(out, no_wrap=True, overflow="crop")
-    return text
+        head = to_ascii(head)
+    title_line = Text(head, style="bold", no_wrap=True, overflow="ellipsis")
+    title_line.truncate(width, overflow="ellipsis")
+    return Text("\n", no_wrap=True, overflow="crop").join([title_line, Text.from_ansi(out, no_wrap=True,
+                                                                                        overflow="crop")])
 
 
 def _strip_ansi(s: str) -> str:
