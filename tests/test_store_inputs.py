@@ -174,3 +174,15 @@ def test_a_live_log_refreshed_often_keeps_few_segments_and_every_row(tmp_path):
     clock["t"] += wmod.RETIRE_S + 1
     w.refresh()
     assert not any((w.dir / name).exists() for name in retired) and count(w) == n
+
+
+def test_labels_keep_the_text_that_was_logged(tmp_path):
+    labels = tmp_path / "labels.csv"
+    rows = [f"r{i},{i % 2},2026-11-25T07:00:{i % 60:02d}Z" for i in range(80)] + \
+           [f"e{i},{12.5 + i},2026-11-25T07:00:{i % 60:02d}Z" for i in range(80)]  # another model's minutes
+    labels.write_text("request_id,label,ts\n" + "\n".join(rows) + "\n")
+    w = wh(LogSource("labels", str(labels)))
+    w.refresh()
+    got = dict(w.cursor().execute("SELECT request_id, label FROM labels").fetchall())
+    assert got["r0"] == "0" and got["r1"] == "1" and got["e0"] == "12.5"
+    assert w.cursor().execute("SELECT label_num FROM labels WHERE request_id = 'e1'").fetchone()[0] == 13.5

@@ -125,6 +125,12 @@ def _extensions():
     except ImportError:
         pass
     try:
+        from console import cli_rollup
+
+        registers.append(lambda sub, common: _add_with_common(cli_rollup.add_parsers, sub, common))
+    except ImportError:
+        pass
+    try:
         from console import cli_monitor
 
         registers.append(lambda sub, common: _add_with_common(cli_monitor.add_parsers, sub, common))
@@ -278,10 +284,10 @@ def cmd_serve(args, cfg: Config) -> int:
     argv = [sys.executable, "-m", "console"]
     if cfg.source:
         argv += ["--config", str(cfg.source)]
-    elif cfg.tracking_uri:
+    elif cfg.tracking_uri:  # through the environment, not argv: `ps` shows every user a command line
         from console.config import reveal
 
-        argv += ["--registry", reveal(cfg.tracking_uri)]
+        os.environ["MLFLOW_TRACKING_URI"] = reveal(cfg.tracking_uri)
     if cfg.read_only:
         argv.append("--read-only")
     import shlex

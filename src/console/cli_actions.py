@@ -131,9 +131,8 @@ def _preflight(svc, cfg: Config, args: argparse.Namespace, action: str, model: s
     planned = svc.plan_action(model, args.env, action, **plan_args)
     if planned.stopped is not None:
         return planned, _report(args, planned.stopped)
-    if not planned.allowed:
-        _err(f"refused: {planned.reason}")
-        return planned, REFUSED
+    if not planned.allowed:  # does not apply to the model's state now: audited like every refusal
+        return planned, _report(args, svc.operator.refuse("refused", planned.reason, action, model, args.env))
     plan = planned.plan
     if plan is not None:
         stopped = svc.stop_action(planned, getattr(args, "expected_from", None))
@@ -144,8 +143,9 @@ def _preflight(svc, cfg: Config, args: argparse.Namespace, action: str, model: s
     for gate in planned.gates:
         _err(f"gate {'PASS' if gate.passed else 'FAIL'} {gate.name}: {gate.detail}")
     if planned.failed_gates and not getattr(args, "force", False):
-        _err(f"refused: {planned.gate_refusal()}")
-        return planned, REFUSED
+        gates = [{"name": g.name, "passed": g.passed, "detail": g.detail} for g in planned.gates]
+        return planned, _report(args, svc.operator.refuse("refused", planned.gate_refusal(), action, model, args.env,
+                                                          {"gates": gates}, plan))
     return planned, _confirm(action, cfg, args, plan, model, planned.notes)
 
 

@@ -286,11 +286,14 @@ class Monitor:
         long = max(parse_window(window), parse_window(mc.slo.long_window), timedelta(hours=24))
         preds = self.predictions(model, now - long, now, environment)
         table = he.health_table(preds, now, window, ("version", "variant"))
+        burn = ru.rule_for(self.rules_for(model), "burn_rate")  # the same threshold the alert fires at
+        factor = burn.threshold if burn is not None else he.DEFAULT_BURN_FACTOR
         span = parse_window(window)  # the chart follows the window: about 48 buckets across it
         every = next((e for e in ("1m", "5m", "10m", "30m", "1h", "3h", "6h", "12h") if parse_window(e) * 48 >= span),
                      "1d")
-        return {"table": table, "slo": he.slo_status(preds, mc.slo, now), "range": (now - span, now),
-                "every": every, "series": he.health_series(preds.filter(pl.col("ts") > now - span), every, ())}
+        return {"table": table, "slo": he.slo_status(preds, mc.slo, now, factor), "burn_rule": burn,
+                "range": (now - span, now), "every": every,
+                "series": he.health_series(preds.filter(pl.col("ts") > now - span), every, ())}
 
     def _labelled_history(self, model: str, environment: str | None):
         """(now, model config, quality task, predictions of the history joined with their labels)."""
@@ -324,7 +327,15 @@ class Monitor:
         costed = co.with_cost(self.predictions(model, since, now, environment), mc.prices)
         recent = costed.filter(pl.col("ts") > self.history_start(now))
         by = ("version", "prompt_version") if "prompt_version" in costed.columns else ("version",)
-        return {"windows": co.cost_windows(costed, now), "budget": co.budget_status(costed, now, mc.budget_usd_month),
+        rule = ru.rule_for(self.rules_for(model), "cost_spike")
+        rule_spike = None
+        if rule is not None:  # the alert's own definition: cost per request against the previous version/prompt
+            ctx = _Context(model, mc, self.predictions(model, self.history_start(now), now, environment),
+                           self.history_start(now), now, None)
+            evals, _ = self._cost_spike(ctx, rule)
+            rule_spike = (rule, evals[-1] if evals else None)
+        return {"rule_spike": rule_spike,
+                "windows": co.cost_windows(costed, now), "budget": co.budget_status(costed, now, mc.budget_usd_month),
                 "per_1k": co.cost_per_1k(recent, by), "spike": co.cost_spike(costed, now),
                 "hourly": co.hourly_cost_series(costed, now, hours=48),
                 "llm": co.llm_usage(recent) if mc.task == "llm" else []}
@@ -352,7 +363,11 @@ class Monitor:
                     err = (both["prediction"].cast(pl.Float64) - both["label"].cast(pl.Float64)).abs()
                     out["mae"] = float(err.mean())
                 else:
-                    out["accuracy"] = float((both["label"].cast(pl.Utf8) == both["prediction"].cast(pl.Utf8)).mean())
+                    lab, pred = both["label"], both["prediction"]
+                    ln, pn = lab.cast(pl.Float64, strict=False), pred.cast(pl.Float64, strict=False)
+                    same = (ln == pn) if ln.null_count() == 0 and pn.null_count() == 0 else \
+                        (lab.cast(pl.Utf8) == pred.cast(pl.Utf8))
+                    out["accuracy"] = float(same.mean())
         if not out and self.expected_levels is not None:
             try:
                 out = dict(self.expected_levels(model) or {})
@@ -584,7 +599,7 @@ class Monitor:
         if metric in ("accuracy_drop", "mae_increase"):
             labelled = ctx.joined(self).filter(pl.col("label").is_not_null() & (pl.col("ts") > prev) & (pl.col("ts") <= hi))
             if metric == "accuracy_drop":
-                values = (pl.col("label").cast(pl.Utf8) == pl.col("prediction").cast(pl.Utf8)).cast(pl.Float64)
+                values = ev.correct().cast(pl.Float64)
             else:
                 values = (pl.col("prediction_num").cast(pl.Float64) - pl.col("label_num").cast(pl.Float64)).abs()
             part = labelled.select("ts", values.alias("v")).drop_nulls()
@@ -640,7 +655,7 @@ class Monitor:
         if metric == "accuracy":  # the segment must differ from the rest significantly, not by chance
             seg_mask = pl.col(worst.column).cast(pl.Utf8) == str(worst.group)
             lab = joined.filter(pl.col("label").is_not_null())
-            correct = (pl.col("label").cast(pl.Utf8) == pl.col("prediction").cast(pl.Utf8))
+            correct = ev.correct()
             seg, rest = lab.filter(seg_mask), lab.filter(~seg_mask)
             p = ev.two_proportion_p(int(seg.select(correct.sum()).item() or 0), seg.height,
                                     int(rest.select(correct.sum()).item() or 0), rest.height)
@@ -678,14 +693,17 @@ class Monitor:
         return drift, cost
 
     def _drift_status(self, model: str, window: str = OVERVIEW_DRIFT_WINDOW) -> str:
-        """The dataset verdict over the last few hours only (no history): the Overview's DRIFT cell."""
+        """The dataset verdict over the last few hours or the last MIN_DRIFT_ROWS rows of the history,
+        whichever is longer (the drift rule's evidence sizing): the Overview's DRIFT cell."""
         ref = self.reference(model)
         if ref is None:
             return "no ref"
         now = self.clock()
         rows = self.predictions(model, now - parse_window(window), now)
         if rows.height < MIN_DRIFT_ROWS:
-            return "few rows" if rows.height else "no data"
+            rows = self.predictions(model, self.history_start(now), now).tail(MIN_DRIFT_ROWS)
+            if rows.height < MIN_DRIFT_ROWS:
+                return "few rows" if rows.height else "no data"
         ds = dataset_drift(ref, _drift_ready(rows.select(list(ref.columns))), self.cfg.drift_share)
         if not ds.n_evaluated:
             return "no data"

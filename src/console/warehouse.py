@@ -150,6 +150,8 @@ class Warehouse:
 
     def _open_dir(self, wanted: Path | None) -> Path:
         if wanted is not None:
+            for old in wanted.parent.glob("warehouse-*.duckdb*"):  # the previous release's per-edit caches
+                old.unlink(missing_ok=True)
             try:
                 wanted.mkdir(parents=True, exist_ok=True, mode=0o700)
                 os.chmod(wanted, 0o700)

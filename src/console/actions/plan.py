@@ -26,6 +26,7 @@ from console.config import ConfigError
 
 STRATEGIES = ("direct", "canary", "blue-green", "shadow")
 LIVE_WINDOW = "1h"
+LIVE_WINDOW_WORDS = "hour"  # how the notes say it
 DRIFT_WINDOW = "24h"
 
 LiveReader = Callable[[str, str], dict]  # (model, environment) -> {"champion": {...}, "canary": {...}}
@@ -139,10 +140,10 @@ def prepare(op, model: str, environment: str, action: str, *, version: str | Non
             except Exception as exc:  # noqa: BLE001 - no live stats: the metric gates still apply
                 notes.append(f"live canary stats unavailable: {_first_line(exc)}")
             if live:
-                notes.append(f"live gates use the last {LIVE_WINDOW}: " + ", ".join(
+                notes.append(f"live gates use the last {LIVE_WINDOW_WORDS}: " + ", ".join(
                     f"{k} {v.get('requests', 0)} req" for k, v in live.items()))
             else:
-                notes.append(f"no live canary traffic in the last {LIVE_WINDOW}: live gates not evaluated")
+                notes.append(f"no live canary traffic in the last {LIVE_WINDOW_WORDS}: live gates not evaluated")
         if drift_reader is not None:
             try:
                 drift = drift_reader(model, environment)

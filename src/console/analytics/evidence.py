@@ -208,12 +208,20 @@ def rate_evaluations(preds: pl.DataFrame, spans: list[tuple[datetime, datetime, 
     return out
 
 
+def correct() -> pl.Expr:
+    """A prediction equals its label: as numbers when both are numbers (a label stored as "1.0" matches a
+    prediction "1"), else as text."""
+    both = pl.col("label_num").is_not_null() & pl.col("prediction_num").is_not_null()
+    as_text = pl.col("label").cast(pl.Utf8) == pl.col("prediction").cast(pl.Utf8)
+    return pl.when(both).then(pl.col("label_num") == pl.col("prediction_num")).otherwise(as_text)
+
+
 def accuracy_evaluations(labelled: pl.DataFrame, spans: list[tuple[datetime, datetime, int]], expected: float,
                          threshold: float, min_labels: int, alpha: float = ALPHA) -> list[Evaluation]:
     """value = expected accuracy - window accuracy; a breach needs the drop past `threshold` and the
     accuracy significantly below the expected level (one-sided score test at `alpha`); recovery needs
     the drop within the threshold on enough labels."""
-    correct = (pl.col("label").cast(pl.Utf8) == pl.col("prediction").cast(pl.Utf8))
+    right = correct()
     out = []
     labelled = Sorted(labelled)
     for lo, hi, _ in spans:
@@ -222,7 +230,7 @@ def accuracy_evaluations(labelled: pl.DataFrame, spans: list[tuple[datetime, dat
         if n < min_labels:
             out.append(Evaluation(lo, hi, n, None, None, note=f"{n} labels, needs {min_labels}"))
             continue
-        k = int(part.select(correct.sum()).item() or 0)
+        k = int(part.select(right.sum()).item() or 0)
         acc = k / n
         low, high = wilson(k, n)
         drop = expected - acc

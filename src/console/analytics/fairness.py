@@ -13,7 +13,7 @@ from typing import Sequence
 
 import polars as pl
 
-from console.analytics.quality import CLASSIFICATION, REGRESSION, metric_aggs, primary_metric
+from console.analytics.quality import CLASSIFICATION, REGRESSION, is_value, metric_aggs, primary_metric
 from console.analytics.windows import JsonResult, opt_float
 
 MISSING = "(missing)"
@@ -115,8 +115,8 @@ def fairness_gaps(joined: pl.DataFrame, column: str, positive_label: str = "1") 
     """Selection-rate and TPR gaps across the groups of one sensitive column."""
     pos = str(positive_label)
     predicted = pl.col("prediction").is_not_null()
-    p = pl.col("prediction").cast(pl.Utf8) == pos
-    y = pl.col("label").cast(pl.Utf8) == pos
+    p = is_value("prediction", pos)
+    y = is_value("label", pos)
     has_label = pl.col("label").is_not_null() & predicted
     table = (joined.group_by(_group(column))
              .agg(pl.len().alias("n"),

@@ -37,6 +37,25 @@ def join_labels(preds: pl.DataFrame, labels: pl.DataFrame, now: datetime | None 
     return preds.drop(drop).join(latest, on="request_id", how="left")
 
 
+def is_value(column: str, value: str) -> pl.Expr:
+    """`column` equals `value` as numbers when both are numbers ("1.0" is the class "1"), else as text."""
+    text = pl.col(column).cast(pl.Utf8) == value
+    try:
+        number = float(value)
+    except ValueError:
+        return text
+    as_num = pl.col(column).cast(pl.Utf8).cast(pl.Float64, strict=False)
+    return pl.when(as_num.is_not_null()).then(as_num == number).otherwise(text)
+
+
+def same_value(a: str, b: str) -> pl.Expr:
+    """Two columns agree: as numbers when both parse as numbers, else as text."""
+    na = pl.col(a).cast(pl.Utf8).cast(pl.Float64, strict=False)
+    nb = pl.col(b).cast(pl.Utf8).cast(pl.Float64, strict=False)
+    text = pl.col(a).cast(pl.Utf8) == pl.col(b).cast(pl.Utf8)
+    return pl.when(na.is_not_null() & nb.is_not_null()).then(na == nb).otherwise(text)
+
+
 def _div(num: pl.Expr, den: pl.Expr) -> pl.Expr:
     return pl.when(den > 0).then(num / den).otherwise(None)
 
@@ -46,8 +65,8 @@ def classification_aggs(positive_label: str) -> list[pl.Expr]:
     pos = str(positive_label)
     labelled = pl.col("label").is_not_null()
     used = labelled & pl.col("prediction").is_not_null()
-    y = pl.col("label").cast(pl.Utf8) == pos
-    p = pl.col("prediction").cast(pl.Utf8) == pos
+    y = is_value("label", pos)
+    p = is_value("prediction", pos)
     tp = (used & y & p).sum()
     fp = (used & ~y & p).sum()
     fn = (used & y & ~p).sum()
@@ -66,7 +85,7 @@ def classification_aggs(positive_label: str) -> list[pl.Expr]:
         pl.len().alias("n"),
         labelled.sum().alias("n_labelled"),
         (labelled.sum() / pl.len()).alias("labelled_share"),
-        _div((used & (pl.col("label").cast(pl.Utf8) == pl.col("prediction").cast(pl.Utf8))).sum(), m)
+        _div((used & same_value("label", "prediction")).sum(), m)
         .alias("accuracy"),
         precision.alias("precision"),
         recall.alias("recall"),

@@ -21,6 +21,9 @@ from console.sources.contract import Rejected
 
 SLOW_LINES = 64  # ranges this small are parsed line by line once the native reader refuses them
 _STRING_FIELDS = ("model", "version", "request_id", "environment", "variant")
+# Kept as the text that was logged: a class label "0" must not come back as "0.0" because the column, which
+# also holds minutes for another model, was read as numbers.
+_TEXT_COLUMNS = (*_STRING_FIELDS, "prediction", "label", "error", "status")
 BOM = b"\xef\xbb\xbf"
 
 
@@ -176,7 +179,8 @@ def _csv_range(body: bytes, first_line: int, head: bytes, names: list[str], sour
                 io.BytesIO(head + b"\n" + body),
                 read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
                 parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=False),
-                convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
+                convert_options=pacsv.ConvertOptions(
+                    strings_can_be_null=True, column_types={c: pa.string() for c in names if c in _TEXT_COLUMNS}))
             # a broken quote glues lines together, a blank line is skipped, a bad byte makes a binary column:
             # each shows as a count or type that does not add up, and the range is looked at more closely
             if table.num_rows + len(bad) != n or any(pa.types.is_binary(t) for t in table.schema.types):
@@ -224,8 +228,8 @@ def _csv_slow(block: list[tuple[int, bytes]], names: list[str], source: str):
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(names)
     w.writerows(rows)
-    table = pacsv.read_csv(io.BytesIO(buf.getvalue().encode("utf-8")),
-                           convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
+    table = pacsv.read_csv(io.BytesIO(buf.getvalue().encode("utf-8")), convert_options=pacsv.ConvertOptions(
+        strings_can_be_null=True, column_types={c: pa.string() for c in names if c in _TEXT_COLUMNS}))
     return _with_provenance(table, source, pa.array(locs, pa.int64())), rejected
 
 

@@ -113,14 +113,25 @@ class CostScreen(MonitorScreen):
                              Text(f"{100 * b.elapsed_fraction:.0f}% of month gone", style="dim")))
         else:
             rows.append(line("BUDGET", f"${b.spent_usd:,.2f} this month", Text("no budget set", style="dim")))
+        rule_spike = c.get("rule_spike")
+        if rule_spike is not None:  # the cost_spike alert's definition, with its threshold
+            rule, ev = rule_spike
+            if ev is None or ev.value is None:
+                rows.append(line("SPIKE", Text(f"no version or prompt change to compare (rule > {rule.threshold:g}x)",
+                                               style="dim")))
+            else:
+                cells = [safe(ev.note), f"ratio {ev.value:.2f}x (rule {rule.op} {rule.threshold:g}x)"]
+                if ev.breach:
+                    cells.insert(0, Text(f"SPIKING since {ts(ev.end)}", style="bold reverse"))
+                else:
+                    cells.append(Text("no spike", style="dim"))
+                rows.append(line("SPIKE", *cells))
         spike = [f"last hour ${s.rate_usd_per_hour:,.2f}/h",
                  f"baseline ${s.baseline_usd_per_hour:,.2f}/h" if s.baseline_usd_per_hour is not None else "no baseline",
-                 f"ratio {rate(s.ratio)} (alert at {s.factor:g}x)"]
+                 f"ratio {rate(s.ratio)} (hourly view, not an alert)"]
         if s.spiking:
-            spike.insert(0, Text(f"SPIKING since {ts(s.onset)}", style="bold reverse"))
-        else:
-            spike.append(Text("no spike", style="dim"))
-        rows.append(line("SPIKE", *spike))
+            spike.insert(0, Text(f"above {s.factor:g}x since {ts(s.onset)}", style="bold"))
+        rows.append(line("HOURLY", *spike))
         return lines(rows)
 
 
@@ -131,6 +142,7 @@ def _pick(keys: list[str], cells: dict) -> list:
 def _cost(svc, model: str, environment: str) -> dict:
     c = svc.cost(model, environment=environment)
     return {"window": c["windows"][0] if c["windows"] else None, "budget": c["budget"], "spike": c["spike"],
+            "rule_spike": c.get("rule_spike"),
             "per_1k": c["per_1k"].to_dicts(), "hourly": timed(c["hourly"], "cost_usd"), "llm": c["llm"],
             "range": (svc.clock() - timedelta(hours=48), svc.clock())}
 

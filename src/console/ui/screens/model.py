@@ -151,8 +151,7 @@ def chart_marks(svc, model: str, environment: str) -> list[tuple[datetime, str]]
     its open incidents (!)."""
     marks: list[tuple[datetime, str]] = []
     try:
-        deps = svc.monitor.deployments(model)
-        for r in deps.to_dicts():
+        for r in svc.deployment_rows(model):
             if r.get("ts") is not None and (r.get("environment") in (None, environment)):
                 marks.append((r["ts"], "D"))
     except Exception:  # noqa: BLE001 - no deployment log: nothing to mark

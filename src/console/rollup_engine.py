@@ -1,0 +1,128 @@
+"""Catching rollups up from log sources, with the local engine (pyarrow + DataSketches in this
+process) or Spark (`console.spark.rollup_job`); both return the same tables to `store_rollups`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+
+from console import rollup_sources as src
+from console import store_rollups as ro
+from console.sources.contract import PREDICTION, PROVENANCE
+
+CONTRACT_COLUMNS = set(PREDICTION) | set(PROVENANCE) | {"status", "features", "label", "label_num", "date", "dt",
+                                                        "day", "hour"}
+LABEL_LOOKBACK = timedelta(days=30)  # labels land at most this long after their prediction
+
+
+def _is_numeric(t: pa.DataType) -> bool:
+    return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+
+
+def feature_columns(schema: pa.Schema) -> dict[str, pa.DataType]:
+    """Feature columns of a prediction schema, with a `features` struct flattened."""
+    out = {f.name: f.type for f in schema if f.name not in CONTRACT_COLUMNS}
+    if "features" in schema.names and pa.types.is_struct(schema.field("features").type):
+        out.update({f.name: f.type for f in schema.field("features").type})
+    return out
+
+
+def specs_for(schema: pa.Schema, models: Mapping[str, Any] | None = None) -> dict[str, ro.ModelSpec]:
+    """Per model: its configured features (all feature columns when none are configured) split by
+    type into numeric and categorical, with its segments, task and positive label."""
+    cols = feature_columns(schema)
+    out = {}
+    for name, mc in (models or {}).items():
+        wanted = [f for f in (getattr(mc, "features", ()) or cols) if f in cols]
+        segs = tuple(s for s in getattr(mc, "segments", ()) if s in cols or s in schema.names)
+        out[name] = ro.ModelSpec(
+            numeric=tuple(f for f in wanted if _is_numeric(cols[f])),
+            categorical=tuple(f for f in wanted if not _is_numeric(cols[f])),
+            segments=segs, task=getattr(mc, "task", "classification") or "classification",
+            positive_label=str(getattr(mc, "positive_label", None) or "1"))
+    return out
+
+
+def local_builder(preds: Sequence, labels: pa.Table | None, specs: Mapping[str, ro.ModelSpec],
+                  models: Iterable[str] = ()) -> ro.Builder:
+    """Builds [start, end) by streaming record batches of the sources through `build_rollups`."""
+    lab = labels
+
+    def build(start: datetime, end: datetime) -> dict[str, pa.Table]:
+        chunk_labels = lab
+        if lab is not None and "ts" in lab.column_names:
+            chunk_labels = pl.from_arrow(lab).filter(pl.col("ts") >= start - timedelta(hours=1))
+        tables = ro.build_rollups(src.scan(preds, start, end), chunk_labels, specs)
+        for m in set(models) | set(specs):  # an hour with no rows still supersedes what was there
+            tables.setdefault(m, ro.empty_table(specs.get(m) or ro.ModelSpec()))
+        return tables
+
+    return build
+
+
+def late_label_hours(preds: Sequence, labels: pa.Table | None,
+                     lookback: timedelta = LABEL_LOOKBACK) -> Callable[[datetime, datetime], list[datetime]]:
+    """Prediction hours before `before` whose requests got a label logged after `after`."""
+    def hours(after: datetime, before: datetime) -> list[datetime]:
+        if labels is None or "ts" not in labels.column_names:
+            return []
+        new = pl.from_arrow(labels).filter(pl.col("ts") > after)
+        if not new.height:
+            return []
+        ids = new.get_column("request_id").unique()
+        since = new.get_column("ts").min() - lookback
+        found: set[datetime] = set()
+        for t in src.scan(preds, since, before, columns=["request_id", "ts", "model"]):
+            df = pl.from_arrow(t).filter(pl.col("request_id").is_in(ids.implode()))
+            found.update(df.get_column("ts").dt.truncate("1h").unique().to_list())
+        return sorted(found)
+
+    return hours
+
+
+def catch_up(prediction_paths: Sequence[str], label_paths: Sequence[str], path, now: datetime,
+             models: Mapping[str, Any] | None = None, since: datetime | None = None, until: datetime | None = None,
+             engine: str = "local", master: str = "local[2]", chunk: timedelta | None = None,
+             progress: Callable[[str], None] | None = None) -> ro.CatchUp:
+    preds = src.dataset(prediction_paths)
+    if not preds:
+        raise ValueError("no prediction files match the configured log paths")
+    labels = src.read_labels(src.dataset(label_paths)) if label_paths else None
+    schema = pa.unify_schemas([d.schema for d in preds], promote_options="permissive")
+    specs = specs_for(schema, models)
+    if since is None and not ro.load_state(path).get("built_until"):
+        first = min((t.column("ts").to_pylist()[0] for t in _first_rows(preds)), default=None)
+        since = ro.floor_hour(first) if first else ro.floor_hour(now)
+    if chunk is None:  # a Spark job costs seconds to schedule: give it a week at a time
+        chunk = timedelta(days=7) if engine == "spark" else timedelta(days=1)
+    if engine == "spark":
+        from console.spark import rollup_job
+
+        build = rollup_job.builder(prediction_paths, labels, specs, master=master)
+    else:
+        build = local_builder(preds, labels, specs, models or ())
+    latest = None
+    if labels is not None and labels.num_rows and "ts" in labels.column_names:
+        latest = pl.from_arrow(labels.select(["ts"])).get_column("ts").max()
+    return ro.catch_up(path, build, now=now, since=since, until=until, chunk=chunk,
+                       late_label_hours=late_label_hours(preds, labels), labels_seen=lambda: latest,
+                       progress=progress)
+
+
+def _first_rows(preds: Sequence) -> Iterable[pa.Table]:
+    """The earliest timestamp of each dataset (a min over the ts column, read alone)."""
+    import pyarrow.compute as pc
+
+    for d in preds:
+        if "ts" not in d.schema.names:
+            continue
+        lo = None
+        for t in src.scan([d], None, None, columns=["ts", "model"]):
+            m = pc.min(t.column("ts")).as_py()
+            lo = m if lo is None or (m is not None and m < lo) else lo
+        if lo is not None:
+            yield pa.table({"ts": [lo]})

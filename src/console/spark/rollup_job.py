@@ -1,0 +1,246 @@
+"""The hourly rollup as a PySpark job, with Spark's built-in DataSketches aggregates.
+
+Why built-ins rather than a pandas UDF running the Python sketches: `kll_sketch_agg_float`
+(Spark >= 4.1) builds Apache DataSketches' KllFloatsSketch in the JVM with partial aggregation, so
+an hour of a billion-row day is summarised across executors without ever holding a group's rows
+in one pandas frame (applyInPandas ships every row of a group to one Python worker), and it writes
+DataSketches' compact binary format, which the console's Python `datasketches` reads and merges
+with its own. Sums, counts and confusion cells are plain aggregates; category counts are a
+group-by per column whose small result is folded to top N + other on the driver with the same
+code as the local engine. The rollup rows (kilobytes per model-hour) come back to the driver and
+are written by `store_rollups.write`, so both engines write one file layout and one schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+
+import pyarrow as pa
+
+from console import store_rollups as ro
+from console.analytics import sketches as sk
+
+_SESSION = None
+
+
+def session(master: str = "local[2]"):
+    """One SparkSession per process (a JVM start costs seconds)."""
+    global _SESSION
+    if _SESSION is None:
+        from pyspark.sql import SparkSession
+
+        _SESSION = (SparkSession.builder.master(master).appName("mlops-console-rollup")
+                    .config("spark.ui.enabled", "false")
+                    .config("spark.sql.session.timeZone", "UTC")
+                    .config("spark.sql.shuffle.partitions", "8")
+                    .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+                    .getOrCreate())
+        _SESSION.sparkContext.setLogLevel("ERROR")
+    return _SESSION
+
+
+def _read(spark, paths: Sequence[str]):
+    """Prediction logs as a DataFrame: Parquet (Hive partitions discovered) and JSONL."""
+    from pyspark.sql import functions as F
+
+    frames = []
+    parquet = [p for p in paths if not p.endswith((".jsonl", ".json", ".ndjson"))]
+    jsonl = [p for p in paths if p.endswith((".jsonl", ".json", ".ndjson"))]
+    if parquet:
+        frames.append(spark.read.option("recursiveFileLookup", "false").parquet(*parquet))
+    if jsonl:
+        frames.append(spark.read.json(jsonl))
+    df = frames[0]
+    for other in frames[1:]:
+        df = df.unionByName(other, allowMissingColumns=True)
+    if "features" in df.columns and dict(df.dtypes)["features"].startswith("struct"):
+        inner = [f.name for f in df.schema["features"].dataType.fields if f.name not in df.columns]
+        df = df.select(*[c for c in df.columns if c != "features"], *[F.col(f"features.{n}").alias(n) for n in inner])
+    if "is_error" not in df.columns:
+        if "status" in df.columns:
+            s = F.lower(F.col("status").cast("string"))
+            ok = s.isin("ok", "success", "succeeded", "200", "201", "204") | s.startswith("2")
+            df = df.withColumn("is_error", ~F.coalesce(ok, F.lit(False)))
+        else:
+            df = df.withColumn("is_error", F.lit(False))
+    for c in ("version", "environment", "variant"):
+        if c not in df.columns:
+            df = df.withColumn(c, F.lit(None).cast("string"))
+    return df.withColumn("ts", F.col("ts").cast("timestamp")).where(F.col("ts").isNotNull() & F.col("model").isNotNull())
+
+
+def _finite(c):
+    from pyspark.sql import functions as F
+
+    x = F.col(c).cast("double")
+    return F.when(~F.isnan(x) & (F.abs(x) != float("inf")), x.cast("float"))
+
+
+def _aggregates(df, spec: ro.ModelSpec, k: int) -> list:
+    from pyspark.sql import functions as F
+
+    def kll(col):
+        return F.kll_sketch_agg_float(col, k)
+
+    def fsum(col):  # the float32 value the sketch holds, summed in double as the local engine does
+        return F.coalesce(F.sum(col.cast("double")), F.lit(0.0))
+
+    aggs = [F.count(F.lit(1)).alias("rows"), F.sum(F.col("is_error").cast("long")).alias("errors")]
+    for name, col in (("latency", "latency_ms"), ("score", "score")):
+        if col in df.columns:
+            aggs += [kll(_finite(col)).alias(f"{name}_kll"), fsum(_finite(col)).alias(f"{name}_sum")]
+    for c in ("input_tokens", "output_tokens"):
+        if c in df.columns:
+            aggs.append(F.coalesce(F.sum(F.col(c).cast("long")), F.lit(0)).alias(c))
+    if "cost_usd" in df.columns:
+        cost = F.col("cost_usd").cast("double")
+        aggs.append(F.coalesce(F.sum(F.when(~F.isnan(cost) & (F.abs(cost) != float("inf")), cost)), F.lit(0.0))
+                    .alias("cost_usd"))
+    has_label = "label" in df.columns
+    if has_label:
+        lab = F.col("label").isNotNull()
+        aggs.append(F.sum(lab.cast("long")).alias("labelled"))
+        if spec.task == "classification":
+            y = F.col("label") == F.lit(spec.positive_label)
+            pred = F.col("prediction").cast("string")
+            p = pred == F.lit(spec.positive_label)
+            used = lab & pred.isNotNull()
+            for name, cond in (("tp", y & p), ("fp", ~y & p), ("fn", y & ~p), ("tn", ~y & ~p)):
+                aggs.append(F.sum((used & cond).cast("long")).alias(f"cls_{name}"))
+            score = _finite("score")
+            bucket = F.least(F.greatest(F.floor(score * ro.BUCKETS), F.lit(0)), F.lit(ro.BUCKETS - 1))
+            scored = lab & score.isNotNull()
+            aggs.append(F.sum(scored.cast("long")).alias("__scored"))
+            for name, cls in (("pos", y), ("neg", ~y)):
+                aggs.append(F.array(*[F.sum((scored & cls & (bucket == i)).cast("long"))
+                                      for i in range(ro.BUCKETS)]).alias(f"cls_{name}_hist"))
+        elif spec.task == "regression":
+            pred = F.col("prediction_num").cast("double") if "prediction_num" in df.columns else \
+                F.col("prediction").cast("double")
+            actual = F.col("label_num").cast("double")
+            ok = lab & pred.isNotNull() & actual.isNotNull() & ~F.isnan(pred) & ~F.isnan(actual)
+            err = F.when(ok, pred - actual)
+            nz = ok & (actual != 0)
+            aggs += [F.sum(ok.cast("long")).alias("reg_n"),
+                     F.coalesce(F.sum(F.abs(err)), F.lit(0.0)).alias("reg_abs_sum"),
+                     F.coalesce(F.sum(err * err), F.lit(0.0)).alias("reg_sq_sum"),
+                     F.coalesce(F.sum(F.when(nz, F.abs(err) / F.abs(actual))), F.lit(0.0)).alias("reg_ape_sum"),
+                     F.sum(nz.cast("long")).alias("reg_ape_n"),
+                     kll(err.cast("float")).alias("reg_err_kll")]
+    for f in spec.numeric:
+        if f in df.columns:
+            v = _finite(f)
+            aggs += [kll(v).alias(f"num__{f}"), fsum(v).alias(f"sum__{f}"),
+                     F.coalesce(F.sum(v.cast("double") * v.cast("double")), F.lit(0.0)).alias(f"sq__{f}")]
+    return aggs
+
+
+def _counts(df, keys: list[str], columns: dict[str, object], tops: dict[str, int]) -> dict[str, dict[tuple, str]]:
+    """{output column: {group key: encoded top-N counts}} for several categorical expressions in one
+    pass (a stack of (column, value) pairs grouped once), folded on the driver."""
+    from pyspark.sql import functions as F
+
+    pairs = F.explode(F.array(*[F.struct(F.lit(name).alias("c"), expr.alias("v")) for name, expr in columns.items()]))
+    rows = (df.select(*keys, pairs.alias("__p")).select(*keys, "__p.c", "__p.v").where(F.col("v").isNotNull())
+            .groupBy(*keys, "c", "v").agg(F.count(F.lit(1)).alias("n")).toArrow().to_pylist())
+    per: dict[str, dict[tuple, dict[str, int]]] = {name: {} for name in columns}
+    for r in rows:
+        per[r["c"]].setdefault(tuple(r[k] for k in keys), {})[r["v"]] = r["n"]
+    return {name: {key: sk.encode_counts(sk._top(c, tops[name])) for key, c in groups.items()}
+            for name, groups in per.items()}
+
+
+def build(spark, paths: Sequence[str], labels: pa.Table | None, specs: Mapping[str, ro.ModelSpec],
+          start: datetime, end: datetime, k: int = sk.K, top: int = sk.TOP_N) -> dict[str, pa.Table]:
+    """Rollup tables per model for [start, end), the schema of `store_rollups.schema_for`."""
+    from pyspark.sql import functions as F
+
+    df = _read(spark, paths).where((F.col("ts") >= F.lit(start)) & (F.col("ts") < F.lit(end)))
+    df = df.withColumn("hour", F.date_trunc("hour", F.col("ts")))
+    latest = ro._labels_frame(labels)  # the latest label per request, as the local engine takes it
+    if latest is not None:
+        lab = spark.createDataFrame(latest.to_arrow().to_pandas(), "request_id string, label string, label_num double")
+        df = df.drop(*[c for c in ("label", "label_num") if c in df.columns]).join(lab, "request_id", "left")
+    df = df.cache()
+    models = [r[0] for r in df.select("model").distinct().collect()]
+    out = {}
+    for model in sorted(set(models) | set(specs)):
+        spec = specs.get(model) or ro.ModelSpec()
+        mdf = df.where(F.col("model") == model)
+        # The whole group and each segment value's, as one DataFrame: one aggregation per model.
+        cut = mdf.withColumn("segment", F.lit(None).cast("string")).withColumn("segment_value",
+                                                                                 F.lit(None).cast("string"))
+        for seg in (s for s in spec.segments if s in df.columns):
+            cut = cut.unionByName(mdf.withColumn("segment", F.lit(seg)).withColumn(
+                "segment_value", F.col(seg).cast("string")).where(F.col("segment_value").isNotNull()))
+        keys = ["version", "environment", "variant", "hour", "segment", "segment_value"]
+        table = cut.groupBy(*keys).agg(*_aggregates(cut, spec, k)).toArrow()
+        status = F.when(F.col("is_error"), F.coalesce(F.col("error").cast("string") if "error" in cut.columns
+                                                      else F.lit(None).cast("string"), F.lit("error"))) \
+            .otherwise(F.lit(ro.OK_STATUS))
+        columns = {"status": status, **{f"cat__{f}": F.col(f).cast("string") for f in spec.categorical
+                                        if f in cut.columns}}
+        extra = _counts(cut, keys, columns, {c: ro.STATUS_TOP if c == "status" else top for c in columns})
+        parts = [_assemble(table, keys, model, extra, spec)]
+        tables = [p for p in parts if p.num_rows]
+        t = pa.concat_tables(tables) if tables else ro.empty_table(spec)
+        out[model] = _sorted(t)
+    df.unpersist()
+    return out
+
+
+def _assemble(table: pa.Table, keys: list[str], model: str, extra: dict,
+              spec: ro.ModelSpec) -> pa.Table:
+    schema = ro.schema_for(spec)
+    rows = table.to_pylist()
+    cols: dict[str, list] = {name: [] for name in schema.names}
+    for r in rows:
+        key = tuple(r[k] for k in keys)
+        r = dict(r)
+        r["model"] = model
+        for name, per in extra.items():
+            r[name] = per.get(key)
+        scored = r.pop("__scored", None)
+        for name in ("cls_pos_hist", "cls_neg_hist"):
+            if not scored:
+                r[name] = None
+        for name in schema.names:
+            v = r.get(name)
+            if schema.field(name).type == pa.binary() and v is not None:
+                s = sk.deserialize(bytes(v))  # Spark gives an empty sketch where Python gives none
+                v = None if s is None or s.is_empty() else bytes(v)
+            if v is None and name in ("rows", "errors", "input_tokens", "output_tokens", "labelled", "cls_tp", "cls_fp",
+                                      "cls_fn", "cls_tn", "reg_n", "reg_ape_n"):
+                v = 0
+            if v is None and name in ("cost_usd", "reg_abs_sum", "reg_sq_sum", "reg_ape_sum", "latency_sum",
+                                      "score_sum") or (v is None and name.startswith(("sum__", "sq__"))):
+                v = 0.0
+            cols[name].append(v)
+    return pa.table(cols, schema=schema)
+
+
+def _sorted(t: pa.Table) -> pa.Table:
+    import polars as pl
+
+    if not t.num_rows:
+        return t
+    df = pl.from_arrow(t).sort(["hour", "version", "environment", "variant", "segment", "segment_value"],
+                               nulls_last=False)
+    return df.to_arrow().cast(t.schema)
+
+
+def builder(paths: Sequence[str], labels: pa.Table | None, specs: Mapping[str, ro.ModelSpec],
+            master: str = "local[2]", k: int = sk.K) -> ro.Builder:
+    spark = session(master)
+
+    def run(start: datetime, end: datetime) -> dict[str, pa.Table]:
+        chunk_labels = labels
+        if labels is not None and "ts" in labels.column_names:
+            import pyarrow.compute as pc
+
+            chunk_labels = labels.filter(pc.greater_equal(labels["ts"],
+                                                          pa.scalar(start - timedelta(hours=1), pa.timestamp("us"))))
+        return build(spark, paths, chunk_labels, specs, start, end, k=k)
+
+    return run

@@ -1,0 +1,605 @@
+"""Hourly rollups: per model, version, environment, variant, hour (and segment value), the mergeable
+summary of its predictions, so a window of months is read as a merge of a few hundred rows.
+
+One row holds: rows, errors, a status histogram, KLL sketches of latency and score, a KLL sketch
+plus exact sum / sum of squares per numeric feature, exact counts (top N + other) per categorical
+feature, token and cost sums, and for labelled rows what quality needs merged: a confusion table
+of the prediction and score histograms by true class (classifiers: any threshold on a bucket edge,
+and ROC AUC to the bucket's resolution), or error sums and an error sketch (regression).
+
+Files: `<path>/<model, percent-quoted>/<start>_<end>_<generation>.parquet`, one per build of an hour
+range, written to a temporary name and renamed. A later generation covering an hour supersedes
+every earlier file's rows for that hour (how late labels recompute an hour without rewriting a
+day). `_state.json` says up to which hour rollups are built and which label times were seen.
+The Spark job (`console.spark.rollup_job`) writes the same schema.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import time
+import urllib.parse
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from console.analytics import sketches as sk
+
+KEYS = ("model", "version", "environment", "variant", "segment", "segment_value", "hour")
+BUCKETS = 20  # score buckets of width 0.05 for the classifier histograms
+STATUS_TOP = 20
+OK_STATUS = "ok"
+HOUR = timedelta(hours=1)
+STATE = "_state.json"
+
+# Columns every rollup has, in order; feature columns follow (num__/sum__/sq__ per numeric feature,
+# cat__ per categorical one).
+BASE_SCHEMA = pa.schema([
+    ("model", pa.string()), ("version", pa.string()), ("environment", pa.string()), ("variant", pa.string()),
+    ("segment", pa.string()), ("segment_value", pa.string()), ("hour", pa.timestamp("us")),
+    ("rows", pa.int64()), ("errors", pa.int64()), ("status", pa.string()),
+    ("latency_kll", pa.binary()), ("latency_sum", pa.float64()),
+    ("score_kll", pa.binary()), ("score_sum", pa.float64()),
+    ("input_tokens", pa.int64()), ("output_tokens", pa.int64()), ("cost_usd", pa.float64()),
+    ("labelled", pa.int64()),
+    ("cls_tp", pa.int64()), ("cls_fp", pa.int64()), ("cls_fn", pa.int64()), ("cls_tn", pa.int64()),
+    ("cls_pos_hist", pa.list_(pa.field("element", pa.int64()))),
+    ("cls_neg_hist", pa.list_(pa.field("element", pa.int64()))),
+    ("reg_n", pa.int64()), ("reg_abs_sum", pa.float64()), ("reg_sq_sum", pa.float64()),
+    ("reg_ape_sum", pa.float64()), ("reg_ape_n", pa.int64()), ("reg_err_kll", pa.binary()),
+])
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What to summarise for one model (from its config and its columns' types)."""
+
+    numeric: tuple[str, ...] = ()
+    categorical: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
+    task: str = "classification"  # classification | regression | llm
+    positive_label: str = "1"
+
+    @classmethod
+    def of(cls, spec: ModelSpec | Mapping[str, Any] | None) -> ModelSpec:
+        if isinstance(spec, ModelSpec):
+            return spec
+        spec = dict(spec or {})
+        return cls(numeric=tuple(spec.get("numeric", ())), categorical=tuple(spec.get("categorical", ())),
+                   segments=tuple(spec.get("segments", ())), task=str(spec.get("task", "classification")),
+                   positive_label=str(spec.get("positive_label", "1")))
+
+
+def schema_for(spec: ModelSpec | Mapping[str, Any]) -> pa.Schema:
+    spec = ModelSpec.of(spec)
+    fields = list(BASE_SCHEMA)
+    for f in spec.numeric:
+        fields += [pa.field(f"num__{f}", pa.binary()), pa.field(f"sum__{f}", pa.float64()),
+                   pa.field(f"sq__{f}", pa.float64())]
+    fields += [pa.field(f"cat__{f}", pa.string()) for f in spec.categorical]
+    return pa.schema(fields)
+
+
+# ------------------------------------------------------------------------------------------ building
+
+
+@dataclass
+class _Acc:
+    """One output row while it is being built."""
+
+    sketch: sk.GroupSketch = field(default_factory=sk.GroupSketch)
+    ints: dict[str, int] = field(default_factory=dict)
+    floats: dict[str, float] = field(default_factory=dict)
+    pos_hist: np.ndarray | None = None
+    neg_hist: np.ndarray | None = None
+
+    def add(self, name: str, value: float | int) -> None:
+        target = self.ints if isinstance(value, (int, np.integer)) else self.floats
+        target[name] = target.get(name, 0) + value
+
+
+def _labels_frame(labels: pa.Table | pl.DataFrame | None) -> pl.DataFrame | None:
+    """The latest label per request id (as `quality.join_labels` takes it)."""
+    if labels is None:
+        return None
+    lab = labels if isinstance(labels, pl.DataFrame) else pl.from_arrow(labels)
+    if not lab.height:
+        return None
+    if "label_num" not in lab.columns:
+        lab = lab.with_columns(pl.col("label").cast(pl.Float64, strict=False).alias("label_num"))
+    lab = lab.with_columns(pl.col("label").cast(pl.String), pl.col("label_num").cast(pl.Float64))
+    if "ts" in lab.columns:
+        lab = lab.sort("ts")
+    return lab.unique("request_id", keep="last").select("request_id", "label", "label_num")
+
+
+def _prepare(batch: pa.RecordBatch | pa.Table | pl.DataFrame, lab: pl.DataFrame | None) -> pl.DataFrame:
+    df = batch if isinstance(batch, pl.DataFrame) else pl.from_arrow(batch)
+    for c in ("version", "environment", "variant"):
+        if c not in df.columns:
+            df = df.with_columns(pl.lit(None, dtype=pl.String).alias(c))
+    df = df.with_columns(pl.col("ts").cast(pl.Datetime("us")).dt.truncate("1h").alias("hour"),
+                         *[pl.col(c).cast(pl.String) for c in ("model", "version", "environment", "variant")])
+    if "is_error" not in df.columns:
+        df = df.with_columns(pl.lit(False).alias("is_error"))
+    err_text = pl.col("error").cast(pl.String) if "error" in df.columns else pl.lit(None, dtype=pl.String)
+    df = df.with_columns(
+        pl.when(pl.col("is_error").fill_null(False)).then(err_text.fill_null("error")).otherwise(pl.lit(OK_STATUS))
+        .alias("__status"))
+    if lab is not None and "request_id" in df.columns:
+        df = df.drop([c for c in ("label", "label_num") if c in df.columns]).join(lab, on="request_id", how="left")
+    return df
+
+
+def _float_column(df: pl.DataFrame, col: str) -> tuple[np.ndarray, np.ndarray]:
+    """A column as the float32 values a sketch holds (clipped to float32's range) and a finite mask."""
+    arr = df.get_column(col).cast(pl.Float64, strict=False).fill_null(np.nan).to_numpy()
+    finite = np.isfinite(arr)
+    big = np.finfo(np.float32).max
+    return np.clip(np.where(finite, arr, 0.0), -big, big).astype(np.float32), finite
+
+
+def _sketch_slices(accs: list[_Acc], name: str, values: np.ndarray, finite: np.ndarray, starts: np.ndarray,
+                   ends: np.ndarray, k: int, sums: bool = True) -> None:
+    """Each group's finite values into its sketch; exact sum and sum of squares of the same values."""
+    all_finite = bool(finite.all())
+    for acc, a, b in zip(accs, starts, ends):
+        v = values[a:b] if all_finite else values[a:b][finite[a:b]]
+        if not v.size:
+            continue
+        s = acc.sketch.numeric.get(name)
+        if s is None:
+            s = acc.sketch.numeric[name] = sk.kll_floats_sketch(k)
+        s.update(v)
+    if sums:
+        v64 = values.astype(np.float64)
+        tot, sq = np.add.reduceat(v64, starts), np.add.reduceat(v64 * v64, starts)
+        for acc, t, q in zip(accs, tot, sq):
+            old = acc.sketch.sums.get(name, (0.0, 0.0))
+            acc.sketch.sums[name] = (old[0] + float(t), old[1] + float(q))
+
+
+def _count_into(accs: list[_Acc], df: pl.DataFrame, col: str, name: str) -> None:
+    vc = df.select("__g", pl.col(col).cast(pl.String).alias("__v")).drop_nulls("__v").group_by("__g", "__v").len()
+    for g, v, n in vc.iter_rows():
+        c = accs[g].sketch.counts.setdefault(name, {})
+        c[v] = c.get(v, 0) + n
+
+
+def _update_cut(accs: dict[tuple, _Acc], df: pl.DataFrame, model: str, seg: str | None, spec: ModelSpec,
+                k: int, top: int) -> None:
+    """One model's rows of one cut (the whole group, or a segment column's values in `__segv`) into
+    the accumulators of their groups: rows sorted by group once, then every column is summarised
+    per group from contiguous slices (sketches) or one grouped aggregation (counts and sums)."""
+    keys = ["version", "environment", "variant", "__segv", "hour"]
+    df = df.sort(keys, nulls_last=False)
+    gid = df.select(pl.struct(keys).rle_id()).to_series()
+    df = df.with_columns(gid.alias("__g"))
+    g = gid.to_numpy()
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    ends = np.r_[starts[1:], g.size]
+    heads = df.select(keys).gather(starts).iter_rows()
+    group = [accs.setdefault((model, v, e, var, seg, sv, h), _Acc()) for v, e, var, sv, h in heads]
+    num = [c for c in ("latency_ms", "score", *spec.numeric) if c in df.columns]
+    for col in num:
+        values, finite = _float_column(df, col)
+        _sketch_slices(group, col, values, finite, starts, ends, k)
+    for col, name in (("__status", "__status"), *((c, c) for c in spec.categorical if c in df.columns)):
+        _count_into(group, df, col, name)
+    for acc in group:  # keep category tables small when a column has very many values
+        for name, c in acc.sketch.counts.items():
+            if len(c) > 4 * top:
+                acc.sketch.counts[name] = sk._top(c, top)
+    aggs = [pl.len().alias("rows"), pl.col("is_error").fill_null(False).sum().alias("errors")]
+    aggs += [pl.col(c).cast(pl.Int64).fill_null(0).sum().alias(c) for c in ("input_tokens", "output_tokens")
+             if c in df.columns]
+    if "cost_usd" in df.columns:
+        cost = pl.col("cost_usd").cast(pl.Float64)
+        aggs.append(pl.when(cost.is_finite()).then(cost).otherwise(0.0).sum().alias("cost_usd"))
+    labelled = "label" in df.columns
+    if labelled:
+        lab = pl.col("label").is_not_null()
+        aggs.append(lab.sum().alias("labelled"))
+        if spec.task == "classification" and "prediction" in df.columns:
+            y = pl.col("label") == spec.positive_label
+            pred = pl.col("prediction").cast(pl.String)
+            p = (pred == spec.positive_label).fill_null(False)
+            used = lab & pred.is_not_null()
+            aggs += [(used & y & p).sum().alias("cls_tp"), (used & ~y & p).sum().alias("cls_fp"),
+                     (used & y & ~p).sum().alias("cls_fn"), (used & ~y & ~p).sum().alias("cls_tn")]
+        elif spec.task == "regression":
+            pred = (pl.col("prediction_num") if "prediction_num" in df.columns else pl.col("prediction"))
+            pred = pred.cast(pl.Float64, strict=False)
+            actual = pl.col("label_num").cast(pl.Float64)
+            ok = (lab & pred.is_finite() & actual.is_finite()).fill_null(False)
+            err = pl.when(ok).then(pred - actual)
+            nz = ok & (actual != 0)
+            df = df.with_columns(err.alias("__err"))
+            aggs += [ok.sum().alias("reg_n"), pl.col("__err").abs().sum().alias("reg_abs_sum"),
+                     (pl.col("__err") ** 2).sum().alias("reg_sq_sum"),
+                     pl.when(nz).then(pl.col("__err").abs() / actual.abs()).sum().alias("reg_ape_sum"),
+                     nz.sum().alias("reg_ape_n")]
+    per = df.group_by("__g").agg(aggs).sort("__g")
+    for row in per.iter_rows(named=True):
+        acc = group[row.pop("__g")]
+        acc.sketch.n += row["rows"]
+        for name, v in row.items():
+            if v is not None:
+                acc.add(name, int(v) if isinstance(v, (bool, int)) else float(v))
+    if labelled and spec.task == "classification" and "score" in df.columns:
+        score = pl.col("score").cast(pl.Float64)
+        hist = (df.filter(pl.col("label").is_not_null() & score.is_finite())
+                .select("__g", (pl.col("label") == spec.positive_label).alias("y"),
+                        (score * BUCKETS).floor().clip(0, BUCKETS - 1).cast(pl.Int64).alias("b"))
+                .group_by("__g", "y", "b").len())
+        for gi, y, b, n in hist.iter_rows():
+            acc = group[gi]
+            if acc.pos_hist is None:
+                acc.pos_hist = np.zeros(BUCKETS, dtype=np.int64)
+                acc.neg_hist = np.zeros(BUCKETS, dtype=np.int64)
+            (acc.pos_hist if y else acc.neg_hist)[b] += n
+    if labelled and spec.task == "regression":
+        values, finite = _float_column(df, "__err")
+        _sketch_slices(group, "__err", values, finite, starts, ends, k, sums=False)
+
+
+def build_rollups(predictions: pa.Table | pl.DataFrame | Iterable[pa.RecordBatch],
+                  labels: pa.Table | pl.DataFrame | None,
+                  features: Mapping[str, ModelSpec | Mapping[str, Any]],
+                  k: int = sk.K, top: int = sk.TOP_N) -> dict[str, pa.Table]:
+    """Rollup rows per model from prediction rows (a table or a stream of record batches).
+
+    `features[model]` lists its numeric and categorical features (and segments, task,
+    positive_label); a model absent from it gets counts, latency, score and quality only.
+    Memory: one record batch plus one accumulator per output row.
+    """
+    if isinstance(predictions, (pa.Table, pl.DataFrame)):
+        predictions = [predictions]
+    lab = _labels_frame(labels)
+    specs = {m: ModelSpec.of(s) for m, s in features.items()}
+    accs: dict[tuple, _Acc] = {}
+    for batch in predictions:
+        if batch.num_rows if not isinstance(batch, pl.DataFrame) else batch.height:
+            df = _prepare(batch, lab)
+        else:
+            continue
+        for (model,), mdf in df.partition_by("model", as_dict=True).items():
+            spec = specs.get(model) or ModelSpec()
+            _update_cut(accs, mdf.with_columns(pl.lit(None, dtype=pl.String).alias("__segv")), model, None, spec,
+                        k, top)
+            for seg in spec.segments:
+                if seg in mdf.columns:
+                    cut = mdf.with_columns(pl.col(seg).cast(pl.String).alias("__segv")).filter(
+                        pl.col("__segv").is_not_null())
+                    _update_cut(accs, cut, model, seg, spec, k, top)
+    return _tables(accs, specs, top)
+
+
+def _tables(accs: dict[tuple, _Acc], specs: Mapping[str, ModelSpec], top: int) -> dict[str, pa.Table]:
+    by_model: dict[str, list[tuple[tuple, _Acc]]] = {}
+    for key, acc in accs.items():
+        by_model.setdefault(key[0], []).append((key, acc))
+    out = {}
+    for model, items in by_model.items():
+        spec = specs.get(model) or ModelSpec()
+        items.sort(key=lambda kv: (kv[0][6], tuple("" if v is None else v for v in kv[0][1:6])))
+        cols: dict[str, list] = {name: [] for name in schema_for(spec).names}
+        for key, acc in items:
+            g = acc.sketch.finish(top)
+            for name, v in zip(KEYS, key):
+                cols[name].append(v)
+            for name in ("rows", "errors", "input_tokens", "output_tokens", "labelled",
+                         "cls_tp", "cls_fp", "cls_fn", "cls_tn", "reg_n", "reg_ape_n"):
+                cols[name].append(int(acc.ints.get(name, 0)))
+            for name in ("cost_usd", "reg_abs_sum", "reg_sq_sum", "reg_ape_sum"):
+                cols[name].append(float(acc.floats.get(name, 0.0)))
+            cols["status"].append(sk.encode_counts(sk._top(g.counts.get("__status", {}), STATUS_TOP)))
+            for name, col in (("latency", "latency_ms"), ("score", "score")):
+                cols[f"{name}_kll"].append(sk.serialize(g.numeric.get(col)))
+                cols[f"{name}_sum"].append(g.sums.get(col, (0.0, 0.0))[0])
+            cols["cls_pos_hist"].append(None if acc.pos_hist is None else acc.pos_hist.tolist())
+            cols["cls_neg_hist"].append(None if acc.neg_hist is None else acc.neg_hist.tolist())
+            cols["reg_err_kll"].append(sk.serialize(g.numeric.get("__err")))
+            for f in spec.numeric:
+                cols[f"num__{f}"].append(sk.serialize(g.numeric.get(f)))
+                s, q = g.sums.get(f, (0.0, 0.0))
+                cols[f"sum__{f}"].append(s)
+                cols[f"sq__{f}"].append(q)
+            for f in spec.categorical:
+                cols[f"cat__{f}"].append(sk.encode_counts(g.counts.get(f)))
+        out[model] = pa.table(cols, schema=schema_for(spec))
+    return out
+
+
+def empty_table(spec: ModelSpec | Mapping[str, Any]) -> pa.Table:
+    return schema_for(spec).empty_table()
+
+
+# --------------------------------------------------------------------------------- files and reading
+
+
+def _model_dir(path: str | os.PathLike, model: str) -> Path:
+    return Path(path) / urllib.parse.quote(model, safe="")
+
+
+def _stamp(t: datetime) -> str:
+    return t.strftime("%Y%m%dT%H")
+
+
+_NAME = re.compile(r"^(\d{8}T\d{2})_(\d{8}T\d{2})_(\d+)\.parquet$")
+
+
+def write(tables: Mapping[str, pa.Table], path: str | os.PathLike, start: datetime, end: datetime) -> list[Path]:
+    """One file per model for the hours [start, end); it supersedes earlier files' rows for them.
+
+    Every model in `tables` gets a file even when empty, so an hour rebuilt with no rows hides
+    whatever an earlier build said about it.
+    """
+    written = []
+    gen = time.time_ns()
+    for model, table in tables.items():
+        d = _model_dir(path, model)
+        d.mkdir(parents=True, exist_ok=True)
+        target = d / f"{_stamp(start)}_{_stamp(end)}_{gen}.parquet"
+        tmp = d / f".{target.name}.tmp"
+        meta = {b"rollup.start": start.isoformat().encode(), b"rollup.end": end.isoformat().encode()}
+        pq.write_table(table.replace_schema_metadata({**(table.schema.metadata or {}), **meta}), tmp,
+                       compression="zstd")
+        os.replace(tmp, target)
+        written.append(target)
+    return written
+
+
+@dataclass(frozen=True)
+class RollupFile:
+    path: Path
+    start: datetime
+    end: datetime
+    generation: int
+
+
+def files(path: str | os.PathLike, model: str) -> list[RollupFile]:
+    d = _model_dir(path, model)
+    if not d.is_dir():
+        return []
+    out = []
+    for p in d.iterdir():
+        m = _NAME.match(p.name)
+        if m:
+            out.append(RollupFile(p, datetime.strptime(m.group(1), "%Y%m%dT%H"),
+                                  datetime.strptime(m.group(2), "%Y%m%dT%H"), int(m.group(3))))
+    return sorted(out, key=lambda f: f.generation)
+
+
+def models(path: str | os.PathLike) -> list[str]:
+    p = Path(path)
+    if not p.is_dir():
+        return []
+    return sorted(urllib.parse.unquote(d.name) for d in p.iterdir() if d.is_dir() and not d.name.startswith("."))
+
+
+def read_table(path: str | os.PathLike, model: str, start: datetime, end: datetime) -> pa.Table | None:
+    """The current rollup rows of `model` for hours in [start, end): for each hour, the rows of the
+    newest file covering it. None when no rollup covers any of these hours."""
+    covering = [f for f in files(path, model) if f.start < end and f.end > start]
+    if not covering:
+        return None
+    frames = []
+    for i, f in enumerate(covering):  # ascending generation
+        newer = covering[i + 1:]
+        t = pl.from_arrow(pq.read_table(f.path, filters=[("hour", ">=", start), ("hour", "<", end)]))
+        if not t.height:
+            continue
+        # Drop the hours a newer file covers.
+        keep = pl.lit(True)
+        for n in newer:
+            keep = keep & ~((pl.col("hour") >= n.start) & (pl.col("hour") < n.end))
+        t = t.filter(keep)
+        if t.height:
+            frames.append(t)
+    if not frames:
+        return pq.read_schema(covering[-1].path).empty_table()
+    return pl.concat(frames, how="diagonal_relaxed").sort("hour").to_arrow()
+
+
+# ------------------------------------------------------------------------------------------ merging
+
+
+@dataclass
+class Summary:
+    """The merge of rollup rows: what a window's screens need, from sketches and sums."""
+
+    rows: int = 0
+    errors: int = 0
+    hours: int = 0
+    status: dict[str, int] = field(default_factory=dict)
+    latency: sk.Sketch | None = None
+    score: sk.Sketch | None = None
+    sums: dict[str, float] = field(default_factory=dict)  # latency, score, cost_usd, tokens, reg_*
+    labelled: int = 0
+    confusion: dict[str, int] = field(default_factory=dict)  # tp fp fn tn
+    pos_hist: np.ndarray | None = None
+    neg_hist: np.ndarray | None = None
+    reg_err: sk.Sketch | None = None
+    numeric: dict[str, sk.Sketch] = field(default_factory=dict)
+    moments: dict[str, tuple[int, float, float]] = field(default_factory=dict)  # n, sum, sum of squares
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def mean_std(self, feature: str) -> tuple[float, float]:
+        n, s, q = self.moments.get(feature, (0, 0.0, 0.0))
+        if not n:
+            return math.nan, math.nan
+        mean = s / n
+        return mean, math.sqrt(max(q / n - mean * mean, 0.0))
+
+    @property
+    def error_rate(self) -> float | None:
+        return self.errors / self.rows if self.rows else None
+
+    def latency_quantile(self, q: float) -> float | None:
+        return None if self.latency is None else float(self.latency.get_quantile(q))
+
+
+def merge_table(table: pa.Table | None, where: Mapping[str, Any] | None = None,
+                segment: tuple[str, str] | None = None) -> Summary:
+    """One Summary from rollup rows: the whole-group rows (segment null), or one segment value's.
+
+    `where` filters on key columns (e.g. {"environment": "production"}).
+    """
+    out = Summary()
+    if table is None or not table.num_rows:
+        return out
+    df = pl.from_arrow(table)
+    if segment is None:
+        df = df.filter(pl.col("segment").is_null())
+    else:
+        df = df.filter((pl.col("segment") == segment[0]) & (pl.col("segment_value") == segment[1]))
+    for col, value in (where or {}).items():
+        df = df.filter(pl.col(col).is_null() if value is None else pl.col(col) == value)
+    if not df.height:
+        return out
+    out.rows = int(df["rows"].sum())
+    out.errors = int(df["errors"].sum())
+    out.hours = df["hour"].n_unique()
+    out.status = sk.merge_counts(df["status"].to_list())
+    out.latency = sk.merge(df["latency_kll"].to_list())
+    out.score = sk.merge(df["score_kll"].to_list())
+    for c in ("latency_sum", "score_sum", "cost_usd", "input_tokens", "output_tokens", "reg_n", "reg_abs_sum",
+              "reg_sq_sum", "reg_ape_sum", "reg_ape_n"):
+        out.sums[c] = df[c].sum()
+    out.labelled = int(df["labelled"].sum())
+    out.confusion = {c: int(df[f"cls_{c}"].sum()) for c in ("tp", "fp", "fn", "tn")}
+    for name in ("pos", "neg"):
+        hists = [h for h in df[f"cls_{name}_hist"].to_list() if h is not None]
+        setattr(out, f"{name}_hist", np.sum(np.array(hists, dtype=np.int64), axis=0) if hists else None)
+    out.reg_err = sk.merge(df["reg_err_kll"].to_list())
+    for c in df.columns:
+        if c.startswith("num__"):
+            f = c[5:]
+            s = sk.merge(df[c].to_list())
+            if s is not None:
+                out.numeric[f] = s
+                out.moments[f] = (int(s.n), float(df[f"sum__{f}"].sum()), float(df[f"sq__{f}"].sum()))
+        elif c.startswith("cat__"):
+            out.counts[c[5:]] = sk.merge_counts(df[c].to_list())
+    return out
+
+
+def read(path: str | os.PathLike, model: str, start: datetime, end: datetime,
+         where: Mapping[str, Any] | None = None, segment: tuple[str, str] | None = None) -> Summary:
+    """The merged rollup of `model` over the closed hours in [start, end)."""
+    return merge_table(read_table(path, model, start, end), where, segment)
+
+
+# ------------------------------------------------------------------------------- incremental builds
+
+
+def floor_hour(t: datetime) -> datetime:
+    return t.replace(minute=0, second=0, microsecond=0)
+
+
+def load_state(path: str | os.PathLike) -> dict[str, Any]:
+    p = Path(path) / STATE
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def save_state(path: str | os.PathLike, state: Mapping[str, Any]) -> None:
+    p = Path(path) / STATE
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{STATE}.tmp")
+    tmp.write_text(json.dumps(state, indent=1, sort_keys=True, default=str), encoding="utf-8")
+    os.replace(tmp, p)
+
+
+Scan = Callable[[datetime, datetime], Iterator[pa.RecordBatch]]  # predictions with start <= ts < end
+Labels = Callable[[datetime | None], pa.Table | None]  # labels logged after the time (all if None)
+Builder = Callable[[datetime, datetime], dict[str, pa.Table]]  # rollup tables of [start, end)
+
+
+@dataclass
+class CatchUp:
+    built: list[tuple[datetime, datetime]] = field(default_factory=list)
+    rebuilt_hours: list[datetime] = field(default_factory=list)
+    rows: int = 0
+    files: list[Path] = field(default_factory=list)
+
+
+def hour_ranges(hours: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
+    """Contiguous [start, end) ranges covering the given hours."""
+    out: list[list[datetime]] = []
+    for h in sorted(set(hours)):
+        if out and out[-1][1] == h:
+            out[-1][1] = h + HOUR
+        else:
+            out.append([h, h + HOUR])
+    return [(a, b) for a, b in out]
+
+
+def catch_up(path: str | os.PathLike, build: Builder, now: datetime, since: datetime | None = None,
+             until: datetime | None = None, chunk: timedelta = timedelta(days=1),
+             late_label_hours: Callable[[datetime, datetime], Iterable[datetime]] | None = None,
+             labels_seen: Callable[[], datetime | None] | None = None,
+             progress: Callable[[str], None] | None = None) -> CatchUp:
+    """Builds the hours that closed since the last build (or [since, until)), in chunks, then
+    rebuilds the hours whose predictions got labels since the last build.
+
+    `build(start, end)` returns rollup tables for [start, end) (local engine or Spark);
+    `late_label_hours(after, before)` lists prediction hours before `before` that gained labels
+    logged after `after`; `labels_seen()` is the newest label time now visible.
+    """
+    state = load_state(path)
+    latest = labels_seen() if labels_seen else None  # before building: a label logged meanwhile is seen next time
+    closed = floor_hour(min(now, until) if until else now)
+    built_until = datetime.fromisoformat(state["built_until"]) if state.get("built_until") else None
+    start = floor_hour(since) if since else built_until
+    if start is None:
+        raise ValueError("no rollup yet: give --since for the first build")
+    out = CatchUp()
+    t = start
+    while t < closed:
+        end = min(t + chunk, closed)
+        tables = build(t, end)
+        out.files += write(tables, path, t, end)
+        out.rows += sum(int(pc.sum(pc.filter(tab["rows"], pc.is_null(tab["segment"]))).as_py() or 0)
+                        for tab in tables.values() if tab.num_rows)
+        out.built.append((t, end))
+        if progress:
+            progress(f"built {t:%Y-%m-%d %H}:00 .. {end:%Y-%m-%d %H}:00")
+        t = end
+    # Late labels: hours built before this run whose predictions got labels since the last one.
+    seen = datetime.fromisoformat(state["labels_seen"]) if state.get("labels_seen") else None
+    if late_label_hours is not None and seen is not None and built_until is not None:
+        fresh = {a for a, b in out.built for a in _hours(a, b)}
+        dirty = sorted(h for h in late_label_hours(seen, min(built_until, start)) if h not in fresh)
+        for a, b in hour_ranges(dirty):
+            out.files += write(build(a, b), path, a, b)
+            if progress:
+                progress(f"rebuilt {a:%Y-%m-%d %H}:00 .. {b:%Y-%m-%d %H}:00 (late labels)")
+        out.rebuilt_hours = dirty
+    new_state = dict(state)
+    if out.built:
+        new_state["built_until"] = max(closed, built_until or closed).isoformat()
+    if latest is not None:
+        new_state["labels_seen"] = max(latest, seen or latest).isoformat()
+    save_state(path, new_state)
+    return out
+
+
+def _hours(a: datetime, b: datetime) -> Iterator[datetime]:
+    while a < b:
+        yield a
+        a += HOUR

@@ -1,0 +1,83 @@
+"""The rollup as a Spark job (local mode): same schema and counts as the local engine, and drift
+from the Spark-built sketches within the sketch bound of scipy on the raw rows.
+
+One SparkSession for the whole test session, local[1] and a tiny fleet: a JVM start is the cost."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+from scipy import stats
+
+from console import rollup_engine
+from console import store_rollups as ro
+from console.analytics import sketches as sk
+from rollup_fleet import CATEGORICAL, NUMERIC, START, fleet, write_hive
+
+MODELS = {"fraud": {"numeric": NUMERIC, "categorical": CATEGORICAL, "segments": ["country"]},
+          "eta": {"numeric": NUMERIC, "categorical": CATEGORICAL, "task": "regression"}}
+EXACT = ["rows", "errors", "status", "labelled", "cls_tp", "cls_fp", "cls_fn", "cls_tn", "cls_pos_hist",
+         "cls_neg_hist", "input_tokens", "output_tokens", "reg_n", "reg_ape_n", "cat__country", "cat__channel"]
+SUMS = ["cost_usd", "latency_sum", "score_sum", "reg_abs_sum", "reg_sq_sum", "sum__amount", "sq__speed"]
+KEYS = list(ro.KEYS)
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory):
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    from console.spark import rollup_job
+
+    tmp = tmp_path_factory.mktemp("spark")
+    preds, labels = fleet(hours=4, per_hour=150, seed=3)
+    logs = write_hive(preds, tmp)
+    specs = {m: ro.ModelSpec.of(s) for m, s in MODELS.items()}
+    datasets = rollup_engine.src.dataset([str(logs)])
+    end = START + timedelta(hours=4)
+    local = rollup_engine.local_builder(datasets, labels.to_arrow(), specs)(START, end)
+    spark = rollup_job.builder([str(logs)], labels.to_arrow(), specs, master="local[1]")(START, end)
+    return preds, labels, local, spark
+
+
+def test_spark_and_local_rollups_have_one_schema_and_the_same_counts(both):
+    _, _, local, spark = both
+    assert set(local) == set(spark) == set(MODELS)
+    for m in MODELS:
+        assert spark[m].schema.equals(local[m].schema), m
+        a, b = pl.from_arrow(local[m]), pl.from_arrow(spark[m])
+        assert a.height == b.height
+        joined = a.join(b, on=KEYS, how="inner", nulls_equal=True, suffix="_spark")
+        assert joined.height == a.height
+        for c in EXACT:
+            assert joined[c].to_list() == joined[f"{c}_spark"].to_list(), (m, c)
+        for c in SUMS:
+            assert np.allclose(joined[c].to_numpy(), joined[f"{c}_spark"].to_numpy(), rtol=1e-9, atol=1e-9), (m, c)
+        for c in ("latency_kll", "num__amount", "num__age", "reg_err_kll"):
+            ns = [(sk.deserialize(x).n if x else 0, sk.deserialize(y).n if y else 0)
+                  for x, y in zip(joined[c].to_list(), joined[f"{c}_spark"].to_list())]
+            assert all(x == y for x, y in ns), (m, c)
+
+
+def test_spark_sketches_merge_with_python_ones_and_drift_within_the_bound(both, tmp_path):
+    preds, _, local, spark = both
+    ro.write({"fraud": spark["fraud"]}, tmp_path / "spark", START, START + timedelta(hours=4))
+    ro.write({"fraud": local["fraud"]}, tmp_path / "local", START, START + timedelta(hours=4))
+    cut = START + timedelta(hours=2)
+    a = ro.read(tmp_path / "spark", "fraud", START, cut)
+    b = ro.read(tmp_path / "spark", "fraud", cut, START + timedelta(hours=4))
+    b_local = ro.read(tmp_path / "local", "fraud", cut, START + timedelta(hours=4))
+    raw = preds.filter(pl.col("model") == "fraud")
+    x = raw.filter(pl.col("ts") < cut)["amount"].cast(pl.Float32).cast(pl.Float64).to_numpy()
+    y = raw.filter(pl.col("ts") >= cut)["amount"].cast(pl.Float32).cast(pl.Float64).to_numpy()
+    for cur in (b, b_local):
+        ks = sk.ks(a.numeric["amount"], cur.numeric["amount"])
+        assert abs(ks.statistic - stats.ks_2samp(x, y).statistic) <= ks.bound + 1e-12
+        w = sk.wasserstein(a.numeric["amount"], cur.numeric["amount"], ref_std=a.mean_std("amount")[1])
+        assert abs(w.score - stats.wasserstein_distance(x, y) / np.std(x)) <= w.bound + 1e-9
+    mixed = sk.merge([a.numeric["amount"], b_local.numeric["amount"]])  # Java-built + Python-built
+    assert mixed.n == raw.height
+    assert sk.jensenshannon(a.counts["channel"], b.counts["channel"]).score == pytest.approx(
+        sk.jensenshannon(a.counts["channel"], b_local.counts["channel"]).score)
