@@ -212,7 +212,7 @@ async def test_promote_with_failing_gate_needs_force_and_reason(ws):
         text = dialog_text(app)
         assert "champion: v3 -> v4" in text and "canary: v4 -> removed" in text
         assert "PASS metric:f1" in text and "FAIL metric:auc 0.944 vs champion 0.99" in text, text
-        assert "live gates use the last 1h" in text  # v4 is the canary: its live stats are gated too
+        assert "live gates use the last hour" in text  # v4 is the canary: its live stats are gated too
         # 1) a failing gate blocks: confirming without force is refused by the dialog
         await focus(pilot, "typed")
         await pilot.press(*"fraud-detector", "enter")  # the name matches: enter confirms ...
