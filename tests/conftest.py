@@ -31,6 +31,20 @@ def _private_cache(tmp_path_factory):
         os.environ["XDG_CACHE_HOME"] = old
 
 
+@pytest.fixture(autouse=True)
+def _no_leaked_mlflow_env():
+    """MLflow's fluent API sets MLFLOW_* variables (an experiment id, a tracking URI) in os.environ; one test's
+    must not reach the next test's subprocesses (a demo build then asks a fresh registry for experiment 27)."""
+    yield
+    for k in [k for k in os.environ if k.startswith("MLFLOW_")]:
+        if k not in _MLFLOW_ENV:
+            del os.environ[k]
+    os.environ.update(_MLFLOW_ENV)
+
+
+_MLFLOW_ENV = {k: v for k, v in os.environ.items() if k.startswith("MLFLOW_")}  # as the suite found it
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -216,7 +216,7 @@ async def test_health_and_quality_of_delivery_eta(demo):
         assert int(row[column(versions, "p95")].replace(",", "")) > 250  # the planted latency regression
         shown = text_of(app)
         assert "SLO" in shown and "p95 <= 250ms" in shown and "latency" in shown and "errors" in shown
-        assert "p95 latency per hour" in shown
+        assert "p95 per " in shown and "(SLO 250ms" in shown  # the chart (its axes: test_ui_chart.py)
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is page, "back on the model page")
 
