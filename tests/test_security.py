@@ -614,7 +614,9 @@ def test_planted_secrets_never_reach_any_output(mlflow_server, tmp_path, capsys,
         cli.main(argv)
         captured = capsys.readouterr()
         out += [captured.out, captured.err]
-    assert len(httpserver.log) == 3 and aliases(mlflow_server, name) == {"champion": "2"}
+    # this test's calls only: a slow hook of an earlier test may still land on the shared server under load
+    calls = [req for req, _ in httpserver.log if name.encode() in req.get_data()]
+    assert len(calls) == 3 and aliases(mlflow_server, name) == {"champion": "2"}
     files = [p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file() and p.suffix != ".toml"]
     stored = audit.read(tmp_path / "audit.jsonl")
     response = next(r for r in stored if r["phase"] == "outcome")["hooks"]["deploy"]["response"]
