@@ -199,6 +199,11 @@ def test_screen(snap_compare, demo_service, mode, name, size):
 def test_view(snap_compare, demo_service, mode, view, size):
     async def run_before(pilot):
         await OPENERS[view](pilot)
+        from textual.widgets import Input
+
+        for field in pilot.app.screen.query(Input):  # a blinking cursor is drawn or not by the clock
+            field.cursor_blink = False
+        await pilot.pause()
 
     assert snap_compare(app_for(demo_service, mode), terminal_size=size, run_before=run_before)
 
