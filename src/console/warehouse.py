@@ -109,11 +109,10 @@ def _sql_list(paths: list[str]) -> str:
     return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
 
 
-def _skeleton(kind: str, null_typed: bool) -> pa.Table:
+def _skeleton(kind: str) -> pa.Table:
+    """An empty segment of a kind's contract columns: read_parquet needs at least one file to list."""
     fields = {**CONTRACT[kind], **PROVENANCE} if kind != "malformed" else dict(zip(MALFORMED.names, MALFORMED.types))
-    if kind == "predictions" and null_typed:
-        fields["status"] = pa.string()
-    return pa.table({n: pa.array([], pa.null() if null_typed else t) for n, t in fields.items()})
+    return pa.table({n: pa.array([], t) for n, t in fields.items()})
 
 
 class Warehouse:
@@ -178,7 +177,7 @@ class Warehouse:
             path = folder / f"skeleton-{kind}.parquet"
             if not path.exists():
                 tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-                pq.write_table(_skeleton(kind, null_typed=False), tmp)
+                pq.write_table(_skeleton(kind), tmp)
                 os.chmod(tmp, 0o600)
                 os.replace(tmp, path)
         raw = folder / "skeleton-raw.parquet"  # what an in-place view reads when there is no Parquet log
