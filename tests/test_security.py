@@ -393,6 +393,33 @@ def test_5_files_the_console_creates_are_private(mlflow_server, tmp_path):
         os.umask(old)
 
 
+def test_5_the_deployment_log_the_actions_append_to_is_private(mlflow_server, tmp_path):
+    """The events name who acted and why: 0600 in a 0700 folder like the audit trail, whatever the umask; a
+    log the console created earlier with looser bits is tightened on the next append."""
+    from console.actions import deploylog
+
+    name = unique("deploylog")
+    seed_model(mlflow_server, name, 3, aliases={"champion": "1"})
+    cfg = write_cfg(tmp_path, mlflow_server)
+    mode = lambda p: os.stat(p).st_mode & 0o777  # noqa: E731
+    old = os.umask(0o022)
+    try:
+        assert run(["--config", cfg, "promote", name, "2", "--reason", "r", "--yes"]) == 0
+        log = tmp_path / "deploy" / "console-actions.jsonl"
+        [event] = [json.loads(line) for line in log.read_text().splitlines()]
+        assert (event["model"], event["version"]) == (name, "2")
+        assert mode(log) == 0o600 and mode(str(log) + ".lock") == 0o600
+        assert mode(tmp_path / "deploy") == 0o700
+        loose = tmp_path / "older" / "console-actions.jsonl"
+        loose.parent.mkdir()
+        loose.write_text("")
+        os.chmod(loose, 0o644)
+        deploylog.append(loose, {"model": name})
+        assert mode(loose) == 0o600 and json.loads(loose.read_text()) == {"model": name}
+    finally:
+        os.umask(old)
+
+
 # ---------------------------------------------------------------------------------------- 6. faults
 
 

@@ -3,6 +3,8 @@
 Target: the first `[[logs]]` entry of kind "deployments". A glob such as `deploy/*.jsonl` gets a
 file of the console's own, `deploy/console-actions.jsonl`, so it is picked up by the same glob;
 a non-JSONL file (csv, parquet) cannot be appended to and gets the same sibling file instead.
+The events name who acted and why, like the audit trail: the file and its lock are created 0600 and a
+missing folder 0700 (`console.private_files`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from filelock import FileLock
 
 from console.config import Config
+from console.private_files import open_private, private_dir, tighten
 
 FILE_NAME = "console-actions.jsonl"
 _GLOB_CHARS = set("*?[")
@@ -37,9 +40,11 @@ def target_path(cfg: Config) -> Path | None:
 
 def append(path: Path, event: dict[str, Any]) -> None:
     """One JSON line, under a lock, flushed and fsynced. Raises OSError."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock", timeout=30):
-        with open(path, "ab") as f:
+    private_dir(path.parent)
+    lock = str(path) + ".lock"
+    tighten(lock)
+    with FileLock(lock, timeout=30, mode=0o600):
+        with open_private(path, "ab") as f:
             f.write(json.dumps(event, separators=(",", ":"), default=str).encode() + b"\n")
             f.flush()
             os.fsync(f.fileno())
