@@ -216,6 +216,22 @@ class Service:
 
         return plan.execute(self.operator, prepared, **choice)
 
+    def abandon_actions(self, which: list[tuple[str, str, str]] | None = None,
+                        reason: str = "the operator quit the console") -> list[dict]:
+        """The operator quits while actions run (after the UI asked): each (action, model, environment) named,
+        all when None, gets its audit outcome ("interrupted by quit") and its lease and lock are released now,
+        not by TTL; their workers stop at their next step. Returns the outcome records written."""
+        op = getattr(self, "_operator", None)  # no operator yet: nothing ever ran
+        return op.abandon(which, reason) if op is not None else []
+
+    def interrupt(self) -> None:
+        """Interrupts the store's queries in flight (quitting: a worker mid-query lets go at once)."""
+        wh = self.warehouse
+        if hasattr(wh, "interrupt"):
+            wh.interrupt()
+        else:  # the store interrupts only its base connection today: a query on a cursor runs on
+            wh._con.interrupt()
+
     def drift_evidence(self, model: str, environment: str = "production") -> dict | None:
         """The drift gate's evidence: the dataset verdict on the last 24 h of inputs, None without one."""
         from console.actions.plan import DRIFT_WINDOW

@@ -51,7 +51,8 @@ def model_lock(lock_dir: str | os.PathLike, model: str, timeout: float = LOCK_WA
     private_dir(lock_dir)
     path = Path(lock_dir) / f"{_safe(model)}.lock"
     tighten(path)
-    return FileLock(str(path), timeout=timeout, mode=0o600)
+    # thread_local=False: quitting mid-action (actions.inflight) releases it from the UI thread
+    return FileLock(str(path), timeout=timeout, mode=0o600, thread_local=False)
 
 
 def holder_gone(lease: dict[str, Any]) -> bool:

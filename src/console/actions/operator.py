@@ -9,7 +9,9 @@ Every action returns an `ActionResult`; none raises for an operational problem. 
 and conflict is audited (a `refused` record). Once the intent is written an outcome always
 follows, whatever is raised after it. A hook that was sent but not answered makes the outcome
 `unknown` (the deploy system may have applied it), never "nothing changed". The UI calls these
-from worker threads and asks for confirmation itself, using `plan()` and `gates()`.
+from worker threads and asks for confirmation itself, using `plan()` and `gates()`. Each running
+action is a `Flight` (actions.inflight): `abandon` (the operator quit mid-action) writes its outcome
+and releases its lease and lock at once, and the worker stops at its next step.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from console.actions import audit as audit_mod
-from console.actions import deploylog, hooks, policy
+from console.actions import deploylog, hooks, inflight, policy
 from console.actions.audit import AuditError, AuditLog, AuditTampered
 from console.actions.catalog import ActionState, get as get_spec
+from console.actions.inflight import Abandoned, Flight
 from console.actions.locks import (LEASE_PAUSE_S, LEASE_TTL_S, LOCK_WAIT_S, Conflict, Lease, Timeout,
                                    check_expected, last_move, model_lock, record_move)
 from console.aliases import alias_name
@@ -95,6 +98,15 @@ def _describe(aliases: dict[str, str], names: list[str]) -> str:
     return ", ".join(f"{n} -> {_v(aliases.get(n))}" for n in dict.fromkeys(names))
 
 
+def _abandoned(flight: Flight) -> ActionResult:
+    """What the worker of an abandoned action returns (nobody waits for it: the console is leaving)."""
+    rec = flight.result or {}
+    return ActionResult(False, rec.get("outcome", "failed"),
+                        rec.get("message", "interrupted by quit before the intent; nothing changed"),
+                        flight.action_id, flight.fields.get("from"), flight.fields.get("to"),
+                        {"abandoned": True, "stage": flight.stage})
+
+
 class Operator:
     """Runs actions against one registry with one config; shareable across worker threads."""
 
@@ -114,6 +126,13 @@ class Operator:
         self.lock_dir = self.audit.path.parent / "locks"
         self._user = user if not isinstance(user, str) else policy.User(user, policy.groups_of(user))
         self.backoff_s, self.lease_pause_s, self.lock_wait_s = backoff_s, lease_pause_s, lock_wait_s
+        self.flights = inflight.Flights()
+
+    def abandon(self, which: list[tuple[str, str, str]] | None = None,
+                reason: str = inflight.QUIT_REASON) -> list[dict[str, Any]]:
+        """The operator quit while actions ran: each gets its outcome ("interrupted by quit") and its lease
+        and lock are released now; returns the outcome records written (actions.inflight)."""
+        return self.flights.abandon(self.audit, which, reason)
 
     @property
     def user(self) -> policy.User:
@@ -439,31 +458,40 @@ class Operator:
         if force and not reason.strip():
             return self._refuse("refused", "--force needs a reason (it is recorded in the audit trail)",
                                 action, model, env)
-        lock = model_lock(self.lock_dir, model, self.lock_wait_s)
-        try:
-            lock.acquire()
-        except Timeout:
-            return self._refuse("conflict", f"another action on {model} is still running on this machine",
-                                action, model, env)
-        lease = Lease(self.registry, model, self.user.name, pause_s=self.lease_pause_s, clock=self.clock)
-        try:
+        with self.flights.start(spec.id, model, env) as flight:
+            lock = flight.lock = model_lock(self.lock_dir, model, self.lock_wait_s)
             try:
-                lease.acquire()
-            except Conflict as exc:
-                return self._refuse("conflict", exc.message, action, model, env, {"moved": exc.moved})
-            return self._locked(spec.id, model, env, args, expected_from, reason, force, live, drift)
-        except RegistryError as exc:
-            return ActionResult(False, "failed", f"{exc}; nothing changed", details={"registry_error": True})
-        finally:
-            lease.release()
-            lock.release()
+                flight.step("lock")
+                lock.acquire()
+            except Timeout:
+                return self._refuse("conflict", f"another action on {model} is still running on this machine",
+                                    action, model, env)
+            except Abandoned:
+                return _abandoned(flight)
+            lease = flight.lease = Lease(self.registry, model, self.user.name, pause_s=self.lease_pause_s,
+                                         clock=self.clock)
+            try:
+                try:
+                    flight.step("lease")
+                    lease.acquire()
+                except Conflict as exc:
+                    return self._refuse("conflict", exc.message, action, model, env, {"moved": exc.moved})
+                return self._locked(spec.id, model, env, args, expected_from, reason, force, live, drift, flight)
+            except Abandoned:
+                return _abandoned(flight)
+            except RegistryError as exc:
+                return ActionResult(False, "failed", f"{exc}; nothing changed", details={"registry_error": True})
+            finally:
+                flight.release()
 
     def _locked(self, action: str, model: str, env: str, args: dict[str, Any], expected_from: str | None,
-                reason: str, force: bool, live: dict | None, drift: dict | None) -> ActionResult:
+                reason: str, force: bool, live: dict | None, drift: dict | None, flight: Flight) -> ActionResult:
+        flight.step("plan")
         plan = self.plan(model, env, action, **args)
         stopped = self.conflict_or_blocked(plan, expected_from)
         if stopped is not None:
             return stopped
+        flight.step("gates")
         gate_list = self.gates(model, plan.version, env, live, drift) if plan.needs_gates else []
         failed = failures(gate_list)
         gate_records = [asdict(g) for g in gate_list]
@@ -478,7 +506,7 @@ class Operator:
                       gates=gate_records, forced=bool(force and failed),
                       **{"from": plan.from_version, "to": plan.version})
         try:
-            action_id = self.audit.intent(action, model, env, **common)
+            action_id = flight.record_intent(lambda: self.audit.intent(action, model, env, **common), common)
         except AuditError as exc:
             return ActionResult(False, "refused" if isinstance(exc, AuditTampered) else "failed",
                                 f"{exc}; nothing changed", from_version=plan.from_version,
@@ -490,6 +518,7 @@ class Operator:
         written: list[ActionResult] = []
 
         def finish(status: str, message: str, **extra: Any) -> ActionResult:
+            flight.claim()  # abandoned: its outcome is written already; the worker stops (Abandoned)
             details.update(extra)
             try:
                 self.audit.outcome(action_id, action, model, env, status, message=message, **common,
@@ -505,7 +534,9 @@ class Operator:
 
         try:
             return self._after_intent(action, model, env, plan, before, watched, action_id, actor, reason,
-                                      details, finish)
+                                      details, finish, flight)
+        except Abandoned:
+            raise
         except BaseException as exc:  # an intent never stays without its outcome
             if written:
                 raise
@@ -520,13 +551,14 @@ class Operator:
 
     def _after_intent(self, action: str, model: str, env: str, plan: Plan, before: dict[str, str],
                       watched: list[str], action_id: str, actor: str, reason: str, details: dict[str, Any],
-                      finish: Callable[..., ActionResult]) -> ActionResult:
+                      finish: Callable[..., ActionResult], flight: Flight) -> ActionResult:
         """Hook, aliases, read-back, deployment log; every exit goes through `finish` (the audit outcome)."""
         changes = [asdict(c) for c in plan.changes]
 
         payload = {"action": plan.event, "action_id": action_id, "model": model, "environment": env,
                    "strategy": plan.strategy, "version": plan.version, "from_version": plan.from_version,
                    "traffic_pct": plan.traffic_pct, "changes": changes, "actor": actor, "reason": reason}
+        flight.step("hook")
         hook = hooks.invoke(self.cfg, "deploy", payload, action_id, self.backoff_s)
         details["hook"] = hook.to_record()
         if not hook.ok and hook.unknown:
@@ -536,6 +568,7 @@ class Operator:
         if not hook.ok:
             return finish("failed", f"{hook.message}; {_describe(before, watched)} unchanged; nothing changed")
 
+        flight.step("aliases")
         try:
             self._apply(model, plan, before)
         except RegistryError as exc:
@@ -549,6 +582,7 @@ class Operator:
         if wrong:
             state = _describe(now, watched) if now is not None else "registry state unknown"
             return finish("failed", f"read back does not match the plan: now {state}")
+        flight.step("record")
 
         self._record_tags(model, plan, action_id, actor, details["warnings"])
         event = {"ts": self._now(), "model": model, "version": plan.version, "environment": env,
@@ -619,28 +653,42 @@ class Operator:
             return ActionResult(False, "failed", f"{exc}; retrain not requested", details={"registry_error": True})
         evidence = evidence or {}
         window = data_window if data_window is not None else evidence.get("data_window")
+        with self.flights.start("retrain", model, env) as flight:
+            try:
+                return self._retrain(model, env, reason, evidence, window, version, flight)
+            except Abandoned:
+                return _abandoned(flight)
+
+    def _retrain(self, model: str, env: str, reason: str, evidence: dict, window: Any, version: str | None,
+                 flight: Flight) -> ActionResult:
+        fields = dict(reason=reason, evidence=evidence, data_window=window, **{"from": version, "to": None})
         try:
-            action_id = self.audit.intent("retrain", model, env, reason=reason, evidence=evidence,
-                                          data_window=window, **{"from": version, "to": None})
+            action_id = flight.record_intent(lambda: self.audit.intent("retrain", model, env, **fields),
+                                             {"reason": reason})
         except AuditError as exc:
             return ActionResult(False, "refused" if isinstance(exc, AuditTampered) else "failed",
                                 f"{exc}; retrain not requested", details={"audit_error": True})
         payload = {"action": "retrain", "action_id": action_id, "model": model, "version": version,
                    "environment": env, "reason": reason, "evidence": evidence, "data_window": window,
                    "actor": self.user.name}
+        flight.step("hook")
         try:
             hook = hooks.invoke(self.cfg, "retrain", payload, action_id, self.backoff_s)
         except BaseException as exc:  # the intent gets its outcome whatever happens
             hook = hooks.HookResult(False, unknown=True, message=f"retrain hook interrupted ({type(exc).__name__})")
             try:
+                flight.claim()
                 self.audit.outcome(action_id, "retrain", model, env, "unknown", message=hook.message, reason=reason)
             finally:
                 if not isinstance(exc, Exception):
                     raise
+            return ActionResult(False, "unknown", hook.message, action_id, version, None,
+                                {"hook": hook.to_record(), "status_url": None})
         status = "done" if hook.ok else "unknown" if hook.unknown else "failed"
         message = hook.message + ("" if hook.ok else ": unknown: the training system may have started it; check "
                                   "it before re-running" if hook.unknown else "; no retrain started")
         details = {"hook": hook.to_record(), "status_url": hook.status_url}
+        flight.claim()
         try:
             self.audit.outcome(action_id, "retrain", model, env, status, message=message, reason=reason,
                                hooks={"retrain": hook.to_record()})

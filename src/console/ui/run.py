@@ -100,18 +100,13 @@ class Exit:
 
 
 def interrupt_queries(app) -> None:
-    """Interrupts DuckDB queries in flight so a worker mid-query lets go (the process leaves anyway)."""
+    """Interrupts the store's queries in flight (the facade's `interrupt`), so a worker mid-query lets go
+    (the process leaves at the deadline anyway)."""
     svc = getattr(app, "_service", None)
     if svc is None:
         return
-    interrupt = getattr(svc, "interrupt", None)  # the facade's, when it has one
     try:
-        if callable(interrupt):
-            interrupt()
-        else:
-            con = getattr(getattr(svc, "warehouse", None), "_con", None)
-            if con is not None:
-                con.interrupt()
+        svc.interrupt()
     except Exception:  # noqa: BLE001 - leaving anyway
         pass
 

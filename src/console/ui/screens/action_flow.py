@@ -156,13 +156,11 @@ def run(svc, request: ActionRequest, choice: ActionChoice, planned):
                           force=choice.force)
 
 
-def abandon(svc, requests: list[ActionRequest]) -> None:
-    """The operator quit while these actions ran: recorded as interrupted, their leases released, through
-    the facade's method (one place to call it). Without one, the intent stays without an outcome and the
-    next start reports it as incomplete; the lease expires by its TTL."""
-    method = getattr(svc, "abandon_actions", None)
-    if callable(method):
-        method([(r.action, r.model, r.environment) for r in requests], reason="the operator quit the console")
+def abandon(svc, requests: list[ActionRequest]) -> list[dict]:
+    """The operator quit while these actions ran: each gets its audit outcome ("interrupted by quit") and its
+    lease and lock are released now, through the facade (`Service.abandon_actions`)."""
+    return svc.abandon_actions([(r.action, r.model, r.environment) for r in requests],
+                               reason="the operator quit the console")
 
 
 class ActionFlow:
