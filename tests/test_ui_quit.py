@@ -163,3 +163,34 @@ async def test_quitting_mid_action_records_it_interrupted_and_frees_the_model_at
     assert champion(ws) == "4" and lease_tag(ws) is None  # the first worker moved nothing afterwards
     assert audit.verify(ws / "audit.jsonl").ok
     assert len(httpserver.log) == 1  # one deploy call: the second operator's config has no hook
+
+
+async def test_which_keys_quit_at_once_from_the_input_thread(tmp_path):
+    """`q` ends the process from the driver's input thread only where it would quit with nothing to ask; a text
+    field, a modal or a running action send it the normal way. Remapped keys follow `[keys]`."""
+    from console.ui.screens.help import HelpScreen
+
+    app = make_app(tmp_path, keys={"quit": "x"})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, OverviewScreen) and app.snapshot is not None, "overview")
+        overview = app.screen
+        assert app.quits_at_once("x") and app.quits_at_once("ctrl+q")
+        assert not app.quits_at_once("q") and not app.quits_at_once("r")  # remapped away; not a quit key
+        await pilot.press("slash")  # the filter field has the focus: x is a letter there
+        await until(pilot, lambda: isinstance(app.focused, Input), "the filter field")
+        assert not app.quits_at_once("x") and app.quits_at_once("ctrl+q")
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.focused, Input), "the filter closed")
+        assert app.quits_at_once("x")
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), "help")
+        assert app.quits_at_once("x")  # a full screen, not a modal
+        await pilot.press("question_mark")
+        await until(pilot, lambda: app.screen is overview, "back")
+        overview.flow.running = ActionRequest("rollback", "Rollback", "fraud-detector", "production")
+        assert not app.quits_at_once("x") and not app.quits_at_once("ctrl+q")  # it asks first
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, QuitConfirm), "the question")
+        assert not app.quits_at_once("x")
+        await pilot.press("n")
+        overview.flow.running = None

@@ -18,6 +18,8 @@ from textual import on, work
 from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
+from textual.screen import ModalScreen
+from textual.widgets import Input
 
 from console.config import Config
 from console.ui.commands import ConsoleCommands
@@ -442,6 +444,34 @@ class ConsoleApp(App):
                 out.append(flow.running)
         return out
 
+    QUIT_IDS = ("quit", "quit.ctrl")
+
+    def quit_keys(self) -> tuple[frozenset[str], frozenset[str]]:
+        """(keys of the screen-level quit binding, keys of the priority one), after `[keys]` remaps."""
+        keys = []
+        for binding_id in self.QUIT_IDS:
+            default = next(b.key for b in self.BINDINGS if isinstance(b, Binding) and b.id == binding_id)
+            chosen = (self.cfg.keys or {}).get(binding_id, default)
+            keys.append(frozenset(k.strip() for k in str(chosen).split(",") if k.strip()))
+        return keys[0], keys[1]
+
+    def quits_at_once(self, key: str) -> bool:
+        """Whether `key` would quit right now with nothing to ask: read from the driver's input thread (run.py),
+        so a busy event loop does not hold the quit behind a repaint. Conservative: a text field focused, a
+        modal on top or an action running sends the key the normal way."""
+        plain, priority = self.__dict__.get("_quit_keys") or self.__dict__.setdefault("_quit_keys", self.quit_keys())
+        if key not in plain and key not in priority:
+            return False
+        if not self.is_running or self.running_actions():
+            return False
+        if key in priority:
+            return True
+        stack = list(self.screen_stack)
+        if not stack or isinstance(stack[-1], ModalScreen):
+            return False
+        return not isinstance(stack[-1].focused, Input)  # the console's only text fields (imported at start:
+        # an import here cost 0.2 s on the quit path)
+
     async def action_quit(self) -> None:
         """Quitting while an action runs asks first; otherwise the console is gone at once."""
         running = self.running_actions()
@@ -471,7 +501,7 @@ class ConsoleApp(App):
         self.leave()
 
     def leave(self, code: int = 0) -> None:
-        if self.exit_watchdog is not None:  # a real run: a deadline ends the process whatever workers do
+        if self.exit_watchdog is not None:  # a real run: the process ends now, whatever workers do
             self.exit_watchdog(code)
         self.exit(code)
 

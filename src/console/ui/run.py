@@ -2,13 +2,20 @@
 
 - Over SSH (`SSH_CONNECTION` set) animations are off unless TEXTUAL_ANIMATIONS says otherwise.
 - SIGHUP (the SSH link or the tmux pane went away) keeps its default action: the kernel ends the process
-  at once (the terminal is gone; there is nothing to restore). `q`, SIGTERM and a closed terminal (Textual's
-  driver sees EOF) go through `Exit.begin`: DuckDB queries in flight are interrupted, the app is asked to
-  exit, and a deadline (`EXIT_DEADLINE_S`) ends the process whatever a thread worker is doing (asyncio
-  would otherwise wait for a worker mid-query); should a C call hold the GIL past it, a kernel timer
-  (SIGALRM, default action) ends it anyway. At the deadline the terminal is put back as it was found
-  (termios attributes saved at start, alternate screen left, cursor shown, mouse and paste modes off), so
-  an abandoned Textual shutdown leaves no raw-mode shell behind.
+  at once (the terminal is gone; there is nothing to restore).
+- `q`, SIGTERM and a closed terminal (Textual's driver sees EOF) go through `Exit.begin`, which ends the
+  process at once: DuckDB queries in flight are interrupted, the terminal is put back as it was found
+  (termios attributes saved at start, alternate screen left, cursor shown, mouse and paste modes off) and
+  `os._exit` follows. Nothing is waited for: Textual's own shutdown and asyncio's wait for thread workers
+  mid-query took most of a second on a busy box, and nothing the console writes needs them (the audit is
+  fsynced per record, the store commits through an atomically replaced manifest). Should a C call hold the
+  GIL, a kernel timer (SIGALRM, default action, `KERNEL_DEADLINE_S`) ends the process anyway.
+- `q` is seen in the driver's input thread (`fast_quit_driver`): when it would quit here (no modal, no text
+  field focused, no action running; `ConsoleApp.quits_at_once`), the process ends without the key waiting in
+  the event loop's queue behind a repaint. Otherwise the key takes the normal path (quitting mid-action asks
+  first, then `Service.abandon_actions` records the action and frees its lease).
+- SIGTERM mid-action cannot ask: the running actions are abandoned (outcome recorded, lease released) first,
+  under the kernel timer.
 """
 
 from __future__ import annotations
@@ -21,11 +28,20 @@ from pathlib import Path
 
 from console.config import Config
 
-EXIT_DEADLINE_S = 0.15  # from the quit request to a clean end (terminal restored by us if need be)
-KERNEL_DEADLINE_S = 0.4  # then the kernel ends it (SIGALRM's default action), even if a C call holds the GIL
+KERNEL_DEADLINE_S = 0.4  # the kernel ends the process (SIGALRM's default action), even if a C call holds the GIL
 RESTORE = ("\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1015l"  # mouse reporting off
            "\x1b[?2004l\x1b[?1004l\x1b[<u"  # bracketed paste, focus events, kitty keyboard flags off
            "\x1b[?1049l\x1b[?25h\x1b[0m")  # main screen, cursor shown, attributes reset
+
+
+def arm_kernel_deadline() -> None:
+    """The last resort needs no Python: SIGALRM with its default action, once (a second call keeps the first)."""
+    try:
+        if signal.getitimer(signal.ITIMER_REAL)[0] == 0:
+            signal.signal(signal.SIGALRM, signal.SIG_DFL)
+            signal.setitimer(signal.ITIMER_REAL, KERNEL_DEADLINE_S)
+    except (ValueError, OSError):  # not the main thread: the caller ends the process at once anyway
+        pass
 
 
 def ssh_defaults(environ=os.environ) -> None:
@@ -34,14 +50,14 @@ def ssh_defaults(environ=os.environ) -> None:
 
 
 class Exit:
-    """The one way out of a real run: interrupt, ask the app to leave, and a deadline that does not wait."""
+    """The one way out of a real run: interrupt the queries, put the terminal back, end the process now."""
 
     def __init__(self) -> None:
         self.app = None
         self._tty_fd: int | None = None
         self._tty_attrs = None
         self._lock = threading.Lock()
-        self._deadline: threading.Timer | None = None
+        self._leaving = False
         self.code = 0
         try:
             import termios
@@ -76,26 +92,28 @@ class Exit:
         os._exit(code)
 
     def begin(self, code: int = 0) -> None:
-        """Called from the UI thread (q) or a signal handler: start leaving, with a hard deadline."""
+        """Called from the UI thread (q), the input thread (q, fast path) or a signal handler: leave now."""
         with self._lock:
-            if self._deadline is not None:
+            if self._leaving:
                 return
+            self._leaving = True
             self.code = code
-            try:  # the last resort needs no Python: the kernel delivers SIGALRM with its default action
-                signal.signal(signal.SIGALRM, signal.SIG_DFL)
-                signal.setitimer(signal.ITIMER_REAL, KERNEL_DEADLINE_S)
-            except (ValueError, OSError):  # not the main thread: the timer thread below still ends it
-                pass
-            self._deadline = threading.Timer(EXIT_DEADLINE_S, self.now)
-            self._deadline.daemon = True
-            self._deadline.start()
+            arm_kernel_deadline()
         app = self.app
-        if app is None:
-            return
-        interrupt_queries(app)
+        if app is not None:
+            interrupt_queries(app)
+        self.now(code)
+
+    def abandon_running(self) -> None:
+        """SIGTERM mid-action (nobody to ask): the actions get their outcome and their leases go."""
+        app = self.app
         try:
-            app.stop_live_writer(wait=False)
-        except Exception:  # noqa: BLE001
+            running = app.running_actions() if app is not None else []
+            if running:
+                from console.ui.screens.action_flow import abandon
+
+                abandon(app.service, running)
+        except Exception:  # noqa: BLE001 - leaving anyway; the start-up check reports the intent
             pass
 
 
@@ -111,21 +129,40 @@ def interrupt_queries(app) -> None:
         pass
 
 
+def fast_quit_driver(base: type) -> type:
+    """`base` (the driver Textual picked) with `q` handled in its input thread when it quits here."""
+    from textual import events
+
+    class FastQuitDriver(base):
+        def process_message(self, message) -> None:
+            if isinstance(message, events.Key):
+                app = self._app
+                try:
+                    quits = app.exit_watchdog is not None and app.quits_at_once(message.key)
+                except Exception:  # noqa: BLE001 - unsure: the key takes the normal path
+                    quits = False
+                if quits:
+                    app.exit_watchdog(0)  # ends the process
+            super().process_message(message)
+
+    FastQuitDriver.__name__ = f"FastQuit{base.__name__}"
+    return FastQuitDriver
+
+
 def run(cfg: Config, live_writer: Path | None = None) -> int:
     ssh_defaults()
     from console.ui.app import ConsoleApp
 
     leaving = Exit()
     app = ConsoleApp(cfg, live_writer=live_writer)
+    app.driver_class = fast_quit_driver(app.driver_class)
     leaving.app = app
     app.exit_watchdog = leaving.begin
 
     def on_signal(signum, frame) -> None:  # we were told to stop
+        arm_kernel_deadline()
+        leaving.abandon_running()
         leaving.begin(0)
-        try:
-            app.call_later(app.exit)
-        except Exception:  # noqa: BLE001 - not running yet or already gone
-            leaving.now(129)
 
     # SIGHUP: the terminal is gone, there is nothing to restore and nobody to ask: the kernel ends us at once
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
