@@ -111,7 +111,8 @@ class ConsoleScreen(Screen):
     PROGRESS_AFTER_S = 0.5  # a read running longer than this says so (and esc leaves)
 
     def on_mount(self) -> None:
-        self._busy: dict[str, float] = {}  # tag -> monotonic start of the read in flight
+        # tag -> monotonic start of the read in flight (a subclass's on_mount may have started one already)
+        self.__dict__.setdefault("_busy", {})
         self.set_interval(0.25, self._show_progress, name="progress")
         self.set_class(bool(getattr(self.app, "no_color", False)), "-no-color")
         self._check_size()
@@ -257,6 +258,10 @@ class ConsoleScreen(Screen):
         self.__dict__.setdefault("_busy", {})[tag] = time.monotonic()
         self._service_worker(tag, fn, key)
 
+    def show_waiting(self, waiting: dict[str, float]) -> None:
+        """Override: the reads still in flight (tag -> seconds so far), every quarter second while any runs and
+        once when the last ends, so a screen says what it is computing and shows what is ready already."""
+
     def _show_progress(self) -> None:
         busy = self.__dict__.get("_busy") or {}
         now = time.monotonic()
@@ -265,6 +270,9 @@ class ConsoleScreen(Screen):
             bar = self.query_one("#progress", Static)
         except Exception:  # noqa: BLE001 - not composed yet
             return
+        if busy or self.__dict__.get("_was_busy"):
+            self._was_busy = bool(busy)
+            self.show_waiting({tag: now - t for tag, t in busy.items()})
         if not slow:
             if bar.display:
                 bar.display = False

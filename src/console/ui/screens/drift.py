@@ -88,7 +88,10 @@ class DriftScreen(WindowedScreen):
         rows = [self.window_text()]
         rep = self.report
         if loading or rep is None or rep.get("window") != self.window:
-            rows.append(line("DATASET", Text("computing drift...", style="dim")))
+            seconds = (self.__dict__.get("_waiting") or {}).get("drift")
+            took = f" {seconds:.1f} s" if seconds is not None else ""
+            rows.append(line("DATASET", Text(f"computing drift over {self.window}: every feature against the "
+                                             f"reference...{took}", style="dim")))
         elif rep.get("dataset") is None:
             rows.append(line("DATASET", safe(rep.get("note") or "no reference data")))
         else:
@@ -106,6 +109,12 @@ class DriftScreen(WindowedScreen):
             if rep.get("note"):
                 rows.append(line("NOTE", safe(rep["note"])))
         return lines(rows)
+
+    def show_waiting(self, waiting: dict[str, float]) -> None:
+        self._waiting = waiting
+        rep = self.report
+        if "drift" in waiting and (rep is None or rep.get("window") != self.window):
+            self.query_one("#drift-head", Static).update(self._head(loading=True))
 
     def show(self, tag: str, result: Any) -> None:
         if tag != "drift":

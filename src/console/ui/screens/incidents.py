@@ -91,6 +91,11 @@ class IncidentsScreen(MonitorScreen):
         env = "production"
         self.fetch("worst", lambda svc: (model, svc.fairness(model, environment=env)["worst"]), key=model)
 
+    def show_waiting(self, waiting: dict[str, float]) -> None:
+        if "findings" in waiting and "findings" not in self.loaded:
+            head = Text(f"evaluating the alert rules over the history... {waiting['findings']:.1f} s", style="dim")
+            self.query_one("#inc-head", Static).update(head)
+
     def show(self, tag: str, result: Any) -> None:
         if tag == "findings":
             self.now, self.findings = result

@@ -488,8 +488,21 @@ class ModelScreen(ActionsMixin, MonitorScreen):
         for name in self.PANELS:
             if name == "burn" and "burn" not in self.parts:
                 continue  # comes with health
-            rows.append(self.parts.get(name) or line(name.upper(), Text("loading...", style="dim")))
+            rows.append(self.parts.get(name) or line(name.upper(), self._pending(name)))
         return lines(rows)
+
+    def _pending(self, name: str) -> Text:
+        """A panel not here yet: what it waits for and for how long (the ready ones already show)."""
+        seconds = (self.__dict__.get("_waiting") or {}).get("incidents" if name == "alerts" else name)
+        what = {"alerts": "evaluating alert rules", "drift": "computing drift (24h)",
+                "quality": "joining labels (24h)", "health": "reading the last hour", "cost": "adding up cost",
+                "serving": "reading deployments"}.get(name, "loading")
+        return Text(f"{what}... {seconds:.1f} s" if seconds is not None else f"{what}...", style="dim")
+
+    def show_waiting(self, waiting: dict[str, float]) -> None:
+        self._waiting = waiting
+        if any(name not in self.parts for name in self.PANELS if name != "burn"):
+            self._render_summary()
 
     def _render_summary(self) -> None:
         self.query_one("#summary", Static).update(self._summary_text())

@@ -1,0 +1,118 @@
+"""Per screen, how long from the key press until the screen shows data: the model page, Drift and Incidents,
+first visit (a fresh console: nothing computed yet, the store already built) and a second visit (esc, open
+again: cached by data version). Drives the real app headless with Textual's Pilot, polling on, as a user at
+the keyboard would: launch, wait for the Overview's first data, select delivery-eta, open the screen.
+
+    PYTHONPATH=src python benchmarks/bench_screens.py [--runs 3] [--dir /tmp/bench-screens] [--fleet-rows 0]
+
+`--fleet-rows N` also runs on benchmarks/fleet.py's Parquet fleet (3 models x 25 features, 7 days, no
+registry). The model page reports its first panel (serving, from the Overview's snapshot) and all panels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+MODEL = "delivery-eta"
+MODEL_TAGS = {"health", "quality", "drift", "cost", "incidents"}
+
+
+async def _until(pilot, predicate, limit: float = 600.0) -> float:
+    start = time.monotonic()
+    while not predicate():
+        if time.monotonic() - start > limit:
+            raise TimeoutError
+        await pilot.pause(0.02)
+    return time.monotonic()
+
+
+async def visit(cfg, now: datetime, screen: str) -> dict[str, float]:
+    """One fresh console; seconds to first data for `screen`, then for a second visit."""
+    from console.service import Service
+    from console.ui.app import ConsoleApp
+    from console.ui.screens.overview import OverviewScreen
+
+    app = ConsoleApp(cfg, service=Service(cfg, clock=lambda: now, cache=True), poll=True)
+    out: dict[str, float] = {}
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _until(pilot, lambda: isinstance(app.screen, OverviewScreen) and app.snapshot is not None
+                     and app.snapshot.rows)
+        overview = app.screen
+        await pilot.press("slash", *MODEL, "enter")
+        await _until(pilot, lambda: (overview.context() or ("",))[0] == MODEL)
+
+        def opened():
+            s = app.screen
+            return s if getattr(s, "SCREEN_NAME", "") == screen and s is not overview else None
+
+        for label in ("first", "again"):
+            t0 = time.monotonic()
+            if screen == "model":
+                await pilot.press("enter")
+            else:  # what the palette's `:drift` / `:incidents` does
+                app.open_screen(screen, model=MODEL, environment="production")
+            await _until(pilot, lambda: opened() is not None)
+            s = opened()
+            if screen == "model":
+                t1 = await _until(pilot, lambda: "serving" in s.parts)
+                out[f"{label} panel"] = t1 - t0
+                t2 = await _until(pilot, lambda: MODEL_TAGS <= s.loaded)
+                out[f"{label} all"] = t2 - t0
+            else:
+                tag = {"drift": "drift", "incidents": "findings"}[screen]
+                t1 = await _until(pilot, lambda: tag in s.loaded)
+                out[label] = t1 - t0
+            await pilot.press("escape")
+            await _until(pilot, lambda: app.screen is overview)
+    return out
+
+
+def run(cfg_path: Path, now: datetime, runs: int, title: str) -> None:
+    from console.config import parse_file
+
+    cfg = parse_file(cfg_path)
+    print(f"\n{title}: seconds from the key press to data ({runs} fresh consoles per screen, median / max)")
+    print(f"{'screen':10} {'measure':14} {'median s':>9} {'max s':>7}")
+    for screen in ("model", "drift", "incidents"):
+        results = [asyncio.run(visit(cfg, now, screen)) for _ in range(runs)]
+        for key in results[0]:
+            values = [r[key] for r in results]
+            print(f"{screen:10} {key:14} {statistics.median(values):9.2f} {max(values):7.2f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--dir", default="/tmp/bench-screens")
+    ap.add_argument("--fleet-rows", type=int, default=0)
+    args = ap.parse_args()
+    sys.path.insert(0, SRC)
+    import os
+
+    os.environ.setdefault("XDG_CACHE_HOME", str(Path(args.dir) / "cache"))
+    from console.demo.workspace import build_workspace
+
+    config = build_workspace(Path(args.dir) / "ws")
+    now = datetime.fromisoformat(json.loads((config.parent / "tour.json").read_text())["now"].rstrip("Z"))
+    run(config, now, args.runs, "demo workspace")
+    if args.fleet_rows:
+        sys.path.insert(0, str(Path(__file__).parent))
+        import fleet
+
+        root = Path(args.dir) / f"fleet-{args.fleet_rows}"
+        if not (root / "logs").exists():
+            fleet.write_fleet(root, args.fleet_rows, ["parquet"])
+        cfg = fleet.write_config(root, "parquet", live=False)
+        run(cfg, fleet.END, args.runs, f"fleet, {args.fleet_rows:,} rows (Parquet)")
+
+
+if __name__ == "__main__":
+    main()
