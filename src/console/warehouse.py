@@ -30,8 +30,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from console import __version__
-from console.config import Config, LogSource
+from console.config import Config, LogSource, reveal
 from console.sources.contract import CONTRACT, PROVENANCE, Rejected
+from console.sources import trace_poll
 from console.sources.files import FileCursor, Tailer
 from console.sources.readers import READERS
 from console.sql import load_query
@@ -396,6 +397,16 @@ class Warehouse:
                 if is_parquet_source(src):
                     continue
                 sid = f"{src.kind}|{src.format or ''}|{src.path}"
+                if trace_poll.is_polled(src.format, src.path):  # a tracking server's traces: polled, not tailed
+                    got = trace_poll.poll(src.path, dict(getattr(src, "options", None) or {}), m.cursors.get(sid),
+                                          lambda: reveal(self.cfg.tracking_uri))
+                    cursors[sid] = got.state
+                    notes += got.notes
+                    if got.parsed is not None:
+                        notes += [f"{src.path}: {n}" for n in got.parsed.notes]
+                        bad += self._queue(pending, kept, list(got.parsed.tables().items()), got.parsed.rejected,
+                                           src.path)
+                    continue
                 state = {k: FileCursor.from_dict(v) for k, v in m.cursors.get(sid, {}).items()}
                 fmt = format_of(src.path, src.format)
                 tailer = Tailer(state, grace_s=self.grace_s, wall=self.wall, csv_headers=(fmt == "csv"))
@@ -427,19 +438,7 @@ class Warehouse:
                     else:
                         rej = [Rejected(0, f"unknown log format {fmt_file!r}", "")] if chunk.first_line == 1 else []
                     rejected += rej
-                    for kind, t in by_kind:
-                        good, refused = self._conform(kind, t)
-                        if good.num_rows:
-                            pending[kind].append(good)
-                            kept[kind] = kept.get(kind, 0) + good.num_rows
-                        if refused.num_rows:
-                            pending["malformed"].append(refused)
-                            bad += refused.num_rows
-                    if rejected:
-                        pending["malformed"].append(pa.table({
-                            "source": [chunk.path] * len(rejected), "location": [str(r.loc) for r in rejected],
-                            "reason": [r.reason for r in rejected], "raw": [r.raw for r in rejected]}, schema=MALFORMED))
-                        bad += len(rejected)
+                    bad += self._queue(pending, kept, by_kind, rejected, chunk.path)
                     if sum(t.num_rows for t in pending[src.kind]) >= FLUSH_ROWS:
                         self._flush(pending, written)
                 cursors[sid] = {k: c.to_dict() for k, c in tailer.state_after().items()}
@@ -452,6 +451,26 @@ class Warehouse:
                     (self.dir / n).unlink(missing_ok=True)
             raise
         return kept, bad, written, cursors, missing, notes
+
+    def _queue(self, pending: dict[str, list[pa.Table]], kept: dict[str, int], by_kind: list[tuple[str, pa.Table]],
+               rejected: list[Rejected], source: str) -> int:
+        """Conforms one chunk's tables into `pending` (counting kept rows by kind); returns how many were set
+        aside, with the reader's own rejects."""
+        bad = 0
+        for kind, t in by_kind:
+            good, refused = self._conform(kind, t)
+            if good.num_rows:
+                pending[kind].append(good)
+                kept[kind] = kept.get(kind, 0) + good.num_rows
+            if refused.num_rows:
+                pending["malformed"].append(refused)
+                bad += refused.num_rows
+        if rejected:
+            pending["malformed"].append(pa.table({
+                "source": [source] * len(rejected), "location": [str(r.loc) for r in rejected],
+                "reason": [r.reason for r in rejected], "raw": [r.raw for r in rejected]}, schema=MALFORMED))
+            bad += len(rejected)
+        return bad
 
     def _conform(self, kind: str, table: pa.Table) -> tuple[pa.Table, pa.Table]:
         """(rows typed into the contract, rows set aside as malformed records)."""
