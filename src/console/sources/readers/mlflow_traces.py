@@ -36,7 +36,7 @@ from console.sources.readers._common import (
 )
 
 FORMAT = "mlflow-traces"
-LINE_BASED = True  # exported JSON Lines; live traces come through fetch + parse_records
+LINE_BASED = True  # exported JSON Lines; live traces (path = "mlflow://EXPERIMENT") through sources/trace_poll.py
 LABEL_KEY = "request_id"
 PAGE = 500
 _EPOCH = datetime(1970, 1, 1)
