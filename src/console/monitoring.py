@@ -183,7 +183,7 @@ class Monitor:
             return frame.filter((pl.col("ts") > since) & (pl.col("ts") <= until))
         wanted = list(dict.fromkeys([*CONTRACT_COLUMNS, *self.attributes(model)]))  # an LLM's features include its token counts
         frame = self.wh.frame("model_predictions", {
-            "model": model, "since": since, "until": until, "environment": environment}, columns=wanted)
+            "model": model, "since": since, "until": until, "environment": environment}, columns=wanted).sort("ts")
         missing = [n for n in self.attributes(model) if n not in frame.columns]
         cols = [_typed(frame.get_column(n)) for n in self.attributes(model)
                 if n in frame.columns and frame.schema[n] == pl.Utf8]

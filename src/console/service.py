@@ -149,8 +149,7 @@ class Service:
 
     def latest_ts(self) -> datetime | None:
         """The newest prediction's time, for `--at latest` and for 'no rows in this window' messages."""
-        row = self.warehouse.one("counts")
-        return row[4] if row else None
+        return self.warehouse.newest("predictions")
 
     # ------------------------------------------------------------------ sources
 
@@ -408,8 +407,7 @@ class Service:
     def has_rows(self) -> bool:
         """Whether the store holds any prediction at all."""
         self._ingested()
-        counts = self.warehouse.one("counts")
-        return bool(counts and counts[0])
+        return self.warehouse.newest() is not None
 
     def rule_problems(self) -> list[str]:
         """Configured rules that cannot be evaluated: an unknown model, drift without a reference."""
@@ -473,7 +471,7 @@ class Service:
                 alerts=firing.get(model, 0) if self.cfg.environment(env).production else 0,
                 serving=srv.to_dict() if srv else {},
             ))
-        counts = dict(zip(("predictions", "labels", "deployments", "malformed", "last_prediction"), wh.one("counts")))
+        counts = dict(zip(("predictions", "labels", "deployments", "malformed", "last_prediction"), wh.counts()))
         stats = self.last_refresh
         return Snapshot(
             workspace=self.cfg.workspace, now=now, registry=reg, rows=tuple(rows), malformed=counts["malformed"],

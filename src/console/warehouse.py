@@ -36,6 +36,7 @@ from console.sources.files import FileCursor, Tailer
 from console.sources.readers import READERS
 from console.sql import load_query
 from console.store import parse
+from console.store.facts import Facts, ts_text, ts_value
 from console.store.manifest import KINDS, Manifest
 
 _EXT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -142,6 +143,7 @@ class Warehouse:
         self._lakes: dict[str, object] = {}  # lake_N -> the Arrow dataset every cursor registers
         self._lake_kinds: dict[str, str] = {}
         self._parquet_meta: dict[tuple, int | str] = {}
+        self._facts = Facts(self.dir)
         self.manifest = Manifest.load(self._manifest_path)
         self._build_views(self.manifest, self._parquet_files()[0])
 
@@ -318,16 +320,76 @@ class Warehouse:
         return self._parquet_meta[key]
 
     def _rejects(self, kind: str, path: str) -> int:
-        """How many rows of one Parquet log the conform rules refuse; counted once per file version."""
-        st = os.stat(path)
-        key = ("rejects", kind, path, st.st_size, st.st_mtime_ns, st.st_ino)
-        if key not in self._parquet_meta:
-            max_ts = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=self.future_s)
+        """How many rows of one Parquet log the conform rules refuse."""
+        return int(self._file_facts(kind, path)["rejects"])
+
+    def _file_facts(self, kind: str, path: str) -> dict:
+        """What the conform rules make of one Parquet log: checked once per file version, by whichever
+        process first sees it. A fact holds for good unless a row was refused as dated in the future, which
+        time may cure: such a file is checked again by each process."""
+        key = f"{kind}|{os.path.abspath(path)}"
+        mem = ("rejects", kind, path, *(self._facts.get(key, path) or {}).get("version", [None]))
+        if mem in self._parquet_meta:
+            return self._parquet_meta[mem]
+        known = self._facts.get(key, path)
+        max_ts = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=self.future_s)
+        if known is None or (ts_value(known.get("newest")) or datetime.min) > (ts_value(known.get("horizon"))
+                                                                           or datetime.min):
             sql = load_query("file_rejects").format(files=_sql_list([path]), conform=load_query(
                 f"conform_{kind}").replace("FROM chunk", "FROM chunk_file"))
             with self.cursor() as cur:
-                self._parquet_meta[key] = cur.execute(sql, {"max_ts": max_ts} if "$max_ts" in sql else {}).fetchall()[-1][0]
-        return int(self._parquet_meta[key])
+                rejects, kept, newest = cur.execute(sql, {"max_ts": max_ts} if "$max_ts" in sql else {}).fetchall()[-1]
+            known = self._facts.put(key, path, rejects=int(rejects), newest_kept=ts_text(kept), newest=ts_text(newest),
+                                    horizon=ts_text(max_ts))
+            self._facts.save()
+        mem = ("rejects", kind, path, *known["version"])
+        self._parquet_meta[mem] = known
+        return known
+
+    def newest(self, kind: str = "predictions") -> datetime | None:
+        """The newest kept row's time, from what the store already knows of each file (segment statistics
+        and the in-place facts), not a scan of every row: `--at latest` costs milliseconds at any size."""
+        best: datetime | None = None
+        for name in self.manifest.segments.get(kind, []):
+            best = _later(best, self._segment_newest(name))
+        for p in self._parquet_files()[0].get(kind, []):
+            best = _later(best, ts_value(self._file_facts(kind, p).get("newest_kept")))
+        if any(k == kind for k in self._lake_kinds.values()):
+            with self.cursor() as cur:
+                row = cur.execute(f"SELECT max(ts) FROM lake_{kind} WHERE _reject IS NULL").fetchone()  # noqa: S608
+            best = _later(best, row[0] if row else None)
+        return best
+
+    def counts(self) -> tuple[int, int, int, int, datetime | None]:
+        """(predictions, labels, deployments, malformed, newest prediction), as the `counts` query gives them,
+        from file metadata and the in-place facts: no row is read unless a lake is configured."""
+        out = {k: sum(self._segment_rows(n) for n in self.manifest.segments.get(k, [])) for k in KINDS}
+        for kind, files in self._parquet_files()[0].items():
+            for p in files:
+                bad = self._rejects(kind, p)
+                out[kind] += int(self._parquet_check(p)) - bad
+                out["malformed"] += bad
+        if self._lake_kinds:
+            with self.cursor() as cur:
+                for kind in set(self._lake_kinds.values()):
+                    kept, bad = cur.execute(f"SELECT count(*) FILTER (WHERE _reject IS NULL), "  # noqa: S608
+                                            f"count(*) FILTER (WHERE _reject IS NOT NULL) FROM lake_{kind}").fetchone()
+                    out[kind] += kept
+                    out["malformed"] += bad
+        return out["predictions"], out["labels"], out["deployments"], out["malformed"], self.newest()
+
+    def _segment_newest(self, name: str) -> datetime | None:
+        key = ("segment-newest", name)
+        if key not in self._parquet_meta:
+            meta = pq.read_metadata(self.dir / name)
+            idx = meta.schema.to_arrow_schema().get_field_index("ts")
+            newest = None
+            for g in range(meta.num_row_groups):
+                st = meta.row_group(g).column(idx).statistics if idx >= 0 else None
+                if st is not None and st.has_min_max:
+                    newest = _later(newest, st.max)
+            self._parquet_meta[key] = newest
+        return self._parquet_meta[key]
 
     # ------------------------------------------------------------------ ingest
 
@@ -531,6 +593,12 @@ class Warehouse:
         finally:
             if self._tmp:
                 shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    if b is not None and b.tzinfo is not None:
+        b = b.astimezone(UTC).replace(tzinfo=None)
+    return b if a is None or (b is not None and b > a) else a
 
 
 def _expand(pattern: str) -> list[str]:
