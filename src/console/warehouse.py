@@ -92,6 +92,12 @@ def is_lake_source(src: LogSource) -> bool:
     return src.path.startswith("s3://") or src.format in ("delta", "iceberg")
 
 
+def is_lake_dataset(src: LogSource) -> bool:
+    """Object storage and lakehouse sources scanned in place (Parquet, Delta, Iceberg); line-based logs in
+    object storage are read once into the store instead."""
+    return is_lake_source(src) and format_of(src.path.rstrip("/*"), src.format) in (None, "parquet", "delta", "iceberg")
+
+
 def is_parquet_source(src: LogSource) -> bool:
     """Parquet logs are read in place; everything else is tailed line by line."""
     if is_lake_source(src):
@@ -261,7 +267,7 @@ class Warehouse:
         kinds: dict[str, str] = {}
         storage = {k: v for k, v in vars(getattr(self.cfg, "s3", None) or object()).items() if v is not None} \
             if getattr(self.cfg, "s3", None) is not None else {}
-        for i, src in enumerate(s for s in self.cfg.logs if is_lake_source(s)):
+        for i, src in enumerate(s for s in self.cfg.logs if is_lake_dataset(s)):
             name = f"lake_{i}"
             try:
                 if src.format == "delta":
@@ -453,13 +459,57 @@ class Warehouse:
         cursors: dict[str, dict] = {}
         missing: list[str] = []
         notes: list[str] = []
+        counts = {"bad": 0}
+
+        def take(src: LogSource, fmt_file: str | None, body: bytes, path: str, first_line: int, header: str | None,
+                 carry, rejected: list[Rejected]):
+            """Parses one piece of a log once, into typed rows of each kind and rows set aside; returns the
+            reader's carry (a vendor format's state between pieces)."""
+            by_kind: list[tuple[str, pa.Table]] = []
+            if fmt_file == "csv":
+                tables, rej = parse.csv_lines(body, header=header or "", source=path, first_line=first_line)
+                by_kind = [(src.kind, t) for t in tables]
+            elif fmt_file == "jsonl":
+                tables, rej = parse.jsonl(body, source=path, first_line=first_line)
+                by_kind = [(src.kind, t) for t in tables]
+            elif fmt_file in READERS:  # a vendor's format: its reader maps it onto the contract
+                parsed = READERS[fmt_file].parse(body, source=path, first_line=first_line,
+                                                 options=dict(getattr(src, "options", None) or {}), carry=carry)
+                carry = parsed.carry
+                by_kind = list(parsed.tables().items())
+                rej = parsed.rejected
+                notes.extend(f"{path}: {n}" for n in parsed.notes)
+            else:
+                rej = [Rejected(0, f"unknown log format {fmt_file!r}", "")] if first_line == 1 else []
+            rejected = rejected + list(rej)
+            for kind, t in by_kind:
+                good, refused = self._conform(kind, t)
+                if good.num_rows:
+                    pending[kind].append(good)
+                    kept[kind] = kept.get(kind, 0) + good.num_rows
+                if refused.num_rows:
+                    pending["malformed"].append(refused)
+                    counts["bad"] += refused.num_rows
+            if rejected:
+                pending["malformed"].append(pa.table({
+                    "source": [path] * len(rejected), "location": [str(r.loc) for r in rejected],
+                    "reason": [r.reason for r in rejected], "raw": [r.raw for r in rejected]}, schema=MALFORMED))
+                counts["bad"] += len(rejected)
+            if sum(t.num_rows for t in pending[src.kind]) >= FLUSH_ROWS:
+                self._flush(pending, written)
+            return carry
+
         try:
             for src in self.cfg.logs:
-                if is_parquet_source(src):
+                if is_parquet_source(src) or is_lake_dataset(src):
                     continue
                 sid = f"{src.kind}|{src.format or ''}|{src.path}"
-                state = {k: FileCursor.from_dict(v) for k, v in m.cursors.get(sid, {}).items()}
                 fmt = format_of(src.path, src.format)
+                if is_lake_source(src):
+                    cursors[sid], more = self._ingest_objects(src, fmt, m.cursors.get(sid, {}), take)
+                    notes += more
+                    continue
+                state = {k: FileCursor.from_dict(v) for k, v in m.cursors.get(sid, {}).items()}
                 tailer = Tailer(state, grace_s=self.grace_s, wall=self.wall, csv_headers=(fmt == "csv"))
                 for chunk in tailer.scan([src.path]):
                     # a rotated file (a.jsonl.1) keeps the format of the pattern that found it
@@ -470,40 +520,8 @@ class Warehouse:
                     if chunk.start_of_file:
                         body, _ = parse.strip_bom(body)
                     rejected = [Rejected(loc, reason, raw) for loc, reason, raw in chunk.rejected]
-                    by_kind: list[tuple[str, pa.Table]] = []
-                    if fmt_file == "csv":
-                        tables, rej = parse.csv_lines(body, header=chunk.header or "", source=chunk.path,
-                                                      first_line=chunk.first_line)
-                        by_kind = [(src.kind, t) for t in tables]
-                    elif fmt_file == "jsonl":
-                        tables, rej = parse.jsonl(body, source=chunk.path, first_line=chunk.first_line)
-                        by_kind = [(src.kind, t) for t in tables]
-                    elif fmt_file in READERS:  # a vendor's format: its reader maps it onto the contract
-                        parsed = READERS[fmt_file].parse(body, source=chunk.path, first_line=chunk.first_line,
-                                                         options=dict(getattr(src, "options", None) or {}),
-                                                         carry=chunk.cursor.carry)
-                        chunk.cursor.carry = parsed.carry
-                        by_kind = list(parsed.tables().items())
-                        rej = parsed.rejected
-                        notes += [f"{chunk.path}: {n}" for n in parsed.notes]
-                    else:
-                        rej = [Rejected(0, f"unknown log format {fmt_file!r}", "")] if chunk.first_line == 1 else []
-                    rejected += rej
-                    for kind, t in by_kind:
-                        good, refused = self._conform(kind, t)
-                        if good.num_rows:
-                            pending[kind].append(good)
-                            kept[kind] = kept.get(kind, 0) + good.num_rows
-                        if refused.num_rows:
-                            pending["malformed"].append(refused)
-                            bad += refused.num_rows
-                    if rejected:
-                        pending["malformed"].append(pa.table({
-                            "source": [chunk.path] * len(rejected), "location": [str(r.loc) for r in rejected],
-                            "reason": [r.reason for r in rejected], "raw": [r.raw for r in rejected]}, schema=MALFORMED))
-                        bad += len(rejected)
-                    if sum(t.num_rows for t in pending[src.kind]) >= FLUSH_ROWS:
-                        self._flush(pending, written)
+                    chunk.cursor.carry = take(src, fmt_file, body, chunk.path, chunk.first_line, chunk.header,
+                                              chunk.cursor.carry, rejected)
                 cursors[sid] = {k: c.to_dict() for k, c in tailer.state_after().items()}
                 missing += tailer.missing
                 notes += tailer.notes
@@ -513,7 +531,53 @@ class Warehouse:
                 for n in names:
                     (self.dir / n).unlink(missing_ok=True)
             raise
-        return kept, bad, written, cursors, missing, notes
+        return kept, counts["bad"], written, cursors, missing, notes
+
+    def _ingest_objects(self, src: LogSource, fmt: str | None, seen: dict, take) -> tuple[dict, list[str]]:
+        """A line-based log in object storage (JSONL, CSV, a vendor's JSON Lines such as SageMaker capture):
+        objects are written once, so each is read whole when first listed and remembered by ETag; an object
+        replaced under the same key is named, not read again (its rows are already counted). A bucket that
+        cannot be reached is a note, and the next refresh tries again."""
+        from console.sources import locations
+
+        storage = {k: v for k, v in vars(self.cfg.s3).items() if v is not None} \
+            if getattr(self.cfg, "s3", None) is not None else {}
+        seen = dict(seen)
+        notes: list[str] = []
+        try:
+            objects = locations.list_files(src.path, storage)
+        except locations.StorageError as exc:
+            return seen, [str(exc)]
+        except Exception as exc:  # noqa: BLE001 - a bucket that cannot be listed costs only itself
+            return seen, [str(locations.storage_error(src.path, exc, storage))]
+        for info in objects:
+            fmt_file = src.format or format_of(info.path, None) or fmt
+            if fmt_file == "parquet":
+                continue
+            before = seen.get(info.path)
+            if before is not None:
+                if before.get("etag") != info.etag:
+                    notes.append(f"{info.path}: replaced since it was read; its new content is not read again")
+                continue
+            try:
+                body = locations.open_range(info.path, 0, info.size, storage, etag=info.etag) if info.size else b""
+            except locations.StorageError as exc:
+                notes.append(str(exc))
+                continue
+            except Exception as exc:  # noqa: BLE001 - one unreadable object costs only itself
+                notes.append(str(locations.storage_error(info.path, exc, storage)))
+                continue
+            body, _ = parse.strip_bom(body)
+            header = None
+            if fmt_file == "csv":
+                header, _, body = body.partition(b"\n")
+                header = header.decode("utf-8", "replace").rstrip("\r")
+            lines, rejected = body, []
+            if lines and not lines.endswith(b"\n"):
+                lines += b"\n"  # an object is complete: its last line needs no terminator
+            take(src, fmt_file, lines, info.path, 2 if fmt_file == "csv" else 1, header, None, rejected)
+            seen[info.path] = {"etag": info.etag, "size": info.size}
+        return seen, notes
 
     def _conform(self, kind: str, table: pa.Table) -> tuple[pa.Table, pa.Table]:
         """(rows typed into the contract, rows set aside as malformed records)."""
