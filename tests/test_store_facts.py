@@ -93,3 +93,28 @@ def test_counts_from_metadata_equal_the_counting_query(tmp_path):
     w = Warehouse(cfg, database=tmp_path / "store")
     w.refresh()
     assert w.counts() == w.one("counts") == (41, 1, 0, 2, datetime(2026, 11, 3, 0, 0, 11))
+
+
+def test_a_refresh_says_how_far_it_has_read(tmp_path):
+    """The first frame of a cold start shows this line while a large backlog is read."""
+    from console.service import Service
+
+    log = tmp_path / "p.jsonl"
+    with open(log, "w") as fh:
+        for i in range(3000):
+            fh.write(json.dumps({"ts": "2026-11-03T00:00:00Z", "model": "m", "version": "1", "request_id": f"r{i}"})
+                     + "\n")
+    cfg = Config(source=None, root=tmp_path, logs=(LogSource("predictions", str(log)),))
+    svc = Service(cfg, clock=lambda: datetime(2026, 11, 4))
+    seen = []
+    svc.warehouse.on_progress = lambda p: seen.append((p, svc.ingest_progress()))
+    try:
+        assert svc.ingest_progress() is None
+        svc.refresh()
+        assert seen, "no progress was published"
+        last, line = seen[-1]
+        assert (last.offset, last.size, last.rows) == (log.stat().st_size, log.stat().st_size, 3000)
+        assert line.startswith("reading p.jsonl 100%: 3,000 rows so far")
+        assert svc.ingest_progress() is None  # nothing in flight any more
+    finally:
+        svc.close()

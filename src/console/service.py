@@ -322,6 +322,15 @@ class Service:
         self.last_refresh = self.warehouse.refresh()
         return self.last_refresh
 
+    def ingest_progress(self) -> str | None:
+        """What a refresh in flight has read so far, as one line for the status bar; None when none runs."""
+        p = self.warehouse.progress
+        if p is None:
+            return None
+        share = f" {100 * p.offset / p.size:.0f}%" if p.size else ""
+        return (f"reading {p.path.rsplit('/', 1)[-1]}{share}: {p.rows:,} rows so far"
+                + (f", {p.rate:,.0f} rows/s" if p.rate else ""))
+
     # ------------------------------------------------------------------ overview
 
     def serving(self, now: datetime | None = None) -> dict[tuple[str, str], Serving]:

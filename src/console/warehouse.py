@@ -56,6 +56,20 @@ class RefreshStats:
     notes: tuple[str, ...] = ()  # rotations, truncations, unreadable files, a store held by another process
 
 
+@dataclass(frozen=True)
+class Progress:
+    """How far a refresh has read, for the first frame of a cold start (a large JSONL backlog takes a while)."""
+    path: str  # the file being read
+    offset: int  # bytes of it read so far
+    size: int  # its size when the piece was read
+    rows: int  # rows kept by this refresh so far, all sources
+    seconds: float  # since the refresh started
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+
 def format_of(path: str, declared: str | None) -> str | None:
     return declared or _EXT.get(Path(path).suffix.lower())
 
@@ -150,6 +164,8 @@ class Warehouse:
         self._lake_kinds: dict[str, str] = {}
         self._parquet_meta: dict[tuple, int | str] = {}
         self._facts = Facts(self.dir)
+        self.progress: Progress | None = None  # set while a refresh reads, None otherwise
+        self.on_progress = None  # called with each Progress on the refreshing thread (benchmarks, tests)
         self.manifest = Manifest.load(self._manifest_path)
         self._build_views(self.manifest, self._parquet_files()[0])
 
@@ -434,6 +450,7 @@ class Warehouse:
             except BaseException:
                 raise
             finally:
+                self.progress = None
                 self._lock.release()
             parquet, missing, pnotes = self._parquet_files()
             pnotes += self._open_lakes()
@@ -460,6 +477,7 @@ class Warehouse:
         missing: list[str] = []
         notes: list[str] = []
         counts = {"bad": 0}
+        started = time.perf_counter()
 
         def take(src: LogSource, fmt_file: str | None, body: bytes, path: str, first_line: int, header: str | None,
                  carry, rejected: list[Rejected]):
@@ -522,6 +540,7 @@ class Warehouse:
                     rejected = [Rejected(loc, reason, raw) for loc, reason, raw in chunk.rejected]
                     chunk.cursor.carry = take(src, fmt_file, body, chunk.path, chunk.first_line, chunk.header,
                                               chunk.cursor.carry, rejected)
+                    self._report(chunk.path, chunk.cursor.offset, sum(kept.values()), started)
                 cursors[sid] = {k: c.to_dict() for k, c in tailer.state_after().items()}
                 missing += tailer.missing
                 notes += tailer.notes
@@ -577,7 +596,23 @@ class Warehouse:
                 lines += b"\n"  # an object is complete: its last line needs no terminator
             take(src, fmt_file, lines, info.path, 2 if fmt_file == "csv" else 1, header, None, rejected)
             seen[info.path] = {"etag": info.etag, "size": info.size}
+            self._report(info.path, info.size, None, None)
         return seen, notes
+
+    def _report(self, path: str, offset: int, rows: int | None, started: float | None) -> None:
+        """Publishes how far the refresh has read (one immutable object, swapped: a reader on another thread
+        sees the old one or the new one)."""
+        prev = self.progress
+        try:
+            size = os.stat(path).st_size if not path.startswith("s3://") else offset
+        except OSError:
+            size = offset
+        if rows is None:
+            rows = prev.rows if prev else 0
+        seconds = time.perf_counter() - started if started is not None else (prev.seconds if prev else 0.0)
+        self.progress = Progress(path, offset, max(size, offset), rows, seconds)
+        if self.on_progress is not None:
+            self.on_progress(self.progress)
 
     def _conform(self, kind: str, table: pa.Table) -> tuple[pa.Table, pa.Table]:
         """(rows typed into the contract, rows set aside as malformed records)."""
