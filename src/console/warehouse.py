@@ -165,6 +165,7 @@ class Warehouse:
         self._lake_kinds: dict[str, str] = {}
         self._parquet_meta: dict[tuple, int | str] = {}
         self._facts = Facts(self.dir)
+        self._views: set[str] = set()  # the view statements last run on this connection
         self.progress: Progress | None = None  # set while a refresh reads, None otherwise
         self.on_progress = None  # called with each Progress on the refreshing thread (benchmarks, tests)
         self.manifest = Manifest.load(self._manifest_path)
@@ -254,7 +255,11 @@ class Warehouse:
         seg = {k: [str(self.dir / n) for n in m.segments.get(k, [])] + [str(self.dir / f"skeleton-{k}.parquet")]
                for k in KINDS}
         raw = str(self.dir / "skeleton-raw.parquet")
-        max_ts = (datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=self.future_s)).isoformat(sep=" ")
+        # the horizon for rows dated in the future, to the next whole minute: the views' text then changes only
+        # when a file or segment list does, and only the statements that changed are run again (a refresh
+        # after a few appended rows rebinds the kinds that got a segment, not every view over every file)
+        horizon = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=self.future_s)
+        max_ts = (horizon.replace(second=0, microsecond=0) + timedelta(minutes=1)).isoformat(sep=" ")
         conform = {k: load_query(f"conform_{k}").replace("FROM chunk", f"FROM inplace_raw_{k}")
                    .replace("$max_ts", f"TIMESTAMP '{max_ts}'") for k in ("predictions", "labels", "deployments")}
         lake = {k: " UNION ALL BY NAME ".join(f"SELECT * FROM {n}" for n, kk in self._lake_kinds.items() if kk == k)
@@ -269,8 +274,12 @@ class Warehouse:
             **{f"conform_{k}": v for k, v in conform.items()},
             **{f"clean_conform_{k}": v.replace(f"FROM inplace_raw_{k}", f"FROM clean_raw_{k}")
                for k, v in conform.items()})
+        statements = [st.query for st in duckdb.extract_statements(sql)]
         with self.cursor() as cur:
-            cur.execute(sql)
+            for st in statements:
+                if st not in self._views:
+                    cur.execute(st)
+        self._views = set(statements)
 
     # ------------------------------------------------------------------ finding files
 
