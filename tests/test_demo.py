@@ -19,6 +19,8 @@ from console.config import parse_file
 from console.demo import fleet as F
 from console.demo.live import LiveWriter
 from console.demo.workspace import build_workspace
+from console.sources.readers import otlp
+from console.warehouse import Warehouse
 
 NOW = datetime(2025, 6, 10, 12, 0, tzinfo=UTC)
 SEED = 7
@@ -56,13 +58,20 @@ def _jsonl(path: Path, skip: set[int] = frozenset()) -> pl.DataFrame:
     return pl.read_ndjson(kept, infer_schema_length=None).with_columns(t=_ts())
 
 
+def _otlp(path: Path) -> pl.DataFrame:
+    """The LLM's OpenTelemetry spans through the console's own OTLP reader, as the config reads them."""
+    out = otlp.parse(path.read_bytes(), source=str(path), first_line=1, options={"feature_prefix": "app."})
+    assert not out.rejected
+    return pl.from_arrow(out.predictions).with_columns(t=pl.col("ts").dt.replace_time_zone("UTC"))
+
+
 @pytest.fixture(scope="module")
 def logs(ws, tour):
     bad = {m["line"] for m in tour["malformed"]}
     pred = ws / "logs" / "predictions"
     return {
         F.FRAUD: _jsonl(pred / "fraud-detector.jsonl", bad).unnest("features"),
-        F.LLM: _jsonl(pred / "support-assistant.jsonl"),
+        F.LLM: _otlp(ws / F.OTLP_LOG),
         F.ETA: pl.read_parquet(pred / "delivery-eta.parquet").with_columns(t=_ts()),
         "labels": pl.read_csv(ws / "logs" / "labels.csv", schema_overrides={"label": pl.String})
         .with_columns(lt=_ts()),
@@ -108,6 +117,36 @@ def test_reset_refuses_a_folder_that_is_not_a_workspace(tmp_path):
     with pytest.raises(FileExistsError):
         build_workspace(tmp_path, reset=True, now=NOW)
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_the_assistant_logs_opentelemetry_spans_the_store_reads_as_generated(built, ws, tmp_path):
+    """The LLM's log is a vendor shape (OTLP/JSON GenAI spans, agent + chat span per request); through the
+    config's `format = "otlp"` source the store holds exactly the rows the generator made, field for field."""
+    cfg = parse_file(built[0])
+    (source,) = [s for s in cfg.logs if s.format == "otlp"]
+    assert source.path == str(ws / F.OTLP_LOG) and source.options == {"feature_prefix": "app."}
+    lines = (ws / F.OTLP_LOG).read_text().splitlines()
+    assert lines and all("resourceSpans" in json.loads(line) for line in lines)
+    assert not list((ws / "logs" / "predictions").glob("support-assistant*"))  # no contract-shaped copy
+    wh = Warehouse(cfg, database=tmp_path / "store")
+    try:
+        wh.refresh()
+        cols = ["request_id", "variant", "ts", "version", "environment", "latency_ms", "is_error", "error",
+                "input_tokens", "output_tokens", "cost_usd", "prediction", "score", "channel", "language",
+                "conversation_turns", "prompt_version", "refused", "guardrail_blocked", "factuality"]
+        with wh.cursor() as cur:
+            got = cur.sql(f"SELECT {', '.join(cols)} FROM predictions WHERE model = ? "  # noqa: S608
+                          "ORDER BY request_id, variant", params=[F.LLM]).to_arrow_table()
+            assert cur.execute("SELECT count(*) FROM malformed WHERE source = ?", [source.path]).fetchone()[0] == 0
+    finally:
+        wh.close()
+    want = (F.generate(SEED, NOW).predictions[F.LLM]
+            .with_columns(ts=pl.col("ts").str.to_datetime("%Y-%m-%dT%H:%M:%S%.3fZ", time_unit="us"),
+                          is_error=pl.col("status") == "error")
+            .select(cols).sort("request_id", "variant"))
+    got = pl.from_arrow(got)
+    assert got.height == want.height > 20_000
+    assert got.with_columns(pl.col("ts").dt.replace_time_zone(None)).equals(want), "store rows differ"
 
 
 def test_config_parses_and_points_at_real_files(built, ws):
@@ -365,6 +404,32 @@ def test_live_writer_follows_the_deployment_log(ws, tmp_path):
     labels = pl.read_csv(tmp_path / "logs" / "labels.csv", schema_overrides={"label": pl.String})
     live_ids = set(pl.read_ndjson(live_path, infer_schema_length=None)["request_id"])
     assert len(labels) > 100 and set(labels["request_id"]) <= live_ids
+
+
+def test_live_writer_appends_the_assistant_as_spans_the_store_reads_once(ws, tmp_path):
+    for name in ("mlops-console.toml", "tour.json"):
+        shutil.copy(ws / name, tmp_path / name)
+    (tmp_path / "logs" / "predictions").mkdir(parents=True)
+    shutil.copy(ws / "logs" / "deployments.jsonl", tmp_path / "logs" / "deployments.jsonl")
+    cfg = parse_file(tmp_path / "mlops-console.toml")
+    spans, live = tmp_path / F.OTLP_LOG, tmp_path / "logs" / "predictions" / "live.jsonl"
+    writer = LiveWriter(tmp_path / "mlops-console.toml", rate_per_s=20.0, seed=5)
+    assert writer.otlp_path == spans
+    wh = Warehouse(cfg, database=tmp_path / "store")
+    try:
+        for minute in (1, 2, 3):
+            writer.write_batch(60.0, NOW + timedelta(minutes=minute))
+            wh.refresh()
+            written = _otlp(spans)
+            assert set(written["model"]) == {F.LLM} and written.height > 100
+            assert written["prompt_name"].unique().to_list() == [F.PROMPT]
+            with wh.cursor() as cur:
+                stored = cur.sql("SELECT count(*), sum(input_tokens), count(DISTINCT request_id || variant) "
+                                 "FROM predictions WHERE model = ?", params=[F.LLM]).fetchall()[0]
+            assert stored == (written.height, written["input_tokens"].sum(), written.height)  # each once
+    finally:
+        wh.close()
+    assert F.LLM not in set(pl.read_ndjson(live, infer_schema_length=None)["model"])
 
 
 def test_live_writer_thread_starts_and_stops(ws, tmp_path):

@@ -26,7 +26,7 @@ def test_round_trip_through_the_reader(tmp_path):
     rows = _rows()
     rows[5]["label"] = "billing"
     path = tmp_path / "logs" / "support-assistant.otlp.jsonl"
-    lines = write_otlp(rows, path)
+    lines = write_otlp(rows, path, prompt=fleet.PROMPT)
     assert lines == 6  # two resources (versions 3 and 4), 50 requests a line: ceil(77/50) + ceil(153/50)
     out = otlp.parse(path.read_bytes(), source=str(path), first_line=1, options={"feature_prefix": "app."})
     assert not out.rejected
@@ -45,6 +45,9 @@ def test_round_trip_through_the_reader(tmp_path):
         assert (g["prediction"], g["score"]) == (row["prediction"], row["score"])
         assert (g["channel"], g["language"], g["conversation_turns"]) == (row["channel"], row["language"], row["conversation_turns"])
         assert g["factuality"] == row["factuality"] and g["refused"] == row["refused"]
+        # the app's prompt_version fills the column the span's GenAI attributes leave empty (no feature_ copy)
+        assert (g["prompt_name"], g["prompt_version"]) == (fleet.PROMPT, row["prompt_version"])
+        assert "feature_prompt_version" not in g
     assert sum(g["input_tokens"] for g in got.values()) == sum(r["input_tokens"] for r in rows)  # not doubled
     (label,) = out.labels.to_pylist()
     assert (label["request_id"], label["label"]) == (rows[5]["request_id"], "billing")

@@ -24,6 +24,7 @@ STAGING_SHARE = 0.04
 
 FRAUD, ETA, LLM = "fraud-detector", "delivery-eta", "support-assistant"
 PROMPT = "support-assistant-prompt"
+OTLP_LOG = "logs/traces/support-assistant.jsonl"  # the LLM's spans, under the workspace
 
 # Requests per day in production; the festival multiplies delivery traffic on top.
 DAILY = {FRAUD: 13_500, ETA: 8_000, LLM: 2_600}
@@ -540,15 +541,19 @@ def tour(fleet: Fleet, m: dict[str, int]) -> dict:
 
 
 def write(fleet: Fleet, directory) -> None:
-    """The log files, reference sets and tour.json under `directory`."""
+    """The log files, reference sets and tour.json under `directory`. The LLM assistant's log is OpenTelemetry
+    GenAI spans (OTLP/JSON lines, as a Collector's file exporter writes them), so the tour shows the console
+    reading a vendor's shape; the other models write the console's own contract."""
     from pathlib import Path
+
+    from console.demo.otlp_writer import write_otlp
     d = Path(directory)
     (d / "logs" / "predictions").mkdir(parents=True, exist_ok=True)
     (d / "reference").mkdir(exist_ok=True)
     fraud_path = d / "logs" / "predictions" / f"{FRAUD}.jsonl"
     fleet.predictions[FRAUD].write_ndjson(fraud_path)
     _plant(fraud_path, fleet.malformed)
-    fleet.predictions[LLM].write_ndjson(d / "logs" / "predictions" / f"{LLM}.jsonl")
+    write_otlp(fleet.predictions[LLM].to_dicts(), d / OTLP_LOG, prompt=PROMPT)
     fleet.predictions[ETA].write_parquet(d / "logs" / "predictions" / f"{ETA}.parquet")
     fleet.labels.write_csv(d / "logs" / "labels.csv")
     with open(d / "logs" / "deployments.jsonl", "w", encoding="utf-8") as fh:

@@ -18,13 +18,15 @@ import polars as pl
 
 from console.config import parse_file
 from console.demo import fleet as F
+from console.demo.otlp_writer import write_otlp
 
 SHARE = {F.FRAUD: .5, F.ETA: .3, F.LLM: .2}  # of the requested rate, per model (production)
 LABEL_DELAY_S = {F.FRAUD: (20, 90), F.ETA: (10, 60)}  # accelerated so labels land during a session
 
 
 class LiveWriter:
-    """Appends predictions to logs/predictions/live.jsonl at a steady rate."""
+    """Appends predictions to logs/predictions/live.jsonl (the LLM's as OTLP spans to its trace log, when the
+    config reads one) at a steady rate."""
 
     def __init__(self, config_path: Path, rate_per_s: float | None = None, seed: int = 11):
         """`rate_per_s` None: each model at the history's own rate for the hour of day (fleet.rate_per_s), so
@@ -35,6 +37,9 @@ class LiveWriter:
         deployments = [s.path for s in cfg.logs if s.kind == "deployments" and "*" not in s.path]
         self.deployments_path = Path(deployments[0]) if deployments else root / "logs" / "deployments.jsonl"
         self.output_path = root / "logs" / "predictions" / "live.jsonl"
+        # the LLM's rows go where the config reads OpenTelemetry spans (the demo's own log), else to output_path
+        otlp = [s.path for s in cfg.logs if s.kind == "predictions" and s.format == "otlp" and "*" not in s.path]
+        self.otlp_path = Path(otlp[0]) if otlp else None
         self.labels_path = root / "logs" / "labels.csv"
         self.models = [m for m in F.VERSIONS if not cfg.models or m in cfg.models]
         tour = root / "tour.json"
@@ -89,6 +94,7 @@ class LiveWriter:
             start = end - int(seconds * 1e6)
             moments = self._moments or F.moments_of(now)
             out = io.BytesIO()
+            spans: list[dict] = []
             written = 0
             for model in self.models:
                 for env in F.ENVIRONMENTS:
@@ -102,13 +108,18 @@ class LiveWriter:
                         continue
                     ts = np.sort(self._rng.integers(start, end, n))
                     df, labels = F.generate_model(self._rng, model, ts, env, [(start - 1, state)], moments)
-                    df.write_ndjson(out)
+                    if model == F.LLM and self.otlp_path is not None:
+                        spans.extend(df.to_dicts())
+                    else:
+                        df.write_ndjson(out)
                     written += len(df)
                     if labels is not None and env == "production":
                         self._pending.append(self._delay(model, labels, ts))
-            if written:
+            if out.tell():
                 with open(self.output_path, "ab") as fh:
                     fh.write(out.getvalue())
+            if spans:
+                write_otlp(spans, self.otlp_path, append=True, prompt=F.PROMPT)
             self._land_labels(end)
             return written
 

@@ -3,7 +3,8 @@
 Each request is an agent trace as GenAI instrumentations write it: an `invoke_agent` span that repeats the
 usage totals (which the reader must not count twice) and a `chat` child span with the model call's usage,
 latency and status. Demo fields the semantic conventions do not name ride as `app.*` attributes; read the
-file with `format = "otlp"` and `[logs.options] feature_prefix = "app."`.
+file with `format = "otlp"` and `[logs.options] feature_prefix = "app."`. A shadow call mirrors a request
+under the same request_id but is its own trace, as a mirrored call to another model is.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 BATCH = 50  # spans per TracesData line, as the Collector's file exporter batches them
 _EPOCH = datetime(1970, 1, 1)
 _CONTRACT = {"ts", "model", "version", "environment", "request_id", "latency_ms", "status", "is_error", "error",
-             "input_tokens", "output_tokens", "cost_usd", "label", "llm_model", "provider"}
+             "input_tokens", "output_tokens", "cost_usd", "label", "llm_model", "provider", "prompt"}
 
 
 def _ns(ts: Any) -> int:
@@ -55,9 +56,10 @@ def _is_error(row: dict) -> bool:
     return str(row.get("status") or "").lower() in {"error", "failed", "5xx"} or bool(row.get("error"))
 
 
-def _spans(row: dict) -> list[dict]:
+def _spans(row: dict, prompt: str | None = None) -> list[dict]:
     rid = str(row["request_id"])
-    trace, root, chat = _id(rid, 16), _id("agent:" + rid, 8), _id("chat:" + rid, 8)
+    call_key = f"{rid}|{row.get('variant') or ''}"
+    trace, root, chat = _id(call_key, 16), _id("agent:" + call_key, 8), _id("chat:" + call_key, 8)
     start = _ns(row["ts"])
     end = start + int(round(float(row.get("latency_ms") or 0) * 1e6))
     error = _is_error(row)
@@ -66,7 +68,8 @@ def _spans(row: dict) -> list[dict]:
     app["app.request_id"] = rid
     model = row.get("llm_model", "gpt-4o-mini")
     call = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": row.get("provider", "openai"),
-            "gen_ai.request.model": model, "gen_ai.response.model": model, **usage,
+            "gen_ai.request.model": model, "gen_ai.response.model": model, "gen_ai.prompt.name": row.get("prompt", prompt),
+            **usage,
             "gen_ai.response.finish_reasons": None if error else ["stop"],
             "llm.cost.total": row.get("cost_usd"), "error.type": row.get("error") if error else None, **app}
     status = {"code": 2, "message": str(row.get("error") or "error")} if error else {"code": 1}
@@ -83,12 +86,12 @@ def _spans(row: dict) -> list[dict]:
     return [agent, chat_span]
 
 
-def _lines(rows: Iterable[dict]) -> Iterable[str]:
+def _lines(rows: Iterable[dict], prompt: str | None) -> Iterable[str]:
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
         key = (row.get("model"), row.get("version"), row.get("environment"))
         spans = groups.setdefault(key, [])
-        spans.extend(_spans(row))
+        spans.extend(_spans(row, prompt))
         if len(spans) >= 2 * BATCH:
             yield _line(key, groups.pop(key))
     for key, spans in groups.items():
@@ -103,13 +106,19 @@ def _line(key: tuple, spans: list[dict]) -> str:
         separators=(",", ":"))
 
 
-def write_otlp(rows: list[dict], path: str | Path, *, append: bool = False) -> int:
-    """Write (or append) the rows as OTLP/JSON lines; returns the number of lines written."""
+def otlp_text(rows: Iterable[dict], *, prompt: str | None = None) -> tuple[str, int]:
+    """The rows as OTLP/JSON lines (each ending in a newline) and how many lines that is; `prompt` names the
+    registry prompt the calls were made with (`gen_ai.prompt.name`) where a row does not."""
+    lines = list(_lines(rows, prompt))
+    return "".join(line + "\n" for line in lines), len(lines)
+
+
+def write_otlp(rows: Iterable[dict], path: str | Path, *, append: bool = False, prompt: str | None = None) -> int:
+    """Write (or append, in one write, so a tailer never meets half a batch) the rows as OTLP/JSON lines;
+    returns the number of lines written."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    n = 0
+    text, n = otlp_text(rows, prompt=prompt)
     with open(path, "a" if append else "w", encoding="utf-8") as fh:
-        for line in _lines(rows):
-            fh.write(line + "\n")
-            n += 1
+        fh.write(text)
     return n

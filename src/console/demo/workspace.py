@@ -37,6 +37,17 @@ kind = "predictions"
 path = "logs/predictions/delivery-eta.parquet"
 format = "parquet"
 
+# The support assistant logs OpenTelemetry GenAI spans (an OTel Collector's file exporter: one OTLP/JSON
+# TracesData per line). Model, version and environment come from the resource; tokens, latency and status
+# from the model-call spans; the app's own fields (channel, language, prompt_version...) from `app.*`.
+[[logs]]
+kind = "predictions"
+path = "{otlp_log}"
+format = "otlp"
+
+[logs.options]
+feature_prefix = "app."
+
 [[logs]]
 kind = "labels"
 path = "logs/labels.csv"
@@ -199,7 +210,7 @@ def config_text() -> str:
     def toml_list(items):
         return "[" + ", ".join(f'"{x}"' for x in items) + "]"
     return CONFIG.format(fraud_features=toml_list(F.FEATURES[F.FRAUD]), eta_features=toml_list(F.FEATURES[F.ETA]),
-                         llm_features=toml_list(F.FEATURES[F.LLM]), price_in=F.LLM_PRICES[0],
+                         llm_features=toml_list(F.FEATURES[F.LLM]), otlp_log=F.OTLP_LOG, price_in=F.LLM_PRICES[0],
                          price_out=F.LLM_PRICES[1])
 
 

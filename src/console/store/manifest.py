@@ -20,7 +20,7 @@ KINDS = ("predictions", "labels", "deployments", "malformed")
 class Manifest:
     generation: int = 0
     segments: dict[str, list[str]] = field(default_factory=lambda: {k: [] for k in KINDS})  # kind -> names
-    cursors: dict[str, dict] = field(default_factory=dict)  # source id -> {key: FileCursor.to_dict()}
+    cursors: dict[str, dict] = field(default_factory=dict)  # source id -> its read state (file cursors, objects seen, a poll)
     sources: str = ""  # fingerprint of the configured sources the rows came from
     retired: list[list] = field(default_factory=list)  # [name, when]: merged away, deleted once no reader needs them
     format: int = FORMAT

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from console.redact import redact_text, redact_uri
 from console.sources.contract import Parsed
 from console.sources.readers._common import (
     RAW_CHARS, BadRecord, cleaned, count, json_lines, label_row, loads, number, parse_time, parsed, priced,
@@ -35,7 +36,7 @@ from console.sources.readers._common import (
 )
 
 FORMAT = "mlflow-traces"
-LINE_BASED = True  # exported JSON Lines; live traces come through fetch + parse_records
+LINE_BASED = True  # exported JSON Lines; live traces (path = "mlflow://EXPERIMENT") through sources/trace_poll.py
 LABEL_KEY = "request_id"
 PAGE = 500
 _EPOCH = datetime(1970, 1, 1)
@@ -70,7 +71,8 @@ def fetch(tracking_uri: str, experiment_ids: list[str], since_ms: int, *, label_
                 break
         return out
     except Exception as exc:  # the MLflow client raises many kinds; one line for the operator
-        raise TraceFetchError(f"cannot search traces at {tracking_uri}: {str(exc).splitlines()[0][:200]}") from None
+        first = redact_text(str(exc).splitlines()[0])[:200] if str(exc) else type(exc).__name__
+        raise TraceFetchError(f"cannot search traces at {redact_uri(tracking_uri)}: {first}") from None
 
 
 def next_cursor(records: Iterable[dict], since_ms: int) -> int:

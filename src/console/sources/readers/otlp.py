@@ -55,6 +55,8 @@ _OUTPUT = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.
 _LLM_MODEL = ("gen_ai.response.model", "gen_ai.request.model", "llm.model_name")
 _PROVIDER = ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")
 _APP_CONTRACT = {"request_id", "variant", "prediction", "score"}
+# Columns the reader derives from GenAI attributes; an app attribute of the same name fills one the span left empty.
+_DERIVED = {"prompt_name", "prompt_version", "llm_model", "provider", "finish_reason", "operation"}
 EVALUATION_EVENT = "gen_ai.evaluation.result"
 
 
@@ -245,6 +247,8 @@ def _prediction(loc: int, span: dict, attrs: dict, resource: dict, key: str, opt
                     continue
                 if name in _APP_CONTRACT:
                     row[name] = number(v) if name == "score" else v
+                elif name in row and row[name] is None and name in _DERIVED:
+                    row[name] = text_of(v)  # the app names what the span's conventions left empty
                 else:
                     row[name if name not in row else f"feature_{name}"] = v
     return row
