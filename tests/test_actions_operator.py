@@ -360,3 +360,38 @@ def test_prompts_are_promoted_and_rolled_back_like_models(mlflow_server, tmp_pat
     assert back.ok, back.message
     assert str(client.get_prompt_version_by_alias(name, "champion").version) == "1"
     assert [r["phase"] for r in audit.read(op.audit.path, model=name)] == ["intent", "outcome"] * 2
+
+
+def test_an_action_abandoned_before_its_intent_writes_nothing_and_calls_no_hook(sqlite_uri, tmp_path, httpserver):
+    """Quit while the action still waits for the model's lock: no intent, so no outcome is due; the worker,
+    once it gets the lock, stops there: no intent, no hook call, no alias moved."""
+    import threading
+
+    from console.actions.locks import model_lock
+
+    name = unique("abandon")
+    seed_model(sqlite_uri, name, 3, aliases={"champion": "2"})
+    httpserver.expect_request("/deploy").respond_with_json({})
+    cfg = make_cfg(tmp_path, webhooks={"deploy": {"url": httpserver.url_for("/deploy")}})
+    op = make_op(cfg, sqlite_uri)
+    other = model_lock(op.lock_dir, name)  # another action on this box holds the model
+    other.acquire()
+    results = []
+    worker = threading.Thread(target=lambda: results.append(op.rollback(name, "production", to="1", reason="r")))
+    worker.start()
+    try:
+        for _ in range(600):
+            flights = op.flights.running()
+            if flights and flights[0].stage == "lock":
+                break
+            time.sleep(0.05)
+        assert [(f.action, f.model, f.stage) for f in op.flights.running()] == [("rollback", name, "lock")]
+        assert op.abandon([("rollback", name, "production")]) == []  # nothing was written: nothing to close
+    finally:
+        other.release()
+    worker.join(60)
+    [result] = results
+    assert not result.ok and result.details["abandoned"] and result.details["stage"] == "lock"
+    assert audit.read(op.audit.path, model=name) == [] and httpserver.log == []
+    assert aliases(sqlite_uri, name) == {"champion": "2"} and LEASE_TAG not in tags(sqlite_uri, name)
+    assert op.flights.running() == []
