@@ -569,7 +569,7 @@ class Monitor:
             note = extra.get("note") or (latest.note if latest else "no rows in the window")
             return [Finding(f"{model}:{rule.name}:insufficient", model, rule.metric, rule.name, rule.severity,
                             ctx.now, None, None, rule.threshold, state=ev.INSUFFICIENT, window=rule.window,
-                            detail=f"insufficient data: {note}")]
+                            evidence=note, detail=f"insufficient data: {note}")]
         out = []
         onset = None
         for run in ev.runs(evals, rule.op, min_count=2 if rule.metric in DRIFT_METRICS else 1):

@@ -23,6 +23,25 @@ from console.ui.text import printable, safe
 from console.ui.widgets import Col, FilterTable
 
 
+INSUFFICIENT = "insufficient data"  # analytics.evidence.INSUFFICIENT (the UI reads the service's findings only)
+
+
+def status_cell(f) -> Text:
+    """FIRING, resolved, or "too few" for a rule whose window lacks the rows or labels to say."""
+    if f.firing:
+        return state(True)
+    if f.status == INSUFFICIENT:
+        return Text("too few", style="italic")
+    return state(False)
+
+
+def evidence(f) -> str:
+    """The rows or labels behind the verdict (the latest evaluation), or what is missing for one."""
+    if f.evidence:
+        return f.evidence
+    return (f.detail or "").removeprefix("insufficient data: ") if f.status == INSUFFICIENT else ""
+
+
 def where(f) -> str:
     if f.segment:
         return f"{f.segment.get('column')}={f.segment.get('value')}"
@@ -57,10 +76,11 @@ class IncidentsScreen(MonitorScreen):
         Col("sev", "SEV", width=4, priority=2),
         Col("model", "MODEL", width=14, wide_width=22, priority=4),
         Col("rule", "RULE", width=18, wide_width=30, priority=3, flex=True),
-        Col("onset", "ONSET", width=11, priority=6),
-        Col("for", "FOR", width=7, priority=7),
-        Col("end", "END", width=11, priority=8),
-        Col("what", "FEATURE/SEGMENT", width=16, wide_width=30, priority=5, flex=True),
+        Col("onset", "ONSET", width=11, priority=7),
+        Col("for", "FOR", width=7, priority=8),
+        Col("end", "END", width=11, priority=9),
+        Col("what", "FEATURE/SEGMENT", width=16, wide_width=30, priority=6, flex=True),
+        Col("evidence", "EVIDENCE", width=22, wide_width=48, priority=5, flex=True),
     ]
 
     def __init__(self, model: str | None = None, environment: str | None = None, *, select: str | None = None,
@@ -107,10 +127,12 @@ class IncidentsScreen(MonitorScreen):
         shown = self._visible()
         self.by_id = {f.id: f for f in self.findings}
         firing = sum(1 for f in shown if f.firing)
+        unknown = sum(1 for f in shown if f.status == INSUFFICIENT)
         scope = f"model {self.scope}" if self.scope else "all models"
         head = Text(no_wrap=True, overflow="ellipsis")
         head.append(f"{firing} firing", style="bold reverse" if firing else "")
-        head.append(f", {len(shown) - firing} resolved  ")
+        head.append(f", {len(shown) - firing - unknown} resolved")
+        head.append(f", {unknown} insufficient data  " if unknown else "  ")
         head.append_text(safe(scope, "dim"))
         if self.model:
             head.append("  (a: " + ("all models" if self.scope else f"only {printable(self.model)}") + ")",
@@ -119,9 +141,9 @@ class IncidentsScreen(MonitorScreen):
         table = self.query_one("#incidents", FilterTable)
         now = self.now
         table.set_rows((f.id, [
-            state(f.firing), severity(f.severity), safe(f.model), safe(f.rule), safe(ts(f.onset)),
+            status_cell(f), severity(f.severity), safe(f.model), safe(f.rule), safe(ts(f.onset)),
             safe(duration((f.end or now) - f.onset) if (f.end or now) else "-"), safe(ts(f.end) if f.end else "-"),
-            safe(where(f))]) for f in shown)
+            safe(where(f)), safe(evidence(f), "dim" if f.status == INSUFFICIENT else "")]) for f in shown)
         if self.select and table.select_key(self.select):
             self.select = None
         self._render_detail()
@@ -184,7 +206,7 @@ def incident_text(f, now: datetime | None, worst: Any = ...) -> Text:
     def label(name: str) -> None:
         out.append(f"{name:<12}", style="bold")
 
-    out.append_text(state(f.firing))
+    out.append_text(status_cell(f) if f.firing or f.status != INSUFFICIENT else Text(INSUFFICIENT, style="italic"))
     out.append(" ")
     out.append_text(severity(f.severity))
     out.append(" ")
@@ -192,12 +214,24 @@ def incident_text(f, now: datetime | None, worst: Any = ...) -> Text:
     out.append("  ")
     out.append_text(safe(f.model))
     end = f.end or now
-    since = f"since {ts(f.onset)}" if f.firing else f"{ts(f.onset)} to {ts(f.end)}"
-    out.append(f"  {since}" + (f" ({duration(end - f.onset)})" if end else "") + "\n")
+    if f.status == INSUFFICIENT:
+        out.append(f"  at {ts(f.onset)}: not enough evidence either way\n")
+    else:
+        since = f"since {ts(f.onset)}" if f.firing else f"{ts(f.onset)} to {ts(f.end)}"
+        out.append(f"  {since}" + (f" ({duration(end - f.onset)})" if end else "") + "\n")
     label("RULE")
     out.append_text(safe(f.detail or f.kind))
     if f.value is not None:
         out.append(f"  peak {num(f.value, 3).plain}")
+    out.append("\n")
+    label("EVIDENCE")
+    shown = evidence(f)
+    if shown:
+        out.append_text(safe(shown))
+        if f.window:
+            out.append(f"  (window {f.window})", style="dim")
+    else:
+        out.append("-", style="dim")
     out.append("\n")
     label("SUSPECTS")
     if not f.suspects:
