@@ -111,10 +111,16 @@ class Finding:
     window: str = ""  # the rule's window (evaluation windows are at least this long)
     detected: datetime | None = None  # when the evidence was there (the first breaching window's end)
     evidence: str = ""  # the latest evaluation: value, interval, count
+    ack: object | None = None  # actions.acks.Ack: someone acknowledged it (set by the service)
 
     @property
     def firing(self) -> bool:
         return self.state == ev.FIRING if self.state else self.end is None
+
+    @property
+    def needs_attention(self) -> bool:
+        """Firing and nobody acknowledged it: what `check` fails on."""
+        return self.firing and self.ack is None
 
     @property
     def status(self) -> str:
@@ -127,6 +133,7 @@ class Finding:
             "firing": self.firing, "state": self.status, "window": self.window, "evidence": self.evidence,
             "detected": self.detected.isoformat() + "Z" if self.detected else None, "value": self.value, "threshold": self.threshold, "feature": self.feature,
             "segment": self.segment, "first_drifted": list(self.first_drifted), "detail": self.detail,
+            "acknowledged": self.ack.to_dict() if self.ack is not None else None,
             "suspects": [{"kind": s.kind, "ts": s.ts.isoformat() + "Z", "detail": s.detail} for s in self.suspects],
         }
 
@@ -631,6 +638,8 @@ class Monitor:
                    "refusal_rate": pl.col("refused").cast(pl.Float64)}[metric]
             part = ctx.preds.filter((pl.col("ts") > prev) & (pl.col("ts") <= hi)).select("ts", col.alias("v")).drop_nulls()
             return _change_point(part, "v", lo, hi), feature, first, detail
+        if metric == "cost_budget_share":  # the forecast crossed the budget at the first breaching evaluation
+            return hi, feature, first, detail
         return lo, feature, first, detail
 
     @staticmethod

@@ -3,7 +3,8 @@ before it (deployments, alias moves, prompt changes), the first features to drif
 so triage starts from the cause.
 
 Fleet-wide from the palette (`:incidents`, built without a model); filtered to one model when built with
-one, as the model page does (`a` toggles between that model and all). `m` opens the model page of the selected incident.
+one, as the model page does (`a` toggles between that model and all). `m` opens the model page of the selected incident;
+`k` acknowledges the selected firing incident with a reason (`Service.acknowledge`, as `mlops-console ack` does).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
 from console.ui.navigation import register_screen
+from console.ui.screens.ack_dialog import AckDialog
 from console.ui.screens.model import MonitorScreen, duration, num, severity, state, ts
 from console.ui.text import printable, safe
 from console.ui.widgets import Col, FilterTable
@@ -28,6 +30,8 @@ INSUFFICIENT = "insufficient data"  # analytics.evidence.INSUFFICIENT (the UI re
 
 def status_cell(f) -> Text:
     """FIRING, resolved, or "too few" for a rule whose window lacks the rows or labels to say."""
+    if f.firing and f.ack is not None:
+        return Text("ACKED", style="bold")
     if f.firing:
         return state(True)
     if f.status == INSUFFICIENT:
@@ -62,7 +66,31 @@ class IncidentsScreen(MonitorScreen):
         Binding("m", "open_model", "Model page", id="incidents.model"),
         Binding("a", "toggle_all", "All/this model", id="incidents.all"),
         Binding("o", "onset", "Go to onset", id="incidents.onset"),
+        Binding("k", "ack", "Acknowledge", id="incidents.ack"),
     ]
+
+    def action_ack(self) -> None:
+        """Acknowledge the selected firing incident with a reason (the `ack` command's path, audited)."""
+        f = self.current()
+        if f is None or not f.firing:
+            self.app.notify("select a firing incident to acknowledge", severity="warning")
+            return
+        if f.ack is not None:
+            self.app.notify(f"already acknowledged by {printable(f.ack.by)}: {printable(f.ack.reason)}")
+            return
+        incident_id = f.id
+
+        def done(reason: str | None) -> None:
+            if reason:
+                self.call_service("ack", lambda svc: svc.acknowledge(incident_id, reason))
+
+        self.app.push_screen(AckDialog(f.id, f.rule, f.model), done)
+
+    def _acked(self, result: Any) -> None:
+        self.app.notify(printable(result.message), severity="information" if result.ok else "error")
+        if result.ok:
+            self.acks_seen += 1  # a new key for the findings read: the cached list predates the record
+            self.refresh_data()
 
     def action_onset(self) -> None:
         """The time cursor to the selected incident's onset: every screen shows that moment."""
@@ -92,6 +120,7 @@ class IncidentsScreen(MonitorScreen):
         self.findings: list = []
         self.by_id: dict = {}
         self.worst: dict[str, Any] = {}  # model -> WorstSegment | None (fetched when an incident is selected)
+        self.acks_seen = 0  # acknowledgements made here (part of the findings read's cache key)
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="inc-head", classes="head")
@@ -100,7 +129,8 @@ class IncidentsScreen(MonitorScreen):
             yield Static(Text("loading incidents...", style="dim"), id="detail")
 
     def refresh_data(self) -> None:
-        self.fetch("findings", lambda svc: (svc.clock(), svc.findings()))
+        acks = self.acks_seen
+        self.fetch("findings", lambda svc: (svc.clock(), svc.findings(), acks)[:2], key=acks)
         current = self.current()
         if current is not None and "findings" in self.loaded:
             self._fetch_worst(current.model, force=True)
@@ -112,7 +142,9 @@ class IncidentsScreen(MonitorScreen):
         self.fetch("worst", lambda svc: (model, svc.fairness(model, environment=env)["worst"]), key=model)
 
     def show(self, tag: str, result: Any) -> None:
-        if tag == "findings":
+        if tag == "ack":
+            self._acked(result)
+        elif tag == "findings":
             self.now, self.findings = result
             self._render_list()
         elif tag == "worst":
@@ -130,7 +162,10 @@ class IncidentsScreen(MonitorScreen):
         unknown = sum(1 for f in shown if f.status == INSUFFICIENT)
         scope = f"model {self.scope}" if self.scope else "all models"
         head = Text(no_wrap=True, overflow="ellipsis")
-        head.append(f"{firing} firing", style="bold reverse" if firing else "")
+        acked = sum(1 for f in shown if f.firing and f.ack is not None)
+        head.append(f"{firing} firing", style="bold reverse" if firing > acked else "")
+        if acked:
+            head.append(f" ({acked} acked)")
         head.append(f", {len(shown) - firing - unknown} resolved")
         head.append(f", {unknown} insufficient data  " if unknown else "  ")
         head.append_text(safe(scope, "dim"))
@@ -224,6 +259,10 @@ def incident_text(f, now: datetime | None, worst: Any = ...) -> Text:
     if f.value is not None:
         out.append(f"  peak {num(f.value, 3).plain}")
     out.append("\n")
+    if f.ack is not None:
+        label("ACKED")
+        out.append_text(safe(f"by {f.ack.by} at {ts(f.ack.at)}: {f.ack.reason}"))
+        out.append("\n")
     label("EVIDENCE")
     shown = evidence(f)
     if shown:
