@@ -31,7 +31,7 @@ src = (f"read_parquet('{root}/logs/**/*.parquet', hive_partitioning=true)" if fm
        else f"read_json_auto('{root}/predictions.jsonl')")
 con = duckdb.connect()
 con.execute("SET TimeZone='UTC'")
-now = con.sql(f"SELECT max(CAST(ts AS TIMESTAMP)) FROM {src}").fetchone()[0]
+now = con.execute(f"SELECT max(CAST(ts AS TIMESTAMP)) FROM {src}").fetchone()[0]
 rows = con.execute(f'''
     SELECT model, count(*) FILTER (WHERE CAST(ts AS TIMESTAMP) > ?::TIMESTAMP - INTERVAL 24 HOUR) AS requests_24h,
            quantile_cont(latency_ms, 0.95) FILTER (WHERE CAST(ts AS TIMESTAMP) > ?::TIMESTAMP - INTERVAL 1 HOUR) AS p95,

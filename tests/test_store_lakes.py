@@ -97,3 +97,49 @@ def test_an_unreachable_bucket_costs_only_itself(fleet, s3_server, tmp_path):  #
     assert not any(s3_server.secret_access_key in n for n in stats.notes)
     assert svc.warehouse.one("counts")[0] == whole.num_rows
     svc.close()
+
+
+def test_jsonl_objects_in_s3_are_read_once_each(s3_server, tmp_path):  # noqa: F811
+    """SageMaker-style JSON Lines objects under dated folders: each object is read once, a new one is read on
+    the next refresh, a bad line costs only itself, and the counts equal the same files read from disk."""
+    import json
+
+    client = s3_server.client()
+    client.create_bucket(Bucket="capture")
+
+    def put(key: str, rows: list[dict], extra: bytes = b"") -> None:
+        body = "".join(json.dumps(r) + "\n" for r in rows).encode() + extra
+        client.put_object(Bucket="capture", Key=key, Body=body)
+        local = tmp_path / "local" / key
+        local.parent.mkdir(parents=True, exist_ok=True)
+        local.write_bytes(body)
+
+    def rows(hour: int, n: int) -> list[dict]:
+        return [{"ts": f"2026-11-29T{hour:02d}:{i % 60:02d}:00Z", "model": "a", "version": "1",
+                 "request_id": f"h{hour}-{i}", "latency_ms": 10 + i} for i in range(n)]
+
+    put("logs/2026/11/29/10/part-a.jsonl", rows(10, 40))
+    put("logs/2026/11/29/11/part-b.jsonl", rows(11, 25), extra=b"{not json\n")
+    storage = S3Storage(endpoint_url=s3_server.endpoint, region="us-east-1", access_key_id=s3_server.access_key_id,
+                        secret_access_key=s3_server.secret_access_key)
+    cfg = Config(source=None, root=tmp_path, s3=storage,
+                 logs=(LogSource("predictions", "s3://capture/logs/**/*.jsonl"),))
+    svc = Service(cfg, clock=lambda: END)
+    try:
+        first = svc.refresh()
+        assert first.rows == {"predictions": 65} and first.malformed == 1
+        again = svc.refresh()
+        assert again.rows == {} and again.malformed == 0  # nothing doubled
+        put("logs/2026/11/29/12/part-c.jsonl", rows(12, 7))
+        third = svc.refresh()
+        assert third.rows == {"predictions": 7}
+        remote = svc.warehouse.counts()
+    finally:
+        svc.close()
+    local_cfg = Config(source=None, root=tmp_path, logs=(LogSource("predictions", str(tmp_path / "local/logs/**/*.jsonl")),))
+    local = Service(local_cfg, clock=lambda: END)
+    try:
+        local.refresh()
+        assert local.warehouse.counts() == remote == (72, 0, 0, 1, datetime(2026, 11, 29, 12, 6))
+    finally:
+        local.close()

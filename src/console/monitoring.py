@@ -33,6 +33,7 @@ CONTRACT_COLUMNS = ("ts", "model", "version", "environment", "variant", "request
 LLM_COLUMNS = ("prompt_version", "refused", "guardrail_blocked", "factuality")
 WINDOWS = ("1h", "6h", "24h", "7d")
 HISTORY = "7d"
+FRAME_BUDGET = 256 << 20  # bytes of read frames kept for reuse; a fleet's 7-day frames would not fit in memory
 SEGMENT_GAP = 0.15  # a segment this much worse than the model overall is an incident of its own
 MIN_BUCKET_ROWS = 100  # fewer rows than this in a window: its rate is noise, not evidence
 MIN_DRIFT_ROWS = 500  # normed Wasserstein reads sampling noise as drift on a few hundred rows
@@ -190,7 +191,7 @@ class Monitor:
             return frame.filter((pl.col("ts") > since) & (pl.col("ts") <= until))
         wanted = list(dict.fromkeys([*CONTRACT_COLUMNS, *self.attributes(model)]))  # an LLM's features include its token counts
         frame = self.wh.frame("model_predictions", {
-            "model": model, "since": since, "until": until, "environment": environment}, columns=wanted)
+            "model": model, "since": since, "until": until, "environment": environment}, columns=wanted).sort("ts")
         missing = [n for n in self.attributes(model) if n not in frame.columns]
         cols = [_typed(frame.get_column(n)) for n in self.attributes(model)
                 if n in frame.columns and frame.schema[n] == pl.Utf8]
@@ -200,6 +201,8 @@ class Monitor:
         with self._lock:
             self._frames = {k: v for k, v in self._frames.items() if k[2] == self.wh.refreshes and k != key}
             self._frames[key] = (since, until, frame)
+            while len(self._frames) > 1 and sum(v[2].estimated_size() for v in self._frames.values()) > FRAME_BUDGET:
+                del self._frames[next(iter(self._frames))]  # the oldest read goes first
         return frame
 
     def joined(self, model: str, preds: pl.DataFrame, since: datetime, until: datetime,
@@ -836,6 +839,10 @@ def _typed(column: pl.Series) -> pl.Series:
     """Attribute strings from JSON become numbers or booleans where every value parses."""
     present = column.is_not_null().sum()
     if present == 0:
+        return column
+    sample = column.drop_nulls().head(64)  # a category's name fails both tests on its first values: stop there
+    if sample.cast(pl.Float64, strict=False).null_count() and \
+            not sample.str.to_lowercase().is_in(["true", "false"]).all():
         return column
     as_num = column.cast(pl.Float64, strict=False)
     if as_num.is_not_null().sum() == present:

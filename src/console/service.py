@@ -149,8 +149,7 @@ class Service:
 
     def latest_ts(self) -> datetime | None:
         """The newest prediction's time, for `--at latest` and for 'no rows in this window' messages."""
-        row = self.warehouse.one("counts")
-        return row[4] if row else None
+        return self.warehouse.newest("predictions")
 
     # ------------------------------------------------------------------ sources
 
@@ -323,6 +322,15 @@ class Service:
         self.last_refresh = self.warehouse.refresh()
         return self.last_refresh
 
+    def ingest_progress(self) -> str | None:
+        """What a refresh in flight has read so far, as one line for the status bar; None when none runs."""
+        p = self.warehouse.progress
+        if p is None:
+            return None
+        share = f" {100 * p.offset / p.size:.0f}%" if p.size else ""
+        return (f"reading {p.path.rsplit('/', 1)[-1]}{share}: {p.rows:,} rows so far"
+                + (f", {p.rate:,.0f} rows/s" if p.rate else ""))
+
     # ------------------------------------------------------------------ overview
 
     def serving(self, now: datetime | None = None) -> dict[tuple[str, str], Serving]:
@@ -447,8 +455,7 @@ class Service:
     def has_rows(self) -> bool:
         """Whether the store holds any prediction at all."""
         self._ingested()
-        counts = self.warehouse.one("counts")
-        return bool(counts and counts[0])
+        return self.warehouse.newest() is not None
 
     def rule_problems(self) -> list[str]:
         """Configured rules that cannot be evaluated: an unknown model, drift without a reference."""
@@ -513,7 +520,7 @@ class Service:
                 alerts=firing.get(model, 0) if self.cfg.environment(env).production else 0,
                 serving=srv.to_dict() if srv else {},
             ))
-        counts = dict(zip(("predictions", "labels", "deployments", "malformed", "last_prediction"), wh.one("counts")))
+        counts = dict(zip(("predictions", "labels", "deployments", "malformed", "last_prediction"), wh.counts()))
         stats = self.last_refresh
         return Snapshot(
             workspace=self.cfg.workspace, now=now, registry=reg, rows=tuple(rows), malformed=counts["malformed"],

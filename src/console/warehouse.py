@@ -36,6 +36,7 @@ from console.sources.files import FileCursor, Tailer
 from console.sources.readers import READERS
 from console.sql import load_query
 from console.store import parse
+from console.store.facts import Facts, ts_text, ts_value
 from console.store.manifest import KINDS, Manifest
 
 _EXT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -53,6 +54,20 @@ class RefreshStats:
     seconds: float = 0.0
     missing: tuple[str, ...] = ()  # configured paths with no file yet
     notes: tuple[str, ...] = ()  # rotations, truncations, unreadable files, a store held by another process
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a refresh has read, for the first frame of a cold start (a large JSONL backlog takes a while)."""
+    path: str  # the file being read
+    offset: int  # bytes of it read so far
+    size: int  # its size when the piece was read
+    rows: int  # rows kept by this refresh so far, all sources
+    seconds: float  # since the refresh started
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
 
 
 def format_of(path: str, declared: str | None) -> str | None:
@@ -89,6 +104,12 @@ cache_path = store_path  # the name the TUI and older tests know it by
 def is_lake_source(src: LogSource) -> bool:
     """Object storage and lakehouse tables: scanned in place through an Arrow dataset."""
     return src.path.startswith("s3://") or src.format in ("delta", "iceberg")
+
+
+def is_lake_dataset(src: LogSource) -> bool:
+    """Object storage and lakehouse sources scanned in place (Parquet, Delta, Iceberg); line-based logs in
+    object storage are read once into the store instead."""
+    return is_lake_source(src) and format_of(src.path.rstrip("/*"), src.format) in (None, "parquet", "delta", "iceberg")
 
 
 def is_parquet_source(src: LogSource) -> bool:
@@ -142,6 +163,9 @@ class Warehouse:
         self._lakes: dict[str, object] = {}  # lake_N -> the Arrow dataset every cursor registers
         self._lake_kinds: dict[str, str] = {}
         self._parquet_meta: dict[tuple, int | str] = {}
+        self._facts = Facts(self.dir)
+        self.progress: Progress | None = None  # set while a refresh reads, None otherwise
+        self.on_progress = None  # called with each Progress on the refreshing thread (benchmarks, tests)
         self.manifest = Manifest.load(self._manifest_path)
         self._build_views(self.manifest, self._parquet_files()[0])
 
@@ -259,7 +283,7 @@ class Warehouse:
         kinds: dict[str, str] = {}
         storage = {k: v for k, v in vars(getattr(self.cfg, "s3", None) or object()).items() if v is not None} \
             if getattr(self.cfg, "s3", None) is not None else {}
-        for i, src in enumerate(s for s in self.cfg.logs if is_lake_source(s)):
+        for i, src in enumerate(s for s in self.cfg.logs if is_lake_dataset(s)):
             name = f"lake_{i}"
             try:
                 if src.format == "delta":
@@ -318,16 +342,76 @@ class Warehouse:
         return self._parquet_meta[key]
 
     def _rejects(self, kind: str, path: str) -> int:
-        """How many rows of one Parquet log the conform rules refuse; counted once per file version."""
-        st = os.stat(path)
-        key = ("rejects", kind, path, st.st_size, st.st_mtime_ns, st.st_ino)
-        if key not in self._parquet_meta:
-            max_ts = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=self.future_s)
+        """How many rows of one Parquet log the conform rules refuse."""
+        return int(self._file_facts(kind, path)["rejects"])
+
+    def _file_facts(self, kind: str, path: str) -> dict:
+        """What the conform rules make of one Parquet log: checked once per file version, by whichever
+        process first sees it. A fact holds for good unless a row was refused as dated in the future, which
+        time may cure: such a file is checked again by each process."""
+        key = f"{kind}|{os.path.abspath(path)}"
+        mem = ("rejects", kind, path, *(self._facts.get(key, path) or {}).get("version", [None]))
+        if mem in self._parquet_meta:
+            return self._parquet_meta[mem]
+        known = self._facts.get(key, path)
+        max_ts = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=self.future_s)
+        if known is None or (ts_value(known.get("newest")) or datetime.min) > (ts_value(known.get("horizon"))
+                                                                           or datetime.min):
             sql = load_query("file_rejects").format(files=_sql_list([path]), conform=load_query(
                 f"conform_{kind}").replace("FROM chunk", "FROM chunk_file"))
             with self.cursor() as cur:
-                self._parquet_meta[key] = cur.execute(sql, {"max_ts": max_ts} if "$max_ts" in sql else {}).fetchall()[-1][0]
-        return int(self._parquet_meta[key])
+                rejects, kept, newest = cur.execute(sql, {"max_ts": max_ts} if "$max_ts" in sql else {}).fetchall()[-1]
+            known = self._facts.put(key, path, rejects=int(rejects), newest_kept=ts_text(kept), newest=ts_text(newest),
+                                    horizon=ts_text(max_ts))
+            self._facts.save()
+        mem = ("rejects", kind, path, *known["version"])
+        self._parquet_meta[mem] = known
+        return known
+
+    def newest(self, kind: str = "predictions") -> datetime | None:
+        """The newest kept row's time, from what the store already knows of each file (segment statistics
+        and the in-place facts), not a scan of every row: `--at latest` costs milliseconds at any size."""
+        best: datetime | None = None
+        for name in self.manifest.segments.get(kind, []):
+            best = _later(best, self._segment_newest(name))
+        for p in self._parquet_files()[0].get(kind, []):
+            best = _later(best, ts_value(self._file_facts(kind, p).get("newest_kept")))
+        if any(k == kind for k in self._lake_kinds.values()):
+            with self.cursor() as cur:
+                row = cur.execute(f"SELECT max(ts) FROM lake_{kind} WHERE _reject IS NULL").fetchone()  # noqa: S608
+            best = _later(best, row[0] if row else None)
+        return best
+
+    def counts(self) -> tuple[int, int, int, int, datetime | None]:
+        """(predictions, labels, deployments, malformed, newest prediction), as the `counts` query gives them,
+        from file metadata and the in-place facts: no row is read unless a lake is configured."""
+        out = {k: sum(self._segment_rows(n) for n in self.manifest.segments.get(k, [])) for k in KINDS}
+        for kind, files in self._parquet_files()[0].items():
+            for p in files:
+                bad = self._rejects(kind, p)
+                out[kind] += int(self._parquet_check(p)) - bad
+                out["malformed"] += bad
+        if self._lake_kinds:
+            with self.cursor() as cur:
+                for kind in set(self._lake_kinds.values()):
+                    kept, bad = cur.execute(f"SELECT count(*) FILTER (WHERE _reject IS NULL), "  # noqa: S608
+                                            f"count(*) FILTER (WHERE _reject IS NOT NULL) FROM lake_{kind}").fetchone()
+                    out[kind] += kept
+                    out["malformed"] += bad
+        return out["predictions"], out["labels"], out["deployments"], out["malformed"], self.newest()
+
+    def _segment_newest(self, name: str) -> datetime | None:
+        key = ("segment-newest", name)
+        if key not in self._parquet_meta:
+            meta = pq.read_metadata(self.dir / name)
+            idx = meta.schema.to_arrow_schema().get_field_index("ts")
+            newest = None
+            for g in range(meta.num_row_groups):
+                st = meta.row_group(g).column(idx).statistics if idx >= 0 else None
+                if st is not None and st.has_min_max:
+                    newest = _later(newest, st.max)
+            self._parquet_meta[key] = newest
+        return self._parquet_meta[key]
 
     # ------------------------------------------------------------------ ingest
 
@@ -366,6 +450,7 @@ class Warehouse:
             except BaseException:
                 raise
             finally:
+                self.progress = None
                 self._lock.release()
             parquet, missing, pnotes = self._parquet_files()
             pnotes += self._open_lakes()
@@ -391,13 +476,58 @@ class Warehouse:
         cursors: dict[str, dict] = {}
         missing: list[str] = []
         notes: list[str] = []
+        counts = {"bad": 0}
+        started = time.perf_counter()
+
+        def take(src: LogSource, fmt_file: str | None, body: bytes, path: str, first_line: int, header: str | None,
+                 carry, rejected: list[Rejected]):
+            """Parses one piece of a log once, into typed rows of each kind and rows set aside; returns the
+            reader's carry (a vendor format's state between pieces)."""
+            by_kind: list[tuple[str, pa.Table]] = []
+            if fmt_file == "csv":
+                tables, rej = parse.csv_lines(body, header=header or "", source=path, first_line=first_line)
+                by_kind = [(src.kind, t) for t in tables]
+            elif fmt_file == "jsonl":
+                tables, rej = parse.jsonl(body, source=path, first_line=first_line)
+                by_kind = [(src.kind, t) for t in tables]
+            elif fmt_file in READERS:  # a vendor's format: its reader maps it onto the contract
+                parsed = READERS[fmt_file].parse(body, source=path, first_line=first_line,
+                                                 options=dict(getattr(src, "options", None) or {}), carry=carry)
+                carry = parsed.carry
+                by_kind = list(parsed.tables().items())
+                rej = parsed.rejected
+                notes.extend(f"{path}: {n}" for n in parsed.notes)
+            else:
+                rej = [Rejected(0, f"unknown log format {fmt_file!r}", "")] if first_line == 1 else []
+            rejected = rejected + list(rej)
+            for kind, t in by_kind:
+                good, refused = self._conform(kind, t)
+                if good.num_rows:
+                    pending[kind].append(good)
+                    kept[kind] = kept.get(kind, 0) + good.num_rows
+                if refused.num_rows:
+                    pending["malformed"].append(refused)
+                    counts["bad"] += refused.num_rows
+            if rejected:
+                pending["malformed"].append(pa.table({
+                    "source": [path] * len(rejected), "location": [str(r.loc) for r in rejected],
+                    "reason": [r.reason for r in rejected], "raw": [r.raw for r in rejected]}, schema=MALFORMED))
+                counts["bad"] += len(rejected)
+            if sum(t.num_rows for t in pending[src.kind]) >= FLUSH_ROWS:
+                self._flush(pending, written)
+            return carry
+
         try:
             for src in self.cfg.logs:
-                if is_parquet_source(src):
+                if is_parquet_source(src) or is_lake_dataset(src):
                     continue
                 sid = f"{src.kind}|{src.format or ''}|{src.path}"
-                state = {k: FileCursor.from_dict(v) for k, v in m.cursors.get(sid, {}).items()}
                 fmt = format_of(src.path, src.format)
+                if is_lake_source(src):
+                    cursors[sid], more = self._ingest_objects(src, fmt, m.cursors.get(sid, {}), take)
+                    notes += more
+                    continue
+                state = {k: FileCursor.from_dict(v) for k, v in m.cursors.get(sid, {}).items()}
                 tailer = Tailer(state, grace_s=self.grace_s, wall=self.wall, csv_headers=(fmt == "csv"))
                 for chunk in tailer.scan([src.path]):
                     # a rotated file (a.jsonl.1) keeps the format of the pattern that found it
@@ -408,40 +538,9 @@ class Warehouse:
                     if chunk.start_of_file:
                         body, _ = parse.strip_bom(body)
                     rejected = [Rejected(loc, reason, raw) for loc, reason, raw in chunk.rejected]
-                    by_kind: list[tuple[str, pa.Table]] = []
-                    if fmt_file == "csv":
-                        tables, rej = parse.csv_lines(body, header=chunk.header or "", source=chunk.path,
-                                                      first_line=chunk.first_line)
-                        by_kind = [(src.kind, t) for t in tables]
-                    elif fmt_file == "jsonl":
-                        tables, rej = parse.jsonl(body, source=chunk.path, first_line=chunk.first_line)
-                        by_kind = [(src.kind, t) for t in tables]
-                    elif fmt_file in READERS:  # a vendor's format: its reader maps it onto the contract
-                        parsed = READERS[fmt_file].parse(body, source=chunk.path, first_line=chunk.first_line,
-                                                         options=dict(getattr(src, "options", None) or {}),
-                                                         carry=chunk.cursor.carry)
-                        chunk.cursor.carry = parsed.carry
-                        by_kind = list(parsed.tables().items())
-                        rej = parsed.rejected
-                        notes += [f"{chunk.path}: {n}" for n in parsed.notes]
-                    else:
-                        rej = [Rejected(0, f"unknown log format {fmt_file!r}", "")] if chunk.first_line == 1 else []
-                    rejected += rej
-                    for kind, t in by_kind:
-                        good, refused = self._conform(kind, t)
-                        if good.num_rows:
-                            pending[kind].append(good)
-                            kept[kind] = kept.get(kind, 0) + good.num_rows
-                        if refused.num_rows:
-                            pending["malformed"].append(refused)
-                            bad += refused.num_rows
-                    if rejected:
-                        pending["malformed"].append(pa.table({
-                            "source": [chunk.path] * len(rejected), "location": [str(r.loc) for r in rejected],
-                            "reason": [r.reason for r in rejected], "raw": [r.raw for r in rejected]}, schema=MALFORMED))
-                        bad += len(rejected)
-                    if sum(t.num_rows for t in pending[src.kind]) >= FLUSH_ROWS:
-                        self._flush(pending, written)
+                    chunk.cursor.carry = take(src, fmt_file, body, chunk.path, chunk.first_line, chunk.header,
+                                              chunk.cursor.carry, rejected)
+                    self._report(chunk.path, chunk.cursor.offset, sum(kept.values()), started)
                 cursors[sid] = {k: c.to_dict() for k, c in tailer.state_after().items()}
                 missing += tailer.missing
                 notes += tailer.notes
@@ -451,7 +550,69 @@ class Warehouse:
                 for n in names:
                     (self.dir / n).unlink(missing_ok=True)
             raise
-        return kept, bad, written, cursors, missing, notes
+        return kept, counts["bad"], written, cursors, missing, notes
+
+    def _ingest_objects(self, src: LogSource, fmt: str | None, seen: dict, take) -> tuple[dict, list[str]]:
+        """A line-based log in object storage (JSONL, CSV, a vendor's JSON Lines such as SageMaker capture):
+        objects are written once, so each is read whole when first listed and remembered by ETag; an object
+        replaced under the same key is named, not read again (its rows are already counted). A bucket that
+        cannot be reached is a note, and the next refresh tries again."""
+        from console.sources import locations
+
+        storage = {k: v for k, v in vars(self.cfg.s3).items() if v is not None} \
+            if getattr(self.cfg, "s3", None) is not None else {}
+        seen = dict(seen)
+        notes: list[str] = []
+        try:
+            objects = locations.list_files(src.path, storage)
+        except locations.StorageError as exc:
+            return seen, [str(exc)]
+        except Exception as exc:  # noqa: BLE001 - a bucket that cannot be listed costs only itself
+            return seen, [str(locations.storage_error(src.path, exc, storage))]
+        for info in objects:
+            fmt_file = src.format or format_of(info.path, None) or fmt
+            if fmt_file == "parquet":
+                continue
+            before = seen.get(info.path)
+            if before is not None:
+                if before.get("etag") != info.etag:
+                    notes.append(f"{info.path}: replaced since it was read; its new content is not read again")
+                continue
+            try:
+                body = locations.open_range(info.path, 0, info.size, storage, etag=info.etag) if info.size else b""
+            except locations.StorageError as exc:
+                notes.append(str(exc))
+                continue
+            except Exception as exc:  # noqa: BLE001 - one unreadable object costs only itself
+                notes.append(str(locations.storage_error(info.path, exc, storage)))
+                continue
+            body, _ = parse.strip_bom(body)
+            header = None
+            if fmt_file == "csv":
+                header, _, body = body.partition(b"\n")
+                header = header.decode("utf-8", "replace").rstrip("\r")
+            lines, rejected = body, []
+            if lines and not lines.endswith(b"\n"):
+                lines += b"\n"  # an object is complete: its last line needs no terminator
+            take(src, fmt_file, lines, info.path, 2 if fmt_file == "csv" else 1, header, None, rejected)
+            seen[info.path] = {"etag": info.etag, "size": info.size}
+            self._report(info.path, info.size, None, None)
+        return seen, notes
+
+    def _report(self, path: str, offset: int, rows: int | None, started: float | None) -> None:
+        """Publishes how far the refresh has read (one immutable object, swapped: a reader on another thread
+        sees the old one or the new one)."""
+        prev = self.progress
+        try:
+            size = os.stat(path).st_size if not path.startswith("s3://") else offset
+        except OSError:
+            size = offset
+        if rows is None:
+            rows = prev.rows if prev else 0
+        seconds = time.perf_counter() - started if started is not None else (prev.seconds if prev else 0.0)
+        self.progress = Progress(path, offset, max(size, offset), rows, seconds)
+        if self.on_progress is not None:
+            self.on_progress(self.progress)
 
     def _conform(self, kind: str, table: pa.Table) -> tuple[pa.Table, pa.Table]:
         """(rows typed into the contract, rows set aside as malformed records)."""
@@ -479,7 +640,9 @@ class Warehouse:
                 table = table.sort_by([("model", "ascending"), ("ts", "ascending")])
             name = f"{kind}/{uuid.uuid4().hex}.parquet"
             tmp = self.dir / f"{name}.tmp"
-            pq.write_table(table, tmp, row_group_size=128_000, compression="zstd")
+            texts = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+            # dictionaries pay off for names and categories, not for measurements: a third less time writing
+            pq.write_table(table, tmp, row_group_size=128_000, compression="zstd", use_dictionary=texts)
             os.chmod(tmp, 0o600)
             os.replace(tmp, self.dir / name)
             written.setdefault(kind, []).append(name)
@@ -531,6 +694,12 @@ class Warehouse:
         finally:
             if self._tmp:
                 shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    if b is not None and b.tzinfo is not None:
+        b = b.astimezone(UTC).replace(tzinfo=None)
+    return b if a is None or (b is not None and b > a) else a
 
 
 def _expand(pattern: str) -> list[str]:

@@ -94,6 +94,11 @@ class ConsoleApp(App):
                 self._service = Service(self.cfg, cache=True)
             return self._service
 
+    def reading_progress(self) -> str | None:
+        """How far the first refresh has read the logs, without creating the service on the event loop."""
+        svc = self._service
+        return svc.ingest_progress() if svc is not None else None
+
     def on_mount(self) -> None:
         from console.ui.keymap import check_keymap, known_ids
         from console.ui.navigation import SCREENS, load_screens

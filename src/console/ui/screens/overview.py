@@ -96,6 +96,17 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
     def on_mount(self) -> None:
         self.watch(self.app, "registry", lambda _: self._render_status())
         self.focus_table()
+        self._progress_timer = self.set_interval(0.5, self._render_progress, name="ingest-progress")
+
+    def _render_progress(self) -> None:
+        """Until the first frame has data, the status line says how far reading the logs has come (a cold
+        start on a large JSONL backlog takes a while): the refresh worker publishes it, this only reads it."""
+        if self.app.snapshot is not None:
+            self._progress_timer.stop()
+            return
+        line = self.app.reading_progress()
+        if line:
+            self._set("#status", Text(f" {line}", no_wrap=True, overflow="ellipsis"))
 
     @property
     def table(self) -> FilterTable:

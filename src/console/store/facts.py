@@ -1,0 +1,69 @@
+"""What the store learnt about each Parquet file it reads in place, kept across processes.
+
+Without it every console and script re-scans every Parquet log on start, to learn what a previous
+process already knew: that the file is clean (no row the conform rules refuse) and where its newest
+row is. A fact is keyed by the file's identity and version (inode, size, mtime), so a rewritten file is
+checked again. It is a cache, not a commit point: any process may write it, the last writer wins,
+and a lost or damaged file only costs one re-scan.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+
+NAME = "inplace-facts.json"
+
+
+def version(path: str) -> list | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_ino, st.st_size, st.st_mtime_ns]
+
+
+class Facts:
+    def __init__(self, folder: Path):
+        self.path = folder / NAME
+        self.dirty = False
+        try:
+            self._data: dict[str, dict] = json.loads(self.path.read_text(encoding="utf-8"))
+            if not isinstance(self._data, dict):
+                self._data = {}
+        except (OSError, ValueError):
+            self._data = {}
+
+    def get(self, key: str, path: str) -> dict | None:
+        entry = self._data.get(key)
+        return entry if entry is not None and entry.get("version") == version(path) else None
+
+    def put(self, key: str, path: str, **facts) -> dict:
+        entry = {"version": version(path), **facts}
+        self._data[key] = entry
+        self.dirty = True
+        return entry
+
+    def save(self) -> None:
+        """Atomically, private; a store that cannot be written keeps the facts for this process only."""
+        if not self.dirty:
+            return
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(self._data, fh, separators=(",", ":"))
+            os.replace(tmp, self.path)
+            self.dirty = False
+        except OSError:
+            tmp.unlink(missing_ok=True)
+
+
+def ts_text(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def ts_value(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
