@@ -265,10 +265,10 @@ def test_rows_agree_with_the_deployment_log(logs):
 # --------------------------------------------------------------------------- the incidents
 
 
-def test_tour_lists_the_five_incidents(tour):
+def test_tour_lists_the_six_incidents(tour):
     kinds = {i["kind"] for i in tour["incidents"]}
     assert kinds == {"feature_drift", "latency_regression", "cost_spike", "accuracy_drop",
-                     "segment_underperformance"}
+                     "segment_underperformance", "refusal_spike"}
     assert tour["now"] == "2025-06-10T12:00:00Z" and tour["seed"] == SEED
     assert set(tour["models"]) == {F.FRAUD, F.ETA, F.LLM}
     for item in tour["incidents"]:

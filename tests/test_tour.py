@@ -70,6 +70,44 @@ def test_each_planted_incident_is_found(demo, kind):
                 assert any(f"v{change['version']}" in s.detail for s in suspects)
 
 
+# The signals each planted incident may raise: its own, and the consequences the tour describes (the
+# festival's MAE as its delivery times land, the prompt's input-token drift and budget forecast).
+SIGNALS = {"feature_drift": {"drift_share", "feature_drift", "mae_increase"},
+           "latency_regression": {"p95_ms", "burn_rate", "error_rate"},
+           "cost_spike": {"cost_spike", "cost_budget_share", "drift_share", "feature_drift"},
+           "accuracy_drop": {"accuracy_drop"}, "segment_underperformance": {"segment"},
+           "refusal_spike": {"refusal_rate"}}
+SLACK = timedelta(hours=6)  # an evaluation window may end this long after the planted change
+
+
+def _explains(inc: dict, f, now: datetime) -> bool:
+    if f.model != inc["model"] or f.kind not in SIGNALS[inc["kind"]]:
+        return False
+    if inc.get("segment") and f.kind == "segment":
+        return f.segment == {"column": inc["segment"]["column"], "value": str(inc["segment"]["value"])}
+    if f.kind in DRIFT_KINDS and inc["kind"] == "cost_spike" and not set(f.first_drifted) & set(inc["features"]):
+        return False
+    start, end = ts(inc["start"]), ts(inc["end"]) if inc["end"] else now
+    return start - SLACK <= f.onset <= end + SLACK and (f.end is None or f.end >= start)
+
+
+DRIFT_KINDS = {"drift_share", "feature_drift"}
+
+
+def test_the_demo_raises_exactly_the_planted_incidents(demo):
+    """No incident where nothing was planted, and every planted one found: each finding (a rule's state
+    other than "insufficient data") is explained by one planted incident, and each planted incident explains
+    at least one finding."""
+    _, tour, findings = demo
+    now = ts(tour["now"])
+    incidents = [f for f in findings if f.state != "insufficient data"]
+    unexplained = [(f.model, f.kind, str(f.onset), f.segment, f.first_drifted[:2]) for f in incidents
+                   if not any(_explains(i, f, now) for i in tour["incidents"])]
+    assert unexplained == []
+    found = {i["id"] for i in tour["incidents"] if any(_explains(i, f, now) for f in incidents)}
+    assert found == {i["id"] for i in tour["incidents"]}
+
+
 def test_check_exits_1_on_the_demo(demo):
     config, tour, _ = demo
     proc = subprocess.run([sys.executable, "-m", "console", "--config", str(config), "check", "--format", "json",

@@ -1,4 +1,5 @@
-"""Headless monitoring: `check` (a cron or CI gate) and `drift` (the drift table), no Textual.
+"""Headless monitoring: `check` (a cron or CI gate), `ack` (acknowledge an incident) and `drift` (the drift
+table), no Textual.
 
 Text output passes through `console.safe_text.printable` (model, feature and segment names come from
 the logs); `check` exits 2 on any error, so a gate never reads a crash as "alerts firing".
@@ -29,6 +30,13 @@ def add_parsers(sub) -> None:
     p.add_argument("--all", action="store_true", help="also list resolved incidents")
     add_window_options(p)
     p.set_defaults(func=_errors_exit_2(cmd_check))
+    p = sub.add_parser("ack", help="acknowledge a firing incident (audited with your name and the reason): "
+                                   "`check` then reports it as acknowledged and no longer exits 1 on it")
+    p.add_argument("incident", help="the incident id, as `check --format json` and the Incidents screen show it")
+    p.add_argument("--reason", required=True, help="why it is accepted (recorded in the audit trail)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    add_window_options(p)
+    p.set_defaults(func=cmd_ack)
     p = sub.add_parser("auto-retrain", help="call the retrain hook for standing recommendations (auto_retrain)")
     add_window_options(p)
     p.set_defaults(func=cmd_auto_retrain)
@@ -79,28 +87,45 @@ def cmd_check(args, cfg: Config) -> int:
     models = svc.models()
     shown = findings if args.all else [f for f in findings if f.firing]
     firing = [f for f in findings if f.firing]
+    acked = [f for f in firing if not f.needs_attention]
     evaluated = [f for f in findings if f.status != "insufficient data"]
     nothing = not models or (not evaluated and not svc.has_rows())
     recs = [r.to_dict() for r in svc.recommendations]
     if args.format == "json":
-        print(dumps({"firing": len(firing), "stale": sum(f.kind == "stale_minutes" for f in firing),
+        print(dumps({"firing": len(firing), "acknowledged": len(acked),
+                     "stale": sum(f.kind == "stale_minutes" and f.needs_attention for f in firing),
                      "nothing_to_evaluate": nothing, "models": models,
                      "incidents": [f.to_dict() for f in shown], "retrain_recommended": recs}))
     else:
         for f in shown:
             state = {"firing": "FIRING  ", "resolved": "resolved", "insufficient data": "no data "}[f.status]
+            state = "ACKED   " if f.firing and f.ack is not None else state
             where = f.feature or (f"{f.segment['column']}={f.segment['value']}" if f.segment else "")
             suspect = f.suspects[0].detail if f.suspects else "-"
+            ack_note = f"  acknowledged by {f.ack.by}: {f.ack.reason}" if f.ack is not None else ""
             _print(f"{state}  {f.severity:<8}  {f.model:<20}  {f.rule:<24}  since {f.onset:%Y-%m-%d %H:%M}Z"
-                   f"  {where:<18}  {f.evidence or f.detail}  suspect: {suspect}")
+                   f"  {where:<18}  {f.evidence or f.detail}  suspect: {suspect}{ack_note}  id: {f.id}")
         for r in svc.recommendations:
             _print(f"RETRAIN   recommended {r.model:<20}  {r.reason}  (holding since {r.since:%Y-%m-%d %H:%M}Z)")
-        print(f"{len(firing)} firing", file=sys.stderr)
+        print(f"{len(firing)} firing" + (f" ({len(acked)} acknowledged)" if acked else ""), file=sys.stderr)
     if nothing:
         print("mlops-console: nothing to evaluate: no predictions in the logs for the history window",
               file=sys.stderr)
         return EXIT_FIRING
-    return EXIT_FIRING if firing else EXIT_OK
+    return EXIT_FIRING if len(firing) > len(acked) else EXIT_OK
+
+
+def cmd_ack(args, cfg: Config) -> int:
+    """Exit 0: acknowledged (recorded); 2: no firing incident has that id; otherwise the action's status."""
+    svc = _service(args, cfg)
+    result = svc.acknowledge(args.incident, args.reason)
+    if args.format == "json":
+        print(dumps(result.to_dict()))
+    else:
+        print(printable(result.message), file=sys.stdout if result.ok else sys.stderr)
+    if result.details.get("unknown_incident"):
+        return EXIT_ERROR
+    return exit_codes.for_status(result.status)
 
 
 def cmd_auto_retrain(args, cfg: Config) -> int:

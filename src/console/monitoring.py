@@ -112,10 +112,16 @@ class Finding:
     window: str = ""  # the rule's window (evaluation windows are at least this long)
     detected: datetime | None = None  # when the evidence was there (the first breaching window's end)
     evidence: str = ""  # the latest evaluation: value, interval, count
+    ack: object | None = None  # actions.acks.Ack: someone acknowledged it (set by the service)
 
     @property
     def firing(self) -> bool:
         return self.state == ev.FIRING if self.state else self.end is None
+
+    @property
+    def needs_attention(self) -> bool:
+        """Firing and nobody acknowledged it: what `check` fails on."""
+        return self.firing and self.ack is None
 
     @property
     def status(self) -> str:
@@ -128,6 +134,7 @@ class Finding:
             "firing": self.firing, "state": self.status, "window": self.window, "evidence": self.evidence,
             "detected": self.detected.isoformat() + "Z" if self.detected else None, "value": self.value, "threshold": self.threshold, "feature": self.feature,
             "segment": self.segment, "first_drifted": list(self.first_drifted), "detail": self.detail,
+            "acknowledged": self.ack.to_dict() if self.ack is not None else None,
             "suspects": [{"kind": s.kind, "ts": s.ts.isoformat() + "Z", "detail": s.detail} for s in self.suspects],
         }
 
@@ -338,7 +345,7 @@ class Monitor:
             evals, _ = self._cost_spike(ctx, rule)
             rule_spike = (rule, evals[-1] if evals else None)
         return {"rule_spike": rule_spike,
-                "windows": co.cost_windows(costed, now), "budget": co.budget_status(costed, now, mc.budget_usd_month),
+                "windows": co.cost_windows(costed, now), "budget": co.budget_status(costed, now, mc.budget_usd_month, pace=co.PACE),
                 "per_1k": co.cost_per_1k(recent, by), "spike": co.cost_spike(costed, now),
                 "hourly": co.hourly_cost_series(costed, now, hours=48),
                 "llm": co.llm_usage(recent) if mc.task == "llm" else []}
@@ -462,13 +469,7 @@ class Monitor:
         if metric == "cost_spike":
             return self._cost_spike(ctx, rule)
         if metric == "cost_budget_share":
-            status = co.budget_status(co.with_cost(preds, mc.prices), now, mc.budget_usd_month)
-            value = status.projected_share
-            if value is None:
-                return [], {"note": "no budget or no spend this month"}
-            start, _ = co.month_bounds(now)
-            return [ev.Evaluation(start, now, preds.height, value, al.breaches(rule.op, value, rule.threshold),
-                                  note=f"projected ${status.projected_usd:,.0f} of ${mc.budget_usd_month:,.0f}")], {}
+            return self._budget_evaluations(ctx, rule), {"note": "no budget or no spend this month"}
         return [], {"note": f"metric {metric} is not evaluated"}
 
     def _drift_evaluations(self, ctx: "_Context", rule: AlertRule, span: timedelta) -> tuple[list, dict]:
@@ -534,6 +535,30 @@ class Monitor:
                                             f"${base * 1000:.3g}/1k on {before['_k']}"))
         return evals, {}
 
+    def _budget_evaluations(self, ctx: "_Context", rule: AlertRule) -> list:
+        """The month-end forecast (spend so far plus the last day's pace) every DRIFT_STEP over the history,
+        so the incident starts when the forecast crossed the budget, not at the start of the month."""
+        budget = ctx.mc.budget_usd_month
+        if not budget:
+            return []
+        month_start, _ = co.month_bounds(ctx.since)
+        preds = self.predictions(ctx.model, min(month_start, ctx.since), ctx.now)
+        costed = co.with_cost(preds, ctx.mc.prices).sort("ts")
+        rows = ev.Sorted(costed)
+        evals, hi = [], ctx.now
+        while hi > ctx.since + co.PACE:
+            status = co.budget_status(costed, hi, budget, pace=co.PACE)
+            n = rows.slice(hi - co.PACE, hi).height
+            value = status.projected_share
+            if n < MIN_COST_ROWS or value is None:
+                evals.append(ev.Evaluation(hi - co.PACE, hi, n, None, None, note=f"{n} requests, needs {MIN_COST_ROWS}"))
+            else:
+                evals.append(ev.Evaluation(hi - co.PACE, hi, n, value, al.breaches(rule.op, value, rule.threshold),
+                                           note=f"projected ${status.projected_usd:,.0f} of ${budget:,.0f} "
+                                                f"(${status.spent_usd:,.0f} spent, then the last 24 h's pace)"))
+            hi -= DRIFT_STEP
+        return evals[::-1]
+
     def _stale(self, ctx: "_Context", rule: AlertRule) -> list[Finding]:
         last = ctx.preds["ts"].max() if ctx.preds.height else self.last_seen(ctx.model, ctx.now)
         if last is None:
@@ -554,7 +579,7 @@ class Monitor:
             note = extra.get("note") or (latest.note if latest else "no rows in the window")
             return [Finding(f"{model}:{rule.name}:insufficient", model, rule.metric, rule.name, rule.severity,
                             ctx.now, None, None, rule.threshold, state=ev.INSUFFICIENT, window=rule.window,
-                            detail=f"insufficient data: {note}")]
+                            evidence=note, detail=f"insufficient data: {note}")]
         out = []
         onset = None
         for run in ev.runs(evals, rule.op, min_count=2 if rule.metric in DRIFT_METRICS else 1):
@@ -596,6 +621,8 @@ class Monitor:
                 detail = f"; moved most: {', '.join(f'{f} {m:.1f}x' for f, m in ranked[:3])}"
                 if first_cross:
                     detail += f"; first to cross: {first_cross[0]}"
+            if feature is not None and ds_first is not None:  # the feature that moved most may have moved
+                lo, hi = self._drift_began(reports, feature, lo, hi)  # before others joined it past the share
             # the evaluation a step before did not see it: the change most likely came after it (features
             # with a daily rhythm defeat a change-point search on raw values)
             return max(lo, hi - extra.get("step", hi - lo)), feature, first, detail
@@ -614,12 +641,32 @@ class Monitor:
                    "refusal_rate": pl.col("refused").cast(pl.Float64)}[metric]
             part = ctx.preds.filter((pl.col("ts") > prev) & (pl.col("ts") <= hi)).select("ts", col.alias("v")).drop_nulls()
             return _change_point(part, "v", lo, hi), feature, first, detail
+        if metric == "cost_budget_share":  # the forecast crossed the budget at the first breaching evaluation
+            return hi, feature, first, detail
         return lo, feature, first, detail
+
+    @staticmethod
+    def _drift_began(reports: dict, feature: str, lo: datetime, hi: datetime) -> tuple[datetime, datetime]:
+        """(start, end) of the earliest evaluation, in an unbroken stretch back from the first breaching one,
+        in which `feature` had drifted at least half as far as it had then: a prompt that triples input
+        tokens drifts that one feature at once, and the dataset share crosses only when noise in a second
+        feature joins it a day later, so the incident starts (and its suspects are sought) at the first."""
+        size = dict(ev.moved([c for c in reports[hi].columns if c.drifted])).get(feature)
+        if not size:
+            return lo, hi
+        span = hi - lo
+        for end in sorted((e for e in reports if e < hi), reverse=True):
+            moved = dict(ev.moved([c for c in reports[end].columns if c.drifted])).get(feature, 0.0)
+            if moved < size / 2:
+                break
+            lo, hi = end - span, end
+        return lo, hi
 
     def _suspects(self, ctx: "_Context", state, onset: datetime, detected: datetime) -> tuple:
         """Changes before the evidence (up to when it was detected), closest to the onset first, each with
         the time between it and the onset."""
-        linked = inc.link_incident(state, ctx.deployments, ctx.preds, None, None, detected, SUSPECT_LOOKBACK)
+        lookback = parse_window(SUSPECT_LOOKBACK) + max(detected - onset, timedelta(0))  # reaches before the onset
+        linked = inc.link_incident(state, ctx.deployments, ctx.preds, None, None, detected, lookback)
         out = []
         for s in linked.suspects:
             gap = onset - s.ts
@@ -664,6 +711,10 @@ class Monitor:
                                     int(rest.select(correct.sum()).item() or 0), rest.height)
             if p is None or p >= ev.ALPHA:
                 return []
+        else:  # its absolute errors must exceed (1 + gap) times the rest's significantly (Welch), not by chance
+            p = self._segment_mae_p(joined, worst.column, str(worst.group))
+            if p is None or p >= ev.ALPHA:
+                return []
         seg = joined.filter(pl.col(worst.column).cast(pl.Utf8) == str(worst.group))
         onset = seg.get_column("ts").min()
         rule = AlertRule(name=f"worst segment {worst.column}", metric="segment", op=">", threshold=SEGMENT_GAP)
@@ -675,6 +726,21 @@ class Monitor:
                         evidence=f"{worst.n_labelled} labelled of {worst.n} rows in the segment",
                         detail=f"{metric} {value:.3f} in {worst.column}={worst.group} ({worst.n_labelled} labelled "
                                f"rows) vs {base:.3f} overall")]
+
+    @staticmethod
+    def _segment_mae_p(joined: pl.DataFrame, column: str, group: str) -> float | None:
+        """One-sided p-value that the segment's MAE is more than (1 + SEGMENT_GAP) times the rest's."""
+        err = (pl.col("prediction_num").cast(pl.Float64) - pl.col("label_num").cast(pl.Float64)).abs()
+        stats = (joined.filter(pl.col("label").is_not_null())
+                 .select((pl.col(column).cast(pl.Utf8) == group).fill_null(False).alias("_in"), err.alias("e"))
+                 .filter(pl.col("e").is_finite())
+                 .group_by("_in").agg(pl.len().alias("n"), pl.col("e").mean().alias("m"), pl.col("e").var().alias("v")))
+        by = {r["_in"]: r for r in stats.to_dicts()}
+        seg, rest = by.get(True), by.get(False)
+        if seg is None or rest is None or seg["n"] < MIN_SEGMENT_LABELS:
+            return None
+        return ev.welch_p_greater(seg["n"], seg["m"], seg["v"] or 0.0, rest["n"], rest["m"], rest["v"] or 0.0,
+                                  ratio=1 + SEGMENT_GAP)
 
     def cost_today(self, model: str) -> float | None:
         now = self.clock()

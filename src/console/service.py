@@ -387,7 +387,46 @@ class Service:
                 status = {m: self.monitor.overview_status(m) for m in self.monitor.models()}
                 self._drift_status = {m: v[0] for m, v in status.items()}
                 self._cost_today = {m: v[1] for m, v in status.items()}
-            return self._findings
+            found = self._findings
+        return self._acknowledged(found)
+
+    def _acknowledged(self, findings: list) -> list:
+        """The findings with the acknowledgements in the audit trail that cover them (read again when the
+        trail changed), so an ack shows at the next look, without re-evaluating the rules."""
+        from dataclasses import replace
+
+        from console.actions import acks, audit
+
+        path = audit.default_path(self.cfg)
+        try:
+            st = path.stat()
+            key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+        except OSError:
+            key = None
+        if key != getattr(self, "_acks_key", ()):
+            self._acks = acks.from_records(audit.read(path)) if key is not None else []
+            self._acks_key = key
+        if not self._acks:
+            return findings
+        now = self.clock()
+        return [replace(f, ack=a) if f.firing and (a := acks.matching(f, self._acks, now)) is not None else f
+                for f in findings]
+
+    def acknowledge(self, incident_id: str, reason: str):
+        """Acknowledge a firing incident (its id as `check` and the Incidents screen show it), recorded in the
+        audit trail with the user and the reason: the one path of the TUI's `k` and the `ack` command.
+        An actions.operator.ActionResult; `details.unknown_incident` when no firing incident has that id."""
+        from console.actions.operator import ActionResult
+
+        found = next((f for f in self.findings() if f.id == incident_id), None)  # the list the ids were read from
+        if found is None or not found.firing:
+            state = "not firing" if found is not None else "not found"
+            return ActionResult(False, "refused", f"incident {incident_id!r} is {state}; `check` lists the firing ids",
+                                details={"unknown_incident": True})
+        if found.ack is not None:
+            return ActionResult(False, "refused", f"{incident_id} is already acknowledged by {found.ack.by}: "
+                                                  f"{found.ack.reason}", details={"already": True})
+        return self.operator.acknowledge(found, self.clock(), reason)
 
     def auto_retrain(self) -> list:
         """`auto_retrain = true`: a standing recommendation calls the retrain action, once per cool-down.
@@ -455,7 +494,8 @@ class Service:
         return out
 
     def check(self) -> list:
-        return [f for f in self.findings(max_age_s=0) if f.firing]
+        """Firing incidents nobody acknowledged (acknowledged ones are in `findings`)."""
+        return [f for f in self.findings(max_age_s=0) if f.needs_attention]
 
     def snapshot(self, refresh: bool = True, wait_for_registry: bool = True, monitoring: bool = True) -> Snapshot:
         if refresh:

@@ -46,7 +46,12 @@ ACTIONS: tuple[ActionSpec, ...] = (
                lambda s: not s.is_prompt),
 )
 
-_BY_ID = {a.id: a for a in ACTIONS}
+# Not a serving action (it moves no alias and is not offered per model): the incident screen's `k` and the
+# `ack` command. Read-only mode refuses it like any other write; roles do not gate it (it is not dangerous).
+ACK = ActionSpec("ack", "k", "Acknowledge an incident (recorded in the audit trail; check stops failing on it)",
+                 False, "", lambda s: True)
+
+_BY_ID = {a.id: a for a in (*ACTIONS, ACK)}
 _BY_KEY = {a.key: a for a in ACTIONS}
 
 

@@ -17,11 +17,13 @@ and releases its lease and lock at once, and the worker stops at its next step.
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+from console.actions import acks as acks_mod
 from console.actions import audit as audit_mod
 from console.actions import deploylog, hooks, inflight, policy
 from console.actions.audit import AuditError, AuditLog, AuditTampered
@@ -635,6 +637,38 @@ class Operator:
                     self.registry.set_model_tag(model, HISTORY_TAG + c.alias, json.dumps(history))
         except RegistryError as exc:
             warnings.append(f"console tags not updated ({exc}): conflict messages and rollback may know less")
+
+    # ------------------------------------------------------------------ acknowledge
+
+    def acknowledge(self, incident: Any, at: datetime, reason: str) -> ActionResult:
+        """Record that the current user acknowledges `incident` (a finding) as seen at `at`, with a reason."""
+        env = "production"
+        refused = self.admit_plain("ack", incident.model, env)
+        if refused is not None:
+            return refused
+        reason = " ".join((reason or "").split())
+        if not reason:
+            return self.refuse("refused", "an acknowledgement needs a reason (--reason)", "ack", incident.model, env,
+                               {"usage": True})
+        try:
+            rec = self.audit.append({**acks_mod.record(incident, at, reason), "action_id": uuid.uuid4().hex,
+                                     **audit_mod.actor_fields()})
+        except AuditError as exc:
+            return ActionResult(False, "refused" if isinstance(exc, AuditTampered) else "failed",
+                                f"{exc}; not acknowledged", details={"audit_error": True})
+        message = f"{incident.id} acknowledged by {rec.get('actor')}: {reason}"
+        details = {"ack": rec, **({"warnings": [self.audit.sink_error]} if self.audit.sink_error else {})}
+        return ActionResult(True, "done", message, rec.get("action_id"), details=details)
+
+    def admit_plain(self, action: str, model: str, env: str) -> ActionResult | None:
+        """`admit` for an action with no hook: the environment, read-only mode and roles."""
+        try:
+            decision = policy.check(get_spec(action), self.cfg, env, self.user)
+        except ConfigError as exc:
+            return self.refuse("refused", str(exc), action, model, env, {"config_error": True})
+        if not decision.allowed:
+            return self.refuse("refused", decision.reason, action, model, env, {"policy": decision.reason})
+        return None
 
     # ------------------------------------------------------------------ retrain
 

@@ -4,7 +4,8 @@ A logged `cost_usd` is taken as the request's full cost. Otherwise the cost is c
 model's prices: tokens (input minus cached at the input price, cached at the cached price, output at
 the output price, all per million) plus a share of compute: `replica_hour_usd * replicas` for an
 hour split evenly over that model's requests in that clock hour.
-Month-end projection is linear: spend so far / elapsed fraction of the UTC month.
+Month-end projection: spend so far plus the last day's rate for the rest of the UTC month (`PACE`), or
+linear (spend so far / elapsed fraction) when no pace is given.
 Hourly spike buckets are aligned to `now` (bucket k covers (now-(k+1)h, now-kh]) so the latest bucket
 is a full hour, never a partial clock hour.
 """
@@ -109,9 +110,17 @@ class BudgetStatus(JsonResult):
     projected_share: float | None
 
 
+PACE = timedelta(hours=24)  # the run rate a month-end forecast extends: one whole daily cycle
+
+
 def budget_status(costed: pl.DataFrame, now: datetime, budget_usd_month: float | None,
-                  model: str | None = None) -> BudgetStatus:
-    """Spend this UTC month so far against the budget, with a linear month-end projection."""
+                  model: str | None = None, pace: timedelta | None = None) -> BudgetStatus:
+    """Spend this UTC month so far against the budget, with a month-end projection.
+
+    Without `pace` the projection is linear (spend so far / elapsed fraction of the month). With it, the
+    projection is spend so far plus the spend rate of the last `pace` for the rest of the month: a change
+    of price (a prompt that triples the tokens) moves the forecast the day it lands, whatever the day of
+    the month, and a log that starts mid-month is not read as a month of low spend."""
     now = naive_utc(now)
     if model is not None:
         costed = costed.filter(pl.col("model") == model)
@@ -119,7 +128,11 @@ def budget_status(costed: pl.DataFrame, now: datetime, budget_usd_month: float |
     spent = float(costed.filter((pl.col("ts") >= start) & (pl.col("ts") <= now))
                   .get_column(COST).sum() or 0.0)
     elapsed = (now - start) / (end - start)
-    projected = spent / elapsed if elapsed > 0 else None
+    if pace is not None:
+        recent = float(costed.filter((pl.col("ts") > now - pace) & (pl.col("ts") <= now)).get_column(COST).sum() or 0.0)
+        projected = spent + recent * ((end - now) / pace)
+    else:
+        projected = spent / elapsed if elapsed > 0 else None
     has_budget = budget_usd_month is not None and budget_usd_month > 0
     return BudgetStatus(model, budget_usd_month, spent, spent / budget_usd_month if has_budget else None,
                         elapsed, projected,

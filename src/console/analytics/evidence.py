@@ -97,6 +97,25 @@ def two_proportion_p(x1: int, n1: int, x2: int, n2: int) -> float | None:
     return math.erfc(abs(z) / math.sqrt(2))
 
 
+def welch_p_greater(n1: int, mean1: float, var1: float, n2: int, mean2: float, var2: float,
+                    ratio: float = 1.0) -> float | None:
+    """One-sided p-value that the first mean exceeds `ratio` times the second (Welch's t-test on the
+    first sample against the second scaled by `ratio`), from each sample's count, mean and variance
+    (ddof=1), so a segment is tested without materialising its rows twice. A margin test: a segment is
+    an incident when it is significantly more than `ratio` times worse, not merely different."""
+    if n1 < 2 or n2 < 2 or ratio <= 0:
+        return None
+    from scipy.special import stdtr
+
+    v1, v2 = var1 / n1, (ratio * ratio) * var2 / n2
+    se2 = v1 + v2
+    diff = mean1 - ratio * mean2
+    if not math.isfinite(se2) or se2 <= 0:
+        return None if not math.isfinite(diff) else (0.0 if diff > 0 else 1.0)
+    df = se2 * se2 / (v1 * v1 / (n1 - 1) + v2 * v2 / (n2 - 1))
+    return float(stdtr(df, -diff / math.sqrt(se2)))
+
+
 # --------------------------------------------------------------------------- windows
 
 

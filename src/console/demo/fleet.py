@@ -501,9 +501,15 @@ def tour(fleet: Fleet, m: dict[str, int]) -> dict:
         {"id": "llm-cost-spike", "model": LLM, "environment": "production", "kind": "cost_spike",
          "start": iso(m["prompt_change"]), "end": None, "version": "2",
          "segment": {"column": "prompt_version", "value": "v3"},
+         "features": ["input_tokens"],
          "change": {"kind": "prompt_change", "version": "3", "ts": iso(m["prompt_change"])},
          "description": "Prompt v3 adds order-history context: input tokens (and cost per request) roughly "
-                        "triple; the monthly budget forecast goes over."},
+                        "triple, so input_tokens drifts from the reference; the monthly budget forecast goes "
+                        "over."},
+        {"id": "llm-v3-refusals", "model": LLM, "environment": "production", "kind": "refusal_spike",
+         "start": iso(m["now"] - us_delta(LLM_V3)), "end": iso(m["now"] - us_delta(LLM_ROLLBACK)), "version": "3",
+         "change": {"kind": "deployment", "version": "3", "ts": iso(m["now"] - us_delta(LLM_V3))},
+         "description": "v3 (retrieval reranker) refused 4x as often as v2; rolled back to v2 after 16 hours."},
         {"id": "fraud-accuracy-drop", "model": FRAUD, "environment": "production", "kind": "accuracy_drop",
          "start": iso(m["concept_shift"]), "end": None, "version": "3", "change": None,
          "description": "Concept shift: a new fraud pattern (bursts of small digital goods/gaming purchases) "

@@ -3,7 +3,8 @@ before it (deployments, alias moves, prompt changes), the first features to drif
 so triage starts from the cause.
 
 Fleet-wide from the palette (`:incidents`, built without a model); filtered to one model when built with
-one, as the model page does (`a` toggles between that model and all). `m` opens the model page of the selected incident.
+one, as the model page does (`a` toggles between that model and all). `m` opens the model page of the selected incident;
+`k` acknowledges the selected firing incident with a reason (`Service.acknowledge`, as `mlops-console ack` does).
 """
 
 from __future__ import annotations
@@ -18,9 +19,31 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
 from console.ui.navigation import register_screen
+from console.ui.screens.ack_dialog import AckDialog
 from console.ui.screens.model import MonitorScreen, duration, num, severity, state, ts
 from console.ui.text import printable, safe
 from console.ui.widgets import Col, FilterTable
+
+
+INSUFFICIENT = "insufficient data"  # analytics.evidence.INSUFFICIENT (the UI reads the service's findings only)
+
+
+def status_cell(f) -> Text:
+    """FIRING, resolved, or "too few" for a rule whose window lacks the rows or labels to say."""
+    if f.firing and f.ack is not None:
+        return Text("ACKED", style="bold")
+    if f.firing:
+        return state(True)
+    if f.status == INSUFFICIENT:
+        return Text("too few", style="italic")
+    return state(False)
+
+
+def evidence(f) -> str:
+    """The rows or labels behind the verdict (the latest evaluation), or what is missing for one."""
+    if f.evidence:
+        return f.evidence
+    return (f.detail or "").removeprefix("insufficient data: ") if f.status == INSUFFICIENT else ""
 
 
 def where(f) -> str:
@@ -43,7 +66,31 @@ class IncidentsScreen(MonitorScreen):
         Binding("m", "open_model", "Model page", id="incidents.model"),
         Binding("a", "toggle_all", "All/this model", id="incidents.all"),
         Binding("o", "onset", "Go to onset", id="incidents.onset"),
+        Binding("k", "ack", "Acknowledge", id="incidents.ack"),
     ]
+
+    def action_ack(self) -> None:
+        """Acknowledge the selected firing incident with a reason (the `ack` command's path, audited)."""
+        f = self.current()
+        if f is None or not f.firing:
+            self.app.notify("select a firing incident to acknowledge", severity="warning")
+            return
+        if f.ack is not None:
+            self.app.notify(f"already acknowledged by {printable(f.ack.by)}: {printable(f.ack.reason)}")
+            return
+        incident_id = f.id
+
+        def done(reason: str | None) -> None:
+            if reason:
+                self.call_service("ack", lambda svc: svc.acknowledge(incident_id, reason))
+
+        self.app.push_screen(AckDialog(f.id, f.rule, f.model), done)
+
+    def _acked(self, result: Any) -> None:
+        self.app.notify(printable(result.message), severity="information" if result.ok else "error")
+        if result.ok:
+            self.acks_seen += 1  # a new key for the findings read: the cached list predates the record
+            self.refresh_data()
 
     def action_onset(self) -> None:
         """The time cursor to the selected incident's onset: every screen shows that moment."""
@@ -57,10 +104,11 @@ class IncidentsScreen(MonitorScreen):
         Col("sev", "SEV", width=4, priority=2),
         Col("model", "MODEL", width=14, wide_width=22, priority=4),
         Col("rule", "RULE", width=18, wide_width=30, priority=3, flex=True),
-        Col("onset", "ONSET", width=11, priority=6),
-        Col("for", "FOR", width=7, priority=7),
-        Col("end", "END", width=11, priority=8),
-        Col("what", "FEATURE/SEGMENT", width=16, wide_width=30, priority=5, flex=True),
+        Col("onset", "ONSET", width=11, priority=7),
+        Col("for", "FOR", width=7, priority=8),
+        Col("end", "END", width=11, priority=9),
+        Col("what", "FEATURE/SEGMENT", width=16, wide_width=30, priority=6, flex=True),
+        Col("evidence", "EVIDENCE", width=22, wide_width=48, priority=5, flex=True),
     ]
 
     def __init__(self, model: str | None = None, environment: str | None = None, *, select: str | None = None,
@@ -72,6 +120,7 @@ class IncidentsScreen(MonitorScreen):
         self.findings: list = []
         self.by_id: dict = {}
         self.worst: dict[str, Any] = {}  # model -> WorstSegment | None (fetched when an incident is selected)
+        self.acks_seen = 0  # acknowledgements made here (part of the findings read's cache key)
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="inc-head", classes="head")
@@ -80,7 +129,8 @@ class IncidentsScreen(MonitorScreen):
             yield Static(Text("loading incidents...", style="dim"), id="detail")
 
     def refresh_data(self) -> None:
-        self.fetch("findings", lambda svc: (svc.clock(), svc.findings()))
+        acks = self.acks_seen
+        self.fetch("findings", lambda svc: (svc.clock(), svc.findings(), acks)[:2], key=acks)
         current = self.current()
         if current is not None and "findings" in self.loaded:
             self._fetch_worst(current.model, force=True)
@@ -97,7 +147,9 @@ class IncidentsScreen(MonitorScreen):
             self.query_one("#inc-head", Static).update(head)
 
     def show(self, tag: str, result: Any) -> None:
-        if tag == "findings":
+        if tag == "ack":
+            self._acked(result)
+        elif tag == "findings":
             self.now, self.findings = result
             self._render_list()
         elif tag == "worst":
@@ -112,10 +164,15 @@ class IncidentsScreen(MonitorScreen):
         shown = self._visible()
         self.by_id = {f.id: f for f in self.findings}
         firing = sum(1 for f in shown if f.firing)
+        unknown = sum(1 for f in shown if f.status == INSUFFICIENT)
         scope = f"model {self.scope}" if self.scope else "all models"
         head = Text(no_wrap=True, overflow="ellipsis")
-        head.append(f"{firing} firing", style="bold reverse" if firing else "")
-        head.append(f", {len(shown) - firing} resolved  ")
+        acked = sum(1 for f in shown if f.firing and f.ack is not None)
+        head.append(f"{firing} firing", style="bold reverse" if firing > acked else "")
+        if acked:
+            head.append(f" ({acked} acked)")
+        head.append(f", {len(shown) - firing - unknown} resolved")
+        head.append(f", {unknown} insufficient data  " if unknown else "  ")
         head.append_text(safe(scope, "dim"))
         if self.model:
             head.append("  (a: " + ("all models" if self.scope else f"only {printable(self.model)}") + ")",
@@ -124,9 +181,9 @@ class IncidentsScreen(MonitorScreen):
         table = self.query_one("#incidents", FilterTable)
         now = self.now
         table.set_rows((f.id, [
-            state(f.firing), severity(f.severity), safe(f.model), safe(f.rule), safe(ts(f.onset)),
+            status_cell(f), severity(f.severity), safe(f.model), safe(f.rule), safe(ts(f.onset)),
             safe(duration((f.end or now) - f.onset) if (f.end or now) else "-"), safe(ts(f.end) if f.end else "-"),
-            safe(where(f))]) for f in shown)
+            safe(where(f)), safe(evidence(f), "dim" if f.status == INSUFFICIENT else "")]) for f in shown)
         if self.select and table.select_key(self.select):
             self.select = None
         self._render_detail()
@@ -189,7 +246,7 @@ def incident_text(f, now: datetime | None, worst: Any = ...) -> Text:
     def label(name: str) -> None:
         out.append(f"{name:<12}", style="bold")
 
-    out.append_text(state(f.firing))
+    out.append_text(status_cell(f) if f.firing or f.status != INSUFFICIENT else Text(INSUFFICIENT, style="italic"))
     out.append(" ")
     out.append_text(severity(f.severity))
     out.append(" ")
@@ -197,12 +254,28 @@ def incident_text(f, now: datetime | None, worst: Any = ...) -> Text:
     out.append("  ")
     out.append_text(safe(f.model))
     end = f.end or now
-    since = f"since {ts(f.onset)}" if f.firing else f"{ts(f.onset)} to {ts(f.end)}"
-    out.append(f"  {since}" + (f" ({duration(end - f.onset)})" if end else "") + "\n")
+    if f.status == INSUFFICIENT:
+        out.append(f"  at {ts(f.onset)}: not enough evidence either way\n")
+    else:
+        since = f"since {ts(f.onset)}" if f.firing else f"{ts(f.onset)} to {ts(f.end)}"
+        out.append(f"  {since}" + (f" ({duration(end - f.onset)})" if end else "") + "\n")
     label("RULE")
     out.append_text(safe(f.detail or f.kind))
     if f.value is not None:
         out.append(f"  peak {num(f.value, 3).plain}")
+    out.append("\n")
+    if f.ack is not None:
+        label("ACKED")
+        out.append_text(safe(f"by {f.ack.by} at {ts(f.ack.at)}: {f.ack.reason}"))
+        out.append("\n")
+    label("EVIDENCE")
+    shown = evidence(f)
+    if shown:
+        out.append_text(safe(shown))
+        if f.window:
+            out.append(f"  (window {f.window})", style="dim")
+    else:
+        out.append("-", style="dim")
     out.append("\n")
     label("SUSPECTS")
     if not f.suspects:

@@ -1,0 +1,141 @@
+"""Acknowledging an incident, by both doors (the `ack` command and the Incidents screen's `k`), through the
+one service path: the audit trail records who and why, the incident shows "acked by", and `check` lists it
+as acknowledged and stops exiting 1 on it (still 1 while any other incident fires unacknowledged).
+On the demo at its fixed instant, with the cost spike its tour plants."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from console.actions import audit
+from console.actions.policy import real_user_name
+from console.config import parse_file
+from console.demo.workspace import build_workspace
+from console.service import Service
+from console.ui.app import ConsoleApp
+from console.ui.navigation import SCREENS
+from console.ui.screens.ack_dialog import AckDialog
+from console.ui.screens.incidents import IncidentsScreen
+from fixed_time import DEMO_NOW
+from ui_fixtures import screen_text, until
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+AT = DEMO_NOW.isoformat() + "Z"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    config = build_workspace(tmp_path_factory.mktemp("ack") / "ws", now=DEMO_NOW)
+    cfg = parse_file(config)
+    svc = Service(cfg, clock=lambda: DEMO_NOW)
+    svc.refresh()
+    yield config, cfg, svc
+    svc.close()
+
+
+def cli(config: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "console", "--config", str(config), *args, "--at", AT],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": SRC})
+
+
+def acks(cfg) -> list[dict]:
+    return [r for r in audit.read(audit.default_path(cfg)) if r.get("phase") == "ack"]
+
+
+def firing(svc, rule: str):
+    return next(f for f in svc.findings(max_age_s=0) if f.rule == rule and f.firing)
+
+
+def test_ack_command_records_it_and_check_reports_it(demo):
+    config, cfg, svc = demo
+    spike = firing(svc, "llm cost spike")
+    assert spike.ack is None
+    done = cli(config, "ack", spike.id, "--reason", "prompt v3 is worth its tokens")
+    assert done.returncode == 0, done.stderr
+    assert "acknowledged by" in done.stdout
+    [rec] = acks(cfg)
+    assert (rec["incident"], rec["model"], rec["rule"], rec["reason"]) == (
+        spike.id, "support-assistant", "llm cost spike", "prompt v3 is worth its tokens")
+    assert rec["actor"] == real_user_name() and rec["at"] == AT
+    assert audit.verify(audit.default_path(cfg)).ok  # the ack is one more link of the hash chain
+
+    check = cli(config, "check", "--format", "json")
+    assert check.returncode == 1  # the other planted incidents still fire, unacknowledged
+    data = json.loads(check.stdout)
+    mine = next(i for i in data["incidents"] if i["id"] == spike.id)
+    assert mine["firing"] and mine["acknowledged"]["by"] == real_user_name()
+    assert mine["acknowledged"]["reason"] == "prompt v3 is worth its tokens"
+    assert data["acknowledged"] == 1 and data["firing"] > 1
+    assert all(i["acknowledged"] is None for i in data["incidents"] if i["id"] != spike.id)
+
+    text = cli(config, "check")
+    line = next(ln for ln in text.stdout.splitlines() if spike.id in ln)
+    assert line.startswith("ACKED") and "acknowledged by" in line
+    assert "(1 acknowledged)" in text.stderr
+
+
+def test_ack_refuses_an_unknown_id_and_a_blank_reason(demo):
+    config, cfg, svc = demo
+    before = len(acks(cfg))
+    unknown = cli(config, "ack", "no-such-incident", "--reason", "x")
+    assert unknown.returncode == 2 and "not found" in unknown.stderr
+    result = svc.acknowledge(firing(svc, "fraud accuracy").id, "   ")
+    assert not result.ok and result.status == "refused" and "reason" in result.message
+    assert len(acks(cfg)) == before
+
+
+def test_read_only_refuses_ack(demo):
+    config, cfg, svc = demo
+    before = len(acks(cfg))
+    proc = subprocess.run([sys.executable, "-m", "console", "--config", str(config), "--read-only", "ack",
+                           firing(svc, "fraud accuracy").id, "--reason", "x", "--at", AT],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": SRC})
+    assert proc.returncode == 1 and "read-only" in proc.stderr
+    assert len(acks(cfg)) == before
+
+
+async def test_k_on_the_incidents_screen_acknowledges_through_the_same_path(demo):
+    config, cfg, svc = demo
+    latency = firing(svc, "delivery latency")
+    app = ConsoleApp(cfg, service=svc, poll=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.push_screen(SCREENS["incidents"].factory())
+        await until(pilot, lambda: isinstance(app.screen, IncidentsScreen), "the incidents screen")
+        inc = app.screen
+        await until(pilot, lambda: "findings" in inc.loaded, "incidents")
+        table = inc.query_one("#incidents")
+        assert table.select_key(latency.id)
+        await pilot.pause()
+        await pilot.press("k")
+        await until(pilot, lambda: isinstance(app.screen, AckDialog), "the reason dialog")
+        await pilot.press(*"v5 rollback planned at 9")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, IncidentsScreen), "back on the incidents")
+        await until(pilot, lambda: inc.by_id.get(latency.id) is not None and inc.by_id[latency.id].ack is not None,
+                    "the incident acknowledged")
+        await pilot.pause()
+        assert [c.plain for c in table.cells(latency.id)][0] == "ACKED"
+        assert f"by {real_user_name()}" in screen_text(app) and "v5 rollback planned at 9" in screen_text(app)
+    rec = next(r for r in acks(cfg) if r["incident"] == latency.id)
+    assert rec["reason"] == "v5 rollback planned at 9" and rec["actor"] == real_user_name()
+    check = json.loads(cli(config, "check", "--format", "json").stdout)  # the other door sees it too
+    assert next(i for i in check["incidents"] if i["id"] == latency.id)["acknowledged"]["reason"] == \
+        "v5 rollback planned at 9"
+
+
+def test_check_exits_0_when_every_firing_incident_is_acknowledged(demo):
+    config, cfg, svc = demo
+    for f in svc.findings(max_age_s=0):
+        if f.firing and f.ack is None:
+            assert svc.acknowledge(f.id, "known, on the board").ok
+    proc = cli(config, "check", "--format", "json")
+    data = json.loads(proc.stdout)
+    assert proc.returncode == 0, proc.stderr
+    assert data["firing"] == data["acknowledged"] > 0
