@@ -225,11 +225,7 @@ class Service:
 
     def interrupt(self) -> None:
         """Interrupts the store's queries in flight (quitting: a worker mid-query lets go at once)."""
-        wh = self.warehouse
-        if hasattr(wh, "interrupt"):
-            wh.interrupt()
-        else:  # the store interrupts only its base connection today: a query on a cursor runs on
-            wh._con.interrupt()
+        self.warehouse.interrupt()
 
     def drift_evidence(self, model: str, environment: str = "production") -> dict | None:
         """The drift gate's evidence: the dataset verdict on the last 24 h of inputs, None without one."""

@@ -166,6 +166,10 @@ class Warehouse:
         self._parquet_meta: dict[tuple, int | str] = {}
         self._facts = Facts(self.dir)
         self._views: set[str] = set()  # the view statements last run on this connection
+        import weakref
+
+        self._cursors: weakref.WeakSet = weakref.WeakSet()  # open cursors, for interrupt()
+        self._cursors_lock = threading.Lock()
         self.progress: Progress | None = None  # set while a refresh reads, None otherwise
         self.on_progress = None  # called with each Progress on the refreshing thread (benchmarks, tests)
         self.manifest = Manifest.load(self._manifest_path)
@@ -221,7 +225,20 @@ class Warehouse:
         cur.execute("SET TimeZone='UTC'")
         for name, dataset in self._lakes.items():
             cur.register(name, dataset)
+        with self._cursors_lock:
+            self._cursors.add(cur)
         return cur
+
+    def interrupt(self) -> None:
+        """Stops every query in flight on this store's connection (quitting: a worker mid-query lets go at
+        once). Interrupting the base connection does not reach its cursors, so each open one is told."""
+        with self._cursors_lock:
+            open_ = list(self._cursors)
+        for cur in [self._con, *open_]:
+            try:
+                cur.interrupt()
+            except Exception:  # noqa: BLE001 - a cursor closed meanwhile has nothing to stop
+                pass
 
     def arrow(self, name: str, params: dict | None = None, columns: list[str] | None = None) -> pa.Table:
         """A named query's result; `columns` projects it (the scan then reads only those columns)."""
