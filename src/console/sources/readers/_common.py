@@ -154,6 +154,22 @@ def count(value: Any, what: str) -> int | None:
     return out
 
 
+def json_object(value: Any, pairs: bool = False) -> dict:
+    """A metadata field as a dict: already one, JSON text of one, or (`pairs`) an Arrow map read as
+    [(key, value), ...]; anything else is an empty dict, so a bad field costs only that field."""
+    if isinstance(value, dict):
+        return value
+    if pairs and isinstance(value, list):
+        return {k: v for k, v in value}
+    if isinstance(value, str):
+        try:
+            out = loads(value)
+        except ValueError:
+            return {}
+        return out if isinstance(out, dict) else {}
+    return {}
+
+
 def text_of(value: Any) -> str:
     """A prediction or label as text: integral floats without '.0', containers as compact JSON."""
     if isinstance(value, float) and value.is_integer():

@@ -27,8 +27,8 @@ import pyarrow as pa
 
 from console.sources.contract import Parsed
 from console.sources.readers._common import (
-    BadRecord, cleaned, count, features_of, instances, integer, json_lines, label_row, loads, map_output,
-    number, outputs, parse_time, parsed, reason, reject, text_of, weight,
+    BadRecord, cleaned, count, features_of, instances, integer, json_lines, json_object, label_row, loads,
+    map_output, number, outputs, parse_time, parsed, reason, reject, text_of, weight,
 )
 
 FORMAT = "databricks-inference"
@@ -89,20 +89,6 @@ def _label(loc: int, rec: dict) -> dict:
     return label_row(loc, str(key), rec["label"], ts)
 
 
-def _metadata(value: Any) -> dict:
-    if isinstance(value, dict):
-        return value
-    if isinstance(value, list):  # Arrow map<string,string> as Python pairs
-        return {k: v for k, v in value}
-    if isinstance(value, str):
-        try:
-            out = loads(value)
-        except ValueError:
-            return {}
-        return out if isinstance(out, dict) else {}
-    return {}
-
-
 def _json(value: Any, what: str) -> Any:
     if value is None or isinstance(value, (dict, list)):
         return value
@@ -131,7 +117,7 @@ def _request(loc: int, rec: dict, options: Mapping[str, Any]) -> list[dict]:
         version = entity.get("version") or rec.get("served_entity_id")
         latency = number(rec.get("execution_duration_ms"))
     else:
-        meta = _metadata(rec.get("request_metadata"))
+        meta = json_object(rec.get("request_metadata"), pairs=True)
         model = options.get("model") or meta.get("model_name") or meta.get("endpoint_name")
         version = meta.get("model_version")
         latency = number(rec.get("execution_time_ms"))

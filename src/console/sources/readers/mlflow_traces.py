@@ -31,8 +31,8 @@ from typing import Any
 from console.redact import redact_text, redact_uri
 from console.sources.contract import Parsed
 from console.sources.readers._common import (
-    RAW_CHARS, BadRecord, cleaned, count, json_lines, label_row, loads, number, parse_time, parsed, priced,
-    reason, reject, text_of,
+    RAW_CHARS, BadRecord, cleaned, count, json_lines, json_object, label_row, loads, number, parse_time, parsed,
+    priced, reason, reject, text_of,
 )
 
 FORMAT = "mlflow-traces"
@@ -144,18 +144,6 @@ def _map(items: Iterable[tuple[int, dict, str | None]], source: str, options: Ma
     return parsed(preds, labels, rejected, source, notes=notes)
 
 
-def _json_map(value: Any) -> dict:
-    if isinstance(value, dict):
-        return value
-    if isinstance(value, str):
-        try:
-            out = loads(value)
-        except ValueError:
-            return {}
-        return out if isinstance(out, dict) else {}
-    return {}
-
-
 def _trace(loc: int, rec: dict, options: Mapping[str, Any]) -> dict:
     key = rec.get("trace_id") or rec.get("request_id")
     if not isinstance(key, str) or not key:
@@ -163,12 +151,12 @@ def _trace(loc: int, rec: dict, options: Mapping[str, Any]) -> dict:
     ts = parse_time(rec.get("request_time", rec.get("timestamp_ms")))
     if ts is None:
         raise BadRecord("no request_time / timestamp_ms")
-    meta = _json_map(rec.get("trace_metadata", rec.get("request_metadata")))
-    tags = _json_map(rec.get("tags"))
+    meta = json_object(rec.get("trace_metadata", rec.get("request_metadata")))
+    tags = json_object(rec.get("tags"))
     duration = next((rec[k] for k in ("execution_duration_ms", "execution_duration", "execution_time_ms")
                      if rec.get(k) is not None), None)
-    usage = _json_map(meta.get("mlflow.trace.tokenUsage"))
-    cost = number(_json_map(meta.get("mlflow.trace.cost")).get("total_cost"))
+    usage = json_object(meta.get("mlflow.trace.tokenUsage"))
+    cost = number(json_object(meta.get("mlflow.trace.cost")).get("total_cost"))
     in_tok, out_tok = count(usage.get("input_tokens"), "input_tokens"), count(usage.get("output_tokens"), "output_tokens")
     if cost is None:
         cost = priced(in_tok, out_tok, options)
