@@ -165,6 +165,7 @@ class Warehouse:
         self._lake_kinds: dict[str, str] = {}
         self._parquet_meta: dict[tuple, int | str] = {}
         self._facts = Facts(self.dir)
+        self._checked: set[tuple] = set()  # (file, version) checked by this process, future rows or not
         self._views: set[str] = set()  # the view statements last run on this connection
         import weakref
 
@@ -377,31 +378,32 @@ class Warehouse:
         process first sees it. A fact holds for good unless a row was refused as dated in the future, which
         time may cure: such a file is checked again by each process."""
         key = f"{kind}|{os.path.abspath(path)}"
-        mem = ("rejects", kind, path, *(self._facts.get(key, path) or {}).get("version", [None]))
-        if mem in self._parquet_meta:
-            return self._parquet_meta[mem]
         known = self._facts.get(key, path)
+        if known is not None and ((key, *known["version"]) in self._checked or
+                                  (ts_value(known.get("newest")) or datetime.min)
+                                  <= (ts_value(known.get("horizon")) or datetime.min)):
+            return known
         max_ts = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=self.future_s)
-        if known is None or (ts_value(known.get("newest")) or datetime.min) > (ts_value(known.get("horizon"))
-                                                                           or datetime.min):
-            sql = load_query("file_rejects").format(files=_sql_list([path]), conform=load_query(
-                f"conform_{kind}").replace("FROM chunk", "FROM chunk_file"))
-            with self.cursor() as cur:
-                rejects, kept, newest = cur.execute(sql, {"max_ts": max_ts} if "$max_ts" in sql else {}).fetchall()[-1]
-            known = self._facts.put(key, path, rejects=int(rejects), newest_kept=ts_text(kept), newest=ts_text(newest),
-                                    horizon=ts_text(max_ts))
-            self._facts.save()
-        mem = ("rejects", kind, path, *known["version"])
-        self._parquet_meta[mem] = known
+        sql = load_query("file_rejects").format(files=_sql_list([path]), conform=load_query(
+            f"conform_{kind}").replace("FROM chunk", "FROM chunk_file"))
+        with self.cursor() as cur:
+            rejects, kept, newest = cur.execute(sql, {"max_ts": max_ts} if "$max_ts" in sql else {}).fetchall()[-1]
+        known = self._facts.put(key, path, rejects=int(rejects), newest_kept=ts_text(kept), newest=ts_text(newest),
+                                horizon=ts_text(max_ts))
+        self._facts.save()
+        self._checked.add((key, *known["version"]))
         return known
 
     def newest(self, kind: str = "predictions") -> datetime | None:
         """The newest kept row's time, from what the store already knows of each file (segment statistics
         and the in-place facts), not a scan of every row: `--at latest` costs milliseconds at any size."""
+        return self._newest(kind, self._parquet_files()[0].get(kind, []))
+
+    def _newest(self, kind: str, files: list[str]) -> datetime | None:
         best: datetime | None = None
         for name in self.manifest.segments.get(kind, []):
             best = _later(best, self._segment_newest(name))
-        for p in self._parquet_files()[0].get(kind, []):
+        for p in files:
             best = _later(best, ts_value(self._file_facts(kind, p).get("newest_kept")))
         if any(k == kind for k in self._lake_kinds.values()):
             with self.cursor() as cur:
@@ -413,7 +415,8 @@ class Warehouse:
         """(predictions, labels, deployments, malformed, newest prediction), as the `counts` query gives them,
         from file metadata and the in-place facts: no row is read unless a lake is configured."""
         out = {k: sum(self._segment_rows(n) for n in self.manifest.segments.get(k, [])) for k in KINDS}
-        for kind, files in self._parquet_files()[0].items():
+        parquet = self._parquet_files()[0]
+        for kind, files in parquet.items():
             for p in files:
                 bad = self._rejects(kind, p)
                 out[kind] += int(self._parquet_check(p)) - bad
@@ -425,7 +428,8 @@ class Warehouse:
                                             f"count(*) FILTER (WHERE _reject IS NOT NULL) FROM lake_{kind}").fetchone()
                     out[kind] += kept
                     out["malformed"] += bad
-        return out["predictions"], out["labels"], out["deployments"], out["malformed"], self.newest()
+        return (out["predictions"], out["labels"], out["deployments"], out["malformed"],
+                self._newest("predictions", parquet.get("predictions", [])))
 
     def _segment_newest(self, name: str) -> datetime | None:
         key = ("segment-newest", name)
@@ -499,7 +503,6 @@ class Warehouse:
         pending: dict[str, list[pa.Table]] = {k: [] for k in KINDS}
         written: dict[str, list[str]] = {}
         kept: dict[str, int] = {}
-        bad = 0
         cursors: dict[str, dict] = {}
         missing: list[str] = []
         notes: list[str] = []
@@ -630,10 +633,9 @@ class Warehouse:
             if fmt_file == "csv":
                 header, _, body = body.partition(b"\n")
                 header = header.decode("utf-8", "replace").rstrip("\r")
-            lines, rejected = body, []
-            if lines and not lines.endswith(b"\n"):
-                lines += b"\n"  # an object is complete: its last line needs no terminator
-            take(src, fmt_file, lines, info.path, 2 if fmt_file == "csv" else 1, header, None, rejected)
+            if body and not body.endswith(b"\n"):
+                body += b"\n"  # an object is complete: its last line needs no terminator
+            take(src, fmt_file, body, info.path, 2 if fmt_file == "csv" else 1, header, None, [])
             seen[info.path] = {"etag": info.etag, "size": info.size}
             self._report(info.path, info.size, None, None)
         return seen, notes
