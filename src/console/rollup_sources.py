@@ -1,19 +1,29 @@
 """Reading prediction and label logs in place for the rollup job, with pyarrow.dataset.
 
-A stopgap until the store (issue 8) hands the rollup its typed rows: Parquet (single files or
-Hive-partitioned folders such as `date=2026-11-30/`, pruned on the partition and on row-group
-statistics), JSONL and CSV, mapped onto the contract the way the store's conform step does for the
-few fields the rollup needs (a `features` struct flattened into columns, `status` into `is_error`).
-Bad rows are the store's business: here a row without a parseable `ts` or `model` is skipped.
+The sources are the console's own (`[[logs]]`): local Parquet (single files or Hive-partitioned
+folders such as `date=2026-11-30/`, pruned on the partition and on row-group statistics), JSONL and
+CSV; `s3://` prefixes (Parquet, JSONL, CSV) listed and pruned on their time partitions by
+`sources.locations` with the console's S3 identity; Delta tables (delta-rs) and Iceberg tables
+(pyiceberg) planned to the files of the window by `sources.lakes`. A `Source` opens its datasets per
+build chunk, so every chunk lists and prunes again. Rows are mapped onto the contract the way the
+store's conform step does for the fields the rollup needs (a `features` struct flattened into
+columns, `status` into `is_error`). Bad rows are the store's business: here a row without a parseable
+`ts` or `model` is skipped.
+
+Formats that need a vendor reader (SageMaker capture, OTLP, ...) and `mlflow://` trace sources have no
+contract-shaped files to scan: `unsupported` names them so the rollup command can say so and roll up
+the rest.
 """
 
 from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Iterator, Sequence
-from datetime import date, datetime, timedelta
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -56,17 +66,105 @@ def dataset(paths: Sequence[str], fmt: str | None = None) -> list[ds.Dataset]:
     return out
 
 
-def _time_filter(d: ds.Dataset, start: datetime | None, end: datetime | None) -> ds.Expression | None:
+# Formats whose files hold contract rows the rollup scans as they are; the others need the store's readers.
+ROLLABLE = (None, "parquet", "jsonl", "csv", "delta", "iceberg")
+
+
+def unsupported(path: str, fmt: str | None) -> str | None:
+    """Why a log source cannot be rolled up, or None when it can."""
+    if str(path).startswith("mlflow://"):
+        return f"{path}: an MLflow trace source has no log files to roll up (the store reads it; rollups do not)"
+    if fmt not in ROLLABLE:
+        return (f"{path}: format {fmt!r} is read through its vendor reader into the store; rollups read "
+                f"{', '.join(f for f in ROLLABLE if f)} only")
+    return None
+
+
+@dataclass(frozen=True)
+class Source:
+    """One configured log source, opened as pyarrow datasets pruned to a window on each call."""
+
+    path: str
+    format: str | None = None
+    options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    storage: dict[str, Any] | None = field(default=None, hash=False, compare=False, repr=False)
+
+    @property
+    def is_lake(self) -> bool:
+        return self.path.startswith(("s3://", "s3a://", "s3n://")) or self.format in ("delta", "iceberg")
+
+    def datasets(self, start: datetime | None = None, end: datetime | None = None) -> list[ds.Dataset]:
+        from console.sources import lakes, locations
+
+        if self.format == "delta":
+            return [lakes.delta_dataset(self.path, self.storage, since=start, until=end)]
+        if self.format == "iceberg":
+            return [lakes.iceberg_dataset(self.path, dict(self.options), self.storage, since=start, until=end)]
+        if not self.is_lake:
+            return dataset([self.path], self.format)
+        fmt = self.format or _FORMATS.get(Path(self.path.rstrip("/*")).suffix.lower())
+        if fmt is not None:
+            fmt = {"jsonl": "json"}.get(fmt, fmt)
+            return [locations.arrow_dataset(self.path, self.storage, format=fmt, since=start, until=end,
+                                            unify_schemas=fmt == "parquet")]
+        files = locations.list_files(self.path, self.storage, start, end)  # a prefix mixing formats
+        out = []
+        for kind in sorted({_FORMATS.get(Path(f.path).suffix.lower()) for f in files} - {None}):
+            mine = [f for f in files if _FORMATS.get(Path(f.path).suffix.lower()) == kind]
+            out.append(locations.arrow_dataset(mine, self.storage, format=kind, unify_schemas=kind == "parquet"))
+        return out
+
+
+def sources(items: Iterable[Any], storage: dict[str, Any] | None = None) -> list[Source]:
+    """Sources from config `LogSource`s, (path, format) pairs or plain paths."""
+    out = []
+    for it in items:
+        if isinstance(it, Source):
+            out.append(it)
+        elif isinstance(it, str):
+            out.append(Source(it, None, {}, storage))
+        else:
+            out.append(Source(it.path, it.format, dict(getattr(it, "options", None) or {}), storage))
+    return out
+
+
+def open_all(items: Sequence[ds.Dataset | Source], start: datetime | None = None,
+             end: datetime | None = None) -> list[ds.Dataset]:
+    """Datasets as they are, and each Source opened for [start, end)."""
+    out: list[ds.Dataset] = []
+    for it in items:
+        out += it.datasets(start, end) if isinstance(it, Source) else [it]
+    return out
+
+
+def _ts_scalar(t: datetime, typ: pa.DataType) -> pa.Scalar:
+    tz = getattr(typ, "tz", None)
+    if tz:
+        return pa.scalar(t.replace(tzinfo=timezone.utc), pa.timestamp("us", tz="UTC"))
+    return pa.scalar(t, pa.timestamp("us"))
+
+
+def time_filter(schema: pa.Schema, start: datetime | None, end: datetime | None) -> ds.Expression | None:
+    """A filter the scanner prunes partitions and row groups with (the exact cut is made after typing)."""
+    return _time_filter(schema, start, end)
+
+
+def _time_filter(d: ds.Dataset | pa.Schema, start: datetime | None, end: datetime | None) -> ds.Expression | None:
     expr = None
-    names = set(d.schema.names)
-    if "ts" in names and d.schema.field("ts").type != pa.string():
+    schema = d if isinstance(d, pa.Schema) else d.schema
+    names = set(schema.names)
+    typ = schema.field("ts").type if "ts" in names else None
+    if typ is not None and pa.types.is_timestamp(typ):
         if start is not None:
-            expr = ds.field("ts") >= pa.scalar(start, pa.timestamp("us"))
+            expr = ds.field("ts") >= _ts_scalar(start, typ)
         if end is not None:
-            e = ds.field("ts") < pa.scalar(end, pa.timestamp("us"))
+            e = ds.field("ts") < _ts_scalar(end, typ)
             expr = e if expr is None else expr & e
     for part in _DATE_PARTS:  # prune day partitions: a day folder holds that day's rows
         if part in names and part != "ts":
+            if not (pa.types.is_string(schema.field(part).type) or pa.types.is_large_string(schema.field(part).type)
+                    or pa.types.is_date(schema.field(part).type)):
+                continue
             f = ds.field(part).cast(pa.string())
             if start is not None:
                 e = f >= start.date().isoformat()
@@ -98,31 +196,40 @@ def conform(batch: pa.RecordBatch | pa.Table) -> pa.Table:
     return t.filter(keep)
 
 
-def scan(datasets: Sequence[ds.Dataset], start: datetime | None, end: datetime | None,
+def window(batch: pa.RecordBatch | pa.Table, start: datetime | None, end: datetime | None) -> pa.Table:
+    """A batch conformed and cut to start <= ts < end (JSONL's ts may be text: the cut is after typing)."""
+    t = conform(batch)
+    if start is not None or end is not None:
+        m = pc.is_valid(t.column("ts"))
+        if start is not None:
+            m = pc.and_(m, pc.greater_equal(t.column("ts"), pa.scalar(start, pa.timestamp("us"))))
+        if end is not None:
+            m = pc.and_(m, pc.less(t.column("ts"), pa.scalar(end, pa.timestamp("us"))))
+        t = t.filter(m)
+    return t
+
+
+def scan(datasets: Sequence[ds.Dataset | Source], start: datetime | None, end: datetime | None,
          columns: Sequence[str] | None = None, batch_rows: int = BATCH_ROWS) -> Iterator[pa.Table]:
-    """Conformed prediction rows with start <= ts < end, one record batch at a time."""
-    for d in datasets:
+    """Conformed prediction rows with start <= ts < end, one record batch at a time.
+
+    Read-ahead is kept small (two files, four batches) so memory is a few batches whatever the size."""
+    for d in open_all(datasets, start, end):
         expr = _time_filter(d, start, end)
         cols = None if columns is None else [c for c in columns if c in d.schema.names]
-        for batch in d.to_batches(filter=expr, columns=cols, batch_size=batch_rows):
+        for batch in d.to_batches(filter=expr, columns=cols, batch_size=batch_rows, batch_readahead=4,
+                                  fragment_readahead=2):
             if not batch.num_rows:
                 continue
-            t = conform(batch)
-            if start is not None or end is not None:  # JSONL's ts may be text: filter after typing
-                m = pc.is_valid(t.column("ts"))
-                if start is not None:
-                    m = pc.and_(m, pc.greater_equal(t.column("ts"), pa.scalar(start, pa.timestamp("us"))))
-                if end is not None:
-                    m = pc.and_(m, pc.less(t.column("ts"), pa.scalar(end, pa.timestamp("us"))))
-                t = t.filter(m)
+            t = window(batch, start, end)
             if t.num_rows:
                 yield t
 
 
-def read_labels(datasets: Sequence[ds.Dataset]) -> pa.Table | None:
+def read_labels(datasets: Sequence[ds.Dataset | Source]) -> pa.Table | None:
     """All labels (request_id, label, label_num, ts) as text label and float label_num."""
     tables = []
-    for d in datasets:
+    for d in open_all(datasets):
         cols = [c for c in ("request_id", "label", "label_num", "ts") if c in d.schema.names]
         t = d.to_table(columns=cols)
         t = t.set_column(t.column_names.index("label"), "label", pc.cast(t.column("label"), pa.string()))

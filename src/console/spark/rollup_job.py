@@ -9,6 +9,10 @@ with its own. Sums, counts and confusion cells are plain aggregates; category co
 group-by per column whose small result is folded to top N + other on the driver with the same
 code as the local engine. The rollup rows (kilobytes per model-hour) come back to the driver and
 are written by `store_rollups.write`, so both engines write one file layout and one schema.
+
+The rows reach Spark the way they reach the console (see `_read`): local folders, `s3://` prefixes,
+Delta and Iceberg tables are listed and pruned on the driver by `rollup_sources`, and the tasks scan
+the files with pyarrow in `mapInArrow`; no JVM connector or jar download is involved.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 import pyarrow as pa
+import pyarrow.dataset as ds
 
+from console import rollup_sources as src
 from console import store_rollups as ro
 from console.analytics import sketches as sk
 
@@ -40,30 +46,112 @@ def session(master: str = "local[2]"):
     return _SESSION
 
 
-def _read(spark, paths: Sequence[str]):
-    """Prediction logs as a DataFrame: Parquet (Hive partitions discovered) and JSONL."""
-    from pyspark.sql import functions as F
+def _plain(t: pa.DataType) -> pa.DataType:
+    """The Arrow type a column crosses into Spark as: no dictionaries, views or large strings, no nulls
+    without a type, and naive timestamps read as UTC."""
+    if pa.types.is_dictionary(t):
+        return _plain(t.value_type)
+    if pa.types.is_large_string(t) or pa.types.is_string_view(t) or pa.types.is_null(t):
+        return pa.string()
+    if pa.types.is_large_binary(t) or pa.types.is_binary_view(t):
+        return pa.binary()
+    if pa.types.is_timestamp(t):
+        return pa.timestamp("us", tz="UTC")
+    if pa.types.is_large_list(t) or pa.types.is_list_view(t):
+        return pa.list_(_plain(t.value_type))
+    return t
 
-    frames = []
-    parquet = [p for p in paths if not p.endswith((".jsonl", ".json", ".ndjson"))]
-    jsonl = [p for p in paths if p.endswith((".jsonl", ".json", ".ndjson"))]
-    if parquet:
-        frames.append(spark.read.option("recursiveFileLookup", "false").parquet(*parquet))
-    if jsonl:
-        frames.append(spark.read.json(jsonl))
-    df = frames[0]
-    for other in frames[1:]:
-        df = df.unionByName(other, allowMissingColumns=True)
-    if "features" in df.columns and dict(df.dtypes)["features"].startswith("struct"):
-        inner = [f.name for f in df.schema["features"].dataType.fields if f.name not in df.columns]
-        df = df.select(*[c for c in df.columns if c != "features"], *[F.col(f"features.{n}").alias(n) for n in inner])
-    if "is_error" not in df.columns:
-        if "status" in df.columns:
-            s = F.lower(F.col("status").cast("string"))
-            ok = s.isin("ok", "success", "succeeded", "200", "201", "204") | s.startswith("2")
-            df = df.withColumn("is_error", ~F.coalesce(ok, F.lit(False)))
+
+def target_schema(schemas: Sequence[pa.Schema]) -> pa.Schema:
+    """The conformed schema every piece is aligned to (the union of the sources' columns)."""
+    unified = pa.unify_schemas(list(schemas), promote_options="permissive")
+    conformed = src.conform(unified.empty_table()).schema
+    return pa.schema([pa.field(f.name, _plain(f.type)) for f in conformed])
+
+
+def align(t: pa.Table, schema: pa.Schema) -> pa.Table:
+    cols = []
+    for f in schema:
+        if f.name in t.column_names:
+            c = t.column(f.name)
+            if pa.types.is_dictionary(c.type):
+                c = c.cast(c.type.value_type)
+            cols.append(c.cast(f.type, safe=False) if c.type != f.type else c)
         else:
-            df = df.withColumn("is_error", F.lit(False))
+            cols.append(pa.nulls(t.num_rows, f.type))
+    return pa.Table.from_arrays(cols, schema=schema)
+
+
+def pieces(items: Sequence, start: datetime, end: datetime) -> tuple[list[tuple], pa.Schema]:
+    """The files (pyarrow fragments, with the schema and filter to scan them by) that can hold rows of
+    [start, end), listed and pruned on the driver with the console's own source access; a source that
+    is only in memory (an Iceberg table pyiceberg had to merge deletes into) is shipped as Arrow."""
+    items = [i if isinstance(i, ds.Dataset) else src.sources([i])[0] for i in items]
+    datasets = src.open_all(items, start, end)
+    out: list[tuple] = []
+    for d in datasets:
+        expr = src.time_filter(d.schema, start, end)
+        for frag in d.get_fragments(filter=expr) if expr is not None else d.get_fragments():
+            if isinstance(frag, ds.FileFragment):
+                out.append((d.schema, expr, frag))
+            else:
+                t = frag.to_table(schema=d.schema, filter=expr)
+                if t.num_rows:
+                    out.append((d.schema, None, t))
+    return out, target_schema([d.schema for d in datasets] or [pa.schema([("ts", pa.timestamp("us")),
+                                                                            ("model", pa.string())])])
+
+
+def _reader(todo: list[tuple], schema: pa.Schema, start: datetime, end: datetime):
+    """The function each Spark task runs (in its Python worker): read its pieces, conform, align."""
+    def read(batches):
+        for b in batches:
+            for i in b.column(0).to_pylist():
+                piece_schema, expr, piece = todo[i]
+                if isinstance(piece, pa.Table):
+                    it = piece.to_batches(src.BATCH_ROWS)
+                else:
+                    it = ds.Scanner.from_fragment(piece, schema=piece_schema, filter=expr,
+                                                  batch_size=src.BATCH_ROWS).to_batches()
+                for rb in it:
+                    if not rb.num_rows:
+                        continue
+                    t = src.window(rb, start, end)
+                    if t.num_rows:
+                        yield from align(t, schema).to_batches()
+    return read
+
+
+def _parallelism(spark) -> int:
+    try:
+        return max(1, spark.sparkContext.defaultParallelism)
+    except Exception:  # noqa: BLE001 - Spark Connect has no SparkContext
+        return 2
+
+
+def _read(spark, items: Sequence, start: datetime, end: datetime):
+    """Prediction rows of [start, end) as a DataFrame, read by the Spark tasks through pyarrow.
+
+    Why not `spark.read.parquet("s3a://...")`: s3a needs hadoop-aws and the AWS SDK bundle, jars Spark
+    downloads at run time (`spark.jars.packages`), which an offline ops box cannot; and Delta or Iceberg
+    through Spark need their own runtime jars. Here the driver lists and prunes the files with the
+    console's own source access (one S3 identity, delta-rs, pyiceberg) and each task scans its files
+    with pyarrow (its S3 client ships in the wheel) inside `mapInArrow`, so the rows go from the
+    files into Spark's aggregates without passing through the driver. The cost: pyarrow and this
+    package must be installed where the executors run, and the S3 identity travels to them in the
+    task closure (as Spark's own s3a keys would in its configuration).
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    todo, schema = pieces(items, start, end)
+    spark_schema = from_arrow_schema(schema, prefer_timestamp_ntz=False)
+    if todo:
+        n = min(len(todo), 4 * _parallelism(spark))
+        ids = spark.createDataFrame([(i,) for i in range(len(todo))], "i long").repartition(n, "i")
+        df = ids.mapInArrow(_reader(todo, schema, start, end), spark_schema)
+    else:
+        df = spark.createDataFrame([], spark_schema)
     for c in ("version", "environment", "variant"):
         if c not in df.columns:
             df = df.withColumn(c, F.lit(None).cast("string"))
@@ -151,12 +239,12 @@ def _counts(df, keys: list[str], columns: dict[str, object], tops: dict[str, int
             for name, groups in per.items()}
 
 
-def build(spark, paths: Sequence[str], labels: pa.Table | None, specs: Mapping[str, ro.ModelSpec],
+def build(spark, paths: Sequence, labels: pa.Table | None, specs: Mapping[str, ro.ModelSpec],
           start: datetime, end: datetime, k: int = sk.K, top: int = sk.TOP_N) -> dict[str, pa.Table]:
     """Rollup tables per model for [start, end), the schema of `store_rollups.schema_for`."""
     from pyspark.sql import functions as F
 
-    df = _read(spark, paths).where((F.col("ts") >= F.lit(start)) & (F.col("ts") < F.lit(end)))
+    df = _read(spark, paths, start, end)
     df = df.withColumn("hour", F.date_trunc("hour", F.col("ts")))
     latest = ro._labels_frame(labels)  # the latest label per request, as the local engine takes it
     if latest is not None:
@@ -230,7 +318,7 @@ def _sorted(t: pa.Table) -> pa.Table:
     return df.to_arrow().cast(t.schema)
 
 
-def builder(paths: Sequence[str], labels: pa.Table | None, specs: Mapping[str, ro.ModelSpec],
+def builder(paths: Sequence, labels: pa.Table | None, specs: Mapping[str, ro.ModelSpec],
             master: str = "local[2]", k: int = sk.K) -> ro.Builder:
     spark = session(master)
 
