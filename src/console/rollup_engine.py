@@ -84,33 +84,41 @@ def late_label_hours(preds: Sequence, labels: pa.Table | None,
     return hours
 
 
-def catch_up(prediction_paths: Sequence[str], label_paths: Sequence[str], path, now: datetime,
+def catch_up(prediction_paths: Sequence, label_paths: Sequence, path, now: datetime,
              models: Mapping[str, Any] | None = None, since: datetime | None = None, until: datetime | None = None,
              engine: str = "local", master: str = "local[2]", chunk: timedelta | None = None,
-             progress: Callable[[str], None] | None = None) -> ro.CatchUp:
-    preds = src.dataset(prediction_paths)
-    if not preds:
+             progress: Callable[[str], None] | None = None, storage: Mapping[str, Any] | None = None,
+             compact: bool = True) -> ro.CatchUp:
+    """Builds what closed since the last build. The sources are config `LogSource`s (any location and
+    format `rollup_sources` reads), `rollup_sources.Source`s or plain local paths; `storage` is the
+    `[storage.s3]` table for `s3://` ones. Closed days are compacted afterwards (`compact`)."""
+    preds = src.sources(prediction_paths, dict(storage) if storage else None)
+    opened = src.open_all(preds)
+    if not opened:
         raise ValueError("no prediction files match the configured log paths")
-    labels = src.read_labels(src.dataset(label_paths)) if label_paths else None
-    schema = pa.unify_schemas([d.schema for d in preds], promote_options="permissive")
+    labels = src.read_labels(src.sources(label_paths, dict(storage) if storage else None)) if label_paths else None
+    schema = pa.unify_schemas([d.schema for d in opened], promote_options="permissive")
     specs = specs_for(schema, models)
     if since is None and not ro.load_state(path).get("built_until"):
-        first = min((t.column("ts").to_pylist()[0] for t in _first_rows(preds)), default=None)
+        first = min((t.column("ts").to_pylist()[0] for t in _first_rows(opened)), default=None)
         since = ro.floor_hour(first) if first else ro.floor_hour(now)
     if chunk is None:  # a Spark job costs seconds to schedule: give it a week at a time
         chunk = timedelta(days=7) if engine == "spark" else timedelta(days=1)
     if engine == "spark":
         from console.spark import rollup_job
 
-        build = rollup_job.builder(prediction_paths, labels, specs, master=master)
+        build = rollup_job.builder(preds, labels, specs, master=master)
     else:
         build = local_builder(preds, labels, specs, models or ())
     latest = None
     if labels is not None and labels.num_rows and "ts" in labels.column_names:
         latest = pl.from_arrow(labels.select(["ts"])).get_column("ts").max()
-    return ro.catch_up(path, build, now=now, since=since, until=until, chunk=chunk,
-                       late_label_hours=late_label_hours(preds, labels), labels_seen=lambda: latest,
-                       progress=progress)
+    out = ro.catch_up(path, build, now=now, since=since, until=until, chunk=chunk,
+                      late_label_hours=late_label_hours(preds, labels), labels_seen=lambda: latest,
+                      progress=progress)
+    if compact:
+        out.files += ro.compact_days(path, progress=progress)
+    return out
 
 
 def _first_rows(preds: Sequence) -> Iterable[pa.Table]:

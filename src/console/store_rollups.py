@@ -12,6 +12,23 @@ range, written to a temporary name and renamed. A later generation covering an h
 every earlier file's rows for that hour (how late labels recompute an hour without rewriting a
 day). `_state.json` says up to which hour rollups are built and which label times were seen.
 The Spark job (`console.spark.rollup_job`) writes the same schema.
+
+Daily compaction (why: a month is 720 hours x a few groups x ~25 sketches, and Python merges
+sketches one call at a time, 7 s for 30 days; a day row cuts that by 24). Once a UTC day is closed,
+meaning every hour of it is covered by an hour file, `built_until` is past its end, and the
+late-label pass of the catch-up has run, `compact_days` writes
+`<path>/<model>/daily/<YYYYMMDD>_<generation>.parquet`: one row per key (model, version,
+environment, variant, segment, segment_value) merged from that day's hour rows, in the hour
+schema with `hour` = the day's start, plus `day_hours`, a 24-bit mask of the hours that had rows
+(so a merge still counts hours exactly). A separate folder rather than rows in the hour files,
+so the hour files stay as they were written and a reader that wants hours (a per-hour series)
+never meets a day row. A day file is valid while its generation is newer than every hour file
+covering that day: a late label that rebuilds an hour writes a newer hour file, which invalidates
+the day at once with nothing to delete, and the next catch-up compacts it again. Category counts
+in a day row are the exact merge of the hour rows' (not cut to top N again), so a window read
+through days and hours has exactly the counts of the all-hours merge; sketches are KLL merges of
+merges, within the same rank-error bound. `read_table` and `read` use a valid day for every whole
+day inside the window and hour rows at the edges (`days=False` for hours only).
 """
 
 from __future__ import annotations
@@ -41,6 +58,9 @@ BUCKETS = 20  # score buckets of width 0.05 for the classifier histograms
 STATUS_TOP = 20
 OK_STATUS = "ok"
 HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+DAILY = "daily"  # the folder of day rows inside a model's folder
+DAY_MASK = "day_hours"  # on day rows: bit h set when hour h of the day had rows
 STATE = "_state.json"
 
 # Columns every rollup has, in order; feature columns follow (num__/sum__/sq__ per numeric feature,
@@ -389,10 +409,11 @@ def models(path: str | os.PathLike) -> list[str]:
     return sorted(urllib.parse.unquote(d.name) for d in p.iterdir() if d.is_dir() and not d.name.startswith("."))
 
 
-def read_table(path: str | os.PathLike, model: str, start: datetime, end: datetime) -> pa.Table | None:
-    """The current rollup rows of `model` for hours in [start, end): for each hour, the rows of the
+def _read_hours(path: str | os.PathLike, model: str, start: datetime, end: datetime,
+                listed: list[RollupFile] | None = None) -> pa.Table | None:
+    """The current hour rows of `model` for hours in [start, end): for each hour, the rows of the
     newest file covering it. None when no rollup covers any of these hours."""
-    covering = [f for f in files(path, model) if f.start < end and f.end > start]
+    covering = [f for f in (files(path, model) if listed is None else listed) if f.start < end and f.end > start]
     if not covering:
         return None
     frames = []
@@ -410,6 +431,34 @@ def read_table(path: str | os.PathLike, model: str, start: datetime, end: dateti
             frames.append(t)
     if not frames:
         return pq.read_schema(covering[-1].path).empty_table()
+    return pl.concat(frames, how="diagonal_relaxed").sort("hour").to_arrow()
+
+
+def read_table(path: str | os.PathLike, model: str, start: datetime, end: datetime,
+               days: bool = True) -> pa.Table | None:
+    """The current rollup rows of `model` for [start, end): a valid day row (`day_hours` not null,
+    `hour` = the day's start) for each whole day inside the window that is compacted, hour rows for
+    the rest. `days=False`: hour rows only (a per-hour series). None when no rollup covers any hour."""
+    listed = files(path, model)
+    whole = valid_days(path, model, start, end, listed) if days else {}
+    if not whole:
+        return _read_hours(path, model, start, end, listed)
+    frames, gaps, t = [], [], start
+    for day in sorted(whole):
+        if t < day:
+            gaps.append((t, day))
+        t = day + DAY
+    if t < end:
+        gaps.append((t, end))
+    for day, f in sorted(whole.items()):
+        try:
+            frames.append(pl.from_arrow(pq.read_table(f.path)))
+        except FileNotFoundError:  # replaced by a newer compaction meanwhile: read its hours
+            gaps.append((day, day + DAY))
+    for a, b in gaps:
+        t = _read_hours(path, model, a, b, listed)
+        if t is not None and t.num_rows:
+            frames.append(pl.from_arrow(t))
     return pl.concat(frames, how="diagonal_relaxed").sort("hour").to_arrow()
 
 
@@ -471,7 +520,7 @@ def merge_table(table: pa.Table | None, where: Mapping[str, Any] | None = None,
         return out
     out.rows = int(df["rows"].sum())
     out.errors = int(df["errors"].sum())
-    out.hours = df["hour"].n_unique()
+    out.hours = _hours_with_rows(df)
     out.status = sk.merge_counts(df["status"].to_list())
     out.latency = sk.merge(df["latency_kll"].to_list())
     out.score = sk.merge(df["score_kll"].to_list())
@@ -603,3 +652,157 @@ def _hours(a: datetime, b: datetime) -> Iterator[datetime]:
     while a < b:
         yield a
         a += HOUR
+
+
+# ------------------------------------------------------------------------------- daily compaction
+
+
+@dataclass(frozen=True)
+class DayFile:
+    path: Path
+    day: datetime
+    generation: int
+
+
+_DAY_NAME = re.compile(r"^(\d{8})_(\d+)\.parquet$")
+
+
+def day_files(path: str | os.PathLike, model: str) -> list[DayFile]:
+    d = _model_dir(path, model) / DAILY
+    if not d.is_dir():
+        return []
+    out = []
+    for p in d.iterdir():
+        m = _DAY_NAME.match(p.name)
+        if m:
+            out.append(DayFile(p, datetime.strptime(m.group(1), "%Y%m%d"), int(m.group(2))))
+    return sorted(out, key=lambda f: (f.day, f.generation))
+
+
+def _covered(day: datetime, listed: list[RollupFile]) -> bool:
+    """Every hour of the day is inside some hour file's range."""
+    t = day
+    for f in sorted((f for f in listed if f.start < day + DAY and f.end > day), key=lambda f: f.start):
+        if f.start > t:
+            return False
+        t = max(t, f.end)
+    return t >= day + DAY
+
+
+def valid_days(path: str | os.PathLike, model: str, start: datetime, end: datetime,
+               listed: list[RollupFile] | None = None) -> dict[datetime, DayFile]:
+    """The compacted days wholly inside [start, end) whose newest day file is newer than every hour
+    file covering the day (a rebuilt hour invalidates its day)."""
+    listed = files(path, model) if listed is None else listed
+    newest: dict[datetime, DayFile] = {}
+    for f in day_files(path, model):
+        if start <= f.day and f.day + DAY <= end:
+            newest[f.day] = f  # sorted by generation: the last one wins
+    out = {}
+    for day, f in newest.items():
+        hour_gen = max((h.generation for h in listed if h.start < day + DAY and h.end > day), default=None)
+        if hour_gen is not None and f.generation > hour_gen:
+            out[day] = f
+    return out
+
+
+_INT_COLUMNS = ("rows", "errors", "input_tokens", "output_tokens", "labelled", "cls_tp", "cls_fp", "cls_fn",
+                "cls_tn", "reg_n", "reg_ape_n")
+
+
+def merge_rows(table: pa.Table, day: datetime, k: int = sk.K) -> pa.Table:
+    """One day row per key from hour rows of that day (the rollup schema plus `day_hours`)."""
+    schema = pa.schema([pa.field(f.name, _plain_type(f.type)) for f in table.schema])
+    if DAY_MASK in schema.names:
+        raise ValueError("merge_rows takes hour rows")
+    df = pl.from_arrow(table)
+    group = [c for c in KEYS if c != "hour"]
+    cols: dict[str, list] = {name: [] for name in [*schema.names, DAY_MASK]}
+    for _, g in df.group_by(group, maintain_order=True):
+        first = g.row(0, named=True)
+        for c in group:
+            cols[c].append(first[c])
+        cols["hour"].append(day)
+        mask = 0
+        for h in g["hour"].to_list():
+            mask |= 1 << h.hour
+        cols[DAY_MASK].append(mask)
+        for name in schema.names:
+            if name in KEYS:
+                continue
+            typ = schema.field(name).type
+            if name.endswith("_kll") or name.startswith("num__"):
+                cols[name].append(sk.serialize(sk.merge(g[name].to_list(), k)))
+            elif name == "status" or name.startswith("cat__"):
+                cols[name].append(sk.encode_counts(sk.merge_counts(g[name].to_list())))
+            elif pa.types.is_list(typ):
+                hists = [h for h in g[name].to_list() if h is not None]
+                cols[name].append(np.sum(np.array(hists, dtype=np.int64), axis=0).tolist() if hists else None)
+            elif pa.types.is_integer(typ):
+                cols[name].append(int(g[name].fill_null(0).sum()))
+            else:
+                cols[name].append(float(g[name].fill_null(0.0).sum()))
+    return pa.table(cols, schema=schema.append(pa.field(DAY_MASK, pa.int32())))
+
+
+def _plain_type(t: pa.DataType) -> pa.DataType:
+    """The type a rollup file stores (polars hands back views and large types)."""
+    if pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return pa.string()
+    if pa.types.is_large_binary(t) or pa.types.is_binary_view(t):
+        return pa.binary()
+    if pa.types.is_large_list(t) or pa.types.is_list_view(t) or pa.types.is_list(t):
+        return pa.list_(pa.field("element", pa.int64()))
+    return t
+
+
+def compact_days(path: str | os.PathLike, models_: Iterable[str] | None = None,
+                 progress: Callable[[str], None] | None = None) -> list[Path]:
+    """Writes a day file for every closed day (all hours covered and built before `built_until`)
+    that has none valid; removes the day files it makes stale. Returns the files written."""
+    state = load_state(path)
+    if not state.get("built_until"):
+        return []
+    closed = datetime.fromisoformat(state["built_until"])
+    written = []
+    for model in models_ if models_ is not None else models(path):
+        listed = files(path, model)
+        if not listed:
+            continue
+        first = min(f.start for f in listed).replace(hour=0)
+        valid = valid_days(path, model, first, closed, listed)
+        day = first
+        while day + DAY <= closed:
+            if day not in valid and _covered(day, listed):
+                hours = _read_hours(path, model, day, day + DAY, listed)
+                table = merge_rows(hours, day) if hours is not None else None
+                if table is not None:
+                    written.append(_write_day(path, model, day, table))
+                    if progress:
+                        progress(f"compacted {model} {day:%Y-%m-%d}")
+            day += DAY
+    return written
+
+
+def _write_day(path: str | os.PathLike, model: str, day: datetime, table: pa.Table) -> Path:
+    d = _model_dir(path, model) / DAILY
+    d.mkdir(parents=True, exist_ok=True)
+    target = d / f"{day:%Y%m%d}_{time.time_ns()}.parquet"
+    tmp = d / f".{target.name}.tmp"
+    pq.write_table(table.replace_schema_metadata({b"rollup.day": day.isoformat().encode()}), tmp,
+                   compression="zstd")
+    os.replace(tmp, target)
+    for old in day_files(path, model):  # the older files of this day are stale now
+        if old.day == day and old.path != target:
+            old.path.unlink(missing_ok=True)
+    return target
+
+
+def _hours_with_rows(df: pl.DataFrame) -> int:
+    """Distinct hours with rows among hour rows and day rows (a day row's `day_hours` mask)."""
+    if DAY_MASK not in df.columns:
+        return df["hour"].n_unique()
+    seen = set(df.filter(pl.col(DAY_MASK).is_null())["hour"].to_list())
+    for day, mask in df.filter(pl.col(DAY_MASK).is_not_null()).select("hour", DAY_MASK).iter_rows():
+        seen.update(day + timedelta(hours=h) for h in range(24) if mask >> h & 1)
+    return len(seen)
