@@ -10,6 +10,7 @@ from pathlib import Path
 
 from console.config import Config
 from console.exit_codes import OK as EXIT_OK
+from console.exit_codes import REMOTE as EXIT_REMOTE
 from console.exit_codes import USAGE as EXIT_USAGE
 
 
@@ -47,13 +48,39 @@ def rollup_path(cfg: Config, explicit: str | None = None) -> Path:
     return (store if store is not None else cfg.root) / "rollups"
 
 
+def _storage(cfg: Config) -> dict:
+    s3 = getattr(cfg, "s3", None)
+    return {k: v for k, v in vars(s3).items() if v is not None} if s3 is not None else {}
+
+
+def _usable(cfg: Config, kind: str) -> tuple[list, list[str]]:
+    """The sources of a kind the rollup can read, and one line for each it cannot."""
+    from console.rollup_sources import unsupported
+
+    keep, skipped = [], []
+    for s in cfg.logs:
+        if s.kind != kind:
+            continue
+        why = unsupported(s.path, s.format)
+        if why is None:
+            keep.append(s)
+        else:
+            skipped.append(why)
+    return keep, skipped
+
+
 def cmd_rollup(args, cfg: Config) -> int:
     from console import rollup_engine
+    from console.sources.s3 import StorageError
 
-    preds = [s.path for s in cfg.logs if s.kind == "predictions"]
-    labels = [s.path for s in cfg.logs if s.kind == "labels"]
+    preds, skipped = _usable(cfg, "predictions")
+    labels, skipped_labels = _usable(cfg, "labels")
+    skipped += skipped_labels
+    for line in skipped:
+        print(f"mlops-console: rollup: skipped {line}", file=sys.stderr)
     if not preds:
-        print("mlops-console: rollup needs prediction log sources in the configuration", file=sys.stderr)
+        print("mlops-console: rollup needs prediction log sources it can read in the configuration "
+              "(Parquet, JSONL or CSV files, s3:// prefixes, Delta or Iceberg tables)", file=sys.stderr)
         return EXIT_USAGE
     try:
         since, until = _time(getattr(args, "since", None)), _time(args.until)
@@ -69,15 +96,26 @@ def cmd_rollup(args, cfg: Config) -> int:
     path = rollup_path(cfg, args.path)
     started = time.perf_counter()
     now = datetime.now(timezone.utc).replace(tzinfo=None)
-    out = rollup_engine.catch_up(preds, labels, path, now=now, models=cfg.models, since=since, until=until,
-                                 engine=args.engine, master=args.master,
-                                 progress=lambda msg: print(msg, file=sys.stderr))
+    try:
+        out = rollup_engine.catch_up(preds, labels, path, now=now, models=cfg.models, since=since, until=until,
+                                     engine=args.engine, master=args.master, storage=_storage(cfg),
+                                     progress=lambda msg: print(msg, file=sys.stderr))
+    except StorageError as exc:  # one line naming the path; nothing was written for the failed range
+        print(f"mlops-console: rollup: {exc}", file=sys.stderr)
+        return EXIT_REMOTE
+    except ValueError as exc:
+        print(f"mlops-console: rollup: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     took = time.perf_counter() - started
     summary = {"path": str(path), "engine": args.engine, "ranges_built": len(out.built), "rows": out.rows,
-               "late_label_hours_rebuilt": len(out.rebuilt_hours), "files": len(out.files), "seconds": round(took, 2)}
+               "late_label_hours_rebuilt": len(out.rebuilt_hours), "files": len(out.files),
+               "skipped_sources": skipped, "seconds": round(took, 2)}
     if args.format == "json":
         print(json.dumps(summary, indent=2))
     else:
         print(f"rollups in {path}: {len(out.built)} range(s), {out.rows:,} rows, "
-              f"{len(out.rebuilt_hours)} hour(s) rebuilt for late labels, {took:.1f} s")
-    return EXIT_OK
+              f"{len(out.rebuilt_hours)} hour(s) rebuilt for late labels, {took:.1f} s"
+              + (f"; {len(skipped)} source(s) skipped" if skipped else ""))
+    # A source that cannot be rolled up is a configuration matter: the others are built, and the
+    # exit code says not everything was.
+    return EXIT_USAGE if skipped else EXIT_OK
