@@ -611,6 +611,7 @@ class Warehouse:
             return seen, [str(exc)]
         except Exception as exc:  # noqa: BLE001 - a bucket that cannot be listed costs only itself
             return seen, [str(locations.storage_error(src.path, exc, storage))]
+        seen = locations.s3.prune_seen(seen, objects)  # objects deleted from the bucket leave the cursor
         for info in objects:
             fmt_file = src.format or format_of(info.path, None) or fmt
             if fmt_file == "parquet":

@@ -336,3 +336,17 @@ def error(where: str, exc: BaseException, s: S3Settings | None = None) -> Storag
         reason = _code_reason(text) or text[:200] or name
     cls = ObjectReplaced if reason.startswith("object replaced") else StorageError
     return cls(redact(f"{where}: {reason}", s))
+
+
+def prune_seen(seen: dict[str, dict], listed) -> dict[str, dict]:
+    """An object cursor (`{url: {etag, size}}`) kept to the objects a full listing still shows.
+
+    Objects are immutable and each is read once, so an entry is only needed while its object can be
+    listed again; one deleted from the bucket (a lifecycle rule, a cleanup) would otherwise stay in
+    the cursor forever and the cursor would grow by one entry per object ever read. Give it only the
+    result of a listing that succeeded over the source's whole location (not a time-pruned one): an
+    object missing from a partial listing is not deleted. A key deleted and later written again is
+    then a new object and is read as one.
+    """
+    now = {getattr(i, "path", i) for i in listed}
+    return {url: v for url, v in seen.items() if url in now}
