@@ -78,8 +78,9 @@ def generate(rows: int, root: Path) -> Path:
     return logs
 
 
-def _tree_rss(pid: int) -> int:
-    """Resident bytes of a process and its descendants (from /proc)."""
+def _tree_rss(pid: int, by_kind: dict[str, int] | None = None) -> int:
+    """Resident bytes of a process and its descendants (from /proc); with `by_kind`, the peak of each
+    kind of process (java, python, ...) is kept in it as well."""
     children: dict[int, list[int]] = {}
     for p in os.listdir("/proc"):
         if p.isdigit():
@@ -89,16 +90,26 @@ def _tree_rss(pid: int) -> int:
                 children.setdefault(ppid, []).append(int(p))
             except (OSError, ValueError, IndexError):
                 pass
-    total, todo = 0, [pid]
+    total, todo, kinds = 0, [pid], {}
     while todo:
         q = todo.pop()
         todo += children.get(q, [])
         try:
             with open(f"/proc/{q}/statm") as fh:
-                total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+                rss = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            with open(f"/proc/{q}/comm") as fh:
+                kind = "java" if "java" in fh.read() else "python" if q != pid else "driver"
         except OSError:
-            pass
+            continue
+        total += rss
+        kinds[kind] = kinds.get(kind, 0) + rss
+    if by_kind is not None:
+        for k, v in kinds.items():
+            by_kind[k] = max(by_kind.get(k, 0), v)
     return total
+
+
+PEAKS: dict[str, int] = {}  # the last child's peak resident bytes per kind of process
 
 
 def run_child(args: list[str]) -> tuple[dict, float]:
@@ -106,10 +117,11 @@ def run_child(args: list[str]) -> tuple[dict, float]:
     proc = subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT / "src"), "SPARK_LOCAL_IP": "127.0.0.1"})
     peak = [0]
+    PEAKS.clear()
 
     def sample():
         while proc.poll() is None:
-            peak[0] = max(peak[0], _tree_rss(proc.pid))
+            peak[0] = max(peak[0], _tree_rss(proc.pid, PEAKS))
             time.sleep(0.2)
 
     th = threading.Thread(target=sample, daemon=True)
@@ -132,9 +144,9 @@ def child_build(engine: str, logs: str, out: str, rows: int, master: str) -> dic
         build = rollup_job.builder([logs], None, specs, master=master)
     else:
         build = rollup_engine.local_builder(datasets, None, specs)
-    # Local: a day per file, memory bounded by one day's groups. Spark: the month as one job (a job
-    # costs seconds of scheduling, so it is given the whole range at once).
-    chunk = timedelta(days=DAYS) if engine == "spark" else timedelta(days=1)
+    # Local: a day per file, memory bounded by one day's groups. Spark: a week per job, as the rollup
+    # command gives it (a job costs seconds of scheduling).
+    chunk = timedelta(days=7) if engine == "spark" else timedelta(days=1)
     res = ro.catch_up(out, build, now=START + timedelta(days=DAYS), since=START, chunk=chunk)
     took = time.perf_counter() - t
     import resource
@@ -247,6 +259,8 @@ def main() -> None:
         print(f"| {engine}{' ' + args.master if engine == 'spark' else ''} | {r['rows']:,} | {r['seconds']:.1f} | "
               f"{r['rows'] / r['seconds']:,.0f} | {r['cpu_s']:.0f} | {peak:,.0f} | {r['rollup_bytes'] / 2**20:.1f} |",
               flush=True)
+        print("  peak RSS by process kind (MB): " + ", ".join(f"{k} {v / 2**20:,.0f}" for k, v in sorted(PEAKS.items())),
+              file=sys.stderr, flush=True)
     out_local = root / "rollups-local" if (root / "rollups-local").exists() else root / f"rollups-{args.engines[0]}"
     r, peak = run_child(["--rows", str(args.rows), "--child", "drift", str(logs), str(out_local)])
     print(f"\ndrift of one model's 25 features (20 normed Wasserstein, 5 Jensen-Shannon) against its first day:")
