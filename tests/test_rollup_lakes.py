@@ -179,3 +179,39 @@ def test_unsupported_names_every_format_the_rollup_cannot_scan():
     assert src.unsupported("serving.preds", "iceberg") is None
     assert "sagemaker-capture" in src.unsupported("s3://b/capture/", "sagemaker-capture")
     assert "MLflow trace source" in src.unsupported("mlflow://exp", None)
+
+
+def test_rollups_written_to_s3_are_read_back_through_a_mirror(lake, s3_server, tmp_path, capsys,  # noqa: F811
+                                                            monkeypatch):
+    from console import rollup_remote
+
+    preds = lake[0]
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "console.toml").write_text(f"""
+[storage.s3]
+endpoint_url = "{s3_server.endpoint}"
+region = "us-east-1"
+access_key_id = "{s3_server.access_key_id}"
+secret_access_key = "{s3_server.secret_access_key}"
+
+[[logs]]
+kind = "predictions"
+path = "s3://rollup/parquet/"
+format = "parquet"
+""", encoding="utf-8")
+    argv = ["rollup", "--config", str(tmp_path / "console.toml"), "--path", "s3://rollup/built/rollups",
+            "--since", START.isoformat(), "--until", END.isoformat(), "--format", "json"]
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["path"] == "s3://rollup/built/rollups"
+    keys = {o["Key"] for o in s3_server.client().list_objects_v2(Bucket="rollup", Prefix="built/")["Contents"]}
+    assert "built/rollups/_state.json" in keys
+    assert any(k.startswith("built/rollups/fraud/") and k.endswith(".parquet") for k in keys)
+
+    reader = tmp_path / "reader"  # another box: pulls the folder, reads it with the local code
+    assert rollup_remote.pull("s3://rollup/built/rollups", reader, s3_server.storage) == len(keys)
+    for m in ("fraud", "eta"):
+        assert ro.read(reader, m, START, END).rows == preds.filter(pl.col("model") == m).height
+    assert rollup_remote.pull("s3://rollup/built/rollups", reader, s3_server.storage) == 1  # only the state
+    with pytest.raises(Exception) as err:
+        rollup_remote.pull("s3://no-such-bucket/rollups", reader, s3_server.storage)
+    assert str(err.value).startswith("s3://no-such-bucket/rollups: ")

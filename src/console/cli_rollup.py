@@ -35,6 +35,16 @@ def _time(text: str | None) -> datetime | None:
     return t.astimezone(timezone.utc).replace(tzinfo=None) if t.tzinfo else t
 
 
+def remote_url(cfg: Config, explicit: str | None = None) -> str | None:
+    """The s3:// URL of the rollup folder when it is in S3 (--path, or `[rollups] path`; a config that
+    made the URL a local path, `<root>/s3:/bucket/...`, is read back as the URL)."""
+    if explicit:
+        return explicit if explicit.startswith(("s3://", "s3a://")) else None
+    configured = str(getattr(cfg, "rollups_path", None) or "")
+    i = configured.find("s3:/")
+    return "s3://" + configured[i + 4:].lstrip("/") if i >= 0 else None
+
+
 def rollup_path(cfg: Config, explicit: str | None = None) -> Path:
     """--path, else `[rollups] path` (once the config knows it), else `rollups/` inside the store."""
     if explicit:
@@ -93,13 +103,22 @@ def cmd_rollup(args, cfg: Config) -> int:
         except ImportError:
             print("mlops-console: --engine spark needs PySpark: pip install 'mlops-console[spark]'", file=sys.stderr)
             return EXIT_USAGE
-    path = rollup_path(cfg, args.path)
+    url = remote_url(cfg, args.path)
     started = time.perf_counter()
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     try:
+        if url:  # built in a local mirror, then the new files go up (see rollup_remote)
+            from console import rollup_remote
+
+            path = rollup_remote.mirror_dir(url)
+            rollup_remote.pull(url, path, _storage(cfg))
+        else:
+            path = rollup_path(cfg, args.path)
         out = rollup_engine.catch_up(preds, labels, path, now=now, models=cfg.models, since=since, until=until,
                                      engine=args.engine, master=args.master, storage=_storage(cfg),
                                      progress=lambda msg: print(msg, file=sys.stderr))
+        if url:
+            rollup_remote.push(path, url, _storage(cfg))
     except StorageError as exc:  # one line naming the path; nothing was written for the failed range
         print(f"mlops-console: rollup: {exc}", file=sys.stderr)
         return EXIT_REMOTE
@@ -107,13 +126,13 @@ def cmd_rollup(args, cfg: Config) -> int:
         print(f"mlops-console: rollup: {exc}", file=sys.stderr)
         return EXIT_USAGE
     took = time.perf_counter() - started
-    summary = {"path": str(path), "engine": args.engine, "ranges_built": len(out.built), "rows": out.rows,
+    summary = {"path": url or str(path), "engine": args.engine, "ranges_built": len(out.built), "rows": out.rows,
                "late_label_hours_rebuilt": len(out.rebuilt_hours), "files": len(out.files),
                "skipped_sources": skipped, "seconds": round(took, 2)}
     if args.format == "json":
         print(json.dumps(summary, indent=2))
     else:
-        print(f"rollups in {path}: {len(out.built)} range(s), {out.rows:,} rows, "
+        print(f"rollups in {url or path}: {len(out.built)} range(s), {out.rows:,} rows, "
               f"{len(out.rebuilt_hours)} hour(s) rebuilt for late labels, {took:.1f} s"
               + (f"; {len(skipped)} source(s) skipped" if skipped else ""))
     # A source that cannot be rolled up is a configuration matter: the others are built, and the
