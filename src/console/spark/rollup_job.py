@@ -17,6 +17,7 @@ the files with pyarrow in `mapInArrow`; no JVM connector or jar download is invo
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
@@ -28,6 +29,7 @@ from console import store_rollups as ro
 from console.analytics import sketches as sk
 
 _SESSION = None
+WORKER_BATCH_ROWS = 32_768  # rows a Python worker holds at once (Spark re-batches them by 10,000)
 
 
 def session(master: str = "local[2]"):
@@ -36,7 +38,10 @@ def session(master: str = "local[2]"):
     if _SESSION is None:
         from pyspark.sql import SparkSession
 
+        # Memory: the JVM heap is capped (the week's rows are cached in it, spilling to disk past its
+        # storage share), so the driver JVM, two Python workers and this process stay under 2 GB.
         _SESSION = (SparkSession.builder.master(master).appName("mlops-console-rollup")
+                    .config("spark.driver.memory", os.environ.get("MLOPS_CONSOLE_SPARK_DRIVER_MEMORY", "768m"))
                     .config("spark.ui.enabled", "false")
                     .config("spark.sql.session.timeZone", "UTC")
                     .config("spark.sql.shuffle.partitions", "8")
@@ -112,7 +117,7 @@ def _reader(todo: list[tuple], schema: pa.Schema, start: datetime, end: datetime
                     it = piece.to_batches(src.BATCH_ROWS)
                 else:
                     it = ds.Scanner.from_fragment(piece, schema=piece_schema, filter=expr,
-                                                  batch_size=src.BATCH_ROWS).to_batches()
+                                                  batch_size=WORKER_BATCH_ROWS, batch_readahead=2).to_batches()
                 for rb in it:
                     if not rb.num_rows:
                         continue
