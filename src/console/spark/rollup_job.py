@@ -39,9 +39,15 @@ def session(master: str = "local[2]"):
         from pyspark.sql import SparkSession
 
         # Memory: the JVM heap is capped (the week's rows are cached in it, spilling to disk past its
-        # storage share), so the driver JVM, two Python workers and this process stay under 2 GB.
+        # storage share), its off-heap parts are bounded, and the JVM and the Python workers it starts
+        # (which inherit this environment) use few malloc arenas and Arrow's system allocator, which
+        # hands freed batches back; so the driver JVM, its workers and this process stay near 2 GB.
+        os.environ.setdefault("MALLOC_ARENA_MAX", "2")
+        os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
         _SESSION = (SparkSession.builder.master(master).appName("mlops-console-rollup")
                     .config("spark.driver.memory", os.environ.get("MLOPS_CONSOLE_SPARK_DRIVER_MEMORY", "768m"))
+                    .config("spark.driver.extraJavaOptions", "-XX:+UseSerialGC -XX:MaxDirectMemorySize=384m "
+                                                             "-XX:ReservedCodeCacheSize=96m -XX:MaxMetaspaceSize=256m")
                     .config("spark.ui.enabled", "false")
                     .config("spark.sql.session.timeZone", "UTC")
                     .config("spark.sql.shuffle.partitions", "8")
