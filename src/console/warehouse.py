@@ -184,6 +184,9 @@ class Warehouse:
         self.steps = 0  # steps committed by this process's refreshes: a cold start's views grow with each
         self.first_step_rows, self.step_rows = FIRST_STEP_ROWS, STEP_ROWS
         self.chunk_bytes = CHUNK_BYTES
+        self._changed_types: set[tuple[str, str]] = set()  # (kind, column) a segment being written mixed kinds in
+        self._new_fields: set[tuple[str, str]] = set()  # (kind, column) first seen since the store had rows
+        self._columns: dict[str, set[str]] = {}  # kind -> the columns its segments hold
         self.manifest = Manifest.load(self._manifest_path)
         self._build_views(self.manifest, self._parquet_files()[0])
 
@@ -478,6 +481,7 @@ class Warehouse:
                 if m.sources and m.sources != fingerprint:
                     notes.append("the configured log sources changed: the store is read again from the start")
                     self._drop_segments(m)
+                    self._columns = {}
                     m = Manifest()
                 m.sources = fingerprint
                 held = {"m": m}
@@ -512,6 +516,11 @@ class Warehouse:
                 if delta > 0:
                     kept[kind] = kept.get(kind, 0) + delta
             self.refreshes += 1
+        notes += [f"{kind}: field {col!r} holds values of more than one type; kept, as text if not all numbers"
+                  for kind, col in sorted(self._changed_types)]
+        notes += [f"{kind}: new field {col!r}" for kind, col in sorted(self._new_fields)]
+        self._changed_types.clear()
+        self._new_fields.clear()
         return RefreshStats(rows={k: v for k, v in kept.items() if v}, malformed=bad,
                             seconds=time.perf_counter() - started, missing=tuple(tail_missing + missing),
                             notes=tuple(notes + tail_notes + pnotes))
@@ -724,7 +733,12 @@ class Warehouse:
         for kind, tables in pending.items():
             if not tables:
                 continue
-            table = pa.concat_tables(tables, promote_options="permissive")
+            table, changed = parse.unify(tables)
+            self._changed_types.update((kind, c) for c in changed)
+            known = self._known_columns(kind)
+            if known:
+                self._new_fields.update((kind, c) for c in table.column_names if c not in known)
+            known.update(table.column_names)
             if kind == "predictions" and table.num_rows and not table["model"].null_count:
                 # row groups of one model each, so a model's queries skip the others; a filter per model keeps
                 # each model's rows in the order they were logged, at a third of the cost of a sort
@@ -772,6 +786,13 @@ class Warehouse:
         m.retired = [r for r in m.retired if now - r[1] < RETIRE_S]
         if changed or due:
             m.save(self._manifest_path)
+
+    def _known_columns(self, kind: str) -> set[str]:
+        """The columns this kind's committed segments hold (from their footers, once per process)."""
+        if kind not in self._columns:
+            self._columns[kind] = {n for name in self.manifest.segments.get(kind, [])
+                                   for n in pq.read_schema(self.dir / name).names}
+        return self._columns[kind]
 
     def _segment_rows(self, name: str) -> int:
         key = ("segment", name)

@@ -17,6 +17,7 @@ import math
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 
@@ -292,6 +293,37 @@ def _csv_slow(block: list[tuple[int, bytes]], names: list[str], source: str):
     table = pacsv.read_csv(io.BytesIO(buf.getvalue().encode("utf-8")), convert_options=pacsv.ConvertOptions(
         strings_can_be_null=True, column_types={c: pa.string() for c in names if c in _TEXT_COLUMNS}))
     return _with_provenance(table, source, pa.array(locs, pa.int64())), rejected
+
+
+def unify(tables: list[pa.Table]) -> tuple[pa.Table, list[str]]:
+    """Pieces whose columns may differ in type, as one table: a column holding numbers of two kinds becomes
+    double, one holding anything else of two kinds becomes text (as a mixed column of one piece does), so
+    a feature changing type mid-file costs no row; returns the names of the columns so changed."""
+    try:
+        return pa.concat_tables(tables, promote_options="permissive"), []
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        pass
+    kinds: dict[str, set[pa.DataType]] = {}
+    for t in tables:
+        for f in t.schema:
+            if not pa.types.is_null(f.type):
+                kinds.setdefault(f.name, set()).add(f.type)
+    target: dict[str, pa.DataType] = {}
+    for name, types in kinds.items():
+        if len(types) > 1:
+            numeric = all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in types)
+            target[name] = pa.float64() if numeric else pa.string()
+    cast = []
+    for t in tables:
+        for name, to in target.items():
+            if name in t.column_names and t.schema.field(name).type != to:
+                i = t.column_names.index(name)
+                col = t.column(i)
+                if to == pa.string() and pa.types.is_boolean(col.type):
+                    col = pc.if_else(col, "true", "false")
+                t = t.set_column(i, name, col.cast(to))
+        cast.append(t)
+    return pa.concat_tables(cast, promote_options="permissive"), sorted(target)
 
 
 def strip_bom(body: bytes) -> tuple[bytes, int]:
