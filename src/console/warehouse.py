@@ -739,11 +739,11 @@ class Warehouse:
             if known:
                 self._new_fields.update((kind, c) for c in table.column_names if c not in known)
             known.update(table.column_names)
-            if kind == "predictions" and table.num_rows and not table["model"].null_count:
-                # row groups of one model each, so a model's queries skip the others; a filter per model keeps
-                # each model's rows in the order they were logged, at a third of the cost of a sort
-                table = pa.concat_tables([table.filter(pc.equal(table["model"], m))
-                                          for m in pc.unique(table["model"]).sort().to_pylist()])
+            if kind == "predictions":
+                # row groups of one model each, so a model's queries skip the others; a stable sort by model
+                # keeps each model's rows in the order they were logged (by time, as logs are written), at a
+                # quarter of the cost of sorting by time as well
+                table = table.take(pc.sort_indices(table, [("model", "ascending")]))
             name = f"{kind}/{uuid.uuid4().hex}.parquet"
             tmp = self.dir / f"{name}.tmp"
             texts = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]

@@ -121,7 +121,7 @@ def _jsonl_typed(body: bytes, n: int) -> pa.Table | None:
     for name in _STRING_FIELDS:  # an array or object as a name is refused by the general path, with its reason
         if name in schema and frame[name].str.contains(r"^[\[{]").any():
             return None
-    return frame.to_arrow()
+    return frame.to_arrow(compat_level=pl.CompatLevel.newest())  # string views: no copy of every string
 
 
 def _jsonl_range(body: bytes, first_line: int, source: str, tables: list, rejected: list) -> None:
