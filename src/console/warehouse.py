@@ -72,6 +72,7 @@ class Progress:
     size: int  # its size when the piece was read
     rows: int  # rows kept by this refresh so far, all sources
     seconds: float  # since the refresh started
+    ready: int = 0  # rows this refresh has committed so far in steps: readers see them already
 
     @property
     def rate(self) -> float:
@@ -184,6 +185,7 @@ class Warehouse:
         self.steps = 0  # steps committed by this process's refreshes: a cold start's views grow with each
         self.first_step_rows, self.step_rows = FIRST_STEP_ROWS, STEP_ROWS
         self.chunk_bytes = CHUNK_BYTES
+        self._ready = 0  # rows the refresh in flight has committed in steps
         self._changed_types: set[tuple[str, str]] = set()  # (kind, column) a segment being written mixed kinds in
         self._new_fields: set[tuple[str, str]] = set()  # (kind, column) first seen since the store had rows
         self._columns: dict[str, set[str]] = {}  # kind -> the columns its segments hold
@@ -549,6 +551,7 @@ class Warehouse:
         missing: list[str] = []
         notes: list[str] = []
         counts = {"bad": 0, "stepped": 0}
+        self._ready = 0
         started = time.perf_counter()
 
         def maybe_step(sid: str, tailer: Tailer) -> None:
@@ -560,7 +563,7 @@ class Warehouse:
             live = {k: c.to_dict() for k, c in tailer.state_so_far().items()}
             commit({k: list(v) for k, v in written.items()}, {**m.cursors, **cursors, sid: live})
             written.clear()  # committed: no longer this refresh's to remove on failure
-            counts["stepped"] = read
+            counts["stepped"] = self._ready = read
             if stepped is not None:
                 stepped()
 
@@ -708,7 +711,7 @@ class Warehouse:
         if rows is None:
             rows = prev.rows if prev else 0
         seconds = time.perf_counter() - started if started is not None else (prev.seconds if prev else 0.0)
-        self.progress = Progress(path, offset, max(size, offset), rows, seconds)
+        self.progress = Progress(path, offset, max(size, offset), rows, seconds, self._ready)
         if self.on_progress is not None:
             self.on_progress(self.progress)
 
