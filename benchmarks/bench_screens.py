@@ -62,8 +62,8 @@ async def visit(cfg, now: datetime, screen: str) -> dict[str, float]:
             await _until(pilot, lambda: opened() is not None)
             s = opened()
             if screen == "model":
-                t1 = await _until(pilot, lambda: "serving" in s.parts)
-                out[f"{label} panel"] = t1 - t0
+                await _until(pilot, lambda: "serving" in s.parts and s.drawn_at is not None)
+                out[f"{label} panel"] = s.drawn_at - t0  # the first frame, drawn with the serving panel
                 t2 = await _until(pilot, lambda: MODEL_TAGS <= s.loaded)
                 out[f"{label} all"] = t2 - t0
             else:
