@@ -129,6 +129,24 @@ def test_the_typed_jsonl_path_keeps_a_field_first_seen_after_its_sample(tmp_path
             sum(r["latency_ms"] for r in late)
 
 
+def test_a_late_field_written_with_a_space_before_its_colon_is_kept(tmp_path, monkeypatch):
+    """The typed path counts keys by their `":`; a writer that spaces one key's colon (`"new" : 7`) on a
+    late line only would hide a field the reader drops: such a piece goes the general way."""
+    monkeypatch.setattr(parse, "FAST_SAMPLE", 4096)
+    lines = [json.dumps(row(i), separators=(",", ":")) for i in range(500)]
+    for i, spacing in ((400, " "), (420, "  "), (440, "\t")):
+        lines[i] = lines[i][:-1] + f',"new{i}"{spacing}:{i}}}'
+    body = "".join(line + "\n" for line in lines).encode()
+    assert parse._jsonl_typed(body, 500) is None
+    (tmp_path / "p.jsonl").write_bytes(body)
+    cfg = Config(source=None, root=tmp_path, logs=(LogSource("predictions", str(tmp_path / "p.jsonl")),))
+    w = Warehouse(cfg, tmp_path / "store")
+    assert w.refresh().rows == {"predictions": 500}
+    with w.cursor() as cur:
+        assert cur.execute("SELECT sum(new400), sum(new420), sum(new440) FROM predictions").fetchone() == \
+            (400, 420, 440)
+
+
 def test_the_typed_path_reads_what_json_reads(tmp_path, monkeypatch):
     monkeypatch.setattr(parse, "FAST_SAMPLE", 4096)
     rows = [row(i, **({"note": None} if i % 5 == 0 else {"note": f"n{i}"})) for i in range(300)]

@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import math
+import re
 
 import polars as pl
 import pyarrow as pa
@@ -24,6 +25,7 @@ import pyarrow.json as pajson
 from console.sources.contract import Rejected
 
 SLOW_LINES = 64  # ranges this small are parsed line by line once the native reader refuses them
+_SPACED_KEY = re.compile(rb'"[ \t\r]+:')
 FAST_SAMPLE = 1 << 20  # bytes of a piece whose inferred types the fast JSONL path declares for all of it
 _STRING_FIELDS = ("model", "version", "request_id", "environment", "variant")
 # Kept as the text that was logged: a class label "0" must not come back as "0.0" because the column, which
@@ -80,11 +82,11 @@ def _jsonl_typed(body: bytes, n: int) -> pa.Table | None:
     A value that does not fit its declared type fails the piece. The reader keeps only the declared
     fields, and a field first seen after the sample must not be dropped, so every key is counted on the
     bytes: each key ends in `":`, and each is either a value that was kept or an explicit null; a `":`
-    inside a string or an object's inner keys only add to the count, so any doubt falls back. (A writer
-    putting a space before the colon of some keys only would defeat the count; one that does it on the
-    first line is sent the general way.)"""
+    inside a string or an object's inner keys only add to the count, so any doubt falls back. A key with
+    white space before its colon would not be counted (a new field there could be dropped unseen): any such
+    bytes anywhere in the piece send it the general way."""
     first = body[:body.find(b"\n")]
-    if b'" :' in first or b'"\t:' in first:
+    if _SPACED_KEY.search(body):  # a key the count below would miss (perhaps a field the reader drops)
         return None
     cut = body.rfind(b"\n", 0, FAST_SAMPLE) + 1 or len(body)
     try:
