@@ -7,7 +7,6 @@ reference vs current distributions side by side.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from rich.text import Text
@@ -17,6 +16,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
 from console.ui.navigation import register_screen
+from console.ui.screens.drift_fetch import drift_report, drift_verdicts, score_or_none
 from console.ui.screens.model import WindowedScreen, count, line, lines, num, verdict
 from console.ui.text import printable, safe
 from console.ui.widgets import Col, FilterTable, TimeChart, sparkline
@@ -25,19 +25,6 @@ from console.ui.widgets.sparkline import unicode_ok
 TREND_POINTS = 14  # sparkline width in cells (80 columns)
 TREND_POINTS_WIDE = 14  # from 120 columns: a fixed column width, so the table never measures it late
 TREND_POINTS_XL = 40  # from 160 columns
-
-
-def _score(v) -> float | None:
-    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
-
-
-def drift_report(svc, model: str, window: str, environment: str) -> dict:
-    """Runs in the worker: the report as plain data (features by severity, series per feature)."""
-    rep = svc.drift(model, window, environment=environment)
-    out = rep.to_dict()
-    out["series"] = {f: [(start, _score(score), drifted) for start, score, drifted in pts]
-                     for f, pts in rep.series.items()}
-    return out
 
 
 class DriftScreen(WindowedScreen):
@@ -78,7 +65,12 @@ class DriftScreen(WindowedScreen):
         if not self.model:
             return
         model, window, env = self.model, self.window, self.env
-        self.fetch("drift", lambda svc: drift_report(svc, model, window, env), key=window)
+        # two phases: the verdicts first (the table shows within a second), then the trends per bucket
+        self.fetch("drift", drift_verdicts(model, window, env), key=window)
+
+    def _fetch_series(self) -> None:
+        model, window, env = self.model, self.window, self.env
+        self.fetch("series", lambda svc: drift_report(svc, model, window, env), key=window)
 
     def window_changed(self) -> None:
         self.query_one("#drift-head", Static).update(self._head(loading=True))
@@ -117,9 +109,22 @@ class DriftScreen(WindowedScreen):
             self.query_one("#drift-head", Static).update(self._head(loading=True))
 
     def show(self, tag: str, result: Any) -> None:
-        if tag != "drift":
+        if tag == "series":
+            if result.get("window") != self.window:
+                return
+            self.report = result
+        elif tag == "drift":
+            if self.report is not None and self.report.get("window") == result.get("window") \
+                    and self.report.get("series"):
+                result = {**result, "series": self.report["series"]}  # keep the trends until the new ones land
+            self.report = result
+            self._fetch_series()
+        else:
             return
-        self.report = result
+        self._draw()
+
+    def _draw(self) -> None:
+        result = self.report
         self.query_one("#drift-head", Static).update(self._head())
         series = result.get("series", {})
         rows = []
@@ -127,7 +132,7 @@ class DriftScreen(WindowedScreen):
             pts = series.get(f["column"], [])
             trend = sparkline([p[1] for p in pts], self._trend_width())  # scaled per row: the shape shows
             rows.append((f["column"], [
-                safe(f["column"]), safe(f["kind"]), safe(f["test"]), num(_score(f["score"]), 3),
+                safe(f["column"]), safe(f["kind"]), safe(f["test"]), num(score_or_none(f["score"]), 3),
                 safe(f["direction"]), verdict(f["drifted"], f["status"]), count(f["n_cur"]), count(f["n_ref"]),
                 trend]))
         table = self.query_one("#features", FilterTable)
@@ -140,7 +145,7 @@ class DriftScreen(WindowedScreen):
 
     def on_resize(self) -> None:
         if self.report is not None:
-            self.show("drift", self.report)
+            self._draw()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_chart()
@@ -265,7 +270,7 @@ class DistributionScreen(WindowedScreen):
         c = self.column
         if c is not None:
             rows.append(line("FEATURE", safe(c["column"]), safe(c["kind"]), safe(c["test"]),
-                             Text(f"score {_score(c['score']):.3g}" if _score(c["score"]) is not None else "score -"),
+                             Text(f"score {score_or_none(c['score']):.3g}" if score_or_none(c["score"]) is not None else "score -"),
                              Text("drift when ") + safe(c["direction"]), verdict(c["drifted"], c["status"])))
             rows.append(line("ROWS", f"reference {c['n_ref']:,}", f"current {c['n_cur']:,} (last {self.window})",
                              Text("bars: share of rows per bin, same scale", style="dim")))
