@@ -45,7 +45,7 @@ def session(master: str = "local[2]"):
         os.environ.setdefault("MALLOC_ARENA_MAX", "2")
         os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
         _SESSION = (SparkSession.builder.master(master).appName("mlops-console-rollup")
-                    .config("spark.driver.memory", os.environ.get("MLOPS_CONSOLE_SPARK_DRIVER_MEMORY", "512m"))
+                    .config("spark.driver.memory", os.environ.get("MLOPS_CONSOLE_SPARK_DRIVER_MEMORY", "768m"))
                     .config("spark.driver.extraJavaOptions", "-XX:+UseSerialGC -XX:MaxDirectMemorySize=384m "
                                                              "-XX:ReservedCodeCacheSize=96m -XX:MaxMetaspaceSize=256m")
                     .config("spark.ui.enabled", "false")
