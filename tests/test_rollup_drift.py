@@ -202,3 +202,46 @@ def test_catch_up_is_incremental_and_rebuilds_an_hour_that_gained_late_rows(log,
         assert after == before + 50
     finally:
         second.close()
+
+
+async def test_drift_screen_x_reruns_the_window_exactly(log):
+    from console.ui.app import ConsoleApp
+    from console.ui.screens.drift import DriftScreen
+    from console.ui.widgets import FilterTable
+    from ui_fixtures import screen_text, until
+
+    root, rows, ref = log
+    cur = _window(rows, span=timedelta(hours=24))
+    config = _config(root)
+    svc = _service(config)
+    app = ConsoleApp(parse_file(config), service=svc, poll=False)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app.push_screen(DriftScreen("m", "production", window="24h"))
+            drift = app.screen
+            await until(pilot, lambda: "drift" in drift.loaded and drift.query_one("#features", FilterTable).row_keys,
+                        "the sketch drift table")
+            assert {f["method"] for f in drift.report["features"]} == {"sketch"}
+            table = drift.query_one("#features", FilterTable)
+            bound = [c.key for c in table.columns].index("bound")
+            assert table.cells("x")[bound].plain.startswith("D")  # the bound of the KS statistic
+            await pilot.press("x")
+            await until(pilot, lambda: drift.exact is not None and "report" in drift.exact, "the exact re-run")
+            assert isinstance(app.screen, DriftScreen)
+            got = {f["column"]: f for f in drift.report["features"]}
+            assert {f["method"] for f in got.values()} == {"exact"}
+            assert got["x"]["score"] == pytest.approx(stats.ks_2samp(ref["x"], cur["x"]).pvalue, rel=1e-9)
+            assert got["y"]["score"] == pytest.approx(
+                stats.wasserstein_distance(ref["y"], cur["y"]) / np.std(ref["y"]), rel=1e-9)
+            assert table.cells("x")[bound].plain == "exact"
+            assert "scores above are exact" in screen_text(app)
+            # a refresh keeps the exact scores of this window; another window goes back to sketches
+            drift.refresh_data()
+            await pilot.pause()
+            await until(pilot, lambda: not drift.busy("drift"), "the refresh's fetch")
+            assert {f["method"] for f in drift.report["features"]} == {"exact"}
+            await pilot.press("7")
+            await until(pilot, lambda: drift.report is not None and drift.report["window"] == "7d", "the 7d table")
+            assert {f["method"] for f in drift.report["features"]} == {"sketch"}
+    finally:
+        svc.close()
