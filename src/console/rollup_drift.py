@@ -99,7 +99,7 @@ class Current:
 
 @dataclass(frozen=True)
 class RefSketch:
-    numeric: dict[str, sk.Sketch]
+    numeric: dict[str, sk.Dist]
     counts: dict[str, dict[str, int]]
 
 
@@ -124,8 +124,8 @@ class RollupDrift:
         mc = self.mon.model_config(model)
         ref = self.mon.reference(model)
         cols = list(ref.columns.values()) if ref is not None else []
-        numeric = [c.name for c in cols if c.numeric]
-        categorical = [c.name for c in cols if not c.numeric]
+        numeric = [c.name for c in cols if c.numeric and not _counted(c)]
+        categorical = [c.name for c in cols if not c.numeric or _counted(c)]
         return ro.ModelSpec(numeric=tuple(numeric), categorical=tuple(categorical), segments=tuple(mc.segments),
                             task="classification" if mc.task == "llm" else mc.task,
                             positive_label=str(mc.positive_label or "1"))
@@ -140,9 +140,10 @@ class RollupDrift:
         from console.monitoring import _drift_ready
 
         frame = _drift_ready(frame.select(list(ref.columns)))
-        numeric = {c.name: sk.kll(c.sorted_values, k=REF_K) for c in ref.columns.values() if c.numeric}
-        counts = {c.name: sk.value_counts(frame.get_column(c.name), top=None)
-                  for c in ref.columns.values() if not c.numeric}
+        # kept as distributions (a sketch's weighted items, sorted): a window's trend scores each one many times
+        numeric = {c.name: sk.Dist.of(sk.kll(c.sorted_values, k=REF_K)) for c in ref.columns.values() if c.numeric}
+        counts = {c.name: sk.value_counts(_as_category(frame.get_column(c.name), c), top=None)
+                  for c in ref.columns.values() if not c.numeric or _counted(c)}
         out = RefSketch(numeric, counts)
         with self._lock:
             self._refs[model] = out
@@ -150,11 +151,13 @@ class RollupDrift:
 
     # ------------------------------------------------------------------ catch-up
 
-    @staticmethod
-    def _cast(df: pl.DataFrame, spec: ro.ModelSpec) -> pl.DataFrame:
-        """Features as the reference's kinds have them (booleans become 0/1, as the exact engine reads them)."""
+    def _cast(self, df: pl.DataFrame, spec: ro.ModelSpec, model: str) -> pl.DataFrame:
+        """Features as the reference's kinds have them: numbers, or category text (a few-valued numeric column
+        counted by value, as text of its float value on both sides, so 1 and 1.0 are one category)."""
+        ref = self.mon.reference(model)
         cols = [pl.col(f).cast(pl.Float64, strict=False) for f in spec.numeric if f in df.columns]
-        cols += [pl.col(f).cast(pl.String) for f in spec.categorical if f in df.columns]
+        cols += [_as_category(df.get_column(f), ref.columns.get(f) if ref is not None else None)
+                 for f in spec.categorical if f in df.columns]
         return df.with_columns(cols) if cols else df
 
     def _stale_hours(self, model: str, spec: ro.ModelSpec, start: datetime, end: datetime) -> list[datetime]:
@@ -184,7 +187,7 @@ class RollupDrift:
 
     def _build(self, model: str, spec: ro.ModelSpec, start: datetime, end: datetime) -> None:
         cols = list(dict.fromkeys([*self._contract(), *spec.numeric, *spec.categorical, *spec.segments]))
-        rows = self._cast(self.mon.typed_rows(model, start - US, end - US, None, columns=cols), spec)
+        rows = self._cast(self.mon.typed_rows(model, start - US, end - US, None, columns=cols), spec, model)
         labels = self.mon.wh.frame("model_labels", {"model": model, "since": start - US, "until": end - US,
                                                      "environment": None})
         tables = ro.build_rollups(rows, labels if labels.height else None, {model: spec})
@@ -245,7 +248,7 @@ class RollupDrift:
             raw = [(since, h0 - US), (h1 - US, until)]
         for a, b in raw:
             if b > a:
-                rows = self._cast(self.mon.typed_rows(model, a, b, environment, columns=["ts", *features]), spec)
+                rows = self._cast(self.mon.typed_rows(model, a, b, environment, columns=["ts", *features]), spec, model)
                 cur.add_rows(rows, numeric, categorical)
         return cur
 
@@ -266,18 +269,19 @@ class RollupDrift:
         spec = self.spec(model)
         feats = list(ref.columns)
         cur = self.current(model, now - span, now, environment, spec, feats)
-        results = [self._score(ref[f], refsk, cur) for f in feats]
+        results = [self._score(ref[f], refsk, cur, spec) for f in feats]
         exact_cols = [f for f, r in zip(feats, results) if r is None]
         if exact_cols:
             from console.monitoring import _drift_ready
 
-            rows = self._cast(mon.typed_rows(model, now - span, now, environment, columns=["ts", *exact_cols]), spec)
+            rows = mon.typed_rows(model, now - span, now, environment, columns=["ts", *exact_cols])
             rows = _drift_ready(rows.select(exact_cols))
             done = {f: dr.column_drift(ref, rows, f) for f in exact_cols}
             results = [r if r is not None else done[f] for f, r in zip(feats, results)]
         ds = dr.summarize(tuple(results), mon.cfg.drift_share)
         windows = self._series(model, ref, refsk, spec, now, history, every, environment) if series else []
-        points = {f: [(w.start, w.drift.column(f).score, w.drift.column(f).drifted) for w in windows] for f in feats}
+        points = {f: [(w.start, c.score, c.drifted) for w in windows for c in w.drift.columns if c.column == f]
+                  for f in feats}  # a column whose test needs raw rows has no trend
         narrow = mon.typed_rows(model, now - history, now, environment,
                                 columns=["ts", "request_id", "prediction", "prediction_num"])
         prediction, label = mon._target_drift(model, narrow, now, span, now - history, environment)
@@ -286,12 +290,13 @@ class RollupDrift:
         return DriftReport(model, format_span(window), now, ds, points, windows, prediction,
                            len(mon.reference_frame(model)), note=note, label=label)
 
-    def _score(self, ref: dr.ColumnReference, refsk: RefSketch, cur: Current) -> dr.ColumnDrift | None:
+    def _score(self, ref: dr.ColumnReference, refsk: RefSketch, cur: Current,
+               spec: ro.ModelSpec) -> dr.ColumnDrift | None:
         """A column's drift from sketches; None when its test needs the raw rows."""
         name, test = ref.name, ref.test.name
         if ref.n == 0:
             return dr._result(ref, 0, dr.NO_REFERENCE)
-        if ref.numeric and test in SKETCH_TESTS:
+        if name in spec.numeric and test in SKETCH_TESTS:
             c = cur.numeric.get(name)
             if c is None or c.is_empty():
                 return dr._result(ref, 0, dr.NO_DATA)
@@ -303,12 +308,15 @@ class RollupDrift:
                 s = sk.wasserstein(refsk.numeric[name], c, ref.std, ref.threshold)
                 stats = {**s.stats, "ref_std": ref.std, "bound_of": "score"}
             stats["mean_ref"], stats["mean_cur"] = ref.mean, cur.sums.get(name, math.nan) / c.n
-        elif not ref.numeric and test in COUNT_TESTS:
+        elif name in spec.categorical and test in COUNT_TESTS | {"z"}:
             counts = cur.counts.get(name) or {}
             if not counts:
                 return dr._result(ref, 0, dr.NO_DATA)
-            s = {"psi": sk.psi, "jensenshannon": sk.jensenshannon, "chisquare": sk.chisquare}[test](
-                refsk.counts[name], counts, ref.threshold)
+            if test == "z":
+                s = _z(ref, refsk.counts[name], counts)
+            else:
+                s = {"psi": sk.psi, "jensenshannon": sk.jensenshannon, "chisquare": sk.chisquare}[test](
+                    refsk.counts[name], counts, ref.threshold)
             stats = {**s.stats, "bound_of": "score"}
             if s.statistic is not None:
                 stats["statistic"] = s.statistic
@@ -333,14 +341,14 @@ class RollupDrift:
             return []
         self.catch_up(model, h0, h1)
         table = ro.read_table(self.path, model, h0, h1)
-        feats = [f for f in ref.columns if (ref[f].numeric and ref[f].test.name in SKETCH_TESTS)
-                 or (not ref[f].numeric and ref[f].test.name in COUNT_TESTS)]
+        feats = [f for f in ref.columns if (f in spec.numeric and ref[f].test.name in SKETCH_TESTS)
+                 or (f in spec.categorical and ref[f].test.name in COUNT_TESTS | {"z"})]
         buckets: dict[datetime, Current] = {}
         if table is not None and table.num_rows:
             df = pl.from_arrow(table).with_columns(bucket_expr(every, "hour").alias("__b"))
             for (b,), part in df.partition_by("__b", as_dict=True, include_key=False).items():
                 buckets.setdefault(b, Current()).add_rollup(ro.merge_table(part.to_arrow(), _env(environment)))
-        tail = self._cast(self.mon.typed_rows(model, h1 - US, now, environment, columns=["ts", *feats]), spec)
+        tail = self._cast(self.mon.typed_rows(model, h1 - US, now, environment, columns=["ts", *feats]), spec, model)
         if tail.height:
             numeric = [f for f in feats if f in spec.numeric]
             for (b,), part in tail.with_columns(bucket_expr(every, "ts").alias("__b")).partition_by(
@@ -353,10 +361,38 @@ class RollupDrift:
         t, last = min(buckets), max(buckets)
         while t <= last:
             cur = buckets.get(t) or Current()
-            cols = tuple(self._score(ref[f], refsk, cur) for f in feats)
+            cols = tuple(self._score(ref[f], refsk, cur, spec) for f in feats)
             out.append(dr.WindowDrift(t, t + step, cur.rows, dr.summarize(cols, self.mon.cfg.drift_share)))
             t += step
         return out
+
+
+def _counted(c: dr.ColumnReference) -> bool:
+    """A few-valued numeric column whose test compares counts by value (chi-square, z, JS or PSI by value):
+    its rollups keep exact counts, not a sketch."""
+    return c.numeric and bool(c.categories) and c.test.name not in SKETCH_TESTS
+
+
+def _as_category(s: pl.Series, c: dr.ColumnReference | None) -> pl.Series:
+    if c is not None and c.numeric:
+        return s.cast(pl.Float64, strict=False).cast(pl.String)
+    return s.cast(pl.String)
+
+
+def _z(ref: dr.ColumnReference, r: dict[str, int], c: dict[str, int]) -> sk.SketchScore:
+    """Evidently's z-test from exact counts: the reference's smallest category against all the others."""
+    from console.analytics import drift_stats as st
+
+    n_ref, n_cur = sum(r.values()), sum(c.values())
+    keys = set(r) | set(c)
+    # the exact engine's first category: the smallest value of either sample (numeric), of the reference (text)
+    first = min(keys, key=float) if ref.numeric else min(r) if r else None
+    if len(keys) <= 1 or sk.OTHER in keys or first is None:
+        p, z = 1.0, 0.0
+    else:
+        z, p = st.z_two_proportions(n_ref - r.get(first, 0), n_ref, n_cur - c.get(first, 0), n_cur)
+    v = sk.verdict("<", p, p, ref.threshold)
+    return sk.SketchScore("z", p, 0.0, ref.threshold, v, None, (p, p), n_ref, n_cur, {"z": z})
 
 
 def _env(environment: str | None) -> dict | None:

@@ -168,6 +168,8 @@ class Dist:
 
     @classmethod
     def of(cls, x: Sketch | bytes | np.ndarray | Sequence[float] | pl.Series | None) -> Dist:
+        if isinstance(x, Dist):  # prepared once by the caller (a reference scored against many windows)
+            return x
         if x is None:
             return cls(np.zeros(0), np.zeros(0), 0, 0.0)
         if isinstance(x, (bytes, bytearray, memoryview, kll_floats_sketch)):
