@@ -226,8 +226,8 @@ class RollupDrift:
         finally:
             if lock is not None:
                 lock.release()
-        if seen is not None and seen[0] == refreshes:  # widen what is known good for this store version
-            start, end = min(start, seen[1]), max(end, seen[2])
+        if seen is not None and seen[0] == refreshes and start <= seen[2] and seen[1] <= end:
+            start, end = min(start, seen[1]), max(end, seen[2])  # one stretch known good for this store version
         self._verified[model] = (refreshes, start, end)
         return built
 

@@ -391,7 +391,7 @@ class DistributionScreen(WindowedScreen):
 
 
 def _column(svc, model: str, feature: str, window: str, environment: str) -> dict | None:
-    rep = svc.drift(model, window, environment=environment).to_dict()
+    rep = svc.drift(model, window, environment=environment, series=False).to_dict()  # the trend is not shown here
     return next((f for f in rep["features"] if f["column"] == feature), None)
 
 
