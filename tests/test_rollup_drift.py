@@ -245,3 +245,17 @@ async def test_drift_screen_x_reruns_the_window_exactly(log):
             assert {f["method"] for f in drift.report["features"]} == {"sketch"}
     finally:
         svc.close()
+
+
+def test_a_merged_sketch_keeps_its_weights():
+    """datasketches 5.2's iterator gives every item of a merged sketch weight 1; Dist reads the sketch's ranks."""
+    from console.analytics import sketches as sk
+
+    rng = np.random.default_rng(2)
+    parts = [rng.normal(0, 1, 400) for _ in range(300)]  # hourly groups of a few hundred rows
+    merged = sk.merge(sk.kll(p) for p in parts)
+    values = np.sort(_f32(np.concatenate(parts)))
+    d = sk.Dist.of(merged)
+    assert d.total == merged.n == values.size
+    true = np.searchsorted(values, d.values, side="right") / values.size
+    assert np.max(np.abs(d.cum / d.total - true)) <= sk.rank_error(merged)
