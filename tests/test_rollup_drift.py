@@ -211,13 +211,13 @@ async def test_drift_screen_x_reruns_the_window_exactly(log):
     from ui_fixtures import screen_text, until
 
     root, rows, ref = log
-    cur = _window(rows, span=timedelta(hours=24))
+    cur = _window(rows, span=timedelta(days=7))
     config = _config(root)
     svc = _service(config)
     app = ConsoleApp(parse_file(config), service=svc, poll=False)
     try:
         async with app.run_test(size=(120, 40)) as pilot:
-            await app.push_screen(DriftScreen("m", "production", window="24h"))
+            await app.push_screen(DriftScreen("m", "production", window="7d"))
             drift = app.screen
             await until(pilot, lambda: "drift" in drift.loaded and drift.query_one("#features", FilterTable).row_keys,
                         "the sketch drift table")
@@ -235,13 +235,16 @@ async def test_drift_screen_x_reruns_the_window_exactly(log):
                 stats.wasserstein_distance(ref["y"], cur["y"]) / np.std(ref["y"]), rel=1e-9)
             assert table.cells("x")[bound].plain == "exact"
             assert "scores above are exact" in screen_text(app)
-            # a refresh keeps the exact scores of this window; another window goes back to sketches
+            # a refresh keeps the exact scores of this window; coming back to it from another window does not
             drift.refresh_data()
             await pilot.pause()
             await until(pilot, lambda: not drift.busy("drift"), "the refresh's fetch")
             assert {f["method"] for f in drift.report["features"]} == {"exact"}
+            await pilot.press("2")
+            await until(pilot, lambda: drift.report is not None and drift.report["window"] == "24h", "the 24h table")
             await pilot.press("7")
-            await until(pilot, lambda: drift.report is not None and drift.report["window"] == "7d", "the 7d table")
+            await until(pilot, lambda: drift.report is not None and drift.report["window"] == "7d"
+                        and not drift.busy("drift"), "the 7d table")
             assert {f["method"] for f in drift.report["features"]} == {"sketch"}
     finally:
         svc.close()

@@ -40,7 +40,7 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("auto-retrain", help="call the retrain hook for standing recommendations (auto_retrain)")
     add_window_options(p)
     p.set_defaults(func=cmd_auto_retrain)
-    p = sub.add_parser("drift", help="print a model's drift table (windows over 6h: from the hourly rollups, each "
+    p = sub.add_parser("drift", help="print a model's drift table (windows over 24h: from the hourly rollups, each "
                                      "score with its error bound; --exact re-reads the raw rows)")
     p.add_argument("model")
     add_window_options(p)

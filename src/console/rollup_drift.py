@@ -38,7 +38,10 @@ from console.analytics import drift as dr
 from console.analytics import sketches as sk
 from console.analytics.windows import bucket_expr, format_span, parse_window
 
-SKETCH_AFTER = timedelta(hours=6)  # drift over a longer window is read from rollups unless asked for exact
+# Drift over a longer window is read from rollups unless asked for exact. A day is what the screens read raw
+# anyway (health reads at least 24 h, the model page and the deploy gate score 24 h), and sketch scores vary
+# within their bound from run to run (KLL compaction is randomised), so windows up to a day stay exact.
+SKETCH_AFTER = timedelta(hours=24)
 LOCK_WAIT_S = 30.0  # how long a catch-up waits for another process's before building the same hours itself
 BUILD_CHUNK = timedelta(days=1)  # hours built per read of raw rows (bounds memory)
 US = timedelta(microseconds=1)  # the store's queries take (since, until]; rollup hours are [start, end)

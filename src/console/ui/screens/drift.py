@@ -3,7 +3,7 @@ the verdict in words and a sparkline of its score over time; enter opens a featu
 
 Keys: 1 6 2 7 pick the window (1h/6h/24h/7d), w cycles it, enter shows the selected feature's
 reference vs current distributions side by side, x re-runs the window exactly over its raw rows (esc
-cancels it). Windows over 6 h are scored from the hourly rollups: each score with its error bound, and
+cancels it). Windows over 24 h are scored from the hourly rollups: each score with its error bound, and
 BORDER (borderline) where the bound straddles the threshold.
 """
 
@@ -103,6 +103,7 @@ class DriftScreen(WindowedScreen):
         self.fetch("drift", lambda svc: drift_report(svc, model, window, env), key=window)
 
     def window_changed(self) -> None:
+        self.exact = None  # an exact re-run belongs to its window (one still running is dropped when it lands)
         self.query_one("#drift-head", Static).update(self._head(loading=True))
         super().window_changed()
 
