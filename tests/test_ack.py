@@ -91,6 +91,31 @@ def test_ack_refuses_an_unknown_id_and_a_blank_reason(demo):
     assert len(acks(cfg)) == before
 
 
+async def test_the_overview_counts_acknowledged_incidents_apart(demo):
+    """After the first test's ack: the ALERTS cell counts only what still needs someone (as `check` fails on),
+    and the Overview's incident list says how many of the firing ones are acknowledged, listing them last."""
+    config, cfg, svc = demo
+    found = svc.findings(max_age_s=0)
+    acked = [f for f in found if f.firing and f.ack is not None]
+    assert [f.rule for f in acked] == ["llm cost spike"]
+    need: dict[str, int] = {}
+    for f in found:
+        if f.firing and f.ack is None:
+            need[f.model] = need.get(f.model, 0) + 1
+    snap = svc.snapshot(refresh=False)
+    alerts = {r.name: r.alerts for r in snap.rows if r.production}
+    assert alerts == {m: need.get(m, 0) for m in alerts}
+    app = ConsoleApp(cfg, service=svc, poll=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.incidents, "the firing incidents")
+        await pilot.pause()
+        text = screen_text(app)
+        firing = sum(f.firing for f in found)
+        assert f"Firing incidents ({firing - 1}, 1 acknowledged)" in text
+        table = app.screen.query_one("#incidents")
+        assert table.row_keys[-1] == acked[0].id and [c.plain for c in table.cells(acked[0].id)][0] == "ack"
+
+
 def test_read_only_refuses_ack(demo):
     config, cfg, svc = demo
     before = len(acks(cfg))

@@ -157,7 +157,8 @@ async def test_drift_sorts_by_severity_and_opens_distributions(demo):
         drift = await press_and_wait(app, pilot, "d", DriftScreen, "drift")
         await pilot.press("7")
         await until(pilot, lambda: drift.report is not None and drift.report["window"] == "7d"
-                    and table(drift, "#features").row_keys, "the 7d drift table")
+                    and table(drift, "#features").row_keys and drift.report.get("series"),
+                    "the 7d drift table with its trends (the second phase)")
         await pilot.pause()
         features = table(drift, "#features")
         first = features.row_keys[:3]

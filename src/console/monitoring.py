@@ -324,7 +324,7 @@ class Monitor:
         long = max(parse_window(window), parse_window(mc.slo.long_window), timedelta(hours=24))
         preds = self.predictions(model, now - long, now, environment)
         table = he.health_table(preds, now, window, ("version", "variant"))
-        burn = ru.rule_for(self.rules_for(model), "burn_rate")  # the same threshold the alert fires at
+        burn = ru.rule_for(self.rules_for(model, quality=False), "burn_rate")  # the same threshold the alert fires at
         factor = burn.threshold if burn is not None else he.DEFAULT_BURN_FACTOR
         span = parse_window(window)  # the chart follows the window: about 48 buckets across it
         every = next((e for e in ("1m", "5m", "10m", "30m", "1h", "3h", "6h", "12h") if parse_window(e) * 48 >= span),
@@ -365,7 +365,7 @@ class Monitor:
         costed = co.with_cost(self.predictions(model, since, now, environment), mc.prices)
         recent = costed.filter(pl.col("ts") > self.history_start(now))
         by = ("version", "prompt_version") if "prompt_version" in costed.columns else ("version",)
-        rule = ru.rule_for(self.rules_for(model), "cost_spike")
+        rule = ru.rule_for(self.rules_for(model, quality=False), "cost_spike")
         rule_spike = None
         if rule is not None:  # the alert's own definition: cost per request against the previous version/prompt
             ctx = _Context(model, mc, self.predictions(model, self.history_start(now), now, environment),
@@ -380,11 +380,14 @@ class Monitor:
 
     # ------------------------------------------------------------------ alerts and incidents
 
-    def rules_for(self, model: str) -> list[AlertRule]:
-        """The model's rules: configured ones plus the defaults from its config (analytics.rules)."""
+    def rules_for(self, model: str, quality: bool = True) -> list[AlertRule]:
+        """The model's rules: configured ones plus the defaults from its config (analytics.rules). Only the
+        quality rules need the expected level (a registry read); `quality=False` skips it for a screen that
+        looks up another rule's threshold (the first one cost the MLflow import, seconds)."""
         mc = self.model_config(model)
         has_ref = mc.reference is not None and Path(mc.reference).is_file()
-        return ru.rules_for(mc, self.cfg.alerts, self.cfg.drift_share, has_ref, self.expected(model))
+        return ru.rules_for(mc, self.cfg.alerts, self.cfg.drift_share, has_ref,
+                            self.expected(model) if quality else None)
 
     def expected(self, model: str) -> dict[str, float]:
         """The model's expected quality: its labelled reference (label and prediction columns), else the

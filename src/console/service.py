@@ -507,9 +507,9 @@ class Service:
         traffic = {(r["model"], r["environment"]): r for r in wh.frame("overview_traffic", {"now": now}).to_dicts()}
         totals = {(r["model"], r["environment"]): r for r in wh.frame("overview_models", {"now": now}).to_dicts()}
         serving = self.serving(now)
-        firing: dict[str, int] = {}
-        for f in self._findings or ():
-            if f.firing:
+        firing: dict[str, int] = {}  # the ALERTS cell: firing and not acknowledged (what `check` fails on)
+        for f in self._acknowledged(self._findings) if self._findings else ():
+            if f.needs_attention:
                 firing[f.model] = firing.get(f.model, 0) + 1
         aliases_by_model = {m.name: {a: str(v) for a, v in m.aliases.items()}
                             for m in reg.models if not getattr(m, "is_prompt", False)}

@@ -20,6 +20,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
 from console.ui.navigation import register_screen
+from console.ui.screens.drift_fetch import drift_report, drift_verdicts, score_or_none
 from console.ui.screens.model import WindowedScreen, count, line, lines, num, verdict
 from console.ui.text import printable, safe
 from console.ui.widgets import Col, FilterTable, TimeChart, sparkline
@@ -28,19 +29,6 @@ from console.ui.widgets.sparkline import unicode_ok
 TREND_POINTS = 14  # sparkline width in cells (80 columns)
 TREND_POINTS_WIDE = 14  # from 120 columns: a fixed column width, so the table never measures it late
 TREND_POINTS_XL = 40  # from 160 columns
-
-
-def _score(v) -> float | None:
-    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
-
-
-def drift_report(svc, model: str, window: str, environment: str, exact: bool | None = None) -> dict:
-    """Runs in the worker: the report as plain data (features by severity, series per feature)."""
-    rep = svc.drift(model, window, environment=environment, exact=exact)
-    out = rep.to_dict()
-    out["series"] = {f: [(start, _score(score), drifted) for start, score, drifted in pts]
-                     for f, pts in rep.series.items()}
-    return out
 
 
 def _verdict(f: dict) -> Text:
@@ -100,7 +88,12 @@ class DriftScreen(WindowedScreen):
         if not self.model:
             return
         model, window, env = self.model, self.window, self.env
-        self.fetch("drift", lambda svc: drift_report(svc, model, window, env), key=window)
+        # two phases: the verdicts first (the table shows within a second), then the trends per bucket
+        self.fetch("drift", drift_verdicts(model, window, env), key=window)
+
+    def _fetch_series(self) -> None:
+        model, window, env = self.model, self.window, self.env
+        self.fetch("series", lambda svc: drift_report(svc, model, window, env), key=window)
 
     def window_changed(self) -> None:
         self.exact = None  # an exact re-run belongs to its window (one still running is dropped when it lands)
@@ -164,7 +157,7 @@ class DriftScreen(WindowedScreen):
         model, window, env = self.model, self.window, self.env
         self.exact = {"window": window, "started": time.monotonic()}
         self.query_one("#drift-head", Static).update(self._head())
-        self.call_service("exact", lambda svc: drift_report(svc, model, window, env, exact=True))
+        self.call_service("exact", lambda svc: drift_report(svc, model, window, env, series=False, exact=True))
 
     def action_back(self) -> None:
         if self.exact_running:  # esc while the exact re-run computes cancels it, and stays here
@@ -186,7 +179,8 @@ class DriftScreen(WindowedScreen):
         if ex is None or ex.get("cancelled") or ex["window"] != self.window:
             return
         ex.update(report=result, seconds=time.monotonic() - ex["started"])
-        self.show("drift", result)
+        self.report = {**result, "series": (self.report or {}).get("series", {})}  # the trend stays the sketches'
+        self._draw()
 
     def handle_error(self, tag: str, error: str) -> None:
         if tag != "exact":
@@ -204,13 +198,26 @@ class DriftScreen(WindowedScreen):
             self.query_one("#drift-head", Static).update(self._head(loading=True))
 
     def show(self, tag: str, result: Any) -> None:
-        if tag != "drift":
+        if tag == "series":
+            if result.get("window") != self.window:
+                return
+            self.report = result
+        elif tag == "drift":
+            if self.report is not None and self.report.get("window") == result.get("window") \
+                    and self.report.get("series"):
+                result = {**result, "series": self.report["series"]}  # keep the trends until the new ones land
+            self.report = result
+            self._fetch_series()
+        else:
             return
         ex = self.exact
-        if ex is not None and "report" in ex and ex["window"] == result.get("window") \
-                and result is not ex["report"]:
-            result = ex["report"]  # the exact scores of this window stay until the window changes
-        self.report = result
+        if ex is not None and "report" in ex and ex["window"] == self.window:
+            # the exact scores of this window stay until the window changes; the trend stays the sketches'
+            self.report = {**ex["report"], "series": self.report.get("series", {})}
+        self._draw()
+
+    def _draw(self) -> None:
+        result = self.report
         self.query_one("#drift-head", Static).update(self._head())
         series = result.get("series", {})
         rows = []
@@ -218,7 +225,7 @@ class DriftScreen(WindowedScreen):
             pts = series.get(f["column"], [])
             trend = sparkline([p[1] for p in pts], self._trend_width())  # scaled per row: the shape shows
             rows.append((f["column"], [
-                safe(f["column"]), safe(f["kind"]), safe(f["test"]), num(_score(f["score"]), 3),
+                safe(f["column"]), safe(f["kind"]), safe(f["test"]), num(score_or_none(f["score"]), 3),
                 safe(f["direction"]), _verdict(f), _bound(f), count(f["n_cur"]), count(f["n_ref"]),
                 trend]))
         table = self.query_one("#features", FilterTable)
@@ -231,7 +238,7 @@ class DriftScreen(WindowedScreen):
 
     def on_resize(self) -> None:
         if self.report is not None:
-            self.show("drift", self.report)
+            self._draw()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_chart()
@@ -356,7 +363,7 @@ class DistributionScreen(WindowedScreen):
         c = self.column
         if c is not None:
             rows.append(line("FEATURE", safe(c["column"]), safe(c["kind"]), safe(c["test"]),
-                             Text(f"score {_score(c['score']):.3g}" if _score(c["score"]) is not None else "score -"),
+                             Text(f"score {score_or_none(c['score']):.3g}" if score_or_none(c["score"]) is not None else "score -"),
                              Text("drift when ") + safe(c["direction"]), verdict(c["drifted"], c["status"])))
             rows.append(line("ROWS", f"reference {c['n_ref']:,}", f"current {c['n_cur']:,} (last {self.window})",
                              Text("bars: share of rows per bin, same scale", style="dim")))

@@ -128,11 +128,14 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
     def _render_incidents(self, now) -> None:
         from console.ui.screens.model import duration, severity, ts
 
-        firing = list(self.app.incidents)
-        self._set("#incidents-title", Text(f"Firing incidents ({len(firing)})", style="bold"))
+        firing = sorted(self.app.incidents, key=lambda f: f.ack is not None)  # acknowledged ones last
+        acked = sum(f.ack is not None for f in firing)
+        title = f"Firing incidents ({len(firing) - acked}" + (f", {acked} acknowledged)" if acked else ")")
+        self._set("#incidents-title", Text(title, style="bold"))
         self.query_one("#incidents", FilterTable).set_rows(
-            (f.id, [severity(f.severity), safe(f.model), safe(f.rule), safe(ts(f.onset)),
-                    safe(duration(now - f.onset)), safe(_where(f))]) for f in firing)
+            (f.id, [severity(f.severity) if f.ack is None else Text("ack", style="dim"), safe(f.model),
+                    safe(f.rule), safe(ts(f.onset)), safe(duration(now - f.onset)), safe(_where(f))])
+            for f in firing)
 
     def _render_status(self) -> None:
         snap, reg = self.app.snapshot, self.app.registry
