@@ -300,8 +300,9 @@ class Fault(OSError):
 
 
 class StoreIngest(Ingest):
-    """The real store: Warehouse.refresh commits segments and cursors together; faults are injected where a
-    disk would fail (1: before the segments are written, 2 and 4: after them, 3: saving the manifest)."""
+    """The real store: Warehouse.refresh commits segments and cursors together, in steps; faults are injected
+    where a disk would fail (1: before the segments are written, 2 and 4: after them, 3: saving the manifest)
+    and between steps (a crash after some were committed)."""
 
     def __init__(self):
         super().__init__()
@@ -316,7 +317,30 @@ class StoreIngest(Ingest):
         super().teardown()
 
     def succeed(self):
+        # a step after every chunk: each refresh commits file by file, or piece by piece with small pieces
+        self.store.chunk_bytes, self.store.first_step_rows, self.store.step_rows = self.chunk, 1, 1
         self.notes = list(self.store.refresh().notes)
+
+    @rule(steps=st.integers(1, 3))
+    def refresh_that_fails_between_steps(self, steps):
+        """A crash after `steps` steps of a refresh were committed: they are kept, and a refresh at the same
+        time (so the model's record of what was seen when still holds) reads on from them."""
+        store, committed = self.store, []
+
+        def crash(manifest):
+            committed.append(manifest.generation)
+            if len(committed) == steps:
+                raise Fault("crash between steps")
+
+        store.on_step = crash
+        try:
+            self.succeed()
+        except Fault:
+            self._did(f"refresh crashed after {steps} steps")
+        finally:
+            store.on_step = None
+        self.succeed()
+        self._refreshed()
 
     def fail(self, where):
         store, flush, save = self.store, type(self.store)._flush, Manifest.save

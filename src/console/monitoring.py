@@ -7,7 +7,9 @@ rule breaches over time into incidents with their suspects. No Textual, no MLflo
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -147,7 +149,7 @@ class Monitor:
         self._ref_frames: dict[str, pl.DataFrame] = {}
         self._frames: dict[tuple, tuple[datetime, datetime, pl.DataFrame]] = {}  # (model, env, store version)
         self._lock = threading.Lock()
-        self._expected: dict[str, dict[str, float]] = {}
+        self._expected: dict[str, tuple[dict[str, float], float]] = {}  # model -> (levels, monotonic expiry)
         self.expected_levels: Callable[[str], dict] | None = None  # model -> {"accuracy": x} from the registry
         self.recommendations: list = []  # analytics.incidents.Recommendation, from the last findings()
         self.since: datetime | None = None  # start of the incident history; None: HISTORY before now
@@ -389,13 +391,19 @@ class Monitor:
         return ru.rules_for(mc, self.cfg.alerts, self.cfg.drift_share, has_ref,
                             self.expected(model) if quality else None)
 
+    EXPECTED_TTL_S = 60.0  # the champion can change (a rollback): its expected level is read again
+    EXPECTED_RETRY_S = 15.0  # an unreachable registry is asked again, but not on every evaluation
+
     def expected(self, model: str) -> dict[str, float]:
         """The model's expected quality: its labelled reference (label and prediction columns), else the
-        registry's run metric (`expected_levels`, set by the service); {} when neither is known."""
+        registry's run metric (`expected_levels`, set by the service); {} when neither is known. A level
+        from the registry is kept a minute (it follows the champion), a failed read a few seconds."""
         with self._lock:
-            if model in self._expected:
-                return self._expected[model]
+            kept = self._expected.get(model)
+            if kept is not None and time.monotonic() < kept[1]:
+                return kept[0]
         out: dict[str, float] = {}
+        ttl = math.inf
         ref = self.reference_frame(model)
         if ref is not None and {"label", "prediction"} <= set(ref.columns):
             both = ref.select("label", "prediction").drop_nulls()
@@ -412,10 +420,11 @@ class Monitor:
         if not out and self.expected_levels is not None:
             try:
                 out = dict(self.expected_levels(model) or {})
+                ttl = self.EXPECTED_TTL_S
             except Exception:  # noqa: BLE001 - no registry: quality rules say "insufficient data"
-                out = {}
+                out, ttl = {}, self.EXPECTED_RETRY_S
         with self._lock:
-            self._expected[model] = out
+            self._expected[model] = (out, time.monotonic() + ttl)
         return out
 
     def findings(self, models: list[str] | None = None, at: datetime | None = None) -> list[Finding]:

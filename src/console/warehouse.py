@@ -10,6 +10,7 @@ private temporary one, and says so.
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import hashlib
 import json
@@ -27,6 +28,7 @@ import duckdb
 import filelock
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from console import __version__
@@ -43,8 +45,13 @@ from console.store.manifest import KINDS, Manifest
 _EXT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 MALFORMED = pa.schema([("source", pa.string()), ("location", pa.string()), ("reason", pa.string()), ("raw", pa.string())])
 FLUSH_ROWS = 1_000_000  # a backlog is written in segments of about this many rows, so memory stays bounded
+FIRST_STEP_ROWS = 100_000  # a cold ingest commits its first rows early, for the first frame to show them
+STEP_ROWS = FLUSH_ROWS  # then a step every this many rows: each a segment and the cursors covering it
+CHUNK_BYTES = 64 << 20  # what the tailer hands out at a time
 COMPACT_AT = 24  # this many small segments of one kind are merged into one (a live log adds one per refresh)
 SMALL_ROWS = 200_000  # a segment below this is small
+_UNIQUE = ("request_id", "error", "raw", "location")  # text columns a dictionary does not shrink
+_FILTERED = ("ts", "model", "version", "environment", "variant")  # columns with segment statistics
 RETIRE_S = 600.0  # a merged-away segment is deleted this long after, so a reader holding the old list still works
 
 
@@ -65,6 +72,7 @@ class Progress:
     size: int  # its size when the piece was read
     rows: int  # rows kept by this refresh so far, all sources
     seconds: float  # since the refresh started
+    ready: int = 0  # rows this refresh has committed so far in steps: readers see them already
 
     @property
     def rate(self) -> float:
@@ -173,6 +181,14 @@ class Warehouse:
         self._cursors_lock = threading.Lock()
         self.progress: Progress | None = None  # set while a refresh reads, None otherwise
         self.on_progress = None  # called with each Progress on the refreshing thread (benchmarks, tests)
+        self.on_step = None  # called with the manifest of each step a refresh commits, on the refreshing thread
+        self.steps = 0  # steps committed by this process's refreshes: a cold start's views grow with each
+        self.first_step_rows, self.step_rows = FIRST_STEP_ROWS, STEP_ROWS
+        self.chunk_bytes = CHUNK_BYTES
+        self._ready = 0  # rows the refresh in flight has committed in steps
+        self._changed_types: set[tuple[str, str]] = set()  # (kind, column) a segment being written mixed kinds in
+        self._new_fields: set[tuple[str, str]] = set()  # (kind, column) first seen since the store had rows
+        self._columns: dict[str, set[str]] = {}  # kind -> the columns its segments hold
         self.manifest = Manifest.load(self._manifest_path)
         self._build_views(self.manifest, self._parquet_files()[0])
 
@@ -467,15 +483,24 @@ class Warehouse:
                 if m.sources and m.sources != fingerprint:
                     notes.append("the configured log sources changed: the store is read again from the start")
                     self._drop_segments(m)
+                    self._columns = {}
                     m = Manifest()
                 m.sources = fingerprint
-                kept, bad, new_files, cursors, tail_missing, tail_notes = self._ingest(m)
-                m.cursors = cursors
-                m.generation += 1
-                for kind, names in new_files.items():
-                    m.segments[kind] = m.segments.get(kind, []) + names
-                if new_files or m.generation == 1 or cursors != Manifest.load(self._manifest_path).cursors:
-                    m.save(self._manifest_path)
+                held = {"m": m}
+
+                def commit(segments: dict[str, list[str]], cursors: dict[str, dict]) -> None:
+                    held["m"] = self.manifest = self._commit(held["m"], segments, cursors)
+
+                def stepped() -> None:
+                    self._build_views(self.manifest, self._parquet_files()[0])
+                    self.steps += 1
+                    if self.on_step is not None:
+                        self.on_step(self.manifest)
+
+                kept, bad, new_files, cursors, tail_missing, tail_notes = self._ingest(m, commit, stepped)
+                m = held["m"]
+                if any(new_files.values()) or m.generation == 0 or cursors != m.cursors:
+                    m = self._commit(m, new_files, cursors)
                 self._compact(m)
                 self.manifest = m
             except BaseException:
@@ -493,21 +518,54 @@ class Warehouse:
                 if delta > 0:
                     kept[kind] = kept.get(kind, 0) + delta
             self.refreshes += 1
+        notes += [f"{kind}: field {col!r} holds values of more than one type; kept, as text if not all numbers"
+                  for kind, col in sorted(self._changed_types)]
+        notes += [f"{kind}: new field {col!r}" for kind, col in sorted(self._new_fields)]
+        self._changed_types.clear()
+        self._new_fields.clear()
         return RefreshStats(rows={k: v for k, v in kept.items() if v}, malformed=bad,
                             seconds=time.perf_counter() - started, missing=tuple(tail_missing + missing),
                             notes=tuple(notes + tail_notes + pnotes))
 
-    def _ingest(self, m: Manifest):
+    def _commit(self, m: Manifest, segments: dict[str, list[str]], cursors: dict[str, dict]) -> Manifest:
+        """A new manifest naming `segments` too, with the cursors that cover them, saved in one rename; `m`
+        is left as it was, so a failed save changes nothing this process shows."""
+        new = dataclasses.replace(m, generation=m.generation + 1, cursors=cursors, retired=list(m.retired),
+                                  segments={k: m.segments.get(k, []) + segments.get(k, []) for k in KINDS})
+        new.save(self._manifest_path)
+        return new
+
+    def _ingest(self, m: Manifest, commit=None, stepped=None):
         """Tails every line-based source; returns (kept by kind, set aside, new segment names by kind, the
-        cursors to commit, missing patterns, notes). Segments written before a failure are removed again."""
+        cursors to commit, missing patterns, notes). Segments written before a failure are removed again.
+
+        A long backlog is committed in steps: once `first_step_rows` rows (then every `step_rows`) are read,
+        what is pending is written and `commit(segments, cursors)` commits those segments with the cursors that
+        cover exactly them (the sources done, the file being read as far as its last chunk, the old cursors
+        of the sources not reached yet); then `stepped()`. A crash after a step keeps it; the next refresh
+        reads on from it."""
         pending: dict[str, list[pa.Table]] = {k: [] for k in KINDS}
         written: dict[str, list[str]] = {}
         kept: dict[str, int] = {}
         cursors: dict[str, dict] = {}
         missing: list[str] = []
         notes: list[str] = []
-        counts = {"bad": 0}
+        counts = {"bad": 0, "stepped": 0}
+        self._ready = 0
         started = time.perf_counter()
+
+        def maybe_step(sid: str, tailer: Tailer) -> None:
+            read = sum(kept.values()) + counts["bad"]
+            due = self.step_rows if counts["stepped"] else self.first_step_rows
+            if commit is None or read - counts["stepped"] < due:
+                return
+            self._flush(pending, written)
+            live = {k: c.to_dict() for k, c in tailer.state_so_far().items()}
+            commit({k: list(v) for k, v in written.items()}, {**m.cursors, **cursors, sid: live})
+            written.clear()  # committed: no longer this refresh's to remove on failure
+            counts["stepped"] = self._ready = read
+            if stepped is not None:
+                stepped()
 
         def take(src: LogSource, fmt_file: str | None, body: bytes, path: str, first_line: int, header: str | None,
                  carry, rejected: list[Rejected]):
@@ -570,7 +628,8 @@ class Warehouse:
                     notes += more
                     continue
                 state = {k: FileCursor.from_dict(v) for k, v in m.cursors.get(sid, {}).items()}
-                tailer = Tailer(state, grace_s=self.grace_s, wall=self.wall, csv_headers=(fmt == "csv"))
+                tailer = Tailer(state, grace_s=self.grace_s, wall=self.wall, csv_headers=(fmt == "csv"),
+                                max_chunk_bytes=self.chunk_bytes)
                 for chunk in tailer.scan([src.path]):
                     # a rotated file (a.jsonl.1) keeps the format of the pattern that found it
                     fmt_file = src.format or format_of(chunk.path, None) or format_of(src.path, None)
@@ -583,6 +642,7 @@ class Warehouse:
                     chunk.cursor.carry = take(src, fmt_file, body, chunk.path, chunk.first_line, chunk.header,
                                               chunk.cursor.carry, rejected)
                     self._report(chunk.path, chunk.cursor.offset, sum(kept.values()), started)
+                    maybe_step(sid, tailer)
                 cursors[sid] = {k: c.to_dict() for k, c in tailer.state_after().items()}
                 missing += tailer.missing
                 notes += tailer.notes
@@ -651,7 +711,7 @@ class Warehouse:
         if rows is None:
             rows = prev.rows if prev else 0
         seconds = time.perf_counter() - started if started is not None else (prev.seconds if prev else 0.0)
-        self.progress = Progress(path, offset, max(size, offset), rows, seconds)
+        self.progress = Progress(path, offset, max(size, offset), rows, seconds, self._ready)
         if self.on_progress is not None:
             self.on_progress(self.progress)
 
@@ -663,12 +723,12 @@ class Warehouse:
             con.register("chunk", table)
             sql = load_query(f"conform_{kind}")
             typed = con.sql(sql, params={"max_ts": max_ts} if "$max_ts" in sql else {}).to_arrow_table()
+            if typed.column("_reject").null_count == typed.num_rows:  # the usual case: every row kept
+                return typed.drop_columns(["_reject"]), MALFORMED.empty_table()
             con.register("conformed", typed)
             refused = con.sql(load_query("conform_rejects")).to_arrow_table().cast(MALFORMED)
         finally:
             con.close()
-        import pyarrow.compute as pc
-
         ok = typed.filter(pc.is_null(typed.column("_reject"))).drop_columns(["_reject"])
         return ok, refused
 
@@ -676,14 +736,26 @@ class Warehouse:
         for kind, tables in pending.items():
             if not tables:
                 continue
-            table = pa.concat_tables(tables, promote_options="permissive")
-            if kind == "predictions":  # row groups of one model each, so a model's queries skip the others
-                table = table.sort_by([("model", "ascending"), ("ts", "ascending")])
+            table, changed = parse.unify(tables)
+            self._changed_types.update((kind, c) for c in changed)
+            known = self._known_columns(kind)
+            if known:
+                self._new_fields.update((kind, c) for c in table.column_names if c not in known)
+            known.update(table.column_names)
+            if kind == "predictions":
+                # row groups of one model each, so a model's queries skip the others; a stable sort by model
+                # keeps each model's rows in the order they were logged (by time, as logs are written), at a
+                # quarter of the cost of sorting by time as well
+                table = table.take(pc.sort_indices(table, [("model", "ascending")]))
             name = f"{kind}/{uuid.uuid4().hex}.parquet"
             tmp = self.dir / f"{name}.tmp"
             texts = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
-            # dictionaries pay off for names and categories, not for measurements: a third less time writing
-            pq.write_table(table, tmp, row_group_size=128_000, compression="zstd", use_dictionary=texts)
+            # dictionaries pay off for names and categories, not for unique ids or measurements; zstd on text
+            # only (it compresses measurements little, for most of the writing time); statistics only for the
+            # columns queries filter on (every feature's took a third of the writing time)
+            pq.write_table(table, tmp, row_group_size=128_000, use_dictionary=[c for c in texts if c not in _UNIQUE],
+                           compression={f.name: "zstd" if f.name in texts else "none" for f in table.schema},
+                           write_statistics=[c for c in _FILTERED if c in table.column_names])
             os.chmod(tmp, 0o600)
             os.replace(tmp, self.dir / name)
             written.setdefault(kind, []).append(name)
@@ -717,6 +789,13 @@ class Warehouse:
         m.retired = [r for r in m.retired if now - r[1] < RETIRE_S]
         if changed or due:
             m.save(self._manifest_path)
+
+    def _known_columns(self, kind: str) -> set[str]:
+        """The columns this kind's committed segments hold (from their footers, once per process)."""
+        if kind not in self._columns:
+            self._columns[kind] = {n for name in self.manifest.segments.get(kind, [])
+                                   for n in pq.read_schema(self.dir / name).names}
+        return self._columns[kind]
 
     def _segment_rows(self, name: str) -> int:
         key = ("segment", name)

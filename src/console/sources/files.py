@@ -118,6 +118,7 @@ class Tailer:
         self.notes: list[str] = []
         self.missing: list[str] = []
         self._new: dict[str, FileCursor] | None = None
+        self._live: dict[str, FileCursor] = {}
 
     def scan(self, patterns: list[str]) -> Iterator[Chunk]:
         """New complete lines, file by file, lazily (at most ~max_chunk_bytes in memory).
@@ -129,6 +130,7 @@ class Tailer:
         self.notes, self.missing, self._new = [], [], None
         now = self._wall()
         plan = self._plan(patterns, now)
+        self._live = plan.state
         for work in plan.first + plan.then:
             yield from self._advance(work, plan.state, now)
         self._new = plan.state
@@ -137,6 +139,13 @@ class Tailer:
         if self._new is None:
             raise RuntimeError("state_after() is only known once scan() is exhausted")
         return dict(self._new)
+
+    def state_so_far(self) -> dict[str, FileCursor]:
+        """The state covering exactly the chunks handed out so far, for a caller that commits a long scan in
+        steps. Files not reached yet keep their planned cursors (continuations come first, see scan). A
+        file left mid-way is not marked unchanged (its size and mtime were taken for the whole file), so
+        the next scan reads its rest."""
+        return {k: replace(c, mtime_ns=-1) if 0 <= c.offset < c.size else replace(c) for k, c in self._live.items()}
 
     # -- planning: identities, from stats and (only for changed files) their first bytes
 
