@@ -75,12 +75,12 @@ def main() -> None:
     t = time.perf_counter()
     written = ro.compact_days(out)
     compact_s = time.perf_counter() - t
-    mixed_rows = ro.read_table(out, model, start, end).num_rows
+    mixed_rows = ro.read_table(out, model, start, end, days=True).num_rows
     after, daily = _median(lambda: merge(True), args.repeat)
     after_drift, _ = _median(lambda: drift(merge(True)), args.repeat)
     same = (hourly.rows, hourly.errors, hourly.hours, hourly.status, hourly.counts) == \
         (daily.rows, daily.errors, daily.hours, daily.status, daily.counts)
-    sketch_cols = sum(1 for c in ro.read_table(out, model, start, end).column_names
+    sketch_cols = sum(1 for c in ro.read_table(out, model, start, end, days=True).column_names
                       if c.endswith("_kll") or c.startswith("num__"))
     print(f"fleet {args.rows:,} rows; model {model!r}, 30 days = {hourly.rows:,} prediction rows; "
           f"compaction wrote {len(written)} day files (all models) in {compact_s:.1f} s; merges agree: {same}")

@@ -62,8 +62,8 @@ def test_a_window_through_days_and_edge_hours_equals_the_all_hours_merge(tmp_pat
     assert {f.day for f in ro.day_files(out, "fraud")} == {START, START + DAY, START + 2 * DAY}
     start, end = START + timedelta(hours=5), START + timedelta(hours=HOURS)  # day 1 partial, days 2 and 3 whole
     assert set(ro.valid_days(out, "fraud", start, end)) == {START + DAY, START + 2 * DAY}
-    mixed = ro.read_table(out, "fraud", start, end)
-    hourly = ro.read_table(out, "fraud", start, end, days=False)
+    mixed = ro.read_table(out, "fraud", start, end, days=True)
+    hourly = ro.read_table(out, "fraud", start, end)  # hour rows, the default
     day_rows = pl.from_arrow(mixed).filter(pl.col(ro.DAY_MASK).is_not_null())
     assert day_rows.height and day_rows["hour"].unique().sort().to_list() == [START + DAY, START + 2 * DAY]
     assert mixed.num_rows < hourly.num_rows and ro.DAY_MASK not in hourly.column_names
@@ -81,7 +81,8 @@ def test_a_window_through_days_and_edge_hours_equals_the_all_hours_merge(tmp_pat
                 hi = np.searchsorted(values, v, "right") / values.size
                 assert lo - bound <= q <= hi + bound, (segment, f, q, lo, hi, bound)
     # A window that holds no whole day reads hours only, as before.
-    assert ro.DAY_MASK not in ro.read_table(out, "fraud", start, START + DAY + timedelta(hours=3)).column_names
+    assert ro.DAY_MASK not in ro.read_table(out, "fraud", start, START + DAY + timedelta(hours=3),
+                                            days=True).column_names
 
 
 def test_a_late_label_invalidates_its_day_until_it_is_compacted_again(tmp_path, data):

@@ -80,16 +80,24 @@ def test_snapshot_at_latest_shows_the_old_log(old_log):
 
 
 def test_drift_over_a_past_calendar_month_equals_scipy(old_log):
+    """A month is scored from the hourly rollups (within the bound of scipy); --exact equals scipy."""
     root, rows, ref = old_log
     for month, start, end in (("2026-06", JUNE, JULY), ("2026-07", JULY, datetime(2026, 8, 1))):
+        cur = [r["x"] for r in rows if start <= r["ts"] < end]
+        exact = stats.ks_2samp(ref, cur)
+        proc = console(root, "drift", "m", "--window", month, "--format", "json", "--exact")
+        assert proc.returncode == 0, proc.stderr
+        [x] = [f for f in json.loads(proc.stdout)["features"] if f["column"] == "x"]
+        assert x["n_cur"] == len(cur)
+        assert x["test"] == "ks" and x["method"] == "exact"
+        assert x["score"] == pytest.approx(exact.pvalue, rel=1e-9, abs=1e-12)
+        assert x["drifted"] == (month == "2026-07")
         proc = console(root, "drift", "m", "--window", month, "--format", "json")
         assert proc.returncode == 0, proc.stderr
         [x] = [f for f in json.loads(proc.stdout)["features"] if f["column"] == "x"]
-        cur = [r["x"] for r in rows if start <= r["ts"] < end]
-        assert x["n_cur"] == len(cur)
-        assert x["test"] == "ks"
-        assert x["score"] == pytest.approx(stats.ks_2samp(ref, cur).pvalue, rel=1e-9, abs=1e-12)
-        assert x["drifted"] == (month == "2026-07")
+        assert x["n_cur"] == len(cur) and x["method"] == "sketch"
+        assert abs(x["stats"]["statistic"] - exact.statistic) <= x["bound"]
+        assert x["status"] == ("drift" if month == "2026-07" else "ok")
 
 
 def test_from_to_and_a_bad_time_option(old_log):

@@ -40,9 +40,12 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("auto-retrain", help="call the retrain hook for standing recommendations (auto_retrain)")
     add_window_options(p)
     p.set_defaults(func=cmd_auto_retrain)
-    p = sub.add_parser("drift", help="print a model's drift table")
+    p = sub.add_parser("drift", help="print a model's drift table (windows over 24h: from the hourly rollups, each "
+                                     "score with its error bound; --exact re-reads the raw rows)")
     p.add_argument("model")
     add_window_options(p)
+    p.add_argument("--exact", action="store_true",
+                   help="re-run the exact tests over the raw rows of the window instead of the rollups' sketches")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_drift)
     add_report_parsers(sub)
@@ -148,7 +151,7 @@ def cmd_drift(args, cfg: Config) -> int:
         print(f"mlops-console: no model named {printable(args.model)!r} in the logs or configuration", file=sys.stderr)
         return EXIT_ERROR
     try:
-        report = svc.drift(args.model, svc.window_span, series=False)
+        report = svc.drift(args.model, svc.window_span, series=False, exact=True if args.exact else None)
     except ValueError as exc:
         print(printable(f"mlops-console: {exc}"), file=sys.stderr)
         return EXIT_ERROR
@@ -160,18 +163,42 @@ def cmd_drift(args, cfg: Config) -> int:
         _print(f"{args.model}: {report.note}")
         return EXIT_OK
     d = data["dataset"]
-    _print(f"{args.model}  window {report.window}  dataset drift: {'YES' if d['drifted'] else 'no'}  "
+    _print(f"{args.model}  window {report.window}  dataset drift: {_dataset_verdict(d)}  "
            f"({d['n_drifted']}/{d['n_evaluated']} features, share {d['share']:.2f} vs threshold {d['threshold']:.2f})")
-    print(f"{'FEATURE':<22}{'KIND':<13}{'TEST':<15}{'SCORE':>10}  {'DRIFT WHEN':<16}{'VERDICT':<9}{'N':>8}")
+    sketched = any(c.get("method") == "sketch" for c in data["features"])
+    bound_head = f"{'BOUND':<12}" if sketched else ""
+    print(f"{'FEATURE':<22}{'KIND':<13}{'TEST':<15}{'SCORE':>10}  {bound_head}{'DRIFT WHEN':<16}{'VERDICT':<11}"
+          f"{'N':>8}")
     targets = [dict(c, column=f"({name}) {c['column']}") for name in ("prediction", "label")
                if (c := data.get(name)) is not None]
     for c in data["features"] + targets:
         score = "-" if c["score"] is None else f"{c['score']:.4g}"
         verdict = "DRIFT" if c["drifted"] else c["status"]
-        _print(f"{printable(c['column'])[:21]:<22}{c['kind']:<13}{c['test']:<15}{score:>10}  {c['direction']:<16}{verdict:<9}{c['n_cur']:>8}")
+        bound = f"{_bound(c):<12}" if sketched else ""
+        _print(f"{printable(c['column'])[:21]:<22}{c['kind']:<13}{c['test']:<15}{score:>10}  {bound}"
+               f"{c['direction']:<16}{verdict:<11}{c['n_cur']:>8}")
     if targets:
         print("(prediction) and (label) rows compare the window with the first two days of the history.")
+    if sketched:
+        n = d.get("n_borderline", 0)
+        print(f"Scores from hourly rollups (sketches): the exact score is within BOUND (KS: of the statistic D); "
+              f"{n} borderline. --exact re-reads the raw rows.")
     return EXIT_OK
+
+
+def _dataset_verdict(d: dict) -> str:
+    if d["drifted"]:
+        return "YES"
+    return "borderline (YES if the borderline features drift)" if d.get("status") == "borderline" else "no"
+
+
+def _bound(c: dict) -> str:
+    """A sketch score's error bound as text: on the score, or on the KS statistic D."""
+    if c.get("method") != "sketch" or c.get("bound") is None:
+        return "exact"
+    if (c.get("stats") or {}).get("bound_of") == "statistic":
+        return f"D +-{c['bound']:.2g}"
+    return f"+-{c['bound']:.2g}"
 
 
 # ---------------------------------------------------------------------------- every screen's numbers, headless

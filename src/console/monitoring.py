@@ -74,7 +74,8 @@ class DriftReport:
             "reference_rows": self.reference_rows, "note": self.note,
             "dataset": None if self.dataset is None else {
                 "share": self.dataset.share, "threshold": self.dataset.threshold, "drifted": self.dataset.drifted,
-                "n_drifted": self.dataset.n_drifted, "n_evaluated": self.dataset.n_evaluated},
+                "n_drifted": self.dataset.n_drifted, "n_evaluated": self.dataset.n_evaluated,
+                "n_borderline": self.dataset.n_borderline, "status": self.dataset.status},
             "features": [c.to_dict() for c in cols],
             "prediction": self.prediction.to_dict() if self.prediction is not None else None,
             "label": self.label.to_dict() if self.label is not None else None,
@@ -152,6 +153,17 @@ class Monitor:
         self.expected_levels: Callable[[str], dict] | None = None  # model -> {"accuracy": x} from the registry
         self.recommendations: list = []  # analytics.incidents.Recommendation, from the last findings()
         self.since: datetime | None = None  # start of the incident history; None: HISTORY before now
+        self._sketch_drift = None
+
+    @property
+    def sketch_drift(self):
+        """Drift from the hourly rollups (created on first use; keeps the reference's sketches)."""
+        with self._lock:
+            if self._sketch_drift is None:
+                from console.rollup_drift import RollupDrift
+
+                self._sketch_drift = RollupDrift(self)
+            return self._sketch_drift
 
     def history_start(self, now: datetime) -> datetime:
         return self.since if self.since is not None and self.since < now else now - parse_window(HISTORY)
@@ -191,21 +203,29 @@ class Monitor:
         if hit is not None and hit[0] <= since and until <= hit[1]:
             frame = hit[2]
             return frame.filter((pl.col("ts") > since) & (pl.col("ts") <= until))
-        wanted = list(dict.fromkeys([*CONTRACT_COLUMNS, *self.attributes(model)]))  # an LLM's features include its token counts
-        frame = self.wh.frame("model_predictions", {
-            "model": model, "since": since, "until": until, "environment": environment}, columns=wanted).sort("ts")
-        missing = [n for n in self.attributes(model) if n not in frame.columns]
-        cols = [_typed(frame.get_column(n)) for n in self.attributes(model)
-                if n in frame.columns and frame.schema[n] == pl.Utf8]
-        if missing:
-            cols += [pl.Series(n, [None] * frame.height, dtype=pl.Utf8) for n in missing]
-        frame = frame.with_columns(cols) if cols else frame
+        frame = self.typed_rows(model, since, until, environment)
         with self._lock:
             self._frames = {k: v for k, v in self._frames.items() if k[2] == self.wh.refreshes and k != key}
             self._frames[key] = (since, until, frame)
             while len(self._frames) > 1 and sum(v[2].estimated_size() for v in self._frames.values()) > FRAME_BUDGET:
                 del self._frames[next(iter(self._frames))]  # the oldest read goes first
         return frame
+
+    def typed_rows(self, model: str, since: datetime, until: datetime, environment: str | None = "production",
+                   columns: list[str] | None = None) -> pl.DataFrame:
+        """Rows in (since, until] sorted by time, attributes typed (and present, as nulls, when never logged);
+        `columns` projects the read (default: the contract and the model's attributes). Not kept for reuse:
+        the rollup builds and the narrow reads of long windows go through here."""
+        attrs = self.attributes(model)
+        wanted = list(dict.fromkeys(["ts", *(columns if columns is not None else [*CONTRACT_COLUMNS, *attrs])]))
+        frame = self.wh.frame("model_predictions", {  # an LLM's features include its token counts
+            "model": model, "since": since, "until": until, "environment": environment}, columns=wanted).sort("ts")
+        typed = [n for n in wanted if n in attrs]
+        missing = [n for n in typed if n not in frame.columns]
+        cols = [_typed(frame.get_column(n)) for n in typed if n in frame.columns and frame.schema[n] == pl.Utf8]
+        if missing:
+            cols += [pl.Series(n, [None] * frame.height, dtype=pl.Utf8) for n in missing]
+        return frame.with_columns(cols) if cols else frame
 
     def joined(self, model: str, preds: pl.DataFrame, since: datetime, until: datetime,
                environment: str | None = "production") -> pl.DataFrame:
@@ -244,9 +264,17 @@ class Monitor:
     # ------------------------------------------------------------------ drift
 
     def drift(self, model: str, window: str = "24h", every: str | None = None,
-              environment: str | None = "production", series: bool = True) -> DriftReport:
+              environment: str | None = "production", series: bool = True, exact: bool | None = None) -> DriftReport:
         """The window's drift against the reference; `series` adds each feature's score per bucket over the
-        history (the Drift screen's trend), which costs a comparison per bucket and feature."""
+        history (the Drift screen's trend), which costs a comparison per bucket and feature.
+
+        A window longer than `rollup_drift.SKETCH_AFTER` is scored from the hourly rollups (each score with its
+        error bound, "borderline" when the bound straddles the threshold) unless `exact`; `exact=False` asks
+        for sketches on any window."""
+        from console.rollup_drift import SKETCH_AFTER
+
+        if not exact and every is None and (exact is False or parse_window(window) > SKETCH_AFTER):
+            return self.sketch_drift.drift(model, window, environment, series)
         now = self.clock()
         ref = self.reference(model)
         if ref is None:

@@ -231,7 +231,8 @@ class Service:
         """The drift gate's evidence: the dataset verdict on the last 24 h of inputs, None without one."""
         from console.actions.plan import DRIFT_WINDOW
 
-        report = self.monitor.drift(model, DRIFT_WINDOW, environment=environment)
+        # a gate blocks a deployment: it decides on exact scores, never on a borderline sketch
+        report = self.monitor.drift(model, DRIFT_WINDOW, environment=environment, series=False, exact=True)
         ds = report.dataset
         if ds is None or not ds.n_evaluated:
             return None
@@ -354,8 +355,10 @@ class Service:
     MONITOR_TTL_S = 20.0
 
     def drift(self, model: str, window: str | timedelta = "24h", environment: str | None = "production",
-              series: bool = True):
-        return self.monitor.drift(model, window, environment=environment, series=series)
+              series: bool = True, exact: bool | None = None):
+        """`exact`: None scores windows longer than a few hours from the hourly rollups (with bounds), True
+        re-reads the raw rows of the window (cancel with `interrupt`), False uses the rollups on any window."""
+        return self.monitor.drift(model, window, environment=environment, series=series, exact=exact)
 
     def health(self, model: str, window: str | timedelta = "1h", environment: str | None = "production") -> dict:
         return self.monitor.health(model, window, environment)

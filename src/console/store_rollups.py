@@ -27,8 +27,9 @@ covering that day: a late label that rebuilds an hour writes a newer hour file, 
 the day at once with nothing to delete, and the next catch-up compacts it again. Category counts
 in a day row are the exact merge of the hour rows' (not cut to top N again), so a window read
 through days and hours has exactly the counts of the all-hours merge; sketches are KLL merges of
-merges, within the same rank-error bound. `read_table` and `read` use a valid day for every whole
-day inside the window and hour rows at the edges (`days=False` for hours only).
+merges, within the same rank-error bound. `read` (and `read_table(days=True)`) use a valid day for
+every whole day inside the window and hour rows at the edges; `read_table` gives hour rows by default,
+since its callers group them by hour.
 """
 
 from __future__ import annotations
@@ -435,10 +436,12 @@ def _read_hours(path: str | os.PathLike, model: str, start: datetime, end: datet
 
 
 def read_table(path: str | os.PathLike, model: str, start: datetime, end: datetime,
-               days: bool = True) -> pa.Table | None:
-    """The current rollup rows of `model` for [start, end): a valid day row (`day_hours` not null,
-    `hour` = the day's start) for each whole day inside the window that is compacted, hour rows for
-    the rest. `days=False`: hour rows only (a per-hour series). None when no rollup covers any hour."""
+               days: bool = False) -> pa.Table | None:
+    """The current rollup rows of `model` for [start, end), one row per key and hour. With `days=True`
+    (for a merge of the whole window, as `read` does), a valid day row (`day_hours` not null, `hour` =
+    the day's start) stands for each compacted whole day inside the window, hour rows for the rest;
+    hours stay the default because callers group these rows by hour (series, per-hour checks).
+    None when no rollup covers any hour."""
     listed = files(path, model)
     whole = valid_days(path, model, start, end, listed) if days else {}
     if not whole:
@@ -548,7 +551,7 @@ def merge_table(table: pa.Table | None, where: Mapping[str, Any] | None = None,
 def read(path: str | os.PathLike, model: str, start: datetime, end: datetime,
          where: Mapping[str, Any] | None = None, segment: tuple[str, str] | None = None) -> Summary:
     """The merged rollup of `model` over the closed hours in [start, end)."""
-    return merge_table(read_table(path, model, start, end), where, segment)
+    return merge_table(read_table(path, model, start, end, days=True), where, segment)
 
 
 # ------------------------------------------------------------------------------- incremental builds

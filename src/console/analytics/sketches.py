@@ -168,14 +168,19 @@ class Dist:
 
     @classmethod
     def of(cls, x: Sketch | bytes | np.ndarray | Sequence[float] | pl.Series | None) -> Dist:
+        if isinstance(x, Dist):  # prepared once by the caller (a reference scored against many windows)
+            return x
         if x is None:
             return cls(np.zeros(0), np.zeros(0), 0, 0.0)
         if isinstance(x, (bytes, bytearray, memoryview, kll_floats_sketch)):
             sk = deserialize(bytes(x) if not isinstance(x, kll_floats_sketch) else x)
             if sk is None:
                 return cls.of(None)
-            pairs = np.array(list(sk), dtype=np.float64).reshape(-1, 2)
-            return cls._weighted(pairs[:, 0], pairs[:, 1], int(sk.n), rank_error(sk))
+            items = np.unique(np.array(list(sk), dtype=np.float64).reshape(-1, 2)[:, 0])
+            # The iterator's weights are 1 for every item of a *merged* sketch (datasketches 5.2's Python
+            # binding), which skews everything computed from them; the sketch's own ranks are right.
+            cum = np.asarray(sk.get_cdf(items.tolist(), True), dtype=np.float64)[:-1] * sk.n
+            return cls(items, cum, int(sk.n), rank_error(sk))
         arr = x.cast(pl.Float64, strict=False).drop_nulls().to_numpy() if isinstance(x, pl.Series) else x
         arr = np.asarray(arr, dtype=np.float64)
         arr = np.sort(arr[np.isfinite(arr)])

@@ -73,6 +73,8 @@ class ConsoleApp(App):
         self._again = False  # `r` pressed during a poll: poll once more when it ends (instead of a 2nd timer)
         self._polling = False  # a poll is in flight: the next one skips (k9s); the timer re-arms when it ends
         self._monitoring = False  # a monitor worker is running
+        self._partial_steps = 0  # store steps a partial snapshot has shown (a cold ingest commits in steps)
+        self._partial_busy = False
         self.incidents: list = []  # firing incidents, from the monitor worker (what the Overview lists)
         self.data_version: tuple = ()  # what the warehouse holds (counts + time cursor): the result cache's key
         self.results: dict = {}  # (call, data_version) -> result, see `ConsoleScreen.call_service`
@@ -100,6 +102,28 @@ class ConsoleApp(App):
         """How far the first refresh has read the logs, without creating the service on the event loop."""
         svc = self._service
         return svc.ingest_progress() if svc is not None else None
+
+    def show_ready_steps(self) -> None:
+        """While a refresh reads a large backlog it commits in steps: each new step is shown (the Overview's
+        numbers over what is read so far) by a worker, one at a time, instead of waiting for the whole read."""
+        svc = self._service
+        if svc is None or self._partial_busy:
+            return
+        steps = getattr(svc.warehouse, "steps", 0)
+        if steps <= self._partial_steps:
+            return
+        self._partial_steps, self._partial_busy = steps, True
+        self._partial_worker()
+
+    @work(thread=True, exclusive=True, group="partial", exit_on_error=False)
+    def _partial_worker(self) -> None:
+        try:
+            snap = self.service.snapshot(refresh=False, wait_for_registry=False, monitoring=False)
+        except Exception:  # noqa: BLE001 - the whole refresh's snapshot follows anyway
+            return
+        finally:
+            self._partial_busy = False
+        self.post_message(SnapshotReady(snap, rearm=False))
 
     def on_mount(self) -> None:
         from console.ui.keymap import check_keymap, known_ids

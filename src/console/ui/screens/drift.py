@@ -2,11 +2,15 @@
 the verdict in words and a sparkline of its score over time; enter opens a feature's distributions.
 
 Keys: 1 6 2 7 pick the window (1h/6h/24h/7d), w cycles it, enter shows the selected feature's
-reference vs current distributions side by side.
+reference vs current distributions side by side, x re-runs the window exactly over its raw rows (esc
+cancels it). Windows over 24 h are scored from the hourly rollups: each score with its error bound, and
+BORDER (borderline) where the bound straddles the threshold.
 """
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Any
 
 from rich.text import Text
@@ -27,6 +31,22 @@ TREND_POINTS_WIDE = 14  # from 120 columns: a fixed column width, so the table n
 TREND_POINTS_XL = 40  # from 160 columns
 
 
+def _verdict(f: dict) -> Text:
+    if f.get("status") == "borderline":
+        return Text("BORDER", style="bold")  # within the sketch's bound of the threshold: x settles it
+    return verdict(f["drifted"], f["status"])
+
+
+def _bound(f: dict) -> Text:
+    """A sketch score's bound ("D" when it bounds the KS statistic, not the p-value); "exact" otherwise."""
+    b = f.get("bound")
+    if f.get("method") != "sketch" or b is None or (isinstance(b, float) and math.isnan(b)):
+        return Text("exact", style="dim")
+    on_d = (f.get("stats") or {}).get("bound_of") == "statistic"
+    pm = "\u00b1" if unicode_ok() else "+-"
+    return Text(f"{'D' if on_d else ''}{pm}{b:.2g}")
+
+
 class DriftScreen(WindowedScreen):
     SCREEN_NAME = "drift"
     SCREEN_TITLE = "Drift"
@@ -38,6 +58,7 @@ class DriftScreen(WindowedScreen):
     """
     BINDINGS = [
         Binding("enter", "distributions", "Distributions", id="drift.distributions"),
+        Binding("x", "exact", "Exact", id="drift.exact"),
     ]
     COLUMNS = [
         Col("feature", "FEATURE", width=16, wide_width=28),
@@ -46,6 +67,7 @@ class DriftScreen(WindowedScreen):
         Col("score", "SCORE", width=7),
         Col("when", "DRIFT WHEN", width=13),
         Col("verdict", "VERDICT", width=7),
+        Col("bound", "BOUND", width=8, min_width=100),  # a sketch score's error bound (D: on the KS statistic)
         Col("n", "N", width=7),
         Col("n_ref", "N REF", width=7, min_width=160),
         Col("trend", "TREND", width=TREND_POINTS, wide_width=TREND_POINTS_XL),  # fixed: sized before the first draw
@@ -55,6 +77,7 @@ class DriftScreen(WindowedScreen):
                  **kwargs):
         super().__init__(model, environment, window, **kwargs)
         self.report: dict | None = None
+        self.exact: dict | None = None  # {"window", "started", "report" | "cancelled" | "error"}: the x re-run
 
     def compose_body(self) -> ComposeResult:
         yield Static(self._head(), id="drift-head", classes="head")
@@ -73,12 +96,14 @@ class DriftScreen(WindowedScreen):
         self.fetch("series", lambda svc: drift_report(svc, model, window, env), key=window)
 
     def window_changed(self) -> None:
+        self.exact = None  # an exact re-run belongs to its window (one still running is dropped when it lands)
         self.query_one("#drift-head", Static).update(self._head(loading=True))
         super().window_changed()
 
     def _head(self, loading: bool = False) -> Text:
         rows = [self.window_text()]
         rep = self.report
+        ex = self.exact if self.exact is not None and self.exact["window"] == self.window else None
         if loading or rep is None or rep.get("window") != self.window:
             seconds = (self.__dict__.get("_waiting") or {}).get("drift")
             took = f" {seconds:.1f} s" if seconds is not None else ""
@@ -94,16 +119,80 @@ class DriftScreen(WindowedScreen):
             else:
                 cmp = ">=" if ds["share"] >= ds["threshold"] else "<"
                 rows.append(line(
-                    "DATASET", verdict(ds["drifted"], "ok"),
+                    "DATASET", verdict(ds["drifted"], "BORDER" if ds.get("status") == "borderline" else "ok"),
                     f"{ds['n_drifted']}/{ds['n_evaluated']} features drifted = {100 * ds['share']:.0f}% "
                     f"{cmp} threshold {100 * ds['threshold']:.0f}%",
                     Text(f"ref {rep.get('reference_rows', 0):,} rows", style="dim")))
             if rep.get("note"):
                 rows.append(line("NOTE", safe(rep["note"])))
+        if ex is not None:
+            rows.append(line("EXACT", self._exact_state(ex)))
         return lines(rows)
+
+    # ------------------------------------------------------------------ the exact re-run (x)
+
+    def _exact_state(self, ex: dict) -> Text:
+        if "report" in ex:
+            return Text(f"scores above are exact over the raw rows of the last {ex['window']} "
+                        f"({ex['seconds']:.1f} s); a refresh keeps them until the window changes", style="dim")
+        if ex.get("cancelled"):
+            return Text("exact re-run cancelled; the sketch scores stand (x runs it again)", style="dim")
+        if ex.get("error"):
+            return Text("exact re-run failed: ") + safe(ex["error"])
+        took = time.monotonic() - ex["started"]
+        return Text(f"computing exact drift over the raw rows of the last {ex['window']}... {took:.1f} s  "
+                    f"(esc cancels)", style="bold")
+
+    @property
+    def exact_running(self) -> bool:
+        ex = self.exact
+        return ex is not None and not ({"report", "cancelled", "error"} & set(ex))
+
+    def action_exact(self) -> None:
+        if not self.model:
+            return
+        if self.exact_running:
+            self.app.notify("the exact re-run is still computing (esc cancels it)", severity="warning")
+            return
+        model, window, env = self.model, self.window, self.env
+        self.exact = {"window": window, "started": time.monotonic()}
+        self.query_one("#drift-head", Static).update(self._head())
+        self.call_service("exact", lambda svc: drift_report(svc, model, window, env, series=False, exact=True))
+
+    def action_back(self) -> None:
+        if self.exact_running:  # esc while the exact re-run computes cancels it, and stays here
+            self.exact["cancelled"] = True
+            self.app.service.interrupt()  # stops its DuckDB query; what it computes after is dropped
+            self.query_one("#drift-head", Static).update(self._head())
+            return
+        super().action_back()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back" and self.exact_running:
+            return True
+        return super().check_action(action, parameters)
+
+    def handle_result(self, tag: str, result: Any) -> None:
+        if tag != "exact":
+            return super().handle_result(tag, result)
+        ex = self.exact
+        if ex is None or ex.get("cancelled") or ex["window"] != self.window:
+            return
+        ex.update(report=result, seconds=time.monotonic() - ex["started"])
+        self.report = {**result, "series": (self.report or {}).get("series", {})}  # the trend stays the sketches'
+        self._draw()
+
+    def handle_error(self, tag: str, error: str) -> None:
+        if tag != "exact":
+            return super().handle_error(tag, error)
+        if self.exact is not None and not self.exact.get("cancelled"):
+            self.exact["error"] = error
+            self.query_one("#drift-head", Static).update(self._head())
 
     def show_waiting(self, waiting: dict[str, float]) -> None:
         self._waiting = waiting
+        if "exact" in waiting and self.exact_running:
+            self.query_one("#drift-head", Static).update(self._head())
         rep = self.report
         if "drift" in waiting and (rep is None or rep.get("window") != self.window):
             self.query_one("#drift-head", Static).update(self._head(loading=True))
@@ -121,6 +210,10 @@ class DriftScreen(WindowedScreen):
             self._fetch_series()
         else:
             return
+        ex = self.exact
+        if ex is not None and "report" in ex and ex["window"] == self.window:
+            # the exact scores of this window stay until the window changes; the trend stays the sketches'
+            self.report = {**ex["report"], "series": self.report.get("series", {})}
         self._draw()
 
     def _draw(self) -> None:
@@ -133,7 +226,7 @@ class DriftScreen(WindowedScreen):
             trend = sparkline([p[1] for p in pts], self._trend_width())  # scaled per row: the shape shows
             rows.append((f["column"], [
                 safe(f["column"]), safe(f["kind"]), safe(f["test"]), num(score_or_none(f["score"]), 3),
-                safe(f["direction"]), verdict(f["drifted"], f["status"]), count(f["n_cur"]), count(f["n_ref"]),
+                safe(f["direction"]), _verdict(f), _bound(f), count(f["n_cur"]), count(f["n_ref"]),
                 trend]))
         table = self.query_one("#features", FilterTable)
         table.set_rows(rows)
@@ -306,7 +399,7 @@ class DistributionScreen(WindowedScreen):
 
 
 def _column(svc, model: str, feature: str, window: str, environment: str) -> dict | None:
-    rep = svc.drift(model, window, environment=environment).to_dict()
+    rep = svc.drift(model, window, environment=environment, series=False).to_dict()  # the trend is not shown here
     return next((f for f in rep["features"] if f["column"] == feature), None)
 
 

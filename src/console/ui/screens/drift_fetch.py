@@ -10,10 +10,11 @@ def score_or_none(v) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
 
-def drift_report(svc, model: str, window: str, environment: str, series: bool = True) -> dict:
+def drift_report(svc, model: str, window: str, environment: str, series: bool = True,
+                 exact: bool | None = None) -> dict:
     """Runs in the worker: the report as plain data (features by severity, and with `series` each feature's
-    score per time bucket)."""
-    rep = svc.drift(model, window, environment=environment, series=series)
+    score per time bucket). `exact=True`: the raw rows of the window, never the rollups (the x key)."""
+    rep = svc.drift(model, window, environment=environment, series=series, exact=exact)
     out = rep.to_dict()
     out["series"] = {f: [(start, score_or_none(score), drifted) for start, score, drifted in pts]
                      for f, pts in rep.series.items()} if series else {}

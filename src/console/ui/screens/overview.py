@@ -99,14 +99,18 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
         self._progress_timer = self.set_interval(0.5, self._render_progress, name="ingest-progress")
 
     def _render_progress(self) -> None:
-        """Until the first frame has data, the status line says how far reading the logs has come (a cold
-        start on a large JSONL backlog takes a while): the refresh worker publishes it, this only reads it."""
-        if self.app.snapshot is not None:
-            self._progress_timer.stop()
-            return
+        """While a refresh reads a backlog (a cold start on a large JSONL log takes a while), the status line
+        says how far it has come, and the rows committed so far are shown as they land: the refresh worker
+        publishes both, this only reads them."""
         line = self.app.reading_progress()
         if line:
+            self._reading = True
             self._set("#status", Text(f" {line}", no_wrap=True, overflow="ellipsis"))
+            self.app.show_ready_steps()
+        elif getattr(self, "_reading", False):
+            self._reading = False
+            if self.app.snapshot is not None:
+                self._render_status()
 
     @property
     def table(self) -> FilterTable:
@@ -138,6 +142,8 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
             for f in firing)
 
     def _render_status(self) -> None:
+        if getattr(self, "_reading", False):
+            return  # the reading progress holds the line until the read ends
         snap, reg = self.app.snapshot, self.app.registry
         line = Text(no_wrap=True, overflow="ellipsis")
         state = reg or (snap.registry if snap else None)

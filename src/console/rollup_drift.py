@@ -1,0 +1,403 @@
+"""Drift of long windows from the hourly rollups, so a week or a month is a merge of hourly sketches and
+not a scan of every raw row.
+
+A window (t0, now] is read as three parts: the closed hours strictly inside it from rollup files, and
+the partial first hour and the open hour from raw rows, sketched in memory. Before reading, the rollups
+are brought up to date by this process from the store's typed rows (`Monitor.typed_rows`, the same
+reader the exact path uses, so there is one reader per log format): an hour is (re)built when its row
+count in the rollups differs from the store's, which covers hours never built, hours that gained late
+rows after they were built, and files written with fewer features (by `mlops-console rollup` from an
+older configuration). Checking costs one read of the window's `ts` column; it is skipped while the
+store has not changed since the last check.
+
+The reference is turned into the same sketches once per model (KLL per numeric feature, exact counts per
+categorical one) and kept. Each feature gets its reference column's test and threshold, as the exact
+engine chooses them; tests the sketches cannot reproduce (z, chi-square or binned PSI/JS on a numeric
+column) are run exactly on a projected read of just those columns, and say so (`method`).
+
+Several processes may share a store: catch-up runs under a lock file in the rollup folder, so a second
+process waits and then finds the hours built. If the lock is held longer than LOCK_WAIT_S (a stuck
+process), it builds anyway: rollup files are written to a temporary name and renamed, and the newest
+generation of an hour wins, so a duplicate build costs time, never correctness.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import filelock
+import polars as pl
+import pyarrow.parquet as pq
+
+from console import store_rollups as ro
+from console.analytics import drift as dr
+from console.analytics import sketches as sk
+from console.analytics.windows import bucket_expr, format_span, parse_window
+
+# Drift over a longer window is read from rollups unless asked for exact. A day is what the screens read raw
+# anyway (health reads at least 24 h, the model page and the deploy gate score 24 h), and sketch scores vary
+# within their bound from run to run (KLL compaction is randomised), so windows up to a day stay exact.
+SKETCH_AFTER = timedelta(hours=24)
+LOCK_WAIT_S = 30.0  # how long a catch-up waits for another process's before building the same hours itself
+BUILD_CHUNK = timedelta(days=1)  # hours built per read of raw rows (bounds memory)
+US = timedelta(microseconds=1)  # the store's queries take (since, until]; rollup hours are [start, end)
+SKETCH_TESTS = {"ks", "wasserstein"}  # numeric tests computed on KLL sketches
+COUNT_TESTS = {"psi", "jensenshannon", "chisquare"}  # categorical tests computed on merged exact counts
+# The reference is sketched once, finer than the hourly rollups (K = 200, 1.3% rank error): at 2000 its rank
+# error is 0.14%, so the bound is mostly the current window's; a reference of up to 2000 rows stays exact.
+REF_K = 2000
+
+
+def rollup_dir(cfg, store_dir: Path) -> Path:
+    """`[rollups] path`, else `rollups/` inside the store (the `rollup` command's default too)."""
+    configured = getattr(cfg, "rollups_path", None)
+    return Path(configured) if configured else Path(store_dir) / "rollups"
+
+
+def floor_hour(t: datetime) -> datetime:
+    return t.replace(minute=0, second=0, microsecond=0)
+
+
+def _hours(a: datetime, b: datetime) -> list[datetime]:
+    out = []
+    while a < b:
+        out.append(a)
+        a += ro.HOUR
+    return out
+
+
+@dataclass
+class Current:
+    """A window's merged summary: what `drift_table`-style scoring needs."""
+
+    rows: int = 0
+    numeric: dict[str, sk.Sketch] = field(default_factory=dict)
+    sums: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def add_rollup(self, summary: ro.Summary) -> None:
+        self.rows += summary.rows
+        for f, s in summary.numeric.items():
+            self.numeric[f] = sk.merge([self.numeric.get(f), s])
+            self.sums[f] = self.sums.get(f, 0.0) + summary.moments.get(f, (0, 0.0, 0.0))[1]
+        for f, c in summary.counts.items():
+            self.counts[f] = sk.merge_counts([self.counts.get(f), c])
+
+    def add_rows(self, df: pl.DataFrame, numeric: list[str], categorical: list[str]) -> None:
+        if not df.height:
+            return
+        g = sk.GroupSketch()
+        g.update(df, [c for c in numeric if c in df.columns], [c for c in categorical if c in df.columns])
+        self.rows += df.height
+        for f, s in g.numeric.items():
+            self.numeric[f] = sk.merge([self.numeric.get(f), s])
+            self.sums[f] = self.sums.get(f, 0.0) + g.sums[f][0]
+        for f, c in g.counts.items():
+            self.counts[f] = sk.merge_counts([self.counts.get(f), c])
+
+
+@dataclass(frozen=True)
+class RefSketch:
+    numeric: dict[str, sk.Dist]
+    counts: dict[str, dict[str, int]]
+
+
+class RollupDrift:
+    """Sketch drift for one Monitor (its reference, store and clock)."""
+
+    def __init__(self, monitor):
+        self.mon = monitor
+        self.path = rollup_dir(monitor.cfg, monitor.wh.dir)
+        self._refs: dict[str, RefSketch] = {}
+        self._verified: dict[str, tuple[int, datetime, datetime]] = {}  # model -> (store refreshes, from, to)
+        self._schemas: dict[Path, set[str]] = {}
+        self._lock = threading.Lock()
+        self.built: list[tuple[str, datetime, datetime]] = []  # (model, start, end) built by this process
+
+    # ------------------------------------------------------------------ specs and reference
+
+    def spec(self, model: str) -> ro.ModelSpec:
+        """What the rollups keep for a model: its drift features (those in the reference), numeric or
+        categorical as the reference has them (the exact engine's kinds), segments, task. It depends on
+        the configuration and the reference only, so it is the same on every call."""
+        mc = self.mon.model_config(model)
+        ref = self.mon.reference(model)
+        cols = list(ref.columns.values()) if ref is not None else []
+        numeric = [c.name for c in cols if c.numeric and not _counted(c)]
+        categorical = [c.name for c in cols if not c.numeric or _counted(c)]
+        return ro.ModelSpec(numeric=tuple(numeric), categorical=tuple(categorical), segments=tuple(mc.segments),
+                            task="classification" if mc.task == "llm" else mc.task,
+                            positive_label=str(mc.positive_label or "1"))
+
+    def reference(self, model: str) -> RefSketch | None:
+        with self._lock:
+            if model in self._refs:
+                return self._refs[model]
+        ref, frame = self.mon.reference(model), self.mon.reference_frame(model)
+        if ref is None or frame is None:
+            return None
+        from console.monitoring import _drift_ready
+
+        frame = _drift_ready(frame.select(list(ref.columns)))
+        # kept as distributions (a sketch's weighted items, sorted): a window's trend scores each one many times
+        numeric = {c.name: sk.Dist.of(sk.kll(c.sorted_values, k=REF_K)) for c in ref.columns.values() if c.numeric}
+        counts = {c.name: sk.value_counts(_as_category(frame.get_column(c.name), c), top=None)
+                  for c in ref.columns.values() if not c.numeric or _counted(c)}
+        out = RefSketch(numeric, counts)
+        with self._lock:
+            self._refs[model] = out
+        return out
+
+    # ------------------------------------------------------------------ catch-up
+
+    def _cast(self, df: pl.DataFrame, spec: ro.ModelSpec, model: str) -> pl.DataFrame:
+        """Features as the reference's kinds have them: numbers, or category text (a few-valued numeric column
+        counted by value, as text of its float value on both sides, so 1 and 1.0 are one category)."""
+        ref = self.mon.reference(model)
+        cols = [pl.col(f).cast(pl.Float64, strict=False) for f in spec.numeric if f in df.columns]
+        cols += [_as_category(df.get_column(f), ref.columns.get(f) if ref is not None else None)
+                 for f in spec.categorical if f in df.columns]
+        return df.with_columns(cols) if cols else df
+
+    def _stale_hours(self, model: str, spec: ro.ModelSpec, start: datetime, end: datetime) -> list[datetime]:
+        """Hours in [start, end) whose rollup rows differ in count from the store's, or were built without
+        one of the model's features."""
+        ts = self.mon.typed_rows(model, start - US, end - US, None, columns=["ts"])
+        stored = dict(ts.group_by(pl.col("ts").dt.truncate("1h").alias("h")).len().iter_rows())
+        table = ro.read_table(self.path, model, start, end)
+        rolled: dict[datetime, int] = {}
+        if table is not None and table.num_rows:
+            df = pl.from_arrow(table).filter(pl.col("segment").is_null())
+            rolled = dict(df.group_by("hour").agg(pl.col("rows").sum()).iter_rows())
+        wanted = {f"num__{f}" for f in spec.numeric} | {f"cat__{f}" for f in spec.categorical}
+        covering = [f for f in ro.files(self.path, model) if f.start < end and f.end > start]  # oldest first
+        thin: set[datetime] = set()
+        for h in _hours(start, end):
+            newest = next((f for f in reversed(covering) if f.start <= h < f.end), None)
+            if newest is not None and not wanted <= self._names(newest.path):
+                thin.add(h)
+        return sorted(h for h in _hours(start, end) if stored.get(h, 0) != rolled.get(h, 0) or h in thin)
+
+    def _names(self, path: Path) -> set[str]:
+        names = self._schemas.get(path)
+        if names is None:
+            names = self._schemas[path] = set(pq.read_schema(path).names)
+        return names
+
+    def _build(self, model: str, spec: ro.ModelSpec, start: datetime, end: datetime) -> None:
+        cols = list(dict.fromkeys([*self._contract(), *spec.numeric, *spec.categorical, *spec.segments]))
+        rows = self._cast(self.mon.typed_rows(model, start - US, end - US, None, columns=cols), spec, model)
+        labels = self.mon.wh.frame("model_labels", {"model": model, "since": start - US, "until": end - US,
+                                                     "environment": None})
+        tables = ro.build_rollups(rows, labels if labels.height else None, {model: spec})
+        tables.setdefault(model, ro.empty_table(spec))  # an hour with no rows supersedes what was there
+        ro.write({model: tables[model]}, self.path, start, end)
+        self.built.append((model, start, end))
+
+    @staticmethod
+    def _contract() -> list[str]:
+        from console.monitoring import CONTRACT_COLUMNS
+
+        return [*CONTRACT_COLUMNS, "error"]
+
+    def catch_up(self, model: str, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """Brings the rollups of the hours [start, end) up to date with the store; the ranges it built."""
+        refreshes = self.mon.wh.refreshes
+        seen = self._verified.get(model)
+        if seen is not None and seen[0] == refreshes and seen[1] <= start and end <= seen[2]:
+            return []
+        spec = self.spec(model)
+        self.path.mkdir(parents=True, exist_ok=True)
+        lock = filelock.FileLock(str(self.path / ".build.lock"))
+        try:
+            lock.acquire(timeout=LOCK_WAIT_S)
+        except filelock.Timeout:
+            lock = None  # another process is stuck building: build the same hours too (the newest file wins)
+        built = []
+        try:
+            for a, b in ro.hour_ranges(self._stale_hours(model, spec, start, end)):
+                t = a
+                while t < b:
+                    e = min(t + BUILD_CHUNK, b)
+                    self._build(model, spec, t, e)
+                    built.append((t, e))
+                    t = e
+        finally:
+            if lock is not None:
+                lock.release()
+        if seen is not None and seen[0] == refreshes and start <= seen[2] and seen[1] <= end:
+            start, end = min(start, seen[1]), max(end, seen[2])  # one stretch known good for this store version
+        self._verified[model] = (refreshes, start, end)
+        return built
+
+    # ------------------------------------------------------------------ drift
+
+    def current(self, model: str, since: datetime, until: datetime, environment: str | None,
+                spec: ro.ModelSpec, features: list[str]) -> Current:
+        """The merged summary of rows in (since, until]: closed hours strictly inside from rollups (caught up
+        first), the partial first hour and the open hour from raw rows."""
+        h0, h1 = floor_hour(since) + ro.HOUR, floor_hour(until)
+        numeric = [f for f in features if f in spec.numeric]
+        categorical = [f for f in features if f in spec.categorical]
+        cur = Current()
+        raw = [(since, until)]
+        if h1 > h0:
+            self.catch_up(model, h0, h1)
+            cur.add_rollup(ro.read(self.path, model, h0, h1, where=_env(environment)))
+            raw = [(since, h0 - US), (h1 - US, until)]
+        for a, b in raw:
+            if b > a:
+                rows = self._cast(self.mon.typed_rows(model, a, b, environment, columns=["ts", *features]), spec, model)
+                cur.add_rows(rows, numeric, categorical)
+        return cur
+
+    def drift(self, model: str, window: str | timedelta, environment: str | None, series: bool):
+        """A DriftReport whose feature scores come from sketches (each with its bound), prediction and label
+        drift exact from a narrow read, and the trend series from the rollups per bucket."""
+        from console.monitoring import HISTORY, DriftReport
+
+        mon = self.mon
+        now = mon.clock()
+        ref = mon.reference(model)
+        if ref is None:
+            return DriftReport(model, format_span(window), now, None, note="no reference data configured for this model")
+        refsk = self.reference(model)
+        span = parse_window(window)
+        history = max(span, parse_window(HISTORY))
+        every = "1h" if span <= timedelta(hours=24) else "6h"
+        spec = self.spec(model)
+        feats = list(ref.columns)
+        cur = self.current(model, now - span, now, environment, spec, feats)
+        results = [self._score(ref[f], refsk, cur, spec) for f in feats]
+        exact_cols = [f for f, r in zip(feats, results) if r is None]
+        if exact_cols:
+            from console.monitoring import _drift_ready
+
+            rows = mon.typed_rows(model, now - span, now, environment, columns=["ts", *exact_cols])
+            rows = _drift_ready(rows.select(exact_cols))
+            done = {f: dr.column_drift(ref, rows, f) for f in exact_cols}
+            results = [r if r is not None else done[f] for f, r in zip(feats, results)]
+        ds = dr.summarize(tuple(results), mon.cfg.drift_share)
+        windows = self._series(model, ref, refsk, spec, now, history, every, environment) if series else []
+        points = {f: [(w.start, c.score, c.drifted) for w in windows for c in w.drift.columns if c.column == f]
+                  for f in feats}  # a column whose test needs raw rows has no trend
+        narrow = mon.typed_rows(model, now - history, now, environment,
+                                columns=["ts", "request_id", "prediction", "prediction_num"])
+        prediction, label = mon._target_drift(model, narrow, now, span, now - history, environment)
+        note = (f"scores from hourly rollups: each within its bound of the exact score ({ds.n_borderline} "
+                f"borderline); --exact re-reads the raw rows")
+        return DriftReport(model, format_span(window), now, ds, points, windows, prediction,
+                           len(mon.reference_frame(model)), note=note, label=label)
+
+    def _score(self, ref: dr.ColumnReference, refsk: RefSketch, cur: Current,
+               spec: ro.ModelSpec) -> dr.ColumnDrift | None:
+        """A column's drift from sketches; None when its test needs the raw rows."""
+        name, test = ref.name, ref.test.name
+        if ref.n == 0:
+            return dr._result(ref, 0, dr.NO_REFERENCE)
+        if name in spec.numeric and test in SKETCH_TESTS:
+            c = cur.numeric.get(name)
+            if c is None or c.is_empty():
+                return dr._result(ref, 0, dr.NO_DATA)
+            if test == "ks":
+                s = sk.ks(refsk.numeric[name], c, ref.threshold)
+                stats = {"statistic": s.statistic, "p_value": s.score, "p_range": list(s.p_range),
+                         "bound_of": "statistic"}
+            else:
+                s = sk.wasserstein(refsk.numeric[name], c, ref.std, ref.threshold)
+                stats = {**s.stats, "ref_std": ref.std, "bound_of": "score"}
+            stats["mean_ref"], stats["mean_cur"] = ref.mean, cur.sums.get(name, math.nan) / c.n
+        elif name in spec.categorical and test in COUNT_TESTS | {"z"}:
+            counts = cur.counts.get(name) or {}
+            if not counts:
+                return dr._result(ref, 0, dr.NO_DATA)
+            if test == "z":
+                s = _z(ref, refsk.counts[name], counts)
+            else:
+                s = {"psi": sk.psi, "jensenshannon": sk.jensenshannon, "chisquare": sk.chisquare}[test](
+                    refsk.counts[name], counts, ref.threshold)
+            stats = {**s.stats, "bound_of": "score"}
+            if s.statistic is not None:
+                stats["statistic"] = s.statistic
+            new = sorted(k for k in counts if k not in refsk.counts[name] and k != sk.OTHER)
+            if new:
+                stats["new_categories"], stats["n_new_categories"] = new[:10], len(new)
+        else:
+            return None
+        status = {sk.DRIFTED: dr.DRIFT, sk.OK: dr.OK, sk.BORDERLINE: dr.BORDERLINE}[s.verdict]
+        return dr.ColumnDrift(column=name, kind=ref.kind, test=test, score=float(s.score), threshold=ref.threshold,
+                              direction=ref.test.direction(ref.threshold), drifted=status == dr.DRIFT,
+                              n_ref=ref.n, n_cur=int(s.n_cur), stats=stats, status=status, method=dr.SKETCH,
+                              bound=float(s.bound))
+
+    def _series(self, model: str, ref: dr.Reference, refsk: RefSketch, spec: ro.ModelSpec, now: datetime,
+                history: timedelta, every: str, environment: str | None) -> list[dr.WindowDrift]:
+        """Dataset drift per bucket of `every` over the history, each bucket a merge of its hours (the open
+        hour from raw rows). Buckets are epoch-aligned as `drift_over_time` makes them; the first one holds
+        whole hours only. Columns whose test needs raw rows are left out of the trend."""
+        h0, h1 = floor_hour(now - history) + ro.HOUR, floor_hour(now)
+        if h1 <= h0:
+            return []
+        self.catch_up(model, h0, h1)
+        table = ro.read_table(self.path, model, h0, h1)
+        feats = [f for f in ref.columns if (f in spec.numeric and ref[f].test.name in SKETCH_TESTS)
+                 or (f in spec.categorical and ref[f].test.name in COUNT_TESTS | {"z"})]
+        buckets: dict[datetime, Current] = {}
+        if table is not None and table.num_rows:
+            df = pl.from_arrow(table).with_columns(bucket_expr(every, "hour").alias("__b"))
+            for (b,), part in df.partition_by("__b", as_dict=True, include_key=False).items():
+                buckets.setdefault(b, Current()).add_rollup(ro.merge_table(part.to_arrow(), _env(environment)))
+        tail = self._cast(self.mon.typed_rows(model, h1 - US, now, environment, columns=["ts", *feats]), spec, model)
+        if tail.height:
+            numeric = [f for f in feats if f in spec.numeric]
+            for (b,), part in tail.with_columns(bucket_expr(every, "ts").alias("__b")).partition_by(
+                    "__b", as_dict=True, include_key=False).items():
+                buckets.setdefault(b, Current()).add_rows(part, numeric, [f for f in feats if f not in numeric])
+        step = parse_window(every)
+        out = []
+        if not buckets:
+            return out
+        t, last = min(buckets), max(buckets)
+        while t <= last:
+            cur = buckets.get(t) or Current()
+            cols = tuple(self._score(ref[f], refsk, cur, spec) for f in feats)
+            out.append(dr.WindowDrift(t, t + step, cur.rows, dr.summarize(cols, self.mon.cfg.drift_share)))
+            t += step
+        return out
+
+
+def _counted(c: dr.ColumnReference) -> bool:
+    """A few-valued numeric column whose test compares counts by value (chi-square, z, JS or PSI by value):
+    its rollups keep exact counts, not a sketch."""
+    return c.numeric and bool(c.categories) and c.test.name not in SKETCH_TESTS
+
+
+def _as_category(s: pl.Series, c: dr.ColumnReference | None) -> pl.Series:
+    if c is not None and c.numeric:
+        return s.cast(pl.Float64, strict=False).cast(pl.String)
+    return s.cast(pl.String)
+
+
+def _z(ref: dr.ColumnReference, r: dict[str, int], c: dict[str, int]) -> sk.SketchScore:
+    """Evidently's z-test from exact counts: the reference's smallest category against all the others."""
+    from console.analytics import drift_stats as st
+
+    n_ref, n_cur = sum(r.values()), sum(c.values())
+    keys = set(r) | set(c)
+    # the exact engine's first category: the smallest value of either sample (numeric), of the reference (text)
+    first = min(keys, key=float) if ref.numeric else min(r) if r else None
+    if len(keys) <= 1 or sk.OTHER in keys or first is None:
+        p, z = 1.0, 0.0
+    else:
+        z, p = st.z_two_proportions(n_ref - r.get(first, 0), n_ref, n_cur - c.get(first, 0), n_cur)
+    v = sk.verdict("<", p, p, ref.threshold)
+    return sk.SketchScore("z", p, 0.0, ref.threshold, v, None, (p, p), n_ref, n_cur, {"z": z})
+
+
+def _env(environment: str | None) -> dict | None:
+    return None if environment is None else {"environment": environment}
+

@@ -1,0 +1,264 @@
+"""Drift over long windows from the hourly rollups, through the real Service, CLI and TUI: sketch scores
+within their stated bound of scipy's exact ones, `--exact` equal to scipy, a score sitting on its threshold
+called "borderline", catch-up that builds each hour once and rebuilds an hour that gained late rows, and
+the Drift screen's `x` (exact re-run).
+
+The generated log is four days of one model (x for KS, y for normed Wasserstein, c for Jensen-Shannon),
+3000 rows a day as Parquet by day. Its float values are float32-exact (KLL sketches hold float32), so the
+only difference between a sketch score and scipy's is the sketch's rank error, which the bound covers.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from scipy import stats
+from scipy.spatial import distance
+
+from console.cli import main
+from console.config import parse_file
+from console.service import Service
+
+START = datetime(2026, 5, 1)
+NOW = datetime(2026, 5, 4, 17, 23)  # mid-hour: the window has a partial first hour and an open hour
+WINDOW = timedelta(hours=72)
+
+
+def _f32(a: np.ndarray) -> np.ndarray:
+    return a.astype(np.float32).astype(np.float64)
+
+
+def _config(root: Path, extra: str = "") -> Path:
+    path = root / f"console{abs(hash(extra)) % 10**6}.toml"
+    path.write_text('[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "logs"\nformat = "parquet"\n'
+                    '[models.m]\ntask = "classification"\nreference = "reference.parquet"\nfeatures = ["x", "y", "c"]\n'
+                    '[models.m.drift.x]\ntest = "ks"\n' + extra, encoding="utf-8")
+    return path
+
+
+def _write_rows(path: Path, ts: list[datetime], x, y, c, tag: str) -> None:
+    n = len(ts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table({
+        "ts": pa.array(ts, pa.timestamp("us")), "model": ["m"] * n, "version": ["1"] * n,
+        "environment": ["production"] * n, "request_id": [f"{tag}-{i}" for i in range(n)],
+        "latency_ms": np.full(n, 20.0), "prediction": ["1"] * n, "x": x, "y": y, "c": c}), path)
+
+
+@pytest.fixture(scope="module")
+def log(tmp_path_factory):
+    """(root folder, every row as columns, the reference columns)."""
+    root = tmp_path_factory.mktemp("rollup-drift")
+    rng = np.random.default_rng(5)
+    cols = {"ts": [], "x": [], "y": [], "c": []}
+    for day in range(4):
+        n = 3000
+        ts = [START + timedelta(days=day, seconds=int(s)) for s in np.sort(rng.integers(0, 86400, n))]
+        x = _f32(rng.normal(0.1 * day, 1, n))
+        y = _f32(rng.lognormal(0, 0.5 + 0.05 * day, n))
+        c = rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2] if day < 2 else [0.4, 0.3, 0.3])
+        _write_rows(root / "logs" / f"date={(START + timedelta(days=day)).date()}" / "part-0.parquet", ts, x, y, c,
+                    f"d{day}")
+        for k, v in (("ts", ts), ("x", x), ("y", y), ("c", c)):
+            cols[k].extend(list(v))
+    ref = {"x": _f32(rng.normal(0, 1, 5000)), "y": _f32(rng.lognormal(0, 0.5, 5000)),
+           "c": rng.choice(["a", "b", "c"], 5000, p=[0.5, 0.3, 0.2])}
+    pq.write_table(pa.table(ref), root / "reference.parquet")
+    rows = {k: np.array(v) for k, v in cols.items()}
+    return root, rows, ref
+
+
+def _window(rows: dict, end: datetime = NOW, span: timedelta = WINDOW) -> dict:
+    ts = rows["ts"]
+    keep = (ts > np.datetime64(end - span)) & (ts <= np.datetime64(end))
+    return {k: v[keep] for k, v in rows.items()}
+
+
+def _exact(rows: dict, ref: dict) -> dict:
+    cur = _window(rows)
+    shares = []
+    for sample in (ref["c"], cur["c"]):
+        values, counts = np.unique(sample, return_counts=True)
+        got = dict(zip(values, counts))
+        shares.append(np.array([got.get(k, 0) for k in ("a", "b", "c")]) / len(sample))
+    return {"n": len(cur["x"]), "ks": stats.ks_2samp(ref["x"], cur["x"]),
+            "w": stats.wasserstein_distance(ref["y"], cur["y"]) / np.std(ref["y"]),
+            "js": distance.jensenshannon(*shares)}
+
+
+def _service(config: Path) -> Service:
+    svc = Service(parse_file(config), clock=lambda: NOW)
+    svc.refresh()
+    return svc
+
+
+def _features(report) -> dict:
+    return {c.column: c for c in report.dataset.columns}
+
+
+def test_sketch_scores_are_within_their_bound_of_scipy(log):
+    root, rows, ref = log
+    svc = _service(_config(root))
+    try:
+        report = svc.drift("m", "72h")
+    finally:
+        svc.close()
+    exact = _exact(rows, ref)
+    f = _features(report)
+    assert {c.method for c in f.values()} == {"sketch"}
+    assert all(c.n_cur == exact["n"] for c in f.values())  # counts merge exactly, across the cut hours
+    x = f["x"]
+    assert 0 < x.bound < 0.05 and abs(x.stats["statistic"] - exact["ks"].statistic) <= x.bound
+    lo, hi = x.stats["p_range"]
+    assert lo <= exact["ks"].pvalue <= hi
+    y = f["y"]
+    assert 0 < y.bound and abs(y.score - exact["w"]) <= y.bound
+    assert f["c"].bound == 0 and f["c"].score == pytest.approx(exact["js"], rel=1e-9)  # counts are exact
+    # the trend comes from the rollups too: 6-hour buckets over the 7-day history that has rows
+    assert report.series["x"] and all(t.hour % 6 == 0 for t, _, _ in report.series["x"])
+
+
+def test_exact_flag_equals_scipy_and_the_text_shows_bounds(log, capsys):
+    root, rows, ref = log
+    config = _config(root)
+    exact = _exact(rows, ref)
+    common = ["drift", "m", "--config", str(config), "--window", "72h", "--at", NOW.isoformat() + "Z"]
+    assert main([*common, "--exact", "--format", "json"]) == 0
+    data = {c["column"]: c for c in json.loads(capsys.readouterr().out)["features"]}
+    assert {c["method"] for c in data.values()} == {"exact"} and data["x"]["bound"] is None
+    assert data["x"]["score"] == pytest.approx(exact["ks"].pvalue, rel=1e-9)
+    assert data["y"]["score"] == pytest.approx(exact["w"], rel=1e-9)
+    assert data["c"]["score"] == pytest.approx(exact["js"], rel=1e-9)
+    assert all(c["n_cur"] == exact["n"] for c in data.values())
+
+    assert main([*common, "--format", "json"]) == 0
+    sketch = {c["column"]: c for c in json.loads(capsys.readouterr().out)["features"]}
+    assert {c["method"] for c in sketch.values()} == {"sketch"}
+    assert abs(sketch["y"]["score"] - exact["w"]) <= sketch["y"]["bound"]
+    assert main(common) == 0
+    text = capsys.readouterr().out
+    assert "BOUND" in text and "D +-" in text and "hourly rollups" in text
+
+
+def test_a_score_on_its_threshold_is_borderline(log, capsys):
+    root, rows, ref = log
+    exact = _exact(rows, ref)
+    # y's threshold set to its exact score: a sketch score within its bound cannot tell which side it is on
+    config = _config(root, f"[models.m.drift.y]\nthreshold = {float(exact['w'])!r}\n")
+    svc = _service(config)
+    try:
+        report = svc.drift("m", "72h")
+        exact_report = svc.drift("m", "72h", exact=True)
+    finally:
+        svc.close()
+    y = _features(report)["y"]
+    assert y.status == "borderline" and not y.drifted and y.method == "sketch"
+    assert report.dataset.n_borderline >= 1
+    assert _features(exact_report)["y"].status in ("ok", "drift")  # the exact run decides
+    assert main(["drift", "m", "--config", str(config), "--window", "72h", "--at", NOW.isoformat() + "Z"]) == 0
+    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("y "))
+    assert "borderline" in line
+
+
+def test_catch_up_is_incremental_and_rebuilds_an_hour_that_gained_late_rows(log, tmp_path):
+    src, rows, ref = log
+    root = tmp_path / "ws"
+    root.mkdir()
+    shutil.copytree(src / "logs", root / "logs")
+    shutil.copy(src / "reference.parquet", root)
+    config = _config(root)
+    first = _service(config)
+    try:
+        before = _features(first.drift("m", "72h", series=False))["x"].n_cur
+        built = list(first.monitor.sketch_drift.built)
+        assert built and built[0][1] == datetime(2026, 5, 1, 18)  # the first whole hour of the window
+        assert max(e for _, _, e in built) == datetime(2026, 5, 4, 17)  # up to the open hour
+        first.drift("m", "72h", series=False)
+        assert first.monitor.sketch_drift.built == built  # nothing new
+    finally:
+        first.close()
+    assert list((root / "store" / "rollups").glob(".build.lock"))  # catch-up runs under the shared lock
+
+    second = _service(config)  # another process on the same store: counts match, nothing is built
+    try:
+        second.drift("m", "72h", series=False)
+        assert second.monitor.sketch_drift.built == []
+        # 50 rows land late in a closed hour (a log flushed late): that hour, and only it, is rebuilt
+        hour = datetime(2026, 5, 3, 10)
+        rng = np.random.default_rng(9)
+        _write_rows(root / "logs" / "date=2026-05-03" / "part-late.parquet",
+                    [hour + timedelta(seconds=int(s)) for s in np.sort(rng.integers(0, 3600, 50))],
+                    _f32(rng.normal(3, 1, 50)), _f32(rng.lognormal(0, 0.5, 50)), ["a"] * 50, "late")
+        second.refresh()
+        after = _features(second.drift("m", "72h", series=False))["x"].n_cur
+        assert second.monitor.sketch_drift.built == [("m", hour, hour + timedelta(hours=1))]
+        assert after == before + 50
+    finally:
+        second.close()
+
+
+async def test_drift_screen_x_reruns_the_window_exactly(log):
+    from console.ui.app import ConsoleApp
+    from console.ui.screens.drift import DriftScreen
+    from console.ui.widgets import FilterTable
+    from ui_fixtures import screen_text, until
+
+    root, rows, ref = log
+    cur = _window(rows, span=timedelta(days=7))
+    config = _config(root)
+    svc = _service(config)
+    app = ConsoleApp(parse_file(config), service=svc, poll=False)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app.push_screen(DriftScreen("m", "production", window="7d"))
+            drift = app.screen
+            await until(pilot, lambda: "drift" in drift.loaded and drift.query_one("#features", FilterTable).row_keys,
+                        "the sketch drift table")
+            assert {f["method"] for f in drift.report["features"]} == {"sketch"}
+            table = drift.query_one("#features", FilterTable)
+            bound = [c.key for c in table.columns].index("bound")
+            assert table.cells("x")[bound].plain.startswith("D")  # the bound of the KS statistic
+            await pilot.press("x")
+            await until(pilot, lambda: drift.exact is not None and "report" in drift.exact, "the exact re-run")
+            assert isinstance(app.screen, DriftScreen)
+            got = {f["column"]: f for f in drift.report["features"]}
+            assert {f["method"] for f in got.values()} == {"exact"}
+            assert got["x"]["score"] == pytest.approx(stats.ks_2samp(ref["x"], cur["x"]).pvalue, rel=1e-9)
+            assert got["y"]["score"] == pytest.approx(
+                stats.wasserstein_distance(ref["y"], cur["y"]) / np.std(ref["y"]), rel=1e-9)
+            assert table.cells("x")[bound].plain == "exact"
+            assert "scores above are exact" in screen_text(app)
+            # a refresh keeps the exact scores of this window; coming back to it from another window does not
+            drift.refresh_data()
+            await pilot.pause()
+            await until(pilot, lambda: not drift.busy("drift"), "the refresh's fetch")
+            assert {f["method"] for f in drift.report["features"]} == {"exact"}
+            await pilot.press("2")
+            await until(pilot, lambda: drift.report is not None and drift.report["window"] == "24h", "the 24h table")
+            await pilot.press("7")
+            await until(pilot, lambda: drift.report is not None and drift.report["window"] == "7d"
+                        and not drift.busy("drift"), "the 7d table")
+            assert {f["method"] for f in drift.report["features"]} == {"sketch"}
+    finally:
+        svc.close()
+
+
+def test_a_merged_sketch_keeps_its_weights():
+    """datasketches 5.2's iterator gives every item of a merged sketch weight 1; Dist reads the sketch's ranks."""
+    from console.analytics import sketches as sk
+
+    rng = np.random.default_rng(2)
+    parts = [rng.normal(0, 1, 400) for _ in range(300)]  # hourly groups of a few hundred rows
+    merged = sk.merge(sk.kll(p) for p in parts)
+    values = np.sort(_f32(np.concatenate(parts)))
+    d = sk.Dist.of(merged)
+    assert d.total == merged.n == values.size
+    true = np.searchsorted(values, d.values, side="right") / values.size
+    assert np.max(np.abs(d.cum / d.total - true)) <= sk.rank_error(merged)
