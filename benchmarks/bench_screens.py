@@ -88,13 +88,13 @@ async def visit(cfg, now: datetime, screen: str) -> dict[str, float]:
     return out
 
 
-def run(cfg_path: Path, now: datetime, runs: int, title: str) -> None:
+def run(cfg_path: Path, now: datetime, runs: int, title: str, screens=SCREENS) -> None:
     from console.config import parse_file
 
     cfg = parse_file(cfg_path)
     print(f"\n{title}: seconds from the key press to data ({runs} fresh consoles per screen, median / max)")
     print(f"{'screen':10} {'measure':14} {'median s':>9} {'max s':>7}")
-    for screen in SCREENS:
+    for screen in screens:
         results = [asyncio.run(visit(cfg, now, screen)) for _ in range(runs)]
         for key in results[0]:
             values = [r[key] for r in results]
@@ -106,6 +106,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--dir", default="/tmp/bench-screens")
     ap.add_argument("--fleet-rows", type=int, default=0)
+    ap.add_argument("--screens", default=",".join(SCREENS), help="comma-separated, of " + ", ".join(SCREENS))
     args = ap.parse_args()
     sys.path.insert(0, SRC)
     import os
@@ -115,7 +116,8 @@ def main() -> None:
 
     config = build_workspace(Path(args.dir) / "ws")
     now = datetime.fromisoformat(json.loads((config.parent / "tour.json").read_text())["now"].rstrip("Z"))
-    run(config, now, args.runs, "demo workspace")
+    screens = [s for s in args.screens.split(",") if s]
+    run(config, now, args.runs, "demo workspace", screens)
     if args.fleet_rows:
         sys.path.insert(0, str(Path(__file__).parent))
         import fleet
@@ -124,7 +126,7 @@ def main() -> None:
         if not (root / "logs").exists():
             fleet.write_fleet(root, args.fleet_rows, ["parquet"])
         cfg = fleet.write_config(root, "parquet", live=False)
-        run(cfg, fleet.END, args.runs, f"fleet, {args.fleet_rows:,} rows (Parquet)")
+        run(cfg, fleet.END, args.runs, f"fleet, {args.fleet_rows:,} rows (Parquet)", screens)
 
 
 if __name__ == "__main__":

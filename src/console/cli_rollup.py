@@ -36,13 +36,11 @@ def _time(text: str | None) -> datetime | None:
 
 
 def remote_url(cfg: Config, explicit: str | None = None) -> str | None:
-    """The s3:// URL of the rollup folder when it is in S3 (--path, or `[rollups] path`; a config that
-    made the URL a local path, `<root>/s3:/bucket/...`, is read back as the URL)."""
+    """The s3:// URL of the rollup folder when it is in S3 (--path, or `[rollups] path`)."""
     if explicit:
         return explicit if explicit.startswith(("s3://", "s3a://")) else None
     configured = str(getattr(cfg, "rollups_path", None) or "")
-    i = configured.find("s3:/")
-    return "s3://" + configured[i + 4:].lstrip("/") if i >= 0 else None
+    return configured if configured.startswith(("s3://", "s3a://")) else None
 
 
 def rollup_path(cfg: Config, explicit: str | None = None) -> Path:
@@ -59,8 +57,9 @@ def rollup_path(cfg: Config, explicit: str | None = None) -> Path:
 
 
 def _storage(cfg: Config) -> dict:
-    s3 = getattr(cfg, "s3", None)
-    return {k: v for k, v in vars(s3).items() if v is not None} if s3 is not None else {}
+    from console.rollup_remote import storage_of
+
+    return storage_of(cfg)
 
 
 def _usable(cfg: Config, kind: str) -> tuple[list, list[str]]:

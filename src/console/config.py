@@ -245,7 +245,7 @@ class Config:
     store_path: Path | None = None  # None: the XDG cache
     ingest: Ingest = field(default_factory=Ingest)
     s3: S3Storage = field(default_factory=S3Storage)
-    rollups_path: Path | None = None
+    rollups_path: Path | str | None = None  # a local folder, or an s3:// URL kept as text (mirrored)
     live_writer: bool = False  # set by `demo --live`, never from the file
 
     def model(self, name: str) -> ModelConfig:
@@ -643,6 +643,12 @@ def _expand(value: str, key: str, lazy: bool = False) -> str | Secret:
     return Secret(_substitute(value, key))
 
 
+def _rollups(root: Path, value: str) -> Path | str:
+    """The rollup folder: an s3:// URL stays a URL (rollup_remote mirrors it), anything else a local path."""
+    out = _path(root, value)
+    return out if "://" in out else Path(out)
+
+
 def _path(root: Path, value: str) -> str:
     if "://" in value:  # s3://bucket/..., a URL: not a local path
         return value
@@ -690,7 +696,7 @@ def parse(data: dict, root: Path, source: Path | None = None) -> Config:
         s3=S3Storage(**{name: _expand(getattr(s3, name), f"storage.s3.{name}", lazy=True)
                         if getattr(s3, name) is not None else None
                         for name in ("endpoint_url", "region", "access_key_id", "secret_access_key", "profile")}),
-        rollups_path=Path(_path(root, f.rollups.path)) if f.rollups.path else None,
+        rollups_path=_rollups(root, f.rollups.path) if f.rollups.path else None,
     )
 
 

@@ -33,6 +33,7 @@ import filelock
 import polars as pl
 import pyarrow.parquet as pq
 
+from console import rollup_remote
 from console import store_rollups as ro
 from console.analytics import drift as dr
 from console.analytics import sketches as sk
@@ -53,8 +54,11 @@ REF_K = 2000
 
 
 def rollup_dir(cfg, store_dir: Path) -> Path:
-    """`[rollups] path`, else `rollups/` inside the store (the `rollup` command's default too)."""
+    """`[rollups] path`, else `rollups/` inside the store (the `rollup` command's default too); for an
+    s3:// path, the local mirror of it (`rollup_remote`)."""
     configured = getattr(cfg, "rollups_path", None)
+    if configured and rollup_remote.is_remote(configured):
+        return rollup_remote.mirror_dir(str(configured))
     return Path(configured) if configured else Path(store_dir) / "rollups"
 
 
@@ -112,6 +116,10 @@ class RollupDrift:
     def __init__(self, monitor):
         self.mon = monitor
         self.path = rollup_dir(monitor.cfg, monitor.wh.dir)
+        configured = getattr(monitor.cfg, "rollups_path", None)
+        self.remote = str(configured) if configured and rollup_remote.is_remote(configured) else None
+        self._pulled_at: int | None = None  # the store refresh count at the last pull of the remote rollups
+        self.note = ""  # why the remote rollups could not be read (the mirror's are used)
         self._refs: dict[str, RefSketch] = {}
         self._verified: dict[str, tuple[int, datetime, datetime]] = {}  # model -> (store refreshes, from, to)
         self._schemas: dict[Path, set[str]] = {}
@@ -204,6 +212,19 @@ class RollupDrift:
 
         return [*CONTRACT_COLUMNS, "error"]
 
+    def _pull(self, refreshes: int) -> None:
+        """Rollups kept in S3 (built by Spark or a side box) are pulled into the mirror once per store
+        refresh; what this process builds for hours they lack stays in the mirror. A failure is a note: the
+        mirror's rollups and raw rows still give the scores."""
+        if self.remote is None or self._pulled_at == refreshes:
+            return
+        self._pulled_at = refreshes
+        try:
+            rollup_remote.pull(self.remote, self.path, rollup_remote.storage_of(self.mon.cfg), prune=False)
+            self.note = ""
+        except Exception as exc:  # noqa: BLE001 - sources.s3's one-line error naming the path
+            self.note = f"rollups in {self.remote} not read: {exc}"
+
     def catch_up(self, model: str, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
         """Brings the rollups of the hours [start, end) up to date with the store; the ranges it built."""
         refreshes = self.mon.wh.refreshes
@@ -212,6 +233,7 @@ class RollupDrift:
             return []
         spec = self.spec(model)
         self.path.mkdir(parents=True, exist_ok=True)
+        self._pull(refreshes)
         lock = filelock.FileLock(str(self.path / ".build.lock"))
         try:
             lock.acquire(timeout=LOCK_WAIT_S)

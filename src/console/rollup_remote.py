@@ -28,6 +28,12 @@ def is_remote(path) -> bool:
     return str(path).startswith(S3_SCHEMES)
 
 
+def storage_of(cfg) -> dict:
+    """The `[storage.s3]` settings of a configuration, as `sources.s3` takes them."""
+    table = getattr(cfg, "s3", None)
+    return {k: v for k, v in vars(table).items() if v is not None} if table is not None else {}
+
+
 def mirror_dir(url: str, base: Path | None = None) -> Path:
     """Where a remote rollup folder is mirrored (under the XDG cache, keyed by its URL)."""
     root = base or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlops-console"
@@ -56,9 +62,10 @@ def _local(local: Path) -> dict[str, int]:
             if p.is_file() and p.name.endswith(_KEEP) and not p.name.startswith(".")}
 
 
-def pull(url: str, local: Path, storage: dict | None = None) -> int:
-    """Makes `local` hold what `url` holds: new or changed files fetched, files gone remotely removed.
-    Returns how many files were fetched."""
+def pull(url: str, local: Path, storage: dict | None = None, prune: bool = True) -> int:
+    """Makes `local` hold what `url` holds: new or changed files fetched, files gone remotely removed (not
+    with `prune=False`: the console keeps the hours it built itself in the mirror). Returns how many files
+    were fetched."""
     settings = s3.settings(storage)
     bucket, prefix = _split(url)
     try:
@@ -77,7 +84,7 @@ def pull(url: str, local: Path, storage: dict | None = None) -> int:
             tmp.write_bytes(body)
             os.replace(tmp, target)
             fetched += 1
-        for rel in set(mine) - set(remote):
+        for rel in set(mine) - set(remote) if prune else ():
             (local / rel).unlink(missing_ok=True)
         return fetched
     except Exception as exc:
