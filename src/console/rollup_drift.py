@@ -311,7 +311,7 @@ class RollupDrift:
                                 columns=["ts", "request_id", "prediction", "prediction_num"])
         prediction, label = mon._target_drift(model, narrow, now, span, now - history, environment)
         note = (f"scores from hourly rollups: each within its bound of the exact score ({ds.n_borderline} "
-                f"borderline); --exact re-reads the raw rows")
+                f"borderline); --exact re-reads the raw rows") + (f"; {self.note}" if self.note else "")
         return DriftReport(model, format_span(window), now, ds, points, windows, prediction,
                            len(mon.reference_frame(model)), note=note, label=label)
 
