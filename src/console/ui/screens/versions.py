@@ -33,18 +33,21 @@ def key_metrics(metrics: dict[str, float], limit: int = 3) -> str:
     return " ".join(f"{n}={metrics[n]:.4g}" for n in names[:limit])
 
 
-def load_versions(svc, model: str, known: set[str]) -> dict[str, Any]:
-    """Worker: versions (newest first) and the lineage of those not read yet (lineage never changes)."""
-    versions = svc.versions(model)
+def load_versions(svc, model: str) -> dict[str, Any]:
+    """Worker: the versions, newest first. Their lineage (a run read per version, most of a second for a
+    few) is the second phase, `load_lineage`, so the list shows first."""
+    return {"versions": svc.versions(model)}
+
+
+def load_lineage(svc, model: str, versions: list[str]) -> dict[str, Any]:
+    """Worker: the lineage of each of `versions`; one unreadable run is an error of its own."""
     lineages, errors = {}, {}
-    for v in versions[:MAX_LINEAGE]:
-        if v.version in known or not v.run_id:
-            continue
+    for version in versions:
         try:
-            lineages[v.version] = svc.lineage(model, v.version)
+            lineages[version] = svc.lineage(model, version)
         except Exception as exc:  # noqa: BLE001 - one unreadable run must not hide the list
-            errors[v.version] = f"{type(exc).__name__}: {exc}"
-    return {"versions": versions, "lineages": lineages, "errors": errors}
+            errors[version] = f"{type(exc).__name__}: {exc}"
+    return {"lineages": lineages, "errors": errors}
 
 
 class VersionsScreen(ActionsMixin, ConsoleScreen):
@@ -79,6 +82,7 @@ class VersionsScreen(ActionsMixin, ConsoleScreen):
         self.marked: str | None = None
         self.loaded = False
         self._loading = False
+        self._lineage_loading = False
 
     def crumb(self) -> str:
         return "Versions"
@@ -106,8 +110,18 @@ class VersionsScreen(ActionsMixin, ConsoleScreen):
         if self._loading or not self.model:
             return
         self._loading = True
-        model, known = self.model, set(self.lineages)
-        self.call_service("versions", lambda svc: load_versions(svc, model, known))
+        model = self.model
+        self.call_service("versions", lambda svc: load_versions(svc, model))
+
+    def _load_lineage(self) -> None:
+        """The second phase: the runs of the listed versions not read yet."""
+        wanted = [v for v, info in list(self.versions.items())[:MAX_LINEAGE]
+                  if v not in self.lineages and v not in self.errors and info.run_id]
+        if not wanted or self._lineage_loading:
+            return
+        self._lineage_loading = True
+        model = self.model
+        self.call_service("lineage", lambda svc: load_lineage(svc, model, wanted))
 
     def show_snapshot(self, snap) -> None:
         self.load()  # the action state is read again when the aliases move (handle_result)
@@ -129,15 +143,22 @@ class VersionsScreen(ActionsMixin, ConsoleScreen):
             self.versions = {v.version: v for v in result["versions"]}
             if before and before != {v: info.aliases for v, info in self.versions.items()}:
                 self.flow.refresh_state(self.env)
+            self.table.set_rows((v, self._cells(info)) for v, info in self.versions.items())
+            self._render_head()
+            self._render_lineage()
+            self._load_lineage()
+        elif tag == "lineage":
+            self._lineage_loading = False
             self.lineages.update(result["lineages"])
             self.errors.update(result["errors"])
             self.table.set_rows((v, self._cells(info)) for v, info in self.versions.items())
-            self._render_head()
             self._render_lineage()
 
     def handle_error(self, tag: str, error: str) -> None:
         if tag == "versions":
             self._loading = False
+        elif tag == "lineage":
+            self._lineage_loading = False
         super().handle_error(tag, error)
 
     def _cells(self, v) -> list:
@@ -183,8 +204,10 @@ class VersionsScreen(ActionsMixin, ConsoleScreen):
             lines.append(Text("lineage unavailable: ", style="bold") + safe(self.errors[version]))
             return Text("\n").join(lines)
         if lin is None:
-            lines.append(Text("no run recorded for this version" if not v.run_id else "lineage not read "
-                              f"(only the newest {MAX_LINEAGE} versions)", style="dim"))
+            newest = version in list(self.versions)[:MAX_LINEAGE]
+            lines.append(Text("no run recorded for this version" if not v.run_id else "reading its run..."
+                              if newest else f"lineage not read (only the newest {MAX_LINEAGE} versions)",
+                              style="dim"))
             return Text("\n").join(lines)
         lines.append(_field("COMMIT", safe(lin.git_commit or v.tags.get("git_commit") or "-")))
         datasets = Text(no_wrap=True, overflow="ellipsis")
