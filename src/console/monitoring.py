@@ -264,9 +264,11 @@ class Monitor:
     # ------------------------------------------------------------------ drift
 
     def drift(self, model: str, window: str = "24h", every: str | None = None,
-              environment: str | None = "production", series: bool = True, exact: bool | None = None) -> DriftReport:
+              environment: str | None = "production", series: bool = True, exact: bool | None = None,
+              target: bool = True) -> DriftReport:
         """The window's drift against the reference; `series` adds each feature's score per bucket over the
-        history (the Drift screen's trend), which costs a comparison per bucket and feature.
+        history (the Drift screen's trend), which costs a comparison per bucket and feature; `target` adds
+        prediction and label drift (a label join: two thirds of a day's verdicts; the screens do not show it).
 
         A window longer than `rollup_drift.SKETCH_AFTER` is scored from the hourly rollups (each score with its
         error bound, "borderline" when the bound straddles the threshold) unless `exact`; `exact=False` asks
@@ -274,7 +276,7 @@ class Monitor:
         from console.rollup_drift import SKETCH_AFTER
 
         if not exact and every is None and (exact is False or parse_window(window) > SKETCH_AFTER):
-            return self.sketch_drift.drift(model, window, environment, series)
+            return self.sketch_drift.drift(model, window, environment, series, target)
         now = self.clock()
         ref = self.reference(model)
         if ref is None:
@@ -289,7 +291,8 @@ class Monitor:
         windows = drift_over_time(ref, _drift_ready(rows.select(["ts", *feats])), "ts", every,
                                   self.cfg.drift_share) if series else []
         points = {f: [(w.start, w.drift.column(f).score, w.drift.column(f).drifted) for w in windows] for f in feats}
-        prediction, label = self._target_drift(model, rows, now, span, now - history, environment)
+        prediction, label = self._target_drift(model, rows, now, span, now - history, environment) if target \
+            else (None, None)
         return DriftReport(model, format_span(window), now, ds, points, windows, prediction, len(self.reference_frame(model)),
                            label=label)
 

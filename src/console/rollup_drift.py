@@ -277,7 +277,8 @@ class RollupDrift:
                 cur.add_rows(rows, numeric, categorical)
         return cur
 
-    def drift(self, model: str, window: str | timedelta, environment: str | None, series: bool):
+    def drift(self, model: str, window: str | timedelta, environment: str | None, series: bool,
+              target: bool = True):
         """A DriftReport whose feature scores come from sketches (each with its bound), prediction and label
         drift exact from a narrow read, and the trend series from the rollups per bucket."""
         from console.monitoring import HISTORY, DriftReport
@@ -307,9 +308,11 @@ class RollupDrift:
         windows = self._series(model, ref, refsk, spec, now, history, every, environment) if series else []
         points = {f: [(w.start, c.score, c.drifted) for w in windows for c in w.drift.columns if c.column == f]
                   for f in feats}  # a column whose test needs raw rows has no trend
-        narrow = mon.typed_rows(model, now - history, now, environment,
-                                columns=["ts", "request_id", "prediction", "prediction_num"])
-        prediction, label = mon._target_drift(model, narrow, now, span, now - history, environment)
+        prediction = label = None
+        if target:
+            narrow = mon.typed_rows(model, now - history, now, environment,
+                                    columns=["ts", "request_id", "prediction", "prediction_num"])
+            prediction, label = mon._target_drift(model, narrow, now, span, now - history, environment)
         note = (f"scores from hourly rollups: each within its bound of the exact score ({ds.n_borderline} "
                 f"borderline); --exact re-reads the raw rows") + (f"; {self.note}" if self.note else "")
         return DriftReport(model, format_span(window), now, ds, points, windows, prediction,

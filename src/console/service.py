@@ -355,10 +355,11 @@ class Service:
     MONITOR_TTL_S = 20.0
 
     def drift(self, model: str, window: str | timedelta = "24h", environment: str | None = "production",
-              series: bool = True, exact: bool | None = None):
+              series: bool = True, exact: bool | None = None, target: bool = True):
         """`exact`: None scores windows longer than a few hours from the hourly rollups (with bounds), True
-        re-reads the raw rows of the window (cancel with `interrupt`), False uses the rollups on any window."""
-        return self.monitor.drift(model, window, environment=environment, series=series, exact=exact)
+        re-reads the raw rows of the window (cancel with `interrupt`), False uses the rollups on any window.
+        `target=False` leaves out prediction and label drift (what the screens do not show)."""
+        return self.monitor.drift(model, window, environment=environment, series=series, exact=exact, target=target)
 
     def health(self, model: str, window: str | timedelta = "1h", environment: str | None = "production") -> dict:
         return self.monitor.health(model, window, environment)

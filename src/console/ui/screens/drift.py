@@ -399,7 +399,7 @@ class DistributionScreen(WindowedScreen):
 
 
 def _column(svc, model: str, feature: str, window: str, environment: str) -> dict | None:
-    rep = svc.drift(model, window, environment=environment, series=False).to_dict()  # the trend is not shown here
+    rep = svc.drift(model, window, environment=environment, series=False, target=False).to_dict()  # nor is the trend
     return next((f for f in rep["features"] if f["column"] == feature), None)
 
 
