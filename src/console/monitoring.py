@@ -148,6 +148,7 @@ class Monitor:
         self._refs: dict[str, Reference | None] = {}
         self._ref_frames: dict[str, pl.DataFrame] = {}
         self._frames: dict[tuple, tuple[datetime, datetime, pl.DataFrame]] = {}  # (model, env, store version)
+        self._reading: dict[tuple, tuple] = {}  # the same key -> (since, until, Event) of a read in flight
         self._lock = threading.Lock()
         self._expected: dict[str, tuple[dict[str, float], float]] = {}  # model -> (levels, monotonic expiry)
         self.expected_levels: Callable[[str], dict] | None = None  # model -> {"accuracy": x} from the registry
@@ -195,20 +196,42 @@ class Monitor:
         """One model's rows with its features and segments as typed columns (read only those columns).
 
         The last range read per model is kept until the store changes, so the several reads one overview
-        or one incident pass makes (history, the drift window, today's cost) cost one query, not one each."""
+        or one incident pass makes (history, the drift window, today's cost) cost one query, not one each;
+        a worker asking for rows another worker is reading waits for that read (the incident pass and a
+        screen opened meanwhile read the same week once)."""
         until = until or self.clock()
         key = (model, environment, self.wh.refreshes)
         with self._lock:
             hit = self._frames.get(key)
-        if hit is not None and hit[0] <= since and until <= hit[1]:
-            frame = hit[2]
-            return frame.filter((pl.col("ts") > since) & (pl.col("ts") <= until))
-        frame = self.typed_rows(model, since, until, environment)
-        with self._lock:
-            self._frames = {k: v for k, v in self._frames.items() if k[2] == self.wh.refreshes and k != key}
-            self._frames[key] = (since, until, frame)
-            while len(self._frames) > 1 and sum(v[2].estimated_size() for v in self._frames.values()) > FRAME_BUDGET:
-                del self._frames[next(iter(self._frames))]  # the oldest read goes first
+            if hit is None or not (hit[0] <= since and until <= hit[1]):
+                hit = None
+                reading = self._reading.get(key)
+                if reading is not None and reading[0] <= since and until <= reading[1]:
+                    wait = reading[2]  # another worker is reading these rows: wait for it, do not read twice
+                else:
+                    wait, mine = None, threading.Event()
+                    self._reading[key] = (since, until, mine)
+        if hit is not None:
+            return hit[2].filter((pl.col("ts") > since) & (pl.col("ts") <= until))
+        if wait is not None:
+            wait.wait()
+            with self._lock:
+                hit = self._frames.get(key)
+            if hit is not None and hit[0] <= since and until <= hit[1]:
+                return hit[2].filter((pl.col("ts") > since) & (pl.col("ts") <= until))
+            return self.typed_rows(model, since, until, environment)  # its read failed or was interrupted
+        try:
+            frame = self.typed_rows(model, since, until, environment)
+            with self._lock:
+                self._frames = {k: v for k, v in self._frames.items() if k[2] == self.wh.refreshes and k != key}
+                self._frames[key] = (since, until, frame)
+                while len(self._frames) > 1 and sum(v[2].estimated_size() for v in self._frames.values()) > FRAME_BUDGET:
+                    del self._frames[next(iter(self._frames))]  # the oldest read goes first
+        finally:
+            with self._lock:
+                if self._reading.get(key, (None, None, None))[2] is mine:
+                    del self._reading[key]
+            mine.set()
         return frame
 
     def typed_rows(self, model: str, since: datetime, until: datetime, environment: str | None = "production",
