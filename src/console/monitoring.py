@@ -202,24 +202,22 @@ class Monitor:
         until = until or self.clock()
         key = (model, environment, self.wh.refreshes)
         with self._lock:
-            hit = self._frames.get(key)
-            if hit is None or not (hit[0] <= since and until <= hit[1]):
-                hit = None
+            kept = self._kept(key, since, until)
+            if kept is None:
                 reading = self._reading.get(key)
-                if reading is not None and reading[0] <= since and until <= reading[1]:
+                if reading is not None and _covers(reading, since, until):
                     wait = reading[2]  # another worker is reading these rows: wait for it, do not read twice
                 else:
                     wait, mine = None, threading.Event()
                     self._reading[key] = (since, until, mine)
-        if hit is not None:
-            return hit[2].filter((pl.col("ts") > since) & (pl.col("ts") <= until))
+        if kept is not None:
+            return kept
         if wait is not None:
             wait.wait()
             with self._lock:
-                hit = self._frames.get(key)
-            if hit is not None and hit[0] <= since and until <= hit[1]:
-                return hit[2].filter((pl.col("ts") > since) & (pl.col("ts") <= until))
-            return self.typed_rows(model, since, until, environment)  # its read failed or was interrupted
+                kept = self._kept(key, since, until)
+            # None: its read failed or was interrupted
+            return kept if kept is not None else self.typed_rows(model, since, until, environment)
         try:
             frame = self.typed_rows(model, since, until, environment)
             with self._lock:
@@ -233,6 +231,13 @@ class Monitor:
                     del self._reading[key]
             mine.set()
         return frame
+
+    def _kept(self, key: tuple, since: datetime, until: datetime) -> pl.DataFrame | None:
+        """The rows in (since, until] from the frame kept for `key`, None unless it covers them (lock held)."""
+        hit = self._frames.get(key)
+        if hit is None or not _covers(hit, since, until):
+            return None
+        return hit[2].filter((pl.col("ts") > since) & (pl.col("ts") <= until))
 
     def typed_rows(self, model: str, since: datetime, until: datetime, environment: str | None = "production",
                    columns: list[str] | None = None) -> pl.DataFrame:
@@ -879,6 +884,11 @@ def _change_point(part: pl.DataFrame, col: str, lo: datetime, hi: datetime) -> d
     k = int(np.argmax(np.abs(s)))
     when = part["ts"][min(k + 1, part.height - 1)]
     return min(max(when, lo), hi)
+
+
+def _covers(span: tuple, since: datetime, until: datetime) -> bool:
+    """A kept or in-flight read, (since, until, ...), holds every row of (since, until]."""
+    return span[0] <= since and until <= span[1]
 
 
 def _duration(d: timedelta) -> str:
