@@ -232,7 +232,8 @@ class Service:
         from console.actions.plan import DRIFT_WINDOW
 
         # a gate blocks a deployment: it decides on exact scores, never on a borderline sketch
-        report = self.monitor.drift(model, DRIFT_WINDOW, environment=environment, series=False, exact=True)
+        report = self.monitor.drift(model, DRIFT_WINDOW, environment=environment, series=False, exact=True,
+                                    target=False)  # the gate reads the feature verdict only
         ds = report.dataset
         if ds is None or not ds.n_evaluated:
             return None
