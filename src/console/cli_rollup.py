@@ -37,10 +37,10 @@ def _time(text: str | None) -> datetime | None:
 
 def remote_url(cfg: Config, explicit: str | None = None) -> str | None:
     """The s3:// URL of the rollup folder when it is in S3 (--path, or `[rollups] path`)."""
-    if explicit:
-        return explicit if explicit.startswith(("s3://", "s3a://")) else None
-    configured = str(getattr(cfg, "rollups_path", None) or "")
-    return configured if configured.startswith(("s3://", "s3a://")) else None
+    from console.rollup_remote import is_remote
+
+    url = explicit or str(getattr(cfg, "rollups_path", None) or "")
+    return url if is_remote(url) else None
 
 
 def rollup_path(cfg: Config, explicit: str | None = None) -> Path:
@@ -54,12 +54,6 @@ def rollup_path(cfg: Config, explicit: str | None = None) -> Path:
 
     store = store_path(cfg)
     return (store if store is not None else cfg.root) / "rollups"
-
-
-def _storage(cfg: Config) -> dict:
-    from console.rollup_remote import storage_of
-
-    return storage_of(cfg)
 
 
 def _usable(cfg: Config, kind: str) -> tuple[list, list[str]]:
@@ -79,7 +73,7 @@ def _usable(cfg: Config, kind: str) -> tuple[list, list[str]]:
 
 
 def cmd_rollup(args, cfg: Config) -> int:
-    from console import rollup_engine
+    from console import rollup_engine, rollup_remote
     from console.sources.s3 import StorageError
 
     preds, skipped = _usable(cfg, "predictions")
@@ -103,21 +97,20 @@ def cmd_rollup(args, cfg: Config) -> int:
             print("mlops-console: --engine spark needs PySpark: pip install 'mlops-console[spark]'", file=sys.stderr)
             return EXIT_USAGE
     url = remote_url(cfg, args.path)
+    storage = rollup_remote.storage_of(cfg)
     started = time.perf_counter()
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     try:
         if url:  # built in a local mirror, then the new files go up (see rollup_remote)
-            from console import rollup_remote
-
             path = rollup_remote.mirror_dir(url)
-            rollup_remote.pull(url, path, _storage(cfg))
+            rollup_remote.pull(url, path, storage)
         else:
             path = rollup_path(cfg, args.path)
         out = rollup_engine.catch_up(preds, labels, path, now=now, models=cfg.models, since=since, until=until,
-                                     engine=args.engine, master=args.master, storage=_storage(cfg),
+                                     engine=args.engine, master=args.master, storage=storage,
                                      progress=lambda msg: print(msg, file=sys.stderr))
         if url:
-            rollup_remote.push(path, url, _storage(cfg))
+            rollup_remote.push(path, url, storage)
     except StorageError as exc:  # one line naming the path; nothing was written for the failed range
         print(f"mlops-console: rollup: {exc}", file=sys.stderr)
         return EXIT_REMOTE

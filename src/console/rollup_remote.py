@@ -62,6 +62,17 @@ def _local(local: Path) -> dict[str, int]:
             if p.is_file() and p.name.endswith(_KEEP) and not p.name.startswith(".")}
 
 
+def _to_copy(source: dict[str, int], target: dict[str, int]) -> list[str]:
+    """The files of `source` that `target` lacks or holds at another size, and the state always, last: a
+    reader never sees a state naming hours whose files are not there yet."""
+    return [rel for rel, size in sorted(source.items(), key=lambda kv: kv[0] == ro.STATE)
+            if target.get(rel) != size or rel == ro.STATE]
+
+
+def _key(prefix: str, rel: str) -> str:
+    return f"{prefix}/{rel}" if prefix else rel
+
+
 def pull(url: str, local: Path, storage: dict | None = None, prune: bool = True) -> int:
     """Makes `local` hold what `url` holds: new or changed files fetched, files gone remotely removed (not
     with `prune=False`: the console keeps the hours it built itself in the mirror). Returns how many files
@@ -73,11 +84,8 @@ def pull(url: str, local: Path, storage: dict | None = None, prune: bool = True)
         remote = _listing(client, bucket, prefix)
         mine = _local(local)
         fetched = 0
-        for rel, size in sorted(remote.items(), key=lambda kv: kv[0] == ro.STATE):  # the state last
-            if mine.get(rel) == size and rel != ro.STATE:
-                continue
-            key = f"{prefix}/{rel}" if prefix else rel
-            body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        for rel in _to_copy(remote, mine):
+            body = client.get_object(Bucket=bucket, Key=_key(prefix, rel))["Body"].read()
             target = local / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(f".{target.name}.tmp")
@@ -101,14 +109,11 @@ def push(local: Path, url: str, storage: dict | None = None) -> int:
         remote = _listing(client, bucket, prefix)
         mine = _local(local)
         sent = 0
-        for rel, size in sorted(mine.items(), key=lambda kv: kv[0] == ro.STATE):
-            if remote.get(rel) == size and rel != ro.STATE:
-                continue
-            key = f"{prefix}/{rel}" if prefix else rel
-            client.put_object(Bucket=bucket, Key=key, Body=(local / rel).read_bytes())
+        for rel in _to_copy(mine, remote):
+            client.put_object(Bucket=bucket, Key=_key(prefix, rel), Body=(local / rel).read_bytes())
             sent += 1
         for rel in set(remote) - set(mine):
-            client.delete_object(Bucket=bucket, Key=f"{prefix}/{rel}" if prefix else rel)
+            client.delete_object(Bucket=bucket, Key=_key(prefix, rel))
         return sent
     except Exception as exc:
         raise s3.error(url, exc, settings) from None
