@@ -78,6 +78,7 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
     SCREEN_NAME = "overview"
     SCREEN_TITLE = "Overview"
     BINDINGS = [Binding("enter", "open", "Open", id="overview.open", show=False), *action_bindings()]
+    _reading = False  # a refresh is reading a backlog: its progress holds the status line
 
     def __init__(self) -> None:
         super().__init__()
@@ -107,7 +108,7 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
             self._reading = True
             self._set("#status", Text(f" {line}", no_wrap=True, overflow="ellipsis"))
             self.app.show_ready_steps()
-        elif getattr(self, "_reading", False):
+        elif self._reading:
             self._reading = False
             if self.app.snapshot is not None:
                 self._render_status()
@@ -142,7 +143,7 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
             for f in firing)
 
     def _render_status(self) -> None:
-        if getattr(self, "_reading", False):
+        if self._reading:
             return  # the reading progress holds the line until the read ends
         snap, reg = self.app.snapshot, self.app.registry
         line = Text(no_wrap=True, overflow="ellipsis")
