@@ -1,7 +1,8 @@
 -- The tables every query reads, as views over the store's typed Parquet segments and the Parquet logs read
 -- in place (conformed on read by the same rules as ingest). A Parquet file whose rows all pass the rules
 -- ("clean", checked once per file version) is read without evaluating them, so a query reads only the
--- columns it needs; the rest ("inplace") are filtered row by row, and their bad rows are the malformed ones. Rebuilt after each refresh with the current
+-- columns it needs ("typed": a clean file whose ts is a zone-less timestamp, read as it is, so time filters
+-- reach the scan); the rest ("inplace") are filtered row by row, and their bad rows are the malformed ones. Rebuilt after each refresh with the current
 -- file lists (the braced names are filled with quoted path lists); a view never copies a row.
 CREATE OR REPLACE VIEW inplace_raw_predictions AS
     SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
@@ -9,24 +10,36 @@ CREATE OR REPLACE VIEW inplace_raw_predictions AS
 CREATE OR REPLACE VIEW clean_raw_predictions AS
     SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
     FROM read_parquet({clean_predictions}, union_by_name = true, filename = true, file_row_number = true);
+CREATE OR REPLACE VIEW typed_raw_predictions AS
+    SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
+    FROM read_parquet({typed_predictions}, union_by_name = true, filename = true, file_row_number = true);
 CREATE OR REPLACE VIEW inplace_raw_labels AS
     SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
     FROM read_parquet({inplace_labels}, union_by_name = true, filename = true, file_row_number = true);
 CREATE OR REPLACE VIEW clean_raw_labels AS
     SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
     FROM read_parquet({clean_labels}, union_by_name = true, filename = true, file_row_number = true);
+CREATE OR REPLACE VIEW typed_raw_labels AS
+    SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
+    FROM read_parquet({typed_labels}, union_by_name = true, filename = true, file_row_number = true);
 CREATE OR REPLACE VIEW inplace_raw_deployments AS
     SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
     FROM read_parquet({inplace_deployments}, union_by_name = true, filename = true, file_row_number = true);
 CREATE OR REPLACE VIEW clean_raw_deployments AS
     SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
     FROM read_parquet({clean_deployments}, union_by_name = true, filename = true, file_row_number = true);
+CREATE OR REPLACE VIEW typed_raw_deployments AS
+    SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
+    FROM read_parquet({typed_deployments}, union_by_name = true, filename = true, file_row_number = true);
 CREATE OR REPLACE VIEW inplace_predictions AS {conform_predictions};
 CREATE OR REPLACE VIEW clean_predictions AS {clean_conform_predictions};
+CREATE OR REPLACE VIEW typed_predictions AS {typed_conform_predictions};
 CREATE OR REPLACE VIEW inplace_labels AS {conform_labels};
 CREATE OR REPLACE VIEW clean_labels AS {clean_conform_labels};
+CREATE OR REPLACE VIEW typed_labels AS {typed_conform_labels};
 CREATE OR REPLACE VIEW inplace_deployments AS {conform_deployments};
 CREATE OR REPLACE VIEW clean_deployments AS {clean_conform_deployments};
+CREATE OR REPLACE VIEW typed_deployments AS {typed_conform_deployments};
 -- Logs in object storage and lakehouse tables (s3://, Delta, Iceberg): scanned in place through the Arrow
 -- datasets each connection registers as lake_N, conformed row by row like any other in-place log.
 CREATE OR REPLACE VIEW lake_raw_predictions AS {lake_predictions};
@@ -38,16 +51,19 @@ CREATE OR REPLACE VIEW lake_deployments AS {lake_conform_deployments};
 CREATE OR REPLACE VIEW predictions AS
     SELECT * FROM read_parquet({segments_predictions}, union_by_name = true)
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM clean_predictions
+    UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM typed_predictions
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM inplace_predictions WHERE _reject IS NULL
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM lake_predictions WHERE _reject IS NULL;
 CREATE OR REPLACE VIEW labels AS
     SELECT * FROM read_parquet({segments_labels}, union_by_name = true)
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM clean_labels
+    UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM typed_labels
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM inplace_labels WHERE _reject IS NULL
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM lake_labels WHERE _reject IS NULL;
 CREATE OR REPLACE VIEW deployments AS
     SELECT * FROM read_parquet({segments_deployments}, union_by_name = true)
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM clean_deployments
+    UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM typed_deployments
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM inplace_deployments WHERE _reject IS NULL
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM lake_deployments WHERE _reject IS NULL;
 CREATE OR REPLACE VIEW malformed AS

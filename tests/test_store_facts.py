@@ -118,3 +118,32 @@ def test_a_refresh_says_how_far_it_has_read(tmp_path):
         assert svc.ingest_progress() is None  # nothing in flight any more
     finally:
         svc.close()
+
+
+def test_every_timestamp_type_reads_the_same_rows_and_a_window_skips_other_files(tmp_path):
+    """Clean files whose ts is a zone-less timestamp are read with ts as it is (time filters reach the scan);
+    zoned, nanosecond and text timestamps are cast. Each gives the same rows, equal to pyarrow's reading."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    kinds = {"us": pa.timestamp("us"), "ms": pa.timestamp("ms"), "ns": pa.timestamp("ns"),
+             "utc": pa.timestamp("us", tz="UTC"), "text": pa.string()}
+    expected = []
+    for day, (name, kind) in enumerate(kinds.items(), start=1):
+        t = table(datetime(2026, 11, day, 6), 30)
+        ts = t.column("ts").cast(pa.string()).to_pylist() if kind == pa.string() else t.column("ts").cast(kind)
+        t = t.set_column(0, "ts", pa.array(ts, kind) if kind == pa.string() else ts)
+        t = t.set_column(3, "request_id", pa.array([f"{name}-{i}" for i in range(30)]))
+        pq.write_table(t, logs / f"{name}.parquet")
+        expected += [(f"{name}-{i}", datetime(2026, 11, day, 6) + timedelta(minutes=i)) for i in range(30)]
+    w = open_store(tmp_path)
+    with w.cursor() as cur:
+        rows = cur.execute("SELECT request_id, ts FROM predictions ORDER BY ts, request_id").fetchall()
+        assert rows == sorted(expected, key=lambda r: (r[1], r[0]))
+        # a window on the second day: the us, ms and text files are outside it
+        day2 = cur.execute("SELECT request_id FROM predictions WHERE ts > TIMESTAMP '2026-11-02' "
+                           "AND ts <= TIMESTAMP '2026-11-03' ORDER BY ts").fetchall()
+        assert [r[0] for r in day2] == [f"ms-{i}" for i in range(30)]
+        plan = cur.execute("EXPLAIN ANALYZE SELECT request_id FROM typed_predictions "
+                           "WHERE ts > TIMESTAMP '2026-11-02' AND ts <= TIMESTAMP '2026-11-03'").fetchall()[0][1]
+    assert "Total Files Read: 2" in plan  # only the typed files (us, ms): ns, zoned and text are cast
+    assert "Row Groups Scanned: 1 / 2" in plan, plan  # the us file's row group is skipped by its statistics

@@ -286,6 +286,10 @@ class Warehouse:
     def _build_views(self, m: Manifest, parquet: dict[str, list[str]]) -> None:
         clean = {k: [p for p in files if self._rejects(k, p) == 0] for k, files in parquet.items()}
         parquet = {k: [p for p in files if p not in set(clean[k])] for k, files in parquet.items()}
+        # clean files whose ts is already a timestamp are read with ts as it is, so a time filter reaches the
+        # scan (row groups and whole files outside the window are skipped) instead of casting every row first
+        typed = {k: [p for p in files if self._ts_typed(p)] for k, files in clean.items()}
+        clean = {k: [p for p in files if p not in set(typed[k])] for k, files in clean.items()}
         seg = {k: [str(self.dir / n) for n in m.segments.get(k, [])] + [str(self.dir / f"skeleton-{k}.parquet")]
                for k in KINDS}
         raw = str(self.dir / "skeleton-raw.parquet")
@@ -305,8 +309,11 @@ class Warehouse:
             **{f"segments_{k}": _sql_list(seg[k]) for k in KINDS},
             **{f"inplace_{k}": _sql_list(parquet.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
             **{f"clean_{k}": _sql_list(clean.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
+            **{f"typed_{k}": _sql_list(typed.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
             **{f"conform_{k}": v for k, v in conform.items()},
             **{f"clean_conform_{k}": v.replace(f"FROM inplace_raw_{k}", f"FROM clean_raw_{k}")
+               for k, v in conform.items()},
+            **{f"typed_conform_{k}": _ts_as_is(v.replace(f"FROM inplace_raw_{k}", f"FROM typed_raw_{k}"))
                for k, v in conform.items()})
         statements = [st.query for st in duckdb.extract_statements(sql)]
         with self.cursor() as cur:
@@ -384,6 +391,18 @@ class Warehouse:
             except (OSError, pa.ArrowException) as exc:
                 self._parquet_meta[key] = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         return self._parquet_meta[key]
+
+    def _ts_typed(self, path: str) -> bool:
+        """Whether a Parquet log's ts is a timestamp without a zone in s, ms or us: the conform cast is then
+        the identity (the session is in UTC). Zoned and nanosecond timestamps take the casting view."""
+        st = os.stat(path)
+        key = ("ts-typed", path, st.st_size, st.st_mtime_ns, st.st_ino)
+        if key not in self._parquet_meta:
+            schema = pq.read_schema(path)
+            t = schema.field("ts").type if "ts" in schema.names else None
+            self._parquet_meta[key] = bool(t is not None and pa.types.is_timestamp(t) and t.tz is None
+                                           and t.unit in ("s", "ms", "us"))
+        return bool(self._parquet_meta[key])
 
     def _rejects(self, kind: str, path: str) -> int:
         """How many rows of one Parquet log the conform rules refuse."""
@@ -829,3 +848,14 @@ def _expand(pattern: str) -> list[str]:
     if os.path.isdir(pattern):  # a Hive-partitioned folder: every Parquet file under it
         return sorted(glob.glob(os.path.join(pattern, "**", "*.parquet"), recursive=True))
     return [pattern] if os.path.exists(pattern) else []
+
+
+TS_CAST = "TRY_CAST(ts AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS _ts"  # the conform queries' reading of ts
+
+
+def _ts_as_is(conform: str) -> str:
+    """A conform query for files whose ts is already a zone-less timestamp: ts is passed through, so DuckDB
+    pushes time filters into the Parquet scan."""
+    if TS_CAST not in conform:
+        raise ValueError("conform query no longer reads ts as TS_CAST says")
+    return conform.replace(TS_CAST, "ts AS _ts")
