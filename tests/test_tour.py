@@ -189,3 +189,31 @@ def test_a_large_history_is_read_without_the_week_of_features_and_finds_the_same
     assert was_narrow and only_drift and not only_drift & set(rows.columns)
     assert len(narrow) == len(wide) >= 6
     assert [f.to_dict() for f in narrow] == [f.to_dict() for f in wide]
+
+
+def _plain(value):
+    """A screen's result as comparable data: frames as rows, results as dicts, floats to 10 digits."""
+    import polars as pl
+
+    if isinstance(value, pl.DataFrame):
+        return value.sort(value.columns).to_dicts() if value.height else value.columns
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if k != "joined"}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "to_dict"):
+        return _plain(value.to_dict())
+    return float(f"{value:.10g}") if isinstance(value, float) else value  # sums in another order differ in the last bits
+
+
+def test_health_quality_fairness_and_cost_read_narrow_past_the_limit_and_say_the_same(demo):
+    config, tour, _ = demo
+    now = ts(tour["now"])
+    wide, narrow = (Service(parse_file(config), clock=lambda: now) for _ in range(2))
+    narrow.monitor.narrow_after = 0
+    for model in wide.monitor.models():
+        for name, call in (("health 30d", lambda s: s.health(model, "30d")), ("health", lambda s: s.health(model)),
+                           ("quality", lambda s: s.quality(model)), ("fairness", lambda s: s.fairness(model)),
+                           ("cost", lambda s: s.cost(model))):
+            assert _plain(call(narrow)) == _plain(call(wide)), (model, name)
+    assert not narrow.monitor._frames  # none of them read (or kept) a frame with the drift-only features

@@ -44,8 +44,8 @@ MIN_LABELS = 200  # labelled rows a quality verdict needs (an 8-point drop is th
 MIN_COST_ROWS = 50  # requests on each side of a version or prompt change before a cost ratio is evidence
 MIN_SEGMENT_LABELS = 200  # labelled rows a segment needs before it can be an incident
 DRIFT_STEP = timedelta(hours=3)  # drift verdicts at most every 3 h (each costs a full drift test)
-# A model with more rows than this in its history is evaluated without holding the week with every column: its
-# rules read the contract columns, segments and LLM fields, and the drift rules the drift features alone.
+# Past this many rows a read (a model's history, a long window) leaves out the features only drift looks at:
+# its rules, health, quality and cost read the contract columns, segments and LLM fields (`Monitor.rows`).
 NARROW_AFTER = 200_000
 DRIFT_MIN_SPAN = "6h"  # a drift window is at least this long (and at least MIN_DRIFT_ROWS rows)
 SUSPECT_LOOKBACK = "24h"  # changes this long before the evidence can be suspects
@@ -367,7 +367,7 @@ class Monitor:
         now = self.clock()
         mc = self.model_config(model)
         long = max(parse_window(window), parse_window(mc.slo.long_window), timedelta(hours=24))
-        preds = self.predictions(model, now - long, now, environment)
+        preds = self.rows(model, now - long, now, environment)
         table = he.health_table(preds, now, window, ("version", "variant"))
         burn = ru.rule_for(self.rules_for(model, quality=False), "burn_rate")  # the same threshold the alert fires at
         factor = burn.threshold if burn is not None else he.DEFAULT_BURN_FACTOR
@@ -383,7 +383,7 @@ class Monitor:
         now = self.clock()
         mc = self.model_config(model)
         since = self.history_start(now)
-        preds = self.predictions(model, since, now, environment)
+        preds = self.rows(model, since, now, environment)
         task = "classification" if mc.task == "llm" else mc.task
         return now, mc, task, self.joined(model, preds, since, now, environment)
 
@@ -407,13 +407,13 @@ class Monitor:
         mc = self.model_config(model)
         month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         since = min(month_start, self.history_start(now))
-        costed = co.with_cost(self.predictions(model, since, now, environment), mc.prices)
+        costed = co.with_cost(self.rows(model, since, now, environment), mc.prices)
         recent = costed.filter(pl.col("ts") > self.history_start(now))
         by = ("version", "prompt_version") if "prompt_version" in costed.columns else ("version",)
         rule = ru.rule_for(self.rules_for(model, quality=False), "cost_spike")
         rule_spike = None
         if rule is not None:  # the alert's own definition: cost per request against the previous version/prompt
-            ctx = _Context(model, mc, self.predictions(model, self.history_start(now), now, environment),
+            ctx = _Context(model, mc, self.rows(model, self.history_start(now), now, environment),
                            self.history_start(now), now, None)
             evals, _ = self._cost_spike(ctx, rule)
             rule_spike = (rule, evals[-1] if evals else None)
@@ -520,20 +520,31 @@ class Monitor:
         return found
 
     def _rule_rows(self, model: str, since: datetime, now: datetime) -> tuple[pl.DataFrame, bool]:
-        """The history the rules read, and whether the features only drift looks at were left out. Up to
-        NARROW_AFTER rows: every column, the frame the screens share. Past that, the week with every column
-        costs gigabytes at fleet volumes (1.25 GB peak at 1M rows, 0.75 GB in two reads), so the rules read
-        the history without the drift features and the drift rules read those alone (`_Context.features`)."""
-        n = self.wh.one("model_rows", {"model": model, "since": since, "until": now, "environment": "production"})
+        """The history the rules read, and whether it lacks the features only drift looks at (then the drift
+        rules read those alone, once: `_Context.features`)."""
+        rows = self.rows(model, since, now)
+        return rows, not set(self.drift_features(model)) <= set(rows.columns)
+
+    def rows(self, model: str, since: datetime, until: datetime | None = None,
+             environment: str | None = "production") -> pl.DataFrame:
+        """Rows in (since, until] for every read but drift's (health, quality, fairness, cost, the rules):
+        the kept frame when it covers them; up to `narrow_after` rows, the shared frame with every column
+        (`predictions`); past that, a read without the features only drift looks at, not kept: a week with
+        every column costs gigabytes at fleet volumes (1.25 GB peak for `check` at 1M rows, 0.73 GB so)."""
+        until = until or self.clock()
+        with self._lock:
+            kept = self._kept((model, environment, self.wh.refreshes), since, until)
+        if kept is not None:
+            return kept
+        n = self.wh.one("model_rows", {"model": model, "since": since, "until": until, "environment": environment})
         if not n or n[0] < self.narrow_after:
-            return self.predictions(model, since, now), False
-        return self.typed_rows(model, since, now, "production", columns=self._narrow_columns(model)), True
+            return self.predictions(model, since, until, environment)
+        return self.typed_rows(model, since, until, environment, columns=self._narrow_columns(model))
 
     def _narrow_columns(self, model: str) -> list[str]:
         mc = self.model_config(model)
         drift_only = set(self.drift_features(model)) - {*CONTRACT_COLUMNS, *mc.segments, *mc.sensitive, *LLM_COLUMNS}
-        return [c for c in dict.fromkeys((*CONTRACT_COLUMNS, *self.attributes(model), *LLM_COLUMNS))
-                if c not in drift_only]
+        return [c for c in dict.fromkeys((*CONTRACT_COLUMNS, *self.attributes(model))) if c not in drift_only]
 
     # ------------------------------------------------------------------ one rule over the history
 
@@ -641,9 +652,7 @@ class Monitor:
         if not budget:
             return []
         month_start, _ = co.month_bounds(ctx.since)
-        preds = self.typed_rows(ctx.model, min(month_start, ctx.since), ctx.now, "production",
-                                columns=self._narrow_columns(ctx.model)) if ctx.narrow else \
-            self.predictions(ctx.model, min(month_start, ctx.since), ctx.now)
+        preds = self.rows(ctx.model, min(month_start, ctx.since), ctx.now)
         costed = co.with_cost(preds, ctx.mc.prices).sort("ts")
         rows = ev.Sorted(costed)
         evals, hi = [], ctx.now
@@ -846,7 +855,7 @@ class Monitor:
     def cost_today(self, model: str) -> float | None:
         now = self.clock()
         day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        costed = co.with_cost(self.predictions(model, day - timedelta(microseconds=1), now), self.model_config(model).prices)
+        costed = co.with_cost(self.rows(model, day - timedelta(microseconds=1), now), self.model_config(model).prices)
         windows = co.cost_windows(costed, now)
         return windows[0].today_usd if windows else None
 
