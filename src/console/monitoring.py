@@ -17,6 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
+from console import rollup_spec
 from console.analytics import alerts as al
 from console.analytics import evidence as ev
 from console.analytics import rules as ru
@@ -28,6 +29,7 @@ from console.analytics import quality as qu
 from console.analytics.drift import Reference, dataset_drift, drift_over_time, histograms, single_column_drift
 from console.analytics.windows import format_span, parse_window
 from console.config import AlertRule, Config, ModelConfig
+from console.rollup_spec import drift_ready as _drift_ready
 from console.warehouse import Warehouse
 
 CONTRACT_COLUMNS = ("ts", "model", "version", "environment", "variant", "request_id", "prediction", "prediction_num",
@@ -185,10 +187,7 @@ class Monitor:
 
     def features(self, model: str) -> list[str]:
         mc = self.model_config(model)
-        if mc.features:
-            return list(mc.features)
-        ref = self.reference_frame(model)
-        return [c for c in ref.columns if c not in ("label", "target", "y", "ts", "request_id")] if ref is not None else []
+        return rollup_spec.features(mc, None if mc.features else self.reference_frame(model))
 
     def attributes(self, model: str) -> list[str]:
         mc = self.model_config(model)
@@ -275,25 +274,16 @@ class Monitor:
     def reference_frame(self, model: str) -> pl.DataFrame | None:
         with self._lock:
             if model not in self._ref_frames:
-                path = self.model_config(model).reference
-                frame = None
-                if path is not None and Path(path).is_file():
-                    frame = pl.read_parquet(path) if str(path).endswith((".parquet", ".pq")) else pl.read_csv(path)
-                self._ref_frames[model] = frame
+                self._ref_frames[model] = rollup_spec.read_reference(self.model_config(model).reference)
             return self._ref_frames[model]
 
     def drift_features(self, model: str) -> list[str]:
         """The features drift is tested on: `ignore = true` drops seasonal ones such as hour of day."""
-        cols = self.model_config(model).drift_columns
-        return [f for f in self.features(model) if not cols.get(f, {}).get("ignore")]
+        return rollup_spec.drift_features(self.model_config(model), self.features(model))
 
     def reference(self, model: str) -> Reference | None:
-        if model not in self._refs:
-            frame = self.reference_frame(model)
-            feats = [f for f in self.drift_features(model) if frame is not None and f in frame.columns]
-            overrides = {k: {o: v for o, v in d.items() if o != "ignore"}
-                         for k, d in self.model_config(model).drift_columns.items() if k in feats}
-            self._refs[model] = Reference(_drift_ready(frame.select(feats)), feats, overrides) if feats else None
+        if model not in self._refs:  # the rollups are shaped by the same reference (rollup_spec)
+            self._refs[model] = rollup_spec.drift_reference(self.model_config(model), self.reference_frame(model))
         return self._refs[model]
 
     # ------------------------------------------------------------------ drift
@@ -977,7 +967,3 @@ def _typed(column: pl.Series) -> pl.Series:
         return lower == "true"
     return column
 
-
-def _drift_ready(frame: pl.DataFrame) -> pl.DataFrame:
-    """Booleans become 0/1 so the drift engine treats them as binary columns."""
-    return frame.with_columns([pl.col(c).cast(pl.Int8) for c, t in frame.schema.items() if t == pl.Boolean])

@@ -33,7 +33,7 @@ import filelock
 import polars as pl
 import pyarrow.parquet as pq
 
-from console import rollup_remote
+from console import rollup_remote, rollup_spec
 from console import store_rollups as ro
 from console.analytics import drift as dr
 from console.analytics import sketches as sk
@@ -46,7 +46,7 @@ SKETCH_AFTER = timedelta(hours=24)
 LOCK_WAIT_S = 30.0  # how long a catch-up waits for another process's before building the same hours itself
 BUILD_CHUNK = timedelta(days=1)  # hours built per read of raw rows (bounds memory)
 US = timedelta(microseconds=1)  # the store's queries take (since, until]; rollup hours are [start, end)
-SKETCH_TESTS = {"ks", "wasserstein"}  # numeric tests computed on KLL sketches
+SKETCH_TESTS = rollup_spec.SKETCH_TESTS  # numeric tests computed on KLL sketches
 COUNT_TESTS = {"psi", "jensenshannon", "chisquare"}  # categorical tests computed on merged exact counts
 # The reference is sketched once, finer than the hourly rollups (K = 200, 1.3% rank error): at 2000 its rank
 # error is 0.14%, so the bound is mostly the current window's; a reference of up to 2000 rows stays exact.
@@ -129,17 +129,9 @@ class RollupDrift:
     # ------------------------------------------------------------------ specs and reference
 
     def spec(self, model: str) -> ro.ModelSpec:
-        """What the rollups keep for a model: its drift features (those in the reference), numeric or
-        categorical as the reference has them (the exact engine's kinds), segments, task. It depends on
-        the configuration and the reference only, so it is the same on every call."""
-        mc = self.mon.model_config(model)
-        ref = self.mon.reference(model)
-        cols = list(ref.columns.values()) if ref is not None else []
-        numeric = [c.name for c in cols if c.numeric and not _counted(c)]
-        categorical = [c.name for c in cols if not c.numeric or _counted(c)]
-        return ro.ModelSpec(numeric=tuple(numeric), categorical=tuple(categorical), segments=tuple(mc.segments),
-                            task="classification" if mc.task == "llm" else mc.task,
-                            positive_label=str(mc.positive_label or "1"))
+        """What the rollups keep for a model: `rollup_spec.spec` of its configuration and reference, the rule
+        the `rollup` command builds by too, so hours it wrote are read as they are."""
+        return rollup_spec.spec(self.mon.model_config(model), self.mon.reference(model))
 
     def reference(self, model: str) -> RefSketch | None:
         with self._lock:
@@ -148,28 +140,18 @@ class RollupDrift:
         ref, frame = self.mon.reference(model), self.mon.reference_frame(model)
         if ref is None or frame is None:
             return None
-        from console.monitoring import _drift_ready
-
-        frame = _drift_ready(frame.select(list(ref.columns)))
+        spec = self.spec(model)
+        frame = rollup_spec.drift_ready(frame.select(list(ref.columns)))
         # kept as distributions (a sketch's weighted items, sorted): a window's trend scores each one many times
         numeric = {c.name: sk.Dist.of(sk.kll(c.sorted_values, k=REF_K)) for c in ref.columns.values() if c.numeric}
-        counts = {c.name: sk.value_counts(_as_category(frame.get_column(c.name), c), top=None)
-                  for c in ref.columns.values() if not c.numeric or _counted(c)}
+        counts = {f: sk.value_counts(ro.category_text(frame.get_column(f), f in spec.by_value), top=None)
+                  for f in spec.categorical}
         out = RefSketch(numeric, counts)
         with self._lock:
             self._refs[model] = out
         return out
 
     # ------------------------------------------------------------------ catch-up
-
-    def _cast(self, df: pl.DataFrame, spec: ro.ModelSpec, model: str) -> pl.DataFrame:
-        """Features as the reference's kinds have them: numbers, or category text (a few-valued numeric column
-        counted by value, as text of its float value on both sides, so 1 and 1.0 are one category)."""
-        ref = self.mon.reference(model)
-        cols = [pl.col(f).cast(pl.Float64, strict=False) for f in spec.numeric if f in df.columns]
-        cols += [_as_category(df.get_column(f), ref.columns.get(f) if ref is not None else None)
-                 for f in spec.categorical if f in df.columns]
-        return df.with_columns(cols) if cols else df
 
     def _stale_hours(self, model: str, spec: ro.ModelSpec, start: datetime, end: datetime) -> list[datetime]:
         """Hours in [start, end) whose rollup rows differ in count from the store's, or were built without
@@ -198,7 +180,7 @@ class RollupDrift:
 
     def _build(self, model: str, spec: ro.ModelSpec, start: datetime, end: datetime) -> None:
         cols = list(dict.fromkeys([*self._contract(), *spec.numeric, *spec.categorical, *spec.segments]))
-        rows = self._cast(self.mon.typed_rows(model, start - US, end - US, None, columns=cols), spec, model)
+        rows = self.mon.typed_rows(model, start - US, end - US, None, columns=cols)  # build_rollups types them
         labels = self.mon.wh.frame("model_labels", {"model": model, "since": start - US, "until": end - US,
                                                      "environment": None})
         tables = ro.build_rollups(rows, labels if labels.height else None, {model: spec})
@@ -273,7 +255,7 @@ class RollupDrift:
             raw = [(since, h0 - US), (h1 - US, until)]
         for a, b in raw:
             if b > a:
-                rows = self._cast(self.mon.typed_rows(model, a, b, environment, columns=["ts", *features]), spec, model)
+                rows = ro.typed(self.mon.typed_rows(model, a, b, environment, columns=["ts", *features]), spec)
                 cur.add_rows(rows, numeric, categorical)
         return cur
 
@@ -298,10 +280,8 @@ class RollupDrift:
         results = [self._score(ref[f], refsk, cur, spec) for f in feats]
         exact_cols = [f for f, r in zip(feats, results) if r is None]
         if exact_cols:
-            from console.monitoring import _drift_ready
-
             rows = mon.typed_rows(model, now - span, now, environment, columns=["ts", *exact_cols])
-            rows = _drift_ready(rows.select(exact_cols))
+            rows = rollup_spec.drift_ready(rows.select(exact_cols))
             done = {f: dr.column_drift(ref, rows, f) for f in exact_cols}
             results = [r if r is not None else done[f] for f, r in zip(feats, results)]
         ds = dr.summarize(tuple(results), mon.cfg.drift_share)
@@ -377,7 +357,7 @@ class RollupDrift:
             df = pl.from_arrow(table).with_columns(bucket_expr(every, "hour").alias("__b"))
             for (b,), part in df.partition_by("__b", as_dict=True, include_key=False).items():
                 buckets.setdefault(b, Current()).add_rollup(ro.merge_table(part.to_arrow(), _env(environment)))
-        tail = self._cast(self.mon.typed_rows(model, h1 - US, now, environment, columns=["ts", *feats]), spec, model)
+        tail = ro.typed(self.mon.typed_rows(model, h1 - US, now, environment, columns=["ts", *feats]), spec)
         if tail.height:
             numeric = [f for f in feats if f in spec.numeric]
             for (b,), part in tail.with_columns(bucket_expr(every, "ts").alias("__b")).partition_by(
@@ -394,18 +374,6 @@ class RollupDrift:
             out.append(dr.WindowDrift(t, t + step, cur.rows, dr.summarize(cols, self.mon.cfg.drift_share)))
             t += step
         return out
-
-
-def _counted(c: dr.ColumnReference) -> bool:
-    """A few-valued numeric column whose test compares counts by value (chi-square, z, JS or PSI by value):
-    its rollups keep exact counts, not a sketch."""
-    return c.numeric and bool(c.categories) and c.test.name not in SKETCH_TESTS
-
-
-def _as_category(s: pl.Series, c: dr.ColumnReference | None) -> pl.Series:
-    if c is not None and c.numeric:
-        return s.cast(pl.Float64, strict=False).cast(pl.String)
-    return s.cast(pl.String)
 
 
 def _z(ref: dr.ColumnReference, r: dict[str, int], c: dict[str, int]) -> sk.SketchScore:

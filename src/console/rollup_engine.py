@@ -11,40 +11,10 @@ import polars as pl
 import pyarrow as pa
 
 from console import rollup_sources as src
+from console import rollup_spec
 from console import store_rollups as ro
-from console.sources.contract import PREDICTION, PROVENANCE
 
-CONTRACT_COLUMNS = set(PREDICTION) | set(PROVENANCE) | {"status", "features", "label", "label_num", "date", "dt",
-                                                        "day", "hour"}
 LABEL_LOOKBACK = timedelta(days=30)  # labels land at most this long after their prediction
-
-
-def _is_numeric(t: pa.DataType) -> bool:
-    return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
-
-
-def feature_columns(schema: pa.Schema) -> dict[str, pa.DataType]:
-    """Feature columns of a prediction schema, with a `features` struct flattened."""
-    out = {f.name: f.type for f in schema if f.name not in CONTRACT_COLUMNS}
-    if "features" in schema.names and pa.types.is_struct(schema.field("features").type):
-        out.update({f.name: f.type for f in schema.field("features").type})
-    return out
-
-
-def specs_for(schema: pa.Schema, models: Mapping[str, Any] | None = None) -> dict[str, ro.ModelSpec]:
-    """Per model: its configured features (all feature columns when none are configured) split by
-    type into numeric and categorical, with its segments, task and positive label."""
-    cols = feature_columns(schema)
-    out = {}
-    for name, mc in (models or {}).items():
-        wanted = [f for f in (getattr(mc, "features", ()) or cols) if f in cols]
-        segs = tuple(s for s in getattr(mc, "segments", ()) if s in cols or s in schema.names)
-        out[name] = ro.ModelSpec(
-            numeric=tuple(f for f in wanted if _is_numeric(cols[f])),
-            categorical=tuple(f for f in wanted if not _is_numeric(cols[f])),
-            segments=segs, task=getattr(mc, "task", "classification") or "classification",
-            positive_label=str(getattr(mc, "positive_label", None) or "1"))
-    return out
 
 
 def local_builder(preds: Sequence, labels: pa.Table | None, specs: Mapping[str, ro.ModelSpec],
@@ -98,7 +68,7 @@ def catch_up(prediction_paths: Sequence, label_paths: Sequence, path, now: datet
         raise ValueError("no prediction files match the configured log paths")
     labels = src.read_labels(src.sources(label_paths, dict(storage) if storage else None)) if label_paths else None
     schema = pa.unify_schemas([d.schema for d in opened], promote_options="permissive")
-    specs = specs_for(schema, models)
+    specs = rollup_spec.specs(models, schema)  # the console's rule: its reference's kinds, else the log's types
     if since is None and not ro.load_state(path).get("built_until"):
         first = min((t.column("ts").to_pylist()[0] for t in _first_rows(opened)), default=None)
         since = ro.floor_hour(first) if first else ro.floor_hour(now)

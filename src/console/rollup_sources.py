@@ -191,7 +191,7 @@ def conform(batch: pa.RecordBatch | pa.Table) -> pa.Table:
             ok = pc.or_kleene(pc.is_in(status, pa.array(_OK_STATUS)), pc.starts_with(status, "2"))
             t = t.append_column("is_error", pc.invert(pc.fill_null(ok, True)))
         else:
-            t = t.append_column("is_error", pa.array([False] * t.num_rows))
+            t = t.append_column("is_error", pa.array([False] * t.num_rows, pa.bool_()))  # typed when empty too
     keep = pc.and_(pc.is_valid(t.column("ts")), pc.is_valid(t.column("model")))
     return t.filter(keep)
 

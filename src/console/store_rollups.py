@@ -84,13 +84,16 @@ BASE_SCHEMA = pa.schema([
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """What to summarise for one model (from its config and its columns' types)."""
+    """What to summarise for one model; `rollup_spec.spec` decides it (from the reference's drift kinds,
+    else the log's column types) for every builder. `by_value` are categorical features that are numbers
+    counted by value (a 0/1 flag): their keys are the text of the finite float value (`category_text`)."""
 
     numeric: tuple[str, ...] = ()
     categorical: tuple[str, ...] = ()
     segments: tuple[str, ...] = ()
     task: str = "classification"  # classification | regression | llm
     positive_label: str = "1"
+    by_value: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, spec: ModelSpec | Mapping[str, Any] | None) -> ModelSpec:
@@ -99,7 +102,30 @@ class ModelSpec:
         spec = dict(spec or {})
         return cls(numeric=tuple(spec.get("numeric", ())), categorical=tuple(spec.get("categorical", ())),
                    segments=tuple(spec.get("segments", ())), task=str(spec.get("task", "classification")),
-                   positive_label=str(spec.get("positive_label", "1")))
+                   positive_label=str(spec.get("positive_label", "1")), by_value=tuple(spec.get("by_value", ())))
+
+
+def _category(col: pl.Expr, by_value: bool) -> pl.Expr:
+    """A value as its category key: text, or for a number counted by value the text of its finite float
+    value, so 1, 1.0 and true are one key ("1.0"), -0.0 is "0.0", and NaN or text that is no number is
+    not counted (as the exact engine drops them)."""
+    if not by_value:
+        return col.cast(pl.String)
+    x = col.cast(pl.Float64, strict=False)
+    return pl.when(x == 0).then(pl.lit(0.0)).when(x.is_finite()).then(x).cast(pl.String)
+
+
+def category_text(values: pl.Series, by_value: bool) -> pl.Series:
+    """`values` as category keys (see `_category`); the Spark job re-keys its counts with this too."""
+    return values.to_frame().select(_category(pl.col(values.name), by_value)).to_series()
+
+
+def typed(df: pl.DataFrame, spec: ModelSpec) -> pl.DataFrame:
+    """A model's feature columns as its rollups summarise them, whoever builds: numeric ones as floats
+    (text that is no number is null), categorical ones as their category keys."""
+    cols = [pl.col(f).cast(pl.Float64, strict=False) for f in spec.numeric if f in df.columns]
+    cols += [_category(pl.col(f), f in spec.by_value).alias(f) for f in spec.categorical if f in df.columns]
+    return df.with_columns(cols) if cols else df
 
 
 def schema_for(spec: ModelSpec | Mapping[str, Any]) -> pa.Schema:
@@ -297,11 +323,12 @@ def build_rollups(predictions: pa.Table | pl.DataFrame | Iterable[pa.RecordBatch
             continue
         for (model,), mdf in df.partition_by("model", as_dict=True).items():
             spec = specs.get(model) or ModelSpec()
-            _update_cut(accs, mdf.with_columns(pl.lit(None, dtype=pl.String).alias("__segv")), model, None, spec,
-                        k, top)
+            features = typed(mdf, spec)  # segment values stay the logged text, also of a feature used as segment
+            _update_cut(accs, features.with_columns(pl.lit(None, dtype=pl.String).alias("__segv")), model, None,
+                        spec, k, top)
             for seg in spec.segments:
                 if seg in mdf.columns:
-                    cut = mdf.with_columns(pl.col(seg).cast(pl.String).alias("__segv")).filter(
+                    cut = features.with_columns(mdf.get_column(seg).cast(pl.String).alias("__segv")).filter(
                         pl.col("__segv").is_not_null())
                     _update_cut(accs, cut, model, seg, spec, k, top)
     return _tables(accs, specs, top)

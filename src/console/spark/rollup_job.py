@@ -169,11 +169,17 @@ def _read(spark, items: Sequence, start: datetime, end: datetime):
     return df.withColumn("ts", F.col("ts").cast("timestamp")).where(F.col("ts").isNotNull() & F.col("model").isNotNull())
 
 
-def _finite(c):
+def _finite_double(c):
+    """A column's finite values as doubles, null otherwise (text that is no number too, as the local
+    engine's non-strict cast makes it, where a plain cast fails under ANSI mode)."""
     from pyspark.sql import functions as F
 
-    x = F.col(c).cast("double")
-    return F.when(~F.isnan(x) & (F.abs(x) != float("inf")), x.cast("float"))
+    x = F.col(c).try_cast("double")
+    return F.when(~F.isnan(x) & (F.abs(x) != float("inf")), x)
+
+
+def _finite(c):
+    return _finite_double(c).cast("float")
 
 
 def _aggregates(df, spec: ro.ModelSpec, k: int) -> list:
@@ -235,9 +241,11 @@ def _aggregates(df, spec: ro.ModelSpec, k: int) -> list:
     return aggs
 
 
-def _counts(df, keys: list[str], columns: dict[str, object], tops: dict[str, int]) -> dict[str, dict[tuple, str]]:
+def _counts(df, keys: list[str], columns: dict[str, object], tops: dict[str, int],
+            by_value: frozenset[str] = frozenset()) -> dict[str, dict[tuple, str]]:
     """{output column: {group key: encoded top-N counts}} for several categorical expressions in one
-    pass (a stack of (column, value) pairs grouped once), folded on the driver."""
+    pass (a stack of (column, value) pairs grouped once), folded on the driver. Columns in `by_value`
+    come as Java's text of a double ("1.0E7") and are re-keyed as the local engine keys them."""
     from pyspark.sql import functions as F
 
     pairs = F.explode(F.array(*[F.struct(F.lit(name).alias("c"), expr.alias("v")) for name, expr in columns.items()]))
@@ -246,8 +254,19 @@ def _counts(df, keys: list[str], columns: dict[str, object], tops: dict[str, int
     per: dict[str, dict[tuple, dict[str, int]]] = {name: {} for name in columns}
     for r in rows:
         per[r["c"]].setdefault(tuple(r[k] for k in keys), {})[r["v"]] = r["n"]
-    return {name: {key: sk.encode_counts(sk._top(c, tops[name])) for key, c in groups.items()}
-            for name, groups in per.items()}
+    return {name: {key: sk.encode_counts(sk._top(_float_keys(c) if name in by_value else c, tops[name]))
+                   for key, c in groups.items()} for name, groups in per.items()}
+
+
+def _float_keys(counts: dict[str, int]) -> dict[str, int]:
+    """Counts keyed by Java's text of a double, keyed by `store_rollups.category_text` instead."""
+    import polars as pl
+
+    keys = list(counts)
+    out: dict[str, int] = {}
+    for k, text in zip(keys, ro.category_text(pl.Series("v", [float(k) for k in keys], pl.Float64), True)):
+        out[text] = out.get(text, 0) + counts[k]
+    return out
 
 
 def build(spark, paths: Sequence, labels: pa.Table | None, specs: Mapping[str, ro.ModelSpec],
@@ -278,9 +297,10 @@ def build(spark, paths: Sequence, labels: pa.Table | None, specs: Mapping[str, r
         status = F.when(F.col("is_error"), F.coalesce(F.col("error").cast("string") if "error" in cut.columns
                                                       else F.lit(None).cast("string"), F.lit("error"))) \
             .otherwise(F.lit(ro.OK_STATUS))
-        columns = {"status": status, **{f"cat__{f}": F.col(f).cast("string") for f in spec.categorical
-                                        if f in cut.columns}}
-        extra = _counts(cut, keys, columns, {c: ro.STATUS_TOP if c == "status" else top for c in columns})
+        columns = {"status": status, **{f"cat__{f}": _finite_double(f).cast("string") if f in spec.by_value
+                                        else F.col(f).cast("string") for f in spec.categorical if f in cut.columns}}
+        extra = _counts(cut, keys, columns, {c: ro.STATUS_TOP if c == "status" else top for c in columns},
+                        frozenset(f"cat__{f}" for f in spec.by_value))
         parts = [_assemble(table, keys, model, extra, spec)]
         tables = [p for p in parts if p.num_rows]
         t = pa.concat_tables(tables) if tables else ro.empty_table(spec)

@@ -1,0 +1,122 @@
+"""What an hourly rollup keeps per model, decided once for every builder: the `rollup` command (local
+engine and Spark) and the console catching its rollups up from its store.
+
+Why one rule: the console reads hours whoever built them, and checks that an hour holds the columns it
+wants (`RollupDrift._stale_hours`); two rules made it rebuild every hour the command wrote for a model with
+a 0/1 flag feature (the command sketched it by its integer type, the console counted it by value), and
+made drift over long windows score differently depending on who built the hour.
+
+The rule: with a reference, the drift features in the reference (`drift_reference`, the one the exact
+engine tests against) with the exact engine's kinds: numeric ones are KLL-sketched, text ones counted,
+and a few-valued numeric one whose test compares counts by value (`counted`) is counted by value
+(`ModelSpec.by_value`; keys as `store_rollups.category_text` writes them). Without a reference, the
+configured features (all feature columns when none are) split by the log column's Arrow type. Either way
+the spec depends on the configuration and the reference (or the log schema) only, so it is the same on
+every call and in every process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+
+from console import store_rollups as ro
+from console.analytics import drift as dr
+from console.sources.contract import PREDICTION, PROVENANCE
+
+NOT_FEATURES = ("label", "target", "y", "ts", "request_id")  # reference columns that are never features
+CONTRACT_COLUMNS = set(PREDICTION) | set(PROVENANCE) | {"status", "features", "label", "label_num", "date", "dt",
+                                                        "day", "hour"}
+SKETCH_TESTS = {"ks", "wasserstein"}  # numeric tests computed on KLL sketches
+
+
+# ------------------------------------------------------------------------------ the model's reference
+
+
+def read_reference(path: str | Path | None) -> pl.DataFrame | None:
+    """A reference file (Parquet or CSV); None when none is configured or the file is missing."""
+    if path is None or not Path(path).is_file():
+        return None
+    return pl.read_parquet(path) if str(path).endswith((".parquet", ".pq")) else pl.read_csv(path)
+
+
+def features(mc: Any, frame: pl.DataFrame | None) -> list[str]:
+    """The configured features, else the reference's columns other than labels and keys."""
+    configured = getattr(mc, "features", ()) or ()
+    if configured:
+        return list(configured)
+    return [c for c in frame.columns if c not in NOT_FEATURES] if frame is not None else []
+
+
+def drift_features(mc: Any, names: list[str]) -> list[str]:
+    """The features drift is tested on: `ignore = true` drops seasonal ones such as hour of day."""
+    cols = getattr(mc, "drift_columns", None) or {}
+    return [f for f in names if not cols.get(f, {}).get("ignore")]
+
+
+def drift_ready(frame: pl.DataFrame) -> pl.DataFrame:
+    """Booleans become 0/1 so the drift engine treats them as binary columns."""
+    return frame.with_columns([pl.col(c).cast(pl.Int8) for c, t in frame.schema.items() if t == pl.Boolean])
+
+
+def drift_reference(mc: Any, frame: pl.DataFrame | None) -> dr.Reference | None:
+    """The prepared reference of a model (its drift features that the file holds, with their configured
+    test and threshold): what the exact engine tests against and the rollups are shaped by."""
+    if frame is None:
+        return None
+    feats = [f for f in drift_features(mc, features(mc, frame)) if f in frame.columns]
+    overrides = {k: {o: v for o, v in d.items() if o != "ignore"}
+                 for k, d in (getattr(mc, "drift_columns", None) or {}).items() if k in feats}
+    return dr.Reference(drift_ready(frame.select(feats)), feats, overrides) if feats else None
+
+
+# ------------------------------------------------------------------------------------------ the spec
+
+
+def counted(c: dr.ColumnReference) -> bool:
+    """A few-valued numeric column whose test compares counts by value (chi-square, z, JS or PSI by value):
+    its rollups keep exact counts, not a sketch."""
+    return c.numeric and bool(c.categories) and c.test.name not in SKETCH_TESTS
+
+
+def _is_numeric(t: pa.DataType) -> bool:
+    return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+
+
+def feature_columns(schema: pa.Schema) -> dict[str, pa.DataType]:
+    """Feature columns of a prediction schema, with a `features` struct flattened."""
+    out = {f.name: f.type for f in schema if f.name not in CONTRACT_COLUMNS}
+    if "features" in schema.names and pa.types.is_struct(schema.field("features").type):
+        out.update({f.name: f.type for f in schema.field("features").type})
+    return out
+
+
+def spec(mc: Any, reference: dr.Reference | None, log_columns: Mapping[str, pa.DataType] | None = None
+         ) -> ro.ModelSpec:
+    """What the rollups keep for a model (see the module docstring); `log_columns` (`feature_columns` of
+    the log schema) is read only when there is no reference."""
+    task = getattr(mc, "task", None) or "classification"
+    common = {"segments": tuple(getattr(mc, "segments", ()) or ()),
+              "task": "classification" if task == "llm" else task,  # as quality reads an LLM's labels
+              "positive_label": str(getattr(mc, "positive_label", None) or "1")}
+    if reference is not None:
+        cols = list(reference.columns.values())
+        return ro.ModelSpec(numeric=tuple(c.name for c in cols if c.numeric and not counted(c)),
+                            categorical=tuple(c.name for c in cols if not c.numeric or counted(c)),
+                            by_value=tuple(c.name for c in cols if counted(c)), **common)
+    cols = dict(log_columns or {})
+    wanted = [f for f in (getattr(mc, "features", ()) or cols) if f in cols]
+    return ro.ModelSpec(numeric=tuple(f for f in wanted if _is_numeric(cols[f])),
+                        categorical=tuple(f for f in wanted if not _is_numeric(cols[f])), **common)
+
+
+def specs(models: Mapping[str, Any] | None, schema: pa.Schema) -> dict[str, ro.ModelSpec]:
+    """The spec of each configured model for a builder outside the console (the `rollup` command): its
+    reference read from the configured file, the log schema for models without one."""
+    cols = feature_columns(schema)
+    return {name: spec(mc, drift_reference(mc, read_reference(getattr(mc, "reference", None))), cols)
+            for name, mc in (models or {}).items()}
