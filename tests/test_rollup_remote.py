@@ -214,3 +214,51 @@ def test_a_pull_skips_an_object_removed_between_listing_and_reading(tmp_path, s3
     assert fetched == 2  # the hour file and the state
     assert ro.day_files(reader, "m") == []
     assert ro.read(reader, "m", T0, T0 + 24 * H).rows == 24
+
+
+def test_the_rollup_command_runs_once_per_mirror_and_never_pushes_the_consoles_own_hours(
+        tmp_path, s3_server, bucket, capsys, monkeypatch):  # noqa: F811
+    """A cron run overlapping the one under way steps aside (exit 3) instead of pruning and pushing its
+    half-built files; a console on the same box keeps its mirror, whose self-built hours stay local."""
+    import filelock
+
+    from console.cli import main
+    from rollup_fleet import START, fleet, write_hive
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    preds, _ = fleet(hours=3, per_hour=20, seed=3)
+    logs = write_hive(preds, tmp_path / "logs")
+    (tmp_path / "console.toml").write_text(f"""
+[storage.s3]
+endpoint_url = "{s3_server.endpoint}"
+region = "us-east-1"
+access_key_id = "{s3_server.access_key_id}"
+secret_access_key = "{s3_server.secret_access_key}"
+
+[[logs]]
+kind = "predictions"
+path = "{logs}"
+format = "parquet"
+""", encoding="utf-8")
+    url = f"s3://{bucket}/rollups"
+    argv = ["rollup", "--config", str(tmp_path / "console.toml"), "--path", url, "--since", START.isoformat(),
+            "--until", (START + 3 * H).isoformat(), "--format", "json"]
+    console_own = ro.write({"fraud": ro.empty_table(ro.ModelSpec())}, rollup_remote.mirror_dir(url), START,
+                           START + 5 * H)[0]  # what a console built for itself in its mirror
+
+    running = filelock.FileLock(str(rollup_remote.mirror_dir(url, kind="build") / ".rollup.lock"))
+    (rollup_remote.mirror_dir(url, kind="build")).mkdir(parents=True)
+    with running:
+        assert main(argv) == 3  # exit_codes.CONFLICT
+    assert f"another rollup into {url} is running on this box" in capsys.readouterr().err
+    assert _keys(s3_server.client(), bucket) == set()
+
+    assert main(argv) == 0
+    capsys.readouterr()
+    keys = _keys(s3_server.client(), bucket)
+    assert keys and not any(k.endswith(console_own.name) for k in keys)
+    assert console_own.exists()
+    reader = tmp_path / "reader"
+    rollup_remote.pull(url, reader, s3_server.storage)
+    for m in ("fraud", "eta"):
+        assert ro.read(reader, m, START, START + 3 * H).rows == preds.filter(pl.col("model") == m).height

@@ -52,10 +52,12 @@ def storage_of(cfg) -> dict:
     return {k: v for k, v in vars(table).items() if v is not None} if table is not None else {}
 
 
-def mirror_dir(url: str, base: Path | None = None) -> Path:
-    """Where a remote rollup folder is mirrored (under the XDG cache, keyed by its URL)."""
+def mirror_dir(url: str, base: Path | None = None, kind: str = "") -> Path:
+    """Where a remote rollup folder is mirrored (under the XDG cache, keyed by its URL). `kind="build"` is the
+    `rollup` command's own mirror: a console on the same box keeps the hours it built for itself in its
+    mirror, which a build must neither prune nor push."""
     root = base or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlops-console"
-    return root / f"rollups-{hashlib.sha1(url.rstrip('/').encode()).hexdigest()[:16]}"
+    return root / f"rollups-{hashlib.sha1(url.rstrip('/').encode()).hexdigest()[:16]}{f'-{kind}' if kind else ''}"
 
 
 def _split(url: str) -> tuple[str, str]:

@@ -740,7 +740,7 @@ def valid_days(path: str | os.PathLike, model: str, start: datetime, end: dateti
     if not candidates:
         return {}
     winners = _winners(listed, start, end)
-    digests: dict[datetime, str] = {}
+    digests = {day: _sources(day, winners) for day in {f.day for f in candidates if f.sources is not None}}
     out: dict[datetime, DayFile] = {}
     for f in candidates:  # by day, then generation: the last valid one wins
         hours = [winners[h] for h in _hours(f.day, f.day + DAY) if h in winners]
@@ -749,7 +749,7 @@ def valid_days(path: str | os.PathLike, model: str, start: datetime, end: dateti
         if f.sources is None:  # named before the digest: valid while newer than its hours
             ok = f.generation > max(hours)
         else:
-            ok = f.sources == digests.setdefault(f.day, _sources(f.day, winners))
+            ok = f.sources == digests[f.day]
         if ok:
             out[f.day] = f
     return out
