@@ -262,3 +262,50 @@ format = "parquet"
     rollup_remote.pull(url, reader, s3_server.storage)
     for m in ("fraud", "eta"):
         assert ro.read(reader, m, START, START + 3 * H).rows == preds.filter(pl.col("model") == m).height
+
+
+def test_builders_in_threads_lose_no_hour_file_and_readers_see_the_newest_build(tmp_path, s3_server,
+                                                                                bucket):  # noqa: F811
+    """Two builders pushing at the same time for real (threads, each its own mirror, overlapping hours,
+    rounds of pull, build, compact, push): every hour file either wrote is still in the bucket, and a
+    reader gets each hour once, from the build with the newest generation covering it (each build's row
+    counts name it: 1000 x builder + 100 x round + hour)."""
+    import threading
+
+    url, storage = f"s3://{bucket}/rollups", s3_server.storage
+    ranges = {1: [(0, 30), (10, 20), (24, 48)], 2: [(5, 29), (20, 40), (0, 6)]}
+    builds: list[tuple[int, str, dict[int, int]]] = []  # generation, file name, row counts per hour
+    errors: list[BaseException] = []
+
+    def builder(who: int) -> None:
+        mirror = tmp_path / f"b{who}"
+        try:
+            for rnd, (a, b) in enumerate(ranges[who]):
+                rollup_remote.pull(url, mirror, storage)
+                counts = {h: 1000 * who + 100 * rnd + h for h in range(a, b)}
+                out = _build(mirror, counts, a, b)
+                for f in out.files:  # a file per 24 h of the range
+                    first, last, gen = f.stem.split("_")
+                    hours = [int((datetime.strptime(t, "%Y%m%dT%H") - T0) / H) for t in (first, last)]
+                    builds.append((int(gen), f.name, {h: counts[h] for h in range(*hours)}))
+                ro.compact_days(mirror)
+                rollup_remote.push(mirror, url, storage)
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=builder, args=(who,)) for who in ranges]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    keys = _keys(s3_server.client(), bucket)
+    assert len(builds) == 7 and {f"rollups/m/{name}" for _, name, _ in builds} <= keys
+    expected: dict[int, int] = {}
+    for _, _, counts in sorted(builds, key=lambda x: x[0]):  # the newest generation last
+        expected.update(counts)
+    reader = tmp_path / "reader"
+    rollup_remote.pull(url, reader, storage)
+    assert _per_hour(reader, 0, 48) == {h: [n] for h, n in expected.items()}
+    assert ro.read(reader, "m", T0, T0 + 48 * H).rows == sum(expected.values())
+    assert ro.load_state(reader)["built_until"] == (T0 + 48 * H).isoformat()
