@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from console.config import Config
+from console.exit_codes import CONFLICT as EXIT_CONFLICT
 from console.exit_codes import OK as EXIT_OK
 from console.exit_codes import REMOTE as EXIT_REMOTE
 from console.exit_codes import USAGE as EXIT_USAGE
@@ -56,6 +57,20 @@ def rollup_path(cfg: Config, explicit: str | None = None) -> Path:
     return (store if store is not None else cfg.root) / "rollups"
 
 
+def _lock(path: Path):
+    """The rollup folder's (or mirror's) run lock, held; None while another process holds it. Two runs into
+    one mirror would prune and push each other's files half-built; into one local folder, race on the state."""
+    import filelock
+
+    path.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(str(path / ".rollup.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        return None
+    return lock
+
+
 def _usable(cfg: Config, kind: str) -> tuple[list, list[str]]:
     """The sources of a kind the rollup can read, and one line for each it cannot."""
     from console.rollup_sources import unsupported
@@ -98,14 +113,17 @@ def cmd_rollup(args, cfg: Config) -> int:
             return EXIT_USAGE
     url = remote_url(cfg, args.path)
     storage = rollup_remote.storage_of(cfg)
+    # built in a mirror of its own, then the new files go up (see rollup_remote)
+    path = rollup_remote.mirror_dir(url, kind="build") if url else rollup_path(cfg, args.path)
+    lock = _lock(path)
+    if lock is None:  # cron overlapping itself: the run under way catches up, the next one goes on from it
+        print(f"mlops-console: rollup: another rollup into {url or path} is running on this box", file=sys.stderr)
+        return EXIT_CONFLICT
     started = time.perf_counter()
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     try:
-        if url:  # built in a local mirror, then the new files go up (see rollup_remote)
-            path = rollup_remote.mirror_dir(url)
+        if url:
             rollup_remote.pull(url, path, storage)
-        else:
-            path = rollup_path(cfg, args.path)
         out = rollup_engine.catch_up(preds, labels, path, now=now, models=cfg.models, since=since, until=until,
                                      engine=args.engine, master=args.master, storage=storage,
                                      progress=lambda msg: print(msg, file=sys.stderr))
@@ -117,6 +135,8 @@ def cmd_rollup(args, cfg: Config) -> int:
     except ValueError as exc:
         print(f"mlops-console: rollup: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    finally:
+        lock.release()
     took = time.perf_counter() - started
     summary = {"path": url or str(path), "engine": args.engine, "ranges_built": len(out.built), "rows": out.rows,
                "late_label_hours_rebuilt": len(out.rebuilt_hours), "files": len(out.files),

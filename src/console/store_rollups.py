@@ -17,14 +17,18 @@ Daily compaction (why: a month is 720 hours x a few groups x ~25 sketches, and P
 sketches one call at a time, 7 s for 30 days; a day row cuts that by 24). Once a UTC day is closed,
 meaning every hour of it is covered by an hour file, `built_until` is past its end, and the
 late-label pass of the catch-up has run, `compact_days` writes
-`<path>/<model>/daily/<YYYYMMDD>_<generation>.parquet`: one row per key (model, version,
+`<path>/<model>/daily/<YYYYMMDD>_<generation>_<sources>.parquet`: one row per key (model, version,
 environment, variant, segment, segment_value) merged from that day's hour rows, in the hour
 schema with `hour` = the day's start, plus `day_hours`, a 24-bit mask of the hours that had rows
 (so a merge still counts hours exactly). A separate folder rather than rows in the hour files,
 so the hour files stay as they were written and a reader that wants hours (a per-hour series)
-never meets a day row. A day file is valid while its generation is newer than every hour file
-covering that day: a late label that rebuilds an hour writes a newer hour file, which invalidates
-the day at once with nothing to delete, and the next catch-up compacts it again. Category counts
+never meets a day row. A day file is valid while the hour files a reader sees are the ones it was
+merged from: `<sources>` is a digest of the generation that wins each of the day's 24 hours. A late
+label that rebuilds an hour writes a newer hour file, which invalidates the day at once with nothing
+to delete, and the next catch-up compacts it again. Why a digest rather than "newer than every hour
+file": builders sharing a folder (`rollup_remote`) each compact from their own view, and a day one of
+them merged without another's newer hour would be newer than that hour and hide it. (Day files named
+`<YYYYMMDD>_<generation>.parquet`, from before the digest, keep the generation rule.) Category counts
 in a day row are the exact merge of the hour rows' (not cut to top N again), so a window read
 through days and hours has exactly the counts of the all-hours merge; sketches are KLL merges of
 merges, within the same rank-error bound. `read` (and `read_table(days=True)`) use a valid day for
@@ -34,6 +38,7 @@ since its callers group them by hour.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -395,7 +400,9 @@ def write(tables: Mapping[str, pa.Table], path: str | os.PathLike, start: dateti
     whatever an earlier build said about it.
     """
     written = []
-    gen = time.time_ns()
+    # Past every generation already here: a box whose clock runs behind still supersedes what it has seen
+    # (another builder's files pulled into a mirror).
+    gen = max([time.time_ns(), *(f.generation + 1 for m in tables for f in files(path, m)[-1:])])
     for model, table in tables.items():
         d = _model_dir(path, model)
         d.mkdir(parents=True, exist_ok=True)
@@ -596,6 +603,21 @@ def load_state(path: str | os.PathLike) -> dict[str, Any]:
         return {}
 
 
+def merge_state(*states: Mapping[str, Any]) -> dict[str, Any]:
+    """One state from several builders' (a folder shared through `rollup_remote`): the furthest time of
+    each key, so a builder that saw less never moves another's progress back. Non-time values: the last."""
+    out: dict[str, Any] = {}
+    for state in states:
+        for key, value in state.items():
+            try:
+                if key in out and datetime.fromisoformat(str(out[key])) >= datetime.fromisoformat(str(value)):
+                    continue
+            except (TypeError, ValueError):
+                pass
+            out[key] = value
+    return out
+
+
 def save_state(path: str | os.PathLike, state: Mapping[str, Any]) -> None:
     p = Path(path) / STATE
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -692,9 +714,10 @@ class DayFile:
     path: Path
     day: datetime
     generation: int
+    sources: str | None = None  # digest of the hour generations it was merged from (None: an older name)
 
 
-_DAY_NAME = re.compile(r"^(\d{8})_(\d+)\.parquet$")
+_DAY_NAME = re.compile(r"^(\d{8})_(\d+)(?:_([0-9a-f]{16}))?\.parquet$")
 
 
 def day_files(path: str | os.PathLike, model: str) -> list[DayFile]:
@@ -705,8 +728,24 @@ def day_files(path: str | os.PathLike, model: str) -> list[DayFile]:
     for p in d.iterdir():
         m = _DAY_NAME.match(p.name)
         if m:
-            out.append(DayFile(p, datetime.strptime(m.group(1), "%Y%m%d"), int(m.group(2))))
+            out.append(DayFile(p, datetime.strptime(m.group(1), "%Y%m%d"), int(m.group(2)), m.group(3)))
     return sorted(out, key=lambda f: (f.day, f.generation))
+
+
+def _winners(listed: list[RollupFile], start: datetime, end: datetime) -> dict[datetime, int]:
+    """The generation of the newest file covering each hour of [start, end) (hours no file covers absent)."""
+    out: dict[datetime, int] = {}
+    for f in listed:  # ascending generation: later ones overwrite
+        if f.start < end and f.end > start:
+            for h in _hours(max(f.start, start), min(f.end, end)):
+                out[h] = f.generation
+    return out
+
+
+def _sources(day: datetime, winners: Mapping[datetime, int]) -> str:
+    """The digest naming which hour files a day row was merged from (see the module docstring)."""
+    gens = ",".join(str(winners.get(h, 0)) for h in _hours(day, day + DAY))
+    return hashlib.sha1(gens.encode()).hexdigest()[:16]
 
 
 def _covered(day: datetime, listed: list[RollupFile]) -> bool:
@@ -721,18 +760,25 @@ def _covered(day: datetime, listed: list[RollupFile]) -> bool:
 
 def valid_days(path: str | os.PathLike, model: str, start: datetime, end: datetime,
                listed: list[RollupFile] | None = None) -> dict[datetime, DayFile]:
-    """The compacted days wholly inside [start, end) whose newest day file is newer than every hour
-    file covering the day (a rebuilt hour invalidates its day)."""
+    """The compacted days wholly inside [start, end), each with its newest day file merged from the hour
+    files that win its hours now (a rebuilt hour, or one another builder wrote, invalidates its day)."""
     listed = files(path, model) if listed is None else listed
-    newest: dict[datetime, DayFile] = {}
-    for f in day_files(path, model):
-        if start <= f.day and f.day + DAY <= end:
-            newest[f.day] = f  # sorted by generation: the last one wins
-    out = {}
-    for day, f in newest.items():
-        hour_gen = max((h.generation for h in listed if h.start < day + DAY and h.end > day), default=None)
-        if hour_gen is not None and f.generation > hour_gen:
-            out[day] = f
+    candidates = [f for f in day_files(path, model) if start <= f.day and f.day + DAY <= end]
+    if not candidates:
+        return {}
+    winners = _winners(listed, start, end)
+    digests = {day: _sources(day, winners) for day in {f.day for f in candidates if f.sources is not None}}
+    out: dict[datetime, DayFile] = {}
+    for f in candidates:  # by day, then generation: the last valid one wins
+        hours = [winners[h] for h in _hours(f.day, f.day + DAY) if h in winners]
+        if not hours:
+            continue
+        if f.sources is None:  # named before the digest: valid while newer than its hours
+            ok = f.generation > max(hours)
+        else:
+            ok = f.sources == digests[f.day]
+        if ok:
+            out[f.day] = f
     return out
 
 
@@ -807,17 +853,18 @@ def compact_days(path: str | os.PathLike, models_: Iterable[str] | None = None,
                 hours = _read_hours(path, model, day, day + DAY, listed)
                 table = merge_rows(hours, day) if hours is not None else None
                 if table is not None:
-                    written.append(_write_day(path, model, day, table))
+                    sources = _sources(day, _winners(listed, day, day + DAY))
+                    written.append(_write_day(path, model, day, table, sources))
                     if progress:
                         progress(f"compacted {model} {day:%Y-%m-%d}")
             day += DAY
     return written
 
 
-def _write_day(path: str | os.PathLike, model: str, day: datetime, table: pa.Table) -> Path:
+def _write_day(path: str | os.PathLike, model: str, day: datetime, table: pa.Table, sources: str) -> Path:
     d = _model_dir(path, model) / DAILY
     d.mkdir(parents=True, exist_ok=True)
-    target = d / f"{day:%Y%m%d}_{time.time_ns()}.parquet"
+    target = d / f"{day:%Y%m%d}_{time.time_ns()}_{sources}.parquet"
     tmp = d / f".{target.name}.tmp"
     pq.write_table(table.replace_schema_metadata({b"rollup.day": day.isoformat().encode()}), tmp,
                    compression="zstd")
