@@ -15,6 +15,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -37,7 +38,7 @@ from console.sources.contract import CONTRACT, PROVENANCE, Rejected
 from console.sources import trace_poll
 from console.sources.files import FileCursor, Tailer
 from console.sources.readers import READERS
-from console.sql import load_query
+from console.sql import load_query, load_statements
 from console.store import parse
 from console.store.facts import Facts, ts_text, ts_value
 from console.store.manifest import KINDS, Manifest
@@ -50,6 +51,7 @@ STEP_ROWS = FLUSH_ROWS  # then a step every this many rows: each a segment and t
 CHUNK_BYTES = 64 << 20  # what the tailer hands out at a time
 COMPACT_AT = 24  # this many small segments of one kind are merged into one (a live log adds one per refresh)
 SMALL_ROWS = 200_000  # a segment below this is small
+ROW_GROUP = 128_000  # rows per row group of a segment
 _UNIQUE = ("request_id", "error", "raw", "location")  # text columns a dictionary does not shrink
 _FILTERED = ("ts", "model", "version", "environment", "variant")  # columns with segment statistics
 RETIRE_S = 600.0  # a merged-away segment is deleted this long after, so a reader holding the old list still works
@@ -171,10 +173,12 @@ class Warehouse:
         self._parquet_rows: dict[str, int] = {}
         self._lakes: dict[str, object] = {}  # lake_N -> the Arrow dataset every cursor registers
         self._lake_kinds: dict[str, str] = {}
-        self._parquet_meta: dict[tuple, int | str] = {}
+        self._parquet_meta: dict[tuple, object] = {}  # facts of Parquet files by (file, version), read once
         self._facts = Facts(self.dir)
         self._checked: set[tuple] = set()  # (file, version) checked by this process, future rows or not
         self._views: set[str] = set()  # the view statements last run on this connection
+        self._shapes: dict[str, tuple] = {}  # kind -> its segments' columns and types when its views were built
+        self._reshaped: set[str] = set()  # views to build again: the columns of a view they read changed
         import weakref
 
         self._cursors: weakref.WeakSet = weakref.WeakSet()  # open cursors, for interrupt()
@@ -189,6 +193,7 @@ class Warehouse:
         self._changed_types: set[tuple[str, str]] = set()  # (kind, column) a segment being written mixed kinds in
         self._new_fields: set[tuple[str, str]] = set()  # (kind, column) first seen since the store had rows
         self._columns: dict[str, set[str]] = {}  # kind -> the columns its segments hold
+        self._json_types: dict[tuple[str, str], dict] = {}  # (kind, path) -> the types that read its last piece
         self.manifest = Manifest.load(self._manifest_path)
         self._build_views(self.manifest, self._parquet_files()[0])
 
@@ -302,7 +307,7 @@ class Warehouse:
                    .replace("$max_ts", f"TIMESTAMP '{max_ts}'") for k in ("predictions", "labels", "deployments")}
         lake = {k: " UNION ALL BY NAME ".join(f"SELECT * FROM {n}" for n, kk in self._lake_kinds.items() if kk == k)
                 or f"SELECT * FROM read_parquet({_sql_list([raw])})" for k in ("predictions", "labels", "deployments")}
-        sql = load_query("views").format(
+        values = dict(
             **{f"lake_{k}": v for k, v in lake.items()},
             **{f"lake_conform_{k}": v.replace(f"FROM inplace_raw_{k}", f"FROM lake_raw_{k}")
                for k, v in conform.items()},
@@ -315,12 +320,37 @@ class Warehouse:
                for k, v in conform.items()},
             **{f"typed_conform_{k}": _ts_as_is(v.replace(f"FROM inplace_raw_{k}", f"FROM typed_raw_{k}"))
                for k, v in conform.items()})
-        statements = [st.query for st in duckdb.extract_statements(sql)]
+        statements = [st.format(**values) for st in load_statements("views")]
         with self.cursor() as cur:
             for st in statements:
-                if st not in self._views:
-                    cur.execute(st)
+                name = _VIEW_NAME.match(st)
+                name = name.group(1) if name else ""
+                if st in self._views and name not in self._reshaped:
+                    continue
+                cur.execute(st)
+                self._reshaped.discard(name)
+                if name.startswith("stored_"):
+                    # the views over a kind's segments are bound again only when their columns may have
+                    # changed: a new segment of the same columns leaves them valid (DuckDB binds a view's parts
+                    # per query; older versions refuse a view whose parts' types changed since it was made)
+                    kind = name.removeprefix("stored_")
+                    shape = self._shape(seg[kind])
+                    if self._shapes.get(kind, shape) != shape:
+                        self._reshaped.add(kind)
+                    self._shapes[kind] = shape
         self._views = set(statements)
+
+    def _shape(self, files: list[str]) -> tuple:
+        """What a union by name of these Parquet files binds to, as far as it can change: each column, in order
+        of first appearance, with the types the files give it (from their footers, read once per file)."""
+        types: dict[str, set[str]] = {}
+        for path in files:
+            key = ("schema", path)
+            if key not in self._parquet_meta:
+                self._parquet_meta[key] = tuple((f.name, str(f.type)) for f in pq.read_schema(path))
+            for col, t in self._parquet_meta[key]:
+                types.setdefault(col, set()).add(t)
+        return tuple((col, tuple(sorted(ts))) for col, ts in types.items())
 
     # ------------------------------------------------------------------ finding files
 
@@ -595,7 +625,8 @@ class Warehouse:
                 tables, rej = parse.csv_lines(body, header=header or "", source=path, first_line=first_line)
                 by_kind = [(src.kind, t) for t in tables]
             elif fmt_file == "jsonl":
-                tables, rej = parse.jsonl(body, source=path, first_line=first_line)
+                tables, rej = parse.jsonl(body, source=path, first_line=first_line,
+                                          types=self._json_types.setdefault((src.kind, src.path), {}))
                 by_kind = [(src.kind, t) for t in tables]
             elif fmt_file in READERS:  # a vendor's format: its reader maps it onto the contract
                 parsed = READERS[fmt_file].parse(body, source=path, first_line=first_line,
@@ -762,10 +793,11 @@ class Warehouse:
             if known:
                 self._new_fields.update((kind, c) for c in table.column_names if c not in known)
             known.update(table.column_names)
-            if kind == "predictions":
+            if kind == "predictions" and table.num_rows > ROW_GROUP:
                 # row groups of one model each, so a model's queries skip the others; a stable sort by model
                 # keeps each model's rows in the order they were logged (by time, as logs are written), at a
-                # quarter of the cost of sorting by time as well
+                # quarter of the cost of sorting by time as well. A segment of one row group (a live log's
+                # refresh) gains nothing from it: compaction sorts its rows when it merges them.
                 table = table.take(pc.sort_indices(table, [("model", "ascending")]))
             name = f"{kind}/{uuid.uuid4().hex}.parquet"
             tmp = self.dir / f"{name}.tmp"
@@ -773,7 +805,7 @@ class Warehouse:
             # dictionaries pay off for names and categories, not for unique ids or measurements; zstd on text
             # only (it compresses measurements little, for most of the writing time); statistics only for the
             # columns queries filter on (every feature's took a third of the writing time)
-            pq.write_table(table, tmp, row_group_size=128_000, use_dictionary=[c for c in texts if c not in _UNIQUE],
+            pq.write_table(table, tmp, row_group_size=ROW_GROUP, use_dictionary=[c for c in texts if c not in _UNIQUE],
                            compression={f.name: "zstd" if f.name in texts else "none" for f in table.schema},
                            write_statistics=[c for c in _FILTERED if c in table.column_names])
             os.chmod(tmp, 0o600)
@@ -850,6 +882,7 @@ def _expand(pattern: str) -> list[str]:
     return [pattern] if os.path.exists(pattern) else []
 
 
+_VIEW_NAME = re.compile(r"(?:\s*--[^\n]*\n)*\s*CREATE OR REPLACE VIEW (\w+)")
 TS_CAST = "TRY_CAST(ts AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS _ts"  # the conform queries' reading of ts
 
 
