@@ -6,6 +6,9 @@
 -- file lists (the braced names are filled with quoted path lists); a view never copies a row.
 -- The segments of each kind have a view of their own ("stored"): a refresh that adds a segment replaces only
 -- that one, and the views built on it are bound again only when its columns change.
+-- Rows dated after this are set aside as clock skew: the horizon, to the next whole minute, as a macro, so that
+-- its change each minute replaces only it, not every view over the Parquet logs (they bind it per query).
+CREATE OR REPLACE MACRO store_horizon() AS TIMESTAMP '{max_ts}';
 CREATE OR REPLACE VIEW stored_predictions AS SELECT * FROM read_parquet({segments_predictions}, union_by_name = true);
 CREATE OR REPLACE VIEW stored_labels AS SELECT * FROM read_parquet({segments_labels}, union_by_name = true);
 CREATE OR REPLACE VIEW stored_deployments AS SELECT * FROM read_parquet({segments_deployments}, union_by_name = true);
