@@ -148,6 +148,9 @@ def test_a_new_segment_of_the_same_columns_rebinds_only_the_segment_view(tmp_pat
 
 def test_the_view_file_splits_into_one_statement_per_view():
     statements = load_statements("views")
-    names = [_VIEW_NAME.match(s).group(1) for s in statements]
+    views = [s for s in statements if _VIEW_NAME.match(s)]
+    names = [_VIEW_NAME.match(s).group(1) for s in views]
     assert len(names) == len(set(names)) == sum(s.count("CREATE OR REPLACE VIEW") for s in statements)
     assert names.index("stored_predictions") < names.index("predictions")
+    (macro,) = [s for s in statements if s not in views]  # the horizon, which the views call
+    assert "MACRO store_horizon()" in macro and statements.index(macro) < statements.index(views[0])
