@@ -5,14 +5,15 @@
 -- reach the scan); the rest ("inplace") are filtered row by row, and their bad rows are the malformed ones. Rebuilt after each refresh with the current
 -- file lists (the braced names are filled with quoted path lists); a view never copies a row.
 -- The segments of each kind have a view of their own ("stored"): a refresh that adds a segment replaces only
--- that one, and the views built on it are bound again only when its columns change.
+-- that one, and the views built on it are bound again only when its columns change. Segments that all have
+-- the same columns are read without union_by_name (bound from one footer instead of every one).
 -- Rows dated after this are set aside as clock skew: the horizon, to the next whole minute, as a macro, so that
 -- its change each minute replaces only it, not every view over the Parquet logs (they bind it per query).
 CREATE OR REPLACE MACRO store_horizon() AS TIMESTAMP '{max_ts}';
-CREATE OR REPLACE VIEW stored_predictions AS SELECT * FROM read_parquet({segments_predictions}, union_by_name = true);
-CREATE OR REPLACE VIEW stored_labels AS SELECT * FROM read_parquet({segments_labels}, union_by_name = true);
-CREATE OR REPLACE VIEW stored_deployments AS SELECT * FROM read_parquet({segments_deployments}, union_by_name = true);
-CREATE OR REPLACE VIEW stored_malformed AS SELECT * FROM read_parquet({segments_malformed}, union_by_name = true);
+CREATE OR REPLACE VIEW stored_predictions AS SELECT * FROM read_parquet({segments_predictions}, union_by_name = {union_predictions});
+CREATE OR REPLACE VIEW stored_labels AS SELECT * FROM read_parquet({segments_labels}, union_by_name = {union_labels});
+CREATE OR REPLACE VIEW stored_deployments AS SELECT * FROM read_parquet({segments_deployments}, union_by_name = {union_deployments});
+CREATE OR REPLACE VIEW stored_malformed AS SELECT * FROM read_parquet({segments_malformed}, union_by_name = {union_malformed});
 CREATE OR REPLACE VIEW inplace_raw_predictions AS
     SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
     FROM read_parquet({inplace_predictions}, union_by_name = true, filename = true, file_row_number = true);

@@ -295,8 +295,17 @@ class Warehouse:
         # scan (row groups and whole files outside the window are skipped) instead of casting every row first
         typed = {k: [p for p in files if self._ts_typed(p)] for k, files in clean.items()}
         clean = {k: [p for p in files if p not in set(typed[k])] for k, files in clean.items()}
-        seg = {k: [str(self.dir / n) for n in m.segments.get(k, [])] + [str(self.dir / f"skeleton-{k}.parquet")]
-               for k in KINDS}
+        # a kind's segments, read by name when their columns differ; when they all have the same ones (a live log
+        # adds segments like the last), without: DuckDB then binds them from one footer instead of all of them.
+        # The skeleton is listed for a kind with no segment, or whose segments lack a contract field.
+        seg: dict[str, list[str]] = {}
+        union: dict[str, str] = {}
+        for k in KINDS:
+            files = [str(self.dir / n) for n in m.segments.get(k, [])]
+            skeleton = str(self.dir / f"skeleton-{k}.parquet")
+            schemas = {self._schema(f) for f in files}
+            alike = len(schemas) == 1 and {c for c, _ in self._schema(skeleton)} <= {c for c, _ in schemas.pop()}
+            seg[k], union[k] = (files, "false") if alike else (files + [skeleton], "true")
         raw = str(self.dir / "skeleton-raw.parquet")
         # the horizon for rows dated in the future, to the next whole minute, in a macro the views call: their
         # text then changes only when a file or segment list does, and only the statements that changed are run
@@ -313,6 +322,7 @@ class Warehouse:
             **{f"lake_conform_{k}": v.replace(f"FROM inplace_raw_{k}", f"FROM lake_raw_{k}")
                for k, v in conform.items()},
             **{f"segments_{k}": _sql_list(seg[k]) for k in KINDS},
+            **{f"union_{k}": union[k] for k in KINDS},
             **{f"inplace_{k}": _sql_list(parquet.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
             **{f"clean_{k}": _sql_list(clean.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
             **{f"typed_{k}": _sql_list(typed.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
@@ -346,12 +356,18 @@ class Warehouse:
         of first appearance, with the types the files give it (from their footers, read once per file)."""
         types: dict[str, set[str]] = {}
         for path in files:
-            key = ("schema", path)
-            if key not in self._parquet_meta:
-                self._parquet_meta[key] = tuple((f.name, str(f.type)) for f in pq.read_schema(path))
-            for col, t in self._parquet_meta[key]:
+            for col, t in self._schema(path):
                 types.setdefault(col, set()).add(t)
         return tuple((col, tuple(sorted(ts))) for col, ts in types.items())
+
+    def _schema(self, path: str, table: pa.Table | None = None) -> tuple:
+        """A store file's columns and their types, from its footer once per process (or from the table just
+        written to it: a segment never changes)."""
+        key = ("schema", path)
+        if key not in self._parquet_meta or table is not None:
+            schema = table.schema if table is not None else pq.read_schema(path)
+            self._parquet_meta[key] = tuple((f.name, str(f.type)) for f in schema)
+        return self._parquet_meta[key]
 
     # ------------------------------------------------------------------ finding files
 
@@ -838,6 +854,7 @@ class Warehouse:
                            write_statistics=[c for c in _FILTERED if c in table.column_names])
             os.chmod(tmp, 0o600)
             os.replace(tmp, self.dir / name)
+            self._schema(str(self.dir / name), table)
             written.setdefault(kind, []).append(name)
             tables.clear()
 
