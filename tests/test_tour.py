@@ -173,3 +173,19 @@ def test_prediction_and_label_drift_against_the_baseline_window(demo):
     report = svc.drift("fraud-detector", "24h").to_dict()
     assert report["prediction"]["column"] == "prediction_num" and report["prediction"]["n_cur"] > 0
     assert report["label"]["n_cur"] > 0 and report["label"]["test"]
+
+
+def test_a_large_history_is_read_without_the_week_of_features_and_finds_the_same(demo):
+    """Past `narrow_after` rows a model's rules read the history without its drift features, and the drift
+    rules read those alone: the same incidents, onsets, evidence and suspects as one wide read."""
+    config, tour, wide = demo
+    now = ts(tour["now"])
+    svc = Service(parse_file(config), clock=lambda: now)
+    svc.monitor.narrow_after = 0  # every model's history counts as large
+    narrow = svc.findings(max_age_s=0)
+    mon = svc.monitor
+    rows, was_narrow = mon._rule_rows("fraud-detector", mon.history_start(now), now)
+    only_drift = set(mon.drift_features("fraud-detector")) - set(mon.model_config("fraud-detector").segments)
+    assert was_narrow and only_drift and not only_drift & set(rows.columns)
+    assert len(narrow) == len(wide) >= 6
+    assert [f.to_dict() for f in narrow] == [f.to_dict() for f in wide]

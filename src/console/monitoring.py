@@ -33,6 +33,7 @@ from console.warehouse import Warehouse
 CONTRACT_COLUMNS = ("ts", "model", "version", "environment", "variant", "request_id", "prediction", "prediction_num",
                     "score", "latency_ms", "is_error", "input_tokens", "output_tokens", "cost_usd")
 LLM_COLUMNS = ("prompt_version", "refused", "guardrail_blocked", "factuality")
+TARGET_COLUMNS = ["ts", "request_id", "prediction", "prediction_num"]  # what prediction and label drift read
 WINDOWS = ("1h", "6h", "24h", "7d")
 HISTORY = "7d"
 FRAME_BUDGET = 256 << 20  # bytes of read frames kept for reuse; a fleet's 7-day frames would not fit in memory
@@ -43,6 +44,9 @@ MIN_LABELS = 200  # labelled rows a quality verdict needs (an 8-point drop is th
 MIN_COST_ROWS = 50  # requests on each side of a version or prompt change before a cost ratio is evidence
 MIN_SEGMENT_LABELS = 200  # labelled rows a segment needs before it can be an incident
 DRIFT_STEP = timedelta(hours=3)  # drift verdicts at most every 3 h (each costs a full drift test)
+# A model with more rows than this in its history is evaluated without holding the week with every column: its
+# rules read the contract columns, segments and LLM fields, and the drift rules the drift features alone.
+NARROW_AFTER = 200_000
 DRIFT_MIN_SPAN = "6h"  # a drift window is at least this long (and at least MIN_DRIFT_ROWS rows)
 SUSPECT_LOOKBACK = "24h"  # changes this long before the evidence can be suspects
 BASELINE = timedelta(days=2)  # accuracy and MAE are compared with the first two days of the history
@@ -155,6 +159,7 @@ class Monitor:
         self.recommendations: list = []  # analytics.incidents.Recommendation, from the last findings()
         self.since: datetime | None = None  # start of the incident history; None: HISTORY before now
         self._sketch_drift = None
+        self.narrow_after = NARROW_AFTER
 
     @property
     def sketch_drift(self):
@@ -247,7 +252,9 @@ class Monitor:
         attrs = self.attributes(model)
         wanted = list(dict.fromkeys(["ts", *(columns if columns is not None else [*CONTRACT_COLUMNS, *attrs])]))
         frame = self.wh.frame("model_predictions", {  # an LLM's features include its token counts
-            "model": model, "since": since, "until": until, "environment": environment}, columns=wanted).sort("ts")
+            "model": model, "since": since, "until": until, "environment": environment}, columns=wanted)
+        if not frame["ts"].is_sorted():  # logs written in time order come back in it: a sort copies every column
+            frame = frame.sort("ts")
         typed = [n for n in wanted if n in attrs]
         missing = [n for n in typed if n not in frame.columns]
         cols = [_typed(frame.get_column(n)) for n in typed if n in frame.columns and frame.schema[n] == pl.Utf8]
@@ -313,12 +320,17 @@ class Monitor:
         history = max(span, parse_window(HISTORY))
         every = every or ("1h" if span <= timedelta(hours=24) else "6h")
         feats = list(ref.columns)
-        rows = self.predictions(model, now - history, now, environment)
-        current = _drift_ready(rows.filter(pl.col("ts") > now - span).select(feats))
-        ds = dataset_drift(ref, current, self.cfg.drift_share)
+        # the trend needs every feature over the history; the verdict only the window's (prediction and label
+        # drift compare it with the history's first days, from a narrow read)
+        rows = self.predictions(model, now - history, now, environment) if series else None
+        current = rows.filter(pl.col("ts") > now - span) if rows is not None else \
+            self.predictions(model, now - span, now, environment)
+        ds = dataset_drift(ref, _drift_ready(current.select(feats)), self.cfg.drift_share)
         windows = drift_over_time(ref, _drift_ready(rows.select(["ts", *feats])), "ts", every,
                                   self.cfg.drift_share) if series else []
         points = {f: [(w.start, w.drift.column(f).score, w.drift.column(f).drifted) for w in windows] for f in feats}
+        if target and rows is None:
+            rows = self.typed_rows(model, now - history, now, environment, columns=TARGET_COLUMNS)
         prediction, label = self._target_drift(model, rows, now, span, now - history, environment) if target \
             else (None, None)
         return DriftReport(model, format_span(window), now, ds, points, windows, prediction, len(self.reference_frame(model)),
@@ -488,12 +500,13 @@ class Monitor:
         mc = self.model_config(model)
         since = self.history_start(now)
         rules = self.rules_for(model)
-        preds = self.predictions(model, since, now)
+        preds, narrow = self._rule_rows(model, since, now)
         found: list[Finding] = []
         deployments = self.deployments(model, until=now)
         if deployments.height and "environment" in deployments.columns:  # the findings are production's
             deployments = deployments.filter(pl.col("environment").is_null() | (pl.col("environment") == "production"))
         ctx = _Context(model, mc, preds, since, now, deployments)
+        ctx.narrow = narrow
         for rule in rules:
             if rule.metric == "stale_minutes":
                 found += self._stale(ctx, rule)
@@ -505,6 +518,22 @@ class Monitor:
         if preds.height and (mc.segments or mc.sensitive):
             found += self._segment_findings(model, mc, ctx.joined(self), deployments, preds, now)
         return found
+
+    def _rule_rows(self, model: str, since: datetime, now: datetime) -> tuple[pl.DataFrame, bool]:
+        """The history the rules read, and whether the features only drift looks at were left out. Up to
+        NARROW_AFTER rows: every column, the frame the screens share. Past that, the week with every column
+        costs gigabytes at fleet volumes (1.25 GB peak at 1M rows, 0.75 GB in two reads), so the rules read
+        the history without the drift features and the drift rules read those alone (`_Context.features`)."""
+        n = self.wh.one("model_rows", {"model": model, "since": since, "until": now, "environment": "production"})
+        if not n or n[0] < self.narrow_after:
+            return self.predictions(model, since, now), False
+        return self.typed_rows(model, since, now, "production", columns=self._narrow_columns(model)), True
+
+    def _narrow_columns(self, model: str) -> list[str]:
+        mc = self.model_config(model)
+        drift_only = set(self.drift_features(model)) - {*CONTRACT_COLUMNS, *mc.segments, *mc.sensitive, *LLM_COLUMNS}
+        return [c for c in dict.fromkeys((*CONTRACT_COLUMNS, *self.attributes(model), *LLM_COLUMNS))
+                if c not in drift_only]
 
     # ------------------------------------------------------------------ one rule over the history
 
@@ -548,16 +577,15 @@ class Monitor:
         if ref is None:
             return [], {"note": "no reference data"}
         feats = list(ref.columns)
-        rows = ev.Sorted(_drift_ready(ctx.preds.select(["ts", *feats])))
+        rows = ctx.features(self, feats)
         span = max(span, parse_window(DRIFT_MIN_SPAN))
-        spans = ev.windows(rows.df["ts"], ctx.now, span, MIN_DRIFT_ROWS, ctx.since, step=max(span / 2, DRIFT_STEP))
+        spans = ev.windows(ctx.preds["ts"], ctx.now, span, MIN_DRIFT_ROWS, ctx.since, step=max(span / 2, DRIFT_STEP))
         evals, reports = [], {}
         for lo, hi, n in spans:
             if n < MIN_DRIFT_ROWS:
                 evals.append(ev.Evaluation(lo, hi, n, None, None, note=f"{n} rows, needs {MIN_DRIFT_ROWS}"))
                 continue
-            part = rows.slice(lo, hi).drop("ts")
-            ds = dataset_drift(ref, part, self.cfg.drift_share)
+            ds = dataset_drift(ref, rows.slice(lo, hi).drop("ts"), self.cfg.drift_share)
             reports[hi] = ds
             if not ds.n_evaluated:
                 evals.append(ev.Evaluation(lo, hi, n, None, None, note="no feature evaluated"))
@@ -613,7 +641,9 @@ class Monitor:
         if not budget:
             return []
         month_start, _ = co.month_bounds(ctx.since)
-        preds = self.predictions(ctx.model, min(month_start, ctx.since), ctx.now)
+        preds = self.typed_rows(ctx.model, min(month_start, ctx.since), ctx.now, "production",
+                                columns=self._narrow_columns(ctx.model)) if ctx.narrow else \
+            self.predictions(ctx.model, min(month_start, ctx.since), ctx.now)
         costed = co.with_cost(preds, ctx.mc.prices).sort("ts")
         rows = ev.Sorted(costed)
         evals, hi = [], ctx.now
@@ -855,7 +885,17 @@ class _Context:
 
     def __init__(self, model, mc, preds, since, now, deployments):
         self.model, self.mc, self.preds, self.since, self.now, self.deployments = model, mc, preds, since, now, deployments
+        self.narrow = False  # the rows lack the features only drift reads (a large history): read them alone
         self._joined = None
+        self._features: ev.Sorted | None = None
+
+    def features(self, monitor: "Monitor", feats: list[str]) -> ev.Sorted:
+        """The drift features over the history, ready for the engine; read once for every drift rule."""
+        if self._features is None:
+            frame = monitor.typed_rows(self.model, self.since, self.now, "production", columns=feats) \
+                if self.narrow else self.preds
+            self._features = ev.Sorted(_drift_ready(frame.select(["ts", *feats])))
+        return self._features
 
     def joined(self, monitor: "Monitor") -> pl.DataFrame:
         if self._joined is None:

@@ -310,8 +310,9 @@ class RollupDrift:
                   for f in feats}  # a column whose test needs raw rows has no trend
         prediction = label = None
         if target:
-            narrow = mon.typed_rows(model, now - history, now, environment,
-                                    columns=["ts", "request_id", "prediction", "prediction_num"])
+            from console.monitoring import TARGET_COLUMNS
+
+            narrow = mon.typed_rows(model, now - history, now, environment, columns=TARGET_COLUMNS)
             prediction, label = mon._target_drift(model, narrow, now, span, now - history, environment)
         note = (f"scores from hourly rollups: each within its bound of the exact score ({ds.n_borderline} "
                 f"borderline); --exact re-reads the raw rows") + (f"; {self.note}" if self.note else "")
