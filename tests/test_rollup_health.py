@@ -56,7 +56,8 @@ def _window(raw: pl.DataFrame, span: timedelta) -> pl.DataFrame:
 
 def _rank_ok(values: np.ndarray, got: float, q: float, eps: float) -> bool:
     """`got`'s true rank among `values` (a range, for ties) comes within `eps` of `q`."""
-    v = np.sort(values.astype(np.float32).astype(np.float64))
+    v = np.sort(values.astype(np.float32).astype(np.float64))  # as the sketches hold them
+    got = float(np.float32(got))
     below, upto = np.searchsorted(v, got, "left") / v.size, np.searchsorted(v, got, "right") / v.size
     return below <= q + eps and upto >= q - eps
 

@@ -149,8 +149,8 @@ def parts_table(parts: Mapping[tuple, HealthPart], keys: Sequence[str], minutes:
         cols["error_rate"].append(p.errors / p.requests)
         dist = sk.Dist.union(p.latency)
         q = dist.quantiles(np.array([0.50, 0.95, 0.99])) if dist.n else [None] * 3
-        for name, v in zip(("p50_ms", "p95_ms", "p99_ms"), q):
-            cols[name].append(None if v is None else float(v))
+        for name, v in zip(("p50_ms", "p95_ms", "p99_ms"), q):  # sketches hold float32: its shortest text
+            cols[name].append(None if v is None else float(str(np.float32(v))))
         eps = max(eps, dist.eps)
     schema = {**{k: (dtypes or {}).get(k, pl.String) for k in keys}, "requests": pl.UInt32,
               "throughput_rpm": pl.Float64, "errors": pl.Int64, "error_rate": pl.Float64, "p50_ms": pl.Float64,
