@@ -133,3 +133,21 @@ def test_the_cli_says_what_the_service_says(log, health72, capsys):
     assert data["note"] == health72["note"] and data["rank_error"] == health72["rank_error"]
     assert [r["requests"] for r in data["series"]] == health72["series"]["requests"].to_list()
     assert [r["p95_ms"] for r in data["series"]] == health72["series"]["p95_ms"].to_list()
+
+
+def test_every_environment_and_an_empty_window(log, health72):
+    root, _ = log
+    svc = Service(parse_file(root / "console.toml"), clock=lambda: NOW)
+    later = Service(parse_file(root / "console.toml"), clock=lambda: NOW + timedelta(days=30))
+    try:
+        svc.refresh()
+        every = svc.health("fraud", "72h", environment=None)  # the fleet logs production only
+        later.refresh()
+        empty = later.health("fraud", "72h")
+    finally:
+        svc.close()
+        later.close()
+    assert every["table"].to_dicts() == health72["table"].to_dicts()
+    assert every["series"].to_dicts() == health72["series"].to_dicts()
+    assert empty["table"].height == 0 and empty["series"].height == 0
+    assert list(empty["table"].columns) == list(health72["table"].columns)
