@@ -32,6 +32,7 @@ def log(tmp_path_factory) -> tuple[Path, pl.DataFrame]:
     root = tmp_path_factory.mktemp("rollup-health")
     preds, _ = fleet(hours=80, per_hour=2000, seed=7)
     preds = preds.with_columns((pl.col("status") != "ok").alias("is_error")).drop("status")
+    preds = preds.filter(pl.col("ts") <= NOW)  # nothing after the view (the screen would say so in its header)
     write_hive(preds, root)
     (root / "console.toml").write_text(
         '[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "logs/**/*.parquet"\nformat = "parquet"\n'
@@ -151,3 +152,35 @@ def test_every_environment_and_an_empty_window(log, health72):
     assert every["series"].to_dicts() == health72["series"].to_dicts()
     assert empty["table"].height == 0 and empty["series"].height == 0
     assert list(empty["table"].columns) == list(health72["table"].columns)
+
+
+async def test_the_health_screen_says_where_its_percentiles_come_from(log):
+    from console.ui.app import ConsoleApp
+    from console.ui.screens import monitoring_registry  # noqa: F401 - registers the screens
+    from console.ui.screens.health import HealthScreen
+    from console.ui.widgets import FilterTable
+    from ui_fixtures import screen_text, until
+
+    root, _ = log
+    cfg = parse_file(root / "console.toml")
+    svc = Service(cfg, clock=lambda: NOW)
+    svc.refresh()
+    want = svc.health("fraud", "7d")
+    app = ConsoleApp(cfg, service=svc, poll=False)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app.push_screen(HealthScreen("fraud", "production", window="7d"))
+            screen = app.screen
+            await until(pilot, lambda: screen.p95 is not None and screen.p95["every"] == "6h", "the 7d health")
+            await pilot.pause()
+            shown = screen_text(app)
+            assert "percentiles from hourly rollups, within ±" in shown and "[7d]" in shown
+            t = screen.query_one("#versions", FilterTable)
+            col = [c.key for c in t.columns].index("requests")
+            assert [int(t.cells(k)[col].plain.replace(",", "")) for k in t.row_keys] == want["table"]["requests"].to_list()
+            await pilot.press("1")  # 1h: raw rows, no note
+            await until(pilot, lambda: screen.p95 is not None and screen.p95["every"] == "5m", "the 1h health")
+            await pilot.pause()
+            assert "hourly rollups" not in screen_text(app)
+    finally:
+        svc.close()
