@@ -4,6 +4,16 @@
 -- columns it needs ("typed": a clean file whose ts is a zone-less timestamp, read as it is, so time filters
 -- reach the scan); the rest ("inplace") are filtered row by row, and their bad rows are the malformed ones. Rebuilt after each refresh with the current
 -- file lists (the braced names are filled with quoted path lists); a view never copies a row.
+-- The segments of each kind have a view of their own ("stored"): a refresh that adds a segment replaces only
+-- that one, and the views built on it are bound again only when its columns change. Segments that all have
+-- the same columns are read without union_by_name (bound from one footer instead of every one).
+-- Rows dated after this are set aside as clock skew: the horizon, to the next whole minute, as a macro, so that
+-- its change each minute replaces only it, not every view over the Parquet logs (they bind it per query).
+CREATE OR REPLACE MACRO store_horizon() AS TIMESTAMP '{max_ts}';
+CREATE OR REPLACE VIEW stored_predictions AS SELECT * FROM read_parquet({segments_predictions}, union_by_name = {union_predictions});
+CREATE OR REPLACE VIEW stored_labels AS SELECT * FROM read_parquet({segments_labels}, union_by_name = {union_labels});
+CREATE OR REPLACE VIEW stored_deployments AS SELECT * FROM read_parquet({segments_deployments}, union_by_name = {union_deployments});
+CREATE OR REPLACE VIEW stored_malformed AS SELECT * FROM read_parquet({segments_malformed}, union_by_name = {union_malformed});
 CREATE OR REPLACE VIEW inplace_raw_predictions AS
     SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
     FROM read_parquet({inplace_predictions}, union_by_name = true, filename = true, file_row_number = true);
@@ -49,25 +59,25 @@ CREATE OR REPLACE VIEW lake_predictions AS {lake_conform_predictions};
 CREATE OR REPLACE VIEW lake_labels AS {lake_conform_labels};
 CREATE OR REPLACE VIEW lake_deployments AS {lake_conform_deployments};
 CREATE OR REPLACE VIEW predictions AS
-    SELECT * FROM read_parquet({segments_predictions}, union_by_name = true)
+    SELECT * FROM stored_predictions
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM clean_predictions
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM typed_predictions
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM inplace_predictions WHERE _reject IS NULL
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM lake_predictions WHERE _reject IS NULL;
 CREATE OR REPLACE VIEW labels AS
-    SELECT * FROM read_parquet({segments_labels}, union_by_name = true)
+    SELECT * FROM stored_labels
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM clean_labels
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM typed_labels
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM inplace_labels WHERE _reject IS NULL
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM lake_labels WHERE _reject IS NULL;
 CREATE OR REPLACE VIEW deployments AS
-    SELECT * FROM read_parquet({segments_deployments}, union_by_name = true)
+    SELECT * FROM stored_deployments
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM clean_deployments
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM typed_deployments
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM inplace_deployments WHERE _reject IS NULL
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM lake_deployments WHERE _reject IS NULL;
 CREATE OR REPLACE VIEW malformed AS
-    SELECT source, location, reason, raw FROM read_parquet({segments_malformed}, union_by_name = true)
+    SELECT source, location, reason, raw FROM stored_malformed
     UNION ALL SELECT source, CAST(loc AS VARCHAR), _reject, NULL FROM inplace_predictions WHERE _reject IS NOT NULL
     UNION ALL SELECT source, CAST(loc AS VARCHAR), _reject, NULL FROM inplace_labels WHERE _reject IS NOT NULL
     UNION ALL SELECT source, CAST(loc AS VARCHAR), _reject, NULL FROM inplace_deployments WHERE _reject IS NOT NULL

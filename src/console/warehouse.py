@@ -15,6 +15,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -33,11 +34,11 @@ import pyarrow.parquet as pq
 
 from console import __version__
 from console.config import Config, LogSource, reveal
-from console.sources.contract import CONTRACT, PROVENANCE, Rejected
+from console.sources.contract import CONTRACT, PREDICTION_RAW_ONLY, PROVENANCE, Rejected
 from console.sources import trace_poll
 from console.sources.files import FileCursor, Tailer
 from console.sources.readers import READERS
-from console.sql import load_query
+from console.sql import load_query, load_statements
 from console.store import parse
 from console.store.facts import Facts, ts_text, ts_value
 from console.store.manifest import KINDS, Manifest
@@ -50,6 +51,7 @@ STEP_ROWS = FLUSH_ROWS  # then a step every this many rows: each a segment and t
 CHUNK_BYTES = 64 << 20  # what the tailer hands out at a time
 COMPACT_AT = 24  # this many small segments of one kind are merged into one (a live log adds one per refresh)
 SMALL_ROWS = 200_000  # a segment below this is small
+ROW_GROUP = 128_000  # rows per row group of a segment
 _UNIQUE = ("request_id", "error", "raw", "location")  # text columns a dictionary does not shrink
 _FILTERED = ("ts", "model", "version", "environment", "variant")  # columns with segment statistics
 RETIRE_S = 600.0  # a merged-away segment is deleted this long after, so a reader holding the old list still works
@@ -171,10 +173,12 @@ class Warehouse:
         self._parquet_rows: dict[str, int] = {}
         self._lakes: dict[str, object] = {}  # lake_N -> the Arrow dataset every cursor registers
         self._lake_kinds: dict[str, str] = {}
-        self._parquet_meta: dict[tuple, int | str] = {}
+        self._parquet_meta: dict[tuple, object] = {}  # facts of Parquet files by (file, version), read once
         self._facts = Facts(self.dir)
         self._checked: set[tuple] = set()  # (file, version) checked by this process, future rows or not
         self._views: set[str] = set()  # the view statements last run on this connection
+        self._shapes: dict[str, tuple] = {}  # kind -> its segments' columns and types when its views were built
+        self._reshaped: set[str] = set()  # views to build again: the columns of a view they read changed
         import weakref
 
         self._cursors: weakref.WeakSet = weakref.WeakSet()  # open cursors, for interrupt()
@@ -189,6 +193,7 @@ class Warehouse:
         self._changed_types: set[tuple[str, str]] = set()  # (kind, column) a segment being written mixed kinds in
         self._new_fields: set[tuple[str, str]] = set()  # (kind, column) first seen since the store had rows
         self._columns: dict[str, set[str]] = {}  # kind -> the columns its segments hold
+        self._json_types: dict[tuple[str, str], dict] = {}  # (kind, path) -> the types that read its last piece
         self.manifest = Manifest.load(self._manifest_path)
         self._build_views(self.manifest, self._parquet_files()[0])
 
@@ -290,23 +295,34 @@ class Warehouse:
         # scan (row groups and whole files outside the window are skipped) instead of casting every row first
         typed = {k: [p for p in files if self._ts_typed(p)] for k, files in clean.items()}
         clean = {k: [p for p in files if p not in set(typed[k])] for k, files in clean.items()}
-        seg = {k: [str(self.dir / n) for n in m.segments.get(k, [])] + [str(self.dir / f"skeleton-{k}.parquet")]
-               for k in KINDS}
+        # a kind's segments, read by name when their columns differ; when they all have the same ones (a live log
+        # adds segments like the last), without: DuckDB then binds them from one footer instead of all of them.
+        # The skeleton is listed for a kind with no segment, or whose segments lack a contract field.
+        seg: dict[str, list[str]] = {}
+        union: dict[str, str] = {}
+        for k in KINDS:
+            files = [str(self.dir / n) for n in m.segments.get(k, [])]
+            skeleton = str(self.dir / f"skeleton-{k}.parquet")
+            schemas = {self._schema(f) for f in files}
+            alike = len(schemas) == 1 and {c for c, _ in self._schema(skeleton)} <= {c for c, _ in schemas.pop()}
+            seg[k], union[k] = (files, "false") if alike else (files + [skeleton], "true")
         raw = str(self.dir / "skeleton-raw.parquet")
-        # the horizon for rows dated in the future, to the next whole minute: the views' text then changes only
-        # when a file or segment list does, and only the statements that changed are run again (a refresh
-        # after a few appended rows rebinds the kinds that got a segment, not every view over every file)
+        # the horizon for rows dated in the future, to the next whole minute, in a macro the views call: their
+        # text then changes only when a file or segment list does, and only the statements that changed are run
+        # again (a refresh after a few appended rows rebinds the kind that got a segment, not every view)
         horizon = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=self.future_s)
         max_ts = (horizon.replace(second=0, microsecond=0) + timedelta(minutes=1)).isoformat(sep=" ")
         conform = {k: load_query(f"conform_{k}").replace("FROM chunk", f"FROM inplace_raw_{k}")
-                   .replace("$max_ts", f"TIMESTAMP '{max_ts}'") for k in ("predictions", "labels", "deployments")}
+                   .replace("$max_ts", "store_horizon()") for k in ("predictions", "labels", "deployments")}
         lake = {k: " UNION ALL BY NAME ".join(f"SELECT * FROM {n}" for n, kk in self._lake_kinds.items() if kk == k)
                 or f"SELECT * FROM read_parquet({_sql_list([raw])})" for k in ("predictions", "labels", "deployments")}
-        sql = load_query("views").format(
+        values = dict(
+            max_ts=max_ts,
             **{f"lake_{k}": v for k, v in lake.items()},
             **{f"lake_conform_{k}": v.replace(f"FROM inplace_raw_{k}", f"FROM lake_raw_{k}")
                for k, v in conform.items()},
             **{f"segments_{k}": _sql_list(seg[k]) for k in KINDS},
+            **{f"union_{k}": union[k] for k in KINDS},
             **{f"inplace_{k}": _sql_list(parquet.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
             **{f"clean_{k}": _sql_list(clean.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
             **{f"typed_{k}": _sql_list(typed.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
@@ -315,12 +331,43 @@ class Warehouse:
                for k, v in conform.items()},
             **{f"typed_conform_{k}": _ts_as_is(v.replace(f"FROM inplace_raw_{k}", f"FROM typed_raw_{k}"))
                for k, v in conform.items()})
-        statements = [st.query for st in duckdb.extract_statements(sql)]
+        statements = [st.format(**values) for st in load_statements("views")]
         with self.cursor() as cur:
             for st in statements:
-                if st not in self._views:
-                    cur.execute(st)
+                name = _VIEW_NAME.match(st)
+                name = name.group(1) if name else ""
+                if st in self._views and name not in self._reshaped:
+                    continue
+                cur.execute(st)
+                self._reshaped.discard(name)
+                if name.startswith("stored_"):
+                    # the views over a kind's segments are bound again only when their columns may have
+                    # changed: a new segment of the same columns leaves them valid (DuckDB binds a view's parts
+                    # per query; older versions refuse a view whose parts' types changed since it was made)
+                    kind = name.removeprefix("stored_")
+                    shape = self._shape(seg[kind])
+                    if self._shapes.get(kind, shape) != shape:
+                        self._reshaped.add(kind)
+                    self._shapes[kind] = shape
         self._views = set(statements)
+
+    def _shape(self, files: list[str]) -> tuple:
+        """What a union by name of these Parquet files binds to, as far as it can change: each column, in order
+        of first appearance, with the types the files give it (from their footers, read once per file)."""
+        types: dict[str, set[str]] = {}
+        for path in files:
+            for col, t in self._schema(path):
+                types.setdefault(col, set()).add(t)
+        return tuple((col, tuple(sorted(ts))) for col, ts in types.items())
+
+    def _schema(self, path: str, table: pa.Table | None = None) -> tuple:
+        """A store file's columns and their types, from its footer once per process (or from the table just
+        written to it: a segment never changes)."""
+        key = ("schema", path)
+        if key not in self._parquet_meta or table is not None:
+            schema = table.schema if table is not None else pq.read_schema(path)
+            self._parquet_meta[key] = tuple((f.name, str(f.type)) for f in schema)
+        return self._parquet_meta[key]
 
     # ------------------------------------------------------------------ finding files
 
@@ -595,7 +642,8 @@ class Warehouse:
                 tables, rej = parse.csv_lines(body, header=header or "", source=path, first_line=first_line)
                 by_kind = [(src.kind, t) for t in tables]
             elif fmt_file == "jsonl":
-                tables, rej = parse.jsonl(body, source=path, first_line=first_line)
+                tables, rej = parse.jsonl(body, source=path, first_line=first_line,
+                                          types=self._json_types.setdefault((src.kind, src.path), {}))
                 by_kind = [(src.kind, t) for t in tables]
             elif fmt_file in READERS:  # a vendor's format: its reader maps it onto the contract
                 parsed = READERS[fmt_file].parse(body, source=path, first_line=first_line,
@@ -736,7 +784,23 @@ class Warehouse:
             self.on_progress(self.progress)
 
     def _conform(self, kind: str, table: pa.Table) -> tuple[pa.Table, pa.Table]:
-        """(rows typed into the contract, rows set aside as malformed records)."""
+        """(rows typed into the contract, rows set aside as malformed records).
+
+        A prediction's features pass through the conform query unchanged, so when they are of plain types
+        they go round it: the query reads the contract fields only (a third less work on a wide log), and
+        the features are put back beside the typed rows when every row was kept, in the order the query
+        keeps (checked on the line numbers). Anything else is conformed whole, as before."""
+        aside = _features_aside(kind, table)
+        if aside:
+            typed = self._conform_query(kind, table.drop_columns(aside))
+            loc = table.column("loc")
+            if typed.column("_reject").null_count == typed.num_rows and typed.column("loc").equals(loc):
+                good = typed.drop_columns(["_reject"])
+                for name in aside:
+                    col = table.column(name)
+                    good = good.append_column(name, col.cast(pa.string()) if pa.types.is_string_view(col.type)
+                                              or pa.types.is_large_string(col.type) else col)
+                return good, MALFORMED.empty_table()
         max_ts = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=self.future_s)
         con = self._con.cursor()
         try:
@@ -752,6 +816,17 @@ class Warehouse:
         ok = typed.filter(pc.is_null(typed.column("_reject"))).drop_columns(["_reject"])
         return ok, refused
 
+    def _conform_query(self, kind: str, table: pa.Table) -> pa.Table:
+        """The conform query's rows, `_reject` included."""
+        max_ts = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=self.future_s)
+        con = self._con.cursor()
+        try:
+            con.register("chunk", table)
+            sql = load_query(f"conform_{kind}")
+            return con.sql(sql, params={"max_ts": max_ts} if "$max_ts" in sql else {}).to_arrow_table()
+        finally:
+            con.close()
+
     def _flush(self, pending: dict[str, list[pa.Table]], written: dict[str, list[str]]) -> None:
         for kind, tables in pending.items():
             if not tables:
@@ -762,10 +837,11 @@ class Warehouse:
             if known:
                 self._new_fields.update((kind, c) for c in table.column_names if c not in known)
             known.update(table.column_names)
-            if kind == "predictions":
+            if kind == "predictions" and table.num_rows > ROW_GROUP:
                 # row groups of one model each, so a model's queries skip the others; a stable sort by model
                 # keeps each model's rows in the order they were logged (by time, as logs are written), at a
-                # quarter of the cost of sorting by time as well
+                # quarter of the cost of sorting by time as well. A segment of one row group (a live log's
+                # refresh) gains nothing from it: compaction sorts its rows when it merges them.
                 table = table.take(pc.sort_indices(table, [("model", "ascending")]))
             name = f"{kind}/{uuid.uuid4().hex}.parquet"
             tmp = self.dir / f"{name}.tmp"
@@ -773,11 +849,12 @@ class Warehouse:
             # dictionaries pay off for names and categories, not for unique ids or measurements; zstd on text
             # only (it compresses measurements little, for most of the writing time); statistics only for the
             # columns queries filter on (every feature's took a third of the writing time)
-            pq.write_table(table, tmp, row_group_size=128_000, use_dictionary=[c for c in texts if c not in _UNIQUE],
+            pq.write_table(table, tmp, row_group_size=ROW_GROUP, use_dictionary=[c for c in texts if c not in _UNIQUE],
                            compression={f.name: "zstd" if f.name in texts else "none" for f in table.schema},
                            write_statistics=[c for c in _FILTERED if c in table.column_names])
             os.chmod(tmp, 0o600)
             os.replace(tmp, self.dir / name)
+            self._schema(str(self.dir / name), table)
             written.setdefault(kind, []).append(name)
             tables.clear()
 
@@ -799,7 +876,8 @@ class Warehouse:
                 batch.append(n)
                 total += rows[n]
             written: dict[str, list[str]] = {}
-            self._flush({kind: [pq.read_table(self.dir / n) for n in batch]}, written)
+            # one thread per small file: threads cost more than they save on 10k-row files (a third less time)
+            self._flush({kind: [pq.read_table(self.dir / n, use_threads=False) for n in batch]}, written)
             m.segments[kind] = [n for n in m.segments[kind] if n not in set(batch)] + written.get(kind, [])
             m.retired += [[n, now] for n in batch]
             changed = True
@@ -836,6 +914,28 @@ class Warehouse:
                 shutil.rmtree(self._tmp, ignore_errors=True)
 
 
+_READ_BY_CONFORM = {n.lower() for n in (*CONTRACT["predictions"], *PREDICTION_RAW_ONLY, *PROVENANCE)}
+_PLAIN = (pa.types.is_float64, pa.types.is_int64, pa.types.is_boolean, pa.types.is_string,
+          pa.types.is_large_string, pa.types.is_string_view)
+
+
+def _features_aside(kind: str, table: pa.Table) -> list[str]:
+    """The columns of a chunk of predictions that the conform query would pass through as they are (features
+    and segments of plain types), when the chunk's line numbers can prove the order of its rows; else none.
+    DuckDB matches names without regard to case, and so does this."""
+    names = table.column_names
+    if kind != "predictions" or "loc" not in names or len({n.lower() for n in names}) != len(names):
+        return []
+    aside = [n for n in names if n.lower() not in _READ_BY_CONFORM]
+    if not aside or any(not any(is_(table.schema.field(n).type) for is_ in _PLAIN) for n in aside):
+        return []
+    loc = table.column("loc")
+    if loc.null_count or not pa.types.is_int64(loc.type) or (
+            len(loc) > 1 and not pc.all(pc.greater(loc.slice(1), loc.slice(0, len(loc) - 1))).as_py()):
+        return []  # line numbers that do not rise cannot show that the query kept the order
+    return aside
+
+
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:
     if b is not None and b.tzinfo is not None:
         b = b.astimezone(UTC).replace(tzinfo=None)
@@ -850,6 +950,7 @@ def _expand(pattern: str) -> list[str]:
     return [pattern] if os.path.exists(pattern) else []
 
 
+_VIEW_NAME = re.compile(r"(?:\s*--[^\n]*\n)*\s*CREATE OR REPLACE VIEW (\w+)")
 TS_CAST = "TRY_CAST(ts AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS _ts"  # the conform queries' reading of ts
 
 
