@@ -354,18 +354,34 @@ class Monitor:
     # ------------------------------------------------------------------ health, quality, cost
 
     def health(self, model: str, window: str = "1h", environment: str | None = "production") -> dict:
+        """The window's table and chart, and the SLO burn. A window longer than `rollup_drift.SKETCH_AFTER` is
+        read from the hourly rollups plus its raw edge hours (`rollup_health`: counts exact, percentiles from
+        sketches, said in "note"); the SLO's own windows are hours and stay raw."""
+        from console.rollup_drift import SKETCH_AFTER
+
         now = self.clock()
         mc = self.model_config(model)
-        long = max(parse_window(window), parse_window(mc.slo.long_window), timedelta(hours=24))
-        preds = self.rows(model, now - long, now, environment)
-        table = he.health_table(preds, now, window, ("version", "variant"))
-        burn = ru.rule_for(self.rules_for(model, quality=False), "burn_rate")  # the same threshold the alert fires at
-        factor = burn.threshold if burn is not None else he.DEFAULT_BURN_FACTOR
         span = parse_window(window)  # the chart follows the window: about 48 buckets across it
         every = next((e for e in ("1m", "5m", "10m", "30m", "1h", "3h", "6h", "12h") if parse_window(e) * 48 >= span),
                      "1d")
-        return {"table": table, "slo": he.slo_status(preds, mc.slo, now, factor), "burn_rule": burn,
-                "range": (now - span, now), "every": every,
+        sketched = None
+        if span > SKETCH_AFTER:
+            from console import rollup_health
+
+            preds = self.rows(model, now - max(parse_window(mc.slo.long_window), timedelta(hours=24)), now,
+                              environment)
+            sketched = rollup_health.health(self, model, now - span, now, environment, every, preds)
+        if sketched is None:
+            long = max(span, parse_window(mc.slo.long_window), timedelta(hours=24))
+            preds = self.rows(model, now - long, now, environment)
+        burn = ru.rule_for(self.rules_for(model, quality=False), "burn_rate")  # the same threshold the alert fires at
+        factor = burn.threshold if burn is not None else he.DEFAULT_BURN_FACTOR
+        out = {"slo": he.slo_status(preds, mc.slo, now, factor), "burn_rule": burn, "range": (now - span, now),
+               "every": every}
+        if sketched is not None:
+            table, series, note, eps = sketched
+            return {"table": table, **out, "series": series, "note": note, "rank_error": eps}
+        return {"table": he.health_table(preds, now, window, ("version", "variant")), **out,
                 "series": he.health_series(preds.filter(pl.col("ts") > now - span), every, ())}
 
     def _labelled_history(self, model: str, environment: str | None):

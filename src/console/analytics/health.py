@@ -8,12 +8,14 @@ short and a long window burn faster than `factor` (14.4 = 2 % of a 30-day budget
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Mapping, Sequence
 
+import numpy as np
 import polars as pl
 
+from console.analytics import sketches as sk
 from console.config import ModelConfig, Slo
 from console.analytics.windows import JsonResult, bucket_expr, in_window, opt_float, parse_window
 
@@ -93,6 +95,67 @@ def current_health(preds: pl.DataFrame, now: datetime, window: str = "5m",
                           p50_ms=opt_float(r["p50_ms"]), p95_ms=opt_float(r["p95_ms"]),
                           p99_ms=opt_float(r["p99_ms"])))
     return out
+
+
+# --------------------------------------------------------------------------- from hourly rollups
+
+
+@dataclass
+class HealthPart:
+    """The mergeable health of one group (and bucket) over some hours: exact request and error counts, and
+    the latency as weighted items (a rollup hour's KLL sketch, or raw rows with weight 1). Counts add
+    exactly, so requests, errors and error rates equal the raw computation; only percentiles are estimates."""
+
+    requests: int = 0
+    errors: int = 0
+    latency: list[sk.Dist] = field(default_factory=list)
+
+    def add(self, requests: int, errors: int, latency: sk.Dist | None = None) -> None:
+        self.requests += int(requests or 0)
+        self.errors += int(errors or 0)
+        if latency is not None and latency.n:
+            self.latency.append(latency)
+
+
+def raw_parts(preds: pl.DataFrame, keys: Sequence[str], parts: dict[tuple, HealthPart]) -> None:
+    """Raw rows into `parts` by the values of `keys` (counted as `health_table` counts them; NaN latency
+    is missing)."""
+    if not preds.height:
+        return
+    agg = (preds.group_by(list(keys))
+           .agg(pl.len().alias("n"), pl.col("is_error").cast(pl.Int64).sum().alias("e"),
+                _latency().drop_nulls().alias("lat")))
+    for row in agg.iter_rows(named=True):
+        key = tuple(row[k] for k in keys)
+        lat = np.asarray(row["lat"], dtype=np.float64)
+        parts.setdefault(key, HealthPart()).add(row["n"], row["e"], sk.Dist.of(lat) if lat.size else None)
+
+
+def parts_table(parts: Mapping[tuple, HealthPart], keys: Sequence[str], minutes: float,
+                dtypes: Mapping[str, pl.DataType] | None = None) -> tuple[pl.DataFrame, float]:
+    """`health_table`'s columns from merged parts, one row per key sorted by it, and the largest rank
+    error of the percentiles (0 when every part held its values exactly)."""
+    cols: dict[str, list] = {k: [] for k in (*keys, "requests", "throughput_rpm", "errors", "error_rate",
+                                               "p50_ms", "p95_ms", "p99_ms")}
+    eps = 0.0
+    for key in sorted((k for k, p in parts.items() if p.requests),
+                      key=lambda k: tuple((v is not None, v) for v in k)):
+        p = parts[key]
+        for name, v in zip(keys, key):
+            cols[name].append(v)
+        cols["requests"].append(p.requests)
+        cols["throughput_rpm"].append(p.requests / minutes)
+        cols["errors"].append(p.errors)
+        cols["error_rate"].append(p.errors / p.requests)
+        dist = sk.Dist.union(p.latency)
+        q = dist.quantiles(np.array([0.50, 0.95, 0.99])) if dist.n else [None] * 3
+        for name, v in zip(("p50_ms", "p95_ms", "p99_ms"), q):  # sketches hold float32: its shortest text
+            cols[name].append(None if v is None else float(str(np.float32(v))))
+        eps = max(eps, dist.eps)
+    schema = {**{k: (dtypes or {}).get(k, pl.String) for k in keys}, "requests": pl.UInt32,
+              "throughput_rpm": pl.Float64, "errors": pl.Int64, "error_rate": pl.Float64, "p50_ms": pl.Float64,
+              "p95_ms": pl.Float64, "p99_ms": pl.Float64}
+    return pl.DataFrame(cols, schema=schema), eps
 
 
 # --------------------------------------------------------------------------- SLO burn
@@ -187,5 +250,5 @@ def burn_series(preds: pl.DataFrame, slo: Slo, every: str = "5m") -> pl.DataFram
             .sort("bucket"))
 
 
-__all__ = ["Health", "Burn", "SloStatus", "health_series", "health_table", "current_health", "slo_status",
+__all__ = ["Health", "HealthPart", "raw_parts", "parts_table", "Burn", "SloStatus", "health_series", "health_table", "current_health", "slo_status",
            "slo_by_model", "burn_series", "LATENCY_BUDGET", "DEFAULT_BURN_FACTOR"]

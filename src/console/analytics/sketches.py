@@ -198,6 +198,20 @@ class Dist:
             cum = np.zeros(0)
         return cls(v, cum, n, eps)
 
+    @classmethod
+    def union(cls, parts: Iterable[Dist]) -> Dist:
+        """The weighted items of several distributions as one, without a KLL merge: a merge compacts with
+        random bits, so the same rollups would give a slightly different percentile on every read, while
+        the union of their items is deterministic and at least as close. Its rank error is at most the
+        parts' errors weighted by their sizes (each part's ranks are off by at most eps_i * n_i)."""
+        parts = [p for p in parts if p.n]
+        if not parts:
+            return cls.of(None)
+        n = sum(p.n for p in parts)
+        v = np.concatenate([p.values for p in parts])
+        w = np.concatenate([np.diff(np.concatenate(([0.0], p.cum))) for p in parts])
+        return cls._weighted(v, w, n, sum(p.eps * p.n for p in parts) / n)
+
     @property
     def total(self) -> float:
         return float(self.cum[-1]) if self.cum.size else 0.0

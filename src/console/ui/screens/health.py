@@ -58,10 +58,21 @@ class HealthScreen(WindowedScreen):
         super().__init__(*args, **kwargs)
         self.marks: list = []
         self.p95: dict | None = None
+        self.note: str | None = None
 
     def window_changed(self) -> None:
+        self.note = None  # the new window's result says whether it came from rollups
         self.query_one("#health-head", Static).update(self.window_text())
         super().window_changed()
+
+    def window_text(self) -> Text:
+        """The window keys, and for a window read from hourly rollups how close its percentiles are (on the
+        same line: the layout does not change)."""
+        out = super().window_text()
+        if getattr(self, "note", None):
+            out.append("  ")
+            out.append(safe(self.note).plain, style="dim")  # data-safe text (the note may name a remote path)
+        return out
 
     def show(self, tag: str, result: Any) -> None:
         if tag == "marks":
@@ -70,6 +81,7 @@ class HealthScreen(WindowedScreen):
             return
         if tag != "health":
             return
+        self.note = result.get("note")
         self.query_one("#health-head", Static).update(self.window_text())
         self.query_one("#versions", FilterTable).set_rows(
             (f"{r.get('version')}\x00{r.get('variant')}", [
@@ -110,7 +122,7 @@ def _health(svc, model: str, window: str, environment: str) -> dict:
     """Runs in the worker: plain rows, the SLO status and the p95 series."""
     h = svc.health(model, window, environment=environment)
     return {"rows": h["table"].to_dicts(), "slo": h["slo"], "p95": timed(h["series"], "p95_ms"),
-            "range": h["range"], "every": h["every"]}
+            "range": h["range"], "every": h["every"], "note": h.get("note")}
 
 
 register_screen("health", "Health", HealthScreen, needs_model=True, order=30,
