@@ -186,3 +186,18 @@ def test_labels_keep_the_text_that_was_logged(tmp_path):
     got = dict(w.cursor().execute("SELECT request_id, label FROM labels").fetchall())
     assert got["r0"] == "0" and got["r1"] == "1" and got["e0"] == "12.5"
     assert w.cursor().execute("SELECT label_num FROM labels WHERE request_id = 'e1'").fetchone()[0] == 13.5
+
+
+def test_a_temporary_store_never_closed_is_removed_once_collected(tmp_path):
+    """Scripts and tests that never call close() must not leave their temporary stores in /tmp."""
+    import gc
+
+    cfg = Config(source=None, root=tmp_path, logs=(LogSource("predictions", str(tmp_path / "p.jsonl")),))
+    (tmp_path / "p.jsonl").write_text("".join(json.dumps(row(i)) + "\n" for i in range(5)))
+    w = Warehouse(cfg, ":memory:")
+    w.refresh()
+    folder = w.dir
+    assert count(w) == 5 and folder.exists()
+    del w
+    gc.collect()
+    assert not folder.exists()

@@ -38,10 +38,10 @@ def health(mon, model: str, since: datetime, until: datetime, environment: str |
     keys = ("version", "variant")
     by_group: dict[tuple, he.HealthPart] = {}
     by_bucket: dict[tuple, he.HealthPart] = {}
-    table = ro.read_table(drift.path, model, h0, h1)
+    wanted = ["segment", "environment", *keys, "hour", "rows", "errors", "latency_kll"]
+    table = ro.read_table(drift.path, model, h0, h1, columns=wanted)  # not the feature sketches
     if table is not None and table.num_rows:
-        df = pl.from_arrow(table.select(["segment", "environment", *keys, "hour", "rows", "errors",
-                                         "latency_kll"])).filter(pl.col("segment").is_null())
+        df = pl.from_arrow(table.select(wanted)).filter(pl.col("segment").is_null())
         if environment is not None:
             df = df.filter(pl.col("environment") == environment)
         df = df.with_columns(pl.col("hour").dt.truncate(polars_every(every)).alias("bucket"))

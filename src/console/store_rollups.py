@@ -445,7 +445,7 @@ def models(path: str | os.PathLike) -> list[str]:
 
 
 def _read_hours(path: str | os.PathLike, model: str, start: datetime, end: datetime,
-                listed: list[RollupFile] | None = None) -> pa.Table | None:
+                listed: list[RollupFile] | None = None, columns: list[str] | None = None) -> pa.Table | None:
     """The current hour rows of `model` for hours in [start, end): for each hour, the rows of the
     newest file covering it. None when no rollup covers any of these hours."""
     covering = [f for f in (files(path, model) if listed is None else listed) if f.start < end and f.end > start]
@@ -454,7 +454,8 @@ def _read_hours(path: str | os.PathLike, model: str, start: datetime, end: datet
     frames = []
     for i, f in enumerate(covering):  # ascending generation
         newer = covering[i + 1:]
-        t = pl.from_arrow(pq.read_table(f.path, filters=[("hour", ">=", start), ("hour", "<", end)]))
+        t = pl.from_arrow(pq.read_table(f.path, columns=_present(f.path, columns),
+                                        filters=[("hour", ">=", start), ("hour", "<", end)]))
         if not t.height:
             continue
         # Drop the hours a newer file covers.
@@ -465,21 +466,30 @@ def _read_hours(path: str | os.PathLike, model: str, start: datetime, end: datet
         if t.height:
             frames.append(t)
     if not frames:
-        return pq.read_schema(covering[-1].path).empty_table()
+        empty = pq.read_schema(covering[-1].path).empty_table()
+        return empty.select(_present(covering[-1].path, columns)) if columns is not None else empty
     return pl.concat(frames, how="diagonal_relaxed").sort("hour").to_arrow()
 
 
+def _present(path: str | os.PathLike, columns: list[str] | None) -> list[str] | None:
+    """The asked columns a rollup file holds (files written before a column existed lack it); None: all."""
+    if columns is None:
+        return None
+    names = set(pq.read_schema(path).names)
+    return [c for c in dict.fromkeys(["hour", *columns]) if c in names]
+
+
 def read_table(path: str | os.PathLike, model: str, start: datetime, end: datetime,
-               days: bool = False) -> pa.Table | None:
+               days: bool = False, columns: list[str] | None = None) -> pa.Table | None:
     """The current rollup rows of `model` for [start, end), one row per key and hour. With `days=True`
     (for a merge of the whole window, as `read` does), a valid day row (`day_hours` not null, `hour` =
     the day's start) stands for each compacted whole day inside the window, hour rows for the rest;
     hours stay the default because callers group these rows by hour (series, per-hour checks).
-    None when no rollup covers any hour."""
+    `columns` reads only those (and `hour`). None when no rollup covers any hour."""
     listed = files(path, model)
     whole = valid_days(path, model, start, end, listed) if days else {}
     if not whole:
-        return _read_hours(path, model, start, end, listed)
+        return _read_hours(path, model, start, end, listed, columns)
     frames, gaps, t = [], [], start
     for day in sorted(whole):
         if t < day:
@@ -489,11 +499,12 @@ def read_table(path: str | os.PathLike, model: str, start: datetime, end: dateti
         gaps.append((t, end))
     for day, f in sorted(whole.items()):
         try:
-            frames.append(pl.from_arrow(pq.ParquetFile(f.path).read()))  # no dataset discovery per file
+            frames.append(pl.from_arrow(pq.ParquetFile(f.path).read(  # no dataset discovery per file
+                columns=None if columns is None else _present(f.path, [*columns, "day_hours"]))))
         except FileNotFoundError:  # replaced by a newer compaction meanwhile: read its hours
             gaps.append((day, day + DAY))
     for a, b in gaps:
-        t = _read_hours(path, model, a, b, listed)
+        t = _read_hours(path, model, a, b, listed, columns)
         if t is not None and t.num_rows:
             frames.append(pl.from_arrow(t))
     return pl.concat(frames, how="diagonal_relaxed").sort("hour").to_arrow()

@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -179,8 +180,6 @@ class Warehouse:
         self._views: set[str] = set()  # the view statements last run on this connection
         self._shapes: dict[str, tuple] = {}  # kind -> its segments' columns and types when its views were built
         self._reshaped: set[str] = set()  # views to build again: the columns of a view they read changed
-        import weakref
-
         self._cursors: weakref.WeakSet = weakref.WeakSet()  # open cursors, for interrupt()
         self._cursors_lock = threading.Lock()
         self.progress: Progress | None = None  # set while a refresh reads, None otherwise
@@ -217,6 +216,9 @@ class Warehouse:
                 self.note = (f"store {wanted} cannot be written ({exc.strerror or type(exc).__name__}); "
                              "working in a temporary store for this process")
         self._tmp = tempfile.mkdtemp(prefix="mlops-console-store-")
+        # removed when this store is closed, collected or the process exits: a script or test that never
+        # calls close() must not leave its temporary store behind
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self._tmp, True)
         tmp = Path(self._tmp)
         for kind in KINDS:
             (tmp / kind).mkdir()
@@ -911,7 +913,7 @@ class Warehouse:
             self._con.close()
         finally:
             if self._tmp:
-                shutil.rmtree(self._tmp, ignore_errors=True)
+                self._cleanup()
 
 
 _READ_BY_CONFORM = {n.lower() for n in (*CONTRACT["predictions"], *PREDICTION_RAW_ONLY, *PROVENANCE)}
