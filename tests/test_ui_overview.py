@@ -42,6 +42,8 @@ async def test_overview_shows_the_fleet_with_champions_and_live_rollouts(demo):
         await wait_until(pilot, lambda: any(r.champion for r in app.snapshot.rows))
         app.action_refresh()
         await wait_until(pilot, lambda: "canary v4 25%" in screen_text(app))
+        # while the refresh reads, its progress holds the status line; the registry's state comes back after
+        await wait_until(pilot, lambda: "registry ok" in screen_text(app).replace("  ", " "))
         text = screen_text(app)
         for name, info in tour["models"].items():
             assert name in text

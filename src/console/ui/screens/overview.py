@@ -144,7 +144,9 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
 
     def _render_status(self) -> None:
         if self._reading:
-            return  # the reading progress holds the line until the read ends
+            if self.app.reading_progress():
+                return  # the reading progress holds the line until the read ends
+            self._reading = False  # it ended since the last tick: the line is the status's again at once
         snap, reg = self.app.snapshot, self.app.registry
         line = Text(no_wrap=True, overflow="ellipsis")
         state = reg or (snap.registry if snap else None)
