@@ -412,15 +412,15 @@ class Monitor:
         now = self.clock()
         mc = self.model_config(model)
         month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        since = min(month_start, self.history_start(now))
-        costed = co.with_cost(self.rows(model, since, now, environment), mc.prices)
-        recent = costed.filter(pl.col("ts") > self.history_start(now))
+        start = self.history_start(now)
+        rows = self.rows(model, min(month_start, start), now, environment)  # the month and the history, one read
+        costed = co.with_cost(rows, mc.prices)
+        recent = costed.filter(pl.col("ts") > start)
         by = ("version", "prompt_version") if "prompt_version" in costed.columns else ("version",)
         rule = ru.rule_for(self.rules_for(model, quality=False), "cost_spike")
         rule_spike = None
         if rule is not None:  # the alert's own definition: cost per request against the previous version/prompt
-            ctx = _Context(model, mc, self.rows(model, self.history_start(now), now, environment),
-                           self.history_start(now), now, None)
+            ctx = _Context(model, mc, rows.filter(pl.col("ts") > start), start, now, None)
             evals, _ = self._cost_spike(ctx, rule)
             rule_spike = (rule, evals[-1] if evals else None)
         return {"rule_spike": rule_spike,
@@ -511,8 +511,7 @@ class Monitor:
         deployments = self.deployments(model, until=now)
         if deployments.height and "environment" in deployments.columns:  # the findings are production's
             deployments = deployments.filter(pl.col("environment").is_null() | (pl.col("environment") == "production"))
-        ctx = _Context(model, mc, preds, since, now, deployments)
-        ctx.narrow = narrow
+        ctx = _Context(model, mc, preds, since, now, deployments, narrow)
         for rule in rules:
             if rule.metric == "stale_minutes":
                 found += self._stale(ctx, rule)
@@ -898,9 +897,9 @@ class Monitor:
 class _Context:
     """One model's rows for one evaluation, with the label join made once, on first use."""
 
-    def __init__(self, model, mc, preds, since, now, deployments):
+    def __init__(self, model, mc, preds, since, now, deployments, narrow: bool = False):
         self.model, self.mc, self.preds, self.since, self.now, self.deployments = model, mc, preds, since, now, deployments
-        self.narrow = False  # the rows lack the features only drift reads (a large history): read them alone
+        self.narrow = narrow  # the rows lack the features only drift reads (a large history): read them alone
         self._joined = None
         self._features: ev.Sorted | None = None
 

@@ -803,14 +803,11 @@ class Warehouse:
                     good = good.append_column(name, col.cast(pa.string()) if pa.types.is_string_view(col.type)
                                               or pa.types.is_large_string(col.type) else col)
                 return good, MALFORMED.empty_table()
-        max_ts = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=self.future_s)
+        typed = self._conform_query(kind, table)
+        if typed.column("_reject").null_count == typed.num_rows:  # the usual case: every row kept
+            return typed.drop_columns(["_reject"]), MALFORMED.empty_table()
         con = self._con.cursor()
         try:
-            con.register("chunk", table)
-            sql = load_query(f"conform_{kind}")
-            typed = con.sql(sql, params={"max_ts": max_ts} if "$max_ts" in sql else {}).to_arrow_table()
-            if typed.column("_reject").null_count == typed.num_rows:  # the usual case: every row kept
-                return typed.drop_columns(["_reject"]), MALFORMED.empty_table()
             con.register("conformed", typed)
             refused = con.sql(load_query("conform_rejects")).to_arrow_table().cast(MALFORMED)
         finally:
