@@ -27,27 +27,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 MODEL = "fraud-detector"
 
 
-def timed(fn):
-    t = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t, out
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--dir", default="/tmp/fleet-rd")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
-    from fleet import write_config, write_fleet
+    from fleet import parquet_workspace, timed
 
     root = Path(args.dir)
-    if not (root / "logs").is_dir():
-        write_fleet(root, args.rows, ["parquet"])
-    config = write_config(root, "parquet", live=False)
-    cache = root / "cache"
-    shutil.rmtree(cache, ignore_errors=True)
-    os.environ["XDG_CACHE_HOME"] = str(cache)
+    config = parquet_workspace(root, args.rows)
 
     from console.config import parse_file
     from console.service import Service
@@ -98,7 +87,7 @@ def main() -> None:
             json.loads(proc.stdout)
         print(f"  {label:<45}{min(secs):8.2f} s (best of 2)")
     if not args.keep:
-        shutil.rmtree(cache, ignore_errors=True)
+        shutil.rmtree(root / "cache", ignore_errors=True)
 
 
 if __name__ == "__main__":

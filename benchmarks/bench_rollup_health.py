@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -30,27 +29,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 MODEL = "fraud-detector"
 
 
-def timed(fn):
-    t = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t, out
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--dir", default="/tmp/fleet-rh")
     ap.add_argument("--window", default="7d")
     args = ap.parse_args()
-    from fleet import write_config, write_fleet
+    from fleet import parquet_workspace, timed
 
     root = Path(args.dir)
-    if not (root / "logs").is_dir():
-        write_fleet(root, args.rows, ["parquet"])
-    config = write_config(root, "parquet", live=False)
-    cache = root / "cache"
-    shutil.rmtree(cache, ignore_errors=True)
-    os.environ["XDG_CACHE_HOME"] = str(cache)
+    config = parquet_workspace(root, args.rows)
 
     from console.analytics import health as he
     from console.analytics.windows import parse_window

@@ -90,6 +90,30 @@ def write_config(root: Path, fmt: str, live: bool = True) -> Path:
     return path
 
 
+def timed(fn):
+    """(seconds, result) of one call."""
+    import time
+
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
+
+
+def parquet_workspace(root: Path, rows: int) -> Path:
+    """The Parquet fleet under `root` (generated once) and its config, with a fresh store: XDG_CACHE_HOME
+    points at `root/cache`, emptied, so the process starts cold. Returns the config's path."""
+    import os
+    import shutil
+
+    if not (root / "logs").is_dir():
+        write_fleet(root, rows, ["parquet"])
+    config = write_config(root, "parquet", live=False)
+    cache = root / "cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    os.environ["XDG_CACHE_HOME"] = str(cache)
+    return config
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
