@@ -41,6 +41,11 @@ class S3Server:
         return {"endpoint_url": self.endpoint, "region": "us-east-1", "access_key_id": self.access_key_id,
                 "secret_access_key": self.secret_access_key}
 
+    @property
+    def toml(self) -> str:
+        """The `[storage.s3]` table of a console configuration that reaches this server."""
+        return "[storage.s3]\n" + "".join(f'{k} = "{v}"\n' for k, v in self.storage.items())
+
     def client(self):
         import botocore.session
         from botocore.config import Config

@@ -146,12 +146,7 @@ def test_drift_from_the_spark_built_s3_rollup_is_within_the_bound_of_scipy(lake,
 def test_rollup_command_skips_a_trace_source_and_rolls_up_s3(lake, s3_server, tmp_path, capsys):  # noqa: F811
     preds = lake[0]
     (tmp_path / "console.toml").write_text(f"""
-[storage.s3]
-endpoint_url = "{s3_server.endpoint}"
-region = "us-east-1"
-access_key_id = "{s3_server.access_key_id}"
-secret_access_key = "{s3_server.secret_access_key}"
-
+{s3_server.toml}
 [[logs]]
 kind = "predictions"
 path = "s3://rollup/parquet/"
@@ -188,12 +183,7 @@ def test_rollups_written_to_s3_are_read_back_through_a_mirror(lake, s3_server, t
     preds = lake[0]
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     (tmp_path / "console.toml").write_text(f"""
-[storage.s3]
-endpoint_url = "{s3_server.endpoint}"
-region = "us-east-1"
-access_key_id = "{s3_server.access_key_id}"
-secret_access_key = "{s3_server.secret_access_key}"
-
+{s3_server.toml}
 [[logs]]
 kind = "predictions"
 path = "s3://rollup/parquet/"

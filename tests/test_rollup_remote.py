@@ -229,12 +229,7 @@ def test_the_rollup_command_runs_once_per_mirror_and_never_pushes_the_consoles_o
     preds, _ = fleet(hours=3, per_hour=20, seed=3)
     logs = write_hive(preds, tmp_path / "logs")
     (tmp_path / "console.toml").write_text(f"""
-[storage.s3]
-endpoint_url = "{s3_server.endpoint}"
-region = "us-east-1"
-access_key_id = "{s3_server.access_key_id}"
-secret_access_key = "{s3_server.secret_access_key}"
-
+{s3_server.toml}
 [[logs]]
 kind = "predictions"
 path = "{logs}"
