@@ -34,7 +34,7 @@ from console.warehouse import Warehouse
 
 CONTRACT_COLUMNS = ("ts", "model", "version", "environment", "variant", "request_id", "prediction", "prediction_num",
                     "score", "latency_ms", "is_error", "input_tokens", "output_tokens", "cost_usd")
-LLM_COLUMNS = ("prompt_version", "refused", "guardrail_blocked", "factuality")
+LLM_COLUMNS = ("prompt_version", "refused", "guardrail_blocked", "factuality", "cached_tokens")
 TARGET_COLUMNS = ["ts", "request_id", "prediction", "prediction_num"]  # what prediction and label drift read
 WINDOWS = ("1h", "6h", "24h", "7d")
 HISTORY = "7d"
@@ -384,21 +384,47 @@ class Monitor:
         return {"table": he.health_table(preds, now, window, ("version", "variant")), **out,
                 "series": he.health_series(preds.filter(pl.col("ts") > now - span), every, ())}
 
-    def _labelled_history(self, model: str, environment: str | None):
-        """(now, model config, quality task, predictions of the history joined with their labels)."""
+    def _labelled_history(self, model: str, environment: str | None, since: datetime | None = None):
+        """(now, model config, quality task, predictions of the history (or from `since`) joined with their
+        labels)."""
         now = self.clock()
         mc = self.model_config(model)
-        since = self.history_start(now)
+        since = self.history_start(now) if since is None else since
         preds = self.rows(model, since, now, environment)
         task = "classification" if mc.task == "llm" else mc.task
         return now, mc, task, self.joined(model, preds, since, now, environment)
 
-    def quality(self, model: str, window: str = "24h", environment: str | None = "production") -> dict:
-        now, mc, task, joined = self._labelled_history(model, environment)
+    def _use_rollups(self, model: str, since: datetime, until: datetime, environment: str | None,
+                     rollups: bool | None) -> bool:
+        """Whether cost or quality over (since, until] reads the hourly rollups (`rollup_cost`,
+        `rollup_quality`): as asked, else when the rows are not in memory already and there are at least
+        `narrow_after` of them (where a raw read turns narrow and is not kept: the rollups spare it)."""
+        if rollups is not None:
+            return rollups
+        with self._lock:
+            if self._kept((model, environment, self.wh.refreshes), since, until) is not None:
+                return False
+        n = self.wh.one("model_rows", {"model": model, "since": since, "until": until, "environment": environment})
+        return bool(n) and n[0] >= self.narrow_after
+
+    def quality(self, model: str, window: str = "24h", environment: str | None = "production",
+                rollups: bool | None = None) -> dict:
+        """The window's quality, the 6 h series and the per-version table over the history. From the hourly
+        rollups plus raw edge hours when `_use_rollups` says so (`rollup_quality`, said in "note")."""
+        now = self.clock()
+        since = min(self.history_start(now), now - parse_window(window))
+        if self._use_rollups(model, since, now, environment, rollups):
+            from console import rollup_quality
+
+            out = rollup_quality.quality(self, model, window, environment)
+            if out is not None:
+                return out
+        now, mc, task, joined = self._labelled_history(model, environment, since)
+        history = joined.filter(pl.col("ts") > self.history_start(now))
         return {"now": qu.quality(joined, task, mc.positive_label, now, window),
-                "series": qu.quality_series(joined, task, mc.positive_label, "6h"),
-                "by_version": qu.quality_table(joined, task, mc.positive_label, ("version",)),
-                "joined": joined}
+                "series": qu.quality_series(history, task, mc.positive_label, "6h"),
+                "by_version": qu.quality_table(history, task, mc.positive_label, ("version",)),
+                "joined": joined, "source": "raw rows"}
 
     def fairness(self, model: str, environment: str | None = "production") -> dict:
         _, mc, task, joined = self._labelled_history(model, environment)
@@ -408,11 +434,20 @@ class Monitor:
                 "gaps": {c: fa.fairness_gaps(joined, c, mc.positive_label) for c in mc.sensitive}
                 if task == "classification" else {}}
 
-    def cost(self, model: str, environment: str | None = "production") -> dict:
+    def cost(self, model: str, environment: str | None = "production", rollups: bool | None = None) -> dict:
+        """Spend today, this week and this month, the budget, cost per 1k by version (and prompt), the hourly
+        view and spikes. From the hourly rollups plus raw edge hours when `_use_rollups` says so
+        (`rollup_cost`: the same numbers, said in "note")."""
         now = self.clock()
         mc = self.model_config(model)
         month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         start = self.history_start(now)
+        if self._use_rollups(model, min(month_start, start), now, environment, rollups):
+            from console import rollup_cost
+
+            out = rollup_cost.cost(self, model, environment)
+            if out is not None:
+                return out
         rows = self.rows(model, min(month_start, start), now, environment)  # the month and the history, one read
         costed = co.with_cost(rows, mc.prices)
         recent = costed.filter(pl.col("ts") > start)
@@ -427,7 +462,9 @@ class Monitor:
                 "windows": co.cost_windows(costed, now), "budget": co.budget_status(costed, now, mc.budget_usd_month, pace=co.PACE),
                 "per_1k": co.cost_per_1k(recent, by), "spike": co.cost_spike(costed, now),
                 "hourly": co.hourly_cost_series(costed, now, hours=48),
-                "llm": co.llm_usage(recent) if mc.task == "llm" else []}
+                "llm": co.llm_usage(recent) if mc.task == "llm" else [],
+                "tokens": {c: int(rows.get_column(c).cast(pl.Int64).fill_null(0).sum()) if c in rows.columns else 0
+                           for c in ("input_tokens", "output_tokens")}, "source": "raw rows"}
 
     # ------------------------------------------------------------------ alerts and incidents
 

@@ -153,24 +153,37 @@ class RollupDrift:
 
     # ------------------------------------------------------------------ catch-up
 
-    def _stale_hours(self, model: str, spec: ro.ModelSpec, start: datetime, end: datetime) -> list[datetime]:
+    def _stale_hours(self, model: str, spec: ro.ModelSpec, start: datetime, end: datetime,
+                     labels: bool = False) -> list[datetime]:
         """Hours in [start, end) whose rollup rows differ in count from the store's, or were built without
-        one of the model's features."""
-        ts = self.mon.typed_rows(model, start - US, end - US, None, columns=["ts"])
-        stored = dict(ts.group_by(pl.col("ts").dt.truncate("1h").alias("h")).len().iter_rows())
+        one of the model's features (or a column of `ro.ADDED`); with `labels`, also those whose count of
+        labelled rows differs (a label that landed after the hour was built: quality reads it)."""
+        ts = self.mon.typed_rows(model, start - US, end - US, None, columns=["ts", "request_id"] if labels else ["ts"])
+        hour = pl.col("ts").dt.truncate("1h").alias("h")
+        stored = dict(ts.group_by(hour).len().iter_rows())
         table = ro.read_table(self.path, model, start, end)
         rolled: dict[datetime, int] = {}
+        rolled_labels: dict[datetime, int] = {}
         if table is not None and table.num_rows:
             df = pl.from_arrow(table).filter(pl.col("segment").is_null())
             rolled = dict(df.group_by("hour").agg(pl.col("rows").sum()).iter_rows())
-        wanted = {f"num__{f}" for f in spec.numeric} | {f"cat__{f}" for f in spec.categorical}
+            rolled_labels = dict(df.group_by("hour").agg(pl.col("labelled").sum()).iter_rows())
+        stored_labels: dict[datetime, int] = {}
+        if labels and ts.height:
+            lab = ro._labels_frame(self.mon.wh.frame("model_labels", {"model": model, "since": start - US,
+                                                                       "until": end - US, "environment": None}))
+            if lab is not None:
+                have = ts.join(lab.select("request_id", "label"), on="request_id", how="left")
+                stored_labels = dict(have.filter(pl.col("label").is_not_null()).group_by(hour).len().iter_rows())
+        wanted = {f"num__{f}" for f in spec.numeric} | {f"cat__{f}" for f in spec.categorical} | set(ro.ADDED)
         covering = [f for f in ro.files(self.path, model) if f.start < end and f.end > start]  # oldest first
         thin: set[datetime] = set()
         for h in _hours(start, end):
             newest = next((f for f in reversed(covering) if f.start <= h < f.end), None)
             if newest is not None and not wanted <= self._names(newest.path):
                 thin.add(h)
-        return sorted(h for h in _hours(start, end) if stored.get(h, 0) != rolled.get(h, 0) or h in thin)
+        return sorted(h for h in _hours(start, end) if stored.get(h, 0) != rolled.get(h, 0) or h in thin
+                      or (labels and stored_labels.get(h, 0) != rolled_labels.get(h, 0)))
 
     def _names(self, path: Path) -> set[str]:
         names = self._schemas.get(path)
@@ -179,7 +192,8 @@ class RollupDrift:
         return names
 
     def _build(self, model: str, spec: ro.ModelSpec, start: datetime, end: datetime) -> None:
-        cols = list(dict.fromkeys([*self._contract(), *spec.numeric, *spec.categorical, *spec.segments]))
+        priced = [c for c in self.mon.attributes(model) if c == "cached_tokens"]  # as the raw cost path reads it
+        cols = list(dict.fromkeys([*self._contract(), *spec.numeric, *spec.categorical, *spec.segments, *priced]))
         rows = self.mon.typed_rows(model, start - US, end - US, None, columns=cols)  # build_rollups types them
         labels = self.mon.wh.frame("model_labels", {"model": model, "since": start - US, "until": end - US,
                                                      "environment": None})
@@ -207,10 +221,13 @@ class RollupDrift:
         except Exception as exc:  # noqa: BLE001 - sources.s3's one-line error naming the path
             self.note = f"rollups in {self.remote} not read: {exc}"
 
-    def catch_up(self, model: str, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-        """Brings the rollups of the hours [start, end) up to date with the store; the ranges it built."""
+    def catch_up(self, model: str, start: datetime, end: datetime,
+                 labels: bool = False) -> list[tuple[datetime, datetime]]:
+        """Brings the rollups of the hours [start, end) up to date with the store (with `labels`, also with
+        the labels that landed since an hour was built); the ranges it built."""
         refreshes = self.mon.wh.refreshes
-        seen = self._verified.get(model)
+        key = (model, "labels") if labels else model
+        seen = self._verified.get(key)
         if seen is not None and seen[0] == refreshes and seen[1] <= start and end <= seen[2]:
             return []
         spec = self.spec(model)
@@ -223,7 +240,7 @@ class RollupDrift:
             lock = None  # another process is stuck building: build the same hours too (the newest file wins)
         built = []
         try:
-            for a, b in ro.hour_ranges(self._stale_hours(model, spec, start, end)):
+            for a, b in ro.hour_ranges(self._stale_hours(model, spec, start, end, labels)):
                 t = a
                 while t < b:
                     e = min(t + BUILD_CHUNK, b)
@@ -235,7 +252,7 @@ class RollupDrift:
                 lock.release()
         if seen is not None and seen[0] == refreshes and start <= seen[2] and seen[1] <= end:
             start, end = min(start, seen[1]), max(end, seen[2])  # one stretch known good for this store version
-        self._verified[model] = (refreshes, start, end)
+        self._verified[key] = (refreshes, start, end)
         return built
 
     # ------------------------------------------------------------------ drift

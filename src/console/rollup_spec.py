@@ -6,6 +6,9 @@ wants (`RollupDrift._stale_hours`); two rules made it rebuild every hour the com
 a 0/1 flag feature (the command sketched it by its integer type, the console counted it by value), and
 made drift over long windows score differently depending on who built the hour.
 
+An LLM's hours are also cut by `prompt_version` (as a segment: rows per value next to the whole group's),
+since cost per 1,000 requests is reported per version and prompt version.
+
 The rule: with a reference, the drift features in the reference (`drift_reference`, the one the exact
 engine tests against) with the exact engine's kinds: numeric ones are KLL-sketched, text ones counted,
 and a few-valued numeric one whose test compares counts by value (`counted`) is counted by value
@@ -32,6 +35,7 @@ NOT_FEATURES = ("label", "target", "y", "ts", "request_id")  # reference columns
 CONTRACT_COLUMNS = set(PREDICTION) | set(PROVENANCE) | {"status", "features", "label", "label_num", "date", "dt",
                                                         "day", "hour"}
 SKETCH_TESTS = {"ks", "wasserstein"}  # numeric tests computed on KLL sketches
+PROMPT = "prompt_version"  # an LLM's rollups are also cut by it (a segment), for cost per prompt version
 
 
 # ------------------------------------------------------------------------------ the model's reference
@@ -100,7 +104,10 @@ def spec(mc: Any, reference: dr.Reference | None, log_columns: Mapping[str, pa.D
     """What the rollups keep for a model (see the module docstring); `log_columns` (`feature_columns` of
     the log schema) is read only when there is no reference."""
     task = getattr(mc, "task", None) or "classification"
-    common = {"segments": tuple(getattr(mc, "segments", ()) or ()),
+    segments = tuple(getattr(mc, "segments", ()) or ())
+    if task == "llm" and PROMPT not in segments:  # cost per 1k requests is shown per prompt version
+        segments += (PROMPT,)
+    common = {"segments": segments,
               "task": "classification" if task == "llm" else task,  # as quality reads an LLM's labels
               "positive_label": str(getattr(mc, "positive_label", None) or "1")}
     if reference is not None:

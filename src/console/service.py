@@ -365,14 +365,17 @@ class Service:
     def health(self, model: str, window: str | timedelta = "1h", environment: str | None = "production") -> dict:
         return self.monitor.health(model, window, environment)
 
-    def quality(self, model: str, window: str | timedelta = "24h", environment: str | None = "production") -> dict:
-        return self.monitor.quality(model, window, environment)
+    def quality(self, model: str, window: str | timedelta = "24h", environment: str | None = "production",
+                rollups: bool | None = None) -> dict:
+        """`rollups`: None reads the hourly rollups when the range holds many rows, True/False forces it."""
+        return self.monitor.quality(model, window, environment, rollups)
 
     def fairness(self, model: str, environment: str | None = "production") -> dict:
         return self.monitor.fairness(model, environment)
 
-    def cost(self, model: str, environment: str | None = "production") -> dict:
-        return self.monitor.cost(model, environment)
+    def cost(self, model: str, environment: str | None = "production", rollups: bool | None = None) -> dict:
+        """`rollups`: None reads the hourly rollups when the range holds many rows, True/False forces it."""
+        return self.monitor.cost(model, environment, rollups)
 
     def models(self) -> list[str]:
         return self.monitor.models()

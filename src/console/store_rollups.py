@@ -57,10 +57,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from console.analytics import cost as co
+from console.analytics import quality as qu
 from console.analytics import sketches as sk
 
 KEYS = ("model", "version", "environment", "variant", "segment", "segment_value", "hour")
-BUCKETS = 20  # score buckets of width 0.05 for the classifier histograms
+BUCKETS = qu.BUCKETS  # score buckets of width 0.05 for the classifier histograms
 STATUS_TOP = 20
 OK_STATUS = "ok"
 HOUR = timedelta(hours=1)
@@ -84,7 +86,17 @@ BASE_SCHEMA = pa.schema([
     ("cls_neg_hist", pa.list_(pa.field("element", pa.int64()))),
     ("reg_n", pa.int64()), ("reg_abs_sum", pa.float64()), ("reg_sq_sum", pa.float64()),
     ("reg_ape_sum", pa.float64()), ("reg_ape_n", pa.int64()), ("reg_err_kll", pa.binary()),
+    # added for cost and quality from rollups (`ADDED`): see `analytics.cost.usage_aggs`, `quality.count_aggs`
+    ("cost_n", pa.int64()), ("uncosted_input", pa.float64()), ("uncosted_cached", pa.float64()),
+    ("uncosted_output", pa.float64()), ("cls_correct", pa.int64()),
 ])
+# Columns added after rollup files were first written: an hour whose file lacks one is rebuilt before cost or
+# quality (or drift) read it (`RollupDrift._stale_hours`), as an hour built without a feature is.
+ADDED = ("cost_n", "uncosted_input", "uncosted_cached", "uncosted_output", "cls_correct")
+INT_SUMS = ("rows", "errors", "input_tokens", "output_tokens", "labelled", "cls_tp", "cls_fp", "cls_fn", "cls_tn",
+            "reg_n", "reg_ape_n", "cost_n", "cls_correct")
+FLOAT_SUMS = ("cost_usd", "reg_abs_sum", "reg_sq_sum", "reg_ape_sum", "uncosted_input", "uncosted_cached",
+              "uncosted_output")
 
 
 @dataclass(frozen=True)
@@ -256,32 +268,24 @@ def _update_cut(accs: dict[tuple, _Acc], df: pl.DataFrame, model: str, seg: str 
     aggs = [pl.len().alias("rows"), pl.col("is_error").fill_null(False).sum().alias("errors")]
     aggs += [pl.col(c).cast(pl.Int64).fill_null(0).sum().alias(c) for c in ("input_tokens", "output_tokens")
              if c in df.columns]
-    if "cost_usd" in df.columns:
-        cost = pl.col("cost_usd").cast(pl.Float64)
-        aggs.append(pl.when(cost.is_finite()).then(cost).otherwise(0.0).sum().alias("cost_usd"))
+    aggs += co.usage_aggs(df.columns)  # what a cost is computed from, as the raw path prices it
     labelled = "label" in df.columns
     if labelled:
-        lab = pl.col("label").is_not_null()
-        aggs.append(lab.sum().alias("labelled"))
-        if spec.task == "classification" and "prediction" in df.columns:
-            y = pl.col("label") == spec.positive_label
-            pred = pl.col("prediction").cast(pl.String)
-            p = (pred == spec.positive_label).fill_null(False)
-            used = lab & pred.is_not_null()
-            aggs += [(used & y & p).sum().alias("cls_tp"), (used & ~y & p).sum().alias("cls_fp"),
-                     (used & y & ~p).sum().alias("cls_fn"), (used & ~y & ~p).sum().alias("cls_tn")]
-        elif spec.task == "regression":
-            pred = (pl.col("prediction_num") if "prediction_num" in df.columns else pl.col("prediction"))
-            pred = pred.cast(pl.Float64, strict=False)
-            actual = pl.col("label_num").cast(pl.Float64)
-            ok = (lab & pred.is_finite() & actual.is_finite()).fill_null(False)
-            err = pl.when(ok).then(pred - actual)
-            nz = ok & (actual != 0)
+        if "prediction_num" not in df.columns and "prediction" in df.columns:
+            df = df.with_columns(pl.col("prediction").cast(pl.Float64, strict=False).alias("prediction_num"))
+        if "label_num" not in df.columns:
+            df = df.with_columns(pl.col("label").cast(pl.String).cast(pl.Float64, strict=False).alias("label_num"))
+        # the quality counts, as `analytics.quality` counts them from rows
+        scored = "prediction" if spec.task == "classification" else "prediction_num"
+        for e in qu.count_aggs(spec.task, spec.positive_label):
+            name = e.meta.output_name()
+            if name == "n_labelled":
+                aggs.append(e.alias("labelled"))
+            elif name != "n" and spec.task in ("classification", "regression") and scored in df.columns:
+                aggs.append(e)
+        if spec.task == "regression":
+            err, _ = qu._reg_terms()
             df = df.with_columns(err.alias("__err"))
-            aggs += [ok.sum().alias("reg_n"), pl.col("__err").abs().sum().alias("reg_abs_sum"),
-                     (pl.col("__err") ** 2).sum().alias("reg_sq_sum"),
-                     pl.when(nz).then(pl.col("__err").abs() / actual.abs()).sum().alias("reg_ape_sum"),
-                     nz.sum().alias("reg_ape_n")]
     per = df.group_by("__g").agg(aggs).sort("__g")
     for row in per.iter_rows(named=True):
         acc = group[row.pop("__g")]
@@ -290,12 +294,7 @@ def _update_cut(accs: dict[tuple, _Acc], df: pl.DataFrame, model: str, seg: str 
             if v is not None:
                 acc.add(name, int(v) if isinstance(v, (bool, int)) else float(v))
     if labelled and spec.task == "classification" and "score" in df.columns:
-        score = pl.col("score").cast(pl.Float64)
-        hist = (df.filter(pl.col("label").is_not_null() & score.is_finite())
-                .select("__g", (pl.col("label") == spec.positive_label).alias("y"),
-                        (score * BUCKETS).floor().clip(0, BUCKETS - 1).cast(pl.Int64).alias("b"))
-                .group_by("__g", "y", "b").len())
-        for gi, y, b, n in hist.iter_rows():
+        for gi, y, b, n in qu.score_hist(df, spec.positive_label, ("__g",)).iter_rows():
             acc = group[gi]
             if acc.pos_hist is None:
                 acc.pos_hist = np.zeros(BUCKETS, dtype=np.int64)
@@ -352,10 +351,9 @@ def _tables(accs: dict[tuple, _Acc], specs: Mapping[str, ModelSpec], top: int) -
             g = acc.sketch.finish(top)
             for name, v in zip(KEYS, key):
                 cols[name].append(v)
-            for name in ("rows", "errors", "input_tokens", "output_tokens", "labelled",
-                         "cls_tp", "cls_fp", "cls_fn", "cls_tn", "reg_n", "reg_ape_n"):
+            for name in INT_SUMS:
                 cols[name].append(int(acc.ints.get(name, 0)))
-            for name in ("cost_usd", "reg_abs_sum", "reg_sq_sum", "reg_ape_sum"):
+            for name in FLOAT_SUMS:
                 cols[name].append(float(acc.floats.get(name, 0.0)))
             cols["status"].append(sk.encode_counts(sk._top(g.counts.get("__status", {}), STATUS_TOP)))
             for name, col in (("latency", "latency_ms"), ("score", "score")):
@@ -573,8 +571,9 @@ def merge_table(table: pa.Table | None, where: Mapping[str, Any] | None = None,
     out.latency = sk.merge(df["latency_kll"].to_list())
     out.score = sk.merge(df["score_kll"].to_list())
     for c in ("latency_sum", "score_sum", "cost_usd", "input_tokens", "output_tokens", "reg_n", "reg_abs_sum",
-              "reg_sq_sum", "reg_ape_sum", "reg_ape_n"):
-        out.sums[c] = df[c].sum()
+              "reg_sq_sum", "reg_ape_sum", "reg_ape_n", *ADDED):
+        if c in df.columns:  # a file written before `ADDED` lacks those
+            out.sums[c] = df[c].sum()
     out.labelled = int(df["labelled"].sum())
     out.confusion = {c: int(df[f"cls_{c}"].sum()) for c in ("tp", "fp", "fn", "tn")}
     for name in ("pos", "neg"):
@@ -792,9 +791,6 @@ def valid_days(path: str | os.PathLike, model: str, start: datetime, end: dateti
             out[f.day] = f
     return out
 
-
-_INT_COLUMNS = ("rows", "errors", "input_tokens", "output_tokens", "labelled", "cls_tp", "cls_fp", "cls_fn",
-                "cls_tn", "reg_n", "reg_ape_n")
 
 
 def merge_rows(table: pa.Table, day: datetime, k: int = sk.K) -> pa.Table:

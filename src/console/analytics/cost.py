@@ -8,6 +8,12 @@ Month-end projection: spend so far plus the last day's rate for the rest of the 
 linear (spend so far / elapsed fraction) when no pace is given.
 Hourly spike buckets are aligned to `now` (bucket k covers (now-(k+1)h, now-kh]) so the latest bucket
 is a full hour, never a partial clock hour.
+
+A logged cost counts when it is a finite number; NaN or infinity is priced from the tokens like a
+missing one. Why this is written as sums (`usage_aggs`, `parts_cost`): a request's cost is linear in
+per-request sums once the rows with a logged cost are set apart, so an hour's cost is exact from the
+hourly rollups (they keep these sums, built with these expressions), and the functions below take
+"parts" (rows carrying a `requests` weight, one per rollup group and hour) as well as single requests.
 """
 
 from __future__ import annotations
@@ -31,6 +37,49 @@ def _tokens(name: str, df: pl.DataFrame) -> pl.Expr:
     return pl.col(name).cast(pl.Float64).fill_null(0.0)
 
 
+def logged_cost() -> pl.Expr:
+    """The logged `cost_usd` when it is a finite number, else null (priced from tokens)."""
+    c = pl.col("cost_usd").cast(pl.Float64)
+    return pl.when(c.is_finite()).then(c)
+
+
+USAGE = ("cost_usd", "cost_n", "uncosted_input", "uncosted_cached", "uncosted_output")
+
+
+def usage_aggs(columns: Sequence[str]) -> list[pl.Expr]:
+    """Per group, what a cost is computed from: the logged costs' sum and count, and over the rows
+    without one the tokens at each price (input past the cached share, cached, output), as
+    `with_cost` prices them. `columns`: the frame's columns (an absent one is 0)."""
+    def tok(name: str) -> pl.Expr:
+        return pl.col(name).cast(pl.Float64).fill_null(0.0) if name in columns else pl.lit(0.0)
+
+    logged = logged_cost() if "cost_usd" in columns else pl.lit(None, dtype=pl.Float64)
+    bare = logged.is_null()
+    inp, out, cached = tok("input_tokens"), tok("output_tokens"), tok("cached_tokens")
+    return [logged.fill_null(0.0).sum().alias("cost_usd"), logged.is_not_null().sum().cast(pl.Int64).alias("cost_n"),
+            pl.when(bare).then((inp - cached).clip(lower_bound=0.0)).otherwise(0.0).sum().alias("uncosted_input"),
+            pl.when(bare).then(cached).otherwise(0.0).sum().alias("uncosted_cached"),
+            pl.when(bare).then(out).otherwise(0.0).sum().alias("uncosted_output")]
+
+
+def parts_cost(parts: pl.DataFrame, prices: Prices) -> pl.DataFrame:
+    """`parts` (rollup groups: `ts` = the hour, `requests`, the `USAGE` sums) plus the `cost` column:
+    logged costs, plus tokens at the prices, plus the replica hour's share of every request without a
+    logged cost, the hour split over all of the parts' requests in that hour (as `with_cost` splits it
+    over the rows read)."""
+    keys = [pl.col("ts").dt.truncate("1h")] + ([pl.col("model")] if "model" in parts.columns else [])
+    n_hour = pl.col("requests").sum().over(keys)
+    tokens = (pl.col("uncosted_input") * prices.input_per_1m + pl.col("uncosted_cached") * prices.cached_per_1m
+              + pl.col("uncosted_output") * prices.output_per_1m) / 1e6
+    share = (pl.col("requests") - pl.col("cost_n")) * (prices.replica_hour_usd * prices.replicas) / n_hour
+    return parts.with_columns((pl.col("cost_usd") + tokens + share).alias(COST))
+
+
+def _requests(df: pl.DataFrame) -> pl.Expr:
+    """Requests in a group: rows, or the sum of their `requests` weights (parts from rollups)."""
+    return pl.col("requests").sum() if "requests" in df.columns else pl.len()
+
+
 def with_cost(preds: pl.DataFrame, prices: Prices | Mapping[str, Prices]) -> pl.DataFrame:
     """`preds` plus a `cost` column (USD per request; never null).
 
@@ -51,8 +100,7 @@ def with_cost(preds: pl.DataFrame, prices: Prices | Mapping[str, Prices]) -> pl.
                   + cached * pl.col("_cached_per_1m") + out * pl.col("_output_per_1m")) / 1e6
     keys = [pl.col("ts").dt.truncate("1h")] + ([pl.col("model")] if "model" in df.columns else [])
     share = pl.col("_replica_hour_usd") * pl.col("_replicas") / pl.len().over(keys)
-    logged = (pl.col("cost_usd").cast(pl.Float64).fill_nan(None) if "cost_usd" in df.columns
-              else pl.lit(None, dtype=pl.Float64))
+    logged = logged_cost() if "cost_usd" in df.columns else pl.lit(None, dtype=pl.Float64)
     return (df.with_columns(pl.coalesce(logged, token_cost + share).alias(COST))
             .drop([f"_{f}" for f in fields]))
 
@@ -60,8 +108,9 @@ def with_cost(preds: pl.DataFrame, prices: Prices | Mapping[str, Prices]) -> pl.
 def cost_per_1k(costed: pl.DataFrame, by: Sequence[str] = ("model", "version", "prompt_version")) -> pl.DataFrame:
     """by-columns present in the frame, requests, cost_usd (sum) and cost_per_1k."""
     keys = [c for c in by if c in costed.columns]
-    aggs = [pl.len().alias("requests"), pl.col(COST).sum().alias("cost_usd"),
-            (pl.col(COST).sum() / pl.len() * 1000).alias("cost_per_1k")]
+    n = _requests(costed)
+    aggs = [n.alias("requests"), pl.col(COST).sum().alias("cost_usd"),
+            (pl.col(COST).sum() / n * 1000).alias("cost_per_1k")]
     if not keys:
         return costed.select(aggs)
     return costed.group_by(keys).agg(aggs).sort(keys, nulls_last=True)
@@ -79,7 +128,7 @@ class CostWindow(JsonResult):
 
 
 def _spend(rows: pl.DataFrame) -> pl.DataFrame:
-    return rows.group_by("model").agg(pl.col(COST).sum().alias("usd"), pl.len().alias("requests"))
+    return rows.group_by("model").agg(pl.col(COST).sum().alias("usd"), _requests(rows).alias("requests"))
 
 
 def cost_windows(costed: pl.DataFrame, now: datetime) -> list[CostWindow]:

@@ -5,6 +5,11 @@ and segments (fairness). A metric that is undefined on the data (no predicted po
 precision, one class for ROC AUC, no labels yet) is None rather than a made-up 0.
 ROC AUC is the Mann-Whitney U statistic from average ranks, so tied scores count one half.
 MAPE skips rows whose actual is 0 (the ratio is undefined there); `mape_n` says how many it used.
+
+Every metric but ROC AUC is a ratio of additive counts (`count_aggs`), so a long window is the sum of
+its hours' counts: the hourly rollups keep them with these same expressions, and `from_counts` turns
+summed counts into the metrics `quality_table` computes from rows. ROC AUC from counts is read off the
+score histograms by true class (`score_hist`), within the stated bound of the rank-based value.
 """
 
 from __future__ import annotations
@@ -109,6 +114,97 @@ def regression_aggs() -> list[pl.Expr]:
         (err.abs() / actual.abs()).filter(nonzero).mean().alias("mape"),
         nonzero.sum().alias("mape_n"),
     ]
+
+
+# ------------------------------------------------------------------ additive counts (rollups)
+
+COUNTS = ("n", "n_labelled", "cls_tp", "cls_fp", "cls_fn", "cls_tn", "cls_correct",
+          "reg_n", "reg_abs_sum", "reg_sq_sum", "reg_ape_sum", "reg_ape_n")
+BUCKETS = 20  # score buckets of width 0.05 for the histograms ROC AUC is read from
+
+
+def _reg_terms() -> tuple[pl.Expr, pl.Expr]:
+    actual = pl.col("label_num").cast(pl.Float64).fill_nan(None)
+    pred = pl.col("prediction_num").cast(pl.Float64).fill_nan(None)
+    return pred - actual, actual
+
+
+def count_aggs(task: str, positive_label: str = "1") -> list[pl.Expr]:
+    """The additive counts behind the metrics, as group aggregations with the same definitions as
+    `classification_aggs` / `regression_aggs` (rows need `label`, `prediction`, `label_num` and
+    `prediction_num`; counts of the other task are 0)."""
+    labelled = pl.col("label").is_not_null()
+    out = [pl.len().alias("n"), labelled.sum().alias("n_labelled")]
+    if task == "regression":
+        err, actual = _reg_terms()
+        nonzero = err.is_not_null() & (actual != 0)
+        return out + [err.is_not_null().sum().alias("reg_n"), err.abs().sum().alias("reg_abs_sum"),
+                      err.pow(2).sum().alias("reg_sq_sum"),
+                      (err.abs() / actual.abs()).filter(nonzero).sum().alias("reg_ape_sum"),
+                      nonzero.sum().alias("reg_ape_n")]
+    pos = str(positive_label)
+    used = labelled & pl.col("prediction").is_not_null()
+    y, p = is_value("label", pos), is_value("prediction", pos)
+    return out + [(used & y & p).sum().alias("cls_tp"), (used & ~y & p).sum().alias("cls_fp"),
+                  (used & y & ~p).sum().alias("cls_fn"), (used & ~y & ~p).sum().alias("cls_tn"),
+                  (used & same_value("label", "prediction")).sum().alias("cls_correct")]
+
+
+def score_hist(rows: pl.DataFrame, positive_label: str = "1", by: Sequence[str] = ()) -> pl.DataFrame:
+    """Labelled rows with a score per (by..., y, b): the score's bucket b of width 1/BUCKETS (clipped
+    to the first and last) and whether the label is the positive class; column `len`."""
+    score = pl.col("score").cast(pl.Float64)
+    return (rows.filter(pl.col("label").is_not_null() & score.is_not_null() & score.is_not_nan())
+            .select(*by, is_value("label", str(positive_label)).alias("y"),
+                    (score * BUCKETS).floor().clip(0, BUCKETS - 1).cast(pl.Int64).alias("b"))
+            .group_by(*by, "y", "b").len())
+
+
+def auc_from_hist(pos: Sequence[int] | None, neg: Sequence[int] | None) -> tuple[float | None, float]:
+    """ROC AUC from score histograms by class, and its bound: pairs in one bucket count one half, and
+    the exact value is within half their share of all pairs either way."""
+    if pos is None or neg is None:
+        return None, 0.0
+    n_pos, n_neg = float(sum(pos)), float(sum(neg))
+    if not n_pos or not n_neg:
+        return None, 0.0
+    below = same = 0.0
+    seen_neg = 0.0
+    for p, n in zip(pos, neg):
+        below += p * seen_neg
+        same += p * n
+        seen_neg += n
+    pairs = n_pos * n_neg
+    return (below + same / 2) / pairs, same / 2 / pairs
+
+
+def from_counts(c: dict, task: str) -> dict[str, float | int | None]:
+    """n, n_labelled, labelled_share and the metrics of `metric_aggs` from summed `count_aggs` (and,
+    for classifiers, `pos_hist`/`neg_hist` for ROC AUC with `roc_auc_bound`)."""
+    def div(a, b):
+        return a / b if b else None
+
+    n, lab = int(c.get("n") or 0), int(c.get("n_labelled") or 0)
+    out: dict[str, float | int | None] = {"n": n, "n_labelled": lab, "labelled_share": div(lab, n)}
+    if task == "regression":
+        rn, an = int(c.get("reg_n") or 0), int(c.get("reg_ape_n") or 0)
+        mse = div(c.get("reg_sq_sum") or 0.0, rn)
+        out.update(mae=div(c.get("reg_abs_sum") or 0.0, rn), rmse=None if mse is None else mse ** 0.5,
+                   mape=div(c.get("reg_ape_sum") or 0.0, an), mape_n=an)
+        return out
+    tp, fp, fn, tn = (int(c.get(f"cls_{k}") or 0) for k in ("tp", "fp", "fn", "tn"))
+    auc, bound = auc_from_hist(c.get("pos_hist"), c.get("neg_hist"))
+    out.update(accuracy=div(int(c.get("cls_correct") or 0), tp + fp + fn + tn), precision=div(tp, tp + fp),
+               recall=div(tp, tp + fn), f1=div(2 * tp, 2 * tp + fp + fn), roc_auc=auc, roc_auc_bound=bound)
+    return out
+
+
+def quality_of(r: dict, task: str, window: str | None) -> "Quality":
+    """A window's Quality from `from_counts` of its summed counts."""
+    names = REGRESSION + ("mape_n",) if task == "regression" else CLASSIFICATION + ("roc_auc_bound",)
+    return Quality(task=task, window=window, n=int(r["n"]), n_labelled=int(r["n_labelled"]),
+                   labelled_share=opt_float(r["labelled_share"]),
+                   metrics={k: opt_float(r[k]) for k in names})
 
 
 def metric_aggs(task: str, positive_label: str = "1") -> list[pl.Expr]:

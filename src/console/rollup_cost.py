@@ -1,0 +1,155 @@
+"""Cost of long windows from the hourly rollups: a month of spend, the budget's share and cost per 1,000
+requests per version and prompt version are sums over hour rows, not a scan of every raw row.
+
+An hour's cost is exact from its rollup row (`analytics.cost.usage_aggs` are the sums the rollups keep:
+logged costs and their count, tokens of the requests without one) priced with `analytics.cost.parts_cost`,
+and every figure is then computed by the same `analytics.cost` functions the raw path uses, on "parts"
+(one per rollup group and hour, weighted by its requests) next to raw rows. So the two paths give one
+number up to float rounding.
+
+Which hours are raw: the cost screen's windows start at the month's start, at midnight (hour-aligned, so
+hour rows split cleanly), and at now - 7 days, now - 24 h (the budget's pace) and the history's start, which
+cut an hour in two: those hours, the read's partial first hour and the open hour are read raw. The hourly
+chart and the spike (`hourly_cost_series`, hours aligned to now, the last 72) read raw rows of those 72
+hours; the cost-spike rule (cost per request across a version or prompt change, in time order) and an
+LLM's usage table (token means, refusals, guardrails) read the history's rows, narrowed to their columns.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import polars as pl
+
+from console import rollup_spec
+from console import store_rollups as ro
+from console.analytics import cost as co
+from console.analytics.windows import parse_window
+from console.rollup_drift import US, floor_hour
+
+SPIKE_HOURS = 48 + 24  # what `hourly_cost_series` reads: the chart's hours and their baseline
+PARTS = ["ts", "model", "version", "prompt_version", co.COST, "requests"]
+USAGE_COLUMNS = ["version", "variant", "input_tokens", "output_tokens", "cost_usd"]
+LLM_USAGE = ["prompt_version", "refused", "guardrail_blocked", "factuality"]
+
+
+def _raw_hours(cuts: list[datetime], h0: datetime, h1: datetime) -> list[datetime]:
+    """The hours a window boundary falls in (a `ts > cut` filter splits them), inside [h0, h1)."""
+    return sorted({floor_hour(c) for c in cuts if h0 <= floor_hour(c) < h1})
+
+
+def parts(table, model: str, environment: str | None, prices, by_prompt: bool,
+          skip: list[datetime]) -> pl.DataFrame:
+    """Rollup rows as priced parts (`PARTS`): per hour, version and (with `by_prompt`) prompt version,
+    the hours in `skip` left out. A prompt version's requests come from its segment rows; the requests
+    without one are the whole group's minus those."""
+    if table is None or not table.num_rows:
+        return pl.DataFrame(schema={c: pl.Datetime("us") if c == "ts" else pl.Float64 if c in (co.COST,)
+                                    else pl.Int64 if c == "requests" else pl.String for c in PARTS})
+    df = pl.from_arrow(table)
+    for c in ro.ADDED:  # read_table reads only hours caught up, so these are present; kept safe for old days
+        if c not in df.columns:
+            df = df.with_columns(pl.lit(0, dtype=pl.Int64 if c == "cost_n" else pl.Float64).alias(c))
+    if environment is not None:
+        df = df.filter(pl.col("environment") == environment)
+    if skip:
+        df = df.filter(~pl.col("hour").is_in(skip))
+    sums = ["rows", *co.USAGE]
+    keys = ["hour", "version", "environment", "variant"]
+    whole = df.filter(pl.col("segment").is_null()).select(*keys, *sums)
+    if by_prompt:
+        seg = df.filter(pl.col("segment") == rollup_spec.PROMPT).select(*keys, pl.col("segment_value").alias(
+            "prompt_version"), *sums)
+        taken = seg.group_by(keys).agg([pl.col(c).sum().alias(f"__{c}") for c in sums])
+        rest = whole.join(taken, on=keys, how="left", nulls_equal=True).select(
+            *keys, pl.lit(None, dtype=pl.String).alias("prompt_version"),
+            *[(pl.col(c) - pl.col(f"__{c}").fill_null(0)).alias(c) for c in sums])
+        whole = pl.concat([seg, rest.filter(pl.col("rows") > 0)], how="diagonal_relaxed")
+    else:
+        whole = whole.with_columns(pl.lit(None, dtype=pl.String).alias("prompt_version"))
+    priced = co.parts_cost(whole.rename({"hour": "ts", "rows": "requests"}), prices)
+    return priced.with_columns(pl.lit(model).alias("model")).select(PARTS)
+
+
+def cost(mon, model: str, environment: str | None) -> dict | None:
+    """`Monitor.cost`'s result from rollups plus raw edge hours; None when the range holds no closed hour."""
+    from console.monitoring import _Context
+
+    now = mon.clock()
+    mc = mon.model_config(model)
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    start = mon.history_start(now)
+    since = min(month_start, start)
+    h0, h1 = floor_hour(since) + ro.HOUR, floor_hour(now)
+    drift = mon.sketch_drift
+    spec = drift.spec(model)
+    attrs = mon.attributes(model)
+    by_prompt = rollup_spec.PROMPT in attrs
+    if h1 <= h0 or (by_prompt and rollup_spec.PROMPT not in spec.segments):
+        return None
+    skip = _raw_hours([start, now - parse_window("7d"), now - co.PACE], h0, h1)
+    drift.catch_up(model, h0, h1)
+    wanted = ["segment", "segment_value", "environment", "version", "variant", "rows", "input_tokens",
+              "output_tokens", *co.USAGE]
+    table = ro.read_table(drift.path, model, h0, h1, columns=wanted)
+    rolled = parts(table, model, environment, mc.prices, by_prompt, skip)
+    columns = list(dict.fromkeys(["ts", "model", *USAGE_COLUMNS, *(["cached_tokens"] if "cached_tokens" in attrs
+                                                                   else []), *([rollup_spec.PROMPT] if by_prompt else [])]))
+    ranges = [(since, h0 - US), *((h - US, h + ro.HOUR - US) for h in skip), (h1 - US, now)]
+    raw = pl.concat([mon.typed_rows(model, a, b, environment, columns=columns) for a, b in ranges if b > a],
+                    how="diagonal_relaxed")
+    costed = co.with_cost(raw, mc.prices).with_columns(pl.lit(1, dtype=pl.Int64).alias("requests"))
+    if not by_prompt:
+        costed = costed.with_columns(pl.lit(None, dtype=pl.String).alias("prompt_version"))
+    both = pl.concat([costed.select(PARTS), rolled], how="diagonal_relaxed").sort("ts")
+    recent = both.filter(pl.col("ts") > start)
+    by = ("version", "prompt_version") if by_prompt else ("version",)
+    # The hourly view: now-aligned hours, raw, from the start of the clock hour its first one begins in (so that
+    # hour's replica share is split over all its requests, as in the full read).
+    spike_from = floor_hour(now - timedelta(hours=SPIKE_HOURS)) - US
+    spiky = co.with_cost(mon.typed_rows(model, max(spike_from, since), now, environment, columns=columns), mc.prices)
+    rule = _rule(mon, model)
+    rule_spike = llm = None
+    history = None
+    if rule is not None or mc.task == "llm":
+        cols = list(dict.fromkeys([*columns, *(LLM_USAGE if mc.task == "llm" else [])]))
+        history = mon.typed_rows(model, start, now, environment, columns=cols)
+    if rule is not None:
+        ctx = _Context(model, mc, history, start, now, None)
+        evals, _ = mon._cost_spike(ctx, rule)
+        rule_spike = (rule, evals[-1] if evals else None)
+    if mc.task == "llm":
+        llm = co.llm_usage(history)
+    note = ("spend, budget and cost per 1k from hourly rollups plus the raw hours at the windows' edges (exact); "
+            "the hourly chart and spike from the last 72 h of raw rows")
+    if rule is not None or mc.task == "llm":
+        note += "; the cost-spike rule and LLM usage from the history's raw rows, narrowed"
+    if drift.note:
+        note += f"; {drift.note}"
+    return {"rule_spike": rule_spike, "windows": co.cost_windows(both, now),
+            "budget": co.budget_status(both, now, mc.budget_usd_month, pace=co.PACE),
+            "per_1k": co.cost_per_1k(recent, by), "spike": co.cost_spike(spiky, now),
+            "hourly": co.hourly_cost_series(spiky, now, hours=48), "llm": llm or [],
+            "tokens": tokens(table, environment, skip, raw), "source": "rollups", "note": note}
+
+
+def tokens(table, environment: str | None, skip: list[datetime], raw: pl.DataFrame) -> dict[str, int]:
+    """Input and output tokens over the range read (the month and the history): rollup sums plus raw edges."""
+    out = {"input_tokens": 0, "output_tokens": 0}
+    for c in out:
+        if c in raw.columns:
+            out[c] += int(raw.get_column(c).cast(pl.Int64).fill_null(0).sum())
+    if table is not None and table.num_rows:
+        df = pl.from_arrow(table).filter(pl.col("segment").is_null() & ~pl.col("hour").is_in(skip))
+        if environment is not None:
+            df = df.filter(pl.col("environment") == environment)
+        for c in out:
+            if c in df.columns:
+                out[c] += int(df.get_column(c).sum() or 0)
+    return out
+
+
+def _rule(mon, model: str):
+    from console.analytics import rules as ru
+
+    return ru.rule_for(mon.rules_for(model, quality=False), "cost_spike")
