@@ -20,9 +20,11 @@ from rollup_fleet import CATEGORICAL, NUMERIC, START, fleet, write_hive
 
 MODELS = {"fraud": {"numeric": NUMERIC, "categorical": CATEGORICAL, "segments": ["country"]},
           "eta": {"numeric": NUMERIC, "categorical": CATEGORICAL, "task": "regression"}}
-EXACT = ["rows", "errors", "status", "labelled", "cls_tp", "cls_fp", "cls_fn", "cls_tn", "cls_pos_hist",
-         "cls_neg_hist", "input_tokens", "output_tokens", "reg_n", "reg_ape_n", "cat__country", "cat__channel"]
-SUMS = ["cost_usd", "latency_sum", "score_sum", "reg_abs_sum", "reg_sq_sum", "sum__amount", "sq__speed"]
+EXACT = ["rows", "errors", "status", "labelled", "cls_tp", "cls_fp", "cls_fn", "cls_tn", "cls_correct", "cls_pos_hist",
+         "cls_neg_hist", "input_tokens", "output_tokens", "reg_n", "reg_ape_n", "cat__country", "cat__channel",
+         "cost_n"]
+SUMS = ["cost_usd", "latency_sum", "score_sum", "reg_abs_sum", "reg_sq_sum", "sum__amount", "sq__speed",
+        "uncosted_input", "uncosted_cached", "uncosted_output"]
 KEYS = list(ro.KEYS)
 
 
@@ -33,6 +35,15 @@ def both(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("spark")
     preds, labels = fleet(hours=4, per_hour=150, seed=3)
+    # what cost and quality read from rollups: requests without a logged cost (priced from tokens, cached apart),
+    # and predictions of the class "1" written as the number "1.0"
+    rng = np.random.default_rng(4)
+    n = preds.height
+    preds = preds.with_columns(
+        pl.when(pl.Series(rng.random(n) < 0.4)).then(None).otherwise(pl.col("cost_usd")).alias("cost_usd"),
+        pl.Series("output_tokens", rng.integers(0, 500, n)), pl.Series("cached_tokens", rng.integers(0, 120, n)),
+        pl.when(pl.Series(rng.random(n) < 0.2) & (pl.col("model") == "fraud")).then(pl.col("prediction") + ".0")
+        .otherwise(pl.col("prediction")).alias("prediction"))
     logs = write_hive(preds, tmp)
     specs = {m: ro.ModelSpec.of(s) for m, s in MODELS.items()}
     datasets = rollup_engine.src.dataset([str(logs)])
@@ -81,3 +92,19 @@ def test_spark_sketches_merge_with_python_ones_and_drift_within_the_bound(both, 
     assert mixed.n == raw.height
     assert sk.jensenshannon(a.counts["channel"], b.counts["channel"]).score == pytest.approx(
         sk.jensenshannon(a.counts["channel"], b_local.counts["channel"]).score)
+
+
+def test_the_cost_and_quality_counts_are_the_hand_counts(both):
+    preds, labels, local, spark = both
+    for built in (local, spark):
+        fraud = pl.from_arrow(built["fraud"]).filter(pl.col("segment").is_null())
+        rows = preds.filter(pl.col("model") == "fraud")
+        assert fraud["cost_n"].sum() == rows["cost_usd"].is_not_null().sum()
+        bare = rows.filter(pl.col("cost_usd").is_null())
+        assert fraud["uncosted_output"].sum() == pytest.approx(float(bare["output_tokens"].sum()))
+        assert fraud["uncosted_input"].sum() == pytest.approx(
+            float((bare["input_tokens"] - bare["cached_tokens"]).clip(lower_bound=0).sum()))
+        joined = rows.join(labels, on="request_id", how="inner")
+        correct = (joined["prediction"].cast(pl.Float64) == joined["label"].cast(pl.Float64)).sum()
+        assert fraud["cls_correct"].sum() == correct
+        assert fraud["cls_tp"].sum() == ((joined["prediction"].cast(pl.Float64) == 1) & (joined["label"] == "1")).sum()

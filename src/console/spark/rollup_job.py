@@ -198,24 +198,22 @@ def _aggregates(df, spec: ro.ModelSpec, k: int) -> list:
     for c in ("input_tokens", "output_tokens"):
         if c in df.columns:
             aggs.append(F.coalesce(F.sum(F.col(c).cast("long")), F.lit(0)).alias(c))
-    if "cost_usd" in df.columns:
-        cost = F.col("cost_usd").cast("double")
-        aggs.append(F.coalesce(F.sum(F.when(~F.isnan(cost) & (F.abs(cost) != float("inf")), cost)), F.lit(0.0))
-                    .alias("cost_usd"))
+    aggs += _usage(df)
     has_label = "label" in df.columns
     if has_label:
         lab = F.col("label").isNotNull()
         aggs.append(F.sum(lab.cast("long")).alias("labelled"))
-        if spec.task == "classification":
-            y = F.col("label") == F.lit(spec.positive_label)
+        if spec.task == "classification":  # as analytics.quality.count_aggs counts them
+            y = _is_value(F.col("label"), spec.positive_label)
             pred = F.col("prediction").cast("string")
-            p = pred == F.lit(spec.positive_label)
+            p = _is_value(pred, spec.positive_label)
             used = lab & pred.isNotNull()
-            for name, cond in (("tp", y & p), ("fp", ~y & p), ("fn", y & ~p), ("tn", ~y & ~p)):
-                aggs.append(F.sum((used & cond).cast("long")).alias(f"cls_{name}"))
-            score = _finite("score")
+            for name, cond in (("tp", y & p), ("fp", ~y & p), ("fn", y & ~p), ("tn", ~y & ~p),
+                               ("correct", _same_value(F.col("label"), pred))):
+                aggs.append(F.coalesce(F.sum((used & cond).cast("long")), F.lit(0)).alias(f"cls_{name}"))
+            score = F.col("score").try_cast("double")  # as analytics.quality.score_hist buckets it
             bucket = F.least(F.greatest(F.floor(score * ro.BUCKETS), F.lit(0)), F.lit(ro.BUCKETS - 1))
-            scored = lab & score.isNotNull()
+            scored = lab & score.isNotNull() & ~F.isnan(score)
             aggs.append(F.sum(scored.cast("long")).alias("__scored"))
             for name, cls in (("pos", y), ("neg", ~y)):
                 aggs.append(F.array(*[F.sum((scored & cls & (bucket == i)).cast("long"))
@@ -239,6 +237,52 @@ def _aggregates(df, spec: ro.ModelSpec, k: int) -> list:
             aggs += [kll(v).alias(f"num__{f}"), fsum(v).alias(f"sum__{f}"),
                      F.coalesce(F.sum(v.cast("double") * v.cast("double")), F.lit(0.0)).alias(f"sq__{f}")]
     return aggs
+
+
+def _is_value(col, value: str):
+    """`analytics.quality.is_value`: equal as numbers when the value parses as one, else as text."""
+    from pyspark.sql import functions as F
+
+    text = col.cast("string") == F.lit(value)
+    try:
+        number = float(value)
+    except ValueError:
+        return text
+    x = col.cast("string").try_cast("double")
+    return F.when(x.isNotNull(), x == F.lit(number)).otherwise(text)
+
+
+def _same_value(a, b):
+    """`analytics.quality.same_value`: two columns agree as numbers when both parse, else as text."""
+    from pyspark.sql import functions as F
+
+    na, nb = a.cast("string").try_cast("double"), b.cast("string").try_cast("double")
+    return F.when(na.isNotNull() & nb.isNotNull(), na == nb).otherwise(a.cast("string") == b.cast("string"))
+
+
+def _usage(df) -> list:
+    """`analytics.cost.usage_aggs` in Spark: logged costs (finite ones) and their count, and over the
+    requests without one the input past the cached share, cached and output tokens."""
+    from pyspark.sql import functions as F
+
+    def tok(c):
+        return F.coalesce(F.col(c).cast("double"), F.lit(0.0)) if c in df.columns else F.lit(0.0)
+
+    if "cost_usd" in df.columns:
+        cost = F.col("cost_usd").cast("double")
+        logged = F.when(~F.isnan(cost) & (F.abs(cost) != float("inf")), cost)
+    else:
+        logged = F.lit(None).cast("double")
+    bare = logged.isNull()
+    inp, out, cached = tok("input_tokens"), tok("output_tokens"), tok("cached_tokens")
+
+    def total(expr):
+        return F.coalesce(F.sum(F.when(bare, expr).otherwise(F.lit(0.0))), F.lit(0.0))
+
+    return [F.coalesce(F.sum(logged), F.lit(0.0)).alias("cost_usd"),
+            F.coalesce(F.sum(logged.isNotNull().cast("long")), F.lit(0)).alias("cost_n"),
+            total(F.greatest(inp - cached, F.lit(0.0))).alias("uncosted_input"), total(cached).alias("uncosted_cached"),
+            total(out).alias("uncosted_output")]
 
 
 def _counts(df, keys: list[str], columns: dict[str, object], tops: dict[str, int],
@@ -329,11 +373,10 @@ def _assemble(table: pa.Table, keys: list[str], model: str, extra: dict,
             if schema.field(name).type == pa.binary() and v is not None:
                 s = sk.deserialize(bytes(v))  # Spark gives an empty sketch where Python gives none
                 v = None if s is None or s.is_empty() else bytes(v)
-            if v is None and name in ("rows", "errors", "input_tokens", "output_tokens", "labelled", "cls_tp", "cls_fp",
-                                      "cls_fn", "cls_tn", "reg_n", "reg_ape_n"):
+            if v is None and name in ro.INT_SUMS:
                 v = 0
-            if v is None and name in ("cost_usd", "reg_abs_sum", "reg_sq_sum", "reg_ape_sum", "latency_sum",
-                                      "score_sum") or (v is None and name.startswith(("sum__", "sq__"))):
+            if v is None and name in (*ro.FLOAT_SUMS, "latency_sum", "score_sum") or (
+                    v is None and name.startswith(("sum__", "sq__"))):
                 v = 0.0
             cols[name].append(v)
     return pa.table(cols, schema=schema)
