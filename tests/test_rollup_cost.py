@@ -222,7 +222,7 @@ def test_a_small_case_by_hand(tmp_path):
 
 def test_the_cli_says_where_the_numbers_come_from(log, both, capsys, monkeypatch):
     root, _ = log
-    monkeypatch.setattr("console.monitoring.NARROW_AFTER", 1)  # a large fleet, as far as the choice goes
+    monkeypatch.setattr("console.monitoring.ROLLUPS_AFTER", 1)  # a large fleet, as far as the choice goes
     assert main(["cost", "chat", "--config", str(root / "console.toml"), "--at", NOW.isoformat() + "Z",
                  "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -252,3 +252,29 @@ def test_hours_written_before_the_cost_columns_are_rebuilt(log, both):
     assert rebuilt  # the thin hours were built again, then read
     assert again["budget"].spent_usd == pytest.approx(rolled["budget"].spent_usd, rel=1e-12)
     assert again["per_1k"].to_dicts() == rolled["per_1k"].to_dicts()
+
+
+async def test_the_cost_screen_says_where_its_numbers_come_from(log, both):
+    from console.ui.app import ConsoleApp
+    from console.ui.screens import monitoring_registry  # noqa: F401 - registers the screens
+    from console.ui.screens.cost import CostScreen
+    from console.ui.widgets import FilterTable
+    from ui_fixtures import screen_text, until
+
+    root, _ = log
+    _, rolled, _ = both
+    cfg = parse_file(root / "console.toml")
+    svc = Service(cfg, clock=lambda: NOW)
+    svc.refresh()
+    svc.monitor.rollups_after = 1  # a large fleet, as far as the choice goes
+    app = ConsoleApp(cfg, service=svc, poll=False)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app.push_screen(CostScreen("chat", "production"))
+            await until(pilot, lambda: "from hourly rollups" in screen_text(app), "the cost screen's source line")
+            t = app.screen.query_one("#per1k", FilterTable)
+            col = [c.key for c in t.columns].index("requests")
+            shown = [int(t.cells(k)[col].plain.replace(",", "")) for k in t.row_keys]
+            assert sorted(shown) == sorted(rolled["per_1k"]["requests"].to_list())
+    finally:
+        svc.close()

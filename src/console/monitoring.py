@@ -49,6 +49,7 @@ DRIFT_STEP = timedelta(hours=3)  # drift verdicts at most every 3 h (each costs 
 # Past this many rows a read (a model's history, a long window) leaves out the features only drift looks at:
 # its rules, health, quality and cost read the contract columns, segments and LLM fields (`Monitor.rows`).
 NARROW_AFTER = 200_000
+ROLLUPS_AFTER = 200_000  # cost and quality past this many rows in their range read the hourly rollups
 DRIFT_MIN_SPAN = "6h"  # a drift window is at least this long (and at least MIN_DRIFT_ROWS rows)
 SUSPECT_LOOKBACK = "24h"  # changes this long before the evidence can be suspects
 BASELINE = timedelta(days=2)  # accuracy and MAE are compared with the first two days of the history
@@ -162,6 +163,7 @@ class Monitor:
         self.since: datetime | None = None  # start of the incident history; None: HISTORY before now
         self._sketch_drift = None
         self.narrow_after = NARROW_AFTER
+        self.rollups_after = ROLLUPS_AFTER
 
     @property
     def sketch_drift(self):
@@ -398,19 +400,21 @@ class Monitor:
                      rollups: bool | None) -> bool:
         """Whether cost or quality over (since, until] reads the hourly rollups (`rollup_cost`,
         `rollup_quality`): as asked, else when the rows are not in memory already and there are at least
-        `narrow_after` of them (where a raw read turns narrow and is not kept: the rollups spare it)."""
+        `rollups_after` of them (as many as make a raw read narrow and not kept: the rollups spare that read).
+        A separate limit from `narrow_after`, so the narrow raw read stays testable on its own."""
         if rollups is not None:
             return rollups
         with self._lock:
             if self._kept((model, environment, self.wh.refreshes), since, until) is not None:
                 return False
         n = self.wh.one("model_rows", {"model": model, "since": since, "until": until, "environment": environment})
-        return bool(n) and n[0] >= self.narrow_after
+        return bool(n) and n[0] >= self.rollups_after
 
     def quality(self, model: str, window: str = "24h", environment: str | None = "production",
                 rollups: bool | None = None) -> dict:
         """The window's quality, the 6 h series and the per-version table over the history. From the hourly
-        rollups plus raw edge hours when `_use_rollups` says so (`rollup_quality`, said in "note")."""
+        rollups plus raw edge hours when `_use_rollups` says so (`rollup_quality`, said in "source" and "note";
+        ROC AUC is then read from score buckets, within the stated `roc_auc_bound`)."""
         now = self.clock()
         since = min(self.history_start(now), now - parse_window(window))
         if self._use_rollups(model, since, now, environment, rollups):

@@ -132,6 +132,8 @@ class CostScreen(MonitorScreen):
         if s.spiking:
             spike.insert(0, Text(f"above {s.factor:g}x since {ts(s.onset)}", style="bold"))
         rows.append(line("HOURLY", *spike))
+        if c.get("note"):  # read from hourly rollups (data-safe: the note may name a remote path)
+            rows.append(line("SOURCE", Text(safe(c["note"]).plain, style="dim")))
         return lines(rows)
 
 
@@ -142,7 +144,7 @@ def _pick(keys: list[str], cells: dict) -> list:
 def _cost(svc, model: str, environment: str) -> dict:
     c = svc.cost(model, environment=environment)
     return {"window": c["windows"][0] if c["windows"] else None, "budget": c["budget"], "spike": c["spike"],
-            "rule_spike": c.get("rule_spike"),
+            "rule_spike": c.get("rule_spike"), "note": c.get("note"),
             "per_1k": c["per_1k"].to_dicts(), "hourly": timed(c["hourly"], "cost_usd"), "llm": c["llm"],
             "range": (svc.clock() - timedelta(hours=48), svc.clock())}
 

@@ -64,7 +64,7 @@ class QualityScreen(WindowedScreen):
         self.query_one("#quality-head", Static).update(self._head(None, loading=True))
         super().window_changed()
 
-    def _head(self, q, loading: bool = False) -> Text:
+    def _head(self, q, loading: bool = False, note: str | None = None) -> Text:
         rows = [self.window_text()]
         if q is None or loading:
             rows.append(line("NOW", Text("loading...", style="dim")))
@@ -79,12 +79,14 @@ class QualityScreen(WindowedScreen):
         if not q.n_labelled:
             parts.append("(no labels in this window yet)")
         rows.append(line("", *parts))
+        if note:  # read from hourly rollups (data-safe: the note may name a remote path)
+            rows.append(line("SOURCE", Text(safe(note).plain, style="dim")))
         return lines(rows)
 
     def show(self, tag: str, result: Any) -> None:
         if tag != "quality":
             return
-        self.query_one("#quality-head", Static).update(self._head(result["now"]))
+        self.query_one("#quality-head", Static).update(self._head(result["now"], note=result.get("note")))
         names = [name for name, _ in metric_cols(self.ml_task)]
         self.query_one("#by-version", FilterTable).set_rows(
             (str(r.get("version")), [
@@ -104,6 +106,7 @@ def _quality(svc, model: str, window: str, environment: str) -> dict:
     primary = "mae" if q["now"].task == "regression" else "accuracy"
     now = svc.clock()
     return {"now": q["now"], "by_version": q["by_version"].to_dicts(), "series": timed(q["series"], primary),
+            "note": q.get("note"),
             "range": (now - timedelta(days=7), now)}
 
 
