@@ -157,7 +157,9 @@ def test_the_hourly_view_the_spike_rule_and_llm_usage_are_the_raw_ones(both):
     assert rolled["hourly"]["bucket"].to_list() == raw["hourly"]["bucket"].to_list()
     assert rolled["hourly"]["cost_usd"].to_list() == pytest.approx(raw["hourly"]["cost_usd"].to_list(), rel=1e-9)
     assert rolled["spike"].rate_usd_per_hour == pytest.approx(raw["spike"].rate_usd_per_hour, rel=1e-9)
-    assert rolled["llm"] == raw["llm"]
+    assert len(rolled["llm"]) == len(raw["llm"]) > 0  # a narrower read of the same rows: sums in another order
+    for a, b in zip(rolled["llm"], raw["llm"]):
+        assert a.to_dict() == pytest.approx(b.to_dict(), rel=1e-12)
     (rule, ev), (rule_raw, ev_raw) = rolled["rule_spike"], raw["rule_spike"]
     assert rule == rule_raw and (ev is None) == (ev_raw is None)
     if ev is not None:
@@ -276,5 +278,6 @@ async def test_the_cost_screen_says_where_its_numbers_come_from(log, both):
             col = [c.key for c in t.columns].index("requests")
             shown = [int(t.cells(k)[col].plain.replace(",", "")) for k in t.row_keys]
             assert sorted(shown) == sorted(rolled["per_1k"]["requests"].to_list())
+            await app.workers.wait_for_complete()
     finally:
         svc.close()

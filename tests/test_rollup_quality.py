@@ -176,23 +176,25 @@ def test_the_cli_says_where_the_numbers_come_from(log, results, capsys, monkeypa
     assert "source: rollups" in capsys.readouterr().out
 
 
-async def test_the_quality_screen_says_where_its_numbers_come_from(log, results):
+async def test_the_quality_screen_says_where_its_numbers_come_from(log):
     from console.ui.app import ConsoleApp
     from console.ui.screens import monitoring_registry  # noqa: F401 - registers the screens
     from console.ui.screens.quality import QualityScreen
     from ui_fixtures import screen_text, until
 
     root, _, _ = log
-    _, rolled = results["fraud", "72h"]
     cfg = parse_file(root / "console.toml")
     svc = Service(cfg, clock=lambda: NOW)
     svc.refresh()
     svc.monitor.rollups_after = 1  # a large fleet, as far as the choice goes
+    want = svc.quality("fraud", "7d")
+    assert want["source"] == "rollups"
     app = ConsoleApp(cfg, service=svc, poll=False)
     try:
         async with app.run_test(size=(120, 40)) as pilot:
-            await app.push_screen(QualityScreen("fraud", "production", window="72h"))
+            await app.push_screen(QualityScreen("fraud", "production", window="7d"))
             await until(pilot, lambda: "from hourly rollups" in screen_text(app), "the quality screen's source line")
-            assert f"labelled {rolled['now'].n_labelled:,}" in screen_text(app)
+            assert f"labelled {want['now'].n_labelled:,}" in screen_text(app)
+            await app.workers.wait_for_complete()
     finally:
         svc.close()
