@@ -19,6 +19,7 @@ import polars as pl
 
 from console import rollup_spec
 from console.analytics import alerts as al
+from console.analytics import drift_windows as dw
 from console.analytics import evidence as ev
 from console.analytics import rules as ru
 from console.analytics import cost as co
@@ -260,6 +261,18 @@ class Monitor:
         if missing:
             cols += [pl.Series(n, [None] * frame.height, dtype=pl.Utf8) for n in missing]
         return frame.with_columns(cols) if cols else frame
+
+    def feature_batches(self, model: str, since: datetime, until: datetime, feats: list[str],
+                        environment: str | None = "production"):
+        """The drift features of rows in (since, until] as the store streams them (no order), drift-ready,
+        with a feature never logged present as nulls (as `typed_rows` gives it)."""
+        params = {"model": model, "since": since, "until": until, "environment": environment}
+        for batch in self.wh.batches("model_predictions", params, columns=["ts", *feats]):
+            frame = pl.from_arrow(batch)
+            missing = [f for f in feats if f not in frame.columns]
+            if missing:
+                frame = frame.with_columns(pl.lit(None, dtype=pl.Utf8).alias(f) for f in missing)
+            yield _drift_ready(frame.select(["ts", *feats]))
 
     def joined(self, model: str, preds: pl.DataFrame, since: datetime, until: datetime,
                environment: str | None = "production") -> pl.DataFrame:
@@ -592,16 +605,15 @@ class Monitor:
         ref = self.reference(ctx.model)
         if ref is None:
             return [], {"note": "no reference data"}
-        feats = list(ref.columns)
-        rows = ctx.features(self, feats)
         span = max(span, parse_window(DRIFT_MIN_SPAN))
         spans = ev.windows(ctx.preds["ts"], ctx.now, span, MIN_DRIFT_ROWS, ctx.since, step=max(span / 2, DRIFT_STEP))
+        scored = ctx.window_drifts(self, ref, [(lo, hi) for lo, hi, n in spans if n >= MIN_DRIFT_ROWS])
         evals, reports = [], {}
         for lo, hi, n in spans:
             if n < MIN_DRIFT_ROWS:
                 evals.append(ev.Evaluation(lo, hi, n, None, None, note=f"{n} rows, needs {MIN_DRIFT_ROWS}"))
                 continue
-            ds = dataset_drift(ref, rows.slice(lo, hi).drop("ts"), self.cfg.drift_share)
+            ds = scored[(lo, hi)]
             reports[hi] = ds
             if not ds.n_evaluated:
                 evals.append(ev.Evaluation(lo, hi, n, None, None, note="no feature evaluated"))
@@ -901,15 +913,22 @@ class _Context:
         self.model, self.mc, self.preds, self.since, self.now, self.deployments = model, mc, preds, since, now, deployments
         self.narrow = narrow  # the rows lack the features only drift reads (a large history): read them alone
         self._joined = None
-        self._features: ev.Sorted | None = None
+        self._drifts: dict[tuple, dict] = {}
 
-    def features(self, monitor: "Monitor", feats: list[str]) -> ev.Sorted:
-        """The drift features over the history, ready for the engine; read once for every drift rule."""
-        if self._features is None:
-            frame = monitor.typed_rows(self.model, self.since, self.now, "production", columns=feats) \
-                if self.narrow else self.preds
-            self._features = ev.Sorted(_drift_ready(frame.select(["ts", *feats])))
-        return self._features
+    def window_drifts(self, monitor: "Monitor", ref: Reference, windows: list[tuple[datetime, datetime]]) -> dict:
+        """Each window's dataset drift (the same windows for every drift rule of a model: scored once). A large
+        history's features stream past once and are folded per window (`drift_windows`), never held whole."""
+        key = tuple(windows)
+        if key not in self._drifts:
+            feats, share = list(ref.columns), monitor.cfg.drift_share
+            got = dw.window_drifts(ref, monitor.feature_batches(self.model, self.since, self.now, feats), windows,
+                                   share) if self.narrow and windows else None
+            if got is None:  # the history is in hand with every column, or a text feature is retyped whole
+                frame = monitor.typed_rows(self.model, self.since, self.now, "production", columns=feats) \
+                    if self.narrow else self.preds
+                got = dw.window_drifts(ref, [_drift_ready(frame.select(["ts", *feats]))], windows, share)
+            self._drifts[key] = got
+        return self._drifts[key]
 
     def joined(self, monitor: "Monitor") -> pl.DataFrame:
         if self._joined is None:
