@@ -42,6 +42,7 @@ HISTORY = "7d"
 FRAME_BUDGET = 256 << 20  # bytes of read frames kept for reuse; a fleet's 7-day frames would not fit in memory
 SEGMENT_GAP = 0.15  # a segment this much worse than the model overall is an incident of its own
 MIN_BUCKET_ROWS = 100  # fewer rows than this in a window: its rate is noise, not evidence
+FOLD_CHUNK_ROWS = 1_000_000  # the drift rules read a long history in time-ordered chunks of about this many rows
 MIN_DRIFT_ROWS = 500  # normed Wasserstein reads sampling noise as drift on a few hundred rows
 MIN_LABELS = 200  # labelled rows a quality verdict needs (an 8-point drop is then 2.7 standard errors)
 MIN_COST_ROWS = 50  # requests on each side of a version or prompt change before a cost ratio is evidence
@@ -544,7 +545,7 @@ class Monitor:
         return rows, not set(self.drift_features(model)) <= set(rows.columns)
 
     def rows(self, model: str, since: datetime, until: datetime | None = None,
-             environment: str | None = "production") -> pl.DataFrame:
+             environment: str | None = "production", columns: list[str] | None = None) -> pl.DataFrame:
         """Rows in (since, until] for every read but drift's (health, quality, fairness, cost, the rules):
         the kept frame when it covers them; up to `narrow_after` rows, the shared frame with every column
         (`predictions`); past that, a read without the features only drift looks at, not kept: a week with
@@ -554,6 +555,8 @@ class Monitor:
             kept = self._kept((model, environment, self.wh.refreshes), since, until)
         if kept is not None:
             return kept
+        if columns is not None:  # the caller knows what it reads: a projected read, not kept
+            return self.typed_rows(model, since, until, environment, columns=columns)
         n = self.wh.one("model_rows", {"model": model, "since": since, "until": until, "environment": environment})
         if not n or n[0] < self.narrow_after:
             return self.predictions(model, since, until, environment)
@@ -872,7 +875,8 @@ class Monitor:
     def cost_today(self, model: str) -> float | None:
         now = self.clock()
         day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        costed = co.with_cost(self.rows(model, day - timedelta(microseconds=1), now), self.model_config(model).prices)
+        rows = self.rows(model, day - timedelta(microseconds=1), now, columns=list(co.COST_INPUTS))
+        costed = co.with_cost(rows, self.model_config(model).prices)
         windows = co.cost_windows(costed, now)
         return windows[0].today_usd if windows else None
 
@@ -921,8 +925,14 @@ class _Context:
         key = tuple(windows)
         if key not in self._drifts:
             feats, share = list(ref.columns), monitor.cfg.drift_share
-            got = dw.window_drifts(ref, monitor.feature_batches(self.model, self.since, self.now, feats), windows,
-                                   share) if self.narrow and windows else None
+            got = None
+            if self.narrow and windows:  # time-ordered chunks, each sealed: a chunk's blocks are held, not the week
+                folded = dw.WindowDrift(ref, windows, share)
+                for lo, hi in _chunks(self.preds["ts"], self.since, self.now, FOLD_CHUNK_ROWS):
+                    for batch in monitor.feature_batches(self.model, lo, hi, feats):
+                        folded.add(batch)
+                    folded.seal(hi)
+                got = None if folded.retyped else folded.results()
             if got is None:  # the history is in hand with every column, or a text feature is retyped whole
                 frame = monitor.typed_rows(self.model, self.since, self.now, "production", columns=feats) \
                     if self.narrow else self.preds
@@ -934,6 +944,14 @@ class _Context:
         if self._joined is None:
             self._joined = monitor.joined(self.model, self.preds, self.since, self.now)
         return self._joined
+
+
+def _chunks(ts: pl.Series, since: datetime, until: datetime, rows: int) -> list[tuple[datetime, datetime]]:
+    """(since, until] cut into consecutive ranges of about `rows` rows each, by the sorted times `ts`."""
+    cuts = ts.gather(list(range(rows - 1, ts.len() - 1, rows))).unique(maintain_order=True).to_list() \
+        if ts.len() > rows else []
+    bounds = [since, *[c for c in cuts if since < c < until], until]
+    return list(zip(bounds, bounds[1:]))
 
 
 def _burn_expr(slo) -> pl.Expr:

@@ -29,10 +29,12 @@ Window = tuple[datetime, datetime]
 
 
 class WindowDrift:
-    """Blocks between consecutive window edges; `add` folds rows in, `results` scores every window."""
+    """Blocks between consecutive window edges; `add` folds rows in, `seal` scores the windows that are
+    complete and lets go of the blocks no window still needs, `results` scores the rest."""
 
-    def __init__(self, ref: dr.Reference, windows: Sequence[Window], ts: str = "ts"):
-        self.ref, self.windows, self.ts = ref, list(windows), ts
+    def __init__(self, ref: dr.Reference, windows: Sequence[Window], share: float, ts: str = "ts"):
+        self.ref, self.windows, self.share, self.ts = ref, list(windows), share, ts
+        self.scored: dict[Window, dr.DatasetDrift] = {}
         edges = sorted({t for w in self.windows for t in w})
         self._index = {t: i for i, t in enumerate(edges)}
         self.edges = np.array([np.datetime64(t, "us") for t in edges], dtype="datetime64[us]")
@@ -44,6 +46,10 @@ class WindowDrift:
         self.present: set[str] = set()
         self.retyped = False
         self._text_kinds: dict[str, tuple[bool, bool, bool]] = {}  # text column -> (any value, all numbers, all booleans)
+        self._users = [0] * n  # windows not yet scored that need each block
+        for lo, hi in self.windows:
+            for b in range(self._index[lo], self._index[hi]):
+                self._users[b] += 1
         for name in ref:
             col = ref[name]
             if col.numeric:
@@ -101,8 +107,10 @@ class WindowDrift:
         for name in self.ref:
             if name not in batch.columns or batch.schema[name] != pl.Utf8:
                 continue
-            s = batch.get_column(name).drop_nulls()
             seen, number, boolean = self._text_kinds.get(name, (False, True, True))
+            if seen and not number and not boolean:
+                continue  # already known to stay text
+            s = batch.get_column(name).drop_nulls()
             if s.len():
                 seen = True
                 number = number and s.cast(pl.Float64, strict=False).null_count() == 0
@@ -110,13 +118,30 @@ class WindowDrift:
             self._text_kinds[name] = (seen, number, boolean)
         self.retyped = any(seen and (number or boolean) for seen, number, boolean in self._text_kinds.values())
 
-    def results(self, share: float) -> dict[Window, dr.DatasetDrift]:
-        """Each window's dataset drift, exactly as `dataset_drift` of its rows gives it."""
-        out = {}
+    def seal(self, until: datetime) -> None:
+        """Every row up to `until` has been added: score the windows ending by then, and free each block
+        no other window needs (a history read in time-ordered chunks is held a chunk at a time)."""
         for lo, hi in self.windows:
-            a, b = self._index[lo], self._index[hi]
-            out[(lo, hi)] = dr.summarize(tuple(self._column(name, a, b) for name in self.ref), share)
-        return out
+            if hi <= until and (lo, hi) not in self.scored:
+                self._score(lo, hi)
+
+    def results(self) -> dict[Window, dr.DatasetDrift]:
+        """Each window's dataset drift, exactly as `dataset_drift` of its rows gives it."""
+        for lo, hi in self.windows:
+            if (lo, hi) not in self.scored:
+                self._score(lo, hi)
+        return {w: self.scored[w] for w in self.windows}
+
+    def _score(self, lo: datetime, hi: datetime) -> None:
+        a, b = self._index[lo], self._index[hi]
+        self.scored[(lo, hi)] = dr.summarize(tuple(self._column(name, a, b) for name in self.ref), self.share)
+        for block in range(a, b):
+            self._users[block] -= 1
+            if not self._users[block]:
+                for values in self.values.values():
+                    values[block] = []
+                for counts in self.counts.values():
+                    counts[block] = Counter()
 
     def _column(self, name: str, a: int, b: int) -> dr.ColumnDrift:
         col = self.ref[name]
@@ -142,7 +167,7 @@ def window_drifts(ref: dr.Reference, batches: Iterable[pl.DataFrame], windows: S
                   share: float) -> dict[Window, dr.DatasetDrift] | None:
     """Every window's dataset drift from rows arriving in batches; None when a text feature would be
     retyped by a full read (score from it instead)."""
-    folded = WindowDrift(ref, windows)
+    folded = WindowDrift(ref, windows, share)
     for batch in batches:
         folded.add(batch)
-    return None if folded.retyped else folded.results(share)
+    return None if folded.retyped else folded.results()
