@@ -84,12 +84,34 @@ def test_windows_without_rows_and_absent_columns_say_so():
     assert repr(full) == repr(dr.dataset_drift(ref, slice_window(frame.drop("cat"), *windows[1]).drop("ts"), 0.5))
 
 
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), cuts=st.lists(st.integers(1, 7 * 24 - 1), max_size=6, unique=True),
+       grown=st.booleans())
+def test_a_history_read_in_time_ordered_chunks_and_sealed_gives_the_same_verdicts(seed, cuts, grown):
+    frame, ref = _history(seed), _reference(seed)
+    windows = _windows(24, 12, grown=grown)
+    bounds = [T0 - timedelta(seconds=1), *sorted(T0 + timedelta(hours=h) for h in cuts), T0 + timedelta(days=8)]
+    folded = WindowDrift(ref, windows, 0.5)
+    for lo, hi in zip(bounds, bounds[1:]):
+        chunk = slice_window(frame, lo, hi)
+        folded.add(chunk.sample(fraction=1.0, shuffle=True, seed=seed))
+        folded.seal(hi)
+        done = [w for w in windows if w[1] <= hi]
+        assert set(done) <= set(folded.scored)
+        held = sum(v.size for blocks in folded.values["x"] for v in blocks)  # only blocks a window still needs
+        assert held == sum(np.isfinite(slice_window(frame, b[0], min(b[1], hi))["x"].to_numpy()).sum()
+                           for b in zip(folded.edges.tolist(), folded.edges.tolist()[1:]) if b[0] < hi
+                           if any(w[0] <= b[0] and b[1] <= w[1] and w not in folded.scored for w in windows))
+    got, want = folded.results(), _expected(ref, frame, windows)
+    assert [repr(got[w]) for w in windows] == [repr(want[w]) for w in windows]
+
+
 @pytest.mark.parametrize("values", [["1", "2.5", None], ["true", "False", None]])
 def test_text_a_full_read_would_retype_is_handed_back(values):
     ref = dr.Reference(pl.DataFrame({"v": ["1", "2", "true"] * 400}), ["v"])
     frame = pl.DataFrame({"ts": [T0 + timedelta(hours=i) for i in range(3)], "v": values})
     windows = [(T0 - timedelta(hours=1), T0 + timedelta(hours=3))]
-    folded = WindowDrift(ref, windows)
+    folded = WindowDrift(ref, windows, 0.5)
     folded.add(frame)
     assert folded.retyped and window_drifts(ref, [frame], windows, 0.5) is None
     mixed = frame.with_columns(pl.Series("v", ["1", "x", None]))
