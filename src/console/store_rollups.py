@@ -451,7 +451,7 @@ def _read_hours(path: str | os.PathLike, model: str, start: datetime, end: datet
         return None
     frames = []
     for i, f in enumerate(covering):  # ascending generation
-        newer = covering[i + 1:]
+        newer = [n for n in covering[i + 1:] if n.start < f.end and n.end > f.start]  # only those that overlap it
         t = pl.from_arrow(pq.read_table(f.path, columns=_present(f.path, columns),
                                         filters=[("hour", ">=", start), ("hour", "<", end)]))
         if not t.height:
