@@ -150,15 +150,13 @@ def _skeleton(kind: str) -> pa.Table:
 
 
 
-FRAME_BATCH_ROWS = 100_000  # rows a streamed read converts at a time
-
 def _relation(cur: duckdb.DuckDBPyConnection, name: str, params: dict | None,
               columns: list[str] | None) -> duckdb.DuckDBPyRelation:
     """A named query on a cursor; `columns` projects it (the scan then reads only those columns)."""
     rel = cur.sql(load_query(name), params=params or {})
     if columns is not None:
         have = set(rel.columns)
-        rel = rel.select(*[duckdb.ColumnExpression(c) for c in columns if c in have])
+        rel = rel.select(*[duckdb.ColumnExpression(c) for c in dict.fromkeys(columns) if c in have])
     return rel
 
 class Warehouse:
@@ -290,12 +288,7 @@ class Warehouse:
             yield from _relation(cur, name, params, columns).to_arrow_reader(rows)
 
     def frame(self, name: str, params: dict | None = None, columns: list[str] | None = None) -> pl.DataFrame:
-        """A named query's result as a frame, converted a batch at a time as it streams: the peak is the frame
-        and one batch, not the frame twice (DuckDB's Arrow result and Polars' copy of its text columns)."""
-        with self.cursor() as cur:
-            reader = _relation(cur, name, params, columns).to_arrow_reader(FRAME_BATCH_ROWS)
-            parts = [pl.from_arrow(batch) for batch in reader]
-            return pl.concat(parts, rechunk=False) if parts else pl.from_arrow(reader.schema.empty_table())
+        return pl.from_arrow(self.arrow(name, params, columns))
 
     def rows(self, name: str, params: dict | None = None) -> list[tuple]:
         with self.cursor() as cur:
