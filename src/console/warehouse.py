@@ -575,6 +575,7 @@ class Warehouse:
                         self.on_step(self.manifest)
 
                 kept, bad, new_files, cursors, tail_missing, tail_notes = self._ingest(m, commit, stepped)
+                self._remember_types()
                 m = held["m"]
                 if any(new_files.values()) or m.generation == 0 or cursors != m.cursors:
                     m = self._commit(m, new_files, cursors)
@@ -656,8 +657,7 @@ class Warehouse:
                 tables, rej = parse.csv_lines(body, header=header or "", source=path, first_line=first_line)
                 by_kind = [(src.kind, t) for t in tables]
             elif fmt_file == "jsonl":
-                tables, rej = parse.jsonl(body, source=path, first_line=first_line,
-                                          types=self._json_types.setdefault((src.kind, src.path), {}))
+                tables, rej = parse.jsonl(body, source=path, first_line=first_line, types=self._types(src))
                 by_kind = [(src.kind, t) for t in tables]
             elif fmt_file in READERS:  # a vendor's format: its reader maps it onto the contract
                 parsed = READERS[fmt_file].parse(body, source=path, first_line=first_line,
@@ -734,6 +734,19 @@ class Warehouse:
                     (self.dir / n).unlink(missing_ok=True)
             raise
         return kept, counts["bad"], written, cursors, missing, notes
+
+    def _types(self, src: LogSource) -> dict:
+        """The column types that read a JSONL log's last piece, kept across processes (in the store's facts):
+        a console's first refresh then spares the sample too. Types that no longer fit only cost the sample."""
+        key = (src.kind, src.path)
+        if key not in self._json_types:
+            self._json_types[key] = parse.types_named(self._facts.remembered(f"jsonl-types|{src.kind}|{src.path}"))
+        return self._json_types[key]
+
+    def _remember_types(self) -> None:
+        for (kind, path), types in self._json_types.items():
+            self._facts.remember(f"jsonl-types|{kind}|{path}", parse.type_names(types))
+        self._facts.save()
 
     def _ingest_objects(self, src: LogSource, fmt: str | None, seen: dict, take) -> tuple[dict, list[str]]:
         """A line-based log in object storage (JSONL, CSV, a vendor's JSON Lines such as SageMaker capture):
@@ -1023,10 +1036,11 @@ class Warehouse:
                     pass
 
     def _known_columns(self, kind: str) -> set[str]:
-        """The columns this kind's committed segments hold (from their footers, once per process)."""
+        """The columns this kind's committed segments hold (from their footers, once per process: the views
+        have read them already)."""
         if kind not in self._columns:
-            self._columns[kind] = {n for name in self.manifest.segments.get(kind, [])
-                                   for n in pq.read_schema(self.dir / name).names}
+            self._columns[kind] = {c for name in self.manifest.segments.get(kind, [])
+                                   for c, _ in self._schema(str(self.dir / name))}
         return self._columns[kind]
 
     def _segment_rows(self, name: str) -> int:
