@@ -6,6 +6,10 @@ the store (each through its own in-memory DuckDB views over the files the manife
 holding the writer lock brings it up to date, and commits segments and read cursors together by
 replacing the manifest. A store that cannot be written (read-only home, full disk) falls back to a
 private temporary one, and says so.
+
+A live log adds a small segment per refresh; they are merged a few at a time (store/merge.py), never by
+a refresh: a refresh that leaves merges due starts a background thread for them, so a live refresh costs
+what its new rows cost, whatever the backlog of small segments.
 """
 
 from __future__ import annotations
@@ -968,7 +972,8 @@ class Warehouse:
         name = f"{kind}/{uuid.uuid4().hex}.parquet"
         tmp = self.dir / f"{name}.tmp"
         try:
-            merge.write(table, tmp, sort_by_model=kind == "predictions")
+            if not merge.write(table, tmp, sort_by_model=kind == "predictions", stop=self._stop.is_set):
+                return None
             committed = self._merge_commit(kind, batch, name, tmp, table)
         finally:
             tmp.unlink(missing_ok=True)
@@ -1078,7 +1083,7 @@ def _stop_merges() -> None:
     """At exit, before daemon threads are cut off wherever they are, a merge in flight stops at its next step
     and its half-written file is removed (the store is as it was before it)."""
     for w in list(_MERGERS):
-        w._stop_merging(timeout=10.0)
+        w._stop_merging(timeout=5.0)
 
 
 _READ_BY_CONFORM = {n.lower() for n in (*CONTRACT["predictions"], *PREDICTION_RAW_ONLY, *PROVENANCE)}

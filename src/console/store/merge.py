@@ -51,17 +51,23 @@ def pick(names: list[str], rows: dict[str, int], *, fanin: int, tier_rows: int, 
     return []
 
 
-def write(table: pa.Table, path: Path, *, sort_by_model: bool) -> None:
-    """One segment file, private. Past one row group, predictions are sorted by model (stable), so each row
-    group holds few models and a model's queries skip the others; a segment of one row group (a live log's
-    refresh, a first merge) gains nothing from it."""
+def write(table: pa.Table, path: Path, *, sort_by_model: bool, stop=None) -> bool:
+    """One segment file, private; False (the file incomplete) if `stop()` said so between row groups. Past
+    one row group, predictions are sorted by model (stable), so each row group holds few models and a
+    model's queries skip the others; a segment of one row group (a live log's refresh, a first merge) gains
+    nothing from it."""
     if sort_by_model and table.num_rows > ROW_GROUP and "model" in table.column_names:
         table = table.take(pc.sort_indices(table, [("model", "ascending")]))
     texts = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
     # dictionaries pay off for names and categories, not for unique ids or measurements; zstd on text
     # only (it compresses measurements little, for most of the writing time); statistics only for the
     # columns queries filter on (every feature's took a third of the writing time)
-    pq.write_table(table, path, row_group_size=ROW_GROUP, use_dictionary=[c for c in texts if c not in _UNIQUE],
-                   compression={f.name: "zstd" if f.name in texts else "none" for f in table.schema},
-                   write_statistics=[c for c in _FILTERED if c in table.column_names])
+    with pq.ParquetWriter(path, table.schema, use_dictionary=[c for c in texts if c not in _UNIQUE],
+                          compression={f.name: "zstd" if f.name in texts else "none" for f in table.schema},
+                          write_statistics=[c for c in _FILTERED if c in table.column_names]) as out:
+        for start in range(0, max(table.num_rows, 1), ROW_GROUP):
+            if stop is not None and stop():
+                return False
+            out.write_table(table.slice(start, ROW_GROUP), row_group_size=ROW_GROUP)
     os.chmod(path, 0o600)
+    return True
