@@ -350,10 +350,10 @@ class StoreIngest(Ingest):
     def merge(self, fault):
         """Merging small segments (off the refresh) keeps every row once, and so does a merge that fails when
         its file is written or its manifest saved: the store is then as before it."""
-        store, write, save = self.store, merge_mod.write, Manifest.save
+        store, write, save = self.store, merge_mod.merge, Manifest.save
 
-        def failing_write(table, path, **kw):
-            write(table, path, **kw)
+        def failing_write(parts, path, **kw):
+            write(parts, path, **kw)
             raise Fault("disk full while merging")
 
         def failing_save(manifest, path):
@@ -361,7 +361,7 @@ class StoreIngest(Ingest):
 
         before = self.results()[:2]
         if fault == "write":
-            merge_mod.write = failing_write
+            merge_mod.merge = failing_write
         elif fault == "manifest":
             Manifest.save = failing_save
         try:
@@ -370,7 +370,7 @@ class StoreIngest(Ingest):
         except Fault:
             self._did(f"merge failed ({fault})")
         finally:
-            merge_mod.write, Manifest.save = write, save
+            merge_mod.merge, Manifest.save = write, save
         assert not list(store.dir.glob("*/*.tmp")), "a failed merge left its file"
         assert self.results()[:2] == before, "\n".join(self.log)
 

@@ -16,6 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from console.store.parse import unify
+
 ROW_GROUP = 128_000  # rows per row group of a segment
 _UNIQUE = ("request_id", "error", "raw", "location")  # text columns a dictionary does not shrink
 _FILTERED = ("ts", "model", "version", "environment", "variant")  # columns with segment statistics
@@ -51,23 +53,53 @@ def pick(names: list[str], rows: dict[str, int], *, fanin: int, tier_rows: int, 
     return []
 
 
-def write(table: pa.Table, path: Path, *, sort_by_model: bool, stop=None) -> bool:
-    """One segment file, private; False (the file incomplete) if `stop()` said so between row groups. Past
-    one row group, predictions are sorted by model (stable), so each row group holds few models and a
-    model's queries skip the others; a segment of one row group (a live log's refresh, a first merge) gains
-    nothing from it."""
-    if sort_by_model and table.num_rows > ROW_GROUP and "model" in table.column_names:
-        table = table.take(pc.sort_indices(table, [("model", "ascending")]))
-    texts = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+def _options(schema: pa.Schema) -> dict:
+    texts = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
     # dictionaries pay off for names and categories, not for unique ids or measurements; zstd on text
     # only (it compresses measurements little, for most of the writing time); statistics only for the
     # columns queries filter on (every feature's took a third of the writing time)
-    with pq.ParquetWriter(path, table.schema, use_dictionary=[c for c in texts if c not in _UNIQUE],
-                          compression={f.name: "zstd" if f.name in texts else "none" for f in table.schema},
-                          write_statistics=[c for c in _FILTERED if c in table.column_names]) as out:
-        for start in range(0, max(table.num_rows, 1), ROW_GROUP):
-            if stop is not None and stop():
-                return False
-            out.write_table(table.slice(start, ROW_GROUP), row_group_size=ROW_GROUP)
+    return dict(use_dictionary=[c for c in texts if c not in _UNIQUE],
+                compression={f.name: "zstd" if f.name in texts else "none" for f in schema},
+                write_statistics=[c for c in _FILTERED if c in schema.names])
+
+
+def write(table: pa.Table, path: Path, *, sort_by_model: bool) -> None:
+    """One segment file, private. Past one row group, predictions are sorted by model (stable), so each row
+    group holds few models and a model's queries skip the others; a segment of one row group (a live log's
+    refresh) gains nothing from it."""
+    if sort_by_model and table.num_rows > ROW_GROUP and "model" in table.column_names:
+        table = table.take(pc.sort_indices(table, [("model", "ascending")]))
+    pq.write_table(table, path, row_group_size=ROW_GROUP, **_options(table.schema))
     os.chmod(path, 0o600)
-    return True
+
+
+def merge(parts: list[Path], path: Path, *, stop=None) -> tuple[pa.Schema, int] | None:
+    """The parts' rows, in order, into one private segment: (its schema, its rows), or None (the file
+    incomplete) if `stop()` said so between parts. Streamed: at most a row group and one part are held at
+    a time, so merging a tier of large parts costs little memory; row groups are then in the order the
+    rows were logged, not sorted by model. Columns of different types in different parts are unified as
+    a refresh unifies its pieces (parse.unify)."""
+    target = unify([pq.read_schema(p).empty_table() for p in parts])[0].schema
+    rows, held, n = 0, [], 0
+    with pq.ParquetWriter(path, target, **_options(target)) as out:
+        def put(tables: list[pa.Table], final: bool) -> list[pa.Table]:
+            table = unify([target.empty_table(), *tables])[0].select(target.names).cast(target)
+            whole = table.num_rows if final else table.num_rows - table.num_rows % ROW_GROUP
+            if whole:
+                out.write_table(table.slice(0, whole), row_group_size=ROW_GROUP)
+            return [table.slice(whole)] if whole < table.num_rows else []
+
+        for p in parts:
+            if stop is not None and stop():
+                return None
+            table = pq.read_table(p, use_threads=False)  # threads cost more than they save on small parts
+            held.append(table)
+            n += table.num_rows
+            rows += table.num_rows
+            if n >= ROW_GROUP:
+                held = put(held, final=False)
+                n = sum(t.num_rows for t in held)
+        if held:
+            put(held, final=True)
+    os.chmod(path, 0o600)
+    return target, rows
