@@ -154,6 +154,8 @@ def _skeleton(kind: str) -> pa.Table:
 
 
 
+FRAME_BATCH_ROWS = 100_000  # rows a streamed read converts at a time
+
 def _relation(cur: duckdb.DuckDBPyConnection, name: str, params: dict | None,
               columns: list[str] | None) -> duckdb.DuckDBPyRelation:
     """A named query on a cursor; `columns` projects it (the scan then reads only those columns)."""
@@ -300,7 +302,12 @@ class Warehouse:
             yield from _relation(cur, name, params, columns).to_arrow_reader(rows)
 
     def frame(self, name: str, params: dict | None = None, columns: list[str] | None = None) -> pl.DataFrame:
-        return pl.from_arrow(self.arrow(name, params, columns))
+        """A named query's result as a frame, converted a batch at a time as it streams: the peak is the frame
+        and one batch, not the frame twice (DuckDB's Arrow result and Polars' copy of its text columns)."""
+        with self.cursor() as cur:
+            reader = _relation(cur, name, params, columns).to_arrow_reader(FRAME_BATCH_ROWS)
+            parts = [pl.from_arrow(batch) for batch in reader]
+            return pl.concat(parts, rechunk=False) if parts else pl.from_arrow(reader.schema.empty_table())
 
     def rows(self, name: str, params: dict | None = None) -> list[tuple]:
         with self.cursor() as cur:
