@@ -919,7 +919,9 @@ class Monitor:
     def cost_today(self, model: str) -> float | None:
         now = self.clock()
         day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        rows = self.rows(model, day - timedelta(microseconds=1), now, columns=list(co.COST_INPUTS))
+        attrs = set(self.attributes(model))  # cached tokens count for an LLM only, as in every cost read
+        rows = self.rows(model, day - timedelta(microseconds=1), now,
+                         columns=[c for c in co.COST_INPUTS if c != "cached_tokens" or c in attrs])
         costed = co.with_cost(rows, self.model_config(model).prices)
         windows = co.cost_windows(costed, now)
         return windows[0].today_usd if windows else None
