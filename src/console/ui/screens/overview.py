@@ -207,7 +207,9 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
             if note is not None:
                 notes.append_text(note)
         self._set("#notes", notes)
-        self.query_one("#notes").display = bool(notes.plain)  # no blank row taken from the incidents
+        box = self.query_one("#notes")
+        if box.display != bool(notes.plain):
+            box.display = bool(notes.plain)  # an empty note takes no row from the incident list
 
     def _set(self, selector: str, text: Text) -> None:
         """Updates a line only when its text changed: an unchanged status costs no terminal bytes."""
