@@ -22,6 +22,7 @@ import threading
 import time
 import uuid
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -148,6 +149,16 @@ def _skeleton(kind: str) -> pa.Table:
     return pa.table({n: pa.array([], t) for n, t in fields.items()})
 
 
+
+def _relation(cur: duckdb.DuckDBPyConnection, name: str, params: dict | None,
+              columns: list[str] | None) -> duckdb.DuckDBPyRelation:
+    """A named query on a cursor; `columns` projects it (the scan then reads only those columns)."""
+    rel = cur.sql(load_query(name), params=params or {})
+    if columns is not None:
+        have = set(rel.columns)
+        rel = rel.select(*[duckdb.ColumnExpression(c) for c in columns if c in have])
+    return rel
+
 class Warehouse:
     """The store for one configuration, as seen by this process."""
 
@@ -267,11 +278,14 @@ class Warehouse:
     def arrow(self, name: str, params: dict | None = None, columns: list[str] | None = None) -> pa.Table:
         """A named query's result; `columns` projects it (the scan then reads only those columns)."""
         with self.cursor() as cur:
-            rel = cur.sql(load_query(name), params=params or {})
-            if columns is not None:
-                have = set(rel.columns)
-                rel = rel.select(*[duckdb.ColumnExpression(c) for c in columns if c in have])
-            return rel.to_arrow_table()
+            return _relation(cur, name, params, columns).to_arrow_table()
+
+    def batches(self, name: str, params: dict | None = None, columns: list[str] | None = None,
+                rows: int = 100_000) -> Iterator[pa.RecordBatch]:
+        """A named query's result as it streams, `rows` at a time, in no promised order: a reader that folds
+        rows in as they come holds one batch, not the result."""
+        with self.cursor() as cur:
+            yield from _relation(cur, name, params, columns).to_arrow_reader(rows)
 
     def frame(self, name: str, params: dict | None = None, columns: list[str] | None = None) -> pl.DataFrame:
         return pl.from_arrow(self.arrow(name, params, columns))
