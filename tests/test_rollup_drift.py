@@ -251,6 +251,65 @@ async def test_drift_screen_x_reruns_the_window_exactly(log):
         svc.close()
 
 
+async def test_drift_screen_offers_x_only_on_a_window_read_from_rollups(log):
+    """`x` (exact re-run) is in the footer and the help on a 7d window, scored from the rollups, and on
+    neither on a 24 h or 1 h window, already exact; the key's action is the same wherever it is offered."""
+    from console.ui.app import ConsoleApp
+    from console.ui.screens.drift import DriftScreen
+    from console.ui.screens.help import HelpScreen
+    from ui_fixtures import screen_text, until
+
+    root, _, _ = log
+    config = _config(root)
+    svc = _service(config)
+    app = ConsoleApp(parse_file(config), service=svc, poll=False)
+
+    def footer() -> str:
+        return screen_text(app).splitlines()[-1]
+
+    async def help_ids() -> set[str]:
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), "the help")
+        shown = screen_text(app)
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, DriftScreen), "back on drift")
+        return {i for i in ("drift.exact", "drift.distributions", "window.cycle") if i in shown}
+
+    async def window(key: str, name: str, methods: set[str]) -> None:
+        await pilot.press(key)
+        await until(pilot, lambda: drift.report is not None and drift.report["window"] == name
+                    and not drift.busy("drift"), f"the {name} table")
+        assert {f["method"] for f in drift.report["features"]} == methods  # what the service read
+        await pilot.pause()
+
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app.push_screen(DriftScreen("m", "production", window="24h"))
+            drift = app.screen
+            await until(pilot, lambda: drift.report is not None and not drift.busy("drift"), "the 24h table")
+            assert {f["method"] for f in drift.report["features"]} == {"exact"}
+            await pilot.pause()
+            assert "x Exact" not in footer() and "w Window" in footer()
+            assert await help_ids() == {"drift.distributions", "window.cycle"}
+
+            await window("7", "7d", {"sketch"})
+            await until(pilot, lambda: "x Exact" in footer(), "x in the footer on the rollup window")
+            assert await help_ids() == {"drift.exact", "drift.distributions", "window.cycle"}
+
+            await window("1", "1h", {"exact"})
+            await until(pilot, lambda: "x Exact" not in footer(), "x gone from the footer on 1h")
+            assert "drift.exact" not in await help_ids()
+
+            await window("7", "7d", {"sketch"})
+            await until(pilot, lambda: "x Exact" in footer(), "x back on 7d")
+            await pilot.press("x")  # unchanged: re-runs the window over its raw rows
+            await until(pilot, lambda: drift.exact is not None and "report" in drift.exact, "the exact re-run")
+            assert {f["method"] for f in drift.report["features"]} == {"exact"}
+            assert "x Exact" in footer()  # the window is still one read from rollups: x may run again
+    finally:
+        svc.close()
+
+
 def test_a_merged_sketch_keeps_its_weights():
     """datasketches 5.2's iterator gives every item of a merged sketch weight 1; Dist reads the sketch's ranks."""
     from console.analytics import sketches as sk

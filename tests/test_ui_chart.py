@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
+
 from console.ui.widgets.chart import render_chart
 from console.ui.widgets.sparkline import sparkline
 
@@ -86,3 +88,98 @@ def test_sparklines_scale_per_row():
     steady_high = sparkline([20.0, 22.0, 18.0, 24.0], ascii=True)
     assert steady_low.plain == steady_high.plain  # the same shape, whatever the level
     assert len(set(steady_low.plain)) > 2  # not a solid bar
+
+
+# ---------------------------------------------------------------------------------------- the threshold line
+
+THRESHOLD = 0.1
+# scores around a drift threshold of 0.1 ("score >= 0.1"): two within a thousandth of it, one exactly on it
+SCORES = [0.02, 0.0995, 0.1005, 0.2, 0.1, 0.06, 0.099, 0.13]
+
+
+def spaced(scores: list[float]) -> list[tuple[datetime, float | None]]:
+    """Each score alone (a gap between any two), two hours apart: drawn as single points, no joining line."""
+    out: list[tuple[datetime, float | None]] = []
+    for i, s in enumerate(scores):
+        out += [(START + timedelta(hours=1 + 2 * i), s), (START + timedelta(hours=2 + 2 * i), None)]
+    return out
+
+
+def rows_of_points(lines: list[str], points, marker: str) -> tuple[int, dict[float, int]]:
+    """(the threshold line's row, each point's row), rows counted upwards from the plot's bottom, read off
+    the rendered text: the line is the row mostly drawn with its dash; a point is the marker in its column."""
+    left, right, rows = plot_area(lines)
+    dash = "-" if marker == "*" else "─"
+    line = next(i for i, row in enumerate(rows) if row[left:right + 1].count(dash) > 0.5 * (right - left))
+    found = {}
+    for t, v in points:
+        if v is None:
+            continue
+        col = round(column_of(t, left, right))
+        hits = [i for i, row in enumerate(rows) if marker in row[col - 1:col + 2]]
+        assert len(hits) == 1, (v, hits)
+        found[v] = len(rows) - 1 - hits[0]
+    return len(rows) - 1 - line, found
+
+
+@pytest.mark.parametrize("height", [10, 14, 16])
+def test_a_score_is_drawn_past_the_threshold_line_iff_it_is_over_it(height):
+    pts = spaced(SCORES)
+    lines = render_chart(pts, 100, height, start=START, end=END, title="amount wasserstein", threshold=THRESHOLD,
+                         breach=">=", color=False, ascii=True).plain.splitlines()
+    line, rows = rows_of_points(lines, pts, "*")
+    for score, row in rows.items():
+        assert (row > line) == (score >= THRESHOLD), (score, row, line)  # past the line iff it drifts
+    assert rows[0.0995] <= line < rows[0.1005]  # a thousandth under is not drawn over, a thousandth over is
+    left = plot_area(lines)[0]
+    labels = {len(plot_area(lines)[2]) - 1 - i: row[:left].strip(" +|")
+              for i, row in enumerate(plot_area(lines)[2])}
+    assert labels[line] == "0.1"  # the line's row says the threshold's exact value
+
+
+def test_a_p_value_is_drawn_under_the_threshold_line_iff_it_drifts():
+    # "p <= 0.05": drift is under the line; 0.05 itself drifts
+    scores = [0.3, 0.0501, 0.0499, 0.05, 0.2, 0.001, 0.04]
+    pts = spaced(scores)
+    lines = render_chart(pts, 100, 12, start=START, end=END, title="x ks", threshold=0.05, breach="<=",
+                         color=False, ascii=True).plain.splitlines()
+    line, rows = rows_of_points(lines, pts, "*")
+    for score, row in rows.items():
+        assert (row < line) == (score <= 0.05), (score, row, line)
+
+
+def test_a_threshold_on_the_edge_leaves_room_past_it():
+    # every score under the threshold but one exactly on it: the line must not sit on the top row
+    pts = spaced([0.03, 0.02, 0.01, 0.1])
+    lines = render_chart(pts, 100, 10, start=START, end=END, title="t", threshold=0.1, breach=">=", color=False,
+                         ascii=True).plain.splitlines()
+    line, rows = rows_of_points(lines, pts, "*")
+    assert rows[0.1] > line and all(rows[s] <= line for s in (0.03, 0.02, 0.01))
+
+
+async def test_the_drift_chart_widget_draws_scores_on_the_right_side_of_its_line(monkeypatch):
+    """Pilot: the TimeChart as a screen draws it (unicode glyphs), a score a thousandth either side."""
+    from textual.app import App
+
+    from console.ui.widgets import TimeChart
+
+    monkeypatch.setenv("MLOPS_CONSOLE_ASCII", "0")
+    pts = spaced(SCORES)
+
+    class One(App):
+        CSS = "TimeChart { height: 14; }"
+
+        def compose(self):
+            yield TimeChart(id="chart")
+
+    app = One()
+    async with app.run_test(size=(100, 16)) as pilot:
+        chart = app.query_one(TimeChart)
+        chart.set_series([v for _, v in pts], times=[t for t, _ in pts], window=(START, END),
+                         title="amount wasserstein score, drift when score >= 0.1", threshold=THRESHOLD, breach=">=")
+        await pilot.pause()
+        lines = [strip.text for strip in app.screen._compositor.render_strips()][:14]
+        line, rows = rows_of_points(lines, pts, "•")
+        for score, row in rows.items():
+            assert (row > line) == (score >= THRESHOLD), (score, row, line)
+        assert rows[0.0995] <= line < rows[0.1005]

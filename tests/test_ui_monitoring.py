@@ -25,7 +25,7 @@ from console.ui.screens.health import HealthScreen
 from console.ui.screens.incidents import IncidentsScreen
 from console.ui.screens.model import ModelScreen, duration
 from console.ui.screens.quality import QualityScreen
-from console.ui.widgets import FilterTable
+from console.ui.widgets import FilterTable, TimeChart
 from ui_fixtures import screen_text as text_of
 from ui_fixtures import until
 from fixed_time import DEMO_NOW
@@ -200,6 +200,14 @@ async def test_drift_uses_the_room_at_120x40(demo):
         shown = text_of(app)
         assert "KIND" in shown and "TEST" in shown and "wasserstein" in shown
         assert "demand_index" in shown and "drift when" in shown  # the selected feature's chart title
+        # the chart's threshold line is labelled with its exact value, and scores are drawn past it iff they
+        # drift (the comparison of the feature's "drift when"; tests/test_ui_chart.py reads the rows)
+        chart = drift.query_one("#feature-chart", TimeChart)
+        await until(pilot, lambda: chart.points and "0.1" in text_of(app), "the chart of the score series")
+        await pilot.pause()
+        shown = text_of(app)
+        assert chart.threshold == 0.1 and chart.breach == ">="
+        assert any(line.strip()[:4] in ("0.1├", "0.1┤") for line in shown.splitlines()), shown
 
 
 # ---------------------------------------------------------------------------------------- health, quality

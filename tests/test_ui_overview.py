@@ -14,6 +14,7 @@ from console.config import parse_file
 from console.demo.workspace import build_workspace as build_demo
 from console.service import Service
 from console.ui.app import ConsoleApp
+from console.ui.widgets import FilterTable
 from ui_fixtures import FIXED, build_workspace, prediction_rows, screen_text, wait_for_snapshot
 from fixed_time import DEMO_NOW
 
@@ -124,3 +125,64 @@ async def test_model_page_reaches_versions_deployments_and_audit(demo):
             assert app.screen.model == model  # the audit trail too: opened from a model, filtered to it
             await pilot.press("escape")
             await wait_until(pilot, lambda: getattr(app.screen, "SCREEN_NAME", "") == "model")
+
+
+def incident_lines(app) -> list[str]:
+    """The lines of the Overview's incident list: under its title and column header, above the footer."""
+    lines = screen_text(app).splitlines()
+    title = next(i for i, line in enumerate(lines) if line.strip().startswith("Firing incidents"))
+    assert lines[title + 1].split()[:2] == ["SEV", "MODEL"]
+    return [line for line in lines[title + 2:-1] if line.strip()]
+
+
+async def test_overview_lists_the_firing_incidents_in_the_rows_left_at_80x24(demo):
+    from console.ui.screens.incidents import IncidentsScreen
+    from console.ui.screens.overview import OverviewScreen
+
+    cfg, now, _ = demo
+    app = ConsoleApp(cfg, service=Service(cfg, clock=lambda: now), poll=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_snapshot(app, pilot)
+        await wait_until(pilot, lambda: len(app.incidents) >= 5, 2400)  # the monitor worker's findings
+        firing = list(app.incidents)
+        overview = app.screen
+        assert isinstance(overview, OverviewScreen)
+        await wait_until(pilot, lambda: len(incident_lines(app)) == min(len(firing), 12))
+
+        def models_whole() -> None:  # the models table keeps every row: 3 models x 2 environments
+            lines = screen_text(app).splitlines()
+            for r in app.snapshot.rows:
+                assert any(r.name in line and r.environment in line for line in lines), (r.name, r.environment)
+            assert len(app.snapshot.rows) == 6
+
+        # 24 rows less the breadcrumb, status, models header and 6 rows, list title, list header, footer: 12 free
+        models_whole()
+        listed = incident_lines(app)
+        assert len(firing) <= 12 and len(listed) == len(firing)  # all fit: no "+N more"
+        for f, line in zip(firing, listed):
+            assert f.model in line and f.rule[:12] in line
+        assert not any("more" in line for line in listed)
+        assert any("channel=partner_api" in line for line in listed)  # the segment is kept at 80 columns
+
+        await pilot.resize_terminal(80, 16)  # 4 rows free: 3 incidents and "+N more"
+        await wait_until(pilot, lambda: any("more" in line for line in incident_lines(app)))
+        models_whole()
+        listed = incident_lines(app)
+        assert len(listed) == 4
+        for f, line in zip(firing[:3], listed):
+            assert f.model in line and f.rule[:12] in line
+        assert f"+{len(firing) - 3} more" in listed[3]
+
+        incidents = overview.query_one("#incidents", FilterTable)
+        incidents.table.focus()
+        incidents.table.move_cursor(row=3)
+        await pilot.pause()
+        await pilot.press("enter")  # "+N more": every firing incident, fleet-wide
+        await wait_until(pilot, lambda: isinstance(app.screen, IncidentsScreen))
+        assert app.screen.scope is None
+
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is overview)
+        await pilot.resize_terminal(80, 24)  # room again: the whole list, no "+N more"
+        await wait_until(pilot, lambda: len(incident_lines(app)) == len(firing))
+        assert not any("more" in line for line in incident_lines(app))

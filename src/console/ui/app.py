@@ -60,6 +60,9 @@ class ConsoleApp(App):
     # no repaint of their own: the screens watching them update only the cells that changed
     snapshot = reactive(None, always_update=True, repaint=False)
     registry = reactive(None, always_update=True, repaint=False)
+    # the refresh in flight has read for longer than READ_PROGRESS_AFTER_S: its progress may be shown
+    read_is_slow = reactive(False, repaint=False)
+    READ_PROGRESS_AFTER_S = 1.0  # a routine refresh ends well before this: its progress would only flicker
 
     def __init__(self, cfg: Config, service=None, live_writer: Path | None = None, poll: bool = True):
         super().__init__()
@@ -72,10 +75,12 @@ class ConsoleApp(App):
         self._timer = None
         self._again = False  # `r` pressed during a poll: poll once more when it ends (instead of a 2nd timer)
         self._polling = False  # a poll is in flight: the next one skips (k9s); the timer re-arms when it ends
+        self._read_timer = None  # started with a poll's read, stopped when it ends; firing, it allows the progress
         self._monitoring = False  # a monitor worker is running
         self._partial_steps = 0  # store steps a partial snapshot has shown (a cold ingest commits in steps)
         self._partial_busy = False
         self.incidents: list = []  # firing incidents, from the monitor worker (what the Overview lists)
+        self._have_findings = False  # the incidents above come from a findings read (not just the empty start)
         self.data_version: tuple = ()  # what the warehouse holds (counts + time cursor): the result cache's key
         self.results: dict = {}  # (call, data_version) -> result, see `ConsoleScreen.call_service`
         # set by `ui.run` (never in tests): called as the app unmounts, to end the process soon after the
@@ -99,9 +104,24 @@ class ConsoleApp(App):
             return self._service
 
     def reading_progress(self) -> str | None:
-        """How far the first refresh has read the logs, without creating the service on the event loop."""
+        """How far the refresh in flight has read the logs, once it has lasted READ_PROGRESS_AFTER_S (a
+        read that ends sooner is never shown); without creating the service on the event loop."""
         svc = self._service
-        return svc.ingest_progress() if svc is not None else None
+        return svc.ingest_progress() if svc is not None and self.read_is_slow else None
+
+    def _read_started(self) -> None:
+        self._read_ended()
+        self._read_timer = self.set_timer(self.READ_PROGRESS_AFTER_S, self._read_slow, name="read-progress")
+
+    def _read_slow(self) -> None:
+        self._read_timer = None
+        self.read_is_slow = True
+
+    def _read_ended(self) -> None:
+        if self._read_timer is not None:
+            self._read_timer.stop()
+            self._read_timer = None
+        self.read_is_slow = False
 
     def show_ready_steps(self) -> None:
         """While a refresh reads a large backlog it commits in steps: each new step is shown (the Overview's
@@ -201,6 +221,7 @@ class ConsoleApp(App):
         if self._polling:
             return
         self._polling = True
+        self._read_started()
         self._refresh_worker()
 
     def pending_polls(self) -> int:
@@ -212,11 +233,15 @@ class ConsoleApp(App):
         """Ingest and the overview's numbers; drift and alerts come from the monitor worker's cache."""
         try:
             snap = self.service.snapshot(wait_for_registry=False, monitoring=False)
+            stale = self.service.monitoring_stale()
+            # a service handed over with fresh findings (computed before the app started) lists them at
+            # once, instead of an empty incident list until they go stale
+            findings = self.service.findings() if not stale and not self._have_findings else None
         except Exception as exc:  # noqa: BLE001 - shown in the header, retried at the next tick
             self.post_message(RefreshFailed(f"{type(exc).__name__}: {exc}"))
             return
-        self.post_message(SnapshotReady(snap))
-        if self.service.monitoring_stale() and not self._monitoring:
+        self.post_message(SnapshotReady(snap, findings=findings))
+        if stale and not self._monitoring:
             self._monitoring = True
             self._monitor_worker()
 
@@ -246,10 +271,13 @@ class ConsoleApp(App):
         snap = message.snapshot
         if message.findings is not None:
             self.incidents = [f for f in message.findings if f.firing]
+            self._have_findings = True
         version = (tuple(sorted((k, str(v)) for k, v in (snap.counts or {}).items())), self.service.at)
         if version != self.data_version:
             self.data_version = version
             self.results.clear()  # computed on older data
+        if message.rearm:  # the poll's read has ended (before the screens redraw: no stale progress line)
+            self._read_ended()
         self.snapshot = snap
         if message.rearm:
             self._polling = False
@@ -264,6 +292,7 @@ class ConsoleApp(App):
         self.last_error = message.error
         self.notify(f"refresh failed: {message.error}", severity="error", timeout=4)
         if message.poll:
+            self._read_ended()
             self._polling = False
             self._rearm(backoff=True)
 

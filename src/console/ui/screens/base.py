@@ -331,11 +331,17 @@ class ConsoleScreen(Screen):
         """Override: a binding the footer leaves out here (its key still works)."""
         return False
 
+    def offers(self, binding) -> bool:
+        """Override: False for a key that has nothing to do in the current state (the footer and the help
+        leave it out; its action is unchanged)."""
+        return True
+
     @property
     def active_bindings(self):
         """The footer's keys: the screen's and the app's in order while they fit the width, `?` and `q`
         always (a footer cut at the right edge used to lose Audit and Help)."""
-        active = {k: b for k, b in super().active_bindings.items() if not self.hide_in_footer(b.binding)}
+        active = {k: b for k, b in super().active_bindings.items()
+                  if not self.hide_in_footer(b.binding) and self.offers(b.binding)}
         room = (self.app.size.width if self.is_attached else 80) - self.PALETTE_CELLS
         shown = [(k, b) for k, b in active.items() if b.binding.show and b.binding.action != "command_palette"]
 

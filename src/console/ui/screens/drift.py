@@ -4,7 +4,7 @@ the verdict in words and a sparkline of its score over time; enter opens a featu
 Keys: 1 6 2 7 pick the window (1h/6h/24h/7d), w cycles it, enter shows the selected feature's
 reference vs current distributions side by side, x re-runs the window exactly over its raw rows (esc
 cancels it). Windows over 24 h are scored from the hourly rollups: each score with its error bound, and
-BORDER (borderline) where the bound straddles the threshold.
+BORDER (borderline) where the bound straddles the threshold; `x` is offered (footer, help) only then.
 """
 
 from __future__ import annotations
@@ -35,6 +35,13 @@ def _verdict(f: dict) -> Text:
     if f.get("status") == "borderline":
         return Text("BORDER", style="bold")  # within the sketch's bound of the threshold: x settles it
     return verdict(f["drifted"], f["status"])
+
+
+def _breach(f: dict | None) -> str | None:
+    """The comparison that means drift ("p <= 0.05" -> "<="): the chart draws a score past its threshold
+    line iff it compares so."""
+    parts = str((f or {}).get("direction") or "").split()
+    return parts[1] if len(parts) == 3 and parts[1] in ("<", "<=", ">", ">=") else None
 
 
 def _bound(f: dict) -> Text:
@@ -78,6 +85,9 @@ class DriftScreen(WindowedScreen):
         super().__init__(model, environment, window, **kwargs)
         self.report: dict | None = None
         self.exact: dict | None = None  # {"window", "started", "report" | "cancelled" | "error"}: the x re-run
+        # the window's scores come from the hourly rollups (the report says so per feature: method "sketch"),
+        # so `x` has something to settle; on an exact window (24 h or less) it is not offered
+        self.from_rollups = False
 
     def compose_body(self) -> ComposeResult:
         yield Static(self._head(), id="drift-head", classes="head")
@@ -97,6 +107,7 @@ class DriftScreen(WindowedScreen):
 
     def window_changed(self) -> None:
         self.exact = None  # an exact re-run belongs to its window (one still running is dropped when it lands)
+        self._set_from_rollups(False)  # not known until the window's report lands
         self.query_one("#drift-head", Static).update(self._head(loading=True))
         super().window_changed()
 
@@ -167,6 +178,16 @@ class DriftScreen(WindowedScreen):
             return
         super().action_back()
 
+    def offers(self, binding) -> bool:
+        if binding.action == "exact":
+            return self.from_rollups
+        return super().offers(binding)
+
+    def _set_from_rollups(self, value: bool) -> None:
+        if value != self.from_rollups:
+            self.from_rollups = value
+            self.refresh_bindings()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "back" and self.exact_running:
             return True
@@ -210,6 +231,7 @@ class DriftScreen(WindowedScreen):
             self._fetch_series()
         else:
             return
+        self._set_from_rollups(any(f.get("method") == "sketch" for f in result.get("features", [])))
         ex = self.exact
         if ex is not None and "report" in ex and ex["window"] == self.window:
             # the exact scores of this window stay until the window changes; the trend stays the sketches'
@@ -255,7 +277,7 @@ class DriftScreen(WindowedScreen):
         threshold = feat.get("threshold") if feat else None
         self.query_one("#feature-chart", TimeChart).set_series(
             [p[1] for p in pts], times=[p[0] for p in pts], title=title,
-            threshold=threshold if isinstance(threshold, (int, float)) else None)
+            threshold=threshold if isinstance(threshold, (int, float)) else None, breach=_breach(feat))
 
     # ------------------------------------------------------------------ distributions
 

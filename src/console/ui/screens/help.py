@@ -29,6 +29,8 @@ def key_rows(app, screen) -> list[tuple[str, list[Text]]]:
                     continue
                 if scope == "widget" and not b.id and not b.show:
                     continue  # a widget's internal keys (cursor movement)
+                if scope == "screen" and isinstance(screen, ConsoleScreen) and not screen.offers(b):
+                    continue  # nothing to do in the screen's current state (x on an exact drift window)
                 ident = (scope, b.id or f"{b.action}:{key}")
                 if ident in seen:
                     continue

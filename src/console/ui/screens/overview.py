@@ -1,5 +1,5 @@
-"""The Overview: one row per model and environment, refreshed from the app's snapshot; on a tall terminal
-(40 rows and up) the firing incidents under it.
+"""The Overview: one row per model and environment, refreshed from the app's snapshot, and the firing
+incidents in the rows left under it: as many as fit, then a "+N more" row (enter opens them all).
 
 Columns are kept by priority while they fit (80x24 keeps model, env, champion, live state, alerts, drift);
 wider terminals add traffic, latency, errors, cost, 24 h volume and a traffic trend (scaled per row).
@@ -39,13 +39,14 @@ COLUMNS = [
     Col("cost", "COST", width=7, priority=10),
     Col("req", "REQ24H", width=7, priority=11),
 ]
+# at 80 columns: severity, model, rule, the feature or segment, and how long it has fired; the onset from 100
 INCIDENTS = [
     Col("sev", "SEV", width=4, priority=1),
     Col("model", "MODEL", width=18, priority=2),
-    Col("rule", "RULE", width=22, priority=3, flex=True),
-    Col("onset", "ONSET", width=11, priority=4),
-    Col("for", "FOR", width=7, priority=6),
-    Col("what", "FEATURE/SEGMENT", width=22, priority=5, flex=True),
+    Col("rule", "RULE", width=16, priority=3, flex=True),
+    Col("onset", "ONSET", width=11, priority=6),
+    Col("for", "FOR", width=7, priority=5),
+    Col("what", "FEATURE/SEGMENT", width=14, priority=4, flex=True),
 ]
 
 
@@ -86,6 +87,7 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
         self._trend_at = None
         self._rows: dict[str, object] = {}
         self._last_lines: dict[str, Text] = {}
+        self._now = None  # the last snapshot's clock (the incidents' FOR column)
 
     def compose_body(self) -> ComposeResult:
         yield StatusBar("loading...", id="status")
@@ -96,13 +98,16 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
 
     def on_mount(self) -> None:
         self.watch(self.app, "registry", lambda _: self._render_status())
+        # a read past READ_PROGRESS_AFTER_S shows its progress at once; one that ended gives the line back
+        self.watch(self.app, "read_is_slow", lambda _: self._render_progress(), init=False)
         self.focus_table()
         self._progress_timer = self.set_interval(0.5, self._render_progress, name="ingest-progress")
 
     def _render_progress(self) -> None:
         """While a refresh reads a backlog (a cold start on a large JSONL log takes a while), the status line
         says how far it has come, and the rows committed so far are shown as they land: the refresh worker
-        publishes both, this only reads them."""
+        publishes both, this only reads them. A read is shown only once it has lasted
+        `app.READ_PROGRESS_AFTER_S` (the app's timer): a routine refresh never takes the line."""
         line = self.app.reading_progress()
         if line:
             self._reading = True
@@ -130,17 +135,41 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
         self._render_status()
         self._render_incidents(snap.now)
 
-    def _render_incidents(self, now) -> None:
+    def _render_incidents(self, now=None) -> None:
         from console.ui.screens.model import duration, severity, ts
 
+        now = self._now = now or self._now
+        if now is None:
+            return
         firing = sorted(self.app.incidents, key=lambda f: f.ack is not None)  # acknowledged ones last
         acked = sum(f.ack is not None for f in firing)
         title = f"Firing incidents ({len(firing) - acked}" + (f", {acked} acknowledged)" if acked else ")")
         self._set("#incidents-title", Text(title, style="bold"))
-        self.query_one("#incidents", FilterTable).set_rows(
-            (f.id, [severity(f.severity) if f.ack is None else Text("ack", style="dim"), safe(f.model),
-                    safe(f.rule), safe(ts(f.onset)), safe(duration(now - f.onset)), safe(_where(f))])
-            for f in firing)
+        table = self.query_one("#incidents", FilterTable)
+        shown, more = fit(len(firing), self._incident_rows(table))
+        rows = [(f.id, [severity(f.severity) if f.ack is None else Text("ack", style="dim"), safe(f.model),
+                        safe(f.rule), safe(ts(f.onset)), safe(duration(now - f.onset)), safe(_where(f))])
+                for f in firing[:shown]]
+        if more:
+            rows.append((MORE, ["", Text(f"+{more} more", style="bold"), Text("enter: all incidents", style="dim")]))
+        table.set_rows(rows)
+
+    @staticmethod
+    def _incident_rows(table: FilterTable) -> int | None:
+        """How many incident rows the list has room for (its height less the header); None while it is not
+        laid out yet, or while it is filtered (then every row is given to the filter, and the list scrolls)."""
+        if table.filter_text or table.filtering:
+            return None
+        height = table.table.size.height
+        return height - 1 if height > 1 else None
+
+    def on_filter_table_resized(self, event: FilterTable.Resized) -> None:
+        if event.filter_table.id == "incidents":  # the rows that fit changed (the terminal, the table above)
+            self._render_incidents()
+
+    def on_filter_table_filtered(self, event: FilterTable.Filtered) -> None:
+        if event.filter_table.id == "incidents":
+            self._render_incidents()
 
     def _render_status(self) -> None:
         if self._reading:
@@ -178,6 +207,9 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
             if note is not None:
                 notes.append_text(note)
         self._set("#notes", notes)
+        box = self.query_one("#notes")
+        if box.display != bool(notes.plain):
+            box.display = bool(notes.plain)  # an empty note takes no row from the incident list
 
     def _set(self, selector: str, text: Text) -> None:
         """Updates a line only when its text changed: an unchanged status costs no terminal bytes."""
@@ -220,8 +252,11 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         incidents = self.query_one("#incidents", FilterTable)
-        if event.data_table is incidents.table:  # an incident: open it in Incidents
+        if event.data_table is incidents.table:  # an incident: open it in Incidents ("+N more": all of them)
             key = incidents.selected_key
+            if key == MORE:
+                self.app.open_screen("incidents")
+                return
             f = next((f for f in self.app.incidents if f.id == key), None)
             if f is not None:
                 from console.ui.navigation import SCREENS
@@ -276,6 +311,18 @@ def _cells(r, trend: list[float], wide: bool) -> list:
         safe(r.drift), Text(f"${compact(r.cost_usd, 0)}" if r.cost_usd is not None else "-", justify="right"),
         Text(compact(r.requests, 0), justify="right"),
     ]
+
+
+MORE = "\x00more"  # the key of the "+N more" row (no incident id starts with NUL)
+
+
+def fit(total: int, room: int | None) -> tuple[int, int]:
+    """(incidents listed, the number left for "+N more") when `room` rows are free: all when they fit,
+    else one row fewer than the room, the last row saying how many more there are."""
+    if room is None or total <= room:
+        return total, 0
+    shown = max(room - 1, 0)
+    return shown, total - shown
 
 
 def _where(f) -> str:

@@ -83,11 +83,57 @@ def _segments(points: Sequence[tuple[float, float | None]]) -> list[list[tuple[f
     return [s for s in out if s]
 
 
+BREACH = {">=": lambda v, t: v >= t, ">": lambda v, t: v > t, "<=": lambda v, t: v <= t, "<": lambda v, t: v < t}
+
+
+def _row(v: float, lo: float, hi: float, rows: int) -> int:
+    """The canvas row plotext draws `v` on (0 at the bottom): its own mapping (`get_matrix_data`), used for
+    the points and the threshold line alike."""
+    return math.floor(round(0.5 + (rows - 1) * (v - lo) / (hi - lo), 8))
+
+
+def _centre(row: int, lo: float, hi: float, rows: int) -> float:
+    return lo + row * (hi - lo) / (rows - 1)
+
+
+def _past_the_line(xy: list[tuple[float, float | None]], threshold: float, breach: str, lo: float, hi: float,
+                   rows: int) -> tuple[list[tuple[float, float | None]], float, float]:
+    """(points, lo, hi) such that a point is drawn past the threshold's row iff it breaches: a breaching
+    point that would land on the line's own row (it is within half a row of the threshold) is drawn one row
+    past it, and the axis is widened when the line sits on the edge a breaching point must pass. A point
+    that does not breach already lands on the line's row or before it (one rounding for both)."""
+    up = breach.startswith(">")
+    hit = BREACH[breach]
+    finite = [v for _, v in xy if v is not None and math.isfinite(v)]
+    if rows < 3 or not any(hit(v, threshold) for v in finite):
+        return xy, lo, hi
+    line = _row(threshold, lo, hi, rows)
+    if up and line >= rows - 1:  # the threshold on the top row: move it to the middle of the one under it
+        hi = lo + (threshold - lo) * (rows - 1) / (rows - 2)
+    elif not up and line <= 0:
+        lo = ((rows - 1) * threshold - hi) / (rows - 2)
+    line = _row(threshold, lo, hi, rows)
+    out = []
+    for x, v in xy:
+        if v is not None and math.isfinite(v) and hit(v, threshold):
+            r = _row(v, lo, hi, rows)
+            if up and r <= line:
+                v = _centre(line + 1, lo, hi, rows)
+            elif not up and r >= line:
+                v = _centre(line - 1, lo, hi, rows)
+        out.append((x, v))
+    return out, lo, hi
+
+
 def render_chart(points: Sequence[Point], width: int, height: int, *, start: datetime, end: datetime,
                  title: str = "", unit: str = "", threshold: float | None = None,
                  marks: Sequence[tuple[datetime, str]] = (), ascii: bool | None = None,
-                 color: bool = True) -> Text:
-    """The chart as `height` lines of `width` cells."""
+                 color: bool = True, breach: str | None = None) -> Text:
+    """The chart as `height` lines of `width` cells.
+
+    `breach` (">=", ">", "<=" or "<"): how a value compares with `threshold` to breach it (a drift score
+    over its threshold, a p-value under it). Then a point is drawn past the threshold line iff it breaches,
+    whatever the rounding to text rows, and the line's row is labelled with the threshold's exact value."""
     from textual_plotext.plot import Plot
 
     use_ascii = (not unicode_ok()) if ascii is None else ascii
@@ -108,6 +154,9 @@ def render_chart(points: Sequence[Point], width: int, height: int, *, start: dat
     lo, hi = (min(lows), max(lows)) if lows else (0.0, 1.0)
     pad = (hi - lo) * 0.08 or max(abs(hi) * 0.05, 1.0)
     lo, hi = lo - pad, hi + pad
+    rows = (height - 1) - 2 - 1  # the plot's canvas: the figure less its frame and the time labels
+    if threshold is not None and breach in BREACH:
+        xy, lo, hi = _past_the_line(xy, threshold, breach, lo, hi, rows)
     marker = "*" if use_ascii else "•"
     series_color = "cyan" if color else None
     for seg in _segments(xy):
@@ -128,7 +177,12 @@ def render_chart(points: Sequence[Point], width: int, height: int, *, start: dat
     pos, labels = _ticks(start, end, max(2, min(6, width // 14)))
     plt.xticks(pos, labels)
     yt = [lo + (hi - lo) * i / 3 for i in range(4)]
-    plt.yticks(yt, [f"{fmt(v)}{unit}" for v in yt])
+    labels = [f"{fmt(v)}{unit}" for v in yt]
+    if threshold is not None and breach in BREACH:  # the line's row says the threshold's exact value
+        line = _row(threshold, lo, hi, rows)
+        keep = [i for i, v in enumerate(yt) if _row(v, lo, hi, rows) != line]
+        yt, labels = [yt[i] for i in keep] + [threshold], [labels[i] for i in keep] + [f"{threshold:g}{unit}"]
+    plt.yticks(yt, labels)
     out = plt.build()
     if not color:
         out = _strip_ansi(out)
@@ -172,22 +226,25 @@ class TimeChart(Widget):
         self.start: datetime | None = None
         self.end: datetime | None = None
         self.threshold: float | None = None
+        self.breach: str | None = None
         self.marks: tuple = ()
 
     def set_series(self, values: Sequence[float | None], start: datetime | None = None,
                    end: datetime | None = None, title: str | None = None, *,
                    times: Sequence[datetime] | None = None, window: tuple[datetime, datetime] | None = None,
-                   threshold: float | None = None, marks: Sequence[tuple[datetime, str]] = ()) -> None:
-        """`window`: the x axis's range (the screen's window); without it, the first to the last point."""
+                   threshold: float | None = None, marks: Sequence[tuple[datetime, str]] = (),
+                   breach: str | None = None) -> None:
+        """`window`: the x axis's range (the screen's window); without it, the first to the last point.
+        `breach`: see `render_chart` (points past the threshold line iff they breach it)."""
         points = points_of(values, times, start, end)
         if window is not None:
             start, end = window
         elif points:
             start, end = points[0][0], points[-1][0]
-        new = (points, start, end, self.title if title is None else title, threshold, tuple(marks))
-        if new == (self.points, self.start, self.end, self.title, self.threshold, self.marks):
+        new = (points, start, end, self.title if title is None else title, threshold, tuple(marks), breach)
+        if new == (self.points, self.start, self.end, self.title, self.threshold, self.marks, self.breach):
             return  # nothing changed: no repaint, no bytes to the terminal
-        self.points, self.start, self.end, self.title, self.threshold, self.marks = new
+        self.points, self.start, self.end, self.title, self.threshold, self.marks, self.breach = new
         self.refresh()
 
     def render(self) -> Text:
@@ -196,4 +253,4 @@ class TimeChart(Widget):
             return Text(f"{printable(self.title)}  no data", no_wrap=True, overflow="crop")
         no_color = bool(getattr(self.app, "no_color", False) or os.environ.get("NO_COLOR"))
         return render_chart(self.points, w, h, start=self.start, end=self.end, title=self.title, unit=self.unit,
-                            threshold=self.threshold, marks=self.marks, color=not no_color)
+                            threshold=self.threshold, marks=self.marks, color=not no_color, breach=self.breach)

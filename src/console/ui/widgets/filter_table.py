@@ -93,6 +93,14 @@ class FilterTable(Vertical):
             super().__init__()
             self.filter_table, self.text = table, text
 
+    class Resized(Message):
+        """The table's size changed (a Resize does not reach the screen): a screen that lists only the rows
+        that fit counts them again."""
+
+        def __init__(self, table: FilterTable) -> None:
+            super().__init__()
+            self.filter_table = table
+
     def __init__(self, columns: Sequence[Col], *, cursor_type: str = "row", id: str | None = None,
                  classes: str | None = None, zebra_stripes: bool = False):
         super().__init__(id=id, classes=classes)
@@ -124,6 +132,7 @@ class FilterTable(Vertical):
 
     def on_resize(self) -> None:
         self._layout_columns()
+        self.post_message(self.Resized(self))
 
     # ------------------------------------------------------------------ data
 
@@ -181,6 +190,7 @@ class FilterTable(Vertical):
         self.filter_input.can_focus = False
         self._sync()
         self.table.focus()
+        self.post_message(self.Filtered(self, ""))
 
     @property
     def filtering(self) -> bool:
