@@ -158,9 +158,13 @@ class RollupDrift:
         """Hours in [start, end) whose rollup rows differ in count from the store's, or were built without
         one of the model's features (or a column of `ro.ADDED`); with `labels`, also those whose count of
         labelled rows differs (a label that landed after the hour was built: quality reads it)."""
-        ts = self.mon.typed_rows(model, start - US, end - US, None, columns=["ts", "request_id"] if labels else ["ts"])
         hour = pl.col("ts").dt.truncate("1h").alias("h")
-        stored = dict(ts.group_by(hour).len().iter_rows())
+        if labels:  # the labelled count per hour joins the rows' request ids
+            ts = self.mon.typed_rows(model, start - US, end - US, None, columns=["ts", "request_id"])
+            stored = dict(ts.group_by(hour).len().iter_rows())
+        else:
+            stored = dict(self.mon.wh.rows("model_hour_counts", {"model": model, "since": start - US,
+                                                                  "until": end - US, "environment": None}))
         table = ro.read_table(self.path, model, start, end)
         rolled: dict[datetime, int] = {}
         rolled_labels: dict[datetime, int] = {}
