@@ -251,6 +251,8 @@ def _to_float(col: pa.ChunkedArray) -> pa.Array:
 
 
 def conform_ts(t: pa.Table) -> pa.Table:
+    if t.schema.field("ts").type == pa.timestamp("us"):  # already the contract's type: no Polars to load
+        return t                                          # (a Spark worker would import it for nothing)
     import polars as pl
 
     s = pl.Series(t.column("ts"))
