@@ -48,9 +48,20 @@ def _batches(piece, piece_schema: pa.Schema, expr):
         remote = not isinstance(piece.filesystem, pafs.LocalFileSystem)
         pf = pq.ParquetFile(piece.path, filesystem=piece.filesystem, pre_buffer=remote)
         cols = [c for c in piece_schema.names if c in pf.schema_arrow.names]
-        return pf.iter_batches(batch_size=WORKER_BATCH_ROWS, row_groups=groups, columns=cols, use_threads=False)
+        keys = {k: v for k, v in ds.get_partition_keys(piece.partition_expression).items()
+                if k in piece_schema.names and k not in cols}  # Hive folder values, as the scanner adds them
+        batches = pf.iter_batches(batch_size=WORKER_BATCH_ROWS, row_groups=groups, columns=cols, use_threads=False)
+        return (_with_keys(b, keys, piece_schema) for b in batches) if keys else batches
     return ds.Scanner.from_fragment(piece, schema=piece_schema, filter=expr, batch_size=WORKER_BATCH_ROWS,
                                     batch_readahead=1).to_batches()
+
+
+def _with_keys(batch: pa.RecordBatch, keys: dict, schema: pa.Schema) -> pa.RecordBatch:
+    names, arrays = list(batch.schema.names), list(batch.columns)
+    for k, v in keys.items():
+        names.append(k)
+        arrays.append(pa.array([v] * batch.num_rows, schema.field(k).type))
+    return pa.RecordBatch.from_arrays(arrays, names=names)
 
 
 def reader(todo: list[tuple], schema: pa.Schema, start: datetime, end: datetime):
