@@ -175,13 +175,21 @@ def test_prediction_and_label_drift_against_the_baseline_window(demo):
     assert report["label"]["n_cur"] > 0 and report["label"]["test"]
 
 
-def test_a_large_history_is_read_without_the_week_of_features_and_finds_the_same(demo):
+@pytest.mark.parametrize("chunk_rows", [1_000_000, 700])
+def test_a_large_history_is_read_without_the_week_of_features_and_finds_the_same(demo, monkeypatch, chunk_rows):
     """Past `narrow_after` rows a model's rules read the history without its drift features, and the drift
-    rules read those alone: the same incidents, onsets, evidence and suspects as one wide read."""
+    rules stream those alone (in time-ordered chunks when the history is long): the same incidents, onsets,
+    evidence and suspects as one wide read."""
+    import console.monitoring as monitoring
+
     config, tour, wide = demo
     now = ts(tour["now"])
+    monkeypatch.setattr(monitoring, "FOLD_CHUNK_ROWS", chunk_rows)
     svc = Service(parse_file(config), clock=lambda: now)
     svc.monitor.narrow_after = 0  # every model's history counts as large
+    cut = monitoring._chunks(svc.monitor._rule_rows("fraud-detector", svc.monitor.history_start(now), now)[0]["ts"],
+                             svc.monitor.history_start(now), now, chunk_rows)
+    assert (len(cut) > 5) == (chunk_rows < 1000)
     narrow = svc.findings(max_age_s=0)
     mon = svc.monitor
     rows, was_narrow = mon._rule_rows("fraud-detector", mon.history_start(now), now)

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from console import rollup_spec
 from console.analytics import alerts as al
+from console.analytics import drift_windows as dw
 from console.analytics import evidence as ev
 from console.analytics import rules as ru
 from console.analytics import cost as co
@@ -41,6 +43,7 @@ HISTORY = "7d"
 FRAME_BUDGET = 256 << 20  # bytes of read frames kept for reuse; a fleet's 7-day frames would not fit in memory
 SEGMENT_GAP = 0.15  # a segment this much worse than the model overall is an incident of its own
 MIN_BUCKET_ROWS = 100  # fewer rows than this in a window: its rate is noise, not evidence
+FOLD_CHUNK_ROWS = 1_000_000  # the drift rules read a long history in time-ordered chunks of about this many rows
 MIN_DRIFT_ROWS = 500  # normed Wasserstein reads sampling noise as drift on a few hundred rows
 MIN_LABELS = 200  # labelled rows a quality verdict needs (an 8-point drop is then 2.7 standard errors)
 MIN_COST_ROWS = 50  # requests on each side of a version or prompt change before a cost ratio is evidence
@@ -252,14 +255,28 @@ class Monitor:
         wanted = list(dict.fromkeys(["ts", *(columns if columns is not None else [*CONTRACT_COLUMNS, *attrs])]))
         frame = self.wh.frame("model_predictions", {  # an LLM's features include its token counts
             "model": model, "since": since, "until": until, "environment": environment}, columns=wanted)
-        if not frame["ts"].is_sorted():  # logs written in time order come back in it: a sort copies every column
-            frame = frame.sort("ts")
+        if not frame["ts"].is_sorted():  # logs written in time order come back in it
+            columns = frame.get_columns()
+            del frame  # the columns are held once, by the list the sort replaces them in
+            frame = _sort_by_time(columns)
         typed = [n for n in wanted if n in attrs]
         missing = [n for n in typed if n not in frame.columns]
         cols = [_typed(frame.get_column(n)) for n in typed if n in frame.columns and frame.schema[n] == pl.Utf8]
         if missing:
             cols += [pl.Series(n, [None] * frame.height, dtype=pl.Utf8) for n in missing]
         return frame.with_columns(cols) if cols else frame
+
+    def feature_batches(self, model: str, since: datetime, until: datetime, feats: list[str],
+                        environment: str | None = "production"):
+        """The drift features of rows in (since, until] as the store streams them (no order), drift-ready,
+        with a feature never logged present as nulls (as `typed_rows` gives it)."""
+        params = {"model": model, "since": since, "until": until, "environment": environment}
+        for batch in self.wh.batches("model_predictions", params, columns=["ts", *feats]):
+            frame = pl.from_arrow(batch)
+            missing = [f for f in feats if f not in frame.columns]
+            if missing:
+                frame = frame.with_columns(pl.lit(None, dtype=pl.Utf8).alias(f) for f in missing)
+            yield _drift_ready(frame.select(["ts", *feats]))
 
     def joined(self, model: str, preds: pl.DataFrame, since: datetime, until: datetime,
                environment: str | None = "production") -> pl.DataFrame:
@@ -531,7 +548,7 @@ class Monitor:
         return rows, not set(self.drift_features(model)) <= set(rows.columns)
 
     def rows(self, model: str, since: datetime, until: datetime | None = None,
-             environment: str | None = "production") -> pl.DataFrame:
+             environment: str | None = "production", columns: list[str] | None = None) -> pl.DataFrame:
         """Rows in (since, until] for every read but drift's (health, quality, fairness, cost, the rules):
         the kept frame when it covers them; up to `narrow_after` rows, the shared frame with every column
         (`predictions`); past that, a read without the features only drift looks at, not kept: a week with
@@ -541,6 +558,8 @@ class Monitor:
             kept = self._kept((model, environment, self.wh.refreshes), since, until)
         if kept is not None:
             return kept
+        if columns is not None:  # the caller knows what it reads: a projected read, not kept
+            return self.typed_rows(model, since, until, environment, columns=columns)
         n = self.wh.one("model_rows", {"model": model, "since": since, "until": until, "environment": environment})
         if not n or n[0] < self.narrow_after:
             return self.predictions(model, since, until, environment)
@@ -592,16 +611,15 @@ class Monitor:
         ref = self.reference(ctx.model)
         if ref is None:
             return [], {"note": "no reference data"}
-        feats = list(ref.columns)
-        rows = ctx.features(self, feats)
         span = max(span, parse_window(DRIFT_MIN_SPAN))
         spans = ev.windows(ctx.preds["ts"], ctx.now, span, MIN_DRIFT_ROWS, ctx.since, step=max(span / 2, DRIFT_STEP))
+        scored = ctx.window_drifts(self, ref, [(lo, hi) for lo, hi, n in spans if n >= MIN_DRIFT_ROWS])
         evals, reports = [], {}
         for lo, hi, n in spans:
             if n < MIN_DRIFT_ROWS:
                 evals.append(ev.Evaluation(lo, hi, n, None, None, note=f"{n} rows, needs {MIN_DRIFT_ROWS}"))
                 continue
-            ds = dataset_drift(ref, rows.slice(lo, hi).drop("ts"), self.cfg.drift_share)
+            ds = scored[(lo, hi)]
             reports[hi] = ds
             if not ds.n_evaluated:
                 evals.append(ev.Evaluation(lo, hi, n, None, None, note="no feature evaluated"))
@@ -860,7 +878,8 @@ class Monitor:
     def cost_today(self, model: str) -> float | None:
         now = self.clock()
         day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        costed = co.with_cost(self.rows(model, day - timedelta(microseconds=1), now), self.model_config(model).prices)
+        rows = self.rows(model, day - timedelta(microseconds=1), now, columns=list(co.COST_INPUTS))
+        costed = co.with_cost(rows, self.model_config(model).prices)
         windows = co.cost_windows(costed, now)
         return windows[0].today_usd if windows else None
 
@@ -901,20 +920,53 @@ class _Context:
         self.model, self.mc, self.preds, self.since, self.now, self.deployments = model, mc, preds, since, now, deployments
         self.narrow = narrow  # the rows lack the features only drift reads (a large history): read them alone
         self._joined = None
-        self._features: ev.Sorted | None = None
+        self._drifts: dict[tuple, dict] = {}
 
-    def features(self, monitor: "Monitor", feats: list[str]) -> ev.Sorted:
-        """The drift features over the history, ready for the engine; read once for every drift rule."""
-        if self._features is None:
-            frame = monitor.typed_rows(self.model, self.since, self.now, "production", columns=feats) \
-                if self.narrow else self.preds
-            self._features = ev.Sorted(_drift_ready(frame.select(["ts", *feats])))
-        return self._features
+    def window_drifts(self, monitor: "Monitor", ref: Reference, windows: list[tuple[datetime, datetime]]) -> dict:
+        """Each window's dataset drift (the same windows for every drift rule of a model: scored once). A large
+        history's features stream past once and are folded per window (`drift_windows`), never held whole."""
+        key = tuple(windows)
+        if key not in self._drifts:
+            feats, share = list(ref.columns), monitor.cfg.drift_share
+            got = None
+            if self.narrow and windows:  # time-ordered chunks, each sealed: a chunk's blocks are held, not the week
+                folded = dw.WindowDrift(ref, windows, share)
+                for lo, hi in _chunks(self.preds["ts"], self.since, self.now, FOLD_CHUNK_ROWS):
+                    for batch in monitor.feature_batches(self.model, lo, hi, feats):
+                        folded.add(batch)
+                    folded.seal(hi)
+                got = None if folded.retyped else folded.results()
+            if got is None:  # the history is in hand with every column, or a text feature is retyped whole
+                frame = monitor.typed_rows(self.model, self.since, self.now, "production", columns=feats) \
+                    if self.narrow else self.preds
+                got = dw.window_drifts(ref, [_drift_ready(frame.select(["ts", *feats]))], windows, share)
+            self._drifts[key] = got
+        return self._drifts[key]
 
     def joined(self, monitor: "Monitor") -> pl.DataFrame:
         if self._joined is None:
             self._joined = monitor.joined(self.model, self.preds, self.since, self.now)
         return self._joined
+
+
+def _sort_by_time(columns: list[pl.Series]) -> pl.DataFrame:
+    """A frame's columns (held by this list only) sorted by `ts`, stably, a column at a time: each unsorted
+    column is let go as its sorted copy is made, so the peak is the frame and one column, not two frames (a
+    week's rows at fleet volume)."""
+    ts = next(c for c in columns if c.name == "ts")
+    order = pl.Series(np.argsort(ts.to_physical().to_numpy(), kind="stable"))
+    del ts
+    for i in range(len(columns)):
+        columns[i] = columns[i].gather(order)
+    return pl.DataFrame(columns).with_columns(pl.col("ts").set_sorted())
+
+
+def _chunks(ts: pl.Series, since: datetime, until: datetime, rows: int) -> list[tuple[datetime, datetime]]:
+    """(since, until] cut into consecutive ranges of about `rows` rows each, by the sorted times `ts`."""
+    cuts = ts.gather(list(range(rows - 1, ts.len() - 1, rows))).unique(maintain_order=True).to_list() \
+        if ts.len() > rows else []
+    bounds = [since, *[c for c in cuts if since < c < until], until]
+    return list(zip(bounds, bounds[1:]))
 
 
 def _burn_expr(slo) -> pl.Expr:

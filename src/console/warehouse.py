@@ -22,6 +22,7 @@ import threading
 import time
 import uuid
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -148,6 +149,18 @@ def _skeleton(kind: str) -> pa.Table:
     return pa.table({n: pa.array([], t) for n, t in fields.items()})
 
 
+
+FRAME_BATCH_ROWS = 100_000  # rows a streamed read converts at a time
+
+def _relation(cur: duckdb.DuckDBPyConnection, name: str, params: dict | None,
+              columns: list[str] | None) -> duckdb.DuckDBPyRelation:
+    """A named query on a cursor; `columns` projects it (the scan then reads only those columns)."""
+    rel = cur.sql(load_query(name), params=params or {})
+    if columns is not None:
+        have = set(rel.columns)
+        rel = rel.select(*[duckdb.ColumnExpression(c) for c in columns if c in have])
+    return rel
+
 class Warehouse:
     """The store for one configuration, as seen by this process."""
 
@@ -267,14 +280,22 @@ class Warehouse:
     def arrow(self, name: str, params: dict | None = None, columns: list[str] | None = None) -> pa.Table:
         """A named query's result; `columns` projects it (the scan then reads only those columns)."""
         with self.cursor() as cur:
-            rel = cur.sql(load_query(name), params=params or {})
-            if columns is not None:
-                have = set(rel.columns)
-                rel = rel.select(*[duckdb.ColumnExpression(c) for c in columns if c in have])
-            return rel.to_arrow_table()
+            return _relation(cur, name, params, columns).to_arrow_table()
+
+    def batches(self, name: str, params: dict | None = None, columns: list[str] | None = None,
+                rows: int = 100_000) -> Iterator[pa.RecordBatch]:
+        """A named query's result as it streams, `rows` at a time, in no promised order: a reader that folds
+        rows in as they come holds one batch, not the result."""
+        with self.cursor() as cur:
+            yield from _relation(cur, name, params, columns).to_arrow_reader(rows)
 
     def frame(self, name: str, params: dict | None = None, columns: list[str] | None = None) -> pl.DataFrame:
-        return pl.from_arrow(self.arrow(name, params, columns))
+        """A named query's result as a frame, converted a batch at a time as it streams: the peak is the frame
+        and one batch, not the frame twice (DuckDB's Arrow result and Polars' copy of its text columns)."""
+        with self.cursor() as cur:
+            reader = _relation(cur, name, params, columns).to_arrow_reader(FRAME_BATCH_ROWS)
+            parts = [pl.from_arrow(batch) for batch in reader]
+            return pl.concat(parts, rechunk=False) if parts else pl.from_arrow(reader.schema.empty_table())
 
     def rows(self, name: str, params: dict | None = None) -> list[tuple]:
         with self.cursor() as cur:

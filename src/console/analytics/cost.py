@@ -23,6 +23,8 @@ from console.analytics.windows import JsonResult, day_start, in_window, month_bo
 
 COST = "cost"  # the effective per-request cost column added by `with_cost`
 _HOUR_US = 3_600_000_000
+COST_INPUTS = ("ts", "model", "version", "prompt_version", "variant", "input_tokens", "output_tokens",
+               "cached_tokens", "cost_usd")  # what `with_cost` and the spend windows read of a row
 
 
 def _tokens(name: str, df: pl.DataFrame) -> pl.Expr:

@@ -432,7 +432,14 @@ def column_drift(ref: Reference | ColumnReference, current: pl.DataFrame | pl.Se
         return _result(col_ref, 0, MISSING)
     if col_ref.n == 0:
         return _result(col_ref, 0, NO_REFERENCE)
-    cur = _prepare_current(col_ref, series)
+    return prepared_drift(col_ref, _prepare_current(col_ref, series))
+
+
+def prepared_drift(col_ref: ColumnReference, cur: _Current) -> ColumnDrift:
+    """Drift of one column from its current sample already prepared (`column_drift`'s test, for a sample
+    gathered in parts: `drift_windows`)."""
+    if col_ref.n == 0:
+        return _result(col_ref, 0, NO_REFERENCE)
     if cur.n == 0:
         return _result(col_ref, 0, NO_DATA, stats={"dropped": cur.dropped})
     score, stats = _score(col_ref, cur)
