@@ -42,7 +42,7 @@ def session(master: str = "local[2]"):
         # off-heap parts are bounded, and the JVM and the Python workers it starts (which inherit this
         # environment) use few malloc arenas and Arrow's system allocator, which hands freed batches back.
         # One Python worker daemon (no Python RDD: see `_read`), its workers light (`scan_task`): the tree
-        # of this process, the JVM and the workers stays under 2 GB whatever the rows.
+        # of this process, the JVM and the workers peaked at 1.82 GB on a 3.3M-row day (benchmarks/README.md).
         os.environ.setdefault("MALLOC_ARENA_MAX", "2")
         os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
         _SESSION = (SparkSession.builder.master(master).appName("mlops-console-rollup")
