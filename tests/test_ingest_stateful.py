@@ -30,6 +30,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition,
 
 from console.config import Config, LogSource
 from console.sources.files import TRUNCATED, FileCursor, Tailer
+from console.store import merge as merge_mod
 from console.store.manifest import Manifest
 from console.warehouse import Warehouse
 
@@ -309,6 +310,8 @@ class StoreIngest(Ingest):
         # format undeclared: a rotated-away name (a.jsonl.3) keeps the format of the pattern that found it
         cfg = Config(source=None, root=Path("."), logs=(LogSource("predictions", self.pattern),))
         self.store = Warehouse(cfg, self.dir.parent / f"{self.dir.name}-store", grace_s=GRACE, wall=lambda: self.now)
+        # merges run when the `merge` rule says, two segments at a time, so sequences reach them often
+        self.store.merge_in_background, self.store.merge_fanin = False, 2
         self.notes: list[str] = []
 
     def teardown(self):
@@ -341,6 +344,35 @@ class StoreIngest(Ingest):
             store.on_step = None
         self.succeed()
         self._refreshed()
+
+    @precondition(lambda self: any(len(names) >= 2 for names in self.store.manifest.segments.values()))
+    @rule(fault=st.sampled_from([None, "write", "manifest"]))
+    def merge(self, fault):
+        """Merging small segments (off the refresh) keeps every row once, and so does a merge that fails when
+        its file is written or its manifest saved: the store is then as before it."""
+        store, write, save = self.store, merge_mod.merge, Manifest.save
+
+        def failing_write(parts, path, **kw):
+            write(parts, path, **kw)
+            raise Fault("disk full while merging")
+
+        def failing_save(manifest, path):
+            raise Fault("disk full at the manifest")
+
+        before = self.results()[:2]
+        if fault == "write":
+            merge_mod.merge = failing_write
+        elif fault == "manifest":
+            Manifest.save = failing_save
+        try:
+            merged = store.compact(limit=1)
+            self._did(f"merge: {merged}")
+        except Fault:
+            self._did(f"merge failed ({fault})")
+        finally:
+            merge_mod.merge, Manifest.save = write, save
+        assert not list(store.dir.glob("*/*.tmp")), "a failed merge left its file"
+        assert self.results()[:2] == before, "\n".join(self.log)
 
     def fail(self, where):
         store, flush, save = self.store, type(self.store)._flush, Manifest.save

@@ -101,6 +101,7 @@ def test_many_steps_are_compacted(tmp_path):
     cfg, _ = workspace(tmp_path)
     w = stepping(Warehouse(cfg, tmp_path / "store"), first=10, every=10, chunk=1 << 10)
     w.refresh()
+    w.compact()  # what the background merge started by the refresh has not done yet
     assert w.steps > wmod.COMPACT_AT
     assert len(w.manifest.segments["predictions"]) < wmod.COMPACT_AT
     assert counted(w) == (ROWS, ROWS)
@@ -170,3 +171,27 @@ def test_a_field_new_to_the_store_is_said(tmp_path):
     assert "predictions: new field 'tenure'" in stats.notes
     with w.cursor() as cur:
         assert cur.execute("SELECT count(tenure), sum(tenure) FROM predictions").fetchone() == (100, sum(range(100, 200)))
+
+
+def test_a_logs_types_are_remembered_across_processes_and_a_piece_they_do_not_fit_is_read_whole(tmp_path):
+    """The types that read a JSONL log's last piece are kept in the store's facts, so another process's first
+    refresh reads with them; a piece where a field changed type (x: number -> text), or gained one, does not
+    fit them and is read as if they were not known."""
+    cfg, p = workspace(tmp_path)
+    first = Warehouse(cfg, tmp_path / "store")
+    first.refresh()
+    facts = json.loads((tmp_path / "store" / "inplace-facts.json").read_text())
+    assert facts[f"jsonl-types|predictions|{p}"]["value"]["x"] == "Float64"
+    with open(p, "a") as fh:
+        fh.writelines(json.dumps(row(i)) + "\n" for i in range(ROWS, 2 * ROWS))
+    second = Warehouse(cfg, tmp_path / "store")  # another process: the remembered types read this piece
+    assert second.refresh().rows == {"predictions": ROWS}
+    with open(p, "a") as fh:
+        fh.writelines(json.dumps(row(i, x=f"v{i}", extra=i)) + "\n" for i in range(2 * ROWS, 3 * ROWS))
+    third = Warehouse(cfg, tmp_path / "store")
+    assert third.refresh().rows == {"predictions": ROWS}
+    with third.cursor() as cur:
+        assert cur.execute("SELECT count(*), count(DISTINCT request_id), sum(extra) FROM predictions").fetchone() == \
+            (3 * ROWS, 3 * ROWS, sum(range(2 * ROWS, 3 * ROWS)))
+        assert cur.execute("SELECT x FROM predictions WHERE request_id = 'r2500'").fetchone()[0] == "v2500"
+        assert cur.execute("SELECT x FROM predictions WHERE request_id = 'r1500'").fetchone()[0] in ("750.0", "750")

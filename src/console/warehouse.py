@@ -6,10 +6,15 @@ the store (each through its own in-memory DuckDB views over the files the manife
 holding the writer lock brings it up to date, and commits segments and read cursors together by
 replacing the manifest. A store that cannot be written (read-only home, full disk) falls back to a
 private temporary one, and says so.
+
+A live log adds a small segment per refresh; they are merged a few at a time (store/merge.py), never by
+a refresh: a refresh that leaves merges due starts a background thread for them, so a live refresh costs
+what its new rows cost, whatever the backlog of small segments.
 """
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import glob
 import hashlib
@@ -41,7 +46,7 @@ from console.sources import trace_poll
 from console.sources.files import FileCursor, Tailer
 from console.sources.readers import READERS
 from console.sql import load_query, load_statements
-from console.store import parse
+from console.store import merge, parse
 from console.store.facts import Facts, ts_text, ts_value
 from console.store.manifest import KINDS, Manifest
 
@@ -51,12 +56,11 @@ FLUSH_ROWS = 1_000_000  # a backlog is written in segments of about this many ro
 FIRST_STEP_ROWS = 100_000  # a cold ingest commits its first rows early, for the first frame to show them
 STEP_ROWS = FLUSH_ROWS  # then a step every this many rows: each a segment and the cursors covering it
 CHUNK_BYTES = 64 << 20  # what the tailer hands out at a time
-COMPACT_AT = 24  # this many small segments of one kind are merged into one (a live log adds one per refresh)
-SMALL_ROWS = 200_000  # a segment below this is small
-ROW_GROUP = 128_000  # rows per row group of a segment
-_UNIQUE = ("request_id", "error", "raw", "location")  # text columns a dictionary does not shrink
-_FILTERED = ("ts", "model", "version", "environment", "variant")  # columns with segment statistics
+COMPACT_AT = 8  # a merge takes this many small segments of one tier (a live log adds one per refresh)
+TIER_ROWS = 10_000  # tier 0 holds segments below COMPACT_AT times this; each tier up is COMPACT_AT times larger
+SMALL_ROWS = 200_000  # a segment below this is small: merged with others of its tier
 RETIRE_S = 600.0  # a merged-away segment is deleted this long after, so a reader holding the old list still works
+MERGE_LOCK_WAIT_S = 30.0  # how long a finished merge waits for the writer lock to commit before it is dropped
 
 
 @dataclass(frozen=True)
@@ -150,15 +154,13 @@ def _skeleton(kind: str) -> pa.Table:
 
 
 
-FRAME_BATCH_ROWS = 100_000  # rows a streamed read converts at a time
-
 def _relation(cur: duckdb.DuckDBPyConnection, name: str, params: dict | None,
               columns: list[str] | None) -> duckdb.DuckDBPyRelation:
     """A named query on a cursor; `columns` projects it (the scan then reads only those columns)."""
     rel = cur.sql(load_query(name), params=params or {})
     if columns is not None:
         have = set(rel.columns)
-        rel = rel.select(*[duckdb.ColumnExpression(c) for c in columns if c in have])
+        rel = rel.select(*[duckdb.ColumnExpression(c) for c in dict.fromkeys(columns) if c in have])
     return rel
 
 class Warehouse:
@@ -206,6 +208,14 @@ class Warehouse:
         self._new_fields: set[tuple[str, str]] = set()  # (kind, column) first seen since the store had rows
         self._columns: dict[str, set[str]] = {}  # kind -> the columns its segments hold
         self._json_types: dict[tuple[str, str], dict] = {}  # (kind, path) -> the types that read its last piece
+        self.merge_in_background = True  # a refresh that leaves merges due starts a thread for them
+        self.merge_fanin = COMPACT_AT
+        self.on_merge = None  # called with (kind, parts, rows, seconds) after each merge, on the merging thread
+        self.merge_error = ""  # the last background merge's failure, if any
+        self._merger: threading.Thread | None = None
+        self._stop = threading.Event()  # closing: a merge in flight stops at its next step
+        self._merge_mutex = threading.Lock()
+        self._merge_lock = filelock.FileLock(str(self.dir / "merge.lock"))  # one merging process at a time
         self.manifest = Manifest.load(self._manifest_path)
         self._build_views(self.manifest, self._parquet_files()[0])
 
@@ -290,12 +300,7 @@ class Warehouse:
             yield from _relation(cur, name, params, columns).to_arrow_reader(rows)
 
     def frame(self, name: str, params: dict | None = None, columns: list[str] | None = None) -> pl.DataFrame:
-        """A named query's result as a frame, converted a batch at a time as it streams: the peak is the frame
-        and one batch, not the frame twice (DuckDB's Arrow result and Polars' copy of its text columns)."""
-        with self.cursor() as cur:
-            reader = _relation(cur, name, params, columns).to_arrow_reader(FRAME_BATCH_ROWS)
-            parts = [pl.from_arrow(batch) for batch in reader]
-            return pl.concat(parts, rechunk=False) if parts else pl.from_arrow(reader.schema.empty_table())
+        return pl.from_arrow(self.arrow(name, params, columns))
 
     def rows(self, name: str, params: dict | None = None) -> list[tuple]:
         with self.cursor() as cur:
@@ -573,7 +578,8 @@ class Warehouse:
                     notes.append("the configured log sources changed: the store is read again from the start")
                     self._drop_segments(m)
                     self._columns = {}
-                    m = Manifest()
+                    # the dropped segments are gone: what this process knows of the store's columns starts empty
+                    m = self.manifest = Manifest()
                 m.sources = fingerprint
                 held = {"m": m}
 
@@ -587,10 +593,12 @@ class Warehouse:
                         self.on_step(self.manifest)
 
                 kept, bad, new_files, cursors, tail_missing, tail_notes = self._ingest(m, commit, stepped)
+                self._remember_types()
                 m = held["m"]
                 if any(new_files.values()) or m.generation == 0 or cursors != m.cursors:
                     m = self._commit(m, new_files, cursors)
-                self._compact(m)
+                if self._expire(m):
+                    m.save(self._manifest_path)
                 self.manifest = m
             except BaseException:
                 raise
@@ -612,6 +620,8 @@ class Warehouse:
         notes += [f"{kind}: new field {col!r}" for kind, col in sorted(self._new_fields)]
         self._changed_types.clear()
         self._new_fields.clear()
+        if self.merge_in_background:
+            self._merge_soon()
         return RefreshStats(rows={k: v for k, v in kept.items() if v}, malformed=bad,
                             seconds=time.perf_counter() - started, missing=tuple(tail_missing + missing),
                             notes=tuple(notes + tail_notes + pnotes))
@@ -665,8 +675,7 @@ class Warehouse:
                 tables, rej = parse.csv_lines(body, header=header or "", source=path, first_line=first_line)
                 by_kind = [(src.kind, t) for t in tables]
             elif fmt_file == "jsonl":
-                tables, rej = parse.jsonl(body, source=path, first_line=first_line,
-                                          types=self._json_types.setdefault((src.kind, src.path), {}))
+                tables, rej = parse.jsonl(body, source=path, first_line=first_line, types=self._types(src))
                 by_kind = [(src.kind, t) for t in tables]
             elif fmt_file in READERS:  # a vendor's format: its reader maps it onto the contract
                 parsed = READERS[fmt_file].parse(body, source=path, first_line=first_line,
@@ -743,6 +752,19 @@ class Warehouse:
                     (self.dir / n).unlink(missing_ok=True)
             raise
         return kept, counts["bad"], written, cursors, missing, notes
+
+    def _types(self, src: LogSource) -> dict:
+        """The column types that read a JSONL log's last piece, kept across processes (in the store's facts):
+        a console's first refresh then spares the sample too. Types that no longer fit only cost the sample."""
+        key = (src.kind, src.path)
+        if key not in self._json_types:
+            self._json_types[key] = parse.types_named(self._facts.remembered(f"jsonl-types|{src.kind}|{src.path}"))
+        return self._json_types[key]
+
+    def _remember_types(self) -> None:
+        for (kind, path), types in self._json_types.items():
+            self._facts.remember(f"jsonl-types|{kind}|{path}", parse.type_names(types))
+        self._facts.save()
 
     def _ingest_objects(self, src: LogSource, fmt: str | None, seen: dict, take) -> tuple[dict, list[str]]:
         """A line-based log in object storage (JSONL, CSV, a vendor's JSON Lines such as SageMaker capture):
@@ -857,62 +879,180 @@ class Warehouse:
             if known:
                 self._new_fields.update((kind, c) for c in table.column_names if c not in known)
             known.update(table.column_names)
-            if kind == "predictions" and table.num_rows > ROW_GROUP:
-                # row groups of one model each, so a model's queries skip the others; a stable sort by model
-                # keeps each model's rows in the order they were logged (by time, as logs are written), at a
-                # quarter of the cost of sorting by time as well. A segment of one row group (a live log's
-                # refresh) gains nothing from it: compaction sorts its rows when it merges them.
-                table = table.take(pc.sort_indices(table, [("model", "ascending")]))
             name = f"{kind}/{uuid.uuid4().hex}.parquet"
             tmp = self.dir / f"{name}.tmp"
-            texts = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
-            # dictionaries pay off for names and categories, not for unique ids or measurements; zstd on text
-            # only (it compresses measurements little, for most of the writing time); statistics only for the
-            # columns queries filter on (every feature's took a third of the writing time)
-            pq.write_table(table, tmp, row_group_size=ROW_GROUP, use_dictionary=[c for c in texts if c not in _UNIQUE],
-                           compression={f.name: "zstd" if f.name in texts else "none" for f in table.schema},
-                           write_statistics=[c for c in _FILTERED if c in table.column_names])
-            os.chmod(tmp, 0o600)
+            # a stable sort by model keeps each model's rows in the order they were logged (by time, as logs
+            # are written), at a quarter of the cost of sorting by time as well
+            merge.write(table, tmp, sort_by_model=kind == "predictions")
             os.replace(tmp, self.dir / name)
             self._schema(str(self.dir / name), table)
+            self._parquet_meta[("segment", name)] = table.num_rows
             written.setdefault(kind, []).append(name)
             tables.clear()
 
-    def _compact(self, m: Manifest) -> None:
-        """Merges small segments into one, so the files a query opens stay few however often a live log is
-        refreshed. The merged file is written first and the manifest then names it instead of its parts (one
-        atomic step); the parts are deleted only RETIRE_S later, since another process may be reading them."""
-        changed = False
-        now = self.wall()
+    # ------------------------------------------------------------------ merging small segments
+
+    def compact(self, limit: int | None = None) -> int:
+        """Runs the merges that are due now, one bounded merge at a time (at most `limit`), here and now;
+        returns how many were committed. A refresh never merges: it hands merging to a background thread
+        (`merge_in_background`), or leaves it to a caller of this (a scheduler's idle moment, a script, a
+        test). It waits for this process's background merge, not for another process's: if another process
+        is merging this store, this returns at once."""
+        done = 0
+        while limit is None or done < limit:
+            got = self._merge_once(wait_s=60.0)
+            if not got:
+                break
+            done += got
+        return done
+
+    @property
+    def merging(self) -> bool:
+        """Whether a background merge is running."""
+        return self._merger is not None and self._merger.is_alive()
+
+    def _merge_soon(self) -> None:
+        """Starts the background merge thread when a merge is due and none runs."""
+        if self.merging or self._stop.is_set() or not self._merge_batch(self.manifest):
+            return
+        self._merger = threading.Thread(target=self._merge_loop, name="store-merge", daemon=True)
+        _MERGERS.add(self)
+        self._merger.start()
+
+    def _merge_loop(self) -> None:
+        """The background merge: at the lowest CPU priority (Linux: per thread), so a refresh or a query that
+        wants the core gets it; one bounded merge after another while any is due. A merge that fails changes
+        nothing (the store is as before it) and is tried again after a later refresh."""
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        except (AttributeError, OSError):
+            pass
+        try:
+            while not self._stop.is_set() and self._merge_once(wait_s=0.0):
+                pass
+        except Exception as exc:  # noqa: BLE001 - a merge that fails costs nothing but the merge
+            self.merge_error = f"{type(exc).__name__}: {exc}"
+
+    def _merge_batch(self, m: Manifest) -> tuple[str, list[str]] | None:
         for kind in KINDS:
-            rows = {n: self._segment_rows(n) for n in m.segments.get(kind, [])}
-            small = [n for n, r in rows.items() if r < SMALL_ROWS]
-            if len(small) < COMPACT_AT:
+            names = m.segments.get(kind, [])
+            if len(names) < self.merge_fanin:
                 continue
-            batch, total = [], 0
-            for n in small:
-                if total + rows[n] > FLUSH_ROWS and batch:
-                    break
-                batch.append(n)
-                total += rows[n]
-            written: dict[str, list[str]] = {}
-            # one thread per small file: threads cost more than they save on 10k-row files (a third less time)
-            self._flush({kind: [pq.read_table(self.dir / n, use_threads=False) for n in batch]}, written)
-            m.segments[kind] = [n for n in m.segments[kind] if n not in set(batch)] + written.get(kind, [])
-            m.retired += [[n, now] for n in batch]
-            changed = True
+            batch = merge.pick(names, {n: self._segment_rows(n) for n in names}, fanin=self.merge_fanin,
+                               tier_rows=TIER_ROWS, small_rows=SMALL_ROWS, max_rows=FLUSH_ROWS)
+            if batch:
+                return kind, batch
+        return None
+
+    def _merge_once(self, wait_s: float) -> int | None:
+        """One merge: the next batch of the committed manifest is read (segments are immutable: no lock is
+        needed to read them), written to a new file, and committed under the writer lock if every part is
+        still named there, in a manifest that keeps the cursors as they are on disk; a batch another
+        process merged meanwhile is dropped. The parts are deleted only RETIRE_S later, since another
+        process may be reading them. Returns 1 (committed), 0 (dropped), or None (nothing due, or another
+        process is merging)."""
+        if not (self._merge_mutex.acquire(timeout=wait_s) if wait_s > 0 else self._merge_mutex.acquire(False)):
+            return None
+        try:
+            try:
+                self._merge_lock.acquire(timeout=0)
+            except filelock.Timeout:
+                return None
+            try:
+                return self._merge_locked()
+            finally:
+                self._merge_lock.release()
+        finally:
+            self._merge_mutex.release()
+
+    def _merge_locked(self) -> int | None:
+        started = time.perf_counter()
+        picked = self._merge_batch(Manifest.load(self._manifest_path))
+        if picked is None:
+            return None
+        kind, batch = picked
+        self._sweep_tmp()
+        name = f"{kind}/{uuid.uuid4().hex}.parquet"
+        tmp = self.dir / f"{name}.tmp"
+        try:
+            try:
+                got = merge.merge([self.dir / n for n in batch], tmp, stop=self._stop.is_set)
+            except FileNotFoundError:  # dropped meanwhile (the sources changed): nothing to merge
+                return None
+            if got is None:
+                return None
+            committed = self._merge_commit(kind, batch, name, tmp, *got)
+        finally:
+            tmp.unlink(missing_ok=True)
+        if committed and self.on_merge is not None:
+            self.on_merge(kind, batch, got[1], time.perf_counter() - started)
+        return int(committed)
+
+    def _merge_commit(self, kind: str, batch: list[str], name: str, tmp: Path, schema: pa.Schema, rows: int) -> bool:
+        deadline = time.monotonic() + MERGE_LOCK_WAIT_S
+        while True:
+            with self._write:
+                try:
+                    self._lock.acquire(timeout=0.05)
+                except filelock.Timeout:
+                    pass
+                else:
+                    try:
+                        m = Manifest.load(self._manifest_path)
+                        if not set(batch) <= set(m.segments.get(kind, [])):
+                            return False  # merged or dropped by another process meanwhile
+                        os.replace(tmp, self.dir / name)
+                        try:
+                            # the merged segment takes its oldest part's place, so segments stay in about
+                            # the order their rows were logged
+                            segments = [name if n == batch[0] else n for n in m.segments[kind] if n == batch[0]
+                                        or n not in set(batch)]
+                            now = self.wall()
+                            new = dataclasses.replace(m, generation=m.generation + 1,
+                                                      segments={**m.segments, kind: segments},
+                                                      retired=m.retired + [[n, now] for n in batch])
+                            self._expire(new)
+                            new.save(self._manifest_path)
+                        except BaseException:
+                            (self.dir / name).unlink(missing_ok=True)
+                            raise
+                        self._schema(str(self.dir / name), schema.empty_table())
+                        self._parquet_meta[("segment", name)] = rows
+                        self.manifest = new
+                    finally:
+                        self._lock.release()
+                    self._build_views(new, self._parquet_files()[0])
+                    return True
+            if time.monotonic() > deadline or self._stop.is_set():
+                return False
+            time.sleep(0.5)
+
+    def _expire(self, m: Manifest) -> bool:
+        """Deletes the merged-away segments no reader needs any more, and forgets them in `m`."""
+        now = self.wall()
         due = [r for r in m.retired if now - r[1] >= RETIRE_S]
         for name, _ in due:
             (self.dir / name).unlink(missing_ok=True)
         m.retired = [r for r in m.retired if now - r[1] < RETIRE_S]
-        if changed or due:
-            m.save(self._manifest_path)
+        return bool(due)
+
+    def _sweep_tmp(self) -> None:
+        """Removes the half-written files of merges or refreshes that died (a crash, a kill) long ago."""
+        cutoff = time.time() - RETIRE_S
+        for kind in KINDS:
+            for p in (self.dir / kind).glob("*.tmp"):
+                try:
+                    if p.stat().st_mtime < cutoff:
+                        p.unlink()
+                except OSError:
+                    pass
 
     def _known_columns(self, kind: str) -> set[str]:
-        """The columns this kind's committed segments hold (from their footers, once per process)."""
+        """The columns this kind's committed segments hold (from their footers, once per process: the views
+        have read them already)."""
         if kind not in self._columns:
-            self._columns[kind] = {n for name in self.manifest.segments.get(kind, [])
-                                   for n in pq.read_schema(self.dir / name).names}
+            self._columns[kind] = {c for name in self.manifest.segments.get(kind, [])
+                                   for c, _ in self._schema(str(self.dir / name))}
         return self._columns[kind]
 
     def _segment_rows(self, name: str) -> int:
@@ -921,17 +1061,36 @@ class Warehouse:
             self._parquet_meta[key] = pq.read_metadata(self.dir / name).num_rows
         return int(self._parquet_meta[key])
 
+    def _stop_merging(self, timeout: float | None = None) -> None:
+        """A merge in flight stops at its next step (its half-written file is removed) and is waited for."""
+        self._stop.set()
+        merger = self._merger
+        if merger is not None and merger is not threading.current_thread():
+            merger.join(timeout)
+
     def _drop_segments(self, m: Manifest) -> None:
         for names in m.segments.values():
             for n in names:
                 (self.dir / n).unlink(missing_ok=True)
 
     def close(self) -> None:
+        self._stop_merging()
         try:
             self._con.close()
         finally:
             if self._tmp:
                 self._cleanup()
+
+
+_MERGERS: weakref.WeakSet = weakref.WeakSet()  # stores that started a background merge in this process
+
+
+@atexit.register
+def _stop_merges() -> None:
+    """At exit, before daemon threads are cut off wherever they are, a merge in flight stops at its next step
+    and its half-written file is removed (the store is as it was before it)."""
+    for w in list(_MERGERS):
+        w._stop_merging(timeout=5.0)
 
 
 _READ_BY_CONFORM = {n.lower() for n in (*CONTRACT["predictions"], *PREDICTION_RAW_ONLY, *PROVENANCE)}

@@ -46,6 +46,16 @@ class Facts:
         self.dirty = True
         return entry
 
+    def remembered(self, key: str):
+        """A plain value kept under `key` (not tied to a file's version), or None."""
+        entry = self._data.get(key)
+        return entry.get("value") if isinstance(entry, dict) else None
+
+    def remember(self, key: str, value) -> None:
+        if value != self.remembered(key):
+            self._data[key] = {"value": value}
+            self.dirty = True
+
     def save(self) -> None:
         """Atomically, private; a store that cannot be written keeps the facts for this process only."""
         if not self.dirty:

@@ -137,6 +137,22 @@ def _sample_types(body: bytes) -> tuple[dict[str, pl.DataType], set[str]] | None
     return schema, {f.name for f in sample.schema if pa.types.is_null(f.type)}
 
 
+_TYPE_NAMES = {"String": pl.String, "Int64": pl.Int64, "Float64": pl.Float64, "Boolean": pl.Boolean}
+
+
+def type_names(types: dict[str, pl.DataType]) -> dict[str, str] | None:
+    """Remembered types as plain names, to be kept in a file; None when there are none or one has no name."""
+    names = {k: str(t) for k, t in types.items()}
+    return names if names and all(n in _TYPE_NAMES for n in names.values()) else None
+
+
+def types_named(names: dict | None) -> dict[str, pl.DataType]:
+    """The inverse of `type_names`; {} for anything it did not write."""
+    if not isinstance(names, dict) or not all(isinstance(n, str) and n in _TYPE_NAMES for n in names.values()):
+        return {}
+    return {k: _TYPE_NAMES[n] for k, n in names.items()}
+
+
 def _jsonl_declared(body: bytes, n: int, first: bytes, schema: dict[str, pl.DataType]) -> pa.Table | None:
     """The piece read with `schema` declared, or None unless every line and every key was read."""
     try:
@@ -153,9 +169,11 @@ def _jsonl_declared(body: bytes, n: int, first: bytes, schema: dict[str, pl.Data
         explicit = 0
     if body.count(b'":') != frame.height * frame.width - sum(nulls) + explicit:
         return None
-    for name in _STRING_FIELDS:  # an array or object as a name is refused by the general path, with its reason
-        if name in schema and frame[name].str.contains(r"^[\[{]").any():
-            return None
+    names = [name for name in _STRING_FIELDS if name in schema]
+    # an array or object as a name is refused by the general path, with its reason
+    if names and frame.select(pl.any_horizontal([pl.col(n).str.starts_with("[") | pl.col(n).str.starts_with("{")
+                                                 for n in names]).any()).item():
+        return None
     return frame.to_arrow(compat_level=pl.CompatLevel.newest())  # string views: no copy of every string
 
 

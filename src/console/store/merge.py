@@ -1,0 +1,105 @@
+"""Which small segments to merge next, and how a segment is written.
+
+A live log adds one small segment per refresh. Merging them all at once every so often (24 at a time, as
+before) made one refresh in 24 take a second. Merges are now tiered, as an LSM tree's are: segments of
+similar size (a tier) are merged `fanin` at a time, so a merge touches at most `fanin` segments of one
+tier, never the whole backlog; its output joins the next tier up, and segments from `small_rows` up are
+left alone. Each merge is one bounded step, run off the refresh (see `Warehouse.compact`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from console.store.parse import unify
+
+ROW_GROUP = 128_000  # rows per row group of a segment
+_UNIQUE = ("request_id", "error", "raw", "location")  # text columns a dictionary does not shrink
+_FILTERED = ("ts", "model", "version", "environment", "variant")  # columns with segment statistics
+
+
+def tier(rows: int, fanin: int, tier_rows: int) -> int:
+    """0 below `fanin * tier_rows` rows, then one up for each further factor of `fanin`."""
+    t, bound = 0, fanin * tier_rows
+    while rows >= bound:
+        t, bound = t + 1, bound * fanin
+    return t
+
+
+def pick(names: list[str], rows: dict[str, int], *, fanin: int, tier_rows: int, small_rows: int,
+         max_rows: int) -> list[str]:
+    """The next merge among one kind's segments (in manifest order): the oldest `fanin` small segments of the
+    lowest tier that holds that many, fewer if they would pass `max_rows`; [] when none is due."""
+    tiers: dict[int, list[str]] = {}
+    for n in names:
+        if rows[n] < small_rows:
+            tiers.setdefault(tier(rows[n], fanin, tier_rows), []).append(n)
+    for t in sorted(tiers):
+        if len(tiers[t]) < fanin:
+            continue
+        batch, total = [], 0
+        for n in tiers[t][:fanin]:
+            if batch and total + rows[n] > max_rows:
+                break
+            batch.append(n)
+            total += rows[n]
+        if len(batch) > 1:
+            return batch
+    return []
+
+
+def _options(schema: pa.Schema) -> dict:
+    texts = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+    # dictionaries pay off for names and categories, not for unique ids or measurements; zstd on text
+    # only (it compresses measurements little, for most of the writing time); statistics only for the
+    # columns queries filter on (every feature's took a third of the writing time)
+    return dict(use_dictionary=[c for c in texts if c not in _UNIQUE],
+                compression={f.name: "zstd" if f.name in texts else "none" for f in schema},
+                write_statistics=[c for c in _FILTERED if c in schema.names])
+
+
+def write(table: pa.Table, path: Path, *, sort_by_model: bool) -> None:
+    """One segment file, private. Past one row group, predictions are sorted by model (stable), so each row
+    group holds few models and a model's queries skip the others; a segment of one row group (a live log's
+    refresh) gains nothing from it."""
+    if sort_by_model and table.num_rows > ROW_GROUP and "model" in table.column_names:
+        table = table.take(pc.sort_indices(table, [("model", "ascending")]))
+    pq.write_table(table, path, row_group_size=ROW_GROUP, **_options(table.schema))
+    os.chmod(path, 0o600)
+
+
+def merge(parts: list[Path], path: Path, *, stop=None) -> tuple[pa.Schema, int] | None:
+    """The parts' rows, in order, into one private segment: (its schema, its rows), or None (the file
+    incomplete) if `stop()` said so between parts. Streamed: at most a row group and one part are held at
+    a time, so merging a tier of large parts costs little memory; row groups are then in the order the
+    rows were logged, not sorted by model. Columns of different types in different parts are unified as
+    a refresh unifies its pieces (parse.unify)."""
+    target = unify([pq.read_schema(p).empty_table() for p in parts])[0].schema
+    rows, held, n = 0, [], 0
+    with pq.ParquetWriter(path, target, **_options(target)) as out:
+        def put(tables: list[pa.Table], final: bool) -> list[pa.Table]:
+            table = unify([target.empty_table(), *tables])[0].select(target.names).cast(target)
+            whole = table.num_rows if final else table.num_rows - table.num_rows % ROW_GROUP
+            if whole:
+                out.write_table(table.slice(0, whole), row_group_size=ROW_GROUP)
+            return [table.slice(whole)] if whole < table.num_rows else []
+
+        for p in parts:
+            if stop is not None and stop():
+                return None
+            table = pq.read_table(p, use_threads=False)  # threads cost more than they save on small parts
+            held.append(table)
+            n += table.num_rows
+            rows += table.num_rows
+            if n >= ROW_GROUP:
+                held = put(held, final=False)
+                n = sum(t.num_rows for t in held)
+        if held:
+            put(held, final=True)
+    os.chmod(path, 0o600)
+    return target, rows
