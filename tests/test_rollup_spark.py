@@ -108,3 +108,36 @@ def test_the_cost_and_quality_counts_are_the_hand_counts(both):
         correct = (joined["prediction"].cast(pl.Float64) == joined["label"].cast(pl.Float64)).sum()
         assert fraud["cls_correct"].sum() == correct
         assert fraud["cls_tp"].sum() == ((joined["prediction"].cast(pl.Float64) == 1) & (joined["label"] == "1")).sum()
+
+
+def test_worker_scan_reads_what_the_dataset_scanner_reads(tmp_path):
+    """The Spark task's reader (row groups streamed from each file, no Spark needed to run it) gives the
+    rows of the window with the Hive folder's values, as pyarrow's dataset scanner over the same files."""
+    import pyarrow.dataset as pads
+
+    from console.spark import rollup_job
+    from console.spark.scan_task import reader
+
+    preds, _ = fleet(hours=4, per_hour=150, seed=5)
+    root = tmp_path / "logs"
+    for (country,), part in preds.partition_by("country", as_dict=True).items():
+        (root / f"country={country}").mkdir(parents=True)
+        part.drop("country").write_parquet(root / f"country={country}" / "part-0.parquet", row_group_size=100)
+    start, end = START + timedelta(minutes=50), START + timedelta(hours=2, minutes=10)
+    todo, schema = rollup_job.pieces([str(root)], start, end)
+    ids = pl.DataFrame({"i": list(range(len(todo)))}).to_arrow().to_batches()
+    got = pl.from_arrow(pa_table(list(reader(todo, schema, start, end)(ids)))).sort("request_id")
+    want = preds.filter((pl.col("ts") >= start) & (pl.col("ts") < end)).sort("request_id")
+    scanned = pl.from_arrow(pads.dataset(str(root), partitioning="hive").to_table()).filter(
+        (pl.col("ts") >= start) & (pl.col("ts") < end)).sort("request_id")
+    assert got.height == want.height == scanned.height > 0
+    assert got["country"].to_list() == want["country"].to_list() == scanned["country"].to_list()
+    for c in ("ts", "model", "version", "amount", "age", "speed", "channel", "score"):
+        assert got[c].cast(want[c].dtype).to_list() == want[c].to_list(), c
+    assert got["is_error"].to_list() == (~want["status"].is_in(["ok"])).to_list()
+
+
+def pa_table(batches):
+    import pyarrow as pa
+
+    return pa.Table.from_batches(batches)

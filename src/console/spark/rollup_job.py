@@ -27,9 +27,9 @@ import pyarrow.dataset as ds
 from console import rollup_sources as src
 from console import store_rollups as ro
 from console.analytics import sketches as sk
+from console.spark.scan_task import reader
 
 _SESSION = None
-WORKER_BATCH_ROWS = 32_768  # rows a Python worker holds at once (Spark re-batches them by 10,000)
 
 
 def session(master: str = "local[2]"):
@@ -38,10 +38,11 @@ def session(master: str = "local[2]"):
     if _SESSION is None:
         from pyspark.sql import SparkSession
 
-        # Memory: the JVM heap is capped (the week's rows are cached in it, spilling to disk past its
-        # storage share), its off-heap parts are bounded, and the JVM and the Python workers it starts
-        # (which inherit this environment) use few malloc arenas and Arrow's system allocator, which
-        # hands freed batches back; so the driver JVM, its workers and this process stay near 2 GB.
+        # Memory: the JVM heap is capped (the chunk's rows are kept on disk, not in it: see `build`), its
+        # off-heap parts are bounded, and the JVM and the Python workers it starts (which inherit this
+        # environment) use few malloc arenas and Arrow's system allocator, which hands freed batches back.
+        # One Python worker daemon (no Python RDD: see `_read`), its workers light (`scan_task`): the tree
+        # of this process, the JVM and the workers peaked at 1.82 GB on a 3.3M-row day (benchmarks/README.md).
         os.environ.setdefault("MALLOC_ARENA_MAX", "2")
         os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
         _SESSION = (SparkSession.builder.master(master).appName("mlops-console-rollup")
@@ -80,19 +81,6 @@ def target_schema(schemas: Sequence[pa.Schema]) -> pa.Schema:
     return pa.schema([pa.field(f.name, _plain(f.type)) for f in conformed])
 
 
-def align(t: pa.Table, schema: pa.Schema) -> pa.Table:
-    cols = []
-    for f in schema:
-        if f.name in t.column_names:
-            c = t.column(f.name)
-            if pa.types.is_dictionary(c.type):
-                c = c.cast(c.type.value_type)
-            cols.append(c.cast(f.type, safe=False) if c.type != f.type else c)
-        else:
-            cols.append(pa.nulls(t.num_rows, f.type))
-    return pa.Table.from_arrays(cols, schema=schema)
-
-
 def pieces(items: Sequence, start: datetime, end: datetime) -> tuple[list[tuple], pa.Schema]:
     """The files (pyarrow fragments, with the schema and filter to scan them by) that can hold rows of
     [start, end), listed and pruned on the driver with the console's own source access; a source that
@@ -111,26 +99,6 @@ def pieces(items: Sequence, start: datetime, end: datetime) -> tuple[list[tuple]
                     out.append((d.schema, None, t))
     return out, target_schema([d.schema for d in datasets] or [pa.schema([("ts", pa.timestamp("us")),
                                                                             ("model", pa.string())])])
-
-
-def _reader(todo: list[tuple], schema: pa.Schema, start: datetime, end: datetime):
-    """The function each Spark task runs (in its Python worker): read its pieces, conform, align."""
-    def read(batches):
-        for b in batches:
-            for i in b.column(0).to_pylist():
-                piece_schema, expr, piece = todo[i]
-                if isinstance(piece, pa.Table):
-                    it = piece.to_batches(src.BATCH_ROWS)
-                else:
-                    it = ds.Scanner.from_fragment(piece, schema=piece_schema, filter=expr,
-                                                  batch_size=WORKER_BATCH_ROWS, batch_readahead=2).to_batches()
-                for rb in it:
-                    if not rb.num_rows:
-                        continue
-                    t = src.window(rb, start, end)
-                    if t.num_rows:
-                        yield from align(t, schema).to_batches()
-    return read
 
 
 def _parallelism(spark) -> int:
@@ -159,8 +127,10 @@ def _read(spark, items: Sequence, start: datetime, end: datetime):
     spark_schema = from_arrow_schema(schema, prefer_timestamp_ntz=False)
     if todo:
         n = min(len(todo), 4 * _parallelism(spark))
-        ids = spark.createDataFrame([(i,) for i in range(len(todo))], "i long").repartition(n, "i")
-        df = ids.mapInArrow(_reader(todo, schema, start, end), spark_schema)
+        # spark.range, not createDataFrame(list): a local list becomes a Python RDD, which starts a second
+        # Python worker daemon (with its own workers) just to turn the indexes into rows.
+        ids = spark.range(len(todo)).withColumnRenamed("id", "i").repartition(n, "i")
+        df = ids.mapInArrow(reader(todo, schema, start, end), spark_schema)
     else:
         df = spark.createDataFrame([], spark_schema)
     for c in ("version", "environment", "variant"):
@@ -324,7 +294,11 @@ def build(spark, paths: Sequence, labels: pa.Table | None, specs: Mapping[str, r
     if latest is not None:
         lab = spark.createDataFrame(latest.to_arrow().to_pandas(), "request_id string, label string, label_num double")
         df = df.drop(*[c for c in ("label", "label_num") if c in df.columns]).join(lab, "request_id", "left")
-    df = df.cache()
+    # The chunk's rows are read once and kept on disk for the per-model aggregations, not in the JVM heap:
+    # cached in memory they fill the heap to its storage share (and the JVM keeps what it grew to).
+    from pyspark import StorageLevel
+
+    df = df.persist(StorageLevel.DISK_ONLY)
     models = [r[0] for r in df.select("model").distinct().collect()]
     out = {}
     for model in sorted(set(models) | set(specs)):

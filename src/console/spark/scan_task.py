@@ -1,0 +1,79 @@
+"""What a Spark task runs in its Python worker: scan its files with pyarrow, conform, align.
+
+Kept apart from `rollup_job` so a worker imports pyarrow and `rollup_sources` only: the task closure is
+pickled by reference to this module, and importing `rollup_job` would load Polars, DataSketches and the
+rollup store into every worker (about 60 MB each, for code the workers never run). Memory per worker is
+one batch of `WORKER_BATCH_ROWS` rows plus the Parquet reader's column buffers (see `_batches`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+from console import rollup_sources as src
+
+WORKER_BATCH_ROWS = 32_768  # rows a Python worker holds at once (Spark re-batches them by 10,000)
+
+
+def align(t: pa.Table, schema: pa.Schema) -> pa.Table:
+    cols = []
+    for f in schema:
+        if f.name in t.column_names:
+            c = t.column(f.name)
+            if pa.types.is_dictionary(c.type):
+                c = c.cast(c.type.value_type)
+            cols.append(c.cast(f.type, safe=False) if c.type != f.type else c)
+        else:
+            cols.append(pa.nulls(t.num_rows, f.type))
+    return pa.Table.from_arrays(cols, schema=schema)
+
+
+def _batches(piece, piece_schema: pa.Schema, expr):
+    if isinstance(piece, pa.Table):
+        return piece.to_batches(src.BATCH_ROWS)
+    if isinstance(piece, ds.ParquetFileFragment):
+        # A Parquet file is read row group by row group (those the window's statistics keep), one batch at a
+        # time on this thread: the dataset scanner's read-ahead held 250-380 MB a worker on 256k-row groups,
+        # this 110-130 MB. Columns keep the file's types; `align` casts them as the scanner would have.
+        import pyarrow.fs as pafs
+        import pyarrow.parquet as pq
+
+        groups = None if expr is None else [g.id for f in piece.split_by_row_group(expr, schema=piece_schema)
+                                           for g in f.row_groups]
+        if groups == []:
+            return iter(())
+        remote = not isinstance(piece.filesystem, pafs.LocalFileSystem)
+        pf = pq.ParquetFile(piece.path, filesystem=piece.filesystem, pre_buffer=remote)
+        cols = [c for c in piece_schema.names if c in pf.schema_arrow.names]
+        keys = {k: v for k, v in ds.get_partition_keys(piece.partition_expression).items()
+                if k in piece_schema.names and k not in cols}  # Hive folder values, as the scanner adds them
+        batches = pf.iter_batches(batch_size=WORKER_BATCH_ROWS, row_groups=groups, columns=cols, use_threads=False)
+        return (_with_keys(b, keys, piece_schema) for b in batches) if keys else batches
+    return ds.Scanner.from_fragment(piece, schema=piece_schema, filter=expr, batch_size=WORKER_BATCH_ROWS,
+                                    batch_readahead=1).to_batches()
+
+
+def _with_keys(batch: pa.RecordBatch, keys: dict, schema: pa.Schema) -> pa.RecordBatch:
+    names, arrays = list(batch.schema.names), list(batch.columns)
+    for k, v in keys.items():
+        names.append(k)
+        arrays.append(pa.array([v] * batch.num_rows, schema.field(k).type))
+    return pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def reader(todo: list[tuple], schema: pa.Schema, start: datetime, end: datetime):
+    """The function each Spark task runs: read its pieces (indexes into `todo`), conform, align."""
+    def read(batches):
+        for b in batches:
+            for i in b.column(0).to_pylist():
+                piece_schema, expr, piece = todo[i]
+                for rb in _batches(piece, piece_schema, expr):
+                    if not rb.num_rows:
+                        continue
+                    t = src.window(rb, start, end)
+                    if t.num_rows:
+                        yield from align(t, schema).to_batches()
+    return read
