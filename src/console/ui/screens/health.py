@@ -99,7 +99,7 @@ class HealthScreen(WindowedScreen):
         values, times = self.p95["p95"]
         slo_ms = self.app.cfg.model(self.model).slo.p95_ms
         self.query_one("#p95", TimeChart).set_series(
-            values, times=times, window=self.p95["range"], threshold=slo_ms, marks=self.marks,
+            values, times=times, window=self.p95["range"], threshold=slo_ms, marks=self.marks, breach=">",
             title=f"p95 per {self.p95['every']}, {self.window} (SLO {slo_ms:g}ms; D deploy, ! incident)")
 
     def _slo_text(self, slo) -> Text:
