@@ -81,6 +81,7 @@ class ConsoleApp(App):
         self._partial_busy = False
         self.incidents: list = []  # firing incidents, from the monitor worker (what the Overview lists)
         self._have_findings = False  # the incidents above come from a findings read (not just the empty start)
+        self._looked = False  # the first poll shows a quick look before its refresh (`_first_look`)
         self.data_version: tuple = ()  # what the warehouse holds (counts + time cursor): the result cache's key
         self.results: dict = {}  # (call, data_version) -> result, see `ConsoleScreen.call_service`
         # set by `ui.run` (never in tests): called as the app unmounts, to end the process soon after the
@@ -231,6 +232,8 @@ class ConsoleApp(App):
     @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
     def _refresh_worker(self) -> None:
         """Ingest and the overview's numbers; drift and alerts come from the monitor worker's cache."""
+        if not self._looked:
+            self._first_look()
         try:
             snap = self.service.snapshot(wait_for_registry=False, monitoring=False)
             stale = self.service.monitoring_stale()
@@ -244,6 +247,17 @@ class ConsoleApp(App):
         if stale and not self._monitoring:
             self._monitoring = True
             self._monitor_worker()
+
+    def _first_look(self) -> None:
+        """The first frame shows what is cheap at once (the models, their serving states and numbers over what
+        the store already holds, read from the last 24 h only); the refresh, its checks and the full list follow."""
+        self._looked = True
+        try:
+            snap = self.service.snapshot(quick=True, wait_for_registry=False, monitoring=False)
+        except Exception:  # noqa: BLE001 - the full snapshot follows and reports any failure
+            return
+        if snap.rows:  # an empty store shows nothing yet, rather than an empty table before the read
+            self.post_message(SnapshotReady(snap, rearm=False))
 
     @work(thread=True, exclusive=True, group="monitor", exit_on_error=False)
     def _monitor_worker(self) -> None:
