@@ -1163,7 +1163,7 @@ def _stats_newest(path) -> datetime | None:
     newest = None
     for g in range(meta.num_row_groups):
         st = meta.row_group(g).column(idx).statistics if idx >= 0 else None
-        if st is not None and st.has_min_max:
+        if st is not None and st.has_min_max and isinstance(st.max, datetime):  # (a ts of text says nothing)
             newest = _later(newest, st.max)
     return newest
 
