@@ -61,10 +61,16 @@ import asyncio, os, sys, time
 from datetime import datetime
 t0 = time.perf_counter()
 from console.config import parse_file
-from console.ui.app import ConsoleApp
 cfg = parse_file(sys.argv[1])
 end = datetime.fromisoformat(sys.argv[2])  # the fleet's newest row: the view is pinned there, not at the wall clock
+try:  # as `ui.run` does: the quick look's helper is forked before Textual is imported
+    from console.ui.first_look import FirstLook
+    look = {"first_look": FirstLook.start(cfg, clock=lambda: end)}
+except ImportError:  # code from before it
+    look = {}
+from console.ui.app import ConsoleApp
 class PinnedApp(ConsoleApp):
+    CSS_PATH = os.path.join(os.path.dirname(sys.modules[ConsoleApp.__module__].__file__), ConsoleApp.CSS_PATH)
     # as `mlops-console` launches: the app starts at once and its first worker builds the service (importing
     # the store's libraries meanwhile); only the clock is pinned
     @property
@@ -75,7 +81,7 @@ class PinnedApp(ConsoleApp):
                 self._service = Service(self.cfg, clock=lambda: end, cache=True)
             return self._service
 async def main():
-    app = PinnedApp(cfg, poll=False)
+    app = PinnedApp(cfg, poll=False, **look)
     async with app.run_test(size=(120, 40)) as pilot:
         while app.snapshot is None or not any(r.requests for r in app.snapshot.rows):
             if time.perf_counter() - t0 > 600:

@@ -94,10 +94,8 @@ class Service:
         self.at: datetime | None = None  # the end of the view; None follows the clock (live)
         self.window_span = timedelta(hours=24)  # the window the last view() asked for
         self.warehouse = Warehouse(cfg)  # the store every process shares; `cache` is kept for callers
-        from console.monitoring import Monitor
-
-        self.monitor = Monitor(cfg, self.warehouse, self.clock)
-        self.monitor.expected_levels = self.expected_levels
+        self._monitor = None  # see `monitor`
+        self._monitor_create = threading.Lock()
         self._registry = None
         self._registry_lock = threading.Lock()
         self._registry_state: RegistryState | None = None
@@ -111,6 +109,22 @@ class Service:
         self._seen: set[tuple[str, str]] = set()  # (model, environment) ever logged, as the last full snapshot saw
         self.recommendations: list = []
         self.auto_retrain_results: list = []
+
+    @property
+    def monitor(self):
+        """The rules and screens' reads (monitoring.Monitor), created on first use: importing them and the
+        analytics is not on the way to the first frame (the Overview's numbers are the store's queries)."""
+        with self._monitor_create:
+            if self._monitor is None:
+                from console.monitoring import Monitor
+
+                self._monitor = Monitor(self.cfg, self.warehouse, self.clock)
+                self._monitor.expected_levels = self.expected_levels
+            return self._monitor
+
+    @monitor.setter
+    def monitor(self, value) -> None:
+        self._monitor = value
 
     # ------------------------------------------------------------------ time
 
@@ -350,7 +364,7 @@ class Service:
 
     def serving(self, now: datetime | None = None) -> dict[tuple[str, str], Serving]:
         now = now or self.clock()
-        return fold_all(self.monitor.deployments(None, until=now).to_dicts())
+        return fold_all(self.warehouse.frame("model_deployments", {"model": None, "until": now}).to_dicts())
 
     # ------------------------------------------------------------------ monitoring
 
