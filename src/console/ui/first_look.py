@@ -16,7 +16,11 @@ import os
 import pickle
 import select
 import signal
+import sys
+import threading
 import time
+
+_POOLED = ("duckdb", "polars", "pyarrow", "numpy")  # libraries that start native thread pools
 
 
 class FirstLook:
@@ -28,8 +32,11 @@ class FirstLook:
 
     @classmethod
     def start(cls, cfg, clock=None) -> FirstLook | None:
-        """Forks the helper now (call it before importing Textual: a fork copies no thread); None if it cannot."""
-        if not hasattr(os, "fork") or not cfg.has_logs:
+        """Forks the helper now; None if it cannot, or should not: a fork copies no thread, so it is safe only
+        before any thread started and before the store's libraries (whose thread pools the child would lack)
+        were loaded, which is how `ui.run` calls it."""
+        if not hasattr(os, "fork") or not cfg.has_logs or threading.active_count() > 1 \
+                or any(name in sys.modules for name in _POOLED):
             return None
         try:
             r, w = os.pipe()
