@@ -364,7 +364,7 @@ class Service:
 
     def serving(self, now: datetime | None = None) -> dict[tuple[str, str], Serving]:
         now = now or self.clock()
-        return fold_all(self.warehouse.frame("model_deployments", {"model": None, "until": now}).to_dicts())
+        return fold_all(self.warehouse.arrow("model_deployments", {"model": None, "until": now}).to_pylist())
 
     # ------------------------------------------------------------------ monitoring
 
@@ -529,7 +529,7 @@ class Service:
         now = self.clock()
         reg = self.registry_state(cached_only=not wait_for_registry)
         wh = self.warehouse
-        window = {(r["model"], r["environment"]): r for r in wh.frame("overview_window", {"now": now}).to_dicts()}
+        window = {(r["model"], r["environment"]): r for r in wh.arrow("overview_window", {"now": now}).to_pylist()}
         if not quick:  # every model and environment ever logged, listed even without recent rows
             self._seen = {(r[0], r[1]) for r in wh.rows("overview_seen")}
         seen = self._seen | set(window)

@@ -34,7 +34,6 @@ from pathlib import Path
 
 import duckdb
 import filelock
-import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -46,9 +45,26 @@ from console.sources import trace_poll
 from console.sources.files import FileCursor, Tailer
 from console.sources.readers import READERS
 from console.sql import load_query, load_statements
-from console.store import merge, parse
 from console.store.facts import Facts, ts_text, ts_value
 from console.store.manifest import KINDS, Manifest
+
+
+class _OnFirstUse:
+    """A module imported when first used: opening the store and the first look's queries need neither Polars nor
+    the parsers and mergers (a fifth of what a first look imports), only ingest and `frame` do."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        import importlib
+
+        return getattr(importlib.import_module(self._name), attr)  # (import_module is thread-safe, and cached)
+
+
+pl = _OnFirstUse("polars")
+parse = _OnFirstUse("console.store.parse")
+merge = _OnFirstUse("console.store.merge")
 
 _EXT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 MALFORMED = pa.schema([("source", pa.string()), ("location", pa.string()), ("reason", pa.string()), ("raw", pa.string())])
