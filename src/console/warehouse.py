@@ -35,15 +35,12 @@ from pathlib import Path
 import duckdb
 import filelock
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from console import __version__
 from console.config import Config, LogSource, reveal
 from console.sources.contract import CONTRACT, PREDICTION_RAW_ONLY, PROVENANCE, Rejected
-from console.sources import trace_poll
 from console.sources.files import FileCursor, Tailer
-from console.sources.readers import READERS
 from console.sql import load_query, load_statements
 from console.store.facts import Facts, ts_text, ts_value
 from console.store.manifest import KINDS, Manifest
@@ -51,7 +48,7 @@ from console.store.manifest import KINDS, Manifest
 
 class _OnFirstUse:
     """A module imported when first used: opening the store and the first look's queries need neither Polars nor
-    the parsers and mergers (a fifth of what a first look imports), only ingest and `frame` do."""
+    the parsers, readers and mergers (a third of what a first look imported), only ingest and `frame` do."""
 
     def __init__(self, name: str) -> None:
         self._name = name
@@ -63,6 +60,9 @@ class _OnFirstUse:
 
 
 pl = _OnFirstUse("polars")
+pc = _OnFirstUse("pyarrow.compute")
+trace_poll = _OnFirstUse("console.sources.trace_poll")
+readers = _OnFirstUse("console.sources.readers")
 parse = _OnFirstUse("console.store.parse")
 merge = _OnFirstUse("console.store.merge")
 
@@ -734,8 +734,8 @@ class Warehouse:
             elif fmt_file == "jsonl":
                 tables, rej = parse.jsonl(body, source=path, first_line=first_line, types=self._types(src))
                 by_kind = [(src.kind, t) for t in tables]
-            elif fmt_file in READERS:  # a vendor's format: its reader maps it onto the contract
-                parsed = READERS[fmt_file].parse(body, source=path, first_line=first_line,
+            elif fmt_file in readers.READERS:  # a vendor's format: its reader maps it onto the contract
+                parsed = readers.READERS[fmt_file].parse(body, source=path, first_line=first_line,
                                                  options=dict(getattr(src, "options", None) or {}), carry=carry)
                 carry = parsed.carry
                 by_kind = list(parsed.tables().items())
