@@ -52,7 +52,7 @@ DRIFT_STEP = timedelta(hours=3)  # drift verdicts at most every 3 h (each costs 
 # Past this many rows a read (a model's history, a long window) leaves out the features only drift looks at:
 # its rules, health, quality and cost read the contract columns, segments and LLM fields (`Monitor.rows`).
 NARROW_AFTER = 200_000
-ROLLUPS_AFTER = 200_000  # cost and quality past this many rows in their range read the hourly rollups
+ROLLUPS_AFTER = 200_000  # `[rollups] min_rows` when a caller passes no Config: rows past which long reads use rollups
 DRIFT_MIN_SPAN = "6h"  # a drift window is at least this long (and at least MIN_DRIFT_ROWS rows)
 SUSPECT_LOOKBACK = "24h"  # changes this long before the evidence can be suspects
 BASELINE = timedelta(days=2)  # accuracy and MAE are compared with the first two days of the history
@@ -166,7 +166,7 @@ class Monitor:
         self.since: datetime | None = None  # start of the incident history; None: HISTORY before now
         self._sketch_drift = None
         self.narrow_after = NARROW_AFTER
-        self.rollups_after = ROLLUPS_AFTER
+        self.rollups_after = getattr(cfg, "rollups_min_rows", ROLLUPS_AFTER)
 
     @property
     def sketch_drift(self):
@@ -321,9 +321,11 @@ class Monitor:
         for sketches on any window."""
         from console.rollup_drift import SKETCH_AFTER
 
-        if not exact and every is None and (exact is False or parse_window(window) > SKETCH_AFTER):
-            return self.sketch_drift.drift(model, window, environment, series, target)
         now = self.clock()
+        if every is None and (exact is False or (exact is None and parse_window(window) > SKETCH_AFTER and
+                                                 self._many_rows(model, now - parse_window(window), now,
+                                                                 environment))):
+            return self.sketch_drift.drift(model, window, environment, series, target)
         ref = self.reference(model)
         if ref is None:
             return DriftReport(model, format_span(window), now, None, note="no reference data configured for this model")
@@ -390,7 +392,7 @@ class Monitor:
         every = next((e for e in ("1m", "5m", "10m", "30m", "1h", "3h", "6h", "12h") if parse_window(e) * 48 >= span),
                      "1d")
         sketched = None
-        if span > SKETCH_AFTER:
+        if span > SKETCH_AFTER and self._many_rows(model, now - span, now, environment):
             from console import rollup_health
 
             preds = self.rows(model, now - max(parse_window(mc.slo.long_window), timedelta(hours=24)), now,
@@ -421,16 +423,23 @@ class Monitor:
 
     def _use_rollups(self, model: str, since: datetime, until: datetime, environment: str | None,
                      rollups: bool | None) -> bool:
-        """Whether cost or quality over (since, until] reads the hourly rollups (`rollup_cost`,
-        `rollup_quality`): as asked, else when the rows are not in memory already and there are at least
-        `rollups_after` of them (as many as make a raw read narrow and not kept: the rollups spare that read).
-        A separate limit from `narrow_after`, so the narrow raw read stays testable on its own."""
+        """Whether a read over (since, until] (drift or health over a long window, cost, quality) uses the hourly
+        rollups: as asked, else when the rows are not in memory already and there are at least `rollups_after`
+        of them (`[rollups] min_rows`): fewer are read raw in well under a second, and exactly, so a month of a
+        small log is scored as scipy scores it. A separate limit from `narrow_after`, so the narrow raw read
+        stays testable on its own."""
         if rollups is not None:
             return rollups
         with self._lock:
             if self._kept((model, environment, self.wh.refreshes), since, until) is not None:
                 return False
-        n = self.wh.one("model_rows", {"model": model, "since": since, "until": until, "environment": environment})
+        return self._many_rows(model, since, until, environment)
+
+    def _many_rows(self, model: str, since: datetime, until: datetime, environment: str | None) -> bool:
+        """At least `rollups_after` rows in (since, until]: a long drift or health window then reads the rollups
+        (whatever is in memory: a screen's method must not depend on what another screen read before)."""
+        n = self.wh.one("model_rows_upto", {"model": model, "since": since, "until": until,
+                                            "environment": environment, "cap": self.rollups_after})
         return bool(n) and n[0] >= self.rollups_after
 
     def quality(self, model: str, window: str = "24h", environment: str | None = "production",
