@@ -337,7 +337,7 @@ class Monitor:
         # drift compare it with the history's first days, from a narrow read)
         rows = self.predictions(model, now - history, now, environment) if series else None
         current = rows.filter(pl.col("ts") > now - span) if rows is not None else \
-            self.predictions(model, now - span, now, environment)
+            self._window_rows(model, now - span, now, environment, [*feats, *(TARGET_COLUMNS if target else ())])
         ds = dataset_drift(ref, _drift_ready(current.select(feats)), self.cfg.drift_share)
         windows = drift_over_time(ref, _drift_ready(rows.select(["ts", *feats])), "ts", every,
                                   self.cfg.drift_share) if series else []
@@ -352,6 +352,21 @@ class Monitor:
             else (None, None)
         return DriftReport(model, format_span(window), now, ds, points, windows, prediction, len(self.reference_frame(model)),
                            label=label)
+
+    def _window_rows(self, model: str, since: datetime, until: datetime, environment: str | None,
+                     columns: list[str]) -> pl.DataFrame:
+        """One window's rows for a verdict: the shared read (`predictions`, which the other screens reuse) up to
+        `narrow_after` rows; past that, only `columns`, not kept (a day of a large model with every contract
+        column held 1.1 GB at 30M rows, its features and targets a fraction of that)."""
+        with self._lock:
+            kept = self._kept((model, environment, self.wh.refreshes), since, until)
+        if kept is not None:
+            return kept
+        n = self.wh.one("model_rows_upto", {"model": model, "since": since, "until": until,
+                                            "environment": environment, "cap": self.narrow_after})
+        if not n or n[0] < self.narrow_after:
+            return self.predictions(model, since, until, environment)
+        return self.typed_rows(model, since, until, environment, columns=columns)
 
     def _target_drift(self, model: str, rows: pl.DataFrame, now: datetime, span: timedelta, start: datetime,
                       environment: str | None):
