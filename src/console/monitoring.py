@@ -975,7 +975,7 @@ class Monitor:
         if ref is None:
             return "no ref"
         now = self.clock()
-        rows = self.predictions(model, now - parse_window(window), now)
+        rows = self._window_rows(model, now - parse_window(window), now, "production", list(ref.columns))
         if rows.height < MIN_DRIFT_ROWS:
             rows = self.predictions(model, self.history_start(now), now).tail(MIN_DRIFT_ROWS)
             if rows.height < MIN_DRIFT_ROWS:
