@@ -77,6 +77,7 @@ class Chunk:
     header: str | None
     cursor: FileCursor  # the file's cursor once this chunk is stored
     start_of_file: bool  # body starts at offset 0 (a UTF-8 BOM may be there)
+    lines: int = -1  # newlines in body (-1: not counted), so a reader need not count them again
 
 
 def key_of(dev: int, ino: int) -> str:
@@ -366,11 +367,11 @@ class Tailer:
             start = pos == 0
             header = prev_header = cur.header
             first_line = cur.line_no + 1
-            lines = body.count(b"\n")
+            lines = in_body = body.count(b"\n")
             if body and self.csv_headers and header is None and cur.line_no == 0:
                 nl = body.find(b"\n")
                 header = body[:nl].decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r")
-                body, start, first_line = body[nl + 1:], False, 2
+                body, start, first_line, in_body = body[nl + 1:], False, 2, lines - 1
             new = replace(cur, offset=pos + cut, line_no=cur.line_no + lines, header=header)
             if last:
                 reached = pos + len(data)  # end, unless the file shrank while being read
@@ -386,7 +387,7 @@ class Tailer:
             state[key] = cur = new
             if body or rejected or announce or header != prev_header:
                 announce = False
-                yield Chunk(key, work.path, first_line, body, rejected, header, cur, start)
+                yield Chunk(key, work.path, first_line, body, rejected, header, cur, start, in_body)
             pos += cut
             if last:
                 return
