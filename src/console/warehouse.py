@@ -26,6 +26,7 @@ import tempfile
 import threading
 import time
 import uuid
+import warnings
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -724,7 +725,7 @@ class Warehouse:
                 stepped()
 
         def take(src: LogSource, fmt_file: str | None, body: bytes, path: str, first_line: int, header: str | None,
-                 carry, rejected: list[Rejected]):
+                 carry, rejected: list[Rejected], lines: int | None = None):
             """Parses one piece of a log once, into typed rows of each kind and rows set aside; returns the
             reader's carry (a vendor format's state between pieces)."""
             by_kind: list[tuple[str, pa.Table]] = []
@@ -732,7 +733,8 @@ class Warehouse:
                 tables, rej = parse.csv_lines(body, header=header or "", source=path, first_line=first_line)
                 by_kind = [(src.kind, t) for t in tables]
             elif fmt_file == "jsonl":
-                tables, rej = parse.jsonl(body, source=path, first_line=first_line, types=self._types(src))
+                tables, rej = parse.jsonl(body, source=path, first_line=first_line, types=self._types(src),
+                                          lines=lines)
                 by_kind = [(src.kind, t) for t in tables]
             elif fmt_file in readers.READERS:  # a vendor's format: its reader maps it onto the contract
                 parsed = readers.READERS[fmt_file].parse(body, source=path, first_line=first_line,
@@ -796,7 +798,7 @@ class Warehouse:
                         body, _ = parse.strip_bom(body)
                     rejected = [Rejected(loc, reason, raw) for loc, reason, raw in chunk.rejected]
                     chunk.cursor.carry = take(src, fmt_file, body, chunk.path, chunk.first_line, chunk.header,
-                                              chunk.cursor.carry, rejected)
+                                              chunk.cursor.carry, rejected, chunk.lines if chunk.lines >= 0 else None)
                     self._report(chunk.path, chunk.cursor.offset, sum(kept.values()), started)
                     maybe_step(sid, tailer)
                 cursors[sid] = {k: c.to_dict() for k, c in tailer.state_after().items()}
@@ -916,13 +918,18 @@ class Warehouse:
         return ok, refused
 
     def _conform_query(self, kind: str, table: pa.Table) -> pa.Table:
-        """The conform query's rows, `_reject` included."""
+        """The conform query's rows, `_reject` included. Run as a statement, not as a relation: a relation
+        plans the query twice (once to learn its columns, once to run it), which was half the cost of
+        conforming a live refresh's 10,000 rows; the copy of the result it warns about costs less."""
         max_ts = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=self.future_s)
         con = self._con.cursor()
         try:
             con.register("chunk", table)
             sql = load_query(f"conform_{kind}")
-            return con.sql(sql, params={"max_ts": max_ts} if "$max_ts" in sql else {}).to_arrow_table()
+            con.execute(sql, {"max_ts": max_ts} if "$max_ts" in sql else {})
+            with warnings.catch_warnings():  # "an extra copy": taken on purpose, see above
+                warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
+                return con.to_arrow_table()
         finally:
             con.close()
 
