@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -20,6 +21,8 @@ from console.ui.app import ConsoleApp
 from console.ui.first_look import FirstLook
 from console.ui.messages import SnapshotReady
 from ui_fixtures import until
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")  # the child imports the code under test, as this process does
 
 NOW = datetime(2026, 11, 25, 12, 0)
 
@@ -133,7 +136,8 @@ def test_the_helper_process_answers_the_same_quick_look(workspace):
     cfg, _ = workspace
     assert FirstLook.start(cfg, clock=lambda: NOW) is None  # this process has DuckDB and Polars loaded: no fork
     out = subprocess.run([sys.executable, "-c", HELPER, str(cfg.source), str(cfg.root), cfg.logs[0].path,
-                          NOW.isoformat()], capture_output=True, env=dict(os.environ), timeout=300, check=True)
+                          NOW.isoformat()], capture_output=True, env=dict(os.environ, PYTHONPATH=SRC), timeout=300,
+                         check=True)
     got = pickle.loads(out.stdout)  # noqa: S301 - written by the test's own child
     svc = Service(cfg, clock=lambda: NOW)
     try:
