@@ -468,3 +468,39 @@ def test_the_trend_keeps_closed_buckets_and_rescores_the_one_a_late_row_changed(
         assert bucket.drift.column("c").score == pytest.approx(distance.jensenshannon(*shares), rel=1e-9)
     finally:
         svc.close()
+
+
+def test_prediction_and_label_drift_from_the_rollup_path_equal_the_exact_paths(tmp_path):
+    """The rollup path reads only the history's baseline days and the window for prediction and label drift
+    (not the days between): over 48 h of a 200-hour log both models' results equal the exact path's, which
+    reads the whole history; a 30-day window, which reaches into the baseline, has neither, as before."""
+    import polars as pl
+
+    from rollup_fleet import START as FLEET_START
+    from rollup_fleet import fleet, write_hive
+
+    preds, labels = fleet(hours=200, per_hour=40, seed=4)
+    now = FLEET_START + timedelta(hours=199, minutes=23)
+    write_hive(preds.with_columns((pl.col("status") != "ok").alias("is_error")).drop("status"), tmp_path)
+    labels.filter(pl.col("ts") <= now).write_parquet(tmp_path / "labels.parquet")
+    preds.head(2000).select("amount", "speed", "country").write_parquet(tmp_path / "reference.parquet")
+    (tmp_path / "console.toml").write_text(
+        '[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "logs/**/*.parquet"\nformat = "parquet"\n'
+        '[[logs]]\nkind = "labels"\npath = "labels.parquet"\n'
+        '[models.fraud]\nreference = "reference.parquet"\nfeatures = ["amount", "speed", "country"]\n'
+        '[models.eta]\ntask = "regression"\nreference = "reference.parquet"\nfeatures = ["amount", "speed", "country"]\n',
+        encoding="utf-8")
+    svc = Service(parse_file(tmp_path / "console.toml"), clock=lambda: now)
+    svc.refresh()
+    try:
+        for model in ("fraud", "eta"):
+            sketched = svc.drift(model, "48h", series=False, exact=False)
+            exact = svc.drift(model, "48h", series=False, exact=True)
+            assert _features(sketched)["amount"].method == "sketch"
+            assert sketched.prediction is not None and sketched.label is not None
+            assert sketched.prediction.to_dict() == exact.prediction.to_dict()
+            assert sketched.label.to_dict() == exact.label.to_dict()
+            month = svc.drift(model, "30d", series=False, exact=False)
+            assert month.prediction is None and month.label is None
+    finally:
+        svc.close()

@@ -399,8 +399,12 @@ class RollupDrift:
         if target and now - span >= now - history + BASELINE:
             from console.monitoring import TARGET_COLUMNS
 
-            narrow = mon.typed_rows(model, now - history, now, environment, columns=TARGET_COLUMNS)
-            prediction, label = mon._target_drift(model, narrow, now, span, now - history, environment)
+            # only the baseline and the window are compared: the days between them are not read
+            start, base_end = now - history, now - history + BASELINE
+            parts = [(start, min(base_end, now - span)), (max(base_end, now - span), now)]
+            narrow = pl.concat([mon.typed_rows(model, a, b, environment, columns=TARGET_COLUMNS)
+                                for a, b in parts if b > a], how="vertical_relaxed")
+            prediction, label = mon._target_drift(model, narrow, now, span, start, environment)
         note = (f"scores from hourly rollups: each within its bound of the exact score ({ds.n_borderline} "
                 f"borderline); --exact re-reads the raw rows") + (f"; {self.note}" if self.note else "")
         return DriftReport(model, format_span(window), now, ds, points, windows, prediction,
