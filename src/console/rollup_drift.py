@@ -167,6 +167,7 @@ class RollupDrift:
         # what is merged or scored from them is kept, keyed by the files it came from.
         self._days: dict[tuple, Current] = {}  # (day file, environment) -> its merged drift summary
         self._buckets: dict[tuple, tuple[bool, dr.WindowDrift]] = {}  # series bucket -> (had rows, scored)
+        self._health: dict[tuple, dict] = {}  # (hour file, environment) -> its rows for health (`rollup_health`)
 
     # ------------------------------------------------------------------ specs and reference
 
