@@ -7,8 +7,14 @@ are brought up to date by this process from the store's typed rows (`Monitor.typ
 reader the exact path uses, so there is one reader per log format): an hour is (re)built when its row
 count in the rollups differs from the store's, which covers hours never built, hours that gained late
 rows after they were built, and files written with fewer features (by `mlops-console rollup` from an
-older configuration). Checking costs one read of the window's `ts` column; it is skipped while the
-store has not changed since the last check.
+older configuration). Checking costs one count of the window's rows per hour in the store; it is skipped
+while the store has not been refreshed since the last check. The whole days so checked are then compacted
+into day rows (`store_rollups.compact_range`), as `mlops-console rollup` does, so a month is ~30 rows per key.
+
+What is merged from closed rollups is kept in the process, keyed by the files it came from (a rebuilt hour or
+a recompacted day has a new file name, so nothing is invalidated by hand): a compacted day's merged drift
+summary, and each closed bucket of the Drift screen's trend, scored. A month's window then merges ~30 kept
+day summaries plus its edge hours, and a refresh re-scores only the trend buckets whose hours changed.
 
 The reference is turned into the same sketches once per model (KLL per numeric feature, exact counts per
 categorical one) and kept. Each feature gets its reference column's test and threshold, as the exact
