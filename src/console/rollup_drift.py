@@ -173,6 +173,7 @@ class RollupDrift:
         # what is merged or scored from them is kept, keyed by the files it came from.
         self._days: dict[tuple, Current] = {}  # (day file, environment) -> its merged drift summary
         self._buckets: dict[tuple, tuple[bool, dr.WindowDrift]] = {}  # series bucket -> (had rows, scored)
+        self._last_raw: tuple | None = None  # the last edge hour read raw: (key, rows)
         self._health: dict[tuple, dict] = {}  # (hour file, environment) -> its rows for health (`rollup_health`)
 
     # ------------------------------------------------------------------ specs and reference
@@ -328,7 +329,7 @@ class RollupDrift:
             raw = [(since, h0 - US), (h1 - US, until)]
         for a, b in raw:
             if b > a:
-                rows = ro.typed(self.mon.typed_rows(model, a, b, environment, columns=["ts", *features]), spec)
+                rows = self._raw(model, a, b, environment, features, spec)
                 edge = Current()
                 edge.add_rows(rows, numeric, categorical)
                 parts.append(edge)
@@ -361,6 +362,20 @@ class RollupDrift:
         for a, b in gaps:
             parts.append(Current.of_table(ro._read_hours(self.path, model, a, b, listed, list(columns)), environment))
         return parts
+
+    def _raw(self, model: str, a: datetime, b: datetime, environment: str | None, features: list[str],
+             spec: ro.ModelSpec) -> pl.DataFrame:
+        """Raw rows in (a, b] typed as the rollups type them. The open hour's read is kept until the next one:
+        the window's scores and the trend's last bucket read the same rows in one call (the store cannot
+        change under a call: a refresh starts a new one, and the key names the store's refresh)."""
+        key = (self.mon.wh.refreshes, model, a, b, environment)
+        last = self._last_raw
+        if last is not None and last[0] == key and set(features) <= set(last[1].columns):
+            return last[1].select(["ts", *features])
+        rows = ro.typed(self.mon.typed_rows(model, a, b, environment, columns=["ts", *features]), spec)
+        if b - a <= ro.HOUR:
+            self._last_raw = (key, rows)
+        return rows
 
     @staticmethod
     def _keep(cache: dict, key, value):
@@ -479,7 +494,7 @@ class RollupDrift:
         by_bucket: dict[datetime, list[datetime]] = {}
         for h, b in zip(hours, starts.to_series().to_list()):
             by_bucket.setdefault(b, []).append(h)
-        tail = ro.typed(self.mon.typed_rows(model, h1 - US, now, environment, columns=["ts", *feats]), spec)
+        tail = self._raw(model, h1 - US, now, environment, feats, spec)
         open_bucket = None
         if tail.height:  # the open hour's rows: all in the bucket of its start
             open_bucket = pl.DataFrame({"h": [h1]}, schema={"h": pl.Datetime("us")}).select(
