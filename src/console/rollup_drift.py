@@ -209,12 +209,18 @@ class RollupDrift:
         one of the model's features (or a column of `ro.ADDED`); with `labels`, also those whose count of
         labelled rows differs (a label that landed after the hour was built: quality reads it)."""
         hour = pl.col("ts").dt.truncate("1h").alias("h")
-        if labels:  # the labelled count per hour joins the rows' request ids
+        params = {"model": model, "since": start - US, "until": end - US, "environment": None}
+        lab = None
+        if labels and self.mon.wh.counts()[1]:  # a store with no label at all (from metadata) joins nothing
+            lab = ro._labels_frame(self.mon.wh.frame("model_labels", params))
+        stored_labels: dict[datetime, int] = {}
+        if lab is not None:  # the labelled count per hour joins the rows' request ids
             ts = self.mon.typed_rows(model, start - US, end - US, None, columns=["ts", "request_id"])
             stored = dict(ts.group_by(hour).len().iter_rows())
+            have = ts.join(lab.select("request_id", "label"), on="request_id", how="left")
+            stored_labels = dict(have.filter(pl.col("label").is_not_null()).group_by(hour).len().iter_rows())
         else:
-            stored = dict(self.mon.wh.rows("model_hour_counts", {"model": model, "since": start - US,
-                                                                  "until": end - US, "environment": None}))
+            stored = dict(self.mon.wh.rows("model_hour_counts", params))
         table = ro.read_table(self.path, model, start, end, columns=["segment", "rows", "labelled"])
         rolled: dict[datetime, int] = {}
         rolled_labels: dict[datetime, int] = {}
@@ -222,13 +228,6 @@ class RollupDrift:
             df = pl.from_arrow(table).filter(pl.col("segment").is_null())
             rolled = dict(df.group_by("hour").agg(pl.col("rows").sum()).iter_rows())
             rolled_labels = dict(df.group_by("hour").agg(pl.col("labelled").sum()).iter_rows())
-        stored_labels: dict[datetime, int] = {}
-        if labels and ts.height:
-            lab = ro._labels_frame(self.mon.wh.frame("model_labels", {"model": model, "since": start - US,
-                                                                       "until": end - US, "environment": None}))
-            if lab is not None:
-                have = ts.join(lab.select("request_id", "label"), on="request_id", how="left")
-                stored_labels = dict(have.filter(pl.col("label").is_not_null()).group_by(hour).len().iter_rows())
         wanted = {f"num__{f}" for f in spec.numeric} | {f"cat__{f}" for f in spec.categorical} | set(ro.ADDED)
         covering = [f for f in ro.files(self.path, model) if f.start < end and f.end > start]  # oldest first
         thin: set[datetime] = set()
