@@ -58,7 +58,9 @@ COUNT_TESTS = {"psi", "jensenshannon", "chisquare"}  # categorical tests compute
 # The reference is sketched once, finer than the hourly rollups (K = 200, 1.3% rank error): at 2000 its rank
 # error is 0.14%, so the bound is mostly the current window's; a reference of up to 2000 rows stays exact.
 REF_K = 2000
-CACHED = 4096  # merged day and series-bucket summaries kept per process (a few KB each)
+# Kept per process, oldest dropped first: merged day summaries (25 features: ~60 KB each), scored trend buckets
+# (small), and hour files parsed for health (a day file's hours' latency items: ~1-2 MB at 4-8 groups an hour).
+CACHED = {"days": 1024, "buckets": 4096, "health": 96}
 
 
 def rollup_dir(cfg, store_dir: Path) -> Path:
@@ -376,9 +378,9 @@ class RollupDrift:
             self._last_raw = (key, rows)
         return rows
 
-    @staticmethod
-    def _keep(cache: dict, key, value):
-        if len(cache) >= CACHED:
+    def _keep(self, cache: dict, key, value):
+        limit = CACHED["days" if cache is self._days else "buckets" if cache is self._buckets else "health"]
+        if len(cache) >= limit:
             cache.pop(next(iter(cache)))  # the oldest entry
         cache[key] = value
         return value
