@@ -70,11 +70,13 @@ def main() -> None:
     ap.add_argument("--old", required=True, help="src folder of the code to compare against")
     ap.add_argument("--new", default=str(ROOT / "src"), help="src folder of the code measured (a copy, if it changes)")
     ap.add_argument("--rollups", required=True, help="rollup folder to start each run from (copied)")
+    ap.add_argument("--new-first", action="store_true", help="run the new code first (to see order effects)")
     args = ap.parse_args()
     fleet, work = Path(args.fleet), Path(args.work)
     base = (fleet / "mlops-console-parquet.toml").read_text()
     results = {}
-    for name, src in (("old", Path(args.old)), ("new", Path(args.new))):
+    runs = [("old", Path(args.old)), ("new", Path(args.new))]
+    for name, src in runs[::-1] if args.new_first else runs:
         rollups = work / f"rollups-{name}"
         shutil.rmtree(rollups, ignore_errors=True)
         shutil.copytree(args.rollups, rollups)
@@ -107,7 +109,7 @@ def main() -> None:
         worst = max((abs(sn[f][0] - so[f][0]) / max(sn[f][1] + so[f][1], 1e-12) for f in sn if f in so), default=0)
         differ = sum(so[f][2] != sn[f][2] for f in sn if f in so)
         print(f"{w}: |new - old| / (sum of the two bounds): max {worst:.2f}; statuses that differ: {differ}")
-    (work / "bench_rollup_windows.json").write_text(json.dumps(results, indent=1, default=str))
+    (work / f"bench_rollup_windows{'-new-first' if args.new_first else ''}.json").write_text(json.dumps(results, indent=1, default=str))
 
 
 if __name__ == "__main__":
