@@ -320,8 +320,6 @@ class RollupDrift:
         """The merged summary of rows in (since, until]: closed hours strictly inside from rollups (caught up
         first), the partial first hour and the open hour from raw rows."""
         h0, h1 = floor_hour(since) + ro.HOUR, floor_hour(until)
-        numeric = [f for f in features if f in spec.numeric]
-        categorical = [f for f in features if f in spec.categorical]
         parts = []
         raw = [(since, until)]
         if h1 > h0:
@@ -330,10 +328,7 @@ class RollupDrift:
             raw = [(since, h0 - US), (h1 - US, until)]
         for a, b in raw:
             if b > a:
-                rows = self._raw(model, a, b, environment, features, spec)
-                edge = Current()
-                edge.add_rows(rows, numeric, categorical)
-                parts.append(edge)
+                parts.append(self._edge(model, a, b, environment, features, spec))
         return Current.merged(parts)
 
     def closed(self, model: str, start: datetime, end: datetime, environment: str | None,
@@ -364,19 +359,22 @@ class RollupDrift:
             parts.append(Current.of_table(ro._read_hours(self.path, model, a, b, listed, list(columns)), environment))
         return parts
 
-    def _raw(self, model: str, a: datetime, b: datetime, environment: str | None, features: list[str],
-             spec: ro.ModelSpec) -> pl.DataFrame:
-        """Raw rows in (a, b] typed as the rollups type them. The open hour's read is kept until the next one:
-        the window's scores and the trend's last bucket read the same rows in one call (the store cannot
-        change under a call: a refresh starts a new one, and the key names the store's refresh)."""
+    def _edge(self, model: str, a: datetime, b: datetime, environment: str | None, features: list[str],
+              spec: ro.ModelSpec) -> Current:
+        """Raw rows in (a, b] sketched as the rollups sketch them. The open hour's is kept until the next one:
+        the window's scores and the trend's last bucket need the same rows in one call, and sketching an hour
+        of a busy model costs more than reading it (the store cannot change under a call: a refresh starts a
+        new one, and the key names the store's refresh)."""
         key = (self.mon.wh.refreshes, model, a, b, environment)
         last = self._last_raw
-        if last is not None and last[0] == key and set(features) <= set(last[1].columns):
-            return last[1].select(["ts", *features])
+        if last is not None and last[0] == key and set(features) <= last[1]:
+            return last[2]
         rows = ro.typed(self.mon.typed_rows(model, a, b, environment, columns=["ts", *features]), spec)
+        edge = Current()
+        edge.add_rows(rows, [f for f in features if f in spec.numeric], [f for f in features if f in spec.categorical])
         if b - a <= ro.HOUR:
-            self._last_raw = (key, rows)
-        return rows
+            self._last_raw = (key, set(features), edge)
+        return edge
 
     def _keep(self, cache: dict, key, value):
         limit = CACHED["days" if cache is self._days else "buckets" if cache is self._buckets else "health"]
@@ -495,9 +493,9 @@ class RollupDrift:
         by_bucket: dict[datetime, list[datetime]] = {}
         for h, b in zip(hours, starts.to_series().to_list()):
             by_bucket.setdefault(b, []).append(h)
-        tail = self._raw(model, h1 - US, now, environment, feats, spec)
+        tail = self._edge(model, h1 - US, now, environment, feats, spec)
         open_bucket = None
-        if tail.height:  # the open hour's rows: all in the bucket of its start
+        if tail.rows:  # the open hour's rows: all in the bucket of its start
             open_bucket = pl.DataFrame({"h": [h1]}, schema={"h": pl.Datetime("us")}).select(
                 bucket_expr(every, "h")).item()
         winners = ro._winners(ro.files(self.path, model), h0, h1)
@@ -527,11 +525,8 @@ class RollupDrift:
                                                                                         b, step, cur, share)))
         if open_bucket is not None:
             present, cur = done.get(open_bucket, (False, Current()))
-            numeric = [f for f in feats if f in spec.numeric]
-            edge = Current()
-            edge.add_rows(tail, numeric, [f for f in feats if f not in numeric])
             done[open_bucket] = (True, self._window(ref, refsk, spec, feats, open_bucket, step,
-                                                    Current.merged([cur, edge]), share))
+                                                    Current.merged([cur, tail]), share))
         seen = [b for b, (present, _) in done.items() if present]
         out = []
         if not seen:
