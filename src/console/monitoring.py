@@ -264,11 +264,8 @@ class Monitor:
             del frame  # the columns are held once, by the list the sort replaces them in
             frame = _sort_by_time(columns)
         typed = [n for n in wanted if n in attrs]
-        missing = [n for n in typed if n not in frame.columns]
         cols = [_typed(frame.get_column(n)) for n in typed if n in frame.columns and frame.schema[n] == pl.Utf8]
-        if missing:
-            cols += [pl.Series(n, [None] * frame.height, dtype=pl.Utf8) for n in missing]
-        return frame.with_columns(cols) if cols else frame
+        return _never_logged(frame.with_columns(cols) if cols else frame, typed)
 
     def feature_batches(self, model: str, since: datetime, until: datetime, feats: list[str],
                         environment: str | None = "production"):
@@ -276,11 +273,7 @@ class Monitor:
         with a feature never logged present as nulls (as `typed_rows` gives it)."""
         params = {"model": model, "since": since, "until": until, "environment": environment}
         for batch in self.wh.batches("model_predictions", params, columns=["ts", *feats]):
-            frame = pl.from_arrow(batch)
-            missing = [f for f in feats if f not in frame.columns]
-            if missing:
-                frame = frame.with_columns(pl.lit(None, dtype=pl.Utf8).alias(f) for f in missing)
-            yield _drift_ready(frame.select(["ts", *feats]))
+            yield _drift_ready(_never_logged(pl.from_arrow(batch), feats).select(["ts", *feats]))
 
     def joined(self, model: str, preds: pl.DataFrame, since: datetime, until: datetime,
                environment: str | None = "production") -> pl.DataFrame:
@@ -975,7 +968,7 @@ class Monitor:
         if ref is None:
             return "no ref"
         now = self.clock()
-        rows = self.predictions(model, now - parse_window(window), now)
+        rows = self._window_rows(model, now - parse_window(window), now, "production", list(ref.columns))
         if rows.height < MIN_DRIFT_ROWS:
             rows = self.predictions(model, self.history_start(now), now).tail(MIN_DRIFT_ROWS)
             if rows.height < MIN_DRIFT_ROWS:
@@ -1020,6 +1013,13 @@ class _Context:
         if self._joined is None:
             self._joined = monitor.joined(self.model, self.preds, self.since, self.now)
         return self._joined
+
+
+def _never_logged(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    """`frame` with each of `names` it lacks as a column of Utf8 nulls: an attribute never logged reads as "no
+    data" (every value null), the same in a wide read and a streamed one, not as a missing column."""
+    missing = [n for n in names if n not in frame.columns]
+    return frame.with_columns(pl.lit(None, dtype=pl.Utf8).alias(n) for n in missing) if missing else frame
 
 
 def _sort_by_time(columns: list[pl.Series]) -> pl.DataFrame:
