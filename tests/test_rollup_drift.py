@@ -389,3 +389,140 @@ def test_rollups_kept_in_s3_are_pulled_and_read(log, tmp_path, s3_server, monkey
         assert abs(got["y"].score - built["y"].score) <= got["y"].bound + built["y"].bound
     finally:
         svc.close()
+
+
+def _late(root: Path, hour: datetime, n: int = 50) -> None:
+    rng = np.random.default_rng(11)
+    _write_rows(root / "logs" / f"date={hour.date()}" / "part-late.parquet",
+                [hour + timedelta(seconds=int(s)) for s in np.sort(rng.integers(0, 3600, n))],
+                _f32(rng.normal(3, 1, n)), _f32(rng.lognormal(0, 0.5, n)), ["b"] * n, "late")
+
+
+def _copy(src: Path, tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    root.mkdir()
+    shutil.copytree(src / "logs", root / "logs")
+    shutil.copy(src / "reference.parquet", root)
+    return root
+
+
+def _counts(values) -> dict:
+    keys, n = np.unique(values, return_counts=True)
+    return {str(k): int(v) for k, v in zip(keys, n)}
+
+
+def test_the_consoles_catch_up_compacts_whole_days_and_a_late_row_recompacts_its_day(log, tmp_path):
+    """The console's own catch-up writes day rows for the whole days of the window (not only `rollup`), a
+    window read through them counts exactly what numpy counts in the raw rows, and late rows in a compacted
+    day make the next read rebuild the hour, compact the day again and count them."""
+    from console import store_rollups as ro
+
+    src, rows, ref = log
+    root = _copy(src, tmp_path)
+    svc = _service(_config(root))
+    path = root / "store" / "rollups"
+    try:
+        first = svc.monitor.sketch_drift.current("m", NOW - WINDOW, NOW, None, svc.monitor.sketch_drift.spec("m"),
+                                                 ["x", "y", "c"])
+        days = ro.valid_days(path, "m", START, NOW)
+        assert sorted(days) == [datetime(2026, 5, 2), datetime(2026, 5, 3)]  # wholly inside (05-01 17:23, NOW]
+        cur = _window(rows)
+        assert first.rows == len(cur["x"]) and first.numeric["x"].n == len(cur["x"])
+        assert first.counts["c"] == _counts(cur["c"])
+        assert first.sums["y"] == pytest.approx(float(np.sum(cur["y"])), rel=1e-9)
+        before = days[datetime(2026, 5, 3)].path
+
+        _late(root, datetime(2026, 5, 3, 10))
+        svc.refresh()
+        again = svc.monitor.sketch_drift.current("m", NOW - WINDOW, NOW, None, svc.monitor.sketch_drift.spec("m"),
+                                                 ["x", "y", "c"])
+        days = ro.valid_days(path, "m", START, NOW)
+        assert sorted(days) == [datetime(2026, 5, 2), datetime(2026, 5, 3)] and days[datetime(2026, 5, 3)].path != before
+        want = _counts(cur["c"])
+        want["b"] += 50
+        assert again.rows == first.rows + 50 and again.counts["c"] == want
+        assert again.numeric["x"].n == len(cur["x"]) + 50
+    finally:
+        svc.close()
+
+
+def _bucket_rows(ts: np.ndarray, lo: datetime, hi: datetime, every: timedelta) -> dict:
+    """Rows per epoch-aligned bucket of (lo, hi], counted by hand."""
+    keep = (ts > np.datetime64(lo)) & (ts <= np.datetime64(hi))
+    us = ts[keep].astype("datetime64[us]").astype(np.int64)
+    step = int(every.total_seconds() * 1e6)
+    starts, n = np.unique(us // step * step, return_counts=True)
+    return {datetime(1970, 1, 1) + timedelta(microseconds=int(s)): int(c) for s, c in zip(starts, n)}
+
+
+def test_the_trend_keeps_closed_buckets_and_rescores_the_one_a_late_row_changed(log, tmp_path):
+    """The Drift screen's trend over 7 days (6 h buckets): rows per bucket equal a hand count of the raw rows
+    (whole hours in the first bucket, the open hour's rows in the last), a second read gives the same
+    buckets, and after late rows land in a closed hour only that hour's bucket changes, by exactly them; its
+    Jensen-Shannon score equals scipy's on the bucket's counts."""
+    src, rows, ref = log
+    root = _copy(src, tmp_path)
+    svc = _service(_config(root))
+    every = timedelta(hours=6)
+    lo = datetime(2026, 4, 27, 18)  # floor_hour(NOW - 7 d) + 1 h: the first whole hour of the history
+    try:
+        first = svc.drift("m", "7d", target=False).windows
+        want = _bucket_rows(rows["ts"], lo - timedelta(microseconds=1), NOW, every)
+        assert {w.start: w.n_rows for w in first if w.n_rows} == want
+        second = svc.drift("m", "7d", target=False).windows
+        assert [(w.start, w.n_rows, w.drift.share) for w in second] == [(w.start, w.n_rows, w.drift.share)
+                                                                         for w in first]
+
+        hour = datetime(2026, 5, 2, 14)
+        _late(root, hour)
+        svc.refresh()
+        third = svc.drift("m", "7d", target=False).windows
+        changed = {w.start: w.n_rows - b.n_rows for w, b in zip(third, first) if w.n_rows != b.n_rows}
+        assert changed == {datetime(2026, 5, 2, 12): 50}
+        bucket = next(w for w in third if w.start == datetime(2026, 5, 2, 12))
+        keep = (rows["ts"] >= np.datetime64(datetime(2026, 5, 2, 12))) & (rows["ts"] < np.datetime64(datetime(2026, 5, 2, 18)))
+        got = _counts(rows["c"][keep])
+        got["b"] += 50
+        shares = []
+        for sample in (_counts(ref["c"]), got):
+            total = sum(sample.values())
+            shares.append(np.array([sample.get(k, 0) for k in ("a", "b", "c")]) / total)
+        assert bucket.drift.column("c").score == pytest.approx(distance.jensenshannon(*shares), rel=1e-9)
+    finally:
+        svc.close()
+
+
+def test_prediction_and_label_drift_from_the_rollup_path_equal_the_exact_paths(tmp_path):
+    """The rollup path reads only the history's baseline days and the window for prediction and label drift
+    (not the days between): over 48 h of a 200-hour log both models' results equal the exact path's, which
+    reads the whole history; a 30-day window, which reaches into the baseline, has neither, as before."""
+    import polars as pl
+
+    from rollup_fleet import START as FLEET_START
+    from rollup_fleet import fleet, write_hive
+
+    preds, labels = fleet(hours=200, per_hour=40, seed=4)
+    now = FLEET_START + timedelta(hours=199, minutes=23)
+    write_hive(preds.with_columns((pl.col("status") != "ok").alias("is_error")).drop("status"), tmp_path)
+    labels.filter(pl.col("ts") <= now).write_parquet(tmp_path / "labels.parquet")
+    preds.head(2000).select("amount", "speed", "country").write_parquet(tmp_path / "reference.parquet")
+    (tmp_path / "console.toml").write_text(
+        '[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "logs/**/*.parquet"\nformat = "parquet"\n'
+        '[[logs]]\nkind = "labels"\npath = "labels.parquet"\n'
+        '[models.fraud]\nreference = "reference.parquet"\nfeatures = ["amount", "speed", "country"]\n'
+        '[models.eta]\ntask = "regression"\nreference = "reference.parquet"\nfeatures = ["amount", "speed", "country"]\n',
+        encoding="utf-8")
+    svc = Service(parse_file(tmp_path / "console.toml"), clock=lambda: now)
+    svc.refresh()
+    try:
+        for model in ("fraud", "eta"):
+            sketched = svc.drift(model, "48h", series=False, exact=False)
+            exact = svc.drift(model, "48h", series=False, exact=True)
+            assert _features(sketched)["amount"].method == "sketch"
+            assert sketched.prediction is not None and sketched.label is not None
+            assert sketched.prediction.to_dict() == exact.prediction.to_dict()
+            assert sketched.label.to_dict() == exact.label.to_dict()
+            month = svc.drift(model, "30d", series=False, exact=False)
+            assert month.prediction is None and month.label is None
+    finally:
+        svc.close()

@@ -185,3 +185,33 @@ async def test_the_health_screen_says_where_its_percentiles_come_from(log):
             assert "hourly rollups" not in screen_text(app)
     finally:
         svc.close()
+
+
+def test_a_second_read_after_late_rows_counts_them(log, tmp_path):
+    """Rollup rows are kept per hour file in the process: after late rows land in a closed hour and the
+    store refreshes, the same process's next read counts them (the rebuilt hour's newer file wins), equal to a
+    hand count of the raw rows with them."""
+    import shutil
+
+    src, raw = log
+    root = tmp_path / "ws"
+    shutil.copytree(src, root, ignore=shutil.ignore_patterns("store"))
+    svc = Service(parse_file(root / "console.toml"), clock=lambda: NOW)
+    svc.refresh()
+    try:
+        first = svc.health("fraud", "72h")["table"]
+        hour = START + timedelta(hours=40)
+        late = raw.filter(pl.col("model") == "fraud").head(30).with_columns(
+            (pl.lit(hour) + pl.duration(seconds=pl.int_range(30))).cast(pl.Datetime("us")).alias("ts"),
+            (pl.lit("late-") + pl.int_range(30).cast(pl.String)).alias("request_id"))
+        d = root / "logs" / f"date={hour:%Y-%m-%d}" / f"hour={hour:%H}"
+        late.write_parquet(d / "part-late.parquet")
+        svc.refresh()
+        again = svc.health("fraud", "72h")["table"]
+    finally:
+        svc.close()
+    cur = pl.concat([_window(raw, timedelta(hours=72)), late.select(raw.columns)])
+    hand = cur.group_by(KEYS).agg(pl.len().alias("requests"), pl.col("is_error").sum().alias("errors")).sort(KEYS)
+    assert again.select(*KEYS, "requests", "errors").to_dicts() == \
+        hand.with_columns(pl.col("requests").cast(pl.UInt32), pl.col("errors").cast(pl.Int64)).to_dicts()
+    assert int(again["requests"].sum()) == int(first["requests"].sum()) + 30

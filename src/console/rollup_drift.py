@@ -7,8 +7,14 @@ are brought up to date by this process from the store's typed rows (`Monitor.typ
 reader the exact path uses, so there is one reader per log format): an hour is (re)built when its row
 count in the rollups differs from the store's, which covers hours never built, hours that gained late
 rows after they were built, and files written with fewer features (by `mlops-console rollup` from an
-older configuration). Checking costs one read of the window's `ts` column; it is skipped while the
-store has not changed since the last check.
+older configuration). Checking costs one count of the window's rows per hour in the store; it is skipped
+while the store has not been refreshed since the last check. The whole days so checked are then compacted
+into day rows (`store_rollups.compact_range`), as `mlops-console rollup` does, so a month is ~30 rows per key.
+
+What is merged from closed rollups is kept in the process, keyed by the files it came from (a rebuilt hour or
+a recompacted day has a new file name, so nothing is invalidated by hand): a compacted day's merged drift
+summary, and each closed bucket of the Drift screen's trend, scored. A month's window then merges ~30 kept
+day summaries plus its edge hours, and a refresh re-scores only the trend buckets whose hours changed.
 
 The reference is turned into the same sketches once per model (KLL per numeric feature, exact counts per
 categorical one) and kept. Each feature gets its reference column's test and threshold, as the exact
@@ -31,6 +37,7 @@ from pathlib import Path
 
 import filelock
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from console import rollup_remote, rollup_spec
@@ -51,6 +58,9 @@ COUNT_TESTS = {"psi", "jensenshannon", "chisquare"}  # categorical tests compute
 # The reference is sketched once, finer than the hourly rollups (K = 200, 1.3% rank error): at 2000 its rank
 # error is 0.14%, so the bound is mostly the current window's; a reference of up to 2000 rows stays exact.
 REF_K = 2000
+# Kept per process, oldest dropped first: merged day summaries (25 features: ~60 KB each), scored trend buckets
+# (small), and hour files parsed for health (a day file's hours' latency items: ~1-2 MB at 4-8 groups an hour).
+CACHED = {"days": 1024, "buckets": 4096, "health": 96}
 
 
 def rollup_dir(cfg, store_dir: Path) -> Path:
@@ -91,6 +101,42 @@ class Current:
         for f, c in summary.counts.items():
             self.counts[f] = sk.merge_counts([self.counts.get(f), c])
 
+    @classmethod
+    def of_table(cls, table: pa.Table | None, environment: str | None) -> Current:
+        """The whole-group rows (segment null) of rollup rows read with `drift_columns`, merged: what
+        `add_rollup(merge_table(...))` gives, without the columns drift does not read."""
+        out = cls()
+        if table is None or not table.num_rows:
+            return out
+        df = pl.from_arrow(table).filter(pl.col("segment").is_null())
+        if environment is not None:
+            df = df.filter(pl.col("environment") == environment)
+        if not df.height:
+            return out
+        out.rows = int(df["rows"].sum())
+        for c in df.columns:
+            if c.startswith("num__"):
+                s = sk.merge(df[c].to_list())
+                if s is not None:
+                    out.numeric[c[5:]] = s
+                    out.sums[c[5:]] = float(df[f"sum__{c[5:]}"].sum())
+            elif c.startswith("cat__"):
+                out.counts[c[5:]] = sk.merge_counts(df[c].to_list())
+        return out
+
+    @classmethod
+    def merged(cls, parts: list[Current]) -> Current:
+        """One summary of several (each sketch merged once, not pairwise as parts arrive)."""
+        out = cls(rows=sum(p.rows for p in parts))
+        for f in dict.fromkeys(f for p in parts for f in p.numeric):
+            s = sk.merge([p.numeric.get(f) for p in parts])
+            if s is not None:
+                out.numeric[f] = s
+                out.sums[f] = sum(p.sums.get(f, 0.0) for p in parts)
+        for f in dict.fromkeys(f for p in parts for f in p.counts):
+            out.counts[f] = sk.merge_counts([p.counts.get(f) for p in parts])
+        return out
+
     def add_rows(self, df: pl.DataFrame, numeric: list[str], categorical: list[str]) -> None:
         if not df.height:
             return
@@ -125,6 +171,12 @@ class RollupDrift:
         self._schemas: dict[Path, set[str]] = {}
         self._lock = threading.Lock()
         self.built: list[tuple[str, datetime, datetime]] = []  # (model, start, end) built by this process
+        # Closed rollups never change under their file name (a rebuild or a recompaction writes a new name), so
+        # what is merged or scored from them is kept, keyed by the files it came from.
+        self._days: dict[tuple, Current] = {}  # (day file, environment) -> its merged drift summary
+        self._buckets: dict[tuple, tuple[bool, dr.WindowDrift]] = {}  # series bucket -> (had rows, scored)
+        self._last_raw: tuple | None = None  # the last edge hour read raw: (key, rows)
+        self._health: dict[tuple, dict] = {}  # (hour file, environment) -> its rows for health (`rollup_health`)
 
     # ------------------------------------------------------------------ specs and reference
 
@@ -159,26 +211,25 @@ class RollupDrift:
         one of the model's features (or a column of `ro.ADDED`); with `labels`, also those whose count of
         labelled rows differs (a label that landed after the hour was built: quality reads it)."""
         hour = pl.col("ts").dt.truncate("1h").alias("h")
-        if labels:  # the labelled count per hour joins the rows' request ids
+        params = {"model": model, "since": start - US, "until": end - US, "environment": None}
+        lab = None
+        if labels and self.mon.wh.counts()[1]:  # a store with no label at all (from metadata) joins nothing
+            lab = ro._labels_frame(self.mon.wh.frame("model_labels", params))
+        stored_labels: dict[datetime, int] = {}
+        if lab is not None:  # the labelled count per hour joins the rows' request ids
             ts = self.mon.typed_rows(model, start - US, end - US, None, columns=["ts", "request_id"])
             stored = dict(ts.group_by(hour).len().iter_rows())
+            have = ts.join(lab.select("request_id", "label"), on="request_id", how="left")
+            stored_labels = dict(have.filter(pl.col("label").is_not_null()).group_by(hour).len().iter_rows())
         else:
-            stored = dict(self.mon.wh.rows("model_hour_counts", {"model": model, "since": start - US,
-                                                                  "until": end - US, "environment": None}))
-        table = ro.read_table(self.path, model, start, end)
+            stored = dict(self.mon.wh.rows("model_hour_counts", params))
+        table = ro.read_table(self.path, model, start, end, columns=["segment", "rows", "labelled"])
         rolled: dict[datetime, int] = {}
         rolled_labels: dict[datetime, int] = {}
         if table is not None and table.num_rows:
             df = pl.from_arrow(table).filter(pl.col("segment").is_null())
             rolled = dict(df.group_by("hour").agg(pl.col("rows").sum()).iter_rows())
             rolled_labels = dict(df.group_by("hour").agg(pl.col("labelled").sum()).iter_rows())
-        stored_labels: dict[datetime, int] = {}
-        if labels and ts.height:
-            lab = ro._labels_frame(self.mon.wh.frame("model_labels", {"model": model, "since": start - US,
-                                                                       "until": end - US, "environment": None}))
-            if lab is not None:
-                have = ts.join(lab.select("request_id", "label"), on="request_id", how="left")
-                stored_labels = dict(have.filter(pl.col("label").is_not_null()).group_by(hour).len().iter_rows())
         wanted = {f"num__{f}" for f in spec.numeric} | {f"cat__{f}" for f in spec.categorical} | set(ro.ADDED)
         covering = [f for f in ro.files(self.path, model) if f.start < end and f.end > start]  # oldest first
         thin: set[datetime] = set()
@@ -251,6 +302,9 @@ class RollupDrift:
                     self._build(model, spec, t, e)
                     built.append((t, e))
                     t = e
+            # The whole days now known current are merged into day rows once (`store_rollups.compact_range`),
+            # so a month is read as ~30 rows per key, not ~720, here as after the `rollup` command.
+            ro.compact_range(self.path, model, start, end)
         finally:
             if lock is not None:
                 lock.release()
@@ -266,19 +320,68 @@ class RollupDrift:
         """The merged summary of rows in (since, until]: closed hours strictly inside from rollups (caught up
         first), the partial first hour and the open hour from raw rows."""
         h0, h1 = floor_hour(since) + ro.HOUR, floor_hour(until)
-        numeric = [f for f in features if f in spec.numeric]
-        categorical = [f for f in features if f in spec.categorical]
-        cur = Current()
+        parts = []
         raw = [(since, until)]
         if h1 > h0:
             self.catch_up(model, h0, h1)
-            cur.add_rollup(ro.read(self.path, model, h0, h1, where=_env(environment)))
+            parts = self.closed(model, h0, h1, environment, spec)
             raw = [(since, h0 - US), (h1 - US, until)]
         for a, b in raw:
             if b > a:
-                rows = ro.typed(self.mon.typed_rows(model, a, b, environment, columns=["ts", *features]), spec)
-                cur.add_rows(rows, numeric, categorical)
-        return cur
+                parts.append(self._edge(model, a, b, environment, features, spec))
+        return Current.merged(parts)
+
+    def closed(self, model: str, start: datetime, end: datetime, environment: str | None,
+               spec: ro.ModelSpec) -> list[Current]:
+        """The drift summaries of the closed hours [start, end): one per compacted day inside it (merged once
+        per day file and kept), one for the hour rows of the rest; only the columns drift reads."""
+        columns = drift_columns(spec)
+        listed = ro.files(self.path, model)
+        whole = ro.valid_days(self.path, model, start, end, listed)
+        parts, gaps, t = [], [], start
+        for day in sorted(whole):
+            if t < day:
+                gaps.append((t, day))
+            t = day + ro.DAY
+            key = (whole[day].path, environment, columns)
+            cur = self._days.get(key)
+            if cur is None:
+                try:
+                    table = pq.ParquetFile(whole[day].path).read(columns=ro._present(whole[day].path, columns))
+                except FileNotFoundError:  # replaced by a newer compaction meanwhile: read its hours
+                    gaps.append((day, day + ro.DAY))
+                    continue
+                cur = self._keep(self._days, key, Current.of_table(table, environment))
+            parts.append(cur)
+        if t < end:
+            gaps.append((t, end))
+        for a, b in gaps:
+            parts.append(Current.of_table(ro._read_hours(self.path, model, a, b, listed, list(columns)), environment))
+        return parts
+
+    def _edge(self, model: str, a: datetime, b: datetime, environment: str | None, features: list[str],
+              spec: ro.ModelSpec) -> Current:
+        """Raw rows in (a, b] sketched as the rollups sketch them. The open hour's is kept until the next one:
+        the window's scores and the trend's last bucket need the same rows in one call, and sketching an hour
+        of a busy model costs more than reading it (the store cannot change under a call: a refresh starts a
+        new one, and the key names the store's refresh)."""
+        key = (self.mon.wh.refreshes, model, a, b, environment)
+        last = self._last_raw
+        if last is not None and last[0] == key and set(features) <= last[1]:
+            return last[2]
+        rows = ro.typed(self.mon.typed_rows(model, a, b, environment, columns=["ts", *features]), spec)
+        edge = Current()
+        edge.add_rows(rows, [f for f in features if f in spec.numeric], [f for f in features if f in spec.categorical])
+        if b - a <= ro.HOUR:
+            self._last_raw = (key, set(features), edge)
+        return edge
+
+    def _keep(self, cache: dict, key, value):
+        limit = CACHED["days" if cache is self._days else "buckets" if cache is self._buckets else "health"]
+        if len(cache) >= limit:
+            cache.pop(next(iter(cache)))  # the oldest entry
+        cache[key] = value
+        return value
 
     def drift(self, model: str, window: str | timedelta, environment: str | None, series: bool,
               target: bool = True):
@@ -310,11 +413,19 @@ class RollupDrift:
         points = {f: [(w.start, c.score, c.drifted) for w in windows for c in w.drift.columns if c.column == f]
                   for f in feats}  # a column whose test needs raw rows has no trend
         prediction = label = None
-        if target:
+        from console.monitoring import BASELINE
+
+        # the baseline is the history's first two days: a window reaching into them has no target drift, so
+        # its history of predictions is not read for nothing (a month's window: 30 days of raw rows)
+        if target and now - span >= now - history + BASELINE:
             from console.monitoring import TARGET_COLUMNS
 
-            narrow = mon.typed_rows(model, now - history, now, environment, columns=TARGET_COLUMNS)
-            prediction, label = mon._target_drift(model, narrow, now, span, now - history, environment)
+            # only the baseline and the window are compared: the days between them are not read
+            start, base_end = now - history, now - history + BASELINE
+            parts = [(start, min(base_end, now - span)), (max(base_end, now - span), now)]
+            narrow = pl.concat([mon.typed_rows(model, a, b, environment, columns=TARGET_COLUMNS)
+                                for a, b in parts if b > a], how="vertical_relaxed")
+            prediction, label = mon._target_drift(model, narrow, now, span, start, environment)
         note = (f"scores from hourly rollups: each within its bound of the exact score ({ds.n_borderline} "
                 f"borderline); --exact re-reads the raw rows") + (f"; {self.note}" if self.note else "")
         return DriftReport(model, format_span(window), now, ds, points, windows, prediction,
@@ -365,36 +476,72 @@ class RollupDrift:
                 history: timedelta, every: str, environment: str | None) -> list[dr.WindowDrift]:
         """Dataset drift per bucket of `every` over the history, each bucket a merge of its hours (the open
         hour from raw rows). Buckets are epoch-aligned as `drift_over_time` makes them; the first one holds
-        whole hours only. Columns whose test needs raw rows are left out of the trend."""
+        whole hours only. Columns whose test needs raw rows are left out of the trend.
+
+        A bucket of closed hours is scored once and kept, keyed by the hour files that win its hours: the
+        next refresh reads and scores only the buckets whose hours were rebuilt, and the open hour's."""
         h0, h1 = floor_hour(now - history) + ro.HOUR, floor_hour(now)
         if h1 <= h0:
             return []
         self.catch_up(model, h0, h1)
-        table = ro.read_table(self.path, model, h0, h1)
         feats = [f for f in ref.columns if (f in spec.numeric and ref[f].test.name in SKETCH_TESTS)
                  or (f in spec.categorical and ref[f].test.name in COUNT_TESTS | {"z"})]
-        buckets: dict[datetime, Current] = {}
-        if table is not None and table.num_rows:
-            df = pl.from_arrow(table).with_columns(bucket_expr(every, "hour").alias("__b"))
-            for (b,), part in df.partition_by("__b", as_dict=True, include_key=False).items():
-                buckets.setdefault(b, Current()).add_rollup(ro.merge_table(part.to_arrow(), _env(environment)))
-        tail = ro.typed(self.mon.typed_rows(model, h1 - US, now, environment, columns=["ts", *feats]), spec)
-        if tail.height:
-            numeric = [f for f in feats if f in spec.numeric]
-            for (b,), part in tail.with_columns(bucket_expr(every, "ts").alias("__b")).partition_by(
-                    "__b", as_dict=True, include_key=False).items():
-                buckets.setdefault(b, Current()).add_rows(part, numeric, [f for f in feats if f not in numeric])
+        share = self.mon.cfg.drift_share
         step = parse_window(every)
+        hours = _hours(h0, h1)
+        starts = pl.DataFrame({"h": hours}, schema={"h": pl.Datetime("us")}).select(bucket_expr(every, "h"))
+        by_bucket: dict[datetime, list[datetime]] = {}
+        for h, b in zip(hours, starts.to_series().to_list()):
+            by_bucket.setdefault(b, []).append(h)
+        tail = self._edge(model, h1 - US, now, environment, feats, spec)
+        open_bucket = None
+        if tail.rows:  # the open hour's rows: all in the bucket of its start
+            open_bucket = pl.DataFrame({"h": [h1]}, schema={"h": pl.Datetime("us")}).select(
+                bucket_expr(every, "h")).item()
+        winners = ro._winners(ro.files(self.path, model), h0, h1)
+        keys = {b: (model, environment, every, b, hs[0], hs[-1], tuple(winners.get(h) for h in hs), id(refsk), share,
+                    tuple(feats)) for b, hs in by_bucket.items()}
+        done: dict[datetime, tuple[bool, dr.WindowDrift | Current]] = {}
+        for b, key in keys.items():
+            hit = self._buckets.get(key) if b != open_bucket else None
+            if hit is not None:
+                done[b] = hit
+        todo = [b for b in by_bucket if b not in done]
+        if todo:
+            a, z = by_bucket[min(todo)][0], by_bucket[max(todo)][-1] + ro.HOUR
+            table = ro._read_hours(self.path, model, a, z, columns=list(drift_columns(spec)))
+            parts = {}
+            if table is not None and table.num_rows:
+                df = pl.from_arrow(table).with_columns(bucket_expr(every, "hour").alias("__b"))
+                parts = {b: part for (b,), part in df.partition_by("__b", as_dict=True, include_key=False).items()}
+            for b in todo:
+                part = parts.get(b)
+                cur = Current.of_table(part.to_arrow() if part is not None else None, environment)
+                present = part is not None and part.height > 0
+                if b == open_bucket:
+                    done[b] = (present, cur)
+                else:
+                    done[b] = self._keep(self._buckets, keys[b], (present, self._window(ref, refsk, spec, feats,
+                                                                                        b, step, cur, share)))
+        if open_bucket is not None:
+            present, cur = done.get(open_bucket, (False, Current()))
+            done[open_bucket] = (True, self._window(ref, refsk, spec, feats, open_bucket, step,
+                                                    Current.merged([cur, tail]), share))
+        seen = [b for b, (present, _) in done.items() if present]
         out = []
-        if not buckets:
+        if not seen:
             return out
-        t, last = min(buckets), max(buckets)
+        t, last = min(seen), max(seen)
         while t <= last:
-            cur = buckets.get(t) or Current()
-            cols = tuple(self._score(ref[f], refsk, cur, spec) for f in feats)
-            out.append(dr.WindowDrift(t, t + step, cur.rows, dr.summarize(cols, self.mon.cfg.drift_share)))
+            hit = done.get(t)
+            out.append(hit[1] if hit is not None else self._window(ref, refsk, spec, feats, t, step, Current(), share))
             t += step
         return out
+
+    def _window(self, ref: dr.Reference, refsk: RefSketch, spec: ro.ModelSpec, feats: list[str], start: datetime,
+                step: timedelta, cur: Current, share: float) -> dr.WindowDrift:
+        cols = tuple(self._score(ref[f], refsk, cur, spec) for f in feats)
+        return dr.WindowDrift(start, start + step, cur.rows, dr.summarize(cols, share))
 
 
 def _z(ref: dr.ColumnReference, r: dict[str, int], c: dict[str, int]) -> sk.SketchScore:
@@ -411,6 +558,14 @@ def _z(ref: dr.ColumnReference, r: dict[str, int], c: dict[str, int]) -> sk.Sket
         z, p = st.z_two_proportions(n_ref - r.get(first, 0), n_ref, n_cur - c.get(first, 0), n_cur)
     v = sk.verdict("<", p, p, ref.threshold)
     return sk.SketchScore("z", p, 0.0, ref.threshold, v, None, (p, p), n_ref, n_cur, {"z": z})
+
+
+def drift_columns(spec: ro.ModelSpec) -> tuple[str, ...]:
+    """The rollup columns a drift summary reads (`Current.of_table`): keys it filters on, rows, features."""
+    cols = ["segment", "environment", "rows"]
+    for f in spec.numeric:
+        cols += [f"num__{f}", f"sum__{f}"]
+    return (*cols, *(f"cat__{f}" for f in spec.categorical))
 
 
 def _env(environment: str | None) -> dict | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from console import store_rollups as ro
 from console.analytics import health as he
@@ -38,17 +39,15 @@ def health(mon, model: str, since: datetime, until: datetime, environment: str |
     keys = ("version", "variant")
     by_group: dict[tuple, he.HealthPart] = {}
     by_bucket: dict[tuple, he.HealthPart] = {}
-    wanted = ["segment", "environment", *keys, "hour", "rows", "errors", "latency_kll"]
-    table = ro.read_table(drift.path, model, h0, h1, columns=wanted)  # not the feature sketches
-    if table is not None and table.num_rows:
-        df = pl.from_arrow(table.select(wanted)).filter(pl.col("segment").is_null())
-        if environment is not None:
-            df = df.filter(pl.col("environment") == environment)
-        df = df.with_columns(pl.col("hour").dt.truncate(polars_every(every)).alias("bucket"))
-        for v, var, b, n, e, blob in df.select(*keys, "bucket", "rows", "errors", "latency_kll").iter_rows():
-            lat = sk.Dist.of(blob) if blob is not None else None
+    rows = hour_rows(drift, model, h0, h1, environment)
+    if rows:
+        hours = sorted({r[2] for r in rows})
+        starts = pl.DataFrame({"h": hours}, schema={"h": pl.Datetime("us")}).select(
+            pl.col("h").dt.truncate(polars_every(every))).to_series().to_list()
+        bucket = dict(zip(hours, starts))
+        for v, var, h, n, e, lat in rows:
             by_group.setdefault((v, var), he.HealthPart()).add(n, e, lat)
-            by_bucket.setdefault((b,), he.HealthPart()).add(n, e, lat)
+            by_bucket.setdefault((bucket[h],), he.HealthPart()).add(n, e, lat)
     first = mon.typed_rows(model, since, h0 - US, environment, columns=COLUMNS)
     last = tail.filter((pl.col("ts") > h1 - US) & (pl.col("ts") <= until)).select(COLUMNS)
     raw = pl.concat([first, last], how="diagonal_relaxed")
@@ -65,3 +64,39 @@ def health(mon, model: str, since: datetime, until: datetime, environment: str |
     if drift.note:
         note += f"; {drift.note}"
     return out, series, note, eps
+
+
+WANTED = ["segment", "environment", "version", "variant", "hour", "rows", "errors", "latency_kll"]
+
+
+def hour_rows(drift, model: str, start: datetime, end: datetime, environment: str | None) -> list[tuple]:
+    """(version, variant, hour, rows, errors, latency as a Dist or None) of the whole-group rows of the hours
+    [start, end), each hour from the newest file covering it (as `store_rollups.read_table` picks them). A
+    file's rows are parsed once per process and kept (`drift._health`): a file never changes under its name,
+    so a month's ~700 latency sketches are not turned into weighted items again on every read."""
+    listed = ro.files(drift.path, model)
+    winner: dict[datetime, ro.RollupFile] = {}
+    for f in listed:  # ascending generation: later ones win
+        t = max(f.start, start)
+        while t < min(f.end, end):
+            winner[t] = f
+            t += ro.HOUR
+    out: list[tuple] = []
+    for f in dict.fromkeys(winner.values()):
+        key = (f.path, environment)
+        parsed = drift._health.get(key)
+        if parsed is None:
+            try:
+                table = pq.ParquetFile(f.path).read(columns=ro._present(f.path, WANTED))
+            except FileNotFoundError:  # pruned by a newer build meanwhile: the next read lists it anew
+                continue
+            df = pl.from_arrow(table).filter(pl.col("segment").is_null())
+            if environment is not None:
+                df = df.filter(pl.col("environment") == environment)
+            parsed = {}
+            for v, var, h, n, e, blob in df.select("version", "variant", "hour", "rows", "errors",
+                                                   "latency_kll").iter_rows():
+                parsed.setdefault(h, []).append((v, var, h, n, e, sk.Dist.of(blob) if blob is not None else None))
+            drift._keep(drift._health, key, parsed)
+        out += [r for h, g in winner.items() if g is f for r in parsed.get(h, [])]
+    return out

@@ -850,21 +850,33 @@ def compact_days(path: str | os.PathLike, models_: Iterable[str] | None = None,
     written = []
     for model in models_ if models_ is not None else models(path):
         listed = files(path, model)
-        if not listed:
-            continue
-        first = min(f.start for f in listed).replace(hour=0)
-        valid = valid_days(path, model, first, closed, listed)
-        day = first
-        while day + DAY <= closed:
-            if day not in valid and _covered(day, listed):
-                hours = _read_hours(path, model, day, day + DAY, listed)
-                table = merge_rows(hours, day) if hours is not None else None
-                if table is not None:
-                    sources = _sources(day, _winners(listed, day, day + DAY))
-                    written.append(_write_day(path, model, day, table, sources))
-                    if progress:
-                        progress(f"compacted {model} {day:%Y-%m-%d}")
-            day += DAY
+        if listed:
+            written += compact_range(path, model, min(f.start for f in listed), closed, listed, progress)
+    return written
+
+
+def compact_range(path: str | os.PathLike, model: str, start: datetime, end: datetime,
+                  listed: list[RollupFile] | None = None, progress: Callable[[str], None] | None = None) -> list[Path]:
+    """Writes a day file for every UTC day wholly inside [start, end) that every hour file covers and that has
+    none valid. The caller vouches that those hours are current (the `rollup` command: built before
+    `built_until`; the console's catch-up: hour counts checked against the store)."""
+    listed = files(path, model) if listed is None else listed
+    day = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    day = day if day == start else day + DAY
+    if not listed or day + DAY > end:
+        return []
+    valid = valid_days(path, model, day, end, listed)
+    written = []
+    while day + DAY <= end:
+        if day not in valid and _covered(day, listed):
+            hours = _read_hours(path, model, day, day + DAY, listed)
+            table = merge_rows(hours, day) if hours is not None else None
+            if table is not None:
+                sources = _sources(day, _winners(listed, day, day + DAY))
+                written.append(_write_day(path, model, day, table, sources))
+                if progress:
+                    progress(f"compacted {model} {day:%Y-%m-%d}")
+        day += DAY
     return written
 
 

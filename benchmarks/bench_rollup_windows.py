@@ -1,0 +1,116 @@
+"""Reads from rollups at 100M rows, old code against new in one run: drift (24 h, 30 days, with and without the
+Drift screen's trend), health, cost and quality over long windows, in one process as a TUI pays them.
+
+    flock /tmp/bench.lock nice -n 5 python benchmarks/bench_rollup_windows.py --fleet /tmp/fleet100m \\
+        --work /tmp/rb --old /tmp/rb/old/src --rollups /tmp/rb/base-rollups
+
+Each code tree runs in a fresh process on its own copy of `--rollups` (a catch-up may write hour and day files
+there; the fleet's logs are only read) with the fleet's store cache copied once into `--work` and shared. The
+copy starts as the console leaves a folder it caught up itself: hour files current, no valid day file.
+No assertions: figures only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = "fraud-detector"
+
+RUN = r"""
+import json, sys, time
+from console.config import parse_file
+from console.service import Service
+cfg, model = parse_file(sys.argv[1]), sys.argv[2]
+out = {}
+t = time.perf_counter()
+svc = Service(cfg)
+svc.refresh()
+out["open + refresh"] = time.perf_counter() - t
+def timed(label, window, call):
+    svc.view(at="latest", window=window)
+    t = time.perf_counter()
+    rep = call()
+    out[label] = time.perf_counter() - t
+    return rep
+d = lambda w, **kw: (lambda: svc.drift(model, w, exact=False, **kw))
+timed("drift 24h, first (catch-up)", "24h", d("24h", series=False))
+a = timed("drift 24h (CLI: + prediction/label drift)", "24h", d("24h", series=False))
+timed("drift 24h, features only", "24h", d("24h", series=False, target=False))
+timed("drift 30d, first", "30d", d("30d", series=False))
+b = timed("drift 30d (CLI)", "30d", d("30d", series=False))
+timed("drift 30d, features only", "30d", d("30d", series=False, target=False))
+timed("drift 30d + trend (Drift screen), first", "30d", d("30d", target=False))
+timed("drift 30d + trend (Drift screen)", "30d", d("30d", target=False))
+timed("drift 7d + trend (Drift screen)", "7d", d("7d", target=False))
+svc.refresh()
+timed("drift 30d + trend, after a refresh", "30d", d("30d", target=False))
+timed("health 7d", "7d", lambda: svc.health(model, "7d"))
+timed("health 30d", "30d", lambda: svc.health(model, "30d"))
+timed("cost (month), first", "30d", lambda: svc.cost(model, rollups=True))
+timed("cost (month)", "30d", lambda: svc.cost(model, rollups=True))
+timed("quality 30d, first", "30d", lambda: svc.quality(model, "30d", rollups=True))
+timed("quality 30d", "30d", lambda: svc.quality(model, "30d", rollups=True))
+out["scores 24h"] = {c.column: [c.score, c.bound, c.status] for c in a.dataset.columns}
+out["scores 30d"] = {c.column: [c.score, c.bound, c.status] for c in b.dataset.columns}
+print(json.dumps(out))
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--fleet", default="/tmp/fleet100m")
+    ap.add_argument("--work", default="/tmp/rb")
+    ap.add_argument("--old", required=True, help="src folder of the code to compare against")
+    ap.add_argument("--new", default=str(ROOT / "src"), help="src folder of the code measured (a copy, if it changes)")
+    ap.add_argument("--rollups", required=True, help="rollup folder to start each run from (copied)")
+    ap.add_argument("--new-first", action="store_true", help="run the new code first (to see order effects)")
+    args = ap.parse_args()
+    fleet, work = Path(args.fleet), Path(args.work)
+    base = (fleet / "mlops-console-parquet.toml").read_text()
+    results = {}
+    runs = [("old", Path(args.old)), ("new", Path(args.new))]
+    for name, src in runs[::-1] if args.new_first else runs:
+        rollups = work / f"rollups-{name}"
+        shutil.rmtree(rollups, ignore_errors=True)
+        shutil.copytree(args.rollups, rollups)
+        config = work / f"{name}.toml"
+        config.write_text(base.replace('path = "logs"', f'path = "{fleet}/logs"')
+                          .replace('reference = "reference/', f'reference = "{fleet}/reference/')
+                          .replace('path = "rollups-local"', f'path = "{rollups}"'))
+        env = dict(os.environ, PYTHONPATH=str(src), XDG_CACHE_HOME=str(work / "cache"))
+        uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+        proc = subprocess.run([sys.executable, "-c", RUN, str(config), MODEL], env=env, capture_output=True,
+                              text=True, check=False)
+        if proc.returncode:
+            print(proc.stderr[-3000:], file=sys.stderr)
+            continue
+        results[name] = json.loads(proc.stdout.strip().splitlines()[-1])
+        results[name]["load"] = [uptime.split("load average:")[-1].strip(),
+                                 subprocess.run(["uptime"], capture_output=True, text=True).stdout.split(
+                                     "load average:")[-1].strip()]
+    old, new = results.get("old", {}), results.get("new", {})
+    print(f"| read ({MODEL}, in one process) | old s | new s |")
+    print("|---|---|---|")
+    for label in [k for k in new if k not in ("scores 24h", "scores 30d", "load")]:
+        o, n = old.get(label), new.get(label)
+        print(f"| {label} | {o:.2f} | {n:.2f} |" if o is not None else f"| {label} | | {n:.2f} |")
+    print(f"load (1, 5, 15 min) at start / end: old {old.get('load')}, new {new.get('load')}")
+    for w in ("24h", "30d"):
+        if w == "30d" and not old:
+            continue
+        so, sn = old.get(f"scores {w}", {}), new.get(f"scores {w}", {})
+        worst = max((abs(sn[f][0] - so[f][0]) / max(sn[f][1] + so[f][1], 1e-12) for f in sn if f in so), default=0)
+        differ = sum(so[f][2] != sn[f][2] for f in sn if f in so)
+        print(f"{w}: |new - old| / (sum of the two bounds): max {worst:.2f}; statuses that differ: {differ}")
+    (work / f"bench_rollup_windows{'-new-first' if args.new_first else ''}.json").write_text(json.dumps(results, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()
