@@ -174,7 +174,7 @@ class RollupRules:
 
     def _raw_labels(self, p: Part, rows: pl.DataFrame) -> None:
         task = "classification" if self.mc.task == "llm" else self.mc.task
-        joined = self.mon.joined(self.model, rows, p.a, p.b)
+        joined = self.mon.joined(self.model, rows, p.a, self.now)  # labels logged up to now count
         c = joined.select(qu.count_aggs(task, self.mc.positive_label)).row(0, named=True)
         p.labelled = int(c.get("n_labelled") or 0)
         p.correct = int(c.get("cls_correct") or 0)
@@ -302,18 +302,28 @@ class RollupRules:
         feats = list(ref.columns)
         numeric = [f for f in feats if f in spec.numeric]
         categorical = [f for f in feats if f in spec.categorical]
-        hours = [h for w in windows for p in w.parts if not p.raw for h in [p.a + US]]
-        table = ro.read_table(self.drift.path, self.model, min(hours), max(hours) + HOUR) if hours else None
-        by_hour = {}
+        hours = sorted({p.a + US for w in windows for p in w.parts if not p.raw})
+        wanted = ["segment", "environment", "rows", *[f"{k}__{f}" for f in numeric for k in ("num", "sum")],
+                  *[f"cat__{f}" for f in categorical]]
+        table = ro.read_table(self.drift.path, self.model, hours[0], hours[-1] + HOUR, columns=wanted) \
+            if hours else None
+        df = pl.DataFrame()
         if table is not None and table.num_rows:
             df = pl.from_arrow(table).filter(pl.col("segment").is_null() & (pl.col("environment") == ENV))
-            by_hour = {k[0]: v for k, v in df.partition_by("hour", as_dict=True).items()}
+        # Hours in the same windows form one block, merged once (windows overlap: a 24 h window every 12 h).
+        member = {h: tuple(i for i, w in enumerate(windows) if any(not p.raw and p.a + US == h for p in w.parts))
+                  for h in hours}
+        blocks: dict[tuple, list[datetime]] = {}
+        for h in hours:
+            blocks.setdefault(member[h], []).append(h)
+        merged = {key: _block(df.filter(pl.col("hour").is_in(hs)) if df.height else df, numeric, categorical)
+                  for key, hs in blocks.items()}
         out = {}
-        for w in windows:
+        for i, w in enumerate(windows):
             cur = Current()
-            rolled = [by_hour[p.a + US] for p in w.parts if not p.raw and p.a + US in by_hour]
-            if rolled:
-                cur.add_rollup(ro.merge_table(pl.concat(rolled).to_arrow()))
+            for key, block in merged.items():
+                if i in key:
+                    _absorb(cur, block)
             for p in w.parts:
                 if p.raw and p.cur is not None:
                     _absorb(cur, p.cur)
@@ -452,6 +462,24 @@ class RollupRules:
         if not frames:  # no run: nothing reads them
             return pl.DataFrame(schema={"ts": pl.Datetime("us"), "model": pl.Utf8})
         return pl.concat(frames, how="diagonal_relaxed").sort("ts").with_columns(pl.col("ts").set_sorted())
+
+
+def _block(df: pl.DataFrame, numeric: list[str], categorical: list[str]) -> Current:
+    """The drift summary of some hours' rollup rows (what `Current.add_rollup` takes of a merge)."""
+    cur = Current()
+    if not df.height:
+        return cur
+    cur.rows = int(df["rows"].sum())
+    for f in numeric:
+        if f"num__{f}" in df.columns:
+            s = sk.merge(df[f"num__{f}"].to_list())
+            if s is not None:
+                cur.numeric[f] = s
+                cur.sums[f] = float(df[f"sum__{f}"].sum())
+    for f in categorical:
+        if f"cat__{f}" in df.columns:
+            cur.counts[f] = sk.merge_counts(df[f"cat__{f}"].to_list())
+    return cur
 
 
 def _absorb(cur: Current, other: Current) -> None:
