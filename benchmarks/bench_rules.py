@@ -40,13 +40,12 @@ def firing(out: str) -> list[str]:
                   if i.get("state") != "insufficient data")
 
 
-def bench(old: Path, rows: int, fleet: Path, work: Path) -> list[tuple]:
+def bench(old: Path, new: Path, rows: int, fleet: Path, work: Path) -> list[tuple]:
     root = fleet / f"rows-{rows}"
     config = root / "mlops-console-parquet.toml"
     cache = work / f"cache-{rows}"
     shutil.rmtree(cache, ignore_errors=True)
     shutil.copytree(root / "cache-parquet", cache)
-    new = ROOT / "src"
     out = []
     # The rollup command fails on the fleet's empty live.jsonl ("Empty JSON stream"), so it reads a copy of
     # the config without it, and writes where the console reads its rollups (the store's rollups/).
@@ -75,16 +74,17 @@ def bench(old: Path, rows: int, fleet: Path, work: Path) -> list[tuple]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--old", type=Path, required=True)
+    ap.add_argument("--new", type=Path, default=ROOT / "src", help="the code after (default: this checkout)")
     ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
     ap.add_argument("--fleet", type=Path, default=Path("/tmp/fleet"))
     ap.add_argument("--work", type=Path, default=Path("/tmp/bench-rules"))
     a = ap.parse_args()
     a.work.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src"), str(a.old)], check=False)
-    print(f"load: {os.getloadavg()}")
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(a.new), str(a.old)], check=False)
+    print(f"load: {os.getloadavg()}", flush=True)
     rows = []
     for n in a.rows:
-        rows += bench(a.old, n, a.fleet, a.work)
+        rows += bench(a.old, a.new, n, a.fleet, a.work)
     print(f"load: {os.getloadavg()}")
     print("| rows | measure | code | time | peak RSS | exit | firing |\n|---|---|---|---|---|---|---|")
     for n, what, code, t, rss, rc, fired in rows:
