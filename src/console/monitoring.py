@@ -52,7 +52,7 @@ DRIFT_STEP = timedelta(hours=3)  # drift verdicts at most every 3 h (each costs 
 # Past this many rows a read (a model's history, a long window) leaves out the features only drift looks at:
 # its rules, health, quality and cost read the contract columns, segments and LLM fields (`Monitor.rows`).
 NARROW_AFTER = 200_000
-ROLLUPS_AFTER = 200_000  # cost and quality past this many rows in their range read the hourly rollups
+ROLLUPS_AFTER = 200_000  # cost, quality and the rules past this many rows in their range read the hourly rollups
 DRIFT_MIN_SPAN = "6h"  # a drift window is at least this long (and at least MIN_DRIFT_ROWS rows)
 SUSPECT_LOOKBACK = "24h"  # changes this long before the evidence can be suspects
 BASELINE = timedelta(days=2)  # accuracy and MAE are compared with the first two days of the history
@@ -538,7 +538,8 @@ class Monitor:
 
     def findings(self, models: list[str] | None = None, at: datetime | None = None) -> list[Finding]:
         """Every incident over the history (firing, resolved with evidence, or insufficient data), with its
-        suspects; reads only, never acts (retraining is recommended, not triggered)."""
+        suspects; reads only, never acts (retraining is recommended, not triggered). A model with at least
+        `rollups_after` rows in the history is evaluated from the hourly rollups (`rollup_rules`)."""
         now = at or self.clock()
         out: list[Finding] = []
         self._recs: list = []
