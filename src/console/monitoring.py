@@ -340,8 +340,12 @@ class Monitor:
         windows = drift_over_time(ref, _drift_ready(rows.select(["ts", *feats])), "ts", every,
                                   self.cfg.drift_share) if series else []
         points = {f: [(w.start, w.drift.column(f).score, w.drift.column(f).drifted) for w in windows] for f in feats}
-        if target and rows is None:
-            rows = self.typed_rows(model, now - history, now, environment, columns=TARGET_COLUMNS)
+        if target and rows is None:  # the window is in hand: of the rest of the history, the baseline days alone
+            rows = current.select(TARGET_COLUMNS)
+            if now - span >= now - history + BASELINE:  # else the two overlap and there is no target drift
+                base = self.typed_rows(model, now - history, now - history + BASELINE, environment,
+                                       columns=TARGET_COLUMNS)
+                rows = pl.concat([base, rows], how="vertical_relaxed")
         prediction, label = self._target_drift(model, rows, now, span, now - history, environment) if target \
             else (None, None)
         return DriftReport(model, format_span(window), now, ds, points, windows, prediction, len(self.reference_frame(model)),
