@@ -90,3 +90,21 @@ def test_a_failed_read_leaves_the_waiter_to_read(tmp_path):
     b.join(30)
     assert len(errors) == 1 and out["b"].height == 500 and len(calls) == 2
     svc.close()
+
+
+def test_a_feature_never_logged_reads_as_nulls_wide_and_streamed(tmp_path):
+    """A configured feature no row carries is a column of nulls in a wide read and in each streamed batch
+    alike (drift then says "no data" for it), not a missing column in one of them."""
+    from dataclasses import replace
+
+    from console.config import ModelConfig
+
+    svc = service(tmp_path)
+    cfg = replace(svc.cfg, models={"m": ModelConfig(name="m", features=("latency_ms", "ghost"))})
+    svc.monitor.cfg = cfg
+    since = NOW - timedelta(days=1)
+    wide = svc.monitor.typed_rows("m", since, NOW)
+    batches = list(svc.monitor.feature_batches("m", since, NOW, ["ghost"]))
+    assert wide["ghost"].null_count() == wide.height == 500
+    assert sum(b.height for b in batches) == 500 and all(b["ghost"].null_count() == b.height for b in batches)
+    svc.close()

@@ -224,14 +224,16 @@ def test_a_small_case_by_hand(tmp_path):
 
 def test_the_cli_says_where_the_numbers_come_from(log, both, capsys, monkeypatch):
     root, _ = log
-    monkeypatch.setattr("console.monitoring.ROLLUPS_AFTER", 1)  # a large fleet, as far as the choice goes
-    assert main(["cost", "chat", "--config", str(root / "console.toml"), "--at", NOW.isoformat() + "Z",
+    large = root / "as-large.toml"  # a large fleet, as far as the choice goes
+    large.write_text((root / "console.toml").read_text(encoding="utf-8") + "\n[rollups]\nmin_rows = 1\n",
+                     encoding="utf-8")
+    assert main(["cost", "chat", "--config", str(large), "--at", NOW.isoformat() + "Z",
                  "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     _, rolled, _ = both
     assert data["source"] == "rollups" and data["note"] == rolled["note"]
     assert data["budget"]["spent_usd"] == pytest.approx(rolled["budget"].spent_usd, rel=1e-12)
-    assert main(["cost", "chat", "--config", str(root / "console.toml"), "--at", NOW.isoformat() + "Z"]) == 0
+    assert main(["cost", "chat", "--config", str(large), "--at", NOW.isoformat() + "Z"]) == 0
     text = capsys.readouterr().out
     assert "source: rollups" in text and "from hourly rollups" in text
 

@@ -36,8 +36,11 @@ def _f32(a: np.ndarray) -> np.ndarray:
     return a.astype(np.float32).astype(np.float64)
 
 
-def _config(root: Path, extra: str = "") -> Path:
-    path = root / f"console{abs(hash(extra)) % 10**6}.toml"
+def _config(root: Path, extra: str = "", min_rows: int = 0) -> Path:
+    """`min_rows = 0`: these small logs are scored from the rollups, as a large fleet's are."""
+    path = root / f"console{abs(hash((extra, min_rows))) % 10**6}.toml"
+    rollups = f"[rollups]\nmin_rows = {min_rows}\n"
+    extra = extra.replace("[rollups]\n", rollups) if "[rollups]\n" in extra else extra + "\n" + rollups
     path.write_text('[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "logs"\nformat = "parquet"\n'
                     '[models.m]\ntask = "classification"\nreference = "reference.parquet"\nfeatures = ["x", "y", "c"]\n'
                     '[models.m.drift.x]\ntest = "ks"\n' + extra, encoding="utf-8")
@@ -102,6 +105,25 @@ def _service(config: Path) -> Service:
 
 def _features(report) -> dict:
     return {c.column: c for c in report.dataset.columns}
+
+
+def test_a_long_window_of_fewer_rows_than_min_rows_is_scored_exactly(log):
+    """Below `[rollups] min_rows` rows a 72 h window is read raw, so its scores are scipy's, not a sketch's;
+    the same window past the limit comes from the rollups."""
+    root, rows, ref = log
+    cur = _window(rows)
+    n = len(cur["ts"])
+    small = _service(_config(root, min_rows=n + 1))
+    large = _service(_config(root, min_rows=n))
+    try:
+        f = _features(small.drift("m", "72h", series=False))
+        assert {c.method for c in f.values()} == {"exact"}
+        assert f["x"].score == pytest.approx(stats.ks_2samp(ref["x"], cur["x"]).pvalue, rel=1e-9)
+        assert {c.method for c in _features(large.drift("m", "72h", series=False)).values()} == {"sketch"}
+        assert "rank_error" not in small.health("m", "72h") and "rank_error" in large.health("m", "72h")
+    finally:
+        small.close()
+        large.close()
 
 
 def test_sketch_scores_are_within_their_bound_of_scipy(log):

@@ -36,7 +36,8 @@ def log(tmp_path_factory) -> tuple[Path, pl.DataFrame]:
     write_hive(preds, root)
     (root / "console.toml").write_text(
         '[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "logs/**/*.parquet"\nformat = "parquet"\n'
-        '[models.fraud]\nfeatures = ["amount", "age", "speed", "country", "channel"]\n', encoding="utf-8")
+        '[models.fraud]\nfeatures = ["amount", "age", "speed", "country", "channel"]\n'
+        '[rollups]\nmin_rows = 0\n', encoding="utf-8")  # this small log is read as a large fleet's is
     return root, pl.read_parquet(root / "logs" / "**" / "*.parquet", hive_partitioning=False)
 
 

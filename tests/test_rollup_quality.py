@@ -163,15 +163,17 @@ def test_late_labels_rebuild_their_hours(log, tmp_path):
 
 def test_the_cli_says_where_the_numbers_come_from(log, results, capsys, monkeypatch):
     root, _, _ = log
-    monkeypatch.setattr("console.monitoring.ROLLUPS_AFTER", 1)  # a large fleet, as far as the choice goes
-    assert main(["quality", "fraud", "--config", str(root / "console.toml"), "--window", "72h",
+    large = root / "as-large.toml"  # a large fleet, as far as the choice goes
+    large.write_text((root / "console.toml").read_text(encoding="utf-8") + "\n[rollups]\nmin_rows = 1\n",
+                     encoding="utf-8")
+    assert main(["quality", "fraud", "--config", str(large), "--window", "72h",
                  "--at", NOW.isoformat() + "Z", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     _, rolled = results["fraud", "72h"]
     assert data["source"] == "rollups" and data["note"] == rolled["note"]
     assert data["now"]["metrics"]["f1"] == pytest.approx(rolled["now"].metrics["f1"], rel=1e-12)
     assert "joined" not in data
-    assert main(["quality", "eta", "--config", str(root / "console.toml"), "--window", "72h",
+    assert main(["quality", "eta", "--config", str(large), "--window", "72h",
                  "--at", NOW.isoformat() + "Z"]) == 0
     assert "source: rollups" in capsys.readouterr().out
 

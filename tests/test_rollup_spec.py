@@ -78,7 +78,8 @@ def _workspace(src: Path, dest: Path) -> Path:
     config = dest / "console.toml"
     config.write_text('[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "logs"\nformat = "parquet"\n'
                       '[models.m]\ntask = "classification"\nreference = "reference.parquet"\n'
-                      'features = ["x", "flag", "level", "vip", "c"]\n', encoding="utf-8")
+                      'features = ["x", "flag", "level", "vip", "c"]\n'
+                      '[rollups]\nmin_rows = 0\n', encoding="utf-8")  # read from the rollups, as a large fleet is
     return config
 
 

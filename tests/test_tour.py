@@ -176,6 +176,15 @@ def test_prediction_and_label_drift_against_the_baseline_window(demo):
     # without the trend, the window in hand and the baseline days alone are read: the same two verdicts
     narrow = svc.drift("fraud-detector", "24h", series=False).to_dict()
     assert (narrow["prediction"], narrow["label"]) == (report["prediction"], report["label"])
+    status = svc.monitor.overview_status("fraud-detector")[0]
+    svc.monitor.narrow_after = 1  # a large window: its features and targets alone, not the shared wide read
+    svc.monitor._frames.clear()
+    assert svc.monitor.overview_status("fraud-detector")[0] == status != "no data"
+    svc.monitor._frames.clear()
+    projected = svc.drift("fraud-detector", "24h", series=False).to_dict()
+    assert {k: projected[k] for k in ("dataset", "features", "prediction", "label")} == \
+        {k: narrow[k] for k in ("dataset", "features", "prediction", "label")}
+    assert not svc.monitor._frames  # not kept for other screens
 
 
 @pytest.mark.parametrize("chunk_rows", [1_000_000, 700])

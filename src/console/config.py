@@ -246,6 +246,7 @@ class Config:
     ingest: Ingest = field(default_factory=Ingest)
     s3: S3Storage = field(default_factory=S3Storage)
     rollups_path: Path | str | None = None  # a local folder, or an s3:// URL kept as text (mirrored)
+    rollups_min_rows: int = 200_000  # a long window with fewer rows is read raw: exact, and as fast
     live_writer: bool = False  # set by `demo --live`, never from the file
 
     def model(self, name: str) -> ModelConfig:
@@ -389,6 +390,11 @@ class _PathFile(_Table):
     path: str | None = None
 
 
+class _RollupsFile(_Table):
+    path: str | None = None
+    min_rows: Annotated[int, Meta(ge=0)] = 200_000
+
+
 class _AuditFile(_Table):
     path: str | None = None
     sink: str | None = None  # "http(s)://..." or "syslog" / "syslog://host:port"
@@ -433,7 +439,7 @@ class _File(_Table):
     store: _PathFile = msgspec.field(default_factory=_PathFile)
     ingest: _IngestFile = msgspec.field(default_factory=_IngestFile)
     storage: _StorageFile = msgspec.field(default_factory=_StorageFile)
-    rollups: _PathFile = msgspec.field(default_factory=_PathFile)
+    rollups: _RollupsFile = msgspec.field(default_factory=_RollupsFile)
 
 
 # --------------------------------------------------------------------------- msgspec errors, in our words
@@ -697,6 +703,7 @@ def parse(data: dict, root: Path, source: Path | None = None) -> Config:
                         if getattr(s3, name) is not None else None
                         for name in ("endpoint_url", "region", "access_key_id", "secret_access_key", "profile")}),
         rollups_path=_rollups(root, f.rollups.path) if f.rollups.path else None,
+        rollups_min_rows=f.rollups.min_rows,
     )
 
 

@@ -52,7 +52,7 @@ DRIFT_STEP = timedelta(hours=3)  # drift verdicts at most every 3 h (each costs 
 # Past this many rows a read (a model's history, a long window) leaves out the features only drift looks at:
 # its rules, health, quality and cost read the contract columns, segments and LLM fields (`Monitor.rows`).
 NARROW_AFTER = 200_000
-ROLLUPS_AFTER = 200_000  # cost, quality and the rules past this many rows in their range read the hourly rollups
+ROLLUPS_AFTER = 200_000  # `[rollups] min_rows` when a caller passes no Config: rows past which long reads use rollups
 DRIFT_MIN_SPAN = "6h"  # a drift window is at least this long (and at least MIN_DRIFT_ROWS rows)
 SUSPECT_LOOKBACK = "24h"  # changes this long before the evidence can be suspects
 BASELINE = timedelta(days=2)  # accuracy and MAE are compared with the first two days of the history
@@ -166,7 +166,7 @@ class Monitor:
         self.since: datetime | None = None  # start of the incident history; None: HISTORY before now
         self._sketch_drift = None
         self.narrow_after = NARROW_AFTER
-        self.rollups_after = ROLLUPS_AFTER
+        self.rollups_after = getattr(cfg, "rollups_min_rows", ROLLUPS_AFTER)
 
     @property
     def sketch_drift(self):
@@ -264,11 +264,8 @@ class Monitor:
             del frame  # the columns are held once, by the list the sort replaces them in
             frame = _sort_by_time(columns)
         typed = [n for n in wanted if n in attrs]
-        missing = [n for n in typed if n not in frame.columns]
         cols = [_typed(frame.get_column(n)) for n in typed if n in frame.columns and frame.schema[n] == pl.Utf8]
-        if missing:
-            cols += [pl.Series(n, [None] * frame.height, dtype=pl.Utf8) for n in missing]
-        return frame.with_columns(cols) if cols else frame
+        return _never_logged(frame.with_columns(cols) if cols else frame, typed)
 
     def feature_batches(self, model: str, since: datetime, until: datetime, feats: list[str],
                         environment: str | None = "production"):
@@ -276,11 +273,7 @@ class Monitor:
         with a feature never logged present as nulls (as `typed_rows` gives it)."""
         params = {"model": model, "since": since, "until": until, "environment": environment}
         for batch in self.wh.batches("model_predictions", params, columns=["ts", *feats]):
-            frame = pl.from_arrow(batch)
-            missing = [f for f in feats if f not in frame.columns]
-            if missing:
-                frame = frame.with_columns(pl.lit(None, dtype=pl.Utf8).alias(f) for f in missing)
-            yield _drift_ready(frame.select(["ts", *feats]))
+            yield _drift_ready(_never_logged(pl.from_arrow(batch), feats).select(["ts", *feats]))
 
     def joined(self, model: str, preds: pl.DataFrame, since: datetime, until: datetime,
                environment: str | None = "production") -> pl.DataFrame:
@@ -321,9 +314,11 @@ class Monitor:
         for sketches on any window."""
         from console.rollup_drift import SKETCH_AFTER
 
-        if not exact and every is None and (exact is False or parse_window(window) > SKETCH_AFTER):
-            return self.sketch_drift.drift(model, window, environment, series, target)
         now = self.clock()
+        if every is None and (exact is False or (exact is None and parse_window(window) > SKETCH_AFTER and
+                                                 self._many_rows(model, now - parse_window(window), now,
+                                                                 environment))):
+            return self.sketch_drift.drift(model, window, environment, series, target)
         ref = self.reference(model)
         if ref is None:
             return DriftReport(model, format_span(window), now, None, note="no reference data configured for this model")
@@ -335,7 +330,7 @@ class Monitor:
         # drift compare it with the history's first days, from a narrow read)
         rows = self.predictions(model, now - history, now, environment) if series else None
         current = rows.filter(pl.col("ts") > now - span) if rows is not None else \
-            self.predictions(model, now - span, now, environment)
+            self._window_rows(model, now - span, now, environment, [*feats, *(TARGET_COLUMNS if target else ())])
         ds = dataset_drift(ref, _drift_ready(current.select(feats)), self.cfg.drift_share)
         windows = drift_over_time(ref, _drift_ready(rows.select(["ts", *feats])), "ts", every,
                                   self.cfg.drift_share) if series else []
@@ -350,6 +345,21 @@ class Monitor:
             else (None, None)
         return DriftReport(model, format_span(window), now, ds, points, windows, prediction, len(self.reference_frame(model)),
                            label=label)
+
+    def _window_rows(self, model: str, since: datetime, until: datetime, environment: str | None,
+                     columns: list[str]) -> pl.DataFrame:
+        """One window's rows for a verdict: the shared read (`predictions`, which the other screens reuse) up to
+        `narrow_after` rows; past that, only `columns`, not kept (a day of a large model with every contract
+        column held 1.1 GB at 30M rows, its features and targets a fraction of that)."""
+        with self._lock:
+            kept = self._kept((model, environment, self.wh.refreshes), since, until)
+        if kept is not None:
+            return kept
+        n = self.wh.one("model_rows_upto", {"model": model, "since": since, "until": until,
+                                            "environment": environment, "cap": self.narrow_after})
+        if not n or n[0] < self.narrow_after:
+            return self.predictions(model, since, until, environment)
+        return self.typed_rows(model, since, until, environment, columns=columns)
 
     def _target_drift(self, model: str, rows: pl.DataFrame, now: datetime, span: timedelta, start: datetime,
                       environment: str | None):
@@ -390,7 +400,7 @@ class Monitor:
         every = next((e for e in ("1m", "5m", "10m", "30m", "1h", "3h", "6h", "12h") if parse_window(e) * 48 >= span),
                      "1d")
         sketched = None
-        if span > SKETCH_AFTER:
+        if span > SKETCH_AFTER and self._many_rows(model, now - span, now, environment):
             from console import rollup_health
 
             preds = self.rows(model, now - max(parse_window(mc.slo.long_window), timedelta(hours=24)), now,
@@ -421,16 +431,23 @@ class Monitor:
 
     def _use_rollups(self, model: str, since: datetime, until: datetime, environment: str | None,
                      rollups: bool | None) -> bool:
-        """Whether cost or quality over (since, until] reads the hourly rollups (`rollup_cost`,
-        `rollup_quality`): as asked, else when the rows are not in memory already and there are at least
-        `rollups_after` of them (as many as make a raw read narrow and not kept: the rollups spare that read).
-        A separate limit from `narrow_after`, so the narrow raw read stays testable on its own."""
+        """Whether a read over (since, until] (drift or health over a long window, cost, quality) uses the hourly
+        rollups: as asked, else when the rows are not in memory already and there are at least `rollups_after`
+        of them (`[rollups] min_rows`): fewer are read raw in well under a second, and exactly, so a month of a
+        small log is scored as scipy scores it. A separate limit from `narrow_after`, so the narrow raw read
+        stays testable on its own."""
         if rollups is not None:
             return rollups
         with self._lock:
             if self._kept((model, environment, self.wh.refreshes), since, until) is not None:
                 return False
-        n = self.wh.one("model_rows", {"model": model, "since": since, "until": until, "environment": environment})
+        return self._many_rows(model, since, until, environment)
+
+    def _many_rows(self, model: str, since: datetime, until: datetime, environment: str | None) -> bool:
+        """At least `rollups_after` rows in (since, until]: a long drift or health window then reads the rollups
+        (whatever is in memory: a screen's method must not depend on what another screen read before)."""
+        n = self.wh.one("model_rows_upto", {"model": model, "since": since, "until": until,
+                                            "environment": environment, "cap": self.rollups_after})
         return bool(n) and n[0] >= self.rollups_after
 
     def quality(self, model: str, window: str = "24h", environment: str | None = "production",
@@ -592,13 +609,9 @@ class Monitor:
         return found
 
     def _rules_from_rollups(self, model: str, since: datetime, now: datetime) -> bool:
-        """The rules read the hourly rollups (`rollup_rules`) past `rollups_after` rows in the history, unless
-        the history is in memory already."""
-        with self._lock:
-            if self._kept((model, "production", self.wh.refreshes), since, now) is not None:
-                return False
-        n = self.wh.one("model_rows", {"model": model, "since": since, "until": now, "environment": "production"})
-        return bool(n) and n[0] >= self.rollups_after
+        """The rules read the hourly rollups (`rollup_rules`) past `rollups_after` (`[rollups] min_rows`) rows in
+        the history, unless the history is in memory already: the rule cost and quality follow."""
+        return self._use_rollups(model, since, now, "production", None)
 
     def _rollup_findings(self, model: str, mc: ModelConfig, since: datetime, now: datetime, rules: list,
                          deployments: pl.DataFrame) -> list[Finding]:
@@ -1048,7 +1061,7 @@ class Monitor:
         if ref is None:
             return "no ref"
         now = self.clock()
-        rows = self.predictions(model, now - parse_window(window), now)
+        rows = self._window_rows(model, now - parse_window(window), now, "production", list(ref.columns))
         if rows.height < MIN_DRIFT_ROWS:
             rows = self.predictions(model, self.history_start(now), now).tail(MIN_DRIFT_ROWS)
             if rows.height < MIN_DRIFT_ROWS:
@@ -1093,6 +1106,13 @@ class _Context:
         if self._joined is None:
             self._joined = monitor.joined(self.model, self.preds, self.since, self.now)
         return self._joined
+
+
+def _never_logged(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    """`frame` with each of `names` it lacks as a column of Utf8 nulls: an attribute never logged reads as "no
+    data" (every value null), the same in a wide read and a streamed one, not as a missing column."""
+    missing = [n for n in names if n not in frame.columns]
+    return frame.with_columns(pl.lit(None, dtype=pl.Utf8).alias(n) for n in missing) if missing else frame
 
 
 def _sort_by_time(columns: list[pl.Series]) -> pl.DataFrame:
