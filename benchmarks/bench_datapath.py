@@ -57,24 +57,44 @@ def console(config: Path, *args: str) -> list[str]:
 
 
 FIRST_FRAME = """
-import asyncio, sys, time
+import asyncio, os, sys, time
 from datetime import datetime
 t0 = time.perf_counter()
 from console.config import parse_file
-from console.service import Service
-from console.ui.app import ConsoleApp
 cfg = parse_file(sys.argv[1])
 end = datetime.fromisoformat(sys.argv[2])  # the fleet's newest row: the view is pinned there, not at the wall clock
+try:  # as `ui.run` does: the quick look's helper is forked before Textual is imported
+    from console.ui.first_look import FirstLook
+    look = {"first_look": FirstLook.start(cfg, clock=lambda: end)}
+except ImportError:  # code from before it
+    look = {}
+from console.ui.app import ConsoleApp
+class PinnedApp(ConsoleApp):
+    CSS_PATH = os.path.join(os.path.dirname(sys.modules[ConsoleApp.__module__].__file__), ConsoleApp.CSS_PATH)
+    # as `mlops-console` launches: the app starts at once and its first worker builds the service (importing
+    # the store's libraries meanwhile); only the clock is pinned
+    @property
+    def service(self):
+        with self._service_lock:
+            if self._service is None:
+                from console.service import Service
+                self._service = Service(self.cfg, clock=lambda: end, cache=True)
+            return self._service
 async def main():
-    app = ConsoleApp(cfg, service=Service(cfg, clock=lambda: end, cache=True), poll=False)
+    app = PinnedApp(cfg, poll=False, **look)
     async with app.run_test(size=(120, 40)) as pilot:
         while app.snapshot is None or not any(r.requests for r in app.snapshot.rows):
             if time.perf_counter() - t0 > 600:
-                return float("nan")
+                break
             await pilot.pause(0.01)
-        return time.perf_counter() - t0
-print(asyncio.run(main()))
+        took = time.perf_counter() - t0 if app.snapshot is not None else float("nan")
+        print(took, flush=True)
+        # measured: gone at once, not waiting for the workers still reading (the refresh, the incidents: their
+        # time and memory are not the first frame's)
+        os._exit(0)
+asyncio.run(main())
 """
+
 
 REFRESH = """
 import sys, time, json
@@ -132,6 +152,32 @@ def bench(fmt: str, root: Path, rows: int) -> dict:
     return out
 
 
+def first_frames(config: Path, trees: dict[str, Path], at: str, repeat: int) -> str:
+    """Cold and warm first frame for each source tree (e.g. main's and this branch's), in turns, `repeat` times:
+    a fresh store per cold launch (its own XDG_CACHE_HOME), then one relaunch on it. A Markdown table."""
+    import statistics
+    import tempfile
+
+    got: dict[str, dict[str, list]] = {name: {"cold": [], "warm": [], "rss_cold": [], "rss_warm": []} for name in trees}
+    for _ in range(repeat):
+        for name, src in trees.items():
+            cache = Path(tempfile.mkdtemp(prefix=f"ff-{name}-"))
+            env = dict(os.environ, XDG_CACHE_HOME=str(cache), PYTHONPATH=str(src))
+            for label in ("cold", "warm"):
+                s, rss, _, out = run_rss([sys.executable, "-c", FIRST_FRAME, str(config), at], env)
+                got[name][label].append(_float(out))
+                got[name][f"rss_{label}"].append(rss)
+            shutil.rmtree(cache, ignore_errors=True)
+            print(json.dumps({name: got[name]}), file=sys.stderr)
+    lines = ["| code | cold first frame (min / median) | warm relaunch (min / median) | peak RSS cold / warm |",
+             "|---|---|---|---|"]
+    for name, g in got.items():
+        lines.append(f"| {name} | {min(g['cold']):.2f} / {statistics.median(g['cold']):.2f} s | "
+                     f"{min(g['warm']):.2f} / {statistics.median(g['warm']):.2f} s | "
+                     f"{statistics.median(g['rss_cold']):.0f} / {statistics.median(g['rss_warm']):.0f} MB |")
+    return "\n".join(lines)
+
+
 def _float(text: str) -> float:
     try:
         return float(text.strip().splitlines()[0])
@@ -167,11 +213,27 @@ def main() -> None:
     ap.add_argument("--formats", default="parquet,jsonl")
     ap.add_argument("--dir", default="/tmp/fleet")
     ap.add_argument("--keep", action="store_true", help="keep the generated fleet")
+    ap.add_argument("--first-frame", type=Path, metavar="CONFIG",
+                    help="only the TUI's first frame, cold and warm, on this existing workspace config")
+    ap.add_argument("--at", default=None, help="the pinned clock for --first-frame (default: the fleet's END)")
+    ap.add_argument("--compare", action="append", default=[], metavar="NAME=SRC",
+                    help="also measure another source tree (e.g. main=/work/main/src), in turns with this one")
+    ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     # an installed console runs from bytecode pip compiled; a checkout under PYTHONDONTWRITEBYTECODE would
     # compile every module on every launch (0.2-0.3 s of each measure)
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src")], check=False,
                    env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"})
+    if args.first_frame:
+        from fleet import END
+
+        trees = dict(kv.split("=", 1) for kv in args.compare)
+        for src in trees.values():
+            subprocess.run([sys.executable, "-m", "compileall", "-q", src], check=False,
+                           env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"})
+        trees = {**{k: Path(v) for k, v in trees.items()}, "this": ROOT / "src"}
+        print(first_frames(args.first_frame.resolve(), trees, args.at or END.isoformat(), args.repeat))
+        return
     from fleet import write_fleet
 
     results = []

@@ -60,7 +60,7 @@ def child(kind: str, rows: int, fmt: str) -> None:
     stats = wh.refresh()
     build = time.perf_counter() - t0
     t1 = time.perf_counter()
-    wh.frame("overview_traffic", {"now": __import__("datetime").datetime(2026, 11, 25)})
+    wh.frame("overview_window", {"now": __import__("datetime").datetime(2026, 11, 25)})
     query = time.perf_counter() - t1
     refreshes = []
     for i in range(5):

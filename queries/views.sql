@@ -7,6 +7,8 @@
 -- The segments of each kind have a view of their own ("stored"): a refresh that adds a segment replaces only
 -- that one, and the views built on it are bound again only when its columns change. Segments that all have
 -- the same columns are read without union_by_name (bound from one footer instead of every one).
+-- A Parquet log whose ts is a zone-less timestamp but which is not known to be clean ("pending": not checked yet,
+-- as when a store is first opened, or with refused rows) is read with ts as it is and its rules applied per row.
 -- Rows dated after this are set aside as clock skew: the horizon, to the next whole minute, as a macro, so that
 -- its change each minute replaces only it, not every view over the Parquet logs (they bind it per query).
 CREATE OR REPLACE MACRO store_horizon() AS TIMESTAMP '{max_ts}';
@@ -23,6 +25,9 @@ CREATE OR REPLACE VIEW clean_raw_predictions AS
 CREATE OR REPLACE VIEW typed_raw_predictions AS
     SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
     FROM read_parquet({typed_predictions}, union_by_name = true, filename = true, file_row_number = true);
+CREATE OR REPLACE VIEW pending_raw_predictions AS
+    SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
+    FROM read_parquet({pending_predictions}, union_by_name = true, filename = true, file_row_number = true);
 CREATE OR REPLACE VIEW inplace_raw_labels AS
     SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
     FROM read_parquet({inplace_labels}, union_by_name = true, filename = true, file_row_number = true);
@@ -32,6 +37,9 @@ CREATE OR REPLACE VIEW clean_raw_labels AS
 CREATE OR REPLACE VIEW typed_raw_labels AS
     SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
     FROM read_parquet({typed_labels}, union_by_name = true, filename = true, file_row_number = true);
+CREATE OR REPLACE VIEW pending_raw_labels AS
+    SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
+    FROM read_parquet({pending_labels}, union_by_name = true, filename = true, file_row_number = true);
 CREATE OR REPLACE VIEW inplace_raw_deployments AS
     SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
     FROM read_parquet({inplace_deployments}, union_by_name = true, filename = true, file_row_number = true);
@@ -41,15 +49,21 @@ CREATE OR REPLACE VIEW clean_raw_deployments AS
 CREATE OR REPLACE VIEW typed_raw_deployments AS
     SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
     FROM read_parquet({typed_deployments}, union_by_name = true, filename = true, file_row_number = true);
+CREATE OR REPLACE VIEW pending_raw_deployments AS
+    SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
+    FROM read_parquet({pending_deployments}, union_by_name = true, filename = true, file_row_number = true);
 CREATE OR REPLACE VIEW inplace_predictions AS {conform_predictions};
 CREATE OR REPLACE VIEW clean_predictions AS {clean_conform_predictions};
 CREATE OR REPLACE VIEW typed_predictions AS {typed_conform_predictions};
+CREATE OR REPLACE VIEW pending_predictions AS {pending_conform_predictions};
 CREATE OR REPLACE VIEW inplace_labels AS {conform_labels};
 CREATE OR REPLACE VIEW clean_labels AS {clean_conform_labels};
 CREATE OR REPLACE VIEW typed_labels AS {typed_conform_labels};
+CREATE OR REPLACE VIEW pending_labels AS {pending_conform_labels};
 CREATE OR REPLACE VIEW inplace_deployments AS {conform_deployments};
 CREATE OR REPLACE VIEW clean_deployments AS {clean_conform_deployments};
 CREATE OR REPLACE VIEW typed_deployments AS {typed_conform_deployments};
+CREATE OR REPLACE VIEW pending_deployments AS {pending_conform_deployments};
 -- Logs in object storage and lakehouse tables (s3://, Delta, Iceberg): scanned in place through the Arrow
 -- datasets each connection registers as lake_N, conformed row by row like any other in-place log.
 CREATE OR REPLACE VIEW lake_raw_predictions AS {lake_predictions};
@@ -63,24 +77,30 @@ CREATE OR REPLACE VIEW predictions AS
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM clean_predictions
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM typed_predictions
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM inplace_predictions WHERE _reject IS NULL
+    UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM pending_predictions WHERE _reject IS NULL
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM lake_predictions WHERE _reject IS NULL;
 CREATE OR REPLACE VIEW labels AS
     SELECT * FROM stored_labels
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM clean_labels
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM typed_labels
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM inplace_labels WHERE _reject IS NULL
+    UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM pending_labels WHERE _reject IS NULL
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM lake_labels WHERE _reject IS NULL;
 CREATE OR REPLACE VIEW deployments AS
     SELECT * FROM stored_deployments
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM clean_deployments
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM typed_deployments
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM inplace_deployments WHERE _reject IS NULL
+    UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM pending_deployments WHERE _reject IS NULL
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM lake_deployments WHERE _reject IS NULL;
 CREATE OR REPLACE VIEW malformed AS
     SELECT source, location, reason, raw FROM stored_malformed
     UNION ALL SELECT source, CAST(loc AS VARCHAR), _reject, NULL FROM inplace_predictions WHERE _reject IS NOT NULL
+    UNION ALL SELECT source, CAST(loc AS VARCHAR), _reject, NULL FROM pending_predictions WHERE _reject IS NOT NULL
     UNION ALL SELECT source, CAST(loc AS VARCHAR), _reject, NULL FROM inplace_labels WHERE _reject IS NOT NULL
+    UNION ALL SELECT source, CAST(loc AS VARCHAR), _reject, NULL FROM pending_labels WHERE _reject IS NOT NULL
     UNION ALL SELECT source, CAST(loc AS VARCHAR), _reject, NULL FROM inplace_deployments WHERE _reject IS NOT NULL
+    UNION ALL SELECT source, CAST(loc AS VARCHAR), _reject, NULL FROM pending_deployments WHERE _reject IS NOT NULL
     UNION ALL SELECT source, CAST(loc AS VARCHAR), _reject, NULL FROM lake_predictions WHERE _reject IS NOT NULL
     UNION ALL SELECT source, CAST(loc AS VARCHAR), _reject, NULL FROM lake_labels WHERE _reject IS NOT NULL
     UNION ALL SELECT source, CAST(loc AS VARCHAR), _reject, NULL FROM lake_deployments WHERE _reject IS NOT NULL;

@@ -32,7 +32,7 @@ from console.ui.screens.version_diff import VersionDiffScreen, marker
 from console.ui.screens.versions import VersionsScreen
 from console.ui.widgets import FilterTable
 from ui_fixtures import screen_text as text_of
-from ui_fixtures import until
+from ui_fixtures import dialog_ready, until
 from fixed_time import DEMO_NOW
 
 SMALL, LARGE = (80, 24), (120, 40)
@@ -303,14 +303,14 @@ async def test_cancel_changes_nothing(ws):
                     "the reason")
         assert app.screen is screen
         await pilot.press("R")
-        await until(pilot, lambda: isinstance(app.screen, ActionDialog), "the dialog")
+        await until(pilot, lambda: dialog_ready(app), "the dialog")
         await pilot.press("enter")  # enter by reflex in the empty name field: refused, nothing runs
         await pilot.pause(0.2)
         assert isinstance(app.screen, ActionDialog) and screen.flow.last_result is None
         await pilot.press("escape")  # Cancel one key away
         await until(pilot, lambda: app.screen is screen, "the dialog closed")
         await pilot.press("R")
-        await until(pilot, lambda: isinstance(app.screen, ActionDialog), "the dialog again")
+        await until(pilot, lambda: dialog_ready(app), "the dialog again")
         await focus(pilot, "typed")
         await pilot.press(*"delivery-eta")
         await pilot.press("escape")  # esc cancels even with the name typed

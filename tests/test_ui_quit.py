@@ -26,7 +26,7 @@ from console.ui.screens.confirm import ActionDialog, ActionRequest
 from console.ui.screens.overview import OverviewScreen
 from console.ui.screens.quit_confirm import QuitConfirm
 from fixed_time import DEMO_NOW
-from ui_fixtures import make_app, screen_text, until
+from ui_fixtures import dialog_ready, make_app, screen_text, until
 
 
 async def test_quitting_during_an_action_asks_first(tmp_path):
@@ -121,7 +121,7 @@ async def test_quitting_mid_action_records_it_interrupted_and_frees_the_model_at
             await until(pilot, lambda: overview.context() == ("delivery-eta", "production"), "delivery-eta")
             await until(pilot, lambda: "production" in overview.flow.states, "the row's action state")
             await pilot.press("R")
-            await until(pilot, lambda: isinstance(app.screen, ActionDialog), "the rollback dialog")
+            await until(pilot, lambda: dialog_ready(app), "the rollback dialog")
             dialog = app.screen
             dialog.query_one("#reason", Input).focus()
             await pilot.press(*"p95 regression")

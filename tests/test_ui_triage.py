@@ -25,7 +25,7 @@ from console.ui.screens.confirm import ActionDialog
 from console.ui.screens.model import ModelScreen
 from console.ui.screens.overview import OverviewScreen
 from fixed_time import DEMO_NOW
-from ui_fixtures import screen_text, until
+from ui_fixtures import dialog_ready, screen_text, until
 
 SMALL, LARGE = (80, 24), (120, 40)
 
@@ -85,7 +85,7 @@ async def test_rollback_from_the_overview_at_80x24_in_four_keys_and_the_name(ws)
         footer = screen_text(app).splitlines()[-1]
         assert "R Rollback" in footer and "Step" not in footer  # only keys that apply, at 80 columns
         await keys.press("R")
-        await until(pilot, lambda: isinstance(app.screen, ActionDialog), "the rollback dialog")
+        await until(pilot, lambda: dialog_ready(app), "the rollback dialog")
         dialog = app.screen
         assert app.focused is dialog.query_one("#typed", Input)  # the name field first
         reason = dialog.query_one("#reason", Input).value
@@ -127,7 +127,7 @@ async def test_keys_that_do_not_apply_say_why_and_the_model_page_acts_too(ws):
         await until(pilot, lambda: "production" in page.flow.states, "the model page's action state")
         assert "R" in page.active_bindings and "T" in page.active_bindings
         await pilot.press("R")
-        await until(pilot, lambda: isinstance(app.screen, ActionDialog), "the dialog from the model page")
+        await until(pilot, lambda: dialog_ready(app), "the dialog from the model page")
         await pilot.press("escape")  # Cancel one key away
         await until(pilot, lambda: app.screen is page, "back on the model page")
     assert champion(ws, "delivery-eta") == "5"

@@ -84,6 +84,14 @@ async def wait_for_snapshot(app, pilot, rounds: int = 2400) -> None:
     raise AssertionError(f"no snapshot arrived; last error: {app.last_error}")
 
 
+def dialog_ready(app) -> bool:
+    """An action dialog on screen with its first field focused (AUTO_FOCUS is applied after the dialog mounts:
+    a key pressed before that reaches the screen beneath), so a test's keys go where an operator's would."""
+    from console.ui.screens.confirm import ActionDialog
+
+    return isinstance(app.screen, ActionDialog) and app.focused is not None and app.focused.screen is app.screen
+
+
 def screen_text(app) -> str:
     """The rendered screen as plain text (what a user reads), toasts and overlays included."""
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())

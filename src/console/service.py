@@ -94,10 +94,8 @@ class Service:
         self.at: datetime | None = None  # the end of the view; None follows the clock (live)
         self.window_span = timedelta(hours=24)  # the window the last view() asked for
         self.warehouse = Warehouse(cfg)  # the store every process shares; `cache` is kept for callers
-        from console.monitoring import Monitor
-
-        self.monitor = Monitor(cfg, self.warehouse, self.clock)
-        self.monitor.expected_levels = self.expected_levels
+        self._monitor = None  # see `monitor`
+        self._monitor_create = threading.Lock()
         self._registry = None
         self._registry_lock = threading.Lock()
         self._registry_state: RegistryState | None = None
@@ -108,8 +106,25 @@ class Service:
         self._findings_at = 0.0
         self._drift_status: dict[str, str] = {}
         self._cost_today: dict[str, float | None] = {}
+        self._seen: set[tuple[str, str]] = set()  # (model, environment) ever logged, as the last full snapshot saw
         self.recommendations: list = []
         self.auto_retrain_results: list = []
+
+    @property
+    def monitor(self):
+        """The rules and screens' reads (monitoring.Monitor), created on first use: importing them and the
+        analytics is not on the way to the first frame (the Overview's numbers are the store's queries)."""
+        with self._monitor_create:
+            if self._monitor is None:
+                from console.monitoring import Monitor
+
+                self._monitor = Monitor(self.cfg, self.warehouse, self.clock)
+                self._monitor.expected_levels = self.expected_levels
+            return self._monitor
+
+    @monitor.setter
+    def monitor(self, value) -> None:
+        self._monitor = value
 
     # ------------------------------------------------------------------ time
 
@@ -349,7 +364,7 @@ class Service:
 
     def serving(self, now: datetime | None = None) -> dict[tuple[str, str], Serving]:
         now = now or self.clock()
-        return fold_all(self.monitor.deployments(None, until=now).to_dicts())
+        return fold_all(self.warehouse.arrow("model_deployments", {"model": None, "until": now}).to_pylist())
 
     # ------------------------------------------------------------------ monitoring
 
@@ -501,16 +516,23 @@ class Service:
         """Firing incidents nobody acknowledged (acknowledged ones are in `findings`)."""
         return [f for f in self.findings(max_age_s=0) if f.needs_attention]
 
-    def snapshot(self, refresh: bool = True, wait_for_registry: bool = True, monitoring: bool = True) -> Snapshot:
-        if refresh:
+    def snapshot(self, refresh: bool = True, wait_for_registry: bool = True, monitoring: bool = True,
+                 quick: bool = False) -> Snapshot:
+        """The Overview's numbers. `quick` is the TUI's first look, what is cheap now: no refresh, no incidents,
+        no scan of the history and no Parquet log checked; the models with rows in the last 24 h and those
+        already seen, over what the store holds. The numbers of a model are the same as in a full snapshot of
+        the same store; a model seen only earlier, before this process first looked, is missing."""
+        if refresh and not quick:
             self.refresh()
-        if monitoring and self.cfg.has_logs:
+        if monitoring and not quick and self.cfg.has_logs:
             self.findings()
         now = self.clock()
         reg = self.registry_state(cached_only=not wait_for_registry)
         wh = self.warehouse
-        traffic = {(r["model"], r["environment"]): r for r in wh.frame("overview_traffic", {"now": now}).to_dicts()}
-        totals = {(r["model"], r["environment"]): r for r in wh.frame("overview_models", {"now": now}).to_dicts()}
+        window = {(r["model"], r["environment"]): r for r in wh.arrow("overview_window", {"now": now}).to_pylist()}
+        if not quick:  # every model and environment ever logged, listed even without recent rows
+            self._seen = {(r[0], r[1]) for r in wh.rows("overview_seen")}
+        seen = self._seen | set(window)
         serving = self.serving(now)
         firing: dict[str, int] = {}  # the ALERTS cell: firing and not acknowledged (what `check` fails on)
         for f in self._acknowledged(self._findings) if self._findings else ():
@@ -518,29 +540,30 @@ class Service:
                 firing[f.model] = firing.get(f.model, 0) + 1
         aliases_by_model = {m.name: {a: str(v) for a, v in m.aliases.items()}
                             for m in reg.models if not getattr(m, "is_prompt", False)}
-        keys = set(totals) | set(serving)
+        keys = seen | set(serving)
         for name in aliases_by_model:
             envs = {parse_alias(a)[0] for a in aliases_by_model[name]} or {"production"}
             if not any(k[0] == name for k in keys):
                 keys |= {(name, env) for env in envs}
         rows = []
         for model, env in sorted(keys, key=lambda k: (k[0], self._env_rank(k[1]), k[1])):
-            t, tot, srv = traffic.get((model, env), {}), totals.get((model, env), {}), serving.get((model, env))
+            t, srv = window.get((model, env), {}), serving.get((model, env))
             aliases = {a: v for a, v in aliases_by_model.get(model, {}).items() if parse_alias(a)[0] == env}
             champion = aliases.get(alias_name(env, "champion")) or (srv.champion if srv else None)
             rows.append(ModelRow(
                 name=model, environment=env, production=self.cfg.environment(env).production,
                 champion=champion, aliases=aliases, live=srv.describe() if srv else "",
-                rpm=float(t.get("rpm") or 0.0), requests=int(tot.get("requests_24h") or 0),
+                rpm=float(t.get("rpm") or 0.0), requests=int(t.get("requests_24h") or 0),
                 requests_1h=int(t.get("requests_1h") or 0),
                 p95_latency_ms=_num(t.get("p95_latency_ms")), error_rate=_num(t.get("error_rate")),
                 drift=self._drift_status.get(model, "-") if env == "production" else "-",
                 cost_usd=self._cost_today.get(model) if env == "production" and model in self._cost_today
-                else _num(tot.get("cost_today_usd")),
+                else _num(t.get("cost_today_usd")),
                 alerts=firing.get(model, 0) if self.cfg.environment(env).production else 0,
                 serving=srv.to_dict() if srv else {},
             ))
-        counts = dict(zip(("predictions", "labels", "deployments", "malformed", "last_prediction"), wh.counts()))
+        counts = dict(zip(("predictions", "labels", "deployments", "malformed", "last_prediction"),
+                          wh.counts(check=not quick)))
         stats = self.last_refresh
         return Snapshot(
             workspace=self.cfg.workspace, now=now, registry=reg, rows=tuple(rows), malformed=counts["malformed"],

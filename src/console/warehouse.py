@@ -26,6 +26,7 @@ import tempfile
 import threading
 import time
 import uuid
+import warnings
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,21 +35,37 @@ from pathlib import Path
 
 import duckdb
 import filelock
-import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from console import __version__
 from console.config import Config, LogSource, reveal
 from console.sources.contract import CONTRACT, PREDICTION_RAW_ONLY, PROVENANCE, Rejected
-from console.sources import trace_poll
 from console.sources.files import FileCursor, Tailer
-from console.sources.readers import READERS
 from console.sql import load_query, load_statements
-from console.store import merge, parse
 from console.store.facts import Facts, ts_text, ts_value
 from console.store.manifest import KINDS, Manifest
+
+
+class _OnFirstUse:
+    """A module imported when first used: opening the store and the first look's queries need neither Polars nor
+    the parsers, readers and mergers (a third of what a first look imported), only ingest and `frame` do."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        import importlib
+
+        return getattr(importlib.import_module(self._name), attr)  # (import_module is thread-safe, and cached)
+
+
+pl = _OnFirstUse("polars")
+pc = _OnFirstUse("pyarrow.compute")
+trace_poll = _OnFirstUse("console.sources.trace_poll")
+readers = _OnFirstUse("console.sources.readers")
+parse = _OnFirstUse("console.store.parse")
+merge = _OnFirstUse("console.store.merge")
 
 _EXT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 MALFORMED = pa.schema([("source", pa.string()), ("location", pa.string()), ("reason", pa.string()), ("raw", pa.string())])
@@ -150,7 +167,13 @@ def _sql_list(paths: list[str]) -> str:
 def _skeleton(kind: str) -> pa.Table:
     """An empty segment of a kind's contract columns: read_parquet needs at least one file to list."""
     fields = {**CONTRACT[kind], **PROVENANCE} if kind != "malformed" else dict(zip(MALFORMED.names, MALFORMED.types))
-    return pa.table({n: pa.array([], t) for n, t in fields.items()})
+    return _empty(pa.schema(list(fields.items())))
+
+
+def _empty(schema: pa.Schema) -> pa.Table:
+    """No rows of `schema`, built so that pyarrow does not import pandas (`pa.table`, `empty_table` do: 0.5 s of
+    a cold start)."""
+    return pa.Table.from_batches([pa.RecordBatch.from_arrays([pa.nulls(0, f.type) for f in schema], schema=schema)])
 
 
 
@@ -217,7 +240,10 @@ class Warehouse:
         self._merge_mutex = threading.Lock()
         self._merge_lock = filelock.FileLock(str(self.dir / "merge.lock"))  # one merging process at a time
         self.manifest = Manifest.load(self._manifest_path)
-        self._build_views(self.manifest, self._parquet_files()[0])
+        # no Parquet log is scanned to open the store: a file not yet checked is read with its rules applied
+        # row by row (exact, only slower) until the first refresh checks it, so a first look need not wait
+        # for a scan of the whole history (seconds at 10M rows)
+        self._build_views(self.manifest, self._parquet_files()[0], check=False)
 
     # ------------------------------------------------------------------ the folder
 
@@ -260,7 +286,7 @@ class Warehouse:
         raw = folder / "skeleton-raw.parquet"  # what an in-place view reads when there is no Parquet log
         if not raw.exists():
             tmp = raw.with_name(f".{raw.name}.{os.getpid()}.tmp")
-            pq.write_table(pa.table({"ts": pa.array([], pa.timestamp("us"))}), tmp)
+            pq.write_table(_empty(pa.schema([("ts", pa.timestamp("us"))])), tmp)
             os.chmod(tmp, 0o600)
             os.replace(tmp, raw)
 
@@ -316,13 +342,19 @@ class Warehouse:
 
     # ------------------------------------------------------------------ views
 
-    def _build_views(self, m: Manifest, parquet: dict[str, list[str]]) -> None:
-        clean = {k: [p for p in files if self._rejects(k, p) == 0] for k, files in parquet.items()}
+    def _build_views(self, m: Manifest, parquet: dict[str, list[str]], check: bool = True) -> None:
+        """`check=False` scans no Parquet log: a file whose facts are not known yet is read as one with
+        refused rows (the rules applied row by row), which gives the same rows."""
+        rejects = self._rejects if check else self._known_rejects
+        clean = {k: [p for p in files if rejects(k, p) == 0] for k, files in parquet.items()}
         parquet = {k: [p for p in files if p not in set(clean[k])] for k, files in parquet.items()}
         # clean files whose ts is already a timestamp are read with ts as it is, so a time filter reaches the
-        # scan (row groups and whole files outside the window are skipped) instead of casting every row first
+        # scan (row groups and whole files outside the window are skipped) instead of casting every row first;
+        # so are the others whose ts is one ("pending": not checked yet, or with refused rows), rules and all
         typed = {k: [p for p in files if self._ts_typed(p)] for k, files in clean.items()}
         clean = {k: [p for p in files if p not in set(typed[k])] for k, files in clean.items()}
+        pending = {k: [p for p in files if self._ts_typed(p)] for k, files in parquet.items()}
+        parquet = {k: [p for p in files if p not in set(pending[k])] for k, files in parquet.items()}
         # a kind's segments, read by name when their columns differ; when they all have the same ones (a live log
         # adds segments like the last), without: DuckDB then binds them from one footer instead of all of them.
         # The skeleton is listed for a kind with no segment, or whose segments lack a contract field.
@@ -354,10 +386,13 @@ class Warehouse:
             **{f"inplace_{k}": _sql_list(parquet.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
             **{f"clean_{k}": _sql_list(clean.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
             **{f"typed_{k}": _sql_list(typed.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
+            **{f"pending_{k}": _sql_list(pending.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
             **{f"conform_{k}": v for k, v in conform.items()},
             **{f"clean_conform_{k}": v.replace(f"FROM inplace_raw_{k}", f"FROM clean_raw_{k}")
                for k, v in conform.items()},
             **{f"typed_conform_{k}": _ts_as_is(v.replace(f"FROM inplace_raw_{k}", f"FROM typed_raw_{k}"))
+               for k, v in conform.items()},
+            **{f"pending_conform_{k}": _ts_as_is(v.replace(f"FROM inplace_raw_{k}", f"FROM pending_raw_{k}"))
                for k, v in conform.items()})
         statements = [st.format(**values) for st in load_statements("views")]
         with self.cursor() as cur:
@@ -483,16 +518,29 @@ class Warehouse:
         """How many rows of one Parquet log the conform rules refuse."""
         return int(self._file_facts(kind, path)["rejects"])
 
-    def _file_facts(self, kind: str, path: str) -> dict:
-        """What the conform rules make of one Parquet log: checked once per file version, by whichever
-        process first sees it. A fact holds for good unless a row was refused as dated in the future, which
-        time may cure: such a file is checked again by each process."""
+    def _known_rejects(self, kind: str, path: str) -> int | None:
+        """The same, when known without a scan; None when the file is still to be checked."""
+        known = self._known_facts(kind, path)
+        return int(known["rejects"]) if known is not None else None
+
+    def _known_facts(self, kind: str, path: str) -> dict | None:
+        """A file's facts when they still hold (see `_file_facts`), without checking it."""
         key = f"{kind}|{os.path.abspath(path)}"
         known = self._facts.get(key, path)
         if known is not None and ((key, *known["version"]) in self._checked or
                                   (ts_value(known.get("newest")) or datetime.min)
                                   <= (ts_value(known.get("horizon")) or datetime.min)):
             return known
+        return None
+
+    def _file_facts(self, kind: str, path: str) -> dict:
+        """What the conform rules make of one Parquet log: checked once per file version, by whichever
+        process first sees it. A fact holds for good unless a row was refused as dated in the future, which
+        time may cure: such a file is checked again by each process."""
+        known = self._known_facts(kind, path)
+        if known is not None:
+            return known
+        key = f"{kind}|{os.path.abspath(path)}"
         max_ts = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=self.future_s)
         sql = load_query("file_rejects").format(files=_sql_list([path]), conform=load_query(
             f"conform_{kind}").replace("FROM chunk", "FROM chunk_file"))
@@ -504,31 +552,34 @@ class Warehouse:
         self._checked.add((key, *known["version"]))
         return known
 
-    def newest(self, kind: str = "predictions") -> datetime | None:
+    def newest(self, kind: str = "predictions", check: bool = True) -> datetime | None:
         """The newest kept row's time, from what the store already knows of each file (segment statistics
-        and the in-place facts), not a scan of every row: `--at latest` costs milliseconds at any size."""
-        return self._newest(kind, self._parquet_files()[0].get(kind, []))
+        and the in-place facts), not a scan of every row: `--at latest` costs milliseconds at any size.
+        `check=False` scans no file: one not checked yet counts with the newest time its footer gives."""
+        return self._newest(kind, self._parquet_files()[0].get(kind, []), check)
 
-    def _newest(self, kind: str, files: list[str]) -> datetime | None:
+    def _newest(self, kind: str, files: list[str], check: bool = True) -> datetime | None:
         best: datetime | None = None
         for name in self.manifest.segments.get(kind, []):
             best = _later(best, self._segment_newest(name))
         for p in files:
-            best = _later(best, ts_value(self._file_facts(kind, p).get("newest_kept")))
+            facts = self._file_facts(kind, p) if check else self._known_facts(kind, p)
+            best = _later(best, ts_value(facts.get("newest_kept")) if facts is not None else self._footer_newest(p))
         if any(k == kind for k in self._lake_kinds.values()):
             with self.cursor() as cur:
                 row = cur.execute(f"SELECT max(ts) FROM lake_{kind} WHERE _reject IS NULL").fetchone()  # noqa: S608
             best = _later(best, row[0] if row else None)
         return best
 
-    def counts(self) -> tuple[int, int, int, int, datetime | None]:
+    def counts(self, check: bool = True) -> tuple[int, int, int, int, datetime | None]:
         """(predictions, labels, deployments, malformed, newest prediction), as the `counts` query gives them,
-        from file metadata and the in-place facts: no row is read unless a lake is configured."""
+        from file metadata and the in-place facts: no row is read unless a lake is configured. `check=False`
+        scans no Parquet log: the rows of one not checked yet all count as kept until it is."""
         out = {k: sum(self._segment_rows(n) for n in self.manifest.segments.get(k, [])) for k in KINDS}
         parquet = self._parquet_files()[0]
         for kind, files in parquet.items():
             for p in files:
-                bad = self._rejects(kind, p)
+                bad = self._rejects(kind, p) if check else (self._known_rejects(kind, p) or 0)
                 out[kind] += int(self._parquet_check(p)) - bad
                 out["malformed"] += bad
         if self._lake_kinds:
@@ -539,19 +590,26 @@ class Warehouse:
                     out[kind] += kept
                     out["malformed"] += bad
         return (out["predictions"], out["labels"], out["deployments"], out["malformed"],
-                self._newest("predictions", parquet.get("predictions", [])))
+                self._newest("predictions", parquet.get("predictions", []), check))
+
+    def _footer_newest(self, path: str) -> datetime | None:
+        """A Parquet log's newest ts by its row groups' statistics (refused rows included), per file version."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        key = ("footer-newest", path, st.st_size, st.st_mtime_ns, st.st_ino)
+        if key not in self._parquet_meta:
+            try:
+                self._parquet_meta[key] = _stats_newest(path)
+            except (OSError, pa.ArrowException):
+                self._parquet_meta[key] = None
+        return self._parquet_meta[key]
 
     def _segment_newest(self, name: str) -> datetime | None:
         key = ("segment-newest", name)
         if key not in self._parquet_meta:
-            meta = pq.read_metadata(self.dir / name)
-            idx = meta.schema.to_arrow_schema().get_field_index("ts")
-            newest = None
-            for g in range(meta.num_row_groups):
-                st = meta.row_group(g).column(idx).statistics if idx >= 0 else None
-                if st is not None and st.has_min_max:
-                    newest = _later(newest, st.max)
-            self._parquet_meta[key] = newest
+            self._parquet_meta[key] = _stats_newest(self.dir / name)
         return self._parquet_meta[key]
 
     # ------------------------------------------------------------------ ingest
@@ -667,7 +725,7 @@ class Warehouse:
                 stepped()
 
         def take(src: LogSource, fmt_file: str | None, body: bytes, path: str, first_line: int, header: str | None,
-                 carry, rejected: list[Rejected]):
+                 carry, rejected: list[Rejected], lines: int | None = None):
             """Parses one piece of a log once, into typed rows of each kind and rows set aside; returns the
             reader's carry (a vendor format's state between pieces)."""
             by_kind: list[tuple[str, pa.Table]] = []
@@ -675,10 +733,11 @@ class Warehouse:
                 tables, rej = parse.csv_lines(body, header=header or "", source=path, first_line=first_line)
                 by_kind = [(src.kind, t) for t in tables]
             elif fmt_file == "jsonl":
-                tables, rej = parse.jsonl(body, source=path, first_line=first_line, types=self._types(src))
+                tables, rej = parse.jsonl(body, source=path, first_line=first_line, types=self._types(src),
+                                          lines=lines)
                 by_kind = [(src.kind, t) for t in tables]
-            elif fmt_file in READERS:  # a vendor's format: its reader maps it onto the contract
-                parsed = READERS[fmt_file].parse(body, source=path, first_line=first_line,
+            elif fmt_file in readers.READERS:  # a vendor's format: its reader maps it onto the contract
+                parsed = readers.READERS[fmt_file].parse(body, source=path, first_line=first_line,
                                                  options=dict(getattr(src, "options", None) or {}), carry=carry)
                 carry = parsed.carry
                 by_kind = list(parsed.tables().items())
@@ -739,7 +798,7 @@ class Warehouse:
                         body, _ = parse.strip_bom(body)
                     rejected = [Rejected(loc, reason, raw) for loc, reason, raw in chunk.rejected]
                     chunk.cursor.carry = take(src, fmt_file, body, chunk.path, chunk.first_line, chunk.header,
-                                              chunk.cursor.carry, rejected)
+                                              chunk.cursor.carry, rejected, chunk.lines if chunk.lines >= 0 else None)
                     self._report(chunk.path, chunk.cursor.offset, sum(kept.values()), started)
                     maybe_step(sid, tailer)
                 cursors[sid] = {k: c.to_dict() for k, c in tailer.state_after().items()}
@@ -859,13 +918,18 @@ class Warehouse:
         return ok, refused
 
     def _conform_query(self, kind: str, table: pa.Table) -> pa.Table:
-        """The conform query's rows, `_reject` included."""
+        """The conform query's rows, `_reject` included. Run as a statement, not as a relation: a relation
+        plans the query twice (once to learn its columns, once to run it), which was half the cost of
+        conforming a live refresh's 10,000 rows; the copy of the result it warns about costs less."""
         max_ts = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=self.future_s)
         con = self._con.cursor()
         try:
             con.register("chunk", table)
             sql = load_query(f"conform_{kind}")
-            return con.sql(sql, params={"max_ts": max_ts} if "$max_ts" in sql else {}).to_arrow_table()
+            con.execute(sql, {"max_ts": max_ts} if "$max_ts" in sql else {})
+            with warnings.catch_warnings():  # "an extra copy": taken on purpose, see above
+                warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
+                return con.to_arrow_table()
         finally:
             con.close()
 
@@ -1113,6 +1177,18 @@ def _features_aside(kind: str, table: pa.Table) -> list[str]:
             len(loc) > 1 and not pc.all(pc.greater(loc.slice(1), loc.slice(0, len(loc) - 1))).as_py()):
         return []  # line numbers that do not rise cannot show that the query kept the order
     return aside
+
+
+def _stats_newest(path) -> datetime | None:
+    """The newest ts a Parquet file's row group statistics give (None without them)."""
+    meta = pq.read_metadata(path)
+    idx = meta.schema.to_arrow_schema().get_field_index("ts")
+    newest = None
+    for g in range(meta.num_row_groups):
+        st = meta.row_group(g).column(idx).statistics if idx >= 0 else None
+        if st is not None and st.has_min_max and isinstance(st.max, datetime):  # (a ts of text says nothing)
+            newest = _later(newest, st.max)
+    return newest
 
 
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:

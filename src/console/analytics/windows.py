@@ -12,8 +12,6 @@ import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-import polars as pl
-
 _WINDOW = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -50,17 +48,23 @@ def window_bounds(now: datetime, window: str | timedelta) -> tuple[datetime, dat
 
 def in_window(df: pl.DataFrame, now: datetime, window: str | timedelta, ts: str = "ts") -> pl.DataFrame:
     """Rows with start < ts <= now, so adjacent windows never count a row twice."""
+    import polars as pl  # (here: the store reads windows' lengths without loading Polars)
+
     start, end = window_bounds(now, window)
     return df.filter((pl.col(ts) > start) & (pl.col(ts) <= end))
 
 
 def between(df: pl.DataFrame, start: datetime, end: datetime, ts: str = "ts") -> pl.DataFrame:
     """Rows with start <= ts < end."""
+    import polars as pl  # (here: the store reads windows' lengths without loading Polars)
+
     return df.filter((pl.col(ts) >= naive_utc(start)) & (pl.col(ts) < naive_utc(end)))
 
 
 def bucket_expr(every: str | timedelta, ts: str = "ts") -> pl.Expr:
     """Start of the fixed-width bucket each timestamp falls in (epoch aligned)."""
+    import polars as pl  # (here: the store reads windows' lengths without loading Polars)
+
     return pl.col(ts).dt.truncate(polars_every(every))
 
 

@@ -16,6 +16,7 @@ import json
 import math
 import re
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -57,19 +58,36 @@ def _flatten_features(table: pa.Table) -> pa.Table:
     return table
 
 
+def _line_numbers(first: int, n: int) -> pa.Array:
+    return pa.array(np.arange(first, first + n, dtype=np.int64))  # a Python range costs 1 ms per 10,000
+
+
+def _count_key_ends(body: bytes, block: int = 1 << 18) -> int:
+    """How many times `":` occurs: what `body.count(b'":')` says, four times faster. numpy compares a block of
+    bytes at a time, small enough for its temporaries to stay in cache (a block of megabytes is no faster
+    than bytes.count)."""
+    data = np.frombuffer(body, np.uint8)
+    total = 0
+    for i in range(0, max(len(data) - 1, 0), block):
+        x = data[i:i + block + 1]  # pairs starting in [i, i + block): the last one's second byte is the next block's
+        total += int(np.count_nonzero((x[:-1] == 0x22) & (x[1:] == 0x3A)))
+    return total
+
+
 def _lines(body: bytes) -> list[bytes]:
     return body.split(b"\n")[:-1] if body else []
 
 
-def jsonl(body: bytes, *, source: str, first_line: int,
-          types: dict[str, pl.DataType] | None = None) -> tuple[list[pa.Table], list[Rejected]]:
+def jsonl(body: bytes, *, source: str, first_line: int, types: dict[str, pl.DataType] | None = None,
+          lines: int | None = None) -> tuple[list[pa.Table], list[Rejected]]:
     """Complete JSON lines into tables (their types may differ between tables) and the lines set aside.
-    `types`: the caller's memory of the column types that last read this log whole (see `_jsonl_typed`)."""
-    n = body.count(b"\n")
+    `types`: the caller's memory of the column types that last read this log whole (see `_jsonl_typed`).
+    `lines`: the body's newline count, when the caller has counted them already (the tailer has)."""
+    n = body.count(b"\n") if lines is None else lines
     if n > SLOW_LINES:
         table = _jsonl_typed(body, n, types)
         if table is not None:
-            return [_with_provenance(table, source, pa.array(range(first_line, first_line + n), pa.int64()))], []
+            return [_with_provenance(table, source, _line_numbers(first_line, n))], []
     tables: list[pa.Table] = []
     rejected: list[Rejected] = []
     _jsonl_range(body, first_line, source, tables, rejected)
@@ -167,7 +185,7 @@ def _jsonl_declared(body: bytes, n: int, first: bytes, schema: dict[str, pl.Data
         explicit = body.count(b'": null' if spaced else b'":null')
     else:
         explicit = 0
-    if body.count(b'":') != frame.height * frame.width - sum(nulls) + explicit:
+    if _count_key_ends(body) != frame.height * frame.width - sum(nulls) + explicit:
         return None
     names = [name for name in _STRING_FIELDS if name in schema]
     # an array or object as a name is refused by the general path, with its reason
@@ -193,8 +211,7 @@ def _jsonl_range(body: bytes, first_line: int, source: str, tables: list, reject
             table = _flatten_features(table)
             if any(pa.types.is_nested(table.schema.field(c).type) for c in _STRING_FIELDS if c in table.column_names):
                 raise pa.ArrowInvalid("an identifier is an object")
-            locs = pa.array(range(first_line, first_line + n), pa.int64())
-            tables.append(_with_provenance(table, source, locs))
+            tables.append(_with_provenance(table, source, _line_numbers(first_line, n)))
             return
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, ValueError):
             mid = body.find(b"\n", len(body) // 2) + 1

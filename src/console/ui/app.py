@@ -64,10 +64,15 @@ class ConsoleApp(App):
     read_is_slow = reactive(False, repaint=False)
     READ_PROGRESS_AFTER_S = 1.0  # a routine refresh ends well before this: its progress would only flicker
 
-    def __init__(self, cfg: Config, service=None, live_writer: Path | None = None, poll: bool = True):
+    def __init__(self, cfg: Config, service=None, live_writer: Path | None = None, poll: bool = True,
+                 first_look=None):
+        """`first_look`: a `ui.first_look.FirstLook` started before Textual was imported (`ui.run` does), whose
+        quick look is the first frame; without one, the first worker reads it itself."""
         super().__init__()
         self.cfg = cfg
         self._service = service
+        self._first_look_helper = first_look
+        self._painted = threading.Event()  # the quick look is on screen: the worker may take the GIL again
         self._service_lock = threading.Lock()
         self._live_writer_path = live_writer
         self._live_writer = None
@@ -81,6 +86,8 @@ class ConsoleApp(App):
         self._partial_busy = False
         self.incidents: list = []  # firing incidents, from the monitor worker (what the Overview lists)
         self._have_findings = False  # the incidents above come from a findings read (not just the empty start)
+        self._looked = False  # the first poll shows a quick look before its refresh (`_first_look`)
+        self._checks_started = False  # the registry and audit checks (`_start_checks`)
         self.data_version: tuple = ()  # what the warehouse holds (counts + time cursor): the result cache's key
         self.results: dict = {}  # (call, data_version) -> result, see `ConsoleScreen.call_service`
         # set by `ui.run` (never in tests): called as the app unmounts, to end the process soon after the
@@ -146,23 +153,36 @@ class ConsoleApp(App):
         self.post_message(SnapshotReady(snap, rearm=False))
 
     def on_mount(self) -> None:
-        from console.ui.keymap import check_keymap, known_ids
-        from console.ui.navigation import SCREENS, load_screens
         from console.ui.screens.overview import OverviewScreen
 
-        for module, error in load_screens().items():
-            self.notify(f"screen {module} did not load: {error}", severity="error", timeout=8)
         if self.cfg.keys:
             self.set_keymap(dict(self.cfg.keys))
-            known = known_ids(type(self), [s.factory for s in SCREENS.values() if isinstance(s.factory, type)])
-            for warning in check_keymap(self.cfg.keys, known):
-                self.notify(warning, severity="warning", timeout=8)
         for problem in self._theme_problems:
             self.notify(problem, severity="warning", timeout=8)
         self.push_screen(OverviewScreen())
         if self._live_writer_path is not None:
             self._start_live_writer()
         self.poll()
+        # the other screens are imported once the Overview is drawn, and the registry and the audit trail are
+        # read once the first numbers are in: all of it holds the GIL the first frame needs
+        self.call_after_refresh(self._load_screens)
+
+    def _load_screens(self) -> None:
+        from console.ui.keymap import check_keymap, known_ids
+        from console.ui.navigation import SCREENS, load_screens
+
+        for module, error in load_screens().items():
+            self.notify(f"screen {module} did not load: {error}", severity="error", timeout=8)
+        if self.cfg.keys:
+            known = known_ids(type(self), [s.factory for s in SCREENS.values() if isinstance(s.factory, type)])
+            for warning in check_keymap(self.cfg.keys, known):
+                self.notify(warning, severity="warning", timeout=8)
+
+    def _start_checks(self) -> None:
+        """The registry and the audit trail, read once after the first numbers (or the first failure)."""
+        if self._checks_started:
+            return
+        self._checks_started = True
         self.check_registry()
         self.check_audit()
 
@@ -231,6 +251,8 @@ class ConsoleApp(App):
     @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
     def _refresh_worker(self) -> None:
         """Ingest and the overview's numbers; drift and alerts come from the monitor worker's cache."""
+        if not self._looked:
+            self._first_look()
         try:
             snap = self.service.snapshot(wait_for_registry=False, monitoring=False)
             stale = self.service.monitoring_stale()
@@ -244,6 +266,22 @@ class ConsoleApp(App):
         if stale and not self._monitoring:
             self._monitoring = True
             self._monitor_worker()
+
+    def _first_look(self) -> None:
+        """The first frame shows what is cheap at once (the models, their serving states and numbers over what
+        the store already holds, read from the last 24 h only); the refresh, its checks and the full list follow."""
+        self._looked = True
+        helper, self._first_look_helper = self._first_look_helper, None
+        try:
+            snap = helper.result() if helper is not None else None
+            if snap is None:
+                snap = self.service.snapshot(refresh=False, quick=True, wait_for_registry=False, monitoring=False)
+        except Exception:  # noqa: BLE001 - the full snapshot follows and reports any failure
+            return
+        if snap.rows:  # an empty store shows nothing yet, rather than an empty table before the read
+            self.post_message(SnapshotReady(snap, rearm=False, first=True))
+            # importing the store's libraries next would hold the GIL while the UI draws the look: wait for it
+            self._painted.wait(timeout=1.0)
 
     @work(thread=True, exclusive=True, group="monitor", exit_on_error=False)
     def _monitor_worker(self) -> None:
@@ -272,13 +310,17 @@ class ConsoleApp(App):
         if message.findings is not None:
             self.incidents = [f for f in message.findings if f.firing]
             self._have_findings = True
-        version = (tuple(sorted((k, str(v)) for k, v in (snap.counts or {}).items())), self.service.at)
+        version = (tuple(sorted((k, str(v)) for k, v in (snap.counts or {}).items())), self.at)  # (not `service`:
+        # building it here would import the store on the event loop)
         if version != self.data_version:
             self.data_version = version
             self.results.clear()  # computed on older data
         if message.rearm:  # the poll's read has ended (before the screens redraw: no stale progress line)
             self._read_ended()
         self.snapshot = snap
+        if message.first:
+            self.call_after_refresh(self._painted.set)
+        self.call_after_refresh(self._start_checks)
         if message.rearm:
             self._polling = False
             if self._again:
@@ -291,6 +333,7 @@ class ConsoleApp(App):
     def _on_failed(self, message: RefreshFailed) -> None:
         self.last_error = message.error
         self.notify(f"refresh failed: {message.error}", severity="error", timeout=4)
+        self._start_checks()
         if message.poll:
             self._read_ended()
             self._polling = False
@@ -564,6 +607,9 @@ class ConsoleApp(App):
         self.exit(code)
 
     def on_unmount(self) -> None:
+        helper, self._first_look_helper = self._first_look_helper, None
+        if helper is not None:  # left before the first poll collected it
+            helper.close()
         self.stop_live_writer(wait=self.exit_watchdog is None)
         if self.exit_watchdog is not None:  # a real run: do not wait on a thread worker mid-query
             self.exit_watchdog(self.return_code or 0)

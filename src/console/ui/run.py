@@ -151,10 +151,13 @@ def fast_quit_driver(base: type) -> type:
 
 def run(cfg: Config, live_writer: Path | None = None) -> int:
     ssh_defaults()
+    from console.ui.first_look import FirstLook
+
+    look = FirstLook.start(cfg)  # forked first: no thread yet, and the store's imports run beside Textual's
     from console.ui.app import ConsoleApp
 
     leaving = Exit()
-    app = ConsoleApp(cfg, live_writer=live_writer)
+    app = ConsoleApp(cfg, live_writer=live_writer, first_look=look)
     app.driver_class = fast_quit_driver(app.driver_class)
     leaving.app = app
     app.exit_watchdog = leaving.begin

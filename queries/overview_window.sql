@@ -1,0 +1,24 @@
+-- The Overview's numbers per model and environment, in one query that reads only the rows of the last 24 hours
+-- (the time filters reach the Parquet scan, so its cost follows the window, not the history): requests over
+-- 24 h and today's logged cost; over the last hour traffic, p95 latency and errors; requests per minute over
+-- the last 5. The hour is a scan of its own, so the error and latency columns are read for its rows only.
+WITH day AS (
+    SELECT model, environment, count(*) AS requests_24h,
+           sum(cost_usd) FILTER (WHERE ts >= date_trunc('day', $now)) AS cost_today_usd
+    FROM predictions
+    WHERE ts > $now - INTERVAL 24 HOUR AND ts <= $now
+    GROUP BY model, environment
+), hour AS (
+    SELECT model, environment,
+           count(*) FILTER (WHERE ts > $now - INTERVAL 5 MINUTE) / 5.0 AS rpm,
+           count(*) AS requests_1h,
+           quantile_cont(latency_ms, 0.95) AS p95_latency_ms,
+           avg(CASE WHEN is_error THEN 1.0 ELSE 0.0 END) AS error_rate,
+           max(ts) AS last_seen
+    FROM predictions
+    WHERE ts > $now - INTERVAL 1 HOUR AND ts <= $now
+    GROUP BY model, environment
+)
+SELECT day.model, day.environment, day.requests_24h, day.cost_today_usd,
+       hour.rpm, hour.requests_1h, hour.p95_latency_ms, hour.error_rate, hour.last_seen
+FROM day LEFT JOIN hour ON hour.model = day.model AND hour.environment = day.environment
