@@ -282,4 +282,8 @@ async def test_the_cost_screen_says_where_its_numbers_come_from(log, both):
             assert sorted(shown) == sorted(rolled["per_1k"]["requests"].to_list())
             await app.workers.wait_for_complete()
     finally:
+        import asyncio
+
+        # a screen's fetch still running in the loop's executor (not a Textual worker) ends before the store closes
+        await asyncio.get_running_loop().shutdown_default_executor()
         svc.close()

@@ -559,7 +559,8 @@ class Monitor:
 
     def findings(self, models: list[str] | None = None, at: datetime | None = None) -> list[Finding]:
         """Every incident over the history (firing, resolved with evidence, or insufficient data), with its
-        suspects; reads only, never acts (retraining is recommended, not triggered)."""
+        suspects; reads only, never acts (retraining is recommended, not triggered). A model with at least
+        `rollups_after` rows in the history is evaluated from the hourly rollups (`rollup_rules`)."""
         now = at or self.clock()
         out: list[Finding] = []
         self._recs: list = []
@@ -587,11 +588,13 @@ class Monitor:
         mc = self.model_config(model)
         since = self.history_start(now)
         rules = self.rules_for(model)
-        preds, narrow = self._rule_rows(model, since, now)
-        found: list[Finding] = []
         deployments = self.deployments(model, until=now)
         if deployments.height and "environment" in deployments.columns:  # the findings are production's
             deployments = deployments.filter(pl.col("environment").is_null() | (pl.col("environment") == "production"))
+        if self._rules_from_rollups(model, since, now):
+            return self._rollup_findings(model, mc, since, now, rules, deployments)
+        preds, narrow = self._rule_rows(model, since, now)
+        found: list[Finding] = []
         ctx = _Context(model, mc, preds, since, now, deployments, narrow)
         for rule in rules:
             if rule.metric == "stale_minutes":
@@ -604,6 +607,89 @@ class Monitor:
         if preds.height and (mc.segments or mc.sensitive):
             found += self._segment_findings(model, mc, ctx.joined(self), deployments, preds, now)
         return found
+
+    def _rules_from_rollups(self, model: str, since: datetime, now: datetime) -> bool:
+        """The rules read the hourly rollups (`rollup_rules`) past `rollups_after` (`[rollups] min_rows`) rows in
+        the history, unless the history is in memory already: the rule cost and quality follow."""
+        return self._use_rollups(model, since, now, "production", None)
+
+    def _rollup_findings(self, model: str, mc: ModelConfig, since: datetime, now: datetime, rules: list,
+                         deployments: pl.DataFrame) -> list[Finding]:
+        """The findings of `_model_findings` with every rule's evaluations from the hourly rollups plus the raw
+        open hour and window edges (`rollup_rules`); the onset and suspects from narrow raw reads of the
+        first breaching windows; segments from a narrow raw read of label-joined rows."""
+        from console import rollup_rules as rr
+
+        expected = self.expected(model)
+        labels = any((r.metric == "accuracy_drop" and "accuracy" in expected) or
+                     (r.metric == "mae_increase" and "mae" in expected) for r in rules)
+        src = rr.RollupRules(self, model, since, now, labels=labels,
+                             drift=any(r.metric in DRIFT_METRICS for r in rules))
+        llm = rollup_spec.PROMPT in self.attributes(model)
+        found: list[Finding] = []
+        drifts: dict[tuple, dict] = {}
+        for rule in rules:
+            if rule.metric == "stale_minutes":
+                ts = self.typed_rows(model, since, now, "production", columns=["ts"])
+                found += self._stale(_Context(model, mc, ts, since, now, deployments, True), rule)
+                continue
+            evals, extra = self._rollup_evaluate(src, rule, expected, drifts)
+            runs = ev.runs(evals, rule.op, min_count=2 if rule.metric in DRIFT_METRICS else 1)
+            if llm and runs:  # prompt changes as suspects: the history's prompt versions, narrow
+                ranges = [(since, now)]
+            else:
+                ranges = [(r.window_start - (r.onset - r.window_start), r.onset) for r in runs
+                          if rule.metric not in DRIFT_METRICS]
+            extra_cols = ["refused", rollup_spec.PROMPT] if llm else []
+            preds = src.onset_rows(ranges, extra_cols)
+            found += self._to_findings(_Context(model, mc, preds, since, now, deployments, True), rule, evals, extra)
+        if mc.segments or mc.sensitive:
+            cols = ["ts", "model", "version", "request_id", "prediction", "prediction_num", "score",
+                    *dict.fromkeys([*mc.segments, *mc.sensitive])]
+            preds = self.typed_rows(model, since, now, "production", columns=cols)
+            if preds.height:
+                found += self._segment_findings(model, mc, self.joined(model, preds, since, now), deployments,
+                                                preds, now)
+        return found
+
+    def _rollup_evaluate(self, src, rule: AlertRule, expected: dict, drifts: dict) -> tuple[list, dict]:
+        """`_evaluate` of one rule from the rollups (`rollup_rules.RollupRules`)."""
+        span, metric = parse_window(rule.window), rule.metric
+        if metric in ("p95_ms", "error_rate", "burn_rate"):
+            return src.rate(metric, span, rule.op, rule.threshold, MIN_BUCKET_ROWS), {}
+        if metric == "refusal_rate":  # no rollup column holds refusals: their column alone, raw
+            if "refused" not in self.attributes(src.model):
+                return [], {"note": "no refused column in the log"}
+            rows = self.typed_rows(src.model, src.since, src.now, "production", columns=["ts", "refused"])
+            spans = ev.windows(rows["ts"], src.now, span, MIN_BUCKET_ROWS, src.since)
+            return ev.rate_evaluations(rows, spans, pl.col("refused").cast(pl.Float64).mean(), rule.op,
+                                       rule.threshold, MIN_BUCKET_ROWS, True), {}
+        if metric in ("accuracy_drop", "mae_increase"):
+            key = "accuracy" if metric == "accuracy_drop" else "mae"
+            if expected.get(key) is None:
+                return [], {"note": f"no expected {key}: log it on the registry run or add label and prediction "
+                                    "columns to the reference"}
+            return src.accuracy(metric, span, expected[key], rule.threshold, MIN_LABELS), {"expected": expected[key]}
+        if metric in DRIFT_METRICS:
+            if self.reference(src.model) is None:
+                return [], {"note": "no reference data"}
+            span = max(span, parse_window(DRIFT_MIN_SPAN))
+            step = max(span / 2, DRIFT_STEP)
+            windows = src.windows(span, MIN_DRIFT_ROWS, step=step)
+            key = tuple((w.lo, w.hi) for w in windows)
+            if key not in drifts:  # every drift rule of a model reads the same windows: scored once
+                drifts[key] = src.drift_scores([w for w in windows if w.rows >= MIN_DRIFT_ROWS])
+            spans = [(w.lo, w.hi, w.rows) for w in windows]
+            evals, extra = self._drift_evals(rule, spans, drifts[key])
+            hours = [e for e in (w.hi for w in windows[-3:-1])]  # the step between the hour-aligned ends
+            extra["step"] = hours[1] - hours[0] if len(hours) == 2 else span
+            return evals, extra
+        if metric == "cost_spike":
+            return src.cost_spike(rule.op, rule.threshold, MIN_COST_ROWS)
+        if metric == "cost_budget_share":
+            return src.budget(rule.op, rule.threshold, MIN_COST_ROWS, DRIFT_STEP), {
+                "note": "no budget or no spend this month"}
+        return [], {"note": f"metric {metric} is not evaluated"}
 
     def _rule_rows(self, model: str, since: datetime, now: datetime) -> tuple[pl.DataFrame, bool]:
         """The history the rules read, and whether it lacks the features only drift looks at (then the drift
@@ -678,6 +764,14 @@ class Monitor:
         span = max(span, parse_window(DRIFT_MIN_SPAN))
         spans = ev.windows(ctx.preds["ts"], ctx.now, span, MIN_DRIFT_ROWS, ctx.since, step=max(span / 2, DRIFT_STEP))
         scored = ctx.window_drifts(self, ref, [(lo, hi) for lo, hi, n in spans if n >= MIN_DRIFT_ROWS])
+        evals, extra = self._drift_evals(rule, spans, scored)
+        extra["step"] = spans[-1][1] - spans[-2][1] if len(spans) > 1 else span
+        return evals, extra
+
+    @staticmethod
+    def _drift_evals(rule: AlertRule, spans: list, scored: dict) -> tuple[list, dict]:
+        """A drift rule's evaluations from each window's dataset drift (`scored`, keyed by (start, end)),
+        whether the exact fold or the rollups scored it."""
         evals, reports = [], {}
         for lo, hi, n in spans:
             if n < MIN_DRIFT_ROWS:
@@ -696,8 +790,7 @@ class Monitor:
                 value, breach = ds.share, al.breaches(rule.op, ds.share, rule.threshold)
             evals.append(ev.Evaluation(lo, hi, n, value, breach,
                                        note=f"{ds.n_drifted}/{ds.n_evaluated} features drifted on {n} rows"))
-        step = spans[-1][1] - spans[-2][1] if len(spans) > 1 else span
-        return evals, {"drift": reports, "step": step}
+        return evals, {"drift": reports}
 
     def _cost_spike(self, ctx: "_Context", rule: AlertRule) -> tuple[list, dict]:
         """Cost per request since the last change (version or prompt) against the one before it."""

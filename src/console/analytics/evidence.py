@@ -210,21 +210,25 @@ def rate_evaluations(preds: pl.DataFrame, spans: list[tuple[datetime, datetime, 
     preds = Sorted(preds)
     for lo, hi, _ in spans:
         part = slice_window(preds, lo, hi)
-        n = part.height
-        if n < min_rows:
-            out.append(Evaluation(lo, hi, n, None, None, note=f"{n} rows, needs {min_rows}"))
-            continue
-        value = part.select(expr).item()
-        value = None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
-        low = high = None
-        breach = None if value is None else OPS[op](value, threshold)
-        if proportion and value is not None:
-            low, high = wilson(round(value * n), n)
-            # a proportion breaches when its whole interval is past the threshold; inside it, it is not known yet
-            past = OPS[op](low, threshold) if op.startswith(">") else OPS[op](high, threshold)
-            breach = True if past else (False if not breach else None)
-        out.append(Evaluation(lo, hi, n, value, breach, low, high))
+        value = part.select(expr).item() if part.height >= min_rows else None
+        out.append(rate_evaluation(lo, hi, part.height, value, op, threshold, min_rows, proportion))
     return out
+
+
+def rate_evaluation(lo: datetime, hi: datetime, n: int, value: float | None, op: str, threshold: float,
+                    min_rows: int, proportion: bool = False) -> Evaluation:
+    """One window's verdict on a rate or level of `n` rows (the raw path and the rollups' share it)."""
+    if n < min_rows:
+        return Evaluation(lo, hi, n, None, None, note=f"{n} rows, needs {min_rows}")
+    value = None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+    low = high = None
+    breach = None if value is None else OPS[op](value, threshold)
+    if proportion and value is not None:
+        low, high = wilson(round(value * n), n)
+        # a proportion breaches when its whole interval is past the threshold; inside it, it is not known yet
+        past = OPS[op](low, threshold) if op.startswith(">") else OPS[op](high, threshold)
+        breach = True if past else (False if not breach else None)
+    return Evaluation(lo, hi, n, value, breach, low, high)
 
 
 def correct() -> pl.Expr:
@@ -237,59 +241,69 @@ def correct() -> pl.Expr:
 
 def accuracy_evaluations(labelled: pl.DataFrame, spans: list[tuple[datetime, datetime, int]], expected: float,
                          threshold: float, min_labels: int, alpha: float = ALPHA) -> list[Evaluation]:
-    """value = expected accuracy - window accuracy; a breach needs the drop past `threshold` and the
-    accuracy significantly below the expected level (one-sided score test at `alpha`); recovery needs
-    the drop within the threshold on enough labels."""
+    """value = expected accuracy - window accuracy (`accuracy_evaluation`) per window."""
     right = correct()
     out = []
     labelled = Sorted(labelled)
     for lo, hi, _ in spans:
         part = slice_window(labelled, lo, hi)
-        n = part.height
-        if n < min_labels:
-            out.append(Evaluation(lo, hi, n, None, None, note=f"{n} labels, needs {min_labels}"))
-            continue
-        k = int(part.select(right.sum()).item() or 0)
-        acc = k / n
-        low, high = wilson(k, n)
-        drop = expected - acc
-        p = p_below(k, n, expected)
-        if drop > threshold and p is not None and p < alpha:
-            breach = True
-        elif drop <= threshold:
-            breach = False
-        else:
-            breach = None  # past the threshold on too few labels to be sure
-        out.append(Evaluation(lo, hi, n, drop, breach, expected - high, expected - low,
-                              note=f"accuracy {acc:.3f} [{low:.3f}, {high:.3f}] on {n} labels vs expected {expected:.3f}"))
+        k = int(part.select(right.sum()).item() or 0) if part.height >= min_labels else 0
+        out.append(accuracy_evaluation(lo, hi, part.height, k, expected, threshold, min_labels, alpha))
     return out
+
+
+def accuracy_evaluation(lo: datetime, hi: datetime, n: int, k: int, expected: float, threshold: float,
+                        min_labels: int, alpha: float = ALPHA) -> Evaluation:
+    """`k` right of `n` labels: a breach needs the drop past `threshold` and the accuracy significantly below
+    the expected level (one-sided score test at `alpha`); recovery needs the drop within the threshold on
+    enough labels."""
+    if n < min_labels:
+        return Evaluation(lo, hi, n, None, None, note=f"{n} labels, needs {min_labels}")
+    acc = k / n
+    low, high = wilson(k, n)
+    drop = expected - acc
+    p = p_below(k, n, expected)
+    if drop > threshold and p is not None and p < alpha:
+        breach = True
+    elif drop <= threshold:
+        breach = False
+    else:
+        breach = None  # past the threshold on too few labels to be sure
+    return Evaluation(lo, hi, n, drop, breach, expected - high, expected - low,
+                      note=f"accuracy {acc:.3f} [{low:.3f}, {high:.3f}] on {n} labels vs expected {expected:.3f}")
 
 
 def mae_evaluations(labelled: pl.DataFrame, spans: list[tuple[datetime, datetime, int]], expected: float,
                     threshold: float, min_labels: int, alpha: float = ALPHA) -> list[Evaluation]:
-    """value = window MAE - expected MAE; a breach needs it past `threshold` and significant at `alpha`."""
+    """value = window MAE - expected MAE (`mae_evaluation`) per window."""
     err = (pl.col("prediction_num").cast(pl.Float64) - pl.col("label_num").cast(pl.Float64)).abs()
     out = []
     labelled = Sorted(labelled)
     for lo, hi, _ in spans:
         part = slice_window(labelled, lo, hi).select(err.alias("e")).drop_nulls().filter(pl.col("e").is_finite())
         n = part.height
-        if n < min_labels:
-            out.append(Evaluation(lo, hi, n, None, None, note=f"{n} labels, needs {min_labels}"))
-            continue
-        mean, std = float(part["e"].mean()), float(part["e"].std() or 0.0)
-        half = Z_95 * std / math.sqrt(n)
-        diff = mean - expected
-        p = p_mean_above(mean, std, n, expected + 0.0)
-        if diff > threshold and p is not None and p < alpha:
-            breach = True
-        elif diff <= threshold:
-            breach = False
-        else:
-            breach = None
-        out.append(Evaluation(lo, hi, n, diff, breach, diff - half, diff + half,
-                              note=f"MAE {mean:.3g} ± {half:.2g} on {n} labels vs expected {expected:.3g}"))
+        mean, std = (float(part["e"].mean()), float(part["e"].std() or 0.0)) if n >= min_labels else (0.0, 0.0)
+        out.append(mae_evaluation(lo, hi, n, mean, std, expected, threshold, min_labels, alpha))
     return out
+
+
+def mae_evaluation(lo: datetime, hi: datetime, n: int, mean: float, std: float, expected: float,
+                   threshold: float, min_labels: int, alpha: float = ALPHA) -> Evaluation:
+    """`n` finite absolute errors of mean `mean` and standard deviation `std` (ddof=1): a breach needs the
+    MAE's excess past `threshold` and significant at `alpha`."""
+    if n < min_labels:
+        return Evaluation(lo, hi, n, None, None, note=f"{n} labels, needs {min_labels}")
+    half = Z_95 * std / math.sqrt(n)
+    diff = mean - expected
+    p = p_mean_above(mean, std, n, expected + 0.0)
+    if diff > threshold and p is not None and p < alpha:
+        breach = True
+    elif diff <= threshold:
+        breach = False
+    else:
+        breach = None
+    return Evaluation(lo, hi, n, diff, breach, diff - half, diff + half,
+                      note=f"MAE {mean:.3g} ± {half:.2g} on {n} labels vs expected {expected:.3g}")
 
 
 def staleness(last_ts: datetime | None, ts: pl.Series, end: datetime, limit: timedelta | None = None,

@@ -1,0 +1,536 @@
+"""The rules over a long history from the hourly rollups: `check`, the incident list and the Overview's
+incidents past `Monitor.rollups_after` rows, without reading the history's raw rows.
+
+The same `analytics.evidence.Evaluation` lists the raw path makes go to the same `Monitor._to_findings`,
+so findings, onsets, suspects and the JSON are one definition; only where the numbers come from differs.
+
+Windows are aligned to hours: a rule's window is rounded up to whole hours and its step to whole hours, and
+every window but the latest ends on an hour, so it is a sum (or a merge) of whole rollup hours. The
+latest window ends at `now`, as on the raw path: the hours it holds whole come from rollups, the open hour
+and the hour its start cuts from raw rows; so is the history's first, partial hour. A window short of its
+evidence grows back by whole hours (the raw path grows it by rows).
+
+What each rule reads:
+- error_rate: error and row counts (exact). p95_ms: the hours' latency sketches as one distribution
+  (`sketches.Dist.union`), linearly interpolated as Polars' quantile; burn_rate: the share slower than the
+  SLO from the same distribution. Either, when the threshold lies within the sketch's rank error of the
+  value, is computed again exactly from that one window's raw latencies (a verdict never rests on noise).
+- refusal_rate: no rollup column holds refusals; a narrow raw read of `ts` and `refused`.
+- drift_share / feature_drift: each window's hours merged (`RollupDrift`'s `Current` and `_score`, the
+  Drift screen's scoring); a feature whose sketch verdict is borderline, or whose test needs raw values,
+  is scored exactly on a projected raw read of that feature in that window.
+- accuracy_drop / mae_increase: labelled, correct, error-sum and squared-error-sum counts (exact), after the
+  hours whose labelled count changed are rebuilt (`catch_up(labels=True)`, as `rollup_quality`).
+- cost_budget_share: hourly spend (`rollup_cost.parts`, exact) with the open hour and the hour the pace
+  window cuts raw; evaluations every `DRIFT_STEP` back from the open hour's start.
+- cost_spike: serving traffic's cost and requests per hour and version (or prompt version); a change is
+  located to its hour, so an hour holding two versions is ordered previous-first.
+- stale_minutes: the newest row (`last_seen`) and the history's `ts` column alone (the usual gap).
+- segments: a narrow raw read of the history's label-joined rows (segment columns, prediction, label): the
+  rollups' segment rows lack the error terms the Welch test needs.
+- The onset's change point and suspects read raw rows of the first breaching window and the one before it
+  (and a day before for prompt changes), narrow: never the history.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+import polars as pl
+
+from console import rollup_spec
+from console import store_rollups as ro
+from console.analytics import alerts as al
+from console.analytics import cost as co
+from console.analytics import drift as dr
+from console.analytics import evidence as ev
+from console.analytics import health as he
+from console.analytics import quality as qu
+from console.analytics import sketches as sk
+from console.analytics.windows import parse_window
+from console.rollup_drift import US, Current, floor_hour
+
+HOUR = ro.HOUR
+ENV = "production"  # the findings are production's
+RATE_METRICS = ("p95_ms", "error_rate", "burn_rate")
+WANTED = ["segment", "environment", "version", "variant", "rows", "errors", "latency_kll", "labelled",
+          "cls_correct", "reg_n", "reg_abs_sum", "reg_sq_sum"]
+ONSET_COLUMNS = ["ts", "model", "request_id", "prediction", "prediction_num", "latency_ms", "is_error"]
+
+
+def ceil_hour(t: datetime) -> datetime:
+    f = floor_hour(t)
+    return f if f == t else f + HOUR
+
+
+def _hours_of(d: timedelta) -> timedelta:
+    """`d` rounded up to whole hours, at least one."""
+    return max(HOUR, HOUR * math.ceil(d / HOUR))
+
+
+@dataclass(eq=False)
+class Part:
+    """Rows in (a, b]: one rollup hour [h, h+1h) is (h - 1 us, h + 1h - 1 us]; raw pieces are as read."""
+
+    a: datetime
+    b: datetime
+    rows: int = 0
+    errors: int = 0
+    latency: sk.Dist | None = None
+    labelled: int = 0
+    correct: int = 0
+    reg_n: int = 0
+    reg_abs: float = 0.0
+    reg_sq: float = 0.0
+    raw: bool = False
+    cur: Current | None = field(default=None, repr=False)  # drift summary, filled on demand
+
+
+@dataclass
+class Window:
+    lo: datetime  # the evaluation's (start, end], as shown
+    hi: datetime
+    parts: list[Part]
+
+    @property
+    def rows(self) -> int:
+        return sum(p.rows for p in self.parts)
+
+    @property
+    def labelled(self) -> int:
+        return sum(p.labelled for p in self.parts)
+
+
+class RollupRules:
+    """One model's history (since, now] as hour parts from rollups and raw pieces at its ends."""
+
+    def __init__(self, mon, model: str, since: datetime, now: datetime, labels: bool = False,
+                 drift: bool = False):
+        self.mon, self.model, self.since, self.now = mon, model, since, now
+        ref = mon.reference(model) if drift else None
+        self.features = list(ref.columns) if ref is not None else []  # raw pieces are sketched for drift too
+        self.mc = mon.model_config(model)
+        self.drift = mon.sketch_drift
+        self.h0, self.h1 = ceil_hour(since), floor_hour(now)
+        self.labels = labels
+        self._table: pl.DataFrame | None = None
+        self._hours: dict[datetime, Part] = {}
+        self._raw: dict[tuple, Part] = {}
+        if self.h1 > self.h0:
+            self.drift.catch_up(model, self.h0, self.h1, labels=labels)
+            table = ro.read_table(self.drift.path, model, self.h0, self.h1, columns=WANTED)
+            if table is not None and table.num_rows:
+                df = pl.from_arrow(table).filter(pl.col("segment").is_null() & (pl.col("environment") == ENV))
+                for c in ("cls_correct", "reg_n", "reg_abs_sum", "reg_sq_sum", "labelled"):
+                    if c not in df.columns:
+                        df = df.with_columns(pl.lit(0).alias(c))
+                self._add_hours(df)
+        for h in _each_hour(self.h0, self.h1):
+            self._hours.setdefault(h, Part(h - US, h + HOUR - US))
+
+    def _add_hours(self, df: pl.DataFrame) -> None:
+        sums = df.group_by("hour").agg(pl.col("rows").sum(), pl.col("errors").sum(), pl.col("labelled").sum(),
+                                       pl.col("cls_correct").sum(), pl.col("reg_n").sum(),
+                                       pl.col("reg_abs_sum").sum(), pl.col("reg_sq_sum").sum(),
+                                       pl.col("latency_kll").alias("kll"))
+        for r in sums.iter_rows(named=True):
+            h = r["hour"]
+            dists = [sk.Dist.of(b) for b in r["kll"] if b is not None]
+            self._hours[h] = Part(h - US, h + HOUR - US, int(r["rows"]), int(r["errors"]),
+                                  sk.Dist.union(dists) if dists else None, int(r["labelled"] or 0),
+                                  int(r["cls_correct"] or 0), int(r["reg_n"] or 0), float(r["reg_abs_sum"] or 0.0),
+                                  float(r["reg_sq_sum"] or 0.0))
+
+    # ------------------------------------------------------------------ raw pieces
+
+    def raw(self, a: datetime, b: datetime) -> Part:
+        """Rows in (a, b] read raw in one narrow read of what every rule needs of them (kept: the windows
+        share the open hour and the history's edge)."""
+        key = (a, b)
+        if key in self._raw:
+            return self._raw[key]
+        p = Part(a, b, raw=True)
+        if b > a:
+            cols = ["ts", "is_error", "latency_ms", *(["request_id", "prediction", "prediction_num"] if self.labels
+                                                     else []), *self.features]
+            rows = self.mon.typed_rows(self.model, a, b, ENV, columns=list(dict.fromkeys(cols)))
+            p.rows = rows.height
+            if rows.height:
+                p.errors = int(rows.get_column("is_error").cast(pl.Int64).fill_null(0).sum())
+                p.latency = sk.Dist.of(rows.get_column("latency_ms"))
+                if self.labels:
+                    self._raw_labels(p, rows)
+                if self.features:
+                    spec = self.drift.spec(self.model)
+                    p.cur = Current()
+                    p.cur.add_rows(ro.typed(rows.select(["ts", *self.features]), spec),
+                                   [f for f in self.features if f in spec.numeric],
+                                   [f for f in self.features if f in spec.categorical])
+        self._raw[key] = p
+        return p
+
+    def _raw_labels(self, p: Part, rows: pl.DataFrame) -> None:
+        task = "classification" if self.mc.task == "llm" else self.mc.task
+        joined = self.mon.joined(self.model, rows, p.a, self.now)  # labels logged up to now count
+        c = joined.select(qu.count_aggs(task, self.mc.positive_label)).row(0, named=True)
+        p.labelled = int(c.get("n_labelled") or 0)
+        p.correct = int(c.get("cls_correct") or 0)
+        p.reg_n, p.reg_abs, p.reg_sq = int(c.get("reg_n") or 0), float(c.get("reg_abs_sum") or 0.0), \
+            float(c.get("reg_sq_sum") or 0.0)
+
+    # ------------------------------------------------------------------ windows
+
+    def windows(self, span: timedelta, min_rows: int, step: timedelta | None = None, by=lambda w: w.rows,
+                limit: int = 168) -> list[Window]:
+        """Windows ending at now and at whole hours back from the open hour's start, every `step` (as
+        `evidence.windows` steps, rounded up to hours), each over `span` rounded up to hours and grown back
+        by whole hours until `by` of it reaches `min_rows`. Oldest first."""
+        step = step or span / 4
+        step = _hours_of(max(step, (self.now - self.since) / limit))
+        span_h = _hours_of(span)
+        out = [self._latest(span, min_rows, by)]
+        hi = ceil_hour(self.now - step)
+        while hi > self.since + min(span, step):
+            out.append(self._grow(Window(max(hi - span_h, self.since), hi, self._between(hi - span_h, hi)),
+                                  min_rows, by))
+            hi -= step
+        return out[::-1]
+
+    def _between(self, lo: datetime, hi: datetime) -> list[Part]:
+        """Parts of the hours [lo, hi) (both on hours), the history's raw first piece when lo reaches it."""
+        parts = [self._hours[h] for h in _each_hour(max(lo, self.h0), min(hi, self.h1)) if h in self._hours]
+        if lo <= self.since < self.h0 and hi > self.since:
+            parts.insert(0, self.raw(self.since, self.h0 - US))
+        return parts
+
+    def _latest(self, span: timedelta, min_rows: int, by) -> Window:
+        """(now - span, now]: its whole hours from rollups, the hour its start cuts and the open hour raw."""
+        lo = max(self.now - span, self.since)
+        tail = [self.raw(self.h1 - US, self.now)] if self.h1 < self.now else []
+        if lo >= self.h1:  # the window lies inside the open hour
+            w = Window(lo, self.now, [self.raw(lo, self.now)])
+            whole = Window(self.h1, self.now, tail)
+        else:
+            cut = ceil_hour(lo)
+            edge = [self.raw(lo, cut - US)] if lo < cut else []
+            w = Window(lo, self.now, edge + self._between(cut, self.h1) + tail)
+            start = floor_hour(lo)
+            whole = Window(max(start, self.since), self.now, self._between(start, self.h1) + tail)
+        if by(w) < min_rows and lo > self.since:  # grown back by whole hours, the cut one first
+            w = self._grow(whole, min_rows, by)
+        return w
+
+    def _grow(self, w: Window, min_rows: int, by) -> Window:
+        lo = w.lo
+        while by(w) < min_rows and lo > self.since:
+            earlier = self._between(max(lo - HOUR, self.since), lo)
+            lo = max(lo - HOUR, self.since)
+            w.parts[:0] = [p for p in earlier if all(p is not q for q in w.parts)]
+        w.lo = lo
+        return w
+
+    def raw_window(self, w: Window, columns: list[str]) -> pl.DataFrame:
+        """The window's raw rows (an exact re-check), projected."""
+        a = min(p.a for p in w.parts) if w.parts else w.lo
+        b = max(p.b for p in w.parts) if w.parts else w.hi
+        return self.mon.typed_rows(self.model, a, b, ENV, columns=columns)
+
+    # ------------------------------------------------------------------ rules
+
+    def rate(self, metric: str, span: timedelta, op: str, threshold: float, min_rows: int) -> list[ev.Evaluation]:
+        slo = self.mc.slo
+        out = []
+        for w in self.windows(span, min_rows):
+            n = w.rows
+            if n < min_rows:
+                out.append(ev.rate_evaluation(w.lo, w.hi, n, None, op, threshold, min_rows))
+                continue
+            if metric == "error_rate":
+                errors = sum(p.errors for p in w.parts)
+                out.append(ev.rate_evaluation(w.lo, w.hi, n, errors / n, op, threshold, min_rows, True))
+                continue
+            lat = sk.Dist.union([p.latency for p in w.parts if p.latency is not None])
+            value, low, high = _level(metric, lat, sum(p.errors for p in w.parts) / n, slo)
+            if value is not None and low is not None and (low != high) and min(low, high) <= threshold <= max(low, high):
+                value = self._exact_rate(metric, w)  # within the sketch's error of the threshold: count it
+            e = ev.rate_evaluation(w.lo, w.hi, n, value, op, threshold, min_rows)
+            if low is not None and low != high and value is not None:
+                e = ev.Evaluation(e.start, e.end, e.n, e.value, e.breach, note=f"{value:.4g} on {n} rows "
+                                  f"(hourly sketches, within [{low:.4g}, {high:.4g}])")
+            out.append(e)
+        return out
+
+    def _exact_rate(self, metric: str, w: Window) -> float | None:
+        from console.monitoring import _burn_expr
+
+        rows = self.raw_window(w, ["ts", "is_error", "latency_ms"])
+        if not rows.height:
+            return None
+        lat = pl.col("latency_ms").cast(pl.Float64).fill_nan(None)
+        expr = lat.quantile(0.95, interpolation="linear") if metric == "p95_ms" else _burn_expr(self.mc.slo)
+        v = rows.select(expr).item()
+        return None if v is None else float(v)
+
+    def accuracy(self, metric: str, span: timedelta, expected: float, threshold: float,
+                 min_labels: int) -> list[ev.Evaluation]:
+        out = []
+        for w in self.windows(span, min_labels, by=lambda w: w.labelled):
+            if metric == "accuracy_drop":
+                n, k = w.labelled, sum(p.correct for p in w.parts)
+                out.append(ev.accuracy_evaluation(w.lo, w.hi, n, k, expected, threshold, min_labels))
+            else:
+                n = sum(p.reg_n for p in w.parts)
+                s, q = sum(p.reg_abs for p in w.parts), sum(p.reg_sq for p in w.parts)
+                mean = s / n if n else 0.0
+                std = math.sqrt(max(q - n * mean * mean, 0.0) / (n - 1)) if n > 1 else 0.0
+                out.append(ev.mae_evaluation(w.lo, w.hi, n, mean, std, expected, threshold, min_labels))
+        return out
+
+    def drift_windows(self, span: timedelta, step: timedelta, min_rows: int) -> list[Window]:
+        return self.windows(span, min_rows, step=step)
+
+    def drift_scores(self, windows: list[Window]) -> dict[datetime, dr.DatasetDrift]:
+        """Each window's dataset drift from its hours' sketches; borderline features (and tests the sketches
+        cannot run) scored exactly on that window's raw rows of those features."""
+        mon = self.mon
+        ref = mon.reference(self.model)
+        refsk = self.drift.reference(self.model)
+        spec = self.drift.spec(self.model)
+        feats = list(ref.columns)
+        numeric = [f for f in feats if f in spec.numeric]
+        categorical = [f for f in feats if f in spec.categorical]
+        hours = sorted({p.a + US for w in windows for p in w.parts if not p.raw})
+        wanted = ["segment", "environment", "rows", *[f"{k}__{f}" for f in numeric for k in ("num", "sum")],
+                  *[f"cat__{f}" for f in categorical]]
+        table = ro.read_table(self.drift.path, self.model, hours[0], hours[-1] + HOUR, columns=wanted) \
+            if hours else None
+        df = pl.DataFrame()
+        if table is not None and table.num_rows:
+            df = pl.from_arrow(table).filter(pl.col("segment").is_null() & (pl.col("environment") == ENV))
+        # Hours in the same windows form one block, merged once (windows overlap: a 24 h window every 12 h).
+        member = {h: tuple(i for i, w in enumerate(windows) if any(not p.raw and p.a + US == h for p in w.parts))
+                  for h in hours}
+        blocks: dict[tuple, list[datetime]] = {}
+        for h in hours:
+            blocks.setdefault(member[h], []).append(h)
+        merged = {key: _block(df.filter(pl.col("hour").is_in(hs)) if df.height else df, numeric, categorical)
+                  for key, hs in blocks.items()}
+        out = {}
+        for i, w in enumerate(windows):
+            cur = Current()
+            for key, block in merged.items():
+                if i in key:
+                    _absorb(cur, block)
+            for p in w.parts:
+                if p.raw and p.cur is not None:
+                    _absorb(cur, p.cur)
+            results = [self.drift._score(ref[f], refsk, cur, spec) for f in feats]
+            redo = [f for f, r in zip(feats, results) if r is None or r.status == dr.BORDERLINE]
+            if redo:
+                rows = rollup_spec.drift_ready(self.raw_window(w, ["ts", *redo]).select(redo))
+                done = {f: dr.column_drift(ref, rows, f) for f in redo}
+                results = [done.get(f, r) for f, r in zip(feats, results)]
+            out[(w.lo, w.hi)] = dr.summarize(tuple(results), mon.cfg.drift_share)
+        return out
+
+    def budget(self, op: str, threshold: float, min_rows: int, step: timedelta) -> list[ev.Evaluation]:
+        """The month-end forecast every `step` back from now (`Monitor._budget_evaluations`' definition),
+        from hourly spend; the open hour and the hour the latest pace window cuts are read raw."""
+        from console import rollup_cost
+
+        budget = self.mc.budget_usd_month
+        if not budget:
+            return []
+        month_start, _ = co.month_bounds(self.since)
+        start = min(month_start, self.since)
+        a, b = ceil_hour(start), self.h1
+        attrs = self.mon.attributes(self.model)
+        by_prompt = rollup_spec.PROMPT in attrs and rollup_spec.PROMPT in self.drift.spec(self.model).segments
+        skip = sorted({floor_hour(c) for c in (self.now - co.PACE,) if a <= floor_hour(c) < b})
+        parts = pl.DataFrame()
+        if b > a:
+            self.drift.catch_up(self.model, a, b)
+            wanted = ["segment", "segment_value", "environment", "version", "variant", "rows", "input_tokens",
+                      "output_tokens", *co.USAGE]
+            table = ro.read_table(self.drift.path, self.model, a, b, columns=wanted)
+            parts = rollup_cost.parts(table, self.model, ENV, self.mc.prices, by_prompt, skip)
+            parts = parts.with_columns(pl.col("ts") + HOUR - US)  # an hour counts once it is whole
+        columns = [c for c in co.COST_INPUTS if c in ("ts", "model", "version", "input_tokens", "output_tokens",
+                                                      "cost_usd") or c in attrs]
+        ranges = [(start, a - US), *((h - US, h + HOUR - US) for h in skip), (b - US, self.now)]
+        raw = pl.concat([self.mon.typed_rows(self.model, x, y, ENV, columns=columns) for x, y in ranges if y > x],
+                        how="diagonal_relaxed")
+        costed = co.with_cost(raw, self.mc.prices).with_columns(pl.lit(1, dtype=pl.Int64).alias("requests"))
+        both = pl.concat([costed.select("ts", co.COST, "requests"),
+                          *([parts.select("ts", co.COST, pl.col("requests").cast(pl.Int64))] if parts.height else [])],
+                         how="diagonal_relaxed").sort("ts")
+        evals, hi = [], self.now
+        while hi > self.since + co.PACE:
+            status = co.budget_status(both, hi, budget, pace=co.PACE)
+            n = int(both.filter((pl.col("ts") > hi - co.PACE) & (pl.col("ts") <= hi))["requests"].sum() or 0)
+            value = status.projected_share
+            if n < min_rows or value is None:
+                evals.append(ev.Evaluation(hi - co.PACE, hi, n, None, None, note=f"{n} requests, needs {min_rows}"))
+            else:
+                evals.append(ev.Evaluation(hi - co.PACE, hi, n, value, al.breaches(op, value, threshold),
+                                           note=f"projected ${status.projected_usd:,.0f} of ${budget:,.0f} "
+                                                f"(${status.spent_usd:,.0f} spent, then the last 24 h's pace)"))
+            hi = (self.h1 if hi == self.now and self.h1 < self.now else hi) - step
+        return evals[::-1]
+
+    def cost_spike(self, op: str, threshold: float, min_rows: int) -> tuple[list, dict]:
+        """Cost per request since the last change of the serving version (or prompt version) against the
+        one before it (`Monitor._cost_spike`'s definition), from hourly sums per key."""
+        attrs = self.mon.attributes(self.model)
+        spec = self.drift.spec(self.model)
+        by_prompt = rollup_spec.PROMPT in attrs and rollup_spec.PROMPT in spec.segments
+        wanted = ["segment", "segment_value", "environment", "version", "variant", "rows", "input_tokens",
+                  "output_tokens", *co.USAGE]
+        blocks = []
+        serving = pl.col("variant").is_in(["champion", "blue", "green"]) | pl.col("variant").is_null()
+        if self.h1 > self.h0:
+            table = ro.read_table(self.drift.path, self.model, self.h0, self.h1, columns=wanted)
+            if table is not None and table.num_rows:
+                df = pl.from_arrow(table).filter((pl.col("environment") == ENV) & serving)
+                for c in ro.ADDED:
+                    if c not in df.columns:
+                        df = df.with_columns(pl.lit(0, dtype=pl.Int64 if c == "cost_n" else pl.Float64).alias(c))
+                if by_prompt:
+                    rows = df.filter(pl.col("segment") == rollup_spec.PROMPT).with_columns(
+                        pl.col("segment_value").alias("_k"))
+                else:
+                    rows = df.filter(pl.col("segment").is_null()).with_columns(pl.col("version").alias("_k"))
+                priced = co.parts_cost(rows.rename({"rows": "requests"}).with_columns(pl.col("hour").alias("ts")),
+                                       self.mc.prices)
+                blocks.append(priced.group_by("hour", "_k").agg(pl.col("requests").sum().alias("n"),
+                                                                 pl.col(co.COST).sum().alias("cost"))
+                              .select(pl.col("hour").alias("start"), (pl.col("hour") + HOUR - US).alias("end"),
+                                      pl.col("_k").cast(pl.Utf8).fill_null(""), "n", "cost"))
+        columns = [c for c in co.COST_INPUTS if c in ("ts", "model", "version", "variant", "input_tokens",
+                                                      "output_tokens", "cost_usd") or c in attrs]
+        for a, b in ((self.since, self.h0 - US), (self.h1 - US, self.now)):
+            if b > a:
+                raw = co.with_cost(self.mon.typed_rows(self.model, a, b, ENV, columns=columns), self.mc.prices)
+                if raw.height:
+                    raw = raw.filter(serving) if "variant" in raw.columns else raw
+                    key = rollup_spec.PROMPT if by_prompt else "version"
+                    blocks.append(raw.select(pl.col("ts").alias("start"), pl.col("ts").alias("end"),
+                                             pl.col(key).cast(pl.Utf8).fill_null("").alias("_k"),
+                                             pl.lit(1, dtype=pl.Int64).alias("n"), pl.col(co.COST).alias("cost")))
+        key = rollup_spec.PROMPT if by_prompt else "version"
+        if not blocks:
+            return [], {"note": "no champion traffic"}
+        seq = _ordered(pl.concat([b.with_columns(pl.col("n").cast(pl.Int64), pl.col("cost").cast(pl.Float64))
+                                  for b in blocks], how="diagonal_relaxed"))
+        if not seq.height:
+            return [], {"note": "no champion traffic"}
+        changed = (seq["_k"] != seq["_k"].shift(1)).fill_null(False)
+        per = (seq.with_columns(changed.cum_sum().alias("_seg")).group_by("_seg", maintain_order=True)
+               .agg(pl.col("_k").first(), pl.col("start").min(), pl.col("end").max(), pl.col("n").sum(),
+                    pl.col("cost").sum()))
+        per = per.filter(pl.col("n") >= min_rows)
+        if per.height < 2:
+            return [], {"note": f"no change of {key} with {min_rows} requests on each side"}
+        rows = per.to_dicts()
+        evals = []
+        for before, after in zip(rows, rows[1:]):
+            if before["_k"] == after["_k"]:
+                continue
+            base, unit = before["cost"] / before["n"], after["cost"] / after["n"]
+            value = unit / base if base > 0 else None
+            breach = None if value is None else al.breaches(op, value, threshold)
+            evals.append(ev.Evaluation(before["end"], after["start"], after["n"], value, breach,
+                                       note=f"${unit * 1000:.3g}/1k requests on {key} {after['_k']} vs "
+                                            f"${base * 1000:.3g}/1k on {before['_k']}"))
+        return evals, {}
+
+    def onset_rows(self, ranges: list[tuple[datetime, datetime]], extra: list[str]) -> pl.DataFrame:
+        """Raw rows of a few ranges (the first breaching windows and the ones before), narrow."""
+        attrs = self.mon.attributes(self.model)
+        cols = [*ONSET_COLUMNS, *[c for c in extra if c in attrs]]
+        merged: list[list[datetime]] = []
+        for a, b in sorted(ranges):
+            if merged and a <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        frames = [self.mon.typed_rows(self.model, max(a, self.since), b, ENV, columns=cols)
+                  for a, b in merged if b > max(a, self.since)]
+        if not frames:  # no run: nothing reads them
+            return pl.DataFrame(schema={"ts": pl.Datetime("us"), "model": pl.Utf8})
+        return pl.concat(frames, how="diagonal_relaxed").sort("ts").with_columns(pl.col("ts").set_sorted())
+
+
+def _block(df: pl.DataFrame, numeric: list[str], categorical: list[str]) -> Current:
+    """The drift summary of some hours' rollup rows (what `Current.add_rollup` takes of a merge)."""
+    cur = Current()
+    if not df.height:
+        return cur
+    cur.rows = int(df["rows"].sum())
+    for f in numeric:
+        if f"num__{f}" in df.columns:
+            s = sk.merge(df[f"num__{f}"].to_list())
+            if s is not None:
+                cur.numeric[f] = s
+                cur.sums[f] = float(df[f"sum__{f}"].sum())
+    for f in categorical:
+        if f"cat__{f}" in df.columns:
+            cur.counts[f] = sk.merge_counts(df[f"cat__{f}"].to_list())
+    return cur
+
+
+def _absorb(cur: Current, other: Current) -> None:
+    """Adds a raw piece's summary to a window's (sketches merged, counts and sums added)."""
+    cur.rows += other.rows
+    for f, s in other.numeric.items():
+        cur.numeric[f] = sk.merge([cur.numeric.get(f), s])
+        cur.sums[f] = cur.sums.get(f, 0.0) + other.sums.get(f, 0.0)
+    for f, c in other.counts.items():
+        cur.counts[f] = sk.merge_counts([cur.counts.get(f), c])
+
+
+def _ordered(blocks: pl.DataFrame) -> pl.DataFrame:
+    """Blocks in time order; within one hour, the key that served before it first (an hour holding a change
+    is read as old version, then new)."""
+    blocks = blocks.sort("start", "_k")
+    out, last = [], None
+    for (start,), part in blocks.group_by(["start"], maintain_order=True):
+        if part.height > 1 and last is not None:
+            part = part.sort(pl.col("_k") != last, maintain_order=True)
+        out.append(part)
+        last = part["_k"][-1]
+    return pl.concat(out) if out else blocks
+
+
+def _level(metric: str, lat: sk.Dist, error_rate: float, slo) -> tuple[float | None, float | None, float | None]:
+    """(value, low, high) of p95_ms or burn_rate from a latency distribution of rank error `lat.eps`."""
+    if metric == "p95_ms":
+        if not lat.n:
+            return None, None, None
+        return (_linear(lat, 0.95), _linear(lat, max(0.0, 0.95 - lat.eps)), _linear(lat, min(1.0, 0.95 + lat.eps)))
+    err = error_rate / slo.error_rate if slo.error_rate > 0 else None
+    if not lat.n:
+        return err, err, err
+    slow = 1.0 - float(lat.cdf(np.array([slo.p95_ms]))[0])
+    burn = [None if s is None else s / he.LATENCY_BUDGET for s in (slow, max(0.0, slow - lat.eps), slow + lat.eps)]
+    return tuple(max(b, err) if err is not None else b for b in burn)
+
+
+def _linear(d: sk.Dist, q: float) -> float:
+    """The q-quantile with linear interpolation between ranks (Polars' and NumPy's default), on weights."""
+    n = d.total
+    pos = q * (n - 1)
+    lo, frac = int(math.floor(pos)), pos - math.floor(pos)
+    idx = np.searchsorted(d.cum, np.array([lo + 1, lo + 2]) - 1e-9, side="left")
+    idx = np.minimum(idx, d.values.size - 1)
+    a, b = d.values[idx[0]], d.values[idx[1]]
+    return float(a + (b - a) * frac)
+
+
+def _each_hour(a: datetime, b: datetime):
+    while a < b:
+        yield a
+        a += HOUR

@@ -1,0 +1,210 @@
+"""The rules from the hourly rollups (`rollup_rules`, past `Monitor.rollups_after` rows) against the raw path
+and against independent computations, on `rollup_fleet`'s two models over 200 hours with planted incidents:
+
+- fraud (classifier): latency x20 over the last 20 hours (SLO burn), `amount` drifted and a new `channel`
+  after half the hours (drift share), predictions flipped on 45% of rows over the last 50 hours (accuracy),
+  a monthly budget its spend exceeds;
+- eta (regressor): 40% errors for hours 100-110 (an SLO burn that resolved), version 1 -> 2 at hour 120 with
+  cost per request doubled (cost spike), larger errors over the last 40 hours (MAE).
+
+The same rules must fire with the same states on both paths, each onset within one evaluation step (the
+rollups' windows end on whole hours), and the latest window's values must be equal (counts) or within the
+sketch bound (p95, burn, drift), and equal to hand counts, NumPy and SciPy on the raw rows.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from scipy import stats
+
+from console.analytics import evidence as ev
+from console.analytics.windows import parse_window
+from console.config import parse_file
+from console.service import Service
+from rollup_fleet import START, fleet, write_hive
+
+HOURS = 200
+NOW = START + timedelta(hours=HOURS - 1, minutes=37)
+SLOW_FROM = NOW - timedelta(hours=20)
+ERRORS = (START + timedelta(hours=100), START + timedelta(hours=110))
+SWITCH = START + timedelta(hours=120)
+FLIP_FROM = NOW - timedelta(hours=50)
+MAE_FROM = NOW - timedelta(hours=40)
+BUDGET = 100.0
+
+
+@pytest.fixture(scope="module")
+def log(tmp_path_factory) -> tuple[Path, pl.DataFrame, pl.DataFrame]:
+    root = tmp_path_factory.mktemp("rollup-rules")
+    preds, labels = fleet(hours=HOURS, per_hour=150, seed=5)
+    rng = np.random.default_rng(2)
+    n = preds.height
+    fraud, eta = pl.col("model") == "fraud", pl.col("model") == "eta"
+    ts = pl.col("ts")
+    burst = eta & (ts > ERRORS[0]) & (ts <= ERRORS[1])
+    preds = preds.with_columns(
+        pl.when(burst).then(pl.Series(rng.random(n) < 0.4)).otherwise(pl.col("status") == "500").alias("is_error"),
+        pl.when(fraud & (ts > SLOW_FROM)).then(pl.col("latency_ms") * 20).otherwise(pl.col("latency_ms"))
+        .alias("latency_ms"),
+        pl.when(fraud & (ts > FLIP_FROM) & pl.Series(rng.random(n) < 0.45))
+        .then(pl.when(pl.col("prediction") == "1").then(pl.lit("0")).otherwise(pl.lit("1")))
+        .otherwise(pl.col("prediction")).alias("prediction"),
+        pl.when(eta).then(pl.when(ts > SWITCH).then(pl.lit("2")).otherwise(pl.lit("1")))
+        .otherwise(pl.col("version")).alias("version"),
+        pl.when(eta).then(pl.lit(None, dtype=pl.Utf8)).otherwise(pl.col("variant")).alias("variant"),
+        pl.when(eta & (ts > SWITCH)).then(pl.col("cost_usd") * 2).otherwise(pl.col("cost_usd")).alias("cost_usd"),
+        pl.when(eta & (ts > MAE_FROM)).then(pl.col("prediction_num") + 3).otherwise(pl.col("prediction_num"))
+        .alias("prediction_num"),
+    ).drop("status")
+    preds = preds.with_columns(pl.when(eta).then(pl.col("prediction_num").cast(pl.Utf8))
+                               .otherwise(pl.col("prediction")).alias("prediction"))
+    preds = preds.filter(ts <= NOW)
+    labels = labels.filter(pl.col("ts") <= NOW)
+    write_hive(preds, root)
+    labels.write_parquet(root / "labels.parquet")
+    feats = ["amount", "age", "speed", "country", "channel"]
+    for model in ("fraud", "eta"):  # the first 60 hours, with their labels: the expected accuracy and MAE
+        early = preds.filter((pl.col("model") == model) & (pl.col("ts") < START + timedelta(hours=60)))
+        ref = early.join(labels.select("request_id", "label"), on="request_id", how="inner")
+        ref.select(*feats, "label", "prediction").write_parquet(root / f"{model}.parquet")
+    feature_list = ", ".join(f'"{f}"' for f in feats)
+    (root / "console.toml").write_text(
+        '[store]\npath = "store"\n[thresholds]\ndrift_share = 0.3\n'
+        '[[logs]]\nkind = "predictions"\npath = "logs/**/*.parquet"\nformat = "parquet"\n'
+        '[[logs]]\nkind = "labels"\npath = "labels.parquet"\n'
+        f'[models.fraud]\nfeatures = [{feature_list}]\nreference = "fraud.parquet"\nbudget_usd_month = {BUDGET}\n'
+        f'[models.eta]\ntask = "regression"\nfeatures = [{feature_list}]\nreference = "eta.parquet"\n'
+        '[models.eta.prices]\ninput_per_1m = 1.0\n', encoding="utf-8")
+    return root, preds, labels
+
+
+def _service(root: Path, rollups: bool) -> Service:
+    svc = Service(parse_file(root / "console.toml"), clock=lambda: NOW)
+    svc.refresh()
+    svc.monitor.rollups_after = 1_000 if rollups else 10**12
+    return svc
+
+
+@pytest.fixture(scope="module")
+def both(log):
+    root, _, _ = log
+    raw_svc = _service(root, rollups=False)
+    try:
+        raw = raw_svc.monitor.findings(at=NOW)
+    finally:
+        raw_svc.close()
+    svc = _service(root, rollups=True)
+    try:
+        yield raw, svc.monitor.findings(at=NOW), svc.monitor
+    finally:
+        svc.close()
+
+
+def _step(f) -> timedelta:
+    span = parse_window(f.window)
+    if f.kind in ("drift_share", "feature_drift"):
+        return max(span / 2, timedelta(hours=3))
+    if f.kind == "cost_budget_share":
+        return timedelta(hours=3)
+    return max(span / 4, timedelta(hours=1))
+
+
+def test_the_same_rules_fire_with_the_same_states(both):
+    raw, rolled, mon = both
+    assert not [f for f in raw + rolled if f.kind == "error"], [f.detail for f in raw + rolled if f.kind == "error"]
+    key = lambda fs: sorted((f.model, f.rule, f.status) for f in fs)  # noqa: E731
+    assert key(rolled) == key(raw)
+    assert any(mon.sketch_drift.built) or mon.sketch_drift.path.is_dir()  # the rollups were read
+
+
+def test_onsets_within_one_step_and_planted_incidents_fire(both):
+    raw, rolled, _ = both
+    by = {}
+    for f in raw:
+        by.setdefault((f.model, f.rule, f.status), []).append(f)
+    for f in rolled:
+        twin = min(by[(f.model, f.rule, f.status)], key=lambda g: abs(g.onset - f.onset))
+        assert abs(twin.onset - f.onset) <= _step(f), (f.id, twin.onset, f.onset)
+        if f.detected and twin.detected:
+            assert abs(twin.detected - f.detected) <= _step(f) + timedelta(hours=1), f.id
+    firing = {(f.model, f.kind) for f in rolled if f.firing}
+    assert {("fraud", "burn_rate"), ("fraud", "drift_share"), ("fraud", "accuracy_drop"),
+            ("fraud", "cost_budget_share"), ("eta", "cost_spike"), ("eta", "mae_increase")} <= firing
+    burst = [f for f in rolled if f.model == "eta" and f.kind == "burn_rate" and not f.firing]
+    assert burst and any(ERRORS[0] - timedelta(hours=1) <= f.onset <= ERRORS[1] for f in burst)
+    spike = next(f for f in rolled if f.model == "eta" and f.kind == "cost_spike")
+    assert abs(spike.onset - SWITCH) <= timedelta(hours=1)
+    assert spike.value == pytest.approx(2.0, rel=0.15)
+
+
+def _latest(mon, model: str, metric: str):
+    from console import rollup_rules as rr
+
+    rule = next(r for r in mon.rules_for(model) if r.metric == metric)
+    since = mon.history_start(NOW)
+    src = rr.RollupRules(mon, model, since, NOW, labels=metric in ("accuracy_drop", "mae_increase"),
+                         drift=metric == "drift_share")
+    evals, _ = mon._rollup_evaluate(src, rule, mon.expected(model), {})
+    return rule, evals
+
+
+def test_latest_window_equals_hand_counts_numpy_and_scipy(log, both):
+    _, preds, labels = log
+    _, _, mon = both
+    # burn rate, the last hour of fraud: errors / 1% budget and the share slower than the SLO / 5%
+    rule, evals = _latest(mon, "fraud", "burn_rate")
+    last = evals[-1]
+    assert last.end == NOW and last.start == NOW - parse_window(rule.window)
+    part = preds.filter((pl.col("model") == "fraud") & (pl.col("ts") > last.start) & (pl.col("ts") <= NOW))
+    slo = mon.model_config("fraud").slo
+    err = part["is_error"].mean() / slo.error_rate
+    slow = (part["latency_ms"] > slo.p95_ms).mean() / 0.05
+    assert last.n == part.height
+    assert last.value == pytest.approx(max(err, slow), abs=20 * 0.02)  # within the sketch's rank error / 5%
+    assert last.breach is True
+    # error rate of the whole window: an exact count, with its Wilson interval
+    from console.config import AlertRule
+
+    from console import rollup_rules as rr
+
+    src = rr.RollupRules(mon, "eta", mon.history_start(NOW), NOW)
+    e = src.rate("error_rate", timedelta(hours=24), ">", 0.05, 100)[-1]
+    part = preds.filter((pl.col("model") == "eta") & (pl.col("ts") > NOW - timedelta(hours=24)))
+    assert e.n == part.height and e.value == pytest.approx(part["is_error"].mean(), rel=1e-12)
+    lo, hi = ev.wilson(int(part["is_error"].sum()), part.height)
+    assert (e.low, e.high) == pytest.approx((lo, hi))
+    # p95 over the last 6 hours: NumPy's linear percentile, within the sketch's rank error of it
+    p = src.rate("p95_ms", timedelta(hours=6), ">", 1e9, 100)[-1]
+    part = preds.filter((pl.col("model") == "eta") & (pl.col("ts") > NOW - timedelta(hours=6)))
+    lat = np.sort(part["latency_ms"].to_numpy())
+    assert np.quantile(lat, 0.9) <= p.value <= np.quantile(lat, 0.99)
+    exact = AlertRule("p95 near", "p95_ms", ">", float(np.quantile(lat, 0.95)), "eta", window="6h")
+    near = src.rate("p95_ms", timedelta(hours=6), ">", exact.threshold, 100)[-1]
+    assert near.value == pytest.approx(np.quantile(lat, 0.95))  # at the threshold: re-checked on raw rows
+    # accuracy of the last 24 h: a hand count of the joined labels
+    _, evals = _latest(mon, "fraud", "accuracy_drop")
+    last = evals[-1]
+    joined = preds.filter((pl.col("model") == "fraud") & (pl.col("ts") > NOW - timedelta(hours=24))).join(
+        labels.select("request_id", "label"), on="request_id", how="inner")
+    acc = (joined["label"] == joined["prediction"]).mean()
+    assert last.n == joined.height
+    assert last.value == pytest.approx(mon.expected("fraud")["accuracy"] - acc, abs=1e-12)
+    # MAE of the last 24 h of eta
+    _, evals = _latest(mon, "eta", "mae_increase")
+    joined = preds.filter((pl.col("model") == "eta") & (pl.col("ts") > NOW - timedelta(hours=24))).join(
+        labels.select("request_id", "label"), on="request_id", how="inner")
+    mae = (joined["prediction_num"] - joined["label"].cast(pl.Float64)).abs().mean()
+    assert evals[-1].n == joined.height
+    assert evals[-1].value == pytest.approx(mae - mon.expected("eta")["mae"], abs=1e-9)
+    # drift of the last 24 h: amount's normed Wasserstein (SciPy) past 0.1, channel's new category
+    _, evals = _latest(mon, "fraud", "drift_share")
+    window = preds.filter((pl.col("model") == "fraud") & (pl.col("ts") > NOW - timedelta(hours=24)))
+    ref = pl.read_parquet(log[0] / "fraud.parquet")
+    wd = stats.wasserstein_distance(ref["amount"], window["amount"]) / ref["amount"].std()
+    assert wd > 0.1
+    assert evals[-1].breach is True and evals[-1].value >= 0.4
