@@ -173,6 +173,7 @@ def test_rollup_command_builds_from_the_configured_logs(tmp_path, data, capsys):
     preds, labels = data
     logs = write_hive(preds.drop("is_error", "error"), tmp_path)
     labels.write_parquet(tmp_path / "labels.parquet")
+    (tmp_path / "live.jsonl").write_text("")  # a live log just rotated: no rows, not an error
     features = ", ".join(f'"{f}"' for f in FEATURES)
     (tmp_path / "console.toml").write_text(f"""
 [[logs]]
@@ -182,6 +183,10 @@ path = "{logs}/**/*.parquet"
 [[logs]]
 kind = "labels"
 path = "labels.parquet"
+
+[[logs]]
+kind = "predictions"
+path = "live.jsonl"
 
 [models.fraud]
 features = [{features}]

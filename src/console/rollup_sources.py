@@ -38,11 +38,11 @@ _OK_STATUS = ("ok", "success", "succeeded", "200", "201", "204")
 
 def _expand(path: str) -> tuple[list[str], str | None]:
     """Files matching a path, glob or folder, and the folder Hive partitions start under."""
-    p = Path(path)
+    p = Path(path)  # an empty file holds no rows (a live log just rotated): Arrow's JSON reader refuses it
     if p.is_dir():
-        found = [str(f) for f in sorted(p.rglob("*")) if f.is_file() and f.suffix in _FORMATS]
+        found = [str(f) for f in sorted(p.rglob("*")) if f.is_file() and f.suffix in _FORMATS and f.stat().st_size]
         return found, str(p)
-    found = sorted(f for f in glob.glob(path, recursive=True) if os.path.isfile(f))
+    found = sorted(f for f in glob.glob(path, recursive=True) if os.path.isfile(f) and os.path.getsize(f))
     base = path.split("*", 1)[0].split("?", 1)[0].split("[", 1)[0]
     base = base if base.endswith(os.sep) else os.path.dirname(base)
     return found, base or None
