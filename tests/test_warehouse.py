@@ -161,3 +161,29 @@ def test_a_persisted_warehouse_resumes_where_it_stopped(tmp_path, monkeypatch):
 
     config.write_text(config.read_text() + "\n")  # an edited config keeps its store (no orphan caches)
     assert cache_path(parse_file(config)) == db
+
+
+def test_closing_while_a_query_runs_stops_it_and_closes(tmp_path):
+    """DuckDB refuses to close a connection a cursor is busy on (a screen's fetch in flight as the console
+    leaves): the query is interrupted and the store closes, within seconds, not with an error."""
+    import threading
+    import time
+
+    store = wh()
+    started, failed = threading.Event(), []
+
+    def long_query() -> None:
+        try:
+            with store.cursor() as cur:
+                started.set()
+                cur.execute("SELECT sum(i) FROM range(1000000000000) t(i)").fetchall()
+        except Exception as exc:  # noqa: BLE001 - the interrupted query's error is what this thread expects
+            failed.append(exc)
+
+    worker = threading.Thread(target=long_query)
+    worker.start()
+    assert started.wait(10)
+    time.sleep(0.2)  # the query is running
+    store.close()  # raised ResourceInUseException before
+    worker.join(10)
+    assert not worker.is_alive() and failed

@@ -1137,10 +1137,21 @@ class Warehouse:
             for n in names:
                 (self.dir / n).unlink(missing_ok=True)
 
-    def close(self) -> None:
+    def close(self, wait_s: float = 5.0) -> None:
+        """Closes the store. DuckDB refuses to close a connection a query is running on (a screen's fetch still
+        in flight as the console leaves): the queries are interrupted and the close tried again until `wait_s`."""
         self._stop_merging()
+        deadline = time.monotonic() + wait_s
         try:
-            self._con.close()
+            while True:
+                try:
+                    self._con.close()
+                    break
+                except duckdb.ResourceInUseException:
+                    if time.monotonic() >= deadline:
+                        raise
+                    self.interrupt()
+                    time.sleep(0.02)
         finally:
             if self._tmp:
                 self._cleanup()
