@@ -808,22 +808,7 @@ class Monitor:
         per = (segments.group_by("_seg", maintain_order=True)
                .agg(pl.col("_k").first(), pl.col("ts").min().alias("start"), pl.col("ts").max().alias("end"),
                     pl.len().alias("n"), pl.col(co.COST).sum().alias("cost")))
-        per = per.filter(pl.col("n") >= MIN_COST_ROWS)
-        if per.height < 2:
-            return [], {"note": f"no change of {key} with {MIN_COST_ROWS} requests on each side"}
-        rows = per.to_dicts()
-        evals = []
-        for before, after in zip(rows, rows[1:]):
-            if before["_k"] == after["_k"]:
-                continue
-            base = before["cost"] / before["n"]
-            unit = after["cost"] / after["n"]
-            value = unit / base if base > 0 else None
-            breach = None if value is None else al.breaches(rule.op, value, rule.threshold)
-            evals.append(ev.Evaluation(before["end"], after["start"], after["n"], value, breach,
-                                       note=f"${unit * 1000:.3g}/1k requests on {key} {after['_k']} vs "
-                                            f"${base * 1000:.3g}/1k on {before['_k']}"))
-        return evals, {}
+        return ev.unit_cost_evaluations(per, key, rule.op, rule.threshold, MIN_COST_ROWS)
 
     def _budget_evaluations(self, ctx: "_Context", rule: AlertRule) -> list:
         """The month-end forecast (spend so far plus the last day's pace) every DRIFT_STEP over the history,

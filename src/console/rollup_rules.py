@@ -431,21 +431,7 @@ class RollupRules:
         per = (seq.with_columns(changed.cum_sum().alias("_seg")).group_by("_seg", maintain_order=True)
                .agg(pl.col("_k").first(), pl.col("start").min(), pl.col("end").max(), pl.col("n").sum(),
                     pl.col("cost").sum()))
-        per = per.filter(pl.col("n") >= min_rows)
-        if per.height < 2:
-            return [], {"note": f"no change of {key} with {min_rows} requests on each side"}
-        rows = per.to_dicts()
-        evals = []
-        for before, after in zip(rows, rows[1:]):
-            if before["_k"] == after["_k"]:
-                continue
-            base, unit = before["cost"] / before["n"], after["cost"] / after["n"]
-            value = unit / base if base > 0 else None
-            breach = None if value is None else al.breaches(op, value, threshold)
-            evals.append(ev.Evaluation(before["end"], after["start"], after["n"], value, breach,
-                                       note=f"${unit * 1000:.3g}/1k requests on {key} {after['_k']} vs "
-                                            f"${base * 1000:.3g}/1k on {before['_k']}"))
-        return evals, {}
+        return ev.unit_cost_evaluations(per, key, op, threshold, min_rows)
 
     def onset_rows(self, ranges: list[tuple[datetime, datetime]], extra: list[str]) -> pl.DataFrame:
         """Raw rows of a few ranges (the first breaching windows and the ones before), narrow."""

@@ -231,6 +231,28 @@ def rate_evaluation(lo: datetime, hi: datetime, n: int, value: float | None, op:
     return Evaluation(lo, hi, n, value, breach, low, high)
 
 
+def unit_cost_evaluations(per: pl.DataFrame, key: str, op: str, threshold: float,
+                          min_rows: int) -> tuple[list[Evaluation], dict]:
+    """The cost-spike rule: each serving stretch's cost per request against the stretch before it, where the
+    version or prompt (`key`) changed. `per` holds the stretches in time order (`_k`, `start`, `end`, `n`,
+    `cost`), from raw rows or from hourly rollup blocks alike, so both paths judge a change one way."""
+    per = per.filter(pl.col("n") >= min_rows)
+    if per.height < 2:
+        return [], {"note": f"no change of {key} with {min_rows} requests on each side"}
+    rows = per.to_dicts()
+    evals = []
+    for before, after in zip(rows, rows[1:]):
+        if before["_k"] == after["_k"]:
+            continue
+        base, unit = before["cost"] / before["n"], after["cost"] / after["n"]
+        value = unit / base if base > 0 else None
+        breach = None if value is None else OPS[op](value, threshold)
+        evals.append(Evaluation(before["end"], after["start"], after["n"], value, breach,
+                                note=f"${unit * 1000:.3g}/1k requests on {key} {after['_k']} vs "
+                                     f"${base * 1000:.3g}/1k on {before['_k']}"))
+    return evals, {}
+
+
 def correct() -> pl.Expr:
     """A prediction equals its label: as numbers when both are numbers (a label stored as "1.0" matches a
     prediction "1"), else as text."""
