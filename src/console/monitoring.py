@@ -330,7 +330,7 @@ class Monitor:
         # drift compare it with the history's first days, from a narrow read)
         rows = self.predictions(model, now - history, now, environment) if series else None
         current = rows.filter(pl.col("ts") > now - span) if rows is not None else \
-            self._window_rows(model, now - span, now, environment, [*feats, *(TARGET_COLUMNS if target else ())])
+            self.rows(model, now - span, now, environment, narrow=[*feats, *(TARGET_COLUMNS if target else ())])
         ds = dataset_drift(ref, _drift_ready(current.select(feats)), self.cfg.drift_share)
         windows = drift_over_time(ref, _drift_ready(rows.select(["ts", *feats])), "ts", every,
                                   self.cfg.drift_share) if series else []
@@ -345,21 +345,6 @@ class Monitor:
             else (None, None)
         return DriftReport(model, format_span(window), now, ds, points, windows, prediction, len(self.reference_frame(model)),
                            label=label)
-
-    def _window_rows(self, model: str, since: datetime, until: datetime, environment: str | None,
-                     columns: list[str]) -> pl.DataFrame:
-        """One window's rows for a verdict: the shared read (`predictions`, which the other screens reuse) up to
-        `narrow_after` rows; past that, only `columns`, not kept (a day of a large model with every contract
-        column held 1.1 GB at 30M rows, its features and targets a fraction of that)."""
-        with self._lock:
-            kept = self._kept((model, environment, self.wh.refreshes), since, until)
-        if kept is not None:
-            return kept
-        n = self.wh.one("model_rows_upto", {"model": model, "since": since, "until": until,
-                                            "environment": environment, "cap": self.narrow_after})
-        if not n or n[0] < self.narrow_after:
-            return self.predictions(model, since, until, environment)
-        return self.typed_rows(model, since, until, environment, columns=columns)
 
     def _target_drift(self, model: str, rows: pl.DataFrame, now: datetime, span: timedelta, start: datetime,
                       environment: str | None):
@@ -698,11 +683,12 @@ class Monitor:
         return rows, not set(self.drift_features(model)) <= set(rows.columns)
 
     def rows(self, model: str, since: datetime, until: datetime | None = None,
-             environment: str | None = "production", columns: list[str] | None = None) -> pl.DataFrame:
-        """Rows in (since, until] for every read but drift's (health, quality, fairness, cost, the rules):
-        the kept frame when it covers them; up to `narrow_after` rows, the shared frame with every column
-        (`predictions`); past that, a read without the features only drift looks at, not kept: a week with
-        every column costs gigabytes at fleet volumes (1.25 GB peak for `check` at 1M rows, 0.73 GB so)."""
+             environment: str | None = "production", columns: list[str] | None = None,
+             narrow: list[str] | None = None) -> pl.DataFrame:
+        """Rows in (since, until]: the kept frame when it covers them; up to `narrow_after` rows, the shared frame
+        with every column (`predictions`); past that, `narrow` (default: all but the features only drift looks
+        at), not kept: a week with every column costs gigabytes at fleet volumes (1.25 GB peak for `check` at
+        1M rows, 0.73 GB so). A drift verdict passes its features as `narrow`."""
         until = until or self.clock()
         with self._lock:
             kept = self._kept((model, environment, self.wh.refreshes), since, until)
@@ -710,10 +696,12 @@ class Monitor:
             return kept
         if columns is not None:  # the caller knows what it reads: a projected read, not kept
             return self.typed_rows(model, since, until, environment, columns=columns)
-        n = self.wh.one("model_rows", {"model": model, "since": since, "until": until, "environment": environment})
+        n = self.wh.one("model_rows_upto", {"model": model, "since": since, "until": until,
+                                            "environment": environment, "cap": self.narrow_after})
         if not n or n[0] < self.narrow_after:
             return self.predictions(model, since, until, environment)
-        return self.typed_rows(model, since, until, environment, columns=self._narrow_columns(model))
+        return self.typed_rows(model, since, until, environment,
+                               columns=narrow if narrow is not None else self._narrow_columns(model))
 
     def _narrow_columns(self, model: str) -> list[str]:
         mc = self.model_config(model)
@@ -1046,7 +1034,7 @@ class Monitor:
         if ref is None:
             return "no ref"
         now = self.clock()
-        rows = self._window_rows(model, now - parse_window(window), now, "production", list(ref.columns))
+        rows = self.rows(model, now - parse_window(window), now, "production", narrow=list(ref.columns))
         if rows.height < MIN_DRIFT_ROWS:
             rows = self.predictions(model, self.history_start(now), now).tail(MIN_DRIFT_ROWS)
             if rows.height < MIN_DRIFT_ROWS:
