@@ -66,6 +66,7 @@ trace_poll = _OnFirstUse("console.sources.trace_poll")
 readers = _OnFirstUse("console.sources.readers")
 parse = _OnFirstUse("console.store.parse")
 merge = _OnFirstUse("console.store.merge")
+conform_plain = _OnFirstUse("console.store.conform_plain")
 
 _EXT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 MALFORMED = pa.schema([("source", pa.string()), ("location", pa.string()), ("reason", pa.string()), ("raw", pa.string())])
@@ -929,6 +930,10 @@ class Warehouse:
         plans the query twice (once to learn its columns, once to run it), which was half the cost of
         conforming a live refresh's 10,000 rows; the copy of the result it warns about costs less."""
         max_ts = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=self.future_s)
+        if kind == "predictions":  # the plainest chunks, provably as the query types them, without planning it
+            plain = conform_plain.predictions(table, max_ts)
+            if plain is not None:
+                return plain
         con = self._con.cursor()
         try:
             con.register("chunk", table)
