@@ -50,7 +50,8 @@ TS = st.one_of(
     st.none())
 NAME = st.one_of(st.sampled_from(["m", "fraud-detector", "3", " ", ""]), st.none())
 PRED = st.one_of(st.sampled_from(["0", "1", "-0", "0.5", "1.50", "fraud", "cat", "", " 1", "+1", "1e3", "inf",
-                                  "-Infinity", "NaN", "nan", "1_000", "0x10", "class_1", ".5", "1.", "12345678901234567"]),
+                                  "-Infinity", "NaN", "nan", "1_000", "0x10", "class_1", ".5", "1.", "12345678901234567",
+                                  "0.1234567890123", "123456789.0123456", "-12345678901234.5"]),
                  st.none())
 NUM = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.none())
 TEXT = st.one_of(st.sampled_from(["", "timeout", "x", "production", "canary"]), st.none())
