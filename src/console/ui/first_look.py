@@ -12,6 +12,7 @@ reads the quick look instead.
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import select
@@ -21,6 +22,20 @@ import threading
 import time
 
 _POOLED = ("duckdb", "polars", "pyarrow", "numpy")  # libraries that start native thread pools
+# what an answer may be made of: the snapshot's own data classes and datetime. Unpickling anything else would
+# import it here, in the UI's process (the service module alone brings DuckDB, PyArrow and NumPy: half a second
+# of the first frame); an answer that needs more is refused, and the app's worker reads the quick look itself.
+_PLAIN = {("console.snapshot", "Snapshot"), ("console.snapshot", "ModelRow"), ("console.snapshot", "RegistryState"),
+          ("datetime", "datetime"), ("datetime", "date"), ("datetime", "timedelta")}
+
+
+class _Plain(pickle.Unpickler):
+    """Our own child's answer, through a private pipe, read only as plain data (see _PLAIN)."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in _PLAIN:
+            raise pickle.UnpicklingError(f"{module}.{name} is not part of a snapshot")
+        return super().find_class(module, name)
 
 
 class FirstLook:
@@ -78,8 +93,8 @@ class FirstLook:
             os.close(fd)
             self._end(kill=not ended)
         try:
-            return pickle.loads(b"".join(chunks)) if chunks else None  # from our own child, through a private pipe
-        except Exception:  # noqa: BLE001 - a helper cut short: the app reads the full snapshot anyway
+            return _Plain(io.BytesIO(b"".join(chunks))).load() if chunks else None
+        except Exception:  # noqa: BLE001 - a helper cut short, or an answer not plain: the app reads it itself
             return None
 
     def close(self) -> None:
