@@ -305,7 +305,7 @@ class Service:
 
     def serving(self, now: datetime | None = None) -> dict[tuple[str, str], Serving]:
         now = now or self.clock()
-        return fold_all(self.warehouse.arrow("model_deployments", {"model": None, "until": now}).to_pylist())
+        return fold_all(self.warehouse.dicts("model_deployments", {"model": None, "until": now}))
 
     # ------------------------------------------------------------------ monitoring
 
@@ -470,7 +470,7 @@ class Service:
         now = self.clock()
         reg = self.registry_state(cached_only=not wait_for_registry)
         wh = self.warehouse
-        window = {(r["model"], r["environment"]): r for r in wh.arrow("overview_window", {"now": now}).to_pylist()}
+        window = {(r["model"], r["environment"]): r for r in wh.dicts("overview_window", {"now": now})}
         if not quick:  # every model and environment ever logged, listed even without recent rows
             self._seen = {(r[0], r[1]) for r in wh.rows("overview_seen")}
         seen = self._seen | set(window)
