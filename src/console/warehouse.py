@@ -35,7 +35,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
-import filelock
 
 from console import __version__
 from console.config import Config, LogSource, reveal
@@ -65,6 +64,7 @@ pl = _OnFirstUse("polars")
 pa = _OnFirstUse("pyarrow")
 pq = _OnFirstUse("pyarrow.parquet")
 pc = _OnFirstUse("pyarrow.compute")
+filelock = _OnFirstUse("filelock")  # (its import takes logging, secrets and more: no lock is taken to open the store)
 trace_poll = _OnFirstUse("console.sources.trace_poll")
 readers = _OnFirstUse("console.sources.readers")
 parse = _OnFirstUse("console.store.parse")
@@ -213,7 +213,6 @@ class Warehouse:
         self.dir = self._open_dir(wanted)
         self.persistent = self._tmp is None
         self._manifest_path = self.dir / "manifest.json"
-        self._lock = filelock.FileLock(str(self.dir / "writer.lock"))
         self.grace_s = grace_s if grace_s is not None else _seconds(getattr(cfg, "partial_line_grace", None), 30.0)
         self.wall = wall
         self.future_s = _seconds(getattr(cfg, "future_tolerance", None), 300.0)
@@ -254,13 +253,22 @@ class Warehouse:
         self._merger: threading.Thread | None = None
         self._stop = threading.Event()  # closing: a merge in flight stops at its next step
         self._merge_mutex = threading.Lock()
-        self._merge_lock = filelock.FileLock(str(self.dir / "merge.lock"))  # one merging process at a time
         self.manifest = Manifest.load(self._manifest_path)
         # no Parquet log is scanned to open the store: a file not yet checked is read with its rules applied
         # row by row (exact, only slower) until the first refresh checks it, so a first look need not wait
         # for a scan of the whole history (seconds at 10M rows). No view is built either: a query builds the
         # ones it reads (the first look's two, a third of them), the first refresh or a bare cursor all of them
         self._build_views(self.manifest, self._parquet_files()[0], check=False, lazy=True)
+
+    @functools.cached_property
+    def _lock(self):
+        """The writer lock: one process brings the store up to date at a time."""
+        return filelock.FileLock(str(self.dir / "writer.lock"))
+
+    @functools.cached_property
+    def _merge_lock(self):
+        """One merging process at a time."""
+        return filelock.FileLock(str(self.dir / "merge.lock"))
 
     # ------------------------------------------------------------------ the folder
 
