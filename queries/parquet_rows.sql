@@ -1,2 +1,2 @@
--- How many rows one Parquet file holds ($files: a list of one path), from its footer.
-SELECT sum(num_rows) AS num_rows FROM parquet_file_metadata($files)
+-- How many rows each Parquet file of a list holds ($files), from their footers.
+SELECT file_name, num_rows FROM parquet_file_metadata($files)

@@ -210,19 +210,20 @@ class Warehouse:
         self._write = threading.Lock()
         self._tmp: str | None = None
         wanted = store_path(cfg) if database is None else (None if str(database) == ":memory:" else Path(database))
+        self._con = duckdb.connect(":memory:")  # (first: a new store's skeleton files are written with it)
         self.dir = self._open_dir(wanted)
         self.persistent = self._tmp is None
         self._manifest_path = self.dir / "manifest.json"
         self.grace_s = grace_s if grace_s is not None else _seconds(getattr(cfg, "partial_line_grace", None), 30.0)
         self.wall = wall
         self.future_s = _seconds(getattr(cfg, "future_tolerance", None), 300.0)
-        self._con = duckdb.connect(":memory:")
         self._con.execute("SET TimeZone='UTC'")
         self._con.execute(load_query("skeletons"))
         self._parquet_rows: dict[str, int] = {}
         self._lakes: dict[str, object] = {}  # lake_N -> the Arrow dataset every cursor registers
         self._lake_kinds: dict[str, str] = {}
         self._parquet_meta: dict[tuple, object] = {}  # facts of Parquet files by (file, version), read once
+        self._rows_read: dict[str, int] = {}  # row counts of the files `_parquet_files` found, from one query
         self._facts = Facts(self.dir)
         self._checked: set[tuple] = set()  # (file, version) checked by this process, future rows or not
         self._views: dict[str, str] = {}  # view (or macro) name -> its statement last run on this connection
@@ -299,8 +300,7 @@ class Warehouse:
         self._skeletons(tmp)
         return tmp
 
-    @staticmethod
-    def _skeletons(folder: Path) -> None:
+    def _skeletons(self, folder: Path) -> None:
         """An empty file of each kind's contract columns, and `skeleton-raw` (what an in-place view reads when there
         is no Parquet log), written once per store (by DuckDB: a new store imports no PyArrow for them)."""
         wanted = {f"skeleton-{kind}.parquet": _skeleton_fields(kind) for kind in KINDS}
@@ -308,7 +308,7 @@ class Warehouse:
         missing = {name: fields for name, fields in wanted.items() if not (folder / name).exists()}
         if not missing:
             return
-        con = duckdb.connect(":memory:")
+        con = self._con.cursor()
         try:
             for name, fields in missing.items():
                 path = folder / name
@@ -531,20 +531,35 @@ class Warehouse:
             return None
         return tuple((name, _ARROW_NAMES[t]) for name, t in columns.items())
 
-    def _meta(self, name: str, path: str) -> list[tuple]:
-        """A footer query on one file, on a cursor of its own (not `cursor()`: no lake to register, no view)."""
+    def _meta(self, name: str, path: str | list[str]) -> list[tuple]:
+        """A footer query on one file (or a list), on a cursor of its own (not `cursor()`: no lake, no view)."""
         cur = self._con.cursor()
         try:
-            return cur.execute(load_query(name), {"files": [str(path)]}).fetchall()
+            return cur.execute(load_query(name), {"files": [str(path)] if isinstance(path, str) else path}).fetchall()
         finally:
             cur.close()
 
     def _footer_columns(self, path: str) -> dict[str, str] | str:
-        """A Parquet file's columns and the types DuckDB reads them as, or why it cannot be read."""
+        """A Parquet file's columns and the types DuckDB reads them as, or why it cannot be read (per version)."""
         try:
-            return {row[0]: row[1] for row in self._meta("parquet_columns", path)}
-        except duckdb.Error as exc:
-            return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+            st = os.stat(path)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+        key = ("columns", path, st.st_size, st.st_mtime_ns, st.st_ino)
+        if key not in self._parquet_meta:
+            try:
+                self._parquet_meta[key] = {row[0]: row[1] for row in self._meta("parquet_columns", path)}
+            except duckdb.Error as exc:
+                self._parquet_meta[key] = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        return self._parquet_meta[key]
+
+    def _file_rows(self, paths: list[str]) -> dict[str, int]:
+        """Row counts of several Parquet files from one footer query; {} if one of them cannot be read (each is
+        then read on its own)."""
+        try:
+            return {name: int(n or 0) for name, n in self._meta("parquet_rows", paths)}
+        except duckdb.Error:
+            return {}
 
     # ------------------------------------------------------------------ finding files
 
@@ -586,10 +601,10 @@ class Warehouse:
         out: dict[str, list[str]] = {}
         missing: list[str] = []
         notes: list[str] = []
-        for src in self.cfg.logs:
-            if not is_parquet_source(src):
-                continue
-            paths = _expand(src.path)
+        found = {src: _expand(src.path) for src in self.cfg.logs if is_parquet_source(src)}
+        new = [p for paths in found.values() for p in paths if self._unchecked(p) and not os.path.isdir(p)]
+        self._rows_read = self._file_rows(new) if len(new) > 1 else {}  # one footer query, not one per file
+        for src, paths in found.items():
             if not paths:
                 missing.append(src.path)
             for p in paths:
@@ -613,10 +628,19 @@ class Warehouse:
             columns = self._footer_columns(path)
             try:
                 self._parquet_meta[key] = columns if isinstance(columns, str) else \
-                    int(self._meta("parquet_rows", path)[0][0] or 0)
+                    self._rows_read.get(path) if path in self._rows_read else \
+                    int(self._meta("parquet_rows", path)[0][1] or 0)
             except duckdb.Error as exc:
                 self._parquet_meta[key] = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         return self._parquet_meta[key]
+
+    def _unchecked(self, path: str) -> bool:
+        """Whether `_parquet_check` has not seen this version of a file yet."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            return False
+        return (path, st.st_size, st.st_mtime_ns, st.st_ino) not in self._parquet_meta
 
     def _ts_typed(self, path: str) -> bool:
         """Whether a Parquet log's ts is a timestamp without a zone in s, ms or us: the conform cast is then
@@ -1244,7 +1268,7 @@ class Warehouse:
     def _segment_rows(self, name: str) -> int:
         key = ("segment", name)
         if key not in self._parquet_meta:
-            self._parquet_meta[key] = int(self._meta("parquet_rows", str(self.dir / name))[0][0] or 0)
+            self._parquet_meta[key] = int(self._meta("parquet_rows", str(self.dir / name))[0][1] or 0)
         return int(self._parquet_meta[key])
 
     def _stop_merging(self, timeout: float | None = None) -> None:
