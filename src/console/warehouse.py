@@ -287,8 +287,9 @@ class Warehouse:
                 probe.unlink()
                 self._skeletons(wanted)
                 return wanted
-            except OSError as exc:
-                self.note = (f"store {wanted} cannot be written ({exc.strerror or type(exc).__name__}); "
+            except (OSError, duckdb.Error) as exc:  # (DuckDB writes the skeletons: a full disk is its IOException)
+                why = getattr(exc, "strerror", None) or type(exc).__name__
+                self.note = (f"store {wanted} cannot be written ({why}); "
                              "working in a temporary store for this process")
         self._tmp = tempfile.mkdtemp(prefix="mlops-console-store-")
         # removed when this store is closed, collected or the process exits: a script or test that never
@@ -442,7 +443,8 @@ class Warehouse:
                for k, v in conform.items()},
             **{f"pending_conform_{k}": _ts_as_is(v.replace(f"FROM inplace_raw_{k}", f"FROM pending_raw_{k}"))
                for k, v in conform.items()})
-        named = {_STATEMENT_NAME.match(st).group(1): st for st in (s.format(**values) for s in load_statements("views"))}
+        statements = [st.format(**values) for st in load_statements("views")]
+        named = {_STATEMENT_NAME.match(st).group(1): st for st in statements}
         with self._views_lock:
             self._order, self._segment_lists = list(named), seg
             if lazy:
@@ -907,7 +909,8 @@ class Warehouse:
             if rejected:
                 pending["malformed"].append(pa.table({
                     "source": [path] * len(rejected), "location": [str(r.loc) for r in rejected],
-                    "reason": [r.reason for r in rejected], "raw": [r.raw for r in rejected]}, schema=malformed_schema()))
+                    "reason": [r.reason for r in rejected], "raw": [r.raw for r in rejected]},
+                    schema=malformed_schema()))
                 counts["bad"] += len(rejected)
             if sum(t.num_rows for t in pending[src.kind]) >= FLUSH_ROWS:
                 self._flush(pending, written)
