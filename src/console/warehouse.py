@@ -258,7 +258,7 @@ class Warehouse:
         # no Parquet log is scanned to open the store: a file not yet checked is read with its rules applied
         # row by row (exact, only slower) until the first refresh checks it, so a first look need not wait
         # for a scan of the whole history (seconds at 10M rows). No view is built either: a query builds the
-        # ones it reads (the first look's two, a third of them), the first refresh or a bare cursor all of them
+        # ones it reads (the first look's two: 25 of 39 statements), the first refresh or a bare cursor all of them
         self._build_views(self.manifest, self._parquet_files()[0], check=False, lazy=True)
 
     @functools.cached_property
@@ -479,7 +479,7 @@ class Warehouse:
 
     def _ensure_views(self, query: str | None) -> None:
         """Builds the views not built yet that `query` reads, and the views they read (all of them for None):
-        opening the store builds none, so a first look runs the statements of its two views, not all sixty."""
+        opening the store builds none, so a first look runs the statements of its two views, not all 39."""
         if not self._lazy or getattr(self._building, "on", False):
             return
         with self._views_lock:
