@@ -1,13 +1,14 @@
 """The first frame's numbers, read by a forked helper process while this one starts the terminal UI.
 
-Importing the store's libraries (DuckDB, PyArrow, Polars: about half a second) and starting Textual (as much
-again) both hold the GIL: in one process they run one after the other, whatever the number of cores, and put
-the first frame past a second on their own. Forked before Textual is imported, the helper imports the store
-and reads the quick look (`Service.snapshot(quick=True)`: the models, their serving states and the numbers of
-the last 24 h over what the store holds) on another core, and hands the Snapshot back through a pipe. It
-never touches the terminal (its standard streams go to /dev/null) and ends as soon as it has answered; the
-app then reads everything else itself, as before. Where fork is missing or fails, the app's own first worker
-reads the quick look instead.
+Importing the store's libraries and starting Textual both hold the GIL: in one process they run one after the
+other, whatever the number of cores. Forked before Textual is imported, the helper imports the store (DuckDB only:
+the first look needs neither PyArrow nor Polars) and reads the quick look (`Service.snapshot(quick=True)`: the
+models, their serving states and the numbers of the last 24 h over what the store holds) on another core, and
+hands the Snapshot back through a pipe. It is read here as plain data, `console.snapshot`'s classes and datetime:
+unpickled through `console.service` it would import the store's libraries in this process after all, holding the
+GIL the first paint needs. The helper never touches the terminal (its standard streams go to /dev/null) and ends
+as soon as it has answered; the app then reads everything else itself, as before. Where fork is missing or
+fails, the app's own first worker reads the quick look instead.
 """
 
 from __future__ import annotations
