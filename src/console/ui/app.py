@@ -88,6 +88,7 @@ class ConsoleApp(App):
         self._have_findings = False  # the incidents above come from a findings read (not just the empty start)
         self._looked = False  # the first poll shows a quick look before its refresh (`_first_look`)
         self._checks_started = False  # the registry and audit checks (`_start_checks`)
+        self._screens_loaded = False  # every screen module imported (`_load_screens`)
         self.data_version: tuple = ()  # what the warehouse holds (counts + time cursor): the result cache's key
         self.results: dict = {}  # (call, data_version) -> result, see `ConsoleScreen.call_service`
         # set by `ui.run` (never in tests): called as the app unmounts, to end the process soon after the
@@ -163,11 +164,16 @@ class ConsoleApp(App):
         if self._live_writer_path is not None:
             self._start_live_writer()
         self.poll()
-        # the other screens are imported once the Overview is drawn, and the registry and the audit trail are
-        # read once the first numbers are in: all of it holds the GIL the first frame needs
-        self.call_after_refresh(self._load_screens)
+        # the other screens are imported once the Overview is drawn (once its first numbers are, while the first
+        # look's helper is reading them: they would arrive as the imports run), and the registry and the audit
+        # trail are read once the first numbers are in: all of it holds the GIL the first frame needs
+        if self._first_look_helper is None:
+            self.call_after_refresh(self._load_screens)
 
     def _load_screens(self) -> None:
+        if self._screens_loaded:
+            return
+        self._screens_loaded = True
         from console.ui.keymap import check_keymap, known_ids
         from console.ui.navigation import SCREENS, load_screens
 
@@ -183,6 +189,7 @@ class ConsoleApp(App):
         if self._checks_started:
             return
         self._checks_started = True
+        self._load_screens()
         self.check_registry()
         self.check_audit()
 
@@ -318,9 +325,11 @@ class ConsoleApp(App):
         if message.rearm:  # the poll's read has ended (before the screens redraw: no stale progress line)
             self._read_ended()
         self.snapshot = snap
-        if message.first:
-            self.call_after_refresh(self._painted.set)
-        self.call_after_refresh(self._start_checks)
+        if message.first:  # the table's rows are laid out on one refresh and painted on the next: wait for both
+            # before the worker imports the store and the checks start (either holds the GIL the paint needs)
+            self.call_after_refresh(self.call_after_refresh, self._first_painted)
+        else:
+            self.call_after_refresh(self._start_checks)
         if message.rearm:
             self._polling = False
             if self._again:
@@ -328,6 +337,10 @@ class ConsoleApp(App):
                 self.poll()
             else:
                 self._rearm()
+
+    def _first_painted(self) -> None:
+        self._painted.set()
+        self._start_checks()
 
     @on(RefreshFailed)
     def _on_failed(self, message: RefreshFailed) -> None:
@@ -440,6 +453,8 @@ class ConsoleApp(App):
     def open_screen(self, name: str, model: str | None = None, environment: str | None = None) -> None:
         from console.ui.navigation import SCREENS
 
+        self._load_screens()  # (asked for before the first numbers: the screens are not imported yet)
+
         spec = SCREENS.get(name)
         if spec is None:
             self.notify(f"no screen named {name}", severity="error")
@@ -466,6 +481,8 @@ class ConsoleApp(App):
 
     def open_model(self, model: str, environment: str | None = None) -> None:
         from console.ui.navigation import SCREENS
+
+        self._load_screens()
 
         if "model" in SCREENS:
             self.open_screen("model", model, environment)
