@@ -65,13 +65,16 @@ class ConsoleApp(App):
     READ_PROGRESS_AFTER_S = 1.0  # a routine refresh ends well before this: its progress would only flicker
 
     def __init__(self, cfg: Config, service=None, live_writer: Path | None = None, poll: bool = True,
-                 first_look=None):
+                 first_look=None, view: dict | None = None):
         """`first_look`: a `ui.first_look.FirstLook` started before Textual was imported (`ui.run` does), whose
-        quick look is the first frame; without one, the first worker reads it itself."""
+        quick look is the first frame; without one, the first worker reads it itself. `view`: the CLI's `--at` /
+        `--since` (`Service.view`'s options) the console opens at, applied by the first poll once it has read
+        the logs (so `latest` is the newest row read); the quick look, which is of the live 24 h, is skipped."""
         super().__init__()
         self.cfg = cfg
         self._service = service
         self._first_look_helper = first_look
+        self._start_view = view
         self._painted = threading.Event()  # the quick look is on screen: the worker may take the GIL again
         self._service_lock = threading.Lock()
         self._live_writer_path = live_writer
@@ -258,9 +261,12 @@ class ConsoleApp(App):
     @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
     def _refresh_worker(self) -> None:
         """Ingest and the overview's numbers; drift and alerts come from the monitor worker's cache."""
-        if not self._looked:
+        if not self._looked and self._start_view is None:
             self._first_look()
         try:
+            if self._start_view is not None:
+                self._open_at(self._start_view)
+                self._start_view = None
             snap = self.service.snapshot(wait_for_registry=False, monitoring=False)
             stale = self.service.monitoring_stale()
             # a service handed over with fresh findings (computed before the app started) lists them at
@@ -368,6 +374,14 @@ class ConsoleApp(App):
         self._timer = self.set_timer(delay, self.poll, name="poll")
 
     # ------------------------------------------------------------------ the time cursor
+
+    def _open_at(self, view: dict) -> None:
+        """The start view, in the first poll's worker: read the logs, then move the cursor (a bad value was
+        refused by the CLI before the TUI opened)."""
+        self._looked = True
+        self.service.refresh()
+        self.service.view(**view)
+        self.call_from_thread(self.notify_time)
 
     @property
     def at(self) -> datetime | None:
