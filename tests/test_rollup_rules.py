@@ -149,7 +149,7 @@ def _latest(mon, model: str, metric: str):
     since = mon.history_start(NOW)
     src = rr.RollupRules(mon, model, since, NOW, labels=metric in ("accuracy_drop", "mae_increase"),
                          drift=metric == "drift_share")
-    evals, _ = mon._rollup_evaluate(src, rule, mon.expected(model), {})
+    evals, _ = mon.incident_rules._rollup_evaluate(src, rule, mon.expected(model), {})
     return rule, evals
 
 

@@ -1,7 +1,7 @@
 """The rules over a long history from the hourly rollups: `check`, the incident list and the Overview's
 incidents past `Monitor.rollups_after` rows, without reading the history's raw rows.
 
-The same `analytics.evidence.Evaluation` lists the raw path makes go to the same `Monitor._to_findings`,
+The same `analytics.evidence.Evaluation` lists the raw path makes go to the same `incident_rules.RuleEvaluator._to_findings`,
 so findings, onsets, suspects and the JSON are one definition; only where the numbers come from differs.
 
 Windows are aligned to hours: a rule's window is rounded up to whole hours and its step to whole hours, and
@@ -264,7 +264,7 @@ class RollupRules:
         return out
 
     def _exact_rate(self, metric: str, w: Window) -> float | None:
-        from console.monitoring import _burn_expr
+        from console.incident_rules import _burn_expr
 
         rows = self.raw_window(w, ["ts", "is_error", "latency_ms"])
         if not rows.height:
@@ -337,7 +337,7 @@ class RollupRules:
         return out
 
     def budget(self, op: str, threshold: float, min_rows: int, step: timedelta) -> list[ev.Evaluation]:
-        """The month-end forecast every `step` back from now (`Monitor._budget_evaluations`' definition),
+        """The month-end forecast every `step` back from now (`RuleEvaluator._budget_evaluations`' definition),
         from hourly spend; the open hour and the hour the latest pace window cuts are read raw."""
         from console import rollup_cost
 
@@ -383,7 +383,7 @@ class RollupRules:
 
     def cost_spike(self, op: str, threshold: float, min_rows: int) -> tuple[list, dict]:
         """Cost per request since the last change of the serving version (or prompt version) against the
-        one before it (`Monitor._cost_spike`'s definition), from hourly sums per key."""
+        one before it (`incident_rules.cost_spike`'s definition), from hourly sums per key."""
         attrs = self.mon.attributes(self.model)
         spec = self.drift.spec(self.model)
         by_prompt = rollup_spec.PROMPT in attrs and rollup_spec.PROMPT in spec.segments

@@ -463,7 +463,7 @@ class Service:
     def _auto_retrain(self) -> None:
         from console.actions import audit
         from console.analytics.windows import parse_window
-        from console.monitoring import RETRAIN_COOLDOWN
+        from console.incident_rules import RETRAIN_COOLDOWN
 
         records = audit.read(audit.default_path(self.cfg))
         cutoff = datetime.now(UTC) - parse_window(RETRAIN_COOLDOWN)
