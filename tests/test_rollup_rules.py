@@ -208,3 +208,18 @@ def test_latest_window_equals_hand_counts_numpy_and_scipy(log, both):
     wd = stats.wasserstein_distance(ref["amount"], window["amount"]) / ref["amount"].std()
     assert wd > 0.1
     assert evals[-1].breach is True and evals[-1].value >= 0.4
+
+
+def test_the_rules_choose_rollups_by_the_row_count_alone(both):
+    """A history already in memory (a screen read the week) does not switch a large model's rules to raw rows:
+    the path follows `[rollups] min_rows` alone, so two passes give the same findings and onsets."""
+    _, rolled, mon = both
+    since = mon.history_start(NOW)
+    for model in ("fraud", "eta"):
+        mon.predictions(model, since, NOW)  # kept in memory, as after the Drift screen's trend
+        assert mon.incident_rules._rules_from_rollups(model, since, NOW)
+    again = mon.findings(at=NOW)
+    assert [f.to_dict() for f in again] == [f.to_dict() for f in rolled]
+    mon.rollups_after = 10**12  # fewer rows than min_rows: raw, whatever is in memory
+    assert not mon.incident_rules._rules_from_rollups("fraud", since, NOW)
+    mon.rollups_after = 1_000

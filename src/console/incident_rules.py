@@ -142,8 +142,9 @@ class RuleEvaluator:
 
     def _rules_from_rollups(self, model: str, since: datetime, now: datetime) -> bool:
         """The rules read the hourly rollups (`rollup_rules`) past `rollups_after` (`[rollups] min_rows`) rows in
-        the history, unless the history is in memory already: the rule cost and quality follow."""
-        return self.mon._use_rollups(model, since, now, "production", None)
+        the history, by the count alone, as drift and health choose: whatever another screen left in memory (the
+        Drift screen's week), two passes over the same rows take the same path and give the same onsets."""
+        return self.mon._many_rows(model, since, now, "production")
 
     def _rollup_findings(self, model: str, mc: ModelConfig, since: datetime, now: datetime, rules: list,
                          deployments: pl.DataFrame) -> list[Finding]:
