@@ -176,6 +176,7 @@ class RuleEvaluator:
             extra_cols = ["refused", rollup_spec.PROMPT] if llm else []
             preds = src.onset_rows(ranges, extra_cols)
             found += self._to_findings(Context(model, mc, preds, since, now, deployments, True), rule, evals, extra)
+        src.memo.save()  # the closed windows' evaluations, for the next pass (`rule_memo`)
         if mc.segments or mc.sensitive:
             cols = ["ts", "model", "version", "request_id", "prediction", "prediction_num", "score",
                     *dict.fromkeys([*mc.segments, *mc.sensitive])]
