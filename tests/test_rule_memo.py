@@ -19,7 +19,7 @@ from console.config import parse_file
 from console.service import Service
 from rollup_fleet import START, fleet, write_hive
 
-HOURS = 80
+HOURS = 60
 NOW = START + timedelta(hours=HOURS - 1, minutes=37)
 CHANGED = START + timedelta(hours=40)  # the closed hour that gains rows, then labels
 FEATS = ["amount", "age", "speed", "country", "channel"]
@@ -27,7 +27,7 @@ FEATS = ["amount", "age", "speed", "country", "channel"]
 
 @pytest.fixture
 def log(tmp_path) -> tuple[Path, pl.DataFrame, pl.DataFrame]:
-    preds, labels = fleet(hours=HOURS, per_hour=120, seed=7)
+    preds, labels = fleet(hours=HOURS, per_hour=80, seed=7)
     preds = preds.with_columns((pl.col("status") == "500").alias("is_error")).drop("status")
     preds, labels = preds.filter(pl.col("ts") <= NOW), labels.filter(pl.col("ts") <= NOW)
     write_hive(preds, tmp_path)
