@@ -132,8 +132,9 @@ class RollupRules:
         self.memo = rule_memo.Memo(ro._model_dir(self.drift.path, model) / rule_memo.NAME)
         self._drift_fp: list | None = None
         if self.h1 > self.h0:
-            self.drift.catch_up(model, self.h0, self.h1, labels=labels)
-            self.gens = ro._winners(ro.files(self.drift.path, model), self.h0, self.h1)
+            # from the hour `since` cuts: its rollup, kept current too, names the history's first raw piece
+            self.drift.catch_up(model, floor_hour(since), self.h1, labels=labels)
+            self.gens = ro._winners(ro.files(self.drift.path, model), floor_hour(since), self.h1)
             table = ro.read_table(self.drift.path, model, self.h0, self.h1, columns=WANTED)
             if table is not None and table.num_rows:
                 df = pl.from_arrow(table).filter(pl.col("segment").is_null() & (pl.col("environment") == ENV))
@@ -259,13 +260,21 @@ class RollupRules:
         return w
 
     def window_key(self, kind: str, w: Window, *params) -> str | None:
-        """The memo key of a window made of closed rollup hours alone (None when a part is read raw): the rule's
-        parameters, the window and the generation of the file that wins each of its hours."""
-        if not w.parts or any(p.raw and p.rows for p in w.parts):  # an empty raw piece holds nothing to change
-            return None
-        return rule_memo.key(kind, self.model, w.lo, w.hi, [(p.a, p.b, "raw") if p.raw else
-                                                            (p.a + US, self.gens.get(p.a + US, 0)) for p in w.parts],
-                             *params)
+        """The memo key of a window of closed hours (None when it reaches into the open hour): the rule's
+        parameters, the window, and the generation of the file that wins each of its hours. A raw piece of a
+        closed hour (the history's first, the latest window's cut one) is named by that hour's generation too:
+        the catch-up keeps the hour's rollup current with the store, so a row that lands in the piece rebuilds
+        the hour and changes the key, as it does for a whole hour."""
+        named = []
+        for p in w.parts:
+            if not p.raw:
+                named.append((p.a + US, self.gens.get(p.a + US, 0)))
+                continue
+            h = floor_hour(p.a + US)
+            if p.rows and (floor_hour(p.b) != h or h >= self.h1 or h not in self.gens):
+                return None
+            named.append((p.a, p.b, p.rows, self.gens.get(h, 0) if p.rows else 0))
+        return rule_memo.key(kind, self.model, w.lo, w.hi, named, *params) if named else None
 
     def raw_window(self, w: Window, columns: list[str]) -> pl.DataFrame:
         """The window's raw rows (an exact re-check), projected."""
