@@ -1,8 +1,10 @@
 """The rules over a long history from the hourly rollups: `check`, the incident list and the Overview's
 incidents past `Monitor.rollups_after` rows, without reading the history's raw rows.
 
-The same `analytics.evidence.Evaluation` lists the raw path makes go to the same `incident_rules.RuleEvaluator._to_findings`,
-so findings, onsets, suspects and the JSON are one definition; only where the numbers come from differs.
+The same `analytics.evidence.Evaluation` lists the raw path makes go to the same `_to_findings`
+(`incident_rules.RuleEvaluator`), so findings, onsets, suspects and the JSON are one definition; only where the
+numbers come from differs. The evaluations of windows of closed hours are kept beside the rollups (`rule_memo`),
+so a pass evaluates again only the windows that reach into the open hour or hours rebuilt since.
 
 Windows are aligned to hours: a rule's window is rounded up to whole hours and its step to whole hours, and
 every window but the latest ends on an hour, so it is a sum (or a merge) of whole rollup hours. The
