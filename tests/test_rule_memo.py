@@ -53,13 +53,14 @@ def _service(root: Path) -> Service:
     return svc
 
 
-def _pass(root: Path) -> tuple[dict, rule_memo.Memo]:
+def _pass(root: Path, since=None) -> tuple[dict, rule_memo.Memo]:
     """Every rule's evaluations of `fraud` from the rollups in a new service (a new process), kept after. A
     drift window's verdict is compared, not its share: a KLL merge compacts with random bits, so two fresh
     evaluations of one window can differ within the sketch's bound."""
     svc = _service(root)
     try:
         mon = svc.monitor
+        mon.since = since
         src = rr.RollupRules(mon, "fraud", mon.history_start(NOW), NOW, labels=True, drift=True)
         out = {r.name: mon.incident_rules._rollup_evaluate(src, r, mon.expected("fraud"), {})[0]
                for r in mon.rules_for("fraud") if r.metric != "stale_minutes"}
@@ -152,3 +153,25 @@ def test_a_late_label_and_a_rebuilt_rollup_give_their_hours_new_keys(log):
     rebuilt, memo = _pass(root)
     assert memo.misses > 0 and memo.hits > 0
     assert {k: v for k, v in rebuilt.items() if "drift" not in k} == {k: v for k, v in fresh.items() if "drift" not in k}
+
+
+def test_a_row_in_the_piece_of_an_hour_the_history_starts_in_changes_the_first_windows(log):
+    """`--since` cuts an hour: the piece after it is read raw, and named by that hour's rollup (kept current by
+    the catch-up), so a row landing there is seen."""
+    root, preds, _ = log
+    since = START + timedelta(hours=10, minutes=30)
+    before, memo = _pass(root, since)
+    again, memo = _pass(root, since)
+    assert memo.hits > 0 and again == before
+    late = preds.filter(pl.col("model") == "fraud").head(1).with_columns(
+        pl.lit(since + timedelta(minutes=5)).alias("ts"), pl.lit(True).alias("is_error"),
+        pl.lit("late-first").alias("request_id"))
+    out = root / "logs" / f"date={since:%Y-%m-%d}" / f"hour={since:%H}"
+    out.mkdir(parents=True, exist_ok=True)
+    late.write_parquet(out / "part-late.parquet")
+    after, _ = _pass(root, since)
+    first = [e for e in after["errors"] if e.start <= since + timedelta(minutes=5) < e.end]
+    old = [e for e in before["errors"] if e.start <= since + timedelta(minutes=5) < e.end]
+    assert first and [e.n for e in first] == [e.n + 1 for e in old]
+    _forget(root)
+    assert _pass(root, since)[0] == after
