@@ -66,6 +66,7 @@ trace_poll = _OnFirstUse("console.sources.trace_poll")
 readers = _OnFirstUse("console.sources.readers")
 parse = _OnFirstUse("console.store.parse")
 merge = _OnFirstUse("console.store.merge")
+conform_plain = _OnFirstUse("console.store.conform_plain")
 
 _EXT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 MALFORMED = pa.schema([("source", pa.string()), ("location", pa.string()), ("reason", pa.string()), ("raw", pa.string())])
@@ -218,6 +219,7 @@ class Warehouse:
         self._views: set[str] = set()  # the view statements last run on this connection
         self._shapes: dict[str, tuple] = {}  # kind -> its segments' columns and types when its views were built
         self._reshaped: set[str] = set()  # views to build again: the columns of a view they read changed
+        self._shape_memo: dict[str, tuple[tuple, dict]] = {}  # first file -> (files, their columns' types)
         self._cursors: weakref.WeakSet = weakref.WeakSet()  # open cursors, for interrupt()
         self._cursors_lock = threading.Lock()
         self.progress: Progress | None = None  # set while a refresh reads, None otherwise
@@ -417,10 +419,16 @@ class Warehouse:
     def _shape(self, files: list[str]) -> tuple:
         """What a union by name of these Parquet files binds to, as far as it can change: each column, in order
         of first appearance, with the types the files give it (from their footers, read once per file)."""
-        types: dict[str, set[str]] = {}
-        for path in files:
+        # a live log's refresh adds a segment to the end of the list: only the new footers' columns are added
+        # to what the list before them gave (the whole list cost 3-4 ms a refresh at 25 segments)
+        done, known = self._shape_memo.get(files[0] if files else "", ((), {}))
+        start = len(done) if tuple(files[:len(done)]) == done else 0
+        types = {col: set(ts) for col, ts in known.items()} if start else {}
+        for path in files[start:]:
             for col, t in self._schema(path):
                 types.setdefault(col, set()).add(t)
+        if files:
+            self._shape_memo[files[0]] = (tuple(files), types)
         return tuple((col, tuple(sorted(ts))) for col, ts in types.items())
 
     def _schema(self, path: str, table: pa.Table | None = None) -> tuple:
@@ -922,6 +930,10 @@ class Warehouse:
         plans the query twice (once to learn its columns, once to run it), which was half the cost of
         conforming a live refresh's 10,000 rows; the copy of the result it warns about costs less."""
         max_ts = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=self.future_s)
+        if kind == "predictions":  # the plainest chunks, provably as the query types them, without planning it
+            plain = conform_plain.predictions(table, max_ts)
+            if plain is not None:
+                return plain
         con = self._con.cursor()
         try:
             con.register("chunk", table)
