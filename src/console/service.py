@@ -47,6 +47,7 @@ class Service:
         self._findings_at = 0.0
         self._drift_status: dict[str, str] = {}
         self._cost_today: dict[str, float | None] = {}
+        self._cells_of: list | None = None  # the findings the two cells above were made with
         self._seen: set[tuple[str, str]] = set()  # (model, environment) ever logged, as the last full snapshot saw
         self.recommendations: list = []
         self.auto_retrain_results: list = []
@@ -336,19 +337,29 @@ class Service:
     def models(self) -> list[str]:
         return self.monitor.models()
 
-    def findings(self, max_age_s: float | None = None) -> list:
-        """Incidents over the history (firing and resolved), cached briefly: they cost about a second."""
+    def findings(self, max_age_s: float | None = None, overview: bool = True) -> list:
+        """Incidents over the history (firing and resolved), cached briefly: they cost about a second. With
+        them, the Overview's DRIFT and cost cells (an exact read of the last hours and of today); `overview=False`
+        leaves those to the next snapshot that shows them (`check` shows none: a second at 1M rows)."""
         age = self.MONITOR_TTL_S if max_age_s is None else max_age_s
         with self._monitor_lock:
             if self._findings is None or time.monotonic() - self._findings_at >= age:
                 self._findings = self.monitor.findings()
                 self._findings_at = time.monotonic()
                 self.recommendations = list(self.monitor.recommendations)
-                status = {m: self.monitor.overview_status(m) for m in self.monitor.models()}
-                self._drift_status = {m: v[0] for m, v in status.items()}
-                self._cost_today = {m: v[1] for m, v in status.items()}
+                if overview:
+                    self._overview_cells()
             found = self._findings
         return self._acknowledged(found)
+
+    def _overview_cells(self) -> None:
+        """The DRIFT and cost cells for the findings in hand, unless made for them already (lock held)."""
+        if self._findings is None or self._cells_of is self._findings:
+            return
+        status = {m: self.monitor.overview_status(m) for m in self.monitor.models()}
+        self._drift_status = {m: v[0] for m, v in status.items()}
+        self._cost_today = {m: v[1] for m, v in status.items()}
+        self._cells_of = self._findings
 
     def _acknowledged(self, findings: list) -> list:
         """The findings with the acknowledgements in the audit trail that cover them (read again when the
@@ -404,7 +415,7 @@ class Service:
     def _auto_retrain(self) -> None:
         from console.actions import audit
         from console.analytics.windows import parse_window
-        from console.monitoring import RETRAIN_COOLDOWN
+        from console.incident_rules import RETRAIN_COOLDOWN
 
         records = audit.read(audit.default_path(self.cfg))
         cutoff = datetime.now(UTC) - parse_window(RETRAIN_COOLDOWN)
@@ -467,6 +478,9 @@ class Service:
             self.refresh()
         if monitoring and not quick and self.cfg.has_logs:
             self.findings()
+        if not quick:
+            with self._monitor_lock:
+                self._overview_cells()
         now = self.clock()
         reg = self.registry_state(cached_only=not wait_for_registry)
         wh = self.warehouse
