@@ -526,3 +526,92 @@ def test_prediction_and_label_drift_from_the_rollup_path_equal_the_exact_paths(t
             assert month.prediction is None and month.label is None
     finally:
         svc.close()
+
+
+def test_a_refresh_that_brought_nothing_counts_no_hour_and_a_late_file_counts_only_its_hours(log, tmp_path):
+    """The catch-up keys what it verified on the store's files (`rollup_changes`), not on the refresh count:
+    a refresh with no new file counts no hour again; a late file counts only the hours its footer's time range
+    covers, rebuilds the one it changed, and the window then holds what numpy counts."""
+    src, rows, ref = log
+    root = _copy(src, tmp_path)
+    svc = _service(_config(root))
+    drift = svc.monitor.sketch_drift
+    spec = drift.spec("m")
+    try:
+        drift.current("m", NOW - WINDOW, NOW, None, spec, ["x", "y", "c"])
+        assert drift.checked == [("m", datetime(2026, 5, 1, 18), datetime(2026, 5, 4, 17))]
+        first = len(drift.built)
+        svc.refresh()  # nothing new
+        drift.checked.clear()
+        drift.current("m", NOW - WINDOW, NOW, None, spec, ["x", "y", "c"])
+        assert drift.checked == [] and len(drift.built) == first
+
+        hour = datetime(2026, 5, 3, 10)
+        _late(root, hour, n=37)
+        svc.refresh()
+        cur = drift.current("m", NOW - WINDOW, NOW, None, spec, ["x", "y", "c"])
+        assert drift.checked == [("m", hour, hour + timedelta(hours=1))]
+        assert drift.built[first:] == [("m", hour, hour + timedelta(hours=1))]
+        want = _counts(_window(rows)["c"])
+        want["b"] += 37
+        assert cur.rows == len(_window(rows)["x"]) + 37 and cur.counts["c"] == want
+
+        # the late file removed: the hours it covered are counted again and lose its rows
+        (root / "logs" / "date=2026-05-03" / "part-late.parquet").unlink()
+        svc.refresh()
+        drift.checked.clear()
+        cur = drift.current("m", NOW - WINDOW, NOW, None, spec, ["x", "y", "c"])
+        assert drift.checked == [("m", hour, hour + timedelta(hours=1))]
+        assert cur.rows == len(_window(rows)["x"]) and cur.counts["c"] == _counts(_window(rows)["c"])
+    finally:
+        svc.close()
+
+
+def test_a_file_rewritten_in_place_counts_the_hours_of_its_old_and_new_rows(log, tmp_path):
+    """An in-place log rewritten under the same name (new inode, size, mtime) is a changed part: the hours
+    of its old rows and of its new ones are counted again, and a window over them equals numpy's counts."""
+    src, rows, ref = log
+    root = _copy(src, tmp_path)
+    svc = _service(_config(root))
+    drift = svc.monitor.sketch_drift
+    spec = drift.spec("m")
+    path = root / "logs" / "date=2026-05-03" / "part-late.parquet"
+    try:
+        _late(root, datetime(2026, 5, 3, 4), n=20)
+        svc.refresh()
+        drift.current("m", NOW - WINDOW, NOW, None, spec, ["x", "y", "c"])
+        drift.checked.clear()
+        tmp = path.with_name("tmp.parquet.tmp")
+        rng = np.random.default_rng(3)
+        _write_rows(tmp, [datetime(2026, 5, 3, 6, 30), datetime(2026, 5, 3, 6, 31)], _f32(rng.normal(0, 1, 2)),
+                    _f32(rng.lognormal(0, 0.5, 2)), ["zz", "zz"], "rewritten")
+        tmp.replace(path)
+        svc.refresh()
+        cur = drift.current("m", NOW - WINDOW, NOW, None, spec, ["x", "y", "c"])
+        # the old rows' hour and the new rows' hour, not the one between them
+        assert drift.checked == [("m", datetime(2026, 5, 3, 4), datetime(2026, 5, 3, 5)),
+                                 ("m", datetime(2026, 5, 3, 6), datetime(2026, 5, 3, 7))]
+        want = _counts(_window(rows)["c"])
+        want["zz"] = 2
+        assert cur.rows == len(_window(rows)["x"]) + 2 and cur.counts["c"] == want
+    finally:
+        svc.close()
+
+
+def test_the_time_range_of_a_parquet_file_is_its_rows_first_and_last_ts(tmp_path):
+    """`rollup_changes.ts_span` from row group statistics equals numpy's min and max of the rows; a ts of text
+    or a file with no rows says so (every hour, no hour)."""
+    from console import rollup_changes as rc
+
+    rng = np.random.default_rng(1)
+    ts = np.datetime64(START, "us") + np.sort(rng.integers(0, 86400 * 10**6, 5000)).astype("timedelta64[us]")
+    order = rng.permutation(5000)  # out of order: the span is the min and max, not the first and last row
+    pq.write_table(pa.table({"ts": pa.array(ts[order], pa.timestamp("us"))}), tmp_path / "a.parquet",
+                   row_group_size=700)
+    assert rc.ts_span(str(tmp_path / "a.parquet")) == (ts.min().astype(datetime), ts.max().astype(datetime))
+    pq.write_table(pa.table({"ts": pa.array(ts[:3], pa.timestamp("us", tz="Europe/Paris"))}), tmp_path / "z.parquet")
+    assert rc.ts_span(str(tmp_path / "z.parquet")) == (ts[0].astype(datetime), ts[2].astype(datetime))
+    pq.write_table(pa.table({"ts": ["2026-05-01T00:00:00"]}), tmp_path / "t.parquet")
+    assert rc.ts_span(str(tmp_path / "t.parquet")) == rc.EVERY
+    pq.write_table(pa.table({"ts": pa.array([], pa.timestamp("us"))}), tmp_path / "e.parquet")
+    assert rc.ts_span(str(tmp_path / "e.parquet")) == rc.EMPTY
