@@ -10,9 +10,10 @@ number up to float rounding.
 Which hours are raw: the cost screen's windows start at the month's start, at midnight (hour-aligned, so
 hour rows split cleanly), and at now - 7 days, now - 24 h (the budget's pace) and the history's start, which
 cut an hour in two: those hours, the read's partial first hour and the open hour are read raw. The hourly
-chart and the spike (`hourly_cost_series`, hours aligned to now, the last 72) read raw rows of those 72
-hours; the cost-spike rule (cost per request across a version or prompt change, in time order) and an
-LLM's usage table (token means, refusals, guardrails) read the history's rows, narrowed to their columns.
+chart and the spike (`hourly_cost_series`, hours aligned to now, the last 72) read the cost columns of those
+72 hours' raw rows, summed per clock hour and now-aligned hour into priced parts (`_spike_parts`); the
+cost-spike rule (cost per request across a version or prompt change, in time order) and an LLM's usage table
+(token means, refusals, guardrails) read the history's rows, narrowed to their columns.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def cost(mon, model: str, environment: str | None) -> dict | None:
     columns = list(dict.fromkeys(["ts", "model", *USAGE_COLUMNS, *(["cached_tokens"] if "cached_tokens" in attrs
                                                                    else []), *([rollup_spec.PROMPT] if by_prompt else [])]))
     ranges = [(since, h0 - US), *((h - US, h + ro.HOUR - US) for h in skip), (h1 - US, now)]
-    raw = pl.concat([mon.typed_rows(model, a, b, environment, columns=columns) for a, b in ranges if b > a],
+    raw = pl.concat([drift.raw(model, a, b, environment, columns) for a, b in ranges if b > a],
                     how="diagonal_relaxed")
     costed = co.with_cost(raw, mc.prices).with_columns(pl.lit(1, dtype=pl.Int64).alias("requests"))
     if not by_prompt:
@@ -104,10 +105,7 @@ def cost(mon, model: str, environment: str | None) -> dict | None:
     both = pl.concat([costed.select(PARTS), rolled], how="diagonal_relaxed").sort("ts")
     recent = both.filter(pl.col("ts") > start)
     by = ("version", "prompt_version") if by_prompt else ("version",)
-    # The hourly view: now-aligned hours, raw, from the start of the clock hour its first one begins in (so that
-    # hour's replica share is split over all its requests, as in the full read).
-    spike_from = floor_hour(now - timedelta(hours=SPIKE_HOURS)) - US
-    spiky = co.with_cost(mon.typed_rows(model, max(spike_from, since), now, environment, columns=columns), mc.prices)
+    spiky = _spike_parts(drift, model, since, now, environment, mc.prices, attrs)
     rule = _rule(mon, model)
     rule_spike = llm = None
     history = None
@@ -131,6 +129,32 @@ def cost(mon, model: str, environment: str | None) -> dict | None:
             "per_1k": co.cost_per_1k(recent, by), "spike": co.cost_spike(spiky, now),
             "hourly": co.hourly_cost_series(spiky, now, hours=48), "llm": llm or [],
             "tokens": tokens(table, environment, skip, raw), "source": "rollups", "note": note}
+
+
+def _spike_parts(drift, model: str, since: datetime, now: datetime, environment: str | None, prices,
+                 attrs: list[str]) -> pl.DataFrame:
+    """What `hourly_cost_series` and `cost_spike` read, as priced parts rather than rows: the last 72 now-aligned
+    hours' raw rows (from the start of the clock hour the first begins in, so that hour's replica share is split
+    over all its requests, as in the full read), read with the cost columns alone and summed per clock hour and
+    now-aligned hour (`usage_aggs`, priced by `parts_cost`: the sums `with_cost` adds row by row). Each part's
+    `ts` is then the end of its now-aligned hour, which puts it in the same hour of the chart. Kept by the store's
+    files that may hold those rows (a few hundred parts, not 72 hours of rows)."""
+    spike_from = max(floor_hour(now - timedelta(hours=SPIKE_HOURS)) - US, since)
+    key = (model, spike_from, now, environment, drift._touching(spike_from, now), prices)
+    with drift._lock:
+        hit = drift._spikes.get(key)
+    if hit is not None:
+        return hit
+    cols = ["ts", "input_tokens", "output_tokens", "cost_usd", *(["cached_tokens"] if "cached_tokens" in attrs else [])]
+    rows = drift.mon.typed_rows(model, spike_from, now, environment, columns=cols)
+    k = ((pl.lit(now) - pl.col("ts")).dt.total_microseconds() // 3_600_000_000).cast(pl.Int64)
+    parts = (rows.group_by(pl.col("ts").dt.truncate("1h"), k.alias("k"))
+             .agg(pl.len().cast(pl.Int64).alias("requests"), *co.usage_aggs(rows.columns)))
+    priced = co.parts_cost(parts, prices).with_columns(
+        (pl.lit(now) - pl.duration(hours=pl.col("k"))).alias("ts")).select("ts", co.COST, "requests")
+    with drift._lock:
+        drift._keep(drift._spikes, key, priced)
+    return priced
 
 
 def tokens(table, environment: str | None, skip: list[datetime], raw: pl.DataFrame) -> dict[str, int]:

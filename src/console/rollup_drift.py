@@ -62,7 +62,8 @@ REF_K = 2000
 # Kept per process, oldest dropped first: merged day summaries (25 features: ~60 KB each), scored trend buckets
 # (small), hour files parsed for health (a day file's hours' latency items: ~1-2 MB at 4-8 groups an hour), and
 # sketched raw edges (a window's partial first hour and open hour: ~50 KB each at 25 features).
-CACHED = {"days": 1024, "buckets": 4096, "health": 96, "raw": 16}
+CACHED = {"days": 1024, "buckets": 4096, "health": 96, "raw": 16, "spikes": 8}
+RAW_BYTES = 256 << 20  # raw frames kept (`RollupDrift.raw`): an hour of a 25-feature model is ~10 MB at 100M rows
 
 
 def rollup_dir(cfg, store_dir: Path) -> Path:
@@ -180,6 +181,8 @@ class RollupDrift:
         self._days: dict[tuple, Current] = {}  # (day file, environment) -> its merged drift summary
         self._buckets: dict[tuple, tuple[bool, dr.WindowDrift]] = {}  # series bucket -> (had rows, scored)
         self._raw: dict[tuple, tuple[set, Current]] = {}  # edge read raw, by its files -> (features, summary)
+        self._frames: dict[tuple, pl.DataFrame] = {}  # raw reads of health, cost and quality, by their files
+        self._spikes: dict[tuple, pl.DataFrame] = {}  # the cost chart's priced parts (`rollup_cost`), by their files
         self._health: dict[tuple, dict] = {}  # (hour file, environment) -> its rows for health (`rollup_health`)
 
     # ------------------------------------------------------------------ specs and reference
@@ -391,6 +394,26 @@ class RollupDrift:
         self._keep(self._raw, key, (set(features), edge))
         return edge
 
+    def raw(self, model: str, a: datetime, b: datetime, environment: str | None, columns: list[str]) -> pl.DataFrame:
+        """`Monitor.typed_rows` of (a, b], kept by the store's files that may hold rows in that range (as `_edge`
+        keeps its sketches): the edge hours and the SLO's hours that health, cost and quality read raw cost a
+        query over every file of the store each, a few hundred ms at 100M rows, and a view pinned at a time or
+        a refresh that brought rows of other hours only reads them again for nothing. Frames past a quarter of
+        RAW_BYTES are not kept; the oldest go first past RAW_BYTES in all."""
+        key = (model, a, b, environment, tuple(columns), self._touching(a, b))
+        with self._lock:
+            hit = self._frames.get(key)
+        if hit is not None:
+            return hit
+        frame = self.mon.typed_rows(model, a, b, environment, columns=columns)
+        size = frame.estimated_size()
+        if size <= RAW_BYTES // 4:
+            with self._lock:
+                self._frames[key] = frame
+                while sum(f.estimated_size() for f in self._frames.values()) > RAW_BYTES:
+                    self._frames.pop(next(iter(self._frames)))
+        return frame
+
     def _touching(self, a: datetime, b: datetime) -> tuple:
         """The identities of the store's prediction files whose rows may fall in (a, b]."""
         parts = self._versions.content(self.mon.wh).parts
@@ -399,7 +422,7 @@ class RollupDrift:
 
     def _keep(self, cache: dict, key, value):
         limit = CACHED["days" if cache is self._days else "buckets" if cache is self._buckets
-                       else "raw" if cache is self._raw else "health"]
+                       else "raw" if cache is self._raw else "spikes" if cache is self._spikes else "health"]
         if len(cache) >= limit:
             cache.pop(next(iter(cache)))  # the oldest entry
         cache[key] = value

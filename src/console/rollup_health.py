@@ -48,7 +48,7 @@ def health(mon, model: str, since: datetime, until: datetime, environment: str |
         for v, var, h, n, e, lat in rows:
             by_group.setdefault((v, var), he.HealthPart()).add(n, e, lat)
             by_bucket.setdefault((bucket[h],), he.HealthPart()).add(n, e, lat)
-    first = mon.typed_rows(model, since, h0 - US, environment, columns=COLUMNS)
+    first = drift.raw(model, since, h0 - US, environment, COLUMNS)
     last = tail.filter((pl.col("ts") > h1 - US) & (pl.col("ts") <= until)).select(COLUMNS)
     raw = pl.concat([first, last], how="diagonal_relaxed")
     raw = raw.with_columns(pl.col("ts").dt.truncate(polars_every(every)).alias("bucket"))

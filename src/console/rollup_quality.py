@@ -109,7 +109,7 @@ def quality(mon, model: str, window: str, environment: str | None) -> dict | Non
         counts.append(c)
         hist.append(h)
     ranges = [(since, h0 - US), *((h - US, h + ro.HOUR - US) for h in skip), (h1 - US, now)]
-    raw = pl.concat([mon.typed_rows(model, a, b, environment, columns=RAW_COLUMNS) for a, b in ranges if b > a],
+    raw = pl.concat([drift.raw(model, a, b, environment, RAW_COLUMNS) for a, b in ranges if b > a],
                     how="diagonal_relaxed")
     labels = mon.wh.frame("model_labels", {"model": model, "since": since, "until": now, "environment": environment})
     joined = qu.join_labels(raw, labels, now=now)
