@@ -79,6 +79,17 @@ timed("drift 30d + trend, after 500 new rows", "30d", d("30d", target=False))
 timed("health 30d, after 500 new rows", "30d", lambda: svc.health(model, "30d"))
 timed("cost (month), after 500 new rows", "30d", lambda: svc.cost(model, rollups=True))
 timed("quality 30d, after 500 new rows", "30d", lambda: svc.quality(model, "30d", rollups=True))
+# a live log: 500 more rows half a second newer than the newest, so `now` (--at latest) moves, and with it every
+# window's partial first hour (the fleet's newest row is at 23:59:59: the open hour stays the same)
+t = t.set_column(t.schema.get_field_index("ts"), "ts", pc.add(t["ts"], pa.scalar(500_000, pa.duration("us"))))
+t = t.set_column(t.schema.get_field_index("request_id"), "request_id",
+                 pc.binary_join_element_wise(pa.array(["live2"] * t.num_rows), t["request_id"], "-"))
+pq.write_table(t, sys.argv[3] + "/live-2.parquet")
+svc.refresh()
+timed("drift 30d + trend, now moved (live)", "30d", d("30d", target=False))
+timed("health 30d, now moved (live)", "30d", lambda: svc.health(model, "30d"))
+timed("cost (month), now moved (live)", "30d", lambda: svc.cost(model, rollups=True))
+timed("quality 30d, now moved (live)", "30d", lambda: svc.quality(model, "30d", rollups=True))
 out["scores 24h"] = {c.column: [c.score, c.bound, c.status] for c in a.dataset.columns}
 out["scores 30d"] = {c.column: [c.score, c.bound, c.status] for c in b.dataset.columns}
 print(json.dumps(out))

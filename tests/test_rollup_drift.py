@@ -615,3 +615,37 @@ def test_the_time_range_of_a_parquet_file_is_its_rows_first_and_last_ts(tmp_path
     assert rc.ts_span(str(tmp_path / "t.parquet")) == rc.EVERY
     pq.write_table(pa.table({"ts": pa.array([], pa.timestamp("us"))}), tmp_path / "e.parquet")
     assert rc.ts_span(str(tmp_path / "e.parquet")) == rc.EMPTY
+
+
+def test_raw_edges_are_read_as_kept_hours_and_equal_the_store_s_rows(log, tmp_path):
+    """`RollupDrift.raw` gives the rows `typed_rows` gives for any (a, b], from whole clock hours kept by the
+    files that may hold them: a window whose start moves within its first hour (a live log's next refresh) reads
+    nothing again, and a file landing in the open hour makes the next read fetch that hour alone."""
+    from polars.testing import assert_frame_equal
+
+    src, rows, ref = log
+    root = _copy(src, tmp_path)
+    svc = _service(_config(root))
+    drift, mon = svc.monitor.sketch_drift, svc.monitor
+    cols = ["ts", "request_id", "x", "c"]
+    try:
+        def same(a, b):
+            assert_frame_equal(drift.raw("m", a, b, None, cols), mon.typed_rows("m", a, b, None, columns=cols))
+
+        a, b = datetime(2026, 5, 3, 20, 17), NOW
+        same(a, b)
+        assert drift.raw_reads == [("m", datetime(2026, 5, 3, 20), datetime(2026, 5, 4, 18))]
+        same(a + timedelta(minutes=9), b)  # the start moved within its hour, the end within the open hour
+        same(datetime(2026, 5, 4, 16, 59, 59, 999999), b)  # the open hour alone, as the drift edge reads it
+        assert len(drift.raw_reads) == 1
+        rng = np.random.default_rng(4)  # 12 rows land in the open hour, before NOW
+        _write_rows(root / "logs" / "date=2026-05-04" / "part-live.parquet",
+                    [datetime(2026, 5, 4, 17, i + 1) for i in range(12)], _f32(rng.normal(0, 1, 12)),
+                    _f32(rng.lognormal(0, 0.5, 12)), ["a"] * 12, "live")
+        svc.refresh()
+        same(a, b)
+        assert drift.raw_reads[1:] == [("m", datetime(2026, 5, 4, 17), datetime(2026, 5, 4, 18))]
+        assert drift.raw("m", a, b, None, cols).height == int(np.sum(
+            (rows["ts"] > np.datetime64(a)) & (rows["ts"] <= np.datetime64(b)))) + 12
+    finally:
+        svc.close()

@@ -176,6 +176,7 @@ class RollupDrift:
         self._lock = threading.Lock()
         self.built: list[tuple[str, datetime, datetime]] = []  # (model, start, end) built by this process
         self.checked: list[tuple[str, datetime, datetime]] = []  # (model, start, end) counted against the store
+        self.raw_reads: list[tuple[str, datetime, datetime]] = []  # (model, start, end) of the hours `raw` read
         # Closed rollups never change under their file name (a rebuild or a recompaction writes a new name), so
         # what is merged or scored from them is kept, keyed by the files it came from.
         self._days: dict[tuple, Current] = {}  # (day file, environment) -> its merged drift summary
@@ -388,31 +389,44 @@ class RollupDrift:
         hit = self._raw.get(key)
         if hit is not None and set(features) <= hit[0]:
             return hit[1]
-        rows = ro.typed(self.mon.typed_rows(model, a, b, environment, columns=["ts", *features]), spec)
+        rows = ro.typed(self.raw(model, a, b, environment, ["ts", *features]), spec)
         edge = Current()
         edge.add_rows(rows, [f for f in features if f in spec.numeric], [f for f in features if f in spec.categorical])
         self._keep(self._raw, key, (set(features), edge))
         return edge
 
     def raw(self, model: str, a: datetime, b: datetime, environment: str | None, columns: list[str]) -> pl.DataFrame:
-        """`Monitor.typed_rows` of (a, b], kept by the store's files that may hold rows in that range (as `_edge`
-        keeps its sketches): the edge hours and the SLO's hours that health, cost and quality read raw cost a
-        query over every file of the store each, a few hundred ms at 100M rows, and a view pinned at a time or
-        a refresh that brought rows of other hours only reads them again for nothing. Frames past a quarter of
-        RAW_BYTES are not kept; the oldest go first past RAW_BYTES in all."""
-        key = (model, a, b, environment, tuple(columns), self._touching(a, b))
+        """`Monitor.typed_rows` of (a, b], read as whole clock hours kept by the store's files that may hold their
+        rows (as `_edge` keeps its sketches). The edge hours and the SLO's hours that health, cost and quality
+        read raw cost a query over every file of the store each (a few hundred ms at 100M rows): kept hours are
+        not read again, and a live log's refresh, which moves `now` and so every window's partial first hour,
+        reads only the hours whose files changed (the open hour). Missing hours are read in one query per
+        contiguous run. Pieces past a quarter of RAW_BYTES are not kept; the oldest go first past RAW_BYTES."""
+        if b <= a:
+            return self.mon.typed_rows(model, a, b, environment, columns=columns)
+        cols = tuple(dict.fromkeys(["ts", *columns]))
+        hours = _hours(floor_hour(a + US), floor_hour(b) + ro.HOUR)
+        keys = {h: (model, h, environment, cols, self._touching(h - US, h + ro.HOUR - US)) for h in hours}
         with self._lock:
-            hit = self._frames.get(key)
-        if hit is not None:
-            return hit
-        frame = self.mon.typed_rows(model, a, b, environment, columns=columns)
-        size = frame.estimated_size()
-        if size <= RAW_BYTES // 4:
+            pieces = {h: self._frames[k] for h, k in keys.items() if k in self._frames}
+        for lo, hi in ro.hour_ranges([h for h in hours if h not in pieces]):
+            frame = self.mon.typed_rows(model, lo - US, hi - US, environment, columns=list(cols))
+            self.raw_reads.append((model, lo, hi))
+            if (hi - lo) > ro.HOUR:
+                hour = frame.get_column("ts").dt.truncate("1h")
+                split = {h: frame.filter(hour == h) for h in _hours(lo, hi)}
+            else:
+                split = {lo: frame}
+            pieces.update(split)
             with self._lock:
-                self._frames[key] = frame
+                for h, piece in split.items():
+                    if piece.estimated_size() <= RAW_BYTES // 4:
+                        self._frames[keys[h]] = piece
                 while sum(f.estimated_size() for f in self._frames.values()) > RAW_BYTES:
                     self._frames.pop(next(iter(self._frames)))
-        return frame
+        out = pl.concat([pieces[h] for h in hours], how="vertical_relaxed") if len(hours) > 1 else pieces[hours[0]]
+        # in time order, as `typed_rows` gives rows: hours ascending, each sorted
+        return out.filter((pl.col("ts") > a) & (pl.col("ts") <= b)).with_columns(pl.col("ts").set_sorted())
 
     def _touching(self, a: datetime, b: datetime) -> tuple:
         """The identities of the store's prediction files whose rows may fall in (a, b]."""
