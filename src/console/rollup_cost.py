@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import numpy as np
 import polars as pl
 
 from console import rollup_spec
@@ -28,6 +29,7 @@ from console.analytics import cost as co
 from console.analytics.windows import parse_window
 from console.rollup_drift import US, floor_hour
 
+EPOCH = datetime(1970, 1, 1)
 SPIKE_HOURS = 48 + 24  # what `hourly_cost_series` reads: the chart's hours and their baseline
 PARTS = ["ts", "model", "version", "prompt_version", co.COST, "requests"]
 USAGE_COLUMNS = ["version", "variant", "input_tokens", "output_tokens", "cost_usd"]
@@ -135,26 +137,49 @@ def _spike_parts(drift, model: str, since: datetime, now: datetime, environment:
                  attrs: list[str]) -> pl.DataFrame:
     """What `hourly_cost_series` and `cost_spike` read, as priced parts rather than rows: the last 72 now-aligned
     hours' raw rows (from the start of the clock hour the first begins in, so that hour's replica share is split
-    over all its requests, as in the full read), read with the cost columns alone and summed per clock hour and
-    now-aligned hour (`usage_aggs`, priced by `parts_cost`: the sums `with_cost` adds row by row). Each part's
-    `ts` is then the end of its now-aligned hour, which puts it in the same hour of the chart. Kept by the store's
-    files that may hold those rows (a few hundred parts, not 72 hours of rows)."""
+    over all its requests, as in the full read), summed per clock hour and now-aligned hour (`usage_aggs`, priced
+    by `parts_cost`: the sums `with_cost` adds row by row). Each part's `ts` is then the end of its now-aligned
+    hour, which puts it in the same hour of the chart.
+
+    A now-aligned hour splits two clock hours wherever `now` falls, so each clock hour is kept as running sums
+    per distinct timestamp (`_running_sums`), by the files that may hold its rows: a live refresh moves `now`
+    and reads only the hours whose files changed, and any split is two lookups."""
+    from console.rollup_drift import SUMS_BYTES, _hours
+
     spike_from = max(floor_hour(now - timedelta(hours=SPIKE_HOURS)) - US, since)
-    key = (model, spike_from, now, environment, drift._touching(spike_from, now), prices)
-    with drift._lock:
-        hit = drift._spikes.get(key)
-    if hit is not None:
-        return hit
     cols = ["ts", "input_tokens", "output_tokens", "cost_usd", *(["cached_tokens"] if "cached_tokens" in attrs else [])]
-    rows = drift.mon.typed_rows(model, spike_from, now, environment, columns=cols)
-    k = ((pl.lit(now) - pl.col("ts")).dt.total_microseconds() // 3_600_000_000).cast(pl.Int64)
-    parts = (rows.group_by(pl.col("ts").dt.truncate("1h"), k.alias("k"))
-             .agg(pl.len().cast(pl.Int64).alias("requests"), *co.usage_aggs(rows.columns)))
-    priced = co.parts_cost(parts, prices).with_columns(
+    hours = _hours(floor_hour(spike_from + US), floor_hour(now) + ro.HOUR)
+    sums = drift.hour_pieces(model, hours, environment, cols, drift._sums, _running_sums, SUMS_BYTES)
+    us = lambda t: (t - EPOCH) // US  # noqa: E731
+    a_us, now_us, h_us = us(spike_from), us(now), 3_600_000_000
+    out = []
+    for h in hours:
+        ts, cum = sums[h]
+        lo, hi = max(a_us, us(h) - 1), min(now_us, us(h) + h_us - 1)  # the rows read in this hour: (lo, hi]
+        if hi <= lo:
+            continue
+        cut = now_us - ((now_us - us(h)) // h_us) * h_us  # the now-aligned boundary in (h, h + 1 h]
+        for x, y in ((lo, min(cut, hi)), (max(cut, lo), hi)):
+            if y <= x:
+                continue
+            part = cum[np.searchsorted(ts, y, "right")] - cum[np.searchsorted(ts, x, "right")]
+            if part[0]:
+                out.append((h, (now_us - y) // h_us, *part))
+    names = ["requests", *co.USAGE]
+    parts = pl.DataFrame(out, schema={"ts": pl.Datetime("us"), "k": pl.Int64, **{n: pl.Float64 for n in names}},
+                         orient="row").with_columns(pl.col("requests").cast(pl.Int64), pl.col("cost_n").cast(pl.Int64))
+    return co.parts_cost(parts, prices).with_columns(
         (pl.lit(now) - pl.duration(hours=pl.col("k"))).alias("ts")).select("ts", co.COST, "requests")
-    with drift._lock:
-        drift._keep(drift._spikes, key, priced)
-    return priced
+
+
+def _running_sums(rows: pl.DataFrame) -> tuple:
+    """(distinct timestamps in µs, sorted; running sums of requests and `usage_aggs` before each, one row more):
+    the sums over (x, y] are cum[searchsorted(ts, y, "right")] - cum[searchsorted(ts, x, "right")]."""
+    per = (rows.group_by("ts").agg(pl.len().cast(pl.Float64).alias("requests"), *co.usage_aggs(rows.columns))
+           .sort("ts"))
+    values = per.select("requests", *co.USAGE).cast(pl.Float64).to_numpy()
+    cum = np.vstack([np.zeros((1, values.shape[1])), np.cumsum(values, axis=0)])
+    return per.get_column("ts").cast(pl.Int64).to_numpy(), cum
 
 
 def tokens(table, environment: str | None, skip: list[datetime], raw: pl.DataFrame) -> dict[str, int]:

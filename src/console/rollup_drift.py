@@ -62,8 +62,11 @@ REF_K = 2000
 # Kept per process, oldest dropped first: merged day summaries (25 features: ~60 KB each), scored trend buckets
 # (small), hour files parsed for health (a day file's hours' latency items: ~1-2 MB at 4-8 groups an hour), and
 # sketched raw edges (a window's partial first hour and open hour: ~50 KB each at 25 features).
-CACHED = {"days": 1024, "buckets": 4096, "health": 96, "raw": 16, "spikes": 8}
-RAW_BYTES = 256 << 20  # raw frames kept (`RollupDrift.raw`): an hour of a 25-feature model is ~10 MB at 100M rows
+CACHED = {"days": 1024, "buckets": 4096, "health": 96, "raw": 16}
+# raw hours kept (`RollupDrift.hour_pieces`), per cache: an hour of 25 features is ~10 MB at 100M rows; the cost
+# chart's running sums of an hour ~0.2-2.5 MB (one row per distinct timestamp), 64 MB in all
+RAW_BYTES = 256 << 20
+SUMS_BYTES = 64 << 20
 
 
 def rollup_dir(cfg, store_dir: Path) -> Path:
@@ -183,7 +186,7 @@ class RollupDrift:
         self._buckets: dict[tuple, tuple[bool, dr.WindowDrift]] = {}  # series bucket -> (had rows, scored)
         self._raw: dict[tuple, tuple[set, Current]] = {}  # edge read raw, by its files -> (features, summary)
         self._frames: dict[tuple, pl.DataFrame] = {}  # raw reads of health, cost and quality, by their files
-        self._spikes: dict[tuple, pl.DataFrame] = {}  # the cost chart's priced parts (`rollup_cost`), by their files
+        self._sums: dict[tuple, tuple] = {}  # the cost chart's running sums per clock hour (`rollup_cost`), by their files
         self._health: dict[tuple, dict] = {}  # (hour file, environment) -> its rows for health (`rollup_health`)
 
     # ------------------------------------------------------------------ specs and reference
@@ -397,36 +400,43 @@ class RollupDrift:
 
     def raw(self, model: str, a: datetime, b: datetime, environment: str | None, columns: list[str]) -> pl.DataFrame:
         """`Monitor.typed_rows` of (a, b], read as whole clock hours kept by the store's files that may hold their
-        rows (as `_edge` keeps its sketches). The edge hours and the SLO's hours that health, cost and quality
-        read raw cost a query over every file of the store each (a few hundred ms at 100M rows): kept hours are
-        not read again, and a live log's refresh, which moves `now` and so every window's partial first hour,
-        reads only the hours whose files changed (the open hour). Missing hours are read in one query per
-        contiguous run. Pieces past a quarter of RAW_BYTES are not kept; the oldest go first past RAW_BYTES."""
+        rows (`hour_pieces`). The edge hours and the SLO's hours that health, cost and quality read raw cost a
+        query over every file of the store each (a few hundred ms at 100M rows): kept hours are not read again,
+        and a live log's refresh, which moves `now` and so every window's partial first hour, reads only the
+        hours whose files changed (the open hour)."""
         if b <= a:
             return self.mon.typed_rows(model, a, b, environment, columns=columns)
-        cols = tuple(dict.fromkeys(["ts", *columns]))
         hours = _hours(floor_hour(a + US), floor_hour(b) + ro.HOUR)
+        pieces = self.hour_pieces(model, hours, environment, columns, self._frames, lambda f: f)
+        out = pl.concat([pieces[h] for h in hours], how="vertical_relaxed") if len(hours) > 1 else pieces[hours[0]]
+        # in time order, as `typed_rows` gives rows: hours ascending, each sorted
+        return out.filter((pl.col("ts") > a) & (pl.col("ts") <= b)).with_columns(pl.col("ts").set_sorted())
+
+    def hour_pieces(self, model: str, hours: list[datetime], environment: str | None, columns: list[str],
+                    cache: dict, make, limit: int = RAW_BYTES) -> dict:
+        """`make(rows of the clock hour)` for each hour, kept in `cache` by the files that may hold its rows;
+        the hours missing are read in one query per contiguous run (`raw_reads` lists them). A piece past a
+        quarter of `limit` bytes is not kept; the oldest go first past `limit` in the cache."""
+        cols = tuple(dict.fromkeys(["ts", *columns]))
         keys = {h: (model, h, environment, cols, self._touching(h - US, h + ro.HOUR - US)) for h in hours}
         with self._lock:
-            pieces = {h: self._frames[k] for h, k in keys.items() if k in self._frames}
+            pieces = {h: cache[k] for h, k in keys.items() if k in cache}
         for lo, hi in ro.hour_ranges([h for h in hours if h not in pieces]):
             frame = self.mon.typed_rows(model, lo - US, hi - US, environment, columns=list(cols))
             self.raw_reads.append((model, lo, hi))
             if (hi - lo) > ro.HOUR:
                 hour = frame.get_column("ts").dt.truncate("1h")
-                split = {h: frame.filter(hour == h) for h in _hours(lo, hi)}
+                split = {h: make(frame.filter(hour == h)) for h in _hours(lo, hi)}
             else:
-                split = {lo: frame}
+                split = {lo: make(frame)}
             pieces.update(split)
             with self._lock:
                 for h, piece in split.items():
-                    if piece.estimated_size() <= RAW_BYTES // 4:
-                        self._frames[keys[h]] = piece
-                while sum(f.estimated_size() for f in self._frames.values()) > RAW_BYTES:
-                    self._frames.pop(next(iter(self._frames)))
-        out = pl.concat([pieces[h] for h in hours], how="vertical_relaxed") if len(hours) > 1 else pieces[hours[0]]
-        # in time order, as `typed_rows` gives rows: hours ascending, each sorted
-        return out.filter((pl.col("ts") > a) & (pl.col("ts") <= b)).with_columns(pl.col("ts").set_sorted())
+                    if _size(piece) <= limit // 4:
+                        cache[keys[h]] = piece
+                while sum(_size(f) for f in cache.values()) > limit:
+                    cache.pop(next(iter(cache)))
+        return pieces
 
     def _touching(self, a: datetime, b: datetime) -> tuple:
         """The identities of the store's prediction files whose rows may fall in (a, b]."""
@@ -436,7 +446,7 @@ class RollupDrift:
 
     def _keep(self, cache: dict, key, value):
         limit = CACHED["days" if cache is self._days else "buckets" if cache is self._buckets
-                       else "raw" if cache is self._raw else "spikes" if cache is self._spikes else "health"]
+                       else "raw" if cache is self._raw else "health"]
         if len(cache) >= limit:
             cache.pop(next(iter(cache)))  # the oldest entry
         cache[key] = value
@@ -601,6 +611,13 @@ class RollupDrift:
                 step: timedelta, cur: Current, share: float) -> dr.WindowDrift:
         cols = tuple(self._score(ref[f], refsk, cur, spec) for f in feats)
         return dr.WindowDrift(start, start + step, cur.rows, dr.summarize(cols, share))
+
+
+def _size(piece) -> int:
+    """Bytes held by a kept piece: a frame, or a tuple of numpy arrays (`rollup_cost`'s running sums)."""
+    if isinstance(piece, pl.DataFrame):
+        return piece.estimated_size()
+    return sum(getattr(x, "nbytes", 0) for x in piece)
 
 
 def _to_check(seen: tuple | None, content: rc.Content, start: datetime, end: datetime) -> list[datetime]:
