@@ -94,8 +94,19 @@ def cost(mon, model: str, environment: str | None) -> dict | None:
     drift.catch_up(model, h0, h1)
     wanted = ["segment", "segment_value", "environment", "version", "variant", "rows", "input_tokens",
               "output_tokens", *co.USAGE]
-    table = ro.read_table(drift.path, model, h0, h1, columns=wanted)
-    rolled = parts(table, model, environment, mc.prices, by_prompt, skip)
+    # the month's hour rows, priced, are kept by the files that win their hours: a refresh that brought rows of
+    # the open hour only, or a clock that moved within the hour, reads and prices them again for nothing
+    listed = ro.files(drift.path, model)
+    key = (model, h0, h1, environment, tuple(skip), tuple(sorted(ro._winners(listed, h0, h1).items())), mc.prices,
+           by_prompt)
+    with drift._lock:
+        hit = drift._costs.get(key)
+    if hit is None:
+        table = ro.read_table(drift.path, model, h0, h1, columns=wanted)
+        hit = (table, parts(table, model, environment, mc.prices, by_prompt, skip))
+        with drift._lock:
+            drift._keep(drift._costs, key, hit)
+    table, rolled = hit
     columns = list(dict.fromkeys(["ts", "model", *USAGE_COLUMNS, *(["cached_tokens"] if "cached_tokens" in attrs
                                                                    else []), *([rollup_spec.PROMPT] if by_prompt else [])]))
     ranges = [(since, h0 - US), *((h - US, h + ro.HOUR - US) for h in skip), (h1 - US, now)]

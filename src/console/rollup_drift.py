@@ -62,7 +62,7 @@ REF_K = 2000
 # Kept per process, oldest dropped first: merged day summaries (25 features: ~60 KB each), scored trend buckets
 # (small), hour files parsed for health (a day file's hours' latency items: ~1-2 MB at 4-8 groups an hour), and
 # sketched raw edges (a window's partial first hour and open hour: ~50 KB each at 25 features).
-CACHED = {"days": 1024, "buckets": 4096, "health": 96, "raw": 16}
+CACHED = {"days": 1024, "buckets": 4096, "health": 96, "raw": 16, "costs": 8, "closed": 8}
 # raw hours kept (`RollupDrift.hour_pieces`), per cache: an hour of 25 features is ~10 MB at 100M rows; the cost
 # chart's running sums of an hour ~0.2-2.5 MB (one row per distinct timestamp), 64 MB in all
 RAW_BYTES = 256 << 20
@@ -186,6 +186,8 @@ class RollupDrift:
         self._buckets: dict[tuple, tuple[bool, dr.WindowDrift]] = {}  # series bucket -> (had rows, scored)
         self._raw: dict[tuple, tuple[set, Current]] = {}  # edge read raw, by its files -> (features, summary)
         self._frames: dict[tuple, pl.DataFrame] = {}  # raw reads of health, cost and quality, by their files
+        self._closed: dict[tuple, tuple] = {}  # health's closed hours, unioned (`rollup_health`), by their files
+        self._costs: dict[tuple, tuple] = {}  # a month's hour rows priced (`rollup_cost`), by their winning files
         self._sums: dict[tuple, tuple] = {}  # the cost chart's running sums per clock hour (`rollup_cost`), by their files
         self._health: dict[tuple, dict] = {}  # (hour file, environment) -> its rows for health (`rollup_health`)
 
@@ -446,7 +448,8 @@ class RollupDrift:
 
     def _keep(self, cache: dict, key, value):
         limit = CACHED["days" if cache is self._days else "buckets" if cache is self._buckets
-                       else "raw" if cache is self._raw else "health"]
+                       else "raw" if cache is self._raw else "costs" if cache is self._costs
+                       else "closed" if cache is self._closed else "health"]
         if len(cache) >= limit:
             cache.pop(next(iter(cache)))  # the oldest entry
         cache[key] = value
