@@ -649,3 +649,21 @@ def test_raw_edges_are_read_as_kept_hours_and_equal_the_store_s_rows(log, tmp_pa
             (rows["ts"] > np.datetime64(a)) & (rows["ts"] <= np.datetime64(b)))) + 12
     finally:
         svc.close()
+
+
+def test_quality_of_a_store_without_labels_counts_the_window_and_the_raw_path_agrees(log):
+    """Quality from rollups on a store that holds no label (known from its metadata, so the range's request
+    ids are not joined with nothing): n equals a numpy count of the window, nothing is labelled, and the raw
+    path says the same."""
+    src, rows, ref = log
+    svc = _service(_config(src))
+    try:
+        rolled = svc.quality("m", "72h", rollups=True)
+        raw = svc.quality("m", "72h", rollups=False)
+    finally:
+        svc.close()
+    assert rolled["source"] == "rollups" and raw["source"] == "raw rows"
+    n = len(_window(rows)["x"])
+    assert (rolled["now"].n, rolled["now"].n_labelled) == (raw["now"].n, raw["now"].n_labelled) == (n, 0)
+    metrics = {k: v for k, v in rolled["now"].metrics.items() if k != "roc_auc_bound"}  # the rollups' own key
+    assert metrics == raw["now"].metrics and all(v is None for v in metrics.values())
