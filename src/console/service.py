@@ -9,12 +9,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from console.aliases import alias_name, parse_alias
 from console.analytics.serving import Serving, fold_all
 from console.config import Config, reveal
+from console.snapshot import ModelRow, RegistryState, Snapshot
 from console.warehouse import RefreshStats, Warehouse
 
 Clock = Callable[[], datetime]
@@ -22,65 +22,6 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-@dataclass(frozen=True)
-class RegistryState:
-    status: str  # ok | unreachable | not configured
-    message: str = ""
-    models: tuple = ()  # sources.registry.ModelInfo
-    checked_at: datetime | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-
-@dataclass(frozen=True)
-class ModelRow:
-    name: str
-    environment: str
-    production: bool
-    champion: str | None
-    aliases: dict[str, str]
-    live: str  # canary %, shadow, blue/green standby, as words
-    rpm: float
-    requests: int  # last 24 h
-    requests_1h: int
-    p95_latency_ms: float | None
-    error_rate: float | None
-    drift: str  # "ok", "drift 3/8", "-", ...
-    cost_usd: float | None  # today (UTC)
-    alerts: int
-    serving: dict = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    workspace: str
-    now: datetime
-    registry: RegistryState
-    rows: tuple[ModelRow, ...]
-    malformed: int
-    counts: dict
-    logs_configured: bool
-    missing_logs: tuple[str, ...] = ()
-    refresh_seconds: float = 0.0
-
-    def to_dict(self) -> dict:
-        return {
-            "workspace": self.workspace,
-            "now": self.now.isoformat() + "Z",
-            "registry": {"status": self.registry.status, "message": self.registry.message},
-            "logs_configured": self.logs_configured,
-            "missing_logs": list(self.missing_logs),
-            "malformed": self.malformed,
-            "counts": {k: (v.isoformat() + "Z" if isinstance(v, datetime) else v) for k, v in self.counts.items()},
-            "models": [r.to_dict() for r in self.rows],
-        }
 
 
 class Service:
@@ -364,7 +305,7 @@ class Service:
 
     def serving(self, now: datetime | None = None) -> dict[tuple[str, str], Serving]:
         now = now or self.clock()
-        return fold_all(self.warehouse.arrow("model_deployments", {"model": None, "until": now}).to_pylist())
+        return fold_all(self.warehouse.dicts("model_deployments", {"model": None, "until": now}))
 
     # ------------------------------------------------------------------ monitoring
 
@@ -529,7 +470,7 @@ class Service:
         now = self.clock()
         reg = self.registry_state(cached_only=not wait_for_registry)
         wh = self.warehouse
-        window = {(r["model"], r["environment"]): r for r in wh.arrow("overview_window", {"now": now}).to_pylist()}
+        window = {(r["model"], r["environment"]): r for r in wh.dicts("overview_window", {"now": now})}
         if not quick:  # every model and environment ever logged, listed even without recent rows
             self._seen = {(r[0], r[1]) for r in wh.rows("overview_seen")}
         seen = self._seen | set(window)

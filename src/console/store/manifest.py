@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 FORMAT = 2
@@ -38,11 +38,21 @@ class Manifest:
             m.segments.setdefault(k, [])
         return m
 
+    def _text(self) -> str:
+        """The manifest as JSON, in one call of the C encoder: `json.dump` to a file runs Python's own encoder,
+        and `asdict` deep-copies every cursor first (together 4-5 ms of a live refresh's ~100 ms of CPU).
+        Cursors are plain dicts by contract; anything else goes the general way."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}  # shallow: what asdict gives, uncopied
+        try:
+            return json.dumps(data, separators=(",", ":"))
+        except TypeError:
+            return json.dumps(asdict(self), separators=(",", ":"))
+
     def save(self, path: Path) -> None:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(asdict(self), fh, separators=(",", ":"))
+            fh.write(self._text())
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -63,6 +63,16 @@ def _options(schema: pa.Schema) -> dict:
                 write_statistics=[c for c in _FILTERED if c in schema.names])
 
 
+def durable(path: Path) -> None:
+    """On disk before the manifest names it: the manifest is fsynced, and without this a power loss could
+    leave it naming a segment whose blocks were never written (ext4's delayed allocation: an empty file)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write(table: pa.Table, path: Path, *, sort_by_model: bool) -> None:
     """One segment file, private. Past one row group, predictions are sorted by model (stable), so each row
     group holds few models and a model's queries skip the others; a segment of one row group (a live log's
@@ -71,6 +81,7 @@ def write(table: pa.Table, path: Path, *, sort_by_model: bool) -> None:
         table = table.take(pc.sort_indices(table, [("model", "ascending")]))
     pq.write_table(table, path, row_group_size=ROW_GROUP, **_options(table.schema))
     os.chmod(path, 0o600)
+    durable(path)
 
 
 def merge(parts: list[Path], path: Path, *, stop=None) -> tuple[pa.Schema, int] | None:
@@ -102,4 +113,5 @@ def merge(parts: list[Path], path: Path, *, stop=None) -> tuple[pa.Schema, int] 
         if held:
             put(held, final=True)
     os.chmod(path, 0o600)
+    durable(path)
     return target, rows
