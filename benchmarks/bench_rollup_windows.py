@@ -5,7 +5,9 @@ Drift screen's trend), health, cost and quality over long windows, in one proces
         --work /tmp/rb --old /tmp/rb/old/src --rollups /tmp/rb/base-rollups
 
 Each code tree runs in a fresh process on its own copy of `--rollups` (a catch-up may write hour and day files
-there; the fleet's logs are only read) with the fleet's store cache copied once into `--work` and shared. The
+there; the fleet's logs are only read) with the fleet's store cache copied once into `--work` and shared. A
+second log source in `--work` (empty at first) gets 500 copies of the newest rows, with new request ids, before
+the last reads: a live log's rows landing in the open hour. The
 copy starts as the console leaves a folder it caught up itself: hour files current, no valid day file.
 No assertions: figures only.
 """
@@ -19,6 +21,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "fraud-detector"
@@ -57,6 +61,35 @@ timed("cost (month), first", "30d", lambda: svc.cost(model, rollups=True))
 timed("cost (month)", "30d", lambda: svc.cost(model, rollups=True))
 timed("quality 30d, first", "30d", lambda: svc.quality(model, "30d", rollups=True))
 timed("quality 30d", "30d", lambda: svc.quality(model, "30d", rollups=True))
+svc.refresh()
+timed("health 30d, after a refresh", "30d", lambda: svc.health(model, "30d"))
+timed("cost (month), after a refresh", "30d", lambda: svc.cost(model, rollups=True))
+timed("quality 30d, after a refresh", "30d", lambda: svc.quality(model, "30d", rollups=True))
+# rows land in the open hour (a live log): 500 copies of the newest rows, new request ids, in a second source
+import glob, pyarrow as pa, pyarrow.compute as pc, pyarrow.parquet as pq
+newest = sorted(glob.glob(sys.argv[4] + "/logs/date=*/*.parquet"))[-1]
+t = pq.read_table(newest)
+t = t.filter(pc.equal(t["model"], model)).sort_by("ts")
+t = t.slice(max(0, t.num_rows - 500))
+t = t.set_column(t.schema.get_field_index("request_id"), "request_id",
+                 pc.binary_join_element_wise(pa.array(["live"] * t.num_rows), t["request_id"], "-"))
+pq.write_table(t, sys.argv[3] + "/live-1.parquet")
+svc.refresh()
+timed("drift 30d + trend, after 500 new rows", "30d", d("30d", target=False))
+timed("health 30d, after 500 new rows", "30d", lambda: svc.health(model, "30d"))
+timed("cost (month), after 500 new rows", "30d", lambda: svc.cost(model, rollups=True))
+timed("quality 30d, after 500 new rows", "30d", lambda: svc.quality(model, "30d", rollups=True))
+# a live log: 500 more rows half a second newer than the newest, so `now` (--at latest) moves, and with it every
+# window's partial first hour (the fleet's newest row is at 23:59:59: the open hour stays the same)
+t = t.set_column(t.schema.get_field_index("ts"), "ts", pc.add(t["ts"], pa.scalar(500_000, pa.duration("us"))))
+t = t.set_column(t.schema.get_field_index("request_id"), "request_id",
+                 pc.binary_join_element_wise(pa.array(["live2"] * t.num_rows), t["request_id"], "-"))
+pq.write_table(t, sys.argv[3] + "/live-2.parquet")
+svc.refresh()
+timed("drift 30d + trend, now moved (live)", "30d", d("30d", target=False))
+timed("health 30d, now moved (live)", "30d", lambda: svc.health(model, "30d"))
+timed("cost (month), now moved (live)", "30d", lambda: svc.cost(model, rollups=True))
+timed("quality 30d, now moved (live)", "30d", lambda: svc.quality(model, "30d", rollups=True))
 out["scores 24h"] = {c.column: [c.score, c.bound, c.status] for c in a.dataset.columns}
 out["scores 30d"] = {c.column: [c.score, c.bound, c.status] for c in b.dataset.columns}
 print(json.dumps(out))
@@ -81,12 +114,20 @@ def main() -> None:
         shutil.rmtree(rollups, ignore_errors=True)
         shutil.copytree(args.rollups, rollups)
         config = work / f"{name}.toml"
-        config.write_text(base.replace('path = "logs"', f'path = "{fleet}/logs"')
+        live = work / f"live-{name}"  # a second log source, empty until rows land in the open hour
+        shutil.rmtree(live, ignore_errors=True)
+        live.mkdir(parents=True)
+        sample = pq.read_table(sorted((fleet / "logs").glob("date=*/*.parquet"))[-1]).slice(0, 0)
+        pq.write_table(sample, live / "live-0.parquet")
+        base_live = base.replace('[rollups]', f'[[logs]]\nkind = "predictions"\npath = "{live}"\nformat = "parquet"\n\n'
+                                 '[rollups]', 1)
+        config.write_text(base_live.replace('path = "logs"', f'path = "{fleet}/logs"')
                           .replace('reference = "reference/', f'reference = "{fleet}/reference/')
                           .replace('path = "rollups-local"', f'path = "{rollups}"'))
         env = dict(os.environ, PYTHONPATH=str(src), XDG_CACHE_HOME=str(work / "cache"))
         uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-        proc = subprocess.run([sys.executable, "-c", RUN, str(config), MODEL], env=env, capture_output=True,
+        proc = subprocess.run([sys.executable, "-c", RUN, str(config), MODEL, str(live), str(fleet)], env=env,
+                              capture_output=True,
                               text=True, check=False)
         if proc.returncode:
             print(proc.stderr[-3000:], file=sys.stderr)

@@ -287,3 +287,27 @@ async def test_the_cost_screen_says_where_its_numbers_come_from(log, both):
         # a screen's fetch still running in the loop's executor (not a Textual worker) ends before the store closes
         await asyncio.get_running_loop().shutdown_default_executor()
         svc.close()
+
+
+def test_the_hourly_view_follows_a_moving_clock_from_kept_hours(log):
+    """A live console's clock moves at each refresh, and every now-aligned hour of the chart splits two clock
+    hours differently: the chart is still the raw path's (to float rounding) at each new time, from the clock
+    hours kept as running sums, with no raw read while no file changed."""
+    root, _ = log
+    clock = {"now": NOW}
+    svc = Service(parse_file(root / "console.toml"), clock=lambda: clock["now"])
+    svc.refresh()
+    try:
+        svc.cost("chat", rollups=True)
+        drift = svc.monitor.sketch_drift
+        reads = len(drift.raw_reads)
+        for minutes in (7, 31, 36.5):
+            clock["now"] = NOW + timedelta(minutes=minutes)
+            rolled, raw = svc.cost("chat", rollups=True), svc.cost("chat", rollups=False)
+            assert rolled["hourly"]["bucket"].to_list() == raw["hourly"]["bucket"].to_list()
+            assert rolled["hourly"]["cost_usd"].to_list() == pytest.approx(raw["hourly"]["cost_usd"].to_list(),
+                                                                           rel=1e-9)
+            assert rolled["spike"].rate_usd_per_hour == pytest.approx(raw["spike"].rate_usd_per_hour, rel=1e-9)
+        assert len(drift.raw_reads) == reads
+    finally:
+        svc.close()

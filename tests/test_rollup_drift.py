@@ -526,3 +526,144 @@ def test_prediction_and_label_drift_from_the_rollup_path_equal_the_exact_paths(t
             assert month.prediction is None and month.label is None
     finally:
         svc.close()
+
+
+def test_a_refresh_that_brought_nothing_counts_no_hour_and_a_late_file_counts_only_its_hours(log, tmp_path):
+    """The catch-up keys what it verified on the store's files (`rollup_changes`), not on the refresh count:
+    a refresh with no new file counts no hour again; a late file counts only the hours its footer's time range
+    covers, rebuilds the one it changed, and the window then holds what numpy counts."""
+    src, rows, ref = log
+    root = _copy(src, tmp_path)
+    svc = _service(_config(root))
+    drift = svc.monitor.sketch_drift
+    spec = drift.spec("m")
+    try:
+        drift.current("m", NOW - WINDOW, NOW, None, spec, ["x", "y", "c"])
+        assert drift.checked == [("m", datetime(2026, 5, 1, 18), datetime(2026, 5, 4, 17))]
+        first = len(drift.built)
+        svc.refresh()  # nothing new
+        drift.checked.clear()
+        drift.current("m", NOW - WINDOW, NOW, None, spec, ["x", "y", "c"])
+        assert drift.checked == [] and len(drift.built) == first
+
+        hour = datetime(2026, 5, 3, 10)
+        _late(root, hour, n=37)
+        svc.refresh()
+        cur = drift.current("m", NOW - WINDOW, NOW, None, spec, ["x", "y", "c"])
+        assert drift.checked == [("m", hour, hour + timedelta(hours=1))]
+        assert drift.built[first:] == [("m", hour, hour + timedelta(hours=1))]
+        want = _counts(_window(rows)["c"])
+        want["b"] += 37
+        assert cur.rows == len(_window(rows)["x"]) + 37 and cur.counts["c"] == want
+
+        # the late file removed: the hours it covered are counted again and lose its rows
+        (root / "logs" / "date=2026-05-03" / "part-late.parquet").unlink()
+        svc.refresh()
+        drift.checked.clear()
+        cur = drift.current("m", NOW - WINDOW, NOW, None, spec, ["x", "y", "c"])
+        assert drift.checked == [("m", hour, hour + timedelta(hours=1))]
+        assert cur.rows == len(_window(rows)["x"]) and cur.counts["c"] == _counts(_window(rows)["c"])
+    finally:
+        svc.close()
+
+
+def test_a_file_rewritten_in_place_counts_the_hours_of_its_old_and_new_rows(log, tmp_path):
+    """An in-place log rewritten under the same name (new inode, size, mtime) is a changed part: the hours
+    of its old rows and of its new ones are counted again, and a window over them equals numpy's counts."""
+    src, rows, ref = log
+    root = _copy(src, tmp_path)
+    svc = _service(_config(root))
+    drift = svc.monitor.sketch_drift
+    spec = drift.spec("m")
+    path = root / "logs" / "date=2026-05-03" / "part-late.parquet"
+    try:
+        _late(root, datetime(2026, 5, 3, 4), n=20)
+        svc.refresh()
+        drift.current("m", NOW - WINDOW, NOW, None, spec, ["x", "y", "c"])
+        drift.checked.clear()
+        tmp = path.with_name("tmp.parquet.tmp")
+        rng = np.random.default_rng(3)
+        _write_rows(tmp, [datetime(2026, 5, 3, 6, 30), datetime(2026, 5, 3, 6, 31)], _f32(rng.normal(0, 1, 2)),
+                    _f32(rng.lognormal(0, 0.5, 2)), ["zz", "zz"], "rewritten")
+        tmp.replace(path)
+        svc.refresh()
+        cur = drift.current("m", NOW - WINDOW, NOW, None, spec, ["x", "y", "c"])
+        # the old rows' hour and the new rows' hour, not the one between them
+        assert drift.checked == [("m", datetime(2026, 5, 3, 4), datetime(2026, 5, 3, 5)),
+                                 ("m", datetime(2026, 5, 3, 6), datetime(2026, 5, 3, 7))]
+        want = _counts(_window(rows)["c"])
+        want["zz"] = 2
+        assert cur.rows == len(_window(rows)["x"]) + 2 and cur.counts["c"] == want
+    finally:
+        svc.close()
+
+
+def test_the_time_range_of_a_parquet_file_is_its_rows_first_and_last_ts(tmp_path):
+    """`rollup_changes.ts_span` from row group statistics equals numpy's min and max of the rows; a ts of text
+    or a file with no rows says so (every hour, no hour)."""
+    from console import rollup_changes as rc
+
+    rng = np.random.default_rng(1)
+    ts = np.datetime64(START, "us") + np.sort(rng.integers(0, 86400 * 10**6, 5000)).astype("timedelta64[us]")
+    order = rng.permutation(5000)  # out of order: the span is the min and max, not the first and last row
+    pq.write_table(pa.table({"ts": pa.array(ts[order], pa.timestamp("us"))}), tmp_path / "a.parquet",
+                   row_group_size=700)
+    assert rc.ts_span(str(tmp_path / "a.parquet")) == (ts.min().astype(datetime), ts.max().astype(datetime))
+    pq.write_table(pa.table({"ts": pa.array(ts[:3], pa.timestamp("us", tz="Europe/Paris"))}), tmp_path / "z.parquet")
+    assert rc.ts_span(str(tmp_path / "z.parquet")) == (ts[0].astype(datetime), ts[2].astype(datetime))
+    pq.write_table(pa.table({"ts": ["2026-05-01T00:00:00"]}), tmp_path / "t.parquet")
+    assert rc.ts_span(str(tmp_path / "t.parquet")) == rc.EVERY
+    pq.write_table(pa.table({"ts": pa.array([], pa.timestamp("us"))}), tmp_path / "e.parquet")
+    assert rc.ts_span(str(tmp_path / "e.parquet")) == rc.EMPTY
+
+
+def test_raw_edges_are_read_as_kept_hours_and_equal_the_store_s_rows(log, tmp_path):
+    """`RollupDrift.raw` gives the rows `typed_rows` gives for any (a, b], from whole clock hours kept by the
+    files that may hold them: a window whose start moves within its first hour (a live log's next refresh) reads
+    nothing again, and a file landing in the open hour makes the next read fetch that hour alone."""
+    from polars.testing import assert_frame_equal
+
+    src, rows, ref = log
+    root = _copy(src, tmp_path)
+    svc = _service(_config(root))
+    drift, mon = svc.monitor.sketch_drift, svc.monitor
+    cols = ["ts", "request_id", "x", "c"]
+    try:
+        def same(a, b):
+            assert_frame_equal(drift.raw("m", a, b, None, cols), mon.typed_rows("m", a, b, None, columns=cols))
+
+        a, b = datetime(2026, 5, 3, 20, 17), NOW
+        same(a, b)
+        assert drift.raw_reads == [("m", datetime(2026, 5, 3, 20), datetime(2026, 5, 4, 18))]
+        same(a + timedelta(minutes=9), b)  # the start moved within its hour, the end within the open hour
+        same(datetime(2026, 5, 4, 16, 59, 59, 999999), b)  # the open hour alone, as the drift edge reads it
+        assert len(drift.raw_reads) == 1
+        rng = np.random.default_rng(4)  # 12 rows land in the open hour, before NOW
+        _write_rows(root / "logs" / "date=2026-05-04" / "part-live.parquet",
+                    [datetime(2026, 5, 4, 17, i + 1) for i in range(12)], _f32(rng.normal(0, 1, 12)),
+                    _f32(rng.lognormal(0, 0.5, 12)), ["a"] * 12, "live")
+        svc.refresh()
+        same(a, b)
+        assert drift.raw_reads[1:] == [("m", datetime(2026, 5, 4, 17), datetime(2026, 5, 4, 18))]
+        assert drift.raw("m", a, b, None, cols).height == int(np.sum(
+            (rows["ts"] > np.datetime64(a)) & (rows["ts"] <= np.datetime64(b)))) + 12
+    finally:
+        svc.close()
+
+
+def test_quality_of_a_store_without_labels_counts_the_window_and_the_raw_path_agrees(log):
+    """Quality from rollups on a store that holds no label (known from its metadata, so the range's request
+    ids are not joined with nothing): n equals a numpy count of the window, nothing is labelled, and the raw
+    path says the same."""
+    src, rows, ref = log
+    svc = _service(_config(src))
+    try:
+        rolled = svc.quality("m", "72h", rollups=True)
+        raw = svc.quality("m", "72h", rollups=False)
+    finally:
+        svc.close()
+    assert rolled["source"] == "rollups" and raw["source"] == "raw rows"
+    n = len(_window(rows)["x"])
+    assert (rolled["now"].n, rolled["now"].n_labelled) == (raw["now"].n, raw["now"].n_labelled) == (n, 0)
+    metrics = {k: v for k, v in rolled["now"].metrics.items() if k != "roc_auc_bound"}  # the rollups' own key
+    assert metrics == raw["now"].metrics and all(v is None for v in metrics.values())

@@ -215,3 +215,58 @@ def test_a_second_read_after_late_rows_counts_them(log, tmp_path):
     assert again.select(*KEYS, "requests", "errors").to_dicts() == \
         hand.with_columns(pl.col("requests").cast(pl.UInt32), pl.col("errors").cast(pl.Int64)).to_dicts()
     assert int(again["requests"].sum()) == int(first["requests"].sum()) + 30
+
+
+def test_the_slo_of_a_long_window_counts_its_own_windows_exactly(log, health72):
+    """The SLO panel of a window read from rollups reads only the SLO's windows (1 h and 6 h), narrowed to
+    the columns it needs; its burns equal a numpy count of errors and of requests slower than the objective."""
+    _, raw = log
+    slo = health72["slo"]
+    for window, err, lat in (("1h", slo.error_short, slo.latency_short), ("6h", slo.error_long, slo.latency_long)):
+        rows = _window(raw, timedelta(hours=int(window[:-1])))
+        n = rows.height
+        errors = int(np.sum(rows["is_error"].to_numpy()))
+        slow = int(np.sum(rows["latency_ms"].to_numpy().astype(np.float64) > 300.0))  # the default p95 objective
+        assert (err.window, err.requests, lat.requests) == (window, n, n)
+        assert err.bad_fraction == pytest.approx(errors / n, rel=1e-12)
+        assert err.burn_rate == pytest.approx(errors / n / 0.01, rel=1e-12)
+        assert lat.bad_fraction == pytest.approx(slow / n, rel=1e-12)
+        assert lat.burn_rate == pytest.approx(slow / n / 0.05, rel=1e-12)
+
+
+def test_rows_landing_in_the_raw_edges_after_a_read_are_counted_by_the_next(log, tmp_path):
+    """The raw edges (the window's partial first hour, the SLO's hours with the open hour) are kept by the
+    store's files that may hold their rows: a read with no new file reads the same rows again, and a file that
+    lands in an edge after a read is counted by the next one, equal to a hand count (table and SLO)."""
+    import shutil
+
+    src, raw = log
+    root = tmp_path / "ws"
+    shutil.copytree(src, root, ignore=shutil.ignore_patterns("store"))
+    svc = Service(parse_file(root / "console.toml"), clock=lambda: NOW)
+    svc.refresh()
+    try:
+        first = svc.health("fraud", "72h")
+        svc.refresh()  # nothing new: the same numbers
+        assert svc.health("fraud", "72h")["table"].to_dicts() == first["table"].to_dicts()
+        lates = []
+        for i, t in enumerate((NOW - timedelta(hours=72) + timedelta(minutes=5), NOW - timedelta(minutes=7))):
+            late = raw.filter(pl.col("model") == "fraud").head(20).with_columns(
+                (pl.lit(t) + pl.duration(seconds=pl.int_range(20))).cast(pl.Datetime("us")).alias("ts"),
+                (pl.lit(f"late{i}-") + pl.int_range(20).cast(pl.String)).alias("request_id"),
+                pl.lit(i == 1).alias("is_error"))
+            d = root / "logs" / f"date={t:%Y-%m-%d}" / f"hour={t:%H}"
+            late.write_parquet(d / "part-late.parquet")
+            lates.append(late.select(raw.columns))
+        svc.refresh()
+        again = svc.health("fraud", "72h")
+    finally:
+        svc.close()
+    cur = pl.concat([_window(raw, timedelta(hours=72)), *lates])
+    hand = cur.group_by(KEYS).agg(pl.len().alias("requests"), pl.col("is_error").sum().alias("errors")).sort(KEYS)
+    assert again["table"].select(*KEYS, "requests", "errors").to_dicts() == \
+        hand.with_columns(pl.col("requests").cast(pl.UInt32), pl.col("errors").cast(pl.Int64)).to_dicts()
+    hour = pl.concat([_window(raw, timedelta(hours=1)), lates[1]])
+    err = again["slo"].error_short
+    assert err.requests == hour.height == first["slo"].error_short.requests + 20
+    assert err.bad_fraction == pytest.approx(int(np.sum(hour["is_error"].to_numpy())) / hour.height, rel=1e-12)

@@ -325,8 +325,13 @@ class Monitor:
         if span > SKETCH_AFTER and self._many_rows(model, now - span, now, environment):
             from console import rollup_health
 
-            preds = self.rows(model, now - max(parse_window(mc.slo.long_window), timedelta(hours=24)), now,
-                              environment)
+            # the SLO's windows (which cover the open hour the rollups lack), their columns alone: a day of every
+            # column was most of a month's read at 100M rows
+            slo = max(parse_window(mc.slo.long_window), parse_window(mc.slo.short_window), timedelta(hours=1))
+            with self._lock:
+                preds = self._kept((model, environment, self.wh.refreshes), now - slo, now)
+            if preds is None:
+                preds = self.sketch_drift.raw(model, now - slo, now, environment, rollup_health.COLUMNS)
             sketched = rollup_health.health(self, model, now - span, now, environment, every, preds)
         if sketched is None:
             long = max(span, parse_window(mc.slo.long_window), timedelta(hours=24))

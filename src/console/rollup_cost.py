@@ -10,15 +10,17 @@ number up to float rounding.
 Which hours are raw: the cost screen's windows start at the month's start, at midnight (hour-aligned, so
 hour rows split cleanly), and at now - 7 days, now - 24 h (the budget's pace) and the history's start, which
 cut an hour in two: those hours, the read's partial first hour and the open hour are read raw. The hourly
-chart and the spike (`hourly_cost_series`, hours aligned to now, the last 72) read raw rows of those 72
-hours; the cost-spike rule (cost per request across a version or prompt change, in time order) and an
-LLM's usage table (token means, refusals, guardrails) read the history's rows, narrowed to their columns.
+chart and the spike (`hourly_cost_series`, hours aligned to now, the last 72) read the cost columns of those
+72 hours' raw rows, summed per clock hour and now-aligned hour into priced parts (`_spike_parts`); the
+cost-spike rule (cost per request across a version or prompt change, in time order) and an LLM's usage table
+(token means, refusals, guardrails) read the history's rows, narrowed to their columns.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import numpy as np
 import polars as pl
 
 from console import rollup_spec
@@ -27,6 +29,7 @@ from console.analytics import cost as co
 from console.analytics.windows import parse_window
 from console.rollup_drift import US, floor_hour
 
+EPOCH = datetime(1970, 1, 1)
 SPIKE_HOURS = 48 + 24  # what `hourly_cost_series` reads: the chart's hours and their baseline
 PARTS = ["ts", "model", "version", "prompt_version", co.COST, "requests"]
 USAGE_COLUMNS = ["version", "variant", "input_tokens", "output_tokens", "cost_usd"]
@@ -91,12 +94,23 @@ def cost(mon, model: str, environment: str | None) -> dict | None:
     drift.catch_up(model, h0, h1)
     wanted = ["segment", "segment_value", "environment", "version", "variant", "rows", "input_tokens",
               "output_tokens", *co.USAGE]
-    table = ro.read_table(drift.path, model, h0, h1, columns=wanted)
-    rolled = parts(table, model, environment, mc.prices, by_prompt, skip)
+    # the month's hour rows, priced, are kept by the files that win their hours: a refresh that brought rows of
+    # the open hour only, or a clock that moved within the hour, reads and prices them again for nothing
+    listed = ro.files(drift.path, model)
+    key = (model, h0, h1, environment, tuple(skip), tuple(sorted(ro._winners(listed, h0, h1).items())), mc.prices,
+           by_prompt)
+    with drift._lock:
+        hit = drift._costs.get(key)
+    if hit is None:
+        table = ro.read_table(drift.path, model, h0, h1, columns=wanted)
+        hit = (table, parts(table, model, environment, mc.prices, by_prompt, skip))
+        with drift._lock:
+            drift._keep(drift._costs, key, hit)
+    table, rolled = hit
     columns = list(dict.fromkeys(["ts", "model", *USAGE_COLUMNS, *(["cached_tokens"] if "cached_tokens" in attrs
                                                                    else []), *([rollup_spec.PROMPT] if by_prompt else [])]))
     ranges = [(since, h0 - US), *((h - US, h + ro.HOUR - US) for h in skip), (h1 - US, now)]
-    raw = pl.concat([mon.typed_rows(model, a, b, environment, columns=columns) for a, b in ranges if b > a],
+    raw = pl.concat([drift.raw(model, a, b, environment, columns) for a, b in ranges if b > a],
                     how="diagonal_relaxed")
     costed = co.with_cost(raw, mc.prices).with_columns(pl.lit(1, dtype=pl.Int64).alias("requests"))
     if not by_prompt:
@@ -104,10 +118,7 @@ def cost(mon, model: str, environment: str | None) -> dict | None:
     both = pl.concat([costed.select(PARTS), rolled], how="diagonal_relaxed").sort("ts")
     recent = both.filter(pl.col("ts") > start)
     by = ("version", "prompt_version") if by_prompt else ("version",)
-    # The hourly view: now-aligned hours, raw, from the start of the clock hour its first one begins in (so that
-    # hour's replica share is split over all its requests, as in the full read).
-    spike_from = floor_hour(now - timedelta(hours=SPIKE_HOURS)) - US
-    spiky = co.with_cost(mon.typed_rows(model, max(spike_from, since), now, environment, columns=columns), mc.prices)
+    spiky = _spike_parts(drift, model, since, now, environment, mc.prices, attrs)
     rule = _rule(mon, model)
     rule_spike = llm = None
     history = None
@@ -130,6 +141,55 @@ def cost(mon, model: str, environment: str | None) -> dict | None:
             "per_1k": co.cost_per_1k(recent, by), "spike": co.cost_spike(spiky, now),
             "hourly": co.hourly_cost_series(spiky, now, hours=48), "llm": llm or [],
             "tokens": tokens(table, environment, skip, raw), "source": "rollups", "note": note}
+
+
+def _spike_parts(drift, model: str, since: datetime, now: datetime, environment: str | None, prices,
+                 attrs: list[str]) -> pl.DataFrame:
+    """What `hourly_cost_series` and `cost_spike` read, as priced parts rather than rows: the last 72 now-aligned
+    hours' raw rows (from the start of the clock hour the first begins in, so that hour's replica share is split
+    over all its requests, as in the full read), summed per clock hour and now-aligned hour (`usage_aggs`, priced
+    by `parts_cost`: the sums `with_cost` adds row by row). Each part's `ts` is then the end of its now-aligned
+    hour, which puts it in the same hour of the chart.
+
+    A now-aligned hour splits two clock hours wherever `now` falls, so each clock hour is kept as running sums
+    per distinct timestamp (`_running_sums`), by the files that may hold its rows: a live refresh moves `now`
+    and reads only the hours whose files changed, and any split is two lookups."""
+    from console.rollup_drift import SUMS_BYTES, _hours
+
+    spike_from = max(floor_hour(now - timedelta(hours=SPIKE_HOURS)) - US, since)
+    cols = ["ts", "input_tokens", "output_tokens", "cost_usd", *(["cached_tokens"] if "cached_tokens" in attrs else [])]
+    hours = _hours(floor_hour(spike_from + US), floor_hour(now) + ro.HOUR)
+    sums = drift.hour_pieces(model, hours, environment, cols, drift._sums, _running_sums, SUMS_BYTES)
+    us = lambda t: (t - EPOCH) // US  # noqa: E731
+    a_us, now_us, h_us = us(spike_from), us(now), 3_600_000_000
+    out = []
+    for h in hours:
+        ts, cum = sums[h]
+        lo, hi = max(a_us, us(h) - 1), min(now_us, us(h) + h_us - 1)  # the rows read in this hour: (lo, hi]
+        if hi <= lo:
+            continue
+        cut = now_us - ((now_us - us(h)) // h_us) * h_us  # the now-aligned boundary in (h, h + 1 h]
+        for x, y in ((lo, min(cut, hi)), (max(cut, lo), hi)):
+            if y <= x:
+                continue
+            part = cum[np.searchsorted(ts, y, "right")] - cum[np.searchsorted(ts, x, "right")]
+            if part[0]:
+                out.append((h, (now_us - y) // h_us, *part))
+    names = ["requests", *co.USAGE]
+    parts = pl.DataFrame(out, schema={"ts": pl.Datetime("us"), "k": pl.Int64, **{n: pl.Float64 for n in names}},
+                         orient="row").with_columns(pl.col("requests").cast(pl.Int64), pl.col("cost_n").cast(pl.Int64))
+    return co.parts_cost(parts, prices).with_columns(
+        (pl.lit(now) - pl.duration(hours=pl.col("k"))).alias("ts")).select("ts", co.COST, "requests")
+
+
+def _running_sums(rows: pl.DataFrame) -> tuple:
+    """(distinct timestamps in µs, sorted; running sums of requests and `usage_aggs` before each, one row more):
+    the sums over (x, y] are cum[searchsorted(ts, y, "right")] - cum[searchsorted(ts, x, "right")]."""
+    per = (rows.group_by("ts").agg(pl.len().cast(pl.Float64).alias("requests"), *co.usage_aggs(rows.columns))
+           .sort("ts"))
+    values = per.select("requests", *co.USAGE).cast(pl.Float64).to_numpy()
+    cum = np.vstack([np.zeros((1, values.shape[1])), np.cumsum(values, axis=0)])
+    return per.get_column("ts").cast(pl.Int64).to_numpy(), cum
 
 
 def tokens(table, environment: str | None, skip: list[datetime], raw: pl.DataFrame) -> dict[str, int]:

@@ -40,6 +40,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from console import rollup_changes as rc
 from console import rollup_remote, rollup_spec
 from console import store_rollups as ro
 from console.analytics import drift as dr
@@ -59,8 +60,13 @@ COUNT_TESTS = {"psi", "jensenshannon", "chisquare"}  # categorical tests compute
 # error is 0.14%, so the bound is mostly the current window's; a reference of up to 2000 rows stays exact.
 REF_K = 2000
 # Kept per process, oldest dropped first: merged day summaries (25 features: ~60 KB each), scored trend buckets
-# (small), and hour files parsed for health (a day file's hours' latency items: ~1-2 MB at 4-8 groups an hour).
-CACHED = {"days": 1024, "buckets": 4096, "health": 96}
+# (small), hour files parsed for health (a day file's hours' latency items: ~1-2 MB at 4-8 groups an hour), and
+# sketched raw edges (a window's partial first hour and open hour: ~50 KB each at 25 features).
+CACHED = {"days": 1024, "buckets": 4096, "health": 96, "raw": 16, "costs": 8, "closed": 8}
+# raw hours kept (`RollupDrift.hour_pieces`), per cache: an hour of 25 features is ~10 MB at 100M rows; the cost
+# chart's running sums of an hour ~0.2-2.5 MB (one row per distinct timestamp), 64 MB in all
+RAW_BYTES = 256 << 20
+SUMS_BYTES = 64 << 20
 
 
 def rollup_dir(cfg, store_dir: Path) -> Path:
@@ -167,15 +173,22 @@ class RollupDrift:
         self._pulled_at: int | None = None  # the store refresh count at the last pull of the remote rollups
         self.note = ""  # why the remote rollups could not be read (the mirror's are used)
         self._refs: dict[str, RefSketch] = {}
-        self._verified: dict[str, tuple[int, datetime, datetime]] = {}  # model -> (store refreshes, from, to)
+        self._verified: dict = {}  # model (or (model, "labels")) -> (the store's content, from, to) verified
+        self._versions = rc.Versions()
         self._schemas: dict[Path, set[str]] = {}
         self._lock = threading.Lock()
         self.built: list[tuple[str, datetime, datetime]] = []  # (model, start, end) built by this process
+        self.checked: list[tuple[str, datetime, datetime]] = []  # (model, start, end) counted against the store
+        self.raw_reads: list[tuple[str, datetime, datetime]] = []  # (model, start, end) of the hours `raw` read
         # Closed rollups never change under their file name (a rebuild or a recompaction writes a new name), so
         # what is merged or scored from them is kept, keyed by the files it came from.
         self._days: dict[tuple, Current] = {}  # (day file, environment) -> its merged drift summary
         self._buckets: dict[tuple, tuple[bool, dr.WindowDrift]] = {}  # series bucket -> (had rows, scored)
-        self._last_raw: tuple | None = None  # the last edge hour read raw: (key, rows)
+        self._raw: dict[tuple, tuple[set, Current]] = {}  # edge read raw, by its files -> (features, summary)
+        self._frames: dict[tuple, pl.DataFrame] = {}  # raw reads of health, cost and quality, by their files
+        self._closed: dict[tuple, tuple] = {}  # health's closed hours, unioned (`rollup_health`), by their files
+        self._costs: dict[tuple, tuple] = {}  # a month's hour rows priced (`rollup_cost`), by their winning files
+        self._sums: dict[tuple, tuple] = {}  # the cost chart's running sums per clock hour (`rollup_cost`), by their files
         self._health: dict[tuple, dict] = {}  # (hour file, environment) -> its rows for health (`rollup_health`)
 
     # ------------------------------------------------------------------ specs and reference
@@ -279,12 +292,20 @@ class RollupDrift:
     def catch_up(self, model: str, start: datetime, end: datetime,
                  labels: bool = False) -> list[tuple[datetime, datetime]]:
         """Brings the rollups of the hours [start, end) up to date with the store (with `labels`, also with
-        the labels that landed since an hour was built); the ranges it built."""
+        the labels that landed since an hour was built); the ranges it built.
+
+        What was verified is keyed by the store's content (`rollup_changes`), so after a refresh only the hours
+        whose files changed are counted again, and a refresh that brought nothing costs no count at all."""
         refreshes = self.mon.wh.refreshes
         key = (model, "labels") if labels else model
+        # rollups pulled from S3 may change with each pull, so each refresh's pull is checked as before
+        extra = (("pull", refreshes),) if self.remote is not None else ()
+        content = self._versions.content(self.mon.wh, ("predictions", "labels") if labels else ("predictions",),
+                                         extra)
         seen = self._verified.get(key)
-        if seen is not None and seen[0] == refreshes and seen[1] <= start and end <= seen[2]:
+        if seen is not None and seen[0] == content and seen[1] <= start and end <= seen[2]:
             return []
+        check = _to_check(seen, content, start, end)
         spec = self.spec(model)
         self.path.mkdir(parents=True, exist_ok=True)
         self._pull(refreshes)
@@ -295,7 +316,10 @@ class RollupDrift:
             lock = None  # another process is stuck building: build the same hours too (the newest file wins)
         built = []
         try:
-            for a, b in ro.hour_ranges(self._stale_hours(model, spec, start, end, labels)):
+            ranges = ro.hour_ranges(check)
+            self.checked += [(model, a, b) for a, b in ranges]
+            stale = [h for a, b in ranges for h in self._stale_hours(model, spec, a, b, labels)]
+            for a, b in ro.hour_ranges(stale):
                 t = a
                 while t < b:
                     e = min(t + BUILD_CHUNK, b)
@@ -308,9 +332,9 @@ class RollupDrift:
         finally:
             if lock is not None:
                 lock.release()
-        if seen is not None and seen[0] == refreshes and start <= seen[2] and seen[1] <= end:
-            start, end = min(start, seen[1]), max(end, seen[2])  # one stretch known good for this store version
-        self._verified[key] = (refreshes, start, end)
+        if seen is not None and start <= seen[2] and seen[1] <= end:
+            start, end = min(start, seen[1]), max(end, seen[2])  # one stretch known good for this content
+        self._verified[key] = (content, start, end)
         return built
 
     # ------------------------------------------------------------------ drift
@@ -361,23 +385,71 @@ class RollupDrift:
 
     def _edge(self, model: str, a: datetime, b: datetime, environment: str | None, features: list[str],
               spec: ro.ModelSpec) -> Current:
-        """Raw rows in (a, b] sketched as the rollups sketch them. The open hour's is kept until the next one:
-        the window's scores and the trend's last bucket need the same rows in one call, and sketching an hour
-        of a busy model costs more than reading it (the store cannot change under a call: a refresh starts a
-        new one, and the key names the store's refresh)."""
-        key = (self.mon.wh.refreshes, model, a, b, environment)
-        last = self._last_raw
-        if last is not None and last[0] == key and set(features) <= last[1]:
-            return last[2]
-        rows = ro.typed(self.mon.typed_rows(model, a, b, environment, columns=["ts", *features]), spec)
+        """Raw rows in (a, b] sketched as the rollups sketch them, kept keyed by the store's files that may hold
+        rows in that range (`rollup_changes`): the window's scores and the trend's last bucket need the same
+        rows in one call, and a later call over the same edges (a view pinned at a time, a refresh that brought
+        nothing, or rows of other hours only) reads and sketches nothing. Each read costs a query over the
+        whole store's files (a few hundred ms at 100M rows) even when the range is a second long."""
+        key = (model, a, b, environment, self._touching(a, b))
+        hit = self._raw.get(key)
+        if hit is not None and set(features) <= hit[0]:
+            return hit[1]
+        rows = ro.typed(self.raw(model, a, b, environment, ["ts", *features]), spec)
         edge = Current()
         edge.add_rows(rows, [f for f in features if f in spec.numeric], [f for f in features if f in spec.categorical])
-        if b - a <= ro.HOUR:
-            self._last_raw = (key, set(features), edge)
+        self._keep(self._raw, key, (set(features), edge))
         return edge
 
+    def raw(self, model: str, a: datetime, b: datetime, environment: str | None, columns: list[str]) -> pl.DataFrame:
+        """`Monitor.typed_rows` of (a, b], read as whole clock hours kept by the store's files that may hold their
+        rows (`hour_pieces`). The edge hours and the SLO's hours that health, cost and quality read raw cost a
+        query over every file of the store each (a few hundred ms at 100M rows): kept hours are not read again,
+        and a live log's refresh, which moves `now` and so every window's partial first hour, reads only the
+        hours whose files changed (the open hour)."""
+        if b <= a:
+            return self.mon.typed_rows(model, a, b, environment, columns=columns)
+        hours = _hours(floor_hour(a + US), floor_hour(b) + ro.HOUR)
+        pieces = self.hour_pieces(model, hours, environment, columns, self._frames, lambda f: f)
+        out = pl.concat([pieces[h] for h in hours], how="vertical_relaxed") if len(hours) > 1 else pieces[hours[0]]
+        # in time order, as `typed_rows` gives rows: hours ascending, each sorted
+        return out.filter((pl.col("ts") > a) & (pl.col("ts") <= b)).with_columns(pl.col("ts").set_sorted())
+
+    def hour_pieces(self, model: str, hours: list[datetime], environment: str | None, columns: list[str],
+                    cache: dict, make, limit: int = RAW_BYTES) -> dict:
+        """`make(rows of the clock hour)` for each hour, kept in `cache` by the files that may hold its rows;
+        the hours missing are read in one query per contiguous run (`raw_reads` lists them). A piece past a
+        quarter of `limit` bytes is not kept; the oldest go first past `limit` in the cache."""
+        cols = tuple(dict.fromkeys(["ts", *columns]))
+        keys = {h: (model, h, environment, cols, self._touching(h - US, h + ro.HOUR - US)) for h in hours}
+        with self._lock:
+            pieces = {h: cache[k] for h, k in keys.items() if k in cache}
+        for lo, hi in ro.hour_ranges([h for h in hours if h not in pieces]):
+            frame = self.mon.typed_rows(model, lo - US, hi - US, environment, columns=list(cols))
+            self.raw_reads.append((model, lo, hi))
+            if (hi - lo) > ro.HOUR:
+                hour = frame.get_column("ts").dt.truncate("1h")
+                split = {h: make(frame.filter(hour == h)) for h in _hours(lo, hi)}
+            else:
+                split = {lo: make(frame)}
+            pieces.update(split)
+            with self._lock:
+                for h, piece in split.items():
+                    if _size(piece) <= limit // 4:
+                        cache[keys[h]] = piece
+                while sum(_size(f) for f in cache.values()) > limit:
+                    cache.pop(next(iter(cache)))
+        return pieces
+
+    def _touching(self, a: datetime, b: datetime) -> tuple:
+        """The identities of the store's prediction files whose rows may fall in (a, b]."""
+        parts = self._versions.content(self.mon.wh).parts
+        return tuple(sorted((k for k, (lo, hi) in parts.items()
+                             if lo is None or (lo != "empty" and lo <= b and hi > a)), key=repr))
+
     def _keep(self, cache: dict, key, value):
-        limit = CACHED["days" if cache is self._days else "buckets" if cache is self._buckets else "health"]
+        limit = CACHED["days" if cache is self._days else "buckets" if cache is self._buckets
+                       else "raw" if cache is self._raw else "costs" if cache is self._costs
+                       else "closed" if cache is self._closed else "health"]
         if len(cache) >= limit:
             cache.pop(next(iter(cache)))  # the oldest entry
         cache[key] = value
@@ -542,6 +614,28 @@ class RollupDrift:
                 step: timedelta, cur: Current, share: float) -> dr.WindowDrift:
         cols = tuple(self._score(ref[f], refsk, cur, spec) for f in feats)
         return dr.WindowDrift(start, start + step, cur.rows, dr.summarize(cols, share))
+
+
+def _size(piece) -> int:
+    """Bytes held by a kept piece: a frame, or a tuple of numpy arrays (`rollup_cost`'s running sums)."""
+    if isinstance(piece, pl.DataFrame):
+        return piece.estimated_size()
+    return sum(getattr(x, "nbytes", 0) for x in piece)
+
+
+def _to_check(seen: tuple | None, content: rc.Content, start: datetime, end: datetime) -> list[datetime]:
+    """The hours of [start, end) to count again: all of them unless `seen` (content, from, to) was verified;
+    else those outside what it covered, and those inside that a changed file's time range touches. Labels
+    change the hours of the predictions they join, which their own times do not say: a changed label file
+    makes every hour one to count (`Content.changed` gives None)."""
+    hours = _hours(start, end)
+    if seen is None:
+        return hours
+    changed = seen[0].changed(content) if seen[0] != content else []
+    if changed is None:
+        return hours
+    spans = [(floor_hour(lo), hi) for lo, hi in changed]
+    return [h for h in hours if not seen[1] <= h < seen[2] or any(lo <= h <= hi for lo, hi in spans)]
 
 
 def _z(ref: dr.ColumnReference, r: dict[str, int], c: dict[str, int]) -> sk.SketchScore:

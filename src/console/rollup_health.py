@@ -37,18 +37,19 @@ def health(mon, model: str, since: datetime, until: datetime, environment: str |
         return None
     drift.catch_up(model, h0, h1)
     keys = ("version", "variant")
-    by_group: dict[tuple, he.HealthPart] = {}
-    by_bucket: dict[tuple, he.HealthPart] = {}
-    rows = hour_rows(drift, model, h0, h1, environment)
-    if rows:
-        hours = sorted({r[2] for r in rows})
-        starts = pl.DataFrame({"h": hours}, schema={"h": pl.Datetime("us")}).select(
-            pl.col("h").dt.truncate(polars_every(every))).to_series().to_list()
-        bucket = dict(zip(hours, starts))
-        for v, var, h, n, e, lat in rows:
-            by_group.setdefault((v, var), he.HealthPart()).add(n, e, lat)
-            by_bucket.setdefault((bucket[h],), he.HealthPart()).add(n, e, lat)
-    first = mon.typed_rows(model, since, h0 - US, environment, columns=COLUMNS)
+    # The closed hours' parts, each group's latency sketches unioned once (a union of unions is the same union),
+    # are kept by the files that win those hours: a refresh that brought rows of the open hour only, or a clock
+    # that moved within the hour, does not union a month of hourly sketches again.
+    key = (model, h0, h1, environment, every, tuple(sorted(ro._winners(ro.files(drift.path, model), h0, h1).items())))
+    with drift._lock:
+        closed = drift._closed.get(key)
+    if closed is None:
+        closed = _closed_parts(drift, model, h0, h1, environment, every)
+        with drift._lock:
+            drift._keep(drift._closed, key, closed)
+    by_group, by_bucket = ({k: he.HealthPart(n, e, [lat] if lat.n else []) for k, (n, e, lat) in part.items()}
+                           for part in closed)
+    first = drift.raw(model, since, h0 - US, environment, COLUMNS)
     last = tail.filter((pl.col("ts") > h1 - US) & (pl.col("ts") <= until)).select(COLUMNS)
     raw = pl.concat([first, last], how="diagonal_relaxed")
     raw = raw.with_columns(pl.col("ts").dt.truncate(polars_every(every)).alias("bucket"))
@@ -64,6 +65,23 @@ def health(mon, model: str, since: datetime, until: datetime, environment: str |
     if drift.note:
         note += f"; {drift.note}"
     return out, series, note, eps
+
+
+def _closed_parts(drift, model: str, h0: datetime, h1: datetime, environment: str | None, every: str) -> tuple:
+    """({(version, variant): (requests, errors, latency)}, {(bucket,): the same}) of the hours [h0, h1)."""
+    by_group: dict[tuple, he.HealthPart] = {}
+    by_bucket: dict[tuple, he.HealthPart] = {}
+    rows = hour_rows(drift, model, h0, h1, environment)
+    if rows:
+        hours = sorted({r[2] for r in rows})
+        starts = pl.DataFrame({"h": hours}, schema={"h": pl.Datetime("us")}).select(
+            pl.col("h").dt.truncate(polars_every(every))).to_series().to_list()
+        bucket = dict(zip(hours, starts))
+        for v, var, h, n, e, lat in rows:
+            by_group.setdefault((v, var), he.HealthPart()).add(n, e, lat)
+            by_bucket.setdefault((bucket[h],), he.HealthPart()).add(n, e, lat)
+    return tuple({k: (p.requests, p.errors, sk.Dist.union(p.latency)) for k, p in parts.items()}
+                 for parts in (by_group, by_bucket))
 
 
 WANTED = ["segment", "environment", "version", "variant", "hour", "rows", "errors", "latency_kll"]

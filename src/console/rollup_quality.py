@@ -109,9 +109,13 @@ def quality(mon, model: str, window: str, environment: str | None) -> dict | Non
         counts.append(c)
         hist.append(h)
     ranges = [(since, h0 - US), *((h - US, h + ro.HOUR - US) for h in skip), (h1 - US, now)]
-    raw = pl.concat([mon.typed_rows(model, a, b, environment, columns=RAW_COLUMNS) for a, b in ranges if b > a],
+    raw = pl.concat([drift.raw(model, a, b, environment, RAW_COLUMNS) for a, b in ranges if b > a],
                     how="diagonal_relaxed")
-    labels = mon.wh.frame("model_labels", {"model": model, "since": since, "until": now, "environment": environment})
+    if mon.wh.counts()[1]:
+        labels = mon.wh.frame("model_labels", {"model": model, "since": since, "until": now, "environment": environment})
+    else:  # a store with no label at all (from metadata): no join of the range's request ids with nothing
+        labels = pl.DataFrame(schema={"request_id": pl.String, "label": pl.String, "label_num": pl.Float64,
+                                      "ts": pl.Datetime("us")})
     joined = qu.join_labels(raw, labels, now=now)
     c, h = _raw_parts(joined, task, mc.positive_label)
     counts.append(c)

@@ -227,6 +227,7 @@ class Warehouse:
         self._rows_read: dict[str, int] = {}  # row counts of the files `_parquet_files` found, from one query
         self._facts = Facts(self.dir)
         self._checked: set[tuple] = set()  # (file, version) checked by this process, future rows or not
+        self._view_files: dict[str, tuple[list[str], list[str]]] = {}  # kind -> (segments, in-place logs) they read
         self._views: dict[str, str] = {}  # view (or macro) name -> its statement last run on this connection
         self._lazy: dict[str, str] = {}  # name -> statement not run yet: the store was opened with no view built
         self._order: list[str] = []  # the statements' names in the view file's order (a view after what it reads)
@@ -386,6 +387,14 @@ class Warehouse:
         rows = self.rows(name, params)
         return rows[0] if rows else None
 
+    def content_files(self, kind: str = "predictions") -> tuple[list[str], list[str], bool]:
+        """What the views read a kind's rows from: its segments (never changed under their names), its Parquet
+        logs read in place (known by inode, size and mtime), and whether a lake table adds rows too. A reader
+        keys what it derived from the rows on these (the rollups' catch-up re-checks only the hours whose
+        files changed), not on the refresh count, which moves even when a refresh brought nothing."""
+        segments, inplace = self._view_files.get(kind, ([], []))
+        return segments, inplace, any(k == kind for k in self._lake_kinds.values())
+
     def columns(self, kind: str = "predictions") -> list[str]:
         with self.cursor() as cur:
             return [r[0] for r in cur.execute(f"DESCRIBE {kind}").fetchall()]  # noqa: S608 - fixed names
@@ -396,6 +405,8 @@ class Warehouse:
         """`check=False` scans no Parquet log: a file whose facts are not known yet is read as one with
         refused rows (the rules applied row by row), which gives the same rows. `lazy` runs no statement: each is
         run when a query first reads its view (`_ensure_views`), or by the next build that is not lazy."""
+        self._view_files = {k: ([str(self.dir / n) for n in m.segments.get(k, [])], list(parquet.get(k, [])))
+                            for k in KINDS}
         rejects = self._rejects if check else self._known_rejects
         clean = {k: [p for p in files if rejects(k, p) == 0] for k, files in parquet.items()}
         parquet = {k: [p for p in files if p not in set(clean[k])] for k, files in parquet.items()}

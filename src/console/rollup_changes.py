@@ -1,0 +1,105 @@
+"""Which hours of the store changed since the rollups were last checked against it, from the store's files
+rather than from a recount of every hour.
+
+The catch-up (`RollupDrift.catch_up`) makes sure each closed hour's rollup rows count what the store holds.
+Counting a month of a 100M-row store per hour costs seconds, and a refresh happens every few seconds, most of
+them bringing no row or a few rows of the last hour. So the catch-up keys what it verified on the store's
+content: every Parquet file the store's views read (segments, which never change under their names, and logs
+read in place, known by inode, size and mtime), each with the time range its footer's statistics give. When
+files are added, removed or rewritten, only the hours their time ranges cover are counted again.
+
+A file whose footer gives no time range (a ts of text, no statistics) and a lake table (read through a
+dataset whose version this does not track) cover every hour: the catch-up then counts the whole range, as it
+did before.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pyarrow.parquet as pq
+
+EVERY = (None, None)  # the time range of a part that may hold any hour
+EMPTY = ("empty", "empty")  # the time range of a file with no rows: it covers no hour
+
+
+@dataclass(frozen=True)
+class Content:
+    """The store's content as a set of parts: identity -> (first ts, last ts), or EVERY when unknown."""
+
+    parts: dict
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Content) and self.parts == other.parts
+
+    def changed(self, other: Content) -> list[tuple] | None:
+        """The time ranges of the parts in one and not the other (added, removed or rewritten files); None
+        when one of them may cover any hour."""
+        out = []
+        for key in self.parts.keys() ^ other.parts.keys():
+            span = self.parts.get(key, other.parts.get(key))
+            if span == EVERY:
+                return None
+            if span != EMPTY:
+                out.append(span)
+        return out
+
+
+class Versions:
+    """Footer time ranges, read once per file version (a file's identity includes its size and mtime)."""
+
+    def __init__(self) -> None:
+        self._spans: dict[tuple, tuple] = {}
+
+    def content(self, wh, kinds: tuple[str, ...] = ("predictions",), extra: tuple = ()) -> Content:
+        """The parts the store's views read for `kinds`; `extra` identities (a refresh count, say) count as
+        parts covering every hour, and so do label files: a label changes the hour of the prediction it joins,
+        which its own time does not give."""
+        parts: dict = {key: EVERY for key in extra}
+        for kind in kinds:
+            segments, inplace, lake = wh.content_files(kind)
+            if lake:
+                parts[("lake", kind, wh.refreshes)] = EVERY
+            for path in [*segments, *inplace]:
+                key = _identity(kind, path)
+                span = self._spans.get(key)
+                if span is None:
+                    span = self._spans[key] = EVERY if key[2] is None or kind != "predictions" else ts_span(path)
+                parts[key] = span
+        return Content(parts)
+
+
+def _identity(kind: str, path: str) -> tuple:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (kind, path, None)
+    return (kind, path, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def ts_span(path: str) -> tuple:
+    """(first, last) ts of a Parquet file by its row groups' statistics, naive UTC; EVERY without them."""
+    try:
+        meta = pq.read_metadata(path)
+    except (OSError, ValueError):
+        return EVERY
+    idx = meta.schema.to_arrow_schema().get_field_index("ts")
+    if idx < 0:
+        return EVERY
+    lo = hi = None
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        if group.num_rows == 0:
+            continue
+        st = group.column(idx).statistics
+        if st is None or not st.has_min_max or not isinstance(st.min, datetime) or not isinstance(st.max, datetime):
+            return EVERY  # a ts of text says nothing about the hours its rows fall in
+        a, b = _naive(st.min), _naive(st.max)
+        lo, hi = a if lo is None else min(lo, a), b if hi is None else max(hi, b)
+    return (lo, hi) if lo is not None else EMPTY
+
+
+def _naive(t: datetime) -> datetime:
+    return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo is not None else t
