@@ -1,0 +1,82 @@
+"""The default drift rule fires when the Drift screen says the dataset drifted.
+
+A dataset drifts when the share of drifted features *reaches* `[thresholds] drift_share` (README, Drift;
+`drift MODEL` prints "dataset drift: YES"). The default rule compared with `>`, so a model with two
+features, one of them clearly moved, was shown as drifted and never alerted (share 0.5, not > 0.5).
+Found by an operator's pass on a hand-written workspace: a low-traffic model (30 requests a day) with a
+planted shift of two reference standard deviations in one of its two features.
+Oracle: scipy's ks_2samp on the same rows, and the planted change time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from scipy import stats
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+START = datetime(2026, 10, 1, tzinfo=timezone.utc)
+SHIFT = datetime(2026, 10, 15, tzinfo=timezone.utc)
+END = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+def _iso(t: datetime) -> str:
+    return t.isoformat().replace("+00:00", "Z")
+
+
+def _workspace(tmp: Path) -> tuple[Path, pl.DataFrame, list[dict]]:
+    rng = np.random.default_rng(7)
+    n = 31 * 30
+    secs = np.sort(rng.uniform(START.timestamp(), END.timestamp(), n))
+    rows = []
+    for i, s in enumerate(secs):
+        t = datetime.fromtimestamp(float(s), timezone.utc)
+        amount = float(rng.normal(130.0 if t >= SHIFT else 100.0, 15.0))
+        rows.append({"ts": _iso(t), "model": "low", "version": "2", "request_id": f"l{i}",
+                     "features": {"amount": round(amount, 3), "k": round(float(rng.normal()), 4)},
+                     "prediction": "0", "latency_ms": 40.0, "status": "ok"})
+    (tmp / "logs").mkdir()
+    with open(tmp / "logs" / "pred.jsonl", "w") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in rows)
+    ref = pl.DataFrame({"amount": rng.normal(100.0, 15.0, 500).round(3), "k": rng.normal(0.0, 1.0, 500).round(4)})
+    ref.write_parquet(tmp / "low.parquet")
+    cfg = tmp / "mlops-console.toml"
+    cfg.write_text('[[logs]]\nkind = "predictions"\npath = "logs/*.jsonl"\n'
+                   '[models.low]\ntask = "regression"\nreference = "low.parquet"\nfeatures = ["amount", "k"]\n'
+                   '[store]\npath = "store"\n[audit]\npath = "audit.jsonl"\n')
+    return cfg, ref, rows
+
+
+def _cli(cfg: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": SRC}
+    return subprocess.run([sys.executable, "-m", "console", "--config", str(cfg), *args],
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_half_the_features_drifted_fires_the_default_rule(tmp_path):
+    cfg, ref, rows = _workspace(tmp_path)
+    month = [r["features"] for r in rows]
+    p_amount = stats.ks_2samp(ref["amount"].to_numpy(), [f["amount"] for f in month]).pvalue
+    p_k = stats.ks_2samp(ref["k"].to_numpy(), [f["k"] for f in month]).pvalue
+    assert p_amount <= 0.05 < p_k  # the oracle: exactly one of the two features drifted
+
+    drift = _cli(cfg, "drift", "low", "--window", "2026-10", "--format", "json")
+    assert drift.returncode == 0, drift.stderr
+    out = json.loads(drift.stdout)
+    scores = {f["column"]: f["score"] for f in out["features"]}
+    assert np.isclose(scores["amount"], p_amount, rtol=1e-9) and np.isclose(scores["k"], p_k, rtol=1e-9)
+    assert out["dataset"]["share"] == 0.5 and out["dataset"]["drifted"] is True
+
+    check = _cli(cfg, "check", "--at", "2026-10-31T00:00Z", "--since", "2026-10-01T00:00Z", "--format", "json")
+    assert check.returncode == 1, check.stdout + check.stderr
+    fired = [i for i in json.loads(check.stdout)["incidents"] if i["kind"] == "drift_share"]
+    assert len(fired) == 1, check.stdout
+    onset = datetime.fromisoformat(fired[0]["onset"].replace("Z", "+00:00"))
+    assert SHIFT - timedelta(days=1) <= onset <= SHIFT + timedelta(days=3)
