@@ -80,3 +80,42 @@ def test_half_the_features_drifted_fires_the_default_rule(tmp_path):
     assert len(fired) == 1, check.stdout
     onset = datetime.fromisoformat(fired[0]["onset"].replace("Z", "+00:00"))
     assert SHIFT - timedelta(days=1) <= onset <= SHIFT + timedelta(days=3)
+
+
+def test_missing_log_and_folder_in_glob_are_said_on_stderr(tmp_path):
+    """A labels path with a typo matched nothing and a folder matched the glob: the store knew both
+    (RefreshStats.missing / .notes) but no command said so; only `snapshot --format json` listed the
+    missing path. Now every read command says each on stderr, and the snapshot JSON carries the notes;
+    the other files' rows are all kept (hand count)."""
+    cfg, _, rows = _workspace(tmp_path)
+    (tmp_path / "logs" / "old.jsonl").mkdir()  # a folder matching logs/*.jsonl
+    with open(tmp_path / "logs" / "pred.jsonl", "ab") as fh:
+        fh.write(b'{"ts": "2026-10-31T23:00:00Z", "model": "low", "version": "2", "request_id": "x\xff"}\n')
+    cfg.write_text(cfg.read_text() + '[[logs]]\nkind = "labels"\npath = "logs/lables.csv"\n')
+
+    snap = _cli(cfg, "snapshot", "--at", "latest", "--format", "json")
+    assert snap.returncode == 0, snap.stderr
+    out = json.loads(snap.stdout)
+    assert out["counts"]["predictions"] == len(rows) and out["counts"]["malformed"] == 1
+    assert out["missing_logs"] == [str(tmp_path / "logs" / "lables.csv")]
+    assert any("old.jsonl" in n and "not a file" in n for n in out["log_notes"]), out["log_notes"]
+    for args in (("snapshot", "--at", "latest"), ("check", "--at", "latest"),
+                 ("quality", "low", "--at", "latest")):
+        res = _cli(cfg, *args)
+        assert "Traceback" not in res.stderr
+        lines = res.stderr.splitlines()
+        assert f"mlops-console: configured log matches no file: {tmp_path / 'logs' / 'lables.csv'}" in lines, args
+        assert any("old.jsonl" in ln and "not a file" in ln for ln in lines), (args, res.stderr)
+        assert "lables.csv" not in res.stdout  # stdout carries only data
+
+
+def test_drift_of_an_empty_window_names_the_newest_row(tmp_path):
+    cfg, _, rows = _workspace(tmp_path)
+    newest = max(r["ts"] for r in rows)
+    text = _cli(cfg, "drift", "low", "--at", "2026-12-01T00:00Z", "--window", "24h")
+    assert text.returncode == 0, text.stderr
+    assert f"low: no rows in this window; the newest row is at {newest[:19]}" in text.stdout
+    js = _cli(cfg, "drift", "low", "--at", "2026-12-01T00:00Z", "--window", "24h", "--format", "json")
+    assert json.loads(js.stdout)["note"].startswith(f"no rows in this window; the newest row is at {newest[:19]}")
+    full = _cli(cfg, "drift", "low", "--window", "2026-10", "--format", "json")
+    assert json.loads(full.stdout)["note"] == ""

@@ -69,6 +69,7 @@ class Snapshot:
     logs_configured: bool
     missing_logs: tuple[str, ...] = ()
     refresh_seconds: float = 0.0
+    log_notes: tuple[str, ...] = ()  # the last refresh's notes: a folder matching a glob, rotations, ...
 
     def to_dict(self) -> dict:
         return {
@@ -77,6 +78,7 @@ class Snapshot:
             "registry": {"status": self.registry.status, "message": self.registry.message},
             "logs_configured": self.logs_configured,
             "missing_logs": list(self.missing_logs),
+            "log_notes": list(self.log_notes),
             "malformed": self.malformed,
             "counts": {k: (v.isoformat() + "Z" if isinstance(v, datetime) else v) for k, v in self.counts.items()},
             "models": [r.to_dict() for r in self.rows],
@@ -568,7 +570,8 @@ class Service:
         return Snapshot(
             workspace=self.cfg.workspace, now=now, registry=reg, rows=tuple(rows), malformed=counts["malformed"],
             counts=counts, logs_configured=self.cfg.has_logs,
-            missing_logs=stats.missing if stats else (), refresh_seconds=stats.seconds if stats else 0.0)
+            missing_logs=stats.missing if stats else (), refresh_seconds=stats.seconds if stats else 0.0,
+            log_notes=tuple(stats.notes) if stats else ())
 
     def _env_rank(self, env: str) -> int:
         return 0 if self.cfg.environment(env).production or env == "production" else 1
