@@ -234,7 +234,7 @@ def cmd_report(args, cfg: Config) -> int:
     elif args.report == "quality":
         result = {k: v for k, v in svc.quality(args.model, span, args.environment).items() if k != "joined"}
     elif args.report == "fairness":
-        result = svc.fairness(args.model, args.environment)
+        result = svc.fairness(args.model, args.environment, span)
     else:
         result = svc.cost(args.model, args.environment)
     at = svc.clock()

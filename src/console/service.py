@@ -387,8 +387,8 @@ class Service:
         """`rollups`: None reads the hourly rollups when the range holds many rows, True/False forces it."""
         return self.monitor.quality(model, window, environment, rollups)
 
-    def fairness(self, model: str, environment: str | None = "production") -> dict:
-        return self.monitor.fairness(model, environment)
+    def fairness(self, model: str, environment: str | None = "production", span: timedelta | None = None) -> dict:
+        return self.monitor.fairness(model, environment, span)
 
     def cost(self, model: str, environment: str | None = "production", rollups: bool | None = None) -> dict:
         """`rollups`: None reads the hourly rollups when the range holds many rows, True/False forces it."""

@@ -1,4 +1,6 @@
-"""The default drift rule fires when the Drift screen says the dataset drifted.
+"""An operator's pass on a hand-written workspace: gaps found and their tests.
+
+The default drift rule fires when the Drift screen says the dataset drifted.
 
 A dataset drifts when the share of drifted features *reaches* `[thresholds] drift_share` (README, Drift;
 `drift MODEL` prints "dataset drift: YES"). The default rule compared with `>`, so a model with two
@@ -119,3 +121,27 @@ def test_drift_of_an_empty_window_names_the_newest_row(tmp_path):
     assert json.loads(js.stdout)["note"].startswith(f"no rows in this window; the newest row is at {newest[:19]}")
     full = _cli(cfg, "drift", "low", "--window", "2026-10", "--format", "json")
     assert json.loads(full.stdout)["note"] == ""
+
+
+def test_fairness_reads_the_window_it_names(tmp_path):
+    """`fairness MODEL --window 2026-10-20` printed "window: 1d" but counted the whole 7-day history.
+    Oracle: a hand count of labelled rows per segment value in the window (labels known by its end)."""
+    cfg, _, rows = _workspace(tmp_path)
+    rng = np.random.default_rng(3)
+    labels = [(r["request_id"], int(rng.random() < 0.3), r["ts"][:-1] + "Z") for r in rows[::2]]
+    labels = [(rid, lab, _iso(datetime.fromisoformat(ts.replace("Z", "+00:00")) + timedelta(hours=2)))
+              for rid, lab, ts in labels]
+    pl.DataFrame(labels, schema=["request_id", "label", "ts"], orient="row").write_csv(tmp_path / "logs" / "labels.csv")
+    cfg.write_text(cfg.read_text().replace('features = ["amount", "k"]\n',
+                                           'features = ["amount", "k"]\nsegments = ["version"]\n')
+                   .replace('task = "regression"', 'task = "classification"')
+                   + '[[logs]]\nkind = "labels"\npath = "logs/labels.csv"\n')
+    known = {rid: ts for rid, _, ts in labels}
+    for window, lo, hi in (("2026-10-20", "2026-10-20", "2026-10-21"), ("2026-10", "2026-10-01", "2026-11-01")):
+        end = hi + "T00:00:00Z"
+        expected = sum(1 for r in rows if lo <= r["ts"] < hi and known.get(r["request_id"], "~") < end)
+        res = _cli(cfg, "fairness", "low", "--window", window, "--format", "json")
+        assert res.returncode == 0, res.stderr
+        out = json.loads(res.stdout)
+        got = {s["group"]: s["n_labelled"] for s in out["segments"] if s["column"] == "version"}
+        assert list(got.values()) == [expected], (window, out["window"], got, expected)
