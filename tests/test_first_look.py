@@ -123,6 +123,9 @@ cfg = Config(source=sys.argv[1], root=sys.argv[2], logs=(LogSource("predictions"
 look = FirstLook.start(cfg, clock=lambda: datetime.fromisoformat(sys.argv[4]))
 assert look is not None  # as `ui.run` calls it: nothing loaded yet that a fork would break
 snap = look.result(timeout=120)
+# the answer is read here, in the UI's process, without the store's libraries (they would delay the first frame)
+heavy = {"duckdb", "pyarrow", "numpy", "polars", "console.service", "console.warehouse"} & set(sys.modules)
+assert not heavy, heavy
 sys.stdout.buffer.write(pickle.dumps(snap))
 """
 
@@ -181,3 +184,23 @@ def test_the_first_frame_is_the_quick_look_then_the_full_list(workspace):
         svc.close()
     ready = [m for m in messages if isinstance(m, SnapshotReady)]
     assert ready[0].first and not ready[-1].first
+
+
+def test_an_answer_that_is_not_a_snapshot_is_refused_and_a_snapshot_taken():
+    import os
+    import pickle
+    import subprocess
+    from datetime import datetime as dt
+
+    from console.snapshot import ModelRow, RegistryState, Snapshot
+
+    snap = Snapshot(workspace="w", now=dt(2026, 11, 25, 12), registry=RegistryState("connecting"),
+                    rows=(ModelRow("m", "production", True, None, {}, "", 1.0, 10, 2, 3.5, 0.1, "-", None, 0),),
+                    malformed=0, counts={"predictions": 10, "last_prediction": dt(2026, 11, 25, 11)},
+                    logs_configured=True)
+    for answer, want in ((snap, snap), (pytest.approx, None), (Config(source=None, root=Path(".")), None)):
+        r, w = os.pipe()
+        os.write(w, pickle.dumps(answer))
+        os.close(w)
+        child = subprocess.Popen(["true"])  # (the helper it stands for: reaped by `result`)
+        assert FirstLook(child.pid, r).result(timeout=10) == want

@@ -16,7 +16,7 @@ from scipy import stats
 from console.analytics import cost as co
 from console.analytics import evidence as ev
 from console.config import Prices, parse_file
-from console.monitoring import MIN_SEGMENT_LABELS, SEGMENT_GAP
+from console.incident_rules import MIN_SEGMENT_LABELS, SEGMENT_GAP
 from console.service import Service
 
 NOW = datetime(2026, 7, 30, 12, 0)

@@ -192,19 +192,19 @@ def test_a_large_history_is_read_without_the_week_of_features_and_finds_the_same
     """Past `narrow_after` rows a model's rules read the history without its drift features, and the drift
     rules stream those alone (in time-ordered chunks when the history is long): the same incidents, onsets,
     evidence and suspects as one wide read."""
-    import console.monitoring as monitoring
+    import console.incident_rules as incident_rules
 
     config, tour, wide = demo
     now = ts(tour["now"])
-    monkeypatch.setattr(monitoring, "FOLD_CHUNK_ROWS", chunk_rows)
+    monkeypatch.setattr(incident_rules, "FOLD_CHUNK_ROWS", chunk_rows)
     svc = Service(parse_file(config), clock=lambda: now)
     svc.monitor.narrow_after = 0  # every model's history counts as large
-    cut = monitoring._chunks(svc.monitor._rule_rows("fraud-detector", svc.monitor.history_start(now), now)[0]["ts"],
+    cut = incident_rules._chunks(svc.monitor.incident_rules._rule_rows("fraud-detector", svc.monitor.history_start(now), now)[0]["ts"],
                              svc.monitor.history_start(now), now, chunk_rows)
     assert (len(cut) > 5) == (chunk_rows < 1000)
     narrow = svc.findings(max_age_s=0)
     mon = svc.monitor
-    rows, was_narrow = mon._rule_rows("fraud-detector", mon.history_start(now), now)
+    rows, was_narrow = mon.incident_rules._rule_rows("fraud-detector", mon.history_start(now), now)
     only_drift = set(mon.drift_features("fraud-detector")) - set(mon.model_config("fraud-detector").segments)
     assert was_narrow and only_drift and not only_drift & set(rows.columns)
     assert len(narrow) == len(wide) >= 6

@@ -35,3 +35,36 @@ async def test_step_jump_and_back_to_live(tmp_path):
         await pilot.press("l")
         await until(pilot, lambda: app.at is None and app.snapshot.now == FIXED, "back to live")
         assert "not live" not in screen_text(app)
+
+
+async def test_opens_at_the_time_the_command_line_names(tmp_path):
+    """`mlops-console --at latest` on a log whose newest row is two months old opens on that row's time, not on
+    an empty live view; `--since` moves the incident history with it (as `snapshot --at latest` reads them)."""
+    from console.service import Service
+    from console.ui.app import ConsoleApp
+    from ui_fixtures import build_workspace, parse_file
+
+    cfg = parse_file(build_workspace(tmp_path))
+    later = FIXED + timedelta(days=60)
+    svc = Service(cfg, clock=lambda: later)
+    since = FIXED - timedelta(days=3)
+    app = ConsoleApp(cfg, service=svc, poll=False, view={"at": "latest", "since": f"{since:%Y-%m-%dT%H:%M}"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.snapshot is not None and app.at is not None, "the first snapshot")
+        newest = svc.latest_ts()
+        assert newest is not None and newest <= FIXED
+        assert app.at == newest and app.snapshot.now == newest and svc.monitor.since == since
+        assert sum(row.requests for row in app.snapshot.rows) > 0  # the window before the newest row has rows
+        assert f"AT {newest:%Y-%m-%d %H:%M}Z (not live" in screen_text(app).splitlines()[0]
+        await pilot.press("l")
+        await until(pilot, lambda: app.at is None and app.snapshot.now == later, "back to live")
+
+
+def test_a_bad_start_time_is_one_line_and_exit_2(tmp_path, capsys):
+    from console.cli import main
+    from ui_fixtures import build_workspace
+
+    config = build_workspace(tmp_path)
+    assert main(["--config", str(config), "--at", "yesterday-ish"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "yesterday-ish" in err[0]

@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 from console import __version__, exit_codes
@@ -280,13 +281,28 @@ def _build_with_progress(build_workspace, directory: Path, reset: bool) -> Path:
 
 
 def cmd_ui(args, cfg: Config) -> int:
-    return run_tui(cfg)
+    return run_tui(cfg, view=start_view(args))
 
 
-def run_tui(cfg: Config, live_writer: Path | None = None) -> int:
+def start_view(args) -> dict | None:
+    """`mlops-console --at T [--since T]`: the TUI opens at that time, as the scripts read it (`latest` is resolved
+    once its first refresh has read the logs). Checked here, so a bad value is one line and exit 2, not a TUI."""
+    view = {k: getattr(args, k) for k in ("at", "since") if getattr(args, k, None)}
+    if not view:
+        return None
+    from console.analytics.windows import resolve_view
+
+    try:
+        resolve_view(now=datetime.now(timezone.utc).replace(tzinfo=None), latest=None, **view)
+    except ValueError as exc:
+        raise TimeOptionError(str(exc)) from None
+    return view
+
+
+def run_tui(cfg: Config, live_writer: Path | None = None, view: dict | None = None) -> int:
     from console.ui.run import run
 
-    return run(cfg, live_writer=live_writer)
+    return run(cfg, live_writer=live_writer, view=view)
 
 
 def cmd_serve(args, cfg: Config) -> int:

@@ -86,7 +86,7 @@ def cmd_check(args, cfg: Config) -> int:
         for p in problems:
             print(printable(f"mlops-console: cannot evaluate: {p}"), file=sys.stderr)
         return EXIT_ERROR
-    findings = svc.findings(max_age_s=0)
+    findings = svc.findings(max_age_s=0, overview=False)
     models = svc.models()
     shown = findings if args.all else [f for f in findings if f.firing]
     firing = [f for f in findings if f.firing]

@@ -1,8 +1,9 @@
 """Monitoring as the service sees it: warehouse rows in, analytics results out.
 
-This is the glue between `warehouse` (named queries) and `analytics/` (plain functions): it
-unpacks each model's features from the JSON rows, keeps the prepared drift references, and turns
-rule breaches over time into incidents with their suspects. No Textual, no MLflow.
+This is the glue between `warehouse` (named queries) and `analytics/` (plain functions): it reads each model's
+rows with their features typed, keeps the prepared drift references, and gives each screen its numbers (drift,
+health, quality, fairness, cost). The alert rules over the history, raw or from the hourly rollups, live in
+`incident_rules`; `findings` and `check` here are their entry points. No Textual, no MLflow.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -19,49 +20,33 @@ import numpy as np
 import polars as pl
 
 from console import rollup_spec
-from console.analytics import alerts as al
-from console.analytics import drift_windows as dw
-from console.analytics import evidence as ev
 from console.analytics import rules as ru
 from console.analytics import cost as co
 from console.analytics import fairness as fa
 from console.analytics import health as he
-from console.analytics import incidents as inc
 from console.analytics import quality as qu
 from console.analytics.drift import Reference, dataset_drift, drift_over_time, histograms, single_column_drift
 from console.analytics.windows import format_span, parse_window
 from console.config import AlertRule, Config, ModelConfig
+from console.incident_rules import HISTORY, MIN_DRIFT_ROWS, Finding, RuleEvaluator
 from console.rollup_spec import drift_ready as _drift_ready
 from console.warehouse import Warehouse
+
+__all__ = ["Monitor", "DriftReport", "Finding"]
 
 CONTRACT_COLUMNS = ("ts", "model", "version", "environment", "variant", "request_id", "prediction", "prediction_num",
                     "score", "latency_ms", "is_error", "input_tokens", "output_tokens", "cost_usd")
 LLM_COLUMNS = ("prompt_version", "refused", "guardrail_blocked", "factuality", "cached_tokens")
 TARGET_COLUMNS = ["ts", "request_id", "prediction", "prediction_num"]  # what prediction and label drift read
 WINDOWS = ("1h", "6h", "24h", "7d")
-HISTORY = "7d"
 FRAME_BUDGET = 256 << 20  # bytes of read frames kept for reuse; a fleet's 7-day frames would not fit in memory
-SEGMENT_GAP = 0.15  # a segment this much worse than the model overall is an incident of its own
-MIN_BUCKET_ROWS = 100  # fewer rows than this in a window: its rate is noise, not evidence
-FOLD_CHUNK_ROWS = 1_000_000  # the drift rules read a long history in time-ordered chunks of about this many rows
-MIN_DRIFT_ROWS = 500  # normed Wasserstein reads sampling noise as drift on a few hundred rows
-MIN_LABELS = 200  # labelled rows a quality verdict needs (an 8-point drop is then 2.7 standard errors)
-MIN_COST_ROWS = 50  # requests on each side of a version or prompt change before a cost ratio is evidence
-MIN_SEGMENT_LABELS = 200  # labelled rows a segment needs before it can be an incident
-DRIFT_STEP = timedelta(hours=3)  # drift verdicts at most every 3 h (each costs a full drift test)
 # Past this many rows a read (a model's history, a long window) leaves out the features only drift looks at:
 # its rules, health, quality and cost read the contract columns, segments and LLM fields (`Monitor.rows`).
 NARROW_AFTER = 200_000
 ROLLUPS_AFTER = 200_000  # `[rollups] min_rows` when a caller passes no Config: rows past which long reads use rollups
-DRIFT_MIN_SPAN = "6h"  # a drift window is at least this long (and at least MIN_DRIFT_ROWS rows)
-SUSPECT_LOOKBACK = "24h"  # changes this long before the evidence can be suspects
 BASELINE = timedelta(days=2)  # accuracy and MAE are compared with the first two days of the history
 DRIFT_EVERY = "3h"
 OVERVIEW_DRIFT_WINDOW = "6h"
-DRIFT_METRICS = ("drift_share", "feature_drift")
-RETRAIN_METRICS = ("drift_share", "feature_drift", "accuracy_drop", "mae_increase")
-RETRAIN_AFTER = 3  # windows in a row before retraining is recommended
-RETRAIN_COOLDOWN = "24h"
 
 
 @dataclass(frozen=True)
@@ -103,55 +88,6 @@ def _severity(c) -> tuple:
     return (0 if c.drifted else 1, -badness, c.column)
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One incident: a rule that breached over a run of buckets, with what changed before it."""
-
-    id: str
-    model: str
-    kind: str  # the rule's metric, or "segment"
-    rule: str
-    severity: str
-    onset: datetime
-    end: datetime | None  # None while it is still firing
-    value: float | None
-    threshold: float | None
-    feature: str | None = None
-    segment: dict | None = None
-    suspects: tuple = ()  # analytics.incidents.Suspect
-    first_drifted: tuple[str, ...] = ()  # drifted features, by how far they moved, largest first
-    detail: str = ""
-    state: str = ""  # firing | resolved | insufficient data (analytics.evidence); "" = by `end`
-    window: str = ""  # the rule's window (evaluation windows are at least this long)
-    detected: datetime | None = None  # when the evidence was there (the first breaching window's end)
-    evidence: str = ""  # the latest evaluation: value, interval, count
-    ack: object | None = None  # actions.acks.Ack: someone acknowledged it (set by the service)
-
-    @property
-    def firing(self) -> bool:
-        return self.state == ev.FIRING if self.state else self.end is None
-
-    @property
-    def needs_attention(self) -> bool:
-        """Firing and nobody acknowledged it: what `check` fails on."""
-        return self.firing and self.ack is None
-
-    @property
-    def status(self) -> str:
-        return self.state or (ev.FIRING if self.end is None else ev.RESOLVED)
-
-    def to_dict(self) -> dict:
-        return {
-            "id": self.id, "model": self.model, "kind": self.kind, "rule": self.rule, "severity": self.severity,
-            "onset": self.onset.isoformat() + "Z", "end": self.end.isoformat() + "Z" if self.end else None,
-            "firing": self.firing, "state": self.status, "window": self.window, "evidence": self.evidence,
-            "detected": self.detected.isoformat() + "Z" if self.detected else None, "value": self.value, "threshold": self.threshold, "feature": self.feature,
-            "segment": self.segment, "first_drifted": list(self.first_drifted), "detail": self.detail,
-            "acknowledged": self.ack.to_dict() if self.ack is not None else None,
-            "suspects": [{"kind": s.kind, "ts": s.ts.isoformat() + "Z", "detail": s.detail} for s in self.suspects],
-        }
-
-
 class Monitor:
     def __init__(self, cfg: Config, warehouse: Warehouse, clock: Callable[[], datetime]):
         self.cfg, self.wh, self.clock = cfg, warehouse, clock
@@ -167,6 +103,7 @@ class Monitor:
         self._sketch_drift = None
         self.narrow_after = NARROW_AFTER
         self.rollups_after = getattr(cfg, "rollups_min_rows", ROLLUPS_AFTER)
+        self.incident_rules = RuleEvaluator(self)
 
     @property
     def sketch_drift(self):
@@ -486,8 +423,9 @@ class Monitor:
         rule = ru.rule_for(self.rules_for(model, quality=False), "cost_spike")
         rule_spike = None
         if rule is not None:  # the alert's own definition: cost per request against the previous version/prompt
-            ctx = _Context(model, mc, rows.filter(pl.col("ts") > start), start, now, None)
-            evals, _ = self._cost_spike(ctx, rule)
+            from console.incident_rules import Context, cost_spike
+
+            evals, _ = cost_spike(Context(model, mc, rows.filter(pl.col("ts") > start), start, now, None), rule)
             rule_spike = (rule, evals[-1] if evals else None)
         return {"rule_spike": rule_spike,
                 "windows": co.cost_windows(costed, now), "budget": co.budget_status(costed, now, mc.budget_usd_month, pace=co.PACE),
@@ -546,19 +484,9 @@ class Monitor:
 
     def findings(self, models: list[str] | None = None, at: datetime | None = None) -> list[Finding]:
         """Every incident over the history (firing, resolved with evidence, or insufficient data), with its
-        suspects; reads only, never acts (retraining is recommended, not triggered). A model with at least
-        `rollups_after` rows in the history is evaluated from the hourly rollups (`rollup_rules`)."""
-        now = at or self.clock()
-        out: list[Finding] = []
-        self._recs: list = []
-        for model in models or self.models():
-            try:
-                out += self._model_findings(model, now)
-            except Exception as exc:  # noqa: BLE001 - one model's bad data must not hide the others
-                out.append(Finding(f"{model}:error", model, "error", "evaluation failed", "warning", now, now,
-                                   None, None, detail=f"{type(exc).__name__}: {exc}", state=ev.INSUFFICIENT))
-        out.sort(key=lambda f: (not f.firing, f.state == ev.INSUFFICIENT, -f.onset.timestamp()))
-        self.recommendations = self._recs
+        suspects (`incident_rules`); reads only, never acts: retraining is recommended (`recommendations`)."""
+        out = self.incident_rules.findings(models or self.models(), at or self.clock())
+        self.recommendations = self.incident_rules.recommendations
         return out
 
     def check(self) -> list[Finding]:
@@ -571,118 +499,6 @@ class Monitor:
             return None
         return rows[0][0] if rows and rows[0][0] is not None else None
 
-    def _model_findings(self, model: str, now: datetime) -> list[Finding]:
-        mc = self.model_config(model)
-        since = self.history_start(now)
-        rules = self.rules_for(model)
-        deployments = self.deployments(model, until=now)
-        if deployments.height and "environment" in deployments.columns:  # the findings are production's
-            deployments = deployments.filter(pl.col("environment").is_null() | (pl.col("environment") == "production"))
-        if self._rules_from_rollups(model, since, now):
-            return self._rollup_findings(model, mc, since, now, rules, deployments)
-        preds, narrow = self._rule_rows(model, since, now)
-        found: list[Finding] = []
-        ctx = _Context(model, mc, preds, since, now, deployments, narrow)
-        for rule in rules:
-            if rule.metric == "stale_minutes":
-                found += self._stale(ctx, rule)
-                continue
-            if preds.height == 0:
-                continue
-            evals, extra = self._evaluate(ctx, rule)
-            found += self._to_findings(ctx, rule, evals, extra)
-        if preds.height and (mc.segments or mc.sensitive):
-            found += self._segment_findings(model, mc, ctx.joined(self), deployments, preds, now)
-        return found
-
-    def _rules_from_rollups(self, model: str, since: datetime, now: datetime) -> bool:
-        """The rules read the hourly rollups (`rollup_rules`) past `rollups_after` (`[rollups] min_rows`) rows in
-        the history, unless the history is in memory already: the rule cost and quality follow."""
-        return self._use_rollups(model, since, now, "production", None)
-
-    def _rollup_findings(self, model: str, mc: ModelConfig, since: datetime, now: datetime, rules: list,
-                         deployments: pl.DataFrame) -> list[Finding]:
-        """The findings of `_model_findings` with every rule's evaluations from the hourly rollups plus the raw
-        open hour and window edges (`rollup_rules`); the onset and suspects from narrow raw reads of the
-        first breaching windows; segments from a narrow raw read of label-joined rows."""
-        from console import rollup_rules as rr
-
-        expected = self.expected(model)
-        labels = any((r.metric == "accuracy_drop" and "accuracy" in expected) or
-                     (r.metric == "mae_increase" and "mae" in expected) for r in rules)
-        src = rr.RollupRules(self, model, since, now, labels=labels,
-                             drift=any(r.metric in DRIFT_METRICS for r in rules))
-        llm = rollup_spec.PROMPT in self.attributes(model)
-        found: list[Finding] = []
-        drifts: dict[tuple, dict] = {}
-        for rule in rules:
-            if rule.metric == "stale_minutes":
-                ts = self.typed_rows(model, since, now, "production", columns=["ts"])
-                found += self._stale(_Context(model, mc, ts, since, now, deployments, True), rule)
-                continue
-            evals, extra = self._rollup_evaluate(src, rule, expected, drifts)
-            runs = ev.runs(evals, rule.op, min_count=2 if rule.metric in DRIFT_METRICS else 1)
-            if llm and runs:  # prompt changes as suspects: the history's prompt versions, narrow
-                ranges = [(since, now)]
-            else:
-                ranges = [(r.window_start - (r.onset - r.window_start), r.onset) for r in runs
-                          if rule.metric not in DRIFT_METRICS]
-            extra_cols = ["refused", rollup_spec.PROMPT] if llm else []
-            preds = src.onset_rows(ranges, extra_cols)
-            found += self._to_findings(_Context(model, mc, preds, since, now, deployments, True), rule, evals, extra)
-        if mc.segments or mc.sensitive:
-            cols = ["ts", "model", "version", "request_id", "prediction", "prediction_num", "score",
-                    *dict.fromkeys([*mc.segments, *mc.sensitive])]
-            preds = self.typed_rows(model, since, now, "production", columns=cols)
-            if preds.height:
-                found += self._segment_findings(model, mc, self.joined(model, preds, since, now), deployments,
-                                                preds, now)
-        return found
-
-    def _rollup_evaluate(self, src, rule: AlertRule, expected: dict, drifts: dict) -> tuple[list, dict]:
-        """`_evaluate` of one rule from the rollups (`rollup_rules.RollupRules`)."""
-        span, metric = parse_window(rule.window), rule.metric
-        if metric in ("p95_ms", "error_rate", "burn_rate"):
-            return src.rate(metric, span, rule.op, rule.threshold, MIN_BUCKET_ROWS), {}
-        if metric == "refusal_rate":  # no rollup column holds refusals: their column alone, raw
-            if "refused" not in self.attributes(src.model):
-                return [], {"note": "no refused column in the log"}
-            rows = self.typed_rows(src.model, src.since, src.now, "production", columns=["ts", "refused"])
-            spans = ev.windows(rows["ts"], src.now, span, MIN_BUCKET_ROWS, src.since)
-            return ev.rate_evaluations(rows, spans, pl.col("refused").cast(pl.Float64).mean(), rule.op,
-                                       rule.threshold, MIN_BUCKET_ROWS, True), {}
-        if metric in ("accuracy_drop", "mae_increase"):
-            key = "accuracy" if metric == "accuracy_drop" else "mae"
-            if expected.get(key) is None:
-                return [], {"note": f"no expected {key}: log it on the registry run or add label and prediction "
-                                    "columns to the reference"}
-            return src.accuracy(metric, span, expected[key], rule.threshold, MIN_LABELS), {"expected": expected[key]}
-        if metric in DRIFT_METRICS:
-            if self.reference(src.model) is None:
-                return [], {"note": "no reference data"}
-            span = max(span, parse_window(DRIFT_MIN_SPAN))
-            step = max(span / 2, DRIFT_STEP)
-            windows = src.windows(span, MIN_DRIFT_ROWS, step=step)
-            key = tuple((w.lo, w.hi) for w in windows)
-            if key not in drifts:  # every drift rule of a model reads the same windows: scored once
-                drifts[key] = src.drift_scores([w for w in windows if w.rows >= MIN_DRIFT_ROWS])
-            spans = [(w.lo, w.hi, w.rows) for w in windows]
-            evals, extra = self._drift_evals(rule, spans, drifts[key])
-            hours = [e for e in (w.hi for w in windows[-3:-1])]  # the step between the hour-aligned ends
-            extra["step"] = hours[1] - hours[0] if len(hours) == 2 else span
-            return evals, extra
-        if metric == "cost_spike":
-            return src.cost_spike(rule.op, rule.threshold, MIN_COST_ROWS)
-        if metric == "cost_budget_share":
-            return src.budget(rule.op, rule.threshold, MIN_COST_ROWS, DRIFT_STEP), {
-                "note": "no budget or no spend this month"}
-        return [], {"note": f"metric {metric} is not evaluated"}
-
-    def _rule_rows(self, model: str, since: datetime, now: datetime) -> tuple[pl.DataFrame, bool]:
-        """The history the rules read, and whether it lacks the features only drift looks at (then the drift
-        rules read those alone, once: `_Context.features`)."""
-        rows = self.rows(model, since, now)
-        return rows, not set(self.drift_features(model)) <= set(rows.columns)
 
     def rows(self, model: str, since: datetime, until: datetime | None = None,
              environment: str | None = "production", columns: list[str] | None = None,
@@ -710,302 +526,6 @@ class Monitor:
         drift_only = set(self.drift_features(model)) - {*CONTRACT_COLUMNS, *mc.segments, *mc.sensitive, *LLM_COLUMNS}
         return [c for c in dict.fromkeys((*CONTRACT_COLUMNS, *self.attributes(model))) if c not in drift_only]
 
-    # ------------------------------------------------------------------ one rule over the history
-
-    def _evaluate(self, ctx: "_Context", rule: AlertRule) -> tuple[list, dict]:
-        """Evaluations of one rule over evidence-sized windows, and what its findings need besides."""
-        preds, mc, now = ctx.preds, ctx.mc, ctx.now
-        span = parse_window(rule.window)
-        metric = rule.metric
-        lat = pl.col("latency_ms").cast(pl.Float64).fill_nan(None)
-        if metric in ("p95_ms", "error_rate", "burn_rate", "refusal_rate"):
-            if metric == "refusal_rate" and "refused" not in preds.columns:
-                return [], {"note": "no refused column in the log"}
-            spans = ev.windows(preds["ts"], now, span, MIN_BUCKET_ROWS, ctx.since)
-            expr, proportion = {
-                "p95_ms": (lat.quantile(0.95, interpolation="linear"), False),
-                "error_rate": (pl.col("is_error").cast(pl.Float64).mean(), True),
-                "burn_rate": (_burn_expr(mc.slo), False),
-                "refusal_rate": (pl.col("refused").cast(pl.Float64).mean(), True),
-            }[metric]
-            return ev.rate_evaluations(preds, spans, expr, rule.op, rule.threshold, MIN_BUCKET_ROWS, proportion), {}
-        if metric in ("accuracy_drop", "mae_increase"):
-            key = "accuracy" if metric == "accuracy_drop" else "mae"
-            expected = self.expected(ctx.model).get(key)
-            if expected is None:
-                return [], {"note": f"no expected {key}: log it on the registry run or add label and prediction "
-                                    "columns to the reference"}
-            labelled = ctx.joined(self).filter(pl.col("label").is_not_null())
-            spans = ev.windows(labelled["ts"], now, span, MIN_LABELS, ctx.since)
-            fn = ev.accuracy_evaluations if metric == "accuracy_drop" else ev.mae_evaluations
-            return fn(labelled, spans, expected, rule.threshold, MIN_LABELS), {"expected": expected}
-        if metric in DRIFT_METRICS:
-            return self._drift_evaluations(ctx, rule, span)
-        if metric == "cost_spike":
-            return self._cost_spike(ctx, rule)
-        if metric == "cost_budget_share":
-            return self._budget_evaluations(ctx, rule), {"note": "no budget or no spend this month"}
-        return [], {"note": f"metric {metric} is not evaluated"}
-
-    def _drift_evaluations(self, ctx: "_Context", rule: AlertRule, span: timedelta) -> tuple[list, dict]:
-        ref = self.reference(ctx.model)
-        if ref is None:
-            return [], {"note": "no reference data"}
-        span = max(span, parse_window(DRIFT_MIN_SPAN))
-        spans = ev.windows(ctx.preds["ts"], ctx.now, span, MIN_DRIFT_ROWS, ctx.since, step=max(span / 2, DRIFT_STEP))
-        scored = ctx.window_drifts(self, ref, [(lo, hi) for lo, hi, n in spans if n >= MIN_DRIFT_ROWS])
-        evals, extra = self._drift_evals(rule, spans, scored)
-        extra["step"] = spans[-1][1] - spans[-2][1] if len(spans) > 1 else span
-        return evals, extra
-
-    @staticmethod
-    def _drift_evals(rule: AlertRule, spans: list, scored: dict) -> tuple[list, dict]:
-        """A drift rule's evaluations from each window's dataset drift (`scored`, keyed by (start, end)),
-        whether the exact fold or the rollups scored it."""
-        evals, reports = [], {}
-        for lo, hi, n in spans:
-            if n < MIN_DRIFT_ROWS:
-                evals.append(ev.Evaluation(lo, hi, n, None, None, note=f"{n} rows, needs {MIN_DRIFT_ROWS}"))
-                continue
-            ds = scored[(lo, hi)]
-            reports[hi] = ds
-            if not ds.n_evaluated:
-                evals.append(ev.Evaluation(lo, hi, n, None, None, note="no feature evaluated"))
-                continue
-            if rule.metric == "feature_drift":
-                c = next((c for c in ds.columns if c.column == rule.feature), None) if rule.feature else None
-                value = (1.0 if c.drifted else 0.0) if c is not None else float(ds.n_drifted)
-                breach = bool(c.drifted) if c is not None else ds.n_drifted > rule.threshold
-            else:
-                value, breach = ds.share, al.breaches(rule.op, ds.share, rule.threshold)
-            evals.append(ev.Evaluation(lo, hi, n, value, breach,
-                                       note=f"{ds.n_drifted}/{ds.n_evaluated} features drifted on {n} rows"))
-        return evals, {"drift": reports}
-
-    def _cost_spike(self, ctx: "_Context", rule: AlertRule) -> tuple[list, dict]:
-        """Cost per request since the last change (version or prompt) against the one before it."""
-        costed = co.with_cost(ctx.preds, ctx.mc.prices).sort("ts")
-        key = "prompt_version" if "prompt_version" in costed.columns and costed["prompt_version"].null_count() < costed.height \
-            else "version"
-        serving = costed.filter(pl.col("variant").is_in(["champion", "blue", "green"]) | pl.col("variant").is_null()) \
-            if "variant" in costed.columns else costed
-        if serving.height == 0:
-            return [], {"note": "no champion traffic"}
-        keys = serving[key].cast(pl.Utf8).fill_null("")
-        changed = (keys != keys.shift(1)).fill_null(False)
-        # a change is where the serving version/prompt takes over for good (majority over the next rows)
-        segments = serving.with_columns(keys.alias("_k"), changed.cum_sum().alias("_seg"))
-        per = (segments.group_by("_seg", maintain_order=True)
-               .agg(pl.col("_k").first(), pl.col("ts").min().alias("start"), pl.col("ts").max().alias("end"),
-                    pl.len().alias("n"), pl.col(co.COST).sum().alias("cost")))
-        return ev.unit_cost_evaluations(per, key, rule.op, rule.threshold, MIN_COST_ROWS)
-
-    def _budget_evaluations(self, ctx: "_Context", rule: AlertRule) -> list:
-        """The month-end forecast (spend so far plus the last day's pace) every DRIFT_STEP over the history,
-        so the incident starts when the forecast crossed the budget, not at the start of the month."""
-        budget = ctx.mc.budget_usd_month
-        if not budget:
-            return []
-        month_start, _ = co.month_bounds(ctx.since)
-        preds = self.rows(ctx.model, min(month_start, ctx.since), ctx.now)
-        costed = co.with_cost(preds, ctx.mc.prices).sort("ts")
-        rows = ev.Sorted(costed)
-        evals, hi = [], ctx.now
-        while hi > ctx.since + co.PACE:
-            status = co.budget_status(costed, hi, budget, pace=co.PACE)
-            n = rows.slice(hi - co.PACE, hi).height
-            value = status.projected_share
-            if n < MIN_COST_ROWS or value is None:
-                evals.append(ev.Evaluation(hi - co.PACE, hi, n, None, None, note=f"{n} requests, needs {MIN_COST_ROWS}"))
-            else:
-                evals.append(ev.Evaluation(hi - co.PACE, hi, n, value, al.breaches(rule.op, value, rule.threshold),
-                                           note=f"projected ${status.projected_usd:,.0f} of ${budget:,.0f} "
-                                                f"(${status.spent_usd:,.0f} spent, then the last 24 h's pace)"))
-            hi -= DRIFT_STEP
-        return evals[::-1]
-
-    def _stale(self, ctx: "_Context", rule: AlertRule) -> list[Finding]:
-        last = ctx.preds["ts"].max() if ctx.preds.height else self.last_seen(ctx.model, ctx.now)
-        if last is None:
-            return []
-        limit = timedelta(minutes=rule.threshold) if rule.threshold > 0 else None
-        stale, minutes, allowed = ev.staleness(last, ctx.preds["ts"], ctx.now, limit)
-        if not stale:
-            return []
-        return [Finding(f"{ctx.model}:stale", ctx.model, "stale_minutes", rule.name, rule.severity, last, None,
-                        minutes, allowed.total_seconds() / 60, state=ev.FIRING, window=rule.window,
-                        detail=f"no rows for {_duration(ctx.now - last)} (allowed {_duration(allowed)}); "
-                               f"newest row {last:%Y-%m-%d %H:%M}Z")]
-
-    def _to_findings(self, ctx: "_Context", rule: AlertRule, evals: list, extra: dict) -> list[Finding]:
-        model = ctx.model
-        if not evals or all(e.breach is None for e in evals):
-            latest = evals[-1] if evals else None
-            note = extra.get("note") or (latest.note if latest else "no rows in the window")
-            return [Finding(f"{model}:{rule.name}:insufficient", model, rule.metric, rule.name, rule.severity,
-                            ctx.now, None, None, rule.threshold, state=ev.INSUFFICIENT, window=rule.window,
-                            evidence=note, detail=f"insufficient data: {note}")]
-        out = []
-        onset = None
-        for run in ev.runs(evals, rule.op, min_count=2 if rule.metric in DRIFT_METRICS else 1):
-            onset, feature, first, detail_extra = self._onset(ctx, rule, run, extra)
-            state = al.AlertState(rule, model, run.peak, run.end is None, onset)
-            suspects = self._suspects(ctx, state, onset, run.onset)
-            last = run.last
-            interval = f" [{last.low:.3g}, {last.high:.3g}]" if last.low is not None and last.high is not None else ""
-            evidence = f"{last.note}{interval}" if last.note else (f"{last.value:.4g}{interval} on {last.n} rows"
-                                                                   if last.value is not None else "")
-            out.append(Finding(
-                f"{model}:{rule.name}:{onset:%Y%m%dT%H%M}", model, rule.metric, rule.name, rule.severity,
-                onset, run.end, run.peak, rule.threshold, feature=feature or rule.feature, suspects=suspects,
-                first_drifted=first, state=run.state, window=rule.window, detected=run.onset, evidence=evidence,
-                detail=f"{rule.metric} {rule.op} {rule.threshold:g} over {rule.window} "
-                       f"(at least {_min_rows(rule.metric)} rows){detail_extra}"))
-        if rule.metric in RETRAIN_METRICS and out and out[-1].firing:
-            self._recommend(model, rule, evals, ctx.now, out[-1].onset)
-        return out
-
-    def _onset(self, ctx: "_Context", rule: AlertRule, run, extra: dict):
-        """(estimated onset, feature, features by movement, detail): the change point inside the first
-        breaching window and the one before it, from the rows themselves."""
-        lo, hi = run.window_start, run.onset
-        prev = lo - (hi - lo)
-        feature, first, detail = None, (), ""
-        metric = rule.metric
-        if metric in DRIFT_METRICS and "drift" in extra:
-            reports = extra["drift"]
-            ds_first = reports.get(hi)
-            peak_ds = max((reports[e] for e in reports if hi <= e and (run.end is None or e <= run.end)),
-                          key=lambda d: d.share, default=ds_first)
-            ranked = ev.moved([c for c in (peak_ds.columns if peak_ds else ()) if c.drifted])
-            crossing = [c.column for c in (ds_first.columns if ds_first else ()) if c.drifted]
-            first_cross = sorted(crossing, key=lambda c: -dict(ev.moved(ds_first.columns)).get(c, 0.0))
-            first = tuple(dict.fromkeys([f for f, _ in ranked] + first_cross))
-            if ranked:
-                feature = ranked[0][0]
-                detail = f"; moved most: {', '.join(f'{f} {m:.1f}x' for f, m in ranked[:3])}"
-                if first_cross:
-                    detail += f"; first to cross: {first_cross[0]}"
-            if feature is not None and ds_first is not None:  # the feature that moved most may have moved
-                lo, hi = self._drift_began(reports, feature, lo, hi)  # before others joined it past the share
-            # the evaluation a step before did not see it: the change most likely came after it (features
-            # with a daily rhythm defeat a change-point search on raw values)
-            return max(lo, hi - extra.get("step", hi - lo)), feature, first, detail
-        if metric in ("accuracy_drop", "mae_increase"):
-            labelled = ctx.joined(self).filter(pl.col("label").is_not_null() & (pl.col("ts") > prev) & (pl.col("ts") <= hi))
-            if metric == "accuracy_drop":
-                values = ev.correct().cast(pl.Float64)
-            else:
-                values = (pl.col("prediction_num").cast(pl.Float64) - pl.col("label_num").cast(pl.Float64)).abs()
-            part = labelled.select("ts", values.alias("v")).drop_nulls()
-            return _change_point(part, "v", lo, hi), feature, first, detail
-        if metric in ("p95_ms", "error_rate", "burn_rate", "refusal_rate"):
-            col = {"p95_ms": pl.col("latency_ms").cast(pl.Float64), "error_rate": pl.col("is_error").cast(pl.Float64),
-                   "burn_rate": pl.col("is_error").cast(pl.Float64) + (pl.col("latency_ms").cast(pl.Float64)
-                                                                        > ctx.mc.slo.p95_ms).cast(pl.Float64),
-                   "refusal_rate": pl.col("refused").cast(pl.Float64)}[metric]
-            part = ctx.preds.filter((pl.col("ts") > prev) & (pl.col("ts") <= hi)).select("ts", col.alias("v")).drop_nulls()
-            return _change_point(part, "v", lo, hi), feature, first, detail
-        if metric == "cost_budget_share":  # the forecast crossed the budget at the first breaching evaluation
-            return hi, feature, first, detail
-        return lo, feature, first, detail
-
-    @staticmethod
-    def _drift_began(reports: dict, feature: str, lo: datetime, hi: datetime) -> tuple[datetime, datetime]:
-        """(start, end) of the earliest evaluation, in an unbroken stretch back from the first breaching one,
-        in which `feature` had drifted at least half as far as it had then: a prompt that triples input
-        tokens drifts that one feature at once, and the dataset share crosses only when noise in a second
-        feature joins it a day later, so the incident starts (and its suspects are sought) at the first."""
-        size = dict(ev.moved([c for c in reports[hi].columns if c.drifted])).get(feature)
-        if not size:
-            return lo, hi
-        span = hi - lo
-        for end in sorted((e for e in reports if e < hi), reverse=True):
-            moved = dict(ev.moved([c for c in reports[end].columns if c.drifted])).get(feature, 0.0)
-            if moved < size / 2:
-                break
-            lo, hi = end - span, end
-        return lo, hi
-
-    def _suspects(self, ctx: "_Context", state, onset: datetime, detected: datetime) -> tuple:
-        """Changes before the evidence (up to when it was detected), closest to the onset first, each with
-        the time between it and the onset."""
-        lookback = parse_window(SUSPECT_LOOKBACK) + max(detected - onset, timedelta(0))  # reaches before the onset
-        linked = inc.link_incident(state, ctx.deployments, ctx.preds, None, None, detected, lookback)
-        out = []
-        for s in linked.suspects:
-            gap = onset - s.ts
-            when = f"{_duration(gap)} before onset" if gap >= timedelta(0) else f"{_duration(-gap)} after the estimated onset"
-            out.append(inc.Suspect(s.kind, s.ts, f"{s.detail} ({when})"))
-        out.sort(key=lambda s: abs(onset - s.ts))
-        return tuple(out)
-
-    def _recommend(self, model: str, rule: AlertRule, evals: list, now: datetime, onset: datetime) -> None:
-        """A drift or quality trigger that held for RETRAIN_AFTER evaluations, still holding now: retrain
-        (`since` is the incident's estimated onset)."""
-        results = [(e.end, bool(e.breach)) for e in evals if e.breach is not None]
-        recs = inc.recommend_retraining(results, model, f"{rule.name}: {rule.metric} {rule.op} {rule.threshold:g}",
-                                        RETRAIN_AFTER, RETRAIN_COOLDOWN)
-        if not recs or not results or not results[-1][1]:
-            return
-        run_start = next((b for b, hit in reversed(results) if not hit), None) or results[0][0]
-        if recs[-1].since >= run_start:
-            self._recs.append(replace(recs[-1], since=min(onset, recs[-1].since)))
-
-    def _segment_findings(self, model, mc, joined, deployments, preds, now) -> list[Finding]:
-        task = "classification" if mc.task == "llm" else mc.task
-        cols = list(dict.fromkeys([*mc.segments, *mc.sensitive]))
-        worst = fa.worst_segment(joined, cols, task, mc.positive_label, min_n=MIN_SEGMENT_LABELS)
-        if worst is None:
-            return []
-        overall = qu.quality(joined, task, mc.positive_label)
-        metric = "accuracy" if task == "classification" else "mae"
-        base = overall.metrics.get(metric)
-        value = getattr(worst, "value", None)
-        if base is None or value is None:
-            return []
-        gap = (base - value) if metric == "accuracy" else (value - base) / max(base, 1e-9)
-        if gap < SEGMENT_GAP:
-            return []
-        if metric == "accuracy":  # the segment must differ from the rest significantly, not by chance
-            seg_mask = pl.col(worst.column).cast(pl.Utf8) == str(worst.group)
-            lab = joined.filter(pl.col("label").is_not_null())
-            correct = ev.correct()
-            seg, rest = lab.filter(seg_mask), lab.filter(~seg_mask)
-            p = ev.two_proportion_p(int(seg.select(correct.sum()).item() or 0), seg.height,
-                                    int(rest.select(correct.sum()).item() or 0), rest.height)
-            if p is None or p >= ev.ALPHA:
-                return []
-        else:  # its absolute errors must exceed (1 + gap) times the rest's significantly (Welch), not by chance
-            p = self._segment_mae_p(joined, worst.column, str(worst.group))
-            if p is None or p >= ev.ALPHA:
-                return []
-        seg = joined.filter(pl.col(worst.column).cast(pl.Utf8) == str(worst.group))
-        onset = seg.get_column("ts").min()
-        rule = AlertRule(name=f"worst segment {worst.column}", metric="segment", op=">", threshold=SEGMENT_GAP)
-        state = al.AlertState(rule, model, gap, True, onset)
-        linked = inc.link_incident(state, deployments, preds, None, worst, onset)
-        return [Finding(f"{model}:segment:{worst.column}={worst.group}", model, "segment", rule.name, "warning",
-                        onset, None, value, base, segment={"column": worst.column, "value": str(worst.group)},
-                        suspects=linked.suspects, state=ev.FIRING, window=HISTORY,
-                        evidence=f"{worst.n_labelled} labelled of {worst.n} rows in the segment",
-                        detail=f"{metric} {value:.3f} in {worst.column}={worst.group} ({worst.n_labelled} labelled "
-                               f"rows) vs {base:.3f} overall")]
-
-    @staticmethod
-    def _segment_mae_p(joined: pl.DataFrame, column: str, group: str) -> float | None:
-        """One-sided p-value that the segment's MAE is more than (1 + SEGMENT_GAP) times the rest's."""
-        err = (pl.col("prediction_num").cast(pl.Float64) - pl.col("label_num").cast(pl.Float64)).abs()
-        stats = (joined.filter(pl.col("label").is_not_null())
-                 .select((pl.col(column).cast(pl.Utf8) == group).fill_null(False).alias("_in"), err.alias("e"))
-                 .filter(pl.col("e").is_finite())
-                 .group_by("_in").agg(pl.len().alias("n"), pl.col("e").mean().alias("m"), pl.col("e").var().alias("v")))
-        by = {r["_in"]: r for r in stats.to_dicts()}
-        seg, rest = by.get(True), by.get(False)
-        if seg is None or rest is None or seg["n"] < MIN_SEGMENT_LABELS:
-            return None
-        return ev.welch_p_greater(seg["n"], seg["m"], seg["v"] or 0.0, rest["n"], rest["m"], rest["v"] or 0.0,
-                                  ratio=1 + SEGMENT_GAP)
 
     def cost_today(self, model: str) -> float | None:
         now = self.clock()
@@ -1047,41 +567,6 @@ class Monitor:
         return f"{'DRIFT' if ds.drifted else 'ok'} {ds.n_drifted}/{ds.n_evaluated}"
 
 
-class _Context:
-    """One model's rows for one evaluation, with the label join made once, on first use."""
-
-    def __init__(self, model, mc, preds, since, now, deployments, narrow: bool = False):
-        self.model, self.mc, self.preds, self.since, self.now, self.deployments = model, mc, preds, since, now, deployments
-        self.narrow = narrow  # the rows lack the features only drift reads (a large history): read them alone
-        self._joined = None
-        self._drifts: dict[tuple, dict] = {}
-
-    def window_drifts(self, monitor: "Monitor", ref: Reference, windows: list[tuple[datetime, datetime]]) -> dict:
-        """Each window's dataset drift (the same windows for every drift rule of a model: scored once). A large
-        history's features stream past once and are folded per window (`drift_windows`), never held whole."""
-        key = tuple(windows)
-        if key not in self._drifts:
-            feats, share = list(ref.columns), monitor.cfg.drift_share
-            got = None
-            if self.narrow and windows:  # time-ordered chunks, each sealed: a chunk's blocks are held, not the week
-                folded = dw.WindowDrift(ref, windows, share)
-                for lo, hi in _chunks(self.preds["ts"], self.since, self.now, FOLD_CHUNK_ROWS):
-                    for batch in monitor.feature_batches(self.model, lo, hi, feats):
-                        folded.add(batch)
-                    folded.seal(hi)
-                got = None if folded.retyped else folded.results()
-            if got is None:  # the history is in hand with every column, or a text feature is retyped whole
-                frame = monitor.typed_rows(self.model, self.since, self.now, "production", columns=feats) \
-                    if self.narrow else self.preds
-                got = dw.window_drifts(ref, [_drift_ready(frame.select(["ts", *feats]))], windows, share)
-            self._drifts[key] = got
-        return self._drifts[key]
-
-    def joined(self, monitor: "Monitor") -> pl.DataFrame:
-        if self._joined is None:
-            self._joined = monitor.joined(self.model, self.preds, self.since, self.now)
-        return self._joined
-
 
 def _never_logged(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
     """`frame` with each of `names` it lacks as a column of Utf8 nulls: an attribute never logged reads as "no
@@ -1102,60 +587,9 @@ def _sort_by_time(columns: list[pl.Series]) -> pl.DataFrame:
     return pl.DataFrame(columns).with_columns(pl.col("ts").set_sorted())
 
 
-def _chunks(ts: pl.Series, since: datetime, until: datetime, rows: int) -> list[tuple[datetime, datetime]]:
-    """(since, until] cut into consecutive ranges of about `rows` rows each, by the sorted times `ts`."""
-    cuts = ts.gather(list(range(rows - 1, ts.len() - 1, rows))).unique(maintain_order=True).to_list() \
-        if ts.len() > rows else []
-    bounds = [since, *[c for c in cuts if since < c < until], until]
-    return list(zip(bounds, bounds[1:]))
-
-
-def _burn_expr(slo) -> pl.Expr:
-    """The larger of the error and latency burn rates (health.LATENCY_BUDGET of requests may be slow)."""
-    lat = pl.col("latency_ms").cast(pl.Float64).fill_nan(None)
-    err = pl.col("is_error").cast(pl.Float64).mean() / slo.error_rate if slo.error_rate > 0 else pl.lit(None)
-    slow = (lat > slo.p95_ms).cast(pl.Float64).mean() / he.LATENCY_BUDGET
-    return pl.max_horizontal(err, slow)
-
-
-def _change_point(part: pl.DataFrame, col: str, lo: datetime, hi: datetime) -> datetime:
-    """Where the mean of `col` shifts (the largest cumulative-sum excursion, CUSUM), clamped to (lo, hi];
-    the first breaching window's start when there are too few rows to say."""
-    part = part.sort("ts")
-    if part.height < 20:
-        return lo
-    v = part[col].cast(pl.Float64).to_numpy()
-    import numpy as np
-
-    s = np.cumsum(v - v.mean())
-    k = int(np.argmax(np.abs(s)))
-    when = part["ts"][min(k + 1, part.height - 1)]
-    return min(max(when, lo), hi)
-
-
 def _covers(span: tuple, since: datetime, until: datetime) -> bool:
     """A kept or in-flight read, (since, until, ...), holds every row of (since, until]."""
     return span[0] <= since and until <= span[1]
-
-
-def _duration(d: timedelta) -> str:
-    minutes = int(d.total_seconds() // 60)
-    if minutes < 60:
-        return f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h {minutes:02d}m" if minutes else f"{hours}h"
-    return f"{hours // 24}d {hours % 24}h"
-
-
-def _min_rows(metric: str) -> int:
-    if metric in DRIFT_METRICS:
-        return MIN_DRIFT_ROWS
-    if metric in ("accuracy_drop", "mae_increase"):
-        return MIN_LABELS
-    if metric == "cost_spike":
-        return MIN_COST_ROWS
-    return MIN_BUCKET_ROWS
 
 
 def _typed(column: pl.Series) -> pl.Series:

@@ -73,7 +73,7 @@ def parts(table, model: str, environment: str | None, prices, by_prompt: bool,
 
 def cost(mon, model: str, environment: str | None) -> dict | None:
     """`Monitor.cost`'s result from rollups plus raw edge hours; None when the range holds no closed hour."""
-    from console.monitoring import _Context
+    from console.incident_rules import Context, cost_spike
 
     now = mon.clock()
     mc = mon.model_config(model)
@@ -115,8 +115,7 @@ def cost(mon, model: str, environment: str | None) -> dict | None:
         cols = list(dict.fromkeys([*columns, *(LLM_USAGE if mc.task == "llm" else [])]))
         history = mon.typed_rows(model, start, now, environment, columns=cols)
     if rule is not None:
-        ctx = _Context(model, mc, history, start, now, None)
-        evals, _ = mon._cost_spike(ctx, rule)
+        evals, _ = cost_spike(Context(model, mc, history, start, now, None), rule)
         rule_spike = (rule, evals[-1] if evals else None)
     if mc.task == "llm":
         llm = co.llm_usage(history)

@@ -1,8 +1,10 @@
 """The rules over a long history from the hourly rollups: `check`, the incident list and the Overview's
 incidents past `Monitor.rollups_after` rows, without reading the history's raw rows.
 
-The same `analytics.evidence.Evaluation` lists the raw path makes go to the same `Monitor._to_findings`,
-so findings, onsets, suspects and the JSON are one definition; only where the numbers come from differs.
+The same `analytics.evidence.Evaluation` lists the raw path makes go to the same `_to_findings`
+(`incident_rules.RuleEvaluator`), so findings, onsets, suspects and the JSON are one definition; only where the
+numbers come from differs. The evaluations of windows of closed hours are kept beside the rollups (`rule_memo`),
+so a pass evaluates again only the windows that reach into the open hour or hours rebuilt since.
 
 Windows are aligned to hours: a rule's window is rounded up to whole hours and its step to whole hours, and
 every window but the latest ends on an hour, so it is a sum (or a merge) of whole rollup hours. The
@@ -37,11 +39,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from console import rollup_spec
+from console import rollup_spec, rule_memo
 from console import store_rollups as ro
 from console.analytics import alerts as al
 from console.analytics import cost as co
@@ -50,7 +53,6 @@ from console.analytics import evidence as ev
 from console.analytics import health as he
 from console.analytics import quality as qu
 from console.analytics import sketches as sk
-from console.analytics.windows import parse_window
 from console.rollup_drift import US, Current, floor_hour
 
 HOUR = ro.HOUR
@@ -87,6 +89,14 @@ class Part:
     reg_sq: float = 0.0
     raw: bool = False
     cur: Current | None = field(default=None, repr=False)  # drift summary, filled on demand
+    kll: list | None = field(default=None, repr=False)  # the hour's latency sketches, merged on first use
+
+    def dist(self) -> sk.Dist | None:
+        """The latency distribution (a rollup hour's sketches are merged only when a window needs them: most
+        windows' evaluations are kept from an earlier pass, `rule_memo`)."""
+        if self.latency is None and self.kll:
+            self.latency = sk.Dist.union([sk.Dist.of(b) for b in self.kll])
+        return self.latency
 
 
 @dataclass
@@ -119,8 +129,14 @@ class RollupRules:
         self._table: pl.DataFrame | None = None
         self._hours: dict[datetime, Part] = {}
         self._raw: dict[tuple, Part] = {}
+        self._raw_hours: dict[tuple, pl.DataFrame] = {}  # (a, b] of whole hours read raw -> their rows
+        self.gens: dict[datetime, int] = {}  # hour -> generation of the rollup file that wins it
+        self.memo = rule_memo.Memo(ro._model_dir(self.drift.path, model) / rule_memo.NAME)
+        self._drift_fp: list | None = None
         if self.h1 > self.h0:
-            self.drift.catch_up(model, self.h0, self.h1, labels=labels)
+            # from the hour `since` cuts: its rollup, kept current too, names the history's first raw piece
+            self.drift.catch_up(model, floor_hour(since), self.h1, labels=labels)
+            self.gens = ro._winners(ro.files(self.drift.path, model), floor_hour(since), self.h1)
             table = ro.read_table(self.drift.path, model, self.h0, self.h1, columns=WANTED)
             if table is not None and table.num_rows:
                 df = pl.from_arrow(table).filter(pl.col("segment").is_null() & (pl.col("environment") == ENV))
@@ -138,25 +154,38 @@ class RollupRules:
                                        pl.col("latency_kll").alias("kll"))
         for r in sums.iter_rows(named=True):
             h = r["hour"]
-            dists = [sk.Dist.of(b) for b in r["kll"] if b is not None]
-            self._hours[h] = Part(h - US, h + HOUR - US, int(r["rows"]), int(r["errors"]),
-                                  sk.Dist.union(dists) if dists else None, int(r["labelled"] or 0),
-                                  int(r["cls_correct"] or 0), int(r["reg_n"] or 0), float(r["reg_abs_sum"] or 0.0),
-                                  float(r["reg_sq_sum"] or 0.0))
+            self._hours[h] = Part(h - US, h + HOUR - US, int(r["rows"]), int(r["errors"]), None,
+                                  int(r["labelled"] or 0), int(r["cls_correct"] or 0), int(r["reg_n"] or 0),
+                                  float(r["reg_abs_sum"] or 0.0), float(r["reg_sq_sum"] or 0.0),
+                                  kll=[b for b in r["kll"] if b is not None])
 
     # ------------------------------------------------------------------ raw pieces
 
+    def raw_rows(self, a: datetime, b: datetime) -> pl.DataFrame:
+        """Raw rows in (a, b] with every column a rule reads of them (its rates, labels, drift features, cost).
+        Read a whole hour at a time and kept, so the rules that cut the same edge hour (the open hour, the
+        history's first one, the hour the latest windows start in) share one read of it."""
+        lo, hi = floor_hour(a + US), min(floor_hour(b) + HOUR - US, max(b, self.now))
+        frame = next((f for (x, y), f in self._raw_hours.items() if x <= lo - US and hi <= y), None)
+        if frame is None:
+            attrs = self.mon.attributes(self.model)
+            cols = ["ts", "is_error", "latency_ms", *(["request_id", "prediction", "prediction_num"] if self.labels
+                                                     else []), *self.features,
+                    *[c for c in co.COST_INPUTS if c in ("model", "version", "variant", "input_tokens", "output_tokens",
+                                                         "cost_usd") or c in attrs]]
+            frame = self.mon.typed_rows(self.model, lo - US, hi, ENV, columns=list(dict.fromkeys(cols)))
+            self._raw_hours[(lo - US, hi)] = frame
+        return frame.filter((pl.col("ts") > a) & (pl.col("ts") <= b))
+
     def raw(self, a: datetime, b: datetime) -> Part:
-        """Rows in (a, b] read raw in one narrow read of what every rule needs of them (kept: the windows
+        """Rows in (a, b] read raw (`raw_rows`) and summed and sketched as a rollup hour is (kept: the windows
         share the open hour and the history's edge)."""
         key = (a, b)
         if key in self._raw:
             return self._raw[key]
         p = Part(a, b, raw=True)
         if b > a:
-            cols = ["ts", "is_error", "latency_ms", *(["request_id", "prediction", "prediction_num"] if self.labels
-                                                     else []), *self.features]
-            rows = self.mon.typed_rows(self.model, a, b, ENV, columns=list(dict.fromkeys(cols)))
+            rows = self.raw_rows(a, b)
             p.rows = rows.height
             if rows.height:
                 p.errors = int(rows.get_column("is_error").cast(pl.Int64).fill_null(0).sum())
@@ -232,6 +261,23 @@ class RollupRules:
         w.lo = lo
         return w
 
+    def window_key(self, kind: str, w: Window, *params) -> str | None:
+        """The memo key of a window of closed hours (None when it reaches into the open hour): the rule's
+        parameters, the window, and the generation of the file that wins each of its hours. A raw piece of a
+        closed hour (the history's first, the latest window's cut one) is named by that hour's generation too:
+        the catch-up keeps the hour's rollup current with the store, so a row that lands in the piece rebuilds
+        the hour and changes the key, as it does for a whole hour."""
+        named = []
+        for p in w.parts:
+            if not p.raw:
+                named.append((p.a + US, self.gens.get(p.a + US, 0)))
+                continue
+            h = floor_hour(p.a + US)
+            if p.rows and (floor_hour(p.b) != h or h >= self.h1 or h not in self.gens):
+                return None
+            named.append((p.a, p.b, p.rows, self.gens.get(h, 0) if p.rows else 0))
+        return rule_memo.key(kind, self.model, w.lo, w.hi, named, *params) if named else None
+
     def raw_window(self, w: Window, columns: list[str]) -> pl.DataFrame:
         """The window's raw rows (an exact re-check), projected."""
         a = min(p.a for p in w.parts) if w.parts else w.lo
@@ -252,7 +298,12 @@ class RollupRules:
                 errors = sum(p.errors for p in w.parts)
                 out.append(ev.rate_evaluation(w.lo, w.hi, n, errors / n, op, threshold, min_rows, True))
                 continue
-            lat = sk.Dist.union([p.latency for p in w.parts if p.latency is not None])
+            k = self.window_key("rate", w, metric, op, threshold, min_rows, repr(slo), he.LATENCY_BUDGET)
+            kept = self.memo.get(k)
+            if kept is not None:
+                out.append(rule_memo.evaluation(w.lo, w.hi, kept))
+                continue
+            lat = sk.Dist.union([d for d in (p.dist() for p in w.parts) if d is not None])
             value, low, high = _level(metric, lat, sum(p.errors for p in w.parts) / n, slo)
             if value is not None and low is not None and (low != high) and min(low, high) <= threshold <= max(low, high):
                 value = self._exact_rate(metric, w)  # within the sketch's error of the threshold: count it
@@ -260,11 +311,12 @@ class RollupRules:
             if low is not None and low != high and value is not None:
                 e = ev.Evaluation(e.start, e.end, e.n, e.value, e.breach, note=f"{value:.4g} on {n} rows "
                                   f"(hourly sketches, within [{low:.4g}, {high:.4g}])")
+            self.memo.put(k, rule_memo.evaluation_of(e))
             out.append(e)
         return out
 
     def _exact_rate(self, metric: str, w: Window) -> float | None:
-        from console.monitoring import _burn_expr
+        from console.incident_rules import _burn_expr
 
         rows = self.raw_window(w, ["ts", "is_error", "latency_ms"])
         if not rows.height:
@@ -294,22 +346,58 @@ class RollupRules:
 
     def drift_scores(self, windows: list[Window]) -> dict[datetime, dr.DatasetDrift]:
         """Each window's dataset drift from its hours' sketches; borderline features (and tests the sketches
-        cannot run) scored exactly on that window's raw rows of those features."""
+        cannot run) scored exactly on that window's raw rows of those features. A window of closed hours scored
+        by an earlier pass is taken from the memo (`rule_memo`), not read or scored again."""
         mon = self.mon
         ref = mon.reference(self.model)
-        refsk = self.drift.reference(self.model)
         spec = self.drift.spec(self.model)
+        fp = self._drift_fingerprint(ref, spec)
+        out, todo = {}, []
+        for w in windows:
+            k = self.window_key("drift", w, fp)
+            kept = self.memo.get(k)
+            if kept is not None:
+                out[(w.lo, w.hi)] = rule_memo.dataset(kept)
+            else:
+                todo.append((w, k))
+        if todo:
+            scored = self._drift_scores([w for w, _ in todo], ref, spec)
+            for w, k in todo:
+                self.memo.put(k, rule_memo.dataset_of(scored[(w.lo, w.hi)]))
+            out.update(scored)
+        return out
+
+    def _drift_fingerprint(self, ref, spec) -> list:
+        """What a drift window's scores depend on besides its hours: the reference file (by path, size and
+        modification time), each column's test and threshold, what the rollups keep, the dataset share."""
+        if self._drift_fp is None:
+            path = self.mc.reference
+            try:
+                st = Path(path).stat() if path else None
+                stamp = [str(path), st.st_size, st.st_mtime_ns] if st else [str(path)]
+            except OSError:
+                stamp = [str(path)]
+            cols = [[c.name, c.kind, c.test.name, c.threshold, c.n] for c in ref.columns.values()]
+            self._drift_fp = [stamp, cols, sorted(spec.numeric), sorted(spec.categorical), sorted(spec.by_value),
+                              self.mon.cfg.drift_share]
+        return self._drift_fp
+
+    def _drift_scores(self, windows: list[Window], ref, spec) -> dict[datetime, dr.DatasetDrift]:
+        mon = self.mon
+        refsk = self.drift.reference(self.model)
         feats = list(ref.columns)
         numeric = [f for f in feats if f in spec.numeric]
         categorical = [f for f in feats if f in spec.categorical]
         hours = sorted({p.a + US for w in windows for p in w.parts if not p.raw})
         wanted = ["segment", "environment", "rows", *[f"{k}__{f}" for f in numeric for k in ("num", "sum")],
                   *[f"cat__{f}" for f in categorical]]
-        table = ro.read_table(self.drift.path, self.model, hours[0], hours[-1] + HOUR, columns=wanted) \
-            if hours else None
+        tables = [ro.read_table(self.drift.path, self.model, a, b, columns=wanted)  # only the hours scored now
+                  for a, b in ro.hour_ranges(hours)]
+        tables = [pl.from_arrow(t) for t in tables if t is not None and t.num_rows]
         df = pl.DataFrame()
-        if table is not None and table.num_rows:
-            df = pl.from_arrow(table).filter(pl.col("segment").is_null() & (pl.col("environment") == ENV))
+        if tables:
+            df = pl.concat(tables, how="diagonal_relaxed").filter(pl.col("segment").is_null() &
+                                                                  (pl.col("environment") == ENV))
         # Hours in the same windows form one block, merged once (windows overlap: a 24 h window every 12 h).
         member = {h: tuple(i for i, w in enumerate(windows) if any(not p.raw and p.a + US == h for p in w.parts))
                   for h in hours}
@@ -337,7 +425,7 @@ class RollupRules:
         return out
 
     def budget(self, op: str, threshold: float, min_rows: int, step: timedelta) -> list[ev.Evaluation]:
-        """The month-end forecast every `step` back from now (`Monitor._budget_evaluations`' definition),
+        """The month-end forecast every `step` back from now (`RuleEvaluator._budget_evaluations`' definition),
         from hourly spend; the open hour and the hour the latest pace window cuts are read raw."""
         from console import rollup_cost
 
@@ -361,8 +449,7 @@ class RollupRules:
         columns = [c for c in co.COST_INPUTS if c in ("ts", "model", "version", "input_tokens", "output_tokens",
                                                       "cost_usd") or c in attrs]
         ranges = [(start, a - US), *((h - US, h + HOUR - US) for h in skip), (b - US, self.now)]
-        raw = pl.concat([self.mon.typed_rows(self.model, x, y, ENV, columns=columns) for x, y in ranges if y > x],
-                        how="diagonal_relaxed")
+        raw = pl.concat([self.raw_rows(x, y).select(columns) for x, y in ranges if y > x], how="diagonal_relaxed")
         costed = co.with_cost(raw, self.mc.prices).with_columns(pl.lit(1, dtype=pl.Int64).alias("requests"))
         both = pl.concat([costed.select("ts", co.COST, "requests"),
                           *([parts.select("ts", co.COST, pl.col("requests").cast(pl.Int64))] if parts.height else [])],
@@ -383,7 +470,7 @@ class RollupRules:
 
     def cost_spike(self, op: str, threshold: float, min_rows: int) -> tuple[list, dict]:
         """Cost per request since the last change of the serving version (or prompt version) against the
-        one before it (`Monitor._cost_spike`'s definition), from hourly sums per key."""
+        one before it (`incident_rules.cost_spike`'s definition), from hourly sums per key."""
         attrs = self.mon.attributes(self.model)
         spec = self.drift.spec(self.model)
         by_prompt = rollup_spec.PROMPT in attrs and rollup_spec.PROMPT in spec.segments
@@ -413,7 +500,7 @@ class RollupRules:
                                                       "output_tokens", "cost_usd") or c in attrs]
         for a, b in ((self.since, self.h0 - US), (self.h1 - US, self.now)):
             if b > a:
-                raw = co.with_cost(self.mon.typed_rows(self.model, a, b, ENV, columns=columns), self.mc.prices)
+                raw = co.with_cost(self.raw_rows(a, b).select(columns), self.mc.prices)
                 if raw.height:
                     raw = raw.filter(serving) if "variant" in raw.columns else raw
                     key = rollup_spec.PROMPT if by_prompt else "version"

@@ -9,12 +9,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from console.aliases import alias_name, parse_alias
 from console.analytics.serving import Serving, fold_all
 from console.config import Config, reveal
+from console.snapshot import ModelRow, RegistryState, Snapshot
 from console.warehouse import RefreshStats, Warehouse
 
 Clock = Callable[[], datetime]
@@ -22,67 +22,6 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-@dataclass(frozen=True)
-class RegistryState:
-    status: str  # ok | unreachable | not configured
-    message: str = ""
-    models: tuple = ()  # sources.registry.ModelInfo
-    checked_at: datetime | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-
-@dataclass(frozen=True)
-class ModelRow:
-    name: str
-    environment: str
-    production: bool
-    champion: str | None
-    aliases: dict[str, str]
-    live: str  # canary %, shadow, blue/green standby, as words
-    rpm: float
-    requests: int  # last 24 h
-    requests_1h: int
-    p95_latency_ms: float | None
-    error_rate: float | None
-    drift: str  # "ok", "drift 3/8", "-", ...
-    cost_usd: float | None  # today (UTC)
-    alerts: int
-    serving: dict = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    workspace: str
-    now: datetime
-    registry: RegistryState
-    rows: tuple[ModelRow, ...]
-    malformed: int
-    counts: dict
-    logs_configured: bool
-    missing_logs: tuple[str, ...] = ()
-    refresh_seconds: float = 0.0
-    log_notes: tuple[str, ...] = ()  # the last refresh's notes: a folder matching a glob, rotations, ...
-
-    def to_dict(self) -> dict:
-        return {
-            "workspace": self.workspace,
-            "now": self.now.isoformat() + "Z",
-            "registry": {"status": self.registry.status, "message": self.registry.message},
-            "logs_configured": self.logs_configured,
-            "missing_logs": list(self.missing_logs),
-            "log_notes": list(self.log_notes),
-            "malformed": self.malformed,
-            "counts": {k: (v.isoformat() + "Z" if isinstance(v, datetime) else v) for k, v in self.counts.items()},
-            "models": [r.to_dict() for r in self.rows],
-        }
 
 
 class Service:
@@ -108,6 +47,7 @@ class Service:
         self._findings_at = 0.0
         self._drift_status: dict[str, str] = {}
         self._cost_today: dict[str, float | None] = {}
+        self._cells_of: list | None = None  # the findings the two cells above were made with
         self._seen: set[tuple[str, str]] = set()  # (model, environment) ever logged, as the last full snapshot saw
         self.recommendations: list = []
         self.auto_retrain_results: list = []
@@ -366,7 +306,7 @@ class Service:
 
     def serving(self, now: datetime | None = None) -> dict[tuple[str, str], Serving]:
         now = now or self.clock()
-        return fold_all(self.warehouse.arrow("model_deployments", {"model": None, "until": now}).to_pylist())
+        return fold_all(self.warehouse.dicts("model_deployments", {"model": None, "until": now}))
 
     # ------------------------------------------------------------------ monitoring
 
@@ -397,19 +337,29 @@ class Service:
     def models(self) -> list[str]:
         return self.monitor.models()
 
-    def findings(self, max_age_s: float | None = None) -> list:
-        """Incidents over the history (firing and resolved), cached briefly: they cost about a second."""
+    def findings(self, max_age_s: float | None = None, overview: bool = True) -> list:
+        """Incidents over the history (firing and resolved), cached briefly: they cost about a second. With
+        them, the Overview's DRIFT and cost cells (an exact read of the last hours and of today); `overview=False`
+        leaves those to the next snapshot that shows them (`check` shows none: a second at 1M rows)."""
         age = self.MONITOR_TTL_S if max_age_s is None else max_age_s
         with self._monitor_lock:
             if self._findings is None or time.monotonic() - self._findings_at >= age:
                 self._findings = self.monitor.findings()
                 self._findings_at = time.monotonic()
                 self.recommendations = list(self.monitor.recommendations)
-                status = {m: self.monitor.overview_status(m) for m in self.monitor.models()}
-                self._drift_status = {m: v[0] for m, v in status.items()}
-                self._cost_today = {m: v[1] for m, v in status.items()}
+                if overview:
+                    self._overview_cells()
             found = self._findings
         return self._acknowledged(found)
+
+    def _overview_cells(self) -> None:
+        """The DRIFT and cost cells for the findings in hand, unless made for them already (lock held)."""
+        if self._findings is None or self._cells_of is self._findings:
+            return
+        status = {m: self.monitor.overview_status(m) for m in self.monitor.models()}
+        self._drift_status = {m: v[0] for m, v in status.items()}
+        self._cost_today = {m: v[1] for m, v in status.items()}
+        self._cells_of = self._findings
 
     def _acknowledged(self, findings: list) -> list:
         """The findings with the acknowledgements in the audit trail that cover them (read again when the
@@ -465,7 +415,7 @@ class Service:
     def _auto_retrain(self) -> None:
         from console.actions import audit
         from console.analytics.windows import parse_window
-        from console.monitoring import RETRAIN_COOLDOWN
+        from console.incident_rules import RETRAIN_COOLDOWN
 
         records = audit.read(audit.default_path(self.cfg))
         cutoff = datetime.now(UTC) - parse_window(RETRAIN_COOLDOWN)
@@ -528,10 +478,13 @@ class Service:
             self.refresh()
         if monitoring and not quick and self.cfg.has_logs:
             self.findings()
+        if not quick:
+            with self._monitor_lock:
+                self._overview_cells()
         now = self.clock()
         reg = self.registry_state(cached_only=not wait_for_registry)
         wh = self.warehouse
-        window = {(r["model"], r["environment"]): r for r in wh.arrow("overview_window", {"now": now}).to_pylist()}
+        window = {(r["model"], r["environment"]): r for r in wh.dicts("overview_window", {"now": now})}
         if not quick:  # every model and environment ever logged, listed even without recent rows
             self._seen = {(r[0], r[1]) for r in wh.rows("overview_seen")}
         seen = self._seen | set(window)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
+import functools
 import glob
 import hashlib
 import json
@@ -34,13 +35,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
-import filelock
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from console import __version__
 from console.config import Config, LogSource, reveal
-from console.sources.contract import CONTRACT, PREDICTION_RAW_ONLY, PROVENANCE, Rejected
+from console.sources.contract import FIELDS, PREDICTION_RAW_ONLY, PROVENANCE_FIELDS, Rejected
 from console.sources.files import FileCursor, Tailer
 from console.sql import load_query, load_statements
 from console.store.facts import Facts, ts_text, ts_value
@@ -61,7 +59,12 @@ class _OnFirstUse:
 
 
 pl = _OnFirstUse("polars")
+# PyArrow (with NumPy, 0.2 s to import) is not needed to open the store or for the first look either: DuckDB reads
+# the Parquet footers there and hands rows over as Python values
+pa = _OnFirstUse("pyarrow")
+pq = _OnFirstUse("pyarrow.parquet")
 pc = _OnFirstUse("pyarrow.compute")
+filelock = _OnFirstUse("filelock")  # (its import takes logging, secrets and more: no lock is taken to open the store)
 trace_poll = _OnFirstUse("console.sources.trace_poll")
 readers = _OnFirstUse("console.sources.readers")
 parse = _OnFirstUse("console.store.parse")
@@ -69,7 +72,7 @@ merge = _OnFirstUse("console.store.merge")
 conform_plain = _OnFirstUse("console.store.conform_plain")
 
 _EXT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-MALFORMED = pa.schema([("source", pa.string()), ("location", pa.string()), ("reason", pa.string()), ("raw", pa.string())])
+MALFORMED_FIELDS = {"source": "string", "location": "string", "reason": "string", "raw": "string"}
 FLUSH_ROWS = 1_000_000  # a backlog is written in segments of about this many rows, so memory stays bounded
 FIRST_STEP_ROWS = 100_000  # a cold ingest commits its first rows early, for the first frame to show them
 STEP_ROWS = FLUSH_ROWS  # then a step every this many rows: each a segment and the cursors covering it
@@ -162,20 +165,28 @@ def _sources_fingerprint(cfg: Config) -> str:
 
 
 def _sql_list(paths: list[str]) -> str:
-    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+    return "[" + ", ".join(_sql_text(p) for p in paths) + "]"
 
 
-def _skeleton(kind: str) -> pa.Table:
-    """An empty segment of a kind's contract columns: read_parquet needs at least one file to list."""
-    fields = {**CONTRACT[kind], **PROVENANCE} if kind != "malformed" else dict(zip(MALFORMED.names, MALFORMED.types))
-    return _empty(pa.schema(list(fields.items())))
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
-def _empty(schema: pa.Schema) -> pa.Table:
-    """No rows of `schema`, built so that pyarrow does not import pandas (`pa.table`, `empty_table` do: 0.5 s of
-    a cold start)."""
-    return pa.Table.from_batches([pa.RecordBatch.from_arrays([pa.nulls(0, f.type) for f in schema], schema=schema)])
+# the DuckDB types of the contract's Arrow type names (the skeletons), and back (reading a skeleton's footer)
+_DUCK_TYPES = {"timestamp[us]": "TIMESTAMP", "string": "VARCHAR", "double": "DOUBLE", "bool": "BOOLEAN",
+               "int64": "BIGINT"}
+_ARROW_NAMES = {v: k for k, v in _DUCK_TYPES.items()}
 
+
+@functools.cache
+def malformed_schema() -> pa.Schema:
+    """The malformed rows' columns (made on first use: PyArrow is imported by ingest, not by opening the store)."""
+    return pa.schema([(n, pa.type_for_alias(t)) for n, t in MALFORMED_FIELDS.items()])
+
+
+def _skeleton_fields(kind: str) -> dict[str, str]:
+    """A kind's skeleton columns, with Arrow's names for their types."""
+    return {**FIELDS[kind], **PROVENANCE_FIELDS} if kind != "malformed" else dict(MALFORMED_FIELDS)
 
 
 def _relation(cur: duckdb.DuckDBPyConnection, name: str, params: dict | None,
@@ -200,23 +211,28 @@ class Warehouse:
         self._write = threading.Lock()
         self._tmp: str | None = None
         wanted = store_path(cfg) if database is None else (None if str(database) == ":memory:" else Path(database))
+        self._con = duckdb.connect(":memory:")  # (first: a new store's skeleton files are written with it)
         self.dir = self._open_dir(wanted)
         self.persistent = self._tmp is None
         self._manifest_path = self.dir / "manifest.json"
-        self._lock = filelock.FileLock(str(self.dir / "writer.lock"))
         self.grace_s = grace_s if grace_s is not None else _seconds(getattr(cfg, "partial_line_grace", None), 30.0)
         self.wall = wall
         self.future_s = _seconds(getattr(cfg, "future_tolerance", None), 300.0)
-        self._con = duckdb.connect(":memory:")
         self._con.execute("SET TimeZone='UTC'")
         self._con.execute(load_query("skeletons"))
         self._parquet_rows: dict[str, int] = {}
         self._lakes: dict[str, object] = {}  # lake_N -> the Arrow dataset every cursor registers
         self._lake_kinds: dict[str, str] = {}
         self._parquet_meta: dict[tuple, object] = {}  # facts of Parquet files by (file, version), read once
+        self._rows_read: dict[str, int] = {}  # row counts of the files `_parquet_files` found, from one query
         self._facts = Facts(self.dir)
         self._checked: set[tuple] = set()  # (file, version) checked by this process, future rows or not
-        self._views: set[str] = set()  # the view statements last run on this connection
+        self._views: dict[str, str] = {}  # view (or macro) name -> its statement last run on this connection
+        self._lazy: dict[str, str] = {}  # name -> statement not run yet: the store was opened with no view built
+        self._order: list[str] = []  # the statements' names in the view file's order (a view after what it reads)
+        self._segment_lists: dict[str, list[str]] = {}  # kind -> the files its stored_ view reads
+        self._views_lock = threading.RLock()
+        self._building = threading.local()  # this thread is running view statements (its cursor builds none)
         self._shapes: dict[str, tuple] = {}  # kind -> its segments' columns and types when its views were built
         self._reshaped: set[str] = set()  # views to build again: the columns of a view they read changed
         self._shape_memo: dict[str, tuple[tuple, dict]] = {}  # first file -> (files, their columns' types)
@@ -240,12 +256,22 @@ class Warehouse:
         self._merger: threading.Thread | None = None
         self._stop = threading.Event()  # closing: a merge in flight stops at its next step
         self._merge_mutex = threading.Lock()
-        self._merge_lock = filelock.FileLock(str(self.dir / "merge.lock"))  # one merging process at a time
         self.manifest = Manifest.load(self._manifest_path)
         # no Parquet log is scanned to open the store: a file not yet checked is read with its rules applied
         # row by row (exact, only slower) until the first refresh checks it, so a first look need not wait
-        # for a scan of the whole history (seconds at 10M rows)
-        self._build_views(self.manifest, self._parquet_files()[0], check=False)
+        # for a scan of the whole history (seconds at 10M rows). No view is built either: a query builds the
+        # ones it reads (the first look's two: 25 of 39 statements), the first refresh or a bare cursor all of them
+        self._build_views(self.manifest, self._parquet_files()[0], check=False, lazy=True)
+
+    @functools.cached_property
+    def _lock(self):
+        """The writer lock: one process brings the store up to date at a time."""
+        return filelock.FileLock(str(self.dir / "writer.lock"))
+
+    @functools.cached_property
+    def _merge_lock(self):
+        """One merging process at a time."""
+        return filelock.FileLock(str(self.dir / "merge.lock"))
 
     # ------------------------------------------------------------------ the folder
 
@@ -263,8 +289,9 @@ class Warehouse:
                 probe.unlink()
                 self._skeletons(wanted)
                 return wanted
-            except OSError as exc:
-                self.note = (f"store {wanted} cannot be written ({exc.strerror or type(exc).__name__}); "
+            except (OSError, duckdb.Error) as exc:  # (DuckDB writes the skeletons: a full disk is its IOException)
+                why = getattr(exc, "strerror", None) or type(exc).__name__
+                self.note = (f"store {wanted} cannot be written ({why}); "
                              "working in a temporary store for this process")
         self._tmp = tempfile.mkdtemp(prefix="mlops-console-store-")
         # removed when this store is closed, collected or the process exits: a script or test that never
@@ -276,26 +303,35 @@ class Warehouse:
         self._skeletons(tmp)
         return tmp
 
-    @staticmethod
-    def _skeletons(folder: Path) -> None:
-        for kind in KINDS:
-            path = folder / f"skeleton-{kind}.parquet"
-            if not path.exists():
+    def _skeletons(self, folder: Path) -> None:
+        """An empty file of each kind's contract columns, and `skeleton-raw` (what an in-place view reads when there
+        is no Parquet log), written once per store (by DuckDB: a new store imports no PyArrow for them)."""
+        wanted = {f"skeleton-{kind}.parquet": _skeleton_fields(kind) for kind in KINDS}
+        wanted["skeleton-raw.parquet"] = {"ts": "timestamp[us]"}
+        missing = {name: fields for name, fields in wanted.items() if not (folder / name).exists()}
+        if not missing:
+            return
+        con = self._con.cursor()
+        try:
+            for name, fields in missing.items():
+                path = folder / name
                 tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-                pq.write_table(_skeleton(kind), tmp)
+                columns = ", ".join(f'CAST(NULL AS {_DUCK_TYPES[t]}) AS "{n}"' for n, t in fields.items())
+                con.execute(load_query("skeleton_file").format(columns=columns, path=_sql_text(str(tmp))))
                 os.chmod(tmp, 0o600)
                 os.replace(tmp, path)
-        raw = folder / "skeleton-raw.parquet"  # what an in-place view reads when there is no Parquet log
-        if not raw.exists():
-            tmp = raw.with_name(f".{raw.name}.{os.getpid()}.tmp")
-            pq.write_table(_empty(pa.schema([("ts", pa.timestamp("us"))])), tmp)
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, raw)
+        finally:
+            con.close()
 
     # ------------------------------------------------------------------ reading
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A fresh cursor for the caller to close: Textual's thread workers are short-lived threads."""
+        """A fresh cursor for the caller to close: Textual's thread workers are short-lived threads. Its query
+        is not known here: every view not built yet is built first."""
+        self._ensure_views(None)
+        return self._cursor()
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
         cur = self._con.cursor()
         cur.execute("SET TimeZone='UTC'")
         for name, dataset in self._lakes.items():
@@ -317,21 +353,33 @@ class Warehouse:
 
     def arrow(self, name: str, params: dict | None = None, columns: list[str] | None = None) -> pa.Table:
         """A named query's result; `columns` projects it (the scan then reads only those columns)."""
-        with self.cursor() as cur:
+        self._ensure_views(load_query(name))
+        with self._cursor() as cur:
             return _relation(cur, name, params, columns).to_arrow_table()
 
     def batches(self, name: str, params: dict | None = None, columns: list[str] | None = None,
                 rows: int = 100_000) -> Iterator[pa.RecordBatch]:
         """A named query's result as it streams, `rows` at a time, in no promised order: a reader that folds
         rows in as they come holds one batch, not the result."""
-        with self.cursor() as cur:
+        self._ensure_views(load_query(name))
+        with self._cursor() as cur:
             yield from _relation(cur, name, params, columns).to_arrow_reader(rows)
 
     def frame(self, name: str, params: dict | None = None, columns: list[str] | None = None) -> pl.DataFrame:
         return pl.from_arrow(self.arrow(name, params, columns))
 
+    def dicts(self, name: str, params: dict | None = None) -> list[dict]:
+        """A named query's rows as dicts of Python values, as `arrow(...).to_pylist()` gives them, without PyArrow
+        (the first look's reads: the TUI's helper process then never imports it)."""
+        self._ensure_views(load_query(name))
+        with self._cursor() as cur:
+            cur.execute(load_query(name), params or {})
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row)) for row in cur.fetchall()]
+
     def rows(self, name: str, params: dict | None = None) -> list[tuple]:
-        with self.cursor() as cur:
+        self._ensure_views(load_query(name))
+        with self._cursor() as cur:
             return cur.execute(load_query(name), params or {}).fetchall()
 
     def one(self, name: str, params: dict | None = None) -> tuple | None:
@@ -344,9 +392,10 @@ class Warehouse:
 
     # ------------------------------------------------------------------ views
 
-    def _build_views(self, m: Manifest, parquet: dict[str, list[str]], check: bool = True) -> None:
+    def _build_views(self, m: Manifest, parquet: dict[str, list[str]], check: bool = True, lazy: bool = False) -> None:
         """`check=False` scans no Parquet log: a file whose facts are not known yet is read as one with
-        refused rows (the rules applied row by row), which gives the same rows."""
+        refused rows (the rules applied row by row), which gives the same rows. `lazy` runs no statement: each is
+        run when a query first reads its view (`_ensure_views`), or by the next build that is not lazy."""
         rejects = self._rejects if check else self._known_rejects
         clean = {k: [p for p in files if rejects(k, p) == 0] for k, files in parquet.items()}
         parquet = {k: [p for p in files if p not in set(clean[k])] for k, files in parquet.items()}
@@ -397,24 +446,64 @@ class Warehouse:
             **{f"pending_conform_{k}": _ts_as_is(v.replace(f"FROM inplace_raw_{k}", f"FROM pending_raw_{k}"))
                for k, v in conform.items()})
         statements = [st.format(**values) for st in load_statements("views")]
-        with self.cursor() as cur:
-            for st in statements:
-                name = _VIEW_NAME.match(st)
-                name = name.group(1) if name else ""
-                if st in self._views and name not in self._reshaped:
-                    continue
-                cur.execute(st)
-                self._reshaped.discard(name)
-                if name.startswith("stored_"):
-                    # the views over a kind's segments are bound again only when their columns may have
-                    # changed: a new segment of the same columns leaves them valid (DuckDB binds a view's parts
-                    # per query; older versions refuse a view whose parts' types changed since it was made)
-                    kind = name.removeprefix("stored_")
-                    shape = self._shape(seg[kind])
-                    if self._shapes.get(kind, shape) != shape:
-                        self._reshaped.add(kind)
-                    self._shapes[kind] = shape
-        self._views = set(statements)
+        named = {_STATEMENT_NAME.match(st).group(1): st for st in statements}
+        with self._views_lock:
+            self._order, self._segment_lists = list(named), seg
+            if lazy:
+                self._lazy = {n: st for n, st in named.items() if self._views.get(n) != st or n in self._reshaped}
+                return
+            self._lazy = {}
+            self._run_views(named, list(named))
+
+    def _run_views(self, named: dict[str, str], names: list[str]) -> None:
+        """Runs the statements of `names`, in this order, that changed since they were last run here."""
+        self._building.on = True
+        try:
+            with self.cursor() as cur:
+                for name in names:
+                    st = named[name]
+                    if self._views.get(name) == st and name not in self._reshaped:
+                        continue
+                    cur.execute(st)
+                    self._views[name] = st
+                    self._reshaped.discard(name)
+                    if name.startswith("stored_"):
+                        # the views over a kind's segments are bound again only when their columns may have
+                        # changed: a new segment of the same columns leaves them valid (DuckDB binds a view's
+                        # parts per query; older versions refuse a view whose parts' types changed since it was made)
+                        kind = name.removeprefix("stored_")
+                        shape = self._shape(self._segment_lists[kind])
+                        if self._shapes.get(kind, shape) != shape:
+                            self._reshaped.add(kind)
+                        self._shapes[kind] = shape
+        finally:
+            self._building.on = False
+
+    def _ensure_views(self, query: str | None) -> None:
+        """Builds the views not built yet that `query` reads, and the views they read (all of them for None):
+        opening the store builds none, so a first look runs the statements of its two views, not all 39."""
+        if not self._lazy or getattr(self._building, "on", False):
+            return
+        with self._views_lock:
+            lazy = self._lazy
+            if not lazy:
+                return
+            if query is None:
+                need = set(lazy)
+            else:
+                reads = {n: _names_in(st) for n, st in {**self._views, **lazy}.items()}
+                need: set[str] = set()
+                todo = [n for n in _names_in(query) if n in reads]
+                while todo:
+                    n = todo.pop()
+                    if n not in need:
+                        need.add(n)
+                        todo.extend(d for d in reads[n] if d in reads and d != n)
+            names = [n for n in self._order if n in need and n in lazy]
+            if not names:
+                return
+            self._run_views(lazy, names)
+            self._lazy = {n: st for n, st in lazy.items() if n not in need}
 
     def _shape(self, files: list[str]) -> tuple:
         """What a union by name of these Parquet files binds to, as far as it can change: each column, in order
@@ -432,13 +521,55 @@ class Warehouse:
         return tuple((col, tuple(sorted(ts))) for col, ts in types.items())
 
     def _schema(self, path: str, table: pa.Table | None = None) -> tuple:
-        """A store file's columns and their types, from its footer once per process (or from the table just
-        written to it: a segment never changes)."""
+        """A store file's columns and their types (Arrow's names), from its footer once per process (or from the
+        table just written to it: a segment never changes). A skeleton's is read by DuckDB (its types are the
+        contract's few; opening a store of Parquet logs then imports no PyArrow); a segment's by PyArrow."""
         key = ("schema", path)
         if key not in self._parquet_meta or table is not None:
-            schema = table.schema if table is not None else pq.read_schema(path)
-            self._parquet_meta[key] = tuple((f.name, str(f.type)) for f in schema)
+            if table is not None:
+                schema = tuple((f.name, str(f.type)) for f in table.schema)
+            else:
+                schema = self._skeleton_schema(path) if Path(path).name.startswith("skeleton-") else None
+                schema = schema or tuple((f.name, str(f.type)) for f in pq.read_schema(path))
+            self._parquet_meta[key] = schema
         return self._parquet_meta[key]
+
+    def _skeleton_schema(self, path: str) -> tuple | None:
+        """A skeleton's columns by DuckDB, with Arrow's names for its types; None if one is not a contract type."""
+        columns = self._footer_columns(path)
+        if isinstance(columns, str) or not all(t in _ARROW_NAMES for t in columns.values()):
+            return None
+        return tuple((name, _ARROW_NAMES[t]) for name, t in columns.items())
+
+    def _meta(self, name: str, path: str | list[str]) -> list[tuple]:
+        """A footer query on one file (or a list), on a cursor of its own (not `cursor()`: no lake, no view)."""
+        cur = self._con.cursor()
+        try:
+            return cur.execute(load_query(name), {"files": [str(path)] if isinstance(path, str) else path}).fetchall()
+        finally:
+            cur.close()
+
+    def _footer_columns(self, path: str) -> dict[str, str] | str:
+        """A Parquet file's columns and the types DuckDB reads them as, or why it cannot be read (per version)."""
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+        key = ("columns", path, st.st_size, st.st_mtime_ns, st.st_ino)
+        if key not in self._parquet_meta:
+            try:
+                self._parquet_meta[key] = {row[0]: row[1] for row in self._meta("parquet_columns", path)}
+            except duckdb.Error as exc:
+                self._parquet_meta[key] = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        return self._parquet_meta[key]
+
+    def _file_rows(self, paths: list[str]) -> dict[str, int]:
+        """Row counts of several Parquet files from one footer query; {} if one of them cannot be read (each is
+        then read on its own)."""
+        try:
+            return {name: int(n or 0) for name, n in self._meta("parquet_rows", paths)}
+        except duckdb.Error:
+            return {}
 
     # ------------------------------------------------------------------ finding files
 
@@ -480,10 +611,10 @@ class Warehouse:
         out: dict[str, list[str]] = {}
         missing: list[str] = []
         notes: list[str] = []
-        for src in self.cfg.logs:
-            if not is_parquet_source(src):
-                continue
-            paths = _expand(src.path)
+        found = {src: _expand(src.path) for src in self.cfg.logs if is_parquet_source(src)}
+        new = [p for paths in found.values() for p in paths if self._unchecked(p) and not os.path.isdir(p)]
+        self._rows_read = self._file_rows(new) if len(new) > 1 else {}  # one footer query, not one per file
+        for src, paths in found.items():
             if not paths:
                 missing.append(src.path)
             for p in paths:
@@ -503,23 +634,32 @@ class Warehouse:
         except OSError as exc:
             return exc.strerror or str(exc)
         key = (path, st.st_size, st.st_mtime_ns, st.st_ino)
-        if key not in self._parquet_meta:
+        if key not in self._parquet_meta:  # (DuckDB reads the footer: opening the store imports no PyArrow)
+            columns = self._footer_columns(path)
             try:
-                self._parquet_meta[key] = pq.read_metadata(path).num_rows
-            except (OSError, pa.ArrowException) as exc:
+                self._parquet_meta[key] = columns if isinstance(columns, str) else \
+                    self._rows_read.get(path) if path in self._rows_read else \
+                    int(self._meta("parquet_rows", path)[0][1] or 0)
+            except duckdb.Error as exc:
                 self._parquet_meta[key] = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         return self._parquet_meta[key]
+
+    def _unchecked(self, path: str) -> bool:
+        """Whether `_parquet_check` has not seen this version of a file yet."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            return False
+        return (path, st.st_size, st.st_mtime_ns, st.st_ino) not in self._parquet_meta
 
     def _ts_typed(self, path: str) -> bool:
         """Whether a Parquet log's ts is a timestamp without a zone in s, ms or us: the conform cast is then
         the identity (the session is in UTC). Zoned and nanosecond timestamps take the casting view."""
         st = os.stat(path)
         key = ("ts-typed", path, st.st_size, st.st_mtime_ns, st.st_ino)
-        if key not in self._parquet_meta:
-            schema = pq.read_schema(path)
-            t = schema.field("ts").type if "ts" in schema.names else None
-            self._parquet_meta[key] = bool(t is not None and pa.types.is_timestamp(t) and t.tz is None
-                                           and t.unit in ("s", "ms", "us"))
+        if key not in self._parquet_meta:  # (what DuckDB reads s, ms and us zone-less timestamps as)
+            columns = self._footer_columns(path)
+            self._parquet_meta[key] = not isinstance(columns, str) and columns.get("ts") == "TIMESTAMP"
         return bool(self._parquet_meta[key])
 
     def _rejects(self, kind: str, path: str) -> int:
@@ -608,17 +748,25 @@ class Warehouse:
             return None
         key = ("footer-newest", path, st.st_size, st.st_mtime_ns, st.st_ino)
         if key not in self._parquet_meta:
-            try:
-                self._parquet_meta[key] = _stats_newest(path)
-            except (OSError, pa.ArrowException):
-                self._parquet_meta[key] = None
+            self._parquet_meta[key] = self._stats_newest(path)
         return self._parquet_meta[key]
 
     def _segment_newest(self, name: str) -> datetime | None:
         key = ("segment-newest", name)
         if key not in self._parquet_meta:
-            self._parquet_meta[key] = _stats_newest(self.dir / name)
+            self._parquet_meta[key] = self._stats_newest(str(self.dir / name))
         return self._parquet_meta[key]
+
+    def _stats_newest(self, path: str) -> datetime | None:
+        """The newest ts of a Parquet file by its row groups' statistics (DuckDB reads no row when they are
+        there); None when ts is not a timestamp (a ts of text says nothing) or the file cannot be read."""
+        columns = self._footer_columns(path)
+        if isinstance(columns, str) or not str(columns.get("ts", "")).startswith("TIMESTAMP"):
+            return None
+        try:
+            return _later(None, self._meta("parquet_newest", path)[0][0])
+        except duckdb.Error:
+            return None
 
     # ------------------------------------------------------------------ ingest
 
@@ -769,7 +917,8 @@ class Warehouse:
             if rejected:
                 pending["malformed"].append(pa.table({
                     "source": [path] * len(rejected), "location": [str(r.loc) for r in rejected],
-                    "reason": [r.reason for r in rejected], "raw": [r.raw for r in rejected]}, schema=MALFORMED))
+                    "reason": [r.reason for r in rejected], "raw": [r.raw for r in rejected]},
+                    schema=malformed_schema()))
                 counts["bad"] += len(rejected)
             if sum(t.num_rows for t in pending[src.kind]) >= FLUSH_ROWS:
                 self._flush(pending, written)
@@ -912,14 +1061,14 @@ class Warehouse:
                     col = table.column(name)
                     good = good.append_column(name, col.cast(pa.string()) if pa.types.is_string_view(col.type)
                                               or pa.types.is_large_string(col.type) else col)
-                return good, MALFORMED.empty_table()
+                return good, malformed_schema().empty_table()
         typed = self._conform_query(kind, table)
         if typed.column("_reject").null_count == typed.num_rows:  # the usual case: every row kept
-            return typed.drop_columns(["_reject"]), MALFORMED.empty_table()
+            return typed.drop_columns(["_reject"]), malformed_schema().empty_table()
         con = self._con.cursor()
         try:
             con.register("conformed", typed)
-            refused = con.sql(load_query("conform_rejects")).to_arrow_table().cast(MALFORMED)
+            refused = con.sql(load_query("conform_rejects")).to_arrow_table().cast(malformed_schema())
         finally:
             con.close()
         ok = typed.filter(pc.is_null(typed.column("_reject"))).drop_columns(["_reject"])
@@ -1134,7 +1283,7 @@ class Warehouse:
     def _segment_rows(self, name: str) -> int:
         key = ("segment", name)
         if key not in self._parquet_meta:
-            self._parquet_meta[key] = pq.read_metadata(self.dir / name).num_rows
+            self._parquet_meta[key] = int(self._meta("parquet_rows", str(self.dir / name))[0][1] or 0)
         return int(self._parquet_meta[key])
 
     def _stop_merging(self, timeout: float | None = None) -> None:
@@ -1180,9 +1329,8 @@ def _stop_merges() -> None:
         w._stop_merging(timeout=5.0)
 
 
-_READ_BY_CONFORM = {n.lower() for n in (*CONTRACT["predictions"], *PREDICTION_RAW_ONLY, *PROVENANCE)}
-_PLAIN = (pa.types.is_float64, pa.types.is_int64, pa.types.is_boolean, pa.types.is_string,
-          pa.types.is_large_string, pa.types.is_string_view)
+_READ_BY_CONFORM = {n.lower() for n in (*FIELDS["predictions"], *PREDICTION_RAW_ONLY, *PROVENANCE_FIELDS)}
+_PLAIN = ("is_float64", "is_int64", "is_boolean", "is_string", "is_large_string", "is_string_view")  # pa.types
 
 
 def _features_aside(kind: str, table: pa.Table) -> list[str]:
@@ -1193,25 +1341,14 @@ def _features_aside(kind: str, table: pa.Table) -> list[str]:
     if kind != "predictions" or "loc" not in names or len({n.lower() for n in names}) != len(names):
         return []
     aside = [n for n in names if n.lower() not in _READ_BY_CONFORM]
-    if not aside or any(not any(is_(table.schema.field(n).type) for is_ in _PLAIN) for n in aside):
+    plain = [getattr(pa.types, name) for name in _PLAIN]
+    if not aside or any(not any(is_(table.schema.field(n).type) for is_ in plain) for n in aside):
         return []
     loc = table.column("loc")
     if loc.null_count or not pa.types.is_int64(loc.type) or (
             len(loc) > 1 and not pc.all(pc.greater(loc.slice(1), loc.slice(0, len(loc) - 1))).as_py()):
         return []  # line numbers that do not rise cannot show that the query kept the order
     return aside
-
-
-def _stats_newest(path) -> datetime | None:
-    """The newest ts a Parquet file's row group statistics give (None without them)."""
-    meta = pq.read_metadata(path)
-    idx = meta.schema.to_arrow_schema().get_field_index("ts")
-    newest = None
-    for g in range(meta.num_row_groups):
-        st = meta.row_group(g).column(idx).statistics if idx >= 0 else None
-        if st is not None and st.has_min_max and isinstance(st.max, datetime):  # (a ts of text says nothing)
-            newest = _later(newest, st.max)
-    return newest
 
 
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -1229,6 +1366,14 @@ def _expand(pattern: str) -> list[str]:
 
 
 _VIEW_NAME = re.compile(r"(?:\s*--[^\n]*\n)*\s*CREATE OR REPLACE VIEW (\w+)")
+_STATEMENT_NAME = re.compile(r"(?:\s*--[^\n]*\n)*\s*CREATE OR REPLACE (?:VIEW|MACRO) (\w+)")
+_WORD = re.compile(r"\w+")
+_TEXT = re.compile(r"'(?:[^']|'')*'|--[^\n]*")  # string literals (file paths) and comments: no name is read there
+
+
+def _names_in(sql: str) -> set[str]:
+    """The words of a statement outside its literals and comments: among them, the views it reads."""
+    return set(_WORD.findall(_TEXT.sub(" ", sql)))
 TS_CAST = "TRY_CAST(ts AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS _ts"  # the conform queries' reading of ts
 
 

@@ -8,29 +8,52 @@ the wrong type or not finite is rejected the same way whatever the format it cam
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 # What the store keeps for each prediction, after conforming. Readers may hand any subset (missing ones
 # are NULL, and the conform step fills defaults), with the raw `status` (HTTP code or word) instead of
 # `is_error` where they have one. Every other column is a feature or segment, kept with its own type.
-PREDICTION = {
-    "ts": pa.timestamp("us"), "model": pa.string(), "version": pa.string(), "request_id": pa.string(),
-    "environment": pa.string(), "variant": pa.string(), "prediction": pa.string(),
-    "prediction_num": pa.float64(), "score": pa.float64(), "latency_ms": pa.float64(), "is_error": pa.bool_(),
-    "error": pa.string(), "input_tokens": pa.int64(), "output_tokens": pa.int64(), "cost_usd": pa.float64(),
+# Types are written as Arrow's names for them: PREDICTION, LABEL, DEPLOYMENT, PROVENANCE and CONTRACT (the same
+# as Arrow types) are made on first use, so that opening the store and the TUI's first look, which need only
+# the names, do not import PyArrow (and NumPy with it: 0.2 s of a first frame).
+FIELDS = {
+    "predictions": {
+        "ts": "timestamp[us]", "model": "string", "version": "string", "request_id": "string",
+        "environment": "string", "variant": "string", "prediction": "string",
+        "prediction_num": "double", "score": "double", "latency_ms": "double", "is_error": "bool",
+        "error": "string", "input_tokens": "int64", "output_tokens": "int64", "cost_usd": "double",
+    },
+    "labels": {"request_id": "string", "label": "string", "label_num": "double", "ts": "timestamp[us]"},
+    "deployments": {
+        "ts": "timestamp[us]", "model": "string", "version": "string", "environment": "string",
+        "strategy": "string", "traffic_pct": "double", "action": "string", "actor": "string",
+        "reason": "string",
+    },
 }
 # Fields a reader may give that the conform step turns into the columns above.
 PREDICTION_RAW_ONLY = ("status",)
-LABEL = {"request_id": pa.string(), "label": pa.string(), "label_num": pa.float64(), "ts": pa.timestamp("us")}
-DEPLOYMENT = {
-    "ts": pa.timestamp("us"), "model": pa.string(), "version": pa.string(), "environment": pa.string(),
-    "strategy": pa.string(), "traffic_pct": pa.float64(), "action": pa.string(), "actor": pa.string(),
-    "reason": pa.string(),
-}
 # Provenance, on every row a reader returns: the file (or URI) and the line or row number in it.
-PROVENANCE = {"source": pa.string(), "loc": pa.int64()}
-CONTRACT = {"predictions": PREDICTION, "labels": LABEL, "deployments": DEPLOYMENT}
+PROVENANCE_FIELDS = {"source": "string", "loc": "int64"}
+_ARROW = {"PREDICTION": "predictions", "LABEL": "labels", "DEPLOYMENT": "deployments"}
+
+
+def __getattr__(name: str):
+    """PREDICTION, LABEL, DEPLOYMENT, PROVENANCE, CONTRACT: the fields above as Arrow types, made once."""
+    if name not in (*_ARROW, "PROVENANCE", "CONTRACT"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import pyarrow as pa
+
+    def arrow(fields: dict[str, str]) -> dict:
+        return {n: pa.type_for_alias(t) for n, t in fields.items()}
+
+    made = {k: arrow(FIELDS[kind]) for k, kind in _ARROW.items()}
+    made["PROVENANCE"] = arrow(PROVENANCE_FIELDS)
+    made["CONTRACT"] = {kind: made[k] for k, kind in _ARROW.items()}
+    globals().update(made)
+    return made[name]
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
 
-import numpy as np
 
 FP_MAX = 1024
 TRUNCATED = "truncated last line (no newline)"
@@ -423,7 +422,9 @@ class Tailer:
 
 def count_newlines(body: bytes, block: int = 1 << 18) -> int:
     """`body.count(b"\\n")`, four times faster on a large piece: numpy compares a block at a time, small enough
-    for its temporary to stay in cache."""
+    for its temporary to stay in cache (imported here: opening the store and the first look need no NumPy)."""
+    import numpy as np
+
     data = np.frombuffer(body, np.uint8)
     return sum(int(np.count_nonzero(data[i:i + block] == 0x0A)) for i in range(0, len(data), block))
 

@@ -65,13 +65,16 @@ class ConsoleApp(App):
     READ_PROGRESS_AFTER_S = 1.0  # a routine refresh ends well before this: its progress would only flicker
 
     def __init__(self, cfg: Config, service=None, live_writer: Path | None = None, poll: bool = True,
-                 first_look=None):
+                 first_look=None, view: dict | None = None):
         """`first_look`: a `ui.first_look.FirstLook` started before Textual was imported (`ui.run` does), whose
-        quick look is the first frame; without one, the first worker reads it itself."""
+        quick look is the first frame; without one, the first worker reads it itself. `view`: the CLI's `--at` /
+        `--since` (`Service.view`'s options) the console opens at, applied by the first poll once it has read
+        the logs (so `latest` is the newest row read); the quick look, which is of the live 24 h, is skipped."""
         super().__init__()
         self.cfg = cfg
         self._service = service
         self._first_look_helper = first_look
+        self._start_view = view
         self._painted = threading.Event()  # the quick look is on screen: the worker may take the GIL again
         self._service_lock = threading.Lock()
         self._live_writer_path = live_writer
@@ -88,6 +91,7 @@ class ConsoleApp(App):
         self._have_findings = False  # the incidents above come from a findings read (not just the empty start)
         self._looked = False  # the first poll shows a quick look before its refresh (`_first_look`)
         self._checks_started = False  # the registry and audit checks (`_start_checks`)
+        self._screens_loaded = False  # every screen module imported (`_load_screens`)
         self.data_version: tuple = ()  # what the warehouse holds (counts + time cursor): the result cache's key
         self.results: dict = {}  # (call, data_version) -> result, see `ConsoleScreen.call_service`
         # set by `ui.run` (never in tests): called as the app unmounts, to end the process soon after the
@@ -163,11 +167,16 @@ class ConsoleApp(App):
         if self._live_writer_path is not None:
             self._start_live_writer()
         self.poll()
-        # the other screens are imported once the Overview is drawn, and the registry and the audit trail are
-        # read once the first numbers are in: all of it holds the GIL the first frame needs
-        self.call_after_refresh(self._load_screens)
+        # the other screens are imported once the Overview is drawn (once its first numbers are, while the first
+        # look's helper is reading them: they would arrive as the imports run), and the registry and the audit
+        # trail are read once the first numbers are in: all of it holds the GIL the first frame needs
+        if self._first_look_helper is None:
+            self.call_after_refresh(self._load_screens)
 
     def _load_screens(self) -> None:
+        if self._screens_loaded:
+            return
+        self._screens_loaded = True
         from console.ui.keymap import check_keymap, known_ids
         from console.ui.navigation import SCREENS, load_screens
 
@@ -183,6 +192,7 @@ class ConsoleApp(App):
         if self._checks_started:
             return
         self._checks_started = True
+        self._load_screens()
         self.check_registry()
         self.check_audit()
 
@@ -251,9 +261,12 @@ class ConsoleApp(App):
     @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
     def _refresh_worker(self) -> None:
         """Ingest and the overview's numbers; drift and alerts come from the monitor worker's cache."""
-        if not self._looked:
+        if not self._looked and self._start_view is None:
             self._first_look()
         try:
+            if self._start_view is not None:
+                self._open_at(self._start_view)
+                self._start_view = None
             snap = self.service.snapshot(wait_for_registry=False, monitoring=False)
             stale = self.service.monitoring_stale()
             # a service handed over with fresh findings (computed before the app started) lists them at
@@ -318,9 +331,11 @@ class ConsoleApp(App):
         if message.rearm:  # the poll's read has ended (before the screens redraw: no stale progress line)
             self._read_ended()
         self.snapshot = snap
-        if message.first:
-            self.call_after_refresh(self._painted.set)
-        self.call_after_refresh(self._start_checks)
+        if message.first:  # the table's rows are laid out on one refresh and painted on the next: wait for both
+            # before the worker imports the store and the checks start (either holds the GIL the paint needs)
+            self.call_after_refresh(self.call_after_refresh, self._first_painted)
+        else:
+            self.call_after_refresh(self._start_checks)
         if message.rearm:
             self._polling = False
             if self._again:
@@ -328,6 +343,10 @@ class ConsoleApp(App):
                 self.poll()
             else:
                 self._rearm()
+
+    def _first_painted(self) -> None:
+        self._painted.set()
+        self._start_checks()
 
     @on(RefreshFailed)
     def _on_failed(self, message: RefreshFailed) -> None:
@@ -355,6 +374,14 @@ class ConsoleApp(App):
         self._timer = self.set_timer(delay, self.poll, name="poll")
 
     # ------------------------------------------------------------------ the time cursor
+
+    def _open_at(self, view: dict) -> None:
+        """The start view, in the first poll's worker: read the logs, then move the cursor (a bad value was
+        refused by the CLI before the TUI opened)."""
+        self._looked = True
+        self.service.refresh()
+        self.service.view(**view)
+        self.call_from_thread(self.notify_time)
 
     @property
     def at(self) -> datetime | None:
@@ -440,6 +467,8 @@ class ConsoleApp(App):
     def open_screen(self, name: str, model: str | None = None, environment: str | None = None) -> None:
         from console.ui.navigation import SCREENS
 
+        self._load_screens()  # (asked for before the first numbers: the screens are not imported yet)
+
         spec = SCREENS.get(name)
         if spec is None:
             self.notify(f"no screen named {name}", severity="error")
@@ -466,6 +495,8 @@ class ConsoleApp(App):
 
     def open_model(self, model: str, environment: str | None = None) -> None:
         from console.ui.navigation import SCREENS
+
+        self._load_screens()
 
         if "model" in SCREENS:
             self.open_screen("model", model, environment)

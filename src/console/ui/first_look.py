@@ -1,17 +1,19 @@
 """The first frame's numbers, read by a forked helper process while this one starts the terminal UI.
 
-Importing the store's libraries (DuckDB, PyArrow, Polars: about half a second) and starting Textual (as much
-again) both hold the GIL: in one process they run one after the other, whatever the number of cores, and put
-the first frame past a second on their own. Forked before Textual is imported, the helper imports the store
-and reads the quick look (`Service.snapshot(quick=True)`: the models, their serving states and the numbers of
-the last 24 h over what the store holds) on another core, and hands the Snapshot back through a pipe. It
-never touches the terminal (its standard streams go to /dev/null) and ends as soon as it has answered; the
-app then reads everything else itself, as before. Where fork is missing or fails, the app's own first worker
-reads the quick look instead.
+Importing the store's libraries and starting Textual both hold the GIL: in one process they run one after the
+other, whatever the number of cores. Forked before Textual is imported, the helper imports the store (DuckDB only:
+the first look needs neither PyArrow nor Polars) and reads the quick look (`Service.snapshot(quick=True)`: the
+models, their serving states and the numbers of the last 24 h over what the store holds) on another core, and
+hands the Snapshot back through a pipe. It is read here as plain data, `console.snapshot`'s classes and datetime:
+unpickled through `console.service` it would import the store's libraries in this process after all, holding the
+GIL the first paint needs. The helper never touches the terminal (its standard streams go to /dev/null) and ends
+as soon as it has answered; the app then reads everything else itself, as before. Where fork is missing or
+fails, the app's own first worker reads the quick look instead.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import select
@@ -21,6 +23,20 @@ import threading
 import time
 
 _POOLED = ("duckdb", "polars", "pyarrow", "numpy")  # libraries that start native thread pools
+# what an answer may be made of: the snapshot's own data classes and datetime. Unpickling anything else would
+# import it here, in the UI's process (the service module alone brings DuckDB, PyArrow and NumPy: half a second
+# of the first frame); an answer that needs more is refused, and the app's worker reads the quick look itself.
+_PLAIN = {("console.snapshot", "Snapshot"), ("console.snapshot", "ModelRow"), ("console.snapshot", "RegistryState"),
+          ("datetime", "datetime"), ("datetime", "date"), ("datetime", "timedelta")}
+
+
+class _Plain(pickle.Unpickler):
+    """Our own child's answer, through a private pipe, read only as plain data (see _PLAIN)."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in _PLAIN:
+            raise pickle.UnpicklingError(f"{module}.{name} is not part of a snapshot")
+        return super().find_class(module, name)
 
 
 class FirstLook:
@@ -78,8 +94,8 @@ class FirstLook:
             os.close(fd)
             self._end(kill=not ended)
         try:
-            return pickle.loads(b"".join(chunks)) if chunks else None  # from our own child, through a private pipe
-        except Exception:  # noqa: BLE001 - a helper cut short: the app reads the full snapshot anyway
+            return _Plain(io.BytesIO(b"".join(chunks))).load() if chunks else None
+        except Exception:  # noqa: BLE001 - a helper cut short, or an answer not plain: the app reads it itself
             return None
 
     def close(self) -> None:

@@ -149,15 +149,18 @@ def fast_quit_driver(base: type) -> type:
     return FastQuitDriver
 
 
-def run(cfg: Config, live_writer: Path | None = None) -> int:
+def run(cfg: Config, live_writer: Path | None = None, view: dict | None = None) -> int:
+    """`view`: the read options the TUI opens at (`at`, `since`, as the CLI takes them); None: live."""
     ssh_defaults()
     from console.ui.first_look import FirstLook
 
-    look = FirstLook.start(cfg)  # forked first: no thread yet, and the store's imports run beside Textual's
+    # forked first: no thread yet, and the store's imports run beside Textual's. Its look is of the last 24 h
+    # before the wall clock: a console opened at another time goes straight to its own first read
+    look = FirstLook.start(cfg) if view is None else None
     from console.ui.app import ConsoleApp
 
     leaving = Exit()
-    app = ConsoleApp(cfg, live_writer=live_writer, first_look=look)
+    app = ConsoleApp(cfg, live_writer=live_writer, first_look=look, view=view)
     app.driver_class = fast_quit_driver(app.driver_class)
     leaving.app = app
     app.exit_watchdog = leaving.begin
