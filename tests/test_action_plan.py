@@ -93,7 +93,7 @@ def test_healthy_canary_passes_both_doors(canary_setup, tmp_path, capsys):
     finally:
         svc.close()
     assert not planned.failed_gates and any(g.name == "live:error_rate" for g in planned.gates)
-    assert run(["--config", str(path), "canary", name, "step", "--yes"]) == 0
+    assert run(["--config", str(path), "canary", name, "step", "--yes", "--reason", "healthy"]) == 0
 
 
 def test_same_refusal_for_an_action_that_does_not_apply(canary_setup, tmp_path, capsys):

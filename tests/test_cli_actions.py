@@ -94,14 +94,14 @@ def test_promote_canary_rollback_audit(mlflow_server, tmp_path, capsys):
     assert aliases(mlflow_server, name) == {"champion": "2"}
 
     assert run(["--config", cfg, "promote", name, "3", "--strategy", "canary", "--reason", "try", "--yes"]) == 0
-    assert run(["--config", cfg, "canary", name, "step", "--yes"]) == 0
-    assert run(["--config", cfg, "canary", name, "abort", "--yes"]) == 0
+    assert run(["--config", cfg, "canary", name, "step", "--yes", "--reason", "step"]) == 0
+    assert run(["--config", cfg, "canary", name, "abort", "--yes", "--reason", "stop"]) == 0
     assert aliases(mlflow_server, name) == {"champion": "2"}
     assert run(["--config", cfg, "rollback", name, "--yes", "--reason", "oops"]) == 0
     assert aliases(mlflow_server, name) == {"champion": "1"}
     assert run(["--config", cfg, "promote", name, "3", "--strategy", "shadow", "--reason", "mirror", "--yes"]) == 0
     assert aliases(mlflow_server, name)["shadow"] == "3"
-    assert run(["--config", cfg, "shadow", name, "stop", "--yes"]) == 0
+    assert run(["--config", cfg, "shadow", name, "stop", "--yes", "--reason", "done"]) == 0
     assert aliases(mlflow_server, name) == {"champion": "1"}
     capsys.readouterr()
 
@@ -215,3 +215,27 @@ def test_typed_confirmation_on_a_terminal(mlflow_server, tmp_path, typed, code):
     child.close()
     assert child.exitstatus == code
     assert aliases(mlflow_server, name)["champion"] == ("2" if code == 0 else "1")
+
+
+def test_production_action_needs_a_reason_as_in_the_tui(mlflow_server, tmp_path, capsys):
+    """The TUI's dialog will not confirm a production action without a reason (README: "Production actions
+    need a reason"); `rollback`, `canary` and `shadow` from the CLI ran with none and wrote an audit record
+    without one. Now they stop with exit 2 before anything is written."""
+    name = unique("why")
+    seed_model(mlflow_server, name, 3, aliases={"champion": "1"})
+    cfg = str(write_config(tmp_path, mlflow_server))
+    assert run(["--config", cfg, "promote", name, "2", "--reason", "weekly", "--yes"]) == 0
+    assert run(["--config", cfg, "promote", name, "3", "--strategy", "canary", "--reason", "try", "--yes"]) == 0
+    audit = tmp_path / "audit.jsonl"
+    before = audit.read_text()
+    for argv in (["rollback", name], ["canary", name, "abort"], ["canary", name, "step"]):
+        capsys.readouterr()
+        assert run(["--config", cfg, *argv, "--yes"]) == 2, argv
+        assert "needs --reason" in capsys.readouterr().err
+    assert aliases(mlflow_server, name) == {"champion": "2", "canary": "3"}
+    assert audit.read_text() == before  # nothing was recorded as run
+    assert run(["--config", cfg, "canary", name, "abort", "--yes", "--reason", "errors"]) == 0
+    assert run(["--config", cfg, "rollback", name, "--yes", "--reason", "bad release"]) == 0
+    assert aliases(mlflow_server, name) == {"champion": "1"}
+    records = [json.loads(x) for x in audit.read_text().splitlines()]
+    assert [r.get("reason") for r in records if r["action"] == "rollback"][0] == "bad release"

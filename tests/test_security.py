@@ -229,7 +229,7 @@ def test_3_cli_verify_exit_codes_and_every_refusal_is_audited(mlflow_server, tmp
     assert run(["--config", cfg, "audit", "verify"]) == exit_codes.REFUSED
     assert "missing at the end" in capsys.readouterr().out
     # the next action refuses to extend the damaged trail: nothing moves
-    assert run(["--config", cfg, "rollback", name, "--yes"]) == exit_codes.REFUSED
+    assert run(["--config", cfg, "rollback", name, "--yes", "--reason", "r"]) == exit_codes.REFUSED
     err = capsys.readouterr().err
     assert "fails verification" in err and "audit verify" in err
     assert aliases(mlflow_server, name) == {"champion": "3"}
@@ -630,7 +630,7 @@ def test_planted_secrets_never_reach_any_output(mlflow_server, tmp_path, capsys,
     out = []
     for argv in (["promote", name, "2", "--reason", "r", "--yes", "--format", "json"],
                  ["promote", name, "3", "--reason", "r", "--yes"],  # the hook answers 400
-                 ["rollback", name, "--yes"],  # 400 again
+                 ["rollback", name, "--yes", "--reason", "r"],  # 400 again
                  ["rollback", unique("ghost"), "--yes"],
                  ["audit"], ["audit", "--format", "json"], ["audit", "verify"], ["audit", "incomplete"]):
         run(["--config", cfg, *argv])

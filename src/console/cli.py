@@ -67,7 +67,8 @@ def open_service(args, cfg: Config, **kwargs):
     from console.service import Service
 
     svc = Service(cfg, **kwargs)
-    svc.refresh()
+    stats = svc.refresh()
+    report_refresh(stats)
     try:
         svc.view(at=getattr(args, "at", None), window=getattr(args, "window", None),
              start=getattr(args, "start", None), end=getattr(args, "end", None),
@@ -76,6 +77,16 @@ def open_service(args, cfg: Config, **kwargs):
         svc.close()
         raise TimeOptionError(str(exc)) from None
     return svc
+
+
+def report_refresh(stats) -> None:
+    """What the store's refresh set aside or could not read, one line each on stderr: a configured log
+    that matches no file (a typo in a labels path leaves Quality empty with no other sign), a folder or an
+    unreadable file matching a pattern, a rotation. stdout keeps only the data."""
+    for path in getattr(stats, "missing", ()) or ():
+        _diag(f"mlops-console: configured log matches no file: {path}")
+    for note in getattr(stats, "notes", ()) or ():
+        _diag(f"mlops-console: note: {note}")
 
 
 class TimeOptionError(ValueError):

@@ -156,9 +156,14 @@ def cmd_drift(args, cfg: Config) -> int:
         print(printable(f"mlops-console: {exc}"), file=sys.stderr)
         return EXIT_ERROR
     data = report.to_dict()
+    empty = _empty_window_note(svc)  # the same words health/quality/fairness/cost use
+    if empty and not data.get("note"):
+        data["note"] = empty
     if args.format == "json":
         print(dumps(data))
         return EXIT_OK
+    if empty:
+        _print(f"{args.model}: {empty}")
     if report.dataset is None:
         _print(f"{args.model}: {report.note}")
         return EXIT_OK
@@ -229,21 +234,28 @@ def cmd_report(args, cfg: Config) -> int:
     elif args.report == "quality":
         result = {k: v for k, v in svc.quality(args.model, span, args.environment).items() if k != "joined"}
     elif args.report == "fairness":
-        result = svc.fairness(args.model, args.environment)
+        result = svc.fairness(args.model, args.environment, span)
     else:
         result = svc.cost(args.model, args.environment)
     at = svc.clock()
     data = {"model": args.model, "environment": args.environment, "at": at.isoformat() + "Z",
             "window": format_span(span), "live": svc.live, **{k: jsonable(v) for k, v in result.items()}}
-    latest = svc.latest_ts()
-    if latest is None or latest < at - span:
-        data["note"] = ("no rows in this window; " + (f"the newest row is at {latest.isoformat()}Z" if latest
-                                                       else "the logs hold no rows yet"))
+    if (note := _empty_window_note(svc)) is not None:
+        data["note"] = note
     if args.format == "json":
         print(dumps(data))
     else:
         print(printable_lines(render_text(data)))  # keys can be data too (segment values, feature names)
     return EXIT_OK
+
+
+def _empty_window_note(svc) -> str | None:
+    """'no rows in this window' naming the newest row's time (README, Any time window), or None."""
+    at, latest = svc.clock(), svc.latest_ts()
+    if latest is not None and latest >= at - svc.window_span:
+        return None
+    return "no rows in this window; " + (f"the newest row is at {latest.isoformat()}Z" if latest
+                                         else "the logs hold no rows yet")
 
 
 def jsonable(value):

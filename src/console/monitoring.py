@@ -397,8 +397,10 @@ class Monitor:
                 "by_version": qu.quality_table(history, task, mc.positive_label, ("version",)),
                 "joined": joined, "source": "raw rows"}
 
-    def fairness(self, model: str, environment: str | None = "production") -> dict:
-        _, mc, task, joined = self._labelled_history(model, environment)
+    def fairness(self, model: str, environment: str | None = "production", span: timedelta | None = None) -> dict:
+        """Over the history, or over `span` ending now (the CLI's --window, which its output names)."""
+        since = None if span is None else self.clock() - span
+        _, mc, task, joined = self._labelled_history(model, environment, since)
         cols = list(dict.fromkeys([*mc.segments, *mc.sensitive]))
         return {"segments": fa.segments(joined, cols, task, mc.positive_label) if cols else [],
                 "worst": fa.worst_segment(joined, cols, task, mc.positive_label) if cols else None,

@@ -327,8 +327,8 @@ class Service:
         """`rollups`: None reads the hourly rollups when the range holds many rows, True/False forces it."""
         return self.monitor.quality(model, window, environment, rollups)
 
-    def fairness(self, model: str, environment: str | None = "production") -> dict:
-        return self.monitor.fairness(model, environment)
+    def fairness(self, model: str, environment: str | None = "production", span: timedelta | None = None) -> dict:
+        return self.monitor.fairness(model, environment, span)
 
     def cost(self, model: str, environment: str | None = "production", rollups: bool | None = None) -> dict:
         """`rollups`: None reads the hourly rollups when the range holds many rows, True/False forces it."""
@@ -523,7 +523,8 @@ class Service:
         return Snapshot(
             workspace=self.cfg.workspace, now=now, registry=reg, rows=tuple(rows), malformed=counts["malformed"],
             counts=counts, logs_configured=self.cfg.has_logs,
-            missing_logs=stats.missing if stats else (), refresh_seconds=stats.seconds if stats else 0.0)
+            missing_logs=stats.missing if stats else (), refresh_seconds=stats.seconds if stats else 0.0,
+            log_notes=tuple(stats.notes) if stats else ())
 
     def _env_rank(self, env: str) -> int:
         return 0 if self.cfg.environment(env).production or env == "production" else 1

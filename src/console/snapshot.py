@@ -56,6 +56,7 @@ class Snapshot:
     logs_configured: bool
     missing_logs: tuple[str, ...] = ()
     refresh_seconds: float = 0.0
+    log_notes: tuple[str, ...] = ()  # the last refresh's notes: a folder matching a glob, rotations, ...
 
     def to_dict(self) -> dict:
         return {
@@ -64,6 +65,7 @@ class Snapshot:
             "registry": {"status": self.registry.status, "message": self.registry.message},
             "logs_configured": self.logs_configured,
             "missing_logs": list(self.missing_logs),
+            "log_notes": list(self.log_notes),
             "malformed": self.malformed,
             "counts": {k: (v.isoformat() + "Z" if isinstance(v, datetime) else v) for k, v in self.counts.items()},
             "models": [r.to_dict() for r in self.rows],

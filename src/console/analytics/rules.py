@@ -7,7 +7,9 @@ for every model) replaces the default for that metric, and any other rule adds t
 
 Defaults (all per model):
 - `burn_rate > 6` over the SLO's short window (critical): the error budget burns 6x too fast;
-- `drift_share > [thresholds] drift_share` over 24 h, evidence-sized, when the model has a reference;
+- `drift_share >= [thresholds] drift_share` over 24 h, evidence-sized, when the model has a reference: the
+  share *reaching* the threshold is what the Drift screen calls a drifted dataset (`drift.summarize`), so
+  `>` would leave a model with 2 features, 1 drifted, shown as drifted and never alerted;
 - `accuracy_drop > 0.05` (classification) or `mae_increase > 10 % of the expected MAE` (regression) over
   24 h against the model's expected level (its registry run metric or its labelled reference);
 - `cost_budget_share > 1.0` (projected month spend over budget) when a budget is set;
@@ -37,7 +39,7 @@ def default_rules(mc: ModelConfig, drift_share: float, has_reference: bool,
              AlertRule(f"{DEFAULT}: stale source", "stale_minutes", ">", 0.0, mc.name, window="1h",
                        severity="critical")]
     if has_reference:
-        rules.append(AlertRule(f"{DEFAULT}: feature drift", "drift_share", ">", drift_share, mc.name, window="24h"))
+        rules.append(AlertRule(f"{DEFAULT}: feature drift", "drift_share", ">=", drift_share, mc.name, window="24h"))
     if mc.task == "classification":
         rules.append(AlertRule(f"{DEFAULT}: accuracy", "accuracy_drop", ">", ACCURACY_DROP, mc.name, window="24h"))
     elif mc.task == "regression" and expected.get("mae"):
