@@ -146,9 +146,8 @@ def _preflight(svc, cfg: Config, args: argparse.Namespace, action: str, model: s
         gates = [{"name": g.name, "passed": g.passed, "detail": g.detail} for g in planned.gates]
         return planned, _report(args, svc.operator.refuse("refused", planned.gate_refusal(), action, model, args.env,
                                                           {"gates": gates}, plan))
-    if planned.production and not (getattr(args, "reason", "") or "").strip():
-        # the TUI's dialog will not confirm a production action without a reason (`reason_required`): nor the CLI
-        _err(f"error: {action} in {printable(args.env)} needs --reason TEXT (production actions record why)")
+    if planned.needs_reason and not (getattr(args, "reason", "") or "").strip():
+        _err(f"error: {action} in {printable(args.env)} needs --reason TEXT (the audit trail records why)")
         return planned, USAGE
     return planned, _confirm(action, cfg, args, plan, model, planned.notes)
 

@@ -67,6 +67,12 @@ class Prepared:
         return plan.blocked if plan is not None and plan.blocked else None
 
     @property
+    def needs_reason(self) -> bool:
+        """The audit trail records why: a promotion, a retrain and every production action need a reason, from
+        the TUI's dialog and the CLI alike."""
+        return self.action in ("promote", "retrain") or self.production
+
+    @property
     def failed_gates(self) -> list:
         return [g for g in self.gates if not g.passed]
 

@@ -135,12 +135,13 @@ def prepare(svc, model: str, environment: str, action_id: str, version: str | No
     label = LABELS.get(action_id, action_id)
     incidents = [f for f in incidents or () if f.model == model and f.firing]
     if action_id == "retrain":
-        request = ActionRequest(action_id, label, model, environment, plans={}, typed=p.typed, reason_required=True,
-                                production=p.production, notes=p.notes, reason=reason_for(incidents, incident))
+        request = ActionRequest(action_id, label, model, environment, plans={}, typed=p.typed,
+                                reason_required=p.needs_reason, production=p.production, notes=p.notes,
+                                reason=reason_for(incidents, incident))
         return Prepared(True, p.reason, p.state, request, planned=p)
     current = {str(x.from_version) for x in p.plans.values() if x.from_version}
     request = ActionRequest(action_id, label, model, environment, plans=p.plans, gates=p.gates, typed=p.typed,
-                            reason_required=action_id == "promote" or p.production, production=p.production,
+                            reason_required=p.needs_reason, production=p.production,
                             strategy=p.strategy or "", notes=p.notes,
                             reason=reason_for(incidents, incident, current),
                             warnings=suspect_warnings(p.plans, incidents))
