@@ -145,3 +145,29 @@ def test_fairness_reads_the_window_it_names(tmp_path):
         out = json.loads(res.stdout)
         got = {s["group"]: s["n_labelled"] for s in out["segments"] if s["column"] == "version"}
         assert list(got.values()) == [expected], (window, out["window"], got, expected)
+
+
+def test_a_quiet_model_gets_a_drift_verdict_under_the_default_history(tmp_path, monkeypatch):
+    """30 requests a day: the default 7-day history holds about 210 rows, under the 500 a drift verdict needs,
+    so `check` said "needs 500" forever and a planted shift never alerted. The windows now reach back before
+    --since for the rows they need (as they already grew back within the history). Oracle: scipy's ks_2samp
+    on the last 500 rows before `--at`; the same log without the shift is the control."""
+    at = datetime(2026, 10, 31, tzinfo=timezone.utc)
+    for planted in (True, False):
+        if not planted:
+            monkeypatch.setattr(sys.modules[__name__], "SHIFT", END + timedelta(days=1))
+        root = tmp_path / str(planted)
+        root.mkdir()
+        cfg, ref, rows = _workspace(root)
+        times = [datetime.fromisoformat(r["ts"].replace("Z", "+00:00")) for r in rows]
+        assert sum(1 for t in times if at - timedelta(days=7) < t <= at) < 500  # the default history is too thin
+        tail = [r["features"] for r, t in zip(rows, times) if t <= at][-500:]
+        drifted = [c for c in ("amount", "k")
+                   if stats.ks_2samp(ref[c].to_numpy(), [f[c] for f in tail]).pvalue <= 0.05]
+        assert drifted == (["amount"] if planted else [])  # the oracle agrees with the plant
+
+        check = _cli(cfg, "check", "--at", _iso(at), "--format", "json")
+        assert check.returncode in (0, 1), check.stderr
+        found = [i for i in json.loads(check.stdout)["incidents"] if i["kind"] == "drift_share"]
+        assert bool([i for i in found if i["state"] == "firing"]) is planted, check.stdout
+        assert "needs 500" not in check.stdout, check.stdout

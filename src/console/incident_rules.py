@@ -35,6 +35,7 @@ MIN_LABELS = 200  # labelled rows a quality verdict needs (an 8-point drop is th
 MIN_COST_ROWS = 50  # requests on each side of a version or prompt change before a cost ratio is evidence
 MIN_SEGMENT_LABELS = 200  # labelled rows a segment needs before it can be an incident
 DRIFT_STEP = timedelta(hours=3)  # drift verdicts at most every 3 h (each costs a full drift test)
+SPARSE_REACH = timedelta(days=90)  # how far back a model too quiet for a drift verdict in its history may reach
 DRIFT_MIN_SPAN = "6h"  # a drift window is at least this long (and at least MIN_DRIFT_ROWS rows)
 SUSPECT_LOOKBACK = "24h"  # changes this long before the evidence can be suspects
 DRIFT_METRICS = ("drift_share", "feature_drift")
@@ -270,8 +271,27 @@ class RuleEvaluator:
         if ref is None:
             return [], {"note": "no reference data"}
         span = max(span, parse_window(DRIFT_MIN_SPAN))
-        spans = ev.windows(ctx.preds["ts"], ctx.now, span, MIN_DRIFT_ROWS, ctx.since, step=max(span / 2, DRIFT_STEP))
+        step = max(span / 2, DRIFT_STEP)
+        if not ctx.narrow and ctx.preds.height < MIN_DRIFT_ROWS:
+            return self._sparse_drift_evaluations(ctx, rule, ref, span, step)
+        spans = ev.windows(ctx.preds["ts"], ctx.now, span, MIN_DRIFT_ROWS, ctx.since, step=step)
         scored = ctx.window_drifts(self.mon, ref, [(lo, hi) for lo, hi, n in spans if n >= MIN_DRIFT_ROWS])
+        evals, extra = self._drift_evals(rule, spans, scored)
+        extra["step"] = spans[-1][1] - spans[-2][1] if len(spans) > 1 else span
+        return evals, extra
+
+    def _sparse_drift_evaluations(self, ctx: "Context", rule: AlertRule, ref, span: timedelta,
+                                  step: timedelta) -> tuple[list, dict]:
+        """A model that logs fewer than MIN_DRIFT_ROWS rows over the whole history (30 a day over the default
+        7 days) would never have a drift verdict: its windows reach back before `since`, up to SPARSE_REACH,
+        for the rows a verdict needs, as they already grow back within the history on a quiet night."""
+        feats = list(ref.columns)
+        frame = self.mon.typed_rows(ctx.model, ctx.now - SPARSE_REACH, ctx.now, "production", columns=feats)
+        spans = ev.windows(frame["ts"], ctx.now, span, MIN_DRIFT_ROWS, ctx.since, step=step,
+                           reach=ctx.now - SPARSE_REACH)
+        ranges = [(lo, hi) for lo, hi, n in spans if n >= MIN_DRIFT_ROWS]
+        scored = dw.window_drifts(ref, [_drift_ready(frame.select(["ts", *feats]))], ranges, self.mon.cfg.drift_share) \
+            if ranges else {}
         evals, extra = self._drift_evals(rule, spans, scored)
         extra["step"] = spans[-1][1] - spans[-2][1] if len(spans) > 1 else span
         return evals, extra

@@ -126,12 +126,15 @@ def _np_ts(ts: pl.Series):
 
 
 def windows(ts: pl.Series, end: datetime, span: timedelta, min_rows: int, start: datetime,
-            step: timedelta | None = None, limit: int = 168) -> list[tuple[datetime, datetime, int]]:
+            step: timedelta | None = None, limit: int = 168,
+            reach: datetime | None = None) -> list[tuple[datetime, datetime, int]]:
     """(start, end, rows) windows ending at `end`, `end - step`, ... back to `start`: each covers the trailing
-    `span`, grown back until it holds `min_rows` rows (within the history). Newest last. `step` defaults to
-    a quarter of the span, and is widened so there are at most `limit` windows: a verdict is at most a step
-    late, and a window never lacks evidence because of where the clock cut it."""
-    times, np = _np_ts(ts.filter((ts > start) & (ts <= end)).sort())
+    `span`, grown back until it holds `min_rows` rows (within the history, or back to `reach` when given: the
+    rows before `start` a sparse model's verdict needs). Newest last. `step` defaults to a quarter of the span,
+    and is widened so there are at most `limit` windows: a verdict is at most a step late, and a window never
+    lacks evidence because of where the clock cut it."""
+    floor = min(start, reach) if reach is not None else start
+    times, np = _np_ts(ts.filter((ts > floor) & (ts <= end)).sort())
     step = step or span / 4
     step = max(step, (end - start) / limit)
     out: list[tuple[datetime, datetime, int]] = []
@@ -143,7 +146,7 @@ def windows(ts: pl.Series, end: datetime, span: timedelta, min_rows: int, start:
         if right - left < min_rows and right >= min_rows:
             left = right - min_rows
             lo = min(lo, times[left].astype(datetime) - timedelta(microseconds=1))
-        out.append((max(lo, start), hi, right - left))
+        out.append((max(lo, floor), hi, right - left))
         hi -= step
     return out[::-1]
 
