@@ -115,9 +115,10 @@ def test_drift_of_an_empty_window_names_the_newest_row(tmp_path):
     cfg, _, rows = _workspace(tmp_path)
     newest = max(r["ts"] for r in rows)
     text = _cli(cfg, "drift", "low", "--at", "2026-12-01T00:00Z", "--window", "24h")
-    assert text.returncode == 0, text.stderr
+    assert text.returncode == 2, text.stderr  # could not evaluate (README's exit table)
     assert f"low: no rows in this window; the newest row is at {newest[:19]}" in text.stdout
     js = _cli(cfg, "drift", "low", "--at", "2026-12-01T00:00Z", "--window", "24h", "--format", "json")
+    assert js.returncode == 2, js.stderr
     assert json.loads(js.stdout)["note"].startswith(f"no rows in this window; the newest row is at {newest[:19]}")
     full = _cli(cfg, "drift", "low", "--window", "2026-10", "--format", "json")
     assert json.loads(full.stdout)["note"] == ""

@@ -288,7 +288,8 @@ def test_4_hostile_names_printed_by_the_cli_arrive_inert(tmp_path):
     AuditLog(tmp_path / "audit.jsonl").intent("rollback", PASTE_ATTACK, "production", reason="\u202ereversed")
     for argv in (["snapshot"], ["drift", PASTE_ATTACK], ["audit"], ["audit", "incomplete"], ["audit", "verify"]):
         proc = _cli(["--config", cfg, *argv])
-        assert proc.returncode == 0, (argv, proc.stderr)
+        # drift of a model without a reference could not evaluate: exit 2 (README's exit table), its note printed
+        assert proc.returncode == (2 if argv[0] == "drift" else 0), (argv, proc.stderr)
         assert unsafe_in(proc.stdout) == [] and unsafe_in(proc.stderr) == [], argv
         assert "Traceback" not in proc.stderr
     assert "evil\\x1b[201~;touch /tmp/x;\\x0d\\u202emodel" in _cli(["--config", cfg, "snapshot"]).stdout

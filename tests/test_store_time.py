@@ -157,7 +157,10 @@ def test_three_processes_on_one_store_at_once(old_log, tmp_path):
         procs.append(subprocess.Popen([sys.executable, "-m", "console", "--config", config, *args],
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=base))
     outs = [p.communicate(timeout=600) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0, 0], [o[1][-500:] for o in outs]
+    # check exits 1: July's x moved by one standard deviation, and at 40 rows a day its drift windows reach back
+    # before the 7-day history for the 500 rows a verdict needs, so the drift rule fires
+    assert [p.returncode for p in procs] == [0, 1, 0], [o[1][-500:] for o in outs]
+    assert any(i["kind"] == "drift_share" and i["firing"] for i in json.loads(outs[1][0])["incidents"])
     tui_count = json.loads(outs[0][0].strip().splitlines()[-1])["predictions"]
     snap_count = json.loads(outs[2][0])["counts"]["predictions"]
     assert tui_count == snap_count == len(rows)

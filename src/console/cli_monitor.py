@@ -159,14 +159,16 @@ def cmd_drift(args, cfg: Config) -> int:
     empty = _empty_window_note(svc)  # the same words health/quality/fairness/cost use
     if empty and not data.get("note"):
         data["note"] = empty
+    # no verdict (an empty or too thin window, no reference): exit 2, "could not evaluate", as the exit table says
+    code = EXIT_OK if report.dataset is not None and report.dataset.n_evaluated else EXIT_ERROR
     if args.format == "json":
         print(dumps(data))
-        return EXIT_OK
+        return code
     if empty:
         _print(f"{args.model}: {empty}")
     if report.dataset is None:
         _print(f"{args.model}: {report.note}")
-        return EXIT_OK
+        return code
     d = data["dataset"]
     _print(f"{args.model}  window {report.window}  dataset drift: {_dataset_verdict(d)}  "
            f"({d['n_drifted']}/{d['n_evaluated']} features, share {d['share']:.2f} vs threshold {d['threshold']:.2f})")
@@ -188,7 +190,7 @@ def cmd_drift(args, cfg: Config) -> int:
         n = d.get("n_borderline", 0)
         print(f"Scores from hourly rollups (sketches): the exact score is within BOUND (KS: of the statistic D); "
               f"{n} borderline. --exact re-reads the raw rows.")
-    return EXIT_OK
+    return code
 
 
 def _dataset_verdict(d: dict) -> str:
