@@ -186,3 +186,18 @@ async def test_overview_lists_the_firing_incidents_in_the_rows_left_at_80x24(dem
         await pilot.resize_terminal(80, 24)  # room again: the whole list, no "+N more"
         await wait_until(pilot, lambda: len(incident_lines(app)) == len(firing))
         assert not any("more" in line for line in incident_lines(app))
+
+
+async def test_a_configured_log_matching_no_file_is_said_on_the_overview(tmp_path):
+    """A typo in the labels path left Quality empty with no sign on screen (the CLI says it on stderr): the
+    Overview's notes line names the first such path, as data (no markup, no control characters)."""
+    config = build_workspace(tmp_path)
+    config.write_text(config.read_text() + '\n[[logs]]\nkind = "labels"\npath = "logs/lables[red]\\u001b.csv"\n')
+    cfg = parse_file(config)
+    app = ConsoleApp(cfg, service=Service(cfg, clock=lambda: FIXED), poll=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_snapshot(app, pilot)
+        await pilot.pause()
+        text = screen_text(app)
+        assert app.snapshot.missing_logs and "configured log matches no file: " in text
+        assert "lables[red]\\x1b.csv" in text and "\x1b" not in text

@@ -18,6 +18,7 @@ from console.aliases import alias_name
 from console.ui.navigation import register_screen
 from console.ui.screens.action_flow import ActionsMixin, action_bindings
 from console.ui.screens.base import ConsoleScreen
+from console.safe_text import printable
 from console.ui.text import safe
 from console.ui.widgets.filter_table import Col, FilterTable
 from console.ui.widgets.sparkline import glyph, sparkline
@@ -206,6 +207,14 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
             note = self.empty_window_note(timedelta(hours=24))  # the Overview's numbers are the last 24 h
             if note is not None:
                 notes.append_text(note)
+        if snap is not None and snap.missing_logs:  # a typo in a labels path leaves Quality empty with no other sign
+            missing = snap.missing_logs
+            notes.append("  " if notes.plain else "")
+            notes.append("configured log matches no file: ", style="bold")
+            path = printable(missing[0])
+            notes.append_text(safe(path if len(path) <= 60 else "…" + path[-59:]))  # the file's name, not the home
+            if len(missing) > 1:
+                notes.append(f" (+{len(missing) - 1} more)")
         self._set("#notes", notes)
         box = self.query_one("#notes")
         if box.display != bool(notes.plain):
