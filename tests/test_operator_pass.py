@@ -172,3 +172,22 @@ def test_a_quiet_model_gets_a_drift_verdict_under_the_default_history(tmp_path, 
         found = [i for i in json.loads(check.stdout)["incidents"] if i["kind"] == "drift_share"]
         assert bool([i for i in found if i["state"] == "firing"]) is planted, check.stdout
         assert "needs 500" not in check.stdout, check.stdout
+
+
+def test_a_segment_on_a_contract_column_keeps_its_values(tmp_path):
+    """`segments = ["version"]`: the attribute typing inferred numbers from the text column, so version "2" was
+    grouped as "2.0" (fairness --format json). A contract column keeps the contract's type."""
+    from console.config import parse_file
+    from console.service import Service
+
+    cfg_path, _, rows = _workspace(tmp_path)
+    cfg_path.write_text(cfg_path.read_text().replace('features = ["amount", "k"]\n',
+                                                     'features = ["amount", "k"]\nsegments = ["version"]\n'))
+    svc = Service(parse_file(cfg_path), clock=lambda: END.replace(tzinfo=None))
+    try:
+        svc.refresh()
+        frame = svc.monitor.typed_rows("low", START.replace(tzinfo=None), END.replace(tzinfo=None))
+    finally:
+        svc.close()
+    assert frame["version"].dtype == pl.Utf8 and set(frame["version"].to_list()) == {r["version"] for r in rows}
+    assert frame.height == len(rows)

@@ -200,7 +200,7 @@ class Monitor:
             columns = frame.get_columns()
             del frame  # the columns are held once, by the list the sort replaces them in
             frame = _sort_by_time(columns)
-        typed = [n for n in wanted if n in attrs]
+        typed = [n for n in wanted if n in attrs and n not in CONTRACT_COLUMNS]  # a segment on `version` stays text
         cols = [_typed(frame.get_column(n)) for n in typed if n in frame.columns and frame.schema[n] == pl.Utf8]
         return _never_logged(frame.with_columns(cols) if cols else frame, typed)
 
