@@ -273,25 +273,10 @@ class RuleEvaluator:
         span = max(span, parse_window(DRIFT_MIN_SPAN))
         step = max(span / 2, DRIFT_STEP)
         if not ctx.narrow and ctx.preds.height < MIN_DRIFT_ROWS:
-            return self._sparse_drift_evaluations(ctx, rule, ref, span, step)
-        spans = ev.windows(ctx.preds["ts"], ctx.now, span, MIN_DRIFT_ROWS, ctx.since, step=step)
-        scored = ctx.window_drifts(self.mon, ref, [(lo, hi) for lo, hi, n in spans if n >= MIN_DRIFT_ROWS])
-        evals, extra = self._drift_evals(rule, spans, scored)
-        extra["step"] = spans[-1][1] - spans[-2][1] if len(spans) > 1 else span
-        return evals, extra
-
-    def _sparse_drift_evaluations(self, ctx: "Context", rule: AlertRule, ref, span: timedelta,
-                                  step: timedelta) -> tuple[list, dict]:
-        """A model that logs fewer than MIN_DRIFT_ROWS rows over the whole history (30 a day over the default
-        7 days) would never have a drift verdict: its windows reach back before `since`, up to SPARSE_REACH,
-        for the rows a verdict needs, as they already grow back within the history on a quiet night."""
-        feats = list(ref.columns)
-        frame = self.mon.typed_rows(ctx.model, ctx.now - SPARSE_REACH, ctx.now, "production", columns=feats)
-        spans = ev.windows(frame["ts"], ctx.now, span, MIN_DRIFT_ROWS, ctx.since, step=step,
-                           reach=ctx.now - SPARSE_REACH)
-        ranges = [(lo, hi) for lo, hi, n in spans if n >= MIN_DRIFT_ROWS]
-        scored = dw.window_drifts(ref, [_drift_ready(frame.select(["ts", *feats]))], ranges, self.mon.cfg.drift_share) \
-            if ranges else {}
+            spans, scored = ctx.sparse_drifts(self.mon, ref, span, step)
+        else:
+            spans = ev.windows(ctx.preds["ts"], ctx.now, span, MIN_DRIFT_ROWS, ctx.since, step=step)
+            scored = ctx.window_drifts(self.mon, ref, [(lo, hi) for lo, hi, n in spans if n >= MIN_DRIFT_ROWS])
         evals, extra = self._drift_evals(rule, spans, scored)
         extra["step"] = spans[-1][1] - spans[-2][1] if len(spans) > 1 else span
         return evals, extra
@@ -535,6 +520,7 @@ class Context:
         self.narrow = narrow  # the rows lack the features only drift reads (a large history): read them alone
         self._joined = None
         self._drifts: dict[tuple, dict] = {}
+        self._sparse: dict[tuple, tuple] = {}
 
     def window_drifts(self, monitor, ref: Reference, windows: list[tuple[datetime, datetime]]) -> dict:
         """Each window's dataset drift (the same windows for every drift rule of a model: scored once). A large
@@ -556,6 +542,22 @@ class Context:
                 got = dw.window_drifts(ref, [_drift_ready(frame.select(["ts", *feats]))], windows, share)
             self._drifts[key] = got
         return self._drifts[key]
+
+    def sparse_drifts(self, monitor, ref: Reference, span: timedelta, step: timedelta) -> tuple[list, dict]:
+        """(windows, their dataset drifts) of a model with fewer than MIN_DRIFT_ROWS rows over the whole history
+        (30 a day over the default 7 days), which would never have a drift verdict: its windows reach back
+        before `since`, up to SPARSE_REACH, for the rows a verdict needs, as they already grow back within the
+        history on a quiet night. Read and scored once for every drift rule of the model."""
+        key = (span, step)
+        if key not in self._sparse:
+            feats, reach = list(ref.columns), self.now - SPARSE_REACH
+            frame = monitor.typed_rows(self.model, reach, self.now, "production", columns=feats)
+            spans = ev.windows(frame["ts"], self.now, span, MIN_DRIFT_ROWS, self.since, step=step, reach=reach)
+            ranges = [(lo, hi) for lo, hi, n in spans if n >= MIN_DRIFT_ROWS]
+            scored = dw.window_drifts(ref, [_drift_ready(frame.select(["ts", *feats]))], ranges,
+                                      monitor.cfg.drift_share) if ranges else {}
+            self._sparse[key] = (spans, scored)
+        return self._sparse[key]
 
     def joined(self, monitor) -> pl.DataFrame:
         if self._joined is None:
