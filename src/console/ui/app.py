@@ -264,10 +264,12 @@ class ConsoleApp(App):
         if not self._looked and self._start_view is None:
             self._first_look()
         try:
-            if self._start_view is not None:
+            opening = self._start_view is not None
+            if opening:
                 self._open_at(self._start_view)
                 self._start_view = None
-            snap = self.service.snapshot(wait_for_registry=False, monitoring=False)
+            # the start view's read of the logs was this poll's: the snapshot need not read them again
+            snap = self.service.snapshot(refresh=not opening, wait_for_registry=False, monitoring=False)
             stale = self.service.monitoring_stale()
             # a service handed over with fresh findings (computed before the app started) lists them at
             # once, instead of an empty incident list until they go stale
