@@ -215,6 +215,13 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
             notes.append_text(safe(path if len(path) <= 60 else "…" + path[-59:]))  # the file's name, not the home
             if len(missing) > 1:
                 notes.append(f" (+{len(missing) - 1} more)")
+        if snap is not None and snap.log_notes:  # an unreadable file or a failing bucket: the rest is still shown
+            first = printable(snap.log_notes[0])
+            notes.append("  " if notes.plain else "")
+            notes.append("logs: ", style="bold")
+            notes.append_text(safe(first if len(first) <= 90 else "…" + first[-89:]))  # the reason is at the end
+            if len(snap.log_notes) > 1:
+                notes.append(f" (+{len(snap.log_notes) - 1} more)")
         self._set("#notes", notes)
         box = self.query_one("#notes")
         if box.display != bool(notes.plain):
