@@ -193,3 +193,26 @@ def test_snapshot_of_an_old_log_names_its_newest_row(tmp_path):
     counts = dict(window.group_by("model").len().iter_rows())
     assert {m["name"]: m["requests"] for m in latest["models"]} == counts
 
+
+def test_a_bad_byte_in_a_csv_row_the_native_reader_refuses_prints_no_traceback(tmp_path):
+    """A broken quote glues the following lines into one row, which holds a non-UTF-8 byte: pyarrow could not
+    decode that row's text for the invalid-row handler and printed 'Exception ignored ... UnicodeDecodeError'
+    with a traceback on stderr (the rows were counted right). Oracle: a hand count of the lines written."""
+    (tmp_path / "logs").mkdir()
+    lines = [b"\xef\xbb\xbfts,model,version,request_id,latency_ms,status"]
+    for i in range(200):
+        lines.append(f"2026-07-02T{i % 24:02d}:{i % 60:02d}:30Z,m2,1,c{i},{10 + i % 7}.5,ok".encode())
+        if i == 20:
+            lines.append(b'2026-07-02T03:00:00Z,m2,1,"broken,12.0,ok')
+        if i == 40:
+            lines.append(b"2026-07-02T03:00:00Z,m2,1,c-bad\xff,12.0,ok")
+    (tmp_path / "logs" / "b.csv").write_bytes(b"\n".join(lines) + b"\n")
+    cfg = tmp_path / "mlops-console.toml"
+    cfg.write_text('[[logs]]\nkind = "predictions"\npath = "logs/*.csv"\n[store]\npath = "store"\n'
+                   '[audit]\npath = "audit.jsonl"\n')
+    res = _cli(cfg, "snapshot", "--at", "latest", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    assert "Traceback" not in res.stderr and "Exception ignored" not in res.stderr, res.stderr
+    counts = json.loads(res.stdout)["counts"]
+    assert counts["predictions"] == 200 and counts["malformed"] == 2, counts
+
