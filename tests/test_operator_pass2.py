@@ -216,3 +216,27 @@ def test_a_bad_byte_in_a_csv_row_the_native_reader_refuses_prints_no_traceback(t
     counts = json.loads(res.stdout)["counts"]
     assert counts["predictions"] == 200 and counts["malformed"] == 2, counts
 
+
+def test_an_iceberg_log_configured_as_the_readme_says_is_read(tmp_path):
+    """`[[logs]] path = "ml.preds"`, `format = "iceberg"` with a sql catalog in `[logs.options]`: the table
+    identifier was resolved as a file path against the config's folder ("<folder>/ml.preds: no such table in
+    the catalog") and no prediction was read. Oracle: the rows written, counted per model."""
+    import pyarrow as pa
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    _, rows, _ = _workspace(tmp_path)
+    catalog = SqlCatalog("ops", uri=f"sqlite:///{tmp_path}/catalog.db", warehouse=f"file://{tmp_path}/warehouse")
+    catalog.create_namespace("ml")
+    table = pa.Table.from_pandas(rows.select("ts", "model", "version", "request_id", "latency_ms", "status", "x")
+                                 .with_columns(pl.col("ts").dt.replace_time_zone("UTC")).to_pandas(), preserve_index=False)
+    catalog.create_table("ml.preds", schema=table.schema).append(table)
+    cfg = tmp_path / "iceberg.toml"
+    cfg.write_text('[[logs]]\nkind = "predictions"\npath = "ml.preds"\nformat = "iceberg"\n[logs.options]\n'
+                   f'catalog = "ops"\ntype = "sql"\nuri = "sqlite:///{tmp_path}/catalog.db"\n'
+                   f'warehouse = "file://{tmp_path}/warehouse"\n[store]\npath = "store-ice"\n[audit]\npath = "audit.jsonl"\n')
+    res = _cli(cfg, "snapshot", "--at", "latest", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    assert "no such table" not in res.stderr, res.stderr
+    out = json.loads(res.stdout)
+    assert out["counts"]["predictions"] == rows.height, (out["counts"], res.stderr)
+
