@@ -264,3 +264,30 @@ def test_long_window_health_percentiles_said_exact_are_numpys(tmp_path):
         assert bucket["requests"] == lat.size
         assert np.allclose([bucket["p50_ms"], bucket["p95_ms"], bucket["p99_ms"]],
                            np.percentile(lat, [50, 95, 99]), rtol=1e-6), (bucket, np.percentile(lat, [50, 95, 99]))
+
+
+async def test_the_overview_stepped_back_from_the_newest_row_does_not_say_its_window_is_empty(tmp_path):
+    """TUI: `@ latest`, then `[` one window back: the Overview's 24 h hold rows (REQ24H > 0) but the status line
+    said "no predictions in this window; newest row ... (after the view)", because the note looked only at
+    whether the newest row was inside the window. A window before the first row still says it."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from ui_fixtures import screen_text, until
+
+    from console.config import parse_file
+    from console.service import Service
+    from console.ui.app import ConsoleApp
+
+    cfg, rows, _ = _workspace(tmp_path)
+    newest = rows["ts"].max()
+    app = ConsoleApp(parse_file(cfg), service=Service(parse_file(cfg)), poll=False, view={"at": "latest"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.snapshot is not None and app.at == newest, "the view at the newest row")
+        await pilot.press("left_square_bracket")
+        await until(pilot, lambda: app.at is not None and app.at < newest and app.snapshot.now == app.at, "1 window back")
+        assert sum(r.requests for r in app.snapshot.rows) == _between(rows, app.at - timedelta(hours=24), app.at).height > 0
+        assert "no predictions in this window" not in screen_text(app)
+        await pilot.press("at")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "TimeJump", "the time prompt")
+        await pilot.press(*"2026-05-01 08:00", "enter")
+        await until(pilot, lambda: app.at == datetime(2026, 5, 1, 8) and app.snapshot.now == app.at, "the jump")
+        assert f"no predictions in this window  newest row {newest:%Y-%m-%d %H:%M}Z" in screen_text(app)
