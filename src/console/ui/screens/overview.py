@@ -204,7 +204,9 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
         else:
             from datetime import timedelta
 
-            note = self.empty_window_note(timedelta(hours=24))  # the Overview's numbers are the last 24 h
+            # the Overview's numbers are the last 24 h: its requests say whether that window holds rows
+            note = self.empty_window_note(timedelta(hours=24), has_rows=snap is not None and any(
+                r.requests for r in snap.rows))
             if note is not None:
                 notes.append_text(note)
         if snap is not None and snap.missing_logs:  # a typo in a labels path leaves Quality empty with no other sign
