@@ -703,12 +703,11 @@ class RollupDrift:
                 else:
                     done[b] = self._keep(self._buckets, keys[b], (present, self._window(ref, refsk, spec, feats,
                                                                                         b, step, cur, share)))
-        if set(todo) - {open_bucket} and memo is not None and not refsk.id.startswith("process-"):  # for the next process: this
-            # history's closed buckets, scored against the reference sketch it will load
-            rollup_memo.save_trend(memo[0], {rollup_memo.bucket_key(k): done[b] for b, k in keys.items()
-                                             if b != open_bucket and b in done})
-            memo[1].clear()
+        if set(todo) - {open_bucket} and memo is not None and not refsk.id.startswith("process-"):
+            # for the next process: the closed buckets, scored against the reference sketch it will load, added to
+            # those kept (a week's trend shares the file of a month's); the newest `rollup_memo.TREND_KEPT` stay
             memo[1].update({rollup_memo.bucket_key(k): done[b] for b, k in keys.items() if b != open_bucket})
+            rollup_memo.save_trend(memo[0], memo[1])
         if open_bucket is not None:
             present, cur = done.get(open_bucket, (False, Current()))
             done[open_bucket] = (True, self._window(ref, refsk, spec, feats, open_bucket, step,

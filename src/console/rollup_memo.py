@@ -31,6 +31,7 @@ from console.analytics import drift as dr
 from console.analytics import sketches as sk
 
 MEMO = ".memo"
+TREND_KEPT = 512  # scored buckets kept per model, environment and bucket width (a 6 h month is 121, ~8 KB each)
 
 
 def folder(path: Path, model_dir: str) -> Path:
@@ -99,6 +100,9 @@ def load_trend(path: Path) -> dict[str, tuple[bool, dr.WindowDrift]]:
 
 
 def save_trend(path: Path, buckets: dict[str, tuple[bool, dr.WindowDrift]]) -> None:
+    """Writes the buckets, the `TREND_KEPT` last added of them."""
+    while len(buckets) > TREND_KEPT:
+        buckets.pop(next(iter(buckets)))
     data = {k: [present, _plain_window(w)] for k, (present, w) in buckets.items()}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
