@@ -675,6 +675,30 @@ def test_a_new_process_reuses_what_a_catch_up_verified_and_counts_an_hour_rebuil
         svc.close()
 
 
+def test_a_kept_record_of_another_configuration_is_not_trusted(log, tmp_path):
+    """A feature added to the configuration makes every hour built without it thin: a new process with the new
+    configuration counts and rebuilds them, although a record of the old one says they were verified."""
+    src, rows, ref = log
+    root = _copy(src, tmp_path)
+    narrow = _config(root).read_text(encoding="utf-8").replace('features = ["x", "y", "c"]', 'features = ["x", "y"]')
+    (root / "narrow.toml").write_text(narrow, encoding="utf-8")
+    svc = _service(root / "narrow.toml")
+    try:
+        drift = svc.monitor.sketch_drift
+        drift.current("m", NOW - WINDOW, NOW, None, drift.spec("m"), ["x", "y"])
+        assert drift.checked
+    finally:
+        svc.close()
+    svc = _service(_config(root))
+    try:
+        drift = svc.monitor.sketch_drift
+        cur = drift.current("m", NOW - WINDOW, NOW, None, drift.spec("m"), ["x", "y", "c"])
+        assert drift.checked and drift.built
+        assert cur.counts["c"] == _counts(_window(rows)["c"])
+    finally:
+        svc.close()
+
+
 def test_a_new_process_reads_the_trend_and_reference_sketch_kept_by_the_last(log, tmp_path):
     """The reference's sketches and the trend's scored closed buckets are kept in the rollup folder
     (`rollup_memo`): a new process loads the same reference sketch and gives the same closed buckets without
