@@ -9,7 +9,8 @@ there; the fleet's logs are only read) with the fleet's store cache copied once 
 second log source in `--work` (empty at first) gets 500 copies of the newest rows, with new request ids, before
 the last reads: a live log's rows landing in the open hour. The
 copy starts as the console leaves a folder it caught up itself: hour files current, no valid day file.
-No assertions: figures only.
+A second process then runs on the same folder (each read the first of its kind there). No assertions: figures
+only.
 """
 
 from __future__ import annotations
@@ -95,6 +96,32 @@ out["scores 30d"] = {c.column: [c.score, c.bound, c.status] for c in b.dataset.c
 print(json.dumps(out))
 """
 
+# A second process on the same folder after the first (a CLI command run after the TUI, or the next cron'd check):
+# each read is the first of its kind in this process, with the live rows of the first run still in the store.
+SECOND = r"""
+import json, sys, time
+from console.config import parse_file
+from console.service import Service
+cfg, model = parse_file(sys.argv[1]), sys.argv[2]
+out = {}
+t = time.perf_counter()
+svc = Service(cfg)
+svc.refresh()
+out["2nd process: open + refresh"] = time.perf_counter() - t
+def timed(label, window, call):
+    svc.view(at="latest", window=window)
+    t = time.perf_counter()
+    call()
+    out[label] = time.perf_counter() - t
+timed("2nd process: drift 24h (CLI), first", "24h", lambda: svc.drift(model, "24h", series=False, exact=False))
+timed("2nd process: drift 30d (CLI), first", "30d", lambda: svc.drift(model, "30d", series=False, exact=False))
+timed("2nd process: drift 30d + trend, first", "30d", lambda: svc.drift(model, "30d", exact=False, target=False))
+timed("2nd process: health 30d, first", "30d", lambda: svc.health(model, "30d"))
+timed("2nd process: cost (month), first", "30d", lambda: svc.cost(model, rollups=True))
+timed("2nd process: quality 30d, first", "30d", lambda: svc.quality(model, "30d", rollups=True))
+print(json.dumps(out))
+"""
+
 
 def main() -> None:
     ap = argparse.ArgumentParser()
@@ -103,6 +130,8 @@ def main() -> None:
     ap.add_argument("--old", required=True, help="src folder of the code to compare against")
     ap.add_argument("--new", default=str(ROOT / "src"), help="src folder of the code measured (a copy, if it changes)")
     ap.add_argument("--rollups", required=True, help="rollup folder to start each run from (copied)")
+    ap.add_argument("--old-rollups", help="the old code's own rollup folder (built by its `rollup` command), when "
+                    "the new code's rollups hold columns the old code does not write; default: --rollups")
     ap.add_argument("--new-first", action="store_true", help="run the new code first (to see order effects)")
     args = ap.parse_args()
     fleet, work = Path(args.fleet), Path(args.work)
@@ -112,7 +141,7 @@ def main() -> None:
     for name, src in runs[::-1] if args.new_first else runs:
         rollups = work / f"rollups-{name}"
         shutil.rmtree(rollups, ignore_errors=True)
-        shutil.copytree(args.rollups, rollups)
+        shutil.copytree(args.old_rollups if name == "old" and args.old_rollups else args.rollups, rollups)
         config = work / f"{name}.toml"
         live = work / f"live-{name}"  # a second log source, empty until rows land in the open hour
         shutil.rmtree(live, ignore_errors=True)
@@ -133,6 +162,12 @@ def main() -> None:
             print(proc.stderr[-3000:], file=sys.stderr)
             continue
         results[name] = json.loads(proc.stdout.strip().splitlines()[-1])
+        second = subprocess.run([sys.executable, "-c", SECOND, str(config), MODEL], env=env, capture_output=True,
+                                text=True, check=False)
+        if second.returncode:
+            print(second.stderr[-3000:], file=sys.stderr)
+        else:
+            results[name].update(json.loads(second.stdout.strip().splitlines()[-1]))
         results[name]["load"] = [uptime.split("load average:")[-1].strip(),
                                  subprocess.run(["uptime"], capture_output=True, text=True).stdout.split(
                                      "load average:")[-1].strip()]

@@ -492,10 +492,11 @@ def test_the_trend_keeps_closed_buckets_and_rescores_the_one_a_late_row_changed(
         svc.close()
 
 
-def test_prediction_and_label_drift_from_the_rollup_path_equal_the_exact_paths(tmp_path):
-    """The rollup path reads only the history's baseline days and the window for prediction and label drift
-    (not the days between): over 48 h of a 200-hour log both models' results equal the exact path's, which
-    reads the whole history; a 30-day window, which reaches into the baseline, has neither, as before."""
+def test_prediction_and_label_drift_from_the_rollup_path_agree_with_the_exact_paths(tmp_path):
+    """The rollup path reads prediction and label drift from the rollups' per-hour summaries of the baseline
+    days and the window (plus their raw edge hours): over 48 h of a 200-hour log, tests on counts (a classifier's
+    0/1) give the exact path's scores, normed Wasserstein (a regression's predictions and labels) is within its
+    stated bound of the exact path and of scipy; a 30-day window, which reaches into the baseline, has neither."""
     import polars as pl
 
     from rollup_fleet import START as FLEET_START
@@ -520,10 +521,69 @@ def test_prediction_and_label_drift_from_the_rollup_path_equal_the_exact_paths(t
             exact = svc.drift(model, "48h", series=False, exact=True)
             assert _features(sketched)["amount"].method == "sketch"
             assert sketched.prediction is not None and sketched.label is not None
-            assert sketched.prediction.to_dict() == exact.prediction.to_dict()
-            assert sketched.label.to_dict() == exact.label.to_dict()
+            for got, want in ((sketched.prediction, exact.prediction), (sketched.label, exact.label)):
+                # the same column, test, threshold and counts as the exact engine chooses from the raw rows
+                assert got.method == "sketch" and got.bound is not None
+                for key in ("column", "kind", "test", "threshold", "n_ref", "n_cur"):
+                    assert getattr(got, key) == getattr(want, key), (model, key)
+                if got.test == "wasserstein":  # on the two sides' KLL sketches: within the stated bound
+                    assert abs(got.score - want.score) <= got.bound, (model, got.column)
+                else:  # on exact counts by value: the exact score
+                    assert got.bound == 0.0 and got.score == pytest.approx(want.score, abs=1e-12)
+                    assert got.status == want.status
+            # against scipy on the raw rows: the regression's predictions, normed Wasserstein
+            if model == "eta":
+                history_start = now - timedelta(days=7)
+                rows = preds.filter(pl.col("model") == model).with_columns(
+                    pl.col("prediction").cast(pl.Float64, strict=False).alias("p"))
+                base = rows.filter((pl.col("ts") > history_start) & (pl.col("ts") <= history_start + timedelta(days=2)))
+                cur = rows.filter(pl.col("ts") > now - timedelta(hours=48))
+                b = _f32(base["p"].drop_nulls().to_numpy())
+                want = stats.wasserstein_distance(b, _f32(cur["p"].drop_nulls().to_numpy())) / np.std(b)
+                assert abs(sketched.prediction.score - want) <= sketched.prediction.bound
             month = svc.drift(model, "30d", series=False, exact=False)
             assert month.prediction is None and month.label is None
+    finally:
+        svc.close()
+
+
+def test_hours_built_without_the_target_summaries_read_prediction_drift_raw(tmp_path):
+    """Rollups written before the prediction and label summaries existed (or by the Spark job) are not rebuilt:
+    prediction and label drift read the raw rows then, and equal the exact path's."""
+    import polars as pl
+
+    from console import store_rollups as ro
+    from rollup_fleet import START as FLEET_START
+    from rollup_fleet import fleet, write_hive
+
+    preds, labels = fleet(hours=200, per_hour=20, seed=7)
+    now = FLEET_START + timedelta(hours=199, minutes=23)
+    write_hive(preds.with_columns((pl.col("status") != "ok").alias("is_error")).drop("status"), tmp_path)
+    labels.filter(pl.col("ts") <= now).write_parquet(tmp_path / "labels.parquet")
+    preds.head(2000).select("amount", "speed", "country").write_parquet(tmp_path / "reference.parquet")
+    (tmp_path / "console.toml").write_text(
+        '[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "logs/**/*.parquet"\nformat = "parquet"\n'
+        '[[logs]]\nkind = "labels"\npath = "labels.parquet"\n'
+        '[models.fraud]\nreference = "reference.parquet"\nfeatures = ["amount", "speed", "country"]\n',
+        encoding="utf-8")
+    svc = Service(parse_file(tmp_path / "console.toml"), clock=lambda: now)
+    svc.refresh()
+    try:
+        assert svc.drift("fraud", "48h", series=False, exact=False).prediction.method == "sketch"
+        for f in (tmp_path / "store" / "rollups").rglob("*.parquet"):  # as older code wrote them, same names
+            t = pq.read_table(f)
+            pq.write_table(t.drop_columns([c for c in ro.target_columns() if c in t.column_names]), f)
+        ro._names.cache_clear()
+        svc2 = Service(parse_file(tmp_path / "console.toml"), clock=lambda: now)
+        svc2.refresh()
+        try:
+            sketched = svc2.drift("fraud", "48h", series=False, exact=False)
+            exact = svc2.drift("fraud", "48h", series=False, exact=True)
+            assert sketched.prediction.method == "exact" and sketched.label.method == "exact"
+            assert sketched.prediction.to_dict() == exact.prediction.to_dict()
+            assert sketched.label.to_dict() == exact.label.to_dict()
+        finally:
+            svc2.close()
     finally:
         svc.close()
 
@@ -565,6 +625,102 @@ def test_a_refresh_that_brought_nothing_counts_no_hour_and_a_late_file_counts_on
         assert cur.rows == len(_window(rows)["x"]) and cur.counts["c"] == _counts(_window(rows)["c"])
     finally:
         svc.close()
+
+
+def test_a_new_process_reuses_what_a_catch_up_verified_and_counts_an_hour_rebuilt_meanwhile(log, tmp_path):
+    """What a catch-up verified is kept in the rollup folder: a new process (a new Service) over the same store
+    counts no hour and reads the same window; a late file counts only its hours, as within a process; an hour
+    whose rollup file another process rebuilt meanwhile is counted again."""
+    from console import store_rollups as ro
+
+    src, rows, ref = log
+    root = _copy(src, tmp_path)
+    feats = ["x", "y", "c"]
+    svc = _service(_config(root))
+    try:
+        drift = svc.monitor.sketch_drift
+        first = drift.current("m", NOW - WINDOW, NOW, None, drift.spec("m"), feats)
+        assert drift.checked and list(drift.path.glob(".verified/*.json"))
+    finally:
+        svc.close()
+    svc = _service(_config(root))
+    try:
+        drift = svc.monitor.sketch_drift
+        cur = drift.current("m", NOW - WINDOW, NOW, None, drift.spec("m"), feats)
+        assert drift.checked == [] and drift.built == []
+        assert cur.rows == first.rows == len(_window(rows)["x"]) and cur.counts["c"] == _counts(_window(rows)["c"])
+    finally:
+        svc.close()
+    hour = datetime(2026, 5, 3, 10)
+    _late(root, hour, n=37)
+    svc = _service(_config(root))
+    try:
+        drift = svc.monitor.sketch_drift
+        cur = drift.current("m", NOW - WINDOW, NOW, None, drift.spec("m"), feats)
+        assert drift.checked == [("m", hour, hour + timedelta(hours=1))]
+        assert cur.rows == len(_window(rows)["x"]) + 37
+        # another process rebuilds an hour (a newer generation of the same rows): this one counts it again
+        other = datetime(2026, 5, 2, 7)
+        ro.write({"m": ro.read_table(drift.path, "m", other, other + timedelta(hours=1))}, drift.path, other,
+                 other + timedelta(hours=1))
+    finally:
+        svc.close()
+    svc = _service(_config(root))
+    try:
+        drift = svc.monitor.sketch_drift
+        cur = drift.current("m", NOW - WINDOW, NOW, None, drift.spec("m"), feats)
+        assert drift.checked == [("m", other, other + timedelta(hours=1))] and drift.built == []
+        assert cur.rows == len(_window(rows)["x"]) + 37
+    finally:
+        svc.close()
+
+
+def test_a_kept_record_of_another_configuration_is_not_trusted(log, tmp_path):
+    """A feature added to the configuration makes every hour built without it thin: a new process with the new
+    configuration counts and rebuilds them, although a record of the old one says they were verified."""
+    src, rows, ref = log
+    root = _copy(src, tmp_path)
+    narrow = _config(root).read_text(encoding="utf-8").replace('features = ["x", "y", "c"]', 'features = ["x", "y"]')
+    (root / "narrow.toml").write_text(narrow, encoding="utf-8")
+    svc = _service(root / "narrow.toml")
+    try:
+        drift = svc.monitor.sketch_drift
+        drift.current("m", NOW - WINDOW, NOW, None, drift.spec("m"), ["x", "y"])
+        assert drift.checked
+    finally:
+        svc.close()
+    svc = _service(_config(root))
+    try:
+        drift = svc.monitor.sketch_drift
+        cur = drift.current("m", NOW - WINDOW, NOW, None, drift.spec("m"), ["x", "y", "c"])
+        assert drift.checked and drift.built
+        assert cur.counts["c"] == _counts(_window(rows)["c"])
+    finally:
+        svc.close()
+
+
+def test_a_new_process_reads_the_trend_and_reference_sketch_kept_by_the_last(log, tmp_path):
+    """The reference's sketches and the trend's scored closed buckets are kept in the rollup folder
+    (`rollup_memo`): a new process loads the same reference sketch and gives the same closed buckets without
+    scoring them; the open hour's bucket is scored anew, within its bound of the first process's."""
+    src, rows, ref = log
+    root = _copy(src, tmp_path)
+    reports, ids = [], []
+    for _ in range(2):
+        svc = _service(_config(root))
+        try:
+            reports.append(svc.drift("m", "72h", exact=False, target=False))
+            drift = svc.monitor.sketch_drift
+            ids.append(drift.reference("m").id)
+            kept = list(drift.path.glob(".memo/*/trend-*.json")) + list(drift.path.glob(".memo/*/ref-*.npz"))
+        finally:
+            svc.close()
+    assert ids[0] == ids[1] and not ids[0].startswith("process-") and len(kept) == 2
+    a, b = reports
+    assert len(a.windows) == len(b.windows) > 10
+    assert [w.to_dict() for w in a.windows[:-1]] == [w.to_dict() for w in b.windows[:-1]]
+    for x, y in zip(a.windows[-1].drift.columns, b.windows[-1].drift.columns):
+        assert abs(x.score - y.score) <= x.bound + y.bound + 1e-12
 
 
 def test_a_file_rewritten_in_place_counts_the_hours_of_its_old_and_new_rows(log, tmp_path):

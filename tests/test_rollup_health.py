@@ -270,3 +270,33 @@ def test_rows_landing_in_the_raw_edges_after_a_read_are_counted_by_the_next(log,
     err = again["slo"].error_short
     assert err.requests == hour.height == first["slo"].error_short.requests + 20
     assert err.bad_fraction == pytest.approx(int(np.sum(hour["is_error"].to_numpy())) / hour.height, rel=1e-12)
+
+
+def test_a_month_reads_its_whole_days_from_compacted_day_rows(log, tmp_path):
+    """A month's chart has day buckets, so whole days are read from their compacted day rows (one latency sketch
+    per group and day, not 24): the counts per group and per day still equal a hand count, the percentiles'
+    true ranks are within the stated rank error."""
+    import shutil
+
+    root, raw = log
+    ws = tmp_path / "ws"
+    shutil.copytree(root / "logs", ws / "logs")
+    shutil.copy(root / "console.toml", ws)
+    svc = Service(parse_file(ws / "console.toml"), clock=lambda: NOW)
+    svc.refresh()
+    try:
+        month = svc.health("fraud", "30d")
+        kept = [key[0] for key in svc.monitor.sketch_drift._health]
+    finally:
+        svc.close()
+    assert month["every"] == "1d" and any(p.parent.name == "daily" for p in kept)
+    cur = _window(raw, timedelta(days=30))
+    hand = cur.group_by(KEYS).agg(pl.len().alias("requests"), pl.col("is_error").sum().alias("errors")).sort(KEYS)
+    assert month["table"].select(*KEYS, "requests", "errors").to_dicts() == \
+        hand.with_columns(pl.col("requests").cast(pl.UInt32), pl.col("errors").cast(pl.Int64)).to_dicts()
+    days = cur.group_by(pl.col("ts").dt.truncate("1d").alias("bucket")).agg(pl.len().alias("requests")).sort("bucket")
+    assert month["series"]["requests"].to_list() == days["requests"].to_list()
+    eps = month["rank_error"]
+    for r in month["table"].iter_rows(named=True):
+        lat = cur.filter((pl.col("version") == r["version"]) & (pl.col("variant") == r["variant"]))["latency_ms"]
+        assert _rank_ok(lat.to_numpy(), r["p95_ms"], 0.95, eps) and _rank_ok(lat.to_numpy(), r["p50_ms"], 0.50, eps)

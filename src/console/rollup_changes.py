@@ -103,3 +103,32 @@ def ts_span(path: str) -> tuple:
 
 def _naive(t: datetime) -> datetime:
     return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo is not None else t
+
+
+# ------------------------------------------------------------------------- kept between processes
+
+
+def encode(content: Content) -> list | None:
+    """The content as JSON values; None when a part's identity says nothing outside this process (a lake
+    table's refresh count, a refresh's pull, a file that could not be stat'ed)."""
+    out = []
+    for key, span in content.parts.items():
+        if len(key) != 5 or key[2] is None:
+            return None
+        lo, hi = span
+        out.append([*key, *(t.isoformat() if isinstance(t, datetime) else t for t in (lo, hi))])
+    return sorted(out, key=repr)
+
+
+def decode(parts: list) -> Content:
+    def when(t):
+        return datetime.fromisoformat(t) if isinstance(t, str) and t != "empty" else t
+
+    return Content({tuple(p[:5]): (when(p[5]), when(p[6])) for p in parts})
+
+
+def prime(versions: Versions, content: Content) -> None:
+    """Footer time ranges known from a kept record: the files with the same identity are not opened again."""
+    for key, span in content.parts.items():
+        if key[0] == "predictions":
+            versions._spans.setdefault(key, span)

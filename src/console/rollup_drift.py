@@ -29,7 +29,9 @@ generation of an hour wins, so a duplicate build costs time, never correctness.
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -41,7 +43,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from console import rollup_changes as rc
-from console import rollup_remote, rollup_spec
+from console import rollup_memo, rollup_remote, rollup_spec
 from console import store_rollups as ro
 from console.analytics import drift as dr
 from console.analytics import sketches as sk
@@ -51,6 +53,7 @@ from console.analytics.windows import bucket_expr, format_span, parse_window
 # anyway (health reads at least 24 h, the model page and the deploy gate score 24 h), and sketch scores vary
 # within their bound from run to run (KLL compaction is randomised), so windows up to a day stay exact.
 SKETCH_AFTER = timedelta(hours=24)
+VERIFIED = ".verified"  # in the rollup folder: what catch-ups verified, kept for the next process (`_keep_record`)
 LOCK_WAIT_S = 30.0  # how long a catch-up waits for another process's before building the same hours itself
 BUILD_CHUNK = timedelta(days=1)  # hours built per read of raw rows (bounds memory)
 US = timedelta(microseconds=1)  # the store's queries take (since, until]; rollup hours are [start, end)
@@ -160,6 +163,7 @@ class Current:
 class RefSketch:
     numeric: dict[str, sk.Dist]
     counts: dict[str, dict[str, int]]
+    id: str = ""  # which sketching of the reference (`rollup_memo`): trend scores are kept against it
 
 
 class RollupDrift:
@@ -189,6 +193,7 @@ class RollupDrift:
         self._closed: dict[tuple, tuple] = {}  # health's closed hours, unioned (`rollup_health`), by their files
         self._costs: dict[tuple, tuple] = {}  # a month's hour rows priced (`rollup_cost`), by their winning files
         self._sums: dict[tuple, tuple] = {}  # the cost chart's running sums per clock hour (`rollup_cost`), by their files
+        self._memos: dict[Path, tuple[Path, dict]] = {}  # trend files of the rollup folder, read once (`rollup_memo`)
         self._health: dict[tuple, dict] = {}  # (hour file, environment) -> its rows for health (`rollup_health`)
 
     # ------------------------------------------------------------------ specs and reference
@@ -206,12 +211,21 @@ class RollupDrift:
         if ref is None or frame is None:
             return None
         spec = self.spec(model)
-        frame = rollup_spec.drift_ready(frame.select(list(ref.columns)))
-        # kept as distributions (a sketch's weighted items, sorted): a window's trend scores each one many times
-        numeric = {c.name: sk.Dist.of(sk.kll(c.sorted_values, k=REF_K)) for c in ref.columns.values() if c.numeric}
-        counts = {f: sk.value_counts(ro.category_text(frame.get_column(f), f in spec.by_value), top=None)
-                  for f in spec.categorical}
-        out = RefSketch(numeric, counts)
+        # kept in the rollup folder for the next process (`rollup_memo`), and with it the trend scored against it
+        key = rollup_memo.reference_key(getattr(self.mon.model_config(model), "reference", None), spec, REF_K,
+                                        list(ref.columns))
+        where = rollup_memo.folder(self.path, ro._model_dir(self.path, model).name)
+        kept = rollup_memo.load_reference(where, key) if key and self.remote is None else None
+        if kept is not None:
+            numeric, counts, sid = kept
+        else:
+            frame = rollup_spec.drift_ready(frame.select(list(ref.columns)))
+            # kept as distributions (a sketch's weighted items, sorted): a window's trend scores each one many times
+            numeric = {c.name: sk.Dist.of(sk.kll(c.sorted_values, k=REF_K)) for c in ref.columns.values() if c.numeric}
+            counts = {f: sk.value_counts(ro.category_text(frame.get_column(f), f in spec.by_value), top=None)
+                      for f in spec.categorical}
+            sid = rollup_memo.save_reference(where, key, numeric, counts) if key and self.remote is None else None
+        out = RefSketch(numeric, counts, sid or f"process-{id(numeric)}")
         with self._lock:
             self._refs[model] = out
         return out
@@ -243,7 +257,7 @@ class RollupDrift:
             df = pl.from_arrow(table).filter(pl.col("segment").is_null())
             rolled = dict(df.group_by("hour").agg(pl.col("rows").sum()).iter_rows())
             rolled_labels = dict(df.group_by("hour").agg(pl.col("labelled").sum()).iter_rows())
-        wanted = {f"num__{f}" for f in spec.numeric} | {f"cat__{f}" for f in spec.categorical} | set(ro.ADDED)
+        wanted = _holds(spec)
         covering = [f for f in ro.files(self.path, model) if f.start < end and f.end > start]  # oldest first
         thin: set[datetime] = set()
         for h in _hours(start, end):
@@ -303,9 +317,13 @@ class RollupDrift:
         content = self._versions.content(self.mon.wh, ("predictions", "labels") if labels else ("predictions",),
                                          extra)
         seen = self._verified.get(key)
-        if seen is not None and seen[0] == content and seen[1] <= start and end <= seen[2]:
+        moved: list[datetime] = []  # hours whose rollup file changed since a kept record verified them
+        if seen is None and self.remote is None:
+            seen, moved = self._kept_record(model, key, start, end)
+        if seen is not None and not moved and seen[0] == content and seen[1] <= start and end <= seen[2]:
+            self._verified[key] = seen
             return []
-        check = _to_check(seen, content, start, end)
+        check = sorted(set(_to_check(seen, content, start, end)) | set(moved))
         spec = self.spec(model)
         self.path.mkdir(parents=True, exist_ok=True)
         self._pull(refreshes)
@@ -335,14 +353,83 @@ class RollupDrift:
         if seen is not None and start <= seen[2] and seen[1] <= end:
             start, end = min(start, seen[1]), max(end, seen[2])  # one stretch known good for this content
         self._verified[key] = (content, start, end)
+        if self.remote is None:
+            self._keep_record(model, key, content, start, end)
         return built
+
+    # What a catch-up verified is kept in the rollup folder too (`VERIFIED`), so a new process (each CLI command,
+    # a TUI started again) does not count the whole window against the store before its first read (0.5-1 s for
+    # a month at 10M-100M rows, plus a footer read per log file): the record names the store's files with their
+    # footers' time ranges (`rollup_changes.encode`), the hours verified and the rollup file that won each of them.
+    # A file added, removed or rewritten since is counted for its hours as within a process (`_to_check`), an hour
+    # whose rollup file is another now (a rebuild by another process) is counted again.
+
+    def _record_path(self, key) -> Path:
+        model, labels = (key[0], True) if isinstance(key, tuple) else (key, False)
+        return self.path / VERIFIED / (ro._model_dir(self.path, model).name + (".labels" if labels else "") + ".json")
+
+    def _kept_record(self, model: str, key, start: datetime, end: datetime) -> tuple[tuple | None, list[datetime]]:
+        """(content, from, to) of the kept record and the hours of [start, end) inside it whose winning rollup file
+        changed since; (None, []) without a readable record."""
+        try:
+            rec = json.loads(self._record_path(key).read_text(encoding="utf-8"))
+            content = rc.decode(rec["content"])
+            a, b = datetime.fromisoformat(rec["from"]), datetime.fromisoformat(rec["to"])
+            then = {datetime.fromisoformat(h): w for h, w in rec["winners"]}
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            return None, []
+        if rec.get("wanted") != self._wanted(model, key):  # the configuration changed what an hour must hold
+            return None, []
+        rc.prime(self._versions, content)
+        lo, hi = max(a, start), min(b, end)
+        now = self._winning(model, lo, hi) if hi > lo else {}
+        moved = [h for h in _hours(lo, hi) if now.get(h) != then.get(h)]
+        return (content, a, b), moved
+
+    def _wanted(self, model: str, key) -> list[str]:
+        """What a record's verification depended on besides the store: the spec the hours were checked for (a
+        feature added to the configuration makes every hour thin) and the columns they had to hold."""
+        spec = self.spec(model)
+        return [repr(spec), *sorted(_holds(spec)), *(["labels"] if isinstance(key, tuple) else [])]
+
+    def _winning(self, model: str, start: datetime, end: datetime) -> dict[datetime, str]:
+        """The rollup file that wins each hour of [start, end), as its generation, size and mtime (a file is never
+        rewritten under its name by the console, but a copy or a restore may be)."""
+        listed = {f.generation: f for f in ro.files(self.path, model)}
+        out, stats = {}, {}
+        for h, gen in ro._winners(list(listed.values()), start, end).items():
+            if gen not in stats:
+                try:
+                    st = listed[gen].path.stat()
+                    stats[gen] = f"{gen}:{st.st_size}:{st.st_mtime_ns}"
+                except OSError:
+                    stats[gen] = None
+            out[h] = stats[gen]
+        return out
+
+    def _keep_record(self, model: str, key, content: rc.Content, start: datetime, end: datetime) -> None:
+        parts = rc.encode(content)
+        if parts is None:
+            return
+        winners = self._winning(model, start, end)
+        rec = {"content": parts, "from": start.isoformat(), "to": end.isoformat(), "wanted": self._wanted(model, key),
+               "winners": [[h.isoformat(), w] for h, w in sorted(winners.items())]}
+        path = self._record_path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(rec, separators=(",", ":")), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError:  # a read-only folder: the next process counts again
+            pass
 
     # ------------------------------------------------------------------ drift
 
     def current(self, model: str, since: datetime, until: datetime, environment: str | None,
-                spec: ro.ModelSpec, features: list[str]) -> Current:
+                spec: ro.ModelSpec, features: list[str], also: tuple[str, ...] = ()) -> Current:
         """The merged summary of rows in (since, until]: closed hours strictly inside from rollups (caught up
-        first), the partial first hour and the open hour from raw rows."""
+        first), the partial first hour and the open hour from raw rows (read with the columns `also`, which a
+        later read of the same hours wants: prediction drift's)."""
         h0, h1 = floor_hour(since) + ro.HOUR, floor_hour(until)
         parts = []
         raw = [(since, until)]
@@ -352,7 +439,7 @@ class RollupDrift:
             raw = [(since, h0 - US), (h1 - US, until)]
         for a, b in raw:
             if b > a:
-                parts.append(self._edge(model, a, b, environment, features, spec))
+                parts.append(self._edge(model, a, b, environment, features, spec, also))
         return Current.merged(parts)
 
     def closed(self, model: str, start: datetime, end: datetime, environment: str | None,
@@ -384,7 +471,7 @@ class RollupDrift:
         return parts
 
     def _edge(self, model: str, a: datetime, b: datetime, environment: str | None, features: list[str],
-              spec: ro.ModelSpec) -> Current:
+              spec: ro.ModelSpec, also: tuple[str, ...] = ()) -> Current:
         """Raw rows in (a, b] sketched as the rollups sketch them, kept keyed by the store's files that may hold
         rows in that range (`rollup_changes`): the window's scores and the trend's last bucket need the same
         rows in one call, and a later call over the same edges (a view pinned at a time, a refresh that brought
@@ -394,7 +481,8 @@ class RollupDrift:
         hit = self._raw.get(key)
         if hit is not None and set(features) <= hit[0]:
             return hit[1]
-        rows = ro.typed(self.raw(model, a, b, environment, ["ts", *features]), spec)
+        rows = self.raw(model, a, b, environment, ["ts", *features, *also])
+        rows = ro.typed(rows.select([c for c in dict.fromkeys(["ts", *features]) if c in rows.columns]), spec)
         edge = Current()
         edge.add_rows(rows, [f for f in features if f in spec.numeric], [f for f in features if f in spec.categorical])
         self._keep(self._raw, key, (set(features), edge))
@@ -423,6 +511,13 @@ class RollupDrift:
         keys = {h: (model, h, environment, cols, self._touching(h - US, h + ro.HOUR - US)) for h in hours}
         with self._lock:
             pieces = {h: cache[k] for h, k in keys.items() if k in cache}
+            if cache is self._frames:  # an hour kept with more columns serves a narrower read of it
+                for h, k in keys.items():
+                    if h not in pieces:
+                        wider = next((c for c in cache if c[:3] == k[:3] and c[4] == k[4] and set(cols) <= set(c[3])),
+                                     None)
+                        if wider is not None:
+                            pieces[h] = cache[wider].select(cols)
         for lo, hi in ro.hour_ranges([h for h in hours if h not in pieces]):
             frame = self.mon.typed_rows(model, lo - US, hi - US, environment, columns=list(cols))
             self.raw_reads.append((model, lo, hi))
@@ -472,7 +567,12 @@ class RollupDrift:
         every = "1h" if span <= timedelta(hours=24) else "6h"
         spec = self.spec(model)
         feats = list(ref.columns)
-        cur = self.current(model, now - span, now, environment, spec, feats)
+        from console import rollup_target
+        from console.monitoring import BASELINE
+
+        targets = target and now - span >= now - history + BASELINE  # prediction and label drift: see below
+        cur = self.current(model, now - span, now, environment, spec, feats,
+                           tuple(rollup_target.EDGE_COLUMNS) if targets else ())
         results = [self._score(ref[f], refsk, cur, spec) for f in feats]
         exact_cols = [f for f, r in zip(feats, results) if r is None]
         if exact_cols:
@@ -485,19 +585,21 @@ class RollupDrift:
         points = {f: [(w.start, c.score, c.drifted) for w in windows for c in w.drift.columns if c.column == f]
                   for f in feats}  # a column whose test needs raw rows has no trend
         prediction = label = None
-        from console.monitoring import BASELINE
-
         # the baseline is the history's first two days: a window reaching into them has no target drift, so
         # its history of predictions is not read for nothing (a month's window: 30 days of raw rows)
-        if target and now - span >= now - history + BASELINE:
+        if targets:
             from console.monitoring import TARGET_COLUMNS
 
-            # only the baseline and the window are compared: the days between them are not read
+            # from the rollups' prediction and label summaries and the raw edges, as the features are read
             start, base_end = now - history, now - history + BASELINE
-            parts = [(start, min(base_end, now - span)), (max(base_end, now - span), now)]
-            narrow = pl.concat([mon.typed_rows(model, a, b, environment, columns=TARGET_COLUMNS)
-                                for a, b in parts if b > a], how="vertical_relaxed")
-            prediction, label = mon._target_drift(model, narrow, now, span, start, environment)
+            target_scores = rollup_target.read(self, model, now, span, start, environment)
+            if target_scores is not None:
+                prediction, label = target_scores
+            else:  # hours built without those summaries: the baseline and the window raw (not the days between)
+                parts = [(start, min(base_end, now - span)), (max(base_end, now - span), now)]
+                narrow = pl.concat([mon.typed_rows(model, a, b, environment, columns=TARGET_COLUMNS)
+                                    for a, b in parts if b > a], how="vertical_relaxed")
+                prediction, label = mon._target_drift(model, narrow, now, span, start, environment)
         note = (f"scores from hourly rollups: each within its bound of the exact score ({ds.n_borderline} "
                 f"borderline); --exact re-reads the raw rows") + (f"; {self.note}" if self.note else "")
         return DriftReport(model, format_span(window), now, ds, points, windows, prediction,
@@ -571,11 +673,17 @@ class RollupDrift:
             open_bucket = pl.DataFrame({"h": [h1]}, schema={"h": pl.Datetime("us")}).select(
                 bucket_expr(every, "h")).item()
         winners = ro._winners(ro.files(self.path, model), h0, h1)
-        keys = {b: (model, environment, every, b, hs[0], hs[-1], tuple(winners.get(h) for h in hs), id(refsk), share,
-                    tuple(feats)) for b, hs in by_bucket.items()}
+        tests = tuple((f, ref[f].test.name, ref[f].threshold) for f in feats)
+        keys = {b: (model, environment, every, b, hs[0], hs[-1], tuple(winners.get(h) for h in hs),
+                    refsk.id or id(refsk), share, tests) for b, hs in by_bucket.items()}
+        memo = self._trend_memo(model, environment, every)
         done: dict[datetime, tuple[bool, dr.WindowDrift | Current]] = {}
         for b, key in keys.items():
             hit = self._buckets.get(key) if b != open_bucket else None
+            if hit is None and memo is not None and b != open_bucket:
+                hit = memo[1].get(rollup_memo.bucket_key(key))
+                if hit is not None:
+                    self._keep(self._buckets, key, hit)
             if hit is not None:
                 done[b] = hit
         todo = [b for b in by_bucket if b not in done]
@@ -595,6 +703,11 @@ class RollupDrift:
                 else:
                     done[b] = self._keep(self._buckets, keys[b], (present, self._window(ref, refsk, spec, feats,
                                                                                         b, step, cur, share)))
+        if set(todo) - {open_bucket} and memo is not None and not refsk.id.startswith("process-"):
+            # for the next process: the closed buckets, scored against the reference sketch it will load, added to
+            # those kept (a week's trend shares the file of a month's); the newest `rollup_memo.TREND_KEPT` stay
+            memo[1].update({rollup_memo.bucket_key(k): done[b] for b, k in keys.items() if b != open_bucket})
+            rollup_memo.save_trend(memo[0], memo[1])
         if open_bucket is not None:
             present, cur = done.get(open_bucket, (False, Current()))
             done[open_bucket] = (True, self._window(ref, refsk, spec, feats, open_bucket, step,
@@ -610,10 +723,28 @@ class RollupDrift:
             t += step
         return out
 
+    def _trend_memo(self, model: str, environment: str | None, every: str) -> tuple[Path, dict] | None:
+        """(the file, its buckets) of the trend kept in the rollup folder, read once per process; None for rollups
+        pulled from S3 (the mirror is theirs)."""
+        if self.remote is not None:
+            return None
+        path = rollup_memo.trend_file(rollup_memo.folder(self.path, ro._model_dir(self.path, model).name),
+                                      environment, every)
+        with self._lock:
+            memo = self._memos.get(path)
+            if memo is None:
+                memo = self._memos[path] = (path, rollup_memo.load_trend(path))
+        return memo
+
     def _window(self, ref: dr.Reference, refsk: RefSketch, spec: ro.ModelSpec, feats: list[str], start: datetime,
                 step: timedelta, cur: Current, share: float) -> dr.WindowDrift:
         cols = tuple(self._score(ref[f], refsk, cur, spec) for f in feats)
         return dr.WindowDrift(start, start + step, cur.rows, dr.summarize(cols, share))
+
+
+def _holds(spec: ro.ModelSpec) -> set[str]:
+    """The columns an hour's rollup file must hold for this spec, else it is rebuilt (`_stale_hours`)."""
+    return {f"num__{f}" for f in spec.numeric} | {f"cat__{f}" for f in spec.categorical} | set(ro.ADDED)
 
 
 def _size(piece) -> int:

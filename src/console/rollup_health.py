@@ -11,7 +11,7 @@ window this long has buckets of an hour or more), so each hour row falls in one 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -71,7 +71,8 @@ def _closed_parts(drift, model: str, h0: datetime, h1: datetime, environment: st
     """({(version, variant): (requests, errors, latency)}, {(bucket,): the same}) of the hours [h0, h1)."""
     by_group: dict[tuple, he.HealthPart] = {}
     by_bucket: dict[tuple, he.HealthPart] = {}
-    rows = hour_rows(drift, model, h0, h1, environment)
+    # a chart of whole-day buckets (a month's) takes each compacted day's row: 30 sketches per group, not 720
+    rows = hour_rows(drift, model, h0, h1, environment, days=parse_window(every) % ro.DAY == timedelta(0))
     if rows:
         hours = sorted({r[2] for r in rows})
         starts = pl.DataFrame({"h": hours}, schema={"h": pl.Datetime("us")}).select(
@@ -87,18 +88,24 @@ def _closed_parts(drift, model: str, h0: datetime, h1: datetime, environment: st
 WANTED = ["segment", "environment", "version", "variant", "hour", "rows", "errors", "latency_kll"]
 
 
-def hour_rows(drift, model: str, start: datetime, end: datetime, environment: str | None) -> list[tuple]:
+def hour_rows(drift, model: str, start: datetime, end: datetime, environment: str | None,
+              days: bool = False) -> list[tuple]:
     """(version, variant, hour, rows, errors, latency as a Dist or None) of the whole-group rows of the hours
-    [start, end), each hour from the newest file covering it (as `store_rollups.read_table` picks them). A
-    file's rows are parsed once per process and kept (`drift._health`): a file never changes under its name,
-    so a month's ~700 latency sketches are not turned into weighted items again on every read."""
+    [start, end), each hour from the newest file covering it (as `store_rollups.read_table` picks them); with
+    `days`, each valid compacted day inside them as one row (`hour` its start; its sketch a KLL merge of its
+    hours', within the same rank error, and fixed once written). A file's rows are parsed once per process and
+    kept (`drift._health`): a file never changes under its name, so a month's latency sketches are not turned
+    into weighted items again on every read."""
     listed = ro.files(drift.path, model)
-    winner: dict[datetime, ro.RollupFile] = {}
+    whole = ro.valid_days(drift.path, model, start, end, listed) if days else {}
+    winner: dict[datetime, ro.RollupFile | ro.DayFile] = {}
     for f in listed:  # ascending generation: later ones win
         t = max(f.start, start)
         while t < min(f.end, end):
-            winner[t] = f
+            if t.replace(hour=0) not in whole:
+                winner[t] = f
             t += ro.HOUR
+    winner.update(whole)
     out: list[tuple] = []
     for f in dict.fromkeys(winner.values()):
         key = (f.path, environment)
@@ -107,6 +114,8 @@ def hour_rows(drift, model: str, start: datetime, end: datetime, environment: st
             try:
                 table = pq.ParquetFile(f.path).read(columns=ro._present(f.path, WANTED))
             except FileNotFoundError:  # pruned by a newer build meanwhile: the next read lists it anew
+                if isinstance(f, ro.DayFile):  # a day recompacted meanwhile: its hours are there
+                    return hour_rows(drift, model, start, end, environment)
                 continue
             df = pl.from_arrow(table).filter(pl.col("segment").is_null())
             if environment is not None:

@@ -90,14 +90,31 @@ BASE_SCHEMA = pa.schema([
     # added for cost and quality from rollups (`ADDED`): see `analytics.cost.usage_aggs`, `quality.count_aggs`
     ("cost_n", pa.int64()), ("uncosted_input", pa.float64()), ("uncosted_cached", pa.float64()),
     ("uncosted_output", pa.float64()), ("cls_correct", pa.int64()),
+    # added for prediction and label drift from rollups (`TARGETS`): see `target_columns`
+    *((f"{t}_{part}", typ) for t in ("pred", "label") for part, typ in (
+        ("kll", pa.binary()), ("sum", pa.float64()), ("sq", pa.float64()), ("counts", pa.string()),
+        ("text", pa.string()))),
 ])
 # Columns added after rollup files were first written: an hour whose file lacks one is rebuilt before cost or
 # quality (or drift) read it (`RollupDrift._stale_hours`), as an hour built without a feature is.
 ADDED = ("cost_n", "uncosted_input", "uncosted_cached", "uncosted_output", "cls_correct")
 INT_SUMS = ("rows", "errors", "input_tokens", "output_tokens", "labelled", "cls_tp", "cls_fp", "cls_fn", "cls_tn",
             "reg_n", "reg_ape_n", "cost_n", "cls_correct")
+# Prediction drift and label drift (`monitoring._target_drift`) compare a column of the window with the same column
+# of the history's first days, numeric when any value is a number, else as text. Per target (prediction, label:
+# the labelled rows only): a KLL sketch and exact sum / sum of squares of the finite numbers, their exact counts by
+# value (`category_text`, top N + other: a few-valued number is tested on counts), and the text counts of the rows
+# that are no number (prediction) or of every labelled row (label: its text test reads all of them). Not in `ADDED`:
+# an hour built without them is read raw for these two scores, not rebuilt (a rebuild of a month costs minutes).
+TARGETS = {"pred": ("prediction_num", "prediction"), "label": ("label_num", "label")}
+COUNT_COLUMNS = frozenset({"status", *(f"{t}_{p}" for t in TARGETS for p in ("counts", "text"))})
 FLOAT_SUMS = ("cost_usd", "reg_abs_sum", "reg_sq_sum", "reg_ape_sum", "uncosted_input", "uncosted_cached",
               "uncosted_output")
+
+
+def target_columns() -> list[str]:
+    """The rollup columns prediction and label drift read (see `TARGETS`)."""
+    return [f"{t}_{p}" for t in TARGETS for p in ("kll", "sum", "sq", "counts", "text")]
 
 
 @dataclass(frozen=True)
@@ -242,6 +259,39 @@ def _count_into(accs: list[_Acc], df: pl.DataFrame, col: str, name: str) -> None
         c[v] = c.get(v, 0) + n
 
 
+def _targets_into(group: list[_Acc], df: pl.DataFrame, starts: np.ndarray, ends: np.ndarray, k: int) -> None:
+    """Prediction and label per group, as prediction and label drift read them (`TARGETS`): the numbers as the
+    exact test takes them (`prediction_num`, else the prediction's text as a float), sketched and counted by
+    value; the text of predictions that are no number, and of every label."""
+    for t, (num, text) in TARGETS.items():
+        if text not in df.columns:
+            continue
+        x = (pl.col(num) if num in df.columns else pl.col(text).cast(pl.String)).cast(pl.Float64, strict=False)
+        has = pl.col(text).is_not_null()
+        cols = df.select(x.alias("__tn"), _category(x, True).alias("__tv"),
+                         pl.when(has & (x.is_null() if t == "pred" else pl.lit(True)))
+                         .then(pl.col(text).cast(pl.String)).alias("__tt"), pl.col("__g"))
+        values, finite = _float_column(cols, "__tn")
+        _sketch_slices(group, f"__{t}", values, finite, starts, ends, k)
+        for col, part in (("__tv", "counts"), ("__tt", "text")):
+            _count_top(group, cols, col, f"__{t}_{part}", 4 * sk.TOP_N)
+
+
+def _count_top(accs: list[_Acc], df: pl.DataFrame, col: str, name: str, keep: int) -> None:
+    """`_count_into`, with each group's values past its `keep` most frequent counted as other in Polars: a
+    regression's predictions or an LLM's answers are nearly all distinct, and Python would walk every one."""
+    vc = df.select("__g", pl.col(col).alias("__v")).drop_nulls("__v").group_by("__g", "__v").len()
+    if not vc.height:
+        return
+    vc = vc.with_columns(pl.col("len").rank("ordinal", descending=True).over("__g").alias("__r"))
+    for g, v, n in vc.filter(pl.col("__r") <= keep).select("__g", "__v", "len").iter_rows():
+        c = accs[g].sketch.counts.setdefault(name, {})
+        c[v] = c.get(v, 0) + n
+    for g, n in vc.filter(pl.col("__r") > keep).group_by("__g").agg(pl.col("len").sum()).iter_rows():
+        c = accs[g].sketch.counts.setdefault(name, {})
+        c[sk.OTHER] = c.get(sk.OTHER, 0) + n
+
+
 def _update_cut(accs: dict[tuple, _Acc], df: pl.DataFrame, model: str, seg: str | None, spec: ModelSpec,
                 k: int, top: int) -> None:
     """One model's rows of one cut (the whole group, or a segment column's values in `__segv`) into
@@ -264,6 +314,7 @@ def _update_cut(accs: dict[tuple, _Acc], df: pl.DataFrame, model: str, seg: str 
         _sketch_slices(group, col, values, finite, starts, ends, k)
     for col, name in (("__status", "__status"), *((c, c) for c in spec.categorical if c in df.columns)):
         _count_into(group, df, col, name)
+    _targets_into(group, df, starts, ends, k)
     for acc in group:  # keep category tables small when a column has very many values
         for name, c in acc.sketch.counts.items():
             if len(c) > 4 * top:
@@ -365,6 +416,13 @@ def _tables(accs: dict[tuple, _Acc], specs: Mapping[str, ModelSpec], top: int) -
             cols["cls_pos_hist"].append(None if acc.pos_hist is None else acc.pos_hist.tolist())
             cols["cls_neg_hist"].append(None if acc.neg_hist is None else acc.neg_hist.tolist())
             cols["reg_err_kll"].append(sk.serialize(g.numeric.get("__err")))
+            for t in TARGETS:
+                cols[f"{t}_kll"].append(sk.serialize(g.numeric.get(f"__{t}")))
+                s, q = g.sums.get(f"__{t}", (0.0, 0.0))
+                cols[f"{t}_sum"].append(s)
+                cols[f"{t}_sq"].append(q)
+                for part in ("counts", "text"):
+                    cols[f"{t}_{part}"].append(sk.encode_counts(g.counts.get(f"__{t}_{part}")))
             for f in spec.numeric:
                 cols[f"num__{f}"].append(sk.serialize(g.numeric.get(f)))
                 s, q = g.sums.get(f, (0.0, 0.0))
@@ -372,8 +430,23 @@ def _tables(accs: dict[tuple, _Acc], specs: Mapping[str, ModelSpec], top: int) -
                 cols[f"sq__{f}"].append(q)
             for f in spec.categorical:
                 cols[f"cat__{f}"].append(sk.encode_counts(g.counts.get(f)))
-        out[model] = pa.table(cols, schema=schema_for(spec))
+        out[model] = _arrow(cols, schema_for(spec))
     return out
+
+
+# the Polars types of the rollup schema's Arrow types (Arrow's own empty table would import pandas too)
+_POLARS = {pa.string(): pl.String, pa.binary(): pl.Binary, pa.float64(): pl.Float64, pa.int64(): pl.Int64,
+           pa.int32(): pl.Int32, pa.timestamp("us"): pl.Datetime("us"),
+           pa.list_(pa.field("element", pa.int64())): pl.List(pl.Int64)}
+
+
+def _arrow(cols: dict[str, list], schema: pa.Schema) -> pa.Table:
+    """Columns of Python values as a table of `schema`, built by Polars: PyArrow's conversion of Python lists
+    imports pandas on first use (0.4-0.8 s, once per process), which a read summarising a raw edge hour would
+    pay (`rollup_target`)."""
+    frame = pl.DataFrame([pl.Series(n, cols[n], dtype=_POLARS[schema.field(n).type], strict=False)
+                          for n in schema.names])
+    return frame.to_arrow().cast(schema)
 
 
 def empty_table(spec: ModelSpec | Mapping[str, Any]) -> pa.Table:
@@ -828,7 +901,7 @@ def merge_rows(table: pa.Table, day: datetime, k: int = sk.K) -> pa.Table:
             typ = schema.field(name).type
             if name.endswith("_kll") or name.startswith("num__"):
                 cols[name].append(sk.serialize(sk.merge(g[name].to_list(), k)))
-            elif name == "status" or name.startswith("cat__"):
+            elif name in COUNT_COLUMNS or name.startswith("cat__"):
                 cols[name].append(sk.encode_counts(sk.merge_counts(g[name].to_list())))
             elif pa.types.is_list(typ):
                 hists = [h for h in g[name].to_list() if h is not None]

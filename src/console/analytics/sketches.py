@@ -26,6 +26,7 @@ writes the same binary format); nulls, NaN and infinities are dropped, as the ex
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -222,9 +223,19 @@ class Dist:
         c = np.concatenate(([0.0], self.cum))
         return c[idx] / self.total
 
+    @functools.cached_property
+    def share(self) -> np.ndarray:
+        """Cumulative share up to and including each value (a reference's is used against every window)."""
+        return self.cum / self.total
+
+    @functools.cached_property
+    def rank_shift(self) -> float:
+        """`_rank_shift` of this distribution, once: a reference's is the same against every trend bucket."""
+        return _rank_shift(self)
+
     def quantiles(self, t: np.ndarray) -> np.ndarray:
         """Left-continuous quantile function: the smallest value whose cumulative share >= t."""
-        share = self.cum / self.total
+        share = self.share
         idx = np.searchsorted(share, np.clip(t, 0.0, 1.0), side="left")
         return self.values[np.minimum(idx, self.values.size - 1)]
 
@@ -307,7 +318,7 @@ def wasserstein(ref: Any, cur: Any, ref_std: float | None = None, threshold: flo
         ref_std = r.mean_std()[1]
     norm = max(ref_std, WASSERSTEIN_MIN_NORM)
     raw = _w1(r, c)
-    bound = (_rank_shift(r) + _rank_shift(c)) / norm
+    bound = (r.rank_shift + c.rank_shift) / norm
     score = raw / norm
     return SketchScore("wasserstein", score, bound, threshold,
                        verdict(">=", max(score - bound, 0.0), score + bound, threshold), None, None, r.n, c.n,
@@ -316,7 +327,7 @@ def wasserstein(ref: Any, cur: Any, ref_std: float | None = None, threshold: flo
 
 def _w1(a: Dist, b: Dist) -> float:
     """Integral over t of |Q_a(t) - Q_b(t)|, exactly, over the merged steps of both."""
-    grid = np.union1d(a.cum / a.total, b.cum / b.total)
+    grid = np.union1d(a.share, b.share)
     grid = grid[grid > 0]
     width = np.diff(np.concatenate(([0.0], grid)))
     return float(np.dot(width, np.abs(a.quantiles(grid) - b.quantiles(grid))))
