@@ -235,7 +235,7 @@ class RollupDrift:
             have = ts.join(lab.select("request_id", "label"), on="request_id", how="left")
             stored_labels = dict(have.filter(pl.col("label").is_not_null()).group_by(hour).len().iter_rows())
         else:
-            stored = dict(self.mon.wh.rows("model_hour_counts", params))
+            stored = self.mon.wh.hour_counts(params)
         table = ro.read_table(self.path, model, start, end, columns=["segment", "rows", "labelled"])
         rolled: dict[datetime, int] = {}
         rolled_labels: dict[datetime, int] = {}
