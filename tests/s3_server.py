@@ -35,6 +35,12 @@ class S3Server:
     endpoint: str
     access_key_id: str
     secret_access_key: str = field(repr=False)
+    log: Path | None = None  # the server's request log (one line per request: what a read cost, counted)
+
+    def requests(self, since: int = 0) -> list[str]:
+        """The request lines the server logged after the first `since` (`len(requests())` marks a point)."""
+        lines = self.log.read_text(errors="replace").splitlines() if self.log else []
+        return [line for line in lines if '"' in line and " HTTP/" in line][since:]
 
     @property
     def storage(self) -> dict:
@@ -97,7 +103,7 @@ def _moto(tmp_path_factory, auth: bool):
                     raise RuntimeError(f"moto server did not start: {(root / 'moto.log').read_text()[-2000:]}")
                 time.sleep(0.1)
         if not auth:
-            yield S3Server(endpoint, "AKIAMOTOOPENSERVER01", "moto-accepts-any-secret")
+            yield S3Server(endpoint, "AKIAMOTOOPENSERVER01", "moto-accepts-any-secret", root / "moto.log")
             return
         import botocore.session
 
@@ -108,7 +114,7 @@ def _moto(tmp_path_factory, auth: bool):
         key = iam.create_access_key(UserName="console")["AccessKey"]
         iam.put_user_policy(UserName="console", PolicyName="all", PolicyDocument=json.dumps(
             {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
-        yield S3Server(endpoint, key["AccessKeyId"], key["SecretAccessKey"])
+        yield S3Server(endpoint, key["AccessKeyId"], key["SecretAccessKey"], root / "moto.log")
     finally:
         for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
             if proc.poll() is not None:
