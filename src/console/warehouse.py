@@ -684,7 +684,9 @@ class Warehouse:
 
     def _open_lakes(self) -> list[str]:
         """An Arrow dataset per object-storage or lakehouse source; one that cannot be reached is named in a
-        note, and the others (and every local log) are still read; the next refresh tries again."""
+        note, and the others (and every local log) are still read; the next refresh tries again. Until then a
+        source this process has listed before keeps that listing: what is known of its objects still counts, and
+        windows read from the rollups are still served."""
         from console.sources import lakes, locations
 
         notes: list[str] = []
@@ -714,10 +716,14 @@ class Warehouse:
                     notes.append(f"{src.path}: only Parquet, Delta and Iceberg are read from object storage so far")
                     continue
                 kinds[name] = src.kind
-            except locations.StorageError as exc:
-                notes.append(str(exc))
             except Exception as exc:  # noqa: BLE001 - a lake that cannot be opened costs only itself
-                notes.append(str(locations.storage_error(src.path, exc, storage)))
+                why = str(locations.storage_error(src.path, exc, storage))  # one line, naming the path, no secret
+                if name in self._lakes:  # what the last refresh listed stays (rollups, counts of known objects)
+                    datasets[name], kinds[name] = self._lakes[name], self._lake_kinds[name]
+                    if name in self._lake_objects:
+                        objects[name] = self._lake_objects[name]
+                    why += "; showing what was read before, tried again at the next refresh"
+                notes.append(why)
         self._facts.save()
         self._lakes, self._lake_kinds, self._lake_objects = datasets, kinds, objects
         return notes
