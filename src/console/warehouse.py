@@ -38,7 +38,6 @@ import duckdb
 
 from console import __version__
 from console.config import Config, LogSource, reveal
-from console.sources import footers
 from console.sources.contract import FIELDS, PREDICTION_RAW_ONLY, PROVENANCE_FIELDS, Rejected
 from console.sources.files import FileCursor, Tailer
 from console.sql import load_query, load_statements
@@ -707,11 +706,12 @@ class Warehouse:
                     # footers kept by object identity across processes (`footers`): a refresh lists, and reads
                     # only the footers of objects it has not seen
                     key = f"lake-footers|{src.path}"
-                    known = dict(self._facts.remembered(key) or {})
+                    kept = self._facts.remembered(key) or {}
+                    known = {"objects": dict(kept.get("objects") or {}), "schemas": dict(kept.get("schemas") or {})}
                     datasets[name] = locations.arrow_dataset(src.path, storage, unify_schemas=True,
                                                              source_column="source", known=known)
                     self._facts.remember(key, known)
-                    objects[name] = known
+                    objects[name] = known["objects"]
                 else:
                     notes.append(f"{src.path}: only Parquet, Delta and Iceberg are read from object storage so far")
                     continue

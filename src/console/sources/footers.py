@@ -7,13 +7,15 @@ row groups' statistics that it held no row of the window. With the footers known
 listing alone: its schema is the union of the kept schemas, and each object carries its time span as a
 guarantee, so a scan of the open hour skips, without a request, every object whose rows are all older.
 
-`known` is a plain dict (url -> facts) the caller keeps across processes (the store's facts file); an entry
-holds for one version of an object (ETag, size, mtime), so a replaced object is read again.
+`known` is a plain dict the caller keeps across processes (the store's facts file): "objects" (url -> facts,
+each for one version of the object: ETag, size, mtime, so a replaced object is read again) and "schemas" (each
+distinct schema once, by its digest: a prefix of thousands of objects has one or a few).
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -53,31 +55,40 @@ def read(path: str, fs) -> dict:
         lo, hi = a if lo is None else min(lo, a), b if hi is None else max(hi, b)
     span = [lo.isoformat(), hi.isoformat()] if span_known and lo is not None else \
         ["empty", "empty"] if span_known else None
-    return {"schema": base64.b64encode(schema.serialize().to_pybytes()).decode("ascii"),
+    return {"schema_bytes": base64.b64encode(schema.serialize().to_pybytes()).decode("ascii"),
             "rows": meta.num_rows, "span": span}
 
 
 def facts(infos: list, fs, known: dict) -> dict[str, dict]:
     """url -> footer facts for each listed object, reading (in parallel) only those `known` lacks for their
     version; `known` is updated in place and pruned to the objects listed."""
-    missing = [i for i in infos if (known.get(i.path) or {}).get("version") != version(i)]
+    objects, schemas = known.setdefault("objects", {}), known.setdefault("schemas", {})
+    missing = [i for i in infos if (objects.get(i.path) or {}).get("version") != version(i)]
     if missing:
         def one(info):
             return info, read(info.path.split("://", 1)[1], fs)
 
         with ThreadPoolExecutor(min(READERS, len(missing))) as pool:
             for info, got in pool.map(one, missing):
-                known[info.path] = {"version": version(info), **got}
+                raw = got.pop("schema_bytes")
+                digest = hashlib.sha1(raw.encode("ascii")).hexdigest()[:16]
+                schemas[digest] = raw
+                objects[info.path] = {"version": version(info), "schema": digest, **got}
     listed = {i.path for i in infos}
-    for url in [u for u in known if u not in listed]:
-        del known[url]
-    return {i.path: known[i.path] for i in infos}
+    for url in [u for u in objects if u not in listed]:
+        del objects[url]
+    used = {e["schema"] for e in objects.values()}
+    for digest in [d for d in schemas if d not in used]:
+        del schemas[digest]
+    return {i.path: objects[i.path] for i in infos}
 
 
-def schema(entry: dict):
+def schemas(known: dict, entries) -> list:
+    """The distinct Arrow schemas of these objects' entries."""
     import pyarrow as pa
 
-    return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(entry["schema"])))
+    return [pa.ipc.read_schema(pa.py_buffer(base64.b64decode(known["schemas"][d])))
+            for d in dict.fromkeys(e["schema"] for e in entries)]
 
 
 def span(entry: dict) -> tuple | None:

@@ -323,7 +323,7 @@ def arrow_dataset(source: Location | str | Iterable[str | FileInfo], storage: di
     column it costs nothing to read and a filter on it skips files. No file: an empty dataset with
     `schema` (or no columns).
 
-    `known` (S3 Parquet): the footers already read, by object identity (`footers`), updated in place. The
+    `known` (S3 Parquet): the footers already read, by object identity (`sources.footers`), updated in place. The
     dataset is then made from the listing without a request for a known object: its schema from the kept
     ones, and each object guaranteed to its time span, so a time filter skips the objects outside it unread.
     """
@@ -366,8 +366,7 @@ def arrow_dataset(source: Location | str | Iterable[str | FileInfo], storage: di
                 ds.FileSystemFactoryOptions(partition_base_dir=base, partitioning=part)
                 if part is not None else ds.FileSystemFactoryOptions())
             if schema is None:  # the kept schemas, and the partition columns from the paths (no request)
-                kept = {e["schema"]: e for e in footer.values()}
-                schema = pa.unify_schemas([*(footers.schema(e) for e in kept.values()), factory.inspect(fragments=0)],
+                schema = pa.unify_schemas([*footers.schemas(known, footer.values()), factory.inspect(fragments=0)],
                                           promote_options="permissive")
             dataset = factory.finish(schema)
             return _guaranteed(dataset, {p: footer[u] for p, u in zip(paths, files)},
