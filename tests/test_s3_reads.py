@@ -135,3 +135,25 @@ def test_a_new_or_replaced_object_is_the_only_one_read(lake, s3_server, tmp_path
                                            "environment": None})
     assert {h: c for h, c in hours_now.items() if c} == hours
     svc.close()
+
+
+def test_a_store_opens_the_objects_it_knows_without_a_request(lake, s3_server):  # noqa: F811
+    """The first look (`snapshot(quick=True)`, before any refresh) of a store that read the bucket before: the
+    objects come from what it kept, so nothing is listed, and only the last day's objects are read for the 24 h."""
+    cfg, tables, _ = lake
+    first = Service(cfg, clock=lambda: END)
+    first.refresh()
+    first.warehouse.counts()  # each object counted once, as any overview does
+    first.close()
+    mark = len(s3_server.requests())
+    svc = Service(cfg, clock=lambda: END)
+    try:
+        snap = svc.snapshot(quick=True)
+        day = pa.concat_tables(tables.values()).to_pylist()
+        hand = Counter(r["model"] for r in day if END - timedelta(hours=24) < r["ts"] <= END)
+        assert {r.name: r.requests for r in snap.rows} == dict(hand)
+        assert not any("list-type=2" in line for line in s3_server.requests(mark))
+        last_day = {k for k in tables if f"date={END - timedelta(days=1):%Y-%m-%d}" in k}
+        assert set(object_reads(s3_server.requests(mark))) <= last_day
+    finally:
+        svc.close()

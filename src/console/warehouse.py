@@ -264,6 +264,10 @@ class Warehouse:
         # row by row (exact, only slower) until the first refresh checks it, so a first look need not wait
         # for a scan of the whole history (seconds at 10M rows). No view is built either: a query builds the
         # ones it reads (the first look's two: 25 of 39 statements), the first refresh or a bare cursor all of them
+        if any(is_lake_dataset(s) for s in cfg.logs):
+            # objects in S3 this store has read before are opened from what it kept of them, without a request,
+            # so a first look over them need not wait for the listing of the first refresh
+            self._open_lakes(listed=False)
         self._build_views(self.manifest, self._parquet_files()[0], check=False, lazy=True)
 
     @functools.cached_property
@@ -681,7 +685,7 @@ class Warehouse:
 
     # ------------------------------------------------------------------ finding files
 
-    def _open_lakes(self) -> list[str]:
+    def _open_lakes(self, listed: bool = True) -> list[str]:
         """An Arrow dataset per object-storage or lakehouse source; one that cannot be reached is named in a
         note, and the others (and every local log) are still read; the next refresh tries again. Until then a
         source this process has listed before keeps that listing: what is known of its objects still counts, and
@@ -697,7 +701,18 @@ class Warehouse:
         for i, src in enumerate(s for s in self.cfg.logs if is_lake_dataset(s)):
             name = f"lake_{i}"
             try:
-                if src.format == "delta":
+                if not listed:  # `listed=False`: only S3 Parquet objects already known, as the store kept them
+                    key = f"lake-footers|{src.path}"
+                    kept = self._facts.remembered(key) or {}
+                    if src.format not in (None, "parquet") or not kept.get("objects"):
+                        continue
+                    known = {"objects": dict(kept["objects"]), "schemas": dict(kept.get("schemas") or {})}
+                    infos = [locations.FileInfo(url, e["version"][1], e["version"][2], e["version"][0])
+                             for url, e in sorted(known["objects"].items())]
+                    datasets[name] = locations.arrow_dataset(infos, storage, unify_schemas=True,
+                                                             source_column="source", known=known)
+                    objects[name] = known["objects"]
+                elif src.format == "delta":
                     datasets[name] = lakes.delta_dataset(src.path, storage)
                 elif src.format == "iceberg":
                     datasets[name] = lakes.iceberg_dataset(src.path, dict(getattr(src, "options", None) or {}),
