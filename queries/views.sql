@@ -72,12 +72,16 @@ CREATE OR REPLACE VIEW lake_raw_deployments AS {lake_deployments};
 CREATE OR REPLACE VIEW lake_predictions AS {lake_conform_predictions};
 CREATE OR REPLACE VIEW lake_labels AS {lake_conform_labels};
 CREATE OR REPLACE VIEW lake_deployments AS {lake_conform_deployments};
-CREATE OR REPLACE VIEW predictions AS
+-- The predictions not in a lake: what the store answers a count with beside what it knows of each S3
+-- object (`lake_object_facts`), so a count over a month does not read the objects again.
+CREATE OR REPLACE VIEW predictions_here AS
     SELECT * FROM stored_predictions
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM clean_predictions
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM typed_predictions
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM inplace_predictions WHERE _reject IS NULL
-    UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM pending_predictions WHERE _reject IS NULL
+    UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM pending_predictions WHERE _reject IS NULL;
+CREATE OR REPLACE VIEW predictions AS
+    SELECT * FROM predictions_here
     UNION ALL BY NAME SELECT * EXCLUDE (_reject) FROM lake_predictions WHERE _reject IS NULL;
 CREATE OR REPLACE VIEW labels AS
     SELECT * FROM stored_labels

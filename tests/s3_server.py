@@ -35,6 +35,12 @@ class S3Server:
     endpoint: str
     access_key_id: str
     secret_access_key: str = field(repr=False)
+    log: Path | None = None  # the server's request log (one line per request: what a read cost, counted)
+
+    def requests(self, since: int = 0) -> list[str]:
+        """The request lines the server logged after the first `since` (`len(requests())` marks a point)."""
+        lines = self.log.read_text(errors="replace").splitlines() if self.log else []
+        return [line for line in lines if '"' in line and " HTTP/" in line][since:]
 
     @property
     def storage(self) -> dict:
@@ -97,7 +103,7 @@ def _moto(tmp_path_factory, auth: bool):
                     raise RuntimeError(f"moto server did not start: {(root / 'moto.log').read_text()[-2000:]}")
                 time.sleep(0.1)
         if not auth:
-            yield S3Server(endpoint, "AKIAMOTOOPENSERVER01", "moto-accepts-any-secret")
+            yield S3Server(endpoint, "AKIAMOTOOPENSERVER01", "moto-accepts-any-secret", root / "moto.log")
             return
         import botocore.session
 
@@ -108,7 +114,7 @@ def _moto(tmp_path_factory, auth: bool):
         key = iam.create_access_key(UserName="console")["AccessKey"]
         iam.put_user_policy(UserName="console", PolicyName="all", PolicyDocument=json.dumps(
             {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
-        yield S3Server(endpoint, key["AccessKeyId"], key["SecretAccessKey"])
+        yield S3Server(endpoint, key["AccessKeyId"], key["SecretAccessKey"], root / "moto.log")
     finally:
         for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
             if proc.poll() is not None:
@@ -119,3 +125,86 @@ def _moto(tmp_path_factory, auth: bool):
             except subprocess.TimeoutExpired:
                 continue
         log.close()
+
+
+class Switch:
+    """A TCP relay in front of a server, for failures that come and go: `forward` relays to it, `silent`
+    accepts connections and never answers (a hung server or a black-holed route), `closed` refuses them (a
+    server down). `endpoint` is the relay's own; close() ends it."""
+
+    def __init__(self, upstream: str):
+        import threading
+
+        host, port = upstream.rsplit("//", 1)[1].split(":")
+        self.upstream = (host, int(port))
+        self.mode = "forward"
+        self._held: list[socket.socket] = []
+        self._relayed: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._server = socket.socket()
+        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._server.bind(("127.0.0.1", 0))
+        self._server.listen(64)
+        self._server.settimeout(0.1)
+        self.endpoint = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        import threading
+
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                continue
+            if self.mode == "closed":
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                conn.close()  # a reset, as a port nothing listens on gives
+            elif self.mode == "silent":
+                self._held.append(conn)
+            else:
+                threading.Thread(target=self._relay, args=(conn,), daemon=True).start()
+
+    def _relay(self, conn: socket.socket) -> None:
+        import selectors
+
+        try:
+            up = socket.create_connection(self.upstream, 5)
+        except OSError:
+            conn.close()
+            return
+        self._relayed += [conn, up]
+        sel = selectors.DefaultSelector()
+        sel.register(conn, selectors.EVENT_READ, up)
+        sel.register(up, selectors.EVENT_READ, conn)
+        try:
+            while not self._stop.is_set():
+                for key, _ in sel.select(0.2):
+                    data = key.fileobj.recv(65536)
+                    if not data:
+                        return
+                    key.data.sendall(data)
+        except OSError:
+            return
+        finally:
+            sel.close()
+            conn.close()
+            up.close()
+
+    def set(self, mode: str) -> None:
+        """Switch mode; connections relayed so far are cut (a client's kept-alive one must meet the new mode)."""
+        self.mode = mode
+        for sock in self._relayed:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self._relayed.clear()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        for conn in self._held:
+            conn.close()
+        self._server.close()

@@ -220,8 +220,6 @@ def test_the_rollup_command_runs_once_per_mirror_and_never_pushes_the_consoles_o
         tmp_path, s3_server, bucket, capsys, monkeypatch):  # noqa: F811
     """A cron run overlapping the one under way steps aside (exit 3) instead of pruning and pushing its
     half-built files; a console on the same box keeps its mirror, whose self-built hours stay local."""
-    import filelock
-
     from console.cli import main
     from rollup_fleet import START, fleet, write_hive
 
@@ -241,11 +239,13 @@ format = "parquet"
     console_own = ro.write({"fraud": ro.empty_table(ro.ModelSpec())}, rollup_remote.mirror_dir(url), START,
                            START + 5 * H)[0]  # what a console built for itself in its mirror
 
-    running = filelock.FileLock(str(rollup_remote.mirror_dir(url, kind="build") / ".rollup.lock"))
-    (rollup_remote.mirror_dir(url, kind="build")).mkdir(parents=True)
+    import console.cli_rollup
+
+    monkeypatch.setattr(console.cli_rollup, "LOCK_WAIT_S", 0.5)  # how long it waits for the writer under way
+    running = ro.build_lock(rollup_remote.mirror_dir(url, kind="build"))
     with running:
         assert main(argv) == 3  # exit_codes.CONFLICT
-    assert f"another rollup into {url} is running on this box" in capsys.readouterr().err
+    assert f"another writer of {url} (a rollup run or a console catching up) has held it" in capsys.readouterr().err
     assert _keys(s3_server.client(), bucket) == set()
 
     assert main(argv) == 0

@@ -57,15 +57,20 @@ def rollup_path(cfg: Config, explicit: str | None = None) -> Path:
     return (store if store is not None else cfg.root) / "rollups"
 
 
+LOCK_WAIT_S = 30.0  # a console's catch-up holds the folder's lock for seconds, another rollup run for minutes
+
+
 def _lock(path: Path):
-    """The rollup folder's (or mirror's) run lock, held; None while another process holds it. Two runs into
-    one mirror would prune and push each other's files half-built; into one local folder, race on the state."""
+    """The rollup folder's (or mirror's) writers' lock, held; None when another writer holds it past LOCK_WAIT_S.
+    The same lock as the console's catch-up (`store_rollups.build_lock`): two runs into one mirror would prune
+    and push each other's files half-built; into one local folder, race on the day files and the state."""
     import filelock
 
-    path.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(str(path / ".rollup.lock"))
+    from console import store_rollups
+
+    lock = store_rollups.build_lock(path)
     try:
-        lock.acquire(timeout=0)
+        lock.acquire(timeout=LOCK_WAIT_S)
     except filelock.Timeout:
         return None
     return lock
@@ -117,7 +122,8 @@ def cmd_rollup(args, cfg: Config) -> int:
     path = rollup_remote.mirror_dir(url, kind="build") if url else rollup_path(cfg, args.path)
     lock = _lock(path)
     if lock is None:  # cron overlapping itself: the run under way catches up, the next one goes on from it
-        print(f"mlops-console: rollup: another rollup into {url or path} is running on this box", file=sys.stderr)
+        print(f"mlops-console: rollup: another writer of {url or path} (a rollup run or a console catching up) "
+              f"has held it for {LOCK_WAIT_S:g} s", file=sys.stderr)
         return EXIT_CONFLICT
     started = time.perf_counter()
     now = datetime.now(timezone.utc).replace(tzinfo=None)

@@ -121,7 +121,7 @@ class Monitor:
     # ------------------------------------------------------------------ frames
 
     def models(self) -> list[str]:
-        seen = [r[0] for r in self.wh.rows("models_seen")]
+        seen = self.wh.models_seen()
         return sorted(set(seen) | set(self.cfg.models))
 
     def model_config(self, model: str) -> ModelConfig:
@@ -379,9 +379,9 @@ class Monitor:
     def _many_rows(self, model: str, since: datetime, until: datetime, environment: str | None) -> bool:
         """At least `rollups_after` rows in (since, until]: a long drift or health window then reads the rollups
         (whatever is in memory: a screen's method must not depend on what another screen read before)."""
-        n = self.wh.one("model_rows_upto", {"model": model, "since": since, "until": until,
-                                            "environment": environment, "cap": self.rollups_after})
-        return bool(n) and n[0] >= self.rollups_after
+        n = self.wh.model_rows_upto({"model": model, "since": since, "until": until, "environment": environment,
+                                     "cap": self.rollups_after})
+        return n >= self.rollups_after
 
     def quality(self, model: str, window: str = "24h", environment: str | None = "production",
                 rollups: bool | None = None) -> dict:
@@ -537,9 +537,9 @@ class Monitor:
             return kept
         if columns is not None:  # the caller knows what it reads: a projected read, not kept
             return self.typed_rows(model, since, until, environment, columns=columns)
-        n = self.wh.one("model_rows_upto", {"model": model, "since": since, "until": until,
-                                            "environment": environment, "cap": self.narrow_after})
-        if not n or n[0] < self.narrow_after:
+        n = self.wh.model_rows_upto({"model": model, "since": since, "until": until, "environment": environment,
+                                     "cap": self.narrow_after})
+        if n < self.narrow_after:
             return self.predictions(model, since, until, environment)
         return self.typed_rows(model, since, until, environment,
                                columns=narrow if narrow is not None else self._narrow_columns(model))

@@ -8,8 +8,9 @@ content: every Parquet file the store's views read (segments, which never change
 read in place, known by inode, size and mtime), each with the time range its footer's statistics give. When
 files are added, removed or rewritten, only the hours their time ranges cover are counted again.
 
-A file whose footer gives no time range (a ts of text, no statistics) and a lake table (read through a
-dataset whose version this does not track) cover every hour: the catch-up then counts the whole range, as it
+Objects in S3 are parts too, known by URL, ETag, size and mtime, with the span their footers gave when the
+store listed them (`sources.footers`). A file whose footer gives no time range (a ts of text, no statistics)
+and a lake table (Delta, Iceberg: read through a dataset whose version this does not track) cover every hour: the catch-up then counts the whole range, as it
 did before.
 """
 
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pyarrow.parquet as pq
+
+from console.sources import footers
 
 EVERY = (None, None)  # the time range of a part that may hold any hour
 EMPTY = ("empty", "empty")  # the time range of a file with no rows: it covers no hour
@@ -60,8 +63,12 @@ class Versions:
         parts: dict = {key: EVERY for key in extra}
         for kind in kinds:
             segments, inplace, lake = wh.content_files(kind)
-            if lake:
+            objects = wh.lake_objects(kind) if lake else []
+            if objects is None:  # a lake table: its version is not tracked here
                 parts[("lake", kind, wh.refreshes)] = EVERY
+            for identity, facts in objects:  # objects in S3, by URL, ETag, size and mtime, with their footers' span
+                span = footers.span(facts) if kind == "predictions" else None
+                parts[identity] = EVERY if span is None else EMPTY if span == ("empty", "empty") else span
             for path in [*segments, *inplace]:
                 key = _identity(kind, path)
                 span = self._spans.get(key)

@@ -21,8 +21,8 @@ categorical one) and kept. Each feature gets its reference column's test and thr
 engine chooses them; tests the sketches cannot reproduce (z, chi-square or binned PSI/JS on a numeric
 column) are run exactly on a projected read of just those columns, and say so (`method`).
 
-Several processes may share a store: catch-up runs under a lock file in the rollup folder, so a second
-process waits and then finds the hours built. If the lock is held longer than LOCK_WAIT_S (a stuck
+Several processes may share a store: catch-up runs under the rollup folder's lock (`store_rollups.build_lock`,
+which the `rollup` command holds too), so a second process waits and then finds the hours built. If the lock is held longer than LOCK_WAIT_S (a stuck
 process), it builds anyway: rollup files are written to a temporary name and renamed, and the newest
 generation of an hour wins, so a duplicate build costs time, never correctness.
 """
@@ -249,7 +249,7 @@ class RollupDrift:
             have = ts.join(lab.select("request_id", "label"), on="request_id", how="left")
             stored_labels = dict(have.filter(pl.col("label").is_not_null()).group_by(hour).len().iter_rows())
         else:
-            stored = dict(self.mon.wh.rows("model_hour_counts", params))
+            stored = self.mon.wh.hour_counts(params)
         table = ro.read_table(self.path, model, start, end, columns=["segment", "rows", "labelled"])
         rolled: dict[datetime, int] = {}
         rolled_labels: dict[datetime, int] = {}
@@ -327,7 +327,7 @@ class RollupDrift:
         spec = self.spec(model)
         self.path.mkdir(parents=True, exist_ok=True)
         self._pull(refreshes)
-        lock = filelock.FileLock(str(self.path / ".build.lock"))
+        lock = ro.build_lock(self.path)  # the `rollup` command's too
         try:
             lock.acquire(timeout=LOCK_WAIT_S)
         except filelock.Timeout:

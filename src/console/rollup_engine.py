@@ -17,16 +17,12 @@ from console import store_rollups as ro
 LABEL_LOOKBACK = timedelta(days=30)  # labels land at most this long after their prediction
 
 
-def local_builder(preds: Sequence, labels: pa.Table | None, specs: Mapping[str, ro.ModelSpec],
+def local_builder(preds: Sequence, labels: pa.Table | Sequence | None, specs: Mapping[str, ro.ModelSpec],
                   models: Iterable[str] = ()) -> ro.Builder:
-    """Builds [start, end) by streaming record batches of the sources through `build_rollups`."""
-    lab = labels
-
+    """Builds [start, end) by streaming record batches of the sources through `build_rollups`. `labels` is a
+    table, or label sources read per chunk (`chunk_labels`), so a build holds one chunk's labels at a time."""
     def build(start: datetime, end: datetime) -> dict[str, pa.Table]:
-        chunk_labels = lab
-        if lab is not None and "ts" in lab.column_names:
-            chunk_labels = pl.from_arrow(lab).filter(pl.col("ts") >= start - timedelta(hours=1))
-        tables = ro.build_rollups(src.scan(preds, start, end), chunk_labels, specs)
+        tables = ro.build_rollups(src.scan(preds, start, end), chunk_labels(preds, labels, start, end), specs)
         for m in set(models) | set(specs):  # an hour with no rows still supersedes what was there
             tables.setdefault(m, ro.empty_table(specs.get(m) or ro.ModelSpec()))
         return tables
@@ -34,13 +30,40 @@ def local_builder(preds: Sequence, labels: pa.Table | None, specs: Mapping[str, 
     return build
 
 
-def late_label_hours(preds: Sequence, labels: pa.Table | None,
+def chunk_labels(preds: Sequence, labels: pa.Table | Sequence | None, start: datetime,
+                 end: datetime) -> pa.Table | pl.DataFrame | None:
+    """The labels a chunk [start, end) joins: logged from an hour before it on. From label sources, only those of
+    the chunk's request ids are kept (read a batch at a time), so memory follows the chunk, not the history."""
+    if labels is None:
+        return None
+    if isinstance(labels, pa.Table):
+        if "ts" not in labels.column_names:
+            return labels
+        return pl.from_arrow(labels).filter(pl.col("ts") >= start - timedelta(hours=1))
+    ids = [t.column("request_id") for t in src.scan(preds, start, end, columns=["request_id", "ts", "model"])
+           if "request_id" in t.column_names]
+    if not ids:
+        return None
+    wanted = pa.chunked_array([c.cast(pa.string()) for c in ids]).unique()
+    return src.read_labels(labels, start - timedelta(hours=1), None, wanted)
+
+
+def late_label_hours(preds: Sequence, labels: pa.Table | Sequence | None,
                      lookback: timedelta = LABEL_LOOKBACK) -> Callable[[datetime, datetime], list[datetime]]:
-    """Prediction hours before `before` whose requests got a label logged after `after`."""
+    """Prediction hours before `before` whose requests got a label logged after `after` (labels: a table, or
+    label sources, of which only those logged after `after` are read)."""
     def hours(after: datetime, before: datetime) -> list[datetime]:
-        if labels is None or "ts" not in labels.column_names:
+        if labels is None:
             return []
-        new = pl.from_arrow(labels).filter(pl.col("ts") > after)
+        if isinstance(labels, pa.Table):
+            if "ts" not in labels.column_names:
+                return []
+            new = pl.from_arrow(labels).filter(pl.col("ts") > after)
+        else:
+            got = src.read_labels(labels, after + timedelta(microseconds=1))
+            if got is None or "ts" not in got.column_names:
+                return []
+            new = pl.from_arrow(got)
         if not new.height:
             return []
         ids = new.get_column("request_id").unique()
@@ -66,7 +89,7 @@ def catch_up(prediction_paths: Sequence, label_paths: Sequence, path, now: datet
     opened = src.open_all(preds)
     if not opened:
         raise ValueError("no prediction files match the configured log paths")
-    labels = src.read_labels(src.sources(label_paths, dict(storage) if storage else None)) if label_paths else None
+    label_sources = src.sources(label_paths, dict(storage) if storage else None) if label_paths else []
     schema = pa.unify_schemas([d.schema for d in opened], promote_options="permissive")
     specs = rollup_spec.specs(models, schema)  # the console's rule: its reference's kinds, else the log's types
     if since is None and not ro.load_state(path).get("built_until"):
@@ -77,14 +100,14 @@ def catch_up(prediction_paths: Sequence, label_paths: Sequence, path, now: datet
     if engine == "spark":
         from console.spark import rollup_job
 
-        build = rollup_job.builder(preds, labels, specs, master=master)
+        # the job takes one table of labels (shipped to the cluster): read whole, as before
+        build = rollup_job.builder(preds, src.read_labels(label_sources) if label_sources else None, specs,
+                                   master=master)
     else:
-        build = local_builder(preds, labels, specs, models or ())
-    latest = None
-    if labels is not None and labels.num_rows and "ts" in labels.column_names:
-        latest = pl.from_arrow(labels.select(["ts"])).get_column("ts").max()
+        build = local_builder(preds, label_sources or None, specs, models or ())
+    latest = src.newest_label(label_sources) if label_sources else None
     out = ro.catch_up(path, build, now=now, since=since, until=until, chunk=chunk,
-                      late_label_hours=late_label_hours(preds, labels), labels_seen=lambda: latest,
+                      late_label_hours=late_label_hours(preds, label_sources or None), labels_seen=lambda: latest,
                       progress=progress)
     if compact:
         out.files += ro.compact_days(path, progress=progress)

@@ -228,22 +228,64 @@ def scan(datasets: Sequence[ds.Dataset | Source], start: datetime | None, end: d
                 yield t
 
 
-def read_labels(datasets: Sequence[ds.Dataset | Source]) -> pa.Table | None:
-    """All labels (request_id, label, label_num, ts) as text label and float label_num."""
+LABEL_SCHEMA = pa.schema([("request_id", pa.string()), ("label", pa.string()), ("label_num", pa.float64()),
+                          ("ts", pa.timestamp("us"))])
+
+
+def read_labels(datasets: Sequence[ds.Dataset | Source], start: datetime | None = None, end: datetime | None = None,
+                ids: pa.Array | None = None) -> pa.Table | None:
+    """Labels (request_id, label, label_num, ts) as text label and float label_num: those logged in [start, end)
+    when given (all of a label file without a ts), and with `ids` only those of these request ids. Read one batch
+    at a time, so what is held is what matched: a build holds a chunk's labels, not every label ever logged."""
     tables = []
-    for d in open_all(datasets):
+    opened = open_all(datasets, start, end)
+    for d in opened:
         cols = [c for c in ("request_id", "label", "label_num", "ts") if c in d.schema.names]
-        t = d.to_table(columns=cols)
-        t = t.set_column(t.column_names.index("label"), "label", pc.cast(t.column("label"), pa.string()))
-        if "label_num" not in t.column_names:
-            t = t.append_column("label_num", _to_float(t.column("label")))
-        if "ts" in t.column_names:
-            t = conform_ts(t)
-        t = t.set_column(t.column_names.index("request_id"), "request_id", pc.cast(t.column("request_id"), pa.string()))
-        tables.append(t.select([c for c in ("request_id", "label", "label_num", "ts") if c in t.column_names]))
-    if not tables:
+        expr = _time_filter(d, start, end) if "ts" in cols else None
+        for batch in d.to_batches(columns=cols, filter=expr, batch_size=BATCH_ROWS, batch_readahead=1,
+                                  fragment_readahead=1):
+            if not batch.num_rows:
+                continue
+            t = _label_rows(pa.Table.from_batches([batch]))
+            if ids is not None:
+                t = t.filter(pc.is_in(t.column("request_id"), value_set=ids))
+            if "ts" in t.column_names and (start is not None or end is not None):
+                m = pc.is_valid(t.column("ts"))
+                if start is not None:
+                    m = pc.and_(m, pc.greater_equal(t.column("ts"), pa.scalar(start, pa.timestamp("us"))))
+                if end is not None:
+                    m = pc.and_(m, pc.less(t.column("ts"), pa.scalar(end, pa.timestamp("us"))))
+                t = t.filter(m)
+            if t.num_rows:
+                tables.append(t)
+    if not opened:
         return None
+    if not tables:
+        return LABEL_SCHEMA.empty_table()
     return pa.concat_tables(tables, promote_options="default")
+
+
+def newest_label(datasets: Sequence[ds.Dataset | Source]) -> datetime | None:
+    """The newest label time (the ts column read alone, a batch at a time); None without labels or a ts."""
+    best = None
+    for d in open_all(datasets):
+        if "ts" not in d.schema.names:
+            continue
+        for batch in d.to_batches(columns=["ts"], batch_size=BATCH_ROWS, batch_readahead=1, fragment_readahead=1):
+            if batch.num_rows:
+                m = pc.max(conform_ts(pa.Table.from_batches([batch])).column("ts")).as_py()
+                best = m if best is None or (m is not None and m > best) else best
+    return best
+
+
+def _label_rows(t: pa.Table) -> pa.Table:
+    t = t.set_column(t.column_names.index("label"), "label", pc.cast(t.column("label"), pa.string()))
+    if "label_num" not in t.column_names:
+        t = t.append_column("label_num", _to_float(t.column("label")))
+    if "ts" in t.column_names:
+        t = conform_ts(t)
+    t = t.set_column(t.column_names.index("request_id"), "request_id", pc.cast(t.column("request_id"), pa.string()))
+    return t.select([c for c in ("request_id", "label", "label_num", "ts") if c in t.column_names])
 
 
 def _to_float(col: pa.ChunkedArray) -> pa.Array:

@@ -71,6 +71,9 @@ DAY = timedelta(days=1)
 DAILY = "daily"  # the folder of day rows inside a model's folder
 DAY_MASK = "day_hours"  # on day rows: bit h set when hour h of the day had rows
 STATE = "_state.json"
+# Every writer of a rollup folder holds this one lock while it writes (`build_lock`): the console's catch-up
+# and the `rollup` command both write hour and day files and `_state.json` into the same folder.
+LOCK = ".build.lock"
 
 # Columns every rollup has, in order; feature columns follow (num__/sum__/sq__ per numeric feature,
 # cat__ per categorical one).
@@ -711,6 +714,16 @@ def merge_state(*states: Mapping[str, Any]) -> dict[str, Any]:
                 pass
             out[key] = value
     return out
+
+
+def build_lock(path: str | os.PathLike):
+    """The rollup folder's writers' lock (a `filelock.FileLock`, not yet held). One for both writers: with a lock
+    each (`.build.lock` and `.rollup.lock` before), a console catching up and a `rollup` run could write one folder
+    at once, compacting the same day and writing the state through the same temporary name."""
+    import filelock
+
+    Path(path).mkdir(parents=True, exist_ok=True)
+    return filelock.FileLock(str(Path(path) / LOCK))
 
 
 def save_state(path: str | os.PathLike, state: Mapping[str, Any]) -> None:

@@ -223,6 +223,8 @@ class Warehouse:
         self._parquet_rows: dict[str, int] = {}
         self._lakes: dict[str, object] = {}  # lake_N -> the Arrow dataset every cursor registers
         self._lake_kinds: dict[str, str] = {}
+        # lake_N -> its objects' footer facts by URL (`sources.footers`); absent for a lake read as a table
+        self._lake_objects: dict[str, dict[str, dict]] = {}
         self._parquet_meta: dict[tuple, object] = {}  # facts of Parquet files by (file, version), read once
         self._rows_read: dict[str, int] = {}  # row counts of the files `_parquet_files` found, from one query
         self._facts = Facts(self.dir)
@@ -262,6 +264,10 @@ class Warehouse:
         # row by row (exact, only slower) until the first refresh checks it, so a first look need not wait
         # for a scan of the whole history (seconds at 10M rows). No view is built either: a query builds the
         # ones it reads (the first look's two: 25 of 39 statements), the first refresh or a bare cursor all of them
+        if any(is_lake_dataset(s) for s in cfg.logs):
+            # objects in S3 this store has read before are opened from what it kept of them, without a request,
+            # so a first look over them need not wait for the listing of the first refresh
+            self._open_lakes(listed=False)
         self._build_views(self.manifest, self._parquet_files()[0], check=False, lazy=True)
 
     @functools.cached_property
@@ -383,6 +389,88 @@ class Warehouse:
         with self._cursor() as cur:
             return cur.execute(load_query(name), params or {}).fetchall()
 
+    def _rows_here(self, name: str, params: dict) -> list[tuple]:
+        """A query over `predictions` run over the predictions not in a lake (`predictions_here`)."""
+        sql, n = re.subn(r"\bFROM predictions\b", "FROM predictions_here", load_query(name))
+        if n != 1:
+            raise ValueError(f"{name} does not read FROM predictions once")
+        self._ensure_views(sql)
+        with self._cursor() as cur:
+            return cur.execute(sql, params).fetchall()
+
+    def models_seen(self) -> list[str]:
+        """Every model with a kept prediction: a predictions lake's from what is known of each object."""
+        counted = self._lake_counted()
+        if counted is None:
+            return [r[0] for r in self.rows("models_seen")]
+        here = {r[0] for r in self._rows_here("models_seen", {})}
+        return sorted(here | {h[0] for e in counted for h in e["hours"] if h[3] and h[0] is not None})
+
+    def hour_counts(self, params: dict) -> dict[datetime, int]:
+        """Kept rows of one model per hour in (since, until] (`model_hour_counts`): a predictions lake's from what
+        is known of each object, when the range is of whole hours (the rollups' catch-up asks for no other)."""
+        counted = self._lake_counted()
+        since, until = params["since"], params["until"]
+        whole = all(t + timedelta(microseconds=1) == (t + timedelta(microseconds=1)).replace(minute=0, second=0,
+                    microsecond=0) for t in (since, until))
+        if counted is None or not whole:
+            return dict(self.rows("model_hour_counts", params))
+        out = dict(self._rows_here("model_hour_counts", params))
+        lo, hi = since + timedelta(microseconds=1), until + timedelta(microseconds=1)
+        env = params.get("environment")
+        for e in counted:
+            for model, environment, hour, kept, _ in e["hours"]:
+                if model != params["model"] or hour is None or not kept or (env is not None and environment != env):
+                    continue
+                h = ts_value(hour)
+                if lo <= h < hi:
+                    out[h] = out.get(h, 0) + kept
+        return out
+
+    def model_rows_upto(self, params: dict) -> int:
+        """`model_rows_upto`: a model's rows in (since, until], counted up to $cap; a predictions lake's whole hours
+        inside the range from what is known of each object, and the rows read only when those fall short."""
+        counted = self._lake_counted()
+        if counted:
+            since, until, env, hour = params["since"], params["until"], params.get("environment"), timedelta(hours=1)
+            inside = 0
+            for e in counted:
+                for model, environment, h, kept, _ in e["hours"]:
+                    if model == params["model"] and h is not None and (env is None or environment == env):
+                        t = ts_value(h)
+                        inside += kept if since < t and t + hour - timedelta(microseconds=1) <= until else 0
+            if inside >= params["cap"]:
+                return params["cap"]
+        row = self.one("model_rows_upto", params)
+        return int(row[0]) if row else 0
+
+    def _lake_counted(self) -> list[dict] | None:
+        """The objects of the predictions lakes in S3, each counted (`lake_object_facts`) once per version and
+        kept with its footer facts across processes. None (counts are then read from the rows) when a predictions
+        lake is a table (Delta, Iceberg), or an object holds a row dated past the horizon (refused now, it may be
+        kept later)."""
+        if "predictions" not in self._lake_kinds.values():
+            return []
+        objects = self.lake_objects("predictions")
+        if objects is None:
+            return None
+        horizon = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=self.future_s)
+        out, counted = [], False
+        for identity, e in objects:
+            if "hours" not in e:
+                rows = self.rows("lake_object_facts", {"source": identity[1]})
+                e["hours"] = [[m, env, ts_text(h), int(kept), int(refused)] for m, env, h, kept, refused, _, _ in rows]
+                e["newest_kept"] = ts_text(max((r[5] for r in rows if r[5] is not None), default=None))
+                e["newest"] = ts_text(max((r[6] for r in rows if r[6] is not None), default=None))
+                counted = True
+            out.append(e)
+        if counted:
+            self._facts.dirty = True  # the entries live in the kept footers (`_open_lakes`)
+            self._facts.save()
+        if any(e["newest"] and ts_value(e["newest"]) > horizon for e in out):
+            return None
+        return out
+
     def one(self, name: str, params: dict | None = None) -> tuple | None:
         rows = self.rows(name, params)
         return rows[0] if rows else None
@@ -394,6 +482,15 @@ class Warehouse:
         files changed), not on the refresh count, which moves even when a refresh brought nothing."""
         segments, inplace = self._view_files.get(kind, ([], []))
         return segments, inplace, any(k == kind for k in self._lake_kinds.values())
+
+    def lake_objects(self, kind: str = "predictions") -> list[tuple[tuple, dict]] | None:
+        """The objects the lakes of a kind are read from, each as (identity, footer facts): what `content_files`
+        gives of files, for objects in S3 (URL, ETag, size, mtime). None when a lake of that kind is a table
+        (Delta, Iceberg) whose files this does not track."""
+        names = [n for n, k in self._lake_kinds.items() if k == kind]
+        if any(n not in self._lake_objects for n in names):
+            return None
+        return [((kind, url, *e["version"]), e) for n in names for url, e in self._lake_objects[n].items()]
 
     def columns(self, kind: str = "predictions") -> list[str]:
         with self.cursor() as cur:
@@ -436,13 +533,17 @@ class Warehouse:
         max_ts = (horizon.replace(second=0, microsecond=0) + timedelta(minutes=1)).isoformat(sep=" ")
         conform = {k: load_query(f"conform_{k}").replace("FROM chunk", f"FROM inplace_raw_{k}")
                    .replace("$max_ts", "store_horizon()") for k in ("predictions", "labels", "deployments")}
+        # a lake whose ts is a zone-less timestamp is read with ts as it is too: a time filter then reaches the
+        # Arrow scan, which skips the objects outside the window (their time spans are guarantees) unread
+        lake_typed = {k: bool(names) and all(_arrow_ts_typed(self._lakes[n]) for n in names) for k, names in
+                      ((k, [n for n, kk in self._lake_kinds.items() if kk == k]) for k in KINDS)}
         lake = {k: " UNION ALL BY NAME ".join(f"SELECT * FROM {n}" for n, kk in self._lake_kinds.items() if kk == k)
                 or f"SELECT * FROM read_parquet({_sql_list([raw])})" for k in ("predictions", "labels", "deployments")}
         values = dict(
             max_ts=max_ts,
             **{f"lake_{k}": v for k, v in lake.items()},
-            **{f"lake_conform_{k}": v.replace(f"FROM inplace_raw_{k}", f"FROM lake_raw_{k}")
-               for k, v in conform.items()},
+            **{f"lake_conform_{k}": (_ts_as_is if lake_typed.get(k) else str)(
+                v.replace(f"FROM inplace_raw_{k}", f"FROM lake_raw_{k}")) for k, v in conform.items()},
             **{f"segments_{k}": _sql_list(seg[k]) for k in KINDS},
             **{f"union_{k}": union[k] for k in KINDS},
             **{f"inplace_{k}": _sql_list(parquet.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
@@ -584,36 +685,62 @@ class Warehouse:
 
     # ------------------------------------------------------------------ finding files
 
-    def _open_lakes(self) -> list[str]:
+    def _open_lakes(self, listed: bool = True) -> list[str]:
         """An Arrow dataset per object-storage or lakehouse source; one that cannot be reached is named in a
-        note, and the others (and every local log) are still read; the next refresh tries again."""
+        note, and the others (and every local log) are still read; the next refresh tries again. Until then a
+        source this process has listed before keeps that listing: what is known of its objects still counts, and
+        windows read from the rollups are still served."""
         from console.sources import lakes, locations
 
         notes: list[str] = []
         datasets: dict[str, object] = {}
         kinds: dict[str, str] = {}
+        objects: dict[str, dict[str, dict]] = {}
         storage = {k: v for k, v in vars(getattr(self.cfg, "s3", None) or object()).items() if v is not None} \
             if getattr(self.cfg, "s3", None) is not None else {}
         for i, src in enumerate(s for s in self.cfg.logs if is_lake_dataset(s)):
             name = f"lake_{i}"
             try:
-                if src.format == "delta":
+                if not listed:  # `listed=False`: only S3 Parquet objects already known, as the store kept them
+                    key = f"lake-footers|{src.path}"
+                    kept = self._facts.remembered(key) or {}
+                    if src.format not in (None, "parquet") or not kept.get("objects"):
+                        continue
+                    known = {"objects": dict(kept["objects"]), "schemas": dict(kept.get("schemas") or {})}
+                    infos = [locations.FileInfo(url, e["version"][1], e["version"][2], e["version"][0])
+                             for url, e in sorted(known["objects"].items())]
+                    datasets[name] = locations.arrow_dataset(infos, storage, unify_schemas=True,
+                                                             source_column="source", known=known)
+                    objects[name] = known["objects"]
+                elif src.format == "delta":
                     datasets[name] = lakes.delta_dataset(src.path, storage)
                 elif src.format == "iceberg":
                     datasets[name] = lakes.iceberg_dataset(src.path, dict(getattr(src, "options", None) or {}),
                                                            storage)
                 elif src.format in (None, "parquet"):
+                    # footers kept by object identity across processes (`footers`): a refresh lists, and reads
+                    # only the footers of objects it has not seen
+                    key = f"lake-footers|{src.path}"
+                    kept = self._facts.remembered(key) or {}
+                    known = {"objects": dict(kept.get("objects") or {}), "schemas": dict(kept.get("schemas") or {})}
                     datasets[name] = locations.arrow_dataset(src.path, storage, unify_schemas=True,
-                                                             source_column="source")
+                                                             source_column="source", known=known)
+                    self._facts.remember(key, known)
+                    objects[name] = known["objects"]
                 else:
                     notes.append(f"{src.path}: only Parquet, Delta and Iceberg are read from object storage so far")
                     continue
                 kinds[name] = src.kind
-            except locations.StorageError as exc:
-                notes.append(str(exc))
             except Exception as exc:  # noqa: BLE001 - a lake that cannot be opened costs only itself
-                notes.append(str(locations.storage_error(src.path, exc, storage)))
-        self._lakes, self._lake_kinds = datasets, kinds
+                why = str(locations.storage_error(src.path, exc, storage))  # one line, naming the path, no secret
+                if name in self._lakes:  # what the last refresh listed stays (rollups, counts of known objects)
+                    datasets[name], kinds[name] = self._lakes[name], self._lake_kinds[name]
+                    if name in self._lake_objects:
+                        objects[name] = self._lake_objects[name]
+                    why += "; showing what was read before, tried again at the next refresh"
+                notes.append(why)
+        self._facts.save()
+        self._lakes, self._lake_kinds, self._lake_objects = datasets, kinds, objects
         return notes
 
     def _parquet_files(self) -> tuple[dict[str, list[str]], list[str], list[str]]:
@@ -725,6 +852,11 @@ class Warehouse:
             facts = self._file_facts(kind, p) if check else self._known_facts(kind, p)
             best = _later(best, ts_value(facts.get("newest_kept")) if facts is not None else self._footer_newest(p))
         if any(k == kind for k in self._lake_kinds.values()):
+            counted = self._lake_counted() if kind == "predictions" else None
+            if counted is not None:
+                for e in counted:
+                    best = _later(best, ts_value(e["newest_kept"]))
+                return best
             with self.cursor() as cur:
                 row = cur.execute(f"SELECT max(ts) FROM lake_{kind} WHERE _reject IS NULL").fetchone()  # noqa: S608
             best = _later(best, row[0] if row else None)
@@ -741,9 +873,13 @@ class Warehouse:
                 bad = self._rejects(kind, p) if check else (self._known_rejects(kind, p) or 0)
                 out[kind] += int(self._parquet_check(p)) - bad
                 out["malformed"] += bad
+        counted = self._lake_counted() if self._lake_kinds else None
+        if counted is not None:
+            out["predictions"] += sum(h[3] for e in counted for h in e["hours"])
+            out["malformed"] += sum(h[4] for e in counted for h in e["hours"])
         if self._lake_kinds:
             with self.cursor() as cur:
-                for kind in set(self._lake_kinds.values()):
+                for kind in set(self._lake_kinds.values()) - ({"predictions"} if counted is not None else set()):
                     kept, bad = cur.execute(f"SELECT count(*) FILTER (WHERE _reject IS NULL), "  # noqa: S608
                                             f"count(*) FILTER (WHERE _reject IS NOT NULL) FROM lake_{kind}").fetchone()
                     out[kind] += kept
@@ -1386,6 +1522,12 @@ def _names_in(sql: str) -> set[str]:
     """The words of a statement outside its literals and comments: among them, the views it reads."""
     return set(_WORD.findall(_TEXT.sub(" ", sql)))
 TS_CAST = "TRY_CAST(ts AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS _ts"  # the conform queries' reading of ts
+
+
+def _arrow_ts_typed(dataset) -> bool:
+    """Whether a lake dataset's ts is what the conform cast makes of it: a zone-less timestamp in us."""
+    names = dataset.schema.names
+    return "ts" in names and dataset.schema.field("ts").type == pa.timestamp("us")
 
 
 def _ts_as_is(conform: str) -> str:

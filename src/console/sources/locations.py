@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from console.sources import partitions, s3
+from console.sources import footers, partitions, s3
 from console.sources.s3 import ObjectReplaced, StorageError
 
 __all__ = [
@@ -313,7 +313,7 @@ def _hive_base(dirs: list[str]) -> str:
 def arrow_dataset(source: Location | str | Iterable[str | FileInfo], storage: dict | None = None, *,
                   format: str = "parquet", partitioning: str | None = "hive", since: datetime | None = None,
                   until: datetime | None = None, schema=None, unify_schemas: bool = False,
-                  source_column: str | None = None):
+                  source_column: str | None = None, known: dict | None = None):
     """A pyarrow dataset over the files of a location (pruned by [since, until]) or over given files.
 
     Hive folders become partition columns (`date`, `hour`, ...: strings or integers as they look), so
@@ -322,6 +322,10 @@ def arrow_dataset(source: Location | str | Iterable[str | FileInfo], storage: di
     string column holding each row's file (its s3:// URL or local path), for provenance; like a partition
     column it costs nothing to read and a filter on it skips files. No file: an empty dataset with
     `schema` (or no columns).
+
+    `known` (S3 Parquet): the footers already read, by object identity (`sources.footers`), updated in place. The
+    dataset is then made from the listing without a request for a known object: its schema from the kept
+    ones, and each object guaranteed to its time span, so a time filter skips the objects outside it unread.
     """
     import pyarrow as pa
     import pyarrow.dataset as ds
@@ -329,11 +333,12 @@ def arrow_dataset(source: Location | str | Iterable[str | FileInfo], storage: di
 
     loc = _location(source) if isinstance(source, (str, Location)) else None
     if loc is not None:
-        files = [f.path for f in list_files(loc, storage, since, until)]
+        infos = list_files(loc, storage, since, until)
         where = loc.raw
     else:
-        files = [f.path if isinstance(f, FileInfo) else str(f) for f in source]
-        where = files[0] if files else "dataset"
+        infos = list(source)
+        where = str(getattr(infos[0], "path", infos[0])) if infos else "dataset"
+    files = [f.path if isinstance(f, FileInfo) else str(f) for f in infos]
     if not files:
         return ds.dataset(schema.empty_table() if schema is not None else pa.table({}))
     is_s3 = files[0].startswith(S3_SCHEMES)
@@ -348,7 +353,24 @@ def arrow_dataset(source: Location | str | Iterable[str | FileInfo], storage: di
     else:
         base = _hive_base([os.path.dirname(p) for p in paths])
     part = ds.partitioning(flavor=partitioning) if partitioning else None
+    footer = None
+    if known is not None and is_s3 and format == "parquet" and all(isinstance(f, FileInfo) for f in infos):
+        try:
+            footer = footers.facts(infos, fs, known)
+        except Exception as exc:
+            raise s3.error(where, exc, settings) from None
     try:
+        if footer is not None:
+            factory = ds.FileSystemDatasetFactory(
+                fs, paths, ds.ParquetFileFormat(),
+                ds.FileSystemFactoryOptions(partition_base_dir=base, partitioning=part)
+                if part is not None else ds.FileSystemFactoryOptions())
+            if schema is None:  # the kept schemas, and the partition columns from the paths (no request)
+                schema = pa.unify_schemas([*footers.schemas(known, footer.values()), factory.inspect(fragments=0)],
+                                          promote_options="permissive")
+            dataset = factory.finish(schema)
+            return _guaranteed(dataset, {p: footer[u] for p, u in zip(paths, files)},
+                               {p: i.size for p, i in zip(paths, infos)}, source_column, dict(zip(paths, files)))
         if unify_schemas and schema is None:
             factory = ds.FileSystemDatasetFactory(
                 fs, paths, ds.ParquetFileFormat() if format == "parquet" else format,
@@ -363,6 +385,31 @@ def arrow_dataset(source: Location | str | Iterable[str | FileInfo], storage: di
         return _with_source(dataset, source_column, dict(zip(paths, files))) if source_column else dataset
     except Exception as exc:
         raise s3.error(where, exc, settings) from None
+
+
+def _guaranteed(dataset, facts: dict[str, dict], sizes: dict[str, int], column: str | None, urls: dict[str, str]):
+    """The dataset with each object's time span as a guarantee (and its size: no HEAD before a read), and the
+    source column when asked."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    ts_type = dataset.schema.field("ts").type if "ts" in dataset.schema.names else None
+    fragments = []
+    for f in dataset.get_fragments():
+        expr = f.partition_expression
+        bound = footers.guarantee(facts[f.path], ts_type)
+        if bound is not None:
+            expr = expr & bound
+        if column:
+            expr = expr & (ds.field(column) == pa.scalar(urls.get(f.path, f.path)))
+        fragments.append(dataset.format.make_fragment(f.path, dataset.filesystem, partition_expression=expr,
+                                                      file_size=sizes.get(f.path)))
+    schema = dataset.schema
+    if column:
+        if column in schema.names:
+            schema = schema.remove(schema.get_field_index(column))
+        schema = schema.append(pa.field(column, pa.string()))
+    return ds.FileSystemDataset(fragments, schema, dataset.format, dataset.filesystem)
 
 
 def _with_source(dataset, column: str, urls: dict[str, str]):

@@ -1,0 +1,113 @@
+"""What each Parquet object's footer says (its schema, row count and time span), kept by the object's identity.
+
+An object in S3 is immutable under its ETag, so its footer needs reading once, not on every refresh: a
+dataset over a month of objects was opened by reading every footer again (one request per object, seconds on
+each refresh and each CLI command), and every query with a time filter opened every object to learn from its
+row groups' statistics that it held no row of the window. With the footers known, a dataset is made from the
+listing alone: its schema is the union of the kept schemas, and each object carries its time span as a
+guarantee, so a scan of the open hour skips, without a request, every object whose rows are all older.
+
+`known` is a plain dict the caller keeps across processes (the store's facts file): "objects" (url -> facts,
+each for one version of the object: ETag, size, mtime, so a replaced object is read again) and "schemas" (each
+distinct schema once, by its digest: a prefix of thousands of objects has one or a few).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+READERS = 8  # footers read at once (each is one or two ranged GETs: latency, not bandwidth, bounds them)
+
+
+def version(info) -> list:
+    return [info.etag, info.size, info.mtime_ns]
+
+
+def _naive(t: datetime) -> datetime:
+    return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo is not None else t
+
+
+def read(path: str, fs) -> dict:
+    """One object's footer facts: its Arrow schema (serialized), rows, and (first, last) ts from the row groups'
+    statistics, or None for the span when ts is not a timestamp with statistics (it may hold any hour)."""
+    import pyarrow.parquet as pq
+
+    with fs.open_input_file(path) as fh:
+        meta = pq.ParquetFile(fh).metadata
+    schema = meta.schema.to_arrow_schema()
+    idx = schema.get_field_index("ts")
+    lo = hi = None
+    span_known = idx >= 0
+    for g in range(meta.num_row_groups) if span_known else ():
+        group = meta.row_group(g)
+        if group.num_rows == 0:
+            continue
+        st = group.column(idx).statistics
+        # a null ts is outside any span: an object holding one gets no guarantee (its rows are refused, and
+        # the count of refused rows must still find them)
+        if st is None or not st.has_min_max or st.null_count != 0 or not isinstance(st.min, datetime) or not isinstance(st.max, datetime):
+            span_known = False
+            break
+        a, b = _naive(st.min), _naive(st.max)
+        lo, hi = a if lo is None else min(lo, a), b if hi is None else max(hi, b)
+    span = [lo.isoformat(), hi.isoformat()] if span_known and lo is not None else \
+        ["empty", "empty"] if span_known else None
+    return {"schema_bytes": base64.b64encode(schema.serialize().to_pybytes()).decode("ascii"),
+            "rows": meta.num_rows, "span": span}
+
+
+def facts(infos: list, fs, known: dict) -> dict[str, dict]:
+    """url -> footer facts for each listed object, reading (in parallel) only those `known` lacks for their
+    version; `known` is updated in place and pruned to the objects listed."""
+    objects, schemas = known.setdefault("objects", {}), known.setdefault("schemas", {})
+    missing = [i for i in infos if (objects.get(i.path) or {}).get("version") != version(i)]
+    if missing:
+        def one(info):
+            return info, read(info.path.split("://", 1)[1], fs)
+
+        with ThreadPoolExecutor(min(READERS, len(missing))) as pool:
+            for info, got in pool.map(one, missing):
+                raw = got.pop("schema_bytes")
+                digest = hashlib.sha1(raw.encode("ascii")).hexdigest()[:16]
+                schemas[digest] = raw
+                objects[info.path] = {"version": version(info), "schema": digest, **got}
+    listed = {i.path for i in infos}
+    for url in [u for u in objects if u not in listed]:
+        del objects[url]
+    used = {e["schema"] for e in objects.values()}
+    for digest in [d for d in schemas if d not in used]:
+        del schemas[digest]
+    return {i.path: objects[i.path] for i in infos}
+
+
+def schemas(known: dict, entries) -> list:
+    """The distinct Arrow schemas of these objects' entries."""
+    import pyarrow as pa
+
+    return [pa.ipc.read_schema(pa.py_buffer(base64.b64decode(known["schemas"][d])))
+            for d in dict.fromkeys(e["schema"] for e in entries)]
+
+
+def span(entry: dict) -> tuple | None:
+    """(first, last) ts; ("empty", "empty") for an object without rows; None when unknown (any hour)."""
+    got = entry.get("span")
+    if got is None:
+        return None
+    if got[0] == "empty":
+        return ("empty", "empty")
+    return datetime.fromisoformat(got[0]), datetime.fromisoformat(got[1])
+
+
+def guarantee(entry: dict, ts_type):
+    """A dataset expression true of every row of the object (its ts span), or None."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    got = span(entry)
+    if got is None or got[0] == "empty" or ts_type is None or not pa.types.is_timestamp(ts_type) or ts_type.tz:
+        return None
+    lo, hi = (pa.scalar(t, ts_type) for t in got)
+    return (ds.field("ts") >= lo) & (ds.field("ts") <= hi)

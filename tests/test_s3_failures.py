@@ -1,0 +1,137 @@
+"""A source in S3 that fails and comes back, through one running console: a missing bucket, a server that
+stops answering, a server that is down, a wrong key. Each failure is one line naming the path (never a
+secret); the console keeps what it has (the rows it read, counts of the objects it knows) and the next
+refresh tries again. Against moto on 127.0.0.1, behind a relay that can go silent or refuse (`Switch`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from console.config import Config, LogSource, S3Storage
+from console.service import Service
+from s3_server import Switch, s3_auth_server, s3_server  # noqa: F401  (session fixtures)
+
+END = datetime(2026, 11, 30)
+SECRET = "moto-accepts-any-secret"
+
+
+def _table(n: int, start: datetime, seed: int) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    return pa.table({
+        "ts": pa.array([start + timedelta(seconds=int(s)) for s in np.sort(rng.integers(0, 3600, n))],
+                       pa.timestamp("us")),
+        "model": rng.choice(["a", "b"], n), "version": np.full(n, "1"),
+        "request_id": [f"{seed}-{i}" for i in range(n)], "latency_ms": rng.gamma(2, 20, n)})
+
+
+def _put(client, bucket: str, key: str, table: pa.Table, tmp: Path) -> None:
+    pq.write_table(table, tmp / "up.parquet")
+    client.put_object(Bucket=bucket, Key=key, Body=(tmp / "up.parquet").read_bytes())
+
+
+def _storage(endpoint: str, key_id: str, secret: str) -> S3Storage:
+    return S3Storage(endpoint_url=endpoint, region="us-east-1", access_key_id=key_id, secret_access_key=secret)
+
+
+def _note(stats, path: str) -> str:
+    """The one note naming `path`."""
+    mine = [n for n in stats.notes if path in n]
+    assert len(mine) == 1, stats.notes
+    assert "\n" not in mine[0] and SECRET not in mine[0] and "Traceback" not in mine[0]
+    return mine[0]
+
+
+@pytest.fixture
+def relay(s3_server):  # noqa: F811
+    switch = Switch(s3_server.endpoint)
+    yield switch
+    switch.close()
+
+
+def test_a_server_that_stops_answering_or_goes_down_costs_one_note_per_refresh(s3_server, relay, tmp_path):  # noqa: F811
+    client = s3_server.client()
+    client.create_bucket(Bucket="flaky")
+    _put(client, "flaky", "logs/date=2026-11-29/a.parquet", _table(200, END - timedelta(hours=2), 1), tmp_path)
+    path = "s3://flaky/logs/"
+    cfg = Config(source=None, root=tmp_path, store_path=str(tmp_path / "store"),
+                 s3=_storage(relay.endpoint, s3_server.access_key_id, SECRET),
+                 logs=(LogSource("predictions", path, "parquet"),))
+    svc = Service(cfg, clock=lambda: END)
+    try:
+        assert not [n for n in svc.refresh().notes if path in n]
+        assert svc.warehouse.counts()[0] == 200
+
+        relay.set("silent")  # accepts, never answers: the short request timeout ends the refresh
+        note = _note(svc.refresh(), path)
+        assert note.startswith(f"{path}: no answer from {relay.endpoint}") and "network timeout" in note
+        assert "showing what was read before" in note
+        assert svc.warehouse.counts()[0] == 200 and svc.warehouse.models_seen() == ["a", "b"]
+
+        relay.set("closed")
+        note = _note(svc.refresh(), path)
+        assert note.startswith(f"{path}: ") and relay.endpoint in note, note
+        assert svc.warehouse.counts()[0] == 200
+
+        # back: the next refresh reads what came meanwhile
+        relay.set("forward")
+        _put(client, "flaky", "logs/date=2026-11-29/b.parquet", _table(50, END - timedelta(hours=1), 2), tmp_path)
+        assert not [n for n in svc.refresh().notes if path in n]
+        assert svc.warehouse.counts()[0] == 250
+    finally:
+        svc.close()
+
+
+def test_a_bucket_created_later_is_read_at_the_next_refresh(s3_server, tmp_path):  # noqa: F811
+    path = "s3://later-bucket/logs/"
+    cfg = Config(source=None, root=tmp_path, store_path=str(tmp_path / "store"),
+                 s3=_storage(s3_server.endpoint, s3_server.access_key_id, SECRET),
+                 logs=(LogSource("predictions", path, "parquet"),))
+    svc = Service(cfg, clock=lambda: END)
+    try:
+        assert _note(svc.refresh(), path) == f"{path}: bucket does not exist"
+        assert svc.warehouse.counts()[0] == 0
+        client = s3_server.client()
+        client.create_bucket(Bucket="later-bucket")
+        _put(client, "later-bucket", "logs/date=2026-11-29/a.parquet", _table(30, END - timedelta(hours=1), 3),
+             tmp_path)
+        assert not [n for n in svc.refresh().notes if path in n]
+        assert svc.warehouse.counts()[0] == 30
+    finally:
+        svc.close()
+
+
+def test_the_cli_names_a_wrong_key_and_still_reports_the_local_log(s3_auth_server, tmp_path):  # noqa: F811
+    """A wrong secret on a server that checks keys: `snapshot` says so on stderr in one line naming the path,
+    prints the local log's rows on stdout, and neither stream holds the secret."""
+    srv = s3_auth_server
+    client = srv.client()
+    client.create_bucket(Bucket="keyed")
+    _put(client, "keyed", "logs.parquet", _table(40, END - timedelta(hours=1), 4), tmp_path)
+    local = tmp_path / "local.parquet"
+    pq.write_table(_table(25, END - timedelta(hours=1), 5), local)
+    wrong = "wrong-secret-value-123"
+    (tmp_path / "mlops-console.toml").write_text(
+        '[workspace]\nname = "keys"\n[store]\npath = "store"\n'
+        '[[logs]]\nkind = "predictions"\npath = "s3://keyed/logs.parquet"\nformat = "parquet"\n'
+        f'[[logs]]\nkind = "predictions"\npath = "{local}"\nformat = "parquet"\n'
+        f'[storage.s3]\nendpoint_url = "{srv.endpoint}"\nregion = "us-east-1"\n'
+        f'access_key_id = "{srv.access_key_id}"\nsecret_access_key = "${{KEYED_SECRET}}"\n')
+    env = {**os.environ, "KEYED_SECRET": wrong, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    out = subprocess.run([sys.executable, "-m", "console", "--config", str(tmp_path / "mlops-console.toml"),
+                          "snapshot", "--format", "json", "--at", END.isoformat()],
+                         capture_output=True, text=True, env=env, timeout=120)
+    lines = [line for line in out.stderr.splitlines() if "s3://keyed/logs.parquet" in line]
+    assert len(lines) == 1 and "secret key does not match" in lines[0], out.stderr
+    assert wrong not in out.stderr + out.stdout and srv.secret_access_key not in out.stderr + out.stdout
+    assert "Traceback" not in out.stderr
+    assert json.loads(out.stdout)["counts"]["predictions"] == 25
