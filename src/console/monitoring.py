@@ -121,8 +121,7 @@ class Monitor:
     # ------------------------------------------------------------------ frames
 
     def models(self) -> list[str]:
-        seen = [r[0] for r in self.wh.rows("models_seen")]
-        return sorted(set(seen) | set(self.cfg.models))
+        return self.wh.models()
 
     def model_config(self, model: str) -> ModelConfig:
         return self.cfg.model(model)
