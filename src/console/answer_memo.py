@@ -32,7 +32,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from console.rollup_paths import is_remote
+from console.rollup_paths import is_remote, model_dir
 
 VERSION = 1
 LIMIT = 16  # answers kept (a few views of a few states: a cron's and an operator's)
@@ -96,7 +96,8 @@ class Answers:
         rollups = []
         for m in models:
             try:
-                names = sorted(e.name for e in os.scandir(self.rollups / m) if not e.name.startswith(("_", ".")))
+                names = sorted(e.name for e in os.scandir(model_dir(self.rollups, m))
+                               if not e.name.startswith(("_", ".")))
             except OSError:
                 names = []
             rollups.append([m, names])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import urllib.parse
 from pathlib import Path
 
 from console.sources.locations import S3_SCHEMES
@@ -31,3 +32,8 @@ def rollup_dir(cfg, store_dir: Path) -> Path:
     if configured and is_remote(configured):
         return mirror_dir(str(configured))
     return Path(configured) if configured else Path(store_dir) / "rollups"
+
+
+def model_dir(path: str | os.PathLike, model: str) -> Path:
+    """One model's folder of rollup files."""
+    return Path(path) / urllib.parse.quote(model, safe="")
