@@ -6,7 +6,7 @@ rule again (seconds at fleet volumes, of which the answer is a pure function).
 The key names everything the answer depends on, so a kept answer is never stale and nothing is invalidated by
 hand: the question (what, `--at`, `--since`); the rows (the store's segments and each Parquet log read in
 place, by inode, size and modification time: `Warehouse.content_state`); the hourly rollups the rules read (each
-model's rollup files, never rewritten under their names); the configuration as parsed and each reference file
+model's rollup files by name, size and modification time); the configuration as parsed and each reference file
 (by size and modification time); and the code (each module's size and modification time, and those of the
 libraries that compute the numbers). Questions with no
 fixed answer are not kept: a live view (its end moves with the clock), a lake table (its files are not
@@ -32,7 +32,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from console.rollup_paths import is_remote, model_dir
+from console.rollup_paths import file_stamps, is_remote, model_dir
 
 VERSION = 1
 LIMIT = 16  # answers kept (a few views of a few states: a cron's and an operator's)
@@ -93,14 +93,7 @@ class Answers:
         state = self.wh.content_state()
         if state is None:
             return None
-        rollups = []
-        for m in models:
-            try:
-                names = sorted(e.name for e in os.scandir(model_dir(self.rollups, m))
-                               if not e.name.startswith(("_", ".")))
-            except OSError:
-                names = []
-            rollups.append([m, names])
+        rollups = [[m, file_stamps(model_dir(self.rollups, m))] for m in models]
         text = json.dumps([self._fixed(), what, at, since, models, state, rollups, params], default=str)
         return hashlib.sha1(text.encode()).hexdigest()
 

@@ -44,7 +44,7 @@ import pyarrow.parquet as pq
 
 from console import rollup_changes as rc
 from console import rollup_remote, rollup_spec
-from console.rollup_paths import rollup_dir
+from console.rollup_paths import file_stamps, rollup_dir
 from console import store_rollups as ro
 from console.analytics import drift as dr
 from console.analytics import sketches as sk
@@ -347,11 +347,9 @@ class RollupDrift:
         return ro._model_dir(self.path, model) / VERIFIED
 
     def _verified_stamp(self, model: str, key, spec: ro.ModelSpec) -> list:
-        try:
-            names = sorted(e.name for e in os.scandir(ro._model_dir(self.path, model)) if not e.name.startswith(("_", ".")))
-        except OSError:
-            names = []
-        return [repr(key), repr(spec), names]
+        """What the record holds for: the model's spec, the columns every hour must have, and each rollup file by
+        name, size and modification time (one rewritten in place, as an older build's, is another file)."""
+        return [repr(key), repr(spec), sorted(ro.ADDED), file_stamps(ro._model_dir(self.path, model))]
 
     def _verified_before(self, model: str, key, spec: ro.ModelSpec) -> tuple | None:
         try:

@@ -37,3 +37,13 @@ def rollup_dir(cfg, store_dir: Path) -> Path:
 def model_dir(path: str | os.PathLike, model: str) -> Path:
     """One model's folder of rollup files."""
     return Path(path) / urllib.parse.quote(model, safe="")
+
+
+def file_stamps(folder: Path) -> list:
+    """The rollup files of a folder by name, size and modification time (names starting with `_` or `.`, the
+    records kept beside them and files being written, left out); [] when there is none."""
+    try:
+        entries = [e for e in os.scandir(folder) if not e.name.startswith(("_", "."))]
+        return sorted([e.name, (st := e.stat()).st_size, st.st_mtime_ns] for e in entries)
+    except OSError:
+        return []
