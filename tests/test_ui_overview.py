@@ -201,3 +201,20 @@ async def test_a_configured_log_matching_no_file_is_said_on_the_overview(tmp_pat
         text = screen_text(app)
         assert app.snapshot.missing_logs and "configured log matches no file: " in text
         assert "lables[red]\\x1b.csv" in text and "\x1b" not in text
+
+
+async def test_a_log_note_is_said_on_the_overview_and_the_rest_still_shown(tmp_path):
+    """A folder matching a log's glob (or an unreadable file, a failing bucket) is a note of the refresh: the CLI
+    prints it on stderr; the Overview's notes line names it, while the readable log's rows are still counted."""
+    config = build_workspace(tmp_path)
+    (tmp_path / "logs" / "extra[b]\u001b.jsonl").mkdir()
+    config.write_text(config.read_text() + '\n[[logs]]\nkind = "predictions"\npath = "logs/extra*.jsonl"\n')
+    cfg = parse_file(config)
+    app = ConsoleApp(cfg, service=Service(cfg, clock=lambda: FIXED), poll=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_snapshot(app, pilot)
+        await pilot.pause()
+        text = screen_text(app)
+        assert app.snapshot.log_notes and "logs: " in text and "not a file" in text
+        assert "extra[b]\\x1b.jsonl" in text and "\x1b" not in text
+        assert app.snapshot.counts["predictions"] > 0

@@ -211,10 +211,11 @@ def cmd_snapshot(args, cfg: Config) -> int:
         return EXIT_OK
     service = open_service(args, cfg)
     snap = service.snapshot(refresh=False)
+    note = service.empty_window_note() if service.models() else None  # an old log at the wall clock: say so
     if args.format == "json":
-        text = json.dumps(snap.to_dict(), indent=2, default=str)
+        text = json.dumps({**snap.to_dict(), **({"note": note} if note else {})}, indent=2, default=str)
     else:
-        text = render_snapshot_text(snap)
+        text = render_snapshot_text(snap) + (f"\n\n{note}" if note else "")
     if args.output:
         Path(args.output).write_text(text + "\n", encoding="utf-8")
     else:

@@ -156,7 +156,7 @@ def cmd_drift(args, cfg: Config) -> int:
         print(printable(f"mlops-console: {exc}"), file=sys.stderr)
         return EXIT_ERROR
     note = data.get("note")
-    empty = _empty_window_note(svc)  # the same words health/quality/fairness/cost use
+    empty = svc.empty_window_note(args.model, "production")  # the words health/quality/fairness/cost use
     if empty and not note:
         data["note"] = empty
     d = data["dataset"]
@@ -214,7 +214,7 @@ def add_report_parsers(sub) -> None:
     for name, default, about in (("health", "1h", "traffic, latency, errors and the SLO burn of one model"),
                                  ("quality", "24h", "accuracy (or MAE) as labels arrive, by version and over time"),
                                  ("fairness", "7d", "quality by segment and the fairness gaps of sensitive columns"),
-                                 ("cost", "24h", "spend today and this month, budget, cost per 1k, spikes")):
+                                 ("cost", "24h", "the window's spend, spend today and this month, budget, cost per 1k, spikes")):
         p = sub.add_parser(name, help=about)
         p.add_argument("model")
         add_window_options(p, default)
@@ -238,26 +238,17 @@ def cmd_report(args, cfg: Config) -> int:
     elif args.report == "fairness":
         result = svc.fairness(args.model, args.environment, span)
     else:
-        result = svc.cost(args.model, args.environment)
+        result = svc.cost(args.model, args.environment, span=span)
     at = svc.clock()
     data = {"model": args.model, "environment": args.environment, "at": at.isoformat() + "Z",
             "window": format_span(span), "live": svc.live, **{k: jsonable(v) for k, v in result.items()}}
-    if (note := _empty_window_note(svc)) is not None:
+    if (note := svc.empty_window_note(args.model, args.environment)) is not None:
         data["note"] = note
     if args.format == "json":
         print(dumps(data))
     else:
         print(printable_lines(render_text(data)))  # keys can be data too (segment values, feature names)
     return EXIT_OK
-
-
-def _empty_window_note(svc) -> str | None:
-    """'no rows in this window' naming the newest row's time (README, Any time window), or None."""
-    at, latest = svc.clock(), svc.latest_ts()
-    if latest is not None and latest >= at - svc.window_span:
-        return None
-    return "no rows in this window; " + (f"the newest row is at {latest.isoformat()}Z" if latest
-                                         else "the logs hold no rows yet")
 
 
 def jsonable(value):

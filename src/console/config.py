@@ -674,7 +674,9 @@ def parse(data: dict, root: Path, source: Path | None = None) -> Config:
         if item.format is not None and item.format not in LOG_FORMATS:
             raise ConfigError(f"logs[{i}].format",
                               f"expected one of {', '.join(LOG_FORMATS)}, got {item.format!r}")
-        logs.append(LogSource(kind=item.kind, path=_path(root, item.path), format=item.format,
+        # an Iceberg log's path is a table identifier in its catalog (`ml.preds`), not a file
+        path = item.path if item.format == "iceberg" else _path(root, item.path)
+        logs.append(LogSource(kind=item.kind, path=path, format=item.format,
                               options=dict(item.options)))
 
     envs = {name: _environment(name, value) for name, value in f.environments.items()}

@@ -369,6 +369,9 @@ class Monitor:
                 return False
         return self._many_rows(model, since, until, environment)
 
+    def has_rows(self, model: str, since: datetime, until: datetime, environment: str | None) -> bool:
+        return self.wh.has_rows(model, since, until, environment)
+
     def _many_rows(self, model: str, since: datetime, until: datetime, environment: str | None) -> bool:
         """At least `rollups_after` rows in (since, until]: a long drift or health window then reads the rollups
         (whatever is in memory: a screen's method must not depend on what another screen read before)."""
@@ -406,24 +409,36 @@ class Monitor:
                 "gaps": {c: fa.fairness_gaps(joined, c, mc.positive_label) for c in mc.sensitive}
                 if task == "classification" else {}}
 
-    def cost(self, model: str, environment: str | None = "production", rollups: bool | None = None) -> dict:
+    def cost(self, model: str, environment: str | None = "production", rollups: bool | None = None,
+             span: timedelta | None = None) -> dict:
         """Spend today, this week and this month, the budget, cost per 1k by version (and prompt), the hourly
-        view and spikes. From the hourly rollups plus raw edge hours when `_use_rollups` says so
+        view and spikes; with `span` (the CLI's --window), the spend of the window ending now and its cost per
+        1k by version too ("window_spend", "window_per_1k": an operator asking for July wants July's spend,
+        not the last day's of July). From the hourly rollups plus raw edge hours when `_use_rollups` says so
         (`rollup_cost`: the same numbers, said in "note")."""
+        from console.rollup_drift import US, floor_hour
+
         now = self.clock()
         mc = self.model_config(model)
         month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         start = self.history_start(now)
-        if self._use_rollups(model, min(month_start, start), now, environment, rollups):
+        # one read covers the month, the history and the window, from a clock hour's start: the replica hour is
+        # split over all of that hour's requests wherever a window begins
+        since = floor_hour(min(month_start, start, now - span if span is not None else now)) - US
+        if self._use_rollups(model, since, now, environment, rollups):
             from console import rollup_cost
 
-            out = rollup_cost.cost(self, model, environment)
+            out = rollup_cost.cost(self, model, environment, span)
             if out is not None:
                 return out
-        rows = self.rows(model, min(month_start, start), now, environment)  # the month and the history, one read
+        rows = self.rows(model, since, now, environment)
         costed = co.with_cost(rows, mc.prices)
         recent = costed.filter(pl.col("ts") > start)
         by = ("version", "prompt_version") if "prompt_version" in costed.columns else ("version",)
+        windowed = {}
+        if span is not None:
+            windowed = {"window_spend": co.window_spend(costed, now - span, now),
+                        "window_per_1k": co.cost_per_1k(costed.filter(pl.col("ts") > now - span), by)}
         rule = ru.rule_for(self.rules_for(model, quality=False), "cost_spike")
         rule_spike = None
         if rule is not None:  # the alert's own definition: cost per request against the previous version/prompt
@@ -431,7 +446,7 @@ class Monitor:
 
             evals, _ = cost_spike(Context(model, mc, rows.filter(pl.col("ts") > start), start, now, None), rule)
             rule_spike = (rule, evals[-1] if evals else None)
-        return {"rule_spike": rule_spike,
+        return {**windowed, "rule_spike": rule_spike,
                 "windows": co.cost_windows(costed, now), "budget": co.budget_status(costed, now, mc.budget_usd_month, pace=co.PACE),
                 "per_1k": co.cost_per_1k(recent, by), "spike": co.cost_spike(costed, now),
                 "hourly": co.hourly_cost_series(costed, now, hours=48),
@@ -497,11 +512,7 @@ class Monitor:
         return [f for f in self.findings() if f.firing]
 
     def last_seen(self, model: str, until: datetime) -> datetime | None:
-        try:
-            rows = self.wh.rows("model_last_seen", {"model": model, "until": until})
-        except Exception:  # noqa: BLE001 - a store without the query: look at the history only
-            return None
-        return rows[0][0] if rows and rows[0][0] is not None else None
+        return self.wh.last_seen(model, until)
 
 
     def rows(self, model: str, since: datetime, until: datetime | None = None,

@@ -74,15 +74,17 @@ def parts(table, model: str, environment: str | None, prices, by_prompt: bool,
     return priced.with_columns(pl.lit(model).alias("model")).select(PARTS)
 
 
-def cost(mon, model: str, environment: str | None) -> dict | None:
-    """`Monitor.cost`'s result from rollups plus raw edge hours; None when the range holds no closed hour."""
+def cost(mon, model: str, environment: str | None, span: timedelta | None = None) -> dict | None:
+    """`Monitor.cost`'s result from rollups plus raw edge hours; None when the range holds no closed hour.
+    `span`: the window ending now whose own spend is asked for too (its start's hour is read raw)."""
     from console.incident_rules import Context, cost_spike
 
     now = mon.clock()
     mc = mon.model_config(model)
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     start = mon.history_start(now)
-    since = min(month_start, start)
+    wstart = now - span if span is not None else now
+    since = floor_hour(min(month_start, start, wstart)) - US  # from a clock hour's start, as Monitor.cost reads
     h0, h1 = floor_hour(since) + ro.HOUR, floor_hour(now)
     drift = mon.sketch_drift
     spec = drift.spec(model)
@@ -90,7 +92,8 @@ def cost(mon, model: str, environment: str | None) -> dict | None:
     by_prompt = rollup_spec.PROMPT in attrs
     if h1 <= h0 or (by_prompt and rollup_spec.PROMPT not in spec.segments):
         return None
-    skip = _raw_hours([start, now - parse_window("7d"), now - co.PACE], h0, h1)
+    skip = _raw_hours([start, now - parse_window("7d"), now - co.PACE, *([wstart] if span is not None else [])],
+                      h0, h1)
     drift.catch_up(model, h0, h1)
     wanted = ["segment", "segment_value", "environment", "version", "variant", "rows", "input_tokens",
               "output_tokens", *co.USAGE]
@@ -136,7 +139,11 @@ def cost(mon, model: str, environment: str | None) -> dict | None:
         note += "; the cost-spike rule and LLM usage from the history's raw rows, narrowed"
     if drift.note:
         note += f"; {drift.note}"
-    return {"rule_spike": rule_spike, "windows": co.cost_windows(both, now),
+    windowed = {}
+    if span is not None:
+        windowed = {"window_spend": co.window_spend(both, wstart, now),
+                    "window_per_1k": co.cost_per_1k(both.filter(pl.col("ts") > wstart), by)}
+    return {**windowed, "rule_spike": rule_spike, "windows": co.cost_windows(both, now),
             "budget": co.budget_status(both, now, mc.budget_usd_month, pace=co.PACE),
             "per_1k": co.cost_per_1k(recent, by), "spike": co.cost_spike(spiky, now),
             "hourly": co.hourly_cost_series(spiky, now, hours=48), "llm": llm or [],

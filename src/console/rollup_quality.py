@@ -132,7 +132,8 @@ def quality(mon, model: str, window: str, environment: str | None) -> dict | Non
     hist_history = hist_df.filter(pl.col("ts") > start) if hist_df.height else hist_df
 
     def bucketed(df: pl.DataFrame) -> pl.DataFrame:
-        return df.with_columns(bucket_expr("6h").alias("bucket")) if df.height else df
+        # an empty history (a window ending after the log did) still has the column to group by
+        return df.with_columns(bucket_expr("6h").alias("bucket")) if "ts" in df.columns else df
 
     series = _frame(_summed(bucketed(history), bucketed(hist_history), ["bucket"], task), ["bucket"], task)
     by_version = _frame(_summed(history, hist_history, ["version"], task), ["version"], task)

@@ -113,6 +113,19 @@ class Service:
         """The newest prediction's time, for `--at latest` and for 'no rows in this window' messages."""
         return self.warehouse.newest("predictions")
 
+    def empty_window_note(self, model: str | None = None, environment: str | None = None) -> str | None:
+        """'no rows in this window; the newest row is at T' when the view's window holds no prediction of
+        `model` (of any model when None) in `environment` (any when None), else None (README, Any time window).
+        Whether the window is after the newest row, before the oldest or in a gap: T is the model's newest."""
+        at, span = self.clock(), self.window_span
+        models = [model] if model is not None else self.models()
+        # the store's own queries (as `Monitor.has_rows` and `last_seen` read them): a kept answer needs no Monitor
+        if any(self.warehouse.has_rows(m, at - span, at, environment) for m in models):
+            return None
+        latest = self.warehouse.last_seen(model, datetime.max) if model is not None else self.latest_ts()
+        return "no rows in this window; " + (f"the newest row is at {latest.isoformat()}Z" if latest
+                                             else "the logs hold no rows yet")
+
     # ------------------------------------------------------------------ sources
 
     @property
@@ -351,9 +364,11 @@ class Service:
     def fairness(self, model: str, environment: str | None = "production", span: timedelta | None = None) -> dict:
         return self.monitor.fairness(model, environment, span)
 
-    def cost(self, model: str, environment: str | None = "production", rollups: bool | None = None) -> dict:
-        """`rollups`: None reads the hourly rollups when the range holds many rows, True/False forces it."""
-        return self.monitor.cost(model, environment, rollups)
+    def cost(self, model: str, environment: str | None = "production", rollups: bool | None = None,
+             span: timedelta | None = None) -> dict:
+        """`rollups`: None reads the hourly rollups when the range holds many rows, True/False forces it.
+        `span`: also the spend of the window of that length ending at the view's time (the CLI's --window)."""
+        return self.monitor.cost(model, environment, rollups, span)
 
     def models(self) -> list[str]:
         return self.warehouse.models()

@@ -248,6 +248,8 @@ def _update_cut(accs: dict[tuple, _Acc], df: pl.DataFrame, model: str, seg: str 
     """One model's rows of one cut (the whole group, or a segment column's values in `__segv`) into
     the accumulators of their groups: rows sorted by group once, then every column is summarised
     per group from contiguous slices (sketches) or one grouped aggregation (counts and sums)."""
+    if not df.height:  # a segment column logged but null in every row (an LLM without prompt versions)
+        return
     keys = ["version", "environment", "variant", "__segv", "hour"]
     df = df.sort(keys, nulls_last=False)
     gid = df.select(pl.struct(keys).rle_id()).to_series()

@@ -409,6 +409,20 @@ class Warehouse:
         seen = [r[0] for r in self.rows("models_seen")]
         return sorted(set(seen) | set(self.cfg.models))
 
+    def has_rows(self, model: str, since: datetime, until: datetime, environment: str | None) -> bool:
+        """Whether one model has a prediction in (since, until]: the scan stops at the first."""
+        n = self.one("model_rows_upto", {"model": model, "since": since, "until": until,
+                                         "environment": environment, "cap": 1})
+        return bool(n) and n[0] > 0
+
+    def last_seen(self, model: str, until: datetime) -> datetime | None:
+        """The newest prediction of one model up to `until`: how long a source has been silent."""
+        try:
+            rows = self.rows("model_last_seen", {"model": model, "until": until})
+        except Exception:  # noqa: BLE001 - a store without the query: look at the history only
+            return None
+        return rows[0][0] if rows and rows[0][0] is not None else None
+
     def content_state(self) -> list | None:
         """Every row this store serves, named: each kind's segments (never changed under their names) and each
         Parquet log read in place (inode, size, modification time). An answer derived from the rows can be kept

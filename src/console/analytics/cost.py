@@ -151,6 +151,26 @@ def cost_windows(costed: pl.DataFrame, now: datetime) -> list[CostWindow]:
 
 
 @dataclass(frozen=True)
+class WindowSpend(JsonResult):
+    """What the window an operator asked for cost (`cost MODEL --window 2026-07`): rows in (start, end]."""
+    start: datetime
+    end: datetime
+    usd: float
+    requests: int
+    per_1k: float | None
+
+
+def window_spend(costed: pl.DataFrame, start: datetime, end: datetime) -> WindowSpend:
+    """The spend of (start, end] of costed rows or parts. Whole clock hours must be in `costed` for the hour at
+    `start` (the replica hour is split over all of that hour's requests, wherever the window starts)."""
+    start, end = naive_utc(start), naive_utc(end)
+    rows = costed.filter((pl.col("ts") > start) & (pl.col("ts") <= end))
+    usd = float(rows.get_column(COST).sum() or 0.0) if rows.height else 0.0
+    n = int(rows.select(_requests(rows)).item()) if rows.height else 0
+    return WindowSpend(start, end, usd, n, usd / n * 1000 if n else None)
+
+
+@dataclass(frozen=True)
 class BudgetStatus(JsonResult):
     model: str | None
     budget_usd_month: float | None

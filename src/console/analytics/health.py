@@ -148,7 +148,8 @@ def parts_table(parts: Mapping[tuple, HealthPart], keys: Sequence[str], minutes:
         cols["errors"].append(p.errors)
         cols["error_rate"].append(p.errors / p.requests)
         dist = sk.Dist.union(p.latency)
-        q = dist.quantiles(np.array([0.50, 0.95, 0.99])) if dist.n else [None] * 3
+        t = np.array([0.50, 0.95, 0.99])  # exact items: numpy's interpolation, as over raw rows
+        q = (dist.linear_quantiles(t) if dist.eps == 0 else dist.quantiles(t)) if dist.n else [None] * 3
         for name, v in zip(("p50_ms", "p95_ms", "p99_ms"), q):  # sketches hold float32: its shortest text
             cols[name].append(None if v is None else float(str(np.float32(v))))
         eps = max(eps, dist.eps)

@@ -228,6 +228,16 @@ class Dist:
         idx = np.searchsorted(share, np.clip(t, 0.0, 1.0), side="left")
         return self.values[np.minimum(idx, self.values.size - 1)]
 
+    def linear_quantiles(self, t: np.ndarray) -> np.ndarray:
+        """numpy's default quantile (linear interpolation between the values at ranks floor and ceil of
+        (n - 1) * t) of an exact sample (`eps` 0, integer weights): what the raw path computes over rows."""
+        h = (self.total - 1) * np.clip(np.asarray(t, dtype=np.float64), 0.0, 1.0)
+        lo, hi = np.floor(h), np.ceil(h)
+        last = self.values.size - 1
+        at_lo = self.values[np.minimum(np.searchsorted(self.cum, lo, side="right"), last)]
+        at_hi = self.values[np.minimum(np.searchsorted(self.cum, hi, side="right"), last)]
+        return at_lo + (h - lo) * (at_hi - at_lo)
+
     def mean_std(self) -> tuple[float, float]:
         w = np.diff(np.concatenate(([0.0], self.cum)))
         mean = float(np.dot(w, self.values) / self.total)

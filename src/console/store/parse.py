@@ -15,6 +15,7 @@ import io
 import json
 import math
 import re
+import sys
 
 import numpy as np
 import polars as pl
@@ -307,12 +308,7 @@ def _csv_range(body: bytes, first_line: int, head: bytes, names: list[str], sour
             return "skip"
 
         try:
-            table = pacsv.read_csv(
-                io.BytesIO(head + b"\n" + body),
-                read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
-                parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=False),
-                convert_options=pacsv.ConvertOptions(
-                    strings_can_be_null=True, column_types={c: pa.string() for c in names if c in _TEXT_COLUMNS}))
+            table = _read_csv(head + b"\n" + body, names, on_invalid)
             # a broken quote glues lines together, a blank line is skipped, a bad byte makes a binary column:
             # each shows as a count or type that does not add up, and the range is looked at more closely
             if table.num_rows + len(bad) != n or any(pa.types.is_binary(t) for t in table.schema.types):
@@ -334,6 +330,29 @@ def _csv_range(body: bytes, first_line: int, head: bytes, names: list[str], sour
     rejected += r
     if t is not None:
         tables.append(t)
+
+
+def _read_csv(data: bytes, names: list[str], on_invalid) -> pa.Table:
+    """The native reader over one range. pyarrow decodes a refused row's text before it calls `on_invalid`: a
+    non-UTF-8 byte there raises inside pyarrow, which prints "Exception ignored" and a traceback on stderr and
+    refuses the range (which `_csv_range` then halves until the bad line is named). That print is dropped;
+    anything else reaches the usual hook."""
+    previous = sys.unraisablehook
+
+    def quiet(u) -> None:
+        if not (u.object is on_invalid and isinstance(u.exc_value, UnicodeDecodeError)):
+            previous(u)
+
+    sys.unraisablehook = quiet
+    try:
+        return pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=False),
+            convert_options=pacsv.ConvertOptions(
+                strings_can_be_null=True, column_types={c: pa.string() for c in names if c in _TEXT_COLUMNS}))
+    finally:
+        sys.unraisablehook = previous
 
 
 def _csv_slow(block: list[tuple[int, bytes]], names: list[str], source: str):

@@ -211,15 +211,17 @@ class ConsoleScreen(Screen):
     def show_snapshot(self, snap) -> None:
         """Called with every new `Snapshot` from the app's refresh; override to follow the refresh tick."""
 
-    def empty_window_note(self, window) -> Text | None:
+    def empty_window_note(self, window, has_rows: bool | None = None) -> Text | None:
         """When the window ending at the view's time holds no predictions: says so, and when the newest
-        row is (an old log must not read as an empty fleet)."""
+        row is (an old log must not read as an empty fleet). `has_rows`: what the screen's own numbers say
+        (the Overview's 24 h requests); without it, a newest row after the view proves nothing, so nothing
+        is said (a view stepped back from the newest row was told 'no predictions' over rows it showed)."""
         snap = self.app.snapshot
         end = self.app.view_end() if hasattr(self.app, "view_end") else None
-        if snap is None or end is None or not snap.logs_configured:
+        if snap is None or end is None or not snap.logs_configured or has_rows:
             return None
         newest = (snap.counts or {}).get("last_prediction")
-        if newest is not None and end - window < newest <= end:
+        if newest is not None and (end - window < newest <= end or (newest > end and has_rows is None)):
             return None
         out = Text("no predictions in this window", style="bold reverse")
         if newest is None:

@@ -204,7 +204,9 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
         else:
             from datetime import timedelta
 
-            note = self.empty_window_note(timedelta(hours=24))  # the Overview's numbers are the last 24 h
+            # the Overview's numbers are the last 24 h: its requests say whether that window holds rows
+            note = self.empty_window_note(timedelta(hours=24), has_rows=snap is not None and any(
+                r.requests for r in snap.rows))
             if note is not None:
                 notes.append_text(note)
         if snap is not None and snap.missing_logs:  # a typo in a labels path leaves Quality empty with no other sign
@@ -215,6 +217,13 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
             notes.append_text(safe(path if len(path) <= 60 else "…" + path[-59:]))  # the file's name, not the home
             if len(missing) > 1:
                 notes.append(f" (+{len(missing) - 1} more)")
+        if snap is not None and snap.log_notes:  # an unreadable file or a failing bucket: the rest is still shown
+            first = printable(snap.log_notes[0])
+            notes.append("  " if notes.plain else "")
+            notes.append("logs: ", style="bold")
+            notes.append_text(safe(first if len(first) <= 90 else "…" + first[-89:]))  # the reason is at the end
+            if len(snap.log_notes) > 1:
+                notes.append(f" (+{len(snap.log_notes) - 1} more)")
         self._set("#notes", notes)
         box = self.query_one("#notes")
         if box.display != bool(notes.plain):
