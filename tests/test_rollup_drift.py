@@ -823,3 +823,47 @@ def test_quality_of_a_store_without_labels_counts_the_window_and_the_raw_path_ag
     assert (rolled["now"].n, rolled["now"].n_labelled) == (raw["now"].n, raw["now"].n_labelled) == (n, 0)
     metrics = {k: v for k, v in rolled["now"].metrics.items() if k != "roc_auc_bound"}  # the rollups' own key
     assert metrics == raw["now"].metrics and all(v is None for v in metrics.values())
+
+
+def test_what_a_catch_up_verified_is_known_to_the_next_process(log, tmp_path):
+    """A new process (a new service) on a store whose content and rollup files are as the last catch-up left them
+    counts no hour; a late file then counts only its hours, as within one process, and a window over them equals
+    numpy's counts; rollup files changed by someone else (a file removed) make it count the hours they won again."""
+    src, rows, ref = log
+    root = _copy(src, tmp_path)
+    svc = _service(_config(root))
+    spec = svc.monitor.sketch_drift.spec("m")
+    svc.monitor.sketch_drift.current("m", NOW - WINDOW, NOW, None, spec, ["x", "y", "c"])
+    svc.close()
+    every = [("m", datetime(2026, 5, 1, 18), datetime(2026, 5, 4, 17))]
+    svc = _service(_config(root))
+    drift = svc.monitor.sketch_drift
+    try:
+        drift.current("m", NOW - WINDOW, NOW, None, spec, ["x", "y", "c"])
+        assert drift.checked == [] and drift.built == []
+    finally:
+        svc.close()
+    hour = datetime(2026, 5, 3, 10)
+    _late(root, hour, n=37)
+    svc = _service(_config(root))
+    drift = svc.monitor.sketch_drift
+    try:
+        cur = drift.current("m", NOW - WINDOW, NOW, None, spec, ["x", "y", "c"])
+        assert drift.checked == [("m", hour, hour + timedelta(hours=1))]
+        want = _counts(_window(rows)["c"])
+        want["b"] += 37
+        assert cur.rows == len(_window(rows)["x"]) + 37 and cur.counts["c"] == want
+        newest = max(drift.path.joinpath("m").glob("*.parquet"))
+    finally:
+        svc.close()
+    newest.unlink()  # the rollups changed under the record: nothing it says is trusted
+    svc = _service(_config(root))
+    drift = svc.monitor.sketch_drift
+    try:
+        cur = drift.current("m", NOW - WINDOW, NOW, None, spec, ["x", "y", "c"])
+        # the hours whose winning rollup file changed are counted again (not those another file still wins)
+        (_, lo, hi), = drift.checked
+        assert every[0][1] <= lo < hi <= every[0][2]
+        assert cur.rows == len(_window(rows)["x"]) + 37 and cur.counts["c"] == want
+    finally:
+        svc.close()

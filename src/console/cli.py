@@ -67,6 +67,7 @@ def open_service(args, cfg: Config, **kwargs):
     from console.service import Service
 
     svc = Service(cfg, **kwargs)
+    svc.warehouse.keep_footers()  # a script reads one state of the store
     stats = svc.refresh()
     report_refresh(stats)
     try:

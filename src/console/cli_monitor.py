@@ -151,26 +151,26 @@ def cmd_drift(args, cfg: Config) -> int:
         print(f"mlops-console: no model named {printable(args.model)!r} in the logs or configuration", file=sys.stderr)
         return EXIT_ERROR
     try:
-        report = svc.drift(args.model, svc.window_span, series=False, exact=True if args.exact else None)
+        data = svc.drift_table(args.model, svc.window_span, exact=True if args.exact else None)
     except ValueError as exc:
         print(printable(f"mlops-console: {exc}"), file=sys.stderr)
         return EXIT_ERROR
-    data = report.to_dict()
+    note = data.get("note")
     empty = svc.empty_window_note(args.model, "production")  # the words health/quality/fairness/cost use
-    if empty and not data.get("note"):
+    if empty and not note:
         data["note"] = empty
+    d = data["dataset"]
     # no verdict (an empty or too thin window, no reference): exit 2, "could not evaluate", as the exit table says
-    code = EXIT_OK if report.dataset is not None and report.dataset.n_evaluated else EXIT_ERROR
+    code = EXIT_OK if d is not None and d["n_evaluated"] else EXIT_ERROR
     if args.format == "json":
         print(dumps(data))
         return code
     if empty:
         _print(f"{args.model}: {empty}")
-    if report.dataset is None:
-        _print(f"{args.model}: {report.note}")
+    if d is None:
+        _print(f"{args.model}: {note}")
         return code
-    d = data["dataset"]
-    _print(f"{args.model}  window {report.window}  dataset drift: {_dataset_verdict(d)}  "
+    _print(f"{args.model}  window {data['window']}  dataset drift: {_dataset_verdict(d)}  "
            f"({d['n_drifted']}/{d['n_evaluated']} features, share {d['share']:.2f} vs threshold {d['threshold']:.2f})")
     sketched = any(c.get("method") == "sketch" for c in data["features"])
     bound_head = f"{'BOUND':<12}" if sketched else ""
@@ -253,11 +253,10 @@ def cmd_report(args, cfg: Config) -> int:
 
 def jsonable(value):
     """Analytics results (dataclasses, Polars frames, lists of them) as plain JSON values; no NaN or Infinity."""
-    import polars as pl
-
     from console.analytics.windows import to_jsonable
 
-    if isinstance(value, pl.DataFrame):
+    pl = sys.modules.get("polars")  # not imported: no value is a Polars frame (a kept answer needs none)
+    if pl is not None and isinstance(value, pl.DataFrame):
         return [to_jsonable(r) for r in value.to_dicts()]
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}

@@ -7,7 +7,7 @@ are the entry points; this module reads through the Monitor (its rows, reference
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import polars as pl
@@ -17,6 +17,7 @@ from console.analytics import alerts as al
 from console.analytics import cost as co
 from console.analytics import drift_windows as dw
 from console.analytics import evidence as ev
+from console.analytics.findings import Finding
 from console.analytics import fairness as fa
 from console.analytics import health as he
 from console.analytics import incidents as inc
@@ -42,56 +43,6 @@ DRIFT_METRICS = ("drift_share", "feature_drift")
 RETRAIN_METRICS = ("drift_share", "feature_drift", "accuracy_drop", "mae_increase")
 RETRAIN_AFTER = 3  # windows in a row before retraining is recommended
 RETRAIN_COOLDOWN = "24h"
-
-@dataclass(frozen=True)
-class Finding:
-    """One incident: a rule that breached over a run of buckets, with what changed before it."""
-
-    id: str
-    model: str
-    kind: str  # the rule's metric, or "segment"
-    rule: str
-    severity: str
-    onset: datetime
-    end: datetime | None  # None while it is still firing
-    value: float | None
-    threshold: float | None
-    feature: str | None = None
-    segment: dict | None = None
-    suspects: tuple = ()  # analytics.incidents.Suspect
-    first_drifted: tuple[str, ...] = ()  # drifted features, by how far they moved, largest first
-    detail: str = ""
-    state: str = ""  # firing | resolved | insufficient data (analytics.evidence); "" = by `end`
-    window: str = ""  # the rule's window (evaluation windows are at least this long)
-    detected: datetime | None = None  # when the evidence was there (the first breaching window's end)
-    evidence: str = ""  # the latest evaluation: value, interval, count
-    ack: object | None = None  # actions.acks.Ack: someone acknowledged it (set by the service)
-
-    @property
-    def firing(self) -> bool:
-        return self.state == ev.FIRING if self.state else self.end is None
-
-    @property
-    def needs_attention(self) -> bool:
-        """Firing and nobody acknowledged it: what `check` fails on."""
-        return self.firing and self.ack is None
-
-    @property
-    def status(self) -> str:
-        return self.state or (ev.FIRING if self.end is None else ev.RESOLVED)
-
-    def to_dict(self) -> dict:
-        return {
-            "id": self.id, "model": self.model, "kind": self.kind, "rule": self.rule, "severity": self.severity,
-            "onset": self.onset.isoformat() + "Z", "end": self.end.isoformat() + "Z" if self.end else None,
-            "firing": self.firing, "state": self.status, "window": self.window, "evidence": self.evidence,
-            "detected": self.detected.isoformat() + "Z" if self.detected else None, "value": self.value, "threshold": self.threshold, "feature": self.feature,
-            "segment": self.segment, "first_drifted": list(self.first_drifted), "detail": self.detail,
-            "acknowledged": self.ack.to_dict() if self.ack is not None else None,
-            "suspects": [{"kind": s.kind, "ts": s.ts.isoformat() + "Z", "detail": s.detail} for s in self.suspects],
-        }
-
-
 
 class RuleEvaluator:
     """One Monitor's rule passes: `findings` over some models, and the retraining it recommends."""

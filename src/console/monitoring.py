@@ -121,8 +121,7 @@ class Monitor:
     # ------------------------------------------------------------------ frames
 
     def models(self) -> list[str]:
-        seen = self.wh.models_seen()
-        return sorted(set(seen) | set(self.cfg.models))
+        return self.wh.models()
 
     def model_config(self, model: str) -> ModelConfig:
         return self.cfg.model(model)
@@ -371,10 +370,7 @@ class Monitor:
         return self._many_rows(model, since, until, environment)
 
     def has_rows(self, model: str, since: datetime, until: datetime, environment: str | None) -> bool:
-        """Whether one model has a prediction in (since, until]: the scan stops at the first."""
-        n = self.wh.one("model_rows_upto", {"model": model, "since": since, "until": until,
-                                            "environment": environment, "cap": 1})
-        return bool(n) and n[0] > 0
+        return self.wh.has_rows(model, since, until, environment)
 
     def _many_rows(self, model: str, since: datetime, until: datetime, environment: str | None) -> bool:
         """At least `rollups_after` rows in (since, until]: a long drift or health window then reads the rollups
@@ -516,11 +512,7 @@ class Monitor:
         return [f for f in self.findings() if f.firing]
 
     def last_seen(self, model: str, until: datetime) -> datetime | None:
-        try:
-            rows = self.wh.rows("model_last_seen", {"model": model, "until": until})
-        except Exception:  # noqa: BLE001 - a store without the query: look at the history only
-            return None
-        return rows[0][0] if rows and rows[0][0] is not None else None
+        return self.wh.last_seen(model, until)
 
 
     def rows(self, model: str, since: datetime, until: datetime | None = None,

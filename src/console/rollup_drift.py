@@ -44,6 +44,7 @@ import pyarrow.parquet as pq
 
 from console import rollup_changes as rc
 from console import rollup_memo, rollup_remote, rollup_spec
+from console.rollup_paths import rollup_dir
 from console import store_rollups as ro
 from console.analytics import drift as dr
 from console.analytics import sketches as sk
@@ -70,15 +71,6 @@ CACHED = {"days": 1024, "buckets": 4096, "health": 96, "raw": 16, "costs": 8, "c
 # chart's running sums of an hour ~0.2-2.5 MB (one row per distinct timestamp), 64 MB in all
 RAW_BYTES = 256 << 20
 SUMS_BYTES = 64 << 20
-
-
-def rollup_dir(cfg, store_dir: Path) -> Path:
-    """`[rollups] path`, else `rollups/` inside the store (the `rollup` command's default too); for an
-    s3:// path, the local mirror of it (`rollup_remote`)."""
-    configured = getattr(cfg, "rollups_path", None)
-    if configured and rollup_remote.is_remote(configured):
-        return rollup_remote.mirror_dir(str(configured))
-    return Path(configured) if configured else Path(store_dir) / "rollups"
 
 
 def floor_hour(t: datetime) -> datetime:
@@ -316,6 +308,7 @@ class RollupDrift:
         extra = (("pull", refreshes),) if self.remote is not None else ()
         content = self._versions.content(self.mon.wh, ("predictions", "labels") if labels else ("predictions",),
                                          extra)
+        spec = self.spec(model)
         seen = self._verified.get(key)
         moved: list[datetime] = []  # hours whose rollup file changed since a kept record verified them
         if seen is None and self.remote is None:

@@ -25,7 +25,6 @@ endpoint and one-line errors.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
@@ -34,7 +33,7 @@ from pathlib import Path
 
 from console import store_rollups as ro
 from console.sources import s3
-from console.sources.locations import S3_SCHEMES
+from console.rollup_paths import is_remote, mirror_dir  # noqa: F401 - defined beside rollup_dir
 
 _KEEP = (".parquet", ro.STATE)
 SYNCED = ".synced.json"  # in a mirror: the remote files (relative path -> size) at its last pull or push
@@ -42,22 +41,10 @@ STATE_ATTEMPTS = 10  # conditional writes of the state refused before giving up 
 _REFUSED = ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey")
 
 
-def is_remote(path) -> bool:
-    return str(path).startswith(S3_SCHEMES)
-
-
 def storage_of(cfg) -> dict:
     """The `[storage.s3]` settings of a configuration, as `sources.s3` takes them."""
     table = getattr(cfg, "s3", None)
     return {k: v for k, v in vars(table).items() if v is not None} if table is not None else {}
-
-
-def mirror_dir(url: str, base: Path | None = None, kind: str = "") -> Path:
-    """Where a remote rollup folder is mirrored (under the XDG cache, keyed by its URL). `kind="build"` is the
-    `rollup` command's own mirror: a console on the same box keeps the hours it built for itself in its
-    mirror, which a build must neither prune nor push."""
-    root = base or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlops-console"
-    return root / f"rollups-{hashlib.sha1(url.rstrip('/').encode()).hexdigest()[:16]}{f'-{kind}' if kind else ''}"
 
 
 def _split(url: str) -> tuple[str, str]:

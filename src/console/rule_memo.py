@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from console.analytics import drift as dr
+from console.answer_memo import plain as _plain
 
 VERSION = 1  # bump when what an evaluation means changes: every older entry is then missed
 LIMIT = 2_000  # entries kept per model (~150 bytes a rate window, ~5 KB a drift window of 25 features): a few
@@ -99,15 +100,6 @@ class Memo:
             self._old = entries
         except OSError:  # a read-only rollup folder: the evaluations are made again next time
             tmp.unlink(missing_ok=True)
-
-
-def _plain(value: Any) -> Any:
-    """NumPy scalars and tuples inside drift stats, as JSON takes them."""
-    if hasattr(value, "item"):
-        return value.item()
-    if isinstance(value, (tuple, set)):
-        return list(value)
-    raise TypeError(f"not kept: {type(value).__name__}")
 
 
 # ---------------------------------------------------------------------------------- evaluations as JSON

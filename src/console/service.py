@@ -36,6 +36,8 @@ class Service:
         self.window_span = timedelta(hours=24)  # the window the last view() asked for
         self.warehouse = Warehouse(cfg)  # the store every process shares; `cache` is kept for callers
         self._monitor = None  # see `monitor`
+        self._since: datetime | None = None  # the incident history's start the view asked for (see `set_at`)
+        self._answer_memo = None  # see `_answers`
         self._monitor_create = threading.Lock()
         self._registry = None
         self._registry_lock = threading.Lock()
@@ -62,6 +64,7 @@ class Service:
 
                 self._monitor = Monitor(self.cfg, self.warehouse, self.clock)
                 self._monitor.expected_levels = self.expected_levels
+                self._monitor.since = self._since
             return self._monitor
 
     @monitor.setter
@@ -79,9 +82,11 @@ class Service:
     def set_at(self, at: datetime | None, since: datetime | None = None) -> None:
         """Moves the time cursor (None: back to live) and the start of the incident history (None: 7 days
         before the cursor); cached monitoring results belong to the old view."""
-        if at != self.at or since != self.monitor.since:
+        if at != self.at or since != self.monitor_since:
             self.at = at
-            self.monitor.since = since
+            self._since = since
+            if self._monitor is not None:
+                self._monitor.since = since
             with self._monitor_lock:
                 self._findings = None
 
@@ -114,9 +119,10 @@ class Service:
         Whether the window is after the newest row, before the oldest or in a gap: T is the model's newest."""
         at, span = self.clock(), self.window_span
         models = [model] if model is not None else self.models()
-        if any(self.monitor.has_rows(m, at - span, at, environment) for m in models):
+        # the store's own queries (as `Monitor.has_rows` and `last_seen` read them): a kept answer needs no Monitor
+        if any(self.warehouse.has_rows(m, at - span, at, environment) for m in models):
             return None
-        latest = self.monitor.last_seen(model, datetime.max) if model is not None else self.latest_ts()
+        latest = self.warehouse.last_seen(model, datetime.max) if model is not None else self.latest_ts()
         return "no rows in this window; " + (f"the newest row is at {latest.isoformat()}Z" if latest
                                              else "the logs hold no rows yet")
 
@@ -331,6 +337,22 @@ class Service:
         `target=False` leaves out prediction and label drift (what the screens do not show)."""
         return self.monitor.drift(model, window, environment=environment, series=series, exact=exact, target=target)
 
+    def drift_table(self, model: str, window: str | timedelta = "24h", exact: bool | None = None) -> dict:
+        """The window's drift report as the `drift` command prints it (`DriftReport.to_dict`, production, no trend,
+        with prediction and label drift), kept for an exact state of the store as the incidents are
+        (`answer_memo`): a fresh one is made JSON first, so both print the same."""
+        import json
+
+        from console.answer_memo import plain
+
+        key = self._answer_key("drift", model, str(window), exact)
+        kept = self._answers().get(key)
+        if kept is not None:
+            return kept
+        data = json.loads(json.dumps(self.drift(model, window, series=False, exact=exact).to_dict(), default=plain))
+        self._answers().put(self._answer_key("drift", model, str(window), exact), data)
+        return data
+
     def health(self, model: str, window: str | timedelta = "1h", environment: str | None = "production") -> dict:
         return self.monitor.health(model, window, environment)
 
@@ -349,7 +371,7 @@ class Service:
         return self.monitor.cost(model, environment, rollups, span)
 
     def models(self) -> list[str]:
-        return self.monitor.models()
+        return self.warehouse.models()
 
     def findings(self, max_age_s: float | None = None, overview: bool = True) -> list:
         """Incidents over the history (firing and resolved), cached briefly: they cost about a second. With
@@ -358,19 +380,53 @@ class Service:
         age = self.MONITOR_TTL_S if max_age_s is None else max_age_s
         with self._monitor_lock:
             if self._findings is None or time.monotonic() - self._findings_at >= age:
-                self._findings = self.monitor.findings()
+                self._findings, self.recommendations = self._rule_pass()
                 self._findings_at = time.monotonic()
-                self.recommendations = list(self.monitor.recommendations)
                 if overview:
                     self._overview_cells()
             found = self._findings
         return self._acknowledged(found)
 
+    def _answers(self):
+        """The answers kept for exact states of the store (`answer_memo`), made on first use."""
+        if self._answer_memo is None:
+            from console.answer_memo import Answers
+            from console.rollup_paths import rollup_dir
+
+            self._answer_memo = Answers(self.cfg, self.warehouse, rollup_dir(self.cfg, self.warehouse.dir))
+        return self._answer_memo
+
+    def _answer_key(self, what: str, *params) -> str | None:
+        return self._answers().key(what, self.at, self.monitor_since, self.models(), *params)
+
+    @property
+    def monitor_since(self) -> datetime | None:
+        """The start of the incident history the view asked for (None: the default before the cursor)."""
+        return self._monitor.since if self._monitor is not None else self._since
+
+    def _rule_pass(self) -> tuple[list, list]:
+        """(findings, recommendations) of the rules over the history: kept from an earlier pass over this exact
+        state of the store when there is one (`answer_memo`), else evaluated and kept (under the state after the
+        pass: its catch-up may have brought rollup hours up to date)."""
+        from console import answer_memo
+
+        kept = self._answers().get(self._answer_key("findings"))
+        if kept is not None:
+            return answer_memo.findings(kept)
+        found = self.monitor.findings()
+        recs = list(self.monitor.recommendations)
+        self._answers().put(self._answer_key("findings"), answer_memo.findings_of(found, recs))
+        return found, recs
+
     def _overview_cells(self) -> None:
         """The DRIFT and cost cells for the findings in hand, unless made for them already (lock held)."""
         if self._findings is None or self._cells_of is self._findings:
             return
-        status = {m: self.monitor.overview_status(m) for m in self.monitor.models()}
+        key = self._answer_key("cells")
+        status = self._answers().get(key)
+        if status is None:
+            status = {m: self.monitor.overview_status(m) for m in self.monitor.models()}
+            self._answers().put(key, status)
         self._drift_status = {m: v[0] for m, v in status.items()}
         self._cost_today = {m: v[1] for m, v in status.items()}
         self._cells_of = self._findings
@@ -463,7 +519,9 @@ class Service:
         from pathlib import Path
 
         self._ingested()
-        known = set(self.monitor.models())
+        if not self.cfg.alerts:  # the default rules of each model are made from its config: always evaluable
+            return []
+        known = set(self.models())
         out = []
         for i, rule in enumerate(self.cfg.alerts):
             key = f"alerts[{i}] ({rule.name})"

@@ -59,6 +59,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from console.analytics import cost as co
+from console.rollup_paths import model_dir
 from console.analytics import quality as qu
 from console.analytics import sketches as sk
 
@@ -459,8 +460,7 @@ def empty_table(spec: ModelSpec | Mapping[str, Any]) -> pa.Table:
 # --------------------------------------------------------------------------------- files and reading
 
 
-def _model_dir(path: str | os.PathLike, model: str) -> Path:
-    return Path(path) / urllib.parse.quote(model, safe="")
+_model_dir = model_dir  # (rollup_paths: where a model's rollup files are, without importing this module)
 
 
 def _stamp(t: datetime) -> str:

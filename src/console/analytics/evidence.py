@@ -20,7 +20,7 @@ from typing import Callable, Sequence
 
 import polars as pl
 
-FIRING, RESOLVED, INSUFFICIENT = "firing", "resolved", "insufficient data"
+from console.analytics.findings import FIRING, INSUFFICIENT, RESOLVED  # noqa: F401 - defined with the findings
 OPS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 Z_95 = 1.959963984540054

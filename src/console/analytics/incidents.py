@@ -15,16 +15,10 @@ import polars as pl
 
 from console.analytics.alerts import AlertState
 from console.analytics.fairness import WorstSegment
+from console.analytics.findings import Recommendation, Suspect
 from console.analytics.windows import JsonResult, naive_utc, parse_window
 
 ALIAS_ACTIONS = {"promote", "switch", "rollback", "alias", "set-alias", "move-alias"}
-
-
-@dataclass(frozen=True)
-class Suspect(JsonResult):
-    kind: str  # "deployment" | "alias" | "prompt"
-    ts: datetime
-    detail: str
 
 
 @dataclass(frozen=True)
@@ -135,14 +129,6 @@ def link_incident(alert: AlertState, deployments: pl.DataFrame | None = None,
 
 
 # --------------------------------------------------------------------------- retraining
-
-
-@dataclass(frozen=True)
-class Recommendation(JsonResult):
-    model: str
-    reason: str
-    since: datetime  # first window of the run that triggered it
-    at: datetime  # the window in which the trigger had held long enough
 
 
 def recommend_retraining(results: Iterable[tuple[datetime, bool]], model: str, reason: str,

@@ -28,6 +28,7 @@ __all__ = [
 ]
 
 S3_SCHEMES = ("s3://", "s3a://", "s3n://")
+MLFLOW_SCHEME = "mlflow://"  # a tracking server's traces: polled (`trace_poll`), not tailed
 
 
 @dataclass(frozen=True)

@@ -27,10 +27,11 @@ import pyarrow.compute as pc
 
 from console.redact import redact_text, redact_uri
 from console.sources.contract import Parsed
+from console.sources.locations import MLFLOW_SCHEME
 from console.sources.readers import mlflow_traces as mt
 from console.sources.readers._common import BadRecord, parse_time
 
-SCHEME = "mlflow://"
+SCHEME = MLFLOW_SCHEME
 DEFAULT_LOOKBACK_S = 15 * 60
 _EPOCH = datetime(1970, 1, 1)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -1,0 +1,77 @@
+"""What the alert rules find, as plain values: an incident (`Finding`), the changes suspected of causing it
+(`Suspect`), a retraining recommendation, and the evaluation states. No Polars: a kept answer
+(`answer_memo`) is read back into these without importing the analytics that made it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from console.analytics.windows import JsonResult
+
+FIRING, RESOLVED, INSUFFICIENT = "firing", "resolved", "insufficient data"
+
+
+@dataclass(frozen=True)
+class Suspect(JsonResult):
+    kind: str  # "deployment" | "alias" | "prompt"
+    ts: datetime
+    detail: str
+
+
+@dataclass(frozen=True)
+class Recommendation(JsonResult):
+    model: str
+    reason: str
+    since: datetime  # first window of the run that triggered it
+    at: datetime  # the window in which the trigger had held long enough
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One incident: a rule that breached over a run of buckets, with what changed before it."""
+
+    id: str
+    model: str
+    kind: str  # the rule's metric, or "segment"
+    rule: str
+    severity: str
+    onset: datetime
+    end: datetime | None  # None while it is still firing
+    value: float | None
+    threshold: float | None
+    feature: str | None = None
+    segment: dict | None = None
+    suspects: tuple = ()  # analytics.incidents.Suspect
+    first_drifted: tuple[str, ...] = ()  # drifted features, by how far they moved, largest first
+    detail: str = ""
+    state: str = ""  # firing | resolved | insufficient data (analytics.evidence); "" = by `end`
+    window: str = ""  # the rule's window (evaluation windows are at least this long)
+    detected: datetime | None = None  # when the evidence was there (the first breaching window's end)
+    evidence: str = ""  # the latest evaluation: value, interval, count
+    ack: object | None = None  # actions.acks.Ack: someone acknowledged it (set by the service)
+
+    @property
+    def firing(self) -> bool:
+        return self.state == FIRING if self.state else self.end is None
+
+    @property
+    def needs_attention(self) -> bool:
+        """Firing and nobody acknowledged it: what `check` fails on."""
+        return self.firing and self.ack is None
+
+    @property
+    def status(self) -> str:
+        return self.state or (FIRING if self.end is None else RESOLVED)
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id, "model": self.model, "kind": self.kind, "rule": self.rule, "severity": self.severity,
+            "onset": self.onset.isoformat() + "Z", "end": self.end.isoformat() + "Z" if self.end else None,
+            "firing": self.firing, "state": self.status, "window": self.window, "evidence": self.evidence,
+            "detected": self.detected.isoformat() + "Z" if self.detected else None, "value": self.value, "threshold": self.threshold, "feature": self.feature,
+            "segment": self.segment, "first_drifted": list(self.first_drifted), "detail": self.detail,
+            "acknowledged": self.ack.to_dict() if self.ack is not None else None,
+            "suspects": [{"kind": s.kind, "ts": s.ts.isoformat() + "Z", "detail": s.detail} for s in self.suspects],
+        }

@@ -1,0 +1,49 @@
+"""Where a configuration's hourly rollups are on this machine: `[rollups] path`, the store's `rollups/`, or the
+local mirror of an s3:// folder. Paths alone (no Polars, no PyArrow): a kept answer (`answer_memo`) names the
+rollup files it was made from without importing what reads them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import urllib.parse
+from pathlib import Path
+
+from console.sources.locations import S3_SCHEMES
+
+
+def is_remote(path) -> bool:
+    return str(path).startswith(S3_SCHEMES)
+
+
+def mirror_dir(url: str, base: Path | None = None, kind: str = "") -> Path:
+    """Where a remote rollup folder is mirrored (under the XDG cache, keyed by its URL). `kind="build"` is the
+    `rollup` command's own mirror: a console on the same box keeps the hours it built for itself in its
+    mirror, which a build must neither prune nor push."""
+    root = base or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlops-console"
+    return root / f"rollups-{hashlib.sha1(url.rstrip('/').encode()).hexdigest()[:16]}{f'-{kind}' if kind else ''}"
+
+
+def rollup_dir(cfg, store_dir: Path) -> Path:
+    """`[rollups] path`, else `rollups/` inside the store (the `rollup` command's default too); for an
+    s3:// path, the local mirror of it (`rollup_remote`)."""
+    configured = getattr(cfg, "rollups_path", None)
+    if configured and is_remote(configured):
+        return mirror_dir(str(configured))
+    return Path(configured) if configured else Path(store_dir) / "rollups"
+
+
+def model_dir(path: str | os.PathLike, model: str) -> Path:
+    """One model's folder of rollup files."""
+    return Path(path) / urllib.parse.quote(model, safe="")
+
+
+def file_stamps(folder: Path) -> list:
+    """The rollup files of a folder by name, size and modification time (names starting with `_` or `.`, the
+    records kept beside them and files being written, left out); [] when there is none."""
+    try:
+        entries = [e for e in os.scandir(folder) if not e.name.startswith(("_", "."))]
+        return sorted([e.name, (st := e.stat()).st_size, st.st_mtime_ns] for e in entries)
+    except OSError:
+        return []
