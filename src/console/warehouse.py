@@ -53,9 +53,12 @@ class _OnFirstUse:
         self._name = name
 
     def __getattr__(self, attr: str):
-        import importlib
+        module = self.__dict__.get("_module")
+        if module is None:  # (import_module is thread-safe; asked again on every use it cost a refresh 1 ms)
+            import importlib
 
-        return getattr(importlib.import_module(self._name), attr)  # (import_module is thread-safe, and cached)
+            module = self.__dict__["_module"] = importlib.import_module(self._name)
+        return getattr(module, attr)
 
 
 pl = _OnFirstUse("polars")
@@ -250,6 +253,7 @@ class Warehouse:
         self._new_fields: set[tuple[str, str]] = set()  # (kind, column) first seen since the store had rows
         self._columns: dict[str, set[str]] = {}  # kind -> the columns its segments hold
         self._json_types: dict[tuple[str, str], dict] = {}  # (kind, path) -> the types that read its last piece
+        self._syncs = None  # the fsyncs of the refresh in flight's new segments (merge.Syncs), waited for at commit
         self.merge_in_background = True  # a refresh that leaves merges due starts a thread for them
         self.merge_fanin = COMPACT_AT
         self.on_merge = None  # called with (kind, parts, rows, seconds) after each merge, on the merging thread
@@ -856,7 +860,7 @@ class Warehouse:
         is left as it was, so a failed save changes nothing this process shows."""
         new = dataclasses.replace(m, generation=m.generation + 1, cursors=cursors, retired=list(m.retired),
                                   segments={k: m.segments.get(k, []) + segments.get(k, []) for k in KINDS})
-        new.save(self._manifest_path)
+        new.save(self._manifest_path, ready=self._syncs.wait if self._syncs is not None else None)
         return new
 
     def _ingest(self, m: Manifest, commit=None, stepped=None):
@@ -876,6 +880,7 @@ class Warehouse:
         notes: list[str] = []
         counts = {"bad": 0, "stepped": 0}
         self._ready = 0
+        self._syncs = None
         started = time.perf_counter()
 
         def maybe_step(sid: str, tailer: Tailer) -> None:
@@ -974,6 +979,11 @@ class Warehouse:
                 notes += tailer.notes
             self._flush(pending, written)
         except BaseException:
+            if self._syncs is not None:
+                try:
+                    self._syncs.wait()
+                except Exception:  # noqa: BLE001 - the segments are removed: their fsyncs no longer matter
+                    pass
             for names in written.values():
                 for n in names:
                     (self.dir / n).unlink(missing_ok=True)
@@ -1119,8 +1129,11 @@ class Warehouse:
             tmp = self.dir / f"{name}.tmp"
             # a stable sort by model keeps each model's rows in the order they were logged (by time, as logs
             # are written), at a quarter of the cost of sorting by time as well
-            merge.write(table, tmp, sort_by_model=kind == "predictions")
+            merge.write(table, tmp, sort_by_model=kind == "predictions", sync=False)
             os.replace(tmp, self.dir / name)
+            if self._syncs is None:
+                self._syncs = merge.Syncs()
+            self._syncs.start(self.dir / name)  # on disk before the manifest names it (`_commit` waits for it)
             self._schema(str(self.dir / name), table)
             self._parquet_meta[("segment", name)] = table.num_rows
             written.setdefault(kind, []).append(name)
