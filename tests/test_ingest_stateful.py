@@ -303,8 +303,7 @@ class Fault(OSError):
 class StoreIngest(Ingest):
     """The real store: Warehouse.refresh commits segments and cursors together, in steps; faults are injected
     where a disk would fail (1: before the segments are written, 2: after them, 3: saving the manifest, 4: a
-    segment's fsync, which runs beside the manifest's)
-    and between steps (a crash after some were committed)."""
+    segment's fsync) and between steps (a crash after some were committed)."""
 
     def __init__(self):
         super().__init__()
@@ -357,7 +356,7 @@ class StoreIngest(Ingest):
             write(parts, path, **kw)
             raise Fault("disk full while merging")
 
-        def failing_save(manifest, path, ready=None):
+        def failing_save(manifest, path):
             raise Fault("disk full at the manifest")
 
         before = self.results()[:2]
@@ -385,7 +384,7 @@ class StoreIngest(Ingest):
             if where == 2:
                 raise Fault("disk full after the segments")
 
-        def failing_save(manifest, path, ready=None):
+        def failing_save(manifest, path):
             raise Fault("disk full at the manifest")
 
         def failing_durable(path):

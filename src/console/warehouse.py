@@ -253,7 +253,6 @@ class Warehouse:
         self._new_fields: set[tuple[str, str]] = set()  # (kind, column) first seen since the store had rows
         self._columns: dict[str, set[str]] = {}  # kind -> the columns its segments hold
         self._json_types: dict[tuple[str, str], dict] = {}  # (kind, path) -> the types that read its last piece
-        self._syncs = None  # the fsyncs of the refresh in flight's new segments (merge.Syncs), waited for at commit
         self.merge_in_background = True  # a refresh that leaves merges due starts a thread for them
         self.merge_fanin = COMPACT_AT
         self.on_merge = None  # called with (kind, parts, rows, seconds) after each merge, on the merging thread
@@ -901,7 +900,7 @@ class Warehouse:
         is left as it was, so a failed save changes nothing this process shows."""
         new = dataclasses.replace(m, generation=m.generation + 1, cursors=cursors, retired=list(m.retired),
                                   segments={k: m.segments.get(k, []) + segments.get(k, []) for k in KINDS})
-        new.save(self._manifest_path, ready=self._syncs.wait if self._syncs is not None else None)
+        new.save(self._manifest_path)
         return new
 
     def _ingest(self, m: Manifest, commit=None, stepped=None):
@@ -921,7 +920,6 @@ class Warehouse:
         notes: list[str] = []
         counts = {"bad": 0, "stepped": 0}
         self._ready = 0
-        self._syncs = None
         started = time.perf_counter()
 
         def maybe_step(sid: str, tailer: Tailer) -> None:
@@ -1020,11 +1018,6 @@ class Warehouse:
                 notes += tailer.notes
             self._flush(pending, written)
         except BaseException:
-            if self._syncs is not None:
-                try:
-                    self._syncs.wait()
-                except Exception:  # noqa: BLE001 - the segments are removed: their fsyncs no longer matter
-                    pass
             for names in written.values():
                 for n in names:
                     (self.dir / n).unlink(missing_ok=True)
@@ -1170,11 +1163,8 @@ class Warehouse:
             tmp = self.dir / f"{name}.tmp"
             # a stable sort by model keeps each model's rows in the order they were logged (by time, as logs
             # are written), at a quarter of the cost of sorting by time as well
-            merge.write(table, tmp, sort_by_model=kind == "predictions", sync=False)
+            merge.write(table, tmp, sort_by_model=kind == "predictions")
             os.replace(tmp, self.dir / name)
-            if self._syncs is None:
-                self._syncs = merge.Syncs()
-            self._syncs.start(self.dir / name)  # on disk before the manifest names it (`_commit` waits for it)
             self._schema(str(self.dir / name), table)
             self._parquet_meta[("segment", name)] = table.num_rows
             written.setdefault(kind, []).append(name)

@@ -48,22 +48,13 @@ class Manifest:
         except TypeError:
             return json.dumps(asdict(self), separators=(",", ":"))
 
-    def save(self, path: Path, ready=None) -> None:
-        """Written beside `path`, fsynced, renamed over it, and the folder fsynced. `ready()`, if given, is called
-        once the new file is on disk and before the rename, the commit point: it waits for what the manifest
-        names to be on disk too (the segments' fsyncs, run meanwhile), and if it raises nothing is committed."""
+    def save(self, path: Path) -> None:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(self._text())
-                fh.flush()
-                os.fsync(fh.fileno())
-            if ready is not None:
-                ready()
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(self._text())
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
         dfd = os.open(path.parent, os.O_RDONLY)
         try:

@@ -10,7 +10,6 @@ left alone. Each merge is one bounded step, run off the refresh (see `Warehouse.
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
 import pyarrow as pa
@@ -74,49 +73,15 @@ def durable(path: Path) -> None:
         os.close(fd)
 
 
-class Syncs:
-    """The fsyncs of a refresh's new segments, each started on a thread of its own as soon as its file is written
-    and waited for (`wait`) just before the manifest naming them is renamed into place. The order that makes a
-    commit durable is kept (every segment on disk before the manifest that names it), but the disk no longer
-    writes a segment and then the manifest one after the other: the segment's fsync runs beside the manifest's
-    own (the same journal commit, on ext4), off the thread that parses and commits (about a third of a live
-    refresh's wall time under load was these waits, one after the other)."""
-
-    def __init__(self) -> None:
-        self._threads: list[threading.Thread] = []
-        self._errors: list[BaseException] = []
-
-    def start(self, path: Path) -> None:
-        t = threading.Thread(target=self._sync, args=(path,), name="segment-fsync", daemon=True)
-        t.start()
-        self._threads.append(t)
-
-    def _sync(self, path: Path) -> None:
-        try:
-            durable(path)
-        except BaseException as exc:  # noqa: BLE001 - raised on the committing thread, by wait()
-            self._errors.append(exc)
-
-    def wait(self) -> None:
-        """Every segment started so far is on disk; else the first failure is raised (and nothing is committed)."""
-        threads, self._threads = self._threads, []
-        for t in threads:
-            t.join()
-        if self._errors:
-            err, self._errors = self._errors[0], []
-            raise err
-
-
-def write(table: pa.Table, path: Path, *, sort_by_model: bool, sync: bool = True) -> None:
+def write(table: pa.Table, path: Path, *, sort_by_model: bool) -> None:
     """One segment file, private. Past one row group, predictions are sorted by model (stable), so each row
     group holds few models and a model's queries skip the others; a segment of one row group (a live log's
-    refresh) gains nothing from it. `sync=False`: the caller makes it durable (see `Syncs`) before naming it."""
+    refresh) gains nothing from it."""
     if sort_by_model and table.num_rows > ROW_GROUP and "model" in table.column_names:
         table = table.take(pc.sort_indices(table, [("model", "ascending")]))
     pq.write_table(table, path, row_group_size=ROW_GROUP, **_options(table.schema))
     os.chmod(path, 0o600)
-    if sync:
-        durable(path)
+    durable(path)
 
 
 def merge(parts: list[Path], path: Path, *, stop=None) -> tuple[pa.Schema, int] | None:
