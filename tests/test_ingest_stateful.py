@@ -302,8 +302,8 @@ class Fault(OSError):
 
 class StoreIngest(Ingest):
     """The real store: Warehouse.refresh commits segments and cursors together, in steps; faults are injected
-    where a disk would fail (1: before the segments are written, 2 and 4: after them, 3: saving the manifest)
-    and between steps (a crash after some were committed)."""
+    where a disk would fail (1: before the segments are written, 2: after them, 3: saving the manifest, 4: a
+    segment's fsync) and between steps (a crash after some were committed)."""
 
     def __init__(self):
         super().__init__()
@@ -375,21 +375,26 @@ class StoreIngest(Ingest):
         assert self.results()[:2] == before, "\n".join(self.log)
 
     def fail(self, where):
-        store, flush, save = self.store, type(self.store)._flush, Manifest.save
+        store, flush, save, durable = self.store, type(self.store)._flush, Manifest.save, merge_mod.durable
 
         def failing_flush(pending, written):
             if where == 1:
                 raise Fault("disk full before the segments")
             flush(store, pending, written)
-            if where in (2, 4):
+            if where == 2:
                 raise Fault("disk full after the segments")
 
         def failing_save(manifest, path):
             raise Fault("disk full at the manifest")
 
+        def failing_durable(path):
+            raise Fault("an I/O error writing a segment out")
+
         store._flush = failing_flush
         if where == 3:
             Manifest.save = failing_save
+        if where == 4:
+            merge_mod.durable = failing_durable
         try:
             self.succeed()
             return False
@@ -397,7 +402,7 @@ class StoreIngest(Ingest):
             return True
         finally:
             del store._flush
-            Manifest.save = save
+            Manifest.save, merge_mod.durable = save, durable
 
     def results(self):
         with self.store.cursor() as cur:

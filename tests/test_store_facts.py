@@ -48,8 +48,15 @@ def test_a_second_process_reads_the_facts_and_a_rewritten_file_is_checked_again(
     assert first.newest() == scan_newest(first) == newest
 
     facts = json.loads((tmp_path / "store" / NAME).read_text())
+    footers = {k.removeprefix("footer|"): e for k, e in facts.items() if k.startswith("footer|")}
+    facts = {k: e for k, e in facts.items() if not k.startswith("footer|")}
     assert sorted(e["rejects"] for e in facts.values()) == [0, 1]
     assert all(e["newest_kept"] for e in facts.values())
+    # what the footers said is kept too (a relaunch reads none): rows and ts's type as PyArrow reads them
+    for name in ("date=2026-11-01/a.parquet", "date=2026-11-02/b.parquet"):
+        path = logs / name
+        assert footers[str(path)]["rows"] == pq.read_metadata(path).num_rows
+        assert footers[str(path)]["columns"]["ts"] == "TIMESTAMP"
 
     second = open_store(tmp_path)  # another process on the same store: the same answers from the facts
     assert second.one("counts")[:4] == (89, 0, 0, 1) and second.newest() == newest

@@ -130,3 +130,34 @@ def test_the_first_look_imports_neither_pyarrow_nor_numpy(tmp_path):
     day = sum(now - timedelta(hours=24) < t <= now for t in ts)
     hour = sum(now - timedelta(hours=1) < t <= now for t in ts)
     assert got["rows"] == [["m", "production", day, hour]] and day > 0
+
+
+def test_an_empty_branch_has_the_columns_and_types_of_the_conform_query_over_no_file(tmp_path):
+    """A branch of a kind's view with nothing to read is a typed stand-in (queries/conformed_empty.sql), not the conform
+    query over an empty file: the same columns, the same types, no row. Checked against the conform query itself run
+    over the empty raw file, for every kind, and the views over a store with one log in place give the same rows."""
+    import duckdb
+
+    from console.sql import load_query
+
+    pq.write_table(rows(5, pa.timestamp("us")), tmp_path / "p.parquet")
+    w = store(tmp_path, tmp_path / "p.parquet")
+    raw = str(w.dir / "skeleton-raw.parquet")
+    con = duckdb.connect()
+    con.execute("SET TimeZone='UTC'")
+    con.execute(load_query("skeletons"))
+    for kind in ("predictions", "labels", "deployments"):
+        con.execute(f"CREATE OR REPLACE VIEW chunk AS SELECT * FROM read_parquet(['{raw}'])")
+        sql = load_query(f"conform_{kind}")
+        conform = con.execute(f"DESCRIBE {sql}", {"max_ts": START} if "$max_ts" in sql else {}).fetchall()
+        empty = con.execute("DESCRIBE " + load_query("conformed_empty").format(
+            skeleton=f"['{w.dir / f'skeleton-{kind}.parquet'}']")).fetchall()
+        assert [(c[0], c[1]) for c in empty] == [(c[0], c[1]) for c in conform], kind
+        assert con.execute("SELECT count(*) FROM (" + load_query("conformed_empty").format(
+            skeleton=f"['{w.dir / f'skeleton-{kind}.parquet'}']") + ")").fetchone()[0] == 0
+    with w.cursor() as cur:
+        got = cur.execute("SELECT request_id, latency_ms FROM predictions ORDER BY request_id").fetchall()
+        assert got == [(f"r{i}", float(i)) for i in range(5)]
+        assert cur.execute("SELECT count(*) FROM malformed").fetchone()[0] == 0
+        assert cur.execute("SELECT count(*) FROM labels").fetchone()[0] == 0
+    w.close()
