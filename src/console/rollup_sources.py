@@ -198,15 +198,19 @@ def conform(batch: pa.RecordBatch | pa.Table) -> pa.Table:
 
 def window(batch: pa.RecordBatch | pa.Table, start: datetime | None, end: datetime | None) -> pa.Table:
     """A batch conformed and cut to start <= ts < end (JSONL's ts may be text: the cut is after typing)."""
-    t = conform(batch)
-    if start is not None or end is not None:
-        m = pc.is_valid(t.column("ts"))
-        if start is not None:
-            m = pc.and_(m, pc.greater_equal(t.column("ts"), pa.scalar(start, pa.timestamp("us"))))
-        if end is not None:
-            m = pc.and_(m, pc.less(t.column("ts"), pa.scalar(end, pa.timestamp("us"))))
-        t = t.filter(m)
-    return t
+    return _cut(conform(batch), start, end)
+
+
+def _cut(t: pa.Table, start: datetime | None, end: datetime | None) -> pa.Table:
+    """The rows with start <= ts < end (a null ts is outside any bound)."""
+    if start is None and end is None:
+        return t
+    m = pc.is_valid(t.column("ts"))
+    if start is not None:
+        m = pc.and_(m, pc.greater_equal(t.column("ts"), pa.scalar(start, pa.timestamp("us"))))
+    if end is not None:
+        m = pc.and_(m, pc.less(t.column("ts"), pa.scalar(end, pa.timestamp("us"))))
+    return t.filter(m)
 
 
 def scan(datasets: Sequence[ds.Dataset | Source], start: datetime | None, end: datetime | None,
@@ -249,13 +253,8 @@ def read_labels(datasets: Sequence[ds.Dataset | Source], start: datetime | None 
             t = _label_rows(pa.Table.from_batches([batch]))
             if ids is not None:
                 t = t.filter(pc.is_in(t.column("request_id"), value_set=ids))
-            if "ts" in t.column_names and (start is not None or end is not None):
-                m = pc.is_valid(t.column("ts"))
-                if start is not None:
-                    m = pc.and_(m, pc.greater_equal(t.column("ts"), pa.scalar(start, pa.timestamp("us"))))
-                if end is not None:
-                    m = pc.and_(m, pc.less(t.column("ts"), pa.scalar(end, pa.timestamp("us"))))
-                t = t.filter(m)
+            if "ts" in t.column_names:
+                t = _cut(t, start, end)
             if t.num_rows:
                 tables.append(t)
     if not opened:
