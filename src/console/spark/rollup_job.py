@@ -10,8 +10,9 @@ group-by per column, cut to each group's most frequent values in Spark (a regres
 are nearly all distinct: the driver gets a few hundred values per group, not every row) and folded
 to top N + other on the driver with the same code as the local engine. The prediction and label
 summaries that prediction and label drift read (`store_rollups.TARGETS`) are built the same way: a
-KLL sketch with sum and sum of squares of the numbers, counts by value and counts by text. The rollup rows (kilobytes per model-hour) come back to the driver and
-are written by `store_rollups.write`, so both engines write one file layout and one schema.
+KLL sketch with sum and sum of squares of the numbers, counts by value and counts by text. The
+rollup rows (kilobytes per model-hour) come back to the driver and are written by
+`store_rollups.write`, so both engines write one file layout and one schema.
 
 The rows reach Spark the way they reach the console (see `_read`): local folders, `s3://` prefixes,
 Delta and Iceberg tables are listed and pruned on the driver by `rollup_sources`, and the tasks scan
