@@ -30,8 +30,11 @@ MODELS = {"fraud": {"numeric": NUMERIC, "categorical": CATEGORICAL, "segments": 
           "eta": {"numeric": NUMERIC, "categorical": CATEGORICAL, "task": "regression"}}
 SPECS = {m: ro.ModelSpec.of(s) for m, s in MODELS.items()}
 EXACT = ["rows", "errors", "status", "labelled", "cls_tp", "cls_fp", "cls_fn", "cls_tn", "cls_pos_hist",
-         "cls_neg_hist", "input_tokens", "reg_n", "cat__country", "cat__channel"]
-SUMS = ["cost_usd", "latency_sum", "score_sum", "reg_abs_sum", "sum__amount", "sq__speed"]
+         "cls_neg_hist", "input_tokens", "reg_n", "cat__country", "cat__channel",
+         "pred_counts", "pred_text", "label_counts", "label_text"]
+SUMS = ["cost_usd", "latency_sum", "score_sum", "reg_abs_sum", "sum__amount", "sq__speed",
+        "pred_sum", "pred_sq", "label_sum", "label_sq"]
+SKETCHES = ["latency_kll", "num__amount", "num__age", "pred_kll", "label_kll"]
 KEYS = list(ro.KEYS)
 HOURS = 4
 END = START + timedelta(hours=HOURS)
@@ -99,7 +102,7 @@ def _same_counts(got: dict, expected: dict, where: str) -> None:
         for c in SUMS:
             assert np.allclose(joined[c].to_numpy(), joined[f"{c}_got"].to_numpy(), rtol=1e-9, atol=1e-9), \
                 (where, m, c)
-        for c in ("latency_kll", "num__amount", "num__age"):
+        for c in SKETCHES:
             ns = [(sk.deserialize(x).n if x else 0, sk.deserialize(y).n if y else 0)
                   for x, y in zip(joined[c].to_list(), joined[f"{c}_got"].to_list())]
             assert all(x == y for x, y in ns), (where, m, c)

@@ -1,12 +1,13 @@
-"""The rollup as a Spark job (local mode): same schema and counts as the local engine, and drift
-from the Spark-built sketches within the sketch bound of scipy on the raw rows.
+"""The rollup as a Spark job (local mode): same schema and counts as the local engine (the prediction and
+label summaries too), and drift from the Spark-built sketches within the sketch bound of scipy on the raw
+rows; prediction and label drift read by the console from Spark-built hours, without reading them raw.
 
 One SparkSession for the whole test session, local[1] and a tiny fleet: a JVM start is the cost."""
 
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import polars as pl
@@ -16,15 +17,19 @@ from scipy import stats
 from console import rollup_engine
 from console import store_rollups as ro
 from console.analytics import sketches as sk
+from console.cli import main
+from console.config import parse_file
+from console.service import Service
 from rollup_fleet import CATEGORICAL, NUMERIC, START, fleet, write_hive
 
 MODELS = {"fraud": {"numeric": NUMERIC, "categorical": CATEGORICAL, "segments": ["country"]},
           "eta": {"numeric": NUMERIC, "categorical": CATEGORICAL, "task": "regression"}}
 EXACT = ["rows", "errors", "status", "labelled", "cls_tp", "cls_fp", "cls_fn", "cls_tn", "cls_correct", "cls_pos_hist",
          "cls_neg_hist", "input_tokens", "output_tokens", "reg_n", "reg_ape_n", "cat__country", "cat__channel",
-         "cost_n"]
+         "cost_n", "pred_counts", "pred_text", "label_counts", "label_text"]
 SUMS = ["cost_usd", "latency_sum", "score_sum", "reg_abs_sum", "reg_sq_sum", "sum__amount", "sq__speed",
-        "uncosted_input", "uncosted_cached", "uncosted_output"]
+        "uncosted_input", "uncosted_cached", "uncosted_output", "pred_sum", "pred_sq", "label_sum", "label_sq"]
+SKETCHES = ["latency_kll", "num__amount", "num__age", "reg_err_kll", "pred_kll", "label_kll"]
 KEYS = list(ro.KEYS)
 
 
@@ -43,7 +48,13 @@ def both(tmp_path_factory):
         pl.when(pl.Series(rng.random(n) < 0.4)).then(None).otherwise(pl.col("cost_usd")).alias("cost_usd"),
         pl.Series("output_tokens", rng.integers(0, 500, n)), pl.Series("cached_tokens", rng.integers(0, 120, n)),
         pl.when(pl.Series(rng.random(n) < 0.2) & (pl.col("model") == "fraud")).then(pl.col("prediction") + ".0")
-        .otherwise(pl.col("prediction")).alias("prediction"))
+        .otherwise(pl.col("prediction")).alias("prediction"),
+        # a value past float32's range: both engines clip it to float32's largest (sketch and sums alike)
+        pl.when(pl.int_range(n) == 7).then(1e39).otherwise(pl.col("speed")).alias("speed"))
+    # regression predictions that are no number (text counts), the rest numbers (sketch, counts by value)
+    na = pl.Series(rng.random(n) < 0.03) & (pl.col("model") == "eta")
+    preds = preds.with_columns(pl.when(na).then(pl.lit("n/a")).otherwise(pl.col("prediction")).alias("prediction"),
+                               pl.when(na).then(None).otherwise(pl.col("prediction_num")).alias("prediction_num"))
     logs = write_hive(preds, tmp)
     specs = {m: ro.ModelSpec.of(s) for m, s in MODELS.items()}
     datasets = rollup_engine.src.dataset([str(logs)])
@@ -56,6 +67,10 @@ def both(tmp_path_factory):
 def test_spark_and_local_rollups_have_one_schema_and_the_same_counts(both):
     _, _, local, spark = both
     assert set(local) == set(spark) == set(MODELS)
+    # the prediction and label summaries are written by Spark too (every one filled somewhere: numbers, counts by
+    # value, and the text of the regression's predictions that are no number)
+    assert {c for m in MODELS for c in ro.target_columns() if spark[m].column(c).null_count < spark[m].num_rows} \
+        == set(ro.target_columns())
     for m in MODELS:
         assert spark[m].schema.equals(local[m].schema), m
         a, b = pl.from_arrow(local[m]), pl.from_arrow(spark[m])
@@ -66,7 +81,7 @@ def test_spark_and_local_rollups_have_one_schema_and_the_same_counts(both):
             assert joined[c].to_list() == joined[f"{c}_spark"].to_list(), (m, c)
         for c in SUMS:
             assert np.allclose(joined[c].to_numpy(), joined[f"{c}_spark"].to_numpy(), rtol=1e-9, atol=1e-9), (m, c)
-        for c in ("latency_kll", "num__amount", "num__age", "reg_err_kll"):
+        for c in SKETCHES:
             ns = [(sk.deserialize(x).n if x else 0, sk.deserialize(y).n if y else 0)
                   for x, y in zip(joined[c].to_list(), joined[f"{c}_spark"].to_list())]
             assert all(x == y for x, y in ns), (m, c)
@@ -92,6 +107,74 @@ def test_spark_sketches_merge_with_python_ones_and_drift_within_the_bound(both, 
     assert mixed.n == raw.height
     assert sk.jensenshannon(a.counts["channel"], b.counts["channel"]).score == pytest.approx(
         sk.jensenshannon(a.counts["channel"], b_local.counts["channel"]).score)
+
+
+TARGET_CONFIG = (
+    '[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "logs/**/*.parquet"\nformat = "parquet"\n'
+    '[[logs]]\nkind = "labels"\npath = "labels.parquet"\n'
+    '[models.fraud]\nreference = "reference.parquet"\nfeatures = ["amount", "speed", "country"]\n'
+    '[models.eta]\ntask = "regression"\nreference = "reference.parquet"\nfeatures = ["amount", "speed", "country"]\n')
+
+
+def _console_folder(root, preds: pl.DataFrame, labels: pl.DataFrame, now: datetime):
+    write_hive(preds.with_columns((pl.col("status") != "ok").alias("is_error")).drop("status"), root)
+    labels.filter(pl.col("ts") <= now).write_parquet(root / "labels.parquet")
+    preds.head(2000).select("amount", "speed", "country").write_parquet(root / "reference.parquet")
+    (root / "console.toml").write_text(TARGET_CONFIG, encoding="utf-8")
+    return root / "console.toml"
+
+
+def test_prediction_and_label_drift_read_from_spark_built_rollups_without_raw_fallback(tmp_path):
+    """`rollup --engine spark` builds every closed hour of a 200-hour log; the console then reads prediction and
+    label drift of 48 h from those hours' target summaries: its catch-up finds every hour current (builds none),
+    only edge hours are read raw, and neither score falls back to the raw baseline and window (`method` stays
+    "sketch"). Tests on counts (the classifier's text predictions, its 0/1 labels) give the score of the same
+    console over locally built rollups and of the exact path; normed Wasserstein (the regression's predictions and
+    labels) is within its stated bound of the exact path and of scipy, and within both bounds of the local one."""
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    preds, labels = fleet(hours=200, per_hour=40, seed=4)
+    now = START + timedelta(hours=199, minutes=23)
+    spark_cfg = _console_folder(tmp_path / "spark", preds, labels, now)
+    local_cfg = _console_folder(tmp_path / "local", preds, labels, now)
+    assert main(["rollup", "--config", str(spark_cfg), "--engine", "spark", "--master", "local[1]",
+                 "--until", ro.floor_hour(now).isoformat(), "--format", "json"]) == 0
+    spark_svc = Service(parse_file(spark_cfg), clock=lambda: now)
+    local_svc = Service(parse_file(local_cfg), clock=lambda: now)
+    try:
+        spark_svc.refresh()
+        local_svc.refresh()
+        drift = spark_svc.monitor.sketch_drift
+        for model in ("fraud", "eta"):
+            got = spark_svc.drift(model, "48h", series=False, exact=False)
+            assert drift.built == [], drift.built  # every hour read is the Spark job's
+            assert all(b - a <= ro.HOUR for _, a, b in drift.raw_reads), drift.raw_reads  # edge hours only
+            local = local_svc.drift(model, "48h", series=False, exact=False)
+            exact = spark_svc.drift(model, "48h", series=False, exact=True)
+            assert local_svc.monitor.sketch_drift.built  # the other console built its own, locally
+            for g, lo, want in ((got.prediction, local.prediction, exact.prediction),
+                                (got.label, local.label, exact.label)):
+                assert g is not None and g.method == "sketch" and g.bound is not None, model  # not read raw
+                for key in ("column", "kind", "test", "threshold", "n_ref", "n_cur"):
+                    assert getattr(g, key) == getattr(lo, key) == getattr(want, key), (model, key)
+                if g.test == "wasserstein":  # KLL sketches on both sides: within the stated bound
+                    assert abs(g.score - want.score) <= g.bound, (model, g.column)
+                    assert abs(g.score - lo.score) <= g.bound + lo.bound, (model, g.column)
+                else:  # exact counts (by value or by text): the exact score
+                    assert g.bound == 0.0 and g.score == pytest.approx(want.score, abs=1e-12), (model, g.column)
+                    assert g.score == pytest.approx(lo.score, abs=1e-12) and g.status == want.status
+            if model == "eta":  # the regression's predictions against scipy on the raw rows
+                base_start = now - timedelta(days=7)
+                rows = preds.filter(pl.col("model") == model).with_columns(
+                    pl.col("prediction").cast(pl.Float64, strict=False).alias("p"))
+                base = rows.filter((pl.col("ts") > base_start) & (pl.col("ts") <= base_start + timedelta(days=2)))
+                cur = rows.filter(pl.col("ts") > now - timedelta(hours=48))
+                b = base["p"].to_numpy().astype(np.float32).astype(np.float64)
+                c = cur["p"].to_numpy().astype(np.float32).astype(np.float64)
+                assert got.prediction.test == "wasserstein"
+                assert abs(got.prediction.score - stats.wasserstein_distance(b, c) / np.std(b)) <= got.prediction.bound
+    finally:
+        spark_svc.close()
+        local_svc.close()
 
 
 def test_the_cost_and_quality_counts_are_the_hand_counts(both):

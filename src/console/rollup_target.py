@@ -11,8 +11,8 @@ Wasserstein) state their bound, the sum of both sides' rank errors, as feature d
 (few-valued numbers, text) are exact unless a side folded values into "other", which makes a drifted verdict
 borderline.
 
-None (the caller reads raw) when an hour inside a side was built without these columns (by older code or the
-Spark job), rather than rebuilding a month of hours.
+None (the caller reads raw) when an hour inside a side was built without these columns (by older code, the
+local engine's or the Spark job's), rather than rebuilding a month of hours.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class Side:
 
 def summarised(frame: pl.DataFrame, environment: str | None) -> pl.DataFrame | None:
     """The whole-group rollup rows of `environment`; None when a row with rows lacks its target summaries (an
-    hour built before them, or by the Spark job), or a labelled row its label's."""
+    hour built before them, by either engine), or a labelled row its label's."""
     df = frame.filter(pl.col("segment").is_null())
     if environment is not None:
         df = df.filter(pl.col("environment") == environment)

@@ -265,12 +265,16 @@ def _count_into(accs: list[_Acc], df: pl.DataFrame, col: str, name: str) -> None
 
 def _targets_into(group: list[_Acc], df: pl.DataFrame, starts: np.ndarray, ends: np.ndarray, k: int) -> None:
     """Prediction and label per group, as prediction and label drift read them (`TARGETS`): the numbers as the
-    exact test takes them (`prediction_num`, else the prediction's text as a float), sketched and counted by
-    value; the text of predictions that are no number, and of every label."""
+    exact test takes them, sketched and counted by value; the text of predictions that are no number, and of every
+    label. A row's number is its `prediction_num` (`label_num`), else its text as a float, as the store types it
+    (`queries/conform_predictions.sql`, `conform_labels.sql`): the `rollup` command reads the log files, where a
+    classifier's `prediction_num` may be logged empty, and must summarise what the console's own build does."""
     for t, (num, text) in TARGETS.items():
         if text not in df.columns:
             continue
-        x = (pl.col(num) if num in df.columns else pl.col(text).cast(pl.String)).cast(pl.Float64, strict=False)
+        x = pl.col(text).cast(pl.String).cast(pl.Float64, strict=False)
+        if num in df.columns:
+            x = pl.coalesce(pl.col(num).cast(pl.Float64, strict=False), x)
         has = pl.col(text).is_not_null()
         cols = df.select(x.alias("__tn"), _category(x, True).alias("__tv"),
                          pl.when(has & (x.is_null() if t == "pred" else pl.lit(True)))

@@ -6,9 +6,13 @@ an hour of a billion-row day is summarised across executors without ever holding
 in one pandas frame (applyInPandas ships every row of a group to one Python worker), and it writes
 DataSketches' compact binary format, which the console's Python `datasketches` reads and merges
 with its own. Sums, counts and confusion cells are plain aggregates; category counts are a
-group-by per column whose small result is folded to top N + other on the driver with the same
-code as the local engine. The rollup rows (kilobytes per model-hour) come back to the driver and
-are written by `store_rollups.write`, so both engines write one file layout and one schema.
+group-by per column, cut to each group's most frequent values in Spark (a regression's predictions
+are nearly all distinct: the driver gets a few hundred values per group, not every row) and folded
+to top N + other on the driver with the same code as the local engine. The prediction and label
+summaries that prediction and label drift read (`store_rollups.TARGETS`) are built the same way: a
+KLL sketch with sum and sum of squares of the numbers, counts by value and counts by text. The
+rollup rows (kilobytes per model-hour) come back to the driver and are written by
+`store_rollups.write`, so both engines write one file layout and one schema.
 
 The rows reach Spark the way they reach the console (see `_read`): local folders, `s3://` prefixes,
 Delta and Iceberg tables are listed and pruned on the driver by `rollup_sources`, and the tasks scan
@@ -21,6 +25,7 @@ import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as ds
 
@@ -140,16 +145,50 @@ def _read(spark, items: Sequence, start: datetime, end: datetime):
 
 
 def _finite_double(c):
-    """A column's finite values as doubles, null otherwise (text that is no number too, as the local
-    engine's non-strict cast makes it, where a plain cast fails under ANSI mode)."""
+    """A column's (or expression's) finite values as doubles, null otherwise (text that is no number too,
+    as the local engine's non-strict cast makes it, where a plain cast fails under ANSI mode)."""
     from pyspark.sql import functions as F
 
-    x = F.col(c).try_cast("double")
+    x = (F.col(c) if isinstance(c, str) else c).try_cast("double")
     return F.when(~F.isnan(x) & (F.abs(x) != float("inf")), x)
 
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def _finite(c):
-    return _finite_double(c).cast("float")
+    """The float32 value a sketch holds: finite values clipped to float32's range, as the local engine's
+    `_float_column` clips them (a plain cast would make them infinite); null stays null (`greatest` skips it)."""
+    from pyspark.sql import functions as F
+
+    x = _finite_double(c)
+    return F.when(x.isNotNull(), F.least(F.greatest(x, F.lit(-_FLOAT32_MAX)), F.lit(_FLOAT32_MAX))).cast("float")
+
+
+def _target_number(df, t: str):
+    """A target's numbers as the local engine takes them (`store_rollups._targets_into`): a row's
+    `prediction_num` (`label_num`), else its prediction's (label's) text as a number."""
+    from pyspark.sql import functions as F
+
+    num, text = ro.TARGETS[t]
+    x = F.col(text).cast("string").try_cast("double")
+    return F.coalesce(F.col(num).try_cast("double"), x) if num in df.columns else x
+
+
+def _target_counts(df) -> dict[str, object]:
+    """The counted columns of the target summaries: the finite numbers by value (re-keyed as the local engine
+    keys them: `_counts`' `by_value`), and the text of predictions that are no number and of every label."""
+    from pyspark.sql import functions as F
+
+    out = {}
+    for t, (_, text) in ro.TARGETS.items():
+        if text not in df.columns:
+            continue
+        x = _target_number(df, t)
+        out[f"{t}_counts"] = _finite_double(x).cast("string")
+        counted = F.col(text).isNotNull() & (x.isNull() if t == "pred" else F.lit(True))
+        out[f"{t}_text"] = F.when(counted, F.col(text).cast("string"))
+    return out
 
 
 def _aggregates(df, spec: ro.ModelSpec, k: int) -> list:
@@ -201,11 +240,17 @@ def _aggregates(df, spec: ro.ModelSpec, k: int) -> list:
                      F.coalesce(F.sum(F.when(nz, F.abs(err) / F.abs(actual))), F.lit(0.0)).alias("reg_ape_sum"),
                      F.sum(nz.cast("long")).alias("reg_ape_n"),
                      kll(err.cast("float")).alias("reg_err_kll")]
+    def sq(col):
+        return F.coalesce(F.sum(col.cast("double") * col.cast("double")), F.lit(0.0))
+
+    for t, (_, text) in ro.TARGETS.items():  # prediction and label drift's numbers (`store_rollups.TARGETS`)
+        if text in df.columns:
+            v = _finite(_target_number(df, t))
+            aggs += [kll(v).alias(f"{t}_kll"), fsum(v).alias(f"{t}_sum"), sq(v).alias(f"{t}_sq")]
     for f in spec.numeric:
         if f in df.columns:
             v = _finite(f)
-            aggs += [kll(v).alias(f"num__{f}"), fsum(v).alias(f"sum__{f}"),
-                     F.coalesce(F.sum(v.cast("double") * v.cast("double")), F.lit(0.0)).alias(f"sq__{f}")]
+            aggs += [kll(v).alias(f"num__{f}"), fsum(v).alias(f"sum__{f}"), sq(v).alias(f"sq__{f}")]
     return aggs
 
 
@@ -256,15 +301,24 @@ def _usage(df) -> list:
 
 
 def _counts(df, keys: list[str], columns: dict[str, object], tops: dict[str, int],
-            by_value: frozenset[str] = frozenset()) -> dict[str, dict[tuple, str]]:
+            by_value: frozenset[str] = frozenset(), keep: int = 4 * sk.TOP_N) -> dict[str, dict[tuple, str]]:
     """{output column: {group key: encoded top-N counts}} for several categorical expressions in one
     pass (a stack of (column, value) pairs grouped once), folded on the driver. Columns in `by_value`
-    come as Java's text of a double ("1.0E7") and are re-keyed as the local engine keys them."""
+    come as Java's text of a double ("1.0E7") and are re-keyed as the local engine keys them.
+
+    Each group's values past its `keep` most frequent (ties by value) are summed into other in Spark, as
+    the local engine's `_count_top` cuts them: a regression's predictions are nearly all distinct, and
+    every one of them would otherwise cross to the driver."""
+    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     pairs = F.explode(F.array(*[F.struct(F.lit(name).alias("c"), expr.alias("v")) for name, expr in columns.items()]))
-    rows = (df.select(*keys, pairs.alias("__p")).select(*keys, "__p.c", "__p.v").where(F.col("v").isNotNull())
-            .groupBy(*keys, "c", "v").agg(F.count(F.lit(1)).alias("n")).toArrow().to_pylist())
+    counted = (df.select(*keys, pairs.alias("__p")).select(*keys, "__p.c", "__p.v").where(F.col("v").isNotNull())
+               .groupBy(*keys, "c", "v").agg(F.count(F.lit(1)).alias("n")))
+    rank = F.row_number().over(Window.partitionBy(*keys, "c").orderBy(F.col("n").desc(), F.col("v")))
+    value = F.when(rank <= keep, F.col("v")).otherwise(F.lit(sk.OTHER))
+    rows = (counted.select(*keys, "c", value.alias("v"), "n").groupBy(*keys, "c", "v")
+            .agg(F.sum("n").alias("n")).toArrow().to_pylist())
     per: dict[str, dict[tuple, dict[str, int]]] = {name: {} for name in columns}
     for r in rows:
         per[r["c"]].setdefault(tuple(r[k] for k in keys), {})[r["v"]] = r["n"]
@@ -276,8 +330,8 @@ def _float_keys(counts: dict[str, int]) -> dict[str, int]:
     """Counts keyed by Java's text of a double, keyed by `store_rollups.category_text` instead."""
     import polars as pl
 
-    keys = list(counts)
-    out: dict[str, int] = {}
+    keys = [k for k in counts if k != sk.OTHER]
+    out: dict[str, int] = {sk.OTHER: counts[sk.OTHER]} if sk.OTHER in counts else {}
     for k, text in zip(keys, ro.category_text(pl.Series("v", [float(k) for k in keys], pl.Float64), True)):
         out[text] = out.get(text, 0) + counts[k]
     return out
@@ -316,15 +370,20 @@ def build(spark, paths: Sequence, labels: pa.Table | None, specs: Mapping[str, r
                                                       else F.lit(None).cast("string"), F.lit("error"))) \
             .otherwise(F.lit(ro.OK_STATUS))
         columns = {"status": status, **{f"cat__{f}": _finite_double(f).cast("string") if f in spec.by_value
-                                        else F.col(f).cast("string") for f in spec.categorical if f in cut.columns}}
+                                        else F.col(f).cast("string") for f in spec.categorical if f in cut.columns},
+                   **_target_counts(cut)}
         extra = _counts(cut, keys, columns, {c: ro.STATUS_TOP if c == "status" else top for c in columns},
-                        frozenset(f"cat__{f}" for f in spec.by_value))
+                        frozenset({*(f"cat__{f}" for f in spec.by_value), *(f"{t}_counts" for t in ro.TARGETS)}),
+                        keep=4 * top)
         parts = [_assemble(table, keys, model, extra, spec)]
         tables = [p for p in parts if p.num_rows]
         t = pa.concat_tables(tables) if tables else ro.empty_table(spec)
         out[model] = _sorted(t)
     df.unpersist()
     return out
+
+
+_TARGET_SUMS = tuple(f"{t}_{p}" for t in ro.TARGETS for p in ("sum", "sq"))  # 0.0 when a target is not logged
 
 
 def _assemble(table: pa.Table, keys: list[str], model: str, extra: dict,
@@ -349,7 +408,7 @@ def _assemble(table: pa.Table, keys: list[str], model: str, extra: dict,
                 v = None if s is None or s.is_empty() else bytes(v)
             if v is None and name in ro.INT_SUMS:
                 v = 0
-            if v is None and name in (*ro.FLOAT_SUMS, "latency_sum", "score_sum") or (
+            if v is None and name in (*ro.FLOAT_SUMS, "latency_sum", "score_sum", *_TARGET_SUMS) or (
                     v is None and name.startswith(("sum__", "sq__"))):
                 v = 0.0
             cols[name].append(v)
