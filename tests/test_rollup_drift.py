@@ -346,6 +346,58 @@ def test_a_merged_sketch_keeps_its_weights():
     assert np.max(np.abs(d.cum / d.total - true)) <= sk.rank_error(merged)
 
 
+def _fresh_drift(config: Path, **kw):
+    """A drift report of the 72 h window from a new Service that keeps nothing of the last one's (the reference's
+    summary and the trend's scored buckets in `.memo` are computed again); the rollups are left as they are."""
+    svc = _service(config)
+    try:
+        shutil.rmtree(svc.monitor.sketch_drift.path / ".memo", ignore_errors=True)
+        report = svc.drift("m", "72h", exact=False, **kw)
+    finally:
+        svc.close()
+    return json.dumps([report.to_dict(), [w.to_dict() for w in report.windows],
+                       {f: [(t.isoformat(), s, d) for t, s, d in pts] for f, pts in report.series.items()}],
+                      default=str), report
+
+
+def test_the_same_question_over_unchanged_rollups_gets_the_same_scores(log, tmp_path):
+    """QA: three runs of a month's drift gave one feature three p-values (0.068, 0.092, 0.060), all within the
+    bound, because KLL merges at read time compact with random bits. The window, the trend's buckets and the raw
+    edges are now unions of the rollups' sketches and of the raw values (`Dist.union`): two fresh Service instances
+    over the same rollups give identical scores, verdicts and trend, each score within its bound of scipy's."""
+    src, rows, ref = log
+    root = _copy(src, tmp_path)
+    config = _config(root)
+    _fresh_drift(config)  # builds the rollups (hours and compacted days), which the two reads below share
+    (text_a, a), (text_b, b) = _fresh_drift(config), _fresh_drift(config)
+    assert text_a == text_b
+    f, exact = _features(a), _exact(rows, ref)
+    assert {c.method for c in f.values()} == {"sketch"} and len(a.windows) > 10
+    assert abs(f["x"].stats["statistic"] - exact["ks"].statistic) <= f["x"].bound
+    lo, hi = f["x"].stats["p_range"]
+    assert lo <= exact["ks"].pvalue <= hi
+    assert abs(f["y"].score - exact["w"]) <= f["y"].bound
+    # and in two processes, through the CLI's JSON (each process with nothing kept in `.memo`)
+    import os
+    import subprocess
+    import sys
+
+    import console
+
+    env = dict(os.environ, PYTHONPATH=str(Path(console.__file__).resolve().parents[1]))
+    outs = []
+    for _ in range(2):
+        shutil.rmtree(root / "store" / "rollups" / ".memo", ignore_errors=True)
+        done = subprocess.run([sys.executable, "-m", "console", "drift", "m", "--config", str(config), "--window",
+                               "72h", "--at", NOW.isoformat() + "Z", "--format", "json"], env=env,
+                              capture_output=True, text=True, check=False, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        outs.append(json.loads(done.stdout))
+    assert outs[0] == outs[1]
+    x = next(c for c in outs[0]["features"] if c["column"] == "x")
+    assert x["method"] == "sketch" and x["score"] == f["x"].score
+
+
 def test_rollups_kept_in_s3_are_pulled_and_read(log, tmp_path, s3_server, monkeypatch):  # noqa: F811
     """`[rollups] path = "s3://..."`: rollups another box built and pushed are pulled into the console's
     mirror and read; the console builds nothing the bucket already holds, and its scores equal the builder's."""
@@ -516,8 +568,10 @@ def test_prediction_and_label_drift_from_the_rollup_path_agree_with_the_exact_pa
     svc = Service(parse_file(tmp_path / "console.toml"), clock=lambda: now)
     svc.refresh()
     try:
+        kept = {}
         for model in ("fraud", "eta"):
             sketched = svc.drift(model, "48h", series=False, exact=False)
+            kept[model] = json.dumps([sketched.prediction.to_dict(), sketched.label.to_dict()])
             exact = svc.drift(model, "48h", series=False, exact=True)
             assert _features(sketched)["amount"].method == "sketch"
             assert sketched.prediction is not None and sketched.label is not None
@@ -545,6 +599,16 @@ def test_prediction_and_label_drift_from_the_rollup_path_agree_with_the_exact_pa
             assert month.prediction is None and month.label is None
     finally:
         svc.close()
+    # a second process's Service over the same rollups: the same prediction and label drift (the sides' sketches
+    # are unioned, not merged with random bits, and the raw edge hours are summarised exactly)
+    again = Service(parse_file(tmp_path / "console.toml"), clock=lambda: now)
+    again.refresh()
+    try:
+        for model, first in kept.items():
+            second = again.drift(model, "48h", series=False, exact=False)
+            assert json.dumps([second.prediction.to_dict(), second.label.to_dict()]) == first
+    finally:
+        again.close()
 
 
 def test_hours_built_without_the_target_summaries_read_prediction_drift_raw(tmp_path):

@@ -84,6 +84,63 @@ def test_normed_wasserstein_from_sketches_is_within_its_bound_estimate(case, see
     assert abs(got.score - exact) <= got.bound, (got.score, exact, got.bound)
 
 
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_scores_on_unioned_hourly_sketches_repeat_exactly_and_stay_within_their_bound(case, seed):
+    """What the reads do (`Dist.union` of a window's hourly sketches, thinned to `ITEMS`), rather than a KLL merge,
+    which compacts with random bits: the same sketches give the same scores every time, within the union's stated
+    bound of scipy's (its rank error: the parts' errors weighted by their sizes, plus 1 / ITEMS for the thinning)."""
+    x, y = _data(case, seed)
+    hx, hy = _hourly(x, 6), _hourly(y)
+
+    def scores():
+        ref, cur = sk.Dist.union(hx, sk.ITEMS), sk.Dist.union(hy, sk.ITEMS)
+        return ref, cur, sk.ks(ref, cur), sk.wasserstein(ref, cur, ref_std=float(np.std(x)))
+
+    ref, cur, ks, w = scores()
+    _, _, ks2, w2 = scores()
+    assert ks == ks2 and w == w2
+    parts = [sk.deserialize(b) for b in hy]
+    thinned = sk.Dist.union(hy).values.size > sk.ITEMS  # not when ties leave fewer distinct items
+    assert cur.eps == pytest.approx(sum(sk.rank_error(p) * p.n for p in parts) / y.size + thinned / sk.ITEMS)
+    assert cur.values.size <= sk.ITEMS and (ref.n, cur.n) == (x.size, y.size)
+    exact = stats.ks_2samp(x, y)
+    assert abs(ks.statistic - exact.statistic) <= ks.bound == pytest.approx(ref.eps + cur.eps)
+    assert ks.p_range[0] <= exact.pvalue + 1e-12 and exact.pvalue <= ks.p_range[1] + 1e-12
+    assert abs(w.score - stats.wasserstein_distance(x, y) / np.std(x)) <= w.bound
+
+
+def test_a_sketch_read_from_its_bytes_has_the_sketch_s_own_ranks():
+    """`Dist.of` reads a serialized sketch's items and level weights from its bytes (fast, and right for a merged
+    sketch, whose weights the binding's iterator loses): the same n, rank error and ranks as the sketch's own."""
+    rng = np.random.default_rng(8)
+    big = sk.kll_floats_sketch(65535)
+    big.update(rng.normal(size=60_000).astype(np.float32))  # k at its largest: exact up to k values (edges)
+    cases = [sk.kll([2.5]), sk.kll(rng.normal(size=150)), sk.kll(rng.normal(size=200)), sk.kll(rng.normal(size=201)),
+             sk.kll(rng.lognormal(size=50_000)), sk.merge(sk.kll(rng.normal(size=400)) for _ in range(300)), big]
+    for s in cases:
+        d = sk.Dist.of(sk.serialize(s))
+        assert (d.n, d.eps) == (s.n, sk.rank_error(s))
+        assert np.array_equal(d.values, np.unique(np.array(list(s), dtype=np.float64).reshape(-1, 2)[:, 0]))
+        assert np.allclose(d.cum, np.array(s.get_cdf(d.values.tolist(), True))[:-1] * s.n, rtol=1e-12, atol=1e-6)
+    assert big.is_estimation_mode() is False and sk.Dist.of(sk.serialize(big)).eps == 0.0
+    assert sk.Dist.of(sk.kll([])).n == 0 and sk.Dist.union([None, sk.kll([])]).n == 0
+
+
+def test_thinning_keeps_the_cdf_within_one_over_the_limit():
+    """`Dist.thin`: exact at every item kept, and below total / limit of weight skipped between two of them."""
+    rng = np.random.default_rng(9)
+    x = np.round(rng.gamma(2, 3, 100_000), 3)  # ties: some items weigh more than others
+    exact = sk.Dist.of(x)
+    for limit in (100, 2000, sk.ITEMS):
+        t = exact.thin(limit)
+        assert t.values.size <= limit and t.n == exact.n and t.eps == pytest.approx(1 / limit)
+        grid = np.union1d(exact.values, t.values)
+        assert np.max(np.abs(t.cdf(grid) - exact.cdf(grid))) < 1 / limit
+        assert np.array_equal(t.cdf(t.values), exact.cdf(t.values))
+    assert exact.thin(10**6) is exact
+
+
 def test_sketches_round_trip_and_merge_counts_every_value():
     rng = np.random.default_rng(5)
     x = rng.exponential(3, 50_000)

@@ -11,10 +11,12 @@ older configuration). Checking costs one count of the window's rows per hour in 
 while the store has not been refreshed since the last check. The whole days so checked are then compacted
 into day rows (`store_rollups.compact_range`), as `mlops-console rollup` does, so a month is ~30 rows per key.
 
-What is merged from closed rollups is kept in the process, keyed by the files it came from (a rebuilt hour or
-a recompacted day has a new file name, so nothing is invalidated by hand): a compacted day's merged drift
-summary, and each closed bucket of the Drift screen's trend, scored. A month's window then merges ~30 kept
-day summaries plus its edge hours, and a refresh re-scores only the trend buckets whose hours changed.
+What is read or combined from closed rollups is kept in the process, keyed by the files it came from (a rebuilt
+hour or a recompacted day has a new file name, so nothing is invalidated by hand): a compacted day's rows, a
+window's closed hours as one drift summary, and each closed bucket of the Drift screen's trend, scored. A month's
+window then unions its kept closed summary with its edge hours, and a refresh re-scores only the trend buckets
+whose hours changed. Sketches are combined at read time by `sketches.Dist.union` (deterministic: the same rollups
+give the same scores in every process), never by a KLL merge, whose compaction draws random bits.
 
 The reference is turned into the same sketches once per model (KLL per numeric feature, exact counts per
 categorical one) and kept. Each feature gets its reference column's test and threshold, as the exact
@@ -36,8 +38,10 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import filelock
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -51,8 +55,8 @@ from console.analytics import sketches as sk
 from console.analytics.windows import bucket_expr, format_span, parse_window
 
 # Drift over a longer window is read from rollups unless asked for exact. A day is what the screens read raw
-# anyway (health reads at least 24 h, the model page and the deploy gate score 24 h), and sketch scores vary
-# within their bound from run to run (KLL compaction is randomised), so windows up to a day stay exact.
+# anyway (health reads at least 24 h, the model page and the deploy gate score 24 h), and a sketch score is only
+# within its bound of the exact one, so windows up to a day stay exact.
 SKETCH_AFTER = timedelta(hours=24)
 VERIFIED = ".verified"  # in the rollup folder: what catch-ups verified, kept for the next process (`_keep_record`)
 LOCK_WAIT_S = 30.0  # how long a catch-up waits for another process's before building the same hours itself
@@ -60,13 +64,14 @@ BUILD_CHUNK = timedelta(days=1)  # hours built per read of raw rows (bounds memo
 US = timedelta(microseconds=1)  # the store's queries take (since, until]; rollup hours are [start, end)
 SKETCH_TESTS = rollup_spec.SKETCH_TESTS  # numeric tests computed on KLL sketches
 COUNT_TESTS = {"psi", "jensenshannon", "chisquare"}  # categorical tests computed on merged exact counts
-# The reference is sketched once, finer than the hourly rollups (K = 200, 1.3% rank error): at 2000 its rank
-# error is 0.14%, so the bound is mostly the current window's; a reference of up to 2000 rows stays exact.
+# The reference is summarised once, finer than the hourly rollups (K = 200, 1.3% rank error): thinned to 2000 items
+# its rank error is at most 0.05%, so the bound is mostly the current window's; up to 2000 distinct values stay exact.
 REF_K = 2000
-# Kept per process, oldest dropped first: merged day summaries (25 features: ~60 KB each), scored trend buckets
+# Kept per process, oldest dropped first: compacted days' rows (~0.2 MB each at 25 features and 4 keys) and windows'
+# closed hours unioned (`closed`; up to ~1.6 MB each: `sketches.ITEMS` items a feature), scored trend buckets
 # (small), hour files parsed for health (a day file's hours' latency items: ~1-2 MB at 4-8 groups an hour), and
-# sketched raw edges (a window's partial first hour and open hour: ~50 KB each at 25 features).
-CACHED = {"days": 1024, "buckets": 4096, "health": 96, "raw": 16, "costs": 8, "closed": 8}
+# summarised raw edges (a window's partial first hour and open hour: up to ~1.6 MB each at 25 features).
+CACHED = {"days": 256, "buckets": 4096, "health": 96, "raw": 16, "costs": 8, "closed": 8}
 # raw hours kept (`RollupDrift.hour_pieces`), per cache: an hour of 25 features is ~10 MB at 100M rows; the cost
 # chart's running sums of an hour ~0.2-2.5 MB (one row per distinct timestamp), 64 MB in all
 RAW_BYTES = 256 << 20
@@ -87,29 +92,25 @@ def _hours(a: datetime, b: datetime) -> list[datetime]:
 
 @dataclass
 class Current:
-    """A window's merged summary: what `drift_table`-style scoring needs."""
+    """A window's merged summary: what `drift_table`-style scoring needs. Numeric features are held as
+    distributions (`sketches.Dist`), combined by `Dist.union` and not by a KLL merge: a merge compacts with random
+    bits, so the same question over unchanged rollups would get a slightly different score (and, near a threshold,
+    verdict) on every read; the union is deterministic and states its rank error (the parts' errors weighted by
+    their sizes, plus 1 / `sketches.ITEMS` per thinning)."""
 
     rows: int = 0
-    numeric: dict[str, sk.Sketch] = field(default_factory=dict)
+    numeric: dict[str, sk.Dist] = field(default_factory=dict)
     sums: dict[str, float] = field(default_factory=dict)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
-    def add_rollup(self, summary: ro.Summary) -> None:
-        self.rows += summary.rows
-        for f, s in summary.numeric.items():
-            self.numeric[f] = sk.merge([self.numeric.get(f), s])
-            self.sums[f] = self.sums.get(f, 0.0) + summary.moments.get(f, (0, 0.0, 0.0))[1]
-        for f, c in summary.counts.items():
-            self.counts[f] = sk.merge_counts([self.counts.get(f), c])
-
     @classmethod
-    def of_table(cls, table: pa.Table | None, environment: str | None) -> Current:
-        """The whole-group rows (segment null) of rollup rows read with `drift_columns`, merged: what
-        `add_rollup(merge_table(...))` gives, without the columns drift does not read."""
+    def of_table(cls, table: pa.Table | pl.DataFrame | None, environment: str | None) -> Current:
+        """The whole-group rows (segment null) of rollup rows read with `drift_columns`, merged (their sketches
+        unioned)."""
         out = cls()
-        if table is None or not table.num_rows:
+        if table is None or not (table.height if isinstance(table, pl.DataFrame) else table.num_rows):
             return out
-        df = pl.from_arrow(table).filter(pl.col("segment").is_null())
+        df = (table if isinstance(table, pl.DataFrame) else pl.from_arrow(table)).filter(pl.col("segment").is_null())
         if environment is not None:
             df = df.filter(pl.col("environment") == environment)
         if not df.height:
@@ -117,9 +118,9 @@ class Current:
         out.rows = int(df["rows"].sum())
         for c in df.columns:
             if c.startswith("num__"):
-                s = sk.merge(df[c].to_list())
-                if s is not None:
-                    out.numeric[c[5:]] = s
+                d = sk.Dist.union(df[c].drop_nulls().to_list(), sk.ITEMS)
+                if d.n:
+                    out.numeric[c[5:]] = d
                     out.sums[c[5:]] = float(df[f"sum__{c[5:]}"].sum())
             elif c.startswith("cat__"):
                 out.counts[c[5:]] = sk.merge_counts(df[c].to_list())
@@ -127,26 +128,33 @@ class Current:
 
     @classmethod
     def merged(cls, parts: list[Current]) -> Current:
-        """One summary of several (each sketch merged once, not pairwise as parts arrive)."""
+        """One summary of several (each feature's distributions unioned once, not pairwise as parts arrive)."""
         out = cls(rows=sum(p.rows for p in parts))
         for f in dict.fromkeys(f for p in parts for f in p.numeric):
-            s = sk.merge([p.numeric.get(f) for p in parts])
-            if s is not None:
-                out.numeric[f] = s
+            d = sk.Dist.union([p.numeric.get(f) for p in parts], sk.ITEMS)
+            if d.n:
+                out.numeric[f] = d
                 out.sums[f] = sum(p.sums.get(f, 0.0) for p in parts)
         for f in dict.fromkeys(f for p in parts for f in p.counts):
             out.counts[f] = sk.merge_counts([p.counts.get(f) for p in parts])
         return out
 
     def add_rows(self, df: pl.DataFrame, numeric: list[str], categorical: list[str]) -> None:
+        """Raw rows (a window's edge hours) summarised as the rollups hold them (finite float32 values, counts by
+        value), the values kept exactly and thinned (`Dist.thin`), not sketched: a KLL sketch of them would differ
+        from read to read too."""
         if not df.height:
             return
-        g = sk.GroupSketch()
-        g.update(df, [c for c in numeric if c in df.columns], [c for c in categorical if c in df.columns])
         self.rows += df.height
-        for f, s in g.numeric.items():
-            self.numeric[f] = sk.merge([self.numeric.get(f), s])
-            self.sums[f] = self.sums.get(f, 0.0) + g.sums[f][0]
+        for f in numeric:
+            if f not in df.columns:
+                continue
+            arr = sk.finite_float32(df.get_column(f))
+            if arr.size:
+                self.numeric[f] = sk.Dist.union([self.numeric.get(f), sk.Dist.of(arr)], sk.ITEMS)
+                self.sums[f] = self.sums.get(f, 0.0) + float(arr.astype(np.float64).sum())
+        g = sk.GroupSketch()  # counts by value, as a rollup hour counts them
+        g.update(df, [], [c for c in categorical if c in df.columns])
         for f, c in g.counts.items():
             self.counts[f] = sk.merge_counts([self.counts.get(f), c])
 
@@ -178,7 +186,7 @@ class RollupDrift:
         self.raw_reads: list[tuple[str, datetime, datetime]] = []  # (model, start, end) of the hours `raw` read
         # Closed rollups never change under their file name (a rebuild or a recompaction writes a new name), so
         # what is merged or scored from them is kept, keyed by the files it came from.
-        self._days: dict[tuple, Current] = {}  # (day file, environment) -> its merged drift summary
+        self._days: dict[tuple, Any] = {}  # (day file, environment) -> its rows; a window's closed hours -> summary
         self._buckets: dict[tuple, tuple[bool, dr.WindowDrift]] = {}  # series bucket -> (had rows, scored)
         self._raw: dict[tuple, tuple[set, Current]] = {}  # edge read raw, by its files -> (features, summary)
         self._frames: dict[tuple, pl.DataFrame] = {}  # raw reads of health, cost and quality, by their files
@@ -204,16 +212,18 @@ class RollupDrift:
             return None
         spec = self.spec(model)
         # kept in the rollup folder for the next process (`rollup_memo`), and with it the trend scored against it
-        key = rollup_memo.reference_key(getattr(self.mon.model_config(model), "reference", None), spec, REF_K,
-                                        list(ref.columns))
+        key = rollup_memo.reference_key(getattr(self.mon.model_config(model), "reference", None), spec,
+                                        f"thinned {REF_K}", list(ref.columns))
         where = rollup_memo.folder(self.path, ro._model_dir(self.path, model).name)
         kept = rollup_memo.load_reference(where, key) if key and self.remote is None else None
         if kept is not None:
             numeric, counts, sid = kept
         else:
             frame = rollup_spec.drift_ready(frame.select(list(ref.columns)))
-            # kept as distributions (a sketch's weighted items, sorted): a window's trend scores each one many times
-            numeric = {c.name: sk.Dist.of(sk.kll(c.sorted_values, k=REF_K)) for c in ref.columns.values() if c.numeric}
+            # kept as distributions (weighted items, sorted): a window's trend scores each one many times. Thinned
+            # (`Dist.thin`), not KLL-sketched: the same reference gives the same distribution in every process
+            numeric = {c.name: sk.Dist.of(sk.finite_float32(c.sorted_values)).thin(REF_K)
+                       for c in ref.columns.values() if c.numeric}
             counts = {f: sk.value_counts(ro.category_text(frame.get_column(f), f in spec.by_value), top=None)
                       for f in spec.categorical}
             sid = rollup_memo.save_reference(where, key, numeric, counts) if key and self.remote is None else None
@@ -437,31 +447,49 @@ class RollupDrift:
 
     def closed(self, model: str, start: datetime, end: datetime, environment: str | None,
                spec: ro.ModelSpec) -> list[Current]:
-        """The drift summaries of the closed hours [start, end): one per compacted day inside it (merged once
-        per day file and kept), one for the hour rows of the rest; only the columns drift reads."""
+        """The drift summary of the closed hours [start, end), as one part: the rows of each compacted day inside it
+        (read once per day file and kept) and the hour rows of the rest, unioned once per feature; only the columns
+        drift reads. The summary is kept too, by the files it came from: a window read again before its closed
+        hours change (a refresh, the open hour's new rows) unions only it and the raw edges."""
         columns = drift_columns(spec)
         listed = ro.files(self.path, model)
         whole = ro.valid_days(self.path, model, start, end, listed)
-        parts, gaps, t = [], [], start
+        key = ("closed", start, end, environment, columns, tuple(str(whole[d].path) for d in sorted(whole)),
+               tuple(sorted(ro._winners(listed, start, end).items())))
+        kept = self._days.get(key)
+        if kept is None:
+            frames = [f for f in self._closed_rows(model, start, end, environment, columns, listed, whole) if f.height]
+            kept = self._keep(self._days, key, Current.of_table(
+                pl.concat(frames, how="diagonal_relaxed") if frames else None, environment))
+        return [kept]
+
+    def _closed_rows(self, model: str, start: datetime, end: datetime, environment: str | None, columns: tuple,
+                     listed: list, whole: dict) -> list[pl.DataFrame]:
+        """The whole-group rollup rows of [start, end): each compacted day's (kept), then the other hours'."""
+        frames, gaps, t = [], [], start
+        keep = pl.col("segment").is_null() & (pl.lit(True) if environment is None
+                                              else pl.col("environment") == environment)
         for day in sorted(whole):
             if t < day:
                 gaps.append((t, day))
             t = day + ro.DAY
             key = (whole[day].path, environment, columns)
-            cur = self._days.get(key)
-            if cur is None:
+            rows = self._days.get(key)
+            if rows is None:
                 try:
                     table = pq.ParquetFile(whole[day].path).read(columns=ro._present(whole[day].path, columns))
                 except FileNotFoundError:  # replaced by a newer compaction meanwhile: read its hours
                     gaps.append((day, day + ro.DAY))
                     continue
-                cur = self._keep(self._days, key, Current.of_table(table, environment))
-            parts.append(cur)
+                rows = self._keep(self._days, key, pl.from_arrow(table).filter(keep))
+            frames.append(rows)
         if t < end:
             gaps.append((t, end))
         for a, b in gaps:
-            parts.append(Current.of_table(ro._read_hours(self.path, model, a, b, listed, list(columns)), environment))
-        return parts
+            table = ro._read_hours(self.path, model, a, b, listed, list(columns))
+            if table is not None and table.num_rows:
+                frames.append(pl.from_arrow(table).filter(keep))
+        return frames
 
     def _edge(self, model: str, a: datetime, b: datetime, environment: str | None, features: list[str],
               spec: ro.ModelSpec, also: tuple[str, ...] = ()) -> Current:
@@ -606,7 +634,7 @@ class RollupDrift:
             return dr._result(ref, 0, dr.NO_REFERENCE)
         if name in spec.numeric and test in SKETCH_TESTS:
             c = cur.numeric.get(name)
-            if c is None or c.is_empty():
+            if c is None or not c.n:
                 return dr._result(ref, 0, dr.NO_DATA)
             if test == "ks":
                 s = sk.ks(refsk.numeric[name], c, ref.threshold)

@@ -41,7 +41,7 @@ def folder(path: Path, model_dir: str) -> Path:
 # ------------------------------------------------------------------------------------ reference sketches
 
 
-def reference_key(reference: str | os.PathLike | None, spec, ref_k: int, columns: list[str]) -> str | None:
+def reference_key(reference: str | os.PathLike | None, spec, ref_k: int | str, columns: list[str]) -> str | None:
     """A digest naming the reference file's version and how it is sketched; None without a local file."""
     try:
         st = os.stat(reference)

@@ -379,7 +379,7 @@ class RollupRules:
                 stamp = [str(path)]
             cols = [[c.name, c.kind, c.test.name, c.threshold, c.n] for c in ref.columns.values()]
             self._drift_fp = [stamp, cols, sorted(spec.numeric), sorted(spec.categorical), sorted(spec.by_value),
-                              self.mon.cfg.drift_share]
+                              self.mon.cfg.drift_share, "union"]  # scored from unioned sketches (kept before: merged)
         return self._drift_fp
 
     def _drift_scores(self, windows: list[Window], ref, spec) -> dict[datetime, dr.DatasetDrift]:
@@ -404,17 +404,14 @@ class RollupRules:
         blocks: dict[tuple, list[datetime]] = {}
         for h in hours:
             blocks.setdefault(member[h], []).append(h)
-        merged = {key: _block(df.filter(pl.col("hour").is_in(hs)) if df.height else df, numeric, categorical)
+        # each block's sketches and a window's blocks and raw pieces are unioned (`Current`), not KLL-merged: the
+        # same hours give the same scores on every pass, so a verdict or an onset does not move between passes
+        merged = {key: Current.of_table(df.filter(pl.col("hour").is_in(hs)) if df.height else None, None)
                   for key, hs in blocks.items()}
         out = {}
         for i, w in enumerate(windows):
-            cur = Current()
-            for key, block in merged.items():
-                if i in key:
-                    _absorb(cur, block)
-            for p in w.parts:
-                if p.raw and p.cur is not None:
-                    _absorb(cur, p.cur)
+            cur = Current.merged([block for key, block in merged.items() if i in key]
+                                 + [p.cur for p in w.parts if p.raw and p.cur is not None])
             results = [self.drift._score(ref[f], refsk, cur, spec) for f in feats]
             redo = [f for f, r in zip(feats, results) if r is None or r.status == dr.BORDERLINE]
             if redo:
@@ -535,34 +532,6 @@ class RollupRules:
         if not frames:  # no run: nothing reads them
             return pl.DataFrame(schema={"ts": pl.Datetime("us"), "model": pl.Utf8})
         return pl.concat(frames, how="diagonal_relaxed").sort("ts").with_columns(pl.col("ts").set_sorted())
-
-
-def _block(df: pl.DataFrame, numeric: list[str], categorical: list[str]) -> Current:
-    """The drift summary of some hours' rollup rows (what `Current.add_rollup` takes of a merge)."""
-    cur = Current()
-    if not df.height:
-        return cur
-    cur.rows = int(df["rows"].sum())
-    for f in numeric:
-        if f"num__{f}" in df.columns:
-            s = sk.merge(df[f"num__{f}"].to_list())
-            if s is not None:
-                cur.numeric[f] = s
-                cur.sums[f] = float(df[f"sum__{f}"].sum())
-    for f in categorical:
-        if f"cat__{f}" in df.columns:
-            cur.counts[f] = sk.merge_counts(df[f"cat__{f}"].to_list())
-    return cur
-
-
-def _absorb(cur: Current, other: Current) -> None:
-    """Adds a raw piece's summary to a window's (sketches merged, counts and sums added)."""
-    cur.rows += other.rows
-    for f, s in other.numeric.items():
-        cur.numeric[f] = sk.merge([cur.numeric.get(f), s])
-        cur.sums[f] = cur.sums.get(f, 0.0) + other.sums.get(f, 0.0)
-    for f, c in other.counts.items():
-        cur.counts[f] = sk.merge_counts([cur.counts.get(f), c])
 
 
 def _ordered(blocks: pl.DataFrame) -> pl.DataFrame:

@@ -6,10 +6,11 @@ value is a number, else as text, with the test and threshold the exact engine pi
 distinct values (`drift.default_test`). Read raw, a 24-hour window costs the two baseline days and the window
 (seconds at 100M rows). Here each side is read as `RollupDrift.current` reads a window: the closed hours strictly
 inside it from the rollups' per-hour target summaries (`store_rollups.TARGETS`), the partial first hour and the
-open hour from raw rows summarised by the same builder. Both sides are then sketches: numeric tests (KS,
-Wasserstein) state their bound, the sum of both sides' rank errors, as feature drift does; tests on counts
-(few-valued numbers, text) are exact unless a side folded values into "other", which makes a drifted verdict
-borderline.
+open hour from raw rows summarised by the same builder (with a k that keeps an hour's numbers exactly). Each side's
+sketches are unioned (`sketches.Dist.union`, deterministic: the same rollups give the same score on every read):
+numeric tests (KS, Wasserstein) state their bound, the sum of both sides' rank errors, as feature drift does;
+tests on counts (few-valued numbers, text) are exact unless a side folded values into "other", which makes a
+drifted verdict borderline.
 
 None (the caller reads raw) when an hour inside a side was built without these columns (by older code, the
 local engine's or the Spark job's), rather than rebuilding a month of hours.
@@ -30,6 +31,7 @@ from console.analytics import sketches as sk
 
 # what a raw edge is summarised from (`store_rollups.build_rollups` with no feature: keys, counts, targets)
 EDGE_COLUMNS = ["ts", "model", "version", "environment", "variant", "request_id", "prediction", "prediction_num"]
+EDGE_K = 65535  # DataSketches' largest k (`_edge`)
 NAMES = {"pred": ("prediction_num", "prediction"), "label": ("label_num", "label")}  # the exact path's columns
 
 
@@ -40,7 +42,7 @@ class Side:
 
     rows: int = 0
     labelled: int = 0
-    kll: dict[str, sk.Sketch | None] = field(default_factory=dict)
+    kll: dict[str, sk.Dist] = field(default_factory=dict)  # the numbers' sketches, unioned (`Dist.union`)
     sums: dict[str, tuple[float, float]] = field(default_factory=dict)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     text: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -55,15 +57,15 @@ class Side:
             return out
         out.rows, out.labelled = int(df["rows"].sum()), int(df["labelled"].sum())
         for t in ro.TARGETS:
-            out.kll[t] = sk.merge(df[f"{t}_kll"].to_list())
+            out.kll[t] = sk.Dist.union(df[f"{t}_kll"].drop_nulls().to_list(), sk.ITEMS)
             out.sums[t] = (float(df[f"{t}_sum"].sum()), float(df[f"{t}_sq"].sum()))
             out.counts[t] = sk.merge_counts(df[f"{t}_counts"].to_list())
             out.text[t] = sk.merge_counts(df[f"{t}_text"].to_list())
         return out
 
     def numbers(self, t: str) -> int:
-        s = self.kll.get(t)
-        return 0 if s is None else int(s.n)
+        d = self.kll.get(t)
+        return 0 if d is None else int(d.n)
 
 
 def summarised(frame: pl.DataFrame, environment: str | None) -> pl.DataFrame | None:
@@ -169,5 +171,8 @@ def _edge(drift, model: str, a: datetime, b: datetime, environment: str | None, 
     if labels:
         lab = drift.mon.wh.frame("model_labels", {"model": model, "since": a, "until": b, "environment": None})
         lab = lab if lab.height else None
-    table = ro.build_rollups(rows.with_columns(pl.lit(model).alias("model")), lab, {model: ro.ModelSpec()})
+    # k at its largest: a KLL sketch holds every value, exactly, up to k of them, so an edge of up to 65,535 numbers per
+    # group is not compacted with random bits and the same rows give the same score on every read
+    table = ro.build_rollups(rows.with_columns(pl.lit(model).alias("model")), lab, {model: ro.ModelSpec()},
+                             k=EDGE_K)
     return pl.from_arrow(table[model]).filter(pl.col("segment").is_null()) if model in table else pl.DataFrame()

@@ -896,7 +896,10 @@ def valid_days(path: str | os.PathLike, model: str, start: datetime, end: dateti
 
 
 def merge_rows(table: pa.Table, day: datetime, k: int = sk.K) -> pa.Table:
-    """One day row per key from hour rows of that day (the rollup schema plus `day_hours`)."""
+    """One day row per key from hour rows of that day (the rollup schema plus `day_hours`).
+
+    Sketches are KLL-merged here (compaction draws random bits): a day row is written once and read identically
+    ever after, unlike a merge at read time (reads union sketches: `sketches.Dist.union`)."""
     schema = pa.schema([pa.field(f.name, _plain_type(f.type)) for f in table.schema])
     if DAY_MASK in schema.names:
         raise ValueError("merge_rows takes hour rows")
