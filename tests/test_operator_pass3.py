@@ -5,6 +5,9 @@ oracle (hand counts with Polars over the rows the test wrote, numpy).
   the window's end (`by_version: []` on a log that ended on the 20th unless `--since` was given); `cost`'s cost
   per 1,000 requests by version, LLM usage and tokens likewise. Every part of the answer now covers the window
   (said in "range"), on the raw path and from the rollups, and the TUI's Quality screen shows that same result.
+- A CSV cell `NaN` (`nan`, `-nan`) in a numeric column was kept as missing (pyarrow's default null spellings),
+  while JSONL's NaN and CSV's inf were malformed values: now all three are, with one reason; an empty cell
+  stays missing.
 """
 
 from __future__ import annotations
@@ -122,3 +125,40 @@ async def test_the_quality_screen_shows_the_windows_table_and_chart(tmp_path):
                         == want, f"the {key} table")
             chart = screen.query_one("#primary", TimeChart)
             assert f"per {every}, last {'24h' if key == '2' else '7d'}" in chart.title, chart.title
+
+
+def test_a_csv_nan_is_a_malformed_value_like_jsonls_and_an_empty_cell_is_missing(tmp_path):
+    """`latency_ms` = NaN / nan / -nan in a CSV was kept as missing (pyarrow reads those as null), where JSONL's
+    NaN and CSV's inf are set aside as malformed, counted with the reason. Both the native reader (a range of more
+    than `SLOW_LINES` lines) and the line-by-line one (a short file). Oracle: hand counts of the lines written."""
+    (tmp_path / "logs").mkdir()
+    head = "ts,model,version,request_id,latency_ms,status"
+    bad = {"NaN", "nan", "-nan", "inf"}
+    long_cells = ["12.5"] * 300
+    for i, cell in ((10, "NaN"), (50, "nan"), (90, "-nan"), (130, "inf"), (170, ""), (210, "NaN")):
+        long_cells[i] = cell
+    short_cells = ["7.0", "NaN", "", "-nan", "3.5"]
+    for name, cells in (("long.csv", long_cells), ("short.csv", short_cells)):
+        lines = [head] + [f"2026-07-02T{i % 24:02d}:{i % 60:02d}:00Z,m,1,{name}-{i},{c},ok" for i, c in enumerate(cells)]
+        (tmp_path / "logs" / name).write_text("\n".join(lines) + "\n")
+    (tmp_path / "logs" / "a.jsonl").write_text(
+        '{"ts":"2026-07-02T05:00:00Z","model":"m","version":"1","request_id":"j1","latency_ms":NaN,"status":"ok"}\n'
+        '{"ts":"2026-07-02T05:01:00Z","model":"m","version":"1","request_id":"j2","latency_ms":3.0,"status":"ok"}\n')
+    cfg = tmp_path / "mlops-console.toml"
+    cfg.write_text('[[logs]]\nkind = "predictions"\npath = "logs/*.csv"\n[[logs]]\nkind = "predictions"\n'
+                   'path = "logs/*.jsonl"\n[store]\npath = "store"\n[audit]\npath = "audit.jsonl"\n')
+    res = _cli(cfg, "snapshot", "--at", "latest", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    counts = json.loads(res.stdout)["counts"]
+    cells = long_cells + short_cells
+    n_bad = sum(c in bad for c in cells) + 1  # and the JSONL NaN
+    assert counts["predictions"] == len(cells) - n_bad + 2 and counts["malformed"] == n_bad, counts
+
+    from console.config import parse_file
+    from console.service import Service
+
+    svc = Service(parse_file(cfg))
+    reasons = {Path(r["source"]).name: (r["reason"], r["n"], r["first_location"]) for r in svc.malformed_summary()}
+    assert reasons == {"long.csv": ("latency_ms is not finite", 5, "12"),
+                       "short.csv": ("latency_ms is not finite", 2, "3"),
+                       "a.jsonl": ("latency_ms is not finite", 1, "1")}, reasons
