@@ -162,3 +162,22 @@ def test_a_csv_nan_is_a_malformed_value_like_jsonls_and_an_empty_cell_is_missing
     assert reasons == {"long.csv": ("latency_ms is not finite", 5, "12"),
                        "short.csv": ("latency_ms is not finite", 2, "3"),
                        "a.jsonl": ("latency_ms is not finite", 1, "1")}, reasons
+
+
+def test_rollup_of_an_old_log_stops_at_its_newest_row(tmp_path):
+    """`rollup` on a log whose newest row is months old built every empty range up to today (Spark: 20 of 27
+    week ranges held no row, ~40 s each): the build now runs from the oldest row's hour to the newest's, whatever
+    the engine (the range is decided before the builder), and a second run builds nothing. Oracle: the rows
+    written and their first and last hours (one range a day on the local engine)."""
+    cfg, rows, _ = _workspace(tmp_path)
+    first, last = rows["ts"].min().replace(minute=0, second=0, microsecond=0), rows["ts"].max()
+    stop = last.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    res = _cli(cfg, "rollup", "--path", str(tmp_path / "ru"), "--format", "json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    days = -(-(stop - first) // timedelta(days=1))
+    assert (out["ranges_built"], out["rows"]) == (days, rows.height), out
+    state = json.loads((tmp_path / "ru" / "_state.json").read_text())
+    assert datetime.fromisoformat(state["built_until"]) == stop, state
+    again = json.loads(_cli(cfg, "rollup", "--path", str(tmp_path / "ru"), "--format", "json").stdout)
+    assert (again["ranges_built"], again["rows"]) == (0, 0), again
