@@ -147,9 +147,11 @@ def test_spend_budget_and_per_1k_equal_the_raw_path_and_a_hand_count(log, both):
     assert got["requests"].to_list() == got_raw["requests"].to_list()
     assert got["cost_usd"].to_list() == pytest.approx(want["c"].to_list(), rel=1e-9)
     assert got["cost_per_1k"].to_list() == pytest.approx(got_raw["cost_per_1k"].to_list(), rel=1e-9)
-    # token totals over the range read
-    assert rolled["tokens"] == raw["tokens"] == {"input_tokens": int(read["input_tokens"].sum()),
-                                                 "output_tokens": int(read["output_tokens"].sum())}
+    # token totals over the same range as per 1k (no --window: the history, the last 7 days)
+    tokens = read.filter(pl.col("ts") > NOW - timedelta(days=7))
+    assert rolled["range"] == raw["range"] == (NOW - timedelta(days=7), NOW)
+    assert rolled["tokens"] == raw["tokens"] == {"input_tokens": int(tokens["input_tokens"].sum()),
+                                                 "output_tokens": int(tokens["output_tokens"].sum())}
 
 
 def test_the_hourly_view_the_spike_rule_and_llm_usage_are_the_raw_ones(both):

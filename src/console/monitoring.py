@@ -26,7 +26,7 @@ from console.analytics import fairness as fa
 from console.analytics import health as he
 from console.analytics import quality as qu
 from console.analytics.drift import Reference, dataset_drift, drift_over_time, histograms, single_column_drift
-from console.analytics.windows import format_span, parse_window
+from console.analytics.windows import chart_every, format_span, parse_window
 from console.config import AlertRule, Config, ModelConfig
 from console.incident_rules import HISTORY, MIN_DRIFT_ROWS, Finding, RuleEvaluator
 from console.rollup_spec import drift_ready as _drift_ready
@@ -318,8 +318,7 @@ class Monitor:
         now = self.clock()
         mc = self.model_config(model)
         span = parse_window(window)  # the chart follows the window: about 48 buckets across it
-        every = next((e for e in ("1m", "5m", "10m", "30m", "1h", "3h", "6h", "12h") if parse_window(e) * 48 >= span),
-                     "1d")
+        every = chart_every(span)
         sketched = None
         if span > SKETCH_AFTER and self._many_rows(model, now - span, now, environment):
             from console import rollup_health
@@ -381,11 +380,13 @@ class Monitor:
 
     def quality(self, model: str, window: str = "24h", environment: str | None = "production",
                 rollups: bool | None = None) -> dict:
-        """The window's quality, the 6 h series and the per-version table over the history. From the hourly
-        rollups plus raw edge hours when `_use_rollups` says so (`rollup_quality`, said in "source" and "note";
-        ROC AUC is then read from score buckets, within the stated `roc_auc_bound`)."""
+        """The window's quality, its chart ("series", buckets of `chart_every(window, "1h")`, said in "every")
+        and its per-version table: every part covers the window ("range"), so `quality --window 2026-07` is
+        July's, not the last 7 days' of July. From the hourly rollups plus raw edge hours when `_use_rollups`
+        says so (`rollup_quality`, said in "source" and "note"; ROC AUC is then read from score buckets, within
+        the stated `roc_auc_bound`)."""
         now = self.clock()
-        since = min(self.history_start(now), now - parse_window(window))
+        since = now - parse_window(window)
         if self._use_rollups(model, since, now, environment, rollups):
             from console import rollup_quality
 
@@ -393,11 +394,10 @@ class Monitor:
             if out is not None:
                 return out
         now, mc, task, joined = self._labelled_history(model, environment, since)
-        history = joined.filter(pl.col("ts") > self.history_start(now))
         return {"now": qu.quality(joined, task, mc.positive_label, now, window),
-                "series": qu.quality_series(history, task, mc.positive_label, "6h"),
-                "by_version": qu.quality_table(history, task, mc.positive_label, ("version",)),
-                "joined": joined, "source": "raw rows"}
+                "series": qu.quality_series(joined, task, mc.positive_label, chart_every(window, "1h")),
+                "by_version": qu.quality_table(joined, task, mc.positive_label, ("version",)),
+                "range": (since, now), "every": chart_every(window, "1h"), "joined": joined, "source": "raw rows"}
 
     def fairness(self, model: str, environment: str | None = "production", span: timedelta | None = None) -> dict:
         """Over the history, or over `span` ending now (the CLI's --window, which its output names)."""
@@ -411,11 +411,12 @@ class Monitor:
 
     def cost(self, model: str, environment: str | None = "production", rollups: bool | None = None,
              span: timedelta | None = None) -> dict:
-        """Spend today, this week and this month, the budget, cost per 1k by version (and prompt), the hourly
-        view and spikes; with `span` (the CLI's --window), the spend of the window ending now and its cost per
-        1k by version too ("window_spend", "window_per_1k": an operator asking for July wants July's spend,
-        not the last day's of July). From the hourly rollups plus raw edge hours when `_use_rollups` says so
-        (`rollup_cost`: the same numbers, said in "note")."""
+        """Spend today, the last 7 days and this month (as of now), the budget, the hourly view and spikes, and
+        over "range" (the window ending now of length `span`, the CLI's --window; else the history): cost per 1k
+        by version (and prompt), an LLM's usage and the tokens, plus, with `span`, the window's spend
+        ("window_spend"): an operator asking for July wants July's figures, not the last 7 days' of July. From
+        the hourly rollups plus raw edge hours when `_use_rollups` says so (`rollup_cost`: the same numbers,
+        said in "note")."""
         from console.rollup_drift import US, floor_hour
 
         now = self.clock()
@@ -433,12 +434,10 @@ class Monitor:
                 return out
         rows = self.rows(model, since, now, environment)
         costed = co.with_cost(rows, mc.prices)
-        recent = costed.filter(pl.col("ts") > start)
+        wstart = now - span if span is not None else start
+        inside = costed.filter(pl.col("ts") > wstart)
         by = ("version", "prompt_version") if "prompt_version" in costed.columns else ("version",)
-        windowed = {}
-        if span is not None:
-            windowed = {"window_spend": co.window_spend(costed, now - span, now),
-                        "window_per_1k": co.cost_per_1k(costed.filter(pl.col("ts") > now - span), by)}
+        windowed = {"window_spend": co.window_spend(costed, wstart, now)} if span is not None else {}
         rule = ru.rule_for(self.rules_for(model, quality=False), "cost_spike")
         rule_spike = None
         if rule is not None:  # the alert's own definition: cost per request against the previous version/prompt
@@ -446,12 +445,12 @@ class Monitor:
 
             evals, _ = cost_spike(Context(model, mc, rows.filter(pl.col("ts") > start), start, now, None), rule)
             rule_spike = (rule, evals[-1] if evals else None)
-        return {**windowed, "rule_spike": rule_spike,
+        return {**windowed, "range": (wstart, now), "rule_spike": rule_spike,
                 "windows": co.cost_windows(costed, now), "budget": co.budget_status(costed, now, mc.budget_usd_month, pace=co.PACE),
-                "per_1k": co.cost_per_1k(recent, by), "spike": co.cost_spike(costed, now),
+                "per_1k": co.cost_per_1k(inside, by), "spike": co.cost_spike(costed, now),
                 "hourly": co.hourly_cost_series(costed, now, hours=48),
-                "llm": co.llm_usage(recent) if mc.task == "llm" else [],
-                "tokens": {c: int(rows.get_column(c).cast(pl.Int64).fill_null(0).sum()) if c in rows.columns else 0
+                "llm": co.llm_usage(inside) if mc.task == "llm" else [],
+                "tokens": {c: int(inside.get_column(c).cast(pl.Int64).fill_null(0).sum()) if c in inside.columns else 0
                            for c in ("input_tokens", "output_tokens")}, "source": "raw rows"}
 
     # ------------------------------------------------------------------ alerts and incidents

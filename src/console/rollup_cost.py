@@ -12,8 +12,8 @@ hour rows split cleanly), and at now - 7 days, now - 24 h (the budget's pace) an
 cut an hour in two: those hours, the read's partial first hour and the open hour are read raw. The hourly
 chart and the spike (`hourly_cost_series`, hours aligned to now, the last 72) read the cost columns of those
 72 hours' raw rows, summed per clock hour and now-aligned hour into priced parts (`_spike_parts`); the
-cost-spike rule (cost per request across a version or prompt change, in time order) and an LLM's usage table
-(token means, refusals, guardrails) read the history's rows, narrowed to their columns.
+cost-spike rule (cost per request across a version or prompt change, in time order) reads the history's rows
+and an LLM's usage table (token means, refusals, guardrails) the window's, narrowed to their columns.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def cost(mon, model: str, environment: str | None, span: timedelta | None = None
     mc = mon.model_config(model)
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     start = mon.history_start(now)
-    wstart = now - span if span is not None else now
+    wstart = now - span if span is not None else start  # per 1k, LLM usage and tokens: the window, else the history
     since = floor_hour(min(month_start, start, wstart)) - US  # from a clock hour's start, as Monitor.cost reads
     h0, h1 = floor_hour(since) + ro.HOUR, floor_hour(now)
     drift = mon.sketch_drift
@@ -92,8 +92,7 @@ def cost(mon, model: str, environment: str | None, span: timedelta | None = None
     by_prompt = rollup_spec.PROMPT in attrs
     if h1 <= h0 or (by_prompt and rollup_spec.PROMPT not in spec.segments):
         return None
-    skip = _raw_hours([start, now - parse_window("7d"), now - co.PACE, *([wstart] if span is not None else [])],
-                      h0, h1)
+    skip = _raw_hours([start, now - parse_window("7d"), now - co.PACE, wstart], h0, h1)
     drift.catch_up(model, h0, h1)
     wanted = ["segment", "segment_value", "environment", "version", "variant", "rows", "input_tokens",
               "output_tokens", *co.USAGE]
@@ -119,35 +118,34 @@ def cost(mon, model: str, environment: str | None, span: timedelta | None = None
     if not by_prompt:
         costed = costed.with_columns(pl.lit(None, dtype=pl.String).alias("prompt_version"))
     both = pl.concat([costed.select(PARTS), rolled], how="diagonal_relaxed").sort("ts")
-    recent = both.filter(pl.col("ts") > start)
+    inside = both.filter(pl.col("ts") > wstart)
     by = ("version", "prompt_version") if by_prompt else ("version",)
     spiky = _spike_parts(drift, model, since, now, environment, mc.prices, attrs)
     rule = _rule(mon, model)
     rule_spike = llm = None
-    history = None
-    if rule is not None or mc.task == "llm":
+    if rule is not None or mc.task == "llm":  # one narrow read of the history and the window
         cols = list(dict.fromkeys([*columns, *(LLM_USAGE if mc.task == "llm" else [])]))
-        history = mon.typed_rows(model, start, now, environment, columns=cols)
+        narrow = mon.typed_rows(model, min(start, wstart), now, environment, columns=cols)
     if rule is not None:
+        history = narrow.filter(pl.col("ts") > start)
         evals, _ = cost_spike(Context(model, mc, history, start, now, None), rule)
         rule_spike = (rule, evals[-1] if evals else None)
     if mc.task == "llm":
-        llm = co.llm_usage(history)
+        llm = co.llm_usage(narrow.filter(pl.col("ts") > wstart))
     note = ("spend, budget and cost per 1k from hourly rollups plus the raw hours at the windows' edges (exact); "
             "the hourly chart and spike from the last 72 h of raw rows")
-    if rule is not None or mc.task == "llm":
-        note += "; the cost-spike rule and LLM usage from the history's raw rows, narrowed"
+    if rule is not None:
+        note += "; the cost-spike rule from the history's raw rows, narrowed"
+    if mc.task == "llm":
+        note += "; LLM usage from the range's raw rows, narrowed"
     if drift.note:
         note += f"; {drift.note}"
-    windowed = {}
-    if span is not None:
-        windowed = {"window_spend": co.window_spend(both, wstart, now),
-                    "window_per_1k": co.cost_per_1k(both.filter(pl.col("ts") > wstart), by)}
-    return {**windowed, "rule_spike": rule_spike, "windows": co.cost_windows(both, now),
+    windowed = {"window_spend": co.window_spend(both, wstart, now)} if span is not None else {}
+    return {**windowed, "range": (wstart, now), "rule_spike": rule_spike, "windows": co.cost_windows(both, now),
             "budget": co.budget_status(both, now, mc.budget_usd_month, pace=co.PACE),
-            "per_1k": co.cost_per_1k(recent, by), "spike": co.cost_spike(spiky, now),
+            "per_1k": co.cost_per_1k(inside, by), "spike": co.cost_spike(spiky, now),
             "hourly": co.hourly_cost_series(spiky, now, hours=48), "llm": llm or [],
-            "tokens": tokens(table, environment, skip, raw), "source": "rollups", "note": note}
+            "tokens": tokens(table, environment, skip, raw, wstart), "source": "rollups", "note": note}
 
 
 def _spike_parts(drift, model: str, since: datetime, now: datetime, environment: str | None, prices,
@@ -199,14 +197,17 @@ def _running_sums(rows: pl.DataFrame) -> tuple:
     return per.get_column("ts").cast(pl.Int64).to_numpy(), cum
 
 
-def tokens(table, environment: str | None, skip: list[datetime], raw: pl.DataFrame) -> dict[str, int]:
-    """Input and output tokens over the range read (the month and the history): rollup sums plus raw edges."""
+def tokens(table, environment: str | None, skip: list[datetime], raw: pl.DataFrame, since: datetime) -> dict[str, int]:
+    """Input and output tokens after `since` (the window, else the history): rollup sums plus raw edges (the
+    hour `since` falls in is one of `skip`, read raw)."""
     out = {"input_tokens": 0, "output_tokens": 0}
+    raw = raw.filter(pl.col("ts") > since)
     for c in out:
         if c in raw.columns:
             out[c] += int(raw.get_column(c).cast(pl.Int64).fill_null(0).sum())
     if table is not None and table.num_rows:
-        df = pl.from_arrow(table).filter(pl.col("segment").is_null() & ~pl.col("hour").is_in(skip))
+        df = pl.from_arrow(table).filter(pl.col("segment").is_null() & ~pl.col("hour").is_in(skip)
+                                         & (pl.col("hour") > since))
         if environment is not None:
             df = df.filter(pl.col("environment") == environment)
         for c in out:

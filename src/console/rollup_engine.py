@@ -92,9 +92,15 @@ def catch_up(prediction_paths: Sequence, label_paths: Sequence, path, now: datet
     label_sources = src.sources(label_paths, dict(storage) if storage else None) if label_paths else []
     schema = pa.unify_schemas([d.schema for d in opened], promote_options="permissive")
     specs = rollup_spec.specs(models, schema)  # the console's rule: its reference's kinds, else the log's types
-    if since is None and not ro.load_state(path).get("built_until"):
-        first = min((t.column("ts").to_pylist()[0] for t in _first_rows(opened)), default=None)
-        since = ro.floor_hour(first) if first else ro.floor_hour(now)
+    built = ro.load_state(path).get("built_until")
+    # the build runs from the oldest row (first build) or where the last stopped, to the newest row's hour: an old
+    # log's empty weeks up to today were built range by range (20 of 27 Spark ranges held no row, ~40 s each)
+    start = since if since is not None else datetime.fromisoformat(built) if built else None
+    lo, hi = _row_span(opened, start)
+    if start is None:
+        since = ro.floor_hour(lo) if lo else ro.floor_hour(now)
+    stop = ro.floor_hour(hi) + ro.HOUR if hi is not None else ro.floor_hour(start or since)
+    until = stop if until is None else min(until, stop)
     if chunk is None:  # a Spark job costs seconds to schedule: give it a week at a time
         chunk = timedelta(days=7) if engine == "spark" else timedelta(days=1)
     if engine == "spark":
@@ -114,16 +120,16 @@ def catch_up(prediction_paths: Sequence, label_paths: Sequence, path, now: datet
     return out
 
 
-def _first_rows(preds: Sequence) -> Iterable[pa.Table]:
-    """The earliest timestamp of each dataset (a min over the ts column, read alone)."""
+def _row_span(preds: Sequence, start: datetime | None) -> tuple[datetime | None, datetime | None]:
+    """The oldest and newest timestamps at or after `start` (all rows when None), the ts column read alone."""
     import pyarrow.compute as pc
 
+    lo = hi = None
     for d in preds:
         if "ts" not in d.schema.names:
             continue
-        lo = None
-        for t in src.scan([d], None, None, columns=["ts", "model"]):
-            m = pc.min(t.column("ts")).as_py()
-            lo = m if lo is None or (m is not None and m < lo) else lo
-        if lo is not None:
-            yield pa.table({"ts": [lo]})
+        for t in src.scan([d], start, None, columns=["ts", "model"]):
+            a, b = (x.as_py() for x in pc.min_max(t.column("ts")).values())
+            lo = a if lo is None or (a is not None and a < lo) else lo
+            hi = b if hi is None or (b is not None and b > hi) else hi
+    return lo, hi

@@ -12,32 +12,30 @@ a request already labelled does not change that count, so it is seen when the ho
 Rollups hold every label the store holds; the raw path ignores labels logged after the console's `now`,
 which differ only when the time cursor looks back.
 
-Raw rows are read for the partial first hour, the hour the window's start cuts, and the open hour; the
-6 h chart buckets and the per-version table take whole hour rows.
+Raw rows are read for the window's partial first hour and the open hour; the chart's buckets (whole hours,
+`chart_every(window, "1h")`) and the per-version table cover the window, as on the raw path.
 """
 
 from __future__ import annotations
-
-from datetime import datetime
 
 import numpy as np
 import polars as pl
 
 from console import store_rollups as ro
 from console.analytics import quality as qu
-from console.analytics.windows import bucket_expr, parse_window
+from console.analytics.windows import bucket_expr, chart_every, parse_window
 from console.rollup_drift import US, floor_hour
 
 RAW_COLUMNS = ["ts", "version", "request_id", "prediction", "prediction_num", "score"]
 COUNTS = [c for c in qu.COUNTS]
 
 
-def _rollup_parts(table, environment: str | None, skip: list[datetime]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _rollup_parts(table, environment: str | None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(counts per hour and version, score histogram rows per hour, version, y, b) from rollup rows."""
     df = pl.from_arrow(table).filter(pl.col("segment").is_null())
     if environment is not None:
         df = df.filter(pl.col("environment") == environment)
-    df = df.filter(~pl.col("hour").is_in(skip)).rename({"hour": "ts", "rows": "n", "labelled": "n_labelled"})
+    df = df.rename({"hour": "ts", "rows": "n", "labelled": "n_labelled"})
     counts = df.select("ts", "version", *[pl.col(c).cast(pl.Float64 if c.endswith("_sum") else pl.Int64)
                                          for c in COUNTS])
     hist = []
@@ -91,24 +89,21 @@ def quality(mon, model: str, window: str, environment: str | None) -> dict | Non
     now = mon.clock()
     mc = mon.model_config(model)
     task = "classification" if mc.task == "llm" else mc.task
-    span = parse_window(window)
-    since = min(mon.history_start(now), now - span)
+    since = now - parse_window(window)
     h0, h1 = floor_hour(since) + ro.HOUR, floor_hour(now)
     if h1 <= h0:
         return None
     drift = mon.sketch_drift
     drift.catch_up(model, h0, h1, labels=True)
-    start = mon.history_start(now)  # the chart and the per-version table cover the history
-    skip = sorted({floor_hour(c) for c in (now - span, start) if h0 <= floor_hour(c) < h1})
     wanted = ["segment", "environment", "version", "rows", "labelled", *[c for c in COUNTS if c.startswith(("cls_", "reg_"))],
               "cls_pos_hist", "cls_neg_hist"]
     table = ro.read_table(drift.path, model, h0, h1, columns=wanted)
     counts, hist = [], []
     if table is not None and table.num_rows:
-        c, h = _rollup_parts(table, environment, skip)
+        c, h = _rollup_parts(table, environment)
         counts.append(c)
         hist.append(h)
-    ranges = [(since, h0 - US), *((h - US, h + ro.HOUR - US) for h in skip), (h1 - US, now)]
+    ranges = [(since, h0 - US), (h1 - US, now)]  # the window's partial first hour and the open hour
     raw = pl.concat([drift.raw(model, a, b, environment, RAW_COLUMNS) for a, b in ranges if b > a],
                     how="diagonal_relaxed")
     if mon.wh.counts()[1]:
@@ -125,22 +120,19 @@ def quality(mon, model: str, window: str, environment: str | None) -> dict | Non
     hist_df = pl.concat([x.select("ts", "version", "y", "b", pl.col("len").cast(pl.Int64)) for x in hist if x.height],
                         how="diagonal_relaxed") if any(x.height for x in hist) else pl.DataFrame()
     counts_df = counts_df.with_columns([pl.col(x).fill_null(0) for x in COUNTS if x in counts_df.columns])
-    in_window = counts_df.filter(pl.col("ts") > now - span)
-    hist_window = hist_df.filter(pl.col("ts") > now - span) if hist_df.height else hist_df
-    total = _summed(in_window, hist_window, [], task)[0] if in_window.height else qu.from_counts({}, task)
-    history = counts_df.filter(pl.col("ts") > start)
-    hist_history = hist_df.filter(pl.col("ts") > start) if hist_df.height else hist_df
+    total = _summed(counts_df, hist_df, [], task)[0] if counts_df.height else qu.from_counts({}, task)
+    every = chart_every(window, "1h")  # whole hours: the chart's buckets are sums of hour rows
 
     def bucketed(df: pl.DataFrame) -> pl.DataFrame:
-        # an empty history (a window ending after the log did) still has the column to group by
-        return df.with_columns(bucket_expr("6h").alias("bucket")) if "ts" in df.columns else df
+        # an empty window still has the column to group by
+        return df.with_columns(bucket_expr(every).alias("bucket")) if "ts" in df.columns else df
 
-    series = _frame(_summed(bucketed(history), bucketed(hist_history), ["bucket"], task), ["bucket"], task)
-    by_version = _frame(_summed(history, hist_history, ["version"], task), ["version"], task)
+    series = _frame(_summed(bucketed(counts_df), bucketed(hist_df), ["bucket"], task), ["bucket"], task)
+    by_version = _frame(_summed(counts_df, hist_df, ["version"], task), ["version"], task)
     note = ("from hourly rollups plus the raw hours at the window's edges; counts and metrics exact" +
             (f", ROC AUC within ±{total.get('roc_auc_bound') or 0:.3g} (score buckets of {1 / qu.BUCKETS:g})"
              if task != "regression" else ""))
     if drift.note:
         note += f"; {drift.note}"
     return {"now": qu.quality_of(total, task, window), "series": series, "by_version": by_version,
-            "joined": None, "source": "rollups", "note": note}
+            "range": (since, now), "every": every, "joined": None, "source": "rollups", "note": note}

@@ -68,6 +68,18 @@ def bucket_expr(every: str | timedelta, ts: str = "ts") -> pl.Expr:
     return pl.col(ts).dt.truncate(polars_every(every))
 
 
+CHART_EVERY = ("1m", "5m", "10m", "30m", "1h", "3h", "6h", "12h")
+
+
+def chart_every(span: str | timedelta, finest: str = "1m") -> str:
+    """A window's chart bucket: the finest of CHART_EVERY (none finer than `finest`) that cuts it into at most
+    48 buckets, else a day. Health and quality charts follow the window they are asked for; `finest="1h"` for
+    a chart also summed from hourly rollup rows."""
+    span = parse_window(span)
+    sizes = CHART_EVERY[CHART_EVERY.index(finest):]
+    return next((e for e in sizes if parse_window(e) * 48 >= span), "1d")
+
+
 def with_bucket(df: pl.DataFrame, every: str | timedelta, ts: str = "ts", name: str = "bucket") -> pl.DataFrame:
     return df.with_columns(bucket_expr(every, ts).alias(name))
 

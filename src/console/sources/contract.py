@@ -13,6 +13,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pyarrow as pa
 
+# The CSV cells read as missing: an empty one and the other spellings pyarrow reads as null by default, but not
+# NaN's ("NaN", "nan", "-nan", "-NaN"), which pyarrow also reads as null: a non-finite number is a malformed
+# value in every format, counted with its reason, as JSONL's NaN and CSV's inf are (issue 8).
+CSV_NULLS = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "1.#IND", "1.#QNAN", "N/A", "NA", "NULL", "n/a",
+             "null")
+
 # What the store keeps for each prediction, after conforming. Readers may hand any subset (missing ones
 # are NULL, and the conform step fills defaults), with the raw `status` (HTTP code or word) instead of
 # `is_error` where they have one. Every other column is a feature or segment, kept with its own type.

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 
-from console.sources.contract import Rejected
+from console.sources.contract import CSV_NULLS, Rejected
 
 SLOW_LINES = 64  # ranges this small are parsed line by line once the native reader refuses them
 _SPACED_KEY = re.compile(rb'"[ \t\r]+:')
@@ -350,7 +350,8 @@ def _read_csv(data: bytes, names: list[str], on_invalid) -> pa.Table:
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
             parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=False),
             convert_options=pacsv.ConvertOptions(
-                strings_can_be_null=True, column_types={c: pa.string() for c in names if c in _TEXT_COLUMNS}))
+                strings_can_be_null=True, null_values=list(CSV_NULLS),
+                column_types={c: pa.string() for c in names if c in _TEXT_COLUMNS}))
     finally:
         sys.unraisablehook = previous
 
@@ -380,7 +381,8 @@ def _csv_slow(block: list[tuple[int, bytes]], names: list[str], source: str):
     w.writerow(names)
     w.writerows(rows)
     table = pacsv.read_csv(io.BytesIO(buf.getvalue().encode("utf-8")), convert_options=pacsv.ConvertOptions(
-        strings_can_be_null=True, column_types={c: pa.string() for c in names if c in _TEXT_COLUMNS}))
+        strings_can_be_null=True, null_values=list(CSV_NULLS),
+        column_types={c: pa.string() for c in names if c in _TEXT_COLUMNS}))
     return _with_provenance(table, source, pa.array(locs, pa.int64())), rejected
 
 

@@ -1,12 +1,12 @@
 """Quality: classifier metrics (accuracy, precision, recall, F1, ROC AUC) or regressor metrics (MAE, RMSE,
 MAPE) with the labelled share, overall for the window and per version, and the primary metric over time.
 
-Keys: 1 6 2 7 / w pick the window of the summary line (the per-version table covers the 7-day history).
+Keys: 1 6 2 7 / w pick the window; the summary line, the per-version table and the chart all cover it (the one
+`Service.quality` result the CLI's `quality` prints).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from rich.text import Text
@@ -98,16 +98,15 @@ class QualityScreen(WindowedScreen):
         values, times = result["series"]
         better = "lower is better" if primary == "mae" else "higher is better"
         self.query_one("#primary", TimeChart).set_series(
-            values, times=times, window=result["range"], title=f"{primary} per 6h, last 7 days ({better})")
+            values, times=times, window=result["range"],
+            title=f"{primary} per {result['every']}, last {self.window} ({better})")
 
 
 def _quality(svc, model: str, window: str, environment: str) -> dict:
     q = svc.quality(model, window, environment=environment)
     primary = "mae" if q["now"].task == "regression" else "accuracy"
-    now = svc.clock()
     return {"now": q["now"], "by_version": q["by_version"].to_dicts(), "series": timed(q["series"], primary),
-            "note": q.get("note"),
-            "range": (now - timedelta(days=7), now)}
+            "note": q.get("note"), "range": q["range"], "every": q["every"]}
 
 
 register_screen("quality", "Quality", QualityScreen, needs_model=True, order=40,
