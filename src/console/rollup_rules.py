@@ -130,6 +130,7 @@ class RollupRules:
         self._hours: dict[datetime, Part] = {}
         self._raw: dict[tuple, Part] = {}
         self._raw_hours: dict[tuple, pl.DataFrame] = {}  # (a, b] of whole hours read raw -> their rows
+        self._fetched: tuple[pl.DataFrame | None, set[datetime]] = (None, set())  # `prefetch`'s rows and hours
         self.gens: dict[datetime, int] = {}  # hour -> generation of the rollup file that wins it
         self.memo = rule_memo.Memo(ro._model_dir(self.drift.path, model) / rule_memo.NAME)
         self._drift_fp: list | None = None
@@ -161,19 +162,51 @@ class RollupRules:
 
     # ------------------------------------------------------------------ raw pieces
 
+    def _raw_columns(self) -> list[str]:
+        """Every column a rule reads of raw rows (its rates, labels, drift features, cost)."""
+        attrs = self.mon.attributes(self.model)
+        cols = ["ts", "is_error", "latency_ms", *(["request_id", "prediction", "prediction_num"] if self.labels
+                                                 else []), *self.features,
+                *[c for c in co.COST_INPUTS if c in ("model", "version", "variant", "input_tokens", "output_tokens",
+                                                     "cost_usd") or c in attrs]]
+        return list(dict.fromkeys(cols))
+
+    def prefetch(self, spans: list[timedelta]) -> None:
+        """Reads in one scan the raw hours the rules will cut: the open hour, the history's first hour and the
+        hour each span's latest window starts in (`typed_rows` over ranges). Read one at a time, each decoded a
+        whole row group of the store (a day's at a million rows a week), and they were most of a pass after a
+        change of the rows. An hour not named here is still read when a rule asks for it (`raw_rows`)."""
+        hours = {self.h1} if self.h1 < self.now else set()
+        if self.since < self.h0:
+            hours.add(floor_hour(self.since))
+        for s in spans:
+            lo = max(self.now - s, self.since)
+            if lo < self.h1:
+                hours.add(floor_hour(lo))
+        ranges: list[list[datetime]] = []
+        for h in sorted(hours):
+            end = min(h + HOUR - US, self.now)
+            if ranges and ranges[-1][1] == h - US:
+                ranges[-1][1] = end
+            else:
+                ranges.append([h - US, end])
+        if not ranges:
+            return
+        frame = self.mon.typed_rows(self.model, ranges[0][0], ranges[-1][1], ENV, columns=self._raw_columns(),
+                                    ranges=[(a, b) for a, b in ranges])
+        self._fetched = (frame, hours)
+
     def raw_rows(self, a: datetime, b: datetime) -> pl.DataFrame:
-        """Raw rows in (a, b] with every column a rule reads of them (its rates, labels, drift features, cost).
-        Read a whole hour at a time and kept, so the rules that cut the same edge hour (the open hour, the
-        history's first one, the hour the latest windows start in) share one read of it."""
+        """Raw rows in (a, b] with every column a rule reads of them. From the hours `prefetch` read when it
+        read them all; else read a whole hour at a time and kept, so the rules that cut the same edge hour share
+        one read of it."""
+        fetched, hours = self._fetched
+        if b <= self.now and all(h in hours for h in _each_hour(floor_hour(a + US), floor_hour(b) + HOUR)):
+            return fetched.filter((pl.col("ts") > a) & (pl.col("ts") <= b))
         lo, hi = floor_hour(a + US), min(floor_hour(b) + HOUR - US, max(b, self.now))
         frame = next((f for (x, y), f in self._raw_hours.items() if x <= lo - US and hi <= y), None)
         if frame is None:
-            attrs = self.mon.attributes(self.model)
-            cols = ["ts", "is_error", "latency_ms", *(["request_id", "prediction", "prediction_num"] if self.labels
-                                                     else []), *self.features,
-                    *[c for c in co.COST_INPUTS if c in ("model", "version", "variant", "input_tokens", "output_tokens",
-                                                         "cost_usd") or c in attrs]]
-            frame = self.mon.typed_rows(self.model, lo - US, hi, ENV, columns=list(dict.fromkeys(cols)))
+            frame = self.mon.typed_rows(self.model, lo - US, hi, ENV, columns=self._raw_columns())
             self._raw_hours[(lo - US, hi)] = frame
         return frame.filter((pl.col("ts") > a) & (pl.col("ts") <= b))
 
