@@ -313,9 +313,27 @@ class RollupRules:
 
     def raw_window(self, w: Window, columns: list[str]) -> pl.DataFrame:
         """The window's raw rows (an exact re-check), projected."""
-        a = min(p.a for p in w.parts) if w.parts else w.lo
-        b = max(p.b for p in w.parts) if w.parts else w.hi
+        a, b = _span(w)
         return self.mon.typed_rows(self.model, a, b, ENV, columns=columns)
+
+    def raw_windows(self, wanted: list[tuple[Window, list[str]]]) -> dict[int, pl.DataFrame]:
+        """Each window's raw rows of its columns (by `id` of the window), from one read of them all: the windows'
+        ranges merged (drift windows overlap, a day's every half day) and their columns' union, then sliced. After
+        a change of the rows every drift window of the week is scored again, and a read per window with a
+        borderline feature was most of that pass."""
+        if not wanted:
+            return {}
+        spans = [_span(w) for w, _ in wanted]
+        ranges: list[list[datetime]] = []
+        for a, b in sorted(spans):
+            if ranges and a <= ranges[-1][1]:
+                ranges[-1][1] = max(ranges[-1][1], b)
+            else:
+                ranges.append([a, b])
+        cols = list(dict.fromkeys(["ts", *(c for _, cs in wanted for c in cs)]))
+        rows = self.mon.typed_rows(self.model, ranges[0][0], ranges[-1][1], ENV, columns=cols,
+                                   ranges=[(a, b) for a, b in ranges])
+        return {id(w): rows.filter((pl.col("ts") > a) & (pl.col("ts") <= b)) for (w, _), (a, b) in zip(wanted, spans)}
 
     # ------------------------------------------------------------------ rules
 
@@ -439,7 +457,7 @@ class RollupRules:
             blocks.setdefault(member[h], []).append(h)
         merged = {key: _block(df.filter(pl.col("hour").is_in(hs)) if df.height else df, numeric, categorical)
                   for key, hs in blocks.items()}
-        out = {}
+        scored = []
         for i, w in enumerate(windows):
             cur = Current()
             for key, block in merged.items():
@@ -449,9 +467,12 @@ class RollupRules:
                 if p.raw and p.cur is not None:
                     _absorb(cur, p.cur)
             results = [self.drift._score(ref[f], refsk, cur, spec) for f in feats]
-            redo = [f for f, r in zip(feats, results) if r is None or r.status == dr.BORDERLINE]
+            scored.append((w, results, [f for f, r in zip(feats, results) if r is None or r.status == dr.BORDERLINE]))
+        raw = self.raw_windows([(w, redo) for w, _, redo in scored if redo])
+        out = {}
+        for w, results, redo in scored:
             if redo:
-                rows = rollup_spec.drift_ready(self.raw_window(w, ["ts", *redo]).select(redo))
+                rows = rollup_spec.drift_ready(raw[id(w)].select(redo))
                 done = {f: dr.column_drift(ref, rows, f) for f in redo}
                 results = [done.get(f, r) for f, r in zip(feats, results)]
             out[(w.lo, w.hi)] = dr.summarize(tuple(results), mon.cfg.drift_share)
@@ -586,6 +607,11 @@ def _block(df: pl.DataFrame, numeric: list[str], categorical: list[str]) -> Curr
         if f"cat__{f}" in df.columns:
             cur.counts[f] = sk.merge_counts(df[f"cat__{f}"].to_list())
     return cur
+
+
+def _span(w: Window) -> tuple[datetime, datetime]:
+    """(a, b] holding every row of a window's parts (its raw pieces' ends included)."""
+    return (min(p.a for p in w.parts), max(p.b for p in w.parts)) if w.parts else (w.lo, w.hi)
 
 
 def _absorb(cur: Current, other: Current) -> None:
