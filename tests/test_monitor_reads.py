@@ -108,3 +108,18 @@ def test_a_feature_never_logged_reads_as_nulls_wide_and_streamed(tmp_path):
     assert wide["ghost"].null_count() == wide.height == 500
     assert sum(b.height for b in batches) == 500 and all(b["ghost"].null_count() == b.height for b in batches)
     svc.close()
+
+
+def test_rows_read_over_ranges_are_those_in_the_ranges(tmp_path):
+    """`typed_rows(..., ranges=...)` (the rules' edge hours in one scan, eight ranges a query) gives the rows
+    of the ranges, ends as (a, b]: counted by hand from the log's minutes, over more ranges than one query takes."""
+    svc = service(tmp_path)
+    mon = svc.monitor
+    m = timedelta(minutes=1)
+    # rows at NOW - i minutes, i in 0..499; range k holds minutes (NOW - (40k + 10)m, NOW - 40k m]
+    ranges = [(NOW - (40 * k + 10) * m, NOW - 40 * k * m) for k in range(11)][::-1]
+    got = mon.typed_rows("m", ranges[0][0], ranges[-1][1], columns=["ts", "latency_ms"], ranges=ranges)
+    want = sorted(NOW - i * m for k in range(11) for i in range(40 * k, 40 * k + 10))
+    assert got["ts"].to_list() == want  # 110 rows, time order, the end of each range in and its start out
+    assert got.columns == ["ts", "latency_ms"]
+    assert mon.typed_rows("m", NOW - m, NOW, ranges=[]).height == 0

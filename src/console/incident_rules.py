@@ -110,6 +110,7 @@ class RuleEvaluator:
                      (r.metric == "mae_increase" and "mae" in expected) for r in rules)
         src = rr.RollupRules(self.mon, model, since, now, labels=labels,
                              drift=any(r.metric in DRIFT_METRICS for r in rules))
+        src.prefetch(_edge_spans(rules))  # the raw hours the windows below cut, read in one scan
         llm = rollup_spec.PROMPT in self.mon.attributes(model)
         found: list[Finding] = []
         drifts: dict[tuple, dict] = {}
@@ -588,3 +589,17 @@ def _min_rows(metric: str) -> int:
     return MIN_BUCKET_ROWS
 
 
+
+
+def _edge_spans(rules: list[AlertRule]) -> list[timedelta]:
+    """The spans of the latest windows the rules from rollups cut a raw hour at the start of (`_rollup_evaluate`'s
+    windows: a drift window's at least `DRIFT_MIN_SPAN`, a budget's pace): what `RollupRules.prefetch` reads."""
+    spans = []
+    for rule in rules:
+        if rule.metric in ("p95_ms", "error_rate", "burn_rate", "accuracy_drop", "mae_increase"):
+            spans.append(parse_window(rule.window))
+        elif rule.metric in DRIFT_METRICS:
+            spans.append(max(parse_window(rule.window), parse_window(DRIFT_MIN_SPAN)))
+        elif rule.metric == "cost_budget_share":
+            spans.append(co.PACE)
+    return spans

@@ -130,6 +130,7 @@ class RollupRules:
         self._hours: dict[datetime, Part] = {}
         self._raw: dict[tuple, Part] = {}
         self._raw_hours: dict[tuple, pl.DataFrame] = {}  # (a, b] of whole hours read raw -> their rows
+        self._fetched: tuple[pl.DataFrame | None, set[datetime]] = (None, set())  # `prefetch`'s rows and hours
         self.gens: dict[datetime, int] = {}  # hour -> generation of the rollup file that wins it
         self.memo = rule_memo.Memo(ro._model_dir(self.drift.path, model) / rule_memo.NAME)
         self._drift_fp: list | None = None
@@ -161,19 +162,51 @@ class RollupRules:
 
     # ------------------------------------------------------------------ raw pieces
 
+    def _raw_columns(self) -> list[str]:
+        """Every column a rule reads of raw rows (its rates, labels, drift features, cost)."""
+        attrs = self.mon.attributes(self.model)
+        cols = ["ts", "is_error", "latency_ms", *(["request_id", "prediction", "prediction_num"] if self.labels
+                                                 else []), *self.features,
+                *[c for c in co.COST_INPUTS if c in ("model", "version", "variant", "input_tokens", "output_tokens",
+                                                     "cost_usd") or c in attrs]]
+        return list(dict.fromkeys(cols))
+
+    def prefetch(self, spans: list[timedelta]) -> None:
+        """Reads in one scan the raw hours the rules will cut: the open hour, the history's first hour and the
+        hour each span's latest window starts in (`typed_rows` over ranges). Read one at a time, each decoded a
+        whole row group of the store (a day's at a million rows a week), and they were most of a pass after a
+        change of the rows. An hour not named here is still read when a rule asks for it (`raw_rows`)."""
+        hours = {self.h1} if self.h1 < self.now else set()
+        if self.since < self.h0:
+            hours.add(floor_hour(self.since))
+        for s in spans:
+            lo = max(self.now - s, self.since)
+            if lo < self.h1:
+                hours.add(floor_hour(lo))
+        ranges: list[list[datetime]] = []
+        for h in sorted(hours):
+            end = min(h + HOUR - US, self.now)
+            if ranges and ranges[-1][1] == h - US:
+                ranges[-1][1] = end
+            else:
+                ranges.append([h - US, end])
+        if not ranges:
+            return
+        frame = self.mon.typed_rows(self.model, ranges[0][0], ranges[-1][1], ENV, columns=self._raw_columns(),
+                                    ranges=[(a, b) for a, b in ranges])
+        self._fetched = (frame, hours)
+
     def raw_rows(self, a: datetime, b: datetime) -> pl.DataFrame:
-        """Raw rows in (a, b] with every column a rule reads of them (its rates, labels, drift features, cost).
-        Read a whole hour at a time and kept, so the rules that cut the same edge hour (the open hour, the
-        history's first one, the hour the latest windows start in) share one read of it."""
+        """Raw rows in (a, b] with every column a rule reads of them. From the hours `prefetch` read when it
+        read them all; else read a whole hour at a time and kept, so the rules that cut the same edge hour share
+        one read of it."""
+        fetched, hours = self._fetched
+        if b <= self.now and all(h in hours for h in _each_hour(floor_hour(a + US), floor_hour(b) + HOUR)):
+            return fetched.filter((pl.col("ts") > a) & (pl.col("ts") <= b))
         lo, hi = floor_hour(a + US), min(floor_hour(b) + HOUR - US, max(b, self.now))
         frame = next((f for (x, y), f in self._raw_hours.items() if x <= lo - US and hi <= y), None)
         if frame is None:
-            attrs = self.mon.attributes(self.model)
-            cols = ["ts", "is_error", "latency_ms", *(["request_id", "prediction", "prediction_num"] if self.labels
-                                                     else []), *self.features,
-                    *[c for c in co.COST_INPUTS if c in ("model", "version", "variant", "input_tokens", "output_tokens",
-                                                         "cost_usd") or c in attrs]]
-            frame = self.mon.typed_rows(self.model, lo - US, hi, ENV, columns=list(dict.fromkeys(cols)))
+            frame = self.mon.typed_rows(self.model, lo - US, hi, ENV, columns=self._raw_columns())
             self._raw_hours[(lo - US, hi)] = frame
         return frame.filter((pl.col("ts") > a) & (pl.col("ts") <= b))
 
@@ -280,9 +313,27 @@ class RollupRules:
 
     def raw_window(self, w: Window, columns: list[str]) -> pl.DataFrame:
         """The window's raw rows (an exact re-check), projected."""
-        a = min(p.a for p in w.parts) if w.parts else w.lo
-        b = max(p.b for p in w.parts) if w.parts else w.hi
+        a, b = _span(w)
         return self.mon.typed_rows(self.model, a, b, ENV, columns=columns)
+
+    def raw_windows(self, wanted: list[tuple[Window, list[str]]]) -> dict[int, pl.DataFrame]:
+        """Each window's raw rows of its columns (by `id` of the window), from one read of them all: the windows'
+        ranges merged (drift windows overlap, a day's every half day) and their columns' union, then sliced. After
+        a change of the rows every drift window of the week is scored again, and a read per window with a
+        borderline feature was most of that pass."""
+        if not wanted:
+            return {}
+        spans = [_span(w) for w, _ in wanted]
+        ranges: list[list[datetime]] = []
+        for a, b in sorted(spans):
+            if ranges and a <= ranges[-1][1]:
+                ranges[-1][1] = max(ranges[-1][1], b)
+            else:
+                ranges.append([a, b])
+        cols = list(dict.fromkeys(["ts", *(c for _, cs in wanted for c in cs)]))
+        rows = self.mon.typed_rows(self.model, ranges[0][0], ranges[-1][1], ENV, columns=cols,
+                                   ranges=[(a, b) for a, b in ranges])
+        return {id(w): rows.filter((pl.col("ts") > a) & (pl.col("ts") <= b)) for (w, _), (a, b) in zip(wanted, spans)}
 
     # ------------------------------------------------------------------ rules
 
@@ -408,14 +459,17 @@ class RollupRules:
         # same hours give the same scores on every pass, so a verdict or an onset does not move between passes
         merged = {key: Current.of_table(df.filter(pl.col("hour").is_in(hs)) if df.height else None, None)
                   for key, hs in blocks.items()}
-        out = {}
+        scored = []
         for i, w in enumerate(windows):
             cur = Current.merged([block for key, block in merged.items() if i in key]
                                  + [p.cur for p in w.parts if p.raw and p.cur is not None])
             results = [self.drift._score(ref[f], refsk, cur, spec) for f in feats]
-            redo = [f for f, r in zip(feats, results) if r is None or r.status == dr.BORDERLINE]
+            scored.append((w, results, [f for f, r in zip(feats, results) if r is None or r.status == dr.BORDERLINE]))
+        raw = self.raw_windows([(w, redo) for w, _, redo in scored if redo])
+        out = {}
+        for w, results, redo in scored:
             if redo:
-                rows = rollup_spec.drift_ready(self.raw_window(w, ["ts", *redo]).select(redo))
+                rows = rollup_spec.drift_ready(raw[id(w)].select(redo))
                 done = {f: dr.column_drift(ref, rows, f) for f in redo}
                 results = [done.get(f, r) for f, r in zip(feats, results)]
             out[(w.lo, w.hi)] = dr.summarize(tuple(results), mon.cfg.drift_share)
@@ -532,6 +586,11 @@ class RollupRules:
         if not frames:  # no run: nothing reads them
             return pl.DataFrame(schema={"ts": pl.Datetime("us"), "model": pl.Utf8})
         return pl.concat(frames, how="diagonal_relaxed").sort("ts").with_columns(pl.col("ts").set_sorted())
+
+
+def _span(w: Window) -> tuple[datetime, datetime]:
+    """(a, b] holding every row of a window's parts (its raw pieces' ends included)."""
+    return (min(p.a for p in w.parts), max(p.b for p in w.parts)) if w.parts else (w.lo, w.hi)
 
 
 def _ordered(blocks: pl.DataFrame) -> pl.DataFrame:

@@ -1,0 +1,42 @@
+#!/bin/sh
+# `check` of two source trees in turns after a change of the rows: before each run 10,000 rows are appended to a
+# live JSONL log configured beside the 1M fleet's Parquet (a cron `check` on a live log: the kept answers and
+# the catch-up's record no longer hold, the open hours are rebuilt and every rule's latest windows evaluated).
+# The config and log live in WORK (never in the fleet); the first run builds the store and rollups (warm-up).
+#
+#   flock /tmp/bench.lock nice -n 5 sh benchmarks/bench_rules_live.sh /tmp/live1m OLD/src NEW/src 2
+#
+# The appended rows are the fleet's last 10,000 rows of predictions.jsonl, shifted later by K times their span
+# (K counts the appends), request ids made unique. Outputs: WORK/live-CODE-ROUND.json.
+work=$1; old=$2; new=$3; rounds=${4:-2}; fleet=/tmp/fleet/rows-1000000
+mkdir -p "$work"
+sed -e "s#path = \"logs\"#path = \"$fleet/logs\"#" -e "s#reference = \"#reference = \"$fleet/#" \
+    -e 's#name = "bench-parquet"#name = "bench-live"#' "$fleet/mlops-console-parquet.toml" > "$work/mlops-console.toml"
+append() {
+  python - "$work/live.jsonl" "$1" "$fleet/predictions.jsonl" <<'PY'
+import json, sys
+from collections import deque
+from datetime import datetime, timedelta
+log, k, source = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+with open(source) as f:
+    rows = [json.loads(x) for x in deque(f, 10000)]
+ts = [datetime.fromisoformat(r["ts"].replace("Z", "")) for r in rows]
+span = ts[-1] - ts[0] + timedelta(seconds=1)
+with open(log, "a") as out:
+    for r, t in zip(rows, ts):
+        r["ts"] = (t + k * span).isoformat(timespec="microseconds") + "Z"
+        r["request_id"] = f"{r['request_id']}-live{k}"
+        out.write(json.dumps(r) + "\n")
+PY
+}
+k=$(cat "$work/appended" 2>/dev/null || echo 0)
+run() {  # CODE-LABEL SRC ROUND
+  k=$((k + 1)); append $k; echo $k > "$work/appended"
+  XDG_CACHE_HOME=$work/cache PYTHONPATH=$2 /usr/bin/time -f "1M + 10,000 new rows: check $1 round $3: %e s, %U s user, %S s sys, %M KB" \
+    python -m console --config "$work/mlops-console.toml" check --at latest --all --format json > "$work/live-$1-$3.json" 2>"$work/err"
+  grep "round" "$work/err"
+}
+echo "load before: $(cat /proc/loadavg)"
+[ -d "$work/cache" ] || run warm-up "$new" 0
+for r in $(seq "$rounds"); do run old "$old" "$r"; run new "$new" "$r"; done
+echo "load after: $(cat /proc/loadavg)"
