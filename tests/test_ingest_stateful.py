@@ -399,6 +399,7 @@ class StoreIngest(Ingest):
             self.succeed()
             return False
         except Fault:
+            assert not list(store.dir.glob("*/*.tmp")), "a failed refresh left a half-written segment"
             return True
         finally:
             del store._flush

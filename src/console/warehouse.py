@@ -1345,8 +1345,12 @@ class Warehouse:
             tmp = self.dir / f"{name}.tmp"
             # a stable sort by model keeps each model's rows in the order they were logged (by time, as logs
             # are written), at a quarter of the cost of sorting by time as well
-            merge.write(table, tmp, sort_by_model=kind == "predictions")
-            os.replace(tmp, self.dir / name)
+            try:
+                merge.write(table, tmp, sort_by_model=kind == "predictions")
+                os.replace(tmp, self.dir / name)
+            except BaseException:  # a full disk or a failed fsync: the refresh fails whole, leaving no file
+                tmp.unlink(missing_ok=True)
+                raise
             self._schema(str(self.dir / name), table)
             self._parquet_meta[("segment", name)] = table.num_rows
             written.setdefault(kind, []).append(name)
