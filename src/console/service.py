@@ -350,6 +350,8 @@ class Service:
         if kept is not None:
             return kept
         data = json.loads(json.dumps(self.drift(model, window, series=False, exact=exact).to_dict(), default=plain))
+        # keyed again, on the state after the read (its catch-up may have built rollup hours), as `_rule_pass`
+        # does: under `key` the next process, which sees those hours, would never find it
         self._answers().put(self._answer_key("drift", model, str(window), exact), data)
         return data
 
