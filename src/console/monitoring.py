@@ -375,9 +375,6 @@ class Monitor:
                 return False
         return self._many_rows(model, since, until, environment)
 
-    def has_rows(self, model: str, since: datetime, until: datetime, environment: str | None) -> bool:
-        return self.wh.has_rows(model, since, until, environment)
-
     def _many_rows(self, model: str, since: datetime, until: datetime, environment: str | None) -> bool:
         """At least `rollups_after` rows in (since, until]: a long drift or health window then reads the rollups
         (whatever is in memory: a screen's method must not depend on what another screen read before)."""

@@ -119,7 +119,7 @@ class Service:
         Whether the window is after the newest row, before the oldest or in a gap: T is the model's newest."""
         at, span = self.clock(), self.window_span
         models = [model] if model is not None else self.models()
-        # the store's own queries (as `Monitor.has_rows` and `last_seen` read them): a kept answer needs no Monitor
+        # the store's own queries (`Warehouse.has_rows` and `last_seen`): a kept answer needs no Monitor
         if any(self.warehouse.has_rows(m, at - span, at, environment) for m in models):
             return None
         latest = self.warehouse.last_seen(model, datetime.max) if model is not None else self.latest_ts()
