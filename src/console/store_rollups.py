@@ -634,9 +634,6 @@ class Summary:
     def error_rate(self) -> float | None:
         return self.errors / self.rows if self.rows else None
 
-    def latency_quantile(self, q: float) -> float | None:
-        return None if self.latency is None else float(self.latency.get_quantile(q))
-
 
 def merge_table(table: pa.Table | None, where: Mapping[str, Any] | None = None,
                 segment: tuple[str, str] | None = None) -> Summary:

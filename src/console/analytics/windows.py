@@ -80,10 +80,6 @@ def chart_every(span: str | timedelta, finest: str = "1m") -> str:
     return next((e for e in sizes if parse_window(e) * 48 >= span), "1d")
 
 
-def with_bucket(df: pl.DataFrame, every: str | timedelta, ts: str = "ts", name: str = "bucket") -> pl.DataFrame:
-    return df.with_columns(bucket_expr(every, ts).alias(name))
-
-
 def day_start(now: datetime) -> datetime:
     now = naive_utc(now)
     return datetime(now.year, now.month, now.day)
