@@ -12,6 +12,9 @@ workspaces, each checked against what the test wrote (hand counts).
   score". The rollups' error flag was also its own rule (any status but ok/2xx), not the store's (error,
   failed, fail, timeout, a code >= 500, or an error text): a `404` or `warning` row was an error in one and not
   the other.
+- A model too quiet for a drift verdict in its 7-day history (30 rows a day) had its drift incident firing (the
+  rule reaches back up to 90 days for 500 rows, README "Evidence") while the Overview's DRIFT cell on the same
+  row said "few rows": the cell stopped at the history. It now reaches back as the rule does.
 """
 
 from __future__ import annotations
@@ -94,3 +97,29 @@ def test_hours_built_by_the_rollup_command_count_in_the_production_view(tmp_path
     res = _cli(cfg, "drift", "fraud", "--at", "2026-07-20T12:00Z", "--window", "3d", "--format", "json")
     assert res.returncode == 0, res.stderr
     assert [f["n_cur"] for f in json.loads(res.stdout)["features"]] == [window.height]
+
+
+def test_the_overview_drift_cell_of_a_quiet_model_reaches_back_as_its_rule_does(tmp_path):
+    rng = np.random.default_rng(3)
+    end, days = datetime(2026, 7, 20, 12), 40
+    n = 30 * days
+    secs = np.sort(rng.uniform(0, days * 86400, n))
+    ts = [end - timedelta(days=days) + timedelta(seconds=float(s)) for s in secs]
+    x = np.where(np.array([t > end - timedelta(days=6) for t in ts]), rng.normal(3, 1, n), rng.normal(0, 1, n))
+    df = pl.DataFrame({"ts": ts, "model": "quiet", "version": "1", "request_id": [f"q{i}" for i in range(n)],
+                       "latency_ms": 10.0, "x": x.round(4)})
+    df.with_columns(pl.col("ts").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")).write_ndjson(tmp_path / "p.jsonl")
+    ref = rng.normal(0, 1, 600).round(4)
+    pl.DataFrame({"x": ref}).write_parquet(tmp_path / "ref.parquet")
+    cfg = tmp_path / "mlops-console.toml"
+    cfg.write_text('[[logs]]\nkind = "predictions"\npath = "p.jsonl"\n[models.quiet]\ntask = "classification"\n'
+                   'reference = "ref.parquet"\nfeatures = ["x"]\n[store]\npath = "store"\n[audit]\npath = "a.jsonl"\n')
+    from scipy.stats import ks_2samp
+
+    last = df.sort("ts").tail(500)["x"].to_numpy()  # the rule's evidence size (README: 500 rows for drift)
+    assert ks_2samp(ref, last).pvalue <= 0.05  # drifted, by scipy
+    assert df.filter(pl.col("ts") > end - timedelta(days=7)).height < 500  # too quiet within the history
+    res = _cli(cfg, "snapshot", "--at", "latest", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    row = json.loads(res.stdout)["models"][0]
+    assert row["alerts"] >= 1 and row["drift"] == "DRIFT 1/1", row
