@@ -25,7 +25,8 @@ def _print(line: str) -> None:
 
 def add_parsers(sub) -> None:
     p = sub.add_parser("check", help="evaluate the alert rules once (never writes): exit 0 when none fire, 1 when some do "
-                                          "or a source is stale or nothing can be evaluated, 2 on a config it cannot evaluate")
+                                          "or a source is stale or nothing can be evaluated, 2 on a config it cannot evaluate or "
+                                          "rows it cannot read")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--all", action="store_true", help="also list resolved incidents")
     add_window_options(p)
