@@ -15,6 +15,9 @@ workspaces, each checked against what the test wrote (hand counts).
 - A model too quiet for a drift verdict in its 7-day history (30 rows a day) had its drift incident firing (the
   rule reaches back up to 90 days for 500 rows, README "Evidence") while the Overview's DRIFT cell on the same
   row said "few rows": the cell stopped at the history. It now reaches back as the rule does.
+- `health --window 3d` from the rollups over a Delta or Iceberg source crashed (exit 4, "TypeError: 'NoneType'
+  object is not iterable"): the raw edge hours asked which store parts touch them, and a lake table's parts
+  (not tracked per file) were iterated as a list after being marked as covering every hour.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_operator_pass2 import START, _cli, _workspace  # noqa: E402
@@ -123,3 +127,23 @@ def test_the_overview_drift_cell_of_a_quiet_model_reaches_back_as_its_rule_does(
     assert res.returncode == 0, res.stderr
     row = json.loads(res.stdout)["models"][0]
     assert row["alerts"] >= 1 and row["drift"] == "DRIFT 1/1", row
+
+
+@pytest.mark.parametrize("fmt", ["delta", "parquet"])
+def test_health_from_rollups_over_a_delta_table(tmp_path, fmt):
+    cfg, df = _plain_fleet(tmp_path)
+    if fmt == "delta":
+        import deltalake
+
+        table = df.with_columns(pl.col("ts").dt.replace_time_zone("UTC"), pl.col("ts").dt.strftime("%Y-%m-%d").alias("date"))
+        deltalake.write_deltalake(str(tmp_path / "delta"), table.to_arrow(), partition_by=["date"])
+        cfg.write_text(cfg.read_text().replace('path = "logs"\nformat = "parquet"', 'path = "delta"\nformat = "delta"'))
+    at = datetime(2026, 7, 20, 12)
+    window = df.with_columns(_store_error(df).alias("err")).filter(
+        (pl.col("ts") > at - timedelta(days=3)) & (pl.col("ts") <= at))
+    res = _cli(cfg, "health", "fraud", "--at", "2026-07-20T12:00Z", "--window", "3d", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert "rollups" in out["note"], out["note"]
+    got = {r["version"]: (r["requests"], r["errors"]) for r in out["table"]}
+    assert got == {v[0]: (g.height, int(g["err"].sum())) for v, g in window.group_by("version")}
