@@ -135,3 +135,31 @@ def test_the_cli_names_a_wrong_key_and_still_reports_the_local_log(s3_auth_serve
     assert wrong not in out.stderr + out.stdout and srv.secret_access_key not in out.stderr + out.stdout
     assert "Traceback" not in out.stderr
     assert json.loads(out.stdout)["counts"]["predictions"] == 25
+
+
+def test_check_is_not_an_all_clear_when_the_rules_cannot_read_the_rows(s3_server, relay, tmp_path):  # noqa: F811
+    """`check` with its S3 source down read the store's counts but no row: every model's evaluation failed, and
+    it printed "0 firing" and exited 0, the gate's all clear (README: `check` exits 2 when it could not
+    evaluate). It now names each model it could not evaluate on stderr, in JSON too, and exits 2."""
+    client = s3_server.client()
+    client.create_bucket(Bucket="gate")
+    _put(client, "gate", "logs/date=2026-11-29/a.parquet", _table(300, END - timedelta(hours=1), 6), tmp_path)
+    cfg = tmp_path / "mlops-console.toml"
+    cfg.write_text('[store]\npath = "store"\n[audit]\npath = "audit.jsonl"\n'
+                   '[[logs]]\nkind = "predictions"\npath = "s3://gate/logs/"\nformat = "parquet"\n'
+                   f'[storage.s3]\nendpoint_url = "{relay.endpoint}"\nregion = "us-east-1"\n'
+                   f'access_key_id = "{s3_server.access_key_id}"\nsecret_access_key = "{SECRET}"\n')
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+
+    def check() -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "console", "--config", str(cfg), "check", "--format", "json",
+                               "--at", END.isoformat()], capture_output=True, text=True, env=env, timeout=120)
+
+    up = check()
+    assert up.returncode in (0, 1) and json.loads(up.stdout)["could_not_evaluate"] == [], up.stderr
+    relay.set("closed")
+    down = check()
+    assert down.returncode == 2, (down.returncode, down.stdout, down.stderr)
+    assert json.loads(down.stdout)["could_not_evaluate"] == ["a", "b"]
+    lines = [line for line in down.stderr.splitlines() if "could not evaluate" in line]
+    assert len(lines) == 2 and "Traceback" not in down.stderr and SECRET not in down.stderr, down.stderr

@@ -25,7 +25,8 @@ def _print(line: str) -> None:
 
 def add_parsers(sub) -> None:
     p = sub.add_parser("check", help="evaluate the alert rules once (never writes): exit 0 when none fire, 1 when some do "
-                                          "or a source is stale or nothing can be evaluated, 2 on a config it cannot evaluate")
+                                          "or a source is stale or nothing can be evaluated, 2 on a config it cannot evaluate or "
+                                          "rows it cannot read")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--all", action="store_true", help="also list resolved incidents")
     add_window_options(p)
@@ -93,11 +94,14 @@ def cmd_check(args, cfg: Config) -> int:
     acked = [f for f in firing if not f.needs_attention]
     evaluated = [f for f in findings if f.status != "insufficient data"]
     nothing = not models or (not evaluated and not svc.has_rows())
+    # a model whose rules raised (its rows could not be read: an S3 source down) is not "0 firing": exit 2
+    failed = [f for f in findings if f.kind == "error"]
     recs = [r.to_dict() for r in svc.recommendations]
     if args.format == "json":
         print(dumps({"firing": len(firing), "acknowledged": len(acked),
                      "stale": sum(f.kind == "stale_minutes" and f.needs_attention for f in firing),
-                     "nothing_to_evaluate": nothing, "models": models,
+                     "nothing_to_evaluate": nothing, "could_not_evaluate": sorted({f.model for f in failed}),
+                     "models": models,
                      "incidents": [f.to_dict() for f in shown], "retrain_recommended": recs}))
     else:
         for f in shown:
@@ -111,6 +115,10 @@ def cmd_check(args, cfg: Config) -> int:
         for r in svc.recommendations:
             _print(f"RETRAIN   recommended {r.model:<20}  {r.reason}  (holding since {r.since:%Y-%m-%d %H:%M}Z)")
         print(f"{len(firing)} firing" + (f" ({len(acked)} acknowledged)" if acked else ""), file=sys.stderr)
+    for f in failed:
+        print(printable(redact_text(f"mlops-console: check could not evaluate {f.model}: {f.detail}")), file=sys.stderr)
+    if failed:
+        return EXIT_ERROR
     if nothing:
         print("mlops-console: nothing to evaluate: no predictions in the logs for the history window",
               file=sys.stderr)

@@ -28,7 +28,7 @@ from console.analytics import quality as qu
 from console.analytics.drift import Reference, dataset_drift, drift_over_time, histograms, single_column_drift
 from console.analytics.windows import chart_every, format_span, parse_window
 from console.config import AlertRule, Config, ModelConfig
-from console.incident_rules import HISTORY, MIN_DRIFT_ROWS, Finding, RuleEvaluator
+from console.incident_rules import HISTORY, MIN_DRIFT_ROWS, SPARSE_REACH, Finding, RuleEvaluator
 from console.rollup_spec import drift_ready as _drift_ready
 from console.warehouse import Warehouse
 
@@ -569,7 +569,9 @@ class Monitor:
 
     def _drift_status(self, model: str, window: str = OVERVIEW_DRIFT_WINDOW) -> str:
         """The dataset verdict over the last few hours or the last MIN_DRIFT_ROWS rows of the history,
-        whichever is longer (the drift rule's evidence sizing): the Overview's DRIFT cell."""
+        whichever is longer (the drift rule's evidence sizing): the Overview's DRIFT cell. A model too quiet to
+        hold them in its history reaches back up to SPARSE_REACH, as its drift rule does (else the cell said
+        "few rows" beside that rule's firing incident)."""
         ref = self.reference(model)
         if ref is None:
             return "no ref"
@@ -577,6 +579,9 @@ class Monitor:
         rows = self.rows(model, now - parse_window(window), now, "production", narrow=list(ref.columns))
         if rows.height < MIN_DRIFT_ROWS:
             rows = self.predictions(model, self.history_start(now), now).tail(MIN_DRIFT_ROWS)
+            if rows.height < MIN_DRIFT_ROWS:
+                rows = self.typed_rows(model, now - SPARSE_REACH, now, "production",
+                                       columns=["ts", *ref.columns]).tail(MIN_DRIFT_ROWS)
             if rows.height < MIN_DRIFT_ROWS:
                 return "few rows" if rows.height else "no data"
         ds = dataset_drift(ref, _drift_ready(rows.select(list(ref.columns))), self.cfg.drift_share)

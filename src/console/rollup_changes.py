@@ -66,7 +66,7 @@ class Versions:
             objects = wh.lake_objects(kind) if lake else []
             if objects is None:  # a lake table: its version is not tracked here
                 parts[("lake", kind, wh.refreshes)] = EVERY
-            for identity, facts in objects:  # objects in S3, by URL, ETag, size and mtime, with their footers' span
+            for identity, facts in objects or ():  # objects in S3, by URL, ETag, size and mtime, with their footers' span
                 span = footers.span(facts) if kind == "predictions" else None
                 parts[identity] = EVERY if span is None else EMPTY if span == ("empty", "empty") else span
             for path in [*segments, *inplace]:

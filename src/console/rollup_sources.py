@@ -7,8 +7,9 @@ CSV; `s3://` prefixes (Parquet, JSONL, CSV) listed and pruned on their time part
 (pyiceberg) planned to the files of the window by `sources.lakes`. A `Source` opens its datasets per
 build chunk, so every chunk lists and prunes again. Rows are mapped onto the contract the way the
 store's conform step does for the fields the rollup needs (a `features` struct flattened into
-columns, `status` into `is_error`). Bad rows are the store's business: here a row without a parseable
-`ts` or `model` is skipped.
+columns, the environment and variant defaults, `is_error`, as `queries/conform_predictions.sql` has them:
+an hour built here and one the console built from its store must key and count alike). Bad rows are the
+store's business: here a row without a parseable `ts` or `model` is skipped.
 
 Formats that need a vendor reader (SageMaker capture, OTLP, ...) and `mlflow://` trace sources have no
 contract-shaped files to scan: `unsupported` names them so the rollup command can say so and roll up
@@ -33,7 +34,10 @@ BATCH_ROWS = 131_072
 _FORMATS = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "json", ".json": "json", ".ndjson": "json",
             ".csv": "csv"}
 _DATE_PARTS = ("date", "dt", "day")
-_OK_STATUS = ("ok", "success", "succeeded", "200", "201", "204")
+# queries/conform_predictions.sql: the defaults of a row without them, and what makes a row an error
+DEFAULTS = (("environment", "production"), ("variant", "champion"))
+_FAILED = ("error", "failed", "fail", "timeout")
+_NUMBER = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
 
 
 def _expand(path: str) -> tuple[list[str], str | None]:
@@ -185,15 +189,48 @@ def conform(batch: pa.RecordBatch | pa.Table) -> pa.Table:
             if f.name not in t.column_names:
                 t = t.append_column(f.name, pc.struct_field(feats, [i]))
     t = conform_ts(t)
-    if "is_error" not in t.column_names:
-        if "status" in t.column_names:
-            status = pc.utf8_lower(pc.cast(t.column("status"), pa.string()))
-            ok = pc.or_kleene(pc.is_in(status, pa.array(_OK_STATUS)), pc.starts_with(status, "2"))
-            t = t.append_column("is_error", pc.invert(pc.fill_null(ok, True)))
-        else:
-            t = t.append_column("is_error", pa.array([False] * t.num_rows, pa.bool_()))  # typed when empty too
+    for name, default in DEFAULTS:
+        value = pc.fill_null(_text(t, name), default) if name in t.column_names else pa.array(
+            [default] * t.num_rows, pa.string())  # typed when empty too
+        t = _put(t, name, value)
+    if "error" in t.column_names:
+        err = _text(t, "error")
+        t = _put(t, "error", pc.if_else(pc.greater(pc.binary_length(err), 0), err, pa.scalar(None, pa.string())))
+    t = _put(t, "is_error", _is_error(t))
     keep = pc.and_(pc.is_valid(t.column("ts")), pc.is_valid(t.column("model")))
     return t.filter(keep)
+
+
+def _text(t: pa.Table, name: str) -> pa.ChunkedArray:
+    c = t.column(name)
+    return c if c.type == pa.string() else pc.cast(c, pa.string())
+
+
+def _put(t: pa.Table, name: str, value) -> pa.Table:
+    i = t.schema.get_field_index(name)
+    return t.set_column(i, name, value) if i >= 0 else t.append_column(name, value)
+
+
+def _is_error(t: pa.Table) -> pa.ChunkedArray | pa.Array:
+    """The store's rule (`queries/conform_predictions.sql`): the row's own `is_error`, a status of error,
+    failed, fail or timeout, a numeric status of 500 or more, or an error text."""
+    names = t.column_names
+    out = pa.array([False] * t.num_rows, pa.bool_())
+    if "is_error" in names:
+        try:
+            out = pc.fill_null(pc.cast(t.column("is_error"), pa.bool_()), False)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # text that is no boolean: TRY_CAST's null
+            flag = pc.utf8_lower(pc.utf8_trim_whitespace(_text(t, "is_error")))
+            out = pc.fill_null(pc.is_in(flag, pa.array(["true", "t", "1"])), False)
+    if "status" in names:
+        status = pc.utf8_lower(pc.utf8_trim_whitespace(_text(t, "status")))
+        code = pc.if_else(pc.match_substring_regex(status, _NUMBER), status, pa.scalar(None, pa.string()))
+        failed = pc.or_kleene(pc.is_in(status, pa.array(_FAILED)),  # true or null is true
+                              pc.greater_equal(pc.cast(code, pa.float64()), 500))
+        out = pc.or_(out, pc.fill_null(failed, False))
+    if "error" in names:
+        out = pc.or_(out, pc.is_valid(t.column("error")))
+    return out
 
 
 def window(batch: pa.RecordBatch | pa.Table, start: datetime | None, end: datetime | None) -> pa.Table:

@@ -512,9 +512,14 @@ class Service:
                                       or time.monotonic() - self._findings_at >= self.MONITOR_TTL_S)
 
     def has_rows(self) -> bool:
-        """Whether the store holds any prediction at all."""
+        """Whether the store holds any prediction up to the view's time: `check --at T` with T before the first
+        row has nothing to evaluate (exit 1, said), not "0 firing"."""
         self._ingested()
-        return self.warehouse.newest() is not None
+        newest = self.warehouse.newest()
+        if newest is None:
+            return False
+        at = self.clock()
+        return newest <= at or any(self.warehouse.last_seen(m, at) is not None for m in self.models())
 
     def rule_problems(self) -> list[str]:
         """Configured rules that cannot be evaluated: an unknown model, drift without a reference."""
