@@ -261,7 +261,8 @@ class RuleEvaluator:
 
     def _budget_evaluations(self, ctx: "Context", rule: AlertRule) -> list:
         """The month-end forecast (spend so far plus the last day's pace) at now and on the DRIFT_STEP grid over
-        the history (`evidence.grid`), so the incident starts when the forecast crossed the budget, not at the start of the month."""
+        the history (`evidence.grid`), so the incident starts when the forecast crossed the budget, not at the
+        start of the month."""
         budget = ctx.mc.budget_usd_month
         if not budget:
             return []
