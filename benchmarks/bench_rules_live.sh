@@ -8,12 +8,15 @@
 #
 # The appended rows are the fleet's last 10,000 rows of predictions.jsonl, shifted later by K times their span
 # (K counts the appends), request ids made unique. Outputs: WORK/live-CODE-ROUND.json.
-work=$1; old=$2; new=$3; rounds=${4:-2}; fleet=/tmp/fleet/rows-1000000
+# FLEET (default the 1M fleet) and SOURCE (the rows to shift, default FLEET's predictions.jsonl) give a variant:
+#   FLEET=/tmp/fleet/rows-10000000 SOURCE=/tmp/fleet/rows-1000000/predictions.jsonl LABEL=10M sh ... /tmp/live10m ...
+work=$1; old=$2; new=$3; rounds=${4:-2}; fleet=${FLEET:-/tmp/fleet/rows-1000000}
+source=${SOURCE:-$fleet/predictions.jsonl}; label=${LABEL:-1M}
 mkdir -p "$work"
 sed -e "s#path = \"logs\"#path = \"$fleet/logs\"#" -e "s#reference = \"#reference = \"$fleet/#" \
     -e 's#name = "bench-parquet"#name = "bench-live"#' "$fleet/mlops-console-parquet.toml" > "$work/mlops-console.toml"
 append() {
-  python - "$work/live.jsonl" "$1" "$fleet/predictions.jsonl" <<'PY'
+  python - "$work/live.jsonl" "$1" "$source" <<'PY'
 import json, sys
 from collections import deque
 from datetime import datetime, timedelta
@@ -32,7 +35,7 @@ PY
 k=$(cat "$work/appended" 2>/dev/null || echo 0)
 run() {  # CODE-LABEL SRC ROUND
   k=$((k + 1)); append $k; echo $k > "$work/appended"
-  XDG_CACHE_HOME=$work/cache PYTHONPATH=$2 /usr/bin/time -f "1M + 10,000 new rows: check $1 round $3: %e s, %U s user, %S s sys, %M KB" \
+  XDG_CACHE_HOME=$work/cache PYTHONPATH=$2 /usr/bin/time -f "$label + 10,000 new rows: check $1 round $3: %e s, %U s user, %S s sys, %M KB" \
     python -m console --config "$work/mlops-console.toml" check --at latest --all --format json > "$work/live-$1-$3.json" 2>"$work/err"
   grep "round" "$work/err"
 }

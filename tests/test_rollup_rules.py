@@ -14,7 +14,7 @@ sketch bound (p95, burn, drift), and equal to hand counts, NumPy and SciPy on th
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -226,3 +226,49 @@ def test_the_rules_choose_rollups_by_the_row_count_alone(both):
     mon.rollups_after = 10**12  # fewer rows than min_rows: raw, whatever is in memory
     assert not mon.incident_rules._rules_from_rollups("fraud", since, NOW)
     mon.rollups_after = 1_000
+
+
+def test_both_paths_end_their_windows_on_the_same_grid(both):
+    """Each rule's windows end at the same times on the raw path and from the rollups (`evidence.grid`, one
+    definition), the latest at `--at` and the others on multiples of the rule's step from the epoch, so their
+    evaluations are of the same windows and their incidents comparable."""
+    from console import rollup_rules as rr
+    from console.incident_rules import Context
+
+    _, _, mon = both
+    since = mon.history_start(NOW)
+    compared = set()
+    for model in ("fraud", "eta"):
+        expected = mon.expected(model)
+        preds, narrow = mon.incident_rules._rule_rows(model, since, NOW)
+        ctx = Context(model, mon.model_config(model), preds, since, NOW, mon.deployments(model, until=NOW), narrow)
+        src = rr.RollupRules(mon, model, since, NOW, labels=True, drift=True)
+        for rule in mon.rules_for(model):
+            if rule.metric in ("stale_minutes", "cost_spike"):  # no windows: the newest row; the change points
+                continue
+            raw, _ = mon.incident_rules._evaluate(ctx, rule)
+            rolled, _ = mon.incident_rules._rollup_evaluate(src, rule, expected, {})
+            if not raw and not rolled:
+                continue
+            ends = [e.end for e in raw]
+            assert ends == [e.end for e in rolled], (model, rule.name)
+            step = _rule_step(rule)
+            assert ends[-1] == NOW and NOW - ends[-2] < step
+            assert all(b - a == step for a, b in zip(ends[:-2], ends[1:-1]))
+            assert all((e - datetime(1970, 1, 1)) % step == timedelta(0) for e in ends[:-1]), (model, rule.name)
+            compared.add(rule.metric)
+    assert {"burn_rate", "drift_share", "accuracy_drop", "mae_increase", "cost_budget_share"} <= compared
+
+
+def _rule_step(rule) -> timedelta:
+    """A rule's step by hand: a quarter of its window (drift: half, at least 3 h; the budget: 3 h), rounded up to
+    whole hours (the 7-day history / 168 windows asks for no wider one)."""
+    span = parse_window(rule.window)
+    if rule.metric in ("drift_share", "feature_drift"):
+        span = max(span, timedelta(hours=6))
+        step = max(span / 2, timedelta(hours=3))
+    elif rule.metric == "cost_budget_share":
+        step = timedelta(hours=3)
+    else:
+        step = span / 4
+    return max(timedelta(hours=1), timedelta(hours=-(-step // timedelta(hours=1))))

@@ -267,4 +267,9 @@ def test_evidence_windows_grow_to_the_minimum_rows():
     for lo, hi, n in spans:  # each count is the rows in (lo, hi]
         assert n == ts.filter((ts > lo) & (ts <= hi)).len()
     assert spans[-1][1] == NOW and spans[-1][2] == 500  # the last 500 rows: 5.5 days here
-    assert all(b[1] - a[1] == timedelta(hours=1, minutes=30) for a, b in zip(spans, spans[1:]))  # a step of span/4
+    # the windows before the latest end on the grid: a step of span/4 rounded up to whole hours (2 h), counted
+    # from the epoch (even hours of the day), the newest strictly before NOW (12:00 is itself a grid point)
+    closed = [hi for _, hi, _ in spans[:-1]]
+    assert closed[-1] == NOW - timedelta(hours=2)
+    assert all(b - a == timedelta(hours=2) for a, b in zip(closed, closed[1:]))
+    assert all(hi.minute == 0 and hi.second == 0 and hi.microsecond == 0 and hi.hour % 2 == 0 for hi in closed)

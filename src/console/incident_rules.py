@@ -51,6 +51,7 @@ class RuleEvaluator:
         self.mon = monitor
         self._recs: list = []
         self.recommendations: list = []  # analytics.incidents.Recommendation, from the last findings()
+        self.kept: dict[str, tuple[int, int]] = {}  # model -> (hits, misses) of `rule_memo` in the last findings()
 
     def findings(self, models: list[str], now: datetime) -> list[Finding]:
         """Every incident over the history (firing, resolved with evidence, or insufficient data), with its
@@ -58,6 +59,7 @@ class RuleEvaluator:
         `rollups_after` rows in the history is evaluated from the hourly rollups (`rollup_rules`)."""
         out: list[Finding] = []
         self._recs = []
+        self.kept = {}
         for model in models:
             try:
                 out += self._model_findings(model, now)
@@ -130,6 +132,7 @@ class RuleEvaluator:
             preds = src.onset_rows(ranges, extra_cols)
             found += self._to_findings(Context(model, mc, preds, since, now, deployments, True), rule, evals, extra)
         src.memo.save()  # the closed windows' evaluations, for the next pass (`rule_memo`)
+        self.kept[model] = (src.memo.hits, src.memo.misses)
         if mc.segments or mc.sensitive:
             cols = ["ts", "model", "version", "request_id", "prediction", "prediction_num", "score",
                     *dict.fromkeys([*mc.segments, *mc.sensitive])]
@@ -168,8 +171,7 @@ class RuleEvaluator:
                 drifts[key] = src.drift_scores([w for w in windows if w.rows >= MIN_DRIFT_ROWS])
             spans = [(w.lo, w.hi, w.rows) for w in windows]
             evals, extra = self._drift_evals(rule, spans, drifts[key])
-            hours = [e for e in (w.hi for w in windows[-3:-1])]  # the step between the hour-aligned ends
-            extra["step"] = hours[1] - hours[0] if len(hours) == 2 else span
+            extra["step"] = ev.grid_step(span, src.since, src.now, step)  # the grid's, as on the raw path
             return evals, extra
         if metric == "cost_spike":
             return src.cost_spike(rule.op, rule.threshold, MIN_COST_ROWS)
@@ -230,7 +232,7 @@ class RuleEvaluator:
             spans = ev.windows(ctx.preds["ts"], ctx.now, span, MIN_DRIFT_ROWS, ctx.since, step=step)
             scored = ctx.window_drifts(self.mon, ref, [(lo, hi) for lo, hi, n in spans if n >= MIN_DRIFT_ROWS])
         evals, extra = self._drift_evals(rule, spans, scored)
-        extra["step"] = spans[-1][1] - spans[-2][1] if len(spans) > 1 else span
+        extra["step"] = ev.grid_step(span, ctx.since, ctx.now, step)  # between two grid windows (`evidence.grid`)
         return evals, extra
 
     @staticmethod
@@ -258,8 +260,9 @@ class RuleEvaluator:
         return evals, {"drift": reports}
 
     def _budget_evaluations(self, ctx: "Context", rule: AlertRule) -> list:
-        """The month-end forecast (spend so far plus the last day's pace) every DRIFT_STEP over the history,
-        so the incident starts when the forecast crossed the budget, not at the start of the month."""
+        """The month-end forecast (spend so far plus the last day's pace) at now and on the DRIFT_STEP grid over
+        the history (`evidence.grid`), so the incident starts when the forecast crossed the budget, not at the
+        start of the month."""
         budget = ctx.mc.budget_usd_month
         if not budget:
             return []
@@ -267,8 +270,8 @@ class RuleEvaluator:
         preds = self.mon.rows(ctx.model, min(month_start, ctx.since), ctx.now)
         costed = co.with_cost(preds, ctx.mc.prices).sort("ts")
         rows = ev.Sorted(costed)
-        evals, hi = [], ctx.now
-        while hi > ctx.since + co.PACE:
+        evals = []
+        for hi in ev.grid(ctx.now, DRIFT_STEP, ctx.since + co.PACE):  # the rollups' grid too (`RollupRules.budget`)
             status = co.budget_status(costed, hi, budget, pace=co.PACE)
             n = rows.slice(hi - co.PACE, hi).height
             value = status.projected_share
@@ -278,8 +281,7 @@ class RuleEvaluator:
                 evals.append(ev.Evaluation(hi - co.PACE, hi, n, value, al.breaches(rule.op, value, rule.threshold),
                                            note=f"projected ${status.projected_usd:,.0f} of ${budget:,.0f} "
                                                 f"(${status.spent_usd:,.0f} spent, then the last 24 h's pace)"))
-            hi -= DRIFT_STEP
-        return evals[::-1]
+        return evals
 
     def _stale(self, ctx: "Context", rule: AlertRule) -> list[Finding]:
         last = ctx.preds["ts"].max() if ctx.preds.height else self.mon.last_seen(ctx.model, ctx.now)

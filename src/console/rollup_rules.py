@@ -6,9 +6,10 @@ The same `analytics.evidence.Evaluation` lists the raw path makes go to the same
 numbers come from differs. The evaluations of windows of closed hours are kept beside the rollups (`rule_memo`),
 so a pass evaluates again only the windows that reach into the open hour or hours rebuilt since.
 
-Windows are aligned to hours: a rule's window is rounded up to whole hours and its step to whole hours, and
-every window but the latest ends on an hour, so it is a sum (or a merge) of whole rollup hours. The
-latest window ends at `now`, as on the raw path: the hours it holds whole come from rollups, the open hour
+Windows are aligned to hours: a rule's window is rounded up to whole hours, and every window but the latest
+ends on the raw path's fixed grid (`evidence.grid`: multiples of the step, whole hours, from the epoch), so it is
+a union of whole rollup hours and the same window on every pass. The latest window ends at `now`, as on the raw
+path: the hours it holds whole come from rollups, the open hour
 and the hour its start cuts from raw rows; so is the history's first, partial hour. A window short of its
 evidence grows back by whole hours (the raw path grows it by rows).
 
@@ -24,7 +25,7 @@ What each rule reads:
 - accuracy_drop / mae_increase: labelled, correct, error-sum and squared-error-sum counts (exact), after the
   hours whose labelled count changed are rebuilt (`catch_up(labels=True)`, as `rollup_quality`).
 - cost_budget_share: hourly spend (`rollup_cost.parts`, exact) with the open hour and the hour the pace
-  window cuts raw; evaluations every `DRIFT_STEP` back from the open hour's start.
+  window cuts raw; evaluations at now and on the `DRIFT_STEP` grid before it.
 - cost_spike: serving traffic's cost and requests per hour and version (or prompt version); a change is
   located to its hour, so an hour holding two versions is ordered previous-first.
 - stale_minutes: the newest row (`last_seen`) and the history's `ts` column alone (the usual gap).
@@ -66,11 +67,6 @@ ONSET_COLUMNS = ["ts", "model", "request_id", "prediction", "prediction_num", "l
 def ceil_hour(t: datetime) -> datetime:
     f = floor_hour(t)
     return f if f == t else f + HOUR
-
-
-def _hours_of(d: timedelta) -> timedelta:
-    """`d` rounded up to whole hours, at least one."""
-    return max(HOUR, HOUR * math.ceil(d / HOUR))
 
 
 @dataclass(eq=False)
@@ -247,19 +243,16 @@ class RollupRules:
 
     def windows(self, span: timedelta, min_rows: int, step: timedelta | None = None, by=lambda w: w.rows,
                 limit: int = 168) -> list[Window]:
-        """Windows ending at now and at whole hours back from the open hour's start, every `step` (as
-        `evidence.windows` steps, rounded up to hours), each over `span` rounded up to hours and grown back
-        by whole hours until `by` of it reaches `min_rows`. Oldest first."""
-        step = step or span / 4
-        step = _hours_of(max(step, (self.now - self.since) / limit))
-        span_h = _hours_of(span)
-        out = [self._latest(span, min_rows, by)]
-        hi = ceil_hour(self.now - step)
-        while hi > self.since + min(span, step):
-            out.append(self._grow(Window(max(hi - span_h, self.since), hi, self._between(hi - span_h, hi)),
-                                  min_rows, by))
-            hi -= step
-        return out[::-1]
+        """Windows ending at now and on the raw path's grid before it (`evidence.grid`: every `step`, whole hours,
+        counted from the epoch, so a closed window is the same on every pass and its kept evaluation is found
+        again), each over `span` rounded up to hours and grown back by whole hours until `by` of it reaches
+        `min_rows`. Oldest first."""
+        step = ev.grid_step(span, self.since, self.now, step, limit)
+        span_h = ev.whole_hours(span)
+        ends = ev.grid(self.now, step, self.since + min(span, step))
+        out = [self._grow(Window(max(hi - span_h, self.since), hi, self._between(hi - span_h, hi)), min_rows, by)
+               for hi in ends[:-1]]
+        return out + [self._latest(span, min_rows, by)] if ends else out
 
     def _between(self, lo: datetime, hi: datetime) -> list[Part]:
         """Parts of the hours [lo, hi) (both on hours), the history's raw first piece when lo reaches it."""
@@ -476,8 +469,8 @@ class RollupRules:
         return out
 
     def budget(self, op: str, threshold: float, min_rows: int, step: timedelta) -> list[ev.Evaluation]:
-        """The month-end forecast every `step` back from now (`RuleEvaluator._budget_evaluations`' definition),
-        from hourly spend; the open hour and the hour the latest pace window cuts are read raw."""
+        """The month-end forecast at now and on the grid every `step` before it (`evidence.grid`;
+        `RuleEvaluator._budget_evaluations`' definition), from hourly spend; the open hour and the hour the latest pace window cuts are read raw."""
         from console import rollup_cost
 
         budget = self.mc.budget_usd_month
@@ -505,8 +498,8 @@ class RollupRules:
         both = pl.concat([costed.select("ts", co.COST, "requests"),
                           *([parts.select("ts", co.COST, pl.col("requests").cast(pl.Int64))] if parts.height else [])],
                          how="diagonal_relaxed").sort("ts")
-        evals, hi = [], self.now
-        while hi > self.since + co.PACE:
+        evals = []
+        for hi in ev.grid(self.now, step, self.since + co.PACE):
             status = co.budget_status(both, hi, budget, pace=co.PACE)
             n = int(both.filter((pl.col("ts") > hi - co.PACE) & (pl.col("ts") <= hi))["requests"].sum() or 0)
             value = status.projected_share
@@ -516,8 +509,7 @@ class RollupRules:
                 evals.append(ev.Evaluation(hi - co.PACE, hi, n, value, al.breaches(op, value, threshold),
                                            note=f"projected ${status.projected_usd:,.0f} of ${budget:,.0f} "
                                                 f"(${status.spent_usd:,.0f} spent, then the last 24 h's pace)"))
-            hi = (self.h1 if hi == self.now and self.h1 < self.now else hi) - step
-        return evals[::-1]
+        return evals
 
     def cost_spike(self, op: str, threshold: float, min_rows: int) -> tuple[list, dict]:
         """Cost per request since the last change of the serving version (or prompt version) against the

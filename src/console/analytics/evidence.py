@@ -1,6 +1,8 @@
 """Rule evaluation sized by evidence, not by the clock, with states that say what is known.
 
-A rule is evaluated over windows ending every quarter of its window, back from the end of the view: each
+A rule is evaluated over windows ending at the end of the view and on a fixed grid before it: every quarter
+of its window (rounded up to whole hours) counted from the Unix epoch, not from the end of the view (`grid`), so a
+window closed once is the same window on every later pass and its evaluation can be kept (`rule_memo`). Each
 covers the rule's window or the last `min_rows` rows, whichever is longer, so a model with 900 predictions a day still
 gets a daily drift verdict and a busy one gets its hourly one. Each evaluation says `breach` True
 (significant, past the threshold), False (enough evidence that it is within the threshold) or None
@@ -125,21 +127,63 @@ def _np_ts(ts: pl.Series):
     return ts.cast(pl.Datetime("us")).to_numpy().astype("datetime64[us]"), np
 
 
+ORIGIN = datetime(1970, 1, 1)  # the grid's origin: the Unix epoch (times are naive UTC)
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+WIDE_STEPS = tuple(HOUR * h for h in (1, 2, 3, 4, 6, 8, 12, 24))  # a step widened by `limit` is one of these, or days
+
+
+def whole_hours(d: timedelta) -> timedelta:
+    """`d` rounded up to whole hours, at least one."""
+    return max(HOUR, HOUR * math.ceil(d / HOUR))
+
+
+def grid_step(span: timedelta, start: datetime, end: datetime, step: timedelta | None = None,
+              limit: int | None = 168) -> timedelta:
+    """The step between a rule's evaluations: `step` (default a quarter of the span) rounded up to whole hours,
+    widened so that (start, end] holds at most about `limit` of them. A widened step is taken from a fixed set
+    (hours dividing a day, then whole days), so a history that grows by a few minutes keeps its step and its
+    grid, and every grid point falls on an hour of the day."""
+    out = whole_hours(step or span / 4)
+    need = (end - start) / limit if limit else timedelta(0)
+    if need > out:
+        out = next((s for s in WIDE_STEPS if s >= need), DAY * math.ceil(need / DAY))
+    return out
+
+
+def grid(end: datetime, step: timedelta, after: datetime) -> list[datetime]:
+    """The ends of a rule's evaluation windows, oldest first: the grid points ORIGIN + k * `step` after `after`,
+    the newest the last one before `end` and not after the start of the hour `end` is in, then `end` itself (the
+    latest window; none when `end` is not after `after`). `step` is whole hours, so every grid point is on an
+    hour and a window ending on one holds closed hours alone, and none depends on `end`: a pass an hour or a
+    week later evaluates the same closed windows. The newest grid point is less than a step before `end`: a
+    verdict is at most a step late. The one definition of both the raw path's windows (`windows`) and the
+    rollups' (`rollup_rules`), and of the budget rule's."""
+    if end <= after:
+        return []
+    origin = ORIGIN.replace(tzinfo=end.tzinfo)
+    top = min(end.replace(minute=0, second=0, microsecond=0), end - timedelta(microseconds=1))
+    hi = origin + step * ((top - origin) // step)
+    out = [end]
+    while hi > after:
+        out.append(hi)
+        hi -= step
+    return out[::-1]
+
+
 def windows(ts: pl.Series, end: datetime, span: timedelta, min_rows: int, start: datetime,
             step: timedelta | None = None, limit: int = 168,
             reach: datetime | None = None) -> list[tuple[datetime, datetime, int]]:
-    """(start, end, rows) windows ending at `end`, `end - step`, ... back to `start`: each covers the trailing
-    `span`, grown back until it holds `min_rows` rows (within the history, or back to `reach` when given: the
-    rows before `start` a sparse model's verdict needs). Newest last. `step` defaults to a quarter of the span,
-    and is widened so there are at most `limit` windows: a verdict is at most a step late, and a window never
-    lacks evidence because of where the clock cut it."""
+    """(start, end, rows) windows ending at `end` and on the grid before it (`grid`, `grid_step`) back to
+    `start`: each covers the trailing `span`, grown back until it holds `min_rows` rows (within the history, or
+    back to `reach` when given: the rows before `start` a sparse model's verdict needs). Newest last. The step
+    defaults to a quarter of the span, whole hours, widened so there are at most about `limit` windows: a
+    verdict is at most a step late, and a window never lacks evidence because of where the clock cut it."""
     floor = min(start, reach) if reach is not None else start
     times, np = _np_ts(ts.filter((ts > floor) & (ts <= end)).sort())
-    step = step or span / 4
-    step = max(step, (end - start) / limit)
+    step = grid_step(span, start, end, step, limit)
     out: list[tuple[datetime, datetime, int]] = []
-    hi = end
-    while hi > start + min(span, step):
+    for hi in grid(end, step, start + min(span, step)):
         right = int(np.searchsorted(times, np.datetime64(hi, "us"), side="right"))
         lo = hi - span
         left = int(np.searchsorted(times, np.datetime64(lo, "us"), side="right"))
@@ -147,8 +191,7 @@ def windows(ts: pl.Series, end: datetime, span: timedelta, min_rows: int, start:
             left = right - min_rows
             lo = min(lo, times[left].astype(datetime) - timedelta(microseconds=1))
         out.append((max(lo, floor), hi, right - left))
-        hi -= step
-    return out[::-1]
+    return out
 
 
 def runs(evals: Sequence[Evaluation], op: str = ">", min_count: int = 1) -> list[Run]:
