@@ -99,9 +99,9 @@ def publish(tmp: Path, path: Path) -> None:
 
 
 def write(table: pa.Table, path: Path, *, sort_by_model: bool) -> None:
-    """One segment file, private, not yet durable (`publish`). Past one row group, predictions are sorted by model (stable), so each row
-    group holds few models and a model's queries skip the others; a segment of one row group (a live log's
-    refresh) gains nothing from it."""
+    """One segment file, private, not yet durable (`publish` makes it so). Past one row group, predictions are
+    sorted by model (stable), so each row group holds few models and a model's queries skip the others; a
+    segment of one row group (a live log's refresh) gains nothing from it."""
     if sort_by_model and table.num_rows > ROW_GROUP and "model" in table.column_names:
         table = table.take(pc.sort_indices(table, [("model", "ascending")]))
     pq.write_table(table, path, row_group_size=ROW_GROUP, **_options(table.schema))
