@@ -10,8 +10,7 @@ A partial row seen by a successful refresh and left unchanged for the grace is r
 
 Two drivers share the model: the bare Tailer (its state kept as JSON, failures drop a half-read scan)
 and the real store (Warehouse.refresh, its counts read back by SQL, failures injected where a disk
-would fail: before or after the segments are written, when the manifest is saved, its slot written but not
-flushed, or torn by a crash mid-write).
+would fail: before or after the segments are written, or when the manifest is saved).
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition,
 
 from console.config import Config, LogSource
 from console.sources.files import TRUNCATED, FileCursor, Tailer
-from console.store import manifest as manifest_mod
 from console.store import merge as merge_mod
 from console.store.manifest import Manifest
 from console.warehouse import Warehouse
@@ -202,7 +200,7 @@ class Ingest(RuleBasedStateMachine):
 
     # -- refreshes
 
-    @rule(stop_after=st.integers(1, 6))
+    @rule(stop_after=st.integers(1, 4))
     def refresh_that_fails(self, stop_after):
         if self.fail(stop_after):
             self._did(f"refresh failed ({stop_after})")
@@ -302,19 +300,10 @@ class Fault(OSError):
     pass
 
 
-def torn_slot(fd, offset, record):
-    """A crash halfway through writing the manifest's slot: its first half on disk (a header claiming the next
-    sequence number), nothing cleaned up."""
-    os.pwrite(fd, record[: max(len(record) // 2, 30)], offset)
-    raise Fault("a crash while the manifest's slot was written")
-
-
 class StoreIngest(Ingest):
     """The real store: Warehouse.refresh commits segments and cursors together, in steps; faults are injected
     where a disk would fail (1: before the segments are written, 2: after them, 3: saving the manifest, 4: a
-    segment's fsync, 5: the manifest's slot written but its flush failing, 6: a crash halfway through writing
-    the slot, which leaves the torn slot on disk for the next reader to pass over) and between steps (a crash
-    after some were committed)."""
+    segment's fsync) and between steps (a crash after some were committed)."""
 
     def __init__(self):
         super().__init__()
@@ -357,11 +346,11 @@ class StoreIngest(Ingest):
         self._refreshed()
 
     @precondition(lambda self: any(len(names) >= 2 for names in self.store.manifest.segments.values()))
-    @rule(fault=st.sampled_from([None, "write", "manifest", "torn"]))
+    @rule(fault=st.sampled_from([None, "write", "manifest"]))
     def merge(self, fault):
         """Merging small segments (off the refresh) keeps every row once, and so does a merge that fails when
         its file is written or its manifest saved: the store is then as before it."""
-        store, write, save, slot = self.store, merge_mod.merge, Manifest.save, manifest_mod._commit_slot
+        store, write, save = self.store, merge_mod.merge, Manifest.save
 
         def failing_write(parts, path, **kw):
             write(parts, path, **kw)
@@ -375,21 +364,18 @@ class StoreIngest(Ingest):
             merge_mod.merge = failing_write
         elif fault == "manifest":
             Manifest.save = failing_save
-        elif fault == "torn":
-            manifest_mod._commit_slot = torn_slot
         try:
             merged = store.compact(limit=1)
             self._did(f"merge: {merged}")
         except Fault:
             self._did(f"merge failed ({fault})")
         finally:
-            merge_mod.merge, Manifest.save, manifest_mod._commit_slot = write, save, slot
+            merge_mod.merge, Manifest.save = write, save
         assert not list(store.dir.glob("*/*.tmp")), "a failed merge left its file"
         assert self.results()[:2] == before, "\n".join(self.log)
 
     def fail(self, where):
         store, flush, save, durable = self.store, type(self.store)._flush, Manifest.save, merge_mod.durable
-        write_slot, commit_slot = manifest_mod.write_slot, manifest_mod._commit_slot
 
         def failing_flush(pending, written):
             if where == 1:
@@ -404,19 +390,11 @@ class StoreIngest(Ingest):
         def failing_durable(path):
             raise Fault("an I/O error writing a segment out")
 
-        def unflushed_slot(fd, offset, record):
-            os.pwrite(fd, record, offset)
-            raise Fault("an I/O error flushing the manifest's slot")
-
         store._flush = failing_flush
         if where == 3:
             Manifest.save = failing_save
         if where == 4:
             merge_mod.durable = failing_durable
-        if where == 5:
-            manifest_mod.write_slot = unflushed_slot
-        if where == 6:
-            manifest_mod._commit_slot = torn_slot
         try:
             self.succeed()
             return False
@@ -426,7 +404,6 @@ class StoreIngest(Ingest):
         finally:
             del store._flush
             Manifest.save, merge_mod.durable = save, durable
-            manifest_mod.write_slot, manifest_mod._commit_slot = write_slot, commit_slot
 
     def results(self):
         with self.store.cursor() as cur:

@@ -146,7 +146,7 @@ def test_store_files_are_private(tmp_path):
     w = Warehouse(cfg, tmp_path / "store")
     w.refresh()
     assert (os.stat(tmp_path / "store").st_mode & 0o777) == 0o700
-    assert (os.stat(tmp_path / "store" / "manifest.slots").st_mode & 0o777) == 0o600
+    assert (os.stat(tmp_path / "store" / "manifest.json").st_mode & 0o777) == 0o600
     for seg in (tmp_path / "store" / "predictions").iterdir():
         assert (os.stat(seg).st_mode & 0o077) == 0
 

@@ -3,8 +3,8 @@
 A row is parsed once, when it is first read, into typed columns and written to an immutable Parquet
 segment; Parquet logs are never copied, but queried where they are. Any number of processes read
 the store (each through its own in-memory DuckDB views over the files the manifest names); the one
-holding the writer lock brings it up to date, and commits segments and read cursors together in the
-manifest (store/manifest.py: one in-place write and one data flush a commit). A store that cannot be written (read-only home, full disk) falls back to a
+holding the writer lock brings it up to date, and commits segments and read cursors together by
+replacing the manifest. A store that cannot be written (read-only home, full disk) falls back to a
 private temporary one, and says so.
 
 A live log adds a small segment per refresh; they are merged a few at a time (store/merge.py), never by
@@ -40,10 +40,10 @@ from console import __version__
 from console.config import Config, LogSource, reveal
 from console.sources.contract import FIELDS, PREDICTION_RAW_ONLY, PROVENANCE_FIELDS, Rejected
 from console.sources.files import FileCursor, Tailer
+from console.sources.locations import MLFLOW_SCHEME
 from console.sql import load_query, load_statements
 from console.store.facts import Facts, ts_text, ts_value
 from console.store.manifest import KINDS, Manifest
-from console.store.manifest import NAME as MANIFEST
 
 
 class _OnFirstUse:
@@ -74,9 +74,6 @@ readers = _OnFirstUse("console.sources.readers")
 parse = _OnFirstUse("console.store.parse")
 merge = _OnFirstUse("console.store.merge")
 conform_plain = _OnFirstUse("console.store.conform_plain")
-# object storage and its footers (S3, a thread pool, logging: 20-30 ms of the first look's helper, which opens a
-# store of local logs): imported by ingest, and by opening a store with a lake source
-locations = _OnFirstUse("console.sources.locations")
 
 _EXT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 MALFORMED_FIELDS = {"source": "string", "location": "string", "reason": "string", "raw": "string"}
@@ -221,7 +218,7 @@ class Warehouse:
         self._con = duckdb.connect(":memory:")  # (first: a new store's skeleton files are written with it)
         self.dir = self._open_dir(wanted)
         self.persistent = self._tmp is None
-        self._manifest_path = self.dir / MANIFEST
+        self._manifest_path = self.dir / "manifest.json"
         self.grace_s = grace_s if grace_s is not None else _seconds(getattr(cfg, "partial_line_grace", None), 30.0)
         self.wall = wall
         self.future_s = _seconds(getattr(cfg, "future_tolerance", None), 300.0)
@@ -1080,7 +1077,7 @@ class Warehouse:
                             notes=tuple(notes + tail_notes + pnotes))
 
     def _commit(self, m: Manifest, segments: dict[str, list[str]], cursors: dict[str, dict]) -> Manifest:
-        """A new manifest naming `segments` too, with the cursors that cover them, committed at once; `m`
+        """A new manifest naming `segments` too, with the cursors that cover them, saved in one rename; `m`
         is left as it was, so a failed save changes nothing this process shows."""
         new = dataclasses.replace(m, generation=m.generation + 1, cursors=cursors, retired=list(m.retired),
                                   segments={k: m.segments.get(k, []) + segments.get(k, []) for k in KINDS})
@@ -1113,11 +1110,8 @@ class Warehouse:
                 return
             self._flush(pending, written)
             live = {k: c.to_dict() for k, c in tailer.state_so_far().items()}
-            step = {k: list(v) for k, v in written.items()}
-            # no longer this refresh's to remove on failure: a commit that fails may still reach the disk (its
-            # slot written, the flush failed), so the segments it names are kept, named by nothing if it does not
-            written.clear()
-            commit(step, {**m.cursors, **cursors, sid: live})
+            commit({k: list(v) for k, v in written.items()}, {**m.cursors, **cursors, sid: live})
+            written.clear()  # committed: no longer this refresh's to remove on failure
             counts["stepped"] = self._ready = read
             if stepped is not None:
                 stepped()
@@ -1171,7 +1165,7 @@ class Warehouse:
                     continue
                 sid = f"{src.kind}|{src.format or ''}|{src.path}"
                 # (the scheme first: importing the poller imports the readers and PyArrow)
-                if src.path.startswith(locations.MLFLOW_SCHEME) and trace_poll.is_polled(src.format, src.path):  # a tracking server's traces: polled, not tailed
+                if src.path.startswith(MLFLOW_SCHEME) and trace_poll.is_polled(src.format, src.path):  # a tracking server's traces: polled, not tailed
                     got = trace_poll.poll(src.path, dict(getattr(src, "options", None) or {}), m.cursors.get(sid),
                                           lambda: reveal(self.cfg.tracking_uri))
                     cursors[sid] = got.state
@@ -1353,10 +1347,10 @@ class Warehouse:
             # are written), at a quarter of the cost of sorting by time as well
             try:
                 merge.write(table, tmp, sort_by_model=kind == "predictions")
-            except BaseException:  # a full disk: the refresh fails whole, leaving no file
+                os.replace(tmp, self.dir / name)
+            except BaseException:  # a full disk or a failed fsync: the refresh fails whole, leaving no file
                 tmp.unlink(missing_ok=True)
                 raise
-            merge.publish(tmp, self.dir / name)  # (a failed fsync: the same, neither name left)
             self._schema(str(self.dir / name), table)
             self._parquet_meta[("segment", name)] = table.num_rows
             written.setdefault(kind, []).append(name)
@@ -1475,22 +1469,19 @@ class Warehouse:
                             return False  # merged or dropped by another process meanwhile
                         os.replace(tmp, self.dir / name)
                         try:
-                            merge.folder_durable(self.dir / name)  # the manifest's commit writes no folder
+                            # the merged segment takes its oldest part's place, so segments stay in about
+                            # the order their rows were logged
+                            segments = [name if n == batch[0] else n for n in m.segments[kind] if n == batch[0]
+                                        or n not in set(batch)]
+                            now = self.wall()
+                            new = dataclasses.replace(m, generation=m.generation + 1,
+                                                      segments={**m.segments, kind: segments},
+                                                      retired=m.retired + [[n, now] for n in batch])
+                            self._expire(new)
+                            new.save(self._manifest_path)
                         except BaseException:
                             (self.dir / name).unlink(missing_ok=True)
                             raise
-                        # the merged segment takes its oldest part's place, so segments stay in about
-                        # the order their rows were logged
-                        segments = [name if n == batch[0] else n for n in m.segments[kind] if n == batch[0]
-                                    or n not in set(batch)]
-                        now = self.wall()
-                        new = dataclasses.replace(m, generation=m.generation + 1,
-                                                  segments={**m.segments, kind: segments},
-                                                  retired=m.retired + [[n, now] for n in batch])
-                        self._expire(new)
-                        # a save that fails may still reach the disk: the merged file is kept (named by nothing,
-                        # and its parts still named, if it does not)
-                        new.save(self._manifest_path)
                         self._schema(str(self.dir / name), schema.empty_table())
                         self._parquet_meta[("segment", name)] = rows
                         self.manifest = new

@@ -225,14 +225,13 @@ def build_workspace(directory: Path, *, reset: bool = False, seed: int = 7, now:
     report = progress or (lambda message, fraction: None)
     if config.is_file():  # a rebuilt demo writes new logs under the same names: its old store must go too
         from console.config import parse_file
-        from console.store.manifest import LEGACY, NAME
         from console.warehouse import store_path
 
         try:
             old = store_path(parse_file(config))
         except Exception:  # noqa: BLE001 - an unreadable old config has no store worth keeping
             old = None
-        if old is not None and any((old / n).exists() for n in (NAME, LEGACY)):
+        if old is not None and (old / "manifest.json").exists():
             shutil.rmtree(old, ignore_errors=True)
     _clear(directory)
     directory.mkdir(parents=True, exist_ok=True)

@@ -64,9 +64,8 @@ def _options(schema: pa.Schema) -> dict:
 
 
 def durable(path: Path) -> None:
-    """On disk before the manifest names it: the manifest's commit flushes only its own blocks, and without
-    this a power loss could leave it naming a segment whose blocks were never written (ext4's delayed
-    allocation: an empty file), or one whose name was never written."""
+    """On disk before the manifest names it: the manifest is fsynced, and without this a power loss could
+    leave it naming a segment whose blocks were never written (ext4's delayed allocation: an empty file)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -74,38 +73,15 @@ def durable(path: Path) -> None:
         os.close(fd)
 
 
-def folder_durable(path: Path) -> None:
-    """The folder's entries (a name renamed into it) on disk."""
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def publish(tmp: Path, path: Path) -> None:
-    """A refresh's segment written to `tmp` takes its name, then is made durable, name and all, by one fsync:
-    the rename changed the file's inode in the journal transaction the fsync commits, so on a journalling
-    filesystem (ext4, XFS, btrfs) its data, its inode and its new name reach the disk in one journal commit.
-    fsyncing it before the rename and the folder after took two (3 ms more a refresh on this box, more
-    under load). On failure neither name is left."""
-    try:
-        os.replace(tmp, path)
-        durable(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        path.unlink(missing_ok=True)
-        raise
-
-
 def write(table: pa.Table, path: Path, *, sort_by_model: bool) -> None:
-    """One segment file, private, not yet durable (`publish` makes it so). Past one row group, predictions are
-    sorted by model (stable), so each row group holds few models and a model's queries skip the others; a
-    segment of one row group (a live log's refresh) gains nothing from it."""
+    """One segment file, private. Past one row group, predictions are sorted by model (stable), so each row
+    group holds few models and a model's queries skip the others; a segment of one row group (a live log's
+    refresh) gains nothing from it."""
     if sort_by_model and table.num_rows > ROW_GROUP and "model" in table.column_names:
         table = table.take(pc.sort_indices(table, [("model", "ascending")]))
     pq.write_table(table, path, row_group_size=ROW_GROUP, **_options(table.schema))
     os.chmod(path, 0o600)
+    durable(path)
 
 
 def merge(parts: list[Path], path: Path, *, stop=None) -> tuple[pa.Schema, int] | None:
@@ -113,8 +89,7 @@ def merge(parts: list[Path], path: Path, *, stop=None) -> tuple[pa.Schema, int] 
     incomplete) if `stop()` said so between parts. Streamed: at most a row group and one part are held at
     a time, so merging a tier of large parts costs little memory; row groups are then in the order the
     rows were logged, not sorted by model. Columns of different types in different parts are unified as
-    a refresh unifies its pieces (parse.unify). Made durable here, off the writer lock; its name, given under
-    the lock, is made durable by `folder_durable` before the manifest names it."""
+    a refresh unifies its pieces (parse.unify)."""
     target = unify([pq.read_schema(p).empty_table() for p in parts])[0].schema
     rows, held, n = 0, [], 0
     with pq.ParquetWriter(path, target, **_options(target)) as out:

@@ -8,9 +8,8 @@
   (termios attributes saved at start, alternate screen left, cursor shown, mouse and paste modes off) and
   `os._exit` follows. Nothing is waited for: Textual's own shutdown and asyncio's wait for thread workers
   mid-query took most of a second on a busy box, and nothing the console writes needs them (the audit is
-  fsynced per record; a store commit cut short leaves a checksummed manifest slot that readers pass over).
-  Should a C call hold the GIL, a kernel timer (SIGALRM, default action, `KERNEL_DEADLINE_S`) ends the process
-  anyway.
+  fsynced per record, the store commits through an atomically replaced manifest). Should a C call hold the
+  GIL, a kernel timer (SIGALRM, default action, `KERNEL_DEADLINE_S`) ends the process anyway.
 - `q` is seen in the driver's input thread (`fast_quit_driver`): when it would quit here (no modal, no text
   field focused, no action running; `ConsoleApp.quits_at_once`), the process ends without the key waiting in
   the event loop's queue behind a repaint. Otherwise the key takes the normal path (quitting mid-action asks
