@@ -37,6 +37,20 @@ from console.config import parse_file
 from console.warehouse import Warehouse
 root, config, count, interval = sys.argv[1], sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
 live = os.path.join(root, "live.jsonl")
+# time spent in fsync / fdatasync by the refreshing thread (not a background merge's): the commit's waits
+import threading
+main, synced = threading.get_ident(), [0.0, 0]
+for fn in ("fsync", "fdatasync"):
+    def timed(fd, real=getattr(os, fn)):
+        if threading.get_ident() != main:
+            return real(fd)
+        t = time.perf_counter()
+        try:
+            return real(fd)
+        finally:
+            synced[0] += time.perf_counter() - t
+            synced[1] += 1
+    setattr(os, fn, timed)
 if os.path.getsize(live):
     sys.exit(f"{live} is not empty")
 w = Warehouse(parse_file(os.path.join(root, config)))
@@ -44,7 +58,7 @@ merges = []
 if hasattr(w, "on_merge"):  # merges off the refresh: when each was committed, counted in refreshes
     w.on_merge = lambda kind, parts, rows, seconds: merges.append(
         {"after": len(walls), "parts": len(parts), "rows": rows, "seconds": seconds})
-walls, cpus, merged, overlapped, loads = [], [], [], [], []
+walls, cpus, merged, overlapped, loads, syncs, nsyncs = [], [], [], [], [], [], []
 w.refresh()
 try:
     for i in range(count):
@@ -56,10 +70,13 @@ try:
         time.sleep(max(0.0, due - time.perf_counter()))
         before, busy = len(w.manifest.segments["predictions"]), getattr(w, "merging", False)
         done = len(merges)
+        synced[:] = [0.0, 0]
         t0, c0 = time.perf_counter(), time.process_time()
         stats = w.refresh()
         walls.append(time.perf_counter() - t0)
         cpus.append(time.process_time() - c0)
+        syncs.append(synced[0])
+        nsyncs.append(synced[1])
         after = len(w.manifest.segments["predictions"])
         if after <= before and len(merges) == done:  # fewer segments than one more: this refresh merged
             merged.append(i)
@@ -70,7 +87,7 @@ try:
 finally:
     open(live, "w").close()
     w.close()  # waits for a background merge in flight (it stops at its next step)
-print(json.dumps({"walls": walls, "cpus": cpus, "merged": merged, "overlapped": overlapped, "merges": merges,
+print(json.dumps({"walls": walls, "cpus": cpus, "syncs": syncs, "nsyncs": nsyncs, "merged": merged, "overlapped": overlapped, "merges": merges,
                   "loads": loads, "segments": len(w.manifest.segments["predictions"])}))
 """
 
@@ -91,7 +108,8 @@ def main() -> None:
     ap.add_argument("--cache", default="/tmp/bench-refresh-cache")
     args = ap.parse_args()
     trees = [str(Path(s).resolve()) for s in (args.src or [str(HERE.parent / "src")])]
-    got = {t: {"walls": [], "cpus": [], "loads": [], "merged": [], "overlapped": [], "merges": []} for t in trees}
+    got = {t: {"walls": [], "cpus": [], "syncs": [], "nsyncs": [], "loads": [], "merged": [], "overlapped": [],
+               "merges": []} for t in trees}
     for r in range(args.rounds):
         for tree in trees if r % 2 == 0 else trees[::-1]:
             env = dict(os.environ, PYTHONPATH=tree, XDG_CACHE_HOME=f"{args.cache}-{trees.index(tree)}")
@@ -101,7 +119,7 @@ def main() -> None:
                 sys.exit(f"{tree}: {res.stderr[-2000:]}")
             d = json.loads(res.stdout.strip().splitlines()[-1])
             g = got[tree]
-            for k in ("walls", "cpus", "loads", "merges"):
+            for k in ("walls", "cpus", "syncs", "nsyncs", "loads", "merges"):
                 g[k] += d[k]
             g["merged"].append(d["merged"])
             g["overlapped"].append(d["overlapped"])
@@ -110,14 +128,15 @@ def main() -> None:
                   f"{max(d['walls']) * 1000:.0f} ms; over 100 ms: {slow or 'none'}; merged in refreshes "
                   f"{d['merged']}; overlapping a merge {d['overlapped']}; background merges "
                   f"{[(m['after'], m['parts'], m['rows'], round(m['seconds'], 2)) for m in d['merges']]}; "
-                  f"segments at the end {d['segments']}; load {min(d['loads']):.1f}-{max(d['loads']):.1f}",
+                  f"segments at the end {d['segments']}; fsync median {statistics.median(d['syncs']) * 1000:.1f} ms; load {min(d['loads']):.1f}-{max(d['loads']):.1f}",
                   file=sys.stderr)
     print(f"{args.config}, {args.refreshes} refreshes per process, one every {args.interval:g} s, {args.rounds} "
           "processes per tree, alternating")
     print()
-    print("| source | refreshes | median wall | p95 | max | median CPU | refreshes that merged | "
-          "background merges: count, rows, median / max time | refreshes overlapping one | load average |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| source | refreshes | median wall | p95 | max | median CPU | fsyncs a refresh: count, median / p95 time | "
+          "refreshes that merged | background merges: count, rows, median / max time | refreshes overlapping one | "
+          "load average |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for tree, d in got.items():
         ms = [m["seconds"] for m in d["merges"]]
         merges = (f"{len(ms)}, {statistics.median([m['rows'] for m in d['merges']]):,.0f}, "
@@ -126,7 +145,9 @@ def main() -> None:
         n_over = sum(len(x) for x in d["overlapped"])
         print(f"| {tree} | {len(d['walls'])} | {statistics.median(d['walls']) * 1000:.0f} ms | "
               f"{pct(d['walls'], 0.95) * 1000:.0f} ms | {max(d['walls']) * 1000:.0f} ms | "
-              f"{statistics.median(d['cpus']) * 1000:.0f} ms | {n_merged} | {merges} | {n_over} | "
+              f"{statistics.median(d['cpus']) * 1000:.0f} ms | {statistics.median(d['nsyncs']):g}, "
+              f"{statistics.median(d['syncs']) * 1000:.1f} / {pct(d['syncs'], 0.95) * 1000:.1f} ms | "
+              f"{n_merged} | {merges} | {n_over} | "
               f"{min(d['loads']):.1f}-{max(d['loads']):.1f} |")
 
 

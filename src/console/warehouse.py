@@ -40,7 +40,6 @@ from console import __version__
 from console.config import Config, LogSource, reveal
 from console.sources.contract import FIELDS, PREDICTION_RAW_ONLY, PROVENANCE_FIELDS, Rejected
 from console.sources.files import FileCursor, Tailer
-from console.sources.locations import MLFLOW_SCHEME
 from console.sql import load_query, load_statements
 from console.store.facts import Facts, ts_text, ts_value
 from console.store.manifest import KINDS, Manifest
@@ -74,6 +73,9 @@ readers = _OnFirstUse("console.sources.readers")
 parse = _OnFirstUse("console.store.parse")
 merge = _OnFirstUse("console.store.merge")
 conform_plain = _OnFirstUse("console.store.conform_plain")
+# object storage and its footers (S3, a thread pool, logging: 20-30 ms of the first look's helper, which opens a
+# store of local logs): imported by ingest, and by opening a store with a lake source
+locations = _OnFirstUse("console.sources.locations")
 
 _EXT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 MALFORMED_FIELDS = {"source": "string", "location": "string", "reason": "string", "raw": "string"}
@@ -1165,7 +1167,7 @@ class Warehouse:
                     continue
                 sid = f"{src.kind}|{src.format or ''}|{src.path}"
                 # (the scheme first: importing the poller imports the readers and PyArrow)
-                if src.path.startswith(MLFLOW_SCHEME) and trace_poll.is_polled(src.format, src.path):  # a tracking server's traces: polled, not tailed
+                if src.path.startswith(locations.MLFLOW_SCHEME) and trace_poll.is_polled(src.format, src.path):  # a tracking server's traces: polled, not tailed
                     got = trace_poll.poll(src.path, dict(getattr(src, "options", None) or {}), m.cursors.get(sid),
                                           lambda: reveal(self.cfg.tracking_uri))
                     cursors[sid] = got.state
