@@ -11,6 +11,10 @@ the last reads: a live log's rows landing in the open hour. The
 copy starts as the console leaves a folder it caught up itself: hour files current, no valid day file.
 A second process then runs on the same folder (each read the first of its kind there). No assertions: figures
 only.
+
+`--fresh` instead runs each read kind first in a process of its own on its own copy of the folder (what a cron'd
+`mlops-console rollup` leaves for the next console or CLI command), and the CLI's default `drift` (24 h) as a
+whole command; `--min-rows` sets the reads' `[rollups] min_rows`.
 """
 
 from __future__ import annotations
@@ -193,6 +197,8 @@ def main() -> None:
     ap.add_argument("--old-rollups", help="the old code's own rollup folder (built by its `rollup` command), when "
                     "the new code's rollups hold columns the old code does not write; default: --rollups")
     ap.add_argument("--new-first", action="store_true", help="run the new code first (to see order effects)")
+    ap.add_argument("--min-rows", type=int, help="`[rollups] min_rows` of the reads' configuration (default: the "
+                    "console's, 200,000: at 10M rows a model's day holds ~110,000 and is read raw)")
     ap.add_argument("--fresh", action="store_true", help="only each read kind's first read in a fresh process on a "
                     "fresh copy of the folder, and the CLI's default `drift` as a whole command")
     args = ap.parse_args()
@@ -214,7 +220,8 @@ def main() -> None:
                                  '[rollups]', 1)
         config.write_text(base_live.replace('path = "logs"', f'path = "{fleet}/logs"')
                           .replace('reference = "reference/', f'reference = "{fleet}/reference/')
-                          .replace('path = "rollups-local"', f'path = "{rollups}"'))
+                          .replace('path = "rollups-local"', f'path = "{rollups}"'
+                                   + (f"\nmin_rows = {args.min_rows}" if args.min_rows is not None else "")))
         env = dict(os.environ, PYTHONPATH=str(src), XDG_CACHE_HOME=str(work / "cache"))
         uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
         if args.fresh:
@@ -256,7 +263,7 @@ def main() -> None:
         worst = max((abs(sn[f][0] - so[f][0]) / max(sn[f][1] + so[f][1], 1e-12) for f in sn if f in so), default=0)
         differ = sum(so[f][2] != sn[f][2] for f in sn if f in so)
         print(f"{w}: |new - old| / (sum of the two bounds): max {worst:.2f}; statuses that differ: {differ}")
-    (work / f"bench_rollup_windows{'-new-first' if args.new_first else ''}{'-fresh' if args.fresh else ''}.json").write_text(json.dumps(results, indent=1, default=str))
+    (work / f"bench_rollup_windows{'-new-first' if args.new_first else ''}{'-fresh' if args.fresh else ''}{f'-{args.min_rows}' if args.min_rows is not None else ''}.json").write_text(json.dumps(results, indent=1, default=str))
 
 
 if __name__ == "__main__":

@@ -875,6 +875,21 @@ def test_the_rollup_command_leaves_the_folder_ready_for_the_first_reads(log, tmp
         assert (features, trend) == want
 
 
+def test_the_rollup_command_reads_no_window_reaching_before_its_folder_into_rows(log, tmp_path, capsys):
+    """A build from --since after the log's first rows (another builder's range before it, say): every window the
+    first reads would run reaches (with the trend's 7-day history) before the folder's first hour into rows of the
+    store, so none is read, and the folder holds no hour before --since."""
+    from console import store_rollups as ro
+
+    src, _, _ = log
+    root = _copy(src, tmp_path)
+    since = START + timedelta(days=2)
+    assert main(["rollup", "--config", str(_config(root)), "--since", since.isoformat(), "--format", "json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["ready"] == []
+    assert min(f.start for f in ro.files(Path(summary["path"]), "m")) == since
+
+
 def test_a_file_rewritten_in_place_counts_the_hours_of_its_old_and_new_rows(log, tmp_path):
     """An in-place log rewritten under the same name (new inode, size, mtime) is a changed part: the hours
     of its old rows and of its new ones are counted again, and a window over them equals numpy's counts."""

@@ -120,9 +120,10 @@ def ready(cfg: Config, path: Path, until: datetime | None = None, progress=None)
     history = parse_window(HISTORY)  # the trend's reach behind a shorter window
     US = timedelta(microseconds=1)
 
-    svc = Service(dataclasses.replace(cfg, rollups_path=path))
     done: list[str] = []
+    svc = None
     try:
+        svc = Service(dataclasses.replace(cfg, rollups_path=path))
         svc.refresh()
         latest = svc.latest_ts()
         if latest is None:
@@ -150,7 +151,8 @@ def ready(cfg: Config, path: Path, until: datetime | None = None, progress=None)
     except Exception as exc:  # noqa: BLE001 - the rollups are built; a read failing here fails in the console too
         print(f"mlops-console: rollup: first reads not prepared: {type(exc).__name__}: {exc}", file=sys.stderr)
     finally:
-        svc.close()
+        if svc is not None:
+            svc.close()
     return done
 
 
