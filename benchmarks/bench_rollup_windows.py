@@ -137,7 +137,7 @@ from console.service import Service
 cfg, model, kind = parse_file(sys.argv[1]), sys.argv[2], sys.argv[3]
 svc = Service(cfg)
 svc.refresh()
-window = {"health": "30d", "cost": "30d", "quality": "30d"}.get(kind, kind.split()[1])
+window = "30d" if kind in ("health", "cost", "quality") else kind.split()[1]
 svc.view(at="latest", window=window)
 calls = {
     "drift 24h (CLI)": lambda: svc.drift_table(model, "24h"),
@@ -145,21 +145,22 @@ calls = {
     "drift 7d + trend (Drift screen)": lambda: svc.drift(model, "7d", target=False),
     "drift 30d (CLI)": lambda: svc.drift_table(model, "30d"),
     "drift 30d + trend (Drift screen)": lambda: svc.drift(model, "30d", target=False),
-    "health 30d": lambda: svc.health(model, "30d"),
-    "cost (month)": lambda: svc.cost(model),
-    "quality 30d": lambda: svc.quality(model, "30d"),
+    "health": lambda: svc.health(model, "30d"),
+    "cost": lambda: svc.cost(model),
+    "quality": lambda: svc.quality(model, "30d"),
 }
 t = time.perf_counter()
 calls[kind]()
 print(json.dumps({"first in a fresh process: " + kind: time.perf_counter() - t}))
 """
 FRESH_KINDS = ("drift 24h (CLI)", "drift 24h + trend (Drift screen)", "drift 7d + trend (Drift screen)",
-               "drift 30d (CLI)", "drift 30d + trend (Drift screen)", "health", "cost", "quality")
+               "drift 30d (CLI)", "drift 30d + trend (Drift screen)", "health", "cost", "quality")  # health, quality: 30 d
 
 
 def fresh(name: str, src: Path, rollups: Path, work: Path, config: Path) -> dict:
-    """Each read kind's first read in its own process, on its own copy of `rollups`, and the CLI's `drift` (its
-    default window, 24 h) as a whole command (wall seconds, Python's start and imports included)."""
+    """Each read kind's first read in its own process, on its own copy of `rollups` and a store of its own, and the
+    CLI's `drift` (its default window, 24 h) as a whole command (wall seconds, Python's start and imports
+    included) on a fresh copy of `rollups` and the store the last read opened (no drift answer kept in it)."""
     out = {}
     cache = work / f"cache-fresh-{name}"  # a store of its own (no answer kept by an earlier run: `answer_memo`)
     env = dict(os.environ, PYTHONPATH=str(src), XDG_CACHE_HOME=str(cache))
@@ -167,7 +168,8 @@ def fresh(name: str, src: Path, rollups: Path, work: Path, config: Path) -> dict
     for kind in (*FRESH_KINDS, "CLI"):
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(rollups, target)
-        shutil.rmtree(cache, ignore_errors=True)
+        if kind != "CLI":  # the command runs on the store the last read left (as a cron'd command finds it)
+            shutil.rmtree(cache, ignore_errors=True)
         if kind == "CLI":
             t = time.perf_counter()
             proc = subprocess.run([sys.executable, "-m", "console", "--config", str(config), "drift", MODEL, "--at",
