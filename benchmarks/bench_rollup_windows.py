@@ -11,6 +11,10 @@ the last reads: a live log's rows landing in the open hour. The
 copy starts as the console leaves a folder it caught up itself: hour files current, no valid day file.
 A second process then runs on the same folder (each read the first of its kind there). No assertions: figures
 only.
+
+`--fresh` instead runs each read kind first in a process of its own on its own copy of the folder (what a cron'd
+`mlops-console rollup` leaves for the next console or CLI command), and the CLI's default `drift` (24 h) as a
+whole command; `--min-rows` sets the reads' `[rollups] min_rows`.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -123,6 +128,67 @@ print(json.dumps(out))
 """
 
 
+# `--fresh`: each read kind first in a fresh process on its own copy of the folder as the `rollup` command left it
+# (what a cron'd build leaves for the next console or CLI command): the read alone is timed, after opening the store.
+FRESH = r"""
+import json, sys, time
+from console.config import parse_file
+from console.service import Service
+cfg, model, kind = parse_file(sys.argv[1]), sys.argv[2], sys.argv[3]
+svc = Service(cfg)
+svc.refresh()
+window = "30d" if kind in ("health", "cost", "quality") else kind.split()[1]
+svc.view(at="latest", window=window)
+calls = {
+    "drift 24h (CLI)": lambda: svc.drift_table(model, "24h"),
+    "drift 24h + trend (Drift screen)": lambda: svc.drift(model, "24h", target=False),
+    "drift 7d + trend (Drift screen)": lambda: svc.drift(model, "7d", target=False),
+    "drift 30d (CLI)": lambda: svc.drift_table(model, "30d"),
+    "drift 30d + trend (Drift screen)": lambda: svc.drift(model, "30d", target=False),
+    "health": lambda: svc.health(model, "30d"),
+    "cost": lambda: svc.cost(model),
+    "quality": lambda: svc.quality(model, "30d"),
+}
+t = time.perf_counter()
+calls[kind]()
+print(json.dumps({"first in a fresh process: " + kind: time.perf_counter() - t}))
+"""
+FRESH_KINDS = ("drift 24h (CLI)", "drift 24h + trend (Drift screen)", "drift 7d + trend (Drift screen)",
+               "drift 30d (CLI)", "drift 30d + trend (Drift screen)", "health", "cost", "quality")  # health, quality: 30 d
+
+
+def fresh(name: str, src: Path, rollups: Path, work: Path, config: Path) -> dict:
+    """Each read kind's first read in its own process, on its own copy of `rollups` and a store of its own, and the
+    CLI's `drift` (its default window, 24 h) as a whole command (wall seconds, Python's start and imports
+    included) on a fresh copy of `rollups` and the store the last read opened (no drift answer kept in it)."""
+    out = {}
+    cache = work / f"cache-fresh-{name}"  # a store of its own (no answer kept by an earlier run: `answer_memo`)
+    env = dict(os.environ, PYTHONPATH=str(src), XDG_CACHE_HOME=str(cache))
+    target = work / f"rollups-{name}"
+    for kind in (*FRESH_KINDS, "CLI"):
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(rollups, target)
+        if kind != "CLI":  # the command runs on the store the last read left (as a cron'd command finds it)
+            shutil.rmtree(cache, ignore_errors=True)
+        if kind == "CLI":
+            t = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-m", "console", "--config", str(config), "drift", MODEL, "--at",
+                                   "latest", "--format", "json"], env=env, capture_output=True, text=True, check=False)
+            out["`drift MODEL --at latest` (24 h), whole command, fresh folder"] = time.perf_counter() - t
+            if proc.returncode:
+                print(proc.stderr[-2000:], file=sys.stderr)
+            else:
+                out["CLI 24h methods"] = sorted({f["method"] for f in json.loads(proc.stdout)["features"]})
+            continue
+        proc = subprocess.run([sys.executable, "-c", FRESH, str(config), MODEL, kind], env=env, capture_output=True,
+                              text=True, check=False)
+        if proc.returncode:
+            print(proc.stderr[-3000:], file=sys.stderr)
+            continue
+        out.update(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--fleet", default="/tmp/fleet100m")
@@ -133,6 +199,10 @@ def main() -> None:
     ap.add_argument("--old-rollups", help="the old code's own rollup folder (built by its `rollup` command), when "
                     "the new code's rollups hold columns the old code does not write; default: --rollups")
     ap.add_argument("--new-first", action="store_true", help="run the new code first (to see order effects)")
+    ap.add_argument("--min-rows", type=int, help="`[rollups] min_rows` of the reads' configuration (default: the "
+                    "console's, 200,000: at 10M rows a model's day holds ~110,000 and is read raw)")
+    ap.add_argument("--fresh", action="store_true", help="only each read kind's first read in a fresh process on a "
+                    "fresh copy of the folder, and the CLI's default `drift` as a whole command")
     args = ap.parse_args()
     fleet, work = Path(args.fleet), Path(args.work)
     base = (fleet / "mlops-console-parquet.toml").read_text()
@@ -152,9 +222,16 @@ def main() -> None:
                                  '[rollups]', 1)
         config.write_text(base_live.replace('path = "logs"', f'path = "{fleet}/logs"')
                           .replace('reference = "reference/', f'reference = "{fleet}/reference/')
-                          .replace('path = "rollups-local"', f'path = "{rollups}"'))
+                          .replace('path = "rollups-local"', f'path = "{rollups}"'
+                                   + (f"\nmin_rows = {args.min_rows}" if args.min_rows is not None else "")))
         env = dict(os.environ, PYTHONPATH=str(src), XDG_CACHE_HOME=str(work / "cache"))
         uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+        if args.fresh:
+            results[name] = fresh(name, src, Path(args.old_rollups if name == "old" and args.old_rollups
+                                                  else args.rollups), work, config)
+            results[name]["load"] = [uptime.split("load average:")[-1].strip(), subprocess.run(
+                ["uptime"], capture_output=True, text=True).stdout.split("load average:")[-1].strip()]
+            continue
         proc = subprocess.run([sys.executable, "-c", RUN, str(config), MODEL, str(live), str(fleet)], env=env,
                               capture_output=True,
                               text=True, check=False)
@@ -176,6 +253,9 @@ def main() -> None:
     print("|---|---|---|")
     for label in [k for k in new if k not in ("scores 24h", "scores 30d", "load")]:
         o, n = old.get(label), new.get(label)
+        if not isinstance(n, float):
+            print(f"| {label} | {o} | {n} |")
+            continue
         print(f"| {label} | {o:.2f} | {n:.2f} |" if o is not None else f"| {label} | | {n:.2f} |")
     print(f"load (1, 5, 15 min) at start / end: old {old.get('load')}, new {new.get('load')}")
     for w in ("24h", "30d"):
@@ -185,7 +265,7 @@ def main() -> None:
         worst = max((abs(sn[f][0] - so[f][0]) / max(sn[f][1] + so[f][1], 1e-12) for f in sn if f in so), default=0)
         differ = sum(so[f][2] != sn[f][2] for f in sn if f in so)
         print(f"{w}: |new - old| / (sum of the two bounds): max {worst:.2f}; statuses that differ: {differ}")
-    (work / f"bench_rollup_windows{'-new-first' if args.new_first else ''}.json").write_text(json.dumps(results, indent=1, default=str))
+    (work / f"bench_rollup_windows{'-new-first' if args.new_first else ''}{'-fresh' if args.fresh else ''}{f'-{args.min_rows}' if args.min_rows is not None else ''}.json").write_text(json.dumps(results, indent=1, default=str))
 
 
 if __name__ == "__main__":

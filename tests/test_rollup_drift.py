@@ -85,8 +85,8 @@ def _window(rows: dict, end: datetime = NOW, span: timedelta = WINDOW) -> dict:
     return {k: v[keep] for k, v in rows.items()}
 
 
-def _exact(rows: dict, ref: dict) -> dict:
-    cur = _window(rows)
+def _exact(rows: dict, ref: dict, span: timedelta = WINDOW) -> dict:
+    cur = _window(rows, span=span)
     shares = []
     for sample in (ref["c"], cur["c"]):
         values, counts = np.unique(sample, return_counts=True)
@@ -168,6 +168,45 @@ def test_exact_flag_equals_scipy_and_the_text_shows_bounds(log, capsys):
     assert main(common) == 0
     text = capsys.readouterr().out
     assert "BOUND" in text and "D +-" in text and "hourly rollups" in text
+
+
+def test_the_cli_default_24h_window_is_scored_from_rollups_past_min_rows_and_exact_below(log, capsys):
+    """`drift` with no --window (24 h, longer than `rollup_drift.SKETCH_AFTER`, 6 h) over a log holding `min_rows`
+    rows in the window: from the rollups, each score within its stated bound of scipy's; `--exact` and the
+    deployment gate give scipy's; one row fewer than `min_rows` (a small log) reads raw, exact; 6 h stays exact."""
+    root, rows, ref = log
+    day = timedelta(hours=24)
+    exact = _exact(rows, ref, day)
+    n = exact["n"]
+    at = ["--at", NOW.isoformat() + "Z", "--format", "json"]
+
+    def scores(config: Path, *extra: str) -> dict:
+        assert main(["drift", "m", "--config", str(config), *at, *extra]) == 0
+        return {c["column"]: c for c in json.loads(capsys.readouterr().out)["features"]}
+
+    large = _config(root, min_rows=n)
+    sketch = scores(large)
+    assert {c["method"] for c in sketch.values()} == {"sketch"} and all(c["n_cur"] == n for c in sketch.values())
+    x, y, c = sketch["x"], sketch["y"], sketch["c"]
+    assert 0 < x["bound"] < 0.1 and abs(x["stats"]["statistic"] - exact["ks"].statistic) <= x["bound"] + 1e-12
+    assert x["stats"]["p_range"][0] <= exact["ks"].pvalue <= x["stats"]["p_range"][1]
+    assert 0 < y["bound"] and abs(y["score"] - exact["w"]) <= y["bound"] + 1e-12
+    assert c["bound"] == 0 and c["score"] == pytest.approx(exact["js"], rel=1e-9)
+    for got in (scores(large, "--exact"), scores(_config(root, min_rows=n + 1))):  # asked, or a small log
+        assert {c["method"] for c in got.values()} == {"exact"}
+        assert got["x"]["score"] == pytest.approx(exact["ks"].pvalue, rel=1e-9)
+        assert got["y"]["score"] == pytest.approx(exact["w"], rel=1e-9)
+        assert got["c"]["score"] == pytest.approx(exact["js"], rel=1e-9)
+    six = scores(large, "--window", "6h")
+    assert {c["method"] for c in six.values()} == {"exact"}
+    assert six["y"]["score"] == pytest.approx(_exact(rows, ref, timedelta(hours=6))["w"], rel=1e-9)
+    svc = _service(large)
+    try:  # the gate decides on exact scores: the 24 h the CLI now sketches is read raw for it
+        gate, raw = svc.drift_evidence("m"), svc.monitor.drift("m", "24h", series=False, exact=True).dataset
+        assert {c.method for c in raw.columns} == {"exact"}
+        assert (gate["n_evaluated"], gate["share"], gate["drifted"]) == (3, raw.share, raw.drifted)
+    finally:
+        svc.close()
 
 
 def test_a_score_on_its_threshold_is_borderline(log, capsys):
@@ -274,8 +313,9 @@ async def test_drift_screen_x_reruns_the_window_exactly(log):
 
 
 async def test_drift_screen_offers_x_only_on_a_window_read_from_rollups(log):
-    """`x` (exact re-run) is in the footer and the help on a 7d window, scored from the rollups, and on
-    neither on a 24 h or 1 h window, already exact; the key's action is the same wherever it is offered."""
+    """`x` (exact re-run) is in the footer and the help on a 24 h or 7d window, scored from the rollups (longer than
+    `rollup_drift.SKETCH_AFTER`, 6 h, with `min_rows` rows), and on neither on a 6 h or 1 h window, already exact;
+    the key's action is the same wherever it is offered."""
     from console.ui.app import ConsoleApp
     from console.ui.screens.drift import DriftScreen
     from console.ui.screens.help import HelpScreen
@@ -306,13 +346,16 @@ async def test_drift_screen_offers_x_only_on_a_window_read_from_rollups(log):
 
     try:
         async with app.run_test(size=(120, 40)) as pilot:
-            await app.push_screen(DriftScreen("m", "production", window="24h"))
+            await app.push_screen(DriftScreen("m", "production", window="6h"))
             drift = app.screen
-            await until(pilot, lambda: drift.report is not None and not drift.busy("drift"), "the 24h table")
+            await until(pilot, lambda: drift.report is not None and not drift.busy("drift"), "the 6h table")
             assert {f["method"] for f in drift.report["features"]} == {"exact"}
             await pilot.pause()
             assert "x Exact" not in footer() and "w Window" in footer()
             assert await help_ids() == {"drift.distributions", "window.cycle"}
+
+            await window("2", "24h", {"sketch"})  # longer than 6 h: from the rollups, as the CLI's default
+            await until(pilot, lambda: "x Exact" in footer(), "x in the footer on 24h")
 
             await window("7", "7d", {"sketch"})
             await until(pilot, lambda: "x Exact" in footer(), "x in the footer on the rollup window")
@@ -785,6 +828,66 @@ def test_a_new_process_reads_the_trend_and_reference_sketch_kept_by_the_last(log
     assert [w.to_dict() for w in a.windows[:-1]] == [w.to_dict() for w in b.windows[:-1]]
     for x, y in zip(a.windows[-1].drift.columns, b.windows[-1].drift.columns):
         assert abs(x.score - y.score) <= x.bound + y.bound + 1e-12
+
+
+def test_the_rollup_command_leaves_the_folder_ready_for_the_first_reads(log, tmp_path, capsys):
+    """`mlops-console rollup` runs the first reads after building (`cli_rollup.ready`): a new process's first 24 h
+    and 7-day Drift screens (their windows and trends) count no hour against the store and score no trend bucket
+    (the kept trend file is not rewritten), and give the scores a process reading the same rollups left without it
+    (`--no-ready`) computes itself (unions are deterministic)."""
+    src, _, _ = log
+    root = _copy(src, tmp_path)
+    configs = {how: _config(root, f'[rollups]\npath = "rollups-{how}"\n') for how in ("ready", "no-ready")}
+
+    def rollup(how: str, *extra: str) -> dict:
+        assert main(["rollup", "--config", str(configs[how]), "--format", "json", *extra]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    built = rollup("no-ready", "--no-ready")
+    assert built["ready"] == [] and not (root / "rollups-no-ready" / ".memo").exists()
+    # the same rollup files (a build's compaction draws random bits), then a run with nothing left to build
+    shutil.copytree(root / "rollups-no-ready", root / "rollups-ready")
+    again = rollup("ready")
+    # the folder holds the log from its first row: a month's window reads no hour it lacks
+    assert again["ready"] == ["m 24h", "m 7d", "m 30d"] and again["rows"] == 0
+    folder = root / "rollups-ready"
+    memo = sorted(folder.glob(".memo/*/trend-*.json"))
+    assert len(memo) == 2 and (folder / ".verified").is_dir()  # hour buckets (24 h); 6-hour buckets (7, 30 days)
+    stamps = {p: p.stat().st_mtime_ns for p in memo}
+    reports = {}
+    for how in ("ready", "no-ready"):
+        svc = Service(parse_file(configs[how]))
+        try:
+            svc.refresh()
+            svc.view(at="latest")
+            reports[how] = [(r.to_dict()["features"], [w.to_dict() for w in r.windows])
+                            for r in (svc.drift("m", w, target=False) for w in ("24h", "7d"))]
+            drift = svc.monitor.sketch_drift
+            if how == "ready":
+                assert drift.checked == [] and drift.built == []  # the catch-up's record covered both windows
+                assert {p: p.stat().st_mtime_ns for p in memo} == stamps  # every closed bucket was kept
+            else:
+                assert drift.checked
+        finally:
+            svc.close()
+    for (features, trend), want in zip(reports["ready"], reports["no-ready"]):
+        assert {c["method"] for c in features} == {"sketch"} and len(trend) > 10
+        assert (features, trend) == want
+
+
+def test_the_rollup_command_reads_no_window_reaching_before_its_folder_into_rows(log, tmp_path, capsys):
+    """A build from --since after the log's first rows (another builder's range before it, say): every window the
+    first reads would run reaches (with the trend's 7-day history) before the folder's first hour into rows of the
+    store, so none is read, and the folder holds no hour before --since."""
+    from console import store_rollups as ro
+
+    src, _, _ = log
+    root = _copy(src, tmp_path)
+    since = START + timedelta(days=2)
+    assert main(["rollup", "--config", str(_config(root)), "--since", since.isoformat(), "--format", "json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["ready"] == []
+    assert min(f.start for f in ro.files(Path(summary["path"]), "m")) == since
 
 
 def test_a_file_rewritten_in_place_counts_the_hours_of_its_old_and_new_rows(log, tmp_path):

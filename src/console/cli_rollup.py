@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from console.config import Config
@@ -26,6 +26,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--master", default="local[2]", help="Spark master: local[N], spark://HOST:7077, sc://HOST:15002")
     p.add_argument("--path", metavar="DIR", help="rollup folder (default: [rollups] path, else rollups/ in the store)")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--no-ready", action="store_true",
+                   help="do not run the first reads after building (see README, Long windows from rollups)")
     p.set_defaults(func=cmd_rollup)
 
 
@@ -92,6 +94,68 @@ def _usable(cfg: Config, kind: str) -> tuple[list, list[str]]:
     return keep, skipped
 
 
+# The reads `ready` runs per model, as the Drift screen asks them: the window and its trend. 24 h:
+# the CLI's default window and the Drift screen's, whose trend has hour buckets over the 7-day history; 7 days and
+# 30 days: 6-hour buckets (one kept file: a week's are a month's last ones).
+READY_WINDOWS = ("24h", "7d", "30d")
+READY_ENVIRONMENT = "production"  # the screens' and the CLI's
+
+
+def ready(cfg: Config, path: Path, until: datetime | None = None, progress=None) -> list[str]:
+    """Leaves the rollup folder as a first read leaves it, by running those reads (`Service.drift`, `quality`): the
+    same functions, so what they keep is what the next reads look for (`rollup_memo`: the reference's sketches, the
+    trend's scored closed buckets; `.verified/`: what the catch-up counted against the store). Without it, each
+    console process's first Drift screen over a month paid 3-10 s scoring ~3,000 bucket-features and every first
+    read the count of its window against the store. The reads end at the newest row (or `until`, when earlier):
+    where an operator's `--at latest` or a live console's clock looks. A window the reads score exactly (6 h or
+    less, or under `[rollups] min_rows` rows: `Monitor.drift_from_rollups`) keeps nothing and is not read. Returns "model window" per read run;
+    a read that fails is said on stderr and the rollups stay built."""
+    import dataclasses
+
+    from console import store_rollups
+    from console.analytics.windows import parse_window
+    from console.monitoring import HISTORY
+    from console.service import Service
+
+    history = parse_window(HISTORY)  # the trend's reach behind a shorter window
+    US = timedelta(microseconds=1)
+
+    done: list[str] = []
+    svc = None
+    try:
+        svc = Service(dataclasses.replace(cfg, rollups_path=path))
+        svc.refresh()
+        latest = svc.latest_ts()
+        if latest is None:
+            return done
+        now = min(latest, until) if until is not None else latest
+        svc.set_at(now)
+        for model in [m for m, mc in cfg.models.items() if getattr(mc, "reference", None) is not None]:
+            held = [f.start for f in store_rollups.files(path, model)]
+            if not held:
+                continue
+            # not a window reaching before the folder's first hour into rows of the store: its read would build hours
+            # this folder never held (another builder's range, say)
+            first = min(held)
+            fit = [w for w in READY_WINDOWS if now - max(parse_window(w), history) >= first
+                   or not svc.warehouse.has_rows(model, now - max(parse_window(w), history), first - US, None)]
+            for window in fit:
+                if not svc.monitor.drift_from_rollups(model, window, READY_ENVIRONMENT):
+                    continue  # read raw (a small log): nothing to keep
+                svc.drift(model, window, environment=READY_ENVIRONMENT, series=True, target=False)
+                done.append(f"{model} {window}")
+                if progress:
+                    progress(f"rollup: {model}: {window} drift and trend ready")
+            if fit:  # the labels' catch-up record (`.verified/<model>.labels.json`): quality's first count
+                svc.quality(model, fit[-1], environment=READY_ENVIRONMENT)
+    except Exception as exc:  # noqa: BLE001 - the rollups are built; a read failing here fails in the console too
+        print(f"mlops-console: rollup: first reads not prepared: {type(exc).__name__}: {exc}", file=sys.stderr)
+    finally:
+        if svc is not None:
+            svc.close()
+    return done
+
+
 def cmd_rollup(args, cfg: Config) -> int:
     from console import rollup_engine, rollup_remote
     from console.sources.s3 import StorageError
@@ -144,15 +208,20 @@ def cmd_rollup(args, cfg: Config) -> int:
     finally:
         lock.release()
     took = time.perf_counter() - started
+    readied: list[str] = []
+    if not url and not args.no_ready:  # rollups kept in S3 are read through a mirror each console keeps
+        readied = ready(cfg, path, until, progress=lambda msg: print(msg, file=sys.stderr))
     summary = {"path": url or str(path), "engine": args.engine, "ranges_built": len(out.built), "rows": out.rows,
                "late_label_hours_rebuilt": len(out.rebuilt_hours), "files": len(out.files),
-               "skipped_sources": skipped, "seconds": round(took, 2)}
+               "skipped_sources": skipped, "seconds": round(took, 2), "ready": readied,
+               "ready_seconds": round(time.perf_counter() - started - took, 2)}
     if args.format == "json":
         print(json.dumps(summary, indent=2))
     else:
         print(f"rollups in {url or path}: {len(out.built)} range(s), {out.rows:,} rows, "
               f"{len(out.rebuilt_hours)} hour(s) rebuilt for late labels, {took:.1f} s"
-              + (f"; {len(skipped)} source(s) skipped" if skipped else ""))
+              + (f"; {len(skipped)} source(s) skipped" if skipped else "")
+              + (f"; first reads ready ({', '.join(readied)}) in {summary['ready_seconds']:.1f} s" if readied else ""))
     # A source that cannot be rolled up is a configuration matter: the others are built, and the
     # exit code says not everything was.
     return EXIT_USAGE if skipped else EXIT_OK

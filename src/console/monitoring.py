@@ -252,15 +252,12 @@ class Monitor:
         history (the Drift screen's trend), which costs a comparison per bucket and feature; `target` adds
         prediction and label drift (a label join: two thirds of a day's verdicts; the screens do not show it).
 
-        A window longer than `rollup_drift.SKETCH_AFTER` is scored from the hourly rollups (each score with its
-        error bound, "borderline" when the bound straddles the threshold) unless `exact`; `exact=False` asks
-        for sketches on any window."""
-        from console.rollup_drift import SKETCH_AFTER
-
+        A window longer than `rollup_drift.SKETCH_AFTER` (6 h) holding at least `[rollups] min_rows` rows is
+        scored from the hourly rollups (each score with its error bound, "borderline" when the bound straddles the
+        threshold) unless `exact`; `exact=False` asks for sketches on any window. The one place this is chosen:
+        the CLI's `drift` and the Drift screen (its `x`: `exact=True`) both call here."""
         now = self.clock()
-        if every is None and (exact is False or (exact is None and parse_window(window) > SKETCH_AFTER and
-                                                 self._many_rows(model, now - parse_window(window), now,
-                                                                 environment))):
+        if every is None and self.drift_from_rollups(model, window, environment, exact):
             return self.sketch_drift.drift(model, window, environment, series, target)
         ref = self.reference(model)
         if ref is None:
@@ -288,6 +285,17 @@ class Monitor:
             else (None, None)
         return DriftReport(model, format_span(window), now, ds, points, windows, prediction, len(self.reference_frame(model)),
                            label=label)
+
+    def drift_from_rollups(self, model: str, window: str | timedelta, environment: str | None,
+                           exact: bool | None = None) -> bool:
+        """Whether `drift` scores the window ending now from the hourly rollups: as `exact` asks, else when it is
+        longer than `rollup_drift.SKETCH_AFTER` and holds at least `[rollups] min_rows` rows (`_many_rows`)."""
+        from console.rollup_drift import SKETCH_AFTER
+
+        if exact is not None:
+            return not exact
+        span, now = parse_window(window), self.clock()
+        return span > SKETCH_AFTER and self._many_rows(model, now - span, now, environment)
 
     def _target_drift(self, model: str, rows: pl.DataFrame, now: datetime, span: timedelta, start: datetime,
                       environment: str | None):
@@ -317,10 +325,10 @@ class Monitor:
     # ------------------------------------------------------------------ health, quality, cost
 
     def health(self, model: str, window: str = "1h", environment: str | None = "production") -> dict:
-        """The window's table and chart, and the SLO burn. A window longer than `rollup_drift.SKETCH_AFTER` is
+        """The window's table and chart, and the SLO burn. A window longer than `rollup_health.SKETCH_AFTER` is
         read from the hourly rollups plus its raw edge hours (`rollup_health`: counts exact, percentiles from
         sketches, said in "note"); the SLO's own windows are hours and stay raw."""
-        from console.rollup_drift import SKETCH_AFTER
+        from console.rollup_health import SKETCH_AFTER
 
         now = self.clock()
         mc = self.model_config(model)

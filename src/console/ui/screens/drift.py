@@ -3,7 +3,7 @@ the verdict in words and a sparkline of its score over time; enter opens a featu
 
 Keys: 1 6 2 7 pick the window (1h/6h/24h/7d), w cycles it, enter shows the selected feature's
 reference vs current distributions side by side, x re-runs the window exactly over its raw rows (esc
-cancels it). Windows over 24 h are scored from the hourly rollups: each score with its error bound, and
+cancels it). Windows over 6 h are scored from the hourly rollups: each score with its error bound, and
 BORDER (borderline) where the bound straddles the threshold; `x` is offered (footer, help) only then.
 """
 
@@ -86,7 +86,7 @@ class DriftScreen(WindowedScreen):
         self.report: dict | None = None
         self.exact: dict | None = None  # {"window", "started", "report" | "cancelled" | "error"}: the x re-run
         # the window's scores come from the hourly rollups (the report says so per feature: method "sketch"),
-        # so `x` has something to settle; on an exact window (24 h or less) it is not offered
+        # so `x` has something to settle; on an exact window (6 h or less, or a small log) it is not offered
         self.from_rollups = False
 
     def compose_body(self) -> ComposeResult:
