@@ -412,6 +412,16 @@ class Warehouse:
         here = {r[0] for r in self._rows_here("models_seen", {})}
         return sorted(here | {h[0] for e in counted for h in e["hours"] if h[3] and h[0] is not None})
 
+    def seen_pairs(self) -> set[tuple[str, str]]:
+        """Every (model, environment) with a kept prediction (`overview_seen`): a predictions lake's from what is
+        known of each object, as `models_seen` (the query scanned every object of the lake: 8 s at 10M rows in
+        S3, on every `snapshot`)."""
+        counted = self._lake_counted()
+        if counted is None:
+            return {(r[0], r[1]) for r in self.rows("overview_seen")}
+        here = {(r[0], r[1]) for r in self._rows_here("overview_seen", {})}
+        return here | {(h[0], h[1]) for e in counted for h in e["hours"] if h[3] and h[0] is not None}
+
     def hour_counts(self, params: dict) -> dict[datetime, int]:
         """Kept rows of one model per hour in (since, until] (`model_hour_counts`): a predictions lake's from what
         is known of each object, when the range is of whole hours (the rollups' catch-up asks for no other)."""
@@ -527,12 +537,18 @@ class Warehouse:
     def content_state(self) -> list | None:
         """Every row this store serves, named: each kind's segments (never changed under their names) and each
         Parquet log read in place (inode, size, modification time). An answer derived from the rows can be kept
-        under it (`answer_memo`). None when the rows are not fixed by it: a temporary store, a lake table (its
-        files are not tracked here), or an in-place log not checked yet or holding rows dated past the clock-skew
-        horizon (the wall clock decides which of those are kept)."""
-        if not self.persistent or self._lake_kinds:
+        under it (`answer_memo`). S3 Parquet objects of a predictions lake count by URL, ETag, size and mtime
+        (`lake_objects`, as the refresh listed them). None when the rows are not fixed by it: a temporary store, a
+        lake table (its files are not tracked here) or a lake of another kind, or an in-place log or object not
+        checked yet or holding rows dated past the clock-skew horizon (the wall clock decides which of those are
+        kept)."""
+        if not self.persistent or set(self._lake_kinds.values()) - {"predictions"}:
             return None
         out: list = [sorted([k, sorted(v)] for k, v in self.manifest.segments.items())]
+        if self._lake_kinds:
+            if self._lake_counted() is None:  # a table, or an object with a row past the horizon
+                return None
+            out.append(sorted(list(identity) for identity, _ in self.lake_objects("predictions")))
         for kind in KINDS:
             for path in self._view_files.get(kind, ([], []))[1]:
                 known = self._known_facts(kind, path)
