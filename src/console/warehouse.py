@@ -231,6 +231,7 @@ class Warehouse:
         self._lake_kinds: dict[str, str] = {}
         # lake_N -> its objects' footer facts by URL (`sources.footers`); absent for a lake read as a table
         self._lake_objects: dict[str, dict[str, dict]] = {}
+        self._lakes_listed = False  # every lake listed by this process's last refresh (not kept from before)
         self._parquet_meta: dict[tuple, object] = {}  # facts of Parquet files by (file, version), read once
         self._rows_read: dict[str, int] = {}  # row counts of the files `_parquet_files` found, from one query
         self._facts = Facts(self.dir)
@@ -538,15 +539,18 @@ class Warehouse:
         """Every row this store serves, named: each kind's segments (never changed under their names) and each
         Parquet log read in place (inode, size, modification time). An answer derived from the rows can be kept
         under it (`answer_memo`). S3 Parquet objects of a predictions lake count by URL, ETag, size and mtime
-        (`lake_objects`, as the refresh listed them). None when the rows are not fixed by it: a temporary store, a
-        lake table (its files are not tracked here) or a lake of another kind, or an in-place log or object not
+        (`lake_objects`, as this process's last refresh listed them). None when the rows are not fixed by it: a
+        temporary store, a lake not listed (a source down, or no refresh yet), a lake table (its files are not
+        tracked here) or a lake of another kind, or an in-place log or object not
         checked yet or holding rows dated past the clock-skew horizon (the wall clock decides which of those are
         kept)."""
         if not self.persistent or set(self._lake_kinds.values()) - {"predictions"}:
             return None
         out: list = [sorted([k, sorted(v)] for k, v in self.manifest.segments.items())]
         if self._lake_kinds:
-            if self._lake_counted() is None:  # a table, or an object with a row past the horizon
+            # listed now (a source down keeps what was listed before: new objects may be missed), no table, no
+            # object with a row past the horizon
+            if not self._lakes_listed or self._lake_counted() is None:
                 return None
             out.append(sorted(list(identity) for identity, _ in self.lake_objects("predictions")))
         for kind in KINDS:
@@ -789,6 +793,7 @@ class Warehouse:
         from console.sources import lakes, locations
 
         notes: list[str] = []
+        failed = False
         datasets: dict[str, object] = {}
         kinds: dict[str, str] = {}
         objects: dict[str, dict[str, dict]] = {}
@@ -835,8 +840,10 @@ class Warehouse:
                         objects[name] = self._lake_objects[name]
                     why += "; showing what was read before, tried again at the next refresh"
                 notes.append(why)
+                failed = True
         self._facts.save()
         self._lakes, self._lake_kinds, self._lake_objects = datasets, kinds, objects
+        self._lakes_listed = listed and not failed
         return notes
 
     def _parquet_files(self) -> tuple[dict[str, list[str]], list[str], list[str]]:
