@@ -157,3 +157,48 @@ def test_a_store_opens_the_objects_it_knows_without_a_request(lake, s3_server): 
         assert set(object_reads(s3_server.requests(mark))) <= last_day
     finally:
         svc.close()
+
+
+def test_the_overview_lists_models_and_environments_without_reading_an_object(lake, s3_server):  # noqa: F811
+    """Every (model, environment) ever logged (`seen_pairs`: the Overview lists them even without recent rows)
+    comes from what is known of each object, as the model list does: no object is read for it."""
+    cfg, tables, _ = lake
+    first = Service(cfg, clock=lambda: END)
+    first.refresh()
+    first.warehouse.counts()
+    first.close()
+    svc = Service(cfg, clock=lambda: END)
+    try:
+        svc.refresh()
+        mark = len(s3_server.requests())
+        hand = {(m, "production") for m in pa.concat_tables(tables.values())["model"].to_pylist()}
+        assert svc.warehouse.seen_pairs() == hand
+        assert object_reads(s3_server.requests(mark)) == Counter()
+    finally:
+        svc.close()
+
+
+def test_a_kept_answer_serves_the_same_objects_and_not_a_replaced_one(lake, s3_server, tmp_path):  # noqa: F811
+    """The incidents of one listing (each object by URL, ETag, size and mtime) are kept (`answer_memo`): a second
+    process that lists the same objects answers from the file without evaluating a rule; once an object is
+    replaced, the rules are evaluated again."""
+    cfg, tables, client = lake
+
+    def findings():
+        svc = Service(cfg, clock=lambda: END + timedelta(hours=12))
+        svc.refresh()
+        svc.view(at=(END - timedelta(minutes=5)).isoformat())
+        return svc.findings(max_age_s=0, overview=False), svc
+
+    first, svc = findings()
+    assert svc._monitor is not None and svc._answer_key("findings") is not None
+    svc.close()
+    again, svc = findings()
+    assert svc._monitor is None and svc._answers().hits == 1 and again == first
+    svc.close()
+    replaced = next(k for k in tables if "part-0" in k)
+    put(client, replaced, _half_day(np.random.default_rng(7), datetime.fromisoformat(
+        replaced.split("date=")[1][:10]), 120, "re"), tmp_path)
+    _, svc = findings()
+    assert svc._monitor is not None and svc._answers().hits == 0  # evaluated afresh
+    svc.close()

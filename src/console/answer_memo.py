@@ -5,12 +5,13 @@ rule again (seconds at fleet volumes, of which the answer is a pure function).
 
 The key names everything the answer depends on, so a kept answer is never stale and nothing is invalidated by
 hand: the question (what, `--at`, `--since`); the rows (the store's segments and each Parquet log read in
-place, by inode, size and modification time: `Warehouse.content_state`); the hourly rollups the rules read (each
+place, by inode, size and modification time, and each S3 object of a predictions lake, by URL, ETag, size and
+modification time as the refresh listed it: `Warehouse.content_state`); the hourly rollups the rules read (each
 model's rollup files by name, size and modification time); the configuration as parsed and each reference file
 (by size and modification time); and the code (each module's size and modification time, and those of the
 libraries that compute the numbers). Questions with no
-fixed answer are not kept: a live view (its end moves with the clock), a lake table (its files are not
-tracked), a Parquet log with rows dated past the clock-skew horizon (the wall clock decides which are kept), a
+fixed answer are not kept: a live view (its end moves with the clock), a lake table (Delta, Iceberg: its
+files are not tracked), a Parquet log with rows dated past the clock-skew horizon (the wall clock decides which are kept), a
 registry (the expected quality levels come from it), rollups in object storage (another machine adds hours). Acknowledgements are applied after, from the audit
 trail, as for an answer just made.
 

@@ -118,7 +118,7 @@ class RuleEvaluator:
         drifts: dict[tuple, dict] = {}
         for rule in rules:
             if rule.metric == "stale_minutes":
-                ts = self.mon.typed_rows(model, since, now, "production", columns=["ts"])
+                ts = self.mon.stale_ts(model, since, now, _stale_limit(rule))
                 found += self._stale(Context(model, mc, ts, since, now, deployments, True), rule)
                 continue
             evals, extra = self._rollup_evaluate(src, rule, expected, drifts)
@@ -287,8 +287,7 @@ class RuleEvaluator:
         last = ctx.preds["ts"].max() if ctx.preds.height else self.mon.last_seen(ctx.model, ctx.now)
         if last is None:
             return []
-        limit = timedelta(minutes=rule.threshold) if rule.threshold > 0 else None
-        stale, minutes, allowed = ev.staleness(last, ctx.preds["ts"], ctx.now, limit)
+        stale, minutes, allowed = ev.staleness(last, ctx.preds["ts"], ctx.now, _stale_limit(rule))
         if not stale:
             return []
         return [Finding(f"{ctx.model}:stale", ctx.model, "stale_minutes", rule.name, rule.severity, last, None,
@@ -537,6 +536,11 @@ def cost_spike(ctx: Context, rule: AlertRule) -> tuple[list, dict]:
            .agg(pl.col("_k").first(), pl.col("ts").min().alias("start"), pl.col("ts").max().alias("end"),
                 pl.len().alias("n"), pl.col(co.COST).sum().alias("cost")))
     return ev.unit_cost_evaluations(per, key, rule.op, rule.threshold, MIN_COST_ROWS)
+
+
+def _stale_limit(rule: AlertRule) -> timedelta | None:
+    """The silence a stale rule allows when configured (`threshold` minutes); None: from the source's usual gap."""
+    return timedelta(minutes=rule.threshold) if rule.threshold > 0 else None
 
 
 def _chunks(ts: pl.Series, since: datetime, until: datetime, rows: int) -> list[tuple[datetime, datetime]]:

@@ -565,7 +565,7 @@ class Service:
         wh = self.warehouse
         window = {(r["model"], r["environment"]): r for r in wh.dicts("overview_window", {"now": now})}
         if not quick:  # every model and environment ever logged, listed even without recent rows
-            self._seen = {(r[0], r[1]) for r in wh.rows("overview_seen")}
+            self._seen = wh.seen_pairs()
         seen = self._seen | set(window)
         serving = self.serving(now)
         firing: dict[str, int] = {}  # the ALERTS cell: firing and not acknowledged (what `check` fails on)

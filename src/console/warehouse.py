@@ -231,6 +231,7 @@ class Warehouse:
         self._lake_kinds: dict[str, str] = {}
         # lake_N -> its objects' footer facts by URL (`sources.footers`); absent for a lake read as a table
         self._lake_objects: dict[str, dict[str, dict]] = {}
+        self._lakes_listed = False  # every lake listed by this process's last refresh (not kept from before)
         self._parquet_meta: dict[tuple, object] = {}  # facts of Parquet files by (file, version), read once
         self._rows_read: dict[str, int] = {}  # row counts of the files `_parquet_files` found, from one query
         self._facts = Facts(self.dir)
@@ -412,6 +413,16 @@ class Warehouse:
         here = {r[0] for r in self._rows_here("models_seen", {})}
         return sorted(here | {h[0] for e in counted for h in e["hours"] if h[3] and h[0] is not None})
 
+    def seen_pairs(self) -> set[tuple[str, str]]:
+        """Every (model, environment) with a kept prediction (`overview_seen`): a predictions lake's from what is
+        known of each object, as `models_seen` (the query scanned every object of the lake: 8 s at 10M rows in
+        S3, on every `snapshot`)."""
+        counted = self._lake_counted()
+        if counted is None:
+            return {(r[0], r[1]) for r in self.rows("overview_seen")}
+        here = {(r[0], r[1]) for r in self._rows_here("overview_seen", {})}
+        return here | {(h[0], h[1]) for e in counted for h in e["hours"] if h[3] and h[0] is not None}
+
     def hour_counts(self, params: dict) -> dict[datetime, int]:
         """Kept rows of one model per hour in (since, until] (`model_hour_counts`): a predictions lake's from what
         is known of each object, when the range is of whole hours (the rollups' catch-up asks for no other)."""
@@ -527,12 +538,21 @@ class Warehouse:
     def content_state(self) -> list | None:
         """Every row this store serves, named: each kind's segments (never changed under their names) and each
         Parquet log read in place (inode, size, modification time). An answer derived from the rows can be kept
-        under it (`answer_memo`). None when the rows are not fixed by it: a temporary store, a lake table (its
-        files are not tracked here), or an in-place log not checked yet or holding rows dated past the clock-skew
-        horizon (the wall clock decides which of those are kept)."""
-        if not self.persistent or self._lake_kinds:
+        under it (`answer_memo`). S3 Parquet objects of a predictions lake count by URL, ETag, size and mtime
+        (`lake_objects`, as this process's last refresh listed them). None when the rows are not fixed by it: a
+        temporary store, a lake not listed (a source down, or no refresh yet), a lake table (its files are not
+        tracked here) or a lake of another kind, or an in-place log or object not
+        checked yet or holding rows dated past the clock-skew horizon (the wall clock decides which of those are
+        kept)."""
+        if not self.persistent or set(self._lake_kinds.values()) - {"predictions"}:
             return None
         out: list = [sorted([k, sorted(v)] for k, v in self.manifest.segments.items())]
+        if self._lake_kinds:
+            # listed now (a source down keeps what was listed before: new objects may be missed), no table, no
+            # object with a row past the horizon
+            if not self._lakes_listed or self._lake_counted() is None:
+                return None
+            out.append(sorted(list(identity) for identity, _ in self.lake_objects("predictions")))
         for kind in KINDS:
             for path in self._view_files.get(kind, ([], []))[1]:
                 known = self._known_facts(kind, path)
@@ -773,6 +793,7 @@ class Warehouse:
         from console.sources import lakes, locations
 
         notes: list[str] = []
+        failed = False
         datasets: dict[str, object] = {}
         kinds: dict[str, str] = {}
         objects: dict[str, dict[str, dict]] = {}
@@ -819,8 +840,10 @@ class Warehouse:
                         objects[name] = self._lake_objects[name]
                     why += "; showing what was read before, tried again at the next refresh"
                 notes.append(why)
+                failed = True
         self._facts.save()
         self._lakes, self._lake_kinds, self._lake_objects = datasets, kinds, objects
+        self._lakes_listed = listed and not failed
         return notes
 
     def _parquet_files(self) -> tuple[dict[str, list[str]], list[str], list[str]]:
