@@ -289,7 +289,7 @@ def cmd_ui(args, cfg: Config) -> int:
 def start_view(args) -> dict | None:
     """`mlops-console --at T [--since T]`: the TUI opens at that time, as the scripts read it (`latest` is resolved
     once its first refresh has read the logs). Checked here, so a bad value is one line and exit 2, not a TUI."""
-    view = {k: getattr(args, k) for k in ("at", "since") if getattr(args, k, None)}
+    view = {k: getattr(args, k) for k in ("at", "since") if getattr(args, k, None) is not None}
     if not view:
         return None
     from console.analytics.windows import resolve_view

@@ -94,13 +94,14 @@ class Service:
              end: str | None = None, since: str | None = None, default_window: str = "24h"):
         """Resolves the read options of the CLI (`--at`, `--window`, `--from/--to`, `--since`) against this
         store and moves the time cursor there; returns the analytics.windows.View. A view that does not end at
-        the wall clock is not live."""
+        the wall clock is not live, nor one with --from: its start is exact, so its end stays where it was read
+        (a live end moves on and would carry the start with it)."""
         from console.analytics.windows import resolve_view
 
         wall = self._wall()
         v = resolve_view(now=wall, latest=self.latest_ts(), at=at, window=window, start=start, end=end,
                          since=since, default_window=default_window)
-        live = v.end == wall
+        live = v.end == wall and start is None
         self.set_at(None if live else v.end, v.since if since else None)
         self.window_span = v.span
         return v

@@ -1,0 +1,76 @@
+"""An operator's fifth pass: defects a QA pass found by running the installed command, each checked against
+what the test wrote (hand counts, the values it typed).
+
+- Time options: errors that did not name the option ("Invalid week: 53", "day is out of range for month"),
+  `check`'s errors prefixed "TimeOptionError:", `--from` without `--to` starting a fraction of a second after
+  the time given (the live end moved on and carried the start), `--at ""` taken as now.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+FIRST = datetime(2026, 7, 18)
+
+
+def _workspace(tmp: Path, hours: int = 48, models=("clf",)) -> Path:
+    """A row every 10 minutes per model from FIRST for `hours`, one in five an error, latency 10 ms * i % 50."""
+    lines = []
+    for model in models:
+        for i in range(hours * 6):
+            ts = FIRST + timedelta(minutes=10 * i, seconds=1)
+            lines.append(json.dumps({"ts": ts.isoformat() + "Z", "model": model, "request_id": f"{model}-{i}",
+                                     "version": "2", "latency_ms": 10.0 * (i % 50),
+                                     "status": "error" if i % 5 == 0 else "ok", "prediction": "1",
+                                     "score": 0.5, "features": {"x": (i % 7) / 7}}))
+    (tmp / "pred.jsonl").write_text("\n".join(lines) + "\n")
+    cfg = tmp / "mlops-console.toml"
+    cfg.write_text('[[logs]]\nkind = "predictions"\npath = "pred*.jsonl"\n[store]\npath = "store"\n'
+                   '[audit]\npath = "audit.jsonl"\n')
+    return cfg
+
+
+def _cli(cfg: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": SRC}
+    return subprocess.run([sys.executable, "-m", "console", "--config", str(cfg), *args],
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.mark.parametrize("command", [("health", "clf"), ("check",)])
+@pytest.mark.parametrize("option,value,reason", [
+    ("--window", "2025-W53", "no ISO week 53 in 2025"),  # 2025 has 52 ISO weeks (2026 has 53)
+    ("--window", "2026-02-30", "day is out of range for month"),
+    ("--at", "2026-02-30T00:00Z", "day is out of range for month"),
+    ("--from", "2026-02-30", "day is out of range for month"),
+    ("--since", "2026-13-01", "month must be in 1..12"),
+    ("--at", "", "--at is empty"),
+    ("--window", "", "--window is empty"),
+])
+def test_a_bad_time_option_is_named_with_its_value(tmp_path, command, option, value, reason):
+    cfg = _workspace(tmp_path, hours=2)
+    extra = ("--to", "2026-07-19") if option == "--from" else ()
+    res = _cli(cfg, *command, option, value, *extra)
+    assert res.returncode == 2, (res.returncode, res.stderr)
+    [line] = res.stderr.strip().splitlines()
+    assert reason in line and line.startswith(f"mlops-console: {option}"), line
+    if value:
+        assert repr(value) in line, line
+    assert "TimeOptionError" not in line and "could not evaluate" not in line, line
+
+
+def test_from_without_to_starts_exactly_where_asked(tmp_path):
+    cfg = _workspace(tmp_path)
+    res = _cli(cfg, "health", "clf", "--from", "2026-07-18T12:00Z", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert data["range"][0] == "2026-07-18T12:00:00", data["range"]
+    # the requests counted are those after 12:00 (rows at hh:m1:01; 48 h of them from 00:00:01 on the 18th)
+    assert sum(r["requests"] for r in data["table"]) == 48 * 6 - 12 * 6, data["table"]
