@@ -74,3 +74,20 @@ def test_from_without_to_starts_exactly_where_asked(tmp_path):
     assert data["range"][0] == "2026-07-18T12:00:00", data["range"]
     # the requests counted are those after 12:00 (rows at hh:m1:01; 48 h of them from 00:00:01 on the 18th)
     assert sum(r["requests"] for r in data["table"]) == 48 * 6 - 12 * 6, data["table"]
+
+
+@pytest.mark.parametrize("after,said", [
+    (timedelta(minutes=100, seconds=30), "no rows for 1h 40m 30s (allowed 1h 40m 00s)"),
+    (timedelta(minutes=100, microseconds=400_000), "no rows for just over 1h 40m 00s (allowed 1h 40m 00s)"),
+    (timedelta(minutes=101, seconds=30), "no rows for 1h 41m (allowed 1h 40m)"),
+])
+def test_the_stale_message_reads_true(tmp_path, after, said):
+    """Rows every 10 minutes: the gap allowed is 10 times the usual gap, 100 minutes (README, stale source).
+    In whole minutes a silence of 1h 40m 30s read "no rows for 1h 40m (allowed 1h 40m)"."""
+    cfg = _workspace(tmp_path, hours=4)
+    last = FIRST + timedelta(minutes=10 * (4 * 6 - 1), seconds=1)
+    at = (last + after).isoformat() + "Z"
+    res = _cli(cfg, "check", "--at", at, "--format", "json")
+    assert res.returncode == 1, res.stderr
+    [stale] = [i for i in json.loads(res.stdout)["incidents"] if i["kind"] == "stale_minutes"]
+    assert stale["detail"].startswith(said + ";"), stale["detail"]

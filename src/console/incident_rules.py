@@ -293,7 +293,7 @@ class RuleEvaluator:
             return []
         return [Finding(f"{ctx.model}:stale", ctx.model, "stale_minutes", rule.name, rule.severity, last, None,
                         minutes, allowed.total_seconds() / 60, state=ev.FIRING, window=rule.window,
-                        detail=f"no rows for {_duration(ctx.now - last)} (allowed {_duration(allowed)}); "
+                        detail=f"no rows for {_beyond(ctx.now - last, allowed)}; "
                                f"newest row {last:%Y-%m-%d %H:%M}Z")]
 
     def _to_findings(self, ctx: "Context", rule: AlertRule, evals: list, extra: dict) -> list[Finding]:
@@ -579,6 +579,23 @@ def _duration(d: timedelta) -> str:
     if hours < 48:
         return f"{hours}h {minutes:02d}m" if minutes else f"{hours}h"
     return f"{hours // 24}d {hours % 24}h"
+
+
+def _beyond(silent: timedelta, allowed: timedelta) -> str:
+    """"16m (allowed 15m)": a silence longer than allowed, said so it reads true. In whole minutes both can
+    print the same ("15m (allowed 15m)" at 15m 20s): then in seconds, and "just over" when even those agree."""
+    said, limit = _duration(silent), _duration(allowed)
+    if said == limit:
+        said, limit = _seconds(silent), _seconds(allowed)
+        said = f"just over {said}" if said == limit else said
+    return f"{said} (allowed {limit})"
+
+
+def _seconds(d: timedelta) -> str:
+    """A duration to the second: 15m 20s, 1h 40m 30s."""
+    hours, rest = divmod(int(d.total_seconds()), 3600)
+    minutes, seconds = divmod(rest, 60)
+    return (f"{hours}h {minutes:02d}m {seconds:02d}s" if hours else f"{minutes}m {seconds:02d}s")
 
 
 def _min_rows(metric: str) -> int:
