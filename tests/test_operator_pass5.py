@@ -1,6 +1,10 @@
 """An operator's fifth pass: defects a QA pass found by running the installed command, each checked against
 what the test wrote (hand counts, the values it typed).
 
+- The stale message read "no rows for 15m (allowed 15m)": rounded to the minute, both sides printed the same.
+- An unknown version on `promote` or `rollback --to` exited 1 (refused) where the README's table says 2
+  (usage: unknown environment, model or version); tested in test_cli_actions.test_exit_codes.
+- Incident ids held the raw model name, control characters included, and ids are printed and copied.
 - Time options: errors that did not name the option ("Invalid week: 53", "day is out of range for month"),
   `check`'s errors prefixed "TimeOptionError:", `--from` without `--to` starting a fraction of a second after
   the time given (the live end moved on and carried the start), `--at ""` taken as now.
@@ -21,7 +25,7 @@ SRC = str(Path(__file__).resolve().parents[1] / "src")
 FIRST = datetime(2026, 7, 18)
 
 
-def _workspace(tmp: Path, hours: int = 48, models=("clf",)) -> Path:
+def _workspace(tmp: Path, hours: int = 48, models=("clf",), registry: bool = False) -> Path:
     """A row every 10 minutes per model from FIRST for `hours`, one in five an error, latency 10 ms * i % 50."""
     lines = []
     for model in models:
@@ -34,7 +38,8 @@ def _workspace(tmp: Path, hours: int = 48, models=("clf",)) -> Path:
     (tmp / "pred.jsonl").write_text("\n".join(lines) + "\n")
     cfg = tmp / "mlops-console.toml"
     cfg.write_text('[[logs]]\nkind = "predictions"\npath = "pred*.jsonl"\n[store]\npath = "store"\n'
-                   '[audit]\npath = "audit.jsonl"\n')
+                   '[audit]\npath = "audit.jsonl"\n'
+                   + (f'[registry]\ntracking_uri = "sqlite:///{tmp}/mlflow.db"\n' if registry else ''))
     return cfg
 
 
@@ -91,3 +96,23 @@ def test_the_stale_message_reads_true(tmp_path, after, said):
     assert res.returncode == 1, res.stderr
     [stale] = [i for i in json.loads(res.stdout)["incidents"] if i["kind"] == "stale_minutes"]
     assert stale["detail"].startswith(said + ";"), stale["detail"]
+
+
+def test_incident_ids_hold_no_control_character_and_stay_unique(tmp_path):
+    """Two models whose names differ only by a control character against its escaped spelling: their ids
+    differ, hold no control or bidi character, and `ack` takes each back as printed."""
+    evil, lookalike = "bad\x1b]0;x\x07\u202e", "bad%1B]0;x%07%u202E"
+    cfg = _workspace(tmp_path, hours=2, models=("clf", evil, lookalike), registry=True)  # `ack` audits through it
+    at = (FIRST + timedelta(hours=6)).isoformat() + "Z"
+    res = _cli(cfg, "check", "--at", at, "--format", "json")
+    assert res.returncode == 1, res.stderr
+    ids = {i["model"]: i["id"] for i in json.loads(res.stdout)["incidents"] if i["kind"] == "stale_minutes"}
+    assert ids == {"clf": "clf:stale", evil: "bad%1B]0;x%07%u202E:stale",
+                   lookalike: "bad%251B]0;x%2507%25u202E:stale"}, ids
+    text = _cli(cfg, "check", "--at", at)
+    assert "id: bad%1B]0;x%07%u202E:stale" in text.stdout and "\x1b" not in text.stdout, text.stdout
+    for model, incident in ids.items():
+        res = _cli(cfg, "ack", incident, "--reason", "known", "--at", at)
+        assert res.returncode == 0, (model, res.stderr)
+    res = _cli(cfg, "check", "--at", at, "--format", "json")
+    assert res.returncode == 0 and json.loads(res.stdout)["acknowledged"] == 3, res.stdout
