@@ -5,6 +5,9 @@ what the test wrote (hand counts, the values it typed).
 - An unknown version on `promote` or `rollback --to` exited 1 (refused) where the README's table says 2
   (usage: unknown environment, model or version); tested in test_cli_actions.test_exit_codes.
 - Incident ids held the raw model name, control characters included, and ids are printed and copied.
+- `rollup`: --since after --until exited 0 with "0 ranges"; one row dated 2999 made it build every day from
+  the log's last to today (137 ranges for two days of rows); an unreachable `spark://` master cost ~70 s of
+  Java stack traces, then one line with a literal "\\n".
 - Time options: errors that did not name the option ("Invalid week: 53", "day is out of range for month"),
   `check`'s errors prefixed "TimeOptionError:", `--from` without `--to` starting a fraction of a second after
   the time given (the live end moved on and carried the start), `--at ""` taken as now.
@@ -116,3 +119,42 @@ def test_incident_ids_hold_no_control_character_and_stay_unique(tmp_path):
         assert res.returncode == 0, (model, res.stderr)
     res = _cli(cfg, "check", "--at", at, "--format", "json")
     assert res.returncode == 0 and json.loads(res.stdout)["acknowledged"] == 3, res.stdout
+
+
+def _rollup_workspace(tmp: Path) -> Path:
+    cfg = _workspace(tmp)
+    with (tmp / "pred.jsonl").open("a") as f:  # one row from a broken clock
+        f.write(json.dumps({"ts": "2999-01-01T00:00:00Z", "model": "clf", "request_id": "skew", "version": "2",
+                            "latency_ms": 1.0, "status": "ok", "prediction": "1", "score": 0.5,
+                            "features": {"x": 0.5}}) + "\n")
+    cfg.write_text(cfg.read_text() + '[rollups]\npath = "rollups"\n')
+    return cfg
+
+
+def test_rollup_stops_at_the_clock_skew_horizon_and_refuses_an_empty_range(tmp_path):
+    cfg = _rollup_workspace(tmp_path)
+    bad = _cli(cfg, "rollup", "--since", "2026-07-19", "--until", "2026-07-18")
+    assert bad.returncode == 2 and "must be before --until" in bad.stderr, (bad.returncode, bad.stderr)
+    assert not (tmp_path / "rollups" / "_state.json").exists()
+    res = _cli(cfg, "rollup", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    # two days of rows (the 18th and the 19th), one range each; the row dated 2999 is past the horizon
+    assert out["ranges_built"] == 2 and out["rows"] == 48 * 6, out
+    state = json.loads((tmp_path / "rollups" / "_state.json").read_text())
+    assert state["built_until"] == "2026-07-20T00:00:00", state
+
+
+def test_rollup_with_an_unreachable_spark_master_says_so_in_one_line(tmp_path):
+    pytest.importorskip("pyspark")
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = _rollup_workspace(tmp_path)
+    res = _cli(cfg, "rollup", "--engine", "spark", "--master", f"spark://127.0.0.1:{port}")
+    assert res.returncode == 4, (res.returncode, res.stderr)
+    [line] = res.stderr.strip().splitlines()
+    assert line.startswith(f"mlops-console: rollup: Spark master spark://127.0.0.1:{port} unreachable"), line
+    assert "waited up to 5 s" in line and "\\n" not in line and "java" not in line.lower(), line
