@@ -127,7 +127,7 @@ def _seconds(text, default: float) -> float:
 
 
 def future_seconds(cfg) -> float:
-    """How far past the wall clock a row may be dated before it is set aside as clock skew (`[store]
+    """How far past the wall clock a row may be dated before it is set aside as clock skew (`[ingest]
     future_tolerance`, default 5 minutes): the store's horizon, and where `rollup` stops building."""
     return _seconds(getattr(cfg, "future_tolerance", None), 300.0)
 
