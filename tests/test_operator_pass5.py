@@ -1,6 +1,11 @@
 """An operator's fifth pass: defects a QA pass found by running the installed command, each checked against
 what the test wrote (hand counts, the values it typed).
 
+- `snapshot --window/--from/--to` printed numbers over fixed spans (24 h of requests, 1 h of p95 and errors,
+  6 h of drift before the window's end) without saying so; `--window 2026-07` printed zeros with no note. The
+  spans stay fixed (the Overview is a glance at a moment), but every number's span is named (JSON `spans`, the
+  text's headers, the TUI's DRIFT 6h), a window other than 24 h says what the numbers cover and where that
+  window's numbers are, and empty spans say so, naming the newest row.
 - The stale message read "no rows for 15m (allowed 15m)": rounded to the minute, both sides printed the same.
 - An unknown version on `promote` or `rollback --to` exited 1 (refused) where the README's table says 2
   (usage: unknown environment, model or version); tested in test_cli_actions.test_exit_codes.
@@ -22,6 +27,7 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -158,3 +164,38 @@ def test_rollup_with_an_unreachable_spark_master_says_so_in_one_line(tmp_path):
     [line] = res.stderr.strip().splitlines()
     assert line.startswith(f"mlops-console: rollup: Spark master spark://127.0.0.1:{port} unreachable"), line
     assert "waited up to 5 s" in line and "\\n" not in line and "java" not in line.lower(), line
+
+
+def test_snapshot_names_the_span_of_each_number_and_an_empty_one(tmp_path):
+    cfg = _workspace(tmp_path)  # rows from 2026-07-18 00:00:01 to 2026-07-19 23:50:01, every 10 minutes
+    res = _cli(cfg, "snapshot", "--window", "2026-07", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["spans"]["requests"] == {"span": "24h", "from": "2026-07-30T23:59:59.999999Z",
+                                        "to": "2026-07-31T23:59:59.999999Z", "what": "requests (REQ 24H)"}
+    assert out["spans"]["drift"]["span"] == "6h" and out["spans"]["p95_latency_ms"]["span"] == "1h"
+    assert [m["requests"] for m in out["models"]] == [0]
+    assert "--window 2026-07 asks for 31d" in out["window_note"] and "fixed spans" in out["window_note"]
+    assert out["note"] == ("no rows in the 24h before 2026-07-31T23:59:59.999999Z; "
+                           "the newest row is at 2026-07-19T23:50:01Z"), out["note"]
+    text = _cli(cfg, "snapshot", "--window", "2026-07")
+    assert "DRIFT 6H" in text.stdout and "P95 MS 1H" in text.stdout and "REQ 24H" in text.stdout, text.stdout
+    assert "--window 2026-07 asks for 31d" in text.stdout and "the newest row is at 2026-07-19T23:50:01Z" in text.stdout
+
+    # a 36 h range: the numbers are those of the spans ending at --to, counted here by hand
+    res = _cli(cfg, "snapshot", "--from", "2026-07-18T00:00Z", "--to", "2026-07-19T12:00Z", "--format", "json")
+    out = json.loads(res.stdout)
+    assert out["spans"]["requests"]["from"] == "2026-07-18T12:00:00Z" and "note" not in out
+    assert "--from 2026-07-18T00:00Z --to 2026-07-19T12:00Z asks for 36h" in out["window_note"]
+    ts = [FIRST + timedelta(minutes=10 * i, seconds=1) for i in range(48 * 6)]
+    end = datetime(2026, 7, 19, 12)
+    day = [i for i, t in enumerate(ts) if end - timedelta(hours=24) < t <= end]
+    hour = [i for i, t in enumerate(ts) if end - timedelta(hours=1) < t <= end]
+    [clf] = out["models"]
+    assert clf["requests"] == len(day) == 144 and clf["requests_1h"] == len(hour) == 6
+    assert clf["p95_latency_ms"] == pytest.approx(np.quantile([10.0 * (i % 50) for i in hour], 0.95))
+    assert clf["error_rate"] == pytest.approx(sum(i % 5 == 0 for i in hour) / len(hour))
+    # the Overview's own 24 h: nothing to say
+    res = _cli(cfg, "snapshot", "--at", "2026-07-19T12:00Z", "--format", "json")
+    out = json.loads(res.stdout)
+    assert "window_note" not in out and "note" not in out, out

@@ -114,17 +114,23 @@ class Service:
         """The newest prediction's time, for `--at latest` and for 'no rows in this window' messages."""
         return self.warehouse.newest("predictions")
 
-    def empty_window_note(self, model: str | None = None, environment: str | None = None) -> str | None:
-        """'no rows in this window; the newest row is at T' when the view's window holds no prediction of
-        `model` (of any model when None) in `environment` (any when None), else None (README, Any time window).
-        Whether the window is after the newest row, before the oldest or in a gap: T is the model's newest."""
-        at, span = self.clock(), self.window_span
+    def empty_window_note(self, model: str | None = None, environment: str | None = None,
+                          span: str | None = None) -> str | None:
+        """'no rows in this window; the newest row is at T' when the view's window (the `span` before its end
+        when given: `snapshot`'s 24 h) holds no prediction of `model` (of any model when None) in `environment`
+        (any when None), else None (README, Any time window). Whether the window is after the newest row,
+        before the oldest or in a gap: T is the model's newest."""
+        from console.analytics.windows import parse_window
+
+        at, asked, said = self.clock(), self.window_span, span
+        span = parse_window(span) if span else asked
         models = [model] if model is not None else self.models()
         # the store's own queries (`Warehouse.has_rows` and `last_seen`): a kept answer needs no Monitor
         if any(self.warehouse.has_rows(m, at - span, at, environment) for m in models):
             return None
         latest = self.warehouse.last_seen(model, datetime.max) if model is not None else self.latest_ts()
-        return "no rows in this window; " + (f"the newest row is at {latest.isoformat()}Z" if latest
+        where = "this window" if span == asked else f"the {said} before {at.isoformat()}Z"
+        return f"no rows in {where}; " + (f"the newest row is at {latest.isoformat()}Z" if latest
                                              else "the logs hold no rows yet")
 
     # ------------------------------------------------------------------ sources

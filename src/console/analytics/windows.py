@@ -12,6 +12,10 @@ import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+# The Overview's DRIFT cell's span (`Monitor._drift_status`), here so that its header and `snapshot` name it
+# without importing the monitor: 6 h, where `drift` reads 24 h by default and `check` each rule's own window.
+OVERVIEW_DRIFT_WINDOW = "6h"
+
 _WINDOW = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
