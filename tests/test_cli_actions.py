@@ -124,8 +124,12 @@ def test_exit_codes(mlflow_server, tmp_path, capsys, httpserver):
     assert run(["--config", cfg, "--read-only", "promote", name, "2", "--reason", "r", "--yes"]) == 1
     # conflict: the champion is not the one the operator saw
     assert run(["--config", cfg, "promote", name, "2", "--from", "7", "--reason", "r", "--yes"]) == 3
-    # unknown version: refused before anything runs
-    assert run(["--config", cfg, "promote", name, "9", "--reason", "r", "--yes"]) == 1
+    # unknown version: a usage error, as an unknown model is (README, Exit codes), refused before anything runs
+    assert run(["--config", cfg, "promote", name, "9", "--reason", "r", "--yes"]) == 2
+    assert "has no version 9" in capsys.readouterr().err
+    assert run(["--config", cfg, "rollback", name, "--to", "9", "--reason", "r", "--yes"]) == 2
+    assert run(["--config", cfg, "promote", name, "v9", "--strategy", "canary", "--reason", "r", "--yes"]) == 2
+    assert aliases(mlflow_server, name) == {"champion": "1"}
     # unknown model: usage
     assert run(["--config", cfg, "rollback", unique("ghost"), "--yes"]) == 2
     # retrain without a hook: configuration error

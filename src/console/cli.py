@@ -211,11 +211,15 @@ def cmd_snapshot(args, cfg: Config) -> int:
         return EXIT_OK
     service = open_service(args, cfg)
     snap = service.snapshot(refresh=False)
-    note = service.empty_window_note() if service.models() else None  # an old log at the wall clock: say so
+    spans = overview_spans(snap.now)
+    asked = _asked_window_note(args, service, spans)
+    # an old log at the wall clock, or a view after the rows: the overview's 24 h are empty; say so, naming the newest
+    note = service.empty_window_note(span=OVERVIEW_SPAN) if service.models() else None
     if args.format == "json":
-        text = json.dumps({**snap.to_dict(), **({"note": note} if note else {})}, indent=2, default=str)
+        text = json.dumps({**snap.to_dict(), "spans": spans, **({"window_note": asked} if asked else {}),
+                           **({"note": note} if note else {})}, indent=2, default=str)
     else:
-        text = render_snapshot_text(snap) + (f"\n\n{note}" if note else "")
+        text = render_snapshot_text(snap) + "".join(f"\n\n{n}" for n in (asked, note) if n)
     if args.output:
         Path(args.output).write_text(text + "\n", encoding="utf-8")
     else:
@@ -225,11 +229,63 @@ def cmd_snapshot(args, cfg: Config) -> int:
     return EXIT_OK
 
 
+OVERVIEW_SPAN = "24h"  # the longest of the Overview's fixed spans (queries/overview_window.sql): REQ 24H
+
+
+def overview_spans(end: datetime) -> dict:
+    """What each of the Overview's numbers covers, ending at `end`: fixed spans by design (a glance at now,
+    not a report on a window; `health`, `drift`, `quality` and `cost` take any window). The SQL's spans are
+    those of queries/overview_window.sql; DRIFT's is the monitor's (6 h, or the last rows the drift rule needs
+    when fewer), which is why it can differ from `drift` (24 h by default) and from `check` (each rule's window)."""
+    from console.analytics.windows import parse_window
+    from console.incident_rules import MIN_DRIFT_ROWS
+    from console.analytics.windows import OVERVIEW_DRIFT_WINDOW
+
+    def span(text: str, what: str) -> dict:
+        return {"span": text, "from": (end - parse_window(text)).isoformat() + "Z", "to": end.isoformat() + "Z",
+                "what": what}
+
+    day = end.replace(hour=0, minute=0, second=0, microsecond=0)
+    return {
+        "rpm": span("5m", "requests per minute over the last 5 minutes"),
+        "requests": span(OVERVIEW_SPAN, "requests (REQ 24H)"),
+        "requests_1h": span("1h", "requests in the last hour"),
+        "p95_latency_ms": span("1h", "p95 latency over the last hour"),
+        "error_rate": span("1h", "share of errors over the last hour"),
+        "drift": {**span(OVERVIEW_DRIFT_WINDOW, f"dataset drift verdict over the last {OVERVIEW_DRIFT_WINDOW}, "
+                                                f"or the last {MIN_DRIFT_ROWS} rows when it holds fewer")},
+        "cost_usd": {"span": "today", "from": day.isoformat() + "Z", "to": end.isoformat() + "Z",
+                     "what": "spend since midnight UTC"},
+        "alerts": {"span": "rules", "to": end.isoformat() + "Z",
+                   "what": "incidents firing and not acknowledged, each rule over its own window (`check`)"},
+    }
+
+
+def _asked_window_note(args, service, spans: dict) -> str | None:
+    """When the window asked for (--window/--from/--to) is not the Overview's 24 h: say what the numbers cover
+    and where that window's numbers are."""
+    asked = [f"{flag} {value}" for flag, value in (("--window", getattr(args, "window", None)),
+                                                   ("--from", getattr(args, "start", None)),
+                                                   ("--to", getattr(args, "end", None))) if value is not None]
+    from console.analytics.windows import format_span, parse_window
+
+    if not asked or service.window_span == parse_window(OVERVIEW_SPAN):
+        return None
+    return (f"{' '.join(asked)} asks for {format_span(service.window_span)}, but the overview's numbers cover "
+            f"fixed spans ending at {spans['requests']['to']}: requests 24h, p95 latency and errors 1h, RPM 5m, "
+            f"drift {spans['drift']['span']}, cost today (`spans` in --format json); for that window's numbers: "
+            f"health, drift, quality or cost MODEL {' '.join(asked)}")
+
+
 def render_snapshot_text(snap) -> str:
-    """The overview as plain text; every value from logs or the registry through `printable`."""
+    """The overview as plain text; every value from logs or the registry through `printable`. The headers
+    name each number's span (`overview_spans`)."""
     head = (f"workspace {printable(snap.workspace)}   registry {printable(snap.registry.status)}   "
             f"at {snap.now:%Y-%m-%d %H:%M:%S}Z   malformed rows {snap.malformed}")
-    cols = ("MODEL", "ENV", "CHAMPION", "LIVE", "RPM", "REQ 24H", "P95 MS", "ERR %", "DRIFT", "COST TODAY", "ALERTS")
+    from console.analytics.windows import OVERVIEW_DRIFT_WINDOW
+
+    cols = ("MODEL", "ENV", "CHAMPION", "LIVE", "RPM 5M", "REQ 24H", "P95 MS 1H", "ERR % 1H",
+            f"DRIFT {OVERVIEW_DRIFT_WINDOW.upper()}", "COST TODAY", "ALERTS")
     lines = [head, ""]
     rows = [cols]
     for r in snap.rows:
@@ -289,7 +345,7 @@ def cmd_ui(args, cfg: Config) -> int:
 def start_view(args) -> dict | None:
     """`mlops-console --at T [--since T]`: the TUI opens at that time, as the scripts read it (`latest` is resolved
     once its first refresh has read the logs). Checked here, so a bad value is one line and exit 2, not a TUI."""
-    view = {k: getattr(args, k) for k in ("at", "since") if getattr(args, k, None)}
+    view = {k: getattr(args, k) for k in ("at", "since") if getattr(args, k, None) is not None}
     if not view:
         return None
     from console.analytics.windows import resolve_view

@@ -116,7 +116,7 @@ def _report(args: argparse.Namespace, result: ActionResult) -> int:
         _err(f"{result.status}: {result.message}")
     for warning in result.details.get("warnings", []):
         _err(f"warning: {warning}")
-    if result.details.get("config_error"):
+    if result.details.get("config_error") or result.details.get("usage_error"):
         return USAGE
     return exit_codes.for_status(result.status)
 
@@ -132,7 +132,8 @@ def _preflight(svc, cfg: Config, args: argparse.Namespace, action: str, model: s
     if planned.stopped is not None:
         return planned, _report(args, planned.stopped)
     if not planned.allowed:  # does not apply to the model's state now: audited like every refusal
-        return planned, _report(args, svc.operator.refuse("refused", planned.reason, action, model, args.env))
+        return planned, _report(args, svc.operator.refuse("refused", planned.reason, action, model, args.env,
+                                                          {"usage_error": True} if planned.usage else None))
     plan = planned.plan
     if plan is not None:
         stopped = svc.stop_action(planned, getattr(args, "expected_from", None))

@@ -11,7 +11,7 @@ import json
 import sys
 
 from console import exit_codes
-from console.cli import add_window_options
+from console.cli import TimeOptionError, add_window_options
 from console.config import Config, ConfigError
 from console.redact import redact_text
 from console.safe_text import printable, printable_lines
@@ -62,8 +62,8 @@ def _errors_exit_2(handler):
     def run(args, cfg: Config) -> int:
         try:
             return handler(args, cfg)
-        except (KeyboardInterrupt, BrokenPipeError):
-            raise
+        except (KeyboardInterrupt, BrokenPipeError, TimeOptionError):
+            raise  # a bad --at/--window is a usage error, said as every command says it (`cli.main`): exit 2 too
         except Exception as exc:  # noqa: BLE001 - `check` is a gate: an error is exit 2, never 1 or 4
             if isinstance(exc, ConfigError):
                 message = str(exc)

@@ -174,6 +174,10 @@ def cmd_rollup(args, cfg: Config) -> int:
     except ValueError as exc:
         print(f"mlops-console: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if since is not None and until is not None and since >= until:
+        print(f"mlops-console: error: --since {since:%Y-%m-%dT%H:%M}Z must be before --until {until:%Y-%m-%dT%H:%M}Z",
+              file=sys.stderr)
+        return EXIT_USAGE
     if args.engine == "spark":
         try:
             import pyspark  # noqa: F401
@@ -191,16 +195,19 @@ def cmd_rollup(args, cfg: Config) -> int:
         return EXIT_CONFLICT
     started = time.perf_counter()
     now = datetime.now(timezone.utc).replace(tzinfo=None)
+    from console.warehouse import future_seconds
+
+    horizon = now + timedelta(seconds=future_seconds(cfg))  # rows past it are clock skew, as in the store
     try:
         if url:
             rollup_remote.pull(url, path, storage)
         out = rollup_engine.catch_up(preds, labels, path, now=now, models=cfg.models, since=since, until=until,
-                                     engine=args.engine, master=args.master, storage=storage,
+                                     engine=args.engine, master=args.master, storage=storage, horizon=horizon,
                                      progress=lambda msg: print(msg, file=sys.stderr))
         if url:
             rollup_remote.push(path, url, storage)
-    except StorageError as exc:  # one line naming the path; nothing was written for the failed range
-        print(f"mlops-console: rollup: {exc}", file=sys.stderr)
+    except (StorageError, ConnectionError) as exc:  # one line naming the path or the Spark master; nothing was
+        print(f"mlops-console: rollup: {exc}", file=sys.stderr)  # written for the failed range
         return EXIT_REMOTE
     except ValueError as exc:
         print(f"mlops-console: rollup: {exc}", file=sys.stderr)

@@ -9,7 +9,7 @@ from __future__ import annotations
 OK = 0           # done; `check`: no alert firing; `audit verify`: the trail is intact
 REFUSED = 1      # refused: read-only, role, gate, not confirmed, blocked plan, audit trail fails verification;
                  # `check`: some alert fires that nobody acknowledged (`ack`)
-USAGE = 2        # usage or configuration error: bad flag, unknown environment or model, malformed hook URL,
+USAGE = 2        # usage or configuration error: bad flag, unknown environment, model or version, malformed hook URL,
                  # unset ${VAR} that this command needs; `check`/`drift`: could not evaluate
 CONFLICT = 3     # someone else moved the alias first, holds the model's lease, or is running on this box
 REMOTE = 4       # a remote system failed (registry, deploy or retrain hook): nothing changed, or the message
@@ -22,7 +22,7 @@ TABLE = (
     (OK, "done; `check`: nothing firing; `audit verify`: intact"),
     (REFUSED, "refused: read-only, role, gate, not confirmed, blocked plan, audit trail fails verification; "
               "`check`: alerts firing that nobody acknowledged"),
-    (USAGE, "usage or configuration error (unknown environment or model, malformed hook URL, unset ${VAR} the "
+    (USAGE, "usage or configuration error (unknown environment, model or version, malformed hook URL, unset ${VAR} the "
             "command needs); `check`/`drift`: could not evaluate"),
     (CONFLICT, "conflict: another operator moved it first, holds its lease, or runs an action on it here"),
     (REMOTE, "a remote system failed (registry, hook): nothing changed, or the message says what did"),

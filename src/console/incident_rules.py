@@ -17,7 +17,7 @@ from console.analytics import alerts as al
 from console.analytics import cost as co
 from console.analytics import drift_windows as dw
 from console.analytics import evidence as ev
-from console.analytics.findings import Finding
+from console.analytics.findings import Finding, incident_id
 from console.analytics import fairness as fa
 from console.analytics import health as he
 from console.analytics import incidents as inc
@@ -64,7 +64,7 @@ class RuleEvaluator:
             try:
                 out += self._model_findings(model, now)
             except Exception as exc:  # noqa: BLE001 - one model's bad data must not hide the others
-                out.append(Finding(f"{model}:error", model, "error", "evaluation failed", "warning", now, now,
+                out.append(Finding(incident_id(model, "error"), model, "error", "evaluation failed", "warning", now, now,
                                    None, None, detail=f"{type(exc).__name__}: {exc}", state=ev.INSUFFICIENT))
         out.sort(key=lambda f: (not f.firing, f.state == ev.INSUFFICIENT, -f.onset.timestamp()))
         self.recommendations = self._recs
@@ -290,9 +290,9 @@ class RuleEvaluator:
         stale, minutes, allowed = ev.staleness(last, ctx.preds["ts"], ctx.now, _stale_limit(rule))
         if not stale:
             return []
-        return [Finding(f"{ctx.model}:stale", ctx.model, "stale_minutes", rule.name, rule.severity, last, None,
+        return [Finding(incident_id(ctx.model, "stale"), ctx.model, "stale_minutes", rule.name, rule.severity, last, None,
                         minutes, allowed.total_seconds() / 60, state=ev.FIRING, window=rule.window,
-                        detail=f"no rows for {_duration(ctx.now - last)} (allowed {_duration(allowed)}); "
+                        detail=f"no rows for {_beyond(ctx.now - last, allowed)}; "
                                f"newest row {last:%Y-%m-%d %H:%M}Z")]
 
     def _to_findings(self, ctx: "Context", rule: AlertRule, evals: list, extra: dict) -> list[Finding]:
@@ -300,7 +300,7 @@ class RuleEvaluator:
         if not evals or all(e.breach is None for e in evals):
             latest = evals[-1] if evals else None
             note = extra.get("note") or (latest.note if latest else "no rows in the window")
-            return [Finding(f"{model}:{rule.name}:insufficient", model, rule.metric, rule.name, rule.severity,
+            return [Finding(incident_id(model, rule.name, "insufficient"), model, rule.metric, rule.name, rule.severity,
                             ctx.now, None, None, rule.threshold, state=ev.INSUFFICIENT, window=rule.window,
                             evidence=note, detail=f"insufficient data: {note}")]
         out = []
@@ -314,7 +314,7 @@ class RuleEvaluator:
             evidence = f"{last.note}{interval}" if last.note else (f"{last.value:.4g}{interval} on {last.n} rows"
                                                                    if last.value is not None else "")
             out.append(Finding(
-                f"{model}:{rule.name}:{onset:%Y%m%dT%H%M}", model, rule.metric, rule.name, rule.severity,
+                incident_id(model, rule.name, f"{onset:%Y%m%dT%H%M}"), model, rule.metric, rule.name, rule.severity,
                 onset, run.end, run.peak, rule.threshold, feature=feature or rule.feature, suspects=suspects,
                 first_drifted=first, state=run.state, window=rule.window, detected=run.onset, evidence=evidence,
                 detail=f"{rule.metric} {rule.op} {rule.threshold:g} over {rule.window} "
@@ -443,7 +443,7 @@ class RuleEvaluator:
         rule = AlertRule(name=f"worst segment {worst.column}", metric="segment", op=">", threshold=SEGMENT_GAP)
         state = al.AlertState(rule, model, gap, True, onset)
         linked = inc.link_incident(state, deployments, preds, None, worst, onset)
-        return [Finding(f"{model}:segment:{worst.column}={worst.group}", model, "segment", rule.name, "warning",
+        return [Finding(incident_id(model, "segment", f"{worst.column}={worst.group}"), model, "segment", rule.name, "warning",
                         onset, None, value, base, segment={"column": worst.column, "value": str(worst.group)},
                         suspects=linked.suspects, state=ev.FIRING, window=HISTORY,
                         evidence=f"{worst.n_labelled} labelled of {worst.n} rows in the segment",
@@ -583,6 +583,23 @@ def _duration(d: timedelta) -> str:
     if hours < 48:
         return f"{hours}h {minutes:02d}m" if minutes else f"{hours}h"
     return f"{hours // 24}d {hours % 24}h"
+
+
+def _beyond(silent: timedelta, allowed: timedelta) -> str:
+    """"16m (allowed 15m)": a silence longer than allowed, said so it reads true. In whole minutes both can
+    print the same ("15m (allowed 15m)" at 15m 20s): then in seconds, and "just over" when even those agree."""
+    said, limit = _duration(silent), _duration(allowed)
+    if said == limit:
+        said, limit = _seconds(silent), _seconds(allowed)
+        said = f"just over {said}" if said == limit else said
+    return f"{said} (allowed {limit})"
+
+
+def _seconds(d: timedelta) -> str:
+    """A duration to the second: 15m 20s, 1h 40m 30s."""
+    hours, rest = divmod(int(d.total_seconds()), 3600)
+    minutes, seconds = divmod(rest, 60)
+    return (f"{hours}h {minutes:02d}m {seconds:02d}s" if hours else f"{minutes}m {seconds:02d}s")
 
 
 def _min_rows(metric: str) -> int:

@@ -26,7 +26,7 @@ from console.analytics import fairness as fa
 from console.analytics import health as he
 from console.analytics import quality as qu
 from console.analytics.drift import Reference, dataset_drift, drift_over_time, histograms, single_column_drift
-from console.analytics.windows import chart_every, format_span, parse_window
+from console.analytics.windows import OVERVIEW_DRIFT_WINDOW, chart_every, format_span, parse_window
 from console.config import AlertRule, Config, ModelConfig
 from console.incident_rules import HISTORY, MIN_DRIFT_ROWS, SPARSE_REACH, Finding, RuleEvaluator
 from console.rollup_spec import drift_ready as _drift_ready
@@ -46,7 +46,6 @@ NARROW_AFTER = 200_000
 ROLLUPS_AFTER = 200_000  # `[rollups] min_rows` when a caller passes no Config: rows past which long reads use rollups
 BASELINE = timedelta(days=2)  # accuracy and MAE are compared with the first two days of the history
 DRIFT_EVERY = "3h"
-OVERVIEW_DRIFT_WINDOW = "6h"
 
 
 @dataclass(frozen=True)

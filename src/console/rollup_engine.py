@@ -81,10 +81,12 @@ def catch_up(prediction_paths: Sequence, label_paths: Sequence, path, now: datet
              models: Mapping[str, Any] | None = None, since: datetime | None = None, until: datetime | None = None,
              engine: str = "local", master: str = "local[2]", chunk: timedelta | None = None,
              progress: Callable[[str], None] | None = None, storage: Mapping[str, Any] | None = None,
-             compact: bool = True) -> ro.CatchUp:
+             compact: bool = True, horizon: datetime | None = None) -> ro.CatchUp:
     """Builds what closed since the last build. The sources are config `LogSource`s (any location and
     format `rollup_sources` reads), `rollup_sources.Source`s or plain local paths; `storage` is the
-    `[storage.s3]` table for `s3://` ones. Closed days are compacted afterwards (`compact`)."""
+    `[storage.s3]` table for `s3://` ones. Closed days are compacted afterwards (`compact`). Rows dated past
+    `horizon` (the store's clock-skew horizon) do not move the build's end: one row dated 2999 built an empty
+    day file for every day from the log's last to today."""
     preds = src.sources(prediction_paths, dict(storage) if storage else None)
     opened = src.open_all(preds)
     if not opened:
@@ -96,7 +98,7 @@ def catch_up(prediction_paths: Sequence, label_paths: Sequence, path, now: datet
     # the build runs from the oldest row (first build) or where the last stopped, to the newest row's hour: an old
     # log's empty weeks up to today were built range by range (20 of 27 Spark ranges held no row, ~40 s each)
     start = since if since is not None else datetime.fromisoformat(built) if built else None
-    lo, hi = _row_span(opened, start)
+    lo, hi = _row_span(opened, start, horizon)
     if start is None:
         since = ro.floor_hour(lo) if lo else ro.floor_hour(now)
     stop = ro.floor_hour(hi) + ro.HOUR if hi is not None else ro.floor_hour(start or since)
@@ -120,15 +122,17 @@ def catch_up(prediction_paths: Sequence, label_paths: Sequence, path, now: datet
     return out
 
 
-def _row_span(preds: Sequence, start: datetime | None) -> tuple[datetime | None, datetime | None]:
-    """The oldest and newest timestamps at or after `start` (all rows when None), the ts column read alone."""
+def _row_span(preds: Sequence, start: datetime | None,
+              horizon: datetime | None = None) -> tuple[datetime | None, datetime | None]:
+    """The oldest and newest timestamps at or after `start` (all rows when None) and not past `horizon`, the
+    ts column read alone."""
     import pyarrow.compute as pc
 
     lo = hi = None
     for d in preds:
         if "ts" not in d.schema.names:
             continue
-        for t in src.scan([d], start, None, columns=["ts", "model"]):
+        for t in src.scan([d], start, horizon and horizon + timedelta(microseconds=1), columns=["ts", "model"]):
             a, b = (x.as_py() for x in pc.min_max(t.column("ts")).values())
             lo = a if lo is None or (a is not None and a < lo) else lo
             hi = b if hi is None or (b is not None and b > hi) else hi

@@ -94,13 +94,14 @@ class Service:
              end: str | None = None, since: str | None = None, default_window: str = "24h"):
         """Resolves the read options of the CLI (`--at`, `--window`, `--from/--to`, `--since`) against this
         store and moves the time cursor there; returns the analytics.windows.View. A view that does not end at
-        the wall clock is not live."""
+        the wall clock is not live, nor one with --from: its start is exact, so its end stays where it was read
+        (a live end moves on and would carry the start with it)."""
         from console.analytics.windows import resolve_view
 
         wall = self._wall()
         v = resolve_view(now=wall, latest=self.latest_ts(), at=at, window=window, start=start, end=end,
                          since=since, default_window=default_window)
-        live = v.end == wall
+        live = v.end == wall and start is None
         self.set_at(None if live else v.end, v.since if since else None)
         self.window_span = v.span
         return v
@@ -113,17 +114,23 @@ class Service:
         """The newest prediction's time, for `--at latest` and for 'no rows in this window' messages."""
         return self.warehouse.newest("predictions")
 
-    def empty_window_note(self, model: str | None = None, environment: str | None = None) -> str | None:
-        """'no rows in this window; the newest row is at T' when the view's window holds no prediction of
-        `model` (of any model when None) in `environment` (any when None), else None (README, Any time window).
-        Whether the window is after the newest row, before the oldest or in a gap: T is the model's newest."""
-        at, span = self.clock(), self.window_span
+    def empty_window_note(self, model: str | None = None, environment: str | None = None,
+                          span: str | None = None) -> str | None:
+        """'no rows in this window; the newest row is at T' when the view's window (the `span` before its end
+        when given: `snapshot`'s 24 h) holds no prediction of `model` (of any model when None) in `environment`
+        (any when None), else None (README, Any time window). Whether the window is after the newest row,
+        before the oldest or in a gap: T is the model's newest."""
+        from console.analytics.windows import parse_window
+
+        at, asked, said = self.clock(), self.window_span, span
+        span = parse_window(span) if span else asked
         models = [model] if model is not None else self.models()
         # the store's own queries (`Warehouse.has_rows` and `last_seen`): a kept answer needs no Monitor
         if any(self.warehouse.has_rows(m, at - span, at, environment) for m in models):
             return None
         latest = self.warehouse.last_seen(model, datetime.max) if model is not None else self.latest_ts()
-        return "no rows in this window; " + (f"the newest row is at {latest.isoformat()}Z" if latest
+        where = "this window" if span == asked else f"the {said} before {at.isoformat()}Z"
+        return f"no rows in {where}; " + (f"the newest row is at {latest.isoformat()}Z" if latest
                                              else "the logs hold no rows yet")
 
     # ------------------------------------------------------------------ sources

@@ -128,6 +128,12 @@ def _seconds(text, default: float) -> float:
     return parse_window(str(text)).total_seconds()
 
 
+def future_seconds(cfg) -> float:
+    """How far past the wall clock a row may be dated before it is set aside as clock skew (`[ingest]
+    future_tolerance`, default 5 minutes): the store's horizon, and where `rollup` stops building."""
+    return _seconds(getattr(cfg, "future_tolerance", None), 300.0)
+
+
 def store_path(cfg: Config) -> Path | None:
     """Where this configuration's store lives: `[store] path`, else the XDG cache, keyed by the config file.
     None (a private temporary store) when there is no config file."""
@@ -223,7 +229,7 @@ class Warehouse:
         self._manifest_path = self.dir / "manifest.json"
         self.grace_s = grace_s if grace_s is not None else _seconds(getattr(cfg, "partial_line_grace", None), 30.0)
         self.wall = wall
-        self.future_s = _seconds(getattr(cfg, "future_tolerance", None), 300.0)
+        self.future_s = future_seconds(cfg)
         self._con.execute("SET TimeZone='UTC'")
         self._con.execute(load_query("skeletons"))
         self._parquet_rows: dict[str, int] = {}

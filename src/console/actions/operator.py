@@ -68,6 +68,7 @@ class Plan:
     needs_gates: bool = False
     summary: str = ""
     blocked: str | None = None
+    usage: bool = False  # blocked by what was typed (a version the registry does not hold): exit 2, not 1
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,7 @@ class Operator:
                 self.registry.get_version(model, version)
             except RegistryNotFound:
                 return Plan(action, strategy=strategy, event="promote", version=version, **base,
-                            blocked=f"{model} has no version {version}")
+                            blocked=f"{model} has no version {version}", usage=True)
 
         if action == "promote":
             if strategy not in STRATEGIES:
@@ -320,7 +321,7 @@ class Operator:
 
         if action == "rollback":
             target = str(to).lstrip("vV") if to else self._previous(model, environment, aliases, tags)
-            blocked = None
+            blocked, usage = None, False
             if not cur:
                 blocked = f"{champ} is not set: nothing to roll back"
             elif not target:
@@ -331,9 +332,9 @@ class Operator:
                 try:
                     self.registry.get_version(model, target)
                 except RegistryNotFound:
-                    blocked = f"{model} has no version {target}"
+                    blocked, usage = f"{model} has no version {target}", True
             return Plan(action, strategy="direct", event="rollback", version=target, **base,
-                        changes=(Change(champ, cur, target),), traffic_pct=100, blocked=blocked,
+                        changes=(Change(champ, cur, target),), traffic_pct=100, blocked=blocked, usage=usage,
                         summary=f"roll {champ} back: {_v(cur)} -> {_v(target)} in {environment}")
 
         if action == "shadow-stop":
@@ -429,7 +430,9 @@ class Operator:
 
         The alias moved away from `expected_from`: a conflict. Blocked because the target is already in
         place and another action put it there within the lease time: a conflict too (the operator lost a
-        race to the same change), so scripts see exit 3 either way. Otherwise a blocked plan is refused."""
+        race to the same change), so scripts see exit 3 either way. Otherwise a blocked plan is refused; one
+        blocked by what the operator typed (an unknown version) says so (`details.usage_error`: exit 2, as an
+        unknown model or environment is)."""
         try:
             check_expected(self.registry, plan.model, plan.checked_alias, expected_from, self.audit.path)
         except Conflict as exc:
@@ -449,7 +452,8 @@ class Operator:
                 return self.refuse("conflict", f"{plan.blocked}: {moved.get('by')} made this change at "
                                                f"{moved.get('at')}; nothing to do", plan.action, plan.model,
                                    plan.environment, {"moved": moved}, plan)
-        return self.refuse("refused", plan.blocked, plan.action, plan.model, plan.environment, plan=plan)
+        return self.refuse("refused", plan.blocked, plan.action, plan.model, plan.environment,
+                           {"usage_error": True} if plan.usage else None, plan=plan)
 
     def _run(self, action: str, model: str, env: str, args: dict[str, Any], expected_from: str | None,
              reason: str, force: bool, live: dict | None, drift: dict | None) -> ActionResult:

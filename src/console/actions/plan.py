@@ -52,6 +52,7 @@ class Prepared:
     strategy: str = ""  # the strategy asked for (or shown first)
     version: str | None = None
     stopped: Any = None  # the operator's audited refusal (operator.ActionResult) when admission failed
+    usage: bool = False  # not allowed because of what was typed (a version the registry does not hold): exit 2
 
     @property
     def plan(self):
@@ -114,11 +115,12 @@ def prepare(op, model: str, environment: str, action: str, *, version: str | Non
     typed = policy.needs_typed_confirmation(spec, cfg, environment)
     state = op.state(model, environment)
     if not spec.applies(state):
-        why = f"{action} does not apply to {model} in {environment} now"
+        why, usage = f"{action} does not apply to {model} in {environment} now", False
         if action not in ("retrain", "promote"):  # the plan says why in its own words ("no canary running ...")
             args = {"to": to} if action == "rollback" else {}
-            why = op.plan(model, environment, action, **args).blocked or why
-        return Prepared(allowed=False, reason=why, state=state, typed=typed, **base)
+            blocked = op.plan(model, environment, action, **args)
+            why, usage = blocked.blocked or why, blocked.usage
+        return Prepared(allowed=False, reason=why, state=state, typed=typed, usage=usage, **base)
     if action == "retrain":
         return Prepared(allowed=True, reason=decision.reason, state=state, typed=typed,
                         notes=tuple(_retrain_notes(op, model, environment)), **base)

@@ -5,12 +5,31 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from console.analytics.windows import JsonResult
 
 FIRING, RESOLVED, INSUFFICIENT = "firing", "resolved", "insufficient data"
+
+# What an incident id never holds raw: C0 and C1 controls (newline and tab included), DEL, bidi embeddings,
+# overrides, isolates and marks, line and paragraph separators, zero-width characters and BOM (safe_text's
+# set, plus \n and \t) and "%" itself, so that the escape below is one-to-one.
+_ID_UNSAFE = re.compile("[%\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+
+
+def incident_id(*parts: object) -> str:
+    """An incident's id from its parts (model, rule, onset, segment...), joined by ":". Ids are printed, copied
+    and typed back (`ack ID`): a model or segment name from the logs is data, so every character that could
+    steer a terminal is percent-escaped (%07, %u202E; "%" as %25). Plain names keep the id they always had,
+    so acknowledgements recorded under them still match; the escape is one-to-one, so ids stay unique."""
+    return ":".join(_ID_UNSAFE.sub(_escape_id, str(p)) for p in parts)
+
+
+def _escape_id(m: re.Match) -> str:
+    code = ord(m.group())
+    return f"%{code:02X}" if code < 0x100 else f"%u{code:04X}"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,10 @@ import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+# The Overview's DRIFT cell's span (`Monitor._drift_status`), here so that its header and `snapshot` name it
+# without importing the monitor: 6 h, where `drift` reads 24 h by default and `check` each rule's own window.
+OVERVIEW_DRIFT_WINDOW = "6h"
+
 _WINDOW = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -140,10 +144,16 @@ def parse_period(text: str) -> tuple[datetime, datetime] | None:
             raise ValueError(f"no month {mo} in {text!r}")
         return datetime(y, mo, 1), datetime(y + (mo == 12), mo % 12 + 1, 1)
     if m := _WEEK.match(text):
-        start = datetime.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
+        y, w = int(m.group(1)), int(m.group(2))
+        if not 1 <= w <= datetime(y, 12, 28).isocalendar()[1]:  # 28 December is always in the year's last week
+            raise ValueError(f"no ISO week {w} in {y}")
+        start = datetime.fromisocalendar(y, w, 1)
         return start, start + timedelta(days=7)
     if m := _DAY.match(text):
-        start = datetime(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        try:
+            start = datetime(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError as exc:
+            raise ValueError(f"no such day ({exc})") from None
         return start, start + timedelta(days=1)
     return None
 
@@ -152,8 +162,9 @@ def parse_time(text: str) -> datetime:
     """An ISO 8601 time (a trailing Z or an offset is converted to naive UTC); a bare date is its midnight."""
     try:
         return naive_utc(datetime.fromisoformat(str(text).strip().replace("Z", "+00:00")))
-    except ValueError:
-        raise ValueError(f"expected an ISO time such as 2026-07-04T12:00Z or 'latest', got {text!r}") from None
+    except ValueError as exc:  # a malformed time, or a well-formed one that does not exist (30 February)
+        why = "" if str(exc).startswith("Invalid isoformat") else f"{exc}: "
+        raise ValueError(f"{why}expected an ISO time such as 2026-07-04T12:00Z or 'latest', got {text!r}") from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,35 +188,51 @@ def resolve_view(*, now: datetime, latest: datetime | None, at: str | None = Non
     `at` is the end of the view (ISO, or "latest" for the newest row, default `now`); `window` is a duration
     ending there or a calendar period (which sets both ends); `start`/`end` give the range outright. The
     incident history runs from `since` (default `history` before the end), with no fixed limit.
+    Every error names the option and the value it could not read (an operator may have typed several); an
+    option given as an empty string is an error, not its default (a script's unset variable, `--at "$T"`).
     """
+    for option, value in (("--at", at), ("--window", window), ("--from", start), ("--to", end), ("--since", since)):
+        if value is not None and not str(value).strip():
+            raise ValueError(f"{option} is empty: give a value or leave the option out")
     if at is not None and str(at).strip().lower() == "latest":
         end_t = latest if latest is not None else now
     else:
-        end_t = parse_time(at) if at else now
+        end_t = _option("--at", at, parse_time) if at is not None else now
     span = None
-    if window:
-        period = parse_period(window)
+    if window is not None:
+        period = _option("--window", window, parse_period)
         if period:
-            if at:
+            if at is not None:
                 raise ValueError("give either a calendar period as --window or --at, not both")
             start_t, end_t = period[0], period[1] - timedelta(microseconds=1)  # (start - 1us, end - 1us]
             span = period[1] - start_t
         else:
-            span = parse_window(window)
-    if start or end:
-        if window:
+            span = _option("--window", window, parse_window)
+    if start is not None or end is not None:
+        if window is not None:
             raise ValueError("give either --window or --from/--to, not both")
-        end_t = parse_time(end) if end else end_t
-        if not start:
+        end_t = _option("--to", end, parse_time) if end is not None else end_t
+        if start is None:
             raise ValueError("--to needs --from")
-        span = end_t - parse_time(start)
+        span = end_t - _option("--from", start, parse_time)
         if span <= timedelta(0):
             raise ValueError("--from must be before --to")
     span = span or parse_window(default_window)
-    since_t = parse_time(since) if since else end_t - max(parse_window(history), span)
+    since_t = _option("--since", since, parse_time) if since is not None else end_t - max(parse_window(history), span)
     if since_t >= end_t:
         raise ValueError("--since must be before the end of the view")
     return View(end_t, span, since_t)
+
+
+def _option(option: str, text: str, parse):
+    """`parse(text)`, its error prefixed with the option and the value ("--window '2025-W53': ...")."""
+    try:
+        return parse(text)
+    except ValueError as exc:
+        reason = str(exc).removesuffix(f", got {str(text).strip()!r}").removesuffix(f", got {text!r}")
+        if option != "--at":  # only --at takes 'latest'
+            reason = reason.replace(" or 'latest'", "")
+        raise ValueError(f"{option} {str(text)!r}: {reason}") from None
 
 
 def format_span(span: str | timedelta) -> str:

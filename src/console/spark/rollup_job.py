@@ -35,12 +35,46 @@ from console.analytics import sketches as sk
 from console.spark.scan_task import reader
 
 _SESSION = None
+MASTER_WAIT_S = 5.0  # a master that takes no connection within this is unreachable
+
+
+class SparkUnavailable(ConnectionError):
+    """The Spark master cannot be reached: said in one line, before any JVM starts."""
+
+
+def reach(master: str, wait_s: float = MASTER_WAIT_S) -> None:
+    """Raises SparkUnavailable unless some host of a `spark://` or `sc://` master takes a TCP connection within
+    `wait_s`. Without this check an unreachable standalone master cost about 70 s of the JVM's registration
+    retries (fixed in Spark, not configurable) and its stack traces on the operator's terminal; a `local`
+    master needs no network."""
+    import socket
+    from urllib.parse import urlsplit
+
+    scheme, _, rest = master.partition("://")
+    if scheme not in ("spark", "sc"):
+        return
+    default = 7077 if scheme == "spark" else 15002
+    errors = []
+    for host in rest.split("/")[0].split(","):  # spark://a:7077,b:7077 (standby masters)
+        parts = urlsplit(f"//{host.split(';')[0]}")
+        try:
+            address = (parts.hostname or "localhost", parts.port or default)
+        except ValueError as exc:
+            raise SparkUnavailable(f"Spark master {master}: {exc}") from None
+        try:
+            socket.create_connection(address, timeout=wait_s).close()
+            return
+        except OSError as exc:
+            errors.append(f"{address[0]}:{address[1]} {getattr(exc, 'strerror', None) or exc}")
+    raise SparkUnavailable(f"Spark master {master} unreachable ({'; '.join(errors)}; waited up to "
+                           f"{wait_s:g} s per host); nothing was built")
 
 
 def session(master: str = "local[2]"):
     """One SparkSession per process (a JVM start costs seconds)."""
     global _SESSION
     if _SESSION is None:
+        reach(master)
         from pyspark.sql import SparkSession
 
         # Memory: the JVM heap is capped (the chunk's rows are kept on disk, not in it: see `build`), its

@@ -19,6 +19,7 @@ from console.ui.navigation import register_screen
 from console.ui.screens.action_flow import ActionsMixin, action_bindings
 from console.ui.screens.base import ConsoleScreen
 from console.safe_text import printable
+from console.analytics.windows import OVERVIEW_DRIFT_WINDOW
 from console.ui.text import safe
 from console.ui.widgets.filter_table import Col, FilterTable
 from console.ui.widgets.sparkline import glyph, sparkline
@@ -36,7 +37,7 @@ COLUMNS = [
     Col("p95", "P95ms", width=6, priority=8),
     Col("err", "ERR%", width=5, priority=9),
     Col("alerts", "ALRT", width=4, priority=5),
-    Col("drift", "DRIFT", width=9, priority=6),
+    Col("drift", f"DRIFT {OVERVIEW_DRIFT_WINDOW}", width=9, priority=6),  # named: `drift` reads 24 h by default
     Col("cost", "COST", width=7, priority=10),
     Col("req", "REQ24H", width=7, priority=11),
 ]

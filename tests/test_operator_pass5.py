@@ -1,0 +1,201 @@
+"""An operator's fifth pass: defects a QA pass found by running the installed command, each checked against
+what the test wrote (hand counts, the values it typed).
+
+- `snapshot --window/--from/--to` printed numbers over fixed spans (24 h of requests, 1 h of p95 and errors,
+  6 h of drift before the window's end) without saying so; `--window 2026-07` printed zeros with no note. The
+  spans stay fixed (the Overview is a glance at a moment), but every number's span is named (JSON `spans`, the
+  text's headers, the TUI's DRIFT 6h), a window other than 24 h says what the numbers cover and where that
+  window's numbers are, and empty spans say so, naming the newest row.
+- The stale message read "no rows for 15m (allowed 15m)": rounded to the minute, both sides printed the same.
+- An unknown version on `promote` or `rollback --to` exited 1 (refused) where the README's table says 2
+  (usage: unknown environment, model or version); tested in test_cli_actions.test_exit_codes.
+- Incident ids held the raw model name, control characters included, and ids are printed and copied.
+- `rollup`: --since after --until exited 0 with "0 ranges"; one row dated 2999 made it build every day from
+  the log's last to today (137 ranges for two days of rows); an unreachable `spark://` master cost ~70 s of
+  Java stack traces, then one line with a literal "\\n".
+- Time options: errors that did not name the option ("Invalid week: 53", "day is out of range for month"),
+  `check`'s errors prefixed "TimeOptionError:", `--from` without `--to` starting a fraction of a second after
+  the time given (the live end moved on and carried the start), `--at ""` taken as now.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+FIRST = datetime(2026, 7, 18)
+
+
+def _workspace(tmp: Path, hours: int = 48, models=("clf",), registry: bool = False) -> Path:
+    """A row every 10 minutes per model from FIRST for `hours`, one in five an error, latency 10 ms * i % 50."""
+    lines = []
+    for model in models:
+        for i in range(hours * 6):
+            ts = FIRST + timedelta(minutes=10 * i, seconds=1)
+            lines.append(json.dumps({"ts": ts.isoformat() + "Z", "model": model, "request_id": f"{model}-{i}",
+                                     "version": "2", "latency_ms": 10.0 * (i % 50),
+                                     "status": "error" if i % 5 == 0 else "ok", "prediction": "1",
+                                     "score": 0.5, "features": {"x": (i % 7) / 7}}))
+    (tmp / "pred.jsonl").write_text("\n".join(lines) + "\n")
+    cfg = tmp / "mlops-console.toml"
+    cfg.write_text('[[logs]]\nkind = "predictions"\npath = "pred*.jsonl"\n[store]\npath = "store"\n'
+                   '[audit]\npath = "audit.jsonl"\n'
+                   + (f'[registry]\ntracking_uri = "sqlite:///{tmp}/mlflow.db"\n' if registry else ''))
+    return cfg
+
+
+def _cli(cfg: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": SRC}
+    return subprocess.run([sys.executable, "-m", "console", "--config", str(cfg), *args],
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.mark.parametrize("command", [("health", "clf"), ("check",)])
+@pytest.mark.parametrize("option,value,reason", [
+    ("--window", "2025-W53", "no ISO week 53 in 2025"),  # 2025 has 52 ISO weeks (2026 has 53)
+    ("--window", "2026-02-30", "day is out of range for month"),
+    ("--at", "2026-02-30T00:00Z", "day is out of range for month"),
+    ("--from", "2026-02-30", "day is out of range for month"),
+    ("--since", "2026-13-01", "month must be in 1..12"),
+    ("--at", "", "--at is empty"),
+    ("--window", "", "--window is empty"),
+])
+def test_a_bad_time_option_is_named_with_its_value(tmp_path, command, option, value, reason):
+    cfg = _workspace(tmp_path, hours=2)
+    extra = ("--to", "2026-07-19") if option == "--from" else ()
+    res = _cli(cfg, *command, option, value, *extra)
+    assert res.returncode == 2, (res.returncode, res.stderr)
+    [line] = res.stderr.strip().splitlines()
+    assert reason in line and line.startswith(f"mlops-console: {option}"), line
+    if value:
+        assert repr(value) in line, line
+    assert "TimeOptionError" not in line and "could not evaluate" not in line, line
+
+
+def test_from_without_to_starts_exactly_where_asked(tmp_path):
+    cfg = _workspace(tmp_path)
+    res = _cli(cfg, "health", "clf", "--from", "2026-07-18T12:00Z", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert data["range"][0] == "2026-07-18T12:00:00", data["range"]
+    # the requests counted are those after 12:00 (rows at hh:m1:01; 48 h of them from 00:00:01 on the 18th)
+    assert sum(r["requests"] for r in data["table"]) == 48 * 6 - 12 * 6, data["table"]
+
+
+@pytest.mark.parametrize("after,said", [
+    (timedelta(minutes=100, seconds=30), "no rows for 1h 40m 30s (allowed 1h 40m 00s)"),
+    (timedelta(minutes=100, microseconds=400_000), "no rows for just over 1h 40m 00s (allowed 1h 40m 00s)"),
+    (timedelta(minutes=101, seconds=30), "no rows for 1h 41m (allowed 1h 40m)"),
+])
+def test_the_stale_message_reads_true(tmp_path, after, said):
+    """Rows every 10 minutes: the gap allowed is 10 times the usual gap, 100 minutes (README, stale source).
+    In whole minutes a silence of 1h 40m 30s read "no rows for 1h 40m (allowed 1h 40m)"."""
+    cfg = _workspace(tmp_path, hours=4)
+    last = FIRST + timedelta(minutes=10 * (4 * 6 - 1), seconds=1)
+    at = (last + after).isoformat() + "Z"
+    res = _cli(cfg, "check", "--at", at, "--format", "json")
+    assert res.returncode == 1, res.stderr
+    [stale] = [i for i in json.loads(res.stdout)["incidents"] if i["kind"] == "stale_minutes"]
+    assert stale["detail"].startswith(said + ";"), stale["detail"]
+
+
+def test_incident_ids_hold_no_control_character_and_stay_unique(tmp_path):
+    """Two models whose names differ only by a control character against its escaped spelling: their ids
+    differ, hold no control or bidi character, and `ack` takes each back as printed."""
+    evil, lookalike = "bad\x1b]0;x\x07\u202e", "bad%1B]0;x%07%u202E"
+    cfg = _workspace(tmp_path, hours=2, models=("clf", evil, lookalike), registry=True)  # `ack` audits through it
+    at = (FIRST + timedelta(hours=6)).isoformat() + "Z"
+    res = _cli(cfg, "check", "--at", at, "--format", "json")
+    assert res.returncode == 1, res.stderr
+    ids = {i["model"]: i["id"] for i in json.loads(res.stdout)["incidents"] if i["kind"] == "stale_minutes"}
+    assert ids == {"clf": "clf:stale", evil: "bad%1B]0;x%07%u202E:stale",
+                   lookalike: "bad%251B]0;x%2507%25u202E:stale"}, ids
+    text = _cli(cfg, "check", "--at", at)
+    assert "id: bad%1B]0;x%07%u202E:stale" in text.stdout and "\x1b" not in text.stdout, text.stdout
+    for model, incident in ids.items():
+        res = _cli(cfg, "ack", incident, "--reason", "known", "--at", at)
+        assert res.returncode == 0, (model, res.stderr)
+    res = _cli(cfg, "check", "--at", at, "--format", "json")
+    assert res.returncode == 0 and json.loads(res.stdout)["acknowledged"] == 3, res.stdout
+
+
+def _rollup_workspace(tmp: Path) -> Path:
+    cfg = _workspace(tmp)
+    with (tmp / "pred.jsonl").open("a") as f:  # one row from a broken clock
+        f.write(json.dumps({"ts": "2999-01-01T00:00:00Z", "model": "clf", "request_id": "skew", "version": "2",
+                            "latency_ms": 1.0, "status": "ok", "prediction": "1", "score": 0.5,
+                            "features": {"x": 0.5}}) + "\n")
+    cfg.write_text(cfg.read_text() + '[rollups]\npath = "rollups"\n')
+    return cfg
+
+
+def test_rollup_stops_at_the_clock_skew_horizon_and_refuses_an_empty_range(tmp_path):
+    cfg = _rollup_workspace(tmp_path)
+    bad = _cli(cfg, "rollup", "--since", "2026-07-19", "--until", "2026-07-18")
+    assert bad.returncode == 2 and "must be before --until" in bad.stderr, (bad.returncode, bad.stderr)
+    assert not (tmp_path / "rollups" / "_state.json").exists()
+    res = _cli(cfg, "rollup", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    # two days of rows (the 18th and the 19th), one range each; the row dated 2999 is past the horizon
+    assert out["ranges_built"] == 2 and out["rows"] == 48 * 6, out
+    state = json.loads((tmp_path / "rollups" / "_state.json").read_text())
+    assert state["built_until"] == "2026-07-20T00:00:00", state
+
+
+def test_rollup_with_an_unreachable_spark_master_says_so_in_one_line(tmp_path):
+    pytest.importorskip("pyspark")
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = _rollup_workspace(tmp_path)
+    res = _cli(cfg, "rollup", "--engine", "spark", "--master", f"spark://127.0.0.1:{port}")
+    assert res.returncode == 4, (res.returncode, res.stderr)
+    [line] = res.stderr.strip().splitlines()
+    assert line.startswith(f"mlops-console: rollup: Spark master spark://127.0.0.1:{port} unreachable"), line
+    assert "waited up to 5 s" in line and "\\n" not in line and "java" not in line.lower(), line
+
+
+def test_snapshot_names_the_span_of_each_number_and_an_empty_one(tmp_path):
+    cfg = _workspace(tmp_path)  # rows from 2026-07-18 00:00:01 to 2026-07-19 23:50:01, every 10 minutes
+    res = _cli(cfg, "snapshot", "--window", "2026-07", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["spans"]["requests"] == {"span": "24h", "from": "2026-07-30T23:59:59.999999Z",
+                                        "to": "2026-07-31T23:59:59.999999Z", "what": "requests (REQ 24H)"}
+    assert out["spans"]["drift"]["span"] == "6h" and out["spans"]["p95_latency_ms"]["span"] == "1h"
+    assert [m["requests"] for m in out["models"]] == [0]
+    assert "--window 2026-07 asks for 31d" in out["window_note"] and "fixed spans" in out["window_note"]
+    assert out["note"] == ("no rows in the 24h before 2026-07-31T23:59:59.999999Z; "
+                           "the newest row is at 2026-07-19T23:50:01Z"), out["note"]
+    text = _cli(cfg, "snapshot", "--window", "2026-07")
+    assert "DRIFT 6H" in text.stdout and "P95 MS 1H" in text.stdout and "REQ 24H" in text.stdout, text.stdout
+    assert "--window 2026-07 asks for 31d" in text.stdout and "the newest row is at 2026-07-19T23:50:01Z" in text.stdout
+
+    # a 36 h range: the numbers are those of the spans ending at --to, counted here by hand
+    res = _cli(cfg, "snapshot", "--from", "2026-07-18T00:00Z", "--to", "2026-07-19T12:00Z", "--format", "json")
+    out = json.loads(res.stdout)
+    assert out["spans"]["requests"]["from"] == "2026-07-18T12:00:00Z" and "note" not in out
+    assert "--from 2026-07-18T00:00Z --to 2026-07-19T12:00Z asks for 36h" in out["window_note"]
+    ts = [FIRST + timedelta(minutes=10 * i, seconds=1) for i in range(48 * 6)]
+    end = datetime(2026, 7, 19, 12)
+    day = [i for i, t in enumerate(ts) if end - timedelta(hours=24) < t <= end]
+    hour = [i for i, t in enumerate(ts) if end - timedelta(hours=1) < t <= end]
+    [clf] = out["models"]
+    assert clf["requests"] == len(day) == 144 and clf["requests_1h"] == len(hour) == 6
+    assert clf["p95_latency_ms"] == pytest.approx(np.quantile([10.0 * (i % 50) for i in hour], 0.95))
+    assert clf["error_rate"] == pytest.approx(sum(i % 5 == 0 for i in hour) / len(hour))
+    # the Overview's own 24 h: nothing to say
+    res = _cli(cfg, "snapshot", "--at", "2026-07-19T12:00Z", "--format", "json")
+    out = json.loads(res.stdout)
+    assert "window_note" not in out and "note" not in out, out
