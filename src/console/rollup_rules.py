@@ -23,7 +23,9 @@ What each rule reads:
   Drift screen's scoring); a feature whose sketch verdict is borderline, or whose test needs raw values,
   is scored exactly on a projected raw read of that feature in that window.
 - accuracy_drop / mae_increase: labelled, correct, error-sum and squared-error-sum counts (exact), after the
-  hours whose labelled count changed are rebuilt (`catch_up(labels=True)`, as `rollup_quality`).
+  hours whose labelled count changed are rebuilt (`catch_up(labels=True)`, as `rollup_quality`). At a past
+  `now` (`check --at T`) an hour counting a label logged after it (`store_rollups.labels_after`) is counted
+  again from a narrow raw read joined with the labels logged by `now`, as the raw path joins them.
 - cost_budget_share: hourly spend (`rollup_cost.parts`, exact) with the open hour and the hour the pace
   window cuts raw; evaluations at now and on the `DRIFT_STEP` grid before it.
 - cost_spike: serving traffic's cost and requests per hour and version (or prompt version); a change is
@@ -60,7 +62,8 @@ HOUR = ro.HOUR
 ENV = "production"  # the findings are production's
 RATE_METRICS = ("p95_ms", "error_rate", "burn_rate")
 WANTED = ["segment", "environment", "version", "variant", "rows", "errors", "latency_kll", "labelled",
-          "cls_correct", "reg_n", "reg_abs_sum", "reg_sq_sum"]
+          "cls_correct", "reg_n", "reg_abs_sum", "reg_sq_sum", ro.LABEL_TS]
+LABEL_COLUMNS = ["ts", "request_id", "prediction", "prediction_num"]  # what an hour's label counts are made of
 ONSET_COLUMNS = ["ts", "model", "request_id", "prediction", "prediction_num", "latency_ms", "is_error"]
 
 
@@ -141,6 +144,8 @@ class RollupRules:
                     if c not in df.columns:
                         df = df.with_columns(pl.lit(0).alias(c))
                 self._add_hours(df)
+                if labels:  # a past `now`: hours counting labels logged after it are counted again as of now
+                    self._labels_as_of(sorted(ro.labels_after(df, now, self.gens)))
         for h in _each_hour(self.h0, self.h1):
             self._hours.setdefault(h, Part(h - US, h + HOUR - US))
 
@@ -231,13 +236,28 @@ class RollupRules:
         return p
 
     def _raw_labels(self, p: Part, rows: pl.DataFrame) -> None:
-        task = "classification" if self.mc.task == "llm" else self.mc.task
         joined = self.mon.joined(self.model, rows, p.a, self.now)  # labels logged up to now count
-        c = joined.select(qu.count_aggs(task, self.mc.positive_label)).row(0, named=True)
-        p.labelled = int(c.get("n_labelled") or 0)
-        p.correct = int(c.get("cls_correct") or 0)
-        p.reg_n, p.reg_abs, p.reg_sq = int(c.get("reg_n") or 0), float(c.get("reg_abs_sum") or 0.0), \
-            float(c.get("reg_sq_sum") or 0.0)
+        _set_labels(p, joined.select(self._label_aggs()).row(0, named=True))
+
+    def _label_aggs(self) -> list[pl.Expr]:
+        task = "classification" if self.mc.task == "llm" else self.mc.task
+        return qu.count_aggs(task, self.mc.positive_label)
+
+    def _labels_as_of(self, hours: list[datetime]) -> None:
+        """The label counts of rollup hours that count labels logged after `now` (`store_rollups.labels_after`:
+        a view of a past time), counted again from one narrow raw read of those hours joined with the labels
+        logged up to `now`, as the raw path counts them; their other numbers stay the rollups'."""
+        if not hours:
+            return
+        ranges = [(a - US, b - US) for a, b in ro.hour_ranges(hours)]
+        rows = self.mon.typed_rows(self.model, ranges[0][0], ranges[-1][1], ENV, columns=LABEL_COLUMNS,
+                                   ranges=ranges)
+        joined = self.mon.joined(self.model, rows, ranges[0][0], self.now)
+        per = {r.pop("h"): r for r in joined.group_by(pl.col("ts").dt.truncate("1h").alias("h"))
+               .agg(self._label_aggs()).iter_rows(named=True)}
+        for h in hours:
+            if h in self._hours:
+                _set_labels(self._hours[h], per.get(h, {}))
 
     # ------------------------------------------------------------------ windows
 
@@ -578,6 +598,14 @@ class RollupRules:
         if not frames:  # no run: nothing reads them
             return pl.DataFrame(schema={"ts": pl.Datetime("us"), "model": pl.Utf8})
         return pl.concat(frames, how="diagonal_relaxed").sort("ts").with_columns(pl.col("ts").set_sorted())
+
+
+def _set_labels(p: Part, c: dict) -> None:
+    """A part's label counts from `quality.count_aggs` of its rows."""
+    p.labelled = int(c.get("n_labelled") or 0)
+    p.correct = int(c.get("cls_correct") or 0)
+    p.reg_n, p.reg_abs, p.reg_sq = int(c.get("reg_n") or 0), float(c.get("reg_abs_sum") or 0.0), \
+        float(c.get("reg_sq_sum") or 0.0)
 
 
 def _span(w: Window) -> tuple[datetime, datetime]:
