@@ -21,7 +21,9 @@ What each rule reads:
 - refusal_rate: no rollup column holds refusals; a narrow raw read of `ts` and `refused`.
 - drift_share / feature_drift: each window's hours merged (`RollupDrift`'s `Current` and `_score`, the
   Drift screen's scoring); a feature whose sketch verdict is borderline, or whose test needs raw values,
-  is scored exactly on a projected raw read of that feature in that window.
+  is scored exactly on a projected raw read of that feature in that window. A model with fewer rows in the
+  whole history than a verdict needs reaches back up to `SPARSE_REACH` for them as on the raw path, with its
+  reading (`sparse_drifts`: a quiet model's rows are few).
 - accuracy_drop / mae_increase: labelled, correct, error-sum and squared-error-sum counts (exact), after the
   hours whose labelled count changed are rebuilt (`catch_up(labels=True)`, as `rollup_quality`). At a past
   `now` (`check --at T`) an hour counting a label logged after it (`store_rollups.labels_after`) is counted
@@ -133,6 +135,7 @@ class RollupRules:
         self.gens: dict[datetime, int] = {}  # hour -> generation of the rollup file that wins it
         self.memo = rule_memo.Memo(ro._model_dir(self.drift.path, model) / rule_memo.NAME)
         self._drift_fp: list | None = None
+        self._sparse: dict[tuple, tuple[list, dict]] = {}  # `sparse_drifts`
         if self.h1 > self.h0:
             # from the hour `since` cuts: its rollup, kept current too, names the history's first raw piece
             self.drift.catch_up(model, floor_hour(since), self.h1, labels=labels)
@@ -407,6 +410,23 @@ class RollupRules:
 
     def drift_windows(self, span: timedelta, step: timedelta, min_rows: int) -> list[Window]:
         return self.windows(span, min_rows, step=step)
+
+    def sparse_drifts(self, ref, span: timedelta, step: timedelta, min_rows: int) -> tuple[list, dict] | None:
+        """(windows, their dataset drifts) of a model with fewer than `min_rows` rows in the whole history, whose
+        windows reach back before `since` for the rows a verdict needs, up to `SPARSE_REACH`: the raw path's rule
+        and reading (`incident_rules.Context.sparse_drifts`: a quiet model's rows, a few thousand over 90 days), so
+        a `[rollups] min_rows` below `min_rows` does not leave it "insufficient" for ever. None when the history
+        holds enough rows (its latest window, grown back to `since` when short, holds them)."""
+        latest = self._latest(span, min_rows, lambda w: w.rows)
+        if latest.rows >= min_rows or latest.lo > self.since:
+            return None
+        key = (span, step, min_rows)
+        if key not in self._sparse:  # read and scored once for every drift rule of the model
+            from console.incident_rules import Context
+
+            self._sparse[key] = Context(self.model, self.mc, None, self.since, self.now, None).sparse_drifts(
+                self.mon, ref, span, step)
+        return self._sparse[key]
 
     def drift_scores(self, windows: list[Window]) -> dict[datetime, dr.DatasetDrift]:
         """Each window's dataset drift from its hours' sketches; borderline features (and tests the sketches
