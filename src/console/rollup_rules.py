@@ -565,7 +565,7 @@ class RollupRules:
             table = ro.read_table(self.drift.path, self.model, self.h0, self.h1, columns=wanted)
             if table is not None and table.num_rows:
                 df = pl.from_arrow(table).filter((pl.col("environment") == ENV) & serving)
-                for c in ro.ADDED:
+                for c in ro.ADDED_SUMS:
                     if c not in df.columns:
                         df = df.with_columns(pl.lit(0, dtype=pl.Int64 if c == "cost_n" else pl.Float64).alias(c))
                 if by_prompt:

@@ -98,15 +98,20 @@ BASE_SCHEMA = pa.schema([
     *((f"{t}_{part}", typ) for t in ("pred", "label") for part, typ in (
         ("kll", pa.binary()), ("sum", pa.float64()), ("sq", pa.float64()), ("counts", pa.string()),
         ("text", pa.string()))),
-    # added so a past `--at T` counts only the labels known at T (`LABEL_TS`, `labels_after`)
+    # added so a past `--at T` counts only the labels known at T (`LABEL_TS`, `labels_after`), and the format's mark
     ("label_ts", pa.timestamp("us")),
 ])
 # The newest arrival time (the label log's `ts`) of the labels a row counts; null when it counts none. A view at a
 # past time T reads an hour's label counts from its rollup only when they are what was known at T (`labels_after`).
 LABEL_TS = "label_ts"
 # Columns added after rollup files were first written: an hour whose file lacks one is rebuilt before cost or
-# quality (or drift) read it (`RollupDrift._stale_hours`), as an hour built without a feature is.
-ADDED = ("cost_n", "uncosted_input", "uncosted_cached", "uncosted_output", "cls_correct")
+# quality (or drift) read it (`RollupDrift._stale_hours`), as an hour built without a feature is. `LABEL_TS` is
+# also the rollup format's mark: every hour written before it (by any builder) is rebuilt once where it is read,
+# which re-keys the hours the `rollup` command wrote before it conformed its rows as the store does (c5f6766: a log
+# without environment or variant columns gave hours keyed null, which every production read skipped, and a 404
+# counted as an error); their row counts match the store's, so nothing else rebuilt them.
+ADDED_SUMS = ("cost_n", "uncosted_input", "uncosted_cached", "uncosted_output", "cls_correct")
+ADDED = (*ADDED_SUMS, LABEL_TS)
 INT_SUMS = ("rows", "errors", "input_tokens", "output_tokens", "labelled", "cls_tp", "cls_fp", "cls_fn", "cls_tn",
             "reg_n", "reg_ape_n", "cost_n", "cls_correct")
 # Prediction drift and label drift (`monitoring._target_drift`) compare a column of the window with the same column
@@ -675,7 +680,7 @@ def merge_table(table: pa.Table | None, where: Mapping[str, Any] | None = None,
     out.latency = sk.merge(df["latency_kll"].to_list())
     out.score = sk.merge(df["score_kll"].to_list())
     for c in ("latency_sum", "score_sum", "cost_usd", "input_tokens", "output_tokens", "reg_n", "reg_abs_sum",
-              "reg_sq_sum", "reg_ape_sum", "reg_ape_n", *ADDED):
+              "reg_sq_sum", "reg_ape_sum", "reg_ape_n", *ADDED_SUMS):
         if c in df.columns:  # a file written before `ADDED` lacks those
             out.sums[c] = df[c].sum()
     out.labelled = int(df["labelled"].sum())
