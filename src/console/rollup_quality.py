@@ -13,8 +13,8 @@ Rollups hold every label the store holds, each row with the newest arrival time 
 (`store_rollups.LABEL_TS`); the raw path ignores labels logged after the console's `now`, so when the time
 cursor looks back, the hours counting a label logged after it are read raw as well (`store_rollups.labels_after`).
 
-Raw rows are read for the window's partial first hour and the open hour (and those hours); the chart's buckets (whole hours,
-`chart_every(window, "1h")`) and the per-version table cover the window, as on the raw path.
+Raw rows are read for the window's partial first hour and the open hour (and those hours); the chart's buckets
+(whole hours, `chart_every(window, "1h")`) and the per-version table cover the window, as on the raw path.
 """
 
 from __future__ import annotations
