@@ -45,11 +45,9 @@ def test_quality_by_version_and_chart_cover_the_window(tmp_path, min_rows):
         out = json.loads(res.stdout)
         assert out["source"] == ("raw rows" if min_rows > 100 else "rollups")
         window = _between(clf, lo, hi)
-        # labels known by the window's end (a label is logged 2 h after its prediction); but the rollups' closed
-        # hour rows hold every label the store holds (rollup_quality's docstring: they differ when looking back),
-        # so there only the open hour, read raw, leaves later labels out
-        lts = pl.col("label_ts").str.to_datetime("%Y-%m-%dT%H:%M:%SZ")
-        kept = lts <= hi if min_rows > 100 else (lts <= hi) | (pl.col("ts") < hi.replace(minute=0, second=0, microsecond=0))
+        # labels known by the window's end (a label is logged 2 h after its prediction), on both paths: a rollup
+        # hour counting a label logged later is read raw (`store_rollups.labels_after`)
+        kept = pl.col("label_ts").str.to_datetime("%Y-%m-%dT%H:%M:%SZ") <= hi
         joined = window.join(labels.rename({"ts": "label_ts"}), on="request_id", how="left").with_columns(
             pl.when(kept).then(pl.col("label")).alias("label"))
         got = {r["version"]: r for r in out["by_version"]}

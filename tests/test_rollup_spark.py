@@ -26,7 +26,7 @@ MODELS = {"fraud": {"numeric": NUMERIC, "categorical": CATEGORICAL, "segments": 
           "eta": {"numeric": NUMERIC, "categorical": CATEGORICAL, "task": "regression"}}
 EXACT = ["rows", "errors", "status", "labelled", "cls_tp", "cls_fp", "cls_fn", "cls_tn", "cls_correct", "cls_pos_hist",
          "cls_neg_hist", "input_tokens", "output_tokens", "reg_n", "reg_ape_n", "cat__country", "cat__channel",
-         "cost_n", "pred_counts", "pred_text", "label_counts", "label_text"]
+         "cost_n", "pred_counts", "pred_text", "label_counts", "label_text", "label_ts"]
 SUMS = ["cost_usd", "latency_sum", "score_sum", "reg_abs_sum", "reg_sq_sum", "sum__amount", "sq__speed",
         "uncosted_input", "uncosted_cached", "uncosted_output", "pred_sum", "pred_sq", "label_sum", "label_sq"]
 SKETCHES = ["latency_kll", "num__amount", "num__age", "reg_err_kll", "pred_kll", "label_kll"]
@@ -191,6 +191,10 @@ def test_the_cost_and_quality_counts_are_the_hand_counts(both):
         correct = (joined["prediction"].cast(pl.Float64) == joined["label"].cast(pl.Float64)).sum()
         assert fraud["cls_correct"].sum() == correct
         assert fraud["cls_tp"].sum() == ((joined["prediction"].cast(pl.Float64) == 1) & (joined["label"] == "1")).sum()
+        # the newest arrival of the labels each hour counts (`store_rollups.LABEL_TS`): what a past `--at` reads by
+        newest = joined.group_by(pl.col("ts").dt.truncate("1h").alias("hour")).agg(pl.col("ts_right").max())
+        got = fraud.group_by("hour").agg(pl.col("label_ts").max())
+        assert dict(got.iter_rows()) == dict(newest.iter_rows())
 
 
 def test_worker_scan_reads_what_the_dataset_scanner_reads(tmp_path):

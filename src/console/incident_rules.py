@@ -165,12 +165,16 @@ class RuleEvaluator:
                 return [], {"note": "no reference data"}
             span = max(span, parse_window(DRIFT_MIN_SPAN))
             step = max(span / 2, DRIFT_STEP)
-            windows = src.windows(span, MIN_DRIFT_ROWS, step=step)
-            key = tuple((w.lo, w.hi) for w in windows)
-            if key not in drifts:  # every drift rule of a model reads the same windows: scored once
-                drifts[key] = src.drift_scores([w for w in windows if w.rows >= MIN_DRIFT_ROWS])
-            spans = [(w.lo, w.hi, w.rows) for w in windows]
-            evals, extra = self._drift_evals(rule, spans, drifts[key])
+            sparse = src.sparse_drifts(self.mon.reference(src.model), span, step, MIN_DRIFT_ROWS)
+            if sparse is not None:  # too quiet for a verdict in the whole history: reaches back, as on the raw path
+                spans, scored = sparse
+            else:
+                windows = src.windows(span, MIN_DRIFT_ROWS, step=step)
+                key = tuple((w.lo, w.hi) for w in windows)
+                if key not in drifts:  # every drift rule of a model reads the same windows: scored once
+                    drifts[key] = src.drift_scores([w for w in windows if w.rows >= MIN_DRIFT_ROWS])
+                spans, scored = [(w.lo, w.hi, w.rows) for w in windows], drifts[key]
+            evals, extra = self._drift_evals(rule, spans, scored)
             extra["step"] = ev.grid_step(span, src.since, src.now, step)  # the grid's, as on the raw path
             return evals, extra
         if metric == "cost_spike":

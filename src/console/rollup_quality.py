@@ -9,14 +9,17 @@ count one half, and the exact value is within `roc_auc_bound` of it (in the metr
 Before reading, the hours are caught up with the store including labels (`RollupDrift.catch_up(labels=
 True)`: an hour whose count of labelled rows changed since it was built is rebuilt). A second label for
 a request already labelled does not change that count, so it is seen when the hour is next rebuilt.
-Rollups hold every label the store holds; the raw path ignores labels logged after the console's `now`,
-which differ only when the time cursor looks back.
+Rollups hold every label the store holds, each row with the newest arrival time of the labels it counts
+(`store_rollups.LABEL_TS`); the raw path ignores labels logged after the console's `now`, so when the time
+cursor looks back, the hours counting a label logged after it are read raw as well (`store_rollups.labels_after`).
 
-Raw rows are read for the window's partial first hour and the open hour; the chart's buckets (whole hours,
-`chart_every(window, "1h")`) and the per-version table cover the window, as on the raw path.
+Raw rows are read for the window's partial first hour and the open hour (and those hours); the chart's buckets
+(whole hours, `chart_every(window, "1h")`) and the per-version table cover the window, as on the raw path.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import numpy as np
 import polars as pl
@@ -44,6 +47,16 @@ def _rollup_parts(table, environment: str | None) -> tuple[pl.DataFrame, pl.Data
         h = h.with_columns(pl.int_ranges(0, pl.col("len").list.len()).alias("b")).explode("len", "b")
         hist.append(h.with_columns(pl.lit(y).alias("y")).filter(pl.col("len") > 0))
     return counts, pl.concat(hist, how="diagonal_relaxed") if hist else pl.DataFrame()
+
+
+def _labelled_after(drift, model: str, table, environment: str | None, now: datetime, h0: datetime,
+                    h1: datetime) -> set[datetime]:
+    """The hours whose rollup counts labels logged after `now` (a view of a past time: `store_rollups.labels_after`),
+    read raw instead with the labels logged up to `now`, as the raw path reads them."""
+    df = pl.from_arrow(table).filter(pl.col("segment").is_null())
+    if environment is not None:
+        df = df.filter(pl.col("environment") == environment)
+    return ro.labels_after(df, now, ro._winners(ro.files(drift.path, model), h0, h1))
 
 
 def _raw_parts(joined: pl.DataFrame, task: str, positive_label: str) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -96,14 +109,17 @@ def quality(mon, model: str, window: str, environment: str | None) -> dict | Non
     drift = mon.sketch_drift
     drift.catch_up(model, h0, h1, labels=True)
     wanted = ["segment", "environment", "version", "rows", "labelled", *[c for c in COUNTS if c.startswith(("cls_", "reg_"))],
-              "cls_pos_hist", "cls_neg_hist"]
+              "cls_pos_hist", "cls_neg_hist", ro.LABEL_TS]
     table = ro.read_table(drift.path, model, h0, h1, columns=wanted)
     counts, hist = [], []
+    late: list[datetime] = []
     if table is not None and table.num_rows:
+        late = sorted(_labelled_after(drift, model, table, environment, now, h0, h1))
         c, h = _rollup_parts(table, environment)
-        counts.append(c)
-        hist.append(h)
-    ranges = [(since, h0 - US), (h1 - US, now)]  # the window's partial first hour and the open hour
+        counts.append(c.filter(~pl.col("ts").is_in(late)))
+        hist.append(h.filter(~pl.col("ts").is_in(late)) if h.height else h)
+    # the window's partial first hour and the open hour, and the hours counting labels logged after now
+    ranges = [(since, h0 - US), *((a - US, b - US) for a, b in ro.hour_ranges(late)), (h1 - US, now)]
     raw = pl.concat([drift.raw(model, a, b, environment, RAW_COLUMNS) for a, b in ranges if b > a],
                     how="diagonal_relaxed")
     if mon.wh.counts()[1]:

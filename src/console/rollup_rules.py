@@ -21,9 +21,13 @@ What each rule reads:
 - refusal_rate: no rollup column holds refusals; a narrow raw read of `ts` and `refused`.
 - drift_share / feature_drift: each window's hours merged (`RollupDrift`'s `Current` and `_score`, the
   Drift screen's scoring); a feature whose sketch verdict is borderline, or whose test needs raw values,
-  is scored exactly on a projected raw read of that feature in that window.
+  is scored exactly on a projected raw read of that feature in that window. A model with fewer rows in the
+  whole history than a verdict needs reaches back up to `SPARSE_REACH` for them as on the raw path, with its
+  reading (`sparse_drifts`: a quiet model's rows are few).
 - accuracy_drop / mae_increase: labelled, correct, error-sum and squared-error-sum counts (exact), after the
-  hours whose labelled count changed are rebuilt (`catch_up(labels=True)`, as `rollup_quality`).
+  hours whose labelled count changed are rebuilt (`catch_up(labels=True)`, as `rollup_quality`). At a past
+  `now` (`check --at T`) an hour counting a label logged after it (`store_rollups.labels_after`) is counted
+  again from a narrow raw read joined with the labels logged by `now`, as the raw path joins them.
 - cost_budget_share: hourly spend (`rollup_cost.parts`, exact) with the open hour and the hour the pace
   window cuts raw; evaluations at now and on the `DRIFT_STEP` grid before it.
 - cost_spike: serving traffic's cost and requests per hour and version (or prompt version); a change is
@@ -60,7 +64,8 @@ HOUR = ro.HOUR
 ENV = "production"  # the findings are production's
 RATE_METRICS = ("p95_ms", "error_rate", "burn_rate")
 WANTED = ["segment", "environment", "version", "variant", "rows", "errors", "latency_kll", "labelled",
-          "cls_correct", "reg_n", "reg_abs_sum", "reg_sq_sum"]
+          "cls_correct", "reg_n", "reg_abs_sum", "reg_sq_sum", ro.LABEL_TS]
+LABEL_COLUMNS = ["ts", "request_id", "prediction", "prediction_num"]  # what an hour's label counts are made of
 ONSET_COLUMNS = ["ts", "model", "request_id", "prediction", "prediction_num", "latency_ms", "is_error"]
 
 
@@ -130,6 +135,7 @@ class RollupRules:
         self.gens: dict[datetime, int] = {}  # hour -> generation of the rollup file that wins it
         self.memo = rule_memo.Memo(ro._model_dir(self.drift.path, model) / rule_memo.NAME)
         self._drift_fp: list | None = None
+        self._sparse: dict[tuple, tuple[list, dict]] = {}  # `sparse_drifts`
         if self.h1 > self.h0:
             # from the hour `since` cuts: its rollup, kept current too, names the history's first raw piece
             self.drift.catch_up(model, floor_hour(since), self.h1, labels=labels)
@@ -141,6 +147,8 @@ class RollupRules:
                     if c not in df.columns:
                         df = df.with_columns(pl.lit(0).alias(c))
                 self._add_hours(df)
+                if labels:  # a past `now`: hours counting labels logged after it are counted again as of now
+                    self._labels_as_of(sorted(ro.labels_after(df, now, self.gens)))
         for h in _each_hour(self.h0, self.h1):
             self._hours.setdefault(h, Part(h - US, h + HOUR - US))
 
@@ -231,13 +239,28 @@ class RollupRules:
         return p
 
     def _raw_labels(self, p: Part, rows: pl.DataFrame) -> None:
-        task = "classification" if self.mc.task == "llm" else self.mc.task
         joined = self.mon.joined(self.model, rows, p.a, self.now)  # labels logged up to now count
-        c = joined.select(qu.count_aggs(task, self.mc.positive_label)).row(0, named=True)
-        p.labelled = int(c.get("n_labelled") or 0)
-        p.correct = int(c.get("cls_correct") or 0)
-        p.reg_n, p.reg_abs, p.reg_sq = int(c.get("reg_n") or 0), float(c.get("reg_abs_sum") or 0.0), \
-            float(c.get("reg_sq_sum") or 0.0)
+        _set_labels(p, joined.select(self._label_aggs()).row(0, named=True))
+
+    def _label_aggs(self) -> list[pl.Expr]:
+        task = "classification" if self.mc.task == "llm" else self.mc.task
+        return qu.count_aggs(task, self.mc.positive_label)
+
+    def _labels_as_of(self, hours: list[datetime]) -> None:
+        """The label counts of rollup hours that count labels logged after `now` (`store_rollups.labels_after`:
+        a view of a past time), counted again from one narrow raw read of those hours joined with the labels
+        logged up to `now`, as the raw path counts them; their other numbers stay the rollups'."""
+        if not hours:
+            return
+        ranges = [(a - US, b - US) for a, b in ro.hour_ranges(hours)]
+        rows = self.mon.typed_rows(self.model, ranges[0][0], ranges[-1][1], ENV, columns=LABEL_COLUMNS,
+                                   ranges=ranges)
+        joined = self.mon.joined(self.model, rows, ranges[0][0], self.now)
+        per = {r.pop("h"): r for r in joined.group_by(pl.col("ts").dt.truncate("1h").alias("h"))
+               .agg(self._label_aggs()).iter_rows(named=True)}
+        for h in hours:
+            if h in self._hours:
+                _set_labels(self._hours[h], per.get(h, {}))
 
     # ------------------------------------------------------------------ windows
 
@@ -388,6 +411,23 @@ class RollupRules:
     def drift_windows(self, span: timedelta, step: timedelta, min_rows: int) -> list[Window]:
         return self.windows(span, min_rows, step=step)
 
+    def sparse_drifts(self, ref, span: timedelta, step: timedelta, min_rows: int) -> tuple[list, dict] | None:
+        """(windows, their dataset drifts) of a model with fewer than `min_rows` rows in the whole history, whose
+        windows reach back before `since` for the rows a verdict needs, up to `SPARSE_REACH`: the raw path's rule
+        and reading (`incident_rules.Context.sparse_drifts`: a quiet model's rows, a few thousand over 90 days), so
+        a `[rollups] min_rows` below `min_rows` does not leave it "insufficient" for ever. None when the history
+        holds enough rows (its latest window, grown back to `since` when short, holds them)."""
+        latest = self._latest(span, min_rows, lambda w: w.rows)
+        if latest.rows >= min_rows or latest.lo > self.since:
+            return None
+        key = (span, step, min_rows)
+        if key not in self._sparse:  # read and scored once for every drift rule of the model
+            from console.incident_rules import Context
+
+            self._sparse[key] = Context(self.model, self.mc, None, self.since, self.now, None).sparse_drifts(
+                self.mon, ref, span, step)
+        return self._sparse[key]
+
     def drift_scores(self, windows: list[Window]) -> dict[datetime, dr.DatasetDrift]:
         """Each window's dataset drift from its hours' sketches; borderline features (and tests the sketches
         cannot run) scored exactly on that window's raw rows of those features. A window of closed hours scored
@@ -525,7 +565,7 @@ class RollupRules:
             table = ro.read_table(self.drift.path, self.model, self.h0, self.h1, columns=wanted)
             if table is not None and table.num_rows:
                 df = pl.from_arrow(table).filter((pl.col("environment") == ENV) & serving)
-                for c in ro.ADDED:
+                for c in ro.ADDED_SUMS:
                     if c not in df.columns:
                         df = df.with_columns(pl.lit(0, dtype=pl.Int64 if c == "cost_n" else pl.Float64).alias(c))
                 if by_prompt:
@@ -578,6 +618,14 @@ class RollupRules:
         if not frames:  # no run: nothing reads them
             return pl.DataFrame(schema={"ts": pl.Datetime("us"), "model": pl.Utf8})
         return pl.concat(frames, how="diagonal_relaxed").sort("ts").with_columns(pl.col("ts").set_sorted())
+
+
+def _set_labels(p: Part, c: dict) -> None:
+    """A part's label counts from `quality.count_aggs` of its rows."""
+    p.labelled = int(c.get("n_labelled") or 0)
+    p.correct = int(c.get("cls_correct") or 0)
+    p.reg_n, p.reg_abs, p.reg_sq = int(c.get("reg_n") or 0), float(c.get("reg_abs_sum") or 0.0), \
+        float(c.get("reg_sq_sum") or 0.0)
 
 
 def _span(w: Window) -> tuple[datetime, datetime]:

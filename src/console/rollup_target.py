@@ -12,6 +12,9 @@ numeric tests (KS, Wasserstein) state their bound, the sum of both sides' rank e
 tests on counts (few-valued numbers, text) are exact unless a side folded values into "other", which makes a
 drifted verdict borderline.
 
+An hour counting labels logged after `now` (a view of a past time: `store_rollups.labels_after`) is summarised
+from its raw rows with the labels logged up to `now`, as an edge is, since the raw path ignores later labels.
+
 None (the caller reads raw) when an hour inside a side was built without these columns (by older code, the
 local engine's or the Spark job's), rather than rebuilding a month of hours.
 """
@@ -143,33 +146,52 @@ def read(drift, model: str, now: datetime, span, start: datetime, environment: s
     spans = [(h0, h1) for h0, h1 in inside if h1 > h0]
     if spans:  # one stretch, so the window's own catch-up (drift's features) finds it verified
         drift.catch_up(model, min(h0 for h0, _ in spans), max(h1 for _, h1 in spans), labels=labels)
-    columns = ["segment", "environment", "rows", "labelled", *ro.target_columns()]
+    columns = ["segment", "environment", "rows", "labelled", *ro.target_columns(), ro.LABEL_TS]
     out = []
     for (a, b), (h0, h1) in zip(sides, inside):
         frames, raw = [], [(a, b)]
         if h1 > h0:
-            table = ro.read_table(drift.path, model, h0, h1, days=True, columns=columns)
-            if table is not None and table.num_rows:
-                closed = summarised(pl.from_arrow(table), environment)
-                if closed is None:
-                    return None
-                frames.append(closed)
-            raw = [(a, h0 - US), (h1 - US, b)]
+            closed, late = _closed(drift, model, h0, h1, columns, environment, now)
+            if closed is None:
+                return None
+            frames.append(closed)
+            raw = [(a, h0 - US), *((x - US, y - US) for x, y in ro.hour_ranges(late)), (h1 - US, b)]
         for lo, hi in raw:
             if hi > lo:
-                frames.append(_edge(drift, model, lo, hi, environment, labels))
+                frames.append(_edge(drift, model, lo, hi, environment, labels, now))
         out.append(Side.of(frames))
     return target_drift(drift, *out)
 
 
-def _edge(drift, model: str, a: datetime, b: datetime, environment: str | None, labels: bool) -> pl.DataFrame:
-    """Raw rows in (a, b] as rollup rows (the builder's own summary), their labels joined as a build joins them."""
+def _closed(drift, model: str, h0: datetime, h1: datetime, columns: list[str], environment: str | None,
+            now: datetime) -> tuple[pl.DataFrame | None, list[datetime]]:
+    """(the rollup rows of the closed hours [h0, h1) to merge, the hours among them to read raw instead): those
+    counting labels logged after `now` (a view of a past time, `store_rollups.labels_after`). Day rows are read
+    where valid; when one may count such a label, the side is read as hour rows to find its hours."""
+    table = ro.read_table(drift.path, model, h0, h1, days=True, columns=columns)
+    if table is None or not table.num_rows:
+        return pl.DataFrame(), []
+    closed = summarised(pl.from_arrow(table), environment)
+    if closed is None or not ro.labels_after(closed, now, {}):  # {}: a row without a label time is checked by hour
+        return closed, []
+    closed = summarised(pl.from_arrow(ro.read_table(drift.path, model, h0, h1, columns=columns)), environment)
+    if closed is None:
+        return None, []
+    late = sorted(ro.labels_after(closed, now, ro._winners(ro.files(drift.path, model), h0, h1)))
+    return closed.filter(~pl.col("hour").is_in(late)), late
+
+
+def _edge(drift, model: str, a: datetime, b: datetime, environment: str | None, labels: bool,
+          now: datetime) -> pl.DataFrame:
+    """Raw rows in (a, b] as rollup rows (the builder's own summary), their labels logged up to `now` joined as a
+    build joins them (the raw path's label drift ignores later ones)."""
     rows = drift.raw(model, a, b, environment, EDGE_COLUMNS)
     if not rows.height:
         return pl.DataFrame()
     lab = None
     if labels:
         lab = drift.mon.wh.frame("model_labels", {"model": model, "since": a, "until": b, "environment": None})
+        lab = lab.filter(pl.col("ts") <= now) if lab.height else lab
         lab = lab if lab.height else None
     # k at its largest: a KLL sketch holds every value, exactly, up to k of them, so an edge of up to 65,535 numbers per
     # group is not compacted with random bits and the same rows give the same score on every read

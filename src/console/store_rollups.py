@@ -98,10 +98,20 @@ BASE_SCHEMA = pa.schema([
     *((f"{t}_{part}", typ) for t in ("pred", "label") for part, typ in (
         ("kll", pa.binary()), ("sum", pa.float64()), ("sq", pa.float64()), ("counts", pa.string()),
         ("text", pa.string()))),
+    # added so a past `--at T` counts only the labels known at T (`LABEL_TS`, `labels_after`), and the format's mark
+    ("label_ts", pa.timestamp("us")),
 ])
+# The newest arrival time (the label log's `ts`) of the labels a row counts; null when it counts none. A view at a
+# past time T reads an hour's label counts from its rollup only when they are what was known at T (`labels_after`).
+LABEL_TS = "label_ts"
 # Columns added after rollup files were first written: an hour whose file lacks one is rebuilt before cost or
-# quality (or drift) read it (`RollupDrift._stale_hours`), as an hour built without a feature is.
-ADDED = ("cost_n", "uncosted_input", "uncosted_cached", "uncosted_output", "cls_correct")
+# quality (or drift) read it (`RollupDrift._stale_hours`), as an hour built without a feature is. `LABEL_TS` is
+# also the rollup format's mark: every hour written before it (by any builder) is rebuilt once where it is read,
+# which re-keys the hours the `rollup` command wrote before it conformed its rows as the store does (c5f6766: a log
+# without environment or variant columns gave hours keyed null, which every production read skipped, and a 404
+# counted as an error); their row counts match the store's, so nothing else rebuilt them.
+ADDED_SUMS = ("cost_n", "uncosted_input", "uncosted_cached", "uncosted_output", "cls_correct")
+ADDED = (*ADDED_SUMS, LABEL_TS)
 INT_SUMS = ("rows", "errors", "input_tokens", "output_tokens", "labelled", "cls_tp", "cls_fp", "cls_fn", "cls_tn",
             "reg_n", "reg_ape_n", "cost_n", "cls_correct")
 # Prediction drift and label drift (`monitoring._target_drift`) compare a column of the window with the same column
@@ -189,6 +199,7 @@ class _Acc:
     floats: dict[str, float] = field(default_factory=dict)
     pos_hist: np.ndarray | None = None
     neg_hist: np.ndarray | None = None
+    label_ts: datetime | None = None  # `LABEL_TS`
 
     def add(self, name: str, value: float | int) -> None:
         target = self.ints if isinstance(value, (int, np.integer)) else self.floats
@@ -205,9 +216,11 @@ def _labels_frame(labels: pa.Table | pl.DataFrame | None) -> pl.DataFrame | None
     if "label_num" not in lab.columns:
         lab = lab.with_columns(pl.col("label").cast(pl.Float64, strict=False).alias("label_num"))
     lab = lab.with_columns(pl.col("label").cast(pl.String), pl.col("label_num").cast(pl.Float64))
-    if "ts" in lab.columns:
-        lab = lab.sort("ts")
-    return lab.unique("request_id", keep="last").select("request_id", "label", "label_num")
+    if "ts" in lab.columns:  # when it arrived: `LABEL_TS`
+        lab = lab.with_columns(pl.col("ts").cast(pl.Datetime("us")).alias(LABEL_TS)).sort(LABEL_TS)
+    else:
+        lab = lab.with_columns(pl.lit(None, dtype=pl.Datetime("us")).alias(LABEL_TS))
+    return lab.unique("request_id", keep="last").select("request_id", "label", "label_num", LABEL_TS)
 
 
 def _prepare(batch: pa.RecordBatch | pa.Table | pl.DataFrame, lab: pl.DataFrame | None) -> pl.DataFrame:
@@ -224,7 +237,8 @@ def _prepare(batch: pa.RecordBatch | pa.Table | pl.DataFrame, lab: pl.DataFrame 
         pl.when(pl.col("is_error").fill_null(False)).then(err_text.fill_null("error")).otherwise(pl.lit(OK_STATUS))
         .alias("__status"))
     if lab is not None and "request_id" in df.columns:
-        df = df.drop([c for c in ("label", "label_num") if c in df.columns]).join(lab, on="request_id", how="left")
+        df = df.drop([c for c in ("label", "label_num", LABEL_TS) if c in df.columns]).join(lab, on="request_id",
+                                                                                             how="left")
     return df
 
 
@@ -339,6 +353,8 @@ def _update_cut(accs: dict[tuple, _Acc], df: pl.DataFrame, model: str, seg: str 
             df = df.with_columns(pl.col("label").cast(pl.String).cast(pl.Float64, strict=False).alias("label_num"))
         # the quality counts, as `analytics.quality` counts them from rows
         scored = "prediction" if spec.task == "classification" else "prediction_num"
+        if LABEL_TS in df.columns:
+            aggs.append(pl.col(LABEL_TS).filter(pl.col("label").is_not_null()).max().alias(LABEL_TS))
         for e in qu.count_aggs(spec.task, spec.positive_label):
             name = e.meta.output_name()
             if name == "n_labelled":
@@ -351,6 +367,9 @@ def _update_cut(accs: dict[tuple, _Acc], df: pl.DataFrame, model: str, seg: str 
     per = df.group_by("__g").agg(aggs).sort("__g")
     for row in per.iter_rows(named=True):
         acc = group[row.pop("__g")]
+        seen = row.pop(LABEL_TS, None)
+        if seen is not None and (acc.label_ts is None or seen > acc.label_ts):
+            acc.label_ts = seen
         acc.sketch.n += row["rows"]
         for name, v in row.items():
             if v is not None:
@@ -424,6 +443,7 @@ def _tables(accs: dict[tuple, _Acc], specs: Mapping[str, ModelSpec], top: int) -
             cols["cls_pos_hist"].append(None if acc.pos_hist is None else acc.pos_hist.tolist())
             cols["cls_neg_hist"].append(None if acc.neg_hist is None else acc.neg_hist.tolist())
             cols["reg_err_kll"].append(sk.serialize(g.numeric.get("__err")))
+            cols[LABEL_TS].append(acc.label_ts)
             for t in TARGETS:
                 cols[f"{t}_kll"].append(sk.serialize(g.numeric.get(f"__{t}")))
                 s, q = g.sums.get(f"__{t}", (0.0, 0.0))
@@ -660,7 +680,7 @@ def merge_table(table: pa.Table | None, where: Mapping[str, Any] | None = None,
     out.latency = sk.merge(df["latency_kll"].to_list())
     out.score = sk.merge(df["score_kll"].to_list())
     for c in ("latency_sum", "score_sum", "cost_usd", "input_tokens", "output_tokens", "reg_n", "reg_abs_sum",
-              "reg_sq_sum", "reg_ape_sum", "reg_ape_n", *ADDED):
+              "reg_sq_sum", "reg_ape_sum", "reg_ape_n", *ADDED_SUMS):
         if c in df.columns:  # a file written before `ADDED` lacks those
             out.sums[c] = df[c].sum()
     out.labelled = int(df["labelled"].sum())
@@ -923,6 +943,8 @@ def merge_rows(table: pa.Table, day: datetime, k: int = sk.K) -> pa.Table:
             elif pa.types.is_list(typ):
                 hists = [h for h in g[name].to_list() if h is not None]
                 cols[name].append(np.sum(np.array(hists, dtype=np.int64), axis=0).tolist() if hists else None)
+            elif pa.types.is_timestamp(typ):  # `LABEL_TS`: the newest of the day's
+                cols[name].append(g[name].max())
             elif pa.types.is_integer(typ):
                 cols[name].append(int(g[name].fill_null(0).sum()))
             else:
@@ -1004,3 +1026,28 @@ def _hours_with_rows(df: pl.DataFrame) -> int:
     for day, mask in df.filter(pl.col(DAY_MASK).is_not_null()).select("hour", DAY_MASK).iter_rows():
         seen.update(day + timedelta(hours=h) for h in range(24) if mask >> h & 1)
     return len(seen)
+
+
+def built_at(generation: int) -> datetime:
+    """When a rollup file was written: its generation is the builder's clock in nanoseconds (`write`)."""
+    return datetime(1970, 1, 1) + timedelta(microseconds=generation // 1000)
+
+
+def labels_after(rows: pl.DataFrame, at: datetime, generations: Mapping[datetime, int]) -> set[datetime]:
+    """The hours among rollup rows (`hour`, `labelled`, `LABEL_TS` when the file has it) whose label counts are not
+    the ones known at `at`: a row counting a label that arrived after `at`, or a row counting labels whose time is
+    unknown (written before `LABEL_TS`) in a file written after `at` (`generations`: hour -> generation that wins
+    it; an hour missing from it counts as written after). A view at `at` reads these hours' label numbers raw,
+    with the labels logged up to `at`, as the raw path joins them (`quality.join_labels(now=at)`); at a live `now`
+    no hour is one."""
+    if not rows.height or "labelled" not in rows.columns:
+        return set()
+    df = rows.filter(pl.col("labelled") > 0)
+    if LABEL_TS not in df.columns:
+        df = df.with_columns(pl.lit(None, dtype=pl.Datetime("us")).alias(LABEL_TS))
+    out = set(df.filter(pl.col(LABEL_TS) > at)["hour"].to_list())
+    for h in df.filter(pl.col(LABEL_TS).is_null())["hour"].unique().to_list():
+        gen = generations.get(h)
+        if gen is None or built_at(gen) > at:
+            out.add(h)
+    return out

@@ -246,6 +246,8 @@ def _aggregates(df, spec: ro.ModelSpec, k: int) -> list:
     if has_label:
         lab = F.col("label").isNotNull()
         aggs.append(F.sum(lab.cast("long")).alias("labelled"))
+        if ro.LABEL_TS in df.columns:  # the newest arrival of the labels counted (`store_rollups.LABEL_TS`)
+            aggs.append(F.max(F.when(lab, F.col(ro.LABEL_TS))).alias(ro.LABEL_TS))
         if spec.task == "classification":  # as analytics.quality.count_aggs counts them
             y = _is_value(F.col("label"), spec.positive_label)
             pred = F.col("prediction").cast("string")
@@ -380,8 +382,10 @@ def build(spark, paths: Sequence, labels: pa.Table | None, specs: Mapping[str, r
     df = df.withColumn("hour", F.date_trunc("hour", F.col("ts")))
     latest = ro._labels_frame(labels)  # the latest label per request, as the local engine takes it
     if latest is not None:
-        lab = spark.createDataFrame(latest.to_arrow().to_pandas(), "request_id string, label string, label_num double")
-        df = df.drop(*[c for c in ("label", "label_num") if c in df.columns]).join(lab, "request_id", "left")
+        lab = spark.createDataFrame(latest.to_arrow().to_pandas(),
+                                    f"request_id string, label string, label_num double, {ro.LABEL_TS} timestamp")
+        df = df.drop(*[c for c in ("label", "label_num", ro.LABEL_TS) if c in df.columns]).join(lab, "request_id",
+                                                                                                "left")
     # The chunk's rows are read once and kept on disk for the per-model aggregations, not in the JVM heap:
     # cached in memory they fill the heap to its storage share (and the JVM keeps what it grew to).
     from pyspark import StorageLevel
