@@ -62,6 +62,9 @@ from console.analytics import cost as co
 from console.rollup_paths import model_dir
 from console.analytics import quality as qu
 from console.analytics import sketches as sk
+from console.arrow_values import keep_pandas_out
+
+keep_pandas_out()  # pyarrow's pandas shim must not import pandas for us (console.arrow_values)
 
 KEYS = ("model", "version", "environment", "variant", "segment", "segment_value", "hour")
 BUCKETS = qu.BUCKETS  # score buckets of width 0.05 for the classifier histograms

@@ -40,6 +40,9 @@ import pyarrow as pa
 from datasketches import kll_floats_sketch
 
 from console.analytics import drift_stats as st
+from console.arrow_values import keep_pandas_out
+
+keep_pandas_out()  # pyarrow's pandas shim must not import pandas for us (console.arrow_values)
 
 K = 200  # DataSketches' and Spark's default: about 1.3% single-rank error at 99% confidence
 # Items a drift summary keeps when combining sketches or raw values (`Dist.union(..., limit)`, `Dist.thin`): a

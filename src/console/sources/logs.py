@@ -18,6 +18,9 @@ from pathlib import Path
 import pyarrow as pa
 
 from console.config import LogSource
+from console.arrow_values import keep_pandas_out
+
+keep_pandas_out()  # pyarrow's pandas shim must not import pandas for us (console.arrow_values)
 
 _EXT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
