@@ -202,3 +202,27 @@ def test_a_temporary_store_never_closed_is_removed_once_collected(tmp_path):
     del w
     gc.collect()
     assert not folder.exists()
+
+
+def test_a_deleted_parquet_file_is_noted_once_as_a_deleted_jsonl_file_is(tmp_path):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for name, n in (("a", 30), ("b", 20)):
+        pl.DataFrame([row(i) | {"request_id": f"{name}{i}"} for i in range(n)]).write_parquet(logs / f"{name}.parquet")
+    (logs / "c.jsonl").write_text("".join(json.dumps(row(i) | {"request_id": f"c{i}"}) + "\n" for i in range(5)))
+    cfg = Config(source=None, root=Path("."), logs=(LogSource("predictions", str(logs / "*.parquet")),
+                                                    LogSource("predictions", str(logs / "*.jsonl"))))
+    w = Warehouse(cfg, tmp_path / "store")
+    w.refresh()
+    assert count(w) == 55
+    (logs / "b.parquet").unlink()
+    (logs / "c.jsonl").unlink()
+    stats = w.refresh()
+    assert count(w) == 35  # the JSONL rows were stored; the Parquet ones were read in place
+    assert f"{logs / 'b.parquet'}: deleted" in stats.notes and f"{logs / 'c.jsonl'}: deleted" in stats.notes, \
+        stats.notes
+    assert not any("deleted" in n for n in w.refresh().notes)  # said once
+    (logs / "a.parquet").unlink()  # deleted while no console runs: the next one says so
+    w.close()
+    later = Warehouse(cfg, tmp_path / "store")
+    assert f"{logs / 'a.parquet'}: deleted" in later.refresh().notes

@@ -870,6 +870,23 @@ class Warehouse:
                 out.setdefault(src.kind, []).append(p)
         return out, missing, notes
 
+    def _parquet_deleted(self) -> list[str]:
+        """A note per Parquet log gone since the last refresh of any process, as the tailer notes a deleted
+        JSONL or CSV file: its rows were read in place, so they leave the screens with it, and say so. The
+        files each source matched are kept with the footer facts; the process that finds one gone says it,
+        once."""
+        notes: list[str] = []
+        for src in self.cfg.logs:
+            if not is_parquet_source(src):
+                continue
+            key = f"parquet-files|{src.path}"
+            now = [p for p in _expand(src.path) if not os.path.isdir(p)]
+            seen = set(now)
+            notes += [f"{p}: deleted" for p in self._facts.remembered(key) or [] if p not in seen
+                      and not os.path.lexists(p)]
+            self._facts.remember(key, now)
+        return notes
+
     def _parquet_check(self, path: str) -> int | str:
         try:
             st = os.stat(path)
@@ -1080,6 +1097,7 @@ class Warehouse:
                 self.progress = None
                 self._lock.release()
             parquet, missing, pnotes = self._parquet_files()
+            pnotes = self._parquet_deleted() + pnotes
             pnotes += self._open_lakes()
             self._build_views(m, parquet)
             self._facts.save()  # what was learnt of new Parquet logs' footers, for the next process (if any)
