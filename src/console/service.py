@@ -375,6 +375,16 @@ class Service:
     def models(self) -> list[str]:
         return self.warehouse.models()
 
+    def unreadable(self) -> tuple[dict[str, str], list[str]]:
+        """(model -> why its rows cannot all be read now, one line per source that cannot be read now): a rule
+        over such a model's rows is not known, so `check` says it could not evaluate it rather than "0 firing".
+        The models are those the store knows to have rows in the source; every model when it cannot tell."""
+        notes = self.warehouse.source_notes()
+        if not notes:
+            return {}, []
+        known = self.warehouse.unreadable_models()
+        return ({m: notes[0] for m in self.models()} if known is None else known), notes
+
     def findings(self, max_age_s: float | None = None, overview: bool = True) -> list:
         """Incidents over the history (firing and resolved), cached briefly: they cost about a second. With
         them, the Overview's DRIFT and cost cells (an exact read of the last hours and of today); `overview=False`
@@ -603,7 +613,8 @@ class Service:
             workspace=self.cfg.workspace, now=now, registry=reg, rows=tuple(rows), malformed=counts["malformed"],
             counts=counts, logs_configured=self.cfg.has_logs,
             missing_logs=stats.missing if stats else (), refresh_seconds=stats.seconds if stats else 0.0,
-            log_notes=tuple(stats.notes) if stats else ())
+            # and the sources found unreadable since (a server gone after the listing): the rest is still shown
+            log_notes=tuple(dict.fromkeys((*(stats.notes if stats else ()), *wh.source_notes()))))
 
     def _env_rank(self, env: str) -> int:
         return 0 if self.cfg.environment(env).production or env == "production" else 1
