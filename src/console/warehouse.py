@@ -236,6 +236,7 @@ class Warehouse:
         # lake_N -> the one line saying why its objects cannot be read now: no view reads it until the next
         # refresh tries again (`_open_lakes`); what the store knows of its objects (their counts) still counts
         self._lakes_down: dict[str, str] = {}
+        self._down_lock = threading.Lock()
         self.on_source_down = None  # called with that line when a read sets a lake aside (a script prints it)
         self._parquet_meta: dict[tuple, object] = {}  # facts of Parquet files by (file, version), read once
         self._rows_read: dict[str, int] = {}  # row counts of the files `_parquet_files` found, from one query
@@ -376,21 +377,28 @@ class Warehouse:
         away after the listing, or a listing kept from before names objects no longer reachable), that lake is
         set aside until the next refresh (`source_notes` says why, in one line naming its path) and the query
         answers from the rest: the other sources, and what the store knows of the lake's objects."""
-        while True:
+        for _ in range(len(self._lakes)):
             try:
                 return run()
             except duckdb.Error as exc:
                 if not self._lake_failed(exc):
                     raise
+        return run()
 
     def _lake_failed(self, exc: Exception) -> bool:
         """Whether `exc` is a read of a lake's objects that failed; that lake is then set aside (see `_read`)."""
-        from console.sources import locations
-
         found = re.search(r"registered as '(lake_\d+)'", str(exc))
         name = found.group(1) if found else None
-        if name is None or name not in self._lakes or name in self._lakes_down:
+        if name is None or name not in self._lakes:
             return False
+        with self._down_lock:  # another worker's query may have found it first: its views are rebuilt by then
+            if name not in self._lakes_down:
+                self._lake_down(name, exc)
+        return True
+
+    def _lake_down(self, name: str, exc: Exception) -> None:
+        from console.sources import locations
+
         path = self._lake_paths.get(name, name)
         self._lakes_down[name] = f"{locations.storage_error(path, exc, self._storage())}; its rows are left out " \
                                  "(counts of the objects read before still shown), tried again at the next refresh"
@@ -398,7 +406,6 @@ class Warehouse:
         self._build_views(self.manifest, self._parquet_files()[0], check=False, lazy=True)
         if self.on_source_down is not None:
             self.on_source_down(self._lakes_down[name])
-        return True
 
     def source_notes(self) -> list[str]:
         """One line per lake whose objects cannot be read now (a server down, a key refused), naming its path."""
