@@ -116,7 +116,10 @@ def cmd_check(args, cfg: Config) -> int:
                    f"  {where:<18}  {f.evidence or f.detail}  suspect: {suspect}{ack_note}  id: {f.id}")
         for r in svc.recommendations:
             _print(f"RETRAIN   recommended {r.model:<20}  {r.reason}  (holding since {r.since:%Y-%m-%d %H:%M}Z)")
-        print(f"{len(firing)} firing" + (f" ({len(acked)} acknowledged)" if acked else ""), file=sys.stderr)
+        unknown = len({f.model for f in failed} | set(unread))
+        print(f"{len(firing)} firing" + (f" ({len(acked)} acknowledged)" if acked else "")
+              + (f"; {unknown} model(s) could not be evaluated" if unknown else
+                 "; a source could not be read" if down else ""), file=sys.stderr)
     for f in failed:
         print(printable(redact_text(f"mlops-console: check could not evaluate {f.model}: {f.detail}")), file=sys.stderr)
     for model, why in sorted(unread.items()):

@@ -122,6 +122,10 @@ class Service:
         # the store's own queries (`Warehouse.has_rows` and `last_seen`): a kept answer needs no Monitor
         if any(self.warehouse.has_rows(m, at - span, at, environment) for m in models):
             return None
+        unread = self.unreadable()[0]
+        down = [unread[m] for m in models if m in unread]
+        if down:  # its rows are in a source that cannot be read now: not "the logs hold no rows"
+            return f"no rows read in this window: {down[0]}"
         latest = self.warehouse.last_seen(model, datetime.max) if model is not None else self.latest_ts()
         return "no rows in this window; " + (f"the newest row is at {latest.isoformat()}Z" if latest
                                              else "the logs hold no rows yet")
