@@ -238,3 +238,35 @@ def test_a_server_gone_after_the_listing_costs_its_rows_not_the_query(s3_server,
             "model": "a", "since": END - timedelta(days=1), "until": END, "environment": None})) > len(ids)
     finally:
         svc.close()
+
+
+async def test_the_overview_shows_a_source_down_as_a_note_and_the_rest(s3_server, relay, tmp_path):  # noqa: F811
+    """The TUI with its S3 source down (the store kept its objects): the Overview's notes line names the path,
+    the local log's model is listed with its rows, the counts include what the store knows of the objects,
+    and no error is shown."""
+    from console.ui.app import ConsoleApp
+    from ui_fixtures import screen_text, wait_for_snapshot
+
+    client = s3_server.client()
+    client.create_bucket(Bucket="tui")
+    _put(client, "tui", "logs/date=2026-11-29/a.parquet", _table(80, END - timedelta(hours=1), 11), tmp_path)
+    local = tmp_path / "local.parquet"
+    pq.write_table(_table(25, END - timedelta(hours=1), 12).set_column(1, "model", pa.array(["c"] * 25)), local)
+    cfg = Config(source=None, root=tmp_path, store_path=str(tmp_path / "store"),
+                 s3=_storage(relay.endpoint, s3_server.access_key_id, SECRET),
+                 logs=(LogSource("predictions", "s3://tui/logs/", "parquet"),
+                       LogSource("predictions", str(local), "parquet")))
+    first = Service(cfg, clock=lambda: END)
+    first.snapshot()
+    first.close()
+    relay.set("closed")
+    app = ConsoleApp(cfg, service=Service(cfg, clock=lambda: END), poll=False)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await wait_for_snapshot(app, pilot)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "s3://tui/logs/: cannot reach" in text, text
+        assert app.last_error is None or not app.last_error, app.last_error
+        assert app.snapshot.counts["predictions"] == 105
+        assert {r.name for r in app.snapshot.rows} >= {"a", "b", "c"}
+        assert next(r for r in app.snapshot.rows if r.name == "c").requests == 25
