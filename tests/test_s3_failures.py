@@ -270,3 +270,18 @@ async def test_the_overview_shows_a_source_down_as_a_note_and_the_rest(s3_server
         assert app.snapshot.counts["predictions"] == 105
         assert {r.name for r in app.snapshot.rows} >= {"a", "b", "c"}
         assert next(r for r in app.snapshot.rows if r.name == "c").requests == 25
+
+
+def test_check_with_a_source_never_read_is_not_an_all_clear_for_the_local_log(s3_server, tmp_path):  # noqa: F811
+    """A bucket that does not exist (yet) beside a local log: `check` cannot know the rules over the bucket's
+    rows, so it names the source and exits 2 rather than judging the local log alone as all clear."""
+    local = tmp_path / "local.parquet"
+    pq.write_table(_table(25, END - timedelta(hours=1), 13), local)
+    cfg = _workspace(tmp_path, s3_server.endpoint, s3_server.access_key_id, "never-made", local)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    out = subprocess.run([sys.executable, "-m", "console", "--config", str(cfg), "check", "--format", "json",
+                          "--at", END.isoformat()], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 2, (out.returncode, out.stderr)
+    assert sorted(json.loads(out.stdout)["could_not_evaluate"]) == ["a", "b"]
+    assert any("could not evaluate" in line and "s3://never-made/logs/: bucket does not exist" in line
+               for line in out.stderr.splitlines()), out.stderr

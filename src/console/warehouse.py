@@ -937,9 +937,10 @@ class Warehouse:
                     if name in self._lake_objects:
                         objects[name] = self._lake_objects[name]
                     why += "; showing what was read before, tried again at the next refresh"
-                    # its objects are at the server that did not answer: no query waits on them (a timeout
-                    # each) or fails on them; the counts the store knows of them still count
-                    down[name] = why
+                # its objects are at the server that did not answer: no query waits on them (a timeout each)
+                # or fails on them; the counts the store knows of them still count, and a rule over its rows
+                # is not known (`check`)
+                down[name] = why
                 notes.append(why)
                 failed = True
         self._facts.save()
