@@ -312,3 +312,19 @@ def test_state_after_needs_an_exhausted_scan(tmp_path):
         t.state_after()
     list(it)
     assert len(t.state_after()) == 1
+
+
+def test_csv_pieces_end_at_record_ends_not_inside_a_quoted_field(tmp_path):
+    """With pieces smaller than the file, every chunk of a CSV holds whole records: a quoted field's line
+    breaks never fall on a chunk boundary, and the rows read chunk by chunk are the file's rows."""
+    import csv
+    import io
+
+    p = tmp_path / "p.csv"
+    rows = [[f"r{i}", "one line" if i % 3 else f"prompt {i}\nwith \"quotes\"\nand lines"] for i in range(60)]
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows([["request_id", "note"], *rows])
+    p.write_text(buf.getvalue())
+    chunks, state, _ = scan({}, [p], max_chunk_bytes=64, csv_headers=True)
+    got = [r for c in chunks for r in csv.reader(io.StringIO(c.body.decode(), newline=""))]
+    assert got == rows and state[next(iter(state))].offset == p.stat().st_size

@@ -163,3 +163,125 @@ def test_check_is_not_an_all_clear_when_the_rules_cannot_read_the_rows(s3_server
     assert json.loads(down.stdout)["could_not_evaluate"] == ["a", "b"]
     lines = [line for line in down.stderr.splitlines() if "could not evaluate" in line]
     assert len(lines) == 2 and "Traceback" not in down.stderr and SECRET not in down.stderr, down.stderr
+
+
+def _workspace(tmp_path: Path, endpoint: str, key_id: str, bucket: str, local: Path) -> Path:
+    cfg = tmp_path / "mlops-console.toml"
+    cfg.write_text('[store]\npath = "store"\n[audit]\npath = "audit.jsonl"\n'
+                   f'[[logs]]\nkind = "predictions"\npath = "s3://{bucket}/logs/"\nformat = "parquet"\n'
+                   f'[[logs]]\nkind = "predictions"\npath = "{local}"\nformat = "parquet"\n'
+                   f'[storage.s3]\nendpoint_url = "{endpoint}"\nregion = "us-east-1"\n'
+                   f'access_key_id = "{key_id}"\nsecret_access_key = "{SECRET}"\n')
+    return cfg
+
+
+def test_snapshot_and_health_with_the_source_down_name_it_and_show_the_rest(s3_server, relay, tmp_path):  # noqa: F811
+    """The store kept the objects it read: with the server down, a query that touched them failed inside DuckDB
+    ("reading the stream registered as 'lake_0' failed ... GetObject") and `snapshot` and `health` exited 4 with
+    a traceback's last line. Now the source is named in one line, the local log and the counts the store knows
+    of the S3 objects are still shown, and the exit codes are those of a read that has what it needs."""
+    client = s3_server.client()
+    client.create_bucket(Bucket="gone")
+    _put(client, "gone", "logs/date=2026-11-29/a.parquet", _table(120, END - timedelta(hours=1), 7), tmp_path)
+    local = tmp_path / "local.parquet"
+    pq.write_table(_table(25, END - timedelta(hours=1), 8).set_column(1, "model", pa.array(["c"] * 25)), local)
+    cfg = _workspace(tmp_path, relay.endpoint, s3_server.access_key_id, "gone", local)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "console", "--config", str(cfg), *args, "--at", END.isoformat()],
+                              capture_output=True, text=True, env=env, timeout=120)
+
+    up = run("snapshot", "--format", "json")
+    assert up.returncode == 0 and json.loads(up.stdout)["counts"]["predictions"] == 145, up.stderr
+    relay.set("closed")
+    for args in (("snapshot", "--format", "json"), ("health", "c", "--format", "json"),
+                 ("health", "a", "--format", "json")):
+        down = run(*args)
+        assert down.returncode == 0, (args, down.returncode, down.stderr)
+        assert "Traceback" not in down.stderr and SECRET not in down.stderr + down.stdout
+        lines = [line for line in down.stderr.splitlines() if "s3://gone/logs/" in line]
+        assert len(lines) == 1 and relay.endpoint in lines[0], (args, down.stderr)
+        json.loads(down.stdout)
+    snap = json.loads(run("snapshot", "--format", "json").stdout)
+    assert snap["counts"]["predictions"] == 145  # the S3 objects' counts, as the store knows them
+    assert any("s3://gone/logs/" in n for n in snap["log_notes"])
+    assert {r["name"] for r in snap["models"]} >= {"a", "b", "c"}
+
+
+def test_a_server_gone_after_the_listing_costs_its_rows_not_the_query(s3_server, relay, tmp_path):  # noqa: F811
+    """The listing succeeded, then the server went away before a query read the objects: the query answers
+    from the other sources, the source is named in a note, and the next refresh reads it again."""
+    client = s3_server.client()
+    client.create_bucket(Bucket="racy")
+    _put(client, "racy", "logs/date=2026-11-29/a.parquet", _table(60, END - timedelta(hours=1), 9), tmp_path)
+    local = tmp_path / "local.parquet"
+    pq.write_table(_table(25, END - timedelta(hours=1), 10), local)
+    cfg = Config(source=None, root=tmp_path, store_path=str(tmp_path / "store"),
+                 s3=_storage(relay.endpoint, s3_server.access_key_id, SECRET),
+                 logs=(LogSource("predictions", "s3://racy/logs/", "parquet"),
+                       LogSource("predictions", str(local), "parquet")))
+    svc = Service(cfg, clock=lambda: END)
+    try:
+        svc.refresh()
+        relay.set("closed")
+        ids = {r["request_id"] for r in svc.warehouse.dicts("model_predictions", {
+            "model": "a", "since": END - timedelta(days=1), "until": END, "environment": None})}
+        assert ids == {i for i in pq.read_table(local).filter(
+            pa.compute.equal(pq.read_table(local)["model"], "a"))["request_id"].to_pylist()}
+        notes = svc.warehouse.source_notes()
+        assert len(notes) == 1 and notes[0].startswith("s3://racy/logs/: ") and relay.endpoint in notes[0], notes
+        relay.set("forward")
+        svc.refresh()
+        assert svc.warehouse.source_notes() == []
+        assert len(svc.warehouse.dicts("model_predictions", {
+            "model": "a", "since": END - timedelta(days=1), "until": END, "environment": None})) > len(ids)
+    finally:
+        svc.close()
+
+
+async def test_the_overview_shows_a_source_down_as_a_note_and_the_rest(s3_server, relay, tmp_path):  # noqa: F811
+    """The TUI with its S3 source down (the store kept its objects): the Overview's notes line names the path,
+    the local log's model is listed with its rows, the counts include what the store knows of the objects,
+    and no error is shown."""
+    from console.ui.app import ConsoleApp
+    from ui_fixtures import screen_text, wait_for_snapshot
+
+    client = s3_server.client()
+    client.create_bucket(Bucket="tui")
+    _put(client, "tui", "logs/date=2026-11-29/a.parquet", _table(80, END - timedelta(hours=1), 11), tmp_path)
+    local = tmp_path / "local.parquet"
+    pq.write_table(_table(25, END - timedelta(hours=1), 12).set_column(1, "model", pa.array(["c"] * 25)), local)
+    cfg = Config(source=None, root=tmp_path, store_path=str(tmp_path / "store"),
+                 s3=_storage(relay.endpoint, s3_server.access_key_id, SECRET),
+                 logs=(LogSource("predictions", "s3://tui/logs/", "parquet"),
+                       LogSource("predictions", str(local), "parquet")))
+    first = Service(cfg, clock=lambda: END)
+    first.snapshot()
+    first.close()
+    relay.set("closed")
+    app = ConsoleApp(cfg, service=Service(cfg, clock=lambda: END), poll=False)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await wait_for_snapshot(app, pilot)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "s3://tui/logs/: cannot reach" in text, text
+        assert app.last_error is None or not app.last_error, app.last_error
+        assert app.snapshot.counts["predictions"] == 105
+        assert {r.name for r in app.snapshot.rows} >= {"a", "b", "c"}
+        assert next(r for r in app.snapshot.rows if r.name == "c").requests == 25
+
+
+def test_check_with_a_source_never_read_is_not_an_all_clear_for_the_local_log(s3_server, tmp_path):  # noqa: F811
+    """A bucket that does not exist (yet) beside a local log: `check` cannot know the rules over the bucket's
+    rows, so it names the source and exits 2 rather than judging the local log alone as all clear."""
+    local = tmp_path / "local.parquet"
+    pq.write_table(_table(25, END - timedelta(hours=1), 13), local)
+    cfg = _workspace(tmp_path, s3_server.endpoint, s3_server.access_key_id, "never-made", local)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    out = subprocess.run([sys.executable, "-m", "console", "--config", str(cfg), "check", "--format", "json",
+                          "--at", END.isoformat()], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 2, (out.returncode, out.stderr)
+    assert sorted(json.loads(out.stdout)["could_not_evaluate"]) == ["a", "b"]
+    assert any("could not evaluate" in line and "s3://never-made/logs/: bucket does not exist" in line
+               for line in out.stderr.splitlines()), out.stderr

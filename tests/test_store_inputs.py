@@ -202,3 +202,77 @@ def test_a_temporary_store_never_closed_is_removed_once_collected(tmp_path):
     del w
     gc.collect()
     assert not folder.exists()
+
+
+def test_a_deleted_parquet_file_is_noted_once_as_a_deleted_jsonl_file_is(tmp_path):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for name, n in (("a", 30), ("b", 20)):
+        pl.DataFrame([row(i) | {"request_id": f"{name}{i}"} for i in range(n)]).write_parquet(logs / f"{name}.parquet")
+    (logs / "c.jsonl").write_text("".join(json.dumps(row(i) | {"request_id": f"c{i}"}) + "\n" for i in range(5)))
+    cfg = Config(source=None, root=Path("."), logs=(LogSource("predictions", str(logs / "*.parquet")),
+                                                    LogSource("predictions", str(logs / "*.jsonl"))))
+    w = Warehouse(cfg, tmp_path / "store")
+    w.refresh()
+    assert count(w) == 55
+    (logs / "b.parquet").unlink()
+    (logs / "c.jsonl").unlink()
+    stats = w.refresh()
+    assert count(w) == 35  # the JSONL rows were stored; the Parquet ones were read in place
+    assert f"{logs / 'b.parquet'}: deleted" in stats.notes and f"{logs / 'c.jsonl'}: deleted" in stats.notes, \
+        stats.notes
+    assert not any("deleted" in n for n in w.refresh().notes)  # said once
+    (logs / "a.parquet").unlink()  # deleted while no console runs: the next one says so
+    w.close()
+    later = Warehouse(cfg, tmp_path / "store")
+    assert f"{logs / 'a.parquet'}: deleted" in later.refresh().notes
+
+
+def _csv_rows(w: Warehouse) -> dict[str, str]:
+    return dict(w.cursor().execute("SELECT request_id, note FROM predictions").fetchall())
+
+
+def test_a_quoted_field_holding_newlines_is_one_row(tmp_path):
+    """RFC 4180: a quoted field may hold line breaks (an LLM prompt logged as CSV). It was refused as two
+    "unbalanced quote" rows; an unbalanced quote elsewhere still costs only its own line. Both the native
+    reader (a file of many lines) and the line-by-line one (a few lines) are covered."""
+    for n in (5, 300):
+        p = tmp_path / f"q{n}.csv"
+        notes = {f"r{i}": f"note {i}" for i in range(n)}
+        notes["r1"] = "multi\nline"
+        notes["r3"] = 'a, "quoted"\r\nthree\n\nlines'
+        lines = [f'2026-11-25T06:00:{i % 60:02d}Z,m,1,r{i},{10 + i},"' + notes[f"r{i}"].replace('"', '""') + '"'
+                 for i in range(n)]
+        lines.insert(3, '2026-11-25T06:00:02Z,m,1,"broken,12,x')  # line 6 of the file (r1 takes 3-4): never closed
+        p.write_bytes(("\ufeffts,model,version,request_id,latency_ms,note\n" + "\n".join(lines) + "\n").encode())
+        w = wh(LogSource("predictions", str(p)))
+        stats = w.refresh()
+        assert stats.rows == {"predictions": n} and stats.malformed == 1, (n, stats)
+        assert reasons(w) == {"unbalanced quote": 1}
+        assert w.one("malformed_summary")[3] == "6"
+        assert _csv_rows(w) == notes
+
+
+def test_a_row_whose_quoted_field_is_being_written_waits_for_its_writer(tmp_path):
+    """A complete line inside an open quoted field is not a complete row: it waits as a partial line does,
+    and is read whole when its writer closes the quote; left open for the grace, the line that opened the
+    quote is set aside alone and the lines after it are read as rows."""
+    p = tmp_path / "live.csv"
+    clock = {"t": 1000.0}
+    cfg = Config(source=None, root=Path("."), logs=(LogSource("predictions", str(p)),))
+    w = Warehouse(cfg, tmp_path / "store", grace_s=30.0, wall=lambda: clock["t"])
+    head = "ts,model,version,request_id,latency_ms,note\n"
+    p.write_text(head + '2026-11-25T06:00:00Z,m,1,r0,10,plain\n2026-11-25T06:00:01Z,m,1,r1,11,"first line\n')
+    assert w.refresh().rows == {"predictions": 1}
+    clock["t"] += 10
+    with p.open("a") as fh:
+        fh.write('second line"\n')
+    assert w.refresh().rows == {"predictions": 1}
+    assert _csv_rows(w) == {"r0": "plain", "r1": "first line\nsecond line"}
+    with p.open("a") as fh:
+        fh.write('2026-11-25T06:00:02Z,m,1,r2,12,"never closed\n2026-11-25T06:00:03Z,m,1,r3,13,after\n')
+    assert w.refresh().rows == {} and count(w) == 2  # r3 may still be inside r2's note
+    clock["t"] += 31
+    stats = w.refresh()
+    assert stats.rows == {"predictions": 1} and stats.malformed == 1
+    assert reasons(w) == {"unbalanced quote": 1} and _csv_rows(w)["r3"] == "after"

@@ -68,6 +68,7 @@ def open_service(args, cfg: Config, **kwargs):
 
     svc = Service(cfg, **kwargs)
     svc.warehouse.keep_footers()  # a script reads one state of the store
+    svc.warehouse.on_source_down = lambda note: _diag(f"mlops-console: note: {note}")  # found after the refresh
     stats = svc.refresh()
     report_refresh(stats)
     try:

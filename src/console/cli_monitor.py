@@ -96,11 +96,13 @@ def cmd_check(args, cfg: Config) -> int:
     nothing = not models or (not evaluated and not svc.has_rows())
     # a model whose rules raised (its rows could not be read: an S3 source down) is not "0 firing": exit 2
     failed = [f for f in findings if f.kind == "error"]
+    # a model with rows in a source that cannot be read now (an S3 server down) is not "0 firing" either
+    unread, down = svc.unreadable()
     recs = [r.to_dict() for r in svc.recommendations]
     if args.format == "json":
         print(dumps({"firing": len(firing), "acknowledged": len(acked),
                      "stale": sum(f.kind == "stale_minutes" and f.needs_attention for f in firing),
-                     "nothing_to_evaluate": nothing, "could_not_evaluate": sorted({f.model for f in failed}),
+                     "nothing_to_evaluate": nothing, "could_not_evaluate": sorted({f.model for f in failed} | set(unread)),
                      "models": models,
                      "incidents": [f.to_dict() for f in shown], "retrain_recommended": recs}))
     else:
@@ -114,10 +116,19 @@ def cmd_check(args, cfg: Config) -> int:
                    f"  {where:<18}  {f.evidence or f.detail}  suspect: {suspect}{ack_note}  id: {f.id}")
         for r in svc.recommendations:
             _print(f"RETRAIN   recommended {r.model:<20}  {r.reason}  (holding since {r.since:%Y-%m-%d %H:%M}Z)")
-        print(f"{len(firing)} firing" + (f" ({len(acked)} acknowledged)" if acked else ""), file=sys.stderr)
+        unknown = len({f.model for f in failed} | set(unread))
+        print(f"{len(firing)} firing" + (f" ({len(acked)} acknowledged)" if acked else "")
+              + (f"; {unknown} model(s) could not be evaluated" if unknown else
+                 "; a source could not be read" if down else ""), file=sys.stderr)
     for f in failed:
         print(printable(redact_text(f"mlops-console: check could not evaluate {f.model}: {f.detail}")), file=sys.stderr)
-    if failed:
+    for model, why in sorted(unread.items()):
+        if model not in {f.model for f in failed}:
+            print(printable(redact_text(f"mlops-console: check could not evaluate {model}: {why}")), file=sys.stderr)
+    if down and not unread:  # no model known to be there: the source itself is what could not be evaluated
+        for note in down:
+            print(printable(redact_text(f"mlops-console: check could not evaluate: {note}")), file=sys.stderr)
+    if failed or down:
         return EXIT_ERROR
     if nothing:
         print("mlops-console: nothing to evaluate: no predictions in the logs for the history window",

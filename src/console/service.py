@@ -128,6 +128,10 @@ class Service:
         # the store's own queries (`Warehouse.has_rows` and `last_seen`): a kept answer needs no Monitor
         if any(self.warehouse.has_rows(m, at - span, at, environment) for m in models):
             return None
+        unread = self.unreadable()[0]
+        down = [unread[m] for m in models if m in unread]
+        if down:  # its rows are in a source that cannot be read now: not "the logs hold no rows"
+            return f"no rows read in this window: {down[0]}"
         latest = self.warehouse.last_seen(model, datetime.max) if model is not None else self.latest_ts()
         where = "this window" if span == asked else f"the {said} before {at.isoformat()}Z"
         return f"no rows in {where}; " + (f"the newest row is at {latest.isoformat()}Z" if latest
@@ -382,6 +386,16 @@ class Service:
     def models(self) -> list[str]:
         return self.warehouse.models()
 
+    def unreadable(self) -> tuple[dict[str, str], list[str]]:
+        """(model -> why its rows cannot all be read now, one line per source that cannot be read now): a rule
+        over such a model's rows is not known, so `check` says it could not evaluate it rather than "0 firing".
+        The models are those the store knows to have rows in the source; every model when it cannot tell."""
+        notes = self.warehouse.source_notes()
+        if not notes:
+            return {}, []
+        known = self.warehouse.unreadable_models()
+        return ({m: notes[0] for m in self.models()} if known is None else known), notes
+
     def findings(self, max_age_s: float | None = None, overview: bool = True) -> list:
         """Incidents over the history (firing and resolved), cached briefly: they cost about a second. With
         them, the Overview's DRIFT and cost cells (an exact read of the last hours and of today); `overview=False`
@@ -610,7 +624,8 @@ class Service:
             workspace=self.cfg.workspace, now=now, registry=reg, rows=tuple(rows), malformed=counts["malformed"],
             counts=counts, logs_configured=self.cfg.has_logs,
             missing_logs=stats.missing if stats else (), refresh_seconds=stats.seconds if stats else 0.0,
-            log_notes=tuple(stats.notes) if stats else ())
+            # and the sources found unreadable since (a server gone after the listing): the rest is still shown
+            log_notes=tuple(dict.fromkeys((*(stats.notes if stats else ()), *wh.source_notes()))))
 
     def _env_rank(self, env: str) -> int:
         return 0 if self.cfg.environment(env).production or env == "production" else 1

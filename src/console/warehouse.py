@@ -238,6 +238,12 @@ class Warehouse:
         # lake_N -> its objects' footer facts by URL (`sources.footers`); absent for a lake read as a table
         self._lake_objects: dict[str, dict[str, dict]] = {}
         self._lakes_listed = False  # every lake listed by this process's last refresh (not kept from before)
+        self._lake_paths: dict[str, str] = {}  # lake_N -> its configured path, to name it
+        # lake_N -> the one line saying why its objects cannot be read now: no view reads it until the next
+        # refresh tries again (`_open_lakes`); what the store knows of its objects (their counts) still counts
+        self._lakes_down: dict[str, str] = {}
+        self._down_lock = threading.Lock()
+        self.on_source_down = None  # called with that line when a read sets a lake aside (a script prints it)
         self._parquet_meta: dict[tuple, object] = {}  # facts of Parquet files by (file, version), read once
         self._rows_read: dict[str, int] = {}  # row counts of the files `_parquet_files` found, from one query
         self._facts = Facts(self.dir)
@@ -355,7 +361,8 @@ class Warehouse:
         cur = self._con.cursor()
         cur.execute("SET TimeZone='UTC'")
         for name, dataset in self._lakes.items():
-            cur.register(name, dataset)
+            if name not in self._lakes_down:
+                cur.register(name, dataset)
         with self._cursors_lock:
             self._cursors.add(cur)
         return cur
@@ -371,19 +378,94 @@ class Warehouse:
             except Exception:  # noqa: BLE001 - a cursor closed meanwhile has nothing to stop
                 pass
 
+    def _read(self, run):
+        """`run()`, the query of a reader; when it fails because a lake's objects cannot be read (the server went
+        away after the listing, or a listing kept from before names objects no longer reachable), that lake is
+        set aside until the next refresh (`source_notes` says why, in one line naming its path) and the query
+        answers from the rest: the other sources, and what the store knows of the lake's objects."""
+        for _ in range(len(self._lakes)):
+            try:
+                return run()
+            except duckdb.Error as exc:
+                if not self._lake_failed(exc):
+                    raise
+        return run()
+
+    def _lake_failed(self, exc: Exception) -> bool:
+        """Whether `exc` is a read of a lake's objects that failed; that lake is then set aside (see `_read`)."""
+        found = re.search(r"registered as '(lake_\d+)'", str(exc))
+        name = found.group(1) if found else None
+        if name is None or name not in self._lakes:
+            return False
+        with self._down_lock:  # another worker's query may have found it first: its views are rebuilt by then
+            if name not in self._lakes_down:
+                self._lake_down(name, exc)
+        return True
+
+    def _lake_down(self, name: str, exc: Exception) -> None:
+        from console.sources import locations
+
+        path = self._lake_paths.get(name, name)
+        self._lakes_down[name] = f"{locations.storage_error(path, exc, self._storage())}; its rows are left out " \
+                                 "(counts of the objects read before still shown), tried again at the next refresh"
+        self._lakes_listed = False  # what the store serves is not fixed by the listing now (`content_state`)
+        self._build_views(self.manifest, self._parquet_files()[0], check=False, lazy=True)
+        if self.on_source_down is not None:
+            self.on_source_down(self._lakes_down[name])
+
+    def source_notes(self) -> list[str]:
+        """One line per lake whose objects cannot be read now (a server down, a key refused), naming its path."""
+        return list(self._lakes_down.values())
+
+    def unreadable_models(self) -> dict[str, str] | None:
+        """model -> why its rows cannot all be read now, for the models the store knows to have rows in a lake
+        that cannot be read (from what it counted of the lake's objects); None when such a lake holds objects
+        not counted yet (any model may be there), {} when every lake answers."""
+        out: dict[str, str] = {}
+        for name, note in self._lakes_down.items():
+            known = self._lake_objects.get(name)
+            if not known or any("hours" not in e for e in known.values()):
+                return None
+            for e in known.values():
+                for model, *_ in e["hours"]:
+                    if model is not None:
+                        out.setdefault(model, note)
+        return out
+
+    def _storage(self) -> dict:
+        s3 = getattr(self.cfg, "s3", None)
+        return {k: v for k, v in vars(s3).items() if v is not None} if s3 is not None else {}
+
     def arrow(self, name: str, params: dict | None = None, columns: list[str] | None = None) -> pa.Table:
         """A named query's result; `columns` projects it (the scan then reads only those columns)."""
-        self._ensure_views(load_query(name))
-        with self._cursor() as cur:
-            return _relation(cur, name, params, columns).to_arrow_table()
+        def run() -> pa.Table:
+            self._ensure_views(load_query(name))
+            with self._cursor() as cur:
+                return _relation(cur, name, params, columns).to_arrow_table()
+        return self._read(run)
 
     def batches(self, name: str, params: dict | None = None, columns: list[str] | None = None,
                 rows: int = 100_000) -> Iterator[pa.RecordBatch]:
         """A named query's result as it streams, `rows` at a time, in no promised order: a reader that folds
-        rows in as they come holds one batch, not the result."""
-        self._ensure_views(load_query(name))
-        with self._cursor() as cur:
-            yield from _relation(cur, name, params, columns).to_arrow_reader(rows)
+        rows in as they come holds one batch, not the result. A lake that fails before the first batch is set
+        aside as in `_read`; one that fails later ends the stream with its one-line error."""
+        started = False
+        while True:
+            try:
+                self._ensure_views(load_query(name))
+                with self._cursor() as cur:
+                    for batch in _relation(cur, name, params, columns).to_arrow_reader(rows):
+                        started = True
+                        yield batch
+                return
+            except duckdb.Error as exc:
+                if not self._lake_failed(exc):
+                    raise
+                if started:
+                    from console.sources import locations
+
+                    name = re.search(r"registered as '(lake_\d+)'", str(exc)).group(1)
+                    raise locations.StorageError(self._lakes_down[name]) from None
 
     def frame(self, name: str, params: dict | None = None, columns: list[str] | None = None) -> pl.DataFrame:
         return pl.from_arrow(self.arrow(name, params, columns))
@@ -391,25 +473,31 @@ class Warehouse:
     def dicts(self, name: str, params: dict | None = None) -> list[dict]:
         """A named query's rows as dicts of Python values, as `arrow(...).to_pylist()` gives them, without PyArrow
         (the first look's reads: the TUI's helper process then never imports it)."""
-        self._ensure_views(load_query(name))
-        with self._cursor() as cur:
-            cur.execute(load_query(name), params or {})
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, row)) for row in cur.fetchall()]
+        def run() -> list[dict]:
+            self._ensure_views(load_query(name))
+            with self._cursor() as cur:
+                cur.execute(load_query(name), params or {})
+                names = [d[0] for d in cur.description]
+                return [dict(zip(names, row)) for row in cur.fetchall()]
+        return self._read(run)
 
     def rows(self, name: str, params: dict | None = None) -> list[tuple]:
-        self._ensure_views(load_query(name))
-        with self._cursor() as cur:
-            return cur.execute(load_query(name), params or {}).fetchall()
+        def run() -> list[tuple]:
+            self._ensure_views(load_query(name))
+            with self._cursor() as cur:
+                return cur.execute(load_query(name), params or {}).fetchall()
+        return self._read(run)
 
     def _rows_here(self, name: str, params: dict) -> list[tuple]:
         """A query over `predictions` run over the predictions not in a lake (`predictions_here`)."""
         sql, n = re.subn(r"\bFROM predictions\b", "FROM predictions_here", load_query(name))
         if n != 1:
             raise ValueError(f"{name} does not read FROM predictions once")
-        self._ensure_views(sql)
-        with self._cursor() as cur:
-            return cur.execute(sql, params).fetchall()
+        def run() -> list[tuple]:
+            self._ensure_views(sql)
+            with self._cursor() as cur:
+                return cur.execute(sql, params).fetchall()
+        return self._read(run)
 
     def models_seen(self) -> list[str]:
         """Every model with a kept prediction: a predictions lake's from what is known of each object."""
@@ -479,7 +567,10 @@ class Warehouse:
             return None
         horizon = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=self.future_s)
         out, counted = [], False
+        down = any(self._lake_kinds.get(n) == "predictions" for n in self._lakes_down)
         for identity, e in objects:
+            if "hours" not in e and down:
+                continue  # not counted yet and not readable now: counted once its lake answers again
             if "hours" not in e:
                 rows = self.rows("lake_object_facts", {"source": identity[1]})
                 e["hours"] = [[m, env, ts_text(h), int(kept), int(refused)] for m, env, h, kept, refused, _, _ in rows]
@@ -517,11 +608,14 @@ class Warehouse:
     def lake_objects(self, kind: str = "predictions") -> list[tuple[tuple, dict]] | None:
         """The objects the lakes of a kind are read from, each as (identity, footer facts): what `content_files`
         gives of files, for objects in S3 (URL, ETag, size, mtime). None when a lake of that kind is a table
-        (Delta, Iceberg) whose files this does not track."""
+        (Delta, Iceberg) whose files this does not track. A lake whose objects cannot be read now adds a part of
+        its own, covering every hour (no span known): what was derived from the rows while it was left out is
+        checked again once it is back (the rollups' catch-up compares each hour's counts then)."""
         names = [n for n, k in self._lake_kinds.items() if k == kind]
         if any(n not in self._lake_objects for n in names):
             return None
-        return [((kind, url, *e["version"]), e) for n in names for url, e in self._lake_objects[n].items()]
+        return [((kind, url, *e["version"]), e) for n in names for url, e in self._lake_objects[n].items()] + \
+            [(("down", kind, n), {}) for n in names if n in self._lakes_down]
 
     def models(self) -> list[str]:
         """The models configured or seen in the logs, by name."""
@@ -611,15 +705,17 @@ class Warehouse:
                    .replace("$max_ts", "store_horizon()") for k in ("predictions", "labels", "deployments")}
         # a lake whose ts is a zone-less timestamp is read with ts as it is too: a time filter then reaches the
         # Arrow scan, which skips the objects outside the window (their time spans are guarantees) unread
+        # (a lake whose objects cannot be read now is left out until the next refresh: `_read`)
+        up = {n: k for n, k in self._lake_kinds.items() if n not in self._lakes_down}
         lake_typed = {k: bool(names) and all(_arrow_ts_typed(self._lakes[n]) for n in names) for k, names in
-                      ((k, [n for n, kk in self._lake_kinds.items() if kk == k]) for k in KINDS)}
-        lake = {k: " UNION ALL BY NAME ".join(f"SELECT * FROM {n}" for n, kk in self._lake_kinds.items() if kk == k)
+                      ((k, [n for n, kk in up.items() if kk == k]) for k in KINDS)}
+        lake = {k: " UNION ALL BY NAME ".join(f"SELECT * FROM {n}" for n, kk in up.items() if kk == k)
                 or f"SELECT * FROM read_parquet({_sql_list([raw])})" for k in ("predictions", "labels", "deployments")}
         # a branch with no file to read is a typed, empty stand-in, not the conform query over an empty file
         # (queries/conformed_empty.sql): every query over the kind plans each branch
         empty = {k: load_query("conformed_empty").format(skeleton=_sql_list([str(self.dir / f"skeleton-{k}.parquet")]))
                  for k in conform}
-        lakes = set(self._lake_kinds.values())
+        lakes = set(up.values())
 
         def branch(k: str, files, sql: str) -> str:
             return sql if files else empty[k]
@@ -800,6 +896,7 @@ class Warehouse:
 
         notes: list[str] = []
         failed = False
+        down: dict[str, str] = {}  # a refresh tries every lake again; a first look keeps what it knew
         datasets: dict[str, object] = {}
         kinds: dict[str, str] = {}
         objects: dict[str, dict[str, dict]] = {}
@@ -807,6 +904,7 @@ class Warehouse:
             if getattr(self.cfg, "s3", None) is not None else {}
         for i, src in enumerate(s for s in self.cfg.logs if is_lake_dataset(s)):
             name = f"lake_{i}"
+            self._lake_paths[name] = src.path
             try:
                 if not listed:  # `listed=False`: only S3 Parquet objects already known, as the store kept them
                     key = f"lake-footers|{src.path}"
@@ -845,10 +943,15 @@ class Warehouse:
                     if name in self._lake_objects:
                         objects[name] = self._lake_objects[name]
                     why += "; showing what was read before, tried again at the next refresh"
+                # its objects are at the server that did not answer: no query waits on them (a timeout each)
+                # or fails on them; the counts the store knows of them still count, and a rule over its rows
+                # is not known (`check`)
+                down[name] = why
                 notes.append(why)
                 failed = True
         self._facts.save()
         self._lakes, self._lake_kinds, self._lake_objects = datasets, kinds, objects
+        self._lakes_down = down if listed else {n: w for n, w in self._lakes_down.items() if n in datasets}
         self._lakes_listed = listed and not failed
         return notes
 
@@ -875,6 +978,23 @@ class Warehouse:
                     continue
                 out.setdefault(src.kind, []).append(p)
         return out, missing, notes
+
+    def _parquet_deleted(self) -> list[str]:
+        """A note per Parquet log gone since the last refresh of any process, as the tailer notes a deleted
+        JSONL or CSV file: its rows were read in place, so they leave the screens with it, and say so. The
+        files each source matched are kept with the footer facts; the process that finds one gone says it,
+        once."""
+        notes: list[str] = []
+        for src in self.cfg.logs:
+            if not is_parquet_source(src):
+                continue
+            key = f"parquet-files|{src.path}"
+            now = [p for p in _expand(src.path) if not os.path.isdir(p)]
+            seen = set(now)
+            notes += [f"{p}: deleted" for p in self._facts.remembered(key) or [] if p not in seen
+                      and not os.path.lexists(p)]
+            self._facts.remember(key, now)
+        return notes
 
     def _parquet_check(self, path: str) -> int | str:
         try:
@@ -1086,6 +1206,7 @@ class Warehouse:
                 self.progress = None
                 self._lock.release()
             parquet, missing, pnotes = self._parquet_files()
+            pnotes = self._parquet_deleted() + pnotes
             pnotes += self._open_lakes()
             self._build_views(m, parquet)
             self._facts.save()  # what was learnt of new Parquet logs' footers, for the next process (if any)

@@ -363,6 +363,8 @@ class Tailer:
         while True:
             data, last = self._piece(fd, pos, end)
             cut = data.rfind(b"\n") + 1
+            if self.csv_headers and cut:
+                cut = self._csv_cut(data, cut, last, cur, pos, now)
             body = data if cut == len(data) else data[:cut]
             tail = data[cut:] if last else b""
             rejected: list[tuple[int, str, str]] = []
@@ -394,6 +396,21 @@ class Tailer:
             if last:
                 return
 
+    def _csv_cut(self, data: bytes, cut: int, last: bool, cur: FileCursor, pos: int, now: float) -> int:
+        """Where the complete CSV records of a piece end: a line inside a quoted field still open is not a
+        complete row (`csv_records`), so it waits with the partial line for its writer; once the grace is over
+        the lines are handed on as they are (the one that opened the quote is then set aside alone). A piece
+        that is not the last and holds no complete record (one record longer than a piece) is cut by lines."""
+        from console.sources import csv_records
+
+        if last and cur.pending_size == pos + len(data) and self._waited(cur, now):
+            return cut
+        header = cur.header
+        if header is None and cur.line_no == 0:  # this piece starts with it
+            header = data[:data.find(b"\n")].decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r")
+        records = csv_records.complete(data[:cut], _field_count(header))
+        return records if records or last else cut
+
     def _piece(self, fd: int, pos: int, end: int) -> tuple[bytes, bool]:
         """Bytes from pos: max_chunk_bytes, or on to the next newline if a line is longer; whether they are the last.
 
@@ -418,6 +435,12 @@ class Tailer:
             if b"\n" in more:
                 break
         return b"".join(parts) if len(parts) != 1 else parts[0], at >= end
+
+
+def _field_count(header: str | None) -> int | None:
+    import csv
+
+    return (len(next(csv.reader([header]), [])) or None) if header is not None else None
 
 
 def count_newlines(body: bytes, block: int = 1 << 18) -> int:

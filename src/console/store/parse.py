@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 
+from console.sources import csv_records
 from console.sources.contract import CSV_NULLS, Rejected
 from console.arrow_values import keep_pandas_out
 
@@ -289,9 +290,50 @@ def csv_lines(body: bytes, *, header: str, source: str, first_line: int) -> tupl
     names = next(csv.reader([header])) if header else []
     tables: list[pa.Table] = []
     rejected: list[Rejected] = []
-    if names:
-        _csv_range(body, first_line, header.encode("utf-8"), names, source, tables, rejected)
+    if not names:
+        return tables, rejected
+    head = header.encode("utf-8")
+    records = csv_records.split(body, len(names))
+    if records is None:  # every line a record: the native reader numbers bad rows by line
+        _csv_range(body, first_line, head, names, source, tables, rejected)
+        return tables, rejected
+    # quoted fields holding line breaks: records are runs of lines, and a line that opened a quote never
+    # closed is set aside alone, so the native reader only ever sees whole records
+    starts, locs = records.starts, [first_line + i for i in records.lines]
+    lo = 0
+    for r in sorted(records.broken) + [len(locs)]:
+        _csv_records(body, starts, locs, lo, r, head, names, source, tables, rejected)
+        if r < len(locs):
+            rejected += _csv_slow([(locs[r], body[starts[r]:starts[r + 1]])], names, source)[1]
+        lo = r + 1
     return tables, rejected
+
+
+def _csv_records(body: bytes, starts: list[int], locs: list[int], lo: int, hi: int, head: bytes, names: list[str],
+                 source: str, tables: list, rejected: list) -> None:
+    """Records lo..hi-1 (some of several lines): natively, a range the reader refuses halved until it is
+    small enough to be read record by record."""
+    n = hi - lo
+    if n <= 0:
+        return
+    if n > SLOW_LINES:
+        try:
+            # a refused row is looked at closer, record by record (the reader numbers rows, not records)
+            table = _read_csv(head + b"\n" + body[starts[lo]:starts[hi]], names, lambda row: "error", newlines=True)
+            if table.num_rows != n or any(pa.types.is_binary(t) for t in table.schema.types):
+                raise pa.ArrowInvalid("rows do not match records")
+            tables.append(_with_provenance(table, source, pa.array(locs[lo:hi], pa.int64())))
+            return
+        except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):
+            mid = (lo + hi) // 2
+            _csv_records(body, starts, locs, lo, mid, head, names, source, tables, rejected)
+            _csv_records(body, starts, locs, mid, hi, head, names, source, tables, rejected)
+            return
+    block = [(locs[k], body[starts[k]:starts[k + 1]]) for k in range(lo, hi)]
+    t, r = _csv_slow([(loc, rec) for loc, rec in block if rec.strip()], names, source)
+    rejected += r
+    if t is not None:
+        tables.append(t)
 
 
 def _csv_range(body: bytes, first_line: int, head: bytes, names: list[str], source: str, tables: list,
@@ -335,7 +377,7 @@ def _csv_range(body: bytes, first_line: int, head: bytes, names: list[str], sour
         tables.append(t)
 
 
-def _read_csv(data: bytes, names: list[str], on_invalid) -> pa.Table:
+def _read_csv(data: bytes, names: list[str], on_invalid, newlines: bool = False) -> pa.Table:
     """The native reader over one range. pyarrow decodes a refused row's text before it calls `on_invalid`: a
     non-UTF-8 byte there raises inside pyarrow, which prints "Exception ignored" and a traceback on stderr and
     refuses the range (which `_csv_range` then halves until the bad line is named). That print is dropped;
@@ -351,7 +393,7 @@ def _read_csv(data: bytes, names: list[str], on_invalid) -> pa.Table:
         return pacsv.read_csv(
             io.BytesIO(data),
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=False),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=newlines),
             convert_options=pacsv.ConvertOptions(
                 strings_can_be_null=True, null_values=list(CSV_NULLS),
                 column_types={c: pa.string() for c in names if c in _TEXT_COLUMNS}))
@@ -363,7 +405,7 @@ def _csv_slow(block: list[tuple[int, bytes]], names: list[str], source: str):
     rows, locs, rejected = [], [], []
     for loc, line in block:
         try:
-            text = line.decode("utf-8").rstrip("\r")
+            text = line.decode("utf-8").rstrip("\n").rstrip("\r")  # (a record of several lines keeps its inner ones)
         except UnicodeDecodeError as exc:
             rejected.append(Rejected(loc, f"not UTF-8 (byte {exc.start})", _raw(line)))
             continue
@@ -383,7 +425,8 @@ def _csv_slow(block: list[tuple[int, bytes]], names: list[str], source: str):
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(names)
     w.writerows(rows)
-    table = pacsv.read_csv(io.BytesIO(buf.getvalue().encode("utf-8")), convert_options=pacsv.ConvertOptions(
+    table = pacsv.read_csv(io.BytesIO(buf.getvalue().encode("utf-8")),
+                           parse_options=pacsv.ParseOptions(newlines_in_values=True), convert_options=pacsv.ConvertOptions(
         strings_can_be_null=True, null_values=list(CSV_NULLS),
         column_types={c: pa.string() for c in names if c in _TEXT_COLUMNS}))
     return _with_provenance(table, source, pa.array(locs, pa.int64())), rejected

@@ -222,7 +222,7 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
             first = printable(snap.log_notes[0])
             notes.append("  " if notes.plain else "")
             notes.append("logs: ", style="bold")
-            notes.append_text(safe(first if len(first) <= 90 else "…" + first[-89:]))  # the reason is at the end
+            notes.append_text(safe(_short_note(first)))
             if len(snap.log_notes) > 1:
                 notes.append(f" (+{len(snap.log_notes) - 1} more)")
         self._set("#notes", notes)
@@ -351,3 +351,16 @@ def _where(f) -> str:
 
 
 register_screen("overview", "Overview", OverviewScreen, help="every model and environment", order=0)
+
+
+def _short_note(note: str, width: int = 90) -> str:
+    """A "path: reason" note in `width` characters: the path's end (a file's name, not the home; a bucket's
+    prefix) and the reason's start (what went wrong comes first; "showing what was read before..." last)."""
+    if len(note) <= width:
+        return note
+    path, sep, reason = note.partition(": ")
+    if not sep:
+        return note[:width - 1] + "…"
+    path = path if len(path) <= 40 else "…" + path[-39:]
+    room = width - len(path) - 2
+    return f"{path}: {reason if len(reason) <= room else reason[:room - 1] + '…'}"

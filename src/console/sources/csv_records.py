@@ -1,0 +1,101 @@
+"""Where CSV records end, when a quoted field may hold line breaks (RFC 4180: an LLM prompt logged as CSV).
+
+One rule, used by the tailer (how far a file holds complete records) and by the store's CSV parser (which
+lines make one record), so the two always agree. A line with an odd number of quote characters opens a
+quoted field that runs on to the next such line, if that comes within `MAX_RECORD_LINES` lines: those lines
+are one record if they read as one under RFC 4180's strict rules (a closing quote is followed by a comma or
+the line end) with as many fields as the header. Otherwise, or if no such line comes that soon, the opening
+line is a broken row on its own (an unbalanced quote costs only its line and never glues the rows after it),
+and the next odd line is looked at afresh. While
+the data ends before that many lines have followed, the record is open: its writer may still be writing
+the field, so the tailer waits for it as for a partial line (and, once its grace is over, hands the lines
+on, where the opening one is set aside alone).
+
+Escaped quotes (`""`) count twice, so they never change a line's parity. The scan is NumPy's over the
+bytes; only the lines with an odd count are looked at one by one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAX_RECORD_LINES = 128  # lines one record may span (a quoted field with up to 127 line breaks)
+
+
+@dataclass
+class Split:
+    """The records of some whole lines. `starts`: byte offset of each record, then the end; `lines`: the index
+    (from 0) of each record's first line; `broken`: indexes (into the records) of lines that opened a quote
+    never closed; `open_at`: byte offset of a record still open at the end (None: every record is complete)."""
+
+    starts: list[int]
+    lines: list[int]
+    broken: set[int]
+    open_at: int | None
+
+
+def split(data: bytes, fields: int | None = None, final: bool = True) -> Split | None:
+    """The records of `data` (whole lines, starting at a record's start); None when every line is a record of
+    its own (no line has an odd count of quotes: the common case, found with one pass over the bytes).
+    `fields`: the header's count (None: not known). `final`: nothing more will follow, so a record still
+    open is taken as its opening line, broken."""
+    import numpy as np
+
+    arr = np.frombuffer(data, np.uint8)
+    quotes = np.flatnonzero(arr == 0x22)
+    if not quotes.size:
+        return None
+    ends = np.flatnonzero(arr == 0x0A)
+    n = len(ends) + (1 if not len(ends) or ends[-1] != len(data) - 1 else 0)  # a last line without newline counts
+    # quotes before each line end (one search per line, not per quote), then per line
+    before = np.searchsorted(quotes, ends[:n])
+    per_line = np.diff(np.concatenate(([0], before, [quotes.size] if n > len(ends) else [])))
+    odd = np.flatnonzero(per_line % 2).tolist()
+    if not odd:
+        return None
+    line_start = np.concatenate(([0], ends[:n - 1] + 1)).tolist()
+    joined: list[tuple[int, int]] = []  # (first, last) line of each record of several lines
+    broken_lines: list[int] = []
+    open_line = None
+    k = 0
+    while k < len(odd):
+        i = odd[k]
+        j = odd[k + 1] if k + 1 < len(odd) else None
+        if j is not None and j - i < MAX_RECORD_LINES and \
+                _one_record(data[line_start[i]:line_start[j + 1] if j + 1 < n else len(data)], fields):
+            joined.append((i, j))
+            k += 2
+            continue
+        if j is None and n - 1 - i < MAX_RECORD_LINES - 1 and not final:
+            open_line = i  # a closing line may still come
+            break
+        broken_lines.append(i)
+        k += 1
+    keep = np.ones(n, bool)
+    for i, j in joined:
+        keep[i + 1:j + 1] = False
+    if open_line is not None:
+        keep[open_line:] = False
+    first = np.flatnonzero(keep).tolist()
+    index = {line: r for r, line in enumerate(first)}
+    end = line_start[open_line] if open_line is not None else len(data)
+    return Split(starts=[line_start[i] for i in first] + [end], lines=first,
+                 broken={index[i] for i in broken_lines}, open_at=None if open_line is None else end)
+
+
+def _one_record(raw: bytes, fields: int | None) -> bool:
+    import csv
+    import io
+
+    try:
+        rows = list(csv.reader(io.StringIO(raw.decode("utf-8", "replace"), newline=""), strict=True))
+    except csv.Error:
+        return False
+    return len(rows) == 1 and (fields is None or len(rows[0]) == fields)
+
+
+def complete(data: bytes, fields: int | None = None) -> int:
+    """How many bytes of `data` (whole lines, from a record's start) are complete records; the rest is a
+    record whose quoted field may still be being written."""
+    got = split(data, fields, final=False)
+    return len(data) if got is None or got.open_at is None else got.open_at
