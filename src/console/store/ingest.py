@@ -1,0 +1,440 @@
+"""Bringing the store up to date (`refresh`): new lines tailed, parsed once into typed segments, committed.
+
+The process holding the writer lock reads what is new since the store was last brought up to date, writes
+it to immutable Parquet segments, and commits segments and read cursors together by replacing the
+manifest; a cold backlog commits in steps so the first frame shows rows early. Kept apart from the
+Warehouse class: ingest is the store's one writer path, and the only one that needs PyArrow and Polars.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import time
+import uuid
+import warnings
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from console.config import LogSource, reveal
+from console.sources.contract import FIELDS, PREDICTION_RAW_ONLY, PROVENANCE_FIELDS, Rejected
+from console.sources.files import FileCursor, Tailer
+from console.sql import load_query
+from console.store.manifest import KINDS, Manifest
+from console.store.on_first_use import conform_plain, filelock, locations, merge, pa, parse, pc, readers, trace_poll
+from console.store.place import (FLUSH_ROWS, MALFORMED_FIELDS, _sources_fingerprint, format_of, is_lake_dataset,
+                                 is_lake_source, is_parquet_source)
+
+
+@dataclass(frozen=True)
+class RefreshStats:
+    rows: dict[str, int] = field(default_factory=dict)  # new rows kept, by kind
+    malformed: int = 0  # new rows set aside
+    seconds: float = 0.0
+    missing: tuple[str, ...] = ()  # configured paths with no file yet
+    notes: tuple[str, ...] = ()  # rotations, truncations, unreadable files, a store held by another process
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a refresh has read, for the first frame of a cold start (a large JSONL backlog takes a while)."""
+    path: str  # the file being read
+    offset: int  # bytes of it read so far
+    size: int  # its size when the piece was read
+    rows: int  # rows kept by this refresh so far, all sources
+    seconds: float  # since the refresh started
+    ready: int = 0  # rows this refresh has committed so far in steps: readers see them already
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+
+@functools.cache
+def malformed_schema() -> pa.Schema:
+    """The malformed rows' columns (made on first use: PyArrow is imported by ingest, not by opening the store)."""
+    return pa.schema([(n, pa.type_for_alias(t)) for n, t in MALFORMED_FIELDS.items()])
+
+
+_READ_BY_CONFORM = {n.lower() for n in (*FIELDS["predictions"], *PREDICTION_RAW_ONLY, *PROVENANCE_FIELDS)}
+_PLAIN = ("is_float64", "is_int64", "is_boolean", "is_string", "is_large_string", "is_string_view")  # pa.types
+
+
+def _features_aside(kind: str, table: pa.Table) -> list[str]:
+    """The columns of a chunk of predictions that the conform query would pass through as they are (features
+    and segments of plain types), when the chunk's line numbers can prove the order of its rows; else none.
+    DuckDB matches names without regard to case, and so does this."""
+    names = table.column_names
+    if kind != "predictions" or "loc" not in names or len({n.lower() for n in names}) != len(names):
+        return []
+    aside = [n for n in names if n.lower() not in _READ_BY_CONFORM]
+    plain = [getattr(pa.types, name) for name in _PLAIN]
+    if not aside or any(not any(is_(table.schema.field(n).type) for is_ in plain) for n in aside):
+        return []
+    loc = table.column("loc")
+    if loc.null_count or not pa.types.is_int64(loc.type) or (
+            len(loc) > 1 and not pc.all(pc.greater(loc.slice(1), loc.slice(0, len(loc) - 1))).as_py()):
+        return []  # line numbers that do not rise cannot show that the query kept the order
+    return aside
+
+
+class Ingest:
+    """The Warehouse's refresh: what is new, read and committed (mixed into it: `self` is the Warehouse)."""
+
+    def refresh(self, lock_timeout_s: float = 60.0) -> RefreshStats:
+        """Reads what is new since the store was last brought up to date, by this process or another."""
+        started = time.perf_counter()
+        with self._write:
+            notes: list[str] = []
+            try:
+                self._lock.acquire(timeout=lock_timeout_s)
+            except filelock.Timeout:
+                self.manifest = Manifest.load(self._manifest_path)
+                parquet, missing, pnotes = self._parquet_files()
+                pnotes += self._open_lakes()
+                self._build_views(self.manifest, parquet)
+                return RefreshStats(seconds=time.perf_counter() - started, missing=tuple(missing),
+                                    notes=("another console is bringing the store up to date; showing what it "
+                                           "has so far", *pnotes))
+            try:
+                m = Manifest.load(self._manifest_path)
+                fingerprint = _sources_fingerprint(self.cfg)
+                if m.sources and m.sources != fingerprint:
+                    notes.append("the configured log sources changed: the store is read again from the start")
+                    self._drop_segments(m)
+                    self._columns = {}
+                    # the dropped segments are gone: what this process knows of the store's columns starts empty
+                    m = self.manifest = Manifest()
+                m.sources = fingerprint
+                held = {"m": m}
+
+                def commit(segments: dict[str, list[str]], cursors: dict[str, dict]) -> None:
+                    held["m"] = self.manifest = self._commit(held["m"], segments, cursors)
+
+                def stepped() -> None:
+                    self._build_views(self.manifest, self._parquet_files()[0])
+                    self.steps += 1
+                    if self.on_step is not None:
+                        self.on_step(self.manifest)
+
+                kept, bad, new_files, cursors, tail_missing, tail_notes = self._ingest(m, commit, stepped)
+                self._remember_types()
+                m = held["m"]
+                if any(new_files.values()) or m.generation == 0 or cursors != m.cursors:
+                    m = self._commit(m, new_files, cursors)
+                if self._expire(m):
+                    m.save(self._manifest_path)
+                self.manifest = m
+            except BaseException:
+                raise
+            finally:
+                self.progress = None
+                self._lock.release()
+            parquet, missing, pnotes = self._parquet_files()
+            pnotes = self._parquet_deleted() + pnotes
+            pnotes += self._open_lakes()
+            self._build_views(m, parquet)
+            self._facts.save()  # what was learnt of new Parquet logs' footers, for the next process (if any)
+            for kind, files in parquet.items():
+                total = sum(int(self._parquet_check(p)) for p in files)
+                delta = total - self._parquet_rows.get(kind, 0)
+                self._parquet_rows[kind] = total
+                if delta > 0:
+                    kept[kind] = kept.get(kind, 0) + delta
+            self.refreshes += 1
+        notes += [f"{kind}: field {col!r} holds values of more than one type; kept, as text if not all numbers"
+                  for kind, col in sorted(self._changed_types)]
+        notes += [f"{kind}: new field {col!r}" for kind, col in sorted(self._new_fields)]
+        self._changed_types.clear()
+        self._new_fields.clear()
+        if self.merge_in_background:
+            self._merge_soon()
+        return RefreshStats(rows={k: v for k, v in kept.items() if v}, malformed=bad,
+                            seconds=time.perf_counter() - started, missing=tuple(tail_missing + missing),
+                            notes=tuple(notes + tail_notes + pnotes))
+
+    def _commit(self, m: Manifest, segments: dict[str, list[str]], cursors: dict[str, dict]) -> Manifest:
+        """A new manifest naming `segments` too, with the cursors that cover them, saved in one rename; `m`
+        is left as it was, so a failed save changes nothing this process shows."""
+        new = dataclasses.replace(m, generation=m.generation + 1, cursors=cursors, retired=list(m.retired),
+                                  segments={k: m.segments.get(k, []) + segments.get(k, []) for k in KINDS})
+        new.save(self._manifest_path)
+        return new
+
+    def _ingest(self, m: Manifest, commit=None, stepped=None):
+        """Tails every line-based source; returns (kept by kind, set aside, new segment names by kind, the
+        cursors to commit, missing patterns, notes). Segments written before a failure are removed again.
+
+        A long backlog is committed in steps: once `first_step_rows` rows (then every `step_rows`) are read,
+        what is pending is written and `commit(segments, cursors)` commits those segments with the cursors that
+        cover exactly them (the sources done, the file being read as far as its last chunk, the old cursors
+        of the sources not reached yet); then `stepped()`. A crash after a step keeps it; the next refresh
+        reads on from it."""
+        pending: dict[str, list[pa.Table]] = {k: [] for k in KINDS}
+        written: dict[str, list[str]] = {}
+        kept: dict[str, int] = {}
+        cursors: dict[str, dict] = {}
+        missing: list[str] = []
+        notes: list[str] = []
+        counts = {"bad": 0, "stepped": 0}
+        self._ready = 0
+        started = time.perf_counter()
+
+        def maybe_step(sid: str, tailer: Tailer) -> None:
+            read = sum(kept.values()) + counts["bad"]
+            due = self.step_rows if counts["stepped"] else self.first_step_rows
+            if commit is None or read - counts["stepped"] < due:
+                return
+            self._flush(pending, written)
+            live = {k: c.to_dict() for k, c in tailer.state_so_far().items()}
+            commit({k: list(v) for k, v in written.items()}, {**m.cursors, **cursors, sid: live})
+            written.clear()  # committed: no longer this refresh's to remove on failure
+            counts["stepped"] = self._ready = read
+            if stepped is not None:
+                stepped()
+
+        def take(src: LogSource, fmt_file: str | None, body: bytes, path: str, first_line: int, header: str | None,
+                 carry, rejected: list[Rejected], lines: int | None = None):
+            """Parses one piece of a log once, into typed rows of each kind and rows set aside; returns the
+            reader's carry (a vendor format's state between pieces)."""
+            by_kind: list[tuple[str, pa.Table]] = []
+            if fmt_file == "csv":
+                tables, rej = parse.csv_lines(body, header=header or "", source=path, first_line=first_line)
+                by_kind = [(src.kind, t) for t in tables]
+            elif fmt_file == "jsonl":
+                tables, rej = parse.jsonl(body, source=path, first_line=first_line, types=self._types(src),
+                                          lines=lines)
+                by_kind = [(src.kind, t) for t in tables]
+            elif fmt_file in readers.READERS:  # a vendor's format: its reader maps it onto the contract
+                parsed = readers.READERS[fmt_file].parse(body, source=path, first_line=first_line,
+                                                 options=dict(getattr(src, "options", None) or {}), carry=carry)
+                carry = parsed.carry
+                by_kind = list(parsed.tables().items())
+                rej = parsed.rejected
+                notes.extend(f"{path}: {n}" for n in parsed.notes)
+            else:
+                rej = [Rejected(0, f"unknown log format {fmt_file!r}", "")] if first_line == 1 else []
+            queue(src, by_kind, rejected + list(rej), path)
+            return carry
+
+        def queue(src: LogSource, by_kind: list[tuple[str, pa.Table]], rejected: list[Rejected], path: str) -> None:
+            """Typed rows of each kind into `pending`, and rows set aside; flushes a large backlog."""
+            for kind, t in by_kind:
+                good, refused = self._conform(kind, t)
+                if good.num_rows:
+                    pending[kind].append(good)
+                    kept[kind] = kept.get(kind, 0) + good.num_rows
+                if refused.num_rows:
+                    pending["malformed"].append(refused)
+                    counts["bad"] += refused.num_rows
+            if rejected:
+                pending["malformed"].append(pa.table({
+                    "source": [path] * len(rejected), "location": [str(r.loc) for r in rejected],
+                    "reason": [r.reason for r in rejected], "raw": [r.raw for r in rejected]},
+                    schema=malformed_schema()))
+                counts["bad"] += len(rejected)
+            if sum(t.num_rows for t in pending[src.kind]) >= FLUSH_ROWS:
+                self._flush(pending, written)
+
+        try:
+            for src in self.cfg.logs:
+                if is_parquet_source(src) or is_lake_dataset(src):
+                    continue
+                sid = f"{src.kind}|{src.format or ''}|{src.path}"
+                # (the scheme first: importing the poller imports the readers and PyArrow)
+                if src.path.startswith(locations.MLFLOW_SCHEME) and trace_poll.is_polled(src.format, src.path):  # a tracking server's traces: polled, not tailed
+                    got = trace_poll.poll(src.path, dict(getattr(src, "options", None) or {}), m.cursors.get(sid),
+                                          lambda: reveal(self.cfg.tracking_uri))
+                    cursors[sid] = got.state
+                    notes += got.notes
+                    if got.parsed is not None:
+                        notes += [f"{src.path}: {n}" for n in got.parsed.notes]
+                        queue(src, list(got.parsed.tables().items()), got.parsed.rejected, src.path)
+                    continue
+                fmt = format_of(src.path, src.format)
+                if is_lake_source(src):
+                    cursors[sid], more = self._ingest_objects(src, fmt, m.cursors.get(sid, {}), take)
+                    notes += more
+                    continue
+                state = {k: FileCursor.from_dict(v) for k, v in m.cursors.get(sid, {}).items()}
+                tailer = Tailer(state, grace_s=self.grace_s, wall=self.wall, csv_headers=(fmt == "csv"),
+                                max_chunk_bytes=self.chunk_bytes)
+                for chunk in tailer.scan([src.path]):
+                    # a rotated file (a.jsonl.1) keeps the format of the pattern that found it
+                    fmt_file = src.format or format_of(chunk.path, None) or format_of(src.path, None)
+                    if fmt_file == "parquet":
+                        continue
+                    body = chunk.body
+                    if chunk.start_of_file:
+                        body, _ = parse.strip_bom(body)
+                    rejected = [Rejected(loc, reason, raw) for loc, reason, raw in chunk.rejected]
+                    chunk.cursor.carry = take(src, fmt_file, body, chunk.path, chunk.first_line, chunk.header,
+                                              chunk.cursor.carry, rejected, chunk.lines if chunk.lines >= 0 else None)
+                    self._report(chunk.path, chunk.cursor.offset, sum(kept.values()), started)
+                    maybe_step(sid, tailer)
+                cursors[sid] = {k: c.to_dict() for k, c in tailer.state_after().items()}
+                missing += tailer.missing
+                notes += tailer.notes
+            self._flush(pending, written)
+        except BaseException:
+            for names in written.values():
+                for n in names:
+                    (self.dir / n).unlink(missing_ok=True)
+            raise
+        return kept, counts["bad"], written, cursors, missing, notes
+
+    def _types(self, src: LogSource) -> dict:
+        """The column types that read a JSONL log's last piece, kept across processes (in the store's facts):
+        a console's first refresh then spares the sample too. Types that no longer fit only cost the sample."""
+        key = (src.kind, src.path)
+        if key not in self._json_types:
+            self._json_types[key] = parse.types_named(self._facts.remembered(f"jsonl-types|{src.kind}|{src.path}"))
+        return self._json_types[key]
+
+    def _remember_types(self) -> None:
+        for (kind, path), types in self._json_types.items():
+            self._facts.remember(f"jsonl-types|{kind}|{path}", parse.type_names(types))
+        self._facts.save()
+
+    def _ingest_objects(self, src: LogSource, fmt: str | None, seen: dict, take) -> tuple[dict, list[str]]:
+        """A line-based log in object storage (JSONL, CSV, a vendor's JSON Lines such as SageMaker capture):
+        objects are written once, so each is read whole when first listed and remembered by ETag; an object
+        replaced under the same key is named, not read again (its rows are already counted). A bucket that
+        cannot be reached is a note, and the next refresh tries again."""
+        from console.sources import locations
+
+        storage = {k: v for k, v in vars(self.cfg.s3).items() if v is not None} \
+            if getattr(self.cfg, "s3", None) is not None else {}
+        seen = dict(seen)
+        notes: list[str] = []
+        try:
+            objects = locations.list_files(src.path, storage)
+        except locations.StorageError as exc:
+            return seen, [str(exc)]
+        except Exception as exc:  # noqa: BLE001 - a bucket that cannot be listed costs only itself
+            return seen, [str(locations.storage_error(src.path, exc, storage))]
+        seen = locations.s3.prune_seen(seen, objects)  # objects deleted from the bucket leave the cursor
+        for info in objects:
+            fmt_file = src.format or format_of(info.path, None) or fmt
+            if fmt_file == "parquet":
+                continue
+            before = seen.get(info.path)
+            if before is not None:
+                if before.get("etag") != info.etag:
+                    notes.append(f"{info.path}: replaced since it was read; its new content is not read again")
+                continue
+            try:
+                body = locations.open_range(info.path, 0, info.size, storage, etag=info.etag) if info.size else b""
+            except locations.StorageError as exc:
+                notes.append(str(exc))
+                continue
+            except Exception as exc:  # noqa: BLE001 - one unreadable object costs only itself
+                notes.append(str(locations.storage_error(info.path, exc, storage)))
+                continue
+            body, _ = parse.strip_bom(body)
+            header = None
+            if fmt_file == "csv":
+                header, _, body = body.partition(b"\n")
+                header = header.decode("utf-8", "replace").rstrip("\r")
+            if body and not body.endswith(b"\n"):
+                body += b"\n"  # an object is complete: its last line needs no terminator
+            take(src, fmt_file, body, info.path, 2 if fmt_file == "csv" else 1, header, None, [])
+            seen[info.path] = {"etag": info.etag, "size": info.size}
+            self._report(info.path, info.size, None, None)
+        return seen, notes
+
+    def _report(self, path: str, offset: int, rows: int | None, started: float | None) -> None:
+        """Publishes how far the refresh has read (one immutable object, swapped: a reader on another thread
+        sees the old one or the new one)."""
+        prev = self.progress
+        try:
+            size = os.stat(path).st_size if not path.startswith("s3://") else offset
+        except OSError:
+            size = offset
+        if rows is None:
+            rows = prev.rows if prev else 0
+        seconds = time.perf_counter() - started if started is not None else (prev.seconds if prev else 0.0)
+        self.progress = Progress(path, offset, max(size, offset), rows, seconds, self._ready)
+        if self.on_progress is not None:
+            self.on_progress(self.progress)
+
+    def _conform(self, kind: str, table: pa.Table) -> tuple[pa.Table, pa.Table]:
+        """(rows typed into the contract, rows set aside as malformed records).
+
+        A prediction's features pass through the conform query unchanged, so when they are of plain types
+        they go round it: the query reads the contract fields only (a third less work on a wide log), and
+        the features are put back beside the typed rows when every row was kept, in the order the query
+        keeps (checked on the line numbers). Anything else is conformed whole, as before."""
+        aside = _features_aside(kind, table)
+        if aside:
+            typed = self._conform_query(kind, table.drop_columns(aside))
+            loc = table.column("loc")
+            if typed.column("_reject").null_count == typed.num_rows and typed.column("loc").equals(loc):
+                good = typed.drop_columns(["_reject"])
+                for name in aside:
+                    col = table.column(name)
+                    good = good.append_column(name, col.cast(pa.string()) if pa.types.is_string_view(col.type)
+                                              or pa.types.is_large_string(col.type) else col)
+                return good, malformed_schema().empty_table()
+        typed = self._conform_query(kind, table)
+        if typed.column("_reject").null_count == typed.num_rows:  # the usual case: every row kept
+            return typed.drop_columns(["_reject"]), malformed_schema().empty_table()
+        con = self._con.cursor()
+        try:
+            con.register("conformed", typed)
+            refused = con.sql(load_query("conform_rejects")).to_arrow_table().cast(malformed_schema())
+        finally:
+            con.close()
+        ok = typed.filter(pc.is_null(typed.column("_reject"))).drop_columns(["_reject"])
+        return ok, refused
+
+    def _conform_query(self, kind: str, table: pa.Table) -> pa.Table:
+        """The conform query's rows, `_reject` included. Run as a statement, not as a relation: a relation
+        plans the query twice (once to learn its columns, once to run it), which was half the cost of
+        conforming a live refresh's 10,000 rows; the copy of the result it warns about costs less."""
+        max_ts = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=self.future_s)
+        if kind == "predictions":  # the plainest chunks, provably as the query types them, without planning it
+            plain = conform_plain.predictions(table, max_ts)
+            if plain is not None:
+                return plain
+        con = self._con.cursor()
+        try:
+            con.register("chunk", table)
+            sql = load_query(f"conform_{kind}")
+            con.execute(sql, {"max_ts": max_ts} if "$max_ts" in sql else {})
+            with warnings.catch_warnings():  # "an extra copy": taken on purpose, see above
+                warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
+                return con.to_arrow_table()
+        finally:
+            con.close()
+
+    def _flush(self, pending: dict[str, list[pa.Table]], written: dict[str, list[str]]) -> None:
+        for kind, tables in pending.items():
+            if not tables:
+                continue
+            table, changed = parse.unify(tables)
+            self._changed_types.update((kind, c) for c in changed)
+            known = self._known_columns(kind)
+            if known:
+                self._new_fields.update((kind, c) for c in table.column_names if c not in known)
+            known.update(table.column_names)
+            name = f"{kind}/{uuid.uuid4().hex}.parquet"
+            tmp = self.dir / f"{name}.tmp"
+            # a stable sort by model keeps each model's rows in the order they were logged (by time, as logs
+            # are written), at a quarter of the cost of sorting by time as well
+            try:
+                merge.write(table, tmp, sort_by_model=kind == "predictions")
+                os.replace(tmp, self.dir / name)
+            except BaseException:  # a full disk or a failed fsync: the refresh fails whole, leaving no file
+                tmp.unlink(missing_ok=True)
+                raise
+            self._schema(str(self.dir / name), table)
+            self._parquet_meta[("segment", name)] = table.num_rows
+            written.setdefault(kind, []).append(name)
+            tables.clear()
+
+    def _drop_segments(self, m: Manifest) -> None:
+        for names in m.segments.values():
+            for n in names:
+                (self.dir / n).unlink(missing_ok=True)

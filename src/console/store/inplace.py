@@ -1,0 +1,99 @@
+"""Parquet logs read in place: which files each source matches, and what the conform rules make of each.
+
+A file is checked once per version (inode, size, mtime) by whichever process first sees it, and the facts
+(rows refused, newest kept time) are kept across processes (`store/facts.py`): the views read a clean file
+without the rules, and the counts come from the facts, not a scan. Kept apart from the Warehouse class.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+
+from console.sql import load_query
+from console.store.facts import ts_text, ts_value
+from console.store.place import _expand, is_parquet_source
+from console.store.views import _sql_list
+
+
+class InPlace:
+    """The Warehouse's Parquet logs read in place and their facts (mixed into it: `self` is the Warehouse)."""
+
+    def _parquet_files(self) -> tuple[dict[str, list[str]], list[str], list[str]]:
+        """Parquet logs by kind (read in place), missing patterns and notes; an unreadable file is named and
+        left out, so the others are still read."""
+        out: dict[str, list[str]] = {}
+        missing: list[str] = []
+        notes: list[str] = []
+        found = {src: _expand(src.path) for src in self.cfg.logs if is_parquet_source(src)}
+        new = [p for paths in found.values() for p in paths if self._unchecked(p) and not os.path.isdir(p)
+               and self._footer_fact(p, "rows") is None]
+        self._rows_read = self._file_rows(new) if len(new) > 1 else {}  # one footer query, not one per file
+        for src, paths in found.items():
+            if not paths:
+                missing.append(src.path)
+            for p in paths:
+                if os.path.isdir(p):
+                    notes.append(f"{p}: matched the pattern but is a folder")
+                    continue
+                rows = self._parquet_check(p)
+                if isinstance(rows, str):
+                    notes.append(f"{p}: unreadable Parquet file: {rows}")
+                    continue
+                out.setdefault(src.kind, []).append(p)
+        return out, missing, notes
+
+    def _parquet_deleted(self) -> list[str]:
+        """A note per Parquet log gone since the last refresh of any process, as the tailer notes a deleted
+        JSONL or CSV file: its rows were read in place, so they leave the screens with it, and say so. The
+        files each source matched are kept with the footer facts; the process that finds one gone says it,
+        once."""
+        notes: list[str] = []
+        for src in self.cfg.logs:
+            if not is_parquet_source(src):
+                continue
+            key = f"parquet-files|{src.path}"
+            now = [p for p in _expand(src.path) if not os.path.isdir(p)]
+            seen = set(now)
+            notes += [f"{p}: deleted" for p in self._facts.remembered(key) or [] if p not in seen
+                      and not os.path.lexists(p)]
+            self._facts.remember(key, now)
+        return notes
+
+    def _rejects(self, kind: str, path: str) -> int:
+        """How many rows of one Parquet log the conform rules refuse."""
+        return int(self._file_facts(kind, path)["rejects"])
+
+    def _known_rejects(self, kind: str, path: str) -> int | None:
+        """The same, when known without a scan; None when the file is still to be checked."""
+        known = self._known_facts(kind, path)
+        return int(known["rejects"]) if known is not None else None
+
+    def _known_facts(self, kind: str, path: str) -> dict | None:
+        """A file's facts when they still hold (see `_file_facts`), without checking it."""
+        key = f"{kind}|{os.path.abspath(path)}"
+        known = self._facts.get(key, path)
+        if known is not None and ((key, *known["version"]) in self._checked or
+                                  (ts_value(known.get("newest")) or datetime.min)
+                                  <= (ts_value(known.get("horizon")) or datetime.min)):
+            return known
+        return None
+
+    def _file_facts(self, kind: str, path: str) -> dict:
+        """What the conform rules make of one Parquet log: checked once per file version, by whichever
+        process first sees it. A fact holds for good unless a row was refused as dated in the future, which
+        time may cure: such a file is checked again by each process."""
+        known = self._known_facts(kind, path)
+        if known is not None:
+            return known
+        key = f"{kind}|{os.path.abspath(path)}"
+        max_ts = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=self.future_s)
+        sql = load_query("file_rejects").format(files=_sql_list([path]), conform=load_query(
+            f"conform_{kind}").replace("FROM chunk", "FROM chunk_file"))
+        with self.cursor() as cur:
+            rejects, kept, newest = cur.execute(sql, {"max_ts": max_ts} if "$max_ts" in sql else {}).fetchall()[-1]
+        known = self._facts.put(key, path, rejects=int(rejects), newest_kept=ts_text(kept), newest=ts_text(newest),
+                                horizon=ts_text(max_ts))
+        self._facts.save()
+        self._checked.add((key, *known["version"]))
+        return known

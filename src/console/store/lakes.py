@@ -1,0 +1,144 @@
+"""Lakes: object storage and lakehouse sources read in place, as Arrow datasets each cursor registers.
+
+A lake that cannot be reached (a server down, a key refused) is set aside until the next refresh, named in
+one line, and the queries answer from the rest. Kept apart from the Warehouse class: opening lakes and
+setting them aside is its own concern; what is counted of their objects is `store/counting.py`'s.
+"""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+
+from console.store.place import is_lake_dataset
+
+
+class Lakes:
+    """The Warehouse's lakes: opened, read, and set aside when they fail (mixed into it: `self` is the Warehouse)."""
+
+    def _read(self, run):
+        """`run()`, the query of a reader; when it fails because a lake's objects cannot be read (the server went
+        away after the listing, or a listing kept from before names objects no longer reachable), that lake is
+        set aside until the next refresh (`source_notes` says why, in one line naming its path) and the query
+        answers from the rest: the other sources, and what the store knows of the lake's objects."""
+        for _ in range(len(self._lakes)):
+            try:
+                return run()
+            except duckdb.Error as exc:
+                if not self._lake_failed(exc):
+                    raise
+        return run()
+
+    def _lake_failed(self, exc: Exception) -> bool:
+        """Whether `exc` is a read of a lake's objects that failed; that lake is then set aside (see `_read`)."""
+        found = re.search(r"registered as '(lake_\d+)'", str(exc))
+        name = found.group(1) if found else None
+        if name is None or name not in self._lakes:
+            return False
+        with self._down_lock:  # another worker's query may have found it first: its views are rebuilt by then
+            if name not in self._lakes_down:
+                self._lake_down(name, exc)
+        return True
+
+    def _lake_down(self, name: str, exc: Exception) -> None:
+        from console.sources import locations
+
+        path = self._lake_paths.get(name, name)
+        self._lakes_down[name] = f"{locations.storage_error(path, exc, self._storage())}; its rows are left out " \
+                                 "(counts of the objects read before still shown), tried again at the next refresh"
+        self._lakes_listed = False  # what the store serves is not fixed by the listing now (`content_state`)
+        self._build_views(self.manifest, self._parquet_files()[0], check=False, lazy=True)
+        if self.on_source_down is not None:
+            self.on_source_down(self._lakes_down[name])
+
+    def source_notes(self) -> list[str]:
+        """One line per lake whose objects cannot be read now (a server down, a key refused), naming its path."""
+        return list(self._lakes_down.values())
+
+    def unreadable_models(self) -> dict[str, str] | None:
+        """model -> why its rows cannot all be read now, for the models the store knows to have rows in a lake
+        that cannot be read (from what it counted of the lake's objects); None when such a lake holds objects
+        not counted yet (any model may be there), {} when every lake answers."""
+        out: dict[str, str] = {}
+        for name, note in self._lakes_down.items():
+            known = self._lake_objects.get(name)
+            if not known or any("hours" not in e for e in known.values()):
+                return None
+            for e in known.values():
+                for model, *_ in e["hours"]:
+                    if model is not None:
+                        out.setdefault(model, note)
+        return out
+
+    def _storage(self) -> dict:
+        s3 = getattr(self.cfg, "s3", None)
+        return {k: v for k, v in vars(s3).items() if v is not None} if s3 is not None else {}
+
+    def _open_lakes(self, listed: bool = True) -> list[str]:
+        """An Arrow dataset per object-storage or lakehouse source; one that cannot be reached is named in a
+        note, and the others (and every local log) are still read; the next refresh tries again. Until then a
+        source this process has listed before keeps that listing: what is known of its objects still counts, and
+        windows read from the rollups are still served."""
+        from console.sources import lakes, locations
+
+        notes: list[str] = []
+        failed = False
+        down: dict[str, str] = {}  # a refresh tries every lake again; a first look keeps what it knew
+        datasets: dict[str, object] = {}
+        kinds: dict[str, str] = {}
+        objects: dict[str, dict[str, dict]] = {}
+        storage = {k: v for k, v in vars(getattr(self.cfg, "s3", None) or object()).items() if v is not None} \
+            if getattr(self.cfg, "s3", None) is not None else {}
+        for i, src in enumerate(s for s in self.cfg.logs if is_lake_dataset(s)):
+            name = f"lake_{i}"
+            self._lake_paths[name] = src.path
+            try:
+                if not listed:  # `listed=False`: only S3 Parquet objects already known, as the store kept them
+                    key = f"lake-footers|{src.path}"
+                    kept = self._facts.remembered(key) or {}
+                    if src.format not in (None, "parquet") or not kept.get("objects"):
+                        continue
+                    known = {"objects": dict(kept["objects"]), "schemas": dict(kept.get("schemas") or {})}
+                    infos = [locations.FileInfo(url, e["version"][1], e["version"][2], e["version"][0])
+                             for url, e in sorted(known["objects"].items())]
+                    datasets[name] = locations.arrow_dataset(infos, storage, unify_schemas=True,
+                                                             source_column="source", known=known)
+                    objects[name] = known["objects"]
+                elif src.format == "delta":
+                    datasets[name] = lakes.delta_dataset(src.path, storage)
+                elif src.format == "iceberg":
+                    datasets[name] = lakes.iceberg_dataset(src.path, dict(getattr(src, "options", None) or {}),
+                                                           storage)
+                elif src.format in (None, "parquet"):
+                    # footers kept by object identity across processes (`footers`): a refresh lists, and reads
+                    # only the footers of objects it has not seen
+                    key = f"lake-footers|{src.path}"
+                    kept = self._facts.remembered(key) or {}
+                    known = {"objects": dict(kept.get("objects") or {}), "schemas": dict(kept.get("schemas") or {})}
+                    datasets[name] = locations.arrow_dataset(src.path, storage, unify_schemas=True,
+                                                             source_column="source", known=known)
+                    self._facts.remember(key, known)
+                    objects[name] = known["objects"]
+                else:
+                    notes.append(f"{src.path}: only Parquet, Delta and Iceberg are read from object storage so far")
+                    continue
+                kinds[name] = src.kind
+            except Exception as exc:  # noqa: BLE001 - a lake that cannot be opened costs only itself
+                why = str(locations.storage_error(src.path, exc, storage))  # one line, naming the path, no secret
+                if name in self._lakes:  # what the last refresh listed stays (rollups, counts of known objects)
+                    datasets[name], kinds[name] = self._lakes[name], self._lake_kinds[name]
+                    if name in self._lake_objects:
+                        objects[name] = self._lake_objects[name]
+                    why += "; showing what was read before, tried again at the next refresh"
+                # its objects are at the server that did not answer: no query waits on them (a timeout each)
+                # or fails on them; the counts the store knows of them still count, and a rule over its rows
+                # is not known (`check`)
+                down[name] = why
+                notes.append(why)
+                failed = True
+        self._facts.save()
+        self._lakes, self._lake_kinds, self._lake_objects = datasets, kinds, objects
+        self._lakes_down = down if listed else {n: w for n, w in self._lakes_down.items() if n in datasets}
+        self._lakes_listed = listed and not failed
+        return notes

@@ -1,0 +1,83 @@
+"""Where a configuration's store lives, what it is tuned by, and which sources it reads how.
+
+Kept apart from the Warehouse class so the commands that only need the store's place (`rollup`, the demo
+workspace) or a source's kind read it here, and every part of the store reads the same sizes and delays.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from console import __version__
+from console.config import Config, LogSource
+
+
+_EXT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+MALFORMED_FIELDS = {"source": "string", "location": "string", "reason": "string", "raw": "string"}
+FLUSH_ROWS = 1_000_000  # a backlog is written in segments of about this many rows, so memory stays bounded
+FIRST_STEP_ROWS = 100_000  # a cold ingest commits its first rows early, for the first frame to show them
+STEP_ROWS = FLUSH_ROWS  # then a step every this many rows: each a segment and the cursors covering it
+CHUNK_BYTES = 64 << 20  # what the tailer hands out at a time
+COMPACT_AT = 8  # a merge takes this many small segments of one tier (a live log adds one per refresh)
+TIER_ROWS = 10_000  # tier 0 holds segments below COMPACT_AT times this; each tier up is COMPACT_AT times larger
+SMALL_ROWS = 200_000  # a segment below this is small: merged with others of its tier
+RETIRE_S = 600.0  # a merged-away segment is deleted this long after, so a reader holding the old list still works
+MERGE_LOCK_WAIT_S = 30.0  # how long a finished merge waits for the writer lock to commit before it is dropped
+
+
+def format_of(path: str, declared: str | None) -> str | None:
+    return declared or _EXT.get(Path(path).suffix.lower())
+
+
+def store_path(cfg: Config) -> Path | None:
+    """Where this configuration's store lives: `[store] path`, else the XDG cache, keyed by the config file.
+    None (a private temporary store) when there is no config file."""
+    explicit = getattr(cfg, "store_path", None)
+    if explicit:
+        return Path(explicit)
+    if cfg.source is None:
+        return None
+    src = Path(cfg.source).resolve()
+    key = hashlib.sha1(str(src).encode()).hexdigest()[:16]
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlops-console"
+    return base / f"store-{key}"
+
+
+cache_path = store_path  # the name the TUI and older tests know it by
+
+
+def is_lake_source(src: LogSource) -> bool:
+    """Object storage and lakehouse tables: scanned in place through an Arrow dataset."""
+    return src.path.startswith("s3://") or src.format in ("delta", "iceberg")
+
+
+def is_lake_dataset(src: LogSource) -> bool:
+    """Object storage and lakehouse sources scanned in place (Parquet, Delta, Iceberg); line-based logs in
+    object storage are read once into the store instead."""
+    return is_lake_source(src) and format_of(src.path.rstrip("/*"), src.format) in (None, "parquet", "delta", "iceberg")
+
+
+def is_parquet_source(src: LogSource) -> bool:
+    """Parquet logs are read in place; everything else is tailed line by line."""
+    if is_lake_source(src):
+        return False
+    if src.format is not None:
+        return src.format == "parquet"
+    return format_of(src.path, None) == "parquet" or os.path.isdir(src.path)
+
+
+def _sources_fingerprint(cfg: Config) -> str:
+    spec = [(s.kind, s.path, s.format) for s in cfg.logs]
+    return hashlib.sha1(json.dumps([spec, __version__]).encode()).hexdigest()[:16]
+
+
+def _expand(pattern: str) -> list[str]:
+    if glob.has_magic(pattern):
+        return sorted(glob.glob(pattern, recursive=True))
+    if os.path.isdir(pattern):  # a Hive-partitioned folder: every Parquet file under it
+        return sorted(glob.glob(os.path.join(pattern, "**", "*.parquet"), recursive=True))
+    return [pattern] if os.path.exists(pattern) else []

@@ -1,0 +1,185 @@
+"""The in-memory DuckDB views every query reads: segments, Parquet logs read in place and lakes, as one.
+
+Each process builds its own views over the files the manifest names (`queries/views.sql`), lazily: a query
+builds the ones it reads, and a build runs again only the statements whose text changed. Kept apart from
+the Warehouse class because how the views are made is one concern, whoever asks for them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from console.sql import load_query, load_statements
+from console.store.manifest import KINDS, Manifest
+from console.store.on_first_use import pa
+
+
+def _sql_list(paths: list[str]) -> str:
+    return "[" + ", ".join(_sql_text(p) for p in paths) + "]"
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+_VIEW_NAME = re.compile(r"(?:\s*--[^\n]*\n)*\s*CREATE OR REPLACE VIEW (\w+)")
+_STATEMENT_NAME = re.compile(r"(?:\s*--[^\n]*\n)*\s*CREATE OR REPLACE (?:VIEW|MACRO) (\w+)")
+_WORD = re.compile(r"\w+")
+_TEXT = re.compile(r"'(?:[^']|'')*'|--[^\n]*")  # string literals (file paths) and comments: no name is read there
+
+
+def _names_in(sql: str) -> set[str]:
+    """The words of a statement outside its literals and comments: among them, the views it reads."""
+    return set(_WORD.findall(_TEXT.sub(" ", sql)))
+
+
+TS_CAST = "TRY_CAST(ts AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS _ts"  # the conform queries' reading of ts
+
+
+def _arrow_ts_typed(dataset) -> bool:
+    """Whether a lake dataset's ts is what the conform cast makes of it: a zone-less timestamp in us."""
+    names = dataset.schema.names
+    return "ts" in names and dataset.schema.field("ts").type == pa.timestamp("us")
+
+
+def _ts_as_is(conform: str) -> str:
+    """A conform query for files whose ts is already a zone-less timestamp: ts is passed through, so DuckDB
+    pushes time filters into the Parquet scan."""
+    if TS_CAST not in conform:
+        raise ValueError("conform query no longer reads ts as TS_CAST says")
+    return conform.replace(TS_CAST, "ts AS _ts")
+
+
+class Views:
+    """The Warehouse's building of its views (mixed into it: `self` is the Warehouse)."""
+
+    def _build_views(self, m: Manifest, parquet: dict[str, list[str]], check: bool = True, lazy: bool = False) -> None:
+        """`check=False` scans no Parquet log: a file whose facts are not known yet is read as one with
+        refused rows (the rules applied row by row), which gives the same rows. `lazy` runs no statement: each is
+        run when a query first reads its view (`_ensure_views`), or by the next build that is not lazy."""
+        self._view_files = {k: ([str(self.dir / n) for n in m.segments.get(k, [])], list(parquet.get(k, [])))
+                            for k in KINDS}
+        rejects = self._rejects if check else self._known_rejects
+        clean = {k: [p for p in files if rejects(k, p) == 0] for k, files in parquet.items()}
+        parquet = {k: [p for p in files if p not in set(clean[k])] for k, files in parquet.items()}
+        # clean files whose ts is already a timestamp are read with ts as it is, so a time filter reaches the
+        # scan (row groups and whole files outside the window are skipped) instead of casting every row first;
+        # so are the others whose ts is one ("pending": not checked yet, or with refused rows), rules and all
+        typed = {k: [p for p in files if self._ts_typed(p)] for k, files in clean.items()}
+        clean = {k: [p for p in files if p not in set(typed[k])] for k, files in clean.items()}
+        pending = {k: [p for p in files if self._ts_typed(p)] for k, files in parquet.items()}
+        parquet = {k: [p for p in files if p not in set(pending[k])] for k, files in parquet.items()}
+        # a kind's segments, read by name when their columns differ; when they all have the same ones (a live log
+        # adds segments like the last), without: DuckDB then binds them from one footer instead of all of them.
+        # The skeleton is listed for a kind with no segment, or whose segments lack a contract field.
+        seg: dict[str, list[str]] = {}
+        union: dict[str, str] = {}
+        for k in KINDS:
+            files = [str(self.dir / n) for n in m.segments.get(k, [])]
+            skeleton = str(self.dir / f"skeleton-{k}.parquet")
+            schemas = {self._schema(f) for f in files}
+            alike = len(schemas) == 1 and {c for c, _ in self._schema(skeleton)} <= {c for c, _ in schemas.pop()}
+            seg[k], union[k] = (files, "false") if alike else (files + [skeleton], "true")
+        raw = str(self.dir / "skeleton-raw.parquet")
+        # the horizon for rows dated in the future, to the next whole minute, in a macro the views call: their
+        # text then changes only when a file or segment list does, and only the statements that changed are run
+        # again (a refresh after a few appended rows rebinds the kind that got a segment, not every view)
+        horizon = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=self.future_s)
+        max_ts = (horizon.replace(second=0, microsecond=0) + timedelta(minutes=1)).isoformat(sep=" ")
+        conform = {k: load_query(f"conform_{k}").replace("FROM chunk", f"FROM inplace_raw_{k}")
+                   .replace("$max_ts", "store_horizon()") for k in ("predictions", "labels", "deployments")}
+        # a lake whose ts is a zone-less timestamp is read with ts as it is too: a time filter then reaches the
+        # Arrow scan, which skips the objects outside the window (their time spans are guarantees) unread
+        # (a lake whose objects cannot be read now is left out until the next refresh: `_read`)
+        up = {n: k for n, k in self._lake_kinds.items() if n not in self._lakes_down}
+        lake_typed = {k: bool(names) and all(_arrow_ts_typed(self._lakes[n]) for n in names) for k, names in
+                      ((k, [n for n, kk in up.items() if kk == k]) for k in KINDS)}
+        lake = {k: " UNION ALL BY NAME ".join(f"SELECT * FROM {n}" for n, kk in up.items() if kk == k)
+                or f"SELECT * FROM read_parquet({_sql_list([raw])})" for k in ("predictions", "labels", "deployments")}
+        # a branch with no file to read is a typed, empty stand-in, not the conform query over an empty file
+        # (queries/conformed_empty.sql): every query over the kind plans each branch
+        empty = {k: load_query("conformed_empty").format(skeleton=_sql_list([str(self.dir / f"skeleton-{k}.parquet")]))
+                 for k in conform}
+        lakes = set(up.values())
+
+        def branch(k: str, files, sql: str) -> str:
+            return sql if files else empty[k]
+
+        values = dict(
+            max_ts=max_ts,
+            **{f"lake_{k}": v for k, v in lake.items()},
+            **{f"lake_conform_{k}": branch(k, k in lakes, (_ts_as_is if lake_typed.get(k) else str)(
+                v.replace(f"FROM inplace_raw_{k}", f"FROM lake_raw_{k}"))) for k, v in conform.items()},
+            **{f"segments_{k}": _sql_list(seg[k]) for k in KINDS},
+            **{f"union_{k}": union[k] for k in KINDS},
+            **{f"inplace_{k}": _sql_list(parquet.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
+            **{f"clean_{k}": _sql_list(clean.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
+            **{f"typed_{k}": _sql_list(typed.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
+            **{f"pending_{k}": _sql_list(pending.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
+            **{f"conform_{k}": branch(k, parquet.get(k), v) for k, v in conform.items()},
+            **{f"clean_conform_{k}": branch(k, clean.get(k), v.replace(f"FROM inplace_raw_{k}", f"FROM clean_raw_{k}"))
+               for k, v in conform.items()},
+            **{f"typed_conform_{k}": branch(k, typed.get(k), _ts_as_is(
+                v.replace(f"FROM inplace_raw_{k}", f"FROM typed_raw_{k}"))) for k, v in conform.items()},
+            **{f"pending_conform_{k}": branch(k, pending.get(k), _ts_as_is(
+                v.replace(f"FROM inplace_raw_{k}", f"FROM pending_raw_{k}"))) for k, v in conform.items()})
+        statements = [st.format(**values) for st in load_statements("views")]
+        named = {_STATEMENT_NAME.match(st).group(1): st for st in statements}
+        with self._views_lock:
+            self._order, self._segment_lists = list(named), seg
+            if lazy:
+                self._lazy = {n: st for n, st in named.items() if self._views.get(n) != st or n in self._reshaped}
+                return
+            self._lazy = {}
+            self._run_views(named, list(named))
+
+    def _run_views(self, named: dict[str, str], names: list[str]) -> None:
+        """Runs the statements of `names`, in this order, that changed since they were last run here."""
+        self._building.on = True
+        try:
+            with self.cursor() as cur:
+                for name in names:
+                    st = named[name]
+                    if self._views.get(name) == st and name not in self._reshaped:
+                        continue
+                    cur.execute(st)
+                    self._views[name] = st
+                    self._reshaped.discard(name)
+                    if name.startswith("stored_"):
+                        # the views over a kind's segments are bound again only when their columns may have
+                        # changed: a new segment of the same columns leaves them valid (DuckDB binds a view's
+                        # parts per query; older versions refuse a view whose parts' types changed since it was made)
+                        kind = name.removeprefix("stored_")
+                        shape = self._shape(self._segment_lists[kind])
+                        if self._shapes.get(kind, shape) != shape:
+                            self._reshaped.add(kind)
+                        self._shapes[kind] = shape
+        finally:
+            self._building.on = False
+
+    def _ensure_views(self, query: str | None) -> None:
+        """Builds the views not built yet that `query` reads, and the views they read (all of them for None):
+        opening the store builds none, so a first look runs the statements of its two views, not all 39."""
+        if not self._lazy or getattr(self._building, "on", False):
+            return
+        with self._views_lock:
+            lazy = self._lazy
+            if not lazy:
+                return
+            if query is None:
+                need = set(lazy)
+            else:
+                reads = {n: _names_in(st) for n, st in {**self._views, **lazy}.items()}
+                need: set[str] = set()
+                todo = [n for n in _names_in(query) if n in reads]
+                while todo:
+                    n = todo.pop()
+                    if n not in need:
+                        need.add(n)
+                        todo.extend(d for d in reads[n] if d in reads and d != n)
+            names = [n for n in self._order if n in need and n in lazy]
+            if not names:
+                return
+            self._run_views(lazy, names)
+            self._lazy = {n: st for n, st in lazy.items() if n not in need}
