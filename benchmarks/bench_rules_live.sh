@@ -19,7 +19,7 @@ append() {
   python - "$work/live.jsonl" "$1" "$source" <<'PY'
 import json, sys
 from collections import deque
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 log, k, source = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 with open(source) as f:
     rows = [json.loads(x) for x in deque(f, 10000)]
@@ -30,6 +30,9 @@ with open(log, "a") as out:
         r["ts"] = (t + k * span).isoformat(timespec="microseconds") + "Z"
         r["request_id"] = f"{r['request_id']}-live{k}"
         out.write(json.dumps(r) + "\n")
+if ts[-1] + k * span > datetime.now(timezone.utc).replace(tzinfo=None):  # past the store's clock-skew horizon: set aside, `now` stops moving
+    print(f"WARNING: append {k} ends at {ts[-1] + k * span}Z, after the wall clock: its rows are clock skew; "
+          "start a new WORK folder (or regenerate the fleet)", file=sys.stderr)
 PY
 }
 k=$(cat "$work/appended" 2>/dev/null || echo 0)
