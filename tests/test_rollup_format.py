@@ -9,9 +9,8 @@ rule, no `label_ts`) must give health and drift over 3 days equal to hand counts
 
 from __future__ import annotations
 
-import json
 import sys
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
@@ -23,7 +22,7 @@ from console.config import parse_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_operator_pass2 import _cli  # noqa: E402
-from test_operator_pass4 import _plain_fleet, _store_error  # noqa: E402
+from test_operator_pass4 import _plain_fleet, _three_days_match_a_hand_count  # noqa: E402
 
 LABEL_TS = "label_ts"  # `store_rollups.LABEL_TS`, the format's mark
 OLD_OK = ("ok", "success", "succeeded", "200", "201", "204")  # the command's error rule before c5f6766
@@ -58,16 +57,4 @@ def _old_folder(cfg_path: Path, df: pl.DataFrame) -> Path:
 def test_hours_the_old_rollup_command_keyed_without_environment_are_rebuilt(tmp_path):
     cfg, df = _plain_fleet(tmp_path)
     _old_folder(cfg, df)
-    at = datetime(2026, 7, 20, 12)
-    window = df.with_columns(_store_error(df).alias("err")).filter(
-        (pl.col("ts") > at - timedelta(days=3)) & (pl.col("ts") <= at))
-    res = _cli(cfg, "health", "fraud", "--at", "2026-07-20T12:00Z", "--window", "3d", "--format", "json")
-    assert res.returncode == 0, res.stderr
-    out = json.loads(res.stdout)
-    assert "rollups" in out["note"], out["note"]
-    got = {r["version"]: (r["requests"], r["errors"]) for r in out["table"]}
-    want = {v[0]: (g.height, int(g["err"].sum())) for v, g in window.group_by("version")}
-    assert got == want, (got, want)
-    res = _cli(cfg, "drift", "fraud", "--at", "2026-07-20T12:00Z", "--window", "3d", "--format", "json")
-    assert res.returncode == 0, res.stderr
-    assert [f["n_cur"] for f in json.loads(res.stdout)["features"]] == [window.height]
+    _three_days_match_a_hand_count(cfg, df)
