@@ -34,3 +34,21 @@ keep_pandas_out()
 print(pa.array(pd.Series([1, 2], dtype='category')).type)
 """)
     assert out == "dictionary<values=int64, indices=int8, ordered=0>"
+
+
+def test_pyarrow_first_imported_by_anything_after_the_console_keeps_pandas_out():
+    """One look, when pyarrow is first imported (`console.arrow_values.watch`, called by `console/__init__`), whoever
+    imports it: here DuckDB's Arrow export, after a mere lookup of pyarrow's spec (as `answer_memo` stamps the
+    libraries), which must not end the watch. Without the console, the same calls import pandas."""
+    code = """
+import sys, importlib.util
+{prelude}
+importlib.util.find_spec('pyarrow')
+import duckdb
+table = duckdb.sql('select 1 as x').to_arrow_table()
+import pyarrow as pa, pyarrow.compute as pc
+pc.less_equal(pa.array([1, 20]), 16)
+print('pandas' in sys.modules, table.num_rows, type(table.to_pandas()).__name__)
+"""
+    assert _run(code.format(prelude="import console")) == "False 1 DataFrame"
+    assert _run(code.format(prelude="")) == "True 1 DataFrame"

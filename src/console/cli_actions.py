@@ -11,18 +11,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from console import exit_codes
-from console.actions import audit as audit_mod
-from console.actions import policy
-from console.actions.catalog import get as get_spec
-from console.actions.operator import STRATEGIES, ActionResult, Plan
-from console.actions.plan import Prepared
+from console.actions.plan import STRATEGIES  # for --strategy's choices (the plan module is small)
 from console.config import Config, ConfigError, reveal
 from console.redact import redact_text
 from console.safe_text import printable, printable_lines
-from console.sources.registry import Registry, RegistryError, RegistryNotFound, RegistryUnavailable
+
+if TYPE_CHECKING:  # the operator, the audit trail and the registry are imported by the commands that act: every
+    # command builds this parser, and a read (`check`, `health`) would otherwise pay 30 ms for them
+    from console.actions.operator import ActionResult, Plan
+    from console.actions.plan import Prepared
 
 DONE, REFUSED, USAGE, CONFLICT, REMOTE = (exit_codes.OK, exit_codes.REFUSED, exit_codes.USAGE, exit_codes.CONFLICT,
                                           exit_codes.REMOTE)
@@ -52,6 +52,9 @@ def make_service(cfg: Config):
 def _guarded(handler: Callable[[argparse.Namespace, Config], int]) -> Callable[[argparse.Namespace, Config], int]:
     """No traceback reaches the operator: known errors become one line and an exit code."""
     def run(args: argparse.Namespace, cfg: Config) -> int:
+        from console.actions import audit as audit_mod
+        from console.sources.registry import RegistryError, RegistryNotFound, RegistryUnavailable
+
         try:
             return handler(args, cfg)
         except ConfigError as exc:
@@ -83,6 +86,9 @@ def _guarded(handler: Callable[[argparse.Namespace, Config], int]) -> Callable[[
 def _confirm(action: str, cfg: Config, args: argparse.Namespace, plan: Plan | None, model: str,
              notes: tuple[str, ...] = ()) -> int | None:
     """None to go ahead, else the exit code. Dangerous actions need --yes without a terminal."""
+    from console.actions import policy
+    from console.actions.catalog import get as get_spec
+
     spec = get_spec(action)
     if plan is not None:
         _err(f"plan: {plan.summary}")
@@ -235,6 +241,8 @@ def _audit_line(rec: dict[str, Any]) -> str:
 @_guarded
 def cmd_audit(args: argparse.Namespace, cfg: Config) -> int:
     """Show the audit trail, verify its hash chain, or list interrupted actions."""
+    from console.actions import audit as audit_mod
+
     path = audit_mod.default_path(cfg)
     if args.what == "verify":
         result = audit_mod.verify(path)

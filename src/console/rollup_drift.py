@@ -53,9 +53,6 @@ from console import store_rollups as ro
 from console.analytics import drift as dr
 from console.analytics import sketches as sk
 from console.analytics.windows import bucket_expr, format_span, parse_window
-from console.arrow_values import keep_pandas_out
-
-keep_pandas_out()  # pyarrow's pandas shim must not import pandas for us (console.arrow_values)
 
 # Drift over a longer window (with `[rollups] min_rows` rows) is read from rollups unless asked for exact
 # (`sketched`). A window is read as its closed hours plus two raw edge hours: at 6 h or less that is at most 5 closed

@@ -13,9 +13,6 @@ import pyarrow as pa
 from console import rollup_sources as src
 from console import rollup_spec
 from console import store_rollups as ro
-from console.arrow_values import keep_pandas_out
-
-keep_pandas_out()  # pyarrow's pandas shim must not import pandas for us (console.arrow_values)
 
 LABEL_LOOKBACK = timedelta(days=30)  # labels land at most this long after their prediction
 

@@ -29,9 +29,6 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
-from console.arrow_values import keep_pandas_out
-
-keep_pandas_out()  # pyarrow's pandas shim must not import pandas for us (console.arrow_values)
 
 BATCH_ROWS = 131_072
 _FORMATS = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "json", ".json": "json", ".ndjson": "json",

@@ -22,20 +22,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
-import pyarrow as pa
 
-from console import store_rollups as ro
 from console.analytics import drift as dr
-from console.sources.contract import PREDICTION, PROVENANCE
+from console.sources.contract import FIELDS, PROVENANCE_FIELDS
 
 NOT_FEATURES = ("label", "target", "y", "ts", "request_id")  # reference columns that are never features
-CONTRACT_COLUMNS = set(PREDICTION) | set(PROVENANCE) | {"status", "features", "label", "label_num", "date", "dt",
-                                                        "day", "hour"}
+CONTRACT_COLUMNS = set(FIELDS["predictions"]) | set(PROVENANCE_FIELDS) | {  # names only: no pyarrow import
+    "status", "features", "label", "label_num", "date", "dt", "day", "hour"}
 SKETCH_TESTS = {"ks", "wasserstein"}  # numeric tests computed on KLL sketches
 PROMPT = "prompt_version"  # an LLM's rollups are also cut by it (a segment), for cost per prompt version
+
+if TYPE_CHECKING:  # the spec's builders import these when called: the readers of drift_ready and
+    # drift_reference (the overview, health, `check` from kept answers) need neither pyarrow nor the rollup writer
+    import pyarrow as pa
+
+    from console import store_rollups as ro
 
 
 # ------------------------------------------------------------------------------ the model's reference
@@ -88,11 +92,15 @@ def counted(c: dr.ColumnReference) -> bool:
 
 
 def _is_numeric(t: pa.DataType) -> bool:
+    import pyarrow as pa
+
     return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
 
 
 def feature_columns(schema: pa.Schema) -> dict[str, pa.DataType]:
     """Feature columns of a prediction schema, with a `features` struct flattened."""
+    import pyarrow as pa
+
     out = {f.name: f.type for f in schema if f.name not in CONTRACT_COLUMNS}
     if "features" in schema.names and pa.types.is_struct(schema.field("features").type):
         out.update({f.name: f.type for f in schema.field("features").type})
@@ -103,6 +111,8 @@ def spec(mc: Any, reference: dr.Reference | None, log_columns: Mapping[str, pa.D
          ) -> ro.ModelSpec:
     """What the rollups keep for a model (see the module docstring); `log_columns` (`feature_columns` of
     the log schema) is read only when there is no reference."""
+    from console import store_rollups as ro
+
     task = getattr(mc, "task", None) or "classification"
     segments = tuple(getattr(mc, "segments", ()) or ())
     if task == "llm" and PROMPT not in segments:  # cost per 1k requests is shown per prompt version

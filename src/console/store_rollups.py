@@ -55,16 +55,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from console.analytics import cost as co
 from console.rollup_paths import model_dir
 from console.analytics import quality as qu
 from console.analytics import sketches as sk
-from console.arrow_values import keep_pandas_out
-
-keep_pandas_out()  # pyarrow's pandas shim must not import pandas for us (console.arrow_values)
 
 KEYS = ("model", "version", "environment", "variant", "segment", "segment_value", "hour")
 BUCKETS = qu.BUCKETS  # score buckets of width 0.05 for the classifier histograms
@@ -794,6 +790,8 @@ def catch_up(path: str | os.PathLike, build: Builder, now: datetime, since: date
     `late_label_hours(after, before)` lists prediction hours before `before` that gained labels
     logged after `after`; `labels_seen()` is the newest label time now visible.
     """
+    import pyarrow.compute as pc  # here only: the readers of rollups (health, cost, the overview) need none of it
+
     state = load_state(path)
     latest = labels_seen() if labels_seen else None  # before building: a label logged meanwhile is seen next time
     closed = floor_hour(min(now, until) if until else now)

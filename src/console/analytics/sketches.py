@@ -30,19 +30,20 @@ import functools
 import json
 import math
 import struct
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 from datasketches import kll_floats_sketch
 
 from console.analytics import drift_stats as st
-from console.arrow_values import keep_pandas_out
 
-keep_pandas_out()  # pyarrow's pandas shim must not import pandas for us (console.arrow_values)
+if TYPE_CHECKING:  # pyarrow only where Arrow data comes in (`group_sketches`): the overview and health merge sketches
+    # and values read back as Polars/numpy, and a process that never imported pyarrow holds no Arrow column
+    import pyarrow as pa
 
 K = 200  # DataSketches' and Spark's default: about 1.3% single-rank error at 99% confidence
 # Items a drift summary keeps when combining sketches or raw values (`Dist.union(..., limit)`, `Dist.thin`): a
@@ -62,7 +63,8 @@ Sketch = kll_floats_sketch
 
 def finite_float32(values: Any) -> np.ndarray:
     """Finite values of an Arrow/Polars/numpy column as float32 (nulls, NaN and +-inf removed)."""
-    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+    pa = sys.modules.get("pyarrow")  # an Arrow column comes only from a process that imported pyarrow
+    if pa is not None and isinstance(values, (pa.Array, pa.ChunkedArray)):
         values = pl.Series(values)
     if isinstance(values, pl.Series):
         values = values.cast(pl.Float64, strict=False).drop_nulls().to_numpy()
@@ -504,6 +506,8 @@ def group_sketches(data: pa.Table | pa.RecordBatch | pl.DataFrame | Iterable[pa.
                    k: int = K, top: int = TOP_N) -> dict[tuple, GroupSketch]:
     """Summaries per distinct value of `keys`, streaming record batches (memory: one batch plus
     the sketches)."""
+    import pyarrow as pa
+
     out: dict[tuple, GroupSketch] = {}
     if isinstance(data, (pa.Table, pa.RecordBatch, pl.DataFrame)):
         data = [data]

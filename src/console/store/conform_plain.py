@@ -21,9 +21,6 @@ from datetime import datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from console.arrow_values import keep_pandas_out
-
-keep_pandas_out()  # pyarrow's pandas shim must not import pandas for us (console.arrow_values)
 
 _TS = r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?Z$"
 # a decimal DuckDB and Arrow both read to the same double (no exponent, no sign but -; and see `decimal`)

@@ -17,9 +17,6 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from console.store.parse import unify
-from console.arrow_values import keep_pandas_out
-
-keep_pandas_out()  # pyarrow's pandas shim must not import pandas for us (console.arrow_values)
 
 ROW_GROUP = 128_000  # rows per row group of a segment
 _UNIQUE = ("request_id", "error", "raw", "location")  # text columns a dictionary does not shrink

@@ -26,9 +26,6 @@ import pyarrow.json as pajson
 
 from console.sources import csv_records
 from console.sources.contract import CSV_NULLS, Rejected
-from console.arrow_values import keep_pandas_out
-
-keep_pandas_out()  # pyarrow's pandas shim must not import pandas for us (console.arrow_values)
 
 SLOW_LINES = 64  # ranges this small are parsed line by line once the native reader refuses them
 _SPACED_KEY = re.compile(rb'"[ \t\r]+:')

@@ -21,9 +21,6 @@ import orjson
 import pyarrow as pa
 
 from console.sources.contract import LABEL, PREDICTION, Parsed, Rejected
-from console.arrow_values import keep_pandas_out
-
-keep_pandas_out()  # pyarrow's pandas shim must not import pandas for us (console.arrow_values)
 
 RAW_CHARS = 300
 _TYPES = {**PREDICTION, "status": pa.string(), "sampling_weight": pa.float64()}

@@ -1,0 +1,106 @@
+"""Every headless command is a fresh process, and importing is a large part of what it costs: a command must not
+import what its code path does not use. Each command runs for real (`console.cli.main`) in a child process over a
+small Parquet workspace, and the test looks at the child's `sys.modules` after it: its numbers are checked against a
+hand count too, so the command did its reading (not an early exit that would import nothing)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+START = datetime(2026, 11, 20, 0, 0)
+END = START + timedelta(days=2)
+
+# Never needed by a read: the TUI and its renderer, the exact tests' scipy, the registry client, hooks' HTTP client,
+# S3, pandas, pyarrow's datasets (the rollup job's reader), the action operator
+NEVER = ("textual", "rich", "scipy", "mlflow", "httpx", "botocore", "boto3", "pandas", "pyarrow.dataset",
+         "console.ui", "console.actions.operator", "console.actions.hooks")
+
+RUN = """
+import json, sys
+from console.cli import main
+rc = main(sys.argv[1:])
+print(json.dumps({"rc": rc, "modules": sorted(sys.modules)}), file=sys.stderr)
+"""
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    root = tmp_path_factory.mktemp("weight")
+    n = 2 * 24 * 30  # one row every 2 minutes for two days
+    ts = [START + timedelta(minutes=2 * i, seconds=1) for i in range(n)]
+    for day in (0, 1):
+        part = [i for i, t in enumerate(ts) if (t - START).days == day]
+        folder = root / "logs" / f"date={START + timedelta(days=day):%Y-%m-%d}"
+        folder.mkdir(parents=True)
+        pq.write_table(pa.table({
+            "ts": pa.array([ts[i] for i in part], pa.timestamp("us")), "model": ["fraud"] * len(part),
+            "version": ["1"] * len(part), "request_id": [f"r{i}" for i in part],
+            "latency_ms": [float(10 + i % 50) for i in part], "status": [500 if i % 40 == 0 else 200 for i in part],
+            "cost_usd": [0.001] * len(part), "f0": [float(i % 97) for i in part],
+            "c0": ["a" if i % 3 else "b" for i in part]}), folder / "part-0.parquet")
+    # more than 1,000 reference rows: distance tests (Wasserstein, Jensen-Shannon), which need no scipy; with fewer,
+    # the hypothesis tests' p-values import scipy.stats (1.2-1.8 s), as they must
+    pq.write_table(pa.table({"f0": [float(i % 89) for i in range(2000)],
+                             "c0": ["a" if i % 2 else "b" for i in range(2000)]}), root / "reference.parquet")
+    (root / "mlops-console.toml").write_text(
+        '[workspace]\nname = "weight"\n\n[[logs]]\nkind = "predictions"\npath = "logs"\nformat = "parquet"\n\n'
+        '[models.fraud]\ntask = "classification"\nreference = "reference.parquet"\nfeatures = ["f0", "c0"]\n')
+    return root, ts
+
+
+def _run(root: Path, *args: str) -> tuple[int, set[str], str]:
+    proc = subprocess.run([sys.executable, "-c", RUN, "--config", str(root / "mlops-console.toml"), *args],
+                          capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, PYTHONPATH=SRC, XDG_CACHE_HOME=str(root / "cache")))
+    got = json.loads(proc.stderr.strip().splitlines()[-1])
+    return got["rc"], set(got["modules"]), proc.stdout
+
+
+def _heavy(modules: set[str], names=NEVER) -> list[str]:
+    return sorted(m for m in modules if any(m == n or m.startswith(n + ".") for n in names))
+
+
+def test_reads_import_neither_the_ui_nor_scipy_nor_the_registry_nor_the_operator(workspace):
+    root, ts = workspace
+    at = END.isoformat()
+    rc, modules, out = _run(root, "--at", at, "health", "fraud", "--window", "24h", "--format", "json")
+    assert rc == 0 and _heavy(modules) == []
+    day = [t for t in ts if END - timedelta(hours=24) < t <= END]  # the hand count of the window
+    assert sum(r["requests"] for r in json.loads(out)["table"]) == len(day)
+    rc, modules, out = _run(root, "--at", at, "snapshot", "--format", "json")
+    assert rc == 0 and _heavy(modules) == []
+    assert [(r["name"], r["requests"]) for r in json.loads(out)["models"]] == [("fraud", len(day))]
+    rc, modules, out = _run(root, "--at", at, "drift", "fraud", "--window", "24h", "--format", "json")
+    assert rc in (0, 1) and _heavy(modules) == []
+    assert json.loads(out)["model"] == "fraud"
+
+
+def test_reading_rollups_back_imports_no_pyarrow_compute(workspace):
+    """pyarrow.compute (30-60 ms) serves the rollup builder and the ingest of text logs: a read over built rollups
+    of Parquet logs read in place uses neither. A second `health` over 24 h (the first built the rollups)."""
+    root, _ = workspace
+    at = (END - timedelta(hours=1)).isoformat()
+    _run(root, "--at", at, "health", "fraud", "--window", "24h", "--format", "json")
+    rc, modules, _ = _run(root, "--at", at, "health", "fraud", "--window", "24h", "--format", "json")
+    assert rc == 0 and _heavy(modules, ("pyarrow.compute",)) == []
+
+
+def test_the_parser_does_not_import_the_actions(workspace):
+    """Every command builds the whole parser: the action commands' operator, hooks and registry are imported
+    when an action runs, not for `--help` nor for a read."""
+    code = ("import sys\nfrom console.cli import build_parser\nbuild_parser()\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('console.actions.operator', 'console.actions.audit', "
+            "'console.sources.registry', 'polars', 'pyarrow', 'duckdb'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=dict(os.environ, PYTHONPATH=SRC)).stdout.strip()
+    assert out == "[]"
