@@ -204,11 +204,11 @@ class Ingest:
 
     @property
     def partial_line_grace_s(self) -> float:
-        return _window_seconds(self.partial_line_grace)
+        return window_seconds(self.partial_line_grace)
 
     @property
     def future_tolerance_s(self) -> float:
-        return _window_seconds(self.future_tolerance)
+        return window_seconds(self.future_tolerance)
 
 
 @dataclass(frozen=True)
@@ -277,7 +277,9 @@ class Config:
         return self.ingest.future_tolerance
 
 
-def _window_seconds(text: str) -> float:
+def window_seconds(text: str) -> float:
+    """A config duration ("30s", "5m") in seconds; here, not in analytics, so the store can read it without
+    reaching up a layer."""
     m = re.match(r"^\s*(\d+)\s*([smhdw])\s*$", text)
     if not m:
         raise ValueError(f"expected a window such as 30s, 5m or 1h, got {text!r}")

@@ -53,9 +53,9 @@ def _seconds(text, default: float) -> float:
         return default
     if isinstance(text, (int, float)):
         return float(text)
-    from console.analytics.windows import parse_window
+    from console.config import window_seconds
 
-    return parse_window(str(text)).total_seconds()
+    return window_seconds(str(text))
 
 
 def future_seconds(cfg) -> float:
