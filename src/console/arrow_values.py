@@ -11,7 +11,7 @@ imported pandas (MLflow does) is left as it is.
 console module (which one depends on the command: the ingest, the rollups, the sketches, a reader), DuckDB's or
 Polars' Arrow exchange. One call at import time of pyarrow, rather than one in every console module that
 imports it, so that a module that stops importing pyarrow at its top (a command that does not need it does not
-pay its 0.1-0.2 s) cannot leave the look to a later, unguarded first use. Nothing here imports pyarrow."""
+pay its 0.1-0.2 s) cannot leave the look to a later, unguarded first use. Importing this module imports no pyarrow."""
 
 from __future__ import annotations
 
