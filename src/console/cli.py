@@ -268,11 +268,11 @@ def _asked_window_note(args, service, spans: dict) -> str | None:
     asked = [f"{flag} {value}" for flag, value in (("--window", getattr(args, "window", None)),
                                                    ("--from", getattr(args, "start", None)),
                                                    ("--to", getattr(args, "end", None))) if value is not None]
-    from console.analytics.windows import format_span, parse_window
+    from console.analytics.windows import parse_window, window_text
 
     if not asked or service.window_span == parse_window(OVERVIEW_SPAN):
         return None
-    return (f"{' '.join(asked)} asks for {format_span(service.window_span)}, but the overview's numbers cover "
+    return (f"{' '.join(asked)} asks for the {window_text(service.clock(), service.window_span)}, but the overview's numbers cover "
             f"fixed spans ending at {spans['requests']['to']}: requests 24h, p95 latency and errors 1h, RPM 5m, "
             f"drift {spans['drift']['span']}, cost today (`spans` in --format json); for that window's numbers: "
             f"health, drift, quality or cost MODEL {' '.join(asked)}")
