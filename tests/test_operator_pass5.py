@@ -204,6 +204,84 @@ def test_rollup_with_an_unreachable_spark_master_says_so_in_one_line(tmp_path):
     assert "waited up to 5 s" in line and "\\n" not in line and "java" not in line.lower(), line
 
 
+class _NotSpark:
+    """A plain TCP listener on 127.0.0.1 that accepts every connection, then per `mode`: holds it silent, closes
+    it at once, or answers as a web server would (another service on the port a master was expected on)."""
+
+    def __init__(self, mode: str):
+        import socket
+        import threading
+
+        self.mode, self.server = mode, socket.create_server(("127.0.0.1", 0))
+        self.port, self.held = self.server.getsockname()[1], []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            if self.mode == "close":
+                conn.close()
+            elif self.mode == "http":
+                conn.recv(1024)
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                conn.close()
+            else:
+                self.held.append(conn)
+
+    def close(self) -> None:
+        self.server.close()
+        for conn in self.held:
+            conn.close()
+
+
+@pytest.mark.parametrize("mode", ["silent", "close", "http"])
+def test_rollup_against_a_port_that_is_not_a_spark_master_says_so_in_one_line(tmp_path, mode):
+    """A `spark://` master whose port accepts TCP but is no Spark master cost Spark's 60-70 s of registration
+    retries and Java stack traces on the terminal (the TCP check passed). The console now asks the port one
+    Spark RPC request (Spark's own transport framing) first: no Spark answer within 5 s is one line naming the
+    master and what the port did, exit 4, and no JVM is started (its log file is never opened)."""
+    pytest.importorskip("pyspark")
+    listener = _NotSpark(mode)
+    log = tmp_path / "jvm.log"
+    try:
+        cfg = _rollup_workspace(tmp_path)
+        env = {**os.environ, "PYTHONPATH": SRC, "MLOPS_CONSOLE_SPARK_LOG": str(log)}
+        res = subprocess.run([sys.executable, "-m", "console", "--config", str(cfg), "rollup", "--engine", "spark",
+                              "--master", f"spark://127.0.0.1:{listener.port}"],
+                             capture_output=True, text=True, env=env, timeout=300)
+    finally:
+        listener.close()
+    assert res.returncode == 4, (res.returncode, res.stderr)
+    [line] = res.stderr.strip().splitlines()
+    assert line.startswith(f"mlops-console: rollup: Spark master spark://127.0.0.1:{listener.port} is not a Spark "
+                           f"master (127.0.0.1:{listener.port} "), line
+    said = {"silent": "gave no Spark answer", "close": "closed it without a Spark answer",
+            "http": "answered, but not as Spark does"}[mode]
+    assert said in line and "waited up to 5 s" in line and "java" not in line.lower(), line
+    assert not log.exists() and not res.stdout
+
+
+def test_a_spark_rollup_keeps_the_jvm_output_off_the_terminal(tmp_path):
+    """`rollup --engine spark` on local[1]: the JVM's own lines (spark-submit's, log4j's) go to the log file it
+    names on stderr; stderr holds only the console's lines."""
+    pytest.importorskip("pyspark")
+    log = tmp_path / "jvm.log"
+    cfg = _rollup_workspace(tmp_path)
+    env = {**os.environ, "PYTHONPATH": SRC, "MLOPS_CONSOLE_SPARK_LOG": str(log), "SPARK_LOCAL_IP": "127.0.0.1"}
+    res = subprocess.run([sys.executable, "-m", "console", "--config", str(cfg), "rollup", "--engine", "spark",
+                          "--master", "local[1]", "--no-ready", "--format", "json"],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["rows"] == 48 * 6
+    assert f"Spark on local[1]: the JVM's output is in {log}" in res.stderr
+    console_lines = ("Spark on ", "built ", "compacted ")
+    assert all(line.startswith(console_lines) for line in res.stderr.splitlines()), res.stderr
+    assert log.stat().st_size > 0 and "mlops-console: Spark session started by pid" in log.read_text()
+
+
 def test_snapshot_names_the_span_of_each_number_and_an_empty_one(tmp_path):
     cfg = _workspace(tmp_path)  # rows from 2026-07-18 00:00:01 to 2026-07-19 23:50:01, every 10 minutes
     res = _cli(cfg, "snapshot", "--window", "2026-07", "--format", "json")

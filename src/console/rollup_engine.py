@@ -115,6 +115,8 @@ def catch_up(prediction_paths: Sequence, label_paths: Sequence, path, now: datet
         # the job takes one table of labels (shipped to the cluster): read whole, as before
         build = rollup_job.builder(preds, src.read_labels(label_sources) if label_sources else None, specs,
                                    master=master)
+        if progress:
+            progress(f"Spark on {master}: the JVM's output is in {rollup_job.jvm_log()}")
     else:
         build = local_builder(preds, label_sources or None, specs, models or ())
     latest = src.newest_label(label_sources) if label_sources else None
