@@ -156,6 +156,16 @@ def ready(cfg: Config, path: Path, until: datetime | None = None, progress=None)
     return done
 
 
+def _left_text(out) -> str:
+    """The rows the build left at or after its end, counted by why (`rollup_engine.rows_left`), for the summary."""
+    from console.rollup_engine import LEFT_REASONS
+
+    if not out.left:
+        return ""
+    parts = ", ".join(f"{n:,} {LEFT_REASONS[why]}" for why, n in out.left.items())
+    return f"; {sum(out.left.values()):,} row(s) left from {out.left_from:%Y-%m-%dT%H:%M}Z: {parts}"
+
+
 def cmd_rollup(args, cfg: Config) -> int:
     from console import rollup_engine, rollup_remote
     from console.sources.s3 import StorageError
@@ -221,13 +231,14 @@ def cmd_rollup(args, cfg: Config) -> int:
     summary = {"path": url or str(path), "engine": args.engine, "ranges_built": len(out.built), "rows": out.rows,
                "late_label_hours_rebuilt": len(out.rebuilt_hours), "files": len(out.files),
                "skipped_sources": skipped, "seconds": round(took, 2), "ready": readied,
-               "ready_seconds": round(time.perf_counter() - started - took, 2)}
+               "ready_seconds": round(time.perf_counter() - started - took, 2),
+               "rows_left": out.left, "rows_left_from": out.left_from.isoformat() + "Z" if out.left_from else None}
     if args.format == "json":
         print(json.dumps(summary, indent=2))
     else:
         print(f"rollups in {url or path}: {len(out.built)} range(s), {out.rows:,} rows, "
               f"{len(out.rebuilt_hours)} hour(s) rebuilt for late labels, {took:.1f} s"
-              + (f"; {len(skipped)} source(s) skipped" if skipped else "")
+              + (f"; {len(skipped)} source(s) skipped" if skipped else "") + _left_text(out)
               + (f"; first reads ready ({', '.join(readied)}) in {summary['ready_seconds']:.1f} s" if readied else ""))
     # A source that cannot be rolled up is a configuration matter: the others are built, and the
     # exit code says not everything was.

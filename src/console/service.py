@@ -595,6 +595,7 @@ class Service:
                 firing[f.model] = firing.get(f.model, 0) + 1
         aliases_by_model = {m.name: {a: str(v) for a, v in m.aliases.items()}
                             for m in reg.models if not getattr(m, "is_prompt", False)}
+        unread = self.unreadable()[0]  # models with rows in a source that cannot be read now: numbers partial
         keys = seen | set(serving)
         for name in aliases_by_model:
             envs = {parse_alias(a)[0] for a in aliases_by_model[name]} or {"production"}
@@ -615,7 +616,7 @@ class Service:
                 cost_usd=self._cost_today.get(model) if env == "production" and model in self._cost_today
                 else _num(t.get("cost_today_usd")),
                 alerts=firing.get(model, 0) if self.cfg.environment(env).production else 0,
-                serving=srv.to_dict() if srv else {},
+                serving=srv.to_dict() if srv else {}, source_down=unread.get(model, ""),
             ))
         counts = dict(zip(("predictions", "labels", "deployments", "malformed", "last_prediction"),
                           wh.counts(check=not quick)))
