@@ -506,21 +506,31 @@ class Service:
         return self.auto_retrain_results[before:]
 
     def _auto_retrain(self) -> None:
+        """The cool-down is read again and the hook called under a per-model lock (`<locks>/auto-retrain/`), so
+        two processes deciding at once (the TUI's timer and a cron `auto-retrain`) call the hook once: the
+        second waits, then finds the first's retrain in the audit trail."""
         from console.actions import audit
+        from console.actions.locks import Timeout, model_lock
         from console.analytics.windows import parse_window
         from console.incident_rules import RETRAIN_COOLDOWN
 
-        records = audit.read(audit.default_path(self.cfg))
-        cutoff = datetime.now(UTC) - parse_window(RETRAIN_COOLDOWN)
+        path = audit.default_path(self.cfg)
+        cutoff = (datetime.now(UTC) - parse_window(RETRAIN_COOLDOWN)).isoformat().replace("+00:00", "Z")[:19]
         called: set[str] = set()  # one retrain per model per pass, whatever number of rules recommend it
         for rec in self.recommendations:
-            recent = [r for r in records if r.get("action") == "retrain" and r.get("model") == rec.model
-                      and str(r.get("ts", "")) >= cutoff.isoformat().replace("+00:00", "Z")[:19]]
-            if recent or rec.model in called:
+            if rec.model in called:
                 continue
             called.add(rec.model)
-            result = self.operator.retrain(rec.model, "production", reason=f"auto_retrain: {rec.reason}",
-                                           evidence={"trigger": rec.reason, "since": rec.since.isoformat() + "Z"})
+            try:
+                with model_lock(self.operator.lock_dir / "auto-retrain", rec.model):
+                    if any(r.get("action") == "retrain" and r.get("model") == rec.model
+                           and str(r.get("ts", "")) >= cutoff for r in audit.read(path)):
+                        continue
+                    result = self.operator.retrain(rec.model, "production", reason=f"auto_retrain: {rec.reason}",
+                                                   evidence={"trigger": rec.reason,
+                                                             "since": rec.since.isoformat() + "Z"})
+            except Timeout:  # another process has been deciding for longer than the wait: it calls, not us
+                continue
             self.auto_retrain_results.append(result)
 
     @property
