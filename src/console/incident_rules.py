@@ -256,7 +256,7 @@ class RuleEvaluator:
             if rule.metric == "feature_drift":
                 c = next((c for c in ds.columns if c.column == rule.feature), None) if rule.feature else None
                 value = (1.0 if c.drifted else 0.0) if c is not None else float(ds.n_drifted)
-                breach = bool(c.drifted) if c is not None else ds.n_drifted > rule.threshold
+                breach = bool(c.drifted) if c is not None else al.breaches(rule.op, value, rule.threshold)
             else:
                 value, breach = ds.share, al.breaches(rule.op, ds.share, rule.threshold)
             evals.append(ev.Evaluation(lo, hi, n, value, breach,
