@@ -249,6 +249,11 @@ def cmd_report(args, cfg: Config) -> int:
     if args.model not in svc.models():
         print(f"mlops-console: no model named {printable(args.model)!r} in the logs or configuration", file=sys.stderr)
         return EXIT_ERROR
+    known = svc.environments(args.model)
+    if args.environment not in known:
+        print(printable(f"mlops-console: --environment: unknown environment {args.environment!r} for {args.model}; "
+                        f"known: {', '.join(known)}"), file=sys.stderr)
+        return EXIT_ERROR
     span = svc.window_span
     if args.report == "health":
         result = svc.health(args.model, span, args.environment)

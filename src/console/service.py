@@ -386,6 +386,13 @@ class Service:
     def models(self) -> list[str]:
         return self.warehouse.models()
 
+    def environments(self, model: str) -> list[str]:
+        """The environments a read of `model` may name: the configured ones ("production" without any) and those
+        its rows carry. Anything else is a typo (`Production`), refused as the actions refuse it, never an empty
+        table that reads as "no traffic"."""
+        known = set(self.cfg.environments) | {"production"}
+        return sorted(known | {env for m, env in self.warehouse.seen_pairs() if m == model and env})
+
     def unreadable(self) -> tuple[dict[str, str], list[str]]:
         """(model -> why its rows cannot all be read now, one line per source that cannot be read now): a rule
         over such a model's rows is not known, so `check` says it could not evaluate it rather than "0 firing".
