@@ -66,6 +66,8 @@ def test_a_quiet_model_failing_for_ten_days_fires_on_rates_and_accuracy(tmp_path
         acc = rows.filter(pl.col("ts") <= END).tail(200)
         hand = (acc["prediction"] == (acc["request_id"].str.slice(1).cast(pl.Int64) % 2).cast(pl.Utf8)).mean()
         assert "on 200 labels" in found["default: accuracy"].evidence
+        # the drop's interval is named, not glued to the expected level as if it were that level's interval
+        assert "; accuracy_drop [" in found["default: accuracy"].evidence
         shown = float(found["default: accuracy"].evidence.split()[1])
         assert abs(shown - hand) <= 0.02  # at most a few rows apart (the grid point before END)
     finally:

@@ -337,8 +337,10 @@ class RuleEvaluator:
             suspects = self._suspects(ctx, state, onset, run.onset)
             last = run.last
             interval = f" [{last.low:.3g}, {last.high:.3g}]" if last.low is not None and last.high is not None else ""
-            evidence = f"{last.note}{interval}" if last.note else (f"{last.value:.4g}{interval} on {last.n} rows"
-                                                                   if last.value is not None else "")
+            # a note carries its own interval (accuracy's); the value's interval is named, not glued to the
+            # expected level ("vs expected 0.896 [0.377, 0.513]" read as the expected level's interval)
+            evidence = (f"{last.note}; {rule.metric}{interval}" if interval else last.note) if last.note else (
+                f"{last.value:.4g}{interval} on {last.n} rows" if last.value is not None else "")
             out.append(Finding(
                 incident_id(model, rule.name, f"{onset:%Y%m%dT%H%M}"), model, rule.metric, rule.name, rule.severity,
                 onset, run.end, run.peak, rule.threshold, feature=feature or rule.feature, suspects=suspects,
