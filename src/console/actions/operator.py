@@ -245,7 +245,7 @@ class Operator:
                 steps = self.cfg.canary_steps
                 pct = int(percent) if percent is not None else steps[0]
                 running = aliases.get(canary)
-                blocked = None
+                blocked, usage = None, False
                 if version is None:
                     blocked = "a canary needs a version"
                 elif version == cur:
@@ -256,10 +256,11 @@ class Operator:
                     blocked = (f"canary v{running} is already running at "
                                f"{self.canary_pct(model, environment, aliases, tags)} %: promote or abort it first")
                 elif not 0 < pct <= 100:
-                    blocked = f"canary traffic must be between 1 and 100 %, got {pct}"
+                    blocked, usage = f"canary traffic must be between 1 and 100 %, got {pct}", True  # a bad --percent
                 return Plan(action, strategy="canary", event="deploy", version=version, **base,
                             changes=(Change(canary, running, version),), traffic_pct=pct, canary_alias=canary,
                             canary_pct=pct, needs_gates=True, blocked=blocked,
+                            usage=usage,
                             summary=f"{canary}: {_v(running)} -> {_v(version)} at {pct} % of traffic "
                                     f"({champ} stays {_v(cur)}) in {environment}")
             if strategy == "blue-green":
