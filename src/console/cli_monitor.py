@@ -156,7 +156,7 @@ def cmd_auto_retrain(args, cfg: Config) -> int:
         print("mlops-console: auto-retrain is off: set [retrain] auto_retrain = true", file=sys.stderr)
         return EXIT_ERROR
     svc = _service(args, cfg)
-    results = svc.auto_retrain()
+    results = svc.auto_retrain(past=True)  # the command's own --at is the operator's explicit choice
     for r in results:
         _print(f"{r.status}: {r.message}")
     if not results:

@@ -499,12 +499,14 @@ class Service:
                                                   f"{found.ack.reason}", details={"already": True})
         return self.operator.acknowledge(found, self.clock(), reason)
 
-    def auto_retrain(self) -> list:
+    def auto_retrain(self, past: bool = False) -> list:
         """`auto_retrain = true`: a standing recommendation calls the retrain action, once per cool-down.
 
         Its own explicit step (the `auto-retrain` command, the TUI's monitoring timer): reading findings,
-        as `check` does, never writes. Returns the results of the calls made now."""
-        if not self.cfg.auto_retrain:
+        as `check` does, never writes. A view moved into the past (the TUI's `[`, `@`, `o` or `--at`) calls
+        nothing: browsing last week's incidents must not retrain now; `past=True` is the command's explicit
+        `auto-retrain --at`. Returns the results of the calls made now."""
+        if not self.cfg.auto_retrain or not (self.live or past):
             return []
         if self._findings is None:
             self.findings(max_age_s=0)
