@@ -156,7 +156,7 @@ def cmd_auto_retrain(args, cfg: Config) -> int:
         print("mlops-console: auto-retrain is off: set [retrain] auto_retrain = true", file=sys.stderr)
         return EXIT_ERROR
     svc = _service(args, cfg)
-    results = svc.auto_retrain()
+    results = svc.auto_retrain(past=True)  # the command's own --at is the operator's explicit choice
     for r in results:
         _print(f"{r.status}: {r.message}")
     if not results:
@@ -251,6 +251,11 @@ def cmd_report(args, cfg: Config) -> int:
     svc = _service(args, cfg)
     if args.model not in svc.models():
         print(f"mlops-console: no model named {printable(args.model)!r} in the logs or configuration", file=sys.stderr)
+        return EXIT_ERROR
+    known = svc.environments(args.model)
+    if args.environment not in known:
+        print(printable(f"mlops-console: --environment: unknown environment {args.environment!r} for {args.model}; "
+                        f"known: {', '.join(known)}"), file=sys.stderr)
         return EXIT_ERROR
     span = svc.window_span
     if args.report == "health":
