@@ -10,6 +10,7 @@ import json
 from datetime import datetime, timedelta
 
 import polars as pl
+import pytest
 
 from console.config import parse_file
 from console.service import Service
@@ -18,7 +19,7 @@ END = datetime(2026, 11, 19, 21)
 BAD = END - timedelta(days=10)
 
 
-def _workspace(tmp):
+def _workspace(tmp, extra: str = ""):
     rows, labels = [], []
     for i in range(30 * 8):  # a row every 3 hours for 30 days
         ts = END - timedelta(hours=3 * (30 * 8 - 1 - i))
@@ -39,13 +40,16 @@ def _workspace(tmp):
         '[models.quiet]\ntask = "classification"\nreference = "ref.parquet"\nfeatures = ["x"]\n'
         '[models.quiet.slo]\np95_ms = 300\nerror_rate = 0.01\n'
         '[[alerts]]\nname = "errors"\nmetric = "error_rate"\nop = ">"\nthreshold = 0.05\nwindow = "1h"\n'
-        '[[alerts]]\nname = "p95"\nmetric = "p95_ms"\nop = ">"\nthreshold = 300\nwindow = "1h"\n',
+        '[[alerts]]\nname = "p95"\nmetric = "p95_ms"\nop = ">"\nthreshold = 300\nwindow = "1h"\n' + extra,
         encoding="utf-8")
     return pl.DataFrame(rows).with_columns(pl.col("ts").str.to_datetime("%Y-%m-%dT%H:%M:%SZ"))
 
 
-def test_a_quiet_model_failing_for_ten_days_fires_on_rates_and_accuracy(tmp_path):
-    rows = _workspace(tmp_path)
+@pytest.mark.parametrize("rollups", ["", "[rollups]\nmin_rows = 10\n"], ids=["raw", "rollups-from-10-rows"])
+def test_a_quiet_model_failing_for_ten_days_fires_on_rates_and_accuracy(tmp_path, rollups):
+    """With `[rollups] min_rows` under one verdict's rows, the 56-row history went to the rollups, which have no
+    reach before `since`: "0 firing" again. A history too quiet for a verdict reads raw, whatever min_rows says."""
+    rows = _workspace(tmp_path, rollups)
     assert rows.filter(pl.col("ts") > END - timedelta(days=7)).height < 100  # no verdict within the history
     svc = Service(parse_file(tmp_path / "console.toml"), clock=lambda: END + timedelta(hours=1))
     try:

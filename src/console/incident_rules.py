@@ -98,9 +98,12 @@ class RuleEvaluator:
 
     def _rules_from_rollups(self, model: str, since: datetime, now: datetime) -> bool:
         """The rules read the hourly rollups (`rollup_rules`) past `rollups_after` (`[rollups] min_rows`) rows in
-        the history, by the count alone, as drift and health choose: whatever another screen left in memory (the
+        the history, by the count alone as drift and health choose: whatever another screen left in memory (the
         Drift screen's week), two passes over the same rows take the same path and give the same onsets."""
-        return self.mon._many_rows(model, since, now, "production")
+        need = max((_min_rows(r.metric) for r in self.mon.rules_for(model) if r.metric in SPARSE_METRICS), default=0)
+        # and never below one rate or quality verdict's rows: a history too quiet for one reads raw, where its
+        # windows may reach back before `since` (`_reaching`); the rollup path has no such reach
+        return self.mon._many_rows(model, since, now, "production", at_least=need)
 
     def _reaching(self, ctx: "Context", rule: AlertRule) -> "Context":
         """The context a rate or quality rule reads: the history's, unless the whole history holds fewer rows

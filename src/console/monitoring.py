@@ -397,12 +397,14 @@ class Monitor:
                 return False
         return self._many_rows(model, since, until, environment)
 
-    def _many_rows(self, model: str, since: datetime, until: datetime, environment: str | None) -> bool:
-        """At least `rollups_after` rows in (since, until]: a long drift or health window then reads the rollups
-        (whatever is in memory: a screen's method must not depend on what another screen read before)."""
+    def _many_rows(self, model: str, since: datetime, until: datetime, environment: str | None,
+                   at_least: int = 0) -> bool:
+        """At least `rollups_after` (and `at_least`) rows in (since, until]: a long drift or health window then reads
+        the rollups (whatever is in memory: a screen's method must not depend on what another screen read before)."""
+        need = max(self.rollups_after, at_least)
         n = self.wh.model_rows_upto({"model": model, "since": since, "until": until, "environment": environment,
-                                     "cap": self.rollups_after})
-        return n >= self.rollups_after
+                                     "cap": need})
+        return n >= need
 
     def quality(self, model: str, window: str = "24h", environment: str | None = "production",
                 rollups: bool | None = None) -> dict:
