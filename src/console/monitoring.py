@@ -188,16 +188,21 @@ class Monitor:
                    ) -> pl.DataFrame:
         """Rows in (since, until] sorted by time, attributes typed (and present, as nulls, when never logged);
         `columns` projects the read (default: the contract and the model's attributes). `ranges`, disjoint
-        (a, b] within (since, until], reads only those, in one scan per eight (`model_predictions_ranges`).
+        (a, b] within (since, until], reads only those, in one scan per eight (`model_predictions_ranges`). Only
+        the files that may hold rows of those ranges are read (`Warehouse.arrow`'s `within`).
         Not kept for reuse: the rollup builds and the narrow reads of long windows go through here."""
         attrs = self.attributes(model)
         wanted = list(dict.fromkeys(["ts", *(columns if columns is not None else [*CONTRACT_COLUMNS, *attrs])]))
+        # each read binds only the files whose ts spans meet its ranges (`within`): an edge hour of a month of
+        # files opens the one or two holding it
         if ranges is None:
             frame = self.wh.frame("model_predictions", {  # an LLM's features include its token counts
-                "model": model, "since": since, "until": until, "environment": environment}, columns=wanted)
+                "model": model, "since": since, "until": until, "environment": environment}, columns=wanted,
+                within=[(since, until)])
         else:
             frame = pl.concat([self.wh.frame("model_predictions_ranges", {
-                "model": model, "environment": environment, **_range_params(ranges[i:i + 8])}, columns=wanted)
+                "model": model, "environment": environment, **_range_params(ranges[i:i + 8])}, columns=wanted,
+                within=ranges[i:i + 8] or [(since, since)])
                 for i in range(0, max(len(ranges), 1), 8)], how="vertical_relaxed")
         if frame["ts"].is_sorted():  # logs written in time order come back in it: said, so no sort copies them
             frame = frame.with_columns(pl.col("ts").set_sorted())
