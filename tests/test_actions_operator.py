@@ -395,3 +395,36 @@ def test_an_action_abandoned_before_its_intent_writes_nothing_and_calls_no_hook(
     assert audit.read(op.audit.path, model=name) == [] and httpserver.log == []
     assert aliases(sqlite_uri, name) == {"champion": "2"} and LEASE_TAG not in tags(sqlite_uri, name)
     assert op.flights.running() == []
+
+
+def test_two_operators_stepping_one_canary_at_once_step_it_once(sqlite_uri, tmp_path):
+    """Both confirmed "5 % -> 50 %" (the CLI's preflight and the TUI's dialog plan before the lock): the
+    first steps to 50 %, the second must hear a conflict (exit 3), not re-plan under the lock and take the
+    canary on to 100 %, a step nobody confirmed."""
+    from console.actions import plan as plan_mod
+
+    name = unique("canrace")
+    seed_model(sqlite_uri, name, 2, aliases={"staging-champion": "1"})
+    cfg = make_cfg(tmp_path, rollout={"canary_steps": [5, 50, 100]})
+    first, second = make_op(cfg, sqlite_uri), make_op(cfg, sqlite_uri, user=User("bob", ("mlops",)))
+    assert first.promote(name, "2", "staging", strategy="canary", reason="try").ok
+
+    seen_a = plan_mod.prepare(first, name, "staging", "canary-step")
+    seen_b = plan_mod.prepare(second, name, "staging", "canary-step")
+    assert "5 % -> 50 %" in seen_a.plan.summary and seen_b.plan.summary == seen_a.plan.summary
+
+    a = plan_mod.execute(first, seen_a, expected_from="2", reason="step")
+    b = plan_mod.execute(second, seen_b, expected_from="2", reason="step")
+    assert a.ok and "5 % -> 50 %" in a.message
+    assert b.status == "conflict", b.message
+    assert "50 %" in b.message
+    assert first.canary_pct(name, "staging") == 50
+    assert [(e["action"], e["traffic_pct"]) for e in events(tmp_path)] == [("deploy", 5), ("canary-step", 50)]
+    assert audit.read(first.audit.path, model=name)[-1]["phase"] == "refused"
+
+    # the same race one step later, when the winner's step is the last: still a conflict, not "refused"
+    seen_a = plan_mod.prepare(first, name, "staging", "canary-step")
+    seen_b = plan_mod.prepare(second, name, "staging", "canary-step")
+    assert plan_mod.execute(first, seen_a, expected_from="2", reason="step").ok
+    last = plan_mod.execute(second, seen_b, expected_from="2", reason="step")
+    assert last.status == "conflict", last.message

@@ -39,3 +39,61 @@ def test_festival_drift_recommends_retraining_and_auto_retrain_calls_the_hook(tm
     svc.findings(max_age_s=0)  # still drifting, but within the cool-down: no second call
     svc.auto_retrain()
     assert len(httpserver.log) == 1
+
+
+def test_two_processes_deciding_at_once_call_the_retrain_hook_once(tmp_path, httpserver):
+    """The TUI's monitoring timer and a cron `auto-retrain` (two Services, each its own lock file handle, as
+    two processes) on the same standing recommendation: one hook call, not one each. The hook answers slowly,
+    so both have read the cool-down before either call is in the audit trail."""
+    import threading
+    import time
+
+    from werkzeug import Response
+
+    config = build_workspace(tmp_path / "ws", now=DEMO_NOW)
+    tour = json.loads((config.parent / "tour.json").read_text())
+    festival = next(i for i in tour["incidents"] if i["kind"] == "feature_drift")
+    during = datetime.fromisoformat(festival["start"].rstrip("Z")) + timedelta(hours=10)
+
+    def slow(_request):
+        time.sleep(1.0)
+        return Response(json.dumps({"job": "42"}), content_type="application/json")
+
+    httpserver.expect_request("/retrain", method="POST").respond_with_handler(slow)
+    cfg = replace(parse_file(config), auto_retrain=True, audit_path=tmp_path / "audit.jsonl",
+                  webhooks={"retrain": Webhook(url=httpserver.url_for("/retrain"), retries=0)})
+    services = [Service(cfg, clock=lambda: during) for _ in range(2)]
+    services[0].refresh()
+    for svc in services:
+        svc.findings(max_age_s=0)
+        assert any(r.model == festival["model"] for r in svc.recommendations)
+
+    threads = [threading.Thread(target=svc.auto_retrain) for svc in services]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    calls = [json.loads(req.get_data()) for req, _ in httpserver.log]
+    assert [c["model"] for c in calls] == [festival["model"]]
+    assert sum(len(svc.auto_retrain_results) for svc in services) == 1
+
+
+def test_a_view_in_the_past_never_retrains(tmp_path, httpserver):
+    """The TUI's monitoring timer runs auto-retrain on whatever the view shows: an operator who steps back to
+    last week's festival (`[`, `@`, `o`) must not send a retrain request now. The command's explicit `--at`
+    (`past=True`) still may."""
+    config = build_workspace(tmp_path / "ws", now=DEMO_NOW)
+    tour = json.loads((config.parent / "tour.json").read_text())
+    festival = next(i for i in tour["incidents"] if i["kind"] == "feature_drift")
+    during = datetime.fromisoformat(festival["start"].rstrip("Z")) + timedelta(hours=10)
+
+    httpserver.expect_request("/retrain", method="POST").respond_with_json({"job": "42"})
+    cfg = replace(parse_file(config), auto_retrain=True, audit_path=tmp_path / "audit.jsonl",
+                  webhooks={"retrain": Webhook(url=httpserver.url_for("/retrain"), retries=0)})
+    svc = Service(cfg, clock=lambda: DEMO_NOW)
+    svc.refresh()
+    svc.set_at(during)  # the view stepped back to the festival
+    svc.findings(max_age_s=0)
+    assert any(r.model == festival["model"] for r in svc.recommendations)
+    assert svc.auto_retrain() == [] and not httpserver.log
+    assert [r.ok for r in svc.auto_retrain(past=True)] == [True] and len(httpserver.log) == 1

@@ -243,3 +243,18 @@ def test_production_action_needs_a_reason_as_in_the_tui(mlflow_server, tmp_path,
     assert aliases(mlflow_server, name) == {"champion": "1"}
     records = [json.loads(x) for x in audit.read_text().splitlines()]
     assert [r.get("reason") for r in records if r["action"] == "rollback"][0] == "bad release"
+
+
+def test_a_canary_percent_out_of_range_is_a_usage_error(sqlite_uri, tmp_path, capsys):
+    """`--percent 150` is a bad flag value (exit 2, as an unknown version is), not a refusal (exit 1)."""
+    name = unique("pct")
+    seed_model(sqlite_uri, name, 2, aliases={"champion": "1"})
+    cfg = str(write_config(tmp_path, sqlite_uri))
+    for pct in ("150", "0", "-5"):
+        code = run(["--config", cfg, "promote", name, "2", "--strategy", "canary", "--percent", pct,
+                    "--reason", "try", "--yes"])
+        assert code == 2, (pct, capsys.readouterr().err)
+        assert "between 1 and 100" in capsys.readouterr().err
+    assert aliases(sqlite_uri, name) == {"champion": "1"}
+    assert run(["--config", cfg, "promote", name, "2", "--strategy", "canary", "--percent", "20",
+                "--reason", "try", "--yes"]) == 0

@@ -151,6 +151,44 @@ def test_rollup_stops_at_the_clock_skew_horizon_and_refuses_an_empty_range(tmp_p
     assert state["built_until"] == "2026-07-20T00:00:00", state
 
 
+def test_rollup_counts_and_names_the_rows_it_leaves_past_its_end(tmp_path):
+    """`rollup` left rows past its end unsaid: the row dated 2999 (clock skew), the rows at or after --until, the
+    open hour. Its summary now counts them by why, from the build's end, in JSON and text; hand counts."""
+    cfg = _rollup_workspace(tmp_path)
+    ts = [FIRST + timedelta(minutes=10 * i, seconds=1) for i in range(48 * 6)]
+    res = _cli(cfg, "rollup", "--since", "2026-07-18", "--until", "2026-07-19T06:30Z", "--format", "json",
+               "--no-ready")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    until = datetime(2026, 7, 19, 6)  # --until's hour is not whole: the build ends at its start
+    assert out["rows"] == sum(t < until for t in ts)
+    assert out["rows_left"] == {"until": sum(t >= until for t in ts), "clock_skew": 1}, out
+    assert out["rows_left_from"] == "2026-07-19T06:00:00Z"
+    res = _cli(cfg, "rollup", "--no-ready")
+    assert res.returncode == 0, res.stderr
+    [line] = res.stdout.splitlines()
+    assert line.endswith("; 1 row(s) left from 2026-07-20T00:00Z: 1 dated past the clock-skew horizon "
+                         "([ingest] future_tolerance; set aside as the store does)"), line
+
+
+def test_the_rows_of_the_open_hour_are_counted_as_left(tmp_path):
+    """At a clock inside the log (12:30 on its second day, horizon 5 min later): the rows from 12:00 to the
+    horizon are the open hour's, those after it and the one dated 2999 are clock skew (hand counts)."""
+    from console import rollup_engine
+    from console.config import parse_file
+
+    cfg = parse_file(_rollup_workspace(tmp_path))
+    now = datetime(2026, 7, 19, 12, 30)
+    horizon = now + timedelta(minutes=5)
+    out = rollup_engine.catch_up([s for s in cfg.logs if s.kind == "predictions"], [], tmp_path / "r", now=now,
+                                 models=cfg.models, since=FIRST, horizon=horizon)
+    ts = [FIRST + timedelta(minutes=10 * i, seconds=1) for i in range(48 * 6)]
+    hour = datetime(2026, 7, 19, 12)
+    assert out.rows == sum(t < hour for t in ts) and out.left_from == hour
+    assert out.left == {"open_hour": sum(hour <= t <= horizon for t in ts),
+                        "clock_skew": sum(t > horizon for t in ts) + 1}, out.left
+
+
 def test_rollup_with_an_unreachable_spark_master_says_so_in_one_line(tmp_path):
     pytest.importorskip("pyspark")
     import socket
@@ -166,6 +204,84 @@ def test_rollup_with_an_unreachable_spark_master_says_so_in_one_line(tmp_path):
     assert "waited up to 5 s" in line and "\\n" not in line and "java" not in line.lower(), line
 
 
+class _NotSpark:
+    """A plain TCP listener on 127.0.0.1 that accepts every connection, then per `mode`: holds it silent, closes
+    it at once, or answers as a web server would (another service on the port a master was expected on)."""
+
+    def __init__(self, mode: str):
+        import socket
+        import threading
+
+        self.mode, self.server = mode, socket.create_server(("127.0.0.1", 0))
+        self.port, self.held = self.server.getsockname()[1], []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            if self.mode == "close":
+                conn.close()
+            elif self.mode == "http":
+                conn.recv(1024)
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                conn.close()
+            else:
+                self.held.append(conn)
+
+    def close(self) -> None:
+        self.server.close()
+        for conn in self.held:
+            conn.close()
+
+
+@pytest.mark.parametrize("mode", ["silent", "close", "http"])
+def test_rollup_against_a_port_that_is_not_a_spark_master_says_so_in_one_line(tmp_path, mode):
+    """A `spark://` master whose port accepts TCP but is no Spark master cost Spark's 60-70 s of registration
+    retries and Java stack traces on the terminal (the TCP check passed). The console now asks the port one
+    Spark RPC request (Spark's own transport framing) first: no Spark answer within 5 s is one line naming the
+    master and what the port did, exit 4, and no JVM is started (its log file is never opened)."""
+    pytest.importorskip("pyspark")
+    listener = _NotSpark(mode)
+    log = tmp_path / "jvm.log"
+    try:
+        cfg = _rollup_workspace(tmp_path)
+        env = {**os.environ, "PYTHONPATH": SRC, "MLOPS_CONSOLE_SPARK_LOG": str(log)}
+        res = subprocess.run([sys.executable, "-m", "console", "--config", str(cfg), "rollup", "--engine", "spark",
+                              "--master", f"spark://127.0.0.1:{listener.port}"],
+                             capture_output=True, text=True, env=env, timeout=300)
+    finally:
+        listener.close()
+    assert res.returncode == 4, (res.returncode, res.stderr)
+    [line] = res.stderr.strip().splitlines()
+    assert line.startswith(f"mlops-console: rollup: Spark master spark://127.0.0.1:{listener.port} is not a Spark "
+                           f"master (127.0.0.1:{listener.port} "), line
+    said = {"silent": "gave no Spark answer", "close": "closed it without a Spark answer",
+            "http": "answered, but not as Spark does"}[mode]
+    assert said in line and "waited up to 5 s" in line and "java" not in line.lower(), line
+    assert not log.exists() and not res.stdout
+
+
+def test_a_spark_rollup_keeps_the_jvm_output_off_the_terminal(tmp_path):
+    """`rollup --engine spark` on local[1]: the JVM's own lines (spark-submit's, log4j's) go to the log file it
+    names on stderr; stderr holds only the console's lines."""
+    pytest.importorskip("pyspark")
+    log = tmp_path / "jvm.log"
+    cfg = _rollup_workspace(tmp_path)
+    env = {**os.environ, "PYTHONPATH": SRC, "MLOPS_CONSOLE_SPARK_LOG": str(log), "SPARK_LOCAL_IP": "127.0.0.1"}
+    res = subprocess.run([sys.executable, "-m", "console", "--config", str(cfg), "rollup", "--engine", "spark",
+                          "--master", "local[1]", "--no-ready", "--format", "json"],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["rows"] == 48 * 6
+    assert f"Spark on local[1]: the JVM's output is in {log}" in res.stderr
+    console_lines = ("Spark on ", "built ", "compacted ")
+    assert all(line.startswith(console_lines) for line in res.stderr.splitlines()), res.stderr
+    assert log.stat().st_size > 0 and "mlops-console: Spark session started by pid" in log.read_text()
+
+
 def test_snapshot_names_the_span_of_each_number_and_an_empty_one(tmp_path):
     cfg = _workspace(tmp_path)  # rows from 2026-07-18 00:00:01 to 2026-07-19 23:50:01, every 10 minutes
     res = _cli(cfg, "snapshot", "--window", "2026-07", "--format", "json")
@@ -175,18 +291,20 @@ def test_snapshot_names_the_span_of_each_number_and_an_empty_one(tmp_path):
                                         "to": "2026-07-31T23:59:59.999999Z", "what": "requests (REQ 24H)"}
     assert out["spans"]["drift"]["span"] == "6h" and out["spans"]["p95_latency_ms"]["span"] == "1h"
     assert [m["requests"] for m in out["models"]] == [0]
-    assert "--window 2026-07 asks for 31d" in out["window_note"] and "fixed spans" in out["window_note"]
+    assert "--window 2026-07 asks for the window 31d (2026-06-30T23:59:59.999999Z to 2026-07-31T23:59:59.999999Z)" \
+        in out["window_note"] and "fixed spans" in out["window_note"]
     assert out["note"] == ("no rows in the 24h before 2026-07-31T23:59:59.999999Z; "
                            "the newest row is at 2026-07-19T23:50:01Z"), out["note"]
     text = _cli(cfg, "snapshot", "--window", "2026-07")
     assert "DRIFT 6H" in text.stdout and "P95 MS 1H" in text.stdout and "REQ 24H" in text.stdout, text.stdout
-    assert "--window 2026-07 asks for 31d" in text.stdout and "the newest row is at 2026-07-19T23:50:01Z" in text.stdout
+    assert "--window 2026-07 asks for the window 31d" in text.stdout and "the newest row is at 2026-07-19T23:50:01Z" in text.stdout
 
     # a 36 h range: the numbers are those of the spans ending at --to, counted here by hand
     res = _cli(cfg, "snapshot", "--from", "2026-07-18T00:00Z", "--to", "2026-07-19T12:00Z", "--format", "json")
     out = json.loads(res.stdout)
     assert out["spans"]["requests"]["from"] == "2026-07-18T12:00:00Z" and "note" not in out
-    assert "--from 2026-07-18T00:00Z --to 2026-07-19T12:00Z asks for 36h" in out["window_note"]
+    assert "--from 2026-07-18T00:00Z --to 2026-07-19T12:00Z asks for the window 36h (2026-07-18T00:00:00Z to " \
+           "2026-07-19T12:00:00Z)" in out["window_note"]
     ts = [FIRST + timedelta(minutes=10 * i, seconds=1) for i in range(48 * 6)]
     end = datetime(2026, 7, 19, 12)
     day = [i for i, t in enumerate(ts) if end - timedelta(hours=24) < t <= end]

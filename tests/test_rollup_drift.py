@@ -831,7 +831,7 @@ def test_a_new_process_reads_the_trend_and_reference_sketch_kept_by_the_last(log
 
 
 def test_the_rollup_command_leaves_the_folder_ready_for_the_first_reads(log, tmp_path, capsys):
-    """`mlops-console rollup` runs the first reads after building (`cli_rollup.ready`): a new process's first 24 h
+    """`mlops-console rollup` runs the first reads after building (`rollup_build.ready`): a new process's first 24 h
     and 7-day Drift screens (their windows and trends) count no hour against the store and score no trend bucket
     (the kept trend file is not rewritten), and give the scores a process reading the same rollups left without it
     (`--no-ready`) computes itself (unions are deterministic)."""

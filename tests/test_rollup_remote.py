@@ -239,9 +239,9 @@ format = "parquet"
     console_own = ro.write({"fraud": ro.empty_table(ro.ModelSpec())}, rollup_remote.mirror_dir(url), START,
                            START + 5 * H)[0]  # what a console built for itself in its mirror
 
-    import console.cli_rollup
+    import console.rollup_build
 
-    monkeypatch.setattr(console.cli_rollup, "LOCK_WAIT_S", 0.5)  # how long it waits for the writer under way
+    monkeypatch.setattr(console.rollup_build, "LOCK_WAIT_S", 0.5)  # how long it waits for the writer under way
     running = ro.build_lock(rollup_remote.mirror_dir(url, kind="build"))
     with running:
         assert main(argv) == 3  # exit_codes.CONFLICT

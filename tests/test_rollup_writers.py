@@ -68,12 +68,12 @@ def test_a_console_catching_up_and_a_rollup_run_at_once_count_each_hour_once(tmp
 
 
 def test_a_rollup_run_waits_for_the_writer_under_way_and_gives_up_in_one_line(tmp_path, monkeypatch, capsys):
-    import console.cli_rollup
+    import console.rollup_build
     from console.cli import main
 
     config, preds = _workspace(tmp_path)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr(console.cli_rollup, "LOCK_WAIT_S", 0.5)
+    monkeypatch.setattr(console.rollup_build, "LOCK_WAIT_S", 0.5)
     argv = ["rollup", "--config", str(config), "--since", START.isoformat(), "--until", END.isoformat()]
     with ro.build_lock(tmp_path / "rollups"):  # what a console's catch-up holds while it builds
         assert main(argv) == 3  # exit_codes.CONFLICT, nothing written

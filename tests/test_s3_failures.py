@@ -285,3 +285,78 @@ def test_check_with_a_source_never_read_is_not_an_all_clear_for_the_local_log(s3
     assert sorted(json.loads(out.stdout)["could_not_evaluate"]) == ["a", "b"]
     assert any("could not evaluate" in line and "s3://never-made/logs/: bucket does not exist" in line
                for line in out.stderr.splitlines()), out.stderr
+
+
+def test_a_model_whose_source_is_down_is_not_shown_as_zero_traffic(s3_server, relay, tmp_path):  # noqa: F811
+    """With its S3 source down, models a and b (rows only there) showed 0 requests in `snapshot`, the same as a
+    model with no traffic; only a note explained. Each row now says its state: "source down" (its numbers are
+    what the other sources hold, partial) or "ok", in JSON (`rows_state`, `source_down`) and in text (a ROWS
+    column and a line naming them), and `check` exits 2, could not evaluate, for exactly those models."""
+    client = s3_server.client()
+    client.create_bucket(Bucket="part")
+    _put(client, "part", "logs/date=2026-11-29/a.parquet", _table(90, END - timedelta(hours=1), 14), tmp_path)
+    local = tmp_path / "local.parquet"
+    pq.write_table(_table(25, END - timedelta(hours=1), 15).set_column(1, "model", pa.array(["c"] * 25)), local)
+    cfg = _workspace(tmp_path, relay.endpoint, s3_server.access_key_id, "part", local)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "console", "--config", str(cfg), *args, "--at", END.isoformat()],
+                              capture_output=True, text=True, env=env, timeout=120)
+
+    up = json.loads(run("snapshot", "--format", "json").stdout)
+    assert {r["name"]: r["rows_state"] for r in up["models"]} == {"a": "ok", "b": "ok", "c": "ok"}
+    assert "ROWS" not in run("snapshot").stdout.splitlines()[2]
+    relay.set("closed")
+    down = json.loads(run("snapshot", "--format", "json").stdout)
+    state = {r["name"]: (r["rows_state"], r["requests"], r["source_down"]) for r in down["models"]}
+    assert state["c"] == ("ok", 25, "")
+    for m in ("a", "b"):
+        assert state[m][0] == "source down" and state[m][2].startswith("s3://part/logs/: ")
+        assert relay.endpoint in state[m][2] and SECRET not in state[m][2]
+    text = run("snapshot")
+    lines = text.stdout.splitlines()
+    head = lines[2].split()
+    assert head[-1] == "ROWS", lines
+    by_model = {line.split()[0]: line for line in lines[3:6]}
+    assert by_model["a"].endswith("source down") and by_model["b"].endswith("source down")
+    assert by_model["c"].rstrip().endswith("ok")
+    assert any(line.startswith("source down: the numbers of a, b are only what the other sources hold")
+               for line in lines), text.stdout
+    check = run("check", "--format", "json")
+    assert check.returncode == 2 and json.loads(check.stdout)["could_not_evaluate"] == ["a", "b"], check.stderr
+
+
+async def test_the_overview_marks_the_rows_of_a_source_down_at_80x24(s3_server, relay, tmp_path):  # noqa: F811
+    """At 80x24 the Overview keeps MODEL, ENV, CHAMP, LIVE, ALRT and DRIFT: the rows of models whose source is
+    down say "src down" in DRIFT and "?" in ALRT (not "-", which reads as nothing firing); the local model's
+    row is as before, and the notes line names the source."""
+    from console.ui.app import ConsoleApp
+    from ui_fixtures import screen_text, wait_for_snapshot
+
+    client = s3_server.client()
+    client.create_bucket(Bucket="tui80")
+    _put(client, "tui80", "logs/date=2026-11-29/a.parquet", _table(80, END - timedelta(hours=1), 16), tmp_path)
+    local = tmp_path / "local.parquet"
+    pq.write_table(_table(25, END - timedelta(hours=1), 17).set_column(1, "model", pa.array(["c"] * 25)), local)
+    cfg = Config(source=None, root=tmp_path, store_path=str(tmp_path / "store"),
+                 s3=_storage(relay.endpoint, s3_server.access_key_id, SECRET),
+                 logs=(LogSource("predictions", "s3://tui80/logs/", "parquet"),
+                       LogSource("predictions", str(local), "parquet")))
+    first = Service(cfg, clock=lambda: END)
+    first.snapshot()
+    first.close()
+    relay.set("closed")
+    app = ConsoleApp(cfg, service=Service(cfg, clock=lambda: END), poll=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_snapshot(app, pilot)
+        await pilot.pause()
+        text = screen_text(app)
+        rows = {line.split()[0]: line for line in text.splitlines()
+                if line.split() and line.split()[0] in ("a", "b", "c")}
+        assert set(rows) == {"a", "b", "c"}, text
+        for m in ("a", "b"):
+            assert "src down" in rows[m] and " ? " in rows[m], rows[m]
+        assert "src down" not in rows["c"] and " ? " not in rows["c"], rows["c"]
+        assert "s3://tui80/logs/: cannot reach" in text, text
+        assert "no predictions in this window" not in text

@@ -253,6 +253,50 @@ def test_a_quoted_field_holding_newlines_is_one_row(tmp_path):
         assert _csv_rows(w) == notes
 
 
+def test_a_quoted_field_of_thousands_of_lines_is_one_row_up_to_the_bound(tmp_path):
+    """A prompt of 3,000 lines (and 300 KB, past Python's csv field limit of 128 KiB) written by Python's csv
+    writer: refused line by line when a record could span 128 lines at most; now one row, through the native
+    reader (a file of many records) and the line-by-line one (a few). A record past the bound
+    (`csv_records.MAX_RECORD_BYTES`) is still not glued together: the rows around it are read as they are."""
+    import csv
+
+    from console.sources.csv_records import MAX_RECORD_BYTES
+
+    long_note = "\n".join(f"line {k}: " + "x" * 90 for k in range(3000))
+    assert long_note.count("\n") > 128 and len(long_note) > 128 * 1024
+    for n in (4, 300):
+        p = tmp_path / f"long{n}.csv"
+        notes = {f"r{i}": f"note {i}" for i in range(n)}
+        notes["r2"] = long_note
+        with p.open("w", newline="") as fh:
+            out = csv.writer(fh, lineterminator="\n")
+            out.writerow(["ts", "model", "version", "request_id", "latency_ms", "note"])
+            out.writerows([f"2026-11-25T06:00:{i % 60:02d}Z", "m", "1", f"r{i}", 10 + i, notes[f"r{i}"]]
+                          for i in range(n))
+        w = wh(LogSource("predictions", str(p)))
+        stats = w.refresh()
+        assert stats.rows == {"predictions": n} and stats.malformed == 0, (n, stats)
+        assert _csv_rows(w) == notes
+    # past the bound: the record is not read as one; the rows before and after it still are
+    p = tmp_path / "too-long.csv"
+    huge = "\n".join("y" * 1000 for _ in range(MAX_RECORD_BYTES // 1000 + 10))
+    with p.open("w", newline="") as fh:
+        out = csv.writer(fh, lineterminator="\n")
+        out.writerow(["ts", "model", "version", "request_id", "latency_ms", "note"])
+        out.writerows([["2026-11-25T06:00:00Z", "m", "1", "before", 10, "ok"],
+                       ["2026-11-25T06:00:01Z", "m", "1", "huge", 11, huge],
+                       ["2026-11-25T06:00:02Z", "m", "1", "after", 12, "ok"]])
+    clock = {"t": 1000.0}  # its closing line opens a quote too: the tail waits for a writer, for the grace
+    w = Warehouse(Config(source=None, root=Path("."), logs=(LogSource("predictions", str(p)),)), tmp_path / "store",
+                  grace_s=30.0, wall=lambda: clock["t"])
+    w.refresh()
+    clock["t"] += 31
+    w.refresh()
+    got = _csv_rows(w)
+    assert got.get("before") == "ok" and got.get("after") == "ok" and "huge" not in got, sorted(got)[:5]
+    assert reasons(w).get("unbalanced quote", 0) >= 1
+
+
 def test_a_row_whose_quoted_field_is_being_written_waits_for_its_writer(tmp_path):
     """A complete line inside an open quoted field is not a complete row: it waits as a partial line does,
     and is read whole when its writer closes the quote; left open for the grace, the line that opened the

@@ -166,3 +166,33 @@ def test_three_processes_on_one_store_at_once(old_log, tmp_path):
     assert tui_count == snap_count == len(rows)
     stores = list((tmp_path / "cache" / "mlops-console").iterdir())
     assert len(stores) == 1  # one store, shared
+
+
+def _span_of(text: str) -> timedelta:
+    """"14d 6h 12m 3s" -> its timedelta (the test's own reading of the units)."""
+    unit = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+    return timedelta(seconds=sum(int(p[:-1]) * unit[p[-1]] for p in text.split()))
+
+
+def test_from_without_to_reports_its_window_in_units_and_both_ends(old_log):
+    """`--from T` alone ends at the view's end (`--at`, else the wall clock): its length was printed as a count
+    of seconds ("window 1209600s"). Every read command now says it as other windows are said, with both ends,
+    in text and JSON alike (`window_fields`)."""
+    root, rows, _ = old_log
+    start, end = "2026-06-10T00:00:17Z", datetime(2026, 6, 24, 6, 12)
+    want = end - datetime(2026, 6, 10, 0, 0, 17)  # 14 days, 6 h, 11 min, 43 s: no unit divides it
+    for args in (("health", "m"), ("quality", "m"), ("cost", "m"), ("fairness", "m"), ("drift", "m")):
+        proc = console(root, *args, "--from", start, "--at", end.isoformat(), "--format", "json")
+        assert proc.returncode in (0, 2), (args, proc.stderr)
+        data = json.loads(proc.stdout)
+        assert data["window"] == "14d 6h 11m 43s" and _span_of(data["window"]) == want, (args, data["window"])
+        assert (data["from"], data["to"]) == (start, end.isoformat() + "Z"), args
+    text = console(root, "drift", "m", "--from", start, "--at", end.isoformat()).stdout
+    assert f"window 14d 6h 11m 43s ({start} to {end.isoformat()}Z)" in text, text
+    snap = console(root, "snapshot", "--from", start, "--at", end.isoformat())
+    assert f"asks for the window 14d 6h 11m 43s ({start} to {end.isoformat()}Z)" in snap.stdout, snap.stdout
+    # at the wall clock: whatever the seconds, the length is in units and its ends are printed
+    live = json.loads(console(root, "health", "m", "--from", start, "--format", "json").stdout)
+    assert _span_of(live["window"]) == datetime.fromisoformat(live["to"].removesuffix("Z")).replace(microsecond=0) \
+        - datetime(2026, 6, 10, 0, 0, 17) and live["from"] == start
+    assert not live["window"].endswith("s") or " " in live["window"] or _span_of(live["window"]) < timedelta(minutes=1)

@@ -268,11 +268,11 @@ def _asked_window_note(args, service, spans: dict) -> str | None:
     asked = [f"{flag} {value}" for flag, value in (("--window", getattr(args, "window", None)),
                                                    ("--from", getattr(args, "start", None)),
                                                    ("--to", getattr(args, "end", None))) if value is not None]
-    from console.analytics.windows import format_span, parse_window
+    from console.analytics.windows import parse_window, window_text
 
     if not asked or service.window_span == parse_window(OVERVIEW_SPAN):
         return None
-    return (f"{' '.join(asked)} asks for {format_span(service.window_span)}, but the overview's numbers cover "
+    return (f"{' '.join(asked)} asks for the {window_text(service.clock(), service.window_span)}, but the overview's numbers cover "
             f"fixed spans ending at {spans['requests']['to']}: requests 24h, p95 latency and errors 1h, RPM 5m, "
             f"drift {spans['drift']['span']}, cost today (`spans` in --format json); for that window's numbers: "
             f"health, drift, quality or cost MODEL {' '.join(asked)}")
@@ -280,7 +280,10 @@ def _asked_window_note(args, service, spans: dict) -> str | None:
 
 def render_snapshot_text(snap) -> str:
     """The overview as plain text; every value from logs or the registry through `printable`. The headers
-    name each number's span (`overview_spans`)."""
+    name each number's span (`overview_spans`); a ROWS column says "source down" for a model whose rows are
+    partly in a source that cannot be read now (only when there is one)."""
+    from console.snapshot import SOURCE_DOWN
+
     head = (f"workspace {printable(snap.workspace)}   registry {printable(snap.registry.status)}   "
             f"at {snap.now:%Y-%m-%d %H:%M:%S}Z   malformed rows {snap.malformed}")
     from console.analytics.windows import OVERVIEW_DRIFT_WINDOW
@@ -296,8 +299,15 @@ def render_snapshot_text(snap) -> str:
                      f"{100 * r.error_rate:.2f}" if r.error_rate is not None else "-", r.drift,
                      f"${r.cost_usd:,.2f}" if r.cost_usd is not None else "-", str(r.alerts)))
         rows[-1] = tuple(printable(c) for c in rows[-1])
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(cols))]
+    down = [r for r in snap.rows if r.source_down]
+    if down:  # a source holding their rows cannot be read now: their numbers are partial, not "no traffic"
+        rows = [(*row, "ROWS" if i == 0 else snap.rows[i - 1].rows_state) for i, row in enumerate(rows)]
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    if down:
+        names = ", ".join(dict.fromkeys(printable(r.name) for r in down))
+        lines += ["", f"{SOURCE_DOWN}: the numbers of {names} are only what the other sources hold (partial: "
+                      f"unknown, not zero) and their alerts could not be evaluated; {printable(down[0].source_down)}"]
     if not snap.logs_configured:
         lines += ["", "no logs are configured: traffic, latency and drift panels are empty"]
     return "\n".join(lines)

@@ -156,7 +156,7 @@ def cmd_auto_retrain(args, cfg: Config) -> int:
         print("mlops-console: auto-retrain is off: set [retrain] auto_retrain = true", file=sys.stderr)
         return EXIT_ERROR
     svc = _service(args, cfg)
-    results = svc.auto_retrain()
+    results = svc.auto_retrain(past=True)  # the command's own --at is the operator's explicit choice
     for r in results:
         _print(f"{r.status}: {r.message}")
     if not results:
@@ -174,6 +174,9 @@ def cmd_drift(args, cfg: Config) -> int:
     except ValueError as exc:
         print(printable(f"mlops-console: {exc}"), file=sys.stderr)
         return EXIT_ERROR
+    from console.analytics.windows import window_fields, window_text
+
+    data = {**data, **window_fields(svc.clock(), svc.window_span)}  # its window, with its two ends (a copy: kept answers stay as made)
     note = data.get("note")
     empty = svc.empty_window_note(args.model, "production")  # the words health/quality/fairness/cost use
     if empty and not note:
@@ -189,7 +192,7 @@ def cmd_drift(args, cfg: Config) -> int:
     if d is None:
         _print(f"{args.model}: {note}")
         return code
-    _print(f"{args.model}  window {data['window']}  dataset drift: {_dataset_verdict(d)}  "
+    _print(f"{args.model}  {window_text(svc.clock(), svc.window_span)}  dataset drift: {_dataset_verdict(d)}  "
            f"({d['n_drifted']}/{d['n_evaluated']} features, share {d['share']:.2f} vs threshold {d['threshold']:.2f})")
     sketched = any(c.get("method") == "sketch" for c in data["features"])
     bound_head = f"{'BOUND':<12}" if sketched else ""
@@ -243,11 +246,16 @@ def add_report_parsers(sub) -> None:
 
 
 def cmd_report(args, cfg: Config) -> int:
-    from console.analytics.windows import format_span
+    from console.analytics.windows import window_fields
 
     svc = _service(args, cfg)
     if args.model not in svc.models():
         print(f"mlops-console: no model named {printable(args.model)!r} in the logs or configuration", file=sys.stderr)
+        return EXIT_ERROR
+    known = svc.environments(args.model)
+    if args.environment not in known:
+        print(printable(f"mlops-console: --environment: unknown environment {args.environment!r} for {args.model}; "
+                        f"known: {', '.join(known)}"), file=sys.stderr)
         return EXIT_ERROR
     span = svc.window_span
     if args.report == "health":
@@ -260,7 +268,7 @@ def cmd_report(args, cfg: Config) -> int:
         result = svc.cost(args.model, args.environment, span=span)
     at = svc.clock()
     data = {"model": args.model, "environment": args.environment, "at": at.isoformat() + "Z",
-            "window": format_span(span), "live": svc.live, **{k: jsonable(v) for k, v in result.items()}}
+            **window_fields(at, span), "live": svc.live, **{k: jsonable(v) for k, v in result.items()}}
     if (note := svc.empty_window_note(args.model, args.environment)) is not None:
         data["note"] = note
     if args.format == "json":

@@ -36,7 +36,8 @@ MIN_LABELS = 200  # labelled rows a quality verdict needs (an 8-point drop is th
 MIN_COST_ROWS = 50  # requests on each side of a version or prompt change before a cost ratio is evidence
 MIN_SEGMENT_LABELS = 200  # labelled rows a segment needs before it can be an incident
 DRIFT_STEP = timedelta(hours=3)  # drift verdicts at most every 3 h (each costs a full drift test)
-SPARSE_REACH = timedelta(days=90)  # how far back a model too quiet for a drift verdict in its history may reach
+SPARSE_REACH = timedelta(days=90)  # how far back a model too quiet for a verdict in its history may reach
+SPARSE_METRICS = ("p95_ms", "error_rate", "burn_rate", "refusal_rate", "accuracy_drop", "mae_increase")
 DRIFT_MIN_SPAN = "6h"  # a drift window is at least this long (and at least MIN_DRIFT_ROWS rows)
 SUSPECT_LOOKBACK = "24h"  # changes this long before the evidence can be suspects
 DRIFT_METRICS = ("drift_share", "feature_drift")
@@ -88,17 +89,41 @@ class RuleEvaluator:
                 continue
             if preds.height == 0:
                 continue
-            evals, extra = self._evaluate(ctx, rule)
-            found += self._to_findings(ctx, rule, evals, extra)
+            use = self._reaching(ctx, rule)
+            evals, extra = self._evaluate(use, rule)
+            found += self._to_findings(use, rule, evals, extra)
         if preds.height and (mc.segments or mc.sensitive):
             found += self._segment_findings(model, mc, ctx.joined(self.mon), deployments, preds, now)
         return found
 
     def _rules_from_rollups(self, model: str, since: datetime, now: datetime) -> bool:
         """The rules read the hourly rollups (`rollup_rules`) past `rollups_after` (`[rollups] min_rows`) rows in
-        the history, by the count alone, as drift and health choose: whatever another screen left in memory (the
+        the history, by the count alone as drift and health choose: whatever another screen left in memory (the
         Drift screen's week), two passes over the same rows take the same path and give the same onsets."""
-        return self.mon._many_rows(model, since, now, "production")
+        need = max((_min_rows(r.metric) for r in self.mon.rules_for(model) if r.metric in SPARSE_METRICS), default=0)
+        # and never below one rate or quality verdict's rows: a history too quiet for one reads raw, where its
+        # windows may reach back before `since` (`_reaching`); the rollup path has no such reach
+        return self.mon._many_rows(model, since, now, "production", at_least=need)
+
+    def _reaching(self, ctx: "Context", rule: AlertRule) -> "Context":
+        """The context a rate or quality rule reads: the history's, unless the whole history holds fewer rows
+        (labelled rows, for accuracy and MAE) than one verdict needs (100 rows: 14 a day over the default 7
+        days), when no window could ever breach, however bad the model. Then its windows reach back before
+        `since`, up to SPARSE_REACH, for the rows a verdict needs, as the drift rules' do (`sparse_drifts`);
+        the grid and the incident history still start at `since`."""
+        if ctx.narrow or rule.metric not in SPARSE_METRICS:
+            return ctx
+        if rule.metric in ("accuracy_drop", "mae_increase"):
+            have = int(ctx.joined(self.mon)["label"].is_not_null().sum())
+        else:
+            have = ctx.preds.height
+        if have >= _min_rows(rule.metric):
+            return ctx
+        if ctx.wide is None:
+            reach = ctx.now - SPARSE_REACH
+            ctx.wide = Context(ctx.model, ctx.mc, self.mon.rows(ctx.model, reach, ctx.now), ctx.since, ctx.now,
+                               ctx.deployments, reach=reach)
+        return ctx.wide
 
     def _rollup_findings(self, model: str, mc: ModelConfig, since: datetime, now: datetime, rules: list,
                          deployments: pl.DataFrame) -> list[Finding]:
@@ -198,7 +223,7 @@ class RuleEvaluator:
         if metric in ("p95_ms", "error_rate", "burn_rate", "refusal_rate"):
             if metric == "refusal_rate" and "refused" not in preds.columns:
                 return [], {"note": "no refused column in the log"}
-            spans = ev.windows(preds["ts"], now, span, MIN_BUCKET_ROWS, ctx.since)
+            spans = ev.windows(preds["ts"], now, span, MIN_BUCKET_ROWS, ctx.since, reach=ctx.reach)
             expr, proportion = {
                 "p95_ms": (lat.quantile(0.95, interpolation="linear"), False),
                 "error_rate": (pl.col("is_error").cast(pl.Float64).mean(), True),
@@ -213,7 +238,7 @@ class RuleEvaluator:
                 return [], {"note": f"no expected {key}: log it on the registry run or add label and prediction "
                                     "columns to the reference"}
             labelled = ctx.joined(self.mon).filter(pl.col("label").is_not_null())
-            spans = ev.windows(labelled["ts"], now, span, MIN_LABELS, ctx.since)
+            spans = ev.windows(labelled["ts"], now, span, MIN_LABELS, ctx.since, reach=ctx.reach)
             fn = ev.accuracy_evaluations if metric == "accuracy_drop" else ev.mae_evaluations
             return fn(labelled, spans, expected, rule.threshold, MIN_LABELS), {"expected": expected}
         if metric in DRIFT_METRICS:
@@ -256,7 +281,7 @@ class RuleEvaluator:
             if rule.metric == "feature_drift":
                 c = next((c for c in ds.columns if c.column == rule.feature), None) if rule.feature else None
                 value = (1.0 if c.drifted else 0.0) if c is not None else float(ds.n_drifted)
-                breach = bool(c.drifted) if c is not None else ds.n_drifted > rule.threshold
+                breach = bool(c.drifted) if c is not None else al.breaches(rule.op, value, rule.threshold)
             else:
                 value, breach = ds.share, al.breaches(rule.op, ds.share, rule.threshold)
             evals.append(ev.Evaluation(lo, hi, n, value, breach,
@@ -315,8 +340,10 @@ class RuleEvaluator:
             suspects = self._suspects(ctx, state, onset, run.onset)
             last = run.last
             interval = f" [{last.low:.3g}, {last.high:.3g}]" if last.low is not None and last.high is not None else ""
-            evidence = f"{last.note}{interval}" if last.note else (f"{last.value:.4g}{interval} on {last.n} rows"
-                                                                   if last.value is not None else "")
+            # a note carries its own interval (accuracy's); the value's interval is named, not glued to the
+            # expected level ("vs expected 0.896 [0.377, 0.513]" read as the expected level's interval)
+            evidence = (f"{last.note}; {rule.metric}{interval}" if interval else last.note) if last.note else (
+                f"{last.value:.4g}{interval} on {last.n} rows" if last.value is not None else "")
             out.append(Finding(
                 incident_id(model, rule.name, f"{onset:%Y%m%dT%H%M}"), model, rule.metric, rule.name, rule.severity,
                 onset, run.end, run.peak, rule.threshold, feature=feature or rule.feature, suspects=suspects,
@@ -472,9 +499,12 @@ class RuleEvaluator:
 class Context:
     """One model's rows for one evaluation, with the label join made once, on first use."""
 
-    def __init__(self, model, mc, preds, since, now, deployments, narrow: bool = False):
+    def __init__(self, model, mc, preds, since, now, deployments, narrow: bool = False,
+                 reach: datetime | None = None):
         self.model, self.mc, self.preds, self.since, self.now, self.deployments = model, mc, preds, since, now, deployments
         self.narrow = narrow  # the rows lack the features only drift reads (a large history): read them alone
+        self.reach = reach  # a sparse model's rows start here, before `since` (`RuleEvaluator._reaching`)
+        self.wide: "Context | None" = None  # this history's sparse context, made once
         self._joined = None
         self._drifts: dict[tuple, dict] = {}
         self._sparse: dict[tuple, tuple] = {}
@@ -518,7 +548,7 @@ class Context:
 
     def joined(self, monitor) -> pl.DataFrame:
         if self._joined is None:
-            self._joined = monitor.joined(self.model, self.preds, self.since, self.now)
+            self._joined = monitor.joined(self.model, self.preds, self.reach or self.since, self.now)
         return self._joined
 
 

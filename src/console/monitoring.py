@@ -188,16 +188,21 @@ class Monitor:
                    ) -> pl.DataFrame:
         """Rows in (since, until] sorted by time, attributes typed (and present, as nulls, when never logged);
         `columns` projects the read (default: the contract and the model's attributes). `ranges`, disjoint
-        (a, b] within (since, until], reads only those, in one scan per eight (`model_predictions_ranges`).
+        (a, b] within (since, until], reads only those, in one scan per eight (`model_predictions_ranges`). Only
+        the files that may hold rows of those ranges are read (`Warehouse.arrow`'s `within`).
         Not kept for reuse: the rollup builds and the narrow reads of long windows go through here."""
         attrs = self.attributes(model)
         wanted = list(dict.fromkeys(["ts", *(columns if columns is not None else [*CONTRACT_COLUMNS, *attrs])]))
+        # each read binds only the files whose ts spans meet its ranges (`within`): an edge hour of a month of
+        # files opens the one or two holding it
         if ranges is None:
             frame = self.wh.frame("model_predictions", {  # an LLM's features include its token counts
-                "model": model, "since": since, "until": until, "environment": environment}, columns=wanted)
+                "model": model, "since": since, "until": until, "environment": environment}, columns=wanted,
+                within=[(since, until)])
         else:
             frame = pl.concat([self.wh.frame("model_predictions_ranges", {
-                "model": model, "environment": environment, **_range_params(ranges[i:i + 8])}, columns=wanted)
+                "model": model, "environment": environment, **_range_params(ranges[i:i + 8])}, columns=wanted,
+                within=ranges[i:i + 8] or [(since, since)])
                 for i in range(0, max(len(ranges), 1), 8)], how="vertical_relaxed")
         if frame["ts"].is_sorted():  # logs written in time order come back in it: said, so no sort copies them
             frame = frame.with_columns(pl.col("ts").set_sorted())
@@ -397,12 +402,14 @@ class Monitor:
                 return False
         return self._many_rows(model, since, until, environment)
 
-    def _many_rows(self, model: str, since: datetime, until: datetime, environment: str | None) -> bool:
-        """At least `rollups_after` rows in (since, until]: a long drift or health window then reads the rollups
-        (whatever is in memory: a screen's method must not depend on what another screen read before)."""
+    def _many_rows(self, model: str, since: datetime, until: datetime, environment: str | None,
+                   at_least: int = 0) -> bool:
+        """At least `rollups_after` (and `at_least`) rows in (since, until]: a long drift or health window then reads
+        the rollups (whatever is in memory: a screen's method must not depend on what another screen read before)."""
+        need = max(self.rollups_after, at_least)
         n = self.wh.model_rows_upto({"model": model, "since": since, "until": until, "environment": environment,
-                                     "cap": self.rollups_after})
-        return n >= self.rollups_after
+                                     "cap": need})
+        return n >= need
 
     def quality(self, model: str, window: str = "24h", environment: str | None = "production",
                 rollups: bool | None = None) -> dict:

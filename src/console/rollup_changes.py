@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
-
-import pyarrow.parquet as pq
+from datetime import datetime
 
 from console.sources import footers
-
-EVERY = (None, None)  # the time range of a part that may hold any hour
-EMPTY = ("empty", "empty")  # the time range of a file with no rows: it covers no hour
+# the time range of a part that may hold any hour, of a file with no rows, and a file's by its statistics: the
+# store's (`store/footers.py`), which keeps a log's span across processes
+from console.store.footers import EMPTY, EVERY, ts_span  # noqa: F401 - ts_span: tests import it from here
 
 
 @dataclass(frozen=True)
@@ -73,7 +71,7 @@ class Versions:
                 key = _identity(kind, path)
                 span = self._spans.get(key)
                 if span is None:
-                    span = self._spans[key] = EVERY if key[2] is None or kind != "predictions" else ts_span(path)
+                    span = self._spans[key] = EVERY if key[2] is None or kind != "predictions" else wh.file_span(path)
                 parts[key] = span
         return Content(parts)
 
@@ -84,32 +82,6 @@ def _identity(kind: str, path: str) -> tuple:
     except OSError:
         return (kind, path, None)
     return (kind, path, st.st_ino, st.st_size, st.st_mtime_ns)
-
-
-def ts_span(path: str) -> tuple:
-    """(first, last) ts of a Parquet file by its row groups' statistics, naive UTC; EVERY without them."""
-    try:
-        meta = pq.read_metadata(path)
-    except (OSError, ValueError):
-        return EVERY
-    idx = meta.schema.to_arrow_schema().get_field_index("ts")
-    if idx < 0:
-        return EVERY
-    lo = hi = None
-    for g in range(meta.num_row_groups):
-        group = meta.row_group(g)
-        if group.num_rows == 0:
-            continue
-        st = group.column(idx).statistics
-        if st is None or not st.has_min_max or not isinstance(st.min, datetime) or not isinstance(st.max, datetime):
-            return EVERY  # a ts of text says nothing about the hours its rows fall in
-        a, b = _naive(st.min), _naive(st.max)
-        lo, hi = a if lo is None else min(lo, a), b if hi is None else max(hi, b)
-    return (lo, hi) if lo is not None else EMPTY
-
-
-def _naive(t: datetime) -> datetime:
-    return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo is not None else t
 
 
 # ------------------------------------------------------------------------- kept between processes

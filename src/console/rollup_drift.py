@@ -80,6 +80,18 @@ RAW_BYTES = 256 << 20
 SUMS_BYTES = 64 << 20
 
 
+def edge_ranges(since: datetime, until: datetime) -> list[tuple[datetime, datetime]]:
+    """The raw parts of a window (since, until] read from rollups: the partial first hour and the open hour
+    around the closed hours strictly inside it, or the whole window when none is."""
+    h0, h1 = floor_hour(since) + ro.HOUR, floor_hour(until)
+    return [(since, h0 - US), (h1 - US, until)] if h1 > h0 else [(since, until)]
+
+
+def edge_hours(ranges: list[tuple[datetime, datetime]]) -> list[datetime]:
+    """The clock hours `RollupDrift.raw` reads whole for these ranges (a, b]."""
+    return sorted({h for a, b in ranges if b > a for h in _hours(floor_hour(a + US), floor_hour(b) + ro.HOUR)})
+
+
 def floor_hour(t: datetime) -> datetime:
     return t.replace(minute=0, second=0, microsecond=0)
 
@@ -437,12 +449,10 @@ class RollupDrift:
         later read of the same hours wants: prediction drift's)."""
         h0, h1 = floor_hour(since) + ro.HOUR, floor_hour(until)
         parts = []
-        raw = [(since, until)]
         if h1 > h0:
             self.catch_up(model, h0, h1)
             parts = self.closed(model, h0, h1, environment, spec)
-            raw = [(since, h0 - US), (h1 - US, until)]
-        for a, b in raw:
+        for a, b in edge_ranges(since, until):
             if b > a:
                 parts.append(self._edge(model, a, b, environment, features, spec, also))
         return Current.merged(parts)
@@ -519,7 +529,7 @@ class RollupDrift:
         hours whose files changed (the open hour)."""
         if b <= a:
             return self.mon.typed_rows(model, a, b, environment, columns=columns)
-        hours = _hours(floor_hour(a + US), floor_hour(b) + ro.HOUR)
+        hours = edge_hours([(a, b)])
         pieces = self.hour_pieces(model, hours, environment, columns, self._frames, lambda f: f)
         out = pl.concat([pieces[h] for h in hours], how="vertical_relaxed") if len(hours) > 1 else pieces[hours[0]]
         # in time order, as `typed_rows` gives rows: hours ascending, each sorted
@@ -528,7 +538,7 @@ class RollupDrift:
     def hour_pieces(self, model: str, hours: list[datetime], environment: str | None, columns: list[str],
                     cache: dict, make, limit: int = RAW_BYTES) -> dict:
         """`make(rows of the clock hour)` for each hour, kept in `cache` by the files that may hold its rows;
-        the hours missing are read in one query per contiguous run (`raw_reads` lists them). A piece past a
+        the hours missing are read in one scan (`raw_reads` lists their contiguous runs). A piece past a
         quarter of `limit` bytes is not kept; the oldest go first past `limit` in the cache."""
         cols = tuple(dict.fromkeys(["ts", *columns]))
         keys = {h: (model, h, environment, cols, self._touching(h - US, h + ro.HOUR - US)) for h in hours}
@@ -541,14 +551,17 @@ class RollupDrift:
                                      None)
                         if wider is not None:
                             pieces[h] = cache[wider].select(cols)
-        for lo, hi in ro.hour_ranges([h for h in hours if h not in pieces]):
-            frame = self.mon.typed_rows(model, lo - US, hi - US, environment, columns=list(cols))
-            self.raw_reads.append((model, lo, hi))
-            if (hi - lo) > ro.HOUR:
+        runs = ro.hour_ranges([h for h in hours if h not in pieces])
+        if runs:  # every run missing in one scan (`typed_rows` over ranges), of only the files holding them
+            frame = self.mon.typed_rows(model, runs[0][0] - US, runs[-1][1] - US, environment, columns=list(cols),
+                                        ranges=[(lo - US, hi - US) for lo, hi in runs])
+            self.raw_reads += [(model, lo, hi) for lo, hi in runs]
+            missing = [h for lo, hi in runs for h in _hours(lo, hi)]
+            if len(missing) > 1:
                 hour = frame.get_column("ts").dt.truncate("1h")
-                split = {h: make(frame.filter(hour == h)) for h in _hours(lo, hi)}
+                split = {h: make(frame.filter(hour == h)) for h in missing}
             else:
-                split = {lo: make(frame)}
+                split = {missing[0]: make(frame)}
             pieces.update(split)
             with self._lock:
                 for h, piece in split.items():
@@ -594,6 +607,13 @@ class RollupDrift:
         from console.monitoring import BASELINE
 
         targets = target and now - span >= now - history + BASELINE  # prediction and label drift: see below
+        # the raw edges of the window and, for its target drift, of the baseline, in one scan: each read binds
+        # the store's files, so four edges read apart cost four binds (`hour_pieces` keeps what this read)
+        edges = edge_ranges(now - span, now) + (edge_ranges(now - history, now - history + BASELINE) if targets
+                                                else [])
+        self.hour_pieces(model, edge_hours(edges), environment, ["ts", *feats, *(rollup_target.EDGE_COLUMNS
+                                                                               if targets else ())],
+                         self._frames, lambda f: f)
         cur = self.current(model, now - span, now, environment, spec, feats,
                            tuple(rollup_target.EDGE_COLUMNS) if targets else ())
         results = [self._score(ref[f], refsk, cur, spec) for f in feats]

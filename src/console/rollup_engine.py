@@ -97,6 +97,7 @@ def catch_up(prediction_paths: Sequence, label_paths: Sequence, path, now: datet
     built = ro.load_state(path).get("built_until")
     # the build runs from the oldest row (first build) or where the last stopped, to the newest row's hour: an old
     # log's empty weeks up to today were built range by range (20 of 27 Spark ranges held no row, ~40 s each)
+    asked_until = until
     start = since if since is not None else datetime.fromisoformat(built) if built else None
     lo, hi = _row_span(opened, start, horizon)
     if start is None:
@@ -111,6 +112,8 @@ def catch_up(prediction_paths: Sequence, label_paths: Sequence, path, now: datet
         # the job takes one table of labels (shipped to the cluster): read whole, as before
         build = rollup_job.builder(preds, src.read_labels(label_sources) if label_sources else None, specs,
                                    master=master)
+        if progress:
+            progress(f"Spark on {master}: the JVM's output is in {rollup_job.jvm_log()}")
     else:
         build = local_builder(preds, label_sources or None, specs, models or ())
     latest = src.newest_label(label_sources) if label_sources else None
@@ -119,7 +122,37 @@ def catch_up(prediction_paths: Sequence, label_paths: Sequence, path, now: datet
                       progress=progress)
     if compact:
         out.files += ro.compact_days(path, progress=progress)
+    out.left_from = ro.floor_hour(min(now, until))  # the end `store_rollups.catch_up` built to
+    out.left = rows_left(opened, out.left_from, now, horizon, asked_until)
     return out
+
+
+LEFT_REASONS = {  # why rows at or after the build's end were left, as the summary says it
+    "open_hour": "in the open hour (built once it closes)",
+    "until": "at or after --until",
+    "clock_skew": "dated past the clock-skew horizon ([ingest] future_tolerance; set aside as the store does)",
+}
+
+
+def rows_left(preds: Sequence, end: datetime, now: datetime, horizon: datetime | None,
+              until: datetime | None) -> dict[str, int]:
+    """The rows at or after `end` (the build's end) by why they were left (`LEFT_REASONS`), the ts column read
+    alone: past `horizon` is clock skew; else, when `--until` ended the build before the open hour, --until's;
+    else the open hour. Said by `rollup`, so that rows it did not build are counted, not silently missing."""
+    import pyarrow.compute as pc
+
+    out = dict.fromkeys(LEFT_REASONS, 0)
+    until_hour = ro.floor_hour(until) if until is not None else None
+    by_until = until_hour is not None and until_hour < ro.floor_hour(now)
+    for d in preds:
+        if "ts" not in d.schema.names:
+            continue
+        for t in src.scan([d], end, None, columns=["ts", "model"]):  # (the scan conforms by model)
+            ts = t.column("ts")
+            skew = int(pc.sum(pc.greater(ts, pa.scalar(horizon, ts.type))).as_py() or 0) if horizon else 0
+            out["clock_skew"] += skew
+            out["until" if by_until else "open_hour"] += t.num_rows - skew
+    return {k: v for k, v in out.items() if v}
 
 
 def _row_span(preds: Sequence, start: datetime | None,

@@ -138,7 +138,7 @@ def read(drift, model: str, now: datetime, span, start: datetime, environment: s
     the rollups and the raw edges (`RollupDrift.drift` for a sketched window); None when a side's closed hours
     lack the target summaries (read raw)."""
     from console.monitoring import BASELINE
-    from console.rollup_drift import US, floor_hour
+    from console.rollup_drift import US, edge_ranges, floor_hour
 
     labels = bool(drift.mon.wh.counts()[1])  # a store with no label has no label drift: no label is read
     sides = [(start, start + BASELINE), (now - span, now)]
@@ -149,13 +149,13 @@ def read(drift, model: str, now: datetime, span, start: datetime, environment: s
     columns = ["segment", "environment", "rows", "labelled", *ro.target_columns(), ro.LABEL_TS]
     out = []
     for (a, b), (h0, h1) in zip(sides, inside):
-        frames, raw = [], [(a, b)]
+        frames, raw = [], edge_ranges(a, b)
         if h1 > h0:
             closed, late = _closed(drift, model, h0, h1, columns, environment, now)
             if closed is None:
                 return None
             frames.append(closed)
-            raw = [(a, h0 - US), *((x - US, y - US) for x, y in ro.hour_ranges(late)), (h1 - US, b)]
+            raw = [raw[0], *((x - US, y - US) for x, y in ro.hour_ranges(late)), raw[-1]]
         for lo, hi in raw:
             if hi > lo:
                 frames.append(_edge(drift, model, lo, hi, environment, labels, now))

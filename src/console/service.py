@@ -386,6 +386,13 @@ class Service:
     def models(self) -> list[str]:
         return self.warehouse.models()
 
+    def environments(self, model: str) -> list[str]:
+        """The environments a read of `model` may name: the configured ones ("production" without any) and those
+        its rows carry. Anything else is a typo (`Production`), refused as the actions refuse it, never an empty
+        table that reads as "no traffic"."""
+        known = set(self.cfg.environments) | {"production"}
+        return sorted(known | {env for m, env in self.warehouse.seen_pairs() if m == model and env})
+
     def unreadable(self) -> tuple[dict[str, str], list[str]]:
         """(model -> why its rows cannot all be read now, one line per source that cannot be read now): a rule
         over such a model's rows is not known, so `check` says it could not evaluate it rather than "0 firing".
@@ -492,12 +499,14 @@ class Service:
                                                   f"{found.ack.reason}", details={"already": True})
         return self.operator.acknowledge(found, self.clock(), reason)
 
-    def auto_retrain(self) -> list:
+    def auto_retrain(self, past: bool = False) -> list:
         """`auto_retrain = true`: a standing recommendation calls the retrain action, once per cool-down.
 
         Its own explicit step (the `auto-retrain` command, the TUI's monitoring timer): reading findings,
-        as `check` does, never writes. Returns the results of the calls made now."""
-        if not self.cfg.auto_retrain:
+        as `check` does, never writes. A view moved into the past (the TUI's `[`, `@`, `o` or `--at`) calls
+        nothing: browsing last week's incidents must not retrain now; `past=True` is the command's explicit
+        `auto-retrain --at`. Returns the results of the calls made now."""
+        if not self.cfg.auto_retrain or not (self.live or past):
             return []
         if self._findings is None:
             self.findings(max_age_s=0)
@@ -506,21 +515,31 @@ class Service:
         return self.auto_retrain_results[before:]
 
     def _auto_retrain(self) -> None:
+        """The cool-down is read again and the hook called under a per-model lock (`<locks>/auto-retrain/`), so
+        two processes deciding at once (the TUI's timer and a cron `auto-retrain`) call the hook once: the
+        second waits, then finds the first's retrain in the audit trail."""
         from console.actions import audit
+        from console.actions.locks import Timeout, model_lock
         from console.analytics.windows import parse_window
         from console.incident_rules import RETRAIN_COOLDOWN
 
-        records = audit.read(audit.default_path(self.cfg))
-        cutoff = datetime.now(UTC) - parse_window(RETRAIN_COOLDOWN)
+        path = audit.default_path(self.cfg)
+        cutoff = (datetime.now(UTC) - parse_window(RETRAIN_COOLDOWN)).isoformat().replace("+00:00", "Z")[:19]
         called: set[str] = set()  # one retrain per model per pass, whatever number of rules recommend it
         for rec in self.recommendations:
-            recent = [r for r in records if r.get("action") == "retrain" and r.get("model") == rec.model
-                      and str(r.get("ts", "")) >= cutoff.isoformat().replace("+00:00", "Z")[:19]]
-            if recent or rec.model in called:
+            if rec.model in called:
                 continue
             called.add(rec.model)
-            result = self.operator.retrain(rec.model, "production", reason=f"auto_retrain: {rec.reason}",
-                                           evidence={"trigger": rec.reason, "since": rec.since.isoformat() + "Z"})
+            try:
+                with model_lock(self.operator.lock_dir / "auto-retrain", rec.model):
+                    if any(r.get("action") == "retrain" and r.get("model") == rec.model
+                           and str(r.get("ts", "")) >= cutoff for r in audit.read(path)):
+                        continue
+                    result = self.operator.retrain(rec.model, "production", reason=f"auto_retrain: {rec.reason}",
+                                                   evidence={"trigger": rec.reason,
+                                                             "since": rec.since.isoformat() + "Z"})
+            except Timeout:  # another process has been deciding for longer than the wait: it calls, not us
+                continue
             self.auto_retrain_results.append(result)
 
     @property
@@ -595,6 +614,7 @@ class Service:
                 firing[f.model] = firing.get(f.model, 0) + 1
         aliases_by_model = {m.name: {a: str(v) for a, v in m.aliases.items()}
                             for m in reg.models if not getattr(m, "is_prompt", False)}
+        unread = self.unreadable()[0]  # models with rows in a source that cannot be read now: numbers partial
         keys = seen | set(serving)
         for name in aliases_by_model:
             envs = {parse_alias(a)[0] for a in aliases_by_model[name]} or {"production"}
@@ -615,7 +635,7 @@ class Service:
                 cost_usd=self._cost_today.get(model) if env == "production" and model in self._cost_today
                 else _num(t.get("cost_today_usd")),
                 alerts=firing.get(model, 0) if self.cfg.environment(env).production else 0,
-                serving=srv.to_dict() if srv else {},
+                serving=srv.to_dict() if srv else {}, source_down=unread.get(model, ""),
             ))
         counts = dict(zip(("predictions", "labels", "deployments", "malformed", "last_prediction"),
                           wh.counts(check=not quick)))

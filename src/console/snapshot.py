@@ -40,9 +40,20 @@ class ModelRow:
     cost_usd: float | None  # today (UTC)
     alerts: int
     serving: dict = field(default_factory=dict)
+    # why some of its rows cannot be read now (an S3 source down: one line naming the path), "" when every source
+    # holding its rows answered: its numbers are then what the other sources hold, a lower bound, not "no traffic"
+    source_down: str = ""
+
+    @property
+    def rows_state(self) -> str:
+        """ "source down" (its numbers are partial: unknown beyond what was read) or "ok"."""
+        return SOURCE_DOWN if self.source_down else "ok"
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "rows_state": self.rows_state}
+
+
+SOURCE_DOWN = "source down"  # a row's state when a source holding its rows cannot be read now (`ModelRow`)
 
 
 @dataclass(frozen=True)

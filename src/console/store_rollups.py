@@ -765,6 +765,10 @@ class CatchUp:
     rebuilt_hours: list[datetime] = field(default_factory=list)
     rows: int = 0
     files: list[Path] = field(default_factory=list)
+    # rows at or after the build's end, by why they were left (`rollup_engine.rows_left`): the open hour (built
+    # once it closes), past --until, past the clock-skew horizon (set aside as the store sets them aside)
+    left: dict[str, int] = field(default_factory=dict)
+    left_from: datetime | None = None  # the build's end: hours from it on were not built by this run
 
 
 def hour_ranges(hours: Iterable[datetime]) -> list[tuple[datetime, datetime]]:

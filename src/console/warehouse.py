@@ -69,10 +69,10 @@ def _skeleton_fields(kind: str) -> dict[str, str]:
     return {**FIELDS[kind], **PROVENANCE_FIELDS} if kind != "malformed" else dict(MALFORMED_FIELDS)
 
 
-def _relation(cur: duckdb.DuckDBPyConnection, name: str, params: dict | None,
+def _relation(cur: duckdb.DuckDBPyConnection, sql: str, params: dict | None,
               columns: list[str] | None) -> duckdb.DuckDBPyRelation:
-    """A named query on a cursor; `columns` projects it (the scan then reads only those columns)."""
-    rel = cur.sql(load_query(name), params=params or {})
+    """A named query's text on a cursor; `columns` projects it (the scan then reads only those columns)."""
+    rel = cur.sql(sql, params=params or {})
     if columns is not None:
         have = set(rel.columns)
         rel = rel.select(*[duckdb.ColumnExpression(c) for c in dict.fromkeys(columns) if c in have])
@@ -247,12 +247,18 @@ class Warehouse(Ingest, Counting, InPlace, Lakes, Views, Footers, Compaction):
             except Exception:  # noqa: BLE001 - a cursor closed meanwhile has nothing to stop
                 pass
 
-    def arrow(self, name: str, params: dict | None = None, columns: list[str] | None = None) -> pa.Table:
-        """A named query's result; `columns` projects it (the scan then reads only those columns)."""
+    def arrow(self, name: str, params: dict | None = None, columns: list[str] | None = None,
+              within: list[tuple[datetime, datetime]] | None = None) -> pa.Table:
+        """A named query's result; `columns` projects it (the scan then reads only those columns). `within`, the
+        time ranges (a, b] the query keeps rows of, reads only the files that may hold such rows (`_narrowed`)."""
         def run() -> pa.Table:
-            self._ensure_views(load_query(name))
+            sql = load_query(name)
+            if within is not None:
+                sql = self._narrowed(sql, within)
+            else:
+                self._ensure_views(sql)
             with self._cursor() as cur:
-                return _relation(cur, name, params, columns).to_arrow_table()
+                return _relation(cur, sql, params, columns).to_arrow_table()
         return self._read(run)
 
     def batches(self, name: str, params: dict | None = None, columns: list[str] | None = None,
@@ -265,7 +271,7 @@ class Warehouse(Ingest, Counting, InPlace, Lakes, Views, Footers, Compaction):
             try:
                 self._ensure_views(load_query(name))
                 with self._cursor() as cur:
-                    for batch in _relation(cur, name, params, columns).to_arrow_reader(rows):
+                    for batch in _relation(cur, load_query(name), params, columns).to_arrow_reader(rows):
                         started = True
                         yield batch
                 return
@@ -278,8 +284,9 @@ class Warehouse(Ingest, Counting, InPlace, Lakes, Views, Footers, Compaction):
                     name = re.search(r"registered as '(lake_\d+)'", str(exc)).group(1)
                     raise locations.StorageError(self._lakes_down[name]) from None
 
-    def frame(self, name: str, params: dict | None = None, columns: list[str] | None = None) -> pl.DataFrame:
-        return pl.from_arrow(self.arrow(name, params, columns))
+    def frame(self, name: str, params: dict | None = None, columns: list[str] | None = None,
+              within: list[tuple[datetime, datetime]] | None = None) -> pl.DataFrame:
+        return pl.from_arrow(self.arrow(name, params, columns, within))
 
     def dicts(self, name: str, params: dict | None = None) -> list[dict]:
         """A named query's rows as dicts of Python values, as `arrow(...).to_pylist()` gives them, without PyArrow
@@ -292,11 +299,17 @@ class Warehouse(Ingest, Counting, InPlace, Lakes, Views, Footers, Compaction):
                 return [dict(zip(names, row)) for row in cur.fetchall()]
         return self._read(run)
 
-    def rows(self, name: str, params: dict | None = None) -> list[tuple]:
+    def rows(self, name: str, params: dict | None = None,
+             within: list[tuple[datetime, datetime]] | None = None) -> list[tuple]:
+        """A named query's rows; `within` as for `arrow`."""
         def run() -> list[tuple]:
-            self._ensure_views(load_query(name))
+            sql = load_query(name)
+            if within is not None:
+                sql = self._narrowed(sql, within)
+            else:
+                self._ensure_views(sql)
             with self._cursor() as cur:
-                return cur.execute(load_query(name), params or {}).fetchall()
+                return cur.execute(sql, params or {}).fetchall()
         return self._read(run)
 
     def _rows_here(self, name: str, params: dict) -> list[tuple]:
@@ -310,8 +323,9 @@ class Warehouse(Ingest, Counting, InPlace, Lakes, Views, Footers, Compaction):
                 return cur.execute(sql, params).fetchall()
         return self._read(run)
 
-    def one(self, name: str, params: dict | None = None) -> tuple | None:
-        rows = self.rows(name, params)
+    def one(self, name: str, params: dict | None = None,
+            within: list[tuple[datetime, datetime]] | None = None) -> tuple | None:
+        rows = self.rows(name, params, within)
         return rows[0] if rows else None
 
     def models(self) -> list[str]:
@@ -321,7 +335,7 @@ class Warehouse(Ingest, Counting, InPlace, Lakes, Views, Footers, Compaction):
     def has_rows(self, model: str, since: datetime, until: datetime, environment: str | None) -> bool:
         """Whether one model has a prediction in (since, until]: the scan stops at the first."""
         n = self.one("model_rows_upto", {"model": model, "since": since, "until": until,
-                                         "environment": environment, "cap": 1})
+                                         "environment": environment, "cap": 1}, within=[(since, until)])
         return bool(n) and n[0] > 0
 
     def last_seen(self, model: str, until: datetime) -> datetime | None:

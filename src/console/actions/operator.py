@@ -245,7 +245,7 @@ class Operator:
                 steps = self.cfg.canary_steps
                 pct = int(percent) if percent is not None else steps[0]
                 running = aliases.get(canary)
-                blocked = None
+                blocked, usage = None, False
                 if version is None:
                     blocked = "a canary needs a version"
                 elif version == cur:
@@ -256,10 +256,11 @@ class Operator:
                     blocked = (f"canary v{running} is already running at "
                                f"{self.canary_pct(model, environment, aliases, tags)} %: promote or abort it first")
                 elif not 0 < pct <= 100:
-                    blocked = f"canary traffic must be between 1 and 100 %, got {pct}"
+                    blocked, usage = f"canary traffic must be between 1 and 100 %, got {pct}", True  # a bad --percent
                 return Plan(action, strategy="canary", event="deploy", version=version, **base,
                             changes=(Change(canary, running, version),), traffic_pct=pct, canary_alias=canary,
                             canary_pct=pct, needs_gates=True, blocked=blocked,
+                            usage=usage,
                             summary=f"{canary}: {_v(running)} -> {_v(version)} at {pct} % of traffic "
                                     f"({champ} stays {_v(cur)}) in {environment}")
             if strategy == "blue-green":
@@ -369,8 +370,11 @@ class Operator:
 
     def canary_step(self, model: str, env: str = "production", expected_from: str | None = None,
                     reason: str = "", force: bool = False, live: dict | None = None,
-                    drift: dict | None = None) -> ActionResult:
-        return self._run("canary-step", model, env, {}, expected_from, reason, force, live, drift)
+                    drift: dict | None = None, expected_pct: int | None = None) -> ActionResult:
+        """`expected_pct`: the step the operator confirmed (the plan's new traffic); another step first is a
+        conflict, never a further step nobody confirmed."""
+        return self._run("canary-step", model, env, {}, expected_from, reason, force, live, drift,
+                         expected_pct=expected_pct)
 
     def canary_promote(self, model: str, env: str = "production", expected_from: str | None = None,
                        reason: str = "", force: bool = False, live: dict | None = None,
@@ -425,12 +429,15 @@ class Operator:
             return self.refuse("refused", decision.reason, action, model, env, {"policy": decision.reason})
         return None
 
-    def conflict_or_blocked(self, plan: Plan, expected_from: str | None) -> ActionResult | None:
+    def conflict_or_blocked(self, plan: Plan, expected_from: str | None,
+                            expected_pct: int | None = None) -> ActionResult | None:
         """The audited answer for a plan that cannot run, None when it can.
 
         The alias moved away from `expected_from`: a conflict. Blocked because the target is already in
         place and another action put it there within the lease time: a conflict too (the operator lost a
-        race to the same change), so scripts see exit 3 either way. Otherwise a blocked plan is refused; one
+        race to the same change), so scripts see exit 3 either way. A canary step whose traffic is no longer
+        the one the operator confirmed (`expected_pct`: another operator stepped it first) is a conflict too.
+        Otherwise a blocked plan is refused; one
         blocked by what the operator typed (an unknown version) says so (`details.usage_error`: exit 2, as an
         unknown model or environment is)."""
         try:
@@ -438,6 +445,12 @@ class Operator:
         except Conflict as exc:
             return self.refuse("conflict", exc.message, plan.action, plan.model, plan.environment,
                                {"moved": exc.moved}, plan)
+        if expected_pct is not None and plan.action == "canary-step" and plan.canary_pct != expected_pct:
+            now = self.canary_pct(plan.model, plan.environment)
+            return self.refuse("conflict", f"{plan.checked_alias} v{plan.version} is at {now} % now, not the step "
+                                           f"to {expected_pct} % you confirmed: another action stepped it first; "
+                                           "refresh and try again", plan.action, plan.model, plan.environment,
+                               {"canary_pct": now}, plan)
         if not plan.blocked:
             return None
         moves_checked = plan.action == "rollback" or (plan.action == "promote" and plan.strategy in ("direct",
@@ -456,7 +469,8 @@ class Operator:
                            {"usage_error": True} if plan.usage else None, plan=plan)
 
     def _run(self, action: str, model: str, env: str, args: dict[str, Any], expected_from: str | None,
-             reason: str, force: bool, live: dict | None, drift: dict | None) -> ActionResult:
+             reason: str, force: bool, live: dict | None, drift: dict | None,
+             expected_pct: int | None = None) -> ActionResult:
         spec = get_spec(action)
         refused = self.admit(spec.id, model, env)
         if refused is not None:
@@ -482,7 +496,8 @@ class Operator:
                     lease.acquire()
                 except Conflict as exc:
                     return self._refuse("conflict", exc.message, action, model, env, {"moved": exc.moved})
-                return self._locked(spec.id, model, env, args, expected_from, reason, force, live, drift, flight)
+                return self._locked(spec.id, model, env, args, expected_from, reason, force, live, drift, flight,
+                                    expected_pct)
             except Abandoned:
                 return _abandoned(flight)
             except RegistryError as exc:
@@ -491,10 +506,11 @@ class Operator:
                 flight.release()
 
     def _locked(self, action: str, model: str, env: str, args: dict[str, Any], expected_from: str | None,
-                reason: str, force: bool, live: dict | None, drift: dict | None, flight: Flight) -> ActionResult:
+                reason: str, force: bool, live: dict | None, drift: dict | None, flight: Flight,
+                expected_pct: int | None = None) -> ActionResult:
         flight.step("plan")
         plan = self.plan(model, env, action, **args)
-        stopped = self.conflict_or_blocked(plan, expected_from)
+        stopped = self.conflict_or_blocked(plan, expected_from, expected_pct)
         if stopped is not None:
             return stopped
         flight.step("gates")

@@ -192,8 +192,9 @@ def execute(op, prepared: Prepared, *, strategy: str | None = None, expected_fro
                           percent=percent, expected_from=expected_from, reason=reason, force=force,
                           live=live, drift=drift)
     if a == "canary-step":
+        seen = prepared.plan
         return op.canary_step(model, env, expected_from=expected_from, reason=reason, force=force, live=live,
-                              drift=drift)
+                              drift=drift, expected_pct=seen.canary_pct if seen is not None else None)
     if a == "canary-promote":
         return op.canary_promote(model, env, expected_from=expected_from, reason=reason, force=force, live=live,
                                  drift=drift)

@@ -72,9 +72,15 @@ def wilson(successes: int, n: int, z: float = Z_95) -> tuple[float, float] | tup
 
 
 def p_below(successes: int, n: int, p0: float) -> float | None:
-    """One-sided p-value that the true proportion is below `p0` (score test against p0)."""
-    if n <= 0 or not 0 < p0 < 1:
+    """One-sided p-value that the true proportion is below `p0` (score test against p0). At p0 = 1 (a perfect
+    expected accuracy) the test has no variance: one failure disproves it (0), none cannot (1); nothing is
+    below p0 = 0 (1). Those are the exact binomial p-values."""
+    if n <= 0 or not 0 <= p0 <= 1:
         return None
+    if p0 >= 1:
+        return 0.0 if successes < n else 1.0
+    if p0 <= 0:
+        return 1.0
     z = (successes / n - p0) / math.sqrt(p0 * (1 - p0) / n)
     return 0.5 * math.erfc(-z / math.sqrt(2))
 

@@ -236,11 +236,30 @@ def _option(option: str, text: str, parse):
 
 
 def format_span(span: str | timedelta) -> str:
-    """A window as operators write it: 90m, 24h, 30d (the largest unit that divides it)."""
+    """A window as operators write it: 90m, 24h, 30d (the largest unit that divides it); a span no unit divides
+    (`--from T` alone ends at the wall clock) in the units it holds, largest first: "14d 6h 12m 3s", never a
+    count of seconds an operator has to divide."""
     if isinstance(span, str):
         return span
     seconds = int(span.total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds and seconds % size == 0:
             return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size or (unit == "s" and not parts):
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return " ".join(parts)
+
+
+def window_fields(end: datetime, span: timedelta) -> dict:
+    """What a read command says of its window, in text and JSON alike: its length as operators write it
+    (`format_span`) and its two ends (ISO, Z). The one place every read command formats its window."""
+    return {"window": format_span(span), "from": (end - span).isoformat() + "Z", "to": end.isoformat() + "Z"}
+
+
+def window_text(end: datetime, span: timedelta) -> str:
+    """`window_fields` as one line of text: "window 14d 6h (2026-11-16T00:00:00Z to 2026-11-30T06:00:00Z)"."""
+    w = window_fields(end, span)
+    return f"window {w['window']} ({w['from']} to {w['to']})"

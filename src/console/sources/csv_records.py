@@ -2,12 +2,12 @@
 
 One rule, used by the tailer (how far a file holds complete records) and by the store's CSV parser (which
 lines make one record), so the two always agree. A line with an odd number of quote characters opens a
-quoted field that runs on to the next such line, if that comes within `MAX_RECORD_LINES` lines: those lines
+quoted field that runs on to the next such line, if that comes within `MAX_RECORD_BYTES` bytes: those lines
 are one record if they read as one under RFC 4180's strict rules (a closing quote is followed by a comma or
 the line end) with as many fields as the header. Otherwise, or if no such line comes that soon, the opening
 line is a broken row on its own (an unbalanced quote costs only its line and never glues the rows after it),
 and the next odd line is looked at afresh. While
-the data ends before that many lines have followed, the record is open: its writer may still be writing
+the data ends before `OPEN_RECORD_LINES` lines have followed, the record is open: its writer may still be writing
 the field, so the tailer waits for it as for a partial line (and, once its grace is over, hands the lines
 on, where the opening one is set aside alone).
 
@@ -19,7 +19,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-MAX_RECORD_LINES = 128  # lines one record may span (a quoted field with up to 127 line breaks)
+# Bytes one record may span, whatever its line count: an LLM prompt and answer logged by a CSV writer, with as many
+# line breaks as they hold (a bound in lines, 128, refused a long prompt line by line). The bound keeps a quote left
+# open by a broken writer from gluing megabytes of rows into one. The tailer's pieces are larger (64 MiB).
+MAX_RECORD_BYTES = 8 << 20
+# While the data ends inside a quoted field opened fewer than this many lines before, the record may still be being
+# written, and the tailer waits for it (for the grace). Past it, the opening line is taken as a broken quote, so one
+# left open by a broken writer holds back only these lines of the rows after it. A writer writes a row whole (one
+# write call, flushed at once past its buffer), so a complete long record is seldom seen half written.
+OPEN_RECORD_LINES = 128
+
+
+def _long_fields() -> None:
+    """Python's csv module refuses a field over 128 KiB ("field larger than field limit"): records up to
+    MAX_RECORD_BYTES are read by it too (here and in the store's line-by-line parser), so its limit is raised
+    to that once, for this process, never lowered."""
+    import csv
+
+    if csv.field_size_limit() < MAX_RECORD_BYTES:
+        csv.field_size_limit(MAX_RECORD_BYTES)
+
+
+_long_fields()
 
 
 @dataclass
@@ -61,12 +82,14 @@ def split(data: bytes, fields: int | None = None, final: bool = True) -> Split |
     while k < len(odd):
         i = odd[k]
         j = odd[k + 1] if k + 1 < len(odd) else None
-        if j is not None and j - i < MAX_RECORD_LINES and \
-                _one_record(data[line_start[i]:line_start[j + 1] if j + 1 < n else len(data)], fields):
+        stop = (line_start[j + 1] if j + 1 < n else len(data)) if j is not None else None
+        if j is not None and stop - line_start[i] <= MAX_RECORD_BYTES and \
+                _one_record(data[line_start[i]:stop], fields):
             joined.append((i, j))
             k += 2
             continue
-        if j is None and n - 1 - i < MAX_RECORD_LINES - 1 and not final:
+        if j is None and n - 1 - i < OPEN_RECORD_LINES - 1 and len(data) - line_start[i] < MAX_RECORD_BYTES \
+                and not final:
             open_line = i  # a closing line may still come
             break
         broken_lines.append(i)

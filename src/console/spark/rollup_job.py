@@ -21,9 +21,13 @@ the files with pyarrow in `mapInArrow`; no JVM connector or jar download is invo
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -35,18 +39,41 @@ from console.analytics import sketches as sk
 from console.spark.scan_task import reader
 
 _SESSION = None
-MASTER_WAIT_S = 5.0  # a master that takes no connection within this is unreachable
+MASTER_WAIT_S = 5.0  # a master that takes no connection, or does not answer as Spark, within this is refused
+# Spark's transport layer (network-common: MessageEncoder, Message.Type): a frame is its length (8 bytes, itself
+# included), a type byte and the message; an RpcRequest (3) is a request id (8), its body's size (4), the body.
+# Every Spark RPC endpoint, a standalone master among them, answers one with an RpcResponse (4) or an RpcFailure (5)
+# carrying the same id (TransportRequestHandler.processRpcRequest). The body is a RequestMessage (core's
+# NettyRpcEnv.RequestMessage.serialize: no sender address, no receiver address, the endpoint's name, then the
+# content Java-serialized: here the string "probe") to an endpoint no RpcEnv has, so the master answers "Could not
+# find mlops-console-probe." (Dispatcher.postMessage) without running anything or logging an error.
+_RPC_REQUEST, _RPC_ANSWERS = 3, (4, 5)
+_PROBE_NAME, _PROBE_CONTENT = b"mlops-console-probe", b"probe"
+_PROBE_BODY = (b"\x00\x00" + len(_PROBE_NAME).to_bytes(2, "big") + _PROBE_NAME
+               + b"\xac\xed\x00\x05\x74" + len(_PROBE_CONTENT).to_bytes(2, "big") + _PROBE_CONTENT)
 
 
 class SparkUnavailable(ConnectionError):
-    """The Spark master cannot be reached: said in one line, before any JVM starts."""
+    """The Spark master cannot be reached, or is not one: said in one line, before any JVM starts."""
+
+
+def jvm_log() -> Path:
+    """Where the JVM's output goes (its log4j lines, spark-submit's and the Python workers' output): a file
+    the operator is told of, not their terminal. `MLOPS_CONSOLE_SPARK_LOG` overrides it."""
+    from console.private_files import private_dir
+
+    explicit = os.environ.get("MLOPS_CONSOLE_SPARK_LOG")
+    if explicit:
+        return Path(explicit)
+    return private_dir(Path(tempfile.gettempdir()) / f"mlops-console-{os.getuid()}") / "spark-jvm.log"
 
 
 def reach(master: str, wait_s: float = MASTER_WAIT_S) -> None:
-    """Raises SparkUnavailable unless some host of a `spark://` or `sc://` master takes a TCP connection within
-    `wait_s`. Without this check an unreachable standalone master cost about 70 s of the JVM's registration
-    retries (fixed in Spark, not configurable) and its stack traces on the operator's terminal; a `local`
-    master needs no network."""
+    """Raises SparkUnavailable unless some host of a `spark://` master answers a Spark RPC request (`_speaks_spark`)
+    within `wait_s`, or of an `sc://` master takes a TCP connection. Without this a master that is unreachable,
+    or a host that accepts the connection but is not a Spark master (another service on the port), cost about
+    60-70 s of the JVM's registration retries (3 x 20 s, fixed in Spark's StandaloneAppClient, not configurable)
+    and its stack traces on the operator's terminal; a `local` master needs no network."""
     import socket
     from urllib.parse import urlsplit
 
@@ -54,7 +81,7 @@ def reach(master: str, wait_s: float = MASTER_WAIT_S) -> None:
     if scheme not in ("spark", "sc"):
         return
     default = 7077 if scheme == "spark" else 15002
-    errors = []
+    errors, refused = [], []
     for host in rest.split("/")[0].split(","):  # spark://a:7077,b:7077 (standby masters)
         parts = urlsplit(f"//{host.split(';')[0]}")
         try:
@@ -62,16 +89,86 @@ def reach(master: str, wait_s: float = MASTER_WAIT_S) -> None:
         except ValueError as exc:
             raise SparkUnavailable(f"Spark master {master}: {exc}") from None
         try:
-            socket.create_connection(address, timeout=wait_s).close()
-            return
+            conn = socket.create_connection(address, timeout=wait_s)
         except OSError as exc:
             errors.append(f"{address[0]}:{address[1]} {getattr(exc, 'strerror', None) or exc}")
+            continue
+        with conn:
+            why = _speaks_spark(conn, wait_s) if scheme == "spark" else None
+        if why is None:
+            return
+        refused.append(f"{address[0]}:{address[1]} {why}")
+    if refused:
+        raise SparkUnavailable(f"Spark master {master} is not a Spark master ({'; '.join(refused + errors)}; waited "
+                               f"up to {wait_s:g} s per host); nothing was built, no JVM started")
     raise SparkUnavailable(f"Spark master {master} unreachable ({'; '.join(errors)}; waited up to "
                            f"{wait_s:g} s per host); nothing was built")
 
 
+def _speaks_spark(conn, wait_s: float) -> str | None:
+    """None when the peer on `conn` answers an RpcRequest as Spark's transport layer does (see `_RPC_REQUEST`),
+    else what it did instead, in a few words. A Spark endpoint answers in milliseconds."""
+    import socket
+    import struct
+    import time
+
+    rid = int.from_bytes(os.urandom(8), "big") >> 1
+    head = b""
+    deadline = time.monotonic() + wait_s
+    try:
+        conn.sendall(struct.pack(">qbqi", 8 + 1 + 8 + 4 + len(_PROBE_BODY), _RPC_REQUEST, rid, len(_PROBE_BODY))
+                     + _PROBE_BODY)
+        while len(head) < 17:  # the answer's frame length, type and request id
+            conn.settimeout(max(deadline - time.monotonic(), 0.001))
+            got = conn.recv(17 - len(head))
+            if not got:
+                return "accepted the connection, then closed it without a Spark answer"
+            head += got
+    except socket.timeout:
+        return "accepted the connection but gave no Spark answer"
+    except OSError as exc:
+        return f"accepted the connection, then {getattr(exc, 'strerror', None) or exc}"
+    length, kind, answered = struct.unpack(">qbq", head)
+    if kind not in _RPC_ANSWERS or answered != rid or not 17 <= length < 1 << 20:
+        return "answered, but not as Spark does"
+    try:  # the rest of the answer read too, so that closing is a clean end, not a reset the master logs
+        left = length - 17
+        while left > 0 and (got := conn.recv(min(left, 65536))):
+            left -= len(got)
+    except OSError:
+        pass
+    return None
+
+
+@contextlib.contextmanager
+def _output_to(log: Path):
+    """This process's stdout and stderr (file descriptors 1 and 2) go to `log` while the body runs: the JVM
+    started then (and every process it starts) inherits them, so its output lands in the file for good, and
+    the terminal gets only the console's own lines."""
+    from console.private_files import open_private
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open_private(log, "a") as fh:
+        fh.write(f"--- mlops-console: Spark session started by pid {os.getpid()}\n")
+        fh.flush()
+        os.dup2(fh.fileno(), 1)
+        os.dup2(fh.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])
+
+
 def session(master: str = "local[2]"):
-    """One SparkSession per process (a JVM start costs seconds)."""
+    """One SparkSession per process (a JVM start costs seconds). The JVM's output goes to `jvm_log()`; a
+    session that fails to start is one line naming the master and that file."""
     global _SESSION
     if _SESSION is None:
         reach(master)
@@ -82,17 +179,27 @@ def session(master: str = "local[2]"):
         # environment) use few malloc arenas and Arrow's system allocator, which hands freed batches back.
         # One Python worker daemon (no Python RDD: see `_read`), its workers light (`scan_task`): the tree
         # of this process, the JVM and the workers peaked at 1.82 GB on a 3.3M-row day (benchmarks/README.md).
+        import warnings
+
+        # PySpark's pandas-version warning: about pandas UDFs, which the job does not use (`_read`: mapInArrow)
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
         os.environ.setdefault("MALLOC_ARENA_MAX", "2")
         os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
-        _SESSION = (SparkSession.builder.master(master).appName("mlops-console-rollup")
-                    .config("spark.driver.memory", os.environ.get("MLOPS_CONSOLE_SPARK_DRIVER_MEMORY", "768m"))
-                    .config("spark.driver.extraJavaOptions", "-XX:+UseSerialGC -XX:MaxDirectMemorySize=384m "
-                                                             "-XX:ReservedCodeCacheSize=96m -XX:MaxMetaspaceSize=256m")
-                    .config("spark.ui.enabled", "false")
-                    .config("spark.sql.session.timeZone", "UTC")
-                    .config("spark.sql.shuffle.partitions", "8")
-                    .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-                    .getOrCreate())
+        log = jvm_log()
+        try:
+            with _output_to(log):
+                _SESSION = (SparkSession.builder.master(master).appName("mlops-console-rollup")
+                            .config("spark.driver.memory", os.environ.get("MLOPS_CONSOLE_SPARK_DRIVER_MEMORY", "768m"))
+                            .config("spark.driver.extraJavaOptions", "-XX:+UseSerialGC -XX:MaxDirectMemorySize=384m "
+                                                                     "-XX:ReservedCodeCacheSize=96m -XX:MaxMetaspaceSize=256m")
+                            .config("spark.ui.enabled", "false")
+                            .config("spark.sql.session.timeZone", "UTC")
+                            .config("spark.sql.shuffle.partitions", "8")
+                            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+                            .getOrCreate())
+        except Exception as exc:  # noqa: BLE001 - the JVM's own words are in the log; the operator gets one line
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise SparkUnavailable(f"Spark master {master}: no Spark session ({first}); JVM output in {log}") from None
         _SESSION.sparkContext.setLogLevel("ERROR")
     return _SESSION
 

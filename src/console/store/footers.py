@@ -24,6 +24,45 @@ _DUCK_TYPES = {"timestamp[us]": "TIMESTAMP", "string": "VARCHAR", "double": "DOU
 _ARROW_NAMES = {v: k for k, v in _DUCK_TYPES.items()}
 
 
+EVERY = (None, None)  # the time range of a file that may hold any hour (a ts of text, no statistics)
+EMPTY = ("empty", "empty")  # the time range of a file with no rows: it covers no hour
+
+
+def ts_span(path: str) -> tuple:
+    """(first, last) ts of a Parquet file by its row groups' statistics, naive UTC; EVERY without them, EMPTY
+    when it holds no row. Statistics are guarantees: no row of the file is outside its span."""
+    try:
+        meta = pq.read_metadata(path)
+    except (OSError, ValueError):
+        return EVERY
+    idx = meta.schema.to_arrow_schema().get_field_index("ts")
+    if idx < 0:
+        return EVERY
+    lo = hi = None
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        if group.num_rows == 0:
+            continue
+        st = group.column(idx).statistics
+        if st is None or not st.has_min_max or not isinstance(st.min, datetime) or not isinstance(st.max, datetime):
+            return EVERY  # a ts of text says nothing about the hours its rows fall in
+        a, b = _naive(st.min), _naive(st.max)
+        lo, hi = a if lo is None else min(lo, a), b if hi is None else max(hi, b)
+    return (lo, hi) if lo is not None else EMPTY
+
+
+def touches(span: tuple, ranges: list[tuple[datetime, datetime]]) -> bool:
+    """Whether a file of this span may hold a row in one of the ranges (a, b]."""
+    lo, hi = span
+    if lo is None:
+        return True
+    return lo != "empty" and any(lo <= b and hi > a for a, b in ranges)
+
+
+def _naive(t: datetime) -> datetime:
+    return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo is not None else t
+
+
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:
     if b is not None and b.tzinfo is not None:
         b = b.astimezone(UTC).replace(tzinfo=None)
@@ -180,6 +219,30 @@ class Footers:
             else:
                 self._parquet_meta[key] = self._stats_newest(path)
                 self._footer_learnt(path, stats_newest=[ts_text(self._parquet_meta[key])])
+        return self._parquet_meta[key]
+
+    def file_span(self, path: str) -> tuple:
+        """A Parquet file's ts span (`ts_span`), per file version: a log read in place keeps it across processes
+        (`store/facts.py`), so a new process learns which files can hold an hour without opening any; the
+        store's own files are immutable and read once per process. What an edge read binds is narrowed by it
+        (`Views._narrowed`), and the rollups' catch-up keys its record on it (`rollup_changes`)."""
+        mine = path.startswith(str(self.dir))
+        if mine:
+            key = ("span", path)
+        else:
+            try:
+                st = os.stat(path)
+            except OSError:
+                return EVERY
+            key = ("span", path, st.st_size, st.st_mtime_ns, st.st_ino)
+        if key not in self._parquet_meta:
+            known = None if mine else self._footer_fact(path, "ts_span")
+            if isinstance(known, list) and len(known) == 2:
+                span = tuple(x if x in (None, "empty") else ts_value(x) for x in known)
+            else:
+                span = ts_span(path)
+                self._footer_learnt(path, ts_span=[x if x in (None, "empty") else ts_text(x) for x in span])
+            self._parquet_meta[key] = span
         return self._parquet_meta[key]
 
     def _segment_newest(self, name: str) -> datetime | None:

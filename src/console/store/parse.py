@@ -374,6 +374,12 @@ def _csv_range(body: bytes, first_line: int, head: bytes, names: list[str], sour
         tables.append(t)
 
 
+def _block_size(n: int) -> int:
+    """pyarrow's CSV block size for `n` bytes of records that may hold line breaks: a record must fit in a block
+    (else "straddling object straddles two block boundaries"), and records are up to MAX_RECORD_BYTES."""
+    return max(1 << 20, min(n + 1, 2 * csv_records.MAX_RECORD_BYTES + 1))
+
+
 def _read_csv(data: bytes, names: list[str], on_invalid, newlines: bool = False) -> pa.Table:
     """The native reader over one range. pyarrow decodes a refused row's text before it calls `on_invalid`: a
     non-UTF-8 byte there raises inside pyarrow, which prints "Exception ignored" and a traceback on stderr and
@@ -389,7 +395,9 @@ def _read_csv(data: bytes, names: list[str], on_invalid, newlines: bool = False)
     try:
         return pacsv.read_csv(
             io.BytesIO(data),
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+            # a block holds whole records: one of several lines may be up to csv_records.MAX_RECORD_BYTES
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1,
+                                           **({"block_size": _block_size(len(data))} if newlines else {})),
             parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=newlines),
             convert_options=pacsv.ConvertOptions(
                 strings_can_be_null=True, null_values=list(CSV_NULLS),
@@ -422,7 +430,8 @@ def _csv_slow(block: list[tuple[int, bytes]], names: list[str], source: str):
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(names)
     w.writerows(rows)
-    table = pacsv.read_csv(io.BytesIO(buf.getvalue().encode("utf-8")),
+    payload = buf.getvalue().encode("utf-8")
+    table = pacsv.read_csv(io.BytesIO(payload), read_options=pacsv.ReadOptions(block_size=_block_size(len(payload))),
                            parse_options=pacsv.ParseOptions(newlines_in_values=True), convert_options=pacsv.ConvertOptions(
         strings_can_be_null=True, null_values=list(CSV_NULLS),
         column_types={c: pa.string() for c in names if c in _TEXT_COLUMNS}))

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from console.sql import load_query, load_statements
+from console.store.footers import touches
 from console.store.manifest import KINDS, Manifest
 from console.store.on_first_use import pa
 
@@ -24,6 +26,7 @@ def _sql_text(text: str) -> str:
 
 
 _VIEW_NAME = re.compile(r"(?:\s*--[^\n]*\n)*\s*CREATE OR REPLACE VIEW (\w+)")
+_VIEW_BODY = re.compile(r"(?:\s*--[^\n]*\n)*\s*CREATE OR REPLACE VIEW \w+ AS\s")
 _STATEMENT_NAME = re.compile(r"(?:\s*--[^\n]*\n)*\s*CREATE OR REPLACE (?:VIEW|MACRO) (\w+)")
 _WORD = re.compile(r"\w+")
 _TEXT = re.compile(r"'(?:[^']|'')*'|--[^\n]*")  # string literals (file paths) and comments: no name is read there
@@ -106,33 +109,73 @@ class Views:
         def branch(k: str, files, sql: str) -> str:
             return sql if files else empty[k]
 
-        values = dict(
-            max_ts=max_ts,
-            **{f"lake_{k}": v for k, v in lake.items()},
-            **{f"lake_conform_{k}": branch(k, k in lakes, (_ts_as_is if lake_typed.get(k) else str)(
-                v.replace(f"FROM inplace_raw_{k}", f"FROM lake_raw_{k}"))) for k, v in conform.items()},
-            **{f"segments_{k}": _sql_list(seg[k]) for k in KINDS},
-            **{f"union_{k}": union[k] for k in KINDS},
-            **{f"inplace_{k}": _sql_list(parquet.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
-            **{f"clean_{k}": _sql_list(clean.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
-            **{f"typed_{k}": _sql_list(typed.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
-            **{f"pending_{k}": _sql_list(pending.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
-            **{f"conform_{k}": branch(k, parquet.get(k), v) for k, v in conform.items()},
-            **{f"clean_conform_{k}": branch(k, clean.get(k), v.replace(f"FROM inplace_raw_{k}", f"FROM clean_raw_{k}"))
-               for k, v in conform.items()},
-            **{f"typed_conform_{k}": branch(k, typed.get(k), _ts_as_is(
-                v.replace(f"FROM inplace_raw_{k}", f"FROM typed_raw_{k}"))) for k, v in conform.items()},
-            **{f"pending_conform_{k}": branch(k, pending.get(k), _ts_as_is(
-                v.replace(f"FROM inplace_raw_{k}", f"FROM pending_raw_{k}"))) for k, v in conform.items()})
-        statements = [st.format(**values) for st in load_statements("views")]
-        named = {_STATEMENT_NAME.match(st).group(1): st for st in statements}
+        def fill(keep=None) -> dict[str, str]:
+            """The statements by name, each file list cut to the files `keep` keeps (all for None)."""
+            def only(lists: dict[str, list[str]]) -> dict[str, list[str]]:
+                # a list cut to nothing keeps its first file: its columns stay in the view (an empty read has
+                # the types a full one has), at the cost of one footer; its row groups are skipped by ts
+                return lists if keep is None else {k: [p for p in v if keep(p)] or v[:1] for k, v in lists.items()}
+
+            inplace, cln, typ, pend, sg = only(parquet), only(clean), only(typed), only(pending), only(seg)
+            values = dict(
+                max_ts=max_ts,
+                **{f"lake_{k}": v for k, v in lake.items()},
+                **{f"lake_conform_{k}": branch(k, k in lakes, (_ts_as_is if lake_typed.get(k) else str)(
+                    v.replace(f"FROM inplace_raw_{k}", f"FROM lake_raw_{k}"))) for k, v in conform.items()},
+                **{f"segments_{k}": _sql_list(sg[k]) for k in KINDS},
+                **{f"union_{k}": union[k] for k in KINDS},
+                **{f"inplace_{k}": _sql_list(inplace.get(k) or [raw])
+                   for k in ("predictions", "labels", "deployments")},
+                **{f"clean_{k}": _sql_list(cln.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
+                **{f"typed_{k}": _sql_list(typ.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
+                **{f"pending_{k}": _sql_list(pend.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
+                **{f"conform_{k}": branch(k, inplace.get(k), v) for k, v in conform.items()},
+                **{f"clean_conform_{k}": branch(k, cln.get(k), v.replace(f"FROM inplace_raw_{k}",
+                                                                           f"FROM clean_raw_{k}"))
+                   for k, v in conform.items()},
+                **{f"typed_conform_{k}": branch(k, typ.get(k), _ts_as_is(
+                    v.replace(f"FROM inplace_raw_{k}", f"FROM typed_raw_{k}"))) for k, v in conform.items()},
+                **{f"pending_conform_{k}": branch(k, pend.get(k), _ts_as_is(
+                    v.replace(f"FROM inplace_raw_{k}", f"FROM pending_raw_{k}"))) for k, v in conform.items()})
+            statements = [st.format(**values) for st in load_statements("views")]
+            return {_STATEMENT_NAME.match(st).group(1): st for st in statements}
+
+        named = fill()
         with self._views_lock:
-            self._order, self._segment_lists = list(named), seg
+            self._order, self._segment_lists, self._fill = list(named), seg, fill
             if lazy:
                 self._lazy = {n: st for n, st in named.items() if self._views.get(n) != st or n in self._reshaped}
                 return
             self._lazy = {}
             self._run_views(named, list(named))
+
+    def _narrowed(self, query: str, ranges: list[tuple[datetime, datetime]]) -> str:
+        """`query` over only the files whose rows may fall in one of `ranges` ((a, b], naive UTC): the views it
+        reads, with their file lists cut to those files by their ts spans (`Footers.file_span`), put before it
+        as common table expressions (inlined, so the time filter still reaches each scan). A read of a few hours
+        then binds and opens the few files holding them, not every file of a month (DuckDB reads the footer of
+        each file a view lists when it binds a query). The rows are the full views' rows in those ranges: a file
+        left out holds none (its statistics say so)."""
+        def keep(path: str) -> bool:
+            return Path(path).name.startswith("skeleton-") or touches(self.file_span(path), ranges)
+
+        with self._views_lock:
+            named = self._fill(keep)
+        self._facts.save()
+        reads = {n: _names_in(st) for n, st in named.items()}
+        need: set[str] = set()
+        todo = [n for n in _names_in(query) if n in reads]
+        while todo:
+            n = todo.pop()
+            if n not in need:
+                need.add(n)
+                todo.extend(d for d in reads[n] if d in reads and d != n)
+        views = [n for n in self._order if n in need and _VIEW_BODY.match(named[n])]
+        self._ensure_views(" ".join(n for n in need if n not in views))  # the macros they call
+        if not views:
+            return query
+        ctes = ",\n".join(f"{n} AS NOT MATERIALIZED ({named[n][_VIEW_BODY.match(named[n]).end():]})" for n in views)
+        return f"WITH {ctes}\n{query}"
 
     def _run_views(self, named: dict[str, str], names: list[str]) -> None:
         """Runs the statements of `names`, in this order, that changed since they were last run here."""

@@ -206,8 +206,9 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
             from datetime import timedelta
 
             # the Overview's numbers are the last 24 h: its requests say whether that window holds rows
+            # (a model whose source is down is not "no predictions": its rows are unknown, the logs note says why)
             note = self.empty_window_note(timedelta(hours=24), has_rows=snap is not None and any(
-                r.requests for r in snap.rows))
+                r.requests or r.source_down for r in snap.rows))
             if note is not None:
                 notes.append_text(note)
         if snap is not None and snap.missing_logs:  # a typo in a labels path leaves Quality empty with no other sign
@@ -319,16 +320,25 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
 def _cells(r, trend: list[float], wide: bool) -> list:
     env = safe(r.environment, style="bold" if r.production else "")
     env = Text(f"{prod_marker()} " if r.production else "  ", style="bold") + env
+    # a source holding its rows cannot be read now: its numbers are what the other sources hold, so each says
+    # "?" after it, ALRT is "?" (its rules could not be evaluated: `check` exits 2) and DRIFT names the state
+    down = bool(r.source_down)
+
+    def num(text: str) -> Text:
+        return Text(text + ("?" if down else ""), justify="right")
+
     return [
         safe(r.name, style="bold" if r.production else ""), env,
         safe(f"v{r.champion}" if r.champion else "-"), safe(r.live or "-"),
-        Text(compact(r.rpm), justify="right"),
+        num(compact(r.rpm)),
         sparkline(trend, 24 if wide else 12),  # scaled per row: a steady 2 rpm and 20 rpm both show shape
-        Text(f"{r.p95_latency_ms:.0f}" if r.p95_latency_ms is not None else "-", justify="right"),
-        Text(f"{100 * r.error_rate:.1f}" if r.error_rate is not None else "-", justify="right"),
+        num(f"{r.p95_latency_ms:.0f}" if r.p95_latency_ms is not None else "-"),
+        num(f"{100 * r.error_rate:.1f}" if r.error_rate is not None else "-"),
+        Text("?", justify="right", style="bold reverse") if down and not r.alerts else
         Text(f"!{r.alerts}" if r.alerts else "-", justify="right", style="bold reverse" if r.alerts else ""),
-        safe(r.drift), Text(f"${compact(r.cost_usd, 0)}" if r.cost_usd is not None else "-", justify="right"),
-        Text(compact(r.requests, 0), justify="right"),
+        Text("src down", style="bold reverse") if down else safe(r.drift),
+        num(f"${compact(r.cost_usd, 0)}" if r.cost_usd is not None else "-"),
+        num(compact(r.requests, 0)),
     ]
 
 
