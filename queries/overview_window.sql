@@ -4,7 +4,11 @@
 -- the last 5. The hour is a scan of its own, so the error and latency columns are read for its rows only.
 WITH day AS (
     SELECT model, environment, count(*) AS requests_24h,
-           sum(cost_usd) FILTER (WHERE ts >= date_trunc('day', $now)) AS cost_today_usd
+           -- summed as decimals: a parallel sum of doubles adds in thread order and printed 20.73959000000005 in
+           -- one run and 20.73959000000014 in the next; values past 1e20 (no real bill) fall back to doubles
+           CASE WHEN max(abs(cost_usd)) FILTER (WHERE ts >= date_trunc('day', $now)) < 1e20
+                THEN CAST(sum(TRY_CAST(cost_usd AS DECIMAL(38, 12))) FILTER (WHERE ts >= date_trunc('day', $now)) AS DOUBLE)
+                ELSE sum(cost_usd) FILTER (WHERE ts >= date_trunc('day', $now)) END AS cost_today_usd
     FROM predictions
     WHERE ts > $now - INTERVAL 24 HOUR AND ts <= $now
     GROUP BY model, environment

@@ -135,3 +135,27 @@ def test_llm_usage_per_prompt_version():
     # a classic model has none of the LLM columns
     [u] = c.llm_usage(df.select("ts", "model"))
     assert u.requests == n and u.refusal_rate is None and u.guardrail_blocks == 0
+
+
+def test_todays_cost_is_the_same_sum_in_every_run():
+    """The Overview's cost today (`overview_window.sql`) was a parallel sum of doubles, added in thread order: two
+    runs over one store printed 20.73959000000005 and 20.73959000000014. Summed as decimals it is one number, within
+    1e-6 of the exact sum (math.fsum) of the same 2.5M values."""
+    import math
+    from datetime import datetime
+
+    import duckdb
+
+    from console.sql import load_query
+
+    con = duckdb.connect()
+    con.execute("SET threads = 2")
+    con.execute("CREATE TABLE predictions AS SELECT TIMESTAMP '2026-11-30 00:00:00' + i * INTERVAL 30 MILLISECOND AS ts,"
+                " 'm' AS model, 'production' AS environment, (hash(i) % 10000) / 1e6 * 1.37 AS cost_usd,"
+                " 10.0::DOUBLE AS latency_ms, false AS is_error FROM range(2500000) t(i)")
+    now = datetime(2026, 11, 30, 20)
+    runs = {con.execute(load_query("overview_window"), {"now": now}).fetchall()[0][3] for _ in range(6)}
+    assert len(runs) == 1
+    exact = math.fsum(v for (v,) in con.execute("SELECT cost_usd FROM predictions WHERE ts <= $now",
+                                                {"now": now}).fetchall())
+    assert abs(runs.pop() - exact) < 1e-6
