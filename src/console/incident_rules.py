@@ -76,12 +76,14 @@ class RuleEvaluator:
             rr.RollupRules.prefetch(edges)  # the raw hours the windows cut, every model's in one scan
         except Exception:  # noqa: BLE001 - each model then reads its own hours, and says its own failure
             pass
+        del edges
         for model in models:
             try:
                 src = sources[model]
                 if isinstance(src, Exception):
                     raise src
                 out += self._model_findings(model, now, src)
+                sources[model] = None  # its hours and edge rows let go before the next model's load
             except Exception as exc:  # noqa: BLE001 - one model's bad data must not hide the others
                 out.append(Finding(incident_id(model, "error"), model, "error", "evaluation failed", "warning", now, now,
                                    None, None, detail=f"{type(exc).__name__}: {exc}", state=ev.INSUFFICIENT))
@@ -90,8 +92,8 @@ class RuleEvaluator:
         return out
 
     def _rollup_source(self, model: str, now: datetime):
-        """The model's history from the rollups (`rollup_rules.RollupRules`, caught up), or None when its rules
-        read raw rows (`_rules_from_rollups`)."""
+        """The model's history from the rollups (`rollup_rules.RollupRules`, not yet loaded: `_rollup_findings`
+        loads it), or None when its rules read raw rows (`_rules_from_rollups`)."""
         from console import rollup_rules as rr
 
         since = self.mon.history_start(now)
@@ -102,7 +104,7 @@ class RuleEvaluator:
         labels = any((r.metric == "accuracy_drop" and "accuracy" in expected) or
                      (r.metric == "mae_increase" and "mae" in expected) for r in rules)
         return rr.RollupRules(self.mon, model, since, now, labels=labels,
-                              drift=any(r.metric in DRIFT_METRICS for r in rules))
+                              drift=any(r.metric in DRIFT_METRICS for r in rules), load=False)
 
     def _model_findings(self, model: str, now: datetime, src=None) -> list[Finding]:
         mc = self.mon.model_config(model)
@@ -164,6 +166,7 @@ class RuleEvaluator:
         from narrow raw reads of the first breaching windows; segments from a narrow raw read of label-joined
         rows."""
         model, since, now = src.model, src.since, src.now
+        src.load()  # its rollups caught up and read, a model at a time
         expected = self.mon.expected(model)
         llm = rollup_spec.PROMPT in self.mon.attributes(model)
         found: list[Finding] = []

@@ -119,7 +119,9 @@ class RollupRules:
     """One model's history (since, now] as hour parts from rollups and raw pieces at its ends."""
 
     def __init__(self, mon, model: str, since: datetime, now: datetime, labels: bool = False,
-                 drift: bool = False):
+                 drift: bool = False, load: bool = True):
+        """`load=False` leaves the rollups to `load()`: a rule pass names every model's edge hours first
+        (`prefetch`), then loads and evaluates one model at a time, so one model's hours are held at once."""
         self.mon, self.model, self.since, self.now = mon, model, since, now
         ref = mon.reference(model) if drift else None
         self.features = list(ref.columns) if ref is not None else []  # raw pieces are sketched for drift too
@@ -136,6 +138,12 @@ class RollupRules:
         self.memo = rule_memo.Memo(ro._model_dir(self.drift.path, model) / rule_memo.NAME)
         self._drift_fp: list | None = None
         self._sparse: dict[tuple, tuple[list, dict]] = {}  # `sparse_drifts`
+        if load:
+            self.load()
+
+    def load(self) -> None:
+        """The history's whole hours from the rollups, caught up with the store first."""
+        model, since, labels, now = self.model, self.since, self.labels, self.now
         if self.h1 > self.h0:
             # from the hour `since` cuts: its rollup, kept current too, names the history's first raw piece
             self.drift.catch_up(model, floor_hour(since), self.h1, labels=labels)
