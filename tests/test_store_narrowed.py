@@ -100,7 +100,7 @@ def test_a_ranged_read_binds_the_files_of_its_hours_and_gives_the_full_read_s_ro
         got = mon.typed_rows(model, ranges[0][0], ranges[-1][1], None, columns=cols, ranges=ranges)
         # the same query over every file (no `within`); unused ranges empty, (t, t]
         pad = ranges + [(ranges[0][0], ranges[0][0])] * (8 - len(ranges))
-        params = {"model": model, "environment": None, **{f"a{i}": a for i, (a, _) in enumerate(pad)},
+        params = {"models": [model], "environment": None, **{f"a{i}": a for i, (a, _) in enumerate(pad)},
                   **{f"b{i}": b for i, (_, b) in enumerate(pad)}}
         full = wh.frame("model_predictions_ranges", params, columns=cols).sort("ts", maintain_order=True)
         assert_frame_equal(got.select(full.columns), full.with_columns(

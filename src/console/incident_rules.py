@@ -57,13 +57,33 @@ class RuleEvaluator:
     def findings(self, models: list[str], now: datetime) -> list[Finding]:
         """Every incident over the history (firing, resolved with evidence, or insufficient data), with its
         suspects; reads only, never acts (retraining is recommended, not triggered). A model with at least
-        `rollups_after` rows in the history is evaluated from the hourly rollups (`rollup_rules`)."""
+        `rollups_after` rows in the history is evaluated from the hourly rollups (`rollup_rules`); the raw edge
+        hours of all such models are read in one scan before any is evaluated (`RollupRules.prefetch`)."""
+        from console import rollup_rules as rr
+
         out: list[Finding] = []
         self._recs = []
         self.kept = {}
+        sources: dict[str, object] = {}
         for model in models:
             try:
-                out += self._model_findings(model, now)
+                sources[model] = self._rollup_source(model, now)
+            except Exception as exc:  # noqa: BLE001 - reported with the model's findings below
+                sources[model] = exc
+        edges = [(src, _edge_spans(self.mon.rules_for(m))) for m, src in sources.items()
+                 if isinstance(src, rr.RollupRules)]
+        try:
+            rr.RollupRules.prefetch(edges)  # the raw hours the windows cut, every model's in one scan
+        except Exception:  # noqa: BLE001 - each model then reads its own hours, and says its own failure
+            pass
+        del edges
+        for model in models:
+            try:
+                src = sources[model]
+                if isinstance(src, Exception):
+                    raise src
+                out += self._model_findings(model, now, src)
+                sources[model] = None  # its hours and edge rows let go before the next model's load
             except Exception as exc:  # noqa: BLE001 - one model's bad data must not hide the others
                 out.append(Finding(incident_id(model, "error"), model, "error", "evaluation failed", "warning", now, now,
                                    None, None, detail=f"{type(exc).__name__}: {exc}", state=ev.INSUFFICIENT))
@@ -71,15 +91,30 @@ class RuleEvaluator:
         self.recommendations = self._recs
         return out
 
-    def _model_findings(self, model: str, now: datetime) -> list[Finding]:
+    def _rollup_source(self, model: str, now: datetime):
+        """The model's history from the rollups (`rollup_rules.RollupRules`, not yet loaded: `_rollup_findings`
+        loads it), or None when its rules read raw rows (`_rules_from_rollups`)."""
+        from console import rollup_rules as rr
+
+        since = self.mon.history_start(now)
+        if not self._rules_from_rollups(model, since, now):
+            return None
+        rules = self.mon.rules_for(model)
+        expected = self.mon.expected(model)
+        labels = any((r.metric == "accuracy_drop" and "accuracy" in expected) or
+                     (r.metric == "mae_increase" and "mae" in expected) for r in rules)
+        return rr.RollupRules(self.mon, model, since, now, labels=labels,
+                              drift=any(r.metric in DRIFT_METRICS for r in rules), load=False)
+
+    def _model_findings(self, model: str, now: datetime, src=None) -> list[Finding]:
         mc = self.mon.model_config(model)
         since = self.mon.history_start(now)
         rules = self.mon.rules_for(model)
         deployments = self.mon.deployments(model, until=now)
         if deployments.height and "environment" in deployments.columns:  # the findings are production's
             deployments = deployments.filter(pl.col("environment").is_null() | (pl.col("environment") == "production"))
-        if self._rules_from_rollups(model, since, now):
-            return self._rollup_findings(model, mc, since, now, rules, deployments)
+        if src is not None:
+            return self._rollup_findings(src, mc, rules, deployments)
         preds, narrow = self._rule_rows(model, since, now)
         found: list[Finding] = []
         ctx = Context(model, mc, preds, since, now, deployments, narrow)
@@ -125,19 +160,14 @@ class RuleEvaluator:
                                ctx.deployments, reach=reach)
         return ctx.wide
 
-    def _rollup_findings(self, model: str, mc: ModelConfig, since: datetime, now: datetime, rules: list,
-                         deployments: pl.DataFrame) -> list[Finding]:
+    def _rollup_findings(self, src, mc: ModelConfig, rules: list, deployments: pl.DataFrame) -> list[Finding]:
         """The findings of `_model_findings` with every rule's evaluations from the hourly rollups plus the raw
-        open hour and window edges (`rollup_rules`); the onset and suspects from narrow raw reads of the
-        first breaching windows; segments from a narrow raw read of label-joined rows."""
-        from console import rollup_rules as rr
-
+        open hour and window edges (`rollup_rules`, `src`: read by `findings`' prefetch); the onset and suspects
+        from narrow raw reads of the first breaching windows; segments from a narrow raw read of label-joined
+        rows."""
+        model, since, now = src.model, src.since, src.now
+        src.load()  # its rollups caught up and read, a model at a time
         expected = self.mon.expected(model)
-        labels = any((r.metric == "accuracy_drop" and "accuracy" in expected) or
-                     (r.metric == "mae_increase" and "mae" in expected) for r in rules)
-        src = rr.RollupRules(self.mon, model, since, now, labels=labels,
-                             drift=any(r.metric in DRIFT_METRICS for r in rules))
-        src.prefetch(_edge_spans(rules))  # the raw hours the windows below cut, read in one scan
         llm = rollup_spec.PROMPT in self.mon.attributes(model)
         found: list[Finding] = []
         drifts: dict[tuple, dict] = {}

@@ -188,22 +188,71 @@ class Monitor:
                    ) -> pl.DataFrame:
         """Rows in (since, until] sorted by time, attributes typed (and present, as nulls, when never logged);
         `columns` projects the read (default: the contract and the model's attributes). `ranges`, disjoint
-        (a, b] within (since, until], reads only those, in one scan per eight (`model_predictions_ranges`). Only
-        the files that may hold rows of those ranges are read (`Warehouse.arrow`'s `within`).
+        (a, b] within (since, until], reads only those (`typed_rows_of`). Only the files that may hold rows of
+        those ranges are read (`Warehouse.arrow`'s `within`).
         Not kept for reuse: the rollup builds and the narrow reads of long windows go through here."""
-        attrs = self.attributes(model)
-        wanted = list(dict.fromkeys(["ts", *(columns if columns is not None else [*CONTRACT_COLUMNS, *attrs])]))
+        if ranges is not None:
+            return self.typed_rows_of({model: (columns, ranges)}, environment, empty=since)[model]
+        wanted = self._wanted(model, columns)
         # each read binds only the files whose ts spans meet its ranges (`within`): an edge hour of a month of
         # files opens the one or two holding it
-        if ranges is None:
-            frame = self.wh.frame("model_predictions", {  # an LLM's features include its token counts
-                "model": model, "since": since, "until": until, "environment": environment}, columns=wanted,
-                within=[(since, until)])
-        else:
-            frame = pl.concat([self.wh.frame("model_predictions_ranges", {
-                "model": model, "environment": environment, **_range_params(ranges[i:i + 8])}, columns=wanted,
-                within=ranges[i:i + 8] or [(since, since)])
-                for i in range(0, max(len(ranges), 1), 8)], how="vertical_relaxed")
+        frame = self.wh.frame("model_predictions", {  # an LLM's features include its token counts
+            "model": model, "since": since, "until": until, "environment": environment}, columns=wanted,
+            within=[(since, until)])
+        return self._finished(model, frame, wanted)
+
+    def typed_rows_of(self, reads: dict[str, tuple[list[str] | None, list[tuple[datetime, datetime]]]],
+                      environment: str | None = "production", empty: datetime | None = None
+                      ) -> dict[str, pl.DataFrame]:
+        """Each model's rows in its disjoint ranges (a, b] with its columns, as `typed_rows` gives them, from one
+        scan of them all per eight ranges (`model_predictions_ranges`: the models' ranges merged, their columns'
+        union and `model` projected, then split by model and cut to its own ranges). A rule pass reads the edge
+        hours of every model this way (`RollupRules.prefetch`): the same hours of the same row groups, which a
+        read per model decoded once per model. `empty`: where a read of no range is placed."""
+        wanted = {m: self._wanted(m, cols) for m, (cols, _) in reads.items()}
+        union = _merged([r for _, rs in reads.values() for r in rs])
+        cols = list(dict.fromkeys([c for w in wanted.values() for c in w] + (["model"] if len(reads) > 1 else [])))
+        base = empty if empty is not None else datetime(1970, 1, 1)
+        frame = pl.concat([self.wh.frame("model_predictions_ranges", {
+            "models": list(reads), "environment": environment, **_range_params(union[i:i + 8])}, columns=cols,
+            within=union[i:i + 8] or [(base, base)])
+            for i in range(0, max(len(union), 1), 8)], how="vertical_relaxed")
+        if len(reads) == 1:
+            ((model, w),) = wanted.items()
+            return {model: self._finished(model, frame, w)}
+        out = {}
+        for model, (_, ranges) in reads.items():
+            part = frame.filter(pl.col("model") == model)
+            if _merged(ranges) != union:  # rows of the other models' ranges: a model's own read had none
+                part = part.filter(pl.any_horizontal([(pl.col("ts") > a) & (pl.col("ts") <= b) for a, b in ranges])
+                                   if ranges else pl.lit(False))
+            out[model] = self._finished(model, part.select([c for c in wanted[model] if c in part.columns]),
+                                        wanted[model])
+        return out
+
+    def sliced(self, model: str, frame: pl.DataFrame, a: datetime, b: datetime, columns: list[str]
+               ) -> pl.DataFrame | None:
+        """Rows in (a, b] of `columns` cut from a wider `typed_rows` read, typed as a read of (a, b] alone types
+        them (`_typed` looks at the values read: an attribute still text is typed again on the slice's values);
+        None when that cannot be told (an attribute typed on the wider read with no value in the slice: read
+        alone, it may come back as text) or the read lacks a column."""
+        if not set(columns) <= set(frame.columns):
+            return None
+        part = frame.filter((pl.col("ts") > a) & (pl.col("ts") <= b)).select(columns)
+        attrs = set(self.attributes(model))
+        typed = [n for n in columns if n in attrs and n not in CONTRACT_COLUMNS]
+        if any(part.schema[n] != pl.Utf8 and part.get_column(n).null_count() == part.height for n in typed):
+            return None
+        again = [_typed(part.get_column(n)) for n in typed if part.schema[n] == pl.Utf8]
+        return part.with_columns(again) if again else part
+
+    def _wanted(self, model: str, columns: list[str] | None) -> list[str]:
+        return list(dict.fromkeys(["ts", *(columns if columns is not None else
+                                           [*CONTRACT_COLUMNS, *self.attributes(model)])]))
+
+    def _finished(self, model: str, frame: pl.DataFrame, wanted: list[str]) -> pl.DataFrame:
+        """A read's rows sorted by time (stably), its attributes typed, those never logged present as nulls."""
+        attrs = self.attributes(model)
         if frame["ts"].is_sorted():  # logs written in time order come back in it: said, so no sort copies them
             frame = frame.with_columns(pl.col("ts").set_sorted())
         else:
@@ -618,6 +667,17 @@ class Monitor:
             return "no data"
         return f"{'DRIFT' if ds.drifted else 'ok'} {ds.n_drifted}/{ds.n_evaluated}"
 
+
+
+def _merged(ranges: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """Ranges (a, b] sorted, those that meet or overlap joined."""
+    out: list[list[datetime]] = []
+    for a, b in sorted(ranges):
+        if out and a <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return [(a, b) for a, b in out]
 
 
 def _range_params(ranges: list[tuple[datetime, datetime]]) -> dict:

@@ -119,7 +119,9 @@ class RollupRules:
     """One model's history (since, now] as hour parts from rollups and raw pieces at its ends."""
 
     def __init__(self, mon, model: str, since: datetime, now: datetime, labels: bool = False,
-                 drift: bool = False):
+                 drift: bool = False, load: bool = True):
+        """`load=False` leaves the rollups to `load()`: a rule pass names every model's edge hours first
+        (`prefetch`), then loads and evaluates one model at a time, so one model's hours are held at once."""
         self.mon, self.model, self.since, self.now = mon, model, since, now
         ref = mon.reference(model) if drift else None
         self.features = list(ref.columns) if ref is not None else []  # raw pieces are sketched for drift too
@@ -136,6 +138,12 @@ class RollupRules:
         self.memo = rule_memo.Memo(ro._model_dir(self.drift.path, model) / rule_memo.NAME)
         self._drift_fp: list | None = None
         self._sparse: dict[tuple, tuple[list, dict]] = {}  # `sparse_drifts`
+        if load:
+            self.load()
+
+    def load(self) -> None:
+        """The history's whole hours from the rollups, caught up with the store first."""
+        model, since, labels, now = self.model, self.since, self.labels, self.now
         if self.h1 > self.h0:
             # from the hour `since` cuts: its rollup, kept current too, names the history's first raw piece
             self.drift.catch_up(model, floor_hour(since), self.h1, labels=labels)
@@ -175,11 +183,9 @@ class RollupRules:
                                                      "cost_usd") or c in attrs]]
         return list(dict.fromkeys(cols))
 
-    def prefetch(self, spans: list[timedelta]) -> None:
-        """Reads in one scan the raw hours the rules will cut: the open hour, the history's first hour and the
-        hour each span's latest window starts in (`typed_rows` over ranges). Read one at a time, each decoded a
-        whole row group of the store (a day's at a million rows a week), and they were most of a pass after a
-        change of the rows. An hour not named here is still read when a rule asks for it (`raw_rows`)."""
+    def edge_hours(self, spans: list[timedelta]) -> set[datetime]:
+        """The raw hours the rules will cut: the open hour, the history's first hour and the hour each span's
+        latest window starts in."""
         hours = {self.h1} if self.h1 < self.now else set()
         if self.since < self.h0:
             hours.add(floor_hour(self.since))
@@ -187,18 +193,33 @@ class RollupRules:
             lo = max(self.now - s, self.since)
             if lo < self.h1:
                 hours.add(floor_hour(lo))
-        ranges: list[list[datetime]] = []
-        for h in sorted(hours):
-            end = min(h + HOUR - US, self.now)
-            if ranges and ranges[-1][1] == h - US:
-                ranges[-1][1] = end
-            else:
-                ranges.append([h - US, end])
-        if not ranges:
+        return hours
+
+    @staticmethod
+    def prefetch(sources: list[tuple["RollupRules", list[timedelta]]]) -> None:
+        """Reads in one scan the raw edge hours (`edge_hours`) of every model of a pass (`Monitor.typed_rows_of`
+        over the models' ranges, each model's own columns, split by model). Read one at a time, each decoded a
+        whole row group of the store (a day's at a million rows a week), and they were most of a pass after a
+        change of the rows; read a model at a time, the models' same hours decoded the same row groups once per
+        model. An hour not named here is still read when a rule asks for it (`raw_rows`)."""
+        reads, hours_of = {}, {}
+        for src, spans in sources:
+            hours = src.edge_hours(spans)
+            ranges: list[list[datetime]] = []
+            for h in sorted(hours):
+                end = min(h + HOUR - US, src.now)
+                if ranges and ranges[-1][1] == h - US:
+                    ranges[-1][1] = end
+                else:
+                    ranges.append([h - US, end])
+            if ranges:
+                reads[src.model] = (src._raw_columns(), [(a, b) for a, b in ranges])
+                hours_of[src.model] = (src, hours)
+        if not reads:
             return
-        frame = self.mon.typed_rows(self.model, ranges[0][0], ranges[-1][1], ENV, columns=self._raw_columns(),
-                                    ranges=[(a, b) for a, b in ranges])
-        self._fetched = (frame, hours)
+        frames = sources[0][0].mon.typed_rows_of(reads, ENV)
+        for model, (src, hours) in hours_of.items():
+            src._fetched = (frames[model], hours)
 
     def raw_rows(self, a: datetime, b: datetime) -> pl.DataFrame:
         """Raw rows in (a, b] with every column a rule reads of them. From the hours `prefetch` read when it
@@ -329,16 +350,34 @@ class RollupRules:
 
     def raw_window(self, w: Window, columns: list[str]) -> pl.DataFrame:
         """The window's raw rows (an exact re-check), projected."""
-        a, b = _span(w)
-        return self.mon.typed_rows(self.model, a, b, ENV, columns=columns)
+        return self.raw_windows([(w, columns)])[id(w)]
+
+    def _read_before(self, a: datetime, b: datetime, columns: list[str]) -> pl.DataFrame | None:
+        """Rows in (a, b] of `columns` from a raw read this pass already made (`prefetch`'s edge hours, an hour
+        `raw_rows` read) when it covers them, else None."""
+        fetched, hours = self._fetched
+        if fetched is not None and b <= self.now and all(h in hours for h in _each_hour(floor_hour(a + US),
+                                                                                         floor_hour(b) + HOUR)):
+            frame = fetched
+        else:
+            frame = next((f for (x, y), f in self._raw_hours.items() if x <= a and b <= y), None)
+        return None if frame is None else self.mon.sliced(self.model, frame, a, b, columns)
 
     def raw_windows(self, wanted: list[tuple[Window, list[str]]]) -> dict[int, pl.DataFrame]:
-        """Each window's raw rows of its columns (by `id` of the window), from one read of them all: the windows'
-        ranges merged (drift windows overlap, a day's every half day) and their columns' union, then sliced. After
-        a change of the rows every drift window of the week is scored again, and a read per window with a
-        borderline feature was most of that pass."""
+        """Each window's raw rows of its columns (by `id` of the window): sliced from the rows this pass already
+        read when they cover it (a window inside the open hour and the hour before it: the edge hours), else from
+        one read of the others: the windows' ranges merged (drift windows overlap, a day's every half day) and
+        their columns' union, then sliced. After a change of the rows every drift window of the week is scored
+        again, and a read per window with a borderline feature was most of that pass."""
+        out: dict[int, pl.DataFrame] = {}
+        for w, cols in wanted:
+            a, b = _span(w)
+            kept = self._read_before(a, b, list(dict.fromkeys(["ts", *cols])))
+            if kept is not None:
+                out[id(w)] = kept
+        wanted = [(w, cols) for w, cols in wanted if id(w) not in out]
         if not wanted:
-            return {}
+            return out
         spans = [_span(w) for w, _ in wanted]
         ranges: list[list[datetime]] = []
         for a, b in sorted(spans):
@@ -349,7 +388,9 @@ class RollupRules:
         cols = list(dict.fromkeys(["ts", *(c for _, cs in wanted for c in cs)]))
         rows = self.mon.typed_rows(self.model, ranges[0][0], ranges[-1][1], ENV, columns=cols,
                                    ranges=[(a, b) for a, b in ranges])
-        return {id(w): rows.filter((pl.col("ts") > a) & (pl.col("ts") <= b)) for (w, _), (a, b) in zip(wanted, spans)}
+        out.update({id(w): rows.filter((pl.col("ts") > a) & (pl.col("ts") <= b))
+                    for (w, _), (a, b) in zip(wanted, spans)})
+        return out
 
     # ------------------------------------------------------------------ rules
 
