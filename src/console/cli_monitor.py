@@ -26,7 +26,11 @@ def _print(line: str) -> None:
 def add_parsers(sub) -> None:
     p = sub.add_parser("check", help="evaluate the alert rules once (never writes): exit 0 when none fire, 1 when some do "
                                           "or a source is stale or nothing can be evaluated, 2 on a config it cannot evaluate or "
-                                          "rows it cannot read")
+                                          "rows it cannot read",
+                       description="Evaluate the alert rules once over the incident history. A window given "
+                                   "(--window 2026-11, --window 30d, --from/--to) is the history: check lists the "
+                                   "incidents of that window (a duration shorter than 7 days keeps the 7 days "
+                                   "before its end); --since sets the start outright.")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--all", action="store_true", help="also list resolved incidents")
     add_window_options(p)

@@ -95,14 +95,16 @@ class Service:
         """Resolves the read options of the CLI (`--at`, `--window`, `--from/--to`, `--since`) against this
         store and moves the time cursor there; returns the analytics.windows.View. A view that does not end at
         the wall clock is not live, nor one with --from: its start is exact, so its end stays where it was read
-        (a live end moves on and would carry the start with it)."""
+        (a live end moves on and would carry the start with it). A window given (`--window`, `--from`) sets the
+        incident history too, as resolve_view defines it: `check --window 2026-11` lists November's incidents."""
         from console.analytics.windows import resolve_view
 
         wall = self._wall()
         v = resolve_view(now=wall, latest=self.latest_ts(), at=at, window=window, start=start, end=end,
                          since=since, default_window=default_window)
         live = v.end == wall and start is None
-        self.set_at(None if live else v.end, v.since if since else None)
+        asked = since is not None or window is not None or start is not None  # else: the default history
+        self.set_at(None if live else v.end, v.since if asked else None)  # a window's incidents are its own
         self.window_span = v.span
         return v
 
