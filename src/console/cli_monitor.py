@@ -142,14 +142,15 @@ def cmd_check(args, cfg: Config) -> int:
 
 
 def cmd_ack(args, cfg: Config) -> int:
-    """Exit 0: acknowledged (recorded); 2: no firing incident has that id; otherwise the action's status."""
+    """Exit 0: acknowledged (recorded); 2: no firing incident has that id, or a blank --reason (a usage error,
+    as a missing reason on an action is); otherwise the action's status."""
     svc = _service(args, cfg)
     result = svc.acknowledge(args.incident, args.reason)
     if args.format == "json":
         print(dumps(result.to_dict()))
     else:
         print(printable(result.message), file=sys.stdout if result.ok else sys.stderr)
-    if result.details.get("unknown_incident"):
+    if result.details.get("unknown_incident") or result.details.get("usage"):
         return EXIT_ERROR
     return exit_codes.for_status(result.status)
 
