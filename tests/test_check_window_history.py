@@ -56,3 +56,25 @@ def test_check_lists_the_incidents_of_the_window(tmp_path, capsys, args, start, 
     out = json.loads(capsys.readouterr().out)
     days = sorted(i["onset"][:10] for i in out["incidents"] if i["rule"] == "slow" and i["state"] != "insufficient")
     assert days == in_window(start, end), out["incidents"]
+
+
+def test_check_json_value_is_the_latest_evaluation_the_text_shows_and_peak_the_worst(tmp_path, capsys):
+    """An incident still firing at --at: an hour at 900 ms, then two at 700 ms (every row of an hour alike, so
+    each 1 h p95 is that hour's latency). The text's evidence and the JSON `value` are the latest (700), the
+    JSON `peak` the run's worst (900)."""
+    rows, t, i = [], datetime(2026, 11, 29), 0  # a row every 30 s: 120 an hour, more than a verdict needs (100)
+    while t <= datetime(2026, 11, 30, 12):
+        latency = 900.0 if datetime(2026, 11, 30, 9) < t <= datetime(2026, 11, 30, 10) else \
+            700.0 if t > datetime(2026, 11, 30, 10) else 100.0
+        rows.append(json.dumps({"ts": f"{t:%Y-%m-%dT%H:%M:%S}Z", "model": "m", "request_id": f"r{i}",
+                                "version": "1", "latency_ms": latency, "status": "ok"}))
+        t, i = t + timedelta(seconds=30), i + 1
+    cfg = write_workspace(tmp_path)
+    (tmp_path / "logs" / "preds.jsonl").write_text("\n".join(rows) + "\n")
+    argv = ["--config", str(cfg), "check", "--at", "2026-11-30T12:00Z"]
+    assert main([*argv, "--format", "json"]) == 1
+    (slow,) = [i for i in json.loads(capsys.readouterr().out)["incidents"] if i["rule"] == "slow"]
+    assert slow["firing"] and (slow["value"], slow["peak"]) == (700.0, 900.0), slow
+    main(argv)
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if " slow " in ln)
+    assert "  700 on 120 rows  " in line, line
