@@ -88,6 +88,9 @@ def test_ack_refuses_an_unknown_id_and_a_blank_reason(demo):
     assert unknown.returncode == 2 and "not found" in unknown.stderr
     result = svc.acknowledge(firing(svc, "fraud accuracy").id, "   ")
     assert not result.ok and result.status == "refused" and "reason" in result.message
+    # a blank reason is a usage error, exit 2, as a missing reason on an action is (exit_codes.USAGE)
+    blank = cli(config, "ack", firing(svc, "fraud accuracy").id, "--reason", "  ")
+    assert blank.returncode == 2 and "needs a reason" in blank.stderr, (blank.returncode, blank.stderr)
     assert len(acks(cfg)) == before
 
 

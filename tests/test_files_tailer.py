@@ -328,3 +328,46 @@ def test_csv_pieces_end_at_record_ends_not_inside_a_quoted_field(tmp_path):
     chunks, state, _ = scan({}, [p], max_chunk_bytes=64, csv_headers=True)
     got = [r for c in chunks for r in csv.reader(io.StringIO(c.body.decode(), newline=""))]
     assert got == rows and state[next(iter(state))].offset == p.stat().st_size
+
+
+def test_a_whole_last_row_with_no_newline_is_kept_once_after_the_grace(tmp_path):
+    """A file written with "\\n".join(rows): after the grace, a tail the caller says is a whole row is handed on
+    (with its newline), counted once; the writer's later "\\n" and rows double and lose nothing, and line
+    numbers hold. A cut tail is still set aside, and without `complete_tail` every tail is (CSV's case)."""
+    from console.store.parse import whole_json_row
+
+    clock = Clock()
+    p = tmp_path / "p.jsonl"
+    p.write_text("\n".join(f'{{"id": {i}}}' for i in range(3)))  # no newline after id 2
+    kw = {"complete_tail": whole_json_row}
+    chunks, state, _ = scan({}, [p], clock, **kw)
+    assert ids(chunks) == [0, 1]
+    clock.t += 29
+    assert scan(state, [p], clock, **kw)[0] == []  # within the grace: the writer may still end it
+    clock.t += 1
+    chunks, state, _ = scan(state, [p], clock, **kw)
+    assert ids(chunks) == [2] and chunks[0].rejected == [] and chunks[0].body == b'{"id": 2}\n'
+    assert chunks[0].first_line == 3 and chunks[0].lines == 1
+    clock.t += 100
+    assert scan(state, [p], clock, **kw)[0] == []  # kept once: nothing more while the file is unchanged
+    with open(p, "a") as fh:  # the writer goes on: its newline, then more rows
+        fh.write('\n{"id": 3}\n{"id": 4}')
+    chunks, state, _ = scan(state, [p], clock, **kw)
+    assert ids(chunks) == [3] and chunks[0].first_line == 3  # line 3's newline (blank to a reader), then line 4
+    assert chunks[0].body.split(b"\n")[1] == b'{"id": 3}'
+    clock.t += 30
+    chunks, state, _ = scan(state, [p], clock, **kw)
+    assert ids(chunks) == [4] and chunks[0].first_line == 5
+
+    q = tmp_path / "q.jsonl"
+    q.write_text('{"id": 7}\n{"id": 8')  # cut: still set aside
+    chunks, qstate, _ = scan({}, [q], clock, **kw)
+    clock.t += 30
+    chunks, _, _ = scan(qstate, [q], clock, **kw)
+    assert ids(chunks) == [] and chunks[0].rejected == [(2, TRUNCATED, '{"id": 8')]
+    r = tmp_path / "r.jsonl"
+    r.write_text('{"id": 9}')  # whole, but no `complete_tail` (a CSV source): set aside as before
+    _, rstate, _ = scan({}, [r], clock)
+    clock.t += 30
+    chunks, _, _ = scan(rstate, [r], clock)
+    assert ids(chunks) == [] and chunks[0].rejected == [(1, TRUNCATED, '{"id": 9}')]

@@ -6,7 +6,9 @@ now) under its current name. What must have been delivered after a successful re
 of every lineage on disk that the tailer can follow, that is under a name the glob matches, or one it
 has seen with content (it then follows a rename or a copy within the folder). Rows of a lineage that was
 rotated out of the glob's sight, or deleted, before any refresh saw it are legitimately not read.
-A partial row seen by a successful refresh and left unchanged for the grace is rejected, once.
+A partial row seen by a successful refresh and left unchanged for the grace is rejected, once; a whole row
+with no newline (a writer's "\n".join(rows)) left so is delivered then, once, and its writer's later "\n" and
+rows double and lose nothing.
 
 Two drivers share the model: the bare Tailer (its state kept as JSON, failures drop a half-read scan)
 and the real store (Warehouse.refresh, its counts read back by SQL, failures injected where a disk
@@ -31,6 +33,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition,
 from console.config import Config, LogSource
 from console.sources.files import TRUNCATED, FileCursor, Tailer
 from console.store import merge as merge_mod
+from console.store.parse import whole_json_row
 from console.store.manifest import Manifest
 from console.warehouse import Warehouse
 
@@ -47,7 +50,8 @@ class Partial:
     id: int
     rest: str
     seen_at: float | None = None  # fake time of the first successful refresh that saw it
-    abandoned: bool = False  # the tailer rejected it (unchanged for the grace)
+    abandoned: bool = False  # the tailer rejected it (unchanged for the grace), or took it when `whole`
+    whole: bool = False  # a complete row with no newline: delivered after the grace, not rejected
 
 
 @dataclass
@@ -107,6 +111,21 @@ class Ingest(RuleBasedStateMachine):
             lin.ids.append(lin.partial.id)
             self.complete.add(lin.partial.id)
         lin.partial = None
+
+    @rule(w=WRITERS, pad=st.integers(0, 30))
+    def end_without_newline(self, w, pad):
+        """A whole row with no newline after it, as "\n".join(rows) leaves the last one; the writer may go on
+        later with its newline (`_finish`: `append` and `finish_partial`)."""
+        name = self._live(w)
+        lin = self.files.setdefault(name, Lineage())
+        if lin.partial is not None:
+            return
+        i, self.next_id = self.next_id, self.next_id + 1
+        with open(self._path(name), "a") as fh:
+            fh.write(row(i, pad)[:-1])
+        lin.partial = Partial(i, "\n", whole=True)
+        self.complete.add(i)  # it may be delivered (after the grace); it must be once its newline comes
+        self._did(f"end_without_newline {name} {i}")
 
     @initialize(chunk=st.sampled_from([16, 100, 1 << 20]))
     def setup(self, chunk):
@@ -221,7 +240,10 @@ class Ingest(RuleBasedStateMachine):
             if lin.partial and not lin.partial.abandoned and lin.partial.seen_at is not None \
                     and self.now - lin.partial.seen_at >= GRACE:
                 lin.partial.abandoned = True
-                self.abandoned.add(lin.partial.id)
+                if lin.partial.whole:  # a whole row: taken as it is, so it must have been delivered now
+                    lin.ids.append(lin.partial.id)
+                else:
+                    self.abandoned.add(lin.partial.id)
             elif lin.partial and lin.partial.seen_at is None:
                 lin.partial.seen_at = self.now
             if self._path(name).stat().st_size > 0:
@@ -264,7 +286,8 @@ class TailerIngest(Ingest):
         self.notes: list[str] = []
 
     def _tailer(self) -> Tailer:
-        return Tailer(self.state, grace_s=GRACE, wall=lambda: self.now, max_chunk_bytes=self.chunk)
+        return Tailer(self.state, grace_s=GRACE, wall=lambda: self.now, max_chunk_bytes=self.chunk,
+                      complete_tail=whole_json_row)  # as the store tails a JSONL source
 
     def fail(self, where):
         before = json.dumps({k: c.to_dict() for k, c in self.state.items()}, sort_keys=True)
@@ -283,7 +306,7 @@ class TailerIngest(Ingest):
                 m = ROW.match(line)
                 if m:
                     self.delivered[int(m.group(1))] += 1
-                else:
+                elif line:  # blank: the newline that ended a whole row delivered before it came
                     assert FRAGMENT.match(line.decode()), f"a broken row was delivered: {line!r}"
             for _, reason, raw in chunk.rejected:
                 m = PARTIAL.match(raw)

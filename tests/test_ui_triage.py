@@ -20,7 +20,7 @@ from console.config import parse_file
 from console.demo.workspace import build_workspace
 from console.service import Service
 from console.ui.app import ConsoleApp
-from console.ui.screens.action_flow import suspect_versions, suspect_warnings
+from console.actions.plan import suspect_versions, suspect_warnings
 from console.ui.screens.confirm import ActionDialog
 from console.ui.screens.model import ModelScreen
 from console.ui.screens.overview import OverviewScreen

@@ -47,7 +47,8 @@ def _common() -> argparse.ArgumentParser:
     p.add_argument("--at", metavar="TIME", default=argparse.SUPPRESS,
                    help="end of the view: an ISO time, or 'latest' for the newest row (default: now)")
     p.add_argument("--since", metavar="TIME", default=argparse.SUPPRESS,
-                   help="start of the incident history (default: 7 days before --at)")
+                   help="start of the incident history (default: the window's start when --from or a --window "
+                        "period or duration of 7 days or more is given, else 7 days before --at)")
     return p
 
 

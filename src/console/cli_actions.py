@@ -84,14 +84,17 @@ def _guarded(handler: Callable[[argparse.Namespace, Config], int]) -> Callable[[
 
 
 def _confirm(action: str, cfg: Config, args: argparse.Namespace, plan: Plan | None, model: str,
-             notes: tuple[str, ...] = ()) -> int | None:
-    """None to go ahead, else the exit code. Dangerous actions need --yes without a terminal."""
+             notes: tuple[str, ...] = (), warnings: tuple[str, ...] = ()) -> int | None:
+    """None to go ahead, else the exit code. Dangerous actions need --yes without a terminal. The plan's
+    warnings (a suspect target version) are printed before the question, as the TUI's dialog shows them."""
     from console.actions import policy
     from console.actions.catalog import get as get_spec
 
     spec = get_spec(action)
     if plan is not None:
         _err(f"plan: {plan.summary}")
+    for warning in warnings:
+        _err(warning)
     for note in notes:
         _err(f"note: {note}")
     if not spec.dangerous or args.yes:
@@ -115,7 +118,9 @@ def _confirm(action: str, cfg: Config, args: argparse.Namespace, plan: Plan | No
 
 def _report(args: argparse.Namespace, result: ActionResult) -> int:
     if _json_out(args):
-        print(json.dumps(result.to_dict(), default=str, indent=2))
+        out = result.to_dict()
+        out["plan_warnings"] = list(getattr(args, "plan_warnings", ()))  # what stderr said before confirming
+        print(json.dumps(out, default=str, indent=2))
     elif result.ok:
         _out(result.message)
     if not result.ok:
@@ -130,11 +135,13 @@ def _report(args: argparse.Namespace, result: ActionResult) -> int:
 def _preflight(svc, cfg: Config, args: argparse.Namespace, action: str, model: str,
                **plan_args: Any) -> tuple[Prepared | None, int | None]:
     """Plan through the service (the TUI's path too) and refuse early: environment, policy and hook config
-    (audited), applicability, a conflict or blocked plan (audited), failed gates unless --force; then confirm.
+    (audited), applicability, a conflict or blocked plan (audited), failed gates unless --force; then the plan's
+    warnings and confirm.
     The operator re-checks all of it under the lock. Sets `args.expected_from` to what the plan saw when
     the operator gave no --from, so one who loses a race to the same change hears a conflict (exit 3).
     Returns (planned, exit code or None to go ahead)."""
     planned = svc.plan_action(model, args.env, action, **plan_args)
+    args.plan_warnings = planned.warnings
     if planned.stopped is not None:
         return planned, _report(args, planned.stopped)
     if not planned.allowed:  # does not apply to the model's state now: audited like every refusal
@@ -156,7 +163,7 @@ def _preflight(svc, cfg: Config, args: argparse.Namespace, action: str, model: s
     if planned.needs_reason and not (getattr(args, "reason", "") or "").strip():
         _err(f"error: {action} in {printable(args.env)} needs --reason TEXT (the audit trail records why)")
         return planned, USAGE
-    return planned, _confirm(action, cfg, args, plan, model, planned.notes)
+    return planned, _confirm(action, cfg, args, plan, model, planned.notes, planned.warnings)
 
 
 @_guarded

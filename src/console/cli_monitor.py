@@ -26,7 +26,11 @@ def _print(line: str) -> None:
 def add_parsers(sub) -> None:
     p = sub.add_parser("check", help="evaluate the alert rules once (never writes): exit 0 when none fire, 1 when some do "
                                           "or a source is stale or nothing can be evaluated, 2 on a config it cannot evaluate or "
-                                          "rows it cannot read")
+                                          "rows it cannot read",
+                       description="Evaluate the alert rules once over the incident history. A window given "
+                                   "(--window 2026-11, --window 30d, --from/--to) is the history: check lists the "
+                                   "incidents of that window (a duration shorter than 7 days keeps the 7 days "
+                                   "before its end); --since sets the start outright.")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--all", action="store_true", help="also list resolved incidents")
     add_window_options(p)
@@ -138,14 +142,15 @@ def cmd_check(args, cfg: Config) -> int:
 
 
 def cmd_ack(args, cfg: Config) -> int:
-    """Exit 0: acknowledged (recorded); 2: no firing incident has that id; otherwise the action's status."""
+    """Exit 0: acknowledged (recorded); 2: no firing incident has that id, or a blank --reason (a usage error,
+    as a missing reason on an action is); otherwise the action's status."""
     svc = _service(args, cfg)
     result = svc.acknowledge(args.incident, args.reason)
     if args.format == "json":
         print(dumps(result.to_dict()))
     else:
         print(printable(result.message), file=sys.stdout if result.ok else sys.stderr)
-    if result.details.get("unknown_incident"):
+    if result.details.get("unknown_incident") or result.details.get("usage"):
         return EXIT_ERROR
     return exit_codes.for_status(result.status)
 

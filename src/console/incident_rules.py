@@ -350,7 +350,7 @@ class RuleEvaluator:
         if not stale:
             return []
         return [Finding(incident_id(ctx.model, "stale"), ctx.model, "stale_minutes", rule.name, rule.severity, last, None,
-                        minutes, allowed.total_seconds() / 60, state=ev.FIRING, window=rule.window,
+                        minutes, allowed.total_seconds() / 60, state=ev.FIRING, window=rule.window, latest=minutes,
                         detail=f"no rows for {_beyond(ctx.now - last, allowed)}; "
                                f"newest row {last:%Y-%m-%d %H:%M}Z")]
 
@@ -378,6 +378,7 @@ class RuleEvaluator:
                 incident_id(model, rule.name, f"{onset:%Y%m%dT%H%M}"), model, rule.metric, rule.name, rule.severity,
                 onset, run.end, run.peak, rule.threshold, feature=feature or rule.feature, suspects=suspects,
                 first_drifted=first, state=run.state, window=rule.window, detected=run.onset, evidence=evidence,
+                latest=last.value,
                 detail=f"{rule.metric} {rule.op} {rule.threshold:g} over {rule.window} "
                        f"(at least {_min_rows(rule.metric)} rows){detail_extra}"))
         if rule.metric in RETRAIN_METRICS and out and out[-1].firing:
@@ -506,7 +507,7 @@ class RuleEvaluator:
         linked = inc.link_incident(state, deployments, preds, None, worst, onset)
         return [Finding(incident_id(model, "segment", f"{worst.column}={worst.group}"), model, "segment", rule.name, "warning",
                         onset, None, value, base, segment={"column": worst.column, "value": str(worst.group)},
-                        suspects=linked.suspects, state=ev.FIRING, window=HISTORY,
+                        suspects=linked.suspects, state=ev.FIRING, window=HISTORY, latest=value,
                         evidence=f"{worst.n_labelled} labelled of {worst.n} rows in the segment",
                         detail=f"{metric} {value:.3f} in {worst.column}={worst.group} ({worst.n_labelled} labelled "
                                f"rows) vs {base:.3f} overall")]

@@ -95,14 +95,16 @@ class Service:
         """Resolves the read options of the CLI (`--at`, `--window`, `--from/--to`, `--since`) against this
         store and moves the time cursor there; returns the analytics.windows.View. A view that does not end at
         the wall clock is not live, nor one with --from: its start is exact, so its end stays where it was read
-        (a live end moves on and would carry the start with it)."""
+        (a live end moves on and would carry the start with it). A window given (`--window`, `--from`) sets the
+        incident history too, as resolve_view defines it: `check --window 2026-11` lists November's incidents."""
         from console.analytics.windows import resolve_view
 
         wall = self._wall()
         v = resolve_view(now=wall, latest=self.latest_ts(), at=at, window=window, start=start, end=end,
                          since=since, default_window=default_window)
         live = v.end == wall and start is None
-        self.set_at(None if live else v.end, v.since if since else None)
+        asked = since is not None or window is not None or start is not None  # else: the default history
+        self.set_at(None if live else v.end, v.since if asked else None)  # a window's incidents are its own
         self.window_span = v.span
         return v
 
@@ -182,13 +184,22 @@ class Service:
         return self.operator.canary_pct(model, environment, aliases, tags)
 
     def plan_action(self, model: str, environment: str, action: str, *, version: str | None = None,
-                    strategy: str | None = None, percent: int | None = None, to: str | None = None):
-        """The plan, gates and evidence of an action (actions.plan.Prepared); no write. The TUI and CLI both call this."""
+                    strategy: str | None = None, percent: int | None = None, to: str | None = None,
+                    incidents: list | None = None):
+        """The plan, gates, evidence and warnings of an action (actions.plan.Prepared); no write. The TUI and
+        CLI both call this. `incidents`: the incidents the caller holds (the TUI's monitor worker's); None reads
+        them here (the CLI), so a target version an open incident suspects is warned about by both doors."""
         from console.actions import plan
 
         self._ingested()
+        held = list(incidents) if incidents is not None else None
         return plan.prepare(self.operator, model, environment, action, version=version, strategy=strategy,
-                            percent=percent, to=to, live_reader=self.live_stats, drift_reader=self.drift_evidence)
+                            percent=percent, to=to, live_reader=self.live_stats, drift_reader=self.drift_evidence,
+                            incident_reader=(lambda: held) if held is not None else self._incidents_for_plan)
+
+    def _incidents_for_plan(self) -> list:
+        """The incidents a plan is warned from when the caller holds none (the CLI): the rules' pass, cached."""
+        return self.findings(overview=False) if self.cfg.has_logs else []
 
     def stop_action(self, prepared, expected_from: str | None):
         """The audited conflict or refusal for a planned action that cannot run as seen, else None."""

@@ -12,17 +12,23 @@ Evidence, by action:
   action that puts a version into traffic (a plan with `needs_gates`); a model without a reference
   or without enough rows gives no drift gate, and says so in the notes.
 Gathering evidence never raises: what could not be read is a note, and the metric gates still apply.
+
+Warnings, for every action that moves an alias: a target version that an open incident of the model names
+among its suspects ("deploy v5 in production ...") is said before the operator confirms, by both doors (the
+TUI's dialog shows `warnings`, the CLI prints them on stderr and in its JSON). A warning never refuses.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from console.actions import catalog, policy
 from console.actions.catalog import ActionState
 from console.aliases import alias_name
 from console.config import ConfigError
+from console.safe_text import printable
 
 STRATEGIES = ("direct", "canary", "blue-green", "shadow")
 LIVE_WINDOW = "1h"
@@ -31,6 +37,7 @@ DRIFT_WINDOW = "24h"
 
 LiveReader = Callable[[str, str], dict]  # (model, environment) -> {"champion": {...}, "canary": {...}}
 DriftReader = Callable[[str, str], "dict | None"]  # (model, environment) -> {"drifted", "share", ...} or None
+IncidentReader = Callable[[], Iterable]  # () -> the incidents known (monitoring.Finding), firing or not
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,7 @@ class Prepared:
     live: dict | None = None
     drift: dict | None = None
     notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()  # said before confirming, never a refusal (a suspect target version)
     typed: bool = False  # production: the operator types the model's name
     production: bool = False
     strategy: str = ""  # the strategy asked for (or shown first)
@@ -92,10 +100,12 @@ def _needs_live(action: str, version: str | None, canary: str | None) -> bool:
 def prepare(op, model: str, environment: str, action: str, *, version: str | None = None,
             strategy: str | None = None, percent: int | None = None, to: str | None = None,
             live_reader: LiveReader | None = None, drift_reader: DriftReader | None = None,
-            user_check: bool = True) -> Prepared:
+            user_check: bool = True, incident_reader: IncidentReader | None = None) -> Prepared:
     """Everything a confirmation shows, with no write. Raises RegistryError when the registry cannot be read.
 
     `strategy` None (promote, in the TUI): every strategy is planned and "direct" is shown first.
+    `incident_reader`: the known incidents, read only when a plan moves an alias; the model's firing ones give
+    the suspect warnings.
     """
     spec = catalog.get(action)
     cfg = op.cfg
@@ -162,8 +172,40 @@ def prepare(op, model: str, environment: str, action: str, *, version: str | Non
             elif drift.get("note"):
                 notes.append(str(drift["note"]))
     gates = tuple(op.gates(model, gated.version, environment, live, drift)) if gated is not None else ()
+    warnings: tuple[str, ...] = ()
+    if incident_reader is not None and any(getattr(p, "changes", ()) for p in plans.values()):
+        try:
+            open_incidents = [f for f in incident_reader() or () if f.model == model and f.firing]
+        except Exception as exc:  # noqa: BLE001 - no incidents: the plan stands, without the warning
+            notes.append(f"open incidents unavailable: {_first_line(exc)}")
+        else:
+            warnings = suspect_warnings(plans, open_incidents)
     return Prepared(allowed=True, reason=decision.reason, state=state, plans=plans, gates=gates, live=live,
-                    drift=drift, notes=tuple(notes), typed=typed, strategy=chosen, **base)
+                    drift=drift, notes=tuple(notes), typed=typed, strategy=chosen, warnings=warnings, **base)
+
+
+_VERSION = re.compile(r"(?:^|\s)v(\S+)")
+
+
+def suspect_versions(finding) -> set[str]:
+    """Versions an incident's suspects name ("deploy v5 in production ..." names 5)."""
+    out = set()
+    for s in finding.suspects:
+        m = _VERSION.search(str(getattr(s, "detail", "")))
+        if m:
+            out.add(m.group(1).rstrip(",:);"))
+    return out
+
+
+def suspect_warnings(plans: dict, incidents: Iterable) -> tuple[str, ...]:
+    """A plan that moves an alias to a version an open incident names as its suspect gets a warning."""
+    out = []
+    targets = {str(c.to_version) for p in plans.values() for c in getattr(p, "changes", ()) if c.to_version}
+    for f in incidents:
+        for v in sorted(targets & suspect_versions(f)):
+            out.append(f"WARNING v{printable(v)} is a suspect of the open incident {printable(f.rule)} "
+                       f"(onset {f.onset:%m-%d %H:%M}Z)")
+    return tuple(out)
 
 
 def _retrain_notes(op, model: str, environment: str) -> list[str]:

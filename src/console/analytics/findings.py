@@ -58,7 +58,7 @@ class Finding:
     severity: str
     onset: datetime
     end: datetime | None  # None while it is still firing
-    value: float | None
+    value: float | None  # the run's peak (the worst evaluation): JSON "peak", the Incidents screen's "peak"
     threshold: float | None
     feature: str | None = None
     segment: dict | None = None
@@ -70,6 +70,7 @@ class Finding:
     detected: datetime | None = None  # when the evidence was there (the first breaching window's end)
     evidence: str = ""  # the latest evaluation: value, interval, count
     ack: object | None = None  # actions.acks.Ack: someone acknowledged it (set by the service)
+    latest: float | None = None  # the latest evaluation's value, the one `evidence` says: JSON "value"
 
     @property
     def firing(self) -> bool:
@@ -89,7 +90,7 @@ class Finding:
             "id": self.id, "model": self.model, "kind": self.kind, "rule": self.rule, "severity": self.severity,
             "onset": self.onset.isoformat() + "Z", "end": self.end.isoformat() + "Z" if self.end else None,
             "firing": self.firing, "state": self.status, "window": self.window, "evidence": self.evidence,
-            "detected": self.detected.isoformat() + "Z" if self.detected else None, "value": self.value, "threshold": self.threshold, "feature": self.feature,
+            "detected": self.detected.isoformat() + "Z" if self.detected else None, "value": self.latest, "peak": self.value, "threshold": self.threshold, "feature": self.feature,
             "segment": self.segment, "first_drifted": list(self.first_drifted), "detail": self.detail,
             "acknowledged": self.ack.to_dict() if self.ack is not None else None,
             "suspects": [{"kind": s.kind, "ts": s.ts.isoformat() + "Z", "detail": s.detail} for s in self.suspects],

@@ -187,7 +187,11 @@ def resolve_view(*, now: datetime, latest: datetime | None, at: str | None = Non
 
     `at` is the end of the view (ISO, or "latest" for the newest row, default `now`); `window` is a duration
     ending there or a calendar period (which sets both ends); `start`/`end` give the range outright. The
-    incident history runs from `since` (default `history` before the end), with no fixed limit.
+    incident history runs from `since`, with no fixed limit; by default it covers the window asked for: from
+    the start of a calendar period or of `--from/--to` (their incidents, not those of the week before their
+    end), from `window` before the end for a duration of `history` or longer, else `history` before the end
+    (a shorter duration keeps the rules' usual history: a 24 h rule evaluated on one hour of rows would not be
+    the rule the operator configured).
     Every error names the option and the value it could not read (an operator may have typed several); an
     option given as an empty string is an error, not its default (a script's unset variable, `--at "$T"`).
     """
@@ -199,6 +203,7 @@ def resolve_view(*, now: datetime, latest: datetime | None, at: str | None = Non
     else:
         end_t = _option("--at", at, parse_time) if at is not None else now
     span = None
+    bounded = False  # a calendar period or --from/--to: the incident history is the window itself
     if window is not None:
         period = _option("--window", window, parse_period)
         if period:
@@ -206,6 +211,7 @@ def resolve_view(*, now: datetime, latest: datetime | None, at: str | None = Non
                 raise ValueError("give either a calendar period as --window or --at, not both")
             start_t, end_t = period[0], period[1] - timedelta(microseconds=1)  # (start - 1us, end - 1us]
             span = period[1] - start_t
+            bounded = True
         else:
             span = _option("--window", window, parse_window)
     if start is not None or end is not None:
@@ -217,8 +223,12 @@ def resolve_view(*, now: datetime, latest: datetime | None, at: str | None = Non
         span = end_t - _option("--from", start, parse_time)
         if span <= timedelta(0):
             raise ValueError("--from must be before --to")
+        bounded = True
     span = span or parse_window(default_window)
-    since_t = _option("--since", since, parse_time) if since is not None else end_t - max(parse_window(history), span)
+    if since is not None:
+        since_t = _option("--since", since, parse_time)
+    else:
+        since_t = end_t - (span if bounded else max(parse_window(history), span))
     if since_t >= end_t:
         raise ValueError("--since must be before the end of the view")
     return View(end_t, span, since_t)

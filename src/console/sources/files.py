@@ -11,7 +11,10 @@ ones; the caller stores the rows and `state_after()` in one transaction, so a fa
 state and the next scan from the old one re-reads the same bytes: nothing lost, nothing doubled.
 
 An unterminated last line waits for its writer `grace_s` seconds of wall time with the file unchanged,
-then is rejected: a paused writer loses nothing and a dead one blocks nothing behind it.
+then is rejected: a paused writer loses nothing and a dead one blocks nothing behind it. A caller that can
+tell a complete row from a cut one (`complete_tail`: JSONL's one whole JSON object) has such a tail handed
+on as a row instead, once: a file written with "\n".join(rows) keeps its last row. Its line is counted when
+its newline comes (the writer going on with "\n" and more rows), so later rows keep their line numbers.
 
 A file unchanged since its cursor (same size and mtime) costs one stat, no read. An mtime within
 `_RACY_NS` of the moment it was taken is not trusted (a truncate and regrow to the same size within one
@@ -111,8 +114,10 @@ class Tailer:
     """
 
     def __init__(self, state: dict[str, FileCursor], *, grace_s: float = 30.0, wall: Callable[[], float] = time.time,
-                 max_chunk_bytes: int = 64 << 20, csv_headers: bool = False, forget_s: float = 7 * 86400.0):
+                 max_chunk_bytes: int = 64 << 20, csv_headers: bool = False, forget_s: float = 7 * 86400.0,
+                 complete_tail: Callable[[bytes], bool] | None = None):
         self._old = state
+        self.complete_tail = complete_tail  # an unterminated tail, after the grace: a whole row (kept), or cut
         self.grace_s = grace_s
         self._wall = wall
         self.max_chunk_bytes = max(1, max_chunk_bytes)
@@ -382,9 +387,15 @@ class Tailer:
                 if not tail:
                     new.pending_size, new.pending_since = -1, None
                 elif cur.pending_size == reached and self._waited(cur, now):
-                    raw = tail[:_RAW_LIMIT * 4].decode("utf-8", "replace")[:_RAW_LIMIT]
-                    rejected.append((new.line_no + 1, TRUNCATED, raw))
-                    new.offset, new.line_no = reached, new.line_no + 1
+                    if self.complete_tail is not None and self.complete_tail(tail):
+                        # a whole row with no newline: handed on, its line counted when its newline comes
+                        # (then a blank line to the reader), so nothing is read twice and line numbers hold
+                        body, in_body = body + tail + b"\n", in_body + 1
+                        new.offset = reached
+                    else:
+                        raw = tail[:_RAW_LIMIT * 4].decode("utf-8", "replace")[:_RAW_LIMIT]
+                        rejected.append((new.line_no + 1, TRUNCATED, raw))
+                        new.offset, new.line_no = reached, new.line_no + 1
                     new.pending_size, new.pending_since = -1, None
                 elif cur.pending_size != reached:
                     new.pending_size, new.pending_since = reached, now

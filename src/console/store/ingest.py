@@ -258,8 +258,11 @@ class Ingest:
                     notes += more
                     continue
                 state = {k: FileCursor.from_dict(v) for k, v in m.cursors.get(sid, {}).items()}
+                # JSONL: a whole last row with no newline is kept after the grace; CSV's tail cannot be told
+                # whole (a number cut short still parses), so it stays set aside (parse.whole_json_row)
                 tailer = Tailer(state, grace_s=self.grace_s, wall=self.wall, csv_headers=(fmt == "csv"),
-                                max_chunk_bytes=self.chunk_bytes)
+                                max_chunk_bytes=self.chunk_bytes,
+                                complete_tail=parse.whole_json_row if fmt == "jsonl" else None)
                 for chunk in tailer.scan([src.path]):
                     # a rotated file (a.jsonl.1) keeps the format of the pattern that found it
                     fmt_file = src.format or format_of(chunk.path, None) or format_of(src.path, None)

@@ -80,6 +80,20 @@ def _lines(body: bytes) -> list[bytes]:
     return body.split(b"\n")[:-1] if body else []
 
 
+def whole_json_row(tail: bytes) -> bool:
+    """Whether an unterminated last line is one complete JSON object: a JSONL row whose writer did not end
+    it with a newline ("\n".join(rows)), kept after the partial-line grace (`files.Tailer`). A cut row never
+    parses as an object. CSV has no such test: a row cut inside a number ("12.3" of "12.34") still parses, so
+    its unterminated tail is set aside as truncated after the grace, as before."""
+    text = tail.strip()
+    if not text.startswith(b"{"):
+        return False
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
+
+
 def jsonl(body: bytes, *, source: str, first_line: int, types: dict[str, pl.DataType] | None = None,
           lines: int | None = None) -> tuple[list[pa.Table], list[Rejected]]:
     """Complete JSON lines into tables (their types may differ between tables) and the lines set aside.

@@ -29,7 +29,6 @@ reaches the operator's write path from here, whichever way it was invoked (key o
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +36,7 @@ from textual.binding import Binding
 
 from console.actions import catalog, policy
 from console.actions.catalog import ActionSpec, ActionState
+from console.actions.plan import suspect_versions
 from console.config import ConfigError
 from console.ui.screens.confirm import ActionChoice, ActionDialog, ActionRequest
 from console.ui.text import printable
@@ -99,37 +99,13 @@ def reason_for(incidents: list, incident: str | None, current: set[str] = frozen
     return incident_reason(chosen) if chosen is not None else ""
 
 
-_VERSION = re.compile(r"(?:^|\s)v(\S+)")
-
-
-def suspect_versions(finding) -> set[str]:
-    """Versions an incident's suspects name ("deploy v5 in production ..." names 5)."""
-    out = set()
-    for s in finding.suspects:
-        m = _VERSION.search(str(getattr(s, "detail", "")))
-        if m:
-            out.add(m.group(1).rstrip(",:);"))
-    return out
-
-
-def suspect_warnings(plans: dict, incidents: list) -> tuple[str, ...]:
-    """A plan that moves an alias to a version an open incident names as its suspect gets a warning."""
-    out = []
-    targets = {str(c.to_version) for p in plans.values() for c in getattr(p, "changes", ()) if c.to_version}
-    for f in incidents:
-        for v in sorted(targets & suspect_versions(f)):
-            out.append(f"WARNING v{printable(v)} is a suspect of the open incident {printable(f.rule)} "
-                       f"(onset {f.onset:%m-%d %H:%M}Z)")
-    return tuple(out)
-
-
 def prepare(svc, model: str, environment: str, action_id: str, version: str | None,
             incident: str | None = None, incidents: list | None = None) -> Prepared:
     """Runs in a worker: everything the confirmation dialog shows (no write), planned by the service's one
     plan-and-gate path (actions.plan), the same the CLI uses. `incidents`: the model's open incidents as the
     console knows them (the monitor worker's, never recomputed here); `incident`: the id of the one in view
     on the screen (its reason is prefilled)."""
-    p = svc.plan_action(model, environment, action_id, version=version)
+    p = svc.plan_action(model, environment, action_id, version=version, incidents=incidents or [])
     if not p.allowed:
         return Prepared(False, p.reason, p.state, None)
     label = LABELS.get(action_id, action_id)
@@ -144,7 +120,7 @@ def prepare(svc, model: str, environment: str, action_id: str, version: str | No
                             reason_required=p.needs_reason, production=p.production,
                             strategy=p.strategy or "", notes=p.notes,
                             reason=reason_for(incidents, incident, current),
-                            warnings=suspect_warnings(p.plans, incidents))
+                            warnings=p.warnings)
     return Prepared(True, p.reason, p.state, request, p.live, planned=p)
 
 

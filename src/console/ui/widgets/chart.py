@@ -153,7 +153,10 @@ def render_chart(points: Sequence[Point], width: int, height: int, *, start: dat
     lows = finite + ([threshold] if threshold is not None else [])
     lo, hi = (min(lows), max(lows)) if lows else (0.0, 1.0)
     pad = (hi - lo) * 0.08 or max(abs(hi) * 0.05, 1.0)
+    flat_from_zero = bool(lows) and lo == hi and lo >= 0 and lo - pad < 0
     lo, hi = lo - pad, hi + pad
+    if flat_from_zero:  # a flat series near zero (an all-zero cost): the axis starts at 0, no negative row
+        lo = 0.0
     rows = (height - 1) - 2 - 1  # the plot's canvas: the figure less its frame and the time labels
     if threshold is not None and breach in BREACH:
         xy, lo, hi = _past_the_line(xy, threshold, breach, lo, hi, rows)
