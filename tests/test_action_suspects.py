@@ -98,3 +98,17 @@ async def test_the_tui_shows_the_plans_warning(ws, monkeypatch, capsys):
         text = screen_text(app)
         assert "champion: v4 -> v5" in text and all(w in text for w in expected), text
         await pilot.press("escape")
+
+
+def test_a_prompt_suspect_names_no_model_version():
+    """"prompt_version v3 first served" is a prompt's version: a promotion of model v3 is not its suspect."""
+    from datetime import datetime
+
+    from console.actions.plan import suspect_versions
+    from console.analytics.findings import Suspect
+
+    class _Incident:
+        suspects = (Suspect("prompt", datetime(2026, 11, 30), "prompt_version v3 first served (63% of requests)"),
+                    Suspect("deployment", datetime(2026, 11, 30), "deploy v5 in production (direct, 100%) by sam"))
+
+    assert suspect_versions(_Incident()) == {"5"}

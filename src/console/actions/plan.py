@@ -188,9 +188,12 @@ _VERSION = re.compile(r"(?:^|\s)v(\S+)")
 
 
 def suspect_versions(finding) -> set[str]:
-    """Versions an incident's suspects name ("deploy v5 in production ..." names 5)."""
+    """Model versions an incident's suspects name ("deploy v5 in production ..." names 5). A prompt suspect
+    ("prompt_version v3 first served") names a prompt's version, not the model's: it warned of a v3 promotion."""
     out = set()
     for s in finding.suspects:
+        if getattr(s, "kind", None) == "prompt":
+            continue
         m = _VERSION.search(str(getattr(s, "detail", "")))
         if m:
             out.add(m.group(1).rstrip(",:);"))
