@@ -29,6 +29,7 @@ from console.actions import deploylog, hooks, inflight, policy
 from console.actions.audit import AuditError, AuditLog, AuditTampered
 from console.actions.catalog import ActionState, get as get_spec
 from console.actions.inflight import Abandoned, Flight
+from console.actions.plan import STRATEGIES
 from console.actions.locks import (LEASE_PAUSE_S, LEASE_TTL_S, LOCK_WAIT_S, Conflict, Lease, Timeout,
                                    check_expected, last_move, model_lock, record_move)
 from console.aliases import alias_name
@@ -37,7 +38,6 @@ from console.analytics.serving import Serving, fold
 from console.config import Config, ConfigError
 from console.sources.registry import RegistryError, RegistryNotFound
 
-STRATEGIES = ("direct", "canary", "blue-green", "shadow")
 HISTORY_TAG = "console.history."  # + alias: JSON list of earlier versions, oldest first
 CANARY_PCT_TAG = "console.canary_pct."  # + canary alias
 HISTORY_MAX = 20

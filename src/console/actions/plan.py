@@ -30,7 +30,7 @@ from console.aliases import alias_name
 from console.config import ConfigError
 from console.safe_text import printable
 
-STRATEGIES = ("direct", "canary", "blue-green", "shadow")
+STRATEGIES = ("direct", "canary", "blue-green", "shadow")  # the one list: the operator, the CLI and the TUI
 LIVE_WINDOW = "1h"
 LIVE_WINDOW_WORDS = "hour"  # how the notes say it
 DRIFT_WINDOW = "24h"

@@ -49,7 +49,6 @@ LABELS = {"promote": "Promote", "canary-step": "Canary step", "canary-promote": 
 SHORT = {"promote": "Promote", "canary-step": "Step", "canary-promote": "Finish", "canary-abort": "Abort",
          "rollback": "Rollback", "shadow-stop": "Unshadow", "retrain": "Retrain"}  # footer labels (80 columns)
 SEVERITY = {"done": "information", "refused": "warning", "conflict": "warning", "failed": "error"}
-STRATEGIES = ("direct", "canary", "blue-green", "shadow")
 
 
 def binding_id(action_id: str) -> str:
