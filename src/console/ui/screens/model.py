@@ -350,7 +350,7 @@ class ModelScreen(ActionsMixin, MonitorScreen):
         Col("rule", "RULE", width=20, wide_width=30, priority=2, flex=True),
         Col("onset", "ONSET", width=11, priority=3),
         Col("for", "FOR", width=7, priority=5),
-        Col("value", "VALUE", width=9, priority=6),
+        Col("value", "PEAK", width=9, priority=6),  # the run's worst, as the Incidents screen says it
         Col("threshold", "LIMIT", width=8, priority=7),
         Col("what", "FEATURE/SEGMENT", width=18, priority=4, flex=True),
     ]
