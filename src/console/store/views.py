@@ -32,6 +32,18 @@ _WORD = re.compile(r"\w+")
 _TEXT = re.compile(r"'(?:[^']|'')*'|--[^\n]*")  # string literals (file paths) and comments: no name is read there
 
 
+def _read_by(query: str, reads: dict[str, set[str]]) -> set[str]:
+    """The views `query` reads, and the views those read, down to the files (`reads`: view -> names it reads)."""
+    need: set[str] = set()
+    todo = [n for n in _names_in(query) if n in reads]
+    while todo:
+        n = todo.pop()
+        if n not in need:
+            need.add(n)
+            todo.extend(d for d in reads[n] if d in reads and d != n)
+    return need
+
+
 def _names_in(sql: str) -> set[str]:
     """The words of a statement outside its literals and comments: among them, the views it reads."""
     return set(_WORD.findall(_TEXT.sub(" ", sql)))
@@ -162,14 +174,7 @@ class Views:
         with self._views_lock:
             named = self._fill(keep)
         self._facts.save()
-        reads = {n: _names_in(st) for n, st in named.items()}
-        need: set[str] = set()
-        todo = [n for n in _names_in(query) if n in reads]
-        while todo:
-            n = todo.pop()
-            if n not in need:
-                need.add(n)
-                todo.extend(d for d in reads[n] if d in reads and d != n)
+        need = _read_by(query, {n: _names_in(st) for n, st in named.items()})
         views = [n for n in self._order if n in need and _VIEW_BODY.match(named[n])]
         self._ensure_views(" ".join(n for n in need if n not in views))  # the macros they call
         if not views:
@@ -213,14 +218,7 @@ class Views:
             if query is None:
                 need = set(lazy)
             else:
-                reads = {n: _names_in(st) for n, st in {**self._views, **lazy}.items()}
-                need: set[str] = set()
-                todo = [n for n in _names_in(query) if n in reads]
-                while todo:
-                    n = todo.pop()
-                    if n not in need:
-                        need.add(n)
-                        todo.extend(d for d in reads[n] if d in reads and d != n)
+                need = _read_by(query, {n: _names_in(st) for n, st in {**self._views, **lazy}.items()})
             names = [n for n in self._order if n in need and n in lazy]
             if not names:
                 return
