@@ -355,6 +355,15 @@ async def test_an_exact_rerun_does_not_outlive_a_step_in_time(log):
                         .startswith(f"{back:%Y-%m-%dT%H:%M}") and not drift.busy("drift"), "the day before")
             assert {f["n_cur"] for f in drift.report["features"]} == {len(_window(rows, end=back, span=timedelta(hours=24))["x"])}
             assert "scores above are exact" not in screen_text(app) and "not live" in screen_text(app)
+            await pilot.press("at")  # a day before the log's first row: the window is empty and says so
+            await until(pilot, lambda: app.screen.__class__.__name__ == "TimeJump", "the time prompt")
+            empty = START - timedelta(days=1)
+            await pilot.press(*f"{empty:%Y-%m-%d %H:%M}", "enter")
+            await until(pilot, lambda: app.at == empty and drift.report is not None and drift.report["now"]
+                        .startswith(f"{empty:%Y-%m-%dT%H:%M}") and not drift.busy("drift"), "the empty day")
+            newest = max(rows["ts"])
+            text = screen_text(app)
+            assert "no predictions in this window" in text and f"newest row {newest:%Y-%m-%d %H:%M}Z" in text
     finally:
         svc.close()
 

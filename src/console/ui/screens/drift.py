@@ -19,6 +19,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
+from console.analytics.windows import parse_window
 from console.ui.navigation import register_screen
 from console.ui.screens.drift_fetch import drift_report, drift_verdicts, score_or_none
 from console.ui.screens.model import WindowedScreen, count, line, lines, num, verdict
@@ -129,8 +130,12 @@ class DriftScreen(WindowedScreen):
         else:
             ds = rep["dataset"]
             if not ds["n_evaluated"]:
+                # no row in the window at all (not rows without feature values): say so and where the newest is,
+                # as the Overview does, since an old log or a view stepped past the data must not read as calm
+                note = None if any(f.get("n_cur") for f in rep.get("features", [])) else self.empty_window_note(
+                    parse_window(self.window), has_rows=False)
                 rows.append(line("DATASET", Text("no data", style="dim"),
-                                 f"no feature had rows in the last {self.window}"))
+                                 note if note is not None else f"no feature had rows in the last {self.window}"))
             else:
                 cmp = ">=" if ds["share"] >= ds["threshold"] else "<"
                 rows.append(line(
