@@ -312,6 +312,62 @@ async def test_drift_screen_x_reruns_the_window_exactly(log):
         svc.close()
 
 
+async def test_an_exact_rerun_does_not_outlive_a_step_in_time(log):
+    """`x` settles the window on show; `[` or `@` then moves the view to another window of the same length, whose
+    table is that window's (its row count, its sketch scores), not the exact scores of the one left behind."""
+    from console.ui.app import ConsoleApp
+    from console.ui.screens.drift import DriftScreen
+    from console.ui.widgets import FilterTable
+    from ui_fixtures import screen_text, until
+
+    root, rows, ref = log
+    config = _config(root)
+    svc = _service(config)
+    app = ConsoleApp(parse_file(config), service=svc, poll=False)
+    jump = START + timedelta(days=2, hours=12)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await app.push_screen(DriftScreen("m", "production", window="24h"))
+            drift = app.screen
+            await until(pilot, lambda: "drift" in drift.loaded and drift.query_one("#features", FilterTable).row_keys,
+                        "the sketch drift table")
+            await pilot.press("x")
+            await until(pilot, lambda: drift.exact is not None and "report" in drift.exact, "the exact re-run")
+            assert {f["n_cur"] for f in drift.report["features"]} == {len(_window(rows, span=timedelta(hours=24))["x"])}
+            await pilot.press("at")
+            await until(pilot, lambda: app.screen.__class__.__name__ == "TimeJump", "the time prompt")
+            await pilot.press(*f"{jump:%Y-%m-%d %H:%M}", "enter")
+            await until(pilot, lambda: app.at == jump and drift.report is not None and drift.report["now"]
+                        .startswith(f"{jump:%Y-%m-%dT%H:%M}") and not drift.busy("drift"), "the table at the jump")
+            n = len(_window(rows, end=jump, span=timedelta(hours=24))["x"])
+            assert 0 < n != len(_window(rows, span=timedelta(hours=24))["x"])
+            assert {f["n_cur"] for f in drift.report["features"]} == {n}
+            assert {f["method"] for f in drift.report["features"]} == {"sketch"}
+            assert "scores above are exact" not in screen_text(app)
+            await pilot.press("x")  # settles the window at the jump, over its own rows
+            await until(pilot, lambda: drift.exact is not None and "report" in drift.exact, "the exact re-run there")
+            cur = _window(rows, end=jump, span=timedelta(hours=24))
+            got = {f["column"]: f for f in drift.report["features"]}
+            assert got["x"]["score"] == pytest.approx(stats.ks_2samp(ref["x"], cur["x"]).pvalue, rel=1e-9)
+            await pilot.press("left_square_bracket")  # one window back: a day of its own rows, sketch-scored
+            back = jump - timedelta(hours=24)
+            await until(pilot, lambda: app.at == back and drift.report is not None and drift.report["now"]
+                        .startswith(f"{back:%Y-%m-%dT%H:%M}") and not drift.busy("drift"), "the day before")
+            assert {f["n_cur"] for f in drift.report["features"]} == {len(_window(rows, end=back, span=timedelta(hours=24))["x"])}
+            assert "scores above are exact" not in screen_text(app) and "not live" in screen_text(app)
+            await pilot.press("at")  # a day before the log's first row: the window is empty and says so
+            await until(pilot, lambda: app.screen.__class__.__name__ == "TimeJump", "the time prompt")
+            empty = START - timedelta(days=1)
+            await pilot.press(*f"{empty:%Y-%m-%d %H:%M}", "enter")
+            await until(pilot, lambda: app.at == empty and drift.report is not None and drift.report["now"]
+                        .startswith(f"{empty:%Y-%m-%dT%H:%M}") and not drift.busy("drift"), "the empty day")
+            newest = max(rows["ts"])
+            text = screen_text(app)
+            assert "no predictions in this window" in text and f"newest row {newest:%Y-%m-%d %H:%M}Z" in text
+    finally:
+        svc.close()
+
+
 async def test_drift_screen_offers_x_only_on_a_window_read_from_rollups(log):
     """`x` (exact re-run) is in the footer and the help on a 24 h or 7d window, scored from the rollups (longer than
     `rollup_drift.SKETCH_AFTER`, 6 h, with `min_rows` rows), and on neither on a 6 h or 1 h window, already exact;

@@ -28,6 +28,14 @@ from console.config import ModelConfig, Prices
 from console.analytics.windows import JsonResult, day_start, in_window, month_bounds, naive_utc, opt_float
 
 COST = "cost"  # the effective per-request cost column added by `with_cost`
+
+
+def usd_sum(expr: pl.Expr | None = None) -> pl.Expr:
+    """A sum of dollars that does not depend on row order: the values are sorted before they are added.
+    Rows come from the store in scan order, which varies between runs (parallel scans, S3 listings), and a sum
+    of doubles in another order differs in its last digits: `cost eta` printed 5.905796941665303 in one run
+    and 5.9057969416653116 in the next over one store."""
+    return (pl.col(COST) if expr is None else expr).sort().sum()
 _HOUR_US = 3_600_000_000
 COST_INPUTS = ("ts", "model", "version", "prompt_version", "variant", "input_tokens", "output_tokens",
                "cached_tokens", "cost_usd")  # what `with_cost` and the spend windows read of a row
@@ -111,8 +119,7 @@ def cost_per_1k(costed: pl.DataFrame, by: Sequence[str] = ("model", "version", "
     """by-columns present in the frame, requests, cost_usd (sum) and cost_per_1k."""
     keys = [c for c in by if c in costed.columns]
     n = _requests(costed)
-    aggs = [n.alias("requests"), pl.col(COST).sum().alias("cost_usd"),
-            (pl.col(COST).sum() / n * 1000).alias("cost_per_1k")]
+    aggs = [n.alias("requests"), usd_sum().alias("cost_usd"), (usd_sum() / n * 1000).alias("cost_per_1k")]
     if not keys:
         return costed.select(aggs)
     return costed.group_by(keys).agg(aggs).sort(keys, nulls_last=True)
@@ -130,7 +137,7 @@ class CostWindow(JsonResult):
 
 
 def _spend(rows: pl.DataFrame) -> pl.DataFrame:
-    return rows.group_by("model").agg(pl.col(COST).sum().alias("usd"), _requests(rows).alias("requests"))
+    return rows.group_by("model").agg(usd_sum().alias("usd"), _requests(rows).alias("requests"))
 
 
 def cost_windows(costed: pl.DataFrame, now: datetime) -> list[CostWindow]:
@@ -165,7 +172,7 @@ def window_spend(costed: pl.DataFrame, start: datetime, end: datetime) -> Window
     `start` (the replica hour is split over all of that hour's requests, wherever the window starts)."""
     start, end = naive_utc(start), naive_utc(end)
     rows = costed.filter((pl.col("ts") > start) & (pl.col("ts") <= end))
-    usd = float(rows.get_column(COST).sum() or 0.0) if rows.height else 0.0
+    usd = float(rows.select(usd_sum()).item() or 0.0) if rows.height else 0.0
     n = int(rows.select(_requests(rows)).item()) if rows.height else 0
     return WindowSpend(start, end, usd, n, usd / n * 1000 if n else None)
 
@@ -196,11 +203,10 @@ def budget_status(costed: pl.DataFrame, now: datetime, budget_usd_month: float |
     if model is not None:
         costed = costed.filter(pl.col("model") == model)
     start, end = month_bounds(now)
-    spent = float(costed.filter((pl.col("ts") >= start) & (pl.col("ts") <= now))
-                  .get_column(COST).sum() or 0.0)
+    spent = float(costed.filter((pl.col("ts") >= start) & (pl.col("ts") <= now)).select(usd_sum()).item() or 0.0)
     elapsed = (now - start) / (end - start)
     if pace is not None:
-        recent = float(costed.filter((pl.col("ts") > now - pace) & (pl.col("ts") <= now)).get_column(COST).sum() or 0.0)
+        recent = float(costed.filter((pl.col("ts") > now - pace) & (pl.col("ts") <= now)).select(usd_sum()).item() or 0.0)
         projected = spent + recent * ((end - now) / pace)
     else:
         projected = spent / elapsed if elapsed > 0 else None
@@ -229,7 +235,7 @@ def hourly_cost_series(costed: pl.DataFrame, now: datetime, hours: int = 48, bas
     total = hours + baseline_hours
     idx = ((pl.lit(now) - pl.col("ts")).dt.total_microseconds() // _HOUR_US).cast(pl.Int64)
     per_hour = (costed.filter((pl.col("ts") > now - timedelta(hours=total)) & (pl.col("ts") <= now))
-                .group_by(idx.alias("k")).agg(pl.col(COST).sum().alias("cost_usd")))
+                .group_by(idx.alias("k")).agg(usd_sum().alias("cost_usd")))
     grid = pl.DataFrame({"k": list(range(total - 1, -1, -1))}, schema={"k": pl.Int64})
     series = (grid.join(per_hour, on="k", how="left")
               .with_columns(pl.col("cost_usd").fill_null(0.0),

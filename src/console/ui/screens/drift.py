@@ -19,6 +19,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
+from console.analytics.windows import parse_window
 from console.ui.navigation import register_screen
 from console.ui.screens.drift_fetch import drift_report, drift_verdicts, score_or_none
 from console.ui.screens.model import WindowedScreen, count, line, lines, num, verdict
@@ -84,7 +85,9 @@ class DriftScreen(WindowedScreen):
                  **kwargs):
         super().__init__(model, environment, window, **kwargs)
         self.report: dict | None = None
-        self.exact: dict | None = None  # {"window", "started", "report" | "cancelled" | "error"}: the x re-run
+        # {"window", "at", "started", "report" | "cancelled" | "error"}: the x re-run of one window ending at one
+        # view time (`app.at`, None when live); a step or jump in time drops it as a window change does
+        self.exact: dict | None = None
         # the window's scores come from the hourly rollups (the report says so per feature: method "sketch"),
         # so `x` has something to settle; on an exact window (6 h or less, or a small log) it is not offered
         self.from_rollups = False
@@ -97,6 +100,8 @@ class DriftScreen(WindowedScreen):
     def refresh_data(self) -> None:
         if not self.model:
             return
+        if self.exact is not None and self.exact.get("at") != self.app.at:
+            self.exact = None  # the view moved in time: those raw rows are another window's (one running is dropped)
         model, window, env = self.model, self.window, self.env
         # two phases: the verdicts first (the table shows within a second), then the trends per bucket
         self.fetch("drift", drift_verdicts(model, window, env), key=window)
@@ -114,7 +119,7 @@ class DriftScreen(WindowedScreen):
     def _head(self, loading: bool = False) -> Text:
         rows = [self.window_text()]
         rep = self.report
-        ex = self.exact if self.exact is not None and self.exact["window"] == self.window else None
+        ex = self._exact_here()
         if loading or rep is None or rep.get("window") != self.window:
             seconds = (self.__dict__.get("_waiting") or {}).get("drift")
             took = f" {seconds:.1f} s" if seconds is not None else ""
@@ -125,8 +130,12 @@ class DriftScreen(WindowedScreen):
         else:
             ds = rep["dataset"]
             if not ds["n_evaluated"]:
+                # no row in the window at all (not rows without feature values): say so and where the newest is,
+                # as the Overview does, since an old log or a view stepped past the data must not read as calm
+                note = None if any(f.get("n_cur") for f in rep.get("features", [])) else self.empty_window_note(
+                    parse_window(self.window), has_rows=False)
                 rows.append(line("DATASET", Text("no data", style="dim"),
-                                 f"no feature had rows in the last {self.window}"))
+                                 note if note is not None else f"no feature had rows in the last {self.window}"))
             else:
                 cmp = ">=" if ds["share"] >= ds["threshold"] else "<"
                 rows.append(line(
@@ -141,6 +150,11 @@ class DriftScreen(WindowedScreen):
         return lines(rows)
 
     # ------------------------------------------------------------------ the exact re-run (x)
+
+    def _exact_here(self) -> dict | None:
+        """The x re-run if it is of the window on show: its length and its end (the view's time cursor)."""
+        ex = self.exact
+        return ex if ex is not None and ex["window"] == self.window and ex.get("at") == self.app.at else None
 
     def _exact_state(self, ex: dict) -> Text:
         if "report" in ex:
@@ -166,7 +180,7 @@ class DriftScreen(WindowedScreen):
             self.app.notify("the exact re-run is still computing (esc cancels it)", severity="warning")
             return
         model, window, env = self.model, self.window, self.env
-        self.exact = {"window": window, "started": time.monotonic()}
+        self.exact = {"window": window, "at": self.app.at, "started": time.monotonic()}
         self.query_one("#drift-head", Static).update(self._head())
         self.call_service("exact", lambda svc: drift_report(svc, model, window, env, series=False, exact=True))
 
@@ -197,7 +211,7 @@ class DriftScreen(WindowedScreen):
         if tag != "exact":
             return super().handle_result(tag, result)
         ex = self.exact
-        if ex is None or ex.get("cancelled") or ex["window"] != self.window:
+        if ex is None or ex.get("cancelled") or self._exact_here() is None:
             return
         ex.update(report=result, seconds=time.monotonic() - ex["started"])
         self.report = {**result, "series": (self.report or {}).get("series", {})}  # the trend stays the sketches'
@@ -232,8 +246,8 @@ class DriftScreen(WindowedScreen):
         else:
             return
         self._set_from_rollups(any(f.get("method") == "sketch" for f in result.get("features", [])))
-        ex = self.exact
-        if ex is not None and "report" in ex and ex["window"] == self.window:
+        ex = self._exact_here()
+        if ex is not None and "report" in ex:
             # the exact scores of this window stay until the window changes; the trend stays the sketches'
             self.report = {**ex["report"], "series": self.report.get("series", {})}
         self._draw()
