@@ -5,10 +5,11 @@
 WITH day AS (
     SELECT model, environment, count(*) AS requests_24h,
            -- summed as decimals: a parallel sum of doubles adds in thread order and printed 20.73959000000005 in
-           -- one run and 20.73959000000014 in the next; values past 1e20 (no real bill) fall back to doubles
-           CASE WHEN max(abs(cost_usd)) FILTER (WHERE ts >= date_trunc('day', $now)) < 1e20
+           -- one run and 20.73959000000014 in the next; values past 1e20 (no real bill) fall back to doubles.
+           -- Rounded to a billionth of a dollar, as analytics.cost.usd_sum says dollars, so `cost` agrees
+           round(CASE WHEN max(abs(cost_usd)) FILTER (WHERE ts >= date_trunc('day', $now)) < 1e20
                 THEN CAST(sum(TRY_CAST(cost_usd AS DECIMAL(38, 12))) FILTER (WHERE ts >= date_trunc('day', $now)) AS DOUBLE)
-                ELSE sum(cost_usd) FILTER (WHERE ts >= date_trunc('day', $now)) END AS cost_today_usd
+                ELSE sum(cost_usd) FILTER (WHERE ts >= date_trunc('day', $now)) END, 9) AS cost_today_usd
     FROM predictions
     WHERE ts > $now - INTERVAL 24 HOUR AND ts <= $now
     GROUP BY model, environment

@@ -141,7 +141,7 @@ def test_llm_usage_per_prompt_version():
 def test_todays_cost_is_the_same_sum_in_every_run():
     """The Overview's cost today (`overview_window.sql`) was a parallel sum of doubles, added in thread order: two
     runs over one store printed 20.73959000000005 and 20.73959000000014. Summed as decimals it is one number, within
-    1e-6 of the exact sum (math.fsum) of the same 2.5M values."""
+    1e-6 of the exact sum (math.fsum) of the same 2.5M values, and the number `cost` prints (both to 1e-9 USD)."""
     import math
     from datetime import datetime
 
@@ -157,9 +157,13 @@ def test_todays_cost_is_the_same_sum_in_every_run():
     now = datetime(2026, 11, 30, 20)
     runs = {con.execute(load_query("overview_window"), {"now": now}).fetchall()[0][3] for _ in range(6)}
     assert len(runs) == 1
-    exact = math.fsum(v for (v,) in con.execute("SELECT cost_usd FROM predictions WHERE ts <= $now",
-                                                {"now": now}).fetchall())
-    assert abs(runs.pop() - exact) < 1e-6
+    values = [v for (v,) in con.execute("SELECT cost_usd FROM predictions WHERE ts <= $now", {"now": now}).fetchall()]
+    overview = runs.pop()
+    assert abs(overview - math.fsum(values)) < 1e-6
+    # and `cost` (analytics.cost.usd_sum, over the same rows in another order) prints the same number
+    from console.analytics.cost import usd_sum
+
+    assert pl.DataFrame({"cost": values[::-1]}).select(usd_sum()).item() == overview
 
 
 def test_cost_sums_do_not_depend_on_row_order():

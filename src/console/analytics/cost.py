@@ -30,12 +30,18 @@ from console.analytics.windows import JsonResult, day_start, in_window, month_bo
 COST = "cost"  # the effective per-request cost column added by `with_cost`
 
 
+USD_DIGITS = 9  # dollar sums are said to a billionth of a dollar (also `round(..., 9)` in overview_window.sql)
+
+
 def usd_sum(expr: pl.Expr | None = None) -> pl.Expr:
     """A sum of dollars that does not depend on row order: the values are sorted before they are added.
     Rows come from the store in scan order, which varies between runs (parallel scans, S3 listings), and a sum
     of doubles in another order differs in its last digits: `cost eta` printed 5.905796941665303 in one run
-    and 5.9057969416653116 in the next over one store."""
-    return (pl.col(COST) if expr is None else expr).sort().sum()
+    and 5.9057969416653116 in the next over one store. Rounded to USD_DIGITS: the Overview's cost today, summed in
+    SQL (`overview_window.sql`) by another exact-enough method, then prints the same number as `cost`."""
+    return (pl.col(COST) if expr is None else expr).sort().sum().round(USD_DIGITS)
+
+
 _HOUR_US = 3_600_000_000
 COST_INPUTS = ("ts", "model", "version", "prompt_version", "variant", "input_tokens", "output_tokens",
                "cached_tokens", "cost_usd")  # what `with_cost` and the spend windows read of a row

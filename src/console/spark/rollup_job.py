@@ -126,6 +126,8 @@ def _speaks_spark(conn, wait_s: float) -> str | None:
             head += got
     except socket.timeout:
         return "accepted the connection but gave no Spark answer"
+    except (ConnectionResetError, BrokenPipeError):  # a close racing our request: the same answer as a clean close
+        return "accepted the connection, then closed it without a Spark answer"
     except OSError as exc:
         return f"accepted the connection, then {getattr(exc, 'strerror', None) or exc}"
     length, kind, answered = struct.unpack(">qbq", head)
