@@ -187,13 +187,14 @@ async def test_the_drift_chart_widget_draws_scores_on_the_right_side_of_its_line
 
 def test_an_all_zero_series_has_an_axis_from_zero():
     """An all-zero cost used to get an axis from -1 to 1 with a row labelled -0.333: a cost is never negative.
-    The axis now starts at 0, its labels 0 to 1 in thirds, and every point sits on the bottom row."""
+    The axis now starts at 0, its labels 0 to 1, and every point sits on the bottom row."""
     pts = [(START + timedelta(hours=h), 0.0) for h in range(24)]
     lines = render_chart(pts, 80, 16, start=START, end=END, title="cost", color=False, ascii=True).plain.splitlines()
     left, right, rows = plot_area(lines)
     labels = [l[:left - 1].strip() for l in lines[2:-2] if l[:left - 1].strip()]  # the frame's rows, not the times
     assert not any(label.startswith("-") for label in labels), labels
-    assert [float(x) for x in labels if x.replace(".", "").isdigit()] == pytest.approx([1.0, 2 / 3, 1 / 3, 0.0],
+    # labels sit on row centres (12 rows: rows 0, 4, 7 and 11 of 0..11), so each names the row it is on
+    assert [float(x) for x in labels if x.replace(".", "").isdigit()] == pytest.approx([1.0, 7 / 11, 4 / 11, 0.0],
                                                                                        abs=1e-3)
     with_points = [i for i, row in enumerate(rows) if "*" in row[left:right + 1]]
     assert with_points == [len(rows) - 1]

@@ -218,3 +218,23 @@ async def test_a_log_note_is_said_on_the_overview_and_the_rest_still_shown(tmp_p
         assert app.snapshot.log_notes and "logs: " in text and "not a file" in text
         assert "extra[b]\\x1b.jsonl" in text and "\x1b" not in text
         assert app.snapshot.counts["predictions"] > 0
+
+
+async def test_the_incident_title_says_the_rules_are_being_checked_until_a_check_ends(demo):
+    """Before the first rule check ended, the Overview said "Firing incidents (0)" though the demo has firing
+    incidents (qa3): it now says the rules are being checked, or that they were not (the header names why)."""
+    cfg, now, _ = demo
+    app = ConsoleApp(cfg, service=Service(cfg, clock=lambda: now), poll=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_snapshot(app, pilot)
+        await wait_until(pilot, lambda: app._have_findings, rounds=2400)
+        overview = app.screen
+        assert "Firing incidents (" in screen_text(app) and "checking" not in screen_text(app)
+        app._have_findings = False  # as before the first check's findings land
+        overview._render_incidents()
+        await pilot.pause()
+        assert "Firing incidents (checking the rules...)" in screen_text(app)
+        app.last_error = "monitoring: OSError: disk gone"
+        overview._render_incidents()
+        await pilot.pause()
+        assert "Firing incidents (not checked: see the header)" in screen_text(app)

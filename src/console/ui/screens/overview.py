@@ -146,6 +146,9 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
         firing = sorted(self.app.incidents, key=lambda f: f.ack is not None)  # acknowledged ones last
         acked = sum(f.ack is not None for f in firing)
         title = f"Firing incidents ({len(firing) - acked}" + (f", {acked} acknowledged)" if acked else ")")
+        if not getattr(self.app, "_have_findings", True):  # no rule check has ended yet: not "0 firing"
+            title = ("Firing incidents (not checked: see the header)" if getattr(self.app, "last_error", None)
+                     else "Firing incidents (checking the rules...)")
         self._set("#incidents-title", Text(title, style="bold"))
         table = self.query_one("#incidents", FilterTable)
         shown, more = fit(len(firing), self._incident_rows(table))

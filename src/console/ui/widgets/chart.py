@@ -179,7 +179,9 @@ def render_chart(points: Sequence[Point], width: int, height: int, *, start: dat
     plt.ylim(lo, hi)
     pos, labels = _ticks(start, end, max(2, min(6, width // 14)))
     plt.xticks(pos, labels)
-    yt = [lo + (hi - lo) * i / 3 for i in range(4)]
+    # up to four labels, each on the centre of a canvas row: a label between rows went to the row it is nearest,
+    # so a flat line at 1.68 on a 3-row chart (rows at 0.68, 1.68, 2.68) was labelled 2.0
+    yt = [_centre(r, lo, hi, rows) for r in sorted({round(i * (rows - 1) / 3) for i in range(4)})]
     labels = [f"{fmt(v)}{unit}" for v in yt]
     if threshold is not None and breach in BREACH:  # the line's row says the threshold's exact value
         line = _row(threshold, lo, hi, rows)
