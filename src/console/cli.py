@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -180,7 +181,10 @@ def main(argv: list[str] | None = None) -> int:
         cfg = None
         if getattr(args, "needs_config", True):
             cfg = load(args.config, registry=args.registry, read_only=args.read_only)
-        return int(func(args, cfg) or 0)
+        with warnings.catch_warnings():
+            if not os.environ.get("MLOPS_CONSOLE_DEBUG"):  # numpy's "invalid value encountered" and its source
+                warnings.simplefilter("ignore", RuntimeWarning)  # line are not an operator's business (a NaN is
+            return int(func(args, cfg) or 0)  # already counted and said as a malformed value)
     except ConfigError as exc:
         _diag(f"mlops-console: configuration error: {exc}")
         return EXIT_USAGE
