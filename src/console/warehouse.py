@@ -247,16 +247,21 @@ class Warehouse(Ingest, Counting, InPlace, Lakes, Views, Footers, Compaction):
             except Exception:  # noqa: BLE001 - a cursor closed meanwhile has nothing to stop
                 pass
 
+    def _bound(self, name: str, within: list[tuple[datetime, datetime]] | None) -> str:
+        """A named query ready to run: over only the files that may hold rows in `within` (`_narrowed`), else with
+        the views it reads built."""
+        sql = load_query(name)
+        if within is not None:
+            return self._narrowed(sql, within)
+        self._ensure_views(sql)
+        return sql
+
     def arrow(self, name: str, params: dict | None = None, columns: list[str] | None = None,
               within: list[tuple[datetime, datetime]] | None = None) -> pa.Table:
         """A named query's result; `columns` projects it (the scan then reads only those columns). `within`, the
         time ranges (a, b] the query keeps rows of, reads only the files that may hold such rows (`_narrowed`)."""
         def run() -> pa.Table:
-            sql = load_query(name)
-            if within is not None:
-                sql = self._narrowed(sql, within)
-            else:
-                self._ensure_views(sql)
+            sql = self._bound(name, within)
             with self._cursor() as cur:
                 return _relation(cur, sql, params, columns).to_arrow_table()
         return self._read(run)
@@ -303,11 +308,7 @@ class Warehouse(Ingest, Counting, InPlace, Lakes, Views, Footers, Compaction):
              within: list[tuple[datetime, datetime]] | None = None) -> list[tuple]:
         """A named query's rows; `within` as for `arrow`."""
         def run() -> list[tuple]:
-            sql = load_query(name)
-            if within is not None:
-                sql = self._narrowed(sql, within)
-            else:
-                self._ensure_views(sql)
+            sql = self._bound(name, within)
             with self._cursor() as cur:
                 return cur.execute(sql, params or {}).fetchall()
         return self._read(run)
