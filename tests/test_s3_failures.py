@@ -240,6 +240,26 @@ def test_a_server_gone_after_the_listing_costs_its_rows_not_the_query(s3_server,
         svc.close()
 
 
+def _kept_then_down(s3_server, relay, tmp_path, bucket: str, seeds: tuple[int, int]) -> Config:
+    """80 rows of models a and b in an S3 source and 25 of model c in a local file, read once into the store;
+    then the S3 endpoint closes (the relay refuses), as the Overview tests find it."""
+    client = s3_server.client()
+    client.create_bucket(Bucket=bucket)
+    _put(client, bucket, "logs/date=2026-11-29/a.parquet", _table(80, END - timedelta(hours=1), seeds[0]), tmp_path)
+    local = tmp_path / "local.parquet"
+    pq.write_table(_table(25, END - timedelta(hours=1), seeds[1]).set_column(1, "model", pa.array(["c"] * 25)),
+                   local)
+    cfg = Config(source=None, root=tmp_path, store_path=str(tmp_path / "store"),
+                 s3=_storage(relay.endpoint, s3_server.access_key_id, SECRET),
+                 logs=(LogSource("predictions", f"s3://{bucket}/logs/", "parquet"),
+                       LogSource("predictions", str(local), "parquet")))
+    first = Service(cfg, clock=lambda: END)
+    first.snapshot()
+    first.close()
+    relay.set("closed")
+    return cfg
+
+
 async def test_the_overview_shows_a_source_down_as_a_note_and_the_rest(s3_server, relay, tmp_path):  # noqa: F811
     """The TUI with its S3 source down (the store kept its objects): the Overview's notes line names the path,
     the local log's model is listed with its rows, the counts include what the store knows of the objects,
@@ -247,19 +267,7 @@ async def test_the_overview_shows_a_source_down_as_a_note_and_the_rest(s3_server
     from console.ui.app import ConsoleApp
     from ui_fixtures import screen_text, wait_for_snapshot
 
-    client = s3_server.client()
-    client.create_bucket(Bucket="tui")
-    _put(client, "tui", "logs/date=2026-11-29/a.parquet", _table(80, END - timedelta(hours=1), 11), tmp_path)
-    local = tmp_path / "local.parquet"
-    pq.write_table(_table(25, END - timedelta(hours=1), 12).set_column(1, "model", pa.array(["c"] * 25)), local)
-    cfg = Config(source=None, root=tmp_path, store_path=str(tmp_path / "store"),
-                 s3=_storage(relay.endpoint, s3_server.access_key_id, SECRET),
-                 logs=(LogSource("predictions", "s3://tui/logs/", "parquet"),
-                       LogSource("predictions", str(local), "parquet")))
-    first = Service(cfg, clock=lambda: END)
-    first.snapshot()
-    first.close()
-    relay.set("closed")
+    cfg = _kept_then_down(s3_server, relay, tmp_path, "tui", seeds=(11, 12))
     app = ConsoleApp(cfg, service=Service(cfg, clock=lambda: END), poll=False)
     async with app.run_test(size=(200, 40)) as pilot:
         await wait_for_snapshot(app, pilot)
@@ -334,19 +342,7 @@ async def test_the_overview_marks_the_rows_of_a_source_down_at_80x24(s3_server, 
     from console.ui.app import ConsoleApp
     from ui_fixtures import screen_text, wait_for_snapshot
 
-    client = s3_server.client()
-    client.create_bucket(Bucket="tui80")
-    _put(client, "tui80", "logs/date=2026-11-29/a.parquet", _table(80, END - timedelta(hours=1), 16), tmp_path)
-    local = tmp_path / "local.parquet"
-    pq.write_table(_table(25, END - timedelta(hours=1), 17).set_column(1, "model", pa.array(["c"] * 25)), local)
-    cfg = Config(source=None, root=tmp_path, store_path=str(tmp_path / "store"),
-                 s3=_storage(relay.endpoint, s3_server.access_key_id, SECRET),
-                 logs=(LogSource("predictions", "s3://tui80/logs/", "parquet"),
-                       LogSource("predictions", str(local), "parquet")))
-    first = Service(cfg, clock=lambda: END)
-    first.snapshot()
-    first.close()
-    relay.set("closed")
+    cfg = _kept_then_down(s3_server, relay, tmp_path, "tui80", seeds=(16, 17))
     app = ConsoleApp(cfg, service=Service(cfg, clock=lambda: END), poll=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for_snapshot(app, pilot)
