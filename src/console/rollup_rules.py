@@ -205,15 +205,10 @@ class RollupRules:
         reads, hours_of = {}, {}
         for src, spans in sources:
             hours = src.edge_hours(spans)
-            ranges: list[list[datetime]] = []
-            for h in sorted(hours):
-                end = min(h + HOUR - US, src.now)
-                if ranges and ranges[-1][1] == h - US:
-                    ranges[-1][1] = end
-                else:
-                    ranges.append([h - US, end])
+            # contiguous hours as one (a, b] range each, the open hour's ending at now
+            ranges = [(a - US, min(b - US, src.now)) for a, b in ro.hour_ranges(hours)]
             if ranges:
-                reads[src.model] = (src._raw_columns(), [(a, b) for a, b in ranges])
+                reads[src.model] = (src._raw_columns(), ranges)
                 hours_of[src.model] = (src, hours)
         if not reads:
             return
