@@ -1,5 +1,6 @@
 """A rule pass from the rollups reads the raw edge hours of all its models in one scan (`RollupRules.prefetch`
-over `Monitor.typed_rows_of`), and its findings are those of a pass reading each model's edges alone.
+over `Monitor.typed_rows_of`), and its findings are those of a pass reading each model's edges alone; the hour
+that closed is built for all its models from one read too (`RollupDrift.catch_up_all`).
 
 Three models (`rollup_fleet`'s two and a third made of the first's rows), 61 hours with an open hour at `NOW`.
 The reads are counted at the store (`Warehouse.arrow`, wrapped to record its calls and return its answer) and
@@ -8,6 +9,7 @@ the ranges of the one edge read are checked against a hand count of the hours th
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -135,3 +137,44 @@ def calls_edges(mon) -> list[tuple[datetime, datetime]]:
         else:
             ranges.append([h - US, end])
     return [(a, b) for a, b in ranges]
+
+
+def test_the_hour_that_closed_is_built_for_three_models_from_one_read(root, tmp_path):
+    """An hour after NOW the hour holding NOW's rows has closed: a pass builds its rollups for the three models
+    from one raw read of that hour (`RollupDrift.catch_up_all`), where a pass per model (on a copy of the same
+    store) read it once per model; the rows built are the same (every column but the sketches, whose KLL
+    compaction draws random bits)."""
+    closed = NOW.replace(minute=0)
+    hour = [(closed - US, closed + timedelta(hours=1) - US)]
+    later = NOW + timedelta(hours=1)
+    svc = Service(parse_file(root / "console.toml"), clock=lambda: NOW)
+    try:
+        svc.refresh()
+        svc.monitor.rollups_after = 1_000
+        svc.monitor.findings(models=MODELS, at=NOW)  # the rollups up to NOW's open hour
+    finally:
+        svc.close()
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy)
+    built = {}
+    for where, passes in ((root, [MODELS]), (copy, [[m] for m in MODELS])):
+        svc = Service(parse_file(where / "console.toml"), clock=lambda: later)
+        try:
+            svc.refresh()
+            mon = svc.monitor
+            mon.rollups_after = 1_000
+            calls: list = []
+            _recorded(mon, calls)
+            for models in passes:
+                found = mon.findings(models=models, at=later)
+                assert not [f for f in found if f.kind == "error"], [f.detail for f in found if f.kind == "error"]
+            reads = [c for c in calls if c[2] == hour]
+            assert sorted((c[1].get("models") or [c[1]["model"]]) for c in reads) == \
+                ([MODELS] if where == root else [[m] for m in MODELS])
+            tables = {m: ro.read_table(mon.sketch_drift.path, m, closed, closed + timedelta(hours=1)) for m in MODELS}
+            built[where] = {m: pl.from_arrow(t.select([f.name for f in t.schema if "binary" not in str(f.type)]))
+                            .sort(pl.all().exclude(pl.Binary)) for m, t in tables.items()}
+        finally:
+            svc.close()
+    for m in MODELS:
+        assert built[root][m].height and built[root][m].equals(built[copy][m])

@@ -76,6 +76,10 @@ class RuleEvaluator:
             rr.RollupRules.prefetch(edges)  # the raw hours the windows cut, every model's in one scan
         except Exception:  # noqa: BLE001 - each model then reads its own hours, and says its own failure
             pass
+        try:
+            rr.RollupRules.catch_up_all([src for src, _ in edges])  # the hour that closed, every model's in one scan
+        except Exception:  # noqa: BLE001 - each model then catches up on its own (`load`), and says its own failure
+            pass
         del edges
         for model in models:
             try:

@@ -289,16 +289,30 @@ class RollupDrift:
             names = self._schemas[path] = set(pq.read_schema(path).names)
         return names
 
-    def _build(self, model: str, spec: ro.ModelSpec, start: datetime, end: datetime) -> None:
-        priced = [c for c in self.mon.attributes(model) if c == "cached_tokens"]  # as the raw cost path reads it
-        cols = list(dict.fromkeys([*self._contract(), *spec.numeric, *spec.categorical, *spec.segments, *priced]))
-        rows = self.mon.typed_rows(model, start - US, end - US, None, columns=cols)  # build_rollups types them
-        labels = self.mon.wh.frame("model_labels", {"model": model, "since": start - US, "until": end - US,
-                                                     "environment": None})
-        tables = ro.build_rollups(rows, labels if labels.height else None, {model: spec})
-        tables.setdefault(model, ro.empty_table(spec))  # an hour with no rows supersedes what was there
-        ro.write({model: tables[model]}, self.path, start, end)
-        self.built.append((model, start, end))
+    def _build(self, pieces: list[tuple[str, ro.ModelSpec, datetime, datetime]]) -> None:
+        """Builds and writes the hours [start, end) of each (model, spec, start, end) piece, of distinct models,
+        from one read of their raw rows (`Monitor.typed_rows_of`: each model's part typed as a read of that model
+        alone). After new rows the hour that closed is stale for every model of a pass, and a read per model
+        decoded the same row group once per model."""
+        reads = {}
+        for model, spec, start, end in pieces:
+            priced = [c for c in self.mon.attributes(model) if c == "cached_tokens"]  # as the raw cost path reads it
+            cols = list(dict.fromkeys([*self._contract(), *spec.numeric, *spec.categorical, *spec.segments, *priced]))
+            reads[model] = (cols, [(start - US, end - US)])
+        if len(pieces) == 1:
+            ((model, (cols, ((a, b),))),) = reads.items()
+            rows = {model: self.mon.typed_rows(model, a, b, None, columns=cols)}  # build_rollups types them
+        else:
+            rows = self.mon.typed_rows_of(reads, None)
+        has_labels = self.mon.wh.counts()[1]  # a store with no label at all (from metadata) joins nothing
+        for model, spec, start, end in pieces:
+            labels = self.mon.wh.frame("model_labels", {"model": model, "since": start - US, "until": end - US,
+                                                         "environment": None}) if has_labels else None
+            tables = ro.build_rollups(rows.pop(model), labels if labels is not None and labels.height else None,
+                                      {model: spec})
+            tables.setdefault(model, ro.empty_table(spec))  # an hour with no rows supersedes what was there
+            ro.write({model: tables[model]}, self.path, start, end)
+            self.built.append((model, start, end))
 
     @staticmethod
     def _contract() -> list[str]:
@@ -322,26 +336,35 @@ class RollupDrift:
     def catch_up(self, model: str, start: datetime, end: datetime,
                  labels: bool = False) -> list[tuple[datetime, datetime]]:
         """Brings the rollups of the hours [start, end) up to date with the store (with `labels`, also with
-        the labels that landed since an hour was built); the ranges it built.
+        the labels that landed since an hour was built); the ranges it built (`catch_up_all` of one model)."""
+        return self.catch_up_all([(model, start, end, labels)])[0]
+
+    def catch_up_all(self, asks: list[tuple[str, datetime, datetime, bool]]) -> list[list[tuple[datetime, datetime]]]:
+        """`catch_up` of several (model, start, end, labels), one per model: the ranges each built. The stale hours
+        of all of them are built from shared reads (`_build`: a rule pass's models have the same hour that closed).
 
         What was verified is keyed by the store's content (`rollup_changes`), so after a refresh only the hours
         whose files changed are counted again, and a refresh that brought nothing costs no count at all."""
         refreshes = self.mon.wh.refreshes
-        key = (model, "labels") if labels else model
-        # rollups pulled from S3 may change with each pull, so each refresh's pull is checked as before
-        extra = (("pull", refreshes),) if self.remote is not None else ()
-        content = self._versions.content(self.mon.wh, ("predictions", "labels") if labels else ("predictions",),
-                                         extra)
-        spec = self.spec(model)
-        seen = self._verified.get(key)
-        moved: list[datetime] = []  # hours whose rollup file changed since a kept record verified them
-        if seen is None and self.remote is None:
-            seen, moved = self._kept_record(model, key, start, end)
-        if seen is not None and not moved and seen[0] == content and seen[1] <= start and end <= seen[2]:
-            self._verified[key] = seen
-            return []
-        check = sorted(set(_to_check(seen, content, start, end)) | set(moved))
-        spec = self.spec(model)
+        out: list[list[tuple[datetime, datetime]]] = [[] for _ in asks]
+        todo = []
+        for i, (model, start, end, labels) in enumerate(asks):
+            key = (model, "labels") if labels else model
+            # rollups pulled from S3 may change with each pull, so each refresh's pull is checked as before
+            extra = (("pull", refreshes),) if self.remote is not None else ()
+            content = self._versions.content(self.mon.wh, ("predictions", "labels") if labels else ("predictions",),
+                                             extra)
+            seen = self._verified.get(key)
+            moved: list[datetime] = []  # hours whose rollup file changed since a kept record verified them
+            if seen is None and self.remote is None:
+                seen, moved = self._kept_record(model, key, start, end)
+            if seen is not None and not moved and seen[0] == content and seen[1] <= start and end <= seen[2]:
+                self._verified[key] = seen
+                continue
+            check = sorted(set(_to_check(seen, content, start, end)) | set(moved))
+            todo.append((i, model, key, content, seen, check))
+        if not todo:
+            return out
         self.path.mkdir(parents=True, exist_ok=True)
         self._pull(refreshes)
         lock = ro.build_lock(self.path)  # the `rollup` command's too
@@ -349,30 +372,45 @@ class RollupDrift:
             lock.acquire(timeout=LOCK_WAIT_S)
         except filelock.Timeout:
             lock = None  # another process is stuck building: build the same hours too (the newest file wins)
-        built = []
         try:
-            ranges = ro.hour_ranges(check)
-            self.checked += [(model, a, b) for a, b in ranges]
-            stale = [h for a, b in ranges for h in self._stale_hours(model, spec, a, b, labels)]
-            for a, b in ro.hour_ranges(stale):
-                t = a
-                while t < b:
-                    e = min(t + BUILD_CHUNK, b)
-                    self._build(model, spec, t, e)
-                    built.append((t, e))
-                    t = e
+            pieces = []  # (model's ask, start, end): at most BUILD_CHUNK each
+            for i, model, _, _, _, check in todo:
+                spec, labels = self.spec(model), asks[i][3]
+                ranges = ro.hour_ranges(check)
+                self.checked += [(model, a, b) for a, b in ranges]
+                stale = [h for a, b in ranges for h in self._stale_hours(model, spec, a, b, labels)]
+                for a, b in ro.hour_ranges(stale):
+                    t = a
+                    while t < b:
+                        e = min(t + BUILD_CHUNK, b)
+                        pieces.append((i, spec, t, e))
+                        t = e
+            # pieces of distinct models read together while they hold at most BUILD_CHUNK of hours (bounds memory)
+            group: list = []
+            for piece in sorted(pieces, key=lambda p: (p[2], p[0])) + [None]:
+                if group and (piece is None or any(g[0] == piece[0] for g in group)
+                              or sum((g[3] - g[2] for g in group), piece[3] - piece[2]) > BUILD_CHUNK):
+                    self._build([(asks[i][0], spec, t, e) for i, spec, t, e in group])
+                    for i, _, t, e in group:
+                        out[i].append((t, e))
+                    group = []
+                if piece is not None:
+                    group.append(piece)
             # The whole days now known current are merged into day rows once (`store_rollups.compact_range`),
             # so a month is read as ~30 rows per key, not ~720, here as after the `rollup` command.
-            ro.compact_range(self.path, model, start, end)
+            for i, model, *_ in todo:
+                ro.compact_range(self.path, model, asks[i][1], asks[i][2])
         finally:
             if lock is not None:
                 lock.release()
-        if seen is not None and start <= seen[2] and seen[1] <= end:
-            start, end = min(start, seen[1]), max(end, seen[2])  # one stretch known good for this content
-        self._verified[key] = (content, start, end)
-        if self.remote is None:
-            self._keep_record(model, key, content, start, end)
-        return built
+        for i, model, key, content, seen, _ in todo:
+            start, end = asks[i][1], asks[i][2]
+            if seen is not None and start <= seen[2] and seen[1] <= end:
+                start, end = min(start, seen[1]), max(end, seen[2])  # one stretch known good for this content
+            self._verified[key] = (content, start, end)
+            if self.remote is None:
+                self._keep_record(model, key, content, start, end)
+        return out
 
     # What a catch-up verified is kept in the rollup folder too (`VERIFIED`), so a new process (each CLI command,
     # a TUI started again) does not count the whole window against the store before its first read (0.5-1 s for

@@ -145,8 +145,7 @@ class RollupRules:
         """The history's whole hours from the rollups, caught up with the store first."""
         model, since, labels, now = self.model, self.since, self.labels, self.now
         if self.h1 > self.h0:
-            # from the hour `since` cuts: its rollup, kept current too, names the history's first raw piece
-            self.drift.catch_up(model, floor_hour(since), self.h1, labels=labels)
+            self.drift.catch_up(*self._catch_up_ask())  # found verified after a pass's `catch_up_all`
             self.gens = ro._winners(ro.files(self.drift.path, model), floor_hour(since), self.h1)
             table = ro.read_table(self.drift.path, model, self.h0, self.h1, columns=WANTED)
             if table is not None and table.num_rows:
@@ -159,6 +158,20 @@ class RollupRules:
                     self._labels_as_of(sorted(ro.labels_after(df, now, self.gens)))
         for h in _each_hour(self.h0, self.h1):
             self._hours.setdefault(h, Part(h - US, h + HOUR - US))
+
+    def _catch_up_ask(self) -> tuple[str, datetime, datetime, bool]:
+        """What `load` catches up: from the hour `since` cuts (its rollup, kept current too, names the history's
+        first raw piece) to the open hour, with labels when a quality rule reads them."""
+        return self.model, floor_hour(self.since), self.h1, self.labels
+
+    @staticmethod
+    def catch_up_all(sources: list["RollupRules"]) -> None:
+        """The catch-up each model's `load` starts with, of every model of a pass at once
+        (`RollupDrift.catch_up_all`: the hour that closed is read in one scan for all models, not once per model);
+        each `load` then finds its hours verified."""
+        asks = [src._catch_up_ask() for src in sources if src.h1 > src.h0]
+        if asks:
+            sources[0].drift.catch_up_all(asks)
 
     def _add_hours(self, df: pl.DataFrame) -> None:
         sums = df.group_by("hour").agg(pl.col("rows").sum(), pl.col("errors").sum(), pl.col("labelled").sum(),
