@@ -373,7 +373,7 @@ class RollupDrift:
         except filelock.Timeout:
             lock = None  # another process is stuck building: build the same hours too (the newest file wins)
         try:
-            pieces = []  # (model's ask, start, end): at most BUILD_CHUNK each
+            pieces = []  # (index of the ask, spec, start, end): at most BUILD_CHUNK each
             for i, model, _, _, _, check in todo:
                 spec, labels = self.spec(model), asks[i][3]
                 ranges = ro.hour_ranges(check)
@@ -388,7 +388,7 @@ class RollupDrift:
             # pieces of distinct models read together while they hold at most BUILD_CHUNK of hours (bounds memory)
             group: list = []
             for piece in sorted(pieces, key=lambda p: (p[2], p[0])) + [None]:
-                if group and (piece is None or any(g[0] == piece[0] for g in group)
+                if group and (piece is None or any(asks[g[0]][0] == asks[piece[0]][0] for g in group)
                               or sum((g[3] - g[2] for g in group), piece[3] - piece[2]) > BUILD_CHUNK):
                     self._build([(asks[i][0], spec, t, e) for i, spec, t, e in group])
                     for i, _, t, e in group:
