@@ -367,9 +367,10 @@ class RuleEvaluator:
                             ctx.now, None, None, rule.threshold, state=ev.INSUFFICIENT, window=rule.window,
                             evidence=note, detail=f"insufficient data: {note}")]
         out = []
-        onset = None
+        onset = ended = None
         for run in ev.runs(evals, rule.op, min_count=2 if rule.metric in DRIFT_METRICS else 1):
-            onset, feature, first, detail_extra = self._onset(ctx, rule, run, extra)
+            onset, feature, first, detail_extra = self._onset(ctx, rule, run, extra, ended)
+            ended = run.end
             state = al.AlertState(rule, model, run.peak, run.end is None, onset)
             suspects = self._suspects(ctx, state, onset, run.onset)
             last = run.last
@@ -389,9 +390,15 @@ class RuleEvaluator:
             self._recommend(model, rule, evals, ctx.now, out[-1].onset)
         return out
 
-    def _onset(self, ctx: "Context", rule: AlertRule, run, extra: dict):
+    def _onset(self, ctx: "Context", rule: AlertRule, run, extra: dict, after: datetime | None = None):
         """(estimated onset, feature, features by movement, detail): the change point inside the first
-        breaching window and the one before it, from the rows themselves."""
+        breaching window and the one before it, from the rows themselves; never before `after`, the evaluation
+        that resolved the rule's previous incident (it saw no breach, so this one began later, and two
+        incidents of a rule keep distinct onsets, hence ids)."""
+        onset, feature, first, detail = self._estimate(ctx, rule, run, extra, after)
+        return (onset if after is None else max(onset, after)), feature, first, detail
+
+    def _estimate(self, ctx: "Context", rule: AlertRule, run, extra: dict, after: datetime | None):
         lo, hi = run.window_start, run.onset
         prev = lo - (hi - lo)
         feature, first, detail = None, (), ""
@@ -411,7 +418,7 @@ class RuleEvaluator:
                 if first_cross:
                     detail += f"; first to cross: {first_cross[0]}"
             if feature is not None and ds_first is not None:  # the feature that moved most may have moved
-                lo, hi = self._drift_began(reports, feature, lo, hi)  # before others joined it past the share
+                lo, hi = self._drift_began(reports, feature, lo, hi, after)  # before others joined it past the share
             # the evaluation a step before did not see it: the change most likely came after it (features
             # with a daily rhythm defeat a change-point search on raw values)
             return max(lo, hi - extra.get("step", hi - lo)), feature, first, detail
@@ -435,16 +442,18 @@ class RuleEvaluator:
         return lo, feature, first, detail
 
     @staticmethod
-    def _drift_began(reports: dict, feature: str, lo: datetime, hi: datetime) -> tuple[datetime, datetime]:
+    def _drift_began(reports: dict, feature: str, lo: datetime, hi: datetime,
+                     after: datetime | None = None) -> tuple[datetime, datetime]:
         """(start, end) of the earliest evaluation, in an unbroken stretch back from the first breaching one,
         in which `feature` had drifted at least half as far as it had then: a prompt that triples input
         tokens drifts that one feature at once, and the dataset share crosses only when noise in a second
-        feature joins it a day later, so the incident starts (and its suspects are sought) at the first."""
+        feature joins it a day later, so the incident starts (and its suspects are sought) at the first.
+        The stretch ends at `after` (the evaluation that resolved the rule's previous incident)."""
         size = dict(ev.moved([c for c in reports[hi].columns if c.drifted])).get(feature)
         if not size:
             return lo, hi
         span = hi - lo
-        for end in sorted((e for e in reports if e < hi), reverse=True):
+        for end in sorted((e for e in reports if e < hi and (after is None or e > after)), reverse=True):
             moved = dict(ev.moved([c for c in reports[end].columns if c.drifted])).get(feature, 0.0)
             if moved < size / 2:
                 break

@@ -92,7 +92,7 @@ def catch_up(prediction_paths: Sequence, label_paths: Sequence, path, now: datet
     if not opened:
         raise ValueError("no prediction files match the configured log paths")
     label_sources = src.sources(label_paths, dict(storage) if storage else None) if label_paths else []
-    schema = pa.unify_schemas([d.schema for d in opened], promote_options="permissive")
+    schema = src.unified_schema([d.schema for d in opened])
     specs = rollup_spec.specs(models, schema)  # the console's rule: its reference's kinds, else the log's types
     built = ro.load_state(path).get("built_until")
     # the build runs from the oldest row (first build) or where the last stopped, to the newest row's hour: an old

@@ -30,12 +30,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
+from console.sources.contract import FIELDS, PREDICTION_RAW_ONLY
+
 BATCH_ROWS = 131_072
 _FORMATS = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "json", ".json": "json", ".ndjson": "json",
             ".csv": "csv"}
 _DATE_PARTS = ("date", "dt", "day")
 # queries/conform_predictions.sql: the defaults of a row without them, and what makes a row an error
 DEFAULTS = (("environment", "production"), ("variant", "champion"))
+# the contract's text fields and the raw status, typed VARCHAR there whatever a format read (a CSV's version 3)
+TEXT = (*(n for n, t in FIELDS["predictions"].items() if t == "string"), *PREDICTION_RAW_ONLY)
 _FAILED = ("error", "failed", "fail", "timeout")
 _NUMBER = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
 
@@ -179,6 +183,12 @@ def _time_filter(d: ds.Dataset | pa.Schema, start: datetime | None, end: datetim
     return expr
 
 
+def unified_schema(schemas: Sequence[pa.Schema]) -> pa.Schema:
+    """The union of the sources' columns as the rollup reads them: each schema conformed first, then promoted.
+    Unified as they are on disk, a JSONL log's `ts` (text) and a Parquet log's (a timestamp) do not merge."""
+    return pa.unify_schemas([conform(s.empty_table()).schema for s in schemas], promote_options="permissive")
+
+
 def conform(batch: pa.RecordBatch | pa.Table) -> pa.Table:
     """The contract columns the rollup reads: typed ts, flattened features, is_error."""
     t = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
@@ -189,6 +199,9 @@ def conform(batch: pa.RecordBatch | pa.Table) -> pa.Table:
             if f.name not in t.column_names:
                 t = t.append_column(f.name, pc.struct_field(feats, [i]))
     t = conform_ts(t)
+    for name in TEXT:
+        if name in t.column_names:
+            t = _put(t, name, _text(t, name))
     for name, default in DEFAULTS:
         value = pc.fill_null(_text(t, name), default) if name in t.column_names else pa.array(
             [default] * t.num_rows, pa.string())  # typed when empty too

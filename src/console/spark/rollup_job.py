@@ -224,8 +224,7 @@ def _plain(t: pa.DataType) -> pa.DataType:
 
 def target_schema(schemas: Sequence[pa.Schema]) -> pa.Schema:
     """The conformed schema every piece is aligned to (the union of the sources' columns)."""
-    unified = pa.unify_schemas(list(schemas), promote_options="permissive")
-    conformed = src.conform(unified.empty_table()).schema
+    conformed = src.unified_schema(schemas)
     return pa.schema([pa.field(f.name, _plain(f.type)) for f in conformed])
 
 
