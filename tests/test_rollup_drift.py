@@ -1090,3 +1090,61 @@ def test_what_a_catch_up_verified_is_known_to_the_next_process(log, tmp_path):
         assert cur.rows == len(_window(rows)["x"]) + 37 and cur.counts["c"] == want
     finally:
         svc.close()
+
+
+def test_a_busy_hour_is_built_from_slices_of_at_most_build_rows_with_the_same_rollups(log, tmp_path, monkeypatch):
+    """Memory of a catch-up follows BUILD_ROWS, not the traffic: with BUILD_ROWS below an hour's rows (125 a
+    model-hour here), each hour is read in time slices streamed through one build, and gives the rollups one
+    read of the whole week gave: the same rows per hour, the same scores."""
+    from console import rollup_drift
+
+    src, rows, ref = log
+    got = {}
+    for cap in (10**9, 50):
+        root = tmp_path / f"cap{cap}"
+        root.mkdir()
+        shutil.copytree(src / "logs", root / "logs")
+        shutil.copy(src / "reference.parquet", root)
+        monkeypatch.setattr(rollup_drift, "BUILD_ROWS", cap)
+        svc = _service(_config(root))
+        reads = []
+        typed_rows = svc.monitor.typed_rows
+        monkeypatch.setattr(svc.monitor, "typed_rows", lambda *a, **k: reads.append(a[1:3]) or typed_rows(*a, **k))
+        try:
+            report = svc.drift("m", "72h", series=False)
+            built = svc.monitor.sketch_drift.built
+        finally:
+            svc.close()
+        table = rollup_drift.ro.read_table(root / "store" / "rollups", "m", START, NOW, columns=["hour", "segment", "rows"])
+        per_hour = {h: n for h, s, n in zip(*(table.column(c).to_pylist() for c in ("hour", "segment", "rows")))
+                    if s is None}
+        got[cap] = (per_hour, _features(report), built, reads)
+    (whole, cols, built, reads), (sliced, sliced_cols, sliced_built, sliced_reads) = got[10**9], got[50]
+    hourly = [n for n in np.unique(rows["ts"].astype("datetime64[h]"), return_counts=True)[1]]
+    assert max(hourly) > 50  # every piece is one hour, read in slices
+    assert all(e - s == timedelta(hours=1) for _, s, e in sliced_built)
+    assert len(sliced_reads) >= 2 * len(sliced_built) > len(reads)
+    assert whole == sliced and sum(whole.values()) == int(((rows["ts"] >= np.datetime64(START)) &
+                                                           (rows["ts"] < np.datetime64(datetime(2026, 5, 4, 17)))).sum())
+    exact = _exact(rows, ref)
+    for f in (cols, sliced_cols):  # sketches updated in other batches differ, each within its bound of scipy
+        assert f["x"].n_cur == f["y"].n_cur == exact["n"]
+        assert abs(f["x"].stats["statistic"] - exact["ks"].statistic) <= f["x"].bound
+        assert abs(f["y"].score - exact["w"]) <= f["y"].bound
+        assert f["c"].score == pytest.approx(exact["js"], rel=1e-9)  # counts are exact
+
+
+def test_stale_hours_are_cut_into_pieces_by_hours_and_rows():
+    from console import rollup_drift as rd
+
+    h = datetime(2026, 5, 1)
+    hours = {h + timedelta(hours=i): 100_000 for i in range(5)}
+    hours[h + timedelta(hours=7)] = 900_000  # after a gap, one hour over BUILD_ROWS
+    hours[h + timedelta(hours=8)] = 0
+    assert rd._pieces(hours) == [(h, h + timedelta(hours=2), 200_000), (h + timedelta(hours=2), h + timedelta(hours=4), 200_000),
+                                 (h + timedelta(hours=4), h + timedelta(hours=5), 100_000),
+                                 (h + timedelta(hours=7), h + timedelta(hours=8), 900_000),
+                                 (h + timedelta(hours=8), h + timedelta(hours=9), 0)]
+    assert rd._slices(h, h + timedelta(hours=1), 900_000) == [
+        (h + timedelta(minutes=15 * i), h + timedelta(minutes=15 * (i + 1))) for i in range(4)]
+    assert rd._slices(h, h + timedelta(hours=1), 10) == [(h, h + timedelta(hours=1))]

@@ -149,7 +149,7 @@ def test_a_late_label_and_a_rebuilt_rollup_give_their_hours_new_keys(log):
     svc = _service(root)
     try:
         spec = svc.monitor.sketch_drift.spec("fraud")
-        svc.monitor.sketch_drift._build([("fraud", spec, CHANGED, CHANGED + timedelta(hours=1))])
+        svc.monitor.sketch_drift._build([("fraud", spec, CHANGED, CHANGED + timedelta(hours=1), 0)])
     finally:
         svc.close()
     rebuilt, memo = _pass(root)

@@ -62,7 +62,11 @@ from console.analytics.windows import bucket_expr, format_span, parse_window
 SKETCH_AFTER = timedelta(hours=6)
 VERIFIED = ".verified"  # in the rollup folder: what catch-ups verified, kept for the next process (`_keep_record`)
 LOCK_WAIT_S = 30.0  # how long a catch-up waits for another process's before building the same hours itself
-BUILD_CHUNK = timedelta(days=1)  # hours built per read of raw rows (bounds memory)
+BUILD_CHUNK = timedelta(days=1)  # hours built per read of raw rows at most
+# Raw rows held per read of a build: a read holds about 2 KB a row while it is typed, cut and sketched (1.4M rows of
+# a 30M-row week's day took 2.9 GB), so pieces are cut by the store's hourly counts, and an hour with more rows is
+# read in slices streamed through one `build_rollups` (memory follows this, not the traffic).
+BUILD_ROWS = 250_000
 US = timedelta(microseconds=1)  # the store's queries take (since, until]; rollup hours are [start, end)
 SKETCH_TESTS = rollup_spec.SKETCH_TESTS  # numeric tests computed on KLL sketches
 COUNT_TESTS = {"psi", "jensenshannon", "chisquare"}  # categorical tests computed on merged exact counts
@@ -94,6 +98,26 @@ def edge_hours(ranges: list[tuple[datetime, datetime]]) -> list[datetime]:
 
 def floor_hour(t: datetime) -> datetime:
     return t.replace(minute=0, second=0, microsecond=0)
+
+
+def _pieces(stale: dict[datetime, int]) -> list[tuple[datetime, datetime, int]]:
+    """Stale hours (with their rows in the store) as (start, end, rows) pieces to build per read: runs of
+    consecutive hours cut at BUILD_CHUNK of hours and BUILD_ROWS rows (an hour with more rows is a piece alone)."""
+    out: list[tuple[datetime, datetime, int]] = []
+    for hour in sorted(stale):
+        n = stale[hour]
+        if out and out[-1][1] == hour and hour + ro.HOUR - out[-1][0] <= BUILD_CHUNK and out[-1][2] + n <= BUILD_ROWS:
+            out[-1] = (out[-1][0], hour + ro.HOUR, out[-1][2] + n)
+        else:
+            out.append((hour, hour + ro.HOUR, n))
+    return out
+
+
+def _slices(start: datetime, end: datetime, rows: int) -> list[tuple[datetime, datetime]]:
+    """[start, end) cut into equal spans of about BUILD_ROWS rows each (one span when it holds no more)."""
+    k = max(1, -(-rows // BUILD_ROWS))
+    cuts = [start + (end - start) * j / k for j in range(k)] + [end]
+    return list(zip(cuts, cuts[1:]))
 
 
 def _hours(a: datetime, b: datetime) -> list[datetime]:
@@ -249,8 +273,8 @@ class RollupDrift:
     # ------------------------------------------------------------------ catch-up
 
     def _stale_hours(self, model: str, spec: ro.ModelSpec, start: datetime, end: datetime,
-                     labels: bool = False) -> list[datetime]:
-        """Hours in [start, end) whose rollup rows differ in count from the store's, or were built without
+                     labels: bool = False) -> dict[datetime, int]:
+        """Hours in [start, end), with the store's row count, whose rollup rows differ in count from the store's, or were built without
         one of the model's features (or a column of `ro.ADDED`); with `labels`, also those whose count of
         labelled rows differs (a label that landed after the hour was built: quality reads it)."""
         hour = pl.col("ts").dt.truncate("1h").alias("h")
@@ -280,8 +304,8 @@ class RollupDrift:
             newest = next((f for f in reversed(covering) if f.start <= h < f.end), None)
             if newest is not None and not wanted <= self._names(newest.path):
                 thin.add(h)
-        return sorted(h for h in _hours(start, end) if stored.get(h, 0) != rolled.get(h, 0) or h in thin
-                      or (labels and stored_labels.get(h, 0) != rolled_labels.get(h, 0)))
+        return {h: stored.get(h, 0) for h in _hours(start, end) if stored.get(h, 0) != rolled.get(h, 0) or h in thin
+                or (labels and stored_labels.get(h, 0) != rolled_labels.get(h, 0))}
 
     def _names(self, path: Path) -> set[str]:
         names = self._schemas.get(path)
@@ -289,23 +313,27 @@ class RollupDrift:
             names = self._schemas[path] = set(pq.read_schema(path).names)
         return names
 
-    def _build(self, pieces: list[tuple[str, ro.ModelSpec, datetime, datetime]]) -> None:
-        """Builds and writes the hours [start, end) of each (model, spec, start, end) piece, of distinct models,
+    def _build(self, pieces: list[tuple[str, ro.ModelSpec, datetime, datetime, int]]) -> None:
+        """Builds and writes the hours [start, end) of each (model, spec, start, end, rows) piece, of distinct models,
         from one read of their raw rows (`Monitor.typed_rows_of`: each model's part typed as a read of that model
         alone). After new rows the hour that closed is stale for every model of a pass, and a read per model
-        decoded the same row group once per model."""
+        decoded the same row group once per model. A lone piece of more than BUILD_ROWS rows (one busy hour) is
+        read in time slices of about BUILD_ROWS, streamed through one `build_rollups`."""
         reads = {}
-        for model, spec, start, end in pieces:
+        for model, spec, start, end, _ in pieces:
             priced = [c for c in self.mon.attributes(model) if c == "cached_tokens"]  # as the raw cost path reads it
             cols = list(dict.fromkeys([*self._contract(), *spec.numeric, *spec.categorical, *spec.segments, *priced]))
             reads[model] = (cols, [(start - US, end - US)])
         if len(pieces) == 1:
-            ((model, (cols, ((a, b),))),) = reads.items()
-            rows = {model: self.mon.typed_rows(model, a, b, None, columns=cols)}  # build_rollups types them
+            ((model, (cols, _)),) = reads.items()
+            _, _, start, end, n = pieces[0]
+            # build_rollups types them
+            rows = {model: (self.mon.typed_rows(model, a - US, b - US, None, columns=cols)
+                            for a, b in _slices(start, end, n))}
         else:
             rows = self.mon.typed_rows_of(reads, None)
         has_labels = self.mon.wh.counts()[1]  # a store with no label at all (from metadata) joins nothing
-        for model, spec, start, end in pieces:
+        for model, spec, start, end, _ in pieces:
             labels = self.mon.wh.frame("model_labels", {"model": model, "since": start - US, "until": end - US,
                                                          "environment": None}) if has_labels else None
             tables = ro.build_rollups(rows.pop(model), labels if labels is not None and labels.height else None,
@@ -373,25 +401,22 @@ class RollupDrift:
         except filelock.Timeout:
             lock = None  # another process is stuck building: build the same hours too (the newest file wins)
         try:
-            pieces = []  # (index of the ask, spec, start, end): at most BUILD_CHUNK each
+            pieces = []  # (index of the ask, spec, start, end, rows): at most BUILD_CHUNK and BUILD_ROWS each
             for i, model, _, _, _, check in todo:
                 spec, labels = self.spec(model), asks[i][3]
                 ranges = ro.hour_ranges(check)
                 self.checked += [(model, a, b) for a, b in ranges]
-                stale = [h for a, b in ranges for h in self._stale_hours(model, spec, a, b, labels)]
-                for a, b in ro.hour_ranges(stale):
-                    t = a
-                    while t < b:
-                        e = min(t + BUILD_CHUNK, b)
-                        pieces.append((i, spec, t, e))
-                        t = e
-            # pieces of distinct models read together while they hold at most BUILD_CHUNK of hours (bounds memory)
+                stale = {h: n for a, b in ranges for h, n in self._stale_hours(model, spec, a, b, labels).items()}
+                pieces += [(i, spec, a, b, n) for a, b, n in _pieces(stale)]
+            # pieces of distinct models read together while they hold at most BUILD_CHUNK of hours and BUILD_ROWS
+            # rows (bounds memory)
             group: list = []
             for piece in sorted(pieces, key=lambda p: (p[2], p[0])) + [None]:
                 if group and (piece is None or any(asks[g[0]][0] == asks[piece[0]][0] for g in group)
-                              or sum((g[3] - g[2] for g in group), piece[3] - piece[2]) > BUILD_CHUNK):
-                    self._build([(asks[i][0], spec, t, e) for i, spec, t, e in group])
-                    for i, _, t, e in group:
+                              or sum((g[3] - g[2] for g in group), piece[3] - piece[2]) > BUILD_CHUNK
+                              or sum(g[4] for g in group) + piece[4] > BUILD_ROWS):
+                    self._build([(asks[i][0], spec, t, e, n) for i, spec, t, e, n in group])
+                    for i, _, t, e, _ in group:
                         out[i].append((t, e))
                     group = []
                 if piece is not None:
