@@ -89,6 +89,8 @@ class Service:
                 self._monitor.since = since
             with self._monitor_lock:
                 self._findings = None
+                # the Overview's DRIFT and cost cells were made for the old view: "-" until its rule pass
+                self._drift_status, self._cost_today, self._cells_of = {}, {}, None
 
     def view(self, *, at: str | None = None, window: str | None = None, start: str | None = None,
              end: str | None = None, since: str | None = None, default_window: str = "24h"):
