@@ -299,11 +299,12 @@ class Service:
             if rows.height == 0:
                 continue
             labelled = rows.filter(rows["label"].is_not_null())
-            out[variant] = {
-                "requests": rows.height,
-                "error_rate": float(rows["is_error"].cast(float).mean()),
+            errors, correct = int(rows["is_error"].sum()), int((labelled["label"] == labelled["prediction"]).sum())
+            out[variant] = {  # the counts too: a gate judges a proportion by its evidence (analytics.gates)
+                "requests": rows.height, "errors": errors, "labelled": labelled.height, "correct": correct,
+                "error_rate": errors / rows.height,
                 "p95_ms": rows["latency_ms"].quantile(0.95, "linear"),
-                "accuracy": float((labelled["label"] == labelled["prediction"]).mean()) if labelled.height else None,
+                "accuracy": correct / labelled.height if labelled.height else None,
             }
         return out
 
