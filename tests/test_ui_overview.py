@@ -266,3 +266,20 @@ async def test_moving_the_time_cursor_drops_the_incidents_and_cells_of_the_old_v
     snap = svc.snapshot(refresh=False, monitoring=False)
     assert snap.now == before and all(r.drift == "-" for r in snap.rows)
     assert all(not r.cost_usd for r in snap.rows)  # no row before the first: nothing spent that day
+
+
+async def test_the_model_page_says_the_month_spend_in_dollars_as_the_cost_screen_does(demo):
+    """The model page's COST line read "month 50 of $1,500": the spend lacked its dollar sign (qa5)."""
+    from console.ui.screens.model import ModelScreen
+
+    cfg, now, _ = demo
+    svc = Service(cfg, clock=lambda: now)
+    svc.refresh()  # the store holds the demo's month before the page reads it
+    app = ConsoleApp(cfg, service=svc, poll=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_snapshot(app, pilot)
+        app.open_model("fraud-detector", "production")
+        await wait_until(pilot, lambda: isinstance(app.screen, ModelScreen) and "of $1,500" in screen_text(app), 2400)
+        line = next(l for l in screen_text(app).splitlines() if "of $1,500" in l)
+        spent = svc.cost("fraud-detector")["budget"].spent_usd
+        assert f"month ${spent:,.0f} of $1,500" in line, line
