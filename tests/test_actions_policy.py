@@ -115,3 +115,29 @@ def test_live_and_drift_gates():
     assert not gates["live:error_rate"].passed and gates["live:p95_ms"].passed and gates["live:accuracy"].passed
     assert not gates["live:error_rate_slo"].passed
     assert not gates["drift"].passed and "60%" in gates["drift"].detail
+
+
+def test_live_proportions_fail_only_on_evidence():
+    """With their counts, a live proportion fails only when the canary is significantly worse (one-sided
+    two-proportion z-test at 1 %, checked against scipy's normal tail) and the SLO gate only when the whole Wilson
+    interval is past the SLO; a p95 has no counts and keeps the plain comparison."""
+    from scipy.stats import norm
+
+    def gates(canary, champion, slo=None):
+        return {g.name: g for g in evaluate_gates({}, {}, live={"canary": canary, "champion": champion},
+                                                  slo_error_rate=slo)}
+
+    one_label = gates({"accuracy": 0.0, "labelled": 1, "correct": 0}, {"accuracy": 1.0, "labelled": 1, "correct": 1})
+    assert one_label["live:accuracy"].passed and "0/1 vs 1/1" in one_label["live:accuracy"].detail
+    # 150/200 against 380/400: z = 6.5, far past 1 %
+    pooled = 530 / 600
+    z = (380 / 400 - 150 / 200) / (pooled * (1 - pooled) * (1 / 200 + 1 / 400)) ** 0.5
+    assert norm.sf(z) < 0.01
+    assert not gates({"accuracy": 0.75, "labelled": 200, "correct": 150},
+                     {"accuracy": 0.95, "labelled": 400, "correct": 380})["live:accuracy"].passed
+    few = gates({"error_rate": 1 / 50, "errors": 1, "requests": 50}, {"error_rate": 0.0, "errors": 0, "requests": 100},
+                slo=0.005)
+    assert few["live:error_rate"].passed and few["live:error_rate_slo"].passed  # Wilson low 0.0035 <= 0.5 %
+    many = gates({"error_rate": 0.3, "errors": 60, "requests": 200}, {"error_rate": 0.0, "errors": 0, "requests": 400},
+                 slo=0.02)
+    assert not many["live:error_rate"].passed and not many["live:error_rate_slo"].passed

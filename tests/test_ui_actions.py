@@ -24,7 +24,7 @@ from console.demo.workspace import build_workspace
 from console.service import Service
 from console.ui.app import ConsoleApp
 from console.ui.screens.audit import AuditScreen
-from console.ui.screens.confirm import ActionDialog
+from console.ui.screens.confirm import ActionDialog, ActionRequest
 from console.ui.screens.deployments import DeploymentsScreen, timeline
 from console.ui.screens.overview import OverviewScreen
 from console.ui.screens.registry import ModelsScreen
@@ -487,3 +487,36 @@ async def test_roles_hide_the_keys_of_actions_the_user_may_not_take(ws):
         assert not {"P", "R", "S", "F", "A", "plus"} & set(screen.active_bindings)
         assert "Rollback" not in text_of(app)
     assert alias(ws, "delivery-eta", "champion") == "5"
+
+
+async def test_the_production_dialog_at_80x24_shows_what_it_confirms_beside_the_name_field():
+    """In production the name field has the focus, so the dialog's body scrolls down to it; at 80x24 a canary
+    step's nine gates pushed its plan ("canary v4: 25 % -> 50 % of traffic") and a suspect warning off the top:
+    the operator typed the name without seeing what it confirms (qa5). Both now sit above the name field."""
+    from textual.app import App
+
+    from console.actions.operator import Plan
+    from console.analytics.gates import Gate
+
+    plan = Plan("canary-step", "fraud-detector", "production", "canary", "canary-step", "4", "4", "canary",
+                traffic_pct=50, canary_alias="canary", canary_pct=50, needs_gates=True,
+                summary="canary v4: 25 % -> 50 % of traffic in production")
+    gates = tuple(Gate(f"metric:m{i}", True, "0.949 vs champion 0.946 (higher is better, tolerance 1%) " * 2)
+                  for i in range(9))
+    request = ActionRequest("canary-step", "Canary step", "fraud-detector", "production", plans={"": plan},
+                            gates=gates, typed=True, reason_required=True, production=True,
+                            reason="incident fraud accuracy", warnings=("v4 is a suspect of [bold]x\x1b[2J",))
+
+    class Host(App):
+        def on_mount(self) -> None:
+            self.push_screen(ActionDialog(request))
+
+    app = Host()
+    async with app.run_test(size=SMALL) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, ActionDialog) and app.screen.focused is not None
+                    and app.screen.focused.id == "typed", "the dialog, the name field focused")
+        await pilot.pause()
+        text = text_of(app)
+        assert "type the model name to confirm" in text
+        assert "canary v4: 25 % -> 50 % of traffic in production" in text
+        assert "v4 is a suspect of [bold]x\\x1b[2J" in text and "\x1b" not in text

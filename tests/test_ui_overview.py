@@ -238,3 +238,48 @@ async def test_the_incident_title_says_the_rules_are_being_checked_until_a_check
         overview._render_incidents()
         await pilot.pause()
         assert "Firing incidents (not checked: see the header)" in screen_text(app)
+
+
+async def test_moving_the_time_cursor_drops_the_incidents_and_cells_of_the_old_view(demo):
+    """After `[`, `@` or `l`, the Overview listed the old view's firing incidents (their FOR recomputed against
+    the new time: "0m" at a time before they began) and the old DRIFT and COST cells under the new header, until
+    the next rule check ended, seconds later on a loaded box (qa5): it now says the rules are being checked."""
+    cfg, now, _ = demo
+    svc = Service(cfg, clock=lambda: now)
+    app = ConsoleApp(cfg, service=svc, poll=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_snapshot(app, pilot)
+        await wait_until(pilot, lambda: len(app.incidents) >= 5, 2400)
+        live_drift = {r.name: r.drift for r in app.snapshot.rows if r.environment == "production"}
+        assert any(cell != "-" for cell in live_drift.values())
+        before = now - timedelta(days=9)  # before the demo's first row: no incident, no drift
+        app.set_time(before)
+        assert app.incidents == [] and not app._have_findings  # nothing of the old view is listed
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Firing incidents (checking the rules...)" in text or "Firing incidents (0)" in text
+        assert "fraud accuracy" not in text and "delivery latency" not in text
+    # the facade's cells: a snapshot at a new time before its rule pass names no drift of the old view
+    svc.set_at(None)
+    assert {r.name: r.drift for r in svc.snapshot(refresh=False).rows if r.environment == "production"} == live_drift
+    svc.set_at(before)
+    snap = svc.snapshot(refresh=False, monitoring=False)
+    assert snap.now == before and all(r.drift == "-" for r in snap.rows)
+    assert all(not r.cost_usd for r in snap.rows)  # no row before the first: nothing spent that day
+
+
+async def test_the_model_page_says_the_month_spend_in_dollars_as_the_cost_screen_does(demo):
+    """The model page's COST line read "month 50 of $1,500": the spend lacked its dollar sign (qa5)."""
+    from console.ui.screens.model import ModelScreen
+
+    cfg, now, _ = demo
+    svc = Service(cfg, clock=lambda: now)
+    svc.refresh()  # the store holds the demo's month before the page reads it
+    app = ConsoleApp(cfg, service=svc, poll=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_snapshot(app, pilot)
+        app.open_model("fraud-detector", "production")
+        await wait_until(pilot, lambda: isinstance(app.screen, ModelScreen) and "of $1,500" in screen_text(app), 2400)
+        line = next(l for l in screen_text(app).splitlines() if "of $1,500" in l)
+        spent = svc.cost("fraud-detector")["budget"].spent_usd
+        assert f"month ${spent:,.0f} of $1,500" in line, line

@@ -89,6 +89,8 @@ class Service:
                 self._monitor.since = since
             with self._monitor_lock:
                 self._findings = None
+                # the Overview's DRIFT and cost cells were made for the old view: "-" until its rule pass
+                self._drift_status, self._cost_today, self._cells_of = {}, {}, None
 
     def view(self, *, at: str | None = None, window: str | None = None, start: str | None = None,
              end: str | None = None, since: str | None = None, default_window: str = "24h"):
@@ -297,11 +299,12 @@ class Service:
             if rows.height == 0:
                 continue
             labelled = rows.filter(rows["label"].is_not_null())
-            out[variant] = {
-                "requests": rows.height,
-                "error_rate": float(rows["is_error"].cast(float).mean()),
+            errors, correct = int(rows["is_error"].sum()), int((labelled["label"] == labelled["prediction"]).sum())
+            out[variant] = {  # the counts too: a gate judges a proportion by its evidence (analytics.gates)
+                "requests": rows.height, "errors": errors, "labelled": labelled.height, "correct": correct,
+                "error_rate": errors / rows.height,
                 "p95_ms": rows["latency_ms"].quantile(0.95, "linear"),
-                "accuracy": float((labelled["label"] == labelled["prediction"]).mean()) if labelled.height else None,
+                "accuracy": correct / labelled.height if labelled.height else None,
             }
         return out
 

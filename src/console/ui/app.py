@@ -397,6 +397,8 @@ class ConsoleApp(App):
             return
         self.service.set_at(at)
         self.results.clear()
+        # the incidents listed are the old view's: until the rules are checked at `at`, none is listed as firing
+        self.incidents, self._have_findings = [], False
         self.notify_time()
         self.action_refresh()
 

@@ -106,6 +106,18 @@ def plan_text(request: ActionRequest, strategy: str) -> Text:
     return out
 
 
+def confirms_text(request: ActionRequest, strategy: str) -> Text:
+    """The plan's summary and warnings again, just above the name field that has the focus in production: at
+    80x24 the body is scrolled down to that field, and the plan at its top is out of sight."""
+    plan = request.plans.get(strategy)
+    out = Text("confirms    ", style="bold")
+    out.append_text(Text(printable(plan.summary) if plan is not None and plan.summary else "-"))
+    for warning in request.warnings:
+        out.append("\n")
+        out.append_text(Text(printable(warning), style="bold reverse"))
+    return out
+
+
 def gates_text(request: ActionRequest, strategy: str) -> Text:
     plan = request.plans.get(strategy)
     out = Text()
@@ -163,6 +175,8 @@ class ActionDialog(ModalScreen):
     ActionDialog #strategy-help { height: 1; color: $text-muted; }
     ActionDialog .label { height: 1; margin-top: 1; }
     ActionDialog Input { width: 100%; }
+    ActionDialog #confirms { height: auto; margin-top: 1; }
+    ActionDialog #typed-label { margin-top: 0; }
     ActionDialog #error { height: auto; text-style: bold; }
     ActionDialog #buttons { height: auto; align-horizontal: right; margin-top: 1; }
     ActionDialog #buttons Button { margin-left: 2; min-width: 10; }
@@ -202,7 +216,8 @@ class ActionDialog(ModalScreen):
                 yield Static(Text(reason, style="bold"), classes="label")
                 yield Input(request_reason(r), placeholder="why", id="reason", compact=True)
                 yield Checkbox(force_label(False), id="force", compact=True)
-                if r.typed:
+                if r.typed:  # the body scrolls to the focused name field: what it confirms is said beside it
+                    yield Static(id="confirms")
                     label = Text("type the model name to confirm: ", style="bold")
                     label.append_text(safe(r.model, style="bold reverse"))
                     yield Static(label, classes="label", id="typed-label")
@@ -236,6 +251,8 @@ class ActionDialog(ModalScreen):
             blocked.append_text(Text(printable(plan.blocked)))
         self.query_one("#blocked", Static).update(blocked)
         self.query_one("#blocked", Static).display = bool(blocked.plain)
+        if r.typed:
+            self.query_one("#confirms", Static).update(confirms_text(r, s))
         if len(r.plans) > 1:  # the radio dot differs by colour only: say the choice in words
             help_line = Text("selected: ")
             help_line.append(s, style="bold")

@@ -467,7 +467,7 @@ class ModelScreen(ActionsMixin, MonitorScreen):
             c = result
             budget = ""
             if c["budget_usd_month"]:
-                budget = (f"month {c['spent']:,.0f} of ${c['budget_usd_month']:,.0f} "
+                budget = (f"month ${c['spent']:,.0f} of ${c['budget_usd_month']:,.0f} "
                           f"({100 * (c['share_used'] or 0):.0f}%) -> {100 * (c['projected_share'] or 0):.0f}% projected")
             spike = Text(f"SPIKE {rate(c['spike_ratio'])}", style="bold reverse") if c["spiking"] else ""
             self.parts["cost"] = line("COST", usd(c["today"], justify="left") + Text(" today"), budget, spike)

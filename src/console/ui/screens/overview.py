@@ -137,6 +137,13 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
         self._render_status()
         self._render_incidents(snap.now)
 
+    def update_breadcrumb(self) -> None:
+        """The view's time moved (the app calls this on every screen): the header says so, and the incident
+        list, which belonged to the old time, is emptied at once ("checking the rules...")."""
+        super().update_breadcrumb()
+        if self.is_mounted and self._now is not None:
+            self._render_incidents()
+
     def _render_incidents(self, now=None) -> None:
         from console.ui.screens.model import duration, severity, ts
 
