@@ -1093,19 +1093,19 @@ def test_what_a_catch_up_verified_is_known_to_the_next_process(log, tmp_path):
 
 
 def test_a_busy_hour_is_built_from_slices_of_at_most_build_rows_with_the_same_rollups(log, tmp_path, monkeypatch):
-    """Memory of a catch-up follows BUILD_ROWS, not the traffic: with BUILD_ROWS below an hour's rows (125 a
-    model-hour here), each hour is read in time slices streamed through one build, and gives the rollups one
-    read of the whole week gave: the same rows per hour, the same scores."""
+    """Memory of a catch-up follows BUILD_CELLS, not the traffic: with BUILD_CELLS below an hour's values (125
+    rows a model-hour here, of 17 columns), each hour is read in time slices streamed through one build, and gives
+    the rollups one read of the whole week gave: the same rows per hour, scores within their bounds."""
     from console import rollup_drift
 
     src, rows, ref = log
     got = {}
-    for cap in (10**9, 50):
+    for cap in (10**9, 1000):
         root = tmp_path / f"cap{cap}"
         root.mkdir()
         shutil.copytree(src / "logs", root / "logs")
         shutil.copy(src / "reference.parquet", root)
-        monkeypatch.setattr(rollup_drift, "BUILD_ROWS", cap)
+        monkeypatch.setattr(rollup_drift, "BUILD_CELLS", cap)
         svc = _service(_config(root))
         reads = []
         typed_rows = svc.monitor.typed_rows
@@ -1119,9 +1119,9 @@ def test_a_busy_hour_is_built_from_slices_of_at_most_build_rows_with_the_same_ro
         per_hour = {h: n for h, s, n in zip(*(table.column(c).to_pylist() for c in ("hour", "segment", "rows")))
                     if s is None}
         got[cap] = (per_hour, _features(report), built, reads)
-    (whole, cols, built, reads), (sliced, sliced_cols, sliced_built, sliced_reads) = got[10**9], got[50]
+    (whole, cols, built, reads), (sliced, sliced_cols, sliced_built, sliced_reads) = got[10**9], got[1000]
     hourly = [n for n in np.unique(rows["ts"].astype("datetime64[h]"), return_counts=True)[1]]
-    assert max(hourly) > 50  # every piece is one hour, read in slices
+    assert min(hourly) * 10 > 1000  # every piece is one hour, read in slices
     assert all(e - s == timedelta(hours=1) for _, s, e in sliced_built)
     assert len(sliced_reads) >= 2 * len(sliced_built) > len(reads)
     assert whole == sliced and sum(whole.values()) == int(((rows["ts"] >= np.datetime64(START)) &
@@ -1134,12 +1134,13 @@ def test_a_busy_hour_is_built_from_slices_of_at_most_build_rows_with_the_same_ro
         assert f["c"].score == pytest.approx(exact["js"], rel=1e-9)  # counts are exact
 
 
-def test_stale_hours_are_cut_into_pieces_by_hours_and_rows():
+def test_stale_hours_are_cut_into_pieces_by_hours_and_values(monkeypatch):
     from console import rollup_drift as rd
 
+    monkeypatch.setattr(rd, "BUILD_CELLS", 250_000)
     h = datetime(2026, 5, 1)
     hours = {h + timedelta(hours=i): 100_000 for i in range(5)}
-    hours[h + timedelta(hours=7)] = 900_000  # after a gap, one hour over BUILD_ROWS
+    hours[h + timedelta(hours=7)] = 900_000  # after a gap, one hour over BUILD_CELLS
     hours[h + timedelta(hours=8)] = 0
     assert rd._pieces(hours) == [(h, h + timedelta(hours=2), 200_000), (h + timedelta(hours=2), h + timedelta(hours=4), 200_000),
                                  (h + timedelta(hours=4), h + timedelta(hours=5), 100_000),

@@ -63,10 +63,11 @@ SKETCH_AFTER = timedelta(hours=6)
 VERIFIED = ".verified"  # in the rollup folder: what catch-ups verified, kept for the next process (`_keep_record`)
 LOCK_WAIT_S = 30.0  # how long a catch-up waits for another process's before building the same hours itself
 BUILD_CHUNK = timedelta(days=1)  # hours built per read of raw rows at most
-# Raw rows held per read of a build: a read holds about 2 KB a row while it is typed, cut and sketched (1.4M rows of
-# a 30M-row week's day took 2.9 GB), so pieces are cut by the store's hourly counts, and an hour with more rows is
-# read in slices streamed through one `build_rollups` (memory follows this, not the traffic).
-BUILD_ROWS = 250_000
+# Raw values (rows x columns read) held per read of a build: a read holds about 50 bytes a value while it is typed,
+# cut and sketched (a 30M-row week's model-day, 1.4M rows of 40 columns, took 2.9 GB), so pieces are cut by the
+# store's hourly counts, and an hour with more is read in slices streamed through one `build_rollups`: memory
+# follows this, not the traffic or the number of features (125,000 rows of 40 columns).
+BUILD_CELLS = 5_000_000
 US = timedelta(microseconds=1)  # the store's queries take (since, until]; rollup hours are [start, end)
 SKETCH_TESTS = rollup_spec.SKETCH_TESTS  # numeric tests computed on KLL sketches
 COUNT_TESTS = {"psi", "jensenshannon", "chisquare"}  # categorical tests computed on merged exact counts
@@ -101,21 +102,21 @@ def floor_hour(t: datetime) -> datetime:
 
 
 def _pieces(stale: dict[datetime, int]) -> list[tuple[datetime, datetime, int]]:
-    """Stale hours (with their rows in the store) as (start, end, rows) pieces to build per read: runs of
-    consecutive hours cut at BUILD_CHUNK of hours and BUILD_ROWS rows (an hour with more rows is a piece alone)."""
+    """Stale hours (with the values their rows hold in the store) as (start, end, values) pieces to build per read:
+    runs of consecutive hours cut at BUILD_CHUNK of hours and BUILD_CELLS values (an hour with more is alone)."""
     out: list[tuple[datetime, datetime, int]] = []
     for hour in sorted(stale):
         n = stale[hour]
-        if out and out[-1][1] == hour and hour + ro.HOUR - out[-1][0] <= BUILD_CHUNK and out[-1][2] + n <= BUILD_ROWS:
+        if out and out[-1][1] == hour and hour + ro.HOUR - out[-1][0] <= BUILD_CHUNK and out[-1][2] + n <= BUILD_CELLS:
             out[-1] = (out[-1][0], hour + ro.HOUR, out[-1][2] + n)
         else:
             out.append((hour, hour + ro.HOUR, n))
     return out
 
 
-def _slices(start: datetime, end: datetime, rows: int) -> list[tuple[datetime, datetime]]:
-    """[start, end) cut into equal spans of about BUILD_ROWS rows each (one span when it holds no more)."""
-    k = max(1, -(-rows // BUILD_ROWS))
+def _slices(start: datetime, end: datetime, cells: int) -> list[tuple[datetime, datetime]]:
+    """[start, end) cut into equal spans of about BUILD_CELLS values each (one span when it holds no more)."""
+    k = max(1, -(-cells // BUILD_CELLS))
     cuts = [start + (end - start) * j / k for j in range(k)] + [end]
     return list(zip(cuts, cuts[1:]))
 
@@ -314,11 +315,11 @@ class RollupDrift:
         return names
 
     def _build(self, pieces: list[tuple[str, ro.ModelSpec, datetime, datetime, int]]) -> None:
-        """Builds and writes the hours [start, end) of each (model, spec, start, end, rows) piece, of distinct models,
+        """Builds and writes the hours [start, end) of each (model, spec, start, end, values) piece, of distinct models,
         from one read of their raw rows (`Monitor.typed_rows_of`: each model's part typed as a read of that model
         alone). After new rows the hour that closed is stale for every model of a pass, and a read per model
-        decoded the same row group once per model. A lone piece of more than BUILD_ROWS rows (one busy hour) is
-        read in time slices of about BUILD_ROWS, streamed through one `build_rollups`."""
+        decoded the same row group once per model. A lone piece of more than BUILD_CELLS values (one busy hour) is
+        read in time slices of about BUILD_CELLS, streamed through one `build_rollups`."""
         reads = {}
         for model, spec, start, end, _ in pieces:
             priced = [c for c in self.mon.attributes(model) if c == "cached_tokens"]  # as the raw cost path reads it
@@ -401,20 +402,21 @@ class RollupDrift:
         except filelock.Timeout:
             lock = None  # another process is stuck building: build the same hours too (the newest file wins)
         try:
-            pieces = []  # (index of the ask, spec, start, end, rows): at most BUILD_CHUNK and BUILD_ROWS each
+            pieces = []  # (index of the ask, spec, start, end, values): at most BUILD_CHUNK and BUILD_CELLS each
             for i, model, _, _, _, check in todo:
                 spec, labels = self.spec(model), asks[i][3]
                 ranges = ro.hour_ranges(check)
                 self.checked += [(model, a, b) for a, b in ranges]
                 stale = {h: n for a, b in ranges for h, n in self._stale_hours(model, spec, a, b, labels).items()}
-                pieces += [(i, spec, a, b, n) for a, b, n in _pieces(stale)]
-            # pieces of distinct models read together while they hold at most BUILD_CHUNK of hours and BUILD_ROWS
-            # rows (bounds memory)
+                width = len(self._contract()) + len(spec.numeric) + len(spec.categorical) + len(spec.segments)
+                pieces += [(i, spec, a, b, n) for a, b, n in _pieces({h: n * width for h, n in stale.items()})]
+            # pieces of distinct models read together while they hold at most BUILD_CHUNK of hours and BUILD_CELLS
+            # values (bounds memory)
             group: list = []
             for piece in sorted(pieces, key=lambda p: (p[2], p[0])) + [None]:
                 if group and (piece is None or any(asks[g[0]][0] == asks[piece[0]][0] for g in group)
                               or sum((g[3] - g[2] for g in group), piece[3] - piece[2]) > BUILD_CHUNK
-                              or sum(g[4] for g in group) + piece[4] > BUILD_ROWS):
+                              or sum(g[4] for g in group) + piece[4] > BUILD_CELLS):
                     self._build([(asks[i][0], spec, t, e, n) for i, spec, t, e, n in group])
                     for i, _, t, e, _ in group:
                         out[i].append((t, e))
