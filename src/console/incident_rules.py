@@ -419,9 +419,11 @@ class RuleEvaluator:
                     detail += f"; first to cross: {first_cross[0]}"
             if feature is not None and ds_first is not None:  # the feature that moved most may have moved
                 lo, hi = self._drift_began(reports, feature, lo, hi, after)  # before others joined it past the share
-            # the evaluation a step before did not see it: the change most likely came after it (features
-            # with a daily rhythm defeat a change-point search on raw values)
-            return max(lo, hi - extra.get("step", hi - lo)), feature, first, detail
+            # the evaluation before did not see it: the change most likely came after it (features with a daily
+            # rhythm defeat a change-point search on raw values). That is the grid point before `hi`, also when the
+            # first breach is the latest window, which ends at the view's end: the onset does not move with `--at`
+            before = ev.grid_before(hi, extra["step"]) if "step" in extra else lo
+            return max(lo, before), feature, first, detail
         if metric in ("accuracy_drop", "mae_increase"):
             labelled = ctx.joined(self.mon).filter(pl.col("label").is_not_null() & (pl.col("ts") > prev) & (pl.col("ts") <= hi))
             if metric == "accuracy_drop":

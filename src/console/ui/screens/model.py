@@ -393,7 +393,7 @@ class ModelScreen(ActionsMixin, MonitorScreen):
         if f is None:
             self.app.notify("no firing incident to go to", severity="warning")
             return
-        self.app.jump_to_onset(f.onset)
+        self.app.jump_to_onset(f)
 
     def incident_in_view(self) -> str | None:
         """The firing incident under the cursor (else the first): its reason is prefilled in the dialog."""
