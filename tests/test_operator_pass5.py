@@ -287,11 +287,11 @@ def test_snapshot_names_the_span_of_each_number_and_an_empty_one(tmp_path):
     res = _cli(cfg, "snapshot", "--window", "2026-07", "--format", "json")
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
-    assert out["spans"]["requests"] == {"span": "24h", "from": "2026-07-30T23:59:59.999999Z",
+    assert out["spans"]["requests"] == {"span": "24h", "from": "2026-07-31T00:00:00Z",
                                         "to": "2026-07-31T23:59:59.999999Z", "what": "requests (REQ 24H)"}
     assert out["spans"]["drift"]["span"] == "6h" and out["spans"]["p95_latency_ms"]["span"] == "1h"
     assert [m["requests"] for m in out["models"]] == [0]
-    assert "--window 2026-07 asks for the window 31d (2026-06-30T23:59:59.999999Z to 2026-07-31T23:59:59.999999Z)" \
+    assert "--window 2026-07 asks for the window 31d (2026-07-01T00:00:00Z to 2026-07-31T23:59:59.999999Z)" \
         in out["window_note"] and "fixed spans" in out["window_note"]
     assert out["note"] == ("no rows in the 24h before 2026-07-31T23:59:59.999999Z; "
                            "the newest row is at 2026-07-19T23:50:01Z"), out["note"]
