@@ -141,7 +141,8 @@ class RuleEvaluator:
         Drift screen's week), two passes over the same rows take the same path and give the same onsets."""
         need = max((_min_rows(r.metric) for r in self.mon.rules_for(model) if r.metric in SPARSE_METRICS), default=0)
         # and never below one rate or quality verdict's rows: a history too quiet for one reads raw, where its
-        # windows may reach back before `since` (`_reaching`); the rollup path has no such reach
+        # windows may reach back before `since` (`_reaching`); with enough rows but too few labels, the rollup
+        # path's quality rules reach back the same way (`RollupRules.sparse_labels`)
         return self.mon._many_rows(model, since, now, "production", at_least=need)
 
     def _reaching(self, ctx: "Context", rule: AlertRule) -> "Context":
@@ -181,6 +182,11 @@ class RuleEvaluator:
                 found += self._stale(Context(model, mc, ts, since, now, deployments, True), rule)
                 continue
             evals, extra = self._rollup_evaluate(src, rule, expected, drifts)
+            wide = extra.pop("context", None)
+            if wide is not None:  # read as on the raw path (too few labels in the history): its findings too
+                wide.deployments = deployments
+                found += self._to_findings(wide, rule, evals, extra)
+                continue
             runs = ev.runs(evals, rule.op, min_count=2 if rule.metric in DRIFT_METRICS else 1)
             if llm and runs:  # prompt changes as suspects: the history's prompt versions, narrow
                 ranges = [(since, now)]
@@ -218,6 +224,12 @@ class RuleEvaluator:
             if expected.get(key) is None:
                 return [], {"note": f"no expected {key}: log it on the registry run or add label and prediction "
                                     "columns to the reference"}
+            if src.sparse_labels(span, MIN_LABELS):  # too few labels in the whole history: reaches back, as raw
+                cols = ["ts", "model", "version", "request_id", "prediction", "prediction_num", "score"]
+                preds = self.mon.typed_rows(src.model, src.since, src.now, "production", columns=cols)
+                wide = self._reaching(Context(src.model, src.mc, preds, src.since, src.now, None), rule)
+                evals, extra = self._evaluate(wide, rule)
+                return evals, {**extra, "context": wide}  # its onset is sought in the rows it read
             return src.accuracy(metric, span, expected[key], rule.threshold, MIN_LABELS), {"expected": expected[key]}
         if metric in DRIFT_METRICS:
             if self.mon.reference(src.model) is None:
