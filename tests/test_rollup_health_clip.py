@@ -31,7 +31,9 @@ def log(tmp_path_factory):
     (root / "console.toml").write_text(
         '[store]\npath = "store"\n[rollups]\nmin_rows = 0\n'
         '[[logs]]\nkind = "predictions"\npath = "logs/**/*.parquet"\nformat = "parquet"\n'
-        '[models.eta]\ntask = "regression"\n', encoding="utf-8")
+        '[models.eta]\ntask = "regression"\n'
+        '[[alerts]]\nname = "eta p95"\nmodel = "eta"\nmetric = "p95_ms"\nop = ">"\nthreshold = 300\nwindow = "1h"\n',
+        encoding="utf-8")
     return root, preds
 
 
@@ -50,3 +52,19 @@ def test_a_week_of_latencies_past_float32_reads_exact_percentiles(log):
         for q, col in ((0.95, "p95_ms"), (0.99, "p99_ms")):
             assert row[col] == pytest.approx(float(np.quantile(lat.to_numpy(), q)), rel=1e-12), (row, col)
     assert table["p95_ms"].max() == 1e308  # not float32's largest value, 3.4e38
+
+
+def test_the_p95_rule_from_rollups_says_the_exact_value(log):
+    """The p95 rule's latest window from the rollups (`RollupRules.rate`) reads its raw rows when the sketch's
+    p95 sits at the clip, as it does near the threshold: its evidence says 1e+308 (a window with a tenth of its
+    rows at 1e308 has that p95: by hand, ranks past 90% are all 1e308), not 3.403e+38."""
+    root, preds = log
+    hour = START + timedelta(hours=30)  # on the hour: the latest window is closed hours, from the rollups alone
+    svc = Service(parse_file(root / "console.toml"), clock=lambda: hour)
+    try:
+        svc.refresh()
+        svc.monitor.rollups_after = 1_000
+        (f,) = [f for f in svc.monitor.findings(at=hour) if f.rule == "eta p95" and f.firing]
+    finally:
+        svc.close()
+    assert f.latest == 1e308 and f.evidence.startswith("1e+308 on "), f.evidence

@@ -423,10 +423,11 @@ class RollupRules:
                 continue
             lat = sk.Dist.union([d for d in (p.dist() for p in w.parts) if d is not None])
             value, low, high = _level(metric, lat, sum(p.errors for p in w.parts) / n, slo)
-            if value is not None and low is not None and (low != high) and min(low, high) <= threshold <= max(low, high):
+            clip = metric == "p95_ms" and sk.clipped(value)  # past float32: the sketch cannot say the value
+            if value is not None and (clip or low is not None and (low != high) and min(low, high) <= threshold <= max(low, high)):
                 value = self._exact_rate(metric, w)  # within the sketch's error of the threshold: count it
             e = ev.rate_evaluation(w.lo, w.hi, n, value, op, threshold, min_rows)
-            if low is not None and low != high and value is not None:
+            if low is not None and low != high and value is not None and not clip:
                 e = ev.Evaluation(e.start, e.end, e.n, e.value, e.breach, note=f"{value:.4g} on {n} rows "
                                   f"(hourly sketches, within [{low:.4g}, {high:.4g}])")
             self.memo.put(k, rule_memo.evaluation_of(e))
