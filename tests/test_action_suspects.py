@@ -112,3 +112,38 @@ def test_a_prompt_suspect_names_no_model_version():
                     Suspect("deployment", datetime(2026, 11, 30), "deploy v5 in production (direct, 100%) by sam"))
 
     assert suspect_versions(_Incident()) == {"5"}
+
+
+def test_a_staging_promote_is_not_warned_of_production_suspects(ws, monkeypatch, capsys):
+    """The open incidents suspect the v5 deploys in production (their suspects say "in production"): promoting
+    v5 in staging (after rolling staging back to v4) moves no production alias, so it gets no warning."""
+    expected = expected_warnings(ws, "5")
+    assert expected  # production's suspects name v5
+    svc = service(ws)
+    svc.refresh()
+    named = {s.detail.split(" in ")[1].split()[0] for f in svc.findings() if f.model == "delivery-eta" and f.firing
+             for s in f.suspects if " v5 in " in s.detail}
+    assert named == {"production"}  # by hand, from the suspects' own words
+    monkeypatch.setattr(cli_actions, "make_service", lambda cfg: Service(cfg, clock=lambda: demo_now(ws)))
+    toml = str(ws / "mlops-console.toml")
+    assert main(["--config", toml, "rollback", "delivery-eta", "--env", "staging", "--reason", "qa", "--yes"]) == 0
+    capsys.readouterr()
+    assert main(["--config", toml, "promote", "delivery-eta", "5", "--env", "staging", "--reason", "qa", "--yes",
+                 "--format", "json"]) == 0
+    out = capsys.readouterr()
+    assert "WARNING" not in out.err and json.loads(out.out)["plan_warnings"] == []
+
+
+def test_a_suspect_counts_in_its_own_environment():
+    """A v5 staged in staging is no suspect of a production promote; a deploy naming no environment counts anywhere."""
+    from console.actions.plan import suspect_versions
+    from console.analytics.findings import Suspect
+
+    class _Incident:
+        suspects = (Suspect("deployment", datetime(2026, 11, 30), "deploy v5 in staging (direct, 100%) by sam"),
+                    Suspect("deployment", datetime(2026, 11, 30), "deploy v6 in production: rollout"),
+                    Suspect("alias", datetime(2026, 11, 30), "promote v7 by ci"))
+
+    assert suspect_versions(_Incident(), "production") == {"6", "7"}
+    assert suspect_versions(_Incident(), "staging") == {"5", "7"}
+    assert suspect_versions(_Incident()) == {"5", "6", "7"}

@@ -228,6 +228,10 @@ class _NotSpark:
                 conn.recv(1024)
                 conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
                 conn.close()
+            elif self.mode == "h2":  # an HTTP/2 server's first frame: its SETTINGS (empty), on stream 0
+                conn.recv(1024)
+                conn.sendall(bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]))
+                self.held.append(conn)
             else:
                 self.held.append(conn)
 
@@ -287,11 +291,11 @@ def test_snapshot_names_the_span_of_each_number_and_an_empty_one(tmp_path):
     res = _cli(cfg, "snapshot", "--window", "2026-07", "--format", "json")
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
-    assert out["spans"]["requests"] == {"span": "24h", "from": "2026-07-30T23:59:59.999999Z",
+    assert out["spans"]["requests"] == {"span": "24h", "from": "2026-07-31T00:00:00Z",
                                         "to": "2026-07-31T23:59:59.999999Z", "what": "requests (REQ 24H)"}
     assert out["spans"]["drift"]["span"] == "6h" and out["spans"]["p95_latency_ms"]["span"] == "1h"
     assert [m["requests"] for m in out["models"]] == [0]
-    assert "--window 2026-07 asks for the window 31d (2026-06-30T23:59:59.999999Z to 2026-07-31T23:59:59.999999Z)" \
+    assert "--window 2026-07 asks for the window 31d (2026-07-01T00:00:00Z to 2026-07-31T23:59:59.999999Z)" \
         in out["window_note"] and "fixed spans" in out["window_note"]
     assert out["note"] == ("no rows in the 24h before 2026-07-31T23:59:59.999999Z; "
                            "the newest row is at 2026-07-19T23:50:01Z"), out["note"]
@@ -317,3 +321,28 @@ def test_snapshot_names_the_span_of_each_number_and_an_empty_one(tmp_path):
     res = _cli(cfg, "snapshot", "--at", "2026-07-19T12:00Z", "--format", "json")
     out = json.loads(res.stdout)
     assert "window_note" not in out and "note" not in out, out
+
+
+@pytest.mark.parametrize("mode", ["silent", "close", "http", "h2"])
+def test_an_sc_master_is_asked_for_http2_not_only_a_tcp_connection(mode):
+    """An `sc://` (Spark Connect) master passed on a TCP connection alone: another service on the port (a web
+    server, one that says nothing, one that hangs up) got as far as the Spark session. It is now asked HTTP/2's
+    preface, which a gRPC server (Spark Connect's) answers with a SETTINGS frame: anything else is refused
+    in one line naming what the port did; a peer that answers as HTTP/2 passes."""
+    from console.spark.rollup_job import SparkUnavailable, reach
+
+    listener = _NotSpark(mode)
+    master = f"sc://127.0.0.1:{listener.port}"
+    try:
+        if mode == "h2":
+            reach(master, wait_s=5)
+            return
+        with pytest.raises(SparkUnavailable) as err:
+            reach(master, wait_s=2)
+    finally:
+        listener.close()
+    said = {"silent": "gave no HTTP/2 answer", "close": "closed it without an HTTP/2 answer",
+            "http": "answered, but not as an HTTP/2 (gRPC) server does"}[mode]
+    line = str(err.value)
+    assert line.startswith(f"Spark master {master} is not a Spark Connect (gRPC) server (127.0.0.1:{listener.port} ")
+    assert said in line and "\n" not in line, line

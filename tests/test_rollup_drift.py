@@ -312,6 +312,44 @@ async def test_drift_screen_x_reruns_the_window_exactly(log):
         svc.close()
 
 
+async def test_esc_cancels_an_exact_rerun_still_running_and_the_sketch_scores_stand(log):
+    """`x` then `esc` while the exact re-run is still reading: the head says it was cancelled, the table keeps
+    the sketch scores, and the re-run's answer, when it lands, is dropped; `esc` did not leave the screen. The
+    re-run is kept in flight, whatever the box's speed, by holding the store's view lock (every read takes it
+    to bind its views) from the key press until after the cancel: no timing is assumed or asserted."""
+    from console.ui.app import ConsoleApp
+    from console.ui.screens.drift import DriftScreen
+    from console.ui.widgets import FilterTable
+    from ui_fixtures import screen_text, until
+
+    root, _, _ = log
+    config = _config(root)
+    svc = _service(config)
+    app = ConsoleApp(parse_file(config), service=svc, poll=False)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app.push_screen(DriftScreen("m", "production", window="7d"))
+            drift = app.screen
+            await until(pilot, lambda: "drift" in drift.loaded and drift.query_one("#features", FilterTable).row_keys
+                        and not drift.busy("drift"), "the sketch drift table")
+            sketch = {f["column"]: (f["method"], f["score"]) for f in drift.report["features"]}
+            assert {m for m, _ in sketch.values()} == {"sketch"}
+            with svc.warehouse._views_lock:  # the exact re-run's first read waits here: it is still running
+                await pilot.press("x")
+                await until(pilot, lambda: drift.exact_running, "the exact re-run started")
+                assert "computing exact drift over the raw rows of the last 7d" in screen_text(app)
+                await pilot.press("escape")
+                await until(pilot, lambda: drift.exact is not None and drift.exact.get("cancelled"), "the cancel")
+            await until(pilot, lambda: "exact" not in drift.__dict__.get("_busy", {}), "the re-run's answer landed")
+            await pilot.pause()
+            assert app.screen is drift  # esc cancelled; it did not go back
+            assert "report" not in drift.exact  # what it computed after the cancel was dropped
+            assert {f["column"]: (f["method"], f["score"]) for f in drift.report["features"]} == sketch
+            assert "exact re-run cancelled; the sketch scores stand" in screen_text(app)
+    finally:
+        svc.close()
+
+
 async def test_an_exact_rerun_does_not_outlive_a_step_in_time(log):
     """`x` settles the window on show; `[` or `@` then moves the view to another window of the same length, whose
     table is that window's (its row count, its sketch scores), not the exact scores of the one left behind."""

@@ -196,3 +196,21 @@ def test_from_without_to_reports_its_window_in_units_and_both_ends(old_log):
     assert _span_of(live["window"]) == datetime.fromisoformat(live["to"].removesuffix("Z")).replace(microsecond=0) \
         - datetime(2026, 6, 10, 0, 0, 17) and live["from"] == start
     assert not live["window"].endswith("s") or " " in live["window"] or _span_of(live["window"]) < timedelta(minutes=1)
+
+
+@pytest.mark.parametrize("period, first, last", [
+    ("2026-07", "2026-07-01T00:00:00Z", "2026-07-31T23:59:59.999999Z"),
+    ("2026-W27", "2026-06-29T00:00:00Z", "2026-07-05T23:59:59.999999Z"),  # ISO week 27 of 2026: Mon 29 June
+    ("2026-07-04", "2026-07-04T00:00:00Z", "2026-07-04T23:59:59.999999Z")])
+def test_a_calendar_window_reads_from_its_first_instant(old_log, period, first, last):
+    """A calendar period's window is (start - 1 us, end - 1 us]; every command describes it from the period's
+    first instant, not from the last microsecond of the day before (`window_fields`), in JSON and text, and
+    the snapshot's fixed spans ending there (24 h: the period's last day) likewise."""
+    root, _, _ = old_log
+    for cmd in (["health", "m"], ["drift", "m"], ["quality", "m"], ["cost", "m"], ["fairness", "m"]):
+        data = json.loads(console(root, *cmd, "--window", period, "--format", "json").stdout)
+        assert (data["from"], data["to"]) == (first, last), cmd
+    assert f"({first} to {last})" in console(root, "drift", "m", "--window", period).stdout
+    spans = json.loads(console(root, "snapshot", "--window", period, "--format", "json").stdout)["spans"]
+    assert spans["requests"]["from"] == last[:10] + "T00:00:00Z"  # the 24 h before the period's last instant
+    assert not any(s["from"].endswith("59:59.999999Z") for s in spans.values() if "from" in s)

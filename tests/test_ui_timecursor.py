@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
+
 from console.ui.screens.overview import OverviewScreen
 from ui_fixtures import FIXED, make_app, screen_text, until
 
@@ -68,3 +70,24 @@ def test_a_bad_start_time_is_one_line_and_exit_2(tmp_path, capsys):
     assert main(["--config", str(config), "--at", "yesterday-ish"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "yesterday-ish" in err[0]
+
+
+@pytest.mark.parametrize("name", ["health", "quality", "cost"])
+async def test_a_screen_stepped_back_before_the_rows_names_the_newest(tmp_path, name):
+    """Health, Quality and Cost at a view a month before the log: their own result holds no rows, so each says
+    so and where the newest row is (the Drift screen's words, `BaseScreen.empty_window_note`), though that row
+    is after the view."""
+    from console.ui.navigation import SCREENS
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.snapshot is not None, "the first snapshot")
+        app.set_time(FIXED - timedelta(days=30))
+        await until(pilot, lambda: app.snapshot.now == FIXED - timedelta(days=30), "stepped back")
+        app.push_screen(SCREENS[name].factory("fraud-detector", "production"))
+        await until(pilot, lambda: name in getattr(app.screen, "loaded", ()), name, rounds=2000)
+        await pilot.pause()
+        newest = app.service.latest_ts()
+        assert newest is not None and newest > FIXED - timedelta(days=30)
+        text = screen_text(app)
+        assert "no predictions in this window" in text and f"newest row {newest:%Y-%m-%d %H:%M}Z" in text

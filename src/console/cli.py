@@ -247,9 +247,11 @@ def overview_spans(end: datetime) -> dict:
     from console.incident_rules import MIN_DRIFT_ROWS
     from console.analytics.windows import OVERVIEW_DRIFT_WINDOW
 
-    def span(text: str, what: str) -> dict:
-        return {"span": text, "from": (end - parse_window(text)).isoformat() + "Z", "to": end.isoformat() + "Z",
-                "what": what}
+    from console.analytics.windows import window_fields
+
+    def span(text: str, what: str) -> dict:  # its two ends as every read command writes them (`window_fields`)
+        w = window_fields(end, parse_window(text))
+        return {"span": text, "from": w["from"], "to": w["to"], "what": what}
 
     day = end.replace(hour=0, minute=0, second=0, microsecond=0)
     return {

@@ -141,7 +141,8 @@ class RuleEvaluator:
         Drift screen's week), two passes over the same rows take the same path and give the same onsets."""
         need = max((_min_rows(r.metric) for r in self.mon.rules_for(model) if r.metric in SPARSE_METRICS), default=0)
         # and never below one rate or quality verdict's rows: a history too quiet for one reads raw, where its
-        # windows may reach back before `since` (`_reaching`); the rollup path has no such reach
+        # windows may reach back before `since` (`_reaching`); with enough rows but too few labels, the rollup
+        # path's quality rules reach back the same way (`RollupRules.sparse_labels`)
         return self.mon._many_rows(model, since, now, "production", at_least=need)
 
     def _reaching(self, ctx: "Context", rule: AlertRule) -> "Context":
@@ -181,6 +182,11 @@ class RuleEvaluator:
                 found += self._stale(Context(model, mc, ts, since, now, deployments, True), rule)
                 continue
             evals, extra = self._rollup_evaluate(src, rule, expected, drifts)
+            wide = extra.pop("context", None)
+            if wide is not None:  # read as on the raw path (too few labels in the history): its findings too
+                wide.deployments = deployments
+                found += self._to_findings(wide, rule, evals, extra)
+                continue
             runs = ev.runs(evals, rule.op, min_count=2 if rule.metric in DRIFT_METRICS else 1)
             if llm and runs:  # prompt changes as suspects: the history's prompt versions, narrow
                 ranges = [(since, now)]
@@ -218,6 +224,12 @@ class RuleEvaluator:
             if expected.get(key) is None:
                 return [], {"note": f"no expected {key}: log it on the registry run or add label and prediction "
                                     "columns to the reference"}
+            if src.sparse_labels(span, MIN_LABELS):  # too few labels in the whole history: reaches back, as raw
+                cols = ["ts", "model", "version", "request_id", "prediction", "prediction_num", "score"]
+                preds = self.mon.typed_rows(src.model, src.since, src.now, "production", columns=cols)
+                wide = self._reaching(Context(src.model, src.mc, preds, src.since, src.now, None), rule)
+                evals, extra = self._evaluate(wide, rule)
+                return evals, {**extra, "context": wide}  # its onset is sought in the rows it read
             return src.accuracy(metric, span, expected[key], rule.threshold, MIN_LABELS), {"expected": expected[key]}
         if metric in DRIFT_METRICS:
             if self.mon.reference(src.model) is None:
@@ -419,9 +431,11 @@ class RuleEvaluator:
                     detail += f"; first to cross: {first_cross[0]}"
             if feature is not None and ds_first is not None:  # the feature that moved most may have moved
                 lo, hi = self._drift_began(reports, feature, lo, hi, after)  # before others joined it past the share
-            # the evaluation a step before did not see it: the change most likely came after it (features
-            # with a daily rhythm defeat a change-point search on raw values)
-            return max(lo, hi - extra.get("step", hi - lo)), feature, first, detail
+            # the evaluation before did not see it: the change most likely came after it (features with a daily
+            # rhythm defeat a change-point search on raw values). That is the grid point before `hi`, also when the
+            # first breach is the latest window, which ends at the view's end: the onset does not move with `--at`
+            before = ev.grid_before(hi, extra["step"]) if "step" in extra else lo
+            return max(lo, before), feature, first, detail
         if metric in ("accuracy_drop", "mae_increase"):
             labelled = ctx.joined(self.mon).filter(pl.col("label").is_not_null() & (pl.col("ts") > prev) & (pl.col("ts") <= hi))
             if metric == "accuracy_drop":

@@ -26,6 +26,7 @@ COLUMNS = ["ts", "version", "variant", "is_error", "latency_ms"]  # what the raw
 # Health over a longer window (with `[rollups] min_rows` rows) reads the rollups. Not drift's 6 h: a day's health
 # table and chart are read raw with the SLO burn's hours in one read, and its percentiles are then exact.
 SKETCH_AFTER = timedelta(hours=24)
+PERCENTILES = ("p50_ms", "p95_ms", "p99_ms")
 
 
 def health(mon, model: str, since: datetime, until: datetime, environment: str | None, every: str,
@@ -33,7 +34,8 @@ def health(mon, model: str, since: datetime, until: datetime, environment: str |
     """(the per version/variant table, the chart series, a note on the percentiles, their largest rank error)
     of (since, until];
     `tail` holds raw rows covering the open hour (the caller's read for the SLO). None when the window has
-    no closed hour inside it (read it raw)."""
+    no closed hour inside it, or a percentile sits at the sketches' float32 clip (`sketches.clipped`): read it
+    raw, where it is exact."""
     drift = mon.sketch_drift
     h0, h1 = floor_hour(since) + ro.HOUR, floor_hour(until)
     if h1 <= h0 or parse_window(every) < ro.HOUR:
@@ -63,6 +65,9 @@ def health(mon, model: str, since: datetime, until: datetime, environment: str |
     series, eps_s = he.parts_table(by_bucket, ("bucket",), parse_window(every).total_seconds() / 60,
                                    {"bucket": pl.Datetime("us")})
     eps = max(eps, eps_s)
+    if any(sk.clipped(v) for frame in (out, series) for c in PERCENTILES if c in frame.columns
+           for v in frame.get_column(c).to_list()):
+        return None  # a latency beyond a sketch's float32 range: the percentile is not known from it, read raw
     note = (f"percentiles from hourly rollups, within ±{100 * eps:.1f}% rank; counts exact" if eps else
             "from hourly rollups; percentiles exact (every hour held its values)")
     if drift.note:

@@ -27,7 +27,9 @@ What each rule reads:
 - accuracy_drop / mae_increase: labelled, correct, error-sum and squared-error-sum counts (exact), after the
   hours whose labelled count changed are rebuilt (`catch_up(labels=True)`, as `rollup_quality`). At a past
   `now` (`check --at T`) an hour counting a label logged after it (`store_rollups.labels_after`) is counted
-  again from a narrow raw read joined with the labels logged by `now`, as the raw path joins them.
+  again from a narrow raw read joined with the labels logged by `now`, as the raw path joins them. A history
+  with fewer labelled rows than a verdict needs reaches back up to `SPARSE_REACH` for them as on the raw path,
+  with its reading (`sparse_labels`, `RuleEvaluator._reaching`).
 - cost_budget_share: hourly spend (`rollup_cost.parts`, exact) with the open hour and the hour the pace
   window cuts raw; evaluations at now and on the `DRIFT_STEP` grid before it.
 - cost_spike: serving traffic's cost and requests per hour and version (or prompt version); a change is
@@ -421,10 +423,11 @@ class RollupRules:
                 continue
             lat = sk.Dist.union([d for d in (p.dist() for p in w.parts) if d is not None])
             value, low, high = _level(metric, lat, sum(p.errors for p in w.parts) / n, slo)
-            if value is not None and low is not None and (low != high) and min(low, high) <= threshold <= max(low, high):
+            clip = metric == "p95_ms" and sk.clipped(value)  # past float32: the sketch cannot say the value
+            if value is not None and (clip or low is not None and (low != high) and min(low, high) <= threshold <= max(low, high)):
                 value = self._exact_rate(metric, w)  # within the sketch's error of the threshold: count it
             e = ev.rate_evaluation(w.lo, w.hi, n, value, op, threshold, min_rows)
-            if low is not None and low != high and value is not None:
+            if low is not None and low != high and value is not None and not clip:
                 e = ev.Evaluation(e.start, e.end, e.n, e.value, e.breach, note=f"{value:.4g} on {n} rows "
                                   f"(hourly sketches, within [{low:.4g}, {high:.4g}])")
             self.memo.put(k, rule_memo.evaluation_of(e))
@@ -456,6 +459,13 @@ class RollupRules:
                 std = math.sqrt(max(q - n * mean * mean, 0.0) / (n - 1)) if n > 1 else 0.0
                 out.append(ev.mae_evaluation(w.lo, w.hi, n, mean, std, expected, threshold, min_labels))
         return out
+
+    def sparse_labels(self, span: timedelta, min_labels: int) -> bool:
+        """Whether the whole history holds fewer than `min_labels` labelled rows (its latest window, grown back to
+        `since`, short of them): then no quality window could ever breach, and the rule reads as on the raw path,
+        whose windows reach back up to `SPARSE_REACH` for labelled rows (`RuleEvaluator._reaching`)."""
+        latest = self._latest(span, min_labels, lambda w: w.labelled)
+        return latest.labelled < min_labels and latest.lo <= self.since
 
     def drift_windows(self, span: timedelta, step: timedelta, min_rows: int) -> list[Window]:
         return self.windows(span, min_rows, step=step)

@@ -420,8 +420,11 @@ class Service:
     def findings(self, max_age_s: float | None = None, overview: bool = True) -> list:
         """Incidents over the history (firing and resolved), cached briefly: they cost about a second. With
         them, the Overview's DRIFT and cost cells (an exact read of the last hours and of today); `overview=False`
-        leaves those to the next snapshot that shows them (`check` shows none: a second at 1M rows)."""
+        leaves those to the next snapshot that shows them (`check` shows none: a second at 1M rows). A first read
+        before any refresh brings the store up to date first (`_ingested`): the rows of sources read by ingest
+        (JSONL, CSV, labels, traces) are not in the store until then, and the findings missed them."""
         age = self.MONITOR_TTL_S if max_age_s is None else max_age_s
+        self._ingested()
         with self._monitor_lock:
             if self._findings is None or time.monotonic() - self._findings_at >= age:
                 self._findings, self.recommendations = self._rule_pass()

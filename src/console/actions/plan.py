@@ -179,33 +179,36 @@ def prepare(op, model: str, environment: str, action: str, *, version: str | Non
         except Exception as exc:  # noqa: BLE001 - no incidents: the plan stands, without the warning
             notes.append(f"open incidents unavailable: {_first_line(exc)}")
         else:
-            warnings = suspect_warnings(plans, open_incidents)
+            warnings = suspect_warnings(plans, open_incidents, environment)
     return Prepared(allowed=True, reason=decision.reason, state=state, plans=plans, gates=gates, live=live,
                     drift=drift, notes=tuple(notes), typed=typed, strategy=chosen, warnings=warnings, **base)
 
 
-_VERSION = re.compile(r"(?:^|\s)v(\S+)")
+_VERSION = re.compile(r"(?:^|\s)v(\S+)(?: in (\S+))?")  # `analytics.incidents._deploy_detail`: "deploy v5 in staging"
 
 
-def suspect_versions(finding) -> set[str]:
-    """Model versions an incident's suspects name ("deploy v5 in production ..." names 5). A prompt suspect
-    ("prompt_version v3 first served") names a prompt's version, not the model's: it warned of a v3 promotion."""
+def suspect_versions(finding, environment: str | None = None) -> set[str]:
+    """Model versions an incident's suspects name ("deploy v5 in production ..." names 5), of the changes made in
+    `environment` when given (a deploy that names none counts anywhere): a v5 staged in staging is no suspect of
+    a production promote, nor production's v5 of a staging one. A prompt suspect ("prompt_version v3 first
+    served") names a prompt's version, not the model's: it warned of a v3 promotion."""
     out = set()
     for s in finding.suspects:
         if getattr(s, "kind", None) == "prompt":
             continue
         m = _VERSION.search(str(getattr(s, "detail", "")))
-        if m:
+        if m and (environment is None or m.group(2) is None or m.group(2).rstrip(",:);") == environment):
             out.add(m.group(1).rstrip(",:);"))
     return out
 
 
-def suspect_warnings(plans: dict, incidents: Iterable) -> tuple[str, ...]:
-    """A plan that moves an alias to a version an open incident names as its suspect gets a warning."""
+def suspect_warnings(plans: dict, incidents: Iterable, environment: str | None = None) -> tuple[str, ...]:
+    """A plan that moves an alias in `environment` to a version an open incident names as its suspect there
+    gets a warning."""
     out = []
     targets = {str(c.to_version) for p in plans.values() for c in getattr(p, "changes", ()) if c.to_version}
     for f in incidents:
-        for v in sorted(targets & suspect_versions(f)):
+        for v in sorted(targets & suspect_versions(f, environment)):
             out.append(f"WARNING v{printable(v)} is a suspect of the open incident {printable(f.rule)} "
                        f"(onset {f.onset:%m-%d %H:%M}Z)")
     return tuple(out)

@@ -167,14 +167,21 @@ def grid(end: datetime, step: timedelta, after: datetime) -> list[datetime]:
     rollups' (`rollup_rules`), and of the budget rule's."""
     if end <= after:
         return []
-    origin = ORIGIN.replace(tzinfo=end.tzinfo)
-    top = min(end.replace(minute=0, second=0, microsecond=0), end - timedelta(microseconds=1))
-    hi = origin + step * ((top - origin) // step)
+    hi = grid_before(end, step)
     out = [end]
     while hi > after:
         out.append(hi)
         hi -= step
     return out[::-1]
+
+
+def grid_before(end: datetime, step: timedelta) -> datetime:
+    """The newest grid point before `end` and not after the start of the hour `end` is in: the end of the
+    evaluation before the one ending at `end` (`grid`), `end - step` when `end` is itself on the grid. An onset
+    placed after it does not depend on where the view ends (`RuleEvaluator._onset`)."""
+    origin = ORIGIN.replace(tzinfo=end.tzinfo)
+    top = min(end.replace(minute=0, second=0, microsecond=0), end - timedelta(microseconds=1))
+    return origin + step * ((top - origin) // step)
 
 
 def windows(ts: pl.Series, end: datetime, span: timedelta, min_rows: int, start: datetime,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from console.analytics.windows import JsonResult
 
@@ -75,6 +75,16 @@ class Finding:
     @property
     def firing(self) -> bool:
         return self.state == FIRING if self.state else self.end is None
+
+    @property
+    def first_listed(self) -> datetime:
+        """The earliest view time (`--at`) that lists this incident with this onset: its detection, the end of the
+        first breaching window. The onset itself is an estimate of the change inside the windows before it, so a
+        view at the onset has not seen the evidence yet and lists nothing. A finding with no detection (a segment's,
+        a stale source's) is listed from its onset on; a minute after it puts the onset's bucket in the window."""
+        if self.detected is not None and self.detected >= self.onset:
+            return self.detected
+        return self.onset + timedelta(minutes=1)
 
     @property
     def needs_attention(self) -> bool:

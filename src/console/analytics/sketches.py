@@ -61,6 +61,16 @@ Sketch = kll_floats_sketch
 # ------------------------------------------------------------------------------------------ sketches
 
 
+CLIP = float(np.finfo(np.float32).max)  # the largest value a sketch holds: larger ones are clipped to it
+
+
+def clipped(value: float | None) -> bool:
+    """Whether a value read from a sketch sits at the clip (`finite_float32`): the values there were at least
+    that large, by how much the sketch cannot say (a latency of 1e308 reads 3.4e38). Its reader takes the raw
+    rows instead, where the value is exact."""
+    return value is not None and math.isfinite(value) and abs(value) >= CLIP
+
+
 def finite_float32(values: Any) -> np.ndarray:
     """Finite values of an Arrow/Polars/numpy column as float32 (nulls, NaN and +-inf removed)."""
     pa = sys.modules.get("pyarrow")  # an Arrow column comes only from a process that imported pyarrow
@@ -70,9 +80,8 @@ def finite_float32(values: Any) -> np.ndarray:
         values = values.cast(pl.Float64, strict=False).drop_nulls().to_numpy()
     arr = np.asarray(values, dtype=np.float64)
     arr = arr[np.isfinite(arr)]
-    # Values beyond float32's range would become inf: clip them to its largest finite value.
-    big = np.finfo(np.float32).max
-    return np.clip(arr, -big, big).astype(np.float32)
+    # Values beyond float32's range would become inf: clip them to its largest finite value (`clipped`).
+    return np.clip(arr, -CLIP, CLIP).astype(np.float32)
 
 
 def kll(values: Any = None, k: int = K) -> Sketch:

@@ -265,8 +265,16 @@ def format_span(span: str | timedelta) -> str:
 
 def window_fields(end: datetime, span: timedelta) -> dict:
     """What a read command says of its window, in text and JSON alike: its length as operators write it
-    (`format_span`) and its two ends (ISO, Z). The one place every read command formats its window."""
-    return {"window": format_span(span), "from": (end - span).isoformat() + "Z", "to": end.isoformat() + "Z"}
+    (`format_span`) and its two ends (ISO, Z). The one place every read command formats its window.
+
+    A window is (end - span, end]: "from" is its first instant when that is a whole second, as for a calendar
+    period (`resolve_view`: (start - 1 us, end - 1 us], "2026-07" reads from 2026-07-01T00:00:00Z, not from the
+    last microsecond of June) and a span before one, else the exclusive start as given."""
+    start = end - span
+    first = start + timedelta(microseconds=1)
+    if first.microsecond == 0:
+        start = first
+    return {"window": format_span(span), "from": start.isoformat() + "Z", "to": end.isoformat() + "Z"}
 
 
 def window_text(end: datetime, span: timedelta) -> str:

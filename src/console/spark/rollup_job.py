@@ -70,7 +70,8 @@ def jvm_log() -> Path:
 
 def reach(master: str, wait_s: float = MASTER_WAIT_S) -> None:
     """Raises SparkUnavailable unless some host of a `spark://` master answers a Spark RPC request (`_speaks_spark`)
-    within `wait_s`, or of an `sc://` master takes a TCP connection. Without this a master that is unreachable,
+    within `wait_s`, or of an `sc://` master answers HTTP/2's connection preface as gRPC servers do (`_speaks_http2`;
+    over TLS, `;use_ssl=true`, a TCP connection). Without this a master that is unreachable,
     or a host that accepts the connection but is not a Spark master (another service on the port), cost about
     60-70 s of the JVM's registration retries (3 x 20 s, fixed in Spark's StandaloneAppClient, not configurable)
     and its stack traces on the operator's terminal; a `local` master needs no network."""
@@ -93,13 +94,15 @@ def reach(master: str, wait_s: float = MASTER_WAIT_S) -> None:
         except OSError as exc:
             errors.append(f"{address[0]}:{address[1]} {getattr(exc, 'strerror', None) or exc}")
             continue
-        with conn:
-            why = _speaks_spark(conn, wait_s) if scheme == "spark" else None
+        with conn:  # (a TLS Spark Connect port, `;use_ssl=true`, is taken at its TCP connection)
+            tls = "use_ssl=true" in rest.lower()
+            why = _speaks_spark(conn, wait_s) if scheme == "spark" else None if tls else _speaks_http2(conn, wait_s)
         if why is None:
             return
         refused.append(f"{address[0]}:{address[1]} {why}")
     if refused:
-        raise SparkUnavailable(f"Spark master {master} is not a Spark master ({'; '.join(refused + errors)}; waited "
+        what = "a Spark master" if scheme == "spark" else "a Spark Connect (gRPC) server"
+        raise SparkUnavailable(f"Spark master {master} is not {what} ({'; '.join(refused + errors)}; waited "
                                f"up to {wait_s:g} s per host); nothing was built, no JVM started")
     raise SparkUnavailable(f"Spark master {master} unreachable ({'; '.join(errors)}; waited up to "
                            f"{wait_s:g} s per host); nothing was built")
@@ -139,6 +142,38 @@ def _speaks_spark(conn, wait_s: float) -> str | None:
             left -= len(got)
     except OSError:
         pass
+    return None
+
+
+_H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])  # + an empty SETTINGS frame
+
+
+def _speaks_http2(conn, wait_s: float) -> str | None:
+    """None when the peer on `conn` answers HTTP/2's client preface with a SETTINGS frame on stream 0, as every
+    HTTP/2 server (gRPC's, so Spark Connect's) does first (RFC 9113 3.4), else what it did instead, in a few
+    words. It tells a Spark Connect port from another service on it (HTTP/1, SSH, a database), not from
+    another gRPC server: that one fails at the session's first call, in seconds too."""
+    import socket
+    import time
+
+    head = b""
+    deadline = time.monotonic() + wait_s
+    try:
+        conn.sendall(_H2_PREFACE)
+        while len(head) < 9:  # the first frame's header: length (3), type (1), flags (1), stream (4)
+            conn.settimeout(max(deadline - time.monotonic(), 0.001))
+            got = conn.recv(9 - len(head))
+            if not got:
+                return "accepted the connection, then closed it without an HTTP/2 answer"
+            head += got
+    except socket.timeout:
+        return "accepted the connection but gave no HTTP/2 answer"
+    except (ConnectionResetError, BrokenPipeError):
+        return "accepted the connection, then closed it without an HTTP/2 answer"
+    except OSError as exc:
+        return f"accepted the connection, then {getattr(exc, 'strerror', None) or exc}"
+    if head[3] != 4 or int.from_bytes(head[5:9], "big") & 0x7FFFFFFF:
+        return "answered, but not as an HTTP/2 (gRPC) server does"
     return None
 
 

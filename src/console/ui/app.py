@@ -460,11 +460,10 @@ class ConsoleApp(App):
         self.set_time(None)
         self.notify("back to live")
 
-    def jump_to_onset(self, onset: datetime) -> None:
-        """The view as of an incident's onset (plus a minute, so the onset bucket is inside the window)."""
-        from datetime import timedelta
-
-        self.set_time(onset + timedelta(minutes=1))
+    def jump_to_onset(self, finding) -> None:
+        """The view as of an incident's first breach (`Finding.first_listed`): the incident is listed there with
+        the same onset, which lies in the window before it. The onset itself lists nothing: the evidence came later."""
+        self.set_time(finding.first_listed)
 
     # ------------------------------------------------------------------ navigation
 

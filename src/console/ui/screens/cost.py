@@ -97,9 +97,13 @@ class CostScreen(MonitorScreen):
     def _head(self, c: dict) -> Text:
         w, b, s = c["window"], c["budget"], c["spike"]
         rows = []
+        # the 7 days the table covers: with no row there, say so and where the newest is (as the Drift screen)
+        empty = self.empty_window_note(timedelta(days=7), has_rows=any(r.get("requests") for r in c["per_1k"]))
         if w is None:
-            rows.append(line("SPEND", Text("no priced traffic yet", style="dim")))
+            rows.append(line("SPEND", Text("no priced traffic yet", style="dim"), *([empty] if empty else [])))
         else:
+            if empty is not None:
+                rows.append(line("SPEND", empty))
             rows.append(line("TODAY", usd(w.today_usd, justify="left"), f"{w.today_requests:,} req",
                              f"{usd(w.today_per_1k, 3).plain}/1k",
                              Text("7 DAYS ", style="bold") + usd(w.week_usd, justify="left"),

@@ -62,6 +62,7 @@ class HealthScreen(WindowedScreen):
 
     def window_changed(self) -> None:
         self.note = None  # the new window's result says whether it came from rollups
+        self.window_rows = None
         self.query_one("#health-head", Static).update(self.window_text())
         super().window_changed()
 
@@ -82,6 +83,7 @@ class HealthScreen(WindowedScreen):
         if tag != "health":
             return
         self.note = result.get("note")
+        self.window_rows = any(r.get("requests") for r in result["rows"])
         self.query_one("#health-head", Static).update(self.window_text())
         self.query_one("#versions", FilterTable).set_rows(
             (f"{r.get('version')}\x00{r.get('variant')}", [

@@ -93,12 +93,13 @@ class IncidentsScreen(MonitorScreen):
             self.refresh_data()
 
     def action_onset(self) -> None:
-        """The time cursor to the selected incident's onset: every screen shows that moment."""
+        """The time cursor to the selected incident's first breach (`Finding.first_listed`): every screen shows
+        that moment, the incident listed with its onset in the window before it."""
         f = self.current()
         if f is None:
             self.app.notify("select an incident first", severity="warning")
             return
-        self.app.jump_to_onset(f.onset)
+        self.app.jump_to_onset(f)
     COLUMNS = [
         Col("state", "STATE", width=8, priority=1),
         Col("sev", "SEV", width=4, priority=2),

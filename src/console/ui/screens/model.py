@@ -291,6 +291,7 @@ class WindowedScreen(MonitorScreen):
                  **kwargs):
         super().__init__(model, environment, **kwargs)
         self.window = window if window in WINDOWS else self.DEFAULT_WINDOW
+        self.window_rows: bool | None = None  # whether the screen's own result for the window held rows (`show`)
 
     def action_window(self, window: str) -> None:
         if window not in WINDOWS or window == self.window:
@@ -302,6 +303,7 @@ class WindowedScreen(MonitorScreen):
         self.action_window(WINDOWS[(WINDOWS.index(self.window) + 1) % len(WINDOWS)])
 
     def window_changed(self) -> None:
+        self.window_rows = None  # the new window's result says
         self.refresh_data()
 
     def window_text(self) -> Text:
@@ -313,7 +315,8 @@ class WindowedScreen(MonitorScreen):
             if i:
                 out.append(" ")
             out.append(f"[{w}]" if w == self.window else w, style="bold reverse" if w == self.window else "dim")
-        note = self.empty_window_note(parse_window(self.window))
+        # with the screen's own count, a window before the newest row says so too (as the Drift screen's)
+        note = self.empty_window_note(parse_window(self.window), has_rows=self.window_rows)
         if note is not None:
             out.append("  ")
             out.append_text(note)
@@ -393,7 +396,7 @@ class ModelScreen(ActionsMixin, MonitorScreen):
         if f is None:
             self.app.notify("no firing incident to go to", severity="warning")
             return
-        self.app.jump_to_onset(f.onset)
+        self.app.jump_to_onset(f)
 
     def incident_in_view(self) -> str | None:
         """The firing incident under the cursor (else the first): its reason is prefilled in the dialog."""

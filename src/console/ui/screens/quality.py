@@ -61,6 +61,7 @@ class QualityScreen(WindowedScreen):
         self.fetch("quality", lambda svc: _quality(svc, model, window, env), key=window)
 
     def window_changed(self) -> None:
+        self.window_rows = None
         self.query_one("#quality-head", Static).update(self._head(None, loading=True))
         super().window_changed()
 
@@ -86,6 +87,7 @@ class QualityScreen(WindowedScreen):
     def show(self, tag: str, result: Any) -> None:
         if tag != "quality":
             return
+        self.window_rows = bool(result["now"].n)
         self.query_one("#quality-head", Static).update(self._head(result["now"], note=result.get("note")))
         names = [name for name, _ in metric_cols(self.ml_task)]
         self.query_one("#by-version", FilterTable).set_rows(
