@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -320,3 +321,28 @@ def test_a_row_whose_quoted_field_is_being_written_waits_for_its_writer(tmp_path
     stats = w.refresh()
     assert stats.rows == {"predictions": 1} and stats.malformed == 1
     assert reasons(w) == {"unbalanced quote": 1} and _csv_rows(w)["r3"] == "after"
+
+
+def test_an_open_quote_or_a_partial_line_in_a_file_untouched_for_months_is_decided_by_one_refresh(tmp_path):
+    """The grace is for a writer still writing (QA pass 4): a log whose mtime is older than the grace has none, so a
+    one-shot refresh (`check`) decides its tail at once, as after the grace, with the store's clock pinned. Hand
+    counts: the CSV keeps its 2 good rows and sets the line opening the never-closed quote aside; the JSONL keeps
+    its whole last row (no newline) and sets the cut one aside."""
+    old = time.time() - 90 * 86400
+    head = "ts,model,version,request_id,latency_ms,note\n"
+    q = tmp_path / "old.csv"
+    q.write_text(head + '2026-08-25T06:00:00Z,m,1,r0,10,plain\n2026-08-25T06:00:01Z,m,1,r1,11,ok\n'
+                        '2026-08-25T06:00:02Z,m,1,r2,12,"never closed\n')
+    j, cut = tmp_path / "whole.jsonl", tmp_path / "cut.jsonl"
+    j.write_text('{"ts": "2026-08-25T06:00:00Z", "model": "j", "version": "1", "request_id": "j0", "latency_ms": 1}\n'
+                 '{"ts": "2026-08-25T06:00:01Z", "model": "j", "version": "1", "request_id": "j1", "latency_ms": 2}')
+    cut.write_text('{"ts": "2026-08-25T06:00:00Z", "model": "c", "version": "1", "request_id": "c0", '
+                   '"latency_ms": 1}\n{"ts": "2026-08')
+    for p in (q, j, cut):
+        os.utime(p, (old, old))
+    logs = tuple(LogSource("predictions", str(p)) for p in (q, j, cut))
+    w = Warehouse(Config(source=None, root=Path("."), logs=logs), tmp_path / "store", grace_s=30.0,
+                  wall=lambda: 1000.0)
+    stats = w.refresh()
+    assert stats.rows == {"predictions": 2 + 2 + 1} and stats.malformed == 2, (stats, reasons(w))
+    assert reasons(w) == {"unbalanced quote": 1, "truncated last line (no newline)": 1}
