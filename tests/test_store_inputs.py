@@ -190,6 +190,37 @@ def test_labels_keep_the_text_that_was_logged(tmp_path):
     assert w.cursor().execute("SELECT label_num FROM labels WHERE request_id = 'e1'").fetchone()[0] == 13.5
 
 
+def test_a_label_row_with_only_label_num_is_labelled_by_the_number(tmp_path):
+    """The contract lists `label_num` (a regression target, a score): a row with it and no `label` is a label, its
+    text the number's (an integral one without ".0", as a class is logged); a row with neither is set aside as
+    "missing label (label or label_num)", and a non-finite number as "label is not finite" (QA pass 4)."""
+    labels = tmp_path / "labels.jsonl"
+    rows = [{"request_id": "a", "label_num": 12.5}, {"request_id": "b", "label_num": 1},
+            {"request_id": "c", "label": "spam"}, {"request_id": "d", "label": "0", "label_num": 0},
+            {"request_id": "e"}, {"request_id": "f", "label_num": "NaN"}]
+    labels.write_text("".join(json.dumps({**r, "ts": "2026-11-25T07:00:00Z"}) + "\n" for r in rows))
+    w = wh(LogSource("labels", str(labels)))
+    stats = w.refresh()
+    assert stats.rows == {"labels": 4} and stats.malformed == 2
+    assert reasons(w) == {"missing label (label or label_num)": 1, "label is not finite": 1}
+    got = {r: (lab, num) for r, lab, num in
+           w.cursor().execute("SELECT request_id, label, label_num FROM labels").fetchall()}
+    assert got == {"a": ("12.5", 12.5), "b": ("1", 1.0), "c": ("spam", None), "d": ("0", 0.0)}
+
+
+def test_rollup_labels_with_only_label_num_are_read_as_the_store_reads_them(tmp_path):
+    """The rollup job's label reader (`rollup_sources.read_labels`) types a label file with no `label` column the
+    store's way: the number's text as the label (it failed on the missing column)."""
+    from console import rollup_sources
+
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text("".join(json.dumps({"request_id": r, "label_num": n, "ts": "2026-11-25T07:00:00Z"}) + "\n"
+                              for r, n in (("a", 12.5), ("b", 1), ("c", 0))))
+    got = rollup_sources.read_labels([rollup_sources.Source(str(labels))])
+    assert sorted(zip(got.column("request_id").to_pylist(), got.column("label").to_pylist(),
+                      got.column("label_num").to_pylist())) == [("a", "12.5", 12.5), ("b", "1", 1.0), ("c", "0", 0.0)]
+
+
 def test_a_temporary_store_never_closed_is_removed_once_collected(tmp_path):
     """Scripts and tests that never call close() must not leave their temporary stores in /tmp."""
     import gc

@@ -2,7 +2,8 @@
 
 The sources are the console's own (`[[logs]]`): local Parquet (single files or Hive-partitioned
 folders such as `date=2026-11-30/`, pruned on the partition and on row-group statistics), JSONL and
-CSV (through the store's parsing, `rollup_text`: a bad row is set aside alone); `s3://` prefixes (Parquet, JSONL, CSV) listed and pruned on their time partitions by
+CSV (through the store's parsing, `rollup_text`: a bad row is set aside alone); `s3://` prefixes (Parquet,
+JSONL, CSV) listed and pruned on their time partitions by
 `sources.locations` with the console's S3 identity; Delta tables (delta-rs) and Iceberg tables
 (pyiceberg) planned to the files of the window by `sources.lakes`. A `Source` opens its datasets per
 build chunk, so every chunk lists and prunes again. Rows are mapped onto the contract the way the
@@ -336,9 +337,21 @@ def newest_label(datasets: Sequence[ds.Dataset | Source]) -> datetime | None:
 
 
 def _label_rows(t: pa.Table) -> pa.Table:
-    t = t.set_column(t.column_names.index("label"), "label", pc.cast(t.column("label"), pa.string()))
+    """Labels as `queries/conform_labels.sql` types them: a row with only `label_num` is labelled by the number,
+    as text (an integral one without ".0"); a row with neither has no label."""
+    if "label" not in t.column_names:
+        t = t.append_column("label", pa.nulls(t.num_rows, pa.string()))
     if "label_num" not in t.column_names:
         t = t.append_column("label_num", _to_float(t.column("label")))
+    import polars as pl
+
+    num = pl.Series(t.column("label_num")).cast(pl.Float64, strict=False)
+    whole = num.is_finite() & (num == num.floor()) & (num.abs() < 1e15)
+    text = pl.select(pl.when(whole).then(num.cast(pl.Int64, strict=False).cast(pl.String))
+                     .otherwise(num.cast(pl.String))).to_series()
+    label = pc.coalesce(pc.cast(t.column("label"), pa.string()), text.to_arrow().cast(pa.string()))
+    t = t.set_column(t.column_names.index("label"), "label", label)
+    t = t.set_column(t.column_names.index("label_num"), "label_num", num.to_arrow())
     if "ts" in t.column_names:
         t = conform_ts(t)
     t = t.set_column(t.column_names.index("request_id"), "request_id", pc.cast(t.column("request_id"), pa.string()))
