@@ -108,6 +108,13 @@ class TextFile:
         return self._keyed(t.drop_columns([c for c in _PROVENANCE if c in t.column_names]).slice(0, 0)).schema
 
     def _keyed(self, t: pa.Table) -> pa.Table:
+        """The Hive folder values as columns, and string views (the parser's fast JSONL path) as plain strings:
+        pyarrow's compute functions the rollup filters with have no kernels for views."""
+        for i, f in enumerate(t.schema):
+            plain = pa.string() if pa.types.is_string_view(f.type) else \
+                pa.binary() if pa.types.is_binary_view(f.type) else None
+            if plain is not None:
+                t = t.set_column(i, f.name, t.column(i).cast(plain))
         for k, v in self.keys:
             if k not in t.column_names:
                 t = t.append_column(k, pa.array([v] * t.num_rows, pa.int64() if isinstance(v, int) else pa.string()))
