@@ -189,3 +189,22 @@ def test_cost_sums_do_not_depend_on_row_order():
     for m in ("a", "b"):
         exact = math.fsum(base.filter(pl.col("model") == m)[c.COST].to_list())
         assert math.isclose(week[m], exact, rel_tol=1e-12)
+
+
+def test_compute_is_shared_over_an_hours_requests_so_adjacent_windows_add_up_at_one_time():
+    """The README's cost model (QA pass 4 asked whether a window ending mid-hour should be prorated): an hour's
+    replica cost is split over that hour's requests, so windows read at one time add up to their union, checked
+    against a hand computation; the open hour is charged its whole replica hour over the requests so far, so a
+    window inside it is provisional (the same half hour costs less once the hour has closed and filled)."""
+    prices = Prices(replica_hour_usd=0.4, replicas=2)  # $0.80 an hour of compute
+    h = datetime(2026, 3, 16, 9, 0)
+    minutes = [5, 10, 20, 25, 31, 40, 45, 50, 55]  # 4 requests in the first half hour, 5 in the second
+    rows = frame([{"ts": h + timedelta(minutes=m)} for m in minutes])
+    at_ten = c.with_cost(rows, prices)
+    first = c.window_spend(at_ten, h, h + timedelta(minutes=30)).usd
+    second = c.window_spend(at_ten, h + timedelta(minutes=30), h + timedelta(hours=1)).usd
+    whole = c.window_spend(at_ten, h, h + timedelta(hours=1)).usd
+    assert first == pytest.approx(0.8 * 4 / 9) and second == pytest.approx(0.8 * 5 / 9)
+    assert first + second == pytest.approx(whole) and whole == pytest.approx(0.8)
+    at_half_past = c.with_cost(rows.filter(pl.col("ts") <= h + timedelta(minutes=30)), prices)  # read at 09:30
+    assert c.window_spend(at_half_past, h, h + timedelta(minutes=30)).usd == pytest.approx(0.8)  # provisional

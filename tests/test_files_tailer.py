@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 import re
 import shutil
 from pathlib import Path
@@ -371,3 +372,29 @@ def test_a_whole_last_row_with_no_newline_is_kept_once_after_the_grace(tmp_path)
     clock.t += 30
     chunks, _, _ = scan(rstate, [r], clock)
     assert ids(chunks) == [] and chunks[0].rejected == [(1, TRUNCATED, '{"id": 9}')]
+
+
+def test_a_tail_in_a_file_untouched_for_longer_than_the_grace_is_decided_at_once(tmp_path):
+    """A tail whose file was last written more than the grace ago has no writer to wait for (QA pass 4): a one-shot
+    scan decides it as it would after the grace, whatever the Tailer's own clock says (the mtime is compared with
+    the real clock it was stamped by). A file written just now still waits, with the same pinned clock."""
+    from console.store.parse import whole_json_row
+
+    months_ago = time.time() - 90 * 86400
+    cut, whole, csv, fresh = (tmp_path / n for n in ("cut.jsonl", "whole.jsonl", "q.csv", "fresh.jsonl"))
+    write(cut, [0, 1], "w", tail='{"id": 2')
+    whole.write_text('{"id": 0}\n{"id": 1}')
+    csv.write_text('a,b\n1,x\n2,"open\n3,y\n')  # an unbalanced quote: to the end a record still being written
+    write(fresh, [0], "w", tail='{"id"')
+    for p in (cut, whole, csv):
+        os.utime(p, (months_ago, months_ago))
+    clock = Clock()  # pinned: never moves, so only the mtime can decide
+    chunks, _, _ = scan({}, [cut], clock)
+    assert ids(chunks) == [0, 1] and [r[:2] for c in chunks for r in c.rejected] == [(3, TRUNCATED)]
+    chunks, _, _ = scan({}, [whole], clock, complete_tail=whole_json_row)
+    assert b"".join(c.body for c in chunks) == b'{"id": 0}\n{"id": 1}\n' and all(not c.rejected for c in chunks)
+    chunks, _, _ = scan({}, [csv], clock, csv_headers=True)
+    assert b"".join(c.body for c in chunks) == b'1,x\n2,"open\n3,y\n'  # all handed on: the parser sets line 3 aside
+    chunks, state, _ = scan({}, [fresh], clock)
+    assert ids(chunks) == [0] and not any(c.rejected for c in chunks)  # written now: its writer may go on
+    assert next(iter(state.values())).pending_size == fresh.stat().st_size

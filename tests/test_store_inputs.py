@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -189,6 +190,37 @@ def test_labels_keep_the_text_that_was_logged(tmp_path):
     assert w.cursor().execute("SELECT label_num FROM labels WHERE request_id = 'e1'").fetchone()[0] == 13.5
 
 
+def test_a_label_row_with_only_label_num_is_labelled_by_the_number(tmp_path):
+    """The contract lists `label_num` (a regression target, a score): a row with it and no `label` is a label, its
+    text the number's (an integral one without ".0", as a class is logged); a row with neither is set aside as
+    "missing label (label or label_num)", and a non-finite number as "label is not finite" (QA pass 4)."""
+    labels = tmp_path / "labels.jsonl"
+    rows = [{"request_id": "a", "label_num": 12.5}, {"request_id": "b", "label_num": 1},
+            {"request_id": "c", "label": "spam"}, {"request_id": "d", "label": "0", "label_num": 0},
+            {"request_id": "e"}, {"request_id": "f", "label_num": "NaN"}]
+    labels.write_text("".join(json.dumps({**r, "ts": "2026-11-25T07:00:00Z"}) + "\n" for r in rows))
+    w = wh(LogSource("labels", str(labels)))
+    stats = w.refresh()
+    assert stats.rows == {"labels": 4} and stats.malformed == 2
+    assert reasons(w) == {"missing label (label or label_num)": 1, "label is not finite": 1}
+    got = {r: (lab, num) for r, lab, num in
+           w.cursor().execute("SELECT request_id, label, label_num FROM labels").fetchall()}
+    assert got == {"a": ("12.5", 12.5), "b": ("1", 1.0), "c": ("spam", None), "d": ("0", 0.0)}
+
+
+def test_rollup_labels_with_only_label_num_are_read_as_the_store_reads_them(tmp_path):
+    """The rollup job's label reader (`rollup_sources.read_labels`) types a label file with no `label` column the
+    store's way: the number's text as the label (it failed on the missing column)."""
+    from console import rollup_sources
+
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text("".join(json.dumps({"request_id": r, "label_num": n, "ts": "2026-11-25T07:00:00Z"}) + "\n"
+                              for r, n in (("a", 12.5), ("b", 1), ("c", 0))))
+    got = rollup_sources.read_labels([rollup_sources.Source(str(labels))])
+    assert sorted(zip(got.column("request_id").to_pylist(), got.column("label").to_pylist(),
+                      got.column("label_num").to_pylist())) == [("a", "12.5", 12.5), ("b", "1", 1.0), ("c", "0", 0.0)]
+
+
 def test_a_temporary_store_never_closed_is_removed_once_collected(tmp_path):
     """Scripts and tests that never call close() must not leave their temporary stores in /tmp."""
     import gc
@@ -320,3 +352,28 @@ def test_a_row_whose_quoted_field_is_being_written_waits_for_its_writer(tmp_path
     stats = w.refresh()
     assert stats.rows == {"predictions": 1} and stats.malformed == 1
     assert reasons(w) == {"unbalanced quote": 1} and _csv_rows(w)["r3"] == "after"
+
+
+def test_an_open_quote_or_a_partial_line_in_a_file_untouched_for_months_is_decided_by_one_refresh(tmp_path):
+    """The grace is for a writer still writing (QA pass 4): a log whose mtime is older than the grace has none, so a
+    one-shot refresh (`check`) decides its tail at once, as after the grace, with the store's clock pinned. Hand
+    counts: the CSV keeps its 2 good rows and sets the line opening the never-closed quote aside; the JSONL keeps
+    its whole last row (no newline) and sets the cut one aside."""
+    old = time.time() - 90 * 86400
+    head = "ts,model,version,request_id,latency_ms,note\n"
+    q = tmp_path / "old.csv"
+    q.write_text(head + '2026-08-25T06:00:00Z,m,1,r0,10,plain\n2026-08-25T06:00:01Z,m,1,r1,11,ok\n'
+                        '2026-08-25T06:00:02Z,m,1,r2,12,"never closed\n')
+    j, cut = tmp_path / "whole.jsonl", tmp_path / "cut.jsonl"
+    j.write_text('{"ts": "2026-08-25T06:00:00Z", "model": "j", "version": "1", "request_id": "j0", "latency_ms": 1}\n'
+                 '{"ts": "2026-08-25T06:00:01Z", "model": "j", "version": "1", "request_id": "j1", "latency_ms": 2}')
+    cut.write_text('{"ts": "2026-08-25T06:00:00Z", "model": "c", "version": "1", "request_id": "c0", '
+                   '"latency_ms": 1}\n{"ts": "2026-08')
+    for p in (q, j, cut):
+        os.utime(p, (old, old))
+    logs = tuple(LogSource("predictions", str(p)) for p in (q, j, cut))
+    w = Warehouse(Config(source=None, root=Path("."), logs=logs), tmp_path / "store", grace_s=30.0,
+                  wall=lambda: 1000.0)
+    stats = w.refresh()
+    assert stats.rows == {"predictions": 2 + 2 + 1} and stats.malformed == 2, (stats, reasons(w))
+    assert reasons(w) == {"unbalanced quote": 1, "truncated last line (no newline)": 1}

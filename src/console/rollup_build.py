@@ -38,13 +38,15 @@ class RollupRun:
                 "late_label_hours_rebuilt": len(out.rebuilt_hours), "files": len(out.files),
                 "skipped_sources": self.skipped, "seconds": round(self.seconds, 2), "ready": self.ready,
                 "ready_seconds": round(self.ready_seconds, 2), "rows_left": out.left,
-                "rows_left_from": out.left_from.isoformat() + "Z" if out.left_from else None}
+                "rows_left_from": out.left_from.isoformat() + "Z" if out.left_from else None,
+                "rows_set_aside": out.set_aside}
 
     def text(self) -> str:
         out = self.out
         return (f"rollups in {self.path}: {len(out.built)} range(s), {out.rows:,} rows, "
                 f"{len(out.rebuilt_hours)} hour(s) rebuilt for late labels, {self.seconds:.1f} s"
                 + (f"; {len(self.skipped)} source(s) skipped" if self.skipped else "") + left_text(out)
+                + set_aside_text(out)
                 + (f"; first reads ready ({', '.join(self.ready)}) in {self.ready_seconds:.1f} s"
                    if self.ready else ""))
 
@@ -165,6 +167,14 @@ def ready(cfg: Config, path: Path, until: datetime | None = None, progress=None)
         if svc is not None:
             svc.close()
     return done
+
+
+def set_aside_text(out) -> str:
+    """The text logs' bad rows, set aside as the store sets them aside (a bad row costs only itself)."""
+    if not out.set_aside:
+        return ""
+    parts = ", ".join(f"{n:,} {why}" for why, n in sorted(out.set_aside.items()))
+    return f"; {sum(out.set_aside.values()):,} row(s) set aside ({parts})"
 
 
 def left_text(out) -> str:

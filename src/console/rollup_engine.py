@@ -87,6 +87,9 @@ def catch_up(prediction_paths: Sequence, label_paths: Sequence, path, now: datet
     `[storage.s3]` table for `s3://` ones. Closed days are compacted afterwards (`compact`). Rows dated past
     `horizon` (the store's clock-skew horizon) do not move the build's end: one row dated 2999 built an empty
     day file for every day from the log's last to today."""
+    from console import rollup_text
+
+    rollup_text.forget()  # each bad row counted once over the build's scans
     preds = src.sources(prediction_paths, dict(storage) if storage else None)
     opened = src.open_all(preds)
     if not opened:
@@ -124,6 +127,7 @@ def catch_up(prediction_paths: Sequence, label_paths: Sequence, path, now: datet
         out.files += ro.compact_days(path, progress=progress)
     out.left_from = ro.floor_hour(min(now, until))  # the end `store_rollups.catch_up` built to
     out.left = rows_left(opened, out.left_from, now, horizon, asked_until)
+    out.set_aside = rollup_text.set_aside()  # every text file was read whole by the scans above
     return out
 
 

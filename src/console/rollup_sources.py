@@ -2,14 +2,16 @@
 
 The sources are the console's own (`[[logs]]`): local Parquet (single files or Hive-partitioned
 folders such as `date=2026-11-30/`, pruned on the partition and on row-group statistics), JSONL and
-CSV; `s3://` prefixes (Parquet, JSONL, CSV) listed and pruned on their time partitions by
+CSV (through the store's parsing, `rollup_text`: a bad row is set aside alone); `s3://` prefixes (Parquet,
+JSONL, CSV) listed and pruned on their time partitions by
 `sources.locations` with the console's S3 identity; Delta tables (delta-rs) and Iceberg tables
 (pyiceberg) planned to the files of the window by `sources.lakes`. A `Source` opens its datasets per
 build chunk, so every chunk lists and prunes again. Rows are mapped onto the contract the way the
 store's conform step does for the fields the rollup needs (a `features` struct flattened into
 columns, the environment and variant defaults, `is_error`, as `queries/conform_predictions.sql` has them:
-an hour built here and one the console built from its store must key and count alike). Bad rows are the
-store's business: here a row without a parseable `ts` or `model` is skipped.
+an hour built here and one the console built from its store must key and count alike). A text log's bad
+rows are set aside and counted as the store does (`rollup_text.set_aside`); a row without a parseable `ts` or
+`model` is skipped.
 
 Formats that need a vendor reader (SageMaker capture, OTLP, ...) and `mlflow://` trace sources have no
 contract-shaped files to scan: `unsupported` names them so the rollup command can say so and roll up
@@ -30,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
+from console.rollup_text import TextDataset, TextFile  # noqa: F401 - TextFile: a Spark task's piece
 from console.sources.contract import FIELDS, PREDICTION_RAW_ONLY
 
 BATCH_ROWS = 131_072
@@ -56,8 +59,11 @@ def _expand(path: str) -> tuple[list[str], str | None]:
     return found, base or None
 
 
-def dataset(paths: Sequence[str], fmt: str | None = None) -> list[ds.Dataset]:
-    """One dataset per file format among the files the paths match."""
+def dataset(paths: Sequence[str], fmt: str | None = None, start: datetime | None = None,
+            end: datetime | None = None) -> list[ds.Dataset | TextDataset]:
+    """One dataset per file format among the files the paths match. JSONL and CSV files are read through the
+    store's parsing (`rollup_text`), so a bad row is set aside alone; their day folders are pruned to
+    [start, end) here, Parquet's by the scan's filter."""
     by_format: dict[str, tuple[list[str], str | None]] = {}
     for path in paths:
         found, base = _expand(path)
@@ -69,6 +75,9 @@ def dataset(paths: Sequence[str], fmt: str | None = None) -> list[ds.Dataset]:
             files.append(f)
     out = []
     for kind, (files, base) in by_format.items():
+        if kind in ("json", "csv"):
+            out.append(TextDataset(files, kind, base, start, end, _DATE_PARTS))
+            continue
         part = ds.HivePartitioning.discover(infer_dictionary=False)
         out.append(ds.dataset(files, format=kind, partitioning=part, partition_base_dir=base))
     return out
@@ -109,7 +118,7 @@ class Source:
         if self.format == "iceberg":
             return [lakes.iceberg_dataset(self.path, dict(self.options), self.storage, since=start, until=end)]
         if not self.is_lake:
-            return dataset([self.path], self.format)
+            return dataset([self.path], self.format, start, end)
         fmt = self.format or _FORMATS.get(Path(self.path.rstrip("/*")).suffix.lower())
         if fmt is not None:
             fmt = {"jsonl": "json"}.get(fmt, fmt)
@@ -328,9 +337,21 @@ def newest_label(datasets: Sequence[ds.Dataset | Source]) -> datetime | None:
 
 
 def _label_rows(t: pa.Table) -> pa.Table:
-    t = t.set_column(t.column_names.index("label"), "label", pc.cast(t.column("label"), pa.string()))
+    """Labels as `queries/conform_labels.sql` types them: a row with only `label_num` is labelled by the number,
+    as text (an integral one without ".0"); a row with neither has no label."""
+    if "label" not in t.column_names:
+        t = t.append_column("label", pa.nulls(t.num_rows, pa.string()))
     if "label_num" not in t.column_names:
         t = t.append_column("label_num", _to_float(t.column("label")))
+    import polars as pl
+
+    num = pl.Series(t.column("label_num")).cast(pl.Float64, strict=False)
+    whole = num.is_finite() & (num == num.floor()) & (num.abs() < 1e15)
+    text = pl.select(pl.when(whole).then(num.cast(pl.Int64, strict=False).cast(pl.String))
+                     .otherwise(num.cast(pl.String))).to_series()
+    label = pc.coalesce(pc.cast(t.column("label"), pa.string()), text.to_arrow().cast(pa.string()))
+    t = t.set_column(t.column_names.index("label"), "label", label)
+    t = t.set_column(t.column_names.index("label_num"), "label_num", num.to_arrow())
     if "ts" in t.column_names:
         t = conform_ts(t)
     t = t.set_column(t.column_names.index("request_id"), "request_id", pc.cast(t.column("request_id"), pa.string()))

@@ -769,6 +769,8 @@ class CatchUp:
     # once it closes), past --until, past the clock-skew horizon (set aside as the store sets them aside)
     left: dict[str, int] = field(default_factory=dict)
     left_from: datetime | None = None  # the build's end: hours from it on were not built by this run
+    # rows of JSONL and CSV logs set aside as the store sets them aside (`rollup_text`), by reason
+    set_aside: dict[str, int] = field(default_factory=dict)
 
 
 def hour_ranges(hours: Iterable[datetime]) -> list[tuple[datetime, datetime]]:

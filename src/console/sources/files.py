@@ -11,8 +11,14 @@ ones; the caller stores the rows and `state_after()` in one transaction, so a fa
 state and the next scan from the old one re-reads the same bytes: nothing lost, nothing doubled.
 
 An unterminated last line waits for its writer `grace_s` seconds of wall time with the file unchanged,
-then is rejected: a paused writer loses nothing and a dead one blocks nothing behind it. A caller that can
-tell a complete row from a cut one (`complete_tail`: JSONL's one whole JSON object) has such a tail handed
+then is rejected: a paused writer loses nothing and a dead one blocks nothing behind it. A file whose mtime is
+already `grace_s` old has no writer: its tail is decided at once, as after the grace, so a one-shot `check` of a
+log untouched for months counts it. That mtime is compared with the system's real clock (`time.time`, the clock
+the filesystem stamped it with), not with the `wall` the Tailer is given: a test's pinned or stepped `wall`
+measures the grace between its scans, and a file it has just written (a recent real mtime) still waits for it.
+A writer paused mid-line stamped the mtime when it last wrote, so it is waited for the grace as before.
+
+A caller that can tell a complete row from a cut one (`complete_tail`: JSONL's one whole JSON object) has such a tail handed
 on as a row instead, once: a file written with "\n".join(rows) keeps its last row. Its line is counted when
 its newline comes (the writer going on with "\n" and more rows), so later rows keep their line numbers.
 
@@ -330,7 +336,8 @@ class Tailer:
 
     def _advance(self, work: _Work, state: dict[str, FileCursor], now: float) -> Iterator[Chunk]:
         cur = work.cursor
-        due = cur.pending_size == work.st.st_size and self._waited(cur, now)
+        due = (cur.offset < work.st.st_size and self._stale(work.st)) or (
+            cur.pending_size == work.st.st_size and self._waited(cur, now))
         if work.unchanged and not due:
             return
         try:
@@ -345,6 +352,10 @@ class Tailer:
         finally:
             os.close(fd)
 
+    def _stale(self, st: os.stat_result) -> bool:
+        """No writer: the file was last written the whole grace ago, by the real clock (see the module)."""
+        return time.time() - st.st_mtime >= self.grace_s
+
     def _waited(self, cur: FileCursor, now: float) -> bool:
         """The unterminated tail has been there, unchanged, for the whole grace."""
         return cur.pending_since is not None and now - cur.pending_since >= self.grace_s
@@ -355,6 +366,7 @@ class Tailer:
         if (st.st_dev, st.st_ino) != (cur.dev, cur.ino) or st.st_size < cur.offset:
             return  # swapped or truncated since planning: the next scan sees it whole
         end = st.st_size
+        stale = self._stale(st)  # its tail is decided now, not after a grace: nothing will write it
         if cur.fp_len < FP_MAX and end > cur.fp_len:  # the fingerprint grows with the file, up to 1 KiB
             head = os.pread(fd, min(FP_MAX, end), 0)
             if hashlib.sha1(head[:cur.fp_len]).hexdigest() != cur.fp:
@@ -369,7 +381,7 @@ class Tailer:
             data, last = self._piece(fd, pos, end)
             cut = data.rfind(b"\n") + 1
             if self.csv_headers and cut:
-                cut = self._csv_cut(data, cut, last, cur, pos, now)
+                cut = self._csv_cut(data, cut, last, cur, pos, now, stale and pos + len(data) == end)
             body = data if cut == len(data) else data[:cut]
             tail = data[cut:] if last else b""
             rejected: list[tuple[int, str, str]] = []
@@ -386,7 +398,7 @@ class Tailer:
                 reached = pos + len(data)  # end, unless the file shrank while being read
                 if not tail:
                     new.pending_size, new.pending_since = -1, None
-                elif cur.pending_size == reached and self._waited(cur, now):
+                elif (stale and reached == end) or (cur.pending_size == reached and self._waited(cur, now)):
                     if self.complete_tail is not None and self.complete_tail(tail):
                         # a whole row with no newline: handed on, its line counted when its newline comes
                         # (then a blank line to the reader), so nothing is read twice and line numbers hold
@@ -407,14 +419,15 @@ class Tailer:
             if last:
                 return
 
-    def _csv_cut(self, data: bytes, cut: int, last: bool, cur: FileCursor, pos: int, now: float) -> int:
+    def _csv_cut(self, data: bytes, cut: int, last: bool, cur: FileCursor, pos: int, now: float,
+                 stale: bool = False) -> int:
         """Where the complete CSV records of a piece end: a line inside a quoted field still open is not a
         complete row (`csv_records`), so it waits with the partial line for its writer; once the grace is over
         the lines are handed on as they are (the one that opened the quote is then set aside alone). A piece
         that is not the last and holds no complete record (one record longer than a piece) is cut by lines."""
         from console.sources import csv_records
 
-        if last and cur.pending_size == pos + len(data) and self._waited(cur, now):
+        if last and (stale or (cur.pending_size == pos + len(data) and self._waited(cur, now))):
             return cut
         header = cur.header
         if header is None and cur.line_no == 0:  # this piece starts with it

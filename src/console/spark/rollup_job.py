@@ -273,7 +273,7 @@ def pieces(items: Sequence, start: datetime, end: datetime) -> tuple[list[tuple]
     for d in datasets:
         expr = src.time_filter(d.schema, start, end)
         for frag in d.get_fragments(filter=expr) if expr is not None else d.get_fragments():
-            if isinstance(frag, ds.FileFragment):
+            if isinstance(frag, (ds.FileFragment, src.TextFile)):  # a text file: parsed by its task
                 out.append((d.schema, expr, frag))
             else:
                 t = frag.to_table(schema=d.schema, filter=expr)

@@ -34,6 +34,8 @@ def align(t: pa.Table, schema: pa.Schema) -> pa.Table:
 def _batches(piece, piece_schema: pa.Schema, expr):
     if isinstance(piece, pa.Table):
         return piece.to_batches(src.BATCH_ROWS)
+    if isinstance(piece, src.TextFile):  # JSONL or CSV, through the store's parsing: a bad row is set aside alone
+        return (b for t in piece.tables() for b in t.to_batches(WORKER_BATCH_ROWS))
     if isinstance(piece, ds.ParquetFileFragment):
         # A Parquet file is read row group by row group (those the window's statistics keep), one batch at a
         # time on this thread: the dataset scanner's read-ahead held 250-380 MB a worker on 256k-row groups,

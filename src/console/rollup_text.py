@@ -1,0 +1,177 @@
+"""JSONL and CSV logs read for the rollup job exactly as the store reads them, so a bad row costs only itself.
+
+Arrow's dataset readers refuse a whole file for one bad byte, broken quote or short row ("Could not open JSON
+input source ... Invalid encoding in string"), and `mlops-console rollup` exited 2 where the console's store kept
+every other row. Here a file is read by the store's own path: `sources.files.Tailer` for complete lines (the BOM,
+CSV records holding line breaks, an unterminated last line decided as the store decides it) and `store.parse`
+for the rows, which sets a bad row aside with its line and reason. What was set aside is kept per process
+(`set_aside`), by file and line, so the several scans of one build count each bad row once.
+
+A `TextDataset` offers what the rollup reads of a pyarrow dataset (`schema`, `to_batches`, `get_fragments`);
+its fragments are `TextFile`s, small and picklable, so a Spark task parses its own files as the local engine
+does. Files are pruned on their Hive day folders when the dataset is opened for a window; the exact cut on `ts`
+is made after typing (`rollup_sources.window`), so `to_batches` takes no filter.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+
+PIECE_BYTES = 32 << 20  # bytes of complete lines parsed at once: memory follows the piece, not the file
+SAMPLE_BYTES = 1 << 20  # bytes of a file's first lines its schema is read from (Arrow's JSON reader: one block)
+_PROVENANCE = ("source", "loc")
+_lock = threading.Lock()
+_set_aside: dict[str, dict[int, str]] = {}  # file -> line -> reason
+
+
+def set_aside() -> dict[str, int]:
+    """The rows set aside by the text files read since `forget`, counted by reason."""
+    out: dict[str, int] = {}
+    with _lock:
+        for lines in _set_aside.values():
+            for reason in lines.values():
+                out[reason] = out.get(reason, 0) + 1
+    return out
+
+
+def forget() -> None:
+    with _lock:
+        _set_aside.clear()
+
+
+def _note(path: str, rejected) -> None:
+    if rejected:
+        with _lock:
+            mine = _set_aside.setdefault(path, {})
+            for r in rejected:
+                mine[r.loc] = r.reason
+
+
+def _key_value(v: str) -> int | str:
+    """A Hive folder's value typed as Arrow's partition discovery types it: digits as a number, else text."""
+    return int(v) if v.isdigit() else v
+
+
+@dataclass(frozen=True)
+class TextFile:
+    """One local JSONL (`kind` "json") or CSV file, with the Hive folder values its path carries."""
+
+    path: str
+    kind: str
+    keys: tuple[tuple[str, int | str], ...] = ()
+
+    def tables(self, piece_bytes: int = PIECE_BYTES) -> Iterator[pa.Table]:
+        """The file's good rows, a piece at a time; bad rows are noted in `set_aside`."""
+        from console.sources.contract import Rejected
+        from console.sources.files import Tailer
+        from console.store import parse
+
+        csv = self.kind == "csv"
+        tailer = Tailer({}, csv_headers=csv, max_chunk_bytes=piece_bytes,
+                        complete_tail=None if csv else parse.whole_json_row)
+        for chunk in tailer.scan([self.path]):
+            body = parse.strip_bom(chunk.body)[0] if chunk.start_of_file else chunk.body
+            if csv:
+                tables, rej = parse.csv_lines(body, header=chunk.header or "", source=self.path,
+                                              first_line=chunk.first_line)
+            else:
+                tables, rej = parse.jsonl(body, source=self.path, first_line=chunk.first_line,
+                                          lines=chunk.lines if chunk.lines >= 0 else None)
+            _note(self.path, [Rejected(*r) for r in chunk.rejected] + list(rej))
+            for t in tables:
+                yield self._keyed(t.drop_columns([c for c in _PROVENANCE if c in t.column_names]))
+
+    def sample(self) -> pa.Schema | None:
+        """The schema of the file's first lines (none of them noted as set aside: the full read notes them)."""
+        from console.store import parse
+
+        with open(self.path, "rb") as f:
+            head = f.read(SAMPLE_BYTES)
+        head, _ = parse.strip_bom(head)
+        if self.kind == "csv":
+            header, _, head = head.partition(b"\n")
+            head = head[:head.rfind(b"\n") + 1]
+            tables, _ = parse.csv_lines(head, header=header.decode("utf-8", "replace").rstrip("\r"), source=self.path,
+                                        first_line=2)
+        else:
+            head = head[:head.rfind(b"\n") + 1] or (head + b"\n" if parse.whole_json_row(head) else b"")
+            tables, _ = parse.jsonl(head, source=self.path, first_line=1)
+        if not tables:
+            return None
+        t, _ = parse.unify(tables)
+        return self._keyed(t.drop_columns([c for c in _PROVENANCE if c in t.column_names]).slice(0, 0)).schema
+
+    def _keyed(self, t: pa.Table) -> pa.Table:
+        """The Hive folder values as columns, and string views (the parser's fast JSONL path) as plain strings:
+        pyarrow's compute functions the rollup filters with have no kernels for views."""
+        for i, f in enumerate(t.schema):
+            plain = pa.string() if pa.types.is_string_view(f.type) else \
+                pa.binary() if pa.types.is_binary_view(f.type) else None
+            if plain is not None:
+                t = t.set_column(i, f.name, t.column(i).cast(plain))
+        for k, v in self.keys:
+            if k not in t.column_names:
+                t = t.append_column(k, pa.array([v] * t.num_rows, pa.int64() if isinstance(v, int) else pa.string()))
+        return t
+
+
+def _keys(path: str, base: str | None) -> tuple[tuple[str, int | str], ...]:
+    if not base:
+        return ()
+    try:
+        rel = Path(path).relative_to(base)
+    except ValueError:
+        return ()
+    return tuple((k, _key_value(v)) for k, _, v in (p.partition("=") for p in rel.parts[:-1]) if k and v)
+
+
+def _in_window(f: TextFile, parts: Sequence[str], start: datetime | None, end: datetime | None) -> bool:
+    """Whether a file's day folder can hold rows of [start, end) (`rollup_sources.time_filter`'s rule)."""
+    for k, v in f.keys:
+        if k in parts and isinstance(v, str):
+            if start is not None and v < start.date().isoformat():
+                return False
+            if end is not None and v > (end - timedelta(microseconds=1)).date().isoformat():
+                return False
+    return True
+
+
+class TextDataset:
+    """Local JSONL or CSV files of one format, read through the store's parsing (see the module)."""
+
+    def __init__(self, files: Sequence[str], kind: str, base: str | None, start: datetime | None = None,
+                 end: datetime | None = None, day_parts: Sequence[str] = ()):
+        every = [TextFile(f, kind, _keys(f, base)) for f in files]
+        self.files = [f for f in every if _in_window(f, day_parts, start, end)]
+        self._sample_from = every
+        self._schema: pa.Schema | None = None
+
+    @property
+    def schema(self) -> pa.Schema:
+        """The first file's first lines' columns (as Arrow's dataset takes the first file's): a later piece's
+        types may differ, and the rollup conforms each batch."""
+        if self._schema is None:
+            found = None
+            for f in self._sample_from:
+                found = f.sample()
+                if found is not None:
+                    break
+            self._schema = found if found is not None else pa.schema([])
+        return self._schema
+
+    def get_fragments(self, filter=None) -> list[TextFile]:  # noqa: A002 - pyarrow's name
+        return list(self.files)
+
+    def to_batches(self, filter=None, columns: Sequence[str] | None = None, batch_size: int = 131_072,  # noqa: A002
+                   **_) -> Iterator[pa.RecordBatch]:
+        for f in self.files:
+            for t in f.tables():
+                if columns is not None:
+                    t = t.select([c for c in columns if c in t.column_names])
+                yield from t.to_batches(batch_size)
