@@ -108,31 +108,41 @@ def reach(master: str, wait_s: float = MASTER_WAIT_S) -> None:
                            f"{wait_s:g} s per host); nothing was built")
 
 
-def _speaks_spark(conn, wait_s: float) -> str | None:
-    """None when the peer on `conn` answers an RpcRequest as Spark's transport layer does (see `_RPC_REQUEST`),
-    else what it did instead, in a few words. A Spark endpoint answers in milliseconds."""
+def _answer_head(conn, request: bytes, size: int, wait_s: float, protocol: str, article: str) -> bytes | str:
+    """The first `size` bytes the peer on `conn` answers `request` with, within `wait_s`; else what it did
+    instead, in a few words naming the `protocol` it was asked in ("a Spark answer", "no HTTP/2 answer")."""
     import socket
-    import struct
     import time
 
-    rid = int.from_bytes(os.urandom(8), "big") >> 1
     head = b""
     deadline = time.monotonic() + wait_s
     try:
-        conn.sendall(struct.pack(">qbqi", 8 + 1 + 8 + 4 + len(_PROBE_BODY), _RPC_REQUEST, rid, len(_PROBE_BODY))
-                     + _PROBE_BODY)
-        while len(head) < 17:  # the answer's frame length, type and request id
+        conn.sendall(request)
+        while len(head) < size:
             conn.settimeout(max(deadline - time.monotonic(), 0.001))
-            got = conn.recv(17 - len(head))
+            got = conn.recv(size - len(head))
             if not got:
-                return "accepted the connection, then closed it without a Spark answer"
+                return f"accepted the connection, then closed it without {article} {protocol} answer"
             head += got
     except socket.timeout:
-        return "accepted the connection but gave no Spark answer"
+        return f"accepted the connection but gave no {protocol} answer"
     except (ConnectionResetError, BrokenPipeError):  # a close racing our request: the same answer as a clean close
-        return "accepted the connection, then closed it without a Spark answer"
+        return f"accepted the connection, then closed it without {article} {protocol} answer"
     except OSError as exc:
         return f"accepted the connection, then {getattr(exc, 'strerror', None) or exc}"
+    return head
+
+
+def _speaks_spark(conn, wait_s: float) -> str | None:
+    """None when the peer on `conn` answers an RpcRequest as Spark's transport layer does (see `_RPC_REQUEST`),
+    else what it did instead, in a few words. A Spark endpoint answers in milliseconds."""
+    import struct
+
+    rid = int.from_bytes(os.urandom(8), "big") >> 1
+    request = struct.pack(">qbqi", 8 + 1 + 8 + 4 + len(_PROBE_BODY), _RPC_REQUEST, rid, len(_PROBE_BODY)) + _PROBE_BODY
+    head = _answer_head(conn, request, 17, wait_s, "Spark", "a")  # the answer's frame length, type and request id
+    if isinstance(head, str):
+        return head
     length, kind, answered = struct.unpack(">qbq", head)
     if kind not in _RPC_ANSWERS or answered != rid or not 17 <= length < 1 << 20:
         return "answered, but not as Spark does"
@@ -153,25 +163,10 @@ def _speaks_http2(conn, wait_s: float) -> str | None:
     HTTP/2 server (gRPC's, so Spark Connect's) does first (RFC 9113 3.4), else what it did instead, in a few
     words. It tells a Spark Connect port from another service on it (HTTP/1, SSH, a database), not from
     another gRPC server: that one fails at the session's first call, in seconds too."""
-    import socket
-    import time
-
-    head = b""
-    deadline = time.monotonic() + wait_s
-    try:
-        conn.sendall(_H2_PREFACE)
-        while len(head) < 9:  # the first frame's header: length (3), type (1), flags (1), stream (4)
-            conn.settimeout(max(deadline - time.monotonic(), 0.001))
-            got = conn.recv(9 - len(head))
-            if not got:
-                return "accepted the connection, then closed it without an HTTP/2 answer"
-            head += got
-    except socket.timeout:
-        return "accepted the connection but gave no HTTP/2 answer"
-    except (ConnectionResetError, BrokenPipeError):
-        return "accepted the connection, then closed it without an HTTP/2 answer"
-    except OSError as exc:
-        return f"accepted the connection, then {getattr(exc, 'strerror', None) or exc}"
+    # the first frame's header: length (3), type (1), flags (1), stream (4)
+    head = _answer_head(conn, _H2_PREFACE, 9, wait_s, "HTTP/2", "an")
+    if isinstance(head, str):
+        return head
     if head[3] != 4 or int.from_bytes(head[5:9], "big") & 0x7FFFFFFF:
         return "answered, but not as an HTTP/2 (gRPC) server does"
     return None
