@@ -103,6 +103,20 @@ def test_delta_errors_are_one_line(tmp_path, s3_server):  # noqa: F811
     assert s3_server.secret_access_key not in text
 
 
+def test_a_delta_table_whose_log_is_damaged_is_one_line_without_the_readers_backtrace(tmp_path, fleet):
+    """delta-rs puts a Rust backtrace ("0: <unknown> 1: <unknown> ... start_thread at ./nptl/...") under its
+    message: the note showed "Kernel error: Json error: ... 0: <unknown> 1: <unknown> ..." cut at 200 chars."""
+    from deltalake import write_deltalake
+
+    write_deltalake(str(tmp_path / "preds"), fleet, partition_by=["date"])
+    (tmp_path / "preds" / "_delta_log" / "00000000000000000000.json").write_text('{"add": {garbage\n')
+    with pytest.raises(StorageError) as err:
+        lakes.delta_dataset(str(tmp_path / "preds"))
+    text = str(err.value)
+    assert text.startswith(str(tmp_path / "preds") + ": ") and "\n" not in text
+    assert "Json error" in text and "<unknown>" not in text and "pthread" not in text, text
+
+
 def _iceberg_catalog(root):
     from pyiceberg.catalog.sql import SqlCatalog
 

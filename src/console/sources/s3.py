@@ -311,12 +311,22 @@ def error_code(exc: BaseException) -> str:
     return ""
 
 
+# A frame of a Rust backtrace (delta-rs, object_store) printed under the message: "   0: <unknown>".
+_FRAME = re.compile(r"^\s+\d+: ", re.M)
+
+
+def _without_backtrace(text: str) -> str:
+    """The message a native reader gave, without the backtrace it may print under it (one line is read)."""
+    frame = _FRAME.search(text)
+    return text[:frame.start()] if frame else text
+
+
 def error(where: str, exc: BaseException, s: S3Settings | None = None) -> StorageError:
     """Turn any client's failure into one redacted line naming `where`."""
     if isinstance(exc, StorageError):
         return exc
     name = type(exc).__name__
-    text = " ".join(str(exc).split())
+    text = " ".join(_without_backtrace(str(exc)).split())
     code = error_code(exc)
     reason = None
     if name == "ProfileNotFound":
