@@ -159,3 +159,41 @@ def test_iceberg_errors_are_one_line(tmp_path):
         lakes.iceberg_dataset("serving.missing", options)
     assert str(err.value) in ("iceberg ops.serving.missing: no such table in the catalog",
                               "iceberg ops.serving.missing: no such namespace in the catalog")
+
+
+def test_a_rest_catalog_that_never_answers_is_one_line_naming_it(tmp_path):
+    """pyiceberg's REST catalog sends with no timeout: a catalog whose port takes the connection and never
+    answers held `snapshot` for as long as the socket lived (qa6: over 4 minutes, killed). It is now one note
+    naming the table and the catalog, and the rest of the workspace is reported (exit 0)."""
+    import json
+    import os
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(16)  # the kernel completes the handshake; nothing ever reads or answers
+    uri = f"http://127.0.0.1:{hung.getsockname()[1]}"
+    local = tmp_path / "local.parquet"
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"ts": pa.array([datetime(2026, 11, 30, 1)] * 3, pa.timestamp("us")),
+                             "model": ["m"] * 3, "version": ["1"] * 3, "request_id": ["1", "2", "3"],
+                             "latency_ms": [10.0, 20.0, 30.0]}), local)
+    cfg = tmp_path / "mlops-console.toml"
+    cfg.write_text('[store]\npath = "store"\n'
+                   '[[logs]]\nkind = "predictions"\npath = "ml.preds"\nformat = "iceberg"\n'
+                   f'[logs.options]\ncatalog = "ops"\ntype = "rest"\nuri = "{uri}"\n'
+                   f'[[logs]]\nkind = "predictions"\npath = "{local}"\nformat = "parquet"\n')
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    try:
+        out = subprocess.run([sys.executable, "-m", "console", "--config", str(cfg), "snapshot", "--format", "json",
+                              "--at", "2026-11-30T02:00:00"], capture_output=True, text=True, env=env, timeout=120)
+    finally:
+        hung.close()
+    assert out.returncode == 0, out.stderr
+    lines = [line for line in out.stderr.splitlines() if "ops.ml.preds" in line]
+    assert len(lines) == 1 and uri in lines[0] and "no answer" in lines[0], out.stderr
+    assert json.loads(out.stdout)["counts"]["predictions"] == 3
