@@ -92,6 +92,31 @@ def test_delta_on_s3(fleet, s3_server):  # noqa: F811
     assert whole.count_rows() == fleet.num_rows
 
 
+def test_a_delta_table_behind_a_silent_server_costs_one_attempt(fleet, s3_server):  # noqa: F811
+    """delta-rs's object_store retries a request that timed out (10 times by default): a Delta table on an
+    S3 endpoint that took connections and never answered cost `snapshot` about a minute (qa6: 58 s for one
+    table) while its note said "no answer ... within 5 s". One attempt per call, as every other S3 reader."""
+    from deltalake import write_deltalake
+
+    from console.sources import s3
+    from s3_server import Switch
+
+    s3_server.client().create_bucket(Bucket="silent-lake")
+    options = {**s3.object_store_options(s3.settings(s3_server.storage)), "AWS_S3_ALLOW_UNSAFE_RENAME": "true"}
+    write_deltalake("s3://silent-lake/preds", fleet, partition_by=["date"], storage_options=options)
+    relay = Switch(s3_server.endpoint)
+    try:
+        storage = {**s3_server.storage, "endpoint_url": relay.endpoint}
+        assert lakes.delta_dataset("s3://silent-lake/preds", storage).count_rows() == fleet.num_rows
+        relay.set("silent")
+        with pytest.raises(StorageError) as err:
+            lakes.delta_dataset("s3://silent-lake/preds", storage)
+        assert str(err.value).startswith("s3://silent-lake/preds: no answer from") and "\n" not in str(err.value)
+        assert len(relay._held) == 1  # the connections the silent server took: one attempt
+    finally:
+        relay.close()
+
+
 def test_delta_errors_are_one_line(tmp_path, s3_server):  # noqa: F811
     with pytest.raises(StorageError) as err:
         lakes.delta_dataset(str(tmp_path / "nothing"))

@@ -215,8 +215,9 @@ def filesystem(s: S3Settings, where: str = "s3"):
 def object_store_options(s: S3Settings, where: str = "s3") -> dict[str, str]:
     """The same identity as delta-rs (object_store) configuration keys."""
     creds = credentials(s, where)
+    # object_store retries a failed request 10 times by default: one attempt, as the other readers make.
     opts = {"AWS_REGION": region(s, where), "timeout": f"{s.request_timeout:g}s",
-            "connect_timeout": f"{s.connect_timeout:g}s"}
+            "connect_timeout": f"{s.connect_timeout:g}s", "max_retries": "0"}
     if creds.anonymous:
         opts["AWS_SKIP_SIGNATURE"] = "true"
     else:
