@@ -222,3 +222,32 @@ def test_a_rest_catalog_that_never_answers_is_one_line_naming_it(tmp_path):
     lines = [line for line in out.stderr.splitlines() if "ops.ml.preds" in line]
     assert len(lines) == 1 and uri in lines[0] and "no answer" in lines[0], out.stderr
     assert json.loads(out.stdout)["counts"]["predictions"] == 3
+
+
+def test_an_iceberg_table_behind_a_silent_server_costs_one_attempt(tmp_path, fleet, s3_server):  # noqa: F811
+    """pyiceberg's FileIO reads through pyarrow's S3 file system with its default retries (3 attempts): an
+    Iceberg table in a bucket whose endpoint took connections and never answered cost 16 s (qa6) while its
+    note said "no answer ... within 5 s". One attempt per call, as every other S3 reader."""
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    from console.sources import s3
+    from s3_server import Switch
+
+    s3_server.client().create_bucket(Bucket="silent-ice")
+    options = {"catalog": "ops", "type": "sql", "uri": f"sqlite:///{tmp_path}/catalog.db",
+               "warehouse": "s3://silent-ice/wh"}
+    catalog = SqlCatalog("ops", uri=options["uri"], warehouse=options["warehouse"],
+                         **s3.fileio_properties(s3.settings(s3_server.storage)))
+    catalog.create_namespace("serving")
+    catalog.create_table("serving.preds", schema=fleet.schema).append(fleet)
+    relay = Switch(s3_server.endpoint)
+    try:
+        storage = {**s3_server.storage, "endpoint_url": relay.endpoint}
+        assert lakes.iceberg_dataset("serving.preds", options, storage).count_rows() == fleet.num_rows
+        relay.set("silent")
+        with pytest.raises(StorageError) as err:
+            lakes.iceberg_dataset("serving.preds", options, storage)
+        assert str(err.value).startswith("iceberg ops.serving.preds: no answer from"), str(err.value)
+        assert len(relay._held) == 1  # the connections the silent server took: one attempt
+    finally:
+        relay.close()

@@ -236,7 +236,8 @@ def fileio_properties(s: S3Settings, where: str = "s3") -> dict[str, str]:
     """The same identity as pyiceberg FileIO properties."""
     creds = credentials(s, where)
     props = {"s3.region": region(s, where), "s3.connect-timeout": f"{s.connect_timeout:g}",
-             "s3.request-timeout": f"{s.request_timeout:g}"}
+             "s3.request-timeout": f"{s.request_timeout:g}",
+             "s3.retry-strategy-impl": "console.sources.s3_retry.OneAttempt"}
     if creds.anonymous:
         props["s3.anonymous"] = "true"
     else:
