@@ -77,10 +77,12 @@ def settings(storage: dict | None) -> S3Settings:
         # changed environment is a different identity, not a stale cached one.
         keys = (env("AWS_ACCESS_KEY_ID") or None, env("AWS_SECRET_ACCESS_KEY") or None,
                 env("AWS_SESSION_TOKEN") or None)
+    profile = get("profile") or (None if keys[0] else env("AWS_PROFILE")) or None
     return S3Settings(
-        endpoint_url=get("endpoint_url") or env("AWS_ENDPOINT_URL_S3") or env("AWS_ENDPOINT_URL") or None,
+        endpoint_url=get("endpoint_url") or env("AWS_ENDPOINT_URL_S3") or env("AWS_ENDPOINT_URL")
+        or _profile_endpoint(profile),
         region=get("region") or env("AWS_REGION") or env("AWS_DEFAULT_REGION") or None,
-        profile=get("profile") or (None if keys[0] else env("AWS_PROFILE")) or None,
+        profile=profile,
         access_key_id=keys[0],
         secret_access_key=keys[1],
         session_token=keys[2],
@@ -88,6 +90,19 @@ def settings(storage: dict | None) -> S3Settings:
         connect_timeout=float(table.get("connect_timeout", CONNECT_TIMEOUT_S)),
         request_timeout=float(table.get("request_timeout", REQUEST_TIMEOUT_S)),
     )
+
+
+def _profile_endpoint(profile: str | None) -> str | None:
+    """A profile's `endpoint_url` in the AWS config file (top level, or under `s3 =`), as the AWS CLI takes it:
+    botocore's client would use it, pyarrow's and delta-rs's readers would not, so it is resolved once here."""
+    if not profile or os.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() == "true":
+        return None
+    try:
+        scoped = _session(S3Settings(profile=profile)).get_scoped_config()
+    except Exception:  # a missing profile is said where the credentials are resolved, naming the path
+        return None
+    nested = scoped.get("s3") if isinstance(scoped.get("s3"), dict) else {}
+    return nested.get("endpoint_url") or scoped.get("endpoint_url") or None
 
 
 _lock = threading.Lock()
