@@ -251,3 +251,18 @@ def test_an_iceberg_table_behind_a_silent_server_costs_one_attempt(tmp_path, fle
         assert len(relay._held) == 1  # the connections the silent server took: one attempt
     finally:
         relay.close()
+
+
+def test_a_missing_sql_catalog_is_named_and_not_created(tmp_path):
+    """A SQL catalog whose SQLite file is not there: the note was "(sqlite3.OperationalError) unable to open
+    database file (Background on this error at: https://sqlalche.me/...)", naming neither file nor folder, and
+    when the folder existed pyiceberg created an empty catalog there, in the operator's folder (qa6). Now one
+    line naming the catalog's file, and nothing is written."""
+    (tmp_path / "ice").mkdir()
+    for folder in (tmp_path / "ice", tmp_path / "gone"):
+        db = folder / "catalog.db"
+        options = {"catalog": "ops", "type": "sql", "uri": f"sqlite:///{db}", "warehouse": f"file://{folder}"}
+        with pytest.raises(StorageError) as err:
+            lakes.iceberg_dataset("ml.preds", options)
+        assert str(err.value) == f"iceberg ops.ml.preds: the catalog {db} does not exist", str(err.value)
+        assert not db.exists()

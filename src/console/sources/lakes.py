@@ -76,12 +76,21 @@ def _iceberg_literal(value: datetime, field_type) -> str:
     return value.isoformat()
 
 
-def _catalog(name: str, props: dict):
-    """The pyiceberg catalog; a REST one gets the timeouts S3 reads have (pyiceberg sends with none, so a
-    catalog that takes the connection and never answers held a refresh for as long as the socket lived)."""
+def _catalog(name: str, props: dict, where: str):
+    """The pyiceberg catalog, read only. A SQLite catalog must exist: pyiceberg (and SQLite) would create an
+    empty one in the operator's folder, and said of a missing one only "unable to open database file". A REST
+    one gets the timeouts S3 reads have (pyiceberg sends with none, so a catalog that takes the connection and
+    never answers held a refresh for as long as the socket lived)."""
     from pyiceberg.catalog import load_catalog
 
-    if str(props.get("type", "")).lower() != "rest":
+    kind = str(props.get("type", "")).lower()
+    if kind == "sql":
+        uri = str(props.get("uri", ""))
+        db = uri[len("sqlite:///"):].split("?", 1)[0] if uri.startswith("sqlite:///") else ""
+        if db and db != ":memory:" and not os.path.isfile(db):
+            raise StorageError(f"{where}: the catalog {db} does not exist")
+        return load_catalog(name, **{"init_catalog_tables": "false", **props})
+    if kind != "rest":
         return load_catalog(name, **props)
     from pyiceberg.catalog.rest import RestCatalog
 
@@ -122,7 +131,7 @@ def iceberg_dataset(table: str, options: dict, storage: dict | None = None, *, s
     try:
         props = {**(s3.fileio_properties(settings, where) if settings and settings.endpoint_url or
                     warehouse.startswith(S3_SCHEMES) else {}), **options}
-        catalog = _catalog(name, props)
+        catalog = _catalog(name, props, where)
         tbl = catalog.load_table(table)
         expr = row_filter if row_filter is not None else AlwaysTrue()
         since, until = _utc_naive(since), _utc_naive(until)
