@@ -92,6 +92,31 @@ def test_delta_on_s3(fleet, s3_server):  # noqa: F811
     assert whole.count_rows() == fleet.num_rows
 
 
+def test_a_delta_table_behind_a_silent_server_costs_one_attempt(fleet, s3_server):  # noqa: F811
+    """delta-rs's object_store retries a request that timed out (10 times by default): a Delta table on an
+    S3 endpoint that took connections and never answered cost `snapshot` about a minute (qa6: 58 s for one
+    table) while its note said "no answer ... within 5 s". One attempt per call, as every other S3 reader."""
+    from deltalake import write_deltalake
+
+    from console.sources import s3
+    from s3_server import Switch
+
+    s3_server.client().create_bucket(Bucket="silent-lake")
+    options = {**s3.object_store_options(s3.settings(s3_server.storage)), "AWS_S3_ALLOW_UNSAFE_RENAME": "true"}
+    write_deltalake("s3://silent-lake/preds", fleet, partition_by=["date"], storage_options=options)
+    relay = Switch(s3_server.endpoint)
+    try:
+        storage = {**s3_server.storage, "endpoint_url": relay.endpoint}
+        assert lakes.delta_dataset("s3://silent-lake/preds", storage).count_rows() == fleet.num_rows
+        relay.set("silent")
+        with pytest.raises(StorageError) as err:
+            lakes.delta_dataset("s3://silent-lake/preds", storage)
+        assert str(err.value).startswith("s3://silent-lake/preds: no answer from") and "\n" not in str(err.value)
+        assert len(relay._held) == 1  # the connections the silent server took: one attempt
+    finally:
+        relay.close()
+
+
 def test_delta_errors_are_one_line(tmp_path, s3_server):  # noqa: F811
     with pytest.raises(StorageError) as err:
         lakes.delta_dataset(str(tmp_path / "nothing"))
@@ -101,6 +126,20 @@ def test_delta_errors_are_one_line(tmp_path, s3_server):  # noqa: F811
     text = str(err.value)
     assert text.startswith("s3://no-such-lake/preds: ") and "\n" not in text
     assert s3_server.secret_access_key not in text
+
+
+def test_a_delta_table_whose_log_is_damaged_is_one_line_without_the_readers_backtrace(tmp_path, fleet):
+    """delta-rs puts a Rust backtrace ("0: <unknown> 1: <unknown> ... start_thread at ./nptl/...") under its
+    message: the note showed "Kernel error: Json error: ... 0: <unknown> 1: <unknown> ..." cut at 200 chars."""
+    from deltalake import write_deltalake
+
+    write_deltalake(str(tmp_path / "preds"), fleet, partition_by=["date"])
+    (tmp_path / "preds" / "_delta_log" / "00000000000000000000.json").write_text('{"add": {garbage\n')
+    with pytest.raises(StorageError) as err:
+        lakes.delta_dataset(str(tmp_path / "preds"))
+    text = str(err.value)
+    assert text.startswith(str(tmp_path / "preds") + ": ") and "\n" not in text
+    assert "Json error" in text and "<unknown>" not in text and "pthread" not in text, text
 
 
 def _iceberg_catalog(root):
@@ -145,3 +184,85 @@ def test_iceberg_errors_are_one_line(tmp_path):
         lakes.iceberg_dataset("serving.missing", options)
     assert str(err.value) in ("iceberg ops.serving.missing: no such table in the catalog",
                               "iceberg ops.serving.missing: no such namespace in the catalog")
+
+
+def test_a_rest_catalog_that_never_answers_is_one_line_naming_it(tmp_path):
+    """pyiceberg's REST catalog sends with no timeout: a catalog whose port takes the connection and never
+    answers held `snapshot` for as long as the socket lived (qa6: over 4 minutes, killed). It is now one note
+    naming the table and the catalog, and the rest of the workspace is reported (exit 0)."""
+    import json
+    import os
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(16)  # the kernel completes the handshake; nothing ever reads or answers
+    uri = f"http://127.0.0.1:{hung.getsockname()[1]}"
+    local = tmp_path / "local.parquet"
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"ts": pa.array([datetime(2026, 11, 30, 1)] * 3, pa.timestamp("us")),
+                             "model": ["m"] * 3, "version": ["1"] * 3, "request_id": ["1", "2", "3"],
+                             "latency_ms": [10.0, 20.0, 30.0]}), local)
+    cfg = tmp_path / "mlops-console.toml"
+    cfg.write_text('[store]\npath = "store"\n'
+                   '[[logs]]\nkind = "predictions"\npath = "ml.preds"\nformat = "iceberg"\n'
+                   f'[logs.options]\ncatalog = "ops"\ntype = "rest"\nuri = "{uri}"\n'
+                   f'[[logs]]\nkind = "predictions"\npath = "{local}"\nformat = "parquet"\n')
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    try:
+        out = subprocess.run([sys.executable, "-m", "console", "--config", str(cfg), "snapshot", "--format", "json",
+                              "--at", "2026-11-30T02:00:00"], capture_output=True, text=True, env=env, timeout=120)
+    finally:
+        hung.close()
+    assert out.returncode == 0, out.stderr
+    lines = [line for line in out.stderr.splitlines() if "ops.ml.preds" in line]
+    assert len(lines) == 1 and uri in lines[0] and "no answer" in lines[0], out.stderr
+    assert json.loads(out.stdout)["counts"]["predictions"] == 3
+
+
+def test_an_iceberg_table_behind_a_silent_server_costs_one_attempt(tmp_path, fleet, s3_server):  # noqa: F811
+    """pyiceberg's FileIO reads through pyarrow's S3 file system with its default retries (3 attempts): an
+    Iceberg table in a bucket whose endpoint took connections and never answered cost 16 s (qa6) while its
+    note said "no answer ... within 5 s". One attempt per call, as every other S3 reader."""
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    from console.sources import s3
+    from s3_server import Switch
+
+    s3_server.client().create_bucket(Bucket="silent-ice")
+    options = {"catalog": "ops", "type": "sql", "uri": f"sqlite:///{tmp_path}/catalog.db",
+               "warehouse": "s3://silent-ice/wh"}
+    catalog = SqlCatalog("ops", uri=options["uri"], warehouse=options["warehouse"],
+                         **s3.fileio_properties(s3.settings(s3_server.storage)))
+    catalog.create_namespace("serving")
+    catalog.create_table("serving.preds", schema=fleet.schema).append(fleet)
+    relay = Switch(s3_server.endpoint)
+    try:
+        storage = {**s3_server.storage, "endpoint_url": relay.endpoint}
+        assert lakes.iceberg_dataset("serving.preds", options, storage).count_rows() == fleet.num_rows
+        relay.set("silent")
+        with pytest.raises(StorageError) as err:
+            lakes.iceberg_dataset("serving.preds", options, storage)
+        assert str(err.value).startswith("iceberg ops.serving.preds: no answer from"), str(err.value)
+        assert len(relay._held) == 1  # the connections the silent server took: one attempt
+    finally:
+        relay.close()
+
+
+def test_a_missing_sql_catalog_is_named_and_not_created(tmp_path):
+    """A SQL catalog whose SQLite file is not there: the note was "(sqlite3.OperationalError) unable to open
+    database file (Background on this error at: https://sqlalche.me/...)", naming neither file nor folder, and
+    when the folder existed pyiceberg created an empty catalog there, in the operator's folder (qa6). Now one
+    line naming the catalog's file, and nothing is written."""
+    (tmp_path / "ice").mkdir()
+    for folder in (tmp_path / "ice", tmp_path / "gone"):
+        db = folder / "catalog.db"
+        options = {"catalog": "ops", "type": "sql", "uri": f"sqlite:///{db}", "warehouse": f"file://{folder}"}
+        with pytest.raises(StorageError) as err:
+            lakes.iceberg_dataset("ml.preds", options)
+        assert str(err.value) == f"iceberg ops.ml.preds: the catalog {db} does not exist", str(err.value)
+        assert not db.exists()

@@ -322,6 +322,28 @@ def test_credentials_from_a_profile_and_secrets(fleet, s3_server, tmp_path, monk
     assert str(err.value) == "s3://logs/fleet/hive/: AWS profile 'nobody' not found"
 
 
+def test_the_endpoint_from_a_profile(fleet, s3_server, tmp_path, monkeypatch):  # noqa: F811
+    """A profile's `endpoint_url` in the AWS config file (as the AWS CLI and boto3 take it) is used; it was
+    ignored: with AWS_PROFILE naming a profile that holds the endpoint, the note said "cannot reach the S3
+    endpoint" and nothing was read (qa6)."""
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL",
+                "AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(var, raising=False)
+    (tmp_path / "credentials").write_text(f"[ops]\naws_access_key_id = {s3_server.access_key_id}\n"
+                                          f"aws_secret_access_key = {s3_server.secret_access_key}\n")
+    (tmp_path / "config").write_text(f"[profile ops]\nregion = us-east-1\nendpoint_url = {s3_server.endpoint}\n"
+                                     f"[profile nested]\nregion = us-east-1\ns3 =\n  endpoint_url = {s3_server.endpoint}\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_PROFILE", "ops")
+    files = locations.list_files("s3://logs/fleet/hive/", {})
+    assert len(files) == len(DAYS)
+    assert _count(locations.arrow_dataset(files, None))[0] == len(DAYS) * len(HOURS) * ROWS
+    (tmp_path / "credentials").write_text(
+        (tmp_path / "credentials").read_text() + (tmp_path / "credentials").read_text().replace("[ops]", "[nested]"))
+    assert len(locations.list_files("s3://logs/fleet/hive/", {"profile": "nested"})) == len(DAYS)
+
+
 # ---- failures: one line, naming the path, no secret -------------------------------------------------
 
 def _one_line_error(call, path: str, *secrets: str) -> str:

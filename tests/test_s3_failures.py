@@ -356,3 +356,34 @@ async def test_the_overview_marks_the_rows_of_a_source_down_at_80x24(s3_server, 
         assert "src down" not in rows["c"] and " ? " not in rows["c"], rows["c"]
         assert "s3://tui80/logs/: cannot reach" in text, text
         assert "no predictions in this window" not in text
+
+
+def test_a_delta_table_that_breaks_mid_session_keeps_its_models_listed_as_source_down(tmp_path):
+    """A Delta table read by a running console whose log then cannot be read: its models left the Overview
+    ("models 0", "Firing incidents (0)", the notes line "no predictions in this window (none read yet)"), a
+    screen that reads as no traffic (qa6, TUI). The models this process saw stay listed, marked source down;
+    once the log reads again they are back with their numbers."""
+    from deltalake import write_deltalake
+
+    n = 90
+    table = _table(n, END - timedelta(hours=1), 21)
+    write_deltalake(str(tmp_path / "preds"), table)
+    commit = tmp_path / "preds" / "_delta_log" / "00000000000000000000.json"
+    good = commit.read_bytes()
+    cfg = Config(source=None, root=tmp_path, store_path=str(tmp_path / "store"),
+                 logs=(LogSource("predictions", str(tmp_path / "preds"), "delta"),))
+    svc = Service(cfg, clock=lambda: END)
+    try:
+        up = {r.name: r for r in svc.snapshot().rows}
+        assert {m: r.requests for m, r in up.items()} == {m: int(sum(table["model"].to_numpy() == m))
+                                                          for m in ("a", "b")}
+        commit.write_text('{"add": {garbage\n')
+        down = svc.snapshot()
+        assert {r.name for r in down.rows} == {"a", "b"}, down.rows
+        assert all(r.source_down and str(tmp_path / "preds") in r.source_down for r in down.rows)
+        assert [r.rows_state for r in down.rows] == ["source down", "source down"]
+        commit.write_bytes(good)
+        back = {r.name: r for r in svc.snapshot().rows}
+        assert {m: (r.requests, r.source_down) for m, r in back.items()} == {m: (r.requests, "") for m, r in up.items()}
+    finally:
+        svc.close()

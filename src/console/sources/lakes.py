@@ -76,6 +76,40 @@ def _iceberg_literal(value: datetime, field_type) -> str:
     return value.isoformat()
 
 
+def _catalog(name: str, props: dict, where: str):
+    """The pyiceberg catalog, read only. A SQLite catalog must exist: pyiceberg (and SQLite) would create an
+    empty one in the operator's folder, and said of a missing one only "unable to open database file". A REST
+    one gets the timeouts S3 reads have (pyiceberg sends with none, so a catalog that takes the connection and
+    never answers held a refresh for as long as the socket lived)."""
+    from pyiceberg.catalog import load_catalog
+
+    kind = str(props.get("type", "")).lower()
+    if kind == "sql":
+        uri = str(props.get("uri", ""))
+        db = uri[len("sqlite:///"):].split("?", 1)[0] if uri.startswith("sqlite:///") else ""
+        if db and db != ":memory:" and not os.path.isfile(db):
+            raise StorageError(f"{where}: the catalog {db} does not exist")
+        return load_catalog(name, **{"init_catalog_tables": "false", **props})
+    if kind != "rest":
+        return load_catalog(name, **props)
+    from pyiceberg.catalog.rest import RestCatalog
+
+    class BoundedRestCatalog(RestCatalog):
+        def _create_session(self):
+            session = super()._create_session()
+            send = session.request
+
+            def request(method, url, **kwargs):
+                if kwargs.get("timeout") is None:
+                    kwargs["timeout"] = (s3.CONNECT_TIMEOUT_S, s3.REQUEST_TIMEOUT_S)
+                return send(method, url, **kwargs)
+
+            session.request = request
+            return session
+
+    return BoundedRestCatalog(name, **props)
+
+
 def iceberg_dataset(table: str, options: dict, storage: dict | None = None, *, since: datetime | None = None,
                     until: datetime | None = None, time_column: str = "ts", row_filter=None):
     """An Iceberg table through a pyiceberg catalog, planned to the files that can hold [since, until].
@@ -87,7 +121,6 @@ def iceberg_dataset(table: str, options: dict, storage: dict | None = None, *, s
     schema are scanned in place; otherwise pyiceberg reads the planned files into memory.
     """
     import pyarrow.dataset as ds
-    from pyiceberg.catalog import load_catalog
     from pyiceberg.expressions import AlwaysTrue, And, GreaterThanOrEqual, LessThanOrEqual
 
     options = {k: s3._reveal(v) for k, v in (options or {}).items()}
@@ -98,7 +131,7 @@ def iceberg_dataset(table: str, options: dict, storage: dict | None = None, *, s
     try:
         props = {**(s3.fileio_properties(settings, where) if settings and settings.endpoint_url or
                     warehouse.startswith(S3_SCHEMES) else {}), **options}
-        catalog = load_catalog(name, **props)
+        catalog = _catalog(name, props, where)
         tbl = catalog.load_table(table)
         expr = row_filter if row_filter is not None else AlwaysTrue()
         since, until = _utc_naive(since), _utc_naive(until)
@@ -133,5 +166,10 @@ def iceberg_dataset(table: str, options: dict, storage: dict | None = None, *, s
             raise StorageError(f"{where}: no such table in the catalog") from None
         if kind == "NoSuchNamespaceError":
             raise StorageError(f"{where}: no such namespace in the catalog") from None
+        if kind in ("ReadTimeout", "ConnectTimeout", "ConnectionError"):
+            uri = options.get("uri", "")
+            why = (f"no answer from the catalog {uri} within {s3.REQUEST_TIMEOUT_S:g} s (network timeout)"
+                   if kind == "ReadTimeout" else f"cannot reach the catalog {uri}")
+            raise StorageError(s3.redact(f"{where}: {why}", settings)) from None
         raise s3.error(where, exc, settings) from None
 

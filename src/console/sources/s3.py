@@ -77,10 +77,12 @@ def settings(storage: dict | None) -> S3Settings:
         # changed environment is a different identity, not a stale cached one.
         keys = (env("AWS_ACCESS_KEY_ID") or None, env("AWS_SECRET_ACCESS_KEY") or None,
                 env("AWS_SESSION_TOKEN") or None)
+    profile = get("profile") or (None if keys[0] else env("AWS_PROFILE")) or None
     return S3Settings(
-        endpoint_url=get("endpoint_url") or env("AWS_ENDPOINT_URL_S3") or env("AWS_ENDPOINT_URL") or None,
+        endpoint_url=get("endpoint_url") or env("AWS_ENDPOINT_URL_S3") or env("AWS_ENDPOINT_URL")
+        or _profile_endpoint(profile),
         region=get("region") or env("AWS_REGION") or env("AWS_DEFAULT_REGION") or None,
-        profile=get("profile") or (None if keys[0] else env("AWS_PROFILE")) or None,
+        profile=profile,
         access_key_id=keys[0],
         secret_access_key=keys[1],
         session_token=keys[2],
@@ -88,6 +90,19 @@ def settings(storage: dict | None) -> S3Settings:
         connect_timeout=float(table.get("connect_timeout", CONNECT_TIMEOUT_S)),
         request_timeout=float(table.get("request_timeout", REQUEST_TIMEOUT_S)),
     )
+
+
+def _profile_endpoint(profile: str | None) -> str | None:
+    """A profile's `endpoint_url` in the AWS config file (top level, or under `s3 =`), as the AWS CLI takes it:
+    botocore's client would use it, pyarrow's and delta-rs's readers would not, so it is resolved once here."""
+    if not profile or os.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() == "true":
+        return None
+    try:
+        scoped = _session(S3Settings(profile=profile)).get_scoped_config()
+    except Exception:  # a missing profile is said where the credentials are resolved, naming the path
+        return None
+    nested = scoped.get("s3") if isinstance(scoped.get("s3"), dict) else {}
+    return nested.get("endpoint_url") or scoped.get("endpoint_url") or None
 
 
 _lock = threading.Lock()
@@ -215,8 +230,9 @@ def filesystem(s: S3Settings, where: str = "s3"):
 def object_store_options(s: S3Settings, where: str = "s3") -> dict[str, str]:
     """The same identity as delta-rs (object_store) configuration keys."""
     creds = credentials(s, where)
+    # object_store retries a failed request 10 times by default: one attempt, as the other readers make.
     opts = {"AWS_REGION": region(s, where), "timeout": f"{s.request_timeout:g}s",
-            "connect_timeout": f"{s.connect_timeout:g}s"}
+            "connect_timeout": f"{s.connect_timeout:g}s", "max_retries": "0"}
     if creds.anonymous:
         opts["AWS_SKIP_SIGNATURE"] = "true"
     else:
@@ -235,7 +251,8 @@ def fileio_properties(s: S3Settings, where: str = "s3") -> dict[str, str]:
     """The same identity as pyiceberg FileIO properties."""
     creds = credentials(s, where)
     props = {"s3.region": region(s, where), "s3.connect-timeout": f"{s.connect_timeout:g}",
-             "s3.request-timeout": f"{s.request_timeout:g}"}
+             "s3.request-timeout": f"{s.request_timeout:g}",
+             "s3.retry-strategy-impl": "console.sources.s3_retry.OneAttempt"}
     if creds.anonymous:
         props["s3.anonymous"] = "true"
     else:
@@ -311,12 +328,22 @@ def error_code(exc: BaseException) -> str:
     return ""
 
 
+# A frame of a Rust backtrace (delta-rs, object_store) printed under the message: "   0: <unknown>".
+_FRAME = re.compile(r"^\s+\d+: ", re.M)
+
+
+def _without_backtrace(text: str) -> str:
+    """The message a native reader gave, without the backtrace it may print under it (one line is read)."""
+    frame = _FRAME.search(text)
+    return text[:frame.start()] if frame else text
+
+
 def error(where: str, exc: BaseException, s: S3Settings | None = None) -> StorageError:
     """Turn any client's failure into one redacted line naming `where`."""
     if isinstance(exc, StorageError):
         return exc
     name = type(exc).__name__
-    text = " ".join(str(exc).split())
+    text = " ".join(_without_backtrace(str(exc)).split())
     code = error_code(exc)
     reason = None
     if name == "ProfileNotFound":
