@@ -127,3 +127,34 @@ def test_same_refusal_for_an_action_that_does_not_apply(canary_setup, tmp_path, 
     capsys.readouterr()
     assert run(["--config", str(path), "shadow", name, "stop", "--yes"]) == 1
     assert planned.reason in capsys.readouterr().err
+
+
+def test_gates_are_judged_again_when_the_operator_confirms(canary_setup, tmp_path, capsys):
+    """qa5: the TUI's dialog recorded the gates as they were when it opened; a CLI run seconds later saw new
+    traffic and a failing gate. A gate failing at confirmation that the operator did not see fail refuses the
+    action as a conflict (exit 3), names the new failure, and the audit records the gates evaluated then."""
+    name, path, uri = canary_setup
+    _traffic(tmp_path, name, canary_errors=0.0)
+    svc = Service(load(path))
+    try:
+        planned = action_flow.prepare(svc, name, "production", "canary-step", None).planned  # the dialog opens
+        assert planned.gates and not planned.failed_gates
+        late = [{"ts": (NOW - timedelta(minutes=5) + timedelta(seconds=i)).isoformat() + "Z", "model": name,
+                 "version": "2", "environment": "production", "variant": "canary", "request_id": f"late{i}",
+                 "prediction": "1", "latency_ms": 20.0, "status": "error", "error": "boom"} for i in range(120)]
+        with open(tmp_path / "logs" / "predictions.jsonl", "a") as fh:  # failing canary requests arrive
+            fh.write("".join(json.dumps(r) + "\n" for r in late))
+        svc.refresh()  # the TUI's timer
+        result = svc.run_action(planned, expected_from="2", reason="looked healthy")  # the operator confirms
+    finally:
+        svc.close()
+    assert result.status == "conflict", result.message
+    assert "gates changed since you confirmed" in result.message and "live:error_rate" in result.message
+    assert aliases(uri, name) == {"champion": "1", "canary": "2"}
+    assert mlflow_client(uri).get_registered_model(name).tags["console.canary_pct.canary"] == "10"
+    records = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    refused = records[-1]
+    assert refused["phase"] == "refused" and refused["outcome"] == "conflict"
+    assert {g["name"] for g in refused["gates"] if not g["passed"]} >= {"live:error_rate"}
+    assert not [r for r in records if r.get("phase") == "intent"]
+
