@@ -132,6 +132,34 @@ def test_rollback_returns_to_previous_champion_even_without_history_tag(mlflow_s
     assert op.rollback(name, to="9").status == "refused"
 
 
+def test_rollback_aborts_a_canary_in_flight(mlflow_server, tmp_path):
+    """qa5: rolling back fraud-detector while canary v4 ran at 100 % planned only the champion change and left
+    `canary=v4` in the registry, so the footer still offered canary step/promote/abort. A rollback aborts the
+    canary (as Argo Rollouts does): the plan lists both changes, the registry ends with no canary, the audit
+    and the deployment event say so."""
+    name = unique("rbcanary")
+    seed_model(mlflow_server, name, 4, aliases={"champion": "2"})
+    op = make_op(make_cfg(tmp_path, rollout={"canary_steps": [10, 100]}), mlflow_server)
+    assert op.promote(name, "3", reason="v3").ok
+    assert op.promote(name, "4", strategy="canary", reason="canary").ok
+    assert op.canary_step(name, reason="healthy").ok and op.canary_pct(name, "production") == 100
+
+    plan = op.plan(name, "production", "rollback")
+    assert [(c.alias, c.from_version, c.to_version) for c in plan.changes] == [
+        ("champion", "3", "2"), ("canary", "4", None)]
+    assert "canary v4 aborted (was 100 %)" in plan.summary
+
+    result = op.rollback(name, expected_from="3", reason="bad v3")
+    assert result.ok, result.message
+    assert aliases(mlflow_server, name) == {"champion": "2"}
+    assert CANARY_PCT_TAG + "canary" not in tags(mlflow_server, name)
+    assert not op.state(name, "production").has_canary
+    intent, outcome = [r for r in audit.read(op.audit.path, model=name) if r.get("action") == "rollback"]
+    for rec in (intent, outcome):
+        assert {(c["alias"], c["to_version"]) for c in rec["changes"]} == {("champion", "2"), ("canary", None)}
+    assert events(tmp_path)[-1]["action"] == "rollback"
+
+
 def test_blue_green_switch_and_shadow(mlflow_server, tmp_path):
     name = unique("bluegreen")
     seed_model(mlflow_server, name, 3, aliases={"champion": "1"})

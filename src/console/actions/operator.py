@@ -334,9 +334,17 @@ class Operator:
                     self.registry.get_version(model, target)
                 except RegistryNotFound:
                     blocked, usage = f"{model} has no version {target}", True
+            # A rollback aborts a canary in flight (as Argo Rollouts does): all traffic back to the rolled-back
+            # champion, the canary alias and its traffic tag removed, said in the plan and audited as a change.
+            running = aliases.get(canary)
+            changes = (Change(champ, cur, target),) + ((Change(canary, running, None),) if running else ())
+            aborted = ""
+            if running:
+                aborted = f"; {canary} v{running} aborted (was {self.canary_pct(model, environment, aliases, tags)} %)"
             return Plan(action, strategy="direct", event="rollback", version=target, **base,
-                        changes=(Change(champ, cur, target),), traffic_pct=100, blocked=blocked, usage=usage,
-                        summary=f"roll {champ} back: {_v(cur)} -> {_v(target)} in {environment}")
+                        changes=changes, traffic_pct=100, blocked=blocked, usage=usage,
+                        canary_alias=canary if running else None, canary_pct=0 if running else None,
+                        summary=f"roll {champ} back: {_v(cur)} -> {_v(target)}{aborted} in {environment}")
 
         if action == "shadow-stop":
             running = aliases.get(shadow)
