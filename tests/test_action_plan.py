@@ -158,3 +158,32 @@ def test_gates_are_judged_again_when_the_operator_confirms(canary_setup, tmp_pat
     assert {g["name"] for g in refused["gates"] if not g["passed"]} >= {"live:error_rate"}
     assert not [r for r in records if r.get("phase") == "intent"]
 
+
+def test_a_rollback_to_a_version_that_was_rolled_back_is_warned_about(mlflow_server, tmp_path, capsys):
+    """qa5: on support-assistant R planned "v2 -> v3" where v3 had been rolled back five days before, with no
+    word of it. The plan warns (both doors: the dialog's warnings, the CLI's stderr), naming when and by whom."""
+    name = unique("rbrb")
+    seed_model(mlflow_server, name, 3, aliases={"champion": "2"})
+    path = _config(tmp_path, mlflow_server)
+    at = NOW - timedelta(days=5)
+    deploys = [(NOW - timedelta(days=30), "1", "deploy", "ci-bot", "first"),
+               (NOW - timedelta(days=10), "2", "deploy", "sam", "second"),
+               (NOW - timedelta(days=6), "3", "deploy", "sam", "reranker"),
+               (at, "2", "rollback", "priya.nair", "refusal rate 4x on v3")]
+    (tmp_path / "logs" / "deployments.jsonl").write_text("".join(json.dumps(
+        {"ts": ts.isoformat() + "Z", "model": name, "version": v, "environment": "production", "strategy": "direct",
+         "traffic_pct": 100, "action": a, "actor": who, "reason": why}) + "\n" for ts, v, a, who, why in deploys))
+    svc = Service(load(path))
+    try:
+        planned = svc.plan_action(name, "production", "rollback")
+        tui = action_flow.prepare(svc, name, "production", "rollback", None)
+    finally:
+        svc.close()
+    assert planned.plan.summary == "roll champion back: v2 -> v3 in production"
+    expected = (f"WARNING v3 was itself rolled back on {at:%Y-%m-%d %H:%M}Z by priya.nair, to v2 "
+                "(refusal rate 4x on v3)")
+    assert expected in planned.warnings and expected in tui.request.warnings
+    capsys.readouterr()
+    assert run(["--config", str(path), "rollback", name, "--yes", "--reason", "v2 is worse now"]) == 0
+    assert expected in capsys.readouterr().err
+    assert aliases(mlflow_server, name) == {"champion": "3"}

@@ -34,7 +34,7 @@ from console.actions.locks import (LEASE_PAUSE_S, LEASE_TTL_S, LOCK_WAIT_S, Conf
                                    check_expected, last_move, model_lock, record_move)
 from console.aliases import alias_name
 from console.analytics.gates import Gate, evaluate_gates, failures, newly_failed
-from console.analytics.serving import Serving, fold
+from console.analytics.serving import Serving, fold, rollbacks
 from console.config import Config, ConfigError
 from console.sources.registry import RegistryError, RegistryNotFound
 
@@ -181,6 +181,11 @@ class Operator:
     def serving(self, model: str, environment: str) -> Serving:
         """What serves where according to the deployment events (the one fold, analytics.serving)."""
         return fold(self._deployments(model, environment)) if self._deployments else Serving()
+
+    def rollbacks(self, model: str, environment: str) -> list[dict]:
+        """The model's rollbacks in `environment`, oldest first, each with the version rolled back away from
+        (analytics.serving.rollbacks over the deployment events; none known without them)."""
+        return rollbacks(self._deployments(model, environment)) if self._deployments else []
 
     def _previous(self, model: str, environment: str, aliases: dict[str, str], tags: dict[str, str]) -> str | None:
         champ = alias_name(environment, "champion")

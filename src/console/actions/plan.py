@@ -15,7 +15,9 @@ Gathering evidence never raises: what could not be read is a note, and the metri
 
 Warnings, for every action that moves an alias: a target version that an open incident of the model names
 among its suspects ("deploy v5 in production ...") is said before the operator confirms, by both doors (the
-TUI's dialog shows `warnings`, the CLI prints them on stderr and in its JSON). A warning never refuses.
+TUI's dialog shows `warnings`, the CLI prints them on stderr and in its JSON). So is a rollback to a version that
+was itself rolled back away from (the deployment events' fold, analytics.serving.rollbacks: when, by whom, why).
+A warning never refuses.
 """
 
 from __future__ import annotations
@@ -161,6 +163,8 @@ def prepare(op, model: str, environment: str, action: str, *, version: str | Non
             notes.append(f"open incidents unavailable: {_first_line(exc)}")
         else:
             warnings = suspect_warnings(plans, open_incidents)
+    if action == "rollback":
+        warnings += rolled_back_warnings(op, plans, model, environment)
     return Prepared(allowed=True, reason=decision.reason, state=state, plans=plans, gates=gates, live=live,
                     drift=drift, notes=tuple(notes), typed=typed, strategy=chosen, warnings=warnings, **base)
 
@@ -219,6 +223,29 @@ def suspect_warnings(plans: dict, incidents: Iterable) -> tuple[str, ...]:
         for v in sorted(targets & suspect_versions(f)):
             out.append(f"WARNING v{printable(v)} is a suspect of the open incident {printable(f.rule)} "
                        f"(onset {f.onset:%m-%d %H:%M}Z)")
+    return tuple(out)
+
+
+def rolled_back_warnings(op, plans: dict, model: str, environment: str) -> tuple[str, ...]:
+    """A rollback whose target was itself rolled back away from (support-assistant: R planned v2 -> v3, v3 rolled
+    back five days before) is warned about, naming the latest such rollback: when, by whom, and why."""
+    targets = {str(p.version) for p in plans.values() if p.version and not p.blocked}
+    if not targets:
+        return ()
+    try:
+        done = op.rollbacks(model, environment)
+    except Exception:  # noqa: BLE001 - no deployment history: the plan stands, without the warning
+        return ()
+    out = []
+    for v in sorted(targets):
+        rec = next((r for r in reversed(done) if str(r["from"]) == v), None)
+        if rec is None:
+            continue
+        ts = rec["ts"]
+        when = f"{ts:%Y-%m-%d %H:%M}Z" if hasattr(ts, "strftime") else str(ts)[:16].replace("T", " ") + "Z"
+        why = f" ({printable(str(rec['reason']))})" if rec.get("reason") else ""
+        out.append(f"WARNING v{printable(v)} was itself rolled back on {when} by "
+                   f"{printable(str(rec.get('actor') or 'unknown'))}, to v{printable(str(rec['to']))}{why}")
     return tuple(out)
 
 
