@@ -14,7 +14,7 @@ from console.actions import audit, catalog
 from console.actions.locks import LEASE_TAG
 from console.actions.operator import CANARY_PCT_TAG, HISTORY_TAG, Operator
 from console.actions.policy import User
-from console.config import parse
+from console.config import Webhook, parse
 from console.sources.registry import Registry
 
 ALICE = User("alice", ("mlops",))
@@ -235,7 +235,7 @@ def test_deploy_hook_timeout(mlflow_server, tmp_path, httpserver):
     name = unique("hookslow")
     seed_model(mlflow_server, name, 2, aliases={"champion": "1"})
     cfg = make_cfg(tmp_path, webhooks={"deploy": {"url": httpserver.url_for("/deploy"), "retries": 1,
-                                                  "timeout_s": 0.2}})
+                                                  "timeout_s": 0.2, "idempotent": True}})
     result = make_op(cfg, mlflow_server).promote(name, "2")
     assert result.status == "unknown" and "timed out" in result.message and "after 2 tries" in result.message
     assert "the deploy system may have applied it" in result.message
@@ -243,6 +243,32 @@ def test_deploy_hook_timeout(mlflow_server, tmp_path, httpserver):
     deadline = time.monotonic() + 10  # let the server drain the abandoned requests before the next test
     while len(httpserver.log) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
+
+
+def test_a_hung_deploy_hook_is_tried_once_unless_declared_idempotent(mlflow_server, tmp_path):
+    """qa5: a hung deploy hook cost ~45 s (4 tries x 10 s). A request that timed out may have been applied, and a
+    deploy applied twice is not a no-op unless the hook honours the Idempotency-Key: it is sent again only to a
+    hook declared `idempotent`, and every try together ends by `deadline_s` (15 s by default)."""
+    from test_security import HungServer
+
+    assert Webhook().deadline_s == 15.0 and not Webhook().idempotent and Webhook().timeout_s <= 15.0
+    name = unique("hookhung")
+    seed_model(mlflow_server, name, 2, aliases={"champion": "1"})
+    hung = HungServer()
+    try:
+        hook = {"url": hung.uri + "/deploy", "timeout_s": 0.3}  # the default 3 retries
+        result = make_op(make_cfg(tmp_path, webhooks={"deploy": hook}), mlflow_server).promote(name, "2", reason="r")
+        assert result.status == "unknown" and result.details["hook"]["attempts"] == 1, result.message
+        assert "not sent again" in result.message and len(hung.conns) == 1
+
+        hook = {**hook, "idempotent": True, "retries": 100, "deadline_s": 1.0}  # retried, within the deadline
+        result = make_op(make_cfg(tmp_path / "b", webhooks={"deploy": hook}), mlflow_server).promote(name, "2",
+                                                                                                    reason="r")
+        assert result.status == "unknown" and "deadline 1 s" in result.message, result.message
+        assert 2 <= result.details["hook"]["attempts"] <= 11  # each try gets at least 0.1 s of the 1 s
+    finally:
+        hung.close()
+    assert aliases(mlflow_server, name) == {"champion": "1"}
 
 
 def test_gates_refuse_worse_candidate_unless_forced_with_reason(mlflow_server, tmp_path):
