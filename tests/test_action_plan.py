@@ -127,3 +127,63 @@ def test_same_refusal_for_an_action_that_does_not_apply(canary_setup, tmp_path, 
     capsys.readouterr()
     assert run(["--config", str(path), "shadow", name, "stop", "--yes"]) == 1
     assert planned.reason in capsys.readouterr().err
+
+
+def test_gates_are_judged_again_when_the_operator_confirms(canary_setup, tmp_path, capsys):
+    """qa5: the TUI's dialog recorded the gates as they were when it opened; a CLI run seconds later saw new
+    traffic and a failing gate. A gate failing at confirmation that the operator did not see fail refuses the
+    action as a conflict (exit 3), names the new failure, and the audit records the gates evaluated then."""
+    name, path, uri = canary_setup
+    _traffic(tmp_path, name, canary_errors=0.0)
+    svc = Service(load(path))
+    try:
+        planned = action_flow.prepare(svc, name, "production", "canary-step", None).planned  # the dialog opens
+        assert planned.gates and not planned.failed_gates
+        late = [{"ts": (NOW - timedelta(minutes=5) + timedelta(seconds=i)).isoformat() + "Z", "model": name,
+                 "version": "2", "environment": "production", "variant": "canary", "request_id": f"late{i}",
+                 "prediction": "1", "latency_ms": 20.0, "status": "error", "error": "boom"} for i in range(120)]
+        with open(tmp_path / "logs" / "predictions.jsonl", "a") as fh:  # failing canary requests arrive
+            fh.write("".join(json.dumps(r) + "\n" for r in late))
+        svc.refresh()  # the TUI's timer
+        result = svc.run_action(planned, expected_from="2", reason="looked healthy")  # the operator confirms
+    finally:
+        svc.close()
+    assert result.status == "conflict", result.message
+    assert "gates changed since you confirmed" in result.message and "live:error_rate" in result.message
+    assert aliases(uri, name) == {"champion": "1", "canary": "2"}
+    assert mlflow_client(uri).get_registered_model(name).tags["console.canary_pct.canary"] == "10"
+    records = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    refused = records[-1]
+    assert refused["phase"] == "refused" and refused["outcome"] == "conflict"
+    assert {g["name"] for g in refused["gates"] if not g["passed"]} >= {"live:error_rate"}
+    assert not [r for r in records if r.get("phase") == "intent"]
+
+
+def test_a_rollback_to_a_version_that_was_rolled_back_is_warned_about(mlflow_server, tmp_path, capsys):
+    """qa5: on support-assistant R planned "v2 -> v3" where v3 had been rolled back five days before, with no
+    word of it. The plan warns (both doors: the dialog's warnings, the CLI's stderr), naming when and by whom."""
+    name = unique("rbrb")
+    seed_model(mlflow_server, name, 3, aliases={"champion": "2"})
+    path = _config(tmp_path, mlflow_server)
+    at = NOW - timedelta(days=5)
+    deploys = [(NOW - timedelta(days=30), "1", "deploy", "ci-bot", "first"),
+               (NOW - timedelta(days=10), "2", "deploy", "sam", "second"),
+               (NOW - timedelta(days=6), "3", "deploy", "sam", "reranker"),
+               (at, "2", "rollback", "priya.nair", "refusal rate 4x on v3")]
+    (tmp_path / "logs" / "deployments.jsonl").write_text("".join(json.dumps(
+        {"ts": ts.isoformat() + "Z", "model": name, "version": v, "environment": "production", "strategy": "direct",
+         "traffic_pct": 100, "action": a, "actor": who, "reason": why}) + "\n" for ts, v, a, who, why in deploys))
+    svc = Service(load(path))
+    try:
+        planned = svc.plan_action(name, "production", "rollback")
+        tui = action_flow.prepare(svc, name, "production", "rollback", None)
+    finally:
+        svc.close()
+    assert planned.plan.summary == "roll champion back: v2 -> v3 in production"
+    expected = (f"WARNING v3 was itself rolled back on {at:%Y-%m-%d %H:%M}Z by priya.nair, to v2 "
+                "(refusal rate 4x on v3)")
+    assert expected in planned.warnings and expected in tui.request.warnings
+    capsys.readouterr()
+    assert run(["--config", str(path), "rollback", name, "--yes", "--reason", "v2 is worse now"]) == 0
+    assert expected in capsys.readouterr().err
+    assert aliases(mlflow_server, name) == {"champion": "3"}

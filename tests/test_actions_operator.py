@@ -14,7 +14,7 @@ from console.actions import audit, catalog
 from console.actions.locks import LEASE_TAG
 from console.actions.operator import CANARY_PCT_TAG, HISTORY_TAG, Operator
 from console.actions.policy import User
-from console.config import parse
+from console.config import Webhook, parse
 from console.sources.registry import Registry
 
 ALICE = User("alice", ("mlops",))
@@ -132,6 +132,34 @@ def test_rollback_returns_to_previous_champion_even_without_history_tag(mlflow_s
     assert op.rollback(name, to="9").status == "refused"
 
 
+def test_rollback_aborts_a_canary_in_flight(mlflow_server, tmp_path):
+    """qa5: rolling back fraud-detector while canary v4 ran at 100 % planned only the champion change and left
+    `canary=v4` in the registry, so the footer still offered canary step/promote/abort. A rollback aborts the
+    canary (as Argo Rollouts does): the plan lists both changes, the registry ends with no canary, the audit
+    and the deployment event say so."""
+    name = unique("rbcanary")
+    seed_model(mlflow_server, name, 4, aliases={"champion": "2"})
+    op = make_op(make_cfg(tmp_path, rollout={"canary_steps": [10, 100]}), mlflow_server)
+    assert op.promote(name, "3", reason="v3").ok
+    assert op.promote(name, "4", strategy="canary", reason="canary").ok
+    assert op.canary_step(name, reason="healthy").ok and op.canary_pct(name, "production") == 100
+
+    plan = op.plan(name, "production", "rollback")
+    assert [(c.alias, c.from_version, c.to_version) for c in plan.changes] == [
+        ("champion", "3", "2"), ("canary", "4", None)]
+    assert "canary v4 aborted (was 100 %)" in plan.summary
+
+    result = op.rollback(name, expected_from="3", reason="bad v3")
+    assert result.ok, result.message
+    assert aliases(mlflow_server, name) == {"champion": "2"}
+    assert CANARY_PCT_TAG + "canary" not in tags(mlflow_server, name)
+    assert not op.state(name, "production").has_canary
+    intent, outcome = [r for r in audit.read(op.audit.path, model=name) if r.get("action") == "rollback"]
+    for rec in (intent, outcome):
+        assert {(c["alias"], c["to_version"]) for c in rec["changes"]} == {("champion", "2"), ("canary", None)}
+    assert events(tmp_path)[-1]["action"] == "rollback"
+
+
 def test_blue_green_switch_and_shadow(mlflow_server, tmp_path):
     name = unique("bluegreen")
     seed_model(mlflow_server, name, 3, aliases={"champion": "1"})
@@ -207,7 +235,7 @@ def test_deploy_hook_timeout(mlflow_server, tmp_path, httpserver):
     name = unique("hookslow")
     seed_model(mlflow_server, name, 2, aliases={"champion": "1"})
     cfg = make_cfg(tmp_path, webhooks={"deploy": {"url": httpserver.url_for("/deploy"), "retries": 1,
-                                                  "timeout_s": 0.2}})
+                                                  "timeout_s": 0.2, "idempotent": True}})
     result = make_op(cfg, mlflow_server).promote(name, "2")
     assert result.status == "unknown" and "timed out" in result.message and "after 2 tries" in result.message
     assert "the deploy system may have applied it" in result.message
@@ -215,6 +243,32 @@ def test_deploy_hook_timeout(mlflow_server, tmp_path, httpserver):
     deadline = time.monotonic() + 10  # let the server drain the abandoned requests before the next test
     while len(httpserver.log) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
+
+
+def test_a_hung_deploy_hook_is_tried_once_unless_declared_idempotent(mlflow_server, tmp_path):
+    """qa5: a hung deploy hook cost ~45 s (4 tries x 10 s). A request that timed out may have been applied, and a
+    deploy applied twice is not a no-op unless the hook honours the Idempotency-Key: it is sent again only to a
+    hook declared `idempotent`, and every try together ends by `deadline_s` (15 s by default)."""
+    from test_security import HungServer
+
+    assert Webhook().deadline_s == 15.0 and not Webhook().idempotent and Webhook().timeout_s <= 15.0
+    name = unique("hookhung")
+    seed_model(mlflow_server, name, 2, aliases={"champion": "1"})
+    hung = HungServer()
+    try:
+        hook = {"url": hung.uri + "/deploy", "timeout_s": 0.3}  # the default 3 retries
+        result = make_op(make_cfg(tmp_path, webhooks={"deploy": hook}), mlflow_server).promote(name, "2", reason="r")
+        assert result.status == "unknown" and result.details["hook"]["attempts"] == 1, result.message
+        assert "not sent again" in result.message and len(hung.conns) == 1
+
+        hook = {**hook, "idempotent": True, "retries": 100, "deadline_s": 1.0}  # retried, within the deadline
+        result = make_op(make_cfg(tmp_path / "b", webhooks={"deploy": hook}), mlflow_server).promote(name, "2",
+                                                                                                    reason="r")
+        assert result.status == "unknown" and "deadline 1 s" in result.message, result.message
+        assert 2 <= result.details["hook"]["attempts"] <= 11  # each try gets at least 0.1 s of the 1 s
+    finally:
+        hung.close()
+    assert aliases(mlflow_server, name) == {"champion": "1"}
 
 
 def test_gates_refuse_worse_candidate_unless_forced_with_reason(mlflow_server, tmp_path):

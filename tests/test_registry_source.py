@@ -119,3 +119,30 @@ def test_registry_shared_by_threads(mlflow_server):
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda _: reg.get_model(name).aliases, range(8)))
     assert all(r == {"champion": "1"} for r in results)
+
+
+def test_a_hung_registry_is_asked_once_per_cooldown():
+    """qa5: a hung registry cost 3 s per call and `snapshot` made 4 calls. Once a call finds it unavailable, the
+    calls after it fail at once, saying so, until the cool-down ends; then one call asks again."""
+    from test_security import HungServer
+
+    now = [0.0]
+    hung = HungServer()
+    try:
+        reg = Registry(hung.uri, cooldown_s=15.0, clock=lambda: now[0])
+        calls = (reg.list_models, lambda: reg.get_model("a"), lambda: reg.aliases("b"),
+                 lambda: reg.lineage("c", "1"), lambda: reg.set_alias("d", "champion", "2"))
+        messages = []
+        for call in calls:
+            with pytest.raises(RegistryUnavailable) as info:
+                call()
+            messages.append(str(info.value))
+        assert len(hung.conns) == 1  # one attempt, not five
+        assert "unreachable" in messages[0] and all("not asked again for 15 s" in m for m in messages[1:])
+        now[0] = 16.0  # the cool-down is over: the next call asks again, once
+        for call in calls[:2]:
+            with pytest.raises(RegistryUnavailable):
+                call()
+        assert len(hung.conns) == 2
+    finally:
+        hung.close()

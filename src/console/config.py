@@ -182,6 +182,8 @@ class Webhook:
     command: tuple[str, ...] = ()
     timeout_s: float = 10.0
     retries: int = 3
+    deadline_s: float = 15.0  # every attempt and backoff of one call together: a hung hook costs seconds
+    idempotent: bool = False  # the hook honours Idempotency-Key: a request that timed out may be sent again
 
 
 @dataclass(frozen=True)
@@ -362,6 +364,8 @@ class _WebhookFile(_Table):
     command: _Strings = ()
     timeout_s: Annotated[float, Meta(ge=0.1)] = 10.0
     retries: Annotated[int, Meta(ge=0)] = 3
+    deadline_s: Annotated[float, Meta(ge=0.1)] = 15.0
+    idempotent: bool = False
 
 
 class _WebhooksFile(_Table):
@@ -763,7 +767,7 @@ def _webhook(t: _WebhookFile, key: str) -> Webhook:
             raise ConfigError(f"{key}.headers.{name}", f"expected a string, got {_kind(value)}")
         headers[name] = _expand(value, f"{key}.headers.{name}", lazy=True)
     return Webhook(url=_expand(t.url, f"{key}.url", lazy=True) if t.url else None, headers=headers, command=t.command,
-                   timeout_s=t.timeout_s, retries=t.retries)
+                   timeout_s=t.timeout_s, retries=t.retries, deadline_s=t.deadline_s, idempotent=t.idempotent)
 
 
 def _alert(t: _AlertFile, key: str) -> AlertRule:

@@ -209,10 +209,12 @@ class Service:
         return self.operator.conflict_or_blocked(plan, expected_from) if plan is not None else None
 
     def run_action(self, prepared, **choice):
-        """Runs a planned action with the evidence it was gated on (actions.plan.execute)."""
+        """Runs a planned action (actions.plan.execute): its gates are judged again on the live and drift evidence
+        as it is now, and a gate failing now that the operator did not see fail refuses it (a conflict)."""
         from console.actions import plan
 
-        return plan.execute(self.operator, prepared, **choice)
+        return plan.execute(self.operator, prepared, live_reader=self.live_stats, drift_reader=self.drift_evidence,
+                            **choice)
 
     def abandon_actions(self, which: list[tuple[str, str, str]] | None = None,
                         reason: str = "the operator quit the console") -> list[dict]:

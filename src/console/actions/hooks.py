@@ -1,14 +1,17 @@
 """Deploy and retrain hooks: the console tells the serving or training system, and hears back.
 
 A hook is an HTTP endpoint (POST JSON, `Idempotency-Key` = the action id, retried with exponential
-backoff on 5xx, connection errors and timeouts, never on 4xx) or a command (argument list, no
+backoff on 5xx and connection errors, never on 4xx) or a command (argument list, no
 shell, payload as JSON on stdin). Header values may be secrets: they are revealed only into the
 request and never appear in results, messages or the audit trail; response bodies are redacted
 (bearer tokens, Authorization headers, passwords in URLs, every secret of the config) and truncated
 before anything keeps them (`console.redact`).
 
 A request that was sent but never answered (read timeout, connection dropped mid-answer, a command
-killed at its timeout) may have been applied: its result is `unknown`, never "nothing changed".
+killed at its timeout) may have been applied: its result is `unknown`, never "nothing changed". Such a
+request is sent again only to a hook declared `idempotent = true` (one that honours the Idempotency-Key: a
+deploy applied twice is not a no-op otherwise). And one call to a hook, every attempt and backoff together,
+ends by `deadline_s` (15 s): an unreachable or hung hook costs seconds, not the minutes of 4 tries x 10 s.
 `validate` resolves the URL and headers (`${VAR}`) and checks the URL before an action writes its intent.
 """
 
@@ -102,7 +105,8 @@ def validate(cfg: Config, name: str) -> None:
 def post(name: str, hook: Webhook, payload: dict[str, Any], idempotency_key: str,
          backoff_s: float = BACKOFF_S, sleep: Callable[[float], None] = time.sleep,
          secrets: tuple[str, ...] = ()) -> HookResult:
-    """POST the payload; `hook.retries` extra attempts after the first on 5xx, timeouts, connection errors.
+    """POST the payload; `hook.retries` extra attempts after the first on 5xx and connection errors, and after
+    a read timeout only for an `idempotent` hook; all of it within `hook.deadline_s`.
 
     An attempt that timed out after sending (or lost the connection mid-answer) makes the result `unknown`
     unless a later attempt gets a definite answer."""
@@ -116,19 +120,28 @@ def post(name: str, hook: Webhook, payload: dict[str, Any], idempotency_key: str
     last = ""
     attempts = 0
     maybe_applied = False
+    deadline = time.monotonic() + hook.deadline_s
     with httpx.Client(timeout=hook.timeout_s, follow_redirects=False) as client:
         for attempt in range(hook.retries + 1):
             if attempt:
-                sleep(backoff_s * 2 ** (attempt - 1))
+                pause = backoff_s * 2 ** (attempt - 1)
+                if maybe_applied and not hook.idempotent:
+                    last += "; not sent again: the hook may have applied it and is not declared idempotent"
+                    break
+                if deadline - time.monotonic() <= pause + 0.1:
+                    last += f"; no time left for another try (deadline {hook.deadline_s:g} s)"
+                    break
+                sleep(pause)
             attempts = attempt + 1
+            limit = max(0.1, min(hook.timeout_s, deadline - time.monotonic()))
             try:
-                resp = client.post(url, content=json.dumps(payload, default=str), headers=headers)
+                resp = client.post(url, content=json.dumps(payload, default=str), headers=headers, timeout=limit)
             except (httpx.ConnectTimeout, httpx.PoolTimeout):
-                last = f"could not connect in time (limit {hook.timeout_s:g} s)"
+                last = f"could not connect in time (limit {round(limit, 1):g} s)"
                 continue
             except httpx.TimeoutException:
                 maybe_applied = True
-                last = f"timed out (limit {hook.timeout_s:g} s)"
+                last = f"timed out (limit {round(limit, 1):g} s)"
                 continue
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
                 maybe_applied = True
@@ -146,7 +159,7 @@ def post(name: str, hook: Webhook, payload: dict[str, Any], idempotency_key: str
                                   response=_body(resp, secrets), unknown=maybe_applied,
                                   message=f"{name} hook refused with {resp.status_code}")
             last = f"failed with {resp.status_code}"
-            if attempt == hook.retries:
+            if attempt == hook.retries or deadline - time.monotonic() <= backoff_s * 2 ** attempt + 0.1:
                 return HookResult(False, attempts=attempts, status_code=resp.status_code,
                                   response=_body(resp, secrets), unknown=maybe_applied,
                                   message=f"{name} hook {last} after {_tries(attempts)}")

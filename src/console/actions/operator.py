@@ -33,8 +33,8 @@ from console.actions.plan import STRATEGIES
 from console.actions.locks import (LEASE_PAUSE_S, LEASE_TTL_S, LOCK_WAIT_S, Conflict, Lease, Timeout,
                                    check_expected, last_move, model_lock, record_move)
 from console.aliases import alias_name
-from console.analytics.gates import Gate, evaluate_gates, failures
-from console.analytics.serving import Serving, fold
+from console.analytics.gates import Gate, evaluate_gates, failures, newly_failed
+from console.analytics.serving import Serving, fold, rollbacks
 from console.config import Config, ConfigError
 from console.sources.registry import RegistryError, RegistryNotFound
 
@@ -181,6 +181,11 @@ class Operator:
     def serving(self, model: str, environment: str) -> Serving:
         """What serves where according to the deployment events (the one fold, analytics.serving)."""
         return fold(self._deployments(model, environment)) if self._deployments else Serving()
+
+    def rollbacks(self, model: str, environment: str) -> list[dict]:
+        """The model's rollbacks in `environment`, oldest first, each with the version rolled back away from
+        (analytics.serving.rollbacks over the deployment events; none known without them)."""
+        return rollbacks(self._deployments(model, environment)) if self._deployments else []
 
     def _previous(self, model: str, environment: str, aliases: dict[str, str], tags: dict[str, str]) -> str | None:
         champ = alias_name(environment, "champion")
@@ -334,9 +339,17 @@ class Operator:
                     self.registry.get_version(model, target)
                 except RegistryNotFound:
                     blocked, usage = f"{model} has no version {target}", True
+            # A rollback aborts a canary in flight (as Argo Rollouts does): all traffic back to the rolled-back
+            # champion, the canary alias and its traffic tag removed, said in the plan and audited as a change.
+            running = aliases.get(canary)
+            changes = (Change(champ, cur, target),) + ((Change(canary, running, None),) if running else ())
+            aborted = ""
+            if running:
+                aborted = f"; {canary} v{running} aborted (was {self.canary_pct(model, environment, aliases, tags)} %)"
             return Plan(action, strategy="direct", event="rollback", version=target, **base,
-                        changes=(Change(champ, cur, target),), traffic_pct=100, blocked=blocked, usage=usage,
-                        summary=f"roll {champ} back: {_v(cur)} -> {_v(target)} in {environment}")
+                        changes=changes, traffic_pct=100, blocked=blocked, usage=usage,
+                        canary_alias=canary if running else None, canary_pct=0 if running else None,
+                        summary=f"roll {champ} back: {_v(cur)} -> {_v(target)}{aborted} in {environment}")
 
         if action == "shadow-stop":
             running = aliases.get(shadow)
@@ -363,23 +376,27 @@ class Operator:
 
     def promote(self, model: str, version: str | None, env: str = "production", strategy: str = "direct",
                 percent: int | None = None, expected_from: str | None = None, reason: str = "",
-                force: bool = False, live: dict | None = None, drift: dict | None = None) -> ActionResult:
-        """Direct, canary start, blue/green switch or shadow start. `expected_from`: the champion you saw."""
+                force: bool = False, live: dict | None = None, drift: dict | None = None,
+                seen_gates: tuple[Gate, ...] | None = None) -> ActionResult:
+        """Direct, canary start, blue/green switch or shadow start. `expected_from`: the champion you saw;
+        `seen_gates`: the gates you confirmed on (a gate failing now that did not then is a conflict)."""
         return self._run("promote", model, env, dict(version=version, strategy=strategy, percent=percent),
-                         expected_from, reason, force, live, drift)
+                         expected_from, reason, force, live, drift, seen_gates=seen_gates)
 
     def canary_step(self, model: str, env: str = "production", expected_from: str | None = None,
                     reason: str = "", force: bool = False, live: dict | None = None,
-                    drift: dict | None = None, expected_pct: int | None = None) -> ActionResult:
+                    drift: dict | None = None, expected_pct: int | None = None,
+                    seen_gates: tuple[Gate, ...] | None = None) -> ActionResult:
         """`expected_pct`: the step the operator confirmed (the plan's new traffic); another step first is a
         conflict, never a further step nobody confirmed."""
         return self._run("canary-step", model, env, {}, expected_from, reason, force, live, drift,
-                         expected_pct=expected_pct)
+                         expected_pct=expected_pct, seen_gates=seen_gates)
 
     def canary_promote(self, model: str, env: str = "production", expected_from: str | None = None,
                        reason: str = "", force: bool = False, live: dict | None = None,
-                       drift: dict | None = None) -> ActionResult:
-        return self._run("canary-promote", model, env, {}, expected_from, reason, force, live, drift)
+                       drift: dict | None = None, seen_gates: tuple[Gate, ...] | None = None) -> ActionResult:
+        return self._run("canary-promote", model, env, {}, expected_from, reason, force, live, drift,
+                         seen_gates=seen_gates)
 
     def canary_abort(self, model: str, env: str = "production", expected_from: str | None = None,
                      reason: str = "") -> ActionResult:
@@ -401,8 +418,9 @@ class Operator:
         record is named in the result's warnings)."""
         warnings: list[str] = []
         try:
+            gates = {"gates": details["gates"]} if details and "gates" in details else {}  # as evaluated then
             self.audit.append({"phase": "refused", "action": spec_id, "model": model, "environment": env,
-                               "outcome": status, "message": message, **audit_mod.actor_fields()})
+                               "outcome": status, "message": message, **gates, **audit_mod.actor_fields()})
             if self.audit.sink_error:
                 warnings.append(self.audit.sink_error)
         except AuditError as exc:
@@ -470,7 +488,7 @@ class Operator:
 
     def _run(self, action: str, model: str, env: str, args: dict[str, Any], expected_from: str | None,
              reason: str, force: bool, live: dict | None, drift: dict | None,
-             expected_pct: int | None = None) -> ActionResult:
+             expected_pct: int | None = None, seen_gates: tuple[Gate, ...] | None = None) -> ActionResult:
         spec = get_spec(action)
         refused = self.admit(spec.id, model, env)
         if refused is not None:
@@ -497,7 +515,7 @@ class Operator:
                 except Conflict as exc:
                     return self._refuse("conflict", exc.message, action, model, env, {"moved": exc.moved})
                 return self._locked(spec.id, model, env, args, expected_from, reason, force, live, drift, flight,
-                                    expected_pct)
+                                    expected_pct, seen_gates)
             except Abandoned:
                 return _abandoned(flight)
             except RegistryError as exc:
@@ -507,7 +525,7 @@ class Operator:
 
     def _locked(self, action: str, model: str, env: str, args: dict[str, Any], expected_from: str | None,
                 reason: str, force: bool, live: dict | None, drift: dict | None, flight: Flight,
-                expected_pct: int | None = None) -> ActionResult:
+                expected_pct: int | None = None, seen_gates: tuple[Gate, ...] | None = None) -> ActionResult:
         flight.step("plan")
         plan = self.plan(model, env, action, **args)
         stopped = self.conflict_or_blocked(plan, expected_from, expected_pct)
@@ -517,6 +535,13 @@ class Operator:
         gate_list = self.gates(model, plan.version, env, live, drift) if plan.needs_gates else []
         failed = failures(gate_list)
         gate_records = [asdict(g) for g in gate_list]
+        new = newly_failed(seen_gates, gate_list) if seen_gates is not None else []
+        if new:  # the verdict changed since the operator confirmed: never go ahead (or force) on unseen failures
+            text = "; ".join(f"{g.name} {g.detail}" for g in new)
+            return self._refuse("conflict", f"gates changed since you confirmed: now failing {text}; nothing "
+                                            "changed: review the new gates and confirm again",
+                                action, model, env, {"gates": gate_records, "gates_changed": True,
+                                                     "seen_gates": [asdict(g) for g in seen_gates]}, plan)
         if failed and not force:
             text = "; ".join(f"{g.name} {g.detail}" for g in failed)
             return self._refuse("refused", f"gates failed: {text} (use --force with a reason to override)",

@@ -15,7 +15,9 @@ Gathering evidence never raises: what could not be read is a note, and the metri
 
 Warnings, for every action that moves an alias: a target version that an open incident of the model names
 among its suspects ("deploy v5 in production ...") is said before the operator confirms, by both doors (the
-TUI's dialog shows `warnings`, the CLI prints them on stderr and in its JSON). A warning never refuses.
+TUI's dialog shows `warnings`, the CLI prints them on stderr and in its JSON). So is a rollback to a version that
+was itself rolled back away from (the deployment events' fold, analytics.serving.rollbacks: when, by whom, why).
+A warning never refuses.
 """
 
 from __future__ import annotations
@@ -145,32 +147,13 @@ def prepare(op, model: str, environment: str, action: str, *, version: str | Non
         args = {"to": to} if action == "rollback" else {}
         plans = {"": op.plan(model, environment, action, **args)}
 
-    notes: list[str] = []
     gated = plans.get(chosen) if plans.get(chosen) is not None and plans[chosen].needs_gates else None
     if gated is None or not gated.version:
         gated = next((p for p in plans.values() if p.needs_gates and p.version), None)
     live = drift = None
+    notes: list[str] = []
     if gated is not None:
-        canary = op.registry.alias_version(model, alias_name(environment, "canary"))
-        if _needs_live(action, version, canary) and live_reader is not None:
-            try:
-                live = live_reader(model, environment) or None
-            except Exception as exc:  # noqa: BLE001 - no live stats: the metric gates still apply
-                notes.append(f"live canary stats unavailable: {_first_line(exc)}")
-            if live:
-                notes.append(f"live gates use the last {LIVE_WINDOW_WORDS}: " + ", ".join(
-                    f"{k} {v.get('requests', 0)} req" for k, v in live.items()))
-            else:
-                notes.append(f"no live canary traffic in the last {LIVE_WINDOW_WORDS}: live gates not evaluated")
-        if drift_reader is not None:
-            try:
-                drift = drift_reader(model, environment)
-            except Exception as exc:  # noqa: BLE001 - no drift verdict: the other gates still apply
-                notes.append(f"drift unavailable: {_first_line(exc)}")
-            if drift is None:
-                notes.append(f"no drift verdict for {model} ({DRIFT_WINDOW}): no reference or too few rows")
-            elif drift.get("note"):
-                notes.append(str(drift["note"]))
+        live, drift, notes = gather_evidence(op, model, environment, action, version, live_reader, drift_reader)
     gates = tuple(op.gates(model, gated.version, environment, live, drift)) if gated is not None else ()
     warnings: tuple[str, ...] = ()
     if incident_reader is not None and any(getattr(p, "changes", ()) for p in plans.values()):
@@ -180,8 +163,40 @@ def prepare(op, model: str, environment: str, action: str, *, version: str | Non
             notes.append(f"open incidents unavailable: {_first_line(exc)}")
         else:
             warnings = suspect_warnings(plans, open_incidents, environment)
+    if action == "rollback":
+        warnings += rolled_back_warnings(op, plans, model, environment)
     return Prepared(allowed=True, reason=decision.reason, state=state, plans=plans, gates=gates, live=live,
                     drift=drift, notes=tuple(notes), typed=typed, strategy=chosen, warnings=warnings, **base)
+
+
+def gather_evidence(op, model: str, environment: str, action: str, version: str | None,
+                    live_reader: LiveReader | None,
+                    drift_reader: DriftReader | None) -> tuple[dict | None, dict | None, list[str]]:
+    """The live canary stats and the drift verdict a gated plan is judged on, as they are now, and the notes
+    on what could not be read. Read when the dialog opens and again when the operator confirms (`execute`)."""
+    notes: list[str] = []
+    live = drift = None
+    canary = op.registry.alias_version(model, alias_name(environment, "canary"))
+    if _needs_live(action, version, canary) and live_reader is not None:
+        try:
+            live = live_reader(model, environment) or None
+        except Exception as exc:  # noqa: BLE001 - no live stats: the metric gates still apply
+            notes.append(f"live canary stats unavailable: {_first_line(exc)}")
+        if live:
+            notes.append(f"live gates use the last {LIVE_WINDOW_WORDS}: " + ", ".join(
+                f"{k} {v.get('requests', 0)} req" for k, v in live.items()))
+        else:
+            notes.append(f"no live canary traffic in the last {LIVE_WINDOW_WORDS}: live gates not evaluated")
+    if drift_reader is not None:
+        try:
+            drift = drift_reader(model, environment)
+        except Exception as exc:  # noqa: BLE001 - no drift verdict: the other gates still apply
+            notes.append(f"drift unavailable: {_first_line(exc)}")
+        if drift is None:
+            notes.append(f"no drift verdict for {model} ({DRIFT_WINDOW}): no reference or too few rows")
+        elif drift.get("note"):
+            notes.append(str(drift["note"]))
+    return live, drift, notes
 
 
 _VERSION = re.compile(r"(?:^|\s)v(\S+)(?: in (\S+))?")  # `analytics.incidents._deploy_detail`: "deploy v5 in staging"
@@ -214,6 +229,29 @@ def suspect_warnings(plans: dict, incidents: Iterable, environment: str | None =
     return tuple(out)
 
 
+def rolled_back_warnings(op, plans: dict, model: str, environment: str) -> tuple[str, ...]:
+    """A rollback whose target was itself rolled back away from (support-assistant: R planned v2 -> v3, v3 rolled
+    back five days before) is warned about, naming the latest such rollback: when, by whom, and why."""
+    targets = {str(p.version) for p in plans.values() if p.version and not p.blocked}
+    if not targets:
+        return ()
+    try:
+        done = op.rollbacks(model, environment)
+    except Exception:  # noqa: BLE001 - no deployment history: the plan stands, without the warning
+        return ()
+    out = []
+    for v in sorted(targets):
+        rec = next((r for r in reversed(done) if str(r["from"]) == v), None)
+        if rec is None:
+            continue
+        ts = rec["ts"]
+        when = f"{ts:%Y-%m-%d %H:%M}Z" if hasattr(ts, "strftime") else str(ts)[:16].replace("T", " ") + "Z"
+        why = f" ({printable(str(rec['reason']))})" if rec.get("reason") else ""
+        out.append(f"WARNING v{printable(v)} was itself rolled back on {when} by "
+                   f"{printable(str(rec.get('actor') or 'unknown'))}, to v{printable(str(rec['to']))}{why}")
+    return tuple(out)
+
+
 def _retrain_notes(op, model: str, environment: str) -> list[str]:
     from console.actions import hooks
 
@@ -231,21 +269,30 @@ def _first_line(exc: BaseException) -> str:
 
 def execute(op, prepared: Prepared, *, strategy: str | None = None, expected_from: str | None = None,
             reason: str = "", force: bool = False, percent: int | None = None, to: str | None = None,
-            evidence: dict | None = None):
-    """Runs the planned action through the operator with the evidence it was gated on."""
+            evidence: dict | None = None, live_reader: LiveReader | None = None,
+            drift_reader: DriftReader | None = None):
+    """Runs the planned action through the operator. A gated action is judged on its evidence as it is at
+    confirmation (the readers are asked again; without them, the evidence the plan was gated on), and the
+    operator refuses it as a conflict when a gate fails now that did not fail in what the operator saw
+    (`prepared.gates`): a dialog left open while a label arrived never goes ahead on gates nobody saw."""
     a, model, env = prepared.action, prepared.model, prepared.environment
     live, drift = prepared.live, prepared.drift
+    seen = tuple(prepared.gates)  # what the operator confirmed on (none shown: every failure now is new)
+    gated = any(getattr(p, "needs_gates", False) for p in prepared.plans.values())
+    if gated and (live_reader is not None or drift_reader is not None):
+        live, drift, _ = gather_evidence(op, model, env, a, prepared.version, live_reader, drift_reader)
     if a == "promote":
         return op.promote(model, prepared.version, env, strategy=strategy or prepared.strategy or "direct",
                           percent=percent, expected_from=expected_from, reason=reason, force=force,
-                          live=live, drift=drift)
+                          live=live, drift=drift, seen_gates=seen)
     if a == "canary-step":
-        seen = prepared.plan
+        shown = prepared.plan
         return op.canary_step(model, env, expected_from=expected_from, reason=reason, force=force, live=live,
-                              drift=drift, expected_pct=seen.canary_pct if seen is not None else None)
+                              drift=drift, expected_pct=shown.canary_pct if shown is not None else None,
+                              seen_gates=seen)
     if a == "canary-promote":
         return op.canary_promote(model, env, expected_from=expected_from, reason=reason, force=force, live=live,
-                                 drift=drift)
+                                 drift=drift, seen_gates=seen)
     if a == "canary-abort":
         return op.canary_abort(model, env, expected_from=expected_from, reason=reason)
     if a == "rollback":

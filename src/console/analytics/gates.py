@@ -141,3 +141,10 @@ def all_passed(gates: list[Gate]) -> bool:
 
 def failures(gates: list[Gate]) -> list[Gate]:
     return [g for g in gates if not g.passed]
+
+
+def newly_failed(seen: list[Gate] | tuple[Gate, ...], now: list[Gate]) -> list[Gate]:
+    """Gates failing `now` that did not fail in what the operator `seen` (confirmed): a new gate (a first
+    label gave a live accuracy) or one that passed then. A failure that cleared since is no new risk."""
+    failed_then = {g.name for g in seen if not g.passed}
+    return [g for g in now if not g.passed and g.name not in failed_then]

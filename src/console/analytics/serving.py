@@ -218,6 +218,19 @@ def timeline(events: Iterable[Mapping[str, Any]]) -> list[tuple[Any, Serving]]:
     return out
 
 
+def rollbacks(events: Iterable[Mapping[str, Any]]) -> list[dict]:
+    """Each rollback, oldest first, with the champion it rolled back away from: {ts, actor, reason, from, to}.
+    The events say only the version rolled back to; the fold says which one served before."""
+    s, out = Serving(), []
+    for e in events:
+        before = s.champion
+        s = s.apply(e)
+        if e.get("action") == "rollback" and before and before != s.champion:
+            out.append({"ts": e.get("ts"), "actor": e.get("actor"), "reason": e.get("reason"),
+                        "from": before, "to": s.champion})
+    return out
+
+
 def group(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], list[Mapping[str, Any]]]:
     """Events by (model, environment); an event without an environment is production's."""
     grouped: dict[tuple[str, str], list[Mapping[str, Any]]] = {}

@@ -8,13 +8,17 @@ no: unknown model, bad value). Prompts (MLflow 3 prompt registry) are registered
 registry client that does not. One `Registry` may be shared by worker threads.
 
 Every HTTP call has a short timeout and no retry (`HTTP_DEFAULTS`): a registry that accepts and never
-answers costs one timeout, not MLflow's default minutes. Messages never carry the URI's credentials.
+answers costs one timeout, not MLflow's default minutes. And one timeout per pass, not one per call: once a
+call finds the registry unavailable, the calls after it fail at once (a circuit breaker) for `COOLDOWN_S`,
+the console's registry check interval, after which one call tries again. Messages never carry the URI's
+credentials.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, TypeVar
@@ -31,6 +35,7 @@ HTTP_DEFAULTS = {
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "0",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "3",
 }
+COOLDOWN_S = 15.0  # after a call found the registry unavailable, the next calls fail at once for this long
 T = TypeVar("T")
 
 
@@ -112,13 +117,17 @@ def _version_key(version: str) -> tuple[int, str]:
 class Registry:
     """One MLflow registry (tracking URI); safe to share between threads."""
 
-    def __init__(self, tracking_uri: str, registry_uri: str | None = None):
+    def __init__(self, tracking_uri: str, registry_uri: str | None = None, cooldown_s: float = COOLDOWN_S,
+                 clock: Callable[[], float] = time.monotonic):
         if not tracking_uri:
             raise RegistryUnavailable("no registry configured: set [registry] tracking_uri or pass --registry")
         self.tracking_uri = tracking_uri
         self.registry_uri = registry_uri or tracking_uri
         self._client: Any = None
         self._init_lock = threading.Lock()
+        self.cooldown_s, self._clock = cooldown_s, clock
+        self._down: tuple[float, str] | None = None  # (when a call found it unavailable, why): the breaker is open
+        self._down_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Registry({self.display_uri!r})"
@@ -163,21 +172,48 @@ class Registry:
             return RegistryUnavailable(f"registry {self.display_uri} is unreachable")
         return RegistryUnavailable(f"registry {self.display_uri}: {message}")
 
-    def _call(self, fn: Callable[[Any], T]) -> T:
-        _, rc = self._registry_client()
+    def _guarded(self, fn: Callable[[Any], T], which: int) -> T:
+        """Every call goes through here: fails at once while the breaker is open; opens it on an unavailable
+        registry (a timeout, a refused connection), closes it on any answer."""
+        with self._down_lock:
+            down = self._down
+        if down is not None:
+            ago = self._clock() - down[0]
+            if ago < self.cooldown_s:
+                raise RegistryUnavailable(f"{down[1]} (not asked again for {self.cooldown_s - ago:.0f} s: it failed "
+                                          f"{ago:.0f} s ago)")
         try:
-            return fn(rc)
+            clients = self._registry_client()
+            result = fn(clients[which])
+        except RegistryUnavailable as exc:
+            self._trip(str(exc))
+            raise
         except RegistryError:
+            self._close()
             raise
         except Exception as exc:
-            raise self._translate(exc) from None
+            err = self._translate(exc)
+            if isinstance(err, RegistryUnavailable):
+                self._trip(str(err))
+            else:
+                self._close()
+            raise err from None
+        self._close()
+        return result
+
+    def _trip(self, message: str) -> None:
+        with self._down_lock:
+            self._down = (self._clock(), message)
+
+    def _close(self) -> None:
+        with self._down_lock:
+            self._down = None
+
+    def _call(self, fn: Callable[[Any], T]) -> T:
+        return self._guarded(fn, 1)
 
     def _tracking(self, fn: Callable[[Any], T]) -> T:
-        client, _ = self._registry_client()
-        try:
-            return fn(client)
-        except Exception as exc:
-            raise self._translate(exc) from None
+        return self._guarded(fn, 0)
 
     # ------------------------------------------------------------------ reads
 

@@ -23,7 +23,7 @@ screen, and hidden then too below 100 columns, where the footer has no room), `a
 The flow: policy check -> worker: `svc.plan_action` (actions.plan: policy, state, every strategy's plan
 for promote, the gates with their live-canary and drift evidence, exactly as the CLI plans) ->
 `ActionDialog` -> policy check again -> worker: `svc.run_action` with `expected_from` = the version shown in
-the plan and the evidence the gates were shown on -> notify `result.message` (severity by status) -> `app.action_refresh()`. A refused action never
+the plan and the gates shown (judged again on the evidence at confirmation: a new failure is a conflict) -> notify `result.message` (severity by status) -> `app.action_refresh()`. A refused action never
 reaches the operator's write path from here, whichever way it was invoked (key or palette).
 """
 
@@ -124,8 +124,8 @@ def prepare(svc, model: str, environment: str, action_id: str, version: str | No
 
 
 def run(svc, request: ActionRequest, choice: ActionChoice, planned):
-    """Runs in a worker: the planned action with `expected_from` = what the dialog showed, and the evidence
-    its gates were shown on."""
+    """Runs in a worker: the planned action with `expected_from` = what the dialog showed; its gates are judged
+    again below (actions.plan.execute), and one failing now that the dialog did not show failing is a conflict."""
     plan = choice.plan
     expected = (plan.from_version or "none") if plan is not None else None
     return svc.run_action(planned, strategy=choice.strategy or None, expected_from=expected, reason=choice.reason,
