@@ -6,6 +6,15 @@ from rollups, the exact re-check of one hour, and the sketch error seen against 
     nice -n 15 python benchmarks/bench_rollups.py --rows 3000000 --dir /tmp/fleet3m --steps build --engines spark
     nice -n 15 python benchmarks/bench_rollups.py --rows 10000000 --dir /tmp/fleet10m-s3 --s3   # source in moto
 
+With --config, an existing fleet's configuration (say `/tmp/fleet/rows-1000000/mlops-console-jsonl.toml`, its
+548 MB JSONL log) is built instead, with `--no-ready` (the build alone), into --dir (nothing is written beside the
+config), once per source tree given with --code, in turns (--turns): old and new code measured in one run.
+Each build's rollups are summed (rows, errors, labelled) and fingerprinted (every column of every current rollup
+row, sketches included), so the turns show whether the trees built the same rollups.
+
+    nice -n 5 python benchmarks/bench_rollups.py --config /tmp/fleet/rows-1000000/mlops-console-jsonl.toml \
+        --dir /tmp/rc-bench --code /tmp/old/src src --turns 2
+
 The fleet is `fleet.py`'s (3 models x 20 numeric + 5 categorical features, `--days` 30, `--files-per-day` 4,
 Hive Parquet `logs/date=YYYY-MM-DD/part-N.parquet`, the last day's numeric features shifted), generated
 once under --dir and reused. With --s3 it is uploaded to a moto server on 127.0.0.1 (tests/s3_server.py,
@@ -254,6 +263,61 @@ class _Tmp:  # what tests/s3_server._moto needs of pytest's tmp_path_factory
         return path
 
 
+def built(out: Path) -> dict:
+    """What a build left in a rollup folder: per model the current rollup rows' sums and a fingerprint of them."""
+    import hashlib
+    from datetime import datetime
+
+    import polars as pl
+
+    from console import store_rollups as ro
+
+    got = {}
+    for model in sorted(p.name for p in out.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        t = ro.read_table(out, model, datetime(1970, 1, 1), datetime(2100, 1, 1))
+        if t is None:
+            continue
+        df = pl.from_arrow(t)
+        keys = [c for c in ("hour", "version", "environment", "variant", "segment", "segment_value")
+                if c in df.columns]
+        df = df.sort(keys, nulls_last=True).select(sorted(df.columns))
+        got[model] = {"rows": int(df.filter(pl.col("segment").is_null())["rows"].sum()),
+                      "errors": int(df.filter(pl.col("segment").is_null())["errors"].sum()),
+                      "labelled": int(df.filter(pl.col("segment").is_null())["labelled"].sum()),
+                      "digest": hashlib.sha256(df.write_ipc(None).getvalue()).hexdigest()[:16]}
+    return got
+
+
+def text_turns(args) -> None:
+    """--config: the build of an existing fleet's configuration, once per --code tree, in turns (see the module)."""
+    root = Path(args.dir)
+    root.mkdir(parents=True, exist_ok=True)
+    codes = [str(Path(c).resolve()) for c in (args.code or [str(ROOT / "src")])]
+    rows = []
+    for turn in range(args.turns):
+        for code in codes:
+            out = root / "rollups"
+            shutil.rmtree(out, ignore_errors=True)
+            env = dict(os.environ, PYTHONPATH=code, XDG_CACHE_HOME=str(root / "cache"))
+            argv = console(Path(args.config), "rollup", "--path", str(out), "--no-ready", "--format", "json")
+            r = measure(argv, env, args.cap_gb)
+            try:
+                summary = json.loads(r["out"][r["out"].index("{"):])
+            except ValueError:
+                summary = {"rows": 0, "seconds": float("nan"), "rows_set_aside": {}}
+                print(r["err"], file=sys.stderr)
+            r.update(rows=summary["rows"], cmd_s=summary["seconds"], mb=0.0,
+                     built=built(out) if out.is_dir() else {})
+            print(json.dumps({k: v for k, v in r.items() if k != "out"}), file=sys.stderr, flush=True)
+            rows.append((f"{code} (turn {turn + 1})", r))
+    print_builds(rows)
+    print("\n| code (turn) | command s | per model: rows, errors, labelled, fingerprint |\n|---|---|---|")
+    for label, r in rows:
+        models = "; ".join(f"{m} {b['rows']:,}, {b['errors']:,}, {b['labelled']:,}, {b['digest']}"
+                           for m, b in r["built"].items())
+        print(f"| {label} | {r['cmd_s']:.1f} | {models} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=100_000_000)
@@ -268,7 +332,13 @@ def main() -> None:
     ap.add_argument("--s3", action="store_true", help="read the logs from a local S3 server (moto)")
     ap.add_argument("--cap-gb", type=float, default=12.0, help="kill a measured process tree past this")
     ap.add_argument("--timeout", type=float, default=900.0, help="kill a measured read past this many seconds")
+    ap.add_argument("--config", help="build this existing fleet's configuration instead (see the module)")
+    ap.add_argument("--code", nargs="+", help="with --config: source trees (PYTHONPATH) to build with, in turns")
+    ap.add_argument("--turns", type=int, default=1, help="with --config: rounds over the --code trees")
     args = ap.parse_args()
+    if args.config:
+        text_turns(args)
+        return
     from fleet import write_fleet
 
     root = Path(args.dir)
