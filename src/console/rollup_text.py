@@ -4,8 +4,10 @@ Arrow's dataset readers refuse a whole file for one bad byte, broken quote or sh
 input source ... Invalid encoding in string"), and `mlops-console rollup` exited 2 where the console's store kept
 every other row. Here a file is read by the store's own path: `sources.files.Tailer` for complete lines (the BOM,
 CSV records holding line breaks, an unterminated last line decided as the store decides it) and `store.parse`
-for the rows, which sets a bad row aside with its line and reason. What was set aside is kept per process
-(`set_aside`), by file and line, so the several scans of one build count each bad row once.
+for the rows, which sets a bad row aside with its line and reason. An `s3://` object is read as the store's
+refresh reads one: whole (it is written once and complete), through `store.parse.whole_object` and the same
+parsers. What was set aside is kept per process (`set_aside`), by file and line, so the several scans of one
+build count each bad row once.
 
 A `TextDataset` offers what the rollup reads of a pyarrow dataset (`schema`, `to_batches`, `get_fragments`);
 its fragments are `TextFile`s, small and picklable, so a Spark task parses its own files as the local engine
@@ -29,7 +31,7 @@ import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -155,11 +157,21 @@ def _key_value(v: str) -> int | str:
 
 @dataclass(frozen=True)
 class TextFile:
-    """One local JSONL (`kind` "json") or CSV file, with the Hive folder values its path carries."""
+    """One JSONL (`kind` "json") or CSV file, with the Hive folder values its path carries: a local file, or an
+    `s3://` object as listed (`size`, `etag`: the version read) with the `[storage.s3]` settings that reach it."""
 
     path: str
     kind: str
     keys: tuple[tuple[str, int | str], ...] = ()
+    size: int = -1
+    etag: str | None = None
+    storage: dict | None = field(default=None, hash=False, compare=False, repr=False)
+
+    @property
+    def remote(self) -> bool:
+        from console.sources.locations import S3_SCHEMES
+
+        return self.path.startswith(S3_SCHEMES)
 
     def read(self, start: datetime | None = None, end: datetime | None = None) -> Iterator[pa.Table]:
         """The file's good rows, a piece at a time, or the pieces that can hold rows of [start, end) (the cut itself is
@@ -189,6 +201,8 @@ class TextFile:
                 spool.files[key] = (ident, pieces)
 
     def _identity(self) -> tuple:
+        if self.remote:
+            return self.size, self.etag
         try:
             st = os.stat(self.path)
         except OSError:
@@ -203,6 +217,9 @@ class TextFile:
         from console.store import parse
 
         csv = self.kind == "csv"
+        if self.remote:
+            yield from self._object()
+            return
         tailer = Tailer({}, csv_headers=csv, max_chunk_bytes=piece_bytes or PIECE_BYTES,
                         complete_tail=None if csv else parse.whole_json_row)
         for chunk in tailer.scan([self.path]):
@@ -217,13 +234,37 @@ class TextFile:
             for t in tables:
                 yield self._keyed(t.drop_columns([c for c in _PROVENANCE if c in t.column_names]))
 
+    def _object(self) -> Iterator[pa.Table]:
+        """An S3 object's good rows: read whole and parsed as the store's refresh reads one (`parse.whole_object`)."""
+        from console.sources import locations
+        from console.store import parse
+
+        csv = self.kind == "csv"
+        body = locations.open_range(self.path, 0, self.size, self.storage, etag=self.etag) if self.size else b""
+        body, header, first = parse.whole_object(body, csv)
+        if csv:
+            tables, rej = parse.csv_lines(body, header=header or "", source=self.path, first_line=first)
+        else:
+            tables, rej = parse.jsonl(body, source=self.path, first_line=first)
+        del body
+        _note(self.path, rej)
+        for t in tables:
+            yield self._keyed(t.drop_columns([c for c in _PROVENANCE if c in t.column_names]))
+
+    def _head(self) -> bytes:
+        if self.remote:
+            from console.sources import locations
+
+            return locations.open_range(self.path, 0, min(self.size, SAMPLE_BYTES), self.storage, etag=self.etag) \
+                if self.size else b""
+        with open(self.path, "rb") as f:
+            return f.read(SAMPLE_BYTES)
+
     def sample(self) -> pa.Schema | None:
         """The schema of the file's first lines (none of them noted as set aside: the full read notes them)."""
         from console.store import parse
 
-        with open(self.path, "rb") as f:
-            head = f.read(SAMPLE_BYTES)
-        head, _ = parse.strip_bom(head)
+        head, _ = parse.strip_bom(self._head())
         if self.kind == "csv":
             header, _, head = head.partition(b"\n")
             head = head[:head.rfind(b"\n") + 1]
@@ -273,11 +314,13 @@ def _in_window(f: TextFile, parts: Sequence[str], start: datetime | None, end: d
 
 
 class TextDataset:
-    """Local JSONL or CSV files of one format, read through the store's parsing (see the module)."""
+    """JSONL or CSV files of one format, read through the store's parsing (see the module): local paths, or S3 objects
+    as `sources.locations` lists them (with the `storage` settings that reach them)."""
 
-    def __init__(self, files: Sequence[str], kind: str, base: str | None, start: datetime | None = None,
-                 end: datetime | None = None, day_parts: Sequence[str] = ()):
-        every = [TextFile(f, kind, _keys(f, base)) for f in files]
+    def __init__(self, files: Sequence, kind: str, base: str | None, start: datetime | None = None,
+                 end: datetime | None = None, day_parts: Sequence[str] = (), storage: dict | None = None):
+        every = [TextFile(f, kind, _keys(f, base)) if isinstance(f, str) else
+                 TextFile(f.path, kind, _keys(f.path, base), f.size, f.etag, storage) for f in files]
         self.files = [f for f in every if _in_window(f, day_parts, start, end)]
         self.start, self.end = start, end  # within `parsed_once`, kept pieces outside it are not read
         self._sample_from = every
