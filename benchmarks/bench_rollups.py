@@ -263,29 +263,49 @@ class _Tmp:  # what tests/s3_server._moto needs of pytest's tmp_path_factory
         return path
 
 
-def built(out: Path) -> dict:
-    """What a build left in a rollup folder: per model the current rollup rows' sums and a fingerprint of them."""
-    import hashlib
+def current_rows(out: Path, model: str):
+    """A model's current rollup rows in a folder, sorted by key, one chunk (a fingerprint sees values, not layout)."""
     from datetime import datetime
 
     import polars as pl
 
     from console import store_rollups as ro
 
+    t = ro.read_table(out, model, datetime(1970, 1, 1), datetime(2100, 1, 1))
+    if t is None:
+        return None
+    df = pl.from_arrow(t)
+    return df.sort(list(ro.KEYS), nulls_last=True).select(sorted(df.columns)).rechunk()
+
+
+def built(out: Path) -> dict:
+    """What a build left in a rollup folder: per model the current rollup rows' sums and a fingerprint of them."""
+    import hashlib
+
+    import polars as pl
+
     got = {}
     for model in sorted(p.name for p in out.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
-        t = ro.read_table(out, model, datetime(1970, 1, 1), datetime(2100, 1, 1))
-        if t is None:
+        df = current_rows(out, model)
+        if df is None:
             continue
-        df = pl.from_arrow(t)
-        keys = [c for c in ("hour", "version", "environment", "variant", "segment", "segment_value")
-                if c in df.columns]
-        df = df.sort(keys, nulls_last=True).select(sorted(df.columns))
-        got[model] = {"rows": int(df.filter(pl.col("segment").is_null())["rows"].sum()),
-                      "errors": int(df.filter(pl.col("segment").is_null())["errors"].sum()),
-                      "labelled": int(df.filter(pl.col("segment").is_null())["labelled"].sum()),
+        whole = df.filter(pl.col("segment").is_null())
+        got[model] = {"rows": int(whole["rows"].sum()), "errors": int(whole["errors"].sum()),
+                      "labelled": int(whole["labelled"].sum()),
                       "digest": hashlib.sha256(df.write_ipc(None).getvalue()).hexdigest()[:16]}
     return got
+
+
+def differing(a: Path, b: Path) -> dict[str, list[str]]:
+    """Per model, the columns whose values differ between two builds' current rollup rows."""
+    out = {}
+    for model in sorted(p.name for p in a.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        x, y = current_rows(a, model), current_rows(b, model)
+        if x is None or y is None or x.shape != y.shape:
+            out[model] = ["(shape)"]
+            continue
+        out[model] = [c for c in x.columns if c not in y.columns or not x[c].equals(y[c], null_equal=True)]
+    return out
 
 
 def text_turns(args) -> None:
@@ -293,10 +313,10 @@ def text_turns(args) -> None:
     root = Path(args.dir)
     root.mkdir(parents=True, exist_ok=True)
     codes = [str(Path(c).resolve()) for c in (args.code or [str(ROOT / "src")])]
-    rows = []
+    rows, folders = [], []
     for turn in range(args.turns):
-        for code in codes:
-            out = root / "rollups"
+        for k, code in enumerate(codes):
+            out = root / f"rollups-{turn}-{k}"
             shutil.rmtree(out, ignore_errors=True)
             env = dict(os.environ, PYTHONPATH=code, XDG_CACHE_HOME=str(root / "cache"))
             argv = console(Path(args.config), "rollup", "--path", str(out), "--no-ready", "--format", "json")
@@ -310,12 +330,15 @@ def text_turns(args) -> None:
                      built=built(out) if out.is_dir() else {})
             print(json.dumps({k: v for k, v in r.items() if k != "out"}), file=sys.stderr, flush=True)
             rows.append((f"{code} (turn {turn + 1})", r))
+            folders.append(out)
     print_builds(rows)
-    print("\n| code (turn) | command s | per model: rows, errors, labelled, fingerprint |\n|---|---|---|")
-    for label, r in rows:
+    print("\n| code (turn) | command s | per model: rows, errors, labelled, fingerprint | columns differing from the "
+          "first build |\n|---|---|---|---|")
+    for (label, r), out in zip(rows, folders):
         models = "; ".join(f"{m} {b['rows']:,}, {b['errors']:,}, {b['labelled']:,}, {b['digest']}"
                            for m, b in r["built"].items())
-        print(f"| {label} | {r['cmd_s']:.1f} | {models} |")
+        diff = differing(folders[0], out) if out.is_dir() and folders[0].is_dir() else {}
+        print(f"| {label} | {r['cmd_s']:.1f} | {models} | {json.dumps({m: c for m, c in diff.items() if c})} |")
 
 
 def main() -> None:
