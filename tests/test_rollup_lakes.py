@@ -120,11 +120,11 @@ def spark_built(lake):
 
     _, labels, sources, _, _ = lake
     build = {name: rollup_job.builder([sources[name]], labels.to_arrow(), SPECS, master="local[1]")
-             for name in ("s3-parquet", "delta", "iceberg")}
+             for name in ("s3-parquet", "s3-jsonl", "delta", "iceberg")}
     return {name: b(START, END) for name, b in build.items()}
 
 
-@pytest.mark.parametrize("name", ["s3-parquet", "delta", "iceberg"])
+@pytest.mark.parametrize("name", ["s3-parquet", "s3-jsonl", "delta", "iceberg"])
 def test_spark_reads_s3_delta_and_iceberg_with_the_counts_of_the_local_engine(lake, spark_built, name):
     _same_counts(spark_built[name], lake[3], f"spark {name}")
 

@@ -335,14 +335,8 @@ class Ingest:
             except Exception as exc:  # noqa: BLE001 - one unreadable object costs only itself
                 notes.append(str(locations.storage_error(info.path, exc, storage)))
                 continue
-            body, _ = parse.strip_bom(body)
-            header = None
-            if fmt_file == "csv":
-                header, _, body = body.partition(b"\n")
-                header = header.decode("utf-8", "replace").rstrip("\r")
-            if body and not body.endswith(b"\n"):
-                body += b"\n"  # an object is complete: its last line needs no terminator
-            take(src, fmt_file, body, info.path, 2 if fmt_file == "csv" else 1, header, None, [])
+            body, header, first_line = parse.whole_object(body, fmt_file == "csv")
+            take(src, fmt_file, body, info.path, first_line, header, None, [])
             seen[info.path] = {"etag": info.etag, "size": info.size}
             self._report(info.path, info.size, None, None)
         return seen, notes
