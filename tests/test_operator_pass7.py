@@ -1,0 +1,72 @@
+"""An operator's seventh pass (qa7): logs built from sklearn's bundled datasets and numpy, written as a real
+team writes them (pandas' Parquet, CSV, JSONL), run through the installed command, each number checked
+against a direct computation over the files the test wrote.
+
+- A Hive Parquet log written by pandas from float seconds holds nanosecond timestamps that are not whole
+  microseconds; pyarrow turns such a row-group statistic into a datetime only when pandas happens to be
+  imported, and the console does not import pandas, so every command died with "ValueError: Nanosecond
+  resolution temporal type ... is not safely convertible to microseconds".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+T0_NS = 1_781_913_600_000_000_000  # 2026-06-20T00:00:00Z
+
+
+def _cli(cfg: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": SRC}
+    return subprocess.run([sys.executable, "-m", "console", "--config", str(cfg), *args],
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+def _ns_parquet(tmp: Path, days: int = 3, per_day: int = 400) -> tuple[Path, np.ndarray, np.ndarray]:
+    """Hive Parquet as pandas writes it: ts timestamp[ns, UTC], times at random nanoseconds (float seconds)."""
+    from sklearn.datasets import load_diabetes
+
+    data = load_diabetes()
+    rng = np.random.default_rng(3)
+    all_ts, all_lat = [], []
+    for d in range(days):
+        ts = np.sort(T0_NS + d * 86_400_000_000_000
+                     + (rng.uniform(0, 86_400, per_day) * 1e9).astype(np.int64)) + 123  # never whole us
+        rows = rng.integers(0, len(data.target), per_day)
+        lat = rng.lognormal(4.0, 0.3, per_day)
+        table = pa.table({"ts": pa.array(ts, pa.timestamp("ns", tz="UTC")),
+                          "model": ["diabetes-reg"] * per_day, "version": ["1"] * per_day,
+                          "request_id": [f"r{d}-{i}" for i in range(per_day)],
+                          "bmi": data.data[rows, 2], "prediction": [str(v) for v in data.target[rows]],
+                          "latency_ms": lat, "status": ["ok"] * per_day})
+        folder = tmp / "logs" / f"date=2026-06-{20 + d:02d}"
+        folder.mkdir(parents=True)
+        pq.write_table(table, folder / "part-0.parquet")
+        all_ts.append(ts)
+        all_lat.append(lat)
+    cfg = tmp / "mlops-console.toml"
+    cfg.write_text('[[logs]]\nkind = "predictions"\npath = "logs/"\nformat = "parquet"\n'
+                   '[models.diabetes-reg]\ntask = "regression"\nfeatures = ["bmi"]\n[store]\npath = "store"\n')
+    return cfg, np.concatenate(all_ts), np.concatenate(all_lat)
+
+
+def test_nanosecond_parquet_is_read(tmp_path):
+    cfg, ts, lat = _ns_parquet(tmp_path)
+    out = _cli(cfg, "snapshot", "--at", "latest", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    snap = json.loads(out.stdout)
+    (row,) = snap["models"]
+    newest = ts.max()
+    assert snap["counts"]["predictions"] == len(ts)
+    assert row["requests"] == int(((ts > newest - 86_400 * 10**9) & (ts <= newest)).sum())
+    last_hour = (ts > newest - 3_600 * 10**9) & (ts <= newest)
+    assert row["requests_1h"] == int(last_hour.sum())
+    assert abs(row["p95_latency_ms"] - float(np.percentile(lat[last_hour], 95))) < 1e-9
