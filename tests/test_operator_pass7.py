@@ -6,19 +6,25 @@ against a direct computation over the files the test wrote.
   microseconds; pyarrow turns such a row-group statistic into a datetime only when pandas happens to be
   imported, and the console does not import pandas, so every command died with "ValueError: Nanosecond
   resolution temporal type ... is not safely convertible to microseconds".
+- A store whose disk filled while a refresh wrote into it made every command exit 4 ("OSError: [Errno 28]
+  Error writing bytes to file"); and a store that could not be written at all (a read-only home) was replaced
+  by a temporary one without a word to the operator (the note existed, nothing printed it).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 T0_NS = 1_781_913_600_000_000_000  # 2026-06-20T00:00:00Z
@@ -70,3 +76,55 @@ def test_nanosecond_parquet_is_read(tmp_path):
     last_hour = (ts > newest - 3_600 * 10**9) & (ts <= newest)
     assert row["requests_1h"] == int(last_hour.sum())
     assert abs(row["p95_latency_ms"] - float(np.percentile(lat[last_hour], 95))) < 1e-9
+
+
+def _jsonl_workspace(tmp: Path, store: str, n: int = 20_000) -> tuple[Path, np.ndarray]:
+    """breast_cancer's rows as a JSONL prediction log of `n` rows, one a minute, ending 2026-07-20."""
+    from sklearn.datasets import load_breast_cancer
+
+    data = load_breast_cancer()
+    rng = np.random.default_rng(5)
+    rows = rng.integers(0, len(data.target), n)
+    lat = rng.lognormal(3.5, 0.4, n)
+    first = datetime(2026, 7, 20) - timedelta(minutes=n)
+    with open(tmp / "pred.jsonl", "w") as fh:
+        for i in range(n):
+            fh.write(json.dumps({"ts": f"{first + timedelta(minutes=i):%Y-%m-%dT%H:%M:%S}Z", "model": "cancer",
+                                 "version": "2", "request_id": f"r{i}",
+                                 "features": {"radius": float(data.data[rows[i], 0])},
+                                 "latency_ms": float(lat[i]), "status": "ok"}) + "\n")
+    cfg = tmp / "mlops-console.toml"
+    cfg.write_text(f'[[logs]]\nkind = "predictions"\npath = "pred.jsonl"\n[store]\npath = "{store}"\n')
+    return cfg, lat
+
+
+def _agrees(out: subprocess.CompletedProcess, n: int) -> None:
+    assert out.returncode == 0, out.stderr
+    snap = json.loads(out.stdout)
+    assert snap["counts"]["predictions"] == n and snap["models"][0]["requests"] == 1440, snap["counts"]
+    assert "cannot be written" in out.stderr and "working in a temporary store" in out.stderr, out.stderr
+
+
+def test_a_store_that_cannot_be_created_says_so(tmp_path):
+    (tmp_path / "home").write_text("a file where the store's folder would be")
+    cfg, _ = _jsonl_workspace(tmp_path, str(tmp_path / "home" / "store"), n=3000)
+    _agrees(_cli(cfg, "snapshot", "--at", "latest", "--format", "json"), 3000)
+
+
+def test_a_disk_that_fills_during_the_refresh(tmp_path):
+    """A real full disk: a 256 KiB tmpfs holds the store's skeletons and its first files, not 20,000 rows."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if shutil.which("mount") is None or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("mounting a small tmpfs needs root")
+    try:
+        cfg, _ = _jsonl_workspace(tmp_path, str(disk / "store"))
+        for command in ("snapshot", "check"):
+            out = _cli(cfg, command, "--at", "latest", "--format", "json")
+            if command == "snapshot":
+                _agrees(out, 20_000)
+            else:
+                assert out.returncode in (0, 1) and "No space left" in out.stderr, out.stderr
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)
