@@ -9,6 +9,8 @@ against a direct computation over the files the test wrote.
 - A store whose disk filled while a refresh wrote into it made every command exit 4 ("OSError: [Errno 28]
   Error writing bytes to file"); and a store that could not be written at all (a read-only home) was replaced
   by a temporary one without a word to the operator (the note existed, nothing printed it).
+- The text form of `fairness` printed each segment's counts and none of its metrics, and `quality` the
+  window's counts and not its accuracy: a nested record was dropped from the text (JSON had them).
 """
 
 from __future__ import annotations
@@ -128,3 +130,42 @@ def test_a_disk_that_fills_during_the_refresh(tmp_path):
                 assert out.returncode in (0, 1) and "No space left" in out.stderr, out.stderr
     finally:
         subprocess.run(["umount", str(disk)], capture_output=True)
+
+
+def test_fairness_and_quality_text_carry_the_metrics(tmp_path):
+    """breast_cancer through a logistic regression, a channel segment, every label logged an hour later."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = load_breast_cancer(return_X_y=True)
+    pred = LogisticRegression(max_iter=5000).fit(x[:, :3], y).predict(x[:, :3])
+    rng = np.random.default_rng(11)
+    channel = rng.choice(["web", "app", "partner_api"], len(y))
+    first = datetime(2026, 7, 4)
+    with open(tmp_path / "pred.jsonl", "w") as fh, open(tmp_path / "labels.csv", "w") as lab:
+        lab.write("request_id,label,ts\n")
+        for i in range(len(y)):
+            t = first + timedelta(minutes=2 * i)
+            fh.write(json.dumps({"ts": f"{t:%Y-%m-%dT%H:%M:%S}Z", "model": "cancer", "version": "1",
+                                 "request_id": f"r{i}", "radius": float(x[i, 0]), "channel": channel[i],
+                                 "prediction": str(pred[i]), "latency_ms": 20.0, "status": "ok"}) + "\n")
+            lab.write(f"r{i},{y[i]},{t + timedelta(hours=1):%Y-%m-%dT%H:%M:%S}Z\n")
+    cfg = tmp_path / "mlops-console.toml"
+    cfg.write_text('[[logs]]\nkind = "predictions"\npath = "pred.jsonl"\n[[logs]]\nkind = "labels"\n'
+                   'path = "labels.csv"\n[models.cancer]\nfeatures = ["radius"]\nsegments = ["channel"]\n'
+                   '[store]\npath = "store"\n')
+    # 2026-07-04 and 05 hold every row (569 rows two minutes apart); --window 2026-W27 is 29 June to 5 July
+    out = _cli(cfg, "fairness", "cancer", "--window", "2026-W27")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    header = next(ln for ln in lines if ln.strip().startswith("COLUMN"))
+    assert "ACCURACY" in header.split(), header
+    col = header.split().index("ACCURACY")
+    for group in ("web", "app", "partner_api"):
+        (row,) = [ln.split() for ln in lines if ln.split()[:2] == ["channel", group]]
+        sel = channel == group
+        assert row[col] == f"{float((pred[sel] == y[sel]).mean()):.4g}", (group, row)
+    out = _cli(cfg, "quality", "cancer", "--window", "2026-W27")
+    assert out.returncode == 0, out.stderr
+    (now,) = [ln for ln in out.stdout.splitlines() if ln.startswith("now: ")]
+    assert f"accuracy={float((pred == y).mean()):.4g}" in now and f"n={len(y)}," in now, now
