@@ -11,6 +11,9 @@ against a direct computation over the files the test wrote.
   by a temporary one without a word to the operator (the note existed, nothing printed it).
 - The text form of `fairness` printed each segment's counts and none of its metrics, and `quality` the
   window's counts and not its accuracy: a nested record was dropped from the text (JSON had them).
+- `--from 2026-07-01 --to 2026-08-01` left out a row at exactly 2026-07-01T00:00:00 and took one at
+  2026-08-01T00:00:00, while `--window 2026-07` did the opposite, both saying "from 2026-07-01T00:00:00Z"; the
+  README gives them as the same window. --from/--to is now [from, to), as a calendar period.
 """
 
 from __future__ import annotations
@@ -169,3 +172,33 @@ def test_fairness_and_quality_text_carry_the_metrics(tmp_path):
     assert out.returncode == 0, out.stderr
     (now,) = [ln for ln in out.stdout.splitlines() if ln.startswith("now: ")]
     assert f"accuracy={float((pred == y).mean()):.4g}" in now and f"n={len(y)}," in now, now
+
+
+def test_from_to_is_the_calendar_period_at_its_edges(tmp_path):
+    """Rows on the edges of July, to the microsecond; wine's alcohol as latency so each row is known."""
+    from sklearn.datasets import load_wine
+
+    alcohol = load_wine().data[:7, 0]
+    edges = ["2026-06-30T23:59:59.999999Z", "2026-07-01T00:00:00Z", "2026-07-01T00:00:00.000001Z",
+             "2026-07-15T12:00:00Z", "2026-07-31T23:59:59.999999Z", "2026-08-01T00:00:00Z", "2026-08-01T00:00:01Z"]
+    with open(tmp_path / "pred.jsonl", "w") as fh:
+        for i, ts in enumerate(edges):
+            fh.write(json.dumps({"ts": ts, "model": "wine", "version": "1", "request_id": f"r{i}",
+                                 "latency_ms": float(alcohol[i]), "status": "ok"}) + "\n")
+    cfg = tmp_path / "mlops-console.toml"
+    cfg.write_text('[[logs]]\nkind = "predictions"\npath = "pred.jsonl"\n[store]\npath = "store"\n')
+    july = alcohol[1:5]  # 2026-07-01T00:00:00 up to 2026-07-31T23:59:59.999999
+    got = {}
+    for args in (("--window", "2026-07"), ("--from", "2026-07-01", "--to", "2026-08-01"),
+                 ("--from", "2026-07-01T00:00:00Z", "--to", "2026-08-01T00:00:00Z")):
+        out = _cli(cfg, "health", "wine", *args, "--format", "json")
+        assert out.returncode == 0, out.stderr
+        data = json.loads(out.stdout)
+        (row,) = data["table"]
+        assert row["requests"] == len(july), (args, row)
+        assert row["p50_ms"] == pytest.approx(float(np.percentile(july, 50)), rel=1e-12), args
+        got[args] = (data["window"], data["from"], data["to"])
+    assert len(set(got.values())) == 1, got
+    out = _cli(cfg, "health", "wine", "--from", "2026-07-01T00:00:00.000001Z", "--to", "2026-07-31T23:59:59.999999Z",
+               "--format", "json")
+    assert json.loads(out.stdout)["table"][0]["requests"] == 2, out.stdout  # [.000001, 23:59:59.999999)
