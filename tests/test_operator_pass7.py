@@ -14,6 +14,9 @@ against a direct computation over the files the test wrote.
 - `--from 2026-07-01 --to 2026-08-01` left out a row at exactly 2026-07-01T00:00:00 and took one at
   2026-08-01T00:00:00, while `--window 2026-07` did the opposite, both saying "from 2026-07-01T00:00:00Z"; the
   README gives them as the same window. --from/--to is now [from, to), as a calendar period.
+- `ack` on a console with logs and no registry exited 4 ("no registry configured"): an acknowledgement is an
+  audit record, but the action orchestrator was made with the registry, so a known incident kept a cron
+  `check` exiting 1 with no way to say it was known.
 """
 
 from __future__ import annotations
@@ -202,3 +205,31 @@ def test_from_to_is_the_calendar_period_at_its_edges(tmp_path):
     out = _cli(cfg, "health", "wine", "--from", "2026-07-01T00:00:00.000001Z", "--to", "2026-07-31T23:59:59.999999Z",
                "--format", "json")
     assert json.loads(out.stdout)["table"][0]["requests"] == 2, out.stdout  # [.000001, 23:59:59.999999)
+
+
+def test_ack_without_a_registry(tmp_path):
+    """A p95 rule over latencies drawn from diabetes' targets (all above 25 ms): it fires; `ack` records it in
+    the audit trail with no registry configured, and `check` then exits 0 on it."""
+    from sklearn.datasets import load_diabetes
+
+    target = load_diabetes().target
+    first = datetime(2026, 7, 19)
+    with open(tmp_path / "pred.jsonl", "w") as fh:
+        for i, y in enumerate(target):
+            fh.write(json.dumps({"ts": f"{first + timedelta(seconds=30 * i):%Y-%m-%dT%H:%M:%S}Z", "model": "diab",
+                                 "version": "1", "request_id": f"r{i}", "latency_ms": float(y),
+                                 "status": "ok"}) + "\n")
+    cfg = tmp_path / "mlops-console.toml"
+    cfg.write_text('[[logs]]\nkind = "predictions"\npath = "pred.jsonl"\n[store]\npath = "store"\n'
+                   '[audit]\npath = "audit/audit.jsonl"\n[[alerts]]\nname = "slow"\nmetric = "p95_ms"\nop = ">"\n'
+                   'threshold = 20\nwindow = "1h"\nseverity = "critical"\n')
+    at = ("--at", "2026-07-19T03:00Z")
+    out = _cli(cfg, "check", *at, "--format", "json")
+    assert out.returncode == 1, out.stderr
+    (slow,) = [i for i in json.loads(out.stdout)["incidents"] if i["rule"] == "slow" and i["firing"]]
+    ack = _cli(cfg, *at, "ack", slow["id"], "--reason", "known: batch scoring")
+    assert ack.returncode == 0, ack.stderr
+    records = [json.loads(ln) for ln in (tmp_path / "audit" / "audit.jsonl").read_text().splitlines()]
+    assert [(r["phase"], r["incident"]) for r in records] == [("ack", slow["id"])]
+    again = _cli(cfg, "check", *at, "--format", "json")
+    assert again.returncode == 0, again.stdout
