@@ -391,3 +391,63 @@ def test_a_delta_table_that_breaks_mid_session_keeps_its_models_listed_as_source
         assert {m: (r.requests, r.source_down) for m, r in back.items()} == {m: (r.requests, "") for m, r in up.items()}
     finally:
         svc.close()
+
+
+def test_sources_on_one_silent_endpoint_cost_one_wait_per_refresh(s3_server, relay, tmp_path):  # noqa: F811
+    """Two Parquet prefixes, a JSONL prefix, a Delta table and an Iceberg table in buckets of one S3 endpoint
+    that takes connections and never answers: each source waited its own 5 s timeout, one after the other (12-13
+    s of `snapshot` for two sources). Now the first read that finds the endpoint hung is the only one that
+    waits: the silent server is sent one connection per refresh, and every source is named down with the same
+    reason. The next refresh asks again (one connection more), and reads everything once the server is back."""
+    from deltalake import write_deltalake
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    from console.sources import s3
+
+    client = s3_server.client()
+    for bucket in ("one", "two", "lines", "lake", "ice"):
+        client.create_bucket(Bucket=bucket)
+    _put(client, "one", "logs/date=2026-11-29/a.parquet", _table(40, END - timedelta(hours=2), 31), tmp_path)
+    _put(client, "two", "logs/date=2026-11-29/a.parquet", _table(30, END - timedelta(hours=2), 32), tmp_path)
+    client.put_object(Bucket="lines", Key="logs/a.jsonl", Body=b"".join(
+        json.dumps({"ts": (END - timedelta(minutes=30 + i)).isoformat(), "model": "j", "version": "1",
+                    "request_id": f"j-{i}", "latency_ms": 10.0 + i}).encode() + b"\n" for i in range(20)))
+    write_deltalake("s3://lake/preds", _table(50, END - timedelta(hours=2), 33).set_column(
+        1, "model", pa.array(["d"] * 50)), storage_options=s3_server.delta_writer_options())
+    # (written with pyarrow's default retries and a long timeout, as in test_locations_lakes: only reads are tested)
+    writer = s3.fileio_properties(s3.settings(s3_server.storage))
+    del writer["s3.retry-strategy-impl"]
+    writer["s3.request-timeout"] = "60"
+    catalog = SqlCatalog("ops", uri=f"sqlite:///{tmp_path}/catalog.db", warehouse="s3://ice/wh", **writer)
+    catalog.create_namespace("serving")
+    ice = _table(60, END - timedelta(hours=2), 34).set_column(1, "model", pa.array(["i"] * 60))
+    catalog.create_table("serving.preds", schema=ice.schema).append(ice)
+    paths = ("s3://one/logs/", "s3://two/logs/", "s3://lines/logs/", "s3://lake/preds", "iceberg ops.serving.preds")
+    cfg = Config(source=None, root=tmp_path, store_path=str(tmp_path / "store"),
+                 s3=_storage(relay.endpoint, s3_server.access_key_id, SECRET),
+                 logs=(LogSource("predictions", paths[0], "parquet"), LogSource("predictions", paths[1], "parquet"),
+                       LogSource("predictions", paths[2], "jsonl"), LogSource("predictions", paths[3], "delta"),
+                       LogSource("predictions", "serving.preds", "iceberg", options={
+                           "catalog": "ops", "type": "sql", "uri": f"sqlite:///{tmp_path}/catalog.db",
+                           "warehouse": "s3://ice/wh"})))
+    svc = Service(cfg, clock=lambda: END)
+    try:
+        assert not [n for n in svc.refresh().notes if any(p in n for p in paths)]
+        assert svc.warehouse.counts()[0] == 200
+
+        relay.set("silent")
+        stats = svc.refresh()
+        assert len(relay._held) == 1  # one connection taken by the silent server: one wait, not five
+        for path in paths:
+            note = _note(stats, path)
+            assert f"no answer from {relay.endpoint} within 5 s" in note, note
+
+        _note(svc.refresh(), paths[0])
+        assert len(relay._held) == 2  # the next refresh asks again, once
+
+        relay.set("forward")
+        _put(client, "two", "logs/date=2026-11-29/b.parquet", _table(10, END - timedelta(hours=1), 35), tmp_path)
+        assert not [n for n in svc.refresh().notes if any(p in n for p in paths)]
+        assert svc.warehouse.counts()[0] == 210
+    finally:
+        svc.close()

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from console.config import LogSource, reveal
+from console.sources import endpoints
 from console.sources.contract import FIELDS, PREDICTION_RAW_ONLY, PROVENANCE_FIELDS, Rejected
 from console.sources.files import FileCursor, Tailer
 from console.sql import load_query
@@ -83,7 +84,15 @@ class Ingest:
     """The Warehouse's refresh: what is new, read and committed (mixed into it: `self` is the Warehouse)."""
 
     def refresh(self, lock_timeout_s: float = 60.0) -> RefreshStats:
-        """Reads what is new since the store was last brought up to date, by this process or another."""
+        """Reads what is new since the store was last brought up to date, by this process or another.
+
+        One round of reads (`endpoints`): once a source finds its endpoint unreachable (an S3 server that takes
+        connections and never answers), the other sources on it are noted down at once with the same reason,
+        not after a timeout each; the next refresh asks again."""
+        with endpoints.one_round():
+            return self._refresh(lock_timeout_s)
+
+    def _refresh(self, lock_timeout_s: float) -> RefreshStats:
         started = time.perf_counter()
         with self._write:
             notes: list[str] = []
