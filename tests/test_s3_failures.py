@@ -451,3 +451,68 @@ def test_sources_on_one_silent_endpoint_cost_one_wait_per_refresh(s3_server, rel
         assert svc.warehouse.counts()[0] == 210
     finally:
         svc.close()
+
+
+def test_a_fresh_console_over_a_damaged_delta_log_lists_the_models_read_before_as_source_down(tmp_path):
+    """A Delta table read by one console, then its log damaged, then a new console (a new `snapshot`, the TUI
+    started again) over the same store: it listed no model at all (the store kept nothing of a table's
+    models), a screen that reads as no traffic while only a note said why. The models the store read from the
+    table before are listed, marked source down, as a running console keeps them (the test above); once the
+    log reads again they are back with their numbers, and a model no longer in the table is not kept."""
+    from deltalake import write_deltalake
+
+    table = _table(90, END - timedelta(hours=1), 22)
+    write_deltalake(str(tmp_path / "preds"), table)
+    commit = tmp_path / "preds" / "_delta_log" / "00000000000000000000.json"
+    good = commit.read_bytes()
+    cfg = Config(source=None, root=tmp_path, store_path=str(tmp_path / "store"),
+                 logs=(LogSource("predictions", str(tmp_path / "preds"), "delta"),))
+
+    def snapshot():
+        svc = Service(cfg, clock=lambda: END)
+        try:
+            return svc.snapshot()
+        finally:
+            svc.close()
+
+    up = {r.name: r.requests for r in snapshot().rows}
+    assert up == {m: int(sum(table["model"].to_numpy() == m)) for m in ("a", "b")}
+    commit.write_text('{"add": {garbage\n')
+    down = snapshot()
+    assert {r.name for r in down.rows} == {"a", "b"}, down.rows
+    assert all(r.source_down.startswith(str(tmp_path / "preds")) for r in down.rows), down.rows
+    assert [r.rows_state for r in down.rows] == ["source down", "source down"]
+    assert any(str(tmp_path / "preds") in n for n in down.log_notes)
+    commit.write_bytes(good)
+    assert {r.name: (r.requests, r.source_down) for r in snapshot().rows} == {m: (n, "") for m, n in up.items()}
+    only_a = table.filter(pa.compute.equal(table["model"], "a"))
+    write_deltalake(str(tmp_path / "preds"), only_a, mode="overwrite")
+    assert {r.name: r.requests for r in snapshot().rows} == {"a": only_a.num_rows}
+    (tmp_path / "preds" / "_delta_log" / "00000000000000000001.json").write_text('{"add": {garbage\n')
+    assert {(r.name, r.rows_state) for r in snapshot().rows} == {("a", "source down")}
+
+
+def test_a_registry_model_is_marked_source_down_when_the_store_cannot_tell_what_the_table_holds(sqlite_uri,
+                                                                                                 tmp_path):
+    """A Delta table whose log is damaged before any console read it: the store cannot tell which models it holds,
+    so every model it knows may have rows there. A model known only from the registry (its champion alias) was
+    listed with nothing to say its numbers were partial, while the note named the table; it is now marked source
+    down too, and is among the models whose rows cannot all be read (`unreadable`, what `check` reports)."""
+    from deltalake import write_deltalake
+
+    from conftest import seed_model, unique
+
+    name = unique("reg")
+    seed_model(sqlite_uri, name, 1, aliases={"champion": "1"})
+    write_deltalake(str(tmp_path / "preds"), _table(30, END - timedelta(hours=1), 23))
+    (tmp_path / "preds" / "_delta_log" / "00000000000000000000.json").write_text('{"add": {garbage\n')
+    cfg = Config(source=None, root=tmp_path, store_path=str(tmp_path / "store"), tracking_uri=sqlite_uri,
+                 logs=(LogSource("predictions", str(tmp_path / "preds"), "delta"),))
+    svc = Service(cfg, clock=lambda: END)
+    try:
+        rows = {r.name: r for r in svc.snapshot().rows}
+        assert rows[name].rows_state == "source down" and str(tmp_path / "preds") in rows[name].source_down
+        assert name in svc.unreadable()[0]
+    finally:
+        svc.close()
+
