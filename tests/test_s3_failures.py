@@ -516,3 +516,39 @@ def test_a_registry_model_is_marked_source_down_when_the_store_cannot_tell_what_
     finally:
         svc.close()
 
+
+def test_a_server_gone_silent_after_the_listing_costs_one_wait_for_all_its_sources(s3_server, relay, tmp_path):  # noqa: F811
+    """Two S3 sources listed by the refresh, then their endpoint stops answering before a query reads them: the
+    query found the first source's objects hung (one wait), set it aside, and was asked again only to wait on
+    the second's. Now the second is set aside with the first, the same reason naming its own path, and the query
+    answers from the local log after one wait. (One DuckDB thread, so the query reads one source at a time.)"""
+    client = s3_server.client()
+    local = tmp_path / "local.parquet"
+    pq.write_table(_table(25, END - timedelta(hours=1), 41), local)
+    paths = ("s3://hush-a/logs/", "s3://hush-b/logs/")
+    for seed, path in enumerate(paths):
+        client.create_bucket(Bucket=path.split("/")[2])
+        _put(client, path.split("/")[2], "logs/date=2026-11-29/a.parquet", _table(60, END - timedelta(hours=1),
+                                                                                   42 + seed), tmp_path)
+    cfg = Config(source=None, root=tmp_path, store_path=str(tmp_path / "store"),
+                 s3=_storage(relay.endpoint, s3_server.access_key_id, SECRET),
+                 logs=(*(LogSource("predictions", p, "parquet") for p in paths),
+                       LogSource("predictions", str(local), "parquet")))
+    svc = Service(cfg, clock=lambda: END)
+    try:
+        svc.refresh()
+        svc.warehouse._con.execute("SET threads = 1")
+        relay.set("silent")
+        ids = {r["request_id"] for r in svc.warehouse.dicts("model_predictions", {
+            "model": "a", "since": END - timedelta(days=1), "until": END, "environment": None})}
+        assert ids == {i for i, m in zip(pq.read_table(local)["request_id"].to_pylist(),
+                                         pq.read_table(local)["model"].to_pylist()) if m == "a"}
+        assert len(relay._held) == 1  # one wait, not one per source
+        notes = svc.warehouse.source_notes()
+        assert sorted(n.split(": ", 1)[0] for n in notes) == sorted(paths), notes
+        assert all(f"no answer from {relay.endpoint}" in n for n in notes), notes
+        relay.set("forward")
+        svc.refresh()
+        assert svc.warehouse.source_notes() == []
+    finally:
+        svc.close()

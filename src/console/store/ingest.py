@@ -89,7 +89,8 @@ class Ingest:
         One round of reads (`endpoints`): once a source finds its endpoint unreachable (an S3 server that takes
         connections and never answers), the other sources on it are noted down at once with the same reason,
         not after a timeout each; the next refresh asks again."""
-        with endpoints.one_round():
+        self._round = endpoints.Round()  # kept: a query that finds a lake's server gone uses it too (`_lake_down`)
+        with endpoints.one_round(self._round):
             return self._refresh(lock_timeout_s)
 
     def _refresh(self, lock_timeout_s: float) -> RefreshStats:
