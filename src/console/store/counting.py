@@ -55,7 +55,8 @@ class Counting:
         if self._lakes_down:
             return pairs | self._seen_before()
         if self._lake_kinds and self._lakes_listed:  # every lake read now: what a later process falls back on
-            self._facts.remember(self._seen_key(), sorted([m, env] for m, env in pairs))
+            self._facts.remember(self._seen_key(), sorted(([m, env] for m, env in pairs if m is not None),
+                                                          key=lambda p: (p[0], p[1] or "")))
             self._facts.save()
         return pairs
 
