@@ -267,3 +267,30 @@ def test_a_missing_sql_catalog_is_named_and_not_created(tmp_path):
             lakes.iceberg_dataset("ml.preds", options)
         assert str(err.value) == f"iceberg ops.ml.preds: the catalog {db} does not exist", str(err.value)
         assert not db.exists()
+
+
+def test_two_tables_of_one_hung_rest_catalog_wait_once_in_a_round():
+    """Two Iceberg tables of one REST catalog whose port takes connections and never answers: each waited its
+    own 5 s timeout. In one round of reads (a refresh) the second is refused at once with the first's reason,
+    naming its own table; outside a round (a lone read) each read still asks."""
+    from console.sources import endpoints
+    from s3_server import Switch
+
+    relay = Switch("http://127.0.0.1:9")  # never forwards: silent from the start
+    relay.set("silent")
+    options = {"catalog": "ops", "type": "rest", "uri": relay.endpoint}
+    try:
+        with endpoints.one_round():
+            notes = []
+            for table in ("ml.a", "ml.b"):
+                with pytest.raises(StorageError) as err:
+                    lakes.iceberg_dataset(table, options)
+                notes.append(str(err.value))
+        assert len(relay._held) == 1, notes
+        assert notes == [f"iceberg ops.{t}: no answer from the catalog {relay.endpoint} within 5 s (network timeout)"
+                         for t in ("ml.a", "ml.b")]
+        with pytest.raises(StorageError):
+            lakes.iceberg_dataset("ml.a", options)
+        assert len(relay._held) == 2
+    finally:
+        relay.close()

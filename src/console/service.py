@@ -420,8 +420,12 @@ class Service:
         if not notes:
             return {}, []
         known = self.warehouse.unreadable_models()
-        every = set(self.models()) | {m for m, _ in self._seen}  # with those seen before the source went down
-        return ({m: notes[0] for m in sorted(every)} if known is None else known), notes
+        if known is not None:
+            return known, notes
+        # every model known: those the store saw (before the source went down too) and the registry's, as last read
+        reg = self.registry_state(cached_only=True)
+        every = set(self.models()) | {m.name for m in reg.models if not getattr(m, "is_prompt", False)}
+        return {m: notes[0] for m in sorted(every)}, notes
 
     def findings(self, max_age_s: float | None = None, overview: bool = True) -> list:
         """Incidents over the history (firing and resolved), cached briefly: they cost about a second. With
@@ -628,9 +632,9 @@ class Service:
         wh = self.warehouse
         window = {(r["model"], r["environment"]): r for r in wh.dicts("overview_window", {"now": now})}
         if not quick:  # every model and environment ever logged, listed even without recent rows
-            # a source that cannot be read now (a Delta log damaged, a catalog gone) takes its rows out of the
-            # store's answer: the models this process saw stay listed, marked source down below, not dropped
-            self._seen = wh.seen_pairs() | (self._seen if wh.source_notes() else set())
+            # with a source that cannot be read now (a Delta log damaged, a catalog gone), the models the store saw
+            # before stay listed, marked source down below, not dropped (`Warehouse.seen_pairs`)
+            self._seen = wh.seen_pairs()
         seen = self._seen | set(window)
         serving = self.serving(now)
         firing: dict[str, int] = {}  # the ALERTS cell: firing and not acknowledged (what `check` fails on)

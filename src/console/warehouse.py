@@ -29,6 +29,7 @@ from pathlib import Path
 import duckdb
 
 from console.config import Config
+from console.sources import endpoints
 from console.sources.contract import FIELDS, PROVENANCE_FIELDS
 from console.sql import load_query
 from console.store.compaction import Compaction
@@ -112,6 +113,7 @@ class Warehouse(Ingest, Counting, InPlace, Lakes, Views, Footers, Compaction):
         # refresh tries again (`_open_lakes`); what the store knows of its objects (their counts) still counts
         self._lakes_down: dict[str, str] = {}
         self._down_lock = threading.Lock()
+        self._round = endpoints.Round()  # endpoints found unreachable since the last refresh began (`endpoints`)
         self.on_source_down = None  # called with that line when a read sets a lake aside (a script prints it)
         self._parquet_meta: dict[tuple, object] = {}  # facts of Parquet files by (file, version), read once
         self._rows_read: dict[str, int] = {}  # row counts of the files `_parquet_files` found, from one query

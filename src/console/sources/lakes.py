@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from datetime import datetime, timezone
 
-from console.sources import s3
+from console.sources import endpoints, s3
 from console.sources.locations import S3_SCHEMES, StorageError
 
 # Partition columns whose values are dates (Hive-style names, as Delta tables are usually laid out).
@@ -131,6 +131,9 @@ def iceberg_dataset(table: str, options: dict, storage: dict | None = None, *, s
     try:
         props = {**(s3.fileio_properties(settings, where) if settings and settings.endpoint_url or
                     warehouse.startswith(S3_SCHEMES) else {}), **options}
+        rest = str(props.get("type", "")).lower() == "rest" and str(props.get("uri", "")) or None
+        if rest and (why := endpoints.unreachable(rest)):  # found unreachable by a read this round
+            raise StorageError(s3.redact(f"{where}: {why}", settings))
         catalog = _catalog(name, props, where)
         tbl = catalog.load_table(table)
         expr = row_filter if row_filter is not None else AlwaysTrue()
@@ -170,6 +173,8 @@ def iceberg_dataset(table: str, options: dict, storage: dict | None = None, *, s
             uri = options.get("uri", "")
             why = (f"no answer from the catalog {uri} within {s3.REQUEST_TIMEOUT_S:g} s (network timeout)"
                    if kind == "ReadTimeout" else f"cannot reach the catalog {uri}")
+            if uri:
+                endpoints.found_unreachable(str(uri), why)
             raise StorageError(s3.redact(f"{where}: {why}", settings)) from None
         raise s3.error(where, exc, settings) from None
 

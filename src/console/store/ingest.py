@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from console.config import LogSource, reveal
+from console.sources import endpoints
 from console.sources.contract import FIELDS, PREDICTION_RAW_ONLY, PROVENANCE_FIELDS, Rejected
 from console.sources.files import FileCursor, Tailer
 from console.sql import load_query
@@ -90,14 +91,20 @@ class Ingest:
         A store that stops taking writes while it is read into (a disk that fills, a quota, a mount gone
         read-only) is left as its last commit had it, for the other processes; this one goes on in a temporary
         store of its own, read from the logs' start, and every refresh's notes say so (qa7: a full disk made
-        every command exit 4 with "OSError: [Errno 28] Error writing bytes to file")."""
-        try:
-            stats = self._refresh(lock_timeout_s)
-        except OSError as exc:
-            if not self.persistent or exc.errno not in _CANNOT_WRITE:
-                raise
-            self._move_to_temporary(os.strerror(exc.errno))
-            stats = self._refresh(lock_timeout_s)
+        every command exit 4 with "OSError: [Errno 28] Error writing bytes to file").
+
+        One round of reads (`endpoints`): once a source finds its endpoint unreachable (an S3 server that takes
+        connections and never answers), the other sources on it are noted down at once with the same reason,
+        not after a timeout each; the next refresh asks again."""
+        self._round = endpoints.Round()  # kept: a query that finds a lake's server gone uses it too (`_lake_down`)
+        with endpoints.one_round(self._round):
+            try:
+                stats = self._refresh(lock_timeout_s)
+            except OSError as exc:
+                if not self.persistent or exc.errno not in _CANNOT_WRITE:
+                    raise
+                self._move_to_temporary(os.strerror(exc.errno))
+                stats = self._refresh(lock_timeout_s)
         if self.note:
             stats = dataclasses.replace(stats, notes=(self.note, *stats.notes))
         return stats

@@ -42,15 +42,34 @@ class Lakes:
         return True
 
     def _lake_down(self, name: str, exc: Exception) -> None:
-        from console.sources import locations
+        """`name` set aside; with it every other lake on an endpoint found unreachable since the last refresh began
+        (its round, `endpoints`): the query asked again would otherwise wait on the same hung server once per lake."""
+        from console.sources import endpoints, locations
 
-        path = self._lake_paths.get(name, name)
-        self._lakes_down[name] = f"{locations.storage_error(path, exc, self._storage())}; its rows are left out " \
-                                 "(counts of the objects read before still shown), tried again at the next refresh"
+        with endpoints.one_round(self._round):
+            down = {name: str(locations.storage_error(self._lake_paths.get(name, name), exc, self._storage()))}
+        for other in self._lakes:
+            url = self._lake_endpoint(other) if other not in self._lakes_down and other != name else None
+            reason = self._round.reason(url) if url else None
+            if reason is not None:
+                down[other] = f"{self._lake_paths.get(other, other)}: {reason}"
+        for lake, why in down.items():
+            self._lakes_down[lake] = f"{why}; its rows are left out (counts of the objects read before still " \
+                                     "shown), tried again at the next refresh"
         self._lakes_listed = False  # what the store serves is not fixed by the listing now (`content_state`)
         self._build_views(self.manifest, self._parquet_files()[0], check=False, lazy=True)
         if self.on_source_down is not None:
-            self.on_source_down(self._lakes_down[name])
+            for lake in down:
+                self.on_source_down(self._lakes_down[lake])
+
+    def _lake_endpoint(self, name: str) -> str | None:
+        """The S3 endpoint a lake's dataset reads its objects from; None for local files or rows held in memory."""
+        fs = getattr(self._lakes.get(name), "filesystem", None)
+        if type(getattr(fs, "base_fs", fs)).__name__ != "S3FileSystem":
+            return None
+        from console.sources import s3
+
+        return s3.endpoint_url(s3.settings(self._storage()))
 
     def source_notes(self) -> list[str]:
         """One line per lake whose objects cannot be read now (a server down, a key refused), naming its path."""
