@@ -555,7 +555,8 @@ class RollupDrift:
             rows = self._days.get(key)
             if rows is None:
                 try:
-                    table = pq.ParquetFile(whole[day].path).read(columns=ro._present(whole[day].path, columns))
+                    pf = pq.ParquetFile(whole[day].path)  # its footer opened once, its names from it too
+                    table = pf.read(columns=ro._present(whole[day].path, columns, pf.schema_arrow.names))
                 except FileNotFoundError:  # replaced by a newer compaction meanwhile: read its hours
                     gaps.append((day, day + ro.DAY))
                     continue
