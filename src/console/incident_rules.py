@@ -247,6 +247,8 @@ class RuleEvaluator:
                 spans, scored = [(w.lo, w.hi, w.rows) for w in windows], drifts[key]
             evals, extra = self._drift_evals(rule, spans, scored)
             extra["step"] = ev.grid_step(span, src.since, src.now, step)  # the grid's, as on the raw path
+            if sparse is None:  # sketch scores: those an incident compares and their bounds cannot order (`_shown`)
+                extra["exact"] = src.exact_drift(windows)
             return evals, extra
         if metric == "cost_spike":
             return src.cost_spike(rule.op, rule.threshold, MIN_COST_ROWS)
@@ -417,9 +419,11 @@ class RuleEvaluator:
         metric = rule.metric
         if metric in DRIFT_METRICS and "drift" in extra:
             reports = extra["drift"]
-            ds_first = reports.get(hi)
-            peak_ds = max((reports[e] for e in reports if hi <= e and (run.end is None or e <= run.end)),
-                          key=lambda d: d.share, default=ds_first)
+            shown = _shown(reports, extra.get("exact"))
+            ds_first = shown(hi)
+            peak = max((e for e in reports if hi <= e and (run.end is None or e <= run.end)),
+                       key=lambda e: reports[e].share, default=hi)
+            peak_ds = shown(peak)
             ranked = ev.moved([c for c in (peak_ds.columns if peak_ds else ()) if c.drifted])
             crossing = [c.column for c in (ds_first.columns if ds_first else ()) if c.drifted]
             first_cross = sorted(crossing, key=lambda c: -dict(ev.moved(ds_first.columns)).get(c, 0.0))
@@ -430,7 +434,7 @@ class RuleEvaluator:
                 if first_cross:
                     detail += f"; first to cross: {first_cross[0]}"
             if feature is not None and ds_first is not None:  # the feature that moved most may have moved
-                lo, hi = self._drift_began(reports, feature, lo, hi, after)  # before others joined it past the share
+                lo, hi = self._drift_began(reports, feature, lo, hi, after, shown)  # before others joined it past the share
             # the evaluation before did not see it: the change most likely came after it (features with a daily
             # rhythm defeat a change-point search on raw values). That is the grid point before `hi`, also when the
             # first breach is the latest window, which ends at the view's end: the onset does not move with `--at`
@@ -457,19 +461,29 @@ class RuleEvaluator:
 
     @staticmethod
     def _drift_began(reports: dict, feature: str, lo: datetime, hi: datetime,
-                     after: datetime | None = None) -> tuple[datetime, datetime]:
+                     after: datetime | None = None, shown=None) -> tuple[datetime, datetime]:
         """(start, end) of the earliest evaluation, in an unbroken stretch back from the first breaching one,
         in which `feature` had drifted at least half as far as it had then: a prompt that triples input
         tokens drifts that one feature at once, and the dataset share crosses only when noise in a second
         feature joins it a day later, so the incident starts (and its suspects are sought) at the first.
-        The stretch ends at `after` (the evaluation that resolved the rule's previous incident)."""
-        size = dict(ev.moved([c for c in reports[hi].columns if c.drifted])).get(feature)
+        The stretch ends at `after` (the evaluation that resolved the rule's previous incident).
+        Sketch scores (the rollups') compare by their bounds (`evidence.moved_range`): a comparison the bounds
+        cannot settle is made on the exact score (`shown`), so the onset does not move between two builds of the
+        same rollups (KLL compacts with random bits), and an evaluation read exactly costs only then."""
+        shown = shown or _shown(reports, None)
+        size = dict(ev.moved([c for c in shown(hi, feature).columns if c.drifted])).get(feature)  # exact
         if not size:
             return lo, hi
         span = hi - lo
         for end in sorted((e for e in reports if e < hi and (after is None or e > after)), reverse=True):
-            moved = dict(ev.moved([c for c in reports[end].columns if c.drifted])).get(feature, 0.0)
-            if moved < size / 2:
+            c = next((c for c in reports[end].columns if c.column == feature and c.drifted), None)
+            if c is None:  # the verdicts are settled (a borderline one was scored exactly): it had not drifted
+                break
+            least, most = ev.moved_range(c)
+            if least < size / 2 <= most:
+                c = next((c for c in shown(end, feature).columns if c.column == feature and c.drifted), None)
+                least = dict(ev.moved([c])).get(feature, 0.0) if c is not None else 0.0
+            if least < size / 2:
                 break
             lo, hi = end - span, end
         return lo, hi
@@ -628,6 +642,37 @@ def cost_spike(ctx: Context, rule: AlertRule) -> tuple[list, dict]:
            .agg(pl.col("_k").first(), pl.col("ts").min().alias("start"), pl.col("ts").max().alias("end"),
                 pl.len().alias("n"), pl.col(co.COST).sum().alias("cost")))
     return ev.unit_cost_evaluations(per, key, rule.op, rule.threshold, MIN_COST_ROWS)
+
+
+def _shown(reports: dict, exact=None):
+    """`(end, feature=None) -> DatasetDrift`: the drift report of the window ending at `end` as an incident shows
+    it. On the rollup path (`exact`: `RollupRules.exact_drift`) a sketch score is random within its bound (KLL
+    compacts with random bits), so what the incident takes from comparing scores could differ between two builds
+    of the same rollups: `feature` is scored exactly (the size `_drift_began` compares others with); without one,
+    the drifted columns whose bounds overlap another drifted column's (`evidence.moved_range`: an order the bounds
+    cannot settle, which names the feature that moved most and orders `first_drifted`). The verdicts and the share
+    stay the report's (a borderline verdict was settled exactly already); the raw path's reports are exact."""
+    def view(end: datetime, feature: str | None = None):
+        ds = reports.get(end)
+        if ds is None or exact is None:
+            return ds
+        cols, changed = list(ds.columns), False
+        while True:  # a column scored exactly lies within its old bounds: one round, unless a bound was wrong
+            drifted = [c for c in cols if c.drifted]
+            ranges = {c.column: ev.moved_range(c) for c in drifted}
+            unsettled = [f for f, (a, b) in ranges.items() if a != b]  # a sketch score (an exact one is a point)
+            todo = [f for f in unsettled if f == feature] if feature is not None else [
+                f for f in unsettled if any(g != f and ranges[f][0] <= b and a <= ranges[f][1]
+                                            for g, (a, b) in ranges.items())]
+            done = exact(end, todo) if todo else {}
+            if not done:
+                break
+            cols, changed = [done.get(c.column, c) for c in cols], True
+            if feature is not None:
+                break
+        return replace(ds, columns=tuple(cols)) if changed else ds
+
+    return view
 
 
 def _stale_limit(rule: AlertRule) -> timedelta | None:

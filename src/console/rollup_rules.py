@@ -21,9 +21,10 @@ What each rule reads:
 - refusal_rate: no rollup column holds refusals; a narrow raw read of `ts` and `refused`.
 - drift_share / feature_drift: each window's hours merged (`RollupDrift`'s `Current` and `_score`, the
   Drift screen's scoring); a feature whose sketch verdict is borderline, or whose test needs raw values,
-  is scored exactly on a projected raw read of that feature in that window. A model with fewer rows in the
-  whole history than a verdict needs reaches back up to `SPARSE_REACH` for them as on the raw path, with its
-  reading (`sparse_drifts`: a quiet model's rows are few).
+  is scored exactly on a projected raw read of that feature in that window; so is a score an incident compares
+  with another (the feature that moved most, the onset) when their bounds overlap (`exact_drift`). A model with
+  fewer rows in the whole history than a verdict needs reaches back up to `SPARSE_REACH` for them as on the raw
+  path, with its reading (`sparse_drifts`: a quiet model's rows are few).
 - accuracy_drop / mae_increase: labelled, correct, error-sum and squared-error-sum counts (exact), after the
   hours whose labelled count changed are rebuilt (`catch_up(labels=True)`, as `rollup_quality`). At a past
   `now` (`check --at T`) an hour counting a label logged after it (`store_rollups.labels_after`) is counted
@@ -557,15 +558,58 @@ class RollupRules:
                                  + [p.cur for p in w.parts if p.raw and p.cur is not None])
             results = [self.drift._score(ref[f], refsk, cur, spec) for f in feats]
             scored.append((w, results, [f for f, r in zip(feats, results) if r is None or r.status == dr.BORDERLINE]))
-        raw = self.raw_windows([(w, redo) for w, _, redo in scored if redo])
+        exact = self._exact_columns([(w, redo) for w, _, redo in scored if redo], ref)
         out = {}
         for w, results, redo in scored:
             if redo:
-                rows = rollup_spec.drift_ready(raw[id(w)].select(redo))
-                done = {f: dr.column_drift(ref, rows, f) for f in redo}
+                done = exact[id(w)]
                 results = [done.get(f, r) for f, r in zip(feats, results)]
             out[(w.lo, w.hi)] = dr.summarize(tuple(results), mon.cfg.drift_share)
         return out
+
+    def _exact_columns(self, wanted: list[tuple[Window, list[str]]], ref) -> dict[int, dict[str, dr.ColumnDrift]]:
+        """Each window's columns (by `id` of the window) scored exactly on its raw rows of them, as the raw path
+        scores them; the windows read at once (`raw_windows`)."""
+        raw = self.raw_windows(wanted)
+        out = {}
+        for w, cols in wanted:
+            rows = rollup_spec.drift_ready(raw[id(w)].select(cols))
+            out[id(w)] = {f: dr.column_drift(ref, rows, f) for f in cols}
+        return out
+
+    def exact_drift(self, windows: list[Window]):
+        """Columns of the drift windows scored exactly, for an incident: `(end, columns) -> {column: ColumnDrift}`
+        of the window ending at `end` (`incident_rules._shown`). The verdicts are settled already (a borderline one
+        was re-scored), but the incident also compares scores: which drifted feature moved most (its `feature`,
+        `first_drifted`) and, for its onset, whether that feature had moved at least half as far in the evaluations
+        before the first breach (`RuleEvaluator._drift_began`). Sketch scores differ between two builds of the same
+        rollups (KLL compacts with random bits), so a comparison their bounds cannot settle is made on these: the
+        onset and so the incident's id moved 12 h between two cold builds. Asked only for such columns, read a
+        window and its columns at a time, and kept with the windows' evaluations (`rule_memo`)."""
+        by_end = {w.hi: w for w in windows}
+        ref = self.mon.reference(self.model)
+        fp = self._drift_fingerprint(ref, self.drift.spec(self.model))
+
+        def exact(end: datetime, columns: list[str]) -> dict[str, dr.ColumnDrift]:
+            w = by_end.get(end)
+            if w is None or not columns:
+                return {}
+            out, todo = {}, []
+            for f in columns:
+                k = self.window_key("exact", w, fp, f)
+                kept = self.memo.get(k)
+                if kept is not None:
+                    out[f] = rule_memo.column(kept)
+                else:
+                    todo.append((f, k))
+            if todo:
+                done = self._exact_columns([(w, [f for f, _ in todo])], ref)[id(w)]
+                for f, k in todo:
+                    self.memo.put(k, rule_memo.column_of(done[f]))
+                    out[f] = done[f]
+            return out
+
+        return exact
 
     def budget(self, op: str, threshold: float, min_rows: int, step: timedelta) -> list[ev.Evaluation]:
         """The month-end forecast at now and on the grid every `step` before it (`evidence.grid`;

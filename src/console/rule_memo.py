@@ -121,12 +121,18 @@ _COLUMN = [f.name for f in fields(dr.ColumnDrift)]
 _DATASET = [f.name for f in fields(dr.DatasetDrift) if f.name != "columns"]
 
 
+def column_of(c: dr.ColumnDrift) -> list:
+    return [getattr(c, n) for n in _COLUMN]
+
+
+def column(kept: list) -> dr.ColumnDrift:
+    return dr.ColumnDrift(**dict(zip(_COLUMN, kept)))
+
+
 def dataset_of(ds: dr.DatasetDrift) -> dict:
-    return {"columns": [[getattr(c, n) for n in _COLUMN] for c in ds.columns],
-            **{n: getattr(ds, n) for n in _DATASET}}
+    return {"columns": [column_of(c) for c in ds.columns], **{n: getattr(ds, n) for n in _DATASET}}
 
 
 def dataset(kept: dict) -> dr.DatasetDrift:
-    cols = tuple(dr.ColumnDrift(**dict(zip(_COLUMN, c))) for c in kept["columns"])
-    return dr.DatasetDrift(columns=cols, **{n: kept[n] for n in _DATASET})
+    return dr.DatasetDrift(columns=tuple(column(c) for c in kept["columns"]), **{n: kept[n] for n in _DATASET})
 

@@ -410,9 +410,32 @@ def moved(columns: Sequence, ) -> list[tuple[str, float]]:
     for c in columns:
         if not getattr(c, "evaluated", True) or c.score is None or (isinstance(c.score, float) and math.isnan(c.score)):
             continue
-        if c.direction.startswith("p"):
-            size = math.log10(max(c.score, 1e-300)) / math.log10(c.threshold) if 0 < c.threshold < 1 else 0.0
-        else:
-            size = c.score / c.threshold if c.threshold > 0 else c.score
-        out.append((c.column, float(size)))
+        out.append((c.column, _size(c, c.score)))
     return sorted(out, key=lambda kv: -kv[1])
+
+
+def moved_range(c) -> tuple[float, float]:
+    """(least, most) that an evaluated column can have moved (`moved`'s size) given its score's bound: a sketch
+    score is within `bound` of the exact one (for KS the bound is on the statistic, and `p_range` holds the
+    p-values at its ends); an exact score, or counts merged exactly (bound 0), is its own range. A sketch score
+    that states no range gives (-inf, inf): only the exact score can settle a comparison of it."""
+    size = _size(c, c.score)
+    bound = getattr(c, "bound", None)
+    if getattr(c, "method", "exact") != "sketch" or bound == 0.0:
+        return size, size
+    if bound is None or math.isnan(bound):
+        return -math.inf, math.inf
+    if c.direction.startswith("p"):
+        p_range = (c.stats or {}).get("p_range")
+        if not p_range or any(p is None or math.isnan(p) for p in p_range):
+            return -math.inf, math.inf
+        ends = [_size(c, p) for p in p_range]
+        return min(ends), max(ends)
+    return _size(c, max(c.score - bound, 0.0)), _size(c, c.score + bound)
+
+
+def _size(c, score: float) -> float:
+    """A score in units of the column's threshold (p-values on a log scale: 1 at the threshold)."""
+    if c.direction.startswith("p"):
+        return float(math.log10(max(score, 1e-300)) / math.log10(c.threshold)) if 0 < c.threshold < 1 else 0.0
+    return float(score / c.threshold) if c.threshold > 0 else float(score)
