@@ -47,6 +47,26 @@ class Content:
                 out.append(span)
         return out
 
+    def rewritten(self, other: Content) -> list[tuple] | None:
+        """The time ranges of the prediction files held by both under one name (a path, an object's URL) but in
+        another version: rewritten in place. Their hours' row counts may not move (a corrected export of as many
+        rows), so the catch-up rebuilds those hours rather than counting them. Both versions' ranges; None when
+        one of them may cover any hour."""
+        def named(parts: dict) -> dict:
+            return {k[:2]: k for k in parts if len(k) == 5 and k[0] == "predictions"}
+
+        mine, theirs = named(self.parts), named(other.parts)
+        out = []
+        for name in mine.keys() & theirs.keys():
+            if mine[name] == theirs[name]:
+                continue
+            for span in (self.parts[mine[name]], other.parts[theirs[name]]):
+                if span == EVERY:
+                    return None
+                if span != EMPTY:
+                    out.append(span)
+        return out
+
 
 class Versions:
     """Footer time ranges, read once per file version (a file's identity includes its size and mtime)."""

@@ -274,10 +274,11 @@ class RollupDrift:
     # ------------------------------------------------------------------ catch-up
 
     def _stale_hours(self, model: str, spec: ro.ModelSpec, start: datetime, end: datetime,
-                     labels: bool = False) -> dict[datetime, int]:
+                     labels: bool = False, rewritten: frozenset = frozenset()) -> dict[datetime, int]:
         """Hours in [start, end), with the store's row count, whose rollup rows differ in count from the store's, or were built without
         one of the model's features (or a column of `ro.ADDED`); with `labels`, also those whose count of
-        labelled rows differs (a label that landed after the hour was built: quality reads it)."""
+        labelled rows differs (a label that landed after the hour was built: quality reads it); and the
+        `rewritten` hours, whose file was rewritten in place (`_rewritten`), whatever their counts."""
         hour = pl.col("ts").dt.truncate("1h").alias("h")
         params = {"model": model, "since": start - US, "until": end - US, "environment": None}
         lab = None
@@ -306,7 +307,7 @@ class RollupDrift:
             if newest is not None and not wanted <= self._names(newest.path):
                 thin.add(h)
         return {h: stored.get(h, 0) for h in _hours(start, end) if stored.get(h, 0) != rolled.get(h, 0) or h in thin
-                or (labels and stored_labels.get(h, 0) != rolled_labels.get(h, 0))}
+                or h in rewritten or (labels and stored_labels.get(h, 0) != rolled_labels.get(h, 0))}
 
     def _names(self, path: Path) -> set[str]:
         names = self._schemas.get(path)
@@ -391,7 +392,7 @@ class RollupDrift:
                 self._verified[key] = seen
                 continue
             check = sorted(set(_to_check(seen, content, start, end)) | set(moved))
-            todo.append((i, model, key, content, seen, check))
+            todo.append((i, model, key, content, seen, check, _rewritten(seen, content, start, end)))
         if not todo:
             return out
         self.path.mkdir(parents=True, exist_ok=True)
@@ -403,11 +404,12 @@ class RollupDrift:
             lock = None  # another process is stuck building: build the same hours too (the newest file wins)
         try:
             pieces = []  # (index of the ask, spec, start, end, values): at most BUILD_CHUNK and BUILD_CELLS each
-            for i, model, _, _, _, check in todo:
+            for i, model, _, _, _, check, rewritten in todo:
                 spec, labels = self.spec(model), asks[i][3]
                 ranges = ro.hour_ranges(check)
                 self.checked += [(model, a, b) for a, b in ranges]
-                stale = {h: n for a, b in ranges for h, n in self._stale_hours(model, spec, a, b, labels).items()}
+                stale = {h: n for a, b in ranges
+                         for h, n in self._stale_hours(model, spec, a, b, labels, rewritten).items()}
                 width = len(self._contract()) + len(spec.numeric) + len(spec.categorical) + len(spec.segments)
                 pieces += [(i, spec, a, b, n) for a, b, n in _pieces({h: n * width for h, n in stale.items()})]
             # pieces of distinct models read together while they hold at most BUILD_CHUNK of hours and BUILD_CELLS
@@ -430,7 +432,7 @@ class RollupDrift:
         finally:
             if lock is not None:
                 lock.release()
-        for i, model, key, content, seen, _ in todo:
+        for i, model, key, content, seen, _, _ in todo:
             start, end = asks[i][1], asks[i][2]
             if seen is not None and start <= seen[2] and seen[1] <= end:
                 start, end = min(start, seen[1]), max(end, seen[2])  # one stretch known good for this content
@@ -875,6 +877,20 @@ def _to_check(seen: tuple | None, content: rc.Content, start: datetime, end: dat
         return hours
     spans = [(floor_hour(lo), hi) for lo, hi in changed]
     return [h for h in hours if not seen[1] <= h < seen[2] or any(lo <= h <= hi for lo, hi in spans)]
+
+
+def _rewritten(seen: tuple | None, content: rc.Content, start: datetime, end: datetime) -> frozenset:
+    """The hours of [start, end) that a prediction file rewritten in place since `seen` was verified covers
+    (`Content.rewritten`): rebuilt, not counted, since a corrected file of as many rows leaves every count equal
+    and the hour would keep the sketches of the rows it replaced. A file added or removed moves its hours'
+    counts, which `_to_check` and `_stale_hours` compare."""
+    if seen is None or seen[0] == content:
+        return frozenset()
+    spans = seen[0].rewritten(content)
+    hours = _hours(start, end)
+    if spans is None:
+        return frozenset(hours)
+    return frozenset(h for h in hours if any(floor_hour(lo) <= h <= hi for lo, hi in spans))
 
 
 def _z(ref: dr.ColumnReference, r: dict[str, int], c: dict[str, int]) -> sk.SketchScore:
