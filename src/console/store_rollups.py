@@ -831,6 +831,10 @@ def catch_up(path: str | os.PathLike, build: Builder, now: datetime, since: date
         out.rows += sum(int(pc.sum(pc.filter(tab["rows"], pc.is_null(tab["segment"]))).as_py() or 0)
                         for tab in tables.values() if tab.num_rows)
         out.built.append((t, end))
+        # kept after each chunk, so a run that dies (killed, out of memory, a source gone) resumes where it
+        # stopped: the state was written only at the end, and a killed build of a month started again from its first day
+        state = {**state, "built_until": max(end, built_until or end).isoformat()}
+        save_state(path, state)
         if progress:
             progress(f"built {t:%Y-%m-%d %H}:00 .. {end:%Y-%m-%d %H}:00")
         t = end
