@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from scipy import stats
@@ -169,3 +170,38 @@ def test_labels_corrected_in_place_rebuild_the_hours_quality_reads(ws, capsys):
     assert after.get("source") == "rollups"
     assert (after["now"]["n_labelled"], after["now"]["metrics"]["accuracy"]) == pytest.approx(exact(), rel=1e-12)
     assert after["now"]["metrics"]["accuracy"] != first["now"]["metrics"]["accuracy"]
+
+
+def test_a_delta_partition_overwritten_with_as_many_rows_rebuilds_its_day(ws, capsys):
+    """The same rows as a Delta table partitioned by date; a day overwritten (`predicate`, as a correction job does
+    it: new data files, the old ones removed from the table) with as many rows: the day's hours are rebuilt."""
+    from deltalake import write_deltalake
+
+    _, files, ref = ws
+    root = next(iter(files)).parents[1]
+
+    def table(which: dict) -> pa.Table:
+        ts = [t for t, _, _ in which.values() for t in t]
+        n = len(ts)
+        return pa.table({"ts": pa.array(ts, pa.timestamp("us")), "model": ["m"] * n, "version": ["1"] * n,
+                         "environment": ["production"] * n, "latency_ms": np.full(n, 20.0), "prediction": ["1"] * n,
+                         "request_id": [f"f{i}-{j}" for i, (t, _, _) in enumerate(which.values()) for j in range(len(t))],
+                         "x": np.concatenate([x for _, x, _ in which.values()]),
+                         "c": np.concatenate([c for _, _, c in which.values()]).astype(str),
+                         "date": [f"{t:%Y-%m-%d}" for t in ts]})
+
+    write_deltalake(str(root / "preds"), table(files), partition_by=["date"])
+    config = root / "delta.toml"
+    config.write_text('[store]\npath = "store-delta"\n[rollups]\nmin_rows = 0\n'
+                      '[[logs]]\nkind = "predictions"\npath = "preds"\nformat = "delta"\n'
+                      '[models.m]\ntask = "classification"\nreference = "reference.parquet"\nfeatures = ["x", "c"]\n'
+                      '[models.m.drift.x]\ntest = "ks"\n', encoding="utf-8")
+    day = (datetime(2026, 5, 2), datetime(2026, 5, 3))
+    _agrees(_drift(config, capsys), _exact(files, ref, *day))  # builds the rollups
+    _rewrite(files)
+    changed = table({p: v for p, v in files.items() if p.name != "day-0.parquet"})
+    write_deltalake(str(root / "preds"), changed.filter(pc.equal(changed["date"], "2026-05-02")),
+                    partition_by=["date"], mode="overwrite", predicate="date = '2026-05-02'")
+    after = _exact(files, ref, *day)
+    got = _drift(config, capsys)
+    _agrees(got, after)

@@ -10,7 +10,7 @@ Both packages are imported only when such a source is configured.
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from console.sources import s3
 from console.sources.locations import S3_SCHEMES, StorageError
@@ -64,6 +64,25 @@ def delta_dataset(uri: str, storage: dict | None = None, *, since: datetime | No
         if type(exc).__name__ == "TableNotFoundError" or "no log files" in text.lower():
             raise StorageError(f"{uri}: not a Delta table (no _delta_log found)") from None
         raise s3.error(uri, exc, settings) from None
+
+
+def delta_file_spans(dataset) -> dict[str, tuple]:
+    """Each data file of a Delta dataset (`delta_dataset`) with the time range its date partition gives (the day),
+    or (None, None) when the table has no date partition. Delta never changes a data file under its name: an
+    overwrite, a merge, an update or a delete writes new files and removes old ones, so the files a new version
+    no longer holds say which days' rows may have been replaced, whatever the row counts say."""
+    import pyarrow.dataset as ds
+
+    out: dict[str, tuple] = {}
+    for fragment in dataset.get_fragments():
+        keys = ds.get_partition_keys(fragment.partition_expression)
+        day = next((v for k, v in keys.items() if k.lower() in DATE_COLUMNS and v is not None), None)
+        try:
+            start = datetime.fromisoformat(str(day)[:10]) if day is not None else None
+        except ValueError:
+            start = None
+        out[fragment.path] = (start, start + timedelta(days=1) - timedelta(microseconds=1)) if start else (None, None)
+    return out
 
 
 def _iceberg_literal(value: datetime, field_type) -> str:
