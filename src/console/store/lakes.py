@@ -107,8 +107,8 @@ class Lakes:
                                                              source_column="source", known=known)
                     objects[name] = known["objects"]
                 elif src.format == "delta":
-                    datasets[name] = lakes.delta_dataset(src.path, storage)
-                    files[name] = lakes.delta_file_spans(datasets[name])
+                    files[name] = {}
+                    datasets[name] = lakes.delta_dataset(src.path, storage, spans=files[name])
                 elif src.format == "iceberg":
                     datasets[name] = lakes.iceberg_dataset(src.path, dict(getattr(src, "options", None) or {}),
                                                            storage)
