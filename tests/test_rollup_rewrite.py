@@ -205,3 +205,15 @@ def test_a_delta_partition_overwritten_with_as_many_rows_rebuilds_its_day(ws, ca
     after = _exact(files, ref, *day)
     got = _drift(config, capsys)
     _agrees(got, after)
+    # rows of the rewritten hour arriving late, written under the day they arrived (a table partitioned by arrival
+    # date): the file's ts statistics, not its partition, say which hour to count
+    rng = np.random.default_rng(8)
+    late = root / "logs" / "late.parquet"  # in `files` for the oracle only; the Delta table gets them below
+    files[late] = ([HOUR + timedelta(seconds=int(s)) for s in np.sort(rng.integers(0, 3600, 40))],
+                   _f32(rng.normal(4, 1, 40)), np.array(["a"] * 40))
+    rows = table({late: files[late]})
+    rows = rows.set_column(rows.schema.get_field_index("date"), "date", pa.array(["2026-05-04"] * 40))
+    rows = rows.set_column(rows.schema.get_field_index("request_id"), "request_id",
+                           pa.array([f"late-{i}" for i in range(40)]))
+    write_deltalake(str(root / "preds"), rows, partition_by=["date"], mode="append")
+    _agrees(_drift(config, capsys), _exact(files, ref, *day))
