@@ -78,10 +78,8 @@ def test_delta_local_with_partition_pruning(tmp_path, fleet):
 def test_delta_on_s3(fleet, s3_server):  # noqa: F811
     from deltalake import write_deltalake
 
-    from console.sources import s3
-
     s3_server.client().create_bucket(Bucket="lake")
-    options = {**s3.object_store_options(s3.settings(s3_server.storage)), "AWS_S3_ALLOW_UNSAFE_RENAME": "true"}
+    options = s3_server.delta_writer_options()
     write_deltalake("s3://lake/tables/preds", fleet, partition_by=["date"], storage_options=options)
     since, until = datetime(2026, 11, 28), datetime(2026, 11, 28, 23, 59)
     window = lakes.delta_dataset("s3://lake/tables/preds", s3_server.storage, since=since, until=until)
@@ -98,11 +96,10 @@ def test_a_delta_table_behind_a_silent_server_costs_one_attempt(fleet, s3_server
     table) while its note said "no answer ... within 5 s". One attempt per call, as every other S3 reader."""
     from deltalake import write_deltalake
 
-    from console.sources import s3
     from s3_server import Switch
 
     s3_server.client().create_bucket(Bucket="silent-lake")
-    options = {**s3.object_store_options(s3.settings(s3_server.storage)), "AWS_S3_ALLOW_UNSAFE_RENAME": "true"}
+    options = s3_server.delta_writer_options()
     write_deltalake("s3://silent-lake/preds", fleet, partition_by=["date"], storage_options=options)
     relay = Switch(s3_server.endpoint)
     try:

@@ -331,11 +331,8 @@ class RollupDrift:
         alone). After new rows the hour that closed is stale for every model of a pass, and a read per model
         decoded the same row group once per model. A lone piece of more than BUILD_CELLS values (one busy hour) is
         read in time slices of about BUILD_CELLS, streamed through one `build_rollups`."""
-        reads = {}
-        for model, spec, start, end, _ in pieces:
-            priced = [c for c in self.mon.attributes(model) if c == "cached_tokens"]  # as the raw cost path reads it
-            cols = list(dict.fromkeys([*self._contract(), *spec.numeric, *spec.categorical, *spec.segments, *priced]))
-            reads[model] = (cols, [(start - US, end - US)])
+        reads = {model: (self._build_columns(model, spec), [(start - US, end - US)])
+                 for model, spec, start, end, _ in pieces}
         if len(pieces) == 1:
             ((model, (cols, _)),) = reads.items()
             _, _, start, end, n = pieces[0]
@@ -354,11 +351,15 @@ class RollupDrift:
             ro.write({model: tables[model]}, self.path, start, end)
             self.built.append((model, start, end))
 
-    @staticmethod
-    def _contract() -> list[str]:
+    def _build_columns(self, model: str, spec: ro.ModelSpec) -> list[str]:
+        """The raw columns a build of `model` reads: the contract, the spec's features and segments, and the cached
+        tokens its cost prices (as the raw cost path reads them). `_build` reads them and `catch_up_all` sizes its
+        pieces by their count, so the two cannot disagree on a piece's width."""
         from console.monitoring import CONTRACT_COLUMNS
 
-        return [*CONTRACT_COLUMNS, "error"]
+        priced = [c for c in self.mon.attributes(model) if c == "cached_tokens"]
+        return list(dict.fromkeys([*CONTRACT_COLUMNS, "error", *spec.numeric, *spec.categorical, *spec.segments,
+                                   *priced]))
 
     def _pull(self, refreshes: int) -> None:
         """Rollups kept in S3 (built by Spark or a side box) are pulled into the mirror once per store
@@ -420,7 +421,7 @@ class RollupDrift:
                 self.checked += [(model, a, b) for a, b in ranges]
                 stale = {h: n for a, b in ranges
                          for h, n in self._stale_hours(model, spec, a, b, labels, rewritten).items()}
-                width = len(self._contract()) + len(spec.numeric) + len(spec.categorical) + len(spec.segments)
+                width = len(self._build_columns(model, spec))
                 pieces += [(i, spec, a, b, n) for a, b, n in _pieces({h: n * width for h, n in stale.items()})]
             # pieces of distinct models read together while they hold at most BUILD_CHUNK of hours and BUILD_CELLS
             # values (bounds memory)

@@ -161,7 +161,10 @@ class Service:
         if op is None:
             from console.actions.operator import Operator
 
-            op = Operator(self.cfg, self.registry, deployments=self.deployment_events)
+            # the registry is reached when an action first needs it: an acknowledgement is only an audit record,
+            # and a console with logs and no registry must be able to make one (qa7: `ack` exited 4, "no registry
+            # configured", so a known incident kept a cron `check` exiting 1)
+            op = Operator(self.cfg, _OnFirstUse(lambda: self.registry), deployments=self.deployment_events)
             self._operator = op
         return op
 
@@ -677,6 +680,17 @@ class Service:
 
     def close(self) -> None:
         self.warehouse.close()
+
+
+class _OnFirstUse:
+    """Stands for the object `make()` returns, made on the first attribute asked of it (and its error raised
+    then, to the caller that needs it)."""
+
+    def __init__(self, make):
+        self._make = make
+
+    def __getattr__(self, name):
+        return getattr(self._make(), name)
 
 
 def _num(value) -> float | None:

@@ -199,6 +199,24 @@ class Warehouse(Ingest, Counting, InPlace, Lakes, Views, Footers, Compaction):
         self._skeletons(tmp)
         return tmp
 
+    def _move_to_temporary(self, why: str) -> None:
+        """Goes on in a private temporary store, empty, after the shared one refused a write mid-refresh: the
+        refresh reads every log again into it. The shared store keeps what it had committed; what this process
+        knew of the Parquet logs read in place (their footers, whether their rows pass) still holds."""
+        wanted = self.dir
+        for held in ("_lock", "_merge_lock"):  # the shared store's locks are not this store's
+            self.__dict__.pop(held, None)
+        self.dir = self._open_dir(None)
+        self.persistent = False
+        self.note = (f"store {wanted} cannot be written ({why}); "
+                     "working in a temporary store for this process")
+        self._manifest_path = self.dir / "manifest.json"
+        self.manifest = Manifest()
+        self._facts = Facts(self.dir)
+        self._columns, self._shapes, self._json_types, self._parquet_rows = {}, {}, {}, {}
+        self._reshaped = set()
+        self._build_views(self.manifest, self._parquet_files()[0], check=False, lazy=True)
+
     def _skeletons(self, folder: Path) -> None:
         """An empty file of each kind's contract columns, and `skeleton-raw` (what an in-place view reads when there
         is no Parquet log), written once per store (by DuckDB: a new store imports no PyArrow for them)."""
