@@ -129,3 +129,25 @@ def test_the_rules_from_rollups_count_the_served_rows_too(tmp_path):
         finally:
             svc.close()
     assert found["rollups"] == found["raw"] == [("bad-champion", "default: SLO burn"), ("bad-champion", "errors")], found
+
+
+def test_the_health_chart_is_of_the_served_rows(tmp_path):
+    """The Health chart's p95 sits beside the SLO line and the burn (README: a chart draws a score past its
+    threshold exactly when it breaches): the served rows' p95 (20 ms), not the shadow's 900 ms, over a raw window
+    and over one read from the hourly rollups."""
+    from console.config import parse_file
+    from console.service import Service
+
+    cfg = parse_file(_workspace(tmp_path))
+    for window, after in (("1h", 10**12), ("7d", 1_000)):
+        svc = Service(cfg, clock=lambda: NOW)
+        try:
+            svc.refresh()
+            svc.monitor.rollups_after = after
+            health = svc.monitor.health("bad-shadow", window)
+            series = health["series"]
+            assert (window == "7d") == ("note" in health and "rollups" in health["note"]), health.get("note")
+            assert series.height and set(series["p95_ms"].to_list()) == {20.0}, (window, series)
+            assert not health["slo"].alert
+        finally:
+            svc.close()
