@@ -40,8 +40,11 @@ async def test_cost_and_error_cells_keep_small_numbers(tmp_path, capsys):
     cfg = parse_file(cfg_path)
     app = ConsoleApp(cfg, service=Service(cfg, clock=lambda: NOW), poll=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: app.snapshot is not None and app.snapshot.rows, "the overview")
-        line = next(t for t in screen_text(app).splitlines() if t.lstrip().startswith("m "))
+        def row_line():  # the table is drawn after the snapshot lands: wait for the row itself
+            return next((t for t in screen_text(app).splitlines() if t.lstrip().startswith("m ")), None)
+
+        await until(pilot, lambda: app.snapshot is not None and row_line() is not None, "the overview's row")
+        line = row_line()
         cells = line.split()
         assert "$0.24" in cells, line
         assert "<0.1" in cells, line
