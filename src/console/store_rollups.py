@@ -291,9 +291,7 @@ def _targets_into(group: list[_Acc], df: pl.DataFrame, starts: np.ndarray, ends:
     for t, (num, text) in TARGETS.items():
         if text not in df.columns:
             continue
-        x = pl.col(text).cast(pl.String).cast(pl.Float64, strict=False)
-        if num in df.columns:
-            x = pl.coalesce(pl.col(num).cast(pl.Float64, strict=False), x)
+        x = target_number(t, df.columns)
         has = pl.col(text).is_not_null()
         cols = df.select(x.alias("__tn"), _category(x, True).alias("__tv"),
                          pl.when(has & (x.is_null() if t == "pred" else pl.lit(True)))
@@ -302,6 +300,25 @@ def _targets_into(group: list[_Acc], df: pl.DataFrame, starts: np.ndarray, ends:
         _sketch_slices(group, f"__{t}", values, finite, starts, ends, k)
         for col, part in (("__tv", "counts"), ("__tt", "text")):
             _count_top(group, cols, col, f"__{t}_{part}", 4 * sk.TOP_N)
+
+
+def target_number(t: str, columns) -> pl.Expr:
+    """A prediction's (`t` "pred") or label's number as the store types it: `prediction_num` (`label_num`), else
+    its text as a float."""
+    num, text = TARGETS[t]
+    x = pl.col(text).cast(pl.String).cast(pl.Float64, strict=False)
+    if num in columns:
+        x = pl.coalesce(pl.col(num).cast(pl.Float64, strict=False), x)
+    return x
+
+
+def label_sums(df: pl.DataFrame, by: str) -> dict:
+    """Per value of `by` (an hour), the sum of the labels' numbers of `df`'s labelled rows as a build sums them
+    into `label_sum` (float32, finite ones): the catch-up compares them with the rollups', so labels rewritten with
+    corrected values (as many of them) are noticed, which their count alone does not say."""
+    values, finite = _float_column(df.select(target_number("label", df.columns).alias("__x")), "__x")
+    sums = pl.DataFrame({"__by": df.get_column(by), "__v": np.where(finite, values.astype(np.float64), 0.0)})
+    return dict(sums.group_by("__by").agg(pl.col("__v").sum()).iter_rows())
 
 
 def _count_top(accs: list[_Acc], df: pl.DataFrame, col: str, name: str, keep: int) -> None:
@@ -824,6 +841,10 @@ def catch_up(path: str | os.PathLike, build: Builder, now: datetime, since: date
         out.rows += sum(int(pc.sum(pc.filter(tab["rows"], pc.is_null(tab["segment"]))).as_py() or 0)
                         for tab in tables.values() if tab.num_rows)
         out.built.append((t, end))
+        # kept after each chunk, so a run that dies (killed, out of memory, a source gone) resumes where it
+        # stopped: the state was written only at the end, and a killed build of a month started again from its first day
+        state = {**state, "built_until": max(end, built_until or end).isoformat()}
+        save_state(path, state)
         if progress:
             progress(f"built {t:%Y-%m-%d %H}:00 .. {end:%Y-%m-%d %H}:00")
         t = end

@@ -161,6 +161,20 @@ class Counting:
         return [((kind, url, *e["version"]), e) for n in names for url, e in self._lake_objects[n].items()] + \
             [(("down", kind, n), {}) for n in names if n in self._lakes_down]
 
+    def lake_files(self, kind: str = "predictions") -> list[tuple[tuple, tuple]] | None:
+        """When every lake of a kind is a Delta table: each of their data files as (identity, time range), the
+        identity (kind, table#file, "delta-file", 0, 0) (a Delta data file never changes under its name), the range
+        its date partition's day (every hour without one, and for labels, whose file says nothing of the hours of
+        the predictions they join); a table that cannot be read now adds a part of its own covering every hour,
+        as in `lake_objects`. None when another kind of lake is among them (an Iceberg table, S3 objects)."""
+        names = [n for n, k in self._lake_kinds.items() if k == kind]
+        if any(n not in self._lake_files for n in names):
+            return None
+        every = (None, None)
+        return [((kind, f"{self._lake_paths.get(n, n)}#{f}", "delta-file", 0, 0),
+                 span if kind == "predictions" else every) for n in names for f, span in self._lake_files[n].items()] \
+            + [(("down", kind, n), every) for n in names if n in self._lakes_down]
+
     def content_state(self) -> list | None:
         """Every row this store serves, named: each kind's segments (never changed under their names) and each
         Parquet log read in place (inode, size, modification time). An answer derived from the rows can be kept

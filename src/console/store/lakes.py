@@ -107,6 +107,7 @@ class Lakes:
         datasets: dict[str, object] = {}
         kinds: dict[str, str] = {}
         objects: dict[str, dict[str, dict]] = {}
+        files: dict[str, dict[str, tuple]] = {}  # a Delta table's data files and their days (`lake_files`)
         storage = {k: v for k, v in vars(getattr(self.cfg, "s3", None) or object()).items() if v is not None} \
             if getattr(self.cfg, "s3", None) is not None else {}
         for i, src in enumerate(s for s in self.cfg.logs if is_lake_dataset(s)):
@@ -125,7 +126,8 @@ class Lakes:
                                                              source_column="source", known=known)
                     objects[name] = known["objects"]
                 elif src.format == "delta":
-                    datasets[name] = lakes.delta_dataset(src.path, storage)
+                    files[name] = {}
+                    datasets[name] = lakes.delta_dataset(src.path, storage, spans=files[name])
                 elif src.format == "iceberg":
                     datasets[name] = lakes.iceberg_dataset(src.path, dict(getattr(src, "options", None) or {}),
                                                            storage)
@@ -149,6 +151,8 @@ class Lakes:
                     datasets[name], kinds[name] = self._lakes[name], self._lake_kinds[name]
                     if name in self._lake_objects:
                         objects[name] = self._lake_objects[name]
+                    if name in self._lake_files:
+                        files[name] = self._lake_files[name]
                     why += "; showing what was read before, tried again at the next refresh"
                 # its objects are at the server that did not answer: no query waits on them (a timeout each)
                 # or fails on them; the counts the store knows of them still count, and a rule over its rows
@@ -157,7 +161,7 @@ class Lakes:
                 notes.append(why)
                 failed = True
         self._facts.save()
-        self._lakes, self._lake_kinds, self._lake_objects = datasets, kinds, objects
+        self._lakes, self._lake_kinds, self._lake_objects, self._lake_files = datasets, kinds, objects, files
         self._lakes_down = down if listed else {n: w for n, w in self._lakes_down.items() if n in datasets}
         self._lakes_listed = listed and not failed
         return notes
