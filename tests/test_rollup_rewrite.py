@@ -172,6 +172,18 @@ def test_labels_corrected_in_place_rebuild_the_hours_quality_reads(ws, capsys):
     assert after["now"]["metrics"]["accuracy"] != first["now"]["metrics"]["accuracy"]
 
 
+def _table(which: dict) -> pa.Table:
+    """The rows of these files as one table (a lake's), with a `date` column to partition by."""
+    ts = [t for t, _, _ in which.values() for t in t]
+    n = len(ts)
+    return pa.table({"ts": pa.array(ts, pa.timestamp("us")), "model": ["m"] * n, "version": ["1"] * n,
+                     "environment": ["production"] * n, "latency_ms": np.full(n, 20.0), "prediction": ["1"] * n,
+                     "request_id": [f"f{i}-{j}" for i, (t, _, _) in enumerate(which.values()) for j in range(len(t))],
+                     "x": np.concatenate([x for _, x, _ in which.values()]),
+                     "c": np.concatenate([c for _, _, c in which.values()]).astype(str),
+                     "date": [f"{t:%Y-%m-%d}" for t in ts]})
+
+
 def test_a_delta_partition_overwritten_with_as_many_rows_rebuilds_its_day(ws, capsys):
     """The same rows as a Delta table partitioned by date; a day overwritten (`predicate`, as a correction job does
     it: new data files, the old ones removed from the table) with as many rows: the day's hours are rebuilt."""
@@ -180,17 +192,7 @@ def test_a_delta_partition_overwritten_with_as_many_rows_rebuilds_its_day(ws, ca
     _, files, ref = ws
     root = next(iter(files)).parents[1]
 
-    def table(which: dict) -> pa.Table:
-        ts = [t for t, _, _ in which.values() for t in t]
-        n = len(ts)
-        return pa.table({"ts": pa.array(ts, pa.timestamp("us")), "model": ["m"] * n, "version": ["1"] * n,
-                         "environment": ["production"] * n, "latency_ms": np.full(n, 20.0), "prediction": ["1"] * n,
-                         "request_id": [f"f{i}-{j}" for i, (t, _, _) in enumerate(which.values()) for j in range(len(t))],
-                         "x": np.concatenate([x for _, x, _ in which.values()]),
-                         "c": np.concatenate([c for _, _, c in which.values()]).astype(str),
-                         "date": [f"{t:%Y-%m-%d}" for t in ts]})
-
-    write_deltalake(str(root / "preds"), table(files), partition_by=["date"])
+    write_deltalake(str(root / "preds"), _table(files), partition_by=["date"])
     config = root / "delta.toml"
     config.write_text('[store]\npath = "store-delta"\n[rollups]\nmin_rows = 0\n'
                       '[[logs]]\nkind = "predictions"\npath = "preds"\nformat = "delta"\n'
@@ -199,7 +201,7 @@ def test_a_delta_partition_overwritten_with_as_many_rows_rebuilds_its_day(ws, ca
     day = (datetime(2026, 5, 2), datetime(2026, 5, 3))
     _agrees(_drift(config, capsys), _exact(files, ref, *day))  # builds the rollups
     _rewrite(files)
-    changed = table({p: v for p, v in files.items() if p.name != "day-0.parquet"})
+    changed = _table({p: v for p, v in files.items() if p.name != "day-0.parquet"})
     write_deltalake(str(root / "preds"), changed.filter(pc.equal(changed["date"], "2026-05-02")),
                     partition_by=["date"], mode="overwrite", predicate="date = '2026-05-02'")
     after = _exact(files, ref, *day)
@@ -211,9 +213,47 @@ def test_a_delta_partition_overwritten_with_as_many_rows_rebuilds_its_day(ws, ca
     late = root / "logs" / "late.parquet"  # in `files` for the oracle only; the Delta table gets them below
     files[late] = ([HOUR + timedelta(seconds=int(s)) for s in np.sort(rng.integers(0, 3600, 40))],
                    _f32(rng.normal(4, 1, 40)), np.array(["a"] * 40))
-    rows = table({late: files[late]})
+    rows = _table({late: files[late]})
     rows = rows.set_column(rows.schema.get_field_index("date"), "date", pa.array(["2026-05-04"] * 40))
     rows = rows.set_column(rows.schema.get_field_index("request_id"), "request_id",
                            pa.array([f"late-{i}" for i in range(40)]))
     write_deltalake(str(root / "preds"), rows, partition_by=["date"], mode="append")
     _agrees(_drift(config, capsys), _exact(files, ref, *day))
+
+
+def test_an_iceberg_day_overwritten_with_as_many_rows_rebuilds_its_day(ws, capsys):
+    """The same rows as an Iceberg table (a SQL catalog, partitioned by day(ts)); the day overwritten (pyiceberg's
+    `overwrite` with the day's filter: new data files, the old ones dropped from the snapshot) with as many rows:
+    the day's hours are rebuilt. Before, an Iceberg table's version was not tracked: the hours were counted, the
+    counts agreed, and the day kept the sketches of the rows replaced."""
+    from pyiceberg.catalog.sql import SqlCatalog
+    from pyiceberg.expressions import And, GreaterThanOrEqual, LessThan
+    from pyiceberg.transforms import DayTransform
+
+    _, files, ref = ws
+    root = next(iter(files)).parents[1]
+
+    (root / "warehouse").mkdir()
+    catalog = SqlCatalog("ops", uri=f"sqlite:///{root}/catalog.db", warehouse=f"file://{root}/warehouse")
+    catalog.create_namespace("serving")
+    whole = _table(files).drop_columns(["date"])
+    iceberg = catalog.create_table("serving.preds", schema=whole.schema)
+    with iceberg.update_spec() as spec:
+        spec.add_field("ts", DayTransform(), "ts_day")
+    iceberg.append(whole)
+    config = root / "iceberg.toml"
+    config.write_text('[store]\npath = "store-iceberg"\n[rollups]\nmin_rows = 0\n'
+                      '[[logs]]\nkind = "predictions"\npath = "serving.preds"\nformat = "iceberg"\n[logs.options]\n'
+                      f'catalog = "ops"\ntype = "sql"\nuri = "sqlite:///{root}/catalog.db"\n'
+                      f'warehouse = "file://{root}/warehouse"\n'
+                      '[models.m]\ntask = "classification"\nreference = "reference.parquet"\nfeatures = ["x", "c"]\n'
+                      '[models.m.drift.x]\ntest = "ks"\n', encoding="utf-8")
+    day = (datetime(2026, 5, 2), datetime(2026, 5, 3))
+    _agrees(_drift(config, capsys), _exact(files, ref, *day))  # builds the rollups
+    _rewrite(files)
+    changed = _table({p: v for p, v in files.items() if p.name != "day-0.parquet"})
+    day_filter = And(GreaterThanOrEqual("ts", "2026-05-02T00:00:00"), LessThan("ts", "2026-05-03T00:00:00"))
+    catalog.load_table("serving.preds").overwrite(changed.drop_columns(["date"]), overwrite_filter=day_filter)
+    assert catalog.load_table("serving.preds").scan().to_arrow().num_rows == whole.num_rows  # as many rows
+    after = _exact(files, ref, *day)
+    _agrees(_drift(config, capsys), after)

@@ -35,7 +35,9 @@ class RollupRun:
     def summary(self) -> dict:
         out = self.out
         return {"path": self.path, "engine": self.engine, "ranges_built": len(out.built), "rows": out.rows,
-                "late_label_hours_rebuilt": len(out.rebuilt_hours), "files": len(out.files),
+                "late_label_hours_rebuilt": len(out.rebuilt_hours),
+                "source_hours_rebuilt": len(out.source_hours), "source_hours_why": source_why(out),
+                "files": len(out.files),
                 "skipped_sources": self.skipped, "seconds": round(self.seconds, 2), "ready": self.ready,
                 "ready_seconds": round(self.ready_seconds, 2), "rows_left": out.left,
                 "rows_left_from": out.left_from.isoformat() + "Z" if out.left_from else None,
@@ -44,7 +46,8 @@ class RollupRun:
     def text(self) -> str:
         out = self.out
         return (f"rollups in {self.path}: {len(out.built)} range(s), {out.rows:,} rows, "
-                f"{len(out.rebuilt_hours)} hour(s) rebuilt for late labels, {self.seconds:.1f} s"
+                f"{len(out.rebuilt_hours)} hour(s) rebuilt for late labels" + source_text(out)
+                + f", {self.seconds:.1f} s"
                 + (f"; {len(self.skipped)} source(s) skipped" if self.skipped else "") + left_text(out)
                 + set_aside_text(out)
                 + (f"; first reads ready ({', '.join(self.ready)}) in {self.ready_seconds:.1f} s"
@@ -167,6 +170,28 @@ def ready(cfg: Config, path: Path, until: datetime | None = None, progress=None)
         if svc is not None:
             svc.close()
     return done
+
+
+SOURCE_REASONS = {  # why an hour built before was built again, as the summary says it (`CatchUp.source_hours`)
+    "added": "for files added or removed (late rows, a backfill)",
+    "rewritten": "for files rewritten in place or table files replaced",
+}
+
+
+def source_why(out) -> dict[str, int]:
+    """The hours rebuilt because their sources changed since they were built, counted by why."""
+    got: dict[str, int] = {}
+    for why in out.source_hours.values():
+        got[why] = got.get(why, 0) + 1
+    return dict(sorted(got.items()))
+
+
+def source_text(out) -> str:
+    """The hours rebuilt for changed sources, by why, for the summary."""
+    if not out.source_hours:
+        return ""
+    parts = ", ".join(f"{n:,} {SOURCE_REASONS[why]}" for why, n in source_why(out).items())
+    return f", {len(out.source_hours):,} hour(s) rebuilt for changed sources ({parts})"
 
 
 def set_aside_text(out) -> str:

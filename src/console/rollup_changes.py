@@ -9,24 +9,30 @@ read in place, known by inode, size and mtime), each with the time range its foo
 files are added, removed or rewritten, only the hours their time ranges cover are counted again.
 
 Objects in S3 are parts too, known by URL, ETag, size and mtime, with the span their footers gave when the
-store listed them (`sources.footers`). A file whose footer gives no time range (a ts of text, no statistics)
-and a lake table (Delta, Iceberg: read through a dataset whose version this does not track) cover every hour: the catch-up then counts the whole range, as it
-did before.
+store listed them (`sources.footers`); so are a Delta or Iceberg table's data files, by name (neither format
+changes a data file under its name), with the span their statistics give. A file whose footer gives no time
+range (a ts of text, no statistics) covers every hour: the catch-up then counts the whole range, as it did before.
+
+The `rollup` command keys what it built on the same parts of its own sources (`Versions.sources`: the files it
+reads in place, not the store's copies), kept in the rollup folder's state, and rebuilds the built hours the
+parts that changed since cover (`hours`): late rows in a new file, a file rewritten in place, a model backfilled.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from console.sources import footers
+from console.sources.lakes import FILE_MARKS
 # the time range of a part that may hold any hour, of a file with no rows, and a file's by its statistics: the
 # store's (`store/footers.py`), which keeps a log's span across processes
 from console.store.footers import EMPTY, EVERY, ts_span  # noqa: F401 - ts_span: tests import it from here
 
 
-DELTA_FILE = "delta-file"  # the mark of a Delta table's data file among the parts (`Warehouse.lake_files`)
+DELTA_FILE = FILE_MARKS["delta"]  # the mark of a Delta table's data file among the parts (`Warehouse.lake_files`)
+LAKE_FILES = frozenset(FILE_MARKS.values())  # a Delta or Iceberg table's data files: never changed under their names
 
 
 @dataclass(frozen=True)
@@ -52,7 +58,7 @@ class Content:
 
     def rewritten(self, other: Content) -> list[tuple] | None:
         """The time ranges of the prediction files held by both under one name (a path, an object's URL) but in
-        another version: rewritten in place; and of a Delta table's data files `other` no longer holds (an
+        another version: rewritten in place; and of a Delta or Iceberg table's data files `other` no longer holds (an
         overwrite, merge, update or delete replaced their rows). Their hours' row counts may not move (a corrected
         export of as many rows), so the catch-up rebuilds those hours rather than counting them. Both versions'
         ranges; None when one of them may cover any hour."""
@@ -61,8 +67,8 @@ class Content:
 
         mine, theirs = named(self.parts), named(other.parts)
         out = []
-        for name in mine.keys() - theirs.keys():  # a Delta data file removed: its rows replaced or deleted
-            if mine[name][2] == DELTA_FILE:
+        for name in mine.keys() - theirs.keys():  # a table's data file removed: its rows replaced or deleted
+            if mine[name][2] in LAKE_FILES:
                 span = self.parts[mine[name]]
                 if span == EVERY:
                     return None
@@ -93,7 +99,7 @@ class Versions:
         for kind in kinds:
             segments, inplace, lake = wh.content_files(kind)
             objects = wh.lake_objects(kind) if lake else []
-            if objects is None:  # a lake table: its data files when it is Delta, else its version is not tracked here
+            if objects is None:  # a lake table: its data files (Delta, Iceberg), else counted whole each refresh
                 files = wh.lake_files(kind)
                 if files is None:
                     parts[("lake", kind, wh.refreshes)] = EVERY
@@ -108,6 +114,92 @@ class Versions:
                     span = self._spans[key] = EVERY if key[2] is None or kind != "predictions" else wh.file_span(path)
                 parts[key] = span
         return Content(parts)
+
+    def sources(self, items) -> Content:
+        """The parts the `rollup` command reads prediction rows from (`rollup_sources.Source`s), with the store's
+        identities: a local file by inode, size and mtime, an S3 object by URL, ETag, size and mtime, a Delta or
+        Iceberg table's data files by name; each with its rows' time range: a Parquet file's footer statistics, a
+        table file's, and a JSONL or CSV file's rows as the build types them (parsed once per build within
+        `rollup_text.parsed_once`, so the build reads the pieces again, and once per file version: spans known
+        from the kept record are not read again, `prime`)."""
+        from console import rollup_sources as src
+        from console.sources import lakes
+
+        parts: dict = {}
+        for s in items:
+            if s.format in FILE_MARKS:
+                spans: dict = {}
+                if s.format == "delta":
+                    lakes.delta_dataset(s.path, s.storage, spans=spans)
+                else:
+                    lakes.iceberg_dataset(s.path, dict(s.options), s.storage, spans=spans)
+                parts.update({("predictions", f"{s.path}#{f}", FILE_MARKS[s.format], 0, 0): span
+                              for f, span in spans.items()})
+                continue
+            for key, kind, read in src.files_of(s):
+                span = self._spans.get(key)
+                if span is None:
+                    span = self._spans[key] = _span_of(kind, read)
+                parts[key] = span
+        return Content(parts)
+
+
+def _span_of(kind: str, read) -> tuple:
+    """A file's span: its Parquet footer's statistics (`read` gives the footer facts), or the rows of a text
+    file as the build types them (`read` gives its pieces)."""
+    from console.rollup_text import _span
+
+    if kind == "parquet":
+        got = read()
+        return EVERY if got is None else got
+    lo = hi = None
+    for t in read():
+        a, b, timed = _span(t)
+        if not timed:
+            return EVERY
+        lo = a if lo is None or (a is not None and a < lo) else lo
+        hi = b if hi is None or (b is not None and b > hi) else hi
+    return (lo, hi) if lo is not None else EMPTY
+
+
+def hours(spans: list[tuple] | None, start: datetime, end: datetime) -> list[datetime]:
+    """The hours of [start, end) that parts of these time ranges may hold rows of (every one for None: a part
+    that may hold any hour). The ranges are merged first: a Delta table compacted (every file replaced) costs the
+    hours it covers, not hours times files."""
+    if spans is None:
+        spans = [(start, end - _HOUR)]
+    merged: list[list[datetime]] = []
+    for lo, hi in sorted((_floor(lo), hi) for lo, hi in spans):
+        if merged and lo <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    out = []
+    for lo, hi in merged:  # disjoint, each starting on an hour: no hour twice
+        h = max(lo, start)
+        while h < end and h <= hi:
+            out.append(h)
+            h += _HOUR
+    return out
+
+
+def changed_hours(before: Content | None, after: Content, start: datetime,
+                  end: datetime) -> dict[datetime, str]:
+    """The hours of [start, end) built from `before` that `after` may hold other rows for, each with why:
+    "rewritten" (a file rewritten in place, a table's data file replaced or deleted: `Content.rewritten`), else
+    "added" (files added or removed: `Content.changed`). None before: nothing is known to have changed."""
+    if before is None or before == after:
+        return {}
+    out = dict.fromkeys(hours(before.changed(after), start, end), "added")
+    out.update(dict.fromkeys(hours(before.rewritten(after), start, end), "rewritten"))
+    return out
+
+
+_HOUR = timedelta(hours=1)
+
+
+def _floor(t: datetime) -> datetime:
+    return t.replace(minute=0, second=0, microsecond=0)
 
 
 def _identity(kind: str, path: str) -> tuple:

@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 
+from console import rollup_changes as rc
 from console import rollup_sources as src
 from console import rollup_spec
 from console import store_rollups as ro
@@ -106,11 +107,12 @@ def _catch_up(prediction_paths: Sequence, label_paths: Sequence, path, now: date
     label_sources = src.sources(label_paths, dict(storage) if storage else None) if label_paths else []
     schema = src.unified_schema([d.schema for d in opened])
     specs = rollup_spec.specs(models, schema)  # the console's rule: its reference's kinds, else the log's types
-    built = ro.load_state(path).get("built_until")
+    state = ro.load_state(path)
     # the build runs from the oldest row (first build) or where the last stopped, to the newest row's hour: an old
     # log's empty weeks up to today were built range by range (20 of 27 Spark ranges held no row, ~40 s each)
     asked_until = until
-    start = since if since is not None else datetime.fromisoformat(built) if built else None
+    start = since if since is not None else datetime.fromisoformat(state["built_until"]) \
+        if state.get("built_until") else None
     lo, hi = _row_span(opened, start, horizon)
     if start is None:
         since = ro.floor_hour(lo) if lo else ro.floor_hour(now)
@@ -129,14 +131,32 @@ def _catch_up(prediction_paths: Sequence, label_paths: Sequence, path, now: date
     else:
         build = local_builder(preds, label_sources or None, specs, models or ())
     latest = src.newest_label(label_sources) if label_sources else None
+    kept, content = _sources_read(preds, state)
     out = ro.catch_up(path, build, now=now, since=since, until=until, chunk=chunk,
                       late_label_hours=late_label_hours(preds, label_sources or None), labels_seen=lambda: latest,
-                      progress=progress)
+                      progress=progress, source_hours=lambda a, b: rc.changed_hours(kept, content, a, b),
+                      sources=rc.encode(content))
     if compact:
         out.files += ro.compact_days(path, progress=progress)
     out.left_from = ro.floor_hour(min(now, until))  # the end `store_rollups.catch_up` built to
     out.left = rows_left(opened, out.left_from, now, horizon, asked_until)
     return out
+
+
+def _sources_read(preds: Sequence, state: Mapping[str, Any]) -> tuple[rc.Content | None, rc.Content]:
+    """What the last build read (its record in the state, None without one: a folder built before the record
+    was kept, or from a source that could not be named) and what the sources hold now, before building: a file
+    changed during the build is seen changed by the next run (built again rather than missed). The spans of the
+    files the record names are not read again (`rollup_changes.prime`)."""
+    versions = rc.Versions()
+    kept = None
+    try:
+        kept = rc.decode(state[ro.SOURCES]) if state.get(ro.SOURCES) else None
+    except (TypeError, ValueError, IndexError):
+        kept = None
+    if kept is not None:
+        rc.prime(versions, kept)
+    return kept, versions.sources(preds)
 
 
 LEFT_REASONS = {  # why rows at or after the build's end were left, as the summary says it

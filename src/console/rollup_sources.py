@@ -139,6 +139,57 @@ class Source:
         return out
 
 
+def files_of(source: Source) -> Iterator[tuple[tuple, str, Any]]:
+    """The files a (non-table) source reads now, each as (identity, format, read): the identity the store gives
+    it (`rollup_changes`: a local file by inode, size and mtime, an S3 object by URL, ETag, size and mtime);
+    `read()` gives a Parquet file's ts span by its footer (None when unknown), or a text file's pieces as the
+    build parses them: through the build's own `TextFile` (its Hive keys too), so within `rollup_text.parsed_once`
+    the build reads the kept pieces rather than parsing the file again. For `rollup_changes.Versions.sources`."""
+    from console.sources import footers, locations
+    from console.store.footers import ts_span
+
+    fmt = {"jsonl": "json"}.get(source.format, source.format)
+
+    def kind_of(f: str) -> str | None:
+        return fmt or _FORMATS.get(Path(f).suffix.lower())
+
+    if not source.is_lake:
+        found, base = _expand(source.path)
+        stat = {}
+        for f in found:
+            try:
+                stat[f] = os.stat(f)
+            except OSError:
+                continue
+        text = {t.path: t for kind in ("json", "csv")
+                for t in TextDataset([f for f in stat if kind_of(f) == kind], kind, base).files}
+        for f, st in stat.items():
+            kind = kind_of(f)
+            if kind is None:
+                continue
+            key = ("predictions", f, st.st_ino, st.st_size, st.st_mtime_ns)
+            yield key, kind, (lambda f=f: ts_span(f)) if kind == "parquet" else text[f].read
+        return
+    from console.sources import s3
+
+    infos = [i for i in locations.list_files(source.path, source.storage) if i.size and kind_of(i.path)]
+    url = locations.parse_location(source.path).url()
+    text = {t.path: t for kind in ("json", "csv")
+            for t in TextDataset([i for i in infos if kind_of(i.path) == kind], kind, url,
+                                 storage=source.storage).files}
+    for info in infos:
+        kind = kind_of(info.path)
+        key = ("predictions", info.path, *footers.version(info))
+        if kind == "parquet":
+            def footer(info=info):
+                settings = s3.settings(source.storage)
+                return footers.span(footers.read(info.path.split("://", 1)[1], s3.filesystem(settings, info.path)))
+
+            yield key, kind, footer
+        else:
+            yield key, kind, text[info.path].read
+
+
 def sources(items: Iterable[Any], storage: dict[str, Any] | None = None) -> list[Source]:
     """Sources from config `LogSource`s, (path, format) pairs or plain paths."""
     out = []

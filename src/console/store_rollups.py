@@ -798,6 +798,10 @@ class CatchUp:
     left_from: datetime | None = None  # the build's end: hours from it on were not built by this run
     # rows of JSONL and CSV logs set aside as the store sets them aside (`rollup_text`), by reason
     set_aside: dict[str, int] = field(default_factory=dict)
+    # hours built before this run rebuilt because their sources changed since (`rollup_changes.changed_hours`),
+    # each with why: "added" (files added or removed: late rows, a backfilled model), "rewritten" (a file rewritten
+    # in place, a table's data files replaced)
+    source_hours: dict[datetime, str] = field(default_factory=dict)
 
 
 def hour_ranges(hours: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
@@ -815,13 +819,17 @@ def catch_up(path: str | os.PathLike, build: Builder, now: datetime, since: date
              until: datetime | None = None, chunk: timedelta = timedelta(days=1),
              late_label_hours: Callable[[datetime, datetime], Iterable[datetime]] | None = None,
              labels_seen: Callable[[], datetime | None] | None = None,
-             progress: Callable[[str], None] | None = None) -> CatchUp:
+             progress: Callable[[str], None] | None = None,
+             source_hours: Callable[[datetime, datetime], Mapping[datetime, str]] | None = None,
+             sources: list | None = None) -> CatchUp:
     """Builds the hours that closed since the last build (or [since, until)), in chunks, then
-    rebuilds the hours whose predictions got labels since the last build.
+    rebuilds the hours whose predictions got labels since the last build, and those whose sources changed.
 
     `build(start, end)` returns rollup tables for [start, end) (local engine or Spark);
     `late_label_hours(after, before)` lists prediction hours before `before` that gained labels
-    logged after `after`; `labels_seen()` is the newest label time now visible.
+    logged after `after`; `labels_seen()` is the newest label time now visible; `source_hours(start, end)` the
+    hours of [start, end), built before, whose sources changed since, with why; `sources` is what the build read
+    (`rollup_changes.encode`), kept in the state for the next run's `source_hours` once this one has built.
     """
     import pyarrow.compute as pc  # here only: the readers of rollups (health, cost, the overview) need none of it
 
@@ -850,21 +858,47 @@ def catch_up(path: str | os.PathLike, build: Builder, now: datetime, since: date
         t = end
     # Late labels: hours built before this run whose predictions got labels since the last one.
     seen = datetime.fromisoformat(state["labels_seen"]) if state.get("labels_seen") else None
+    fresh = {a for a, b in out.built for a in _hours(a, b)}
+    dirty: list[datetime] = []
     if late_label_hours is not None and seen is not None and built_until is not None:
-        fresh = {a for a, b in out.built for a in _hours(a, b)}
         dirty = sorted(h for h in late_label_hours(seen, min(built_until, start)) if h not in fresh)
-        for a, b in hour_ranges(dirty):
-            out.files += write(build(a, b), path, a, b)
-            if progress:
-                progress(f"rebuilt {a:%Y-%m-%d %H}:00 .. {b:%Y-%m-%d %H}:00 (late labels)")
         out.rebuilt_hours = dirty
+    if source_hours is not None and built_until is not None:
+        first = built_from(path)
+        if first is not None and first < built_until:
+            out.source_hours = {h: why for h, why in source_hours(first, built_until).items() if h not in fresh}
+    # each hour once, late labels or sources, rebuilt from what the sources hold now, a chunk at a time as built
+    # (a Delta table compacted replaces every file: a year rebuilt in one range held a year's rollups at once)
+    for a, b in (r for lo, hi in hour_ranges([*dirty, *out.source_hours]) for r in _chunks(lo, hi, chunk)):
+        out.files += write(build(a, b), path, a, b)
+        if progress:
+            why = sorted({"late labels" for h in dirty if a <= h < b}
+                         | {f"sources {out.source_hours[h]}" for h in out.source_hours if a <= h < b})
+            progress(f"rebuilt {a:%Y-%m-%d %H}:00 .. {b:%Y-%m-%d %H}:00 ({', '.join(why)})")
     new_state = dict(state)
     if out.built:
         new_state["built_until"] = max(closed, built_until or closed).isoformat()
     if latest is not None:
         new_state["labels_seen"] = max(latest, seen or latest).isoformat()
+    if sources is not None:  # else the record stays: the next run rebuilds from it at worst hours not changed
+        new_state[SOURCES] = sources
     save_state(path, new_state)
     return out
+
+
+SOURCES = "sources"  # in the state: the parts the last build read (`rollup_changes.encode`)
+
+
+def built_from(path: str | os.PathLike) -> datetime | None:
+    """The first hour any model's rollups cover (their files' names say it)."""
+    starts = [f.start for m in models(path) for f in files(path, m)]
+    return min(starts) if starts else None
+
+
+def _chunks(a: datetime, b: datetime, chunk: timedelta) -> Iterator[tuple[datetime, datetime]]:
+    while a < b:
+        yield a, min(a + chunk, b)
+        a += chunk
 
 
 def _hours(a: datetime, b: datetime) -> Iterator[datetime]:

@@ -107,9 +107,10 @@ class Warehouse(Ingest, Counting, InPlace, Lakes, Views, Footers, Compaction):
         self._lake_kinds: dict[str, str] = {}
         # lake_N -> its objects' footer facts by URL (`sources.footers`); absent for a lake read as a table
         self._lake_objects: dict[str, dict[str, dict]] = {}
-        self._lake_files: dict[str, dict[str, tuple]] = {}  # Delta tables' data files (`lake_files`)
+        self._lake_files: dict[str, dict[str, tuple]] = {}  # Delta and Iceberg tables' data files (`lake_files`)
         self._lakes_listed = False  # every lake listed by this process's last refresh (not kept from before)
         self._lake_paths: dict[str, str] = {}  # lake_N -> its configured path, to name it
+        self._lake_formats: dict[str, str | None] = {}  # lake_N -> its configured format (a table's files' mark)
         # lake_N -> the one line saying why its objects cannot be read now: no view reads it until the next
         # refresh tries again (`_open_lakes`); what the store knows of its objects (their counts) still counts
         self._lakes_down: dict[str, str] = {}

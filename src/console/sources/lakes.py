@@ -17,6 +17,9 @@ from console.sources.locations import S3_SCHEMES, StorageError
 
 # Partition columns whose values are dates (Hive-style names, as Delta tables are usually laid out).
 DATE_COLUMNS = ("date", "dt", "ds", "day", "event_date", "partition_date", "log_date")
+# The mark of a table's data file among the parts a reader keys its work on (`rollup_changes`): Delta and Iceberg
+# never change a data file under its name, so one a new version no longer holds had its rows replaced or deleted.
+FILE_MARKS = {"delta": "delta-file", "iceberg": "iceberg-file"}
 
 
 def _utc_naive(t: datetime | None) -> datetime | None:
@@ -107,6 +110,43 @@ def delta_file_spans(table, dataset) -> dict[str, tuple]:
     return out
 
 
+def iceberg_file_spans(tbl, tasks, time_column: str = "ts") -> dict[str, tuple]:
+    """Each planned data file of an Iceberg table with the time range of its rows: the ts bounds its manifest
+    entry keeps, else (None, None): any hour. As in Delta, a data file never changes under its name: an
+    overwrite, a delete or a compaction commits a snapshot of new files, so the files a snapshot no longer holds
+    say which hours' rows may have been replaced, whatever the row counts say (an overwrite with as many rows).
+    A file with row-level deletes is named with its delete files too: a delete added to it changes its name."""
+    from pyiceberg.conversions import from_bytes
+    from pyiceberg.types import TimestampType, TimestamptzType
+
+    try:
+        field = tbl.schema().find_field(time_column)
+    except Exception:  # noqa: BLE001 - no time column: every file may hold any hour
+        field = None
+    if field is not None and not isinstance(field.field_type, (TimestampType, TimestamptzType)):
+        field = None  # bounds in other units (a date's days, nanoseconds, text) are not read as microseconds
+    out: dict[str, tuple] = {}
+    for task in tasks:
+        name = task.file.file_path
+        if task.delete_files:
+            name += "#deletes=" + ",".join(sorted(d.file_path for d in task.delete_files))
+        span = (None, None)
+        lo = (task.file.lower_bounds or {}).get(field.field_id) if field is not None else None
+        hi = (task.file.upper_bounds or {}).get(field.field_id) if field is not None else None
+        if lo is not None and hi is not None:
+            try:
+                a, b = from_bytes(field.field_type, lo), from_bytes(field.field_type, hi)
+                if isinstance(a, int) and isinstance(b, int):  # microseconds since the epoch (UTC for timestamptz)
+                    span = (_EPOCH + timedelta(microseconds=a), _EPOCH + timedelta(microseconds=b))
+            except Exception:  # noqa: BLE001 - bounds of another type say nothing of the hours
+                span = (None, None)
+        out[name] = span
+    return out
+
+
+_EPOCH = datetime(1970, 1, 1)
+
+
 def _iceberg_literal(value: datetime, field_type) -> str:
     from pyiceberg.types import DateType, TimestamptzType
 
@@ -152,14 +192,16 @@ def _catalog(name: str, props: dict, where: str):
 
 
 def iceberg_dataset(table: str, options: dict, storage: dict | None = None, *, since: datetime | None = None,
-                    until: datetime | None = None, time_column: str = "ts", row_filter=None):
+                    until: datetime | None = None, time_column: str = "ts", row_filter=None,
+                    spans: dict | None = None):
     """An Iceberg table through a pyiceberg catalog, planned to the files that can hold [since, until].
 
     `options` are the catalog's: `catalog` (its name, default "default"), then pyiceberg properties such
     as `type = "sql"`, `uri = "sqlite:////path/catalog.db"`, `warehouse`; or `type = "rest"`, `uri`.
     The window is a row filter on `time_column`, which pyiceberg turns into partition and file pruning
     through the table's partition transforms (day(ts), hour(ts), ...). Files with no deletes under one
-    schema are scanned in place; otherwise pyiceberg reads the planned files into memory.
+    schema are scanned in place; otherwise pyiceberg reads the planned files into memory. `spans`, a dict, gets
+    each planned data file's time range (`iceberg_file_spans`).
     """
     import pyarrow.dataset as ds
     from pyiceberg.expressions import AlwaysTrue, And, GreaterThanOrEqual, LessThanOrEqual
@@ -187,6 +229,8 @@ def iceberg_dataset(table: str, options: dict, storage: dict | None = None, *, s
                 expr = And(expr, LessThanOrEqual(time_column, _iceberg_literal(until, field_type)))
         scan = tbl.scan(row_filter=expr)
         tasks = list(scan.plan_files())
+        if spans is not None:
+            spans.update(iceberg_file_spans(tbl, tasks, time_column))
         schema = tbl.schema().as_arrow()
         if not tasks:
             return ds.dataset(schema.empty_table())

@@ -162,16 +162,19 @@ class Counting:
             [(("down", kind, n), {}) for n in names if n in self._lakes_down]
 
     def lake_files(self, kind: str = "predictions") -> list[tuple[tuple, tuple]] | None:
-        """When every lake of a kind is a Delta table: each of their data files as (identity, time range), the
-        identity (kind, table#file, "delta-file", 0, 0) (a Delta data file never changes under its name), the range
-        its date partition's day (every hour without one, and for labels, whose file says nothing of the hours of
+        """When every lake of a kind is a Delta or Iceberg table: each of their data files as (identity, time
+        range), the identity (kind, table#file, mark, 0, 0) with the format's mark (`lakes.FILE_MARKS`: a data file
+        of either never changes under its name), the range its statistics give (`lakes.delta_file_spans`,
+        `iceberg_file_spans`; every hour without them, and for labels, whose file says nothing of the hours of
         the predictions they join); a table that cannot be read now adds a part of its own covering every hour,
-        as in `lake_objects`. None when another kind of lake is among them (an Iceberg table, S3 objects)."""
+        as in `lake_objects`. None when another kind of lake is among them (S3 objects)."""
         names = [n for n, k in self._lake_kinds.items() if k == kind]
         if any(n not in self._lake_files for n in names):
             return None
+        from console.sources.lakes import FILE_MARKS
+
         every = (None, None)
-        return [((kind, f"{self._lake_paths.get(n, n)}#{f}", "delta-file", 0, 0),
+        return [((kind, f"{self._lake_paths.get(n, n)}#{f}", FILE_MARKS[self._lake_formats[n]], 0, 0),
                  span if kind == "predictions" else every) for n in names for f, span in self._lake_files[n].items()] \
             + [(("down", kind, n), every) for n in names if n in self._lakes_down]
 

@@ -107,12 +107,13 @@ class Lakes:
         datasets: dict[str, object] = {}
         kinds: dict[str, str] = {}
         objects: dict[str, dict[str, dict]] = {}
-        files: dict[str, dict[str, tuple]] = {}  # a Delta table's data files and their days (`lake_files`)
+        files: dict[str, dict[str, tuple]] = {}  # a Delta or Iceberg table's data files and their spans (`lake_files`)
         storage = {k: v for k, v in vars(getattr(self.cfg, "s3", None) or object()).items() if v is not None} \
             if getattr(self.cfg, "s3", None) is not None else {}
         for i, src in enumerate(s for s in self.cfg.logs if is_lake_dataset(s)):
             name = f"lake_{i}"
             self._lake_paths[name] = src.path
+            self._lake_formats[name] = src.format
             try:
                 if not listed:  # `listed=False`: only S3 Parquet objects already known, as the store kept them
                     key = f"lake-footers|{src.path}"
@@ -129,8 +130,9 @@ class Lakes:
                     files[name] = {}
                     datasets[name] = lakes.delta_dataset(src.path, storage, spans=files[name])
                 elif src.format == "iceberg":
+                    files[name] = {}
                     datasets[name] = lakes.iceberg_dataset(src.path, dict(getattr(src, "options", None) or {}),
-                                                           storage)
+                                                           storage, spans=files[name])
                 elif src.format in (None, "parquet"):
                     # footers kept by object identity across processes (`footers`): a refresh lists, and reads
                     # only the footers of objects it has not seen
