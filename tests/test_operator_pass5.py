@@ -271,11 +271,19 @@ def test_rollup_against_a_port_that_is_not_a_spark_master_says_so_in_one_line(tm
 
 def test_a_spark_rollup_keeps_the_jvm_output_off_the_terminal(tmp_path):
     """`rollup --engine spark` on local[1]: the JVM's own lines (spark-submit's, log4j's) go to the log file it
-    names on stderr; stderr holds only the console's lines."""
+    names on stderr; stderr holds only the console's lines. Its Python workers run the console's own interpreter,
+    not the `python3` on PATH (from a virtualenv that one lacks pyarrow: "No module named 'pyarrow'")."""
     pytest.importorskip("pyspark")
     log = tmp_path / "jvm.log"
     cfg = _rollup_workspace(tmp_path)
-    env = {**os.environ, "PYTHONPATH": SRC, "MLOPS_CONSOLE_SPARK_LOG": str(log), "SPARK_LOCAL_IP": "127.0.0.1"}
+    elsewhere = tmp_path / "path-bin"  # a PATH whose python3 is not the console's
+    elsewhere.mkdir()
+    for name in ("python3", "python"):
+        (elsewhere / name).write_text("#!/bin/sh\necho 'not the console interpreter' >&2\nexit 3\n")
+        (elsewhere / name).chmod(0o755)
+    env = {**os.environ, "PYTHONPATH": SRC, "MLOPS_CONSOLE_SPARK_LOG": str(log), "SPARK_LOCAL_IP": "127.0.0.1",
+           "PATH": f"{elsewhere}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env.pop("PYSPARK_PYTHON", None)
     res = subprocess.run([sys.executable, "-m", "console", "--config", str(cfg), "rollup", "--engine", "spark",
                           "--master", "local[1]", "--no-ready", "--format", "json"],
                          capture_output=True, text=True, env=env, timeout=600)
@@ -285,6 +293,44 @@ def test_a_spark_rollup_keeps_the_jvm_output_off_the_terminal(tmp_path):
     console_lines = ("Spark on ", "built ", "compacted ")
     assert all(line.startswith(console_lines) for line in res.stderr.splitlines()), res.stderr
     assert log.stat().st_size > 0 and "mlops-console: Spark session started by pid" in log.read_text()
+
+
+def test_a_failing_spark_job_is_one_line_naming_the_workers_error(tmp_path):
+    """A job that fails in Spark's Python workers (here the operator's own PYSPARK_PYTHON, which the console keeps,
+    cannot start) is one line on stderr with the worker's words and the JVM log, exit 4: not Py4J's message with
+    the JVM's stack of a hundred lines folded into it."""
+    pytest.importorskip("pyspark")
+    log = tmp_path / "jvm.log"
+    cfg = _rollup_workspace(tmp_path)
+    broken = tmp_path / "python-broken"
+    broken.write_text("#!/bin/sh\necho 'this python is broken' >&2\nexit 3\n")
+    broken.chmod(0o755)
+    env = {**os.environ, "PYTHONPATH": SRC, "MLOPS_CONSOLE_SPARK_LOG": str(log), "SPARK_LOCAL_IP": "127.0.0.1",
+           "PYSPARK_PYTHON": str(broken)}
+    res = subprocess.run([sys.executable, "-m", "console", "--config", str(cfg), "rollup", "--engine", "spark",
+                          "--master", "local[1]", "--no-ready"], capture_output=True, text=True, env=env, timeout=600)
+    assert res.returncode == 4, res.stderr
+    failed = [line for line in res.stderr.splitlines() if not line.startswith(("Spark on ", "built "))]
+    assert failed == [f"mlops-console: rollup: Spark job on local[1] failed: this python is broken; "
+                      f"JVM output in {log}"], res.stderr
+
+
+def test_the_line_a_spark_failure_is_said_in():
+    """Py4J's and PySpark's messages as Spark 4 words them: the worker's own words, a traceback's last exception
+    (not the JVM's stack after it), a JVM cause."""
+    from console.spark.rollup_job import job_error
+
+    worker = RuntimeError("An error occurred while calling o91.collectToPython.\n: org.apache.spark.SparkException: "
+                          "Job aborted due to stage failure: ...\nError from python worker:\n  not this python\n"
+                          "PYTHONPATH was:\n  /x.zip\norg.apache.spark.SparkException: EOFException\n\tat a.b(C.scala:55)")
+    traceback = RuntimeError("An exception was thrown from the Python worker:\nTraceback (most recent call last):\n"
+                             '  File "worker.py", line 4207, in invoke_udf\n    func = read_udfs(\n'
+                             "ModuleNotFoundError: No module named 'pyarrow'\n\nJVM stacktrace:\n"
+                             "org.apache.spark.SparkException: Job aborted\n\tat a.b(C.scala:1)")
+    cause = RuntimeError("An error occurred while calling o1.save.\n: x\nCaused by: java.io.IOException: "
+                         "No space left on device\n\tat a.b(C.java:2)")
+    assert [job_error(e) for e in (worker, traceback, cause)] == [
+        "not this python", "ModuleNotFoundError: No module named 'pyarrow'", "java.io.IOException: No space left on device"]
 
 
 def test_snapshot_names_the_span_of_each_number_and_an_empty_one(tmp_path):

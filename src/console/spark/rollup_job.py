@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -55,6 +56,33 @@ _PROBE_BODY = (b"\x00\x00" + len(_PROBE_NAME).to_bytes(2, "big") + _PROBE_NAME
 
 class SparkUnavailable(ConnectionError):
     """The Spark master cannot be reached, or is not one: said in one line, before any JVM starts."""
+
+
+class SparkJobFailed(ConnectionError):
+    """A Spark job that started and failed: one line with the cause (a worker's own error, not the JVM's stack
+    of hundreds of lines) and the log that holds the rest. A dependency's failure: exit code 4, as an
+    unreachable master."""
+
+
+_ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b.*$", re.M)
+
+
+def job_error(exc: BaseException) -> str:
+    """The line of a Spark failure that says why: a worker's first words (`Error from python worker:`), the last
+    exception line of a Python traceback, else the JVM's deepest `Caused by:`, else its first line."""
+    text = str(exc)
+    said = re.search(r"Error from python worker:\s*\n\s*(\S.*)", text)
+    if said:
+        return said.group(1).strip()[:200]
+    if "Traceback (most recent call last)" in text:
+        python = text.split("Traceback (most recent call last)")[-1].split("JVM stacktrace:")[0]
+        found = [m.group(0) for m in _ERROR_LINE.finditer(python)]
+        if found:
+            return found[-1].strip()[:200]
+    causes = re.findall(r"Caused by: (\S.*)", text)
+    if causes:
+        return causes[-1].strip()[:200]
+    return ((text.strip().splitlines() or [type(exc).__name__])[0])[:200]
 
 
 def jvm_log() -> Path:
@@ -215,6 +243,10 @@ def session(master: str = "local[2]"):
 
         # PySpark's pandas-version warning: about pandas UDFs, which the job does not use (`_read`: mapInArrow)
         warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+        if master.startswith("local"):
+            # the workers run on this box: in this interpreter, which has the console's packages (Spark's
+            # default is the `python3` on PATH, outside a virtualenv: "No module named 'pyarrow'")
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("MALLOC_ARENA_MAX", "2")
         os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
         log = jvm_log()
@@ -601,6 +633,12 @@ def _sorted(t: pa.Table) -> pa.Table:
     return df.to_arrow().cast(t.schema)
 
 
+def _from_spark(exc: BaseException) -> bool:
+    """Py4J's Java errors and PySpark's own (`PySparkException`: a worker's Python error, an analysis error)."""
+    names = {f"{c.__module__}.{c.__name__}" for c in type(exc).__mro__}
+    return "py4j.protocol.Py4JJavaError" in names or any(n.startswith("pyspark.errors.") for n in names)
+
+
 def builder(paths: Sequence, labels: pa.Table | None, specs: Mapping[str, ro.ModelSpec],
             master: str = "local[2]", k: int = sk.K) -> ro.Builder:
     spark = session(master)
@@ -612,6 +650,11 @@ def builder(paths: Sequence, labels: pa.Table | None, specs: Mapping[str, ro.Mod
 
             chunk_labels = labels.filter(pc.greater_equal(labels["ts"],
                                                           pa.scalar(start - timedelta(hours=1), pa.timestamp("us"))))
-        return build(spark, paths, chunk_labels, specs, start, end, k=k)
+        try:
+            return build(spark, paths, chunk_labels, specs, start, end, k=k)
+        except Exception as exc:  # noqa: BLE001 - only Spark's own failures are said here; ours go up as they are
+            if not _from_spark(exc):
+                raise
+            raise SparkJobFailed(f"Spark job on {master} failed: {job_error(exc)}; JVM output in {jvm_log()}") from None
 
     return run
