@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from datetime import datetime, timedelta
 
+import pexpect
 import pytest
 
-from conftest import mlflow_client, seed_model, unique
+from conftest import SRC, mlflow_client, seed_model, unique
 from console.config import load
 from console.service import Service
 from console.ui.screens import action_flow
-from test_cli_actions import aliases, run
+from test_cli_actions import HARNESS, aliases, run
 
 NOW = datetime.utcnow().replace(microsecond=0)
 
@@ -157,6 +160,54 @@ def test_gates_are_judged_again_when_the_operator_confirms(canary_setup, tmp_pat
     assert refused["phase"] == "refused" and refused["outcome"] == "conflict"
     assert {g["name"] for g in refused["gates"] if not g["passed"]} >= {"live:error_rate"}
     assert not [r for r in records if r.get("phase") == "intent"]
+
+
+def _failing_canary_rows(tmp_path, name, n: int = 120) -> None:
+    """`n` failed canary requests in the last five minutes, appended to the log as a live service would."""
+    late = [{"ts": (NOW - timedelta(minutes=5) + timedelta(seconds=i)).isoformat() + "Z", "model": name,
+             "version": "2", "environment": "production", "variant": "canary", "request_id": f"late{i}",
+             "prediction": "1", "latency_ms": 20.0, "status": "error", "error": "boom"} for i in range(n)]
+    with open(tmp_path / "logs" / "predictions.jsonl", "a") as fh:
+        fh.write("".join(json.dumps(r) + "\n" for r in late))
+
+
+def test_the_cli_judges_the_gates_again_on_rows_that_arrived_while_it_asked(canary_setup, tmp_path):
+    """The CLI judged the gates again at confirmation on its store as it was when it planned: failing canary
+    requests logged while the operator read the prompt were not seen, and the step went ahead (exit 0). The
+    confirm step now brings the store up to date first (`Service.run_action`, the TUI's path too): exit 3."""
+    name, path, uri = canary_setup
+    _traffic(tmp_path, name, canary_errors=0.0)
+    child = pexpect.spawn(sys.executable, ["-c", HARNESS, "--config", str(path), "canary", name, "step",
+                                           "--reason", "looked healthy"],
+                          env={**os.environ, "PYTHONPATH": SRC}, encoding="utf-8", timeout=120)
+    child.expect("type the model name")
+    before = child.before
+    assert "gate PASS live:error_rate" in before and "gate FAIL" not in before  # what the operator read
+    _failing_canary_rows(tmp_path, name)  # the canary fails while the prompt waits
+    child.sendline(name)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 3, child.before
+    assert "gates changed since you confirmed" in child.before and "live:error_rate" in child.before
+    assert aliases(uri, name) == {"champion": "1", "canary": "2"}
+    assert mlflow_client(uri).get_registered_model(name).tags["console.canary_pct.canary"] == "10"
+
+
+def test_the_tui_door_reads_new_rows_at_confirmation_without_waiting_for_its_timer(canary_setup, tmp_path):
+    """The same through the dialog's path with no refresh between plan and confirm (the TUI's timer not due yet):
+    the facade brings the store up to date before judging again, so both doors refuse alike."""
+    name, path, uri = canary_setup
+    _traffic(tmp_path, name, canary_errors=0.0)
+    svc = Service(load(path))
+    try:
+        planned = action_flow.prepare(svc, name, "production", "canary-step", None).planned
+        assert planned.gates and not planned.failed_gates
+        _failing_canary_rows(tmp_path, name)
+        result = svc.run_action(planned, expected_from="2", reason="looked healthy")
+    finally:
+        svc.close()
+    assert result.status == "conflict" and "live:error_rate" in result.message, result.message
+    assert aliases(uri, name) == {"champion": "1", "canary": "2"}
 
 
 def test_a_rollback_to_a_version_that_was_rolled_back_is_warned_about(mlflow_server, tmp_path, capsys):
