@@ -36,6 +36,9 @@ STRATEGIES = ("direct", "canary", "blue-green", "shadow")  # the one list: the o
 LIVE_WINDOW = "1h"
 LIVE_WINDOW_WORDS = "hour"  # how the notes say it
 DRIFT_WINDOW = "24h"
+# the actions whose plan sends traffic to its `version` (the champion's, a canary's, a slot's or the shadow's):
+# a target that was itself rolled back away from earlier is warned about (`rolled_back_warnings`)
+TOWARD_TARGET = ("promote", "canary-step", "canary-promote", "rollback")
 
 LiveReader = Callable[[str, str], dict]  # (model, environment) -> {"champion": {...}, "canary": {...}}
 DriftReader = Callable[[str, str], "dict | None"]  # (model, environment) -> {"drifted", "share", ...} or None
@@ -164,7 +167,7 @@ def prepare(op, model: str, environment: str, action: str, *, version: str | Non
             notes.append(f"open incidents unavailable: {_first_line(exc)}")
         else:
             warnings = suspect_warnings(plans, open_incidents, environment)
-    if action == "rollback":
+    if action in TOWARD_TARGET:
         warnings += rolled_back_warnings(op, plans, model, environment)
     return Prepared(allowed=True, reason=decision.reason, state=state, plans=plans, gates=gates, live=live,
                     drift=drift, notes=tuple(notes), typed=typed, strategy=chosen, warnings=warnings, **base)
@@ -231,8 +234,9 @@ def suspect_warnings(plans: dict, incidents: Iterable, environment: str | None =
 
 
 def rolled_back_warnings(op, plans: dict, model: str, environment: str) -> tuple[str, ...]:
-    """A rollback whose target was itself rolled back away from (support-assistant: R planned v2 -> v3, v3 rolled
-    back five days before) is warned about, naming the latest such rollback: when, by whom, and why."""
+    """A plan whose target was itself rolled back away from (support-assistant: R planned v2 -> v3, v3 rolled
+    back five days before; or P promoting, + stepping a canary to, such a version) is warned about, naming the
+    latest such rollback: when, by whom, and why."""
     targets = {str(p.version) for p in plans.values() if p.version and not p.blocked}
     if not targets:
         return ()
