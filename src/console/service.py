@@ -44,6 +44,7 @@ class Service:
         self._registry_state: RegistryState | None = None
         self._registry_at = 0.0
         self.last_refresh: RefreshStats | None = None
+        self.refreshed_at: datetime | None = None  # the wall clock when the last refresh ended (not the cursor)
         self._monitor_lock = threading.Lock()
         self._findings: list | None = None
         self._findings_at = 0.0
@@ -350,6 +351,7 @@ class Service:
 
     def refresh(self) -> RefreshStats:
         self.last_refresh = self.warehouse.refresh()
+        self.refreshed_at = self._wall()
         return self.last_refresh
 
     def ingest_progress(self) -> str | None:
@@ -677,7 +679,9 @@ class Service:
                           wh.counts(check=not quick)))
         stats = self.last_refresh
         return Snapshot(
-            workspace=self.cfg.workspace, now=now, registry=reg, rows=tuple(rows), malformed=counts["malformed"],
+            workspace=self.cfg.workspace, now=now, refreshed=self.refreshed_at, registry=reg,
+            # the ALERTS cells are known once a rule pass for this view has ended (no logs: no rule to check)
+            alerts_checked=not self.cfg.has_logs or self._findings is not None, rows=tuple(rows), malformed=counts["malformed"],
             counts=counts, logs_configured=self.cfg.has_logs,
             missing_logs=stats.missing if stats else (), refresh_seconds=stats.seconds if stats else 0.0,
             # and the sources found unreadable since (a server gone after the listing): the rest is still shown
