@@ -6,6 +6,15 @@ from rollups, the exact re-check of one hour, and the sketch error seen against 
     nice -n 15 python benchmarks/bench_rollups.py --rows 3000000 --dir /tmp/fleet3m --steps build --engines spark
     nice -n 15 python benchmarks/bench_rollups.py --rows 10000000 --dir /tmp/fleet10m-s3 --s3   # source in moto
 
+With --config, an existing fleet's configuration (say `/tmp/fleet/rows-1000000/mlops-console-jsonl.toml`, its
+548 MB JSONL log) is built instead, with `--no-ready` (the build alone), into --dir (nothing is written beside the
+config), once per source tree given with --code, in turns (--turns): old and new code measured in one run.
+Each build's rollups are summed (rows, errors, labelled) and fingerprinted (every column of every current rollup
+row, sketches included), so the turns show whether the trees built the same rollups.
+
+    nice -n 5 python benchmarks/bench_rollups.py --config /tmp/fleet/rows-1000000/mlops-console-jsonl.toml \
+        --dir /tmp/rc-bench --code /tmp/old/src src --turns 2
+
 The fleet is `fleet.py`'s (3 models x 20 numeric + 5 categorical features, `--days` 30, `--files-per-day` 4,
 Hive Parquet `logs/date=YYYY-MM-DD/part-N.parquet`, the last day's numeric features shifted), generated
 once under --dir and reused. With --s3 it is uploaded to a moto server on 127.0.0.1 (tests/s3_server.py,
@@ -254,6 +263,84 @@ class _Tmp:  # what tests/s3_server._moto needs of pytest's tmp_path_factory
         return path
 
 
+def current_rows(out: Path, model: str):
+    """A model's current rollup rows in a folder, sorted by key, one chunk (a fingerprint sees values, not layout)."""
+    from datetime import datetime
+
+    import polars as pl
+
+    from console import store_rollups as ro
+
+    t = ro.read_table(out, model, datetime(1970, 1, 1), datetime(2100, 1, 1))
+    if t is None:
+        return None
+    df = pl.from_arrow(t)
+    return df.sort(list(ro.KEYS), nulls_last=True).select(sorted(df.columns)).rechunk()
+
+
+def built(out: Path) -> dict:
+    """What a build left in a rollup folder: per model the current rollup rows' sums and a fingerprint of them."""
+    import hashlib
+
+    import polars as pl
+
+    got = {}
+    for model in sorted(p.name for p in out.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        df = current_rows(out, model)
+        if df is None:
+            continue
+        whole = df.filter(pl.col("segment").is_null())
+        got[model] = {"rows": int(whole["rows"].sum()), "errors": int(whole["errors"].sum()),
+                      "labelled": int(whole["labelled"].sum()),
+                      "digest": hashlib.sha256(df.write_ipc(None).getvalue()).hexdigest()[:16]}
+    return got
+
+
+def differing(a: Path, b: Path) -> dict[str, list[str]]:
+    """Per model, the columns whose values differ between two builds' current rollup rows."""
+    out = {}
+    for model in sorted(p.name for p in a.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        x, y = current_rows(a, model), current_rows(b, model)
+        if x is None or y is None or x.shape != y.shape:
+            out[model] = ["(shape)"]
+            continue
+        out[model] = [c for c in x.columns if c not in y.columns or not x[c].equals(y[c], null_equal=True)]
+    return out
+
+
+def text_turns(args) -> None:
+    """--config: the build of an existing fleet's configuration, once per --code tree, in turns (see the module)."""
+    root = Path(args.dir)
+    root.mkdir(parents=True, exist_ok=True)
+    codes = [str(Path(c).resolve()) for c in (args.code or [str(ROOT / "src")])]
+    rows, folders = [], []
+    for turn in range(args.turns):
+        for k, code in enumerate(codes):
+            out = root / f"rollups-{turn}-{k}"
+            shutil.rmtree(out, ignore_errors=True)
+            env = dict(os.environ, PYTHONPATH=code, XDG_CACHE_HOME=str(root / "cache"))
+            argv = console(Path(args.config), "rollup", "--path", str(out), "--no-ready", "--format", "json")
+            r = measure(argv, env, args.cap_gb)
+            try:
+                summary = json.loads(r["out"][r["out"].index("{"):])
+            except ValueError:
+                summary = {"rows": 0, "seconds": float("nan"), "rows_set_aside": {}}
+                print(r["err"], file=sys.stderr)
+            r.update(rows=summary["rows"], cmd_s=summary["seconds"], mb=0.0,
+                     built=built(out) if out.is_dir() else {})
+            print(json.dumps({k: v for k, v in r.items() if k != "out"}), file=sys.stderr, flush=True)
+            rows.append((f"{code} (turn {turn + 1})", r))
+            folders.append(out)
+    print_builds(rows)
+    print("\n| code (turn) | command s | per model: rows, errors, labelled, fingerprint | columns differing from the "
+          "first build |\n|---|---|---|---|")
+    for (label, r), out in zip(rows, folders):
+        models = "; ".join(f"{m} {b['rows']:,}, {b['errors']:,}, {b['labelled']:,}, {b['digest']}"
+                           for m, b in r["built"].items())
+        diff = differing(folders[0], out) if out.is_dir() and folders[0].is_dir() else {}
+        print(f"| {label} | {r['cmd_s']:.1f} | {models} | {json.dumps({m: c for m, c in diff.items() if c})} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=100_000_000)
@@ -268,7 +355,13 @@ def main() -> None:
     ap.add_argument("--s3", action="store_true", help="read the logs from a local S3 server (moto)")
     ap.add_argument("--cap-gb", type=float, default=12.0, help="kill a measured process tree past this")
     ap.add_argument("--timeout", type=float, default=900.0, help="kill a measured read past this many seconds")
+    ap.add_argument("--config", help="build this existing fleet's configuration instead (see the module)")
+    ap.add_argument("--code", nargs="+", help="with --config: source trees (PYTHONPATH) to build with, in turns")
+    ap.add_argument("--turns", type=int, default=1, help="with --config: rounds over the --code trees")
     args = ap.parse_args()
+    if args.config:
+        text_turns(args)
+        return
     from fleet import write_fleet
 
     root = Path(args.dir)

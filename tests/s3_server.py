@@ -52,6 +52,14 @@ class S3Server:
         """The `[storage.s3]` table of a console configuration that reaches this server."""
         return "[storage.s3]\n" + "".join(f'{k} = "{v}"\n' for k, v in self.storage.items())
 
+    def delta_writer_options(self) -> dict[str, str]:
+        """delta-rs options for a test's own writes: the console's identity, but object_store's retries and a long
+        timeout (the console's readers make one attempt; a loaded CI machine's moto may drop a write)."""
+        from console.sources import s3
+
+        options = s3.object_store_options(s3.settings(self.storage))
+        return {**options, "max_retries": "3", "timeout": "60s", "AWS_S3_ALLOW_UNSAFE_RENAME": "true"}
+
     def client(self):
         import botocore.session
         from botocore.config import Config

@@ -78,10 +78,8 @@ def test_delta_local_with_partition_pruning(tmp_path, fleet):
 def test_delta_on_s3(fleet, s3_server):  # noqa: F811
     from deltalake import write_deltalake
 
-    from console.sources import s3
-
     s3_server.client().create_bucket(Bucket="lake")
-    options = {**s3.object_store_options(s3.settings(s3_server.storage)), "AWS_S3_ALLOW_UNSAFE_RENAME": "true"}
+    options = s3_server.delta_writer_options()
     write_deltalake("s3://lake/tables/preds", fleet, partition_by=["date"], storage_options=options)
     since, until = datetime(2026, 11, 28), datetime(2026, 11, 28, 23, 59)
     window = lakes.delta_dataset("s3://lake/tables/preds", s3_server.storage, since=since, until=until)
@@ -98,11 +96,10 @@ def test_a_delta_table_behind_a_silent_server_costs_one_attempt(fleet, s3_server
     table) while its note said "no answer ... within 5 s". One attempt per call, as every other S3 reader."""
     from deltalake import write_deltalake
 
-    from console.sources import s3
     from s3_server import Switch
 
     s3_server.client().create_bucket(Bucket="silent-lake")
-    options = {**s3.object_store_options(s3.settings(s3_server.storage)), "AWS_S3_ALLOW_UNSAFE_RENAME": "true"}
+    options = s3_server.delta_writer_options()
     write_deltalake("s3://silent-lake/preds", fleet, partition_by=["date"], storage_options=options)
     relay = Switch(s3_server.endpoint)
     try:
@@ -270,3 +267,30 @@ def test_a_missing_sql_catalog_is_named_and_not_created(tmp_path):
             lakes.iceberg_dataset("ml.preds", options)
         assert str(err.value) == f"iceberg ops.ml.preds: the catalog {db} does not exist", str(err.value)
         assert not db.exists()
+
+
+def test_two_tables_of_one_hung_rest_catalog_wait_once_in_a_round():
+    """Two Iceberg tables of one REST catalog whose port takes connections and never answers: each waited its
+    own 5 s timeout. In one round of reads (a refresh) the second is refused at once with the first's reason,
+    naming its own table; outside a round (a lone read) each read still asks."""
+    from console.sources import endpoints
+    from s3_server import Switch
+
+    relay = Switch("http://127.0.0.1:9")  # never forwards: silent from the start
+    relay.set("silent")
+    options = {"catalog": "ops", "type": "rest", "uri": relay.endpoint}
+    try:
+        with endpoints.one_round():
+            notes = []
+            for table in ("ml.a", "ml.b"):
+                with pytest.raises(StorageError) as err:
+                    lakes.iceberg_dataset(table, options)
+                notes.append(str(err.value))
+        assert len(relay._held) == 1, notes
+        assert notes == [f"iceberg ops.{t}: no answer from the catalog {relay.endpoint} within 5 s (network timeout)"
+                         for t in ("ml.a", "ml.b")]
+        with pytest.raises(StorageError):
+            lakes.iceberg_dataset("ml.a", options)
+        assert len(relay._held) == 2
+    finally:
+        relay.close()

@@ -106,8 +106,8 @@ def test_cost_reports_the_spend_of_the_window_it_names(tmp_path):
               datetime(2026, 8, 1, tzinfo=timezone.utc) - us),
              (("--window", "2026-W27"), datetime(2026, 6, 29, tzinfo=timezone.utc) - us,
               datetime(2026, 7, 6, tzinfo=timezone.utc) - us),
-             (("--from", "2026-06-15T06:00Z", "--to", "2026-07-02T18:00Z"), datetime(2026, 6, 15, 6, tzinfo=timezone.utc),
-              datetime(2026, 7, 2, 18, tzinfo=timezone.utc)),
+             (("--from", "2026-06-15T06:00Z", "--to", "2026-07-02T18:00Z"),  # [from, to), as a calendar period
+              datetime(2026, 6, 15, 6, tzinfo=timezone.utc) - us, datetime(2026, 7, 2, 18, tzinfo=timezone.utc) - us),
              (("--at", "latest", "--window", "30d"), newest - timedelta(days=30), newest))
     for args, lo, hi in cases:
         window = _between(costed, lo, hi)
@@ -135,7 +135,8 @@ def test_cost_window_from_the_rollups_equals_the_hand_sum(tmp_path):
     for args, lo, hi in ((("--window", "2026-07"), datetime(2026, 7, 1, tzinfo=timezone.utc) - us,
                           datetime(2026, 8, 1, tzinfo=timezone.utc) - us),
                          (("--from", "2026-06-15T06:20Z", "--to", "2026-07-02T18:40Z"),
-                          datetime(2026, 6, 15, 6, 20, tzinfo=timezone.utc), datetime(2026, 7, 2, 18, 40, tzinfo=timezone.utc))):
+                          datetime(2026, 6, 15, 6, 20, tzinfo=timezone.utc) - us,
+                          datetime(2026, 7, 2, 18, 40, tzinfo=timezone.utc) - us)):
         window = _between(costed, lo, hi)
         res = _cli(cfg, "cost", "chat", *args, "--format", "json")
         assert res.returncode == 0, res.stderr

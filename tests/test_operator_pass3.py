@@ -27,8 +27,8 @@ from test_operator_pass2 import _between, _cli, _hand_cost, _workspace  # noqa: 
 US = timedelta(microseconds=1)
 WINDOWS = ((("--window", "2026-07"), datetime(2026, 7, 1) - US, datetime(2026, 8, 1) - US, "1d"),
            (("--window", "2026-W27"), datetime(2026, 6, 29) - US, datetime(2026, 7, 6) - US, "6h"),
-           (("--from", "2026-06-15T06:20Z", "--to", "2026-07-02T18:40Z"), datetime(2026, 6, 15, 6, 20),
-            datetime(2026, 7, 2, 18, 40), "12h"))
+           (("--from", "2026-06-15T06:20Z", "--to", "2026-07-02T18:40Z"), datetime(2026, 6, 15, 6, 20) - US,
+            datetime(2026, 7, 2, 18, 40) - US, "12h"))
 
 
 def _accuracy(frame: pl.DataFrame) -> float | None:

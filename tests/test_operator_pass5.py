@@ -85,7 +85,8 @@ def test_from_without_to_starts_exactly_where_asked(tmp_path):
     res = _cli(cfg, "health", "clf", "--from", "2026-07-18T12:00Z", "--format", "json")
     assert res.returncode == 0, res.stderr
     data = json.loads(res.stdout)
-    assert data["range"][0] == "2026-07-18T12:00:00", data["range"]
+    # range is (start, end], as for a calendar period: --from is the first instant in it
+    assert data["range"][0] == "2026-07-18T11:59:59.999999" and data["from"] == "2026-07-18T12:00:00Z", data
     # the requests counted are those after 12:00 (rows at hh:m1:01; 48 h of them from 00:00:01 on the 18th)
     assert sum(r["requests"] for r in data["table"]) == 48 * 6 - 12 * 6, data["table"]
 
@@ -308,7 +309,7 @@ def test_snapshot_names_the_span_of_each_number_and_an_empty_one(tmp_path):
     out = json.loads(res.stdout)
     assert out["spans"]["requests"]["from"] == "2026-07-18T12:00:00Z" and "note" not in out
     assert "--from 2026-07-18T00:00Z --to 2026-07-19T12:00Z asks for the window 36h (2026-07-18T00:00:00Z to " \
-           "2026-07-19T12:00:00Z)" in out["window_note"]
+           "2026-07-19T11:59:59.999999Z)" in out["window_note"]  # [from, to), as a calendar period
     ts = [FIRST + timedelta(minutes=10 * i, seconds=1) for i in range(48 * 6)]
     end = datetime(2026, 7, 19, 12)
     day = [i for i, t in enumerate(ts) if end - timedelta(hours=24) < t <= end]

@@ -46,8 +46,6 @@ def lake(tmp_path_factory, s3_server):  # noqa: F811
     from pyiceberg.catalog.sql import SqlCatalog
     from pyiceberg.transforms import DayTransform
 
-    from console.sources import s3
-
     tmp = tmp_path_factory.mktemp("rollup-lake")
     preds, labels = fleet(hours=HOURS, per_hour=100, seed=5)
     logs = write_hive(preds, tmp)
@@ -60,7 +58,7 @@ def lake(tmp_path_factory, s3_server):  # noqa: F811
         body = part.drop("_d", "_h").with_columns(pl.col("ts").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")).write_ndjson()
         client.put_object(Bucket="rollup", Key=f"jsonl/date={day}/hour={hour}/part-0.jsonl", Body=body.encode())
     dated = preds.with_columns(pl.col("ts").dt.strftime("%Y-%m-%d").alias("date")).to_arrow()
-    options = {**s3.object_store_options(s3.settings(s3_server.storage)), "AWS_S3_ALLOW_UNSAFE_RENAME": "true"}
+    options = s3_server.delta_writer_options()
     write_deltalake("s3://rollup/tables/preds", dated, partition_by=["date"], storage_options=options)
     (tmp / "warehouse").mkdir()
     catalog_options = {"catalog": "ops", "type": "sql", "uri": f"sqlite:///{tmp}/catalog.db",
@@ -122,11 +120,11 @@ def spark_built(lake):
 
     _, labels, sources, _, _ = lake
     build = {name: rollup_job.builder([sources[name]], labels.to_arrow(), SPECS, master="local[1]")
-             for name in ("s3-parquet", "delta", "iceberg")}
+             for name in ("s3-parquet", "s3-jsonl", "delta", "iceberg")}
     return {name: b(START, END) for name, b in build.items()}
 
 
-@pytest.mark.parametrize("name", ["s3-parquet", "delta", "iceberg"])
+@pytest.mark.parametrize("name", ["s3-parquet", "s3-jsonl", "delta", "iceberg"])
 def test_spark_reads_s3_delta_and_iceberg_with_the_counts_of_the_local_engine(lake, spark_built, name):
     _same_counts(spark_built[name], lake[3], f"spark {name}")
 

@@ -206,3 +206,29 @@ features = [{features}]
     assert s.rows == preds.filter(pl.col("model") == "eta").height
     assert s.errors == preds.filter((pl.col("model") == "eta") & pl.col("is_error")).height
     assert set(s.numeric) == set(NUMERIC) and set(s.counts) == set(CATEGORICAL)
+
+
+def test_rollup_files_are_written_with_snappy_and_zstd_files_written_before_read_the_same(tmp_path, built):
+    """Hour and day files use `COMPRESSION` (a read pays pyarrow's zstd per column chunk); a folder still holding
+    zstd files from before gives the same rows and the same merged day from them."""
+    import pyarrow.parquet as pq
+
+    start, end = START, START + timedelta(days=1)
+    table = pl.from_arrow(built["fraud"]).filter((pl.col("hour") >= start) & (pl.col("hour") < end)).to_arrow()
+    (path,) = ro.write({"fraud": table}, tmp_path / "new", start, end)
+    ro.compact_range(tmp_path / "new", "fraud", start, end)
+    days = ro.day_files(tmp_path / "new", "fraud")
+    assert len(days) == 1
+    for p in (path, days[0].path):
+        meta = pq.ParquetFile(p).metadata
+        assert {meta.row_group(0).column(i).compression for i in range(meta.num_columns)} == {"SNAPPY"}
+    old = tmp_path / "old" / path.parent.name
+    old.mkdir(parents=True)
+    pq.write_table(pq.read_table(path), old / path.name, compression="zstd")  # as the writer did before
+    assert pq.ParquetFile(old / path.name).metadata.row_group(0).column(0).compression == "ZSTD"
+    hours = ro.read_table(tmp_path / "old", "fraud", start, end)
+    assert hours.equals(ro.read_table(tmp_path / "new", "fraud", start, end))
+    assert hours.num_rows == table.num_rows
+    rows = pl.from_arrow(table).filter(pl.col("segment").is_null() & (pl.col("environment") == "production"))
+    assert ro.read(tmp_path / "old", "fraud", start, end, where={"environment": "production"}).rows \
+        == ro.read(tmp_path / "new", "fraud", start, end, where={"environment": "production"}).rows == rows["rows"].sum()

@@ -391,3 +391,164 @@ def test_a_delta_table_that_breaks_mid_session_keeps_its_models_listed_as_source
         assert {m: (r.requests, r.source_down) for m, r in back.items()} == {m: (r.requests, "") for m, r in up.items()}
     finally:
         svc.close()
+
+
+def test_sources_on_one_silent_endpoint_cost_one_wait_per_refresh(s3_server, relay, tmp_path):  # noqa: F811
+    """Two Parquet prefixes, a JSONL prefix, a Delta table and an Iceberg table in buckets of one S3 endpoint
+    that takes connections and never answers: each source waited its own 5 s timeout, one after the other (12-13
+    s of `snapshot` for two sources). Now the first read that finds the endpoint hung is the only one that
+    waits: the silent server is sent one connection per refresh, and every source is named down with the same
+    reason. The next refresh asks again (one connection more), and reads everything once the server is back."""
+    from deltalake import write_deltalake
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    from console.sources import s3
+
+    client = s3_server.client()
+    for bucket in ("one", "two", "lines", "lake", "ice"):
+        client.create_bucket(Bucket=bucket)
+    _put(client, "one", "logs/date=2026-11-29/a.parquet", _table(40, END - timedelta(hours=2), 31), tmp_path)
+    _put(client, "two", "logs/date=2026-11-29/a.parquet", _table(30, END - timedelta(hours=2), 32), tmp_path)
+    client.put_object(Bucket="lines", Key="logs/a.jsonl", Body=b"".join(
+        json.dumps({"ts": (END - timedelta(minutes=30 + i)).isoformat(), "model": "j", "version": "1",
+                    "request_id": f"j-{i}", "latency_ms": 10.0 + i}).encode() + b"\n" for i in range(20)))
+    write_deltalake("s3://lake/preds", _table(50, END - timedelta(hours=2), 33).set_column(
+        1, "model", pa.array(["d"] * 50)), storage_options=s3_server.delta_writer_options())
+    # (written with pyarrow's default retries and a long timeout, as in test_locations_lakes: only reads are tested)
+    writer = s3.fileio_properties(s3.settings(s3_server.storage))
+    del writer["s3.retry-strategy-impl"]
+    writer["s3.request-timeout"] = "60"
+    catalog = SqlCatalog("ops", uri=f"sqlite:///{tmp_path}/catalog.db", warehouse="s3://ice/wh", **writer)
+    catalog.create_namespace("serving")
+    ice = _table(60, END - timedelta(hours=2), 34).set_column(1, "model", pa.array(["i"] * 60))
+    catalog.create_table("serving.preds", schema=ice.schema).append(ice)
+    paths = ("s3://one/logs/", "s3://two/logs/", "s3://lines/logs/", "s3://lake/preds", "iceberg ops.serving.preds")
+    cfg = Config(source=None, root=tmp_path, store_path=str(tmp_path / "store"),
+                 s3=_storage(relay.endpoint, s3_server.access_key_id, SECRET),
+                 logs=(LogSource("predictions", paths[0], "parquet"), LogSource("predictions", paths[1], "parquet"),
+                       LogSource("predictions", paths[2], "jsonl"), LogSource("predictions", paths[3], "delta"),
+                       LogSource("predictions", "serving.preds", "iceberg", options={
+                           "catalog": "ops", "type": "sql", "uri": f"sqlite:///{tmp_path}/catalog.db",
+                           "warehouse": "s3://ice/wh"})))
+    svc = Service(cfg, clock=lambda: END)
+    try:
+        assert not [n for n in svc.refresh().notes if any(p in n for p in paths)]
+        assert svc.warehouse.counts()[0] == 200
+
+        relay.set("silent")
+        stats = svc.refresh()
+        assert len(relay._held) == 1  # one connection taken by the silent server: one wait, not five
+        for path in paths:
+            note = _note(stats, path)
+            assert f"no answer from {relay.endpoint} within 5 s" in note, note
+
+        _note(svc.refresh(), paths[0])
+        assert len(relay._held) == 2  # the next refresh asks again, once
+
+        relay.set("forward")
+        _put(client, "two", "logs/date=2026-11-29/b.parquet", _table(10, END - timedelta(hours=1), 35), tmp_path)
+        assert not [n for n in svc.refresh().notes if any(p in n for p in paths)]
+        assert svc.warehouse.counts()[0] == 210
+    finally:
+        svc.close()
+
+
+def test_a_fresh_console_over_a_damaged_delta_log_lists_the_models_read_before_as_source_down(tmp_path):
+    """A Delta table read by one console, then its log damaged, then a new console (a new `snapshot`, the TUI
+    started again) over the same store: it listed no model at all (the store kept nothing of a table's
+    models), a screen that reads as no traffic while only a note said why. The models the store read from the
+    table before are listed, marked source down, as a running console keeps them (the test above); once the
+    log reads again they are back with their numbers, and a model no longer in the table is not kept."""
+    from deltalake import write_deltalake
+
+    table = _table(90, END - timedelta(hours=1), 22)
+    write_deltalake(str(tmp_path / "preds"), table)
+    commit = tmp_path / "preds" / "_delta_log" / "00000000000000000000.json"
+    good = commit.read_bytes()
+    cfg = Config(source=None, root=tmp_path, store_path=str(tmp_path / "store"),
+                 logs=(LogSource("predictions", str(tmp_path / "preds"), "delta"),))
+
+    def snapshot():
+        svc = Service(cfg, clock=lambda: END)
+        try:
+            return svc.snapshot()
+        finally:
+            svc.close()
+
+    up = {r.name: r.requests for r in snapshot().rows}
+    assert up == {m: int(sum(table["model"].to_numpy() == m)) for m in ("a", "b")}
+    commit.write_text('{"add": {garbage\n')
+    down = snapshot()
+    assert {r.name for r in down.rows} == {"a", "b"}, down.rows
+    assert all(r.source_down.startswith(str(tmp_path / "preds")) for r in down.rows), down.rows
+    assert [r.rows_state for r in down.rows] == ["source down", "source down"]
+    assert any(str(tmp_path / "preds") in n for n in down.log_notes)
+    commit.write_bytes(good)
+    assert {r.name: (r.requests, r.source_down) for r in snapshot().rows} == {m: (n, "") for m, n in up.items()}
+    only_a = table.filter(pa.compute.equal(table["model"], "a"))
+    write_deltalake(str(tmp_path / "preds"), only_a, mode="overwrite")
+    assert {r.name: r.requests for r in snapshot().rows} == {"a": only_a.num_rows}
+    (tmp_path / "preds" / "_delta_log" / "00000000000000000001.json").write_text('{"add": {garbage\n')
+    assert {(r.name, r.rows_state) for r in snapshot().rows} == {("a", "source down")}
+
+
+def test_a_registry_model_is_marked_source_down_when_the_store_cannot_tell_what_the_table_holds(sqlite_uri,
+                                                                                                 tmp_path):
+    """A Delta table whose log is damaged before any console read it: the store cannot tell which models it holds,
+    so every model it knows may have rows there. A model known only from the registry (its champion alias) was
+    listed with nothing to say its numbers were partial, while the note named the table; it is now marked source
+    down too, and is among the models whose rows cannot all be read (`unreadable`, what `check` reports)."""
+    from deltalake import write_deltalake
+
+    from conftest import seed_model, unique
+
+    name = unique("reg")
+    seed_model(sqlite_uri, name, 1, aliases={"champion": "1"})
+    write_deltalake(str(tmp_path / "preds"), _table(30, END - timedelta(hours=1), 23))
+    (tmp_path / "preds" / "_delta_log" / "00000000000000000000.json").write_text('{"add": {garbage\n')
+    cfg = Config(source=None, root=tmp_path, store_path=str(tmp_path / "store"), tracking_uri=sqlite_uri,
+                 logs=(LogSource("predictions", str(tmp_path / "preds"), "delta"),))
+    svc = Service(cfg, clock=lambda: END)
+    try:
+        rows = {r.name: r for r in svc.snapshot().rows}
+        assert rows[name].rows_state == "source down" and str(tmp_path / "preds") in rows[name].source_down
+        assert name in svc.unreadable()[0]
+    finally:
+        svc.close()
+
+
+def test_a_server_gone_silent_after_the_listing_costs_one_wait_for_all_its_sources(s3_server, relay, tmp_path):  # noqa: F811
+    """Two S3 sources listed by the refresh, then their endpoint stops answering before a query reads them: the
+    query found the first source's objects hung (one wait), set it aside, and was asked again only to wait on
+    the second's. Now the second is set aside with the first, the same reason naming its own path, and the query
+    answers from the local log after one wait. (One DuckDB thread, so the query reads one source at a time.)"""
+    client = s3_server.client()
+    local = tmp_path / "local.parquet"
+    pq.write_table(_table(25, END - timedelta(hours=1), 41), local)
+    paths = ("s3://hush-a/logs/", "s3://hush-b/logs/")
+    for seed, path in enumerate(paths):
+        client.create_bucket(Bucket=path.split("/")[2])
+        _put(client, path.split("/")[2], "logs/date=2026-11-29/a.parquet", _table(60, END - timedelta(hours=1),
+                                                                                   42 + seed), tmp_path)
+    cfg = Config(source=None, root=tmp_path, store_path=str(tmp_path / "store"),
+                 s3=_storage(relay.endpoint, s3_server.access_key_id, SECRET),
+                 logs=(*(LogSource("predictions", p, "parquet") for p in paths),
+                       LogSource("predictions", str(local), "parquet")))
+    svc = Service(cfg, clock=lambda: END)
+    try:
+        svc.refresh()
+        svc.warehouse._con.execute("SET threads = 1")
+        relay.set("silent")
+        ids = {r["request_id"] for r in svc.warehouse.dicts("model_predictions", {
+            "model": "a", "since": END - timedelta(days=1), "until": END, "environment": None})}
+        assert ids == {i for i, m in zip(pq.read_table(local)["request_id"].to_pylist(),
+                                         pq.read_table(local)["model"].to_pylist()) if m == "a"}
+        assert len(relay._held) == 1  # one wait, not one per source
+        notes = svc.warehouse.source_notes()
+        assert sorted(n.split(": ", 1)[0] for n in notes) == sorted(paths), notes
+        assert all(f"no answer from {relay.endpoint}" in n for n in notes), notes
+        relay.set("forward")
+        svc.refresh()
+        assert svc.warehouse.source_notes() == []
+    finally:
+        svc.close()

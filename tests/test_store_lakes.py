@@ -58,8 +58,6 @@ def overview(cfg: Config) -> tuple[dict, list]:
 def test_local_s3_and_delta_agree(fleet, s3_server, tmp_path):  # noqa: F811
     from deltalake import write_deltalake
 
-    from console.sources import s3
-
     root, whole = fleet
     local = overview(Config(source=None, root=root, logs=(LogSource("predictions", str(root / "logs"), "parquet"),)))
     assert local[0]["predictions"] == whole.num_rows and local[0]["malformed"] == 1
@@ -77,7 +75,7 @@ def test_local_s3_and_delta_agree(fleet, s3_server, tmp_path):  # noqa: F811
     assert remote[0]["predictions"] == local[0]["predictions"] and remote[0]["malformed"] == 1
     assert remote[1] == local[1]
 
-    options = {**s3.object_store_options(s3.settings(s3_server.storage)), "AWS_S3_ALLOW_UNSAFE_RENAME": "true"}
+    options = s3_server.delta_writer_options()
     write_deltalake("s3://fleet/tables/preds", whole, partition_by=["date"], storage_options=options)
     delta = overview(Config(source=None, root=tmp_path, s3=storage,
                             logs=(LogSource("predictions", "s3://fleet/tables/preds", "delta"),)))

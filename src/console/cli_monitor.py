@@ -319,24 +319,45 @@ def dumps(data) -> str:
 
 
 def render_text(data: dict) -> str:
-    """A readable dump of a report: scalars as `key: value`, lists of records as aligned tables."""
+    """A readable dump of a report: scalars as `key: value`, lists of records as aligned tables. A record's
+    nested record of scalars is spelled out in its line (a quality window's `metrics`, a fairness segment's):
+    they are the numbers asked for (qa7: `fairness` printed each segment's counts and no metric, `quality` the
+    window's counts and not its accuracy)."""
     from console.safe_text import printable as plain
 
     lines = []
     for key, value in data.items():
         if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            cols = list(dict.fromkeys(k for v in value for k in v if not isinstance(v[k], (dict, list))))
-            cells = [[plain(_fmt(v.get(c))) for c in cols] for v in value]
+            flat = [_flat(v) for v in value]
+            cols = list(dict.fromkeys(k for v in flat for k in v if not isinstance(v[k], (dict, list))))
+            cells = [[plain(_fmt(v.get(c))) for c in cols] for v in flat]
             widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(cols)]
             lines.append(f"{key}:")
             lines.append("  " + "  ".join(c.upper().ljust(w) for c, w in zip(cols, widths)))
             lines += ["  " + "  ".join(x.ljust(w) for x, w in zip(r, widths)) for r in cells]
         elif isinstance(value, dict):
-            lines.append(f"{key}: " + ", ".join(f"{k}={plain(_fmt(v))}" for k, v in value.items()
+            lines.append(f"{key}: " + ", ".join(f"{k}={plain(_fmt(v))}" for k, v in _flat(value).items()
                                                    if not isinstance(v, (dict, list))))
+        elif isinstance(value, list) and not any(isinstance(v, (dict, list)) for v in value):
+            lines.append(f"{key}: " + ", ".join(plain(_fmt(v)) for v in value))
         else:
             lines.append(f"{key}: {plain(_fmt(value))}")
     return "\n".join(lines)
+
+
+def _flat(record: dict) -> dict:
+    """A record with each nested record of scalars in its place: by the inner names when there is one and
+    none of them is the record's own (`metrics.mae` is `mae`), else prefixed (`error_short.burn_rate`)."""
+    nested = [k for k, v in record.items()
+              if isinstance(v, dict) and v and not any(isinstance(x, (dict, list)) for x in v.values())]
+    plain = len(nested) == 1 and not set(record[nested[0]]) & set(record)
+    out: dict = {}
+    for k, v in record.items():
+        if k in nested:
+            out.update({(ik if plain else f"{k}.{ik}"): iv for ik, iv in v.items()})
+        else:
+            out[k] = v
+    return out
 
 
 def _fmt(v) -> str:

@@ -26,6 +26,9 @@ from console.sources import footers
 from console.store.footers import EMPTY, EVERY, ts_span  # noqa: F401 - ts_span: tests import it from here
 
 
+DELTA_FILE = "delta-file"  # the mark of a Delta table's data file among the parts (`Warehouse.lake_files`)
+
+
 @dataclass(frozen=True)
 class Content:
     """The store's content as a set of parts: identity -> (first ts, last ts), or EVERY when unknown."""
@@ -47,6 +50,34 @@ class Content:
                 out.append(span)
         return out
 
+    def rewritten(self, other: Content) -> list[tuple] | None:
+        """The time ranges of the prediction files held by both under one name (a path, an object's URL) but in
+        another version: rewritten in place; and of a Delta table's data files `other` no longer holds (an
+        overwrite, merge, update or delete replaced their rows). Their hours' row counts may not move (a corrected
+        export of as many rows), so the catch-up rebuilds those hours rather than counting them. Both versions'
+        ranges; None when one of them may cover any hour."""
+        def named(parts: dict) -> dict:
+            return {k[:2]: k for k in parts if len(k) == 5 and k[0] == "predictions"}
+
+        mine, theirs = named(self.parts), named(other.parts)
+        out = []
+        for name in mine.keys() - theirs.keys():  # a Delta data file removed: its rows replaced or deleted
+            if mine[name][2] == DELTA_FILE:
+                span = self.parts[mine[name]]
+                if span == EVERY:
+                    return None
+                if span != EMPTY:
+                    out.append(span)
+        for name in mine.keys() & theirs.keys():
+            if mine[name] == theirs[name]:
+                continue
+            for span in (self.parts[mine[name]], other.parts[theirs[name]]):
+                if span == EVERY:
+                    return None
+                if span != EMPTY:
+                    out.append(span)
+        return out
+
 
 class Versions:
     """Footer time ranges, read once per file version (a file's identity includes its size and mtime)."""
@@ -62,8 +93,11 @@ class Versions:
         for kind in kinds:
             segments, inplace, lake = wh.content_files(kind)
             objects = wh.lake_objects(kind) if lake else []
-            if objects is None:  # a lake table: its version is not tracked here
-                parts[("lake", kind, wh.refreshes)] = EVERY
+            if objects is None:  # a lake table: its data files when it is Delta, else its version is not tracked here
+                files = wh.lake_files(kind)
+                if files is None:
+                    parts[("lake", kind, wh.refreshes)] = EVERY
+                parts.update(files or ())
             for identity, facts in objects or ():  # objects in S3, by URL, ETag, size and mtime, with their footers' span
                 span = footers.span(facts) if kind == "predictions" else None
                 parts[identity] = EVERY if span is None else EMPTY if span == ("empty", "empty") else span

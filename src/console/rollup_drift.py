@@ -274,30 +274,40 @@ class RollupDrift:
     # ------------------------------------------------------------------ catch-up
 
     def _stale_hours(self, model: str, spec: ro.ModelSpec, start: datetime, end: datetime,
-                     labels: bool = False) -> dict[datetime, int]:
+                     labels: bool = False, rewritten: frozenset = frozenset()) -> dict[datetime, int]:
         """Hours in [start, end), with the store's row count, whose rollup rows differ in count from the store's, or were built without
         one of the model's features (or a column of `ro.ADDED`); with `labels`, also those whose count of
-        labelled rows differs (a label that landed after the hour was built: quality reads it)."""
+        labelled rows differs (a label that landed after the hour was built: quality reads it) or whose labels'
+        numbers add up to another sum (labels corrected in place, as many of them: `ro.label_sums`); and the
+        `rewritten` hours, whose file was rewritten in place (`_rewritten`), whatever their counts."""
         hour = pl.col("ts").dt.truncate("1h").alias("h")
         params = {"model": model, "since": start - US, "until": end - US, "environment": None}
         lab = None
         if labels and self.mon.wh.counts()[1]:  # a store with no label at all (from metadata) joins nothing
             lab = ro._labels_frame(self.mon.wh.frame("model_labels", params))
         stored_labels: dict[datetime, int] = {}
+        stored_sums: dict[datetime, float] = {}
         if lab is not None:  # the labelled count per hour joins the rows' request ids
             ts = self.mon.typed_rows(model, start - US, end - US, None, columns=["ts", "request_id"])
             stored = dict(ts.group_by(hour).len().iter_rows())
-            have = ts.join(lab.select("request_id", "label"), on="request_id", how="left")
-            stored_labels = dict(have.filter(pl.col("label").is_not_null()).group_by(hour).len().iter_rows())
+            have = ts.join(lab.select("request_id", "label", "label_num"), on="request_id", how="left")
+            have = have.filter(pl.col("label").is_not_null()).with_columns(hour)
+            stored_labels = dict(have.group_by("h").len().iter_rows())
+            stored_sums = ro.label_sums(have, "h")
         else:
             stored = self.mon.wh.hour_counts(params)
-        table = ro.read_table(self.path, model, start, end, columns=["segment", "rows", "labelled"])
+        table = ro.read_table(self.path, model, start, end,
+                              columns=["segment", "rows", "labelled", *(["label_sum"] if labels else [])])
         rolled: dict[datetime, int] = {}
         rolled_labels: dict[datetime, int] = {}
+        rolled_sums: dict[datetime, float] = {}  # of the hours built with label sums (`ro.TARGETS`)
         if table is not None and table.num_rows:
             df = pl.from_arrow(table).filter(pl.col("segment").is_null())
             rolled = dict(df.group_by("hour").agg(pl.col("rows").sum()).iter_rows())
             rolled_labels = dict(df.group_by("hour").agg(pl.col("labelled").sum()).iter_rows())
+            if "label_sum" in df.columns:
+                rolled_sums = {h: v for h, v, has in df.group_by("hour").agg(
+                    pl.col("label_sum").sum(), pl.col("label_sum").is_not_null().any().alias("has")).iter_rows() if has}
         wanted = _holds(spec)
         covering = [f for f in ro.files(self.path, model) if f.start < end and f.end > start]  # oldest first
         thin: set[datetime] = set()
@@ -306,7 +316,8 @@ class RollupDrift:
             if newest is not None and not wanted <= self._names(newest.path):
                 thin.add(h)
         return {h: stored.get(h, 0) for h in _hours(start, end) if stored.get(h, 0) != rolled.get(h, 0) or h in thin
-                or (labels and stored_labels.get(h, 0) != rolled_labels.get(h, 0))}
+                or h in rewritten or (labels and stored_labels.get(h, 0) != rolled_labels.get(h, 0))
+                or (h in rolled_sums and not _same_sum(stored_sums.get(h, 0.0), rolled_sums[h]))}
 
     def _names(self, path: Path) -> set[str]:
         names = self._schemas.get(path)
@@ -320,11 +331,8 @@ class RollupDrift:
         alone). After new rows the hour that closed is stale for every model of a pass, and a read per model
         decoded the same row group once per model. A lone piece of more than BUILD_CELLS values (one busy hour) is
         read in time slices of about BUILD_CELLS, streamed through one `build_rollups`."""
-        reads = {}
-        for model, spec, start, end, _ in pieces:
-            priced = [c for c in self.mon.attributes(model) if c == "cached_tokens"]  # as the raw cost path reads it
-            cols = list(dict.fromkeys([*self._contract(), *spec.numeric, *spec.categorical, *spec.segments, *priced]))
-            reads[model] = (cols, [(start - US, end - US)])
+        reads = {model: (self._build_columns(model, spec), [(start - US, end - US)])
+                 for model, spec, start, end, _ in pieces}
         if len(pieces) == 1:
             ((model, (cols, _)),) = reads.items()
             _, _, start, end, n = pieces[0]
@@ -343,11 +351,15 @@ class RollupDrift:
             ro.write({model: tables[model]}, self.path, start, end)
             self.built.append((model, start, end))
 
-    @staticmethod
-    def _contract() -> list[str]:
+    def _build_columns(self, model: str, spec: ro.ModelSpec) -> list[str]:
+        """The raw columns a build of `model` reads: the contract, the spec's features and segments, and the cached
+        tokens its cost prices (as the raw cost path reads them). `_build` reads them and `catch_up_all` sizes its
+        pieces by their count, so the two cannot disagree on a piece's width."""
         from console.monitoring import CONTRACT_COLUMNS
 
-        return [*CONTRACT_COLUMNS, "error"]
+        priced = [c for c in self.mon.attributes(model) if c == "cached_tokens"]
+        return list(dict.fromkeys([*CONTRACT_COLUMNS, "error", *spec.numeric, *spec.categorical, *spec.segments,
+                                   *priced]))
 
     def _pull(self, refreshes: int) -> None:
         """Rollups kept in S3 (built by Spark or a side box) are pulled into the mirror once per store
@@ -391,7 +403,7 @@ class RollupDrift:
                 self._verified[key] = seen
                 continue
             check = sorted(set(_to_check(seen, content, start, end)) | set(moved))
-            todo.append((i, model, key, content, seen, check))
+            todo.append((i, model, key, content, seen, check, _rewritten(seen, content, start, end)))
         if not todo:
             return out
         self.path.mkdir(parents=True, exist_ok=True)
@@ -403,12 +415,13 @@ class RollupDrift:
             lock = None  # another process is stuck building: build the same hours too (the newest file wins)
         try:
             pieces = []  # (index of the ask, spec, start, end, values): at most BUILD_CHUNK and BUILD_CELLS each
-            for i, model, _, _, _, check in todo:
+            for i, model, _, _, _, check, rewritten in todo:
                 spec, labels = self.spec(model), asks[i][3]
                 ranges = ro.hour_ranges(check)
                 self.checked += [(model, a, b) for a, b in ranges]
-                stale = {h: n for a, b in ranges for h, n in self._stale_hours(model, spec, a, b, labels).items()}
-                width = len(self._contract()) + len(spec.numeric) + len(spec.categorical) + len(spec.segments)
+                stale = {h: n for a, b in ranges
+                         for h, n in self._stale_hours(model, spec, a, b, labels, rewritten).items()}
+                width = len(self._build_columns(model, spec))
                 pieces += [(i, spec, a, b, n) for a, b, n in _pieces({h: n * width for h, n in stale.items()})]
             # pieces of distinct models read together while they hold at most BUILD_CHUNK of hours and BUILD_CELLS
             # values (bounds memory)
@@ -430,7 +443,7 @@ class RollupDrift:
         finally:
             if lock is not None:
                 lock.release()
-        for i, model, key, content, seen, _ in todo:
+        for i, model, key, content, seen, _, _ in todo:
             start, end = asks[i][1], asks[i][2]
             if seen is not None and start <= seen[2] and seen[1] <= end:
                 start, end = min(start, seen[1]), max(end, seen[2])  # one stretch known good for this content
@@ -554,7 +567,8 @@ class RollupDrift:
             rows = self._days.get(key)
             if rows is None:
                 try:
-                    table = pq.ParquetFile(whole[day].path).read(columns=ro._present(whole[day].path, columns))
+                    pf = pq.ParquetFile(whole[day].path)  # its footer opened once, its names from it too
+                    table = pf.read(columns=ro._present(whole[day].path, columns, pf.schema_arrow.names))
                 except FileNotFoundError:  # replaced by a newer compaction meanwhile: read its hours
                     gaps.append((day, day + ro.DAY))
                     continue
@@ -875,6 +889,25 @@ def _to_check(seen: tuple | None, content: rc.Content, start: datetime, end: dat
         return hours
     spans = [(floor_hour(lo), hi) for lo, hi in changed]
     return [h for h in hours if not seen[1] <= h < seen[2] or any(lo <= h <= hi for lo, hi in spans)]
+
+
+def _same_sum(a: float, b: float) -> bool:
+    """Two sums of the same float32 values, added in another order."""
+    return abs(a - b) <= 1e-6 * max(1.0, abs(a), abs(b))
+
+
+def _rewritten(seen: tuple | None, content: rc.Content, start: datetime, end: datetime) -> frozenset:
+    """The hours of [start, end) that a prediction file rewritten in place since `seen` was verified covers
+    (`Content.rewritten`): rebuilt, not counted, since a corrected file of as many rows leaves every count equal
+    and the hour would keep the sketches of the rows it replaced. A file added or removed moves its hours'
+    counts, which `_to_check` and `_stale_hours` compare."""
+    if seen is None or seen[0] == content:
+        return frozenset()
+    spans = seen[0].rewritten(content)
+    hours = _hours(start, end)
+    if spans is None:
+        return frozenset(hours)
+    return frozenset(h for h in hours if any(floor_hour(lo) <= h <= hi for lo, hi in spans))
 
 
 def _z(ref: dr.ColumnReference, r: dict[str, int], c: dict[str, int]) -> sk.SketchScore:

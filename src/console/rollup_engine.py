@@ -90,6 +90,15 @@ def catch_up(prediction_paths: Sequence, label_paths: Sequence, path, now: datet
     from console import rollup_text
 
     rollup_text.forget()  # each bad row counted once over the build's scans
+    with rollup_text.parsed_once():  # and each text file parsed once, its typed pieces read back by later scans
+        out = _catch_up(prediction_paths, label_paths, path, now, models, since, until, engine, master, chunk,
+                        progress, storage, compact, horizon)
+    out.set_aside = rollup_text.set_aside()  # every text file was read whole by the build's scans
+    return out
+
+
+def _catch_up(prediction_paths: Sequence, label_paths: Sequence, path, now: datetime, models, since, until,
+              engine: str, master: str, chunk, progress, storage, compact: bool, horizon) -> ro.CatchUp:
     preds = src.sources(prediction_paths, dict(storage) if storage else None)
     opened = src.open_all(preds)
     if not opened:
@@ -127,7 +136,6 @@ def catch_up(prediction_paths: Sequence, label_paths: Sequence, path, now: datet
         out.files += ro.compact_days(path, progress=progress)
     out.left_from = ro.floor_hour(min(now, until))  # the end `store_rollups.catch_up` built to
     out.left = rows_left(opened, out.left_from, now, horizon, asked_until)
-    out.set_aside = rollup_text.set_aside()  # every text file was read whole by the scans above
     return out
 
 

@@ -7,8 +7,10 @@ rounding. ROC AUC comes from the score histograms by true class (20 buckets): pa
 count one half, and the exact value is within `roc_auc_bound` of it (in the metrics).
 
 Before reading, the hours are caught up with the store including labels (`RollupDrift.catch_up(labels=
-True)`: an hour whose count of labelled rows changed since it was built is rebuilt). A second label for
-a request already labelled does not change that count, so it is seen when the hour is next rebuilt.
+True)`: an hour whose count of labelled rows, or the sum of its labels' numbers, changed since it was built is
+rebuilt). A second label for a request already labelled, or a label file corrected in place, changes no count; it
+is seen by the sum when it changes a number (a flipped 0/1 class, a corrected regression target); a text label
+replaced by another text is seen when the hour is next rebuilt.
 Rollups hold every label the store holds, each row with the newest arrival time of the labels it counts
 (`store_rollups.LABEL_TS`); the raw path ignores labels logged after the console's `now`, so when the time
 cursor looks back, the hours counting a label logged after it are read raw as well (`store_rollups.labels_after`).

@@ -3,7 +3,7 @@
 The sources are the console's own (`[[logs]]`): local Parquet (single files or Hive-partitioned
 folders such as `date=2026-11-30/`, pruned on the partition and on row-group statistics), JSONL and
 CSV (through the store's parsing, `rollup_text`: a bad row is set aside alone); `s3://` prefixes (Parquet,
-JSONL, CSV) listed and pruned on their time partitions by
+JSONL, CSV; text objects through the store's parsing too) listed and pruned on their time partitions by
 `sources.locations` with the console's S3 identity; Delta tables (delta-rs) and Iceberg tables
 (pyiceberg) planned to the files of the window by `sources.lakes`. A `Source` opens its datasets per
 build chunk, so every chunk lists and prunes again. Rows are mapped onto the contract the way the
@@ -120,15 +120,22 @@ class Source:
         if not self.is_lake:
             return dataset([self.path], self.format, start, end)
         fmt = self.format or _FORMATS.get(Path(self.path.rstrip("/*")).suffix.lower())
-        if fmt is not None:
-            fmt = {"jsonl": "json"}.get(fmt, fmt)
+        fmt = {"jsonl": "json"}.get(fmt, fmt)
+        if fmt == "parquet":
             return [locations.arrow_dataset(self.path, self.storage, format=fmt, since=start, until=end,
-                                            unify_schemas=fmt == "parquet")]
-        files = locations.list_files(self.path, self.storage, start, end)  # a prefix mixing formats
-        out = []
-        for kind in sorted({_FORMATS.get(Path(f.path).suffix.lower()) for f in files} - {None}):
-            mine = [f for f in files if _FORMATS.get(Path(f.path).suffix.lower()) == kind]
-            out.append(locations.arrow_dataset(mine, self.storage, format=kind, unify_schemas=kind == "parquet"))
+                                            unify_schemas=True)]
+        files = locations.list_files(self.path, self.storage, start, end)  # one format, or a prefix mixing them
+        out: list = []
+        for kind in [fmt] if fmt is not None else sorted({_FORMATS.get(Path(f.path).suffix.lower()) for f in files}
+                                                         - {None}):
+            mine = [f for f in files if fmt is not None or _FORMATS.get(Path(f.path).suffix.lower()) == kind]
+            if kind in ("json", "csv"):  # the store's parsing: a bad row is set aside alone (`rollup_text`)
+                mine = [f for f in mine if f.size]  # an empty object holds no rows (as an empty local file)
+                if mine:
+                    out.append(TextDataset(mine, kind, locations.parse_location(self.path).url(), start, end,
+                                           _DATE_PARTS, self.storage))
+            else:
+                out.append(locations.arrow_dataset(mine, self.storage, format=kind, unify_schemas=kind == "parquet"))
         return out
 
 

@@ -4,20 +4,34 @@ Arrow's dataset readers refuse a whole file for one bad byte, broken quote or sh
 input source ... Invalid encoding in string"), and `mlops-console rollup` exited 2 where the console's store kept
 every other row. Here a file is read by the store's own path: `sources.files.Tailer` for complete lines (the BOM,
 CSV records holding line breaks, an unterminated last line decided as the store decides it) and `store.parse`
-for the rows, which sets a bad row aside with its line and reason. What was set aside is kept per process
-(`set_aside`), by file and line, so the several scans of one build count each bad row once.
+for the rows, which sets a bad row aside with its line and reason. An `s3://` object is read as the store's
+refresh reads one: whole (it is written once and complete), through `store.parse.whole_object` and the same
+parsers. What was set aside is kept per process (`set_aside`), by file and line, so the several scans of one
+build count each bad row once.
 
 A `TextDataset` offers what the rollup reads of a pyarrow dataset (`schema`, `to_batches`, `get_fragments`);
 its fragments are `TextFile`s, small and picklable, so a Spark task parses its own files as the local engine
 does. Files are pruned on their Hive day folders when the dataset is opened for a window; the exact cut on `ts`
 is made after typing (`rollup_sources.window`), so `to_batches` takes no filter.
+
+A row is parsed once per build (`parsed_once`): one build scans its sources about nine times (the rows' time span,
+each day's chunk, the labels' request ids, the rows left past its end), and each scan of a text log parsed it
+again (a 1M-row, 548 MB JSONL log: 143 s). Within `parsed_once` a file's first read keeps each parsed piece as an
+uncompressed Arrow IPC file in a temporary folder (writing one costs ~2% of parsing it; reading a few columns of
+it back, memory-mapped, next to nothing), with the span of its `ts` as the scan types it, so a later scan reads
+the kept pieces whose span meets its window and parses nothing. The folder holds about 0.6 times the text's size
+while the build runs and is removed after it; a file that changed since (size, mtime) is parsed again.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -53,6 +67,89 @@ def _note(path: str, rejected) -> None:
                 mine[r.loc] = r.reason
 
 
+@dataclass(frozen=True)
+class _Piece:
+    """One parsed piece of a text file, kept as an Arrow IPC file; `lo`/`hi` bound the `ts` the scan types from it
+    (None, None: it has no valid ts, so no window holds a row of it); `timed` False: it has no ts column."""
+
+    path: str
+    lo: datetime | None
+    hi: datetime | None
+    timed: bool
+
+    def meets(self, start: datetime | None, end: datetime | None) -> bool:
+        if not self.timed:
+            return True
+        if self.lo is None:
+            return False  # every ts null: the cut keeps none of its rows
+        return (start is None or self.hi >= start) and (end is None or self.lo < end)
+
+
+class _Spool:
+    """The pieces of the text files parsed since `parsed_once` began, by file and the file's identity then."""
+
+    def __init__(self, folder: str):
+        self.folder = folder
+        self.files: dict[tuple, tuple[tuple, list[_Piece]]] = {}
+        self.count = 0
+        self.broken = False  # a piece could not be written (a full disk): files are parsed on each read, as before
+
+    def name(self) -> str:
+        with _lock:
+            self.count += 1
+            return os.path.join(self.folder, f"{self.count}.arrow")
+
+
+_spool: _Spool | None = None
+
+
+@contextmanager
+def parsed_once():
+    """Within it, each text file is parsed once and its pieces read back from a temporary folder (see the module)."""
+    global _spool
+    folder = tempfile.mkdtemp(prefix="mlops-console-rollup-")
+    before, _spool = _spool, _Spool(folder)
+    try:
+        yield
+    finally:
+        _spool = before
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _span(t: pa.Table) -> tuple[datetime | None, datetime | None, bool]:
+    """The oldest and newest `ts` of a piece typed as the scan types it: per batch of the scan's size, since a
+    text column's format is inferred per batch (`rollup_sources.conform_ts`)."""
+    import pyarrow.compute as pc
+
+    from console.rollup_sources import BATCH_ROWS, conform_ts
+
+    if "ts" not in t.column_names:
+        return None, None, False
+    lo = hi = None
+    for b in t.select(["ts"]).to_batches(BATCH_ROWS):
+        a, z = (x.as_py() for x in pc.min_max(conform_ts(pa.Table.from_batches([b])).column("ts")).values())
+        lo = a if lo is None or (a is not None and a < lo) else lo
+        hi = z if hi is None or (z is not None and z > hi) else hi
+    return lo, hi, True
+
+
+def _keep(spool: _Spool, t: pa.Table) -> _Piece | None:
+    """A piece written to the spool, or None when it cannot be (the spool is then given up)."""
+    path = spool.name()
+    try:
+        with pa.OSFile(path, "wb") as f, pa.ipc.new_file(f, t.schema) as w:
+            w.write_table(t)
+    except (OSError, pa.ArrowException):
+        spool.broken = True
+        return None
+    return _Piece(path, *_span(t))
+
+
+def _kept(path: str) -> pa.Table:
+    with pa.memory_map(path) as m:
+        return pa.ipc.open_file(m).read_all()
+
+
 def _key_value(v: str) -> int | str:
     """A Hive folder's value typed as Arrow's partition discovery types it: digits as a number, else text."""
     return int(v) if v.isdigit() else v
@@ -60,20 +157,70 @@ def _key_value(v: str) -> int | str:
 
 @dataclass(frozen=True)
 class TextFile:
-    """One local JSONL (`kind` "json") or CSV file, with the Hive folder values its path carries."""
+    """One JSONL (`kind` "json") or CSV file, with the Hive folder values its path carries: a local file, or an
+    `s3://` object as listed (`size`, `etag`: the version read) with the `[storage.s3]` settings that reach it."""
 
     path: str
     kind: str
     keys: tuple[tuple[str, int | str], ...] = ()
+    size: int = -1
+    etag: str | None = None
+    storage: dict | None = field(default=None, hash=False, compare=False, repr=False)
 
-    def tables(self, piece_bytes: int = PIECE_BYTES) -> Iterator[pa.Table]:
-        """The file's good rows, a piece at a time; bad rows are noted in `set_aside`."""
+    @property
+    def remote(self) -> bool:
+        from console.sources.locations import S3_SCHEMES
+
+        return self.path.startswith(S3_SCHEMES)
+
+    def read(self, start: datetime | None = None, end: datetime | None = None) -> Iterator[pa.Table]:
+        """The file's good rows, a piece at a time, or the pieces that can hold rows of [start, end) (the cut itself is
+        the caller's): within `parsed_once` from the pieces the file's first read kept, else parsed (`tables`)."""
+        spool = _spool
+        if spool is None:
+            yield from self.tables()
+            return
+        key, ident = (self.path, self.kind, self.keys), self._identity()
+        with _lock:
+            got = spool.files.get(key)
+        if got is not None and got[0] == ident:
+            for piece in got[1]:
+                if piece.meets(start, end):
+                    yield _kept(piece.path)
+            return
+        pieces: list[_Piece] = []
+        for t in self.tables():
+            piece = None if spool.broken else _keep(spool, t)
+            if piece is not None:
+                pieces.append(piece)
+                if not piece.meets(start, end):
+                    continue
+            yield t
+        if not spool.broken:  # read whole, every piece kept: the build's later scans read them
+            with _lock:
+                spool.files[key] = (ident, pieces)
+
+    def _identity(self) -> tuple:
+        if self.remote:
+            return self.size, self.etag
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return ()
+        return st.st_size, st.st_mtime_ns
+
+    def tables(self, piece_bytes: int | None = None) -> Iterator[pa.Table]:
+        """The file's good rows, a piece of `piece_bytes` (default PIECE_BYTES) at a time, parsed; bad rows are
+        noted in `set_aside`."""
         from console.sources.contract import Rejected
         from console.sources.files import Tailer
         from console.store import parse
 
         csv = self.kind == "csv"
-        tailer = Tailer({}, csv_headers=csv, max_chunk_bytes=piece_bytes,
+        if self.remote:
+            yield from self._object()
+            return
+        tailer = Tailer({}, csv_headers=csv, max_chunk_bytes=piece_bytes or PIECE_BYTES,
                         complete_tail=None if csv else parse.whole_json_row)
         for chunk in tailer.scan([self.path]):
             body = parse.strip_bom(chunk.body)[0] if chunk.start_of_file else chunk.body
@@ -87,13 +234,37 @@ class TextFile:
             for t in tables:
                 yield self._keyed(t.drop_columns([c for c in _PROVENANCE if c in t.column_names]))
 
+    def _object(self) -> Iterator[pa.Table]:
+        """An S3 object's good rows: read whole and parsed as the store's refresh reads one (`parse.whole_object`)."""
+        from console.sources import locations
+        from console.store import parse
+
+        csv = self.kind == "csv"
+        body = locations.open_range(self.path, 0, self.size, self.storage, etag=self.etag) if self.size else b""
+        body, header, first = parse.whole_object(body, csv)
+        if csv:
+            tables, rej = parse.csv_lines(body, header=header or "", source=self.path, first_line=first)
+        else:
+            tables, rej = parse.jsonl(body, source=self.path, first_line=first)
+        del body
+        _note(self.path, rej)
+        for t in tables:
+            yield self._keyed(t.drop_columns([c for c in _PROVENANCE if c in t.column_names]))
+
+    def _head(self) -> bytes:
+        if self.remote:
+            from console.sources import locations
+
+            return locations.open_range(self.path, 0, min(self.size, SAMPLE_BYTES), self.storage, etag=self.etag) \
+                if self.size else b""
+        with open(self.path, "rb") as f:
+            return f.read(SAMPLE_BYTES)
+
     def sample(self) -> pa.Schema | None:
         """The schema of the file's first lines (none of them noted as set aside: the full read notes them)."""
         from console.store import parse
 
-        with open(self.path, "rb") as f:
-            head = f.read(SAMPLE_BYTES)
-        head, _ = parse.strip_bom(head)
+        head, _ = parse.strip_bom(self._head())
         if self.kind == "csv":
             header, _, head = head.partition(b"\n")
             head = head[:head.rfind(b"\n") + 1]
@@ -143,12 +314,15 @@ def _in_window(f: TextFile, parts: Sequence[str], start: datetime | None, end: d
 
 
 class TextDataset:
-    """Local JSONL or CSV files of one format, read through the store's parsing (see the module)."""
+    """JSONL or CSV files of one format, read through the store's parsing (see the module): local paths, or S3 objects
+    as `sources.locations` lists them (with the `storage` settings that reach them)."""
 
-    def __init__(self, files: Sequence[str], kind: str, base: str | None, start: datetime | None = None,
-                 end: datetime | None = None, day_parts: Sequence[str] = ()):
-        every = [TextFile(f, kind, _keys(f, base)) for f in files]
+    def __init__(self, files: Sequence, kind: str, base: str | None, start: datetime | None = None,
+                 end: datetime | None = None, day_parts: Sequence[str] = (), storage: dict | None = None):
+        every = [TextFile(f, kind, _keys(f, base)) if isinstance(f, str) else
+                 TextFile(f.path, kind, _keys(f.path, base), f.size, f.etag, storage) for f in files]
         self.files = [f for f in every if _in_window(f, day_parts, start, end)]
+        self.start, self.end = start, end  # within `parsed_once`, kept pieces outside it are not read
         self._sample_from = every
         self._schema: pa.Schema | None = None
 
@@ -171,7 +345,7 @@ class TextDataset:
     def to_batches(self, filter=None, columns: Sequence[str] | None = None, batch_size: int = 131_072,  # noqa: A002
                    **_) -> Iterator[pa.RecordBatch]:
         for f in self.files:
-            for t in f.tables():
+            for t in f.read(self.start, self.end):
                 if columns is not None:
                     t = t.select([c for c in columns if c in t.column_names])
                 yield from t.to_batches(batch_size)

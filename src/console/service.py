@@ -162,7 +162,10 @@ class Service:
         if op is None:
             from console.actions.operator import Operator
 
-            op = Operator(self.cfg, self.registry, deployments=self.deployment_events)
+            # the registry is reached when an action first needs it: an acknowledgement is only an audit record,
+            # and a console with logs and no registry must be able to make one (qa7: `ack` exited 4, "no registry
+            # configured", so a known incident kept a cron `check` exiting 1)
+            op = Operator(self.cfg, _OnFirstUse(lambda: self.registry), deployments=self.deployment_events)
             self._operator = op
         return op
 
@@ -433,8 +436,12 @@ class Service:
         if not notes:
             return {}, []
         known = self.warehouse.unreadable_models()
-        every = set(self.models()) | {m for m, _ in self._seen}  # with those seen before the source went down
-        return ({m: notes[0] for m in sorted(every)} if known is None else known), notes
+        if known is not None:
+            return known, notes
+        # every model known: those the store saw (before the source went down too) and the registry's, as last read
+        reg = self.registry_state(cached_only=True)
+        every = set(self.models()) | {m.name for m in reg.models if not getattr(m, "is_prompt", False)}
+        return {m: notes[0] for m in sorted(every)}, notes
 
     def findings(self, max_age_s: float | None = None, overview: bool = True) -> list:
         """Incidents over the history (firing and resolved), cached briefly: they cost about a second. With
@@ -641,9 +648,9 @@ class Service:
         wh = self.warehouse
         window = {(r["model"], r["environment"]): r for r in wh.dicts("overview_window", {"now": now})}
         if not quick:  # every model and environment ever logged, listed even without recent rows
-            # a source that cannot be read now (a Delta log damaged, a catalog gone) takes its rows out of the
-            # store's answer: the models this process saw stay listed, marked source down below, not dropped
-            self._seen = wh.seen_pairs() | (self._seen if wh.source_notes() else set())
+            # with a source that cannot be read now (a Delta log damaged, a catalog gone), the models the store saw
+            # before stay listed, marked source down below, not dropped (`Warehouse.seen_pairs`)
+            self._seen = wh.seen_pairs()
         seen = self._seen | set(window)
         serving = self.serving(now)
         firing: dict[str, int] = {}  # the ALERTS cell: firing and not acknowledged (what `check` fails on)
@@ -695,6 +702,17 @@ class Service:
 
     def close(self) -> None:
         self.warehouse.close()
+
+
+class _OnFirstUse:
+    """Stands for the object `make()` returns, made on the first attribute asked of it (and its error raised
+    then, to the caller that needs it)."""
+
+    def __init__(self, make):
+        self._make = make
+
+    def __getattr__(self, name):
+        return getattr(self._make(), name)
 
 
 def _num(value) -> float | None:

@@ -29,6 +29,7 @@ from pathlib import Path
 import duckdb
 
 from console.config import Config
+from console.sources import endpoints
 from console.sources.contract import FIELDS, PROVENANCE_FIELDS
 from console.sql import load_query
 from console.store.compaction import Compaction
@@ -106,12 +107,14 @@ class Warehouse(Ingest, Counting, InPlace, Lakes, Views, Footers, Compaction):
         self._lake_kinds: dict[str, str] = {}
         # lake_N -> its objects' footer facts by URL (`sources.footers`); absent for a lake read as a table
         self._lake_objects: dict[str, dict[str, dict]] = {}
+        self._lake_files: dict[str, dict[str, tuple]] = {}  # Delta tables' data files (`lake_files`)
         self._lakes_listed = False  # every lake listed by this process's last refresh (not kept from before)
         self._lake_paths: dict[str, str] = {}  # lake_N -> its configured path, to name it
         # lake_N -> the one line saying why its objects cannot be read now: no view reads it until the next
         # refresh tries again (`_open_lakes`); what the store knows of its objects (their counts) still counts
         self._lakes_down: dict[str, str] = {}
         self._down_lock = threading.Lock()
+        self._round = endpoints.Round()  # endpoints found unreachable since the last refresh began (`endpoints`)
         self.on_source_down = None  # called with that line when a read sets a lake aside (a script prints it)
         self._parquet_meta: dict[tuple, object] = {}  # facts of Parquet files by (file, version), read once
         self._rows_read: dict[str, int] = {}  # row counts of the files `_parquet_files` found, from one query
@@ -197,6 +200,24 @@ class Warehouse(Ingest, Counting, InPlace, Lakes, Views, Footers, Compaction):
             (tmp / kind).mkdir()
         self._skeletons(tmp)
         return tmp
+
+    def _move_to_temporary(self, why: str) -> None:
+        """Goes on in a private temporary store, empty, after the shared one refused a write mid-refresh: the
+        refresh reads every log again into it. The shared store keeps what it had committed; what this process
+        knew of the Parquet logs read in place (their footers, whether their rows pass) still holds."""
+        wanted = self.dir
+        for held in ("_lock", "_merge_lock"):  # the shared store's locks are not this store's
+            self.__dict__.pop(held, None)
+        self.dir = self._open_dir(None)
+        self.persistent = False
+        self.note = (f"store {wanted} cannot be written ({why}); "
+                     "working in a temporary store for this process")
+        self._manifest_path = self.dir / "manifest.json"
+        self.manifest = Manifest()
+        self._facts = Facts(self.dir)
+        self._columns, self._shapes, self._json_types, self._parquet_rows = {}, {}, {}, {}
+        self._reshaped = set()
+        self._build_views(self.manifest, self._parquet_files()[0], check=False, lazy=True)
 
     def _skeletons(self, folder: Path) -> None:
         """An empty file of each kind's contract columns, and `skeleton-raw` (what an in-place view reads when there

@@ -169,7 +169,8 @@ def parse_time(text: str) -> datetime:
 
 @dataclasses.dataclass(frozen=True)
 class View:
-    """What a read shows: the window (start, end] and the incident history since `since`."""
+    """What a read shows: the window (start, end] and the incident history since `since`. A calendar period
+    and --from/--to are [first, next) as given: (first - 1 us, next - 1 us]."""
 
     end: datetime
     span: timedelta
@@ -217,12 +218,18 @@ def resolve_view(*, now: datetime, latest: datetime | None, at: str | None = Non
     if start is not None or end is not None:
         if window is not None:
             raise ValueError("give either --window or --from/--to, not both")
-        end_t = _option("--to", end, parse_time) if end is not None else end_t
+        # [from, to), as a calendar period is read: --from 2026-07-01 --to 2026-08-01 is --window 2026-07, a row
+        # at exactly --from is in, one at exactly --to is not (qa7: a row at 2026-07-01T00:00:00 was out of
+        # --from 2026-07-01 and in --window 2026-07, both saying "from 2026-07-01T00:00:00Z"). Without --to the
+        # view ends at --at (or now), which it holds, as every window does.
+        us = timedelta(microseconds=1)
+        last = _option("--to", end, parse_time) - us if end is not None else end_t
         if start is None:
             raise ValueError("--to needs --from")
-        span = end_t - _option("--from", start, parse_time)
-        if span <= timedelta(0):
+        first = _option("--from", start, parse_time)
+        if first > last or (end is None and first == last):
             raise ValueError("--from must be before --to")
+        end_t, span = last, last - first + us
         bounded = True
     span = span or parse_window(default_window)
     if since is not None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 READERS = 8  # footers read at once (each is one or two ranged GETs: latency, not bandwidth, bounds them)
 
@@ -28,6 +28,30 @@ def version(info) -> list:
 
 def _naive(t: datetime) -> datetime:
     return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo is not None else t
+
+
+_EPOCH = datetime(1970, 1, 1)
+_PER_US = {"us": 1, "ns": 1000}
+
+
+def stat_bounds(st, ts_type) -> tuple[datetime, datetime] | None:
+    """(min, max) of one row group's ts statistics as naive UTC datetimes, or None when they say nothing.
+
+    Read from the raw integers, not `Statistics.min`: pyarrow turns a nanosecond value that is not a whole
+    microsecond into a datetime only when pandas happens to be imported, and raises otherwise (a Parquet log
+    written by pandas from float seconds crashed every command). The bounds stay guarantees: the minimum is
+    floored and the maximum ceiled to the microsecond."""
+    if st is None or not st.has_min_max:
+        return None
+    unit = getattr(ts_type, "unit", None)
+    if unit in _PER_US and isinstance(st.min_raw, int) and isinstance(st.max_raw, int):
+        per = _PER_US[unit]
+        return (_EPOCH + timedelta(microseconds=st.min_raw // per),
+                _EPOCH + timedelta(microseconds=-(-st.max_raw // per)))
+    lo, hi = st.min, st.max  # ms, s or an INT96 column: pyarrow converts these exactly
+    if not isinstance(lo, datetime) or not isinstance(hi, datetime):
+        return None
+    return _naive(lo), _naive(hi)
 
 
 def read(path: str, fs) -> dict:
@@ -48,10 +72,11 @@ def read(path: str, fs) -> dict:
         st = group.column(idx).statistics
         # a null ts is outside any span: an object holding one gets no guarantee (its rows are refused, and
         # the count of refused rows must still find them)
-        if st is None or not st.has_min_max or st.null_count != 0 or not isinstance(st.min, datetime) or not isinstance(st.max, datetime):
+        bounds = stat_bounds(st, schema.field(idx).type) if st is not None and st.null_count == 0 else None
+        if bounds is None:
             span_known = False
             break
-        a, b = _naive(st.min), _naive(st.max)
+        a, b = bounds
         lo, hi = a if lo is None else min(lo, a), b if hi is None else max(hi, b)
     span = [lo.isoformat(), hi.isoformat()] if span_known and lo is not None else \
         ["empty", "empty"] if span_known else None

@@ -10,9 +10,9 @@ Both packages are imported only when such a source is configured.
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
-from console.sources import s3
+from console.sources import endpoints, s3
 from console.sources.locations import S3_SCHEMES, StorageError
 
 # Partition columns whose values are dates (Hive-style names, as Delta tables are usually laid out).
@@ -26,12 +26,14 @@ def _utc_naive(t: datetime | None) -> datetime | None:
 
 
 def delta_dataset(uri: str, storage: dict | None = None, *, since: datetime | None = None,
-                  until: datetime | None = None, filters: list | None = None, version: int | None = None):
+                  until: datetime | None = None, filters: list | None = None, version: int | None = None,
+                  spans: dict | None = None):
     """The files of a Delta table (local or s3://) that can hold [since, until], as a pyarrow dataset.
 
     The window becomes a filter on the table's date partition column (one of DATE_COLUMNS) when it has
     one; `filters` adds partition filters in delta-rs's (column, op, value) form. Every fragment keeps
-    its partition expression, so a DuckDB filter on a partition column prunes further.
+    its partition expression, so a DuckDB filter on a partition column prunes further. `spans`, a dict, gets
+    each data file's time range (`delta_file_spans`).
     """
     import pyarrow.fs as pafs
     from deltalake import DeltaTable
@@ -56,7 +58,10 @@ def delta_dataset(uri: str, storage: dict | None = None, *, since: datetime | No
             fs = pafs.SubTreeFileSystem(bucket_key, s3.filesystem(settings, uri))
         else:
             fs = pafs.SubTreeFileSystem(os.path.abspath(os.path.expanduser(uri)), pafs.LocalFileSystem())
-        return table.to_pyarrow_dataset(file_pruning_predicate=predicate or None, filesystem=fs)
+        dataset = table.to_pyarrow_dataset(file_pruning_predicate=predicate or None, filesystem=fs)
+        if spans is not None:
+            spans.update(delta_file_spans(table, dataset))
+        return dataset
     except StorageError:
         raise
     except Exception as exc:
@@ -64,6 +69,42 @@ def delta_dataset(uri: str, storage: dict | None = None, *, since: datetime | No
         if type(exc).__name__ == "TableNotFoundError" or "no log files" in text.lower():
             raise StorageError(f"{uri}: not a Delta table (no _delta_log found)") from None
         raise s3.error(uri, exc, settings) from None
+
+
+_MS = timedelta(milliseconds=1)
+
+
+def delta_file_spans(table, dataset) -> dict[str, tuple]:
+    """Each data file of a Delta table's dataset with the time range of its rows: the ts statistics the Delta log
+    keeps for it (milliseconds, widened by one), else its date partition's day, else
+    (None, None): any hour. Delta never changes a data file under its name: an overwrite, a merge, an update or a
+    delete writes new files and removes old ones, so the files a new version no longer holds say which hours' rows
+    may have been replaced, whatever the row counts say."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    stats: dict[str, tuple] = {}
+    try:
+        actions = pa.table(table.get_add_actions(flatten=True))
+        if {"min.ts", "max.ts"} <= set(actions.column_names):
+            for path, lo, hi in zip(*(actions.column(c).to_pylist() for c in ("path", "min.ts", "max.ts"))):
+                if isinstance(lo, datetime) and isinstance(hi, datetime):
+                    stats[path] = (_utc_naive(lo) - _MS, _utc_naive(hi) + _MS)  # rounded either way
+    except Exception:  # noqa: BLE001 - no statistics: the partitions say what they can
+        stats = {}
+    out: dict[str, tuple] = {}
+    for fragment in dataset.get_fragments():
+        if fragment.path in stats:
+            out[fragment.path] = stats[fragment.path]
+            continue
+        keys = ds.get_partition_keys(fragment.partition_expression)
+        day = next((v for k, v in keys.items() if k.lower() in DATE_COLUMNS and v is not None), None)
+        try:
+            start = datetime.fromisoformat(str(day)[:10]) if day is not None else None
+        except ValueError:
+            start = None
+        out[fragment.path] = (start, start + timedelta(days=1) - timedelta(microseconds=1)) if start else (None, None)
+    return out
 
 
 def _iceberg_literal(value: datetime, field_type) -> str:
@@ -131,6 +172,9 @@ def iceberg_dataset(table: str, options: dict, storage: dict | None = None, *, s
     try:
         props = {**(s3.fileio_properties(settings, where) if settings and settings.endpoint_url or
                     warehouse.startswith(S3_SCHEMES) else {}), **options}
+        rest = str(props.get("type", "")).lower() == "rest" and str(props.get("uri", "")) or None
+        if rest and (why := endpoints.unreachable(rest)):  # found unreachable by a read this round
+            raise StorageError(s3.redact(f"{where}: {why}", settings))
         catalog = _catalog(name, props, where)
         tbl = catalog.load_table(table)
         expr = row_filter if row_filter is not None else AlwaysTrue()
@@ -170,6 +214,8 @@ def iceberg_dataset(table: str, options: dict, storage: dict | None = None, *, s
             uri = options.get("uri", "")
             why = (f"no answer from the catalog {uri} within {s3.REQUEST_TIMEOUT_S:g} s (network timeout)"
                    if kind == "ReadTimeout" else f"cannot reach the catalog {uri}")
+            if uri:
+                endpoints.found_unreachable(str(uri), why)
             raise StorageError(s3.redact(f"{where}: {why}", settings)) from None
         raise s3.error(where, exc, settings) from None
 

@@ -7,7 +7,9 @@ Nothing here downloads anything at run time; botocore and pyarrow ship their S3 
 
 Timeouts are short (seconds) and there is one attempt per call: a console refresh that fails says so in
 one line and the next refresh retries, instead of a worker hanging for minutes behind SDK back-off.
-Every failure leaves as `StorageError`, one line naming the path, never a key or a secret.
+Every failure leaves as `StorageError`, one line naming the path, never a key or a secret. Inside a round
+of reads (`endpoints.one_round`: a refresh), an endpoint one read found unreachable is not asked again by
+the others: each client below refuses at once, with the reason the first read met.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
+
+from console.sources import endpoints
 
 CONNECT_TIMEOUT_S = 3.0
 REQUEST_TIMEOUT_S = 5.0
@@ -105,6 +109,19 @@ def _profile_endpoint(profile: str | None) -> str | None:
     return nested.get("endpoint_url") or scoped.get("endpoint_url") or None
 
 
+def endpoint_url(s: S3Settings) -> str:
+    """The server every reader sends to: the configured endpoint, else AWS's S3 endpoint of the region."""
+    return s.endpoint_url or f"https://s3.{s.region or 'default'}.amazonaws.com"
+
+
+def _reachable(s: S3Settings, where: str) -> None:
+    """Refuses at once when a read in this round found the endpoint unreachable (`endpoints`): the same
+    reason, naming `where`, without a second wait."""
+    reason = endpoints.unreachable(endpoint_url(s))
+    if reason is not None:
+        raise StorageError(redact(f"{where}: {reason}", s))
+
+
 _lock = threading.Lock()
 _sessions: dict[tuple, object] = {}
 _clients: dict[S3Settings, tuple[float, object]] = {}
@@ -161,6 +178,7 @@ def credentials(s: S3Settings, where: str = "s3") -> Credentials:
 
 def client(s: S3Settings, where: str = "s3"):
     """A botocore S3 client (listing with ETags, ranged reads with If-Match)."""
+    _reachable(s, where)
     now = time.monotonic()
     with _lock:
         hit = _clients.get(s)
@@ -199,6 +217,7 @@ def client(s: S3Settings, where: str = "s3"):
 
 def filesystem(s: S3Settings, where: str = "s3"):
     """pyarrow's S3 file system (C++, ships in the wheel) for scanning Parquet in place."""
+    _reachable(s, where)
     now = time.monotonic()
     with _lock:
         hit = _filesystems.get(s)
@@ -229,6 +248,7 @@ def filesystem(s: S3Settings, where: str = "s3"):
 
 def object_store_options(s: S3Settings, where: str = "s3") -> dict[str, str]:
     """The same identity as delta-rs (object_store) configuration keys."""
+    _reachable(s, where)
     creds = credentials(s, where)
     # object_store retries a failed request 10 times by default: one attempt, as the other readers make.
     opts = {"AWS_REGION": region(s, where), "timeout": f"{s.request_timeout:g}s",
@@ -249,6 +269,7 @@ def object_store_options(s: S3Settings, where: str = "s3") -> dict[str, str]:
 
 def fileio_properties(s: S3Settings, where: str = "s3") -> dict[str, str]:
     """The same identity as pyiceberg FileIO properties."""
+    _reachable(s, where)
     creds = credentials(s, where)
     props = {"s3.region": region(s, where), "s3.connect-timeout": f"{s.connect_timeout:g}",
              "s3.request-timeout": f"{s.request_timeout:g}",
@@ -355,6 +376,8 @@ def error(where: str, exc: BaseException, s: S3Settings | None = None) -> Storag
         reason = _code_reason(code or aws.group(1))
     if reason is None:
         reason = _network_reason(exc, text, s)
+        if reason is not None and s is not None:  # the round's other reads on this endpoint do not wait again
+            endpoints.found_unreachable(endpoint_url(s), reason)
     if reason is None and (isinstance(exc, FileNotFoundError) or "Path does not exist" in text):
         reason = "no such object" if where.startswith(("s3://", "s3a://", "s3n://")) else "no such file"
     if reason is None and ("magic bytes not found" in text or "Is this a 'parquet' file" in text):

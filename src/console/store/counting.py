@@ -35,6 +35,8 @@ class Counting:
         else:
             here = {r[0] for r in self._rows_here("models_seen", {})}
             out = sorted(here | {h[0] for e in counted for h in e["hours"] if h[3] and h[0] is not None})
+        if self._lakes_down:
+            out = sorted(set(out) | {m for m, _ in self._seen_before()})
         if key is not None:
             self._facts.remember("models-seen", [key, out])
             self._facts.save()
@@ -46,9 +48,30 @@ class Counting:
         S3, on every `snapshot`)."""
         counted = self._lake_counted()
         if counted is None:
-            return {(r[0], r[1]) for r in self.rows("overview_seen")}
-        here = {(r[0], r[1]) for r in self._rows_here("overview_seen", {})}
-        return here | {(h[0], h[1]) for e in counted for h in e["hours"] if h[3] and h[0] is not None}
+            pairs = {(r[0], r[1]) for r in self.rows("overview_seen")}
+        else:
+            here = {(r[0], r[1]) for r in self._rows_here("overview_seen", {})}
+            pairs = here | {(h[0], h[1]) for e in counted for h in e["hours"] if h[3] and h[0] is not None}
+        if self._lakes_down:
+            return pairs | self._seen_before()
+        if self._lake_kinds and self._lakes_listed:  # every lake read now: what a later process falls back on
+            self._facts.remember(self._seen_key(), sorted(([m, env] for m, env in pairs if m is not None),
+                                                          key=lambda p: (p[0], p[1] or "")))
+            self._facts.save()
+        return pairs
+
+    def _seen_key(self) -> str:
+        from console.store.place import _sources_fingerprint
+
+        return f"seen-pairs|{_sources_fingerprint(self.cfg)}"
+
+    def _seen_before(self) -> set[tuple[str, str]]:
+        """The (model, environment) pairs the store last saw with every lake readable, kept across processes: while
+        a lake cannot be read (a Delta log damaged, a server down) its rows are out of every answer, and a console
+        started then would list none of its models (the store keeps no count of a table's rows), a screen that
+        reads as no traffic. Listed from this, they are marked source down (`unreadable_models`) until it reads
+        again, when what the rows say replaces it (a model gone from the logs is then gone from the list)."""
+        return {(m, env) for m, env in self._facts.remembered(self._seen_key()) or []}
 
     def hour_counts(self, params: dict) -> dict[datetime, int]:
         """Kept rows of one model per hour in (since, until] (`model_hour_counts`): a predictions lake's from what
@@ -137,6 +160,20 @@ class Counting:
             return None
         return [((kind, url, *e["version"]), e) for n in names for url, e in self._lake_objects[n].items()] + \
             [(("down", kind, n), {}) for n in names if n in self._lakes_down]
+
+    def lake_files(self, kind: str = "predictions") -> list[tuple[tuple, tuple]] | None:
+        """When every lake of a kind is a Delta table: each of their data files as (identity, time range), the
+        identity (kind, table#file, "delta-file", 0, 0) (a Delta data file never changes under its name), the range
+        its date partition's day (every hour without one, and for labels, whose file says nothing of the hours of
+        the predictions they join); a table that cannot be read now adds a part of its own covering every hour,
+        as in `lake_objects`. None when another kind of lake is among them (an Iceberg table, S3 objects)."""
+        names = [n for n, k in self._lake_kinds.items() if k == kind]
+        if any(n not in self._lake_files for n in names):
+            return None
+        every = (None, None)
+        return [((kind, f"{self._lake_paths.get(n, n)}#{f}", "delta-file", 0, 0),
+                 span if kind == "predictions" else every) for n in names for f, span in self._lake_files[n].items()] \
+            + [(("down", kind, n), every) for n in names if n in self._lakes_down]
 
     def content_state(self) -> list | None:
         """Every row this store serves, named: each kind's segments (never changed under their names) and each

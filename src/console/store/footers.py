@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from console.sources.footers import stat_bounds
 from console.sql import load_query
 from console.store.facts import ts_text, ts_value
 from console.store.on_first_use import pa, pq
@@ -35,7 +36,8 @@ def ts_span(path: str) -> tuple:
         meta = pq.read_metadata(path)
     except (OSError, ValueError):
         return EVERY
-    idx = meta.schema.to_arrow_schema().get_field_index("ts")
+    schema = meta.schema.to_arrow_schema()
+    idx = schema.get_field_index("ts")
     if idx < 0:
         return EVERY
     lo = hi = None
@@ -43,10 +45,10 @@ def ts_span(path: str) -> tuple:
         group = meta.row_group(g)
         if group.num_rows == 0:
             continue
-        st = group.column(idx).statistics
-        if st is None or not st.has_min_max or not isinstance(st.min, datetime) or not isinstance(st.max, datetime):
+        bounds = stat_bounds(group.column(idx).statistics, schema.field(idx).type)
+        if bounds is None:
             return EVERY  # a ts of text says nothing about the hours its rows fall in
-        a, b = _naive(st.min), _naive(st.max)
+        a, b = bounds
         lo, hi = a if lo is None else min(lo, a), b if hi is None else max(hi, b)
     return (lo, hi) if lo is not None else EMPTY
 
@@ -57,10 +59,6 @@ def touches(span: tuple, ranges: list[tuple[datetime, datetime]]) -> bool:
     if lo is None:
         return True
     return lo != "empty" and any(lo <= b and hi > a for a, b in ranges)
-
-
-def _naive(t: datetime) -> datetime:
-    return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo is not None else t
 
 
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:

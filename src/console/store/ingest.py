@@ -9,6 +9,7 @@ Warehouse class: ingest is the store's one writer path, and the only one that ne
 from __future__ import annotations
 
 import dataclasses
+import errno
 import functools
 import os
 import time
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from console.config import LogSource, reveal
+from console.sources import endpoints
 from console.sources.contract import FIELDS, PREDICTION_RAW_ONLY, PROVENANCE_FIELDS, Rejected
 from console.sources.files import FileCursor, Tailer
 from console.sql import load_query
@@ -57,6 +59,7 @@ def malformed_schema() -> pa.Schema:
     return pa.schema([(n, pa.type_for_alias(t)) for n, t in MALFORMED_FIELDS.items()])
 
 
+_CANNOT_WRITE = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}  # the store, not the logs
 _READ_BY_CONFORM = {n.lower() for n in (*FIELDS["predictions"], *PREDICTION_RAW_ONLY, *PROVENANCE_FIELDS)}
 _PLAIN = ("is_float64", "is_int64", "is_boolean", "is_string", "is_large_string", "is_string_view")  # pa.types
 
@@ -83,7 +86,30 @@ class Ingest:
     """The Warehouse's refresh: what is new, read and committed (mixed into it: `self` is the Warehouse)."""
 
     def refresh(self, lock_timeout_s: float = 60.0) -> RefreshStats:
-        """Reads what is new since the store was last brought up to date, by this process or another."""
+        """Reads what is new since the store was last brought up to date, by this process or another.
+
+        A store that stops taking writes while it is read into (a disk that fills, a quota, a mount gone
+        read-only) is left as its last commit had it, for the other processes; this one goes on in a temporary
+        store of its own, read from the logs' start, and every refresh's notes say so (qa7: a full disk made
+        every command exit 4 with "OSError: [Errno 28] Error writing bytes to file").
+
+        One round of reads (`endpoints`): once a source finds its endpoint unreachable (an S3 server that takes
+        connections and never answers), the other sources on it are noted down at once with the same reason,
+        not after a timeout each; the next refresh asks again."""
+        self._round = endpoints.Round()  # kept: a query that finds a lake's server gone uses it too (`_lake_down`)
+        with endpoints.one_round(self._round):
+            try:
+                stats = self._refresh(lock_timeout_s)
+            except OSError as exc:
+                if not self.persistent or exc.errno not in _CANNOT_WRITE:
+                    raise
+                self._move_to_temporary(os.strerror(exc.errno))
+                stats = self._refresh(lock_timeout_s)
+        if self.note:
+            stats = dataclasses.replace(stats, notes=(self.note, *stats.notes))
+        return stats
+
+    def _refresh(self, lock_timeout_s: float) -> RefreshStats:
         started = time.perf_counter()
         with self._write:
             notes: list[str] = []
@@ -335,14 +361,8 @@ class Ingest:
             except Exception as exc:  # noqa: BLE001 - one unreadable object costs only itself
                 notes.append(str(locations.storage_error(info.path, exc, storage)))
                 continue
-            body, _ = parse.strip_bom(body)
-            header = None
-            if fmt_file == "csv":
-                header, _, body = body.partition(b"\n")
-                header = header.decode("utf-8", "replace").rstrip("\r")
-            if body and not body.endswith(b"\n"):
-                body += b"\n"  # an object is complete: its last line needs no terminator
-            take(src, fmt_file, body, info.path, 2 if fmt_file == "csv" else 1, header, None, [])
+            body, header, first_line = parse.whole_object(body, fmt_file == "csv")
+            take(src, fmt_file, body, info.path, first_line, header, None, [])
             seen[info.path] = {"etag": info.etag, "size": info.size}
             self._report(info.path, info.size, None, None)
         return seen, notes

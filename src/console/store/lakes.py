@@ -42,15 +42,34 @@ class Lakes:
         return True
 
     def _lake_down(self, name: str, exc: Exception) -> None:
-        from console.sources import locations
+        """`name` set aside; with it every other lake on an endpoint found unreachable since the last refresh began
+        (its round, `endpoints`): the query asked again would otherwise wait on the same hung server once per lake."""
+        from console.sources import endpoints, locations
 
-        path = self._lake_paths.get(name, name)
-        self._lakes_down[name] = f"{locations.storage_error(path, exc, self._storage())}; its rows are left out " \
-                                 "(counts of the objects read before still shown), tried again at the next refresh"
+        with endpoints.one_round(self._round):
+            down = {name: str(locations.storage_error(self._lake_paths.get(name, name), exc, self._storage()))}
+        for other in self._lakes:
+            url = self._lake_endpoint(other) if other not in self._lakes_down and other != name else None
+            reason = self._round.reason(url) if url else None
+            if reason is not None:
+                down[other] = f"{self._lake_paths.get(other, other)}: {reason}"
+        for lake, why in down.items():
+            self._lakes_down[lake] = f"{why}; its rows are left out (counts of the objects read before still " \
+                                     "shown), tried again at the next refresh"
         self._lakes_listed = False  # what the store serves is not fixed by the listing now (`content_state`)
         self._build_views(self.manifest, self._parquet_files()[0], check=False, lazy=True)
         if self.on_source_down is not None:
-            self.on_source_down(self._lakes_down[name])
+            for lake in down:
+                self.on_source_down(self._lakes_down[lake])
+
+    def _lake_endpoint(self, name: str) -> str | None:
+        """The S3 endpoint a lake's dataset reads its objects from; None for local files or rows held in memory."""
+        fs = getattr(self._lakes.get(name), "filesystem", None)
+        if type(getattr(fs, "base_fs", fs)).__name__ != "S3FileSystem":
+            return None
+        from console.sources import s3
+
+        return s3.endpoint_url(s3.settings(self._storage()))
 
     def source_notes(self) -> list[str]:
         """One line per lake whose objects cannot be read now (a server down, a key refused), naming its path."""
@@ -88,6 +107,7 @@ class Lakes:
         datasets: dict[str, object] = {}
         kinds: dict[str, str] = {}
         objects: dict[str, dict[str, dict]] = {}
+        files: dict[str, dict[str, tuple]] = {}  # a Delta table's data files and their days (`lake_files`)
         storage = {k: v for k, v in vars(getattr(self.cfg, "s3", None) or object()).items() if v is not None} \
             if getattr(self.cfg, "s3", None) is not None else {}
         for i, src in enumerate(s for s in self.cfg.logs if is_lake_dataset(s)):
@@ -106,7 +126,8 @@ class Lakes:
                                                              source_column="source", known=known)
                     objects[name] = known["objects"]
                 elif src.format == "delta":
-                    datasets[name] = lakes.delta_dataset(src.path, storage)
+                    files[name] = {}
+                    datasets[name] = lakes.delta_dataset(src.path, storage, spans=files[name])
                 elif src.format == "iceberg":
                     datasets[name] = lakes.iceberg_dataset(src.path, dict(getattr(src, "options", None) or {}),
                                                            storage)
@@ -130,6 +151,8 @@ class Lakes:
                     datasets[name], kinds[name] = self._lakes[name], self._lake_kinds[name]
                     if name in self._lake_objects:
                         objects[name] = self._lake_objects[name]
+                    if name in self._lake_files:
+                        files[name] = self._lake_files[name]
                     why += "; showing what was read before, tried again at the next refresh"
                 # its objects are at the server that did not answer: no query waits on them (a timeout each)
                 # or fails on them; the counts the store knows of them still count, and a rule over its rows
@@ -138,7 +161,7 @@ class Lakes:
                 notes.append(why)
                 failed = True
         self._facts.save()
-        self._lakes, self._lake_kinds, self._lake_objects = datasets, kinds, objects
+        self._lakes, self._lake_kinds, self._lake_objects, self._lake_files = datasets, kinds, objects, files
         self._lakes_down = down if listed else {n: w for n, w in self._lakes_down.items() if n in datasets}
         self._lakes_listed = listed and not failed
         return notes

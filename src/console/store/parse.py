@@ -486,3 +486,17 @@ def unify(tables: list[pa.Table]) -> tuple[pa.Table, list[str]]:
 def strip_bom(body: bytes) -> tuple[bytes, int]:
     """(body without a leading UTF-8 BOM, bytes removed)."""
     return (body[3:], 3) if body.startswith(BOM) else (body, 0)
+
+
+def whole_object(body: bytes, csv: bool) -> tuple[bytes, str | None, int]:
+    """An object of object storage read whole, as the parsers take it: (its lines without the BOM, a CSV's header
+    line, the body's first line number). An object is written once and complete, so its last line needs no
+    terminator. The store's refresh and the rollup read S3 text objects through this one definition."""
+    body, _ = strip_bom(body)
+    header = None
+    if csv:
+        head, _, body = body.partition(b"\n")
+        header = head.decode("utf-8", "replace").rstrip("\r")
+    if body and not body.endswith(b"\n"):
+        body += b"\n"
+    return body, header, 2 if csv else 1
