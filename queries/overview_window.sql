@@ -3,7 +3,7 @@
 -- 24 h and today's logged cost; over the last hour traffic, p95 latency and errors; requests per minute over
 -- the last 5. The hour is a scan of its own, so the error and latency columns are read for its rows only.
 WITH day AS (
-    SELECT model, environment, count(*) AS requests_24h,
+    SELECT model, environment, count(*) FILTER (WHERE variant IS DISTINCT FROM 'shadow') AS requests_24h,
            -- summed as decimals: a parallel sum of doubles adds in thread order and printed 20.73959000000005 in
            -- one run and 20.73959000000014 in the next; values past 1e20 (no real bill) fall back to doubles.
            -- Rounded to a billionth of a dollar, as analytics.cost.usd_sum says dollars, so `cost` agrees
@@ -21,7 +21,7 @@ WITH day AS (
            avg(CASE WHEN is_error THEN 1.0 ELSE 0.0 END) AS error_rate,
            max(ts) AS last_seen
     FROM predictions
-    WHERE ts > $now - INTERVAL 1 HOUR AND ts <= $now
+    WHERE ts > $now - INTERVAL 1 HOUR AND ts <= $now AND variant IS DISTINCT FROM 'shadow'
     GROUP BY model, environment
 )
 SELECT day.model, day.environment, day.requests_24h, day.cost_today_usd,

@@ -152,7 +152,8 @@ def test_todays_cost_is_the_same_sum_in_every_run():
     con = duckdb.connect()
     con.execute("SET threads = 2")
     con.execute("CREATE TABLE predictions AS SELECT TIMESTAMP '2026-11-30 00:00:00' + i * INTERVAL 30 MILLISECOND AS ts,"
-                " 'm' AS model, 'production' AS environment, (hash(i) % 10000) / 1e6 * 1.37 AS cost_usd,"
+                " 'm' AS model, 'production' AS environment, 'champion' AS variant,"
+                " (hash(i) % 10000) / 1e6 * 1.37 AS cost_usd,"
                 " 10.0::DOUBLE AS latency_ms, false AS is_error FROM range(2500000) t(i)")
     now = datetime(2026, 11, 30, 20)
     runs = {con.execute(load_query("overview_window"), {"now": now}).fetchall()[0][3] for _ in range(6)}

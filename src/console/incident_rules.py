@@ -267,6 +267,7 @@ class RuleEvaluator:
         metric = rule.metric
         lat = pl.col("latency_ms").cast(pl.Float64).fill_nan(None)
         if metric in ("p95_ms", "error_rate", "burn_rate", "refusal_rate"):
+            preds = he.served(preds)  # the latency and errors users met: a shadow's answers reached no one
             if metric == "refusal_rate" and "refused" not in preds.columns:
                 return [], {"note": "no refused column in the log"}
             spans = ev.windows(preds["ts"], now, span, MIN_BUCKET_ROWS, ctx.since, reach=ctx.reach)
@@ -449,7 +450,8 @@ class RuleEvaluator:
                    "burn_rate": pl.col("is_error").cast(pl.Float64) + (pl.col("latency_ms").cast(pl.Float64)
                                                                         > ctx.mc.slo.p95_ms).cast(pl.Float64),
                    "refusal_rate": pl.col("refused").cast(pl.Float64)}[metric]
-            part = ctx.preds.filter((pl.col("ts") > prev) & (pl.col("ts") <= hi)).select("ts", col.alias("v")).drop_nulls()
+            part = he.served(ctx.preds).filter((pl.col("ts") > prev) & (pl.col("ts") <= hi)).select("ts", col.alias("v")) \
+                .drop_nulls()
             return _change_point(part, "v", lo, hi), feature, first, detail
         if metric == "cost_budget_share":  # the forecast crossed the budget at the first breaching evaluation
             return hi, feature, first, detail

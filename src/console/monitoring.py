@@ -425,7 +425,7 @@ class Monitor:
             table, series, note, eps = sketched
             return {"table": table, **out, "series": series, "note": note, "rank_error": eps}
         return {"table": he.health_table(preds, now, window, ("version", "variant")), **out,
-                "series": he.health_series(preds.filter(pl.col("ts") > now - span), every, ())}
+                "series": he.health_series(he.served(preds).filter(pl.col("ts") > now - span), every, ())}
 
     def _labelled_history(self, model: str, environment: str | None, since: datetime | None = None):
         """(now, model config, quality task, predictions of the history (or from `since`) joined with their

@@ -59,7 +59,7 @@ def health(mon, model: str, since: datetime, until: datetime, environment: str |
     raw = pl.concat([first, last], how="diagonal_relaxed")
     raw = raw.with_columns(pl.col("ts").dt.truncate(polars_every(every)).alias("bucket"))
     he.raw_parts(raw, keys, by_group)
-    he.raw_parts(raw, ("bucket",), by_bucket)
+    he.raw_parts(he.served(raw), ("bucket",), by_bucket)
     minutes = (until - since).total_seconds() / 60
     out, eps = he.parts_table(by_group, keys, minutes)
     series, eps_s = he.parts_table(by_bucket, ("bucket",), parse_window(every).total_seconds() / 60,
@@ -88,7 +88,8 @@ def _closed_parts(drift, model: str, h0: datetime, h1: datetime, environment: st
         bucket = dict(zip(hours, starts))
         for v, var, h, n, e, lat in rows:
             by_group.setdefault((v, var), he.HealthPart()).add(n, e, lat)
-            by_bucket.setdefault((bucket[h],), he.HealthPart()).add(n, e, lat)
+            if var != he.SHADOW:  # the chart is of what users were served (`health.served`), as the SLO line
+                by_bucket.setdefault((bucket[h],), he.HealthPart()).add(n, e, lat)
     return tuple({k: (p.requests, p.errors, sk.Dist.union(p.latency)) for k, p in parts.items()}
                  for parts in (by_group, by_bucket))
 

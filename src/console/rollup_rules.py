@@ -83,7 +83,7 @@ class Part:
     a: datetime
     b: datetime
     rows: int = 0
-    errors: int = 0
+    errors: int = 0  # `served` rows' errors and latency: what the rate rules read (`health.served`)
     latency: sk.Dist | None = None
     labelled: int = 0
     correct: int = 0
@@ -93,6 +93,7 @@ class Part:
     raw: bool = False
     cur: Current | None = field(default=None, repr=False)  # drift summary, filled on demand
     kll: list | None = field(default=None, repr=False)  # the hour's latency sketches, merged on first use
+    served: int = 0  # rows users were served (not a shadow's mirrored requests), the rate rules' count
 
     def dist(self) -> sk.Dist | None:
         """The latency distribution (a rollup hour's sketches are merged only when a window needs them: most
@@ -115,6 +116,10 @@ class Window:
     @property
     def labelled(self) -> int:
         return sum(p.labelled for p in self.parts)
+
+    @property
+    def served(self) -> int:
+        return sum(p.served for p in self.parts)
 
 
 class RollupRules:
@@ -176,16 +181,19 @@ class RollupRules:
             sources[0].drift.catch_up_all(asks)
 
     def _add_hours(self, df: pl.DataFrame) -> None:
-        sums = df.group_by("hour").agg(pl.col("rows").sum(), pl.col("errors").sum(), pl.col("labelled").sum(),
+        served = he.served_expr()  # the rates count what users met, as the raw path (`incident_rules._evaluate`)
+        sums = df.group_by("hour").agg(pl.col("rows").sum(), pl.col("errors").filter(served).sum(),
+                                       pl.col("labelled").sum(),
                                        pl.col("cls_correct").sum(), pl.col("reg_n").sum(),
                                        pl.col("reg_abs_sum").sum(), pl.col("reg_sq_sum").sum(),
-                                       pl.col("latency_kll").alias("kll"))
+                                       pl.col("latency_kll").filter(served).alias("kll"),
+                                       pl.col("rows").filter(served).sum().alias("served"))
         for r in sums.iter_rows(named=True):
             h = r["hour"]
             self._hours[h] = Part(h - US, h + HOUR - US, int(r["rows"]), int(r["errors"]), None,
                                   int(r["labelled"] or 0), int(r["cls_correct"] or 0), int(r["reg_n"] or 0),
                                   float(r["reg_abs_sum"] or 0.0), float(r["reg_sq_sum"] or 0.0),
-                                  kll=[b for b in r["kll"] if b is not None])
+                                  kll=[b for b in r["kll"] if b is not None], served=int(r["served"] or 0))
 
     # ------------------------------------------------------------------ raw pieces
 
@@ -256,8 +264,10 @@ class RollupRules:
             rows = self.raw_rows(a, b)
             p.rows = rows.height
             if rows.height:
-                p.errors = int(rows.get_column("is_error").cast(pl.Int64).fill_null(0).sum())
-                p.latency = sk.Dist.of(rows.get_column("latency_ms"))
+                users = he.served(rows)
+                p.served = users.height
+                p.errors = int(users.get_column("is_error").cast(pl.Int64).fill_null(0).sum())
+                p.latency = sk.Dist.of(users.get_column("latency_ms")) if users.height else None
                 if self.labels:
                     self._raw_labels(p, rows)
                 if self.features:
@@ -407,8 +417,8 @@ class RollupRules:
     def rate(self, metric: str, span: timedelta, op: str, threshold: float, min_rows: int) -> list[ev.Evaluation]:
         slo = self.mc.slo
         out = []
-        for w in self.windows(span, min_rows):
-            n = w.rows
+        for w in self.windows(span, min_rows, by=lambda w: w.served):
+            n = w.served
             if n < min_rows:
                 out.append(ev.rate_evaluation(w.lo, w.hi, n, None, op, threshold, min_rows))
                 continue
@@ -416,7 +426,7 @@ class RollupRules:
                 errors = sum(p.errors for p in w.parts)
                 out.append(ev.rate_evaluation(w.lo, w.hi, n, errors / n, op, threshold, min_rows, True))
                 continue
-            k = self.window_key("rate", w, metric, op, threshold, min_rows, repr(slo), he.LATENCY_BUDGET)
+            k = self.window_key("rate", w, metric, op, threshold, min_rows, repr(slo), he.LATENCY_BUDGET, "served")
             kept = self.memo.get(k)
             if kept is not None:
                 out.append(rule_memo.evaluation(w.lo, w.hi, kept))
@@ -437,7 +447,7 @@ class RollupRules:
     def _exact_rate(self, metric: str, w: Window) -> float | None:
         from console.incident_rules import _burn_expr
 
-        rows = self.raw_window(w, ["ts", "is_error", "latency_ms"])
+        rows = he.served(self.raw_window(w, ["ts", "variant", "is_error", "latency_ms"]))
         if not rows.height:
             return None
         lat = pl.col("latency_ms").cast(pl.Float64).fill_nan(None)

@@ -22,6 +22,20 @@ from console.analytics.windows import JsonResult, bucket_expr, in_window, opt_fl
 GROUP = ("model", "version", "variant")
 LATENCY_BUDGET = 0.05  # a p95 objective tolerates 5 % of requests slower than it
 DEFAULT_BURN_FACTOR = 14.4
+SHADOW = "shadow"  # the variant of a mirrored version: it answers copies of requests and serves no one
+
+
+def served_expr() -> pl.Expr:
+    """Rows whose answer a user received: every variant but a shadow's (a row without one is the champion's).
+    `queries/overview_window.sql` says the same in SQL (`variant IS DISTINCT FROM 'shadow'`)."""
+    return pl.col("variant").is_null() | (pl.col("variant").cast(pl.String) != SHADOW)
+
+
+def served(frame: pl.DataFrame) -> pl.DataFrame:
+    """The rows users were served (`served_expr`). A shadow's mirrored requests are its own row of the health
+    table, never the model's error rate, latency, burn, traffic or accuracy: a failing shadow paged for a
+    production outage nobody saw, and a healthy one halved the champion's error rate (qa9)."""
+    return frame.filter(served_expr()) if "variant" in frame.columns else frame
 
 
 def _latency() -> pl.Expr:
@@ -222,6 +236,7 @@ def slo_status(preds: pl.DataFrame, slo: Slo, now: datetime, factor: float = DEF
     """Multiwindow burn for one model's rows (filter by model first, or pass `model`)."""
     if model is not None and "model" in preds.columns:
         preds = preds.filter(pl.col("model") == model)
+    preds = served(preds)
     es, ls = _window_burns(preds, now, slo.short_window, slo)
     el, ll = _window_burns(preds, now, slo.long_window, slo)
 
@@ -252,4 +267,5 @@ def burn_series(preds: pl.DataFrame, slo: Slo, every: str = "5m") -> pl.DataFram
 
 
 __all__ = ["Health", "HealthPart", "raw_parts", "parts_table", "Burn", "SloStatus", "health_series", "health_table", "current_health", "slo_status",
-           "slo_by_model", "burn_series", "LATENCY_BUDGET", "DEFAULT_BURN_FACTOR"]
+           "slo_by_model", "burn_series", "LATENCY_BUDGET", "DEFAULT_BURN_FACTOR", "SHADOW", "served",
+           "served_expr"]

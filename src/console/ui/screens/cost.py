@@ -125,8 +125,9 @@ class CostScreen(MonitorScreen):
                                                style="dim")))
             else:
                 cells = [safe(ev.note), f"ratio {ev.value:.2f}x (rule {rule.op} {rule.threshold:g}x)"]
-                if ev.breach:
-                    cells.insert(0, Text(f"SPIKING since {ts(ev.end)}", style="bold reverse"))
+                if ev.breach:  # the incident's onset (`incident_rules._estimate`: the evaluation's start, the
+                    # stretch before the change ends there), as Incidents and `check` say it, not the first row after
+                    cells.insert(0, Text(f"SPIKING since {ts(ev.start)}", style="bold reverse"))
                 else:
                     cells.append(Text("no spike", style="dim"))
                 rows.append(line("SPIKE", *cells))

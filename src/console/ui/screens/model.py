@@ -23,6 +23,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
+from console.analytics import health as he
 from console.ui.navigation import register_screen
 from console.ui.screens.action_flow import ActionsMixin, action_bindings
 from console.ui.screens.base import ConsoleScreen
@@ -433,8 +434,9 @@ class ModelScreen(ActionsMixin, MonitorScreen):
         cfg = self.app.cfg.model(self.model)
         if tag == "health":
             table, slo = result["table"], result["slo"]
-            req = table["requests"].sum() if table.height else 0
-            err = (table["errors"].sum() / req) if req else None
+            served = he.served(table)  # the error rate users met, as the burn and the rules count it
+            req = served["requests"].sum() if served.height else 0
+            err = (served["errors"].sum() / req) if req else None
             alert = Text("SLO ALERT", style="bold reverse") if slo.alert else Text("SLO ok")
             self.parts["health"] = line(
                 "HEALTH", _p95s(table) + Text(f" (SLO {cfg.slo.p95_ms:g})", style="dim"),

@@ -63,6 +63,26 @@ def compact(v: float | None, digits: int = 1) -> str:
     return f"{v:.{digits}f}"
 
 
+def money(v: float | None) -> str:
+    """Today's spend in the COST column: cents below $100, as `snapshot` prints it ($0.24 read "$0", $0.55 "$1"),
+    whole dollars (truncated) below $1,000, then compact; at most 7 characters with the source-down mark."""
+    if v is None:
+        return "-"
+    a = abs(v)
+    if a < 100:
+        return f"${v:.2f}"
+    return f"${int(v)}" if a < 1000 else f"${compact(v)}"
+
+
+def percent(rate: float | None) -> str:
+    """The ERR% column: a share with one decimal, and "<0.1" for errors too few to reach 0.05 % (one in 3,000 read
+    "0.0", the same as none)."""
+    if rate is None:
+        return "-"
+    p = 100 * rate
+    return "<0.1" if 0 < p < 0.05 else f"{p:.1f}"
+
+
 def prod_marker() -> str:
     return glyph("◆", "*")
 
@@ -353,12 +373,12 @@ def _cells(r, trend: list[float], wide: bool, alerts_checked: bool = True) -> li
         num(compact(r.rpm)),
         sparkline(trend, 24 if wide else 12),  # scaled per row: a steady 2 rpm and 20 rpm both show shape
         num(f"{r.p95_latency_ms:.0f}" if r.p95_latency_ms is not None else "-"),
-        num(f"{100 * r.error_rate:.1f}" if r.error_rate is not None else "-"),
+        num(percent(r.error_rate)),
         Text("?", justify="right", style="bold reverse") if down and not r.alerts else
         Text(checking_mark(), justify="right", style="dim") if checking else
         Text(f"!{r.alerts}" if r.alerts else "-", justify="right", style="bold reverse" if r.alerts else ""),
         Text("src down", style="bold reverse") if down else safe(r.drift),
-        num(f"${compact(r.cost_usd, 0)}" if r.cost_usd is not None else "-"),
+        num(money(r.cost_usd)),
         num(compact(r.requests, 0)),
     ]
 

@@ -1,0 +1,153 @@
+"""A shadow serves no one (docs/ACTIONS.md): its mirrored requests are its own row of the health table, never
+the model's traffic, error rate, latency, SLO burn or the alert rules on them (qa9: a failing shadow beside a
+healthy champion fired 'errors', 'latency' and the SLO burn page; a healthy shadow beside a failing champion
+halved its error rate, so the error rule never fired). Every expected number is counted by hand from the rows
+this file writes; the CLI and the TUI's model page must say the same."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from console.cli import main
+from ui_fixtures import screen_text, until
+
+NOW = datetime(2026, 3, 10, 12, 0, 0)
+AT = "2026-03-10T12:00Z"
+PER_MINUTE = 5  # requests per minute to the champion, each mirrored to the shadow
+HOURS = 12
+
+
+def _workspace(root: Path) -> Path:
+    """`bad-shadow`: champion v1 never fails and answers in 20 ms, its shadow v2 fails every other request in
+    900 ms. `bad-champion`: champion v1 fails every 10th request, its shadow v2 never fails."""
+    rows = []
+    i = 0
+    for m in range(HOURS * 60):
+        ts = NOW - timedelta(minutes=HOURS * 60 - m) + timedelta(seconds=30)
+        for _ in range(PER_MINUTE):
+            i += 1
+            for model, champ_err, shadow_err, shadow_ms in (("bad-shadow", False, i % 2 == 0, 900.0),
+                                                            ("bad-champion", i % 10 == 0, False, 20.0)):
+                for version, variant, err, ms in (("1", "champion", champ_err, 20.0),
+                                                  ("2", "shadow", shadow_err, shadow_ms)):
+                    rows.append({"ts": ts.isoformat() + "Z", "model": model, "version": version, "variant": variant,
+                                 "request_id": f"{model}-{variant}-{i}", "environment": "production",
+                                 "prediction": "1", "latency_ms": ms, "status": "error" if err else "ok"})
+    (root / "logs").mkdir(parents=True)
+    (root / "logs/p.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    deploys = [{"ts": (NOW - timedelta(days=1)).isoformat() + "Z", "model": m, "version": "2",
+                "environment": "production", "strategy": "shadow", "traffic_pct": 100, "action": "shadow-start",
+                "actor": "qa"} for m in ("bad-shadow", "bad-champion")]
+    (root / "logs/d.jsonl").write_text("".join(json.dumps(r) + "\n" for r in deploys))
+    cfg = root / "mlops-console.toml"
+    cfg.write_text("\n".join([
+        '[workspace]', 'name = "shadow"',
+        '[[logs]]', 'kind = "predictions"', 'path = "logs/p.jsonl"',
+        '[[logs]]', 'kind = "deployments"', 'path = "logs/d.jsonl"',
+        '[environments.production]', 'production = true',
+        *[line for m in ("bad-shadow", "bad-champion") for line in
+          (f'[models.{m}]', 'task = "classification"', f'[models.{m}.slo]', 'p95_ms = 300', 'error_rate = 0.01')],
+        '[[alerts]]', 'name = "errors"', 'metric = "error_rate"', 'op = ">"', 'threshold = 0.05', 'window = "1h"',
+        'severity = "warning"',
+        '[[alerts]]', 'name = "latency"', 'metric = "p95_ms"', 'op = ">"', 'threshold = 300', 'window = "1h"',
+        'severity = "critical"', '']))
+    return cfg
+
+
+def _json(capsys, *argv) -> tuple[int, dict]:
+    code = main(list(argv))
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_rules_and_numbers_count_the_served_rows(tmp_path, capsys):
+    cfg = str(_workspace(tmp_path))
+    code, check = _json(capsys, "--config", cfg, "--at", AT, "check", "--format", "json")
+    firing = {(i["model"], i["rule"]) for i in check["incidents"] if i["firing"]}
+    # bad-shadow: the champion, the only version users met, has no error and 20 ms: nothing may fire
+    assert not {f for f in firing if f[0] == "bad-shadow"}, firing
+    # bad-champion: 30 of its 300 requests in the last hour failed (10 %, Wilson [0.071, 0.14] > 0.05): it fires;
+    # with the shadow's 300 clean mirrored rows counted it read 5 % and never fired
+    assert ("bad-champion", "errors") in firing and code == 1
+
+    _, snap = _json(capsys, "--config", cfg, "--at", AT, "snapshot", "--format", "json")
+    rows = {m["name"]: m for m in snap["models"]}
+    for name, errors_1h in (("bad-shadow", 0), ("bad-champion", 30)):
+        row = rows[name]
+        assert row["requests"] == 24 * 0 + HOURS * 60 * PER_MINUTE  # the history is 12 h: all of it is in 24 h
+        assert row["requests_1h"] == 60 * PER_MINUTE and row["rpm"] == PER_MINUTE
+        assert row["p95_latency_ms"] == 20.0
+        assert row["error_rate"] == errors_1h / (60 * PER_MINUTE)
+
+    _, health = _json(capsys, "--config", cfg, "--at", AT, "health", "bad-shadow", "--format", "json")
+    slo = health["slo"]
+    assert slo["error_short"]["requests"] == 60 * PER_MINUTE and slo["error_short"]["burn_rate"] == 0.0
+    assert slo["latency_long"]["burn_rate"] == 0.0 and not slo["error_alert"] and not slo["latency_alert"]
+    by_variant = {r["variant"]: r for r in health["table"]}
+    assert by_variant["shadow"]["errors"] == 30 * PER_MINUTE  # the shadow keeps its own row, failures and all
+
+    _, health = _json(capsys, "--config", cfg, "--at", AT, "health", "bad-champion", "--format", "json")
+    assert abs(health["slo"]["error_short"]["burn_rate"] - 0.10 / 0.01) < 1e-9  # 10 % errors on a 1 % budget
+
+
+async def test_model_page_says_the_served_error_rate(tmp_path):
+    """The model page's HEALTH and BURN lines read the same served rows as `health` and `check`."""
+    from console.config import parse_file
+    from console.service import Service
+    from console.ui.app import ConsoleApp
+    from console.ui.screens.model import ModelScreen
+
+    cfg = parse_file(_workspace(tmp_path))
+    app = ConsoleApp(cfg, service=Service(cfg, clock=lambda: NOW), poll=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.snapshot is not None, "the overview")
+        await pilot.press("enter")  # the first row: bad-champion, production (the rows are sorted by name)
+        await until(pilot, lambda: isinstance(app.screen, ModelScreen) and "BURN" in screen_text(app), "the page")
+        text = screen_text(app)
+        assert "bad-champion" in text.splitlines()[0]
+        assert "err 10.00%" in text and "errors 1h 10.0x" in text, text
+        assert f"{HOURS * 60 * PER_MINUTE:,} req/24h" in text
+
+
+def test_the_rules_from_rollups_count_the_served_rows_too(tmp_path):
+    """Past `[rollups] min_rows` the rules read hourly rollups (`rollup_rules`): the same served rows, so the same
+    incidents as the raw path (the rollups keep a shadow's rows under its own variant)."""
+    from console.config import parse_file
+    from console.service import Service
+
+    cfg = parse_file(_workspace(tmp_path))
+    found = {}
+    for path, after in (("raw", 10**12), ("rollups", 1_000)):
+        svc = Service(cfg, clock=lambda: NOW)
+        try:
+            svc.refresh()
+            svc.monitor.rollups_after = after
+            assert svc.monitor.incident_rules._rules_from_rollups("bad-shadow", NOW - timedelta(days=7), NOW) \
+                == (path == "rollups")
+            found[path] = sorted((f.model, f.rule) for f in svc.monitor.findings(at=NOW) if f.firing)
+        finally:
+            svc.close()
+    assert found["rollups"] == found["raw"] == [("bad-champion", "default: SLO burn"), ("bad-champion", "errors")], found
+
+
+def test_the_health_chart_is_of_the_served_rows(tmp_path):
+    """The Health chart's p95 sits beside the SLO line and the burn (README: a chart draws a score past its
+    threshold exactly when it breaches): the served rows' p95 (20 ms), not the shadow's 900 ms, over a raw window
+    and over one read from the hourly rollups."""
+    from console.config import parse_file
+    from console.service import Service
+
+    cfg = parse_file(_workspace(tmp_path))
+    for window, after in (("1h", 10**12), ("7d", 1_000)):
+        svc = Service(cfg, clock=lambda: NOW)
+        try:
+            svc.refresh()
+            svc.monitor.rollups_after = after
+            health = svc.monitor.health("bad-shadow", window)
+            series = health["series"]
+            assert (window == "7d") == ("note" in health and "rollups" in health["note"]), health.get("note")
+            assert series.height and set(series["p95_ms"].to_list()) == {20.0}, (window, series)
+            assert not health["slo"].alert
+        finally:
+            svc.close()
