@@ -318,7 +318,8 @@ async def test_the_promote_dialog_shows_that_its_target_was_rolled_back(mlflow_s
         await pilot.press("P")
         await until(pilot, lambda: dialog_ready(app), "the promote dialog")
         assert expected in app.screen.request.warnings
+        await until(pilot, lambda: "v2 -> v3" in screen_text(app), "the dialog drawn")  # drawn after it mounts
         text = screen_text(app)
         words = " ".join(text.replace("█", " ").split())  # the dialog wraps the warning at its width
-        assert "v2 -> v3" in text and expected in words, text
+        assert expected in words, text
         await pilot.press("escape")
