@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from datetime import datetime, timedelta
 
+import pexpect
 import pytest
 
-from conftest import mlflow_client, seed_model, unique
+from conftest import SRC, mlflow_client, seed_model, unique
 from console.config import load
 from console.service import Service
 from console.ui.screens import action_flow
-from test_cli_actions import aliases, run
+from test_cli_actions import HARNESS, aliases, run
 
 NOW = datetime.utcnow().replace(microsecond=0)
 
@@ -159,6 +162,54 @@ def test_gates_are_judged_again_when_the_operator_confirms(canary_setup, tmp_pat
     assert not [r for r in records if r.get("phase") == "intent"]
 
 
+def _failing_canary_rows(tmp_path, name, n: int = 120) -> None:
+    """`n` failed canary requests in the last five minutes, appended to the log as a live service would."""
+    late = [{"ts": (NOW - timedelta(minutes=5) + timedelta(seconds=i)).isoformat() + "Z", "model": name,
+             "version": "2", "environment": "production", "variant": "canary", "request_id": f"late{i}",
+             "prediction": "1", "latency_ms": 20.0, "status": "error", "error": "boom"} for i in range(n)]
+    with open(tmp_path / "logs" / "predictions.jsonl", "a") as fh:
+        fh.write("".join(json.dumps(r) + "\n" for r in late))
+
+
+def test_the_cli_judges_the_gates_again_on_rows_that_arrived_while_it_asked(canary_setup, tmp_path):
+    """The CLI judged the gates again at confirmation on its store as it was when it planned: failing canary
+    requests logged while the operator read the prompt were not seen, and the step went ahead (exit 0). The
+    confirm step now brings the store up to date first (`Service.run_action`, the TUI's path too): exit 3."""
+    name, path, uri = canary_setup
+    _traffic(tmp_path, name, canary_errors=0.0)
+    child = pexpect.spawn(sys.executable, ["-c", HARNESS, "--config", str(path), "canary", name, "step",
+                                           "--reason", "looked healthy"],
+                          env={**os.environ, "PYTHONPATH": SRC}, encoding="utf-8", timeout=120)
+    child.expect("type the model name")
+    before = child.before
+    assert "gate PASS live:error_rate" in before and "gate FAIL" not in before  # what the operator read
+    _failing_canary_rows(tmp_path, name)  # the canary fails while the prompt waits
+    child.sendline(name)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 3, child.before
+    assert "gates changed since you confirmed" in child.before and "live:error_rate" in child.before
+    assert aliases(uri, name) == {"champion": "1", "canary": "2"}
+    assert mlflow_client(uri).get_registered_model(name).tags["console.canary_pct.canary"] == "10"
+
+
+def test_the_tui_door_reads_new_rows_at_confirmation_without_waiting_for_its_timer(canary_setup, tmp_path):
+    """The same through the dialog's path with no refresh between plan and confirm (the TUI's timer not due yet):
+    the facade brings the store up to date before judging again, so both doors refuse alike."""
+    name, path, uri = canary_setup
+    _traffic(tmp_path, name, canary_errors=0.0)
+    svc = Service(load(path))
+    try:
+        planned = action_flow.prepare(svc, name, "production", "canary-step", None).planned
+        assert planned.gates and not planned.failed_gates
+        _failing_canary_rows(tmp_path, name)
+        result = svc.run_action(planned, expected_from="2", reason="looked healthy")
+    finally:
+        svc.close()
+    assert result.status == "conflict" and "live:error_rate" in result.message, result.message
+    assert aliases(uri, name) == {"champion": "1", "canary": "2"}
+
+
 def test_a_rollback_to_a_version_that_was_rolled_back_is_warned_about(mlflow_server, tmp_path, capsys):
     """qa5: on support-assistant R planned "v2 -> v3" where v3 had been rolled back five days before, with no
     word of it. The plan warns (both doors: the dialog's warnings, the CLI's stderr), naming when and by whom."""
@@ -187,3 +238,88 @@ def test_a_rollback_to_a_version_that_was_rolled_back_is_warned_about(mlflow_ser
     assert run(["--config", str(path), "rollback", name, "--yes", "--reason", "v2 is worse now"]) == 0
     assert expected in capsys.readouterr().err
     assert aliases(mlflow_server, name) == {"champion": "3"}
+
+
+def _rolled_back_v3(tmp_path, uri, name, aliases_: dict) -> tuple:
+    """v3 went out six days ago and was rolled back to v2 by priya.nair a day later (the deployment log); the
+    registry holds `aliases_`. Returns (config path, the warning a plan targeting v3 carries)."""
+    seed_model(uri, name, 3, aliases=aliases_)
+    path = _config(tmp_path, uri)
+    at = NOW - timedelta(days=5)
+    deploys = [(NOW - timedelta(days=10), "2", "deploy", "sam", "second"),
+               (NOW - timedelta(days=6), "3", "deploy", "sam", "reranker"),
+               (at, "2", "rollback", "priya.nair", "refusal rate 4x on v3")]
+    (tmp_path / "logs" / "deployments.jsonl").write_text("".join(json.dumps(
+        {"ts": ts.isoformat() + "Z", "model": name, "version": v, "environment": "production", "strategy": "direct",
+         "traffic_pct": 100, "action": a, "actor": who, "reason": why}) + "\n" for ts, v, a, who, why in deploys))
+    (tmp_path / "logs" / "predictions.jsonl").write_text("".join(json.dumps(
+        {"ts": (NOW - timedelta(minutes=i)).isoformat() + "Z", "model": name, "version": "2",
+         "environment": "production", "variant": "champion", "request_id": f"p{i}", "prediction": "1",
+         "latency_ms": 20.0, "status": "ok"}) + "\n" for i in range(1, 30)))
+    return path, (f"WARNING v3 was itself rolled back on {at:%Y-%m-%d %H:%M}Z by priya.nair, to v2 "
+                  "(refusal rate 4x on v3)")
+
+
+def test_promoting_a_version_that_was_rolled_back_is_warned_about_by_both_doors(mlflow_server, tmp_path, capsys):
+    """The rolled-back-target warning was given to rollbacks only: promoting v3 again, days after it was rolled
+    back for its refusal rate, planned "v2 -> v3" with no word of it. Every strategy's plan now carries it (the
+    dialog plans them all), and the CLI prints it before confirming and in its JSON."""
+    name = unique("prbr")
+    path, expected = _rolled_back_v3(tmp_path, mlflow_server, name, {"champion": "2"})
+    svc = Service(load(path))
+    try:
+        planned = svc.plan_action(name, "production", "promote", version="3")
+        tui = action_flow.prepare(svc, name, "production", "promote", "3")
+        fresh = svc.plan_action(name, "production", "promote", version="1")  # never rolled back: no warning
+    finally:
+        svc.close()
+    assert expected in planned.warnings and expected in tui.request.warnings
+    assert not [w for w in fresh.warnings if "rolled back" in w]
+    capsys.readouterr()
+    assert run(["--config", str(path), "--format", "json", "promote", name, "3", "--yes",
+                "--reason", "fixed in the prompt"]) == 0  # a warning never refuses
+    out = capsys.readouterr()
+    assert expected in out.err.splitlines() and expected in json.loads(out.out)["plan_warnings"]
+    assert aliases(mlflow_server, name) == {"champion": "3"}
+
+
+def test_stepping_a_canary_of_a_version_that_was_rolled_back_is_warned_about(mlflow_server, tmp_path, capsys):
+    name = unique("cnbr")
+    path, expected = _rolled_back_v3(tmp_path, mlflow_server, name, {"champion": "2", "canary": "3"})
+    mlflow_client(mlflow_server).set_registered_model_tag(name, "console.canary_pct.canary", "10")
+    svc = Service(load(path))
+    try:
+        step = svc.plan_action(name, "production", "canary-step")
+        finish = svc.plan_action(name, "production", "canary-promote")
+        abort = svc.plan_action(name, "production", "canary-abort")  # takes traffic away from v3: nothing to warn
+    finally:
+        svc.close()
+    assert expected in step.warnings and expected in finish.warnings and expected not in abort.warnings
+    capsys.readouterr()
+    assert run(["--config", str(path), "canary", name, "step", "--yes", "--reason", "fixed"]) == 0
+    assert expected in capsys.readouterr().err.splitlines()
+
+
+async def test_the_promote_dialog_shows_that_its_target_was_rolled_back(mlflow_server, tmp_path):
+    from console.ui.app import ConsoleApp
+    from console.ui.screens.overview import OverviewScreen
+    from test_ui_actions import open_for
+    from ui_fixtures import dialog_ready, screen_text, until
+
+    name = unique("dlbr")
+    path, expected = _rolled_back_v3(tmp_path, mlflow_server, name, {"champion": "2"})
+    app = ConsoleApp(load(path), service=Service(load(path)), poll=False)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, OverviewScreen) and app.snapshot is not None
+                    and app.snapshot.rows, "the overview", rounds=3000)
+        screen = await open_for(app, pilot, name, "versions")
+        await until(pilot, lambda: screen.loaded and "production" in screen.flow.states, "versions and state")
+        assert screen.selected_version() == "3"  # newest first
+        await pilot.press("P")
+        await until(pilot, lambda: dialog_ready(app), "the promote dialog")
+        assert expected in app.screen.request.warnings
+        await until(pilot, lambda: "v2 -> v3" in screen_text(app), "the dialog drawn")  # drawn after it mounts
+        text = screen_text(app)
+        words = " ".join(text.replace("█", " ").split())  # the dialog wraps the warning at its width
+        assert expected in words, text
+        await pilot.press("escape")

@@ -283,3 +283,65 @@ async def test_the_model_page_says_the_month_spend_in_dollars_as_the_cost_screen
         line = next(l for l in screen_text(app).splitlines() if "of $1,500" in l)
         spent = svc.cost("fraud-detector")["budget"].spent_usd
         assert f"month ${spent:,.0f} of $1,500" in line, line
+
+
+async def test_the_alrt_column_says_the_rules_are_being_checked_until_the_first_check_ends(demo, monkeypatch):
+    """Before the first rule check ended, ALRT read "-" on every row, as "no alerts" reads (qa): delivery-eta,
+    with two incidents firing, looked quiet for the seconds the check took. Until a check of the view has ended
+    its production rows show a mark of their own ("…", "..." over ASCII); a later check keeps the counts known."""
+    from console.ui.screens.overview import COLUMNS, OverviewScreen
+    from console.ui.widgets.sparkline import unicode_ok
+    from ui_fixtures import until
+
+    cfg, now, _ = demo
+    svc = Service(cfg, clock=lambda: now)
+    messages: list = []
+    app = ConsoleApp(cfg, service=svc, poll=False)
+    alrt = [c.key for c in COLUMNS].index("alerts")
+    async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
+        await wait_for_snapshot(app, pilot)
+        await wait_until(pilot, lambda: app._have_findings and any(r.alerts for r in app.snapshot.rows),
+                         rounds=2400)
+        # the first snapshot is the refresh's: the monitor worker's rule pass starts after it is posted
+        first, last = [m.snapshot for m in messages if type(m).__name__ == "SnapshotReady"][0], app.snapshot
+        firing = {f.model for f in app.incidents if f.ack is None}
+        assert "delivery-eta" in firing
+        overview = app.screen
+        assert isinstance(overview, OverviewScreen)
+
+        def alrt_cells() -> dict:
+            return {(r.name, r.environment): overview.table.cells(f"{r.name}\x00{r.environment}")[alrt].plain
+                    for r in app.snapshot.rows}
+
+        overview.show_snapshot(first)  # what the screen drew before the first check ended
+        app.snapshot = first
+        await pilot.pause()
+        cells = alrt_cells()
+        assert {c for (m, env), c in cells.items() if cfg.environment(env).production} == {"…"}, cells
+        assert {c for (m, env), c in cells.items() if not cfg.environment(env).production} <= {"-"}
+        assert "…" in screen_text(app)  # readable at 80x24
+
+        app.snapshot = last
+        overview.show_snapshot(last)
+        await pilot.pause()
+        cells = alrt_cells()
+        assert cells[("delivery-eta", "production")].startswith("!") and "…" not in cells.values()
+        assert {m for (m, env), c in cells.items() if c.startswith("!")} == firing
+
+    # a later check (the findings stale, the next pass not ended): the counts of the last one, not the mark
+    svc._findings_at = 0.0
+    assert svc.monitoring_stale()
+    later = svc.snapshot(refresh=True, monitoring=False)
+    assert later.alerts_checked and [r.alerts for r in later.rows] == [r.alerts for r in last.rows]
+    # moving the view: the old view's counts are not this one's, so the mark again until its check ends
+    svc.set_at(now - timedelta(days=1))
+    assert not svc.snapshot(refresh=False, monitoring=False).alerts_checked
+
+    monkeypatch.setenv("MLOPS_CONSOLE_ASCII", "1")
+    unicode_ok.cache_clear()
+    try:
+        from console.ui.screens.overview import checking_mark
+
+        assert checking_mark() == "..."
+    finally:
+        unicode_ok.cache_clear()

@@ -91,3 +91,19 @@ async def test_a_screen_stepped_back_before_the_rows_names_the_newest(tmp_path, 
         assert newest is not None and newest > FIXED - timedelta(days=30)
         text = screen_text(app)
         assert "no predictions in this window" in text and f"newest row {newest:%Y-%m-%d %H:%M}Z" in text
+
+
+async def test_the_status_line_says_when_the_data_was_read_not_where_the_cursor_is(tmp_path):
+    """With the view moved back an hour, the Overview's status line read "refreshed 11:00:00Z": the cursor's
+    time, though the data had just been read at 12:00. It says when the store was last read (the wall clock);
+    the header alone says the view is not live."""
+    app = make_app(tmp_path)  # the wall clock pinned at FIXED (12:00:00)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, OverviewScreen) and app.snapshot is not None, "overview")
+        assert f"refreshed {FIXED:%H:%M:%S}Z" in screen_text(app)
+        await pilot.press("left_square_bracket")  # one window (1 h on the Overview) back
+        back = FIXED - timedelta(hours=1)
+        await until(pilot, lambda: app.at == back and app.snapshot.now == back, "1h back")
+        text = screen_text(app)
+        assert f"AT {back:%Y-%m-%d %H:%M}Z (not live" in text.splitlines()[0]
+        assert f"refreshed {FIXED:%H:%M:%S}Z" in text and f"refreshed {back:%H:%M:%S}Z" not in text, text

@@ -44,6 +44,7 @@ class Service:
         self._registry_state: RegistryState | None = None
         self._registry_at = 0.0
         self.last_refresh: RefreshStats | None = None
+        self.refreshed_at: datetime | None = None  # the wall clock when the last refresh ended (not the cursor)
         self._monitor_lock = threading.Lock()
         self._findings: list | None = None
         self._findings_at = 0.0
@@ -213,11 +214,25 @@ class Service:
 
     def run_action(self, prepared, **choice):
         """Runs a planned action (actions.plan.execute): its gates are judged again on the live and drift evidence
-        as it is now, and a gate failing now that the operator did not see fail refuses it (a conflict)."""
+        as it is now, the store brought up to date first (`_caught_up`), and a gate failing now that the operator
+        did not see fail refuses it (a conflict)."""
         from console.actions import plan
 
         return plan.execute(self.operator, prepared, live_reader=self.live_stats, drift_reader=self.drift_evidence,
-                            **choice)
+                            catch_up=self._caught_up, **choice)
+
+    def _caught_up(self) -> str | None:
+        """The store brought up to date at confirmation, before a gated action's gates are judged again: the rows
+        that arrived while the operator read the plan count (a CLI's store is otherwise as it was when it planned;
+        the TUI's as its last timer left it). Why it could not, else None: the gates are then judged on the rows
+        read before, and the result says so."""
+        try:
+            self.refresh()
+        except Exception as exc:  # noqa: BLE001 - the action is still judged, on what the store holds
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            return f"the store could not be brought up to date before the gates were judged again ({text}): " \
+                   f"they were judged on the rows read before"
+        return None
 
     def abandon_actions(self, which: list[tuple[str, str, str]] | None = None,
                         reason: str = "the operator quit the console") -> list[dict]:
@@ -339,6 +354,7 @@ class Service:
 
     def refresh(self) -> RefreshStats:
         self.last_refresh = self.warehouse.refresh()
+        self.refreshed_at = self._wall()
         return self.last_refresh
 
     def ingest_progress(self) -> str | None:
@@ -670,7 +686,9 @@ class Service:
                           wh.counts(check=not quick)))
         stats = self.last_refresh
         return Snapshot(
-            workspace=self.cfg.workspace, now=now, registry=reg, rows=tuple(rows), malformed=counts["malformed"],
+            workspace=self.cfg.workspace, now=now, refreshed=self.refreshed_at, registry=reg,
+            # the ALERTS cells are known once a rule pass for this view has ended (no logs: no rule to check)
+            alerts_checked=not self.cfg.has_logs or self._findings is not None, rows=tuple(rows), malformed=counts["malformed"],
             counts=counts, logs_configured=self.cfg.has_logs,
             missing_logs=stats.missing if stats else (), refresh_seconds=stats.seconds if stats else 0.0,
             # and the sources found unreadable since (a server gone after the listing): the rest is still shown

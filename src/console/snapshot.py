@@ -68,6 +68,12 @@ class Snapshot:
     missing_logs: tuple[str, ...] = ()
     refresh_seconds: float = 0.0
     log_notes: tuple[str, ...] = ()  # the last refresh's notes: a folder matching a glob, rotations, ...
+    # the wall clock when this process last brought the store up to date (None: not yet, a first look); `now` is
+    # the view's end, which is the time cursor when the view is not live
+    refreshed: datetime | None = None
+    # False until the rules' first pass over this view has ended: the rows' `alerts` are then 0 for not known,
+    # not for none firing (a pass ended earlier keeps its counts while the next one runs)
+    alerts_checked: bool = True
 
     def to_dict(self) -> dict:
         return {

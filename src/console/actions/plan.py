@@ -36,10 +36,14 @@ STRATEGIES = ("direct", "canary", "blue-green", "shadow")  # the one list: the o
 LIVE_WINDOW = "1h"
 LIVE_WINDOW_WORDS = "hour"  # how the notes say it
 DRIFT_WINDOW = "24h"
+# the actions whose plan sends traffic to its `version` (the champion's, a canary's, a slot's or the shadow's):
+# a target that was itself rolled back away from earlier is warned about (`rolled_back_warnings`)
+TOWARD_TARGET = ("promote", "canary-step", "canary-promote", "rollback")
 
 LiveReader = Callable[[str, str], dict]  # (model, environment) -> {"champion": {...}, "canary": {...}}
 DriftReader = Callable[[str, str], "dict | None"]  # (model, environment) -> {"drifted", "share", ...} or None
 IncidentReader = Callable[[], Iterable]  # () -> the incidents known (monitoring.Finding), firing or not
+CatchUp = Callable[[], "str | None"]  # () -> brings the store up to date; why it could not, or None
 
 
 @dataclass(frozen=True)
@@ -163,7 +167,7 @@ def prepare(op, model: str, environment: str, action: str, *, version: str | Non
             notes.append(f"open incidents unavailable: {_first_line(exc)}")
         else:
             warnings = suspect_warnings(plans, open_incidents, environment)
-    if action == "rollback":
+    if action in TOWARD_TARGET:
         warnings += rolled_back_warnings(op, plans, model, environment)
     return Prepared(allowed=True, reason=decision.reason, state=state, plans=plans, gates=gates, live=live,
                     drift=drift, notes=tuple(notes), typed=typed, strategy=chosen, warnings=warnings, **base)
@@ -230,8 +234,9 @@ def suspect_warnings(plans: dict, incidents: Iterable, environment: str | None =
 
 
 def rolled_back_warnings(op, plans: dict, model: str, environment: str) -> tuple[str, ...]:
-    """A rollback whose target was itself rolled back away from (support-assistant: R planned v2 -> v3, v3 rolled
-    back five days before) is warned about, naming the latest such rollback: when, by whom, and why."""
+    """A plan whose target was itself rolled back away from (support-assistant: R planned v2 -> v3, v3 rolled
+    back five days before; or P promoting, + stepping a canary to, such a version) is warned about, naming the
+    latest such rollback: when, by whom, and why."""
     targets = {str(p.version) for p in plans.values() if p.version and not p.blocked}
     if not targets:
         return ()
@@ -270,17 +275,31 @@ def _first_line(exc: BaseException) -> str:
 def execute(op, prepared: Prepared, *, strategy: str | None = None, expected_from: str | None = None,
             reason: str = "", force: bool = False, percent: int | None = None, to: str | None = None,
             evidence: dict | None = None, live_reader: LiveReader | None = None,
-            drift_reader: DriftReader | None = None):
+            drift_reader: DriftReader | None = None, catch_up: CatchUp | None = None):
     """Runs the planned action through the operator. A gated action is judged on its evidence as it is at
     confirmation (the readers are asked again; without them, the evidence the plan was gated on), and the
     operator refuses it as a conflict when a gate fails now that did not fail in what the operator saw
-    (`prepared.gates`): a dialog left open while a label arrived never goes ahead on gates nobody saw."""
+    (`prepared.gates`): a dialog left open while a label arrived never goes ahead on gates nobody saw.
+    `catch_up` is called first, so the readers see the rows that arrived while the operator read the plan (the
+    CLI's store is otherwise as it was when it planned); what it returns (why it could not) is a warning."""
     a, model, env = prepared.action, prepared.model, prepared.environment
     live, drift = prepared.live, prepared.drift
     seen = tuple(prepared.gates)  # what the operator confirmed on (none shown: every failure now is new)
     gated = any(getattr(p, "needs_gates", False) for p in prepared.plans.values())
+    stale = None
     if gated and (live_reader is not None or drift_reader is not None):
+        stale = catch_up() if catch_up is not None else None
         live, drift, _ = gather_evidence(op, model, env, a, prepared.version, live_reader, drift_reader)
+    result = _run(op, prepared, live, drift, seen, strategy=strategy, expected_from=expected_from, reason=reason,
+                  force=force, percent=percent, to=to, evidence=evidence)
+    if stale:  # judged on the rows read before: said with the result, as the operator's own warnings are
+        result.details.setdefault("warnings", []).append(stale)
+    return result
+
+
+def _run(op, prepared: Prepared, live, drift, seen, *, strategy, expected_from, reason, force, percent, to,
+         evidence):
+    a, model, env = prepared.action, prepared.model, prepared.environment
     if a == "promote":
         return op.promote(model, prepared.version, env, strategy=strategy or prepared.strategy or "direct",
                           percent=percent, expected_from=expected_from, reason=reason, force=force,

@@ -153,7 +153,8 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
                 del points[:-TREND_POINTS]
         self._rows = {f"{r.name}\x00{r.environment}": r for r in snap.rows}
         wide = self.app.size.width >= 160
-        self.table.set_rows((key, _cells(r, self._trend.get(key, []), wide)) for key, r in self._rows.items())
+        self.table.set_rows((key, _cells(r, self._trend.get(key, []), wide, snap.alerts_checked))
+                            for key, r in self._rows.items())
         self._render_status()
         self._render_incidents(snap.now)
 
@@ -223,7 +224,9 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
             line.append_text(safe(state.message[:60]))
             line.append(")", style="bold reverse")
         if snap is not None:
-            line.append(f"  refreshed {snap.now:%H:%M:%S}Z  models {len({r.name for r in snap.rows})}")
+            # when the data was read (wall clock), not the view's end: a view moved back says so in the header
+            line.append(f"  refreshed {snap.refreshed:%H:%M:%S}Z" if snap.refreshed else "  not refreshed yet")
+            line.append(f"  models {len({r.name for r in snap.rows})}")
             if snap.malformed:
                 line.append(f"  malformed rows {snap.malformed}", style="bold")
             if any(r.production for r in snap.rows):
@@ -347,12 +350,19 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
         return out + (self.action_commands() if row is not None else [])
 
 
-def _cells(r, trend: list[float], wide: bool) -> list:
+def checking_mark() -> str:
+    """The ALRT cell while the rules' first pass over the view runs: neither "-" (none firing) nor "?" (its
+    source is down)."""
+    return glyph("…", "...")
+
+
+def _cells(r, trend: list[float], wide: bool, alerts_checked: bool = True) -> list:
     env = safe(r.environment, style="bold" if r.production else "")
     env = Text(f"{prod_marker()} " if r.production else "  ", style="bold") + env
     # a source holding its rows cannot be read now: its numbers are what the other sources hold, so each says
     # "?" after it, ALRT is "?" (its rules could not be evaluated: `check` exits 2) and DRIFT names the state
     down = bool(r.source_down)
+    checking = not alerts_checked and r.production  # alerts are evaluated on production only
 
     def num(text: str) -> Text:
         return Text(text + ("?" if down else ""), justify="right")
@@ -365,6 +375,7 @@ def _cells(r, trend: list[float], wide: bool) -> list:
         num(f"{r.p95_latency_ms:.0f}" if r.p95_latency_ms is not None else "-"),
         num(percent(r.error_rate)),
         Text("?", justify="right", style="bold reverse") if down and not r.alerts else
+        Text(checking_mark(), justify="right", style="dim") if checking else
         Text(f"!{r.alerts}" if r.alerts else "-", justify="right", style="bold reverse" if r.alerts else ""),
         Text("src down", style="bold reverse") if down else safe(r.drift),
         num(money(r.cost_usd)),
