@@ -364,5 +364,7 @@ def _fmt(v) -> str:
     if v is None:
         return "-"
     if isinstance(v, float):
+        if 1e4 <= abs(v) < 1e15:  # dollars, counts, seconds: never "8.64e+04" (qa: a day's window in quality)
+            return f"{v:.0f}" if v.is_integer() else f"{v:.1f}"
         return f"{v:.4g}"
     return str(v)
