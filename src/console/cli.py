@@ -304,7 +304,9 @@ def render_snapshot_text(snap) -> str:
                      f"{r.rpm:.1f}", str(r.requests),
                      f"{r.p95_latency_ms:.0f}" if r.p95_latency_ms is not None else "-",
                      f"{100 * r.error_rate:.2f}" if r.error_rate is not None else "-", r.drift,
-                     f"${r.cost_usd:,.2f}" if r.cost_usd is not None else "-", str(r.alerts)))
+                     f"${r.cost_usd:,.2f}" if r.cost_usd is not None else "-",
+                     # a source down: its rules could not be evaluated (`check` exits 2), so not "0", as the TUI's "?"
+                     "?" if r.source_down and not r.alerts else str(r.alerts)))
         rows[-1] = tuple(printable(c) for c in rows[-1])
     down = [r for r in snap.rows if r.source_down]
     if down:  # a source holding their rows cannot be read now: their numbers are partial, not "no traffic"
