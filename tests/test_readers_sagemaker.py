@@ -83,3 +83,20 @@ def test_ground_truth_joins_late_on_inference_id_else_event_id():
     reasons = {r.loc: r.reason for r in out.rejected}
     assert reasons == {6: "not a ground-truth record: no groundTruthData / eventMetadata",
                        7: "2 CSV values where one label is expected"}
+
+
+def test_probabilities_without_a_threshold_are_said():
+    """Outputs that are a classifier's probabilities with no `threshold` set are taken as the predicted class
+    ("0.91", "0.12"): a 0/1 label never matches, so accuracy read 0 without a word. A note says which option reads
+    them as scores; with the threshold set there is none."""
+    without = {k: v for k, v in OPTIONS.items() if k != "threshold"}
+    out = _capture(without)
+    preds = [r["prediction"] for r in out.predictions.to_pylist() if r["prediction"] is not None]
+    fractions = [p for p in preds if 0 < float(p) < 1]
+    assert fractions and len(fractions) * 2 >= len(preds)  # the fixture's outputs, counted by hand
+    said = [n for n in out.notes if "threshold" in n]
+    assert said == [f"{len(fractions)} of {len(preds)} outputs are numbers between 0 and 1 (such as "
+                    f"{float(fractions[0]):g}) and no threshold is set: each is taken as the predicted class; if "
+                    f"they are a classifier's probabilities, set options.threshold (such as 0.5) in this [[logs]] "
+                    f"table to read them as scores"], out.notes
+    assert not [n for n in _capture().notes if "threshold" in n]

@@ -560,6 +560,21 @@ def cleaned(fn):
         options, notes = clean_options(kwargs.get("options"))
         kwargs["options"] = options
         out = fn(*args, **kwargs)
-        out.notes = notes + out.notes
+        out.notes = notes + out.notes + probability_notes(out.predictions, options)
         return out
     return wrapper
+
+
+def probability_notes(preds: pa.Table | None, options: Mapping[str, Any]) -> list[str]:
+    """A model output that is one number between 0 and 1 with no `threshold` set is taken as the predicted class
+    (`map_output`), so a classifier's accuracy against 0/1 labels reads 0 without a word (qa: SageMaker's
+    `0.87` outputs): said once per chunk, with the option that reads them as scores."""
+    if options.get("threshold") is not None or preds is None or "prediction_num" not in preds.column_names:
+        return []
+    nums = preds.column("prediction_num").drop_null().to_pylist()
+    odd = [v for v in nums if 0 < v < 1]
+    if not odd or len(odd) * 2 < len(nums):  # most outputs are fractions: class ids and regressions are not
+        return []
+    return [f"{len(odd):,} of {len(nums):,} outputs are numbers between 0 and 1 (such as {odd[0]:g}) and no "
+            f"threshold is set: each is taken as the predicted class; if they are a classifier's "
+            f"probabilities, set options.threshold (such as 0.5) in this [[logs]] table to read them as scores"]
