@@ -116,7 +116,7 @@ def cmd_check(args, cfg: Config) -> int:
             where = f.feature or (f"{f.segment['column']}={f.segment['value']}" if f.segment else "")
             suspect = f.suspects[0].detail if f.suspects else "-"
             ack_note = f"  acknowledged by {f.ack.by}: {f.ack.reason}" if f.ack is not None else ""
-            _print(f"{state}  {f.severity:<8}  {f.model:<20}  {f.rule:<24}  since {f.onset:%Y-%m-%d %H:%M}Z"
+            _print(f"{state}  {f.severity:<8}  {f.model:<20}  {f.rule:<24}  since {f.began()}Z"
                    f"  {where:<18}  {f.evidence or f.detail}  suspect: {suspect}{ack_note}  id: {f.id}")
         for r in svc.recommendations:
             _print(f"RETRAIN   recommended {r.model:<20}  {r.reason}  (holding since {r.since:%Y-%m-%d %H:%M}Z)")

@@ -36,7 +36,8 @@ MIN_LABELS = 200  # labelled rows a quality verdict needs (an 8-point drop is th
 MIN_COST_ROWS = 50  # requests on each side of a version or prompt change before a cost ratio is evidence
 MIN_SEGMENT_LABELS = 200  # labelled rows a segment needs before it can be an incident
 DRIFT_STEP = timedelta(hours=3)  # drift verdicts at most every 3 h (each costs a full drift test)
-SPARSE_REACH = timedelta(days=90)  # how far back a model too quiet for a verdict in its history may reach
+SPARSE_REACH = timedelta(days=90)  # how far back a model too quiet for a verdict in its history may reach, and
+# how far back the rules look for the onset of an incident already breaching at the history's start (`_look_back`)
 SPARSE_METRICS = ("p95_ms", "error_rate", "burn_rate", "refusal_rate", "accuracy_drop", "mae_increase")
 DRIFT_MIN_SPAN = "6h"  # a drift window is at least this long (and at least MIN_DRIFT_ROWS rows)
 SUSPECT_LOOKBACK = "24h"  # changes this long before the evidence can be suspects
@@ -44,6 +45,10 @@ DRIFT_METRICS = ("drift_share", "feature_drift")
 RETRAIN_METRICS = ("drift_share", "feature_drift", "accuracy_drop", "mae_increase")
 RETRAIN_AFTER = 3  # windows in a row before retraining is recommended
 RETRAIN_COOLDOWN = "24h"
+# the rules whose evaluations are windows on the grid (`evidence.grid`): an incident of theirs already breaching at
+# the history's first evaluation is sought further back (`_look_back`)
+LOOK_BACK_METRICS = ("p95_ms", "error_rate", "burn_rate", "refusal_rate", "accuracy_drop", "mae_increase",
+                     *DRIFT_METRICS)
 
 class RuleEvaluator:
     """One Monitor's rule passes: `findings` over some models, and the retraining it recommends."""
@@ -130,10 +135,64 @@ class RuleEvaluator:
                 continue
             use = self._reaching(ctx, rule)
             evals, extra = self._evaluate(use, rule)
+            if use is ctx and rule.metric in LOOK_BACK_METRICS:
+                use, evals, extra = self._look_back(rule, since, now, (use, evals, extra),
+                                                    lambda earlier: self._raw_earlier(ctx, rule, earlier))
             found += self._to_findings(use, rule, evals, extra)
         if preds.height and (mc.segments or mc.sensitive):
             found += self._segment_findings(model, mc, ctx.joined(self.mon), deployments, preds, now)
         return found
+
+    def _look_back(self, rule: AlertRule, since: datetime, now: datetime, got: tuple, earlier) -> tuple:
+        """(source, evaluations, extra) of a rule whose incident may have begun before the history. When the
+        history's first evaluation with evidence already breaches, the onset found in it is about the history's
+        start: it moved with `--at`, and the incident's id with it (an acknowledgement matched by id or onset
+        stopped covering it a week on). Then the rule is evaluated again over a history reaching twice as far back
+        (`earlier(start)`: the same grid and step, so the windows past the history's start are the history's), and
+        again, until the breach is seen to begin (an evaluation with evidence before it does not breach), nothing
+        earlier has evidence (the log's start), or SPARSE_REACH before `now` is reached still breaching: then it
+        began before that limit (`extra["before"]`, a fixed id). `extra["listed_from"]` is the history's first
+        breaching evaluation: runs of the longer history that ended before it are not listed (`_listed`). Only a
+        rule breaching at its history's start pays for this."""
+        first = _open_at_start(rule, got[1])
+        if first is None:
+            return got
+        mark, limit, reach = first.end, now - SPARSE_REACH, now - since
+        while since > limit:
+            reach = min(reach * 2, SPARSE_REACH)
+            since, was = now - reach, first
+            got = earlier(since)
+            first = _open_at_start(rule, got[1], mark)
+            if first is None or first.end >= was.end:  # seen to begin, or nothing earlier with evidence
+                return got[0], got[1], {**got[2], "listed_from": mark}
+        return got[0], got[1], {**got[2], "listed_from": mark, "before": since}
+
+    def _raw_earlier(self, ctx: "Context", rule: AlertRule, start: datetime) -> tuple:
+        """`_look_back`'s evaluation of a rule on the raw path over (start, now]: the rows read as the history's
+        are (`_rule_rows`), on the history's grid (`Context.grid_since`)."""
+        if start not in ctx.earlier:
+            preds, narrow = self._rule_rows(ctx.model, start, ctx.now)
+            back = Context(ctx.model, ctx.mc, preds, start, ctx.now, ctx.deployments, narrow)
+            back.grid_since = ctx.since
+            ctx.earlier[start] = back
+        back = ctx.earlier[start]
+        return (back, *self._evaluate(back, rule))
+
+    def _rollup_earlier(self, src, backs: dict, rule: AlertRule, expected: dict, start: datetime) -> tuple:
+        """`_look_back`'s evaluation of a rule from the hourly rollups over (start, now]: the history's rollups
+        and its grid (`RollupRules.grid_since`), its kept evaluations (`rule_memo`) shared; raw rows only at the
+        ends, as any history's."""
+        from console import rollup_rules as rr
+
+        if start not in backs:
+            back = rr.RollupRules(self.mon, src.model, start, src.now, labels=src.labels, drift=bool(src.features),
+                                  load=False)
+            back.grid_since, back.memo = src.grid_since, src.memo
+            back.load()
+            backs[start] = (back, {})
+        back, drifts = backs[start]
+        evals, extra = self._rollup_evaluate(back, rule, expected, drifts)
+        return back, evals, extra
 
     def _rules_from_rollups(self, model: str, since: datetime, now: datetime) -> bool:
         """The rules read the hourly rollups (`rollup_rules`) past `rollups_after` (`[rollups] min_rows`) rows in
@@ -176,6 +235,7 @@ class RuleEvaluator:
         llm = rollup_spec.PROMPT in self.mon.attributes(model)
         found: list[Finding] = []
         drifts: dict[tuple, dict] = {}
+        backs: dict[datetime, tuple] = {}  # `_look_back`'s longer histories, shared by the model's rules
         for rule in rules:
             if rule.metric == "stale_minutes":
                 ts = self.mon.stale_ts(model, since, now, _stale_limit(rule))
@@ -187,15 +247,21 @@ class RuleEvaluator:
                 wide.deployments = deployments
                 found += self._to_findings(wide, rule, evals, extra)
                 continue
-            runs = ev.runs(evals, rule.op, min_count=2 if rule.metric in DRIFT_METRICS else 1)
+            use = src
+            if rule.metric in LOOK_BACK_METRICS:
+                use, evals, extra = self._look_back(
+                    rule, since, now, (src, evals, extra),
+                    lambda earlier: self._rollup_earlier(src, backs, rule, expected, earlier))
+            runs = [r for r in _runs(rule, evals) if _listed(r, extra)]
             if llm and runs:  # prompt changes as suspects: the history's prompt versions, narrow
-                ranges = [(since, now)]
+                ranges = [(use.since, now)]
             else:
                 ranges = [(r.window_start - (r.onset - r.window_start), r.onset) for r in runs
                           if rule.metric not in DRIFT_METRICS]
             extra_cols = ["refused", rollup_spec.PROMPT] if llm else []
-            preds = src.onset_rows(ranges, extra_cols)
-            found += self._to_findings(Context(model, mc, preds, since, now, deployments, True), rule, evals, extra)
+            preds = use.onset_rows(ranges, extra_cols)
+            found += self._to_findings(Context(model, mc, preds, use.since, now, deployments, True), rule, evals,
+                                       extra)
         src.memo.save()  # the closed windows' evaluations, for the next pass (`rule_memo`)
         self.kept[model] = (src.memo.hits, src.memo.misses)
         if mc.segments or mc.sensitive:
@@ -216,7 +282,8 @@ class RuleEvaluator:
             if "refused" not in self.mon.attributes(src.model):
                 return [], {"note": "no refused column in the log"}
             rows = self.mon.typed_rows(src.model, src.since, src.now, "production", columns=["ts", "refused"])
-            spans = ev.windows(rows["ts"], src.now, span, MIN_BUCKET_ROWS, src.since)
+            spans = ev.windows(rows["ts"], src.now, span, MIN_BUCKET_ROWS, src.since,
+                               step=ev.grid_step(span, src.grid_since, src.now), limit=None)
             return ev.rate_evaluations(rows, spans, pl.col("refused").cast(pl.Float64).mean(), rule.op,
                                        rule.threshold, MIN_BUCKET_ROWS, True), {}
         if metric in ("accuracy_drop", "mae_increase"):
@@ -246,7 +313,7 @@ class RuleEvaluator:
                     drifts[key] = src.drift_scores([w for w in windows if w.rows >= MIN_DRIFT_ROWS])
                 spans, scored = [(w.lo, w.hi, w.rows) for w in windows], drifts[key]
             evals, extra = self._drift_evals(rule, spans, scored)
-            extra["step"] = ev.grid_step(span, src.since, src.now, step)  # the grid's, as on the raw path
+            extra["step"] = ev.grid_step(span, src.grid_since, src.now, step)  # the grid's, as on the raw path
             if sparse is None:  # sketch scores: those an incident compares and their bounds cannot order (`_shown`)
                 extra["exact"] = src.exact_drift(windows)
             return evals, extra
@@ -272,7 +339,8 @@ class RuleEvaluator:
             preds = he.served(preds)  # the latency and errors users met: a shadow's answers reached no one
             if metric == "refusal_rate" and "refused" not in preds.columns:
                 return [], {"note": "no refused column in the log"}
-            spans = ev.windows(preds["ts"], now, span, MIN_BUCKET_ROWS, ctx.since, reach=ctx.reach)
+            spans = ev.windows(preds["ts"], now, span, MIN_BUCKET_ROWS, ctx.since, step=ctx.step(span), limit=None,
+                               reach=ctx.reach)
             expr, proportion = {
                 "p95_ms": (lat.quantile(0.95, interpolation="linear"), False),
                 "error_rate": (pl.col("is_error").cast(pl.Float64).mean(), True),
@@ -287,7 +355,8 @@ class RuleEvaluator:
                 return [], {"note": f"no expected {key}: log it on the registry run or add label and prediction "
                                     "columns to the reference"}
             labelled = ctx.joined(self.mon).filter(pl.col("label").is_not_null())
-            spans = ev.windows(labelled["ts"], now, span, MIN_LABELS, ctx.since, reach=ctx.reach)
+            spans = ev.windows(labelled["ts"], now, span, MIN_LABELS, ctx.since, step=ctx.step(span), limit=None,
+                               reach=ctx.reach)
             fn = ev.accuracy_evaluations if metric == "accuracy_drop" else ev.mae_evaluations
             return fn(labelled, spans, expected, rule.threshold, MIN_LABELS), {"expected": expected}
         if metric in DRIFT_METRICS:
@@ -307,10 +376,11 @@ class RuleEvaluator:
         if not ctx.narrow and ctx.preds.height < MIN_DRIFT_ROWS:
             spans, scored = ctx.sparse_drifts(self.mon, ref, span, step)
         else:
-            spans = ev.windows(ctx.preds["ts"], ctx.now, span, MIN_DRIFT_ROWS, ctx.since, step=step)
+            spans = ev.windows(ctx.preds["ts"], ctx.now, span, MIN_DRIFT_ROWS, ctx.since, step=ctx.step(span, step),
+                               limit=None)
             scored = ctx.window_drifts(self.mon, ref, [(lo, hi) for lo, hi, n in spans if n >= MIN_DRIFT_ROWS])
         evals, extra = self._drift_evals(rule, spans, scored)
-        extra["step"] = ev.grid_step(span, ctx.since, ctx.now, step)  # between two grid windows (`evidence.grid`)
+        extra["step"] = ctx.step(span, step)  # between two grid windows (`evidence.grid`)
         return evals, extra
 
     @staticmethod
@@ -383,8 +453,17 @@ class RuleEvaluator:
                             evidence=note, detail=f"insufficient data: {note}")]
         out = []
         onset = ended = None
-        for run in ev.runs(evals, rule.op, min_count=2 if rule.metric in DRIFT_METRICS else 1):
+        before = extra.get("before")  # the first run breached back to the look-back's limit (`_look_back`)
+        for i, run in enumerate(_runs(rule, evals)):
+            if not _listed(run, extra):  # before the history, seen by a look-back alone: it still bounds the next
+                ended = run.end
+                continue
             onset, feature, first, detail_extra = self._onset(ctx, rule, run, extra, ended)
+            early = before is not None and i == 0
+            if early:  # not an onset found but the limit it lies before: an id that does not move with the clock
+                onset = before
+                detail_extra += (f"; began before {before:%Y-%m-%d %H:%M}Z: breaching from there on (the rules look "
+                                 f"back {SPARSE_REACH.days} days at most)")
             ended = run.end
             state = al.AlertState(rule, model, run.peak, run.end is None, onset)
             suspects = self._suspects(ctx, state, onset, run.onset)
@@ -395,10 +474,10 @@ class RuleEvaluator:
             evidence = (f"{last.note}; {rule.metric}{interval}" if interval else last.note) if last.note else (
                 f"{last.value:.4g}{interval} on {last.n} rows" if last.value is not None else "")
             out.append(Finding(
-                incident_id(model, rule.name, f"{onset:%Y%m%dT%H%M}"), model, rule.metric, rule.name, rule.severity,
-                onset, run.end, run.peak, rule.threshold, feature=feature or rule.feature, suspects=suspects,
-                first_drifted=first, state=run.state, window=rule.window, detected=run.onset, evidence=evidence,
-                latest=last.value,
+                incident_id(model, rule.name, "before" if early else f"{onset:%Y%m%dT%H%M}"), model, rule.metric,
+                rule.name, rule.severity, onset, run.end, run.peak, rule.threshold, feature=feature or rule.feature,
+                suspects=suspects, first_drifted=first, state=run.state, window=rule.window, detected=run.onset,
+                evidence=evidence, latest=last.value, onset_before=early,
                 detail=f"{rule.metric} {rule.op} {rule.threshold:g} over {rule.window} "
                        f"(at least {_min_rows(rule.metric)} rows){detail_extra}"))
         if rule.metric in RETRAIN_METRICS and out and out[-1].firing:
@@ -578,10 +657,17 @@ class Context:
         self.model, self.mc, self.preds, self.since, self.now, self.deployments = model, mc, preds, since, now, deployments
         self.narrow = narrow  # the rows lack the features only drift reads (a large history): read them alone
         self.reach = reach  # a sparse model's rows start here, before `since` (`RuleEvaluator._reaching`)
+        self.grid_since = since  # the history the grid's step is set by (`step`): a look-back's keeps the history's
         self.wide: "Context | None" = None  # this history's sparse context, made once
+        self.earlier: dict[datetime, "Context"] = {}  # `RuleEvaluator._look_back`'s longer histories, made once
         self._joined = None
         self._drifts: dict[tuple, dict] = {}
         self._sparse: dict[tuple, tuple] = {}
+
+    def step(self, span: timedelta, step: timedelta | None = None) -> timedelta:
+        """The step between a rule's evaluations (`evidence.grid_step`), set by the history (since, now]: a longer
+        history looked back over (`RuleEvaluator._look_back`) keeps it, so its windows are the history's."""
+        return ev.grid_step(span, self.grid_since, self.now, step)
 
     def window_drifts(self, monitor, ref: Reference, windows: list[tuple[datetime, datetime]]) -> dict:
         """Each window's dataset drift (the same windows for every drift rule of a model: scored once). A large
@@ -613,7 +699,8 @@ class Context:
         if key not in self._sparse:
             feats, reach = list(ref.columns), self.now - SPARSE_REACH
             frame = monitor.typed_rows(self.model, reach, self.now, "production", columns=feats)
-            spans = ev.windows(frame["ts"], self.now, span, MIN_DRIFT_ROWS, self.since, step=step, reach=reach)
+            spans = ev.windows(frame["ts"], self.now, span, MIN_DRIFT_ROWS, self.since, step=self.step(span, step),
+                               limit=None, reach=reach)
             ranges = [(lo, hi) for lo, hi, n in spans if n >= MIN_DRIFT_ROWS]
             scored = dw.window_drifts(ref, [_drift_ready(frame.select(["ts", *feats]))], ranges,
                                       monitor.cfg.drift_share) if ranges else {}
@@ -644,6 +731,32 @@ def cost_spike(ctx: Context, rule: AlertRule) -> tuple[list, dict]:
            .agg(pl.col("_k").first(), pl.col("ts").min().alias("start"), pl.col("ts").max().alias("end"),
                 pl.len().alias("n"), pl.col(co.COST).sum().alias("cost")))
     return ev.unit_cost_evaluations(per, key, rule.op, rule.threshold, MIN_COST_ROWS)
+
+
+def _runs(rule: AlertRule, evals: list) -> list:
+    """The rule's runs of breaching evaluations (`evidence.runs`: a drift run needs two in a row)."""
+    return ev.runs(evals, rule.op, min_count=2 if rule.metric in DRIFT_METRICS else 1)
+
+
+def _open_at_start(rule: AlertRule, evals: list, mark: datetime | None = None):
+    """The rule's first evaluation with evidence when it breaches and starts a run (kept by `evidence.runs`) that
+    lasts past `mark` (the history's first breach): the incident may have begun before these evaluations
+    (`RuleEvaluator._look_back`). None otherwise."""
+    first = next((e for e in evals if e.breach is not None), None)
+    if first is None or not first.breach:
+        return None
+    runs = _runs(rule, evals)
+    if not runs or runs[0].onset != first.end or (mark is not None and runs[0].end is not None
+                                                   and runs[0].end <= mark):
+        return None
+    return first
+
+
+def _listed(run, extra: dict) -> bool:
+    """Whether a run is an incident of the history: not one a look-back alone saw, ended before the history's
+    first breach (`extra["listed_from"]`, `RuleEvaluator._look_back`)."""
+    mark = extra.get("listed_from")
+    return mark is None or run.end is None or run.end > mark
 
 
 def _shown(reports: dict, exact=None):

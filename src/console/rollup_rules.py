@@ -131,6 +131,7 @@ class RollupRules:
         """`load=False` leaves the rollups to `load()`: a rule pass names every model's edge hours first
         (`prefetch`), then loads and evaluates one model at a time, so one model's hours are held at once."""
         self.mon, self.model, self.since, self.now = mon, model, since, now
+        self.grid_since = since  # the history the grid's step is set by (`windows`); a look-back's keeps the history's
         ref = mon.reference(model) if drift else None
         self.features = list(ref.columns) if ref is not None else []  # raw pieces are sketched for drift too
         self.mc = mon.model_config(model)
@@ -312,7 +313,7 @@ class RollupRules:
         counted from the epoch, so a closed window is the same on every pass and its kept evaluation is found
         again), each over `span` rounded up to hours and grown back by whole hours until `by` of it reaches
         `min_rows`. Oldest first."""
-        step = ev.grid_step(span, self.since, self.now, step, limit)
+        step = ev.grid_step(span, self.grid_since, self.now, step, limit)
         span_h = ev.whole_hours(span)
         ends = ev.grid(self.now, step, self.since + min(span, step))
         out = [self._grow(Window(max(hi - span_h, self.since), hi, self._between(hi - span_h, hi)), min_rows, by)
@@ -494,8 +495,9 @@ class RollupRules:
         if key not in self._sparse:  # read and scored once for every drift rule of the model
             from console.incident_rules import Context
 
-            self._sparse[key] = Context(self.model, self.mc, None, self.since, self.now, None).sparse_drifts(
-                self.mon, ref, span, step)
+            ctx = Context(self.model, self.mc, None, self.since, self.now, None)
+            ctx.grid_since = self.grid_since  # a look-back's keeps the history's grid
+            self._sparse[key] = ctx.sparse_drifts(self.mon, ref, span, step)
         return self._sparse[key]
 
     def drift_scores(self, windows: list[Window]) -> dict[datetime, dr.DatasetDrift]:

@@ -71,10 +71,15 @@ class Finding:
     evidence: str = ""  # the latest evaluation: value, interval, count
     ack: object | None = None  # actions.acks.Ack: someone acknowledged it (set by the service)
     latest: float | None = None  # the latest evaluation's value, the one `evidence` says: JSON "value"
+    onset_before: bool = False  # breaching as far back as the rules look: it began before `onset`, not at it
 
     @property
     def firing(self) -> bool:
         return self.state == FIRING if self.state else self.end is None
+
+    def began(self, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        """The onset as text says it: "before ..." when it was breaching as far back as the rules look."""
+        return ("before " if self.onset_before else "") + format(self.onset, fmt)
 
     @property
     def first_listed(self) -> datetime:
@@ -98,7 +103,7 @@ class Finding:
     def to_dict(self) -> dict:
         return {
             "id": self.id, "model": self.model, "kind": self.kind, "rule": self.rule, "severity": self.severity,
-            "onset": self.onset.isoformat() + "Z", "end": self.end.isoformat() + "Z" if self.end else None,
+            "onset": self.onset.isoformat() + "Z", "onset_before": self.onset_before, "end": self.end.isoformat() + "Z" if self.end else None,
             "firing": self.firing, "state": self.status, "window": self.window, "evidence": self.evidence,
             "detected": self.detected.isoformat() + "Z" if self.detected else None, "value": self.latest, "peak": self.value, "threshold": self.threshold, "feature": self.feature,
             "segment": self.segment, "first_drifted": list(self.first_drifted), "detail": self.detail,

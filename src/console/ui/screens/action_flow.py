@@ -86,7 +86,7 @@ def incident_reason(finding) -> str:
     where = finding.feature or (f"{finding.segment.get('column')}={finding.segment.get('value')}"
                                 if finding.segment else "")
     text = f"incident {finding.rule}" + (f" ({where})" if where else "")
-    return printable(text + f" since {finding.onset:%Y-%m-%d %H:%M}Z")
+    return printable(text + f" since {finding.began()}Z")
 
 
 def reason_for(incidents: list, incident: str | None, current: set[str] = frozenset()) -> str:

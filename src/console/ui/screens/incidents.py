@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Static
 
 from console.ui.navigation import register_screen
 from console.ui.screens.ack_dialog import AckDialog
-from console.ui.screens.model import MonitorScreen, duration, num, severity, state, ts
+from console.ui.screens.model import MonitorScreen, duration, lasted, num, onset, severity, state, ts
 from console.ui.text import printable, safe
 from console.ui.widgets import Col, FilterTable
 
@@ -182,8 +182,8 @@ class IncidentsScreen(MonitorScreen):
         table = self.query_one("#incidents", FilterTable)
         now = self.now
         table.set_rows((f.id, [
-            status_cell(f), severity(f.severity), safe(f.model), safe(f.rule), safe(ts(f.onset)),
-            safe(duration((f.end or now) - f.onset) if (f.end or now) else "-"), safe(ts(f.end) if f.end else "-"),
+            status_cell(f), severity(f.severity), safe(f.model), safe(f.rule), safe(onset(f)),
+            safe(lasted(f, f.end or now)), safe(ts(f.end) if f.end else "-"),
             safe(where(f)), safe(evidence(f), "dim" if f.status == INSUFFICIENT else "")]) for f in shown)
         if self.select and table.select_key(self.select):
             self.select = None
@@ -258,8 +258,10 @@ def incident_text(f, now: datetime | None, worst: Any = ...) -> Text:
     if f.status == INSUFFICIENT:
         out.append(f"  at {ts(f.onset)}: not enough evidence either way\n")
     else:
-        since = f"since {ts(f.onset)}" if f.firing else f"{ts(f.onset)} to {ts(f.end)}"
-        out.append(f"  {since}" + (f" ({duration(end - f.onset)})" if end else "") + "\n")
+        began = f.began("%m-%d %H:%M")  # as `ts`
+        since = f"since {began}" if f.firing else f"{began} to {ts(f.end)}"
+        over = "over " if f.onset_before else ""
+        out.append(f"  {since}" + (f" ({over}{duration(end - f.onset)})" if end else "") + "\n")
     label("RULE")
     out.append_text(safe(f.detail or f.kind))
     if f.value is not None:

@@ -75,6 +75,20 @@ def ts(v: datetime | None) -> str:
     return f"{v:%m-%d %H:%M}" if v else "-"
 
 
+def onset(f) -> str:
+    """An incident's onset in a table: "<07-10 12h" when it was breaching as far back as the rules look
+    (`Finding.onset_before`), so it began before that hour (no wider than `ts`'s "07-10 12:00")."""
+    return f"<{f.onset:%m-%d %H}h" if f.onset_before else ts(f.onset)
+
+
+def lasted(f, until: datetime | None) -> str:
+    """How long an incident has lasted up to `until` (its end, or the view's time): ">90d00h" when it began before
+    its onset (`onset`)."""
+    if until is None:
+        return "-"
+    return (">" if f.onset_before else "") + duration(until - f.onset)
+
+
 def duration(delta: timedelta | None) -> str:
     if delta is None:
         return "-"
@@ -491,7 +505,7 @@ class ModelScreen(ActionsMixin, MonitorScreen):
                 Text(f"Firing incidents ({len(self.firing)})  enter: open in Incidents", no_wrap=True,
                      overflow="ellipsis"))
             self.query_one("#firing", FilterTable).set_rows(
-                (f.id, [severity(f.severity), safe(f.rule), safe(ts(f.onset)), safe(duration(now - f.onset)),
+                (f.id, [severity(f.severity), safe(f.rule), safe(onset(f)), safe(lasted(f, now)),
                         num(f.value, 3), num(f.threshold, 3), safe(_where(f))])
                 for f in self.firing)
         self._render_summary()

@@ -166,7 +166,7 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
             self._render_incidents()
 
     def _render_incidents(self, now=None) -> None:
-        from console.ui.screens.model import duration, severity, ts
+        from console.ui.screens.model import lasted, onset, severity
 
         now = self._now = now or self._now
         if now is None:
@@ -181,7 +181,7 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
         table = self.query_one("#incidents", FilterTable)
         shown, more = fit(len(firing), self._incident_rows(table))
         rows = [(f.id, [severity(f.severity) if f.ack is None else Text("ack", style="dim"), safe(f.model),
-                        safe(f.rule), safe(ts(f.onset)), safe(duration(now - f.onset)), safe(_where(f))])
+                        safe(f.rule), safe(onset(f)), safe(lasted(f, now)), safe(_where(f))])
                 for f in firing[:shown]]
         if more:
             rows.append((MORE, ["", Text(f"+{more} more", style="bold"), Text("enter: all incidents", style="dim")]))
