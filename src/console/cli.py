@@ -221,11 +221,15 @@ def cmd_snapshot(args, cfg: Config) -> int:
     asked = _asked_window_note(args, service, spans)
     # an old log at the wall clock, or a view after the rows: the overview's 24 h are empty; say so, naming the newest
     note = service.empty_window_note(span=OVERVIEW_SPAN) if service.models() else None
+    # why rows were set aside (a Parquet log without `version`: every row, and the count alone said nothing)
+    why = service.malformed_summary()[:MALFORMED_SHOWN["json"]] if snap.malformed else []
     if args.format == "json":
-        text = json.dumps({**snap.to_dict(), "spans": spans, **({"window_note": asked} if asked else {}),
-                           **({"note": note} if note else {})}, indent=2, default=str)
+        text = json.dumps({**snap.to_dict(), "spans": spans, **({"malformed_by": why} if why else {}),
+                           **({"window_note": asked} if asked else {}), **({"note": note} if note else {})},
+                          indent=2, default=str)
     else:
-        text = render_snapshot_text(snap) + "".join(f"\n\n{n}" for n in (asked, note) if n)
+        text = render_snapshot_text(snap) + render_malformed(why, snap.malformed) + \
+            "".join(f"\n\n{n}" for n in (asked, note) if n)
     if args.output:
         Path(args.output).write_text(text + "\n", encoding="utf-8")
     else:
@@ -233,6 +237,23 @@ def cmd_snapshot(args, cfg: Config) -> int:
     if snap.registry.status == "unreachable":
         _diag(f"mlops-console: registry unreachable: {snap.registry.message}")
     return EXIT_OK
+
+
+MALFORMED_SHOWN = {"json": 20, "text": 5}  # the (file, reason) groups a snapshot lists, most rows first
+
+
+def render_malformed(why: list[dict], total: int) -> str:
+    """The rows set aside, by file and reason, most first: what the count in the header is made of."""
+    if not why:
+        return ""
+    out = ["", "", f"malformed rows set aside ({total}), by file and reason:"]
+    for r in why[:MALFORMED_SHOWN["text"]]:
+        out.append(printable(f"  {r['n']:>8}  {r['reason']}  {r['source']}:{r['first_location']} (first)"))
+    shown = sum(r["n"] for r in why[:MALFORMED_SHOWN["text"]])
+    if shown < total:
+        out.append(f"  {total - shown:>8}  more (snapshot --format json lists {MALFORMED_SHOWN['json']} groups as "
+                   f"malformed_by)")
+    return "\n".join(out)
 
 
 OVERVIEW_SPAN = "24h"  # the longest of the Overview's fixed spans (queries/overview_window.sql): REQ 24H
