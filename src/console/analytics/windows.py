@@ -276,10 +276,12 @@ def window_fields(end: datetime, span: timedelta) -> dict:
 
     A window is (end - span, end]: "from" is its first instant when that is a whole second, as for a calendar
     period (`resolve_view`: (start - 1 us, end - 1 us], "2026-07" reads from 2026-07-01T00:00:00Z, not from the
-    last microsecond of June) and a span before one, else the exclusive start as given."""
+    last microsecond of June) and a span before one, or when the window is a half-open [from, to) one (its end
+    is then a last microsecond: `--from 10:00:00.5Z` reads from 10:00:00.5, not 10:00:00.499999); else the
+    exclusive start as given."""
     start = end - span
     first = start + timedelta(microseconds=1)
-    if first.microsecond == 0:
+    if first.microsecond == 0 or end.microsecond == 999_999:
         start = first
     return {"window": format_span(span), "from": start.isoformat() + "Z", "to": end.isoformat() + "Z"}
 
