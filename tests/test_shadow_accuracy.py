@@ -86,3 +86,30 @@ def test_the_accuracy_rule_counts_the_served_answers(tmp_path):
                 (route, found["bad-champion"].latest)
         finally:
             svc.close()
+
+
+def test_quality_is_of_the_served_answers(tmp_path):
+    """`quality`'s summary and chart are the champion's answers (sklearn over its rows), on raw rows and from the
+    rollups; the per-version table keeps the shadow's own row (v2: wrong on every request of good-champion)."""
+    from console.config import parse_file
+    from console.service import Service
+
+    path, truth = _workspace(tmp_path)
+    y, p = truth["good-champion"]
+    cfg = parse_file(path)
+    for route, after in (("raw", 10**12), ("rollups", 1_000)):
+        svc = Service(cfg, clock=lambda: NOW)
+        try:
+            svc.refresh()
+            svc.monitor.rollups_after = after
+            q = svc.monitor.quality("good-champion", "24h")
+            assert q["source"] == ("rollups" if route == "rollups" else "raw rows"), q["source"]
+            # labels land 10 minutes after their request: the last 10 minutes' 50 requests are not labelled yet
+            assert q["now"].n == len(y) and q["now"].n_labelled == len(y) - 10 * PER_MINUTE, (route, q["now"])
+            assert abs(q["now"].metrics["accuracy"] - accuracy_score(y[:-50], p[:-50])) < 1e-12, (route, q["now"])
+            series = q["series"]
+            assert int(series["n"].sum()) == len(y), (route, series)
+            versions = {r["version"]: r for r in q["by_version"].iter_rows(named=True)}
+            assert versions["2"]["accuracy"] == 0.0 and versions["2"]["n"] == len(y), (route, versions)
+        finally:
+            svc.close()
