@@ -213,7 +213,7 @@ class RuleEvaluator:
         if ctx.narrow or rule.metric not in SPARSE_METRICS:
             return ctx
         if rule.metric in ("accuracy_drop", "mae_increase"):
-            have = int(ctx.joined(self.mon)["label"].is_not_null().sum())
+            have = int(he.served(ctx.joined(self.mon))["label"].is_not_null().sum())
         else:
             have = ctx.preds.height
         if have >= _min_rows(rule.metric):
@@ -354,7 +354,8 @@ class RuleEvaluator:
             if expected is None:
                 return [], {"note": f"no expected {key}: log it on the registry run or add label and prediction "
                                     "columns to the reference"}
-            labelled = ctx.joined(self.mon).filter(pl.col("label").is_not_null())
+            # the accuracy users met: a shadow answers mirrored requests (same request_id, so labelled too)
+            labelled = he.served(ctx.joined(self.mon)).filter(pl.col("label").is_not_null())
             spans = ev.windows(labelled["ts"], now, span, MIN_LABELS, ctx.since, step=ctx.step(span), limit=None,
                                reach=ctx.reach)
             fn = ev.accuracy_evaluations if metric == "accuracy_drop" else ev.mae_evaluations
@@ -521,7 +522,8 @@ class RuleEvaluator:
             before = ev.grid_before(hi, extra["step"]) if "step" in extra else lo
             return max(lo, before), feature, first, detail
         if metric in ("accuracy_drop", "mae_increase"):
-            labelled = ctx.joined(self.mon).filter(pl.col("label").is_not_null() & (pl.col("ts") > prev) & (pl.col("ts") <= hi))
+            labelled = he.served(ctx.joined(self.mon)).filter(pl.col("label").is_not_null() & (pl.col("ts") > prev)
+                                                             & (pl.col("ts") <= hi))
             if metric == "accuracy_drop":
                 values = ev.correct().cast(pl.Float64)
             else:

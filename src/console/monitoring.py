@@ -476,8 +476,9 @@ class Monitor:
             if out is not None:
                 return out
         now, mc, task, joined = self._labelled_history(model, environment, since)
-        return {"now": qu.quality(joined, task, mc.positive_label, now, window),
-                "series": qu.quality_series(joined, task, mc.positive_label, chart_every(window, "1h")),
+        users = he.served(joined)  # the model's quality is its served answers'; a shadow keeps its by_version row
+        return {"now": qu.quality(users, task, mc.positive_label, now, window),
+                "series": qu.quality_series(users, task, mc.positive_label, chart_every(window, "1h")),
                 "by_version": qu.quality_table(joined, task, mc.positive_label, ("version",)),
                 "range": (since, now), "every": chart_every(window, "1h"), "joined": joined, "source": "raw rows"}
 

@@ -27,11 +27,12 @@ import numpy as np
 import polars as pl
 
 from console import store_rollups as ro
+from console.analytics import health as he
 from console.analytics import quality as qu
 from console.analytics.windows import bucket_expr, chart_every, parse_window
 from console.rollup_drift import US, floor_hour
 
-RAW_COLUMNS = ["ts", "version", "request_id", "prediction", "prediction_num", "score"]
+RAW_COLUMNS = ["ts", "version", "variant", "request_id", "prediction", "prediction_num", "score"]
 COUNTS = [c for c in qu.COUNTS]
 
 
@@ -41,11 +42,11 @@ def _rollup_parts(table, environment: str | None) -> tuple[pl.DataFrame, pl.Data
     if environment is not None:
         df = df.filter(pl.col("environment") == environment)
     df = df.rename({"hour": "ts", "rows": "n", "labelled": "n_labelled"})
-    counts = df.select("ts", "version", *[pl.col(c).cast(pl.Float64 if c.endswith("_sum") else pl.Int64)
+    counts = df.select("ts", "version", "variant", *[pl.col(c).cast(pl.Float64 if c.endswith("_sum") else pl.Int64)
                                          for c in COUNTS])
     hist = []
     for name, y in (("cls_pos_hist", True), ("cls_neg_hist", False)):
-        h = df.select("ts", "version", pl.col(name).alias("len")).filter(pl.col("len").is_not_null())
+        h = df.select("ts", "version", "variant", pl.col(name).alias("len")).filter(pl.col("len").is_not_null())
         h = h.with_columns(pl.int_ranges(0, pl.col("len").list.len()).alias("b")).explode("len", "b")
         hist.append(h.with_columns(pl.lit(y).alias("y")).filter(pl.col("len") > 0))
     return counts, pl.concat(hist, how="diagonal_relaxed") if hist else pl.DataFrame()
@@ -63,7 +64,7 @@ def _labelled_after(drift, model: str, table, environment: str | None, now: date
 
 def _raw_parts(joined: pl.DataFrame, task: str, positive_label: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The same from raw rows, per timestamp and version."""
-    keys = ["ts", "version"]
+    keys = ["ts", "version", "variant"]
     counts = joined.group_by(keys).agg(qu.count_aggs(task, positive_label))
     hist = qu.score_hist(joined, positive_label, keys) if task != "regression" else pl.DataFrame()
     return counts, hist
@@ -110,7 +111,7 @@ def quality(mon, model: str, window: str, environment: str | None) -> dict | Non
         return None
     drift = mon.sketch_drift
     drift.catch_up(model, h0, h1, labels=True)
-    wanted = ["segment", "environment", "version", "rows", "labelled", *[c for c in COUNTS if c.startswith(("cls_", "reg_"))],
+    wanted = ["segment", "environment", "version", "variant", "rows", "labelled", *[c for c in COUNTS if c.startswith(("cls_", "reg_"))],
               "cls_pos_hist", "cls_neg_hist", ro.LABEL_TS]
     table = ro.read_table(drift.path, model, h0, h1, columns=wanted)
     counts, hist = [], []
@@ -135,17 +136,20 @@ def quality(mon, model: str, window: str, environment: str | None) -> dict | Non
     hist.append(h)
     counts_df = pl.concat([x for x in counts if x.height], how="diagonal_relaxed") if any(
         x.height for x in counts) else c
-    hist_df = pl.concat([x.select("ts", "version", "y", "b", pl.col("len").cast(pl.Int64)) for x in hist if x.height],
+    hist_df = pl.concat([x.select("ts", "version", "variant", "y", "b", pl.col("len").cast(pl.Int64)) for x in hist if x.height],
                         how="diagonal_relaxed") if any(x.height for x in hist) else pl.DataFrame()
     counts_df = counts_df.with_columns([pl.col(x).fill_null(0) for x in COUNTS if x in counts_df.columns])
-    total = _summed(counts_df, hist_df, [], task)[0] if counts_df.height else qu.from_counts({}, task)
+    # the summary and the chart are the model's, of the answers users were served; the per-version table keeps a
+    # shadow's own row (its mirrored requests carry the users' request ids, so the labels join them too)
+    users, users_hist = he.served(counts_df), he.served(hist_df) if hist_df.height else hist_df
+    total = _summed(users, users_hist, [], task)[0] if users.height else qu.from_counts({}, task)
     every = chart_every(window, "1h")  # whole hours: the chart's buckets are sums of hour rows
 
     def bucketed(df: pl.DataFrame) -> pl.DataFrame:
         # an empty window still has the column to group by
         return df.with_columns(bucket_expr(every).alias("bucket")) if "ts" in df.columns else df
 
-    series = _frame(_summed(bucketed(counts_df), bucketed(hist_df), ["bucket"], task), ["bucket"], task)
+    series = _frame(_summed(bucketed(users), bucketed(users_hist), ["bucket"], task), ["bucket"], task)
     by_version = _frame(_summed(counts_df, hist_df, ["version"], task), ["version"], task)
     note = ("from hourly rollups plus the raw hours at the window's edges; counts and metrics exact" +
             (f", ROC AUC within ±{total.get('roc_auc_bound') or 0:.3g} (score buckets of {1 / qu.BUCKETS:g})"

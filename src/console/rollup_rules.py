@@ -68,7 +68,7 @@ ENV = "production"  # the findings are production's
 RATE_METRICS = ("p95_ms", "error_rate", "burn_rate")
 WANTED = ["segment", "environment", "version", "variant", "rows", "errors", "latency_kll", "labelled",
           "cls_correct", "reg_n", "reg_abs_sum", "reg_sq_sum", ro.LABEL_TS]
-LABEL_COLUMNS = ["ts", "request_id", "prediction", "prediction_num"]  # what an hour's label counts are made of
+LABEL_COLUMNS = ["ts", "request_id", "prediction", "prediction_num", "variant"]  # what an hour's label counts are made of
 ONSET_COLUMNS = ["ts", "model", "request_id", "prediction", "prediction_num", "latency_ms", "is_error"]
 
 
@@ -185,9 +185,10 @@ class RollupRules:
     def _add_hours(self, df: pl.DataFrame) -> None:
         served = he.served_expr()  # the rates count what users met, as the raw path (`incident_rules._evaluate`)
         sums = df.group_by("hour").agg(pl.col("rows").sum(), pl.col("errors").filter(served).sum(),
-                                       pl.col("labelled").sum(),
-                                       pl.col("cls_correct").sum(), pl.col("reg_n").sum(),
-                                       pl.col("reg_abs_sum").sum(), pl.col("reg_sq_sum").sum(),
+                                       # accuracy and MAE too: a shadow's labelled mirrored requests are not the model's
+                                       pl.col("labelled").filter(served).sum(),
+                                       pl.col("cls_correct").filter(served).sum(), pl.col("reg_n").filter(served).sum(),
+                                       pl.col("reg_abs_sum").filter(served).sum(), pl.col("reg_sq_sum").filter(served).sum(),
                                        pl.col("latency_kll").filter(served).alias("kll"),
                                        pl.col("rows").filter(served).sum().alias("served"))
         for r in sums.iter_rows(named=True):
@@ -271,7 +272,7 @@ class RollupRules:
                 p.errors = int(users.get_column("is_error").cast(pl.Int64).fill_null(0).sum())
                 p.latency = sk.Dist.of(users.get_column("latency_ms")) if users.height else None
                 if self.labels:
-                    self._raw_labels(p, rows)
+                    self._raw_labels(p, users)
                 if self.features:
                     spec = self.drift.spec(self.model)
                     p.cur = Current()
@@ -298,7 +299,7 @@ class RollupRules:
         ranges = [(a - US, b - US) for a, b in ro.hour_ranges(hours)]
         rows = self.mon.typed_rows(self.model, ranges[0][0], ranges[-1][1], ENV, columns=LABEL_COLUMNS,
                                    ranges=ranges)
-        joined = self.mon.joined(self.model, rows, ranges[0][0], self.now)
+        joined = self.mon.joined(self.model, he.served(rows), ranges[0][0], self.now)
         per = {r.pop("h"): r for r in joined.group_by(pl.col("ts").dt.truncate("1h").alias("h"))
                .agg(self._label_aggs()).iter_rows(named=True)}
         for h in hours:
