@@ -65,3 +65,21 @@ def test_no_list_when_nothing_was_set_aside(tmp_path):
     out = json.loads(_snapshot(cfg, "--format", "json").stdout)
     assert out["malformed"] == 0 and "malformed_by" not in out
     assert "set aside" not in _snapshot(cfg).stdout
+
+
+def test_rows_set_aside_in_a_lake_are_counted_not_listed(tmp_path):
+    """A Delta table's rejected rows are in the count; the list names the local ones only (finding a lake's would
+    scan every object on each snapshot), and the text says the rest is counted, not listed."""
+    from deltalake import write_deltalake
+
+    cfg = _workspace(tmp_path)
+    base = datetime(2026, 11, 29, 12)
+    write_deltalake(str(tmp_path / "lake"), pa.table({
+        "ts": [base + timedelta(minutes=i) for i in range(10)], "model": ["m"] * 10,
+        "version": [None, None] + ["2"] * 8, "request_id": [f"d{i}" for i in range(10)]}))
+    cfg.write_text(cfg.read_text() + '[[logs]]\nkind = "predictions"\npath = "lake"\nformat = "delta"\n')
+    out = json.loads(_snapshot(cfg, "--format", "json").stdout)
+    assert out["malformed"] == 101 + 2  # by hand: the two Delta rows without version
+    assert sum(r["n"] for r in out["malformed_by"]) == 101
+    assert not [r for r in out["malformed_by"] if str(tmp_path / "lake") in r["source"]]
+    assert "rows set aside in lake tables and S3 objects are counted, not listed" in _snapshot(cfg).stdout

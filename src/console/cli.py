@@ -222,7 +222,7 @@ def cmd_snapshot(args, cfg: Config) -> int:
     # an old log at the wall clock, or a view after the rows: the overview's 24 h are empty; say so, naming the newest
     note = service.empty_window_note(span=OVERVIEW_SPAN) if service.models() else None
     # why rows were set aside (a Parquet log without `version`: every row, and the count alone said nothing)
-    why = service.malformed_summary()[:MALFORMED_SHOWN["json"]] if snap.malformed else []
+    why = service.malformed_summary(lakes=False)[:MALFORMED_SHOWN["json"]] if snap.malformed else []
     if args.format == "json":
         text = json.dumps({**snap.to_dict(), "spans": spans, **({"malformed_by": why} if why else {}),
                            **({"window_note": asked} if asked else {}), **({"note": note} if note else {})},
@@ -252,7 +252,7 @@ def render_malformed(why: list[dict], total: int) -> str:
     shown = sum(r["n"] for r in why[:MALFORMED_SHOWN["text"]])
     if shown < total:
         out.append(f"  {total - shown:>8}  more (snapshot --format json lists {MALFORMED_SHOWN['json']} groups as "
-                   f"malformed_by)")
+                   f"malformed_by; rows set aside in lake tables and S3 objects are counted, not listed)")
     return "\n".join(out)
 
 

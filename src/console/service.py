@@ -697,8 +697,10 @@ class Service:
     def _env_rank(self, env: str) -> int:
         return 0 if self.cfg.environment(env).production or env == "production" else 1
 
-    def malformed_summary(self) -> list[dict]:
-        return self.warehouse.frame("malformed_summary").to_dicts()
+    def malformed_summary(self, lakes: bool = True) -> list[dict]:
+        """Rows set aside by file and reason; `lakes=False` leaves out Delta, Iceberg and S3 objects, whose
+        rejected rows only a scan of every object finds (`snapshot` lists the local ones; all are counted)."""
+        return self.warehouse.frame("malformed_summary" if lakes else "malformed_summary_local").to_dicts()
 
     def close(self) -> None:
         self.warehouse.close()
