@@ -31,3 +31,20 @@ async def test_cost_spike_since_is_the_incidents_onset(demo_workspace, demo_serv
         await until(pilot, lambda: isinstance(app.screen, CostScreen) and "SPIKE" in screen_text(app), "the spike")
         line = next(t for t in screen_text(app).splitlines() if t.lstrip().startswith("SPIKE "))
         assert f"SPIKING since {shown}" in line, (line, onset)
+
+
+def test_every_overview_rows_cost_is_the_cost_commands(demo_workspace, capsys):
+    """COST TODAY of each (model, environment) row in `snapshot` is `cost --environment ENV`'s today (replica
+    hours priced): a staging row said "-" (only the logged cost_usd, none for delivery-eta) beside the model page's
+    $13.68."""
+    cfg, at = str(demo_workspace / "mlops-console.toml"), f"{FIXED_NOW:%Y-%m-%dT%H:%MZ}"
+    assert main(["--config", cfg, "--at", at, "snapshot", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["models"]
+    staging = [r for r in rows if r["environment"] != "production"]
+    assert staging and any(r["cost_usd"] for r in staging)
+    for r in rows:
+        assert main(["--config", cfg, "--at", at, "cost", r["name"], "--environment", r["environment"],
+                     "--format", "json"]) == 0
+        windows = json.loads(capsys.readouterr().out)["windows"]
+        today = windows[0]["today_usd"] if windows else None
+        assert (r["cost_usd"], today) == (None, None) or abs(r["cost_usd"] - today) < 1e-9, (r, today)

@@ -624,22 +624,27 @@ class Monitor:
         return [c for c in dict.fromkeys((*CONTRACT_COLUMNS, *self.attributes(model))) if c not in drift_only]
 
 
-    def cost_today(self, model: str) -> float | None:
+    def cost_today(self, model: str, environment: str = "production") -> float | None:
         now = self.clock()
         day = now.replace(hour=0, minute=0, second=0, microsecond=0)
         attrs = set(self.attributes(model))  # cached tokens count for an LLM only, as in every cost read
-        rows = self.rows(model, day - timedelta(microseconds=1), now,
+        rows = self.rows(model, day - timedelta(microseconds=1), now, environment,
                          columns=[c for c in co.COST_INPUTS if c != "cached_tokens" or c in attrs])
         costed = co.with_cost(rows, self.model_config(model).prices)
         windows = co.cost_windows(costed, now)
         return windows[0].today_usd if windows else None
 
-    def overview_status(self, model: str) -> tuple[str, float | None]:
-        """(drift status in a few characters, cost today) for the Overview's row."""
-        try:
-            cost = self.cost_today(model)
-        except Exception:  # noqa: BLE001
-            cost = None
+    def overview_status(self, model: str, environments: tuple[str, ...] = ("production",)
+                        ) -> tuple[str, dict[str, float | None]]:
+        """(drift status in a few characters, cost today per environment) for the Overview's rows: each
+        environment's cost priced as `cost` prices it (replica hours too), so a staging row says what its model
+        page and `cost --environment staging` say (it said only the logged cost_usd, "-" beside $13.68)."""
+        cost: dict[str, float | None] = {}
+        for env in environments:
+            try:
+                cost[env] = self.cost_today(model, env)
+            except Exception:  # noqa: BLE001
+                cost[env] = None
         try:
             drift = self._drift_status(model)
         except Exception:  # noqa: BLE001

@@ -49,7 +49,7 @@ class Service:
         self._findings: list | None = None
         self._findings_at = 0.0
         self._drift_status: dict[str, str] = {}
-        self._cost_today: dict[str, float | None] = {}
+        self._cost_today: dict[tuple[str, str], float | None] = {}  # (model, environment) -> priced cost today
         self._cells_of: list | None = None  # the findings the two cells above were made with
         self._seen: set[tuple[str, str]] = set()  # (model, environment) ever logged, as the last full snapshot saw
         self.recommendations: list = []
@@ -498,10 +498,14 @@ class Service:
         key = self._answer_key("cells")
         status = self._answers().get(key)
         if status is None:
-            status = {m: self.monitor.overview_status(m) for m in self.monitor.models()}
+            envs: dict[str, set[str]] = {}
+            for m, env in self.warehouse.seen_pairs():
+                envs.setdefault(m, {"production"}).add(env or "production")
+            status = {m: self.monitor.overview_status(m, tuple(sorted(envs.get(m, {"production"}))))
+                      for m in self.monitor.models()}
             self._answers().put(key, status)
         self._drift_status = {m: v[0] for m, v in status.items()}
-        self._cost_today = {m: v[1] for m, v in status.items()}
+        self._cost_today = {(m, env): c for m, v in status.items() for env, c in v[1].items()}
         self._cells_of = self._findings
 
     def _acknowledged(self, findings: list) -> list:
@@ -677,7 +681,7 @@ class Service:
                 requests_1h=int(t.get("requests_1h") or 0),
                 p95_latency_ms=_num(t.get("p95_latency_ms")), error_rate=_num(t.get("error_rate")),
                 drift=self._drift_status.get(model, "-") if env == "production" else "-",
-                cost_usd=self._cost_today.get(model) if env == "production" and model in self._cost_today
+                cost_usd=self._cost_today[(model, env)] if (model, env) in self._cost_today
                 else _num(t.get("cost_today_usd")),
                 alerts=firing.get(model, 0) if self.cfg.environment(env).production else 0,
                 serving=srv.to_dict() if srv else {}, source_down=unread.get(model, ""),
