@@ -571,10 +571,12 @@ def probability_notes(preds: pa.Table | None, options: Mapping[str, Any]) -> lis
     `0.87` outputs): said once per chunk, with the option that reads them as scores."""
     if options.get("threshold") is not None or preds is None or "prediction_num" not in preds.column_names:
         return []
-    nums = preds.column("prediction_num").drop_null().to_pylist()
-    odd = [v for v in nums if 0 < v < 1]
-    if not odd or len(odd) * 2 < len(nums):  # most outputs are fractions: class ids and regressions are not
+    import pyarrow.compute as pc
+
+    nums = preds.column("prediction_num").drop_null()  # (every vendor chunk passes here: counted in Arrow)
+    odd = nums.filter(pc.and_(pc.greater(nums, 0), pc.less(nums, 1)))
+    if not len(odd) or len(odd) * 2 < len(nums):  # most outputs are fractions: class ids and regressions are not
         return []
-    return [f"{len(odd):,} of {len(nums):,} outputs are numbers between 0 and 1 (such as {odd[0]:g}) and no "
+    return [f"{len(odd):,} of {len(nums):,} outputs are numbers between 0 and 1 (such as {odd[0].as_py():g}) and no "
             f"threshold is set: each is taken as the predicted class; if they are a classifier's "
             f"probabilities, set options.threshold (such as 0.5) in this [[logs]] table to read them as scores"]
