@@ -233,8 +233,8 @@ def test_an_iceberg_table_behind_a_silent_server_costs_one_attempt(tmp_path, fle
     s3_server.client().create_bucket(Bucket="silent-ice")
     options = {"catalog": "ops", "type": "sql", "uri": f"sqlite:///{tmp_path}/catalog.db",
                "warehouse": "s3://silent-ice/wh"}
-    # The table is written with pyarrow's default retries and a long timeout: on a loaded CI machine moto
-    # answered a multipart upload's completion with an empty body (2026-12-02), and only the reads are under test.
+    # The table is written with pyarrow's default retries and a long timeout: only the reads are under test.
+    # (moto before 5.2.2 refused pyarrow's multipart completions with an empty error: pyproject asks for 5.2.2.)
     writer = s3.fileio_properties(s3.settings(s3_server.storage))
     del writer["s3.retry-strategy-impl"]
     writer["s3.request-timeout"] = "60"
