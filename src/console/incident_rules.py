@@ -597,6 +597,7 @@ class RuleEvaluator:
             self._recs.append(replace(recs[-1], since=min(onset, recs[-1].since)))
 
     def _segment_findings(self, model, mc, joined, deployments, preds, now) -> list[Finding]:
+        joined = he.served(joined)  # the segment's users got the champion's answers, never the shadow's (qa10)
         task = "classification" if mc.task == "llm" else mc.task
         cols = list(dict.fromkeys([*mc.segments, *mc.sensitive]))
         worst = fa.worst_segment(joined, cols, task, mc.positive_label, min_n=MIN_SEGMENT_LABELS)

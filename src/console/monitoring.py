@@ -37,7 +37,8 @@ __all__ = ["Monitor", "DriftReport", "Finding"]
 CONTRACT_COLUMNS = ("ts", "model", "version", "environment", "variant", "request_id", "prediction", "prediction_num",
                     "score", "latency_ms", "is_error", "input_tokens", "output_tokens", "cost_usd")
 LLM_COLUMNS = ("prompt_version", "refused", "guardrail_blocked", "factuality", "cached_tokens")
-TARGET_COLUMNS = ["ts", "request_id", "prediction", "prediction_num"]  # what prediction and label drift read
+# what prediction and label drift read (`variant`: a shadow's answers are not the model's, `health.served`)
+TARGET_COLUMNS = ["ts", "variant", "request_id", "prediction", "prediction_num"]
 WINDOWS = ("1h", "6h", "24h", "7d")
 FRAME_BUDGET = 256 << 20  # bytes of read frames kept for reuse; a fleet's 7-day frames would not fit in memory
 # Past this many rows a read (a model's history, a long window) leaves out the features only drift looks at:
@@ -370,6 +371,7 @@ class Monitor:
         """Prediction drift and label drift: the current window against the baseline window (the first two
         days of the history), since reference files rarely carry predictions or labels."""
         base_end = start + BASELINE
+        rows = he.served(rows)  # a shadow's answers reached no one: a v2 mirrored beside v1 is not v1 drifting
         if now - span < base_end or rows.height == 0:
             return None, None
         numeric = rows.get_column("prediction_num").null_count() < rows.height
@@ -486,6 +488,7 @@ class Monitor:
         """Over the history, or over `span` ending now (the CLI's --window, which its output names)."""
         since = None if span is None else self.clock() - span
         _, mc, task, joined = self._labelled_history(model, environment, since)
+        joined = he.served(joined)  # a group's accuracy is of the answers its users got, not a shadow's
         cols = list(dict.fromkeys([*mc.segments, *mc.sensitive]))
         return {"segments": fa.segments(joined, cols, task, mc.positive_label) if cols else [],
                 "worst": fa.worst_segment(joined, cols, task, mc.positive_label) if cols else None,

@@ -30,6 +30,7 @@ import polars as pl
 
 from console import store_rollups as ro
 from console.analytics import drift as dr
+from console.analytics import health as he
 from console.analytics import sketches as sk
 
 # what a raw edge is summarised from (`store_rollups.build_rollups` with no feature: keys, counts, targets)
@@ -52,9 +53,11 @@ class Side:
 
     @classmethod
     def of(cls, frames: list[pl.DataFrame]) -> Side:
-        """The whole-group rows (segment null) of rollup rows, merged."""
+        """The whole-group rows (segment null) of rollup rows, merged: a shadow's rows left out, as the raw path's
+        (`health.served`)."""
         df = pl.concat([f for f in frames if f.height], how="diagonal_relaxed") if any(f.height for f in frames) \
             else None
+        df = he.served(df) if df is not None else None
         out = cls()
         if df is None:
             return out
@@ -146,7 +149,7 @@ def read(drift, model: str, now: datetime, span, start: datetime, environment: s
     spans = [(h0, h1) for h0, h1 in inside if h1 > h0]
     if spans:  # one stretch, so the window's own catch-up (drift's features) finds it verified
         drift.catch_up(model, min(h0 for h0, _ in spans), max(h1 for _, h1 in spans), labels=labels)
-    columns = ["segment", "environment", "rows", "labelled", *ro.target_columns(), ro.LABEL_TS]
+    columns = ["segment", "environment", "variant", "rows", "labelled", *ro.target_columns(), ro.LABEL_TS]
     out = []
     for (a, b), (h0, h1) in zip(sides, inside):
         frames, raw = [], edge_ranges(a, b)
