@@ -214,6 +214,12 @@ def cmd_drift(args, cfg: Config) -> int:
         bound = f"{_bound(c):<12}" if sketched else ""
         _print(f"{printable(c['column'])[:21]:<22}{c['kind']:<13}{c['test']:<15}{score:>10}  {bound}"
                f"{c['direction']:<16}{verdict:<11}{c['n_cur']:>8}")
+    for c in data["features"]:  # a value the test could not use (not logged, text where numbers are expected,
+        # a feature whose type changed between files, not finite) is left out, and said so
+        if dropped := (c.get("stats") or {}).get("dropped"):
+            _print(f"{printable(c['column'])}: {dropped} of {dropped + c['n_cur']} rows in the window without a usable "
+                   f"value ({'not logged, not a number, or not finite' if c['kind'] == 'numeric' else 'not logged'}); "
+                   f"left out of its test")
     if targets:
         print("(prediction) and (label) rows compare the window with the first two days of the history.")
     if sketched:

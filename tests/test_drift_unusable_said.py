@@ -1,0 +1,46 @@
+"""A feature whose type changes between files (a Hive folder where one day logged `x` as numbers and the next as
+text) is read, not fatal, and said: `drift`'s text names how many of the window's rows had no usable value for
+the test, as its JSON counts them (`stats.dropped`); the test is over the rest. Counts against a hand count."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from console.cli import main
+
+AT = "2026-11-30T00:00:00"
+
+
+def _workspace(root):
+    numbers = 0
+    for day, xs in (("2026-11-28", pa.array([1.0, 2.0] * 30)), ("2026-11-29", pa.array(["7", "seven"] * 20))):
+        folder = root / "logs" / f"date={day}"
+        folder.mkdir(parents=True)
+        start, n = datetime.fromisoformat(day), len(xs)
+        pq.write_table(pa.table({"ts": [start + timedelta(minutes=i) for i in range(n)], "model": ["m"] * n,
+                                 "version": ["1"] * n, "request_id": [f"{day}-{i}" for i in range(n)],
+                                 "prediction": ["1"] * n, "latency_ms": [10.0] * n, "x": xs}),
+                       folder / "part-0.parquet")
+        numbers += sum(1 for v in xs.to_pylist() if isinstance(v, float) or str(v).isdigit())
+    pq.write_table(pa.table({"x": [1.0, 2.0, 7.0] * 100}), root / "ref.parquet")
+    cfg = root / "c.toml"
+    cfg.write_text('[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "logs"\nformat = "parquet"\n'
+                   '[models.m]\nfeatures = ["x"]\nreference = "ref.parquet"\n', encoding="utf-8")
+    return cfg, 60 + 40, numbers
+
+
+def test_values_a_feature_could_not_use_are_counted_and_said(tmp_path, capsys):
+    cfg, rows, numbers = _workspace(tmp_path)
+    assert (rows, numbers) == (100, 80)  # day one's 60 numbers, day two's 20 "7"s; its 20 "seven"s are not numbers
+    argv = ["--config", str(cfg), "drift", "m", "--at", AT, "--window", "3d"]
+    assert main([*argv, "--format", "json"]) == 0
+    (x,) = json.loads(capsys.readouterr().out)["features"]
+    assert (x["n_cur"], x["stats"]["dropped"]) == (numbers, rows - numbers)
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert f"x: {rows - numbers} of {rows} rows in the window without a usable value (not logged, not a number, " \
+           "or not finite); left out of its test" in text, text
