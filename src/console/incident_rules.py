@@ -307,11 +307,11 @@ class RuleEvaluator:
             if sparse is not None:  # too quiet for a verdict in the whole history: reaches back, as on the raw path
                 spans, scored = sparse
             else:
-                windows = src.windows(span, MIN_DRIFT_ROWS, step=step)
+                windows = src.drift_windows(span, step, MIN_DRIFT_ROWS)  # counted in served rows, as on the raw path
                 key = tuple((w.lo, w.hi) for w in windows)
                 if key not in drifts:  # every drift rule of a model reads the same windows: scored once
-                    drifts[key] = src.drift_scores([w for w in windows if w.rows >= MIN_DRIFT_ROWS])
-                spans, scored = [(w.lo, w.hi, w.rows) for w in windows], drifts[key]
+                    drifts[key] = src.drift_scores([w for w in windows if w.served >= MIN_DRIFT_ROWS])
+                spans, scored = [(w.lo, w.hi, w.served) for w in windows], drifts[key]
             evals, extra = self._drift_evals(rule, spans, scored)
             extra["step"] = ev.grid_step(span, src.grid_since, src.now, step)  # the grid's, as on the raw path
             if sparse is None:  # sketch scores: those an incident compares and their bounds cannot order (`_shown`)
@@ -374,10 +374,11 @@ class RuleEvaluator:
             return [], {"note": "no reference data"}
         span = max(span, parse_window(DRIFT_MIN_SPAN))
         step = max(span / 2, DRIFT_STEP)
-        if not ctx.narrow and ctx.preds.height < MIN_DRIFT_ROWS:
+        served = he.served(ctx.preds)  # a window's evidence is the requests served, not a shadow's copies of them
+        if not ctx.narrow and served.height < MIN_DRIFT_ROWS:
             spans, scored = ctx.sparse_drifts(self.mon, ref, span, step)
         else:
-            spans = ev.windows(ctx.preds["ts"], ctx.now, span, MIN_DRIFT_ROWS, ctx.since, step=ctx.step(span, step),
+            spans = ev.windows(served["ts"], ctx.now, span, MIN_DRIFT_ROWS, ctx.since, step=ctx.step(span, step),
                                limit=None)
             scored = ctx.window_drifts(self.mon, ref, [(lo, hi) for lo, hi, n in spans if n >= MIN_DRIFT_ROWS])
         evals, extra = self._drift_evals(rule, spans, scored)
@@ -673,8 +674,9 @@ class Context:
         return ev.grid_step(span, self.grid_since, self.now, step)
 
     def window_drifts(self, monitor, ref: Reference, windows: list[tuple[datetime, datetime]]) -> dict:
-        """Each window's dataset drift (the same windows for every drift rule of a model: scored once). A large
-        history's features stream past once and are folded per window (`drift_windows`), never held whole."""
+        """Each window's dataset drift (the same windows for every drift rule of a model: scored once), of the
+        served rows (`health.served`, as the windows are counted). A large history's features stream past once and
+        are folded per window (`drift_windows`), never held whole."""
         key = tuple(windows)
         if key not in self._drifts:
             feats, share = list(ref.columns), monitor.cfg.drift_share
@@ -687,9 +689,9 @@ class Context:
                     folded.seal(hi)
                 got = None if folded.retyped else folded.results()
             if got is None:  # the history is in hand with every column, or a text feature is retyped whole
-                frame = monitor.typed_rows(self.model, self.since, self.now, "production", columns=feats) \
-                    if self.narrow else self.preds
-                got = dw.window_drifts(ref, [_drift_ready(frame.select(["ts", *feats]))], windows, share)
+                frame = monitor.typed_rows(self.model, self.since, self.now, "production",
+                                           columns=["variant", *feats]) if self.narrow else self.preds
+                got = dw.window_drifts(ref, [_drift_ready(he.served(frame).select(["ts", *feats]))], windows, share)
             self._drifts[key] = got
         return self._drifts[key]
 
@@ -697,11 +699,13 @@ class Context:
         """(windows, their dataset drifts) of a model with fewer than MIN_DRIFT_ROWS rows over the whole history
         (30 a day over the default 7 days), which would never have a drift verdict: its windows reach back
         before `since`, up to SPARSE_REACH, for the rows a verdict needs, as they already grow back within the
-        history on a quiet night. Read and scored once for every drift rule of the model."""
+        history on a quiet night. Served rows only, counted and scored (`health.served`), as every drift window's.
+        Read and scored once for every drift rule of the model."""
         key = (span, step)
         if key not in self._sparse:
             feats, reach = list(ref.columns), self.now - SPARSE_REACH
-            frame = monitor.typed_rows(self.model, reach, self.now, "production", columns=feats)
+            frame = he.served(monitor.typed_rows(self.model, reach, self.now, "production",
+                                                 columns=["variant", *feats]))
             spans = ev.windows(frame["ts"], self.now, span, MIN_DRIFT_ROWS, self.since, step=self.step(span, step),
                                limit=None, reach=reach)
             ranges = [(lo, hi) for lo, hi, n in spans if n >= MIN_DRIFT_ROWS]

@@ -282,10 +282,11 @@ class Monitor:
     def feature_batches(self, model: str, since: datetime, until: datetime, feats: list[str],
                         environment: str | None = "production"):
         """The drift features of rows in (since, until] as the store streams them (no order), drift-ready,
-        with a feature never logged present as nulls (as `typed_rows` gives it)."""
+        with a feature never logged present as nulls (as `typed_rows` gives it); served rows only (`health.served`:
+        a shadow's mirrored copies of the requests would count each of them twice)."""
         params = {"model": model, "since": since, "until": until, "environment": environment}
-        for batch in self.wh.batches("model_predictions", params, columns=["ts", *feats]):
-            yield _drift_ready(_never_logged(pl.from_arrow(batch), feats).select(["ts", *feats]))
+        for batch in self.wh.batches("model_predictions", params, columns=["ts", "variant", *feats]):
+            yield _drift_ready(_never_logged(he.served(pl.from_arrow(batch)), feats).select(["ts", *feats]))
 
     def joined(self, model: str, preds: pl.DataFrame, since: datetime, until: datetime,
                environment: str | None = "production") -> pl.DataFrame:
@@ -337,9 +338,12 @@ class Monitor:
         feats = list(ref.columns)
         # the trend needs every feature over the history; the verdict only the window's (prediction and label
         # drift compare it with the history's first days, from a narrow read)
-        rows = self.predictions(model, now - history, now, environment) if series else None
+        # served rows only (`health.served`): a shadow answers mirrored copies of the requests, the same features
+        # again, so every request counted twice
+        rows = he.served(self.predictions(model, now - history, now, environment)) if series else None
+        narrow = ["variant", *feats, *(TARGET_COLUMNS if target else ())]
         current = rows.filter(pl.col("ts") > now - span) if rows is not None else \
-            self.rows(model, now - span, now, environment, narrow=[*feats, *(TARGET_COLUMNS if target else ())])
+            he.served(self.rows(model, now - span, now, environment, narrow=narrow))
         ds = dataset_drift(ref, _drift_ready(current.select(feats)), self.cfg.drift_share)
         windows = drift_over_time(ref, _drift_ready(rows.select(["ts", *feats])), "ts", every,
                                   self.cfg.drift_share) if series else []
@@ -389,7 +393,7 @@ class Monitor:
         ref = self.reference(model)
         if ref is None or feature not in ref.columns:
             return None
-        rows = self.predictions(model, now - parse_window(window), now)
+        rows = he.served(self.predictions(model, now - parse_window(window), now))  # as `drift` counts them
         return histograms(ref, _drift_ready(rows.select([feature])), feature)
 
     # ------------------------------------------------------------------ health, quality, cost
@@ -663,12 +667,14 @@ class Monitor:
         if ref is None:
             return "no ref"
         now = self.clock()
-        rows = self.rows(model, now - parse_window(window), now, "production", narrow=list(ref.columns))
+        # served rows, as the drift rule counts them (a shadow's copies are the same requests again)
+        rows = he.served(self.rows(model, now - parse_window(window), now, "production",
+                                   narrow=["variant", *ref.columns]))
         if rows.height < MIN_DRIFT_ROWS:
-            rows = self.predictions(model, self.history_start(now), now).tail(MIN_DRIFT_ROWS)
+            rows = he.served(self.predictions(model, self.history_start(now), now)).tail(MIN_DRIFT_ROWS)
             if rows.height < MIN_DRIFT_ROWS:
-                rows = self.typed_rows(model, now - SPARSE_REACH, now, "production",
-                                       columns=["ts", *ref.columns]).tail(MIN_DRIFT_ROWS)
+                rows = he.served(self.typed_rows(model, now - SPARSE_REACH, now, "production",
+                                                 columns=["ts", "variant", *ref.columns])).tail(MIN_DRIFT_ROWS)
             if rows.height < MIN_DRIFT_ROWS:
                 return "few rows" if rows.height else "no data"
         ds = dataset_drift(ref, _drift_ready(rows.select(list(ref.columns))), self.cfg.drift_share)

@@ -51,6 +51,7 @@ from console import rollup_memo, rollup_remote, rollup_spec
 from console.rollup_paths import rollup_dir
 from console import store_rollups as ro
 from console.analytics import drift as dr
+from console.analytics import health as he
 from console.analytics import sketches as sk
 from console.analytics.windows import bucket_expr, format_span, parse_window
 
@@ -145,11 +146,12 @@ class Current:
     @classmethod
     def of_table(cls, table: pa.Table | pl.DataFrame | None, environment: str | None) -> Current:
         """The whole-group rows (segment null) of rollup rows read with `drift_columns`, merged (their sketches
-        unioned)."""
+        unioned): a shadow's rows left out (`health.served`: its mirrored requests are the served ones again)."""
         out = cls()
         if table is None or not (table.height if isinstance(table, pl.DataFrame) else table.num_rows):
             return out
-        df = (table if isinstance(table, pl.DataFrame) else pl.from_arrow(table)).filter(pl.col("segment").is_null())
+        df = he.served((table if isinstance(table, pl.DataFrame) else pl.from_arrow(table))
+                       .filter(pl.col("segment").is_null()))
         if environment is not None:
             df = df.filter(pl.col("environment") == environment)
         if not df.height:
@@ -557,8 +559,8 @@ class RollupDrift:
                      listed: list, whole: dict) -> list[pl.DataFrame]:
         """The whole-group rollup rows of [start, end): each compacted day's (kept), then the other hours'."""
         frames, gaps, t = [], [], start
-        keep = pl.col("segment").is_null() & (pl.lit(True) if environment is None
-                                              else pl.col("environment") == environment)
+        keep = pl.col("segment").is_null() & he.served_expr() & (pl.lit(True) if environment is None
+                                                                 else pl.col("environment") == environment)
         for day in sorted(whole):
             if t < day:
                 gaps.append((t, day))
@@ -593,7 +595,7 @@ class RollupDrift:
         hit = self._raw.get(key)
         if hit is not None and set(features) <= hit[0]:
             return hit[1]
-        rows = self.raw(model, a, b, environment, ["ts", *features, *also])
+        rows = he.served(self.raw(model, a, b, environment, ["ts", "variant", *features, *also]))  # as the hours'
         rows = ro.typed(rows.select([c for c in dict.fromkeys(["ts", *features]) if c in rows.columns]), spec)
         edge = Current()
         edge.add_rows(rows, [f for f in features if f in spec.numeric], [f for f in features if f in spec.categorical])
@@ -690,15 +692,16 @@ class RollupDrift:
         # the store's files, so four edges read apart cost four binds (`hour_pieces` keeps what this read)
         edges = edge_ranges(now - span, now) + (edge_ranges(now - history, now - history + BASELINE) if targets
                                                 else [])
-        self.hour_pieces(model, edge_hours(edges), environment, ["ts", *feats, *(rollup_target.EDGE_COLUMNS
-                                                                               if targets else ())],
+        self.hour_pieces(model, edge_hours(edges), environment, ["ts", "variant", *feats,
+                                                                 *(rollup_target.EDGE_COLUMNS if targets else ())],
                          self._frames, lambda f: f)
         cur = self.current(model, now - span, now, environment, spec, feats,
                            tuple(rollup_target.EDGE_COLUMNS) if targets else ())
         results = [self._score(ref[f], refsk, cur, spec) for f in feats]
         exact_cols = [f for f, r in zip(feats, results) if r is None]
         if exact_cols:
-            rows = mon.typed_rows(model, now - span, now, environment, columns=["ts", *exact_cols])
+            rows = he.served(mon.typed_rows(model, now - span, now, environment,
+                                            columns=["ts", "variant", *exact_cols]))
             rows = rollup_spec.drift_ready(rows.select(exact_cols))
             done = {f: dr.column_drift(ref, rows, f) for f in exact_cols}
             results = [r if r is not None else done[f] for f, r in zip(feats, results)]
@@ -796,8 +799,9 @@ class RollupDrift:
                 bucket_expr(every, "h")).item()
         winners = ro._winners(ro.files(self.path, model), h0, h1)
         tests = tuple((f, ref[f].test.name, ref[f].threshold) for f in feats)
+        # "served": a bucket's rows leave out a shadow's (kept before by older code: every variant's, scored again)
         keys = {b: (model, environment, every, b, hs[0], hs[-1], tuple(winners.get(h) for h in hs),
-                    refsk.id or id(refsk), share, tests) for b, hs in by_bucket.items()}
+                    refsk.id or id(refsk), share, tests, "served") for b, hs in by_bucket.items()}
         memo = self._trend_memo(model, environment, every)
         done: dict[datetime, tuple[bool, dr.WindowDrift | Current]] = {}
         for b, key in keys.items():
@@ -927,8 +931,9 @@ def _z(ref: dr.ColumnReference, r: dict[str, int], c: dict[str, int]) -> sk.Sket
 
 
 def drift_columns(spec: ro.ModelSpec) -> tuple[str, ...]:
-    """The rollup columns a drift summary reads (`Current.of_table`): keys it filters on, rows, features."""
-    cols = ["segment", "environment", "rows"]
+    """The rollup columns a drift summary reads (`Current.of_table`): keys it filters on (`variant`: served rows
+    only), rows, features."""
+    cols = ["segment", "environment", "variant", "rows"]
     for f in spec.numeric:
         cols += [f"num__{f}", f"sum__{f}"]
     return (*cols, *(f"cat__{f}" for f in spec.categorical))

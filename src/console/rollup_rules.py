@@ -20,7 +20,8 @@ What each rule reads:
   value, is computed again exactly from that one window's raw latencies (a verdict never rests on noise).
 - refusal_rate: no rollup column holds refusals; a narrow raw read of `ts` and `refused`.
 - drift_share / feature_drift: each window's hours merged (`RollupDrift`'s `Current` and `_score`, the
-  Drift screen's scoring); a feature whose sketch verdict is borderline, or whose test needs raw values,
+  Drift screen's scoring), served rows only: a shadow's mirrored requests are left out of the sketches and of the
+  rows a window is grown to (`health.served`, as on the raw path); a feature whose sketch verdict is borderline, or whose test needs raw values,
   is scored exactly on a projected raw read of that feature in that window; so is a score an incident compares
   with another (the feature that moved most, the onset) when their bounds overlap (`exact_drift`). A model with
   fewer rows in the whole history than a verdict needs reaches back up to `SPARSE_REACH` for them as on the raw
@@ -275,8 +276,8 @@ class RollupRules:
                     self._raw_labels(p, users)
                 if self.features:
                     spec = self.drift.spec(self.model)
-                    p.cur = Current()
-                    p.cur.add_rows(ro.typed(rows.select(["ts", *self.features]), spec),
+                    p.cur = Current()  # the served rows' features, as the rollup hours' (`Current.of_table`)
+                    p.cur.add_rows(ro.typed(users.select(["ts", *self.features]), spec),
                                    [f for f in self.features if f in spec.numeric],
                                    [f for f in self.features if f in spec.categorical])
         self._raw[key] = p
@@ -481,7 +482,9 @@ class RollupRules:
         return latest.labelled < min_labels and latest.lo <= self.since
 
     def drift_windows(self, span: timedelta, step: timedelta, min_rows: int) -> list[Window]:
-        return self.windows(span, min_rows, step=step)
+        """The drift rules' windows, grown until they hold `min_rows` served rows: a shadow's mirrored copies are
+        the same requests again, not evidence (`Context.sparse_drifts` and the raw path count the same)."""
+        return self.windows(span, min_rows, step=step, by=lambda w: w.served)
 
     def sparse_drifts(self, ref, span: timedelta, step: timedelta, min_rows: int) -> tuple[list, dict] | None:
         """(windows, their dataset drifts) of a model with fewer than `min_rows` rows in the whole history, whose
@@ -489,8 +492,8 @@ class RollupRules:
         and reading (`incident_rules.Context.sparse_drifts`: a quiet model's rows, a few thousand over 90 days), so
         a `[rollups] min_rows` below `min_rows` does not leave it "insufficient" for ever. None when the history
         holds enough rows (its latest window, grown back to `since` when short, holds them)."""
-        latest = self._latest(span, min_rows, lambda w: w.rows)
-        if latest.rows >= min_rows or latest.lo > self.since:
+        latest = self._latest(span, min_rows, lambda w: w.served)
+        if latest.served >= min_rows or latest.lo > self.since:
             return None
         key = (span, step, min_rows)
         if key not in self._sparse:  # read and scored once for every drift rule of the model
@@ -536,7 +539,8 @@ class RollupRules:
                 stamp = [str(path)]
             cols = [[c.name, c.kind, c.test.name, c.threshold, c.n] for c in ref.columns.values()]
             self._drift_fp = [stamp, cols, sorted(spec.numeric), sorted(spec.categorical), sorted(spec.by_value),
-                              self.mon.cfg.drift_share, "union"]  # scored from unioned sketches (kept before: merged)
+                              self.mon.cfg.drift_share, "union",  # scored from unioned sketches (kept before: merged)
+                              "served"]  # of served rows (kept before: a shadow's rows too)
         return self._drift_fp
 
     def _drift_scores(self, windows: list[Window], ref, spec) -> dict[datetime, dr.DatasetDrift]:
@@ -546,7 +550,7 @@ class RollupRules:
         numeric = [f for f in feats if f in spec.numeric]
         categorical = [f for f in feats if f in spec.categorical]
         hours = sorted({p.a + US for w in windows for p in w.parts if not p.raw})
-        wanted = ["segment", "environment", "rows", *[f"{k}__{f}" for f in numeric for k in ("num", "sum")],
+        wanted = ["segment", "environment", "variant", "rows", *[f"{k}__{f}" for f in numeric for k in ("num", "sum")],
                   *[f"cat__{f}" for f in categorical]]
         tables = [ro.read_table(self.drift.path, self.model, a, b, columns=wanted)  # only the hours scored now
                   for a, b in ro.hour_ranges(hours)]
@@ -554,7 +558,7 @@ class RollupRules:
         df = pl.DataFrame()
         if tables:
             df = pl.concat(tables, how="diagonal_relaxed").filter(pl.col("segment").is_null() &
-                                                                  (pl.col("environment") == ENV))
+                                                                  (pl.col("environment") == ENV) & he.served_expr())
         # Hours in the same windows form one block, merged once (windows overlap: a 24 h window every 12 h).
         member = {h: tuple(i for i, w in enumerate(windows) if any(not p.raw and p.a + US == h for p in w.parts))
                   for h in hours}
@@ -583,10 +587,10 @@ class RollupRules:
     def _exact_columns(self, wanted: list[tuple[Window, list[str]]], ref) -> dict[int, dict[str, dr.ColumnDrift]]:
         """Each window's columns (by `id` of the window) scored exactly on its raw rows of them, as the raw path
         scores them; the windows read at once (`raw_windows`)."""
-        raw = self.raw_windows(wanted)
+        raw = self.raw_windows([(w, ["variant", *cols]) for w, cols in wanted])
         out = {}
         for w, cols in wanted:
-            rows = rollup_spec.drift_ready(raw[id(w)].select(cols))
+            rows = rollup_spec.drift_ready(he.served(raw[id(w)]).select(cols))  # as the rollup hours count them
             out[id(w)] = {f: dr.column_drift(ref, rows, f) for f in cols}
         return out
 
