@@ -374,7 +374,9 @@ class RuleEvaluator:
             return [], {"note": "no reference data"}
         span = max(span, parse_window(DRIFT_MIN_SPAN))
         step = max(span / 2, DRIFT_STEP)
-        served = he.served(ctx.preds)  # a window's evidence is the requests served, not a shadow's copies of them
+        # a window's evidence is the requests served, not a shadow's copies of them (only the columns counted are
+        # filtered: the history's every column copied per drift rule would double a large history's memory)
+        served = he.served(ctx.preds.select([c for c in ("ts", "variant") if c in ctx.preds.columns]))
         if not ctx.narrow and served.height < MIN_DRIFT_ROWS:
             spans, scored = ctx.sparse_drifts(self.mon, ref, span, step)
         else:
@@ -691,7 +693,9 @@ class Context:
             if got is None:  # the history is in hand with every column, or a text feature is retyped whole
                 frame = monitor.typed_rows(self.model, self.since, self.now, "production",
                                            columns=["variant", *feats]) if self.narrow else self.preds
-                got = dw.window_drifts(ref, [_drift_ready(he.served(frame).select(["ts", *feats]))], windows, share)
+                keep = ["ts", *(["variant"] if "variant" in frame.columns else []), *feats]  # filter these alone
+                got = dw.window_drifts(ref, [_drift_ready(he.served(frame.select(keep)).select(["ts", *feats]))],
+                                       windows, share)
             self._drifts[key] = got
         return self._drifts[key]
 
