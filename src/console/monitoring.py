@@ -340,7 +340,9 @@ class Monitor:
         # drift compare it with the history's first days, from a narrow read)
         # served rows only (`health.served`): a shadow answers mirrored copies of the requests, the same features
         # again, so every request counted twice
-        rows = he.served(self.predictions(model, now - history, now, environment)) if series else None
+        # (the columns read below are taken before the filter: it copies what it keeps of a history's frame)
+        rows = he.served(self.predictions(model, now - history, now, environment).select(
+            list(dict.fromkeys(["ts", "variant", *feats, *TARGET_COLUMNS])))) if series else None
         narrow = ["variant", *feats, *(TARGET_COLUMNS if target else ())]
         current = rows.filter(pl.col("ts") > now - span) if rows is not None else \
             he.served(self.rows(model, now - span, now, environment, narrow=narrow))
@@ -671,7 +673,8 @@ class Monitor:
         rows = he.served(self.rows(model, now - parse_window(window), now, "production",
                                    narrow=["variant", *ref.columns]))
         if rows.height < MIN_DRIFT_ROWS:
-            rows = he.served(self.predictions(model, self.history_start(now), now)).tail(MIN_DRIFT_ROWS)
+            rows = he.served(self.predictions(model, self.history_start(now), now).select(
+                ["ts", "variant", *ref.columns])).tail(MIN_DRIFT_ROWS)  # the filter copies only these columns
             if rows.height < MIN_DRIFT_ROWS:
                 rows = he.served(self.typed_rows(model, now - SPARSE_REACH, now, "production",
                                                  columns=["ts", "variant", *ref.columns])).tail(MIN_DRIFT_ROWS)
