@@ -44,3 +44,35 @@ def test_values_a_feature_could_not_use_are_counted_and_said(tmp_path, capsys):
     text = capsys.readouterr().out
     assert f"x: {rows - numbers} of {rows} rows in the window without a usable value (not logged, not a number, " \
            "or not finite); left out of its test" in text, text
+
+
+async def test_the_drift_screens_say_it_too(tmp_path):
+    """The Drift screen's head and the feature's distributions say what `drift` says: how many of the window's rows
+    the test could not use (the N column counts only the rows it used)."""
+    from console.config import parse_file
+    from console.service import Service
+    from console.ui.app import ConsoleApp
+    from console.ui.screens.drift import DistributionScreen, DriftScreen
+    from console.ui.widgets import FilterTable
+    from ui_fixtures import screen_text, until
+
+    cfg, rows, numbers = _workspace(tmp_path)
+    svc = Service(parse_file(cfg), clock=lambda: datetime.fromisoformat(AT))
+    svc.refresh()
+    app = ConsoleApp(parse_file(cfg), service=svc, poll=False)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app.push_screen(DriftScreen("m", "production", window="7d"))
+            drift = app.screen
+            await until(pilot, lambda: "drift" in drift.loaded and drift.query_one("#features", FilterTable).row_keys,
+                        "the drift table")
+            (x,) = drift.report["features"]
+            assert (x["n_cur"], x["stats"]["dropped"]) == (numbers, rows - numbers)
+            said = f"UNUSABLE x {rows - numbers} rows without a usable value, left out of their tests"
+            await until(pilot, lambda: said in screen_text(app), "the drift head's note")
+            await app.push_screen(DistributionScreen("m", "production", feature="x", window="7d", column=x))
+            await until(pilot, lambda: "without a usable value" in screen_text(app), "the distributions' head")
+            assert f"current {numbers} (last 7d)  {rows - numbers} more without a usable value, left out" \
+                in screen_text(app)
+    finally:
+        svc.close()

@@ -145,6 +145,8 @@ class DriftScreen(WindowedScreen):
                     Text(f"ref {rep.get('reference_rows', 0):,} rows", style="dim")))
             if rep.get("note"):
                 rows.append(line("NOTE", safe(rep["note"])))
+            if unusable := unusable_text(rep.get("features", [])):
+                rows.append(line("UNUSABLE", unusable))
         if ex is not None:
             rows.append(line("EXACT", self._exact_state(ex)))
         return lines(rows)
@@ -401,7 +403,10 @@ class DistributionScreen(WindowedScreen):
             rows.append(line("FEATURE", safe(c["column"]), safe(c["kind"]), safe(c["test"]),
                              Text(f"score {score_or_none(c['score']):.3g}" if score_or_none(c["score"]) is not None else "score -"),
                              Text("drift when ") + safe(c["direction"]), verdict(c["drifted"], c["status"])))
+            dropped = _dropped(c)
             rows.append(line("ROWS", f"reference {c['n_ref']:,}", f"current {c['n_cur']:,} (last {self.window})",
+                             Text(f"{dropped:,} more without a usable value, left out", style="bold")
+                             if dropped else "",
                              Text("bars: share of rows per bin, same scale", style="dim")))
         return lines(rows)
 
@@ -432,6 +437,26 @@ class DistributionScreen(WindowedScreen):
 
     def selected_id(self) -> str | None:
         return self.feature or self.model
+
+
+def _dropped(feature: dict) -> int:
+    return int((feature.get("stats") or {}).get("dropped") or 0)
+
+
+def unusable_text(features: list[dict]) -> Text | None:
+    """The features some of whose window rows had no usable value (not logged, text where numbers are expected,
+    not finite), with how many: their tests ran over the rest, which the N column alone does not tell (the `drift`
+    command says the same)."""
+    hit = [(f["column"], _dropped(f)) for f in features if _dropped(f)]
+    if not hit:
+        return None
+    out = Text()
+    for i, (column, n) in enumerate(hit):
+        out.append(", " if i else "")
+        out.append_text(safe(column))
+        out.append(f" {n:,} rows")
+    out.append(" without a usable value, left out of their tests")
+    return out
 
 
 def _column(svc, model: str, feature: str, window: str, environment: str) -> dict | None:
