@@ -76,3 +76,20 @@ async def test_the_drift_screens_say_it_too(tmp_path):
                 in screen_text(app)
     finally:
         svc.close()
+
+
+def test_a_type_that_changes_between_parquet_files_is_said(tmp_path, capsys):
+    """The type change itself is said, naming a file of each kind (as a JSONL field of mixed types is), and numbers
+    of different widths in different files are not a change."""
+    cfg, _, _ = _workspace(tmp_path)
+    day = tmp_path / "logs" / "date=2026-11-27"
+    day.mkdir()
+    pq.write_table(pa.table({"ts": [datetime(2026, 11, 27, 1)], "model": ["m"], "version": ["1"], "request_id": ["w"],
+                             "prediction": ["1"], "latency_ms": pa.array([10], pa.int32()),
+                             "x": pa.array([3], pa.int64())}), day / "part-0.parquet")
+    assert main(["--config", str(cfg), "snapshot", "--at", AT, "--format", "json"]) == 0
+    notes = json.loads(capsys.readouterr().out)["log_notes"]
+    mixed = [n for n in notes if "more than one type" in n]
+    assert mixed == [f"predictions: field 'x' holds values of more than one type across its Parquet files (numbers in "
+                     f"2 files, e.g. {tmp_path / 'logs' / 'date=2026-11-27' / 'part-0.parquet'}; text in 1 file, e.g. "
+                     f"{tmp_path / 'logs' / 'date=2026-11-29' / 'part-0.parquet'}); kept, as text if not all numbers"], notes

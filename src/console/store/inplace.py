@@ -43,6 +43,27 @@ class InPlace:
                 out.setdefault(src.kind, []).append(p)
         return out, missing, notes
 
+    def _mixed_types(self, files: dict[str, list[str]]) -> list[str]:
+        """A note per field whose Parquet files disagree on what it holds (numbers in one day's file, text in the
+        next): read, the files' types unified as DuckDB unifies them (to text), as a JSONL field of mixed types is
+        kept and said; the tests that need numbers then count the values that are not as unusable. Numbers of
+        different widths (int32 here, double there) are one kind and need no word. From the footers' columns,
+        which every file's check has read already."""
+        notes = []
+        for kind, paths in files.items():
+            kinds: dict[str, dict[str, list[str]]] = {}
+            for p in paths:
+                columns = self._footer_columns(p)
+                for name, typ in (columns.items() if isinstance(columns, dict) else ()):
+                    kinds.setdefault(name, {}).setdefault(_kind_of(typ), []).append(p)
+            for name, by in sorted(kinds.items()):
+                if len(by) > 1:
+                    said = "; ".join(f"{k} in {len(ps)} file{'s' if len(ps) > 1 else ''}, e.g. {ps[0]}"
+                                     for k, ps in sorted(by.items(), key=lambda kv: -len(kv[1])))
+                    notes.append(f"{kind}: field {name!r} holds values of more than one type across its Parquet "
+                                 f"files ({said}); kept, as text if not all numbers")
+        return notes
+
     def _parquet_deleted(self) -> list[str]:
         """A note per Parquet log gone since the last refresh of any process, as the tailer notes a deleted
         JSONL or CSV file: its rows were read in place, so they leave the screens with it, and say so. The
@@ -97,3 +118,21 @@ class InPlace:
         self._facts.save()
         self._checked.add((key, *known["version"]))
         return known
+
+
+_NUMBERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
+            "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
+
+
+def _kind_of(duck_type: str) -> str:
+    """What a column holds, as an operator would say it: a number of any width, text, a time, true/false."""
+    t = duck_type.upper()
+    if t.startswith(_NUMBERS):
+        return "numbers"
+    if t == "VARCHAR":
+        return "text"
+    if t.startswith(("TIMESTAMP", "DATE", "TIME")):
+        return "times"
+    if t == "BOOLEAN":
+        return "true/false"
+    return duck_type
