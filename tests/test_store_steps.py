@@ -195,3 +195,19 @@ def test_a_logs_types_are_remembered_across_processes_and_a_piece_they_do_not_fi
             (3 * ROWS, 3 * ROWS, sum(range(2 * ROWS, 3 * ROWS)))
         assert cur.execute("SELECT x FROM predictions WHERE request_id = 'r2500'").fetchone()[0] == "v2500"
         assert cur.execute("SELECT x FROM predictions WHERE request_id = 'r1500'").fetchone()[0] in ("750.0", "750")
+
+
+def test_a_first_read_in_steps_calls_no_field_new(tmp_path):
+    """A cold ingest committed in steps, a field first logged in a later step (another model's feature): the store
+    had no rows before this read, so no field is new to it; one logged after, in the next refresh, is."""
+    p = tmp_path / "p.jsonl"
+    p.write_text("".join(json.dumps(row(i, **({"tenure": i} if i >= 600 else {}))) + "\n" for i in range(ROWS)))
+    cfg = Config(source=None, root=tmp_path, logs=(LogSource("predictions", str(p)),))
+    w = stepping(Warehouse(cfg, tmp_path / "store"))
+    first = w.refresh()
+    assert w.steps > 1 and counted(w) == (ROWS, ROWS)
+    assert not [n for n in first.notes if "new field" in n], first.notes
+    with open(p, "a") as fh:
+        fh.write(json.dumps(row(ROWS, tenure=1, channel="web")) + "\n")
+    assert [n for n in w.refresh().notes if "new field" in n] == ["predictions: new field 'channel'"]
+    w.close()

@@ -142,6 +142,7 @@ class Warehouse(Ingest, Counting, InPlace, Lakes, Views, Footers, Compaction):
         self._ready = 0  # rows the refresh in flight has committed in steps
         self._changed_types: set[tuple[str, str]] = set()  # (kind, column) a segment being written mixed kinds in
         self._new_fields: set[tuple[str, str]] = set()  # (kind, column) first seen since the store had rows
+        self._had_rows: set[str] = set()  # the kinds with segments when the refresh began (`_new_fields`)
         self._columns: dict[str, set[str]] = {}  # kind -> the columns its segments hold
         self._json_types: dict[tuple[str, str], dict] = {}  # (kind, path) -> the types that read its last piece
         self.merge_in_background = True  # a refresh that leaves merges due starts a thread for them

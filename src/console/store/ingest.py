@@ -134,6 +134,9 @@ class Ingest:
                     m = self.manifest = Manifest()
                 m.sources = fingerprint
                 held = {"m": m}
+                # a field is new to a store that had rows of its kind before this refresh: a first read (or a
+                # re-read from the start) committed in steps would call every field after its first step new
+                self._had_rows = {k for k in KINDS if m.segments.get(k)}
 
                 def commit(segments: dict[str, list[str]], cursors: dict[str, dict]) -> None:
                     held["m"] = self.manifest = self._commit(held["m"], segments, cursors)
@@ -440,7 +443,7 @@ class Ingest:
             table, changed = parse.unify(tables)
             self._changed_types.update((kind, c) for c in changed)
             known = self._known_columns(kind)
-            if known:
+            if kind in self._had_rows:
                 self._new_fields.update((kind, c) for c in table.column_names if c not in known)
             known.update(table.column_names)
             name = f"{kind}/{uuid.uuid4().hex}.parquet"
