@@ -500,11 +500,27 @@ def wasserstein(ref: Any, cur: Any, ref_std: float | None = None, threshold: flo
 
 
 def _w1(a: Dist, b: Dist) -> float:
-    """Integral over t of |Q_a(t) - Q_b(t)|, exactly, over the merged steps of both."""
-    grid = np.union1d(a.share, b.share)
-    grid = grid[grid > 0]
+    """Integral over t of |Q_a(t) - Q_b(t)|, exactly, over the merged steps of both.
+
+    The steps are the two ascending shares merged by a stable sort (timsort merges the two runs), and where
+    each step's quantile sits in each (`quantiles`: how many of its shares lie below the step) is counted in the
+    same pass: the union1d and two searchsorted calls this replaces gave the same steps and indices at ~3x the
+    cost."""
+    sa, sb = a.share, b.share
+    both = np.concatenate((sa, sb))
+    order = np.argsort(both, kind="stable")
+    merged = both[order]
+    first = np.flatnonzero(np.concatenate(([True], merged[1:] != merged[:-1])))  # each distinct step's first place
+    from_a = order < sa.size
+    below_a = (np.cumsum(from_a) - from_a)[first]  # a's shares before the step's first place: all below it
+    below_b = first - below_a
+    grid = merged[first]
+    keep = grid > 0
+    grid, below_a, below_b = grid[keep], below_a[keep], below_b[keep]
     width = np.diff(np.concatenate(([0.0], grid)))
-    return float(np.dot(width, np.abs(a.quantiles(grid) - b.quantiles(grid))))
+    qa = a.values[np.minimum(below_a, a.values.size - 1)]
+    qb = b.values[np.minimum(below_b, b.values.size - 1)]
+    return float(np.dot(width, np.abs(qa - qb)))
 
 
 def _rank_shift(d: Dist, points: int = 4096) -> float:
