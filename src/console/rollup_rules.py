@@ -389,6 +389,10 @@ class RollupRules:
             frame = next((f for (x, y), f in self._raw_hours.items() if x <= a and b <= y), None)
         return None if frame is None else self.mon.sliced(self.model, frame, a, b, columns)
 
+    def read_before(self, a: datetime, b: datetime, columns: list[str]) -> pl.DataFrame | None:
+        """`_read_before`, for a rule read outside this history's windows (`Monitor.stale_ts`)."""
+        return self._read_before(a, b, columns)
+
     def raw_windows(self, wanted: list[tuple[Window, list[str]]]) -> dict[int, pl.DataFrame]:
         """Each window's raw rows of its columns (by `id` of the window): sliced from the rows this pass already
         read when they cover it (a window inside the open hour and the hour before it: the edge hours), else from
