@@ -101,7 +101,12 @@ class Part:
         """The latency distribution (a rollup hour's sketches are merged only when a window needs them: most
         windows' evaluations are kept from an earlier pass, `rule_memo`)."""
         if self.latency is None and self.kll:
-            self.latency = sk.Dist.union([sk.Dist.of(b) for b in self.kll])
+            # the sketches' items unioned at once: the Dist of each first gave the same values and weights, but for
+            # which of -0.0 and 0.0 stands for their run, so a union holding a zero is made as it was
+            d = sk.Dist.union(self.kll)
+            if d.values.size and (d.values == 0.0).any():
+                d = sk.Dist.union([sk.Dist.of(b) for b in self.kll])
+            self.latency = d
         return self.latency
 
 
