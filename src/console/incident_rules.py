@@ -238,7 +238,7 @@ class RuleEvaluator:
         backs: dict[datetime, tuple] = {}  # `_look_back`'s longer histories, shared by the model's rules
         for rule in rules:
             if rule.metric == "stale_minutes":
-                ts = self.mon.stale_ts(model, since, now, _stale_limit(rule))
+                ts = self.mon.stale_ts(model, since, now, _stale_limit(rule), kept=src.read_before)
                 found += self._stale(Context(model, mc, ts, since, now, deployments, True), rule)
                 continue
             evals, extra = self._rollup_evaluate(src, rule, expected, drifts)

@@ -101,7 +101,12 @@ class Part:
         """The latency distribution (a rollup hour's sketches are merged only when a window needs them: most
         windows' evaluations are kept from an earlier pass, `rule_memo`)."""
         if self.latency is None and self.kll:
-            self.latency = sk.Dist.union([sk.Dist.of(b) for b in self.kll])
+            # the sketches' items unioned at once: the Dist of each first gave the same values and weights, but for
+            # which of -0.0 and 0.0 stands for their run, so a union holding a zero is made as it was
+            d = sk.Dist.union(self.kll)
+            if d.values.size and (d.values == 0.0).any():
+                d = sk.Dist.union([sk.Dist.of(b) for b in self.kll])
+            self.latency = d
         return self.latency
 
 
@@ -148,6 +153,8 @@ class RollupRules:
         self.memo = rule_memo.Memo(ro._model_dir(self.drift.path, model) / rule_memo.NAME)
         self._drift_fp: list | None = None
         self._sparse: dict[tuple, tuple[list, dict]] = {}  # `sparse_drifts`
+        self._exact_rows: dict[tuple, pl.DataFrame] = {}  # a window's raw rows by its span (`_exact_columns`)
+        self._exact: dict[tuple, dr.ColumnDrift] = {}  # (span, column, id of the reference) -> its exact drift
         if load:
             self.load()
 
@@ -387,6 +394,10 @@ class RollupRules:
             frame = next((f for (x, y), f in self._raw_hours.items() if x <= a and b <= y), None)
         return None if frame is None else self.mon.sliced(self.model, frame, a, b, columns)
 
+    def read_before(self, a: datetime, b: datetime, columns: list[str]) -> pl.DataFrame | None:
+        """`_read_before`, for a rule read outside this history's windows (`Monitor.stale_ts`)."""
+        return self._read_before(a, b, columns)
+
     def raw_windows(self, wanted: list[tuple[Window, list[str]]]) -> dict[int, pl.DataFrame]:
         """Each window's raw rows of its columns (by `id` of the window): sliced from the rows this pass already
         read when they cover it (a window inside the open hour and the hour before it: the edge hours), else from
@@ -586,12 +597,25 @@ class RollupRules:
 
     def _exact_columns(self, wanted: list[tuple[Window, list[str]]], ref) -> dict[int, dict[str, dr.ColumnDrift]]:
         """Each window's columns (by `id` of the window) scored exactly on its raw rows of them, as the raw path
-        scores them; the windows read at once (`raw_windows`)."""
-        raw = self.raw_windows([(w, ["variant", *cols]) for w, cols in wanted])
-        out = {}
+        scores them; the windows read at once (`raw_windows`).
+
+        A pass asks for the same window again: its borderline columns here, then the rest for an incident's onset
+        (`exact_drift`), sometimes twice (a window reaching into the open hour has no memo key). So a window is
+        read with every drift feature, once, its rows kept by its span, and each column scored once."""
+        out: dict[int, dict[str, dr.ColumnDrift]] = {}
+        unread = {_span(w): w for w, cols in wanted
+                  if _span(w) not in self._exact_rows and any((_span(w), f, id(ref)) not in self._exact for f in cols)}
+        if unread:
+            feats = list(dict.fromkeys(["variant", *self.features, *(f for _, cols in wanted for f in cols)]))
+            raw = self.raw_windows([(w, feats) for w in unread.values()])
+            self._exact_rows.update({span: raw[id(w)] for span, w in unread.items()})
         for w, cols in wanted:
-            rows = rollup_spec.drift_ready(he.served(raw[id(w)]).select(cols))  # as the rollup hours count them
-            out[id(w)] = {f: dr.column_drift(ref, rows, f) for f in cols}
+            span = _span(w)
+            todo = [f for f in cols if (span, f, id(ref)) not in self._exact]
+            if todo:  # as the rollup hours count them
+                rows = rollup_spec.drift_ready(he.served(self._exact_rows[span]).select(todo))
+                self._exact.update({(span, f, id(ref)): dr.column_drift(ref, rows, f) for f in todo})
+            out[id(w)] = {f: self._exact[(span, f, id(ref))] for f in cols}
         return out
 
     def exact_drift(self, windows: list[Window]):

@@ -148,6 +148,61 @@ def _items(blob: bytes) -> tuple[np.ndarray, np.ndarray, int, int]:
 _POW2 = 2.0 ** np.arange(64)
 
 
+def _blob_items(blobs: list[bytes]) -> tuple[np.ndarray, np.ndarray, list[int], list[float]] | None:
+    """`_weights` of many serialized sketches at once, read from their bytes joined into one buffer: (their items
+    and weights one after another, each non-empty one's n and rank error). What `_items` reads, in the same order,
+    without its ~4 us of Python per sketch (a week's window unions ~170 hour sketches per feature). Every field of
+    the forms read here is 4-byte aligned (the sizes are multiples of 4), so the buffer is read as 32-bit words.
+    None when a blob is in another form (`_items` then reads each)."""
+    lens = np.fromiter(map(len, blobs), np.int64, len(blobs))
+    if lens.min() < 8 or np.any(lens & 3):
+        return None
+    words = np.frombuffer(b"".join(blobs), "<u4")
+    at = np.concatenate(([0], np.cumsum(lens[:-1]))) // 4  # each blob's first word
+    head = words[at]
+    pre, ver, flags = head & 0xFF, (head >> 8) & 0xFF, head >> 24
+    full = (pre == 5) & (ver == 1) & (flags & 5 == 0)
+    single = (pre == 2) & ((ver == 1) | (ver == 2)) & (flags & 5 == 4)
+    if not np.all(full | single | ((pre == 2) & ((ver == 1) | (ver == 2)) & (flags & 1 == 1))):
+        return None
+    f_at = at[full]
+    if np.any(lens[full] < 28):
+        return None
+    kl = words[f_at + 4]  # min k (16 bits), number of levels (8 bits)
+    levels = ((kl >> 16) & 0xFF).astype(np.int64)
+    first = f_at + 5 + levels + 2  # each full sketch's first item: after n, k, levels, their starts, min and max
+    count = f_at + lens[full] // 4 - first
+    if np.any(count < 0) or np.any(levels < 1):
+        return None
+    # each full sketch's levels' sizes from their starts (the last level ends at its last item)
+    cum = np.cumsum(levels)
+    lv_idx = np.arange(int(cum[-1]) if cum.size else 0) - np.repeat(cum - levels, levels)
+    starts = words[np.repeat(f_at + 5, levels) + lv_idx].astype(np.int64)
+    ends = np.empty_like(starts)
+    ends[:-1] = starts[1:]
+    ends[cum - 1] = starts[cum - levels] + count
+    sizes = ends - starts
+    if np.any(sizes < 0):
+        return None
+    start = np.zeros(len(blobs), np.int64)  # each blob's first item and number of items (a single one's follows
+    num = np.zeros(len(blobs), np.int64)  # its 8-byte preamble)
+    start[full], num[full] = first, count
+    start[single], num[single] = at[single] + 2, 1
+    total = int(num.sum())
+    items = words[np.repeat(start - (np.cumsum(num) - num), num) + np.arange(total)].view("<f4")
+    weights = np.ones(total)
+    weights[np.repeat(full, num)] = np.repeat(_POW2[lv_idx], sizes)
+    n = np.zeros(len(blobs), np.int64)
+    n[full] = words[f_at + 2].astype(np.int64) | (words[f_at + 3].astype(np.int64) << 32)
+    n[single] = 1
+    k = np.zeros(len(blobs), np.int64)
+    k[full] = kl & 0xFFFF
+    keep = np.flatnonzero(n)
+    ns = n[keep].tolist()
+    errs = [_kll_error(kk) if nn > c else 0.0 for kk, nn, c in zip(k[keep].tolist(), ns, num[keep].tolist())]
+    return items, weights, ns, errs
+
+
 @functools.cache
 def _kll_error(k: int) -> float:
     return float(kll_floats_sketch.get_normalized_rank_error(k, False))
@@ -249,9 +304,20 @@ class Dist:
         return cls._weighted(arr, np.ones(arr.size), int(arr.size), 0.0)
 
     @classmethod
-    def _weighted(cls, v: np.ndarray, w: np.ndarray, n: int, eps: float) -> Dist:
-        order = np.argsort(v)  # ties are summed below, so their order does not matter (3x a stable sort's speed)
-        v, w = v[order].astype(np.float64, copy=False), w[order]
+    def _weighted(cls, v: np.ndarray, w: np.ndarray, n: int, eps: float, runs: bool = False) -> Dist:
+        """`runs`: v is a few ascending runs (Dists' values one after another), which a stable sort (timsort)
+        merges ~10x faster than an argsort sorts them; float32 values (sketch items) are ordered by a radix sort of
+        their bits (`_radix_order`, ~3x faster)."""
+        # Ties are summed below, and the weights are integers (2^level, counts), so their order does not matter
+        # (an argsort is 3x a stable sort's speed on unordered values), but for -0.0 and 0.0: which one their run
+        # keeps is the argsort's choice, kept; a fast order that puts them otherwise is not used.
+        fast = runs or v.dtype == np.float32
+        order = np.argsort(v, kind="stable") if runs else _radix_order(v) if fast else np.argsort(v)
+        sv = v[order]
+        if fast and sv.size and (_both_zeros(sv) or np.isnan(sv[0]) or np.isnan(sv[-1])):
+            order = np.argsort(v)
+            sv = v[order]
+        v, w = sv.astype(np.float64, copy=False), w[order]
         if v.size:
             last = np.flatnonzero(np.append(v[1:] != v[:-1], True))  # last index of each run of ties
             cum = np.cumsum(w)[last]
@@ -269,7 +335,17 @@ class Dist:
         `limit`, the union is thinned to about that many items (`thin`: its error grows by at most 1 / limit),
         so a month of hours stays a few thousand items, as a merged sketch would. A part may be a serialized
         sketch (a rollup cell): its items join the others' unsorted, so the union sorts once."""
-        got = [_weights(p) for p in parts if p is not None]
+        parts = [p for p in parts if p is not None]
+        if len(parts) > 1 and all(type(p) is bytes for p in parts):  # a rollup column's cells
+            many = _blob_items(parts)
+            if many is not None:
+                items, weights, ns, errs = many
+                n = sum(ns)
+                if not n:
+                    return cls.of(None)
+                out = cls._weighted(items, weights, n, sum(e * m for e, m in zip(errs, ns)) / n)
+                return out.thin(limit) if limit is not None else out
+        got = [_weights(p) for p in parts]
         got = [g for g in got if g[2]]
         if not got:
             return cls.of(None)
@@ -279,7 +355,7 @@ class Dist:
             n = sum(g[2] for g in got)
             # sketches' items stay float32 until sorted (faster), then float64 as every Dist holds them
             out = cls._weighted(np.concatenate([g[0] for g in got]), np.concatenate([g[1] for g in got]), n,
-                                sum(g[3] * g[2] for g in got) / n)
+                                sum(g[3] * g[2] for g in got) / n, runs=all(g[4] is not None for g in got))
         return out.thin(limit) if limit is not None else out
 
     def thin(self, limit: int = ITEMS) -> Dist:
@@ -288,9 +364,7 @@ class Dist:
         kept items the weight skipped is below total / limit, so the rank error grows by at most 1 / limit."""
         if self.values.size <= limit:
             return self
-        targets = self.total * np.arange(1, limit + 1) / limit
-        keep = np.minimum(np.searchsorted(self.cum, targets, side="left"), self.values.size - 1)
-        keep = keep[np.append(True, keep[1:] != keep[:-1])]  # ascending: each index once
+        keep = _first_reaching(self.cum, self.total * np.arange(1, limit + 1) / limit)
         return Dist(self.values[keep], self.cum[keep], self.n, self.eps + 1.0 / limit)
 
     @property
@@ -334,6 +408,44 @@ class Dist:
         mean = float(np.dot(w, self.values) / self.total)
         var = float(np.dot(w, (self.values - mean) ** 2) / self.total)
         return mean, math.sqrt(max(var, 0.0))
+
+
+def _first_reaching(cum: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """The indices, ascending and each once, of the first `cum` item reaching each target (the last item for a
+    target past them all): the kept items of `Dist.thin`. The targets are evenly spaced, so how many of them each
+    item reaches is estimated from its weight and corrected against the targets themselves until exact; an item
+    is kept where that count grows. What a searchsorted of each target finds, at ~2/3 of its cost."""
+    m = targets.size
+    bounds = np.concatenate(([-np.inf], targets, [np.inf]))
+    reached = np.clip((cum * (m / targets[-1])).astype(np.int64), 0, m)  # ~ targets <= each cum
+    while True:
+        up, down = bounds[reached + 1] <= cum, bounds[reached] > cum
+        if not (up.any() or down.any()):
+            break
+        reached += up
+        reached -= down
+    keep = np.flatnonzero(np.diff(reached, prepend=0) > 0)
+    if reached[-1] < m and (not keep.size or keep[-1] != cum.size - 1):
+        keep = np.append(keep, cum.size - 1)
+    return keep
+
+
+def _radix_order(v: np.ndarray) -> np.ndarray:
+    """A stable ascending order of float32 values: their bits made to sort as the values do, sorted by two stable
+    passes over 16-bit halves (numpy's radix sort), low half first. -0.0 comes before 0.0, NaN at an end."""
+    bits = v.view(np.uint32)
+    key = np.where(bits >= np.uint32(0x80000000), ~bits, bits | np.uint32(0x80000000))
+    low = np.argsort(key.astype(np.uint16), kind="stable")
+    return low[np.argsort((key >> np.uint32(16)).astype(np.uint16)[low], kind="stable")]
+
+
+def _both_zeros(v: np.ndarray) -> bool:
+    """Whether ascending `v` holds both -0.0 and 0.0 (equal, so a sort may order them either way)."""
+    a, b = np.searchsorted(v, 0.0, "left"), np.searchsorted(v, 0.0, "right")
+    if b - a < 2:
+        return False
+    signs = np.signbit(v[a:b])
+    return bool(signs.any() and not signs.all())
 
 
 # ------------------------------------------------------------------------------------------ scores
@@ -406,11 +518,27 @@ def wasserstein(ref: Any, cur: Any, ref_std: float | None = None, threshold: flo
 
 
 def _w1(a: Dist, b: Dist) -> float:
-    """Integral over t of |Q_a(t) - Q_b(t)|, exactly, over the merged steps of both."""
-    grid = np.union1d(a.share, b.share)
-    grid = grid[grid > 0]
+    """Integral over t of |Q_a(t) - Q_b(t)|, exactly, over the merged steps of both.
+
+    The steps are the two ascending shares merged by a stable sort (timsort merges the two runs), and where
+    each step's quantile sits in each (`quantiles`: how many of its shares lie below the step) is counted in the
+    same pass: the union1d and two searchsorted calls this replaces gave the same steps and indices at ~3x the
+    cost."""
+    sa, sb = a.share, b.share
+    both = np.concatenate((sa, sb))
+    order = np.argsort(both, kind="stable")
+    merged = both[order]
+    first = np.flatnonzero(np.concatenate(([True], merged[1:] != merged[:-1])))  # each distinct step's first place
+    from_a = order < sa.size
+    below_a = (np.cumsum(from_a) - from_a)[first]  # a's shares before the step's first place: all below it
+    below_b = first - below_a
+    grid = merged[first]
+    keep = grid > 0
+    grid, below_a, below_b = grid[keep], below_a[keep], below_b[keep]
     width = np.diff(np.concatenate(([0.0], grid)))
-    return float(np.dot(width, np.abs(a.quantiles(grid) - b.quantiles(grid))))
+    qa = a.values[np.minimum(below_a, a.values.size - 1)]
+    qb = b.values[np.minimum(below_b, b.values.size - 1)]
+    return float(np.dot(width, np.abs(qa - qb)))
 
 
 def _rank_shift(d: Dist, points: int = 4096) -> float:
