@@ -428,7 +428,9 @@ def build_rollups(predictions: pa.Table | pl.DataFrame | Iterable[pa.RecordBatch
             df = _prepare(batch, lab)
         else:
             continue
-        for (model,), mdf in df.partition_by("model", as_dict=True).items():
+        one = df.get_column("model")  # a read of one model (as the catch-up's) is not copied to split it
+        parts = {(one[0],): df} if one.n_unique() == 1 else df.partition_by("model", as_dict=True)
+        for (model,), mdf in parts.items():
             spec = specs.get(model) or ModelSpec()
             features = typed(mdf, spec)  # segment values stay the logged text, also of a feature used as segment
             _update_cut(accs, features.with_columns(pl.lit(None, dtype=pl.String).alias("__segv")), model, None,
@@ -442,6 +444,8 @@ def build_rollups(predictions: pa.Table | pl.DataFrame | Iterable[pa.RecordBatch
 
 
 def _tables(accs: dict[tuple, _Acc], specs: Mapping[str, ModelSpec], top: int) -> dict[str, pa.Table]:
+    """Each model's accumulators as its rollup table, column by column (an append per row and column cost a
+    third of this)."""
     by_model: dict[str, list[tuple[tuple, _Acc]]] = {}
     for key, acc in accs.items():
         by_model.setdefault(key[0], []).append((key, acc))
@@ -449,39 +453,40 @@ def _tables(accs: dict[tuple, _Acc], specs: Mapping[str, ModelSpec], top: int) -
     for model, items in by_model.items():
         spec = specs.get(model) or ModelSpec()
         items.sort(key=lambda kv: (kv[0][6], tuple("" if v is None else v for v in kv[0][1:6])))
-        cols: dict[str, list] = {name: [] for name in schema_for(spec).names}
-        for key, acc in items:
-            g = acc.sketch.finish(top)
-            for name, v in zip(KEYS, key):
-                cols[name].append(v)
-            for name in INT_SUMS:
-                cols[name].append(int(acc.ints.get(name, 0)))
-            for name in FLOAT_SUMS:
-                cols[name].append(float(acc.floats.get(name, 0.0)))
-            cols["status"].append(sk.encode_counts(sk._top(g.counts.get("__status", {}), STATUS_TOP)))
-            for name, col in (("latency", "latency_ms"), ("score", "score")):
-                cols[f"{name}_kll"].append(sk.serialize(g.numeric.get(col)))
-                cols[f"{name}_sum"].append(g.sums.get(col, (0.0, 0.0))[0])
-            cols["cls_pos_hist"].append(None if acc.pos_hist is None else acc.pos_hist.tolist())
-            cols["cls_neg_hist"].append(None if acc.neg_hist is None else acc.neg_hist.tolist())
-            cols["reg_err_kll"].append(sk.serialize(g.numeric.get("__err")))
-            cols[LABEL_TS].append(acc.label_ts)
-            for t in TARGETS:
-                cols[f"{t}_kll"].append(sk.serialize(g.numeric.get(f"__{t}")))
-                s, q = g.sums.get(f"__{t}", (0.0, 0.0))
-                cols[f"{t}_sum"].append(s)
-                cols[f"{t}_sq"].append(q)
-                for part in ("counts", "text"):
-                    cols[f"{t}_{part}"].append(sk.encode_counts(g.counts.get(f"__{t}_{part}")))
-            for f in spec.numeric:
-                cols[f"num__{f}"].append(sk.serialize(g.numeric.get(f)))
-                s, q = g.sums.get(f, (0.0, 0.0))
-                cols[f"sum__{f}"].append(s)
-                cols[f"sq__{f}"].append(q)
-            for f in spec.categorical:
-                cols[f"cat__{f}"].append(sk.encode_counts(g.counts.get(f)))
+        rows = [acc for _, acc in items]
+        counts = [{c: _cut(v, top) for c, v in acc.sketch.counts.items()} for acc in rows]  # `GroupSketch.finish`
+        numeric = [acc.sketch.numeric for acc in rows]
+        sums = [acc.sketch.sums for acc in rows]
+        cols: dict[str, list] = {name: [key[i] for key, _ in items] for i, name in enumerate(KEYS)}
+        cols.update({name: [int(acc.ints.get(name, 0)) for acc in rows] for name in INT_SUMS})
+        cols.update({name: [float(acc.floats.get(name, 0.0)) for acc in rows] for name in FLOAT_SUMS})
+        cols["status"] = [sk.encode_counts(_cut(c.get("__status", {}), STATUS_TOP)) for c in counts]
+        for name, col in (("latency", "latency_ms"), ("score", "score")):
+            cols[f"{name}_kll"] = [sk.serialize(n.get(col)) for n in numeric]
+            cols[f"{name}_sum"] = [s.get(col, (0.0, 0.0))[0] for s in sums]
+        cols["cls_pos_hist"] = [None if acc.pos_hist is None else acc.pos_hist.tolist() for acc in rows]
+        cols["cls_neg_hist"] = [None if acc.neg_hist is None else acc.neg_hist.tolist() for acc in rows]
+        cols["reg_err_kll"] = [sk.serialize(n.get("__err")) for n in numeric]
+        cols[LABEL_TS] = [acc.label_ts for acc in rows]
+        for t in TARGETS:
+            cols[f"{t}_kll"] = [sk.serialize(n.get(f"__{t}")) for n in numeric]
+            cols[f"{t}_sum"] = [s.get(f"__{t}", (0.0, 0.0))[0] for s in sums]
+            cols[f"{t}_sq"] = [s.get(f"__{t}", (0.0, 0.0))[1] for s in sums]
+            for part in ("counts", "text"):
+                cols[f"{t}_{part}"] = [sk.encode_counts(c.get(f"__{t}_{part}")) for c in counts]
+        for f in spec.numeric:
+            cols[f"num__{f}"] = [sk.serialize(n.get(f)) for n in numeric]
+            cols[f"sum__{f}"] = [s.get(f, (0.0, 0.0))[0] for s in sums]
+            cols[f"sq__{f}"] = [s.get(f, (0.0, 0.0))[1] for s in sums]
+        for f in spec.categorical:
+            cols[f"cat__{f}"] = [sk.encode_counts(c.get(f)) for c in counts]
         out[model] = _arrow(cols, schema_for(spec))
     return out
+
+
+def _cut(counts: dict[str, int], top: int) -> dict[str, int]:
+    """`sketches._top` (the `top` most frequent kept, the rest as other), without its sort when nothing is cut."""
+    return counts if len(counts) <= top and sk.OTHER not in counts else sk._top(counts, top)
 
 
 # the Polars types of the rollup schema's Arrow types (Arrow's own empty table would import pandas too)
