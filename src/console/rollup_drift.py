@@ -434,14 +434,16 @@ class RollupDrift:
             lock = None  # another process is stuck building: build the same hours too (the newest file wins)
         try:
             pieces = []  # (index of the ask, spec, start, end, values): at most BUILD_CHUNK and BUILD_CELLS each
-            labelled = bool(self.mon.wh.counts()[1])  # once for every build of this catch-up
+            labelled = None  # whether the store holds any label: asked once, when some hour is to be built
             for i, model, _, _, _, check, rewritten in todo:
                 spec, labels = self.spec(model), asks[i][3]
                 ranges = ro.hour_ranges(check)
                 self.checked += [(model, a, b) for a, b in ranges]
                 stale = {h: n for a, b in ranges
                          for h, n in self._stale_hours(model, spec, a, b, labels, rewritten).items()}
-                width = len(self._build_columns(model, spec, labelled))
+                if stale and labelled is None:
+                    labelled = bool(self.mon.wh.counts()[1])
+                width = len(self._build_columns(model, spec, bool(labelled)))
                 pieces += [(i, spec, a, b, n) for a, b, n in _pieces({h: n * width for h, n in stale.items()})]
             # pieces of distinct models read together while they fit one read (`_fits`: bounds memory)
             group: list = []
