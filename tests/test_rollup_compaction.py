@@ -112,3 +112,37 @@ def test_a_late_label_invalidates_its_day_until_it_is_compacted_again(tmp_path, 
     assert START + DAY in ro.valid_days(out, "fraud", START, START + 3 * DAY)
     _same(ro.read(out, "fraud", START, START + 3 * DAY), now)
     assert ro.compact_days(out) == []  # nothing left to do
+
+
+def test_a_day_row_holds_the_exact_merge_of_its_hour_rows(tmp_path, data):
+    """Each non-sketch column of a day row is its key's hour rows merged as a Series per key merges them: integer
+    and float sums bit for bit (floats added in row order, as `Series.sum` adds them; a grouped sum adds in another
+    order), counts and histograms exactly, the newest label time, the hour mask; each sketch saw every value."""
+    preds, labels = data
+    _, out, _, _ = _build(tmp_path, preds, labels)
+    keys = [c for c in ro.KEYS if c != "hour"]
+    for model in MODELS:
+        hours = ro.read_table(out, model, START + DAY, START + 2 * DAY)
+        day = pl.from_arrow(ro.merge_rows(hours, START + DAY))
+        groups = list(pl.from_arrow(hours).group_by(keys, maintain_order=True))
+        assert day.height == len(groups) > 1
+        for (key, g), row in zip(groups, day.iter_rows(named=True)):
+            assert tuple(row[k] for k in keys) == key and row["hour"] == START + DAY
+            assert row[ro.DAY_MASK] == sum({1 << h.hour for h in g["hour"]})
+            for c in g.columns:
+                if c in ro.KEYS:
+                    continue
+                if c.endswith("_kll") or c.startswith("num__"):
+                    seen = sum(sk.deserialize(b).n for b in g[c] if b is not None)
+                    assert (row[c] is None and not seen) or sk.deserialize(row[c]).n == seen, c
+                elif c in ro.COUNT_COLUMNS or c.startswith("cat__"):
+                    assert sk.decode_counts(row[c]) == sk.merge_counts(g[c].to_list()), c
+                elif g.schema[c] == pl.Float64:
+                    assert row[c] == g[c].fill_null(0.0).sum(), c
+                elif g.schema[c].is_integer():
+                    assert row[c] == g[c].fill_null(0).sum(), c
+                elif g.schema[c] == pl.Datetime("us"):
+                    assert row[c] == g[c].max(), c
+                else:  # the score histograms
+                    hists = [h for h in g[c].to_list() if h is not None]
+                    assert row[c] == (np.sum(hists, axis=0).tolist() if hists else None), c

@@ -1172,6 +1172,20 @@ def test_a_busy_hour_is_built_from_slices_of_at_most_build_rows_with_the_same_ro
         assert f["c"].score == pytest.approx(exact["js"], rel=1e-9)  # counts are exact
 
 
+def test_pieces_of_models_share_a_read_by_hours_summed_or_spanned(monkeypatch):
+    """A cold build's pieces of one day, of distinct models, are read together (their hours span a day though they
+    sum to more); pieces far apart still join when their hours sum to a day at most; values still bound a read."""
+    from console import rollup_drift as rd
+
+    monkeypatch.setattr(rd, "BUILD_CELLS", 10)
+    h, hour, day = datetime(2026, 5, 1), timedelta(hours=1), timedelta(days=1)
+    a, b = (0, None, h, h + day, 4), (1, None, h, h + day, 4)
+    assert rd._fits([a], b)
+    assert not rd._fits([a], (1, None, h + day, h + 2 * day, 4))  # 48 h summed and spanned
+    assert rd._fits([(0, None, h, h + hour, 4)], (1, None, h + 30 * hour, h + 31 * hour, 4))  # 2 h summed
+    assert not rd._fits([a, b], (2, None, h, h + day, 4))  # 12 values
+
+
 def test_stale_hours_are_cut_into_pieces_by_hours_and_values(monkeypatch):
     from console import rollup_drift as rd
 

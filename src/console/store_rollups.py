@@ -428,7 +428,9 @@ def build_rollups(predictions: pa.Table | pl.DataFrame | Iterable[pa.RecordBatch
             df = _prepare(batch, lab)
         else:
             continue
-        for (model,), mdf in df.partition_by("model", as_dict=True).items():
+        one = df.get_column("model")  # a read of one model (as the catch-up's) is not copied to split it
+        parts = {(one[0],): df} if one.n_unique() == 1 else df.partition_by("model", as_dict=True)
+        for (model,), mdf in parts.items():
             spec = specs.get(model) or ModelSpec()
             features = typed(mdf, spec)  # segment values stay the logged text, also of a feature used as segment
             _update_cut(accs, features.with_columns(pl.lit(None, dtype=pl.String).alias("__segv")), model, None,
@@ -442,6 +444,8 @@ def build_rollups(predictions: pa.Table | pl.DataFrame | Iterable[pa.RecordBatch
 
 
 def _tables(accs: dict[tuple, _Acc], specs: Mapping[str, ModelSpec], top: int) -> dict[str, pa.Table]:
+    """Each model's accumulators as its rollup table, column by column (an append per row and column cost a
+    third of this)."""
     by_model: dict[str, list[tuple[tuple, _Acc]]] = {}
     for key, acc in accs.items():
         by_model.setdefault(key[0], []).append((key, acc))
@@ -449,39 +453,40 @@ def _tables(accs: dict[tuple, _Acc], specs: Mapping[str, ModelSpec], top: int) -
     for model, items in by_model.items():
         spec = specs.get(model) or ModelSpec()
         items.sort(key=lambda kv: (kv[0][6], tuple("" if v is None else v for v in kv[0][1:6])))
-        cols: dict[str, list] = {name: [] for name in schema_for(spec).names}
-        for key, acc in items:
-            g = acc.sketch.finish(top)
-            for name, v in zip(KEYS, key):
-                cols[name].append(v)
-            for name in INT_SUMS:
-                cols[name].append(int(acc.ints.get(name, 0)))
-            for name in FLOAT_SUMS:
-                cols[name].append(float(acc.floats.get(name, 0.0)))
-            cols["status"].append(sk.encode_counts(sk._top(g.counts.get("__status", {}), STATUS_TOP)))
-            for name, col in (("latency", "latency_ms"), ("score", "score")):
-                cols[f"{name}_kll"].append(sk.serialize(g.numeric.get(col)))
-                cols[f"{name}_sum"].append(g.sums.get(col, (0.0, 0.0))[0])
-            cols["cls_pos_hist"].append(None if acc.pos_hist is None else acc.pos_hist.tolist())
-            cols["cls_neg_hist"].append(None if acc.neg_hist is None else acc.neg_hist.tolist())
-            cols["reg_err_kll"].append(sk.serialize(g.numeric.get("__err")))
-            cols[LABEL_TS].append(acc.label_ts)
-            for t in TARGETS:
-                cols[f"{t}_kll"].append(sk.serialize(g.numeric.get(f"__{t}")))
-                s, q = g.sums.get(f"__{t}", (0.0, 0.0))
-                cols[f"{t}_sum"].append(s)
-                cols[f"{t}_sq"].append(q)
-                for part in ("counts", "text"):
-                    cols[f"{t}_{part}"].append(sk.encode_counts(g.counts.get(f"__{t}_{part}")))
-            for f in spec.numeric:
-                cols[f"num__{f}"].append(sk.serialize(g.numeric.get(f)))
-                s, q = g.sums.get(f, (0.0, 0.0))
-                cols[f"sum__{f}"].append(s)
-                cols[f"sq__{f}"].append(q)
-            for f in spec.categorical:
-                cols[f"cat__{f}"].append(sk.encode_counts(g.counts.get(f)))
+        rows = [acc for _, acc in items]
+        counts = [{c: _cut(v, top) for c, v in acc.sketch.counts.items()} for acc in rows]  # `GroupSketch.finish`
+        numeric = [acc.sketch.numeric for acc in rows]
+        sums = [acc.sketch.sums for acc in rows]
+        cols: dict[str, list] = {name: [key[i] for key, _ in items] for i, name in enumerate(KEYS)}
+        cols.update({name: [int(acc.ints.get(name, 0)) for acc in rows] for name in INT_SUMS})
+        cols.update({name: [float(acc.floats.get(name, 0.0)) for acc in rows] for name in FLOAT_SUMS})
+        cols["status"] = [sk.encode_counts(_cut(c.get("__status", {}), STATUS_TOP)) for c in counts]
+        for name, col in (("latency", "latency_ms"), ("score", "score")):
+            cols[f"{name}_kll"] = [sk.serialize(n.get(col)) for n in numeric]
+            cols[f"{name}_sum"] = [s.get(col, (0.0, 0.0))[0] for s in sums]
+        cols["cls_pos_hist"] = [None if acc.pos_hist is None else acc.pos_hist.tolist() for acc in rows]
+        cols["cls_neg_hist"] = [None if acc.neg_hist is None else acc.neg_hist.tolist() for acc in rows]
+        cols["reg_err_kll"] = [sk.serialize(n.get("__err")) for n in numeric]
+        cols[LABEL_TS] = [acc.label_ts for acc in rows]
+        for t in TARGETS:
+            cols[f"{t}_kll"] = [sk.serialize(n.get(f"__{t}")) for n in numeric]
+            cols[f"{t}_sum"] = [s.get(f"__{t}", (0.0, 0.0))[0] for s in sums]
+            cols[f"{t}_sq"] = [s.get(f"__{t}", (0.0, 0.0))[1] for s in sums]
+            for part in ("counts", "text"):
+                cols[f"{t}_{part}"] = [sk.encode_counts(c.get(f"__{t}_{part}")) for c in counts]
+        for f in spec.numeric:
+            cols[f"num__{f}"] = [sk.serialize(n.get(f)) for n in numeric]
+            cols[f"sum__{f}"] = [s.get(f, (0.0, 0.0))[0] for s in sums]
+            cols[f"sq__{f}"] = [s.get(f, (0.0, 0.0))[1] for s in sums]
+        for f in spec.categorical:
+            cols[f"cat__{f}"] = [sk.encode_counts(c.get(f)) for c in counts]
         out[model] = _arrow(cols, schema_for(spec))
     return out
+
+
+def _cut(counts: dict[str, int], top: int) -> dict[str, int]:
+    """`sketches._top` (the `top` most frequent kept, the rest as other), without its sort when nothing is cut."""
+    return counts if len(counts) <= top and sk.OTHER not in counts else sk._top(counts, top)
 
 
 # the Polars types of the rollup schema's Arrow types (Arrow's own empty table would import pandas too)
@@ -988,40 +993,51 @@ def merge_rows(table: pa.Table, day: datetime, k: int = sk.K) -> pa.Table:
     """One day row per key from hour rows of that day (the rollup schema plus `day_hours`).
 
     Sketches are KLL-merged here (compaction draws random bits): a day row is written once and read identically
-    ever after, unlike a merge at read time (reads union sketches: `sketches.Dist.union`)."""
+    ever after, unlike a merge at read time (reads union sketches: `sketches.Dist.union`). One grouped
+    aggregation gathers each key's values (a Series operation per key and column cost ~20 us, 1-2 s a cold week);
+    only sketches, counts and histograms are merged in Python."""
     schema = pa.schema([pa.field(f.name, _plain_type(f.type)) for f in table.schema])
     if DAY_MASK in schema.names:
         raise ValueError("merge_rows takes hour rows")
-    df = pl.from_arrow(table)
     group = [c for c in KEYS if c != "hour"]
-    cols: dict[str, list] = {name: [] for name in [*schema.names, DAY_MASK]}
-    for _, g in df.group_by(group, maintain_order=True):
-        first = g.row(0, named=True)
-        for c in group:
-            cols[c].append(first[c])
-        cols["hour"].append(day)
-        mask = 0
-        for h in g["hour"].to_list():
-            mask |= 1 << h.hour
-        cols[DAY_MASK].append(mask)
-        for name in schema.names:
-            if name in KEYS:
-                continue
-            typ = schema.field(name).type
-            if name.endswith("_kll") or name.startswith("num__"):
-                cols[name].append(sk.serialize(sk.merge(g[name].to_list(), k)))
-            elif name in COUNT_COLUMNS or name.startswith("cat__"):
-                cols[name].append(sk.encode_counts(sk.merge_counts(g[name].to_list())))
-            elif pa.types.is_list(typ):
-                hists = [h for h in g[name].to_list() if h is not None]
-                cols[name].append(np.sum(np.array(hists, dtype=np.int64), axis=0).tolist() if hists else None)
-            elif pa.types.is_timestamp(typ):  # `LABEL_TS`: the newest of the day's
-                cols[name].append(g[name].max())
-            elif pa.types.is_integer(typ):
-                cols[name].append(int(g[name].fill_null(0).sum()))
-            else:
-                cols[name].append(float(g[name].fill_null(0.0).sum()))
-    return pa.table(cols, schema=schema.append(pa.field(DAY_MASK, pa.int32())))
+    ints = [n for n in schema.names if n not in KEYS and pa.types.is_integer(schema.field(n).type)]
+    times = [n for n in schema.names if n not in KEYS and pa.types.is_timestamp(schema.field(n).type)]
+    floats = [n for n in schema.names if pa.types.is_floating(schema.field(n).type)]
+    rest = [n for n in schema.names if n not in KEYS and n not in (*ints, *times, *floats)]
+    agg = pl.from_arrow(table).group_by(group, maintain_order=True).agg(
+        pl.col("hour").dt.hour().alias(DAY_MASK), *(pl.col(n).fill_null(0).sum() for n in ints),
+        *(pl.col(n).max() for n in times), *(pl.col(n) for n in (*floats, *rest)))
+    cols: dict[str, list] = {c: agg.get_column(c).to_list() for c in (*group, *ints, *times)}
+    cols["hour"] = [day] * agg.height
+    cols[DAY_MASK] = [functools.reduce(lambda m, h: m | 1 << h, hours, 0)
+                      for hours in agg.get_column(DAY_MASK).to_list()]
+    for name in floats:  # added in row order, as Series.sum adds fewer than 128 values (a key has <= 24 hour rows)
+        cols[name] = [_sum_in_order(v) for v in agg.get_column(name).to_list()]
+    for name in rest:
+        values = agg.get_column(name).to_list()
+        if name.endswith("_kll") or name.startswith("num__"):
+            cols[name] = [sk.serialize(sk.merge(v, k)) for v in values]
+        elif name in COUNT_COLUMNS or name.startswith("cat__"):
+            cols[name] = [sk.encode_counts(sk.merge_counts(v)) for v in values]
+        else:  # the classifier histograms (lists)
+            cols[name] = [_hist_sum(v) for v in values]
+    return pa.table({n: cols[n] for n in [*schema.names, DAY_MASK]},
+                    schema=schema.append(pa.field(DAY_MASK, pa.int32())))
+
+
+def _sum_in_order(values: list) -> float:
+    """The sum of a float column's values (nulls as 0), added in row order: what Polars' `Series.sum` gives for
+    fewer than 128 values, which a grouped `sum` does not (it adds in another order, so its last bit differs)."""
+    total = 0.0
+    for v in values:
+        if v is not None:
+            total += v
+    return total
+
+
+def _hist_sum(hists: list) -> list | None:
+    hists = [h for h in hists if h is not None]
+    return np.sum(np.array(hists, dtype=np.int64), axis=0).tolist() if hists else None
 
 
 def _plain_type(t: pa.DataType) -> pa.DataType:
