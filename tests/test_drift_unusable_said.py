@@ -93,3 +93,23 @@ def test_a_type_that_changes_between_parquet_files_is_said(tmp_path, capsys):
     assert mixed == [f"predictions: field 'x' holds values of more than one type across its Parquet files (numbers in "
                      f"2 files, e.g. {tmp_path / 'logs' / 'date=2026-11-27' / 'part-0.parquet'}; text in 1 file, e.g. "
                      f"{tmp_path / 'logs' / 'date=2026-11-29' / 'part-0.parquet'}); kept, as text if not all numbers"], notes
+
+
+def test_a_field_new_in_a_later_parquet_file_is_said_once(tmp_path, capsys):
+    """A feature first logged in a later day's file is said once, as a JSONL field new to the store is; the first
+    read says none, and a later process does not say it again."""
+    cfg, _, _ = _workspace(tmp_path)
+    argv = ["--config", str(cfg), "snapshot", "--at", AT, "--format", "json"]
+
+    def new_fields() -> list[str]:
+        assert main(argv) == 0
+        return [n for n in json.loads(capsys.readouterr().out)["log_notes"] if "new field" in n]
+
+    assert new_fields() == []
+    day = tmp_path / "logs" / "date=2026-11-27"
+    day.mkdir()
+    pq.write_table(pa.table({"ts": [datetime(2026, 11, 27, 1)], "model": ["m"], "version": ["1"], "request_id": ["w"],
+                             "prediction": ["1"], "latency_ms": [10.0], "x": [3.0], "tenure": [12]}),
+                   day / "part-0.parquet")
+    assert new_fields() == [f"predictions: new field 'tenure' (in 1 Parquet file, e.g. {day / 'part-0.parquet'})"]
+    assert new_fields() == []

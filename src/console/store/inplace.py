@@ -44,11 +44,14 @@ class InPlace:
         return out, missing, notes
 
     def _mixed_types(self, files: dict[str, list[str]]) -> list[str]:
-        """A note per field whose Parquet files disagree on what it holds (numbers in one day's file, text in the
-        next): read, the files' types unified as DuckDB unifies them (to text), as a JSONL field of mixed types is
-        kept and said; the tests that need numbers then count the values that are not as unusable. Numbers of
-        different widths (int32 here, double there) are one kind and need no word. From the footers' columns,
-        which every file's check has read already."""
+        """Notes on the fields of the Parquet logs read in place, from the footers' columns every file's check has
+        read already (no scan):
+        - a field whose files disagree on what it holds (numbers in one day's file, text in the next), on every
+          refresh while they do: read, the types unified as DuckDB unifies them (to text), as a JSONL field of mixed
+          types is kept and said; the tests that need numbers count the values that are not as unusable. Numbers
+          of different widths (int32 here, double there) are one kind and need no word;
+        - a field new to the store (a feature first logged in today's file), once, by whichever process first
+          sees it, as a JSONL field new to the store is said (a first read says none)."""
         notes = []
         for kind, paths in files.items():
             kinds: dict[str, dict[str, list[str]]] = {}
@@ -62,6 +65,15 @@ class InPlace:
                                      for k, ps in sorted(by.items(), key=lambda kv: -len(kv[1])))
                     notes.append(f"{kind}: field {name!r} holds values of more than one type across its Parquet "
                                  f"files ({said}); kept, as text if not all numbers")
+            key = f"parquet-fields|{kind}"
+            before = self._facts.remembered(key)
+            if before is not None:
+                known = set(before) | self._known_columns(kind)
+                for name in sorted(set(kinds) - known):
+                    having = [p for ps in kinds[name].values() for p in ps]
+                    notes.append(f"{kind}: new field {name!r} (in {len(having)} Parquet file"
+                                 f"{'s' if len(having) > 1 else ''}, e.g. {having[-1]})")
+            self._facts.remember(key, sorted(set(kinds) | set(before or ())))
         return notes
 
     def _parquet_deleted(self) -> list[str]:
