@@ -364,7 +364,9 @@ class Dist:
         kept items the weight skipped is below total / limit, so the rank error grows by at most 1 / limit."""
         if self.values.size <= limit:
             return self
-        keep = _first_reaching(self.cum, self.total * np.arange(1, limit + 1) / limit)
+        targets = self.total * np.arange(1, limit + 1) / limit
+        keep = np.minimum(np.searchsorted(self.cum, targets, side="left"), self.values.size - 1)
+        keep = keep[np.append(True, keep[1:] != keep[:-1])]  # ascending: each index once
         return Dist(self.values[keep], self.cum[keep], self.n, self.eps + 1.0 / limit)
 
     @property
@@ -408,26 +410,6 @@ class Dist:
         mean = float(np.dot(w, self.values) / self.total)
         var = float(np.dot(w, (self.values - mean) ** 2) / self.total)
         return mean, math.sqrt(max(var, 0.0))
-
-
-def _first_reaching(cum: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """The indices, ascending and each once, of the first `cum` item reaching each target (the last item for a
-    target past them all): the kept items of `Dist.thin`. The targets are evenly spaced, so how many of them each
-    item reaches is estimated from its weight and corrected against the targets themselves until exact; an item
-    is kept where that count grows. What a searchsorted of each target finds, at ~2/3 of its cost."""
-    m = targets.size
-    bounds = np.concatenate(([-np.inf], targets, [np.inf]))
-    reached = np.clip((cum * (m / targets[-1])).astype(np.int64), 0, m)  # ~ targets <= each cum
-    while True:
-        up, down = bounds[reached + 1] <= cum, bounds[reached] > cum
-        if not (up.any() or down.any()):
-            break
-        reached += up
-        reached -= down
-    keep = np.flatnonzero(np.diff(reached, prepend=0) > 0)
-    if reached[-1] < m and (not keep.size or keep[-1] != cum.size - 1):
-        keep = np.append(keep, cum.size - 1)
-    return keep
 
 
 def _radix_order(v: np.ndarray) -> np.ndarray:
