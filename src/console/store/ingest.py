@@ -118,7 +118,7 @@ class Ingest:
             except filelock.Timeout:
                 self.manifest = Manifest.load(self._manifest_path)
                 parquet, missing, pnotes = self._parquet_files()
-                pnotes += self._open_lakes() + self._mixed_types(parquet)
+                pnotes += self._open_lakes() + self._field_notes(parquet)
                 self._build_views(self.manifest, parquet)
                 return RefreshStats(seconds=time.perf_counter() - started, missing=tuple(missing),
                                     notes=("another console is bringing the store up to date; showing what it "
@@ -163,7 +163,7 @@ class Ingest:
             parquet, missing, pnotes = self._parquet_files()
             pnotes = self._parquet_deleted() + pnotes
             pnotes += self._open_lakes()
-            pnotes += self._mixed_types(parquet)  # last: the Overview shows the first note, and a source down comes first
+            pnotes += self._field_notes(parquet)  # last: the Overview shows the first note, and a source down comes first
             self._build_views(m, parquet)
             self._facts.save()  # what was learnt of new Parquet logs' footers, for the next process (if any)
             for kind, files in parquet.items():

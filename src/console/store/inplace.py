@@ -43,7 +43,7 @@ class InPlace:
                 out.setdefault(src.kind, []).append(p)
         return out, missing, notes
 
-    def _mixed_types(self, files: dict[str, list[str]]) -> list[str]:
+    def _field_notes(self, files: dict[str, list[str]]) -> list[str]:
         """Notes on the fields of the Parquet logs read in place, from the footers' columns every file's check has
         read already (no scan):
         - a field whose files disagree on what it holds (numbers in one day's file, text in the next), on every
