@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from console.rollup_text import TextDataset, TextFile  # noqa: F401 - TextFile: a Spark task's piece
+from console.sources import arrow_schemas
 from console.sources.contract import FIELDS, PREDICTION_RAW_ONLY
 
 BATCH_ROWS = 131_072
@@ -253,7 +254,7 @@ def _time_filter(d: ds.Dataset | pa.Schema, start: datetime | None, end: datetim
 def unified_schema(schemas: Sequence[pa.Schema]) -> pa.Schema:
     """The union of the sources' columns as the rollup reads them: each schema conformed first, then promoted.
     Unified as they are on disk, a JSONL log's `ts` (text) and a Parquet log's (a timestamp) do not merge."""
-    return pa.unify_schemas([conform(s.empty_table()).schema for s in schemas], promote_options="permissive")
+    return arrow_schemas.unify([conform(s.empty_table()).schema for s in schemas])
 
 
 def conform(batch: pa.RecordBatch | pa.Table) -> pa.Table:

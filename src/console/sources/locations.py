@@ -332,6 +332,8 @@ def arrow_dataset(source: Location | str | Iterable[str | FileInfo], storage: di
     import pyarrow.dataset as ds
     import pyarrow.fs as pafs
 
+    from console.sources import arrow_schemas
+
     loc = _location(source) if isinstance(source, (str, Location)) else None
     if loc is not None:
         infos = list_files(loc, storage, since, until)
@@ -367,8 +369,7 @@ def arrow_dataset(source: Location | str | Iterable[str | FileInfo], storage: di
                 ds.FileSystemFactoryOptions(partition_base_dir=base, partitioning=part)
                 if part is not None else ds.FileSystemFactoryOptions())
             if schema is None:  # the kept schemas, and the partition columns from the paths (no request)
-                schema = pa.unify_schemas([*footers.schemas(known, footer.values()), factory.inspect(fragments=0)],
-                                          promote_options="permissive")
+                schema = arrow_schemas.unify([*footers.schemas(known, footer.values()), factory.inspect(fragments=0)])
             dataset = factory.finish(schema)
             return _guaranteed(dataset, {p: footer[u] for p, u in zip(paths, files)},
                                {p: i.size for p, i in zip(paths, infos)}, source_column, dict(zip(paths, files)))
@@ -378,7 +379,11 @@ def arrow_dataset(source: Location | str | Iterable[str | FileInfo], storage: di
                 ds.FileSystemFactoryOptions(partition_base_dir=base, partitioning=part)
                 if part is not None else ds.FileSystemFactoryOptions(),
             )
-            schema = factory.inspect(promote_options="permissive", fragments=None)
+            try:
+                schema = factory.inspect(promote_options="permissive", fragments=None)
+            except (pa.ArrowTypeError, pa.ArrowInvalid):  # a field's type differs between files: as text
+                schema = arrow_schemas.unify([f.physical_schema for f in factory.finish().get_fragments()]
+                                             + [factory.inspect(fragments=0)])
             dataset = factory.finish(schema)
         else:
             dataset = ds.dataset(paths, schema=schema, format=format, filesystem=fs, partitioning=part,

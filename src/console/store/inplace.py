@@ -51,14 +51,22 @@ class InPlace:
           types is kept and said; the tests that need numbers count the values that are not as unusable. Numbers
           of different widths (int32 here, double there) are one kind and need no word;
         - a field new to the store (a feature first logged in today's file), once, by whichever process first
-          sees it, as a JSONL field new to the store is said (a first read says none)."""
-        notes = []
+          sees it, as a JSONL field new to the store is said (a first read says none).
+        Parquet objects in S3 count as files here, from the footers the store keeps of them (`_lake_columns`)."""
+        columns: dict[str, dict[str, dict[str, str]]] = {}  # kind -> file -> field -> what it holds
         for kind, paths in files.items():
-            kinds: dict[str, dict[str, list[str]]] = {}
             for p in paths:
-                columns = self._footer_columns(p)
-                for name, typ in (columns.items() if isinstance(columns, dict) else ()):
-                    kinds.setdefault(name, {}).setdefault(_kind_of(typ), []).append(p)
+                found = self._footer_columns(p)
+                if isinstance(found, dict):
+                    columns.setdefault(kind, {})[p] = {name: _kind_of(typ) for name, typ in found.items()}
+        for kind, objects in self._lake_columns().items():  # S3 objects: the same notes, from their kept footers
+            columns.setdefault(kind, {}).update(objects)
+        notes = []
+        for kind, held in columns.items():
+            kinds: dict[str, dict[str, list[str]]] = {}
+            for p, fields in held.items():
+                for name, what in fields.items():
+                    kinds.setdefault(name, {}).setdefault(what, []).append(p)
             for name, by in sorted(kinds.items()):
                 if len(by) > 1:
                     said = "; ".join(f"{k} in {len(ps)} file{'s' if len(ps) > 1 else ''}, e.g. {ps[0]}"
@@ -134,6 +142,21 @@ class InPlace:
 
 _NUMBERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
             "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
+
+
+def arrow_kind(arrow_type) -> str:
+    """`_kind_of` for an Arrow type (an S3 object's footer)."""
+    import pyarrow.types as t
+
+    if t.is_integer(arrow_type) or t.is_floating(arrow_type) or t.is_decimal(arrow_type):
+        return "numbers"
+    if t.is_string(arrow_type) or t.is_large_string(arrow_type) or t.is_string_view(arrow_type):
+        return "text"
+    if t.is_timestamp(arrow_type) or t.is_date(arrow_type) or t.is_time(arrow_type):
+        return "times"
+    if t.is_boolean(arrow_type):
+        return "true/false"
+    return str(arrow_type)
 
 
 def _kind_of(duck_type: str) -> str:

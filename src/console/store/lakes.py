@@ -71,6 +71,26 @@ class Lakes:
 
         return s3.endpoint_url(s3.settings(self._storage()))
 
+    def _lake_columns(self) -> dict[str, dict[str, dict[str, str]]]:
+        """kind -> object URL -> field -> what it holds (`inplace.arrow_kind`), for the S3 Parquet objects listed,
+        from the footers kept of them (no request); what `_field_notes` says of files on disk, it says of these."""
+        from console.sources import footers
+        from console.store.inplace import arrow_kind
+
+        out: dict[str, dict[str, dict[str, str]]] = {}
+        for name, objects in self._lake_objects.items():
+            kept = self._facts.remembered(f"lake-footers|{self._lake_paths.get(name)}") or {}
+            schemas, parsed = kept.get("schemas") or {}, {}
+            for url in sorted(objects):
+                digest = objects[url].get("schema")
+                if digest not in schemas:
+                    continue
+                if digest not in parsed:
+                    (schema,) = footers.schemas(kept, [objects[url]])
+                    parsed[digest] = {f.name: arrow_kind(f.type) for f in schema}
+                out.setdefault(self._lake_kinds[name], {})[url] = parsed[digest]
+        return out
+
     def source_notes(self) -> list[str]:
         """One line per lake whose objects cannot be read now (a server down, a key refused), naming its path."""
         return list(self._lakes_down.values())
