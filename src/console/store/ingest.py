@@ -25,8 +25,8 @@ from console.sources.files import FileCursor, Tailer
 from console.sql import load_query
 from console.store.manifest import KINDS, Manifest
 from console.store.on_first_use import conform_plain, filelock, locations, merge, pa, parse, pc, readers, trace_poll
-from console.store.place import (FLUSH_ROWS, MALFORMED_FIELDS, _sources_fingerprint, format_of, is_lake_dataset,
-                                 is_lake_source, is_parquet_source)
+from console.store.place import (FLUSH_BYTES, FLUSH_ROWS, MALFORMED_FIELDS, _sources_fingerprint, format_of,
+                                 is_lake_dataset, is_lake_source, is_parquet_source)
 
 
 @dataclass(frozen=True)
@@ -148,6 +148,10 @@ class Ingest:
                         self.on_step(self.manifest)
 
                 kept, bad, new_files, cursors, tail_missing, tail_notes = self._ingest(m, commit, stepped)
+                if sum(kept.values()) >= self.first_step_rows:
+                    # a backlog's pieces are freed, but Arrow's allocator keeps their pages: ~0.2 GB at 1M rows,
+                    # under what the rollup build that follows a first read then holds
+                    pa.default_memory_pool().release_unused()
                 self._remember_types()
                 m = held["m"]
                 if any(new_files.values()) or m.generation == 0 or cursors != m.cursors:
@@ -264,7 +268,8 @@ class Ingest:
                     "reason": [r.reason for r in rejected], "raw": [r.raw for r in rejected]},
                     schema=malformed_schema()))
                 counts["bad"] += len(rejected)
-            if sum(t.num_rows for t in pending[src.kind]) >= FLUSH_ROWS:
+            held = pending[src.kind]
+            if sum(t.num_rows for t in held) >= FLUSH_ROWS or sum(t.nbytes for t in held) >= FLUSH_BYTES:
                 self._flush(pending, written)
 
         try:
@@ -448,8 +453,8 @@ class Ingest:
             known.update(table.column_names)
             name = f"{kind}/{uuid.uuid4().hex}.parquet"
             tmp = self.dir / f"{name}.tmp"
-            # a stable sort by model keeps each model's rows in the order they were logged (by time, as logs
-            # are written), at a quarter of the cost of sorting by time as well
+            # grouped by model, each model's rows in the order they were logged (by time, as logs are written),
+            # at a fraction of the cost of sorting by time as well
             try:
                 merge.write(table, tmp, sort_by_model=kind == "predictions")
                 os.replace(tmp, self.dir / name)

@@ -19,9 +19,10 @@ from console.config import Config, LogSource
 _EXT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 MALFORMED_FIELDS = {"source": "string", "location": "string", "reason": "string", "raw": "string"}
 FLUSH_ROWS = 1_000_000  # a backlog is written in segments of about this many rows, so memory stays bounded
+FLUSH_BYTES = 96 << 20  # or fewer, when their typed columns hold this much (a wide log: ~400 rows a MB at 25 features)
 FIRST_STEP_ROWS = 100_000  # a cold ingest commits its first rows early, for the first frame to show them
 STEP_ROWS = FLUSH_ROWS  # then a step every this many rows: each a segment and the cursors covering it
-CHUNK_BYTES = 64 << 20  # what the tailer hands out at a time
+CHUNK_BYTES = 32 << 20  # what the tailer hands out at a time (parsing a piece holds several times its size)
 COMPACT_AT = 8  # a merge takes this many small segments of one tier (a live log adds one per refresh)
 TIER_ROWS = 10_000  # tier 0 holds segments below COMPACT_AT times this; each tier up is COMPACT_AT times larger
 SMALL_ROWS = 200_000  # a segment below this is small: merged with others of its tier
