@@ -43,13 +43,17 @@ print(rows)
 
 
 def run_rss(cmd: list[str], env: dict) -> tuple[float, float, int, str]:
+    """Wall time, peak RSS in MB, exit code and output of `cmd`. The peak is read by `/usr/bin/time` around the
+    command, not from this process's `wait4`: Linux starts a child's `ru_maxrss` at its parent's peak (the exec
+    keeps the high-water mark of the memory it replaced), so every command measured below this process's own
+    peak (which holds a generated fleet) read as that peak."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    stdout = proc.stdout.read()
-    stderr = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return time.perf_counter() - t0, usage.ru_maxrss / 1024, proc.returncode, (stdout + stderr[-300:]).decode()
+    proc = subprocess.run(["/usr/bin/time", "-f", "PEAK-KB %M", *cmd], env=env, capture_output=True)
+    took = time.perf_counter() - t0
+    head, _, peak = proc.stderr.rpartition(b"PEAK-KB ")
+    if proc.returncode and not peak:  # /usr/bin/time names a failed command's status before its figures
+        peak = b"0"
+    return took, int(peak.split()[0]) / 1024, proc.returncode, (proc.stdout + head[-300:]).decode(errors="replace")
 
 
 def console(config: Path, *args: str) -> list[str]:
