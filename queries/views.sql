@@ -9,6 +9,8 @@
 -- the same columns are read without union_by_name (bound from one footer instead of every one).
 -- A Parquet log whose ts is a zone-less timestamp but which is not known to be clean ("pending": not checked yet,
 -- as when a store is first opened, or with refused rows) is read with ts as it is and its rules applied per row.
+-- A `features` struct column (the contract's one features object, as a nested Parquet column) is read as its
+-- fields, as a JSONL log's `features` object is stored (`columns_*`: "*" with the struct's fields for it).
 -- Rows dated after this are set aside as clock skew: the horizon, to the next whole minute, as a macro, so that
 -- its change each minute replaces only it, not every view over the Parquet logs (they bind it per query).
 CREATE OR REPLACE MACRO store_horizon() AS TIMESTAMP '{max_ts}';
@@ -17,16 +19,16 @@ CREATE OR REPLACE VIEW stored_labels AS SELECT * FROM read_parquet({segments_lab
 CREATE OR REPLACE VIEW stored_deployments AS SELECT * FROM read_parquet({segments_deployments}, union_by_name = {union_deployments});
 CREATE OR REPLACE VIEW stored_malformed AS SELECT * FROM read_parquet({segments_malformed}, union_by_name = {union_malformed});
 CREATE OR REPLACE VIEW inplace_raw_predictions AS
-    SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
+    SELECT {columns_inplace_predictions}, filename AS source, file_row_number + 1 AS loc
     FROM read_parquet({inplace_predictions}, union_by_name = true, filename = true, file_row_number = true);
 CREATE OR REPLACE VIEW clean_raw_predictions AS
-    SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
+    SELECT {columns_clean_predictions}, filename AS source, file_row_number + 1 AS loc
     FROM read_parquet({clean_predictions}, union_by_name = true, filename = true, file_row_number = true);
 CREATE OR REPLACE VIEW typed_raw_predictions AS
-    SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
+    SELECT {columns_typed_predictions}, filename AS source, file_row_number + 1 AS loc
     FROM read_parquet({typed_predictions}, union_by_name = true, filename = true, file_row_number = true);
 CREATE OR REPLACE VIEW pending_raw_predictions AS
-    SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
+    SELECT {columns_pending_predictions}, filename AS source, file_row_number + 1 AS loc
     FROM read_parquet({pending_predictions}, union_by_name = true, filename = true, file_row_number = true);
 CREATE OR REPLACE VIEW inplace_raw_labels AS
     SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc

@@ -52,6 +52,19 @@ def _names_in(sql: str) -> set[str]:
 TS_CAST = "TRY_CAST(ts AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS _ts"  # the conform queries' reading of ts
 
 
+# a raw view's columns, without and with a `features` struct read as its fields (the contract's features object)
+_RAW_COLUMNS = {False: "* EXCLUDE (filename, file_row_number)",
+                True: "* EXCLUDE (filename, file_row_number, features), features.*"}
+_LAKE_COLUMNS = {False: "*", True: "* EXCLUDE (features), features.*"}
+
+
+def _struct_field(schema) -> bool:
+    """Whether an Arrow schema's `features` is a struct (a lake's dataset)."""
+    import pyarrow.types as t
+
+    return "features" in schema.names and t.is_struct(schema.field("features").type)
+
+
 def _arrow_ts_typed(dataset) -> bool:
     """Whether a lake dataset's ts is what the conform cast makes of it: a zone-less timestamp in us."""
     names = dataset.schema.names
@@ -110,7 +123,8 @@ class Views:
         up = {n: k for n, k in self._lake_kinds.items() if n not in self._lakes_down}
         lake_typed = {k: bool(names) and all(_arrow_ts_typed(self._lakes[n]) for n in names) for k, names in
                       ((k, [n for n, kk in up.items() if kk == k]) for k in KINDS)}
-        lake = {k: " UNION ALL BY NAME ".join(f"SELECT * FROM {n}" for n, kk in up.items() if kk == k)
+        lake = {k: " UNION ALL BY NAME ".join(f"SELECT {_LAKE_COLUMNS[_struct_field(self._lakes[n].schema)]} FROM {n}"
+                                              for n, kk in up.items() if kk == k)
                 or f"SELECT * FROM read_parquet({_sql_list([raw])})" for k in ("predictions", "labels", "deployments")}
         # a branch with no file to read is a typed, empty stand-in, not the conform query over an empty file
         # (queries/conformed_empty.sql): every query over the kind plans each branch
@@ -141,6 +155,8 @@ class Views:
                 **{f"clean_{k}": _sql_list(cln.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
                 **{f"typed_{k}": _sql_list(typ.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
                 **{f"pending_{k}": _sql_list(pend.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
+                **{f"columns_{name}_predictions": _RAW_COLUMNS[self._struct_features(files.get("predictions") or [])]
+                   for name, files in (("inplace", inplace), ("clean", cln), ("typed", typ), ("pending", pend))},
                 **{f"conform_{k}": branch(k, inplace.get(k), v) for k, v in conform.items()},
                 **{f"clean_conform_{k}": branch(k, cln.get(k), v.replace(f"FROM inplace_raw_{k}",
                                                                            f"FROM clean_raw_{k}"))
@@ -160,6 +176,11 @@ class Views:
                 return
             self._lazy = {}
             self._run_views(named, list(named))
+
+    def _struct_features(self, paths: list[str]) -> bool:
+        """Whether one of these Parquet logs holds its features as one `features` struct (from their footers)."""
+        return any(isinstance(c := self._footer_columns(p), dict) and str(c.get("features", "")).startswith("STRUCT")
+                   for p in paths)
 
     def _narrowed(self, query: str, ranges: list[tuple[datetime, datetime]]) -> str:
         """`query` over only the files whose rows may fall in one of `ranges` ((a, b], naive UTC): the views it
