@@ -10,7 +10,7 @@ from datetime import datetime
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from console.config import Config, LogSource, S3Storage
+from console.config import Config, LogSource, ModelConfig, S3Storage
 from console.service import Service
 from s3_server import s3_server  # noqa: F401  (session fixture)
 
@@ -38,7 +38,9 @@ def test_a_field_whose_type_changes_between_objects_is_read_and_said(s3_server, 
     _put(client, "logs/date=2026-11-29/part-0.parquet", _rows(29, 10, ["a", "2.5"] * 5))
     storage = S3Storage(endpoint_url=s3_server.endpoint, region="us-east-1", access_key_id=s3_server.access_key_id,
                         secret_access_key=s3_server.secret_access_key)
+    pq.write_table(pa.table({"x": [float(i % 40) for i in range(400)]}), tmp_path / "ref.parquet")
     cfg = Config(source=None, root=tmp_path, s3=storage,
+                 models={"m": ModelConfig("m", reference=tmp_path / "ref.parquet", features=("x",))},
                  logs=(LogSource("predictions", "s3://typed/logs/", "parquet"),))
     svc = Service(cfg, clock=lambda: AT)
     try:
@@ -54,6 +56,11 @@ def test_a_field_whose_type_changes_between_objects_is_read_and_said(s3_server, 
         # kept as text (as DuckDB keeps such a field of files on disk); every value there, the numbers as numbers
         assert len(x) == 60 and x.count("a") == 5
         assert sorted(float(v) for v in x if v != "a") == sorted([*range(30), *range(20), *[2.5] * 5])
+        # drift over the text column, from raw rows and from the hourly rollups alike: the numbers are tested, the
+        # five "a" counted as unusable
+        for exact in (True, False):
+            col = svc.drift("m", "4d", exact=exact, series=False, target=False).dataset.column("x")
+            assert (col.n_cur, col.stats.get("dropped")) == (55, 5), (exact, col)
 
         _put(client, "logs/date=2026-11-30/part-0.parquet",
              _rows(30, 5, ["b"] * 5).append_column("tenure", pa.array([12] * 5)))
