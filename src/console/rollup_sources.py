@@ -80,7 +80,12 @@ def dataset(paths: Sequence[str], fmt: str | None = None, start: datetime | None
             out.append(TextDataset(files, kind, base, start, end, _DATE_PARTS))
             continue
         part = ds.HivePartitioning.discover(infer_dictionary=False)
-        out.append(ds.dataset(files, format=kind, partitioning=part, partition_base_dir=base))
+        d = ds.dataset(files, format=kind, partitioning=part, partition_base_dir=base)
+        if len(files) > 1:  # the first file's schema would drop a field first logged later, or refuse a type change
+            schema = arrow_schemas.unify([d.schema, *(f.physical_schema for f in d.get_fragments())])
+            if schema != d.schema:
+                d = ds.dataset(files, schema=schema, format=kind, partitioning=part, partition_base_dir=base)
+        out.append(d)
     return out
 
 
