@@ -49,11 +49,19 @@ def test_a_features_struct_is_read_as_its_features_on_disk_and_in_s3(s3_server, 
         day = tmp_path / ("nested" if nested else "flat") / "date=2026-11-29"
         day.mkdir(parents=True)
         pq.write_table(_logs(nested), day / "part-0.parquet")
-    flat, nested = (_scores(Config(source=None, root=tmp_path, models=model,
-                                   logs=(LogSource("predictions", str(tmp_path / name), "parquet"),)))
-                    for name in ("flat", "nested"))
+    # a writer that moved from flat columns to the struct: both kinds of file in one folder (and `x` also flat in
+    # the nested file's first row: one column `x`, not two)
+    day = tmp_path / "mixed" / "date=2026-11-29"
+    day.mkdir(parents=True)
+    pq.write_table(_logs(False).slice(0, N // 2), day / "part-0.parquet")
+    later = _logs(True).slice(N // 2)
+    pq.write_table(later.append_column("x", pa.array([X[N // 2]] + [None] * (later.num_rows - 1), pa.float64())),
+                   day / "part-1.parquet")
+    flat, nested, mixed = (_scores(Config(source=None, root=tmp_path, models=model,
+                                          logs=(LogSource("predictions", str(tmp_path / name), "parquet"),)))
+                           for name in ("flat", "nested", "mixed"))
     in_window = [i for i, t in enumerate(TS) if t > AT - timedelta(hours=24)]
-    assert nested == flat and nested["x"][0] == nested["c"][0] == len(in_window)  # a hand count
+    assert nested == flat == mixed and nested["x"][0] == nested["c"][0] == len(in_window)  # a hand count
     assert abs(nested["x"][2] - wasserstein_distance(REF_X, X[in_window])) < 1e-12  # scipy's, on the rows in hand
 
     client = s3_server.client()
@@ -66,3 +74,18 @@ def test_a_features_struct_is_read_as_its_features_on_disk_and_in_s3(s3_server, 
     remote = _scores(Config(source=None, root=tmp_path / "s3", s3=storage, models=model,
                             logs=(LogSource("predictions", "s3://nested/logs/", "parquet"),)))
     assert remote == flat
+
+
+def test_a_field_logged_both_flat_and_in_the_struct_takes_the_flat_value(tmp_path):
+    """As a JSONL row's top-level field wins over the same name in its `features` object."""
+    t = _logs(True).slice(0, 3).append_column("x", pa.array([99.0, None, None], pa.float64()))
+    (tmp_path / "logs").mkdir()
+    pq.write_table(t, tmp_path / "logs" / "p.parquet")
+    svc = Service(Config(source=None, root=tmp_path, logs=(LogSource("predictions", str(tmp_path / "logs"), "parquet"),)),
+                  clock=lambda: AT)
+    try:
+        svc.refresh()
+        got = svc.monitor.typed_rows("m", AT - timedelta(days=1), AT, columns=["request_id", "x", "c"]).sort("request_id")
+    finally:
+        svc.close()
+    assert got.get_column("x").to_list() == [99.0, X[1], X[2]] and got.get_column("c").to_list() == list(C[:3])

@@ -52,17 +52,58 @@ def _names_in(sql: str) -> set[str]:
 TS_CAST = "TRY_CAST(ts AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS _ts"  # the conform queries' reading of ts
 
 
-# a raw view's columns, without and with a `features` struct read as its fields (the contract's features object)
-_RAW_COLUMNS = {False: "* EXCLUDE (filename, file_row_number)",
-                True: "* EXCLUDE (filename, file_row_number, features), features.*"}
-_LAKE_COLUMNS = {False: "*", True: "* EXCLUDE (features), features.*"}
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
-def _struct_field(schema) -> bool:
-    """Whether an Arrow schema's `features` is a struct (a lake's dataset)."""
+def raw_columns(flat: set[str], nested: list[str], hidden: tuple[str, ...] = ()) -> str:
+    """A raw view's select list: every column but `hidden`, and a `features` struct read as its fields (`nested`,
+    the contract's one features object): a field also logged as a column of its own is one column, the column's
+    value where it has one (a JSONL row's top-level field wins the same way: `parse._flatten_features`)."""
+    if not nested:
+        return f"* EXCLUDE ({', '.join(hidden)})" if hidden else "*"
+    both = [n for n in nested if n in flat]
+    out = f"* EXCLUDE ({', '.join([*hidden, 'features', *map(_quoted, both)])})"
+    out += "".join(f", COALESCE({_quoted(n)}, features.{_quoted(n)}) AS {_quoted(n)}" for n in both)
+    if len(both) < len(nested):
+        out += ", features.*" + (f" EXCLUDE ({', '.join(map(_quoted, both))})" if both else "")
+    return out
+
+
+def struct_names(duck_type: str) -> list[str]:
+    """The field names of a DuckDB STRUCT type as DuckDB prints it (`STRUCT(x DOUBLE, "a b" VARCHAR)`); [] for
+    any other type."""
+    if not duck_type.startswith("STRUCT(") or not duck_type.endswith(")"):
+        return []
+    parts, depth, quoted, start, body = [], 0, False, 0, duck_type[7:-1]
+    for i, ch in enumerate(body):
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in "()":
+            depth += 1 if ch == "(" else -1
+        elif not quoted and ch == "," and depth == 0:
+            parts.append(body[start:i])
+            start = i + 1
+    parts.append(body[start:])
+    names = []
+    for part in (p.strip() for p in parts if p.strip()):
+        if part.startswith('"'):
+            end = 1
+            while end < len(part) and not (part[end] == '"' and part[end + 1:end + 2] != '"'):
+                end += 2 if part[end] == '"' else 1
+            names.append(part[1:end].replace('""', '"'))
+        else:
+            names.append(part.split(" ", 1)[0])
+    return names
+
+
+def _lake_columns(schema) -> str:
+    """`raw_columns` for a lake's Arrow dataset."""
     import pyarrow.types as t
 
-    return "features" in schema.names and t.is_struct(schema.field("features").type)
+    nested = [f.name for f in schema.field("features").type] if "features" in schema.names and \
+        t.is_struct(schema.field("features").type) else []
+    return raw_columns(set(schema.names) - {"features"}, nested)
 
 
 def _arrow_ts_typed(dataset) -> bool:
@@ -123,7 +164,7 @@ class Views:
         up = {n: k for n, k in self._lake_kinds.items() if n not in self._lakes_down}
         lake_typed = {k: bool(names) and all(_arrow_ts_typed(self._lakes[n]) for n in names) for k, names in
                       ((k, [n for n, kk in up.items() if kk == k]) for k in KINDS)}
-        lake = {k: " UNION ALL BY NAME ".join(f"SELECT {_LAKE_COLUMNS[_struct_field(self._lakes[n].schema)]} FROM {n}"
+        lake = {k: " UNION ALL BY NAME ".join(f"SELECT {_lake_columns(self._lakes[n].schema)} FROM {n}"
                                               for n, kk in up.items() if kk == k)
                 or f"SELECT * FROM read_parquet({_sql_list([raw])})" for k in ("predictions", "labels", "deployments")}
         # a branch with no file to read is a typed, empty stand-in, not the conform query over an empty file
@@ -155,7 +196,7 @@ class Views:
                 **{f"clean_{k}": _sql_list(cln.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
                 **{f"typed_{k}": _sql_list(typ.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
                 **{f"pending_{k}": _sql_list(pend.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
-                **{f"columns_{name}_predictions": _RAW_COLUMNS[self._struct_features(files.get("predictions") or [])]
+                **{f"columns_{name}_predictions": self._raw_columns(files.get("predictions") or [raw])
                    for name, files in (("inplace", inplace), ("clean", cln), ("typed", typ), ("pending", pend))},
                 **{f"conform_{k}": branch(k, inplace.get(k), v) for k, v in conform.items()},
                 **{f"clean_conform_{k}": branch(k, cln.get(k), v.replace(f"FROM inplace_raw_{k}",
@@ -177,10 +218,16 @@ class Views:
             self._lazy = {}
             self._run_views(named, list(named))
 
-    def _struct_features(self, paths: list[str]) -> bool:
-        """Whether one of these Parquet logs holds its features as one `features` struct (from their footers)."""
-        return any(isinstance(c := self._footer_columns(p), dict) and str(c.get("features", "")).startswith("STRUCT")
-                   for p in paths)
+    def _raw_columns(self, paths: list[str]) -> str:
+        """`raw_columns` for Parquet logs read in place, from their footers' columns."""
+        flat: set[str] = set()
+        nested: dict[str, None] = {}
+        for p in paths:
+            columns = self._footer_columns(p)
+            if isinstance(columns, dict):
+                flat.update(c for c in columns if c != "features")
+                nested.update(dict.fromkeys(struct_names(str(columns.get("features", "")))))
+        return raw_columns(flat, list(nested), ("filename", "file_row_number"))
 
     def _narrowed(self, query: str, ranges: list[tuple[datetime, datetime]]) -> str:
         """`query` over only the files whose rows may fall in one of `ranges` ((a, b], naive UTC): the views it
