@@ -89,3 +89,28 @@ def test_a_field_logged_both_flat_and_in_the_struct_takes_the_flat_value(tmp_pat
     finally:
         svc.close()
     assert got.get_column("x").to_list() == [99.0, X[1], X[2]] and got.get_column("c").to_list() == list(C[:3])
+
+
+def test_a_feature_first_logged_in_a_later_files_struct_is_said_once(tmp_path):
+    """As a flat field first logged in a later Parquet file is (`test_drift_unusable_said.py`)."""
+    day = tmp_path / "logs" / "date=2026-11-28"
+    day.mkdir(parents=True)
+    pq.write_table(_logs(True).slice(0, 10), day / "part-0.parquet")
+    svc = Service(Config(source=None, root=tmp_path, logs=(LogSource("predictions", str(tmp_path / "logs"), "parquet"),)),
+                  clock=lambda: AT)
+    try:
+        assert [n for n in svc.refresh().notes if "new field" in n] == []
+        later = _logs(True).slice(10, 5)
+        feats = later.column("features").combine_chunks()
+        wider = pa.StructArray.from_arrays([feats.field("x"), feats.field("c"), pa.array([1, 2, 3, 4, 5])],
+                                           ["x", "c", "tenure"])
+        day = tmp_path / "logs" / "date=2026-11-29"
+        day.mkdir()
+        pq.write_table(later.set_column(later.column_names.index("features"), "features", wider), day / "part-0.parquet")
+        assert [n for n in svc.refresh().notes if "new field" in n] == [
+            f"predictions: new field 'tenure' (in 1 Parquet file, e.g. {day / 'part-0.parquet'})"]
+        assert [n for n in svc.refresh().notes if "new field" in n] == []
+        got = svc.monitor.typed_rows("m", AT - timedelta(days=3), AT, columns=["tenure"]).get_column("tenure")
+        assert sorted(got.drop_nulls().to_list()) == [1, 2, 3, 4, 5]
+    finally:
+        svc.close()

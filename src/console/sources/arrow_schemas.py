@@ -24,11 +24,15 @@ def unify(schemas: Sequence[pa.Schema]) -> pa.Schema:
     for s in schemas:
         for f in s:
             types.setdefault(f.name, []).append(f.type)
-    fields = []
-    for name, ts in types.items():
-        try:
-            fields.append(pa.unify_schemas([pa.schema([(name, t)]) for t in ts], promote_options="permissive")
-                          .field(name))
-        except (pa.ArrowTypeError, pa.ArrowInvalid):
-            fields.append(pa.field(name, pa.string()))
-    return pa.schema(fields)
+    return pa.schema([pa.field(name, _merged(name, ts)) for name, ts in types.items()])
+
+
+def _merged(name: str, types: list[pa.DataType]) -> pa.DataType:
+    """One field's types merged: promoted, or a struct's (a `features` object's) fields merged one by one, or text."""
+    try:
+        return pa.unify_schemas([pa.schema([(name, t)]) for t in types], promote_options="permissive").field(name).type
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        pass
+    if all(pa.types.is_struct(t) for t in types):
+        return pa.struct(list(unify([pa.schema(list(t)) for t in types])))
+    return pa.string()

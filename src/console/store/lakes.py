@@ -74,6 +74,8 @@ class Lakes:
     def _lake_columns(self) -> dict[str, dict[str, dict[str, str]]]:
         """kind -> object URL -> field -> what it holds (`inplace.arrow_kind`), for the S3 Parquet objects listed,
         from the footers kept of them (no request); what `_field_notes` says of files on disk, it says of these."""
+        import pyarrow as pa
+
         from console.sources import footers
         from console.store.inplace import arrow_kind
 
@@ -85,9 +87,13 @@ class Lakes:
                 digest = objects[url].get("schema")
                 if digest not in schemas:
                     continue
-                if digest not in parsed:
+                if digest not in parsed:  # a features struct's fields are features, as its view reads them
                     (schema,) = footers.schemas(kept, [objects[url]])
-                    parsed[digest] = {f.name: arrow_kind(f.type) for f in schema}
+                    feats = schema.field("features").type if "features" in schema.names else None
+                    inner = list(feats) if feats is not None and pa.types.is_struct(feats) else []
+                    parsed[digest] = {**{f.name: arrow_kind(f.type) for f in schema
+                                         if not (inner and f.name == "features")},
+                                      **{f.name: arrow_kind(f.type) for f in inner if f.name not in schema.names}}
                 out.setdefault(self._lake_kinds[name], {})[url] = parsed[digest]
         return out
 

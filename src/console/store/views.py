@@ -73,6 +73,11 @@ def raw_columns(flat: set[str], nested: list[str], hidden: tuple[str, ...] = ())
 def struct_names(duck_type: str) -> list[str]:
     """The field names of a DuckDB STRUCT type as DuckDB prints it (`STRUCT(x DOUBLE, "a b" VARCHAR)`); [] for
     any other type."""
+    return [name for name, _ in struct_fields(duck_type)]
+
+
+def struct_fields(duck_type: str) -> list[tuple[str, str]]:
+    """(name, type) of each field of a DuckDB STRUCT type as DuckDB prints it; [] for any other type."""
     if not duck_type.startswith("STRUCT(") or not duck_type.endswith(")"):
         return []
     parts, depth, quoted, start, body = [], 0, False, 0, duck_type[7:-1]
@@ -85,16 +90,17 @@ def struct_names(duck_type: str) -> list[str]:
             parts.append(body[start:i])
             start = i + 1
     parts.append(body[start:])
-    names = []
+    fields = []
     for part in (p.strip() for p in parts if p.strip()):
         if part.startswith('"'):
             end = 1
             while end < len(part) and not (part[end] == '"' and part[end + 1:end + 2] != '"'):
                 end += 2 if part[end] == '"' else 1
-            names.append(part[1:end].replace('""', '"'))
+            fields.append((part[1:end].replace('""', '"'), part[end + 1:].strip()))
         else:
-            names.append(part.split(" ", 1)[0])
-    return names
+            name, _, typ = part.partition(" ")
+            fields.append((name, typ.strip()))
+    return fields
 
 
 def _lake_columns(schema) -> str:
