@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from console.sql import load_query
 from console.store.facts import ts_text, ts_value
 from console.store.place import _expand, is_parquet_source
-from console.store.views import _sql_list, struct_fields
+from console.store.views import _sql_list, as_features, struct_fields
 
 
 class InPlace:
@@ -58,10 +58,8 @@ class InPlace:
             for p in paths:
                 found = self._footer_columns(p)
                 if isinstance(found, dict):  # a features struct's fields are features, as its view reads them
-                    inner = struct_fields(str(found.get("features", "")))
-                    columns.setdefault(kind, {})[p] = {
-                        **{name: _kind_of(typ) for name, typ in found.items() if not (inner and name == "features")},
-                        **{name: _kind_of(typ) for name, typ in inner if name not in found}}
+                    fields = as_features(found, struct_fields(str(found.get("features", ""))))
+                    columns.setdefault(kind, {})[p] = {name: _kind_of(typ) for name, typ in fields.items()}
         for kind, objects in self._lake_columns().items():  # S3 objects: the same notes, from their kept footers
             columns.setdefault(kind, {}).update(objects)
         notes = []

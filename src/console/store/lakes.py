@@ -74,10 +74,9 @@ class Lakes:
     def _lake_columns(self) -> dict[str, dict[str, dict[str, str]]]:
         """kind -> object URL -> field -> what it holds (`inplace.arrow_kind`), for the S3 Parquet objects listed,
         from the footers kept of them (no request); what `_field_notes` says of files on disk, it says of these."""
-        import pyarrow as pa
-
         from console.sources import footers
         from console.store.inplace import arrow_kind
+        from console.store.views import arrow_members, as_features
 
         out: dict[str, dict[str, dict[str, str]]] = {}
         for name, objects in self._lake_objects.items():
@@ -89,11 +88,9 @@ class Lakes:
                     continue
                 if digest not in parsed:  # a features struct's fields are features, as its view reads them
                     (schema,) = footers.schemas(kept, [objects[url]])
-                    feats = schema.field("features").type if "features" in schema.names else None
-                    inner = list(feats) if feats is not None and pa.types.is_struct(feats) else []
-                    parsed[digest] = {**{f.name: arrow_kind(f.type) for f in schema
-                                         if not (inner and f.name == "features")},
-                                      **{f.name: arrow_kind(f.type) for f in inner if f.name not in schema.names}}
+                    fields = as_features({f.name: f.type for f in schema},
+                                         [(f.name, f.type) for f in arrow_members(schema)])
+                    parsed[digest] = {n: arrow_kind(t) for n, t in fields.items()}
                 out.setdefault(self._lake_kinds[name], {})[url] = parsed[digest]
         return out
 

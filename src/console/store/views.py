@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from console.sql import load_query, load_statements
 from console.store.footers import touches
@@ -103,13 +104,26 @@ def struct_fields(duck_type: str) -> list[tuple[str, str]]:
     return fields
 
 
-def _lake_columns(schema) -> str:
-    """`raw_columns` for a lake's Arrow dataset."""
+def arrow_members(schema) -> list:
+    """The Arrow fields of a schema's `features` struct (the contract's one features object); [] without one."""
     import pyarrow.types as t
 
-    nested = [f.name for f in schema.field("features").type] if "features" in schema.names and \
-        t.is_struct(schema.field("features").type) else []
-    return raw_columns(set(schema.names) - {"features"}, nested)
+    if "features" not in schema.names or not t.is_struct(schema.field("features").type):
+        return []
+    return list(schema.field("features").type)
+
+
+def as_features(top: dict, members: list[tuple[str, Any]]) -> dict:
+    """A file's fields as the raw views read them (`raw_columns`): a `features` struct replaced by its `members`,
+    a top-level field of the same name winning."""
+    if not members:
+        return dict(top)
+    return {**{n: v for n, v in top.items() if n != "features"}, **{n: v for n, v in members if n not in top}}
+
+
+def _lake_columns(schema) -> str:
+    """`raw_columns` for a lake's Arrow dataset."""
+    return raw_columns(set(schema.names) - {"features"}, [f.name for f in arrow_members(schema)])
 
 
 def _arrow_ts_typed(dataset) -> bool:
