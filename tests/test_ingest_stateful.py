@@ -1,5 +1,6 @@
-"""Random sequences of appends, partial writes, rotations, copytruncates, deletions, replacements and failed
-refreshes, against a model of what was written: after every refresh each complete row was delivered once.
+"""Random sequences of appends, partial writes, rotations, copytruncates, compressions of rotated files (gzip, as
+logrotate's `compress`: the original deleted once done, or kept as `gzip -k` does; a scan may come while gzip is half
+way), deletions, replacements and failed refreshes, against a model of what was written: after every refresh each complete row was delivered once.
 
 Rows carry a unique id. The model tracks each file's content as a lineage (from creation or truncation to
 now) under its current name. What must have been delivered after a successful refresh: every complete row
@@ -17,6 +18,7 @@ would fail: before or after the segments are written, or when the manifest is sa
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -81,6 +83,8 @@ class Ingest(RuleBasedStateMachine):
         self.next_id = 0
         self.next_name = 0
         self.chunk = 1 << 20
+        self.copies: dict[str, str] = {}  # a compressed copy kept beside its original (gzip -k) -> the original
+        self.compressing: dict[str, tuple[str, bytes, bool]] = {}  # gz half written -> (original, rest, keep)
         self.log: list[str] = []  # what was done, with inodes and sizes: for a failure that only inode reuse explains
 
     def _did(self, what: str) -> None:
@@ -193,12 +197,55 @@ class Ingest(RuleBasedStateMachine):
         self.files[name] = Lineage()
         self._did(f"copytruncate {name} {new}")
 
-    @precondition(lambda self: bool(self.files))
+    def _compressible(self) -> list[str]:
+        """Rotated files no writer holds (a writer's partial line stays on its live name), not compressed yet."""
+        busy = {*self.copies.values(), *(o for o, _, _ in self.compressing.values())}
+        return sorted(n for n, lin in self.files.items() if n not in (self._live("a"), self._live("b"))
+                      and not n.endswith(".gz") and lin.partial is None and n not in busy
+                      and not self._path(n + ".gz").exists())
+
+    @precondition(lambda self: bool(self._compressible()))
+    @rule(data=st.data(), keep=st.booleans(), half=st.booleans())
+    def compress(self, data, keep, half):
+        """gzip of a rotated file: `name.gz` written (all of it, or half: gzip still at work), then the original
+        deleted unless `keep`. Its rows are the original's: read on from where the original's cursor stood."""
+        name = data.draw(st.sampled_from(self._compressible()))
+        packed = gzip.compress(self._path(name).read_bytes(), mtime=0)
+        cut = len(packed) // 2 if half else len(packed)
+        self._path(name + ".gz").write_bytes(packed[:cut])
+        self.compressing[name + ".gz"] = (name, packed[cut:], keep)
+        self._did(f"compress {name} keep={keep} half={half}")
+        if not half:
+            self.finish_compress_of(name + ".gz")
+
+    @precondition(lambda self: bool(self.compressing))
+    @rule(data=st.data())
+    def finish_compress(self, data):
+        self.finish_compress_of(data.draw(st.sampled_from(sorted(self.compressing))))
+
+    def finish_compress_of(self, gz: str) -> None:
+        name, rest, keep = self.compressing.pop(gz)
+        with open(self._path(gz), "ab") as fh:
+            fh.write(rest)
+        if keep:
+            self.copies[gz] = name
+        else:
+            os.unlink(self._path(name))
+            self.files[gz] = self.files.pop(name)
+        self._did(f"compressed {name} -> {gz}")
+
+    @precondition(lambda self: bool(set(self.files) - {o for o, _, _ in self.compressing.values()}))
     @rule(data=st.data())
     def delete(self, data):
-        name = data.draw(st.sampled_from(sorted(self.files)))
+        """A file deleted (never one gzip is reading: it deletes it itself). An original whose compressed copy
+        was kept goes on in the copy: its rows are read there."""
+        name = data.draw(st.sampled_from(sorted(set(self.files) - {o for o, _, _ in self.compressing.values()})))
         os.unlink(self._path(name))
-        del self.files[name]
+        lin = self.files.pop(name)
+        copy = next((gz for gz, o in self.copies.items() if o == name), None)
+        if copy is not None:
+            del self.copies[copy]
+            self.files[copy] = lin
         self._did(f"delete {name}")
 
     @rule(w=WRITERS, n=st.integers(1, 5), pad=st.integers(0, 30))

@@ -35,6 +35,7 @@ import pyarrow.dataset as ds
 from console.rollup_text import TextDataset, TextFile  # noqa: F401 - TextFile: a Spark task's piece
 from console.sources import arrow_schemas
 from console.sources.contract import FIELDS, PREDICTION_RAW_ONLY
+from console.sources.files import format_by_name
 
 BATCH_ROWS = 131_072
 _FORMATS = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "json", ".json": "json", ".ndjson": "json",
@@ -46,6 +47,13 @@ DEFAULTS = (("environment", "production"), ("variant", "champion"))
 TEXT = (*(n for n, t in FIELDS["predictions"].items() if t == "string"), *PREDICTION_RAW_ONLY)
 _FAILED = ("error", "failed", "fail", "timeout")
 _NUMBER = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
+
+
+def _kind(path: str) -> str | None:
+    """A file's format by its name, as the store reads it (`files.format_by_name`: `p.jsonl.1.gz` is JSONL), in
+    pyarrow.dataset's words."""
+    fmt = format_by_name(path)
+    return {"jsonl": "json"}.get(fmt, fmt)
 
 
 def _expand(path: str) -> tuple[list[str], str | None]:
@@ -69,7 +77,7 @@ def dataset(paths: Sequence[str], fmt: str | None = None, start: datetime | None
     for path in paths:
         found, base = _expand(path)
         for f in found:
-            kind = fmt.replace("jsonl", "json") if fmt else _FORMATS.get(Path(f).suffix.lower())
+            kind = fmt.replace("jsonl", "json") if fmt else _kind(f)
             if kind is None:
                 continue
             files, b = by_format.setdefault(kind, ([], base))
@@ -125,16 +133,16 @@ class Source:
             return [lakes.iceberg_dataset(self.path, dict(self.options), self.storage, since=start, until=end)]
         if not self.is_lake:
             return dataset([self.path], self.format, start, end)
-        fmt = self.format or _FORMATS.get(Path(self.path.rstrip("/*")).suffix.lower())
+        fmt = self.format or _kind(self.path.rstrip("/*"))
         fmt = {"jsonl": "json"}.get(fmt, fmt)
         if fmt == "parquet":
             return [locations.arrow_dataset(self.path, self.storage, format=fmt, since=start, until=end,
                                             unify_schemas=True)]
         files = locations.list_files(self.path, self.storage, start, end)  # one format, or a prefix mixing them
         out: list = []
-        for kind in [fmt] if fmt is not None else sorted({_FORMATS.get(Path(f.path).suffix.lower()) for f in files}
+        for kind in [fmt] if fmt is not None else sorted({_kind(f.path) for f in files}
                                                          - {None}):
-            mine = [f for f in files if fmt is not None or _FORMATS.get(Path(f.path).suffix.lower()) == kind]
+            mine = [f for f in files if fmt is not None or _kind(f.path) == kind]
             if kind in ("json", "csv"):  # the store's parsing: a bad row is set aside alone (`rollup_text`)
                 mine = [f for f in mine if f.size]  # an empty object holds no rows (as an empty local file)
                 if mine:
@@ -157,7 +165,7 @@ def files_of(source: Source) -> Iterator[tuple[tuple, str, Any]]:
     fmt = {"jsonl": "json"}.get(source.format, source.format)
 
     def kind_of(f: str) -> str | None:
-        return fmt or _FORMATS.get(Path(f).suffix.lower())
+        return fmt or _kind(f)
 
     if not source.is_lake:
         found, base = _expand(source.path)

@@ -37,6 +37,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from console.sources import gzipped
+
 PIECE_BYTES = 32 << 20  # bytes of complete lines parsed at once: memory follows the piece, not the file
 SAMPLE_BYTES = 1 << 20  # bytes of a file's first lines its schema is read from (Arrow's JSON reader: one block)
 _PROVENANCE = ("source", "loc")
@@ -241,13 +243,13 @@ class TextFile:
 
         csv = self.kind == "csv"
         body = locations.open_range(self.path, 0, self.size, self.storage, etag=self.etag) if self.size else b""
-        body, header, first = parse.whole_object(body, csv)
+        body, header, first, lost = parse.whole_object(body, csv)
         if csv:
             tables, rej = parse.csv_lines(body, header=header or "", source=self.path, first_line=first)
         else:
             tables, rej = parse.jsonl(body, source=self.path, first_line=first)
         del body
-        _note(self.path, rej)
+        _note(self.path, lost + list(rej))
         for t in tables:
             yield self._keyed(t.drop_columns([c for c in _PROVENANCE if c in t.column_names]))
 
@@ -255,8 +257,11 @@ class TextFile:
         if self.remote:
             from console.sources import locations
 
-            return locations.open_range(self.path, 0, min(self.size, SAMPLE_BYTES), self.storage, etag=self.etag) \
-                if self.size else b""
+            # (a gzip object's first bytes decompress as far as they go: its sample)
+            return gzipped.inflate(locations.open_range(self.path, 0, min(self.size, SAMPLE_BYTES), self.storage,
+                                                        etag=self.etag), SAMPLE_BYTES)[0] if self.size else b""
+        if gzipped.named(self.path):
+            return gzipped.head(self.path, SAMPLE_BYTES)[0]
         with open(self.path, "rb") as f:
             return f.read(SAMPLE_BYTES)
 

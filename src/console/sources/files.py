@@ -22,6 +22,11 @@ A caller that can tell a complete row from a cut one (`complete_tail`: JSONL's o
 on as a row instead, once: a file written with "\n".join(rows) keeps its last row. Its line is counted when
 its newline comes (the writer going on with "\n" and more rows), so later rows keep their line numbers.
 
+A gzip-compressed log (`.gz`: logrotate's `compress`) is read as the lines it holds (`gzipped`): its offsets and
+fingerprint are its content's, so a rotated file compressed and deleted is followed into its `.gz` and read on from
+where it stood (rows appended just before the rotation included), and a compressed copy of a file still being
+read (gzip at work, or `gzip -k`) waits until the original is gone.
+
 A file unchanged since its cursor (same size and mtime) costs one stat, no read. An mtime within
 `_RACY_NS` of the moment it was taken is not trusted (a truncate and regrow to the same size within one
 timestamp tick would look unchanged: git's "racily clean" index entries), so such a file has its
@@ -33,10 +38,13 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
+import re
 import stat as stat_mod
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
+
+from console.sources import gzipped
 
 
 FP_MAX = 1024
@@ -89,6 +97,21 @@ class Chunk:
     cursor: FileCursor  # the file's cursor once this chunk is stored
     start_of_file: bool  # body starts at offset 0 (a UTF-8 BOM may be there)
     lines: int = -1  # newlines in body (-1: not counted), so a reader need not count them again
+
+
+_EXT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+_ROTATION = re.compile(r"([.-][0-9]+)+$")  # logrotate's p.jsonl.1, its dateext p.jsonl-20261130
+
+
+def format_by_name(path: str) -> str | None:
+    """A log file's format by its name ("jsonl", "csv", "parquet"); a rotated or compressed file keeps its log's
+    (`p.jsonl.1`, `p.jsonl-20261130.gz`, `part-3.csv.gz`). One definition for the store and the rollup."""
+    name = path.rstrip("/").rsplit("/", 1)[-1].lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    name = _ROTATION.sub("", name)
+    dot = name.rfind(".")
+    return _EXT.get(name[dot:]) if dot > 0 else None
 
 
 def key_of(dev: int, ino: int) -> str:
@@ -159,7 +182,8 @@ class Tailer:
         steps. Files not reached yet keep their planned cursors (continuations come first, see scan). A
         file left mid-way is not marked unchanged (its size and mtime were taken for the whole file), so
         the next scan reads its rest."""
-        return {k: replace(c, mtime_ns=-1) if 0 <= c.offset < c.size else replace(c) for k, c in self._live.items()}
+        return {k: replace(c, mtime_ns=-1) if 0 <= c.offset < c.size or gzipped.named(c.path) else replace(c)
+                for k, c in self._live.items()}
 
     # -- planning: identities, from stats and (only for changed files) their first bytes
 
@@ -218,7 +242,10 @@ class Tailer:
             cur = replace(old, path=path, dev=ident[0], ino=ident[1], gone_since=None)
             plan.first.append(_Work(key, cur, path, st, unchanged and not moved, moved))
 
+        live = [w.cursor for w in plan.first]
         for ident, (path, st) in fresh.items():
+            if gzipped.named(path) and self._copy_or_early(path, st, live):
+                continue
             key = key_of(*ident)
             cur = FileCursor(path=path, dev=ident[0], ino=ident[1], fp_len=0, fp=_EMPTY_FP, offset=0, line_no=0)
             plan.then.append(_Work(key, cur, path, st, False, key in self._old))
@@ -251,11 +278,23 @@ class Tailer:
                     found.setdefault((st.st_dev, st.st_ino), (path, st))
         return found
 
+    def _copy_or_early(self, path: str, st: os.stat_result, live: list[FileCursor]) -> bool:
+        """A new compressed file to leave for a later scan: one whose first KiB is not written yet (gzip at work:
+        its fingerprint cannot be told), or a copy of a file still being read (the original goes once gzip is
+        done, and its cursor then moves to the copy, `_by_fingerprint`)."""
+        try:
+            head, ended = gzipped.head(path, FP_MAX)
+        except OSError:
+            return False  # reading it names the problem
+        if len(head) < FP_MAX and not ended and not self._stale(st):
+            return True
+        return any(0 < c.fp_len <= len(head) and hashlib.sha1(head[:c.fp_len]).hexdigest() == c.fp for c in live)
+
     def _same(self, cur: FileCursor, path: str, st: os.stat_result) -> tuple[bool, bool]:
         """(same content as the cursor's, unchanged since it was taken)."""
         if cur.mtime_ns >= 0 and st.st_size == cur.size and st.st_mtime_ns == cur.mtime_ns:
             return True, True
-        if st.st_size < max(cur.offset, cur.fp_len):
+        if not gzipped.named(path) and st.st_size < max(cur.offset, cur.fp_len):
             return False, False
         if cur.fp_len == 0:  # seen empty: no fingerprint, so only its own name vouches for it (not a reused inode)
             return path == cur.path, False
@@ -309,7 +348,7 @@ class Tailer:
         need = max(cur.offset, cur.fp_len)
         candidates = [(p, st) for p, st in listing
                       if (st.st_dev, st.st_ino) not in claimed and (st.st_dev, st.st_ino) != (cur.dev, cur.ino)
-                      and st.st_size >= need]
+                      and (st.st_size >= need or gzipped.named(p))]
         candidates.sort(key=lambda c: ((c[1].st_dev, c[1].st_ino) not in fresh, c[0]))  # matched files first
         for path, st in candidates:
             try:
@@ -336,8 +375,11 @@ class Tailer:
 
     def _advance(self, work: _Work, state: dict[str, FileCursor], now: float) -> Iterator[Chunk]:
         cur = work.cursor
-        due = (cur.offset < work.st.st_size and self._stale(work.st)) or (
-            cur.pending_size == work.st.st_size and self._waited(cur, now))
+        if gzipped.named(work.path):  # (its size is the compressed one: only a waiting tail is due)
+            due = cur.pending_since is not None and (self._stale(work.st) or self._waited(cur, now))
+        else:
+            due = (cur.offset < work.st.st_size and self._stale(work.st)) or (
+                cur.pending_size == work.st.st_size and self._waited(cur, now))
         if work.unchanged and not due:
             return
         try:
@@ -363,12 +405,13 @@ class Tailer:
     def _read(self, fd: int, work: _Work, state: dict[str, FileCursor], now: float) -> Iterator[Chunk]:
         cur, key = work.cursor, work.key
         st = os.fstat(fd)
-        if (st.st_dev, st.st_ino) != (cur.dev, cur.ino) or st.st_size < cur.offset:
+        gz = gzipped.Inflated(fd) if gzipped.named(work.path) else None  # offsets are its content's
+        if (st.st_dev, st.st_ino) != (cur.dev, cur.ino) or (gz is None and st.st_size < cur.offset):
             return  # swapped or truncated since planning: the next scan sees it whole
-        end = st.st_size
+        end = st.st_size  # (a compressed file's content ends where its stream does)
         stale = self._stale(st)  # its tail is decided now, not after a grace: nothing will write it
-        if cur.fp_len < FP_MAX and end > cur.fp_len:  # the fingerprint grows with the file, up to 1 KiB
-            head = os.pread(fd, min(FP_MAX, end), 0)
+        if cur.fp_len < FP_MAX and (gz is not None or end > cur.fp_len):  # the fingerprint grows with the file
+            head = gz.read(0, FP_MAX) if gz is not None else os.pread(fd, min(FP_MAX, end), 0)
             if hashlib.sha1(head[:cur.fp_len]).hexdigest() != cur.fp:
                 return
             cur = replace(cur, fp_len=len(head), fp=hashlib.sha1(head).hexdigest())
@@ -378,10 +421,13 @@ class Tailer:
         announce = work.announce
         pos = cur.offset
         while True:
-            data, last = self._piece(fd, pos, end)
+            data, last = self._piece(fd, pos, end) if gz is None else self._gz_piece(gz, pos)
+            # nothing more will come after the last piece: a file without a writer, a finished gzip stream
+            done = (stale and pos + len(data) == end) if gz is None else (
+                gz.complete or gz.error is not None or stale)
             cut = data.rfind(b"\n") + 1
             if self.csv_headers and cut:
-                cut = self._csv_cut(data, cut, last, cur, pos, now, stale and pos + len(data) == end)
+                cut = self._csv_cut(data, cut, last, cur, pos, now, done)
             body = data if cut == len(data) else data[:cut]
             tail = data[cut:] if last else b""
             rejected: list[tuple[int, str, str]] = []
@@ -398,7 +444,7 @@ class Tailer:
                 reached = pos + len(data)  # end, unless the file shrank while being read
                 if not tail:
                     new.pending_size, new.pending_since = -1, None
-                elif (stale and reached == end) or (cur.pending_size == reached and self._waited(cur, now)):
+                elif done or (cur.pending_size == reached and self._waited(cur, now)):
                     if self.complete_tail is not None and self.complete_tail(tail):
                         # a whole row with no newline: handed on, its line counted when its newline comes
                         # (then a blank line to the reader), so nothing is read twice and line numbers hold
@@ -417,7 +463,18 @@ class Tailer:
                 yield Chunk(key, work.path, first_line, body, rejected, header, cur, start, in_body)
             pos += cut
             if last:
+                if gz is not None and gz.error:
+                    self.notes.append(f"{work.path}: {gz.error}; the lines before it were read")
                 return
+
+    def _gz_piece(self, gz: gzipped.Inflated, pos: int) -> tuple[bytes, bool]:
+        """`_piece` for a compressed file: content from pos, on to a line end; whether it is all there is for now."""
+        want = self.max_chunk_bytes
+        data = gz.read(pos, want)
+        while len(data) == want and b"\n" not in data:  # a line longer than a piece
+            want *= 2
+            data = gz.read(pos, want)
+        return data, len(data) < want
 
     def _csv_cut(self, data: bytes, cut: int, last: bool, cur: FileCursor, pos: int, now: float,
                  stale: bool = False) -> int:
@@ -477,5 +534,7 @@ def count_newlines(body: bytes, block: int = 1 << 18) -> int:
 
 
 def _fingerprint(path: str, n: int) -> str:
+    if gzipped.named(path):
+        return hashlib.sha1(gzipped.head(path, n)[0] if n else b"").hexdigest()
     with open(path, "rb", buffering=0) as fh:
         return hashlib.sha1(fh.read(n) if n else b"").hexdigest()

@@ -370,8 +370,8 @@ class Ingest:
             except Exception as exc:  # noqa: BLE001 - one unreadable object costs only itself
                 notes.append(str(locations.storage_error(info.path, exc, storage)))
                 continue
-            body, header, first_line = parse.whole_object(body, fmt_file == "csv")
-            take(src, fmt_file, body, info.path, first_line, header, None, [])
+            body, header, first_line, lost = parse.whole_object(body, fmt_file == "csv")
+            take(src, fmt_file, body, info.path, first_line, header, None, lost)
             seen[info.path] = {"etag": info.etag, "size": info.size}
             self._report(info.path, info.size, None, None)
         return seen, notes

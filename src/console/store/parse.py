@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 
-from console.sources import csv_records
+from console.sources import csv_records, gzipped
 from console.sources.contract import CSV_NULLS, Rejected
 
 SLOW_LINES = 64  # ranges this small are parsed line by line once the native reader refuses them
@@ -488,10 +488,14 @@ def strip_bom(body: bytes) -> tuple[bytes, int]:
     return (body[3:], 3) if body.startswith(BOM) else (body, 0)
 
 
-def whole_object(body: bytes, csv: bool) -> tuple[bytes, str | None, int]:
+def whole_object(body: bytes, csv: bool) -> tuple[bytes, str | None, int, list[Rejected]]:
     """An object of object storage read whole, as the parsers take it: (its lines without the BOM, a CSV's header
-    line, the body's first line number). An object is written once and complete, so its last line needs no
-    terminator. The store's refresh and the rollup read S3 text objects through this one definition."""
+    line, the body's first line number, what could not be read). A gzip object (Firehose's GZIP) is its content;
+    where that content ends short (corrupt or cut), the lines before it are kept and the loss is set aside with
+    its reason. An object is written once and complete, so its last line needs no terminator. The store's
+    refresh and the rollup read S3 text objects through this one definition."""
+    body, problem = gzipped.inflate(body)
+    lost = [Rejected(0, f"{problem}: the rest of the object is lost", "")] if problem else []
     body, _ = strip_bom(body)
     header = None
     if csv:
@@ -499,4 +503,4 @@ def whole_object(body: bytes, csv: bool) -> tuple[bytes, str | None, int]:
         header = head.decode("utf-8", "replace").rstrip("\r")
     if body and not body.endswith(b"\n"):
         body += b"\n"
-    return body, header, 2 if csv else 1
+    return body, header, 2 if csv else 1, lost

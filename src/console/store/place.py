@@ -14,9 +14,9 @@ from pathlib import Path
 
 from console import __version__
 from console.config import Config, LogSource
+from console.sources.files import format_by_name
 
 
-_EXT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 MALFORMED_FIELDS = {"source": "string", "location": "string", "reason": "string", "raw": "string"}
 FLUSH_ROWS = 1_000_000  # a backlog is written in segments of about this many rows, so memory stays bounded
 FLUSH_BYTES = 96 << 20  # or fewer, when their typed columns hold this much (a wide log: ~400 rows a MB at 25 features)
@@ -31,7 +31,7 @@ MERGE_LOCK_WAIT_S = 30.0  # how long a finished merge waits for the writer lock 
 
 
 def format_of(path: str, declared: str | None) -> str | None:
-    return declared or _EXT.get(Path(path).suffix.lower())
+    return declared or format_by_name(path)
 
 
 def store_path(cfg: Config) -> Path | None:
