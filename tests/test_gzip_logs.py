@@ -240,3 +240,23 @@ task = "regression"
     more = snap["counts"]["predictions"] - preds.height
     assert 50 < more < 200, more  # the rows before the cut, each once
     assert snap["malformed"] >= 1  # the loss, with its reason (and a cut last line)
+
+
+def test_a_pattern_of_no_one_format_reads_each_file_by_its_own_name(tmp_path, capsys):
+    """`logs/*` over JSONL and CSV files (a plain one and a compressed one): before, the CSV files' rows were
+    dropped without a word (read without their header); a file of no known format is set aside with the reason."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "p.jsonl").write_text(rows(0, 60))
+    for name, lo, hi in (("q.csv", 60, 100), ("r.csv.gz", 100, 130)):
+        frame = pl.DataFrame([json.loads(x) for x in rows(lo, hi, model="n").splitlines()]).write_csv().encode()
+        (logs / name).write_bytes(gzip.compress(frame) if name.endswith(".gz") else frame)
+    (logs / "notes.txt").write_text("not a log\n")
+    toml = tmp_path / "console.toml"
+    toml.write_text(f'[[logs]]\nkind = "predictions"\npath = "{logs}/*"\n'
+                    '[models.m]\ntask = "classification"\n[models.n]\ntask = "classification"\n')
+    assert main(["snapshot", "--config", str(toml), "--at", "latest", "--format", "json"]) == 0
+    snap = json.loads(capsys.readouterr().out)
+    assert {m["name"]: m["requests"] for m in snap["models"]} == {"m": 60, "n": 70}
+    assert snap["malformed"] == 1
+    assert "format not known from the file's name" in json.dumps(snap["malformed_by"])

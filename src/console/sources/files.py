@@ -143,14 +143,14 @@ class Tailer:
     """
 
     def __init__(self, state: dict[str, FileCursor], *, grace_s: float = 30.0, wall: Callable[[], float] = time.time,
-                 max_chunk_bytes: int = 64 << 20, csv_headers: bool = False, forget_s: float = 7 * 86400.0,
+                 max_chunk_bytes: int = 64 << 20, csv_headers: bool | Callable[[str], bool] = False, forget_s: float = 7 * 86400.0,
                  complete_tail: Callable[[bytes], bool] | None = None):
         self._old = state
         self.complete_tail = complete_tail  # an unterminated tail, after the grace: a whole row (kept), or cut
         self.grace_s = grace_s
         self._wall = wall
         self.max_chunk_bytes = max(1, max_chunk_bytes)
-        self.csv_headers = csv_headers
+        self.csv_headers = csv_headers  # or, for a pattern matching files of several formats, by the file's path
         self.forget_s = forget_s  # how long a deleted file's cursor is kept in case it comes back
         self.notes: list[str] = []
         self.missing: list[str] = []
@@ -419,6 +419,7 @@ class Tailer:
         cur = replace(cur, size=end, mtime_ns=-1 if racy else st.st_mtime_ns)
         state[key] = cur
         announce = work.announce
+        csv = self.csv_headers(work.path) if callable(self.csv_headers) else self.csv_headers
         pos = cur.offset
         while True:
             data, last = self._piece(fd, pos, end) if gz is None else self._gz_piece(gz, pos)
@@ -426,7 +427,7 @@ class Tailer:
             done = (stale and pos + len(data) == end) if gz is None else (
                 gz.complete or gz.error is not None or stale)
             cut = data.rfind(b"\n") + 1
-            if self.csv_headers and cut:
+            if csv and cut:
                 cut = self._csv_cut(data, cut, last, cur, pos, now, done)
             body = data if cut == len(data) else data[:cut]
             tail = data[cut:] if last else b""
@@ -435,7 +436,7 @@ class Tailer:
             header = prev_header = cur.header
             first_line = cur.line_no + 1
             lines = in_body = count_newlines(body)
-            if body and self.csv_headers and header is None and cur.line_no == 0:
+            if body and csv and header is None and cur.line_no == 0:
                 nl = body.find(b"\n")
                 header = body[:nl].decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r")
                 body, start, first_line, in_body = body[nl + 1:], False, 2, lines - 1
@@ -445,7 +446,7 @@ class Tailer:
                 if not tail:
                     new.pending_size, new.pending_since = -1, None
                 elif done or (cur.pending_size == reached and self._waited(cur, now)):
-                    if self.complete_tail is not None and self.complete_tail(tail):
+                    if not csv and self.complete_tail is not None and self.complete_tail(tail):
                         # a whole row with no newline: handed on, its line counted when its newline comes
                         # (then a blank line to the reader), so nothing is read twice and line numbers hold
                         body, in_body = body + tail + b"\n", in_body + 1

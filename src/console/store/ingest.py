@@ -248,7 +248,9 @@ class Ingest:
                 rej = parsed.rejected
                 notes.extend(f"{path}: {n}" for n in parsed.notes)
             else:
-                rej = [Rejected(0, f"unknown log format {fmt_file!r}", "")] if first_line == 1 else []
+                why = f"unknown log format {fmt_file!r}" if fmt_file else \
+                    "format not known from the file's name (set `format` on its [[logs]] entry)"
+                rej = [Rejected(0, why, "")] if first_line == 1 else []
             queue(src, by_kind, rejected + list(rej), path)
             return carry
 
@@ -295,9 +297,10 @@ class Ingest:
                 state = {k: FileCursor.from_dict(v) for k, v in m.cursors.get(sid, {}).items()}
                 # JSONL: a whole last row with no newline is kept after the grace; CSV's tail cannot be told
                 # whole (a number cut short still parses), so it stays set aside (parse.whole_json_row)
-                tailer = Tailer(state, grace_s=self.grace_s, wall=self.wall, csv_headers=(fmt == "csv"),
-                                max_chunk_bytes=self.chunk_bytes,
-                                complete_tail=parse.whole_json_row if fmt == "jsonl" else None)
+                # a pattern of no one format (`logs/*`) may match CSV and JSONL files: each file's own name says
+                tailer = Tailer(state, grace_s=self.grace_s, wall=self.wall, max_chunk_bytes=self.chunk_bytes,
+                                csv_headers=(fmt == "csv") if fmt else (lambda p: format_of(p, None) == "csv"),
+                                complete_tail=parse.whole_json_row if fmt in ("jsonl", None) else None)
                 for chunk in tailer.scan([src.path]):
                     # a rotated file (a.jsonl.1) keeps the format of the pattern that found it
                     fmt_file = src.format or format_of(chunk.path, None) or format_of(src.path, None)
