@@ -264,11 +264,7 @@ def overview_spans(end: datetime) -> dict:
     not a report on a window; `health`, `drift`, `quality` and `cost` take any window). The SQL's spans are
     those of queries/overview_window.sql; DRIFT's is the monitor's (6 h, or the last rows the drift rule needs
     when fewer), which is why it can differ from `drift` (24 h by default) and from `check` (each rule's window)."""
-    from console.analytics.windows import parse_window
-    from console.incident_rules import MIN_DRIFT_ROWS
-    from console.analytics.windows import OVERVIEW_DRIFT_WINDOW
-
-    from console.analytics.windows import window_fields
+    from console.analytics.windows import MIN_DRIFT_ROWS, OVERVIEW_DRIFT_WINDOW, parse_window, window_fields
 
     def span(text: str, what: str) -> dict:  # its two ends as every read command writes them (`window_fields`)
         w = window_fields(end, parse_window(text))

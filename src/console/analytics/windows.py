@@ -14,7 +14,9 @@ from typing import Any
 
 # The Overview's DRIFT cell's span (`Monitor._drift_status`), here so that its header and `snapshot` name it
 # without importing the monitor: 6 h, where `drift` reads 24 h by default and `check` each rule's own window.
+# With the rows a drift verdict needs at least (the rules read the last MIN_DRIFT_ROWS when a window holds fewer).
 OVERVIEW_DRIFT_WINDOW = "6h"
+MIN_DRIFT_ROWS = 500  # normed Wasserstein reads sampling noise as drift on a few hundred rows
 
 _WINDOW = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

@@ -53,6 +53,12 @@ class Progress:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
 
 
+def _whole_json_row(tail: bytes) -> bool:
+    """`parse.whole_json_row`, the parser (and Polars with it) imported only when a tail is to be decided: a refresh
+    that finds nothing new then costs no import, and a command answered from what the store keeps stays quick."""
+    return parse.whole_json_row(tail)
+
+
 @functools.cache
 def malformed_schema() -> pa.Schema:
     """The malformed rows' columns (made on first use: PyArrow is imported by ingest, not by opening the store)."""
@@ -300,7 +306,7 @@ class Ingest:
                 # a pattern of no one format (`logs/*`) may match CSV and JSONL files: each file's own name says
                 tailer = Tailer(state, grace_s=self.grace_s, wall=self.wall, max_chunk_bytes=self.chunk_bytes,
                                 csv_headers=(fmt == "csv") if fmt else (lambda p: format_of(p, None) == "csv"),
-                                complete_tail=parse.whole_json_row if fmt in ("jsonl", None) else None)
+                                complete_tail=_whole_json_row if fmt in ("jsonl", None) else None)
                 for chunk in tailer.scan([src.path]):
                     # a rotated file (a.jsonl.1) keeps the format of the pattern that found it
                     fmt_file = src.format or format_of(chunk.path, None) or format_of(src.path, None)
