@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from console.config import Config, LogSource
-from console.store import merge
+from console.store import merge, tiers
 from console.warehouse import COMPACT_AT, RETIRE_S, Warehouse
 
 
@@ -72,12 +72,12 @@ def test_tiers_keep_each_merge_bounded():
     names = ["big", *rows.keys() - {"big"}]
     names.sort(key=lambda n: (n[0], int(n[1:]) if n[1:].isdigit() else 0))
     kw = dict(fanin=COMPACT_AT, tier_rows=10_000, small_rows=200_000, max_rows=1_000_000)
-    assert merge.tier(9_999, COMPACT_AT, 10_000) == 0 and merge.tier(80_000, COMPACT_AT, 10_000) == 1
-    assert merge.pick(names, rows, **kw) == [f"a{i}" for i in range(COMPACT_AT)]  # the lowest tier first
+    assert tiers.tier(9_999, COMPACT_AT, 10_000) == 0 and tiers.tier(80_000, COMPACT_AT, 10_000) == 1
+    assert tiers.pick(names, rows, **kw) == [f"a{i}" for i in range(COMPACT_AT)]  # the lowest tier first
     rest = [n for n in names if not n.startswith("a")]
-    assert merge.pick(rest, rows, **kw) == [f"b{i}" for i in range(COMPACT_AT)]
-    assert merge.pick(rest, rows, **kw | {"max_rows": 300_000}) == ["b0", "b1", "b2"]  # at most max_rows
-    assert merge.pick(["big"] * 1 + rest[:COMPACT_AT - 1], rows, **kw) == []  # too few of a tier; big is left alone
+    assert tiers.pick(rest, rows, **kw) == [f"b{i}" for i in range(COMPACT_AT)]
+    assert tiers.pick(rest, rows, **kw | {"max_rows": 300_000}) == ["b0", "b1", "b2"]  # at most max_rows
+    assert tiers.pick(["big"] * 1 + rest[:COMPACT_AT - 1], rows, **kw) == []  # too few of a tier; big is left alone
 
 
 def test_a_background_merge_keeps_every_row_while_refreshes_and_a_reader_go_on(tmp_path):

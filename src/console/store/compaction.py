@@ -16,6 +16,7 @@ import uuid
 import weakref
 from pathlib import Path
 
+from console.store import tiers
 from console.store.manifest import KINDS, Manifest
 from console.store.on_first_use import filelock, merge, pa
 from console.store.place import FLUSH_ROWS, MERGE_LOCK_WAIT_S, RETIRE_S, SMALL_ROWS, TIER_ROWS
@@ -81,7 +82,7 @@ class Compaction:
             names = m.segments.get(kind, [])
             if len(names) < self.merge_fanin:
                 continue
-            batch = merge.pick(names, {n: self._segment_rows(n) for n in names}, fanin=self.merge_fanin,
+            batch = tiers.pick(names, {n: self._segment_rows(n) for n in names}, fanin=self.merge_fanin,
                                tier_rows=TIER_ROWS, small_rows=SMALL_ROWS, max_rows=FLUSH_ROWS)
             if batch:
                 return kind, batch
