@@ -24,6 +24,9 @@ from console.store.on_first_use import pa, pq
 _DUCK_TYPES = {"timestamp[us]": "TIMESTAMP", "string": "VARCHAR", "double": "DOUBLE", "bool": "BOOLEAN",
                "int64": "BIGINT"}
 _ARROW_NAMES = {v: k for k, v in _DUCK_TYPES.items()}
+# Arrow's names of the plain types a segment's footer gives (physical type, converted type)
+_PARQUET_NAMES = {("INT64", "TIMESTAMP_MICROS"): "timestamp[us]", ("BYTE_ARRAY", "UTF8"): "string",
+                  ("DOUBLE", None): "double", ("BOOLEAN", None): "bool", ("INT64", None): "int64"}
 
 
 EVERY = (None, None)  # the time range of a file that may hold any hour (a ts of text, no statistics)
@@ -248,6 +251,46 @@ class Footers:
                 self._footer_learnt(path, ts_span=[x if x in (None, "empty") else ts_text(x) for x in span])
             self._parquet_meta[key] = span
         return self._parquet_meta[key]
+
+    def read_segment_footers(self, names: list[str]) -> None:
+        """The columns, rows, ts span and newest ts of the store's own segments (manifest names) not read yet by this
+        process, from two queries over all their footers (`queries/segment_footers.sql`): a kept answer over a store
+        of 40 segments spent 0.15-0.2 s on a query or three per segment. What they cannot tell is read file by file."""
+        by_path = {str(self.dir / n): n for n in names}
+        todo = [p for p in by_path if ("schema", p) not in self._parquet_meta]
+        if len(todo) < 2:
+            return
+        try:
+            fields = self._meta("segment_footers", todo)
+            groups = self._meta("segment_spans", todo)
+        except duckdb.Error:
+            return
+        columns: dict[str, list] = {}
+        for file, name, ptype, converted, _ in fields:
+            if file not in columns:  # a file's first row is its root
+                columns[file] = []
+                continue
+            columns[file].append((name, _PARQUET_NAMES.get((ptype, converted))))  # (a nested group: None)
+        for file, cols in columns.items():
+            if cols and all(arrow is not None for _, arrow in cols):
+                self._parquet_meta[("schema", file)] = tuple(cols)
+        spans: dict[str, list] = {}
+        for file, lo, hi, n in groups:
+            spans.setdefault(file, []).append((lo, hi, n))
+        for file in todo:
+            got = [(lo, hi) for lo, hi, n in spans.get(file, []) if n]
+            if file not in spans or any(lo is None or hi is None for lo, hi in got):
+                continue
+            try:
+                span = (min(ts_value(lo) for lo, _ in got), max(ts_value(hi) for _, hi in got)) if got else EMPTY
+            except (TypeError, ValueError):
+                continue
+            name = by_path.get(file)
+            if name is None:
+                continue
+            self._parquet_meta[("span", file)] = span
+            self._parquet_meta[("segment-newest", name)] = span[1] if got else None
+            self._parquet_meta[("segment", name)] = sum(n for _, _, n in spans[file])
 
     def _segment_span(self, path: str) -> tuple:
         """`ts_span` of one of the store's own files, by DuckDB."""

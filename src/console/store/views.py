@@ -164,6 +164,7 @@ class Views:
         # The skeleton is listed for a kind with no segment, or whose segments lack a contract field.
         seg: dict[str, list[str]] = {}
         union: dict[str, str] = {}
+        self.read_segment_footers([n for k in KINDS for n in m.segments.get(k, [])])
         for k in KINDS:
             files = [str(self.dir / n) for n in m.segments.get(k, [])]
             skeleton = str(self.dir / f"skeleton-{k}.parquet")
