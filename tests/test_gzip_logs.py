@@ -194,6 +194,12 @@ def test_the_store_and_the_cli_count_every_row_of_a_folder_of_plain_rotated_and_
     assert (snap["malformed"], snap["counts"]["predictions"]) == (0, 520), snap
     assert {m["name"]: m["requests"] for m in snap["models"]} == {"m": 400, "n": 120}
 
+    rc = main(["rollup", "--config", str(toml), "--path", str(tmp_path / "rollups"), "--until", "2026-11-21T00:00:00",
+               "--no-ready", "--format", "json"])  # the rollup reads the same files through the same tailer
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    assert json.loads(out.out)["rows"] == 520
+
 
 def test_gzip_objects_in_s3_are_read_by_the_store_and_the_rollup(s3_server, tmp_path, capsys):  # noqa: F811
     """Firehose's GZIP output: whole objects; a damaged one keeps the rows before the damage and says what was lost."""
