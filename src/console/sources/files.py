@@ -143,8 +143,8 @@ class Tailer:
     """
 
     def __init__(self, state: dict[str, FileCursor], *, grace_s: float = 30.0, wall: Callable[[], float] = time.time,
-                 max_chunk_bytes: int = 64 << 20, csv_headers: bool | Callable[[str], bool] = False, forget_s: float = 7 * 86400.0,
-                 complete_tail: Callable[[bytes], bool] | None = None):
+                 max_chunk_bytes: int = 64 << 20, csv_headers: bool | Callable[[str], bool] = False,
+                 forget_s: float = 7 * 86400.0, complete_tail: Callable[[bytes], bool] | None = None):
         self._old = state
         self.complete_tail = complete_tail  # an unterminated tail, after the grace: a whole row (kept), or cut
         self.grace_s = grace_s

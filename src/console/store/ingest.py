@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from console.config import LogSource, reveal
-from console.sources import endpoints
+from console.sources import endpoints, gzipped
 from console.sources.contract import FIELDS, PREDICTION_RAW_ONLY, PROVENANCE_FIELDS, Rejected
 from console.sources.files import FileCursor, Tailer
 from console.sql import load_query
@@ -43,7 +43,7 @@ class Progress:
     """How far a refresh has read, for the first frame of a cold start (a large JSONL backlog takes a while)."""
     path: str  # the file being read
     offset: int  # bytes of it read so far
-    size: int  # its size when the piece was read
+    size: int  # its size when the piece was read (0: not known, a compressed file: no share is shown)
     rows: int  # rows kept by this refresh so far, all sources
     seconds: float  # since the refresh started
     ready: int = 0  # rows this refresh has committed so far in steps: readers see them already
@@ -393,10 +393,13 @@ class Ingest:
             size = os.stat(path).st_size if not path.startswith("s3://") else offset
         except OSError:
             size = offset
+        size = max(size, offset)
+        if gzipped.named(path) and not path.startswith("s3://"):  # its lines' length is known once they are read
+            size = 0
         if rows is None:
             rows = prev.rows if prev else 0
         seconds = time.perf_counter() - started if started is not None else (prev.seconds if prev else 0.0)
-        self.progress = Progress(path, offset, max(size, offset), rows, seconds, self._ready)
+        self.progress = Progress(path, offset, size, rows, seconds, self._ready)
         if self.on_progress is not None:
             self.on_progress(self.progress)
 
