@@ -172,6 +172,7 @@ def test_the_store_and_the_cli_count_every_row_of_a_folder_of_plain_rotated_and_
     (logs / "p.jsonl").write_text(rows(0, 100))
     (logs / "p.jsonl.1").write_text(rows(100, 250))
     (logs / "p.jsonl.2.gz").write_bytes(gzip.compress(rows(250, 400).encode()))
+    (logs / "p.jsonl.1.gz").write_bytes(gzip.compress((logs / "p.jsonl.1").read_bytes()))  # gzip at work: a copy
     frame = pl.DataFrame([json.loads(x) for x in rows(400, 520, model="n").splitlines()])
     (logs / "q.csv.gz").write_bytes(gzip.compress(frame.write_csv().encode()))
     cfg = Config(source=None, root=tmp_path, logs=(LogSource("predictions", str(logs / "p.jsonl*")),

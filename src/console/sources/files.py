@@ -280,14 +280,20 @@ class Tailer:
 
     def _copy_or_early(self, path: str, st: os.stat_result, live: list[FileCursor]) -> bool:
         """A new compressed file to leave for a later scan: one whose first KiB is not written yet (gzip at work:
-        its fingerprint cannot be told), or a copy of a file still being read (the original goes once gzip is
-        done, and its cursor then moves to the copy, `_by_fingerprint`)."""
+        its fingerprint cannot be told), or a copy of a file still there (its original under its name, or a
+        file being read: the original goes once gzip is done; its cursor then moves to the copy)."""
         try:
             head, ended = gzipped.head(path, FP_MAX)
         except OSError:
             return False  # reading it names the problem
         if len(head) < FP_MAX and not ended and not self._stale(st):
             return True
+        original = path[:-3]  # under its name: found by this scan too, or not matched by the pattern
+        try:
+            if head and os.path.isfile(original) and _fingerprint(original, len(head)) == hashlib.sha1(head).hexdigest():
+                return True
+        except OSError:
+            pass
         return any(0 < c.fp_len <= len(head) and hashlib.sha1(head[:c.fp_len]).hexdigest() == c.fp for c in live)
 
     def _same(self, cur: FileCursor, path: str, st: os.stat_result) -> tuple[bool, bool]:
