@@ -290,11 +290,11 @@ class Tailer:
             return True
         original = path[:-3]  # under its name: found by this scan too, or not matched by the pattern
         try:
-            if head and os.path.isfile(original) and _fingerprint(original, len(head)) == hashlib.sha1(head).hexdigest():
+            if head and os.path.isfile(original) and _fingerprint(original, len(head)) == _sha1(head):
                 return True
         except OSError:
             pass
-        return any(0 < c.fp_len <= len(head) and hashlib.sha1(head[:c.fp_len]).hexdigest() == c.fp for c in live)
+        return any(0 < c.fp_len <= len(head) and _sha1(head[:c.fp_len]) == c.fp for c in live)
 
     def _same(self, cur: FileCursor, path: str, st: os.stat_result) -> tuple[bool, bool]:
         """(same content as the cursor's, unchanged since it was taken)."""
@@ -540,6 +540,10 @@ def count_newlines(body: bytes, block: int = 1 << 18) -> int:
 
     data = np.frombuffer(body, np.uint8)
     return sum(int(np.count_nonzero(data[i:i + block] == 0x0A)) for i in range(0, len(data), block))
+
+
+def _sha1(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()
 
 
 def _fingerprint(path: str, n: int) -> str:
