@@ -49,4 +49,7 @@ def test_footers_read_together_equal_each_read_alone(tmp_path):
         assert fresh._parquet_meta[("span", path)] == span
         assert fresh._parquet_meta[("segment-newest", n)] == span[1] == max(table["ts"].to_pylist())
     assert any(c == "n" for c, _ in fresh._parquet_meta[("schema", str(fresh.dir / names[-1]))])
+    fresh._parquet_meta.clear()  # one segment alone (a span asked for by `file_span`) is read the same way
+    fresh.read_segment_footers(names[:1])
+    assert fresh._parquet_meta[("span", str(fresh.dir / names[0]))] == ts_span(str(fresh.dir / names[0]))
     fresh.close()

@@ -240,12 +240,12 @@ class Footers:
             except OSError:
                 return EVERY
             key = ("span", path, st.st_size, st.st_mtime_ns, st.st_ino)
+        if key not in self._parquet_meta and mine and "pyarrow.parquet" not in sys.modules:
+            self.read_segment_footers([os.path.relpath(path, self.dir)])  # (as `_schema`: no import for a kept answer)
         if key not in self._parquet_meta:
             known = None if mine else self._footer_fact(path, "ts_span")
             if isinstance(known, list) and len(known) == 2:
                 span = tuple(x if x in (None, "empty") else ts_value(x) for x in known)
-            elif mine and "pyarrow.parquet" not in sys.modules:  # (as `_schema`: no import for a kept answer)
-                span = self._segment_span(path)
             else:
                 span = ts_span(path)
                 self._footer_learnt(path, ts_span=[x if x in (None, "empty") else ts_text(x) for x in span])
@@ -257,8 +257,8 @@ class Footers:
         process, from two queries over all their footers (`queries/segment_footers.sql`): a kept answer over a store
         of 40 segments spent 0.15-0.2 s on a query or three per segment. What they cannot tell is read file by file."""
         by_path = {str(self.dir / n): n for n in names}
-        todo = [p for p in by_path if ("schema", p) not in self._parquet_meta]
-        if len(todo) < 2:
+        todo = [p for p in by_path if ("schema", p) not in self._parquet_meta or ("span", p) not in self._parquet_meta]
+        if not todo:
             return
         try:
             fields = self._meta("segment_footers", todo)
@@ -272,8 +272,8 @@ class Footers:
                 continue
             columns[file].append((name, _PARQUET_NAMES.get((ptype, converted))))  # (a nested group: None)
         for file, cols in columns.items():
-            if cols and all(arrow is not None for _, arrow in cols):
-                self._parquet_meta[("schema", file)] = tuple(cols)
+            if cols and all(arrow is not None for _, arrow in cols):  # (a table just written may have said it already)
+                self._parquet_meta.setdefault(("schema", file), tuple(cols))
         spans: dict[str, list] = {}
         for file, lo, hi, n in groups:
             spans.setdefault(file, []).append((lo, hi, n))
@@ -285,22 +285,9 @@ class Footers:
                 span = (min(ts_value(lo) for lo, _ in got), max(ts_value(hi) for _, hi in got)) if got else EMPTY
             except (TypeError, ValueError):
                 continue
-            name = by_path.get(file)
-            if name is None:
-                continue
             self._parquet_meta[("span", file)] = span
-            self._parquet_meta[("segment-newest", name)] = span[1] if got else None
-            self._parquet_meta[("segment", name)] = sum(n for _, _, n in spans[file])
-
-    def _segment_span(self, path: str) -> tuple:
-        """`ts_span` of one of the store's own files, by DuckDB."""
-        try:
-            first, last, n = self._meta("parquet_span", path)[0]
-        except duckdb.Error:
-            return EVERY
-        if not n:
-            return EMPTY
-        return (_later(None, first), _later(None, last)) if first is not None and last is not None else EVERY
+            self._parquet_meta[("segment-newest", by_path[file])] = span[1] if got else None
+            self._parquet_meta[("segment", by_path[file])] = sum(n for _, _, n in spans[file])
 
     def _segment_newest(self, name: str) -> datetime | None:
         key = ("segment-newest", name)
