@@ -272,3 +272,14 @@ def test_a_pattern_of_no_one_format_reads_each_file_by_its_own_name(tmp_path, ca
     assert {m["name"]: m["requests"] for m in snap["models"]} == {"m": 60, "n": 70}
     assert snap["malformed"] == 1
     assert "format not known from the file's name" in json.dumps(snap["malformed_by"])
+
+
+def test_a_pattern_of_compressed_files_alone_reads_a_kept_copy_whose_original_it_does_not_match(tmp_path):
+    """`*.gz` names only the compressed files: an original kept beside one (`gzip -k`) is not a source here, so the
+    copy is read (the rollup reads it too); before, the tailer waited for an original it would never read."""
+    original = tmp_path / "old.jsonl"
+    original.write_text(rows(0, 40))
+    _gzip(original, keep=True)
+    r = Reader(str(tmp_path / "*.gz"))
+    r.scan()
+    assert r.once(40) and r.bad == 0

@@ -35,7 +35,7 @@ import pyarrow.dataset as ds
 from console.rollup_text import TextDataset, TextFile  # noqa: F401 - TextFile: a Spark task's piece
 from console.sources import arrow_schemas
 from console.sources.contract import FIELDS, PREDICTION_RAW_ONLY
-from console.sources.files import format_by_name
+from console.sources.files import compressed_copies, format_by_name
 
 BATCH_ROWS = 131_072
 _FORMATS = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "json", ".json": "json", ".ndjson": "json",
@@ -63,10 +63,8 @@ def _expand(path: str) -> tuple[list[str], str | None]:
         found = [str(f) for f in sorted(p.rglob("*")) if f.is_file() and f.suffix in _FORMATS and f.stat().st_size]
         return found, str(p)
     found = sorted(f for f in glob.glob(path, recursive=True) if os.path.isfile(f) and os.path.getsize(f))
-    # a compressed copy beside its original (gzip at work, `gzip -k`) holds the same rows: the store's tailer waits for
-    # the original to go (`files.Tailer`), and so does the rollup
-    kept = set(found)
-    found = [f for f in found if not (f.lower().endswith(".gz") and f[:-3] in kept)]
+    copies = compressed_copies(found)  # read as the store reads them: the original alone
+    found = [f for f in found if f not in copies]
     base = path.split("*", 1)[0].split("?", 1)[0].split("[", 1)[0]
     base = base if base.endswith(os.sep) else os.path.dirname(base)
     return found, base or None

@@ -41,7 +41,7 @@ import os
 import re
 import stat as stat_mod
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from console.sources import gzipped
@@ -112,6 +112,13 @@ def format_by_name(path: str) -> str | None:
     name = _ROTATION.sub("", name)
     dot = name.rfind(".")
     return _EXT.get(name[dot:]) if dot > 0 else None
+
+
+def compressed_copies(paths: Iterable[str]) -> set[str]:
+    """The `.gz` files among `paths` whose original (the name without `.gz`) is among them too: gzip at work, or
+    `gzip -k`. Their rows are the original's, so the store's tailer and the rollup read the original alone."""
+    listed = set(paths)
+    return {p for p in listed if gzipped.named(p) and p[:-3] in listed}
 
 
 def key_of(dev: int, ino: int) -> str:
@@ -243,8 +250,9 @@ class Tailer:
             plan.first.append(_Work(key, cur, path, st, unchanged and not moved, moved))
 
         live = [w.cursor for w in plan.first]
+        copies = compressed_copies(path for path, _ in found.values())
         for ident, (path, st) in fresh.items():
-            if gzipped.named(path) and self._copy_or_early(path, st, live):
+            if gzipped.named(path) and self._copy_or_early(path, st, live, path in copies):
                 continue
             key = key_of(*ident)
             cur = FileCursor(path=path, dev=ident[0], ino=ident[1], fp_len=0, fp=_EMPTY_FP, offset=0, line_no=0)
@@ -278,19 +286,18 @@ class Tailer:
                     found.setdefault((st.st_dev, st.st_ino), (path, st))
         return found
 
-    def _copy_or_early(self, path: str, st: os.stat_result, live: list[FileCursor]) -> bool:
+    def _copy_or_early(self, path: str, st: os.stat_result, live: list[FileCursor], beside: bool) -> bool:
         """A new compressed file to leave for a later scan: one whose first KiB is not written yet (gzip at work:
-        its fingerprint cannot be told), or a copy of a file still there (its original under its name, or a
-        file being read: the original goes once gzip is done; its cursor then moves to the copy)."""
+        its fingerprint cannot be told), or a copy of a file still there (`beside`: its original matched too, under
+        its name; or a file being read): the original goes once gzip is done, and its cursor then moves to the copy."""
         try:
             head, ended = gzipped.head(path, FP_MAX)
         except OSError:
             return False  # reading it names the problem
         if len(head) < FP_MAX and not ended and not self._stale(st):
             return True
-        original = path[:-3]  # under its name: found by this scan too, or not matched by the pattern
-        try:
-            if head and os.path.isfile(original) and _fingerprint(original, len(head)) == _sha1(head):
+        try:  # (the same name and the same first bytes: a copy, not another log that happens to share its name)
+            if beside and head and _fingerprint(path[:-3], len(head)) == _sha1(head):
                 return True
         except OSError:
             pass
@@ -418,9 +425,9 @@ class Tailer:
         stale = self._stale(st)  # its tail is decided now, not after a grace: nothing will write it
         if cur.fp_len < FP_MAX and (gz is not None or end > cur.fp_len):  # the fingerprint grows with the file
             head = gz.read(0, FP_MAX) if gz is not None else os.pread(fd, min(FP_MAX, end), 0)
-            if hashlib.sha1(head[:cur.fp_len]).hexdigest() != cur.fp:
+            if _sha1(head[:cur.fp_len]) != cur.fp:
                 return
-            cur = replace(cur, fp_len=len(head), fp=hashlib.sha1(head).hexdigest())
+            cur = replace(cur, fp_len=len(head), fp=_sha1(head))
         racy = time.time_ns() - st.st_mtime_ns < _RACY_NS
         cur = replace(cur, size=end, mtime_ns=-1 if racy else st.st_mtime_ns)
         state[key] = cur
@@ -548,6 +555,6 @@ def _sha1(data: bytes) -> str:
 
 def _fingerprint(path: str, n: int) -> str:
     if gzipped.named(path):
-        return hashlib.sha1(gzipped.head(path, n)[0] if n else b"").hexdigest()
+        return _sha1(gzipped.head(path, n)[0] if n else b"")
     with open(path, "rb", buffering=0) as fh:
-        return hashlib.sha1(fh.read(n) if n else b"").hexdigest()
+        return _sha1(fh.read(n) if n else b"")
