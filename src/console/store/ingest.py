@@ -308,7 +308,8 @@ class Ingest:
                                 csv_headers=(fmt == "csv") if fmt else (lambda p: format_of(p, None) == "csv"),
                                 complete_tail=_whole_json_row if fmt in ("jsonl", None) else None)
                 for chunk in tailer.scan([src.path]):
-                    # a rotated file (a.jsonl.1) keeps the format of the pattern that found it
+                    # a file's own name first (a.jsonl.1 and a.jsonl.1.gz are JSONL); one that names none keeps the
+                    # format of the pattern that found it
                     fmt_file = src.format or format_of(chunk.path, None) or format_of(src.path, None)
                     if fmt_file == "parquet":
                         continue
