@@ -2,7 +2,7 @@
 WITH r AS (
     SELECT * FROM skeleton_deployments UNION ALL BY NAME SELECT * FROM chunk
 ), t AS (
-    SELECT *, TRY_CAST(ts AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS _ts, TRY_CAST(model AS VARCHAR) AS _model,
+    SELECT *, log_instant(ts) AS _ts, TRY_CAST(model AS VARCHAR) AS _model,
            TRY_CAST(version AS VARCHAR) AS _version, TRY_CAST(traffic_pct AS DOUBLE) AS _pct
     FROM r
 )

@@ -10,7 +10,7 @@ WITH r AS (
            coalesce(TRY_CAST(label AS VARCHAR),
                     CASE WHEN isfinite(_num) AND _num = trunc(_num) AND abs(_num) < 1e15
                          THEN CAST(CAST(_num AS BIGINT) AS VARCHAR) ELSE CAST(_num AS VARCHAR) END) AS _label,
-           TRY_CAST(ts AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS _ts
+           log_instant(ts) AS _ts
     FROM n
 )
 SELECT _rid AS request_id, _label AS label, coalesce(_num, TRY_CAST(_label AS DOUBLE)) AS label_num,

@@ -6,7 +6,7 @@ WITH r AS (
     SELECT * FROM skeleton_predictions UNION ALL BY NAME SELECT * FROM chunk
 ), t AS (
     SELECT *,
-        TRY_CAST(ts AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS _ts,
+        log_instant(ts) AS _ts,
         TRY_CAST(model AS VARCHAR) AS _model, TRY_CAST(version AS VARCHAR) AS _version,
         TRY_CAST(request_id AS VARCHAR) AS _rid, TRY_CAST(prediction AS VARCHAR) AS _pred,
         TRY_CAST(score AS DOUBLE) AS _score, TRY_CAST(latency_ms AS DOUBLE) AS _latency,

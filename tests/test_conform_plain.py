@@ -23,6 +23,7 @@ MAX_TS = datetime(2026, 12, 1, 12, 0)
 def query(table: pa.Table) -> pa.Table:
     con = duckdb.connect()
     con.execute(load_query("skeletons"))
+    con.execute(load_query("log_instant"))
     con.register("chunk", table)
     return con.execute(load_query("conform_predictions"), {"max_ts": MAX_TS}).to_arrow_table()
 

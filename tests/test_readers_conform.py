@@ -37,6 +37,7 @@ CASES = [  # (format, fixture, options, predictions kept, labels kept, conform r
 def _conform(kind: str, table) -> tuple[int, list[str]]:
     con = duckdb.connect()
     con.execute(load_query("skeletons"))
+    con.execute(load_query("log_instant"))  # how the conform queries read ts
     con.register("chunk", table)
     sql = load_query(f"conform_{kind}")
     out = con.sql(sql, params={"max_ts": datetime(2030, 1, 1)} if "$max_ts" in sql else {}).fetchall()

@@ -146,6 +146,7 @@ def test_an_empty_branch_has_the_columns_and_types_of_the_conform_query_over_no_
     con = duckdb.connect()
     con.execute("SET TimeZone='UTC'")
     con.execute(load_query("skeletons"))
+    con.execute(load_query("log_instant"))  # how the conform queries read ts
     for kind in ("predictions", "labels", "deployments"):
         con.execute(f"CREATE OR REPLACE VIEW chunk AS SELECT * FROM read_parquet(['{raw}'])")
         sql = load_query(f"conform_{kind}")

@@ -439,17 +439,72 @@ def _to_float(col: pa.ChunkedArray) -> pa.Array:
 
 
 def conform_ts(t: pa.Table) -> pa.Table:
+    """`ts` as the store reads it (`queries/log_instant.sql`): ISO-8601 text or a timestamp, else a number or the
+    text of one since the epoch in the unit its magnitude gives; anything else null (the row is then left out)."""
     if t.schema.field("ts").type == pa.timestamp("us"):  # already the contract's type: no Polars to load
         return t                                          # (a Spark worker would import it for nothing)
     import polars as pl
 
     s = pl.Series(t.column("ts"))
     if s.dtype == pl.String:
-        s = s.str.to_datetime(time_unit="us", strict=False, time_zone="UTC").dt.replace_time_zone(None)
+        text = s.str.strip_chars()
+        number = text.str.contains(_NUMBER).fill_null(False)
+        whole = text.str.contains(_WHOLE).fill_null(False)
+        epoch = pl.select(pl.when(whole).then(_epoch_whole_us(pl.lit(text).cast(pl.Int64, strict=False)))
+                          .otherwise(_epoch_fraction_us(pl.lit(text).cast(pl.Float64, strict=False)))).to_series()
+        iso = _iso(pl.select(pl.when(number).then(None).otherwise(pl.lit(s))).to_series())
+        s = pl.select(pl.when(number).then(pl.lit(epoch).cast(pl.Datetime("us"))).otherwise(pl.lit(iso))).to_series()
+    elif s.dtype.is_integer():
+        s = pl.select(_epoch_whole_us(pl.lit(s).cast(pl.Int64, strict=False))).to_series()
+    elif s.dtype.is_float():
+        s = pl.select(_epoch_fraction_us(pl.lit(s))).to_series()
     elif isinstance(s.dtype, pl.Datetime) and s.dtype.time_zone:
         s = s.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+    elif not isinstance(s.dtype, (pl.Datetime, pl.Date)):
+        s = pl.Series(values=[None] * s.len(), dtype=pl.Datetime("us"))  # a bool, a struct: no time
     s = s.cast(pl.Datetime("us"))
     return t.set_column(t.column_names.index("ts"), "ts", s.to_arrow())
+
+
+_WHOLE = r"^[+-]?[0-9]+$"  # as queries/log_instant.sql tells a whole number from a fraction
+_NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+
+
+def _epoch_whole_us(i):
+    """A whole number since the epoch in microseconds, exactly (`epoch_whole_us` in queries/log_instant.sql)."""
+    import polars as pl
+
+    i = pl.when(i == -(1 << 63)).then(None).otherwise(i)  # (its magnitude is no Int64)
+    a = i.abs()  # compared as integers: 99999999999999992 is 1e17 as a double
+    return (pl.when(a < 10**11).then(i * 1_000_000).when(a < 10**14).then(i * 1000).when(a < 10**17).then(i)
+            .otherwise(i // 1000))
+
+
+def _epoch_fraction_us(f):
+    """A number since the epoch in microseconds, to the nearest (`epoch_fraction_us` in queries/log_instant.sql)."""
+    import polars as pl
+
+    a = f.abs()
+    x = (pl.when(~f.is_finite()).then(None).when(a < 1e11).then(f * 1e6).when(a < 1e14).then(f * 1e3)
+         .when(a < 1e17).then(f).otherwise(f / 1e3))
+    return (x + 0.5).floor().cast(pl.Int64, strict=False)
+
+
+def _iso(s):
+    """ISO-8601 text as naive UTC timestamps, null where it is none. Polars infers the form from the first value
+    and refuses the column when that one is no time; then only the values that start as a date are parsed."""
+    import polars as pl
+
+    nothing = pl.Series(values=[None] * s.len(), dtype=pl.Datetime("us"))
+    for text in (s, pl.select(pl.when(pl.lit(s).str.contains(r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}"))
+                              .then(pl.lit(s))).to_series()):
+        if text.null_count() == text.len():
+            return nothing
+        try:
+            return text.str.to_datetime(time_unit="us", strict=False, time_zone="UTC").dt.replace_time_zone(None)
+        except pl.exceptions.ComputeError:
+            continue
+    return nothing
 
 
 def days(start: datetime, end: datetime) -> list[date]:

@@ -102,6 +102,7 @@ class Warehouse(Ingest, Counting, InPlace, Lakes, Views, Footers, Compaction):
         self.future_s = future_seconds(cfg)
         self._con.execute("SET TimeZone='UTC'")
         self._con.execute(load_query("skeletons"))
+        self._con.execute(load_query("log_instant"))  # how the conform queries read a log's ts
         self._parquet_rows: dict[str, int] = {}
         self._lakes: dict[str, object] = {}  # lake_N -> the Arrow dataset every cursor registers
         self._lake_kinds: dict[str, str] = {}

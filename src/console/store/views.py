@@ -50,7 +50,7 @@ def _names_in(sql: str) -> set[str]:
     return set(_WORD.findall(_TEXT.sub(" ", sql)))
 
 
-TS_CAST = "TRY_CAST(ts AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS _ts"  # the conform queries' reading of ts
+TS_CAST = "log_instant(ts) AS _ts"  # the conform queries' reading of ts
 
 
 def _quoted(name: str) -> str:

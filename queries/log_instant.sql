@@ -1,0 +1,30 @@
+-- How a log's `ts` is read: the one definition, which the conform queries call (rows read into the store,
+-- Parquet logs in place, lakes); `rollup_sources.conform_ts` reads the same for the `rollup` command and Spark.
+-- ISO-8601 text or a timestamp (zone-less: UTC); else a number, or the text of one, since the epoch in the
+-- unit its magnitude gives (below 1e11 seconds, 1e14 milliseconds, 1e17 microseconds, else nanoseconds), as
+-- the vendor readers take times (`sources/readers/_common.parse_time`). A whole number is converted exactly (a
+-- nanosecond count has 19 digits, past what a double holds), a fraction to the nearest microsecond. Anything
+-- else, a value out of range included, is NULL: the row is set aside as "ts is not a timestamp", never an error
+-- that would cost the other rows of its chunk.
+CREATE OR REPLACE MACRO epoch_whole_us(i) AS CASE
+    WHEN i IS NULL OR i = -9223372036854775808 THEN NULL
+    WHEN abs(i) < 100000000000 THEN i * 1000000
+    WHEN abs(i) < 100000000000000 THEN i * 1000
+    WHEN abs(i) < 100000000000000000 THEN i
+    WHEN i >= 0 THEN i // 1000
+    ELSE (i - 999) // 1000
+END;
+CREATE OR REPLACE MACRO epoch_fraction_us(f) AS TRY_CAST(floor(CASE
+    WHEN NOT isfinite(f) THEN NULL
+    WHEN abs(f) < 1e11 THEN f * 1e6
+    WHEN abs(f) < 1e14 THEN f * 1e3
+    WHEN abs(f) < 1e17 THEN f
+    ELSE f / 1e3
+END + 0.5) AS BIGINT);
+CREATE OR REPLACE MACRO epoch_text_us(t) AS CASE
+    WHEN regexp_full_match(trim(t), '[+-]?[0-9]+') THEN epoch_whole_us(TRY_CAST(trim(t) AS BIGINT))
+    ELSE epoch_fraction_us(TRY_CAST(t AS DOUBLE))
+END;
+CREATE OR REPLACE MACRO log_instant(x) AS coalesce(
+    TRY_CAST(x AS TIMESTAMPTZ) AT TIME ZONE 'UTC',
+    make_timestamp(epoch_text_us(TRY_CAST(x AS VARCHAR))));
