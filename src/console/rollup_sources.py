@@ -39,7 +39,7 @@ from console.sources.files import compressed_copies, format_by_name
 
 BATCH_ROWS = 131_072
 _FORMATS = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "json", ".json": "json", ".ndjson": "json",
-            ".csv": "csv"}
+            ".csv": "csv", ".tsv": "csv"}
 _DATE_PARTS = ("date", "dt", "day")
 # queries/conform_predictions.sql: the defaults of a row without them, and what makes a row an error
 DEFAULTS = (("environment", "production"), ("variant", "champion"))
@@ -467,7 +467,6 @@ def conform_ts(t: pa.Table) -> pa.Table:
 
 
 _WHOLE = r"^[+-]?[0-9]+$"  # as queries/log_instant.sql tells a whole number from a fraction
-_NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 
 
 def _epoch_whole_us(i):

@@ -43,6 +43,28 @@ def _long_fields() -> None:
 _long_fields()
 
 
+DELIMITERS = ",\t;|"  # a comma first: it wins a tie, and a header of one field is read with it
+
+
+def delimiter_of(header: str | None) -> str:
+    """The delimiter a CSV log's fields are split by, read from its header: of a comma, a tab (a `.tsv` log), a
+    semicolon (a spreadsheet's CSV where the comma is the decimal mark) and a bar, the one that splits the header
+    into the most fields. One reading for the tailer, the store's parser and the rollup, which all take the
+    header line."""
+    import csv
+
+    if not header:
+        return ","
+    return max(DELIMITERS, key=lambda d: (len(next(csv.reader([header], delimiter=d), [])), -DELIMITERS.index(d)))
+
+
+def fields_of(header: str) -> list[str]:
+    """The header's field names, split by its delimiter (`delimiter_of`)."""
+    import csv
+
+    return next(csv.reader([header], delimiter=delimiter_of(header)), [])
+
+
 @dataclass
 class Split:
     """The records of some whole lines. `starts`: byte offset of each record, then the end; `lines`: the index
@@ -55,7 +77,7 @@ class Split:
     open_at: int | None
 
 
-def split(data: bytes, fields: int | None = None, final: bool = True) -> Split | None:
+def split(data: bytes, fields: int | None = None, final: bool = True, delimiter: str = ",") -> Split | None:
     """The records of `data` (whole lines, starting at a record's start); None when every line is a record of
     its own (no line has an odd count of quotes: the common case, found with one pass over the bytes).
     `fields`: the header's count (None: not known). `final`: nothing more will follow, so a record still
@@ -84,7 +106,7 @@ def split(data: bytes, fields: int | None = None, final: bool = True) -> Split |
         j = odd[k + 1] if k + 1 < len(odd) else None
         stop = (line_start[j + 1] if j + 1 < n else len(data)) if j is not None else None
         if j is not None and stop - line_start[i] <= MAX_RECORD_BYTES and \
-                _one_record(data[line_start[i]:stop], fields):
+                _one_record(data[line_start[i]:stop], fields, delimiter):
             joined.append((i, j))
             k += 2
             continue
@@ -106,19 +128,20 @@ def split(data: bytes, fields: int | None = None, final: bool = True) -> Split |
                  broken={index[i] for i in broken_lines}, open_at=None if open_line is None else end)
 
 
-def _one_record(raw: bytes, fields: int | None) -> bool:
+def _one_record(raw: bytes, fields: int | None, delimiter: str = ",") -> bool:
     import csv
     import io
 
     try:
-        rows = list(csv.reader(io.StringIO(raw.decode("utf-8", "replace"), newline=""), strict=True))
+        rows = list(csv.reader(io.StringIO(raw.decode("utf-8", "replace"), newline=""), strict=True,
+                               delimiter=delimiter))
     except csv.Error:
         return False
     return len(rows) == 1 and (fields is None or len(rows[0]) == fields)
 
 
-def complete(data: bytes, fields: int | None = None) -> int:
+def complete(data: bytes, fields: int | None = None, delimiter: str = ",") -> int:
     """How many bytes of `data` (whole lines, from a record's start) are complete records; the rest is a
     record whose quoted field may still be being written."""
-    got = split(data, fields, final=False)
+    got = split(data, fields, final=False, delimiter=delimiter)
     return len(data) if got is None or got.open_at is None else got.open_at

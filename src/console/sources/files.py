@@ -99,7 +99,8 @@ class Chunk:
     lines: int = -1  # newlines in body (-1: not counted), so a reader need not count them again
 
 
-_EXT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+_EXT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "csv", ".parquet": "parquet",
+        ".pq": "parquet"}
 _ROTATION = re.compile(r"([.-][0-9]+)+$")  # logrotate's p.jsonl.1, its dateext p.jsonl-20261130
 
 
@@ -503,7 +504,7 @@ class Tailer:
         header = cur.header
         if header is None and cur.line_no == 0:  # this piece starts with it
             header = data[:data.find(b"\n")].decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r")
-        records = csv_records.complete(data[:cut], _field_count(header))
+        records = csv_records.complete(data[:cut], _field_count(header), csv_records.delimiter_of(header))
         return records if records or last else cut
 
     def _piece(self, fd: int, pos: int, end: int) -> tuple[bytes, bool]:
@@ -533,9 +534,9 @@ class Tailer:
 
 
 def _field_count(header: str | None) -> int | None:
-    import csv
+    from console.sources.csv_records import fields_of
 
-    return (len(next(csv.reader([header]), [])) or None) if header is not None else None
+    return (len(fields_of(header)) or None) if header is not None else None
 
 
 def count_newlines(body: bytes, block: int = 1 << 18) -> int:

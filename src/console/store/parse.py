@@ -298,30 +298,31 @@ def _column(values: list) -> pa.Array:
 def csv_lines(body: bytes, *, header: str, source: str, first_line: int) -> tuple[list[pa.Table], list[Rejected]]:
     """CSV rows under the file's header; a row with the wrong field count, a bad byte or a broken quote
     is set aside alone."""
-    names = next(csv.reader([header])) if header else []
+    sep = csv_records.delimiter_of(header)  # a comma, or the tab, semicolon or bar the header is split by
+    names = csv_records.fields_of(header) if header else []
     tables: list[pa.Table] = []
     rejected: list[Rejected] = []
     if not names:
         return tables, rejected
     head = header.encode("utf-8")
-    records = csv_records.split(body, len(names))
+    records = csv_records.split(body, len(names), delimiter=sep)
     if records is None:  # every line a record: the native reader numbers bad rows by line
-        _csv_range(body, first_line, head, names, source, tables, rejected)
+        _csv_range(body, first_line, head, names, source, tables, rejected, sep)
         return tables, rejected
     # quoted fields holding line breaks: records are runs of lines, and a line that opened a quote never
     # closed is set aside alone, so the native reader only ever sees whole records
     starts, locs = records.starts, [first_line + i for i in records.lines]
     lo = 0
     for r in sorted(records.broken) + [len(locs)]:
-        _csv_records(body, starts, locs, lo, r, head, names, source, tables, rejected)
+        _csv_records(body, starts, locs, lo, r, head, names, source, tables, rejected, sep)
         if r < len(locs):
-            rejected += _csv_slow([(locs[r], body[starts[r]:starts[r + 1]])], names, source)[1]
+            rejected += _csv_slow([(locs[r], body[starts[r]:starts[r + 1]])], names, source, sep)[1]
         lo = r + 1
     return tables, rejected
 
 
 def _csv_records(body: bytes, starts: list[int], locs: list[int], lo: int, hi: int, head: bytes, names: list[str],
-                 source: str, tables: list, rejected: list) -> None:
+                 source: str, tables: list, rejected: list, sep: str = ",") -> None:
     """Records lo..hi-1 (some of several lines): natively, a range the reader refuses halved until it is
     small enough to be read record by record."""
     n = hi - lo
@@ -330,25 +331,26 @@ def _csv_records(body: bytes, starts: list[int], locs: list[int], lo: int, hi: i
     if n > SLOW_LINES:
         try:
             # a refused row is looked at closer, record by record (the reader numbers rows, not records)
-            table = _read_csv(head + b"\n" + body[starts[lo]:starts[hi]], names, lambda row: "error", newlines=True)
+            table = _read_csv(head + b"\n" + body[starts[lo]:starts[hi]], names, lambda row: "error", newlines=True,
+                              sep=sep)
             if table.num_rows != n or any(pa.types.is_binary(t) for t in table.schema.types):
                 raise pa.ArrowInvalid("rows do not match records")
             tables.append(_with_provenance(table, source, pa.array(locs[lo:hi], pa.int64())))
             return
         except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):
             mid = (lo + hi) // 2
-            _csv_records(body, starts, locs, lo, mid, head, names, source, tables, rejected)
-            _csv_records(body, starts, locs, mid, hi, head, names, source, tables, rejected)
+            _csv_records(body, starts, locs, lo, mid, head, names, source, tables, rejected, sep)
+            _csv_records(body, starts, locs, mid, hi, head, names, source, tables, rejected, sep)
             return
     block = [(locs[k], body[starts[k]:starts[k + 1]]) for k in range(lo, hi)]
-    t, r = _csv_slow([(loc, rec) for loc, rec in block if rec.strip()], names, source)
+    t, r = _csv_slow([(loc, rec) for loc, rec in block if rec.strip()], names, source, sep)
     rejected += r
     if t is not None:
         tables.append(t)
 
 
 def _csv_range(body: bytes, first_line: int, head: bytes, names: list[str], source: str, tables: list,
-               rejected: list) -> None:
+               rejected: list, sep: str = ",") -> None:
     n = body.count(b"\n")
     if n == 0:
         return
@@ -364,7 +366,7 @@ def _csv_range(body: bytes, first_line: int, head: bytes, names: list[str], sour
             return "skip"
 
         try:
-            table = _read_csv(head + b"\n" + body, names, on_invalid)
+            table = _read_csv(head + b"\n" + body, names, on_invalid, sep=sep)
             # a broken quote glues lines together, a blank line is skipped, a bad byte makes a binary column:
             # each shows as a count or type that does not add up, and the range is looked at more closely
             if table.num_rows + len(bad) != n or any(pa.types.is_binary(t) for t in table.schema.types):
@@ -378,11 +380,12 @@ def _csv_range(body: bytes, first_line: int, head: bytes, names: list[str], sour
         except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):
             mid = body.find(b"\n", len(body) // 2) + 1
             if 0 < mid < len(body):
-                _csv_range(body[:mid], first_line, head, names, source, tables, rejected)
-                _csv_range(body[mid:], first_line + body[:mid].count(b"\n"), head, names, source, tables, rejected)
+                _csv_range(body[:mid], first_line, head, names, source, tables, rejected, sep)
+                _csv_range(body[mid:], first_line + body[:mid].count(b"\n"), head, names, source, tables, rejected,
+                           sep)
                 return
     block = [(first_line + i, ln) for i, ln in enumerate(_lines(body)) if ln.strip()]
-    t, r = _csv_slow(block, names, source)
+    t, r = _csv_slow(block, names, source, sep)
     rejected += r
     if t is not None:
         tables.append(t)
@@ -394,7 +397,7 @@ def _block_size(n: int) -> int:
     return max(1 << 20, min(n + 1, 2 * csv_records.MAX_RECORD_BYTES + 1))
 
 
-def _read_csv(data: bytes, names: list[str], on_invalid, newlines: bool = False) -> pa.Table:
+def _read_csv(data: bytes, names: list[str], on_invalid, newlines: bool = False, sep: str = ",") -> pa.Table:
     """The native reader over one range. pyarrow decodes a refused row's text before it calls `on_invalid`: a
     non-UTF-8 byte there raises inside pyarrow, which prints "Exception ignored" and a traceback on stderr and
     refuses the range (which `_csv_range` then halves until the bad line is named). That print is dropped;
@@ -412,7 +415,8 @@ def _read_csv(data: bytes, names: list[str], on_invalid, newlines: bool = False)
             # a block holds whole records: one of several lines may be up to csv_records.MAX_RECORD_BYTES
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1,
                                            **({"block_size": _block_size(len(data))} if newlines else {})),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=newlines),
+            parse_options=pacsv.ParseOptions(delimiter=sep, invalid_row_handler=on_invalid,
+                                             newlines_in_values=newlines),
             convert_options=pacsv.ConvertOptions(
                 strings_can_be_null=True, null_values=list(CSV_NULLS),
                 column_types={c: pa.string() for c in names if c in _TEXT_COLUMNS}))
@@ -420,7 +424,7 @@ def _read_csv(data: bytes, names: list[str], on_invalid, newlines: bool = False)
         sys.unraisablehook = previous
 
 
-def _csv_slow(block: list[tuple[int, bytes]], names: list[str], source: str):
+def _csv_slow(block: list[tuple[int, bytes]], names: list[str], source: str, sep: str = ","):
     rows, locs, rejected = [], [], []
     for loc, line in block:
         try:
@@ -431,7 +435,7 @@ def _csv_slow(block: list[tuple[int, bytes]], names: list[str], source: str):
         if text.count('"') % 2:
             rejected.append(Rejected(loc, "unbalanced quote", _raw(line)))
             continue
-        fields = next(csv.reader([text]))
+        fields = next(csv.reader([text], delimiter=sep))
         if len(fields) != len(names):
             rejected.append(Rejected(loc, f"CSV row has {len(fields)} fields, expected {len(names)}", _raw(line)))
             continue

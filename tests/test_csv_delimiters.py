@@ -1,0 +1,91 @@
+"""CSV logs split by a tab (`.tsv`), a semicolon (a spreadsheet's export where the comma is the decimal mark) or a
+bar, read from the header: the one of them that splits it into the most fields.
+
+Before, every row of such a log was set aside as "missing ts" (the whole line was one field) and a `.tsv` file's
+format was not known from its name. The tailer (where a quoted record ends), the store's parser and the rollup
+take the delimiter from the same header by the same rule (`csv_records.delimiter_of`). Counts are hand counts.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from console.cli import main
+from console.config import parse_file
+from console.sources.csv_records import delimiter_of, fields_of
+from console.sources.files import format_by_name
+from console.warehouse import Warehouse
+
+HEAD = ["ts", "model", "version", "request_id", "latency_ms", "prediction", "prompt"]
+
+
+@pytest.mark.parametrize("header, sep", [
+    ("ts,model,version", ","), ("ts\tmodel\tversion", "\t"), ("ts;model;version", ";"), ("ts|model|version", "|"),
+    ("ts", ","), ("", ","), ('"a,b"\tc\td', "\t"), ("a;b,c,d", ","), ('"x;y";z', ";"),
+])
+def test_the_delimiter_is_the_one_that_splits_the_header_into_the_most_fields(header, sep):
+    assert delimiter_of(header) == sep
+
+
+def test_a_tsv_file_is_a_csv_log_by_its_name():
+    assert fields_of("ts\tmodel") == ["ts", "model"]
+    assert format_by_name("/x/p.tsv") == format_by_name("/x/p.tsv.1") == format_by_name("/x/p.tsv.2.gz") == "csv"
+
+
+def _line(sep: str, i: int, prompt: str) -> str:
+    return sep.join([f"2026-11-20T00:{i // 60:02d}:{i % 60:02d}Z", "m", "1", f"r{i}", str(10 + i % 7), "1", prompt])
+
+
+def test_tab_and_semicolon_logs_are_read_whole_by_the_store_the_cli_and_the_rollup(tmp_path, capsys):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    tsv = ["\t".join(HEAD)] + [_line("\t", i, f"ask {i}") for i in range(100)]
+    tsv.append(_line("\t", 100, '"a tab\tand a\nline break"'))  # one quoted record of two lines
+    tsv.append("2026-11-20T02:00:00Z\tm\t1\tshort")  # 4 fields of 7: set aside alone
+    (logs / "p.tsv").write_text("\n".join(tsv) + "\n")
+    semi = [";".join(HEAD)] + [_line(";", i, f'"one; two {i}"') for i in range(200, 260)]
+    (logs / "q.csv").write_text("\n".join(semi) + "\n")
+    toml = tmp_path / "console.toml"
+    toml.write_text(f'[[logs]]\nkind = "predictions"\npath = "{logs}/*.tsv"\n'
+                    f'[[logs]]\nkind = "predictions"\npath = "{logs}/*.csv"\n[models.m]\ntask = "classification"\n')
+    assert main(["snapshot", "--config", str(toml), "--at", "latest", "--format", "json"]) == 0
+    snap = json.loads(capsys.readouterr().out)
+    assert (snap["counts"]["predictions"], snap["malformed"]) == (161, 1), snap
+
+    w = Warehouse(parse_file(toml), tmp_path / "store")
+    w.refresh()
+    with w.cursor() as cur:
+        got = dict(cur.execute("SELECT request_id, prompt FROM predictions").fetchall())
+        reasons = cur.execute("SELECT reason, location FROM malformed").fetchall()
+        p95 = cur.execute("SELECT max(latency_ms) FROM predictions").fetchone()[0]
+    w.close()
+    assert (got["r5"], got["r100"], got["r259"], p95) == ("ask 5", "a tab\tand a\nline break", "one; two 259", 16)
+    assert [r for r, _ in reasons] == ["CSV row has 4 fields, expected 7"] and reasons[0][1] == "104"  # its line
+
+    rc = main(["rollup", "--config", str(toml), "--path", str(tmp_path / "rollups"), "--until", "2026-11-21T00:00:00",
+               "--no-ready", "--format", "json"])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    assert json.loads(out.out)["rows"] == 161
+
+
+def test_a_quoted_record_written_in_two_parts_to_a_tsv_log_is_read_once_whole(tmp_path):
+    log = tmp_path / "p.tsv"
+    log.write_text("\t".join(HEAD) + "\n" + "\n".join(_line("\t", i, "x") for i in range(10)) + "\n")
+    toml = tmp_path / "console.toml"
+    toml.write_text(f'[[logs]]\nkind = "predictions"\npath = "{log}"\n[models.m]\ntask = "classification"\n')
+    w = Warehouse(parse_file(toml), tmp_path / "store")
+    w.refresh()
+    with open(log, "a") as fh:  # the writer is half way through a quoted field that holds a line break
+        fh.write(_line("\t", 10, '"first half\n'))
+    w.refresh()
+    with open(log, "a") as fh:
+        fh.write('second\thalf"\n' + _line("\t", 11, "y") + "\n")
+    w.refresh()
+    with w.cursor() as cur:
+        got = dict(cur.execute("SELECT request_id, prompt FROM predictions").fetchall())
+        bad = cur.execute("SELECT count(*) FROM malformed").fetchone()[0]
+    w.close()
+    assert (len(got), bad, got["r10"], got["r11"]) == (12, 0, "first half\nsecond\thalf", "y")
