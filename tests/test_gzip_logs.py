@@ -16,10 +16,12 @@ from collections import Counter
 from pathlib import Path
 
 import polars as pl
+import pytest
+import zstandard
 
 from console.cli import main
 from console.config import Config, LogSource
-from console.sources import gzipped
+from console.sources import compressed
 from console.sources.files import Tailer, format_by_name
 from console.store.parse import whole_json_row
 from console.warehouse import Warehouse
@@ -64,8 +66,14 @@ def _gzip(path: Path, keep: bool = False) -> Path:
     return out
 
 
-def test_rows_appended_before_a_rotation_are_read_from_the_compressed_file(tmp_path):
-    """logrotate with `compress` (no `delaycompress`): rename, new file, gzip, delete, all between two refreshes."""
+# the compressors as logrotate runs them: gzip, and `compresscmd zstd` (whose CLI writes each frame's checksum)
+PACK = {".gz": lambda b: gzip.compress(b, compresslevel=1),
+        ".zst": lambda b: zstandard.ZstdCompressor(level=1, write_checksum=True).compress(b)}
+
+
+@pytest.mark.parametrize("ext", PACK)
+def test_rows_appended_before_a_rotation_are_read_from_the_compressed_file(tmp_path, ext):
+    """logrotate with `compress` (no `delaycompress`): rename, new file, compress, delete, all between two refreshes."""
     log = tmp_path / "p.jsonl"
     log.write_text(rows(0, 50))
     r = Reader(str(log))
@@ -74,10 +82,11 @@ def test_rows_appended_before_a_rotation_are_read_from_the_compressed_file(tmp_p
         fh.write(rows(50, 80))  # written, never read before the rotation
     log.rename(tmp_path / "p.jsonl.1")
     log.write_text(rows(80, 90))
-    _gzip(tmp_path / "p.jsonl.1")
+    (tmp_path / f"p.jsonl.1{ext}").write_bytes(PACK[ext]((tmp_path / "p.jsonl.1").read_bytes()))
+    (tmp_path / "p.jsonl.1").unlink()
     r.scan()
-    assert r.once(90), sorted(set(f"r{i}" for i in range(90)) - set(r.seen))
-    assert any("rotated to" in n and n.endswith("p.jsonl.1.gz, reading its rest") for n in r.notes), r.notes
+    assert r.once(90) and r.bad == 0, sorted(set(f"r{i}" for i in range(90)) - set(r.seen))
+    assert any("rotated to" in n and n.endswith(f"p.jsonl.1{ext}, reading its rest") for n in r.notes), r.notes
     r.scan()
     assert r.once(90)
 
@@ -138,26 +147,29 @@ def test_new_compressed_files_are_read_whole_and_one_cut_short_keeps_every_line_
     os.utime(cut, (1e9, 1e9))
     r = Reader(str(tmp_path / "*.gz"))
     r.scan()
-    whole = noisy.encode()[:len(gzipped.inflate(cut.read_bytes())[0])].count(b"\n")  # lines complete before the cut
+    whole = noisy.encode()[:len(compressed.inflate(cut.read_bytes())[0])].count(b"\n")  # lines complete before the cut
     assert whole > 3000 and r.bad == 0 and r.once(600 + whole), (whole, len(r.seen))
     assert r.truncated == 1  # the line the cut went through, set aside once
     r.scan()
     assert r.once(600 + whole) and r.truncated == 1
 
 
-def test_damaged_gzip_data_is_named_and_costs_no_other_file(tmp_path):
+@pytest.mark.parametrize("codec, ext", [("gzip", ".gz"), ("zstd", ".zst")])
+def test_damaged_compressed_data_is_named_and_costs_no_other_file(tmp_path, codec, ext):
     """gzip's checksum is at a member's end: lines decompressed before the damage is found were read as they came
     (garbled ones are set aside as malformed by the parser); the file is named, and every other file is read."""
-    (tmp_path / "a.jsonl.gz").write_bytes(gzip.compress(rows(0, 300).encode()))
+    pack = PACK[ext]
+    (tmp_path / f"a.jsonl{ext}").write_bytes(pack(rows(0, 300).encode()))
     noisy = "".join(line[:-2] + f', "noise": "{os.urandom(48).hex()}"}}\n' for line in rows(300, 5000).splitlines(True))
-    damaged = bytearray(gzip.compress(noisy.encode(), compresslevel=1))
+    damaged = bytearray(pack(noisy.encode()))
     damaged[len(damaged) // 2] ^= 0xFF
-    (tmp_path / "b.jsonl.gz").write_bytes(bytes(damaged))
+    (tmp_path / f"b.jsonl{ext}").write_bytes(bytes(damaged))
     (tmp_path / "c.jsonl").write_text(rows(5000, 5100))
     r = Reader(str(tmp_path / "*.*"))
     r.scan()
     assert all(r.seen[f"r{i}"] == 1 for i in (*range(300), *range(5000, 5100)))
-    assert any(n.startswith(str(tmp_path / "b.jsonl.gz")) and "corrupt gzip data" in n for n in r.notes), r.notes
+    assert any(n.startswith(str(tmp_path / f"b.jsonl{ext}")) and f"corrupt {codec} data" in n for n in r.notes), \
+        r.notes
 
 
 def test_format_by_name_keeps_the_log_format_of_rotated_and_compressed_files():

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from console.sources import gzipped
+from console.sources import compressed
 
 PIECE_BYTES = 32 << 20  # bytes of complete lines parsed at once: memory follows the piece, not the file
 SAMPLE_BYTES = 1 << 20  # bytes of a file's first lines its schema is read from (Arrow's JSON reader: one block)
@@ -258,10 +258,10 @@ class TextFile:
             from console.sources import locations
 
             # (a gzip object's first bytes decompress as far as they go: its sample)
-            return gzipped.inflate(locations.open_range(self.path, 0, min(self.size, SAMPLE_BYTES), self.storage,
+            return compressed.inflate(locations.open_range(self.path, 0, min(self.size, SAMPLE_BYTES), self.storage,
                                                         etag=self.etag), SAMPLE_BYTES)[0] if self.size else b""
-        if gzipped.named(self.path):
-            return gzipped.head(self.path, SAMPLE_BYTES)[0]
+        if compressed.named(self.path):
+            return compressed.head(self.path, SAMPLE_BYTES)[0]
         with open(self.path, "rb") as f:
             return f.read(SAMPLE_BYTES)
 

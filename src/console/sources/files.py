@@ -22,7 +22,7 @@ A caller that can tell a complete row from a cut one (`complete_tail`: JSONL's o
 on as a row instead, once: a file written with "\n".join(rows) keeps its last row. Its line is counted when
 its newline comes (the writer going on with "\n" and more rows), so later rows keep their line numbers.
 
-A gzip-compressed log (`.gz`: logrotate's `compress`) is read as the lines it holds (`gzipped`): its offsets and
+A compressed log (`.gz`: logrotate's `compress`; `.zst`) is read as the lines it holds (`compressed`): its offsets and
 fingerprint are its content's, so a rotated file compressed and deleted is followed into its `.gz` and read on from
 where it stood (rows appended just before the rotation included), and a compressed copy of a file still being
 read (gzip at work, or `gzip -k`) waits until the original is gone.
@@ -44,7 +44,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
 
-from console.sources import gzipped
+from console.sources import compressed
 
 
 FP_MAX = 1024
@@ -108,18 +108,17 @@ def format_by_name(path: str) -> str | None:
     """A log file's format by its name ("jsonl", "csv", "parquet"); a rotated or compressed file keeps its log's
     (`p.jsonl.1`, `p.jsonl-20261130.gz`, `part-3.csv.gz`). One definition for the store and the rollup."""
     name = path.rstrip("/").rsplit("/", 1)[-1].lower()
-    if name.endswith(".gz"):
-        name = name[:-3]
+    name = compressed.original(name)
     name = _ROTATION.sub("", name)
     dot = name.rfind(".")
     return _EXT.get(name[dot:]) if dot > 0 else None
 
 
 def compressed_copies(paths: Iterable[str]) -> set[str]:
-    """The `.gz` files among `paths` whose original (the name without `.gz`) is among them too: gzip at work, or
+    """The compressed files among `paths` whose original (the name without `.gz`) is among them too: gzip at work, or
     `gzip -k`. Their rows are the original's, so the store's tailer and the rollup read the original alone."""
     listed = set(paths)
-    return {p for p in listed if gzipped.named(p) and p[:-3] in listed}
+    return {p for p in listed if compressed.named(p) and compressed.original(p) in listed}
 
 
 def key_of(dev: int, ino: int) -> str:
@@ -190,7 +189,7 @@ class Tailer:
         steps. Files not reached yet keep their planned cursors (continuations come first, see scan). A
         file left mid-way is not marked unchanged (its size and mtime were taken for the whole file), so
         the next scan reads its rest."""
-        return {k: replace(c, mtime_ns=-1) if 0 <= c.offset < c.size or gzipped.named(c.path) else replace(c)
+        return {k: replace(c, mtime_ns=-1) if 0 <= c.offset < c.size or compressed.named(c.path) else replace(c)
                 for k, c in self._live.items()}
 
     # -- planning: identities, from stats and (only for changed files) their first bytes
@@ -253,7 +252,7 @@ class Tailer:
         live = [w.cursor for w in plan.first]
         copies = compressed_copies(path for path, _ in found.values())
         for ident, (path, st) in fresh.items():
-            if gzipped.named(path) and self._copy_or_early(path, st, live, path in copies):
+            if compressed.named(path) and self._copy_or_early(path, st, live, path in copies):
                 continue
             key = key_of(*ident)
             cur = FileCursor(path=path, dev=ident[0], ino=ident[1], fp_len=0, fp=_EMPTY_FP, offset=0, line_no=0)
@@ -292,13 +291,13 @@ class Tailer:
         its fingerprint cannot be told), or a copy of a file still there (`beside`: its original matched too, under
         its name; or a file being read): the original goes once gzip is done, and its cursor then moves to the copy."""
         try:
-            head, ended = gzipped.head(path, FP_MAX)
+            head, ended = compressed.head(path, FP_MAX)
         except OSError:
             return False  # reading it names the problem
         if len(head) < FP_MAX and not ended and not self._stale(st):
             return True
         try:  # (the same name and the same first bytes: a copy, not another log that happens to share its name)
-            if beside and head and _fingerprint(path[:-3], len(head)) == _sha1(head):
+            if beside and head and _fingerprint(compressed.original(path), len(head)) == _sha1(head):
                 return True
         except OSError:
             pass
@@ -308,7 +307,7 @@ class Tailer:
         """(same content as the cursor's, unchanged since it was taken)."""
         if cur.mtime_ns >= 0 and st.st_size == cur.size and st.st_mtime_ns == cur.mtime_ns:
             return True, True
-        if not gzipped.named(path) and st.st_size < max(cur.offset, cur.fp_len):
+        if not compressed.named(path) and st.st_size < max(cur.offset, cur.fp_len):
             return False, False
         if cur.fp_len == 0:  # seen empty: no fingerprint, so only its own name vouches for it (not a reused inode)
             return path == cur.path, False
@@ -362,7 +361,7 @@ class Tailer:
         need = max(cur.offset, cur.fp_len)
         candidates = [(p, st) for p, st in listing
                       if (st.st_dev, st.st_ino) not in claimed and (st.st_dev, st.st_ino) != (cur.dev, cur.ino)
-                      and (st.st_size >= need or gzipped.named(p))]
+                      and (st.st_size >= need or compressed.named(p))]
         candidates.sort(key=lambda c: ((c[1].st_dev, c[1].st_ino) not in fresh, c[0]))  # matched files first
         for path, st in candidates:
             try:
@@ -389,7 +388,7 @@ class Tailer:
 
     def _advance(self, work: _Work, state: dict[str, FileCursor], now: float) -> Iterator[Chunk]:
         cur = work.cursor
-        if gzipped.named(work.path):  # (its size is the compressed one: only a waiting tail is due)
+        if compressed.named(work.path):  # (its size is the compressed one: only a waiting tail is due)
             due = cur.pending_since is not None and (self._stale(work.st) or self._waited(cur, now))
         else:
             due = (cur.offset < work.st.st_size and self._stale(work.st)) or (
@@ -419,7 +418,7 @@ class Tailer:
     def _read(self, fd: int, work: _Work, state: dict[str, FileCursor], now: float) -> Iterator[Chunk]:
         cur, key = work.cursor, work.key
         st = os.fstat(fd)
-        gz = gzipped.Inflated(fd) if gzipped.named(work.path) else None  # offsets are its content's
+        gz = compressed.Inflated(fd) if compressed.named(work.path) else None  # offsets are its content's
         if (st.st_dev, st.st_ino) != (cur.dev, cur.ino) or (gz is None and st.st_size < cur.offset):
             return  # swapped or truncated since planning: the next scan sees it whole
         end = st.st_size  # (a compressed file's content ends where its stream does)
@@ -482,7 +481,7 @@ class Tailer:
                     self.notes.append(f"{work.path}: {gz.error}; the lines before it were read")
                 return
 
-    def _gz_piece(self, gz: gzipped.Inflated, pos: int) -> tuple[bytes, bool]:
+    def _gz_piece(self, gz: compressed.Inflated, pos: int) -> tuple[bytes, bool]:
         """`_piece` for a compressed file: content from pos, on to a line end; whether it is all there is for now."""
         want = self.max_chunk_bytes
         data = gz.read(pos, want)
@@ -555,7 +554,7 @@ def _sha1(data: bytes) -> str:
 
 
 def _fingerprint(path: str, n: int) -> str:
-    if gzipped.named(path):
-        return _sha1(gzipped.head(path, n)[0] if n else b"")
+    if compressed.named(path):
+        return _sha1(compressed.head(path, n)[0] if n else b"")
     with open(path, "rb", buffering=0) as fh:
         return _sha1(fh.read(n) if n else b"")

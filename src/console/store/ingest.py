@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from console.config import LogSource, reveal
-from console.sources import endpoints, gzipped
+from console.sources import compressed, endpoints
 from console.sources.contract import FIELDS, PREDICTION_RAW_ONLY, PROVENANCE_FIELDS, Rejected
 from console.sources.files import FileCursor, Tailer
 from console.sql import load_query
@@ -395,7 +395,7 @@ class Ingest:
         except OSError:
             size = offset
         size = max(size, offset)
-        if gzipped.named(path) and not path.startswith("s3://"):  # its lines' length is known once they are read
+        if compressed.named(path) and not path.startswith("s3://"):  # its lines' length is known once they are read
             size = 0
         if rows is None:
             rows = prev.rows if prev else 0

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 
-from console.sources import csv_records, gzipped
+from console.sources import compressed, csv_records
 from console.sources.contract import CSV_NULLS, Rejected
 
 SLOW_LINES = 64  # ranges this small are parsed line by line once the native reader refuses them
@@ -498,7 +498,7 @@ def whole_object(body: bytes, csv: bool) -> tuple[bytes, str | None, int, list[R
     where that content ends short (corrupt or cut), the lines before it are kept and the loss is set aside with
     its reason. An object is written once and complete, so its last line needs no terminator. The store's
     refresh and the rollup read S3 text objects through this one definition."""
-    body, problem = gzipped.inflate(body)
+    body, problem = compressed.inflate(body)
     lost = [Rejected(0, f"{problem}: the rest of the object is lost", "")] if problem else []
     body, _ = strip_bom(body)
     header = None

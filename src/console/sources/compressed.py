@@ -1,12 +1,15 @@
-"""Gzip-compressed logs (logrotate's `compress`, Firehose's GZIP objects): their decompressed bytes.
+"""Compressed logs, gzip (logrotate's `compress`, Firehose's GZIP objects) or zstd (logrotate with `compresscmd zstd`,
+Vector's and Fluent Bit's S3 sinks): their decompressed bytes.
 
 A compressed log is read as the lines it holds. Offsets and fingerprints are taken on those lines, not on the
 compressed bytes, so a file compressed after it was rotated (`p.jsonl.1` -> `p.jsonl.1.gz`, the original
 then deleted) is the same file to the tailer, read on from where it stood: nothing lost, nothing read twice.
 
 Decompression is streamed 64 KiB of input at a time (a rotated day may be gigabytes), member after
-member (concatenated gzip files are one stream, as `zcat` reads them). A stream that stops short (gzip still
-writing) gives what it holds so far; corrupt data ends the content where it starts, with a reason.
+member (concatenated gzip files or zstd frames are one stream, as `zcat` and `zstdcat` read them), each member's
+codec known by its magic bytes. A stream that stops short (the compressor still writing) gives what it holds so
+far; corrupt data ends the content where it starts, with a reason. zstd comes from `zstandard` (imported when a
+zstd member is met; Python 3.11 has no zstd of its own).
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import os
 import zlib
 from collections.abc import Callable
 
-MAGIC = b"\x1f\x8b"
+MAGIC = b"\x1f\x8b"  # gzip
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+SUFFIXES = (".gz", ".zst", ".zstd")
 # compressed bytes fed at a time: zlib drops a call's output when it finds damage, so this bounds what a corrupt
 # spot costs beyond itself (about 5x as much content)
 _RAW_STEP = 1 << 16
@@ -23,11 +28,22 @@ _RAW_STEP = 1 << 16
 
 def named(path: str) -> bool:
     """A compressed log by its name: the tailer knows files by name before it opens them."""
-    return path.lower().endswith(".gz")
+    return path.lower().endswith(SUFFIXES)
+
+
+def original(path: str) -> str:
+    """The name a compressed file had before it was compressed (`p.jsonl.1.gz` -> `p.jsonl.1`)."""
+    low = path.lower()
+    return next((path[:-len(s)] for s in SUFFIXES if low.endswith(s)), path)
+
+
+def magic(body: bytes) -> bool:
+    """Whether bytes start as compressed data this reads (an object's name need not say so)."""
+    return body.startswith(MAGIC) or body.startswith(ZSTD_MAGIC)
 
 
 class Inflated:
-    """The decompressed bytes of a gzip file, read forward from an open descriptor (or any `source` of its
+    """The decompressed bytes of a compressed file, read forward from an open descriptor (or any `source` of its
     compressed bytes, b"" once there are no more for now). `read(at, n)` may go back within the bytes it returned
     last (the tailer re-reads a cut line's start), never before them."""
 
@@ -35,7 +51,8 @@ class Inflated:
         self._fd = fd
         self._raw = 0  # compressed bytes taken from the file
         self._input = source or self._pread
-        self._d: zlib._Decompress | None = None  # None: between members
+        self._d = None  # a member's decompressor (zlib's or zstandard's, alike); None: between members
+        self._codec = "gzip"
         self._spare = b""  # compressed bytes after the last member's end
         self._buf = b""  # decompressed bytes from content offset _at
         self._at = 0
@@ -59,16 +76,21 @@ class Inflated:
                     break
                 if not data.strip(b"\0"):  # (gzip itself ignores trailing zeros)
                     continue
-                self._d = zlib.decompressobj(31)
+                if len(data) < len(ZSTD_MAGIC) and ZSTD_MAGIC.startswith(data):
+                    self.exhausted = True  # a zstd frame's first bytes, the rest still being written
+                    break
+                self._codec = "zstd" if data.startswith(ZSTD_MAGIC) else "gzip"
+                self._d = _zstd().ZstdDecompressor().decompressobj() if self._codec == "zstd" else \
+                    zlib.decompressobj(31)
             else:
                 data = self._d.unconsumed_tail or self._input()
                 if not data:  # cut short: a writer still at work, or a file that ends mid-stream
                     self.exhausted = True
                     break
-            try:
-                out = self._d.decompress(data, want - got)
-            except zlib.error as exc:
-                self.error = f"corrupt gzip data after {self._at + len(self._buf) + got:,} bytes ({exc})"
+            try:  # (zstandard's takes no bound: a step's output, at most ~1 MB at a log's ratio, is kept whole)
+                out = self._d.decompress(data, want - got) if self._codec == "gzip" else self._d.decompress(data)
+            except Exception as exc:  # noqa: BLE001 - zlib.error, zstandard.ZstdError
+                self.error = f"corrupt {self._codec} data after {self._at + len(self._buf) + got:,} bytes ({exc})"
                 self.exhausted = True
                 break
             parts.append(out)
@@ -80,7 +102,7 @@ class Inflated:
     def read(self, at: int, n: int) -> bytes:
         """Up to n bytes of content from offset `at`; fewer only where the content ends (for now)."""
         if at < self._at:
-            raise ValueError("a gzip stream is read forward")
+            raise ValueError("a compressed stream is read forward")
         while self._at + len(self._buf) < at and not self.exhausted:  # skipped: read before, by an earlier scan
             skip = at - self._at - len(self._buf)
             self._at += len(self._buf)
@@ -107,15 +129,21 @@ def head(path: str, n: int) -> tuple[bytes, bool]:
 
 
 def inflate(body: bytes, limit: int | None = None) -> tuple[bytes, str | None]:
-    """A whole object's content when it is gzip data (by its magic bytes), else the body as it is; with the
+    """A whole object's content when it is compressed data (by its magic bytes), else the body as it is; with the
     reason it ends short, if it does. `limit`: at most this many bytes (a sample, which may end mid-stream)."""
-    if not body.startswith(MAGIC):
+    if not magic(body):
         return body, None
     stream = Inflated(source=_pieces(body).__next__)  # (in memory: fed a piece at a time all the same)
     data = stream.read(0, 1 << 62 if limit is None else limit)
     if stream.error or limit is not None:
         return data, stream.error
-    return data, None if stream.complete else "gzip data cut short"
+    return data, None if stream.complete else f"{stream._codec} data cut short"
+
+
+def _zstd():
+    import zstandard
+
+    return zstandard
 
 
 def _pieces(body: bytes):
