@@ -145,3 +145,25 @@ def test_logs_with_epoch_times_are_read_by_the_store_the_cli_and_the_rollup(tmp_
     out = capsys.readouterr()
     assert rc == 0, out.err
     assert json.loads(out.out)["rows"] == 400  # the same rows as the store (before: the Parquet's in 1970)
+
+
+def test_labels_and_deployments_with_epoch_times_are_read_by_the_same_rule(tmp_path):
+    from console.config import parse_file
+    from console.warehouse import Warehouse
+
+    (tmp_path / "labels.jsonl").write_text("".join(json.dumps(
+        {"request_id": f"r{i}", "label": "1", "ts": (_seconds(T0) + 60 * i) * 1000}) + "\n" for i in range(20)))
+    (tmp_path / "deploys.jsonl").write_text(json.dumps(
+        {"ts": _seconds(T0), "model": "m", "version": "2", "event": "deploy", "environment": "production"}) + "\n")
+    toml = tmp_path / "console.toml"
+    toml.write_text(f'[[logs]]\nkind = "labels"\npath = "{tmp_path}/labels.jsonl"\n'
+                    f'[[logs]]\nkind = "deployments"\npath = "{tmp_path}/deploys.jsonl"\n'
+                    '[models.m]\ntask = "classification"\n')
+    wh = Warehouse(parse_file(toml), tmp_path / "store")
+    wh.refresh()
+    with wh.cursor() as cur:
+        labels = dict(cur.execute("SELECT request_id, ts FROM labels").fetchall())
+        deploys = cur.execute("SELECT ts FROM deployments").fetchall()
+        bad = cur.execute("SELECT count(*) FROM malformed").fetchone()[0]
+    wh.close()
+    assert (len(labels), labels["r19"], deploys, bad) == (20, T0 + timedelta(minutes=19), [(T0,)], 0)

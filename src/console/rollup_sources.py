@@ -35,11 +35,9 @@ import pyarrow.dataset as ds
 from console.rollup_text import TextDataset, TextFile  # noqa: F401 - TextFile: a Spark task's piece
 from console.sources import arrow_schemas
 from console.sources.contract import FIELDS, PREDICTION_RAW_ONLY
-from console.sources.files import compressed_copies, format_by_name
+from console.sources.files import compressed_copies, format_by_name, parquet_under
 
 BATCH_ROWS = 131_072
-_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "json", ".json": "json", ".ndjson": "json",
-            ".csv": "csv", ".tsv": "csv"}
 _DATE_PARTS = ("date", "dt", "day")
 # queries/conform_predictions.sql: the defaults of a row without them, and what makes a row an error
 DEFAULTS = (("environment", "production"), ("variant", "champion"))
@@ -60,7 +58,7 @@ def _expand(path: str) -> tuple[list[str], str | None]:
     """Files matching a path, glob or folder, and the folder Hive partitions start under."""
     p = Path(path)  # an empty file holds no rows (a live log just rotated): Arrow's JSON reader refuses it
     if p.is_dir():
-        found = [str(f) for f in sorted(p.rglob("*")) if f.is_file() and f.suffix in _FORMATS and f.stat().st_size]
+        found = [f for f in parquet_under(path) if os.path.getsize(f)]  # a folder is Parquet, as to the store
         return found, str(p)
     found = sorted(f for f in glob.glob(path, recursive=True) if os.path.isfile(f) and os.path.getsize(f))
     copies = compressed_copies(found)  # read as the store reads them: the original alone

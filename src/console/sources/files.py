@@ -114,6 +114,17 @@ def format_by_name(path: str) -> str | None:
     return _EXT.get(name[dot:]) if dot > 0 else None
 
 
+def parquet_under(folder: str) -> list[str]:
+    """The Parquet files under a folder given as a log's path (a Hive-partitioned dataset), by their names'
+    format (`.parquet`, `.pq`): a folder is read as Parquet. One rule for the store and the rollup (the rollup
+    also read a folder's JSONL and CSV files, which the store never did)."""
+    found = []
+    for d, dirs, names in os.walk(folder):
+        dirs[:] = [x for x in dirs if not x.startswith(".")]  # hidden: as glob leaves them
+        found += [os.path.join(d, f) for f in names if not f.startswith(".") and format_by_name(f) == "parquet"]
+    return sorted(p for p in found if os.path.isfile(p))
+
+
 def compressed_copies(paths: Iterable[str]) -> set[str]:
     """The compressed files among `paths` whose original (the name without `.gz`) is among them too: gzip at work, or
     `gzip -k`. Their rows are the original's, so the store's tailer and the rollup read the original alone."""

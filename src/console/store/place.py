@@ -14,7 +14,7 @@ from pathlib import Path
 
 from console import __version__
 from console.config import Config, LogSource
-from console.sources.files import format_by_name
+from console.sources.files import format_by_name, parquet_under
 
 
 MALFORMED_FIELDS = {"source": "string", "location": "string", "reason": "string", "raw": "string"}
@@ -80,5 +80,5 @@ def _expand(pattern: str) -> list[str]:
     if glob.has_magic(pattern):
         return sorted(glob.glob(pattern, recursive=True))
     if os.path.isdir(pattern):  # a Hive-partitioned folder: every Parquet file under it
-        return sorted(glob.glob(os.path.join(pattern, "**", "*.parquet"), recursive=True))
+        return parquet_under(pattern)
     return [pattern] if os.path.exists(pattern) else []
