@@ -482,9 +482,10 @@ def _epoch_fraction_us(f):
     import polars as pl
 
     a = f.abs()
-    x = (pl.when(~f.is_finite()).then(None).when(a < 1e11).then(f * 1e6).when(a < 1e14).then(f * 1e3)
-         .when(a < 1e17).then(f).otherwise(f / 1e3))
-    return (x + 0.5).floor().cast(pl.Int64, strict=False)
+    near = (pl.when(a < 1e11).then(f * 1e6).when(a < 1e14).then(f * 1e3).otherwise(f) + 0.5).floor()
+    whole = _epoch_whole_us(pl.when(f.is_finite() & (a >= 1e17)).then(f).cast(pl.Int64, strict=False))
+    return (pl.when(~f.is_finite()).then(None).when(a >= 1e17).then(whole)
+            .otherwise(near.cast(pl.Int64, strict=False)))
 
 
 def _iso(s):
