@@ -22,6 +22,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+from console.contract_fields import PROVENANCE_FIELDS, mappable
+
 ENV_VAR = "MLOPS_CONSOLE_CONFIG"
 LOG_KINDS = ("predictions", "labels", "deployments")
 # Every log format a reader exists for; `register_log_format` adds one from a reader module.
@@ -134,6 +136,8 @@ class LogSource:
     path: str  # a path, a glob or a URL, absolute after loading
     format: str | None = None  # None: from each file's extension
     options: dict[str, Any] = field(default_factory=dict, hash=False)  # passed to the format's reader
+    # (contract field, the log's own name for it): `[logs.fields]`, for JSONL and CSV logs
+    fields: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -317,6 +321,7 @@ class _LogFile(_Table):
     path: Annotated[str, Meta(min_length=1, description="a path or glob")]
     format: str | None = None
     options: dict[str, Any] = {}
+    fields: dict[str, str] = {}
 
 
 class _EnvironmentFile(_Table):
@@ -683,7 +688,7 @@ def parse(data: dict, root: Path, source: Path | None = None) -> Config:
         # an Iceberg log's path is a table identifier in its catalog (`ml.preds`), not a file
         path = item.path if item.format == "iceberg" else _path(root, item.path)
         logs.append(LogSource(kind=item.kind, path=path, format=item.format,
-                              options=dict(item.options)))
+                              options=dict(item.options), fields=_fields(item, f"logs[{i}].fields")))
 
     envs = {name: _environment(name, value) for name, value in f.environments.items()}
     models = {name: _model(name, value, root) for name, value in f.models.items()}
@@ -713,6 +718,29 @@ def parse(data: dict, root: Path, source: Path | None = None) -> Config:
         rollups_path=_rollups(root, f.rollups.path) if f.rollups.path else None,
         rollups_min_rows=f.rollups.min_rows,
     )
+
+
+def _fields(item: _LogFile, key: str) -> tuple[tuple[str, str], ...]:
+    """`[logs.fields]`: contract field -> the log's own column name. Read by the store's parser of the log's own
+    JSONL and CSV (vendor formats map their fields in their readers; Parquet and tables are read in place, by name)."""
+    if not item.fields:
+        return ()
+    if item.format not in ("jsonl", "csv"):
+        raise ConfigError(key, 'applies to JSONL and CSV logs: set `format = "jsonl"` or `format = "csv"` on this '
+                          "entry" + (f" (a {item.format} log's columns must carry the contract's names)"
+                                     if item.format else ""))
+    known = mappable(item.kind)
+    for name, column in item.fields.items():
+        if name not in known:
+            raise ConfigError(f"{key}.{name}", f"not a field of {item.kind}: expected one of {', '.join(known)}")
+        if not column or column in PROVENANCE_FIELDS:
+            raise ConfigError(f"{key}.{name}", f"expected a column name other than {' and '.join(PROVENANCE_FIELDS)} "
+                              f"(the store's own), got {column!r}")
+    named = [c for c in item.fields.values()]
+    twice = sorted({c for c in named if named.count(c) > 1})
+    if twice:
+        raise ConfigError(key, f"column {twice[0]!r} is named for more than one field")
+    return tuple(sorted(item.fields.items()))
 
 
 def _keys(table: dict) -> dict[str, str]:

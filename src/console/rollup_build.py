@@ -69,10 +69,11 @@ def rollup_path(cfg: Config, explicit: str | None = None) -> Path:
     configured = getattr(cfg, "rollups_path", None)
     if configured:
         return Path(configured)
+    from console.store.place import OWN_ROLLUPS
     from console.warehouse import store_path
 
     store = store_path(cfg)
-    return (store if store is not None else cfg.root) / "rollups"
+    return (store if store is not None else cfg.root) / OWN_ROLLUPS
 
 
 LOCK_WAIT_S = 30.0  # a console's catch-up holds the folder's lock for seconds, another rollup run for minutes

@@ -20,6 +20,7 @@ parts that changed since cover (`hours`): late rows in a new file, a file rewrit
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -127,6 +128,8 @@ class Versions:
 
         parts: dict = {}
         for s in items:
+            if getattr(s, "fields", ()):  # the names its rows were read under: another mapping, other rows
+                parts[("predictions", f"{s.path}#fields", json.dumps(s.fields), 0, 0)] = EVERY
             if s.format in FILE_MARKS:
                 spans: dict = {}
                 if s.format == "delta":

@@ -11,6 +11,7 @@ import urllib.parse
 from pathlib import Path
 
 from console.sources.locations import S3_SCHEMES
+from console.store.place import OWN_ROLLUPS
 
 
 def is_remote(path) -> bool:
@@ -31,7 +32,7 @@ def rollup_dir(cfg, store_dir: Path) -> Path:
     configured = getattr(cfg, "rollups_path", None)
     if configured and is_remote(configured):
         return mirror_dir(str(configured))
-    return Path(configured) if configured else Path(store_dir) / "rollups"
+    return Path(configured) if configured else Path(store_dir) / OWN_ROLLUPS
 
 
 def model_dir(path: str | os.PathLike, model: str) -> Path:

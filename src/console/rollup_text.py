@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from console.sources import compressed
+from console.sources import compressed, field_names
 
 PIECE_BYTES = 32 << 20  # bytes of complete lines parsed at once: memory follows the piece, not the file
 SAMPLE_BYTES = 1 << 20  # bytes of a file's first lines its schema is read from (Arrow's JSON reader: one block)
@@ -168,6 +168,7 @@ class TextFile:
     size: int = -1
     etag: str | None = None
     storage: dict | None = field(default=None, hash=False, compare=False, repr=False)
+    fields: tuple[tuple[str, str], ...] = ()  # the log's own names for contract fields (`[logs.fields]`)
 
     @property
     def remote(self) -> bool:
@@ -182,7 +183,7 @@ class TextFile:
         if spool is None:
             yield from self.tables()
             return
-        key, ident = (self.path, self.kind, self.keys), self._identity()
+        key, ident = (self.path, self.kind, self.keys, self.fields), self._identity()
         with _lock:
             got = spool.files.get(key)
         if got is not None and got[0] == ident:
@@ -284,8 +285,10 @@ class TextFile:
         return self._keyed(t.drop_columns([c for c in _PROVENANCE if c in t.column_names]).slice(0, 0)).schema
 
     def _keyed(self, t: pa.Table) -> pa.Table:
-        """The Hive folder values as columns, and string views (the parser's fast JSONL path) as plain strings:
-        pyarrow's compute functions the rollup filters with have no kernels for views."""
+        """The log's own names as the contract's (as the store's ingest renames them), the Hive folder values as
+        columns, and string views (the parser's fast JSONL path) as plain strings: pyarrow's compute functions
+        the rollup filters with have no kernels for views."""
+        t = field_names.rename(t, self.fields)
         for i, f in enumerate(t.schema):
             plain = pa.string() if pa.types.is_string_view(f.type) else \
                 pa.binary() if pa.types.is_binary_view(f.type) else None
@@ -323,9 +326,10 @@ class TextDataset:
     as `sources.locations` lists them (with the `storage` settings that reach them)."""
 
     def __init__(self, files: Sequence, kind: str, base: str | None, start: datetime | None = None,
-                 end: datetime | None = None, day_parts: Sequence[str] = (), storage: dict | None = None):
-        every = [TextFile(f, kind, _keys(f, base)) if isinstance(f, str) else
-                 TextFile(f.path, kind, _keys(f.path, base), f.size, f.etag, storage) for f in files]
+                 end: datetime | None = None, day_parts: Sequence[str] = (), storage: dict | None = None,
+                 fields: tuple[tuple[str, str], ...] = ()):
+        every = [TextFile(f, kind, _keys(f, base), fields=fields) if isinstance(f, str) else
+                 TextFile(f.path, kind, _keys(f.path, base), f.size, f.etag, storage, fields) for f in files]
         self.files = [f for f in every if _in_window(f, day_parts, start, end)]
         self.start, self.end = start, end  # within `parsed_once`, kept pieces outside it are not read
         self._sample_from = every

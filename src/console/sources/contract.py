@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from console.contract_fields import FIELDS, PREDICTION_RAW_ONLY, PROVENANCE_FIELDS  # noqa: F401 - re-exported
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -19,30 +21,6 @@ if TYPE_CHECKING:
 CSV_NULLS = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "1.#IND", "1.#QNAN", "N/A", "NA", "NULL", "n/a",
              "null")
 
-# What the store keeps for each prediction, after conforming. Readers may hand any subset (missing ones
-# are NULL, and the conform step fills defaults), with the raw `status` (HTTP code or word) instead of
-# `is_error` where they have one. Every other column is a feature or segment, kept with its own type.
-# Types are written as Arrow's names for them: PREDICTION, LABEL, DEPLOYMENT, PROVENANCE and CONTRACT (the same
-# as Arrow types) are made on first use, so that opening the store and the TUI's first look, which need only
-# the names, do not import PyArrow (and NumPy with it: 0.2 s of a first frame).
-FIELDS = {
-    "predictions": {
-        "ts": "timestamp[us]", "model": "string", "version": "string", "request_id": "string",
-        "environment": "string", "variant": "string", "prediction": "string",
-        "prediction_num": "double", "score": "double", "latency_ms": "double", "is_error": "bool",
-        "error": "string", "input_tokens": "int64", "output_tokens": "int64", "cost_usd": "double",
-    },
-    "labels": {"request_id": "string", "label": "string", "label_num": "double", "ts": "timestamp[us]"},
-    "deployments": {
-        "ts": "timestamp[us]", "model": "string", "version": "string", "environment": "string",
-        "strategy": "string", "traffic_pct": "double", "action": "string", "actor": "string",
-        "reason": "string",
-    },
-}
-# Fields a reader may give that the conform step turns into the columns above.
-PREDICTION_RAW_ONLY = ("status",)
-# Provenance, on every row a reader returns: the file (or URI) and the line or row number in it.
-PROVENANCE_FIELDS = {"source": "string", "loc": "int64"}
 _ARROW = {"PREDICTION": "predictions", "LABEL": "labels", "DEPLOYMENT": "deployments"}
 
 

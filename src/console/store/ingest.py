@@ -12,6 +12,7 @@ import dataclasses
 import errno
 import functools
 import os
+import shutil
 import time
 import uuid
 import warnings
@@ -19,14 +20,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from console.config import LogSource, reveal
-from console.sources import compressed, endpoints
+from console.sources import compressed, endpoints, field_names
 from console.sources.contract import FIELDS, PREDICTION_RAW_ONLY, PROVENANCE_FIELDS, Rejected
 from console.sources.files import FileCursor, Tailer
 from console.sql import load_query
 from console.store.manifest import KINDS, Manifest
 from console.store.on_first_use import conform_plain, filelock, locations, merge, pa, parse, pc, readers, trace_poll
-from console.store.place import (FLUSH_BYTES, FLUSH_ROWS, MALFORMED_FIELDS, _sources_fingerprint, format_of,
-                                 is_lake_dataset, is_lake_source, is_parquet_source)
+from console.store.place import (FLUSH_BYTES, FLUSH_ROWS, MALFORMED_FIELDS, OWN_ROLLUPS, _sources_fingerprint,
+                                 format_of, is_lake_dataset, is_lake_source, is_parquet_source)
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ class Ingest:
                 if m.sources and m.sources != fingerprint:
                     notes.append("the configured log sources changed: the store is read again from the start")
                     self._drop_segments(m)
+                    self._drop_own_rollups()
                     self._columns = {}
                     # the dropped segments are gone: what this process knows of the store's columns starts empty
                     m = self.manifest = Manifest()
@@ -241,11 +243,11 @@ class Ingest:
             by_kind: list[tuple[str, pa.Table]] = []
             if fmt_file == "csv":
                 tables, rej = parse.csv_lines(body, header=header or "", source=path, first_line=first_line)
-                by_kind = [(src.kind, t) for t in tables]
+                by_kind = [(src.kind, field_names.rename(t, getattr(src, "fields", ()))) for t in tables]
             elif fmt_file == "jsonl":
                 tables, rej = parse.jsonl(body, source=path, first_line=first_line, types=self._types(src),
                                           lines=lines)
-                by_kind = [(src.kind, t) for t in tables]
+                by_kind = [(src.kind, field_names.rename(t, getattr(src, "fields", ()))) for t in tables]
             elif fmt_file in readers.READERS:  # a vendor's format: its reader maps it onto the contract
                 parsed = readers.READERS[fmt_file].parse(body, source=path, first_line=first_line,
                                                  options=dict(getattr(src, "options", None) or {}), carry=carry)
@@ -478,6 +480,19 @@ class Ingest:
             self._parquet_meta[("segment", name)] = table.num_rows
             written.setdefault(kind, []).append(name)
             tables.clear()
+
+    def _drop_own_rollups(self) -> None:
+        """The store's own rollup folder goes with the rows it was built from: a log read again under other
+        names (`[logs.fields]` changed) has as many rows an hour, so a count would find its old hours current.
+        Moved aside first, so a reader sees the whole folder or none. A configured `[rollups] path` is the
+        `rollup` command's and is left alone."""
+        if getattr(self.cfg, "rollups_path", None):
+            return
+        own = self.dir / OWN_ROLLUPS
+        if own.is_dir():
+            gone = self.dir / f".{OWN_ROLLUPS}-dropped-{uuid.uuid4().hex[:8]}"
+            os.replace(own, gone)
+            shutil.rmtree(gone, ignore_errors=True)
 
     def _drop_segments(self, m: Manifest) -> None:
         for names in m.segments.values():

@@ -17,6 +17,7 @@ from console.config import Config, LogSource
 from console.sources.files import format_by_name, parquet_under
 
 
+OWN_ROLLUPS = "rollups"  # the store's own rollup folder, inside it (when `[rollups] path` names none)
 MALFORMED_FIELDS = {"source": "string", "location": "string", "reason": "string", "raw": "string"}
 FLUSH_ROWS = 1_000_000  # a backlog is written in segments of about this many rows, so memory stays bounded
 FLUSH_BYTES = 96 << 20  # or fewer, when their typed columns hold this much (a wide log: ~400 rows a MB at 25 features)
@@ -72,7 +73,9 @@ def is_parquet_source(src: LogSource) -> bool:
 
 
 def _sources_fingerprint(cfg: Config) -> str:
-    spec = [(s.kind, s.path, s.format) for s in cfg.logs]
+    # a log's `fields` only when it has them: a mapping changed is a new store (its rows are read again by it)
+    spec = [(s.kind, s.path, s.format, *([list(map(list, s.fields))] if getattr(s, "fields", ()) else []))
+            for s in cfg.logs]
     return hashlib.sha1(json.dumps([spec, __version__]).encode()).hexdigest()[:16]
 
 
