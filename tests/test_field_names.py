@@ -36,7 +36,7 @@ FIELDS = tuple(sorted(OWN.items()))
 
 def _as_written(preds: pl.DataFrame) -> pl.DataFrame:
     """The fleet's rows as a team's own service logs them: its names, ISO text times, and a `ts` column of its
-    own (the ingest time, as text) that is not the contract's ts."""
+    own (the ingest time, as text) that is not the contract's ts; `_write` adds a `model` object (its owner)."""
     out = preds.with_columns(pl.col("ts").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"))
     out = out.rename(OWN)
     return out.with_columns(pl.lit("ingested later").alias("ts"))
@@ -46,7 +46,8 @@ def _write(tmp: Path, hours: int = 4) -> tuple[pl.DataFrame, pl.DataFrame, Path]
     """JSONL predictions and CSV labels under their own names, one prediction with no model name (set aside)."""
     preds, labels = fleet(hours=hours, per_hour=150, seed=3)
     text = _as_written(preds)
-    lines = [json.dumps(r) for r in text.to_dicts()]
+    # the log's own `model` is an object (who owns it): a name only under `model_name`, so it is not refused
+    lines = [json.dumps({**r, "model": {"team": "risk"}}) for r in text.to_dicts()]
     bad = dict(text.row(5, named=True))
     bad.pop("model_name")
     bad["id"] = "no-model"

@@ -232,7 +232,7 @@ class TextFile:
                                               first_line=chunk.first_line)
             else:
                 tables, rej = parse.jsonl(body, source=self.path, first_line=chunk.first_line,
-                                          lines=chunk.lines if chunk.lines >= 0 else None)
+                                          lines=chunk.lines if chunk.lines >= 0 else None, fields=self.fields)
             _note(self.path, [Rejected(*r) for r in chunk.rejected] + list(rej))
             for t in tables:
                 yield self._keyed(t.drop_columns([c for c in _PROVENANCE if c in t.column_names]))
@@ -248,7 +248,7 @@ class TextFile:
         if csv:
             tables, rej = parse.csv_lines(body, header=header or "", source=self.path, first_line=first)
         else:
-            tables, rej = parse.jsonl(body, source=self.path, first_line=first)
+            tables, rej = parse.jsonl(body, source=self.path, first_line=first, fields=self.fields)
         del body
         _note(self.path, lost + list(rej))
         for t in tables:
@@ -278,7 +278,7 @@ class TextFile:
                                         first_line=2)
         else:
             head = head[:head.rfind(b"\n") + 1] or (head + b"\n" if parse.whole_json_row(head) else b"")
-            tables, _ = parse.jsonl(head, source=self.path, first_line=1)
+            tables, _ = parse.jsonl(head, source=self.path, first_line=1, fields=self.fields)
         if not tables:
             return None
         t, _ = parse.unify(tables)

@@ -16,6 +16,7 @@ import json
 import math
 import re
 import sys
+from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
@@ -95,22 +96,27 @@ def whole_json_row(tail: bytes) -> bool:
 
 
 def jsonl(body: bytes, *, source: str, first_line: int, types: dict[str, pl.DataType] | None = None,
-          lines: int | None = None) -> tuple[list[pa.Table], list[Rejected]]:
+          lines: int | None = None, fields: Sequence[tuple[str, str]] = ()) -> tuple[list[pa.Table], list[Rejected]]:
     """Complete JSON lines into tables (their types may differ between tables) and the lines set aside.
     `types`: the caller's memory of the column types that last read this log whole (see `_jsonl_typed`).
-    `lines`: the body's newline count, when the caller has counted them already (the tailer has)."""
+    `lines`: the body's newline count, when the caller has counted them already (the tailer has).
+    `fields`: the log's own names for contract fields (`[logs.fields]`, applied by the caller): an object is
+    refused as a name under the log's name for it, and a column the mapping overrides may hold anything."""
     n = body.count(b"\n") if lines is None else lines
+    own = dict(fields)
+    names = tuple(own.get(f, f) for f in _STRING_FIELDS)
     if n > SLOW_LINES:
-        table = _jsonl_typed(body, n, types)
+        table = _jsonl_typed(body, n, types, names)
         if table is not None:
             return [_with_provenance(table, source, _line_numbers(first_line, n))], []
     tables: list[pa.Table] = []
     rejected: list[Rejected] = []
-    _jsonl_range(body, first_line, source, tables, rejected)
+    _jsonl_range(body, first_line, source, tables, rejected, names)
     return tables, rejected
 
 
-def _jsonl_typed(body: bytes, n: int, types: dict[str, pl.DataType] | None = None) -> pa.Table | None:
+def _jsonl_typed(body: bytes, n: int, types: dict[str, pl.DataType] | None = None,
+                 names: Sequence[str] = _STRING_FIELDS) -> pa.Table | None:
     """Flat JSON objects, one a line, parsed by Polars with the types Arrow infers on the first megabyte
     (three times faster than inferring them all); None when the piece is not provably read whole and exactly,
     for the general path to parse.
@@ -133,14 +139,14 @@ def _jsonl_typed(body: bytes, n: int, types: dict[str, pl.DataType] | None = Non
     if (b" " in body or b"\t" in body or b"\r" in body) and _SPACED_KEY.search(body):
         return None
     if types:
-        table = _jsonl_declared(body, n, first, types)
+        table = _jsonl_declared(body, n, first, types, names)
         if table is not None:
             return table
     sampled = _sample_types(body)
     if sampled is None:
         return None
     schema, unknown = sampled
-    table = _jsonl_declared(body, n, first, schema)
+    table = _jsonl_declared(body, n, first, schema, names)
     if table is not None and types is not None:  # remembered: the types of the fields seen with a value
         types.clear()
         types.update((k, t) for k, t in schema.items() if k not in unknown)
@@ -187,7 +193,8 @@ def types_named(names: dict | None) -> dict[str, pl.DataType]:
     return {k: _TYPE_NAMES[n] for k, n in names.items()}
 
 
-def _jsonl_declared(body: bytes, n: int, first: bytes, schema: dict[str, pl.DataType]) -> pa.Table | None:
+def _jsonl_declared(body: bytes, n: int, first: bytes, schema: dict[str, pl.DataType],
+                    names: Sequence[str] = _STRING_FIELDS) -> pa.Table | None:
     """The piece read with `schema` declared, or None unless every line and every key was read."""
     try:
         frame = pl.read_ndjson(io.BytesIO(body), schema=schema)
@@ -203,7 +210,7 @@ def _jsonl_declared(body: bytes, n: int, first: bytes, schema: dict[str, pl.Data
         explicit = 0
     if _count_key_ends(body) != frame.height * frame.width - sum(nulls) + explicit:
         return None
-    names = [name for name in _STRING_FIELDS if name in schema]
+    names = [name for name in names if name in schema]
     # an array or object as a name is refused by the general path, with its reason
     if names and frame.select(pl.any_horizontal([pl.col(n).str.starts_with("[") | pl.col(n).str.starts_with("{")
                                                  for n in names]).any()).item():
@@ -211,7 +218,8 @@ def _jsonl_declared(body: bytes, n: int, first: bytes, schema: dict[str, pl.Data
     return frame.to_arrow(compat_level=pl.CompatLevel.newest())  # string views: no copy of every string
 
 
-def _jsonl_range(body: bytes, first_line: int, source: str, tables: list, rejected: list) -> None:
+def _jsonl_range(body: bytes, first_line: int, source: str, tables: list, rejected: list,
+                 names: Sequence[str] = _STRING_FIELDS) -> None:
     """Parses natively; a range the native reader refuses is halved until the bad lines are found, so a
     bad line costs a few dozen lines of slow parsing, not its whole chunk."""
     n = body.count(b"\n")
@@ -225,24 +233,25 @@ def _jsonl_range(body: bytes, first_line: int, source: str, tables: list, reject
             if table.num_rows != n:  # blank lines are skipped by the reader: locate rows the slow way
                 raise pa.ArrowInvalid("row count differs from line count")
             table = _flatten_features(table)
-            if any(pa.types.is_nested(table.schema.field(c).type) for c in _STRING_FIELDS if c in table.column_names):
+            if any(pa.types.is_nested(table.schema.field(c).type) for c in names if c in table.column_names):
                 raise pa.ArrowInvalid("an identifier is an object")
             tables.append(_with_provenance(table, source, _line_numbers(first_line, n)))
             return
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, ValueError):
             mid = body.find(b"\n", len(body) // 2) + 1
             if 0 < mid < len(body):
-                _jsonl_range(body[:mid], first_line, source, tables, rejected)
-                _jsonl_range(body[mid:], first_line + body[:mid].count(b"\n"), source, tables, rejected)
+                _jsonl_range(body[:mid], first_line, source, tables, rejected, names)
+                _jsonl_range(body[mid:], first_line + body[:mid].count(b"\n"), source, tables, rejected, names)
                 return
     kept = [(first_line + i, ln) for i, ln in enumerate(_lines(body)) if ln.strip()]
-    table, bad = _jsonl_slow(kept, source)
+    table, bad = _jsonl_slow(kept, source, names)
     rejected += bad
     if table is not None:
         tables.append(table)
 
 
-def _jsonl_slow(kept: list[tuple[int, bytes]], source: str) -> tuple[pa.Table | None, list[Rejected]]:
+def _jsonl_slow(kept: list[tuple[int, bytes]], source: str,
+                names: Sequence[str] = _STRING_FIELDS) -> tuple[pa.Table | None, list[Rejected]]:
     rows: list[dict] = []
     locs: list[int] = []
     rejected: list[Rejected] = []
@@ -266,7 +275,7 @@ def _jsonl_slow(kept: list[tuple[int, bytes]], source: str) -> tuple[pa.Table | 
                 doc.setdefault(k, v)
         elif feats is not None:
             doc["features"] = feats
-        wrong = next((f for f in _STRING_FIELDS if isinstance(doc.get(f), (dict, list))), None)
+        wrong = next((f for f in names if isinstance(doc.get(f), (dict, list))), None)
         if wrong:
             rejected.append(Rejected(loc, f"{wrong} is an object, not a name", _raw(line)))
             continue
