@@ -237,3 +237,46 @@ def test_the_rollup_command_rebuilds_a_folder_after_the_mapping_changed(tmp_path
                                   json.loads(built.stdout)["source_hours_rebuilt"])
     assert got[("latency_p50", "shared")][0] == got[("latency_p50", "fresh")][0] != got[("latency", "shared")][0]
     assert got[("latency_p50", "shared")][1] == 8  # every hour built under the old names
+
+
+def _nested(i: int) -> dict:
+    return {"timestamp": f"2026-07-01T{i // 60:02d}:{i % 60:02d}:00Z", "model": {"name": "fraud", "version": "3"},
+            "request": {"id": f"r{i}", "inputs": {"amount": 10.0 + i, "country": "ab"[i % 2]}},
+            "response": {"latency_ms": 5.0 + i % 13, "status": 503 if i % 17 == 0 else 200}}
+
+
+NESTED = '''[logs.fields]
+ts = "timestamp"
+model = "model.name"
+version = "model.version"
+request_id = "request.id"
+features = "request.inputs"
+latency_ms = "response.latency_ms"
+status = "response.status"
+'''
+
+
+@pytest.mark.parametrize("first", [400, 3])  # a piece read natively, and one of a few lines (read line by line)
+def test_dotted_names_reach_into_nested_objects(tmp_path, first):
+    """A service that nests its log (`model.name`, `request.inputs`, `response.latency_ms`): each field is read
+    from where the mapping points, the features object is one column per feature, and a few appended lines
+    (parsed one by one) read as a large piece does."""
+    log = tmp_path / "preds.jsonl"
+    log.write_text("".join(json.dumps(_nested(i)) + "\n" for i in range(first)))
+    cfg = tmp_path / "mlops-console.toml"
+    cfg.write_text(f'[[logs]]\nkind = "predictions"\npath = "preds.jsonl"\nformat = "jsonl"\n{NESTED}'
+                   '[models.fraud]\nfeatures = ["amount", "country"]\n[store]\npath = "store"\n')
+    wh = Warehouse(parse_file(cfg))
+    try:
+        wh.refresh()
+        with log.open("a") as f:
+            f.write("".join(json.dumps(_nested(i)) + "\n" for i in range(first, first + 4)))
+        wh.refresh()
+        with wh.cursor() as cur:
+            got = cur.execute("SELECT request_id, model, version, latency_ms, is_error, amount, country "
+                              "FROM predictions ORDER BY ts").fetchall()
+            malformed = cur.execute("SELECT count(*) FROM malformed").fetchone()[0]
+    finally:
+        wh.close()
+    want = [(f"r{i}", "fraud", "3", 5.0 + i % 13, i % 17 == 0, 10.0 + i, "ab"[i % 2]) for i in range(first + 4)]
+    assert got == want and malformed == 0

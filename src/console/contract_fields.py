@@ -33,5 +33,6 @@ PROVENANCE_FIELDS = {"source": "string", "loc": "int64"}
 
 
 def mappable(kind: str) -> tuple[str, ...]:
-    """The fields of `kind` a log may give under a name of its own (`[logs.fields]`)."""
-    return (*FIELDS[kind], *(PREDICTION_RAW_ONLY if kind == "predictions" else ()))
+    """The fields of `kind` a log may give under a name of its own (`[logs.fields]`); for predictions also the
+    object holding the features (`features`, one column per member)."""
+    return (*FIELDS[kind], *((*PREDICTION_RAW_ONLY, "features") if kind == "predictions" else ()))

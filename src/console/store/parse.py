@@ -47,11 +47,12 @@ def _with_provenance(table: pa.Table, source: str, locs: pa.Array) -> pa.Table:
         "loc", locs)
 
 
-def _flatten_features(table: pa.Table) -> pa.Table:
-    """A nested `features` object becomes one column per feature (a top-level field of the same name wins)."""
-    if "features" not in table.column_names or not pa.types.is_struct(table.schema.field("features").type):
+def _flatten_features(table: pa.Table, name: str = "features") -> pa.Table:
+    """A nested `features` object (under the log's own name for it) becomes one column per feature (a top-level
+    field of the same name wins)."""
+    if name not in table.column_names or not pa.types.is_struct(table.schema.field(name).type):
         return table
-    idx = table.column_names.index("features")
+    idx = table.column_names.index(name)
     struct = table.column(idx)
     table = table.remove_column(idx)
     for i, f in enumerate(struct.type):
@@ -59,6 +60,44 @@ def _flatten_features(table: pa.Table) -> pa.Table:
             table = table.append_column(f.name, pa.chunked_array([c.field(i) for c in struct.chunks], f.type)
                                         if struct.num_chunks else pa.array([], f.type))
     return table
+
+
+class _Mapping:
+    """What parsing needs of a log's `[logs.fields]`: the names refused as objects, the features object's name,
+    and the dotted paths (`model = "meta.name"`) lifted to top-level columns named by the path, which the caller's
+    rename (`sources.field_names`) then maps as it maps any column. A column named with the dots wins."""
+
+    def __init__(self, fields: Sequence[tuple[str, str]]):
+        own = dict(fields)
+        self.names = tuple(own.get(f, f) for f in _STRING_FIELDS)
+        self.features = own.get("features", "features")
+        self.paths = {c: c.split(".") for c in own.values() if "." in c and all(c.split("."))}
+
+    def lift(self, table: pa.Table) -> pa.Table:
+        for column, path in self.paths.items():
+            top = path[0]
+            if column in table.column_names or top not in table.column_names \
+                    or not pa.types.is_struct(table.schema.field(top).type):
+                continue
+            try:
+                value = pc.struct_field(table.column(top), path[1:])
+            except (pa.ArrowException, KeyError, IndexError, TypeError):  # no such member: the field is missing
+                continue
+            table = table.append_column(column, value)
+        return table
+
+    def lift_doc(self, doc: dict) -> None:
+        for column, path in self.paths.items():
+            if column in doc:
+                continue
+            value = doc
+            for step in path:
+                value = value.get(step) if isinstance(value, dict) else None
+            if value is not None:
+                doc[column] = value
+
+
+_PLAIN = _Mapping(())
 
 
 def _line_numbers(first: int, n: int) -> pa.Array:
@@ -103,15 +142,14 @@ def jsonl(body: bytes, *, source: str, first_line: int, types: dict[str, pl.Data
     `fields`: the log's own names for contract fields (`[logs.fields]`, applied by the caller): an object is
     refused as a name under the log's name for it, and a column the mapping overrides may hold anything."""
     n = body.count(b"\n") if lines is None else lines
-    own = dict(fields)
-    names = tuple(own.get(f, f) for f in _STRING_FIELDS)
+    mapping = _Mapping(fields) if fields else _PLAIN
     if n > SLOW_LINES:
-        table = _jsonl_typed(body, n, types, names)
+        table = _jsonl_typed(body, n, types, mapping.names)  # (a nested field sends a piece the general way)
         if table is not None:
             return [_with_provenance(table, source, _line_numbers(first_line, n))], []
     tables: list[pa.Table] = []
     rejected: list[Rejected] = []
-    _jsonl_range(body, first_line, source, tables, rejected, names)
+    _jsonl_range(body, first_line, source, tables, rejected, mapping)
     return tables, rejected
 
 
@@ -219,7 +257,7 @@ def _jsonl_declared(body: bytes, n: int, first: bytes, schema: dict[str, pl.Data
 
 
 def _jsonl_range(body: bytes, first_line: int, source: str, tables: list, rejected: list,
-                 names: Sequence[str] = _STRING_FIELDS) -> None:
+                 mapping: _Mapping = _PLAIN) -> None:
     """Parses natively; a range the native reader refuses is halved until the bad lines are found, so a
     bad line costs a few dozen lines of slow parsing, not its whole chunk."""
     n = body.count(b"\n")
@@ -232,26 +270,26 @@ def _jsonl_range(body: bytes, first_line: int, source: str, tables: list, reject
             table = pajson.read_json(io.BytesIO(body), read_options=pajson.ReadOptions(block_size=1 << 24))
             if table.num_rows != n:  # blank lines are skipped by the reader: locate rows the slow way
                 raise pa.ArrowInvalid("row count differs from line count")
-            table = _flatten_features(table)
-            if any(pa.types.is_nested(table.schema.field(c).type) for c in names if c in table.column_names):
+            table = _flatten_features(mapping.lift(table), mapping.features)
+            if any(pa.types.is_nested(table.schema.field(c).type) for c in mapping.names if c in table.column_names):
                 raise pa.ArrowInvalid("an identifier is an object")
             tables.append(_with_provenance(table, source, _line_numbers(first_line, n)))
             return
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, ValueError):
             mid = body.find(b"\n", len(body) // 2) + 1
             if 0 < mid < len(body):
-                _jsonl_range(body[:mid], first_line, source, tables, rejected, names)
-                _jsonl_range(body[mid:], first_line + body[:mid].count(b"\n"), source, tables, rejected, names)
+                _jsonl_range(body[:mid], first_line, source, tables, rejected, mapping)
+                _jsonl_range(body[mid:], first_line + body[:mid].count(b"\n"), source, tables, rejected, mapping)
                 return
     kept = [(first_line + i, ln) for i, ln in enumerate(_lines(body)) if ln.strip()]
-    table, bad = _jsonl_slow(kept, source, names)
+    table, bad = _jsonl_slow(kept, source, mapping)
     rejected += bad
     if table is not None:
         tables.append(table)
 
 
 def _jsonl_slow(kept: list[tuple[int, bytes]], source: str,
-                names: Sequence[str] = _STRING_FIELDS) -> tuple[pa.Table | None, list[Rejected]]:
+                mapping: _Mapping = _PLAIN) -> tuple[pa.Table | None, list[Rejected]]:
     rows: list[dict] = []
     locs: list[int] = []
     rejected: list[Rejected] = []
@@ -269,13 +307,14 @@ def _jsonl_slow(kept: list[tuple[int, bytes]], source: str,
         if not isinstance(doc, dict):
             rejected.append(Rejected(loc, "not a JSON object", _raw(line)))
             continue
-        feats = doc.pop("features", None)
+        mapping.lift_doc(doc)
+        feats = doc.pop(mapping.features, None)
         if isinstance(feats, dict):
             for k, v in feats.items():
                 doc.setdefault(k, v)
         elif feats is not None:
-            doc["features"] = feats
-        wrong = next((f for f in names if isinstance(doc.get(f), (dict, list))), None)
+            doc[mapping.features] = feats
+        wrong = next((f for f in mapping.names if isinstance(doc.get(f), (dict, list))), None)
         if wrong:
             rejected.append(Rejected(loc, f"{wrong} is an object, not a name", _raw(line)))
             continue
