@@ -89,3 +89,24 @@ def test_a_quoted_record_written_in_two_parts_to_a_tsv_log_is_read_once_whole(tm
         bad = cur.execute("SELECT count(*) FROM malformed").fetchone()[0]
     w.close()
     assert (len(got), bad, got["r10"], got["r11"]) == (12, 0, "first half\nsecond\thalf", "y")
+
+
+@pytest.mark.parametrize("rows", [300, 5])  # read natively, and line by line
+def test_decimal_commas_in_a_semicolon_csv_are_numbers(tmp_path, rows):
+    """A spreadsheet's export in a locale that writes `12,5`: before, every latency was "not a number" (the row set
+    aside) and a feature of such numbers was text (scored as categories). Now a column whose every value is such
+    a number is read as one; a text column stays text, and so do the contract's names."""
+    head = "ts;model;version;request_id;latency_ms;amount;code"
+    lines = [f"2026-11-20T00:{i // 60:02d}:{i % 60:02d}Z;m;1,{i % 3};r{i};{10 + i % 7},{i % 10};{i},25;"
+             + ("A,1" if i % 2 else "7") for i in range(rows)]
+    (tmp_path / "p.csv").write_text(head + "\n" + "\n".join(lines) + "\n")
+    (tmp_path / "mlops-console.toml").write_text('[[logs]]\nkind = "predictions"\npath = "p.csv"\n')
+    wh = Warehouse(parse_file(tmp_path / "mlops-console.toml"), tmp_path / "store")
+    wh.refresh()
+    with wh.cursor() as cur:
+        got = cur.execute("SELECT request_id, version, latency_ms, amount, code FROM predictions ORDER BY ts").fetchall()
+        malformed = cur.execute("SELECT count(*) FROM malformed").fetchone()[0]
+    wh.close()
+    assert malformed == 0
+    assert got == [(f"r{i}", f"1,{i % 3}", 10 + i % 7 + (i % 10) / 10, i + 0.25, "A,1" if i % 2 else "7")
+                   for i in range(rows)]

@@ -280,3 +280,20 @@ def test_dotted_names_reach_into_nested_objects(tmp_path, first):
         wh.close()
     want = [(f"r{i}", "fraud", "3", 5.0 + i % 13, i % 17 == 0, 10.0 + i, "ab"[i % 2]) for i in range(first + 4)]
     assert got == want and malformed == 0
+
+
+def test_a_mapped_text_field_keeps_its_decimal_comma_in_a_semicolon_csv(tmp_path):
+    """A semicolon CSV's decimal commas are read as numbers, but not in a contract text field under the log's own
+    name (a version `2,1` stays that version)."""
+    lines = [f"2026-07-01T{i // 60:02d}:{i % 60:02d}:00Z;m;2,{i % 2};r{i};{i},5" for i in range(80)]
+    (tmp_path / "p.csv").write_text("when;model;ver;request_id;lat\n" + "\n".join(lines) + "\n")
+    (tmp_path / "mlops-console.toml").write_text('[[logs]]\nkind = "predictions"\npath = "p.csv"\nformat = "csv"\n'
+                                                 '[logs.fields]\nts = "when"\nversion = "ver"\nlatency_ms = "lat"\n')
+    wh = Warehouse(parse_file(tmp_path / "mlops-console.toml"), tmp_path / "store")
+    try:
+        wh.refresh()
+        with wh.cursor() as cur:
+            got = cur.execute("SELECT version, latency_ms FROM predictions ORDER BY ts").fetchall()
+    finally:
+        wh.close()
+    assert got == [(f"2,{i % 2}", i + 0.5) for i in range(80)]

@@ -229,7 +229,7 @@ class TextFile:
             body = parse.strip_bom(chunk.body)[0] if chunk.start_of_file else chunk.body
             if csv:
                 tables, rej = parse.csv_lines(body, header=chunk.header or "", source=self.path,
-                                              first_line=chunk.first_line)
+                                              first_line=chunk.first_line, fields=self.fields)
             else:
                 tables, rej = parse.jsonl(body, source=self.path, first_line=chunk.first_line,
                                           lines=chunk.lines if chunk.lines >= 0 else None, fields=self.fields)
@@ -246,7 +246,8 @@ class TextFile:
         body = locations.open_range(self.path, 0, self.size, self.storage, etag=self.etag) if self.size else b""
         body, header, first, lost = parse.whole_object(body, csv)
         if csv:
-            tables, rej = parse.csv_lines(body, header=header or "", source=self.path, first_line=first)
+            tables, rej = parse.csv_lines(body, header=header or "", source=self.path, first_line=first,
+                                          fields=self.fields)
         else:
             tables, rej = parse.jsonl(body, source=self.path, first_line=first, fields=self.fields)
         del body
@@ -275,7 +276,7 @@ class TextFile:
             header, _, head = head.partition(b"\n")
             head = head[:head.rfind(b"\n") + 1]
             tables, _ = parse.csv_lines(head, header=header.decode("utf-8", "replace").rstrip("\r"), source=self.path,
-                                        first_line=2)
+                                        first_line=2, fields=self.fields)
         else:
             head = head[:head.rfind(b"\n") + 1] or (head + b"\n" if parse.whole_json_row(head) else b"")
             tables, _ = parse.jsonl(head, source=self.path, first_line=1, fields=self.fields)

@@ -242,7 +242,8 @@ class Ingest:
             reader's carry (a vendor format's state between pieces)."""
             by_kind: list[tuple[str, pa.Table]] = []
             if fmt_file == "csv":
-                tables, rej = parse.csv_lines(body, header=header or "", source=path, first_line=first_line)
+                tables, rej = parse.csv_lines(body, header=header or "", source=path, first_line=first_line,
+                                              fields=getattr(src, "fields", ()))
                 by_kind = [(src.kind, field_names.rename(t, getattr(src, "fields", ()))) for t in tables]
             elif fmt_file == "jsonl":
                 tables, rej = parse.jsonl(body, source=path, first_line=first_line, types=self._types(src),

@@ -343,9 +343,10 @@ def _column(values: list) -> pa.Array:
                      ("NaN" if isinstance(v, float) and math.isnan(v) else json.dumps(v)) for v in values], pa.string())
 
 
-def csv_lines(body: bytes, *, header: str, source: str, first_line: int) -> tuple[list[pa.Table], list[Rejected]]:
+def csv_lines(body: bytes, *, header: str, source: str, first_line: int,
+              fields: Sequence[tuple[str, str]] = ()) -> tuple[list[pa.Table], list[Rejected]]:
     """CSV rows under the file's header; a row with the wrong field count, a bad byte or a broken quote
-    is set aside alone."""
+    is set aside alone. `fields`: the log's own names for contract fields (their texts are kept as written)."""
     sep = csv_records.delimiter_of(header)  # a comma, or the tab, semicolon or bar the header is split by
     names = csv_records.fields_of(header) if header else []
     tables: list[pa.Table] = []
@@ -356,7 +357,7 @@ def csv_lines(body: bytes, *, header: str, source: str, first_line: int) -> tupl
     records = csv_records.split(body, len(names), delimiter=sep)
     if records is None:  # every line a record: the native reader numbers bad rows by line
         _csv_range(body, first_line, head, names, source, tables, rejected, sep)
-        return tables, rejected
+        return _decimal_commas(tables, sep, fields), rejected
     # quoted fields holding line breaks: records are runs of lines, and a line that opened a quote never
     # closed is set aside alone, so the native reader only ever sees whole records
     starts, locs = records.starts, [first_line + i for i in records.lines]
@@ -366,7 +367,33 @@ def csv_lines(body: bytes, *, header: str, source: str, first_line: int) -> tupl
         if r < len(locs):
             rejected += _csv_slow([(locs[r], body[starts[r]:starts[r + 1]])], names, source, sep)[1]
         lo = r + 1
-    return tables, rejected
+    return _decimal_commas(tables, sep, fields), rejected
+
+
+_DECIMAL_COMMA = r"^[+-]?[0-9]+(,[0-9]+)?$"
+
+
+def _decimal_commas(tables: list[pa.Table], sep: str, fields: Sequence[tuple[str, str]] = ()) -> list[pa.Table]:
+    """In a CSV split by semicolons, tabs or bars (a spreadsheet's export in a locale that writes `12,5`), a text
+    column whose every value is a number with a decimal comma, one at least, is read as numbers; the contract's
+    names and texts are left as written. A comma-separated file has no such numbers unquoted: left alone."""
+    if sep == ",":
+        return tables
+    own = dict(fields)
+    texts = {*(own.get(c, c) for c in _TEXT_COLUMNS), "source", "loc"}
+    out = []
+    for t in tables:
+        for i, f in enumerate(t.schema):
+            if f.name in texts or not (
+                    pa.types.is_string(f.type) or pa.types.is_large_string(f.type)):
+                continue
+            col = t.column(i)
+            if col.null_count == len(col) or not pc.all(pc.match_substring_regex(col, _DECIMAL_COMMA)).as_py() \
+                    or not pc.any(pc.match_substring(col, ",")).as_py():
+                continue
+            t = t.set_column(i, f.name, pc.cast(pc.replace_substring(col, ",", "."), pa.float64()))
+        out.append(t)
+    return out
 
 
 def _csv_records(body: bytes, starts: list[int], locs: list[int], lo: int, hi: int, head: bytes, names: list[str],
