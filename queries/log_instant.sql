@@ -24,9 +24,29 @@ CREATE OR REPLACE MACRO epoch_text_us(t) AS CASE
     WHEN regexp_full_match(trim(t), '[+-]?[0-9]+') THEN epoch_whole_us(TRY_CAST(trim(t) AS BIGINT))
     ELSE epoch_fraction_us(TRY_CAST(t AS DOUBLE))
 END;
+-- The written forms the cast does not read (`rollup_sources._written` reads the same): Python logging's `asctime`
+-- (`2026-11-30 10:15:00,123`, a comma before the milliseconds), a web server's access-log time (nginx's and
+-- Apache's `$time_local`: `30/Nov/2026:10:15:00 +0000`) and an HTTP or e-mail date (`Mon, 30 Nov 2026 10:15:00
+-- GMT`; the weekday is not checked). Each with no zone is UTC, as ISO text is.
+-- (rebuilt as ISO text and cast, so a day the month has not, 31 Nov, is no time: strptime would roll it over)
+CREATE OR REPLACE MACRO dated_instant(p) AS CASE
+    WHEN list_position(['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'], p.b) > 0
+        THEN TRY_CAST(p.y || '-' || lpad(list_position(['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep',
+                                                         'Oct', 'Nov', 'Dec'], p.b)::VARCHAR, 2, '0')
+                      || '-' || p.d || ' ' || p.hms || p.z AS TIMESTAMPTZ)
+END;
+CREATE OR REPLACE MACRO written_instant(t) AS CASE
+    WHEN regexp_matches(t, '^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2},[0-9]')
+        THEN TRY_CAST(regexp_replace(t, ',', '.') AS TIMESTAMPTZ)
+    ELSE dated_instant(regexp_extract(regexp_replace(regexp_replace(trim(t), '^[A-Za-z]{3}, ', ''), ' (GMT|UTC)$',
+                                                     ' +0000'),
+                                      '^([0-9]{2})[/ ]([A-Z][a-z]{2})[/ ]([0-9]{4})[: ]([0-9]{2}:[0-9]{2}:[0-9]{2}) ([+-][0-9]{4})$',
+                                      ['d', 'b', 'y', 'hms', 'z']))
+END;
 -- (a CASE, not coalesce: DuckDB evaluates a CASE branch for its rows alone and reads the repeated cast once, so a
 -- column of ISO text costs what the cast alone does; coalesce cost twice as much)
 CREATE OR REPLACE MACRO log_instant(x) AS CASE
     WHEN TRY_CAST(x AS TIMESTAMPTZ) IS NOT NULL THEN TRY_CAST(x AS TIMESTAMPTZ) AT TIME ZONE 'UTC'
-    ELSE make_timestamp(epoch_text_us(TRY_CAST(x AS VARCHAR)))
+    ELSE coalesce(make_timestamp(epoch_text_us(TRY_CAST(x AS VARCHAR))),
+                  written_instant(TRY_CAST(x AS VARCHAR)) AT TIME ZONE 'UTC')
 END;

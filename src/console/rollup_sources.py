@@ -452,7 +452,9 @@ def conform_ts(t: pa.Table) -> pa.Table:
         whole = text.str.contains(_WHOLE).fill_null(False)
         epoch = pl.select(pl.when(whole).then(_epoch_whole_us(pl.lit(text).cast(pl.Int64, strict=False)))
                           .otherwise(_epoch_fraction_us(pl.lit(text).cast(pl.Float64, strict=False)))).to_series()
-        iso = _iso(pl.select(pl.when(number).then(None).otherwise(pl.lit(s))).to_series())
+        words = pl.select(pl.when(number).then(None).otherwise(pl.lit(s))).to_series()
+        iso = _iso(words)
+        iso = iso.fill_null(_written(pl.select(pl.when(iso.is_null()).then(pl.lit(words))).to_series()))
         s = pl.select(pl.when(number).then(pl.lit(epoch).cast(pl.Datetime("us"))).otherwise(pl.lit(iso))).to_series()
     elif s.dtype.is_integer():
         s = pl.select(_epoch_whole_us(pl.lit(s).cast(pl.Int64, strict=False))).to_series()
@@ -505,6 +507,24 @@ def _iso(s):
         except pl.exceptions.ComputeError:
             continue
     return nothing
+
+
+_COMMA_MILLIS = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2},[0-9]"
+
+
+def _written(s):
+    """The written forms `written_instant` in queries/log_instant.sql reads, as naive UTC: Python logging's
+    comma before the milliseconds, an access log's `30/Nov/2026:10:15:00 +0000`, an HTTP date."""
+    import polars as pl
+
+    comma = pl.select(pl.when(pl.lit(s).str.contains(_COMMA_MILLIS))
+                      .then(pl.lit(s).str.replace(",", ".", literal=True))).to_series()
+    dated = s.str.strip_chars().str.replace(r"^[A-Za-z]{3}, ", "").str.replace(r" (GMT|UTC)$", " +0000")
+    out = _iso(comma)
+    for form in ("%d/%b/%Y:%H:%M:%S %z", "%d %b %Y %H:%M:%S %z"):
+        got = dated.str.strptime(pl.Datetime("us", "UTC"), form, strict=False).dt.replace_time_zone(None)
+        out = out.fill_null(got)
+    return out
 
 
 def days(start: datetime, end: datetime) -> list[date]:
