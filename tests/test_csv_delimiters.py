@@ -110,3 +110,28 @@ def test_decimal_commas_in_a_semicolon_csv_are_numbers(tmp_path, rows):
     assert malformed == 0
     assert got == [(f"r{i}", f"1,{i % 3}", 10 + i % 7 + (i % 10) / 10, i + 0.25, "A,1" if i % 2 else "7")
                    for i in range(rows)]
+
+
+def test_a_semicolon_reference_with_decimal_commas_is_read_as_the_log_is(tmp_path, capsys):
+    """The reference CSV from the same spreadsheet: before, its header was split by commas (the config then asked
+    for features it said were missing) and its numbers were text. Now `drift` scores the log against it, and the
+    KS statistic equals scipy's over the same numbers."""
+    import numpy as np
+    from scipy.stats import ks_2samp
+
+    rng = np.random.default_rng(3)
+    ref = np.round(rng.normal(100, 10, 400), 2)
+    cur = np.round(rng.normal(104, 10, 300), 2)
+    comma = lambda x: f"{x:.2f}".replace(".", ",")  # noqa: E731
+    (tmp_path / "ref.csv").write_text("amount;country\n" + "".join(f"{comma(x)};DE\n" for x in ref))
+    lines = [f"2026-11-20T{i // 60:02d}:{i % 60:02d}:00Z;m;1;r{i};{comma(x)};DE" for i, x in enumerate(cur)]
+    (tmp_path / "p.csv").write_text("ts;model;version;request_id;amount;country\n" + "\n".join(lines) + "\n")
+    (tmp_path / "mlops-console.toml").write_text('[[logs]]\nkind = "predictions"\npath = "p.csv"\n'
+                                                 '[models.m]\nreference = "ref.csv"\nfeatures = ["amount", "country"]\n'
+                                                 '[store]\npath = "store"\n')
+    assert main(["--config", str(tmp_path / "mlops-console.toml"), "drift", "m", "--at", "latest", "--window", "6h",
+                 "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    amount = next(f for f in out["features"] if f["column"] == "amount")
+    assert amount["test"] == "ks" and (amount["n_ref"], amount["n_cur"]) == (400, 300)
+    assert abs(amount["stats"]["statistic"] - ks_2samp(ref, cur).statistic) < 1e-12

@@ -9,7 +9,6 @@ Secrets come from `${VAR}` and never print.
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 import tomllib
@@ -23,6 +22,7 @@ import msgspec
 from msgspec import Meta
 
 from console.contract_fields import PROVENANCE_FIELDS, mappable
+from console.csv_header import fields_of
 
 ENV_VAR = "MLOPS_CONSOLE_CONFIG"
 LOG_KINDS = ("predictions", "labels", "deployments")
@@ -846,5 +846,5 @@ def _reference_columns(path: Path) -> tuple[str, ...]:
             return tuple(pq.read_schema(path).names)
         except Exception as exc:  # noqa: BLE001 - pyarrow raises its own types for a bad file
             raise ValueError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        return tuple(next(csv.reader(fh), []))
+    with path.open(newline="", encoding="utf-8-sig") as fh:  # split as its header says (a log's rule)
+        return tuple(fields_of(fh.readline().rstrip("\r\n")))

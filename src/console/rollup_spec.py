@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from console.analytics import drift as dr
+from console.csv_header import delimiter_of
 from console.sources.contract import FIELDS, PROVENANCE_FIELDS
 
 NOT_FEATURES = ("label", "target", "y", "ts", "request_id")  # reference columns that are never features
@@ -49,7 +50,14 @@ def read_reference(path: str | Path | None) -> pl.DataFrame | None:
     """A reference file (Parquet or CSV); None when none is configured or the file is missing."""
     if path is None or not Path(path).is_file():
         return None
-    return pl.read_parquet(path) if str(path).endswith((".parquet", ".pq")) else pl.read_csv(path)
+    if str(path).endswith((".parquet", ".pq")):
+        return pl.read_parquet(path)
+    from console.store.parse import decimal_commas
+
+    with open(path, encoding="utf-8-sig") as fh:  # split, and its decimal commas read, as a CSV log's
+        sep = delimiter_of(fh.readline().rstrip("\r\n"))
+    frame = pl.read_csv(path, separator=sep)
+    return frame if sep == "," else pl.from_arrow(decimal_commas([frame.to_arrow()], sep)[0])
 
 
 def features(mc: Any, frame: pl.DataFrame | None) -> list[str]:

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from console.csv_header import DELIMITERS, delimiter_of, fields_of  # noqa: F401 - re-exported
+
 # Bytes one record may span, whatever its line count: an LLM prompt and answer logged by a CSV writer, with as many
 # line breaks as they hold (a bound in lines, 128, refused a long prompt line by line). The bound keeps a quote left
 # open by a broken writer from gluing megabytes of rows into one. The tailer's pieces are larger (64 MiB).
@@ -41,28 +43,6 @@ def _long_fields() -> None:
 
 
 _long_fields()
-
-
-DELIMITERS = ",\t;|"  # a comma first: it wins a tie, and a header of one field is read with it
-
-
-def delimiter_of(header: str | None) -> str:
-    """The delimiter a CSV log's fields are split by, read from its header: of a comma, a tab (a `.tsv` log), a
-    semicolon (a spreadsheet's CSV where the comma is the decimal mark) and a bar, the one that splits the header
-    into the most fields. One reading for the tailer, the store's parser and the rollup, which all take the
-    header line."""
-    import csv
-
-    if not header:
-        return ","
-    return max(DELIMITERS, key=lambda d: (len(next(csv.reader([header], delimiter=d), [])), -DELIMITERS.index(d)))
-
-
-def fields_of(header: str) -> list[str]:
-    """The header's field names, split by its delimiter (`delimiter_of`)."""
-    import csv
-
-    return next(csv.reader([header], delimiter=delimiter_of(header)), [])
 
 
 @dataclass

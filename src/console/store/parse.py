@@ -357,7 +357,7 @@ def csv_lines(body: bytes, *, header: str, source: str, first_line: int,
     records = csv_records.split(body, len(names), delimiter=sep)
     if records is None:  # every line a record: the native reader numbers bad rows by line
         _csv_range(body, first_line, head, names, source, tables, rejected, sep)
-        return _decimal_commas(tables, sep, fields), rejected
+        return decimal_commas(tables, sep, fields), rejected
     # quoted fields holding line breaks: records are runs of lines, and a line that opened a quote never
     # closed is set aside alone, so the native reader only ever sees whole records
     starts, locs = records.starts, [first_line + i for i in records.lines]
@@ -367,13 +367,13 @@ def csv_lines(body: bytes, *, header: str, source: str, first_line: int,
         if r < len(locs):
             rejected += _csv_slow([(locs[r], body[starts[r]:starts[r + 1]])], names, source, sep)[1]
         lo = r + 1
-    return _decimal_commas(tables, sep, fields), rejected
+    return decimal_commas(tables, sep, fields), rejected
 
 
 _DECIMAL_COMMA = r"^[+-]?[0-9]+(,[0-9]+)?$"
 
 
-def _decimal_commas(tables: list[pa.Table], sep: str, fields: Sequence[tuple[str, str]] = ()) -> list[pa.Table]:
+def decimal_commas(tables: list[pa.Table], sep: str, fields: Sequence[tuple[str, str]] = ()) -> list[pa.Table]:
     """In a CSV split by semicolons, tabs or bars (a spreadsheet's export in a locale that writes `12,5`), a text
     column whose every value is a number with a decimal comma, one at least, is read as numbers; the contract's
     names and texts are left as written. A comma-separated file has no such numbers unquoted: left alone."""
