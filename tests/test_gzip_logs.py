@@ -9,8 +9,10 @@ beside a file still being read is not read twice. Counts are hand counts of the 
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import json
+import lzma
 import os
 from collections import Counter
 from pathlib import Path
@@ -66,9 +68,11 @@ def _gzip(path: Path, keep: bool = False) -> Path:
     return out
 
 
-# the compressors as logrotate runs them: gzip, and `compresscmd zstd` (whose CLI writes each frame's checksum)
+# the compressors as logrotate runs them: gzip, and `compresscmd zstd` (whose CLI writes each frame's checksum),
+# `bzip2`, `xz`
 PACK = {".gz": lambda b: gzip.compress(b, compresslevel=1),
-        ".zst": lambda b: zstandard.ZstdCompressor(level=1, write_checksum=True).compress(b)}
+        ".zst": lambda b: zstandard.ZstdCompressor(level=1, write_checksum=True).compress(b),
+        ".bz2": lambda b: bz2.compress(b, 1), ".xz": lambda b: lzma.compress(b, preset=1)}
 
 
 @pytest.mark.parametrize("ext", PACK)
@@ -154,7 +158,7 @@ def test_new_compressed_files_are_read_whole_and_one_cut_short_keeps_every_line_
     assert r.once(600 + whole) and r.truncated == 1
 
 
-@pytest.mark.parametrize("codec, ext", [("gzip", ".gz"), ("zstd", ".zst")])
+@pytest.mark.parametrize("codec, ext", [("gzip", ".gz"), ("zstd", ".zst"), ("bzip2", ".bz2"), ("xz", ".xz")])
 def test_damaged_compressed_data_is_named_and_costs_no_other_file(tmp_path, codec, ext):
     """gzip's checksum is at a member's end: lines decompressed before the damage is found were read as they came
     (garbled ones are set aside as malformed by the parser); the file is named, and every other file is read."""

@@ -1,5 +1,5 @@
-"""Compressed logs, gzip (logrotate's `compress`, Firehose's GZIP objects) or zstd (logrotate with `compresscmd zstd`,
-Vector's and Fluent Bit's S3 sinks): their decompressed bytes.
+"""Compressed logs, gzip (logrotate's `compress`, Firehose's GZIP objects), zstd (logrotate with `compresscmd zstd`,
+Vector's and Fluent Bit's S3 sinks), bzip2 or xz (`compresscmd bzip2` / `xz`): their decompressed bytes.
 
 A compressed log is read as the lines it holds. Offsets and fingerprints are taken on those lines, not on the
 compressed bytes, so a file compressed after it was rotated (`p.jsonl.1` -> `p.jsonl.1.gz`, the original
@@ -7,20 +7,23 @@ then deleted) is the same file to the tailer, read on from where it stood: nothi
 
 Decompression is streamed 64 KiB of input at a time (a rotated day may be gigabytes), member after
 member (concatenated gzip files or zstd frames are one stream, as `zcat` and `zstdcat` read them), each member's
-codec known by its magic bytes. A stream that stops short (the compressor still writing) gives what it holds so
+codec known by its magic bytes (bzip2 and xz from the standard library). A stream that stops short (the compressor still writing) gives what it holds so
 far; corrupt data ends the content where it starts, with a reason. zstd comes from `zstandard` (imported when a
 zstd member is met; Python 3.11 has no zstd of its own).
 """
 
 from __future__ import annotations
 
+import bz2
+import lzma
 import os
 import zlib
 from collections.abc import Callable
 
 MAGIC = b"\x1f\x8b"  # gzip
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-SUFFIXES = (".gz", ".zst", ".zstd")
+CODECS = {MAGIC: "gzip", ZSTD_MAGIC: "zstd", b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz"}  # by a member's first bytes
+SUFFIXES = (".gz", ".zst", ".zstd", ".bz2", ".xz")
 # compressed bytes fed at a time: zlib drops a call's output when it finds damage, so this bounds what a corrupt
 # spot costs beyond itself (about 5x as much content)
 _RAW_STEP = 1 << 16
@@ -39,7 +42,7 @@ def original(path: str) -> str:
 
 def magic(body: bytes) -> bool:
     """Whether bytes start as compressed data this reads (an object's name need not say so)."""
-    return body.startswith(MAGIC) or body.startswith(ZSTD_MAGIC)
+    return body.startswith(tuple(CODECS))
 
 
 class Inflated:
@@ -76,20 +79,19 @@ class Inflated:
                     break
                 if not data.strip(b"\0"):  # (gzip itself ignores trailing zeros)
                     continue
-                if len(data) < len(ZSTD_MAGIC) and ZSTD_MAGIC.startswith(data):
-                    self.exhausted = True  # a zstd frame's first bytes, the rest still being written
+                if any(len(data) < len(m) and m.startswith(data) for m in CODECS):
+                    self.exhausted = True  # a member's first bytes, the rest still being written
                     break
-                self._codec = "zstd" if data.startswith(ZSTD_MAGIC) else "gzip"
-                self._d = _zstd().ZstdDecompressor().decompressobj() if self._codec == "zstd" else \
-                    zlib.decompressobj(31)
+                self._codec = next((c for m, c in CODECS.items() if data.startswith(m)), "gzip")
+                self._d = _decompressor(self._codec)
             else:
                 data = self._d.unconsumed_tail or self._input()
                 if not data:  # cut short: a writer still at work, or a file that ends mid-stream
                     self.exhausted = True
                     break
-            try:  # (zstandard's takes no bound: a step's output, at most ~1 MB at a log's ratio, is kept whole)
+            try:  # (only zlib's takes a bound: another's step output, ~1 MB at a log's ratio, is kept whole)
                 out = self._d.decompress(data, want - got) if self._codec == "gzip" else self._d.decompress(data)
-            except Exception as exc:  # noqa: BLE001 - zlib.error, zstandard.ZstdError
+            except Exception as exc:  # noqa: BLE001 - zlib.error, zstandard.ZstdError, OSError (bz2), LZMAError
                 self.error = f"corrupt {self._codec} data after {self._at + len(self._buf) + got:,} bytes ({exc})"
                 self.exhausted = True
                 break
@@ -138,6 +140,35 @@ def inflate(body: bytes, limit: int | None = None) -> tuple[bytes, str | None]:
     if stream.error or limit is not None:
         return data, stream.error
     return data, None if stream.complete else f"{stream._codec} data cut short"
+
+
+def _decompressor(codec: str):
+    if codec == "gzip":
+        return zlib.decompressobj(31)
+    if codec == "zstd":
+        return _zstd().ZstdDecompressor().decompressobj()
+    return _Whole(bz2.BZ2Decompressor() if codec == "bzip2" else lzma.LZMADecompressor(lzma.FORMAT_XZ))
+
+
+class _Whole:
+    """bz2's and lzma's decompressors as `Inflated` reads zlib's: each keeps the input it has not used inside, so
+    it has no tail to hand back, and it is asked for all it can give."""
+
+    unconsumed_tail = b""
+
+    def __init__(self, d):
+        self._d = d
+
+    def decompress(self, data: bytes) -> bytes:
+        return self._d.decompress(data)
+
+    @property
+    def eof(self) -> bool:
+        return self._d.eof
+
+    @property
+    def unused_data(self) -> bytes:
+        return self._d.unused_data
 
 
 def _zstd():
