@@ -22,8 +22,8 @@ A caller that can tell a complete row from a cut one (`complete_tail`: JSONL's o
 on as a row instead, once: a file written with "\n".join(rows) keeps its last row. Its line is counted when
 its newline comes (the writer going on with "\n" and more rows), so later rows keep their line numbers.
 
-A compressed log (`.gz`: logrotate's `compress`; `.zst`, `.bz2`, `.xz`) is read as the lines it holds (`compressed`): its offsets and
-fingerprint are its content's, so a rotated file compressed and deleted is followed into its `.gz` and read on from
+A compressed log (`.gz`: logrotate's `compress`; `.zst`, `.bz2`, `.xz`) is read as the lines it holds
+(`compressed`): its offsets and fingerprint are its content's, so a rotated file compressed and deleted is followed into its `.gz` and read on from
 where it stood (rows appended just before the rotation included), and a compressed copy of a file still being
 read (gzip at work, or `gzip -k`) waits until the original is gone.
 
