@@ -8,8 +8,8 @@ then deleted) is the same file to the tailer, read on from where it stood: nothi
 Decompression is streamed 64 KiB of input at a time (a rotated day may be gigabytes), member after
 member (concatenated gzip files or zstd frames are one stream, as `zcat` and `zstdcat` read them), each member's
 codec known by its magic bytes (bzip2 and xz from the standard library). A stream that stops short (the
-compressor still writing) gives what it holds so far; corrupt data ends the content where it starts, with a reason. zstd comes from `zstandard` (imported when a
-zstd member is met; Python 3.11 has no zstd of its own).
+compressor still writing) gives what it holds so far; corrupt data ends the content where it starts, with a
+reason. zstd comes from `zstandard` (imported when a zstd member is met; Python 3.11 has no zstd of its own).
 """
 
 from __future__ import annotations
