@@ -108,7 +108,8 @@ def test_store_cli_and_rollup_count_a_log_written_under_its_own_names(tmp_path):
     assert res.returncode == 0, res.stderr
     snap = json.loads(res.stdout)
     assert snap["counts"]["predictions"] == preds.height and snap["counts"]["labels"] == labels.height
-    assert [(m["reason"], m["n"], m["first_location"]) for m in snap["malformed_by"]] == [("missing model", 1, "11")]
+    assert [(m["reason"], m["n"], m["first_location"]) for m in snap["malformed_by"]] == [
+        ("missing model (`model_name` in this log)", 1, "11")]
     errors = preds.group_by("model").agg(pl.col("status").is_in(["timeout", "500"]).sum().alias("e"), pl.len())
     for model, e, n in errors.iter_rows():
         out = _cli(cfg, "health", model, "--at", at, "--window", "4h", "--format", "json")

@@ -84,6 +84,7 @@ def test_a_python_json_logger_log_is_counted_by_the_store_the_cli_and_the_rollup
     newest = start + timedelta(seconds=37 * 399, milliseconds=399)
     assert snap["counts"]["predictions"] == 400 and snap["counts"]["last_prediction"] == \
         f"{newest:%Y-%m-%dT%H:%M:%S.%f}Z"
-    assert [(m["reason"], m["n"]) for m in snap["malformed_by"]] == [("ts is not a timestamp", 1)]
+    assert [(m["reason"], m["n"]) for m in snap["malformed_by"]] == [
+        ("ts is not a timestamp (`asctime` in this log)", 1)]
     assert main(["--config", str(cfg), "rollup", "--no-ready", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["rows"] == 400

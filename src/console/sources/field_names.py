@@ -7,6 +7,7 @@ conform rules, the rejects' reasons and every count are those of a log written w
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -27,3 +28,17 @@ def rename(table: pa.Table, fields: Sequence[tuple[str, str]]) -> pa.Table:
     if not any(c in to_contract for c in table.column_names):
         return table
     return table.rename_columns([to_contract.get(c, c) for c in table.column_names])
+
+
+def explain(refused: pa.Table, fields: Sequence[tuple[str, str]]) -> pa.Table:
+    """Rows set aside, each reason naming a mapped field also naming the log's column for it ("missing ts" ->
+    "missing ts (`timestamp` in this log)"): the operator looks for the log's name, not the contract's."""
+    if not fields or not refused.num_rows:
+        return refused
+    import pyarrow.compute as pc
+
+    reason = refused.column("reason")
+    for name, column in fields:
+        named = pc.match_substring_regex(reason, f"^(missing )?{re.escape(name)}( |$)")
+        reason = pc.if_else(named, pc.binary_join_element_wise(reason, f" (`{column}` in this log)", ""), reason)
+    return refused.set_column(refused.column_names.index("reason"), "reason", reason)

@@ -267,6 +267,7 @@ class Ingest:
             """Typed rows of each kind into `pending`, and rows set aside; flushes a large backlog."""
             for kind, t in by_kind:
                 good, refused = self._conform(kind, t)
+                refused = field_names.explain(refused, getattr(src, "fields", ()))
                 if good.num_rows:
                     pending[kind].append(good)
                     kept[kind] = kept.get(kind, 0) + good.num_rows
