@@ -298,3 +298,35 @@ def test_a_mapped_text_field_keeps_its_decimal_comma_in_a_semicolon_csv(tmp_path
     finally:
         wh.close()
     assert got == [(f"2,{i % 2}", i + 0.5) for i in range(80)]
+
+
+def test_a_source_added_keeps_the_stores_own_rollups_and_a_mapping_changed_drops_them(tmp_path):
+    """Only another reading of the same rows (`[logs.fields]` changed) drops the store's own rollups: a source added
+    moves the counts of its hours, which are rebuilt, and the other hours are kept (a rebuild of a big store's
+    every hour would cost minutes)."""
+    rows = [{"timestamp": f"2026-07-01T{i // 30:02d}:{i % 30 * 2:02d}:00Z", "model": "a", "version": "1",
+             "request_id": f"r{i}", "latency": 10.0 + i % 7, "latency_p50": 500.0 + i % 11} for i in range(240)]
+    (tmp_path / "preds.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    more = [{**r, "request_id": f"b{i}"} for i, r in enumerate(rows[:60])]
+    (tmp_path / "more.jsonl").write_text("".join(json.dumps(r) + "\n" for r in more))
+    cfg = tmp_path / "mlops-console.toml"
+    entry = '[[logs]]\nkind = "predictions"\npath = "{}"\nformat = "jsonl"\n[logs.fields]\nts = "timestamp"\n' \
+            'latency_ms = "{}"\n'
+
+    def health(*logs: tuple[str, str], store: str = "store") -> list:
+        cfg.write_text("".join(entry.format(*log) for log in logs) + f'[store]\npath = "{store}"\n'
+                       '[rollups]\nmin_rows = 10\n')
+        res = _cli(cfg, "health", "a", "--at", "2026-07-01T08:00:00Z", "--window", "7d", "--format", "json")
+        assert res.returncode == 0, res.stderr
+        out = json.loads(res.stdout)
+        assert "rollups" in out["note"]
+        return [(r["requests"], r["p50_ms"], r["p95_ms"]) for r in out["table"]]
+
+    health(("preds.jsonl", "latency"))
+    sentinel = tmp_path / "store" / "rollups" / "kept-by-this-test"
+    sentinel.write_text("")
+    both = health(("preds.jsonl", "latency"), ("more.jsonl", "latency"))
+    assert both == health(("preds.jsonl", "latency"), ("more.jsonl", "latency"), store="fresh")
+    assert both[0][0] == 300 and sentinel.exists()
+    health(("preds.jsonl", "latency_p50"), ("more.jsonl", "latency"))
+    assert not sentinel.exists()

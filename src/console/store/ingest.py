@@ -27,7 +27,8 @@ from console.sql import load_query
 from console.store.manifest import KINDS, Manifest
 from console.store.on_first_use import conform_plain, filelock, locations, merge, pa, parse, pc, readers, trace_poll
 from console.store.place import (FLUSH_BYTES, FLUSH_ROWS, MALFORMED_FIELDS, OWN_ROLLUPS, _sources_fingerprint,
-                                 format_of, is_lake_dataset, is_lake_source, is_parquet_source)
+                                 format_of, is_lake_dataset, is_lake_source, is_parquet_source, renamed,
+                                 source_id, source_names)
 
 
 @dataclass(frozen=True)
@@ -132,15 +133,16 @@ class Ingest:
                                            "has so far", *pnotes))
             try:
                 m = Manifest.load(self._manifest_path)
-                fingerprint = _sources_fingerprint(self.cfg)
+                fingerprint, names = _sources_fingerprint(self.cfg), source_names(self.cfg)
                 if m.sources and m.sources != fingerprint:
                     notes.append("the configured log sources changed: the store is read again from the start")
                     self._drop_segments(m)
-                    self._drop_own_rollups()
+                    if renamed(m.names, names, set(m.cursors) & {source_id(s) for s in self.cfg.logs}):
+                        self._drop_own_rollups()
                     self._columns = {}
                     # the dropped segments are gone: what this process knows of the store's columns starts empty
                     m = self.manifest = Manifest()
-                m.sources = fingerprint
+                m.sources, m.names = fingerprint, names
                 held = {"m": m}
                 # a field is new to a store that had rows of its kind before this refresh: a first read (or a
                 # re-read from the start) committed in steps would call every field after its first step new
@@ -288,7 +290,7 @@ class Ingest:
             for src in self.cfg.logs:
                 if is_parquet_source(src) or is_lake_dataset(src):
                     continue
-                sid = f"{src.kind}|{src.format or ''}|{src.path}"
+                sid = source_id(src)
                 # (the scheme first: importing the poller imports the readers and PyArrow)
                 if src.path.startswith(locations.MLFLOW_SCHEME) and trace_poll.is_polled(src.format, src.path):  # a tracking server's traces: polled, not tailed
                     got = trace_poll.poll(src.path, dict(getattr(src, "options", None) or {}), m.cursors.get(sid),
@@ -484,8 +486,9 @@ class Ingest:
             tables.clear()
 
     def _drop_own_rollups(self) -> None:
-        """The store's own rollup folder goes with the rows it was built from: a log read again under other
-        names (`[logs.fields]` changed) has as many rows an hour, so a count would find its old hours current.
+        """The store's own rollup folder goes with the rows it was built from when they are read again under other
+        names (`[logs.fields]` changed): as many rows an hour, so a count would find its old hours current. (A
+        source added or removed moves its hours' counts: those hours are rebuilt, the others kept.)
         Moved aside first, so a reader sees the whole folder or none. A configured `[rollups] path` is the
         `rollup` command's and is left alone."""
         if getattr(self.cfg, "rollups_path", None):

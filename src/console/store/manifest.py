@@ -22,6 +22,8 @@ class Manifest:
     segments: dict[str, list[str]] = field(default_factory=lambda: {k: [] for k in KINDS})  # kind -> names
     cursors: dict[str, dict] = field(default_factory=dict)  # source id -> its read state (file cursors, objects seen, a poll)
     sources: str = ""  # fingerprint of the configured sources the rows came from
+    # each source's own names for contract fields (`[logs.fields]`), by source id, for the sources that have any
+    names: dict[str, list] = field(default_factory=dict)
     retired: list[list] = field(default_factory=list)  # [name, when]: merged away, deleted once no reader needs them
     format: int = FORMAT
 

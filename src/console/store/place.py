@@ -79,6 +79,23 @@ def _sources_fingerprint(cfg: Config) -> str:
     return hashlib.sha1(json.dumps([spec, __version__]).encode()).hexdigest()[:16]
 
 
+def source_id(src: LogSource) -> str:
+    """A source's key in the manifest's cursors."""
+    return f"{src.kind}|{src.format or ''}|{src.path}"
+
+
+def source_names(cfg: Config) -> dict[str, list]:
+    """What `[logs.fields]` says of each source that maps a field, by source id."""
+    return {source_id(s): list(map(list, s.fields)) for s in cfg.logs if getattr(s, "fields", ())}
+
+
+def renamed(before: dict[str, list], after: dict[str, list], sources: set[str]) -> bool:
+    """Whether one of `sources` (read before and configured now) reads its fields under other names: its rows read
+    again may fill each hour with as many rows of other values. (A source added or removed moves the counts of
+    its hours instead, which the catch-up rebuilds.)"""
+    return any(before.get(sid, []) != after.get(sid, []) for sid in sources)
+
+
 def _expand(pattern: str) -> list[str]:
     if glob.has_magic(pattern):
         return sorted(glob.glob(pattern, recursive=True))
