@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from console.sources import compressed, field_names
+from console.sources import compressed
 
 PIECE_BYTES = 32 << 20  # bytes of complete lines parsed at once: memory follows the piece, not the file
 SAMPLE_BYTES = 1 << 20  # bytes of a file's first lines its schema is read from (Arrow's JSON reader: one block)
@@ -286,10 +286,8 @@ class TextFile:
         return self._keyed(t.drop_columns([c for c in _PROVENANCE if c in t.column_names]).slice(0, 0)).schema
 
     def _keyed(self, t: pa.Table) -> pa.Table:
-        """The log's own names as the contract's (as the store's ingest renames them), the Hive folder values as
-        columns, and string views (the parser's fast JSONL path) as plain strings: pyarrow's compute functions
-        the rollup filters with have no kernels for views."""
-        t = field_names.rename(t, self.fields)
+        """The Hive folder values as columns, and string views (the parser's fast JSONL path) as plain strings:
+        pyarrow's compute functions the rollup filters with have no kernels for views."""
         for i, f in enumerate(t.schema):
             plain = pa.string() if pa.types.is_string_view(f.type) else \
                 pa.binary() if pa.types.is_binary_view(f.type) else None

@@ -1,8 +1,9 @@
 """A log's own names for the contract's fields (`[logs.fields]`), applied where its rows are first parsed.
 
 Teams write `timestamp`, `model_name`, `latency`; the contract says `ts`, `model`, `latency_ms`. The store's
-ingest and the rollup's text reading both rename a parsed piece here, before anything reads a field, so the
-conform rules, the rejects' reasons and every count are those of a log written with the contract's names.
+parser renames each piece here as it hands it out (`store.parse.jsonl` and `csv_lines`, for the store's ingest
+and the rollup's text reading alike), before anything reads a field, so the conform rules, the rejects' reasons
+and every count are those of a log written with the contract's names.
 """
 
 from __future__ import annotations

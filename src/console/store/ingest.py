@@ -246,11 +246,11 @@ class Ingest:
             if fmt_file == "csv":
                 tables, rej = parse.csv_lines(body, header=header or "", source=path, first_line=first_line,
                                               fields=getattr(src, "fields", ()))
-                by_kind = [(src.kind, field_names.rename(t, getattr(src, "fields", ()))) for t in tables]
+                by_kind = [(src.kind, t) for t in tables]
             elif fmt_file == "jsonl":
                 tables, rej = parse.jsonl(body, source=path, first_line=first_line, types=self._types(src),
                                           lines=lines, fields=getattr(src, "fields", ()))
-                by_kind = [(src.kind, field_names.rename(t, getattr(src, "fields", ()))) for t in tables]
+                by_kind = [(src.kind, t) for t in tables]
             elif fmt_file in readers.READERS:  # a vendor's format: its reader maps it onto the contract
                 parsed = readers.READERS[fmt_file].parse(body, source=path, first_line=first_line,
                                                  options=dict(getattr(src, "options", None) or {}), carry=carry)

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 
-from console.sources import compressed, csv_records
+from console.sources import compressed, csv_records, field_names
 from console.sources.contract import CSV_NULLS, Rejected
 
 SLOW_LINES = 64  # ranges this small are parsed line by line once the native reader refuses them
@@ -65,7 +65,7 @@ def _flatten_features(table: pa.Table, name: str = "features") -> pa.Table:
 class _Mapping:
     """What parsing needs of a log's `[logs.fields]`: the names refused as objects, the features object's name,
     and the dotted paths (`model = "meta.name"`) lifted to top-level columns named by the path, which the caller's
-    rename (`sources.field_names`) then maps as it maps any column. A column named with the dots wins."""
+    rename (`sources.field_names`, at the end of `jsonl`) then maps as it maps any column. A column named with the dots wins."""
 
     def __init__(self, fields: Sequence[tuple[str, str]]):
         own = dict(fields)
@@ -139,18 +139,19 @@ def jsonl(body: bytes, *, source: str, first_line: int, types: dict[str, pl.Data
     """Complete JSON lines into tables (their types may differ between tables) and the lines set aside.
     `types`: the caller's memory of the column types that last read this log whole (see `_jsonl_typed`).
     `lines`: the body's newline count, when the caller has counted them already (the tailer has).
-    `fields`: the log's own names for contract fields (`[logs.fields]`, applied by the caller): an object is
-    refused as a name under the log's name for it, and a column the mapping overrides may hold anything."""
+    `fields`: the log's own names for contract fields (`[logs.fields]`): the tables come out under the contract's
+    names (`field_names.rename`); an object is refused as a name under the log's name for it, and a column the
+    mapping overrides may hold anything."""
     n = body.count(b"\n") if lines is None else lines
     mapping = _Mapping(fields) if fields else _PLAIN
     if n > SLOW_LINES:
         table = _jsonl_typed(body, n, types, mapping.names)  # (a nested field sends a piece the general way)
         if table is not None:
-            return [_with_provenance(table, source, _line_numbers(first_line, n))], []
+            return [field_names.rename(_with_provenance(table, source, _line_numbers(first_line, n)), fields)], []
     tables: list[pa.Table] = []
     rejected: list[Rejected] = []
     _jsonl_range(body, first_line, source, tables, rejected, mapping)
-    return tables, rejected
+    return [field_names.rename(t, fields) for t in tables], rejected
 
 
 def _jsonl_typed(body: bytes, n: int, types: dict[str, pl.DataType] | None = None,
@@ -346,7 +347,8 @@ def _column(values: list) -> pa.Array:
 def csv_lines(body: bytes, *, header: str, source: str, first_line: int,
               fields: Sequence[tuple[str, str]] = ()) -> tuple[list[pa.Table], list[Rejected]]:
     """CSV rows under the file's header; a row with the wrong field count, a bad byte or a broken quote
-    is set aside alone. `fields`: the log's own names for contract fields (their texts are kept as written)."""
+    is set aside alone. `fields`: the log's own names for contract fields: the tables come out under the
+    contract's names (`field_names.rename`)."""
     sep = csv_records.delimiter_of(header)  # a comma, or the tab, semicolon or bar the header is split by
     names = csv_records.fields_of(header) if header else []
     tables: list[pa.Table] = []
@@ -357,7 +359,7 @@ def csv_lines(body: bytes, *, header: str, source: str, first_line: int,
     records = csv_records.split(body, len(names), delimiter=sep)
     if records is None:  # every line a record: the native reader numbers bad rows by line
         _csv_range(body, first_line, head, names, source, tables, rejected, sep)
-        return decimal_commas(tables, sep, fields), rejected
+        return decimal_commas([field_names.rename(t, fields) for t in tables], sep), rejected
     # quoted fields holding line breaks: records are runs of lines, and a line that opened a quote never
     # closed is set aside alone, so the native reader only ever sees whole records
     starts, locs = records.starts, [first_line + i for i in records.lines]
@@ -367,20 +369,19 @@ def csv_lines(body: bytes, *, header: str, source: str, first_line: int,
         if r < len(locs):
             rejected += _csv_slow([(locs[r], body[starts[r]:starts[r + 1]])], names, source, sep)[1]
         lo = r + 1
-    return decimal_commas(tables, sep, fields), rejected
+    return decimal_commas([field_names.rename(t, fields) for t in tables], sep), rejected
 
 
 _DECIMAL_COMMA = r"^[+-]?[0-9]+(,[0-9]+)?$"
 
 
-def decimal_commas(tables: list[pa.Table], sep: str, fields: Sequence[tuple[str, str]] = ()) -> list[pa.Table]:
+def decimal_commas(tables: list[pa.Table], sep: str) -> list[pa.Table]:
     """In a CSV split by semicolons, tabs or bars (a spreadsheet's export in a locale that writes `12,5`), a text
     column whose every value is a number with a decimal comma, one at least, is read as numbers; the contract's
     names and texts are left as written. A comma-separated file has no such numbers unquoted: left alone."""
     if sep == ",":
         return tables
-    own = dict(fields)
-    texts = {*(own.get(c, c) for c in _TEXT_COLUMNS), "source", "loc"}
+    texts = {*_TEXT_COLUMNS, "source", "loc"}  # (under the contract's names: a log's own are renamed first)
     out = []
     for t in tables:
         for i, f in enumerate(t.schema):
