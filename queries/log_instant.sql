@@ -29,11 +29,12 @@ END;
 -- Apache's `$time_local`: `30/Nov/2026:10:15:00 +0000`) and an HTTP or e-mail date (`Mon, 30 Nov 2026 10:15:00
 -- GMT`; the weekday is not checked). Each with no zone is UTC, as ISO text is.
 -- (rebuilt as ISO text and cast, so a day the month has not, 31 Nov, is no time: strptime would roll it over)
+CREATE OR REPLACE MACRO month_number(b) AS
+    list_position(['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'], b);
 CREATE OR REPLACE MACRO dated_instant(p) AS CASE
-    WHEN list_position(['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'], p.b) > 0
-        THEN TRY_CAST(p.y || '-' || lpad(list_position(['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep',
-                                                         'Oct', 'Nov', 'Dec'], p.b)::VARCHAR, 2, '0')
-                      || '-' || p.d || ' ' || p.hms || p.z AS TIMESTAMPTZ)
+    WHEN month_number(p.b) > 0
+        THEN TRY_CAST(p.y || '-' || lpad(month_number(p.b)::VARCHAR, 2, '0') || '-' || p.d || ' ' || p.hms || p.z
+                      AS TIMESTAMPTZ)
 END;
 CREATE OR REPLACE MACRO written_instant(t) AS CASE
     WHEN regexp_matches(t, '^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2},[0-9]')

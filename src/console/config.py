@@ -736,7 +736,7 @@ def _fields(item: _LogFile, key: str) -> tuple[tuple[str, str], ...]:
         if not column or column in PROVENANCE_FIELDS:
             raise ConfigError(f"{key}.{name}", f"expected a column name other than {' and '.join(PROVENANCE_FIELDS)} "
                               f"(the store's own), got {column!r}")
-    named = [c for c in item.fields.values()]
+    named = list(item.fields.values())
     twice = sorted({c for c in named if named.count(c) > 1})
     if twice:
         raise ConfigError(key, f"column {twice[0]!r} is named for more than one field")
