@@ -3,7 +3,8 @@
 -- ("clean", checked once per file version) is read without evaluating them, so a query reads only the
 -- columns it needs ("typed": a clean file whose ts is a zone-less timestamp, read as it is, so time filters
 -- reach the scan); the rest ("inplace") are filtered row by row, and their bad rows are the malformed ones. Rebuilt after each refresh with the current
--- file lists (the braced names are filled with quoted path lists); a view never copies a row.
+-- file lists (the braced names are filled with their reads: `read_parquet` of quoted path lists, a log that
+-- maps its own names through its mapping's select list); a view never copies a row.
 -- The segments of each kind have a view of their own ("stored"): a refresh that adds a segment replaces only
 -- that one, and the views built on it are bound again only when its columns change. Segments that all have
 -- the same columns are read without union_by_name (bound from one footer instead of every one).
@@ -20,40 +21,40 @@ CREATE OR REPLACE VIEW stored_deployments AS SELECT * FROM read_parquet({segment
 CREATE OR REPLACE VIEW stored_malformed AS SELECT * FROM read_parquet({segments_malformed}, union_by_name = {union_malformed});
 CREATE OR REPLACE VIEW inplace_raw_predictions AS
     SELECT {columns_inplace_predictions}, filename AS source, file_row_number + 1 AS loc
-    FROM read_parquet({inplace_predictions}, union_by_name = true, filename = true, file_row_number = true);
+    FROM {inplace_predictions};
 CREATE OR REPLACE VIEW clean_raw_predictions AS
     SELECT {columns_clean_predictions}, filename AS source, file_row_number + 1 AS loc
-    FROM read_parquet({clean_predictions}, union_by_name = true, filename = true, file_row_number = true);
+    FROM {clean_predictions};
 CREATE OR REPLACE VIEW typed_raw_predictions AS
     SELECT {columns_typed_predictions}, filename AS source, file_row_number + 1 AS loc
-    FROM read_parquet({typed_predictions}, union_by_name = true, filename = true, file_row_number = true);
+    FROM {typed_predictions};
 CREATE OR REPLACE VIEW pending_raw_predictions AS
     SELECT {columns_pending_predictions}, filename AS source, file_row_number + 1 AS loc
-    FROM read_parquet({pending_predictions}, union_by_name = true, filename = true, file_row_number = true);
+    FROM {pending_predictions};
 CREATE OR REPLACE VIEW inplace_raw_labels AS
     SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
-    FROM read_parquet({inplace_labels}, union_by_name = true, filename = true, file_row_number = true);
+    FROM {inplace_labels};
 CREATE OR REPLACE VIEW clean_raw_labels AS
     SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
-    FROM read_parquet({clean_labels}, union_by_name = true, filename = true, file_row_number = true);
+    FROM {clean_labels};
 CREATE OR REPLACE VIEW typed_raw_labels AS
     SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
-    FROM read_parquet({typed_labels}, union_by_name = true, filename = true, file_row_number = true);
+    FROM {typed_labels};
 CREATE OR REPLACE VIEW pending_raw_labels AS
     SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
-    FROM read_parquet({pending_labels}, union_by_name = true, filename = true, file_row_number = true);
+    FROM {pending_labels};
 CREATE OR REPLACE VIEW inplace_raw_deployments AS
     SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
-    FROM read_parquet({inplace_deployments}, union_by_name = true, filename = true, file_row_number = true);
+    FROM {inplace_deployments};
 CREATE OR REPLACE VIEW clean_raw_deployments AS
     SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
-    FROM read_parquet({clean_deployments}, union_by_name = true, filename = true, file_row_number = true);
+    FROM {clean_deployments};
 CREATE OR REPLACE VIEW typed_raw_deployments AS
     SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
-    FROM read_parquet({typed_deployments}, union_by_name = true, filename = true, file_row_number = true);
+    FROM {typed_deployments};
 CREATE OR REPLACE VIEW pending_raw_deployments AS
     SELECT * EXCLUDE (filename, file_row_number), filename AS source, file_row_number + 1 AS loc
-    FROM read_parquet({pending_deployments}, union_by_name = true, filename = true, file_row_number = true);
+    FROM {pending_deployments};
 CREATE OR REPLACE VIEW inplace_predictions AS {conform_predictions};
 CREATE OR REPLACE VIEW clean_predictions AS {clean_conform_predictions};
 CREATE OR REPLACE VIEW typed_predictions AS {typed_conform_predictions};

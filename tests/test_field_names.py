@@ -76,7 +76,7 @@ def test_rename_puts_contract_names_and_drops_a_column_the_mapping_overrides():
     ('format = "jsonl"\n[logs.fields]\ntimestmp = "t"\n', "logs[0].fields.timestmp", "not a field of predictions"),
     ('format = "jsonl"\n[logs.fields]\nts = "loc"\n', "logs[0].fields.ts", "other than source and loc"),
     ('format = "jsonl"\n[logs.fields]\nts = "t"\nmodel = "t"\n', "logs[0].fields", "'t' is named for more than one"),
-    ('format = "parquet"\n[logs.fields]\nts = "t"\n', "logs[0].fields", "a parquet log's columns must carry"),
+    ('format = "delta"\n[logs.fields]\nts = "t"\n', "logs[0].fields", "a delta log's columns must carry"),
     ('[logs.fields]\nts = "t"\n', "logs[0].fields", 'set `format = "jsonl"`'),
 ])
 def test_a_mapping_the_store_cannot_apply_is_refused_naming_its_key(tmp_path, entry, key, says):
@@ -246,6 +246,19 @@ def _nested(i: int) -> dict:
             "response": {"latency_ms": 5.0 + i % 13, "status": 503 if i % 17 == 0 else 200}}
 
 
+def stored_nested(wh: Warehouse) -> tuple[list[tuple], int]:
+    """The stored values of a `_nested` log's fields and features, and how many rows were set aside."""
+    with wh.cursor() as cur:
+        got = cur.execute("SELECT request_id, model, version, latency_ms, is_error, amount, country "
+                          "FROM predictions ORDER BY ts").fetchall()
+        return got, cur.execute("SELECT count(*) FROM malformed").fetchone()[0]
+
+
+def nested_rows(n: int) -> list[tuple]:
+    """What `stored_nested` gives for the first `n` rows of `_nested`."""
+    return [(f"r{i}", "fraud", "3", 5.0 + i % 13, i % 17 == 0, 10.0 + i, "ab"[i % 2]) for i in range(n)]
+
+
 NESTED = '''[logs.fields]
 ts = "timestamp"
 model = "model.name"
@@ -273,14 +286,10 @@ def test_dotted_names_reach_into_nested_objects(tmp_path, first):
         with log.open("a") as f:
             f.write("".join(json.dumps(_nested(i)) + "\n" for i in range(first, first + 4)))
         wh.refresh()
-        with wh.cursor() as cur:
-            got = cur.execute("SELECT request_id, model, version, latency_ms, is_error, amount, country "
-                              "FROM predictions ORDER BY ts").fetchall()
-            malformed = cur.execute("SELECT count(*) FROM malformed").fetchone()[0]
+        got = stored_nested(wh)
     finally:
         wh.close()
-    want = [(f"r{i}", "fraud", "3", 5.0 + i % 13, i % 17 == 0, 10.0 + i, "ab"[i % 2]) for i in range(first + 4)]
-    assert got == want and malformed == 0
+    assert got == (nested_rows(first + 4), 0)
 
 
 def test_a_mapped_text_field_keeps_its_decimal_comma_in_a_semicolon_csv(tmp_path):

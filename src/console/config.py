@@ -722,13 +722,17 @@ def parse(data: dict, root: Path, source: Path | None = None) -> Config:
 
 def _fields(item: _LogFile, key: str) -> tuple[tuple[str, str], ...]:
     """`[logs.fields]`: contract field -> the log's own column name. Read by the store's parser of the log's own
-    JSONL and CSV (vendor formats map their fields in their readers; Parquet and tables are read in place, by name)."""
+    JSONL and CSV, and by the views over a local Parquet log read in place (vendor formats map their fields in their
+    readers; object-storage Parquet and lakehouse tables are read by the contract's names)."""
     if not item.fields:
         return ()
-    if item.format not in ("jsonl", "csv"):
-        raise ConfigError(key, 'applies to JSONL and CSV logs: set `format = "jsonl"` or `format = "csv"` on this '
-                          "entry" + (f" (a {item.format} log's columns must carry the contract's names)"
-                                     if item.format else ""))
+    if item.format not in ("jsonl", "csv", "parquet"):
+        raise ConfigError(key, 'applies to JSONL, CSV and Parquet logs: set `format = "jsonl"`, `"csv"` or '
+                          '`"parquet"` on this entry' + (f" (a {item.format} log's columns must carry the contract's "
+                                                         "names)" if item.format else ""))
+    if item.format == "parquet" and item.path.startswith(("s3://", "s3a://", "s3n://")):
+        raise ConfigError(key, "applies to Parquet logs on this machine; a Parquet log in object storage is read by "
+                          "the contract's names")
     known = mappable(item.kind)
     for name, column in item.fields.items():
         if name not in known:

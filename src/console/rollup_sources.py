@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from console.rollup_text import TextDataset, TextFile  # noqa: F401 - TextFile: a Spark task's piece
-from console.sources import arrow_schemas
+from console.sources import arrow_schemas, field_names
 from console.sources.contract import FIELDS, PREDICTION_RAW_ONLY
 from console.sources.files import compressed_copies, format_by_name, parquet_under
 
@@ -93,8 +93,46 @@ def dataset(paths: Sequence[str], fmt: str | None = None, start: datetime | None
             schema = arrow_schemas.unify([d.schema, *(f.physical_schema for f in d.get_fragments())])
             if schema != d.schema:
                 d = ds.dataset(files, schema=schema, format=kind, partitioning=part, partition_base_dir=base)
-        out.append(d)
+        out.append(Renamed(d, fields) if fields else d)
     return out
+
+
+class Renamed:
+    """A Parquet log under its own names (`[logs.fields]`), read as the rollup reads a pyarrow dataset (`schema`,
+    `to_batches`, `get_fragments`) under the contract's: its columns projected and its time filter made by their
+    own names (`column`), each batch renamed as it is read (`field_names.as_contract`, as the store's views do)."""
+
+    def __init__(self, dataset: ds.Dataset, fields: tuple[tuple[str, str], ...]):
+        self.dataset, self.fields = dataset, fields
+        self.schema = field_names.as_contract(dataset.schema.empty_table(), fields).schema
+
+    def column(self, name: str) -> ds.Expression:
+        """The log's own column (or struct member) holding a contract field."""
+        own = dict(self.fields).get(name, name)
+        return ds.field(own) if own in self.dataset.schema.names else ds.field(*own.split("."))
+
+    def own(self, columns: Sequence[str] | None) -> list[str] | None:
+        return None if columns is None else field_names.own_columns(columns, self.fields, self.dataset.schema.names)
+
+    def get_fragments(self, filter=None):  # noqa: A002 - pyarrow's name
+        return [RenamedPiece(f, self.fields) for f in (self.dataset.get_fragments(filter=filter)
+                                                        if filter is not None else self.dataset.get_fragments())]
+
+    def to_batches(self, filter=None, columns: Sequence[str] | None = None, **kw) -> Iterator[pa.RecordBatch]:  # noqa: A002
+        for batch in self.dataset.to_batches(filter=filter, columns=self.own(columns), **kw):
+            yield from field_names.as_contract(pa.Table.from_batches([batch]), self.fields).to_batches()
+
+
+@dataclass(frozen=True)
+class RenamedPiece:
+    """One file of a `Renamed` dataset, as a Spark task reads it (`spark.scan_task`): the file's own batches, renamed."""
+
+    fragment: Any
+    fields: tuple[tuple[str, str], ...]
+
+    def renamed(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            yield from field_names.as_contract(pa.Table.from_batches([batch]), self.fields).to_batches()
 
 
 # Formats whose files hold contract rows the rollup scans as they are; the others need the store's readers.
@@ -119,7 +157,7 @@ class Source:
     format: str | None = None
     options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     storage: dict[str, Any] | None = field(default=None, hash=False, compare=False, repr=False)
-    fields: tuple[tuple[str, str], ...] = ()  # the log's own names for contract fields (JSONL and CSV)
+    fields: tuple[tuple[str, str], ...] = ()  # the log's own names for contract fields (JSONL, CSV, local Parquet)
 
     @property
     def is_lake(self) -> bool:
@@ -161,7 +199,8 @@ def files_of(source: Source) -> Iterator[tuple[tuple, str, Any]]:
     build parses them: through the build's own `TextFile` (its Hive keys too), so within `rollup_text.parsed_once`
     the build reads the kept pieces rather than parsing the file again. For `rollup_changes.Versions.sources`."""
     from console.sources import footers, locations
-    from console.store.footers import ts_span
+    from console.store import mapped_parquet
+    from console.store.footers import EVERY, ts_span
 
     fmt = {"jsonl": "json"}.get(source.format, source.format)
 
@@ -169,6 +208,7 @@ def files_of(source: Source) -> Iterator[tuple[tuple, str, Any]]:
         return fmt or _kind(f)
 
     if not source.is_lake:
+        ts = mapped_parquet.ts_column(source.fields)  # a Parquet log's own ts column bounds its hours
         found, base = _expand(source.path)
         stat = {}
         for f in found:
@@ -183,7 +223,7 @@ def files_of(source: Source) -> Iterator[tuple[tuple, str, Any]]:
             if kind is None:
                 continue
             key = ("predictions", f, st.st_ino, st.st_size, st.st_mtime_ns)
-            yield key, kind, (lambda f=f: ts_span(f)) if kind == "parquet" else text[f].read
+            yield key, kind, (lambda f=f: ts_span(f, ts) if ts else EVERY) if kind == "parquet" else text[f].read
         return
     from console.sources import s3
 
@@ -235,21 +275,23 @@ def _ts_scalar(t: datetime, typ: pa.DataType) -> pa.Scalar:
     return pa.scalar(t, pa.timestamp("us"))
 
 
-def time_filter(schema: pa.Schema, start: datetime | None, end: datetime | None) -> ds.Expression | None:
+def time_filter(d: ds.Dataset | Renamed | pa.Schema, start: datetime | None,
+                end: datetime | None) -> ds.Expression | None:
     """A filter the scanner prunes partitions and row groups with (the exact cut is made after typing)."""
-    return _time_filter(schema, start, end)
+    return _time_filter(d, start, end)
 
 
-def _time_filter(d: ds.Dataset | pa.Schema, start: datetime | None, end: datetime | None) -> ds.Expression | None:
+def _time_filter(d: ds.Dataset | Renamed | pa.Schema, start: datetime | None, end: datetime | None) -> ds.Expression | None:
     expr = None
     schema = d if isinstance(d, pa.Schema) else d.schema
     names = set(schema.names)
     typ = schema.field("ts").type if "ts" in names else None
+    ts = d.column("ts") if isinstance(d, Renamed) else ds.field("ts")  # a log's own name for it
     if typ is not None and pa.types.is_timestamp(typ):
         if start is not None:
-            expr = ds.field("ts") >= _ts_scalar(start, typ)
+            expr = ts >= _ts_scalar(start, typ)
         if end is not None:
-            e = ds.field("ts") < _ts_scalar(end, typ)
+            e = ts < _ts_scalar(end, typ)
             expr = e if expr is None else expr & e
     for part in _DATE_PARTS:  # prune day partitions: a day folder holds that day's rows
         if part in names and part != "ts":

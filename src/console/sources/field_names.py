@@ -31,6 +31,44 @@ def rename(table: pa.Table, fields: Sequence[tuple[str, str]]) -> pa.Table:
     return table.rename_columns([to_contract.get(c, c) for c in table.column_names])
 
 
+def lift(table: pa.Table, fields: Sequence[tuple[str, str]]) -> pa.Table:
+    """`table` with each dotted name of the mapping (`model = "meta.name"`) that names a member of a struct column
+    added as a column of that name (which `rename` then maps as any column). A column named with the dots wins;
+    a path to no member leaves the field missing, as a JSON row without it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for _, column in fields:
+        path = column.split(".")
+        if len(path) < 2 or not all(path) or column in table.column_names or path[0] not in table.column_names \
+                or not pa.types.is_struct(table.schema.field(path[0]).type):
+            continue
+        try:
+            value = pc.struct_field(table.column(path[0]), path[1:])
+        except (pa.ArrowException, KeyError, IndexError, TypeError):
+            continue
+        table = table.append_column(column, value)
+    return table
+
+
+def as_contract(table: pa.Table, fields: Sequence[tuple[str, str]]) -> pa.Table:
+    """A piece of a log under its own names, under the contract's (`lift`, then `rename`)."""
+    return rename(lift(table, fields), fields) if fields else table
+
+
+def own_columns(names: Sequence[str], fields: Sequence[tuple[str, str]], present: Sequence[str]) -> list[str]:
+    """The log's columns (of `present`) a read of the contract's `names` needs: a mapped field's own column, or the
+    struct holding its member; a column bearing a mapped field's name is not read for it."""
+    own = dict(fields)
+    out: dict[str, None] = {}
+    for name in names:
+        column = own.get(name, name)
+        top = column if column in present else column.split(".")[0]
+        if top in present:
+            out[top] = None
+    return list(out)
+
+
 def explain(refused: pa.Table, fields: Sequence[tuple[str, str]]) -> pa.Table:
     """Rows set aside, each reason naming a mapped field also naming the log's column for it ("missing ts" ->
     "missing ts (`timestamp` in this log)"): the operator looks for the log's name, not the contract's."""

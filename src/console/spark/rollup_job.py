@@ -298,9 +298,11 @@ def pieces(items: Sequence, start: datetime, end: datetime) -> tuple[list[tuple]
     datasets = src.open_all(items, start, end)
     out: list[tuple] = []
     for d in datasets:
-        expr = src.time_filter(d.schema, start, end)
+        expr = src.time_filter(d, start, end)
         for frag in d.get_fragments(filter=expr) if expr is not None else d.get_fragments():
-            if isinstance(frag, (ds.FileFragment, src.TextFile)):  # a text file: parsed by its task
+            if isinstance(frag, src.RenamedPiece):  # a Parquet log under its own names: read by them, renamed
+                out.append((d.dataset.schema, expr, frag))
+            elif isinstance(frag, (ds.FileFragment, src.TextFile)):  # a text file: parsed by its task
                 out.append((d.schema, expr, frag))
             else:
                 t = frag.to_table(schema=d.schema, filter=expr)

@@ -34,6 +34,8 @@ def align(t: pa.Table, schema: pa.Schema) -> pa.Table:
 def _batches(piece, piece_schema: pa.Schema, expr):
     if isinstance(piece, pa.Table):
         return piece.to_batches(src.BATCH_ROWS)
+    if isinstance(piece, src.RenamedPiece):  # a Parquet log's file under its own names, read by them
+        return piece.renamed(_batches(piece.fragment, piece_schema, expr))
     if isinstance(piece, src.TextFile):  # JSONL or CSV, through the store's parsing: a bad row is set aside alone
         return (b for t in piece.tables() for b in t.to_batches(WORKER_BATCH_ROWS))
     if isinstance(piece, ds.ParquetFileFragment):

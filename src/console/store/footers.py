@@ -16,6 +16,7 @@ import duckdb
 
 from console.sources.footers import stat_bounds
 from console.sql import load_query
+from console.store import mapped_parquet
 from console.store.facts import ts_text, ts_value
 from console.store.on_first_use import pa, pq
 
@@ -33,23 +34,26 @@ EVERY = (None, None)  # the time range of a file that may hold any hour (a ts of
 EMPTY = ("empty", "empty")  # the time range of a file with no rows: it covers no hour
 
 
-def ts_span(path: str) -> tuple:
-    """(first, last) ts of a Parquet file by its row groups' statistics, naive UTC; EVERY without them, EMPTY
-    when it holds no row. Statistics are guarantees: no row of the file is outside its span."""
+def ts_span(path: str, column: str = "ts") -> tuple:
+    """(first, last) ts of a Parquet file by its row groups' statistics of `column`, naive UTC; EVERY without them,
+    EMPTY when it holds no row. Statistics are guarantees: no row of the file is outside its span."""
     try:
         meta = pq.read_metadata(path)
     except (OSError, ValueError):
         return EVERY
     schema = meta.schema.to_arrow_schema()
-    idx = schema.get_field_index("ts")
-    if idx < 0:
+    if schema.get_field_index(column) < 0:
+        return EVERY
+    # the statistics are per leaf column: a struct logged before ts (a features object) moves its index
+    leaf = next((i for i in range(meta.num_columns) if meta.schema.column(i).path == column), -1)
+    if leaf < 0:
         return EVERY
     lo = hi = None
     for g in range(meta.num_row_groups):
         group = meta.row_group(g)
         if group.num_rows == 0:
             continue
-        bounds = stat_bounds(group.column(idx).statistics, schema.field(idx).type)
+        bounds = stat_bounds(group.column(leaf).statistics, schema.field(column).type)
         if bounds is None:
             return EVERY  # a ts of text says nothing about the hours its rows fall in
         a, b = bounds
@@ -206,7 +210,7 @@ class Footers:
         st = os.stat(path)
         key = ("ts-typed", path, st.st_size, st.st_mtime_ns, st.st_ino)
         if key not in self._parquet_meta:  # (what DuckDB reads s, ms and us zone-less timestamps as)
-            columns = self._footer_columns(path)
+            columns = self._read_columns(path)
             self._parquet_meta[key] = not isinstance(columns, str) and columns.get("ts") == "TIMESTAMP"
         return bool(self._parquet_meta[key])
 
@@ -218,12 +222,13 @@ class Footers:
             return None
         key = ("footer-newest", path, st.st_size, st.st_mtime_ns, st.st_ino)
         if key not in self._parquet_meta:
-            known = self._footer_fact(path, "stats_newest")
+            fact = self._ts_fact(path, "stats_newest")
+            known = self._footer_fact(path, fact)
             if isinstance(known, list):  # [the time, or None]
                 self._parquet_meta[key] = ts_value(known[0])
             else:
                 self._parquet_meta[key] = self._stats_newest(path)
-                self._footer_learnt(path, stats_newest=[ts_text(self._parquet_meta[key])])
+                self._footer_learnt(path, **{fact: [ts_text(self._parquet_meta[key])]})
         return self._parquet_meta[key]
 
     def file_span(self, path: str) -> tuple:
@@ -243,12 +248,14 @@ class Footers:
         if key not in self._parquet_meta and mine and "pyarrow.parquet" not in sys.modules:
             self.read_segment_footers([os.path.relpath(path, self.dir)])  # (as `_schema`: no import for a kept answer)
         if key not in self._parquet_meta:
-            known = None if mine else self._footer_fact(path, "ts_span")
+            fact = self._ts_fact(path, "ts_span")
+            known = None if mine else self._footer_fact(path, fact)
             if isinstance(known, list) and len(known) == 2:
                 span = tuple(x if x in (None, "empty") else ts_value(x) for x in known)
             else:
-                span = ts_span(path)
-                self._footer_learnt(path, ts_span=[x if x in (None, "empty") else ts_text(x) for x in span])
+                column = mapped_parquet.ts_column(self._mapped.get(path, ()))
+                span = ts_span(path, column) if column else EVERY
+                self._footer_learnt(path, **{fact: [x if x in (None, "empty") else ts_text(x) for x in span]})
             self._parquet_meta[key] = span
         return self._parquet_meta[key]
 
@@ -298,13 +305,23 @@ class Footers:
     def _stats_newest(self, path: str) -> datetime | None:
         """The newest ts of a Parquet file by its row groups' statistics (DuckDB reads no row when they are
         there); None when ts is not a timestamp (a ts of text says nothing) or the file cannot be read."""
-        columns = self._footer_columns(path)
-        if isinstance(columns, str) or not str(columns.get("ts", "")).startswith("TIMESTAMP"):
+        columns = self._read_columns(path)
+        column = mapped_parquet.ts_column(self._mapped.get(path, ()))
+        if isinstance(columns, str) or not column or not str(columns.get("ts", "")).startswith("TIMESTAMP"):
             return None
+        cur = self._con.cursor()
         try:
-            return _later(None, self._meta("parquet_newest", path)[0][0])
+            query = load_query("parquet_newest").format(ts='"' + column.replace('"', '""') + '"')
+            return _later(None, cur.execute(query, {"files": [path]}).fetchall()[0][0])
         except duckdb.Error:
             return None
+        finally:
+            cur.close()
+
+    def _ts_fact(self, path: str, name: str) -> str:
+        """The name a ts fact of a file is kept under: its log's ts column's when the log maps its own."""
+        column = mapped_parquet.ts_column(self._mapped.get(path, ()))
+        return name if column == "ts" else f"{name}|{column}"
 
     def _known_columns(self, kind: str) -> set[str]:
         """The columns this kind's committed segments hold (from their footers, once per process: the views

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from console.sql import load_query
 from console.store.facts import ts_text, ts_value
 from console.store.place import _expand, is_parquet_source
+from console.store import mapped_parquet
 from console.store.views import _sql_list, as_features, struct_fields
 
 
@@ -26,6 +27,8 @@ class InPlace:
         missing: list[str] = []
         notes: list[str] = []
         found = {src: _expand(src.path) for src in self.cfg.logs if is_parquet_source(src)}
+        # a log under its own names (`[logs.fields]`): each of its files read through its mapping
+        self._mapped = {p: src.fields for src, paths in found.items() if getattr(src, "fields", ()) for p in paths}
         new = [p for paths in found.values() for p in paths if self._unchecked(p) and not os.path.isdir(p)
                and self._footer_fact(p, "rows") is None]
         self._rows_read = self._file_rows(new) if len(new) > 1 else {}  # one footer query, not one per file
@@ -43,6 +46,35 @@ class InPlace:
                 out.setdefault(src.kind, []).append(p)
         return out, missing, notes
 
+    def _parquet_read(self, paths: list[str], union: bool = True) -> str:
+        """What a view reads `paths` with: one `read_parquet` (provenance columns included) per mapping, the logs
+        under their own names through theirs (`mapped_parquet`), joined by name."""
+        groups: dict[tuple, list[str]] = {}
+        for p in paths:
+            groups.setdefault(tuple(self._mapped.get(p, ())), []).append(p)
+        reads = []
+        for fields, files in groups.items():
+            scan = (f"read_parquet({_sql_list(files)},{' union_by_name = true,' if union else ''} filename = true, "
+                    "file_row_number = true)")
+            if fields:
+                columns: dict[str, str] = {}
+                for p in files:
+                    found = self._footer_columns(p)
+                    if isinstance(found, dict):
+                        columns.update({c: t for c, t in found.items() if c not in columns})
+                scan = mapped_parquet.read(scan, columns, fields)
+            reads.append(scan)
+        if len(reads) == 1:
+            return reads[0]
+        return "(" + " UNION ALL BY NAME ".join(f"SELECT * FROM {r}" for r in reads) + ")"
+
+    def _read_columns(self, path: str) -> dict[str, str] | str:
+        """A Parquet log's columns as the views read them (under the contract's names where the log maps its own),
+        or why it cannot be read."""
+        found = self._footer_columns(path)
+        fields = self._mapped.get(path, ())
+        return mapped_parquet.contract_columns(found, fields) if fields and isinstance(found, dict) else found
+
     def _field_notes(self, files: dict[str, list[str]]) -> list[str]:
         """Notes on the fields of the Parquet logs read in place, from the footers' columns every file's check has
         read already (no scan):
@@ -56,7 +88,7 @@ class InPlace:
         columns: dict[str, dict[str, dict[str, str]]] = {}  # kind -> file -> field -> what it holds
         for kind, paths in files.items():
             for p in paths:
-                found = self._footer_columns(p)
+                found = self._read_columns(p)
                 if isinstance(found, dict):  # a features struct's fields are features, as its view reads them
                     fields = as_features(found, struct_fields(str(found.get("features", ""))))
                     columns.setdefault(kind, {})[p] = {name: _kind_of(typ) for name, typ in fields.items()}
@@ -111,9 +143,14 @@ class InPlace:
         known = self._known_facts(kind, path)
         return int(known["rejects"]) if known is not None else None
 
+    def _facts_key(self, kind: str, path: str) -> str:
+        """A file's facts are those of its version read through its mapping (a mapping changed reads it anew)."""
+        mapping = mapped_parquet.key(self._mapped.get(path, ()))
+        return f"{kind}|{os.path.abspath(path)}" + (f"|{mapping}" if mapping else "")
+
     def _known_facts(self, kind: str, path: str) -> dict | None:
         """A file's facts when they still hold (see `_file_facts`), without checking it."""
-        key = f"{kind}|{os.path.abspath(path)}"
+        key = self._facts_key(kind, path)
         known = self._facts.get(key, path)
         if known is not None and ((key, *known["version"]) in self._checked or
                                   (ts_value(known.get("newest")) or datetime.min)
@@ -128,9 +165,9 @@ class InPlace:
         known = self._known_facts(kind, path)
         if known is not None:
             return known
-        key = f"{kind}|{os.path.abspath(path)}"
+        key = self._facts_key(kind, path)
         max_ts = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=self.future_s)
-        sql = load_query("file_rejects").format(files=_sql_list([path]), conform=load_query(
+        sql = load_query("file_rejects").format(read=self._parquet_read([path], union=False), conform=load_query(
             f"conform_{kind}").replace("FROM chunk", "FROM chunk_file"))
         with self.cursor() as cur:
             rejects, kept, newest = cur.execute(sql, {"max_ts": max_ts} if "$max_ts" in sql else {}).fetchall()[-1]

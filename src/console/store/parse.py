@@ -74,17 +74,7 @@ class _Mapping:
         self.paths = {c: c.split(".") for c in own.values() if "." in c and all(c.split("."))}
 
     def lift(self, table: pa.Table) -> pa.Table:
-        for column, path in self.paths.items():
-            top = path[0]
-            if column in table.column_names or top not in table.column_names \
-                    or not pa.types.is_struct(table.schema.field(top).type):
-                continue
-            try:
-                value = pc.struct_field(table.column(top), path[1:])
-            except (pa.ArrowException, KeyError, IndexError, TypeError):  # no such member: the field is missing
-                continue
-            table = table.append_column(column, value)
-        return table
+        return field_names.lift(table, [(c, c) for c in self.paths])
 
     def lift_doc(self, doc: dict) -> None:
         for column, path in self.paths.items():

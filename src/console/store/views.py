@@ -212,11 +212,11 @@ class Views:
                     v.replace(f"FROM inplace_raw_{k}", f"FROM lake_raw_{k}"))) for k, v in conform.items()},
                 **{f"segments_{k}": _sql_list(sg[k]) for k in KINDS},
                 **{f"union_{k}": union[k] for k in KINDS},
-                **{f"inplace_{k}": _sql_list(inplace.get(k) or [raw])
+                **{f"inplace_{k}": self._parquet_read(inplace.get(k) or [raw])
                    for k in ("predictions", "labels", "deployments")},
-                **{f"clean_{k}": _sql_list(cln.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
-                **{f"typed_{k}": _sql_list(typ.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
-                **{f"pending_{k}": _sql_list(pend.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
+                **{f"clean_{k}": self._parquet_read(cln.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
+                **{f"typed_{k}": self._parquet_read(typ.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
+                **{f"pending_{k}": self._parquet_read(pend.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
                 **{f"columns_{name}_predictions": self._raw_columns(files.get("predictions") or [raw])
                    for name, files in (("inplace", inplace), ("clean", cln), ("typed", typ), ("pending", pend))},
                 **{f"conform_{k}": branch(k, inplace.get(k), v) for k, v in conform.items()},
@@ -244,7 +244,7 @@ class Views:
         flat: set[str] = set()
         nested: dict[str, None] = {}
         for p in paths:
-            columns = self._footer_columns(p)
+            columns = self._read_columns(p)
             if isinstance(columns, dict):
                 flat.update(c for c in columns if c != "features")
                 nested.update(dict.fromkeys(struct_names(str(columns.get("features", "")))))

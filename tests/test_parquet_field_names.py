@@ -1,0 +1,172 @@
+"""A Parquet log under its own names (`[logs.fields]` with `format = "parquet"`): `timestamp`, `model_name`,
+`latency`, or members of struct columns (`model.name`, `request.inputs`). Before, the config refused the mapping and
+every row of such a log was set aside ("missing ts"). Now the files are still read in place, their columns renamed
+by the views' projection (the store) and per batch (both rollup engines): counts, errors, stored values and each
+file's time span equal a hand count of the files as written."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from console.config import parse_file
+from console.warehouse import Warehouse
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from rollup_fleet import START, fleet  # noqa: E402
+from test_field_names import FIELDS, OWN, _rows_by_model, _toml, nested_rows, stored_nested  # noqa: E402
+from test_operator_pass2 import _cli  # noqa: E402
+
+AT = (START + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _write(tmp: Path) -> tuple[pl.DataFrame, Path]:
+    """The fleet's 4 hours as a team's service writes them: its own names, a text `ts` of its own (not the
+    contract's), a `model` struct (who owns it), two files of a day folder (hours 0-1 and 2-3), and one row with
+    no model name (set aside)."""
+    preds, _ = fleet(hours=4, per_hour=150, seed=3)
+    own = preds.rename(OWN).with_columns(pl.lit("ingested later").alias("ts"),
+                                         pl.struct(pl.lit("risk").alias("team")).alias("model"))
+    folder = tmp / "logs" / f"date={START.date()}"
+    folder.mkdir(parents=True)
+    early = own.filter(pl.col("timestamp") < START + timedelta(hours=2))
+    bad = early.head(1).with_columns(pl.lit(None, pl.Utf8).alias("model_name"), pl.lit("no-model").alias("id"))
+    pl.concat([early, bad]).write_parquet(folder / "part-0.parquet")
+    own.filter(pl.col("timestamp") >= START + timedelta(hours=2)).write_parquet(folder / "part-1.parquet")
+    return preds, tmp / "logs"
+
+
+def _config(tmp: Path, fields: dict[str, str], store: str = "store", extra: str = "") -> Path:
+    cfg = tmp / "mlops-console.toml"
+    cfg.write_text('[[logs]]\nkind = "predictions"\npath = "logs"\nformat = "parquet"\n[logs.fields]\n' + _toml(fields)
+                   + f'[store]\npath = "{store}"\n[audit]\npath = "a.jsonl"\n{extra}')
+    return cfg
+
+
+def test_store_cli_and_rollup_count_a_parquet_log_under_its_own_names(tmp_path):
+    preds, _ = _write(tmp_path)
+    cfg = _config(tmp_path, OWN, extra='[rollups]\npath = "rollups"\nmin_rows = 100\n')
+    res = _cli(cfg, "snapshot", "--at", AT, "--format", "json")
+    assert res.returncode == 0, res.stderr
+    snap = json.loads(res.stdout)
+    assert snap["counts"]["predictions"] == preds.height and snap["counts"]["malformed"] == 1
+    assert [(m["reason"], m["n"]) for m in snap["malformed_by"]] == [("missing model", 1)]
+    is_error = pl.col("status").is_in(["timeout", "500"])
+    for hours in (4, 1):  # the whole log, and the last hour (a read narrowed to part-1 by its span)
+        since = START + timedelta(hours=4 - hours)
+        hand = preds.filter(pl.col("ts") >= since).group_by("model").agg(is_error.sum().alias("e"), pl.len())
+        for model, e, n in hand.iter_rows():
+            out = _cli(cfg, "health", model, "--at", AT, "--window", f"{hours}h", "--format", "json")
+            assert out.returncode == 0, out.stderr
+            table = json.loads(out.stdout)["table"]
+            assert (sum(r["requests"] for r in table), sum(r["errors"] for r in table)) == (n, e), (hours, model)
+    wh = Warehouse(parse_file(cfg))
+    try:
+        with wh.cursor() as cur:  # each row's time is its `timestamp`, not the log's own `ts`
+            stored = dict(cur.execute("SELECT request_id, ts FROM predictions").fetchall())
+        spans = {Path(p).name: wh.file_span(p) for p in sorted(wh._mapped)}
+    finally:
+        wh.close()
+    assert stored == dict(zip(preds["request_id"], preds["ts"]))
+    for name, span in spans.items():  # each file's hours by its own ts column's statistics
+        t = pl.read_parquet(tmp_path / "logs" / f"date={START.date()}" / name)
+        assert span == (t["timestamp"].min(), t["timestamp"].max())
+    built = _cli(cfg, "rollup", "--no-ready", "--format", "json")
+    assert built.returncode == 0, built.stderr
+    assert json.loads(built.stdout)["rows"] == preds.height
+
+
+def _nested(n: int) -> pa.Table:
+    rows = [{"timestamp": START + timedelta(minutes=i), "model": {"name": "fraud", "version": "3"},
+             "request": {"id": f"r{i}", "inputs": {"amount": 10.0 + i, "country": "ab"[i % 2]}},
+             "response": {"latency_ms": 5.0 + i % 13, "status": 503 if i % 17 == 0 else 200}} for i in range(n)]
+    return pa.Table.from_pylist(rows)
+
+
+NESTED = {"ts": "timestamp", "model": "model.name", "version": "model.version", "request_id": "request.id",
+          "features": "request.inputs", "latency_ms": "response.latency_ms", "status": "response.status"}
+
+
+def test_dotted_names_reach_into_struct_columns(tmp_path):
+    (tmp_path / "logs").mkdir()
+    pq.write_table(_nested(90), tmp_path / "logs" / "p.parquet")
+    cfg = _config(tmp_path, NESTED, extra='[models.fraud]\nfeatures = ["amount", "country"]\n')
+    wh = Warehouse(parse_file(cfg))
+    try:
+        wh.refresh()
+        got = stored_nested(wh)
+    finally:
+        wh.close()
+    assert got == (nested_rows(90), 0)
+
+
+def test_a_files_span_is_its_ts_columns_after_a_struct_logged_first(tmp_path):
+    """The statistics are per leaf column: a `features` struct written before ts moved ts's index, and the span
+    was looked for in a feature's statistics, which bound no time: the file was read for every window."""
+    from console.store.footers import ts_span
+
+    t = pa.table({"features": pa.array([{"x": 1e9 + i, "y": -5.0} for i in range(50)]),
+                  "ts": pa.array([START + timedelta(minutes=i) for i in range(50)], pa.timestamp("us")),
+                  "model": ["m"] * 50})
+    pq.write_table(t, tmp_path / "p.parquet")
+    assert ts_span(str(tmp_path / "p.parquet")) == (START, START + timedelta(minutes=49))
+
+
+def test_both_rollup_engines_read_the_parquet_log_under_its_own_names(tmp_path):
+    from console import rollup_engine
+    from console import store_rollups as ro
+    from console.rollup_sources import Source
+
+    preds, folder = _write(tmp_path)
+    source = Source(str(folder), "parquet", fields=FIELDS)
+    specs = {m: ro.ModelSpec() for m in ("fraud", "eta")}
+    hand = {m: n for m, n in preds.group_by("model").len().iter_rows()}
+    end = START + timedelta(hours=4)
+    assert _rows_by_model(rollup_engine.local_builder([source], None, specs)(START, end)) == hand
+    # a window that starts at hour 2: the time filter on the log's own column keeps part-1's rows only
+    late = {m: n for m, n in preds.filter(pl.col("ts") >= START + timedelta(hours=2)).group_by("model").len().iter_rows()}
+    assert _rows_by_model(rollup_engine.local_builder([source], None, specs)(START + timedelta(hours=2), end)) == late
+    pytest.importorskip("pyspark")
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    from console.spark import rollup_job
+
+    assert _rows_by_model(rollup_job.builder([source], None, specs, master="local[1]")(START, end)) == hand
+
+
+def test_a_changed_parquet_mapping_drops_the_stores_own_rollups(tmp_path):
+    """A Parquet log has no read cursor: that it was read before is known from the files the store remembers of
+    it. Its hours built under the old mapping are dropped with the mapping, as a tailed log's are."""
+    (tmp_path / "logs").mkdir()
+    pl.DataFrame({"timestamp": [START + timedelta(minutes=2 * i) for i in range(240)], "model": "a", "version": "1",
+                  "request_id": [f"r{i}" for i in range(240)], "latency": [10.0 + i % 7 for i in range(240)],
+                  "latency_p50": [500.0 + i % 11 for i in range(240)]}).write_parquet(tmp_path / "logs" / "p.parquet")
+
+    def health(column: str, store: str) -> list:
+        cfg = _config(tmp_path, {"ts": "timestamp", "latency_ms": column}, store, '[rollups]\nmin_rows = 10\n')
+        res = _cli(cfg, "health", "a", "--at", "2026-07-01T08:00:00Z", "--window", "7d", "--format", "json")
+        assert res.returncode == 0, res.stderr
+        return [(r["requests"], r["p50_ms"], r["p95_ms"]) for r in json.loads(res.stdout)["table"]]
+
+    before = health("latency", "store")
+    assert (tmp_path / "store" / "rollups").is_dir()
+    after, fresh = health("latency_p50", "store"), health("latency_p50", "fresh-store")
+    assert after == fresh and after != before and after[0][0] == 240
+
+
+def test_a_parquet_mapping_in_object_storage_is_refused_naming_its_key(tmp_path):
+    import tomllib
+
+    from console.config import ConfigError, parse
+
+    text = '[[logs]]\nkind = "predictions"\npath = "s3://b/logs/"\nformat = "parquet"\n[logs.fields]\nts = "t"\n'
+    with pytest.raises(ConfigError) as err:
+        parse(tomllib.loads(text), tmp_path)
+    assert err.value.key == "logs[0].fields" and "on this machine" in err.value.message
