@@ -76,7 +76,7 @@ def test_rename_puts_contract_names_and_drops_a_column_the_mapping_overrides():
     ('format = "jsonl"\n[logs.fields]\ntimestmp = "t"\n', "logs[0].fields.timestmp", "not a field of predictions"),
     ('format = "jsonl"\n[logs.fields]\nts = "loc"\n', "logs[0].fields.ts", "other than source and loc"),
     ('format = "jsonl"\n[logs.fields]\nts = "t"\nmodel = "t"\n', "logs[0].fields", "'t' is named for more than one"),
-    ('format = "delta"\n[logs.fields]\nts = "t"\n', "logs[0].fields", "a delta log's columns must carry"),
+    ('format = "otlp"\n[logs.fields]\nts = "t"\n', "logs[0].fields", "format 'otlp' is read by its own reader"),
     ('[logs.fields]\nts = "t"\n', "logs[0].fields", 'set `format = "jsonl"`'),
 ])
 def test_a_mapping_the_store_cannot_apply_is_refused_naming_its_key(tmp_path, entry, key, says):

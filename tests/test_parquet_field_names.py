@@ -170,3 +170,78 @@ def test_a_parquet_mapping_in_object_storage_is_refused_naming_its_key(tmp_path)
     with pytest.raises(ConfigError) as err:
         parse(tomllib.loads(text), tmp_path)
     assert err.value.key == "logs[0].fields" and "on this machine" in err.value.message
+
+
+def _own_table(preds: pl.DataFrame) -> pa.Table:
+    """The fleet's rows under a team's own names, with its own text `ts` and `model` struct, as Arrow with plain
+    string types (what Delta and Iceberg writers take)."""
+    own = preds.rename(OWN).with_columns(pl.lit("ingested later").alias("ts"),
+                                         pl.struct(pl.lit("risk").alias("team")).alias("model"),
+                                         pl.col("timestamp").dt.strftime("%Y-%m-%d").alias("date")).to_arrow()
+    return own.cast(pa.schema([pa.field(f.name, pa.string() if pa.types.is_large_string(f.type)
+                                         or pa.types.is_string_view(f.type) else f.type) for f in own.schema]))
+
+
+def _table_source(tmp: Path, fmt: str, table: pa.Table) -> tuple[str, str]:
+    """A Delta table (a local folder) or an Iceberg table (a SQL catalog, a data file per hour) holding `table`:
+    its `[[logs]]` path and its options' TOML."""
+    if fmt == "delta":
+        from deltalake import write_deltalake
+
+        write_deltalake(str(tmp / "delta"), table, partition_by=["date"])
+        return str(tmp / "delta"), ""
+    from pyiceberg.catalog.sql import SqlCatalog
+    from pyiceberg.transforms import DayTransform
+
+    (tmp / "warehouse").mkdir()
+    options = {"type": "sql", "uri": f"sqlite:///{tmp}/catalog.db", "warehouse": f"file://{tmp}/warehouse"}
+    catalog = SqlCatalog("ops", **options)
+    catalog.create_namespace("serving")
+    iceberg = catalog.create_table("serving.preds", schema=table.schema)
+    with iceberg.update_spec() as spec:
+        spec.add_field("timestamp", DayTransform(), "ts_day")
+    hours = pl.from_arrow(table.select(["timestamp"]))["timestamp"].dt.hour().to_numpy()
+    for h in sorted(set(hours)):
+        iceberg.append(table.filter(pa.array(hours == h)))
+    return "serving.preds", '[logs.options]\ncatalog = "ops"\n' + _toml(options)
+
+
+@pytest.mark.parametrize("fmt", ["delta", "iceberg"])
+def test_delta_and_iceberg_tables_under_their_own_names(tmp_path, fmt):
+    """A lakehouse table is read in place through its Arrow dataset: the same projection renames it, and its files'
+    time spans (Delta's statistics, Iceberg's manifest bounds) and pruning go by the table's own ts column."""
+    from console import rollup_engine
+    from console import store_rollups as ro
+    from console.rollup_sources import Source
+
+    preds, _ = fleet(hours=4, per_hour=150, seed=3)
+    path, options = _table_source(tmp_path, fmt, _own_table(preds))
+    cfg = tmp_path / "mlops-console.toml"
+    cfg.write_text(f'[[logs]]\nkind = "predictions"\npath = "{path}"\nformat = "{fmt}"\n{options}[logs.fields]\n'
+                   + _toml(OWN) + '[store]\npath = "store"\n[audit]\npath = "a.jsonl"\n')
+    res = _cli(cfg, "snapshot", "--at", AT, "--format", "json")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["counts"]["predictions"] == preds.height
+    since = START + timedelta(hours=3)  # the last hour: a read of the files whose spans reach it
+    hand = preds.filter(pl.col("ts") >= since).group_by("model").agg(
+        pl.col("status").is_in(["timeout", "500"]).sum().alias("e"), pl.len())
+    for model, e, n in hand.iter_rows():
+        out = _cli(cfg, "health", model, "--at", AT, "--window", "1h", "--format", "json")
+        assert out.returncode == 0, out.stderr
+        table = json.loads(out.stdout)["table"]
+        assert (sum(r["requests"] for r in table), sum(r["errors"] for r in table)) == (n, e), model
+    wh = Warehouse(parse_file(cfg))
+    try:
+        wh.refresh()
+        with wh.cursor() as cur:
+            stored = dict(cur.execute("SELECT request_id, ts FROM predictions").fetchall())
+        spans = [s for files in wh._lake_files.values() for s in files.values()]
+    finally:
+        wh.close()
+    assert stored == dict(zip(preds["request_id"], preds["ts"]))
+    # bounded by `timestamp`'s statistics: 4 hours at most (a Delta file's date partition alone would say a day)
+    assert spans and all(lo is not None and hi - lo <= timedelta(hours=4, seconds=1) for lo, hi in spans), spans
+    source = Source(path, fmt, dict(parse_file(cfg).logs[0].options), None, FIELDS)
+    specs = {m: ro.ModelSpec() for m in ("fraud", "eta")}
+    late = {m: n for m, n in preds.filter(pl.col("ts") >= since).group_by("model").len().iter_rows()}
+    assert _rows_by_model(rollup_engine.local_builder([source], None, specs)(since, since + timedelta(hours=1))) == late

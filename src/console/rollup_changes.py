@@ -125,6 +125,7 @@ class Versions:
         from the kept record are not read again, `prime`)."""
         from console import rollup_sources as src
         from console.sources import lakes
+        from console.store import mapped_parquet
 
         parts: dict = {}
         for s in items:
@@ -132,10 +133,11 @@ class Versions:
                 parts[("predictions", f"{s.path}#fields", json.dumps(s.fields), 0, 0)] = EVERY
             if s.format in FILE_MARKS:
                 spans: dict = {}
+                ts = mapped_parquet.time_column(getattr(s, "fields", ()))  # a table's own ts column
                 if s.format == "delta":
-                    lakes.delta_dataset(s.path, s.storage, spans=spans)
+                    lakes.delta_dataset(s.path, s.storage, spans=spans, time_column=ts)
                 else:
-                    lakes.iceberg_dataset(s.path, dict(s.options), s.storage, spans=spans)
+                    lakes.iceberg_dataset(s.path, dict(s.options), s.storage, spans=spans, time_column=ts)
                 parts.update({("predictions", f"{s.path}#{f}", FILE_MARKS[s.format], 0, 0): span
                               for f, span in spans.items()})
                 continue

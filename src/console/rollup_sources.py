@@ -36,6 +36,7 @@ from console.rollup_text import TextDataset, TextFile  # noqa: F401 - TextFile: 
 from console.sources import arrow_schemas, field_names
 from console.sources.contract import FIELDS, PREDICTION_RAW_ONLY
 from console.sources.files import compressed_copies, format_by_name, parquet_under
+from console.store import mapped_parquet
 
 BATCH_ROWS = 131_072
 _DATE_PARTS = ("date", "dt", "day")
@@ -159,6 +160,9 @@ class Source:
     storage: dict[str, Any] | None = field(default=None, hash=False, compare=False, repr=False)
     fields: tuple[tuple[str, str], ...] = ()  # the log's own names for contract fields (JSONL, CSV, local Parquet)
 
+    def _renamed(self, d: ds.Dataset) -> ds.Dataset | Renamed:
+        return Renamed(d, self.fields) if self.fields else d
+
     @property
     def is_lake(self) -> bool:
         return self.path.startswith(("s3://", "s3a://", "s3n://")) or self.format in ("delta", "iceberg")
@@ -166,10 +170,13 @@ class Source:
     def datasets(self, start: datetime | None = None, end: datetime | None = None) -> list[ds.Dataset]:
         from console.sources import lakes, locations
 
+        ts = mapped_parquet.time_column(self.fields)  # a table's own ts column prunes its files
         if self.format == "delta":
-            return [lakes.delta_dataset(self.path, self.storage, since=start, until=end)]
+            return [self._renamed(lakes.delta_dataset(self.path, self.storage, since=start, until=end,
+                                                      time_column=ts))]
         if self.format == "iceberg":
-            return [lakes.iceberg_dataset(self.path, dict(self.options), self.storage, since=start, until=end)]
+            return [self._renamed(lakes.iceberg_dataset(self.path, dict(self.options), self.storage, since=start,
+                                                        until=end, time_column=ts))]
         if not self.is_lake:
             return dataset([self.path], self.format, start, end, self.fields)
         fmt = self.format or _kind(self.path.rstrip("/*"))

@@ -120,6 +120,7 @@ class Warehouse(Ingest, Counting, InPlace, Lakes, Views, Footers, Compaction):
         self.on_source_down = None  # called with that line when a read sets a lake aside (a script prints it)
         self._parquet_meta: dict[tuple, object] = {}  # facts of Parquet files by (file, version), read once
         self._mapped: dict[str, tuple] = {}  # Parquet log file -> its log's `[logs.fields]` (`_parquet_files`)
+        self._lake_fields: dict[str, tuple] = {}  # lake name -> its table's `[logs.fields]` (`_open_lakes`)
         self._rows_read: dict[str, int] = {}  # row counts of the files `_parquet_files` found, from one query
         self._facts = Facts(self.dir)
         self._checked: set[tuple] = set()  # (file, version) checked by this process, future rows or not

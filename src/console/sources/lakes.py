@@ -30,13 +30,13 @@ def _utc_naive(t: datetime | None) -> datetime | None:
 
 def delta_dataset(uri: str, storage: dict | None = None, *, since: datetime | None = None,
                   until: datetime | None = None, filters: list | None = None, version: int | None = None,
-                  spans: dict | None = None):
+                  spans: dict | None = None, time_column: str = "ts"):
     """The files of a Delta table (local or s3://) that can hold [since, until], as a pyarrow dataset.
 
     The window becomes a filter on the table's date partition column (one of DATE_COLUMNS) when it has
     one; `filters` adds partition filters in delta-rs's (column, op, value) form. Every fragment keeps
     its partition expression, so a DuckDB filter on a partition column prunes further. `spans`, a dict, gets
-    each data file's time range (`delta_file_spans`).
+    each data file's time range (`delta_file_spans`, by the statistics of `time_column`).
     """
     import pyarrow.fs as pafs
     from deltalake import DeltaTable
@@ -63,7 +63,7 @@ def delta_dataset(uri: str, storage: dict | None = None, *, since: datetime | No
             fs = pafs.SubTreeFileSystem(os.path.abspath(os.path.expanduser(uri)), pafs.LocalFileSystem())
         dataset = table.to_pyarrow_dataset(file_pruning_predicate=predicate or None, filesystem=fs)
         if spans is not None:
-            spans.update(delta_file_spans(table, dataset))
+            spans.update(delta_file_spans(table, dataset, time_column))
         return dataset
     except StorageError:
         raise
@@ -77,7 +77,7 @@ def delta_dataset(uri: str, storage: dict | None = None, *, since: datetime | No
 _MS = timedelta(milliseconds=1)
 
 
-def delta_file_spans(table, dataset) -> dict[str, tuple]:
+def delta_file_spans(table, dataset, time_column: str = "ts") -> dict[str, tuple]:
     """Each data file of a Delta table's dataset with the time range of its rows: the ts statistics the Delta log
     keeps for it (milliseconds, widened by one), else its date partition's day, else
     (None, None): any hour. Delta never changes a data file under its name: an overwrite, a merge, an update or a
@@ -89,8 +89,9 @@ def delta_file_spans(table, dataset) -> dict[str, tuple]:
     stats: dict[str, tuple] = {}
     try:
         actions = pa.table(table.get_add_actions(flatten=True))
-        if {"min.ts", "max.ts"} <= set(actions.column_names):
-            for path, lo, hi in zip(*(actions.column(c).to_pylist() for c in ("path", "min.ts", "max.ts"))):
+        low, high = f"min.{time_column}", f"max.{time_column}"
+        if {low, high} <= set(actions.column_names):
+            for path, lo, hi in zip(*(actions.column(c).to_pylist() for c in ("path", low, high))):
                 if isinstance(lo, datetime) and isinstance(hi, datetime):
                     stats[path] = (_utc_naive(lo) - _MS, _utc_naive(hi) + _MS)  # rounded either way
     except Exception:  # noqa: BLE001 - no statistics: the partitions say what they can

@@ -11,6 +11,7 @@ import re
 
 import duckdb
 
+from console.store import mapped_parquet
 from console.store.place import is_lake_dataset
 
 
@@ -94,6 +95,15 @@ class Lakes:
                 out.setdefault(self._lake_kinds[name], {})[url] = parsed[digest]
         return out
 
+    def _lake_schema(self, name: str):
+        """A lake's schema as the views read it: under the contract's names where the table maps its own."""
+        schema, fields = self._lakes[name].schema, self._lake_fields.get(name, ())
+        if not fields:
+            return schema
+        from console.sources.field_names import as_contract
+
+        return as_contract(schema.empty_table(), fields).schema
+
     def source_notes(self) -> list[str]:
         """One line per lake whose objects cannot be read now (a server down, a key refused), naming its path."""
         return list(self._lakes_down.values())
@@ -137,6 +147,8 @@ class Lakes:
             name = f"lake_{i}"
             self._lake_paths[name] = src.path
             self._lake_formats[name] = src.format
+            self._lake_fields[name] = tuple(getattr(src, "fields", ()))  # a table under its own names
+            ts = mapped_parquet.time_column(self._lake_fields[name])
             try:
                 if not listed:  # `listed=False`: only S3 Parquet objects already known, as the store kept them
                     key = f"lake-footers|{src.path}"
@@ -151,11 +163,11 @@ class Lakes:
                     objects[name] = known["objects"]
                 elif src.format == "delta":
                     files[name] = {}
-                    datasets[name] = lakes.delta_dataset(src.path, storage, spans=files[name])
+                    datasets[name] = lakes.delta_dataset(src.path, storage, spans=files[name], time_column=ts)
                 elif src.format == "iceberg":
                     files[name] = {}
                     datasets[name] = lakes.iceberg_dataset(src.path, dict(getattr(src, "options", None) or {}),
-                                                           storage, spans=files[name])
+                                                           storage, spans=files[name], time_column=ts)
                 elif src.format in (None, "parquet"):
                     # footers kept by object identity across processes (`footers`): a refresh lists, and reads
                     # only the footers of objects it has not seen

@@ -11,16 +11,16 @@ column whose name has the dots wins over the path.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 
 def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _plan(columns: Mapping[str, str], fields: Sequence[tuple[str, str]]) -> tuple[list[str], dict[str, tuple[str, str]]]:
-    """(the file's columns left out of `*`, contract name -> (the SQL reading it, its DuckDB type))."""
-    from console.store.views import struct_fields  # (the views read the footers, which read this)
-
+def _plan(columns: Mapping[str, Any], fields: Sequence[tuple[str, str]]) -> tuple[list[str], dict[str, tuple[str, str]]]:
+    """(the file's columns left out of `*`, contract name -> (the SQL reading it, its type)). `columns`: name ->
+    DuckDB type as it prints (a file's footer), or Arrow type (a lake's dataset)."""
     to_contract = {column: name for name, column in fields}
     claimed = {name for name, _ in fields}
     left_out: list[str] = []
@@ -35,15 +35,29 @@ def _plan(columns: Mapping[str, str], fields: Sequence[tuple[str, str]]) -> tupl
         path = column.split(".")
         if column in columns or len(path) < 2 or not all(path) or path[0] not in columns:
             continue
-        typ: str | None = columns[path[0]]
+        typ = columns[path[0]]
         for step in path[1:]:
-            typ = dict(struct_fields(typ)).get(step) if typ else None
-        if typ:  # no such member: the field is missing, as a JSON row without it
+            typ = _member(typ, step) if typ is not None else None
+        if typ is not None:  # no such member: the field is missing, as a JSON row without it
             taken[name] = (".".join(map(_quoted, path)), typ)
     return left_out, taken
 
 
-def select_list(columns: Mapping[str, str], fields: Sequence[tuple[str, str]]) -> str:
+def _member(typ, name: str):
+    """The type of a struct's member `name` (a DuckDB type as it prints, or an Arrow type: a lake's dataset), or
+    None when `typ` is no struct or has no such member."""
+    if isinstance(typ, str):
+        from console.store.views import struct_fields  # (the views read the footers, which read this)
+
+        return dict(struct_fields(typ)).get(name)
+    import pyarrow as pa
+
+    if not pa.types.is_struct(typ) or typ.get_field_index(name) < 0:
+        return None
+    return typ.field(name).type
+
+
+def select_list(columns: Mapping[str, Any], fields: Sequence[tuple[str, str]]) -> str:
     """What a view selects from a read of the log's files (`columns`: their union, name -> DuckDB type)."""
     left_out, taken = _plan(columns, fields)
     star = f"* EXCLUDE ({', '.join(map(_quoted, left_out))})" if left_out else "*"
@@ -68,6 +82,12 @@ def contract_columns(columns: Mapping[str, str], fields: Sequence[tuple[str, str
 def key(fields: Sequence[tuple[str, str]]) -> str:
     """What a file's kept facts (rows refused, ts span) depend on besides its version: its mapping ("" for none)."""
     return ";".join(f"{name}={column}" for name, column in fields)
+
+
+def time_column(fields: Sequence[tuple[str, str]]) -> str:
+    """A lakehouse table's ts column, as its planner names it (a struct's member by its dotted path): what its
+    file statistics and partition pruning are read by."""
+    return dict(fields).get("ts", "ts")
 
 
 def ts_column(fields: Sequence[tuple[str, str]]) -> str | None:

@@ -126,10 +126,22 @@ def _lake_columns(schema) -> str:
     return raw_columns(set(schema.names) - {"features"}, [f.name for f in arrow_members(schema)])
 
 
-def _arrow_ts_typed(dataset) -> bool:
-    """Whether a lake dataset's ts is what the conform cast makes of it: a zone-less timestamp in us."""
-    names = dataset.schema.names
-    return "ts" in names and dataset.schema.field("ts").type == pa.timestamp("us")
+def _lake_read(name: str, schema, fields) -> str:
+    """A lake's rows as the views read them: its fields under the contract's names where the table maps its own
+    (`[logs.fields]`: a projection, so a filter on ts still reaches the Arrow scan as one on the table's column)."""
+    if not fields:
+        return f"SELECT {_lake_columns(schema)} FROM {name}"
+    from console.sources.field_names import as_contract
+    from console.store import mapped_parquet
+
+    own = mapped_parquet.select_list({f.name: f.type for f in schema}, fields)
+    return f"SELECT {_lake_columns(as_contract(schema.empty_table(), fields).schema)} FROM (SELECT {own} FROM {name})"
+
+
+def _arrow_ts_typed(schema) -> bool:
+    """Whether a lake's ts (its schema as the views read it) is what the conform cast makes of it: a zone-less
+    timestamp in us."""
+    return "ts" in schema.names and schema.field("ts").type == pa.timestamp("us")
 
 
 def _ts_as_is(conform: str) -> str:
@@ -183,9 +195,9 @@ class Views:
         # Arrow scan, which skips the objects outside the window (their time spans are guarantees) unread
         # (a lake whose objects cannot be read now is left out until the next refresh: `_read`)
         up = {n: k for n, k in self._lake_kinds.items() if n not in self._lakes_down}
-        lake_typed = {k: bool(names) and all(_arrow_ts_typed(self._lakes[n]) for n in names) for k, names in
+        lake_typed = {k: bool(names) and all(_arrow_ts_typed(self._lake_schema(n)) for n in names) for k, names in
                       ((k, [n for n, kk in up.items() if kk == k]) for k in KINDS)}
-        lake = {k: " UNION ALL BY NAME ".join(f"SELECT {_lake_columns(self._lakes[n].schema)} FROM {n}"
+        lake = {k: " UNION ALL BY NAME ".join(_lake_read(n, self._lakes[n].schema, self._lake_fields.get(n, ()))
                                               for n, kk in up.items() if kk == k)
                 or f"SELECT * FROM read_parquet({_sql_list([raw])})" for k in ("predictions", "labels", "deployments")}
         # a branch with no file to read is a typed, empty stand-in, not the conform query over an empty file
