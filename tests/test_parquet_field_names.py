@@ -23,6 +23,7 @@ from console.warehouse import Warehouse
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rollup_fleet import START, fleet  # noqa: E402
 from test_field_names import FIELDS, OWN, _rows_by_model, _toml, nested_rows, stored_nested  # noqa: E402
+from s3_server import s3_server  # noqa: E402,F401  (session fixture)
 from test_operator_pass2 import _cli  # noqa: E402
 
 AT = (START + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -51,6 +52,18 @@ def _config(tmp: Path, fields: dict[str, str], store: str = "store", extra: str 
     return cfg
 
 
+def _health_matches(cfg: Path, preds: pl.DataFrame, hours: int) -> None:
+    """`health MODEL --window {hours}h` ending at AT gives each model's requests and errors of a hand count."""
+    since = START + timedelta(hours=4 - hours)
+    hand = preds.filter(pl.col("ts") >= since).group_by("model").agg(
+        pl.col("status").is_in(["timeout", "500"]).sum().alias("e"), pl.len())
+    for model, e, n in hand.iter_rows():
+        out = _cli(cfg, "health", model, "--at", AT, "--window", f"{hours}h", "--format", "json")
+        assert out.returncode == 0, out.stderr
+        table = json.loads(out.stdout)["table"]
+        assert (sum(r["requests"] for r in table), sum(r["errors"] for r in table)) == (n, e), (hours, model)
+
+
 def test_store_cli_and_rollup_count_a_parquet_log_under_its_own_names(tmp_path):
     preds, _ = _write(tmp_path)
     cfg = _config(tmp_path, OWN, extra='[rollups]\npath = "rollups"\nmin_rows = 100\n')
@@ -59,15 +72,8 @@ def test_store_cli_and_rollup_count_a_parquet_log_under_its_own_names(tmp_path):
     snap = json.loads(res.stdout)
     assert snap["counts"]["predictions"] == preds.height and snap["counts"]["malformed"] == 1
     assert [(m["reason"], m["n"]) for m in snap["malformed_by"]] == [("missing model", 1)]
-    is_error = pl.col("status").is_in(["timeout", "500"])
     for hours in (4, 1):  # the whole log, and the last hour (a read narrowed to part-1 by its span)
-        since = START + timedelta(hours=4 - hours)
-        hand = preds.filter(pl.col("ts") >= since).group_by("model").agg(is_error.sum().alias("e"), pl.len())
-        for model, e, n in hand.iter_rows():
-            out = _cli(cfg, "health", model, "--at", AT, "--window", f"{hours}h", "--format", "json")
-            assert out.returncode == 0, out.stderr
-            table = json.loads(out.stdout)["table"]
-            assert (sum(r["requests"] for r in table), sum(r["errors"] for r in table)) == (n, e), (hours, model)
+        _health_matches(cfg, preds, hours)
     wh = Warehouse(parse_file(cfg))
     try:
         with wh.cursor() as cur:  # each row's time is its `timestamp`, not the log's own `ts`
@@ -108,16 +114,20 @@ def test_dotted_names_reach_into_struct_columns(tmp_path):
     assert got == (nested_rows(90), 0)
 
 
-def test_a_files_span_is_its_ts_columns_after_a_struct_logged_first(tmp_path):
-    """The statistics are per leaf column: a `features` struct written before ts moved ts's index, and the span
-    was looked for in a feature's statistics, which bound no time: the file was read for every window."""
+def test_a_files_span_is_its_ts_columns_after_a_struct_written_first(tmp_path):
+    """The statistics are per leaf column: a `features` struct written before ts moved ts's index, and the span was
+    read from a feature's statistics. An integer feature's (an age, 18-89) read as microseconds put the file in
+    1970, and every window skipped it; a float feature's gave no span. Local files and S3 objects alike."""
+    from console.sources import footers
     from console.store.footers import ts_span
 
-    t = pa.table({"features": pa.array([{"x": 1e9 + i, "y": -5.0} for i in range(50)]),
+    t = pa.table({"features": pa.array([{"x": 1e9 + i, "age": 18 + i} for i in range(50)]),
                   "ts": pa.array([START + timedelta(minutes=i) for i in range(50)], pa.timestamp("us")),
                   "model": ["m"] * 50})
     pq.write_table(t, tmp_path / "p.parquet")
     assert ts_span(str(tmp_path / "p.parquet")) == (START, START + timedelta(minutes=49))
+    got = footers.span(footers.read(str(tmp_path / "p.parquet"), pa.fs.LocalFileSystem()))
+    assert got == (START, START + timedelta(minutes=49))
 
 
 def test_both_rollup_engines_read_the_parquet_log_under_its_own_names(tmp_path):
@@ -161,15 +171,39 @@ def test_a_changed_parquet_mapping_drops_the_stores_own_rollups(tmp_path):
     assert after == fresh and after != before and after[0][0] == 240
 
 
-def test_a_parquet_mapping_in_object_storage_is_refused_naming_its_key(tmp_path):
-    import tomllib
+def test_parquet_objects_in_s3_under_their_own_names(s3_server, tmp_path):  # noqa: F811
+    """Objects read in place through their kept footers: each object's span is read from its own ts column (kept
+    apart from spans read by `ts`), so the last hour's read skips the object of hours 0-1 and counts the rest."""
+    from console import rollup_engine
+    from console import store_rollups as ro
+    from console.rollup_sources import Source
 
-    from console.config import ConfigError, parse
-
-    text = '[[logs]]\nkind = "predictions"\npath = "s3://b/logs/"\nformat = "parquet"\n[logs.fields]\nts = "t"\n'
-    with pytest.raises(ConfigError) as err:
-        parse(tomllib.loads(text), tmp_path)
-    assert err.value.key == "logs[0].fields" and "on this machine" in err.value.message
+    preds, folder = _write(tmp_path)
+    s3_server.client().create_bucket(Bucket="own-parquet")
+    s3_server.upload_tree("own-parquet", folder, "logs")
+    cfg = tmp_path / "mlops-console.toml"
+    cfg.write_text('[[logs]]\nkind = "predictions"\npath = "s3://own-parquet/logs/"\nformat = "parquet"\n'
+                   '[logs.fields]\n' + _toml(OWN) + '[store]\npath = "store"\n[audit]\npath = "a.jsonl"\n'
+                   + s3_server.toml)
+    res = _cli(cfg, "snapshot", "--at", AT, "--format", "json")
+    assert res.returncode == 0, res.stderr
+    snap = json.loads(res.stdout)
+    assert snap["counts"]["predictions"] == preds.height and snap["counts"]["malformed"] == 1
+    since = START + timedelta(hours=3)  # the last hour: a read of the files whose spans reach it
+    _health_matches(cfg, preds, 1)
+    wh = Warehouse(parse_file(cfg))
+    try:
+        wh.refresh()
+        spans = sorted(e["span"] for objects in wh._lake_objects.values() for e in objects.values())
+    finally:
+        wh.close()
+    files = sorted(folder.rglob("*.parquet"))
+    assert spans == sorted([pl.read_parquet(f)["timestamp"].min().isoformat(),
+                            pl.read_parquet(f)["timestamp"].max().isoformat()] for f in files)
+    source = Source("s3://own-parquet/logs/", "parquet", {}, s3_server.storage, FIELDS)
+    specs = {m: ro.ModelSpec() for m in ("fraud", "eta")}
+    late = {m: n for m, n in preds.filter(pl.col("ts") >= since).group_by("model").len().iter_rows()}
+    assert _rows_by_model(rollup_engine.local_builder([source], None, specs)(since, since + timedelta(hours=1))) == late
 
 
 def _own_table(preds: pl.DataFrame) -> pa.Table:
@@ -223,13 +257,7 @@ def test_delta_and_iceberg_tables_under_their_own_names(tmp_path, fmt):
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["counts"]["predictions"] == preds.height
     since = START + timedelta(hours=3)  # the last hour: a read of the files whose spans reach it
-    hand = preds.filter(pl.col("ts") >= since).group_by("model").agg(
-        pl.col("status").is_in(["timeout", "500"]).sum().alias("e"), pl.len())
-    for model, e, n in hand.iter_rows():
-        out = _cli(cfg, "health", model, "--at", AT, "--window", "1h", "--format", "json")
-        assert out.returncode == 0, out.stderr
-        table = json.loads(out.stdout)["table"]
-        assert (sum(r["requests"] for r in table), sum(r["errors"] for r in table)) == (n, e), model
+    _health_matches(cfg, preds, 1)
     wh = Warehouse(parse_file(cfg))
     try:
         wh.refresh()

@@ -722,17 +722,14 @@ def parse(data: dict, root: Path, source: Path | None = None) -> Config:
 
 def _fields(item: _LogFile, key: str) -> tuple[tuple[str, str], ...]:
     """`[logs.fields]`: contract field -> the log's own column name. Read by the store's parser of the log's own
-    JSONL and CSV, and by the views over a local Parquet log or a Delta or Iceberg table read in place (vendor
-    formats map their fields in their readers; Parquet objects in S3 are read by the contract's names)."""
+    JSONL and CSV, and by the views over Parquet logs (local or in S3) and Delta or Iceberg tables read in place
+    (vendor formats map their fields in their readers)."""
     if not item.fields:
         return ()
     if item.format not in ("jsonl", "csv", "parquet", "delta", "iceberg"):
         raise ConfigError(key, 'applies to logs of the contract\'s shape: set `format = "jsonl"`, `"csv"`, '
                           '`"parquet"`, `"delta"` or `"iceberg"` on this entry' + (
                               f" (format {item.format!r} is read by its own reader, which names the fields)" if item.format else ""))
-    if item.format == "parquet" and item.path.startswith(("s3://", "s3a://", "s3n://")):
-        raise ConfigError(key, "applies to Parquet logs on this machine; a Parquet log in object storage is read by "
-                          "the contract's names")
     known = mappable(item.kind)
     for name, column in item.fields.items():
         if name not in known:

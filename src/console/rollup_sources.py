@@ -182,8 +182,8 @@ class Source:
         fmt = self.format or _kind(self.path.rstrip("/*"))
         fmt = {"jsonl": "json"}.get(fmt, fmt)
         if fmt == "parquet":
-            return [locations.arrow_dataset(self.path, self.storage, format=fmt, since=start, until=end,
-                                            unify_schemas=True)]
+            return [self._renamed(locations.arrow_dataset(self.path, self.storage, format=fmt, since=start, until=end,
+                                                          unify_schemas=True))]
         files = locations.list_files(self.path, self.storage, start, end)  # one format, or a prefix mixing them
         out: list = []
         for kind in [fmt] if fmt is not None else sorted({_kind(f.path) for f in files}
@@ -195,7 +195,8 @@ class Source:
                     out.append(TextDataset(mine, kind, locations.parse_location(self.path).url(), start, end,
                                            _DATE_PARTS, self.storage, self.fields))
             else:
-                out.append(locations.arrow_dataset(mine, self.storage, format=kind, unify_schemas=kind == "parquet"))
+                out.append(self._renamed(locations.arrow_dataset(mine, self.storage, format=kind,
+                                                                 unify_schemas=kind == "parquet")))
         return out
 
 
@@ -206,7 +207,6 @@ def files_of(source: Source) -> Iterator[tuple[tuple, str, Any]]:
     build parses them: through the build's own `TextFile` (its Hive keys too), so within `rollup_text.parsed_once`
     the build reads the kept pieces rather than parsing the file again. For `rollup_changes.Versions.sources`."""
     from console.sources import footers, locations
-    from console.store import mapped_parquet
     from console.store.footers import EVERY, ts_span
 
     fmt = {"jsonl": "json"}.get(source.format, source.format)
@@ -245,7 +245,8 @@ def files_of(source: Source) -> Iterator[tuple[tuple, str, Any]]:
         if kind == "parquet":
             def footer(info=info):
                 settings = s3.settings(source.storage)
-                return footers.span(footers.read(info.path.split("://", 1)[1], s3.filesystem(settings, info.path)))
+                return footers.span(footers.read(info.path.split("://", 1)[1], s3.filesystem(settings, info.path),
+                                                 mapped_parquet.ts_column(source.fields)))
 
             yield key, kind, footer
         else:

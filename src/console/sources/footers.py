@@ -54,15 +54,24 @@ def stat_bounds(st, ts_type) -> tuple[datetime, datetime] | None:
     return _naive(lo), _naive(hi)
 
 
-def read(path: str, fs) -> dict:
+def leaf(meta, column: str | None) -> int:
+    """The index of `column`'s statistics in a Parquet footer's row groups, or -1: they are per leaf column, so a
+    struct written before it (a features object) moves it past the struct's members."""
+    if column is None:
+        return -1
+    return next((i for i in range(meta.num_columns) if meta.schema.column(i).path == column), -1)
+
+
+def read(path: str, fs, column: str | None = "ts") -> dict:
     """One object's footer facts: its Arrow schema (serialized), rows, and (first, last) ts from the row groups'
-    statistics, or None for the span when ts is not a timestamp with statistics (it may hold any hour)."""
+    statistics of `column` (the log's own name for ts), or None for the span when ts is not a timestamp with
+    statistics (it may hold any hour)."""
     import pyarrow.parquet as pq
 
     with fs.open_input_file(path) as fh:
         meta = pq.ParquetFile(fh).metadata
     schema = meta.schema.to_arrow_schema()
-    idx = schema.get_field_index("ts")
+    idx = leaf(meta, column) if column in schema.names else -1
     lo = hi = None
     span_known = idx >= 0
     for g in range(meta.num_row_groups) if span_known else ():
@@ -72,7 +81,7 @@ def read(path: str, fs) -> dict:
         st = group.column(idx).statistics
         # a null ts is outside any span: an object holding one gets no guarantee (its rows are refused, and
         # the count of refused rows must still find them)
-        bounds = stat_bounds(st, schema.field(idx).type) if st is not None and st.null_count == 0 else None
+        bounds = stat_bounds(st, schema.field(column).type) if st is not None and st.null_count == 0 else None
         if bounds is None:
             span_known = False
             break
@@ -84,14 +93,15 @@ def read(path: str, fs) -> dict:
             "rows": meta.num_rows, "span": span}
 
 
-def facts(infos: list, fs, known: dict) -> dict[str, dict]:
+def facts(infos: list, fs, known: dict, column: str | None = "ts") -> dict[str, dict]:
     """url -> footer facts for each listed object, reading (in parallel) only those `known` lacks for their
-    version; `known` is updated in place and pruned to the objects listed."""
+    version; `known` is updated in place and pruned to the objects listed. `column`: the log's ts column (`read`);
+    the caller keeps another `known` for another one."""
     objects, schemas = known.setdefault("objects", {}), known.setdefault("schemas", {})
     missing = [i for i in infos if (objects.get(i.path) or {}).get("version") != version(i)]
     if missing:
         def one(info):
-            return info, read(info.path.split("://", 1)[1], fs)
+            return info, read(info.path.split("://", 1)[1], fs, column)
 
         with ThreadPoolExecutor(min(READERS, len(missing))) as pool:
             for info, got in pool.map(one, missing):
@@ -126,8 +136,8 @@ def span(entry: dict) -> tuple | None:
     return datetime.fromisoformat(got[0]), datetime.fromisoformat(got[1])
 
 
-def guarantee(entry: dict, ts_type):
-    """A dataset expression true of every row of the object (its ts span), or None."""
+def guarantee(entry: dict, ts_type, column: str = "ts"):
+    """A dataset expression true of every row of the object (its ts span, on the log's ts column), or None."""
     import pyarrow as pa
     import pyarrow.dataset as ds
 
@@ -135,4 +145,4 @@ def guarantee(entry: dict, ts_type):
     if got is None or got[0] == "empty" or ts_type is None or not pa.types.is_timestamp(ts_type) or ts_type.tz:
         return None
     lo, hi = (pa.scalar(t, ts_type) for t in got)
-    return (ds.field("ts") >= lo) & (ds.field("ts") <= hi)
+    return (ds.field(column) >= lo) & (ds.field(column) <= hi)

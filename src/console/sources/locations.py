@@ -314,7 +314,7 @@ def _hive_base(dirs: list[str]) -> str:
 def arrow_dataset(source: Location | str | Iterable[str | FileInfo], storage: dict | None = None, *,
                   format: str = "parquet", partitioning: str | None = "hive", since: datetime | None = None,
                   until: datetime | None = None, schema=None, unify_schemas: bool = False,
-                  source_column: str | None = None, known: dict | None = None):
+                  source_column: str | None = None, known: dict | None = None, ts_column: str | None = "ts"):
     """A pyarrow dataset over the files of a location (pruned by [since, until]) or over given files.
 
     Hive folders become partition columns (`date`, `hour`, ...: strings or integers as they look), so
@@ -327,6 +327,7 @@ def arrow_dataset(source: Location | str | Iterable[str | FileInfo], storage: di
     `known` (S3 Parquet): the footers already read, by object identity (`sources.footers`), updated in place. The
     dataset is then made from the listing without a request for a known object: its schema from the kept
     ones, and each object guaranteed to its time span, so a time filter skips the objects outside it unread.
+    `ts_column`: the objects' own name for ts, whose statistics give the spans (None: no span is known).
     """
     import pyarrow as pa
     import pyarrow.dataset as ds
@@ -359,7 +360,7 @@ def arrow_dataset(source: Location | str | Iterable[str | FileInfo], storage: di
     footer = None
     if known is not None and is_s3 and format == "parquet" and all(isinstance(f, FileInfo) for f in infos):
         try:
-            footer = footers.facts(infos, fs, known)
+            footer = footers.facts(infos, fs, known, ts_column)
         except Exception as exc:
             raise s3.error(where, exc, settings) from None
     try:
@@ -372,7 +373,8 @@ def arrow_dataset(source: Location | str | Iterable[str | FileInfo], storage: di
                 schema = arrow_schemas.unify([*footers.schemas(known, footer.values()), factory.inspect(fragments=0)])
             dataset = factory.finish(schema)
             return _guaranteed(dataset, {p: footer[u] for p, u in zip(paths, files)},
-                               {p: i.size for p, i in zip(paths, infos)}, source_column, dict(zip(paths, files)))
+                               {p: i.size for p, i in zip(paths, infos)}, source_column, dict(zip(paths, files)),
+                               ts_column)
         if unify_schemas and schema is None:
             factory = ds.FileSystemDatasetFactory(
                 fs, paths, ds.ParquetFileFormat() if format == "parquet" else format,
@@ -393,17 +395,18 @@ def arrow_dataset(source: Location | str | Iterable[str | FileInfo], storage: di
         raise s3.error(where, exc, settings) from None
 
 
-def _guaranteed(dataset, facts: dict[str, dict], sizes: dict[str, int], column: str | None, urls: dict[str, str]):
+def _guaranteed(dataset, facts: dict[str, dict], sizes: dict[str, int], column: str | None, urls: dict[str, str],
+                ts_column: str | None = "ts"):
     """The dataset with each object's time span as a guarantee (and its size: no HEAD before a read), and the
     source column when asked."""
     import pyarrow as pa
     import pyarrow.dataset as ds
 
-    ts_type = dataset.schema.field("ts").type if "ts" in dataset.schema.names else None
+    ts_type = dataset.schema.field(ts_column).type if ts_column in dataset.schema.names else None
     fragments = []
     for f in dataset.get_fragments():
         expr = f.partition_expression
-        bound = footers.guarantee(facts[f.path], ts_type)
+        bound = footers.guarantee(facts[f.path], ts_type, ts_column) if ts_type is not None else None
         if bound is not None:
             expr = expr & bound
         if column:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 
+from console.sources.footers import leaf as footer_leaf
 from console.sources.footers import stat_bounds
 from console.sql import load_query
 from console.store import mapped_parquet
@@ -44,8 +45,7 @@ def ts_span(path: str, column: str = "ts") -> tuple:
     schema = meta.schema.to_arrow_schema()
     if schema.get_field_index(column) < 0:
         return EVERY
-    # the statistics are per leaf column: a struct logged before ts (a features object) moves its index
-    leaf = next((i for i in range(meta.num_columns) if meta.schema.column(i).path == column), -1)
+    leaf = footer_leaf(meta, column)  # (a struct logged before ts moves its statistics' index)
     if leaf < 0:
         return EVERY
     lo = hi = None

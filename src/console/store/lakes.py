@@ -76,12 +76,13 @@ class Lakes:
         """kind -> object URL -> field -> what it holds (`inplace.arrow_kind`), for the S3 Parquet objects listed,
         from the footers kept of them (no request); what `_field_notes` says of files on disk, it says of these."""
         from console.sources import footers
+        from console.sources.field_names import as_contract
         from console.store.inplace import arrow_kind
         from console.store.views import arrow_members, as_features
 
         out: dict[str, dict[str, dict[str, str]]] = {}
         for name, objects in self._lake_objects.items():
-            kept = self._facts.remembered(f"lake-footers|{self._lake_paths.get(name)}") or {}
+            kept = self._facts.remembered(self._footers_key(name)) or {}
             schemas, parsed = kept.get("schemas") or {}, {}
             for url in sorted(objects):
                 digest = objects[url].get("schema")
@@ -89,11 +90,18 @@ class Lakes:
                     continue
                 if digest not in parsed:  # a features struct's fields are features, as its view reads them
                     (schema,) = footers.schemas(kept, [objects[url]])
+                    schema = as_contract(schema.empty_table(), self._lake_fields.get(name, ())).schema
                     fields = as_features({f.name: f.type for f in schema},
                                          [(f.name, f.type) for f in arrow_members(schema)])
                     parsed[digest] = {n: arrow_kind(t) for n, t in fields.items()}
                 out.setdefault(self._lake_kinds[name], {})[url] = parsed[digest]
         return out
+
+    def _footers_key(self, name: str) -> str:
+        """Where an S3 Parquet lake's object footers are kept: their spans are read from its own ts column, so a
+        log mapping ts elsewhere keeps its own."""
+        column = mapped_parquet.ts_column(self._lake_fields.get(name, ()))
+        return f"lake-footers|{self._lake_paths.get(name)}" + ("" if column == "ts" else f"|{column}")
 
     def _lake_schema(self, name: str):
         """A lake's schema as the views read it: under the contract's names where the table maps its own."""
@@ -150,8 +158,9 @@ class Lakes:
             self._lake_fields[name] = tuple(getattr(src, "fields", ()))  # a table under its own names
             ts = mapped_parquet.time_column(self._lake_fields[name])
             try:
+                own_ts = mapped_parquet.ts_column(self._lake_fields[name])  # what an object's span is read by
                 if not listed:  # `listed=False`: only S3 Parquet objects already known, as the store kept them
-                    key = f"lake-footers|{src.path}"
+                    key = self._footers_key(name)
                     kept = self._facts.remembered(key) or {}
                     if src.format not in (None, "parquet") or not kept.get("objects"):
                         continue
@@ -159,7 +168,7 @@ class Lakes:
                     infos = [locations.FileInfo(url, e["version"][1], e["version"][2], e["version"][0])
                              for url, e in sorted(known["objects"].items())]
                     datasets[name] = locations.arrow_dataset(infos, storage, unify_schemas=True,
-                                                             source_column="source", known=known)
+                                                             source_column="source", known=known, ts_column=own_ts)
                     objects[name] = known["objects"]
                 elif src.format == "delta":
                     files[name] = {}
@@ -171,11 +180,11 @@ class Lakes:
                 elif src.format in (None, "parquet"):
                     # footers kept by object identity across processes (`footers`): a refresh lists, and reads
                     # only the footers of objects it has not seen
-                    key = f"lake-footers|{src.path}"
+                    key = self._footers_key(name)
                     kept = self._facts.remembered(key) or {}
                     known = {"objects": dict(kept.get("objects") or {}), "schemas": dict(kept.get("schemas") or {})}
                     datasets[name] = locations.arrow_dataset(src.path, storage, unify_schemas=True,
-                                                             source_column="source", known=known)
+                                                             source_column="source", known=known, ts_column=own_ts)
                     self._facts.remember(key, known)
                     objects[name] = known["objects"]
                 else:
