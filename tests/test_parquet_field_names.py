@@ -22,7 +22,7 @@ from console.warehouse import Warehouse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rollup_fleet import START, fleet  # noqa: E402
-from test_field_names import FIELDS, OWN, _rows_by_model, _toml, nested_rows, stored_nested  # noqa: E402
+from test_field_names import FIELDS, LABELS, OWN, _rows_by_model, _toml, nested_rows, stored_nested  # noqa: E402
 from s3_server import s3_server  # noqa: E402,F401  (session fixture)
 from test_operator_pass2 import _cli  # noqa: E402
 
@@ -66,11 +66,16 @@ def _health_matches(cfg: Path, preds: pl.DataFrame, hours: int) -> None:
 
 def test_store_cli_and_rollup_count_a_parquet_log_under_its_own_names(tmp_path):
     preds, _ = _write(tmp_path)
-    cfg = _config(tmp_path, OWN, extra='[rollups]\npath = "rollups"\nmin_rows = 100\n')
+    _, labels = fleet(hours=4, per_hour=150, seed=3)
+    labels.select(pl.col("request_id").alias("id"), pl.col("label").cast(pl.Utf8).alias("truth"),
+                  pl.col("ts").alias("labelled_at")).write_parquet(tmp_path / "labels.parquet")
+    cfg = _config(tmp_path, OWN, extra='[rollups]\npath = "rollups"\nmin_rows = 100\n[[logs]]\nkind = "labels"\n'
+                  'path = "labels.parquet"\nformat = "parquet"\n[logs.fields]\n' + _toml(LABELS))
     res = _cli(cfg, "snapshot", "--at", AT, "--format", "json")
     assert res.returncode == 0, res.stderr
     snap = json.loads(res.stdout)
     assert snap["counts"]["predictions"] == preds.height and snap["counts"]["malformed"] == 1
+    assert snap["counts"]["labels"] == labels.height
     assert [(m["reason"], m["n"]) for m in snap["malformed_by"]] == [("missing model", 1)]
     for hours in (4, 1):  # the whole log, and the last hour (a read narrowed to part-1 by its span)
         _health_matches(cfg, preds, hours)
@@ -78,10 +83,13 @@ def test_store_cli_and_rollup_count_a_parquet_log_under_its_own_names(tmp_path):
     try:
         with wh.cursor() as cur:  # each row's time is its `timestamp`, not the log's own `ts`
             stored = dict(cur.execute("SELECT request_id, ts FROM predictions").fetchall())
-        spans = {Path(p).name: wh.file_span(p) for p in sorted(wh._mapped)}
+            joined = dict(cur.execute("SELECT request_id, label FROM labels JOIN predictions USING (request_id)")
+                          .fetchall())
+        spans = {Path(p).name: wh.file_span(p) for p in sorted(wh._mapped) if "date=" in p}
     finally:
         wh.close()
     assert stored == dict(zip(preds["request_id"], preds["ts"]))
+    assert joined == dict(zip(labels["request_id"], labels["label"].cast(pl.Utf8)))  # every label under `id`
     for name, span in spans.items():  # each file's hours by its own ts column's statistics
         t = pl.read_parquet(tmp_path / "logs" / f"date={START.date()}" / name)
         assert span == (t["timestamp"].min(), t["timestamp"].max())
