@@ -159,16 +159,27 @@ def test_both_rollup_engines_read_the_parquet_log_under_its_own_names(tmp_path):
     assert _rows_by_model(rollup_job.builder([source], None, specs, master="local[1]")(START, end)) == hand
 
 
-def test_a_changed_parquet_mapping_drops_the_stores_own_rollups(tmp_path):
-    """A Parquet log has no read cursor: that it was read before is known from the files the store remembers of
-    it. Its hours built under the old mapping are dropped with the mapping, as a tailed log's are."""
-    (tmp_path / "logs").mkdir()
-    pl.DataFrame({"timestamp": [START + timedelta(minutes=2 * i) for i in range(240)], "model": "a", "version": "1",
-                  "request_id": [f"r{i}" for i in range(240)], "latency": [10.0 + i % 7 for i in range(240)],
-                  "latency_p50": [500.0 + i % 11 for i in range(240)]}).write_parquet(tmp_path / "logs" / "p.parquet")
+@pytest.mark.parametrize("fmt", ["parquet", "delta"])
+def test_a_changed_mapping_of_a_log_read_in_place_drops_the_stores_own_rollups(tmp_path, fmt):
+    """A log read in place has no read cursor: that it was read before is known from the files the store remembers
+    of it, or from the mapping it was read under. Its hours built under the old mapping are dropped with the
+    mapping, as a tailed log's are (as many rows an hour: counting them again would keep the old latencies)."""
+    rows = pl.DataFrame({"timestamp": [START + timedelta(minutes=2 * i) for i in range(240)], "model": "a",
+                         "version": "1", "request_id": [f"r{i}" for i in range(240)],
+                         "latency": [10.0 + i % 7 for i in range(240)], "latency_p50": [500.0 + i % 11 for i in range(240)]})
+    if fmt == "parquet":
+        (tmp_path / "logs").mkdir()
+        rows.write_parquet(tmp_path / "logs" / "p.parquet")
+    else:
+        from deltalake import write_deltalake
+
+        write_deltalake(str(tmp_path / "logs"), rows.to_arrow().cast(pa.schema(
+            [pa.field(f.name, pa.string() if pa.types.is_large_string(f.type) or pa.types.is_string_view(f.type)
+                      else f.type) for f in rows.to_arrow().schema])))
 
     def health(column: str, store: str) -> list:
         cfg = _config(tmp_path, {"ts": "timestamp", "latency_ms": column}, store, '[rollups]\nmin_rows = 10\n')
+        cfg.write_text(cfg.read_text().replace('format = "parquet"', f'format = "{fmt}"'))
         res = _cli(cfg, "health", "a", "--at", "2026-07-01T08:00:00Z", "--window", "7d", "--format", "json")
         assert res.returncode == 0, res.stderr
         return [(r["requests"], r["p50_ms"], r["p95_ms"]) for r in json.loads(res.stdout)["table"]]

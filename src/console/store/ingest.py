@@ -137,9 +137,11 @@ class Ingest:
                 if m.sources and m.sources != fingerprint:
                     notes.append("the configured log sources changed: the store is read again from the start")
                     self._drop_segments(m)
-                    # read before: a tailed log has a cursor; a Parquet log read in place, its files remembered
-                    read = set(m.cursors) | {source_id(s) for s in self.cfg.logs if is_parquet_source(s)
-                                             and self._facts.remembered(f"parquet-files|{s.path}") is not None}
+                    # read before: a tailed log has a cursor; a Parquet log read in place, its files remembered; a
+                    # source mapped before (a lakehouse table too) was read under those names
+                    read = set(m.cursors) | set(m.names) | {
+                        source_id(s) for s in self.cfg.logs if is_parquet_source(s)
+                        and self._facts.remembered(f"parquet-files|{s.path}") is not None}
                     if renamed(m.names, names, read & {source_id(s) for s in self.cfg.logs}):
                         self._drop_own_rollups()
                     self._columns = {}
