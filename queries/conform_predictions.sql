@@ -9,7 +9,7 @@ WITH r AS (
         log_instant(ts) AS _ts,
         TRY_CAST(model AS VARCHAR) AS _model, TRY_CAST(version AS VARCHAR) AS _version,
         TRY_CAST(request_id AS VARCHAR) AS _rid, TRY_CAST(prediction AS VARCHAR) AS _pred,
-        TRY_CAST(score AS DOUBLE) AS _score, TRY_CAST(latency_ms AS DOUBLE) AS _latency,
+        TRY_CAST(score AS DOUBLE) AS _score, coalesce(TRY_CAST(latency_ms AS DOUBLE), TRY_CAST(latency_s AS DOUBLE) * 1000) AS _latency,
         TRY_CAST(TRY_CAST(input_tokens AS DOUBLE) AS BIGINT) AS _in,
         TRY_CAST(TRY_CAST(output_tokens AS DOUBLE) AS BIGINT) AS _out,
         TRY_CAST(cost_usd AS DOUBLE) AS _cost,
@@ -37,14 +37,16 @@ SELECT _ts AS ts, _model AS model, _version AS version, _rid AS request_id,
         WHEN coalesce(_rid, '') = '' THEN 'missing request_id'
         WHEN score IS NOT NULL AND _score IS NULL THEN 'score is not a number'
         WHEN NOT isfinite(_score) THEN 'score is not finite'
-        WHEN latency_ms IS NOT NULL AND _latency IS NULL THEN 'latency_ms is not a number'
-        WHEN NOT isfinite(_latency) THEN 'latency_ms is not finite'
+        WHEN latency_ms IS NOT NULL AND TRY_CAST(latency_ms AS DOUBLE) IS NULL THEN 'latency_ms is not a number'
+        WHEN latency_ms IS NULL AND latency_s IS NOT NULL AND _latency IS NULL THEN 'latency_s is not a number'
+        WHEN NOT isfinite(_latency) THEN
+            CASE WHEN TRY_CAST(latency_ms AS DOUBLE) IS NULL THEN 'latency_s is not finite' ELSE 'latency_ms is not finite' END
         WHEN input_tokens IS NOT NULL AND _in IS NULL THEN 'input_tokens is not a number'
         WHEN output_tokens IS NOT NULL AND _out IS NULL THEN 'output_tokens is not a number'
         WHEN cost_usd IS NOT NULL AND _cost IS NULL THEN 'cost_usd is not a number'
         WHEN NOT isfinite(_cost) THEN 'cost_usd is not finite'
     END AS _reject,
     t.* EXCLUDE (ts, model, version, request_id, environment, variant, prediction, prediction_num, score,
-                 latency_ms, is_error, status, error, input_tokens, output_tokens, cost_usd, source, loc,
+                 latency_ms, latency_s, is_error, status, error, input_tokens, output_tokens, cost_usd, source, loc,
                  _ts, _model, _version, _rid, _pred, _score, _latency, _in, _out, _cost, _status, _error)
 FROM t

@@ -2,7 +2,7 @@
 CREATE OR REPLACE VIEW skeleton_predictions AS
     SELECT NULL AS ts, NULL AS model, NULL AS version, NULL AS request_id, NULL AS environment, NULL AS variant,
            NULL AS prediction, NULL AS prediction_num, NULL AS score, NULL AS latency_ms, NULL AS is_error,
-           NULL AS status, NULL AS error, NULL AS input_tokens, NULL AS output_tokens, NULL AS cost_usd,
+           NULL AS status, NULL AS latency_s, NULL AS error, NULL AS input_tokens, NULL AS output_tokens, NULL AS cost_usd,
            NULL AS source, NULL AS loc
     LIMIT 0;
 CREATE OR REPLACE VIEW skeleton_labels AS

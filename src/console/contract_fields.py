@@ -26,8 +26,10 @@ FIELDS = {
         "reason": "string",
     },
 }
-# Fields a reader may give that the conform step turns into the columns above.
-PREDICTION_RAW_ONLY = ("status",)
+# Fields a reader may give that the conform step turns into the columns above: the raw status (into
+# `is_error`), and the latency in seconds (`latency_ms` is taken from it, times 1000, where a row has no
+# `latency_ms`: a service timing itself with `time.perf_counter()` logs seconds).
+PREDICTION_RAW_ONLY = ("status", "latency_s")
 # Provenance, on every row a reader returns: the file (or URI) and the line or row number in it.
 PROVENANCE_FIELDS = {"source": "string", "loc": "int64"}
 

@@ -34,7 +34,7 @@ import pyarrow.dataset as ds
 
 from console.rollup_text import TextDataset, TextFile  # noqa: F401 - TextFile: a Spark task's piece
 from console.sources import arrow_schemas, field_names
-from console.sources.contract import FIELDS, PREDICTION_RAW_ONLY
+from console.sources.contract import FIELDS
 from console.sources.files import compressed_copies, format_by_name, parquet_under
 from console.store import mapped_parquet
 
@@ -43,7 +43,7 @@ _DATE_PARTS = ("date", "dt", "day")
 # queries/conform_predictions.sql: the defaults of a row without them, and what makes a row an error
 DEFAULTS = (("environment", "production"), ("variant", "champion"))
 # the contract's text fields and the raw status, typed VARCHAR there whatever a format read (a CSV's version 3)
-TEXT = (*(n for n, t in FIELDS["predictions"].items() if t == "string"), *PREDICTION_RAW_ONLY)
+TEXT = (*(n for n, t in FIELDS["predictions"].items() if t == "string"), "status")
 _FAILED = ("error", "failed", "fail", "timeout")
 _NUMBER = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
 
@@ -343,6 +343,10 @@ def conform(batch: pa.RecordBatch | pa.Table) -> pa.Table:
         err = _text(t, "error")
         t = _put(t, "error", pc.if_else(pc.greater(pc.binary_length(err), 0), err, pa.scalar(None, pa.string())))
     t = _put(t, "is_error", _is_error(t))
+    if "latency_s" in t.column_names:  # the store's rule: latency_ms where the row has it, else seconds x 1000
+        seconds = pc.multiply(_to_float(t.column("latency_s")), 1000.0)
+        t = _put(t, "latency_ms", pc.coalesce(_to_float(t.column("latency_ms")), seconds)
+                 if "latency_ms" in t.column_names else seconds).drop_columns(["latency_s"])
     keep = pc.and_(pc.is_valid(t.column("ts")), pc.is_valid(t.column("model")))
     return t.filter(keep)
 

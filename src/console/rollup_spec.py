@@ -32,7 +32,7 @@ from console.sources.contract import FIELDS, PROVENANCE_FIELDS
 
 NOT_FEATURES = ("label", "target", "y", "ts", "request_id")  # reference columns that are never features
 CONTRACT_COLUMNS = set(FIELDS["predictions"]) | set(PROVENANCE_FIELDS) | {  # names only: no pyarrow import
-    "status", "features", "label", "label_num", "date", "dt", "day", "hour"}
+    "status", "latency_s", "features", "label", "label_num", "date", "dt", "day", "hour"}
 SKETCH_TESTS = {"ks", "wasserstein"}  # numeric tests computed on KLL sketches
 PROMPT = "prompt_version"  # an LLM's rollups are also cut by it (a segment), for cost per prompt version
 
