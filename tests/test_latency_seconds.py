@@ -42,7 +42,8 @@ def _stored(cfg: Path) -> dict:
 def test_a_log_in_seconds_under_its_own_name_is_read_in_milliseconds(tmp_path, fmt):
     rows = _rows()
     if fmt == "jsonl":
-        bad = [{**rows[0], "request_id": "slow", "duration": "slow"}, {**rows[0], "request_id": "nan", "duration": "NaN"}]
+        bad = [{**rows[0], "request_id": "slow", "duration": "slow"},
+               {**rows[0], "request_id": "nan", "duration": "NaN"}]
         (tmp_path / "p.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows + bad))
     else:
         pl.DataFrame(rows).with_columns(pl.col("timestamp").str.to_datetime("%Y-%m-%dT%H:%M:%SZ", time_unit="us")
@@ -83,4 +84,5 @@ def test_the_rollup_reads_seconds_as_the_store_does(tmp_path):
                                         {"a": ro.ModelSpec()})(START, START + timedelta(hours=1))
     hours = pl.from_arrow(built["a"]).filter(pl.col("segment").is_null())
     assert hours["rows"].sum() == len(rows)
-    assert hours["latency_sum"].sum() == pytest.approx(sum(r["duration"] * 1000 for r in rows), rel=1e-6)  # kept as a float32 sum
+    # the rollups keep latency sums in float32
+    assert hours["latency_sum"].sum() == pytest.approx(sum(r["duration"] * 1000 for r in rows), rel=1e-6)

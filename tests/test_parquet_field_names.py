@@ -150,7 +150,8 @@ def test_both_rollup_engines_read_the_parquet_log_under_its_own_names(tmp_path):
     end = START + timedelta(hours=4)
     assert _rows_by_model(rollup_engine.local_builder([source], None, specs)(START, end)) == hand
     # a window that starts at hour 2: the time filter on the log's own column keeps part-1's rows only
-    late = {m: n for m, n in preds.filter(pl.col("ts") >= START + timedelta(hours=2)).group_by("model").len().iter_rows()}
+    late = {m: n for m, n in preds.filter(pl.col("ts") >= START + timedelta(hours=2)).group_by("model").len()
+            .iter_rows()}
     assert _rows_by_model(rollup_engine.local_builder([source], None, specs)(START + timedelta(hours=2), end)) == late
     pytest.importorskip("pyspark")
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -166,7 +167,8 @@ def test_a_changed_mapping_of_a_log_read_in_place_drops_the_stores_own_rollups(t
     mapping, as a tailed log's are (as many rows an hour: counting them again would keep the old latencies)."""
     rows = pl.DataFrame({"timestamp": [START + timedelta(minutes=2 * i) for i in range(240)], "model": "a",
                          "version": "1", "request_id": [f"r{i}" for i in range(240)],
-                         "latency": [10.0 + i % 7 for i in range(240)], "latency_p50": [500.0 + i % 11 for i in range(240)]})
+                         "latency": [10.0 + i % 7 for i in range(240)],
+                         "latency_p50": [500.0 + i % 11 for i in range(240)]})
     if fmt == "parquet":
         (tmp_path / "logs").mkdir()
         rows.write_parquet(tmp_path / "logs" / "p.parquet")

@@ -727,9 +727,9 @@ def _fields(item: _LogFile, key: str) -> tuple[tuple[str, str], ...]:
     if not item.fields:
         return ()
     if item.format not in ("jsonl", "csv", "parquet", "delta", "iceberg"):
+        own = f" (format {item.format!r} is read by its own reader, which names the fields)" if item.format else ""
         raise ConfigError(key, 'applies to logs of the contract\'s shape: set `format = "jsonl"`, `"csv"`, '
-                          '`"parquet"`, `"delta"` or `"iceberg"` on this entry' + (
-                              f" (format {item.format!r} is read by its own reader, which names the fields)" if item.format else ""))
+                          f'`"parquet"`, `"delta"` or `"iceberg"` on this entry{own}')
     known = mappable(item.kind)
     for name, column in item.fields.items():
         if name not in known:

@@ -119,14 +119,15 @@ class Renamed:
         return [RenamedPiece(f, self.fields) for f in (self.dataset.get_fragments(filter=filter)
                                                         if filter is not None else self.dataset.get_fragments())]
 
-    def to_batches(self, filter=None, columns: Sequence[str] | None = None, **kw) -> Iterator[pa.RecordBatch]:  # noqa: A002
+    def to_batches(self, filter=None, columns: Sequence[str] | None = None,  # noqa: A002 - pyarrow's name
+                   **kw) -> Iterator[pa.RecordBatch]:
         for batch in self.dataset.to_batches(filter=filter, columns=self.own(columns), **kw):
             yield from field_names.as_contract(pa.Table.from_batches([batch]), self.fields).to_batches()
 
 
 @dataclass(frozen=True)
 class RenamedPiece:
-    """One file of a `Renamed` dataset, as a Spark task reads it (`spark.scan_task`): the file's own batches, renamed."""
+    """One file of a `Renamed` dataset, as a Spark task reads it (`spark.scan_task`): its own batches, renamed."""
 
     fragment: Any
     fields: tuple[tuple[str, str], ...]

@@ -11,9 +11,9 @@ import os
 from datetime import UTC, datetime, timedelta
 
 from console.sql import load_query
+from console.store import mapped_parquet
 from console.store.facts import ts_text, ts_value
 from console.store.place import _expand, is_parquet_source
-from console.store import mapped_parquet
 from console.store.views import _sql_list, as_features, struct_fields
 
 

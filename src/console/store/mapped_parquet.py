@@ -18,7 +18,8 @@ def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _plan(columns: Mapping[str, Any], fields: Sequence[tuple[str, str]]) -> tuple[list[str], dict[str, tuple[str, str]]]:
+def _plan(columns: Mapping[str, Any],
+          fields: Sequence[tuple[str, str]]) -> tuple[list[str], dict[str, tuple[str, Any]]]:
     """(the file's columns left out of `*`, contract name -> (the SQL reading it, its type)). `columns`: name ->
     DuckDB type as it prints (a file's footer), or Arrow type (a lake's dataset)."""
     to_contract = {column: name for name, column in fields}

@@ -226,9 +226,9 @@ class Views:
                 **{f"union_{k}": union[k] for k in KINDS},
                 **{f"inplace_{k}": self._parquet_read(inplace.get(k) or [raw])
                    for k in ("predictions", "labels", "deployments")},
-                **{f"clean_{k}": self._parquet_read(cln.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
-                **{f"typed_{k}": self._parquet_read(typ.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
-                **{f"pending_{k}": self._parquet_read(pend.get(k) or [raw]) for k in ("predictions", "labels", "deployments")},
+                **{f"{name}_{k}": self._parquet_read(files.get(k) or [raw])
+                   for name, files in (("clean", cln), ("typed", typ), ("pending", pend))
+                   for k in ("predictions", "labels", "deployments")},
                 **{f"columns_{name}_predictions": self._raw_columns(files.get("predictions") or [raw])
                    for name, files in (("inplace", inplace), ("clean", cln), ("typed", typ), ("pending", pend))},
                 **{f"conform_{k}": branch(k, inplace.get(k), v) for k, v in conform.items()},
