@@ -76,7 +76,7 @@ def test_store_cli_and_rollup_count_a_parquet_log_under_its_own_names(tmp_path):
     snap = json.loads(res.stdout)
     assert snap["counts"]["predictions"] == preds.height and snap["counts"]["malformed"] == 1
     assert snap["counts"]["labels"] == labels.height
-    assert [(m["reason"], m["n"]) for m in snap["malformed_by"]] == [("missing model", 1)]
+    assert [(m["reason"], m["n"]) for m in snap["malformed_by"]] == [("missing model (`model_name` in this log)", 1)]
     for hours in (4, 1):  # the whole log, and the last hour (a read narrowed to part-1 by its span)
         _health_matches(cfg, preds, hours)
     wh = Warehouse(parse_file(cfg))

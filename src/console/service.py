@@ -704,7 +704,7 @@ class Service:
     def malformed_summary(self, lakes: bool = True) -> list[dict]:
         """Rows set aside by file and reason; `lakes=False` leaves out Delta, Iceberg and S3 objects, whose
         rejected rows only a scan of every object finds (`snapshot` lists the local ones; all are counted)."""
-        return self.warehouse.frame("malformed_summary" if lakes else "malformed_summary_local").to_dicts()
+        return self.warehouse.malformed_by(lakes)
 
     def close(self) -> None:
         self.warehouse.close()

@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 
 from console.config import Config
-from console.sources import endpoints
+from console.sources import endpoints, field_names
 from console.sources.contract import FIELDS, PROVENANCE_FIELDS
 from console.sql import load_query
 from console.store.compaction import Compaction
@@ -318,6 +318,19 @@ class Warehouse(Ingest, Counting, InPlace, Lakes, Views, Footers, Compaction):
     def frame(self, name: str, params: dict | None = None, columns: list[str] | None = None,
               within: list[tuple[datetime, datetime]] | None = None) -> pl.DataFrame:
         return pl.from_arrow(self.arrow(name, params, columns, within))
+
+    def malformed_by(self, lakes: bool = True) -> list[dict]:
+        """Rows set aside by file and reason (`queries/malformed_summary.sql`); a file or object of a log under its
+        own names has its reasons name the log's column, as a parsed log's are (`field_names.explain`)."""
+        rows = self.frame("malformed_summary" if lakes else "malformed_summary_local").to_dicts()
+        own = dict(self._mapped)
+        for name, objects in self._lake_objects.items():
+            if self._lake_fields.get(name):
+                own.update(dict.fromkeys(objects, self._lake_fields[name]))
+        for row in rows:
+            if own.get(row["source"]):
+                row["reason"] = field_names.explain_reason(row["reason"], own[row["source"]])
+        return rows
 
     def dicts(self, name: str, params: dict | None = None) -> list[dict]:
         """A named query's rows as dicts of Python values, as `arrow(...).to_pylist()` gives them, without PyArrow

@@ -69,6 +69,15 @@ def own_columns(names: Sequence[str], fields: Sequence[tuple[str, str]], present
     return list(out)
 
 
+def _names(name: str) -> str:
+    """A reason about field `name` ("missing ts", "ts is not a timestamp"), as a pattern."""
+    return f"^(missing )?{re.escape(name)}( |$)"
+
+
+def _own(column: str) -> str:
+    return f" (`{column}` in this log)"
+
+
 def explain(refused: pa.Table, fields: Sequence[tuple[str, str]]) -> pa.Table:
     """Rows set aside, each reason naming a mapped field also naming the log's column for it ("missing ts" ->
     "missing ts (`timestamp` in this log)"): the operator looks for the log's name, not the contract's."""
@@ -78,6 +87,14 @@ def explain(refused: pa.Table, fields: Sequence[tuple[str, str]]) -> pa.Table:
 
     reason = refused.column("reason")
     for name, column in fields:
-        named = pc.match_substring_regex(reason, f"^(missing )?{re.escape(name)}( |$)")
-        reason = pc.if_else(named, pc.binary_join_element_wise(reason, f" (`{column}` in this log)", ""), reason)
+        named = pc.match_substring_regex(reason, _names(name))
+        reason = pc.if_else(named, pc.binary_join_element_wise(reason, _own(column), ""), reason)
     return refused.set_column(refused.column_names.index("reason"), "reason", reason)
+
+
+def explain_reason(reason: str, fields: Sequence[tuple[str, str]]) -> str:
+    """`explain` of one reason (a row of a file read in place, whose reasons the conform query makes)."""
+    for name, column in fields:
+        if re.match(_names(name), reason):
+            reason += _own(column)
+    return reason
