@@ -94,8 +94,18 @@ def dataset(paths: Sequence[str], fmt: str | None = None, start: datetime | None
             schema = arrow_schemas.unify([d.schema, *(f.physical_schema for f in d.get_fragments())])
             if schema != d.schema:
                 d = ds.dataset(files, schema=schema, format=kind, partitioning=part, partition_base_dir=base)
-        out.append(Renamed(d, fields) if fields else d)
+        out.append(renamed(d, fields))
     return out
+
+
+def renamed(d: ds.Dataset, fields: tuple[tuple[str, str], ...]) -> ds.Dataset | Renamed:
+    """`d` read under the contract's names when its log maps its own (`Renamed`), else as it is."""
+    return Renamed(d, fields) if fields else d
+
+
+def _as_contract(batches: Iterable[pa.RecordBatch], fields: tuple[tuple[str, str], ...]) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        yield from field_names.as_contract(pa.Table.from_batches([batch]), fields).to_batches()
 
 
 class Renamed:
@@ -121,8 +131,7 @@ class Renamed:
 
     def to_batches(self, filter=None, columns: Sequence[str] | None = None,  # noqa: A002 - pyarrow's name
                    **kw) -> Iterator[pa.RecordBatch]:
-        for batch in self.dataset.to_batches(filter=filter, columns=self.own(columns), **kw):
-            yield from field_names.as_contract(pa.Table.from_batches([batch]), self.fields).to_batches()
+        return _as_contract(self.dataset.to_batches(filter=filter, columns=self.own(columns), **kw), self.fields)
 
 
 @dataclass(frozen=True)
@@ -133,8 +142,7 @@ class RenamedPiece:
     fields: tuple[tuple[str, str], ...]
 
     def renamed(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            yield from field_names.as_contract(pa.Table.from_batches([batch]), self.fields).to_batches()
+        return _as_contract(batches, self.fields)
 
 
 # Formats whose files hold contract rows the rollup scans as they are; the others need the store's readers.
@@ -161,9 +169,6 @@ class Source:
     storage: dict[str, Any] | None = field(default=None, hash=False, compare=False, repr=False)
     fields: tuple[tuple[str, str], ...] = ()  # the log's own names for contract fields (JSONL, CSV, local Parquet)
 
-    def _renamed(self, d: ds.Dataset) -> ds.Dataset | Renamed:
-        return Renamed(d, self.fields) if self.fields else d
-
     @property
     def is_lake(self) -> bool:
         return self.path.startswith(("s3://", "s3a://", "s3n://")) or self.format in ("delta", "iceberg")
@@ -173,18 +178,18 @@ class Source:
 
         ts = mapped_parquet.time_column(self.fields)  # a table's own ts column prunes its files
         if self.format == "delta":
-            return [self._renamed(lakes.delta_dataset(self.path, self.storage, since=start, until=end,
-                                                      time_column=ts))]
+            return [renamed(lakes.delta_dataset(self.path, self.storage, since=start, until=end,
+                                                time_column=ts), self.fields)]
         if self.format == "iceberg":
-            return [self._renamed(lakes.iceberg_dataset(self.path, dict(self.options), self.storage, since=start,
-                                                        until=end, time_column=ts))]
+            return [renamed(lakes.iceberg_dataset(self.path, dict(self.options), self.storage, since=start,
+                                                  until=end, time_column=ts), self.fields)]
         if not self.is_lake:
             return dataset([self.path], self.format, start, end, self.fields)
         fmt = self.format or _kind(self.path.rstrip("/*"))
         fmt = {"jsonl": "json"}.get(fmt, fmt)
         if fmt == "parquet":
-            return [self._renamed(locations.arrow_dataset(self.path, self.storage, format=fmt, since=start, until=end,
-                                                          unify_schemas=True))]
+            return [renamed(locations.arrow_dataset(self.path, self.storage, format=fmt, since=start, until=end,
+                                                    unify_schemas=True), self.fields)]
         files = locations.list_files(self.path, self.storage, start, end)  # one format, or a prefix mixing them
         out: list = []
         for kind in [fmt] if fmt is not None else sorted({_kind(f.path) for f in files}
@@ -196,8 +201,8 @@ class Source:
                     out.append(TextDataset(mine, kind, locations.parse_location(self.path).url(), start, end,
                                            _DATE_PARTS, self.storage, self.fields))
             else:
-                out.append(self._renamed(locations.arrow_dataset(mine, self.storage, format=kind,
-                                                                 unify_schemas=kind == "parquet")))
+                out.append(renamed(locations.arrow_dataset(mine, self.storage, format=kind,
+                                                           unify_schemas=kind == "parquet"), self.fields))
         return out
 
 

@@ -125,11 +125,13 @@ class Footers:
             return None
         return tuple((name, _ARROW_NAMES[t]) for name, t in columns.items())
 
-    def _meta(self, name: str, path: str | list[str]) -> list[tuple]:
-        """A footer query on one file (or a list), on a cursor of its own (not `cursor()`: no lake, no view)."""
+    def _meta(self, name: str, path: str | list[str], **braced: str) -> list[tuple]:
+        """A footer query on one file (or a list), on a cursor of its own (not `cursor()`: no lake, no view);
+        `braced` fills the query's braced names (a column)."""
+        query = load_query(name).format(**braced) if braced else load_query(name)
         cur = self._con.cursor()
         try:
-            return cur.execute(load_query(name), {"files": [str(path)] if isinstance(path, str) else path}).fetchall()
+            return cur.execute(query, {"files": [str(path)] if isinstance(path, str) else path}).fetchall()
         finally:
             cur.close()
 
@@ -309,14 +311,10 @@ class Footers:
         column = mapped_parquet.ts_column(self._mapped.get(path, ()))
         if isinstance(columns, str) or not column or not str(columns.get("ts", "")).startswith("TIMESTAMP"):
             return None
-        cur = self._con.cursor()
         try:
-            query = load_query("parquet_newest").format(ts='"' + column.replace('"', '""') + '"')
-            return _later(None, cur.execute(query, {"files": [path]}).fetchall()[0][0])
+            return _later(None, self._meta("parquet_newest", path, ts=mapped_parquet.quoted(column))[0][0])
         except duckdb.Error:
             return None
-        finally:
-            cur.close()
 
     def _ts_fact(self, path: str, name: str) -> str:
         """The name a ts fact of a file is kept under: its log's ts column's when the log maps its own."""

@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 
-def _quoted(name: str) -> str:
+def quoted(name: str) -> str:
+    """`name` as a DuckDB identifier (the views' select lists, a footer query's column)."""
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -29,7 +30,7 @@ def _plan(columns: Mapping[str, Any],
     for column, typ in columns.items():
         if column in to_contract:
             left_out.append(column)
-            taken[to_contract[column]] = (_quoted(column), typ)
+            taken[to_contract[column]] = (quoted(column), typ)
         elif column in claimed:
             left_out.append(column)
     for name, column in fields:
@@ -40,7 +41,7 @@ def _plan(columns: Mapping[str, Any],
         for step in path[1:]:
             typ = _member(typ, step) if typ is not None else None
         if typ is not None:  # no such member: the field is missing, as a JSON row without it
-            taken[name] = (".".join(map(_quoted, path)), typ)
+            taken[name] = (".".join(map(quoted, path)), typ)
     return left_out, taken
 
 
@@ -61,8 +62,8 @@ def _member(typ, name: str):
 def select_list(columns: Mapping[str, Any], fields: Sequence[tuple[str, str]]) -> str:
     """What a view selects from a read of the log's files (`columns`: their union, name -> DuckDB type)."""
     left_out, taken = _plan(columns, fields)
-    star = f"* EXCLUDE ({', '.join(map(_quoted, left_out))})" if left_out else "*"
-    return star + "".join(f", {sql} AS {_quoted(name)}" for name, (sql, _) in taken.items())
+    star = f"* EXCLUDE ({', '.join(map(quoted, left_out))})" if left_out else "*"
+    return star + "".join(f", {sql} AS {quoted(name)}" for name, (sql, _) in taken.items())
 
 
 def read(scan: str, columns: Mapping[str, str], fields: Sequence[tuple[str, str]]) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from console.sql import load_query, load_statements
 from console.store.footers import touches
+from console.store.mapped_parquet import quoted as _quoted
 from console.store.manifest import KINDS, Manifest
 from console.store.on_first_use import pa
 
@@ -51,10 +52,6 @@ def _names_in(sql: str) -> set[str]:
 
 
 TS_CAST = "log_instant(ts) AS _ts"  # the conform queries' reading of ts
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def raw_columns(flat: set[str], nested: list[str], hidden: tuple[str, ...] = ()) -> str:
