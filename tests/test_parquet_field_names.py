@@ -294,3 +294,38 @@ def test_delta_and_iceberg_tables_under_their_own_names(tmp_path, fmt):
     specs = {m: ro.ModelSpec() for m in ("fraud", "eta")}
     late = {m: n for m, n in preds.filter(pl.col("ts") >= since).group_by("model").len().iter_rows()}
     assert _rows_by_model(rollup_engine.local_builder([source], None, specs)(since, since + timedelta(hours=1))) == late
+
+
+@pytest.mark.parametrize("fmt", ["delta", "iceberg"])
+def test_a_row_set_aside_from_a_table_names_its_data_file_and_the_tables_column(tmp_path, fmt):
+    """A lakehouse table's rows carry no file name of their own: a row set aside said neither where it was (its
+    source was empty) nor which of the table's columns its reason is about. Now its source is the data file holding
+    it (a Delta file under the table's path, an Iceberg file as its manifest names it) and the reason names the
+    table's own column, as a Parquet file's does."""
+    preds, _ = fleet(hours=4, per_hour=150, seed=3)
+    bad = preds["request_id"][5]
+    preds = preds.with_columns(pl.when(pl.col("request_id") == bad).then(None).otherwise(pl.col("model")).alias("model"))
+    path, options = _table_source(tmp_path, fmt, _own_table(preds))
+    cfg = tmp_path / "mlops-console.toml"
+    cfg.write_text(f'[[logs]]\nkind = "predictions"\npath = "{path}"\nformat = "{fmt}"\n{options}[logs.fields]\n'
+                   + _toml(OWN) + '[store]\npath = "store"\n[audit]\npath = "a.jsonl"\n')
+    wh = Warehouse(parse_file(cfg))
+    try:
+        wh.refresh()
+        with wh.cursor() as cur:
+            kept = cur.execute("SELECT count(*) FROM predictions").fetchone()[0]
+        files = [wh._lake_files[n] for n in wh._lake_files]
+        aside = wh.malformed_by()
+    finally:
+        wh.close()
+    assert kept == preds.height - 1
+    assert [(r["reason"], r["n"]) for r in aside] == [("missing model (`model_name` in this log)", 1)]
+    source = aside[0]["source"]
+    if fmt == "delta":
+        assert source.startswith(f"{path}/date={START.date()}/") and source.endswith(".parquet"), source
+        assert source[len(path) + 1:] in files[0]
+    else:  # the file holding the row's hour (one data file per hour)
+        assert source in files[0] and source.endswith(".parquet"), source
+        hour = preds.filter(pl.col("request_id") == bad)["ts"][0]
+        lo, hi = files[0][source]
+        assert lo <= hour <= hi

@@ -323,10 +323,7 @@ class Warehouse(Ingest, Counting, InPlace, Lakes, Views, Footers, Compaction):
         """Rows set aside by file and reason (`queries/malformed_summary.sql`); a file or object of a log under its
         own names has its reasons name the log's column, as a parsed log's are (`field_names.explain`)."""
         rows = self.frame("malformed_summary" if lakes else "malformed_summary_local").to_dicts()
-        own = dict(self._mapped)
-        for name, objects in self._lake_objects.items():
-            if self._lake_fields.get(name):
-                own.update(dict.fromkeys(objects, self._lake_fields[name]))
+        own = {**self._mapped, **self._mapped_lake_sources()}
         for row in rows:
             if own.get(row["source"]):
                 row["reason"] = field_names.explain_reason(row["reason"], own[row["source"]])

@@ -13,7 +13,7 @@ import os
 from datetime import datetime, timedelta, timezone
 
 from console.sources import endpoints, s3
-from console.sources.locations import S3_SCHEMES, StorageError
+from console.sources.locations import S3_SCHEMES, StorageError, with_source
 
 # Partition columns whose values are dates (Hive-style names, as Delta tables are usually laid out).
 DATE_COLUMNS = ("date", "dt", "ds", "day", "event_date", "partition_date", "log_date")
@@ -30,13 +30,14 @@ def _utc_naive(t: datetime | None) -> datetime | None:
 
 def delta_dataset(uri: str, storage: dict | None = None, *, since: datetime | None = None,
                   until: datetime | None = None, filters: list | None = None, version: int | None = None,
-                  spans: dict | None = None, time_column: str = "ts"):
+                  spans: dict | None = None, time_column: str = "ts", source_column: str | None = None):
     """The files of a Delta table (local or s3://) that can hold [since, until], as a pyarrow dataset.
 
     The window becomes a filter on the table's date partition column (one of DATE_COLUMNS) when it has
     one; `filters` adds partition filters in delta-rs's (column, op, value) form. Every fragment keeps
     its partition expression, so a DuckDB filter on a partition column prunes further. `spans`, a dict, gets
-    each data file's time range (`delta_file_spans`, by the statistics of `time_column`).
+    each data file's time range (`delta_file_spans`, by the statistics of `time_column`). `source_column` names a
+    string column holding each row's data file (the table's path / the file's), so a row set aside says where it is.
     """
     import pyarrow.fs as pafs
     from deltalake import DeltaTable
@@ -64,6 +65,9 @@ def delta_dataset(uri: str, storage: dict | None = None, *, since: datetime | No
         dataset = table.to_pyarrow_dataset(file_pruning_predicate=predicate or None, filesystem=fs)
         if spans is not None:
             spans.update(delta_file_spans(table, dataset, time_column))
+        if source_column:
+            return with_source(dataset, source_column,
+                               {f.path: delta_file(uri, f.path) for f in dataset.get_fragments()})
         return dataset
     except StorageError:
         raise
@@ -192,9 +196,21 @@ def _catalog(name: str, props: dict, where: str):
     return BoundedRestCatalog(name, **props)
 
 
+def delta_file(uri: str, path: str) -> str:
+    """A Delta table's data file as a row set aside names it: the table's path and the file's within it."""
+    return f"{str(uri).rstrip('/')}/{path}"
+
+
+def _replace_column(table, name: str, values):
+    """`table` with its column `name` (a source column of the table's own is not the row's file) set to `values`."""
+    if name in table.column_names:
+        table = table.drop_columns([name])
+    return table.append_column(name, values)
+
+
 def iceberg_dataset(table: str, options: dict, storage: dict | None = None, *, since: datetime | None = None,
                     until: datetime | None = None, time_column: str = "ts", row_filter=None,
-                    spans: dict | None = None):
+                    spans: dict | None = None, source_column: str | None = None):
     """An Iceberg table through a pyiceberg catalog, planned to the files that can hold [since, until].
 
     `options` are the catalog's: `catalog` (its name, default "default"), then pyiceberg properties such
@@ -202,8 +218,10 @@ def iceberg_dataset(table: str, options: dict, storage: dict | None = None, *, s
     The window is a row filter on `time_column`, which pyiceberg turns into partition and file pruning
     through the table's partition transforms (day(ts), hour(ts), ...). Files with no deletes under one
     schema are scanned in place; otherwise pyiceberg reads the planned files into memory. `spans`, a dict, gets
-    each planned data file's time range (`iceberg_file_spans`).
+    each planned data file's time range (`iceberg_file_spans`); `source_column`, as for `delta_dataset`: each row's
+    data file as the table's metadata names it (the table as configured when its rows are read into memory).
     """
+    import pyarrow as pa
     import pyarrow.dataset as ds
     from pyiceberg.expressions import AlwaysTrue, And, GreaterThanOrEqual, LessThanOrEqual
 
@@ -242,11 +260,18 @@ def iceberg_dataset(table: str, options: dict, storage: dict | None = None, *, s
 
             local = [p[len("file://"):] if p.startswith("file://") else p[len("file:"):] if p.startswith("file:")
                      else p for p in paths]
-            return ds.dataset(local, schema=schema, format="parquet", filesystem=pafs.LocalFileSystem())
-        if in_place and settings is not None and all(p.startswith(S3_SCHEMES) for p in paths):
-            return ds.dataset([p.split("://", 1)[1] for p in paths], schema=schema, format="parquet",
-                              filesystem=s3.filesystem(settings, where))
-        return ds.dataset(scan.to_arrow())
+            dataset = ds.dataset(local, schema=schema, format="parquet", filesystem=pafs.LocalFileSystem())
+            names = dict(zip(local, paths))
+        elif in_place and settings is not None and all(p.startswith(S3_SCHEMES) for p in paths):
+            keys = [p.split("://", 1)[1] for p in paths]
+            dataset = ds.dataset(keys, schema=schema, format="parquet", filesystem=s3.filesystem(settings, where))
+            names = dict(zip(keys, paths))
+        else:  # read into memory: the rows carry no file; a row set aside is named by its table
+            rows = scan.to_arrow()
+            if source_column:
+                rows = _replace_column(rows, source_column, pa.array([table] * rows.num_rows, pa.string()))
+            return ds.dataset(rows)
+        return with_source(dataset, source_column, names) if source_column else dataset
     except StorageError:
         raise
     except Exception as exc:

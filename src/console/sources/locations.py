@@ -390,7 +390,7 @@ def arrow_dataset(source: Location | str | Iterable[str | FileInfo], storage: di
         else:
             dataset = ds.dataset(paths, schema=schema, format=format, filesystem=fs, partitioning=part,
                                  partition_base_dir=base if part is not None else None)
-        return _with_source(dataset, source_column, dict(zip(paths, files))) if source_column else dataset
+        return with_source(dataset, source_column, dict(zip(paths, files))) if source_column else dataset
     except Exception as exc:
         raise s3.error(where, exc, settings) from None
 
@@ -421,7 +421,7 @@ def _guaranteed(dataset, facts: dict[str, dict], sizes: dict[str, int], column: 
     return ds.FileSystemDataset(fragments, schema, dataset.format, dataset.filesystem)
 
 
-def _with_source(dataset, column: str, urls: dict[str, str]):
+def with_source(dataset, column: str, urls: dict[str, str]):
     """The dataset with a virtual string column naming each fragment's file (as a partition value)."""
     import pyarrow as pa
     import pyarrow.dataset as ds

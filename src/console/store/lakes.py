@@ -112,6 +112,23 @@ class Lakes:
 
         return as_contract(schema.empty_table(), fields).schema
 
+    def _mapped_lake_sources(self) -> dict[str, tuple]:
+        """The `source` of each row of a lake read under its own names (an S3 object's URL, a Delta or Iceberg data
+        file, an Iceberg table read into memory: its configured path) -> its mapping: what a set-aside reason is explained by."""
+        from console.sources import lakes
+
+        out: dict[str, tuple] = {}
+        for name, fields in self._lake_fields.items():
+            if not fields:
+                continue
+            out.update(dict.fromkeys(self._lake_objects.get(name, ()), fields))
+            fmt, path = self._lake_formats.get(name), self._lake_paths.get(name)
+            for key in self._lake_files.get(name, ()):
+                out[lakes.delta_file(path, key) if fmt == "delta" else key.split("#deletes=")[0]] = fields
+            if fmt == "iceberg":  # read into memory (deletes, several schemas): its rows name the table
+                out[path] = fields
+        return out
+
     def source_notes(self) -> list[str]:
         """One line per lake whose objects cannot be read now (a server down, a key refused), naming its path."""
         return list(self._lakes_down.values())
@@ -172,11 +189,13 @@ class Lakes:
                     objects[name] = known["objects"]
                 elif src.format == "delta":
                     files[name] = {}
-                    datasets[name] = lakes.delta_dataset(src.path, storage, spans=files[name], time_column=ts)
+                    datasets[name] = lakes.delta_dataset(src.path, storage, spans=files[name], time_column=ts,
+                                                         source_column="source")
                 elif src.format == "iceberg":
                     files[name] = {}
                     datasets[name] = lakes.iceberg_dataset(src.path, dict(getattr(src, "options", None) or {}),
-                                                           storage, spans=files[name], time_column=ts)
+                                                           storage, spans=files[name], time_column=ts,
+                                                           source_column="source")
                 elif src.format in (None, "parquet"):
                     # footers kept by object identity across processes (`footers`): a refresh lists, and reads
                     # only the footers of objects it has not seen
