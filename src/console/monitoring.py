@@ -675,8 +675,10 @@ class Monitor:
             return "no ref"
         now = self.clock()
         # served rows, as the drift rule counts them (a shadow's copies are the same requests again)
+        # only the columns scored (a kept wider frame still serves them): the whole rows of 6 h, request ids and
+        # all, were most of a `snapshot`'s reading at 10M rows
         rows = he.served(self.rows(model, now - parse_window(window), now, "production",
-                                   narrow=["variant", *ref.columns]))
+                                   columns=["ts", "variant", *ref.columns]))
         if rows.height < MIN_DRIFT_ROWS:
             rows = he.served(self.predictions(model, self.history_start(now), now).select(
                 ["ts", "variant", *ref.columns])).tail(MIN_DRIFT_ROWS)  # the filter copies only these columns

@@ -599,16 +599,22 @@ class RollupRules:
         """Each window's columns (by `id` of the window) scored exactly on its raw rows of them, as the raw path
         scores them; the windows read at once (`raw_windows`).
 
-        A pass asks for the same window again: its borderline columns here, then the rest for an incident's onset
-        (`exact_drift`), sometimes twice (a window reaching into the open hour has no memo key). So a window is
-        read with every drift feature, once, its rows kept by its span, and each column scored once."""
+        A window is read with the columns asked of it, not every drift feature: the latest window (ending at
+        `--at`, so scored afresh at each new `--at`) asks for its few borderline ones, and at 10M rows a day of all
+        25 features was most of a `snapshot`'s time and memory. A window asked again for columns it was not read
+        with (an incident's onset, `exact_drift`) is read again with the union; each column is scored once."""
         out: dict[int, dict[str, dr.ColumnDrift]] = {}
-        unread = {_span(w): w for w, cols in wanted
-                  if _span(w) not in self._exact_rows and any((_span(w), f, id(ref)) not in self._exact for f in cols)}
+        unread: dict[tuple, tuple[Window, list[str]]] = {}
+        for w, cols in wanted:
+            span = _span(w)
+            todo = [f for f in cols if (span, f, id(ref)) not in self._exact]
+            have = self._exact_rows.get(span)
+            if todo and (have is None or not set(todo) <= set(have.columns)):
+                before = unread.get(span, (w, list(have.columns) if have is not None else []))[1]
+                unread[span] = (w, list(dict.fromkeys([*before, *todo])))
         if unread:
-            feats = list(dict.fromkeys(["variant", *self.features, *(f for _, cols in wanted for f in cols)]))
-            raw = self.raw_windows([(w, feats) for w in unread.values()])
-            self._exact_rows.update({span: raw[id(w)] for span, w in unread.items()})
+            raw = self.raw_windows([(w, list(dict.fromkeys(["variant", *cols]))) for w, cols in unread.values()])
+            self._exact_rows.update({span: raw[id(w)] for span, (w, _) in unread.items()})
         for w, cols in wanted:
             span = _span(w)
             todo = [f for f in cols if (span, f, id(ref)) not in self._exact]
