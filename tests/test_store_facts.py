@@ -157,3 +157,43 @@ def test_every_timestamp_type_reads_the_same_rows_and_a_window_skips_other_files
                            "WHERE ts > TIMESTAMP '2026-11-02' AND ts <= TIMESTAMP '2026-11-03'").fetchall()[0][1]
     assert "Total Files Read: 2" in plan  # only the typed files (us, ms): ns, zoned and text are cast
     assert "Row Groups Scanned: 1 / 2" in plan, plan  # the us file's row group is skipped by its statistics
+
+
+def test_a_first_scan_of_many_files_writes_the_facts_once_not_once_per_file(tmp_path, monkeypatch):
+    """The facts file was written again after each file checked: 3 s of JSON for the 120 files of a 100M-row
+    fleet, the file growing each time. Now at most every 2 s while the scan goes on and once when it is done; the
+    facts of every file are kept, and a second process checks none again."""
+    import os
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    start = datetime(2026, 11, 20)
+    for i in range(40):
+        pq.write_table(table(start + timedelta(hours=i), 30, bad=3 if i == 7 else None), logs / f"p{i:02d}.parquet")
+    writes = []
+    replace = os.replace
+
+    def counted(src, dst, *a, **kw):
+        if Path(dst).name == NAME:
+            writes.append(dst)
+        return replace(src, dst, *a, **kw)
+
+    monkeypatch.setattr(os, "replace", counted)
+    w = open_store(tmp_path)
+    try:
+        assert w.counts()[:4] == (40 * 30 - 1, 0, 0, 1)
+        kept = json.loads((w.dir / NAME).read_text())
+    finally:
+        w.close()
+    assert 1 <= len(writes) <= 3, len(writes)
+    facts = {Path(k.split("|")[1]).name: v for k, v in kept.items() if k.startswith("predictions|")}
+    assert sorted(facts) == [f"p{i:02d}.parquet" for i in range(40)]
+    assert [n for n, v in facts.items() if v["rejects"]] == ["p07.parquet"]
+    from console.store.facts import Facts
+
+    monkeypatch.setattr(Facts, "put", lambda *a, **kw: (_ for _ in ()).throw(AssertionError("checked again")))
+    w = open_store(tmp_path)  # every file's facts hold: none is scanned
+    try:
+        assert w.counts()[:4] == (40 * 30 - 1, 0, 0, 1)
+    finally:
+        w.close()

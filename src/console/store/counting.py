@@ -230,6 +230,8 @@ class Counting:
         for p in files:
             facts = self._file_facts(kind, p) if check else self._known_facts(kind, p)
             best = _later(best, ts_value(facts.get("newest_kept")) if facts is not None else self._footer_newest(p))
+        if check:
+            self._facts.save()  # the files checked now (`_file_facts` saves at most every 2 s)
         if any(k == kind for k in self._lake_kinds.values()):
             counted = self._lake_counted() if kind == "predictions" else None
             if counted is not None:

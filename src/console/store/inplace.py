@@ -173,7 +173,7 @@ class InPlace:
             rejects, kept, newest = cur.execute(sql, {"max_ts": max_ts} if "$max_ts" in sql else {}).fetchall()[-1]
         known = self._facts.put(key, path, rejects=int(rejects), newest_kept=ts_text(kept), newest=ts_text(newest),
                                 horizon=ts_text(max_ts))
-        self._facts.save()
+        self._facts.save(every=2.0)  # what was checked is kept while a first scan goes on; the views save at its end
         self._checked.add((key, *known["version"]))
         return known
 

@@ -160,6 +160,8 @@ class Views:
                             for k in KINDS}
         rejects = self._rejects if check else self._known_rejects
         clean = {k: [p for p in files if rejects(k, p) == 0] for k, files in parquet.items()}
+        if check:
+            self._facts.save()  # the files checked now (`_file_facts` saves at most every 2 s)
         parquet = {k: [p for p in files if p not in set(clean[k])] for k, files in parquet.items()}
         # clean files whose ts is already a timestamp are read with ts as it is, so a time filter reaches the
         # scan (row groups and whole files outside the window are skipped) instead of casting every row first;
