@@ -639,8 +639,18 @@ class Monitor:
 
 
     def cost_today(self, model: str, environment: str = "production") -> float | None:
+        """Spend since midnight: from the hourly rollups plus the open hour when `_use_rollups` says so (a day of
+        a busy model), as `cost` reads it (`rollup_cost.today`), else from the day's raw rows."""
+        from console.rollup_drift import US
+
         now = self.clock()
         day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        if self._use_rollups(model, day - US, now, environment, None):
+            from console import rollup_cost
+
+            got = rollup_cost.today(self, model, environment)
+            if got is not None:
+                return got
         attrs = set(self.attributes(model))  # cached tokens count for an LLM only, as in every cost read
         rows = self.rows(model, day - timedelta(microseconds=1), now, environment,
                          columns=[c for c in co.COST_INPUTS if c != "cached_tokens" or c in attrs])
