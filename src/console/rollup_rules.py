@@ -609,12 +609,16 @@ class RollupRules:
             span = _span(w)
             todo = [f for f in cols if (span, f, id(ref)) not in self._exact]
             have = self._exact_rows.get(span)
-            if todo and (have is None or not set(todo) <= set(have.columns)):
-                before = unread.get(span, (w, list(have.columns) if have is not None else []))[1]
-                unread[span] = (w, list(dict.fromkeys([*before, *todo])))
-        if unread:
-            raw = self.raw_windows([(w, list(dict.fromkeys(["variant", *cols]))) for w, cols in unread.values()])
-            self._exact_rows.update({span: raw[id(w)] for span, (w, _) in unread.items()})
+            missing = [f for f in todo if have is None or f not in have.columns]
+            if missing:
+                unread[span] = (w, list(dict.fromkeys([*unread.get(span, (w, []))[1], *missing])))
+        fresh = [(w, ["variant", *cols]) for span, (w, cols) in unread.items() if span not in self._exact_rows]
+        more = [(w, ["variant", *cols]) for span, (w, cols) in unread.items() if span in self._exact_rows]
+        if fresh:
+            raw = self.raw_windows(fresh)
+            self._exact_rows.update({_span(w): raw[id(w)] for w, _ in fresh})
+        if more:
+            self._add_columns(more)
         for w, cols in wanted:
             span = _span(w)
             todo = [f for f in cols if (span, f, id(ref)) not in self._exact]
@@ -623,6 +627,25 @@ class RollupRules:
                 self._exact.update({(span, f, id(ref)): dr.column_drift(ref, rows, f) for f in todo})
             out[id(w)] = {f: self._exact[(span, f, id(ref))] for f in cols}
         return out
+
+    def _add_columns(self, more: list[tuple[Window, list[str]]]) -> None:
+        """Columns added to windows read before (`_exact_rows`): only those columns are read, and put beside the
+        kept ones when the new read's `ts` and `variant` are the kept read's, row for row (the same rows in the same
+        order, or at worst rows of one time and one variant swapped: each column's served values, all a score
+        reads, are then the same); else the window is read again whole."""
+        raw = self.raw_windows(more)
+        again = []
+        for w, cols in more:
+            span, add = _span(w), raw[id(w)]
+            have = self._exact_rows[span]
+            new = [c for c in cols if c not in have.columns]
+            if add.height == have.height and all(add.get_column(c).equals(have.get_column(c)) for c in ("ts", "variant")):
+                self._exact_rows[span] = have.hstack(add.select(new))
+            else:
+                again.append((w, list(dict.fromkeys([*have.columns, *new]))))
+        if again:
+            whole = self.raw_windows(again)
+            self._exact_rows.update({_span(w): whole[id(w)] for w, _ in again})
 
     def exact_drift(self, windows: list[Window]):
         """Columns of the drift windows scored exactly, for an incident: `(end, columns) -> {column: ColumnDrift}`
