@@ -602,7 +602,7 @@ class RollupRules:
         A window is read with the columns asked of it, not every drift feature: the latest window (ending at
         `--at`, so scored afresh at each new `--at`) asks for its few borderline ones, and at 10M rows a day of all
         25 features was most of a `snapshot`'s time and memory. A window asked again for columns it was not read
-        with (an incident's onset, `exact_drift`) is read again with the union; each column is scored once."""
+        with (an incident's onset, `exact_drift`) reads only those (`_add_columns`); each column is scored once."""
         out: dict[int, dict[str, dr.ColumnDrift]] = {}
         unread: dict[tuple, tuple[Window, list[str]]] = {}
         for w, cols in wanted:
