@@ -648,7 +648,10 @@ class Monitor:
         if self._use_rollups(model, day - US, now, environment, None):
             from console import rollup_cost
 
-            got = rollup_cost.today(self, model, environment)
+            try:
+                got = rollup_cost.today(self, model, environment)
+            except Exception:  # noqa: BLE001 - a rollup folder that cannot be built or read: the raw rows still can
+                got = None
             if got is not None:
                 return got
         attrs = set(self.attributes(model))  # cached tokens count for an LLM only, as in every cost read
