@@ -339,3 +339,23 @@ def test_the_overviews_cost_today_from_rollups_equals_a_hand_count(log, environm
         assert len(asked) == 1
     finally:
         svc.close()
+
+
+def test_cost_today_falls_back_to_raw_rows_when_the_rollups_cannot_be_read(log, monkeypatch):
+    """A rollup folder that cannot be built or read (a full disk, a damaged file) must not blank the cell: the
+    day's raw rows still give the figure."""
+    root, preds = log
+    hand = _hand_cost(preds.filter((pl.col("environment") == "production") & (pl.col("ts") >= datetime(2026, 7, 9))
+                                   & (pl.col("ts") <= NOW)))["c"].sum()
+    from console import rollup_cost
+
+    def broken(*a):
+        raise OSError("rollup folder unreadable")
+
+    monkeypatch.setattr(rollup_cost, "today", broken)
+    svc = _service(root)
+    try:
+        svc.monitor.rollups_after = 100
+        assert svc.monitor.cost_today("chat", "production") == pytest.approx(hand, rel=1e-9)
+    finally:
+        svc.close()
