@@ -109,15 +109,11 @@ def cost(mon, model: str, environment: str | None, span: timedelta | None = None
         with drift._lock:
             drift._keep(drift._costs, key, hit)
     table, rolled = hit
-    columns = list(dict.fromkeys(["ts", "model", *USAGE_COLUMNS, *(["cached_tokens"] if "cached_tokens" in attrs
-                                                                   else []), *([rollup_spec.PROMPT] if by_prompt else [])]))
+    columns = _raw_columns(attrs, by_prompt)
     ranges = [(since, h0 - US), *((h - US, h + ro.HOUR - US) for h in skip), (h1 - US, now)]
     raw = pl.concat([drift.raw(model, a, b, environment, columns) for a, b in ranges if b > a],
                     how="diagonal_relaxed")
-    costed = co.with_cost(raw, mc.prices).with_columns(pl.lit(1, dtype=pl.Int64).alias("requests"))
-    if not by_prompt:
-        costed = costed.with_columns(pl.lit(None, dtype=pl.String).alias("prompt_version"))
-    both = pl.concat([costed.select(PARTS), rolled], how="diagonal_relaxed").sort("ts")
+    both = pl.concat([_priced(raw, mc.prices, by_prompt), rolled], how="diagonal_relaxed").sort("ts")
     inside = both.filter(pl.col("ts") > wstart)
     by = ("version", "prompt_version") if by_prompt else ("version",)
     spiky = _spike_parts(drift, model, since, now, environment, mc.prices, attrs)
@@ -163,16 +159,27 @@ def today(mon, model: str, environment: str | None) -> float | None:
     table = ro.read_table(drift.path, model, h0, h1, columns=["segment", "segment_value", "environment", "version",
                                                                "variant", "rows", *co.USAGE])
     rolled = parts(table, model, environment, mc.prices, False, [])
-    attrs = mon.attributes(model)
-    columns = ["ts", "model", *USAGE_COLUMNS, *(["cached_tokens"] if "cached_tokens" in attrs else [])]
-    raw = drift.raw(model, h1 - US, now, environment, columns) if now > h1 else None
+    raw = drift.raw(model, h1 - US, now, environment, _raw_columns(mon.attributes(model), False)) if now > h1 else None
     both = rolled
     if raw is not None and raw.height:
-        costed = co.with_cost(raw, mc.prices).with_columns(pl.lit(1, dtype=pl.Int64).alias("requests"),
-                                                           pl.lit(None, dtype=pl.String).alias("prompt_version"))
-        both = pl.concat([costed.select(PARTS), rolled], how="diagonal_relaxed")
+        both = pl.concat([_priced(raw, mc.prices, False), rolled], how="diagonal_relaxed")
     windows = co.cost_windows(both, now)
     return windows[0].today_usd if windows else None
+
+
+def _raw_columns(attrs, by_prompt: bool) -> list[str]:
+    """What a raw read of cost rows projects: the usage columns (cached tokens for a model that logs them) and the
+    prompt version when the parts are cut by it."""
+    return list(dict.fromkeys(["ts", "model", *USAGE_COLUMNS, *(["cached_tokens"] if "cached_tokens" in attrs else []),
+                               *([rollup_spec.PROMPT] if by_prompt else [])]))
+
+
+def _priced(raw: pl.DataFrame, prices, by_prompt: bool) -> pl.DataFrame:
+    """Raw rows as priced parts (`PARTS`) of one request each, to sit beside the rollup hours' parts."""
+    costed = co.with_cost(raw, prices).with_columns(pl.lit(1, dtype=pl.Int64).alias("requests"))
+    if not by_prompt:
+        costed = costed.with_columns(pl.lit(None, dtype=pl.String).alias("prompt_version"))
+    return costed.select(PARTS)
 
 
 def _spike_parts(drift, model: str, since: datetime, now: datetime, environment: str | None, prices,
