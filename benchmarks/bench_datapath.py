@@ -135,6 +135,8 @@ def bench(fmt: str, root: Path, rows: int) -> dict:
     cache = root / f"cache-{fmt}"
     shutil.rmtree(cache, ignore_errors=True)
     env = dict(os.environ, XDG_CACHE_HOME=str(cache), PYTHONPATH=str(ROOT / "src"))
+    # the first-frame and refresh scripts start no `mlops-console`: they get the pool its `main` chooses
+    env.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     out: dict = {"format": fmt, "rows": rows}
     out["direct"] = run_rss([sys.executable, "-c", DIRECT, fmt, str(root)], env)[:2]
     from fleet import END

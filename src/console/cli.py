@@ -170,7 +170,15 @@ def _add_with_common(add_parsers, sub, common) -> None:
         sub.add_parser = original
 
 
+ARROW_POOL = "system"  # the memory pool Arrow takes its buffers from in a console process (see `main`)
+
+
 def main(argv: list[str] | None = None) -> int:
+    # Arrow's buffers from the C library's malloc, not its bundled mimalloc, which kept freed ingest and rollup
+    # buffers mapped: a cold 1M JSONL `snapshot` 567-598 -> 527-530 MB peak, a cold 10M one 944 -> 867 MB and
+    # 48 -> 40 s (half the system time), the same elsewhere (benchmarks/README.md, twenty-second session). Read
+    # when Arrow first allocates, which is later than this; an operator's own setting is kept.
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", ARROW_POOL)
     parser = build_parser()
     args = parser.parse_args(argv)
     for name, default in (("config", None), ("registry", None), ("read_only", False), ("at", None), ("since", None)):
