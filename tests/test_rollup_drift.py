@@ -1130,6 +1130,28 @@ def test_what_a_catch_up_verified_is_known_to_the_next_process(log, tmp_path):
         svc.close()
 
 
+def _built_from(src: Path, root: Path, monkeypatch, note) -> tuple:
+    """A copy of the log's drift over 72 h from the rollups its store builds: (the rows of each hour the rollups hold,
+    the drift's features, the pieces built, `note(*args)` of each `typed_rows` read)."""
+    from console import store_rollups as ro
+
+    root.mkdir()
+    shutil.copytree(src / "logs", root / "logs")
+    shutil.copy(src / "reference.parquet", root)
+    svc = _service(_config(root))
+    notes = []
+    typed_rows = svc.monitor.typed_rows
+    monkeypatch.setattr(svc.monitor, "typed_rows", lambda *a, **k: notes.append(note(*a)) or typed_rows(*a, **k))
+    try:
+        report = svc.drift("m", "72h", series=False)
+        built = svc.monitor.sketch_drift.built
+    finally:
+        svc.close()
+    table = ro.read_table(root / "store" / "rollups", "m", START, NOW, columns=["hour", "segment", "rows"])
+    per_hour = {h: n for h, s, n in zip(*(table.column(c).to_pylist() for c in ("hour", "segment", "rows"))) if s is None}
+    return per_hour, _features(report), built, notes
+
+
 def test_a_busy_hour_is_built_from_slices_of_at_most_build_rows_with_the_same_rollups(log, tmp_path, monkeypatch):
     """Memory of a catch-up follows BUILD_CELLS, not the traffic: with BUILD_CELLS below an hour's values (125
     rows a model-hour here, of 17 columns), each hour is read in time slices streamed through one build, and gives
@@ -1139,24 +1161,8 @@ def test_a_busy_hour_is_built_from_slices_of_at_most_build_rows_with_the_same_ro
     src, rows, ref = log
     got = {}
     for cap in (10**9, 1000):
-        root = tmp_path / f"cap{cap}"
-        root.mkdir()
-        shutil.copytree(src / "logs", root / "logs")
-        shutil.copy(src / "reference.parquet", root)
         monkeypatch.setattr(rollup_drift, "BUILD_CELLS", cap)
-        svc = _service(_config(root))
-        reads = []
-        typed_rows = svc.monitor.typed_rows
-        monkeypatch.setattr(svc.monitor, "typed_rows", lambda *a, **k: reads.append(a[1:3]) or typed_rows(*a, **k))
-        try:
-            report = svc.drift("m", "72h", series=False)
-            built = svc.monitor.sketch_drift.built
-        finally:
-            svc.close()
-        table = rollup_drift.ro.read_table(root / "store" / "rollups", "m", START, NOW, columns=["hour", "segment", "rows"])
-        per_hour = {h: n for h, s, n in zip(*(table.column(c).to_pylist() for c in ("hour", "segment", "rows")))
-                    if s is None}
-        got[cap] = (per_hour, _features(report), built, reads)
+        got[cap] = _built_from(src, tmp_path / f"cap{cap}", monkeypatch, lambda *a: a[1:3])
     (whole, cols, built, reads), (sliced, sliced_cols, sliced_built, sliced_reads) = got[10**9], got[1000]
     hourly = [n for n in np.unique(rows["ts"].astype("datetime64[h]"), return_counts=True)[1]]
     assert min(hourly) * 10 > 1000  # every piece is one hour, read in slices
@@ -1201,3 +1207,58 @@ def test_stale_hours_are_cut_into_pieces_by_hours_and_values(monkeypatch):
     assert rd._slices(h, h + timedelta(hours=1), 900_000) == [
         (h + timedelta(minutes=15 * i), h + timedelta(minutes=15 * (i + 1))) for i in range(4)]
     assert rd._slices(h, h + timedelta(hours=1), 10) == [(h, h + timedelta(hours=1))]
+
+
+def test_a_large_build_reads_the_next_piece_in_a_thread_with_the_same_rollups(log, tmp_path, monkeypatch):
+    """Past READ_AHEAD_CELLS values a catch-up reads the next piece's raw rows in a thread while it sketches this
+    one's (the reads let go of the GIL, the sketches hold it); what it builds is what one read at a time builds:
+    the same rows per hour, every piece built once, scores within their bounds of scipy's."""
+    import threading
+
+    from console import rollup_drift
+
+    src, rows, ref = log
+    got = {}
+    for label, cells in (("ahead", 0), ("in turn", 10**12)):
+        monkeypatch.setattr(rollup_drift, "BUILD_CELLS", 20_000)  # a few hours a piece: many pieces
+        monkeypatch.setattr(rollup_drift, "READ_AHEAD_CELLS", cells)
+        got[label] = _built_from(src, tmp_path / label.replace(" ", "-"), monkeypatch,
+                                 lambda *a: threading.current_thread().name)
+    (whole, cols, built, threads), (turn, turn_cols, turn_built, turn_threads) = got["ahead"], got["in turn"]
+    assert len(built) >= 4 and sorted(built) == sorted(turn_built) and len(set(built)) == len(built)
+    assert any(t.startswith("rollup-read") for t in threads)  # read beside the build
+    assert not any(t.startswith("rollup-read") for t in turn_threads)
+    assert whole == turn and sum(whole.values()) == int(((rows["ts"] >= np.datetime64(START)) &
+                                                         (rows["ts"] < np.datetime64(datetime(2026, 5, 4, 17)))).sum())
+    exact = _exact(rows, ref)
+    for f in (cols, turn_cols):
+        assert f["x"].n_cur == f["y"].n_cur == exact["n"]
+        assert abs(f["x"].stats["statistic"] - exact["ks"].statistic) <= f["x"].bound
+        assert abs(f["y"].score - exact["w"]) <= f["y"].bound
+        assert f["c"].score == pytest.approx(exact["js"], rel=1e-9)
+
+
+def test_read_ahead_overlaps_the_next_read_keeps_the_order_and_raises_at_the_failed_item():
+    import threading
+
+    from console.rollup_drift import _read_ahead
+
+    started = {i: threading.Event() for i in range(4)}
+
+    def read(i):
+        started[i].set()
+        if i == 2:
+            raise OSError("gone")
+        return i * 10
+
+    seen, overlapped = [], []
+    with pytest.raises(OSError, match="gone"):
+        for item, value in _read_ahead(read, [0, 1, 2, 3]):
+            # the next item's read runs while this one is worked on
+            overlapped.append(started[item + 1].wait(timeout=10))
+            seen.append((item, value))
+    assert seen == [(0, 0), (1, 10)] and overlapped == [True, True]
+    # in turn: nothing is read before it is asked for
+    started = {i: threading.Event() for i in range(4)}
+    for item, value in _read_ahead(lambda i: started[i].set() or i, [0, 1, 2], ahead=False):
+        assert value == item and not started.get(item + 1, threading.Event()).is_set()
