@@ -5,12 +5,17 @@ process already knew: that the file is clean (no row the conform rules refuse) a
 row is. A fact is keyed by the file's identity and version (inode, size, mtime), so a rewritten file is
 checked again. It is a cache, not a commit point: any process may write it, the last writer wins,
 and a lost or damaged file only costs one re-scan.
+
+Within a process it is shared by threads (a console's workers, the rollup catch-up's read-ahead): a save copies
+the facts under a lock and writes the copy, so a fact learnt meanwhile by another thread neither breaks the save
+("dictionary changed size during iteration", which failed the read that saved) nor is lost from the next one.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +36,8 @@ class Facts:
         self.path = folder / NAME
         self.dirty = False
         self._saved = time.monotonic()
+        self._lock = threading.Lock()  # the facts, while a thread changes or copies them
+        self._save_lock = threading.Lock()  # one save at a time: a later save writes a later copy
         try:
             self._data: dict[str, dict] = json.loads(self.path.read_text(encoding="utf-8"))
             if not isinstance(self._data, dict):
@@ -44,8 +51,9 @@ class Facts:
 
     def put(self, key: str, path: str, **facts) -> dict:
         entry = {"version": version(path), **facts}
-        self._data[key] = entry
-        self.dirty = True
+        with self._lock:
+            self._data[key] = entry
+            self.dirty = True
         return entry
 
     def remembered(self, key: str):
@@ -55,25 +63,30 @@ class Facts:
 
     def remember(self, key: str, value) -> None:
         if value != self.remembered(key):
-            self._data[key] = {"value": value}
-            self.dirty = True
+            with self._lock:
+                self._data[key] = {"value": value}
+                self.dirty = True
 
     def save(self, every: float | None = None) -> None:
         """Atomically, private; a store that cannot be written keeps the facts for this process only. `every`:
         only when that many seconds passed since the last save (a first scan of 120 files saved the growing file
         after each: 3 s of JSON at 100M rows); the caller saves once more when done."""
-        if not self.dirty or every is not None and time.monotonic() - self._saved < every:
-            return
-        self._saved = time.monotonic()
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(self._data, fh, separators=(",", ":"))
-            os.replace(tmp, self.path)
-            self.dirty = False
-        except OSError:
-            tmp.unlink(missing_ok=True)
+        with self._save_lock:
+            with self._lock:
+                if not self.dirty or every is not None and time.monotonic() - self._saved < every:
+                    return
+                self._saved = time.monotonic()
+                data, self.dirty = dict(self._data), False  # entries are replaced, never changed in place
+            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    fh.write(json.dumps(data, separators=(",", ":")))
+                os.replace(tmp, self.path)
+            except OSError:
+                tmp.unlink(missing_ok=True)
+                with self._lock:
+                    self.dirty = True  # kept for this process; a later save tries again
 
 
 def ts_text(value: datetime | None) -> str | None:
