@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from console.private_files import replace_private
 from console.rollup_paths import file_stamps, is_remote, model_dir
 
 VERSION = 1
@@ -118,12 +118,10 @@ class Answers:
             return
         answers = {key: value, **{k: v for k, v in self._load().items() if k != key}}
         answers = dict(list(answers.items())[:LIMIT])
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
-            tmp.write_text(json.dumps({"version": VERSION, "answers": answers}, default=plain), encoding="utf-8")
-            os.replace(tmp, self.path)
+            replace_private(self.path, json.dumps({"version": VERSION, "answers": answers}, default=plain))
         except OSError:  # a store that cannot be written: evaluated again next time
-            tmp.unlink(missing_ok=True)
+            pass
 
 
 def plain(value: Any) -> Any:

@@ -9,6 +9,7 @@ the warehouse cache all go through here.
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import IO, Any
 
@@ -66,3 +67,31 @@ def tighten(path: str | os.PathLike) -> None:
             os.chmod(path, FILE_MODE)
     except OSError:
         pass
+
+
+def replace_private(path: str | os.PathLike, text: str, durable: bool = False) -> None:
+    """`path` replaced at once by a file of `text` (0600): a reader sees the old file or the new, never a part.
+
+    The temporary file is named for this process and thread: two threads saving one file (a console's workers,
+    the rollup catch-up's read-ahead) each write their own and the later rename wins, where one shared name let a
+    thread rename the other's half-written file into place. `durable`: flushed to the disk, the folder's entry
+    too, before it returns (a commit point). An OSError is raised after the temporary file is removed."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
+    if durable:
+        dfd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -48,6 +47,7 @@ import pyarrow.parquet as pq
 
 from console import rollup_changes as rc
 from console import rollup_memo, rollup_remote, rollup_spec
+from console.private_files import replace_private
 from console.rollup_paths import rollup_dir
 from console import store_rollups as ro
 from console.analytics import drift as dr
@@ -577,9 +577,7 @@ class RollupDrift:
         path = self._record_path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(rec, separators=(",", ":")), encoding="utf-8")
-            os.replace(tmp, path)
+            replace_private(path, json.dumps(rec, separators=(",", ":")))
         except OSError:  # a read-only folder: the next process counts again
             pass
 

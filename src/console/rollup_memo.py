@@ -29,6 +29,7 @@ import numpy as np
 
 from console.analytics import drift as dr
 from console.analytics import sketches as sk
+from console.private_files import replace_private
 
 MEMO = ".memo"
 TREND_KEPT = 512  # scored buckets kept per model, environment and bucket width (a 6 h month is 121, ~8 KB each)
@@ -106,9 +107,7 @@ def save_trend(path: Path, buckets: dict[str, tuple[bool, dr.WindowDrift]]) -> N
     data = {k: [present, _plain_window(w)] for k, (present, w) in buckets.items()}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, default=_plain, separators=(",", ":")), encoding="utf-8")
-        os.replace(tmp, path)
+        replace_private(path, json.dumps(data, default=_plain, separators=(",", ":")))
     except OSError:
         pass
 

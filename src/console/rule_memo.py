@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any
 
 from console.analytics import drift as dr
 from console.answer_memo import plain as _plain
+from console.private_files import replace_private
 
 VERSION = 1  # bump when what an evaluation means changes: every older entry is then missed
 LIMIT = 2_000  # entries kept per model (~150 bytes a rate window, ~5 KB a drift window of 25 features): a pass
@@ -93,14 +93,12 @@ class Memo:
             if len(entries) >= LIMIT:
                 break
             entries.setdefault(k, v)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps({"version": VERSION, "entries": entries}, default=_plain), encoding="utf-8")
-            os.replace(tmp, self.path)
+            replace_private(self.path, json.dumps({"version": VERSION, "entries": entries}, default=_plain))
             self._old = entries
         except OSError:  # a read-only rollup folder: the evaluations are made again next time
-            tmp.unlink(missing_ok=True)
+            pass
 
 
 # ---------------------------------------------------------------------------------- evaluations as JSON

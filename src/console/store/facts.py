@@ -20,6 +20,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from console.private_files import replace_private
+
 NAME = "inplace-facts.json"
 
 
@@ -77,14 +79,9 @@ class Facts:
                     return
                 self._saved = time.monotonic()
                 data, self.dirty = dict(self._data), False  # entries are replaced, never changed in place
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
             try:
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    fh.write(json.dumps(data, separators=(",", ":")))
-                os.replace(tmp, self.path)
+                replace_private(self.path, json.dumps(data, separators=(",", ":")))
             except OSError:
-                tmp.unlink(missing_ok=True)
                 with self._lock:
                     self.dirty = True  # kept for this process; a later save tries again
 

@@ -8,9 +8,10 @@ failed refresh before the rename leaves the old manifest, whose cursors re-read 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+
+from console.private_files import replace_private
 
 FORMAT = 2
 KINDS = ("predictions", "labels", "deployments", "malformed")
@@ -51,15 +52,4 @@ class Manifest:
             return json.dumps(asdict(self), separators=(",", ":"))
 
     def save(self, path: Path) -> None:
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(self._text())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        replace_private(path, self._text(), durable=True)

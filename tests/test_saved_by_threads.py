@@ -1,5 +1,6 @@
-"""The store's facts file is shared by a process's threads (the TUI's workers, the catch-up's read-ahead): a save
-while another thread learns a fact must neither fail nor lose it."""
+"""Files a process's threads save (the TUI's workers, the catch-up's read-ahead): the store's facts, the memos, the
+rollups' records. A save while another thread learns a fact must neither fail nor lose it, and a reader never sees a
+file half-written by two threads saving it at once."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import sys
 import threading
 
+from console.private_files import replace_private
 from console.store.facts import Facts
 
 
@@ -52,3 +54,44 @@ def test_a_save_while_another_thread_learns_facts_neither_fails_nor_loses_them(t
     assert learnt and all(kept.remembered(k) is not None for k in learnt)
     assert json.loads((tmp_path / "inplace-facts.json").read_text())["file0"] == {"value": [0, "clean"]}
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_two_threads_replacing_one_file_leave_a_whole_file_at_every_moment(tmp_path):
+    path = tmp_path / "memo.json"
+    texts = [json.dumps({"writer": w, "rows": list(range(20_000))}) for w in range(2)]
+    replace_private(path, texts[0])
+    errors: list[str] = []
+    torn: list[int] = []
+    done = threading.Event()
+
+    def write(w: int) -> None:
+        for _ in range(30):
+            try:
+                replace_private(path, texts[w])
+            except OSError as exc:
+                errors.append(repr(exc))
+
+    def read() -> None:
+        while not done.is_set():
+            text = path.read_text()
+            if text not in texts:
+                torn.append(len(text))
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        reader = threading.Thread(target=read)
+        writers = [threading.Thread(target=write, args=(w,)) for w in range(2)]
+        reader.start()
+        for t in writers:
+            t.start()
+        for t in writers:
+            t.join()
+        done.set()
+        reader.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == [] and torn == []
+    assert path.read_text() in texts
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["memo.json"]
