@@ -137,6 +137,9 @@ def bench(fmt: str, root: Path, rows: int) -> dict:
     env = dict(os.environ, XDG_CACHE_HOME=str(cache), PYTHONPATH=str(ROOT / "src"))
     # the first-frame and refresh scripts start no `mlops-console`: they get the pool its `main` chooses
     env.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+    from console.cli import POLARS_MALLOC_CONF
+
+    env.setdefault("_RJEM_MALLOC_CONF", POLARS_MALLOC_CONF)
     out: dict = {"format": fmt, "rows": rows}
     out["direct"] = run_rss([sys.executable, "-c", DIRECT, fmt, str(root)], env)[:2]
     from fleet import END

@@ -171,6 +171,9 @@ def _add_with_common(add_parsers, sub, common) -> None:
 
 
 ARROW_POOL = "system"  # the memory pool Arrow takes its buffers from in a console process (see `main`)
+# Polars' own allocator (jemalloc, configured by `_RJEM_MALLOC_CONF`) gives freed pages back after 50 ms; Polars'
+# defaults (dirty 500 ms, then muzzy 1000 ms) keep them resident for about 1.5 s, through several rollup pieces; see `main`
+POLARS_MALLOC_CONF = "dirty_decay_ms:50,muzzy_decay_ms:0"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,6 +182,10 @@ def main(argv: list[str] | None = None) -> int:
     # 48 -> 40 s (half the system time), the same elsewhere (benchmarks/README.md, twenty-second session). Read
     # when Arrow first allocates, which is later than this; an operator's own setting is kept.
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", ARROW_POOL)
+    # The same for Polars' buffers, read when Polars is first imported (later than this): a cold 1M JSONL `snapshot`
+    # 492-537 -> 484-487 MB, a cold 10M one 894 -> 872 MB, no time lost that the runs could tell (0.5 s more system
+    # time at 1M; benchmarks/README.md, twenty-third session). An operator's own setting is kept.
+    os.environ.setdefault("_RJEM_MALLOC_CONF", POLARS_MALLOC_CONF)
     parser = build_parser()
     args = parser.parse_args(argv)
     for name, default in (("config", None), ("registry", None), ("read_only", False), ("at", None), ("since", None)):
