@@ -148,8 +148,9 @@ def test_a_late_label_and_a_rebuilt_rollup_give_their_hours_new_keys(log):
     _pass(root)
     svc = _service(root)
     try:
-        spec = svc.monitor.sketch_drift.spec("fraud")
-        svc.monitor.sketch_drift._build([("fraud", spec, CHANGED, CHANGED + timedelta(hours=1), 0)])
+        drift = svc.monitor.sketch_drift
+        pieces = [("fraud", drift.spec("fraud"), CHANGED, CHANGED + timedelta(hours=1), 0)]
+        drift._write(pieces, *drift._read(pieces, has_labels=True))  # this store holds labels
     finally:
         svc.close()
     rebuilt, memo = _pass(root)

@@ -145,11 +145,11 @@ def _read_ahead(read, items: list, ahead: bool = True) -> Iterator[tuple[Any, An
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(1, thread_name_prefix="rollup-read") as pool:
-        ahead = pool.submit(read, items[0])
+        pending = pool.submit(read, items[0])
         for k, item in enumerate(items):
-            got = ahead.result()
+            got = pending.result()
             if k + 1 < len(items):
-                ahead = pool.submit(read, items[k + 1])
+                pending = pool.submit(read, items[k + 1])
             yield item, got
 
 
@@ -365,14 +365,6 @@ class RollupDrift:
             names = self._schemas[path] = set(pq.read_schema(path).names)
         return names
 
-    def _build(self, pieces: list[tuple[str, ro.ModelSpec, datetime, datetime, int]],
-               labelled: bool | None = None) -> None:
-        """Builds and writes the hours [start, end) of each (model, spec, start, end, values) piece, of distinct models,
-        from one read of their raw rows (`_read`, then `_write`). `labelled`: whether the store holds any label (None:
-        asked of it)."""
-        has_labels = bool(self.mon.wh.counts()[1]) if labelled is None else labelled
-        self._write(pieces, *self._read(pieces, has_labels))
-
     def _read(self, pieces: list[tuple[str, ro.ModelSpec, datetime, datetime, int]],
               has_labels: bool) -> tuple[dict, dict]:
         """The raw rows of the pieces (by model) and their labels (by model, when the store holds any). One read for
@@ -410,7 +402,7 @@ class RollupDrift:
 
     def _build_columns(self, model: str, spec: ro.ModelSpec, labelled: bool = True) -> list[str]:
         """The raw columns a build of `model` reads: the contract, the spec's features and segments, and the cached
-        tokens its cost prices (as the raw cost path reads them). `_build` reads them and `catch_up_all` sizes its
+        tokens its cost prices (as the raw cost path reads them). `_read` reads them and `catch_up_all` sizes its
         pieces by their count, so the two cannot disagree on a piece's width. Without labels in the store
         (`labelled` False) `request_id`, which only joins them, is not read: a distinct string a row, 8% of a read."""
         from console.monitoring import CONTRACT_COLUMNS
@@ -440,7 +432,8 @@ class RollupDrift:
 
     def catch_up_all(self, asks: list[tuple[str, datetime, datetime, bool]]) -> list[list[tuple[datetime, datetime]]]:
         """`catch_up` of several (model, start, end, labels), one per model: the ranges each built. The stale hours
-        of all of them are built from shared reads (`_build`: a rule pass's models have the same hour that closed).
+        of all of them are built from shared reads (`_read`, then `_write`: a rule pass's models have the same hour
+        that closed).
 
         What was verified is keyed by the store's content (`rollup_changes`), so after a refresh only the hours
         whose files changed are counted again, and a refresh that brought nothing costs no count at all."""
