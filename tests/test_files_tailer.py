@@ -179,10 +179,11 @@ def test_an_unterminated_line_waits_for_its_writer_by_time_not_by_scans(tmp_path
     chunks, state, _ = scan(state, [p], clock)
     assert chunks[0].rejected == [(4, TRUNCATED, '{"id": 3')] and chunks[0].body == b""
     cur = next(iter(state.values()))
-    assert cur.offset == p.stat().st_size and cur.line_no == 4 and cur.pending_size == -1
-    write(p, [5])
+    assert cur.offset == p.stat().st_size and cur.line_no == 3 and cur.pending_size == -1
+    write(p, [5])  # written after the fragment, on its line: line 4 of the file, as `sed -n 4p` shows it
     chunks, _, _ = scan(state, [p], clock)
-    assert ids(chunks) == [5] and chunks[0].first_line == 5
+    assert ids(chunks) == [5] and chunks[0].first_line == 4
+    assert p.read_text().splitlines()[3] == '{"id": 3{"id": 5}'
 
 
 def test_a_discarded_scan_is_read_again_from_the_untouched_state(tmp_path):
@@ -398,3 +399,21 @@ def test_a_tail_in_a_file_untouched_for_longer_than_the_grace_is_decided_at_once
     chunks, state, _ = scan({}, [fresh], clock)
     assert ids(chunks) == [0] and not any(c.rejected for c in chunks)  # written now: its writer may go on
     assert next(iter(state.values())).pending_size == fresh.stat().st_size
+
+
+def test_the_rest_of_a_line_set_aside_is_located_on_that_line(tmp_path):
+    """A writer paused mid-line past the grace, then finished the line: its fragment and its rest are both line 3
+    of the file; the next row, line 4, is read."""
+    p = tmp_path / "p.jsonl"
+    clock = Clock()
+    write(p, [0, 1], tail='{"id": 2, "x"')
+    chunks, state, _ = scan({}, [p], clock)
+    clock.t += 31
+    chunks, state, _ = scan(state, [p], clock)
+    assert chunks[0].rejected == [(3, TRUNCATED, '{"id": 2, "x"')]
+    with open(p, "a") as fh:
+        fh.write(': 7}\n{"id": 3}\n')
+    chunks, state, _ = scan(state, [p], clock)
+    assert chunks[0].first_line == 3 and chunks[0].body == b': 7}\n{"id": 3}\n'
+    lines = p.read_text().splitlines()
+    assert lines[2] == '{"id": 2, "x": 7}' and lines[3] == '{"id": 3}'

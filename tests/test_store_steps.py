@@ -211,3 +211,42 @@ def test_a_first_read_in_steps_calls_no_field_new(tmp_path):
         fh.write(json.dumps(row(ROWS, tenure=1, channel="web")) + "\n")
     assert [n for n in w.refresh().notes if "new field" in n] == ["predictions: new field 'channel'"]
     w.close()
+
+
+def test_rows_another_process_committed_bring_no_new_fields(tmp_path):
+    """A console opened on an empty store while another reads the log: its next refresh finds the other's segments
+    and reads only the rows appended since. None of their fields is new to the store (they were, before the fix,
+    every one, since the columns it knew were those of the empty store it opened)."""
+    cfg, p = workspace(tmp_path, 100)
+    late = Warehouse(cfg, tmp_path / "store")  # opened first, on the empty store
+    first = Warehouse(cfg, tmp_path / "store")
+    assert first.refresh().rows == {"predictions": 100}
+    with open(p, "a") as fh:
+        fh.writelines(json.dumps(row(i)) + "\n" for i in range(100, 150))
+    stats = late.refresh()
+    assert stats.rows == {"predictions": 50}
+    assert not [n for n in stats.notes if "new field" in n]
+    with open(p, "a") as fh:
+        fh.writelines(json.dumps(row(i, tenure=i)) + "\n" for i in range(150, 160))
+    assert [n for n in first.refresh().notes if "new field" in n] == ["predictions: new field 'tenure'"]
+
+
+def test_a_field_logged_as_text_after_numbers_is_said(tmp_path):
+    """The store holds `x` as numbers; a later refresh reads it as text (a deploy changed the logger): said, as it
+    is when both are read in one refresh, once, and the rows of both kept."""
+    cfg, p = workspace(tmp_path, 100)
+    w = Warehouse(cfg, tmp_path / "store")
+    assert not [n for n in w.refresh().notes if "more than one type" in n]
+    with open(p, "a") as fh:
+        fh.writelines(json.dumps(row(i, x=f"v{i}")) + "\n" for i in range(100, 150))
+    said = [n for n in w.refresh().notes if "more than one type" in n]
+    assert said == ["predictions: field 'x' holds values of more than one type; kept, as text if not all numbers"]
+    with open(p, "a") as fh:
+        fh.writelines(json.dumps(row(i, x=f"w{i}")) + "\n" for i in range(150, 160))
+    assert not [n for n in w.refresh().notes if "more than one type" in n]  # said once
+    with open(p, "a") as fh:  # numbers of the other kind are still numbers
+        fh.writelines(json.dumps(row(i, x=0.5)) + "\n" for i in range(160, 170))
+    again = Warehouse(cfg, tmp_path / "store")  # another process knows both kinds from the footers
+    assert not [n for n in again.refresh().notes if "more than one type" in n]
+    with again.cursor() as cur:
+        assert cur.execute("SELECT count(*) FROM predictions").fetchone() == (170,)

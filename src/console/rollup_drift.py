@@ -717,7 +717,13 @@ class RollupDrift:
                        else "raw" if cache is self._raw else "costs" if cache is self._costs
                        else "closed" if cache is self._closed else "health"]
         if len(cache) >= limit:
-            cache.pop(next(iter(cache)))  # the oldest entry
+            # the oldest entry; some callers hold `_lock` and some do not (a read-ahead thread may insert
+            # meanwhile): a dict changed under the iterator, or an entry another thread evicted first, only
+            # postpones this eviction to the next insert
+            try:
+                cache.pop(next(iter(cache), None), None)
+            except RuntimeError:
+                pass
         cache[key] = value
         return value
 

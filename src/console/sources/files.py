@@ -478,7 +478,11 @@ class Tailer:
                     else:
                         raw = tail[:_RAW_LIMIT * 4].decode("utf-8", "replace")[:_RAW_LIMIT]
                         rejected.append((new.line_no + 1, TRUNCATED, raw))
-                        new.offset, new.line_no = reached, new.line_no + 1
+                        # the line is not over: what its writer adds later is on the same line of the file (a
+                        # CSV header set aside counts as read, so the rows after it are not taken for one)
+                        new.offset = reached
+                        if csv and header is None and new.line_no == 0:
+                            new.line_no = 1
                     new.pending_size, new.pending_since = -1, None
                 elif cur.pending_size != reached:
                     new.pending_size, new.pending_since = reached, now

@@ -321,10 +321,16 @@ class Footers:
         column = mapped_parquet.ts_column(self._mapped.get(path, ()))
         return name if column == "ts" else f"{name}|{column}"
 
-    def _known_columns(self, kind: str) -> set[str]:
-        """The columns this kind's committed segments hold (from their footers, once per process: the views
-        have read them already)."""
+    def _known_types(self, kind: str) -> dict[str, set[str]]:
+        """The columns this kind's committed segments hold, each with the types it was written as (from their
+        footers, once per process: the views have read them already)."""
         if kind not in self._columns:
-            self._columns[kind] = {c for name in self.manifest.segments.get(kind, [])
-                                   for c, _ in self._schema(str(self.dir / name))}
+            types: dict[str, set[str]] = {}
+            for name in self.manifest.segments.get(kind, []):
+                for c, t in self._schema(str(self.dir / name)):
+                    types.setdefault(c, set()).add(t)
+            self._columns[kind] = types
         return self._columns[kind]
+
+    def _known_columns(self, kind: str) -> set[str]:
+        return set(self._known_types(kind))

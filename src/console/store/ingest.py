@@ -55,6 +55,19 @@ class Progress:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
 
 
+def _type_kind(arrow_type: str) -> str:
+    """What a column's Arrow type holds, as the views unify it: integers and floats are both numbers."""
+    if arrow_type.startswith(("int", "uint", "float", "double", "halffloat", "decimal")):
+        return "number"
+    return "text" if arrow_type in ("string", "large_string", "string_view") else arrow_type
+
+
+def _retyped(arrow_type: str, known: set[str] | tuple) -> bool:
+    """A piece's column holds another kind of value than the store's segments hold it as (nulls say nothing)."""
+    had = {_type_kind(t) for t in known} - {"null"}
+    return bool(had) and _type_kind(arrow_type) not in had | {"null"}
+
+
 def _whole_json_row(tail: bytes) -> bool:
     """`parse.whole_json_row`, the parser (and Polars with it) imported only when a tail is to be decided: a refresh
     that finds nothing new then costs no import, and a command answered from what the store keeps stays quick."""
@@ -152,6 +165,9 @@ class Ingest:
                 # a field is new to a store that had rows of its kind before this refresh: a first read (or a
                 # re-read from the start) committed in steps would call every field after its first step new
                 self._had_rows = {k for k in KINDS if m.segments.get(k)}
+                # and new to the store as loaded now, not as this process last saw it: another console may have
+                # committed segments since (their footers are read once per process, so this costs nothing new)
+                self.manifest, self._columns = m, {}
 
                 def commit(segments: dict[str, list[str]], cursors: dict[str, dict]) -> None:
                     held["m"] = self.manifest = self._commit(held["m"], segments, cursors)
@@ -471,10 +487,15 @@ class Ingest:
                 continue
             table, changed = parse.unify(tables)
             self._changed_types.update((kind, c) for c in changed)
-            known = self._known_columns(kind)
+            known = self._known_types(kind)
             if kind in self._had_rows:
                 self._new_fields.update((kind, c) for c in table.column_names if c not in known)
-            known.update(table.column_names)
+                # a field the store holds as numbers now logged as text (or the reverse) in a later refresh: the
+                # views read it as text from here on, which `unify` says only of pieces read together
+                self._changed_types.update((kind, f.name) for f in table.schema
+                                           if _retyped(str(f.type), known.get(f.name, ())))
+            for f in table.schema:
+                known.setdefault(f.name, set()).add(str(f.type))
             name = f"{kind}/{uuid.uuid4().hex}.parquet"
             tmp = self.dir / f"{name}.tmp"
             # grouped by model, each model's rows in the order they were logged (by time, as logs are written),
