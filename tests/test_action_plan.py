@@ -323,3 +323,47 @@ async def test_the_promote_dialog_shows_that_its_target_was_rolled_back(mlflow_s
         words = " ".join(text.replace("█", " ").split())  # the dialog wraps the warning at its width
         assert expected in words, text
         await pilot.press("escape")
+
+
+@pytest.mark.parametrize("spelling", ["v2", "V2", "02"])
+def test_a_version_spelt_otherwise_meets_the_same_live_gates(canary_setup, tmp_path, capsys, spelling):
+    """`promote MODEL v2` (or `02`) of a failing canary: the live gates were chosen by comparing the spelling with
+    the canary alias ("v2" is not "2"), so they were skipped and the failing canary became champion; `02` moved the
+    alias and then failed its read-back. Every spelling is version 2: refused on the live gates as `2` is."""
+    name, path, uri = canary_setup
+    _traffic(tmp_path, name, canary_errors=0.3)
+    svc = Service(load(path))
+    try:
+        planned = svc.plan_action(name, "production", "promote", version=spelling, strategy="direct")
+    finally:
+        svc.close()
+    assert planned.version == "2" and "live:error_rate" in {g.name for g in planned.failed_gates}
+    capsys.readouterr()
+    assert run(["--config", str(path), "promote", name, spelling, "--yes", "--reason", "x"]) == 1
+    assert "live:error_rate" in capsys.readouterr().err
+    assert aliases(uri, name) == {"champion": "1", "canary": "2"}
+
+
+def test_a_blue_green_switch_to_the_canary_ends_the_canary(canary_setup, tmp_path, capsys):
+    name, path, uri = canary_setup
+    _traffic(tmp_path, name, canary_errors=0.0)
+    assert run(["--config", str(path), "promote", name, "2", "--strategy", "blue-green", "--yes",
+                "--reason", "healthy"]) == 0
+    now = aliases(uri, name)
+    assert now["champion"] == "2" and "canary" not in now
+
+
+def test_a_rollback_returns_only_to_an_earlier_champion(canary_setup, tmp_path, capsys):
+    """`rollback --to 2` where 2 is the failing canary, never champion: it made 2 champion with no gate at all, and
+    audited a promotion as a rollback. Refused as a usage error naming the way that has gates; a version that was
+    champion before (1, once 3 was promoted over it) is a rollback target."""
+    name, path, uri = canary_setup
+    _traffic(tmp_path, name, canary_errors=0.3)
+    capsys.readouterr()
+    assert run(["--config", str(path), "rollback", name, "--to", "v2", "--yes", "--reason", "x"]) == 2
+    err = capsys.readouterr().err
+    assert "v2 was never champion" in err and "promote v2 instead" in err
+    assert aliases(uri, name) == {"champion": "1", "canary": "2"}
+    assert run(["--config", str(path), "promote", name, "3", "--yes", "--reason", "x", "--force"]) == 0
+    assert run(["--config", str(path), "rollback", name, "--to", "1", "--yes", "--reason", "x"]) == 0
+    assert aliases(uri, name)["champion"] == "1"

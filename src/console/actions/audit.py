@@ -339,3 +339,11 @@ def last_change(path: str | os.PathLike, model: str, alias: str) -> dict[str, An
                 return {"by": rec.get("actor"), "at": rec.get("ts"), "from": change.get("from_version"),
                         "to": change.get("to_version"), "action_id": rec.get("action_id")}
     return None
+
+
+def former_versions(path: str | os.PathLike, model: str, alias: str) -> set[str]:
+    """Every version a completed move took `alias` away from (a rollback's allowed targets, with the history tag)."""
+    return {str(change["from_version"]) for rec in read(path, model=model)
+            if rec.get("phase") == "outcome" and rec.get("outcome") == "done"
+            for change in rec.get("changes") or []
+            if change.get("alias") == alias and change.get("from_version")}

@@ -68,3 +68,14 @@ def by_key(key: str) -> ActionSpec | None:
 
 def available(state: ActionState) -> list[ActionSpec]:
     return [a for a in ACTIONS if a.applies(state)]
+
+
+def version_text(version) -> str | None:
+    """A version as the registry names it: `v4`, `V4` and `04` are version 4 (MLflow numbers its versions), so the
+    gates chosen for a version, the aliases set and the read-back all compare one spelling."""
+    if version is None:
+        return None
+    text = str(version).strip()
+    if text[:1] in "vV" and text[1:].isdigit():
+        text = text[1:]
+    return str(int(text)) if text.isdigit() else text

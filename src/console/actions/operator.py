@@ -27,7 +27,7 @@ from console.actions import acks as acks_mod
 from console.actions import audit as audit_mod
 from console.actions import deploylog, hooks, inflight, policy
 from console.actions.audit import AuditError, AuditLog, AuditTampered
-from console.actions.catalog import ActionState, get as get_spec
+from console.actions.catalog import ActionState, get as get_spec, version_text
 from console.actions.inflight import Abandoned, Flight
 from console.actions.plan import STRATEGIES
 from console.actions.locks import (LEASE_PAUSE_S, LEASE_TTL_S, LOCK_WAIT_S, Conflict, Lease, Timeout,
@@ -202,6 +202,20 @@ class Operator:
             return str(change["from"])
         return self.serving(model, environment).champion_before(current)
 
+    def former_champions(self, model: str, environment: str, aliases: dict[str, str], tags: dict[str, str]) -> set[str]:
+        """Versions that were champion in `environment` before: the alias history the console keeps, the moves
+        audited and the deployment events' fold. A rollback may return only to one of them; any other
+        version is a promotion, and goes through the promote gates."""
+        champ = alias_name(environment, "champion")
+        try:
+            former = {str(v) for v in json.loads(tags.get(HISTORY_TAG + champ) or "[]")}
+        except ValueError:
+            former = set()
+        former |= audit_mod.former_versions(self.audit.path, model, champ)
+        serving = self.serving(model, environment)
+        former.update(str(v) for v in (*serving.history, serving.champion) if v)
+        return former - {str(aliases.get(champ))}
+
     def history(self, model: str, environment: str, role: str = "champion") -> list[str]:
         """Earlier versions of an alias, oldest first, as the console recorded them."""
         raw = self.registry.model_tags(model).get(HISTORY_TAG + alias_name(environment, role))
@@ -220,9 +234,7 @@ class Operator:
         champ, canary, shadow = a("champion"), a("canary"), a("shadow")
         cur = aliases.get(champ)
         base = dict(model=model, environment=environment, from_version=cur, checked_alias=champ)
-        version = str(version) if version is not None else None
-        if version and version[:1] in "vV" and version[1:].isdigit():
-            version = version[1:]
+        version, to = version_text(version), version_text(to)
         if version is not None and action == "promote":
             try:
                 self.registry.get_version(model, version)
@@ -280,6 +292,9 @@ class Operator:
                 if target and aliases.get(idle) != target:
                     changes.append(Change(idle, aliases.get(idle), target))
                 changes.append(Change(champ, cur, target))
+                ends_canary = bool(target) and aliases.get(canary) == target  # as a direct promote of it does
+                if ends_canary:
+                    changes.append(Change(canary, target, None))
                 blocked = None
                 if not target:
                     blocked = f"nothing to switch to: {idle} is unset; pass a version"
@@ -287,6 +302,7 @@ class Operator:
                     blocked = f"v{target} is already {champ}"
                 return Plan(action, strategy="blue-green", event="switch", version=target, **base,
                             changes=tuple(changes), traffic_pct=100, needs_gates=True, blocked=blocked,
+                            canary_alias=canary if ends_canary else None, canary_pct=0 if ends_canary else None,
                             summary=f"switch {champ} from {active or 'no slot'} ({_v(cur)}) to {idle} "
                                     f"({_v(target)}) in {environment}")
             # shadow
@@ -326,7 +342,7 @@ class Operator:
                                                  f"in {environment}")
 
         if action == "rollback":
-            target = str(to).lstrip("vV") if to else self._previous(model, environment, aliases, tags)
+            target = to or self._previous(model, environment, aliases, tags)
             blocked, usage = None, False
             if not cur:
                 blocked = f"{champ} is not set: nothing to roll back"
@@ -339,6 +355,10 @@ class Operator:
                     self.registry.get_version(model, target)
                 except RegistryNotFound:
                     blocked, usage = f"{model} has no version {target}", True
+                else:
+                    if target not in self.former_champions(model, environment, aliases, tags):
+                        blocked, usage = (f"v{target} was never {champ} of {model}: a rollback returns to an "
+                                          f"earlier champion; promote v{target} instead (its gates apply)"), True
             # A rollback aborts a canary in flight (as Argo Rollouts does): all traffic back to the rolled-back
             # champion, the canary alias and its traffic tag removed, said in the plan and audited as a change.
             running = aliases.get(canary)

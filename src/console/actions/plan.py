@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from console.actions import catalog, policy
-from console.actions.catalog import ActionState
+from console.actions.catalog import ActionState, version_text
 from console.aliases import alias_name
 from console.config import ConfigError
 from console.safe_text import printable
@@ -115,6 +115,7 @@ def prepare(op, model: str, environment: str, action: str, *, version: str | Non
     """
     spec = catalog.get(action)
     cfg = op.cfg
+    version, to = version_text(version), version_text(to)  # one spelling for the gates' choice and the plan
     base = dict(action=action, model=model, environment=environment, version=version,
                 production=cfg.environment(environment).production)
     admit = getattr(op, "admit", None) if user_check else None
