@@ -577,7 +577,8 @@ def test_7_an_unset_webhook_variable_blocks_only_the_commands_that_call_the_hook
     assert cli.main(["--config", cfg, "snapshot"]) == exit_codes.OK
     capsys.readouterr()
     assert run(["--config", cfg, "promote", name, "2", "--reason", "r", "--yes"]) == exit_codes.USAGE
-    assert "NOT_SET_HOOK_TOKEN is not set" in capsys.readouterr().err
+    # said whole: the key path's "headers.Authorization: " is not a header whose value is to be masked
+    assert "Authorization: environment variable NOT_SET_HOOK_TOKEN is not set" in capsys.readouterr().err
     assert [r["phase"] for r in records(cfg)] == ["refused"]
     assert aliases(mlflow_server, name) == {"champion": "1"}
 
@@ -652,3 +653,34 @@ def test_planted_secrets_never_reach_any_output(mlflow_server, tmp_path, capsys,
     everything = "\n".join(out + files)
     assert pw not in everything and token not in everything
     assert "bob:" not in everything
+
+
+def test_a_secret_in_a_hook_urls_path_is_never_printed_or_stored(mlflow_server, tmp_path, capsys, httpserver,
+                                                                 monkeypatch):
+    """Slack-style hooks carry their secret in the URL's path (`/services/${SLACK_PATH}`): a URL refused as malformed
+    printed and audited it resolved, and a hook answering 404 with the path it was asked for had it stored and
+    printed (only the whole URL and header values were masked, not a `${VAR}`'s value alone)."""
+    secret = "T0AAA/B0BBB/PLANTEDpath42"
+    monkeypatch.setenv("SLACK_PATH", secret)
+    name = unique("pathsecret")
+    seed_model(mlflow_server, name, 2, aliases={"champion": "1"})
+    cfg = write_cfg(tmp_path, mlflow_server, '[webhooks.deploy]\nurl = "hooks.example/services/${SLACK_PATH}"\n')
+    assert run(["--config", cfg, "promote", name, "2", "--reason", "r", "--yes"]) == exit_codes.USAGE
+    err = capsys.readouterr().err
+    assert "services/${SLACK_PATH}" in err and secret not in err
+
+    def echo(request):  # a hook that answers 404 naming the path it was asked for
+        return Response(json.dumps({"error": "unknown hook", "path": request.path}), status=404,
+                        content_type="application/json")
+
+    httpserver.expect_request(f"/services/{secret}").respond_with_handler(echo)
+    other = tmp_path / "again"
+    other.mkdir()
+    url = httpserver.url_for("/services/") + "${SLACK_PATH}"
+    cfg = write_cfg(other, mlflow_server, f'[webhooks.deploy]\nurl = "{url}"\nretries = 0\n')
+    assert run(["--config", cfg, "promote", name, "2", "--reason", "r", "--yes", "--format", "json"]) \
+        == exit_codes.REMOTE
+    captured = capsys.readouterr()
+    assert "/services/***" in captured.out
+    files = [p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file() and p.suffix != ".toml"]
+    assert "PLANTEDpath42" not in "\n".join([captured.out, captured.err, *files])

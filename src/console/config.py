@@ -81,6 +81,18 @@ class Secret:
     def lazy(cls, template: str, key: str) -> Secret:
         return LazySecret(template, key)
 
+    @property
+    def template(self) -> str | None:
+        """The value as configured, `${VAR}`s unresolved: what a message may show of it."""
+        return self._template
+
+    def parts(self) -> tuple[str, ...]:
+        """The values of the environment this secret is made of, each alone (set ones, 4 characters or more): a
+        response echoing a URL's path, or a message quoting part of it, is masked by them."""
+        if self._template is None:
+            return ()
+        return tuple(v for v in (os.environ.get(n) for n in _VAR.findall(self._template)) if v and len(v) >= 4)
+
     def reveal(self) -> str:
         if self._template is None:
             return self._value or ""

@@ -21,9 +21,12 @@ _SECRET_NAMES = r"(?:password|passwd|pwd|pass|token|access[_-]?token|refresh[_-]
 _SECRET_KEY = re.compile(rf"^(?:x-)?{_SECRET_NAMES}$|{_SECRET_NAMES}$", re.IGNORECASE)
 _USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)(?P<info>[^/\s@\"'<>]+)@")
 _BEARER = re.compile(r"\b(Bearer|Basic|Token|Digest)(\s+)[A-Za-z0-9._~+/=\-]{4,}", re.IGNORECASE)
-_HEADER = re.compile(r"(?P<k>\b(?:proxy-)?authorization|\bx-api-key|\bcookie)(?P<sep>\"?\s*[:=]\s*\"?)"
+# a config key's path is not a header: "webhooks.deploy.headers.Authorization: environment variable X is not set"
+# (its value is masked by value, as every secret the config holds; a bearer token by `_BEARER`)
+_KEY_PATH = r"(?<!headers\.)"
+_HEADER = re.compile(_KEY_PATH + r"(?P<k>\b(?:proxy-)?authorization|\bx-api-key|\bcookie)(?P<sep>\"?\s*[:=]\s*\"?)"
                      r"(?P<v>(?:(?:Bearer|Basic|Token|Digest)\s+)?[^\s\",}]+)", re.IGNORECASE)
-_KEYVAL = re.compile(rf"(?P<k>\b{_SECRET_NAMES})(?P<sep>\"?\s*[:=]\s*\"?)(?P<v>[^\s\"'&,;}}]+)", re.IGNORECASE)
+_KEYVAL = re.compile(rf"{_KEY_PATH}(?P<k>\b{_SECRET_NAMES})(?P<sep>\"?\s*[:=]\s*\"?)(?P<v>[^\s\"'&,;}}]+)", re.IGNORECASE)
 
 
 def secret_key(name: str) -> bool:

@@ -63,6 +63,7 @@ def secrets_of(cfg: Config | None, hook: Webhook | None = None) -> tuple[str, ..
                 continue
             found.append(text)
             found += [part for part in text.split() if len(part) >= 6]  # "Bearer <token>": the token alone too
+            found += v.parts()  # a `${VAR}` inside a URL's path, echoed by a hook's 404 without the host
     return tuple(found)
 
 
@@ -98,8 +99,9 @@ def validate(cfg: Config, name: str) -> None:
         ok = parsed.scheme in ("http", "https") and bool(parsed.host)
     except (httpx.InvalidURL, ValueError, TypeError):
         ok = False
-    if not ok:
-        raise ConfigError(f"webhooks.{name}.url", f"expected an absolute http(s) URL, got {redact_uri(url)!r}")
+    if not ok:  # shown as configured: a `${VAR}` in it stays a name
+        shown = hook.url.template if isinstance(hook.url, Secret) and hook.url.template else redact_uri(url)
+        raise ConfigError(f"webhooks.{name}.url", f"expected an absolute http(s) URL, got {shown!r}")
 
 
 def post(name: str, hook: Webhook, payload: dict[str, Any], idempotency_key: str,
