@@ -97,3 +97,20 @@ def test_a_view_in_the_past_never_retrains(tmp_path, httpserver):
     assert any(r.model == festival["model"] for r in svc.recommendations)
     assert svc.auto_retrain() == [] and not httpserver.log
     assert [r.ok for r in svc.auto_retrain(past=True)] == [True] and len(httpserver.log) == 1
+
+
+def test_the_auto_retrain_command_exits_as_the_table_says(tmp_path, httpserver):
+    """A retrain hook answering 500 is a remote failure (4), as `retrain MODEL` says it; `auto-retrain` exited 1,
+    the code of a refusal."""
+    from console import cli, exit_codes
+
+    config = build_workspace(tmp_path / "ws", now=DEMO_NOW)
+    tour = json.loads((config.parent / "tour.json").read_text())
+    festival = next(i for i in tour["incidents"] if i["kind"] == "feature_drift")
+    during = datetime.fromisoformat(festival["start"].rstrip("Z")) + timedelta(hours=10)
+    httpserver.expect_request("/retrain", method="POST").respond_with_data("down", status=500)
+    with open(config, "a") as fh:
+        fh.write(f'\n[retrain]\nauto_retrain = true\n[webhooks.retrain]\nurl = "{httpserver.url_for("/retrain")}"\n'
+                 "retries = 0\n")
+    code = cli.main(["--config", str(config), "--at", during.isoformat() + "Z", "auto-retrain"])
+    assert len(httpserver.log) == 1 and code == exit_codes.REMOTE

@@ -27,7 +27,7 @@ from console.actions.audit import AuditLog, AuditTampered
 from console.actions.locks import LEASE_TAG
 from console.config import load
 from console.safe_text import printable
-from test_cli_actions import run, spawn
+from test_cli_actions import run
 
 REAL = pwd.getpwuid(os.getuid()).pw_name
 UNSAFE = [chr(c) for c in (*range(0x00, 0x09), *range(0x0b, 0x20), 0x7f, *range(0x80, 0xa0))] + \
@@ -539,7 +539,10 @@ def test_6_a_malformed_hook_url_is_refused_before_the_intent(mlflow_server, tmp_
     assert aliases(mlflow_server, name) == {"champion": "1"}
 
 
-def test_6_an_interrupt_mid_action_still_writes_the_outcome(mlflow_server, tmp_path, httpserver):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_6_an_interrupt_mid_action_still_writes_the_outcome(mlflow_server, tmp_path, httpserver, sig):
+    """Ctrl-C, and the SIGTERM of `timeout` or a cancelled CI job (which left the intent with no outcome), and the
+    SIGHUP of a closed SSH session: the outcome is written as unknown, exit 130. The real command, not a harness."""
     reached = threading.Event()
 
     def hold(request):
@@ -552,9 +555,11 @@ def test_6_an_interrupt_mid_action_still_writes_the_outcome(mlflow_server, tmp_p
     seed_model(mlflow_server, name, 2, aliases={"champion": "1"})
     cfg = write_cfg(tmp_path, mlflow_server,
                     f'[webhooks.deploy]\nurl = "{httpserver.url_for("/deploy")}"\ntimeout_s = 30\nretries = 0\n')
-    proc = spawn(["--config", cfg, "promote", name, "2", "--reason", "r", "--yes"])
+    proc = subprocess.Popen([sys.executable, "-m", "console", "--config", cfg, "promote", name, "2", "--reason", "r",
+                             "--yes"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONPATH": SRC})
     assert reached.wait(120)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     code = proc.wait(timeout=60)
     assert code == exit_codes.INTERRUPTED, proc.communicate()
     phases = [(r["phase"], r.get("outcome")) for r in records(cfg)]

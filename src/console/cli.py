@@ -192,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         if not hasattr(args, name):
             setattr(args, name, default)
     func = getattr(args, "func", cmd_ui)
+    if func not in (cmd_ui, cmd_demo, cmd_serve):  # the TUI has its own (its quit path records the outcomes)
+        _interrupt_on_termination()
     try:
         cfg = None
         if getattr(args, "needs_config", True):
@@ -215,6 +217,21 @@ def main(argv: list[str] | None = None) -> int:
             raise
         _diag(f"mlops-console: error: {type(exc).__name__}: {exc}")
         return EXIT_REMOTE
+
+
+def _interrupt_on_termination() -> None:
+    """SIGTERM and SIGHUP (`timeout`, a cancelled CI job, a closed SSH session) end a command as Ctrl-C does: an
+    action past its intent still writes its outcome ("unknown") to the audit trail, instead of dying with none."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            signal.signal(sig, interrupt)
+        except (ValueError, OSError):  # not the main thread (an embedding caller): left as it is
+            pass
 
 
 # ---------------------------------------------------------------------------- commands

@@ -166,7 +166,8 @@ def cmd_auto_retrain(args, cfg: Config) -> int:
         _print(f"{r.status}: {r.message}")
     if not results:
         print("no standing retrain recommendation outside its cool-down", file=sys.stderr)
-    return EXIT_OK if all(r.ok for r in results) else EXIT_FIRING
+    # the table's code of each result, as `retrain MODEL` gives it (a hook's 500: 4; timed out after sending: 5)
+    return max((exit_codes.for_status(r.status) for r in results if not r.ok), default=EXIT_OK)
 
 
 def cmd_drift(args, cfg: Config) -> int:

@@ -16,7 +16,7 @@ REMOTE = 4       # a remote system failed (registry, deploy or retrain hook): no
                  # says exactly what did
 UNKNOWN = 5      # the outcome is unknown: a hook timed out after the request was sent; check the deploy
                  # system, then re-run or roll back
-INTERRUPTED = 130  # Ctrl-C
+INTERRUPTED = 130  # Ctrl-C, SIGTERM or SIGHUP
 
 TABLE = (
     (OK, "done; `check`: nothing firing; `audit verify`: intact"),
@@ -27,7 +27,7 @@ TABLE = (
     (CONFLICT, "conflict: another operator moved it first, holds its lease, or runs an action on it here"),
     (REMOTE, "a remote system failed (registry, hook): nothing changed, or the message says what did"),
     (UNKNOWN, "outcome unknown: a hook timed out after the request was sent; check, then re-run or roll back"),
-    (INTERRUPTED, "interrupted (Ctrl-C)"),
+    (INTERRUPTED, "interrupted (Ctrl-C, SIGTERM or SIGHUP); an action past its intent is recorded as unknown"),
 )
 
 BY_STATUS = {"done": OK, "refused": REFUSED, "conflict": CONFLICT, "failed": REMOTE, "unknown": UNKNOWN}
