@@ -359,3 +359,30 @@ def test_cost_today_falls_back_to_raw_rows_when_the_rollups_cannot_be_read(log, 
         assert svc.monitor.cost_today("chat", "production") == pytest.approx(hand, rel=1e-9)
     finally:
         svc.close()
+
+
+@pytest.mark.parametrize("rolled", [False, True])
+def test_the_weeks_spend_does_not_depend_on_how_the_window_is_written(log, capsys, rolled):
+    """`cost --window 2026-07-03` read rows from the month's start at the earliest, so "the last 7 days" lost the
+    last days of June (the log starts on June 30); `--from/--to` an hour likewise. Every way of writing a window that
+    ends at one time gives the week, today and the forecast of that time; the week's requests are a hand count."""
+    root, preds = log
+    config = root / "console.toml"
+    if rolled:
+        config = root / "as-large.toml"
+        config.write_text((root / "console.toml").read_text(encoding="utf-8") + "\n[rollups]\nmin_rows = 1\n",
+                          encoding="utf-8")
+    at = datetime(2026, 7, 3, 23, 59, 59, 999999)
+    got = []
+    for window in (["--window", "2026-07-03"], ["--window", "1d", "--at", at.isoformat() + "Z"],
+                   ["--from", "2026-07-03T23:00:00Z", "--to", "2026-07-04T00:00:00Z"]):
+        assert main(["cost", "chat", "--config", str(config), *window, "--format", "json"]) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert data["to"].startswith("2026-07-03T23:59:59.999")
+        got.append((data["windows"][0], data["budget"]))
+    week = preds.filter((pl.col("environment") == "production") & (pl.col("ts") > at - timedelta(days=7))
+                        & (pl.col("ts") <= at) & (pl.col("cost_usd").is_null() | pl.col("cost_usd").is_finite()))
+    for w, b in got:
+        assert w["week_requests"] == week.height
+        assert w["week_usd"] == pytest.approx(got[1][0]["week_usd"], rel=1e-9)
+        assert b["projected_usd"] == pytest.approx(got[1][1]["projected_usd"], rel=1e-9)

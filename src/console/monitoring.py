@@ -518,11 +518,10 @@ class Monitor:
 
         now = self.clock()
         mc = self.model_config(model)
-        month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         start = self.history_start(now)
-        # one read covers the month, the history and the window, from a clock hour's start: the replica hour is
-        # split over all of that hour's requests wherever a window begins
-        since = floor_hour(min(month_start, start, now - span if span is not None else now)) - US
+        # one read covers the month, the week, the history and the window, from a clock hour's start: the replica
+        # hour is split over all of that hour's requests wherever a window begins
+        since = floor_hour(co.reads_from(now, start, now - span if span is not None else now)) - US
         if self._use_rollups(model, since, now, environment, rollups):
             from console import rollup_cost
 

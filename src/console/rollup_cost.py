@@ -81,10 +81,9 @@ def cost(mon, model: str, environment: str | None, span: timedelta | None = None
 
     now = mon.clock()
     mc = mon.model_config(model)
-    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     start = mon.history_start(now)
     wstart = now - span if span is not None else start  # per 1k, LLM usage and tokens: the window, else the history
-    since = floor_hour(min(month_start, start, wstart)) - US  # from a clock hour's start, as Monitor.cost reads
+    since = floor_hour(co.reads_from(now, start, wstart)) - US  # from a clock hour's start, as Monitor.cost reads
     h0, h1 = floor_hour(since) + ro.HOUR, floor_hour(now)
     drift = mon.sketch_drift
     spec = drift.spec(model)

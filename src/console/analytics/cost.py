@@ -195,6 +195,15 @@ class BudgetStatus(JsonResult):
 
 
 PACE = timedelta(hours=24)  # the run rate a month-end forecast extends: one whole daily cycle
+WEEK = timedelta(days=7)  # the "last 7 days" spend
+
+
+def reads_from(now: datetime, *starts: datetime) -> datetime:
+    """The earliest time the cost view needs rows from: this month, the last 7 days and the forecast's pace, all
+    ending at `now`, and the history and window asked for (`starts`). A window given as a calendar day sets the
+    history to that day: the week's spend read from there was 4 days of it."""
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return min(month_start, now - WEEK, now - PACE, *starts)
 
 
 def budget_status(costed: pl.DataFrame, now: datetime, budget_usd_month: float | None,
