@@ -13,8 +13,8 @@ def test_large_numbers_are_not_in_exponent_notation():
 
 def test_a_half_open_windows_from_is_the_instant_given():
     """`--from 10:00:00.5Z --to 11:00Z` is [10:00:00.5, 11:00), held as (10:00:00.499999, 10:59:59.999999]: its
-    "from" is the instant asked for (qa7: it said 10:00:00.499999); a span ending at a whole second keeps its
-    exclusive start, as before."""
+    "from" is the instant asked for (qa7: it said 10:00:00.499999); a span ending at `--at` is from the first instant
+    after its exclusive start (it printed that start, as `--from` it would have been, and counted a row there)."""
     from datetime import datetime, timedelta
 
     from console.analytics.windows import window_fields
@@ -24,4 +24,4 @@ def test_a_half_open_windows_from_is_the_instant_given():
     w = window_fields(end - us, end - start)
     assert (w["from"], w["to"]) == ("2026-12-01T10:00:00.500000Z", "2026-12-01T10:59:59.999999Z")
     w = window_fields(datetime(2026, 12, 1, 11, 0, 0, 250000), timedelta(hours=1))  # a live span from now
-    assert w["from"] == "2026-12-01T10:00:00.250000Z"
+    assert w["from"] == "2026-12-01T10:00:00.250001Z"

@@ -214,3 +214,21 @@ def test_a_calendar_window_reads_from_its_first_instant(old_log, period, first, 
     spans = json.loads(console(root, "snapshot", "--window", period, "--format", "json").stdout)["spans"]
     assert spans["requests"]["from"] == last[:10] + "T00:00:00Z"  # the 24 h before the period's last instant
     assert not any(s["from"].endswith("59:59.999999Z") for s in spans.values() if "from" in s)
+
+
+def test_a_window_counts_the_rows_between_the_ends_it_prints(old_log):
+    """`--window 1d --at T` and `--from T-1d --at T` printed the same "from" and counted different rows: the span's
+    start is exclusive and was printed as given. Whatever way a window is asked for, the rows counted are those
+    from its printed "from" to its printed "to", both included (a hand count over the log), here with a row
+    exactly at the boundary."""
+    root, rows, _ = old_log
+    edge = next(r["ts"] for r in rows if r["ts"].minute == 0 and r["ts"].day > 2)  # a row on a whole hour
+    at = edge + timedelta(days=1)
+    for args in (("--window", "1d", "--at", at.isoformat() + "Z"),
+                 ("--from", edge.isoformat() + "Z", "--at", at.isoformat() + "Z"),
+                 ("--window", edge.date().isoformat())):
+        data = json.loads(console(root, "health", "m", *args, "--format", "json").stdout)
+        lo, hi = (datetime.fromisoformat(data[k].removesuffix("Z")) for k in ("from", "to"))
+        want = sum(lo <= r["ts"] <= hi for r in rows)
+        assert sum(r["requests"] for r in data["table"]) == want, (args, data["from"], data["to"])
+    assert data["from"] == edge.date().isoformat() + "T00:00:00Z"

@@ -276,16 +276,14 @@ def window_fields(end: datetime, span: timedelta) -> dict:
     """What a read command says of its window, in text and JSON alike: its length as operators write it
     (`format_span`) and its two ends (ISO, Z). The one place every read command formats its window.
 
-    A window is (end - span, end]: "from" is its first instant when that is a whole second, as for a calendar
-    period (`resolve_view`: (start - 1 us, end - 1 us], "2026-07" reads from 2026-07-01T00:00:00Z, not from the
-    last microsecond of June) and a span before one, or when the window is a half-open [from, to) one (its end
-    is then a last microsecond: `--from 10:00:00.5Z` reads from 10:00:00.5, not 10:00:00.499999); else the
-    exclusive start as given."""
-    start = end - span
-    first = start + timedelta(microseconds=1)
-    if first.microsecond == 0 or end.microsecond == 999_999:
-        start = first
-    return {"window": format_span(span), "from": start.isoformat() + "Z", "to": end.isoformat() + "Z"}
+    A window is (end - span, end]; "from" and "to" are its first and last instants, both in it, whatever way it
+    was asked for: a calendar period (`resolve_view`: (start - 1 us, end - 1 us], "2026-07" is from
+    2026-07-01T00:00:00Z to 2026-07-31T23:59:59.999999Z), `--from T` (from T), or a span ending at `--at` (`--window
+    24h --at 00:00Z` is from 00:00:00.000001Z the day before: a row at exactly 00:00 that day is the previous
+    window's). A span printed from its exclusive start looked like `--from` that start and counted one row
+    fewer at it."""
+    first = end - span + timedelta(microseconds=1)
+    return {"window": format_span(span), "from": first.isoformat() + "Z", "to": end.isoformat() + "Z"}
 
 
 def window_text(end: datetime, span: timedelta) -> str:
