@@ -69,7 +69,7 @@ def health(mon, model: str, since: datetime, until: datetime, environment: str |
            for v in frame.get_column(c).to_list()):
         return None  # a latency beyond a sketch's float32 range: the percentile is not known from it, read raw
     note = (f"percentiles from hourly rollups, within ±{100 * eps:.1f}% rank; counts exact" if eps else
-            "from hourly rollups; percentiles exact (every hour held its values)")
+            "from hourly rollups; percentiles exact to float32, about 7 digits (every hour held its values)")
     if drift.note:
         note += f"; {drift.note}"
     return out, series, note, eps
