@@ -554,3 +554,38 @@ def test_a_server_gone_silent_after_the_listing_costs_one_wait_for_all_its_sourc
         assert svc.warehouse.source_notes() == []
     finally:
         svc.close()
+
+
+def test_check_over_a_jsonl_source_in_s3_that_cannot_be_listed_is_not_an_all_clear(s3_server, relay, tmp_path):  # noqa: F811
+    """A JSONL log in S3 is read into the store; with its server down, `check` printed a note and exited 0 on the
+    rows it had read before (the newest may be missing), where a Parquet source down exits 2. Now its models (those
+    the store read from it, not the local log's) are named as not evaluated, and `check` exits 2."""
+    client = s3_server.client()
+    client.create_bucket(Bucket="lines-down")
+    rows = _table(300, END - timedelta(hours=1), 7).to_pylist()
+    body = "".join(json.dumps({**r, "ts": r["ts"].isoformat() + "Z"}, default=str) + "\n" for r in rows
+                   if r["model"] == "a")
+    client.put_object(Bucket="lines-down", Key="logs/p.jsonl", Body=body.encode())
+    local = tmp_path / "local.jsonl"
+    local.write_text("".join(json.dumps({**r, "ts": r["ts"].isoformat() + "Z"}, default=str) + "\n" for r in rows
+                             if r["model"] == "b"))
+    cfg = tmp_path / "mlops-console.toml"
+    cfg.write_text('[store]\npath = "store"\n[audit]\npath = "audit.jsonl"\n'
+                   '[[logs]]\nkind = "predictions"\npath = "s3://lines-down/logs/*.jsonl"\nformat = "jsonl"\n'
+                   f'[[logs]]\nkind = "predictions"\npath = "{local}"\n'
+                   f'[storage.s3]\nendpoint_url = "{relay.endpoint}"\nregion = "us-east-1"\n'
+                   f'access_key_id = "{s3_server.access_key_id}"\nsecret_access_key = "{SECRET}"\n')
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+
+    def check() -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "console", "--config", str(cfg), "check", "--format", "json",
+                               "--at", END.isoformat()], capture_output=True, text=True, env=env, timeout=120)
+
+    up = check()
+    assert up.returncode in (0, 1) and json.loads(up.stdout)["could_not_evaluate"] == [], up.stderr
+    assert sorted(json.loads(up.stdout)["models"]) == ["a", "b"]
+    relay.set("closed")
+    down = check()
+    assert down.returncode == 2, (down.returncode, down.stdout, down.stderr)
+    assert json.loads(down.stdout)["could_not_evaluate"] == ["a"]
+    assert "s3://lines-down/logs/" in down.stderr and SECRET not in down.stderr and "Traceback" not in down.stderr

@@ -115,6 +115,10 @@ class Warehouse(Ingest, Counting, InPlace, Lakes, Views, Footers, Compaction):
         # lake_N -> the one line saying why its objects cannot be read now: no view reads it until the next
         # refresh tries again (`_open_lakes`); what the store knows of its objects (their counts) still counts
         self._lakes_down: dict[str, str] = {}
+        # a JSONL or CSV source in object storage (ingested, not read in place) that could not be listed by the last
+        # refresh: its configured path -> the one line saying why (`unreadable_models`: its models' newest rows
+        # may be missing)
+        self._objects_down: dict[str, str] = {}
         self._down_lock = threading.Lock()
         self._round = endpoints.Round()  # endpoints found unreachable since the last refresh began (`endpoints`)
         self.on_source_down = None  # called with that line when a read sets a lake aside (a script prints it)

@@ -385,10 +385,11 @@ class Ingest:
         notes: list[str] = []
         try:
             objects = locations.list_files(src.path, storage)
-        except locations.StorageError as exc:
-            return seen, [str(exc)]
         except Exception as exc:  # noqa: BLE001 - a bucket that cannot be listed costs only itself
-            return seen, [str(locations.storage_error(src.path, exc, storage))]
+            why = str(exc if isinstance(exc, locations.StorageError) else locations.storage_error(src.path, exc, storage))
+            self._objects_down[src.path] = why
+            return seen, [why]
+        self._objects_down.pop(src.path, None)
         seen = locations.s3.prune_seen(seen, objects)  # objects deleted from the bucket leave the cursor
         for info in objects:
             fmt_file = src.format or format_of(info.path, None) or fmt

@@ -130,8 +130,9 @@ class Lakes:
         return out
 
     def source_notes(self) -> list[str]:
-        """One line per lake whose objects cannot be read now (a server down, a key refused), naming its path."""
-        return list(self._lakes_down.values())
+        """One line per lake whose objects cannot be read now (a server down, a key refused), naming its path, and
+        per JSONL or CSV source in object storage that could not be listed."""
+        return list(self._lakes_down.values()) + list(self._objects_down.values())
 
     def unreadable_models(self) -> dict[str, str] | None:
         """model -> why its rows cannot all be read now, for the models the store knows to have rows in a lake
@@ -146,6 +147,16 @@ class Lakes:
                 for model, *_ in e["hours"]:
                     if model is not None:
                         out.setdefault(model, note)
+        for path, note in self._objects_down.items():  # the models the store read from it before
+            prefix = re.split(r"[*?\[{]", path, maxsplit=1)[0]
+            try:
+                found = self._rows_here("models_of_source", {"prefix": prefix})
+            except duckdb.Error:
+                return None
+            for (model,) in found:
+                out.setdefault(model, note)
+            if not found:  # nothing read from it yet: any model may be there
+                return None
         return out
 
     def _storage(self) -> dict:
