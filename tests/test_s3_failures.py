@@ -297,6 +297,12 @@ def test_check_with_a_source_never_read_is_not_an_all_clear_for_the_local_log(s3
     assert sorted(json.loads(out.stdout)["could_not_evaluate"]) == ["a", "b"]
     assert any("could not evaluate" in line and "s3://never-made/logs/: bucket does not exist" in line
                for line in out.stderr.splitlines()), out.stderr
+    # a model only the bucket would hold: not a typo the operator is told of, but a source that could not be read
+    out = subprocess.run([sys.executable, "-m", "console", "--config", str(cfg), "health", "only-in-s3",
+                          "--at", END.isoformat()], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 2 and "no model named 'only-in-s3'" in out.stderr, out.stderr
+    assert "a source could not be read, which may hold its rows: s3://never-made/logs/" in out.stderr, out.stderr
+    assert SECRET not in out.stderr
 
 
 def test_a_model_whose_source_is_down_is_not_shown_as_zero_traffic(s3_server, relay, tmp_path):  # noqa: F811

@@ -170,11 +170,19 @@ def cmd_auto_retrain(args, cfg: Config) -> int:
     return max((exit_codes.for_status(r.status) for r in results if not r.ok), default=EXIT_OK)
 
 
+def _no_such_model(svc, model: str) -> int:
+    """A model the store does not know: a typo, or, while a source cannot be read, one whose rows are all there."""
+    _, down = svc.unreadable()
+    where = f"; a source could not be read, which may hold its rows: {down[0]}" if down else ""
+    print(printable(redact_text(f"mlops-console: no model named {model!r} in the logs or configuration{where}")),
+          file=sys.stderr)
+    return EXIT_ERROR
+
+
 def cmd_drift(args, cfg: Config) -> int:
     svc = _service(args, cfg)
     if args.model not in svc.models():
-        print(f"mlops-console: no model named {printable(args.model)!r} in the logs or configuration", file=sys.stderr)
-        return EXIT_ERROR
+        return _no_such_model(svc, args.model)
     try:
         data = svc.drift_table(args.model, svc.window_span, exact=True if args.exact else None)
     except ValueError as exc:
@@ -265,8 +273,7 @@ def cmd_report(args, cfg: Config) -> int:
 
     svc = _service(args, cfg)
     if args.model not in svc.models():
-        print(f"mlops-console: no model named {printable(args.model)!r} in the logs or configuration", file=sys.stderr)
-        return EXIT_ERROR
+        return _no_such_model(svc, args.model)
     known = svc.environments(args.model)
     if args.environment not in known:
         print(printable(f"mlops-console: --environment: unknown environment {args.environment!r} for {args.model}; "
