@@ -129,8 +129,8 @@ def cmd_check(args, cfg: Config) -> int:
     for model, why in sorted(unread.items()):
         if model not in {f.model for f in failed}:
             print(printable(redact_text(f"mlops-console: check could not evaluate {model}: {why}")), file=sys.stderr)
-    if down and not unread:  # no model known to be there: the source itself is what could not be evaluated
-        for note in down:
+    for note in down:  # each source down, also one no model line named (two down: both said)
+        if note not in unread.values():
             print(printable(redact_text(f"mlops-console: check could not evaluate: {note}")), file=sys.stderr)
     if failed or down:
         return EXIT_ERROR
