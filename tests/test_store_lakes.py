@@ -141,3 +141,37 @@ def test_jsonl_objects_in_s3_are_read_once_each(s3_server, tmp_path):  # noqa: F
         assert local.warehouse.counts() == remote == (72, 0, 0, 1, datetime(2026, 11, 29, 12, 6))
     finally:
         local.close()
+
+
+def test_a_delta_table_delta_rs_updated_is_read_whole(fleet, tmp_path):
+    """delta-rs rewrites the files an `update` (or a merge) touches with string_view columns beside the table's
+    string ones; Arrow then had no kernel for the `model = 'a'` DuckDB pushed into it, and the console read no row of
+    the whole table ("source down"). Its every row is now read (DuckDB filters that lake itself), and the update
+    shows: a hand count of the rows it changed."""
+    from deltalake import DeltaTable, write_deltalake
+
+    _, whole = fleet
+    path = tmp_path / "preds"
+    write_deltalake(str(path), whole, partition_by=["date"])
+    day = f"{END - timedelta(days=1):%Y-%m-%d}"
+    DeltaTable(str(path)).update(updates={"latency_ms": "latency_ms + 10000"},
+                                 predicate=f"model = 'a' AND date = '{day}'")
+    kinds = {str(f.type) for p in path.rglob("*.parquet") for f in pq.read_schema(p) if f.name == "model"}
+    assert "string_view" in kinds, kinds  # the case: delta-rs wrote views beside strings
+    cfg = Config(source=None, root=tmp_path, logs=(LogSource("predictions", str(path), "delta"),))
+    counts, rows = overview(cfg)
+    assert counts["predictions"] == whole.num_rows
+    recent = [(t, m, lat) for t, m, lat, d in zip(whole["ts"].to_pylist(), whole["model"].to_pylist(),
+                                                    whole["latency_ms"].to_pylist(), whole["date"].to_pylist())
+              if END - timedelta(hours=24) < t <= END]
+    assert {r[0]: r[1] for r in rows} == {m: sum(1 for _, mm, _ in recent if mm == m) for m in ("a", "b")}
+    svc = Service(cfg, clock=lambda: END)
+    try:
+        svc.refresh()
+        with svc.warehouse.cursor() as cur:
+            updated = cur.execute("SELECT count(*) FROM predictions WHERE model = 'a' AND latency_ms >= 10000"
+                                  ).fetchone()[0]
+    finally:
+        svc.close()
+    assert updated == sum(1 for m, d in zip(whole["model"].to_pylist(), whole["date"].to_pylist())
+                          if m == "a" and d == day)

@@ -119,6 +119,8 @@ class Warehouse(Ingest, Counting, InPlace, Lakes, Views, Footers, Compaction):
         # refresh: its configured path -> the one line saying why (`unreadable_models`: its models' newest rows
         # may be missing)
         self._objects_down: dict[str, str] = {}
+        # lakes whose filters Arrow cannot evaluate (`_unfilterable`): registered as a scanner DuckDB filters itself
+        self._unfiltered: set[str] = set()
         self._down_lock = threading.Lock()
         self._round = endpoints.Round()  # endpoints found unreachable since the last refresh began (`endpoints`)
         self.on_source_down = None  # called with that line when a read sets a lake aside (a script prints it)
@@ -261,7 +263,7 @@ class Warehouse(Ingest, Counting, InPlace, Lakes, Views, Footers, Compaction):
         cur.execute("SET TimeZone='UTC'")
         for name, dataset in self._lakes.items():
             if name not in self._lakes_down:
-                cur.register(name, dataset)
+                cur.register(name, self._scannable(name, dataset))
         with self._cursors_lock:
             self._cursors.add(cur)
         return cur

@@ -78,6 +78,26 @@ def delta_dataset(uri: str, storage: dict | None = None, *, since: datetime | No
         raise s3.error(uri, exc, settings) from None
 
 
+_PHYSICAL: dict[str, tuple] = {}  # a Delta data file's (path -> its string columns' types): files never change
+
+
+def mixed_strings(dataset) -> bool:
+    """Whether some file of the dataset holds a string column in another string type than the dataset says (delta-rs
+    rewrites with string_view what an update or a merge touches): Arrow cannot evaluate a filter pushed into such a
+    file (no kernel for string vs string_view), so the store reads the table without pushing filters into it. Each
+    file's footer is read once per process."""
+    strings = {f.name: f.type for f in dataset.schema
+               if str(f.type) in ("string", "large_string", "string_view")}
+    for fragment in dataset.get_fragments():
+        kinds = _PHYSICAL.get(fragment.path)
+        if kinds is None:
+            kinds = _PHYSICAL[fragment.path] = tuple((f.name, str(f.type)) for f in fragment.physical_schema
+                                                     if f.name in strings)
+        if any(str(strings[name]) != kind for name, kind in kinds if name in strings):
+            return True
+    return False
+
+
 _MS = timedelta(milliseconds=1)
 
 

@@ -15,6 +15,12 @@ from console.store import mapped_parquet
 from console.store.place import is_lake_dataset
 
 
+# Arrow evaluates a pushed filter on a file's own column types, before casting them to the dataset's: a Delta table
+# whose rows delta-rs rewrote (an update, a merge) has files with string_view columns beside files with string ones,
+# and `model = 'x'` has no kernel for one of them ("no kernel matching input types (string, string_view)")
+_UNFILTERABLE = re.compile(r"no kernel matching input types \((?:large_)?string(?:_view)?, (?:large_)?string(?:_view)?\)")
+
+
 class Lakes:
     """The Warehouse's lakes: opened, read, and set aside when they fail (mixed into it: `self` is the Warehouse)."""
 
@@ -32,11 +38,15 @@ class Lakes:
         return run()
 
     def _lake_failed(self, exc: Exception) -> bool:
-        """Whether `exc` is a read of a lake's objects that failed; that lake is then set aside (see `_read`)."""
+        """Whether `exc` is a read of a lake's objects that failed; that lake is then set aside (see `_read`), or,
+        when only Arrow's filter failed on it (`_UNFILTERABLE`), read from then on without filters pushed to Arrow."""
         found = re.search(r"registered as '(lake_\d+)'", str(exc))
         name = found.group(1) if found else None
         if name is None or name not in self._lakes:
             return False
+        if _UNFILTERABLE.search(str(exc)) and name not in self._unfiltered:
+            self._unfiltered.add(name)
+            return True
         with self._down_lock:  # another worker's query may have found it first: its views are rebuilt by then
             if name not in self._lakes_down:
                 self._lake_down(name, exc)
@@ -62,6 +72,16 @@ class Lakes:
         if self.on_source_down is not None:
             for lake in down:
                 self.on_source_down(self._lakes_down[lake])
+
+    def _scannable(self, name: str, dataset):
+        """What a cursor registers for a lake: its dataset (DuckDB pushes its filters into Arrow's scan, pruning files
+        and row groups), or for a lake whose filters Arrow cannot evaluate, a scanner of it, which DuckDB reads whole
+        and filters itself (slower, but every row is read)."""
+        if name not in self._unfiltered:
+            return dataset
+        import pyarrow.dataset as ds
+
+        return ds.Scanner.from_dataset(dataset)
 
     def _lake_endpoint(self, name: str) -> str | None:
         """The S3 endpoint a lake's dataset reads its objects from; None for local files or rows held in memory."""
@@ -202,6 +222,8 @@ class Lakes:
                     files[name] = {}
                     datasets[name] = lakes.delta_dataset(src.path, storage, spans=files[name], time_column=ts,
                                                          source_column="source")
+                    if name not in self._unfiltered and lakes.mixed_strings(datasets[name]):
+                        self._unfiltered.add(name)
                 elif src.format == "iceberg":
                     files[name] = {}
                     datasets[name] = lakes.iceberg_dataset(src.path, dict(getattr(src, "options", None) or {}),
