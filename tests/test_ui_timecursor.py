@@ -107,3 +107,29 @@ async def test_the_status_line_says_when_the_data_was_read_not_where_the_cursor_
         text = screen_text(app)
         assert f"AT {back:%Y-%m-%d %H:%M}Z (not live" in text.splitlines()[0]
         assert f"refreshed {FIXED:%H:%M:%S}Z" in text and f"refreshed {back:%H:%M:%S}Z" not in text, text
+
+
+async def test_stepping_back_and_forward_returns_to_live_on_a_moving_clock(tmp_path):
+    """`[` then `]` on a clock that moved meanwhile stopped a few seconds short of now, "not live", frozen there.
+    Forward to where the view left live is live again; and a `@` jump with an offset is that instant in UTC (the
+    offset was dropped: 21:00+02:00 opened at 21:00Z), as `--at` reads it."""
+    from console.service import Service
+    from console.ui.app import ConsoleApp
+    from ui_fixtures import build_workspace, parse_file
+
+    cfg = parse_file(build_workspace(tmp_path))
+    clock = {"now": FIXED}
+    svc = Service(cfg, clock=lambda: clock["now"])
+    app = ConsoleApp(cfg, service=svc, poll=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, OverviewScreen) and app.snapshot is not None, "overview")
+        await pilot.press("left_square_bracket")
+        await until(pilot, lambda: app.at == FIXED - timedelta(hours=1), "1h back")
+        clock["now"] = FIXED + timedelta(seconds=7)  # time passed while the operator looked
+        await pilot.press("right_square_bracket")
+        await until(pilot, lambda: app.at is None, "live again")
+
+        await pilot.press("at")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "TimeJump", "the time prompt")
+        await pilot.press(*"2026-03-01T10:00+02:00", "enter")
+        await until(pilot, lambda: app.at == datetime(2026, 3, 1, 8, 0), "the jump, in UTC")

@@ -426,7 +426,11 @@ class ConsoleApp(App):
             self.notify("already live: nothing after now", severity="warning")
             return
         wall = self.service._wall() if self._service is not None else None
-        self.set_time(None if wall is not None and target >= wall else target)
+        if self.at is None:  # leaving live: stepping forward back to here is live again, however long it took
+            self._left_live = end
+        back = getattr(self, "_left_live", None)
+        live = (wall is not None and target >= wall) or (direction > 0 and back is not None and target >= back)
+        self.set_time(None if live else target)
 
     def action_jump_time(self) -> None:
         from console.ui.screens.time_jump import TimeJump
@@ -447,12 +451,14 @@ class ConsoleApp(App):
                 return
             self.set_time(latest)
             return
-        try:
-            at = datetime.fromisoformat(text.replace("Z", "").replace("z", "").strip())
+        from console.analytics.windows import parse_time
+
+        try:  # `--at`'s one reading: an offset converted to UTC (it was dropped: 21:00+02:00 opened at 21:00Z)
+            at = parse_time(text.replace("z", "Z"))
         except ValueError:
             self.notify(f"not a time: {text!r} (try 2026-07-04 12:00)", severity="error")
             return
-        self.set_time(at.replace(tzinfo=None))
+        self.set_time(at)
 
     def action_live(self) -> None:
         if self.at is None:
