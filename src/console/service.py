@@ -674,6 +674,10 @@ class Service:
             t, srv = window.get((model, env), {}), serving.get((model, env))
             aliases = {a: v for a, v in aliases_by_model.get(model, {}).items() if parse_alias(a)[0] == env}
             champion = aliases.get(alias_name(env, "champion")) or (srv.champion if srv else None)
+            if self.at is not None and srv is not None and srv.champion:
+                # a view of the past: the version that served then (the deployment events up to it), not the
+                # registry's champion now, which a later rollback moved ("champion v4, b/g standby v4")
+                champion = srv.champion
             rows.append(ModelRow(
                 name=model, environment=env, production=self.cfg.environment(env).production,
                 champion=champion, aliases=aliases, live=srv.describe() if srv else "",
