@@ -28,3 +28,19 @@ def test_the_overview_in_the_past_names_the_champion_of_then(tmp_path):
         svc.close()
     assert live[("support-assistant", "production")].champion == "2"
     assert then[("support-assistant", "production")].champion == "3"
+
+
+def test_the_slo_alert_on_the_screens_is_the_burn_rate_incident(tmp_path):
+    """The demo's latency regression fires the `burn_rate` rule; Health and the model page said "SLO ok" beside it
+    (they asked for both windows, the rule for the short one). The model's SLO status is the rule's verdict."""
+    config = build_workspace(tmp_path / "ws", now=DEMO_NOW)
+    svc = Service(parse_file(config), clock=lambda: DEMO_NOW)
+    try:
+        svc.refresh()
+        burning = {f.model for f in svc.findings(max_age_s=0) if f.kind == "burn_rate" and f.firing}
+        assert burning, "the demo's latency regression burns the error budget"
+        for model in ("fraud-detector", "delivery-eta", "support-assistant"):
+            slo = svc.health(model, "24h")["slo"]
+            assert slo.alert == (model in burning), (model, slo.burn_rate, burning)
+    finally:
+        svc.close()

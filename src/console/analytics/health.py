@@ -233,18 +233,20 @@ def _window_burns(preds: pl.DataFrame, now: datetime, window: str, slo: Slo) -> 
 
 def slo_status(preds: pl.DataFrame, slo: Slo, now: datetime, factor: float = DEFAULT_BURN_FACTOR,
                model: str | None = None) -> SloStatus:
-    """Multiwindow burn for one model's rows (filter by model first, or pass `model`)."""
+    """Burn over the SLO's short and long windows for one model's rows (filter by model first, or pass `model`).
+    An alert is the `burn_rate` rule's: the short window's burn over `factor` (the long window is context): a screen
+    that asked for both windows said "SLO ok" beside the rule's firing incident."""
     if model is not None and "model" in preds.columns:
         preds = preds.filter(pl.col("model") == model)
     preds = served(preds)
     es, ls = _window_burns(preds, now, slo.short_window, slo)
     el, ll = _window_burns(preds, now, slo.long_window, slo)
 
-    def both(a: Burn, b: Burn) -> bool:
-        return a.burn_rate is not None and b.burn_rate is not None and a.burn_rate > factor and b.burn_rate > factor
+    def burning(short: Burn) -> bool:
+        return short.burn_rate is not None and short.burn_rate > factor
 
     return SloStatus(model=model, factor=factor, error_short=es, error_long=el, latency_short=ls,
-                     latency_long=ll, error_alert=both(es, el), latency_alert=both(ls, ll))
+                     latency_long=ll, error_alert=burning(es), latency_alert=burning(ls))
 
 
 def slo_by_model(preds: pl.DataFrame, models: Mapping[str, ModelConfig], now: datetime,

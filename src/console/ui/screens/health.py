@@ -109,12 +109,12 @@ class HealthScreen(WindowedScreen):
 
         def burn_line(label: str, short, long, alert: bool) -> Text:
             return line(label, f"{short.window} {rate(short.burn_rate)}", f"{long.window} {rate(long.burn_rate)}",
-                        Text("ALERT: burning in both windows", style="bold reverse") if alert else Text("ok"),
+                        Text(f"ALERT: burning over {short.window}", style="bold reverse") if alert else Text("ok"),
                         width=10)
 
         head = line("SLO", f"p95 <= {target.p95_ms:g}ms (budget {100 * slo.latency_short.budget:g}% slow)",
                     f"errors <= {100 * target.error_rate:g}%",
-                    Text(f"alert when burn >= {slo.factor:g}x in both windows", style="dim"), width=10)
+                    Text(f"alert when burn > {slo.factor:g}x over {slo.error_short.window}", style="dim"), width=10)
         return lines([head,
                       burn_line(" errors", slo.error_short, slo.error_long, slo.error_alert),
                       burn_line(" latency", slo.latency_short, slo.latency_long, slo.latency_alert)])
