@@ -438,12 +438,15 @@ class RuleEvaluator:
         last = ctx.preds["ts"].max() if ctx.preds.height else self.mon.last_seen(ctx.model, ctx.now)
         if last is None:
             return []
-        stale, minutes, allowed = ev.staleness(last, ctx.preds["ts"], ctx.now, _stale_limit(rule))
+        # silence is known up to now: a view ending after it (`--window` of this month) would call every source
+        # stale by rows nobody could have logged yet
+        now = min(ctx.now, self.mon.wall()) if getattr(self.mon, "wall", None) is not None else ctx.now
+        stale, minutes, allowed = ev.staleness(last, ctx.preds["ts"], now, _stale_limit(rule))
         if not stale:
             return []
         return [Finding(incident_id(ctx.model, "stale"), ctx.model, "stale_minutes", rule.name, rule.severity, last, None,
                         minutes, allowed.total_seconds() / 60, state=ev.FIRING, window=rule.window, latest=minutes,
-                        detail=f"no rows for {_beyond(ctx.now - last, allowed)}; "
+                        detail=f"no rows for {_beyond(now - last, allowed)}; "
                                f"newest row {last:%Y-%m-%d %H:%M}Z")]
 
     def _to_findings(self, ctx: "Context", rule: AlertRule, evals: list, extra: dict) -> list[Finding]:

@@ -100,6 +100,7 @@ class Monitor:
         self.expected_levels: Callable[[str], dict] | None = None  # model -> {"accuracy": x} from the registry
         self.recommendations: list = []  # analytics.incidents.Recommendation, from the last findings()
         self.since: datetime | None = None  # start of the incident history; None: HISTORY before now
+        self.wall: Callable[[], datetime] | None = None  # the real clock (the Service's), when the view may end after it
         self._sketch_drift = None
         self.narrow_after = NARROW_AFTER
         self.rollups_after = getattr(cfg, "rollups_min_rows", ROLLUPS_AFTER)

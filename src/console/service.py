@@ -64,6 +64,7 @@ class Service:
                 from console.monitoring import Monitor
 
                 self._monitor = Monitor(self.cfg, self.warehouse, self.clock)
+                self._monitor.wall = self._wall  # a view ending after now judges silence up to now
                 self._monitor.expected_levels = self.expected_levels
                 self._monitor.since = self._since
             return self._monitor
@@ -470,6 +471,8 @@ class Service:
         return self._answer_memo
 
     def _answer_key(self, what: str, *params) -> str | None:
+        if self.at is not None and self.at > self._wall():  # a view ending after now (`--window` of this month):
+            return None  # a source's silence is judged up to now (`IncidentRules._stale`), which moves on
         return self._answers().key(what, self.at, self.monitor_since, self.models(), *params)
 
     @property

@@ -1,5 +1,6 @@
-"""A view of the past names the version that served then (the deployment events up to it), as Health's version
-table and the LIVE column do, not the registry's champion now."""
+"""What a view at a time other than now says: the version that served then (the deployment events up to it), not
+the registry's champion now; the SLO verdict the alert rule gives; and, for a view ending after now, silence judged up
+to now."""
 
 from __future__ import annotations
 
@@ -42,5 +43,26 @@ def test_the_slo_alert_on_the_screens_is_the_burn_rate_incident(tmp_path):
         for model in ("fraud-detector", "delivery-eta", "support-assistant"):
             slo = svc.health(model, "24h")["slo"]
             assert slo.alert == (model in burning), (model, slo.burn_rate, burning)
+    finally:
+        svc.close()
+
+
+def test_a_view_ending_after_now_judges_silence_up_to_now(tmp_path):
+    """`check --window 2026-12` on 4 December ends its view on 31 December: every source was called stale by the rows
+    nobody could have logged yet (the TUI's `@ 2027-01-01` likewise). Silence is judged up to now; a clock that
+    really moved on finds the sources silent."""
+    from datetime import timedelta
+
+    config = build_workspace(tmp_path / "ws", now=DEMO_NOW)
+    clock = {"now": DEMO_NOW}
+    svc = Service(parse_file(config), clock=lambda: clock["now"])
+    try:
+        svc.refresh()
+        assert not [f for f in svc.findings(max_age_s=0) if f.kind == "stale_minutes" and f.firing]
+        svc.set_at(DEMO_NOW + timedelta(days=20))
+        assert not [f for f in svc.findings(max_age_s=0) if f.kind == "stale_minutes" and f.firing]
+        svc.set_at(None)
+        clock["now"] = DEMO_NOW + timedelta(days=20)  # the demo's writer stopped: now they are silent
+        assert [f for f in svc.findings(max_age_s=0) if f.kind == "stale_minutes" and f.firing]
     finally:
         svc.close()
