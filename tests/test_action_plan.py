@@ -367,3 +367,24 @@ def test_a_rollback_returns_only_to_an_earlier_champion(canary_setup, tmp_path, 
     assert run(["--config", str(path), "promote", name, "3", "--yes", "--reason", "x", "--force"]) == 0
     assert run(["--config", str(path), "rollback", name, "--to", "1", "--yes", "--reason", "x"]) == 0
     assert aliases(uri, name)["champion"] == "1"
+
+
+def test_an_action_from_a_view_of_the_past_is_refused(canary_setup, tmp_path):
+    """The TUI stepped back to before the canary failed: its gates judged that hour's evidence (the service's view),
+    so a canary failing now passed them. An action is planned and run only from the live view."""
+    name, path, uri = canary_setup
+    _traffic(tmp_path, name, canary_errors=0.3)
+    svc = Service(load(path))
+    try:
+        live = svc.plan_action(name, "production", "canary-step")
+        assert live.allowed and "live:error_rate" in {g.name for g in live.failed_gates}
+        svc.set_at(NOW - timedelta(hours=3))  # before the canary's traffic: no live gate would fail there
+        past = svc.plan_action(name, "production", "canary-step")
+        assert not past.allowed and "not live" in past.reason
+        ran = svc.run_action(live, expected_from="2", force=True, reason="forced from the past")
+        assert ran.status == "refused" and "not live" in ran.message
+        tui = action_flow.prepare(svc, name, "production", "canary-step", None)
+        assert not tui.allowed and "not live" in tui.reason
+    finally:
+        svc.close()
+    assert aliases(uri, name) == {"champion": "1", "canary": "2"}

@@ -198,6 +198,8 @@ class Service:
         them here (the CLI), so a target version an open incident suspects is warned about by both doors."""
         from console.actions import plan
 
+        if self.at is not None:  # the gates would judge the evidence of the view's time, not now's
+            return plan.Prepared(action, model, environment, False, self._not_live(), version=version)
         self._ingested()
         held = list(incidents) if incidents is not None else None
         return plan.prepare(self.operator, model, environment, action, version=version, strategy=strategy,
@@ -219,8 +221,15 @@ class Service:
         did not see fail refuses it (a conflict)."""
         from console.actions import plan
 
+        if self.at is not None:  # the view left live while the dialog was open
+            return self.operator.refuse("refused", self._not_live(), prepared.action, prepared.model,
+                                        prepared.environment, plan=prepared.plan)
         return plan.execute(self.operator, prepared, live_reader=self.live_stats, drift_reader=self.drift_evidence,
                             catch_up=self._caught_up, **choice)
+
+    def _not_live(self) -> str:
+        return (f"the view is at {self.at:%Y-%m-%d %H:%M}Z, not live: an action changes the registry now and its gates "
+                "judge the last hour's evidence, so it is taken from the live view (l)")
 
     def _caught_up(self) -> str | None:
         """The store brought up to date at confirmation, before a gated action's gates are judged again: the rows
