@@ -520,3 +520,22 @@ async def test_the_production_dialog_at_80x24_shows_what_it_confirms_beside_the_
         assert "type the model name to confirm" in text
         assert "canary v4: 25 % -> 50 % of traffic in production" in text
         assert "v4 is a suspect of [bold]x\\x1b[2J" in text and "\x1b" not in text
+
+
+async def test_the_focused_name_field_is_in_sight_at_80x24(ws):
+    """A production canary step at 80x24 by keys: the name field has the focus, and it is inside the body's visible
+    rows once the plan and gates are drawn (focus scrolled to it before they grew the body, and keys typed went into
+    a field out of sight)."""
+    app = make_app(ws)
+    async with app.run_test(size=SMALL) as pilot:
+        screen = await open_for(app, pilot, "fraud-detector", "deployments")
+        await until(pilot, lambda: screen.loaded and "production" in screen.flow.states, "serving and state")
+        await pilot.press("plus")
+        await until(pilot, lambda: isinstance(app.screen, ActionDialog), "the canary dialog")
+        await pilot.pause(0.2)
+        dialog = app.screen
+        body, typed = dialog.query_one("#dialog-body"), dialog.query_one("#typed")
+        assert app.focused is typed
+        top = body.scroll_offset.y
+        assert top <= typed.virtual_region.y and typed.virtual_region.bottom <= top + body.scrollable_content_region.height
+        assert "type the model name to confirm" in text_of(app)

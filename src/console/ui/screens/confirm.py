@@ -231,6 +231,13 @@ class ActionDialog(ModalScreen):
         self.set_class(self.request.production, "-production")
         self._fit()
         self._redraw()
+        # the focused field into view once the plan and gates are drawn above it: focus scrolled to it before they
+        # grew the body, and at 80x24 a production dialog's name field was out of sight, taking the keys typed
+        self.call_after_refresh(self._show_focused)
+
+    def _show_focused(self) -> None:
+        if self.focused is not None:
+            self.focused.scroll_visible(animate=False)
 
     def on_resize(self) -> None:
         self._fit()
