@@ -66,3 +66,23 @@ def test_a_view_ending_after_now_judges_silence_up_to_now(tmp_path):
         assert [f for f in svc.findings(max_age_s=0) if f.kind == "stale_minutes" and f.firing]
     finally:
         svc.close()
+
+
+def test_a_segment_behind_all_history_is_said_to_have_begun_before_it(tmp_path):
+    """The demo's partner_api segment is far worse all week: its onset was the first row of the history, so it moved
+    with `--at` (11-26 21:00, then 11-27 12:00). It is now said to have begun before the history, at any `--at`."""
+    from datetime import timedelta
+
+    config = build_workspace(tmp_path / "ws", now=DEMO_NOW)
+    svc = Service(parse_file(config), clock=lambda: DEMO_NOW)
+    try:
+        svc.refresh()
+        seen = []
+        for at in (DEMO_NOW, DEMO_NOW - timedelta(hours=15)):
+            svc.set_at(at)
+            seg = [f for f in svc.findings(max_age_s=0) if f.kind == "segment" and f.firing]
+            assert seg, at
+            seen.append((seg[0].id, seg[0].onset_before))
+    finally:
+        svc.close()
+    assert seen[0] == seen[1] and seen[0][1] is True

@@ -139,7 +139,7 @@ class RuleEvaluator:
                                                     lambda earlier: self._raw_earlier(ctx, rule, earlier))
             found += self._to_findings(use, rule, evals, extra)
         if preds.height and (mc.segments or mc.sensitive):
-            found += self._segment_findings(model, mc, ctx.joined(self.mon), deployments, preds, now)
+            found += self._segment_findings(model, mc, ctx.joined(self.mon), deployments, preds, now, since)
         return found
 
     def _look_back(self, rule: AlertRule, since: datetime, now: datetime, got: tuple, earlier) -> tuple:
@@ -269,7 +269,7 @@ class RuleEvaluator:
             preds = self.mon.typed_rows(model, since, now, "production", columns=cols)
             if preds.height:
                 found += self._segment_findings(model, mc, self.mon.joined(model, preds, since, now), deployments,
-                                                preds, now)
+                                                preds, now, since)
         return found
 
     def _rollup_evaluate(self, src, rule: AlertRule, expected: dict, drifts: dict) -> tuple[list, dict]:
@@ -601,7 +601,7 @@ class RuleEvaluator:
         if recs[-1].since >= run_start:
             self._recs.append(replace(recs[-1], since=min(onset, recs[-1].since)))
 
-    def _segment_findings(self, model, mc, joined, deployments, preds, now) -> list[Finding]:
+    def _segment_findings(self, model, mc, joined, deployments, preds, now, since=None) -> list[Finding]:
         joined = he.served(joined)  # the segment's users got the champion's answers, never the shadow's (qa10)
         task = "classification" if mc.task == "llm" else mc.task
         cols = list(dict.fromkeys([*mc.segments, *mc.sensitive]))
@@ -632,12 +632,15 @@ class RuleEvaluator:
                 return []
         seg = joined.filter(pl.col(worst.column).cast(pl.Utf8) == str(worst.group))
         onset = seg.get_column("ts").min()
+        # the gap is judged over the whole history: a segment whose rows start with it was behind before it, as far
+        # as the console can tell, so its onset is said as "since before" (it moved with --at as if it began there)
+        early = since is not None and onset is not None and onset - since <= timedelta(hours=1)
         rule = AlertRule(name=f"worst segment {worst.column}", metric="segment", op=">", threshold=SEGMENT_GAP)
         state = al.AlertState(rule, model, gap, True, onset)
         linked = inc.link_incident(state, deployments, preds, None, worst, onset)
         return [Finding(incident_id(model, "segment", f"{worst.column}={worst.group}"), model, "segment", rule.name, "warning",
                         onset, None, value, base, segment={"column": worst.column, "value": str(worst.group)},
-                        suspects=linked.suspects, state=ev.FIRING, window=HISTORY, latest=value,
+                        suspects=linked.suspects, state=ev.FIRING, window=HISTORY, latest=value, onset_before=early,
                         evidence=f"{worst.n_labelled} labelled of {worst.n} rows in the segment",
                         detail=f"{metric} {value:.3f} in {worst.column}={worst.group} ({worst.n_labelled} labelled "
                                f"rows) vs {base:.3f} overall")]
