@@ -51,6 +51,20 @@ def _note(stats, path: str) -> str:
     return mine[0]
 
 
+def _check(cfg: Path) -> subprocess.CompletedProcess:
+    """`check --format json` at END in a fresh process, as cron runs it."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    return subprocess.run([sys.executable, "-m", "console", "--config", str(cfg), "check", "--format", "json",
+                           "--at", END.isoformat()], capture_output=True, text=True, env=env, timeout=120)
+
+
+def _s3_config(cfg: Path, relay, s3_server, logs: str) -> Path:  # noqa: F811 - the fixtures, passed in
+    cfg.write_text('[store]\npath = "store"\n[audit]\npath = "audit.jsonl"\n' + logs +
+                   f'[storage.s3]\nendpoint_url = "{relay.endpoint}"\nregion = "us-east-1"\n'
+                   f'access_key_id = "{s3_server.access_key_id}"\nsecret_access_key = "{SECRET}"\n')
+    return cfg
+
+
 @pytest.fixture
 def relay(s3_server):  # noqa: F811
     switch = Switch(s3_server.endpoint)
@@ -144,21 +158,12 @@ def test_check_is_not_an_all_clear_when_the_rules_cannot_read_the_rows(s3_server
     client = s3_server.client()
     client.create_bucket(Bucket="gate")
     _put(client, "gate", "logs/date=2026-11-29/a.parquet", _table(300, END - timedelta(hours=1), 6), tmp_path)
-    cfg = tmp_path / "mlops-console.toml"
-    cfg.write_text('[store]\npath = "store"\n[audit]\npath = "audit.jsonl"\n'
-                   '[[logs]]\nkind = "predictions"\npath = "s3://gate/logs/"\nformat = "parquet"\n'
-                   f'[storage.s3]\nendpoint_url = "{relay.endpoint}"\nregion = "us-east-1"\n'
-                   f'access_key_id = "{s3_server.access_key_id}"\nsecret_access_key = "{SECRET}"\n')
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
-
-    def check() -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "console", "--config", str(cfg), "check", "--format", "json",
-                               "--at", END.isoformat()], capture_output=True, text=True, env=env, timeout=120)
-
-    up = check()
+    cfg = _s3_config(tmp_path / "mlops-console.toml", relay, s3_server,
+                     '[[logs]]\nkind = "predictions"\npath = "s3://gate/logs/"\nformat = "parquet"\n')
+    up = _check(cfg)
     assert up.returncode in (0, 1) and json.loads(up.stdout)["could_not_evaluate"] == [], up.stderr
     relay.set("closed")
-    down = check()
+    down = _check(cfg)
     assert down.returncode == 2, (down.returncode, down.stdout, down.stderr)
     assert json.loads(down.stdout)["could_not_evaluate"] == ["a", "b"]
     lines = [line for line in down.stderr.splitlines() if "could not evaluate" in line]
@@ -575,23 +580,14 @@ def test_check_over_a_jsonl_source_in_s3_that_cannot_be_listed_is_not_an_all_cle
     local = tmp_path / "local.jsonl"
     local.write_text("".join(json.dumps({**r, "ts": r["ts"].isoformat() + "Z"}, default=str) + "\n" for r in rows
                              if r["model"] == "b"))
-    cfg = tmp_path / "mlops-console.toml"
-    cfg.write_text('[store]\npath = "store"\n[audit]\npath = "audit.jsonl"\n'
-                   '[[logs]]\nkind = "predictions"\npath = "s3://lines-down/logs/*.jsonl"\nformat = "jsonl"\n'
-                   f'[[logs]]\nkind = "predictions"\npath = "{local}"\n'
-                   f'[storage.s3]\nendpoint_url = "{relay.endpoint}"\nregion = "us-east-1"\n'
-                   f'access_key_id = "{s3_server.access_key_id}"\nsecret_access_key = "{SECRET}"\n')
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
-
-    def check() -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "console", "--config", str(cfg), "check", "--format", "json",
-                               "--at", END.isoformat()], capture_output=True, text=True, env=env, timeout=120)
-
-    up = check()
+    cfg = _s3_config(tmp_path / "mlops-console.toml", relay, s3_server,
+                     '[[logs]]\nkind = "predictions"\npath = "s3://lines-down/logs/*.jsonl"\nformat = "jsonl"\n'
+                     f'[[logs]]\nkind = "predictions"\npath = "{local}"\n')
+    up = _check(cfg)
     assert up.returncode in (0, 1) and json.loads(up.stdout)["could_not_evaluate"] == [], up.stderr
     assert sorted(json.loads(up.stdout)["models"]) == ["a", "b"]
     relay.set("closed")
-    down = check()
+    down = _check(cfg)
     assert down.returncode == 2, (down.returncode, down.stdout, down.stderr)
     assert json.loads(down.stdout)["could_not_evaluate"] == ["a"]
     assert "s3://lines-down/logs/" in down.stderr and SECRET not in down.stderr and "Traceback" not in down.stderr
