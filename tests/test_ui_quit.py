@@ -147,7 +147,10 @@ async def test_quitting_mid_action_records_it_interrupted_and_frees_the_model_at
 
             # a second operator on this box (same lock folder, same audit trail), the first one's process
             # still alive: the model's lock and lease are free at once
-            second = Operator(base, svc.registry, user=svc.operator.user, lock_wait_s=0.5)
+            # (its deployment events from the store, as the service gives them: v4 was champion before v5, the
+            # only rollback target it may return to)
+            second = Operator(base, svc.registry, user=svc.operator.user, lock_wait_s=0.5,
+                              deployments=svc.operator._deployments)
             result = second.rollback("delivery-eta", "production", to="4", expected_from="5",
                                      reason="second operator")
             assert result.ok and result.status == "done", result.message
