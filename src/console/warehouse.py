@@ -119,7 +119,7 @@ class Warehouse(Ingest, Counting, InPlace, Lakes, Views, Footers, Compaction):
         # refresh: its configured path -> the one line saying why (`unreadable_models`: its models' newest rows
         # may be missing)
         self._objects_down: dict[str, str] = {}
-        # lakes whose filters Arrow cannot evaluate (`_unfilterable`): registered as a scanner DuckDB filters itself
+        # lakes whose filters Arrow cannot evaluate (`store.lakes._UNFILTERABLE`, `sources.lakes.mixed_strings`): registered as a scanner DuckDB filters itself
         self._unfiltered: set[str] = set()
         self._down_lock = threading.Lock()
         self._round = endpoints.Round()  # endpoints found unreachable since the last refresh began (`endpoints`)

@@ -110,6 +110,14 @@ def _abandoned(flight: Flight) -> ActionResult:
                         {"abandoned": True, "stage": flight.stage})
 
 
+def alias_history(tags: dict[str, str], alias: str) -> list[str]:
+    """An alias's earlier versions, oldest first, from the model's history tag (a damaged tag: none)."""
+    try:
+        return [str(v) for v in json.loads(tags.get(HISTORY_TAG + alias) or "[]")]
+    except ValueError:
+        return []
+
+
 class Operator:
     """Runs actions against one registry with one config; shareable across worker threads."""
 
@@ -190,11 +198,7 @@ class Operator:
     def _previous(self, model: str, environment: str, aliases: dict[str, str], tags: dict[str, str]) -> str | None:
         champ = alias_name(environment, "champion")
         current = aliases.get(champ)
-        try:
-            history = json.loads(tags.get(HISTORY_TAG + champ) or "[]")
-        except ValueError:
-            history = []
-        for version in reversed(history):
+        for version in reversed(alias_history(tags, champ)):
             if str(version) != str(current):
                 return str(version)
         change = audit_mod.last_change(self.audit.path, model, champ)
@@ -207,22 +211,14 @@ class Operator:
         audited and the deployment events' fold. A rollback may return only to one of them; any other
         version is a promotion, and goes through the promote gates."""
         champ = alias_name(environment, "champion")
-        try:
-            former = {str(v) for v in json.loads(tags.get(HISTORY_TAG + champ) or "[]")}
-        except ValueError:
-            former = set()
-        former |= audit_mod.former_versions(self.audit.path, model, champ)
+        former = set(alias_history(tags, champ)) | audit_mod.former_versions(self.audit.path, model, champ)
         serving = self.serving(model, environment)
         former.update(str(v) for v in (*serving.history, serving.champion) if v)
         return former - {str(aliases.get(champ))}
 
     def history(self, model: str, environment: str, role: str = "champion") -> list[str]:
         """Earlier versions of an alias, oldest first, as the console recorded them."""
-        raw = self.registry.model_tags(model).get(HISTORY_TAG + alias_name(environment, role))
-        try:
-            return [str(v) for v in json.loads(raw or "[]")]
-        except ValueError:
-            return []
+        return alias_history(self.registry.model_tags(model), alias_name(environment, role))
 
     # ------------------------------------------------------------------ plans
 
@@ -694,11 +690,7 @@ class Operator:
             for c in plan.changes:
                 record_move(self.registry, model, c.alias, actor, self._now(), c.from_version, c.to_version, action_id)
                 if c.from_version and c.from_version != c.to_version:
-                    try:
-                        history = [str(v) for v in json.loads(tags.get(HISTORY_TAG + c.alias) or "[]")]
-                    except ValueError:
-                        history = []
-                    history = (history + [c.from_version])[-HISTORY_MAX:]
+                    history = (alias_history(tags, c.alias) + [c.from_version])[-HISTORY_MAX:]
                     self.registry.set_model_tag(model, HISTORY_TAG + c.alias, json.dumps(history))
         except RegistryError as exc:
             warnings.append(f"console tags not updated ({exc}): conflict messages and rollback may know less")

@@ -75,6 +75,7 @@ class ConsoleApp(App):
         self._service = service
         self._first_look_helper = first_look
         self._start_view = view
+        self._left_live: datetime | None = None  # where `[` last left live: `]` back to it is live again
         self._painted = threading.Event()  # the quick look is on screen: the worker may take the GIL again
         self._service_lock = threading.Lock()
         self._live_writer_path = live_writer
@@ -428,7 +429,7 @@ class ConsoleApp(App):
         wall = self.service._wall() if self._service is not None else None
         if self.at is None:  # leaving live: stepping forward back to here is live again, however long it took
             self._left_live = end
-        back = getattr(self, "_left_live", None)
+        back = self._left_live
         live = (wall is not None and target >= wall) or (direction > 0 and back is not None and target >= back)
         self.set_time(None if live else target)
 
