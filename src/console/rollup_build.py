@@ -175,6 +175,7 @@ def ready(cfg: Config, path: Path, until: datetime | None = None, progress=None)
 
 SOURCE_REASONS = {  # why an hour built before was built again, as the summary says it (`CatchUp.source_hours`)
     "added": "for files added or removed (late rows, a backfill)",
+    "appended": "for rows appended to text logs",
     "rewritten": "for files rewritten in place or table files replaced",
 }
 

@@ -20,9 +20,10 @@ parts that changed since cover (`hours`): late rows in a new file, a file rewrit
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from console.sources import footers
@@ -38,9 +39,14 @@ LAKE_FILES = frozenset(FILE_MARKS.values())  # a Delta or Iceberg table's data f
 
 @dataclass(frozen=True)
 class Content:
-    """The store's content as a set of parts: identity -> (first ts, last ts), or EVERY when unknown."""
+    """The store's content as a set of parts: identity -> (first ts, last ts), or EVERY when unknown. `marks`: a
+    local text log's (sha1 of its first KiB, sha1 of its last KiB), kept so the next run can tell rows appended to
+    it from a file rewritten; `grown`: such a log's identity now -> (its identity before, the span of the rows
+    appended since), filled by `Versions.sources`."""
 
     parts: dict
+    marks: dict = field(default_factory=dict)
+    grown: dict = field(default_factory=dict)
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Content) and self.parts == other.parts
@@ -49,7 +55,8 @@ class Content:
         """The time ranges of the parts in one and not the other (added, removed or rewritten files); None
         when one of them may cover any hour."""
         out = []
-        for key in self.parts.keys() ^ other.parts.keys():
+        skip = _grown_pairs(self, other)
+        for key in (self.parts.keys() ^ other.parts.keys()) - skip.keys() - set(skip.values()):
             span = self.parts.get(key, other.parts.get(key))
             if span == EVERY:
                 return None
@@ -67,6 +74,7 @@ class Content:
             return {k[:2]: k for k in parts if len(k) == 5 and k[0] == "predictions"}
 
         mine, theirs = named(self.parts), named(other.parts)
+        grown = _grown_pairs(self, other)
         out = []
         for name in mine.keys() - theirs.keys():  # a table's data file removed: its rows replaced or deleted
             if mine[name][2] in LAKE_FILES:
@@ -76,7 +84,7 @@ class Content:
                 if span != EMPTY:
                     out.append(span)
         for name in mine.keys() & theirs.keys():
-            if mine[name] == theirs[name]:
+            if mine[name] == theirs[name] or grown.get(theirs[name]) == mine[name]:
                 continue
             for span in (self.parts[mine[name]], other.parts[theirs[name]]):
                 if span == EVERY:
@@ -84,6 +92,23 @@ class Content:
                 if span != EMPTY:
                     out.append(span)
         return out
+
+
+    def appended(self, other: Content) -> list[tuple] | None:
+        """The time ranges of the rows appended to text logs held by both (`grown`); None when one may hold any hour."""
+        out = []
+        for new, old in _grown_pairs(self, other).items():
+            span = other.grown[new][1]
+            if span == EVERY:
+                return None
+            if span != EMPTY:
+                out.append(span)
+        return out
+
+
+def _grown_pairs(before: Content, after: Content) -> dict:
+    """A text log's identity in `after` -> its identity in `before`, for the logs that only grew in between."""
+    return {new: old for new, (old, _) in after.grown.items() if old in before.parts and new in after.parts}
 
 
 class Versions:
@@ -116,18 +141,22 @@ class Versions:
                 parts[key] = span
         return Content(parts)
 
-    def sources(self, items) -> Content:
+    def sources(self, items, kept: Content | None = None) -> Content:
         """The parts the `rollup` command reads prediction rows from (`rollup_sources.Source`s), with the store's
         identities: a local file by inode, size and mtime, an S3 object by URL, ETag, size and mtime, a Delta or
         Iceberg table's data files by name; each with its rows' time range: a Parquet file's footer statistics, a
         table file's, and a JSONL or CSV file's rows as the build types them (parsed once per build within
         `rollup_text.parsed_once`, so the build reads the pieces again, and once per file version: spans known
-        from the kept record are not read again, `prime`)."""
+        from the kept record are not read again, `prime`). A local text log that only grew since `kept` (the
+        build before: same inode, its first and last KiB then unchanged) gets the span of the rows appended
+        since (`grown`), so a cron `rollup` over a live log rebuilds their hours, not every hour the log holds."""
         from console import rollup_sources as src
         from console.sources import lakes
         from console.store import mapped_parquet
 
         parts: dict = {}
+        marks: dict = {}
+        grown: dict = {}
         for s in items:
             if getattr(s, "fields", ()):  # the names its rows were read under: another mapping, other rows
                 parts[("predictions", f"{s.path}#fields", json.dumps(s.fields), 0, 0)] = EVERY
@@ -141,12 +170,18 @@ class Versions:
                 parts.update({("predictions", f"{s.path}#{f}", FILE_MARKS[s.format], 0, 0): span
                               for f, span in spans.items()})
                 continue
-            for key, kind, read in src.files_of(s):
+            for key, kind, read, text in src.files_of(s):
                 span = self._spans.get(key)
                 if span is None:
                     span = self._spans[key] = _span_of(kind, read)
                 parts[key] = span
-        return Content(parts)
+                mark = _marks(key[1], key[3]) if text is not None else None
+                if mark is not None:
+                    marks[key] = mark
+                    grew = _grew(kept, key, text)
+                    if grew is not None:
+                        grown[key] = grew
+        return Content(parts, marks, grown)
 
 
 def _span_of(kind: str, read) -> tuple:
@@ -165,6 +200,38 @@ def _span_of(kind: str, read) -> tuple:
         lo = a if lo is None or (a is not None and a < lo) else lo
         hi = b if hi is None or (b is not None and b > hi) else hi
     return (lo, hi) if lo is not None else EMPTY
+
+
+def _marks(path: str, size: int) -> tuple[str, str] | None:
+    """(sha1 of the first KiB, sha1 of the KiB ending at `size`) of a local text log; None when unreadable."""
+    try:
+        with open(path, "rb", buffering=0) as fh:
+            head = fh.read(min(_MARK, size))
+            fh.seek(max(0, size - _MARK))
+            tail = fh.read(size - max(0, size - _MARK))
+    except OSError:
+        return None
+    return hashlib.sha1(head).hexdigest(), hashlib.sha1(tail).hexdigest()
+
+
+def _grew(kept: Content | None, key: tuple, text) -> tuple[tuple, tuple] | None:
+    """(the identity `kept` knew this log by, the span of the rows appended since), when the log only grew: the
+    same inode, more bytes, and the bytes it held then still there (its first KiB and the KiB that ended it, as
+    `marks` kept them); else None (rewritten, truncated and regrown, or unknown: its hours are rebuilt whole)."""
+    if kept is None:
+        return None
+    for old, mark in kept.marks.items():
+        if old[1] != key[1] or old[2] != key[2] or not 0 <= old[3] < key[3] or old == key:
+            continue
+        now = _marks(key[1], old[3])
+        if now is None or now != tuple(mark):
+            return None
+        tables = text.appended(old[3])
+        if tables is None:
+            return None
+        span = _span_of("text", lambda: tables)
+        return old, span
+    return None
 
 
 def hours(spans: list[tuple] | None, start: datetime, end: datetime) -> list[datetime]:
@@ -192,15 +259,18 @@ def changed_hours(before: Content | None, after: Content, start: datetime,
                   end: datetime) -> dict[datetime, str]:
     """The hours of [start, end) built from `before` that `after` may hold other rows for, each with why:
     "rewritten" (a file rewritten in place, a table's data file replaced or deleted: `Content.rewritten`), else
-    "added" (files added or removed: `Content.changed`). None before: nothing is known to have changed."""
+    "appended" (rows appended to a text log: `Content.appended`), else "added" (files added or removed:
+    `Content.changed`). None before: nothing is known to have changed."""
     if before is None or before == after:
         return {}
     out = dict.fromkeys(hours(before.changed(after), start, end), "added")
+    out.update(dict.fromkeys(hours(before.appended(after), start, end), "appended"))
     out.update(dict.fromkeys(hours(before.rewritten(after), start, end), "rewritten"))
     return out
 
 
 _HOUR = timedelta(hours=1)
+_MARK = 1024
 
 
 def _floor(t: datetime) -> datetime:
@@ -226,7 +296,8 @@ def encode(content: Content) -> list | None:
         if len(key) != 5 or key[2] is None:
             return None
         lo, hi = span
-        out.append([*key, *(t.isoformat() if isinstance(t, datetime) else t for t in (lo, hi))])
+        out.append([*key, *(t.isoformat() if isinstance(t, datetime) else t for t in (lo, hi)),
+                    *([list(content.marks[key])] if key in content.marks else [])])
     return sorted(out, key=repr)
 
 
@@ -234,7 +305,8 @@ def decode(parts: list) -> Content:
     def when(t):
         return datetime.fromisoformat(t) if isinstance(t, str) and t != "empty" else t
 
-    return Content({tuple(p[:5]): (when(p[5]), when(p[6])) for p in parts})
+    return Content({tuple(p[:5]): (when(p[5]), when(p[6])) for p in parts},
+                   {tuple(p[:5]): tuple(p[7]) for p in parts if len(p) > 7})
 
 
 def prime(versions: Versions, content: Content) -> None:

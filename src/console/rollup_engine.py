@@ -156,7 +156,7 @@ def _sources_read(preds: Sequence, state: Mapping[str, Any]) -> tuple[rc.Content
         kept = None
     if kept is not None:
         rc.prime(versions, kept)
-    return kept, versions.sources(preds)
+    return kept, versions.sources(preds, kept)
 
 
 LEFT_REASONS = {  # why rows at or after the build's end were left, as the summary says it

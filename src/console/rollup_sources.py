@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from console.rollup_text import TextDataset, TextFile  # noqa: F401 - TextFile: a Spark task's piece
-from console.sources import arrow_schemas, field_names
+from console.sources import arrow_schemas, compressed, field_names
 from console.sources.contract import FIELDS
 from console.sources.files import compressed_copies, format_by_name, parquet_under
 from console.store import mapped_parquet
@@ -207,11 +207,12 @@ class Source:
 
 
 def files_of(source: Source) -> Iterator[tuple[tuple, str, Any]]:
-    """The files a (non-table) source reads now, each as (identity, format, read): the identity the store gives
+    """The files a (non-table) source reads now, each as (identity, format, read, text): the identity the store gives
     it (`rollup_changes`: a local file by inode, size and mtime, an S3 object by URL, ETag, size and mtime);
     `read()` gives a Parquet file's ts span by its footer (None when unknown), or a text file's pieces as the
     build parses them: through the build's own `TextFile` (its Hive keys too), so within `rollup_text.parsed_once`
-    the build reads the kept pieces rather than parsing the file again. For `rollup_changes.Versions.sources`."""
+    the build reads the kept pieces rather than parsing the file again; `text` the local, uncompressed text file
+    itself (else None), whose appended rows can be read alone. For `rollup_changes.Versions.sources`."""
     from console.sources import footers, locations
     from console.store.footers import EVERY, ts_span
 
@@ -236,7 +237,10 @@ def files_of(source: Source) -> Iterator[tuple[tuple, str, Any]]:
             if kind is None:
                 continue
             key = ("predictions", f, st.st_ino, st.st_size, st.st_mtime_ns)
-            yield key, kind, (lambda f=f: ts_span(f, ts) if ts else EVERY) if kind == "parquet" else text[f].read
+            if kind == "parquet":
+                yield key, kind, (lambda f=f: ts_span(f, ts) if ts else EVERY), None
+            else:
+                yield key, kind, text[f].read, None if compressed.named(f) else text[f]
         return
     from console.sources import s3
 
@@ -254,9 +258,9 @@ def files_of(source: Source) -> Iterator[tuple[tuple, str, Any]]:
                 return footers.span(footers.read(info.path.split("://", 1)[1], s3.filesystem(settings, info.path),
                                                  mapped_parquet.ts_column(source.fields)))
 
-            yield key, kind, footer
+            yield key, kind, footer, None
         else:
-            yield key, kind, text[info.path].read
+            yield key, kind, text[info.path].read, None
 
 
 def sources(items: Iterable[Any], storage: dict[str, Any] | None = None) -> list[Source]:

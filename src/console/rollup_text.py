@@ -237,6 +237,42 @@ class TextFile:
             for t in tables:
                 yield self._keyed(t.drop_columns([c for c in _PROVENANCE if c in t.column_names]))
 
+    def appended(self, offset: int) -> Iterator[pa.Table] | None:
+        """The good rows of a local, uncompressed file from the line holding byte `offset` on: the rows appended
+        since it held `offset` bytes (a row cut there read whole), for `rollup_changes` to rebuild only their hours.
+        None when that cannot be told: a row of the tail is bad (a CSV record cut inside a quoted line break looks
+        so), or the file cannot be read. Nothing is noted in `set_aside`: the build's own read of the file notes it."""
+        from console.sources.files import FileCursor, Tailer, _fingerprint, key_of
+        from console.store import parse
+
+        if self.remote or compressed.named(self.path):
+            return None
+        csv = self.kind == "csv"
+        try:
+            st = os.stat(self.path)
+            start, header = _line_start(self.path, offset), _first_line(self.path) if csv else None
+            fp_len = min(1024, st.st_size)
+            cursor = FileCursor(self.path, st.st_dev, st.st_ino, fp_len, _fingerprint(self.path, fp_len), start,
+                                0, header=header)
+        except OSError:
+            return None
+        tailer = Tailer({key_of(st.st_dev, st.st_ino): cursor}, csv_headers=csv, max_chunk_bytes=PIECE_BYTES,
+                        complete_tail=None if csv else parse.whole_json_row)
+        out = []
+        for chunk in tailer.scan([self.path]):
+            if chunk.rejected or (chunk.start_of_file and start):  # a bad line, or read again from the start
+                return None
+            if csv:
+                tables, rej = parse.csv_lines(chunk.body, header=chunk.header or header or "", source=self.path,
+                                              first_line=chunk.first_line, fields=self.fields)
+            else:
+                tables, rej = parse.jsonl(chunk.body, source=self.path, first_line=chunk.first_line,
+                                          lines=chunk.lines if chunk.lines >= 0 else None, fields=self.fields)
+            if rej:
+                return None
+            out += [self._keyed(t.drop_columns([c for c in _PROVENANCE if c in t.column_names])) for t in tables]
+        return iter(out)
+
     def _object(self) -> Iterator[pa.Table]:
         """An S3 object's good rows: read whole and parsed as the store's refresh reads one (`parse.whole_object`)."""
         from console.sources import locations
@@ -297,6 +333,26 @@ class TextFile:
             if k not in t.column_names:
                 t = t.append_column(k, pa.array([v] * t.num_rows, pa.int64() if isinstance(v, int) else pa.string()))
         return t
+
+
+def _line_start(path: str, offset: int) -> int:
+    """Where the line holding byte `offset - 1` begins: just after the last newline before `offset` (0: none)."""
+    with open(path, "rb", buffering=0) as fh:
+        end = offset
+        while end > 0:
+            at = max(0, end - (1 << 16))
+            fh.seek(at)
+            nl = fh.read(end - at).rfind(b"\n")
+            if nl >= 0:
+                return at + nl + 1
+            end = at
+    return 0
+
+
+def _first_line(path: str) -> str:
+    """A CSV file's header line, as the Tailer takes it."""
+    with open(path, "rb") as fh:
+        return fh.readline().rstrip(b"\n").decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r")
 
 
 def _keys(path: str, base: str | None) -> tuple[tuple[str, int | str], ...]:
