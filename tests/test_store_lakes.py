@@ -3,6 +3,7 @@ from a Delta table gives the same counts and overview numbers; an unreachable bu
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -175,3 +176,46 @@ def test_a_delta_table_delta_rs_updated_is_read_whole(fleet, tmp_path):
         svc.close()
     assert updated == sum(1 for m, d in zip(whole["model"].to_pylist(), whole["date"].to_pylist())
                           if m == "a" and d == day)
+
+
+def test_a_delta_table_s_string_kinds_are_read_once_across_processes(fleet, tmp_path):
+    """The footer check that finds delta-rs' string_view files reads each data file's footer once, and the store keeps
+    what it found: a table in S3 cost one GET per data file on every command. A second process (the module's cache
+    cleared) answers from what the first kept, without opening a file (they are moved away here), and a file the
+    table no longer holds is forgotten."""
+    from deltalake import DeltaTable, write_deltalake
+
+    from console.sources import lakes
+
+    _, whole = fleet
+    path = tmp_path / "preds"
+    write_deltalake(str(path), whole, partition_by=["date"])
+    day = f"{END - timedelta(days=1):%Y-%m-%d}"
+    DeltaTable(str(path)).update(updates={"latency_ms": "latency_ms + 10000"}, predicate=f"date = '{day}'")
+    cfg = Config(source=None, root=tmp_path, logs=(LogSource("predictions", str(path), "delta"),),
+                 store_path=tmp_path / "store")
+    svc = Service(cfg, clock=lambda: END)
+    try:
+        svc.refresh()
+        known = svc.warehouse._facts.remembered(f"lake-strings|{path}")
+    finally:
+        svc.close()
+    again = Service(cfg, clock=lambda: END)  # the next process finds them in the store
+    try:
+        assert again.warehouse._facts.remembered(f"lake-strings|{path}") == known
+    finally:
+        again.close()
+    files = {p.relative_to(path).as_posix() for p in path.rglob("*.parquet")}
+    dataset = lakes.delta_dataset(str(path), {})
+    live = {f.path for f in dataset.get_fragments()}
+    assert known and set(known) <= live < files  # the table's files, not those the update replaced
+    assert any(k == ["model", "string_view"] for kinds in known.values() for k in kinds)
+    lakes._PHYSICAL.clear()  # a new process
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    for i, f in enumerate(live):
+        os.rename(path / f, hidden / f"{i}.parquet")
+    assert lakes.mixed_strings(dataset, dict(known)) is True  # no footer opened: every file is away
+    lakes._PHYSICAL.clear()
+    with pytest.raises(OSError):
+        lakes.mixed_strings(dataset, {})  # without what was kept, the footers are read (and are not there)

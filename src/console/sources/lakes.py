@@ -81,21 +81,31 @@ def delta_dataset(uri: str, storage: dict | None = None, *, since: datetime | No
 _PHYSICAL: dict[str, tuple] = {}  # a Delta data file's (path -> its string columns' types): files never change
 
 
-def mixed_strings(dataset) -> bool:
+def mixed_strings(dataset, known: dict | None = None) -> bool:
     """Whether some file of the dataset holds a string column in another string type than the dataset says (delta-rs
     rewrites with string_view what an update or a merge touches): Arrow cannot evaluate a filter pushed into such a
     file (no kernel for string vs string_view), so the store reads the table without pushing filters into it. Each
-    file's footer is read once per process."""
+    file's footer is read once: a Delta data file never changes under its name, so `known` (file -> its string
+    columns' [name, type], kept by the caller across processes) spares a table in S3 one GET per file each command."""
     strings = {f.name: f.type for f in dataset.schema
                if str(f.type) in ("string", "large_string", "string_view")}
-    for fragment in dataset.get_fragments():
-        kinds = _PHYSICAL.get(fragment.path)
-        if kinds is None:
-            kinds = _PHYSICAL[fragment.path] = tuple((f.name, str(f.type)) for f in fragment.physical_schema
-                                                     if f.name in strings)
-        if any(str(strings[name]) != kind for name, kind in kinds if name in strings):
-            return True
-    return False
+    before, seen = dict(known or {}), {}
+    try:
+        for fragment in dataset.get_fragments():
+            kinds = _PHYSICAL.get(fragment.path)
+            if kinds is None and fragment.path in before:
+                kinds = _PHYSICAL[fragment.path] = tuple(tuple(k) for k in before[fragment.path])
+            if kinds is None:
+                kinds = _PHYSICAL[fragment.path] = tuple((f.name, str(f.type)) for f in fragment.physical_schema
+                                                         if f.name in strings)
+            seen[fragment.path] = [list(k) for k in kinds]
+            if any(str(strings[name]) != kind for name, kind in kinds if name in strings):
+                return True
+        return False
+    finally:
+        if known is not None:  # the table's files now (a file removed from it is forgotten)
+            known.clear()
+            known.update(seen)
 
 
 _MS = timedelta(milliseconds=1)

@@ -222,8 +222,12 @@ class Lakes:
                     files[name] = {}
                     datasets[name] = lakes.delta_dataset(src.path, storage, spans=files[name], time_column=ts,
                                                          source_column="source")
-                    if name not in self._unfiltered and lakes.mixed_strings(datasets[name]):
-                        self._unfiltered.add(name)
+                    if name not in self._unfiltered:
+                        key = f"lake-strings|{src.path}"  # each data file's string kinds, kept across processes
+                        known = dict(self._facts.remembered(key) or {})
+                        if lakes.mixed_strings(datasets[name], known):
+                            self._unfiltered.add(name)
+                        self._facts.remember(key, known)
                 elif src.format == "iceberg":
                     files[name] = {}
                     datasets[name] = lakes.iceberg_dataset(src.path, dict(getattr(src, "options", None) or {}),
