@@ -8,6 +8,8 @@ record that cannot be mapped costs only itself (a `Rejected` with its line and r
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import functools
 import binascii
 import json
@@ -198,8 +200,12 @@ def decode_payload(data: Any, encoding: str | None, content_type: str | None) ->
                 return loads(data)
             except ValueError:
                 enc = "CSV"
-    if enc == "CSV":
-        return [[cell.strip() for cell in row.split(",")] for row in data.strip().splitlines() if row.strip()]
+    if enc == "CSV":  # RFC 4180, as a client wrote it: a quoted cell may hold commas and line breaks
+        try:
+            return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(data.strip()), strict=True)
+                    if any(cell.strip() for cell in row)]
+        except csv.Error as exc:
+            raise BadRecord(f"CSV payload unreadable: {exc}") from None
     if enc == "JSON":
         if "jsonlines" in ctype:
             try:

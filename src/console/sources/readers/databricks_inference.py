@@ -135,9 +135,9 @@ def _request(loc: int, rec: dict, options: Mapping[str, Any]) -> list[dict]:
         if ok:
             raise
         response = rec.get("response")
-    if not ok:
-        message = response.get("message") or response.get("error_code") if isinstance(response, dict) else response
-        base["error"] = None if message is None else text_of(message)
+    if not ok:  # a failed request is an error even when its response says nothing (a 429 with no body)
+        message = (response.get("message") or response.get("error_code")) if isinstance(response, dict) else response
+        base["error"] = (text_of(message) if message not in (None, "") else "") or f"HTTP {status}"
     if isinstance(request, dict) and any(k in request for k in _LLM_KEYS):
         row = {**base, "request_id": str(key)}
         if ok and isinstance(response, dict):

@@ -82,7 +82,9 @@ def parse_table(table: pa.Table, *, source: str, first_row: int, options: Mappin
 def _event(loc: int, obj: dict, raw: str) -> dict:
     """A normalised event: lower-case attributes without the `ce-` prefix, and the decoded body."""
     if isinstance(obj.get("headers"), dict):
-        attrs = {k.lower().removeprefix("ce-"): v for k, v in obj["headers"].items()}
+        # a Go sink that JSON-encodes `r.Header` writes each header as a list of its values: the first is the one
+        attrs = {k.lower().removeprefix("ce-"): (v[0] if v else None) if isinstance(v, list) else v
+                 for k, v in obj["headers"].items()}
         data = obj.get("body", obj.get("data"))
     elif "ReqType" in obj or "reqType" in obj:
         attrs = {_BLOB.get(k, k.lower()): v for k, v in obj.items() if k not in ("Bytes", "bytes")}

@@ -151,7 +151,8 @@ def _traces(loc: int, obj: dict, options: Mapping[str, Any], bad: list[str], pen
         for ss in rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans") or []:
             for span in (ss or {}).get("spans") or []:
                 if not isinstance(span, dict) or not span.get("spanId"):
-                    raise BadRecord("a span without spanId")
+                    bad.append("a span without spanId")  # set aside alone: the line's other spans are kept
+                    continue
                 spans.append((span, attributes(span.get("attributes")), resource))
     by_id = {s["spanId"]: (s, a) for s, a, _ in spans}
     newest[0] = max([newest[0]] + [integer(s.get("endTimeUnixNano")) or 0 for s, _, _ in spans])

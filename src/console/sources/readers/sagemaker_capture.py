@@ -10,7 +10,8 @@ name itself, so a new production variant reads as a new version).
 LABEL_KEY `request_id` is `eventMetadata.inferenceId` when present, else `eventMetadata.eventId`: Model
 Monitor merges ground truth the same way (the ground-truth file's `eventMetadata.eventId` holds whichever
 of the two the capture used). A request with several CSV rows (or instances) becomes one prediction per
-row, keyed `{id}#{i}` (i from 0); a single-row request keeps `{id}`.
+row, keyed `{id}#{i}` (i from 0); a single-row request keeps `{id}`. A CSV payload is read as RFC 4180 (a
+quoted cell may hold a comma); a batch of k rows answered on one CSV line of k values gets one value per row.
 
 Sampling (`options.sampling_percentage`, the endpoint's InitialSamplingPercentage) is carried as a
 `sampling_weight` column (100 / percentage) so volumes can be scaled and rates left alone.
@@ -78,6 +79,10 @@ def _record(loc: int, obj: dict, names: list[str] | None, options: Mapping[str, 
         raise BadRecord("captureData has neither endpointInput nor endpointOutput")
     rows = _inputs(inp, names) if isinstance(inp, dict) else []
     results = _outputs(out) if isinstance(out, dict) else []
+    if len(rows) > 1 and len(results) == 1 and isinstance(results[0], list) and len(results[0]) == len(rows):
+        # a batch answered on one CSV line, a value per input row (the built-in XGBoost's and linear learner's
+        # text/csv responses): one line of k values for one row is that row's k class scores, as before
+        results = results[0]
     n = max(len(rows), len(results))
     if rows and results and len(rows) != len(results):
         raise BadRecord(f"{len(rows)} input rows but {len(results)} outputs")
