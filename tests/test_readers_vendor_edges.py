@@ -107,3 +107,78 @@ def test_an_otlp_span_without_its_id_costs_only_itself():
     (row,) = out.predictions.to_pylist()
     assert (row["model"], row["version"], row["input_tokens"], row["latency_ms"]) == ("bot", "1", 120, 500.0)
     assert [r.reason for r in out.rejected] == ["a span without spanId"]
+
+
+# ------------------------------------------------------------------ a vendor reader's state across a log rotation
+
+from pathlib import Path  # noqa: E402
+
+from console.config import Config, LogSource  # noqa: E402
+from console.service import Service  # noqa: E402
+
+FIX = Path(__file__).parent / "fixtures" / "formats"
+WALL = datetime(2026, 11, 30, 12)
+
+
+def _rows(tmp_path: Path, fmt: str, options: dict, steps) -> list[tuple]:
+    """The store's predictions after `steps` (each a function of the log folder, followed by a refresh) over
+    `logs/events.jsonl*`."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    cfg = Config(source=None, root=tmp_path, store_path=tmp_path / "store",
+                 logs=(LogSource("predictions", str(logs / "events.jsonl*"), fmt, options=options),))
+    svc = Service(cfg, clock=lambda: WALL)
+    try:
+        for step in steps:
+            step(logs)
+            svc.refresh()
+        with svc.warehouse.cursor() as cur:
+            return cur.execute("SELECT request_id, latency_ms, input_tokens FROM predictions ORDER BY request_id"
+                               ).fetchall()
+    finally:
+        svc.close()
+
+
+def _kserve_pair() -> tuple[bytes, bytes]:
+    lines = (FIX / "kserve" / "events.jsonl").read_bytes().splitlines(keepends=True)
+    return lines[0], lines[1]  # k-1's request, then its response 42 ms later (two instances)
+
+
+def test_a_kserve_pair_split_by_a_rename_rotation_is_kept(tmp_path):
+    """The request in the file rotated away, its response in the new file: the waiting request is the log's, not
+    the old file's, so they pair (the response was set aside as unpaired, the request waited forever)."""
+    request, response = _kserve_pair()
+    got = _rows(tmp_path, "kserve-cloudevents", {"variant_versions": {"default": "1"}}, [
+        lambda d: (d / "events.jsonl").write_bytes(request),
+        lambda d: ((d / "events.jsonl").rename(d / "events.jsonl.1"), (d / "events.jsonl").write_bytes(response))])
+    assert got == [("k-1#0", 42.0, None), ("k-1#1", 42.0, None)]
+
+
+def test_a_kserve_pair_across_two_files_found_at_once_is_kept(tmp_path):
+    """A console started after the rotation reads the new file (the response) before the old one (the request)."""
+    request, response = _kserve_pair()
+
+    def both(d: Path) -> None:
+        (d / "events.jsonl.1").write_bytes(request)
+        (d / "events.jsonl").write_bytes(response)
+
+    got = _rows(tmp_path, "kserve-cloudevents", {"variant_versions": {"default": "1"}}, [both])
+    assert got == [("k-1#0", 42.0, None), ("k-1#1", 42.0, None)]
+
+
+def test_an_otlp_wrapper_exported_after_a_rotation_is_not_counted_again(tmp_path):
+    """A model call in the file rotated away, the wrapper span above it (which repeats its usage) in the new file:
+    40 input tokens once, not twice."""
+    lines = (FIX / "otlp" / "split_trace.jsonl").read_bytes().splitlines(keepends=True)
+    got = _rows(tmp_path, "otlp", {}, [
+        lambda d: (d / "events.jsonl").write_bytes(lines[0]),
+        lambda d: ((d / "events.jsonl").rename(d / "events.jsonl.1"), (d / "events.jsonl").write_bytes(b"".join(lines[1:])))])
+    assert [(r[0], r[2]) for r in got] == [("1111111111111111", 40), ("4444444444444444", 5)]
+
+
+def test_a_lower_case_z_is_utc():
+    """RFC 3339 allows `z`; every vendor reader set such a time aside as unreadable."""
+    from console.sources.readers._common import parse_time
+
+    assert parse_time("2026-12-04T10:00:00.5z") == datetime(2026, 12, 4, 10, 0, 0, 500000)
+    assert parse_time("2026-12-04t10:00:00z") == datetime(2026, 12, 4, 10)

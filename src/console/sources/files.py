@@ -203,6 +203,17 @@ class Tailer:
         return {k: replace(c, mtime_ns=-1) if 0 <= c.offset < c.size or compressed.named(c.path) else replace(c)
                 for k, c in self._live.items()}
 
+    def hand_over_carry(self, key: str) -> object:
+        """The reader state (`carry`) another file of this source holds, moved off it, for the file `key` whose own
+        cursor holds none: a vendor reader's pending pairs (a request awaiting its response, a span its parent) go
+        on in the file written after a rotation, as one log's state, instead of staying with the rotated-away file.
+        Committed with the cursors like any carry: nothing is kept twice."""
+        for k, c in self._live.items():
+            if k != key and c.carry is not None:
+                self._live[k] = replace(c, carry=None)
+                return c.carry
+        return None
+
     # -- planning: identities, from stats and (only for changed files) their first bytes
 
     def _plan(self, patterns: list[str], now: float) -> _Plan:

@@ -344,8 +344,11 @@ class Ingest:
                     if chunk.start_of_file:
                         body, _ = parse.strip_bom(body)
                     rejected = [Rejected(loc, reason, raw) for loc, reason, raw in chunk.rejected]
+                    carry = chunk.cursor.carry
+                    if carry is None and fmt_file in readers.READERS:  # one log's state across its rotations
+                        carry = tailer.hand_over_carry(chunk.key)
                     chunk.cursor.carry = take(src, fmt_file, body, chunk.path, chunk.first_line, chunk.header,
-                                              chunk.cursor.carry, rejected, chunk.lines if chunk.lines >= 0 else None)
+                                              carry, rejected, chunk.lines if chunk.lines >= 0 else None)
                     self._report(chunk.path, chunk.cursor.offset, sum(kept.values()), started)
                     maybe_step(sid, tailer)
                 cursors[sid] = {k: c.to_dict() for k, c in tailer.state_after().items()}

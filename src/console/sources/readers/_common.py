@@ -88,6 +88,8 @@ def parse_time(value: Any) -> datetime | None:
         return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
     if isinstance(value, str):
         text = value.strip()
+        if text.endswith("z"):  # RFC 3339 allows a lower-case Z
+            text = text[:-1] + "Z"
         if re.fullmatch(r"-?\d+(\.\d+)?", text):
             return parse_time(float(text) if "." in text else int(text))
         m = re.match(r"^(.*?\d\d:\d\d:\d\d)(\.\d+)?(.*)$", text)
