@@ -182,3 +182,27 @@ def test_a_lower_case_z_is_utc():
 
     assert parse_time("2026-12-04T10:00:00.5z") == datetime(2026, 12, 4, 10, 0, 0, 500000)
     assert parse_time("2026-12-04t10:00:00z") == datetime(2026, 12, 4, 10)
+
+
+def _json_capture(data_in: dict | str, content_type: str = "application/json") -> bytes:
+    rec = {"captureData": {"endpointInput": {"observedContentType": content_type, "mode": "INPUT",
+                                             "data": data_in if isinstance(data_in, str) else json.dumps(data_in),
+                                             "encoding": "JSON"},
+                           "endpointOutput": {"observedContentType": "application/json", "mode": "OUTPUT",
+                                              "data": json.dumps({"predictions": [{"score": 0.7}]}),
+                                              "encoding": "JSON"}},
+           "eventMetadata": {"eventId": "x-1", "inferenceTime": "2026-12-04T10:00:00Z"}, "eventVersion": "0"}
+    return (json.dumps(rec) + "\n").encode()
+
+
+def test_the_sagemaker_built_in_algorithms_request_rows_are_features_by_position():
+    """AWS's common inference format (`instances: [{"features": [...]}]`, the dense `data.features.values`): the
+    values were one text column `features`, and drift found no data for any feature."""
+    for body in ({"instances": [{"features": [120.5, 33, 1]}]}, {"features": [120.5, 33, 1]},
+                 {"data": {"features": {"values": [120.5, 33, 1]}}}):
+        out = sagemaker_capture.parse(_json_capture(body), source=SOURCE, first_line=1,
+                                      options={"features": ["amount", "age", "flag"], "threshold": 0.5})
+        assert not out.rejected, body
+        (row,) = out.predictions.to_pylist()
+        assert (row["amount"], row["age"], row["flag"], row["score"]) == (120.5, 33, 1, 0.7), body
+        assert "features" not in row

@@ -251,7 +251,7 @@ def instances(body: Any, feature_names: list[str] | None) -> list[dict]:
 
     dataframe_records / instances (rows as dicts or lists), dataframe_split {columns, data}, inputs
     (a dict of columns, a list of rows, or V2 tensors), a bare list of rows or one dict. Rows given by
-    position are named from `feature_names`, else f0, f1, ...
+    position (a list, or SageMaker's `{"features": [...]}`) are named from `feature_names`, else f0, f1, ...
     """
     if isinstance(body, dict):
         if "dataframe_records" in body:
@@ -274,7 +274,7 @@ def instances(body: Any, feature_names: list[str] | None) -> list[dict]:
                     raise BadRecord("inputs columns of different lengths")
                 return [{k: v[i] for k, v in cols.items()} for i in range(n.pop() if n else 0)]
             return _rows(inputs, feature_names)
-        return [body]
+        return _rows([body], feature_names)
     if isinstance(body, list):
         if body and not isinstance(body[0], (list, dict)):
             return _rows([body], feature_names)
@@ -288,12 +288,25 @@ def _rows(rows: Any, names: list[str] | None) -> list[dict]:
     out = []
     for row in rows:
         if isinstance(row, dict):
-            out.append(row)
+            values = _sagemaker_features(row)
+            out.append(row if values is None else by_position(values, names))
         elif isinstance(row, list):
             out.append(by_position(row, names))
         else:
             out.append(by_position([row], names))
     return out
+
+
+def _sagemaker_features(row: dict) -> list | None:
+    """The values of the SageMaker built-in algorithms' common request row (`{"features": [...]}`, or the dense
+    `{"data": {"features": {"values": [...]}}}`), named by position like a CSV row; None for any other row."""
+    if set(row) == {"features"} and isinstance(row["features"], list):
+        return row["features"]
+    data = row.get("data") if set(row) == {"data"} else None
+    feats = data.get("features") if isinstance(data, dict) and set(data) == {"features"} else None
+    if isinstance(feats, dict) and isinstance(feats.get("values"), list) and "keys" not in feats:
+        return feats["values"]
+    return None
 
 
 def by_position(row: list, names: list[str] | None) -> dict:
