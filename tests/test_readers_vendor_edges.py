@@ -206,3 +206,19 @@ def test_the_sagemaker_built_in_algorithms_request_rows_are_features_by_position
         (row,) = out.predictions.to_pylist()
         assert (row["amount"], row["age"], row["flag"], row["score"]) == (120.5, 33, 1, 0.7), body
         assert "features" not in row
+
+
+def test_a_kserve_event_with_an_empty_endpoint_is_the_default_variant():
+    """KServe's predictor without a canary logs `endpoint: ""`; every such event was set aside as `missing version`."""
+    def event(kind: str, t: str, data: dict) -> str:
+        return json.dumps({"specversion": "1.0", "id": "e-1", "type": f"org.kubeflow.serving.inference.{kind}",
+                           "time": t, "inferenceservicename": "iris", "endpoint": "", "data": data})
+
+    body = (event("request", "2026-12-04T10:00:00Z", {"instances": [[1, 2, 3, 4]]}) + "\n"
+            + event("response", "2026-12-04T10:00:00.010Z", {"predictions": [2]}) + "\n").encode()
+    out = kce.parse(body, source="events.jsonl", first_line=1, options={})
+    assert not out.rejected
+    (row,) = out.predictions.to_pylist()
+    assert (row["variant"], row["version"], row["prediction"]) == ("default", "default", "2")
+    named = kce.parse(body, source="events.jsonl", first_line=1, options={"variant_versions": {"default": "3"}})
+    assert named.predictions["version"].to_pylist() == ["3"]

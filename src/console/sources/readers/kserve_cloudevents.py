@@ -9,7 +9,7 @@ or its CSV/Parquet columns `id, reqType, bytes, inferenceService, endpoint, ...`
 Types: `org.kubeflow.serving.inference.request|response` (KServe), `io.seldon.serving.inference.request|
 response` and `io.seldon.serving.feedback` (Seldon, which carries labels). The pair shares `ce-id` (KServe) or
 `ce-requestid` (Seldon). model = `options.model` / `options.models[name]` / `ce-inferenceservicename`;
-variant = `ce-endpoint` (default / canary; Seldon's predictor); version = `options.variant_versions[variant]`,
+variant = `ce-endpoint` (default / canary; Seldon's predictor; "default" when empty); version = `options.variant_versions[variant]`,
 else a V2 response's `model_version`, else the variant name. Bodies: V1 (`instances` / `predictions`), V2 Open Inference
 Protocol (`inputs` / `outputs` tensors) or Seldon's (`data: {names, ndarray | tensor}`). ts = the request's
 `ce-time`; latency = response time minus request time. Blob-storage records carry no time, so they give no
@@ -170,7 +170,9 @@ def _pair(events: Iterable[dict], source: str, options: Mapping[str, Any], carry
 def _rows(req: dict, resp: dict, options: Mapping[str, Any]) -> list[dict]:
     attrs = {**resp["attrs"], **req["attrs"]}
     name = attrs.get("inferenceservicename")
-    variant = attrs.get("endpoint") or attrs.get("predictor")
+    # an empty `endpoint` is KServe's predictor without a canary (its event-display shows `endpoint:`): the
+    # traffic KServe itself calls "default"
+    variant = attrs.get("endpoint") or attrs.get("predictor") or "default"
     body = resp["data"] if isinstance(resp["data"], dict) else {}
     version = options.get("version") or (options.get("variant_versions") or {}).get(variant) \
         or body.get("model_version") or variant
