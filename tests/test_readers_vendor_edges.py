@@ -222,3 +222,16 @@ def test_a_kserve_event_with_an_empty_endpoint_is_the_default_variant():
     assert (row["variant"], row["version"], row["prediction"]) == ("default", "default", "2")
     named = kce.parse(body, source="events.jsonl", first_line=1, options={"variant_versions": {"default": "3"}})
     assert named.predictions["version"].to_pylist() == ["3"]
+
+
+def test_sampled_captures_say_their_counts_are_of_the_captured_rows():
+    """`sampling_percentage` carried a weight nothing scaled by, silently: 630 requests shown for 3,150 served."""
+    out = sagemaker_capture.parse(_capture("1,2,DE", "0.8"), source=SOURCE, first_line=1,
+                                  options={**FEATURES, "sampling_percentage": 20})
+    assert out.predictions["sampling_weight"].to_pylist() == [5.0]
+    assert any("each captured row stands for 5 requests" in n for n in out.notes)
+    plain = sagemaker_capture.parse(_capture("1,2,DE", "0.8"), source=SOURCE, first_line=1, options=FEATURES)
+    assert not any("sampled" in n for n in plain.notes)
+    row = {**_dbx_row(1, 200, json.dumps({"predictions": [0.3]})), "sampling_fraction": 0.25}
+    dbx_out = dbx.parse((json.dumps(row) + "\n").encode(), source="p", first_line=1, options={})
+    assert any("stands for 4 requests" in n for n in dbx_out.notes)

@@ -243,6 +243,7 @@ class Ingest:
         missing: list[str] = []
         notes: list[str] = []
         counts = {"bad": 0, "stepped": 0}
+        reader_notes: dict[tuple[str, str], dict[str, None]] = {}  # (source, a reader's note) -> the files saying it
         self._ready = 0
         started = time.perf_counter()
 
@@ -278,7 +279,8 @@ class Ingest:
                 carry = parsed.carry
                 by_kind = list(parsed.tables().items())
                 rej = parsed.rejected
-                notes.extend(f"{path}: {n}" for n in parsed.notes)
+                for n in parsed.notes:  # said once per source, not once per file of it (`_reader_notes`)
+                    reader_notes.setdefault((src.path, n), {})[path] = None
             else:
                 why = f"unknown log format {fmt_file!r}" if fmt_file else \
                     "format not known from the file's name (set `format` on its [[logs]] entry)"
@@ -360,7 +362,7 @@ class Ingest:
                 for n in names:
                     (self.dir / n).unlink(missing_ok=True)
             raise
-        return kept, counts["bad"], written, cursors, missing, notes
+        return kept, counts["bad"], written, cursors, missing, notes + _reader_notes(reader_notes)
 
     def _types(self, src: LogSource) -> dict:
         """The column types that read a JSONL log's last piece, kept across processes (in the store's facts):
@@ -533,3 +535,10 @@ class Ingest:
         for names in m.segments.values():
             for n in names:
                 (self.dir / n).unlink(missing_ok=True)
+
+
+def _reader_notes(said: dict[tuple[str, str], dict[str, None]]) -> list[str]:
+    """A vendor reader's notes, each once: named by its file, or by its source when several files said it (a
+    sampled SageMaker capture says so in each of its hourly files)."""
+    return [f"{next(iter(files))}: {note}" if len(files) == 1 else f"{source} ({len(files)} files): {note}"
+            for (source, note), files in said.items()]

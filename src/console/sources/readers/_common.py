@@ -511,6 +511,12 @@ def weight(fraction: Any) -> float | None:
     return 1.0 / f
 
 
+def sampled_note(weight: float) -> str:
+    """What a reader says of sampled rows: the console counts what was captured, it does not scale by the weight."""
+    return (f"sampled: each captured row stands for {weight:g} requests; requests, throughput and cost shown are "
+            "of the captured rows (rates are not affected)")
+
+
 def b64_text(data: str) -> str:
     try:
         return base64.b64decode(data, validate=True).decode("utf-8")

@@ -28,7 +28,7 @@ import pyarrow as pa
 from console.sources.contract import Parsed
 from console.sources.readers._common import (
     BadRecord, cleaned, count, features_of, instances, integer, json_lines, json_object, label_row, loads,
-    map_output, number, outputs, parse_time, parsed, reason, reject, text_of, weight,
+    map_output, number, outputs, parse_time, parsed, reason, reject, sampled_note, text_of, weight,
 )
 
 FORMAT = "databricks-inference"
@@ -72,7 +72,9 @@ def _map(records: Iterable[tuple[int, dict, str | None]], source: str, options: 
                 preds.extend(_request(loc, rec, options))
         except Exception as exc:  # noqa: BLE001 - a bad record costs only itself
             reject(rejected, loc, reason(exc), raw if raw is not None else text_of(_printable(rec)))
-    return parsed(preds, labels, rejected, source)
+    weights = {p.get("sampling_weight") for p in preds} - {None}
+    notes = [sampled_note(max(weights))] if weights else []
+    return parsed(preds, labels, rejected, source, notes=notes)
 
 
 def _printable(rec: dict) -> dict:

@@ -26,7 +26,7 @@ from typing import Any
 from console.sources.contract import Parsed
 from console.sources.readers._common import (
     BadRecord, by_position, cleaned, csv_cell, decode_payload, features_of, instances, json_lines, map_output,
-    number, outputs, parse_time, parsed, reason, reject,
+    number, outputs, parse_time, parsed, reason, reject, sampled_note,
 )
 
 FORMAT = "sagemaker-capture"
@@ -59,6 +59,8 @@ def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, An
         except Exception as exc:  # noqa: BLE001 - a bad record costs only itself
             reject(rejected, loc, reason(exc), raw)
     notes = [] if model else ["no model: set options.model or keep the {endpoint}/{variant}/yyyy/mm/dd/hh/ layout"]
+    if sampling and preds:
+        notes.append(sampled_note(sampling))
     return parsed(preds, [], rejected, source, notes=notes)
 
 
