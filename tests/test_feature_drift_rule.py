@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import polars as pl
+import pytest
 from scipy import stats
 
 from console.analytics.drift import Reference, dataset_drift
@@ -39,3 +40,28 @@ def test_feature_drift_without_a_feature_follows_the_rules_operator():
     assert _breach(">", 0) is True
     assert _breach(">", 1) is False
     assert _breach("<", 1) is False
+
+
+def test_a_rule_on_one_feature_keeps_the_dataset_drift_default():
+    """README: a rule on another metric adds to the defaults. A `feature_drift` rule watching one feature removed
+    the dataset-drift rule, so two drifted features of three went unwatched and `check` said all clear (the probe's
+    ws5). Without a feature it counts drifted features and stands in for the default, as before."""
+    from console.analytics.rules import rules_for
+    from console.config import ModelConfig
+
+    mc = ModelConfig(name="m", task="classification")
+    one = AlertRule("w moved", "feature_drift", ">=", 1, "m", feature="w", window="24h")
+    count = AlertRule("two moved", "feature_drift", ">=", 2, "m", window="24h")
+    assert {r.metric for r in rules_for(mc, [one], 0.5, True)} >= {"feature_drift", "drift_share"}
+    assert "drift_share" not in {r.metric for r in rules_for(mc, [count], 0.5, True)}
+
+
+def test_wilson_bounds_are_exact_at_the_ends():
+    """0 of 100 printed a lower bound of 3.47e-18; scipy's Wilson interval is the oracle."""
+    from console.analytics.evidence import wilson
+
+    for k, n in ((0, 100), (100, 100), (3, 100), (0, 7), (7, 7)):
+        ci = stats.binomtest(k, n).proportion_ci(method="wilson")
+        lo, hi = wilson(k, n)
+        assert (lo, hi) == (pytest.approx(ci.low, abs=1e-12), pytest.approx(ci.high, abs=1e-12))
+    assert wilson(0, 100)[0] == 0.0 and wilson(100, 100)[1] == 1.0

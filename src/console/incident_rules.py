@@ -733,13 +733,13 @@ def cost_spike(ctx: Context, rule: AlertRule) -> tuple[list, dict]:
     """Cost per request since the last change (version or prompt) against the one before it: the rule's
     definition, also the Cost screen's `rule_spike`."""
     costed = co.with_cost(ctx.preds, ctx.mc.prices).sort("ts")
-    key = "prompt_version" if "prompt_version" in costed.columns and costed["prompt_version"].null_count() < costed.height \
-        else "version"
     serving = costed.filter(pl.col("variant").is_in(["champion", "blue", "green"]) | pl.col("variant").is_null()) \
         if "variant" in costed.columns else costed
     if serving.height == 0:
         return [], {"note": "no champion traffic"}
-    keys = serving[key].cast(pl.Utf8).fill_null("")
+    keys = serving.select(co.change_key(pl.col("version"), pl.col("prompt_version")
+                                        if "prompt_version" in serving.columns else None)).to_series()
+    key = co.CHANGE_KEY if keys.str.contains("/", literal=True).any() else "version"
     changed = (keys != keys.shift(1)).fill_null(False)
     # a change is where the serving version/prompt takes over for good (majority over the next rows)
     segments = serving.with_columns(keys.alias("_k"), changed.cum_sum().alias("_seg"))

@@ -741,11 +741,12 @@ class RollupRules:
                 for c in ro.ADDED_SUMS:
                     if c not in df.columns:
                         df = df.with_columns(pl.lit(0, dtype=pl.Int64 if c == "cost_n" else pl.Float64).alias(c))
-                if by_prompt:
-                    rows = df.filter(pl.col("segment") == rollup_spec.PROMPT).with_columns(
-                        pl.col("segment_value").alias("_k"))
-                else:
-                    rows = df.filter(pl.col("segment").is_null()).with_columns(pl.col("version").alias("_k"))
+                rows = df.filter(pl.col("segment").is_null()).with_columns(co.change_key(pl.col("version"), None))
+                if by_prompt:  # an hour's rows by prompt where it has them (a log may carry no prompt version)
+                    prompted = df.filter((pl.col("segment") == rollup_spec.PROMPT)).with_columns(
+                        co.change_key(pl.col("version"), pl.col("segment_value")))
+                    rows = pl.concat([prompted, rows.filter(~pl.col("hour").is_in(prompted["hour"].unique().implode()))],
+                                     how="diagonal_relaxed")
                 priced = co.parts_cost(rows.rename({"rows": "requests"}).with_columns(pl.col("hour").alias("ts")),
                                        self.mc.prices)
                 blocks.append(priced.group_by("hour", "_k").agg(pl.col("requests").sum().alias("n"),
@@ -759,11 +760,10 @@ class RollupRules:
                 raw = co.with_cost(self.raw_rows(a, b).select(columns), self.mc.prices)
                 if raw.height:
                     raw = raw.filter(serving) if "variant" in raw.columns else raw
-                    key = rollup_spec.PROMPT if by_prompt else "version"
                     blocks.append(raw.select(pl.col("ts").alias("start"), pl.col("ts").alias("end"),
-                                             pl.col(key).cast(pl.Utf8).fill_null("").alias("_k"),
+                                             co.change_key(pl.col("version"), pl.col(rollup_spec.PROMPT)
+                                                           if rollup_spec.PROMPT in raw.columns else None),
                                              pl.lit(1, dtype=pl.Int64).alias("n"), pl.col(co.COST).alias("cost")))
-        key = rollup_spec.PROMPT if by_prompt else "version"
         if not blocks:
             return [], {"note": "no champion traffic"}
         seq = _ordered(pl.concat([b.with_columns(pl.col("n").cast(pl.Int64), pl.col("cost").cast(pl.Float64))
@@ -774,6 +774,7 @@ class RollupRules:
         per = (seq.with_columns(changed.cum_sum().alias("_seg")).group_by("_seg", maintain_order=True)
                .agg(pl.col("_k").first(), pl.col("start").min(), pl.col("end").max(), pl.col("n").sum(),
                     pl.col("cost").sum()))
+        key = co.CHANGE_KEY if seq["_k"].str.contains("/", literal=True).any() else "version"
         return ev.unit_cost_evaluations(per, key, op, threshold, min_rows)
 
     def onset_rows(self, ranges: list[tuple[datetime, datetime]], extra: list[str]) -> pl.DataFrame:

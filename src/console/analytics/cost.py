@@ -336,3 +336,16 @@ def llm_usage(preds: pl.DataFrame, now: datetime | None = None, window: str | No
                      opt_float(r["refusal_rate"]), int(r["guardrail_blocks"] or 0),
                      opt_float(r["guardrail_block_rate"]), opt_float(r["factuality_mean"]))
             for r in llm_usage_table(rows).iter_rows(named=True) if r["requests"]]
+
+
+CHANGE_KEY = "version/prompt"
+
+
+def change_key(version: pl.Expr, prompt: pl.Expr | None) -> pl.Expr:
+    """What a cost spike's change is a change of (`_k`): the serving version and, where rows carry one, the prompt
+    version ("2/p1"): a new version with the same prompt changes the cost per request as a new prompt does."""
+    v = version.cast(pl.Utf8).fill_null("")
+    if prompt is None:
+        return v.alias("_k")
+    p = prompt.cast(pl.Utf8).fill_null("")
+    return pl.when(p == "").then(v).otherwise(pl.concat_str([v, p], separator="/")).alias("_k")

@@ -68,7 +68,8 @@ def wilson(successes: int, n: int, z: float = Z_95) -> tuple[float, float] | tup
     den = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / den
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # exact at the ends: 0 of n has a lower bound of 0, n of n an upper bound of 1 (rounding gave 3.5e-18)
+    return 0.0 if successes <= 0 else max(0.0, centre - half), 1.0 if successes >= n else min(1.0, centre + half)
 
 
 def p_below(successes: int, n: int, p0: float) -> float | None:

@@ -55,10 +55,12 @@ def default_rules(mc: ModelConfig, drift_share: float, has_reference: bool,
 
 def rules_for(mc: ModelConfig, configured: Iterable[AlertRule], drift_share: float, has_reference: bool,
               expected: Mapping[str, float] | None = None) -> list[AlertRule]:
-    """The model's rules: its configured ones, and the defaults for metrics no configured rule covers."""
+    """The model's rules: its configured ones, and the defaults for metrics no configured rule covers. A
+    `feature_drift` rule without a feature (the number of drifted features) covers the dataset-drift default; one
+    watching a single feature does not: the other features' drift would go unwatched."""
     mine = [r for r in configured if r.model in (None, mc.name)]
     covered = {r.metric for r in mine}
-    if "feature_drift" in covered:
+    if any(r.metric == "feature_drift" and not r.feature for r in mine):
         covered.add("drift_share")
     return mine + [r for r in default_rules(mc, drift_share, has_reference, expected) if r.metric not in covered]
 
