@@ -117,10 +117,11 @@ def test_incident_ids_hold_no_control_character_and_stay_unique(tmp_path):
     res = _cli(cfg, "check", "--at", at, "--format", "json")
     assert res.returncode == 1, res.stderr
     ids = {i["model"]: i["id"] for i in json.loads(res.stdout)["incidents"] if i["kind"] == "stale_minutes"}
-    assert ids == {"clf": "clf:stale", evil: "bad%1B]0;x%07%u202E:stale",
-                   lookalike: "bad%251B]0;x%2507%25u202E:stale"}, ids
+    silence = f"{FIRST + timedelta(minutes=10 * (2 * 6 - 1)):%Y%m%dT%H%M}"  # the newest row: the silence's start
+    assert ids == {"clf": f"clf:stale:{silence}", evil: f"bad%1B]0;x%07%u202E:stale:{silence}",
+                   lookalike: f"bad%251B]0;x%2507%25u202E:stale:{silence}"}, ids
     text = _cli(cfg, "check", "--at", at)
-    assert "id: bad%1B]0;x%07%u202E:stale" in text.stdout and "\x1b" not in text.stdout, text.stdout
+    assert f"id: bad%1B]0;x%07%u202E:stale:{silence}" in text.stdout and "\x1b" not in text.stdout, text.stdout
     for model, incident in ids.items():
         res = _cli(cfg, "ack", incident, "--reason", "known", "--at", at)
         assert res.returncode == 0, (model, res.stderr)

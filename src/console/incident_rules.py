@@ -444,7 +444,9 @@ class RuleEvaluator:
         stale, minutes, allowed = ev.staleness(last, ctx.preds["ts"], now, _stale_limit(rule))
         if not stale:
             return []
-        return [Finding(incident_id(ctx.model, "stale"), ctx.model, "stale_minutes", rule.name, rule.severity, last, None,
+        # the silence's start in its id: an acknowledgement of one silence is not one of the next (an ack of a 3 h
+        # logging gap covered the source dying days later, by the same id)
+        return [Finding(incident_id(ctx.model, "stale", f"{last:%Y%m%dT%H%M}"), ctx.model, "stale_minutes", rule.name, rule.severity, last, None,
                         minutes, allowed.total_seconds() / 60, state=ev.FIRING, window=rule.window, latest=minutes,
                         detail=f"no rows for {_beyond(now - last, allowed)}; "
                                f"newest row {last:%Y-%m-%d %H:%M}Z")]
