@@ -223,6 +223,8 @@ def runs(evals: Sequence[Evaluation], op: str = ">", min_count: int = 1) -> list
             elif e.value is not None:
                 peak = e.value if peak is None else better(peak, e.value)
             count, last = count + 1, e
+        elif e.breach is None and first is not None and e.value is not None:
+            last = e  # inconclusive, the run goes on: still the latest thing known (its value and interval shown)
         elif e.breach is False and first is not None:
             if count >= min_count:
                 out.append(Run(first.end, first.start, e.end, peak, e, count))
