@@ -432,7 +432,7 @@ class RollupRules:
     def rate(self, metric: str, span: timedelta, op: str, threshold: float, min_rows: int) -> list[ev.Evaluation]:
         slo = self.mc.slo
         out = []
-        for w in self.windows(span, min_rows, by=lambda w: w.served):
+        for w in self.windows(span, min_rows, by=lambda w: w.served, limit=None):  # never widened (`RATE_LIMIT`)
             n = w.served
             if n < min_rows:
                 out.append(ev.rate_evaluation(w.lo, w.hi, n, None, op, threshold, min_rows))
