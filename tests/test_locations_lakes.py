@@ -62,7 +62,8 @@ def test_delta_local_with_partition_pruning(tmp_path, fleet):
     assert whole.count_rows() == fleet.num_rows
     since, until = datetime(2026, 11, 29, 12), datetime(2026, 11, 30, 3)
     window = lakes.delta_dataset(str(tmp_path / "preds"), since=since, until=until)
-    assert _fragment_days(window) == {"2026-11-29", "2026-11-30"}  # two of four days' files
+    # the window's days and one a side (a table partitioned by a local or an ingestion date): three of four
+    assert _fragment_days(window) == {"2026-11-28", "2026-11-29", "2026-11-30"}
     assert _query(window, since, until) == _expected(fleet, since, until)
     con = duckdb.connect()
     con.register("t", whole)
@@ -83,7 +84,7 @@ def test_delta_on_s3(fleet, s3_server):  # noqa: F811
     write_deltalake("s3://lake/tables/preds", fleet, partition_by=["date"], storage_options=options)
     since, until = datetime(2026, 11, 28), datetime(2026, 11, 28, 23, 59)
     window = lakes.delta_dataset("s3://lake/tables/preds", s3_server.storage, since=since, until=until)
-    assert _fragment_days(window) == {"2026-11-28"}
+    assert _fragment_days(window) == {"2026-11-27", "2026-11-28", "2026-11-29"}  # the day and one a side
     expected = _expected(fleet, since, until)
     assert expected[0] == PER_DAY and _query(window, since, until) == expected
     whole = lakes.delta_dataset("s3://lake/tables/preds", s3_server.storage)

@@ -311,17 +311,23 @@ def _time_filter(d: ds.Dataset | Renamed | pa.Schema, start: datetime | None, en
         if end is not None:
             e = ts < _ts_scalar(end, typ)
             expr = e if expr is None else expr & e
-    for part in _DATE_PARTS:  # prune day partitions: a day folder holds that day's rows
+    for part in _DATE_PARTS:  # prune day partitions: a day folder holds about that day's rows
         if part in names and part != "ts":
             if not (pa.types.is_string(schema.field(part).type) or pa.types.is_large_string(schema.field(part).type)
                     or pa.types.is_date(schema.field(part).type)):
                 continue
+            # a day a side: a folder of the local date (New York's day holds 00-05 UTC of the next) or of the
+            # ingestion date (23:30's rows filed under the next day); a value that is no ISO day (20261125,
+            # 2026_11_25) compares as text to nothing: such a folder is not pruned (every file was, 0 rows built)
             f = ds.field(part).cast(pa.string())
+            keep = None
             if start is not None:
-                e = f >= start.date().isoformat()
-                expr = e if expr is None else expr & e
+                keep = f >= (start - timedelta(days=1)).date().isoformat()
             if end is not None:
-                e = f <= (end - timedelta(microseconds=1)).date().isoformat()
+                e = f <= (end - timedelta(microseconds=1) + timedelta(days=1)).date().isoformat()
+                keep = e if keep is None else keep & e
+            if keep is not None:
+                e = ~pc.match_substring_regex(f, r"^\d{4}-\d{2}-\d{2}$") | keep
                 expr = e if expr is None else expr & e
     return expr
 

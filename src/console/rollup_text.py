@@ -26,6 +26,7 @@ while the build runs and is removed after it; a file that changed since (size, m
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -368,12 +369,15 @@ def _keys(path: str, base: str | None) -> tuple[tuple[str, int | str], ...]:
 def _in_window(f: TextFile, parts: Sequence[str], start: datetime | None, end: datetime | None) -> bool:
     """Whether a file's day folder can hold rows of [start, end) (`rollup_sources.time_filter`'s rule)."""
     for k, v in f.keys:
-        if k in parts and isinstance(v, str):
-            if start is not None and v < start.date().isoformat():
+        if k in parts and isinstance(v, str) and _ISO_DAY.fullmatch(v):  # a day a side; only ISO days compare
+            if start is not None and v < (start - timedelta(days=1)).date().isoformat():
                 return False
-            if end is not None and v > (end - timedelta(microseconds=1)).date().isoformat():
+            if end is not None and v > (end - timedelta(microseconds=1) + timedelta(days=1)).date().isoformat():
                 return False
     return True
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class TextDataset:

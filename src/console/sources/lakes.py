@@ -10,6 +10,7 @@ Both packages are imported only when such a source is configured.
 from __future__ import annotations
 
 import os
+import re
 from datetime import datetime, timedelta, timezone
 
 from console.sources import endpoints, s3
@@ -53,10 +54,13 @@ def delta_dataset(uri: str, storage: dict | None = None, *, since: datetime | No
         part_cols = table.metadata().partition_columns
         date_col = next((c for c in part_cols if c.lower() in DATE_COLUMNS), None)
         since, until = _utc_naive(since), _utc_naive(until)
-        if date_col and since is not None:
-            predicate.append((date_col, ">=", since.date().isoformat()))
-        if date_col and until is not None:
-            predicate.append((date_col, "<=", until.date().isoformat()))
+        # a day a side (a table partitioned by local or ingestion date), and only over ISO days: `20261125` compares
+        # as text below every ISO day, and every file was pruned (the rollup built 0 rows, exit 0)
+        if date_col and (since is not None or until is not None) and _iso_days(table, date_col):
+            if since is not None:
+                predicate.append((date_col, ">=", (since - timedelta(days=1)).date().isoformat()))
+            if until is not None:
+                predicate.append((date_col, "<=", (until + timedelta(days=1)).date().isoformat()))
         if is_s3:
             bucket_key = uri.split("://", 1)[1].rstrip("/")
             fs = pafs.SubTreeFileSystem(bucket_key, s3.filesystem(settings, uri))
@@ -76,6 +80,22 @@ def delta_dataset(uri: str, storage: dict | None = None, *, since: datetime | No
         if type(exc).__name__ == "TableNotFoundError" or "no log files" in text.lower():
             raise StorageError(f"{uri}: not a Delta table (no _delta_log found)") from None
         raise s3.error(uri, exc, settings) from None
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_days(table, column: str) -> bool:
+    """Whether every data file's value of the date partition `column` is an ISO day (or a typed date)."""
+    import pyarrow as pa
+
+    try:
+        values = pa.table(table.get_add_actions(flatten=True)).column(f"partition.{column}")
+    except Exception:  # noqa: BLE001 - unknown: not pruned
+        return False
+    if pa.types.is_date(values.type) or pa.types.is_timestamp(values.type):
+        return True
+    return all(v is None or _ISO_DAY.fullmatch(str(v)) for v in values.to_pylist())
 
 
 _PHYSICAL: dict[str, tuple] = {}  # a Delta data file's (path -> its string columns' types): files never change

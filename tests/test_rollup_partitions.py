@@ -1,0 +1,93 @@
+"""The rollup prunes day partitions a day a side and only over ISO days: a folder or Delta table partitioned by a
+local date, an ingestion date, or a day spelt `20261125` / `2026_11_25` is built whole. The rollups' rows per hour
+equal a count of the files (or the table as deltalake reads it) by polars.
+
+Found by the twenty-fifth session's probe: `dt=20261125` compared as text below every ISO day and every file was
+pruned (0 rows built, exit 0); a table partitioned by New York's date lost hours 00-05 UTC of each day (21 % of
+the rows) and 23:30's rows filed under the next day's folder were dropped, while the console counted them all.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from console import store_rollups as ro
+from console.cli import main
+
+START = datetime(2026, 11, 25)
+
+
+def _table(rng, start: datetime, seconds: int, n: int, tag: str) -> pa.Table:
+    ts = [start + timedelta(seconds=int(s)) for s in np.sort(rng.integers(0, seconds, n))]
+    return pa.table({"ts": pa.array(ts, pa.timestamp("us")), "model": ["m"] * n, "version": ["1"] * n,
+                     "environment": ["production"] * n, "request_id": [f"{tag}-{i}" for i in range(n)],
+                     "latency_ms": np.full(n, 20.0), "prediction": ["1"] * n})
+
+
+def _rollup(config: Path, capsys) -> dict:
+    assert main(["rollup", "--config", str(config), "--format", "json", "--no-ready"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def _rolled(folder: Path) -> dict[datetime, int]:
+    t = ro.read_table(folder, "m", START - timedelta(days=2), START + timedelta(days=6), columns=["segment", "rows"])
+    df = pl.from_arrow(t).filter(pl.col("segment").is_null())
+    return {h: n for h, n in df.group_by("hour").agg(pl.col("rows").sum()).iter_rows() if n}
+
+
+def _counted(t: pa.Table) -> dict[datetime, int]:
+    df = pl.from_arrow(t.select(["ts"]))
+    return dict(df.group_by(pl.col("ts").dt.truncate("1h")).len().iter_rows())
+
+
+def _config(root: Path, log: str) -> Path:
+    config = root / "console.toml"
+    config.write_text('[store]\npath = "store"\n[rollups]\nmin_rows = 0\n' + log
+                      + '[models.m]\ntask = "classification"\n', encoding="utf-8")
+    return config
+
+
+@pytest.mark.parametrize("folder", ["date={iso}", "day={under}", "dt={digits}"])
+def test_a_hive_folder_of_any_day_spelling_and_a_late_file_is_built_whole(tmp_path, capsys, folder):
+    rng = np.random.default_rng(4)
+    tables = []
+    for d in range(3):
+        day = START + timedelta(days=d)
+        t = _table(rng, day, 86400, 600, f"d{d}")
+        name = folder.format(iso=f"{day:%Y-%m-%d}", under=f"{day:%Y_%m_%d}", digits=f"{day:%Y%m%d}")
+        (tmp_path / "logs" / name).mkdir(parents=True)
+        pq.write_table(t, tmp_path / "logs" / name / "part-0.parquet")
+        tables.append(t)
+    late = _table(rng, START + timedelta(days=1, hours=23, minutes=30), 180, 50, "late")  # filed under the next day
+    name = folder.format(iso=f"{START + timedelta(days=2):%Y-%m-%d}", under=f"{START + timedelta(days=2):%Y_%m_%d}",
+                         digits=f"{START + timedelta(days=2):%Y%m%d}")
+    pq.write_table(late, tmp_path / "logs" / name / "part-late.parquet")
+    tables.append(late)
+    config = _config(tmp_path, '[[logs]]\nkind = "predictions"\npath = "logs"\nformat = "parquet"\n')
+    got = _rollup(config, capsys)
+    assert got["rows"] == sum(t.num_rows for t in tables)
+    assert _rolled(tmp_path / "store" / "rollups") == _counted(pa.concat_tables(tables))
+
+
+@pytest.mark.parametrize("spelling", ["local", "digits"])
+def test_a_delta_table_partitioned_by_a_local_date_or_digits_is_built_whole(tmp_path, capsys, spelling):
+    from deltalake import DeltaTable, write_deltalake
+
+    rng = np.random.default_rng(5)
+    t = pa.concat_tables([_table(rng, START + timedelta(days=d), 86400, 600, f"d{d}") for d in range(3)])
+    local = [v - timedelta(hours=5) for v in t.column("ts").to_pylist()]  # New York's date of each row
+    days = [f"{v:%Y-%m-%d}" if spelling == "local" else f"{v:%Y%m%d}" for v in local]
+    write_deltalake(str(tmp_path / "preds"), t.append_column("date", pa.array(days)), partition_by=["date"])
+    config = _config(tmp_path, '[[logs]]\nkind = "predictions"\npath = "preds"\nformat = "delta"\n')
+    got = _rollup(config, capsys)
+    whole = DeltaTable(str(tmp_path / "preds")).to_pyarrow_table()
+    assert got["rows"] == whole.num_rows == t.num_rows
+    assert _rolled(tmp_path / "store" / "rollups") == _counted(whole)
