@@ -119,6 +119,30 @@ def test_reset_refuses_a_folder_that_is_not_a_workspace(tmp_path):
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
+@pytest.mark.parametrize("marker", ["mlflow.db", "tour.json"])
+@pytest.mark.parametrize("reset", [False, True])
+def test_a_folder_holding_an_mlflow_db_is_not_taken_for_a_demo(tmp_path, marker, reset):
+    """`mlflow.db` is every local MLflow registry's default name: a folder holding one (or a tour.json) with the
+    operator's other files was wiped and a demo written in its place, with or without --reset (CLI probe)."""
+    (tmp_path / marker).write_text("mine")
+    (tmp_path / "experiments").mkdir()
+    (tmp_path / "experiments" / "run1.txt").write_text("precious")
+    with pytest.raises(FileExistsError):
+        build_workspace(tmp_path, reset=reset, now=NOW)
+    assert (tmp_path / "experiments" / "run1.txt").read_text() == "precious"
+    assert (tmp_path / marker).read_text() == "mine"
+
+
+def test_a_demo_cut_short_is_still_a_demo_to_rebuild(tmp_path):
+    """The build marks its folder first: one interrupted before its config was written is rebuilt, not refused."""
+    from console.demo.workspace import DEMO_MARK
+
+    (tmp_path / DEMO_MARK).write_text("a demo")
+    (tmp_path / "mlflow.db").write_text("half")
+    config = build_workspace(tmp_path, now=NOW)
+    assert config.is_file() and (tmp_path / DEMO_MARK).is_file()
+
+
 def test_the_assistant_logs_opentelemetry_spans_the_store_reads_as_generated(built, ws, tmp_path):
     """The LLM's log is a vendor shape (OTLP/JSON GenAI spans, agent + chat span per request); through the
     config's `format = "otlp"` source the store holds exactly the rows the generator made, field for field."""

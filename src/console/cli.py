@@ -375,7 +375,11 @@ def cmd_demo(args, cfg) -> int:
     from console.demo.workspace import build_workspace
 
     directory = Path(args.dir).resolve()
-    config_path = _build_with_progress(build_workspace, directory, args.reset)
+    try:
+        config_path = _build_with_progress(build_workspace, directory, args.reset)
+    except FileExistsError as exc:  # a folder of the operator's own: nothing removed, another one to choose
+        print(f"mlops-console: demo: {printable(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
     print(f"demo workspace ready: {config_path}", file=sys.stderr)
     if args.no_open:
         return EXIT_OK

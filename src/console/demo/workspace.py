@@ -14,7 +14,7 @@ from console.demo import fleet as F
 from console.demo.registry_seed import seed_registry
 
 CONFIG_NAME = "mlops-console.toml"
-MARKERS = ("tour.json", CONFIG_NAME, "mlflow.db")
+DEMO_MARK = ".mlops-console-demo"  # written first by a build; with the demo's own config, what `_clear` removes
 
 CONFIG = """\
 # The demo workspace written by `mlops-console demo`; see tour.json for the planted incidents.
@@ -223,6 +223,8 @@ def build_workspace(directory: Path, *, reset: bool = False, seed: int = 7, now:
     if config.is_file() and not reset:
         return config
     report = progress or (lambda message, fraction: None)
+    if directory.is_dir() and not _is_demo(directory) and any(directory.iterdir()):
+        raise FileExistsError(f"{directory} is not empty and not a demo workspace; choose another folder")
     if config.is_file():  # a rebuilt demo writes new logs under the same names: its old store must go too
         from console.config import parse_file
         from console.warehouse import store_path
@@ -235,6 +237,8 @@ def build_workspace(directory: Path, *, reset: bool = False, seed: int = 7, now:
             shutil.rmtree(old, ignore_errors=True)
     _clear(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    (directory / DEMO_MARK).write_text("a demo workspace: `mlops-console demo --reset` may remove this folder\n",
+                                       encoding="utf-8")  # first: a build cut short is still known as the demo's
     report("generating a week of traffic", 0.02)
     fleet = F.generate(seed=seed, now=now)
     report(f"writing {fleet.rows:,} predictions and {len(fleet.labels):,} labels", 0.25)
@@ -245,13 +249,26 @@ def build_workspace(directory: Path, *, reset: bool = False, seed: int = 7, now:
     return config
 
 
+def _is_demo(directory: Path) -> bool:
+    """Whether the folder is a demo workspace: its mark, or the config a demo writes (a build before the mark).
+    An `mlflow.db` or a `tour.json` is no proof: `mlflow.db` is every local MLflow registry's default name, and a
+    folder holding one was wiped, the operator's other files with it."""
+    if (directory / DEMO_MARK).is_file():
+        return True
+    try:
+        with open(directory / CONFIG_NAME, encoding="utf-8") as fh:
+            return fh.readline() == CONFIG.splitlines(keepends=True)[0]
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def _clear(directory: Path) -> None:
     """Removes a previous build; refuses to wipe a folder that is not a demo workspace."""
     if not directory.exists():
         return
     if not directory.is_dir():
         raise FileExistsError(f"{directory} exists and is not a folder")
-    if any((directory / m).exists() for m in MARKERS):
+    if _is_demo(directory):
         shutil.rmtree(directory)
     elif any(directory.iterdir()):
         raise FileExistsError(f"{directory} is not empty and not a demo workspace; choose another folder")
