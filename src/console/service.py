@@ -315,8 +315,11 @@ class Service:
                     break
         return out
 
-    def live_stats(self, model: str, environment: str = "production", window: str = "1h") -> dict:
-        """Live error rate, p95 and accuracy of the champion and the canary, for the canary gates."""
+    def live_stats(self, model: str, environment: str = "production", versions: dict | None = None,
+                   window: str = "1h") -> dict:
+        """Live error rate, p95 and accuracy of the champion and the canary, for the canary gates: of the versions
+        the aliases name now (`versions`), so a canary started minutes ago is judged on its own rows, not on the
+        rows its predecessor served under the same variant (a canary v1 was gated on the aborted v4's)."""
         from console.analytics.windows import parse_window
 
         now = self.clock()
@@ -326,6 +329,9 @@ class Service:
         out = {}
         for variant in ("champion", "canary"):
             rows = joined.filter(joined["variant"] == variant)
+            wanted = (versions or {}).get(variant)
+            if wanted is not None and "version" in rows.columns:
+                rows = rows.filter(rows["version"].cast(str) == str(wanted))
             if rows.height == 0:
                 continue
             labelled = rows.filter(rows["label"].is_not_null())

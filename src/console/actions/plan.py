@@ -40,7 +40,8 @@ DRIFT_WINDOW = "24h"
 # a target that was itself rolled back away from earlier is warned about (`rolled_back_warnings`)
 TOWARD_TARGET = ("promote", "canary-step", "canary-promote", "rollback")
 
-LiveReader = Callable[[str, str], dict]  # (model, environment) -> {"champion": {...}, "canary": {...}}
+# (model, environment, {"champion": version, "canary": version}) -> {"champion": {...}, "canary": {...}}
+LiveReader = Callable[[str, str, dict], dict]
 DriftReader = Callable[[str, str], "dict | None"]  # (model, environment) -> {"drifted", "share", ...} or None
 IncidentReader = Callable[[], Iterable]  # () -> the incidents known (monitoring.Finding), firing or not
 CatchUp = Callable[[], "str | None"]  # () -> brings the store up to date; why it could not, or None
@@ -184,10 +185,13 @@ def gather_evidence(op, model: str, environment: str, action: str, version: str 
     canary = op.registry.alias_version(model, alias_name(environment, "canary"))
     if _needs_live(action, version, canary) and live_reader is not None:
         try:
-            live = live_reader(model, environment) or None
+            # the rows of these versions alone: a canary just started is not judged on its predecessor's rows
+            versions = {"champion": op.registry.alias_version(model, alias_name(environment, "champion")),
+                        "canary": canary}
+            live = live_reader(model, environment, versions) or None
         except Exception as exc:  # noqa: BLE001 - no live stats: the metric gates still apply
             notes.append(f"live canary stats unavailable: {_first_line(exc)}")
-        if live:
+        if live and live.get("canary"):
             notes.append(f"live gates use the last {LIVE_WINDOW_WORDS}: " + ", ".join(
                 f"{k} {v.get('requests', 0)} req" for k, v in live.items()))
         else:
