@@ -388,3 +388,22 @@ def test_an_action_from_a_view_of_the_past_is_refused(canary_setup, tmp_path):
     finally:
         svc.close()
     assert aliases(uri, name) == {"champion": "1", "canary": "2"}
+
+
+def test_a_rollback_during_a_canary_never_makes_that_canary_champion(canary_setup, tmp_path, capsys):
+    """CLI probe, finding 5: v2 promoted, rolled back to v1, then started again as a canary; a rollback (the canary
+    looks bad) planned "roll champion back: v1 -> v2; canary v2 aborted" and sent all the traffic to v2. The version
+    the rollback aborts is no target: there is no other former champion, so it is refused, nothing moved."""
+    name, path, uri = canary_setup
+    _traffic(tmp_path, name, canary_errors=0.0)
+    assert run(["--config", str(path), "promote", name, "2", "--yes", "--reason", "x", "--force"]) == 0
+    assert run(["--config", str(path), "rollback", name, "--yes", "--reason", "v2 bad"]) == 0
+    assert aliases(uri, name) == {"champion": "1"}
+    assert run(["--config", str(path), "promote", name, "2", "--strategy", "canary", "--percent", "10", "--yes",
+                "--reason", "fixed?", "--force"]) == 0
+    assert aliases(uri, name) == {"champion": "1", "canary": "2"}
+    capsys.readouterr()
+    code = run(["--config", str(path), "rollback", name, "--yes", "--reason", "canary bad"])
+    got = aliases(uri, name)
+    assert got.get("champion") == "1", (code, got, capsys.readouterr())
+    assert code != 0 or "canary" not in got

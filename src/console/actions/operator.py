@@ -196,15 +196,20 @@ class Operator:
         return rollbacks(self._deployments(model, environment)) if self._deployments else []
 
     def _previous(self, model: str, environment: str, aliases: dict[str, str], tags: dict[str, str]) -> str | None:
+        """The version a rollback returns the champion to: the latest former champion that is neither the champion
+        nor the canary the same rollback aborts (a rollback during canary v4, after v4 had been rolled back once,
+        sent 100 % of the traffic to v4 while saying it aborted it)."""
         champ = alias_name(environment, "champion")
         current = aliases.get(champ)
+        skip = {str(current), str(aliases.get(alias_name(environment, "canary")))}
         for version in reversed(alias_history(tags, champ)):
-            if str(version) != str(current):
+            if str(version) not in skip:
                 return str(version)
         change = audit_mod.last_change(self.audit.path, model, champ)
-        if change and change.get("to") == current and change.get("from"):
+        if change and change.get("to") == current and change.get("from") and str(change["from"]) not in skip:
             return str(change["from"])
-        return self.serving(model, environment).champion_before(current)
+        before = self.serving(model, environment).champion_before(current)
+        return before if before is not None and str(before) not in skip else None
 
     def former_champions(self, model: str, environment: str, aliases: dict[str, str], tags: dict[str, str]) -> set[str]:
         """Versions that were champion in `environment` before: the alias history the console keeps, the moves
