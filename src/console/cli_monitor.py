@@ -102,6 +102,8 @@ def cmd_check(args, cfg: Config) -> int:
     failed = [f for f in findings if f.kind == "error"]
     # a model with rows in a source that cannot be read now (an S3 server down) is not "0 firing" either
     unread, down = svc.unreadable()
+    # a model whose quality rule has no expected level because the registry did not answer: not "0 firing" either
+    unread.update({m: why for m, why in svc.quality_unknown(findings).items() if m not in unread})
     recs = [r.to_dict() for r in svc.recommendations]
     if args.format == "json":
         print(dumps({"firing": len(firing), "acknowledged": len(acked),
@@ -132,7 +134,7 @@ def cmd_check(args, cfg: Config) -> int:
     for note in down:  # each source down, also one no model line named (two down: both said)
         if note not in unread.values():
             print(printable(redact_text(f"mlops-console: check could not evaluate: {note}")), file=sys.stderr)
-    if failed or down:
+    if failed or down or unread:
         return EXIT_ERROR
     if nothing:
         print("mlops-console: nothing to evaluate: no predictions in the logs for the history window",

@@ -288,8 +288,7 @@ class RuleEvaluator:
         if metric in ("accuracy_drop", "mae_increase"):
             key = "accuracy" if metric == "accuracy_drop" else "mae"
             if expected.get(key) is None:
-                return [], {"note": f"no expected {key}: log it on the registry run or add label and prediction "
-                                    "columns to the reference"}
+                return [], {"note": self._no_expected(src.model, key)}
             if src.sparse_labels(span, MIN_LABELS):  # too few labels in the whole history: reaches back, as raw
                 cols = ["ts", "model", "version", "request_id", "prediction", "prediction_num", "score"]
                 preds = self.mon.typed_rows(src.model, src.since, src.now, "production", columns=cols)
@@ -351,8 +350,7 @@ class RuleEvaluator:
             key = "accuracy" if metric == "accuracy_drop" else "mae"
             expected = self.mon.expected(ctx.model).get(key)
             if expected is None:
-                return [], {"note": f"no expected {key}: log it on the registry run or add label and prediction "
-                                    "columns to the reference"}
+                return [], {"note": self._no_expected(ctx.model, key)}
             # the accuracy users met: a shadow answers mirrored requests (same request_id, so labelled too)
             labelled = he.served(ctx.joined(self.mon)).filter(pl.col("label").is_not_null())
             spans = ev.windows(labelled["ts"], now, span, MIN_LABELS, ctx.since, step=ctx.step(span), limit=None,
@@ -433,6 +431,14 @@ class RuleEvaluator:
                                            note=f"projected ${status.projected_usd:,.0f} of ${budget:,.0f} "
                                                 f"(${status.spent_usd:,.0f} spent, then the last 24 h's pace)"))
         return evals
+
+    def _no_expected(self, model: str, key: str) -> str:
+        """Why a quality rule has no expected level: the registry did not answer (`REGISTRY_DOWN`: `check` then
+        counts the model as not evaluated), or none is logged."""
+        down = self.mon.expected_unknown(model) if hasattr(self.mon, "expected_unknown") else None
+        if down is not None:
+            return f"no expected {key}: {REGISTRY_DOWN} ({down})"
+        return f"no expected {key}: log it on the registry run or add label and prediction columns to the reference"
 
     def _stale(self, ctx: "Context", rule: AlertRule) -> list[Finding]:
         last = ctx.preds["ts"].max() if ctx.preds.height else self.mon.last_seen(ctx.model, ctx.now)
@@ -814,6 +820,7 @@ def _shown(reports: dict, exact=None):
 # over a month, and a 45-minute outage between them was never seen (alert probe, ws4). Its windows are cheap to
 # count (slices of sorted times, or hourly rollup rows); a month of a 1 h rule is 720 of them.
 RATE_LIMIT = None
+REGISTRY_DOWN = "the registry did not answer"  # a quality rule's note when its expected level could not be read
 
 
 def _stale_limit(rule: AlertRule) -> timedelta | None:

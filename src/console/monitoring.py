@@ -97,6 +97,7 @@ class Monitor:
         self._reading: dict[tuple, tuple] = {}  # the same key -> (since, until, Event) of a read in flight
         self._lock = threading.Lock()
         self._expected: dict[str, tuple[dict[str, float], float]] = {}  # model -> (levels, monotonic expiry)
+        self._expected_down: dict[str, str] = {}  # model -> why the registry's level is unknown
         self.expected_levels: Callable[[str], dict] | None = None  # model -> {"accuracy": x} from the registry
         self.recommendations: list = []  # analytics.incidents.Recommendation, from the last findings()
         self.since: datetime | None = None  # start of the incident history; None: HISTORY before now
@@ -591,11 +592,23 @@ class Monitor:
             try:
                 out = dict(self.expected_levels(model) or {})
                 ttl = self.EXPECTED_TTL_S
-            except Exception:  # noqa: BLE001 - no registry: quality rules say "insufficient data"
+            except Exception as exc:  # noqa: BLE001 - no registry: the quality rules cannot be evaluated
                 out, ttl = {}, self.EXPECTED_RETRY_S
+                why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                with self._lock:
+                    self._expected_down[model] = why[:200]
+            else:
+                with self._lock:
+                    self._expected_down.pop(model, None)
         with self._lock:
             self._expected[model] = (out, time.monotonic() + ttl)
         return out
+
+    def expected_unknown(self, model: str) -> str | None:
+        """Why the model's expected quality is unknown when the registry holding it did not answer (None when it
+        answered, or is not asked): its quality rules are then not evaluated, which is not "no level logged"."""
+        with self._lock:
+            return self._expected_down.get(model)
 
     def findings(self, models: list[str] | None = None, at: datetime | None = None) -> list[Finding]:
         """Every incident over the history (firing, resolved with evidence, or insufficient data), with its

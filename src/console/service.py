@@ -444,6 +444,16 @@ class Service:
         known = set(self.cfg.environments) | {"production"}
         return sorted(known | {env for m, env in self.warehouse.seen_pairs() if m == model and env})
 
+    def quality_unknown(self, findings) -> dict[str, str]:
+        """model -> why its accuracy or MAE rule was not evaluated because the registry holding the expected level
+        did not answer (`incident_rules.REGISTRY_DOWN`): `check` names it as not evaluated, never as all clear (a
+        firing accuracy incident vanished from `check` with the registry down, exit 0)."""
+        from console.incident_rules import REGISTRY_DOWN
+
+        return {f.model: f"{f.rule}: {f.detail.removeprefix('insufficient data: ')}" for f in findings
+                if f.kind in ("accuracy_drop", "mae_increase") and f.status == "insufficient data"
+                and REGISTRY_DOWN in (f.detail or "")}
+
     def unreadable(self) -> tuple[dict[str, str], list[str]]:
         """(model -> why its rows cannot all be read now, one line per source that cannot be read now): a rule
         over such a model's rows is not known, so `check` says it could not evaluate it rather than "0 firing".
