@@ -86,3 +86,22 @@ def test_a_segment_behind_all_history_is_said_to_have_begun_before_it(tmp_path):
     finally:
         svc.close()
     assert seen[0] == seen[1] and seen[0][1] is True
+
+
+import pytest  # noqa: E402
+
+from console.cli import main  # noqa: E402
+
+
+@pytest.mark.parametrize("option", [["--at", "0001-01-01T00:00Z"], ["--window", "99999999d"],
+                                    ["--window", "9999-12-31"], ["--from", "0001-01-01", "--to", "0001-01-02"]])
+def test_a_time_out_of_range_is_one_line_and_a_usage_error(tmp_path, capsys, option):
+    """CLI probe, finding 7: these crashed as `OverflowError: date value out of range`, exit 4 (a remote system
+    failed), where a bad time option is one line and exit 2."""
+    (tmp_path / "p.jsonl").write_text('{"ts": "2026-11-30T10:00:00Z", "model": "m", "version": "1", '
+                                      '"request_id": "a", "latency_ms": 5}\n', encoding="utf-8")
+    config = tmp_path / "mlops-console.toml"
+    config.write_text('[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "p.jsonl"\n', encoding="utf-8")
+    assert main(["--config", str(config), "health", "m", *option]) == 2
+    err = capsys.readouterr().err
+    assert "out of range" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err

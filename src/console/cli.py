@@ -80,6 +80,9 @@ def open_service(args, cfg: Config, **kwargs):
     except ValueError as exc:
         svc.close()
         raise TimeOptionError(str(exc)) from None
+    except OverflowError as exc:  # --at 0001-01-01, --window 99999999d: a time out of range is a usage error too
+        svc.close()
+        raise TimeOptionError(f"a time option is out of range ({exc})") from None
     return svc
 
 
@@ -427,6 +430,8 @@ def start_view(args) -> dict | None:
         resolve_view(now=datetime.now(timezone.utc).replace(tzinfo=None), latest=None, **view)
     except ValueError as exc:
         raise TimeOptionError(str(exc)) from None
+    except OverflowError as exc:
+        raise TimeOptionError(f"a time option is out of range ({exc})") from None
     return view
 
 
