@@ -482,3 +482,39 @@ def test_two_operators_stepping_one_canary_at_once_step_it_once(sqlite_uri, tmp_
     assert plan_mod.execute(first, seen_a, expected_from="2", reason="step").ok
     last = plan_mod.execute(second, seen_b, expected_from="2", reason="step")
     assert last.status == "conflict", last.message
+
+
+def test_a_registry_failing_after_the_deploy_hook_accepted_is_an_unknown_outcome(tmp_path, httpserver):
+    """CLI probe, finding 9: the registry failed while moving the alias after the deploy hook had accepted the
+    change (or the move landed and only its answer was lost), and the result was "failed", exit 4, which the exit
+    table keeps for "nothing changed". Here the hook's handler locks the sqlite registry (a real lock, held until
+    the action is over): the move and the read-back fail, the deploy system serves v2: the outcome is unknown."""
+    import sqlite3
+
+    db = tmp_path / "registry.db"
+    uri = f"sqlite:///{db}"
+    name = unique("regfail")
+    seed_model(uri, name, 2, aliases={"champion": "1"})
+    locks = []
+
+    def lock_registry(request):
+        con = sqlite3.connect(db, timeout=0.1, isolation_level=None, check_same_thread=False)
+        con.execute("BEGIN EXCLUSIVE")  # every other connection's read and write now fails: "database is locked"
+        locks.append(con)
+        return Response('{"accepted": true}', content_type="application/json")
+
+    httpserver.expect_request("/deploy", method="POST").respond_with_handler(lock_registry)
+    op = make_op(make_cfg(tmp_path, webhooks={"deploy": {"url": httpserver.url_for("/deploy")}}), uri)
+    try:
+        result = op.promote(name, "2", reason="ship")
+    finally:
+        for con in locks:
+            con.rollback()
+            con.close()
+    assert locks and result.status == "unknown", (result.status, result.message)
+    assert "the deploy hook already accepted the change" in result.message and "unknown" in result.message
+    from console import exit_codes
+
+    assert exit_codes.for_status(result.status) == exit_codes.UNKNOWN
+    outcome = audit.read(op.audit.path, model=name)[-1]
+    assert outcome["phase"] == "outcome" and outcome["outcome"] == "unknown"

@@ -643,13 +643,20 @@ class Operator:
             now = self._read_back(model)
             state = _describe(now, watched) if now is not None else "registry state unknown"
             sent = "the deploy hook already accepted the change; " if not hook.skipped else ""
-            return finish("failed", f"registry failed while moving aliases ({exc}); {sent}now {state}: "
-                                    "re-run the action or roll back")
+            # "failed" (exit 4) says nothing changed: only when the registry reads back as it was and no hook was
+            # told; otherwise the move may have landed (a slow registry applied it and timed out) or the deploy
+            # system serves it: unknown (exit 5), and the operator checks before re-running
+            unchanged = now is not None and hook.skipped and all(now.get(a) == before.get(a) for a in watched)
+            if unchanged:
+                return finish("failed", f"registry failed while moving aliases ({exc}); now {state}: nothing changed")
+            return finish("unknown", f"registry failed while moving aliases ({exc}); {sent}now {state}: unknown: "
+                                     "check the registry, then re-run the action or roll back")
         now = self._read_back(model)
         wrong = [c for c in plan.changes if now is None or now.get(c.alias) != c.to_version]
         if wrong:
             state = _describe(now, watched) if now is not None else "registry state unknown"
-            return finish("failed", f"read back does not match the plan: now {state}")
+            return finish("failed" if now is not None else "unknown",
+                          f"read back does not match the plan: now {state}")
         flight.step("record")
 
         self._record_tags(model, plan, action_id, actor, details["warnings"])
