@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401 - pa.compute
 import pyarrow.parquet as pq
 import pytest
 
@@ -91,3 +92,31 @@ def test_a_delta_table_partitioned_by_a_local_date_or_digits_is_built_whole(tmp_
     whole = DeltaTable(str(tmp_path / "preds")).to_pyarrow_table()
     assert got["rows"] == whole.num_rows == t.num_rows
     assert _rolled(tmp_path / "store" / "rollups") == _counted(whole)
+
+
+def test_spark_rolls_up_a_delta_table_delta_rs_updated(tmp_path, capsys, monkeypatch):
+    """delta-rs writes string_view columns into the files an update (or delete, merge) rewrites; a Spark task's
+    window filter had no kernel for them and every later Spark run failed, exit 4 (rollup probe, finding 3)."""
+    from deltalake import DeltaTable, write_deltalake
+
+    monkeypatch.setenv("SPARK_LOCAL_IP", "127.0.0.1")
+    rng = np.random.default_rng(6)
+    t = pa.concat_tables([_table(rng, START + timedelta(days=d), 86400, 400, f"d{d}") for d in range(2)])
+    t = t.append_column("c", pa.array(rng.choice(["a", "b", "c"], t.num_rows)))  # a categorical feature, as text
+    other = t.set_column(t.schema.get_field_index("model"), "model", pa.array(["other"] * t.num_rows))
+    both = pa.concat_tables([t, other]).sort_by("ts")  # two models a file: the task splits its rows by model
+    path = tmp_path / "preds"
+    write_deltalake(str(path), both.append_column("date", pa.array([f"{v:%Y-%m-%d}" for v in both.column("ts").to_pylist()])),
+                    partition_by=["date"])
+    DeltaTable(str(path)).delete("model = 'other' AND date = '2026-11-26'")
+    DeltaTable(str(path)).update(updates={"latency_ms": "latency_ms + 1"}, predicate="date = '2026-11-25'")
+    kinds = {str(f.type) for p in path.rglob("*.parquet") for f in pq.read_schema(p) if f.name == "model"}
+    assert "string_view" in kinds, kinds  # the case
+    config = _config(tmp_path, '[[logs]]\nkind = "predictions"\npath = "preds"\nformat = "delta"\n')
+    assert main(["rollup", "--config", str(config), "--format", "json", "--no-ready", "--engine", "spark",
+                 "--master", "local[1]"]) == 0
+    json.loads(capsys.readouterr().out)
+    whole = DeltaTable(str(path)).to_pyarrow_table()
+    mine = whole.filter(pa.compute.equal(whole.column("model"), "m"))
+    assert mine.num_rows == t.num_rows
+    assert _rolled(tmp_path / "store" / "rollups") == _counted(mine)

@@ -54,10 +54,25 @@ def _batches(piece, piece_schema: pa.Schema, expr):
         cols = [c for c in piece_schema.names if c in pf.schema_arrow.names]
         keys = {k: v for k, v in ds.get_partition_keys(piece.partition_expression).items()
                 if k in piece_schema.names and k not in cols}  # Hive folder values, as the scanner adds them
-        batches = pf.iter_batches(batch_size=WORKER_BATCH_ROWS, row_groups=groups, columns=cols, use_threads=False)
+        batches = (_plain(b) for b in pf.iter_batches(batch_size=WORKER_BATCH_ROWS, row_groups=groups, columns=cols,
+                                                      use_threads=False))
         return (_with_keys(b, keys, piece_schema) for b in batches) if keys else batches
     return ds.Scanner.from_fragment(piece, schema=piece_schema, filter=expr, batch_size=WORKER_BATCH_ROWS,
                                     batch_readahead=1).to_batches()
+
+
+def _plain(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """String and binary views as plain strings and bytes: delta-rs writes views into the files a delete, update or
+    merge rewrites, and the window's filter has no kernel for them ('array_take' on string_view: every Spark run
+    over such a table failed, exit 4, where the local engine read it)."""
+    views = [i for i, f in enumerate(batch.schema)
+             if pa.types.is_string_view(f.type) or pa.types.is_binary_view(f.type)]
+    if not views:
+        return batch
+    arrays = list(batch.columns)
+    for i in views:
+        arrays[i] = arrays[i].cast(pa.string() if pa.types.is_string_view(batch.schema.field(i).type) else pa.binary())
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
 
 def _with_keys(batch: pa.RecordBatch, keys: dict, schema: pa.Schema) -> pa.RecordBatch:
