@@ -120,3 +120,18 @@ def test_spark_rolls_up_a_delta_table_delta_rs_updated(tmp_path, capsys, monkeyp
     mine = whole.filter(pa.compute.equal(whole.column("model"), "m"))
     assert mine.num_rows == t.num_rows
     assert _rolled(tmp_path / "store" / "rollups") == _counted(mine)
+
+
+@pytest.mark.parametrize("unit,tz", [("ns", "America/New_York"), ("ns", "UTC"), ("us", "Europe/Berlin"),
+                                     ("ms", "America/New_York")])
+def test_a_parquet_ts_of_any_unit_and_zone_is_built_in_utc_hours(tmp_path, capsys, unit, tz):
+    """pandas writes a tz-aware column as ns in its own zone; the rollup died on it, exit 4 (rollup probe, 6)."""
+    rng = np.random.default_rng(7)
+    t = pa.concat_tables([_table(rng, START + timedelta(days=d), 86400, 500, f"d{d}") for d in range(2)])
+    zoned = t.column("ts").cast(pa.timestamp("us", tz="UTC")).cast(pa.timestamp(unit, tz=tz))
+    (tmp_path / "logs").mkdir()
+    pq.write_table(t.set_column(0, "ts", zoned), tmp_path / "logs" / "part-0.parquet")
+    config = _config(tmp_path, '[[logs]]\nkind = "predictions"\npath = "logs"\nformat = "parquet"\n')
+    got = _rollup(config, capsys)
+    assert got["rows"] == t.num_rows
+    assert _rolled(tmp_path / "store" / "rollups") == _counted(t)  # t: the same instants, naive UTC

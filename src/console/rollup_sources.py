@@ -288,8 +288,10 @@ def open_all(items: Sequence[ds.Dataset | Source], start: datetime | None = None
 
 def _ts_scalar(t: datetime, typ: pa.DataType) -> pa.Scalar:
     tz = getattr(typ, "tz", None)
-    if tz:
-        return pa.scalar(t.replace(tzinfo=timezone.utc), pa.timestamp("us", tz="UTC"))
+    if tz:  # in the column's own unit and zone: Arrow compares a ns column of New York only with one (pandas
+        # writes a tz-aware column so): `rollup` died with "no kernel ... (timestamp[ns, tz=America/New_York], ...)"
+        utc = pa.scalar(t.replace(tzinfo=timezone.utc), pa.timestamp("us", tz="UTC"))
+        return utc.cast(pa.timestamp(typ.unit, tz=tz), safe=False)
     return pa.scalar(t, pa.timestamp("us"))
 
 
