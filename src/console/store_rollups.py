@@ -857,6 +857,11 @@ def catch_up(path: str | os.PathLike, build: Builder, now: datetime, since: date
         # kept after each chunk, so a run that dies (killed, out of memory, a source gone) resumes where it
         # stopped: the state was written only at the end, and a killed build of a month started again from its first day
         state = {**state, "built_until": max(end, built_until or end).isoformat()}
+        if sources is not None and SOURCES not in state:
+            # a first build keeps what it reads from with its first chunk: a run killed midway left built hours
+            # and no record, and the files changed before the resume were never rebuilt (a record already kept
+            # stays until the end: the hours it says changed are rebuilt below, after the new ones)
+            state[SOURCES] = sources
         save_state(path, state)
         if progress:
             progress(f"built {t:%Y-%m-%d %H}:00 .. {end:%Y-%m-%d %H}:00")
