@@ -342,6 +342,13 @@ class Ingest:
                     fmt_file = src.format or format_of(chunk.path, None) or format_of(src.path, None)
                     if fmt_file == "parquet":
                         continue
+                    if fmt_file in readers.READERS and format_of(chunk.path, None) == "parquet":
+                        # a vendor's table as a Parquet file (a Databricks inference table's, the KServe blob
+                        # logger's): its rows through the reader's `parse_table`, read whole once at its start; its
+                        # bytes are no lines (they were split on newline bytes: 100 'not UTF-8' rows, no prediction)
+                        if chunk.start_of_file:
+                            self._vendor_table(src, fmt_file, chunk.path, queue, notes)
+                        continue
                     body = chunk.body
                     if chunk.start_of_file:
                         body, _ = parse.strip_bom(body)
@@ -363,6 +370,25 @@ class Ingest:
                     (self.dir / n).unlink(missing_ok=True)
             raise
         return kept, counts["bad"], written, cursors, missing, notes + _reader_notes(reader_notes)
+
+    @staticmethod
+    def _vendor_table(src: LogSource, fmt: str, path: str, queue, notes: list[str]) -> None:
+        """A Parquet file of a vendor's format, read whole with pyarrow and mapped by the reader's `parse_table`;
+        a reader without one, or a file that cannot be read, is one note and no rows."""
+        import pyarrow.parquet as pq
+
+        reader = readers.READERS[fmt]
+        if not hasattr(reader, "parse_table"):
+            notes.append(f"{path}: a Parquet file, but the {fmt} reader reads JSON lines only; not read")
+            return
+        try:
+            table = pq.read_table(path)
+        except (OSError, pa.ArrowException) as exc:
+            notes.append(f"{path}: a Parquet file that cannot be read ({type(exc).__name__}: {str(exc)[:120]})")
+            return
+        parsed = reader.parse_table(table, source=path, first_row=1, options=dict(getattr(src, "options", None) or {}))
+        notes.extend(f"{path}: {n}" for n in parsed.notes)
+        queue(src, list(parsed.tables().items()), list(parsed.rejected), path)
 
     def _types(self, src: LogSource) -> dict:
         """The column types that read a JSONL log's last piece, kept across processes (in the store's facts):
