@@ -4,6 +4,7 @@ to now."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from console.config import parse_file
@@ -105,3 +106,17 @@ def test_a_time_out_of_range_is_one_line_and_a_usage_error(tmp_path, capsys, opt
     assert main(["--config", str(config), "health", "m", *option]) == 2
     err = capsys.readouterr().err
     assert "out of range" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_check_at_a_time_after_now_with_no_row_in_its_history_has_nothing_to_evaluate(tmp_path, capsys):
+    """CLI probe, finding 6: `check --at 2027-06-01` (a typo for 2026) said "0 firing" and exited 0 though its
+    whole history held no row. It has nothing to evaluate: exit 1, said with the newest row's time."""
+    (tmp_path / "p.jsonl").write_text("".join(
+        f'{{"ts": "2026-11-30T{h:02d}:00:00Z", "model": "m", "version": "1", "request_id": "r{h}", '
+        f'"latency_ms": 5}}\n' for h in range(10)), encoding="utf-8")
+    config = tmp_path / "mlops-console.toml"
+    config.write_text('[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "p.jsonl"\n', encoding="utf-8")
+    assert main(["--config", str(config), "check", "--at", "2099-06-01T00:00Z", "--format", "json"]) == 1
+    out = capsys.readouterr()
+    assert json.loads(out.out)["nothing_to_evaluate"] is True
+    assert "nothing to evaluate" in out.err and "newest row is at 2026-11-30 09:00Z" in out.err

@@ -98,6 +98,8 @@ def cmd_check(args, cfg: Config) -> int:
     acked = [f for f in firing if not f.needs_attention]
     evaluated = [f for f in findings if f.status != "insufficient data"]
     nothing = not models or (not evaluated and not svc.has_rows())
+    future = svc.empty_future()  # a view ending after now with no row in its history: nothing to evaluate either
+    nothing = nothing or future is not None
     # a model whose rules raised (its rows could not be read: an S3 source down) is not "0 firing": exit 2
     failed = [f for f in findings if f.kind == "error"]
     # a model with rows in a source that cannot be read now (an S3 server down) is not "0 firing" either
@@ -137,7 +139,8 @@ def cmd_check(args, cfg: Config) -> int:
     if failed or down or unread:
         return EXIT_ERROR
     if nothing:
-        print("mlops-console: nothing to evaluate: no predictions in the logs for the history window",
+        print("mlops-console: nothing to evaluate: no predictions in the logs for the history window"
+              + (f" (it ends after now; the newest row is at {future:%Y-%m-%d %H:%M}Z)" if future else ""),
               file=sys.stderr)
         return EXIT_FIRING
     return EXIT_FIRING if len(firing) > len(acked) else EXIT_OK

@@ -636,6 +636,18 @@ class Service:
         at = self.clock()
         return newest <= at or any(self.warehouse.last_seen(m, at) is not None for m in self.models())
 
+    def empty_future(self) -> datetime | None:
+        """The newest row's time when the view ends after now and no model has a row in its history: `check --at
+        2027-06-01` (a typo for 2026) evaluated the rules on nothing and said "0 firing", exit 0. None otherwise."""
+        self._ingested()
+        at = self.clock()
+        if self.at is None or at <= self._wall():
+            return None
+        since = self.monitor.history_start(at)
+        if any((t := self.warehouse.last_seen(m, at)) is not None and t > since for m in self.models()):
+            return None
+        return self.warehouse.newest()
+
     def rule_problems(self) -> list[str]:
         """Configured rules that cannot be evaluated: an unknown model, drift without a reference."""
         from pathlib import Path
