@@ -240,7 +240,27 @@ def _interrupt_on_termination() -> None:
 # ---------------------------------------------------------------------------- commands
 
 
+def _output_problem(output: str | None) -> str | None:
+    """Why `--output FILE` cannot be written, checked before the work (a folder, a missing or read-only one was
+    'a remote system failed', exit 4, after the whole computation); None when it can."""
+    if not output:
+        return None
+    path = Path(output)
+    if path.is_dir():
+        return f"--output {output}: is a folder"
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        return f"--output {output}: no such folder {parent}"
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return f"--output {output}: cannot be written"
+    return None
+
+
 def cmd_snapshot(args, cfg: Config) -> int:
+    problem = _output_problem(args.output)
+    if problem:
+        print(f"mlops-console: {printable(problem)}", file=sys.stderr)
+        return EXIT_USAGE
     if args.format == "svg":
         from console.ui.headless import save_svg
 
@@ -266,7 +286,12 @@ def cmd_snapshot(args, cfg: Config) -> int:
         text = render_snapshot_text(snap) + render_malformed(why, snap.malformed) + \
             "".join(f"\n\n{n}" for n in (asked, note) if n)
     if args.output:
-        Path(args.output).write_text(text + "\n", encoding="utf-8")
+        try:
+            Path(args.output).write_text(text + "\n", encoding="utf-8")
+        except OSError as exc:  # the disk filled, a read-only mount: checked above, but the disk changes
+            print(f"mlops-console: --output {printable(args.output)}: {printable(exc.strerror or str(exc))}",
+                  file=sys.stderr)
+            return EXIT_USAGE
     else:
         print(text)
     if snap.registry.status == "unreachable":

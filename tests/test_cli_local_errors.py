@@ -1,0 +1,34 @@
+"""A local mistake is a usage error (exit 2, one line), not 'a remote system failed' (exit 4, which scripts page
+the registry's owners on). Found by the twenty-fifth session's CLI probe (finding 8): `snapshot --output` into a
+folder, a missing folder, after the whole computation, exited 4."""
+
+from __future__ import annotations
+
+import pytest
+
+from console.cli import main
+
+
+@pytest.fixture
+def config(tmp_path):
+    (tmp_path / "p.jsonl").write_text('{"ts": "2026-11-30T10:00:00Z", "model": "m", "version": "1", '
+                                      '"request_id": "a", "latency_ms": 5}\n', encoding="utf-8")
+    path = tmp_path / "mlops-console.toml"
+    path.write_text('[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "p.jsonl"\n', encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("where,said", [(".", "is a folder"), ("missing/x.json", "no such folder")])
+def test_snapshot_output_that_cannot_be_written_is_a_usage_error(config, capsys, where, said):
+    out = config.parent / where
+    assert main(["--config", str(config), "snapshot", "--format", "json", "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert said in err and len(err.strip().splitlines()) == 1, err
+    assert not (config.parent / "store").exists()  # refused before any work: the store was never opened
+
+
+def test_snapshot_output_written(config, capsys):
+    out = config.parent / "snap.json"
+    assert main(["--config", str(config), "snapshot", "--format", "json", "--at", "2026-11-30T12:00Z",
+                 "--output", str(out)]) == 0
+    assert '"models"' in out.read_text()
