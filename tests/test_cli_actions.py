@@ -258,3 +258,13 @@ def test_a_canary_percent_out_of_range_is_a_usage_error(sqlite_uri, tmp_path, ca
     assert aliases(sqlite_uri, name) == {"champion": "1"}
     assert run(["--config", cfg, "promote", name, "2", "--strategy", "canary", "--percent", "20",
                 "--reason", "try", "--yes"]) == 0
+
+
+def test_a_model_name_the_registry_refuses_is_a_usage_error(tmp_path, capsys):
+    """CLI probe, finding 8: `promote a/b 1` said "Invalid model name 'a/b'" and exited 4 (a remote system
+    failed); the registry answered, and refused the request: exit 2."""
+    uri = f"sqlite:///{tmp_path / 'reg.db'}"
+    seed_model(uri, "real", 2, aliases={"champion": "1"})
+    config = write_config(subdir(tmp_path, "ws"), uri)
+    assert run(["--config", str(config), "promote", "a/b", "1", "--reason", "x", "--yes"]) == 2
+    assert "a/b" in capsys.readouterr().err

@@ -66,9 +66,9 @@ def _guarded(handler: Callable[[argparse.Namespace, Config], int]) -> Callable[[
         except RegistryUnavailable as exc:
             _err(f"error: {exc}")
             return REMOTE
-        except RegistryError as exc:
-            _err(f"error: {exc}")
-            return REMOTE
+        except RegistryError as exc:  # it answered, but no (an invalid name, no permission): the request's fault,
+            _err(f"error: {exc}")     # not a failing system (`promote a/b` said exit 4, CLI probe finding 8)
+            return USAGE
         except audit_mod.AuditTampered as exc:
             _err(f"refused: {exc}")
             return REFUSED
