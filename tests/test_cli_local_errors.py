@@ -32,3 +32,20 @@ def test_snapshot_output_written(config, capsys):
     assert main(["--config", str(config), "snapshot", "--format", "json", "--at", "2026-11-30T12:00Z",
                  "--output", str(out)]) == 0
     assert '"models"' in out.read_text()
+
+
+def test_a_usage_error_spells_out_the_control_characters_it_quotes(config, capsys):
+    """CLI probe, finding 14: argparse's "unrecognized arguments: prod<ESC>[7muction" reached the terminal raw."""
+    with pytest.raises(SystemExit) as done:
+        main(["--config", str(config), "drift", "m", "--bogus", "prod\x1b[7muction"])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\\x1b[7muction" in err, err
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "x"])
+def test_audit_limit_is_a_number_of_records(config, capsys, limit):
+    """CLI probe, finding 15: `audit --limit 0` printed every record, `-1` all but the first."""
+    with pytest.raises(SystemExit) as done:
+        main(["--config", str(config), "audit", "--limit", limit])
+    assert done.value.code == 2 and "--limit" in capsys.readouterr().err

@@ -274,3 +274,17 @@ def test_an_unset_webhook_secret_fails_where_it_is_used(tmp_path, monkeypatch):
     with pytest.raises(ConfigError) as err:
         cfg.webhooks["deploy"].headers["Authorization"].reveal()
     assert err.value.key == "webhooks.deploy.headers.Authorization" and "NOPE_NOT_SET_VAR is not set" in str(err.value)
+
+
+def test_an_unset_variable_in_a_log_path_names_itself(tmp_path, monkeypatch):
+    """CLI probe, finding 11: `path = "${LABELS_DIR}/labels.csv"` with the variable unset was used literally, and
+    the labels source went missing with one note; as every other `${VAR}`, it is a configuration error."""
+    from console.config import ConfigError, parse
+
+    monkeypatch.delenv("LABELS_DIR_UNSET", raising=False)
+    with pytest.raises(ConfigError) as got:
+        parse({"logs": [{"kind": "labels", "path": "${LABELS_DIR_UNSET}/labels.csv"}]}, root=tmp_path)
+    assert "logs[0].path" in str(got.value) and "LABELS_DIR_UNSET is not set" in str(got.value)
+    monkeypatch.setenv("LABELS_DIR_UNSET", str(tmp_path / "l"))
+    cfg = parse({"logs": [{"kind": "labels", "path": "${LABELS_DIR_UNSET}/labels.csv"}]}, root=tmp_path)
+    assert cfg.logs[0].path == str(tmp_path / "l" / "labels.csv")

@@ -33,7 +33,8 @@ def _diag(message: str) -> None:
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # usage errors exit 2 with one line, as argparse does, minus the noise
         self.print_usage(sys.stderr)
-        print(f"mlops-console: error: {message}", file=sys.stderr)
+        # the message quotes the command line (an unknown argument): its control characters are spelled out
+        print(f"mlops-console: error: {printable(message)}", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
 
 

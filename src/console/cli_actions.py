@@ -49,6 +49,17 @@ def make_service(cfg: Config):
     return Service(cfg)
 
 
+def _positive(text: str) -> int:
+    """`audit --limit`: 0 printed every record and -1 all but the first (a slice)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of records, 1 or more, got {n}")
+    return n
+
+
 def _guarded(handler: Callable[[argparse.Namespace, Config], int]) -> Callable[[argparse.Namespace, Config], int]:
     """No traceback reaches the operator: known errors become one line and an exit code."""
     def run(args: argparse.Namespace, cfg: Config) -> int:
@@ -335,5 +346,5 @@ def add_parsers(subparsers: Any) -> None:
     p.add_argument("what", nargs="?", choices=("verify", "incomplete"), help="verify the chain / list interrupted")
     p.add_argument("--format", dest="format", choices=("text", "json"), default=argparse.SUPPRESS)
     p.add_argument("--model")
-    p.add_argument("--limit", type=int)
+    p.add_argument("--limit", type=_positive, help="the last N records (N >= 1)")
     p.set_defaults(func=cmd_audit)

@@ -678,9 +678,11 @@ def _rollups(root: Path, value: str) -> Path | str:
     return out if "://" in out else Path(out)
 
 
-def _path(root: Path, value: str) -> str:
+def _path(root: Path, value: str, key: str | None = None) -> str:
     if "://" in value:  # s3://bucket/..., a URL: not a local path
         return value
+    if key is not None and "${" in value:  # an unset one names itself (it was used literally: a log gone unsaid)
+        value = _substitute(value, key)
     p = Path(os.path.expandvars(value)).expanduser()
     return str(p if p.is_absolute() else root / p)
 
@@ -698,7 +700,7 @@ def parse(data: dict, root: Path, source: Path | None = None) -> Config:
             raise ConfigError(f"logs[{i}].format",
                               f"expected one of {', '.join(LOG_FORMATS)}, got {item.format!r}")
         # an Iceberg log's path is a table identifier in its catalog (`ml.preds`), not a file
-        path = item.path if item.format == "iceberg" else _path(root, item.path)
+        path = item.path if item.format == "iceberg" else _path(root, item.path, f"logs[{i}].path")
         logs.append(LogSource(kind=item.kind, path=path, format=item.format,
                               options=dict(item.options), fields=_fields(item, f"logs[{i}].fields")))
 
