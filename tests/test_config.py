@@ -288,3 +288,16 @@ def test_an_unset_variable_in_a_log_path_names_itself(tmp_path, monkeypatch):
     monkeypatch.setenv("LABELS_DIR_UNSET", str(tmp_path / "l"))
     cfg = parse({"logs": [{"kind": "labels", "path": "${LABELS_DIR_UNSET}/labels.csv"}]}, root=tmp_path)
     assert cfg.logs[0].path == str(tmp_path / "l" / "labels.csv")
+
+
+def test_a_config_saved_with_a_bom_reads_and_a_drift_share_is_a_share(tmp_path):
+    """CLI probe, finding 16: a UTF-8 BOM (Windows editors) was 'not valid TOML ... line 1, column 1'; a
+    `thresholds.drift_share = 5` was accepted, a rule that could never fire."""
+    from console.config import ConfigError, parse, parse_file
+
+    path = tmp_path / "mlops-console.toml"
+    path.write_text("\ufeff[workspace]\nname = \"bom\"\n", encoding="utf-8")
+    assert parse_file(path).workspace == "bom"
+    with pytest.raises(ConfigError) as got:
+        parse({"thresholds": {"drift_share": 5}}, root=tmp_path)
+    assert "drift_share" in str(got.value)

@@ -402,7 +402,7 @@ class _AlertFile(_Table):
 
 
 class _ThresholdsFile(_Table):
-    drift_share: Annotated[float, Meta(ge=0.0)] = 0.5
+    drift_share: Annotated[float, Meta(gt=0.0, le=1.0)] = 0.5  # a share: above 1 the rule could never fire
 
 
 class _RolloutFile(_Table):
@@ -648,7 +648,7 @@ def _workspace_of(uri: str) -> str:
 def parse_file(path: str | os.PathLike) -> Config:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8").removeprefix("\ufeff")  # a Windows editor's BOM, as the logs take it
     except OSError as exc:
         raise ConfigError("config", f"cannot read the file ({exc.strerror})", path) from None
     except UnicodeDecodeError:
