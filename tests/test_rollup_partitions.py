@@ -135,3 +135,29 @@ def test_a_parquet_ts_of_any_unit_and_zone_is_built_in_utc_hours(tmp_path, capsy
     got = _rollup(config, capsys)
     assert got["rows"] == t.num_rows
     assert _rolled(tmp_path / "store" / "rollups") == _counted(t)  # t: the same instants, naive UTC
+
+
+@pytest.mark.parametrize("extra,said", [
+    (["--engine", "spark", "--master", "local[x]"], "not a Spark master"),
+    (["--engine", "spark", "--master", ""], "not a Spark master"),
+    (["--engine", "spark", "--master", "local[0]"], "not a Spark master"),
+    (["--until", "garbage"], "--until 'garbage'"),
+    (["--until", ""], "--until ''"),
+])
+def test_a_bad_rollup_option_is_one_line_and_exit_2_before_any_jvm(tmp_path, capsys, monkeypatch, extra, said):
+    """Rollup probe, findings 7 and 11: a master Spark cannot parse started the JVM (7-11 s) and ended exit 4 with
+    a line that did not say why; `--until garbage` did not name the option; `--until ""` was taken for none."""
+    monkeypatch.setenv("MLOPS_CONSOLE_SPARK_LOG", str(tmp_path / "jvm.log"))
+    config = _config(tmp_path, '[[logs]]\nkind = "predictions"\npath = "logs"\nformat = "parquet"\n')
+    assert main(["rollup", "--config", str(config), "--no-ready", *extra]) == 2
+    err = capsys.readouterr().err
+    assert said in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "jvm.log").exists()  # no JVM was started
+
+
+def test_spark_without_java_is_said_before_a_jvm(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    config = _config(tmp_path, '[[logs]]\nkind = "predictions"\npath = "logs"\nformat = "parquet"\n')
+    assert main(["rollup", "--config", str(config), "--no-ready", "--engine", "spark", "--master", "local[1]"]) == 2
+    assert "needs Java 17" in capsys.readouterr().err

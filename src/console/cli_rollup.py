@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
 import sys
 from datetime import datetime, timezone
 
 from console.config import Config
+from console.safe_text import printable
 from console.exit_codes import CONFLICT as EXIT_CONFLICT
 from console.exit_codes import OK as EXIT_OK
 from console.exit_codes import REMOTE as EXIT_REMOTE
@@ -29,11 +33,30 @@ def add_parsers(sub) -> None:
     p.set_defaults(func=cmd_rollup)
 
 
-def _time(text: str | None) -> datetime | None:
-    if not text:
+def _time(text: str | None, option: str) -> datetime | None:
+    if text is None:
         return None
-    t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    try:
+        t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:  # (an empty value too: it was taken for none given)
+        raise ValueError(f"{option} {text!r}: expected an ISO time such as 2026-11-30T12:00Z") from None
     return t.astimezone(timezone.utc).replace(tzinfo=None) if t.tzinfo else t
+
+
+# what Spark takes as a master: local, local[N], local[*], local[N,F], spark://, sc://, yarn, k8s://
+_MASTER = re.compile(r"local(\[(\*|[1-9]\d*)(,[1-9]\d*)?\])?|(spark|sc|k8s)://\S+|yarn")
+
+
+def _spark_problem(master: str) -> str | None:
+    """Why a Spark build cannot start, said before a JVM is (7-11 s, then a line without the cause): a master
+    Spark cannot parse, or no Java to run it."""
+    if not _MASTER.fullmatch(master or ""):
+        return (f"--master {master!r}: not a Spark master (local[N], local[*], spark://HOST:7077, sc://HOST:15002, "
+                "yarn, k8s://...)")
+    java_home = os.environ.get("JAVA_HOME")
+    if not shutil.which("java") and not (java_home and os.access(os.path.join(java_home, "bin", "java"), os.X_OK)):
+        return "--engine spark needs Java 17: no java on PATH and JAVA_HOME is not set"
+    return None
 
 
 def cmd_rollup(args, cfg: Config) -> int:
@@ -43,9 +66,13 @@ def cmd_rollup(args, cfg: Config) -> int:
         print(msg, file=sys.stderr)
 
     try:
-        since, until = _time(getattr(args, "since", None)), _time(args.until)
+        since, until = _time(getattr(args, "since", None), "--since"), _time(args.until, "--until")
     except ValueError as exc:
-        print(f"mlops-console: error: {exc}", file=sys.stderr)
+        print(f"mlops-console: error: {printable(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    problem = _spark_problem(args.master) if args.engine == "spark" else None
+    if problem:
+        print(f"mlops-console: rollup: {printable(problem)}", file=sys.stderr)
         return EXIT_USAGE
     try:
         run = rollup_build.run(cfg, since=since, until=until, engine=args.engine, master=args.master, path=args.path,
