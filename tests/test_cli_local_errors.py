@@ -49,3 +49,17 @@ def test_audit_limit_is_a_number_of_records(config, capsys, limit):
     with pytest.raises(SystemExit) as done:
         main(["--config", str(config), "audit", "--limit", limit])
     assert done.value.code == 2 and "--limit" in capsys.readouterr().err
+
+
+def test_a_very_long_model_name_is_cut_in_the_text_table(tmp_path, capsys):
+    """CLI probe, finding 13: a 3,000-character model name padded every row of `snapshot` to ~3,100 columns."""
+    name = "L" * 3000
+    (tmp_path / "p.jsonl").write_text(f'{{"ts": "2026-11-30T10:00:00Z", "model": "{name}", "version": "1", '
+                                      '"request_id": "a", "latency_ms": 5}\n', encoding="utf-8")
+    config = tmp_path / "mlops-console.toml"
+    config.write_text('[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "p.jsonl"\n', encoding="utf-8")
+    assert main(["--config", str(config), "snapshot", "--at", "2026-11-30T12:00Z"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(ln) for ln in lines) < 200 and any("L" * 47 + "\u2026" in ln for ln in lines)
+    assert main(["--config", str(config), "snapshot", "--format", "json", "--at", "2026-11-30T12:00Z"]) == 0
+    assert name in capsys.readouterr().out  # whole in JSON

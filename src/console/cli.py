@@ -363,6 +363,14 @@ def _asked_window_note(args, service, spans: dict) -> str | None:
             f"health, drift, quality or cost MODEL {' '.join(asked)}")
 
 
+NAME_WIDTH = 48  # a model or environment name in the text table: a 3,000-character name padded every row to it
+
+
+def _cell(text: str, width: int | None) -> str:
+    """`text` cut to `width` with an ellipsis (the whole name is in `--format json`)."""
+    return text if width is None or len(text) <= width else text[:width - 1] + "\u2026"
+
+
 def render_snapshot_text(snap) -> str:
     """The overview as plain text; every value from logs or the registry through `printable`. The headers
     name each number's span (`overview_spans`); a ROWS column says "source down" for a model whose rows are
@@ -385,7 +393,7 @@ def render_snapshot_text(snap) -> str:
                      f"${r.cost_usd:,.2f}" if r.cost_usd is not None else "-",
                      # a source down: its rules could not be evaluated (`check` exits 2), so not "0", as the TUI's "?"
                      "?" if r.source_down and not r.alerts else str(r.alerts)))
-        rows[-1] = tuple(printable(c) for c in rows[-1])
+        rows[-1] = tuple(_cell(printable(c), NAME_WIDTH if i < 2 else None) for i, c in enumerate(rows[-1]))
     down = [r for r in snap.rows if r.source_down]
     if down:  # a source holding their rows cannot be read now: their numbers are partial, not "no traffic"
         rows = [(*row, "ROWS" if i == 0 else snap.rows[i - 1].rows_state) for i, row in enumerate(rows)]
