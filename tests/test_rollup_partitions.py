@@ -161,3 +161,20 @@ def test_spark_without_java_is_said_before_a_jvm(tmp_path, capsys, monkeypatch):
     config = _config(tmp_path, '[[logs]]\nkind = "predictions"\npath = "logs"\nformat = "parquet"\n')
     assert main(["rollup", "--config", str(config), "--no-ready", "--engine", "spark", "--master", "local[1]"]) == 2
     assert "needs Java 17" in capsys.readouterr().err
+
+
+def test_a_since_after_the_last_build_leaves_no_gap(tmp_path, capsys):
+    """Rollup probe, finding 8: `rollup --until D2` then `rollup --since D3` left D2's hours unbuilt for good."""
+    rng = np.random.default_rng(9)
+    tables = []
+    for d in range(4):
+        day = START + timedelta(days=d)
+        t = _table(rng, day, 86400, 300, f"d{d}")
+        (tmp_path / "logs" / f"date={day:%Y-%m-%d}").mkdir(parents=True)
+        pq.write_table(t, tmp_path / "logs" / f"date={day:%Y-%m-%d}" / "part-0.parquet")
+        tables.append(t)
+    config = _config(tmp_path, '[[logs]]\nkind = "predictions"\npath = "logs"\nformat = "parquet"\n')
+    assert main(["rollup", "--config", str(config), "--no-ready", "--until", f"{START + timedelta(days=2):%Y-%m-%d}"]) == 0
+    assert main(["rollup", "--config", str(config), "--no-ready", "--since", f"{START + timedelta(days=3):%Y-%m-%d}"]) == 0
+    capsys.readouterr()
+    assert _rolled(tmp_path / "store" / "rollups") == _counted(pa.concat_tables(tables))

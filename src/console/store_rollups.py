@@ -843,6 +843,10 @@ def catch_up(path: str | os.PathLike, build: Builder, now: datetime, since: date
     closed = floor_hour(min(now, until) if until else now)
     built_until = datetime.fromisoformat(state["built_until"]) if state.get("built_until") else None
     start = floor_hour(since) if since else built_until
+    if start is not None and built_until is not None and start > built_until:
+        # `--since` after where the last build ended: the hours between are built too (a day between an
+        # `--until` and a later `--since` stayed unbuilt for good, and no later run saw anything to do)
+        start = built_until
     if start is None:
         raise ValueError("no rollup yet: give --since for the first build")
     out = CatchUp()
