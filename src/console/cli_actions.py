@@ -151,6 +151,11 @@ def _preflight(svc, cfg: Config, args: argparse.Namespace, action: str, model: s
     The operator re-checks all of it under the lock. Sets `args.expected_from` to what the plan saw when
     the operator gave no --from, so one who loses a race to the same change hears a conflict (exit 3).
     Returns (planned, exit code or None to go ahead)."""
+    asked = [f"--{k}" for k in ("at", "since") if getattr(args, k, None) is not None]
+    if asked:  # accepted and ignored, even invalid: one acting on the view they looked at was not told
+        _err(f"error: {' and '.join(asked)} cannot be given to {action}: an action is planned and gated on the "
+             "registry and the traffic now")
+        return None, USAGE
     planned = svc.plan_action(model, args.env, action, **plan_args)
     args.plan_warnings = planned.warnings
     if planned.stopped is not None:
