@@ -63,3 +63,16 @@ def test_a_very_long_model_name_is_cut_in_the_text_table(tmp_path, capsys):
     assert max(len(ln) for ln in lines) < 200 and any("L" * 47 + "\u2026" in ln for ln in lines)
     assert main(["--config", str(config), "snapshot", "--format", "json", "--at", "2026-11-30T12:00Z"]) == 0
     assert name in capsys.readouterr().out  # whole in JSON
+
+
+def test_serve_on_a_port_in_use_or_out_of_range_is_a_usage_error(config, capsys):
+    """CLI probe, finding 8: a port in use or 99999 was 'a remote system failed', exit 4."""
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        assert main(["--config", str(config), "serve", "--host", "127.0.0.1", "--port", str(port)]) == 2
+        assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as done:
+        main(["--config", str(config), "serve", "--port", "99999"])
+    assert done.value.code == 2 and "--port" in capsys.readouterr().err

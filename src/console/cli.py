@@ -124,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", parents=[common], help="serve the console in a browser (textual-serve)")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--port", type=_port, default=8000)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("ui", parents=[common], help="open the console (the default)")
@@ -475,8 +475,29 @@ def run_tui(cfg: Config, live_writer: Path | None = None, view: dict | None = No
     return run(cfg, live_writer=live_writer, view=view)
 
 
+def _port(text: str) -> int:
+    """`serve --port`: 99999 was 'OverflowError: bind(): port must be 0-65535', exit 4."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, got {port}")
+    return port
+
+
 def cmd_serve(args, cfg: Config) -> int:
+    import socket
+
     from textual_serve.server import Server
+
+    try:  # a port in use is the operator's to change (it was 'a remote system failed', exit 4)
+        with socket.create_server((args.host, args.port)):
+            pass
+    except OSError as exc:
+        print(f"mlops-console: serve: cannot listen on {printable(args.host)}:{args.port} "
+              f"({printable(exc.strerror or str(exc))})", file=sys.stderr)
+        return EXIT_USAGE
 
     argv = [sys.executable, "-m", "console"]
     if cfg.source:
