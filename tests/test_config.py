@@ -301,3 +301,12 @@ def test_a_config_saved_with_a_bom_reads_and_a_drift_share_is_a_share(tmp_path):
     with pytest.raises(ConfigError) as got:
         parse({"thresholds": {"drift_share": 5}}, root=tmp_path)
     assert "drift_share" in str(got.value)
+
+
+def test_a_folder_given_as_the_config_is_said_to_be_one(tmp_path):
+    """CLI probe, finding 16: a folder given as --config was 'no such file: PATH' (it exists)."""
+    from console.config import ConfigError, find_config_file
+
+    with pytest.raises(ConfigError) as got:
+        find_config_file(tmp_path)
+    assert "a folder, not a file" in str(got.value)

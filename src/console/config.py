@@ -586,13 +586,13 @@ def find_config_file(explicit: str | os.PathLike | None, cwd: Path | None = None
     if explicit:
         path = Path(explicit).expanduser()
         if not path.is_file():
-            raise ConfigError("--config", f"no such file: {path}")
+            raise ConfigError("--config", f"{'a folder, not a file' if path.is_dir() else 'no such file'}: {path}")
         return path
     env = os.environ.get(ENV_VAR)
     if env:
         path = Path(env).expanduser()
         if not path.is_file():
-            raise ConfigError(ENV_VAR, f"no such file: {path}")
+            raise ConfigError(ENV_VAR, f"{'a folder, not a file' if path.is_dir() else 'no such file'}: {path}")
         return path
     local = (cwd or Path.cwd()) / "mlops-console.toml"
     if local.is_file():
@@ -833,7 +833,8 @@ def check_files(cfg: Config) -> None:
         if mc.reference is None:
             continue
         if not mc.reference.is_file():
-            raise ConfigError(f"{key}.reference", f"expected an existing Parquet or CSV file, no such file: {mc.reference}")
+            raise ConfigError(f"{key}.reference", f"expected an existing Parquet or CSV file, "
+                              f"{'a folder' if mc.reference.is_dir() else 'no such file'}: {mc.reference}")
         try:
             columns = _reference_columns(mc.reference)
         except (OSError, ValueError) as exc:
