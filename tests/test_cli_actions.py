@@ -282,3 +282,15 @@ def test_an_action_refuses_a_view_time_it_would_ignore(tmp_path, capsys):
                  "--yes"]) == 2
     assert "--at cannot be given to promote" in capsys.readouterr().err
     assert aliases(uri, "m") == {"champion": "1"}
+
+
+def test_a_from_version_that_does_not_exist_is_a_usage_error(tmp_path, capsys):
+    """CLI probe, finding 16: `promote M 2 --from 9` (no version 9) said "champion is v1, not v9 as you saw: it
+    was moved by ..." and exited 3 (a race lost); nobody moved it."""
+    uri = f"sqlite:///{tmp_path / 'reg.db'}"
+    seed_model(uri, "m", 2, aliases={"champion": "1"})
+    config = write_config(subdir(tmp_path, "ws"), uri)
+    assert run(["--config", str(config), "promote", "m", "2", "--from", "9", "--reason", "x", "--yes"]) == 2
+    assert "has no version 9" in capsys.readouterr().err
+    assert aliases(uri, "m") == {"champion": "1"}
+    assert run(["--config", str(config), "promote", "m", "2", "--from", "v1", "--reason", "x", "--yes"]) == 0

@@ -164,6 +164,14 @@ def _preflight(svc, cfg: Config, args: argparse.Namespace, action: str, model: s
         return planned, _report(args, svc.operator.refuse("refused", planned.reason, action, model, args.env,
                                                           {"usage_error": True} if planned.usage else None))
     plan = planned.plan
+    wanted = getattr(args, "expected_from", None)
+    if plan is not None and wanted not in (None, "none"):
+        from console.actions.catalog import version_text
+
+        known = {version_text(v.version) for v in svc.versions(model)}
+        if version_text(wanted) not in known:  # no such version: a typo, not a race lost ("moved by root", exit 3)
+            _err(f"error: --from {printable(str(wanted))}: {printable(model)} has no version {printable(str(wanted))}")
+            return planned, USAGE
     if plan is not None:
         stopped = svc.stop_action(planned, getattr(args, "expected_from", None))
         if stopped is not None:
