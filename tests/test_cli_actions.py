@@ -122,8 +122,9 @@ def test_exit_codes(mlflow_server, tmp_path, capsys, httpserver):
     assert "--yes" in capsys.readouterr().err
     # read-only: refused
     assert run(["--config", cfg, "--read-only", "promote", name, "2", "--reason", "r", "--yes"]) == 1
-    # conflict: the champion is not the one the operator saw
-    assert run(["--config", cfg, "promote", name, "2", "--from", "7", "--reason", "r", "--yes"]) == 3
+    # conflict: the champion is not the one the operator saw (a version that exists; one that does not is a typo, 2)
+    assert run(["--config", cfg, "promote", name, "2", "--from", "2", "--reason", "r", "--yes"]) == 3
+    assert run(["--config", cfg, "promote", name, "2", "--from", "7", "--reason", "r", "--yes"]) == 2
     # unknown version: a usage error, as an unknown model is (README, Exit codes), refused before anything runs
     assert run(["--config", cfg, "promote", name, "9", "--reason", "r", "--yes"]) == 2
     assert "has no version 9" in capsys.readouterr().err
