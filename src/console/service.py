@@ -303,10 +303,15 @@ class Service:
         """The champion's expected quality from its registry run (accuracy, MAE), for the quality rules."""
         if not self.cfg.tracking_uri:
             return {}
-        champion = self.registry.alias_version(model, alias_name("production", "champion"))
-        if not champion:
+        from console.sources.registry import RegistryNotFound
+
+        try:  # a model the registry does not hold has no level; a registry that did not answer raises (`Monitor`)
+            champion = self.registry.alias_version(model, alias_name("production", "champion"))
+            if not champion:
+                return {}
+            metrics = self.registry.lineage(model, champion).metrics or {}
+        except RegistryNotFound:
             return {}
-        metrics = self.registry.lineage(model, champion).metrics or {}
         out = {}
         for key in ("accuracy", "mae"):
             for name in (key, f"val_{key}", f"validation_{key}", f"test_{key}"):
