@@ -93,7 +93,6 @@ class Content:
                     out.append(span)
         return out
 
-
     def appended(self, other: Content) -> list[tuple] | None:
         """The time ranges of the rows appended to text logs held by both (`grown`); None when one may hold any hour."""
         out = []
