@@ -26,7 +26,6 @@ while the build runs and is removed after it; a file that changed since (size, m
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 import threading
@@ -39,6 +38,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from console.sources import compressed
+from console.sources.lakes import ISO_DAY
 
 PIECE_BYTES = 32 << 20  # bytes of complete lines parsed at once: memory follows the piece, not the file
 SAMPLE_BYTES = 1 << 20  # bytes of a file's first lines its schema is read from (Arrow's JSON reader: one block)
@@ -217,62 +217,64 @@ class TextFile:
         """The file's good rows, a piece of `piece_bytes` (default PIECE_BYTES) at a time, parsed; bad rows are
         noted in `set_aside`."""
         from console.sources.contract import Rejected
-        from console.sources.files import Tailer
-        from console.store import parse
 
-        csv = self.kind == "csv"
         if self.remote:
             yield from self._object()
             return
-        tailer = Tailer({}, csv_headers=csv, max_chunk_bytes=piece_bytes or PIECE_BYTES,
-                        complete_tail=None if csv else parse.whole_json_row)
-        for chunk in tailer.scan([self.path]):
-            body = parse.strip_bom(chunk.body)[0] if chunk.start_of_file else chunk.body
-            if csv:
-                tables, rej = parse.csv_lines(body, header=chunk.header or "", source=self.path,
-                                              first_line=chunk.first_line, fields=self.fields)
-            else:
-                tables, rej = parse.jsonl(body, source=self.path, first_line=chunk.first_line,
-                                          lines=chunk.lines if chunk.lines >= 0 else None, fields=self.fields)
-            _note(self.path, [Rejected(*r) for r in chunk.rejected] + list(rej))
-            for t in tables:
-                yield self._keyed(t.drop_columns([c for c in _PROVENANCE if c in t.column_names]))
+        for chunk in self._tailer({}, piece_bytes).scan([self.path]):
+            tables, rej = self._parsed(chunk)
+            _note(self.path, [Rejected(*r) for r in chunk.rejected] + rej)
+            yield from tables
 
     def appended(self, offset: int) -> Iterator[pa.Table] | None:
         """The good rows of a local, uncompressed file from the line holding byte `offset` on: the rows appended
         since it held `offset` bytes (a row cut there read whole), for `rollup_changes` to rebuild only their hours.
         None when that cannot be told: a row of the tail is bad (a CSV record cut inside a quoted line break looks
         so), or the file cannot be read. Nothing is noted in `set_aside`: the build's own read of the file notes it."""
-        from console.sources.files import FileCursor, Tailer, _fingerprint, key_of
-        from console.store import parse
+        from console.sources.files import FileCursor, _fingerprint, key_of
 
         if self.remote or compressed.named(self.path):
             return None
-        csv = self.kind == "csv"
         try:
             st = os.stat(self.path)
-            start, header = _line_start(self.path, offset), _first_line(self.path) if csv else None
+            start, header = _line_start(self.path, offset), _first_line(self.path) if self.kind == "csv" else None
             fp_len = min(1024, st.st_size)
             cursor = FileCursor(self.path, st.st_dev, st.st_ino, fp_len, _fingerprint(self.path, fp_len), start,
                                 0, header=header)
         except OSError:
             return None
-        tailer = Tailer({key_of(st.st_dev, st.st_ino): cursor}, csv_headers=csv, max_chunk_bytes=PIECE_BYTES,
-                        complete_tail=None if csv else parse.whole_json_row)
         out = []
-        for chunk in tailer.scan([self.path]):
+        for chunk in self._tailer({key_of(st.st_dev, st.st_ino): cursor}).scan([self.path]):
             if chunk.rejected or (chunk.start_of_file and start):  # a bad line, or read again from the start
                 return None
-            if csv:
-                tables, rej = parse.csv_lines(chunk.body, header=chunk.header or header or "", source=self.path,
-                                              first_line=chunk.first_line, fields=self.fields)
-            else:
-                tables, rej = parse.jsonl(chunk.body, source=self.path, first_line=chunk.first_line,
-                                          lines=chunk.lines if chunk.lines >= 0 else None, fields=self.fields)
+            tables, rej = self._parsed(chunk, header)
             if rej:
                 return None
-            out += [self._keyed(t.drop_columns([c for c in _PROVENANCE if c in t.column_names])) for t in tables]
+            out += tables
         return iter(out)
+
+    def _tailer(self, state: dict, piece_bytes: int | None = None):
+        """The store's Tailer over this file from `state` (its cursors), complete lines only, as the store reads."""
+        from console.sources.files import Tailer
+        from console.store import parse
+
+        csv = self.kind == "csv"
+        return Tailer(state, csv_headers=csv, max_chunk_bytes=piece_bytes or PIECE_BYTES,
+                      complete_tail=None if csv else parse.whole_json_row)
+
+    def _parsed(self, chunk, header: str | None = None) -> tuple[list[pa.Table], list]:
+        """A Tailer chunk's good rows (Hive keys added, provenance dropped) and its bad rows, by the store's parsers;
+        `header`: a CSV header when the chunk has none (a read that starts past it)."""
+        from console.store import parse
+
+        body = parse.strip_bom(chunk.body)[0] if chunk.start_of_file else chunk.body
+        if self.kind == "csv":
+            tables, rej = parse.csv_lines(body, header=chunk.header or header or "", source=self.path,
+                                          first_line=chunk.first_line, fields=self.fields)
+        else:
+            tables, rej = parse.jsonl(body, source=self.path, first_line=chunk.first_line,
+                                      lines=chunk.lines if chunk.lines >= 0 else None, fields=self.fields)
+        return [self._keyed(t.drop_columns([c for c in _PROVENANCE if c in t.column_names])) for t in tables], list(rej)
 
     def _object(self) -> Iterator[pa.Table]:
         """An S3 object's good rows: read whole and parsed as the store's refresh reads one (`parse.whole_object`)."""
@@ -369,15 +371,13 @@ def _keys(path: str, base: str | None) -> tuple[tuple[str, int | str], ...]:
 def _in_window(f: TextFile, parts: Sequence[str], start: datetime | None, end: datetime | None) -> bool:
     """Whether a file's day folder can hold rows of [start, end) (`rollup_sources.time_filter`'s rule)."""
     for k, v in f.keys:
-        if k in parts and isinstance(v, str) and _ISO_DAY.fullmatch(v):  # a day a side; only ISO days compare
+        if k in parts and isinstance(v, str) and ISO_DAY.fullmatch(v):  # a day a side; only ISO days compare
             if start is not None and v < (start - timedelta(days=1)).date().isoformat():
                 return False
             if end is not None and v > (end - timedelta(microseconds=1) + timedelta(days=1)).date().isoformat():
                 return False
     return True
 
-
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class TextDataset:
