@@ -36,6 +36,7 @@ from console.rollup_text import TextDataset, TextFile  # noqa: F401 - TextFile: 
 from console.sources import arrow_schemas, compressed, field_names
 from console.sources.contract import FIELDS
 from console.sources.files import compressed_copies, format_by_name, parquet_under
+from console.sources.lakes import ISO_DAY
 from console.store import mapped_parquet
 
 BATCH_ROWS = 131_072
@@ -329,7 +330,7 @@ def _time_filter(d: ds.Dataset | Renamed | pa.Schema, start: datetime | None, en
                 e = f <= (end - timedelta(microseconds=1) + timedelta(days=1)).date().isoformat()
                 keep = e if keep is None else keep & e
             if keep is not None:
-                e = ~pc.match_substring_regex(f, r"^\d{4}-\d{2}-\d{2}$") | keep
+                e = ~pc.match_substring_regex(f, f"^{ISO_DAY.pattern}$") | keep
                 expr = e if expr is None else expr & e
     return expr
 

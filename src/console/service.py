@@ -453,11 +453,9 @@ class Service:
         """model -> why its accuracy or MAE rule was not evaluated because the registry holding the expected level
         did not answer (`incident_rules.REGISTRY_DOWN`): `check` names it as not evaluated, never as all clear (a
         firing accuracy incident vanished from `check` with the registry down, exit 0)."""
-        from console.incident_rules import REGISTRY_DOWN
-
         return {f.model: f"{f.rule}: {f.detail.removeprefix('insufficient data: ')}" for f in findings
                 if f.kind in ("accuracy_drop", "mae_increase") and f.status == "insufficient data"
-                and REGISTRY_DOWN in (f.detail or "")}
+                and self.monitor.expected_unknown(f.model) is not None}
 
     def unreadable(self) -> tuple[dict[str, str], list[str]]:
         """(model -> why its rows cannot all be read now, one line per source that cannot be read now): a rule

@@ -82,7 +82,7 @@ def delta_dataset(uri: str, storage: dict | None = None, *, since: datetime | No
         raise s3.error(uri, exc, settings) from None
 
 
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")  # a date partition's value that compares as a day (the rollup prunes only these)
 
 
 def _iso_days(table, column: str) -> bool:
@@ -95,7 +95,7 @@ def _iso_days(table, column: str) -> bool:
         return False
     if pa.types.is_date(values.type) or pa.types.is_timestamp(values.type):
         return True
-    return all(v is None or _ISO_DAY.fullmatch(str(v)) for v in values.to_pylist())
+    return all(v is None or ISO_DAY.fullmatch(str(v)) for v in values.to_pylist())
 
 
 _PHYSICAL: dict[str, tuple] = {}  # a Delta data file's (path -> its string columns' types): files never change
