@@ -67,15 +67,20 @@ def _counted(rows: list[dict]) -> dict[datetime, int]:
     return out
 
 
+def _built(tmp_path: Path, capsys, name: str, rows: list[dict]) -> tuple[Path, Path, dict]:
+    """The log written and rolled up once: (log, config, the first run's summary)."""
+    log = tmp_path / name
+    log.write_text(_text(rows, name.endswith(".csv")), encoding="utf-8")
+    config = _config(tmp_path, name)
+    return log, config, _rollup(config, capsys)
+
+
 @pytest.mark.parametrize("name", ["log.jsonl", "log.csv"])
 def test_rows_appended_to_a_text_log_rebuild_only_their_hours(tmp_path, capsys, name):
     csv = name.endswith(".csv")
     rng = np.random.default_rng(5)
     rows = _rows(rng, START, 2 * 86400, 3000, "a")
-    log = tmp_path / name
-    log.write_text(_text(rows, csv), encoding="utf-8")
-    config = _config(tmp_path, name)
-    first = _rollup(config, capsys)
+    log, config, first = _built(tmp_path, capsys, name, rows)
     assert first["ranges_built"] > 0 and _rolled(config) == _counted(rows)
     built = len(_counted(rows))
     assert built > 40  # the log's hours: a whole rebuild would be all of them
@@ -94,10 +99,7 @@ def test_a_text_log_rewritten_is_still_rebuilt_whole(tmp_path, capsys):
     """Its first row corrected and a row appended: the bytes it held changed, so every hour it spans is rebuilt."""
     rng = np.random.default_rng(6)
     rows = _rows(rng, START, 86400, 1000, "a")
-    log = tmp_path / "log.jsonl"
-    log.write_text(_text(rows, False), encoding="utf-8")
-    config = _config(tmp_path, "log.jsonl")
-    _rollup(config, capsys)
+    log, config, _ = _built(tmp_path, capsys, "log.jsonl", rows)
     rows[0] = {**rows[0], "ts": (HOUR + timedelta(minutes=1)).isoformat()}  # moved to another hour
     rows.append(_rows(rng, HOUR, 3600, 1, "late")[0])
     log.write_text(_text(rows, False), encoding="utf-8")
@@ -110,10 +112,7 @@ def test_a_text_log_truncated_and_regrown_past_its_old_end_is_rebuilt_whole(tmp_
     """copytruncate, then the writer's new rows past the old size: the KiB that ended the old log is gone."""
     rng = np.random.default_rng(8)
     rows = _rows(rng, START, 86400, 200, "a")
-    log = tmp_path / "log.jsonl"
-    log.write_text(_text(rows, False), encoding="utf-8")
-    config = _config(tmp_path, "log.jsonl")
-    _rollup(config, capsys)
+    log, config, _ = _built(tmp_path, capsys, "log.jsonl", rows)
     size = log.stat().st_size
     new = _rows(rng, START + timedelta(hours=2), 3600 * 20, 400, "b")
     with log.open("r+", encoding="utf-8") as fh:  # same inode
