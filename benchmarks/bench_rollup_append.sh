@@ -16,21 +16,7 @@ for code in old new; do
     >> "$work/mlops-console.toml"
 done
 append() {  # WORK K
-  python3 - "$1/live.jsonl" "$2" "$fleet/predictions.jsonl" <<'PY'
-import json, sys
-from collections import deque
-from datetime import datetime, timedelta
-log, k, source = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-with open(source) as f:
-    rows = [json.loads(x) for x in deque(f, 10000)]
-ts = [datetime.fromisoformat(r["ts"].replace("Z", "")) for r in rows]
-span = ts[-1] - ts[0] + timedelta(seconds=1)
-with open(log, "a") as out:
-    for r, t in zip(rows, ts):
-        r["ts"] = (t + k * span).isoformat(timespec="microseconds") + "Z"
-        r["request_id"] = f"{r['request_id']}-live{k}"
-        out.write(json.dumps(r) + "\n")
-PY
+  python3 "$(dirname "$0")/append_shifted.py" "$1/live.jsonl" "$2" "$fleet/predictions.jsonl"
 }
 run() {  # CODE SRC ROUND
   work=$base/$1

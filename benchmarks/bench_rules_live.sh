@@ -22,24 +22,7 @@ for work in $(workdir old) $(workdir new); do
       -e 's#name = "bench-parquet"#name = "bench-live"#' "$fleet/mlops-console-parquet.toml" > "$work/mlops-console.toml"
 done
 append() {
-  python - "$work/live.jsonl" "$1" "$source" <<'PY'
-import json, sys
-from collections import deque
-from datetime import datetime, timedelta, timezone
-log, k, source = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-with open(source) as f:
-    rows = [json.loads(x) for x in deque(f, 10000)]
-ts = [datetime.fromisoformat(r["ts"].replace("Z", "")) for r in rows]
-span = ts[-1] - ts[0] + timedelta(seconds=1)
-with open(log, "a") as out:
-    for r, t in zip(rows, ts):
-        r["ts"] = (t + k * span).isoformat(timespec="microseconds") + "Z"
-        r["request_id"] = f"{r['request_id']}-live{k}"
-        out.write(json.dumps(r) + "\n")
-if ts[-1] + k * span > datetime.now(timezone.utc).replace(tzinfo=None):  # past the store's clock-skew horizon: set aside, `now` stops moving
-    print(f"WARNING: append {k} ends at {ts[-1] + k * span}Z, after the wall clock: its rows are clock skew; "
-          "start a new WORK folder (or regenerate the fleet)", file=sys.stderr)
-PY
+  python "$(dirname "$0")/append_shifted.py" "$work/live.jsonl" "$1" "$source"
 }
 run() {  # CODE-LABEL SRC ROUND
   work=$(workdir "${1%-*}"); [ "$1" = warm-up ] && work=$(workdir "$4")
