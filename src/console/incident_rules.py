@@ -345,7 +345,9 @@ class RuleEvaluator:
                 "burn_rate": (_burn_expr(mc.slo), False),
                 "refusal_rate": (pl.col("refused").cast(pl.Float64).mean(), True),
             }[metric]
-            return ev.rate_evaluations(preds, spans, expr, rule.op, rule.threshold, MIN_BUCKET_ROWS, proportion), {}
+            bounds = _burn_bounds(mc.slo) if metric == "burn_rate" else None
+            return ev.rate_evaluations(preds, spans, expr, rule.op, rule.threshold, MIN_BUCKET_ROWS, proportion,
+                                       bounds), {}
         if metric in ("accuracy_drop", "mae_increase"):
             key = "accuracy" if metric == "accuracy_drop" else "mae"
             expected = self.mon.expected(ctx.model).get(key)
@@ -842,6 +844,18 @@ def _burn_expr(slo) -> pl.Expr:
     err = pl.col("is_error").cast(pl.Float64).mean() / slo.error_rate if slo.error_rate > 0 else pl.lit(None)
     slow = (lat > slo.p95_ms).cast(pl.Float64).mean() / he.LATENCY_BUDGET
     return pl.max_horizontal(err, slow)
+
+
+def _burn_bounds(slo):
+    """The burn rate's bounds of one window's rows (`evidence.burn_bounds`), counted as `_burn_expr` does."""
+    lat = pl.col("latency_ms").cast(pl.Float64).fill_nan(None)
+    counts = [pl.col("is_error").cast(pl.Int64).sum().alias("errors"), pl.col("is_error").count().alias("n"),
+              (lat > slo.p95_ms).sum().alias("slow"), lat.count().alias("timed")]
+
+    def of(part: pl.DataFrame) -> tuple[float | None, float | None]:
+        errors, n, slow, timed = part.select(counts).row(0)
+        return ev.burn_bounds(errors or 0, n, slow or 0, timed, slo.error_rate, he.LATENCY_BUDGET)
+    return of
 
 
 def _change_point(part: pl.DataFrame, col: str, lo: datetime, hi: datetime) -> datetime:

@@ -45,6 +45,7 @@ What each rule reads:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -447,14 +448,16 @@ class RollupRules:
                 out.append(rule_memo.evaluation(w.lo, w.hi, kept))
                 continue
             lat = sk.Dist.union([d for d in (p.dist() for p in w.parts) if d is not None])
-            value, low, high = _level(metric, lat, sum(p.errors for p in w.parts) / n, slo)
+            errors = sum(p.errors for p in w.parts)
+            value, low, high = _level(metric, lat, errors / n, slo)
             clip = metric == "p95_ms" and sk.clipped(value)  # past float32: the sketch cannot say the value
             if value is not None and (clip or low is not None and (low != high) and min(low, high) <= threshold <= max(low, high)):
                 value = self._exact_rate(metric, w)  # within the sketch's error of the threshold: count it
-            e = ev.rate_evaluation(w.lo, w.hi, n, value, op, threshold, min_rows)
+            bounds = _burn_bounds(lat, errors, n, slo) if metric == "burn_rate" else None
+            e = ev.rate_evaluation(w.lo, w.hi, n, value, op, threshold, min_rows, bounds=bounds)
             if low is not None and low != high and value is not None and not clip:
-                e = ev.Evaluation(e.start, e.end, e.n, e.value, e.breach, note=f"{value:.4g} on {n} rows "
-                                  f"(hourly sketches, within [{low:.4g}, {high:.4g}])")
+                e = dataclasses.replace(e, note=f"{value:.4g} on {n} rows (hourly sketches, within "
+                                        f"[{low:.4g}, {high:.4g}])")
             self.memo.put(k, rule_memo.evaluation_of(e))
             out.append(e)
         return out
@@ -832,6 +835,12 @@ def _level(metric: str, lat: sk.Dist, error_rate: float, slo) -> tuple[float | N
     slow = 1.0 - float(lat.cdf(np.array([slo.p95_ms]))[0])
     burn = [None if s is None else s / he.LATENCY_BUDGET for s in (slow, max(0.0, slow - lat.eps), slow + lat.eps)]
     return tuple(max(b, err) if err is not None else b for b in burn)
+
+
+def _burn_bounds(lat: sk.Dist, errors: int, n: int, slo) -> tuple[float | None, float | None]:
+    """The burn rate's 95 % bounds (`evidence.burn_bounds`), the slow requests counted on the sketch."""
+    slow = round((1.0 - float(lat.cdf(np.array([slo.p95_ms]))[0])) * lat.n) if lat.n else 0
+    return ev.burn_bounds(errors, n, slow, int(lat.n), slo.error_rate, he.LATENCY_BUDGET)
 
 
 def _linear(d: sk.Dist, q: float) -> float:

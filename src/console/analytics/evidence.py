@@ -40,6 +40,9 @@ class Evaluation:
     low: float | None = None  # interval of the value (95 %), when one is known
     high: float | None = None
     note: str = ""
+    # no breach, and evidence of recovery: its whole interval is clear of the threshold. A rate just under the
+    # threshold whose interval still reaches past it does not end an incident (one noisy hour is not a recovery)
+    settled: bool = True
 
 
 @dataclass(frozen=True)
@@ -223,7 +226,7 @@ def runs(evals: Sequence[Evaluation], op: str = ">", min_count: int = 1) -> list
             elif e.value is not None:
                 peak = e.value if peak is None else better(peak, e.value)
             count, last = count + 1, e
-        elif e.breach is None and first is not None and e.value is not None:
+        elif first is not None and e.value is not None and (e.breach is None or not e.settled):
             last = e  # inconclusive, the run goes on: still the latest thing known (its value and interval shown)
         elif e.breach is False and first is not None:
             if count >= min_count:
@@ -266,31 +269,57 @@ def slice_window(df: pl.DataFrame | Sorted, lo: datetime, hi: datetime) -> pl.Da
 
 
 def rate_evaluations(preds: pl.DataFrame, spans: list[tuple[datetime, datetime, int]], expr: pl.Expr,
-                     op: str, threshold: float, min_rows: int, proportion: bool = False) -> list[Evaluation]:
-    """A rate or level per window (error rate, p95, burn rate); a proportion carries its Wilson interval."""
+                     op: str, threshold: float, min_rows: int, proportion: bool = False,
+                     bounds: Callable[[pl.DataFrame], tuple[float | None, float | None]] | None = None
+                     ) -> list[Evaluation]:
+    """A rate or level per window (error rate, p95, burn rate); a proportion carries its Wilson interval, a
+    level its `bounds` when they are known (the burn rate's, from its shares' intervals)."""
     out = []
     preds = Sorted(preds)
     for lo, hi, _ in spans:
         part = slice_window(preds, lo, hi)
         value = part.select(expr).item() if part.height >= min_rows else None
-        out.append(rate_evaluation(lo, hi, part.height, value, op, threshold, min_rows, proportion))
+        known = bounds(part) if bounds is not None and value is not None else None
+        out.append(rate_evaluation(lo, hi, part.height, value, op, threshold, min_rows, proportion, known))
     return out
 
 
 def rate_evaluation(lo: datetime, hi: datetime, n: int, value: float | None, op: str, threshold: float,
-                    min_rows: int, proportion: bool = False) -> Evaluation:
-    """One window's verdict on a rate or level of `n` rows (the raw path and the rollups' share it)."""
+                    min_rows: int, proportion: bool = False,
+                    bounds: tuple[float | None, float | None] | None = None) -> Evaluation:
+    """One window's verdict on a rate or level of `n` rows (the raw path and the rollups' share it). A
+    proportion breaches only when its whole interval is past the threshold; a level with `bounds` breaches on
+    its value; either ends an incident only when its interval is clear of the threshold (`settled`)."""
     if n < min_rows:
         return Evaluation(lo, hi, n, None, None, note=f"{n} rows, needs {min_rows}")
     value = None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
     low = high = None
     breach = None if value is None else OPS[op](value, threshold)
-    if proportion and value is not None:
+    if value is not None and proportion:
         low, high = wilson(round(value * n), n)
-        # a proportion breaches when its whole interval is past the threshold; inside it, it is not known yet
-        past = OPS[op](low, threshold) if op.startswith(">") else OPS[op](high, threshold)
-        breach = True if past else (False if not breach else None)
-    return Evaluation(lo, hi, n, value, breach, low, high)
+    elif value is not None and bounds is not None and None not in bounds:
+        low, high = bounds
+    settled = True
+    if low is not None and high is not None:
+        sure, doubt = (low, high) if op.startswith(">") else (high, low)
+        if proportion:
+            # past the threshold with its whole interval; inside it, it is not known yet
+            breach = True if OPS[op](sure, threshold) else (False if not breach else None)
+        settled = breach is not False or not OPS[op](doubt, threshold)
+    return Evaluation(lo, hi, n, value, breach, low, high, settled=settled)
+
+
+def burn_bounds(errors: int, n: int, slow: int, timed: int, error_budget: float,
+                latency_budget: float) -> tuple[float | None, float | None]:
+    """95 % bounds of the burn rate, the larger of the error share over its budget and the slow share over
+    its budget: each share's Wilson interval, scaled."""
+    lows, highs = [], []
+    for k, m, budget in ((errors, n, error_budget), (slow, timed, latency_budget)):
+        if m > 0 and budget > 0:
+            lo, hi = wilson(k, m)
+            lows.append(lo / budget)
+            highs.append(hi / budget)
+    return (max(lows), max(highs)) if lows else (None, None)
 
 
 def unit_cost_evaluations(per: pl.DataFrame, key: str, op: str, threshold: float,

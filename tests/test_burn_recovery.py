@@ -1,0 +1,81 @@
+"""An incident ends only on evidence of recovery. A canary failing a steady 8 % of requests (8x a 1 % error
+budget, over the default burn threshold of 6) was split into several incidents: one hour at 5 % (burn 5, whose
+95 % interval still reaches 10) "resolved" it and the next hour paged again, under a new id that needed a new
+ack. The burn rate and the error rate now end a run only when their whole interval is clear of the threshold;
+the intervals here are computed by hand from the Wilson formula with SciPy's normal quantile."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timedelta
+
+import pytest
+from scipy import stats
+
+from console.analytics import evidence as ev
+from console.config import parse_file
+from console.service import Service
+
+START = datetime(2026, 11, 20)
+PER_HOUR = 120  # a row every 30 s
+BAD = (START + timedelta(hours=12), START + timedelta(hours=36))
+DIP = (START + timedelta(hours=24), START + timedelta(hours=25))  # 5 % errors: burn 5, under the threshold
+END = START + timedelta(hours=44)
+
+
+def _error(i: int, ts: datetime) -> bool:
+    if DIP[0] < ts <= DIP[1]:
+        return i % 20 == 0  # 6 of 120
+    if BAD[0] < ts <= BAD[1]:
+        return i % 25 in (0, 12)  # 8 %
+    return False
+
+
+def _workspace(tmp, extra: str) -> None:
+    rows = []
+    for i in range(44 * PER_HOUR):
+        ts = START + timedelta(seconds=30 * (i + 1))
+        rows.append({"ts": ts.strftime("%Y-%m-%dT%H:%M:%SZ"), "model": "can", "version": "1", "request_id": f"r{i}",
+                     "x": float(i % 7), "prediction": "1", "latency_ms": 40.0,
+                     "status": "error" if _error(i, ts) else "ok"})
+    (tmp / "pred.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp / "console.toml").write_text(
+        '[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "pred.jsonl"\n'
+        '[models.can]\ntask = "classification"\nfeatures = ["x"]\n'
+        '[models.can.slo]\np95_ms = 300\nerror_rate = 0.01\n' + extra, encoding="utf-8")
+
+
+def _wilson_high(k: int, n: int) -> float:
+    z = stats.norm.ppf(0.975)
+    p = k / n
+    return (p + z * z / (2 * n) + z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))) / (1 + z * z / n)
+
+
+def test_the_dip_is_under_the_threshold_but_not_evidence_of_recovery():
+    """The planted hour as the rule sees it: its point burn under 6, its upper bound far past it."""
+    assert 6 / 120 / 0.01 < 6 < _wilson_high(6, 120) / 0.01
+    low, high = ev.burn_bounds(6, 120, 0, 120, 0.01, 0.05)
+    assert high == pytest.approx(_wilson_high(6, 120) / 0.01, rel=1e-12)
+    e = ev.rate_evaluation(DIP[0], DIP[1], 120, 0.05 / 0.01, ">", 6.0, 100, bounds=(low, high))
+    assert e.breach is False and not e.settled
+    # a clean hour is evidence: 0 of 120 has an upper bound of 3.1 % (burn 3.1)
+    assert ev.rate_evaluation(DIP[0], DIP[1], 120, 0.0, ">", 6.0, 100, bounds=ev.burn_bounds(0, 120, 0, 120, 0.01,
+                                                                                             0.05)).settled
+
+
+@pytest.mark.parametrize("extra", ["", "[rollups]\nmin_rows = 10\n"], ids=["raw", "rollups"])
+def test_a_steady_burn_with_a_noisy_hour_is_one_incident_that_ends_when_the_errors_stop(tmp_path, extra):
+    _workspace(tmp_path, extra)
+    svc = Service(parse_file(tmp_path / "console.toml"), clock=lambda: END)
+    try:
+        svc.refresh()
+        burns = [f for f in svc.monitor.findings(at=END) if f.rule == "default: SLO burn" and f.onset]
+    finally:
+        svc.close()
+    assert len(burns) == 1, [(f.onset, f.end, f.evidence) for f in burns]
+    (burn,) = burns
+    assert BAD[0] < burn.onset <= BAD[0] + timedelta(hours=2)
+    # resolved once an hour of clean rows holds at most 1 error of 120 (upper bound 5.4 % < 6 %): from the
+    # first window that reaches one row past the bad stretch's last error to a whole clean hour after it
+    assert burn.end is not None and BAD[1] < burn.end <= BAD[1] + timedelta(hours=2), burn
