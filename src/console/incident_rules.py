@@ -450,7 +450,7 @@ class RuleEvaluator:
         # stale by rows nobody could have logged yet
         now = min(ctx.now, self.mon.wall()) if getattr(self.mon, "wall", None) is not None else ctx.now
         stale, minutes, allowed = ev.staleness(last, ctx.preds["ts"], now, _stale_limit(rule))
-        if not stale:
+        if not stale or _stale_limit(rule) is None and self._usual_silence(ctx.model, last, now, allowed):
             return []
         # the silence's start in its id: an acknowledgement of one silence is not one of the next (an ack of a 3 h
         # logging gap covered the source dying days later, by the same id)
@@ -458,6 +458,16 @@ class RuleEvaluator:
                         minutes, allowed.total_seconds() / 60, state=ev.FIRING, window=rule.window, latest=minutes,
                         detail=f"no rows for {_beyond(now - last, allowed)}; "
                                f"newest row {last:%Y-%m-%d %H:%M}Z")]
+
+    def _usual_silence(self, model: str, last: datetime, now: datetime, allowed: timedelta) -> bool:
+        """The source was as quiet on the same clock a day or a week before (`evidence.usual_silence_spans`):
+        a business-hours source's night or a batch source's hour between batches is its rhythm, not an outage
+        (the 95th-percentile gap of a source quiet 12 h a day is seconds, and it paged every night)."""
+        for lived, lo, hi in ev.usual_silence_spans(last, now, allowed):
+            rows = self.mon.typed_rows(model, lived, hi, "production", columns=["ts"])["ts"]
+            if rows.len() and (rows <= lo).any() and not (rows > lo).any():
+                return True
+        return False
 
     def _to_findings(self, ctx: "Context", rule: AlertRule, evals: list, extra: dict) -> list[Finding]:
         model = ctx.model

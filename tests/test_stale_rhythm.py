@@ -1,0 +1,75 @@
+"""A source's regular quiet is not an outage. The stale rule allows 10x the source's 95th-percentile gap (at least
+15 min), and a source logging only in business hours, or in a 10-minute batch each hour, has a p95 gap of
+seconds: it paged every night and for 35 minutes of every hour. A silence the source also kept on the same clock
+a day or a week before is now its rhythm; one longer than that by the allowed gap is still stale."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import pytest
+
+from console.config import parse_file
+from console.service import Service
+
+FIRST = datetime(2026, 11, 2)  # a Monday
+DIED = datetime(2026, 11, 20, 20)  # the business-hours source's last row: Friday 20:00
+BATCH_END = datetime(2026, 11, 23, 10, 10)  # the batch source's last batch: Monday 10:00-10:10
+
+
+def _rows():
+    day = FIRST
+    while day < DIED:
+        if day.weekday() < 5:
+            t = day + timedelta(hours=8)
+            while t <= day + timedelta(hours=20):  # every 2 minutes, 08:00-20:00
+                yield {"ts": t, "model": "biz"}
+                t += timedelta(minutes=2)
+        day += timedelta(days=1)
+    hour = datetime(2026, 11, 16)
+    while hour < BATCH_END:
+        for s in range(0, 601, 10):  # a batch at :00 of every hour, a row every 10 s for 10 minutes
+            yield {"ts": hour + timedelta(seconds=s), "model": "batch"}
+        hour += timedelta(hours=1)
+
+
+@pytest.fixture(scope="module")
+def svc(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("stale-rhythm")
+    with (tmp / "pred.jsonl").open("w") as f:
+        for i, r in enumerate(sorted(_rows(), key=lambda r: r["ts"])):
+            f.write(json.dumps({"ts": f"{r['ts']:%Y-%m-%dT%H:%M:%SZ}", "model": r["model"], "version": "1",
+                                "request_id": f"r{i}", "x": 1.0, "prediction": "1", "latency_ms": 40.0,
+                                "status": "ok"}) + "\n")
+    (tmp / "console.toml").write_text(
+        '[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "pred.jsonl"\n'
+        '[models.biz]\nfeatures = ["x"]\n[models.batch]\nfeatures = ["x"]\n', encoding="utf-8")
+    service = Service(parse_file(tmp / "console.toml"), clock=lambda: datetime(2026, 11, 24))
+    service.refresh()
+    yield service
+    service.close()
+
+
+def _stale(svc, model: str, at: datetime) -> bool:
+    return any(f.kind == "stale_minutes" and f.model == model for f in svc.monitor.findings(at=at))
+
+
+@pytest.mark.parametrize("at, stale", [
+    (datetime(2026, 11, 17, 3), False),  # a Tuesday night: quiet on Monday night too
+    (datetime(2026, 11, 19, 7, 50), False),  # before opening
+    (datetime(2026, 11, 21, 10), False),  # a Saturday: quiet the Saturday before (the daily look sees Friday)
+    (datetime(2026, 11, 23, 7, 50), False),  # Monday before opening, quiet since Friday, as a week before
+    (datetime(2026, 11, 23, 8, 40), True),  # Monday 40 minutes after opening time with no row: an outage
+], ids=["night", "before-opening", "saturday", "monday-early", "monday-late"])
+def test_a_business_hours_source_is_stale_only_past_its_rhythm(svc, at, stale):
+    assert _stale(svc, "biz", at) is stale
+
+
+@pytest.mark.parametrize("at, stale", [
+    (datetime(2026, 11, 23, 10, 45), False),  # between batches: 35 minutes quiet, as every hour
+    (datetime(2026, 11, 23, 11, 10), False),  # the 11:00 batch 10 minutes late, within the 15 allowed
+    (datetime(2026, 11, 23, 11, 20), True),  # 20 minutes late
+], ids=["between", "late-within", "late-past"])
+def test_a_batch_source_is_stale_only_when_a_batch_is_late_past_the_allowed_gap(svc, at, stale):
+    assert _stale(svc, "batch", at) is stale
