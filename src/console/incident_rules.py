@@ -46,7 +46,7 @@ RETRAIN_AFTER = 3  # windows in a row before retraining is recommended
 RETRAIN_COOLDOWN = "24h"
 # the rules whose evaluations are windows on the grid (`evidence.grid`): an incident of theirs already breaching at
 # the history's first evaluation is sought further back (`_look_back`)
-LOOK_BACK_METRICS = ("p95_ms", "error_rate", "burn_rate", "refusal_rate", "accuracy_drop", "mae_increase",
+LOOK_BACK_METRICS = ("p95_ms", "error_rate", "burn_rate", "refusal_rate", "accuracy_drop", "mae_increase", "cost_budget_share",
                      *DRIFT_METRICS)
 
 class RuleEvaluator:
