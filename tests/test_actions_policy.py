@@ -78,6 +78,21 @@ def test_malformed_roles_are_config_errors():
         policy.validate_roles({"ops": {"who": ["a"]}})
 
 
+@pytest.mark.parametrize("table, said", [
+    ('[roles.ops]\nuser = ["root"]\n', "roles.ops.user: unknown key; expected one of actions, environments, groups, users"),
+    ('[roles.ops]\nusers = "root"\n', "roles.ops.users: expected a list of strings"),
+    ('[roles]\nops = 3\n', "roles.ops: expected a table"),
+])
+def test_a_malformed_roles_table_is_refused_as_the_file_is_loaded(tmp_path, table, said):
+    """Not only when an action is refused: `snapshot`, `check` and the TUI started without a word on `user`."""
+    from console.config import parse_file
+
+    (tmp_path / "c.toml").write_text(table, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        parse_file(tmp_path / "c.toml")
+    assert said in str(err.value)
+
+
 def test_typed_confirmation_only_for_dangerous_production():
     c = cfg(environments={"prod-eu": {"production": True}, "staging": {}})
     assert policy.needs_typed_confirmation(catalog.get("promote"), c, "prod-eu")

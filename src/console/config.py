@@ -440,6 +440,18 @@ class _S3File(_Table):
     profile: str | None = None
 
 
+class _RoleFile(_Table):
+    """A `[roles.NAME]` table, checked as the file is loaded: a typo (`user` for `users`) was said only when an
+    action was refused. A key left out is not set (actions and environments then match all)."""
+    users: list[str] | None = None  # TOML has no null: None is a key left out
+    groups: list[str] | None = None
+    actions: list[str] | None = None
+    environments: list[str] | None = None
+
+
+ROLE_KEYS = frozenset(_RoleFile.__struct_fields__)
+
+
 class _StorageFile(_Table):
     s3: _S3File = msgspec.field(default_factory=_S3File)
 
@@ -455,7 +467,7 @@ class _File(_Table):
     rollout: _RolloutFile = msgspec.field(default_factory=_RolloutFile)
     webhooks: _WebhooksFile = msgspec.field(default_factory=_WebhooksFile)
     audit: _AuditFile = msgspec.field(default_factory=_AuditFile)
-    roles: dict[str, dict[str, Any]] = {}
+    roles: dict[str, Any] = {}  # each checked as a `_RoleFile`, named by its own key
     keys: dict[str, Any] = {}
     alerts: Annotated[list[_AlertFile], Meta(description="an array of tables ([[alerts]])")] = []
     retrain: _RetrainFile = msgspec.field(default_factory=_RetrainFile)
@@ -496,6 +508,11 @@ def _problem(message: str, data: Any, schema: type, prefix: str) -> ConfigError:
         return ConfigError(key, f"expected {expected}")
     value = _lookup(data, parts)
     return ConfigError(key, f"expected {expected}, got {_kind(value)}")
+
+
+def _role(table: Any, name: str) -> dict[str, list[str]]:
+    role = _convert(table, _RoleFile, f"roles.{name}")
+    return {k: list(getattr(role, k)) for k in role.__struct_fields__ if getattr(role, k) is not None}
 
 
 def _key(prefix: str, parts: list[str | int]) -> str:
@@ -722,7 +739,7 @@ def parse(data: dict, root: Path, source: Path | None = None) -> Config:
         logs=tuple(logs), environments=envs, models=models, drift_share=f.thresholds.drift_share,
         canary_steps=tuple(steps), webhooks=hooks,
         audit_path=Path(_path(root, f.audit.path)) if f.audit.path else None, audit_sink=f.audit.sink,
-        roles={name: dict(value) for name, value in f.roles.items()}, keys=_keys(data.get("keys", {})),
+        roles={name: _role(value, name) for name, value in f.roles.items()}, keys=_keys(data.get("keys", {})),
         alerts=alerts, auto_retrain=f.retrain.auto_retrain,
         store_path=Path(_path(root, f.store.path)) if f.store.path else None,
         ingest=Ingest(partial_line_grace=f.ingest.partial_line_grace, future_tolerance=f.ingest.future_tolerance),

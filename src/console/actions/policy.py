@@ -31,9 +31,8 @@ from typing import Any, Iterable
 
 from console.actions.catalog import ActionSpec
 from console.aliases import PRODUCTION
-from console.config import Config, ConfigError
+from console.config import ROLE_KEYS, Config, ConfigError
 
-ROLE_KEYS = {"users", "groups", "actions", "environments"}
 
 
 @dataclass(frozen=True)
