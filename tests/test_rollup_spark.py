@@ -228,3 +228,19 @@ def pa_table(batches):
     import pyarrow as pa
 
     return pa.Table.from_batches(batches)
+
+
+def test_a_spark_run_with_nothing_to_build_starts_no_jvm(tmp_path, monkeypatch):
+    """A cron `rollup --engine spark` that finds every closed hour built cost a JVM start (7-11 s) for nothing:
+    the session now starts at the first range to build."""
+    from console.spark import rollup_job
+
+    preds, _ = fleet(hours=3, per_hour=50, seed=9)
+    logs = write_hive(preds, tmp_path)
+    end = START + timedelta(hours=3)
+    first = rollup_engine.catch_up([str(logs)], [], tmp_path / "rollups", now=end, since=START, engine="local")
+    assert first.built
+    started = []
+    monkeypatch.setattr(rollup_job, "session", lambda master="local[2]": started.append(master))
+    again = rollup_engine.catch_up([str(logs)], [], tmp_path / "rollups", now=end, engine="spark")
+    assert not again.built and not again.rebuilt_hours and started == []

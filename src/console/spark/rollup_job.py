@@ -643,9 +643,12 @@ def _from_spark(exc: BaseException) -> bool:
 
 def builder(paths: Sequence, labels: pa.Table | None, specs: Mapping[str, ro.ModelSpec],
             master: str = "local[2]", k: int = sk.K) -> ro.Builder:
-    spark = session(master)
+    started: list = []  # the session, at the first range to build: a run with nothing to build starts no JVM
 
     def run(start: datetime, end: datetime) -> dict[str, pa.Table]:
+        if not started:
+            started.append(session(master))
+        spark = started[0]
         chunk_labels = labels
         if labels is not None and "ts" in labels.column_names:
             import pyarrow.compute as pc
