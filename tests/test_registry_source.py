@@ -146,3 +146,17 @@ def test_a_hung_registry_is_asked_once_per_cooldown():
         assert len(hung.conns) == 2
     finally:
         hung.close()
+
+
+def test_mlflows_own_error_logs_never_reach_the_terminal(tmp_path, capfd):
+    """A failed registry write had MLflow log an ERROR with two tracebacks (80 lines, the lease's token among the
+    SQL parameters) before the console's one line; in the TUI it would write over the screen."""
+    import logging
+
+    Registry(f"sqlite:///{tmp_path}/mlflow.db").ping()
+    capfd.readouterr()
+    try:
+        raise RuntimeError("attempt to write a readonly database")
+    except RuntimeError:
+        logging.getLogger("mlflow.store.db.utils").exception("SQLAlchemy database error")
+    assert capfd.readouterr().err == ""

@@ -689,3 +689,34 @@ def test_a_secret_in_a_hook_urls_path_is_never_printed_or_stored(mlflow_server, 
     assert "/services/***" in captured.out
     files = [p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file() and p.suffix != ".toml"]
     assert "PLANTEDpath42" not in "\n".join([captured.out, captured.err, *files])
+
+
+def test_the_s3_keys_and_the_audit_sinks_token_are_secrets(mlflow_server, tmp_path, capsys, httpserver, monkeypatch):
+    """A hook echoing the `[storage.s3]` keys had them printed and stored in the trail (and shipped by the sink);
+    the sink's `${VAR}` was sent literally, so the off-box copy failed with a bare `OSError`."""
+    ask, akid, token = "PLANTEDs3Secret/ab+cd", "AKIAPLANTED12345", "PLANTEDsinkTok"
+    for var, value in (("ASK", ask), ("AKID", akid), ("SINK_TOKEN", token)):
+        monkeypatch.setenv(var, value)
+    httpserver.expect_request("/deploy").respond_with_json({"debug": f"connecting with {ask} as {akid}"})
+    httpserver.expect_request("/audit", method="POST", query_string={"token": token}).respond_with_data("", status=204)
+    httpserver.expect_request("/down", method="POST").respond_with_data("", status=503)
+    name = unique("s3keys")
+    seed_model(mlflow_server, name, 3, aliases={"champion": "1"})
+    hook = f'[webhooks.deploy]\nurl = "{httpserver.url_for("/deploy")}"\nretries = 0\n' \
+           '[storage.s3]\naccess_key_id = "${AKID}"\nsecret_access_key = "${ASK}"\n'
+    cfg = write_cfg(tmp_path / "a", mlflow_server, hook,
+                    audit_extra=f'sink = "{httpserver.url_for("/audit")}?token=${{SINK_TOKEN}}"\n')
+    assert run(["--config", cfg, "promote", name, "2", "--reason", "r", "--yes"]) == 0
+    first = capsys.readouterr()
+    shipped = [req for req, _ in httpserver.log if req.path == "/audit"]
+    assert len(shipped) == 2 and all(req.args.get("token") == token for req in shipped)
+    down = write_cfg(tmp_path / "b", mlflow_server, hook,
+                     audit_extra=f'sink = "{httpserver.url_for("/down")}?sig=${{SINK_TOKEN}}"\n')
+    assert run(["--config", down, "promote", name, "3", "--reason", "r", "--yes"]) == 0
+    second = capsys.readouterr()
+    assert "did not take the record: HTTP 503" in second.err
+    stored = audit.read(tmp_path / "a" / "audit.jsonl")
+    assert "***" in json.dumps(next(r for r in stored if r["phase"] == "outcome")["hooks"]["deploy"]["response"])
+    files = [p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file() and p.suffix != ".toml"]
+    everything = "\n".join([first.out, first.err, second.out, second.err, *files])
+    assert ask not in everything and akid not in everything and token not in everything

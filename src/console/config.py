@@ -255,7 +255,7 @@ class Config:
     canary_steps: tuple[int, ...] = (10, 25, 50, 100)
     webhooks: dict[str, Webhook] = field(default_factory=dict)
     audit_path: Path | None = None
-    audit_sink: str | None = None  # "http(s)://..." or "syslog" / "syslog://host:port": a copy of each record
+    audit_sink: str | Secret | None = None  # "http(s)://..." or "syslog" / "syslog://host:port": a copy of each record
     roles: dict[str, dict[str, Any]] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
     alerts: tuple[AlertRule, ...] = ()
@@ -738,7 +738,7 @@ def parse(data: dict, root: Path, source: Path | None = None) -> Config:
         refresh_seconds=f.console.refresh_seconds, read_only=f.console.read_only, theme=f.console.theme,
         logs=tuple(logs), environments=envs, models=models, drift_share=f.thresholds.drift_share,
         canary_steps=tuple(steps), webhooks=hooks,
-        audit_path=Path(_path(root, f.audit.path)) if f.audit.path else None, audit_sink=f.audit.sink,
+        audit_path=Path(_path(root, f.audit.path)) if f.audit.path else None, audit_sink=_expand(f.audit.sink, "audit.sink", lazy=True) if f.audit.sink else None,
         roles={name: _role(value, name) for name, value in f.roles.items()}, keys=_keys(data.get("keys", {})),
         alerts=alerts, auto_retrain=f.retrain.auto_retrain,
         store_path=Path(_path(root, f.store.path)) if f.store.path else None,

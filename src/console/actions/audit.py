@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 
 from filelock import FileLock, Timeout
 
+from console.config import Secret, reveal
 from console.private_files import open_private, private_dir, tighten
 from console.redact import redact_uri
 
@@ -174,7 +175,7 @@ class AuditLog:
     """
 
     def __init__(self, path: str | os.PathLike, clock: Callable[[], datetime] | None = None,
-                 sink: str | None = None):
+                 sink: str | Secret | None = None):
         self.path = Path(path)
         self.clock = clock
         self.sink = sink or None
@@ -245,10 +246,12 @@ class AuditLog:
         self.sink_error = None
         if not self.sink:
             return
+        shown = self.sink.template if isinstance(self.sink, Secret) else self.sink  # its ${VAR}s, not their values
         try:
-            ship(self.sink, rec)
+            ship(reveal(self.sink), rec)
         except Exception as exc:  # noqa: BLE001 - the local record is written; the sink is best effort
-            self.sink_error = f"audit sink {redact_uri(self.sink)} did not take the record: {type(exc).__name__}"
+            why = str(exc) if str(exc).startswith("HTTP ") else type(exc).__name__  # never a message quoting the URL
+            self.sink_error = f"audit sink {_where(shown or '')} did not take the record: {why}"
 
     def intent(self, action: str, model: str, environment: str, **fields: Any) -> str:
         """Record what is about to happen; returns the action_id that links the outcome."""
@@ -261,6 +264,19 @@ class AuditLog:
                 **fields: Any) -> dict[str, Any]:
         return self.append({"phase": "outcome", "action_id": action_id, "action": action, "model": model,
                             "environment": environment, "outcome": outcome, **actor_fields(), **fields})
+
+
+def _where(sink: str) -> str:
+    """The sink as a message names it: an HTTP one by scheme, host and port alone (a token may sit in its path or
+    query under any name: `sig=`, `/hooks/<token>`), the rest as configured, masked."""
+    if sink.startswith(("http://", "https://")):
+        parts = urlsplit(sink)
+        try:
+            port = f":{parts.port}" if parts.port else ""
+        except ValueError:
+            port = ""
+        return f"{parts.scheme}://{parts.hostname or ''}{port}"
+    return redact_uri(sink)
 
 
 def ship(sink: str, rec: dict[str, Any]) -> None:

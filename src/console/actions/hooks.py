@@ -50,11 +50,21 @@ class HookResult:
 
 
 def secrets_of(cfg: Config | None, hook: Webhook | None = None) -> tuple[str, ...]:
-    """Every secret value the config holds (header values, URLs, tracking URI), for masking responses."""
+    """Every secret value the config holds (header values, URLs, the tracking URI, the audit sink, the S3
+    credentials), for masking responses. A hook's command inherits the environment the `[storage.s3]` keys
+    come from, and echoed one into its output and so into the audit trail."""
     found: list[str] = []
-    values: list[Any] = [getattr(cfg, "tracking_uri", None)] if cfg is not None else []
+    values: list[Any] = [getattr(cfg, "tracking_uri", None), getattr(cfg, "audit_sink", None)] if cfg is not None else []
     for h in list((cfg.webhooks if cfg is not None else {}).values()) + ([hook] if hook else []):
         values += [h.url, *h.headers.values()]
+    s3 = getattr(cfg, "s3", None)
+    if s3 is not None:
+        values += [s3.endpoint_url]
+        for key in (s3.access_key_id, s3.secret_access_key):  # secret whether or not written as ${VAR}
+            if isinstance(key, str) and len(key) >= 6:
+                found.append(key)
+            else:
+                values.append(key)
     for v in values:
         if isinstance(v, Secret):
             try:

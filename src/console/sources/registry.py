@@ -148,6 +148,7 @@ class Registry:
                             os.environ.setdefault(key, value)
                     try:
                         from mlflow.tracking import MlflowClient
+                        _quiet_mlflow()
                         client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
                         # The registry client below MlflowClient does not hide prompts.
                         self._client = client, client._get_registry_client()
@@ -325,3 +326,13 @@ class Registry:
         """Remove a tag; removing one that is not set is not an error."""
         if key in self.model_tags(name):
             self._call(lambda rc: rc.delete_registered_model_tag(name, key))
+
+
+def _quiet_mlflow() -> None:
+    """MLflow's own loggers say nothing below CRITICAL: a failed write logged an ERROR with two tracebacks (80
+    lines, the lease's token among the SQL parameters) before the console's one line said what failed, and in the
+    TUI it would write over the screen. `MLOPS_CONSOLE_DEBUG` keeps them."""
+    import logging
+
+    if not os.environ.get("MLOPS_CONSOLE_DEBUG"):
+        logging.getLogger("mlflow").setLevel(logging.CRITICAL)
