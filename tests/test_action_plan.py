@@ -407,3 +407,25 @@ def test_a_rollback_during_a_canary_never_makes_that_canary_champion(canary_setu
     got = aliases(uri, name)
     assert got.get("champion") == "1", (code, got, capsys.readouterr())
     assert code != 0 or "canary" not in got
+
+
+def test_a_rollback_to_the_running_canary_is_refused_and_to_a_champion_known_from_the_log_is_planned(
+        canary_setup, tmp_path, capsys):
+    """Security probe, F2 and F4. `rollback --to V` naming the running canary moved it to 100 % with no gate while
+    the plan said "canary vV aborted". And with no default target (the only other former champion known from the
+    deployment events alone), `rollback --to` that champion was refused as "does not apply", right after the plain
+    rollback had said to pass a version."""
+    name, path, uri = canary_setup  # champion 1, canary 2 at 10 %
+    _traffic(tmp_path, name, canary_errors=0.0)
+    with open(tmp_path / "logs" / "deployments.jsonl", "a", encoding="utf-8") as fh:  # v3 served before v1
+        fh.write(json.dumps({"ts": "2026-01-05T10:00:00Z", "model": name, "version": "3", "environment": "production",
+                             "strategy": "direct", "traffic_pct": 100, "action": "deploy"}) + "\n")
+        fh.write(json.dumps({"ts": "2026-01-09T10:00:00Z", "model": name, "version": "1", "environment": "production",
+                             "strategy": "direct", "traffic_pct": 100, "action": "deploy"}) + "\n")
+    capsys.readouterr()
+    assert run(["--config", str(path), "rollback", name, "--to", "2", "--yes", "--reason", "canary bad"]) == 2
+    assert "v2 is the running canary" in capsys.readouterr().err
+    assert aliases(uri, name) == {"champion": "1", "canary": "2"}
+    assert run(["--config", str(path), "rollback", name, "--to", "3", "--yes", "--reason", "canary bad"]) == 0, \
+        capsys.readouterr().err
+    assert aliases(uri, name) == {"champion": "3"}

@@ -351,6 +351,10 @@ class Operator:
                 blocked = f"no previous {champ} known for {model}: pass a version to roll back to"
             elif target == cur:
                 blocked = f"v{target} is already {champ}"
+            elif to and str(target) == str(aliases.get(canary)):
+                # the canary this rollback aborts: it went to 100 % with no gate while the plan said "aborted"
+                blocked, usage = (f"v{target} is the running {canary}, which a rollback aborts: promote it with "
+                                  f"`canary promote` (its live gates apply) or roll back to an earlier {champ}"), True
             elif to:
                 try:
                     self.registry.get_version(model, target)

@@ -23,7 +23,7 @@ A warning never refuses.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable
 
 from console.actions import catalog, policy
@@ -132,7 +132,11 @@ def prepare(op, model: str, environment: str, action: str, *, version: str | Non
         return Prepared(allowed=False, reason=decision.reason, **base)
     typed = policy.needs_typed_confirmation(spec, cfg, environment)
     state = op.state(model, environment)
-    if not spec.applies(state):
+    # a rollback to a named version needs no default target: the plan checks that version (a former champion, not
+    # the canary it aborts); without this, `--to 2` was refused as "does not apply" right after the plain rollback
+    # had said to pass a version
+    asked = replace(state, has_previous_champion=True) if action == "rollback" and to else state
+    if not spec.applies(asked):
         why, usage = f"{action} does not apply to {model} in {environment} now", False
         if action not in ("retrain", "promote"):  # the plan says why in its own words ("no canary running ...")
             args = {"to": to} if action == "rollback" else {}
