@@ -535,7 +535,11 @@ def _csv_slow(block: list[tuple[int, bytes]], names: list[str], source: str, sep
         if text.count('"') % 2:
             rejected.append(Rejected(loc, "unbalanced quote", _raw(line)))
             continue
-        fields = next(csv.reader([text], delimiter=sep))
+        try:
+            fields = next(csv.reader([text], delimiter=sep))
+        except csv.Error as exc:  # a field past the record limit: its own row, not the refresh of every log
+            rejected.append(Rejected(loc, f"CSV record not read: {exc}", _raw(line)))
+            continue
         if len(fields) != len(names):
             rejected.append(Rejected(loc, f"CSV row has {len(fields)} fields, expected {len(names)}", _raw(line)))
             continue
