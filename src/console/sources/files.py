@@ -114,15 +114,31 @@ def format_by_name(path: str) -> str | None:
     return _EXT.get(name[dot:]) if dot > 0 else None
 
 
+HIDDEN = (".", "_")  # Spark's, Hive's and DuckDB's hidden paths: `_temporary/` staging, `_SUCCESS`, `.part` files
+
+
 def parquet_under(folder: str) -> list[str]:
     """The Parquet files under a folder given as a log's path (a Hive-partitioned dataset), by their names'
     format (`.parquet`, `.pq`): a folder is read as Parquet. One rule for the store and the rollup (the rollup
-    also read a folder's JSONL and CSV files, which the store never did)."""
+    also read a folder's JSONL and CSV files, which the store never did). Hidden names are left out as an S3
+    prefix's are: a Spark job's `_temporary/` attempts were counted, 100 rows of a task for each 10 committed."""
     found = []
     for d, dirs, names in os.walk(folder):
-        dirs[:] = [x for x in dirs if not x.startswith(".")]  # hidden: as glob leaves them
-        found += [os.path.join(d, f) for f in names if not f.startswith(".") and format_by_name(f) == "parquet"]
+        dirs[:] = [x for x in dirs if not x.startswith(HIDDEN)]
+        found += [os.path.join(d, f) for f in names if not f.startswith(HIDDEN) and format_by_name(f) == "parquet"]
     return sorted(p for p in found if os.path.isfile(p))
+
+
+def staged(path: str, pattern: str) -> bool:
+    """A Parquet file a glob matched inside a hidden folder or under a hidden name below the glob's fixed folder
+    (`logs/**/*.parquet` matched `logs/_temporary/0/task/part-0.parquet`)."""
+    fixed = []
+    for part in pattern.split(os.sep):
+        if glob.has_magic(part):
+            break
+        fixed.append(part)
+    rel = os.path.relpath(path, os.sep.join(fixed) or ".")
+    return rel != "." and any(p.startswith(HIDDEN) for p in rel.split(os.sep))
 
 
 def compressed_copies(paths: Iterable[str]) -> set[str]:
