@@ -325,7 +325,7 @@ class RollupRules:
         `min_rows`. Oldest first."""
         step = ev.grid_step(span, self.grid_since, self.now, step, limit)
         span_h = ev.whole_hours(span)
-        ends = ev.grid(self.now, step, self.since + min(span, step))
+        ends = ev.grid(self.now, step, ev.grid_after(self.since, self.now, span, step))
         out = [self._grow(Window(max(hi - span_h, self.since), hi, self._between(hi - span_h, hi)), min_rows, by)
                for hi in ends[:-1]]
         return out + [self._latest(span, min_rows, by)] if ends else out

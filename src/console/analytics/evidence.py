@@ -188,6 +188,14 @@ def grid_before(end: datetime, step: timedelta) -> datetime:
     return origin + step * ((top - origin) // step)
 
 
+def grid_after(start: datetime, end: datetime, span: timedelta, step: timedelta) -> datetime:
+    """Where a history's evaluation windows may start to end (`grid`'s `after`): a span or a step into it, so the
+    first window is not a sliver; but never at or after `end`, so a history shorter than that (`check --since`
+    the last run, `--from/--to` over 30 minutes) still evaluates its latest window. It had none: "no rows in
+    the window", 0 firing and exit 0 with the rows there."""
+    return min(start + min(span, step), max(start, end - timedelta(microseconds=1)))
+
+
 def windows(ts: pl.Series, end: datetime, span: timedelta, min_rows: int, start: datetime,
             step: timedelta | None = None, limit: int = 168,
             reach: datetime | None = None) -> list[tuple[datetime, datetime, int]]:
@@ -200,7 +208,7 @@ def windows(ts: pl.Series, end: datetime, span: timedelta, min_rows: int, start:
     times, np = _np_ts(ts.filter((ts > floor) & (ts <= end)).sort())
     step = grid_step(span, start, end, step, limit)
     out: list[tuple[datetime, datetime, int]] = []
-    for hi in grid(end, step, start + min(span, step)):
+    for hi in grid(end, step, grid_after(start, end, span, step)):
         right = int(np.searchsorted(times, np.datetime64(hi, "us"), side="right"))
         lo = hi - span
         left = int(np.searchsorted(times, np.datetime64(lo, "us"), side="right"))
