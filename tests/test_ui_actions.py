@@ -218,14 +218,15 @@ async def test_promote_with_failing_gate_needs_force_and_reason(ws):
         await pilot.press(*"fraud-detector", "enter")  # the name matches: enter confirms ...
         await pilot.pause()
         assert app.screen is dialog and "a gate failed" in dialog_text(app)  # ... and the gate refuses
-        assert app.focused.id == "force"
+        assert app.focused.id == "cancel"  # not the force box: a second Enter ticked "override the gates"
         # 2) force without a reason is refused too
+        await focus(pilot, "force")
         await pilot.press("space")
         assert dialog.query_one("#force", Checkbox).value is True and "ON  force" in dialog_text(app)
         await focus(pilot, "confirm", key="tab")
         await pilot.press("enter")
         await pilot.pause()
-        assert app.screen is dialog and "force needs a reason" in dialog_text(app)
+        assert app.screen is dialog and "force needs your own reason" in dialog_text(app)
         assert app.focused.id == "reason"
         # 3) force + reason: the promote runs (enter in the reason confirms, the name being typed)
         await pilot.press(*"canary p95 within SLO", "enter")
@@ -238,6 +239,29 @@ async def test_promote_with_failing_gate_needs_force_and_reason(ws):
     assert outcome["phase"] == "outcome" and outcome["outcome"] == "done" and outcome["forced"] is True
     assert outcome["reason"] == "canary p95 within SLO"
     assert any(g["name"] == "metric:auc" and not g["passed"] for g in outcome["gates"])
+
+
+async def test_at_80x24_a_failing_gate_is_in_view_and_two_enters_never_force(ws):
+    """TUI probe, finding 1: the dialog opened scrolled to the name field, the FAIL gate above the visible rows;
+    Enter after the name printed "a gate failed" below them and moved the focus to the force box, which the
+    next Enter ticked; a forced promote then ran with the reason the dialog had offered."""
+    c = client(ws)
+    c.log_metric(c.get_model_version("fraud-detector", "3").run_id, "auc", 0.99, timestamp=4_102_444_800_000, step=1)
+    app = make_app(ws)
+    async with app.run_test(size=SMALL) as pilot:
+        screen = await open_for(app, pilot, "fraud-detector", "versions")
+        await until(pilot, lambda: screen.loaded and screen.selected_version() == "4", "versions")
+        await pilot.press("P")
+        await until(pilot, lambda: isinstance(app.screen, ActionDialog) and "FAIL metric:auc" in text_of(app),
+                    "the promote dialog with its failing gate in view")
+        dialog = app.screen
+        assert app.focused.id == "typed" and "type the model name" in text_of(app)
+        await pilot.press(*"fraud-detector", "enter")
+        await until(pilot, lambda: "a gate failed" in text_of(app), "the refusal in view")
+        assert app.focused.id == "cancel" and dialog.query_one("#force", Checkbox).value is False
+        await pilot.press("enter")  # the second Enter cancels
+        await until(pilot, lambda: app.screen is not dialog, "the dialog closed")
+    assert alias(ws, "fraud-detector", "champion") == "3" and alias(ws, "fraud-detector", "canary") == "4"
 
 
 async def test_promote_strategy_choice_and_version_diff(ws):

@@ -115,6 +115,15 @@ def confirms_text(request: ActionRequest, strategy: str) -> Text:
     for warning in request.warnings:
         out.append("\n")
         out.append_text(Text(printable(warning), style="bold reverse"))
+    if gates_failed(request, strategy):  # the gates list is out of sight there too: its failures are not
+        for g in request.gates:
+            if not g.passed:
+                out.append("\n")
+                out.append("FAIL", style="bold reverse")
+                out.append(" ")
+                out.append_text(safe(g.name, style="bold"))
+                out.append(" ")
+                out.append_text(Text(printable(g.detail)))
     return out
 
 
@@ -239,6 +248,9 @@ class ActionDialog(ModalScreen):
         if self.focused is not None:
             self.focused.scroll_visible(animate=False)
 
+    def _show_error(self) -> None:
+        self.query_one("#error", Static).scroll_visible(animate=False)
+
     def on_resize(self) -> None:
         self._fit()
 
@@ -325,9 +337,13 @@ class ActionDialog(ModalScreen):
         if r.typed and self.query_one("#typed", Input).value.strip() != r.model:
             return f"type the model name exactly ({printable(r.model)}) to confirm", "typed"
         if gates_failed(r, s) and not force:
-            return "a gate failed: tick force and give a reason to override, or cancel", "force"
-        if force and not reason:
-            return "force needs a reason (it is recorded in the audit trail)", "reason"
+            # the focus goes to Cancel, not to the force box: a second Enter (the first seemed to do nothing)
+            # ticked "override the failing gates"
+            return "a gate failed: tick force and give a reason to override, or cancel", "cancel"
+        if force and (not reason or reason == request_reason(r)):
+            # the override's reason is the operator's own: the text the dialog offered (an open incident's name)
+            # was recorded as the reason of a forced promotion nobody explained
+            return "force needs your own reason (it is recorded in the audit trail)", "reason"
         if r.reason_required and not reason:
             return "a reason is required (recorded in the audit trail)", "reason"
         return None
@@ -338,6 +354,7 @@ class ActionDialog(ModalScreen):
             self.error, target = problem
             self._redraw()
             self.query_one(f"#{target}").focus()
+            self.call_after_refresh(self._show_error)  # below the fold at 80x24: Enter seemed to do nothing
             return
         force = self.query_one("#force", Checkbox).value and gates_failed(self.request, self.strategy)
         self.dismiss(ActionChoice(strategy=self.strategy, plan=self.request.plans.get(self.strategy),
