@@ -345,3 +345,20 @@ async def test_the_alrt_column_says_the_rules_are_being_checked_until_the_first_
         assert checking_mark() == "..."
     finally:
         unicode_ok.cache_clear()
+
+
+async def test_with_the_registry_down_a_rule_not_evaluated_shows_in_the_alerts_cell(tmp_path):
+    """TUI probe, finding 2: with the registry unreachable the critical accuracy incident (its expected level is on
+    the registry run) dropped off the Overview (`!2` became `!1`) while `check` said the model was not evaluated
+    and exited 2. The row now says so: its count is a lower bound (`!1?`)."""
+    cfg = replace(parse_file(build_demo(tmp_path / "ws", now=DEMO_NOW)), tracking_uri="http://127.0.0.1:9")
+    app = ConsoleApp(cfg, service=Service(cfg, clock=lambda: DEMO_NOW), poll=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for_snapshot(app, pilot)
+        await wait_until(pilot, lambda: app.snapshot.alerts_checked and any(
+            r.not_evaluated for r in app.snapshot.rows), 600)
+        row = next(r for r in app.snapshot.rows if r.name == "fraud-detector" and r.production)
+        assert "registry did not answer" in row.not_evaluated, row
+        await pilot.pause(0.2)
+        line = next(x for x in screen_text(app).splitlines() if "fraud-detector" in x and "production" in x)
+        assert f"!{row.alerts}?" in line if row.alerts else "?" in line

@@ -707,6 +707,7 @@ class Service:
         aliases_by_model = {m.name: {a: str(v) for a, v in m.aliases.items()}
                             for m in reg.models if not getattr(m, "is_prompt", False)}
         unread = self.unreadable()[0]  # models with rows in a source that cannot be read now: numbers partial
+        unknown = self.quality_unknown(self._findings) if self._findings else {}  # e.g. the registry down
         keys = seen | set(serving)
         for name in aliases_by_model:
             envs = {parse_alias(a)[0] for a in aliases_by_model[name]} or {"production"}
@@ -732,6 +733,7 @@ class Service:
                 else _num(t.get("cost_today_usd")),
                 alerts=firing.get(model, 0) if self.cfg.environment(env).production else 0,
                 serving=srv.to_dict() if srv else {}, source_down=unread.get(model, ""),
+                not_evaluated=unknown.get(model, "") if self.cfg.environment(env).production else "",
             ))
         counts = dict(zip(("predictions", "labels", "deployments", "malformed", "last_prediction"),
                           wh.counts(check=not quick)))

@@ -43,6 +43,9 @@ class ModelRow:
     # why some of its rows cannot be read now (an S3 source down: one line naming the path), "" when every source
     # holding its rows answered: its numbers are then what the other sources hold, a lower bound, not "no traffic"
     source_down: str = ""
+    # a rule of this model that could not be evaluated, with why (its accuracy rule with the registry holding the
+    # expected level down): its ALERTS count is then a lower bound, as `check` says by exiting 2
+    not_evaluated: str = ""
 
     @property
     def rows_state(self) -> str:

@@ -429,7 +429,8 @@ class ModelScreen(ActionsMixin, MonitorScreen):
         self.fetch("quality", lambda svc: svc.quality(model, "24h", environment=env)["now"])
         self.fetch("drift", drift_verdicts(model, "24h", env))  # the Drift screen's first phase: cached for it
         self.fetch("cost", lambda svc: _cost_summary(svc.cost(model, environment=env)))
-        self.fetch("incidents", lambda svc: (svc.clock(), [f for f in svc.findings() if f.model == model]))
+        self.fetch("incidents", lambda svc: (svc.clock(), [f for f in svc.findings() if f.model == model],
+                                             svc.quality_unknown(svc.findings()).get(model, "")))
 
     # ------------------------------------------------------------------ panels
 
@@ -491,7 +492,7 @@ class ModelScreen(ActionsMixin, MonitorScreen):
             spike = Text(f"SPIKE {rate(c['spike_ratio'])}", style="bold reverse") if c["spiking"] else ""
             self.parts["cost"] = line("COST", usd(c["today"], justify="left") + Text(" today"), budget, spike)
         elif tag == "incidents":
-            now, findings = result
+            now, findings, unknown = result
             self.firing = [f for f in findings if f.firing]
             if self.firing:
                 names = ", ".join(dict.fromkeys(f.rule for f in self.firing))
@@ -499,6 +500,9 @@ class ModelScreen(ActionsMixin, MonitorScreen):
                                             safe(names))
             else:
                 self.parts["alerts"] = line("ALERTS", "none firing")
+            if unknown:  # the registry holding the expected accuracy down: "none firing" is not all clear
+                self.parts["alerts"].append("  not evaluated: ", style="bold reverse")
+                self.parts["alerts"].append_text(safe(unknown))
             if self.env != "production":
                 self.parts["alerts"].append("  (alerts are evaluated on production)", style="dim")
             self.query_one("#firing-title", Static).update(

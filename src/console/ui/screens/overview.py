@@ -374,9 +374,11 @@ def _cells(r, trend: list[float], wide: bool, alerts_checked: bool = True) -> li
         sparkline(trend, 24 if wide else 12),  # scaled per row: a steady 2 rpm and 20 rpm both show shape
         num(f"{r.p95_latency_ms:.0f}" if r.p95_latency_ms is not None else "-"),
         num(percent(r.error_rate)),
-        Text("?", justify="right", style="bold reverse") if down and not r.alerts else
+        Text("?", justify="right", style="bold reverse") if (down or r.not_evaluated) and not r.alerts else
         Text(checking_mark(), justify="right", style="dim") if checking else
-        Text(f"!{r.alerts}" if r.alerts else "-", justify="right", style="bold reverse" if r.alerts else ""),
+        # a rule not evaluated (the registry holding the expected accuracy down): the count is a lower bound
+        Text(f"!{r.alerts}" + ("?" if r.not_evaluated else "") if r.alerts else "-", justify="right",
+             style="bold reverse" if r.alerts else ""),
         Text("src down", style="bold reverse") if down else safe(r.drift),
         num(money(r.cost_usd)),
         num(compact(r.requests, 0)),
