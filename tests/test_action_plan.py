@@ -429,3 +429,22 @@ def test_a_rollback_to_the_running_canary_is_refused_and_to_a_champion_known_fro
     assert run(["--config", str(path), "rollback", name, "--to", "3", "--yes", "--reason", "canary bad"]) == 0, \
         capsys.readouterr().err
     assert aliases(uri, name) == {"champion": "3"}
+
+
+def test_a_live_gate_left_out_says_so(canary_setup, tmp_path):
+    """TUI probe, finding 6: the canary had no label in the last hour, so `live_gates` left the accuracy gate out
+    and the dialog read "8 PASS" during an open accuracy incident, with no word that accuracy was not checked."""
+    name, path, uri = canary_setup
+    _traffic(tmp_path, name, canary_errors=0.0)
+    (tmp_path / "logs" / "labels.jsonl").write_text("".join(  # the champion's requests labelled, the canary's not
+        json.dumps({"request_id": f"r{i}", "label": "1", "ts": (NOW - timedelta(minutes=5)).isoformat() + "Z"}) + "\n"
+        for i in range(600) if i % 3))
+    path.write_text(path.read_text() + f'[[logs]]\nkind = "labels"\npath = "{tmp_path}/logs/labels.jsonl"\n')
+    svc = Service(load(path))
+    try:
+        planned = svc.plan_action(name, "production", "canary-step")
+    finally:
+        svc.close()
+    assert not any(g.name == "live:accuracy" for g in planned.gates)
+    assert "live:accuracy not evaluated (accuracy unknown: canary 0 labels)" in planned.notes, planned.notes
+    assert not any("live:error_rate not evaluated" in n or "live:p95_ms not" in n for n in planned.notes)
