@@ -720,3 +720,14 @@ def test_the_s3_keys_and_the_audit_sinks_token_are_secrets(mlflow_server, tmp_pa
     files = [p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file() and p.suffix != ".toml"]
     everything = "\n".join([first.out, first.err, second.out, second.err, *files])
     assert ask not in everything and akid not in everything and token not in everything
+
+
+def test_an_action_stopped_by_an_unreachable_registry_is_audited(tmp_path, capsys):
+    """TUI probe, finding 9: a rollback or promote that failed because the registry did not answer left no record;
+    the README says a failure at any step is audited. Nothing moved: one record, outcome failed, no intent."""
+    cfg = write_cfg(tmp_path, f"http://127.0.0.1:{free_port()}")
+    assert run(["--config", cfg, "promote", "m", "2", "--reason", "r", "--yes"]) == exit_codes.REMOTE
+    assert run(["--config", cfg, "retrain", "m", "--reason", "r", "--yes"]) in (exit_codes.REMOTE, exit_codes.USAGE)
+    got = records(cfg)
+    assert [(r["phase"], r["action"], r["outcome"]) for r in got][:1] == [("refused", "promote", "failed")], got
+    assert "unreachable" in got[0]["message"] and audit.verify(Path(cfg).parent / "audit.jsonl").ok

@@ -543,8 +543,9 @@ class Operator:
                                     expected_pct, seen_gates)
             except Abandoned:
                 return _abandoned(flight)
-            except RegistryError as exc:
-                return ActionResult(False, "failed", f"{exc}; nothing changed", details={"registry_error": True})
+            except RegistryError as exc:  # before anything moved (the lease or the plan): stopped, and audited
+                return self._refuse("failed", f"{exc}; nothing changed", spec.id, model, env,
+                                    {"registry_error": True})
             finally:
                 flight.release()
 
@@ -757,7 +758,8 @@ class Operator:
         try:
             version = self.registry.alias_version(model, alias_name(env, "champion"))
         except RegistryError as exc:
-            return ActionResult(False, "failed", f"{exc}; retrain not requested", details={"registry_error": True})
+            return self.refuse("failed", f"{exc}; retrain not requested", "retrain", model, env,
+                               {"registry_error": True})
         evidence = evidence or {}
         window = data_window if data_window is not None else evidence.get("data_window")
         with self.flights.start("retrain", model, env) as flight:

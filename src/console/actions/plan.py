@@ -30,6 +30,7 @@ from console.actions import catalog, policy
 from console.actions.catalog import ActionState, version_text
 from console.aliases import alias_name
 from console.config import ConfigError
+from console.sources.registry import RegistryUnavailable
 from console.safe_text import printable
 
 STRATEGIES = ("direct", "canary", "blue-green", "shadow")  # the one list: the operator, the CLI and the TUI
@@ -131,7 +132,12 @@ def prepare(op, model: str, environment: str, action: str, *, version: str | Non
     if not decision.allowed:
         return Prepared(allowed=False, reason=decision.reason, **base)
     typed = policy.needs_typed_confirmation(spec, cfg, environment)
-    state = op.state(model, environment)
+    try:
+        state = op.state(model, environment)
+    except RegistryUnavailable as exc:  # the attempt is audited as the ones refused above are, then said as before
+        if user_check and hasattr(op, "refuse"):
+            op.refuse("failed", f"{exc}; nothing changed", action, model, environment, {"registry_error": True})
+        raise
     # a rollback to a named version needs no default target: the plan checks that version (a former champion, not
     # the canary it aborts); without this, `--to 2` was refused as "does not apply" right after the plain rollback
     # had said to pass a version
