@@ -250,6 +250,20 @@ def test_csv_header_is_kept_per_file(tmp_path):
     assert [(c.path, c.header, c.body, c.first_line) for c in chunks] == [(str(b), "label,request_id", b"0,r1\n", 2)]
 
 
+@pytest.mark.parametrize("again", [False, True], ids=["writer-goes-on", "writer-writes-its-header-again"])
+def test_a_csv_truncated_in_place_keeps_its_header(tmp_path, again):
+    """Data probe, F2: after a copytruncate the writer (csv.writer wrote its header once) goes on appending rows
+    with no header; the first was taken for the header and vanished, every later one was set aside."""
+    p = tmp_path / "app.csv"
+    p.write_text("ts,request_id\n" + "".join(f"t,r{i}\n" for i in range(3)))
+    _, state, _ = scan({}, [tmp_path / "*.csv"], csv_headers=True)
+    with open(p, "r+") as fh:
+        fh.truncate(0)
+    p.write_text(("ts,request_id\n" if again else "") + "".join(f"t,r{i}\n" for i in range(3, 6)))
+    chunks, state, _ = scan(state, [tmp_path / "*.csv"], csv_headers=True)
+    assert [(c.header, c.body) for c in chunks if c.body] == [("ts,request_id", b"t,r3\nt,r4\nt,r5\n")]
+
+
 def test_a_directory_or_an_unreadable_match_is_a_note_and_other_files_are_read(tmp_path):
     (tmp_path / "dir.jsonl").mkdir()
     os.symlink(tmp_path / "loop.jsonl", tmp_path / "loop.jsonl")  # stat fails: ELOOP

@@ -238,6 +238,9 @@ class Tailer:
         fresh: dict[tuple[int, int], tuple[str, os.stat_result]] = {}
         orphans: list[tuple[FileCursor, bool]] = []  # (cursor, its inode now holds other content)
         claimed: set[tuple[int, int]] = set()
+        # a CSV truncated in place keeps its header: the writer goes on appending rows without one (csv.writer
+        # wrote it once), and the first row after the truncation was taken for the header, every later one set aside
+        headers: dict[tuple[int, int], str] = {}
         for ident, (path, st) in found.items():
             key = key_of(*ident)
             old = self._old.get(key)
@@ -259,6 +262,8 @@ class Tailer:
                 orphans.append((old, True))
                 if old.path == path:
                     self.notes.append(f"{path}: truncated (copytruncate), reading from the start")
+                    if old.header is not None:
+                        headers[ident] = old.header
         orphans += [(c, False) for c in self._old.values() if (c.dev, c.ino) not in found]
 
         listings: dict[str, list[tuple[str, os.stat_result]]] = {}
@@ -293,7 +298,8 @@ class Tailer:
             if compressed.named(path) and self._copy_or_early(path, st, live, path in copies):
                 continue
             key = key_of(*ident)
-            cur = FileCursor(path=path, dev=ident[0], ino=ident[1], fp_len=0, fp=_EMPTY_FP, offset=0, line_no=0)
+            cur = FileCursor(path=path, dev=ident[0], ino=ident[1], fp_len=0, fp=_EMPTY_FP, offset=0, line_no=0,
+                             header=headers.get(ident))
             plan.then.append(_Work(key, cur, path, st, False, key in self._old))
         for work in plan.first + plan.then:
             plan.state[work.key] = work.cursor
@@ -487,10 +493,12 @@ class Tailer:
             header = prev_header = cur.header
             first_line = cur.line_no + 1
             lines = in_body = count_newlines(body)
-            if body and csv and header is None and cur.line_no == 0:
+            if body and csv and cur.line_no == 0:
                 nl = body.find(b"\n")
-                header = body[:nl].decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r")
-                body, start, first_line, in_body = body[nl + 1:], False, 2, lines - 1
+                line = body[:nl].decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r")
+                if header is None or line == header:  # the file's header (again, after a copytruncate)
+                    header = line
+                    body, start, first_line, in_body = body[nl + 1:], False, 2, lines - 1
             new = replace(cur, offset=pos + cut, line_no=cur.line_no + lines, header=header)
             if last:
                 reached = pos + len(data)  # end, unless the file shrank while being read
