@@ -41,7 +41,7 @@ import os
 import re
 import stat as stat_mod
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from console.sources import compressed
@@ -141,6 +141,20 @@ def staged(path: str, pattern: str) -> bool:
     return rel != "." and any(p.startswith(HIDDEN) for p in rel.split(os.sep))
 
 
+def identities(pattern: str) -> set[tuple[int, int]]:
+    """The regular files a log's path matches, by (device, inode): what the Tailer would read of it."""
+    paths = glob.glob(pattern, recursive=True) if glob.has_magic(pattern) else [pattern]
+    out = set()
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if stat_mod.S_ISREG(st.st_mode):
+            out.add((st.st_dev, st.st_ino))
+    return out
+
+
 def compressed_copies(paths: Iterable[str]) -> set[str]:
     """The compressed files among `paths` whose original (the name without `.gz`) is among them too: gzip at work, or
     `gzip -k`. Their rows are the original's, so the store's tailer and the rollup read the original alone."""
@@ -178,8 +192,11 @@ class Tailer:
 
     def __init__(self, state: dict[str, FileCursor], *, grace_s: float = 30.0, wall: Callable[[], float] = time.time,
                  max_chunk_bytes: int = 64 << 20, csv_headers: bool | Callable[[str], bool] = False,
-                 forget_s: float = 7 * 86400.0, complete_tail: Callable[[bytes], bool] | None = None):
+                 forget_s: float = 7 * 86400.0, complete_tail: Callable[[bytes], bool] | None = None,
+                 exclude: Mapping[tuple[int, int], str] | None = None):
         self._old = state
+        # files another source of the store reads (identity -> its pattern): left to it, so no row is kept twice
+        self.exclude = exclude or {}
         self.complete_tail = complete_tail  # an unterminated tail, after the grace: a whole row (kept), or cut
         self.grace_s = grace_s
         self._wall = wall
@@ -326,6 +343,9 @@ class Tailer:
                     self.notes.append(f"{path.rstrip('/')}/ matched the glob: not a file")
                 elif not stat_mod.S_ISREG(st.st_mode):
                     self.notes.append(f"{path}: matched the glob: not a regular file")
+                elif (st.st_dev, st.st_ino) in self.exclude:
+                    self.notes.append(f"{path}: also matched by the [[logs]] entry {self.exclude[(st.st_dev, st.st_ino)]}"
+                                      ": read once, by that entry")
                 else:
                     found.setdefault((st.st_dev, st.st_ino), (path, st))
         return found
