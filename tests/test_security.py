@@ -731,3 +731,35 @@ def test_an_action_stopped_by_an_unreachable_registry_is_audited(tmp_path, capsy
     got = records(cfg)
     assert [(r["phase"], r["action"], r["outcome"]) for r in got][:1] == [("refused", "promote", "failed")], got
     assert "unreachable" in got[0]["message"] and audit.verify(Path(cfg).parent / "audit.jsonl").ok
+
+
+def test_links_planted_in_a_shared_audit_folder_are_never_followed(tmp_path, monkeypatch):
+    """Security probe, F3: in a shared audit folder, a link another user planted under the sidecar's fixed temporary
+    name made the console truncate, overwrite and chmod the file it pointed at; a dangling link under the trail's
+    name made it write the trail there. The temporary file is now this process's own, created new, and a link
+    another user made is refused; nothing outside the folder is touched."""
+    from console import private_files
+
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o2775)
+    victim = tmp_path / "victim.conf"
+    victim.write_text("keep me\n")
+    os.chmod(victim, 0o644)
+    (shared / "audit.jsonl.head.tmp").symlink_to(victim)
+    log = audit.AuditLog(shared / "audit.jsonl")
+    log.append({"phase": "intent", "action": "promote", "model": "m", "environment": "production"})
+    assert victim.read_text() == "keep me\n" and victim.stat().st_mode & 0o777 == 0o644
+    assert audit.verify(shared / "audit.jsonl").ok
+
+    elsewhere = tmp_path / "created_by_console.txt"
+    other = tmp_path / "other"
+    other.mkdir(mode=0o2775)
+    (other / "audit.jsonl").symlink_to(elsewhere)  # dangling: where the trail would be written
+    if os.geteuid() == 0:
+        os.lchown(other / "audit.jsonl", 65534, 65534)  # another user's link
+    else:
+        monkeypatch.setattr(private_files.os, "getuid", lambda: os.geteuid() + 1)
+    with pytest.raises(audit.AuditError, match="symbolic link another user made"):
+        audit.AuditLog(other / "audit.jsonl").append({"phase": "intent", "action": "promote", "model": "m",
+                                                      "environment": "production"})
+    assert not elsewhere.exists()

@@ -8,7 +8,9 @@ the warehouse cache all go through here.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import threading
 from pathlib import Path
 from typing import IO, Any
@@ -44,10 +46,23 @@ def _flags(mode: str) -> int:
     return base | getattr(os, "O_CLOEXEC", 0)
 
 
+def _no_foreign_link(path: Path) -> None:
+    """Refuse a symbolic link another user made: in a shared folder (an `[audit] path` several operators append
+    to), a link planted under the trail's name made the console write, truncate and chmod whatever it pointed at,
+    with the operator's rights. A link the user made himself is followed."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(st.st_mode) and st.st_uid != os.getuid():
+        raise OSError(errno.ELOOP, f"{path} is a symbolic link another user made: not followed")
+
+
 def open_private(path: str | os.PathLike, mode: str = "a", **kwargs: Any) -> IO[Any]:
     """`open(path, mode)`, but a created file is 0600 and one this user owns is tightened to 0600."""
     path = Path(path)
     private_dir(path.parent)
+    _no_foreign_link(path)
     fd = os.open(path, _flags(mode), FILE_MODE)
     try:
         st = os.fstat(fd)
@@ -60,9 +75,11 @@ def open_private(path: str | os.PathLike, mode: str = "a", **kwargs: Any) -> IO[
 
 
 def tighten(path: str | os.PathLike) -> None:
-    """Make an existing file this user owns 0600 (a lock file another library created)."""
+    """Make an existing file this user owns 0600 (a lock file another library created); never through a link."""
     try:
-        st = os.stat(path)
+        st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode):
+            return
         if st.st_uid == os.getuid() and st.st_mode & 0o777 != FILE_MODE:
             os.chmod(path, FILE_MODE)
     except OSError:
@@ -79,7 +96,8 @@ def replace_private(path: str | os.PathLike, text: str, durable: bool = False) -
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
+        tmp.unlink(missing_ok=True)  # a leftover of a process of this pid; O_EXCL: never through a planted link
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             if durable:

@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 from filelock import FileLock, Timeout
 
 from console.config import Secret, reveal
-from console.private_files import open_private, private_dir, tighten
+from console.private_files import open_private, private_dir, replace_private, tighten
 from console.redact import redact_uri
 
 GENESIS = "0" * 64
@@ -233,13 +233,11 @@ class AuditLog:
         return state.count, state.last_hash
 
     def _write_head(self, count: int, last_hash: str, pending: str | None = None) -> None:
-        head = _head_path(self.path)
-        tmp = head.with_name(head.name + ".tmp")
-        with open_private(tmp, "w", encoding="utf-8") as f:
-            json.dump({"count": count, "hash": last_hash, **({"pending": pending} if pending else {})}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, head)
+        # a temporary file of this process, created new (O_EXCL): the fixed `<head>.tmp` name let a link planted
+        # in a shared folder turn the write into one of any file the operator may write
+        replace_private(_head_path(self.path),
+                        json.dumps({"count": count, "hash": last_hash, **({"pending": pending} if pending else {})}),
+                        durable=True)
 
     def _ship(self, rec: dict[str, Any]) -> None:
         """Send a copy to the second sink; a failure is remembered, never raised."""
