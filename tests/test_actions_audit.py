@@ -6,6 +6,8 @@ import json
 import threading
 from pathlib import Path
 
+import pytest
+
 from console.actions import audit
 from console.actions.audit import AuditLog
 
@@ -73,10 +75,43 @@ def test_inserted_record_fails_verify(tmp_path):
     lines = _lines(path)
     forged = {"phase": "outcome", "action": "rollback", "prev_hash": json.loads(lines[1])["hash"]}
     forged["hash"] = audit.record_hash(forged)
-    lines.insert(2, json.dumps(forged))
+    lines.insert(2, audit.stored(forged).decode())  # written as the console writes: the chain gives it away
     path.write_text("\n".join(lines) + "\n")
     result = audit.verify(path)
     assert not result.ok and result.first_bad_line == 4
+
+
+@pytest.mark.parametrize("how", ["key given twice", "re-spaced", "blank line", "CRLF"])
+def test_a_line_rewritten_so_the_parser_reads_the_same_record_fails_verify(tmp_path, how):
+    """Security probe, F8: the hash was checked on the parsed record, so a duplicate key placed before the real one
+    (`"outcome":"failed"`, which Python's parser drops while `grep` finds it), other spacing, blank lines or CRLF
+    line ends passed as intact. Only the bytes the console wrote verify."""
+    path = tmp_path / "audit.jsonl"
+    _write(path)
+    lines = _lines(path)
+    if how == "key given twice":
+        lines[2] = '{"outcome":"failed",' + lines[2][1:]
+    elif how == "re-spaced":
+        lines[2] = json.dumps(json.loads(lines[2]), sort_keys=True)
+    elif how == "blank line":
+        lines.insert(2, "")
+    else:
+        lines[2] += "\r"
+    assert json.loads(lines[2] or lines[3]) is not None
+    path.write_text("\n".join(lines) + "\n")
+    result = audit.verify(path)
+    assert not result.ok and result.first_bad_line == 3, result
+
+
+def test_the_trail_file_holds_no_raw_bidi_or_c1_character(tmp_path):
+    """Security probe, F5: the stored line kept U+202E and U+009B raw, so `tail -f` of the trail reordered a reason
+    or let a hook's answer steer the terminal; `audit` itself was safe. Escaped in the file, the same record."""
+    path = tmp_path / "audit.jsonl"
+    log = audit.AuditLog(path)
+    log.append({"phase": "intent", "action": "promote", "reason": "bidi \u202eevil\u202c C1 \u009b31m"})
+    raw = path.read_bytes()
+    assert raw.isascii() and b"\\u202e" in raw and b"\\u009b" in raw
+    assert audit.read(path)[0]["reason"] == "bidi \u202eevil\u202c C1 \u009b31m" and audit.verify(path).ok
 
 
 def test_incomplete_intent_is_reported(tmp_path):

@@ -92,6 +92,13 @@ def canonical(record: dict[str, Any]) -> bytes:
     return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
+def stored(record: dict[str, Any]) -> bytes:
+    """A record as the trail holds it: the canonical form with every character past ASCII escaped, so a bidi
+    override or a C1 control from a hook's answer or a `--reason` never reaches a terminal showing the file
+    (`tail -f`, `less`, a syslog viewer). The hash stays over the canonical form, so older trails verify."""
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str).encode()
+
+
 def record_hash(record: dict[str, Any]) -> str:
     return hashlib.sha256(canonical({k: v for k, v in record.items() if k != "hash"})).hexdigest()
 
@@ -130,7 +137,7 @@ INVESTIGATE = ("run `mlops-console audit verify` and compare the trail with its 
 def _check(path: Path) -> _State:
     """The chain, then the sidecar both ways; the state an append would continue from."""
     prev, count, hashes = GENESIS, 0, []
-    for n, rec in _records(path):
+    for n, rec, raw in _lines(path):
         if rec is None:
             return _State(VerifyResult(False, count, n, f"line {n}: not a JSON record"), count, prev)
         if rec.get("prev_hash") != prev:
@@ -138,6 +145,9 @@ def _check(path: Path) -> _State:
                                                         "deleted, inserted, swapped or edited)"), count, prev)
         if rec.get("hash") != record_hash(rec):
             return _State(VerifyResult(False, count, n, f"line {n}: record was edited (hash mismatch)"), count, prev)
+        if raw not in (stored(rec), canonical(rec)):  # the bytes, not only what a parser keeps of them
+            return _State(VerifyResult(False, count, n, f"line {n}: not as the console wrote it (re-written: other "
+                                                        "spacing or line ends, a key given twice)"), count, prev)
         prev = rec["hash"]
         hashes.append(prev)
         count += 1
@@ -201,7 +211,7 @@ class AuditLog:
                 rec["hash"] = record_hash(rec)
                 self._write_head(count, last_hash, pending=rec["hash"])
                 with open_private(self.path, "ab") as f:
-                    f.write(canonical(rec) + b"\n")
+                    f.write(stored(rec) + b"\n")
                     f.flush()
                     os.fsync(f.fileno())
                     st = os.fstat(f.fileno())
@@ -301,6 +311,24 @@ def ship(sink: str, rec: dict[str, Any]) -> None:
             sock.sendto(b"<%d>" % priority + message, (parts.hostname or "127.0.0.1", parts.port or 514))
         return
     raise ValueError("unsupported sink: expected http(s)://..., syslog or syslog://host:port")
+
+
+def _lines(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, bytes]]:
+    """(line number, record or None, the line's bytes without its newline), every line, for verification: a
+    blank line, a line re-spaced or a key given twice before the real one (which Python's parser drops, while
+    `grep` reads the record as failed) is a change to the file the console never makes."""
+    try:
+        with open(path, "rb") as f:
+            for n, line in enumerate(f, 1):
+                raw = line[:-1] if line.endswith(b"\n") else line
+                try:
+                    rec = json.loads(raw)
+                except ValueError:
+                    yield n, None, raw
+                    continue
+                yield n, rec if isinstance(rec, dict) else None, raw
+    except FileNotFoundError:
+        return
 
 
 def _records(path: Path) -> Iterator[tuple[int, dict[str, Any] | None]]:
