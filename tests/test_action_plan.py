@@ -362,8 +362,10 @@ def test_a_rollback_returns_only_to_an_earlier_champion(canary_setup, tmp_path, 
     capsys.readouterr()
     assert run(["--config", str(path), "rollback", name, "--to", "v2", "--yes", "--reason", "x"]) == 2
     err = capsys.readouterr().err
-    assert "v2 was never champion" in err and "promote v2 instead" in err
+    assert "v2 is the running canary" in err and "canary promote" in err  # the way that has gates
     assert aliases(uri, name) == {"champion": "1", "canary": "2"}
+    assert run(["--config", str(path), "rollback", name, "--to", "3", "--yes", "--reason", "x"]) == 2
+    assert "v3 was never champion" in capsys.readouterr().err  # nor a version never champion
     assert run(["--config", str(path), "promote", name, "3", "--yes", "--reason", "x", "--force"]) == 0
     assert run(["--config", str(path), "rollback", name, "--to", "1", "--yes", "--reason", "x"]) == 0
     assert aliases(uri, name)["champion"] == "1"
