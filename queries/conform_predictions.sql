@@ -41,6 +41,8 @@ SELECT _ts AS ts, _model AS model, _version AS version, _rid AS request_id,
         WHEN latency_ms IS NULL AND latency_s IS NOT NULL AND _latency IS NULL THEN 'latency_s is not a number'
         WHEN NOT isfinite(_latency) THEN
             CASE WHEN TRY_CAST(latency_ms AS DOUBLE) IS NULL THEN 'latency_s is not finite' ELSE 'latency_ms is not finite' END
+        WHEN _latency < 0 THEN
+            CASE WHEN TRY_CAST(latency_ms AS DOUBLE) IS NULL THEN 'latency_s is negative' ELSE 'latency_ms is negative' END
         WHEN input_tokens IS NOT NULL AND _in IS NULL THEN 'input_tokens is not a number'
         WHEN output_tokens IS NOT NULL AND _out IS NULL THEN 'output_tokens is not a number'
         WHEN cost_usd IS NOT NULL AND _cost IS NULL THEN 'cost_usd is not a number'

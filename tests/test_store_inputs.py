@@ -65,14 +65,16 @@ def test_non_finite_numbers_bom_objects_as_names_and_future_rows(tmp_path):
     far = (datetime.utcnow() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
     lines = [json.dumps(row(0)), '{"ts": "2026-11-25T06:00:01Z", "model": "m", "version": "1", "request_id": "r1", '
              '"latency_ms": NaN}', json.dumps(row(2, score="Infinity")), json.dumps(row(3, model={"a": 1})),
-             json.dumps(row(4, ts=far)), json.dumps(row(5, ts="2999-01-01T00:00:00Z"))] + \
-            [json.dumps(row(i)) for i in range(6, 100)]
+             json.dumps(row(4, ts=far)), json.dumps(row(5, ts="2999-01-01T00:00:00Z")),
+             json.dumps(row(6, latency_ms=-5.0)), json.dumps(row(7, model=["a"]))] + \
+            [json.dumps(row(i)) for i in range(8, 100)]
     p.write_bytes(b"\xef\xbb\xbf" + ("\n".join(lines) + "\n").encode())
     w = wh(LogSource("predictions", str(p)))
     stats = w.refresh()
-    assert stats.rows == {"predictions": 95}  # the BOM costs no row
+    assert stats.rows == {"predictions": 93}  # the BOM costs no row
     assert reasons(w) == {"latency_ms is not finite": 1, "score is not finite": 1, "model is an object, not a name": 1,
-                          "ts in the future (clock skew?)": 2}
+                          "ts in the future (clock skew?)": 2, "latency_ms is negative": 1,
+                          "model is an array, not a name": 1}
     assert w.cursor().execute("SELECT count(*) FROM predictions WHERE request_id = 'r0'").fetchone()[0] == 1
 
 
@@ -377,3 +379,11 @@ def test_an_open_quote_or_a_partial_line_in_a_file_untouched_for_months_is_decid
     stats = w.refresh()
     assert stats.rows == {"predictions": 2 + 2 + 1} and stats.malformed == 2, (stats, reasons(w))
     assert reasons(w) == {"unbalanced quote": 1, "truncated last line (no newline)": 1}
+
+
+def test_a_negative_latency_is_set_aside_on_the_plain_path_too(tmp_path):
+    """A chunk with nothing else wrong takes `conform_plain`'s path, which must refuse what the query refuses."""
+    p = tmp_path / "p.jsonl"
+    p.write_text("".join(json.dumps(row(i, latency_ms=-5.0 if i == 3 else 10.0)) + "\n" for i in range(50)))
+    w = wh(LogSource("predictions", str(p)))
+    assert w.refresh().rows == {"predictions": 49} and reasons(w) == {"latency_ms is negative": 1}

@@ -341,7 +341,8 @@ def _jsonl_slow(kept: list[tuple[int, bytes]], source: str,
             doc[mapping.features] = feats
         wrong = next((f for f in mapping.names if isinstance(doc.get(f), (dict, list))), None)
         if wrong:
-            rejected.append(Rejected(loc, f"{wrong} is an object, not a name", _raw(line)))
+            kind = "an array" if isinstance(doc.get(wrong), list) else "an object"
+            rejected.append(Rejected(loc, f"{wrong} is {kind}, not a name", _raw(line)))
             continue
         rows.append(doc)
         locs.append(loc)
