@@ -363,12 +363,33 @@ def conform(batch: pa.RecordBatch | pa.Table) -> pa.Table:
         err = _text(t, "error")
         t = _put(t, "error", pc.if_else(pc.greater(pc.binary_length(err), 0), err, pa.scalar(None, pa.string())))
     t = _put(t, "is_error", _is_error(t))
+    keep = _kept(t)
     if "latency_s" in t.column_names:  # the store's rule: latency_ms where the row has it, else seconds x 1000
         seconds = pc.multiply(_to_float(t.column("latency_s")), 1000.0)
         t = _put(t, "latency_ms", pc.coalesce(_to_float(t.column("latency_ms")), seconds)
                  if "latency_ms" in t.column_names else seconds).drop_columns(["latency_s"])
-    keep = pc.and_(pc.is_valid(t.column("ts")), pc.is_valid(t.column("model")))
     return t.filter(keep)
+
+
+def _kept(t: pa.Table) -> pa.ChunkedArray | pa.Array:
+    """The rows the store keeps (`queries/conform_predictions.sql`'s `_reject` null), of the columns read: a time,
+    a model, a version and a request id that are not empty, numbers that are numbers, finite, and a latency not
+    below zero. The `rollup` command counted rows the store sets aside (an empty model, no version, a latency of
+    1e400 or `true`), so the rollups of one log disagreed with the console's reading of it."""
+    keep = pc.is_valid(t.column("ts"))
+    for name in ("model", "version", "request_id"):
+        if name in t.column_names:
+            keep = pc.and_(keep, pc.fill_null(pc.greater(pc.binary_length(_text(t, name)), 0), False))
+    for name in ("latency_ms", "latency_s", "score", "cost_usd"):
+        if name not in t.column_names:
+            continue
+        raw = t.column(name)
+        num = _to_float(raw)
+        ok = pc.or_(pc.is_null(raw), pc.fill_null(pc.is_finite(num), False))  # given: a finite number
+        if name.startswith("latency"):
+            ok = pc.and_(ok, pc.fill_null(pc.greater_equal(num, 0.0), True))
+        keep = pc.and_(keep, ok)
+    return keep
 
 
 def _text(t: pa.Table, name: str) -> pa.ChunkedArray:
