@@ -39,18 +39,29 @@ def load_deployments(svc, model: str) -> dict[str, Any]:
     """Worker: serving per environment (registry), deployment events and audit records for `model`."""
     info = svc.model_info(model)
     aliases, tags = dict(info.aliases), dict(info.tags)
+    try:  # the deployment events up to the view's end (`svc.clock()`: the time cursor when not live)
+        folded = {env: s for (m, env), s in svc.serving().items() if m == model}
+    except Exception:  # noqa: BLE001 - no deployment log: the aliases still tell what serves
+        folded = {}
+    past = getattr(svc, "at", None)
     serving = []
     for env in environments(svc.cfg, aliases):
-        roles = {role: aliases.get(alias_name(env, role)) for role in ("champion", "canary", "shadow", "blue",
-                                                                        "green")}
-        pct = svc.canary_pct(model, env, aliases, tags) if roles["canary"] else None
+        if past is None:
+            roles = {role: aliases.get(alias_name(env, role)) for role in ("champion", "canary", "shadow", "blue",
+                                                                            "green")}
+            pct = svc.canary_pct(model, env, aliases, tags) if roles["canary"] else None
+        else:  # a view of the past: what the events say served then, not the registry's aliases now (they moved
+            s = folded.get(env)  # since, and the table contradicted the Overview at the same time)
+            slots = dict(s.slots) if s is not None else {}
+            roles = {"champion": s.champion if s else None, "canary": s.canary if s else None,
+                     "shadow": s.shadow if s else None, "blue": slots.get("blue"), "green": slots.get("green")}
+            pct = s.canary_pct if s is not None and s.canary else None
         serving.append({"environment": env, "pct": pct, **roles})
-    try:
-        live = {env: s.describe() for (m, env), s in svc.serving().items() if m == model}
-    except Exception:  # noqa: BLE001 - no deployment log: the aliases still tell what serves
-        live = {}
+    live = {env: s.describe() for env, s in folded.items()}
     events = svc.deployment_rows(model)
     records = audit.read(audit.default_path(svc.cfg), model=model)
+    if past is not None:  # and the audit records up to it, as the events are
+        records = [r for r in records if (t := as_datetime(r.get("ts"))) is not None and t <= past]
     return {"serving": serving, "live": live, "timeline": timeline(events, records)[:TIMELINE_LIMIT]}
 
 
