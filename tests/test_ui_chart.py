@@ -198,3 +198,15 @@ def test_an_all_zero_series_has_an_axis_from_zero():
                                                                                        abs=1e-3)
     with_points = [i for i, row in enumerate(rows) if "*" in row[left:right + 1]]
     assert with_points == [len(rows) - 1]
+
+
+def test_a_chart_with_a_floor_never_labels_its_axis_below_it():
+    """TUI probe: a cost chart (its widget says `lo=0.0`, which the drawing ignored) had a row labelled -0.302
+    dollars: the padding under its smallest value went below zero. With a floor, the axis starts there."""
+    pts = [(START + timedelta(hours=h), 0.02 + (h % 5) * 0.4) for h in range(24)]
+    for floor, negative in ((None, True), (0.0, False)):
+        lines = render_chart(pts, 80, 16, start=START, end=END, title="cost", color=False, ascii=True,
+                             floor=floor).plain.splitlines()
+        left, _, _ = plot_area(lines)
+        labels = [l[:left - 1].strip() for l in lines[2:-2] if l[:left - 1].strip()]
+        assert any(label.startswith("-") for label in labels) is negative, labels

@@ -109,8 +109,10 @@ class HealthScreen(WindowedScreen):
 
         def burn_line(label: str, short, long, alert: bool) -> Text:
             return line(label, f"{short.window} {rate(short.burn_rate)}", f"{long.window} {rate(long.burn_rate)}",
-                        Text(f"ALERT: burning over {short.window}", style="bold reverse") if alert else Text("ok"),
-                        width=10)
+                        Text(f"ALERT: burning over {short.window}", style="bold reverse") if alert else
+                        # no request in either window is no evidence: "ok" there read as a healthy service
+                        Text("no data", style="dim") if short.burn_rate is None and long.burn_rate is None else
+                        Text("ok"), width=10)
 
         head = line("SLO", f"p95 <= {target.p95_ms:g}ms (budget {100 * slo.latency_short.budget:g}% slow)",
                     f"errors <= {100 * target.error_rate:g}%",

@@ -128,7 +128,7 @@ def _past_the_line(xy: list[tuple[float, float | None]], threshold: float, breac
 def render_chart(points: Sequence[Point], width: int, height: int, *, start: datetime, end: datetime,
                  title: str = "", unit: str = "", threshold: float | None = None,
                  marks: Sequence[tuple[datetime, str]] = (), ascii: bool | None = None,
-                 color: bool = True, breach: str | None = None) -> Text:
+                 color: bool = True, breach: str | None = None, floor: float | None = None) -> Text:
     """The chart as `height` lines of `width` cells.
 
     `breach` (">=", ">", "<=" or "<"): how a value compares with `threshold` to breach it (a drift score
@@ -157,6 +157,8 @@ def render_chart(points: Sequence[Point], width: int, height: int, *, start: dat
     lo, hi = lo - pad, hi + pad
     if flat_from_zero:  # a flat series near zero (an all-zero cost): the axis starts at 0, no negative row
         lo = 0.0
+    if floor is not None and lo < floor <= min(lows, default=floor):  # no value below it: nor the axis (a cost
+        lo = floor                                                     # axis labelled -0.302 dollars)
     rows = (height - 1) - 2 - 1  # the plot's canvas: the figure less its frame and the time labels
     if threshold is not None and breach in BREACH:
         xy, lo, hi = _past_the_line(xy, threshold, breach, lo, hi, rows)
@@ -258,4 +260,5 @@ class TimeChart(Widget):
             return Text(f"{printable(self.title)}  no data", no_wrap=True, overflow="crop")
         no_color = bool(getattr(self.app, "no_color", False) or os.environ.get("NO_COLOR"))
         return render_chart(self.points, w, h, start=self.start, end=self.end, title=self.title, unit=self.unit,
-                            threshold=self.threshold, marks=self.marks, color=not no_color, breach=self.breach)
+                            threshold=self.threshold, marks=self.marks, color=not no_color, breach=self.breach,
+                            floor=self.lo)
