@@ -65,7 +65,7 @@ class IncidentsScreen(MonitorScreen):
     BINDINGS = [
         Binding("m", "open_model", "Model page", id="incidents.model"),
         Binding("a", "toggle_all", "All/this model", id="incidents.all"),
-        Binding("o", "onset", "Go to onset", id="incidents.onset"),
+        Binding("o", "onset", "Go to detection", id="incidents.onset"),
         Binding("k", "ack", "Acknowledge", id="incidents.ack"),
     ]
 

@@ -360,7 +360,7 @@ class ModelScreen(ActionsMixin, MonitorScreen):
         Binding("v", "open('versions')", "Versions", id="model.versions"),
         Binding("e", "open('deployments')", "Deploys", id="model.deployments"),
         Binding("a", "open('audit')", "Audit", id="model.audit", show=False),
-        Binding("o", "onset", "Go to onset", id="model.onset", show=False),
+        Binding("o", "onset", "Go to detection", id="model.onset", show=False),
         *action_bindings(),
     ]
     COLUMNS = [
