@@ -282,9 +282,11 @@ def incident_text(f, now: datetime | None, worst: Any = ...) -> Text:
     out.append("\n")
     label("SUSPECTS")
     if not f.suspects:
-        out.append("no deployment, alias or prompt change found before onset\n", style="dim")
+        out.append("no deployment, alias or prompt change found before detection\n", style="dim")
     else:
-        out.append(f"{len(f.suspects)} change(s) before onset, latest first\n", style="dim")
+        # "before onset" was said of changes the estimate placed after it too ("26m after the estimated onset"):
+        # suspects are the changes up to detection, each placed against the onset in its own words
+        out.append(f"{len(f.suspects)} change(s) before detection, latest first\n", style="dim")
         for s in sorted(f.suspects, key=lambda s: s.ts, reverse=True):
             out.append(f"  {ts(s.ts)} ")
             out.append_text(safe(f"{s.kind:<10}", "bold"))
