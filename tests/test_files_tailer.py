@@ -119,7 +119,9 @@ def test_a_file_replaced_by_another_restarts_at_zero(tmp_path):
     os.replace(new, p)
     chunks, state, t = scan(state, [p])
     assert ids(chunks) == list(range(50, 200))
-    assert t.notes == [f"{p}: replaced by a new file, reading it from the start"]
+    assert t.notes == [f"{p}: replaced by a new file, reading it from the start; the old one is not in its folder "
+                       "any more: rows written to it after the last read may be lost (rotate into the same folder "
+                       "to keep them)"]
 
 
 def test_a_reused_inode_with_other_content_restarts_at_zero(tmp_path):

@@ -439,8 +439,11 @@ class Tailer:
         key = key_of(cur.dev, cur.ino)
         if cur.gone_since is None:
             replaced = any(path == cur.path for path, _ in found.values())
-            self.notes.append(f"{cur.path}: replaced by a new file, reading it from the start" if replaced
-                              else f"{cur.path}: deleted")
+            # the old file left the folder (deleted, or rotated elsewhere: logrotate's `olddir`): rows written to it
+            # after the last read cannot be followed, which "replaced" alone hid
+            self.notes.append(f"{cur.path}: replaced by a new file, reading it from the start; the old one is not "
+                              "in its folder any more: rows written to it after the last read may be lost (rotate "
+                              "into the same folder to keep them)" if replaced else f"{cur.path}: deleted")
             state.setdefault(key, replace(cur, gone_since=now, pending_size=-1, pending_since=None))
         elif now - cur.gone_since <= self.forget_s:
             state.setdefault(key, replace(cur))
