@@ -108,6 +108,10 @@ def test_promote_canary_rollback_audit(mlflow_server, tmp_path, capsys):
     assert run(["--config", cfg, "--format", "json", "audit", "--model", name, "--limit", "2"]) == 0
     records = json.loads(capsys.readouterr().out)
     assert [r["phase"] for r in records] == ["intent", "outcome"] and records[-1]["action"] == "shadow-stop"
+    # the text names what moved, alias by alias: a shadow start read "1->3" as if the champion had moved
+    assert run(["--config", cfg, "audit", "--model", name]) == 0
+    shadow_start = next(line for line in capsys.readouterr().out.splitlines() if "intent" in line and "mirror" in line)
+    assert "shadow: unset -> v3" in shadow_start and "1->3" not in shadow_start, shadow_start
     assert run(["--config", cfg, "audit", "verify"]) == 0
     assert capsys.readouterr().out.startswith("ok:")
 

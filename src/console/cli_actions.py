@@ -260,8 +260,17 @@ def cmd_retrain(args: argparse.Namespace, cfg: Config) -> int:
     return _report(args, svc.run_action(planned, reason=args.reason, evidence=evidence))
 
 
+def _v(version, none: str) -> str:
+    return f"v{version}" if version not in (None, "") else none
+
+
 def _audit_line(rec: dict[str, Any]) -> str:
-    moved = f"{rec.get('from') or '-'}->{rec.get('to') or '-'}" if ("from" in rec or "to" in rec) else ""
+    changes = rec.get("changes") if isinstance(rec.get("changes"), list) else None
+    if changes:  # what moved, alias by alias: `from`/`to` are the champion's, "3->2" for a shadow start
+        moved = ", ".join(f"{c.get('alias')}: {_v(c.get('from_version'), 'unset')} -> {_v(c.get('to_version'), 'removed')}"
+                          for c in changes if isinstance(c, dict))  # as the plan says it
+    else:
+        moved = f"{rec.get('from') or '-'}->{rec.get('to') or '-'}" if ("from" in rec or "to" in rec) else ""
     status = rec.get("outcome") or rec.get("phase", "")
     text = rec.get("message") or rec.get("reason") or ""
     return "  ".join(str(x) for x in (rec.get("ts", ""), rec.get("actor", ""), rec.get("phase", ""),
