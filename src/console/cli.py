@@ -47,7 +47,7 @@ def _common() -> argparse.ArgumentParser:
     p.add_argument("--read-only", action="store_true", default=argparse.SUPPRESS,
                    help="refuse every dangerous action")
     p.add_argument("--at", metavar="TIME", default=argparse.SUPPRESS,
-                   help="end of the view: an ISO time, or 'latest' for the newest row (default: now)")
+                   help="end of the view: an ISO time, or 'latest' for the newest row (the model's, for a command about one; default: now)")
     p.add_argument("--since", metavar="TIME", default=argparse.SUPPRESS,
                    help="start of the incident history (default: the window's start when --from or a --window "
                         "period or duration of 7 days or more is given, else 7 days before --at)")
@@ -77,7 +77,8 @@ def open_service(args, cfg: Config, **kwargs):
     try:
         svc.view(at=getattr(args, "at", None), window=getattr(args, "window", None),
              start=getattr(args, "start", None), end=getattr(args, "end", None),
-             since=getattr(args, "since", None), default_window=getattr(args, "default_window", "24h"))
+             since=getattr(args, "since", None), default_window=getattr(args, "default_window", "24h"),
+             model=getattr(args, "model", None) if isinstance(getattr(args, "model", None), str) else None)
     except ValueError as exc:
         svc.close()
         raise TimeOptionError(str(exc)) from None

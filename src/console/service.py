@@ -95,7 +95,8 @@ class Service:
                 self._drift_status, self._cost_today, self._cells_of = {}, {}, None
 
     def view(self, *, at: str | None = None, window: str | None = None, start: str | None = None,
-             end: str | None = None, since: str | None = None, default_window: str = "24h"):
+             end: str | None = None, since: str | None = None, default_window: str = "24h",
+             model: str | None = None):
         """Resolves the read options of the CLI (`--at`, `--window`, `--from/--to`, `--since`) against this
         store and moves the time cursor there; returns the analytics.windows.View. A view that does not end at
         the wall clock is not live, nor one with --from: its start is exact, so its end stays where it was read
@@ -104,7 +105,10 @@ class Service:
         from console.analytics.windows import resolve_view
 
         wall = self._wall()
-        v = resolve_view(now=wall, latest=self.latest_ts(), at=at, window=window, start=start, end=end,
+        # `latest` of a command about one model is that model's newest row: a model whose log went quiet months
+        # ago showed an empty window ending at another model's newest row
+        latest = self.warehouse.last_seen(model, datetime.max) if model is not None and str(at).strip().lower() == "latest" else None
+        v = resolve_view(now=wall, latest=latest or self.latest_ts(), at=at, window=window, start=start, end=end,
                          since=since, default_window=default_window)
         live = v.end == wall and start is None
         asked = since is not None or window is not None or start is not None  # else: the default history
