@@ -137,6 +137,9 @@ class RuleEvaluator:
             if use is ctx and rule.metric in LOOK_BACK_METRICS:
                 use, evals, extra = self._look_back(rule, since, now, (use, evals, extra),
                                                     lambda earlier: self._raw_earlier(ctx, rule, earlier))
+            elif use is ctx.wide and rule.metric in LOOK_BACK_METRICS:  # a history too short for a verdict
+                use, evals, extra = self._look_back(rule, since, now, (use, evals, extra),
+                                                    lambda earlier: self._wide_earlier(ctx, rule, earlier))
             found += self._to_findings(use, rule, evals, extra)
         if preds.height and (mc.segments or mc.sensitive):
             found += self._segment_findings(model, mc, ctx.joined(self.mon), deployments, preds, now, since)
@@ -162,7 +165,9 @@ class RuleEvaluator:
             since, was = now - reach, first
             got = earlier(since)
             first = _open_at_start(rule, got[1], mark)
-            if first is None or first.end >= was.end:  # seen to begin, or nothing earlier with evidence
+            # seen to begin, or nothing earlier with evidence; a history still too short for a window before its
+            # latest (`check --since` half an hour ago) says nothing of earlier ones yet: reach further
+            if first is None or first.end >= was.end and len(got[1]) > 1:
                 return got[0], got[1], {**got[2], "listed_from": mark}
         return got[0], got[1], {**got[2], "listed_from": mark, "before": since}
 
@@ -175,6 +180,21 @@ class RuleEvaluator:
             back.grid_since = ctx.since
             ctx.earlier[start] = back
         back = ctx.earlier[start]
+        return (back, *self._evaluate(back, rule))
+
+    def _wide_earlier(self, ctx: "Context", rule: AlertRule, start: datetime) -> tuple:
+        """`_look_back`'s evaluation of a rule whose history reads a sparse model's rows from before it (`_reaching`):
+        over (start, now] on the same rows and the history's grid. Without it, a breach older than a short history
+        (`check --since` an hour ago) had its onset, and its id, at the history's start, another id for each
+        `--since`."""
+        wide = ctx.wide
+        key = ("wide", start)
+        if key not in ctx.earlier:
+            back = Context(ctx.model, ctx.mc, wide.preds, start, ctx.now, ctx.deployments,
+                           reach=min(wide.reach, start) if wide.reach is not None else start)
+            back.grid_since = ctx.since
+            ctx.earlier[key] = back
+        back = ctx.earlier[key]
         return (back, *self._evaluate(back, rule))
 
     def _rollup_earlier(self, src, backs: dict, rule: AlertRule, expected: dict, start: datetime) -> tuple:
