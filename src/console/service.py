@@ -711,7 +711,9 @@ class Service:
         aliases_by_model = {m.name: {a: str(v) for a, v in m.aliases.items()}
                             for m in reg.models if not getattr(m, "is_prompt", False)}
         unread = self.unreadable()[0]  # models with rows in a source that cannot be read now: numbers partial
-        unknown = self.quality_unknown(self._findings) if self._findings else {}  # e.g. the registry down
+        # e.g. the registry down; asked of the monitor that made these findings (a kept answer has none: building
+        # one imports Polars and NumPy for a question the kept answer settled)
+        unknown = self.quality_unknown(self._findings) if self._findings and self._monitor is not None else {}
         keys = seen | set(serving)
         for name in aliases_by_model:
             envs = {parse_alias(a)[0] for a in aliases_by_model[name]} or {"production"}

@@ -30,7 +30,6 @@ from console.actions import catalog, policy
 from console.actions.catalog import ActionState, version_text
 from console.aliases import alias_name
 from console.config import ConfigError
-from console.sources.registry import RegistryUnavailable
 from console.safe_text import printable
 
 STRATEGIES = ("direct", "canary", "blue-green", "shadow")  # the one list: the operator, the CLI and the TUI
@@ -134,8 +133,10 @@ def prepare(op, model: str, environment: str, action: str, *, version: str | Non
     typed = policy.needs_typed_confirmation(spec, cfg, environment)
     try:
         state = op.state(model, environment)
-    except RegistryUnavailable as exc:  # the attempt is audited as the ones refused above are, then said as before
-        if user_check and hasattr(op, "refuse"):
+    except Exception as exc:  # an unreachable registry: audited as the refusals above are, then said as before
+        from console.sources.registry import RegistryUnavailable  # (here: the parser imports this module)
+
+        if isinstance(exc, RegistryUnavailable) and user_check and hasattr(op, "refuse"):
             op.refuse("failed", f"{exc}; nothing changed", action, model, environment, {"registry_error": True})
         raise
     # a rollback to a named version needs no default target: the plan checks that version (a former champion, not
