@@ -79,3 +79,42 @@ def test_a_steady_burn_with_a_noisy_hour_is_one_incident_that_ends_when_the_erro
     # resolved once an hour of clean rows holds at most 1 error of 120 (upper bound 5.4 % < 6 %): from the
     # first window that reaches one row past the bad stretch's last error to a whole clean hour after it
     assert burn.end is not None and BAD[1] < burn.end <= BAD[1] + timedelta(hours=2), burn
+
+
+def test_a_tight_slo_neither_pages_on_one_error_nor_stays_firing_on_clean_windows():
+    """Alerts re-probe, findings 1 and 2: against a 99.9 % SLO (a 0.1 % budget) one error in 100 rows is a burn of
+    10 whose interval reaches down to 1.8: every healthy model paged; and a clean window's upper bound (3.7 %, 37x)
+    could never be under 6, so the page never ended. One error is now not known yet (no page), a clean window ends
+    an incident, and a canary failing 8 % of 100 requests against a 1 % budget still pages."""
+    one = ev.burn_bounds(1, 100, 0, 100, 0.001, 0.05)
+    assert one[0] == pytest.approx(ev.wilson(1, 100)[0] / 0.001)
+    assert ev.rate_evaluation(DIP[0], DIP[1], 100, 10.0, ">", 6.0, 100, bounds=one).breach is None
+    clean = ev.rate_evaluation(DIP[0], DIP[1], 100, 0.0, ">", 6.0, 100, bounds=ev.burn_bounds(0, 100, 0, 100, 0.001,
+                                                                                            0.05))
+    assert clean.breach is False and clean.high > 6 and clean.settled
+    canary = ev.rate_evaluation(DIP[0], DIP[1], 100, 8.0, ">", 6.0, 100, bounds=ev.burn_bounds(8, 100, 0, 100, 0.01,
+                                                                                             0.05))
+    assert canary.breach is True and 3 < canary.low < 6  # past the threshold, its interval reaching under it
+
+
+@pytest.mark.parametrize("extra", ["", "[rollups]\nmin_rows = 10\n"], ids=["raw", "rollups"])
+def test_an_outage_against_a_tight_slo_ends_when_its_errors_stop(tmp_path, extra):
+    rows, t, i = [], START, 0
+    while t < START + timedelta(hours=12):
+        bad = START + timedelta(hours=4) < t <= START + timedelta(hours=6)
+        rows.append({"ts": t.strftime("%Y-%m-%dT%H:%M:%SZ"), "model": "s", "version": "1", "request_id": f"r{i}",
+                     "prediction": "1", "latency_ms": 40.0, "status": "error" if bad and i % 5 == 0 else "ok"})
+        t, i = t + timedelta(seconds=12), i + 1  # 300 an hour
+    (tmp_path / "pred.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "console.toml").write_text(
+        '[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "pred.jsonl"\n[models.s]\n'
+        'task = "classification"\n[models.s.slo]\np95_ms = 300\nerror_rate = 0.001\n' + extra, encoding="utf-8")
+    end = START + timedelta(hours=12)
+    svc = Service(parse_file(tmp_path / "console.toml"), clock=lambda: end)
+    try:
+        svc.refresh()
+        burns = [f for f in svc.monitor.findings(at=end) if f.rule == "default: SLO burn" and f.onset]
+    finally:
+        svc.close()
+    assert len(burns) == 1 and burns[0].end is not None, [(f.onset, f.end, f.evidence) for f in burns]
+    assert burns[0].end <= START + timedelta(hours=8)  # two clean hours at most after the errors stopped

@@ -292,12 +292,21 @@ def rate_evaluations(preds: pl.DataFrame, spans: list[tuple[datetime, datetime, 
     return out
 
 
+RECOVERED = 0.5  # a rate at most this share of its threshold ends an incident whatever its interval's width
+
+
 def rate_evaluation(lo: datetime, hi: datetime, n: int, value: float | None, op: str, threshold: float,
                     min_rows: int, proportion: bool = False,
                     bounds: tuple[float | None, float | None] | None = None) -> Evaluation:
-    """One window's verdict on a rate or level of `n` rows (the raw path and the rollups' share it). A
-    proportion breaches only when its whole interval is past the threshold; a level with `bounds` breaches on
-    its value; either ends an incident only when its interval is clear of the threshold (`settled`)."""
+    """One window's verdict on a rate or level of `n` rows (the raw path and the rollups' share it).
+
+    A proportion breaches only when its whole interval is past the threshold. A level with `bounds` (the SLO
+    burn) breaches on its value when its lower bound is past RECOVERED of the threshold too: one error in 100
+    rows against a 0.1 % budget is a burn of 10 whose interval reaches down to 1.8, and it paged every healthy
+    model of a 99.9 % SLO; a canary failing 8 % against a 1 % budget (8x, down to 4.1x) still pages. Either ends
+    an incident (`settled`) only with evidence of recovery: its interval clear of the threshold, or its value at
+    most RECOVERED of it (a window that could never be narrow enough, 100 clean rows against a 0.1 % budget,
+    still ends it, while a noisy hour at 5x against a threshold of 6 does not)."""
     if n < min_rows:
         return Evaluation(lo, hi, n, None, None, note=f"{n} rows, needs {min_rows}")
     value = None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
@@ -309,11 +318,15 @@ def rate_evaluation(lo: datetime, hi: datetime, n: int, value: float | None, op:
         low, high = bounds
     settled = True
     if low is not None and high is not None:
-        sure, doubt = (low, high) if op.startswith(">") else (high, low)
+        up = op.startswith(">")
+        sure, doubt = (low, high) if up else (high, low)
         if proportion:
             # past the threshold with its whole interval; inside it, it is not known yet
             breach = True if OPS[op](sure, threshold) else (False if not breach else None)
-        settled = breach is not False or not OPS[op](doubt, threshold)
+        elif breach and up and low <= threshold * RECOVERED:
+            breach = None  # past the threshold on too few rows to tell from noise: not known yet
+        near = value <= threshold * RECOVERED if up else value >= threshold / RECOVERED if threshold else False
+        settled = breach is not False or not OPS[op](doubt, threshold) or near
     return Evaluation(lo, hi, n, value, breach, low, high, settled=settled)
 
 
