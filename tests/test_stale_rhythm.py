@@ -27,6 +27,11 @@ def _rows():
                 yield {"ts": t, "model": "biz"}
                 t += timedelta(minutes=2)
         day += timedelta(days=1)
+    t = FIRST  # 24/7 every 2 minutes, down 01:00-07:00 on the 10th, dead from 01:58 on the 17th (a week later)
+    while t < datetime(2026, 11, 17, 2):
+        if not datetime(2026, 11, 10, 1) <= t < datetime(2026, 11, 10, 7):
+            yield {"ts": t, "model": "flaky"}
+        t += timedelta(minutes=2)
     hour = datetime(2026, 11, 16)
     while hour < BATCH_END:
         for s in range(0, 601, 10):  # a batch at :00 of every hour, a row every 10 s for 10 minutes
@@ -44,7 +49,8 @@ def svc(tmp_path_factory):
                                 "status": "ok"}) + "\n")
     (tmp / "console.toml").write_text(
         '[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "pred.jsonl"\n'
-        '[models.biz]\nfeatures = ["x"]\n[models.batch]\nfeatures = ["x"]\n', encoding="utf-8")
+        '[models.biz]\nfeatures = ["x"]\n[models.batch]\nfeatures = ["x"]\n[models.flaky]\nfeatures = ["x"]\n',
+        encoding="utf-8")
     service = Service(parse_file(tmp / "console.toml"), clock=lambda: datetime(2026, 11, 24))
     service.refresh()
     yield service
@@ -73,3 +79,10 @@ def test_a_business_hours_source_is_stale_only_past_its_rhythm(svc, at, stale):
 ], ids=["between", "late-within", "late-past"])
 def test_a_batch_source_is_stale_only_when_a_batch_is_late_past_the_allowed_gap(svc, at, stale):
     assert _stale(svc, "batch", at) is stale
+
+
+def test_one_earlier_outage_at_the_same_hour_is_no_rhythm(svc):
+    """Alerts re-probe, finding 3: a 24/7 source that died at the hour it had once failed (a week before) was
+    excused for 5.5 h: one quiet day a week back was taken for a rhythm. A rhythm is now the same quiet twice
+    running (a day and two days before, or a week and two weeks before)."""
+    assert _stale(svc, "flaky", datetime(2026, 11, 17, 3))

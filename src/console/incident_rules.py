@@ -480,14 +480,15 @@ class RuleEvaluator:
                                f"newest row {last:%Y-%m-%d %H:%M}Z")]
 
     def _usual_silence(self, model: str, last: datetime, now: datetime, allowed: timedelta) -> bool:
-        """The source was as quiet on the same clock a day or a week before (`evidence.usual_silence_spans`):
+        """The source was as quiet on the same clock a day and two days before, or a week and two weeks before
+        (`evidence.usual_silence_spans`):
         a business-hours source's night or a batch source's hour between batches is its rhythm, not an outage
         (the 95th-percentile gap of a source quiet 12 h a day is seconds, and it paged every night)."""
-        for lived, lo, hi in ev.usual_silence_spans(last, now, allowed):
+        def quiet(lived: datetime, lo: datetime, hi: datetime) -> bool:
             rows = self.mon.typed_rows(model, lived, hi, "production", columns=["ts"])["ts"]
-            if rows.len() and (rows <= lo).any() and not (rows > lo).any():
-                return True
-        return False
+            return bool(rows.len() and (rows <= lo).any() and not (rows > lo).any())
+
+        return any(all(quiet(*span) for span in rhythm) for rhythm in ev.usual_silence_spans(last, now, allowed))
 
     def _to_findings(self, ctx: "Context", rule: AlertRule, evals: list, extra: dict) -> list[Finding]:
         model = ctx.model

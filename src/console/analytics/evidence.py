@@ -456,20 +456,26 @@ def staleness(last_ts: datetime | None, ts: pl.Series, end: datetime, limit: tim
     return silent > allowed, silent.total_seconds() / 60, allowed
 
 
-SILENCE_LAGS = (timedelta(days=1), timedelta(days=7))  # a daily rhythm (nights, hourly batches), a weekly one
+# a rhythm is a silence kept on the same clock twice running: a day and two days before (nights, hourly batches), or
+# a week and two weeks before (weekends); one earlier outage at the same hour is no rhythm, and excused a source
+# that died at the hour it once failed
+SILENCE_LAGS = ((timedelta(days=1), timedelta(days=2)), (timedelta(days=7), timedelta(days=14)))
 
 
 def usual_silence_spans(last_ts: datetime, end: datetime, allowed: timedelta
-                        ) -> list[tuple[datetime, datetime, datetime]]:
-    """Where to look for the same silence in the source's past, per lag: (lived, lo, hi). The silence is usual
-    when some lag's (lo, hi] holds no row while (lived, lo] holds one (the source was logging then, so the quiet
-    is its rhythm and not a gap in what was read). The span is the silence moved back by the lag, its start a
-    little later (a batch may end a few minutes later one day) and its end `allowed` earlier: a source may be
-    late by `allowed` before it is stale, but not later than it was quiet on the same clock before."""
+                        ) -> list[list[tuple[datetime, datetime, datetime]]]:
+    """Where to look for the same silence in the source's past: per rhythm (`SILENCE_LAGS`), per lag, (lived, lo,
+    hi). The silence is usual when, for every lag of some rhythm, (lo, hi] holds no row while (lived, lo] holds
+    one (the source was logging then, so the quiet is its rhythm and not a gap in what was read). The span is
+    the silence moved back by the lag, its start a little later (a batch may end a few minutes later one day)
+    and its end `allowed` earlier: a source may be late by `allowed` before it is stale, but not later than it
+    was quiet on the same clock before."""
     silent = end - last_ts
+    if silent <= allowed:
+        return []
     jitter = min(allowed, (silent - allowed) / 2)
-    return [(last_ts - lag - timedelta(days=1), last_ts - lag + jitter, end - lag - allowed) for lag in SILENCE_LAGS
-            if silent > allowed]
+    return [[(last_ts - lag - timedelta(days=1), last_ts - lag + jitter, end - lag - allowed) for lag in lags]
+            for lags in SILENCE_LAGS]
 
 
 def moved(columns: Sequence, ) -> list[tuple[str, float]]:
