@@ -64,3 +64,17 @@ def test_the_budget_incident_keeps_its_id_after_the_crossing_leaves_the_history(
     # the onset is the first grid point (3 h) whose forecast crosses, the one before it does not
     assert _forecast_crosses(onset) and not _forecast_crosses(onset - timedelta(hours=3)), onset
     assert JUMP < onset < JUMP + timedelta(days=1)
+
+
+def test_a_history_shorter_than_a_day_still_forecasts_the_budget(tmp_path, capsys):
+    """Alerts re-probe, finding 6: the forecast's first evaluation was a day into the history, so `check --since`
+    a few hours back said "no budget or no spend" and exited 0 while the forecast was past the budget."""
+    cfg = _workspace(tmp_path, False)
+    at = "2026-11-20T12:00Z"
+    assert main(["--config", str(cfg), "check", "--all", "--format", "json", "--at", at]) == 1
+    week = [i for i in json.loads(capsys.readouterr().out)["incidents"] if i["rule"] == "default: budget"]
+    assert main(["--config", str(cfg), "check", "--all", "--format", "json", "--at", at,
+                 "--since", "2026-11-20T09:00Z"]) == 1
+    short = [i for i in json.loads(capsys.readouterr().out)["incidents"] if i["rule"] == "default: budget"]
+    assert [i["state"] for i in short] == ["firing"] and short[0]["id"] == week[0]["id"], (short, week)
+    assert _forecast_crosses(datetime(2026, 11, 20, 12))

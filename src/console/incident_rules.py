@@ -444,7 +444,8 @@ class RuleEvaluator:
         costed = co.with_cost(preds, ctx.mc.prices).sort("ts")
         rows = ev.Sorted(costed)
         evals = []
-        for hi in ev.grid(ctx.now, DRIFT_STEP, ctx.since + co.PACE):  # the rollups' grid too (`RollupRules.budget`)
+        # the rollups' grid too (`RollupRules.budget`); a history shorter than the pace still has its latest forecast
+        for hi in ev.grid(ctx.now, DRIFT_STEP, ev.grid_after(ctx.since, ctx.now, co.PACE, co.PACE)):
             status = co.budget_status(costed, hi, budget, pace=co.PACE)
             n = rows.slice(hi - co.PACE, hi).height
             value = status.projected_share

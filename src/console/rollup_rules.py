@@ -715,7 +715,7 @@ class RollupRules:
                           *([parts.select("ts", co.COST, pl.col("requests").cast(pl.Int64))] if parts.height else [])],
                          how="diagonal_relaxed").sort("ts")
         evals = []
-        for hi in ev.grid(self.now, step, self.since + co.PACE):
+        for hi in ev.grid(self.now, step, ev.grid_after(self.since, self.now, co.PACE, co.PACE)):
             status = co.budget_status(both, hi, budget, pace=co.PACE)
             n = int(both.filter((pl.col("ts") > hi - co.PACE) & (pl.col("ts") <= hi))["requests"].sum() or 0)
             value = status.projected_share
