@@ -503,8 +503,12 @@ class RollupDrift:
                 lock.release()
         for i, model, key, content, seen, _, _ in todo:
             start, end = asks[i][1], asks[i][2]
-            if seen is not None and start <= seen[2] and seen[1] <= end:
-                start, end = min(start, seen[1]), max(end, seen[2])  # one stretch known good for this content
+            if seen is not None and start <= seen[2] and seen[1] <= end and not [
+                    h for h in _to_check(seen, content, seen[1], seen[2]) if not start <= h < end]:
+                # one stretch known good for this content: the old one's hours outside this ask were verified for
+                # the old content, so they join only when no change since touches them (a `snapshot` after a late
+                # file in an older day marked that day verified unread, and a 30-day read then missed its rows)
+                start, end = min(start, seen[1]), max(end, seen[2])
             self._verified[key] = (content, start, end)
             if self.remote is None:
                 self._keep_record(model, key, content, start, end)
