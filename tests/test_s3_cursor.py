@@ -15,12 +15,21 @@ from s3_server import s3_server  # noqa: F401  (session fixture)
 END = datetime(2026, 11, 30)
 
 
-def test_prune_seen_keeps_only_listed_objects():
+def test_prune_seen_keeps_a_deleted_object_a_while_then_forgets_it():
+    """A deleted object's entry stays, marked gone, for FORGET_S: its key written again is the object already read
+    (its rows were counted twice when the entry went at once); later it goes, so the cursor does not grow for ever."""
     seen = {"s3://b/a.jsonl": {"etag": "1", "size": 3}, "s3://b/gone.jsonl": {"etag": "2", "size": 4}}
     listed = [FileInfo(path="s3://b/a.jsonl", size=3, mtime_ns=0, etag="1"), "s3://b/new.jsonl"]
-    assert s3.prune_seen(seen, listed) == {"s3://b/a.jsonl": {"etag": "1", "size": 3}}
-    assert s3.prune_seen(seen, []) == {}
-    assert s3.prune_seen({}, listed) == {}
+    kept, gone = s3.prune_seen(seen, listed, now=100.0)
+    assert kept == {"s3://b/a.jsonl": {"etag": "1", "size": 3},
+                    "s3://b/gone.jsonl": {"etag": "2", "size": 4, "gone": 100.0}} and gone == ["s3://b/gone.jsonl"]
+    again, gone = s3.prune_seen(kept, listed, now=100.0 + s3.FORGET_S)  # still kept, said once
+    assert again == kept and gone == []
+    back, _ = s3.prune_seen(kept, [*listed, "s3://b/gone.jsonl"], now=200.0)  # written again: known, not new
+    assert back["s3://b/gone.jsonl"] == {"etag": "2", "size": 4}
+    later, _ = s3.prune_seen(kept, listed, now=101.0 + s3.FORGET_S)
+    assert later == {"s3://b/a.jsonl": {"etag": "1", "size": 3}}
+    assert s3.prune_seen({}, listed) == ({}, [])
 
 
 def test_the_store_cursor_forgets_deleted_objects(s3_server, tmp_path):  # noqa: F811
@@ -49,8 +58,12 @@ def test_the_store_cursor_forgets_deleted_objects(s3_server, tmp_path):  # noqa:
         assert objects() == {"s3://cursor/logs/a.jsonl", "s3://cursor/logs/b.jsonl"}
         client.delete_object(Bucket="cursor", Key="logs/a.jsonl")
         put("logs/c.jsonl", 2)
-        assert svc.refresh().rows == {"predictions": 2}  # b is not read again, c is new
-        assert objects() == {"s3://cursor/logs/b.jsonl", "s3://cursor/logs/c.jsonl"}
+        second = svc.refresh()
+        assert second.rows == {"predictions": 2}  # b is not read again, c is new
+        assert any("a.jsonl: deleted from the bucket" in n for n in second.notes), second.notes
+        assert objects() == {"s3://cursor/logs/a.jsonl", "s3://cursor/logs/b.jsonl", "s3://cursor/logs/c.jsonl"}
         assert svc.warehouse.counts()[0] == 10  # the deleted object's rows stay in the store
+        put("logs/a.jsonl", 5)  # the same key written again (a re-export): its rows are the ones counted
+        assert svc.refresh().rows == {} and svc.warehouse.counts()[0] == 10
     finally:
         svc.close()

@@ -388,15 +388,28 @@ def error(where: str, exc: BaseException, s: S3Settings | None = None) -> Storag
     return cls(redact(f"{where}: {reason}", s))
 
 
-def prune_seen(seen: dict[str, dict], listed) -> dict[str, dict]:
-    """An object cursor (`{url: {etag, size}}`) kept to the objects a full listing still shows.
+FORGET_S = 7 * 86400.0  # how long a deleted object's entry is kept in case its key is written again (the tailer's)
 
-    Objects are immutable and each is read once, so an entry is only needed while its object can be
-    listed again; one deleted from the bucket (a lifecycle rule, a cleanup) would otherwise stay in
-    the cursor forever and the cursor would grow by one entry per object ever read. Give it only the
-    result of a listing that succeeded over the source's whole location (not a time-pruned one): an
-    object missing from a partial listing is not deleted. A key deleted and later written again is
-    then a new object and is read as one.
-    """
-    now = {getattr(i, "path", i) for i in listed}
-    return {url: v for url, v in seen.items() if url in now}
+
+def prune_seen(seen: dict[str, dict], listed, now: float | None = None) -> tuple[dict[str, dict], list[str]]:
+    """An object cursor (`{url: {etag, size}}`) after a full listing, and the objects deleted since the last one.
+
+    Objects are immutable and each is read once. One deleted from the bucket (a lifecycle rule, a cleanup) keeps
+    its entry, marked `gone`, for FORGET_S: its rows stay in the store, so a key written again (a re-export, a
+    backfill after a lifecycle rule) is the object already read, not a new one (its 492 rows were counted
+    twice); after that the entry goes, so the cursor does not grow by one entry per object ever read. Give it only
+    the result of a listing that succeeded over the source's whole location (not a time-pruned one): an object
+    missing from a partial listing is not deleted."""
+    now = time.time() if now is None else now
+    listed_now = {getattr(i, "path", i) for i in listed}
+    out: dict[str, dict] = {}
+    gone: list[str] = []
+    for url, v in seen.items():
+        if url in listed_now:
+            out[url] = {k: x for k, x in v.items() if k != "gone"}
+        elif "gone" not in v:
+            out[url] = {**v, "gone": now}
+            gone.append(url)
+        elif now - float(v["gone"]) <= FORGET_S:
+            out[url] = v
+    return out, gone

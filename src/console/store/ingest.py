@@ -428,7 +428,8 @@ class Ingest:
             self._objects_down[src.path] = why
             return seen, [why]
         self._objects_down.pop(src.path, None)
-        seen = locations.s3.prune_seen(seen, objects)  # objects deleted from the bucket leave the cursor
+        seen, gone = locations.s3.prune_seen(seen, objects, self.wall())  # deleted objects: kept a while, noted
+        notes += [f"{url}: deleted from the bucket; the rows read from it stay counted" for url in gone]
         for info in objects:
             fmt_file = src.format or format_of(info.path, None) or fmt
             if fmt_file == "parquet":
