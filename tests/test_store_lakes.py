@@ -219,3 +219,30 @@ def test_a_delta_table_s_string_kinds_are_read_once_across_processes(fleet, tmp_
     lakes._PHYSICAL.clear()
     with pytest.raises(OSError):
         lakes.mixed_strings(dataset, {})  # without what was kept, the footers are read (and are not there)
+
+
+def test_a_delta_table_missing_a_data_file_is_set_aside_not_fatal(fleet, tmp_path, capsys):
+    """Lakes probe, F3: a data file the Delta log names but the folder no longer holds made every read command
+    print nothing and exit 4 with DuckDB's error about an internal view (`lake_0`): the newest-row and count
+    queries ran outside the reader that sets a failing lake aside. Now the snapshot answers (exit 0) with one note
+    naming the table, and `check` says what it could not evaluate (exit 2)."""
+    from deltalake import DeltaTable, write_deltalake
+
+    from console.cli import main
+
+    _, whole = fleet
+    path = tmp_path / "preds"
+    write_deltalake(str(path), whole, partition_by=["date"])
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "{path}"\nformat = "delta"\n',
+                   encoding="utf-8")
+    assert main(["--config", str(cfg), "snapshot", "--at", "2026-11-30T00:00Z", "--format", "json"]) == 0  # warm
+    capsys.readouterr()
+    gone = next(u for u in DeltaTable(str(path)).file_uris() if f"{END - timedelta(days=2):%Y-%m-%d}" in u)
+    os.remove(gone.removeprefix("file://"))
+    assert main(["--config", str(cfg), "snapshot", "--at", "2026-11-30T00:00Z", "--format", "json"]) == 0
+    out = capsys.readouterr()
+    assert str(path) in out.err and "failed to open" in out.err.lower() and "lake_" not in out.err, out.err
+    assert main(["--config", str(cfg), "check", "--at", "2026-11-30T00:00Z"]) == 2
+    err = capsys.readouterr().err
+    assert "check could not evaluate" in err and str(path) in err and "lake_" not in err, err

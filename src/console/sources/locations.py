@@ -15,6 +15,7 @@ system (Parquet scans), both shipped as packages. Errors are `StorageError`: one
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -300,7 +301,19 @@ def open_range(path: str, start: int, length: int, storage: dict | None = None,
 def storage_error(path: str, exc: BaseException, storage: dict | None = None) -> StorageError:
     """The one-line form of any failure met while reading `path` (e.g. raised by DuckDB mid-scan)."""
     settings = s3.settings(storage) if str(path).startswith(S3_SCHEMES) else None
-    return s3.error(str(path), exc, settings)
+    text = _INTERNAL.sub("", str(exc))  # the store's own view name says nothing to an operator
+    return s3.error(str(path), type(exc)(text) if text != str(exc) and _rebuildable(exc) else exc, settings)
+
+
+_INTERNAL = re.compile(r"(Invalid Input Error: )?reading the stream registered as 'lake_\d+' failed: ")
+
+
+def _rebuildable(exc: BaseException) -> bool:
+    try:
+        type(exc)("")
+    except Exception:  # noqa: BLE001 - an exception type that takes other arguments: said as it is
+        return False
+    return True
 
 
 def _hive_base(dirs: list[str]) -> str:

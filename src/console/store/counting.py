@@ -217,6 +217,11 @@ class Counting:
                 out.append([kind, path, known["version"]])
         return out
 
+    def _one(self, sql: str) -> tuple:
+        """The one row of a query over the views (a lake's among them)."""
+        with self.cursor() as cur:
+            return cur.execute(sql).fetchone()
+
     def newest(self, kind: str = "predictions", check: bool = True) -> datetime | None:
         """The newest kept row's time, from what the store already knows of each file (segment statistics
         and the in-place facts), not a scan of every row: `--at latest` costs milliseconds at any size.
@@ -238,8 +243,7 @@ class Counting:
                 for e in counted:
                     best = _later(best, ts_value(e["newest_kept"]))
                 return best
-            with self.cursor() as cur:
-                row = cur.execute(f"SELECT max(ts) FROM lake_{kind} WHERE _reject IS NULL").fetchone()  # noqa: S608
+            row = self._read(lambda: self._one(f"SELECT max(ts) FROM lake_{kind} WHERE _reject IS NULL"))  # noqa: S608
             best = _later(best, row[0] if row else None)
         return best
 
@@ -258,12 +262,12 @@ class Counting:
         if counted is not None:
             out["predictions"] += sum(h[3] for e in counted for h in e["hours"])
             out["malformed"] += sum(h[4] for e in counted for h in e["hours"])
-        if self._lake_kinds:
-            with self.cursor() as cur:
-                for kind in set(self._lake_kinds.values()) - ({"predictions"} if counted is not None else set()):
-                    kept, bad = cur.execute(f"SELECT count(*) FILTER (WHERE _reject IS NULL), "  # noqa: S608
-                                            f"count(*) FILTER (WHERE _reject IS NOT NULL) FROM lake_{kind}").fetchone()
-                    out[kind] += kept
-                    out["malformed"] += bad
+        if self._lake_kinds:  # a lake that cannot be read (a data file its log names, gone) is set aside (`_read`)
+            for kind in set(self._lake_kinds.values()) - ({"predictions"} if counted is not None else set()):
+                kept, bad = self._read(lambda: self._one(  # noqa: B023 - run at once
+                    f"SELECT count(*) FILTER (WHERE _reject IS NULL), "  # noqa: S608
+                    f"count(*) FILTER (WHERE _reject IS NOT NULL) FROM lake_{kind}"))
+                out[kind] += kept
+                out["malformed"] += bad
         return (out["predictions"], out["labels"], out["deployments"], out["malformed"],
                 self._newest("predictions", parquet.get("predictions", []), check))
