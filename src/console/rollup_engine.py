@@ -125,9 +125,9 @@ def _catch_up(prediction_paths: Sequence, label_paths: Sequence, path, now: date
 
         # the job takes one table of labels (shipped to the cluster): read whole, as before
         build = rollup_job.builder(preds, src.read_labels(label_sources) if label_sources else None, specs,
-                                   master=master)
-        if progress:
-            progress(f"Spark on {master}: the JVM's output is in {rollup_job.jvm_log()}")
+                                   master=master, on_start=(lambda: progress(
+                                       f"Spark on {master}: the JVM's output is in {rollup_job.jvm_log()}"))
+                                   if progress else None)
     else:
         build = local_builder(preds, label_sources or None, specs, models or ())
     latest = src.newest_label(label_sources) if label_sources else None

@@ -380,15 +380,21 @@ def _kept(t: pa.Table) -> pa.ChunkedArray | pa.Array:
     for name in ("model", "version", "request_id"):
         if name in t.column_names:
             keep = pc.and_(keep, pc.fill_null(pc.greater(pc.binary_length(_text(t, name)), 0), False))
-    for name in ("latency_ms", "latency_s", "score", "cost_usd"):
-        if name not in t.column_names:
-            continue
-        raw = t.column(name)
-        num = _to_float(raw)
-        ok = pc.or_(pc.is_null(raw), pc.fill_null(pc.is_finite(num), False))  # given: a finite number
-        if name.startswith("latency"):
-            ok = pc.and_(ok, pc.fill_null(pc.greater_equal(num, 0.0), True))
-        keep = pc.and_(keep, ok)
+    for name in ("score", "cost_usd"):
+        if name in t.column_names:
+            raw = t.column(name)  # given: a finite number
+            keep = pc.and_(keep, pc.or_(pc.is_null(raw), pc.fill_null(pc.is_finite(_to_float(raw)), False)))
+    if "latency_ms" in t.column_names or "latency_s" in t.column_names:
+        # the latency the row has (latency_ms, else seconds x 1000), as the query takes it: given, a finite number
+        # not below zero
+        ms = t.column("latency_ms") if "latency_ms" in t.column_names else pa.nulls(t.num_rows, pa.float64())
+        sec = t.column("latency_s") if "latency_s" in t.column_names else pa.nulls(t.num_rows, pa.float64())
+        given = pc.or_(pc.is_valid(ms), pc.is_valid(sec))
+        ms_num = _to_float(ms)
+        value = pc.coalesce(ms_num, pc.multiply(_to_float(sec), 1000.0))
+        ok = pc.fill_null(pc.and_(pc.is_finite(value), pc.greater_equal(value, 0.0)), False)
+        no_number = pc.and_(pc.is_valid(ms), pc.is_null(ms_num))  # latency_ms given as no number: set aside
+        keep = pc.and_(keep, pc.and_(pc.or_(pc.invert(given), ok), pc.invert(no_number)))
     return keep
 
 

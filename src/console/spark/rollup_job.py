@@ -26,7 +26,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -642,12 +642,15 @@ def _from_spark(exc: BaseException) -> bool:
 
 
 def builder(paths: Sequence, labels: pa.Table | None, specs: Mapping[str, ro.ModelSpec],
-            master: str = "local[2]", k: int = sk.K) -> ro.Builder:
+            master: str = "local[2]", k: int = sk.K, on_start: Callable[[], None] | None = None) -> ro.Builder:
+    """`on_start()` once the session is up (the caller says where the JVM's output goes)."""
     started: list = []  # the session, at the first range to build: a run with nothing to build starts no JVM
 
     def run(start: datetime, end: datetime) -> dict[str, pa.Table]:
         if not started:
             started.append(session(master))
+            if on_start is not None:
+                on_start()
         spark = started[0]
         chunk_labels = labels
         if labels is not None and "ts" in labels.column_names:

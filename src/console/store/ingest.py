@@ -273,6 +273,7 @@ class Ingest:
                 tables, rej = parse.jsonl(body, source=path, first_line=first_line, types=self._types(src),
                                           lines=lines, fields=getattr(src, "fields", ()))
                 by_kind = [(src.kind, t) for t in tables]
+                self._changed_types.update((src.kind, c) for t in tables for c in parse.retyped(t))
             elif fmt_file in readers.READERS:  # a vendor's format: its reader maps it onto the contract
                 parsed = readers.READERS[fmt_file].parse(body, source=path, first_line=first_line,
                                                  options=dict(getattr(src, "options", None) or {}), carry=carry)

@@ -303,6 +303,12 @@ def _jsonl_mixed(body: bytes, n: int, mapping: _Mapping) -> pa.Table | None:
     names = [c for c in mapping.names if c in table.column_names]
     if any(pa.types.is_nested(table.schema.field(c).type) for c in names):
         return None
+    # the fields that hold text on some lines and other values on others: said, as pieces of two types are
+    # (`unify`); read as one piece, their text column alone would not tell
+    retyped = [c for c in table.column_names if pa.types.is_string(table.schema.field(c).type)
+               or pa.types.is_large_string(table.schema.field(c).type) if _of_two_kinds(body, c)]
+    if retyped:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), RETYPED: ",".join(retyped).encode()})
     # an object or array among a name's texts (Polars writes it as its JSON): the slow path refuses its row
     for c in names:
         col = table.column(c)
@@ -311,6 +317,29 @@ def _jsonl_mixed(body: bytes, n: int, mapping: _Mapping) -> pa.Table | None:
             if pc.any(pc.or_(pc.starts_with(text, "{"), pc.starts_with(text, "["))).as_py():
                 return None
     return table
+
+
+RETYPED = b"console.retyped"  # a table's metadata: its fields read as text from values of several JSON types
+
+
+def retyped(table: pa.Table) -> list[str]:
+    """The fields `_jsonl_mixed` read as text from values of several JSON types."""
+    got = (table.schema.metadata or {}).get(RETYPED)
+    return [c for c in got.decode().split(",") if c] if got else []
+
+
+def _of_two_kinds(body: bytes, name: str) -> bool:
+    """Whether `name` has a text value on some line and a number or boolean on another (null aside)."""
+    text = other = False
+    for m in re.finditer(rb'"' + re.escape(name.encode()) + rb'"\s*:\s*(.)', body):
+        first = m.group(1)
+        if first == b'"':
+            text = True
+        elif first != b"n":
+            other = True
+        if text and other:
+            return True
+    return False
 
 
 def _jsonl_slow(kept: list[tuple[int, bytes]], source: str,
