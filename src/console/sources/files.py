@@ -141,20 +141,6 @@ def staged(path: str, pattern: str) -> bool:
     return rel != "." and any(p.startswith(HIDDEN) for p in rel.split(os.sep))
 
 
-def identities(pattern: str) -> set[tuple[int, int]]:
-    """The regular files a log's path matches, by (device, inode): what the Tailer would read of it."""
-    paths = glob.glob(pattern, recursive=True) if glob.has_magic(pattern) else [pattern]
-    out = set()
-    for path in paths:
-        try:
-            st = os.stat(path)
-        except OSError:
-            continue
-        if stat_mod.S_ISREG(st.st_mode):
-            out.add((st.st_dev, st.st_ino))
-    return out
-
-
 def compressed_copies(paths: Iterable[str]) -> set[str]:
     """The compressed files among `paths` whose original (the name without `.gz`) is among them too: gzip at work, or
     `gzip -k`. Their rows are the original's, so the store's tailer and the rollup read the original alone."""
@@ -205,6 +191,7 @@ class Tailer:
         self.forget_s = forget_s  # how long a deleted file's cursor is kept in case it comes back
         self.notes: list[str] = []
         self.missing: list[str] = []
+        self.matched: set[tuple[int, int]] = set()  # the files the last scan's patterns matched and it read
         self._new: dict[str, FileCursor] | None = None
         self._live: dict[str, FileCursor] = {}
 
@@ -251,6 +238,7 @@ class Tailer:
 
     def _plan(self, patterns: list[str], now: float) -> _Plan:
         found = self._find(patterns)
+        self.matched = set(found)
         plan = _Plan()
         fresh: dict[tuple[int, int], tuple[str, os.stat_result]] = {}
         orphans: list[tuple[FileCursor, bool]] = []  # (cursor, its inode now holds other content)

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from console.config import LogSource, reveal
 from console.sources import compressed, endpoints, field_names
 from console.sources.contract import FIELDS, PREDICTION_RAW_ONLY, PROVENANCE_FIELDS, Rejected
-from console.sources.files import FileCursor, Tailer, identities
+from console.sources.files import FileCursor, Tailer
 from console.sql import load_query
 from console.store.manifest import KINDS, Manifest
 from console.store.on_first_use import conform_plain, filelock, locations, merge, pa, parse, pc, readers, trace_poll
@@ -310,7 +310,7 @@ class Ingest:
             if sum(t.num_rows for t in held) >= FLUSH_ROWS or sum(t.nbytes for t in held) >= FLUSH_BYTES:
                 self._flush(pending, written)
 
-        read_by: dict[tuple, str] = {}  # (kind, a local file) -> the first [[logs]] entry of that kind matching it
+        read_by: dict[str, dict] = {}  # kind -> (a local file -> the first [[logs]] entry of that kind matching it)
         try:
             for src in self.cfg.logs:
                 if is_parquet_source(src) or is_lake_dataset(src):
@@ -335,15 +335,14 @@ class Ingest:
                 # JSONL: a whole last row with no newline is kept after the grace; CSV's tail cannot be told
                 # whole (a number cut short still parses), so it stays set aside (parse.whole_json_row)
                 # a pattern of no one format (`logs/*`) may match CSV and JSONL files: each file's own name says
-                # a file two entries match (`logs/*.jsonl` and `logs/app.jsonl`) is read by the first alone: each
-                # entry kept its own cursors and every row was stored twice, without a word
-                mine = identities(src.path)
+                # a file two entries of one kind match (`logs/*.jsonl` and `logs/app.jsonl`) is read by the first
+                # alone: each entry kept its own cursors and every row was stored twice, without a word (one file
+                # under two kinds is two readings of it: its labels and its predictions)
+                claimed = read_by.setdefault(src.kind, {})
                 tailer = Tailer(state, grace_s=self.grace_s, wall=self.wall, max_chunk_bytes=self.chunk_bytes,
                                 csv_headers=(fmt == "csv") if fmt else (lambda p: format_of(p, None) == "csv"),
                                 complete_tail=_whole_json_row if fmt in ("jsonl", None) else None,
-                                exclude={i: read_by[(src.kind, i)] for i in mine if (src.kind, i) in read_by})
-                for i in mine:  # (one file under two kinds is two readings of it: its labels and its predictions)
-                    read_by.setdefault((src.kind, i), src.path)
+                                exclude=dict(claimed))
                 for chunk in tailer.scan([src.path]):
                     # a file's own name first (a.jsonl.1 and a.jsonl.1.gz are JSONL); one that names none keeps the
                     # format of the pattern that found it
@@ -368,6 +367,7 @@ class Ingest:
                                               carry, rejected, chunk.lines if chunk.lines >= 0 else None)
                     self._report(chunk.path, chunk.cursor.offset, sum(kept.values()), started)
                     maybe_step(sid, tailer)
+                claimed.update({i: src.path for i in tailer.matched if i not in claimed})
                 cursors[sid] = {k: c.to_dict() for k, c in tailer.state_after().items()}
                 missing += tailer.missing
                 notes += tailer.notes
