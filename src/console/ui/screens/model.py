@@ -429,8 +429,7 @@ class ModelScreen(ActionsMixin, MonitorScreen):
         self.fetch("quality", lambda svc: svc.quality(model, "24h", environment=env)["now"])
         self.fetch("drift", drift_verdicts(model, "24h", env))  # the Drift screen's first phase: cached for it
         self.fetch("cost", lambda svc: _cost_summary(svc.cost(model, environment=env)))
-        self.fetch("incidents", lambda svc: (svc.clock(), [f for f in svc.findings() if f.model == model],
-                                             svc.quality_unknown(svc.findings()).get(model, "")))
+        self.fetch("incidents", lambda svc: _incidents(svc, model))
 
     # ------------------------------------------------------------------ panels
 
@@ -577,6 +576,12 @@ def _p95s(table) -> Text:
     if len(rows) == 1:
         return Text(f"p95 {rows[0]['p95_ms']:,.0f}ms")
     return Text("p95 ") + safe(", ".join(f"{r['p95_ms']:,.0f}ms v{r.get('version')}" for r in rows))
+
+
+def _incidents(svc, model: str) -> tuple:
+    """(the view's end, the model's findings, why a rule of it was not evaluated), from one rule pass."""
+    findings = svc.findings()
+    return svc.clock(), [f for f in findings if f.model == model], svc.quality_unknown(findings).get(model, "")
 
 
 def _cost_summary(cost: dict) -> dict:
