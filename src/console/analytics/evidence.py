@@ -40,8 +40,9 @@ class Evaluation:
     low: float | None = None  # interval of the value (95 %), when one is known
     high: float | None = None
     note: str = ""
-    # no breach, and evidence of recovery: its whole interval is clear of the threshold. A rate just under the
-    # threshold whose interval still reaches past it does not end an incident (one noisy hour is not a recovery)
+    # no breach, and evidence of recovery (`rate_evaluation`): its whole interval clear of the threshold, or its
+    # value at most RECOVERED of it. A rate just under the threshold whose interval still reaches past it does not
+    # end an incident (one noisy hour is not a recovery)
     settled: bool = True
 
 
