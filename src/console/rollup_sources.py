@@ -364,17 +364,18 @@ def conform(batch: pa.RecordBatch | pa.Table) -> pa.Table:
         t = _put(t, "error", pc.if_else(pc.greater(pc.binary_length(err), 0), err, pa.scalar(None, pa.string())))
     t = _put(t, "is_error", _is_error(t))
     keep = _kept(t)
+    latency = _latency(t)
+    if latency is not None:
+        keep = pc.and_(keep, latency[1])
     if "latency_s" in t.column_names:  # the store's rule: latency_ms where the row has it, else seconds x 1000
-        seconds = pc.multiply(_to_float(t.column("latency_s")), 1000.0)
-        t = _put(t, "latency_ms", pc.coalesce(_to_float(t.column("latency_ms")), seconds)
-                 if "latency_ms" in t.column_names else seconds).drop_columns(["latency_s"])
+        t = _put(t, "latency_ms", latency[0]).drop_columns(["latency_s"])
     return t.filter(keep)
 
 
 def _kept(t: pa.Table) -> pa.ChunkedArray | pa.Array:
     """The rows the store keeps (`queries/conform_predictions.sql`'s `_reject` null), of the columns read: a time,
-    a model, a version and a request id that are not empty, numbers that are numbers, finite, and a latency not
-    below zero. The `rollup` command counted rows the store sets aside (an empty model, no version, a latency of
+    a model, a version and a request id that are not empty, numbers that are numbers and finite (the latency:
+    `_latency`). The `rollup` command counted rows the store sets aside (an empty model, no version, a latency of
     1e400 or `true`), so the rollups of one log disagreed with the console's reading of it."""
     keep = pc.is_valid(t.column("ts"))
     for name in ("model", "version", "request_id"):
@@ -384,18 +385,23 @@ def _kept(t: pa.Table) -> pa.ChunkedArray | pa.Array:
         if name in t.column_names:
             raw = t.column(name)  # given: a finite number
             keep = pc.and_(keep, pc.or_(pc.is_null(raw), pc.fill_null(pc.is_finite(_to_float(raw)), False)))
-    if "latency_ms" in t.column_names or "latency_s" in t.column_names:
-        # the latency the row has (latency_ms, else seconds x 1000), as the query takes it: given, a finite number
-        # not below zero
-        ms = t.column("latency_ms") if "latency_ms" in t.column_names else pa.nulls(t.num_rows, pa.float64())
-        sec = t.column("latency_s") if "latency_s" in t.column_names else pa.nulls(t.num_rows, pa.float64())
-        given = pc.or_(pc.is_valid(ms), pc.is_valid(sec))
-        ms_num = _to_float(ms)
-        value = pc.coalesce(ms_num, pc.multiply(_to_float(sec), 1000.0))
-        ok = pc.fill_null(pc.and_(pc.is_finite(value), pc.greater_equal(value, 0.0)), False)
-        no_number = pc.and_(pc.is_valid(ms), pc.is_null(ms_num))  # latency_ms given as no number: set aside
-        keep = pc.and_(keep, pc.and_(pc.or_(pc.invert(given), ok), pc.invert(no_number)))
     return keep
+
+
+def _latency(t: pa.Table) -> tuple | None:
+    """(the latency in ms each row has, the rows whose latency the store keeps), None without a latency column:
+    latency_ms, else latency_s x 1000, as the query takes it; kept when none is given, or a finite number not
+    below zero, and never a latency_ms given as no number."""
+    if "latency_ms" not in t.column_names and "latency_s" not in t.column_names:
+        return None
+    ms = t.column("latency_ms") if "latency_ms" in t.column_names else pa.nulls(t.num_rows, pa.float64())
+    sec = t.column("latency_s") if "latency_s" in t.column_names else pa.nulls(t.num_rows, pa.float64())
+    ms_num = _to_float(ms)
+    value = pc.coalesce(ms_num, pc.multiply(_to_float(sec), 1000.0))
+    ok = pc.fill_null(pc.and_(pc.is_finite(value), pc.greater_equal(value, 0.0)), False)
+    given = pc.or_(pc.is_valid(ms), pc.is_valid(sec))
+    no_number = pc.and_(pc.is_valid(ms), pc.is_null(ms_num))  # latency_ms given as no number: set aside
+    return value, pc.and_(pc.or_(pc.invert(given), ok), pc.invert(no_number))
 
 
 def _text(t: pa.Table, name: str) -> pa.ChunkedArray:
@@ -533,7 +539,9 @@ def _label_rows(t: pa.Table) -> pa.Table:
     return t.select([c for c in ("request_id", "label", "label_num", "ts") if c in t.column_names])
 
 
-def _to_float(col: pa.ChunkedArray) -> pa.Array:
+def _to_float(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    if pa.types.is_floating(col.type) or pa.types.is_integer(col.type) or pa.types.is_null(col.type):
+        return pc.cast(col, pa.float64(), safe=False)  # a number column as it is: no Polars (the usual latency)
     import polars as pl
 
     return pl.Series(col).cast(pl.Float64, strict=False).to_arrow()
