@@ -46,6 +46,16 @@ def _workspace(tmp, extra: str) -> None:
         '[models.can.slo]\np95_ms = 300\nerror_rate = 0.01\n' + extra, encoding="utf-8")
 
 
+def _burns(tmp, end: datetime) -> list:
+    """The SLO burn incidents of the workspace in `tmp` as of `end`."""
+    svc = Service(parse_file(tmp / "console.toml"), clock=lambda: end)
+    try:
+        svc.refresh()
+        return [f for f in svc.monitor.findings(at=end) if f.rule == "default: SLO burn" and f.onset]
+    finally:
+        svc.close()
+
+
 def _wilson_high(k: int, n: int) -> float:
     z = stats.norm.ppf(0.975)
     p = k / n
@@ -67,12 +77,7 @@ def test_the_dip_is_under_the_threshold_but_not_evidence_of_recovery():
 @pytest.mark.parametrize("extra", ["", "[rollups]\nmin_rows = 10\n"], ids=["raw", "rollups"])
 def test_a_steady_burn_with_a_noisy_hour_is_one_incident_that_ends_when_the_errors_stop(tmp_path, extra):
     _workspace(tmp_path, extra)
-    svc = Service(parse_file(tmp_path / "console.toml"), clock=lambda: END)
-    try:
-        svc.refresh()
-        burns = [f for f in svc.monitor.findings(at=END) if f.rule == "default: SLO burn" and f.onset]
-    finally:
-        svc.close()
+    burns = _burns(tmp_path, END)
     assert len(burns) == 1, [(f.onset, f.end, f.evidence) for f in burns]
     (burn,) = burns
     assert BAD[0] < burn.onset <= BAD[0] + timedelta(hours=2)
@@ -109,12 +114,6 @@ def test_an_outage_against_a_tight_slo_ends_when_its_errors_stop(tmp_path, extra
     (tmp_path / "console.toml").write_text(
         '[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "pred.jsonl"\n[models.s]\n'
         'task = "classification"\n[models.s.slo]\np95_ms = 300\nerror_rate = 0.001\n' + extra, encoding="utf-8")
-    end = START + timedelta(hours=12)
-    svc = Service(parse_file(tmp_path / "console.toml"), clock=lambda: end)
-    try:
-        svc.refresh()
-        burns = [f for f in svc.monitor.findings(at=end) if f.rule == "default: SLO burn" and f.onset]
-    finally:
-        svc.close()
+    burns = _burns(tmp_path, START + timedelta(hours=12))
     assert len(burns) == 1 and burns[0].end is not None, [(f.onset, f.end, f.evidence) for f in burns]
     assert burns[0].end <= START + timedelta(hours=8)  # two clean hours at most after the errors stopped
