@@ -24,7 +24,8 @@ CASES = [  # (format, fixture, options, predictions kept, labels kept, conform r
     ("databricks-inference", "databricks/gateway.jsonl", {}, 3, 0, []),
     ("databricks-inference", "databricks/labels.jsonl", {}, 0, 3, []),
     ("otlp", "otlp/traces.jsonl", {"feature_prefix": "app."}, 6, 3, []),
-    ("openai-batch", "openai/batch_output.jsonl", {}, 4, 0, ["missing ts"]),  # the HTTP 400 line has no `created`
+    # the HTTP 400 line names no model and its file two: the reader sets it aside asking for options.model
+    ("openai-batch", "openai/batch_output.jsonl", {}, 4, 0, []),
     ("openai-batch", "openai/batch_output.jsonl", {"batch_time": "2026-11-30T07:59:00Z", "model": "router"}, 5, 0, []),
     ("openai-batch", "openai/batch_errors.jsonl", {"batch_time": "2026-11-30T07:59:00Z", "model": "router"}, 1, 0, []),
     ("openai-batch", "openai/labels.jsonl", {}, 0, 1, ["missing ts", "missing ts"]),  # the team's file has no time

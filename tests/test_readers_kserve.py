@@ -47,22 +47,24 @@ def test_pairs_request_and_response_in_any_order(first):
 
 def test_bad_and_timed_out_events_are_set_aside(first):
     reasons = {r.loc: r.reason for r in first.rejected}
-    assert sorted(reasons) == [10, 11, 12, 13, 15]
+    assert sorted(reasons) == [10, 11, 12, 15]
     assert reasons[10] == "unpaired request k-5: no response within 300 s"  # 09:50 against newest 10:00:04
     assert reasons[11].startswith("not JSON")
     assert reasons[12] == "unknown event type 'org.kubeflow.serving.inference.outlier'"
-    assert reasons[13] == "response body is not JSON"
+    # a plain-text response ("oops") is a failed inference, waiting for its request (not "not JSON")
+    assert "response:k-10" in first.carry["waiting"]
     assert reasons[15] == "1 instances in the request but 2 predictions in the response"
 
 
 def test_unpaired_request_is_carried_to_the_next_chunk(first):
-    assert list(first.carry["waiting"]) == ["request:k-4"]
+    assert list(first.carry["waiting"]) == ["request:k-4", "response:k-10"]
     json.dumps(first.carry)  # the store commits it as JSON
     second = kce.parse(CHUNK_B, source="events.jsonl", first_line=16, options=OPTIONS, carry=first.carry)
     (k4,) = second.predictions.to_pylist()
     assert (k4["request_id"], k4["latency_ms"], k4["loc"], k4["prediction"]) == ("k-4", 250.0, 9, "0")
     # k-7 waits; the feedback at 10:30 is the newest event, so k-7 (10:00:05) is past the 300 s timeout
-    assert [(r.loc, r.reason) for r in second.rejected] == [(18, "unpaired request k-7: no response within 300 s")]
+    assert [(r.loc, r.reason) for r in second.rejected] == [(13, "unpaired response k-10: no request within 300 s"),
+                                                           (18, "unpaired request k-7: no response within 300 s")]
     assert second.carry["waiting"] == {}
 
 
@@ -76,7 +78,7 @@ def test_seldon_feedback_is_a_late_label_for_the_graded_response(first):
 
 def test_a_longer_timeout_keeps_waiting():
     out = kce.parse(CHUNK_A, source="events.jsonl", first_line=1, options={**OPTIONS, "pair_timeout_s": 3600})
-    assert sorted(out.carry["waiting"]) == ["request:k-4", "request:k-5"]
+    assert sorted(out.carry["waiting"]) == ["request:k-4", "request:k-5", "response:k-10"]
     assert 10 not in {r.loc for r in out.rejected}
 
 

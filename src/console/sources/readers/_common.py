@@ -15,6 +15,7 @@ import binascii
 import json
 import math
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -33,6 +34,14 @@ _HOUR_PATH = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/(\d{2})/")
 
 class BadRecord(ValueError):
     """A record the reader cannot map; its message is the reason an operator reads."""
+
+
+class BinaryPayload(BadRecord):
+    """A payload that is valid BASE64 of binary content (an .npy array, protobuf): not text, so not decoded."""
+
+    def __init__(self, content_type: str | None):
+        self.content_type = content_type or "unknown type"
+        super().__init__(f"BASE64 of binary content ({self.content_type}), not text")
 
 
 def loads(text: str | bytes) -> Any:
@@ -55,8 +64,22 @@ def lines(body: bytes, first_line: int, rejected: list[Rejected]) -> Iterator[tu
 
 
 def json_lines(body: bytes, first_line: int, rejected: list[Rejected]) -> Iterator[tuple[int, dict, str]]:
-    """(line number, object, text) for each line holding a JSON object; others are rejected with why."""
+    """(line number, object, text) for each line holding a JSON object; others are rejected with why. A pretty-
+    printed document (a line `{` or `[` alone, through the next `}` or `]` at the line's start) is rejected once,
+    saying so: its every line was a reject of its own, with a reason about columns (181 for one OTLP export)."""
+    document: list[int] = []  # first and last line of a pretty-printed document being skipped
     for loc, text in lines(body, first_line, rejected):
+        if document:
+            document[1] = loc
+            if text.rstrip() in ("}", "]", "},", "],"):
+                rejected.append(Rejected(document[0], f"a multi-line (pretty-printed) JSON document, lines "
+                                                      f"{document[0]}-{loc}: this format reads one JSON object per "
+                                                      "line (write it compact, e.g. `jq -c`)", ""))
+                document = []
+            continue
+        if text.strip() in ("{", "["):
+            document = [loc, loc]
+            continue
         try:
             obj = loads(text)
         except BadRecord as exc:
@@ -69,6 +92,9 @@ def json_lines(body: bytes, first_line: int, rejected: list[Rejected]) -> Iterat
             rejected.append(Rejected(loc, f"not a JSON object (a {type(obj).__name__})", text[:RAW_CHARS]))
             continue
         yield loc, obj, text
+    if document:  # not closed (yet): one reject for what was read of it
+        rejected.append(Rejected(document[0], f"a multi-line (pretty-printed) JSON document from line {document[0]}: "
+                                              "this format reads one JSON object per line (write it compact)", ""))
 
 
 def reject(rejected: list[Rejected], loc: int, reason: str, raw: str | bytes) -> None:
@@ -193,9 +219,15 @@ def decode_payload(data: Any, encoding: str | None, content_type: str | None) ->
     ctype = (content_type or "").lower()
     if enc == "BASE64":
         try:
-            data = base64.b64decode(data, validate=True).decode("utf-8")
+            raw = base64.b64decode(data, validate=True)
         except (binascii.Error, ValueError):
-            raise BadRecord("data is not valid BASE64 of UTF-8 text") from None
+            raise BadRecord("data is not valid BASE64") from None
+        try:
+            data = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            if not ctype.startswith(("text/", "application/json")) or b"\x00" in raw:
+                raise BinaryPayload(content_type) from None
+            data = raw.decode("latin-1")  # text in another encoding (a Latin-1 CSV: `Zürich`), not binary
         enc = "JSON" if "json" in ctype else "CSV" if "csv" in ctype else ""
         if not enc:  # no content type to go by: JSON if it reads as JSON, else CSV
             try:
@@ -385,12 +417,28 @@ _LABEL_KEYS = ("predicted_label", "prediction", "label", "class", "predicted_cla
 _SCORE_KEYS = ("score", "probability", "proba", "confidence")
 
 
+def _positive(values: list, classes, options: Mapping[str, Any]) -> float | None:
+    """The positive class's probability in a list of class probabilities: of two classes, the one named
+    `positive_label` ("1") among `classes` (else among the indexes); of more, only when `positive_label` is set
+    (else the largest: a multiclass model has no positive class to name)."""
+    nums = [number(v) for v in values]
+    if not nums or any(v is None for v in nums):
+        return None
+    if len(nums) > 2 and options.get("positive_label") is None:
+        return max(nums)
+    names = [str(c) for c in classes] if classes else [str(i) for i in range(len(nums))]
+    pos = str(options.get("positive_label", "1"))
+    return nums[names.index(pos)] if pos in names[:len(nums)] else max(nums)
+
+
 def map_output(value: Any, options: Mapping[str, Any]) -> dict:
     """prediction / prediction_num / score from one model output.
 
     A number with `threshold` set is a score (prediction is `positive_label`/`negative_label`, default
     "1"/"0"); without it, the number is the prediction. A list of numbers is class probabilities
-    (prediction = argmax, named by `classes` if given; score = max). A dict gives its label and score keys.
+    (prediction = argmax, named by `classes` if given; score = the positive class's probability, as the contract's
+    score is: the class named `positive_label` ("1"), else the largest). A dict gives its label and score keys.
+    The most probable class's probability as the score turned ROC AUC upside down ([0.9, 0.1] scored 0.9).
     """
     out: dict[str, Any] = {}
     classes = options.get("classes")
@@ -404,10 +452,11 @@ def map_output(value: Any, options: Mapping[str, Any]) -> dict:
         for key in _SCORE_KEYS:
             if key in value:
                 v = value[key]
-                out["score"] = number(max(v) if isinstance(v, list) and v else v)
+                out["score"] = _positive(v, classes, options) if isinstance(v, list) and v else number(v)
                 break
-        if "probabilities" in value and "score" not in out and isinstance(value["probabilities"], list):
-            out["score"] = number(max(value["probabilities"]))
+        if "probabilities" in value and "score" not in out and isinstance(value["probabilities"], list) \
+                and value["probabilities"]:
+            out["score"] = _positive(value["probabilities"], classes, options)
         if "prediction" not in out and out.get("score") is not None and options.get("threshold") is not None:
             out.update(map_output(out["score"], options))
         return out
@@ -417,7 +466,7 @@ def map_output(value: Any, options: Mapping[str, Any]) -> dict:
             best = max(range(len(nums)), key=nums.__getitem__)
             out["prediction"] = str(classes[best]) if classes and best < len(classes) else str(best)
             out["prediction_num"] = number(out["prediction"])
-            out["score"] = nums[best]
+            out["score"] = _positive(nums, classes, options)
             return out
         out["prediction"] = text_of(value)
         return out
@@ -545,7 +594,7 @@ def option_number(options: Mapping[str, Any], key: str, default: float) -> float
 
 
 _OPTION_TYPES: dict[str, tuple[str, tuple[type, ...]]] = {
-    **{k: ("text", (str,)) for k in ("model", "version", "environment", "endpoint", "variant", "feature_prefix",
+    **{k: ("text", (str,)) for k in ("model", "version", "environment", "endpoint", "variant", "feature_prefix", "unit",
                                       "evaluation", "assessment", "positive_label", "negative_label",
                                       "tracking_uri")},
     "batch_time": ("a time", (str, int, float)), "lookback": ("a duration", (str, int, float)),
@@ -556,14 +605,24 @@ _OPTION_TYPES: dict[str, tuple[str, tuple[type, ...]]] = {
 }
 
 
-def clean_options(options: Any) -> tuple[dict[str, Any], list[str]]:
-    """The `[logs.options]` a reader understands, each of the type it needs; a wrong one is dropped and said,
-    so a typo in config costs that option, never the records."""
+# The options of every reader that maps model outputs (`map_output`) or prices tokens (`priced`).
+OUTPUT_OPTIONS = frozenset({"threshold", "positive_label", "negative_label", "classes"})
+PRICE_OPTIONS = frozenset({"input_per_1m", "output_per_1m"})
+
+
+def clean_options(options: Any, known: frozenset[str] | None = None,
+                  fmt: str = "this format") -> tuple[dict[str, Any], list[str]]:
+    """The `[logs.options]` a reader understands, each of the type it needs; a wrong one, or one the reader does
+    not read (`known`: a typo, or an option of another format), is dropped and said, so a typo in config costs
+    that option, never the records."""
     if not isinstance(options, Mapping):
         return {}, [] if options is None else ["[logs.options] ignored: not a table"]
     out: dict[str, Any] = {}
     notes: list[str] = []
     for key, value in options.items():
+        if known is not None and key not in known:
+            notes.append(_unknown_option(key, known, fmt))
+            continue
         want = _OPTION_TYPES.get(key)
         ok = want is None or (isinstance(value, want[1]) and not isinstance(value, bool))
         if ok and want and want[1] == (int, float) and number(value) is None:
@@ -579,12 +638,22 @@ def clean_options(options: Any) -> tuple[dict[str, Any], list[str]]:
     return out, notes
 
 
+def _unknown_option(key: str, known: frozenset[str], fmt: str) -> str:
+    import difflib
+
+    near = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.75)
+    return f"option {key} ignored: {fmt} reads no such option" + (f" ({near[0]}?)" if near else "")
+
+
 def cleaned(fn):
-    """Entry points (`parse`, `parse_table`, `parse_records`) get their options through `clean_options`; what
-    was dropped is added to the result's notes."""
+    """Entry points (`parse`, `parse_table`, `parse_records`) get their options through `clean_options`, checked
+    against the reader module's `OPTIONS`; what was dropped is added to the result's notes."""
+    module = sys.modules.get(fn.__module__)
+    known, fmt = getattr(module, "OPTIONS", None), getattr(module, "FORMAT", "this format")
+
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        options, notes = clean_options(kwargs.get("options"))
+        options, notes = clean_options(kwargs.get("options"), known, fmt)
         kwargs["options"] = options
         out = fn(*args, **kwargs)
         out.notes = notes + out.notes + probability_notes(out.predictions, options)

@@ -27,13 +27,15 @@ import pyarrow as pa
 
 from console.sources.contract import Parsed
 from console.sources.readers._common import (
-    BadRecord, cleaned, count, features_of, instances, integer, json_lines, json_object, label_row, loads,
-    map_output, number, outputs, parse_time, parsed, reason, reject, sampled_note, text_of, weight,
+    OUTPUT_OPTIONS, BadRecord, cleaned, count, features_of, instances, integer, json_lines, json_object, label_row,
+    loads, map_output, number, outputs, parse_time, parsed, reason, reject, sampled_note, text_of, weight,
 )
 
 FORMAT = "databricks-inference"
 LINE_BASED = True  # JSON exports; Delta/Parquet tables go through parse_table
 LABEL_KEY = "request_id"
+# The [logs.options] this reader reads; any other is named in a note (a typo costs only itself).
+OPTIONS = OUTPUT_OPTIONS | {"model", "version", "environment", "features", "served_entities"}
 _LLM_KEYS = ("messages", "prompt")
 
 

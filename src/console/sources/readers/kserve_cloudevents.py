@@ -8,10 +8,13 @@ or its CSV/Parquet columns `id, reqType, bytes, inferenceService, endpoint, ...`
 
 Types: `org.kubeflow.serving.inference.request|response` (KServe), `io.seldon.serving.inference.request|
 response` and `io.seldon.serving.feedback` (Seldon, which carries labels). The pair shares `ce-id` (KServe) or
-`ce-requestid` (Seldon). model = `options.model` / `options.models[name]` / `ce-inferenceservicename`;
+`ce-requestid` (Seldon), and `ce-modelid` when set (the units of one Seldon graph share the request id;
+`options.unit` reads one unit's events only, and without it a note says a request was counted once per unit).
+model = `options.model` / `options.models[name]` / `ce-inferenceservicename`;
 variant = `ce-endpoint` (default / canary; Seldon's predictor; "default" when empty); version = `options.variant_versions[variant]`,
 else a V2 response's `model_version`, else the variant name. Bodies: V1 (`instances` / `predictions`), V2 Open Inference
-Protocol (`inputs` / `outputs` tensors) or Seldon's (`data: {names, ndarray | tensor}`). ts = the request's
+Protocol (`inputs` / `outputs` tensors) or Seldon's (`data: {names, ndarray | tensor}`); a failed inference's
+`{"error": ...}` or Seldon `status: FAILURE` body is an error row per example. ts = the request's
 `ce-time`; latency = response time minus request time. Blob-storage records carry no time, so they give no
 ts or latency (the store must date them, e.g. by file time).
 
@@ -20,7 +23,8 @@ seen is more than `options.pair_timeout_s` (default 300) past it, it is rejected
 oldest once more than `options.max_waiting` (default 10,000) wait (events without a time never age out).
 
 LABEL_KEY `request_id` <- the pair id (`ce-id` / `ce-requestid`), `{id}#{i}` for the i-th instance of a
-batch. Seldon feedback labels are keyed by the graded response's `meta.puid` (else the event's request id).
+batch. Seldon feedback labels are keyed by the graded response's `meta.puid` (else the event's request id), a
+batch's truth one label per example (`{puid}#{i}`).
 """
 
 from __future__ import annotations
@@ -34,13 +38,16 @@ import pyarrow as pa
 
 from console.sources.contract import Parsed, Rejected
 from console.sources.readers._common import (
-    RAW_CHARS, BadRecord, b64_text, by_position, cleaned, features_of, instances, json_lines, label_row, loads,
-    map_output, option_number, outputs, parse_time, parsed, reason, reject,
+    OUTPUT_OPTIONS, RAW_CHARS, BadRecord, b64_text, by_position, cleaned, features_of, instances, json_lines,
+    label_row, loads, map_output, option_number, outputs, parse_time, parsed, reason, reject, text_of,
 )
 
 FORMAT = "kserve-cloudevents"
 LINE_BASED = True
 LABEL_KEY = "request_id"
+# The [logs.options] this reader reads; any other is named in a note (a typo costs only itself).
+OPTIONS = OUTPUT_OPTIONS | {"model", "models", "version", "variant_versions", "environment", "features",
+                            "pair_timeout_s", "max_waiting", "unit"}
 _BLOB = {"Id": "id", "ReqType": "type", "InferenceService": "inferenceservicename", "Endpoint": "endpoint",
          "Component": "component", "Namespace": "namespace", "ContentType": "datacontenttype",
          "reqType": "type", "inferenceService": "inferenceservicename", "contentType": "datacontenttype"}
@@ -113,7 +120,11 @@ def _event(loc: int, obj: dict, raw: str) -> dict:
         try:
             data = loads(data)
         except ValueError:
-            raise BadRecord(f"{kind} body is not JSON") from None
+            if kind != "response":
+                raise BadRecord(f"{kind} body is not JSON") from None
+            # a proxy's or the server's plain-text answer ("upstream connect error ..."): the request failed; set
+            # aside, its request aged out as unpaired and the failure was never counted
+            data = {"error": data.strip()[:RAW_CHARS] or "(empty response body)"}
     ts = parse_time(attrs.get("time"))
     keep = ("inferenceservicename", "endpoint", "predictor", "namespace", "modelid")
     return {"loc": loc, "kind": kind, "key": str(key), "t": ts.isoformat() if ts else None, "data": data,
@@ -130,15 +141,23 @@ def _pair(events: Iterable[dict], source: str, options: Mapping[str, Any], carry
     newest = state.get("newest")
     preds: list[dict] = []
     labels: list[dict] = []
+    unit, other_units = options.get("unit"), 0
+    units: dict[str, set[str]] = {}  # request id -> the graph units whose pairs were read for it
     for ev in events:
         if ev["t"] and (newest is None or ev["t"] > newest):
             newest = ev["t"]
         try:
             if ev["kind"] == "feedback":
-                labels.append(_feedback(ev))
+                labels.extend(_feedback(ev))
                 continue
-            slot = f"{ev['kind']}:{ev['key']}"
-            other = waiting.pop(f"{'response' if ev['kind'] == 'request' else 'request'}:{ev['key']}", None)
+            modelid = ev["attrs"].get("modelid")
+            if unit and modelid and modelid != unit:
+                other_units += 1
+                continue
+            # the units of one Seldon graph share the request id and are told apart by their model id
+            pair = f"{ev['key']}@{modelid}" if modelid else ev["key"]
+            slot = f"{ev['kind']}:{pair}"
+            other = waiting.pop(f"{'response' if ev['kind'] == 'request' else 'request'}:{pair}", None)
             if other is None:
                 if slot in waiting:
                     raise BadRecord(f"second {ev['kind']} with id {ev['key']} (the first is at line {waiting[slot]['loc']})")
@@ -146,6 +165,7 @@ def _pair(events: Iterable[dict], source: str, options: Mapping[str, Any], carry
                 continue
             req, resp = (ev, other) if ev["kind"] == "request" else (other, ev)
             preds.extend(_rows(req, resp, options))
+            units.setdefault(ev["key"], set()).add(modelid or "")
         except Exception as exc:  # noqa: BLE001 - a bad record costs only itself
             reject(rejected, ev["loc"], reason(exc), ev["raw"])
     timeout = option_number(options, "pair_timeout_s", 300)
@@ -163,8 +183,22 @@ def _pair(events: Iterable[dict], source: str, options: Mapping[str, Any], carry
         del waiting[slot]
         reject(rejected, ev["loc"], f"unpaired {ev['kind']} {ev['key']}: more than {cap} events waiting", ev["raw"])
     notes = [f"{len(waiting)} events wait for their pair"] if waiting else []
+    notes += _unit_notes(units, unit, other_units)
     new_carry = {"waiting": waiting, "newest": newest} if waiting or newest else None
     return parsed(preds, labels, rejected, source, carry=new_carry, notes=notes)
+
+
+def _unit_notes(units: dict[str, set[str]], unit: str | None, other_units: int) -> list[str]:
+    """What a Seldon graph with several logging units costs: events of units not chosen, or requests counted once
+    per unit (each unit's pair is a prediction of the same request id)."""
+    if other_units:
+        return [f"{other_units} events of other graph units than options.unit ({unit}) not read"]
+    shared = {k: v for k, v in units.items() if len(v) > 1}
+    if not shared:
+        return []
+    key, names = next(iter(shared.items()))
+    return [f"{len(shared)} requests (such as {key}) were logged by several graph units ({', '.join(sorted(names))}): "
+            "each unit's pair is counted as a prediction; set options.unit to the model id of the unit to count"]
 
 
 def _rows(req: dict, resp: dict, options: Mapping[str, Any]) -> list[dict]:
@@ -177,8 +211,10 @@ def _rows(req: dict, resp: dict, options: Mapping[str, Any]) -> list[dict]:
     version = options.get("version") or (options.get("variant_versions") or {}).get(variant) \
         or body.get("model_version") or variant
     names = list(options["features"]) if options.get("features") else None
-    examples = _seldon(req["data"], names) or instances(req["data"], names)
-    results = _seldon_out(resp["data"]) or outputs(resp["data"])
+    failure = _failure(resp["data"])
+    examples = _examples(req["data"], names, failure)
+    results = [None] * len(examples) if failure else _per_example(_seldon_out(resp["data"]), len(examples)) \
+        or outputs(resp["data"])
     if len(results) != len(examples):
         raise BadRecord(f"{len(examples)} instances in the request but {len(results)} predictions in the response")
     t_req, t_resp = parse_time(req["t"]), parse_time(resp["t"])
@@ -186,9 +222,36 @@ def _rows(req: dict, resp: dict, options: Mapping[str, Any]) -> list[dict]:
     base = {"loc": req["loc"], "ts": t_req or t_resp, "environment": options.get("environment"),
             "model": options.get("model") or (options.get("models") or {}).get(name) or name,
             "version": None if version is None else str(version), "variant": variant, "latency_ms": latency}
+    if failure:
+        base.update(status="error", error=failure)
     n = len(examples)
     return [{**base, "request_id": req["key"] if n == 1 else f"{req['key']}#{i}", **map_output(results[i], options),
              **features_of(examples[i])} for i in range(n)]
+
+
+def _failure(body: Any) -> str | None:
+    """The message of a failed inference: KServe's and the Open Inference Protocol's `{"error": "..."}`, or Seldon's
+    `{"status": {"status": "FAILURE", "reason", "info"}}`; None for a response that carries predictions."""
+    if not isinstance(body, dict):
+        return None
+    if "error" in body and not any(k in body for k in ("predictions", "outputs", "data")):
+        return text_of(body["error"]) if body["error"] not in (None, "") else "(error with no message)"
+    status = body.get("status")
+    if isinstance(status, dict) and str(status.get("status", "")).upper() == "FAILURE":
+        said = [text_of(status[k]) for k in ("reason", "info") if status.get(k) not in (None, "")]
+        return ": ".join(said) or f"Seldon FAILURE (code {status.get('code')})"
+    return None
+
+
+def _examples(body: Any, names: list[str] | None, failure: str | None) -> list[dict]:
+    """The request's examples; a failed request whose body cannot be read (the reason it failed) is one example
+    without features, so the failure still counts."""
+    try:
+        return _seldon(body, names) or instances(body, names)
+    except BadRecord:
+        if failure is None:
+            raise
+        return [{}]
 
 
 def _seldon(body: Any, names: list[str] | None) -> list[dict] | None:
@@ -208,6 +271,15 @@ def _seldon_out(body: Any) -> list[Any] | None:
     return _seldon_rows(data)
 
 
+def _per_example(rows: list | None, n: int) -> list | None:
+    """A Seldon batch of n rows answered with a flat `ndarray` of n scalars (SKLearn `predict`) is one output per
+    example; `_seldon_rows` reads any flat array as one row, which is right for one example's class probabilities."""
+    if rows and n > 1 and len(rows) == 1 and isinstance(rows[0], list) and len(rows[0]) == n \
+            and not any(isinstance(v, (list, dict)) for v in rows[0]):
+        return rows[0]
+    return rows
+
+
 def _seldon_rows(data: dict) -> list:
     if isinstance(data.get("ndarray"), list):
         arr = data["ndarray"]
@@ -220,14 +292,40 @@ def _seldon_rows(data: dict) -> list:
     raise BadRecord("Seldon data without ndarray or tensor")
 
 
-def _feedback(ev: dict) -> dict:
+def _feedback(ev: dict) -> list[dict]:
+    """Seldon feedback as labels: one per example of the graded batch, keyed `{puid}#{i}` as its predictions are."""
     body = ev["data"] if isinstance(ev["data"], dict) else {}
     truth = body.get("truth")
     if truth is None:
         raise BadRecord("feedback without truth")
     response = body.get("response") if isinstance(body.get("response"), dict) else {}
-    key = (response.get("meta") or {}).get("puid") or ev["key"]
+    key = str((response.get("meta") or {}).get("puid") or ev["key"])
     value = _seldon_out(truth) if isinstance(truth, dict) else truth
-    if isinstance(value, list) and len(value) == 1:
-        value = value[0]
-    return label_row(ev["loc"], str(key), value, parse_time(ev["t"]))
+    graded = _graded(body)
+    # a 1-D `ndarray` truth holds one label per example (a one-hot row of one example is 2-D: [[0, 0, 1]]); split
+    # also when the feedback carries no request to count its rows by (it became one label "[1,0,1]" joining nothing)
+    raw = truth.get("data", {}).get("ndarray") if isinstance(truth, dict) and isinstance(truth.get("data"), dict) \
+        else None
+    flat = isinstance(raw, list) and len(raw) > 1 and not any(isinstance(v, (list, dict)) for v in raw)
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], list) and len(value[0]) > 1 \
+            and (graded == len(value[0]) or graded is None and flat) \
+            and not any(isinstance(v, (list, dict)) for v in value[0]):
+        value = value[0]  # a flat ndarray of n labels for a request of n rows
+    elif not (isinstance(value, list) and len(value) > 1):
+        value = value[0] if isinstance(value, list) and len(value) == 1 else value
+        return [label_row(ev["loc"], key, value, parse_time(ev["t"]))]
+    if graded is not None and graded != len(value):
+        raise BadRecord(f"feedback truth has {len(value)} rows but the graded response {graded}")
+    return [label_row(ev["loc"], f"{key}#{i}", v, parse_time(ev["t"])) for i, v in enumerate(value)]
+
+
+def _graded(body: dict) -> int | None:
+    """How many examples the feedback grades: its request's rows, else its response's (when it has several)."""
+    for part in ("request", "response"):
+        try:
+            rows = _seldon_out(body.get(part))
+        except BadRecord:
+            continue
+        if rows and (part == "request" or len(rows) > 1):
+            return len(rows)
+    return None

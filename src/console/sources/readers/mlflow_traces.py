@@ -1,10 +1,12 @@
 """MLflow traces: polled from the tracking server the registry already uses, or read from exported JSON.
 
-MLflow 3 trace info: `trace_id`, `client_request_id`, `request_time` (ms, or ISO text in `to_dict()`
-exports), `state` (OK / ERROR / IN_PROGRESS), `execution_duration` (`execution_duration_ms` in exports),
+MLflow 3 trace info: `trace_id`, `client_request_id`, `request_time` (ms, or RFC 3339 text in `to_dict()` and
+REST / proto JSON), `state` (OK / ERROR / IN_PROGRESS), `execution_duration` (`execution_duration_ms` in
+`to_dict()` exports; a protobuf Duration string such as "0.051s" in REST / proto JSON),
 `trace_metadata` (`mlflow.trace.tokenUsage` and `mlflow.trace.cost` as JSON strings, `mlflow.modelId`),
 `tags`, `assessments`. MLflow 2's names are read too: `request_id`, `timestamp_ms`, `status`,
-`execution_time_ms`, `request_metadata`.
+`execution_time_ms`, `request_metadata`. A line may be an info (`trace.info.to_dict()`, the REST shape) or a
+full trace (`trace.to_json()`: `{info, data}`, read by its `info`).
 
 model = `options.model`, else `options.models[modelId]`, else the tag `mlflow.traceName`; version =
 `options.model_versions[modelId]`, else the LoggedModel id itself. Tokens from `mlflow.trace.tokenUsage`
@@ -31,13 +33,16 @@ from typing import Any
 from console.redact import redact_text, redact_uri
 from console.sources.contract import Parsed
 from console.sources.readers._common import (
-    RAW_CHARS, BadRecord, cleaned, count, json_lines, json_object, label_row, loads, number, parse_time, parsed,
-    priced, reason, reject, text_of,
+    PRICE_OPTIONS, RAW_CHARS, BadRecord, cleaned, count, json_lines, json_object, label_row, loads, number,
+    parse_time, parsed, priced, reason, reject, text_of,
 )
 
 FORMAT = "mlflow-traces"
 LINE_BASED = True  # exported JSON Lines; live traces (path = "mlflow://EXPERIMENT") through sources/trace_poll.py
 LABEL_KEY = "request_id"
+# The [logs.options] this reader reads; any other is named in a note (a typo costs only itself).
+OPTIONS = PRICE_OPTIONS | {"model", "models", "version", "model_versions", "environment", "assessment",
+                           "tracking_uri", "lookback"}
 PAGE = 500
 _EPOCH = datetime(1970, 1, 1)
 HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
@@ -80,6 +85,7 @@ def next_cursor(records: Iterable[dict], since_ms: int) -> int:
     (its state, latency and tokens are not final; it is read again, and emitted, once it ends)."""
     done, running = [], []
     for rec in records:
+        rec = _info(rec)
         try:
             ts = parse_time(rec.get("request_time", rec.get("timestamp_ms")))
         except BadRecord:
@@ -127,6 +133,7 @@ def _map(items: Iterable[tuple[int, dict, str | None]], source: str, options: Ma
     running = held = 0
     for loc, rec, raw in items:
         try:
+            rec = _info(rec)
             row = _trace(loc, rec, options)
             ms = (row["ts"] - _EPOCH) // timedelta(milliseconds=1)
             if _in_progress(rec):
@@ -142,6 +149,25 @@ def _map(items: Iterable[tuple[int, dict, str | None]], source: str, options: Ma
     if held:
         notes.append(f"{held} finished traces wait behind one in progress, to be read once")
     return parsed(preds, labels, rejected, source, notes=notes)
+
+
+def _info(rec: dict) -> dict:
+    """A full `Trace.to_json()` record (`{info, data: {spans}}`) is read by its `info`, the same fields as
+    `trace.info.to_dict()`."""
+    info = rec.get("info")
+    return info if isinstance(info, dict) and "trace_id" not in rec and "request_id" not in rec else rec
+
+
+def _duration_ms(value: Any) -> float | None:
+    """Milliseconds from a number of ms (`to_dict()` exports, MLflow 2) or a protobuf Duration string, seconds with
+    an `s` ("0.051s": the REST API's and proto JSON's `execution_duration`)."""
+    if not isinstance(value, str):
+        return number(value)
+    text = value.strip()
+    ms = number(text[:-1]) * 1000 if text.endswith("s") and number(text[:-1]) is not None else number(text)
+    if ms is None:
+        raise BadRecord(f"execution_duration {value!r} is not a duration")
+    return ms
 
 
 def _trace(loc: int, rec: dict, options: Mapping[str, Any]) -> dict:
@@ -163,7 +189,7 @@ def _trace(loc: int, rec: dict, options: Mapping[str, Any]) -> dict:
     model_id = meta.get("mlflow.modelId")
     state = rec.get("state", rec.get("status"))
     return {
-        "loc": loc, "request_id": key, "ts": ts, "latency_ms": number(duration),
+        "loc": loc, "request_id": key, "ts": ts, "latency_ms": _duration_ms(duration),
         "model": options.get("model") or (options.get("models") or {}).get(model_id) or tags.get("mlflow.traceName"),
         "version": options.get("version") or (options.get("model_versions") or {}).get(model_id) or model_id,
         "environment": options.get("environment"),

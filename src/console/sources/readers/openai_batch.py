@@ -8,9 +8,11 @@ input / output counts and are not added. Cost = tokens x `options.input_per_1m` 
 batch prices the team pays; the lead may pass the model's configured prices here).
 
 model = `options.model`, else the body's `model`; version = `options.version`, else the body's dated `model`
-(e.g. gpt-4o-mini-2024-07-18, so a provider's model update reads as a new version; "unknown" on a failed
-line that names none), also kept as `llm_model`. A failed line has no `created`: pass the batch's time as
-`options.batch_time` (the Batch object's `created_at`), or the store refuses it as "missing ts".
+(e.g. gpt-4o-mini-2024-07-18, so a provider's model update reads as a new version), also kept as `llm_model`.
+A failed line names no model: it is the batch's (a Batch runs one model, so the one snapshot its file's answered
+lines name, carried across the file's chunks), else `options.model`'s under version "unknown" (a note says so),
+else set aside saying `options.model` is needed. A failed or Embeddings line has no `created`: pass the batch's
+time as `options.batch_time` (the Batch object's `created_at`), or the store refuses it as "missing ts".
 prediction = the first choice's text (Chat) or the output text (Responses).
 
 LABEL_KEY `request_id` <- `custom_id`. Labels are lines `{custom_id, label}` (the team's graded answers),
@@ -24,13 +26,15 @@ from typing import Any
 
 from console.sources.contract import Parsed
 from console.sources.readers._common import (
-    BadRecord, cleaned, count, integer, json_lines, label_row, parse_time, parsed, priced, reason, reject,
-    text_of,
+    PRICE_OPTIONS, BadRecord, cleaned, count, integer, json_lines, label_row, parse_time, parsed, priced, reason,
+    reject, text_of,
 )
 
 FORMAT = "openai-batch"
 LINE_BASED = True
 LABEL_KEY = "request_id"
+# The [logs.options] this reader reads; any other is named in a note (a typo costs only itself).
+OPTIONS = PRICE_OPTIONS | {"model", "version", "environment", "batch_time"}
 
 
 @cleaned
@@ -49,10 +53,49 @@ def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, An
                     raise BadRecord("label line with an empty label")
                 labels.append(label_row(loc, key, obj["label"], parse_time(obj.get("ts"))))
             else:
-                preds.append(_output(loc, key, obj, options))
+                preds.append({**_output(loc, key, obj, options), "_raw": raw})
         except Exception as exc:  # noqa: BLE001 - a bad record costs only itself
             reject(rejected, loc, reason(exc), raw)
-    return parsed(preds, labels, rejected, source)
+    seen = _snapshots(preds, carry, source)
+    batch_model = seen[0] if len(seen) == 1 else None
+    preds, notes = _attribute_failures(preds, batch_model, options, rejected)
+    rejected.sort(key=lambda r: r.loc)
+    return parsed(preds, labels, rejected, source, carry={"snapshots": seen, "file": source} if seen else None,
+                  notes=notes)
+
+
+def _snapshots(preds: list[dict], carry: object, source: str) -> list[str]:
+    """The model snapshots this file's answered lines name so far (two at most: more than one is already no single
+    batch model). A Batch runs one model, so its failures are that model's. Only this file's: the store hands a
+    source's carry on to its next file (a rotated log's pending state), and each Batch output file is its own batch
+    (another batch's snapshot was charged with this one's failures)."""
+    mine = isinstance(carry, dict) and carry.get("file") == source
+    seen = set(carry.get("snapshots") or []) if mine else set()
+    seen.update(r["llm_model"] for r in preds if isinstance(r.get("llm_model"), str) and r["llm_model"])
+    return sorted(seen)[:2]
+
+
+def _attribute_failures(preds: list[dict], batch_model: str | None, options: Mapping[str, Any],
+                        rejected: list) -> tuple[list[dict], list[str]]:
+    """A failed line names no model: it is `options.model`'s, else its batch's; its version is `options.version`,
+    else the batch's snapshot, else "unknown" (said in a note). With no model at all it is set aside saying why."""
+    kept, unknown = [], 0
+    for row in preds:
+        raw = row.pop("_raw")
+        if row.get("llm_model") or not row.get("error"):
+            kept.append(row)
+            continue
+        row["model"] = options.get("model") or batch_model
+        if not row["model"]:
+            reject(rejected, row["loc"], "failed line names no model (OpenAI's error lines carry none) and its file no "
+                   "single batch model: set options.model to count this source's failures", raw)
+            continue
+        row["version"] = options.get("version") or batch_model or "unknown"
+        unknown += row["version"] == "unknown"
+        kept.append(row)
+    notes = [f"{unknown} failed line(s) name no model snapshot: counted under version \"unknown\" of "
+             f"{options.get('model')} (set options.version to name it)"] if unknown else []
+    return kept, notes
 
 
 def _output(loc: int, key: str, obj: dict, options: Mapping[str, Any]) -> dict:
@@ -60,7 +103,6 @@ def _output(loc: int, key: str, obj: dict, options: Mapping[str, Any]) -> dict:
         raise BadRecord("neither response nor error")
     response, error = obj.get("response"), obj.get("error")
     row: dict[str, Any] = {"loc": loc, "request_id": key, "environment": options.get("environment"),
-                           "model": options.get("model"), "version": options.get("version") or "unknown",
                            "ts": parse_time(options.get("batch_time"))}
     if response is None:
         if not isinstance(error, dict):
@@ -79,12 +121,12 @@ def _output(loc: int, key: str, obj: dict, options: Mapping[str, Any]) -> dict:
     created = body.get("created", body.get("created_at"))
     if created is not None:
         row["ts"] = parse_time(created)
-    row["model"] = options.get("model") or body.get("model")
-    row["version"] = options.get("version") or body.get("model") or "unknown"
-    row["llm_model"] = body.get("model")
     if integer(status) != 200:
         err = body.get("error") if isinstance(body.get("error"), dict) else {}
         row["error"] = text_of(err.get("message") or err.get("code") or f"HTTP {status}")
+    row["model"] = options.get("model") or body.get("model")
+    row["version"] = options.get("version") or body.get("model") or (None if row.get("error") else "unknown")
+    row["llm_model"] = body.get("model")
     usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
     in_tok = count(usage.get("prompt_tokens", usage.get("input_tokens")), "input_tokens")
     out_tok = count(usage.get("completion_tokens", usage.get("output_tokens")), "output_tokens")

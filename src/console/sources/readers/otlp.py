@@ -5,7 +5,9 @@
 integers (times, intValue) as strings, ids as hex, `status.code` 2 = error.
 
 Only model-call spans become predictions: GenAI semconv `gen_ai.operation.name` chat / text_completion /
-generate_content / embeddings, or OpenInference `openinference.span.kind` LLM / EMBEDDING. A model-call
+generate_content / embeddings, or OpenInference `openinference.span.kind` LLM / EMBEDDING; a span with neither
+is one in the conventions before 1.27 (OpenLLMetry) when it has `llm.request.type` chat / completion / embedding,
+or `gen_ai.system` with `gen_ai.request.model` or `gen_ai.usage.*` (never a `traceloop.span.kind` span). A model-call
 span that has a model-call descendant (a framework wrapper repeating its child's usage) is skipped, so an
 agent's tokens are the sum over its real model calls, each counted once. Parents end after their children,
 so a wrapper is often exported in a later batch: the ids of not-yet-seen ancestors of model calls wait in
@@ -20,7 +22,8 @@ tokens are already inside input tokens and are never added), output likewise (`o
 `options.input_per_1m` / `output_per_1m`.
 
 model = `options.model`, else resource `service.name`; version = `options.version`, else resource
-`service.version`, else the prompt version, else the served model name; environment = resource `deployment.environment.name` (or the
+`service.version`, else the prompt version, else the requested model (`gen_ai.request.model`, which failed calls
+carry too; the served snapshot is `llm_model`); environment = resource `deployment.environment.name` (or the
 older `deployment.environment`). Latency is end minus start. Attributes under `options.feature_prefix`
 (e.g. "app.") become feature columns without the prefix; `<prefix>request_id`, `<prefix>variant`,
 `<prefix>prediction` and `<prefix>score` fill those contract fields instead.
@@ -40,19 +43,25 @@ from typing import Any
 
 from console.sources.contract import Parsed
 from console.sources.readers._common import (
-    BadRecord, cleaned, count, integer, json_lines, number, option_number, parse_time, parsed, priced, reason,
-    reject, text_of,
+    PRICE_OPTIONS, BadRecord, cleaned, count, integer, json_lines, number, option_number, parse_time, parsed,
+    priced, reason, reject, text_of,
 )
 
 FORMAT = "otlp"
 LINE_BASED = True
 LABEL_KEY = "request_id"
+# The [logs.options] this reader reads; any other is named in a note (a typo costs only itself).
+OPTIONS = PRICE_OPTIONS | {"model", "version", "environment", "evaluation", "feature_prefix", "wrapper_window_s"}
 
 MODEL_OPERATIONS = {"chat", "text_completion", "generate_content", "embeddings"}
 MODEL_KINDS = {"LLM", "EMBEDDING"}
+OLDER_REQUEST_TYPES = {"chat", "completion", "embedding"}
 _INPUT = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt")
 _OUTPUT = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion")
 _LLM_MODEL = ("gen_ai.response.model", "gen_ai.request.model", "llm.model_name")
+# The version fallback: the model asked for, which a failed call carries too (the response model exists only when
+# there was a response), so a call's errors and answers land on one version.
+_ASKED_MODEL = ("gen_ai.request.model", "llm.model_name", "gen_ai.response.model")
 _PROVIDER = ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")
 _APP_CONTRACT = {"request_id", "variant", "prediction", "score"}
 # Columns the reader derives from GenAI attributes; an app attribute of the same name fills one the span left empty.
@@ -98,8 +107,22 @@ def _first(attrs: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
 
 
 def is_model_call(attrs: Mapping[str, Any]) -> bool:
-    return attrs.get("gen_ai.operation.name") in MODEL_OPERATIONS or \
-        str(attrs.get("openinference.span.kind", "")).upper() in MODEL_KINDS
+    if "gen_ai.operation.name" in attrs or "openinference.span.kind" in attrs:
+        return attrs.get("gen_ai.operation.name") in MODEL_OPERATIONS or \
+            str(attrs.get("openinference.span.kind", "")).upper() in MODEL_KINDS
+    return _older_model_call(attrs)
+
+
+def _older_model_call(attrs: Mapping[str, Any]) -> bool:
+    """A model call in the GenAI conventions before 1.27, which had no `gen_ai.operation.name` (OpenLLMetry):
+    `llm.request.type` chat / completion / embedding, or `gen_ai.system` with a requested model or token usage.
+    A Traceloop workflow / task / agent / tool span is not one, whatever it carries."""
+    if "traceloop.span.kind" in attrs:
+        return False
+    if "llm.request.type" in attrs:
+        return attrs["llm.request.type"] in OLDER_REQUEST_TYPES
+    return "gen_ai.system" in attrs and ("gen_ai.request.model" in attrs
+                                         or any(k.startswith("gen_ai.usage.") for k in attrs))
 
 
 @cleaned
@@ -227,14 +250,14 @@ def _prediction(loc: int, span: dict, attrs: dict, resource: dict, key: str, opt
         "loc": loc, "ts": parse_time(start), "request_id": key,
         "model": options.get("model") or resource.get("service.name"),
         "version": options.get("version") or resource.get("service.version")
-        or (None if prompt_version is None else text_of(prompt_version)) or _first(attrs, _LLM_MODEL),
+        or (None if prompt_version is None else text_of(prompt_version)) or _first(attrs, _ASKED_MODEL),
         "environment": options.get("environment") or resource.get("deployment.environment.name")
         or resource.get("deployment.environment"),
         "latency_ms": (end - start) / 1e6 if end is not None and end >= start else None,
         "status": word, "error": None if error is None else text_of(error),
         "input_tokens": in_tok, "output_tokens": out_tok, "cost_usd": cost,
         "operation": attrs.get("gen_ai.operation.name")
-        or str(attrs.get("openinference.span.kind", "")).lower() or None,
+        or str(attrs.get("openinference.span.kind", "")).lower() or attrs.get("llm.request.type") or None,
         "llm_model": _first(attrs, _LLM_MODEL), "provider": _first(attrs, _PROVIDER),
         "finish_reason": reasons[0] if isinstance(reasons, list) and reasons else reasons,
         "prompt_name": prompt_name, "prompt_version": None if prompt_version is None else text_of(prompt_version),

@@ -12,6 +12,8 @@ Monitor merges ground truth the same way (the ground-truth file's `eventMetadata
 of the two the capture used). A request with several CSV rows (or instances) becomes one prediction per
 row, keyed `{id}#{i}` (i from 0); a single-row request keeps `{id}`. A CSV payload is read as RFC 4180 (a
 quoted cell may hold a comma); a batch of k rows answered on one CSV line of k values gets one value per row.
+An input SageMaker captured as BASE64 of binary content (`application/x-npy`, protobuf) is not decoded: the
+prediction is kept without features and a note names the content type.
 
 Sampling (`options.sampling_percentage`, the endpoint's InitialSamplingPercentage) is carried as a
 `sampling_weight` column (100 / percentage) so volumes can be scaled and rates left alone.
@@ -25,13 +27,16 @@ from typing import Any
 
 from console.sources.contract import Parsed
 from console.sources.readers._common import (
-    BadRecord, by_position, cleaned, csv_cell, decode_payload, features_of, instances, json_lines, map_output,
-    number, outputs, parse_time, parsed, reason, reject, sampled_note,
+    OUTPUT_OPTIONS, BadRecord, BinaryPayload, by_position, cleaned, csv_cell, decode_payload, features_of,
+    instances, json_lines, map_output, number, outputs, parse_time, parsed, reason, reject, sampled_note,
 )
 
 FORMAT = "sagemaker-capture"
 LINE_BASED = True
 LABEL_KEY = "request_id"
+# The [logs.options] this reader reads; any other is named in a note (a typo costs only itself).
+OPTIONS = OUTPUT_OPTIONS | {"model", "models", "endpoint", "variant", "version", "variant_versions", "features",
+                            "sampling_percentage", "environment"}
 _PATH = re.compile(r"([^/]+)/([^/]+)/\d{4}/\d{2}/\d{2}/\d{2}/[^/]*$")
 
 
@@ -53,19 +58,22 @@ def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, An
     names = list(options["features"]) if options.get("features") else None
     pct = number(options.get("sampling_percentage"))
     sampling = 100.0 / pct if pct is not None and 0 < pct < 100 else None
+    undecoded: dict[str, int] = {}  # binary input content type -> captures kept without features
     for loc, obj, raw in json_lines(body, first_line, rejected):
         try:
-            preds.extend(_record(loc, obj, names, options, model, version, variant, sampling))
+            preds.extend(_record(loc, obj, names, options, model, version, variant, sampling, undecoded))
         except Exception as exc:  # noqa: BLE001 - a bad record costs only itself
             reject(rejected, loc, reason(exc), raw)
     notes = [] if model else ["no model: set options.model or keep the {endpoint}/{variant}/yyyy/mm/dd/hh/ layout"]
+    notes += [f"{n} capture(s) with input of type {ctype} not decoded (binary, BASE64-captured): kept without "
+              "features" for ctype, n in undecoded.items()]
     if sampling and preds:
         notes.append(sampled_note(sampling))
     return parsed(preds, [], rejected, source, notes=notes)
 
 
 def _record(loc: int, obj: dict, names: list[str] | None, options: Mapping[str, Any], model: str | None,
-            version: str | None, variant: str | None, sampling: float | None) -> list[dict]:
+            version: str | None, variant: str | None, sampling: float | None, undecoded: dict[str, int]) -> list[dict]:
     capture = obj.get("captureData")
     meta = obj.get("eventMetadata")
     if not isinstance(capture, dict) or not isinstance(meta, dict):
@@ -79,8 +87,19 @@ def _record(loc: int, obj: dict, names: list[str] | None, options: Mapping[str, 
     inp, out = capture.get("endpointInput"), capture.get("endpointOutput")
     if not isinstance(inp, dict) and not isinstance(out, dict):
         raise BadRecord("captureData has neither endpointInput nor endpointOutput")
-    rows = _inputs(inp, names) if isinstance(inp, dict) else []
-    results = _outputs(out) if isinstance(out, dict) else []
+    binary = None
+    try:
+        rows = _inputs(inp, names) if isinstance(inp, dict) else []
+    except BinaryPayload as exc:  # the prediction is still good: kept without features, the type counted
+        rows, binary = [], exc
+    try:
+        results = _outputs(out) if isinstance(out, dict) else []
+    except BinaryPayload as exc:
+        raise BadRecord(f"endpointOutput is {exc}: no prediction to read") from None
+    if binary is not None:
+        if not results:
+            raise BadRecord(f"endpointInput is {binary} and there is no output: nothing to read")
+        undecoded[binary.content_type] = undecoded.get(binary.content_type, 0) + 1
     if len(rows) > 1 and len(results) == 1 and isinstance(results[0], list) and len(results[0]) == len(rows):
         # a batch answered on one CSV line, a value per input row (the built-in XGBoost's and linear learner's
         # text/csv responses): one line of k values for one row is that row's k class scores, as before

@@ -20,6 +20,8 @@ from console.sources.readers._common import (
 FORMAT = "sagemaker-ground-truth"
 LINE_BASED = True
 LABEL_KEY = "request_id"
+# The [logs.options] this reader reads; any other is named in a note (a typo costs only itself).
+OPTIONS = frozenset()
 
 
 @cleaned
