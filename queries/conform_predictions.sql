@@ -14,7 +14,8 @@ WITH r AS (
         TRY_CAST(TRY_CAST(output_tokens AS DOUBLE) AS BIGINT) AS _out,
         TRY_CAST(cost_usd AS DOUBLE) AS _cost,
         lower(TRY_CAST(status AS VARCHAR)) AS _status,
-        NULLIF(TRY_CAST(error AS VARCHAR), '') AS _error
+        NULLIF(TRY_CAST(error AS VARCHAR), '') AS _error,
+        lower(trim(TRY_CAST(error AS VARCHAR))) AS _error_flag
     FROM r
 )
 SELECT _ts AS ts, _model AS model, _version AS version, _rid AS request_id,
@@ -25,8 +26,10 @@ SELECT _ts AS ts, _model AS model, _version AS version, _rid AS request_id,
     (coalesce(TRY_CAST(is_error AS BOOLEAN), false)
         OR coalesce(_status, '') IN ('error', 'failed', 'fail', 'timeout')
         OR coalesce(TRY_CAST(_status AS DOUBLE), 0) >= 500
-        OR _error IS NOT NULL) AS is_error,
-    _error AS error, _in AS input_tokens, _out AS output_tokens, _cost AS cost_usd,
+        -- an `error` written as a flag (false / 0 / true / 1): contract_fields.NO_ERROR_FLAGS and ERROR_FLAGS
+        OR (_error IS NOT NULL AND _error_flag NOT IN ('', 'false', '0', '0.0', 'no', 'none', 'null', 'f', 'n'))) AS is_error,
+    CASE WHEN _error_flag IN ('', 'false', '0', '0.0', 'no', 'none', 'null', 'f', 'n',
+                              'true', '1', '1.0', 'yes', 't', 'y') THEN NULL ELSE _error END AS error, _in AS input_tokens, _out AS output_tokens, _cost AS cost_usd,
     TRY_CAST(source AS VARCHAR) AS source, TRY_CAST(loc AS BIGINT) AS loc,
     CASE
         WHEN ts IS NULL THEN 'missing ts'
@@ -50,5 +53,5 @@ SELECT _ts AS ts, _model AS model, _version AS version, _rid AS request_id,
     END AS _reject,
     t.* EXCLUDE (ts, model, version, request_id, environment, variant, prediction, prediction_num, score,
                  latency_ms, latency_s, is_error, status, error, input_tokens, output_tokens, cost_usd, source, loc,
-                 _ts, _model, _version, _rid, _pred, _score, _latency, _in, _out, _cost, _status, _error)
+                 _ts, _model, _version, _rid, _pred, _score, _latency, _in, _out, _cost, _status, _error, _error_flag)
 FROM t

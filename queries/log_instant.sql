@@ -36,7 +36,10 @@ CREATE OR REPLACE MACRO dated_instant(p) AS CASE
         THEN TRY_CAST(p.y || '-' || lpad(month_number(p.b)::VARCHAR, 2, '0') || '-' || p.d || ' ' || p.hms || p.z
                       AS TIMESTAMPTZ)
 END;
+-- ISO text with a lowercase `t` or `z`, which RFC 3339 allows and the cast refuses, is read as its upper case.
 CREATE OR REPLACE MACRO written_instant(t) AS CASE
+    WHEN regexp_full_match(trim(t), '[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?([zZ]|[+-][0-9]{2}(:?[0-9]{2})?)?')
+        THEN TRY_CAST(upper(trim(t)) AS TIMESTAMPTZ)
     WHEN regexp_matches(t, '^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2},[0-9]')
         THEN TRY_CAST(regexp_replace(t, ',', '.') AS TIMESTAMPTZ)
     ELSE dated_instant(regexp_extract(regexp_replace(regexp_replace(trim(t), '^[A-Za-z]{3}, ', ''), ' (GMT|UTC)$',

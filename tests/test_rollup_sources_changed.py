@@ -153,6 +153,11 @@ def test_late_rows_in_a_new_file_rebuild_exactly_their_hour(ws, capsys, engine):
     assert _rolled(rollups) == _counted(logs)
     # the file's footer spans 04:59 .. 10:03: its 7 hours, and no other, are rebuilt
     assert got["source_hours_rebuilt"] == 7 and got["source_hours_why"] == {"added": 7}
+    # the backfill deleted again: its hours rebuilt, said as removed, not added
+    (logs / "backfill.parquet").unlink()
+    got = _rollup(config, capsys, *extra)
+    assert _rolled(rollups, "backfilled") == {} and _rolled(rollups) == _counted(logs)
+    assert got["source_hours_rebuilt"] == 7 and got["source_hours_why"] == {"removed": 7}
 
 
 def test_spark_and_the_local_engine_count_the_rebuilt_hours_alike(ws, capsys, tmp_path):
@@ -204,7 +209,7 @@ def test_the_text_summary_says_why_hours_were_rebuilt(ws, capsys):
     capsys.readouterr()
     assert main(["rollup", "--config", str(config), "--no-ready"]) == 0
     out = capsys.readouterr()
-    assert "1 hour(s) rebuilt for changed sources (1 for files added or removed (late rows, a backfill))" in out.out
+    assert "1 hour(s) rebuilt for changed sources (1 for files added (late rows, a backfill))" in out.out
     assert "rebuilt 2026-05-02 10:00 .. 2026-05-02 11:00 (sources added)" in out.err
 
 

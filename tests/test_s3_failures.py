@@ -124,6 +124,32 @@ def test_a_bucket_created_later_is_read_at_the_next_refresh(s3_server, tmp_path)
         svc.close()
 
 
+def test_an_object_that_is_not_parquet_costs_only_itself_and_is_named(s3_server, tmp_path):  # noqa: F811
+    """A cut upload or a stray file under the prefix: the other objects are read, the note names the object (as a
+    local folder's unreadable file is named), and the object is read again once it is replaced."""
+    client = s3_server.client()
+    client.create_bucket(Bucket="cut")
+    _put(client, "cut", "logs/date=2026-11-29/a.parquet", _table(120, END - timedelta(hours=2), 6), tmp_path)
+    bad = "logs/date=2026-11-29/corrupt.parquet"
+    client.put_object(Bucket="cut", Key=bad, Body=b"PAR1" + b"\x00garbage" * 100 + b"PAR1")
+    path = "s3://cut/logs/"
+    cfg = Config(source=None, root=tmp_path, store_path=str(tmp_path / "store"),
+                 s3=_storage(s3_server.endpoint, s3_server.access_key_id, SECRET),
+                 logs=(LogSource("predictions", path, "parquet"),))
+    svc = Service(cfg, clock=lambda: END)
+    try:
+        note = _note(svc.refresh(), f"s3://cut/{bad}")
+        assert note.startswith(f"s3://cut/{bad}: unreadable Parquet file: "), note
+        assert not svc.warehouse.source_notes()  # the prefix is not set aside
+        assert svc.warehouse.counts()[0] == 120
+        _note(svc.refresh(), f"s3://cut/{bad}")  # said on every refresh while it is there, as a local file is
+        _put(client, "cut", bad, _table(30, END - timedelta(hours=1), 7), tmp_path)  # replaced: read
+        assert not [n for n in svc.refresh().notes if "unreadable" in n]
+        assert svc.warehouse.counts()[0] == 150
+    finally:
+        svc.close()
+
+
 def test_the_cli_names_a_wrong_key_and_still_reports_the_local_log(s3_auth_server, tmp_path):  # noqa: F811
     """A wrong secret on a server that checks keys: `snapshot` says so on stderr in one line naming the path,
     prints the local log's rows on stdout, and neither stream holds the secret."""

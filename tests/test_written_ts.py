@@ -88,3 +88,11 @@ def test_a_python_json_logger_log_is_counted_by_the_store_the_cli_and_the_rollup
         ("ts is not a timestamp (`asctime` in this log)", 1)]
     assert main(["--config", str(cfg), "rollup", "--no-ready", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["rows"] == 400
+
+
+def test_rfc_3339_lowercase_t_and_z_are_read_by_both_readers():
+    """RFC 3339 allows `t` and `z` in lower case: each was set aside as "ts is not a timestamp"."""
+    values = ["2026-07-01T10:00:00z", "2026-07-01t10:00:00.250Z", "2026-07-01t10:00:00+02:00", " 2026-07-01T10:00z "]
+    want = [datetime(2026, 7, 1, 10), datetime(2026, 7, 1, 10, 0, 0, 250000), datetime(2026, 7, 1, 8),
+            datetime(2026, 7, 1, 10)]
+    assert _instants(values) == (want, want)

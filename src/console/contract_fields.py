@@ -30,6 +30,11 @@ FIELDS = {
 # `is_error`), and the latency in seconds (`latency_ms` is taken from it, times 1000, where a row has no
 # `latency_ms`: a service timing itself with `time.perf_counter()` logs seconds).
 PREDICTION_RAW_ONLY = ("status", "latency_s")
+# An `error` field written as a flag, not a message (a Parquet `error: bool`, a CSV 0/1 column), lowered and trimmed:
+# these say no error, ERROR_FLAGS say an error with no message. Any other text is the error's message.
+# `queries/conform_predictions.sql` spells the same lists.
+NO_ERROR_FLAGS = ("", "false", "0", "0.0", "no", "none", "null", "f", "n")
+ERROR_FLAGS = ("true", "1", "1.0", "yes", "t", "y")
 # Provenance, on every row a reader returns: the file (or URI) and the line or row number in it.
 PROVENANCE_FIELDS = {"source": "string", "loc": "int64"}
 

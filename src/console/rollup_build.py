@@ -174,7 +174,8 @@ def ready(cfg: Config, path: Path, until: datetime | None = None, progress=None)
 
 
 SOURCE_REASONS = {  # why an hour built before was built again, as the summary says it (`CatchUp.source_hours`)
-    "added": "for files added or removed (late rows, a backfill)",
+    "added": "for files added (late rows, a backfill)",
+    "removed": "for files removed",
     "appended": "for rows appended to text logs",
     "rewritten": "for files rewritten in place or table files replaced",
 }
@@ -251,6 +252,9 @@ def run(cfg: Config, *, since: datetime | None, until: datetime | None, engine: 
     from console.warehouse import future_seconds
 
     horizon = now + timedelta(seconds=future_seconds(cfg))  # rows past it are clock skew, as in the store
+    from console import rollup_sources
+
+    rollup_sources.UNREADABLE.clear()
     try:
         if url:
             rollup_remote.pull(url, folder, storage)
@@ -266,6 +270,10 @@ def run(cfg: Config, *, since: datetime | None, until: datetime | None, engine: 
     finally:
         held.release()
     took = time.perf_counter() - started
+    for path, why in sorted(rollup_sources.UNREADABLE.items()):  # left out, each alone: the rest was built
+        skipped.append(f"{path}: unreadable Parquet file: {why}")
+        if note:
+            note(f"skipped {skipped[-1]}")
     readied: list[str] = []
     if not url and first_reads:  # rollups kept in S3 are read through a mirror each console keeps
         readied = ready(cfg, folder, until, progress=progress)

@@ -51,12 +51,15 @@ class Content:
     def __eq__(self, other) -> bool:
         return isinstance(other, Content) and self.parts == other.parts
 
-    def changed(self, other: Content) -> list[tuple] | None:
-        """The time ranges of the parts in one and not the other (added, removed or rewritten files); None
-        when one of them may cover any hour."""
+    def changed(self, other: Content, only: str | None = None) -> list[tuple] | None:
+        """The time ranges of the parts in one and not the other (added, removed or rewritten files; `only`
+        "added": those `other` alone holds, "removed": those `self` alone holds); None when one of them may cover
+        any hour."""
         out = []
         skip = _grown_pairs(self, other)
-        for key in (self.parts.keys() ^ other.parts.keys()) - skip.keys() - set(skip.values()):
+        differ = {"added": other.parts.keys() - self.parts.keys(), "removed": self.parts.keys() - other.parts.keys(),
+                  None: self.parts.keys() ^ other.parts.keys()}[only]
+        for key in differ - skip.keys() - set(skip.values()):
             span = self.parts.get(key, other.parts.get(key))
             if span == EVERY:
                 return None
@@ -258,11 +261,12 @@ def changed_hours(before: Content | None, after: Content, start: datetime,
                   end: datetime) -> dict[datetime, str]:
     """The hours of [start, end) built from `before` that `after` may hold other rows for, each with why:
     "rewritten" (a file rewritten in place, a table's data file replaced or deleted: `Content.rewritten`), else
-    "appended" (rows appended to a text log: `Content.appended`), else "added" (files added or removed:
-    `Content.changed`). None before: nothing is known to have changed."""
+    "appended" (rows appended to a text log: `Content.appended`), else "added" (files added: `Content.changed`),
+    else "removed" (files deleted). None before: nothing is known to have changed."""
     if before is None or before == after:
         return {}
-    out = dict.fromkeys(hours(before.changed(after), start, end), "added")
+    out = dict.fromkeys(hours(before.changed(after, "removed"), start, end), "removed")
+    out.update(dict.fromkeys(hours(before.changed(after, "added"), start, end), "added"))
     out.update(dict.fromkeys(hours(before.appended(after), start, end), "appended"))
     out.update(dict.fromkeys(hours(before.rewritten(after), start, end), "rewritten"))
     return out

@@ -34,6 +34,7 @@ import pyarrow.dataset as ds
 
 from console.rollup_text import TextDataset, TextFile  # noqa: F401 - TextFile: a Spark task's piece
 from console.sources import arrow_schemas, compressed, field_names
+from console.contract_fields import NO_ERROR_FLAGS
 from console.sources.contract import FIELDS
 from console.sources.files import compressed_copies, format_by_name, parquet_under, staged
 from console.sources.lakes import ISO_DAY
@@ -41,6 +42,21 @@ from console.store import mapped_parquet
 
 BATCH_ROWS = 131_072
 _DATE_PARTS = ("date", "dt", "day")
+# Parquet files a build found it cannot read (path -> why): left out, each costing only itself, and named by the run
+# (`rollup_build.run`, which empties it first); one build runs at a time in a process (the folder's lock)
+UNREADABLE: dict[str, str] = {}
+
+
+def _readable(path: str) -> bool:
+    """Whether a local Parquet file's footer can be read; one that cannot is left out and remembered in UNREADABLE."""
+    import pyarrow.parquet as pq
+
+    try:
+        pq.read_metadata(path)
+    except (OSError, ValueError) as exc:
+        UNREADABLE[path] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return False
+    return True
 # queries/conform_predictions.sql: the defaults of a row without them, and what makes a row an error
 DEFAULTS = (("environment", "production"), ("variant", "champion"))
 # the contract's text fields and the raw status, typed VARCHAR there whatever a format read (a CSV's version 3)
@@ -90,6 +106,10 @@ def dataset(paths: Sequence[str], fmt: str | None = None, start: datetime | None
         if kind in ("json", "csv"):
             out.append(TextDataset(files, kind, base, start, end, _DATE_PARTS, fields=fields))
             continue
+        if kind == "parquet":
+            files = [f for f in files if _readable(f)]
+            if not files:
+                continue
         part = ds.HivePartitioning.discover(infer_dictionary=False)
         d = ds.dataset(files, format=kind, partitioning=part, partition_base_dir=base)
         if len(files) > 1:  # the first file's schema would drop a field first logged later, or refuse a type change
@@ -191,7 +211,7 @@ class Source:
         fmt = {"jsonl": "json"}.get(fmt, fmt)
         if fmt == "parquet":
             return [renamed(locations.arrow_dataset(self.path, self.storage, format=fmt, since=start, until=end,
-                                                    unify_schemas=True), self.fields)]
+                                                    unify_schemas=True, unreadable=UNREADABLE), self.fields)]
         files = locations.list_files(self.path, self.storage, start, end)  # one format, or a prefix mixing them
         out: list = []
         for kind in [fmt] if fmt is not None else sorted({_kind(f.path) for f in files}
@@ -204,7 +224,8 @@ class Source:
                                            _DATE_PARTS, self.storage, self.fields))
             else:
                 out.append(renamed(locations.arrow_dataset(mine, self.storage, format=kind,
-                                                           unify_schemas=kind == "parquet"), self.fields))
+                                                           unify_schemas=kind == "parquet", unreadable=UNREADABLE),
+                                   self.fields))
         return out
 
 
@@ -257,8 +278,12 @@ def files_of(source: Source) -> Iterator[tuple[tuple, str, Any]]:
         if kind == "parquet":
             def footer(info=info):
                 settings = s3.settings(source.storage)
-                return footers.span(footers.read(info.path.split("://", 1)[1], s3.filesystem(settings, info.path),
-                                                 mapped_parquet.ts_column(source.fields)))
+                try:
+                    return footers.span(footers.read(info.path.split("://", 1)[1], s3.filesystem(settings, info.path),
+                                                     mapped_parquet.ts_column(source.fields)))
+                except pa.ArrowInvalid as exc:  # not Parquet: any hour, as a local file's unreadable footer
+                    UNREADABLE[info.path] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                    return None
 
             yield key, kind, footer, None
         else:
@@ -431,8 +456,10 @@ def _is_error(t: pa.Table) -> pa.ChunkedArray | pa.Array:
         failed = pc.or_kleene(pc.is_in(status, pa.array(_FAILED)),  # true or null is true
                               pc.greater_equal(pc.cast(code, pa.float64()), 500))
         out = pc.or_(out, pc.fill_null(failed, False))
-    if "error" in names:
-        out = pc.or_(out, pc.is_valid(t.column("error")))
+    if "error" in names:  # a message, or a flag saying there was one (NO_ERROR_FLAGS: none)
+        flag = pc.utf8_lower(pc.utf8_trim_whitespace(_text(t, "error")))
+        message = pc.and_(pc.is_valid(flag), pc.invert(pc.is_in(flag, pa.array(NO_ERROR_FLAGS))))
+        out = pc.or_(out, pc.fill_null(message, False))
     return out
 
 
@@ -621,15 +648,21 @@ def _iso(s):
 _COMMA_MILLIS = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2},[0-9]"
 
 
+_LOWER_ISO = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?([zZ]|[+-][0-9]{2}(:?[0-9]{2})?)?$"
+
+
 def _written(s):
-    """The written forms `written_instant` in queries/log_instant.sql reads, as naive UTC: Python logging's
-    comma before the milliseconds, an access log's `30/Nov/2026:10:15:00 +0000`, an HTTP date."""
+    """The written forms `written_instant` in queries/log_instant.sql reads, as naive UTC: ISO text with a lowercase
+    `t` or `z` (RFC 3339 allows them), Python logging's comma before the milliseconds, an access log's
+    `30/Nov/2026:10:15:00 +0000`, an HTTP date."""
     import polars as pl
 
     comma = pl.select(pl.when(pl.lit(s).str.contains(_COMMA_MILLIS))
                       .then(pl.lit(s).str.replace(",", ".", literal=True))).to_series()
+    lower = pl.select(pl.when(pl.lit(s).str.strip_chars().str.contains(_LOWER_ISO))
+                      .then(pl.lit(s).str.strip_chars().str.to_uppercase())).to_series()
     dated = s.str.strip_chars().str.replace(r"^[A-Za-z]{3}, ", "").str.replace(r" (GMT|UTC)$", " +0000")
-    out = _iso(comma)
+    out = _iso(comma).fill_null(_iso(lower))
     for form in ("%d/%b/%Y:%H:%M:%S %z", "%d %b %Y %H:%M:%S %z"):
         got = dated.str.strptime(pl.Datetime("us", "UTC"), form, strict=False).dt.replace_time_zone(None)
         out = out.fill_null(got)

@@ -804,8 +804,8 @@ class CatchUp:
     # rows of JSONL and CSV logs set aside as the store sets them aside (`rollup_text`), by reason
     set_aside: dict[str, int] = field(default_factory=dict)
     # hours built before this run rebuilt because their sources changed since (`rollup_changes.changed_hours`),
-    # each with why: "added" (files added or removed: late rows, a backfilled model), "rewritten" (a file rewritten
-    # in place, a table's data files replaced)
+    # each with why: "added" (files added: late rows, a backfilled model), "removed" (files deleted), "appended" (rows
+    # appended to a text log), "rewritten" (a file rewritten in place, a table's data files replaced)
     source_hours: dict[datetime, str] = field(default_factory=dict)
 
 
@@ -884,7 +884,7 @@ def catch_up(path: str | os.PathLike, build: Builder, now: datetime, since: date
     # each hour once, late labels or sources, rebuilt from what the sources hold now, a chunk at a time as built
     # (a Delta table compacted replaces every file: a year rebuilt in one range held a year's rollups at once)
     for a, b in (r for lo, hi in hour_ranges([*dirty, *out.source_hours]) for r in _chunks(lo, hi, chunk)):
-        out.files += write(build(a, b), path, a, b)
+        out.files += write(_emptied(build(a, b), path, a, b), path, a, b)
         if progress:
             why = sorted({"late labels" for h in dirty if a <= h < b}
                          | {f"sources {out.source_hours[h]}" for h in out.source_hours if a <= h < b})
@@ -901,6 +901,20 @@ def catch_up(path: str | os.PathLike, build: Builder, now: datetime, since: date
 
 
 SOURCES = "sources"  # in the state: the parts the last build read (`rollup_changes.encode`)
+
+
+def _emptied(tables: dict[str, pa.Table], path: str | os.PathLike, start: datetime,
+             end: datetime) -> dict[str, pa.Table]:
+    """A rebuild's tables, with an empty one for each model built before over [start, end) that has no rows there
+    now (its only file deleted): without it, that model's old rows stayed in its rollups."""
+    out = dict(tables)
+    for model in models(path):
+        if model in out:
+            continue
+        held = [f for f in files(path, model) if f.start < end and f.end > start]
+        if held:
+            out[model] = pq.read_schema(held[-1].path).empty_table()
+    return out
 
 
 def built_from(path: str | os.PathLike) -> datetime | None:

@@ -9,7 +9,8 @@ guarantee, so a scan of the open hour skips, without a request, every object who
 
 `known` is a plain dict the caller keeps across processes (the store's facts file): "objects" (url -> facts,
 each for one version of the object: ETag, size, mtime, so a replaced object is read again) and "schemas" (each
-distinct schema once, by its digest: a prefix of thousands of objects has one or a few).
+distinct schema once, by its digest: a prefix of thousands of objects has one or a few), and "unreadable" (url -> the
+version and why, for an object that is not Parquet: it alone is left out, as an unreadable local file is).
 """
 
 from __future__ import annotations
@@ -98,24 +99,43 @@ def facts(infos: list, fs, known: dict, column: str | None = "ts") -> dict[str, 
     version; `known` is updated in place and pruned to the objects listed. `column`: the log's ts column (`read`);
     the caller keeps another `known` for another one."""
     objects, schemas = known.setdefault("objects", {}), known.setdefault("schemas", {})
-    missing = [i for i in infos if (objects.get(i.path) or {}).get("version") != version(i)]
+    bad = known.setdefault("unreadable", {})
+    missing = [i for i in infos if (objects.get(i.path) or {}).get("version") != version(i)
+               and (bad.get(i.path) or {}).get("version") != version(i)]
     if missing:
+        import pyarrow as pa
+
         def one(info):
-            return info, read(info.path.split("://", 1)[1], fs, column)
+            try:
+                return info, read(info.path.split("://", 1)[1], fs, column)
+            except pa.ArrowInvalid as exc:  # not Parquet (a bad footer, a cut upload): this object alone is left out
+                return info, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
         with ThreadPoolExecutor(min(READERS, len(missing))) as pool:
             for info, got in pool.map(one, missing):
+                if isinstance(got, str):
+                    objects.pop(info.path, None)
+                    bad[info.path] = {"version": version(info), "why": got}
+                    continue
+                bad.pop(info.path, None)
                 raw = got.pop("schema_bytes")
                 digest = hashlib.sha1(raw.encode("ascii")).hexdigest()[:16]
                 schemas[digest] = raw
                 objects[info.path] = {"version": version(info), "schema": digest, **got}
     listed = {i.path for i in infos}
-    for url in [u for u in objects if u not in listed]:
-        del objects[url]
+    for held in (objects, bad):
+        for url in [u for u in held if u not in listed]:
+            del held[url]
     used = {e["schema"] for e in objects.values()}
     for digest in [d for d in schemas if d not in used]:
         del schemas[digest]
-    return {i.path: objects[i.path] for i in infos}
+    return {i.path: objects[i.path] for i in infos if i.path in objects}
+
+
+def unreadable(known: dict) -> dict[str, str]:
+    """url -> why, for the listed objects whose footer could not be read as Parquet (left out of the dataset; read
+    again only when the object changes)."""
+    return {url: e["why"] for url, e in sorted((known.get("unreadable") or {}).items())}
 
 
 def schemas(known: dict, entries) -> list:

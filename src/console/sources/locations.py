@@ -327,7 +327,8 @@ def _hive_base(dirs: list[str]) -> str:
 def arrow_dataset(source: Location | str | Iterable[str | FileInfo], storage: dict | None = None, *,
                   format: str = "parquet", partitioning: str | None = "hive", since: datetime | None = None,
                   until: datetime | None = None, schema=None, unify_schemas: bool = False,
-                  source_column: str | None = None, known: dict | None = None, ts_column: str | None = "ts"):
+                  source_column: str | None = None, known: dict | None = None, ts_column: str | None = "ts",
+                  unreadable: dict[str, str] | None = None):
     """A pyarrow dataset over the files of a location (pruned by [since, until]) or over given files.
 
     Hive folders become partition columns (`date`, `hour`, ...: strings or integers as they look), so
@@ -341,6 +342,8 @@ def arrow_dataset(source: Location | str | Iterable[str | FileInfo], storage: di
     dataset is then made from the listing without a request for a known object: its schema from the kept
     ones, and each object guaranteed to its time span, so a time filter skips the objects outside it unread.
     `ts_column`: the objects' own name for ts, whose statistics give the spans (None: no span is known).
+    `unreadable` (with `unify_schemas`): a file that is not Parquet is left out of the dataset and named in it (url ->
+    why), so it costs only itself; without it, it fails the dataset.
     """
     import pyarrow as pa
     import pyarrow.dataset as ds
@@ -376,6 +379,11 @@ def arrow_dataset(source: Location | str | Iterable[str | FileInfo], storage: di
             footer = footers.facts(infos, fs, known, ts_column)
         except Exception as exc:
             raise s3.error(where, exc, settings) from None
+        kept = [k for k, f in enumerate(files) if f in footer]  # an object that is not Parquet is left out, alone
+        if len(kept) < len(files):
+            infos, files, paths = ([xs[k] for k in kept] for xs in (infos, files, paths))
+            if not files:
+                return ds.dataset(schema.empty_table() if schema is not None else pa.table({}))
     try:
         if footer is not None:
             factory = ds.FileSystemDatasetFactory(
@@ -389,16 +397,28 @@ def arrow_dataset(source: Location | str | Iterable[str | FileInfo], storage: di
                                {p: i.size for p, i in zip(paths, infos)}, source_column, dict(zip(paths, files)),
                                ts_column)
         if unify_schemas and schema is None:
-            factory = ds.FileSystemDatasetFactory(
-                fs, paths, ds.ParquetFileFormat() if format == "parquet" else format,
-                ds.FileSystemFactoryOptions(partition_base_dir=base, partitioning=part)
-                if part is not None else ds.FileSystemFactoryOptions(),
-            )
-            try:
-                schema = factory.inspect(promote_options="permissive", fragments=None)
-            except (pa.ArrowTypeError, pa.ArrowInvalid):  # a field's type differs between files: as text
-                schema = arrow_schemas.unify([f.physical_schema for f in factory.finish().get_fragments()]
-                                             + [factory.inspect(fragments=0)])
+            while True:
+                factory = ds.FileSystemDatasetFactory(
+                    fs, paths, ds.ParquetFileFormat() if format == "parquet" else format,
+                    ds.FileSystemFactoryOptions(partition_base_dir=base, partitioning=part)
+                    if part is not None else ds.FileSystemFactoryOptions(),
+                )
+                try:
+                    try:
+                        schema = factory.inspect(promote_options="permissive", fragments=None)
+                    except (pa.ArrowTypeError, pa.ArrowInvalid):  # a field's type differs between files: as text
+                        schema = arrow_schemas.unify([f.physical_schema for f in factory.finish().get_fragments()]
+                                                     + [factory.inspect(fragments=0)])
+                    break
+                except pa.ArrowInvalid as exc:
+                    bad = _unopened(exc, paths)
+                    if unreadable is None or bad is None:
+                        raise
+                    k = paths.index(bad)
+                    unreadable[files[k]] = str(exc).split(": ", 1)[-1].splitlines()[0]
+                    del paths[k], files[k]
+                    if not paths:
+                        return ds.dataset(pa.table({}))
             dataset = factory.finish(schema)
         else:
             dataset = ds.dataset(paths, schema=schema, format=format, filesystem=fs, partitioning=part,
@@ -406,6 +426,15 @@ def arrow_dataset(source: Location | str | Iterable[str | FileInfo], storage: di
         return with_source(dataset, source_column, dict(zip(paths, files))) if source_column else dataset
     except Exception as exc:
         raise s3.error(where, exc, settings) from None
+
+
+def _unopened(exc: Exception, paths: list[str]) -> str | None:
+    """The file of `paths` Arrow names as not Parquet in `exc` ("Could not open Parquet input source '...'")."""
+    found = re.search(r"Could not open Parquet input source '([^']+)'", str(exc))
+    if found is None:
+        return None
+    name = found.group(1)
+    return next((p for p in paths if p == name or p.lstrip("/") == name.lstrip("/")), None)
 
 
 def _guaranteed(dataset, facts: dict[str, dict], sizes: dict[str, int], column: str | None, urls: dict[str, str],

@@ -467,19 +467,31 @@ def _is_value(col, value: str):
     from pyspark.sql import functions as F
 
     text = col.cast("string") == F.lit(value)
-    try:
-        number = float(value)
-    except ValueError:
-        return text
-    x = col.cast("string").try_cast("double")
+    number = {"true": 1.0, "false": 0.0, "yes": 1.0, "no": 0.0}.get(value.lower())
+    if number is None:
+        try:
+            number = float(value)
+        except ValueError:
+            return text
+    x = _number(col)
     return F.when(x.isNotNull(), x == F.lit(number)).otherwise(text)
+
+
+def _number(col):
+    """`analytics.quality._number`: a number's text, or a boolean's (`true` 1, `false` 0)."""
+    from pyspark.sql import functions as F
+
+    text = col.cast("string")
+    lower = F.lower(text)
+    return F.coalesce(text.try_cast("double"), F.when(lower.isin("true", "yes"), F.lit(1.0))
+                      .when(lower.isin("false", "no"), F.lit(0.0)))
 
 
 def _same_value(a, b):
     """`analytics.quality.same_value`: two columns agree as numbers when both parse, else as text."""
     from pyspark.sql import functions as F
 
-    na, nb = a.cast("string").try_cast("double"), b.cast("string").try_cast("double")
+    na, nb = _number(a), _number(b)
     return F.when(na.isNotNull() & nb.isNotNull(), na == nb).otherwise(a.cast("string") == b.cast("string"))
 
 

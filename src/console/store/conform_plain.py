@@ -22,6 +22,8 @@ from datetime import datetime
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from console.contract_fields import ERROR_FLAGS, NO_ERROR_FLAGS
+
 _TS = r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?Z$"
 # a decimal DuckDB and Arrow both read to the same double (no exponent, no sign but -; and see `decimal`)
 _DECIMAL = r"^-?\d{1,15}(\.\d{1,15})?$"
@@ -113,6 +115,9 @@ def predictions(table: pa.Table, max_ts: datetime) -> pa.Table | None:
 
     if "error" in have:
         err = col("error")
+        flags = pc.is_in(pc.utf8_lower(pc.utf8_trim_whitespace(err)), pa.array(NO_ERROR_FLAGS[1:] + ERROR_FLAGS))
+        if pc.any(flags).as_py():  # an error written as a flag (false / 0 / true): the query reads those
+            return None
         error = pc.if_else(pc.greater(pc.binary_length(err), 0), err, pa.scalar(None, pa.string()))
     else:
         error = pa.nulls(n, pa.string())

@@ -68,6 +68,22 @@ def _retyped(arrow_type: str, known: set[str] | tuple) -> bool:
     return bool(had) and _type_kind(arrow_type) not in had | {"null"}
 
 
+def _tail_judge(fmt: str | None):
+    """What tells a whole unterminated last line from a cut one: one complete JSON object, for JSONL, a pattern of no
+    one format, and every vendor format read as JSON Lines (an export written with "\\n".join keeps its last
+    record); None for CSV and Parquet. A vendor format's readers are looked up only when a tail is decided."""
+    if fmt in ("jsonl", None):
+        return _whole_json_row
+    if fmt in ("csv", "parquet"):
+        return None
+    return functools.partial(_vendor_whole_row, fmt)
+
+
+def _vendor_whole_row(fmt: str, tail: bytes) -> bool:
+    reader = readers.READERS.get(fmt)
+    return bool(getattr(reader, "LINE_BASED", False)) and _whole_json_row(tail)
+
+
 def _whole_json_row(tail: bytes) -> bool:
     """`parse.whole_json_row`, the parser (and Polars with it) imported only when a tail is to be decided: a refresh
     that finds nothing new then costs no import, and a command answered from what the store keeps stays quick."""
@@ -149,7 +165,7 @@ class Ingest:
                 fingerprint, names = _sources_fingerprint(self.cfg), source_names(self.cfg)
                 if m.sources and m.sources != fingerprint:
                     notes.append("the configured log sources changed: the store is read again from the start")
-                    self._drop_segments(m)
+                    before = m
                     # read before: a tailed log has a cursor; a Parquet log read in place, its files remembered; a
                     # source mapped before (a lakehouse table too) was read under those names
                     read = set(m.cursors) | set(m.names) | {
@@ -159,7 +175,12 @@ class Ingest:
                         self._drop_own_rollups()
                     self._columns = {}
                     # the dropped segments are gone: what this process knows of the store's columns starts empty
-                    m = self.manifest = Manifest()
+                    m = self.manifest = Manifest(generation=before.generation + 1)
+                    # the empty store committed before its old segments go: a refresh failing after this (a log it
+                    # cannot parse) left a manifest naming deleted segments, and every later command failed on them
+                    m.sources, m.names = fingerprint, names
+                    m.save(self._manifest_path)
+                    self._drop_segments(before)
                 m.sources, m.names = fingerprint, names
                 held = {"m": m}
                 # a field is new to a store that had rows of its kind before this refresh: a first read (or a
@@ -281,7 +302,9 @@ class Ingest:
                 by_kind = list(parsed.tables().items())
                 rej = parsed.rejected
                 for n in parsed.notes:  # said once per source, not once per file of it (`_reader_notes`)
-                    reader_notes.setdefault((src.path, n), {})[path] = None
+                    template, count = _counted(n)
+                    files = reader_notes.setdefault((src.path, template), {})
+                    files[path] = None if count is None else (files.get(path) or 0) + count
             else:
                 why = f"unknown log format {fmt_file!r}" if fmt_file else \
                     "format not known from the file's name (set `format` on its [[logs]] entry)"
@@ -341,7 +364,7 @@ class Ingest:
                 claimed = read_by.setdefault(src.kind, {})
                 tailer = Tailer(state, grace_s=self.grace_s, wall=self.wall, max_chunk_bytes=self.chunk_bytes,
                                 csv_headers=(fmt == "csv") if fmt else (lambda p: format_of(p, None) == "csv"),
-                                complete_tail=_whole_json_row if fmt in ("jsonl", None) else None,
+                                complete_tail=_tail_judge(fmt),
                                 exclude=dict(claimed))
                 for chunk in tailer.scan([src.path]):
                     # a file's own name first (a.jsonl.1 and a.jsonl.1.gz are JSONL); one that names none keeps the
@@ -572,8 +595,19 @@ class Ingest:
                 (self.dir / n).unlink(missing_ok=True)
 
 
-def _reader_notes(said: dict[tuple[str, str], dict[str, None]]) -> list[str]:
+def _counted(note: str) -> tuple[str, int | None]:
+    """A reader's note as (its text with its leading count as `{n}`, that count): the same note from several files
+    or pieces is said once, with their counts summed (it showed one file's count as the total)."""
+    head, _, rest = note.partition(" ")
+    return ("{n} " + rest, int(head)) if head.isdigit() and rest else (note, None)
+
+
+def _reader_notes(said: dict[tuple[str, str], dict[str, int | None]]) -> list[str]:
     """A vendor reader's notes, each once: named by its file, or by its source when several files said it (a
-    sampled SageMaker capture says so in each of its hourly files)."""
-    return [f"{next(iter(files))}: {note}" if len(files) == 1 else f"{source} ({len(files)} files): {note}"
-            for (source, note), files in said.items()]
+    sampled SageMaker capture says so in each of its hourly files), a count the note leads with summed."""
+    out = []
+    for (source, template), files in said.items():
+        counts = [c for c in files.values() if c is not None]
+        note = template.replace("{n}", str(sum(counts)), 1) if template.startswith("{n} ") else template
+        out.append(f"{next(iter(files))}: {note}" if len(files) == 1 else f"{source} ({len(files)} files): {note}")
+    return out

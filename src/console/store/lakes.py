@@ -188,7 +188,7 @@ class Lakes:
         note, and the others (and every local log) are still read; the next refresh tries again. Until then a
         source this process has listed before keeps that listing: what is known of its objects still counts, and
         windows read from the rollups are still served."""
-        from console.sources import lakes, locations
+        from console.sources import footers, lakes, locations
 
         notes: list[str] = []
         failed = False
@@ -242,6 +242,7 @@ class Lakes:
                     datasets[name] = locations.arrow_dataset(src.path, storage, unify_schemas=True,
                                                              source_column="source", known=known, ts_column=own_ts)
                     self._facts.remember(key, known)
+                    notes += [f"{url}: unreadable Parquet file: {why}" for url, why in footers.unreadable(known).items()]
                     objects[name] = known["objects"]
                 else:
                     notes.append(f"{src.path}: only Parquet, Delta and Iceberg are read from object storage so far")

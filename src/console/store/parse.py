@@ -26,7 +26,7 @@ import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 
 from console.sources import compressed, csv_records, field_names
-from console.sources.contract import CSV_NULLS, Rejected
+from console.sources.contract import CSV_NULLS, FIELDS, Rejected
 
 SLOW_LINES = 64  # ranges this small are parsed line by line once the native reader refuses them
 _SPACED_KEY = re.compile(rb'"[ \t\r]+:')
@@ -239,7 +239,7 @@ def _jsonl_declared(body: bytes, n: int, first: bytes, schema: dict[str, pl.Data
         explicit = 0
     if _count_key_ends(body) != frame.height * frame.width - sum(nulls) + explicit:
         return None
-    names = [name for name in names if name in schema]
+    names = [name for name in names if schema.get(name) == pl.String]  # a number is no array (labels' int ids)
     # an array or object as a name is refused by the general path, with its reason
     if names and frame.select(pl.any_horizontal([pl.col(n).str.starts_with("[") | pl.col(n).str.starts_with("{")
                                                  for n in names]).any()).item():
@@ -429,10 +429,20 @@ def csv_lines(body: bytes, *, header: str, source: str, first_line: int,
 _DECIMAL_COMMA = r"^[+-]?[0-9]+(,[0-9]+)?$"
 
 
+_CONTRACT_NUMBERS = {name for fields in FIELDS.values() for name, typ in fields.items() if typ in ("double", "int64")} \
+    | {"latency_s"}
+MOSTLY = 0.9  # a feature column with this share of decimal-comma numbers (or all but one value) is a number column
+
+
 def decimal_commas(tables: list[pa.Table], sep: str) -> list[pa.Table]:
     """In a CSV split by semicolons, tabs or bars (a spreadsheet's export in a locale that writes `12,5`), a text
-    column whose every value is a number with a decimal comma, one at least, is read as numbers; the contract's
-    names and texts are left as written. A comma-separated file has no such numbers unquoted: left alone."""
+    column of numbers with decimal commas, one at least, is read as numbers; the contract's texts are left as
+    written. A comma-separated file has no such numbers unquoted: left alone.
+
+    A value that is not such a number (`1.234,5`, a thousands separator) costs only itself: in a contract field
+    the others are written with a dot and the field stays text, so the conform query sets that row alone aside
+    ("latency_ms is not a number"); in a feature column mostly of such numbers it is a missing value. It kept
+    the whole column text, and every `12,5` of the piece was set aside with it."""
     if sep == ",":
         return tables
     texts = {*_TEXT_COLUMNS, "source", "loc"}  # (under the contract's names: a log's own are renamed first)
@@ -443,10 +453,20 @@ def decimal_commas(tables: list[pa.Table], sep: str) -> list[pa.Table]:
                     pa.types.is_string(f.type) or pa.types.is_large_string(f.type)):
                 continue
             col = t.column(i)
-            if col.null_count == len(col) or not pc.all(pc.match_substring_regex(col, _DECIMAL_COMMA)).as_py() \
-                    or not pc.any(pc.match_substring(col, ",")).as_py():
+            values = len(col) - col.null_count
+            if not values or not pc.any(pc.match_substring(col, ",")).as_py():
                 continue
-            t = t.set_column(i, f.name, pc.cast(pc.replace_substring(col, ",", "."), pa.float64()))
+            match = pc.match_substring_regex(col, _DECIMAL_COMMA)
+            matched = pc.sum(match).as_py() or 0
+            if not matched or not pc.any(pc.and_(match, pc.match_substring(col, ","))).as_py():
+                continue
+            dotted = pc.replace_substring(col, ",", ".")
+            if matched == values:
+                t = t.set_column(i, f.name, pc.cast(dotted, pa.float64()))
+            elif f.name in _CONTRACT_NUMBERS:
+                t = t.set_column(i, f.name, pc.if_else(match, dotted, col))
+            elif matched >= min(MOSTLY * values, values - 1):
+                t = t.set_column(i, f.name, pc.cast(pc.if_else(match, dotted, pa.scalar(None, col.type)), pa.float64()))
         out.append(t)
     return out
 
