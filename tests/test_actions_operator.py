@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -300,6 +301,15 @@ def test_expected_from_conflict_names_who_moved_it(mlflow_server, tmp_path):
     assert aliases(mlflow_server, name)["champion"] == "2"
 
 
+def test_expected_from_is_read_as_versions_are_written(mlflow_server, tmp_path):
+    """`--from 02` is version 2, as `2` and `v2` are (README): it was a false conflict, "not v02 as you saw"."""
+    name = unique("from-zero")
+    seed_model(mlflow_server, name, 3, aliases={"champion": "2"})
+    result = make_op(make_cfg(tmp_path), mlflow_server).promote(name, "3", expected_from="02")
+    assert result.ok, result.message
+    assert aliases(mlflow_server, name)["champion"] == "3"
+
+
 def test_lease_held_elsewhere_is_a_conflict_and_expired_lease_is_taken(mlflow_server, tmp_path):
     name = unique("lease")
     seed_model(mlflow_server, name, 2, aliases={"champion": "1"})
@@ -395,6 +405,16 @@ def test_unreachable_registry_fails_cleanly(tmp_path):
     op = Operator(cfg, Registry(f"http://127.0.0.1:{free_port()}"), user=ALICE, lease_pause_s=0.01)
     result = op.promote("fraud", "2")
     assert result.status == "failed" and "unreachable" in result.message and "nothing changed" in result.message
+
+
+def test_a_server_answering_200_to_everything_is_not_a_registry_nor_a_conflict(tmp_path, httpserver):
+    """A tracking URI pointing at some other service (an echo, a proxy's default page): the action fails as a remote
+    failure naming the registry (exit 4), not as another console taking the lease (exit 3)."""
+    httpserver.expect_request(re.compile(".*")).respond_with_json({})
+    op = make_op(make_cfg(tmp_path), httpserver.url_for("/"))
+    result = op.promote("fraud", "2", reason="test")
+    assert result.status == "failed", result.message
+    assert "MLflow server" in result.message and "another console" not in result.message
 
 
 def test_prompts_are_promoted_and_rolled_back_like_models(mlflow_server, tmp_path):

@@ -151,6 +151,9 @@ def _forge(prev: dict) -> str:
 
 
 def _tamper(path: Path, case: str) -> None:
+    if case == "last newline cut":  # the next append would have joined its record to this line
+        path.write_bytes(path.read_bytes()[:-1])
+        return
     lines = path.read_text().splitlines()
     if case == "edit":
         rec = json.loads(lines[1])
@@ -174,7 +177,7 @@ def _tamper(path: Path, case: str) -> None:
 
 
 @pytest.mark.parametrize("case", ["edit", "insert", "delete", "swap", "cut", "cut then append", "wipe then append",
-                                  "sidecar deleted", "forged append"])
+                                  "sidecar deleted", "forged append", "last newline cut"])
 def test_3_every_tampering_is_detected_and_never_healed_by_an_append(tmp_path, case):
     path = tmp_path / "audit.jsonl"
     log = _trail(path)
@@ -763,3 +766,15 @@ def test_links_planted_in_a_shared_audit_folder_are_never_followed(tmp_path, mon
         audit.AuditLog(other / "audit.jsonl").append({"phase": "intent", "action": "promote", "model": "m",
                                                       "environment": "production"})
     assert not elsewhere.exists()
+
+
+def test_5_a_secret_echoed_back_percent_encoded_or_json_escaped_is_masked_whole():
+    """A hook echoing its request path spells a `${VAR}` secret with spaces or quotes as the URL carried it
+    (`%20`, `+`) or as JSON escapes it (`\\"`): each spelling is masked, not only the pieces between spaces."""
+    from console.redact import MASK, redact_text
+
+    secret = 'path|Secret "CCCC" <x>%'
+    for echoed in ("got /echo/path%7CSecret%20%22CCCC%22%20%3Cx%3E%25", "q=path%7CSecret+%22CCCC%22+%3Cx%3E%25",
+                   '{"path": "path|Secret \\"CCCC\\" <x>%"}', f"raw {secret}"):
+        out = redact_text(echoed, [secret])
+        assert MASK in out and "CCCC" not in out and "Secret" not in out, (echoed, out)

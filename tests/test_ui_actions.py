@@ -219,6 +219,11 @@ async def test_promote_with_failing_gate_needs_force_and_reason(ws):
         await pilot.pause()
         assert app.screen is dialog and "a gate failed" in dialog_text(app)  # ... and the gate refuses
         assert app.focused.id == "cancel"  # not the force box: a second Enter ticked "override the gates"
+        # ... and audited, as the CLI audits the same refusal (the TUI left no record of it); once, not per Enter
+        await until(pilot, lambda: any(r["phase"] == "refused" for r in records(ws)), "the refusal audited")
+        (refused,) = [r for r in records(ws) if r["phase"] == "refused"]
+        assert refused["action"] == "promote" and refused["model"] == "fraud-detector"
+        assert any(g["name"] == "metric:auc" and not g["passed"] for g in refused["gates"]), refused
         # 2) force without a reason is refused too
         await focus(pilot, "force")
         await pilot.press("space")
@@ -236,6 +241,7 @@ async def test_promote_with_failing_gate_needs_force_and_reason(ws):
     assert alias(ws, "fraud-detector", "champion") == "4"
     assert alias(ws, "fraud-detector", "canary") is None
     outcome = records(ws)[-1]
+    assert [r["phase"] for r in records(ws)].count("refused") == 1  # the forced run is not a second refusal
     assert outcome["phase"] == "outcome" and outcome["outcome"] == "done" and outcome["forced"] is True
     assert outcome["reason"] == "canary p95 within SLO"
     assert any(g["name"] == "metric:auc" and not g["passed"] for g in outcome["gates"])
@@ -499,6 +505,31 @@ async def test_canary_step_by_keys_moves_traffic_and_the_log(ws):
     assert (last["model"], last["action"], last["version"], last["traffic_pct"]) == ("fraud-detector", "canary-step",
                                                                                      "4", 50)
     assert alias(ws, "fraud-detector", "canary") == "4" and alias(ws, "fraud-detector", "champion") == "3"
+
+
+async def test_the_palette_offers_only_the_actions_that_apply(ws):
+    """With no canary, the palette lists no canary step, finish or abort (it did, each saying "does not apply" when
+    chosen), and still lists the rollback the footer offers."""
+    app = make_app(ws)
+    async with app.run_test(size=LARGE) as pilot:
+        screen = await open_for(app, pilot, "delivery-eta", "deployments")
+        await until(pilot, lambda: screen.loaded and "production" in screen.flow.states, "serving and state")
+        assert not screen.flow.states["production"].has_canary
+        labels = [label for label, _, _ in screen.action_commands()]
+        assert "Rollback delivery-eta (production)" in labels
+        assert not [label for label in labels if label.startswith("Canary")], labels
+
+
+async def test_deployments_without_a_registry_show_the_deployment_log_and_say_why(ws):
+    """No registry configured: the serving table comes from the deployment log (the demo's fraud-detector champion
+    v3, canary v4) and the screen says, in place, that it does; it was empty, with a toast naming an exception."""
+    app = make_app(ws, tracking_uri=None)
+    async with app.run_test(size=LARGE) as pilot:
+        screen = await open_for(app, pilot, "fraud-detector", "deployments")
+        await until(pilot, lambda: screen.loaded, "deployments")
+        assert screen.serving["production"]["champion"] == "3" and screen.serving["production"]["canary"] == "4"
+        assert "serving from the deployment log: no registry configured" in text_of(app)
+        assert "RegistryUnavailable" not in text_of(app)
 
 
 async def test_roles_hide_the_keys_of_actions_the_user_may_not_take(ws):

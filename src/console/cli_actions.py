@@ -161,8 +161,8 @@ def _preflight(svc, cfg: Config, args: argparse.Namespace, action: str, model: s
     if planned.stopped is not None:
         return planned, _report(args, planned.stopped)
     if not planned.allowed:  # does not apply to the model's state now: audited like every refusal
-        return planned, _report(args, svc.operator.refuse("refused", planned.reason, action, model, args.env,
-                                                          {"usage_error": True} if planned.usage else None))
+        return planned, _report(args, svc.refuse_action(action, model, args.env, planned.reason,
+                                                        details={"usage_error": True} if planned.usage else None))
     plan = planned.plan
     wanted = getattr(args, "expected_from", None)
     if plan is not None and wanted not in (None, "none"):
@@ -181,9 +181,8 @@ def _preflight(svc, cfg: Config, args: argparse.Namespace, action: str, model: s
     for gate in planned.gates:
         _err(f"gate {'PASS' if gate.passed else 'FAIL'} {gate.name}: {gate.detail}")
     if planned.failed_gates and not getattr(args, "force", False):
-        gates = [{"name": g.name, "passed": g.passed, "detail": g.detail} for g in planned.gates]
-        return planned, _report(args, svc.operator.refuse("refused", planned.gate_refusal(), action, model, args.env,
-                                                          {"gates": gates}, plan))
+        return planned, _report(args, svc.refuse_action(action, model, args.env, planned.gate_refusal(),
+                                                        tuple(planned.gates), plan))
     if planned.needs_reason and not (getattr(args, "reason", "") or "").strip():
         _err(f"error: {action} in {printable(args.env)} needs --reason TEXT (the audit trail records why)")
         return planned, USAGE
@@ -265,8 +264,13 @@ def _v(version, none: str) -> str:
 
 
 def _audit_line(rec: dict[str, Any]) -> str:
+    from console.actions.audit import traffic_text
+
     changes = rec.get("changes") if isinstance(rec.get("changes"), list) else None
-    if changes:  # what moved, alias by alias: `from`/`to` are the champion's, "3->2" for a shadow start
+    traffic = traffic_text(rec)
+    if traffic:  # a canary step or abort: its traffic moved, not its version ("4->4")
+        moved = f"canary {traffic} of traffic"
+    elif changes:  # what moved, alias by alias: `from`/`to` are the champion's, "3->2" for a shadow start
         moved = ", ".join(f"{c.get('alias')}: {_v(c.get('from_version'), 'unset')} -> {_v(c.get('to_version'), 'removed')}"
                           for c in changes if isinstance(c, dict))  # as the plan says it
     else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any, Iterable
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 MASK = "***"
 MAX_STRING = 500  # characters kept of any one string in a stored response
@@ -54,10 +54,16 @@ def redact_uri(uri: object) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
+def _spellings(value: str) -> set[str]:
+    """A secret as written, and as a server echoing it back spells it: percent-encoded (a URL's path or query,
+    `quote` and `quote_plus`) and JSON-escaped (a quote or a backslash in it)."""
+    return {value, quote(value, safe=""), quote(value), quote_plus(value), json.dumps(value)[1:-1]}
+
+
 def redact_text(text: object, secrets: Iterable[str] = ()) -> str:
     """Any credential-looking part of free text masked, and every given secret value too."""
     s = "" if text is None else str(text)
-    for value in sorted({v for v in secrets if v and len(v) >= 4}, key=len, reverse=True):
+    for value in sorted({f for v in secrets if v and len(v) >= 4 for f in _spellings(v)}, key=len, reverse=True):
         s = s.replace(value, MASK)
     s = _USERINFO.sub(lambda m: f"{m.group('scheme')}{MASK}@", s)
     s = _BEARER.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", s)

@@ -134,6 +134,15 @@ INVESTIGATE = ("run `mlops-console audit verify` and compare the trail with its 
                "aside")
 
 
+def _ends_with_newline(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            f.seek(-1, os.SEEK_END)
+            return f.read(1) == b"\n"
+    except OSError:  # empty or gone: nothing to join
+        return True
+
+
 def _check(path: Path) -> _State:
     """The chain, then the sidecar both ways; the state an append would continue from."""
     prev, count, hashes = GENESIS, 0, []
@@ -152,6 +161,9 @@ def _check(path: Path) -> _State:
         hashes.append(prev)
         count += 1
     bad = lambda line, msg: _State(VerifyResult(False, count, line, msg), count, prev)  # noqa: E731
+    if count and not _ends_with_newline(path):  # the console ends every record with one: the next append would
+        return bad(count, f"line {count}: no newline at its end (the file was cut or edited); "  # join this line
+                          "the next record would be written on the same line")
     head = _read_head(path)
     if head == _BAD_HEAD:
         return bad(None, f"the sidecar {_head_path(path).name} is unreadable: the end of the trail cannot be checked")
@@ -389,3 +401,12 @@ def former_versions(path: str | os.PathLike, model: str, alias: str) -> set[str]
             if rec.get("phase") == "outcome" and rec.get("outcome") == "done"
             for change in rec.get("changes") or []
             if change.get("alias") == alias and change.get("from_version")}
+
+
+def traffic_text(rec: dict[str, Any]) -> str | None:
+    """A canary step's or abort's change as the audit views show it, "v4 50%": the version does not move (its
+    from and to are the same), the traffic does, and "4->4" read as nothing changed. None for other records."""
+    action, pct = str(rec.get("action") or ""), rec.get("traffic_pct")
+    if action not in ("canary-step", "canary-abort") or not isinstance(pct, (int, float)):
+        return None
+    return f"v{rec.get('to') or rec.get('from') or '?'} {pct:g}%"

@@ -26,7 +26,7 @@ from typing import Any, Callable
 from filelock import FileLock, Timeout
 
 from console.private_files import private_dir, tighten
-from console.sources.registry import Registry
+from console.sources.registry import Registry, RegistryUnavailable
 
 LEASE_TAG = "console.lease"
 LAST_MOVE_TAG = "console.last_move."  # + alias
@@ -116,7 +116,10 @@ class Lease:
         self.registry.set_model_tag(self.model, LEASE_TAG, json.dumps(mine, sort_keys=True))
         time.sleep(self.pause_s)
         back = self._current()
-        if not back or back.get("token") != self.token:
+        if back is None:  # nothing read back: a server answering 200 to everything is not a registry that keeps tags
+            raise RegistryUnavailable(f"registry {self.registry.display_uri}: the lease tag written on {self.model} "
+                                      "was not there when read back (is the tracking URI an MLflow server?)")
+        if back.get("token") != self.token:
             raise Conflict(f"{self.model}: another console ({(back or {}).get('owner')} on "
                            f"{(back or {}).get('host')}) took the lease at the same moment", {"lease": back})
         self.held = True
@@ -161,7 +164,8 @@ def _norm(version: str | None) -> str | None:
     v = str(version).strip()
     if v.lower() in ("", "none", "-"):
         return None
-    return v[1:] if v[:1] in "vV" and v[1:].isdigit() else v
+    v = v[1:] if v[:1] in "vV" and v[1:].isdigit() else v
+    return str(int(v)) if v.isdigit() else v  # `03` is version 3, as `catalog.version_text` reads it
 
 
 def check_expected(registry: Registry, model: str, alias: str, expected_from: str | None,

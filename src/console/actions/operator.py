@@ -31,15 +31,17 @@ from console.actions.catalog import ActionState, get as get_spec, version_text
 from console.actions.inflight import Abandoned, Flight
 from console.actions.plan import STRATEGIES
 from console.actions.locks import (LEASE_PAUSE_S, LEASE_TTL_S, LOCK_WAIT_S, Conflict, Lease, Timeout,
-                                   check_expected, last_move, model_lock, record_move)
+                                   _parse_time, check_expected, last_move, model_lock, record_move)
 from console.aliases import alias_name
 from console.analytics.gates import Gate, evaluate_gates, failures, newly_failed
+from console.analytics.windows import naive_utc
 from console.analytics.serving import Serving, fold, rollbacks
 from console.config import Config, ConfigError
 from console.sources.registry import RegistryError, RegistryNotFound
 
 HISTORY_TAG = "console.history."  # + alias: JSON list of earlier versions, oldest first
 CANARY_PCT_TAG = "console.canary_pct."  # + canary alias
+CANARY_PCT_AT_TAG = "console.canary_pct_at."  # + canary alias: when the console set the traffic it holds
 HISTORY_MAX = 20
 
 
@@ -174,17 +176,32 @@ class Operator:
 
     def canary_pct(self, model: str, environment: str, aliases: dict[str, str] | None = None,
                    tags: dict[str, str] | None = None) -> int | None:
-        """Traffic on the running canary: the console's tag, else the deployment log; None: no canary."""
+        """Traffic on the running canary: the console's tag, unless the deployment log moved this canary since the
+        console last did (another tool ended it and started it again at 10 %: the tag's 50 % stayed, and one step
+        took real traffic from 10 % to 100 %); else the deployment log; None: no canary."""
         if aliases is None or tags is None:
             aliases, tags, _ = self._snapshot(model)
         canary = alias_name(environment, "canary")
         if canary not in aliases:
             return None
         raw = tags.get(CANARY_PCT_TAG + canary)
-        if raw and raw.isdigit():
-            return int(raw)
-        pct = self.serving(model, environment).canary_pct
-        return int(pct) if pct is not None else self.cfg.canary_steps[0]
+        tagged = int(raw) if raw and raw.isdigit() else None
+        s = self.serving(model, environment)
+        if s.canary == str(aliases[canary]) and s.canary_pct is not None and (
+                tagged is None or self._moved_since(s.last_ts, tags.get(CANARY_PCT_AT_TAG + canary))):
+            return int(s.canary_pct)
+        if tagged is not None:
+            return tagged
+        return int(s.canary_pct) if s.canary_pct is not None else self.cfg.canary_steps[0]
+
+    @staticmethod
+    def _moved_since(event_ts, tagged_at: str | None) -> bool:
+        """Whether the deployment log's last event is newer than the console's setting of the canary's traffic
+        (`CANARY_PCT_AT_TAG`); False when either time is unknown (the traffic tag is then kept)."""
+        at = _parse_time(tagged_at) if tagged_at else None
+        if at is None or not isinstance(event_ts, datetime):
+            return False
+        return naive_utc(event_ts) > naive_utc(at)
 
     def serving(self, model: str, environment: str) -> Serving:
         """What serves where according to the deployment events (the one fold, analytics.serving)."""
@@ -221,6 +238,18 @@ class Operator:
         former.update(str(v) for v in (*serving.history, serving.champion) if v)
         return former - {str(aliases.get(champ))}
 
+    def _unusable(self, model: str, version: str) -> str | None:
+        """Why a version cannot be served: not in the registry, or a registration pending or failed (MLflow's
+        `PENDING_REGISTRATION` / `FAILED_REGISTRATION`: no model files behind it); None when it can."""
+        try:
+            info = self.registry.get_version(model, version)
+        except RegistryNotFound:
+            return f"{model} has no version {version}"
+        status = str(info.status or "").upper()
+        if "PENDING" in status or "FAILED" in status:
+            return f"v{version} of {model} is not ready in the registry ({status.rsplit('.', 1)[-1]})"
+        return None
+
     def history(self, model: str, environment: str, role: str = "champion") -> list[str]:
         """Earlier versions of an alias, oldest first, as the console recorded them."""
         return alias_history(self.registry.model_tags(model), alias_name(environment, role))
@@ -237,11 +266,10 @@ class Operator:
         base = dict(model=model, environment=environment, from_version=cur, checked_alias=champ)
         version, to = version_text(version), version_text(to)
         if version is not None and action == "promote":
-            try:
-                self.registry.get_version(model, version)
-            except RegistryNotFound:
+            why = self._unusable(model, version)
+            if why is not None:
                 return Plan(action, strategy=strategy, event="promote", version=version, **base,
-                            blocked=f"{model} has no version {version}", usage=True)
+                            blocked=why, usage=why.endswith(f"has no version {version}"))
 
         if action == "promote":
             if strategy not in STRATEGIES:
@@ -348,7 +376,9 @@ class Operator:
             if not cur:
                 blocked = f"{champ} is not set: nothing to roll back"
             elif not target:
-                blocked = f"no previous {champ} known for {model}: pass a version to roll back to"
+                # (not "pass a version": a version that was never champion is refused as a rollback target)
+                blocked = (f"no previous {champ} known for {model} (the alias history, the audit trail and the "
+                           f"deployment log name none): promote the version to serve instead (its gates apply)")
             elif target == cur:
                 blocked = f"v{target} is already {champ}"
             elif to and str(target) == str(aliases.get(canary)):
@@ -356,14 +386,17 @@ class Operator:
                 blocked, usage = (f"v{target} is the running {canary}, which a rollback aborts: promote it with "
                                   f"`canary promote` (its live gates apply) or roll back to an earlier {champ}"), True
             elif to:
-                try:
-                    self.registry.get_version(model, target)
-                except RegistryNotFound:
-                    blocked, usage = f"{model} has no version {target}", True
-                else:
-                    if target not in self.former_champions(model, environment, aliases, tags):
-                        blocked, usage = (f"v{target} was never {champ} of {model}: a rollback returns to an "
-                                          f"earlier champion; promote v{target} instead (its gates apply)"), True
+                why = self._unusable(model, target)
+                if why is not None:
+                    blocked, usage = why, why.endswith(f"has no version {target}")
+                elif target not in self.former_champions(model, environment, aliases, tags):
+                    blocked, usage = (f"v{target} was never {champ} of {model}: a rollback returns to an "
+                                      f"earlier champion; promote v{target} instead (its gates apply)"), True
+            elif (why := self._unusable(model, target)) is not None:
+                # the former champion the history names was deleted (or never finished registering): the deploy hook
+                # was told to serve a version that does not exist, then moving the alias failed
+                blocked = (f"the previous {champ} v{target} cannot be served: {why}; pass --to VERSION with an "
+                           f"earlier {champ}")
             # A rollback aborts a canary in flight (as Argo Rollouts does): all traffic back to the rolled-back
             # champion, the canary alias and its traffic tag removed, said in the plan and audited as a change.
             running = aliases.get(canary)
@@ -691,8 +724,10 @@ class Operator:
             key = CANARY_PCT_TAG + plan.canary_alias
             if plan.canary_pct:
                 self.registry.set_model_tag(model, key, str(plan.canary_pct))
+                self.registry.set_model_tag(model, CANARY_PCT_AT_TAG + plan.canary_alias, self._now())
             else:
                 self.registry.delete_model_tag(model, key)
+                self.registry.delete_model_tag(model, CANARY_PCT_AT_TAG + plan.canary_alias)
 
     def _read_back(self, model: str) -> dict[str, str] | None:
         try:

@@ -260,6 +260,8 @@ class ActionFlow:
             self._prepared(result)
         elif what == "run":
             self._done(result)
+        elif what == "refused":
+            self.last_refusal = result.message
         return True
 
     def handle_error(self, tag: str, error: str) -> bool:
@@ -268,6 +270,9 @@ class ActionFlow:
         what = tag[len(TAG):]
         if what.startswith("state:"):
             return True  # keys stay enabled; the flow checks again when used
+        if what == "refused":  # the refusal stands (the dialog said it); only its record failed
+            self.app.notify(f"refusal not audited: {printable(error)}", severity="error")
+            return True
         self.busy = None
         self.running = None
         step = "preparing" if what == "prepare" else "running"
@@ -284,7 +289,16 @@ class ActionFlow:
             return
         self._pending["planned"] = prepared.planned
         request = prepared.request
-        self.app.push_screen(ActionDialog(request), lambda choice: self._decided(request, choice))
+        self.app.push_screen(ActionDialog(request, on_refused=lambda message, plan: self._refused(request, message,
+                                                                                                 plan)),
+                             lambda choice: self._decided(request, choice))
+
+    def _refused(self, request: ActionRequest, message: str, plan) -> None:
+        """The dialog refused to run what the operator confirmed (failed gates not forced, a plan that cannot run):
+        audited in a worker, as the CLI audits the same refusal (the TUI left no record of such an attempt)."""
+        gates = tuple(request.gates) if plan is not None and getattr(plan, "needs_gates", False) else ()
+        self.screen.call_service(f"{TAG}refused", lambda svc: svc.refuse_action(
+            request.action, request.model, request.environment, message, gates, plan))
 
     def _decided(self, request: ActionRequest, choice: ActionChoice | None) -> None:
         if choice is None:
@@ -363,10 +377,15 @@ class ActionsMixin:
         self.flow.start(action_id, env, version)
 
     def action_commands(self) -> list[tuple[str, Any, str]]:
-        """Palette entries for every action (a refused one explains why when chosen, and never runs)."""
+        """Palette entries for the actions that apply here (a refused one explains why when chosen, and never
+        runs); one the model's known state rules out (a canary step with no canary) is left out, as the footer
+        leaves its key out. Until the state is known, every action is listed."""
         out = []
         for spec in catalog.ACTIONS:
             env, _ = self.action_target(spec.id)
+            state = self.flow.states.get(env)
+            if state is not None and not spec.applies(state):
+                continue
             decision = self.flow.decision(spec.id, env)
             hint = spec.description + (f" [{spec.key}]" if decision.allowed else f" - {decision.reason}")
             out.append((f"{LABELS.get(spec.id, spec.id)} {self.model} ({env})",

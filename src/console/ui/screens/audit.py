@@ -130,7 +130,7 @@ class AuditScreen(ConsoleScreen):
 
     def _cells(self, rec: dict) -> list:
         frm, to = rec.get("from"), rec.get("to")
-        change = f"{vtext(frm)}->{vtext(to)}" if (frm or to) else "-"
+        change = audit.traffic_text(rec) or (f"{vtext(frm)}->{vtext(to)}" if (frm or to) else "-")
         return [Text(when(rec.get("ts"))), safe(rec.get("actor") or "-"), safe(rec.get("action") or "-"),
                 safe(rec.get("model") or "-"), safe(rec.get("environment") or "-"), safe(change),
                 outcome_cell(rec, self.incomplete), safe(rec.get("message") or rec.get("reason") or "")]

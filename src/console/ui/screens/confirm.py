@@ -192,9 +192,11 @@ class ActionDialog(ModalScreen):
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
 
-    def __init__(self, request: ActionRequest) -> None:
+    def __init__(self, request: ActionRequest, on_refused=None) -> None:
         super().__init__()
         self.request = request
+        self.on_refused = on_refused  # (message, plan): a confirmation refused, to be audited (once per kind)
+        self._refusals_said: set[tuple[str, str]] = set()
         # production: the name field first (typing the name is the deliberate act); else Cancel first
         self.AUTO_FOCUS = "#typed" if request.typed else "#cancel"
         self.strategy = request.strategy if request.strategy in request.plans else next(iter(request.plans), "")
@@ -326,6 +328,24 @@ class ActionDialog(ModalScreen):
 
     # ------------------------------------------------------------------ confirming
 
+    def _audit_refusal(self) -> None:
+        """A confirmation the plan or the gates refuse is a refusal, audited as the CLI audits it; a field left to
+        fill (the name, a reason) is not. Once per strategy and kind: a second Enter adds no record."""
+        r, s = self.request, self.strategy
+        plan = r.plans.get(s)
+        if self.on_refused is None:
+            return
+        if plan is not None and plan.blocked:
+            kind, message = "blocked", plan.blocked
+        elif gates_failed(r, s) and not self.query_one("#force", Checkbox).value:
+            failed = "; ".join(f"{g.name} {g.detail}" for g in r.gates if not g.passed)
+            kind, message = "gates", f"gates failed: {failed} (tick force with a reason to override)"
+        else:
+            return
+        if (s, kind) not in self._refusals_said:
+            self._refusals_said.add((s, kind))
+            self.on_refused(message, plan)
+
     def problem(self) -> tuple[str, str] | None:
         """(what is wrong, id of the field to fix) or None when the action may go ahead."""
         r, s = self.request, self.strategy
@@ -352,6 +372,8 @@ class ActionDialog(ModalScreen):
         problem = self.problem()
         if problem is not None:
             self.error, target = problem
+            if self.error.startswith(("cannot run:", "a gate failed")):  # not a field left to fill
+                self._audit_refusal()
             self._redraw()
             self.query_one(f"#{target}").focus()
             self.call_after_refresh(self._show_error)  # below the fold at 80x24: Enter seemed to do nothing
