@@ -48,3 +48,24 @@ def test_every_overview_rows_cost_is_the_cost_commands(demo_workspace, capsys):
         windows = json.loads(capsys.readouterr().out)["windows"]
         today = windows[0]["today_usd"] if windows else None
         assert (r["cost_usd"], today) == (None, None) or abs(r["cost_usd"] - today) < 1e-9, (r, today)
+
+
+async def test_an_llms_quality_is_named_llm_in_the_cli_and_on_the_quality_screen(demo_workspace, demo_service, capsys):
+    """An LLM's labels are scored as classes, but `quality` and the Quality screen name its task as configured
+    (both said "classification" for the support assistant)."""
+    from console.ui.screens.quality import QualityScreen
+
+    cfg, at = str(demo_workspace / "mlops-console.toml"), f"{FIXED_NOW:%Y-%m-%dT%H:%MZ}"
+    assert main(["--config", cfg, "--at", at, "quality", MODEL, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["now"]["task"] == "llm"
+    app = make_app(demo_service)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.snapshot is not None, "the overview")
+        app.open_screen("quality", model=MODEL, environment="production")
+
+        def now_line() -> str:
+            return next((t for t in screen_text(app).splitlines() if t.lstrip().startswith("NOW")), "")
+
+        await until(pilot, lambda: isinstance(app.screen, QualityScreen) and "labelled" in now_line(), "quality")
+        line = now_line()
+        assert " llm " in f" {line} " and "classification" not in line, line

@@ -20,7 +20,7 @@ HOURS = 12
 EXPECTED = 0.9  # the reference's accuracy: 90 of each 100 rows right
 
 
-def _workspace(root: Path) -> tuple[Path, dict]:
+def _workspace(root: Path, shadow_version: str = "2") -> tuple[Path, dict]:
     """`good-champion`: v1 right on 9 requests in 10, its shadow v2 wrong on every one. `bad-champion`: v1 right on
     1 in 2, its shadow v2 always right. Every request is labelled 10 minutes later."""
     preds, labels, truth = [], [], {"good-champion": ([], []), "bad-champion": ([], [])}
@@ -33,7 +33,7 @@ def _workspace(root: Path) -> tuple[Path, dict]:
             flip = {"0": "1", "1": "0"}
             for model, champ_ok, shadow_ok in (("good-champion", i % 10 != 0, False), ("bad-champion", i % 2 == 0, True)):
                 rid = f"{model}-{i}"
-                for version, variant, ok in (("1", "champion", champ_ok), ("2", "shadow", shadow_ok)):
+                for version, variant, ok in (("1", "champion", champ_ok), (shadow_version, "shadow", shadow_ok)):
                     p = y if ok else flip[y]
                     preds.append({"ts": ts.isoformat() + "Z", "model": model, "version": version, "variant": variant,
                                   "request_id": rid, "environment": "production", "x": float(i % 7),
@@ -111,5 +111,28 @@ def test_quality_is_of_the_served_answers(tmp_path):
             assert int(series["n"].sum()) == len(y), (route, series)
             versions = {r["version"]: r for r in q["by_version"].iter_rows(named=True)}
             assert versions["2"]["accuracy"] == 0.0 and versions["2"]["n"] == len(y), (route, versions)
+        finally:
+            svc.close()
+
+
+def test_a_version_serving_and_shadowing_has_a_row_for_each(tmp_path):
+    """v1 as champion and as its own shadow (a new build of the same version mirrored): the per-version table keeps
+    the shadow's answers in their own row, on raw rows and from the rollups; it pooled them into one v1 row."""
+    from console.config import parse_file
+    from console.service import Service
+
+    path, truth = _workspace(tmp_path, shadow_version="1")
+    y, p = truth["good-champion"]
+    for route, after in (("raw", 10**12), ("rollups", 1_000)):
+        svc = Service(parse_file(path), clock=lambda: NOW)
+        try:
+            svc.refresh()
+            svc.monitor.rollups_after = after
+            q = svc.monitor.quality("good-champion", "24h")
+            rows = {(r["version"], r["variant"]): r for r in q["by_version"].iter_rows(named=True)}
+            assert set(rows) == {("1", None), ("1", "shadow")}, (route, rows)
+            assert rows[("1", None)]["n"] == rows[("1", "shadow")]["n"] == len(y), (route, rows)
+            assert abs(rows[("1", None)]["accuracy"] - accuracy_score(y[:-50], p[:-50])) < 1e-12, (route, rows)
+            assert rows[("1", "shadow")]["accuracy"] == 0.0, (route, rows)
         finally:
             svc.close()

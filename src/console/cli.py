@@ -19,7 +19,7 @@ from pathlib import Path
 from console import __version__, exit_codes
 from console.config import Config, ConfigError, load
 from console.redact import redact_text
-from console.safe_text import printable
+from console.safe_text import cells, pad, printable
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_CONFLICT, EXIT_REMOTE = (
     exit_codes.OK, exit_codes.REFUSED, exit_codes.USAGE, exit_codes.CONFLICT, exit_codes.REMOTE)
@@ -281,7 +281,11 @@ def cmd_snapshot(args, cfg: Config) -> int:
     # why rows were set aside (a Parquet log without `version`: every row, and the count alone said nothing)
     why = service.malformed_summary(lakes=False)[:MALFORMED_SHOWN["json"]] if snap.malformed else []
     if args.format == "json":
-        text = json.dumps({**snap.to_dict(), "spans": spans, **({"malformed_by": why} if why else {}),
+        from console.analytics.windows import parse_window, window_fields
+
+        # the top-level window every read command gives: the overview's 24 h (each number's own span in `spans`)
+        text = json.dumps({**snap.to_dict(), **window_fields(snap.now, parse_window(OVERVIEW_SPAN)), "spans": spans,
+                           **({"malformed_by": why} if why else {}),
                            **({"window_note": asked} if asked else {}), **({"note": note} if note else {})},
                           indent=2, default=str)
     else:
@@ -398,8 +402,8 @@ def render_snapshot_text(snap) -> str:
     down = [r for r in snap.rows if r.source_down]
     if down:  # a source holding their rows cannot be read now: their numbers are partial, not "no traffic"
         rows = [(*row, "ROWS" if i == 0 else snap.rows[i - 1].rows_state) for i, row in enumerate(rows)]
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    widths = [max(cells(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    lines += ["  ".join(pad(str(c), w) for c, w in zip(row, widths)).rstrip() for row in rows]
     if down:
         names = ", ".join(dict.fromkeys(printable(r.name) for r in down))
         lines += ["", f"{SOURCE_DOWN}: the numbers of {names} are only what the other sources hold (partial: "

@@ -23,6 +23,13 @@ def _print(line: str) -> None:
     print(printable(line))
 
 
+def _cell(text: str, width: int) -> str:
+    """`text` escaped and padded to `width` terminal cells (`safe_text.pad`)."""
+    from console.safe_text import pad
+
+    return pad(printable(text), width)
+
+
 def add_parsers(sub) -> None:
     p = sub.add_parser("check", help="evaluate the alert rules once (never writes): exit 0 when none fire, 1 when some do "
                                           "or a source is stale or nothing can be evaluated, 2 on a config it cannot evaluate or "
@@ -107,10 +114,12 @@ def cmd_check(args, cfg: Config) -> int:
     # a model whose quality rule has no expected level because the registry did not answer: not "0 firing" either
     unread.update({m: why for m, why in svc.quality_unknown(findings).items() if m not in unread})
     recs = [r.to_dict() for r in svc.recommendations]
+    silent = [m for m in svc.never_logged() if m not in unread]  # configured, no row ever: not "0 firing"
     if args.format == "json":
         print(dumps({"firing": len(firing), "acknowledged": len(acked),
                      "stale": sum(f.kind == "stale_minutes" and f.needs_attention for f in firing),
                      "nothing_to_evaluate": nothing, "could_not_evaluate": sorted({f.model for f in failed} | set(unread)),
+                     "never_logged": silent,
                      "models": models,
                      "incidents": [f.to_dict() for f in shown], "retrain_recommended": recs}))
     else:
@@ -120,10 +129,13 @@ def cmd_check(args, cfg: Config) -> int:
             where = f.feature or (f"{f.segment['column']}={f.segment['value']}" if f.segment else "")
             suspect = f.suspects[0].detail if f.suspects else "-"
             ack_note = f"  acknowledged by {f.ack.by}: {f.ack.reason}" if f.ack is not None else ""
-            _print(f"{state}  {f.severity:<8}  {f.model:<20}  {f.rule:<24}  since {f.began()}Z"
-                   f"  {where:<18}  {f.evidence or f.detail}  suspect: {suspect}{ack_note}  id: {f.id}")
+            # padded by terminal cells, after escaping: a CJK or emoji name shifted the later columns
+            _print(f"{state}  {f.severity:<8}  {_cell(f.model, 20)}  {_cell(f.rule, 24)}  since {f.began()}Z"
+                   f"  {_cell(where, 18)}  {f.evidence or f.detail}  suspect: {suspect}{ack_note}  id: {f.id}")
         for r in svc.recommendations:
-            _print(f"RETRAIN   recommended {r.model:<20}  {r.reason}  (holding since {r.since:%Y-%m-%d %H:%M}Z)")
+            _print(f"RETRAIN   recommended {_cell(r.model, 20)}  {r.reason}  (holding since {r.since:%Y-%m-%d %H:%M}Z)")
+        for model in silent:  # on stdout with the incidents: it is why `check` exits 1
+            _print(f"NO ROWS   {'warning':<8}  {_cell(model, 20)}  configured, but the logs hold no rows for it")
         unknown = len({f.model for f in failed} | set(unread))
         print(f"{len(firing)} firing" + (f" ({len(acked)} acknowledged)" if acked else "")
               + (f"; {unknown} model(s) could not be evaluated" if unknown else
@@ -138,12 +150,15 @@ def cmd_check(args, cfg: Config) -> int:
             print(printable(redact_text(f"mlops-console: check could not evaluate: {note}")), file=sys.stderr)
     if failed or down or unread:
         return EXIT_ERROR
+    for model in silent:
+        print(printable(f"mlops-console: check: {model} is configured but the logs hold no rows for it"),
+              file=sys.stderr)
     if nothing:
         print("mlops-console: nothing to evaluate: no predictions in the logs for the history window"
               + (f" (it ends after now; the newest row is at {future:%Y-%m-%d %H:%M}Z)" if future else ""),
               file=sys.stderr)
         return EXIT_FIRING
-    return EXIT_FIRING if len(firing) > len(acked) else EXIT_OK
+    return EXIT_FIRING if len(firing) > len(acked) or silent else EXIT_OK
 
 
 def cmd_ack(args, cfg: Config) -> int:
@@ -244,6 +259,9 @@ def cmd_drift(args, cfg: Config) -> int:
 
 
 def _dataset_verdict(d: dict) -> str:
+    """As the JSON's `status` says it: no feature evaluated (an empty window) is "no data", never "no"."""
+    if not d.get("n_evaluated"):
+        return "no data"
     if d["drifted"]:
         return "YES"
     return "borderline (YES if the borderline features drift)" if d.get("status") == "borderline" else "no"
@@ -298,6 +316,8 @@ def cmd_report(args, cfg: Config) -> int:
             **window_fields(at, span), "live": svc.live, **{k: jsonable(v) for k, v in result.items()}}
     if (note := svc.empty_window_note(args.model, args.environment)) is not None:
         data["note"] = note
+    elif args.report == "fairness" and (why := _fairness_unset(cfg.model(args.model))):
+        data["note"] = why  # the Fairness screen says the same; empty tables alone said nothing
     down = _sources_down(svc, args.model, data)
     if args.format == "json":
         print(dumps(data))
@@ -306,6 +326,17 @@ def cmd_report(args, cfg: Config) -> int:
         if down:
             print(printable(f"{args.model}: partial: {down}"), file=sys.stderr)
     return EXIT_OK
+
+
+def _fairness_unset(mc) -> str | None:
+    """Why `fairness` has nothing to show for a model whose config names no segment or sensitive column."""
+    if mc.sensitive:
+        return None
+    if mc.segments:  # segments shown; the gaps need the columns named sensitive
+        return "no sensitive columns configured for this model: the fairness gaps need sensitive = [...] under " \
+               "[models.NAME]"
+    return "no segment or sensitive columns configured for this model: set segments = [...] and sensitive = [...] " \
+           "under [models.NAME]"
 
 
 def _sources_down(svc, model: str, data: dict) -> str | None:
@@ -342,6 +373,8 @@ def render_text(data: dict) -> str:
     nested record of scalars is spelled out in its line (a quality window's `metrics`, a fairness segment's):
     they are the numbers asked for (qa7: `fairness` printed each segment's counts and no metric, `quality` the
     window's counts and not its accuracy)."""
+    from console.safe_text import cells as width
+    from console.safe_text import pad
     from console.safe_text import printable as plain
 
     lines = []
@@ -350,10 +383,10 @@ def render_text(data: dict) -> str:
             flat = [_flat(v) for v in value]
             cols = list(dict.fromkeys(k for v in flat for k in v if not isinstance(v[k], (dict, list))))
             cells = [[plain(_fmt(v.get(c))) for c in cols] for v in flat]
-            widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(cols)]
+            widths = [max(width(c), *(width(r[i]) for r in cells)) for i, c in enumerate(cols)]
             lines.append(f"{key}:")
-            lines.append("  " + "  ".join(c.upper().ljust(w) for c, w in zip(cols, widths)))
-            lines += ["  " + "  ".join(x.ljust(w) for x, w in zip(r, widths)) for r in cells]
+            lines.append("  " + "  ".join(pad(c.upper(), w) for c, w in zip(cols, widths)))
+            lines += ["  " + "  ".join(pad(x, w) for x, w in zip(r, widths)) for r in cells]
         elif isinstance(value, dict):
             lines.append(f"{key}: " + ", ".join(f"{k}={plain(_fmt(v))}" for k, v in _flat(value).items()
                                                    if not isinstance(v, (dict, list))))

@@ -377,6 +377,8 @@ class RuleEvaluator:
                 return [], {"note": self._no_expected(ctx.model, key)}
             # the accuracy users met: a shadow answers mirrored requests (same request_id, so labelled too)
             labelled = he.served(ctx.joined(self.mon)).filter(pl.col("label").is_not_null())
+            if metric == "accuracy_drop":  # a labelled row with no prediction is not wrong: quality leaves it out too
+                labelled = labelled.filter(pl.col("prediction").is_not_null())
             spans = ev.windows(labelled["ts"], now, span, MIN_LABELS, ctx.since, step=ctx.step(span), limit=None,
                                reach=ctx.reach)
             fn = ev.accuracy_evaluations if metric == "accuracy_drop" else ev.mae_evaluations
@@ -892,9 +894,14 @@ def _burn_bounds(slo):
     return of
 
 
+SHIFT_T = 3.0  # a mean shift the CUSUM finds counts past this t (about p < 0.003 two-sided)
+
+
 def _change_point(part: pl.DataFrame, col: str, lo: datetime, hi: datetime) -> datetime:
     """Where the mean of `col` shifts (the largest cumulative-sum excursion, CUSUM), clamped to (lo, hi];
-    the first breaching window's start when there are too few rows to say."""
+    the first breaching window's start when there are too few rows to say, or when the rows before and after
+    that point do not differ (a level held since before the window: the CUSUM's largest excursion of a stationary
+    series falls anywhere, and seven models breaching alike from their first row got onsets hours apart)."""
     part = part.sort("ts")
     if part.height < 20:
         return lo
@@ -903,6 +910,14 @@ def _change_point(part: pl.DataFrame, col: str, lo: datetime, hi: datetime) -> d
 
     s = np.cumsum(v - v.mean())
     k = int(np.argmax(np.abs(s)))
+    before, after = v[:k + 1], v[k + 1:]
+    if not after.size:
+        return lo
+    # the series' own spread (pooled), not each side's: seven rows without an error after a hundred with one in
+    # ten are no shift, though their variance is nil
+    spread = v.std(ddof=1) * np.sqrt(1 / before.size + 1 / after.size)
+    if spread == 0 or abs(after.mean() - before.mean()) / spread < SHIFT_T:
+        return lo
     when = part["ts"][min(k + 1, part.height - 1)]
     return min(max(when, lo), hi)
 

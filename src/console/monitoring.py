@@ -8,6 +8,8 @@ health, quality, fairness, cost). The alert rules over the history, raw or from 
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 import threading
 import time
@@ -477,6 +479,15 @@ class Monitor:
 
     def quality(self, model: str, window: str = "24h", environment: str | None = "production",
                 rollups: bool | None = None) -> dict:
+        """`_quality`, its task named as configured: an LLM's labels are scored as classes, but it is not a
+        classifier (the CLI printed `task=classification` for one)."""
+        out = self._quality(model, window, environment, rollups)
+        if self.model_config(model).task == "llm" and out.get("now") is not None:
+            out = {**out, "now": dataclasses.replace(out["now"], task="llm")}
+        return out
+
+    def _quality(self, model: str, window: str = "24h", environment: str | None = "production",
+                 rollups: bool | None = None) -> dict:
         """The window's quality, its chart ("series", buckets of `chart_every(window, "1h")`, said in "every")
         and its per-version table: every part covers the window ("range"), so `quality --window 2026-07` is
         July's, not the last 7 days' of July. From the hourly rollups plus raw edge hours when `_use_rollups`
@@ -494,7 +505,7 @@ class Monitor:
         users = he.served(joined)  # the model's quality is its served answers'; a shadow keeps its by_version row
         return {"now": qu.quality(users, task, mc.positive_label, now, window),
                 "series": qu.quality_series(users, task, mc.positive_label, chart_every(window, "1h")),
-                "by_version": qu.quality_table(joined, task, mc.positive_label, ("version",)),
+                "by_version": qu.quality_table(he.shadow_apart(joined), task, mc.positive_label, ("version", "variant")),
                 "range": (since, now), "every": chart_every(window, "1h"), "joined": joined, "source": "raw rows"}
 
     def fairness(self, model: str, environment: str | None = "production", span: timedelta | None = None) -> dict:

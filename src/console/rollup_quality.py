@@ -150,7 +150,8 @@ def quality(mon, model: str, window: str, environment: str | None) -> dict | Non
         return df.with_columns(bucket_expr(every).alias("bucket")) if "ts" in df.columns else df
 
     series = _frame(_summed(bucketed(users), bucketed(users_hist), ["bucket"], task), ["bucket"], task)
-    by_version = _frame(_summed(counts_df, hist_df, ["version"], task), ["version"], task)
+    by_version = _frame(_summed(he.shadow_apart(counts_df), he.shadow_apart(hist_df) if hist_df.height else hist_df,
+                                ["version", "variant"], task), ["version", "variant"], task)
     note = ("from hourly rollups plus the raw hours at the window's edges; counts and metrics exact" +
             (f", ROC AUC within ±{total.get('roc_auc_bound') or 0:.3g} (score buckets of {1 / qu.BUCKETS:g})"
              if task != "regression" else ""))

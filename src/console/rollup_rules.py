@@ -68,8 +68,9 @@ from console.rollup_drift import US, Current, floor_hour
 HOUR = ro.HOUR
 ENV = "production"  # the findings are production's
 RATE_METRICS = ("p95_ms", "error_rate", "burn_rate")
+SCORED = ("cls_tp", "cls_fp", "cls_fn", "cls_tn")  # `quality.count_aggs`: labelled rows with a prediction, by class
 WANTED = ["segment", "environment", "version", "variant", "rows", "errors", "latency_kll", "labelled",
-          "cls_correct", "reg_n", "reg_abs_sum", "reg_sq_sum", ro.LABEL_TS]
+          "cls_correct", *SCORED, "reg_n", "reg_abs_sum", "reg_sq_sum", ro.LABEL_TS]
 LABEL_COLUMNS = ["ts", "request_id", "prediction", "prediction_num", "variant"]  # what an hour's label counts are made of
 ONSET_COLUMNS = ["ts", "model", "request_id", "prediction", "prediction_num", "latency_ms", "is_error"]
 
@@ -97,6 +98,7 @@ class Part:
     cur: Current | None = field(default=None, repr=False)  # drift summary, filled on demand
     kll: list | None = field(default=None, repr=False)  # the hour's latency sketches, merged on first use
     served: int = 0  # rows users were served (not a shadow's mirrored requests), the rate rules' count
+    scored: int = 0  # labelled rows with a prediction: accuracy's count, as quality's (a row with none is not wrong)
 
     def dist(self) -> sk.Dist | None:
         """The latency distribution (a rollup hour's sketches are merged only when a window needs them: most
@@ -128,6 +130,10 @@ class Window:
     @property
     def served(self) -> int:
         return sum(p.served for p in self.parts)
+
+    @property
+    def scored(self) -> int:
+        return sum(p.scored for p in self.parts)
 
 
 class RollupRules:
@@ -168,7 +174,7 @@ class RollupRules:
             table = ro.read_table(self.drift.path, model, self.h0, self.h1, columns=WANTED)
             if table is not None and table.num_rows:
                 df = pl.from_arrow(table).filter(pl.col("segment").is_null() & (pl.col("environment") == ENV))
-                for c in ("cls_correct", "reg_n", "reg_abs_sum", "reg_sq_sum", "labelled"):
+                for c in ("cls_correct", "reg_n", "reg_abs_sum", "reg_sq_sum", "labelled", *SCORED):
                     if c not in df.columns:
                         df = df.with_columns(pl.lit(0).alias(c))
                 self._add_hours(df)
@@ -198,6 +204,7 @@ class RollupRules:
                                        pl.col("labelled").filter(served).sum(),
                                        pl.col("cls_correct").filter(served).sum(), pl.col("reg_n").filter(served).sum(),
                                        pl.col("reg_abs_sum").filter(served).sum(), pl.col("reg_sq_sum").filter(served).sum(),
+                                       pl.sum_horizontal(*SCORED).filter(served).sum().alias("scored"),
                                        pl.col("latency_kll").filter(served).alias("kll"),
                                        pl.col("rows").filter(served).sum().alias("served"))
         for r in sums.iter_rows(named=True):
@@ -205,7 +212,8 @@ class RollupRules:
             self._hours[h] = Part(h - US, h + HOUR - US, int(r["rows"]), int(r["errors"]), None,
                                   int(r["labelled"] or 0), int(r["cls_correct"] or 0), int(r["reg_n"] or 0),
                                   float(r["reg_abs_sum"] or 0.0), float(r["reg_sq_sum"] or 0.0),
-                                  kll=[b for b in r["kll"] if b is not None], served=int(r["served"] or 0))
+                                  kll=[b for b in r["kll"] if b is not None], served=int(r["served"] or 0),
+                                  scored=int(r["scored"] or 0))
 
     # ------------------------------------------------------------------ raw pieces
 
@@ -476,9 +484,10 @@ class RollupRules:
     def accuracy(self, metric: str, span: timedelta, expected: float, threshold: float,
                  min_labels: int) -> list[ev.Evaluation]:
         out = []
-        for w in self.windows(span, min_labels, by=lambda w: w.labelled):
+        for w in self.windows(span, min_labels, by=(lambda w: w.scored) if metric == "accuracy_drop" else
+                              (lambda w: w.labelled)):
             if metric == "accuracy_drop":
-                n, k = w.labelled, sum(p.correct for p in w.parts)
+                n, k = w.scored, sum(p.correct for p in w.parts)
                 out.append(ev.accuracy_evaluation(w.lo, w.hi, n, k, expected, threshold, min_labels))
             else:
                 n = sum(p.reg_n for p in w.parts)
@@ -801,6 +810,7 @@ def _set_labels(p: Part, c: dict) -> None:
     """A part's label counts from `quality.count_aggs` of its rows."""
     p.labelled = int(c.get("n_labelled") or 0)
     p.correct = int(c.get("cls_correct") or 0)
+    p.scored = sum(int(c.get(k) or 0) for k in SCORED)
     p.reg_n, p.reg_abs, p.reg_sq = int(c.get("reg_n") or 0), float(c.get("reg_abs_sum") or 0.0), \
         float(c.get("reg_sq_sum") or 0.0)
 

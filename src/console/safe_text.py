@@ -30,3 +30,16 @@ def printable(value: object) -> str:
 def printable_lines(value: object) -> str:
     """Like `printable`, but keeps line breaks: for multi-line text the console itself composed."""
     return "\n".join(printable(line) for line in ("" if value is None else str(value)).split("\n"))
+
+
+def cells(text: str) -> int:
+    """Terminal cells `text` takes: an emoji or a CJK character takes two (the padding counted characters, and
+    each row holding one shifted its later columns)."""
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
+def pad(text: str, width: int) -> str:
+    """`text` padded with spaces to `width` cells."""
+    return text + " " * max(width - cells(text), 0)

@@ -144,6 +144,8 @@ class Service:
             return f"no rows read in this window: {down[0]}"
         latest = self.warehouse.last_seen(model, datetime.max) if model is not None else self.latest_ts()
         where = "this window" if span == asked else f"the {said} before {at.isoformat()}Z"
+        if latest is None and model is not None and self.latest_ts() is not None:
+            return f"no rows in {where}; the logs hold no rows for {model}"
         return f"no rows in {where}; " + (f"the newest row is at {latest.isoformat()}Z" if latest
                                              else "the logs hold no rows yet")
 
@@ -213,6 +215,15 @@ class Service:
     def _incidents_for_plan(self) -> list:
         """The incidents a plan is warned from when the caller holds none (the CLI): the rules' pass, cached."""
         return self.findings(overview=False) if self.cfg.has_logs else []
+
+    def refuse_action(self, action: str, model: str, environment: str, message: str, gates: tuple = (), plan=None,
+                      details: dict | None = None):
+        """Audits a refusal decided before the operator's write path (failed gates not forced, a plan that cannot
+        run, an action that does not apply): the CLI and the TUI's dialog alike, so both doors leave one trail."""
+        if gates:
+            details = {**(details or {}), "gates": [{"name": g.name, "passed": g.passed, "detail": g.detail}
+                                                    for g in gates]}
+        return self.operator.refuse("refused", message, action, model, environment, details, plan)
 
     def stop_action(self, prepared, expected_from: str | None):
         """The audited conflict or refusal for a planned action that cannot run as seen, else None."""
@@ -445,6 +456,13 @@ class Service:
 
     def models(self) -> list[str]:
         return self.warehouse.models()
+
+    def never_logged(self) -> list[str]:
+        """The configured models the logs hold no row of (a service never wired to log, a model name mistyped in
+        the config): a silent model has no rhythm to be late on, so no stale rule fires for it; `check` names it
+        and the Overview lists it with no traffic. A model in a source that cannot be read now is not one."""
+        seen, unread = set(self.warehouse.models_seen()), self.unreadable()[0]
+        return sorted(m for m in self.cfg.models if m not in seen and m not in unread)
 
     def environments(self, model: str) -> list[str]:
         """The environments a read of `model` may name: the configured ones ("production" without any) and those
@@ -715,6 +733,9 @@ class Service:
         # one imports Polars and NumPy for a question the kept answer settled)
         unknown = self.quality_unknown(self._findings) if self._findings and self._monitor is not None else {}
         keys = seen | set(serving)
+        for name in self.cfg.models:  # configured and never logged: listed, with no traffic (`never_logged`)
+            if not any(k[0] == name for k in keys):
+                keys.add((name, "production"))
         for name in aliases_by_model:
             envs = {parse_alias(a)[0] for a in aliases_by_model[name]} or {"production"}
             if not any(k[0] == name for k in keys):

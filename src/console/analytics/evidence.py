@@ -369,9 +369,9 @@ def unit_cost_evaluations(per: pl.DataFrame, key: str, op: str, threshold: float
 def correct() -> pl.Expr:
     """A prediction equals its label: as numbers when both are numbers (a label stored as "1.0" matches a
     prediction "1"), else as text."""
-    both = pl.col("label_num").is_not_null() & pl.col("prediction_num").is_not_null()
-    as_text = pl.col("label").cast(pl.Utf8) == pl.col("prediction").cast(pl.Utf8)
-    return pl.when(both).then(pl.col("label_num") == pl.col("prediction_num")).otherwise(as_text)
+    from console.analytics.quality import same_value
+
+    return same_value("label", "prediction")  # one definition: the quality screens' and the rules' alike
 
 
 def accuracy_evaluations(labelled: pl.DataFrame, spans: list[tuple[datetime, datetime, int]], expected: float,
@@ -393,7 +393,7 @@ def accuracy_evaluation(lo: datetime, hi: datetime, n: int, k: int, expected: fl
     the expected level (one-sided score test at `alpha`); recovery needs the drop within the threshold on
     enough labels."""
     if n < min_labels:
-        return Evaluation(lo, hi, n, None, None, note=f"{n} labels, needs {min_labels}")
+        return Evaluation(lo, hi, n, None, None, note=f"{n} labelled rows with a prediction, needs {min_labels}")
     acc = k / n
     low, high = wilson(k, n)
     drop = expected - acc

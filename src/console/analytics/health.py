@@ -31,6 +31,16 @@ def served_expr() -> pl.Expr:
     return pl.col("variant").is_null() | (pl.col("variant").cast(pl.String) != SHADOW)
 
 
+def shadow_apart(frame: pl.DataFrame) -> pl.DataFrame:
+    """`variant` as a per-version table groups it: "shadow" for a shadow's mirrored answers, null for the answers
+    users were served (champion, canary, a blue/green side: one row per version). Quality's per-version table
+    pooled a version's shadow rows with its champion rows."""
+    if "variant" not in frame.columns:
+        return frame.with_columns(pl.lit(None, pl.String).alias("variant"))
+    return frame.with_columns(pl.when(served_expr()).then(pl.lit(None, pl.String)).otherwise(pl.lit(SHADOW))
+                              .alias("variant"))
+
+
 def served(frame: pl.DataFrame) -> pl.DataFrame:
     """The rows users were served (`served_expr`). A shadow's mirrored requests are its own row of the health
     table, never the model's error rate, latency, burn, traffic or accuracy: a failing shadow paged for a

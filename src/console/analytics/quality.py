@@ -20,7 +20,7 @@ from typing import Sequence
 
 import polars as pl
 
-from console.analytics.windows import JsonResult, bucket_expr, in_window, opt_float
+from console.analytics.windows import JsonResult, bucket_expr, format_span, in_window, opt_float
 
 CLASSIFICATION = ("accuracy", "precision", "recall", "f1", "roc_auc")
 REGRESSION = ("mae", "rmse", "mape")
@@ -42,21 +42,34 @@ def join_labels(preds: pl.DataFrame, labels: pl.DataFrame, now: datetime | None 
     return preds.drop(drop).join(latest, on="request_id", how="left")
 
 
+_BOOLEANS = {"true": 1.0, "false": 0.0, "yes": 1.0, "no": 0.0}
+
+
+def _number(column: str) -> pl.Expr:
+    """A class as a number: a number's text, or a JSON boolean's (`true` is the class 1, `false` 0: a classifier
+    logging booleans against 0/1 labels had every answer counted wrong while its ROC AUC was right)."""
+    text = pl.col(column).cast(pl.Utf8)
+    return text.cast(pl.Float64, strict=False).fill_null(text.str.to_lowercase().replace_strict(
+        _BOOLEANS, default=None, return_dtype=pl.Float64))
+
+
 def is_value(column: str, value: str) -> pl.Expr:
-    """`column` equals `value` as numbers when both are numbers ("1.0" is the class "1"), else as text."""
+    """`column` equals `value` as numbers when both are numbers ("1.0" is the class "1", `true` too), else as
+    text."""
     text = pl.col(column).cast(pl.Utf8) == value
-    try:
-        number = float(value)
-    except ValueError:
-        return text
-    as_num = pl.col(column).cast(pl.Utf8).cast(pl.Float64, strict=False)
+    number = _BOOLEANS.get(value.lower())
+    if number is None:
+        try:
+            number = float(value)
+        except ValueError:
+            return text
+    as_num = _number(column)
     return pl.when(as_num.is_not_null()).then(as_num == number).otherwise(text)
 
 
 def same_value(a: str, b: str) -> pl.Expr:
-    """Two columns agree: as numbers when both parse as numbers, else as text."""
-    na = pl.col(a).cast(pl.Utf8).cast(pl.Float64, strict=False)
-    nb = pl.col(b).cast(pl.Utf8).cast(pl.Float64, strict=False)
+    """Two columns agree: as numbers when both parse as numbers (a boolean as 1 or 0), else as text."""
+    na, nb = _number(a), _number(b)
     text = pl.col(a).cast(pl.Utf8) == pl.col(b).cast(pl.Utf8)
     return pl.when(na.is_not_null() & nb.is_not_null()).then(na == nb).otherwise(text)
 
@@ -199,10 +212,15 @@ def from_counts(c: dict, task: str) -> dict[str, float | int | None]:
     return out
 
 
+def _span_text(window) -> str | None:
+    """The window as operators write it (`31d`), never a count of seconds (`2678400.0` beside the command's `31d`)."""
+    return format_span(window) if window is not None else None
+
+
 def quality_of(r: dict, task: str, window: str | None) -> "Quality":
     """A window's Quality from `from_counts` of its summed counts."""
     names = REGRESSION + ("mape_n",) if task == "regression" else CLASSIFICATION + ("roc_auc_bound",)
-    return Quality(task=task, window=window, n=int(r["n"]), n_labelled=int(r["n_labelled"]),
+    return Quality(task=task, window=_span_text(window), n=int(r["n"]), n_labelled=int(r["n_labelled"]),
                    labelled_share=opt_float(r["labelled_share"]),
                    metrics={k: opt_float(r[k]) for k in names})
 
@@ -250,5 +268,5 @@ def quality(joined: pl.DataFrame, task: str, positive_label: str = "1", now: dat
     r = quality_table(rows, task, positive_label).row(0, named=True)
     names = REGRESSION + ("mape_n",) if task == "regression" else CLASSIFICATION
     metrics = {k: opt_float(r[k]) for k in names}
-    return Quality(task=task, window=window, n=int(r["n"]), n_labelled=int(r["n_labelled"] or 0),
+    return Quality(task=task, window=_span_text(window), n=int(r["n"]), n_labelled=int(r["n_labelled"] or 0),
                    labelled_share=opt_float(r["labelled_share"]), metrics=metrics)

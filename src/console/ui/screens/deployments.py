@@ -36,17 +36,22 @@ def environments(cfg, aliases: dict[str, str]) -> list[str]:
 
 
 def load_deployments(svc, model: str) -> dict[str, Any]:
-    """Worker: serving per environment (registry), deployment events and audit records for `model`."""
-    info = svc.model_info(model)
-    aliases, tags = dict(info.aliases), dict(info.tags)
+    """Worker: serving per environment (registry), deployment events and audit records for `model`. Without a
+    registry (none configured, or not answering) the deployment log still tells what serves, and says so."""
+    registry = None
+    try:
+        info = svc.model_info(model)
+        aliases, tags = dict(info.aliases), dict(info.tags)
+    except Exception as exc:  # noqa: BLE001 - the registry's failure is said in place; the events still show
+        aliases, tags, registry = {}, {}, str(exc)
     try:  # the deployment events up to the view's end (`svc.clock()`: the time cursor when not live)
         folded = {env: s for (m, env), s in svc.serving().items() if m == model}
     except Exception:  # noqa: BLE001 - no deployment log: the aliases still tell what serves
         folded = {}
     past = getattr(svc, "at", None)
     serving = []
-    for env in environments(svc.cfg, aliases):
-        if past is None:
+    for env in dict.fromkeys([*environments(svc.cfg, aliases), *folded]):
+        if past is None and registry is None:
             roles = {role: aliases.get(alias_name(env, role)) for role in ("champion", "canary", "shadow", "blue",
                                                                             "green")}
             pct = svc.canary_pct(model, env, aliases, tags) if roles["canary"] else None
@@ -62,7 +67,8 @@ def load_deployments(svc, model: str) -> dict[str, Any]:
     records = audit.read(audit.default_path(svc.cfg), model=model)
     if past is not None:  # and the audit records up to it, as the events are
         records = [r for r in records if (t := as_datetime(r.get("ts"))) is not None and t <= past]
-    return {"serving": serving, "live": live, "timeline": timeline(events, records)[:TIMELINE_LIMIT]}
+    return {"serving": serving, "live": live, "timeline": timeline(events, records)[:TIMELINE_LIMIT],
+            "registry": registry}
 
 
 def timeline(events: list[dict], records: list[dict]) -> list[dict]:
@@ -109,7 +115,7 @@ class DeploymentsScreen(ActionsMixin, ConsoleScreen):
     DEFAULT_CSS = """
     DeploymentsScreen #serving { height: auto; max-height: 7; }
     DeploymentsScreen #serving > DataTable { height: auto; max-height: 6; }
-    DeploymentsScreen #timeline-title { height: 1; padding: 0 1; text-style: bold; }
+    DeploymentsScreen #timeline-title { height: auto; max-height: 3; padding: 0 1; text-style: bold; }
     DeploymentsScreen #timeline { height: 1fr; }
     """
     BINDINGS = [*action_bindings()]
@@ -188,6 +194,10 @@ class DeploymentsScreen(ActionsMixin, ConsoleScreen):
             self.events[key] = e
             rows.append((key, self._event_cells(e)))
         self.query_one("#timeline", FilterTable).set_rows(rows)
+        title = "Timeline (deployment log + audit trail, newest first)"
+        if result.get("registry"):  # said in place, not only in a toast that fades
+            title += f"; serving from the deployment log: {printable(result['registry'])}"
+        self.query_one("#timeline-title", Static).update(Text(title))
         if first and self.environment and self.environment in self.serving:
             serving.select_key(self.environment)
         if moved or not all(env in self.flow.states for env in self.serving):

@@ -466,8 +466,10 @@ class ModelScreen(ActionsMixin, MonitorScreen):
             q = result
             name = "mae" if q.task == "regression" else "accuracy"
             value = q.metrics.get(name)
+            # labelled rows but no metric: the answers are missing (no `prediction` logged), not the labels
+            why = "no labels yet" if not q.n_labelled else "labelled rows have no prediction"
             self.parts["quality"] = line(
-                "QUALITY", f"{name} {value:.3f}" if value is not None else f"{name} - (no labels yet)",
+                "QUALITY", f"{name} {value:.3f}" if value is not None else f"{name} - ({why})",
                 f"labelled {100 * q.labelled_share:.1f}% of {q.n:,}" if q.labelled_share is not None
                 else f"labelled 0 of {q.n:,}", Text(f"({q.window})", style="dim"))
         elif tag == "drift":

@@ -71,7 +71,7 @@ class QualityScreen(WindowedScreen):
             rows.append(line("NOW", Text("loading...", style="dim")))
             return lines(rows)
         share = f"{100 * q.labelled_share:.1f}%" if q.labelled_share is not None else "0%"
-        rows.append(line("NOW", Text(self.ml_task, style="dim"), f"n {q.n:,}", f"labelled {q.n_labelled:,} ({share})"))
+        rows.append(line("NOW", Text(q.task, style="dim"), f"n {q.n:,}", f"labelled {q.n_labelled:,} ({share})"))
         parts = []
         for name, label in metric_cols(self.ml_task):
             value = q.metrics.get(name)
@@ -91,8 +91,9 @@ class QualityScreen(WindowedScreen):
         self.query_one("#quality-head", Static).update(self._head(result["now"], note=result.get("note")))
         names = [name for name, _ in metric_cols(self.ml_task)]
         self.query_one("#by-version", FilterTable).set_rows(
-            (str(r.get("version")), [
-                safe(f"v{r['version']}" if r.get("version") is not None else "-"), count(r.get("n")),
+            (f"{r.get('version')}|{r.get('variant') or ''}", [
+                safe((f"v{r['version']}" if r.get("version") is not None else "-")
+                     + (f" {r['variant']}" if r.get("variant") else "")), count(r.get("n")),
                 count(r.get("n_labelled")), pct(r.get("labelled_share"), 0),
                 *[metric_cell(name, r.get(name)) for name in names]])
             for r in result["by_version"])
