@@ -74,6 +74,7 @@ def open_service(args, cfg: Config, **kwargs):
     svc.warehouse.on_source_down = lambda note: _diag(f"mlops-console: note: {note}")  # found after the refresh
     stats = svc.refresh()
     report_refresh(stats)
+    svc.hold_clock()
     try:
         svc.view(at=getattr(args, "at", None), window=getattr(args, "window", None),
              start=getattr(args, "start", None), end=getattr(args, "end", None),

@@ -81,6 +81,15 @@ class Service:
 
     now = clock
 
+    def hold_clock(self) -> None:
+        """A one-shot command reads at one instant: its `at`, its window's ends and every table in its output
+        were each taken from the moving wall clock (a `cost --format json` said `at` 07:30:05.61 over a window
+        ending at 07:30:05.22)."""
+        instant = self._wall()
+        self._wall = lambda: instant
+        if self._monitor is not None:
+            self._monitor.wall = self._wall
+
     def set_at(self, at: datetime | None, since: datetime | None = None) -> None:
         """Moves the time cursor (None: back to live) and the start of the incident history (None: 7 days
         before the cursor); cached monitoring results belong to the old view."""

@@ -103,7 +103,9 @@ def to_jsonable(value: Any) -> Any:
     """Result dataclasses → plain JSON values (datetimes ISO 8601, non-finite floats None)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, (datetime, date)):
+    if isinstance(value, datetime):  # every time is UTC, naive inside: JSON says so (a script read local time)
+        return (value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value).isoformat() + "Z"
+    if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, timedelta):
         return value.total_seconds()
