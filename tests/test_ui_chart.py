@@ -4,6 +4,7 @@ rendered columns. Sparklines scale per row."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -210,3 +211,12 @@ def test_a_chart_with_a_floor_never_labels_its_axis_below_it():
         left, _, _ = plot_area(lines)
         labels = [l[:left - 1].strip() for l in lines[2:-2] if l[:left - 1].strip()]
         assert any(label.startswith("-") for label in labels) is negative, labels
+
+
+def test_a_flat_latency_under_its_slo_line_has_no_negative_axis():
+    # twenty-eighth session's probe: every latency 5 ms under a 300 ms SLO line labelled the axis down to -18.6ms
+    pts = [(START + timedelta(hours=h), 5.0) for h in range(24)]
+    plain = render_chart(pts, 80, 12, start=START, end=END, title="p95", unit="ms", threshold=300.0, color=False,
+                         ascii=True, floor=0.0).plain
+    ticks = [float(v) for v in re.findall(r"(-?[0-9.]+)ms\+", plain)]
+    assert len(ticks) >= 3 and min(ticks) == 0.0, plain

@@ -172,6 +172,7 @@ async def test_drift_sorts_by_severity_and_opens_distributions(demo):
         shown = text_of(app)
         assert "[7d]" in shown and "features drifted" in shown and "threshold 50%" in shown
         assert "KIND" not in shown  # low-priority columns hide at 80 columns
+        assert drift.query_one("#feature-chart").lo == 0.0  # scores and p-values: no axis below 0
 
         features.select_key("demand_index")
         await pilot.press("enter")
@@ -226,6 +227,7 @@ async def test_health_and_quality_of_delivery_eta(demo):
         shown = text_of(app)
         assert "SLO" in shown and "p95 <= 250ms" in shown and "latency" in shown and "errors" in shown
         assert "p95 per " in shown and "(SLO 250ms" in shown  # the chart (its axes: test_ui_chart.py)
+        assert health.query_one("#p95").lo == 0.0  # a latency axis stops at 0 (a flat 5 ms under a 300 ms SLO: -18.6ms)
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is page, "back on the model page")
 

@@ -95,7 +95,7 @@ class DriftScreen(WindowedScreen):
     def compose_body(self) -> ComposeResult:
         yield Static(self._head(), id="drift-head", classes="head")
         yield FilterTable(self.COLUMNS, id="features")
-        yield TimeChart("score over time", id="feature-chart")
+        yield TimeChart("score over time", lo=0.0, id="feature-chart")  # scores and p-values are >= 0
 
     def refresh_data(self) -> None:
         if not self.model:

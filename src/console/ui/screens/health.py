@@ -45,7 +45,7 @@ class HealthScreen(WindowedScreen):
         yield Static(self.window_text(), id="health-head", classes="head")
         yield FilterTable(self.COLUMNS, id="versions")
         yield Static(Text("SLO  loading...", style="dim"), id="slo", classes="head")
-        yield TimeChart("p95 latency", unit="ms", id="p95")
+        yield TimeChart("p95 latency", unit="ms", lo=0.0, id="p95")  # a latency axis never goes below 0
 
     def refresh_data(self) -> None:
         if not self.model:
