@@ -496,7 +496,13 @@ class Tailer:
                 gz.complete or gz.error is not None or stale)
             cut = data.rfind(b"\n") + 1
             if csv and cut:
-                cut = self._csv_cut(data, cut, last, cur, pos, now, done)
+                whole_lines, cut = cut, self._csv_cut(data, cut, last, cur, pos, now, done)
+                if last and cut < whole_lines:  # complete lines held back, unsaid: the traffic looked lower
+                    opened = cur.line_no + data.count(b"\n", 0, cut) + 1
+                    held = data.count(b"\n", cut, whole_lines)
+                    self.notes.append(f"{work.path}: {held} line{'s' if held != 1 else ''} from line {opened} wait "
+                                      f"behind a quote opened there, for up to {self.grace_s:g} s (the writer may be "
+                                      "writing a field with line breaks); then that line is set aside alone")
             body = data if cut == len(data) else data[:cut]
             tail = data[cut:] if last else b""
             rejected: list[tuple[int, str, str]] = []
