@@ -106,7 +106,7 @@ def test_copytruncate_reads_the_rest_from_the_copy_and_restarts_the_regrown_file
     chunks, state, t = scan(state, [tmp_path / "*.jsonl"])
     assert sorted(ids(chunks)) == list(range(100, 400)) and len(ids(chunks)) == 300
     assert chunks[0].path == str(tmp_path / copy_name) and chunks[0].first_line == 101
-    assert f"{p}: truncated (copytruncate), reading from the start" in t.notes
+    assert f"{p}: truncated or written anew (copytruncate, or a new file on the old one's inode), reading it from the start" in t.notes
     assert ids(scan(state, [tmp_path / "*.jsonl"])[0]) == []
 
 
@@ -145,7 +145,7 @@ def test_a_deleted_file_is_noted_kept_a_while_then_dropped(tmp_path):
     key = key_of(p.stat().st_dev, p.stat().st_ino)
     p.unlink()
     chunks, state, t = scan(state, [tmp_path / "*.jsonl"], clock, forget_s=3600)
-    assert chunks == [] and t.notes == [f"{p}: deleted"] and state[key].gone_since == clock.t
+    assert chunks == [] and t.notes == [f"{p}: deleted; the rows read from it stay counted, any written to it after the last read are lost"] and state[key].gone_since == clock.t
     clock.t += 3000
     _, state, t = scan(state, [tmp_path / "*.jsonl"], clock, forget_s=3600)
     assert key in state and t.notes == []  # said once
@@ -450,3 +450,39 @@ def test_lines_held_behind_an_open_csv_quote_are_said(tmp_path):
     clock.t += 31
     chunks, _, t = scan(state, [p], clock, csv_headers=True)
     assert b"".join(c.body for c in chunks) == b'3,"open\n4,z\n5,w\n' and not t.notes
+
+
+@pytest.mark.parametrize("how", ["in place", "renamed over"])
+def test_a_file_written_anew_with_its_first_kib_kept_is_read_from_the_start(tmp_path, how):
+    """Twenty-eighth session's probe (X3, X5): 100 rows read, then the file written again as its first 10 rows (past
+    the 1 KiB head fingerprint) and 120 new ones. The head matched, so reading went on from the old offset: 90 of
+    the 120 new rows were never read, and nothing was said. The KiB before the offset is fingerprinted too: the file
+    is read from the start (the 10 rows it kept count again, as for any file written anew), and said."""
+    def lines(ids):
+        return "".join(json.dumps({"id": i, "pad": "x" * 140}) + "\n" for i in ids)
+
+    def got(chunks):
+        return [json.loads(line)["id"] for c in chunks for line in c.body.decode().splitlines()]
+
+    p = tmp_path / "p.jsonl"
+    p.write_text(lines(range(100)))
+    clock = Clock()
+    chunks, state, _ = scan({}, [tmp_path / "*.jsonl"], clock)
+    assert got(chunks) == list(range(100))
+    new = lines(range(10)) + lines(range(1000, 1120))
+    assert len(new) > p.stat().st_size
+    if how == "in place":
+        with open(p, "r+") as fh:
+            fh.write(new)
+    else:
+        (tmp_path / "tmp").write_text(new)
+        os.replace(tmp_path / "tmp", p)
+    clock.t += 5
+    chunks, state, t = scan(state, [tmp_path / "*.jsonl"], clock)
+    assert got(chunks) == [*range(10), *range(1000, 1120)], got(chunks)
+    assert any("reading it from the start" in n for n in t.notes), t.notes
+    with open(p, "a") as fh:  # and an append after it is an append again
+        fh.write(lines([2000]))
+    clock.t += 5
+    chunks, _, t = scan(state, [tmp_path / "*.jsonl"], clock)
+    assert got(chunks) == [2000] and not t.notes

@@ -73,6 +73,7 @@ class FileCursor:
     gone_since: float | None = None  # wall time the file was first found missing
     size: int = -1  # size and mtime at the last look: both equal next time means unchanged, one stat
     mtime_ns: int = -1  # -1: not to be trusted (racy), the fingerprint is checked again
+    tail_fp: str = ""  # sha1 of the KiB before `offset` ("": not taken): a rewrite that kept the first bytes shows
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -266,7 +267,9 @@ class Tailer:
                 fresh[ident] = (path, st)
                 orphans.append((old, True))
                 if old.path == path:
-                    self.notes.append(f"{path}: truncated (copytruncate), reading from the start")
+                    # (a copytruncate and a file deleted and created again on the freed inode look alike to stat)
+                    self.notes.append(f"{path}: truncated or written anew (copytruncate, or a new file on the old "
+                                      "one's inode), reading it from the start")
                     if old.header is not None:
                         headers[ident] = old.header
         orphans += [(c, False) for c in self._old.values() if (c.dev, c.ino) not in found]
@@ -363,7 +366,7 @@ class Tailer:
             return False, False
         if cur.fp_len == 0:  # seen empty: no fingerprint, so only its own name vouches for it (not a reused inode)
             return path == cur.path, False
-        return _fingerprint(path, cur.fp_len) == cur.fp, False
+        return _fingerprint(path, cur.fp_len) == cur.fp and _tail_holds(path, cur), False
 
     def _listing(self, folder: str, listings: dict) -> list[tuple[str, os.stat_result]]:
         if folder not in listings:
@@ -417,7 +420,7 @@ class Tailer:
         candidates.sort(key=lambda c: ((c[1].st_dev, c[1].st_ino) not in fresh, c[0]))  # matched files first
         for path, st in candidates:
             try:
-                if _fingerprint(path, cur.fp_len) == cur.fp:
+                if _fingerprint(path, cur.fp_len) == cur.fp and _tail_holds(path, cur):
                     return path, st, False
             except OSError:
                 continue
@@ -431,7 +434,9 @@ class Tailer:
             # after the last read cannot be followed, which "replaced" alone hid
             self.notes.append(f"{cur.path}: replaced by a new file, reading it from the start; the old one is not "
                               "in its folder any more: rows written to it after the last read may be lost (rotate "
-                              "into the same folder to keep them)" if replaced else f"{cur.path}: deleted")
+                              "into the same folder to keep them)" if replaced else
+                              f"{cur.path}: deleted; the rows read from it stay counted, any written to it after the "
+                              "last read are lost")
             state.setdefault(key, replace(cur, gone_since=now, pending_size=-1, pending_since=None))
         elif now - cur.gone_since <= self.forget_s:
             state.setdefault(key, replace(cur))
@@ -538,6 +543,8 @@ class Tailer:
                     new.pending_size, new.pending_since = -1, None
                 elif cur.pending_size != reached:
                     new.pending_size, new.pending_since = reached, now
+            if gz is None and new.offset > 0 and (new.offset != cur.offset or not new.tail_fp):
+                new.tail_fp = _tail_block(fd, new.offset)
             state[key] = cur = new
             if body or rejected or announce or header != prev_header:
                 announce = False
@@ -618,6 +625,25 @@ def count_newlines(body: bytes, block: int = 1 << 18) -> int:
 
 def _sha1(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
+
+
+def _tail_block(fd: int, offset: int) -> str:
+    n = min(FP_MAX, offset)
+    return _sha1(os.pread(fd, n, offset - n))
+
+
+def _tail_holds(path: str, cur: FileCursor) -> bool:
+    """The KiB before the cursor's offset is still the one read there. A file rewritten with its first KiB kept
+    (a whole export written again, its first rows the same) passed the head fingerprint and was read on from the
+    old offset: the rows changed before it were lost, without a word. Such a file is read from the start, like
+    any file written anew."""
+    if not cur.tail_fp or compressed.named(path) or cur.offset <= cur.fp_len:
+        return True
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        return _tail_block(fd, cur.offset) == cur.tail_fp
+    finally:
+        os.close(fd)
 
 
 def _fingerprint(path: str, n: int) -> str:
