@@ -121,7 +121,7 @@ def test_a_semicolon_reference_with_decimal_commas_is_read_as_the_log_is(tmp_pat
 
     rng = np.random.default_rng(3)
     ref = np.round(rng.normal(100, 10, 400), 2)
-    cur = np.round(rng.normal(104, 10, 300), 2)
+    cur = np.round(rng.normal(104, 10, 600), 2)  # a verdict needs 500 rows (MIN_DRIFT_ROWS)
     comma = lambda x: f"{x:.2f}".replace(".", ",")  # noqa: E731
     (tmp_path / "ref.csv").write_text("amount;country\n" + "".join(f"{comma(x)};DE\n" for x in ref))
     lines = [f"2026-11-20T{i // 60:02d}:{i % 60:02d}:00Z;m;1;r{i};{comma(x)};DE" for i, x in enumerate(cur)]
@@ -129,9 +129,9 @@ def test_a_semicolon_reference_with_decimal_commas_is_read_as_the_log_is(tmp_pat
     (tmp_path / "mlops-console.toml").write_text('[[logs]]\nkind = "predictions"\npath = "p.csv"\n'
                                                  '[models.m]\nreference = "ref.csv"\nfeatures = ["amount", "country"]\n'
                                                  '[store]\npath = "store"\n')
-    assert main(["--config", str(tmp_path / "mlops-console.toml"), "drift", "m", "--at", "latest", "--window", "6h",
+    assert main(["--config", str(tmp_path / "mlops-console.toml"), "drift", "m", "--at", "latest", "--window", "12h",
                  "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
     amount = next(f for f in out["features"] if f["column"] == "amount")
-    assert amount["test"] == "ks" and (amount["n_ref"], amount["n_cur"]) == (400, 300)
+    assert amount["test"] == "ks" and (amount["n_ref"], amount["n_cur"]) == (400, 600)
     assert abs(amount["stats"]["statistic"] - ks_2samp(ref, cur).statistic) < 1e-12

@@ -17,7 +17,8 @@ AT = "2026-11-30T00:00:00"
 
 def _workspace(root):
     numbers = 0
-    for day, xs in (("2026-11-28", pa.array([1.0, 2.0] * 30)), ("2026-11-29", pa.array(["7", "seven"] * 20))):
+    # 600 rows: a window's verdict needs 500 (MIN_DRIFT_ROWS)
+    for day, xs in (("2026-11-28", pa.array([1.0, 2.0] * 180)), ("2026-11-29", pa.array(["7", "seven"] * 120))):
         folder = root / "logs" / f"date={day}"
         folder.mkdir(parents=True)
         start, n = datetime.fromisoformat(day), len(xs)
@@ -30,12 +31,12 @@ def _workspace(root):
     cfg = root / "c.toml"
     cfg.write_text('[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "logs"\nformat = "parquet"\n'
                    '[models.m]\nfeatures = ["x"]\nreference = "ref.parquet"\n', encoding="utf-8")
-    return cfg, 60 + 40, numbers
+    return cfg, 360 + 240, numbers
 
 
 def test_values_a_feature_could_not_use_are_counted_and_said(tmp_path, capsys):
     cfg, rows, numbers = _workspace(tmp_path)
-    assert (rows, numbers) == (100, 80)  # day one's 60 numbers, day two's 20 "7"s; its 20 "seven"s are not numbers
+    assert (rows, numbers) == (600, 480)  # day one's 360 numbers, day two's 120 "7"s; its 120 "seven"s are not numbers
     argv = ["--config", str(cfg), "drift", "m", "--at", AT, "--window", "3d"]
     assert main([*argv, "--format", "json"]) == 0
     (x,) = json.loads(capsys.readouterr().out)["features"]

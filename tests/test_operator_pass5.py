@@ -86,7 +86,7 @@ def test_from_without_to_starts_exactly_where_asked(tmp_path):
     assert res.returncode == 0, res.stderr
     data = json.loads(res.stdout)
     # range is (start, end], as for a calendar period: --from is the first instant in it
-    assert data["range"][0] == "2026-07-18T11:59:59.999999" and data["from"] == "2026-07-18T12:00:00Z", data
+    assert data["range"][0] == "2026-07-18T11:59:59.999999Z" and data["from"] == "2026-07-18T12:00:00Z", data
     # the requests counted are those after 12:00 (rows at hh:m1:01; 48 h of them from 00:00:01 on the 18th)
     assert sum(r["requests"] for r in data["table"]) == 48 * 6 - 12 * 6, data["table"]
 

@@ -89,6 +89,8 @@ def _errors_exit_2(handler):
 def cmd_check(args, cfg: Config) -> int:
     """Exit 0: rules evaluated, none firing; 1: firing incidents, a stale source, or nothing to evaluate;
     2: a configuration it cannot evaluate. Reads only: never triggers a retrain (see `auto-retrain`)."""
+    from console.analytics.windows import window_fields
+
     if not cfg.has_logs:
         print("mlops-console: check needs log sources in the configuration", file=sys.stderr)
         return EXIT_ERROR
@@ -115,8 +117,12 @@ def cmd_check(args, cfg: Config) -> int:
     unread.update({m: why for m, why in svc.quality_unknown(findings).items() if m not in unread})
     recs = [r.to_dict() for r in svc.recommendations]
     silent = [m for m in svc.never_logged() if m not in unread]  # configured, no row ever: not "0 firing"
+    # the history the exit code is about, said as every read command says its window (probe A4: check said none)
+    at = svc.clock()
+    history = window_fields(at, at - svc.monitor.history_start(at))
     if args.format == "json":
-        print(dumps({"firing": len(firing), "acknowledged": len(acked),
+        print(dumps({"at": at.isoformat() + "Z", "history": history, "live": svc.live,
+                     "firing": len(firing), "acknowledged": len(acked),
                      "stale": sum(f.kind == "stale_minutes" and f.needs_attention for f in firing),
                      "nothing_to_evaluate": nothing, "could_not_evaluate": sorted({f.model for f in failed} | set(unread)),
                      "never_logged": silent,
@@ -137,6 +143,7 @@ def cmd_check(args, cfg: Config) -> int:
         for model in silent:  # on stdout with the incidents: it is why `check` exits 1
             _print(f"NO ROWS   {'warning':<8}  {_cell(model, 20)}  configured, but the logs hold no rows for it")
         unknown = len({f.model for f in failed} | set(unread))
+        print(f"history {history['window']} ({history['from']} to {history['to']})", file=sys.stderr)
         print(f"{len(firing)} firing" + (f" ({len(acked)} acknowledged)" if acked else "")
               + (f"; {unknown} model(s) could not be evaluated" if unknown else
                  "; a source could not be read" if down else ""), file=sys.stderr)
@@ -218,7 +225,7 @@ def cmd_drift(args, cfg: Config) -> int:
     down = _sources_down(svc, args.model, data)
     d = data["dataset"]
     # no verdict (an empty or too thin window, no reference): exit 2, "could not evaluate", as the exit table says
-    code = EXIT_OK if d is not None and d["n_evaluated"] else EXIT_ERROR
+    code = EXIT_OK if d is not None and d["n_evaluated"] and d["status"] != "few rows" else EXIT_ERROR
     if args.format == "json":
         print(dumps(data))
         return code
@@ -231,6 +238,8 @@ def cmd_drift(args, cfg: Config) -> int:
         return code
     _print(f"{args.model}  {window_text(svc.clock(), svc.window_span)}  dataset drift: {_dataset_verdict(d)}  "
            f"({d['n_drifted']}/{d['n_evaluated']} features, share {d['share']:.2f} vs threshold {d['threshold']:.2f})")
+    if d.get("status") == "few rows" and note:
+        _print(f"{args.model}: {note}")
     sketched = any(c.get("method") == "sketch" for c in data["features"])
     bound_head = f"{'BOUND':<12}" if sketched else ""
     print(f"{'FEATURE':<22}{'KIND':<13}{'TEST':<15}{'SCORE':>10}  {bound_head}{'DRIFT WHEN':<16}{'VERDICT':<11}"
@@ -262,6 +271,8 @@ def _dataset_verdict(d: dict) -> str:
     """As the JSON's `status` says it: no feature evaluated (an empty window) is "no data", never "no"."""
     if not d.get("n_evaluated"):
         return "no data"
+    if d.get("status") == "few rows":
+        return "no verdict, too few rows (see the note below)"
     if d["drifted"]:
         return "YES"
     return "borderline (YES if the borderline features drift)" if d.get("status") == "borderline" else "no"

@@ -27,7 +27,8 @@ from console.analytics import cost as co
 from console.analytics import fairness as fa
 from console.analytics import health as he
 from console.analytics import quality as qu
-from console.analytics.drift import Reference, dataset_drift, drift_over_time, histograms, single_column_drift
+from console.analytics.drift import (Reference, dataset_drift, drift_over_time, histograms, single_column_drift,
+                                     too_few_rows)
 from console.analytics.windows import OVERVIEW_DRIFT_WINDOW, chart_every, format_span, parse_window
 from console.config import AlertRule, Config, ModelConfig
 from console.incident_rules import HISTORY, MIN_DRIFT_ROWS, SPARSE_REACH, Finding, RuleEvaluator
@@ -356,6 +357,12 @@ class Monitor:
         current = rows.filter(pl.col("ts") > now - span) if rows is not None else \
             he.served(self.rows(model, now - span, now, environment, narrow=narrow))
         ds = dataset_drift(ref, _drift_ready(current.select(feats)), self.cfg.drift_share)
+        note = ""
+        if 0 < current.height < MIN_DRIFT_ROWS and ds.n_evaluated:  # the rules' and the Overview's minimum too
+            ds = too_few_rows(ds)
+            note = (f"{current.height} rows in this window; a drift verdict needs {MIN_DRIFT_ROWS} (the scores are "
+                    f"shown, none counted as drift): a longer window holds more, and the Overview's DRIFT cell "
+                    f"scores the last {MIN_DRIFT_ROWS} rows")
         windows = drift_over_time(ref, _drift_ready(rows.select(["ts", *feats])), "ts", every,
                                   self.cfg.drift_share) if series else []
         points = {f: [(w.start, w.drift.column(f).score, w.drift.column(f).drifted) for w in windows] for f in feats}
@@ -368,7 +375,7 @@ class Monitor:
         prediction, label = self._target_drift(model, rows, now, span, now - history, environment) if target \
             else (None, None)
         return DriftReport(model, format_span(window), now, ds, points, windows, prediction, len(self.reference_frame(model)),
-                           label=label)
+                           note=note, label=label)
 
     def drift_from_rollups(self, model: str, window: str | timedelta, environment: str | None,
                            exact: bool | None = None) -> bool:
@@ -484,7 +491,26 @@ class Monitor:
         out = self._quality(model, window, environment, rollups)
         if self.model_config(model).task == "llm" and out.get("now") is not None:
             out = {**out, "now": dataclasses.replace(out["now"], task="llm")}
+        if later := self._labelled_after(model, window, environment):
+            now = self.clock()
+            said = (f"{later} predictions of this window were labelled after {now:%Y-%m-%d %H:%M:%S}Z, the view's end: "
+                    "those labels are not counted here (a later --at counts them)")
+            out = {**out, "labelled_after": later, "note": "; ".join(n for n in (out.get("note"), said) if n)}
         return out
+
+    def _labelled_after(self, model: str, window: str, environment: str | None) -> int:
+        """Predictions of the window whose label landed only after the view's end. A view in the past counts the
+        labels logged by its end (what was known then); `quality --at latest` on a log that stopped months ago left
+        out the last days' labels (761 of 893) without a word. Live, no label is later than now: not read."""
+        now = self.clock()
+        if self.wall is None or now >= self.wall():
+            return 0
+        labels = self.wh.frame("model_labels", {"model": model, "since": now - parse_window(window), "until": now,
+                                                "environment": environment})
+        if labels.is_empty():
+            return 0
+        first = labels.group_by("request_id").agg(pl.col("ts").min())
+        return int((first["ts"] > now).sum())
 
     def _quality(self, model: str, window: str = "24h", environment: str | None = "production",
                  rollups: bool | None = None) -> dict:

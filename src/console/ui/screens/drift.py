@@ -139,7 +139,8 @@ class DriftScreen(WindowedScreen):
             else:
                 cmp = ">=" if ds["share"] >= ds["threshold"] else "<"
                 rows.append(line(
-                    "DATASET", verdict(ds["drifted"], "BORDER" if ds.get("status") == "borderline" else "ok"),
+                    "DATASET", verdict(ds["drifted"], {"borderline": "BORDER", "few rows": "few rows"}.get(
+                        ds.get("status"), "ok")),
                     f"{ds['n_drifted']}/{ds['n_evaluated']} features drifted = {100 * ds['share']:.0f}% "
                     f"{cmp} threshold {100 * ds['threshold']:.0f}%",
                     Text(f"ref {rep.get('reference_rows', 0):,} rows", style="dim")))
