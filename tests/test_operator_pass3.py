@@ -58,7 +58,7 @@ def test_quality_by_version_and_chart_cover_the_window(tmp_path, min_rows):
             assert (got[v]["n"], got[v]["n_labelled"]) == (g.height, lab.height), (args, v, got[v])
             assert np.isclose(got[v]["accuracy"], _accuracy(lab), rtol=1e-12), (args, v)
         bucketed = joined.with_columns(pl.col("ts").dt.truncate(every).alias("bucket"))
-        want_series = {b[0].isoformat(): g for b, g in bucketed.group_by("bucket")}
+        want_series = {b[0].isoformat() + "Z": g for b, g in bucketed.group_by("bucket")}
         got_series = {r["bucket"]: r for r in out["series"]}
         assert got_series.keys() == want_series.keys(), (args, sorted(got_series)[:3], sorted(want_series)[:3])
         for b, g in want_series.items():
@@ -66,7 +66,7 @@ def test_quality_by_version_and_chart_cover_the_window(tmp_path, min_rows):
             assert got_series[b]["n"] == g.height and got_series[b]["n_labelled"] == lab.height, (args, b)
             if lab.height:
                 assert np.isclose(got_series[b]["accuracy"], _accuracy(lab), rtol=1e-12), (args, b)
-        assert out["range"] == [lo.isoformat(), hi.isoformat()] and out["every"] == every, (out["range"], out["every"])
+        assert out["range"] == [lo.isoformat() + "Z", hi.isoformat() + "Z"] and out["every"] == every, (out["range"], out["every"])
 
 
 @pytest.mark.parametrize("min_rows", [10_000_000, 100], ids=["raw", "rollups"])
@@ -93,7 +93,7 @@ def test_cost_per_1k_llm_usage_and_tokens_cover_the_window(tmp_path, min_rows):
         assert out["tokens"] == {"input_tokens": int(window["input_tokens"].sum()),
                                  "output_tokens": int(window["output_tokens"].sum())}, (args, out["tokens"])
         assert "window_per_1k" not in out  # per_1k is the window's: one table, not two
-        assert out["range"] == [lo.isoformat(), hi.isoformat()]
+        assert out["range"] == [lo.isoformat() + "Z", hi.isoformat() + "Z"]
 
 
 async def test_the_quality_screen_shows_the_windows_table_and_chart(tmp_path):

@@ -328,10 +328,11 @@ async def test_cancel_changes_nothing(ws):
         screen = await open_for(app, pilot, "delivery-eta", "deployments")
         await until(pilot, lambda: screen.loaded and "production" in screen.flow.states, "deployments")
         assert "A" not in screen.active_bindings  # no canary: not in the footer
-        await pilot.press("A")  # a key that does not apply says why and opens nothing
-        await until(pilot, lambda: screen.flow.last_refusal and "no canary runs" in screen.flow.last_refusal,
+        await pilot.press("A")  # a key that does not apply says why (the service's words) and opens nothing
+        await until(pilot, lambda: screen.flow.last_refusal and "no canary running" in screen.flow.last_refusal,
                     "the reason")
         assert app.screen is screen
+        before = records(ws)  # the refusal is audited, as the CLI audits it; Cancel below writes nothing
         await pilot.press("R")
         await until(pilot, lambda: dialog_ready(app), "the dialog")
         await pilot.press("enter")  # enter by reflex in the empty name field: refused, nothing runs
@@ -375,7 +376,10 @@ async def test_read_only_hides_action_keys_and_palette_refuses(ws):
         assert not isinstance(app.screen, ActionDialog)
         assert screen.flow.last_refusal and "read-only" in screen.flow.last_refusal
     assert alias(ws, "delivery-eta", "champion") == "5"
-    assert records(ws) == before
+    # each refusal audited as the CLI's `--read-only` one is (README: every refusal, from both doors), nothing else
+    new = records(ws)[len(before):]
+    assert [(r["phase"], r["action"]) for r in new] == [("refused", "rollback")] * 2, new
+    assert all("read-only" in r["message"] for r in new)
 
 
 # ---------------------------------------------------------------------------------------- audit
@@ -518,6 +522,11 @@ async def test_the_palette_offers_only_the_actions_that_apply(ws):
         labels = [label for label, _, _ in screen.action_commands()]
         assert "Rollback delivery-eta (production)" in labels
         assert not [label for label in labels if label.startswith("Canary")], labels
+        # the Overview's entries name the selected row's model (its own model is None: "Rollback None (production)")
+        overview = next(s for s in app.screen_stack if getattr(s, "SCREEN_NAME", "") == "overview")
+        row = overview.selected_row()
+        labels = [label for label, _, _ in overview.action_commands()]
+        assert labels and all(f" {row.name} (" in label for label in labels), (row.name, labels)
 
 
 async def test_deployments_without_a_registry_show_the_deployment_log_and_say_why(ws):

@@ -66,29 +66,31 @@ def _guarded(handler: Callable[[argparse.Namespace, Config], int]) -> Callable[[
         from console.actions import audit as audit_mod
         from console.sources.registry import RegistryError, RegistryNotFound, RegistryUnavailable
 
+        def said(code: int, status: str, exc: BaseException | str) -> int:
+            """One line on stderr; with --format json also the result object every other outcome prints (a
+            script read an empty stdout when the registry was down)."""
+            _err(f"{'refused' if status == 'refused' else 'error'}: {exc}")
+            if _json_out(args):
+                print(json.dumps({"ok": False, "status": status, "message": redact_text(str(exc)),
+                                  "exit_code": code}, indent=2))
+            return code
+
         try:
             return handler(args, cfg)
         except ConfigError as exc:
-            _err(f"error: {exc}")
-            return USAGE
+            return said(USAGE, "usage", exc)
         except RegistryNotFound as exc:
-            _err(f"error: {exc}")
-            return USAGE
+            return said(USAGE, "usage", exc)
         except RegistryUnavailable as exc:
-            _err(f"error: {exc}")
-            return REMOTE
+            return said(REMOTE, "failed", exc)
         except RegistryError as exc:  # it answered, but no (an invalid name, no permission): the request's fault,
-            _err(f"error: {exc}")     # not a failing system (`promote a/b` said exit 4, CLI probe finding 8)
-            return USAGE
+            return said(USAGE, "usage", exc)  # not a failing system (`promote a/b` said exit 4, CLI probe finding 8)
         except audit_mod.AuditTampered as exc:
-            _err(f"refused: {exc}")
-            return REFUSED
+            return said(REFUSED, "refused", exc)
         except audit_mod.AuditError as exc:
-            _err(f"error: {exc}")
-            return REMOTE
+            return said(REMOTE, "failed", exc)
         except KeyboardInterrupt:
-            _err("interrupted")
-            return exit_codes.INTERRUPTED
+            return said(exit_codes.INTERRUPTED, "interrupted", "interrupted")
     run.__name__ = handler.__name__
     run.__doc__ = handler.__doc__
     return run
@@ -108,10 +110,11 @@ def _confirm(action: str, cfg: Config, args: argparse.Namespace, plan: Plan | No
         _err(warning)
     for note in notes:
         _err(f"note: {note}")
-    if not spec.dangerous or args.yes:
+    if args.yes:
         return None
-    if not sys.stdin.isatty():
-        _err(f"error: {action} is a dangerous action: pass --yes to run it without a terminal")
+    if not sys.stdin.isatty():  # every action is confirmed, as the TUI's dialog confirms it (a retrain too)
+        _err(f"error: {action} is a dangerous action: pass --yes to run it without a terminal" if spec.dangerous else
+             f"error: {action} asks for confirmation: pass --yes to run it without a terminal")
         return USAGE
     if policy.needs_typed_confirmation(spec, cfg, args.env):
         sys.stderr.write(f"{action} in {printable(args.env)}: type the model name ({printable(model)}) to confirm: ")
@@ -156,13 +159,11 @@ def _preflight(svc, cfg: Config, args: argparse.Namespace, action: str, model: s
         _err(f"error: {' and '.join(asked)} cannot be given to {action}: an action is planned and gated on the "
              "registry and the traffic now")
         return None, USAGE
+    svc.state_reason(getattr(args, "reason", None))
     planned = svc.plan_action(model, args.env, action, **plan_args)
     args.plan_warnings = planned.warnings
-    if planned.stopped is not None:
+    if planned.stopped is not None:  # every refusal of planning (policy, does not apply) audited below both doors
         return planned, _report(args, planned.stopped)
-    if not planned.allowed:  # does not apply to the model's state now: audited like every refusal
-        return planned, _report(args, svc.refuse_action(action, model, args.env, planned.reason,
-                                                        details={"usage_error": True} if planned.usage else None))
     plan = planned.plan
     wanted = getattr(args, "expected_from", None)
     if plan is not None and wanted not in (None, "none"):
@@ -275,7 +276,7 @@ def _audit_line(rec: dict[str, Any]) -> str:
                           for c in changes if isinstance(c, dict))  # as the plan says it
     else:
         moved = f"{rec.get('from') or '-'}->{rec.get('to') or '-'}" if ("from" in rec or "to" in rec) else ""
-    status = rec.get("outcome") or rec.get("phase", "")
+    status = rec.get("outcome") or ""  # an intent has none yet: its phase says it once ("intent ... intent")
     text = rec.get("message") or rec.get("reason") or ""
     return "  ".join(str(x) for x in (rec.get("ts", ""), rec.get("actor", ""), rec.get("phase", ""),
                                        rec.get("action", ""), rec.get("model", ""), rec.get("environment", ""),

@@ -6,6 +6,7 @@ tests can pin "now".
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -214,12 +215,17 @@ class Service:
         from console.actions import plan
 
         if self.at is not None:  # the gates would judge the evidence of the view's time, not now's
-            return plan.Prepared(action, model, environment, False, self._not_live(), version=version)
-        self._ingested()
-        held = list(incidents) if incidents is not None else None
-        return plan.prepare(self.operator, model, environment, action, version=version, strategy=strategy,
-                            percent=percent, to=to, live_reader=self.live_stats, drift_reader=self.drift_evidence,
-                            incident_reader=(lambda: held) if held is not None else self._incidents_for_plan)
+            p = plan.Prepared(action, model, environment, False, self._not_live(), version=version)
+        else:
+            self._ingested()
+            held = list(incidents) if incidents is not None else None
+            p = plan.prepare(self.operator, model, environment, action, version=version, strategy=strategy,
+                             percent=percent, to=to, live_reader=self.live_stats, drift_reader=self.drift_evidence,
+                             incident_reader=(lambda: held) if held is not None else self._incidents_for_plan)
+        if not p.allowed and p.stopped is None:  # does not apply, not live: audited here, for both doors
+            p = dataclasses.replace(p, stopped=self.refuse_action(action, model, environment, p.reason,
+                                                                  details={"usage_error": True} if p.usage else None))
+        return p
 
     def _incidents_for_plan(self) -> list:
         """The incidents a plan is warned from when the caller holds none (the CLI): the rules' pass, cached."""
@@ -245,11 +251,21 @@ class Service:
         did not see fail refuses it (a conflict)."""
         from console.actions import plan
 
+        from console.actions.operator import STATED_REASON
+
+        STATED_REASON.set(choice.get("reason"))  # (a worker thread's own context: the TUI's next action sets its own)
         if self.at is not None:  # the view left live while the dialog was open
             return self.operator.refuse("refused", self._not_live(), prepared.action, prepared.model,
                                         prepared.environment, plan=prepared.plan)
         return plan.execute(self.operator, prepared, live_reader=self.live_stats, drift_reader=self.drift_evidence,
                             catch_up=self._caught_up, **choice)
+
+    def state_reason(self, reason: str | None) -> None:
+        """The reason the operator gave for the action now being decided: its refusals record it (the CLI's
+        --reason, given before anything is planned)."""
+        from console.actions.operator import STATED_REASON
+
+        STATED_REASON.set(reason)
 
     def _not_live(self) -> str:
         return (f"the view is at {self.at:%Y-%m-%d %H:%M}Z, not live: an action changes the registry now and its gates "

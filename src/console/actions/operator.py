@@ -16,6 +16,7 @@ and releases its lease and lock at once, and the worker stops at its next step.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -118,6 +119,12 @@ def alias_history(tags: dict[str, str], alias: str) -> list[str]:
         return [str(v) for v in json.loads(tags.get(HISTORY_TAG + alias) or "[]")]
     except ValueError:
         return []
+
+
+# The reason the operator gave for the action being decided (the CLI's --reason, the dialog's): a refusal records it
+# as the intent does, so the trail says what was being attempted and why (a refused record had no reason). A context
+# variable: each worker thread and each CLI process decides one action at a time.
+STATED_REASON: contextvars.ContextVar[str | None] = contextvars.ContextVar("stated_reason", default=None)
 
 
 class Operator:
@@ -477,8 +484,10 @@ class Operator:
         warnings: list[str] = []
         try:
             gates = {"gates": details["gates"]} if details and "gates" in details else {}  # as evaluated then
+            stated = (STATED_REASON.get() or "").strip()
             self.audit.append({"phase": "refused", "action": spec_id, "model": model, "environment": env,
-                               "outcome": status, "message": message, **gates, **audit_mod.actor_fields()})
+                               "outcome": status, "message": message, **({"reason": stated} if stated else {}),
+                               **gates, **audit_mod.actor_fields()})
             if self.audit.sink_error:
                 warnings.append(self.audit.sink_error)
         except AuditError as exc:

@@ -24,7 +24,7 @@ from textual.widgets import Input
 from console.config import Config
 from console.ui.commands import ConsoleCommands
 from console.ui.messages import RefreshFailed, RegistryChecked, SnapshotReady
-from console.ui.text import printable
+from console.ui.text import error_text, printable
 
 SHOTS_ENV = "MLOPS_CONSOLE_SHOTS"
 
@@ -276,7 +276,7 @@ class ConsoleApp(App):
             # once, instead of an empty incident list until they go stale
             findings = self.service.findings() if not stale and not self._have_findings else None
         except Exception as exc:  # noqa: BLE001 - shown in the header, retried at the next tick
-            self.post_message(RefreshFailed(f"{type(exc).__name__}: {exc}"))
+            self.post_message(RefreshFailed(error_text(exc)))
             return
         self.post_message(SnapshotReady(snap, findings=findings))
         if stale and not self._monitoring:
@@ -308,7 +308,7 @@ class ConsoleApp(App):
                 self.service.auto_retrain()
             snap = self.service.snapshot(refresh=False, wait_for_registry=False, monitoring=False)
         except Exception as exc:  # noqa: BLE001
-            self.post_message(RefreshFailed(f"monitoring: {type(exc).__name__}: {exc}", poll=False))
+            self.post_message(RefreshFailed(f"monitoring: {error_text(exc)}", poll=False))
             return
         finally:
             self._monitoring = False

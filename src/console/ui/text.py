@@ -16,3 +16,12 @@ __all__ = ["printable", "safe"]
 
 def safe(value: object, style: str = "") -> Text:
     return Text(printable(value), style=style, no_wrap=True, overflow="ellipsis")
+
+
+def error_text(exc: BaseException) -> str:
+    """An exception as an operator reads it: the console's own errors are phrased for the operator ("registry
+    ... is unreachable"), and a class name before them ("RegistryUnavailable: ...") was noise; anything else is
+    a fault, where the class name helps (KeyError: 'x')."""
+    if type(exc).__module__.startswith("console.") and str(exc):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"

@@ -226,11 +226,12 @@ class ActionFlow:
 
     def start(self, action_id: str, environment: str, version: str | None = None) -> None:
         model = self.model
-        why = self.why_not(action_id, environment)
-        if why is not None:
-            self._refuse(why)
+        if not model:
+            self._refuse("no model selected")
             return
-        if action_id == "promote" and not version:
+        # a key whose action the policy refuses or that does not apply (hidden from the footer, still pressed) is
+        # decided by the service as the CLI's is, and audited there: the TUI only said it in a toast
+        if action_id == "promote" and not version and self.why_not(action_id, environment) is None:
             self._refuse("promote: select a version first (on Versions or Deployments)")
             return
         if self.busy:
@@ -309,6 +310,7 @@ class ActionFlow:
         if not decision.allowed:
             self.busy = None
             self._refuse(decision.reason)
+            self._refused(request, decision.reason, None)  # audited, as every refusal is
             return
         planned = self._pending.get("planned")
         self.app.notify(f"{request.label} {printable(request.model)}: running...", timeout=3)
@@ -388,7 +390,8 @@ class ActionsMixin:
                 continue
             decision = self.flow.decision(spec.id, env)
             hint = spec.description + (f" [{spec.key}]" if decision.allowed else f" - {decision.reason}")
-            out.append((f"{LABELS.get(spec.id, spec.id)} {self.model} ({env})",
+            # the model it acts on: the Overview's selected row (its own `model` is None: "Rollback None")
+            out.append((f"{LABELS.get(spec.id, spec.id)} {printable(self.flow.model or '')} ({printable(env)})",
                         (lambda a=spec.id: self.action_act(a)), hint))
         return out
 

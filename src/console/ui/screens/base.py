@@ -46,7 +46,7 @@ from rich.text import Text
 from textual.widgets import DataTable, Footer, Static
 
 from console.ui.screens.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmall
-from console.ui.text import printable
+from console.ui.text import error_text, printable
 from console.ui.widgets.breadcrumb import Breadcrumb
 from console.ui.widgets.filter_table import FilterTable
 
@@ -292,7 +292,7 @@ class ConsoleScreen(Screen):
         try:
             result = fn(self.app.service)
         except Exception as exc:  # noqa: BLE001 - reported on the screen, never raised into the UI
-            self.post_message(ServiceResult(tag, error=f"{type(exc).__name__}: {exc}"))
+            self.post_message(ServiceResult(tag, error=error_text(exc)))
             return
         if key is not None and key[-1] == self.app.data_version:
             self.app.results[key] = result
@@ -327,6 +327,8 @@ class ConsoleScreen(Screen):
     # ------------------------------------------------------------------ the footer
 
     FOOTER_KEEP = ("help", "quit")  # binding ids the footer always shows, whatever the width
+    FOOTER_ACTION_ORDER = tuple(f"action.{a}" for a in ("rollback", "canary-abort", "shadow-stop", "canary-step",
+                                                         "canary-promote", "promote", "retrain"))
     PALETTE_CELLS = 15  # "^p Palette" at the footer's right, with its divider
 
     def hide_in_footer(self, binding) -> bool:
@@ -344,20 +346,27 @@ class ConsoleScreen(Screen):
         always (a footer cut at the right edge used to lose Audit and Help)."""
         active = {k: b for k, b in super().active_bindings.items()
                   if not self.hide_in_footer(b.binding) and self.offers(b.binding)}
-        room = (self.app.size.width if self.is_attached else 80) - self.PALETTE_CELLS
-        shown = [(k, b) for k, b in active.items() if b.binding.show and b.binding.action != "command_palette"]
+        room = (self.app.size.width if self.is_attached else 80) - self.PALETTE_CELLS - 1  # (the footer's left cell)
+        # `: Palette` is counted like any key, and goes first when room is short: `^p Palette` stays at the right
+        shown = [(k, b) for k, b in active.items() if b.binding.show]
 
-        def cells(item) -> int:
+        def cells(item) -> int:  # "P Promote" and the two cells before the next key, as the footer draws them
             b = item[1].binding
-            return len(self.app.get_key_display(b)) + len(b.description or "") + 4
+            return len(self.app.get_key_display(b)) + len(b.description or "") + 3
 
         seen_actions: set[str] = set()
         keep_always = [it for it in shown if it[1].binding.id in self.FOOTER_KEEP]
         budget = room - sum(cells(it) for it in keep_always)
         drop = set()
-        # operator actions that apply here come first (they are what an incident needs), then the rest in order
-        first = [it for it in shown if (it[1].binding.id or "").startswith("action.")]
-        for item in first + [it for it in shown if it not in first]:
+        # operator actions that apply here come first (they are what an incident needs: the ones that undo a change
+        # before the ones that make one; at 80 columns Rollback and Retrain fell off behind Promote/Step/Finish), then
+        # the rest in order
+        first = sorted((it for it in shown if (it[1].binding.id or "").startswith("action.")),
+                       key=lambda it: self.FOOTER_ACTION_ORDER.index(it[1].binding.id)
+                       if it[1].binding.id in self.FOOTER_ACTION_ORDER else len(self.FOOTER_ACTION_ORDER))
+        rest = [it for it in shown if it not in first]
+        rest.sort(key=lambda it: it[1].binding.action == "command_palette")  # (stable: the others keep their order)
+        for item in first + rest:
             if item in keep_always or item[1].binding.action in seen_actions:
                 continue
             seen_actions.add(item[1].binding.action)
