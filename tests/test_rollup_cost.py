@@ -232,7 +232,15 @@ def test_the_cli_says_where_the_numbers_come_from(log, both, capsys, monkeypatch
     assert main(["cost", "chat", "--config", str(large), "--at", NOW.isoformat() + "Z",
                  "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    _, rolled, _ = both
+    # the CLI's view at NOW is in the past (the wall clock is later): the hour NOW falls in has closed and is priced
+    # whole (analytics.cost.priced_until), as a service whose wall clock is past it prices it
+    svc = Service(parse_file(root / "console.toml"), clock=lambda: NOW + timedelta(days=30))
+    try:
+        svc.refresh()
+        svc.set_at(NOW)
+        rolled = svc.cost("chat", rollups=True)
+    finally:
+        svc.close()
     assert data["source"] == "rollups" and data["note"] == rolled["note"]
     assert data["budget"]["spent_usd"] == pytest.approx(rolled["budget"].spent_usd, rel=1e-12)
     assert main(["cost", "chat", "--config", str(large), "--at", NOW.isoformat() + "Z"]) == 0

@@ -567,8 +567,11 @@ class Monitor:
             out = rollup_cost.cost(self, model, environment, span)
             if out is not None:
                 return out
-        rows = self.rows(model, since, now, environment)
+        upto = co.priced_until(now, self.wall() if self.wall is not None else None)
+        rows = self.rows(model, since, upto, environment)
         costed = co.with_cost(rows, mc.prices)
+        if upto > now:  # the closed hour priced whole; its rows after the view's end are not the view's
+            rows, costed = rows.filter(pl.col("ts") <= now), costed.filter(pl.col("ts") <= now)
         wstart = now - span if span is not None else start
         inside = costed.filter(pl.col("ts") > wstart)
         by = ("version", "prompt_version") if "prompt_version" in costed.columns else ("version",)
@@ -705,9 +708,10 @@ class Monitor:
             if got is not None:
                 return got
         attrs = set(self.attributes(model))  # cached tokens count for an LLM only, as in every cost read
-        rows = self.rows(model, day - timedelta(microseconds=1), now, environment,
+        upto = co.priced_until(now, self.wall() if self.wall is not None else None)
+        rows = self.rows(model, day - timedelta(microseconds=1), upto, environment,
                          columns=[c for c in co.COST_INPUTS if c != "cached_tokens" or c in attrs])
-        costed = co.with_cost(rows, self.model_config(model).prices)
+        costed = co.with_cost(rows, self.model_config(model).prices).filter(pl.col("ts") <= now)
         windows = co.cost_windows(costed, now)
         return windows[0].today_usd if windows else None
 

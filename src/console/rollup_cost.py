@@ -109,10 +109,13 @@ def cost(mon, model: str, environment: str | None, span: timedelta | None = None
             drift._keep(drift._costs, key, hit)
     table, rolled = hit
     columns = _raw_columns(attrs, by_prompt)
-    ranges = [(since, h0 - US), *((h - US, h + ro.HOUR - US) for h in skip), (h1 - US, now)]
+    upto = co.priced_until(now, mon.wall() if mon.wall is not None else None)  # the hour of `now` priced whole
+    ranges = [(since, h0 - US), *((h - US, h + ro.HOUR - US) for h in skip), (h1 - US, upto)]
     raw = pl.concat([drift.raw(model, a, b, environment, columns) for a, b in ranges if b > a],
                     how="diagonal_relaxed")
     both = pl.concat([_priced(raw, mc.prices, by_prompt), rolled], how="diagonal_relaxed").sort("ts")
+    if upto > now:
+        raw, both = raw.filter(pl.col("ts") <= now), both.filter(pl.col("ts") <= now)
     inside = both.filter(pl.col("ts") > wstart)
     by = ("version", "prompt_version") if by_prompt else ("version",)
     spiky = _spike_parts(drift, model, since, now, environment, mc.prices, attrs)
@@ -158,10 +161,11 @@ def today(mon, model: str, environment: str | None) -> float | None:
     table = ro.read_table(drift.path, model, h0, h1, columns=["segment", "segment_value", "environment", "version",
                                                                "variant", "rows", *co.USAGE])
     rolled = parts(table, model, environment, mc.prices, False, [])
-    raw = drift.raw(model, h1 - US, now, environment, _raw_columns(mon.attributes(model), False)) if now > h1 else None
+    upto = co.priced_until(now, mon.wall() if mon.wall is not None else None)  # the hour of `now` priced whole
+    raw = drift.raw(model, h1 - US, upto, environment, _raw_columns(mon.attributes(model), False)) if now > h1 else None
     both = rolled
     if raw is not None and raw.height:
-        both = pl.concat([_priced(raw, mc.prices, False), rolled], how="diagonal_relaxed")
+        both = pl.concat([_priced(raw, mc.prices, False), rolled], how="diagonal_relaxed").filter(pl.col("ts") <= now)
     windows = co.cost_windows(both, now)
     return windows[0].today_usd if windows else None
 

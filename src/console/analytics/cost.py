@@ -198,6 +198,16 @@ PACE = timedelta(hours=24)  # the run rate a month-end forecast extends: one who
 WEEK = timedelta(days=7)  # the "last 7 days" spend
 
 
+def priced_until(now: datetime, wall: datetime | None) -> datetime:
+    """Where a cost read ends so the hour `now` falls in is priced whole: that clock hour's end when it has closed
+    by the wall clock (a view in the past: the replica hour is split over all of the hour's requests, those after
+    `now` included, and only the share of the rows up to `now` is counted), else `now` (the open hour is charged
+    in full to its requests so far, provisional). `cost --from 09:00 --to 09:30` of a July hour cost the whole
+    replica hour, its other half the same again."""
+    hour_end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return hour_end if wall is not None and hour_end <= wall and now < hour_end else now
+
+
 def reads_from(now: datetime, *starts: datetime) -> datetime:
     """The earliest time the cost view needs rows from: this month, the last 7 days and the forecast's pace, all
     ending at `now`, and the history and window asked for (`starts`). A window given as a calendar day sets the
