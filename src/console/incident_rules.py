@@ -451,8 +451,11 @@ class RuleEvaluator:
             status = co.budget_status(costed, hi, budget, pace=co.PACE)
             n = rows.slice(hi - co.PACE, hi).height
             value = status.projected_share
-            if n < MIN_COST_ROWS or value is None:
-                evals.append(ev.Evaluation(hi - co.PACE, hi, n, None, None, note=f"{n} requests, needs {MIN_COST_ROWS}"))
+            # no minimum of requests: spend is a sum, not an estimate, and a quiet day's pace of $0 is the truth (a
+            # budget rule needing 50 requests a day never fired on a costly low-traffic model, and on a log gone
+            # quiet `check` kept a projection days old that `cost` no longer showed)
+            if value is None:
+                evals.append(ev.Evaluation(hi - co.PACE, hi, n, None, None, note="no spend to project"))
             else:
                 evals.append(ev.Evaluation(hi - co.PACE, hi, n, value, al.breaches(rule.op, value, rule.threshold),
                                            note=f"projected ${status.projected_usd:,.0f} of ${budget:,.0f} "

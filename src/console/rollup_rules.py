@@ -728,8 +728,8 @@ class RollupRules:
             status = co.budget_status(both, hi, budget, pace=co.PACE)
             n = int(both.filter((pl.col("ts") > hi - co.PACE) & (pl.col("ts") <= hi))["requests"].sum() or 0)
             value = status.projected_share
-            if n < min_rows or value is None:
-                evals.append(ev.Evaluation(hi - co.PACE, hi, n, None, None, note=f"{n} requests, needs {min_rows}"))
+            if value is None:  # no minimum of requests, as on the raw rows (IncidentRules._budget_evaluations)
+                evals.append(ev.Evaluation(hi - co.PACE, hi, n, None, None, note="no spend to project"))
             else:
                 evals.append(ev.Evaluation(hi - co.PACE, hi, n, value, al.breaches(op, value, threshold),
                                            note=f"projected ${status.projected_usd:,.0f} of ${budget:,.0f} "
