@@ -121,7 +121,7 @@ def test_a_kept_answer_over_a_tailed_log_imports_neither_polars_nor_pyarrow(tmp_
         '[[logs]]\nkind = "predictions"\npath = "p.jsonl"\n\n'
         '[models.fraud]\ntask = "classification"\nreference = "reference.parquet"\nfeatures = ["f0", "c0"]\n')
     at = (START + timedelta(minutes=3 * 899)).isoformat()
-    for command in (["drift", "fraud", "--window", "24h"], ["snapshot"]):
+    for command in (["drift", "fraud", "--window", "36h"], ["snapshot"]):  # 720 rows: a verdict needs 500
         rc, first, out = _run(tmp_path, "--at", at, *command, "--format", "json")
         assert rc in (0, 1) and {"polars", "pyarrow"} <= first, command
         rc2, again, out2 = _run(tmp_path, "--at", at, *command, "--format", "json")

@@ -119,7 +119,8 @@ async def test_keys_that_do_not_apply_say_why_and_the_model_page_acts_too(ws):
         await until(pilot, lambda: "production" in overview.flow.states, "the row's action state")
         assert "plus" not in overview.active_bindings  # delivery-eta runs no canary: no `+` in the footer
         await pilot.press("plus")
-        await until(pilot, lambda: any("no canary runs" in n for n in notes), "the reason + does nothing")
+        # the service's words, and audited as the CLI's refusal is
+        await until(pilot, lambda: any("no canary running" in n for n in notes), "the reason + does nothing")
         assert isinstance(app.screen, OverviewScreen)
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, ModelScreen), "the model page")
