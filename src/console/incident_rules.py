@@ -340,7 +340,7 @@ class RuleEvaluator:
         if metric == "cost_spike":
             return src.cost_spike(rule.op, rule.threshold, MIN_COST_ROWS)
         if metric == "cost_budget_share":
-            return src.budget(rule.op, rule.threshold, MIN_COST_ROWS, DRIFT_STEP), {
+            return src.budget(rule.op, rule.threshold, DRIFT_STEP), {
                 "note": "no budget or no spend this month"}
         return [], {"note": f"metric {metric} is not evaluated"}
 

@@ -567,7 +567,7 @@ class Monitor:
             out = rollup_cost.cost(self, model, environment, span)
             if out is not None:
                 return out
-        upto = co.priced_until(now, self.wall() if self.wall is not None else None)
+        upto = self.priced_until(now)
         rows = self.rows(model, since, upto, environment)
         costed = co.with_cost(rows, mc.prices)
         if upto > now:  # the closed hour priced whole; its rows after the view's end are not the view's
@@ -691,6 +691,10 @@ class Monitor:
         return [c for c in dict.fromkeys((*CONTRACT_COLUMNS, *self.attributes(model))) if c not in drift_only]
 
 
+    def priced_until(self, now: datetime) -> datetime:
+        """Where a cost read ending at `now` reads to (`analytics.cost.priced_until`, by this view's wall clock)."""
+        return co.priced_until(now, self.wall() if self.wall is not None else None)
+
     def cost_today(self, model: str, environment: str = "production") -> float | None:
         """Spend since midnight: from the hourly rollups plus the open hour when `_use_rollups` says so (a day of
         a busy model), as `cost` reads it (`rollup_cost.today`), else from the day's raw rows."""
@@ -708,7 +712,7 @@ class Monitor:
             if got is not None:
                 return got
         attrs = set(self.attributes(model))  # cached tokens count for an LLM only, as in every cost read
-        upto = co.priced_until(now, self.wall() if self.wall is not None else None)
+        upto = self.priced_until(now)
         rows = self.rows(model, day - timedelta(microseconds=1), upto, environment,
                          columns=[c for c in co.COST_INPUTS if c != "cached_tokens" or c in attrs])
         costed = co.with_cost(rows, self.model_config(model).prices).filter(pl.col("ts") <= now)

@@ -109,7 +109,7 @@ def cost(mon, model: str, environment: str | None, span: timedelta | None = None
             drift._keep(drift._costs, key, hit)
     table, rolled = hit
     columns = _raw_columns(attrs, by_prompt)
-    upto = co.priced_until(now, mon.wall() if mon.wall is not None else None)  # the hour of `now` priced whole
+    upto = mon.priced_until(now)  # the hour of `now` priced whole
     ranges = [(since, h0 - US), *((h - US, h + ro.HOUR - US) for h in skip), (h1 - US, upto)]
     raw = pl.concat([drift.raw(model, a, b, environment, columns) for a, b in ranges if b > a],
                     how="diagonal_relaxed")
@@ -161,7 +161,7 @@ def today(mon, model: str, environment: str | None) -> float | None:
     table = ro.read_table(drift.path, model, h0, h1, columns=["segment", "segment_value", "environment", "version",
                                                                "variant", "rows", *co.USAGE])
     rolled = parts(table, model, environment, mc.prices, False, [])
-    upto = co.priced_until(now, mon.wall() if mon.wall is not None else None)  # the hour of `now` priced whole
+    upto = mon.priced_until(now)  # the hour of `now` priced whole
     raw = drift.raw(model, h1 - US, upto, environment, _raw_columns(mon.attributes(model), False)) if now > h1 else None
     both = rolled
     if raw is not None and raw.height:

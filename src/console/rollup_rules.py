@@ -693,7 +693,7 @@ class RollupRules:
 
         return exact
 
-    def budget(self, op: str, threshold: float, min_rows: int, step: timedelta) -> list[ev.Evaluation]:
+    def budget(self, op: str, threshold: float, step: timedelta) -> list[ev.Evaluation]:
         """The month-end forecast at now and on the grid every `step` before it (`evidence.grid`;
         `RuleEvaluator._budget_evaluations`' definition), from hourly spend; the open hour and the hour the latest pace window cuts are read raw."""
         from console import rollup_cost

@@ -251,9 +251,7 @@ class Service:
         did not see fail refuses it (a conflict)."""
         from console.actions import plan
 
-        from console.actions.operator import STATED_REASON
-
-        STATED_REASON.set(choice.get("reason"))  # (a worker thread's own context: the TUI's next action sets its own)
+        self.state_reason(choice.get("reason"))  # (a worker thread's own context: the TUI's next action sets its own)
         if self.at is not None:  # the view left live while the dialog was open
             return self.operator.refuse("refused", self._not_live(), prepared.action, prepared.model,
                                         prepared.environment, plan=prepared.plan)

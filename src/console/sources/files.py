@@ -366,7 +366,7 @@ class Tailer:
             return False, False
         if cur.fp_len == 0:  # seen empty: no fingerprint, so only its own name vouches for it (not a reused inode)
             return path == cur.path, False
-        return _fingerprint(path, cur.fp_len) == cur.fp and _tail_holds(path, cur), False
+        return _holds(path, cur), False
 
     def _listing(self, folder: str, listings: dict) -> list[tuple[str, os.stat_result]]:
         if folder not in listings:
@@ -420,7 +420,7 @@ class Tailer:
         candidates.sort(key=lambda c: ((c[1].st_dev, c[1].st_ino) not in fresh, c[0]))  # matched files first
         for path, st in candidates:
             try:
-                if _fingerprint(path, cur.fp_len) == cur.fp and _tail_holds(path, cur):
+                if _holds(path, cur):
                     return path, st, False
             except OSError:
                 continue
@@ -632,16 +632,16 @@ def _tail_block(fd: int, offset: int) -> str:
     return _sha1(os.pread(fd, n, offset - n))
 
 
-def _tail_holds(path: str, cur: FileCursor) -> bool:
-    """The KiB before the cursor's offset is still the one read there. A file rewritten with its first KiB kept
-    (a whole export written again, its first rows the same) passed the head fingerprint and was read on from the
-    old offset: the rows changed before it were lost, without a word. Such a file is read from the start, like
-    any file written anew."""
-    if not cur.tail_fp or compressed.named(path) or cur.offset <= cur.fp_len:
-        return True
+def _holds(path: str, cur: FileCursor) -> bool:
+    """The file still starts with the cursor's fingerprinted bytes and, before its offset, holds the KiB read there.
+    A file rewritten with its first KiB kept (a whole export written again, its first rows the same) passed the head
+    fingerprint alone and was read on from the old offset: the rows changed before it were lost, without a word.
+    Such a file is read from the start, like any file written anew. One open for both."""
+    if compressed.named(path) or not cur.tail_fp or cur.offset <= cur.fp_len:
+        return _fingerprint(path, cur.fp_len) == cur.fp
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     try:
-        return _tail_block(fd, cur.offset) == cur.tail_fp
+        return _sha1(os.pread(fd, cur.fp_len, 0)) == cur.fp and _tail_block(fd, cur.offset) == cur.tail_fp
     finally:
         os.close(fd)
 
