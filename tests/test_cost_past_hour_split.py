@@ -58,3 +58,23 @@ def test_the_halves_of_a_closed_hour_add_up_to_its_cost(tmp_path, capsys, rollup
     got_second = _spend(capsys, cfg, mid, HOUR + timedelta(hours=1), rollups)
     assert got_first == pytest.approx(first / len(in_hour), rel=1e-9)
     assert got_first + got_second == pytest.approx(1.0, rel=1e-9)
+
+
+@pytest.mark.parametrize("rollups", [False, True], ids=["raw", "rollups"])
+def test_the_hourly_chart_of_a_past_view_prices_its_last_hour_whole(tmp_path, capsys, rollups):
+    """The now-aligned hours of the chart and the spike: the last one, (08:30, 09:30], holds the second half of 08:00
+    (each request 1/n of that hour) and the first half of 09:00, a closed hour whose replica cost is split over all
+    of its requests, those after 09:30 too. The rollup path charged 09:00's whole hour to its first half."""
+    cfg, times = _workspace(tmp_path, rollups)
+    at = HOUR + timedelta(minutes=30)
+    per = {}
+    for t in times:
+        h = t.replace(minute=0, second=0, microsecond=0)
+        per[h] = per.get(h, 0) + 1
+    expected = sum(1 / per[t.replace(minute=0, second=0, microsecond=0)] for t in times
+                   if at - timedelta(hours=1) < t <= at)
+    assert main(["--config", cfg, "cost", "m", "--at", at.isoformat() + "Z", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["source"] == ("rollups" if rollups else "raw rows"), out["source"]
+    assert out["hourly"][-1]["cost_usd"] == pytest.approx(expected, rel=1e-9)
+    assert out["spike"]["rate_usd_per_hour"] == pytest.approx(expected, rel=1e-9)

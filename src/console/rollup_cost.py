@@ -118,7 +118,7 @@ def cost(mon, model: str, environment: str | None, span: timedelta | None = None
         raw, both = raw.filter(pl.col("ts") <= now), both.filter(pl.col("ts") <= now)
     inside = both.filter(pl.col("ts") > wstart)
     by = ("version", "prompt_version") if by_prompt else ("version",)
-    spiky = _spike_parts(drift, model, since, now, environment, mc.prices, attrs)
+    spiky = _spike_parts(drift, model, since, now, environment, mc.prices, attrs, upto)
     rule = _rule(mon, model)
     rule_spike = llm = None
     if rule is not None or mc.task == "llm":  # one narrow read of the history and the window
@@ -186,7 +186,7 @@ def _priced(raw: pl.DataFrame, prices, by_prompt: bool) -> pl.DataFrame:
 
 
 def _spike_parts(drift, model: str, since: datetime, now: datetime, environment: str | None, prices,
-                 attrs: list[str]) -> pl.DataFrame:
+                 attrs: list[str], upto: datetime | None = None) -> pl.DataFrame:
     """What `hourly_cost_series` and `cost_spike` read, as priced parts rather than rows: the last 72 now-aligned
     hours' raw rows (from the start of the clock hour the first begins in, so that hour's replica share is split
     over all its requests, as in the full read), summed per clock hour and now-aligned hour (`usage_aggs`, priced
@@ -195,7 +195,11 @@ def _spike_parts(drift, model: str, since: datetime, now: datetime, environment:
 
     A now-aligned hour splits two clock hours wherever `now` falls, so each clock hour is kept as running sums
     per distinct timestamp (`_running_sums`), by the files that may hold its rows: a live refresh moves `now`
-    and reads only the hours whose files changed, and any split is two lookups."""
+    and reads only the hours whose files changed, and any split is two lookups.
+
+    `upto` (`Monitor.priced_until`): past `now` when the view ends inside an hour that has closed; that hour's rows
+    after `now` are priced as a part of their own (so the replica hour is split over all of its requests, as the raw
+    path's `with_cost` splits it) and then left out."""
     from console.rollup_drift import SUMS_BYTES, _hours
 
     spike_from = max(floor_hour(now - timedelta(hours=SPIKE_HOURS)) - US, since)
@@ -208,6 +212,10 @@ def _spike_parts(drift, model: str, since: datetime, now: datetime, environment:
     for h in hours:
         ts, cum = sums[h]
         lo, hi = max(a_us, us(h) - 1), min(now_us, us(h) + h_us - 1)  # the rows read in this hour: (lo, hi]
+        if upto is not None and upto > now and h == floor_hour(now):  # the view's closed hour, after `now`
+            after = cum[np.searchsorted(ts, us(upto), "right")] - cum[np.searchsorted(ts, now_us, "right")]
+            if after[0]:
+                out.append((h, -1, *after))
         if hi <= lo:
             continue
         cut = now_us - ((now_us - us(h)) // h_us) * h_us  # the now-aligned boundary in (h, h + 1 h]
@@ -220,7 +228,7 @@ def _spike_parts(drift, model: str, since: datetime, now: datetime, environment:
     names = ["requests", *co.USAGE]
     parts = pl.DataFrame(out, schema={"ts": pl.Datetime("us"), "k": pl.Int64, **{n: pl.Float64 for n in names}},
                          orient="row").with_columns(pl.col("requests").cast(pl.Int64), pl.col("cost_n").cast(pl.Int64))
-    return co.parts_cost(parts, prices).with_columns(
+    return co.parts_cost(parts, prices).filter(pl.col("k") >= 0).with_columns(
         (pl.lit(now) - pl.duration(hours=pl.col("k"))).alias("ts")).select("ts", co.COST, "requests")
 
 
