@@ -279,7 +279,10 @@ def iceberg_dataset(table: str, options: dict, storage: dict | None = None, *, s
     name = options.pop("catalog", None) or "default"
     where = f"iceberg {name}.{table}"
     warehouse = str(options.get("warehouse", ""))
-    settings = s3.settings(storage) if warehouse.startswith(S3_SCHEMES) or storage else None
+    # a REST catalog's warehouse may be a name, its files in S3: `[storage.s3]` applies; a local warehouse needs
+    # none (an unset ${VAR} there marked a local table's source down)
+    local = warehouse.startswith(("file:", "/"))
+    settings = s3.settings(storage) if warehouse.startswith(S3_SCHEMES) or (storage and not local) else None
     try:
         props = {**(s3.fileio_properties(settings, where) if settings and settings.endpoint_url or
                     warehouse.startswith(S3_SCHEMES) else {}), **options}
