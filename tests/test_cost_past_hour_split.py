@@ -78,3 +78,15 @@ def test_the_hourly_chart_of_a_past_view_prices_its_last_hour_whole(tmp_path, ca
     assert out["source"] == ("rollups" if rollups else "raw rows"), out["source"]
     assert out["hourly"][-1]["cost_usd"] == pytest.approx(expected, rel=1e-9)
     assert out["spike"]["rate_usd_per_hour"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_the_overview_says_nothing_spent_at_midnight(tmp_path, capsys):
+    """At exactly midnight the day holds no request yet: the Overview's COST cell was null (shown as unknown) where
+    `cost` said today $0 (probe B, twenty-ninth session)."""
+    cfg, _ = _workspace(tmp_path, rollups=False)
+    at = "2026-07-04T00:00:00Z"
+    assert main(["--config", cfg, "snapshot", "--at", at, "--format", "json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)["models"]
+    assert main(["--config", cfg, "cost", "m", "--at", at, "--format", "json"]) == 0
+    today = json.loads(capsys.readouterr().out)["windows"][0]["today_usd"]
+    assert row["cost_usd"] == today == 0.0

@@ -80,6 +80,17 @@ def test_a_bad_time_option_is_named_with_its_value(tmp_path, command, option, va
     assert "TimeOptionError" not in line and "could not evaluate" not in line, line
 
 
+def test_to_and_at_together_are_refused_not_one_ignored(tmp_path):
+    """`--from T --to U --at V` read T to U and dropped --at without a word (probe B, twenty-ninth session), where a
+    calendar period with --at is refused: both name the view's end, so both are refused alike."""
+    cfg = _workspace(tmp_path, hours=2)
+    res = _cli(cfg, "health", "clf", "--from", "2026-07-18T00:00Z", "--to", "2026-07-19T00:00Z",
+               "--at", "2026-07-18T12:00Z")
+    assert res.returncode == 2, (res.returncode, res.stderr)
+    [line] = res.stderr.strip().splitlines()
+    assert "--to or --at, not both" in line, line
+
+
 def test_from_without_to_starts_exactly_where_asked(tmp_path):
     cfg = _workspace(tmp_path)
     res = _cli(cfg, "health", "clf", "--from", "2026-07-18T12:00Z", "--format", "json")

@@ -160,3 +160,12 @@ def test_operator_reads_deployment_events_of_every_format(tmp_path, sqlite_uri):
         assert svc.serving()[("m", "production")] == s
     finally:
         svc.close()
+
+
+def test_the_last_action_time_is_utc_in_json():
+    """`snapshot --format json` printed `serving.last_ts` as "2026-07-07T00:00:00", without the Z every other time
+    in JSON carries (probe B, twenty-ninth session)."""
+    from datetime import datetime
+
+    s = fold([{**ev("promote", "2"), "ts": datetime(2026, 7, 7)}])
+    assert s.to_dict()["last_ts"] == "2026-07-07T00:00:00Z"

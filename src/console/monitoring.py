@@ -717,7 +717,7 @@ class Monitor:
                          columns=[c for c in co.COST_INPUTS if c != "cached_tokens" or c in attrs])
         costed = co.with_cost(rows, self.model_config(model).prices).filter(pl.col("ts") <= now)
         windows = co.cost_windows(costed, now)
-        return windows[0].today_usd if windows else None
+        return windows[0].today_usd if windows else 0.0  # no request since midnight: nothing spent (`cost` says 0 too)
 
     def overview_status(self, model: str, environments: tuple[str, ...] = ("production",)
                         ) -> tuple[str, dict[str, float | None]]:

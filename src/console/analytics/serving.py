@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping
 
 from console.aliases import alias_name
+from console.analytics.windows import to_jsonable
 
 CANARY_DEFAULT_PCT = 10.0
 _CANARY_ACTIONS = ("canary-step", "canary-start")
@@ -100,7 +101,7 @@ class Serving:
                 "shadow": self.shadow, "shadow_pct": self.shadow_pct, "live_slot": self.live,
                 "slots": dict(self.slots), "standby": self.standby, "previous_champion": self.previous_champion,
                 "last_action": self.last_action,
-                "last_ts": self.last_ts.isoformat() if hasattr(self.last_ts, "isoformat") else self.last_ts}
+                "last_ts": to_jsonable(self.last_ts)}
 
     # ------------------------------------------------------------------ one event
 

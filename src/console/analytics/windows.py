@@ -230,6 +230,8 @@ def resolve_view(*, now: datetime, latest: datetime | None, at: str | None = Non
         last = _option("--to", end, parse_time) - us if end is not None else end_t
         if start is None:
             raise ValueError("--to needs --from")
+        if end is not None and at is not None:  # both say where the view ends: one was ignored without a word
+            raise ValueError("give either --to or --at, not both (--from T --at U is the range from T to U)")
         first = _option("--from", start, parse_time)
         if first > last or (end is None and first == last):
             raise ValueError("--from must be before --to")
