@@ -180,6 +180,10 @@ class RuleEvaluator:
             preds, narrow = self._rule_rows(ctx.model, start, ctx.now)
             back = Context(ctx.model, ctx.mc, preds, start, ctx.now, ctx.deployments, narrow)
             back.grid_since = ctx.since
+            # a history too quiet for a drift verdict reached back for its windows (`sparse_drifts`): a longer one
+            # of 500 rows or more scored the ordinary way could not, and its early windows without evidence read
+            # as the breach beginning (the onset, and the id, moved with `--at` and `--since`)
+            back.sparse_drift = ctx.sparse_drift
             ctx.earlier[start] = back
         back = ctx.earlier[start]
         return (back, *self._evaluate(back, rule))
@@ -400,7 +404,8 @@ class RuleEvaluator:
         # a window's evidence is the requests served, not a shadow's copies of them (only the columns counted are
         # filtered: the history's every column copied per drift rule would double a large history's memory)
         served = he.served(ctx.preds.select([c for c in ("ts", "variant") if c in ctx.preds.columns]))
-        if not ctx.narrow and served.height < MIN_DRIFT_ROWS:
+        if not ctx.narrow and (ctx.sparse_drift or served.height < MIN_DRIFT_ROWS):
+            ctx.sparse_drift = True  # its look-back's longer histories keep these windows (`_raw_earlier`)
             spans, scored = ctx.sparse_drifts(self.mon, ref, span, step)
         else:
             spans = ev.windows(served["ts"], ctx.now, span, MIN_DRIFT_ROWS, ctx.since, step=ctx.step(span, step),
@@ -719,6 +724,7 @@ class Context:
         self.reach = reach  # a sparse model's rows start here, before `since` (`RuleEvaluator._reaching`)
         self.grid_since = since  # the history the grid's step is set by (`step`): a look-back's keeps the history's
         self.wide: "Context | None" = None  # this history's sparse context, made once
+        self.sparse_drift = False  # its drift windows reach back before `since` (`sparse_drifts`)
         self.earlier: dict[datetime, "Context"] = {}  # `RuleEvaluator._look_back`'s longer histories, made once
         self._joined = None
         self._drifts: dict[tuple, dict] = {}
