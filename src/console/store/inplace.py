@@ -91,7 +91,11 @@ class InPlace:
                 found = self._read_columns(p)
                 if isinstance(found, dict):  # a features struct's fields are features, as its view reads them
                     fields = as_features(found, struct_fields(str(found.get("features", ""))))
-                    columns.setdefault(kind, {})[p] = {name: _kind_of(typ) for name, typ in fields.items()}
+                    # a Hive partition key is typed from one file's folder name (`hour=09` text, `hour=10` a
+                    # number): not a field the files disagree on (every command said so of `hour=HH` folders)
+                    keys = _partition_keys(p)
+                    columns.setdefault(kind, {})[p] = {name: _kind_of(typ) for name, typ in fields.items()
+                                                       if name not in keys}
         for kind, objects in self._lake_columns().items():  # S3 objects: the same notes, from their kept footers
             columns.setdefault(kind, {}).update(objects)
         notes = []
@@ -209,3 +213,8 @@ def _kind_of(duck_type: str) -> str:
     if t == "BOOLEAN":
         return "true/false"
     return duck_type
+
+
+def _partition_keys(path: str) -> set[str]:
+    """The Hive partition keys of a file's folders (`dt=2026-11-30/hour=09/` -> {"dt", "hour"})."""
+    return {seg.split("=", 1)[0] for seg in os.path.dirname(path).split(os.sep) if "=" in seg}
