@@ -52,7 +52,8 @@ class Parsed:
     """What a reader returns for one chunk of one source: rows by kind, and what it could not map.
 
     `carry` is small JSON-able state the reader wants back with the next chunk of the same file
-    (an event waiting for its pair); the store commits it with the cursor, in the same transaction.
+    (an event waiting for its pair); the store commits it with the cursor, in the same transaction. A reader
+    with `SOURCE_CARRY` gets it back with the next chunk of any file of the source (see `readers`).
     """
 
     predictions: pa.Table | None = None

@@ -226,9 +226,10 @@ class Tailer:
 
     def hand_over_carry(self, key: str) -> object:
         """The reader state (`carry`) another file of this source holds, moved off it, for the file `key` whose own
-        cursor holds none: a vendor reader's pending pairs (a request awaiting its response, a span its parent) go
-        on in the file written after a rotation, as one log's state, instead of staying with the rotated-away file.
-        Committed with the cursors like any carry: nothing is kept twice."""
+        cursor holds none: a vendor reader's pending state (a span awaiting its parent) goes on in the file written
+        after a rotation, as one log's state, instead of staying with the rotated-away file. Committed with the
+        cursors like any carry: nothing is kept twice. (A reader whose carry is the whole source's, `SOURCE_CARRY`,
+        has it kept beside the cursors by the store instead: its files' cursors hold none.)"""
         for k, c in self._live.items():
             if k != key and c.carry is not None:
                 self._live[k] = replace(c, carry=None)

@@ -281,10 +281,17 @@ class Ingest:
             if stepped is not None:
                 stepped()
 
+        touched: set[str] = set()  # the sources whose one carry (`pairs_id`) took a piece in this refresh
+
         def take(src: LogSource, fmt_file: str | None, body: bytes, path: str, first_line: int, header: str | None,
                  carry, rejected: list[Rejected], lines: int | None = None):
             """Parses one piece of a log once, into typed rows of each kind and rows set aside; returns the
-            reader's carry (a vendor format's state between pieces)."""
+            reader's carry (a vendor format's state between pieces). A reader whose carry is the source's
+            (`SOURCE_CARRY`: a pair's events in any of its files) gets the source's instead, kept in `cursors` under
+            `pairs_id` (so a step commits it with the cursors), and None goes back to the file's cursor."""
+            pid = pairs_id(src) if fmt_file and _source_carried(fmt_file) else None
+            if pid is not None:
+                carry = cursors.get(pid)
             by_kind: list[tuple[str, pa.Table]] = []
             if fmt_file == "csv":
                 tables, rej = parse.csv_lines(body, header=header or "", source=path, first_line=first_line,
@@ -296,8 +303,9 @@ class Ingest:
                 by_kind = [(src.kind, t) for t in tables]
                 self._changed_types.update((src.kind, c) for t in tables for c in parse.retyped(t))
             elif fmt_file in readers.READERS:  # a vendor's format: its reader maps it onto the contract
-                parsed = readers.READERS[fmt_file].parse(body, source=path, first_line=first_line,
-                                                 options=dict(getattr(src, "options", None) or {}), carry=carry)
+                options = dict(getattr(src, "options", None) or {})
+                parsed = readers.READERS[fmt_file].parse(body, source=path, first_line=first_line, options=options,
+                                                         carry=carry, **({"age": False} if pid else {}))
                 carry = parsed.carry
                 by_kind = list(parsed.tables().items())
                 rej = parsed.rejected
@@ -310,7 +318,24 @@ class Ingest:
                     "format not known from the file's name (set `format` on its [[logs]] entry)"
                 rej = [Rejected(0, why, "")] if first_line == 1 else []
             queue(src, by_kind, rejected + list(rej), path)
-            return carry
+            if pid is None:
+                return carry
+            cursors[pid] = carry or {}
+            touched.add(pid)
+            age(src, fmt_file, final=False)  # only the cap between pieces: a file still to read may hold a pair
+            return None
+
+        def age(src: LogSource, fmt: str, final: bool) -> None:
+            """The source's waiting events aged by its reader (`settle`), each one set aside under its own file."""
+            pid = pairs_id(src)
+            carry, aside, said = readers.READERS[fmt].settle(cursors.get(pid), final=final,
+                                                            options=dict(getattr(src, "options", None) or {}))
+            cursors[pid] = carry or {}
+            for path, rej in aside.items():
+                queue(src, [], rej, path or src.path)
+            for n in said:
+                template, count = _counted(n)
+                reader_notes.setdefault((src.path, template), {})[src.path] = count
 
         def queue(src: LogSource, by_kind: list[tuple[str, pa.Table]], rejected: list[Rejected], path: str) -> None:
             """Typed rows of each kind into `pending`, and rows set aside; flushes a large backlog."""
@@ -350,11 +375,22 @@ class Ingest:
                         queue(src, list(got.parsed.tables().items()), got.parsed.rejected, src.path)
                     continue
                 fmt = format_of(src.path, src.format)
+                carried = src.format is not None and _source_carried(src.format)
+                if carried:
+                    cursors[pairs_id(src)] = m.cursors.get(pairs_id(src)) or {}
                 if is_lake_source(src):
                     cursors[sid], more = self._ingest_objects(src, fmt, m.cursors.get(sid, {}), take)
                     notes += more
+                    if pairs_id(src) in touched:
+                        age(src, src.format, final=True)
                     continue
                 state = {k: FileCursor.from_dict(v) for k, v in m.cursors.get(sid, {}).items()}
+                if carried and any(c.carry is not None for c in state.values()):
+                    # a store written while each file kept its own carry: one for the source, the files' cleared
+                    held = [cursors[pairs_id(src)], *(c.carry for c in state.values())]
+                    cursors[pairs_id(src)] = readers.READERS[src.format].merged(held) or {}
+                    for c in state.values():
+                        c.carry = None
                 # JSONL: a whole last row with no newline is kept after the grace; CSV's tail cannot be told
                 # whole (a number cut short still parses), so it stays set aside (parse.whole_json_row)
                 # a pattern of no one format (`logs/*`) may match CSV and JSONL files: each file's own name says
@@ -392,6 +428,8 @@ class Ingest:
                     maybe_step(sid, tailer)
                 claimed.update({i: src.path for i in tailer.matched if i not in claimed})
                 cursors[sid] = {k: c.to_dict() for k, c in tailer.state_after().items()}
+                if carried and pairs_id(src) in touched:  # every file of the source read: its clock is theirs
+                    age(src, src.format, final=True)
                 missing += tailer.missing
                 notes += tailer.notes
             self._flush(pending, written)
@@ -400,6 +438,7 @@ class Ingest:
                 for n in names:
                     (self.dir / n).unlink(missing_ok=True)
             raise
+        cursors = {k: v for k, v in cursors.items() if v or not k.startswith(PAIRS)}  # (nothing waits: no entry)
         return kept, counts["bad"], written, cursors, missing, notes + _reader_notes(reader_notes)
 
     @staticmethod
@@ -593,6 +632,19 @@ class Ingest:
         for names in m.segments.values():
             for n in names:
                 (self.dir / n).unlink(missing_ok=True)
+
+
+PAIRS = "pairs|"  # a manifest cursors key no source id starts with (theirs start with a kind)
+
+
+def pairs_id(src: LogSource) -> str:
+    """Where a source's one carry sits in the manifest's cursors: beside its files' cursors, committed with them."""
+    return PAIRS + source_id(src)
+
+
+def _source_carried(fmt: str) -> bool:
+    """A vendor reader whose carry is the source's, not one file's (`SOURCE_CARRY`: kserve-cloudevents)."""
+    return fmt not in ("jsonl", "csv", "parquet") and getattr(readers.READERS.get(fmt), "SOURCE_CARRY", False)
 
 
 def _counted(note: str) -> tuple[str, int | None]:

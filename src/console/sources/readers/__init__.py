@@ -2,6 +2,8 @@
 
 Each module exposes FORMAT, LINE_BASED, LABEL_KEY and `parse(body, *, source, first_line, options, carry)`
 returning a `contract.Parsed`; tabular ones also `parse_table(table, *, source, first_row, options)`.
+One whose pairs may span a source's files sets `SOURCE_CARRY` and has `parse(..., age=False)`, `settle(carry, *,
+options, final)` and `merged(carries)`: the store keeps one carry per source and ages it once all files are read.
 See docs/FORMATS.md for how each format's fields map onto the contract and how its labels join.
 """
 

@@ -21,6 +21,10 @@ ts or latency (the store must date them, e.g. by file time).
 An unpaired event is returned in `carry` and offered again with the next chunk; once the newest event
 seen is more than `options.pair_timeout_s` (default 300) past it, it is rejected with its reason; so is the
 oldest once more than `options.max_waiting` (default 10,000) wait (events without a time never age out).
+The carry is the source's, not one file's (`SOURCE_CARRY`): a logger sink run as several replicas writes each
+event to any replica's file, so the store offers every file of a `[[logs]]` entry the same carry, parses with
+`age=False` and ages what waits with `settle` once it has read them all (a file read later in the same
+refresh may hold the pair).
 
 LABEL_KEY `request_id` <- the pair id (`ce-id` / `ce-requestid`), `{id}#{i}` for the i-th instance of a
 batch. Seldon feedback labels are keyed by the graded response's `meta.puid` (else the event's request id), a
@@ -38,13 +42,15 @@ import pyarrow as pa
 
 from console.sources.contract import Parsed, Rejected
 from console.sources.readers._common import (
-    OUTPUT_OPTIONS, RAW_CHARS, BadRecord, b64_text, by_position, cleaned, features_of, instances, json_lines,
-    label_row, loads, map_output, option_number, outputs, parse_time, parsed, reason, reject, text_of,
+    OUTPUT_OPTIONS, RAW_CHARS, BadRecord, b64_text, by_position, clean_options, cleaned, features_of, instances,
+    json_lines, label_row, loads, map_output, option_number, outputs, parse_time, parsed, reason, reject, text_of,
 )
 
 FORMAT = "kserve-cloudevents"
 LINE_BASED = True
 LABEL_KEY = "request_id"
+# one carry for all the files of a source, aged by `settle` once they are all read (a pair's events may be in two)
+SOURCE_CARRY = True
 # The [logs.options] this reader reads; any other is named in a note (a typo costs only itself).
 OPTIONS = OUTPUT_OPTIONS | {"model", "models", "version", "variant_versions", "environment", "features",
                             "pair_timeout_s", "max_waiting", "unit"}
@@ -55,7 +61,8 @@ _BLOB = {"Id": "id", "ReqType": "type", "InferenceService": "inferenceservicenam
 
 @cleaned
 def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, Any],
-          carry: object = None) -> Parsed:
+          carry: object = None, age: bool = True) -> Parsed:
+    """`age=False` pairs only: what waits is aged by `settle` (the store's way, once a source's files are read)."""
     rejected: list[Rejected] = []
     events = []
     for loc, obj, raw in json_lines(body, first_line, rejected):
@@ -63,7 +70,7 @@ def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, An
             events.append(_event(loc, obj, raw))
         except Exception as exc:  # noqa: BLE001 - a bad record costs only itself
             reject(rejected, loc, reason(exc), raw)
-    return _pair(events, source, options, carry, rejected)
+    return _pair(events, source, options, carry, rejected, age)
 
 
 @cleaned
@@ -135,15 +142,17 @@ def _event(loc: int, obj: dict, raw: str) -> dict:
 
 
 def _pair(events: Iterable[dict], source: str, options: Mapping[str, Any], carry: object,
-          rejected: list[Rejected]) -> Parsed:
+          rejected: list[Rejected], age: bool = True) -> Parsed:
     state = carry if isinstance(carry, dict) else {}
     waiting: dict[str, dict] = dict(state.get("waiting") or {})
     newest = state.get("newest")
     preds: list[dict] = []
+    files: list[str] = []  # each prediction's request's file: a pair may span two files of the source
     labels: list[dict] = []
     unit, other_units = options.get("unit"), 0
     units: dict[str, set[str]] = {}  # request id -> the graph units whose pairs were read for it
     for ev in events:
+        ev["file"] = source
         if ev["t"] and (newest is None or ev["t"] > newest):
             newest = ev["t"]
         try:
@@ -160,32 +169,79 @@ def _pair(events: Iterable[dict], source: str, options: Mapping[str, Any], carry
             other = waiting.pop(f"{'response' if ev['kind'] == 'request' else 'request'}:{pair}", None)
             if other is None:
                 if slot in waiting:
-                    raise BadRecord(f"second {ev['kind']} with id {ev['key']} (the first is at line {waiting[slot]['loc']})")
+                    first = waiting[slot]
+                    where = "" if first.get("file", source) == source else f" of {first['file']}"
+                    raise BadRecord(f"second {ev['kind']} with id {ev['key']} "
+                                    f"(the first is at line {first['loc']}{where})")
                 waiting[slot] = ev
                 continue
             req, resp = (ev, other) if ev["kind"] == "request" else (other, ev)
-            preds.extend(_rows(req, resp, options))
+            rows = _rows(req, resp, options)
+            preds.extend(rows)
+            files.extend([req.get("file", source)] * len(rows))
             units.setdefault(ev["key"], set()).add(modelid or "")
         except Exception as exc:  # noqa: BLE001 - a bad record costs only itself
             reject(rejected, ev["loc"], reason(exc), ev["raw"])
+    notes = []
+    if age:
+        for ev, why in _aged(waiting, newest, options, timed=True):
+            reject(rejected, ev["loc"], why, ev["raw"])
+        notes = [f"{len(waiting)} events wait for their pair"] if waiting else []
+    notes += _unit_notes(units, unit, other_units)
+    new_carry = {"waiting": waiting, "newest": newest} if waiting or newest else None
+    out = parsed(preds, labels, rejected, source, carry=new_carry, notes=notes)
+    if any(f != source for f in files):  # a row is the request's line: named by the request's file
+        at = out.predictions.schema.get_field_index("source")
+        out.predictions = out.predictions.set_column(at, "source", pa.array(files, pa.string()))
+    return out
+
+
+def settle(carry: object, *, options: Mapping[str, Any], final: bool = True
+           ) -> tuple[object, dict[str, list[Rejected]], list[str]]:
+    """A source's waiting events aged once the store has read all its files (`final`): those more than
+    `pair_timeout_s` older than the newest event of any of them, then the oldest beyond `max_waiting`. Between
+    pieces (not `final`) only the cap applies: it bounds what a backlog holds, while a file still to be read may
+    hold the pair of an old event. Returns (the carry, the events set aside by the file each was read from, notes)."""
+    state = carry if isinstance(carry, dict) else {}
+    waiting: dict[str, dict] = dict(state.get("waiting") or {})
+    newest = state.get("newest")
+    aside: dict[str, list[Rejected]] = {}
+    for ev, why in _aged(waiting, newest, clean_options(options, OPTIONS, FORMAT)[0], timed=final):
+        reject(aside.setdefault(ev.get("file") or "", []), ev["loc"], why, ev["raw"])
+    notes = [f"{len(waiting)} events wait for their pair"] if final and waiting else []
+    return ({"waiting": waiting, "newest": newest} if waiting or newest else None), aside, notes
+
+
+def _aged(waiting: dict[str, dict], newest: str | None, options: Mapping[str, Any],
+          timed: bool) -> list[tuple[dict, str]]:
+    """The events that stop waiting (removed from `waiting`), with why: past the timeout (`timed`), or over the cap."""
+    out = []
     timeout = option_number(options, "pair_timeout_s", 300)
-    if newest is not None:
+    if timed and newest is not None:
         limit = datetime.fromisoformat(newest)
         for slot, ev in list(waiting.items()):
             if ev["t"] and (limit - datetime.fromisoformat(ev["t"])).total_seconds() > timeout:
                 del waiting[slot]
                 missing = "response" if ev["kind"] == "request" else "request"
-                reject(rejected, ev["loc"], f"unpaired {ev['kind']} {ev['key']}: no {missing} within {timeout:g} s",
-                       ev["raw"])
+                out.append((ev, f"unpaired {ev['kind']} {ev['key']}: no {missing} within {timeout:g} s"))
     cap = int(option_number(options, "max_waiting", 10_000))
     while len(waiting) > cap:  # events with no time never age out; the oldest give way
         slot, ev = next(iter(waiting.items()))
         del waiting[slot]
-        reject(rejected, ev["loc"], f"unpaired {ev['kind']} {ev['key']}: more than {cap} events waiting", ev["raw"])
-    notes = [f"{len(waiting)} events wait for their pair"] if waiting else []
-    notes += _unit_notes(units, unit, other_units)
-    new_carry = {"waiting": waiting, "newest": newest} if waiting or newest else None
-    return parsed(preds, labels, rejected, source, carry=new_carry, notes=notes)
+        out.append((ev, f"unpaired {ev['kind']} {ev['key']}: more than {cap} events waiting"))
+    return out
+
+
+def merged(carries: Iterable[object]) -> object:
+    """One carry of several (a store written before the carry was the source's kept one per file)."""
+    waiting: dict[str, dict] = {}
+    newest = None
+    for c in carries:
+        if isinstance(c, dict):
+            waiting.update(c.get("waiting") or {})
+            if c.get("newest") and (newest is None or c["newest"] > newest):
+                newest = c["newest"]
+    return {"waiting": waiting, "newest": newest} if waiting or newest else None
 
 
 def _unit_notes(units: dict[str, set[str]], unit: str | None, other_units: int) -> list[str]:
