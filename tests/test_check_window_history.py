@@ -77,4 +77,4 @@ def test_check_json_value_is_the_latest_evaluation_the_text_shows_and_peak_the_w
     assert slow["firing"] and (slow["value"], slow["peak"]) == (700.0, 900.0), slow
     main(argv)
     line = next(ln for ln in capsys.readouterr().out.splitlines() if " slow " in ln)
-    assert "  700 on 120 rows  " in line, line
+    assert "  700 [700, 700] on 120 rows  " in line, line  # the p95 and its 95 % bounds (every row of the hour alike)

@@ -459,9 +459,10 @@ class RollupRules:
             errors = sum(p.errors for p in w.parts)
             value, low, high = _level(metric, lat, errors / n, slo)
             clip = metric == "p95_ms" and sk.clipped(value)  # past float32: the sketch cannot say the value
+            bounds = _burn_bounds(lat, errors, n, slo) if metric == "burn_rate" else _p95_bounds(lat)
             if value is not None and (clip or low is not None and (low != high) and min(low, high) <= threshold <= max(low, high)):
-                value = self._exact_rate(metric, w)  # within the sketch's error of the threshold: count it
-            bounds = _burn_bounds(lat, errors, n, slo) if metric == "burn_rate" else None
+                value, exact = self._exact_rate(metric, w)  # within the sketch's error of the threshold: count it
+                bounds = exact if metric == "p95_ms" else bounds  # (a clipped sketch's bounds are float32's max)
             e = ev.rate_evaluation(w.lo, w.hi, n, value, op, threshold, min_rows, bounds=bounds)
             if low is not None and low != high and value is not None and not clip:
                 e = dataclasses.replace(e, note=f"{value:.4g} on {n} rows (hourly sketches, within "
@@ -470,16 +471,17 @@ class RollupRules:
             out.append(e)
         return out
 
-    def _exact_rate(self, metric: str, w: Window) -> float | None:
-        from console.incident_rules import _burn_expr
+    def _exact_rate(self, metric: str, w: Window) -> tuple[float | None, tuple]:
+        """The window's value from its raw rows, with the p95's bounds from them (`incident_rules._p95_bounds`)."""
+        from console.incident_rules import _burn_expr, _p95_bounds as exact_bounds
 
         rows = he.served(self.raw_window(w, ["ts", "variant", "is_error", "latency_ms"]))
         if not rows.height:
-            return None
+            return None, (None, None)
         lat = pl.col("latency_ms").cast(pl.Float64).fill_nan(None)
         expr = lat.quantile(0.95, interpolation="linear") if metric == "p95_ms" else _burn_expr(self.mc.slo)
         v = rows.select(expr).item()
-        return None if v is None else float(v)
+        return (None if v is None else float(v)), (exact_bounds(rows) if metric == "p95_ms" else (None, None))
 
     def accuracy(self, metric: str, span: timedelta, expected: float, threshold: float,
                  min_labels: int) -> list[ev.Evaluation]:
@@ -851,6 +853,17 @@ def _burn_bounds(lat: sk.Dist, errors: int, n: int, slo) -> tuple[float | None, 
     """The burn rate's 95 % bounds (`evidence.burn_bounds`), the slow requests counted on the sketch."""
     slow = round((1.0 - float(lat.cdf(np.array([slo.p95_ms]))[0])) * lat.n) if lat.n else 0
     return ev.burn_bounds(errors, n, slow, int(lat.n), slo.error_rate, he.LATENCY_BUDGET)
+
+
+def _p95_bounds(lat: sk.Dist) -> tuple[float | None, float | None]:
+    """The p95's 95 % bounds (`evidence.quantile_ranks`, as the raw path's `incident_rules._p95_bounds`), widened
+    by the sketch's rank error."""
+    n = int(lat.n)
+    ranks = ev.quantile_ranks(n, 0.95) if n else None
+    if ranks is None:
+        return None, None
+    at = lambda r: min(1.0, max(0.0, r / (n - 1) if n > 1 else 0.0))  # noqa: E731 - a 0-based rank as _linear's q
+    return _linear(lat, max(0.0, at(ranks[0]) - lat.eps)), _linear(lat, min(1.0, at(ranks[1]) + lat.eps))
 
 
 def _linear(d: sk.Dist, q: float) -> float:

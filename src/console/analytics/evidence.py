@@ -76,6 +76,16 @@ def wilson(successes: int, n: int, z: float = Z_95) -> tuple[float, float] | tup
     return 0.0 if successes <= 0 else max(0.0, centre - half), 1.0 if successes >= n else min(1.0, centre + half)
 
 
+def quantile_ranks(n: int, q: float, z: float = Z_95) -> tuple[int, int] | None:
+    """0-based ranks (low, high) of the sorted sample whose values bound its q-quantile at 95 %: the order
+    statistics' interval, whose coverage is a binomial count of the rows below the quantile (its normal
+    approximation, as `wilson` takes). A p95 of 100 rows is known only to lie between the 90th and the largest."""
+    if n <= 0:
+        return None
+    half = z * math.sqrt(n * q * (1 - q))
+    return max(0, math.floor(n * q - half) - 1), min(n - 1, math.ceil(n * q + half))
+
+
 def p_below(successes: int, n: int, p0: float) -> float | None:
     """One-sided p-value that the true proportion is below `p0` (score test against p0). At p0 = 1 (a perfect
     expected accuracy) the test has no variance: one failure disproves it (0), none cannot (1); nothing is
