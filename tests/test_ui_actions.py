@@ -34,6 +34,7 @@ from console.ui.widgets import FilterTable
 from ui_fixtures import screen_text as text_of
 from ui_fixtures import dialog_ready, until
 from fixed_time import DEMO_NOW
+from snapshot_workspace import demo_service, demo_workspace  # noqa: F401 - fixtures
 
 SMALL, LARGE = (80, 24), (120, 40)
 HOSTILE = "[bold red]x"
@@ -603,3 +604,74 @@ async def test_the_focused_name_field_is_in_sight_at_80x24(ws):
         top = body.scroll_offset.y
         assert top <= typed.virtual_region.y and typed.virtual_region.bottom <= top + body.scrollable_content_region.height
         assert "type the model name to confirm" in text_of(app)
+
+
+# ---------------------------------------------------------------------------------------- what the keys act on
+
+
+async def test_promote_is_not_offered_on_the_champions_own_row(ws):
+    """Probe C (twenty-ninth session): `P` on v3, fraud-detector's champion, was in the footer and opened a dialog
+    of strategies all BLOCKED "v3 is already champion"; on v4 (the canary) it is offered."""
+    app = make_app(ws)
+    async with app.run_test(size=LARGE) as pilot:
+        screen = await open_for(app, pilot, "fraud-detector", "versions")
+        await until(pilot, lambda: screen.loaded and "promote" in _offered(screen), "versions, P offered on v4")
+        assert screen.selected_version() == "4"
+        await pilot.press("down")  # v3, the champion
+        await until(pilot, lambda: screen.selected_version() == "3", "v3 selected")
+        await pilot.pause()
+        assert "promote" not in _offered(screen)
+
+
+async def test_a_view_of_the_past_offers_no_action_keys_and_says_whose_aliases_versions_shows(ws):
+    """Probe C: in a view of the past the footer offered P/R/T, each refused (and audited) when pressed; Versions
+    showed today's aliases under the "not live" header without a word."""
+    app = make_app(ws)
+    async with app.run_test(size=LARGE) as pilot:
+        screen = await open_for(app, pilot, "delivery-eta", "versions")
+        await until(pilot, lambda: screen.loaded and "rollback" in _offered(screen), "versions, R offered")
+        await pilot.press("left_square_bracket")
+        await until(pilot, lambda: app.at is not None, "a view of the past")
+        await pilot.pause()
+        assert not {"promote", "rollback", "retrain"} & _offered(screen), _offered(screen)
+        assert "aliases as the registry holds them now, not at" in text_of(app)
+        await pilot.press("l")
+        await until(pilot, lambda: app.at is None and "rollback" in _offered(screen), "live: R offered again")
+
+
+async def test_on_the_overview_the_keys_act_on_the_focused_incidents_model(demo_service):
+    """Probe C: with the incidents list focused on fraud-detector's incident, `y` copied and `R` opened the model
+    row's (delivery-eta's) instead: the context is the highlighted incident's model."""
+    app = ConsoleApp(demo_service.cfg, service=demo_service, poll=False)
+    async with app.run_test(size=LARGE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, OverviewScreen) and app._have_findings and app.incidents,
+                    "the overview's incidents", rounds=2400)
+        screen = app.screen
+        first_model = screen.context()[0]
+        other = next((f for f in app.incidents if f.model != first_model), None)
+        assert other is not None, [f.model for f in app.incidents]
+        incidents = screen.query_one("#incidents", FilterTable)
+        for _ in range(8):  # tab into the incidents list
+            if incidents.table.has_focus:
+                break
+            await pilot.press("tab")
+        assert incidents.table.has_focus
+        for _ in range(len(app.incidents) + 2):
+            if incidents.selected_key == other.id:
+                break
+            await pilot.press("down")
+        assert incidents.selected_key == other.id
+        assert screen.context() == (other.model, "production")
+        assert (screen.selected_id() or "").startswith(f"models:/{other.model}/") or screen.selected_id() == other.model
+        assert screen.incident_in_view() == other.id
+        for _ in range(8):  # back to the models table: its selected row again
+            if screen.table.table.has_focus:
+                break
+            await pilot.press("shift+tab")
+        assert screen.context()[0] == first_model
+
+
+def _offered(screen) -> set[str]:
+    """The actions the footer offers (their binding ids, `action.<id>`)."""
+    return {(b.binding.id or "").removeprefix("action.") for b in screen.active_bindings.values()
+            if (b.binding.id or "").startswith("action.")}

@@ -3,6 +3,7 @@ header says plainly when the view is not live, and a window without rows says so
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -133,3 +134,59 @@ async def test_stepping_back_and_forward_returns_to_live_on_a_moving_clock(tmp_p
         await until(pilot, lambda: app.screen.__class__.__name__ == "TimeJump", "the time prompt")
         await pilot.press(*"2026-03-01T10:00+02:00", "enter")
         await until(pilot, lambda: app.at == datetime(2026, 3, 1, 8, 0), "the jump, in UTC")
+
+
+async def test_a_time_key_during_a_rule_pass_answers_at_once_and_lists_no_other_views_incidents(tmp_path):
+    """Probe C (twenty-ninth session): `[` or `l` while the rules were evaluated froze the screen 4-6 s (the cursor
+    moved under the lock the rule pass holds), then listed the old view's incidents under the new view's header,
+    with no rule pass for the new view after. The lock is held here as a pass in flight holds it."""
+    from console.ui.messages import SnapshotReady
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, OverviewScreen) and app.snapshot is not None, "overview")
+        await until(pilot, lambda: app._have_findings and not app._monitoring, "the first rule pass")
+        svc = app.service
+        old_gen, found = svc.view_gen, list(svc.findings())
+        assert found, "the workspace has incidents"
+        old = [replace(f, end=None, state="firing") for f in found]  # what a pass at the old view could report
+        assert all(f.firing for f in old)
+        assert svc._monitor_lock.acquire(timeout=60)  # a rule pass in flight
+        try:
+            await pilot.press("left_square_bracket")  # answered on the event loop, the lock still held
+            assert app.at == FIXED - timedelta(hours=1) and svc.view_gen == old_gen + 1
+            # the pass in flight ends and reports what it found, for the old view: not listed
+            app.post_message(SnapshotReady(app.snapshot, rearm=False, findings=old, gen=old_gen))
+            await pilot.pause()
+            assert app.incidents == [] and not app._have_findings
+        finally:
+            svc._monitor_lock.release()
+        # the new view's pass follows, and its incidents are the view's own
+        await until(pilot, lambda: app._have_findings and app.snapshot.now == app.at, "the new view's rule pass")
+        assert app.incidents == [f for f in svc.findings() if f.firing]
+
+
+def test_a_rule_pass_the_view_moved_during_is_not_kept(tmp_path):
+    """A pass whose view moved while it ran (its reads may mix both clocks) is kept neither as the service's
+    findings nor in the answers memo under the new view."""
+    from console.service import Service
+    from ui_fixtures import build_workspace, parse_file
+
+    svc = Service(parse_file(build_workspace(tmp_path)), clock=lambda: FIXED)
+    try:
+        moved = FIXED - timedelta(hours=5)
+        run = svc._rule_pass
+
+        def moving(gen):  # the operator presses a time key while the rules are evaluated
+            out = run(gen)
+            svc.set_at(moved)
+            return out
+        svc._rule_pass = moving
+        svc.findings()
+        assert svc._findings is None and svc.monitoring_stale()
+        svc._rule_pass = run
+        assert svc._answers().get(svc._answer_key("findings")) is None  # nothing kept under the new view
+        at_moved = svc.findings()
+        assert svc._findings is not None and all(f.onset <= moved for f in at_moved)
+    finally:
+        svc.close()

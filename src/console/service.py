@@ -47,6 +47,7 @@ class Service:
         self.last_refresh: RefreshStats | None = None
         self.refreshed_at: datetime | None = None  # the wall clock when the last refresh ended (not the cursor)
         self._monitor_lock = threading.Lock()
+        self.view_gen = 0  # moved by `set_at`: a rule pass begun at another view is not kept (see `findings`)
         self._findings: list | None = None
         self._findings_at = 0.0
         self._drift_status: dict[str, str] = {}
@@ -99,10 +100,13 @@ class Service:
             self._since = since
             if self._monitor is not None:
                 self._monitor.since = since
-            with self._monitor_lock:
-                self._findings = None
-                # the Overview's DRIFT and cost cells were made for the old view: "-" until its rule pass
-                self._drift_status, self._cost_today, self._cells_of = {}, {}, None
+            # not under the monitor's lock: a rule pass holds it for seconds, and the TUI's time keys call this on
+            # the event loop (`[` froze the screen for 4-6 s). A pass in flight sees the generation move and
+            # keeps nothing it found (`findings`).
+            self.view_gen += 1
+            self._findings = None
+            # the Overview's DRIFT and cost cells were made for the old view: "-" until its rule pass
+            self._drift_status, self._cost_today, self._cells_of = {}, {}, None
 
     def view(self, *, at: str | None = None, window: str | None = None, start: str | None = None,
              end: str | None = None, since: str | None = None, default_window: str = "24h",
@@ -527,7 +531,11 @@ class Service:
         self._ingested()
         with self._monitor_lock:
             if self._findings is None or time.monotonic() - self._findings_at >= age:
-                self._findings, self.recommendations = self._rule_pass()
+                gen = self.view_gen
+                found, recs = self._rule_pass(gen)
+                if gen != self.view_gen:  # the view moved during the pass: its findings are of no view (its reads
+                    return self._acknowledged(found)  # may mix the two clocks); the caller checks `view_gen`
+                self._findings, self.recommendations = found, recs
                 self._findings_at = time.monotonic()
                 if overview:
                     self._overview_cells()
@@ -553,7 +561,7 @@ class Service:
         """The start of the incident history the view asked for (None: the default before the cursor)."""
         return self._monitor.since if self._monitor is not None else self._since
 
-    def _rule_pass(self) -> tuple[list, list]:
+    def _rule_pass(self, gen: int) -> tuple[list, list]:
         """(findings, recommendations) of the rules over the history: kept from an earlier pass over this exact
         state of the store when there is one (`answer_memo`), else evaluated and kept (under the state after the
         pass: its catch-up may have brought rollup hours up to date)."""
@@ -564,14 +572,15 @@ class Service:
             return answer_memo.findings(kept)
         found = self.monitor.findings()
         recs = list(self.monitor.recommendations)
-        self._answers().put(self._answer_key("findings"), answer_memo.findings_of(found, recs))
+        if gen == self.view_gen:  # kept only under the view it was made for
+            self._answers().put(self._answer_key("findings"), answer_memo.findings_of(found, recs))
         return found, recs
 
     def _overview_cells(self) -> None:
         """The DRIFT and cost cells for the findings in hand, unless made for them already (lock held)."""
         if self._findings is None or self._cells_of is self._findings:
             return
-        key = self._answer_key("cells")
+        gen, key = self.view_gen, self._answer_key("cells")
         status = self._answers().get(key)
         if status is None:
             envs: dict[str, set[str]] = {}
@@ -579,6 +588,8 @@ class Service:
                 envs.setdefault(m, {"production"}).add(env or "production")
             status = {m: self.monitor.overview_status(m, tuple(sorted(envs.get(m, {"production"}))))
                       for m in self.monitor.models()}
+            if gen != self.view_gen:  # the view moved while they were made: of no view
+                return
             self._answers().put(key, status)
         self._drift_status = {m: v[0] for m, v in status.items()}
         self._cost_today = {(m, env): c for m, v in status.items() for env, c in v[1].items()}
@@ -732,9 +743,11 @@ class Service:
             self.refresh()
         if monitoring and not quick and self.cfg.has_logs:
             self.findings()
-        if not quick:
-            with self._monitor_lock:
+        if not quick and self._monitor_lock.acquire(blocking=False):  # a rule pass in flight makes them: "-" until
+            try:  # then, rather than a refresh waiting seconds for it (a time key's refresh waited out the old pass)
                 self._overview_cells()
+            finally:
+                self._monitor_lock.release()
         now = self.clock()
         reg = self.registry_state(cached_only=not wait_for_registry)
         wh = self.warehouse

@@ -269,6 +269,7 @@ class ConsoleApp(App):
             if opening:
                 self._open_at(self._start_view)
                 self._start_view = None
+            gen = self.service.view_gen
             # the start view's read of the logs was this poll's: the snapshot need not read them again
             snap = self.service.snapshot(refresh=not opening, wait_for_registry=False, monitoring=False)
             stale = self.service.monitoring_stale()
@@ -278,7 +279,7 @@ class ConsoleApp(App):
         except Exception as exc:  # noqa: BLE001 - shown in the header, retried at the next tick
             self.post_message(RefreshFailed(error_text(exc)))
             return
-        self.post_message(SnapshotReady(snap, findings=findings))
+        self.post_message(SnapshotReady(snap, findings=findings, gen=gen))
         if stale and not self._monitoring:
             self._monitoring = True
             self._monitor_worker()
@@ -302,6 +303,7 @@ class ConsoleApp(App):
     @work(thread=True, exclusive=True, group="monitor", exit_on_error=False)
     def _monitor_worker(self) -> None:
         """Drift, alerts and incidents take a second or more: never in the way of the first frame."""
+        gen = self.service.view_gen
         try:
             findings = self.service.findings()
             if self.cfg.auto_retrain:  # the TUI's timer is one of the two places retraining runs by itself
@@ -312,7 +314,7 @@ class ConsoleApp(App):
             return
         finally:
             self._monitoring = False
-        self.post_message(SnapshotReady(snap, rearm=False, findings=findings))
+        self.post_message(SnapshotReady(snap, rearm=False, findings=findings, gen=gen))
 
     @work(thread=True, exclusive=True, group="registry", exit_on_error=False)
     def check_registry(self) -> None:
@@ -321,6 +323,10 @@ class ConsoleApp(App):
 
     @on(SnapshotReady)
     def _on_snapshot(self, message: SnapshotReady) -> None:
+        svc = self._service
+        if message.gen is not None and svc is not None and message.gen != svc.view_gen:
+            self._another_view(message)
+            return
         self.last_error = None
         snap = message.snapshot
         if message.findings is not None:
@@ -346,6 +352,17 @@ class ConsoleApp(App):
                 self.poll()
             else:
                 self._rearm()
+
+    def _another_view(self, message: SnapshotReady) -> None:
+        """Work begun before the time cursor moved: its numbers and incidents are the old view's (they listed a
+        week-old view's incidents under a live header), so none is shown; the new view's are asked for."""
+        if message.rearm:
+            self._read_ended()
+            self._polling = self._again = False
+            self.poll()  # the new view's numbers (set_time's refresh was folded into this poll)
+        elif not self._monitoring and self.service.monitoring_stale():
+            self._monitoring = True
+            self._monitor_worker()
 
     def _first_painted(self) -> None:
         self._painted.set()
@@ -408,6 +425,7 @@ class ConsoleApp(App):
             updater = getattr(screen, "update_breadcrumb", None)
             if callable(updater):
                 updater()
+            screen.refresh_bindings()  # an action's key leaves the footer in a view of the past (`ActionFlow.shown`)
 
     def view_end(self) -> datetime | None:
         """What the screens show as "now": the cursor, else the last refresh's clock."""
@@ -446,11 +464,7 @@ class ConsoleApp(App):
             self.set_time(None)
             return
         if text.lower() == "latest":
-            latest = self.service.latest_ts()
-            if latest is None:
-                self.notify("no rows yet: staying live", severity="warning")
-                return
-            self.set_time(latest)
+            self._jump_latest()
             return
         from console.analytics.windows import parse_time
 
@@ -460,6 +474,19 @@ class ConsoleApp(App):
             self.notify(f"not a time: {text!r} (try 2026-07-04 12:00)", severity="error")
             return
         self.set_time(at)
+
+    @work(thread=True, group="jump", exit_on_error=False)
+    def _jump_latest(self) -> None:
+        """The newest row's time is a store query: off the event loop, then the cursor moves there."""
+        try:
+            latest = self.service.latest_ts()
+        except Exception as exc:  # noqa: BLE001 - said, the view stays where it is
+            self.call_from_thread(self.notify, f"latest: {error_text(exc)}", severity="error")
+            return
+        if latest is None:
+            self.call_from_thread(self.notify, "no rows yet: staying live", severity="warning")
+        else:
+            self.call_from_thread(self.set_time, latest)
 
     def action_live(self) -> None:
         if self.at is None:

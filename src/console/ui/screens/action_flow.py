@@ -189,8 +189,9 @@ class ActionFlow:
         return True
 
     def shown(self, action_id: str, environment: str) -> bool:
-        """Whether the footer shows the key: policy allows it and, when the state is known, it applies."""
-        if not self.model:
+        """Whether the footer shows the key: policy allows it and, when the state is known, it applies. Not in a
+        view of the past: an action changes the present, and the service refuses it there (the key still says so)."""
+        if not self.model or getattr(self.screen.app, "at", None) is not None:
             return False
         try:
             spec = catalog.get(action_id)

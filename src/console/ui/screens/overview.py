@@ -275,8 +275,26 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
     # ------------------------------------------------------------------ context and actions
 
     def selected_row(self):
+        """The models table's selected row; with the incidents list focused, the focused incident's model in
+        production (the keys and the footer act on what is highlighted: `R` on a fraud-detector incident opened
+        the rollback of the model row selected above it)."""
+        f = self.focused_incident()
+        if f is not None:
+            return next((r for r in self._rows.values() if r.name == f.model and r.environment == "production"),
+                        None)
         key = self.table.selected_key
         return self._rows.get(key) if key else None
+
+    def focused_incident(self):
+        """The incident highlighted in the focused incidents list, None when the models table has the focus."""
+        incidents = self.query_one("#incidents", FilterTable)
+        if not incidents.table.has_focus:
+            return None
+        key = incidents.selected_key
+        return next((f for f in self.app.incidents if f.id == key), None) if key and key != MORE else None
+
+    def on_descendant_focus(self, event) -> None:
+        self.refresh_bindings()  # the footer's keys follow the table with the focus
 
     def context(self) -> tuple[str, str | None] | None:
         row = self.selected_row()
@@ -334,7 +352,10 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
         return row.environment, (challenger(row, row.environment) if action_id == "promote" else None)
 
     def incident_in_view(self) -> str | None:
-        """The firing incident of the selected model listed under the table (the first), if any."""
+        """The firing incident of the selected model listed under the table (the focused one, else the first)."""
+        f = self.focused_incident()
+        if f is not None:
+            return f.id
         row = self.selected_row()
         for f in self.app.incidents:
             if row is not None and f.model == row.name:

@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
+from console.aliases import alias_name
 from console.analytics.gates import direction
 from console.ui.navigation import register_screen
 from console.ui.screens.action_flow import ActionsMixin, action_bindings
@@ -170,6 +171,12 @@ class VersionsScreen(ActionsMixin, ConsoleScreen):
                 safe((v.run_id or "-")[:8]), safe(metrics), mark]
 
     def _render_head(self) -> None:
+        at = self.app.at
+        if at is not None:  # the registry has no history of its aliases: say whose they are
+            head = Text(f"aliases as the registry holds them now, not at {at:%Y-%m-%d %H:%M}Z", style="bold")
+            head.append("  (l: live)", style="dim")
+            self.query_one("#versions-head", Static).update(head)
+            return
         head = Text("actions act on ", style="dim")
         head.append_text(safe(self.env, style="bold"))
         if self.app.cfg.environment(self.env).production:
@@ -239,6 +246,20 @@ class VersionsScreen(ActionsMixin, ConsoleScreen):
 
     def action_target(self, action_id: str) -> tuple[str, str | None]:
         return self.env, (self.selected_version() if action_id == "promote" else None)
+
+    def update_breadcrumb(self) -> None:
+        super().update_breadcrumb()
+        if self.is_mounted:
+            self._render_head()  # the time cursor moved: the head says whose aliases these are
+
+    def hide_in_footer(self, binding) -> bool:
+        """`P` on the champion's own row has nothing to promote (its dialog offered every strategy BLOCKED): left
+        out of the footer; the key still says why."""
+        if binding.action == "act('promote')":
+            info = self.versions.get(self.selected_version() or "")
+            if info is not None and alias_name(self.env, "champion") in info.aliases:
+                return True
+        return super().hide_in_footer(binding)
 
     def action_mark(self) -> None:
         version = self.selected_version()
