@@ -18,9 +18,13 @@ the filesystem stamped it with), not with the `wall` the Tailer is given: a test
 measures the grace between its scans, and a file it has just written (a recent real mtime) still waits for it.
 A writer paused mid-line stamped the mtime when it last wrote, so it is waited for the grace as before.
 
-A caller that can tell a complete row from a cut one (`complete_tail`: JSONL's one whole JSON object) has such a tail handed
-on as a row instead, once: a file written with "\n".join(rows) keeps its last row. Its line is counted when
+A caller that can tell a complete row from a cut one (`complete_tail`: JSONL's one whole JSON object; a whole JSON
+array for a reader that reads one as its records) has such a tail handed on as a row instead, once: a file written
+with "\n".join(rows) keeps its last row, an object written whole without a newline is read. Its line is counted when
 its newline comes (the writer going on with "\n" and more rows), so later rows keep their line numbers.
+
+Each chunk carries the file's mtime as read (`Chunk.mtime_ns`): a reader of records that hold no time of their own
+(the KServe blob logger's) dates them by it, without a stat of its own.
 
 A compressed log (`.gz`: logrotate's `compress`; `.zst`, `.bz2`, `.xz`) is read as the lines it holds
 (`compressed`): its offsets and fingerprint are its content's, so a rotated file compressed and deleted is followed into its `.gz` and read on from
@@ -98,6 +102,7 @@ class Chunk:
     cursor: FileCursor  # the file's cursor once this chunk is stored
     start_of_file: bool  # body starts at offset 0 (a UTF-8 BOM may be there)
     lines: int = -1  # newlines in body (-1: not counted), so a reader need not count them again
+    mtime_ns: int = -1  # the file's mtime as read: when its rows were written, for a reader of time-less records
 
 
 _EXT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "csv", ".parquet": "parquet",
@@ -549,7 +554,7 @@ class Tailer:
             state[key] = cur = new
             if body or rejected or announce or header != prev_header:
                 announce = False
-                yield Chunk(key, work.path, first_line, body, rejected, header, cur, start, in_body)
+                yield Chunk(key, work.path, first_line, body, rejected, header, cur, start, in_body, st.st_mtime_ns)
             pos += cut
             if last:
                 if gz is not None and gz.error:

@@ -80,8 +80,11 @@ def _tail_judge(fmt: str | None):
 
 
 def _vendor_whole_row(fmt: str, tail: bytes) -> bool:
+    """A whole JSON object, or a whole array for a reader that reads a line holding one as its records
+    (`JSON_ARRAYS`: the KServe blob logger writes a batch as one array, and never appends to it)."""
     reader = readers.READERS.get(fmt)
-    return bool(getattr(reader, "LINE_BASED", False)) and _whole_json_row(tail)
+    arrays = bool(getattr(reader, "JSON_ARRAYS", False))
+    return bool(getattr(reader, "LINE_BASED", False)) and parse.whole_json_row(tail, arrays=arrays)
 
 
 def _whole_json_row(tail: bytes) -> bool:
@@ -284,11 +287,13 @@ class Ingest:
         touched: set[str] = set()  # the sources whose one carry (`pairs_id`) took a piece in this refresh
 
         def take(src: LogSource, fmt_file: str | None, body: bytes, path: str, first_line: int, header: str | None,
-                 carry, rejected: list[Rejected], lines: int | None = None):
+                 carry, rejected: list[Rejected], lines: int | None = None, written: int | None = None):
             """Parses one piece of a log once, into typed rows of each kind and rows set aside; returns the
             reader's carry (a vendor format's state between pieces). A reader whose carry is the source's
             (`SOURCE_CARRY`: a pair's events in any of its files) gets the source's instead, kept in `cursors` under
-            `pairs_id` (so a step commits it with the cursors), and None goes back to the file's cursor."""
+            `pairs_id` (so a step commits it with the cursors), and None goes back to the file's cursor. A reader
+            that dates time-less records by their write (`WRITE_TIME`) gets `written`: the file's mtime as read, the
+            object's LastModified (epoch ns); readers never stat a log themselves."""
             pid = pairs_id(src) if fmt_file and _source_carried(fmt_file) else None
             if pid is not None:
                 carry = cursors.get(pid)
@@ -304,8 +309,11 @@ class Ingest:
                 self._changed_types.update((src.kind, c) for t in tables for c in parse.retyped(t))
             elif fmt_file in readers.READERS:  # a vendor's format: its reader maps it onto the contract
                 options = dict(getattr(src, "options", None) or {})
-                parsed = readers.READERS[fmt_file].parse(body, source=path, first_line=first_line, options=options,
-                                                         carry=carry, **({"age": False} if pid else {}))
+                reader = readers.READERS[fmt_file]
+                extra = {"age": False} if pid else {}
+                if getattr(reader, "WRITE_TIME", False):
+                    extra["written"] = written
+                parsed = reader.parse(body, source=path, first_line=first_line, options=options, carry=carry, **extra)
                 carry = parsed.carry
                 by_kind = list(parsed.tables().items())
                 rej = parsed.rejected
@@ -423,7 +431,8 @@ class Ingest:
                     if carry is None and fmt_file in readers.READERS:  # one log's state across its rotations
                         carry = tailer.hand_over_carry(chunk.key)
                     chunk.cursor.carry = take(src, fmt_file, body, chunk.path, chunk.first_line, chunk.header,
-                                              carry, rejected, chunk.lines if chunk.lines >= 0 else None)
+                                              carry, rejected, chunk.lines if chunk.lines >= 0 else None,
+                                              chunk.mtime_ns if chunk.mtime_ns >= 0 else None)
                     self._report(chunk.path, chunk.cursor.offset, sum(kept.values()), started)
                     maybe_step(sid, tailer)
                 claimed.update({i: src.path for i in tailer.matched if i not in claimed})
@@ -511,7 +520,7 @@ class Ingest:
                 notes.append(str(locations.storage_error(info.path, exc, storage)))
                 continue
             body, header, first_line, lost = parse.whole_object(body, fmt_file == "csv")
-            take(src, fmt_file, body, info.path, first_line, header, None, lost)
+            take(src, fmt_file, body, info.path, first_line, header, None, lost, written=info.mtime_ns or None)
             seen[info.path] = {"etag": info.etag, "size": info.size}
             self._report(info.path, info.size, None, None)
         return seen, notes

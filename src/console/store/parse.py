@@ -110,18 +110,20 @@ def _lines(body: bytes) -> list[bytes]:
     return body.split(b"\n")[:-1] if body else []
 
 
-def whole_json_row(tail: bytes) -> bool:
+def whole_json_row(tail: bytes, arrays: bool = False) -> bool:
     """Whether an unterminated last line is one complete JSON object: a JSONL row whose writer did not end
     it with a newline ("\n".join(rows)), kept after the partial-line grace (`files.Tailer`). A cut row never
     parses as an object. CSV has no such test: a row cut inside a number ("12.3" of "12.34") still parses, so
-    its unterminated tail is set aside as truncated after the grace, as before."""
+    its unterminated tail is set aside as truncated after the grace, as before. `arrays`: a complete JSON array
+    too, for a reader that reads one as its records (the KServe blob logger's batch object, written whole)."""
     text = tail.strip()
-    if not text.startswith(b"{"):
+    if not text.startswith(b"{") and not (arrays and text.startswith(b"[")):
         return False
     try:
-        return isinstance(json.loads(text), dict)
+        value = json.loads(text)
     except ValueError:
         return False
+    return isinstance(value, dict) or arrays and isinstance(value, list)
 
 
 def jsonl(body: bytes, *, source: str, first_line: int, types: dict[str, pl.DataType] | None = None,

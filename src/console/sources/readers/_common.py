@@ -63,10 +63,13 @@ def lines(body: bytes, first_line: int, rejected: list[Rejected]) -> Iterator[tu
             rejected.append(Rejected(loc, f"not UTF-8 (byte {exc.start})", raw[:RAW_CHARS].decode("utf-8", "replace")))
 
 
-def json_lines(body: bytes, first_line: int, rejected: list[Rejected]) -> Iterator[tuple[int, dict, str]]:
+def json_lines(body: bytes, first_line: int, rejected: list[Rejected],
+               arrays: bool = False) -> Iterator[tuple[int, dict, str]]:
     """(line number, object, text) for each line holding a JSON object; others are rejected with why. A pretty-
     printed document (a line `{` or `[` alone, through the next `}` or `]` at the line's start) is rejected once,
-    saying so: its every line was a reject of its own, with a reason about columns (181 for one OTLP export)."""
+    saying so: its every line was a reject of its own, with a reason about columns (181 for one OTLP export).
+    `arrays`: a line holding a JSON array is its elements, each an object of that line (the KServe blob logger
+    writes a batch of records as one array per object)."""
     document: list[int] = []  # first and last line of a pretty-printed document being skipped
     for loc, text in lines(body, first_line, rejected):
         if document:
@@ -87,6 +90,14 @@ def json_lines(body: bytes, first_line: int, rejected: list[Rejected]) -> Iterat
             continue
         except ValueError as exc:
             rejected.append(Rejected(loc, f"not JSON: {exc.msg} at column {exc.colno}", text[:RAW_CHARS]))
+            continue
+        if arrays and isinstance(obj, list):
+            for item in obj:
+                raw = orjson.dumps(item).decode()
+                if isinstance(item, dict):
+                    yield loc, item, raw
+                else:
+                    rejected.append(Rejected(loc, f"not a JSON object (a {type(item).__name__})", raw[:RAW_CHARS]))
             continue
         if not isinstance(obj, dict):
             rejected.append(Rejected(loc, f"not a JSON object (a {type(obj).__name__})", text[:RAW_CHARS]))

@@ -15,8 +15,14 @@ variant = `ce-endpoint` (default / canary; Seldon's predictor; "default" when em
 else a V2 response's `model_version`, else the variant name. Bodies: V1 (`instances` / `predictions`), V2 Open Inference
 Protocol (`inputs` / `outputs` tensors) or Seldon's (`data: {names, ndarray | tensor}`); a failed inference's
 `{"error": ...}` or Seldon `status: FAILURE` body is an error row per example. ts = the request's
-`ce-time`; latency = response time minus request time. Blob-storage records carry no time, so they give no
-ts or latency (the store must date them, e.g. by file time).
+`ce-time`; latency = response time minus request time. A line holding a JSON array is its records (the blob
+logger's batch object, a CloudEvents batch).
+
+Blob-storage records carry no time: the store passes `written` (`WRITE_TIME`), when the piece's file or object
+was last written (its mtime, its S3 LastModified), and they are dated by it, said in a note. Their latency is the
+difference of the two write times only where it measures the inference: each event the one record of its object
+(the logger's default batch of one, written as it happened) and both times finer than a second (a file's mtime on
+most filesystems; S3's LastModified is whole seconds); else none, rather than a 0 or a guess.
 
 An unpaired event is returned in `carry` and offered again with the next chunk; once the newest event
 seen is more than `options.pair_timeout_s` (default 300) past it, it is rejected with its reason; so is the
@@ -35,7 +41,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -51,26 +57,45 @@ LINE_BASED = True
 LABEL_KEY = "request_id"
 # one carry for all the files of a source, aged by `settle` once they are all read (a pair's events may be in two)
 SOURCE_CARRY = True
+# a line holding a JSON array is its records (the blob logger's batch object): a whole one ends a file whole
+JSON_ARRAYS = True
+# time-less blob records are dated by when their file or object was written: the store passes `written` (epoch ns)
+WRITE_TIME = True
+DATED_NOTE = "kserve blob-storage records carry no time: dated by their objects' write times"
 # The [logs.options] this reader reads; any other is named in a note (a typo costs only itself).
 OPTIONS = OUTPUT_OPTIONS | {"model", "models", "version", "variant_versions", "environment", "features",
                             "pair_timeout_s", "max_waiting", "unit"}
 _BLOB = {"Id": "id", "ReqType": "type", "InferenceService": "inferenceservicename", "Endpoint": "endpoint",
          "Component": "component", "Namespace": "namespace", "ContentType": "datacontenttype",
          "reqType": "type", "inferenceService": "inferenceservicename", "contentType": "datacontenttype"}
+_EPOCH = datetime(1970, 1, 1)
 
 
 @cleaned
 def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, Any],
-          carry: object = None, age: bool = True) -> Parsed:
-    """`age=False` pairs only: what waits is aged by `settle` (the store's way, once a source's files are read)."""
+          carry: object = None, age: bool = True, written: int | None = None) -> Parsed:
+    """`age=False` pairs only: what waits is aged by `settle` (the store's way, once a source's files are read).
+    `written`: when the piece's file or object was last written (epoch ns), to date blob records by."""
     rejected: list[Rejected] = []
     events = []
-    for loc, obj, raw in json_lines(body, first_line, rejected):
+    when = None if written is None else _EPOCH + timedelta(microseconds=written // 1000)
+    records = 0
+    for loc, obj, raw in json_lines(body, first_line, rejected, arrays=True):
+        records += 1
         try:
-            events.append(_event(loc, obj, raw))
+            events.append(_event(loc, obj, raw, when))
         except Exception as exc:  # noqa: BLE001 - a bad record costs only itself
             reject(rejected, loc, reason(exc), raw)
-    return _pair(events, source, options, carry, rejected, age)
+    dated = [ev for ev in events if ev.get("written")]
+    if dated:
+        # a write time is the event's own only for the one record of an object, read from its start
+        exact = written % 1_000_000_000 != 0 and first_line == 1 and records == 1 and not rejected
+        for ev in dated:
+            ev["exact"] = exact
+    out = _pair(events, source, options, carry, rejected, age)
+    if dated:
+        out.notes.insert(0, DATED_NOTE)
+    return out
 
 
 @cleaned
@@ -93,8 +118,9 @@ def parse_table(table: pa.Table, *, source: str, first_row: int, options: Mappin
 # ------------------------------------------------------------------ one event
 
 
-def _event(loc: int, obj: dict, raw: str) -> dict:
-    """A normalised event: lower-case attributes without the `ce-` prefix, and the decoded body."""
+def _event(loc: int, obj: dict, raw: str, written: datetime | None = None) -> dict:
+    """A normalised event: lower-case attributes without the `ce-` prefix, and the decoded body. A blob record (no
+    time of its own) is dated `written`, marked so."""
     if isinstance(obj.get("headers"), dict):
         # a Go sink that JSON-encodes `r.Header` writes each header as a list of its values: the first is the one
         attrs = {k.lower().removeprefix("ce-"): (v[0] if v else None) if isinstance(v, list) else v
@@ -134,8 +160,11 @@ def _event(loc: int, obj: dict, raw: str) -> dict:
             data = {"error": data.strip()[:RAW_CHARS] or "(empty response body)"}
     ts = parse_time(attrs.get("time"))
     keep = ("inferenceservicename", "endpoint", "predictor", "namespace", "modelid")
-    return {"loc": loc, "kind": kind, "key": str(key), "t": ts.isoformat() if ts else None, "data": data,
-            "attrs": {k: str(attrs[k]) for k in keep if attrs.get(k) is not None}, "raw": raw[:RAW_CHARS]}
+    ev = {"loc": loc, "kind": kind, "key": str(key), "t": ts.isoformat() if ts else None, "data": data,
+          "attrs": {k: str(attrs[k]) for k in keep if attrs.get(k) is not None}, "raw": raw[:RAW_CHARS]}
+    if ts is None and written is not None and ("ReqType" in obj or "reqType" in obj):
+        ev["t"], ev["written"] = written.isoformat(), True
+    return ev
 
 
 # ------------------------------------------------------------------ pairing
@@ -225,7 +254,8 @@ def _aged(waiting: dict[str, dict], newest: str | None, options: Mapping[str, An
                 missing = "response" if ev["kind"] == "request" else "request"
                 out.append((ev, f"unpaired {ev['kind']} {ev['key']}: no {missing} within {timeout:g} s"))
     cap = int(option_number(options, "max_waiting", 10_000))
-    while len(waiting) > cap:  # events with no time never age out; the oldest give way
+    # events with no time (blob records read without `written`) never age out; the oldest give way
+    while len(waiting) > cap:
         slot, ev = next(iter(waiting.items()))
         del waiting[slot]
         out.append((ev, f"unpaired {ev['kind']} {ev['key']}: more than {cap} events waiting"))
@@ -275,6 +305,9 @@ def _rows(req: dict, resp: dict, options: Mapping[str, Any]) -> list[dict]:
         raise BadRecord(f"{len(examples)} instances in the request but {len(results)} predictions in the response")
     t_req, t_resp = parse_time(req["t"]), parse_time(resp["t"])
     latency = (t_resp - t_req).total_seconds() * 1000 if t_req and t_resp else None
+    measured = req.get("exact") and resp.get("exact") and (latency or 0) > 0
+    if (req.get("written") or resp.get("written")) and not measured:
+        latency = None  # write times that do not measure this inference (see the module): none, not a 0
     base = {"loc": req["loc"], "ts": t_req or t_resp, "environment": options.get("environment"),
             "model": options.get("model") or (options.get("models") or {}).get(name) or name,
             "version": None if version is None else str(version), "variant": variant, "latency_ms": latency}
