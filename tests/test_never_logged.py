@@ -54,4 +54,4 @@ def test_snapshot_json_names_its_window_as_every_read_command_does(tmp_path, cap
     cfg = _workspace(tmp_path)
     assert main(["--config", cfg, "--at", AT.isoformat(), "snapshot", "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert (out["window"], out["from"], out["to"]) == ("1d", "2026-11-29T12:00:00.000001Z", "2026-11-30T12:00:00Z")
+    assert (out["window"], out["from"], out["to"]) == ("24h", "2026-11-29T12:00:00.000001Z", "2026-11-30T12:00:00Z")

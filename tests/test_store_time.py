@@ -109,7 +109,7 @@ def test_from_to_and_a_bad_time_option(old_log):
     proc = console(root, "health", "m", "--from", "2026-06-10T00:00Z", "--to", "2026-06-11T00:00Z", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    assert data["window"] == "1d" and data["at"] == "2026-06-10T23:59:59.999999Z"
+    assert data["window"] == "24h" and data["at"] == "2026-06-10T23:59:59.999999Z"
     bad = console(root, "health", "m", "--at", "yesterday-ish")
     assert bad.returncode == 2 and "expected an ISO time" in bad.stderr and "Traceback" not in bad.stderr
 

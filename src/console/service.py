@@ -594,6 +594,8 @@ class Service:
         self._drift_status = {m: v[0] for m, v in status.items()}
         self._cost_today = {(m, env): c for m, v in status.items() for env, c in v[1].items()}
         self._cells_of = self._findings
+        if gen != self.view_gen:  # moved as they were set: `set_at` may have cleared them before
+            self._drift_status, self._cost_today, self._cells_of = {}, {}, None
 
     def _acknowledged(self, findings: list) -> list:
         """The findings with the acknowledgements in the audit trail that cover them (read again when the

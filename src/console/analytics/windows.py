@@ -259,14 +259,15 @@ def _option(option: str, text: str, parse):
 
 
 def format_span(span: str | timedelta) -> str:
-    """A window as operators write it: 90m, 24h, 30d (the largest unit that divides it); a span no unit divides
+    """A window as operators write it: 90m, 24h, 30d (the largest unit that divides it, a day as 24h); a span no unit divides
     (`--from T` alone ends at the wall clock) in the units it holds, largest first: "14d 6h 12m 3s", never a
     count of seconds an operator has to divide."""
     if isinstance(span, str):
         return span
     seconds = int(span.total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds and seconds % size == 0:
+        # a day is said as operators ask for it, `24h` (`--window 24h` printed `window 1d`); two or more in days
+        if seconds and seconds % size == 0 and not (unit == "d" and seconds < 2 * size):
             return f"{seconds // size}{unit}"
     parts = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
