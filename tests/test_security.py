@@ -778,3 +778,68 @@ def test_5_a_secret_echoed_back_percent_encoded_or_json_escaped_is_masked_whole(
                    '{"path": "path|Secret \\"CCCC\\" <x>%"}', f"raw {secret}"):
         out = redact_text(echoed, [secret])
         assert MASK in out and "CCCC" not in out and "Secret" not in out, (echoed, out)
+
+
+def test_5_a_hook_echoing_secrets_in_json_keys_is_masked(httpserver, monkeypatch):
+    """Probe E (twenty-ninth session): a hook answering 404 with its request echoed in the object's keys
+    (`{"/hooks/<token>/traffic": ..., "Bearer <token>": "Authorization"}`) had them stored and printed: keys are
+    text too."""
+    from console.actions import hooks
+    from console.config import parse
+
+    monkeypatch.setenv("HOOK_TOK", "PLANTEDkeyTok1")
+    monkeypatch.setenv("DEPLOY_TOKEN", "PLANTEDkeyTok2")
+    path = "/hooks/${HOOK_TOK}/traffic"
+    httpserver.expect_request("/hooks/PLANTEDkeyTok1/traffic").respond_with_json(
+        {"errors": {"/hooks/PLANTEDkeyTok1/traffic": "no route", "Bearer PLANTEDkeyTok2": "Authorization"}}, status=404)
+    cfg = parse({"webhooks": {"deploy": {"url": httpserver.url_for("/") .rstrip("/") + path, "retries": 0,
+                                         "headers": {"Authorization": "Bearer ${DEPLOY_TOKEN}"}}}}, root=Path("/tmp"))
+    result = hooks.invoke(cfg, "deploy", {"model": "m"}, "k1", backoff_s=0)
+    text = json.dumps(result.response)
+    assert not result.ok and "no route" in text
+    assert "PLANTEDkeyTok" not in text and "PLANTEDkeyTok" not in result.message, text
+
+
+def test_5_a_command_hook_printing_the_environment_leaks_no_credential(monkeypatch):
+    """Probe E: a failing retrain command running `env` (a script with `set -x`) printed the console's own S3 keys
+    and MLflow password: a command inherits the environment, so its credentials are masked in what it prints, and
+    `NAME_PASSWORD=`-style pairs are masked whatever the name's prefix."""
+    from console.actions import hooks
+    from console.config import parse
+
+    planted = {"AWS_ACCESS_KEY_ID": "AKIAPLANTED0001", "AWS_SECRET_ACCESS_KEY": "PLANTEDaws/secret+2",
+               "MLFLOW_TRACKING_PASSWORD": "PLANTEDmlflow3", "SOME_SERVICE_TOKEN": "PLANTEDsvc4"}
+    for k, v in planted.items():
+        monkeypatch.setenv(k, v)
+    cfg = parse({"webhooks": {"retrain": {"command": ["sh", "-c", "cat >/dev/null; env | grep -E '^(AWS|MLFLOW|SOME)';"
+                                                      " echo DB_PASSWORD=x9y8z7w6 >&2; exit 3"]}}}, root=Path("/tmp"))
+    result = hooks.invoke(cfg, "retrain", {"model": "m"}, "k2")
+    text = json.dumps(result.response) + result.message
+    assert not result.ok and "AWS_SECRET_ACCESS_KEY=***" in text
+    assert not [v for v in planted.values() if v in text] and "x9y8z7w6" not in text, text
+
+
+def test_5_credentials_written_literally_in_the_config_are_masked_in_a_hooks_answer(httpserver):
+    """Probe E: a credential header and a Slack-style URL path written as they are (no `${VAR}`) came back
+    unmasked in a 403's text, where the same values from `${VAR}`s were masked."""
+    from console.actions import hooks
+    from console.config import parse
+
+    httpserver.expect_request("/services/T0/B0/PLANTEDslackPath5").respond_with_data(
+        "denied: credential Bearer PLANTEDbearer6 not valid; api key PLANTEDapikey7 unknown; "
+        "path /services/T0/B0/PLANTEDslackPath5", status=403)
+    cfg = parse({"webhooks": {"deploy": {"url": httpserver.url_for("/services/T0/B0/PLANTEDslackPath5"), "retries": 0,
+                                         "headers": {"Authorization": "Bearer PLANTEDbearer6",
+                                                     "X-Api-Key": "PLANTEDapikey7"}}}}, root=Path("/tmp"))
+    result = hooks.invoke(cfg, "deploy", {"model": "m"}, "k3", backoff_s=0)
+    text = json.dumps(result.response) + result.message
+    assert not result.ok and "denied" in text and "PLANTED" not in text, text
+
+
+def test_4_characters_that_draw_nothing_are_spelled_out():
+    """Probe E: `fraud\\u2060-detector` and `fraud-detector\\u00ad` printed as two more `fraud-detector` rows (the
+    word joiner, soft hyphen, tag characters and Hangul fillers were not escaped)."""
+    for hidden in ("\u2060", "\u00ad", "\u034f", "\u180e", "\u2064", "\ufff9", "\U000e0041", "\u3164"):
+        out = printable(f"fraud{hidden}-detector")
+        assert out != "fraud-detector" and hidden not in out and "\\" in out, (hidden, out)
+    assert printable("café 中文 🚀 naïve") == "café 中文 🚀 naïve"  # printable text untouched

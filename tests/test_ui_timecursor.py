@@ -190,3 +190,18 @@ def test_a_rule_pass_the_view_moved_during_is_not_kept(tmp_path):
         assert svc._findings is not None and all(f.onset <= moved for f in at_moved)
     finally:
         svc.close()
+
+
+async def test_a_jump_to_year_one_is_refused_not_a_crash(tmp_path):
+    """Probe E (twenty-ninth session): `@ 0001-01-01 00:00` was taken, and the Overview's window start overflowed:
+    the console died with a traceback. A view ends between 1970 and 8999 (`analytics.windows.parse_time`)."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, OverviewScreen) and app.snapshot is not None, "overview")
+        for text in ("0001-01-01 00:00", "9999-12-31 00:00"):
+            await pilot.press("at")
+            await until(pilot, lambda: app.screen.__class__.__name__ == "TimeJump", "the time prompt")
+            await pilot.press(*text, "enter")
+            await pilot.pause()
+            assert app.at is None and app.is_running
+            assert any("out of range" in str(n.message) for n in app._notifications), list(app._notifications)

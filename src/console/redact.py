@@ -26,7 +26,10 @@ _BEARER = re.compile(r"\b(Bearer|Basic|Token|Digest)(\s+)[A-Za-z0-9._~+/=\-]{4,}
 _KEY_PATH = r"(?<!headers\.)"
 _HEADER = re.compile(_KEY_PATH + r"(?P<k>\b(?:proxy-)?authorization|\bx-api-key|\bcookie)(?P<sep>\"?\s*[:=]\s*\"?)"
                      r"(?P<v>(?:(?:Bearer|Basic|Token|Digest)\s+)?[^\s\",}]+)", re.IGNORECASE)
-_KEYVAL = re.compile(rf"{_KEY_PATH}(?P<k>\b{_SECRET_NAMES})(?P<sep>\"?\s*[:=]\s*\"?)(?P<v>[^\s\"'&,;}}]+)", re.IGNORECASE)
+# a name ending in a secret's: `password=`, and `DB_PASSWORD=`, `AWS_SECRET_ACCESS_KEY=`, `GITHUB_TOKEN=` (an
+# environment printed by a failing hook: `\b` before the name never matched after an underscore)
+_KEYVAL = re.compile(rf"{_KEY_PATH}(?<![A-Za-z0-9_])(?P<k>[A-Za-z0-9_]*?{_SECRET_NAMES})(?P<sep>\"?\s*[:=]\s*\"?)"
+                     rf"(?P<v>[^\s\"'&,;}}]+)", re.IGNORECASE)
 
 
 def secret_key(name: str) -> bool:
@@ -81,9 +84,13 @@ def redact_value(value: Any, secrets: Iterable[str] = (), max_string: int = MAX_
     """
     secrets = tuple(secrets)
 
+    def key(k: Any) -> str:  # a key is text too: a server echoing a request may put a token in one
+        s = redact_text(str(k), secrets)
+        return s if len(s) <= max_string else s[:max_string] + "... (truncated)"
+
     def walk(v: Any) -> Any:
         if isinstance(v, dict):
-            return {str(k): (MASK if secret_key(k) and v[k] not in (None, "") else walk(v[k])) for k in v}
+            return {key(k): (MASK if secret_key(k) and v[k] not in (None, "") else walk(v[k])) for k in v}
         if isinstance(v, (list, tuple)):
             return [walk(x) for x in v]
         if isinstance(v, str):

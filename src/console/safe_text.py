@@ -11,13 +11,17 @@ from __future__ import annotations
 import re
 
 # C0 (minus \n and \t, handled below), DEL and C1 controls; bidi embeddings, overrides, isolates and marks;
-# the line and paragraph separators some terminals honour; zero-width joiners and BOM that hide text.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+# the line and paragraph separators some terminals honour; the characters that draw nothing and so hide or
+# disguise text (zero-width spaces and joiners, the word joiner and invisible operators, the soft hyphen, the
+# combining grapheme joiner, the Mongolian vowel separator, interlinear annotations, tag characters, Hangul
+# fillers, BOM): `fraud\u2060-detector` printed as a second `fraud-detector`.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\xad\u034f\u061c\u115f\u1160\u180e\u200b-\u200f"
+                     "\u2028-\u202e\u2060-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb\U000e0000-\U000e007f]")
 
 
 def _escape(m: re.Match) -> str:
     code = ord(m.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def printable(value: object) -> str:

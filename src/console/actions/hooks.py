@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
+from urllib.parse import parse_qsl, urlsplit
 
 from console.config import Config, ConfigError, Secret, Webhook, reveal
-from console.redact import redact_text, redact_uri, redact_value
+from console.redact import redact_text, redact_uri, redact_value, secret_key
 
 BACKOFF_S = 0.5
 DONE_STATES = {"succeeded", "success", "failed", "error", "done", "completed", "cancelled", "canceled"}
@@ -74,7 +76,25 @@ def secrets_of(cfg: Config | None, hook: Webhook | None = None) -> tuple[str, ..
             found.append(text)
             found += [part for part in text.split() if len(part) >= 6]  # "Bearer <token>": the token alone too
             found += v.parts()  # a `${VAR}` inside a URL's path, echoed by a hook's 404 without the host
+    for h in list((cfg.webhooks if cfg is not None else {}).values()) + ([hook] if hook else []):
+        # written in the config as they are (no ${VAR}): a credential header's value, and a URL's path segments
+        # and query values (a Slack-style hook carries its token in its path), as a 403 may echo them
+        for name, v in h.headers.items():
+            if not isinstance(v, Secret) and secret_key(name) and isinstance(v, str):
+                found += [v, *(part for part in v.split() if len(part) >= 6)]
+        if not isinstance(h.url, Secret) and isinstance(h.url, str):
+            parts = urlsplit(h.url)
+            found += [seg for seg in parts.path.split("/") if len(seg) >= 8]
+            found += [val for _, val in parse_qsl(parts.query) if len(val) >= 8]
+    # what a command hook inherits: the environment's credentials (the S3 keys the console reads with, a
+    # registry password), printed by a failing script's `env` or `set -x`
+    found += [val for name, val in os.environ.items() if _CREDENTIAL_ENV.search(name) and len(val) >= 6]
     return tuple(found)
+
+
+# an environment variable holding a credential, by its name
+_CREDENTIAL_ENV = re.compile(r"secret|passw|token|api_?key|access_?key|private_?key|credential|^AWS_ACCESS_KEY_ID$",
+                             re.IGNORECASE)
 
 
 def _body(response: Any, secrets: tuple[str, ...] = ()) -> Any:

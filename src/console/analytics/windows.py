@@ -165,10 +165,16 @@ def parse_period(text: str) -> tuple[datetime, datetime] | None:
 def parse_time(text: str) -> datetime:
     """An ISO 8601 time (a trailing Z or an offset is converted to naive UTC); a bare date is its midnight."""
     try:
-        return naive_utc(datetime.fromisoformat(str(text).strip().replace("Z", "+00:00")))
-    except ValueError as exc:  # a malformed time, or a well-formed one that does not exist (30 February)
+        t = naive_utc(datetime.fromisoformat(str(text).strip().replace("Z", "+00:00")))
+    except (ValueError, OverflowError) as exc:  # malformed, or one that does not exist (30 February)
         why = "" if str(exc).startswith("Invalid isoformat") else f"{exc}: "
         raise ValueError(f"{why}expected an ISO time such as 2026-07-04T12:00Z or 'latest', got {text!r}") from None
+    if not EARLIEST <= t < LATEST:  # a view of year 1 overflowed its window's start (the TUI's `@` crashed on it)
+        raise ValueError(f"{text!r} is out of range: a view ends between {EARLIEST.year} and {LATEST.year - 1}")
+    return t
+
+
+EARLIEST, LATEST = datetime(1970, 1, 1), datetime(9000, 1, 1)  # what a view may end at: its windows stay in range
 
 
 @dataclasses.dataclass(frozen=True)

@@ -444,6 +444,11 @@ class ConsoleApp(App):
         if self.at is None and direction > 0:
             self.notify("already live: nothing after now", severity="warning")
             return
+        from console.analytics.windows import EARLIEST
+
+        if target < EARLIEST:
+            self.notify(f"the view cannot step before {EARLIEST:%Y-%m-%d}", severity="warning")
+            return
         wall = self.service._wall() if self._service is not None else None
         if self.at is None:  # leaving live: stepping forward back to here is live again, however long it took
             self._left_live = end
@@ -470,8 +475,9 @@ class ConsoleApp(App):
 
         try:  # `--at`'s one reading: an offset converted to UTC (it was dropped: 21:00+02:00 opened at 21:00Z)
             at = parse_time(text.replace("z", "Z"))
-        except ValueError:
-            self.notify(f"not a time: {text!r} (try 2026-07-04 12:00)", severity="error")
+        except ValueError as exc:
+            said = printable(exc) if "out of range" in str(exc) else f"not a time: {printable(repr(text))}"
+            self.notify(f"{said} (try 2026-07-04 12:00)", severity="error", markup=False)
             return
         self.set_time(at)
 
