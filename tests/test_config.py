@@ -310,3 +310,12 @@ def test_a_folder_given_as_the_config_is_said_to_be_one(tmp_path):
     with pytest.raises(ConfigError) as got:
         find_config_file(tmp_path)
     assert "a folder, not a file" in str(got.value)
+
+
+def test_a_number_out_of_its_bounds_says_the_bounds(tmp_path):
+    """Probe H (twenty-ninth session): `drift_share = 5.0` said "expected a number, got a number (5.0)"."""
+    p = tmp_path / "c.toml"
+    p.write_text("[thresholds]\ndrift_share = 5.0\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        parse_file(p)
+    assert "thresholds.drift_share" in str(err.value) and "> 0.0 and <= 1.0" in str(err.value), str(err.value)

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 from console.analytics.windows import MIN_DRIFT_ROWS
 from console.cli import main
+from snapshot_workspace import FIXED_NOW, demo_workspace  # noqa: F401 - fixture
 
 END = datetime(2026, 8, 15, 12)  # months before the wall clock
 
@@ -89,3 +90,15 @@ def test_quality_in_the_past_says_how_many_labels_landed_after_it(tmp_path, caps
                  "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert "labelled_after" not in out and "labelled after" not in (out.get("note") or "")
+
+
+def test_a_windows_prediction_drift_on_too_few_rows_has_no_verdict_either(demo_workspace, capsys):
+    """Probe H (twenty-ninth session): `drift support-assistant --window 1h` (about 150 rows) said `few rows` of every
+    feature and `ok` of the `(prediction)` row, scored on the same few rows."""
+    cfg = str(demo_workspace / "mlops-console.toml")
+    assert main(["--config", cfg, "drift", "support-assistant", "--window", "1h", "--at", f"{FIXED_NOW:%Y-%m-%dT%H:%MZ}",
+                 "--format", "json"]) == 2
+    out = json.loads(capsys.readouterr().out)
+    pred = out["prediction"]
+    assert out["dataset"]["status"] == "few rows" and pred is not None and 0 < pred["n_cur"] < MIN_DRIFT_ROWS
+    assert pred["status"] == "few rows" and pred["drifted"] is False, pred

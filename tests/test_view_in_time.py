@@ -120,3 +120,16 @@ def test_check_at_a_time_after_now_with_no_row_in_its_history_has_nothing_to_eva
     out = capsys.readouterr()
     assert json.loads(out.out)["nothing_to_evaluate"] is True
     assert "nothing to evaluate" in out.err and "newest row is at 2026-11-30 09:00Z" in out.err
+
+
+def test_check_at_a_time_before_the_first_row_names_the_newest_row(tmp_path, capsys):
+    """Probe H (twenty-ninth session): `check --at 2026-01-01` said "nothing to evaluate" without where the rows
+    are, where every other read command names the newest row."""
+    (tmp_path / "p.jsonl").write_text("".join(
+        f'{{"ts": "2026-11-30T{h:02d}:00:00Z", "model": "m", "version": "1", "request_id": "r{h}", '
+        f'"latency_ms": 5}}\n' for h in range(10)), encoding="utf-8")
+    config = tmp_path / "mlops-console.toml"
+    config.write_text('[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "p.jsonl"\n', encoding="utf-8")
+    assert main(["--config", str(config), "check", "--at", "2026-01-01T00:00Z"]) == 1
+    err = capsys.readouterr().err
+    assert "nothing to evaluate" in err and "newest row is at 2026-11-30 09:00Z" in err, err

@@ -161,8 +161,10 @@ def cmd_check(args, cfg: Config) -> int:
         print(printable(f"mlops-console: check: {model} is configured but the logs hold no rows for it"),
               file=sys.stderr)
     if nothing:
+        newest = future or svc.latest_ts()  # where the rows are, as every read command names it (probe H)
         print("mlops-console: nothing to evaluate: no predictions in the logs for the history window"
-              + (f" (it ends after now; the newest row is at {future:%Y-%m-%d %H:%M}Z)" if future else ""),
+              + (f" (it ends after now; the newest row is at {future:%Y-%m-%d %H:%M}Z)" if future else
+                 f" (the newest row is at {newest:%Y-%m-%d %H:%M}Z)" if newest is not None else ""),
               file=sys.stderr)
         return EXIT_FIRING
     return EXIT_FIRING if len(firing) > len(acked) or silent else EXIT_OK

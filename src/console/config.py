@@ -558,11 +558,12 @@ def _expected(tp: Any) -> str:
         if meta.description:
             return meta.description
     bare = _bare(tp)
-    bound = next((f" >= {m.ge}" for m in metas if m.ge is not None), "")
+    bound = _bounds(metas)
     if bare in (float, int) and not bound:
         # a bound can sit on an inner Annotated (Annotated[float, Meta(ge=0)] | None)
         inner = [a for a in typing.get_args(tp) if typing.get_origin(a) is Annotated]
-        bound = next((f" >= {m.ge}" for a in inner for m in typing.get_args(a)[1:] if getattr(m, "ge", None) is not None), "")
+        bound = next((b for a in inner if (b := _bounds([m for m in typing.get_args(a)[1:] if isinstance(m, Meta)]))),
+                     "")
     if bare is float:
         return "a number" + bound
     if bare is int:
@@ -577,6 +578,14 @@ def _expected(tp: Any) -> str:
         inner = _bare(typing.get_args(bare)[0])
         return "a list of strings" if inner is str else "a list"
     return "a table"
+
+
+def _bounds(metas: list) -> str:
+    """A number's bounds as a config error says them: " > 0 and <= 1" (a share above 1 said only "expected a
+    number, got a number (5.0)")."""
+    said = [f"{op} {getattr(m, name)}" for m in metas for name, op in (("gt", ">"), ("ge", ">="), ("lt", "<"),
+                                                                     ("le", "<=")) if getattr(m, name, None) is not None]
+    return (" " + " and ".join(said)) if said else ""
 
 
 def _lookup(data: Any, parts: list[str | int]) -> Any:

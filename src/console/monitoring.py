@@ -27,8 +27,8 @@ from console.analytics import cost as co
 from console.analytics import fairness as fa
 from console.analytics import health as he
 from console.analytics import quality as qu
-from console.analytics.drift import (Reference, dataset_drift, drift_over_time, histograms, single_column_drift,
-                                     too_few_rows)
+from console.analytics.drift import (Reference, column_too_few_rows, dataset_drift, drift_over_time, histograms,
+                                     single_column_drift, too_few_rows)
 from console.analytics.windows import OVERVIEW_DRIFT_WINDOW, chart_every, format_span, parse_window
 from console.config import AlertRule, Config, ModelConfig
 from console.incident_rules import HISTORY, MIN_DRIFT_ROWS, SPARSE_REACH, Finding, RuleEvaluator
@@ -374,6 +374,8 @@ class Monitor:
                 rows = pl.concat([base, rows], how="vertical_relaxed")
         prediction, label = self._target_drift(model, rows, now, span, now - history, environment) if target \
             else (None, None)
+        if 0 < current.height < MIN_DRIFT_ROWS:  # the window's predictions and labels are as few: no verdict either
+            prediction, label = column_too_few_rows(prediction), column_too_few_rows(label)
         return DriftReport(model, format_span(window), now, ds, points, windows, prediction, len(self.reference_frame(model)),
                            note=note, label=label)
 

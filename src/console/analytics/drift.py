@@ -481,8 +481,14 @@ def too_few_rows(ds: DatasetDrift) -> DatasetDrift:
     """The same scores with no verdict: on a few dozen rows normed Wasserstein and Jensen-Shannon read sampling
     noise as drift (an undrifted model was 'dataset drift: YES 3/3' on 12 rows while the Overview, scoring its last
     MIN_DRIFT_ROWS rows as the rules do, said ok)."""
-    cols = tuple(replace(c, drifted=False, status=FEW_ROWS) if c.evaluated else c for c in ds.columns)
+    cols = tuple(column_too_few_rows(c) for c in ds.columns)
     return replace(ds, columns=cols, share=0.0, drifted=False, n_drifted=0, status=FEW_ROWS, n_borderline=0)
+
+
+def column_too_few_rows(c: ColumnDrift | None) -> ColumnDrift | None:
+    """One column's score with no verdict (`too_few_rows`): a window's prediction and label drift too (the
+    prediction said `ok` under features saying `few rows`)."""
+    return replace(c, drifted=False, status=FEW_ROWS) if c is not None and c.evaluated else c
 
 
 def single_column_drift(reference: pl.DataFrame | pl.Series, current: pl.DataFrame | pl.Series,
