@@ -843,3 +843,14 @@ def test_4_characters_that_draw_nothing_are_spelled_out():
         out = printable(f"fraud{hidden}-detector")
         assert out != "fraud-detector" and hidden not in out and "\\" in out, (hidden, out)
     assert printable("café 中文 🚀 naïve") == "café 中文 🚀 naïve"  # printable text untouched
+
+
+def test_5_a_config_keys_path_in_a_message_is_not_taken_for_a_credential():
+    """The `NAME_PASSWORD=` rule (above) is for environment variables' names: a config key's path in the console's
+    own message (`storage.s3.secret_access_key: environment variable ... is not set`) keeps its words."""
+    from console.redact import redact_text
+
+    for said in ("storage.s3.secret_access_key: environment variable AWS_SECRET_ACCESS_KEY is not set",
+                 "webhooks.deploy.headers.Authorization: environment variable X is not set"):
+        assert redact_text(said) == said
+    assert redact_text("DB_PASSWORD=hunter22 password=abc") == "DB_PASSWORD=*** password=***"

@@ -26,10 +26,11 @@ _BEARER = re.compile(r"\b(Bearer|Basic|Token|Digest)(\s+)[A-Za-z0-9._~+/=\-]{4,}
 _KEY_PATH = r"(?<!headers\.)"
 _HEADER = re.compile(_KEY_PATH + r"(?P<k>\b(?:proxy-)?authorization|\bx-api-key|\bcookie)(?P<sep>\"?\s*[:=]\s*\"?)"
                      r"(?P<v>(?:(?:Bearer|Basic|Token|Digest)\s+)?[^\s\",}]+)", re.IGNORECASE)
-# a name ending in a secret's: `password=`, and `DB_PASSWORD=`, `AWS_SECRET_ACCESS_KEY=`, `GITHUB_TOKEN=` (an
-# environment printed by a failing hook: `\b` before the name never matched after an underscore)
-_KEYVAL = re.compile(rf"{_KEY_PATH}(?<![A-Za-z0-9_])(?P<k>[A-Za-z0-9_]*?{_SECRET_NAMES})(?P<sep>\"?\s*[:=]\s*\"?)"
-                     rf"(?P<v>[^\s\"'&,;}}]+)", re.IGNORECASE)
+# `password=`, and an environment variable's name ending in a secret's, `DB_PASSWORD=`, `AWS_SECRET_ACCESS_KEY=`,
+# `GITHUB_TOKEN=` (a failing hook's `env`: `\b` before the name never matched after an underscore); upper case
+# only, so a config key's path (`storage.s3.secret_access_key: environment variable ... is not set`) is not one
+_KEYVAL = re.compile(rf"{_KEY_PATH}(?P<k>(?i:\b{_SECRET_NAMES})|(?<![A-Za-z0-9_])[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*_"
+                     rf"(?i:{_SECRET_NAMES}))(?P<sep>\"?\s*[:=]\s*\"?)(?P<v>[^\s\"'&,;}}]+)")
 
 
 def secret_key(name: str) -> bool:
