@@ -692,7 +692,6 @@ class Monitor:
         drift_only = set(self.drift_features(model)) - {*CONTRACT_COLUMNS, *mc.segments, *mc.sensitive, *LLM_COLUMNS}
         return [c for c in dict.fromkeys((*CONTRACT_COLUMNS, *self.attributes(model))) if c not in drift_only]
 
-
     def priced_until(self, now: datetime) -> datetime:
         """Where a cost read ending at `now` reads to (`analytics.cost.priced_until`, by this view's wall clock)."""
         return co.priced_until(now, self.wall() if self.wall is not None else None)

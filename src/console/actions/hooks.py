@@ -59,6 +59,15 @@ def secrets_of(cfg: Config | None, hook: Webhook | None = None) -> tuple[str, ..
     values: list[Any] = [getattr(cfg, "tracking_uri", None), getattr(cfg, "audit_sink", None)] if cfg is not None else []
     for h in list((cfg.webhooks if cfg is not None else {}).values()) + ([hook] if hook else []):
         values += [h.url, *h.headers.values()]
+        # written in the config as they are (no ${VAR}): a credential header's value, and a URL's path segments
+        # and query values (a Slack-style hook carries its token in its path), as a 403 may echo them
+        for name, v in h.headers.items():
+            if isinstance(v, str) and secret_key(name):  # (a `Secret` is revealed and masked below)
+                found += [v, *(part for part in v.split() if len(part) >= 6)]
+        if isinstance(h.url, str):
+            parts = urlsplit(h.url)
+            found += [seg for seg in parts.path.split("/") if len(seg) >= 8]
+            found += [val for _, val in parse_qsl(parts.query) if len(val) >= 8]
     s3 = getattr(cfg, "s3", None)
     if s3 is not None:
         values += [s3.endpoint_url]
@@ -76,16 +85,6 @@ def secrets_of(cfg: Config | None, hook: Webhook | None = None) -> tuple[str, ..
             found.append(text)
             found += [part for part in text.split() if len(part) >= 6]  # "Bearer <token>": the token alone too
             found += v.parts()  # a `${VAR}` inside a URL's path, echoed by a hook's 404 without the host
-    for h in list((cfg.webhooks if cfg is not None else {}).values()) + ([hook] if hook else []):
-        # written in the config as they are (no ${VAR}): a credential header's value, and a URL's path segments
-        # and query values (a Slack-style hook carries its token in its path), as a 403 may echo them
-        for name, v in h.headers.items():
-            if not isinstance(v, Secret) and secret_key(name) and isinstance(v, str):
-                found += [v, *(part for part in v.split() if len(part) >= 6)]
-        if not isinstance(h.url, Secret) and isinstance(h.url, str):
-            parts = urlsplit(h.url)
-            found += [seg for seg in parts.path.split("/") if len(seg) >= 8]
-            found += [val for _, val in parse_qsl(parts.query) if len(val) >= 8]
     # what a command hook inherits: the environment's credentials (the S3 keys the console reads with, a
     # registry password), printed by a failing script's `env` or `set -x`
     found += [val for name, val in os.environ.items() if _CREDENTIAL_ENV.search(name) and len(val) >= 6]
