@@ -132,6 +132,10 @@ def test_accuracy_drop_and_mae_increase_series():
     assert acc.get_column("value").to_list() == [pytest.approx(0.0), pytest.approx(1.0 - 1 / 3)]
     mae = a.mae_increase_series(joined, *base, every="1h")
     assert mae.get_column("value").to_list() == [pytest.approx(0.0), pytest.approx(4 / 3 - 0.25)]
+    # a classifier logging "1.0" and `true` for the class "1" is right as often (text equality counted it wrong)
+    spelled = joined.with_columns(pl.Series("prediction", ["1.0", "true", "0", "false", "1", "1.0", "1", "0"]))
+    assert a.accuracy_drop_series(spelled, *base, every="1h").get_column("value").to_list() == \
+        acc.get_column("value").to_list()
     # an empty baseline gives no values rather than a made-up drop
     none = a.accuracy_drop_series(joined, NOW - timedelta(days=9), NOW - timedelta(days=8))
     assert none.get_column("value").null_count() == none.height

@@ -125,7 +125,9 @@ def _column(drift, t: str, numeric: bool, base: Side, cur: Side) -> dr.ColumnDri
     on_sketch = numeric and test.name in SKETCH_TESTS
     spec = ro.ModelSpec(numeric=(name,)) if on_sketch else ro.ModelSpec(categorical=(name,))
     refsk = RefSketch({name: sk.Dist.of(base.kll[t])} if on_sketch else {}, {} if on_sketch else {name: counts})
-    window = Current(rows=cur.rows)
+    # the window's rows the test may read: a label drift's are the labelled ones (the raw path's `joined` rows with a
+    # label), not the predictions still waiting for theirs, which it counted as "dropped"
+    window = Current(rows=cur.labelled if t == "label" else cur.rows)
     if on_sketch:
         if cur.kll.get(t) is not None:
             window.numeric[name] = cur.kll[t]

@@ -369,8 +369,11 @@ class Service:
         rows its predecessor served under the same variant (a canary v1 was gated on the aborted v4's)."""
         from console.analytics.windows import parse_window
 
+        from console.analytics.quality import served_quality
+
         now = self.clock()
         since = now - parse_window(window)
+        mc = self.monitor.model_config(model)
         preds = self.monitor.predictions(model, since, now, environment)
         joined = self.monitor.joined(model, preds, since, now, environment)
         out = {}
@@ -381,13 +384,11 @@ class Service:
                 rows = rows.filter(rows["version"].cast(str) == str(wanted))
             if rows.height == 0:
                 continue
-            labelled = rows.filter(rows["label"].is_not_null())
-            errors, correct = int(rows["is_error"].sum()), int((labelled["label"] == labelled["prediction"]).sum())
+            errors = int(rows["is_error"].sum())
             out[variant] = {  # the counts too: a gate judges a proportion by its evidence (analytics.gates)
-                "requests": rows.height, "errors": errors, "labelled": labelled.height, "correct": correct,
-                "error_rate": errors / rows.height,
+                "requests": rows.height, "errors": errors, "error_rate": errors / rows.height,
                 "p95_ms": rows["latency_ms"].quantile(0.95, "linear"),
-                "accuracy": correct / labelled.height if labelled.height else None,
+                **served_quality(rows, mc.task),  # as the Quality screen counts it
             }
         return out
 

@@ -206,7 +206,8 @@ def gather_evidence(op, model: str, environment: str, action: str, version: str 
             notes.append(f"live gates use the last {LIVE_WINDOW_WORDS}: " + ", ".join(
                 f"{k} {v.get('requests', 0)} req" for k, v in live.items()))
             # a gate left out says so: during an accuracy incident "8 PASS" read as if accuracy had passed
-            for key, words in (("error_rate", "error rate"), ("p95_ms", "p95 latency"), ("accuracy", "accuracy")):
+            for key, words in (("error_rate", "error rate"), ("p95_ms", "p95 latency"), ("accuracy", "accuracy"),
+                               ("mae", "MAE")):
                 sides = {side: stats or {} for side, stats in live.items() if side in ("canary", "champion")}
                 short = [f"{side} {_evidence(stats, key)}" for side, stats in sides.items() if stats.get(key) is None]
                 if short and len(short) < len(sides):  # one side has it: the model logs it (labels, latency)
@@ -228,7 +229,7 @@ def gather_evidence(op, model: str, environment: str, action: str, version: str 
 def _evidence(stats: dict | None, key: str) -> str:
     """What a side of the live stats held for a gate it could not give (`live_gates` skips it)."""
     stats = stats or {}
-    if key == "accuracy":
+    if key in ("accuracy", "mae"):
         return f"{int(stats.get('labelled') or 0)} labels"
     return f"{int(stats.get('requests') or 0)} requests"
 

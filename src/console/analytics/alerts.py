@@ -19,6 +19,7 @@ import polars as pl
 from console.config import AlertRule, Slo
 from console.analytics.cost import hourly_cost_series
 from console.analytics.health import LATENCY_BUDGET
+from console.analytics.quality import same_value
 from console.analytics.windows import JsonResult, between, bucket_expr, naive_utc
 
 OPS: dict[str, Callable[[float, float], bool]] = {
@@ -206,7 +207,7 @@ def accuracy_drop_series(joined: pl.DataFrame, baseline_start: datetime, baselin
     The baseline is the accuracy of predictions made in [baseline_start, baseline_end).
     """
     used = pl.col("label").is_not_null() & pl.col("prediction").is_not_null()
-    correct = (pl.col("label").cast(pl.Utf8) == pl.col("prediction").cast(pl.Utf8)).cast(pl.Float64)
+    correct = same_value("label", "prediction").cast(pl.Float64)  # as the Quality screen counts a right answer
     acc = correct.filter(used).mean()
     base = between(joined, baseline_start, baseline_end).select(acc).item()
     if base is None:

@@ -59,7 +59,8 @@ def compare_metrics(candidate: Mapping[str, float], champion: Mapping[str, float
 
 def live_gates(live: Mapping[str, Any], slo_error_rate: float | None = None,
                tolerance: float = 0.1) -> list[Gate]:
-    """Canary vs champion on live traffic: error rate, p95 latency, accuracy (10 % relative slack).
+    """Canary vs champion on live traffic: error rate, p95 latency, accuracy or a regression's MAE (10 % relative
+    slack).
 
     A proportion given with its counts (`requests`/`errors`, `labelled`/`correct`, as `Service.live_stats`
     gives them) fails only when the canary is past the slack and significantly worse (one-sided two-proportion
@@ -68,7 +69,7 @@ def live_gates(live: Mapping[str, Any], slo_error_rate: float | None = None,
     evidence enough to block a rollout (it blocked the demo's canary step on 0/1 against 1/1 labels)."""
     canary, champion = live.get("canary") or {}, live.get("champion") or {}
     gates = []
-    for key, sign in (("error_rate", -1), ("p95_ms", -1), ("accuracy", 1)):
+    for key, sign in (("error_rate", -1), ("p95_ms", -1), ("accuracy", 1), ("mae", -1)):
         if canary.get(key) is None or champion.get(key) is None:
             continue
         gate = _compare(f"live:{key}", float(canary[key]), float(champion[key]), sign, tolerance)

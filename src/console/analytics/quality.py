@@ -74,6 +74,28 @@ def same_value(a: str, b: str) -> pl.Expr:
     return pl.when(na.is_not_null() & nb.is_not_null()).then(na == nb).otherwise(text)
 
 
+def served_quality(rows: pl.DataFrame, task: str) -> dict:
+    """What the canary's live gates compare of label-joined `rows`, counted as `count_aggs` counts it: a
+    classifier's (an LLM's) correct answers among the rows with a label and a prediction, compared by
+    `same_value` (text equality counted a canary logging `true` against labels "1" wrong on every row, and the
+    gate refused a better canary); a regression's MAE over the rows with both numbers (exact equality of two
+    floats made a regression's live "accuracy" zero on both sides)."""
+    if "label" not in rows.columns or "prediction" not in rows.columns:
+        return {"labelled": 0, "correct": 0, "accuracy": None} if task != "regression" else {"labelled": 0, "mae": None}
+    if task == "regression":
+        num = [c for c in ("prediction_num", "label_num") if c not in rows.columns]
+        if num:
+            rows = rows.with_columns(pl.col(c.removesuffix("_num")).cast(pl.Utf8).cast(pl.Float64, strict=False)
+                                     .alias(c) for c in num)
+        err, _ = _reg_terms()
+        got = rows.select(err.is_not_null().sum().alias("n"), err.abs().mean().alias("mae")).row(0, named=True)
+        return {"labelled": int(got["n"]), "mae": got["mae"]}
+    used = pl.col("label").is_not_null() & pl.col("prediction").is_not_null()
+    got = rows.select(used.sum().alias("n"), (used & same_value("label", "prediction")).sum().alias("k")).row(0)
+    n, k = int(got[0]), int(got[1])
+    return {"labelled": n, "correct": k, "accuracy": k / n if n else None}
+
+
 def _div(num: pl.Expr, den: pl.Expr) -> pl.Expr:
     return pl.when(den > 0).then(num / den).otherwise(None)
 
