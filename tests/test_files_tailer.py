@@ -188,6 +188,31 @@ def test_an_unterminated_line_waits_for_its_writer_by_time_not_by_scans(tmp_path
     assert p.read_text().splitlines()[3] == '{"id": 3{"id": 5}'
 
 
+def test_a_line_set_aside_and_then_finished_is_not_set_aside_again(tmp_path):
+    """The rest of a line set aside as truncated, when its writer comes back after the grace, is on the same line:
+    a second pause past the grace sets nothing aside again, and the chunk that ends the line says it `continues`
+    one (so the store drops a reader's rejection of it: thirtieth session's data-path probe)."""
+    clock = Clock()
+    p = tmp_path / "p.jsonl"
+    write(p, [0], "w", tail='{"id": 1, "x"')
+    _, state, _ = scan({}, [p], clock)
+    clock.t += 30
+    chunks, state, _ = scan(state, [p], clock)
+    assert chunks[0].rejected == [(2, TRUNCATED, '{"id": 1, "x"')] and next(iter(state.values())).mid_line
+    write(p, [], tail=": 2")  # more of it, and a pause past the grace again
+    _, state, _ = scan(state, [p], clock)
+    clock.t += 30
+    chunks, state, _ = scan(state, [p], clock)
+    assert chunks == []
+    write(p, [], tail="}\n")
+    chunks, state, _ = scan(state, [p], clock)
+    assert ids(chunks) == [] and chunks[0].body == b"}\n" and chunks[0].first_line == 2 and chunks[0].continues
+    write(p, [4])
+    chunks, state, _ = scan(state, [p], clock)
+    assert ids(chunks) == [4] and chunks[0].first_line == 3 and not chunks[0].continues
+    assert not next(iter(state.values())).mid_line
+
+
 def test_a_discarded_scan_is_read_again_from_the_untouched_state(tmp_path):
     p = tmp_path / "p.jsonl"
     write(p, range(10), "w")

@@ -83,6 +83,36 @@ def test_a_partial_last_line_waits_for_its_writer_then_is_set_aside(tmp_path):
     assert stats.malformed == 1
     assert w.rows("malformed_summary")[0][1] == "truncated last line (no newline)"
     assert counts(w)["predictions"] == 2
+    # the writer comes back after the grace and ends the line, then goes on (thirtieth session's data-path probe:
+    # the line's rest was set aside again as "invalid JSON", one row counted malformed twice)
+    jsonl(p, ['el": "m"}', row(2), row(3)], mode="a")
+    stats = w.refresh()
+    assert stats.rows == {"predictions": 2} and stats.malformed == 0
+    assert counts(w)["predictions"] == 4 and counts(w)["malformed"] == 1
+    # a line cut by a writer that died, then a whole row written on by the next one: the row is kept
+    with open(p, "a") as fh:
+        fh.write('{"ts": "2026-11-25T07:01:00Z", "mod')
+    w.refresh()
+    clock["t"] += 31
+    assert w.refresh().malformed == 1
+    jsonl(p, [row(4), row(5)], mode="a")
+    stats = w.refresh()
+    assert stats.rows == {"predictions": 2} and stats.malformed == 0
+    assert counts(w)["malformed"] == 2
+
+
+def test_a_field_only_a_row_set_aside_holds_is_no_new_field(tmp_path):
+    """Thirtieth session's data-path probe: a row set aside (no model) said "new field 'bogus'" of the store."""
+    p = tmp_path / "p.jsonl"
+    jsonl(p, [row(i) for i in range(5)])
+    w = wh(LogSource("predictions", str(p)))
+    w.refresh()
+    jsonl(p, [{"ts": "2026-11-25T07:00:00Z", "bogus": 1}, row(5), row(6)], mode="a")
+    stats = w.refresh()
+    assert stats.malformed == 1 and stats.rows == {"predictions": 2}
+    assert [n for n in stats.notes if "new field" in n] == []
+    jsonl(p, [row(7, bogus=2)], mode="a")  # a kept row holds it now
+    assert [n for n in w.refresh().notes if "new field" in n] == ["predictions: new field 'bogus'"]
 
 
 def test_rotated_file_is_read_from_the_start(tmp_path):

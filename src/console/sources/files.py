@@ -78,6 +78,7 @@ class FileCursor:
     size: int = -1  # size and mtime at the last look: both equal next time means unchanged, one stat
     mtime_ns: int = -1  # -1: not to be trusted (racy), the fingerprint is checked again
     tail_fp: str = ""  # sha1 of the KiB before `offset` ("": not taken): a rewrite that kept the first bytes shows
+    mid_line: bool = False  # `offset` is inside a line set aside as truncated (`Chunk.continues`)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -103,6 +104,9 @@ class Chunk:
     start_of_file: bool  # body starts at offset 0 (a UTF-8 BOM may be there)
     lines: int = -1  # newlines in body (-1: not counted), so a reader need not count them again
     mtime_ns: int = -1  # the file's mtime as read: when its rows were written, for a reader of time-less records
+    # body's first line goes on a line already set aside as truncated: its writer finished it after the grace (the
+    # line is counted once: a reader's rejection of it is dropped) or a new writer appended a whole row (kept)
+    continues: bool = False
 
 
 _EXT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "csv", ".parquet": "parquet",
@@ -527,7 +531,9 @@ class Tailer:
                 if header is None or line == header:  # the file's header (again, after a copytruncate)
                     header = line
                     body, start, first_line, in_body = body[nl + 1:], False, 2, lines - 1
-            new = replace(cur, offset=pos + cut, line_no=cur.line_no + lines, header=header)
+            was_mid = cur.mid_line  # this piece's first line goes on a line set aside
+            new = replace(cur, offset=pos + cut, line_no=cur.line_no + lines, header=header,
+                          mid_line=cur.mid_line and not cut)
             if last:
                 reached = pos + len(data)  # end, unless the file shrank while being read
                 if not tail:
@@ -537,13 +543,15 @@ class Tailer:
                         # a whole row with no newline: handed on, its line counted when its newline comes
                         # (then a blank line to the reader), so nothing is read twice and line numbers hold
                         body, in_body = body + tail + b"\n", in_body + 1
-                        new.offset = reached
+                        new.offset, new.mid_line = reached, False
                     else:
-                        raw = tail[:_RAW_LIMIT * 4].decode("utf-8", "replace")[:_RAW_LIMIT]
-                        rejected.append((new.line_no + 1, TRUNCATED, raw))
-                        # the line is not over: what its writer adds later is on the same line of the file (a
-                        # CSV header set aside counts as read, so the rows after it are not taken for one)
-                        new.offset = reached
+                        if not new.mid_line:  # (else more of a line already set aside, and counted)
+                            raw = tail[:_RAW_LIMIT * 4].decode("utf-8", "replace")[:_RAW_LIMIT]
+                            rejected.append((new.line_no + 1, TRUNCATED, raw))
+                        # the line is not over: what its writer adds later is on the same line of the file
+                        # (`Chunk.continues`); a CSV header set aside counts as read, so the rows after it are not
+                        # taken for one
+                        new.offset, new.mid_line = reached, True
                         if csv and header is None and new.line_no == 0:
                             new.line_no = 1
                     new.pending_size, new.pending_since = -1, None
@@ -554,7 +562,8 @@ class Tailer:
             state[key] = cur = new
             if body or rejected or announce or header != prev_header:
                 announce = False
-                yield Chunk(key, work.path, first_line, body, rejected, header, cur, start, in_body, st.st_mtime_ns)
+                yield Chunk(key, work.path, first_line, body, rejected, header, cur, start, in_body, st.st_mtime_ns,
+                            was_mid and bool(body))
             pos += cut
             if last:
                 if gz is not None and gz.error:

@@ -287,13 +287,15 @@ class Ingest:
         touched: set[str] = set()  # the sources whose one carry (`pairs_id`) took a piece in this refresh
 
         def take(src: LogSource, fmt_file: str | None, body: bytes, path: str, first_line: int, header: str | None,
-                 carry, rejected: list[Rejected], lines: int | None = None, written: int | None = None):
+                 carry, rejected: list[Rejected], lines: int | None = None, written: int | None = None,
+                 continues: bool = False):
             """Parses one piece of a log once, into typed rows of each kind and rows set aside; returns the
             reader's carry (a vendor format's state between pieces). A reader whose carry is the source's
             (`SOURCE_CARRY`: a pair's events in any of its files) gets the source's instead, kept in `cursors` under
             `pairs_id` (so a step commits it with the cursors), and None goes back to the file's cursor. A reader
             that dates time-less records by their write (`WRITE_TIME`) gets `written`: the file's mtime as read, the
-            object's LastModified (epoch ns); readers never stat a log themselves."""
+            object's LastModified (epoch ns); readers never stat a log themselves. `continues`: body's first line
+            goes on a line set aside as truncated (`Chunk.continues`), counted once: its rejection is dropped."""
             pid = pairs_id(src) if fmt_file and _source_carried(fmt_file) else None
             if pid is not None:
                 carry = cursors.get(pid)
@@ -325,6 +327,8 @@ class Ingest:
                 why = f"unknown log format {fmt_file!r}" if fmt_file else \
                     "format not known from the file's name (set `format` on its [[logs]] entry)"
                 rej = [Rejected(0, why, "")] if first_line == 1 else []
+            if continues:
+                rej = [r for r in rej if r.loc != first_line]
             queue(src, by_kind, rejected + list(rej), path)
             if pid is None:
                 return carry
@@ -432,7 +436,7 @@ class Ingest:
                         carry = tailer.hand_over_carry(chunk.key)
                     chunk.cursor.carry = take(src, fmt_file, body, chunk.path, chunk.first_line, chunk.header,
                                               carry, rejected, chunk.lines if chunk.lines >= 0 else None,
-                                              chunk.mtime_ns if chunk.mtime_ns >= 0 else None)
+                                              chunk.mtime_ns if chunk.mtime_ns >= 0 else None, chunk.continues)
                     self._report(chunk.path, chunk.cursor.offset, sum(kept.values()), started)
                     maybe_step(sid, tailer)
                 claimed.update({i: src.path for i in tailer.matched if i not in claimed})
@@ -600,7 +604,11 @@ class Ingest:
             table, changed = parse.unify(tables)
             self._changed_types.update((kind, c) for c in changed)
             known = self._known_types(kind)
+            # a field no kept row holds a value of is no new field of the store: a row set aside (no model) carried
+            # it, and "new field 'bogus_field'" was said of it (thirtieth session's data-path probe)
             if kind in self._had_rows:
+                empty = [c for c in table.column_names if c not in known and table.column(c).null_count == len(table)]
+                table = table.drop_columns(empty)  # (as the segments before it, which lack it too)
                 self._new_fields.update((kind, c) for c in table.column_names if c not in known)
                 # a field the store holds as numbers now logged as text (or the reverse) in a later refresh: the
                 # views read it as text from here on, which `unify` says only of pieces read together
