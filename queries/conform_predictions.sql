@@ -46,10 +46,20 @@ SELECT _ts AS ts, _model AS model, _version AS version, _rid AS request_id,
             CASE WHEN TRY_CAST(latency_ms AS DOUBLE) IS NULL THEN 'latency_s is not finite' ELSE 'latency_ms is not finite' END
         WHEN _latency < 0 THEN
             CASE WHEN TRY_CAST(latency_ms AS DOUBLE) IS NULL THEN 'latency_s is negative' ELSE 'latency_ms is negative' END
+        WHEN input_tokens IS NOT NULL AND _in IS NULL AND isfinite(TRY_CAST(input_tokens AS DOUBLE))
+            THEN 'input_tokens is out of range'
         WHEN input_tokens IS NOT NULL AND _in IS NULL THEN 'input_tokens is not a number'
+        WHEN output_tokens IS NOT NULL AND _out IS NULL AND isfinite(TRY_CAST(output_tokens AS DOUBLE))
+            THEN 'output_tokens is out of range'
         WHEN output_tokens IS NOT NULL AND _out IS NULL THEN 'output_tokens is not a number'
+        -- a count of tokens is a whole number, not below zero (a negative one made a model's spend negative)
+        WHEN _in < 0 THEN 'input_tokens is negative'
+        WHEN _out < 0 THEN 'output_tokens is negative'
+        WHEN TRY_CAST(input_tokens AS DOUBLE) <> _in THEN 'input_tokens is not a whole number'
+        WHEN TRY_CAST(output_tokens AS DOUBLE) <> _out THEN 'output_tokens is not a whole number'
         WHEN cost_usd IS NOT NULL AND _cost IS NULL THEN 'cost_usd is not a number'
         WHEN NOT isfinite(_cost) THEN 'cost_usd is not finite'
+        WHEN _cost < 0 THEN 'cost_usd is negative'
     END AS _reject,
     t.* EXCLUDE (ts, model, version, request_id, environment, variant, prediction, prediction_num, score,
                  latency_ms, latency_s, is_error, status, error, input_tokens, output_tokens, cost_usd, source, loc,

@@ -209,3 +209,14 @@ def test_compute_is_shared_over_an_hours_requests_so_adjacent_windows_add_up_at_
     assert first + second == pytest.approx(whole) and whole == pytest.approx(0.8)
     at_half_past = c.with_cost(rows.filter(pl.col("ts") <= h + timedelta(minutes=30)), prices)  # read at 09:30
     assert c.window_spend(at_half_past, h, h + timedelta(minutes=30)).usd == pytest.approx(0.8)  # provisional
+
+
+def test_the_budget_rules_evidence_keeps_cents_below_100_dollars():
+    """A $1 budget's evidence read "projected $3 of $1 ($0 spent ...)" with $0.28 spent (thirtieth session's LLM
+    probe): cents below $100, whole dollars above."""
+    from console.analytics.cost import BudgetStatus, budget_note
+
+    small = BudgetStatus("m", 1.0, 0.28485, 0.28, 0.3, 2.9661, 2.97)
+    assert budget_note(small, 1.0) == "projected $2.97 of $1.00 ($0.28 spent, then the last 24 h's pace)"
+    big = BudgetStatus("m", 5000.0, 1234.56, 0.25, 0.3, 4321.9, 0.86)
+    assert budget_note(big, 5000.0) == "projected $4,322 of $5,000 ($1,235 spent, then the last 24 h's pace)"

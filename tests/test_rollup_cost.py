@@ -394,3 +394,34 @@ def test_the_weeks_spend_does_not_depend_on_how_the_window_is_written(log, capsy
         assert w["week_requests"] == week.height
         assert w["week_usd"] == pytest.approx(got[1][0]["week_usd"], rel=1e-9)
         assert b["projected_usd"] == pytest.approx(got[1][1]["projected_usd"], rel=1e-9)
+
+
+@pytest.mark.parametrize("min_rows", [200_000, 1_000])  # raw rows, then the hourly rollups
+def test_a_cost_spike_mid_hour_is_detected_after_its_onset_with_its_prompt_suspected(tmp_path, capsys, min_rows):
+    """Thirtieth session's LLM probe: a prompt change at 10:30 tripled the cost per request; from rollups the
+    incident's onset was 10:59:59.999999 and its detection 10:00, before its first p2 row, and the prompt change
+    was no suspect (the hour's two blocks each span the whole hour). Both paths: onset <= the first p2 row <= the
+    detection, and p2 suspected."""
+    import json
+
+    from console import cli
+
+    change = datetime(2026, 11, 25, 10, 30)
+    rows, t = [], datetime(2026, 11, 23)
+    while t < datetime(2026, 11, 26):
+        after = t >= change
+        rows.append({"ts": f"{t + timedelta(seconds=30):%Y-%m-%dT%H:%M:%S}Z", "model": "chat", "version": "1",
+                     "request_id": f"x{len(rows)}", "prompt_version": "p2" if after else "p1", "prediction": "x",
+                     "latency_ms": 100, "input_tokens": 4000 if after else 1000, "output_tokens": 200})
+        t += timedelta(minutes=1)
+    (tmp_path / "preds.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    config = tmp_path / "console.toml"
+    config.write_text(f'[store]\npath = "store"\n[rollups]\nmin_rows = {min_rows}\n[[logs]]\nkind = "predictions"\n'
+                      'path = "preds.jsonl"\n[models.chat]\ntask = "llm"\n[models.chat.prices]\ninput_per_1m = 2.0\n'
+                      'output_per_1m = 10.0\n')
+    cli.main(["--config", str(config), "--at", "2026-11-25T20:00Z", "check", "--format", "json"])
+    out = json.loads(capsys.readouterr().out)
+    (spike,) = [i for i in out["incidents"] if "spike" in i["rule"]]
+    first = (change + timedelta(seconds=30)).isoformat() + "Z"
+    assert spike["state"] == "firing" and spike["onset"] <= first <= spike["detected"], spike
+    assert any("prompt_version p2" in s["detail"] for s in spike["suspects"]), spike["suspects"]

@@ -307,9 +307,10 @@ class RuleEvaluator:
             if "refused" not in self.mon.attributes(src.model):
                 return [], {"note": "no refused column in the log"}
             rows = self.mon.typed_rows(src.model, src.since, src.now, "production", columns=["ts", "refused"])
+            rows = rows.filter(co.flag("refused").is_not_null())  # a row with no yes/no is no evidence either way
             spans = ev.windows(rows["ts"], src.now, span, MIN_BUCKET_ROWS, src.since,
                                step=ev.grid_step(span, src.grid_since, src.now, limit=RATE_LIMIT), limit=None)
-            return ev.rate_evaluations(rows, spans, pl.col("refused").cast(pl.Float64).mean(), rule.op,
+            return ev.rate_evaluations(rows, spans, co.flag("refused").mean(), rule.op,
                                        rule.threshold, MIN_BUCKET_ROWS, True), {}
         if metric in ("accuracy_drop", "mae_increase"):
             key = "accuracy" if metric == "accuracy_drop" else "mae"
@@ -363,13 +364,15 @@ class RuleEvaluator:
             preds = he.served(preds)  # the latency and errors users met: a shadow's answers reached no one
             if metric == "refusal_rate" and "refused" not in preds.columns:
                 return [], {"note": "no refused column in the log"}
+            if metric == "refusal_rate":  # a row with no yes/no is no evidence either way
+                preds = preds.filter(co.flag("refused").is_not_null())
             spans = ev.windows(preds["ts"], now, span, MIN_BUCKET_ROWS, ctx.since, step=ctx.step(span, rates=True),
                                limit=None, reach=ctx.reach)
             expr, proportion = {
                 "p95_ms": (lat.quantile(0.95, interpolation="linear"), False),
                 "error_rate": (pl.col("is_error").cast(pl.Float64).mean(), True),
                 "burn_rate": (_burn_expr(mc.slo), False),
-                "refusal_rate": (pl.col("refused").cast(pl.Float64).mean(), True),
+                "refusal_rate": (co.flag("refused").mean(), True),
             }[metric]
             bounds = _burn_bounds(mc.slo) if metric == "burn_rate" else _p95_bounds if metric == "p95_ms" else None
             return ev.rate_evaluations(preds, spans, expr, rule.op, rule.threshold, MIN_BUCKET_ROWS, proportion,
@@ -463,8 +466,7 @@ class RuleEvaluator:
                 evals.append(ev.Evaluation(hi - co.PACE, hi, n, None, None, note="no spend to project"))
             else:
                 evals.append(ev.Evaluation(hi - co.PACE, hi, n, value, al.breaches(rule.op, value, rule.threshold),
-                                           note=f"projected ${status.projected_usd:,.0f} of ${budget:,.0f} "
-                                                f"(${status.spent_usd:,.0f} spent, then the last 24 h's pace)"))
+                                           note=co.budget_note(status, budget)))
         return evals
 
     def _no_expected(self, model: str, key: str) -> str:
@@ -593,7 +595,7 @@ class RuleEvaluator:
             col = {"p95_ms": pl.col("latency_ms").cast(pl.Float64), "error_rate": pl.col("is_error").cast(pl.Float64),
                    "burn_rate": pl.col("is_error").cast(pl.Float64) + (pl.col("latency_ms").cast(pl.Float64)
                                                                         > ctx.mc.slo.p95_ms).cast(pl.Float64),
-                   "refusal_rate": pl.col("refused").cast(pl.Float64)}[metric]
+                   "refusal_rate": co.flag("refused")}[metric]
             part = he.served(ctx.preds).filter((pl.col("ts") > prev) & (pl.col("ts") <= hi)).select("ts", col.alias("v")) \
                 .drop_nulls()
             return _change_point(part, "v", lo, hi), feature, first, detail

@@ -734,8 +734,7 @@ class RollupRules:
                 evals.append(ev.Evaluation(hi - co.PACE, hi, n, None, None, note="no spend to project"))
             else:
                 evals.append(ev.Evaluation(hi - co.PACE, hi, n, value, al.breaches(op, value, threshold),
-                                           note=f"projected ${status.projected_usd:,.0f} of ${budget:,.0f} "
-                                                f"(${status.spent_usd:,.0f} spent, then the last 24 h's pace)"))
+                                           note=co.budget_note(status, budget)))
         return evals
 
     def cost_spike(self, op: str, threshold: float, min_rows: int) -> tuple[list, dict]:

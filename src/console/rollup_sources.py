@@ -400,16 +400,22 @@ def conform(batch: pa.RecordBatch | pa.Table) -> pa.Table:
 def _kept(t: pa.Table) -> pa.ChunkedArray | pa.Array:
     """The rows the store keeps (`queries/conform_predictions.sql`'s `_reject` null), of the columns read: a time,
     a model, a version and a request id that are not empty, numbers that are numbers and finite (the latency:
-    `_latency`). The `rollup` command counted rows the store sets aside (an empty model, no version, a latency of
+    `_latency`), a cost and token counts not below zero, the counts whole. The `rollup` command counted rows the store sets aside (an empty model, no version, a latency of
     1e400 or `true`), so the rollups of one log disagreed with the console's reading of it."""
     keep = pc.is_valid(t.column("ts"))
     for name in ("model", "version", "request_id"):
         if name in t.column_names:
             keep = pc.and_(keep, pc.fill_null(pc.greater(pc.binary_length(_text(t, name)), 0), False))
-    for name in ("score", "cost_usd"):
+    for name in ("score", "cost_usd", "input_tokens", "output_tokens"):
         if name in t.column_names:
-            raw = t.column(name)  # given: a finite number
-            keep = pc.and_(keep, pc.or_(pc.is_null(raw), pc.fill_null(pc.is_finite(_to_float(raw)), False)))
+            raw = t.column(name)  # given: a finite number (a cost or a count not below zero, a count whole)
+            num = _to_float(raw)
+            ok = pc.is_finite(num)
+            if name != "score":
+                ok = pc.and_(ok, pc.greater_equal(num, 0.0))
+            if name.endswith("_tokens"):
+                ok = pc.and_(ok, pc.and_(pc.equal(pc.floor(num), num), pc.less(num, 2.0 ** 63)))
+            keep = pc.and_(keep, pc.or_(pc.is_null(raw), pc.fill_null(ok, False)))
     return keep
 
 

@@ -17,7 +17,7 @@ from typing import Callable, Iterable, Mapping
 import polars as pl
 
 from console.config import AlertRule, Slo
-from console.analytics.cost import hourly_cost_series
+from console.analytics.cost import flag, hourly_cost_series
 from console.analytics.health import LATENCY_BUDGET
 from console.analytics.quality import same_value
 from console.analytics.windows import JsonResult, between, bucket_expr, naive_utc
@@ -197,7 +197,7 @@ def burn_rate_series(preds: pl.DataFrame, slo: Slo, every: str = "5m") -> pl.Dat
 
 
 def refusal_rate_series(preds: pl.DataFrame, every: str = "1h") -> pl.DataFrame:
-    return _series(preds, every, pl.col("refused").cast(pl.Float64).mean())
+    return _series(preds, every, flag("refused").mean())
 
 
 def accuracy_drop_series(joined: pl.DataFrame, baseline_start: datetime, baseline_end: datetime,

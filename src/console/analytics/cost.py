@@ -25,6 +25,7 @@ from typing import Mapping, Sequence
 import polars as pl
 
 from console.config import ModelConfig, Prices
+from console.contract_fields import ERROR_FLAGS, NO_ERROR_FLAGS
 from console.analytics.windows import JsonResult, day_start, in_window, month_bounds, naive_utc, opt_float
 
 COST = "cost"  # the effective per-request cost column added by `with_cost`
@@ -194,6 +195,16 @@ class BudgetStatus(JsonResult):
     projected_share: float | None
 
 
+def budget_note(status: BudgetStatus, budget: float) -> str:
+    """The budget rule's evidence, one wording for the raw and the rollup path; cents below $100 (a $1 budget
+    read "projected $3 of $1 ($0 spent ...)" with $0.28 spent)."""
+    def usd(x: float) -> str:
+        return f"${x:,.2f}" if abs(x) < 100 else f"${x:,.0f}"
+
+    return (f"projected {usd(status.projected_usd or 0.0)} of {usd(budget)} ({usd(status.spent_usd)} spent, then the "
+            "last 24 h's pace)")
+
+
 PACE = timedelta(hours=24)  # the run rate a month-end forecast extends: one whole daily cycle
 WEEK = timedelta(days=7)  # the "last 7 days" spend
 
@@ -304,6 +315,17 @@ def cost_spike(costed: pl.DataFrame, now: datetime, factor: float = 3.0, baselin
 
 # --------------------------------------------------------------------------- LLM usage
 
+_FLAG = {**{v: 1.0 for v in ERROR_FLAGS}, **{v: 0.0 for v in NO_ERROR_FLAGS if v not in ("", "none", "null")}}
+
+
+def flag(name: str) -> pl.Expr:
+    """A logged yes/no field (`refused`, `guardrail_blocked`) as 1.0 or 0.0, however it is written (a JSON boolean,
+    0/1, "yes"/"no", "true"/"false" in any case), and null for any other value: one row's `"n/a"` cost only itself
+    (a strict cast failed `cost` and every rule of the model, which `snapshot` then showed as no alert)."""
+    return (pl.col(name).cast(pl.Utf8).str.strip_chars().str.to_lowercase()
+            .replace_strict(_FLAG, default=None, return_dtype=pl.Float64))
+
+
 
 def llm_usage_table(preds: pl.DataFrame, by: Sequence[str] = ("model", "prompt_version")) -> pl.DataFrame:
     """Per group: requests, mean input/output tokens, refusal rate, guardrail blocks, mean factuality."""
@@ -316,9 +338,9 @@ def llm_usage_table(preds: pl.DataFrame, by: Sequence[str] = ("model", "prompt_v
         pl.len().alias("requests"),
         col("input_tokens", pl.col("input_tokens").cast(pl.Float64).mean()).alias("input_tokens_mean"),
         col("output_tokens", pl.col("output_tokens").cast(pl.Float64).mean()).alias("output_tokens_mean"),
-        col("refused", pl.col("refused").cast(pl.Float64).mean()).alias("refusal_rate"),
-        col("guardrail_blocked", pl.col("guardrail_blocked").cast(pl.Int64).sum(), pl.Int64).alias("guardrail_blocks"),
-        col("guardrail_blocked", pl.col("guardrail_blocked").cast(pl.Float64).mean()).alias("guardrail_block_rate"),
+        col("refused", flag("refused").mean()).alias("refusal_rate"),
+        col("guardrail_blocked", flag("guardrail_blocked").sum().cast(pl.Int64), pl.Int64).alias("guardrail_blocks"),
+        col("guardrail_blocked", flag("guardrail_blocked").mean()).alias("guardrail_block_rate"),
         col("factuality", pl.col("factuality").cast(pl.Float64).fill_nan(None).mean()).alias("factuality_mean"),
     ]
     if not keys:

@@ -370,7 +370,10 @@ def unit_cost_evaluations(per: pl.DataFrame, key: str, op: str, threshold: float
         base, unit = before["cost"] / before["n"], after["cost"] / after["n"]
         value = unit / base if base > 0 else None
         breach = None if value is None else OPS[op](value, threshold)
-        evals.append(Evaluation(before["end"], after["start"], after["n"], value, breach,
+        # between the old stretch's end and the new one's start: rollup blocks of one hour split by a change each
+        # span the whole hour, so the later of the two ends it (the change was seen "at 10:00", before its onset)
+        lo, hi = sorted((before["end"], after["start"]))
+        evals.append(Evaluation(lo, hi, after["n"], value, breach,
                                 note=f"${unit * 1000:.3g}/1k requests on {key} {after['_k']} vs "
                                      f"${base * 1000:.3g}/1k on {before['_k']}"))
     return evals, {}

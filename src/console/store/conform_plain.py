@@ -83,13 +83,13 @@ def predictions(table: pa.Table, max_ts: datetime) -> pa.Table | None:
         if c in have and pa.types.is_float64(col(c).type) and col(c).null_count < n \
                 and not pc.all(pc.is_finite(col(c))).as_py():
             return None
-    if "latency_ms" in have and col("latency_ms").null_count < n \
-            and pc.min(col("latency_ms")).as_py() < 0:  # a negative latency: the query sets its row aside
-        return None
+    for c in ("latency_ms", "cost_usd"):  # a negative latency or cost: the query sets its row aside
+        if c in have and col(c).null_count < n and pc.min(col(c)).as_py() < 0:
+            return None
     for c in ("input_tokens", "output_tokens"):
         if c in have and col(c).null_count < n:
             lo, hi = pc.min_max(col(c)).values()
-            if lo.as_py() < -_SAFE_TOKENS or hi.as_py() > _SAFE_TOKENS:
+            if lo.as_py() < 0 or hi.as_py() > _SAFE_TOKENS:  # a negative count: the query sets its row aside
                 return None
     pred = col("prediction") if "prediction" in have else pa.nulls(n, pa.string())
     # at most 15 digits: digits / 10**k, both exact doubles, is one correctly rounded division in any parser
