@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import glob as _glob
 import json
 import re
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from werkzeug import Response
 
 from conftest import free_port, mlflow_client, seed_model, unique
@@ -538,3 +540,30 @@ def test_a_registry_failing_after_the_deploy_hook_accepted_is_an_unknown_outcome
     assert exit_codes.for_status(result.status) == exit_codes.UNKNOWN
     outcome = audit.read(op.audit.path, model=name)[-1]
     assert outcome["phase"] == "outcome" and outcome["outcome"] == "unknown"
+
+
+@pytest.mark.parametrize("pattern, name", [
+    ("deploy/*.jsonl", "deploy/console-actions.jsonl"),
+    ("deploy/events-*.jsonl", "deploy/events-console-actions.jsonl"),
+    ("deploy/**/*.jsonl", "deploy/console-actions.jsonl"),
+    ("deploy/ev-2026-??.jsonl", "deploy/ev-2026-xx.jsonl"),
+    ("deploy/ev[0-9]*.ndjson", "deploy/ev0console-actions.ndjson"),
+])
+def test_the_console_writes_its_events_where_its_deployments_glob_reads_them(tmp_path, pattern, name):
+    """A deployments glob with its wildcard in the name (`deploy/events-*.jsonl`) never matched the console's own
+    `console-actions.jsonl`: after a canary step the Overview kept the old step (thirtieth session's actions probe).
+    Checked with `glob` itself, and by the store reading the event back."""
+    from console.actions import deploylog
+    from console.warehouse import Warehouse
+
+    cfg = parse({"logs": [{"kind": "deployments", "path": pattern}]}, root=tmp_path)
+    target = deploylog.target_path(cfg)
+    assert target == tmp_path / name
+    deploylog.append(target, {"ts": "2026-11-30T12:00:00Z", "model": "m", "version": "2", "environment": "production",
+                              "strategy": "canary", "traffic_pct": 50, "action": "canary-step"})
+    assert _glob.glob(str(tmp_path / pattern), recursive=True) == [str(target)]
+    w = Warehouse(cfg, tmp_path / "store")
+    try:
+        assert w.refresh().rows == {"deployments": 1}
+    finally:
+        w.close()
