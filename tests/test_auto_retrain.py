@@ -114,3 +114,62 @@ def test_the_auto_retrain_command_exits_as_the_table_says(tmp_path, httpserver):
                  "retries = 0\n")
     code = cli.main(["--config", str(config), "--at", during.isoformat() + "Z", "auto-retrain"])
     assert len(httpserver.log) == 1 and code == exit_codes.REMOTE
+
+
+def test_a_retrain_that_never_started_keeps_no_cool_down(tmp_path, httpserver):
+    """A refused retrain (read-only, a role) and one whose hook answered 500 ("no retrain started") are no retrain:
+    the next pass calls the hook again. Both kept the 24 h cool-down, `check` still saying "retrain recommended"
+    while nothing was ever asked of the training system (thirtieth session's actions probe)."""
+    config = build_workspace(tmp_path / "ws", now=DEMO_NOW)
+    tour = json.loads((config.parent / "tour.json").read_text())
+    festival = next(i for i in tour["incidents"] if i["kind"] == "feature_drift")
+    during = datetime.fromisoformat(festival["start"].rstrip("Z")) + timedelta(hours=10)
+    httpserver.expect_ordered_request("/retrain", method="POST").respond_with_data("down", status=500)
+    httpserver.expect_ordered_request("/retrain", method="POST").respond_with_json({"job": "42"})
+    cfg = replace(parse_file(config), auto_retrain=True, audit_path=tmp_path / "audit.jsonl",
+                  webhooks={"retrain": Webhook(url=httpserver.url_for("/retrain"), retries=0)})
+    svc = Service(cfg, clock=lambda: during)
+    svc.refresh()
+    svc.findings(max_age_s=0)
+    model = festival["model"]
+    svc.operator.refuse("refused", "read-only mode", "retrain", model, "production")
+    assert [r.status for r in svc.auto_retrain()] == ["failed"] and len(httpserver.log) == 1
+    svc.auto_retrain_results.clear()
+    assert [r.status for r in svc.auto_retrain()] == ["done"] and len(httpserver.log) == 2
+    svc.auto_retrain_results.clear()
+    assert svc.auto_retrain() == [] and len(httpserver.log) == 2  # this one started: its cool-down holds
+
+
+def test_two_operators_retraining_at_once_call_the_hook_once(tmp_path, httpserver):
+    """Two `retrain` commands on one model at once (two operators, or the TUI's T beside a cron `auto-retrain`):
+    both exited 0 and the training system got two requests. A retrain takes the model's lock as every action does;
+    the one that waited finds the other's request in the trail and stops as a conflict (exit 3)."""
+    import threading
+    import time
+
+    from werkzeug import Response
+
+    from console import exit_codes
+
+    config = build_workspace(tmp_path / "ws", now=DEMO_NOW)
+
+    def slow(_request):
+        time.sleep(1.0)
+        return Response(json.dumps({"job": "42"}), content_type="application/json")
+
+    httpserver.expect_request("/retrain", method="POST").respond_with_handler(slow)
+    cfg = replace(parse_file(config), audit_path=tmp_path / "audit.jsonl",
+                  webhooks={"retrain": Webhook(url=httpserver.url_for("/retrain"), retries=0)})
+    services = [Service(cfg, clock=lambda: DEMO_NOW) for _ in range(2)]
+    results = []
+    threads = [threading.Thread(target=lambda s=s: results.append(s.operator.retrain(
+        "fraud-detector", "production", reason="drift"))) for s in services]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(httpserver.log) == 1
+    assert sorted(r.status for r in results) == ["conflict", "done"], [r.message for r in results]
+    lost = next(r for r in results if r.status == "conflict")
+    assert "requested a retrain of fraud-detector" in lost.message
+    assert exit_codes.for_status(lost.status) == exit_codes.CONFLICT

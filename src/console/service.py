@@ -669,8 +669,7 @@ class Service:
             called.add(rec.model)
             try:
                 with model_lock(self.operator.lock_dir / "auto-retrain", rec.model):
-                    if any(r.get("action") == "retrain" and r.get("model") == rec.model
-                           and str(r.get("ts", "")) >= cutoff for r in audit.read(path)):
+                    if _retrain_started(audit.read(path, rec.model), cutoff):
                         continue
                     result = self.operator.retrain(rec.model, "production", reason=f"auto_retrain: {rec.reason}",
                                                    evidence={"trigger": rec.reason,
@@ -823,6 +822,15 @@ class Service:
 
     def close(self) -> None:
         self.warehouse.close()
+
+
+def _retrain_started(records: list[dict], cutoff: str) -> bool:
+    """A retrain of the records' model requested since `cutoff` that may have started: its intent, unless its
+    outcome says none started (`failed`). A refused retrain, or a hook that answered 500, kept the cool-down for
+    24 h while the recommendation stood (thirtieth session's actions probe)."""
+    failed = {r.get("action_id") for r in records if r.get("phase") == "outcome" and r.get("outcome") == "failed"}
+    return any(r.get("action") == "retrain" and r.get("phase") == "intent" and str(r.get("ts", "")) >= cutoff
+               and r.get("action_id") not in failed for r in records)
 
 
 class _OnFirstUse:

@@ -806,11 +806,40 @@ class Operator:
                                {"registry_error": True})
         evidence = evidence or {}
         window = data_window if data_window is not None else evidence.get("data_window")
+        asked = self._now()
         with self.flights.start("retrain", model, env) as flight:
+            # the model's lock, as every other action takes it: two operators (or a cron `auto-retrain` beside
+            # the TUI's T) started two training pipelines at once (thirtieth session's actions probe)
+            lock = flight.lock = model_lock(self.lock_dir, model, self.lock_wait_s)
             try:
+                flight.step("lock")
+                lock.acquire()
+                other = self._retrain_since(model, env, asked)
+                if other is not None:  # requested while this one waited for the lock: not requested twice
+                    return self._refuse("conflict", f"{other.get('actor') or 'another operator'} requested a retrain "
+                                        f"of {model} at {other.get('ts')}, running when this one was asked; not "
+                                        "requested again", "retrain", model, env)
                 return self._retrain(model, env, reason, evidence, window, version, flight)
+            except Timeout:
+                return self._refuse("conflict", f"another action on {model} is still running on this machine",
+                                    "retrain", model, env)
             except Abandoned:
                 return _abandoned(flight)
+            finally:
+                flight.release()
+
+    def _retrain_since(self, model: str, env: str, since: str) -> dict | None:
+        """The intent of a retrain of the model in `env` that was running at `since` or was requested after it
+        (an intent or an outcome recorded since then), unless its hook said none started (`failed`)."""
+        try:
+            records = [r for r in audit_mod.read(self.audit.path, model)
+                       if r.get("action") == "retrain" and r.get("environment") == env]
+        except OSError:
+            return None
+        failed = {r.get("action_id") for r in records if r.get("phase") == "outcome" and r.get("outcome") == "failed"}
+        recent = {r.get("action_id") for r in records if r.get("phase") in ("intent", "outcome")
+                  and str(r.get("ts", "")) >= since} - failed
+        return next((r for r in records if r.get("phase") == "intent" and r.get("action_id") in recent), None)
 
     def _retrain(self, model: str, env: str, reason: str, evidence: dict, window: Any, version: str | None,
                  flight: Flight) -> ActionResult:
