@@ -220,3 +220,16 @@ def test_the_budget_rules_evidence_keeps_cents_below_100_dollars():
     assert budget_note(small, 1.0) == "projected $2.97 of $1.00 ($0.28 spent, then the last 24 h's pace)"
     big = BudgetStatus("m", 5000.0, 1234.56, 0.25, 0.3, 4321.9, 0.86)
     assert budget_note(big, 5000.0) == "projected $4,322 of $5,000 ($1,235 spent, then the last 24 h's pace)"
+
+
+def test_text_output_keeps_a_dollar_amounts_cents():
+    """`cost` as text said `usd=221` and `spent_usd=221` for $221.04 and 140.6 for $140.64 (four significant digits,
+    thirtieth session's LLM probe): dollars keep their cents; a fraction of a cent keeps its digits."""
+    from console.cli_monitor import render_text
+
+    out = render_text({"window_spend": {"usd": 221.04, "requests": 10080, "per_1k": 21.93},
+                       "budget": {"spent_usd": 140.64, "share_used": 0.70321},
+                       "per_1k": [{"version": "1", "cost_usd": 12345.678, "cost_per_1k": 0.0031}]})
+    assert "usd=221.04, requests=10080, per_1k=21.93" in out
+    assert "spent_usd=140.64, share_used=0.7032" in out
+    assert "12345.68" in out and "0.0031" in out

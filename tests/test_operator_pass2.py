@@ -125,7 +125,8 @@ def test_cost_reports_the_spend_of_the_window_it_names(tmp_path):
         text = _cli(cfg, "cost", "chat", *args)
         assert text.returncode == 0, text.stderr
         line = next(ln for ln in text.stdout.splitlines() if ln.startswith("window_spend:"))
-        assert f"usd={usd:.4g}" in line and f"requests={n}" in line, (line, usd, n)
+        said = f"{usd:.2f}" if usd >= 1 else f"{usd:.4g}"  # dollars keep their cents (usd=221 was $221.04)
+        assert f"usd={said}" in line and f"requests={n}" in line, (line, usd, n)
 
 
 def test_cost_window_from_the_rollups_equals_the_hand_sum(tmp_path):

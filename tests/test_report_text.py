@@ -8,7 +8,7 @@ def test_large_numbers_are_not_in_exponent_notation():
     text = render_text({"now": {"window": 86400.0, "usd": 12345.678, "accuracy": 0.852143, "n": 13559}})
     line = next(t for t in text.splitlines() if t.startswith("now:"))
     fields = dict(f.split("=") for f in line.removeprefix("now:").strip().split(", "))
-    assert fields == {"window": "86400", "usd": "12345.7", "accuracy": "0.8521", "n": "13559"}, line
+    assert fields == {"window": "86400", "usd": "12345.68", "accuracy": "0.8521", "n": "13559"}, line
 
 
 def test_a_half_open_windows_from_is_the_instant_given():

@@ -395,18 +395,18 @@ def render_text(data: dict) -> str:
         if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             flat = [_flat(v) for v in value]
             cols = list(dict.fromkeys(k for v in flat for k in v if not isinstance(v[k], (dict, list))))
-            cells = [[plain(_fmt(v.get(c))) for c in cols] for v in flat]
+            cells = [[plain(_fmt(v.get(c), c)) for c in cols] for v in flat]
             widths = [max(width(c), *(width(r[i]) for r in cells)) for i, c in enumerate(cols)]
             lines.append(f"{key}:")
             lines.append("  " + "  ".join(pad(c.upper(), w) for c, w in zip(cols, widths)))
             lines += ["  " + "  ".join(pad(x, w) for x, w in zip(r, widths)) for r in cells]
         elif isinstance(value, dict):
-            lines.append(f"{key}: " + ", ".join(f"{k}={plain(_fmt(v))}" for k, v in _flat(value).items()
+            lines.append(f"{key}: " + ", ".join(f"{k}={plain(_fmt(v, k))}" for k, v in _flat(value).items()
                                                    if not isinstance(v, (dict, list))))
         elif isinstance(value, list) and not any(isinstance(v, (dict, list)) for v in value):
-            lines.append(f"{key}: " + ", ".join(plain(_fmt(v)) for v in value))
+            lines.append(f"{key}: " + ", ".join(plain(_fmt(v, key)) for v in value))
         else:
-            lines.append(f"{key}: {plain(_fmt(value))}")
+            lines.append(f"{key}: {plain(_fmt(value, key))}")
     return "\n".join(lines)
 
 
@@ -425,11 +425,18 @@ def _flat(record: dict) -> dict:
     return out
 
 
-def _fmt(v) -> str:
+def _fmt(v, key: str = "") -> str:
     if v is None:
         return "-"
+    if isinstance(v, float) and _money(key) and 1 <= abs(v) < 1e15:  # cents kept: `usd=221` was $221.04
+        return f"{v:.2f}"
     if isinstance(v, float):
         if 1e4 <= abs(v) < 1e15:  # dollars, counts, seconds: never "8.64e+04" (qa: a day's window in quality)
             return f"{v:.0f}" if v.is_integer() else f"{v:.1f}"
         return f"{v:.4g}"
     return str(v)
+
+
+def _money(key: str) -> bool:
+    """A field holding dollars: `usd`, `cost_usd`, `spent_usd`, `per_1k` (a cost per 1,000 requests) ..."""
+    return key == "usd" or key.endswith(("_usd", "per_1k")) or key.startswith("usd_") or "_usd_" in key
