@@ -64,6 +64,7 @@ PLAIN_TS = st.builds(lambda y, mo, d, h, mi, s, frac: f"{y:04d}-{mo:02d}-{d:02d}
                      st.sampled_from(["", ".5", ".123", ".000001", ".999999"]))
 PLAIN_NAME = st.sampled_from(["m", "fraud-detector", "3", " "])
 PLAIN_NUM = st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.none())
+PLAIN_POS = st.one_of(st.floats(min_value=0, allow_nan=False, allow_infinity=False), st.none())  # a latency, a cost
 
 
 @st.composite
@@ -88,15 +89,21 @@ def chunks(draw):
         cols["prediction"] = pa.array([draw(PRED) for _ in range(n)], pa.string_view())
     for name in ("score", "latency_ms", "cost_usd"):
         kind = draw(st.sampled_from(["absent", "float", "int"]))
+        # a plain latency or cost is not below zero (the query sets a negative one's row aside)
+        lo = -10**6 if name == "score" else 0
         if kind == "float":
-            cols[name] = pa.array([value(PLAIN_NUM, NUM) for _ in range(n)], pa.float64())
+            cols[name] = pa.array([value(PLAIN_NUM if name == "score" else PLAIN_POS, NUM) for _ in range(n)],
+                                  pa.float64())
         elif kind == "int":
-            cols[name] = pa.array([draw(st.one_of(st.integers(-10**6, 10**6), st.none())) for _ in range(n)], pa.int64())
-    for name, values in (("status", st.sampled_from([200, 404, 499, 500, 503, None])),
-                         ("input_tokens", st.one_of(st.integers(-2**63, 2**63 - 1), st.integers(0, 5000), st.none())),
-                         ("output_tokens", st.one_of(st.integers(0, 5000), st.none()))):
+            cols[name] = pa.array([value(st.one_of(st.integers(lo, 10**6), st.none()),
+                                         st.one_of(st.integers(-10**6, 10**6), st.none())) for _ in range(n)],
+                                  pa.int64())
+    wide = st.one_of(st.integers(-2**63, 2**63 - 1), st.integers(0, 5000), st.none())
+    for name, plain_values, values in (("status", *[st.sampled_from([200, 404, 499, 500, 503, None])] * 2),
+                                       ("input_tokens", st.one_of(st.integers(0, 5000), st.none()), wide),
+                                       ("output_tokens", st.one_of(st.integers(0, 5000), st.none()), wide)):
         if draw(st.booleans()):
-            cols[name] = pa.array([draw(values) for _ in range(n)], pa.int64())
+            cols[name] = pa.array([value(plain_values, values) for _ in range(n)], pa.int64())
     if draw(st.integers(0, 9)) == 0:  # a column the shortcut leaves to the query
         cols[draw(st.sampled_from(["is_error", "prediction_num", "Score"]))] = pa.array([1.0] * n, pa.float64())
     cols["source"] = pa.array(["/logs/live.jsonl"] * n, pa.string())
