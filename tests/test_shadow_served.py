@@ -110,6 +110,27 @@ async def test_model_page_says_the_served_error_rate(tmp_path):
         assert f"{HOURS * 60 * PER_MINUTE:,} req/24h" in text
 
 
+async def test_model_page_p95_is_of_the_served_versions(tmp_path):
+    """Thirtieth session's TUI probe: the HEALTH line's p95 listed the shadow beside the champion
+    ("p95 4,082ms v2, 4,005ms v4"), while its error rate was the served rows'. bad-shadow's champion answers in 20 ms,
+    its shadow in 900 ms: the line says 20 ms alone."""
+    from console.config import parse_file
+    from console.service import Service
+    from console.ui.app import ConsoleApp
+    from console.ui.screens.model import ModelScreen
+
+    cfg = parse_file(_workspace(tmp_path))
+    app = ConsoleApp(cfg, service=Service(cfg, clock=lambda: NOW), poll=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.snapshot is not None, "the overview")
+        await pilot.press("down", "enter")  # the second row: bad-shadow
+        await until(pilot, lambda: isinstance(app.screen, ModelScreen) and "BURN" in screen_text(app), "the page")
+        text = screen_text(app)
+        assert "bad-shadow" in text.splitlines()[0]
+        health = next(ln for ln in text.splitlines() if "HEALTH" in ln)
+        assert "p95 20ms" in health and "900" not in health, health
+
+
 def test_the_rules_from_rollups_count_the_served_rows_too(tmp_path):
     """Past `[rollups] min_rows` the rules read hourly rollups (`rollup_rules`): the same served rows, so the same
     incidents as the raw path (the rollups keep a shadow's rows under its own variant)."""

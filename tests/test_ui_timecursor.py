@@ -192,6 +192,58 @@ def test_a_rule_pass_the_view_moved_during_is_not_kept(tmp_path):
         svc.close()
 
 
+def test_a_pass_that_ends_as_the_view_moves_returns_its_findings_not_none(tmp_path):
+    """Thirtieth session's TUI probe: `set_at` clears the findings without the lock; a pass that had stored them
+    and was still making the Overview's cells then returned None, and the Incidents screen died on a TypeError."""
+    from console.service import Service
+    from ui_fixtures import build_workspace, parse_file
+
+    svc = Service(parse_file(build_workspace(tmp_path)), clock=lambda: FIXED)
+    try:
+        cells = svc._overview_cells
+        svc._overview_cells = lambda: (cells(), svc.set_at(FIXED - timedelta(hours=1)))[0]  # a time key meanwhile
+        found = svc.findings(max_age_s=0)
+        assert isinstance(found, list) and found
+    finally:
+        svc.close()
+
+
+async def test_a_screens_read_the_view_moved_under_is_read_again_for_the_new_view(tmp_path):
+    """Thirtieth session's TUI probe: the Incidents screen, opened while the rules were evaluated, listed the live
+    view's incidents (evidence and durations to 06:00) under the header of the hour before after `[`. A read the
+    time cursor moved under is dropped and read again; the list is the new view's."""
+    from console.ui.screens.incidents import IncidentsScreen
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app._have_findings and not app._monitoring, "the first rule pass")
+        svc = app.service
+        screen = IncidentsScreen()
+        await app.push_screen(screen)
+        await until(pilot, lambda: "findings" in screen.loaded and not screen.busy("findings"), "the incidents")
+        await pilot.pause()
+        findings, moved = svc.findings, []
+
+        def moving(*a, **k):  # the operator presses `[` while this read runs
+            out = findings(*a, **k)
+            if not moved:
+                moved.append(True)
+                app.call_from_thread(app.action_step_time, -1)
+            return out
+        svc.findings = moving
+        shown, show = [], screen.show
+        screen.show = lambda tag, result: (shown.append((tag, result, app.at)), show(tag, result))[1]
+        screen.loaded.discard("findings")
+        app.results.clear()  # read, not answered from the kept results
+        screen.refresh_data()
+        await until(pilot, lambda: moved and "findings" in screen.loaded and not screen.busy("findings"),
+                    "the read again")
+        assert app.at == FIXED - timedelta(hours=1)
+        lists = [(result[0], at) for tag, result, at in shown if tag == "findings"]
+        assert lists and all(now == at for now, at in lists), lists  # never the live view's list under the new one
+        assert [f.id for f in screen.findings] == [f.id for f in findings()]
+
+
 async def test_a_jump_to_year_one_is_refused_not_a_crash(tmp_path):
     """Probe E (twenty-ninth session): `@ 0001-01-01 00:00` was taken, and the Overview's window start overflowed:
     the console died with a traceback. A view ends between 1970 and 8999 (`analytics.windows.parse_time`)."""
@@ -205,3 +257,20 @@ async def test_a_jump_to_year_one_is_refused_not_a_crash(tmp_path):
             await pilot.pause()
             assert app.at is None and app.is_running
             assert any("out of range" in str(n.message) for n in app._notifications), list(app._notifications)
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_a_past_views_header_at_80_columns_keeps_the_screen_and_the_read_only_marker(read_only):
+    """Thirtieth session's TUI probe: the header was cut from its end, so a past view at 80 columns read
+    `PROD  Overview › support-assistant …  AT ...` (which screen?) and `[read-only]` was gone. The workspace goes
+    first, then the middle crumbs shrink; the screen's name and the marker stay."""
+    from console.ui.widgets.breadcrumb import fitted, time_text
+
+    room = 80 - len(time_text(FIXED, live=False).plain) - 1
+    for screen in ("Incidents", "Quality", "Deployments"):
+        text = fitted(["Overview", "support-assistant", screen], True, "mlops-console.toml", read_only, room).plain
+        assert len(text) <= room, text
+        marker = "" if not read_only else "  [read-only]" if "[read-only]" in text else "  [ro]"
+        assert text.endswith(screen + marker), text
+    wide = fitted(["Overview", "support-assistant", "Incidents"], True, "mlops-console.toml", read_only, 200).plain
+    assert "support-assistant" in wide and "@ mlops-console.toml" in wide and ("[read-only]" in wide) == read_only

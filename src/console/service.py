@@ -531,7 +531,9 @@ class Service:
         age = self.MONITOR_TTL_S if max_age_s is None else max_age_s
         self._ingested()
         with self._monitor_lock:
-            if self._findings is None or time.monotonic() - self._findings_at >= age:
+            found = self._findings  # once: `set_at` clears it without the lock (a pass ending as the view moved
+            # returned None, and the Incidents screen died on it)
+            if found is None or time.monotonic() - self._findings_at >= age:
                 gen = self.view_gen
                 found, recs = self._rule_pass(gen)
                 if gen != self.view_gen:  # the view moved during the pass: its findings are of no view (its reads
@@ -540,7 +542,6 @@ class Service:
                 self._findings_at = time.monotonic()
                 if overview:
                     self._overview_cells()
-            found = self._findings
         return self._acknowledged(found)
 
     def _answers(self):

@@ -56,9 +56,10 @@ Command = tuple[str, Callable[[], Any], str]  # (label, callback, help)
 class ServiceResult(Message):
     """The outcome of `ConsoleScreen.call_service`: posted from the worker thread, handled on the UI thread."""
 
-    def __init__(self, tag: str, result: Any = None, error: str | None = None) -> None:
+    def __init__(self, tag: str, result: Any = None, error: str | None = None, moved: bool = False) -> None:
         super().__init__()
         self.tag, self.result, self.error = tag, result, error
+        self.moved = moved  # a read whose view moved while it ran (`ConsoleScreen.handle_moved`)
 
 
 def cache_key(fn: Callable, version: tuple) -> tuple | None:
@@ -289,10 +290,17 @@ class ConsoleScreen(Screen):
 
     @work(thread=True, exit_on_error=False)
     def _service_worker(self, tag: str, fn: Callable[[Any], Any], key=None) -> None:
+        svc = self.app.service
+        gen = getattr(svc, "view_gen", None)
         try:
-            result = fn(self.app.service)
+            result = fn(svc)
         except Exception as exc:  # noqa: BLE001 - reported on the screen, never raised into the UI
             self.post_message(ServiceResult(tag, error=error_text(exc)))
+            return
+        if key is not None and getattr(svc, "view_gen", None) != gen:
+            # a read (not an action) the time cursor moved under: it may mix two views (the Incidents screen listed
+            # the live view's incidents under the header of the hour before); neither kept nor shown
+            self.post_message(ServiceResult(tag, result=result, moved=True))
             return
         if key is not None and key[-1] == self.app.data_version:
             self.app.results[key] = result
@@ -303,8 +311,13 @@ class ConsoleScreen(Screen):
         self.__dict__.get("_busy", {}).pop(message.tag, None)
         if message.error is not None:
             self.handle_error(message.tag, message.error)
+        elif message.moved:
+            self.handle_moved(message.tag)
         else:
             self.handle_result(message.tag, message.result)
+
+    def handle_moved(self, tag: str) -> None:
+        """Override: a read for `tag` ended after the view moved; its result is dropped (read it again)."""
 
     def handle_result(self, tag: str, result: Any) -> None:
         """Override: a `call_service` result for `tag`."""

@@ -251,6 +251,11 @@ class MonitorScreen(ConsoleScreen):
         self._inflight.pop(tag, None)
         self.show_error(tag, error)
 
+    def handle_moved(self, tag: str) -> None:
+        self._inflight.pop(tag, None)
+        if tag in self._latest:
+            self._start(tag)  # of the view now: the one read under the view left is of no view
+
     def show(self, tag: str, result: Any) -> None:
         """Override: a current result for `tag`, on the UI thread."""
 
@@ -453,7 +458,8 @@ class ModelScreen(ActionsMixin, MonitorScreen):
             err = (served["errors"].sum() / req) if req else None
             alert = Text("SLO ALERT", style="bold reverse") if slo.alert else Text("SLO ok")
             self.parts["health"] = line(
-                "HEALTH", _p95s(table) + Text(f" (SLO {cfg.slo.p95_ms:g})", style="dim"),
+                # the latency users met too: a shadow's p95 beside the versions served read as one of them
+                "HEALTH", _p95s(served) + Text(f" (SLO {cfg.slo.p95_ms:g})", style="dim"),
                 Text(f"err {100 * err:.2f}%" if err is not None else "err -")
                 + Text(f" (SLO {100 * cfg.slo.error_rate:g}%)", style="dim"), alert, Text("(1h)", style="dim"))
             self.parts["burn"] = line(
