@@ -13,11 +13,16 @@ from console.service import Service
 from fixed_time import DEMO_NOW
 
 
-def test_festival_drift_recommends_retraining_and_auto_retrain_calls_the_hook(tmp_path, httpserver):
+def _festival(tmp_path):
+    """The demo workspace, its planted festival drift (from the tour) and a time ten hours into it."""
     config = build_workspace(tmp_path / "ws", now=DEMO_NOW)
     tour = json.loads((config.parent / "tour.json").read_text())
     festival = next(i for i in tour["incidents"] if i["kind"] == "feature_drift")
-    during = datetime.fromisoformat(festival["start"].rstrip("Z")) + timedelta(hours=10)
+    return config, festival, datetime.fromisoformat(festival["start"].rstrip("Z")) + timedelta(hours=10)
+
+
+def test_festival_drift_recommends_retraining_and_auto_retrain_calls_the_hook(tmp_path, httpserver):
+    config, festival, during = _festival(tmp_path)
 
     httpserver.expect_request("/retrain", method="POST").respond_with_json({"job": "42"})
     cfg = replace(parse_file(config), auto_retrain=True, audit_path=tmp_path / "audit.jsonl",
@@ -50,10 +55,7 @@ def test_two_processes_deciding_at_once_call_the_retrain_hook_once(tmp_path, htt
 
     from werkzeug import Response
 
-    config = build_workspace(tmp_path / "ws", now=DEMO_NOW)
-    tour = json.loads((config.parent / "tour.json").read_text())
-    festival = next(i for i in tour["incidents"] if i["kind"] == "feature_drift")
-    during = datetime.fromisoformat(festival["start"].rstrip("Z")) + timedelta(hours=10)
+    config, festival, during = _festival(tmp_path)
 
     def slow(_request):
         time.sleep(1.0)
@@ -82,10 +84,7 @@ def test_a_view_in_the_past_never_retrains(tmp_path, httpserver):
     """The TUI's monitoring timer runs auto-retrain on whatever the view shows: an operator who steps back to
     last week's festival (`[`, `@`, `o`) must not send a retrain request now. The command's explicit `--at`
     (`past=True`) still may."""
-    config = build_workspace(tmp_path / "ws", now=DEMO_NOW)
-    tour = json.loads((config.parent / "tour.json").read_text())
-    festival = next(i for i in tour["incidents"] if i["kind"] == "feature_drift")
-    during = datetime.fromisoformat(festival["start"].rstrip("Z")) + timedelta(hours=10)
+    config, festival, during = _festival(tmp_path)
 
     httpserver.expect_request("/retrain", method="POST").respond_with_json({"job": "42"})
     cfg = replace(parse_file(config), auto_retrain=True, audit_path=tmp_path / "audit.jsonl",
@@ -104,10 +103,7 @@ def test_the_auto_retrain_command_exits_as_the_table_says(tmp_path, httpserver):
     the code of a refusal."""
     from console import cli, exit_codes
 
-    config = build_workspace(tmp_path / "ws", now=DEMO_NOW)
-    tour = json.loads((config.parent / "tour.json").read_text())
-    festival = next(i for i in tour["incidents"] if i["kind"] == "feature_drift")
-    during = datetime.fromisoformat(festival["start"].rstrip("Z")) + timedelta(hours=10)
+    config, festival, during = _festival(tmp_path)
     httpserver.expect_request("/retrain", method="POST").respond_with_data("down", status=500)
     with open(config, "a") as fh:
         fh.write(f'\n[retrain]\nauto_retrain = true\n[webhooks.retrain]\nurl = "{httpserver.url_for("/retrain")}"\n'
@@ -120,10 +116,7 @@ def test_a_retrain_that_never_started_keeps_no_cool_down(tmp_path, httpserver):
     """A refused retrain (read-only, a role) and one whose hook answered 500 ("no retrain started") are no retrain:
     the next pass calls the hook again. Both kept the 24 h cool-down, `check` still saying "retrain recommended"
     while nothing was ever asked of the training system (thirtieth session's actions probe)."""
-    config = build_workspace(tmp_path / "ws", now=DEMO_NOW)
-    tour = json.loads((config.parent / "tour.json").read_text())
-    festival = next(i for i in tour["incidents"] if i["kind"] == "feature_drift")
-    during = datetime.fromisoformat(festival["start"].rstrip("Z")) + timedelta(hours=10)
+    config, festival, during = _festival(tmp_path)
     httpserver.expect_ordered_request("/retrain", method="POST").respond_with_data("down", status=500)
     httpserver.expect_ordered_request("/retrain", method="POST").respond_with_json({"job": "42"})
     cfg = replace(parse_file(config), auto_retrain=True, audit_path=tmp_path / "audit.jsonl",

@@ -400,8 +400,9 @@ def conform(batch: pa.RecordBatch | pa.Table) -> pa.Table:
 def _kept(t: pa.Table) -> pa.ChunkedArray | pa.Array:
     """The rows the store keeps (`queries/conform_predictions.sql`'s `_reject` null), of the columns read: a time,
     a model, a version and a request id that are not empty, numbers that are numbers and finite (the latency:
-    `_latency`), a cost and token counts not below zero, the counts whole. The `rollup` command counted rows the store sets aside (an empty model, no version, a latency of
-    1e400 or `true`), so the rollups of one log disagreed with the console's reading of it."""
+    `_latency`), a cost and token counts not below zero, the counts whole. The `rollup` command counted rows the
+    store sets aside (an empty model, no version, a latency of 1e400 or `true`), so the rollups of one log
+    disagreed with the console's reading of it."""
     keep = pc.is_valid(t.column("ts"))
     for name in ("model", "version", "request_id"):
         if name in t.column_names:

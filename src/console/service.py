@@ -367,9 +367,8 @@ class Service:
         """Live error rate, p95 and accuracy of the champion and the canary, for the canary gates: of the versions
         the aliases name now (`versions`), so a canary started minutes ago is judged on its own rows, not on the
         rows its predecessor served under the same variant (a canary v1 was gated on the aborted v4's)."""
-        from console.analytics.windows import parse_window
-
         from console.analytics.quality import served_quality
+        from console.analytics.windows import parse_window
 
         now = self.clock()
         since = now - parse_window(window)
@@ -670,7 +669,7 @@ class Service:
             called.add(rec.model)
             try:
                 with model_lock(self.operator.lock_dir / "auto-retrain", rec.model):
-                    if _retrain_started(audit.read(path, rec.model), cutoff):
+                    if audit.retrain_since(audit.read(path, rec.model), cutoff) is not None:
                         continue
                     result = self.operator.retrain(rec.model, "production", reason=f"auto_retrain: {rec.reason}",
                                                    evidence={"trigger": rec.reason,
@@ -823,15 +822,6 @@ class Service:
 
     def close(self) -> None:
         self.warehouse.close()
-
-
-def _retrain_started(records: list[dict], cutoff: str) -> bool:
-    """A retrain of the records' model requested since `cutoff` that may have started: its intent, unless its
-    outcome says none started (`failed`). A refused retrain, or a hook that answered 500, kept the cool-down for
-    24 h while the recommendation stood (thirtieth session's actions probe)."""
-    failed = {r.get("action_id") for r in records if r.get("phase") == "outcome" and r.get("outcome") == "failed"}
-    return any(r.get("action") == "retrain" and r.get("phase") == "intent" and str(r.get("ts", "")) >= cutoff
-               and r.get("action_id") not in failed for r in records)
 
 
 class _OnFirstUse:

@@ -371,6 +371,19 @@ def read(path: str | os.PathLike, model: str | None = None, limit: int | None = 
     return out[-limit:] if limit else out
 
 
+def retrain_since(records: list[dict[str, Any]], since: str, environment: str | None = None) -> dict[str, Any] | None:
+    """The intent of a retrain among `records` (of one model; of `environment`, None for any) requested at or
+    after `since`, or still running then (its outcome recorded since), unless its hook said none started
+    (`failed`): a refused retrain, or one whose hook answered 500, started nothing to wait for. What two retrains
+    asked at once (`Operator.retrain`) and the auto-retrain cool-down (`Service`) both ask."""
+    ours = [r for r in records if r.get("action") == "retrain"
+            and (environment is None or r.get("environment") == environment)]
+    failed = {r.get("action_id") for r in ours if r.get("phase") == "outcome" and r.get("outcome") == "failed"}
+    recent = {r.get("action_id") for r in ours if r.get("phase") in ("intent", "outcome")
+              and str(r.get("ts", "")) >= since} - failed
+    return next((r for r in ours if r.get("phase") == "intent" and r.get("action_id") in recent), None)
+
+
 def incomplete(path: str | os.PathLike) -> list[dict[str, Any]]:
     """Intents with no outcome: actions interrupted by a crash, oldest first."""
     intents: dict[str, dict[str, Any]] = {}

@@ -829,17 +829,11 @@ class Operator:
                 flight.release()
 
     def _retrain_since(self, model: str, env: str, since: str) -> dict | None:
-        """The intent of a retrain of the model in `env` that was running at `since` or was requested after it
-        (an intent or an outcome recorded since then), unless its hook said none started (`failed`)."""
+        """`audit.retrain_since` of the model's trail (none when the trail cannot be read)."""
         try:
-            records = [r for r in audit_mod.read(self.audit.path, model)
-                       if r.get("action") == "retrain" and r.get("environment") == env]
+            return audit_mod.retrain_since(audit_mod.read(self.audit.path, model), since, env)
         except OSError:
             return None
-        failed = {r.get("action_id") for r in records if r.get("phase") == "outcome" and r.get("outcome") == "failed"}
-        recent = {r.get("action_id") for r in records if r.get("phase") in ("intent", "outcome")
-                  and str(r.get("ts", "")) >= since} - failed
-        return next((r for r in records if r.get("phase") == "intent" and r.get("action_id") in recent), None)
 
     def _retrain(self, model: str, env: str, reason: str, evidence: dict, window: Any, version: str | None,
                  flight: Flight) -> ActionResult:

@@ -326,7 +326,6 @@ def flag(name: str) -> pl.Expr:
             .replace_strict(_FLAG, default=None, return_dtype=pl.Float64))
 
 
-
 def llm_usage_table(preds: pl.DataFrame, by: Sequence[str] = ("model", "prompt_version")) -> pl.DataFrame:
     """Per group: requests, mean input/output tokens, refusal rate, guardrail blocks, mean factuality."""
     keys = [c for c in by if c in preds.columns]
