@@ -67,10 +67,15 @@ def _cli(cfg: Path, *args: str) -> subprocess.CompletedProcess:
     ("--since", "2026-13-01", "month must be in 1..12"),
     ("--at", "", "--at is empty"),
     ("--window", "", "--window is empty"),
+    # argparse took "-1d" for an option ("expected one argument"), and an epoch number for a basic ISO date
+    ("--window", "-1d", "expected a window such as"),
+    ("--since", "-2h", "expected an ISO time"),
+    ("--at", "1720000000000", "a number, not an ISO time (as epoch milliseconds: 2024-07-03T09:46:40Z)"),
+    ("--to", "1720000000", "a number, not an ISO time (as epoch seconds: 2024-07-03T09:46:40Z)"),
 ])
 def test_a_bad_time_option_is_named_with_its_value(tmp_path, command, option, value, reason):
     cfg = _workspace(tmp_path, hours=2)
-    extra = ("--to", "2026-07-19") if option == "--from" else ()
+    extra = {"--from": ("--to", "2026-07-19"), "--to": ("--from", "2026-07-18")}.get(option, ())
     res = _cli(cfg, *command, option, value, *extra)
     assert res.returncode == 2, (res.returncode, res.stderr)
     [line] = res.stderr.strip().splitlines()

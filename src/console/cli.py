@@ -99,6 +99,28 @@ def report_refresh(stats) -> None:
         _diag(f"mlops-console: note: {note}")
 
 
+_TIME_OPTIONS = ("--at", "--since", "--window", "--from", "--to")
+
+
+def _dash_values(argv: list[str]) -> list[str]:
+    """`--window -1d` as `--window=-1d`: argparse takes a value that starts with '-' for an option and says only
+    "expected one argument"; joined, the value reaches the time parser, which says what is wrong with it."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            return out + argv[i:]
+        nxt = argv[i + 1] if i + 1 < len(argv) else None
+        if token in _TIME_OPTIONS and nxt is not None and nxt.startswith("-") and not nxt.startswith("--"):
+            out.append(f"{token}={nxt}")
+            i += 2
+            continue
+        out.append(token)
+        i += 1
+    return out
+
+
 class TimeOptionError(ValueError):
     """A --at/--window/--from/--to/--since value that cannot be read: exit 2, one line."""
 
@@ -193,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     # time at 1M; benchmarks/README.md, twenty-third session). An operator's own setting is kept.
     os.environ.setdefault("_RJEM_MALLOC_CONF", POLARS_MALLOC_CONF)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_dash_values(sys.argv[1:] if argv is None else list(argv)))
     for name, default in (("config", None), ("registry", None), ("read_only", False), ("at", None), ("since", None)):
         if not hasattr(args, name):
             setattr(args, name, default)

@@ -164,6 +164,17 @@ def parse_period(text: str) -> tuple[datetime, datetime] | None:
 
 def parse_time(text: str) -> datetime:
     """An ISO 8601 time (a trailing Z or an offset is converted to naive UTC); a bare date is its midnight."""
+    digits = str(text).strip()
+    if digits.isdigit() and len(digits) >= 9:  # read as a basic ISO date it says "month must be in 1..12"
+        ms = len(digits) >= 12
+        seconds = int(digits) / 1000 if ms else int(digits)
+        try:
+            as_iso = f" (as epoch {'milliseconds' if ms else 'seconds'}: " + \
+                datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") + ")"
+        except (ValueError, OverflowError, OSError):
+            as_iso = ""
+        raise ValueError(f"a number, not an ISO time{as_iso}; expected an ISO time such as 2026-07-04T12:00Z "
+                         "or 'latest'")
     try:
         t = naive_utc(datetime.fromisoformat(str(text).strip().replace("Z", "+00:00")))
     except (ValueError, OverflowError) as exc:  # malformed, or one that does not exist (30 February)
