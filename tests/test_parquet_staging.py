@@ -45,3 +45,27 @@ def test_staged_and_hidden_parquet_files_are_left_out(tmp_path, path, committed)
     found, _ = rollup_sources._expand(str(tmp_path / path))  # the rollup command reads the same files
     parts = [Path(f).relative_to(hive).parts for f in found]
     assert len(found) == (3 if path == "hive" else 2) and not any(p.startswith(("_", ".")) for ps in parts for p in ps)
+
+
+def test_a_glob_matching_a_spark_dataset_folder_reads_its_parquet_files(tmp_path):
+    """`df.write.parquet("logs/spark.parquet")` leaves a folder; `logs/*.parquet` matched it and the store said
+    "is a folder" and read none of its rows (the rollup left it out without a word)."""
+    logs = tmp_path / "logs"
+    _write(logs / "a.parquet", 5, "a")
+    _write(logs / "spark.parquet" / "part-00000-1f2e-c000.snappy.parquet", 7, "s0")
+    _write(logs / "spark.parquet" / "part-00001-1f2e-c000.snappy.parquet", 4, "s1")
+    _write(logs / "spark.parquet" / "_temporary" / "0" / "part-00000.parquet", 100, "t")
+    (logs / "spark.parquet" / "_SUCCESS").touch()
+    (tmp_path / "c.toml").write_text('[store]\npath = "store"\n[[logs]]\nkind = "predictions"\n'
+                                     'path = "logs/*.parquet"\n[models.m1]\ntask = "classification"\n',
+                                     encoding="utf-8")
+    svc = Service(parse_file(tmp_path / "c.toml"), clock=lambda: T0 + timedelta(days=1))
+    try:
+        stats = svc.refresh()
+        assert svc.snapshot(refresh=False).counts["predictions"] == 16
+        assert not any("folder" in n for n in getattr(stats, "notes", ()) or ()), stats.notes
+    finally:
+        svc.close()
+    found, _ = rollup_sources._expand(str(logs / "*.parquet"))
+    assert sorted(Path(f).name for f in found) == ["a.parquet", "part-00000-1f2e-c000.snappy.parquet",
+                                                   "part-00001-1f2e-c000.snappy.parquet"]

@@ -20,7 +20,6 @@ the rest.
 
 from __future__ import annotations
 
-import glob
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from console.rollup_text import TextDataset, TextFile  # noqa: F401 - TextFile: 
 from console.sources import arrow_schemas, compressed, field_names
 from console.contract_fields import NO_ERROR_FLAGS
 from console.sources.contract import FIELDS
-from console.sources.files import compressed_copies, format_by_name, parquet_under, staged
+from console.sources.files import compressed_copies, format_by_name, globbed, parquet_under, staged
 from console.sources.lakes import ISO_DAY
 from console.store import mapped_parquet
 
@@ -78,7 +77,7 @@ def _expand(path: str) -> tuple[list[str], str | None]:
     if p.is_dir():
         found = [f for f in parquet_under(path) if os.path.getsize(f)]  # a folder is Parquet, as to the store
         return found, str(p)
-    found = sorted(f for f in glob.glob(path, recursive=True) if os.path.isfile(f) and os.path.getsize(f)
+    found = sorted(f for f in globbed(path) if os.path.isfile(f) and os.path.getsize(f)
                    and not (format_by_name(f) == "parquet" and staged(f, path)))  # as the store leaves them out
     copies = compressed_copies(found)  # read as the store reads them: the original alone
     found = [f for f in found if f not in copies]

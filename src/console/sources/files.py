@@ -139,6 +139,17 @@ def parquet_under(folder: str) -> list[str]:
     return sorted(p for p in found if os.path.isfile(p))
 
 
+def globbed(pattern: str) -> list[str]:
+    """What a glob matches, a matched folder named as Parquet (`preds.parquet/`, as Spark's `df.write.parquet`
+    leaves it) read as the dataset it is: its Parquet files. Other folders stay (the store names them). One
+    rule for the store and the rollup: the store said "is a folder" and read none of its rows, the rollup
+    left it out without a word."""
+    out = []
+    for p in glob.glob(pattern, recursive=True):
+        out += parquet_under(p) if os.path.isdir(p) and format_by_name(p) == "parquet" else [p]
+    return sorted(set(out))
+
+
 def staged(path: str, pattern: str) -> bool:
     """A Parquet file a glob matched inside a hidden folder or under a hidden name below the glob's fixed folder
     (`logs/**/*.parquet` matched `logs/_temporary/0/task/part-0.parquet`)."""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from console import __version__
 from console.config import Config, LogSource
-from console.sources.files import format_by_name, parquet_under, staged
+from console.sources.files import format_by_name, globbed, parquet_under, staged
 
 
 OWN_ROLLUPS = "rollups"  # the store's own rollup folder, inside it (when `[rollups] path` names none)
@@ -98,7 +98,7 @@ def renamed(before: dict[str, list], after: dict[str, list], sources: set[str]) 
 
 def _expand(pattern: str) -> list[str]:
     if glob.has_magic(pattern):
-        return sorted(p for p in glob.glob(pattern, recursive=True) if not staged(p, pattern))
+        return [p for p in globbed(pattern) if not staged(p, pattern)]
     if os.path.isdir(pattern):  # a Hive-partitioned folder: every Parquet file under it
         return parquet_under(pattern)
     return [pattern] if os.path.exists(pattern) else []
