@@ -108,3 +108,31 @@ def test_a_negative_or_broken_usage_is_set_aside_and_spend_stays_the_hand_sum(tm
         [{**r, "input_tokens": r["input_tokens"] * 1.0, "output_tokens": r["output_tokens"] * 1.0,
           "cost_usd": float(r.get("cost_usd", 0.0))} for r in rows]))
     assert sorted(kept.column("request_id").to_pylist()) == sorted(f"g{k}" for k in range(10))
+
+
+@pytest.mark.parametrize("min_rows", [0, 10**9], ids=["rollups", "raw"])
+def test_a_shadows_refusals_are_not_the_models(tmp_path, capsys, min_rows):
+    """The refusal rule from rollups read `ts` and `refused` alone, so a shadow's mirrored answers counted: a
+    shadow refusing every request fired "refusals" at 0.5 on a champion that refused none, where the raw path
+    (served rows only, as every rate rule) said nothing."""
+    rows, t = [], datetime(2026, 11, 20)
+    while t < datetime(2026, 11, 21):
+        for variant in ("champion", "shadow"):
+            rows.append({"ts": f"{t + timedelta(seconds=30):%Y-%m-%dT%H:%M:%S}Z", "model": "chat",
+                         "version": "1" if variant == "champion" else "2", "variant": variant,
+                         "request_id": f"{variant}{len(rows)}", "prediction": "x", "latency_ms": 100,
+                         "input_tokens": 10, "output_tokens": 10, "refused": variant == "shadow"})
+        t += timedelta(minutes=1)
+    (tmp_path / "preds.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    config = tmp_path / "mlops-console.toml"
+    config.write_text(f'[store]\npath = "store"\n[rollups]\nmin_rows = {min_rows}\n'
+                      '[[logs]]\nkind = "predictions"\npath = "preds.jsonl"\n[models.chat]\ntask = "llm"\n'
+                      '[[alerts]]\nname = "refusals"\nmetric = "refusal_rate"\nop = ">"\nthreshold = 0.1\n'
+                      'window = "1h"\n')
+    base = ["--config", str(config), "--at", "2026-11-20T23:00Z"]
+    assert cli.main([*base, "snapshot", "--format", "json"]) in (exit_codes.OK, exit_codes.REFUSED)
+    capsys.readouterr()
+    code = cli.main([*base, "check", "--format", "json"])
+    out = json.loads(capsys.readouterr().out)
+    refusals = [i for i in out["incidents"] if i["rule"] == "refusals"]
+    assert code == exit_codes.OK and not [i for i in refusals if i["state"] == "firing"], out

@@ -306,7 +306,8 @@ class RuleEvaluator:
         if metric == "refusal_rate":  # no rollup column holds refusals: their column alone, raw
             if "refused" not in self.mon.attributes(src.model):
                 return [], {"note": "no refused column in the log"}
-            rows = self.mon.typed_rows(src.model, src.since, src.now, "production", columns=["ts", "refused"])
+            rows = he.served(self.mon.typed_rows(src.model, src.since, src.now, "production",  # as `_evaluate`:
+                                                 columns=["ts", "refused", "variant"]))  # a shadow's reached no one
             rows = rows.filter(co.flag("refused").is_not_null())  # a row with no yes/no is no evidence either way
             spans = ev.windows(rows["ts"], src.now, span, MIN_BUCKET_ROWS, src.since,
                                step=ev.grid_step(span, src.grid_since, src.now, limit=RATE_LIMIT), limit=None)
