@@ -83,6 +83,8 @@ def test_a_bad_time_option_is_named_with_its_value(tmp_path, command, option, va
     if value:
         assert repr(value) in line, line
     assert "TimeOptionError" not in line and "could not evaluate" not in line, line
+    # said before any log is read: a cold store's whole ingest (tens of seconds at 10M rows) came first
+    assert not (tmp_path / "store").exists() or not any((tmp_path / "store").rglob("*.parquet"))
 
 
 def test_to_and_at_together_are_refused_not_one_ignored(tmp_path):

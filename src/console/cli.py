@@ -69,6 +69,10 @@ def open_service(args, cfg: Config, **kwargs):
     A bad time option raises ValueError, which `main` turns into one line and exit 2."""
     from console.service import Service
 
+    options = dict(at=getattr(args, "at", None), window=getattr(args, "window", None),
+                   start=getattr(args, "start", None), end=getattr(args, "end", None),
+                   since=getattr(args, "since", None), default_window=getattr(args, "default_window", "24h"))
+    _check_view(**options)
     svc = Service(cfg, **kwargs)
     svc.warehouse.keep_footers()  # a script reads one state of the store
     svc.warehouse.on_source_down = lambda note: _diag(f"mlops-console: note: {note}")  # found after the refresh
@@ -76,10 +80,8 @@ def open_service(args, cfg: Config, **kwargs):
     report_refresh(stats)
     svc.hold_clock()
     try:
-        svc.view(at=getattr(args, "at", None), window=getattr(args, "window", None),
-             start=getattr(args, "start", None), end=getattr(args, "end", None),
-             since=getattr(args, "since", None), default_window=getattr(args, "default_window", "24h"),
-             model=getattr(args, "model", None) if isinstance(getattr(args, "model", None), str) else None)
+        svc.view(**options, model=getattr(args, "model", None) if isinstance(getattr(args, "model", None), str)
+                 else None)
     except ValueError as exc:
         svc.close()
         raise TimeOptionError(str(exc)) from None
@@ -486,15 +488,20 @@ def start_view(args) -> dict | None:
     view = {k: getattr(args, k) for k in ("at", "since") if getattr(args, k, None) is not None}
     if not view:
         return None
-    from console.analytics.windows import resolve_view
+    _check_view(now=datetime.now(timezone.utc).replace(tzinfo=None), **view)
+    return view
+
+
+def _check_view(**options) -> None:
+    """`service.check_view`, its errors as a TimeOptionError (one line, exit 2)."""
+    from console.service import check_view
 
     try:
-        resolve_view(now=datetime.now(timezone.utc).replace(tzinfo=None), latest=None, **view)
+        check_view(**options)
     except ValueError as exc:
         raise TimeOptionError(str(exc)) from None
-    except OverflowError as exc:
+    except OverflowError as exc:  # --at 0001-01-01, --window 99999999d: a time out of range is a usage error too
         raise TimeOptionError(f"a time option is out of range ({exc})") from None
-    return view
 
 
 def run_tui(cfg: Config, live_writer: Path | None = None, view: dict | None = None) -> int:

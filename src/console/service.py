@@ -25,6 +25,18 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def check_view(*, now: datetime | None = None, at: str | None = None, window: str | None = None,
+               start: str | None = None, end: str | None = None, since: str | None = None,
+               default_window: str = "24h") -> None:
+    """The read options' own errors (`Service.view`'s, whatever the store holds), before any log is read: a
+    mistyped --at waited for a cold store's whole ingest (tens of seconds at 10M rows) to be told. What depends
+    on the rows (`latest`) or on the clock (without `now`: a range ending after now) is left to `view`."""
+    from console.analytics.windows import resolve_view
+
+    resolve_view(now=now or datetime(8000, 1, 1), latest=None, at=at, window=window, start=start, end=end, since=since,
+                 default_window=default_window)
+
+
 class Service:
     REGISTRY_TTL_S = 15.0
 
