@@ -451,8 +451,10 @@ class RuleEvaluator:
         if not budget:
             return []
         month_start, _ = co.month_bounds(ctx.since)
-        preds = self.mon.rows(ctx.model, min(month_start, ctx.since), ctx.now)
-        costed = co.with_cost(preds, ctx.mc.prices).sort("ts")
+        # the hour `now` cuts priced whole when it has closed, its requests after `now` left out (`priced_until`):
+        # the rule charged a past view's whole replica hour to the requests up to `now`, and `cost` did not
+        preds = self.mon.rows(ctx.model, min(month_start, ctx.since), self.mon.priced_until(ctx.now))
+        costed = co.with_cost(preds, ctx.mc.prices).filter(pl.col("ts") <= ctx.now).sort("ts")
         rows = ev.Sorted(costed)
         evals = []
         # the rollups' grid too (`RollupRules.budget`); a history shorter than the pace still has its latest forecast

@@ -719,9 +719,11 @@ class RollupRules:
             parts = parts.with_columns(pl.col("ts") + HOUR - US)  # an hour counts once it is whole
         columns = [c for c in co.COST_INPUTS if c in ("ts", "model", "version", "input_tokens", "output_tokens",
                                                       "cost_usd") or c in attrs]
-        ranges = [(start, a - US), *((h - US, h + HOUR - US) for h in skip), (b - US, self.now)]
+        # the hour `now` cuts priced whole when it has closed, as `cost` prices it (`priced_until`)
+        ranges = [(start, a - US), *((h - US, h + HOUR - US) for h in skip), (b - US, self.mon.priced_until(self.now))]
         raw = pl.concat([self.raw_rows(x, y).select(columns) for x, y in ranges if y > x], how="diagonal_relaxed")
-        costed = co.with_cost(raw, self.mc.prices).with_columns(pl.lit(1, dtype=pl.Int64).alias("requests"))
+        costed = co.with_cost(raw, self.mc.prices).filter(pl.col("ts") <= self.now) \
+            .with_columns(pl.lit(1, dtype=pl.Int64).alias("requests"))
         both = pl.concat([costed.select("ts", co.COST, "requests"),
                           *([parts.select("ts", co.COST, pl.col("requests").cast(pl.Int64))] if parts.height else [])],
                          how="diagonal_relaxed").sort("ts")
