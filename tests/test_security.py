@@ -854,3 +854,55 @@ def test_5_a_config_keys_path_in_a_message_is_not_taken_for_a_credential():
                  "webhooks.deploy.headers.Authorization: environment variable X is not set"):
         assert redact_text(said) == said
     assert redact_text("DB_PASSWORD=hunter22 password=abc") == "DB_PASSWORD=*** password=***"
+
+
+@pytest.mark.parametrize("where", ["path", "query"])
+def test_a_secret_in_the_registry_uris_path_or_query_is_never_printed_or_stored(tmp_path, capsys, monkeypatch,
+                                                                                  where):
+    """Security probe (thirty-first session), finding 1: `tracking_uri = "http://host/${TOKEN}"` (or `?key=${TOKEN}`)
+    printed the token in every registry error: `snapshot`'s stderr and JSON, `promote`'s error line, the audit
+    record's message (only a URI's user:password was masked)."""
+    token = "pathsecret777"
+    monkeypatch.setenv("REG_TOKEN", token)
+    uri = f"http://127.0.0.1:{free_port()}/" + ("${REG_TOKEN}/mlflow" if where == "path" else "mlflow?key=${REG_TOKEN}")
+    cfg = write_cfg(tmp_path, uri)
+    assert run(["--config", cfg, "promote", "m", "2", "--reason", "r", "--yes"]) == exit_codes.REMOTE
+    promoted = capsys.readouterr()
+    assert cli.main(["--config", cfg, "snapshot", "--format", "json"]) in (0, 1)
+    snap = capsys.readouterr()
+    stored = (tmp_path / "audit.jsonl").read_text()
+    assert "unreachable" in promoted.err + promoted.out and "unreachable" in stored
+    for text in (promoted.out, promoted.err, snap.out, snap.err, stored):
+        assert token not in text
+
+
+def test_credentials_in_a_log_path_are_masked_in_the_snapshot(tmp_path, capsys):
+    """Security probe (thirty-first session), finding 2: a log path holding a user:password (`https://user:pw@...`,
+    `s3://KEY:SECRET@bucket/...`) was masked on stderr but printed whole in `snapshot --format json`'s
+    `missing_logs` and the Overview's note."""
+    cfg = tmp_path / "mlops-console.toml"
+    cfg.write_text('[store]\npath = "store"\n[[logs]]\nkind = "predictions"\n'
+                   f'path = "{tmp_path}/nothing-here/x.jsonl"\n[[logs]]\nkind = "labels"\n'
+                   'path = "https://user:logpwlit@127.0.0.1:1/x.jsonl"\n')
+    cli.main(["--config", str(cfg), "snapshot", "--format", "json"])
+    out, err = capsys.readouterr()
+    data = json.loads(out)
+    assert data["missing_logs"] and "logpwlit" not in out and "logpwlit" not in err, out
+
+
+def test_5_a_bearer_header_secret_leaves_other_bearer_tokens_masked(httpserver, monkeypatch):
+    """Security probe (thirty-first session), finding 3: with `Authorization = "Bearer ${DEPLOY_TOKEN}"` the word
+    "Bearer" was taken as a secret and masked first, so a hook's reply carrying `Bearer <another token>` was stored
+    as `*** <token>`, unmasked."""
+    from console.actions import hooks
+    from console.config import parse
+
+    monkeypatch.setenv("DEPLOY_TOKEN", "PLANTEDmine01")
+    httpserver.expect_request("/deploy").respond_with_data("upstream said: Authorization: Bearer othertoken123 "
+                                                           "and Bearer abcdefSECRET", status=500)
+    cfg = parse({"webhooks": {"deploy": {"url": httpserver.url_for("/deploy"), "retries": 0,
+                                         "headers": {"Authorization": "Bearer ${DEPLOY_TOKEN}"}}}}, root=Path("/tmp"))
+    result = hooks.invoke(cfg, "deploy", {"model": "m"}, "k1", backoff_s=0)
+    text = json.dumps(result.response) + result.message
+    assert not result.ok and "upstream said" in text
+    assert "othertoken123" not in text and "abcdefSECRET" not in text, text

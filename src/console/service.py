@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from console.aliases import alias_name, parse_alias
 from console.analytics.serving import Serving, fold_all
 from console.config import Config, reveal
+from console.redact import redact_text
 from console.snapshot import ModelRow, RegistryState, Snapshot
 from console.warehouse import RefreshStats, Warehouse
 
@@ -184,7 +185,8 @@ class Service:
             if self._registry is None:
                 from console.sources.registry import Registry
 
-                self._registry = Registry(reveal(self.cfg.tracking_uri))
+                uri = self.cfg.tracking_uri
+                self._registry = Registry(reveal(uri), secrets=uri.parts() if hasattr(uri, "parts") else ())
             return self._registry
 
     @property
@@ -820,9 +822,13 @@ class Service:
             # the ALERTS cells are known once a rule pass for this view has ended (no logs: no rule to check)
             alerts_checked=not self.cfg.has_logs or self._findings is not None, rows=tuple(rows), malformed=counts["malformed"],
             counts=counts, logs_configured=self.cfg.has_logs,
-            missing_logs=stats.missing if stats else (), refresh_seconds=stats.seconds if stats else 0.0,
+            # a log's path may hold credentials (`https://user:pw@host/x.jsonl`, `s3://KEY:SECRET@bucket/`): masked
+            # as on stderr (the JSON and the Overview's notes showed them)
+            missing_logs=tuple(redact_text(p) for p in (stats.missing if stats else ())),
+            refresh_seconds=stats.seconds if stats else 0.0,
             # and the sources found unreadable since (a server gone after the listing): the rest is still shown
-            log_notes=tuple(dict.fromkeys((*(stats.notes if stats else ()), *wh.source_notes()))))
+            log_notes=tuple(dict.fromkeys(redact_text(n) for n in (*(stats.notes if stats else ()),
+                                                                   *wh.source_notes()))))
 
     def _env_rank(self, env: str) -> int:
         return 0 if self.cfg.environment(env).production or env == "production" else 1

@@ -63,7 +63,7 @@ def secrets_of(cfg: Config | None, hook: Webhook | None = None) -> tuple[str, ..
         # and query values (a Slack-style hook carries its token in its path), as a 403 may echo them
         for name, v in h.headers.items():
             if isinstance(v, str) and secret_key(name):  # (a `Secret` is revealed and masked below)
-                found += [v, *(part for part in v.split() if len(part) >= 6)]
+                found += [v, *_words(v)]
         if isinstance(h.url, str):
             parts = urlsplit(h.url)
             found += [seg for seg in parts.path.split("/") if len(seg) >= 8]
@@ -83,12 +83,22 @@ def secrets_of(cfg: Config | None, hook: Webhook | None = None) -> tuple[str, ..
             except ConfigError:
                 continue
             found.append(text)
-            found += [part for part in text.split() if len(part) >= 6]  # "Bearer <token>": the token alone too
+            found += _words(text)  # "Bearer <token>": the token alone too
             found += v.parts()  # a `${VAR}` inside a URL's path, echoed by a hook's 404 without the host
     # what a command hook inherits: the environment's credentials (the S3 keys the console reads with, a
     # registry password), printed by a failing script's `env` or `set -x`
     found += [val for name, val in os.environ.items() if _CREDENTIAL_ENV.search(name) and len(val) >= 6]
     return tuple(found)
+
+
+_AUTH_SCHEMES = {"bearer", "basic", "token", "digest"}
+
+
+def _words(value: str) -> list[str]:
+    """A header value's words long enough to mask alone, but not its scheme: "Bearer" taken as a secret was
+    masked first, so `Bearer <any other token>` in a hook's reply no longer matched the bearer pattern and its
+    token was stored in the audit trail ("*** abcdefSECRET")."""
+    return [part for part in value.split() if len(part) >= 6 and part.lower() not in _AUTH_SCHEMES]
 
 
 # an environment variable holding a credential, by its name

@@ -118,11 +118,14 @@ class Registry:
     """One MLflow registry (tracking URI); safe to share between threads."""
 
     def __init__(self, tracking_uri: str, registry_uri: str | None = None, cooldown_s: float = COOLDOWN_S,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, secrets: tuple[str, ...] = ()):
         if not tracking_uri:
             raise RegistryUnavailable("no registry configured: set [registry] tracking_uri or pass --registry")
         self.tracking_uri = tracking_uri
         self.registry_uri = registry_uri or tracking_uri
+        # the values of the `${VAR}`s the URI was made of (`Secret.parts`): one in its path or query
+        # (`http://host/${TOKEN}/`) is no password, and was printed, toasted and audited with every error
+        self._secrets = tuple(secrets)
         self._client: Any = None
         self._init_lock = threading.Lock()
         self.cooldown_s, self._clock = cooldown_s, clock
@@ -135,7 +138,7 @@ class Registry:
     @property
     def display_uri(self) -> str:
         """The URI without credentials, for messages."""
-        return redact_uri(self.tracking_uri)
+        return redact_text(redact_uri(self.tracking_uri), self._secrets)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -159,7 +162,7 @@ class Registry:
     def _translate(self, exc: BaseException) -> RegistryError:
         code = getattr(exc, "error_code", None)
         text = str(getattr(exc, "message", None) or exc).strip()
-        secrets = [p for p in (_password(self.tracking_uri), _password(self.registry_uri)) if p]
+        secrets = [p for p in (_password(self.tracking_uri), _password(self.registry_uri)) if p] + [*self._secrets]
         message = redact_text(text.splitlines()[0][:300], secrets) if text else type(exc).__name__
         if type(exc).__name__ == "UnsupportedModelRegistryStoreURIException":
             return RegistryUnavailable(f"registry {self.display_uri}: unsupported URI")
