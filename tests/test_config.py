@@ -319,3 +319,27 @@ def test_a_number_out_of_its_bounds_says_the_bounds(tmp_path):
     with pytest.raises(ConfigError) as err:
         parse_file(p)
     assert "thresholds.drift_share" in str(err.value) and "> 0.0 and <= 1.0" in str(err.value), str(err.value)
+
+
+@pytest.mark.parametrize("table,key,said", [
+    ("url = ''", "webhooks.deploy.url", "is empty"),
+    ("command = []", "webhooks.deploy", "names no hook"),
+    ("timeout_s = 5", "webhooks.deploy", "names no hook"),
+    ("url = 'http://127.0.0.1/x'\ncommand = ['true']", "webhooks.deploy", "both a url and a command"),
+])
+def test_a_hook_table_that_names_no_hook_is_a_config_error(tmp_path, table, key, said):
+    """Security probe (thirty-first session), finding 4: `[webhooks.deploy]` with `url = ""`, `command = []` or
+    only a timeout read as "no deploy hook configured", and `promote --yes` moved production's champion without
+    calling the deploy system, exit 0; with both a url and a command only the URL was called."""
+    with pytest.raises(ConfigError) as err:
+        parse_file(write(tmp_path, f"[webhooks.deploy]\n{table}\n"))
+    assert err.value.key == key and said in err.value.message, str(err.value)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_an_alert_threshold_that_is_not_finite_is_a_config_error(tmp_path, value):
+    """Security probe (thirty-first session), finding 5: `threshold = nan` was accepted and the rule vanished
+    (never listed, even by `check --all`); every other number in the file refuses nan."""
+    with pytest.raises(ConfigError) as err:
+        parse_file(write(tmp_path, f"[[alerts]]\nmetric = 'p95_ms'\nthreshold = {value}\n"))
+    assert err.value.key.endswith("threshold") and "finite" in err.value.message, str(err.value)

@@ -9,6 +9,7 @@ Secrets come from `${VAR}` and never print.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -830,6 +831,14 @@ def _drift_test(name: str) -> str | None:
 
 
 def _webhook(t: _WebhookFile, key: str) -> Webhook:
+    # a table that names no hook (`url = ""`, `command = []`, only `timeout_s`) read as "no hook configured":
+    # a promotion moved production's alias without calling the deploy system, exit 0
+    if t.url is not None and not t.url.strip():
+        raise ConfigError(f"{key}.url", "is empty: give the hook's URL, or a command, or leave the table out")
+    if t.url is None and not t.command:
+        raise ConfigError(key, "names no hook: give a url or a command (leave the table out for none)")
+    if t.url is not None and t.command:
+        raise ConfigError(key, "gives both a url and a command: give one (only the URL was called)")
     headers = {}
     for name, value in t.headers.items():
         if not isinstance(value, str):
@@ -840,6 +849,8 @@ def _webhook(t: _WebhookFile, key: str) -> Webhook:
 
 
 def _alert(t: _AlertFile, key: str) -> AlertRule:
+    if not math.isfinite(t.threshold):  # nan never breaches: the rule vanished, not even listed by `check --all`
+        raise ConfigError(f"{key}.threshold", f"expected a finite number, got {t.threshold}")
     if t.metric not in ALERT_METRICS:
         raise ConfigError(f"{key}.metric", f"expected one of {', '.join(ALERT_METRICS)}, got {t.metric!r}")
     return AlertRule(name=t.name or t.metric, metric=t.metric, op=t.op, threshold=t.threshold, model=t.model,
