@@ -25,3 +25,17 @@ def test_a_half_open_windows_from_is_the_instant_given():
     assert (w["from"], w["to"]) == ("2026-12-01T10:00:00.500000Z", "2026-12-01T10:59:59.999999Z")
     w = window_fields(datetime(2026, 12, 1, 11, 0, 0, 250000), timedelta(hours=1))  # a live span from now
     assert w["from"] == "2026-12-01T10:00:00.250001Z"
+
+
+def test_a_record_of_records_is_printed_not_dropped():
+    """fairness' `gaps` (one record per sensitive column, each with its groups' table) printed `gaps: ` and
+    nothing (thirty-first session's TUI probe); the JSON and the Fairness screen had the numbers."""
+    gaps = {"age_band": {"column": "age_band", "groups": [{"group": "18-25", "n": 10, "true_positive_rate": 0.75},
+                                                          {"group": "60+", "n": 7, "true_positive_rate": 0.8}],
+                         "tpr_difference": 0.05, "selection_rate_ratio": 0.9351}}
+    lines = render_text({"model": "m", "gaps": gaps}).splitlines()
+    assert lines[:4] == ["model: m", "gaps:", "  age_band:", "    column: age_band"]
+    assert "    tpr_difference: 0.05" in lines and "    selection_rate_ratio: 0.9351" in lines
+    table = lines[lines.index("    groups:") + 1:lines.index("    groups:") + 4]
+    assert [row.split() for row in table] == [["GROUP", "N", "TRUE_POSITIVE_RATE"], ["18-25", "10", "0.75"],
+                                              ["60+", "7", "0.8"]]

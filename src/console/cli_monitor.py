@@ -386,28 +386,38 @@ def render_text(data: dict) -> str:
     nested record of scalars is spelled out in its line (a quality window's `metrics`, a fairness segment's):
     they are the numbers asked for (qa7: `fairness` printed each segment's counts and no metric, `quality` the
     window's counts and not its accuracy)."""
+    return "\n".join(_text_lines(data, ""))
+
+
+def _text_lines(data: dict, indent: str) -> list[str]:
+    """`render_text`'s lines at one depth. A record of records (fairness' `gaps`, one per sensitive column) is
+    its own block, each inner record under its name: it printed `gaps: ` and nothing."""
     from console.safe_text import cells as width
     from console.safe_text import pad
     from console.safe_text import printable as plain
 
     lines = []
     for key, value in data.items():
-        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        if isinstance(value, dict) and any(isinstance(v, dict) or isinstance(v, list) and v and
+                                           all(isinstance(x, dict) for x in v) for v in value.values()):
+            lines.append(f"{indent}{plain(str(key))}:")
+            lines += _text_lines(value, indent + "  ")
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             flat = [_flat(v) for v in value]
             cols = list(dict.fromkeys(k for v in flat for k in v if not isinstance(v[k], (dict, list))))
             cells = [[plain(_fmt(v.get(c), c)) for c in cols] for v in flat]
             widths = [max(width(c), *(width(r[i]) for r in cells)) for i, c in enumerate(cols)]
-            lines.append(f"{key}:")
-            lines.append("  " + "  ".join(pad(c.upper(), w) for c, w in zip(cols, widths)))
-            lines += ["  " + "  ".join(pad(x, w) for x, w in zip(r, widths)) for r in cells]
+            lines.append(f"{indent}{key}:")
+            lines.append(indent + "  " + "  ".join(pad(c.upper(), w) for c, w in zip(cols, widths)))
+            lines += [indent + "  " + "  ".join(pad(x, w) for x, w in zip(r, widths)) for r in cells]
         elif isinstance(value, dict):
-            lines.append(f"{key}: " + ", ".join(f"{k}={plain(_fmt(v, k))}" for k, v in _flat(value).items()
-                                                   if not isinstance(v, (dict, list))))
+            lines.append(f"{indent}{key}: " + ", ".join(f"{k}={plain(_fmt(v, k))}" for k, v in _flat(value).items()
+                                                           if not isinstance(v, (dict, list))))
         elif isinstance(value, list) and not any(isinstance(v, (dict, list)) for v in value):
-            lines.append(f"{key}: " + ", ".join(plain(_fmt(v, key)) for v in value))
+            lines.append(f"{indent}{key}: " + ", ".join(plain(_fmt(v, key)) for v in value))
         else:
-            lines.append(f"{key}: {plain(_fmt(value, key))}")
-    return "\n".join(lines)
+            lines.append(f"{indent}{key}: {plain(_fmt(value, key))}")
+    return lines
 
 
 def _flat(record: dict) -> dict:
