@@ -76,3 +76,17 @@ def test_serve_on_a_port_in_use_or_out_of_range_is_a_usage_error(config, capsys)
     with pytest.raises(SystemExit) as done:
         main(["--config", str(config), "serve", "--port", "99999"])
     assert done.value.code == 2 and "--port" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("evidence", ['[1, 2]', '"text"', '{"a": NaN}', '{"b": Infinity}', '{not json'])
+def test_retrain_evidence_must_be_a_json_object(tmp_path, capsys, evidence):
+    """Security probe (thirty-first session), finding 7: `--evidence '[1,2]'` crashed the action
+    (AttributeError, exit 4) and `{"a": NaN}` was sent and audited as JSON no strict parser reads."""
+    from console import cli, exit_codes
+
+    cfg = tmp_path / "mlops-console.toml"
+    cfg.write_text(f'[registry]\ntracking_uri = "sqlite:///{tmp_path}/mlflow.db"\n[audit]\npath = "audit.jsonl"\n')
+    code = cli.main(["--config", str(cfg), "retrain", "m", "--reason", "r", "--yes", "--evidence", evidence])
+    err = capsys.readouterr().err
+    assert code == exit_codes.USAGE and "--evidence must be a JSON object" in err, err
+    assert not (tmp_path / "audit.jsonl").exists() or "retrain" not in (tmp_path / "audit.jsonl").read_text()

@@ -248,10 +248,15 @@ def cmd_retrain(args: argparse.Namespace, cfg: Config) -> int:
     """Trigger the retrain hook for a model."""
     evidence = {}
     if args.evidence:
+        def strict(token: str):  # NaN and Infinity are not JSON: the hook and `audit --format json` refused them
+            raise ValueError(token)
+
         try:
-            evidence = json.loads(args.evidence)
+            evidence = json.loads(args.evidence, parse_constant=strict)
         except ValueError:
-            _err("error: --evidence must be a JSON object")
+            evidence = None
+        if not isinstance(evidence, dict):  # a list or a string crashed the action (AttributeError, exit 4)
+            _err("error: --evidence must be a JSON object, such as '{\"drift_share\": 0.4}'")
             return USAGE
     svc = make_service(cfg)
     planned, code = _preflight(svc, cfg, args, "retrain", args.model)

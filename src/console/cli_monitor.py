@@ -14,7 +14,7 @@ from console import exit_codes
 from console.cli import TimeOptionError, add_window_options
 from console.config import Config, ConfigError
 from console.redact import redact_text
-from console.safe_text import printable, printable_lines
+from console.safe_text import cells, pad, printable, printable_lines
 
 EXIT_OK, EXIT_FIRING, EXIT_ERROR = exit_codes.OK, exit_codes.REFUSED, exit_codes.USAGE
 
@@ -244,15 +244,20 @@ def cmd_drift(args, cfg: Config) -> int:
         _print(f"{args.model}: {note}")
     sketched = any(c.get("method") == "sketch" for c in data["features"])
     bound_head = f"{'BOUND':<12}" if sketched else ""
-    print(f"{'FEATURE':<22}{'KIND':<13}{'TEST':<15}{'SCORE':>10}  {bound_head}{'DRIFT WHEN':<16}{'VERDICT':<11}"
-          f"{'N':>8}")
     targets = [dict(c, column=f"({name}) {c['column']}") for name in ("prediction", "label")
                if (c := data.get(name)) is not None]
-    for c in data["features"] + targets:
+    rows = data["features"] + targets
+    # the names whole, in cells (`transaction_amount_usd_raw` and `..._log` were both cut to 21 characters, an
+    # escaped name mid-escape, and a wide character shifted the later columns)
+    names = [printable(c["column"]) for c in rows]
+    width = max([cells("FEATURE"), *map(cells, names)]) + 1
+    print(f"{pad('FEATURE', width)}{'KIND':<13}{'TEST':<15}{'SCORE':>10}  {bound_head}{'DRIFT WHEN':<16}{'VERDICT':<11}"
+          f"{'N':>8}")
+    for c, name in zip(rows, names):
         score = "-" if c["score"] is None else f"{c['score']:.4g}"
         verdict = "DRIFT" if c["drifted"] else c["status"]
         bound = f"{_bound(c):<12}" if sketched else ""
-        _print(f"{printable(c['column'])[:21]:<22}{c['kind']:<13}{c['test']:<15}{score:>10}  {bound}"
+        _print(f"{pad(name, width)}{c['kind']:<13}{c['test']:<15}{score:>10}  {bound}"
                f"{c['direction']:<16}{verdict:<11}{c['n_cur']:>8}")
     for c in data["features"]:  # a value the test could not use (not logged, text where numbers are expected,
         # a feature whose type changed between files, not finite) is left out, and said so
