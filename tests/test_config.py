@@ -343,3 +343,17 @@ def test_an_alert_threshold_that_is_not_finite_is_a_config_error(tmp_path, value
     with pytest.raises(ConfigError) as err:
         parse_file(write(tmp_path, f"[[alerts]]\nmetric = 'p95_ms'\nthreshold = {value}\n"))
     assert err.value.key.endswith("threshold") and "finite" in err.value.message, str(err.value)
+
+
+@pytest.mark.parametrize("sink", ["ftp://u:pw@h/", "syslg", "file:///var/log/a"])
+def test_an_audit_sink_of_another_scheme_is_a_config_error(tmp_path, sink):
+    """Security probe (thirty-first session), finding 9: `sink = "ftp://u:pw@h/"` was accepted and every action
+    warned twice that the sink did not take the record. The message names the scheme, never the credentials."""
+    with pytest.raises(ConfigError) as err:
+        parse_file(write(tmp_path, f"[audit]\nsink = '{sink}'\n"))
+    assert err.value.key == "audit.sink" and "syslog" in err.value.message and "pw" not in str(err.value)
+
+
+def test_an_audit_sink_from_the_environment_is_taken(tmp_path):
+    assert parse_file(write(tmp_path, "[audit]\nsink = '${AUDIT_SINK_URL}'\n")).audit_sink is not None
+    assert parse_file(write(tmp_path, "[audit]\nsink = 'syslog://127.0.0.1:514'\n")).audit_sink == "syslog://127.0.0.1:514"

@@ -146,3 +146,27 @@ def test_an_experiment_that_does_not_exist_is_a_note(tracing, tmp_path):
         assert any("no experiment 'no-such-experiment'" in n for n in stats.notes), stats.notes
     finally:
         wh.close()
+
+
+def test_a_variable_in_the_options_tracking_uri_is_expanded_and_never_said(tmp_path, monkeypatch):
+    """Security probe (thirty-first session), finding 11: `[logs.options] tracking_uri` with a `${VAR}` was sent as
+    written (Basic auth `bob:${TRPW}`, a path `/${TRPW}/`). Expanded as every secret of the config is; the note of
+    an unreachable server names neither the password nor the path's secret; an unset variable is a note."""
+    monkeypatch.setenv("TRPW", "trsecret42")
+    config = _config(tmp_path, experiment="support", tracking_uri="sqlite:///unused.db")
+    text = config.read_text().replace('lookback = "15m"\n', 'lookback = "15m"\n'
+                                      'tracking_uri = "http://bob:${TRPW}@127.0.0.1:9/${TRPW}/mlflow"\n')
+    config.write_text(text)
+    wh = Warehouse(parse_file(config), database=tmp_path / "store")
+    try:
+        (note,) = [n for n in wh.refresh().notes if n.startswith("mlflow://support")]
+        assert "127.0.0.1:9" in note and "trsecret42" not in note and "${TRPW}" not in note, note
+    finally:
+        wh.close()
+    monkeypatch.delenv("TRPW")
+    wh = Warehouse(parse_file(config), database=tmp_path / "store2")
+    try:
+        (note,) = [n for n in wh.refresh().notes if n.startswith("mlflow://support")]
+        assert "TRPW" in note and "not set" in note, note
+    finally:
+        wh.close()

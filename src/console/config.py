@@ -742,6 +742,12 @@ def parse(data: dict, root: Path, source: Path | None = None) -> Config:
              for name in ("deploy", "retrain") if getattr(f.webhooks, name) is not None}
     alerts = tuple(_alert(rule, f"alerts[{i}]") for i, rule in enumerate(f.alerts))
     s3 = f.storage.s3
+    sink = f.audit.sink
+    # its scheme as written (a `${VAR}` may hold the rest): an `ftp://` sink was accepted and each action warned
+    # twice that the copy was not taken
+    if sink is not None and not (sink in ("syslog",) or sink.startswith(("http://", "https://", "syslog://", "${"))):
+        raise ConfigError("audit.sink", f"expected http(s)://..., syslog or syslog://host:port, got "
+                                        f"{sink.split('://', 1)[0] + '://...' if '://' in sink else repr(sink)}")
     return Config(
         source=source, root=root, workspace=f.workspace.name or root.name,
         tracking_uri=_expand(uri, "registry.tracking_uri", lazy=True),

@@ -62,6 +62,15 @@ def poll(path: str, options: Mapping[str, Any], state: Mapping | None, tracking_
     `tracking_uri()` (the registry's; asked only then, since revealing it may fail on an unset variable)."""
     state = dict(state or {})
     uri = options.get("tracking_uri")
+    secrets: tuple[str, ...] = ()
+    if uri and "${" in str(uri):  # a `${VAR}` was sent as written (Basic auth `bob:${TRPW}`): expanded as every
+        from console.config import ConfigError, Secret  # secret of the config is, and masked in what is said
+
+        secret = Secret.lazy(str(uri), "logs.options.tracking_uri")
+        try:
+            uri, secrets = secret.reveal(), secret.parts()
+        except ConfigError as exc:
+            return Poll(None, state, [f"{path}: {exc}"])
     if not uri:
         try:
             uri = tracking_uri()
@@ -84,7 +93,7 @@ def poll(path: str, options: Mapping[str, Any], state: Mapping | None, tracking_
         exp_id = exp_id or _experiment_id(uri, experiment)
         records = mt.fetch(uri, [exp_id], newest, label_lookback_ms=lookback_ms)
     except mt.TraceFetchError as exc:
-        return Poll(None, state, [f"{path}: {exc}"])
+        return Poll(None, state, [f"{path}: {redact_text(str(exc), secrets)}"])
     parsed = mt.parse_records(records, source=path, options=options)
     started = {}  # trace id -> request time (ms)
     for rec in records:
