@@ -147,6 +147,8 @@ def cmd_check(args, cfg: Config) -> int:
         print(f"{len(firing)} firing" + (f" ({len(acked)} acknowledged)" if acked else "")
               + (f"; {unknown} model(s) could not be evaluated" if unknown else
                  "; a source could not be read" if down else ""), file=sys.stderr)
+    if note := svc.rollup_note():
+        print(printable(redact_text(f"mlops-console: note: {note}")), file=sys.stderr)
     for f in failed:
         print(printable(redact_text(f"mlops-console: check could not evaluate {f.model}: {f.detail}")), file=sys.stderr)
     for model, why in sorted(unread.items()):
@@ -361,6 +363,8 @@ def _sources_down(svc, model: str, data: dict) -> str | None:
     """Why some of `model`'s rows cannot be read now (a source down), set as `sources_down` in `data`: a report
     answers from what was read before, and must not read as whole (qa6: `drift` with its S3 source down exited 0
     with nothing in its JSON to say so)."""
+    if note := svc.rollup_note():  # long windows read raw: said, as a store that cannot be written is
+        print(printable(f"mlops-console: note: {note}"), file=sys.stderr)
     down = svc.unreadable()[0].get(model)
     if down:
         data["sources_down"] = down

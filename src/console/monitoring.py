@@ -477,10 +477,25 @@ class Monitor:
                 return False
         return self._many_rows(model, since, until, environment)
 
+    def rollup_problem(self) -> str | None:
+        """Why this process reads no rollups, as one line (None: it reads them): their folder cannot be written (a
+        read-only mount, a full disk), so the hours that closed could not be built, and every long-window read
+        failed with the OSError (exit 4). Checked once a process."""
+        if not hasattr(self, "_rollup_problem"):
+            from console.rollup_paths import rollup_dir, unwritable
+
+            folder = rollup_dir(self.cfg, self.wh.dir)
+            why = unwritable(folder)
+            self._rollup_problem = None if why is None else \
+                f"the rollup folder {folder} cannot be written ({why}): long windows are read from the raw rows"
+        return self._rollup_problem
+
     def _many_rows(self, model: str, since: datetime, until: datetime, environment: str | None,
                    at_least: int = 0) -> bool:
         """At least `rollups_after` (and `at_least`) rows in (since, until]: a long drift or health window then reads
         the rollups (whatever is in memory: a screen's method must not depend on what another screen read before)."""
+        if self.rollup_problem() is not None:  # read raw: exact, slower on a long window, and it answers
+            return False
         need = max(self.rollups_after, at_least)
         n = self.wh.model_rows_upto({"model": model, "since": since, "until": until, "environment": environment,
                                      "cap": need})

@@ -221,6 +221,7 @@ def run(cfg: Config, *, since: datetime | None, until: datetime | None, engine: 
     """Builds or catches up the rollups; raises `RollupRefused` when nothing could be built. `note` gets one line
     per source skipped, `progress` the build's and the first reads' progress."""
     from console import rollup_engine, rollup_remote
+    from console.rollup_paths import unwritable
     from console.sources.s3 import StorageError
 
     preds, skipped = usable(cfg, "predictions")
@@ -243,6 +244,8 @@ def run(cfg: Config, *, since: datetime | None, until: datetime | None, engine: 
     storage = rollup_remote.storage_of(cfg)
     # built in a mirror of its own, then the new files go up (see rollup_remote)
     folder = rollup_remote.mirror_dir(url, kind="build") if url else rollup_path(cfg, path)
+    if (why := unwritable(folder)) is not None:
+        raise RollupRefused("usage", f"rollup: the rollup folder {folder} cannot be written ({why})")
     held = lock(folder)
     if held is None:  # cron overlapping itself: the run under way catches up, the next one goes on from it
         raise RollupRefused("conflict", f"rollup: another writer of {url or folder} (a rollup run or a console catching up) "

@@ -18,6 +18,18 @@ def is_remote(path) -> bool:
     return str(path).startswith(S3_SCHEMES)
 
 
+def unwritable(folder: Path) -> str | None:
+    """Why the rollup folder cannot be written (made if missing), None when it can: a read-only mount, a full
+    disk or a file in its way made every long-window read fail with the OSError (exit 4)."""
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return "not writable"
+    return None
+
+
 def mirror_dir(url: str, base: Path | None = None, kind: str = "") -> Path:
     """Where a remote rollup folder is mirrored (under the XDG cache, keyed by its URL). `kind="build"` is the
     `rollup` command's own mirror: a console on the same box keeps the hours it built for itself in its

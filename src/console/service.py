@@ -520,6 +520,11 @@ class Service:
                 if f.kind in ("accuracy_drop", "mae_increase") and f.status == "insufficient data"
                 and self.monitor.expected_unknown(f.model) is not None}
 
+    def rollup_note(self) -> str | None:
+        """Why the reads take no rollups (their folder cannot be written), once the reads have asked: a kept answer
+        and the first frame create no Monitor for it."""
+        return self._monitor.rollup_problem() if self._monitor is not None else None
+
     def unreadable(self) -> tuple[dict[str, str], list[str]]:
         """(model -> why its rows cannot all be read now, one line per source that cannot be read now): a rule
         over such a model's rows is not known, so `check` says it could not evaluate it rather than "0 firing".
@@ -828,7 +833,8 @@ class Service:
             refresh_seconds=stats.seconds if stats else 0.0,
             # and the sources found unreadable since (a server gone after the listing): the rest is still shown
             log_notes=tuple(dict.fromkeys(redact_text(n) for n in (*(stats.notes if stats else ()),
-                                                                   *wh.source_notes()))))
+                                                                   *wh.source_notes(),
+                                                                   *filter(None, [self.rollup_note()])))))
 
     def _env_rank(self, env: str) -> int:
         return 0 if self.cfg.environment(env).production or env == "production" else 1
