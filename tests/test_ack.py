@@ -158,6 +158,31 @@ async def test_k_on_the_incidents_screen_acknowledges_through_the_same_path(demo
         "v5 rollback planned at 9"
 
 
+async def test_k_is_not_offered_in_read_only_mode_and_says_why(demo):
+    """TUI probe (thirty-first session), finding 6: with read-only on, the Incidents footer offered `k Acknowledge`
+    and `k` opened the reason dialog; only Enter was refused. A refused action's key leaves the footer, and
+    pressing it says why without a dialog."""
+    import dataclasses
+
+    config, cfg, svc = demo
+    before = len(acks(cfg))
+    ro = dataclasses.replace(cfg, read_only=True)
+    app = ConsoleApp(ro, service=Service(ro, clock=lambda: DEMO_NOW), poll=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.push_screen(SCREENS["incidents"].factory())
+        await until(pilot, lambda: isinstance(app.screen, IncidentsScreen), "the incidents screen")
+        inc = app.screen
+        await until(pilot, lambda: "findings" in inc.loaded, "incidents")
+        await pilot.pause()
+        assert "Acknowledge" not in screen_text(app).splitlines()[-1]
+        assert "Go to detection" in screen_text(app).splitlines()[-1]  # the footer is drawn, with the other keys
+        await pilot.press("k")
+        await pilot.pause()
+        assert not isinstance(app.screen, AckDialog)
+        assert any("read-only" in str(n.message) for n in app._notifications), list(app._notifications)
+    assert len(acks(cfg)) == before
+
+
 def test_check_exits_0_when_every_firing_incident_is_acknowledged(demo):
     config, cfg, svc = demo
     for f in svc.findings(max_age_s=0):

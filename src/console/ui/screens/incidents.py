@@ -69,8 +69,26 @@ class IncidentsScreen(MonitorScreen):
         Binding("k", "ack", "Acknowledge", id="incidents.ack"),
     ]
 
+    def _ack_refused(self) -> str | None:
+        """Why policy refuses an acknowledgement here (read-only mode, a role), as the service would say it."""
+        from console.actions import catalog
+        from console.ui.screens.action_flow import decide
+
+        decision = decide(catalog.get("ack"), self.app.cfg, "production")
+        return None if decision.allowed else decision.reason
+
+    def hide_in_footer(self, binding) -> bool:
+        """`k` leaves the footer where it is refused, as every refused action's key does (read-only mode offered
+        it, opened the dialog and refused only the Enter); the key still says why."""
+        if binding.action == "ack":
+            return self._ack_refused() is not None
+        return super().hide_in_footer(binding)
+
     def action_ack(self) -> None:
         """Acknowledge the selected firing incident with a reason (the `ack` command's path, audited)."""
+        if (refused := self._ack_refused()) is not None:
+            self.app.notify(printable(refused), severity="warning")
+            return
         f = self.current()
         if f is None or not f.firing:
             self.app.notify("select a firing incident to acknowledge", severity="warning")
