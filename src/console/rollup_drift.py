@@ -318,8 +318,11 @@ class RollupDrift:
         """Hours in [start, end), with the store's row count, whose rollup rows differ in count from the store's, or were built without
         one of the model's features (or a column of `ro.ADDED`); with `labels`, also those whose count of
         labelled rows differs (a label that landed after the hour was built: quality reads it) or whose labels'
-        numbers add up to another sum (labels corrected in place, as many of them: `ro.label_sums`); and the
-        `rewritten` hours, whose file was rewritten in place (`_rewritten`), whatever their counts."""
+        numbers add up to another sum (labels corrected in place, as many of them: `ro.label_sums`), or whose
+        newest label's arrival (`ro.LABEL_TS`, which every builder keeps) is another (a later row of the labels log
+        correcting a label: text labels add nothing to the sum, and a 0 -> 1 with a 1 -> 0 in one hour leaves count
+        and sum equal); and the `rewritten` hours, whose file was rewritten in place (`_rewritten`), whatever their
+        counts."""
         hour = pl.col("ts").dt.truncate("1h").alias("h")
         params = {"model": model, "since": start - US, "until": end - US, "environment": None}
         lab = None
@@ -327,24 +330,29 @@ class RollupDrift:
             lab = ro._labels_frame(self.mon.wh.frame("model_labels", params))
         stored_labels: dict[datetime, int] = {}
         stored_sums: dict[datetime, float] = {}
+        stored_arrived: dict[datetime, datetime | None] = {}
         if lab is not None:  # the labelled count per hour joins the rows' request ids
             ts = self.mon.typed_rows(model, start - US, end - US, None, columns=["ts", "request_id"])
             stored = dict(ts.group_by(hour).len().iter_rows())
-            have = ts.join(lab.select("request_id", "label", "label_num"), on="request_id", how="left")
+            have = ts.join(lab.select("request_id", "label", "label_num", ro.LABEL_TS), on="request_id", how="left")
             have = have.filter(pl.col("label").is_not_null()).with_columns(hour)
             stored_labels = dict(have.group_by("h").len().iter_rows())
             stored_sums = ro.label_sums(have, "h")
+            stored_arrived = _newest(have, "h")
         else:
             stored = self.mon.wh.hour_counts(params)
         table = ro.read_table(self.path, model, start, end,
-                              columns=["segment", "rows", "labelled", *(["label_sum"] if labels else [])])
+                              columns=["segment", "rows", "labelled", *(["label_sum", ro.LABEL_TS] if labels else [])])
         rolled: dict[datetime, int] = {}
         rolled_labels: dict[datetime, int] = {}
         rolled_sums: dict[datetime, float] = {}  # of the hours built with label sums (`ro.TARGETS`)
+        rolled_arrived: dict[datetime, datetime | None] = {}  # of the hours built with `ro.LABEL_TS`
         if table is not None and table.num_rows:
             df = pl.from_arrow(table).filter(pl.col("segment").is_null())
             rolled = dict(df.group_by("hour").agg(pl.col("rows").sum()).iter_rows())
             rolled_labels = dict(df.group_by("hour").agg(pl.col("labelled").sum()).iter_rows())
+            if ro.LABEL_TS in df.columns:  # an hour written before it is `thin` (`ro.ADDED`): rebuilt anyway
+                rolled_arrived = _newest(df.filter(pl.col("labelled") > 0), "hour")
             if "label_sum" in df.columns:
                 rolled_sums = {h: v for h, v, has in df.group_by("hour").agg(
                     pl.col("label_sum").sum(), pl.col("label_sum").is_not_null().any().alias("has")).iter_rows() if has}
@@ -357,7 +365,8 @@ class RollupDrift:
                 thin.add(h)
         return {h: stored.get(h, 0) for h in _hours(start, end) if stored.get(h, 0) != rolled.get(h, 0) or h in thin
                 or h in rewritten or (labels and stored_labels.get(h, 0) != rolled_labels.get(h, 0))
-                or (h in rolled_sums and not _same_sum(stored_sums.get(h, 0.0), rolled_sums[h]))}
+                or (h in rolled_sums and not _same_sum(stored_sums.get(h, 0.0), rolled_sums[h]))
+                or (labels and h in rolled_labels and stored_arrived.get(h) != rolled_arrived.get(h))}
 
     def _names(self, path: Path) -> set[str]:
         names = self._schemas.get(path)
@@ -959,6 +968,14 @@ def _to_check(seen: tuple | None, content: rc.Content, start: datetime, end: dat
         return hours
     spans = [(floor_hour(lo), hi) for lo, hi in changed]
     return [h for h in hours if not seen[1] <= h < seen[2] or any(lo <= h <= hi for lo, hi in spans)]
+
+
+def _newest(df: pl.DataFrame, by: str) -> dict[datetime, datetime | None]:
+    """Per value of `by` (an hour), the newest `ro.LABEL_TS` of `df`'s rows, as naive UTC (None: no time known)."""
+    col = pl.col(ro.LABEL_TS)
+    if getattr(df.schema[ro.LABEL_TS], "time_zone", None):
+        col = col.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+    return dict(df.group_by(by).agg(col.cast(pl.Datetime("us")).max()).iter_rows())
 
 
 def _same_sum(a: float, b: float) -> bool:
