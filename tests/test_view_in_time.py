@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+import pytest
+
 from console.config import parse_file
 from console.demo.workspace import build_workspace
 from console.service import Service
@@ -133,3 +135,15 @@ def test_check_at_a_time_before_the_first_row_names_the_newest_row(tmp_path, cap
     assert main(["--config", str(config), "check", "--at", "2026-01-01T00:00Z"]) == 1
     err = capsys.readouterr().err
     assert "nothing to evaluate" in err and "newest row is at 2026-11-30 09:00Z" in err, err
+
+
+def test_from_alone_after_the_views_end_names_the_end_it_is_after():
+    """Security probe (thirty-first session): `--from 2030-01-01` with no --to said "--from must be before --to"."""
+    from console.analytics.windows import resolve_view
+
+    with pytest.raises(ValueError) as err:
+        resolve_view(now=datetime(2026, 12, 5, 12), latest=None, start="2030-01-01")
+    assert "--from must be before the end of the view (now: 2026-12-05T12:00:00Z)" in str(err.value)
+    with pytest.raises(ValueError) as err:
+        resolve_view(now=datetime(2026, 12, 5, 12), latest=None, start="2026-12-02", at="2026-12-01")
+    assert "(--at: 2026-12-01T00:00:00Z)" in str(err.value)

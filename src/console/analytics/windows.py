@@ -236,6 +236,9 @@ def resolve_view(*, now: datetime, latest: datetime | None, at: str | None = Non
             bounded = True
         else:
             span = _option("--window", window, parse_window)
+            if span > end_t - EARLIEST:  # said by name, not as "a time option is out of range (date value ...)"
+                raise ValueError(f"--window {str(window)!r}: reaches back before {EARLIEST.year}, where a view may "
+                                 "start at the earliest")
     if start is not None or end is not None:
         if window is not None:
             raise ValueError("give either --window or --from/--to, not both")
@@ -251,7 +254,9 @@ def resolve_view(*, now: datetime, latest: datetime | None, at: str | None = Non
             raise ValueError("give either --to or --at, not both (--from T --at U is the range from T to U)")
         first = _option("--from", start, parse_time)
         if first > last or (end is None and first == last):
-            raise ValueError("--from must be before --to")
+            raise ValueError("--from must be before --to" if end is not None else
+                             f"--from must be before the end of the view ({'--at' if at is not None else 'now'}: "
+                             f"{last:%Y-%m-%dT%H:%M:%S}Z); give --to, or an --at after it")
         end_t, span = last, last - first + us
         bounded = True
     span = span or parse_window(default_window)
