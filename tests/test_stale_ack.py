@@ -46,3 +46,24 @@ def test_an_ack_of_a_logging_gap_does_not_cover_the_source_dying_later(tmp_path,
     code, [later] = _check(config, capsys, "2026-11-29T18:00:00Z")  # rows stopped for good at 11:59
     assert later["onset"] == "2026-11-29T11:59:00Z" and later["id"] != first["id"]
     assert later["state"] == "firing" and later["acknowledged"] is None and code == 1
+
+
+def test_a_stale_incident_says_its_evidence_and_when_it_was_detected(tmp_path, capsys):
+    """TUI probe (thirty-first session), finding 7: a stale incident's JSON had `evidence: ""` and `detected: null`
+    (the Incidents screen's EVIDENCE "-"), while its detail said the silence. With a configured limit (20 minutes)
+    it is detected the first second past it: a view then lists it, a view just before does not."""
+    rows = [{"ts": (START + timedelta(minutes=i)).isoformat() + "Z", "model": "quiet", "version": "1",
+             "request_id": f"r{i}", "latency_ms": 10.0, "prediction": "1"} for i in range(3 * 24 * 60)]
+    (tmp_path / "preds.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    config = tmp_path / "mlops-console.toml"
+    config.write_text('[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "preds.jsonl"\n'
+                      '[models.quiet]\ntask = "classification"\n[[alerts]]\nname = "silent"\n'
+                      'metric = "stale_minutes"\nthreshold = 20\n', encoding="utf-8")
+    last = START + timedelta(minutes=3 * 24 * 60 - 1)
+    _, found = _check(config, capsys, f"{last + timedelta(hours=2):%Y-%m-%dT%H:%M:%S}Z")
+    [stale] = [i for i in found if i["rule"] == "silent"]
+    assert stale["evidence"].startswith("no rows for") and f"newest row {last:%Y-%m-%d %H:%M}Z" in stale["evidence"]
+    assert stale["detected"] == f"{last + timedelta(minutes=20, seconds=1):%Y-%m-%dT%H:%M:%S}Z"
+    assert [i for i in _check(config, capsys, stale["detected"])[1] if i["rule"] == "silent"]
+    before = datetime.fromisoformat(stale["detected"].replace("Z", "")) - timedelta(seconds=2)
+    assert not [i for i in _check(config, capsys, f"{before:%Y-%m-%dT%H:%M:%S}Z")[1] if i["rule"] == "silent"]

@@ -492,10 +492,15 @@ class RuleEvaluator:
             return []
         # the silence's start in its id: an acknowledgement of one silence is not one of the next (an ack of a 3 h
         # logging gap covered the source dying days later, by the same id)
+        said = f"no rows for {_beyond(now - last, allowed)}; newest row {last:%Y-%m-%d %H:%M}Z"
+        # the evidence is the silence (check's JSON said `evidence: ""`, the Incidents screen "-"); with a configured
+        # limit it was detected the first second past it (a view then lists it). From the usual gap, the silence is
+        # listed once it is longer than the source was quiet on the same clock before (`_usual_silence`), which
+        # only a search of its past could date: no detection is said
+        detected = last + allowed + timedelta(seconds=1) if _stale_limit(rule) is not None else None
         return [Finding(incident_id(ctx.model, "stale", f"{last:%Y%m%dT%H%M}"), ctx.model, "stale_minutes", rule.name, rule.severity, last, None,
                         minutes, allowed.total_seconds() / 60, state=ev.FIRING, window=rule.window, latest=minutes,
-                        detail=f"no rows for {_beyond(now - last, allowed)}; "
-                               f"newest row {last:%Y-%m-%d %H:%M}Z")]
+                        detected=detected, evidence=said, detail=said)]
 
     def _usual_silence(self, model: str, last: datetime, now: datetime, allowed: timedelta) -> bool:
         """The source was as quiet on the same clock a day and two days before, or a week and two weeks before
@@ -541,13 +546,28 @@ class RuleEvaluator:
             out.append(Finding(
                 incident_id(model, rule.name, "before" if early else f"{onset:%Y%m%dT%H%M}"), model, rule.metric,
                 rule.name, rule.severity, onset, run.end, run.peak, rule.threshold, feature=feature or rule.feature,
-                suspects=suspects, first_drifted=first, state=run.state, window=rule.window, detected=run.onset,
+                suspects=suspects, first_drifted=first, state=run.state, window=rule.window,
+                detected=self._detected(ctx, rule, run),
                 evidence=evidence, latest=last.value, onset_before=early,
                 detail=f"{rule.metric} {rule.op} {rule.threshold:g} over {rule.window} "
                        f"(at least {_min_rows(rule.metric)} rows){detail_extra}"))
         if rule.metric in RETRAIN_METRICS and out and out[-1].firing:
             self._recommend(model, rule, evals, ctx.now, out[-1].onset)
         return out
+
+    def _detected(self, ctx: "Context", rule: AlertRule, run) -> datetime:
+        """When the evidence was there: the first breaching window's end, or, for a quality rule, when the last of
+        that window's labels arrived, if later. A view ends at its `--at` and counts the labels logged by then, so
+        an accuracy incident "detected" at the window's end, on labels logged a day later, was not listed by the
+        view at its detection (`o`, go to detection, landed on "no incidents")."""
+        if rule.metric not in ("accuracy_drop", "mae_increase"):
+            return run.onset
+        rows = he.served(ctx.joined(self.mon)).filter(
+            (pl.col("ts") > run.window_start) & (pl.col("ts") <= run.onset) & pl.col("label").is_not_null())
+        if rule.metric == "accuracy_drop":
+            rows = rows.filter(pl.col("prediction").is_not_null())
+        known = rows["label_ts"].max() if rows.height and "label_ts" in rows.columns else None
+        return max(run.onset, known) if isinstance(known, datetime) else run.onset
 
     def _onset(self, ctx: "Context", rule: AlertRule, run, extra: dict, after: datetime | None = None):
         """(estimated onset, feature, features by movement, detail): the change point inside the first
