@@ -130,10 +130,12 @@ class RuleEvaluator:
             if rule.metric == "stale_minutes":
                 found += self._stale(ctx, rule)
                 continue
-            if preds.height == 0 and (rule.metric not in SPARSE_METRICS or ctx.narrow):
+            if preds.height == 0 and (rule.metric not in (*SPARSE_METRICS, *DRIFT_METRICS) or ctx.narrow):
                 continue
             # (a rate or quality rule of a history with no row, `check --since` the last run a minute ago on a quiet
-            # model, reads the rows before it for its verdict: it was skipped, a firing incident not listed at all)
+            # model, reads the rows before it for its verdict: it was skipped, a firing incident not listed at all;
+            # a drift rule's windows reach back the same way (`Context.sparse_drifts`): a model whose rows stopped
+            # had its firing drift incident vanish, neither firing nor resolved, once the history held none of them)
             use = self._reaching(ctx, rule)
             evals, extra = self._evaluate(use, rule)
             if use is ctx and rule.metric in LOOK_BACK_METRICS:
