@@ -173,14 +173,17 @@ async def test_k_is_not_offered_in_read_only_mode_and_says_why(demo):
         await until(pilot, lambda: isinstance(app.screen, IncidentsScreen), "the incidents screen")
         inc = app.screen
         await until(pilot, lambda: "findings" in inc.loaded, "incidents")
+        latency = firing(svc, "delivery latency")
+        assert inc.query_one("#incidents").select_key(latency.id)
         await pilot.pause()
         assert "Acknowledge" not in screen_text(app).splitlines()[-1]
         assert "Go to detection" in screen_text(app).splitlines()[-1]  # the footer is drawn, with the other keys
         await pilot.press("k")
-        await pilot.pause()
+        await until(pilot, lambda: any("read-only" in str(n.message) for n in app._notifications), "the refusal")
         assert not isinstance(app.screen, AckDialog)
-        assert any("read-only" in str(n.message) for n in app._notifications), list(app._notifications)
     assert len(acks(cfg)) == before
+    refused = [r for r in audit.read(audit.default_path(cfg)) if r.get("phase") == "refused" and r.get("action") == "ack"]
+    assert refused and "read-only" in refused[-1]["message"], refused  # audited, as the CLI's refusal is
 
 
 def test_check_exits_0_when_every_firing_incident_is_acknowledged(demo):

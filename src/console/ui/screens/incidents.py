@@ -86,9 +86,6 @@ class IncidentsScreen(MonitorScreen):
 
     def action_ack(self) -> None:
         """Acknowledge the selected firing incident with a reason (the `ack` command's path, audited)."""
-        if (refused := self._ack_refused()) is not None:
-            self.app.notify(printable(refused), severity="warning")
-            return
         f = self.current()
         if f is None or not f.firing:
             self.app.notify("select a firing incident to acknowledge", severity="warning")
@@ -97,6 +94,9 @@ class IncidentsScreen(MonitorScreen):
             self.app.notify(f"already acknowledged by {printable(f.ack.by)}: {printable(f.ack.reason)}")
             return
         incident_id = f.id
+        if self._ack_refused() is not None:  # refused without a dialog, by the service, which audits the refusal
+            self.call_service("ack", lambda svc: svc.acknowledge(incident_id, ""))  # as the CLI's `ack` is
+            return
 
         def done(reason: str | None) -> None:
             if reason:
