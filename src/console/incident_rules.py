@@ -140,10 +140,11 @@ class RuleEvaluator:
             evals, extra = self._evaluate(use, rule)
             if use is ctx and rule.metric in LOOK_BACK_METRICS:
                 use, evals, extra = self._look_back(rule, since, now, (use, evals, extra),
-                                                    lambda earlier: self._raw_earlier(ctx, rule, earlier))
+                                                    lambda earlier, until=None: self._raw_earlier(ctx, rule, earlier,
+                                                                                                  until))
             elif use is ctx.wide and rule.metric in LOOK_BACK_METRICS:  # a history too short for a verdict
                 use, evals, extra = self._look_back(rule, since, now, (use, evals, extra),
-                                                    lambda earlier: self._wide_earlier(ctx, rule, earlier))
+                                                    lambda earlier, until=None: self._wide_earlier(ctx, rule, earlier))
             found += self._to_findings(use, rule, evals, extra)
         if preds.height and (mc.segments or mc.sensitive):
             found += self._segment_findings(model, mc, ctx.joined(self.mon), deployments, preds, now, since)
@@ -157,13 +158,18 @@ class RuleEvaluator:
         (`earlier(start)`: the same grid and step, so the windows past the history's start are the history's), and
         again, until the breach is seen to begin (an evaluation with evidence before it does not breach), nothing
         earlier has evidence (the log's start), or SPARSE_REACH before `now` is reached still breaching: then it
-        began before that limit (`extra["before"]`, a fixed id). `extra["listed_from"]` is the history's first
-        breaching evaluation: runs of the longer history that ended before it are not listed (`_listed`). Only a
-        rule breaching at its history's start pays for this."""
+        began before that limit (`extra["before"]`, a fixed id). A rule whose first evaluation does not breach is
+        sought the same way when a run of it ended inside the history before that evaluation (`_ended_at_start`).
+        `extra["listed_from"]` is the history's start: runs of the longer history that ended before it are not
+        listed (`_listed`). Only a rule breaching at, or recovering inside, its history's start pays for the
+        longer read."""
         first = _open_at_start(rule, got[1])
+        mark = first.end if first is not None else since  # the run sought lasts past it
         if first is None:
-            return got
-        mark, limit, reach = first.end, now - SPARSE_REACH, now - since
+            first = self._ended_at_start(rule, since, got[1], earlier)
+            if first is None:
+                return got
+        limit, reach, start = now - SPARSE_REACH, now - since, since
         while since > limit:
             reach = min(reach * 2, SPARSE_REACH)
             since, was = now - reach, first
@@ -172,22 +178,47 @@ class RuleEvaluator:
             # seen to begin, or nothing earlier with evidence; a history still too short for a window before its
             # latest (`check --since` half an hour ago) says nothing of earlier ones yet: reach further
             if first is None or first.end >= was.end and len(got[1]) > 1:
-                return got[0], got[1], {**got[2], "listed_from": mark}
-        return got[0], got[1], {**got[2], "listed_from": mark, "before": since}
+                return got[0], got[1], {**got[2], "listed_from": start}
+        return got[0], got[1], {**got[2], "listed_from": start, "before": since}
 
-    def _raw_earlier(self, ctx: "Context", rule: AlertRule, start: datetime) -> tuple:
+    def _ended_at_start(self, rule: AlertRule, since: datetime, evals: list, earlier):
+        """The history's first evaluation when the rule's latest run before it ended there or between the
+        history's start and it, else None. The grid starts a span or a step into the history (`evidence.grid_after`:
+        the budget's a day and a step), so the evaluation that ended a run, or the breach before it, can lie in
+        that stretch or just before it, unseen by the history: an incident resolved inside the history was not
+        listed at all (the budget one resolved the day after `--since`, for a day of `--at`s). The evaluations up
+        to the history's first are read again from a history reaching about twice as far before it
+        (`earlier(start, until)`: the same grid and step, ending at the grid point before the history's first, so
+        no window the history evaluated is evaluated again); only when such a run is there does the rule look back
+        for its onset (`_look_back`), listing every run that ended inside the history."""
+        first = next((e for e in evals if e.breach is not None), None)
+        if first is None or first.breach:
+            return None
+        head = evals[0].end  # the history's first grid point; two more evaluations after it show the grid's step
+        until = head - (evals[1].end - head) if len(evals) > 2 else first.end
+        probe = [e for e in earlier(since - 2 * (head - since), until)[1] if e.end <= until]
+        seen = probe + [e for e in evals if e.end > until]
+        if any(r.end is not None and since < r.end <= first.end for r in _runs(rule, seen)):
+            return first
+        return None
+
+    def _raw_earlier(self, ctx: "Context", rule: AlertRule, start: datetime, until: datetime | None = None) -> tuple:
         """`_look_back`'s evaluation of a rule on the raw path over (start, now]: the rows read as the history's
-        are (`_rule_rows`), on the history's grid (`Context.grid_since`)."""
-        if start not in ctx.earlier:
-            preds, narrow = self._rule_rows(ctx.model, start, ctx.now)
-            back = Context(ctx.model, ctx.mc, preds, start, ctx.now, ctx.deployments, narrow)
-            back.grid_since = ctx.since
+        are (`_rule_rows`), on the history's grid (`Context.grid_since`). With `until`, over (start, until] alone
+        (`_ended_at_start`: the evaluations up to the history's first), on the same grid and with the labels
+        logged by `now` (`Context.horizon`)."""
+        key = start if until is None or until >= ctx.now else (start, until)
+        if key not in ctx.earlier:
+            end = ctx.now if until is None else min(until, ctx.now)
+            preds, narrow = self._rule_rows(ctx.model, start, end)
+            back = Context(ctx.model, ctx.mc, preds, start, end, ctx.deployments, narrow)
+            back.grid_since, back.horizon = ctx.since, ctx.now
             # a history too quiet for a drift verdict reached back for its windows (`sparse_drifts`): a longer one
             # of 500 rows or more scored the ordinary way could not, and its early windows without evidence read
             # as the breach beginning (the onset, and the id, moved with `--at` and `--since`)
             back.sparse_drift = ctx.sparse_drift
-            ctx.earlier[start] = back
-        back = ctx.earlier[start]
+            ctx.earlier[key] = back
+        back = ctx.earlier[key]
         return (back, *self._evaluate(back, rule))
 
     def _wide_earlier(self, ctx: "Context", rule: AlertRule, start: datetime) -> tuple:
@@ -205,19 +236,24 @@ class RuleEvaluator:
         back = ctx.earlier[key]
         return (back, *self._evaluate(back, rule))
 
-    def _rollup_earlier(self, src, backs: dict, rule: AlertRule, expected: dict, start: datetime) -> tuple:
+    def _rollup_earlier(self, src, backs: dict, rule: AlertRule, expected: dict, start: datetime,
+                        until: datetime | None = None) -> tuple:
         """`_look_back`'s evaluation of a rule from the hourly rollups over (start, now]: the history's rollups
-        and its grid (`RollupRules.grid_since`), its kept evaluations (`rule_memo`) shared; raw rows only at the
-        ends, as any history's."""
+        and its grid (`RollupRules.grid_since`, `grid_until`), its kept evaluations (`rule_memo`) shared; raw rows
+        only at the ends, as any history's. With `until` (`_ended_at_start`), over (start, until] alone: a grid
+        point, so whole closed hours, their evaluations kept; the hours a pass just built are not read again.
+        Such a view counts the labels logged by `until` (a past view's), not by `now`."""
         from console import rollup_rules as rr
 
-        if start not in backs:
-            back = rr.RollupRules(self.mon, src.model, start, src.now, labels=src.labels, drift=bool(src.features),
+        end = src.now if until is None else min(until, src.now)
+        key = start if end == src.now else (start, end)
+        if key not in backs:
+            back = rr.RollupRules(self.mon, src.model, start, end, labels=src.labels, drift=bool(src.features),
                                   load=False)
-            back.grid_since, back.memo = src.grid_since, src.memo
+            back.grid_since, back.grid_until, back.memo = src.grid_since, src.grid_until, src.memo
             back.load()
-            backs[start] = (back, {})
-        back, drifts = backs[start]
+            backs[key] = (back, {})
+        back, drifts = backs[key]
         evals, extra = self._rollup_evaluate(back, rule, expected, drifts)
         return back, evals, extra
 
@@ -278,7 +314,8 @@ class RuleEvaluator:
             if rule.metric in LOOK_BACK_METRICS:
                 use, evals, extra = self._look_back(
                     rule, since, now, (src, evals, extra),
-                    lambda earlier: self._rollup_earlier(src, backs, rule, expected, earlier))
+                    lambda earlier, until=None: self._rollup_earlier(src, backs, rule, expected, earlier,
+                                                                   until))
             runs = [r for r in _runs(rule, evals) if _listed(r, extra)]
             if llm and runs:  # prompt changes as suspects: the history's prompt versions, narrow
                 ranges = [(use.since, now)]
@@ -312,7 +349,7 @@ class RuleEvaluator:
                                                  columns=["ts", "refused", "variant"]))  # a shadow's reached no one
             rows = rows.filter(co.flag("refused").is_not_null())  # a row with no yes/no is no evidence either way
             spans = ev.windows(rows["ts"], src.now, span, MIN_BUCKET_ROWS, src.since,
-                               step=ev.grid_step(span, src.grid_since, src.now, limit=RATE_LIMIT), limit=None)
+                               step=ev.grid_step(span, src.grid_since, src.grid_until, limit=RATE_LIMIT), limit=None)
             return ev.rate_evaluations(rows, spans, co.flag("refused").mean(), rule.op,
                                        rule.threshold, MIN_BUCKET_ROWS, True), {}
         if metric in ("accuracy_drop", "mae_increase"):
@@ -341,7 +378,7 @@ class RuleEvaluator:
                     drifts[key] = src.drift_scores([w for w in windows if w.served >= MIN_DRIFT_ROWS])
                 spans, scored = [(w.lo, w.hi, w.served) for w in windows], drifts[key]
             evals, extra = self._drift_evals(rule, spans, scored)
-            extra["step"] = ev.grid_step(span, src.grid_since, src.now, step)  # the grid's, as on the raw path
+            extra["step"] = ev.grid_step(span, src.grid_since, src.grid_until, step)  # the grid's, as on the raw path
             if sparse is None:  # sketch scores: those an incident compares and their bounds cannot order (`_shown`)
                 extra["exact"] = src.exact_drift(windows)
             return evals, extra
@@ -750,6 +787,7 @@ class Context:
         self.narrow = narrow  # the rows lack the features only drift reads (a large history): read them alone
         self.reach = reach  # a sparse model's rows start here, before `since` (`RuleEvaluator._reaching`)
         self.grid_since = since  # the history the grid's step is set by (`step`): a look-back's keeps the history's
+        self.horizon = now  # the view's time: the grid's step and the labels logged by it (a probe ending before it)
         self.wide: "Context | None" = None  # this history's sparse context, made once
         self.sparse_drift = False  # its drift windows reach back before `since` (`sparse_drifts`)
         self.earlier: dict[datetime, "Context"] = {}  # `RuleEvaluator._look_back`'s longer histories, made once
@@ -761,7 +799,7 @@ class Context:
         """The step between a rule's evaluations (`evidence.grid_step`), set by the history (since, now]: a longer
         history looked back over (`RuleEvaluator._look_back`) keeps it, so its windows are the history's. A rate
         rule's (`rates`) is never widened (`RATE_LIMIT`)."""
-        return ev.grid_step(span, self.grid_since, self.now, step, limit=RATE_LIMIT if rates else 168)
+        return ev.grid_step(span, self.grid_since, self.horizon, step, limit=RATE_LIMIT if rates else 168)
 
     def window_drifts(self, monitor, ref: Reference, windows: list[tuple[datetime, datetime]]) -> dict:
         """Each window's dataset drift (the same windows for every drift rule of a model: scored once), of the
@@ -808,7 +846,7 @@ class Context:
 
     def joined(self, monitor) -> pl.DataFrame:
         if self._joined is None:
-            self._joined = monitor.joined(self.model, self.preds, self.reach or self.since, self.now)
+            self._joined = monitor.joined(self.model, self.preds, self.reach or self.since, self.horizon)
         return self._joined
 
 
@@ -852,8 +890,9 @@ def _open_at_start(rule: AlertRule, evals: list, mark: datetime | None = None):
 
 
 def _listed(run, extra: dict) -> bool:
-    """Whether a run is an incident of the history: not one a look-back alone saw, ended before the history's
-    first breach (`extra["listed_from"]`, `RuleEvaluator._look_back`)."""
+    """Whether a run is an incident of the history: not one a look-back alone saw, ended before the history
+    (`extra["listed_from"]`, the history's start, `RuleEvaluator._look_back`): its recovery inside the history is
+    listed, also when the history's own grid starts after it (`RuleEvaluator._ended_at_start`)."""
     mark = extra.get("listed_from")
     return mark is None or run.end is None or run.end > mark
 

@@ -145,6 +145,7 @@ class RollupRules:
         (`prefetch`), then loads and evaluates one model at a time, so one model's hours are held at once."""
         self.mon, self.model, self.since, self.now = mon, model, since, now
         self.grid_since = since  # the history the grid's step is set by (`windows`); a look-back's keeps the history's
+        self.grid_until = now  # and its end: a look-back's probe ending before `now` keeps the history's step
         ref = mon.reference(model) if drift else None
         self.features = list(ref.columns) if ref is not None else []  # raw pieces are sketched for drift too
         self.mc = mon.model_config(model)
@@ -331,7 +332,7 @@ class RollupRules:
         counted from the epoch, so a closed window is the same on every pass and its kept evaluation is found
         again), each over `span` rounded up to hours and grown back by whole hours until `by` of it reaches
         `min_rows`. Oldest first."""
-        step = ev.grid_step(span, self.grid_since, self.now, step, limit)
+        step = ev.grid_step(span, self.grid_since, self.grid_until, step, limit)
         span_h = ev.whole_hours(span)
         ends = ev.grid(self.now, step, ev.grid_after(self.since, self.now, span, step))
         out = [self._grow(Window(max(hi - span_h, self.since), hi, self._between(hi - span_h, hi)), min_rows, by)
@@ -526,6 +527,7 @@ class RollupRules:
 
             ctx = Context(self.model, self.mc, None, self.since, self.now, None)
             ctx.grid_since = self.grid_since  # a look-back's keeps the history's grid
+            ctx.horizon = self.grid_until  # (its step: no label is read here)
             self._sparse[key] = ctx.sparse_drifts(self.mon, ref, span, step)
         return self._sparse[key]
 
