@@ -407,8 +407,7 @@ def _text_lines(data: dict, indent: str) -> list[str]:
 
     lines = []
     for key, value in data.items():
-        if isinstance(value, dict) and any(isinstance(v, dict) or isinstance(v, list) and v and
-                                           all(isinstance(x, dict) for x in v) for v in value.values()):
+        if isinstance(value, dict) and any(_nested(v) for v in value.values()):
             lines.append(f"{indent}{plain(str(key))}:")
             lines += _text_lines(value, indent + "  ")
         elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
@@ -427,6 +426,14 @@ def _text_lines(data: dict, indent: str) -> list[str]:
         else:
             lines.append(f"{indent}{key}: {plain(_fmt(value, key))}")
     return lines
+
+
+def _nested(v) -> bool:
+    """A value `_flat` cannot spell in its record's line: a table (a list of records), or a record holding one or
+    a record (a record of scalars, a quality window's `metrics`, is spelled in the line)."""
+    if isinstance(v, list):
+        return bool(v) and all(isinstance(x, dict) for x in v)
+    return isinstance(v, dict) and any(isinstance(x, (dict, list)) for x in v.values())
 
 
 def _flat(record: dict) -> dict:
