@@ -237,8 +237,8 @@ def resolve_view(*, now: datetime, latest: datetime | None, at: str | None = Non
         else:
             span = _option("--window", window, parse_window)
             if span > end_t - EARLIEST:  # said by name, not as "a time option is out of range (date value ...)"
-                raise ValueError(f"--window {str(window)!r}: reaches back before {EARLIEST.year}, where a view may "
-                                 "start at the earliest")
+                raise ValueError(f"--window {str(window)!r}: out of range: it reaches back before {EARLIEST.year}, "
+                                 "where a view may start at the earliest")
     if start is not None or end is not None:
         if window is not None:
             raise ValueError("give either --window or --from/--to, not both")
