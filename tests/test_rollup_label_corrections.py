@@ -108,8 +108,6 @@ def test_corrected_labels_rebuild_the_hour_the_console_reads(tmp_path, capsys, k
     assert source == "rollups" and (n, acc) == pytest.approx(truth, rel=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="not fixed yet: the `rollup` command finds late labels by their log time "
-                   "(after the newest label it saw), so a correction logged with an earlier time is not read")
 @pytest.mark.parametrize("kind", ["text", "binary"])
 def test_corrected_labels_rebuild_the_hour_in_the_rollup_command(tmp_path, capsys, kind):
     """The `rollup` command alone: the corrected hour is rebuilt in the folder, whose counts are then pandas'."""

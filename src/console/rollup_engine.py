@@ -132,10 +132,12 @@ def _catch_up(prediction_paths: Sequence, label_paths: Sequence, path, now: date
         build = local_builder(preds, label_sources or None, specs, models or ())
     latest = src.newest_label(label_sources) if label_sources else None
     kept, content = _sources_read(preds, state)
+    labels_kept, labels_now = _sources_read(label_sources, state, ro.LABEL_SOURCES)
+    late = _back_dated(late_label_hours(preds, label_sources or None), labels_kept, labels_now)
     out = ro.catch_up(path, build, now=now, since=since, until=until, chunk=chunk,
-                      late_label_hours=late_label_hours(preds, label_sources or None), labels_seen=lambda: latest,
+                      late_label_hours=late, labels_seen=lambda: latest,
                       progress=progress, source_hours=lambda a, b: rc.changed_hours(kept, content, a, b),
-                      sources=rc.encode(content))
+                      sources=rc.encode(content), label_sources=rc.encode(labels_now) if label_sources else None)
     if compact:
         out.files += ro.compact_days(path, progress=progress)
     out.left_from = ro.floor_hour(min(now, until))  # the end `store_rollups.catch_up` built to
@@ -143,7 +145,26 @@ def _catch_up(prediction_paths: Sequence, label_paths: Sequence, path, now: date
     return out
 
 
-def _sources_read(preds: Sequence, state: Mapping[str, Any]) -> tuple[rc.Content | None, rc.Content]:
+def _back_dated(late: Callable[[datetime, datetime], list[datetime]], before: rc.Content | None,
+                after: rc.Content) -> Callable[[datetime, datetime], list[datetime]]:
+    """`late` reading labels from the earliest time held by the rows appended to a label log, or by a label file
+    added, since the last build: a correction logged with a time before the newest label already seen (a
+    back-dated fix, a relabelling job stamping the original times) was never read, as only labels logged after
+    that newest one were. A label file rewritten in place is still read from the newest label seen: reading it
+    whole would rebuild every labelled hour it covers on each run of a cron over a re-exported file."""
+    if before is None:
+        return late
+    names = {key[:2] for key in before.parts}
+    added = [span for key, span in after.parts.items() if key[:2] not in names]
+    starts = [lo for lo, _ in [*added, *(before.appended(after) or ())] if isinstance(lo, datetime)]
+    if not starts:
+        return late
+    back = min(starts) - timedelta(microseconds=1)
+    return lambda after, until: late(min(after, back), until)
+
+
+def _sources_read(preds: Sequence, state: Mapping[str, Any],
+                  key: str = ro.SOURCES) -> tuple[rc.Content | None, rc.Content]:
     """What the last build read (its record in the state, None without one: a folder built before the record
     was kept, or from a source that could not be named) and what the sources hold now, before building: a file
     changed during the build is seen changed by the next run (built again rather than missed). The spans of the
@@ -151,7 +172,7 @@ def _sources_read(preds: Sequence, state: Mapping[str, Any]) -> tuple[rc.Content
     versions = rc.Versions()
     kept = None
     try:
-        kept = rc.decode(state[ro.SOURCES]) if state.get(ro.SOURCES) else None
+        kept = rc.decode(state[key]) if state.get(key) else None
     except (TypeError, ValueError, IndexError):
         kept = None
     if kept is not None:

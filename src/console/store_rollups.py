@@ -826,7 +826,7 @@ def catch_up(path: str | os.PathLike, build: Builder, now: datetime, since: date
              labels_seen: Callable[[], datetime | None] | None = None,
              progress: Callable[[str], None] | None = None,
              source_hours: Callable[[datetime, datetime], Mapping[datetime, str]] | None = None,
-             sources: list | None = None) -> CatchUp:
+             sources: list | None = None, label_sources: list | None = None) -> CatchUp:
     """Builds the hours that closed since the last build (or [since, until)), in chunks, then
     rebuilds the hours whose predictions got labels since the last build, and those whose sources changed.
 
@@ -834,7 +834,8 @@ def catch_up(path: str | os.PathLike, build: Builder, now: datetime, since: date
     `late_label_hours(after, before)` lists prediction hours before `before` that gained labels
     logged after `after`; `labels_seen()` is the newest label time now visible; `source_hours(start, end)` the
     hours of [start, end), built before, whose sources changed since, with why; `sources` is what the build read
-    (`rollup_changes.encode`), kept in the state for the next run's `source_hours` once this one has built.
+    (`rollup_changes.encode`), kept in the state for the next run's `source_hours` once this one has built;
+    `label_sources` the same of the label files, kept once the late labels' hours are rebuilt.
     """
     import pyarrow.compute as pc  # here only: the readers of rollups (health, cost, the overview) need none of it
 
@@ -896,11 +897,14 @@ def catch_up(path: str | os.PathLike, build: Builder, now: datetime, since: date
         new_state["labels_seen"] = max(latest, seen or latest).isoformat()
     if sources is not None:  # else the record stays: the next run rebuilds from it at worst hours not changed
         new_state[SOURCES] = sources
+    if label_sources is not None:
+        new_state[LABEL_SOURCES] = label_sources
     save_state(path, new_state)
     return out
 
 
 SOURCES = "sources"  # in the state: the parts the last build read (`rollup_changes.encode`)
+LABEL_SOURCES = "label_sources"  # and the label files' parts (`rollup_engine._back_dated`)
 
 
 def _emptied(tables: dict[str, pa.Table], path: str | os.PathLike, start: datetime,
