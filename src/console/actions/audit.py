@@ -305,9 +305,12 @@ def ship(sink: str, rec: dict[str, Any]) -> None:
     if sink.startswith(("http://", "https://")):
         import httpx
 
-        resp = httpx.post(sink, content=body, headers={"Content-Type": "application/json"}, timeout=SINK_TIMEOUT_S)
-        if resp.status_code >= 300:
-            raise OSError(f"HTTP {resp.status_code}")
+        # the status alone, its body never read: a collector trickling one (each read inside the timeout) held the
+        # action between its intent and its deploy hook for as long as it kept sending
+        with httpx.stream("POST", sink, content=body, headers={"Content-Type": "application/json"},
+                          timeout=SINK_TIMEOUT_S) as resp:
+            if resp.status_code >= 300:
+                raise OSError(f"HTTP {resp.status_code}")
         return
     message = b"mlops-console[%d]: " % os.getpid() + body
     if sink == "syslog":

@@ -106,12 +106,29 @@ _CREDENTIAL_ENV = re.compile(r"secret|passw|token|api_?key|access_?key|private_?
                              re.IGNORECASE)
 
 
-def _body(response: Any, secrets: tuple[str, ...] = ()) -> Any:
+def _body(text: str, secrets: tuple[str, ...] = ()) -> Any:
     try:
-        body = response.json()
+        body = json.loads(text)
     except ValueError:
-        body = response.text[:4000]
+        body = text[:4000]
     return redact_value(body, secrets)
+
+
+BODY_MAX_BYTES = 64 * 1024  # more is never kept (`redact_value` keeps 2,000 characters)
+
+
+def _exchange(client: Any, method: str, url: str, deadline: float, **kw: Any) -> tuple[int, str]:
+    """(status, body text) of one request, its body read until `deadline` or `BODY_MAX_BYTES`, whichever comes
+    first. httpx's timeout bounds each read, not the call: a hook trickling its answer a byte at a time (or a
+    deploy endpoint streaming its progress) held the action, its model lock and its lease past `deadline_s` for
+    as long as it kept sending. The status line is the answer; the body is kept as far as it arrived."""
+    with client.stream(method, url, **kw) as resp:
+        raw = bytearray()
+        for chunk in resp.iter_bytes():
+            raw += chunk
+            if len(raw) >= BODY_MAX_BYTES or time.monotonic() >= deadline:
+                break
+        return resp.status_code, bytes(raw[:BODY_MAX_BYTES]).decode(resp.encoding or "utf-8", errors="replace")
 
 
 def _tries(n: int) -> str:
@@ -176,7 +193,8 @@ def post(name: str, hook: Webhook, payload: dict[str, Any], idempotency_key: str
             attempts = attempt + 1
             limit = max(0.1, min(hook.timeout_s, deadline - time.monotonic()))
             try:
-                resp = client.post(url, content=json.dumps(payload, default=str), headers=headers, timeout=limit)
+                code, text = _exchange(client, "POST", url, deadline, content=json.dumps(payload, default=str),
+                                       headers=headers, timeout=limit)
             except (httpx.ConnectTimeout, httpx.PoolTimeout):
                 last = f"could not connect in time (limit {round(limit, 1):g} s)"
                 continue
@@ -191,18 +209,16 @@ def post(name: str, hook: Webhook, payload: dict[str, Any], idempotency_key: str
             except httpx.TransportError as exc:
                 last = f"unreachable ({type(exc).__name__})"
                 continue
-            if resp.status_code < 300:
-                return HookResult(True, attempts=attempts, status_code=resp.status_code,
-                                  response=_body(resp, secrets),
-                                  message=f"{name} hook accepted ({resp.status_code}) after {_tries(attempts)}")
-            if resp.status_code < 500:
-                return HookResult(False, attempts=attempts, status_code=resp.status_code,
-                                  response=_body(resp, secrets), unknown=maybe_applied,
-                                  message=f"{name} hook refused with {resp.status_code}")
-            last = f"failed with {resp.status_code}"
+            if code < 300:
+                return HookResult(True, attempts=attempts, status_code=code, response=_body(text, secrets),
+                                  message=f"{name} hook accepted ({code}) after {_tries(attempts)}")
+            if code < 500:
+                return HookResult(False, attempts=attempts, status_code=code, response=_body(text, secrets),
+                                  unknown=maybe_applied, message=f"{name} hook refused with {code}")
+            last = f"failed with {code}"
             if attempt == hook.retries or deadline - time.monotonic() <= backoff_s * 2 ** attempt + 0.1:
-                return HookResult(False, attempts=attempts, status_code=resp.status_code,
-                                  response=_body(resp, secrets), unknown=maybe_applied,
+                return HookResult(False, attempts=attempts, status_code=code,
+                                  response=_body(text, secrets), unknown=maybe_applied,
                                   message=f"{name} hook {last} after {_tries(attempts)}")
     return HookResult(False, attempts=attempts, unknown=maybe_applied,
                       message=f"{name} hook {last} after {_tries(attempts)}")
@@ -276,11 +292,13 @@ def follow(status_url: str, hook: Webhook | None = None, interval_s: float = 2.0
     deadline = time.monotonic() + max_wait_s
     while True:
         try:
-            resp = httpx.get(status_url, headers=headers, timeout=timeout)
-            body = _body(resp, secrets_of(None, hook))
+            with httpx.Client(follow_redirects=False) as client:
+                code, text = _exchange(client, "GET", status_url, time.monotonic() + timeout, headers=headers,
+                                       timeout=timeout)
+            body = _body(text, secrets_of(None, hook))
             job = body if isinstance(body, dict) else {"body": body}
-            if resp.status_code >= 400:
-                job = {"state": "unknown", "error": f"status URL answered {resp.status_code}"}
+            if code >= 400:
+                job = {"state": "unknown", "error": f"status URL answered {code}"}
         except httpx.HTTPError as exc:
             job = {"state": "unknown", "error": type(exc).__name__}
         state = str(job.get("state") or job.get("status") or "unknown").lower()
