@@ -114,11 +114,16 @@ def _abandoned(flight: Flight) -> ActionResult:
 
 
 def alias_history(tags: dict[str, str], alias: str) -> list[str]:
-    """An alias's earlier versions, oldest first, from the model's history tag (a damaged tag: none)."""
+    """An alias's earlier versions, oldest first, from the model's history tag (a damaged tag: none). Anything but
+    a list of versions is damaged: `5` or `null` raised TypeError in every action's `state()`, and a string
+    (`"34"`) was read as versions 3 and 4, a rollback target nobody recorded."""
     try:
-        return [str(v) for v in json.loads(tags.get(HISTORY_TAG + alias) or "[]")]
+        history = json.loads(tags.get(HISTORY_TAG + alias) or "[]")
     except ValueError:
         return []
+    if not isinstance(history, list):
+        return []
+    return [str(v) for v in history if isinstance(v, (str, int)) and not isinstance(v, bool) and str(v).strip()]
 
 
 # The reason the operator gave for the action being decided (the CLI's --reason, the dialog's): a refusal records it
