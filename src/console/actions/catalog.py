@@ -76,6 +76,12 @@ def version_text(version) -> str | None:
     if version is None:
         return None
     text = str(version).strip()
-    if text[:1] in "vV" and text[1:].isdigit():
+    if text[:1] in "vV" and _digits(text[1:]):
         text = text[1:]
-    return str(int(text)) if text.isdigit() else text
+    return str(int(text)) if _digits(text) else text
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits only: `str.isdigit` holds for `²` too, which `int` refuses (`promote m ²` ended in a ValueError
+    and exit 4, not "has no version" and exit 2), and for other scripts' digits, which no MLflow version is."""
+    return text.isascii() and text.isdigit()

@@ -25,6 +25,7 @@ from typing import Any, Callable
 
 from filelock import FileLock, Timeout
 
+from console.actions.catalog import version_text
 from console.private_files import private_dir, tighten
 from console.sources.registry import Registry, RegistryUnavailable
 
@@ -164,8 +165,7 @@ def _norm(version: str | None) -> str | None:
     v = str(version).strip()
     if v.lower() in ("", "none", "-"):
         return None
-    v = v[1:] if v[:1] in "vV" and v[1:].isdigit() else v
-    return str(int(v)) if v.isdigit() else v  # `03` is version 3, as `catalog.version_text` reads it
+    return version_text(v)  # `03` is version 3, `v3` too, as the plan reads them
 
 
 def check_expected(registry: Registry, model: str, alias: str, expected_from: str | None,

@@ -197,7 +197,7 @@ class Operator:
         if canary not in aliases:
             return None
         raw = tags.get(CANARY_PCT_TAG + canary)
-        tagged = int(raw) if raw and raw.isdigit() else None
+        tagged = int(raw) if raw and raw.isascii() and raw.isdigit() else None  # (`²` is a digit int() refuses)
         s = self.serving(model, environment)
         if s.canary == str(aliases[canary]) and s.canary_pct is not None and (
                 tagged is None or self._moved_since(s.last_ts, tags.get(CANARY_PCT_AT_TAG + canary))):
