@@ -774,14 +774,35 @@ class Operator:
             return self.refuse("refused", "an acknowledgement needs a reason (--reason)", "ack", incident.model, env,
                                {"usage": True})
         try:
-            rec = self.audit.append({**acks_mod.record(incident, at, reason), "action_id": uuid.uuid4().hex,
-                                     **audit_mod.actor_fields()})
+            # the trail read again and written under one lock: two operators acknowledging one incident at once
+            # (the `ack` command beside the TUI's k) each saw it unacknowledged, and both were recorded
+            with model_lock(self.lock_dir / "ack", incident.model, self.lock_wait_s):
+                first = self._acknowledged(incident, at)
+                if first is not None:
+                    return self.refuse("conflict", f"{incident.id} was acknowledged by {first.by} at {first.ts}: "
+                                                   f"{first.reason}; not recorded again", "ack", incident.model, env,
+                                       {"already": True})
+                rec = self.audit.append({**acks_mod.record(incident, at, reason), "action_id": uuid.uuid4().hex,
+                                         **audit_mod.actor_fields()})
+        except Timeout:
+            return self.refuse("conflict", f"another acknowledgement on {incident.model} is being recorded",
+                               "ack", incident.model, env)
         except AuditError as exc:
             return ActionResult(False, "refused" if isinstance(exc, AuditTampered) else "failed",
                                 f"{exc}; not acknowledged", details={"audit_error": True})
         message = f"{incident.id} acknowledged by {rec.get('actor')}: {reason}"
         details = {"ack": rec, **({"warnings": [self.audit.sink_error]} if self.audit.sink_error else {})}
         return ActionResult(True, "done", message, rec.get("action_id"), details=details)
+
+    def _acknowledged(self, incident: Any, at: datetime) -> acks_mod.Ack | None:
+        """An acknowledgement in the trail of this very incident id, whenever it was made, or one covering it as
+        seen at `at` (none when the trail cannot be read: the append then says why)."""
+        try:
+            known = acks_mod.from_records(audit_mod.read(self.audit.path, incident.model))
+        except OSError:
+            return None
+        return next((a for a in reversed(known) if a.incident == incident.id), None) \
+            or acks_mod.matching(incident, known, at)
 
     def admit_plain(self, action: str, model: str, env: str) -> ActionResult | None:
         """`admit` for an action with no hook: the environment, read-only mode and roles."""
