@@ -866,7 +866,8 @@ def cost_spike(ctx: Context, rule: AlertRule) -> tuple[list, dict]:
     segments = serving.with_columns(keys.alias("_k"), changed.cum_sum().alias("_seg"))
     per = (segments.group_by("_seg", maintain_order=True)
            .agg(pl.col("_k").first(), pl.col("ts").min().alias("start"), pl.col("ts").max().alias("end"),
-                pl.len().alias("n"), pl.col(co.COST).sum().alias("cost")))
+                pl.len().alias("n"), pl.col(co.COST).sum().alias("cost"),
+                ev.ready_at("ts", pl.col("ts").cum_count(), MIN_COST_ROWS)))
     return ev.unit_cost_evaluations(per, key, rule.op, rule.threshold, MIN_COST_ROWS)
 
 

@@ -790,7 +790,7 @@ class RollupRules:
         changed = (seq["_k"] != seq["_k"].shift(1)).fill_null(False)
         per = (seq.with_columns(changed.cum_sum().alias("_seg")).group_by("_seg", maintain_order=True)
                .agg(pl.col("_k").first(), pl.col("start").min(), pl.col("end").max(), pl.col("n").sum(),
-                    pl.col("cost").sum()))
+                    pl.col("cost").sum(), ev.ready_at("end", pl.col("n").cum_sum(), min_rows)))
         key = co.CHANGE_KEY if seq["_k"].str.contains("/", literal=True).any() else "version"
         return ev.unit_cost_evaluations(per, key, op, threshold, min_rows)
 

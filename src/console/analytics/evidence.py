@@ -354,6 +354,13 @@ def burn_bounds(errors: int, n: int, slow: int, timed: int, error_budget: float,
     return (max(lows), max(highs)) if lows else (None, None)
 
 
+def ready_at(end: str, requests: pl.Expr, min_rows: int) -> pl.Expr:
+    """In a stretch's aggregation: the `end` of the block (a raw row; a rollup hour) holding the stretch's
+    `min_rows`-th request (`requests`: the requests so far, block by block), when a cost-spike verdict on it
+    first had its evidence."""
+    return pl.col(end).filter(requests >= min_rows).first().alias("ready")
+
+
 def unit_cost_evaluations(per: pl.DataFrame, key: str, op: str, threshold: float,
                           min_rows: int) -> tuple[list[Evaluation], dict]:
     """The cost-spike rule: each serving stretch's cost per request against the stretch before it, where the
@@ -373,6 +380,9 @@ def unit_cost_evaluations(per: pl.DataFrame, key: str, op: str, threshold: float
         # between the old stretch's end and the new one's start: rollup blocks of one hour split by a change each
         # span the whole hour, so the later of the two ends it (the change was seen "at 10:00", before its onset)
         lo, hi = sorted((before["end"], after["start"]))
+        # the evidence is there once the new stretch holds `min_rows` requests (`ready_at`), not at its first: the
+        # run's detection, so a view at it lists the incident (one before it says "insufficient data")
+        hi = max(hi, after.get("ready") or hi)
         evals.append(Evaluation(lo, hi, after["n"], value, breach,
                                 note=f"${unit * 1000:.3g}/1k requests on {key} {after['_k']} vs "
                                      f"${base * 1000:.3g}/1k on {before['_k']}"))
