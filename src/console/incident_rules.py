@@ -595,17 +595,23 @@ class RuleEvaluator:
         return out
 
     def _detected(self, ctx: "Context", rule: AlertRule, run) -> datetime:
-        """When the evidence was there: the first breaching window's end, or, for a quality rule, when the last of
-        that window's labels arrived, if later. A view ends at its `--at` and counts the labels logged by then, so
-        an accuracy incident "detected" at the window's end, on labels logged a day later, was not listed by the
-        view at its detection (`o`, go to detection, landed on "no incidents")."""
+        """When the evidence was there: the first breaching window's end, or, for a quality rule, when enough of
+        that window's labels had arrived for it to breach (`evidence.breached_at`), if later. A view ends at its
+        `--at` and counts the labels logged by then, so an accuracy incident "detected" at the window's end, on
+        labels logged a day later, was not listed by the view at its detection (`o`, go to detection, landed on
+        "no incidents"); nor is it detected when the window's last label (a correction days later) arrived."""
         if rule.metric not in ("accuracy_drop", "mae_increase"):
             return run.onset
         rows = he.served(ctx.joined(self.mon)).filter(
             (pl.col("ts") > run.window_start) & (pl.col("ts") <= run.onset) & pl.col("label").is_not_null())
         if rule.metric == "accuracy_drop":
             rows = rows.filter(pl.col("prediction").is_not_null())
-        known = rows["label_ts"].max() if rows.height and "label_ts" in rows.columns else None
+        if not rows.height or "label_ts" not in rows.columns:
+            return run.onset
+        expected = self.mon.expected(ctx.model).get("accuracy" if rule.metric == "accuracy_drop" else "mae")
+        at = ev.breached_at(rows, rule.metric, run.window_start, run.onset, expected, rule.threshold, MIN_LABELS) \
+            if expected is not None else None
+        known = at if at is not None else rows["label_ts"].max()  # the labels known now: at the latest, the last
         return max(run.onset, known) if isinstance(known, datetime) else run.onset
 
     def _onset(self, ctx: "Context", rule: AlertRule, run, extra: dict, after: datetime | None = None):

@@ -464,6 +464,32 @@ def mae_evaluation(lo: datetime, hi: datetime, n: int, mean: float, std: float, 
                       note=f"MAE {mean:.3g} ± {half:.2g} on {n} labels vs expected {expected:.3g}")
 
 
+def breached_at(labelled: pl.DataFrame, metric: str, lo: datetime, hi: datetime, expected: float, threshold: float,
+                min_labels: int, alpha: float = ALPHA) -> datetime | None:
+    """When the window (lo, hi]'s accuracy or MAE evaluation first breached as its labels arrived (`label_ts`): a
+    view at T counts the labels logged by T, so the evidence was there at the first arrival, from `hi` on, whose
+    labels so far breach (`accuracy_evaluation`, `mae_evaluation`), not when the window's last label (a correction
+    days later) landed. None when the labels known never breach."""
+    if metric == "accuracy_drop":
+        value = correct().cast(pl.Float64)
+    else:
+        value = (pl.col("prediction_num").cast(pl.Float64) - pl.col("label_num").cast(pl.Float64)).abs()
+    arrived = pl.when(pl.col("label_ts") > hi).then(pl.col("label_ts")).otherwise(pl.lit(hi))
+    steps = (labelled.filter((pl.col("ts") > lo) & (pl.col("ts") <= hi))
+             .select(arrived.alias("at"), value.alias("v")).drop_nulls().filter(pl.col("v").is_finite())
+             .group_by("at").agg(pl.len().alias("n"), pl.col("v").sum().alias("s"), (pl.col("v") ** 2).sum().alias("q"))
+             .sort("at").with_columns(pl.col("n").cum_sum(), pl.col("s").cum_sum(), pl.col("q").cum_sum()))
+    for at, n, s, q in steps.iter_rows():
+        if metric == "accuracy_drop":
+            got = accuracy_evaluation(lo, hi, n, round(s), expected, threshold, min_labels, alpha)
+        else:
+            std = math.sqrt(max(q - s * s / n, 0.0) / (n - 1)) if n > 1 else 0.0
+            got = mae_evaluation(lo, hi, n, s / n, std, expected, threshold, min_labels, alpha)
+        if got.breach:
+            return at
+    return None
+
+
 def staleness(last_ts: datetime | None, ts: pl.Series, end: datetime, limit: timedelta | None = None,
               factor: float = 10.0, floor: timedelta = timedelta(minutes=15)) -> tuple[bool, float | None, timedelta]:
     """(stale, minutes since the newest row, the gap allowed): stale when no row came for `factor` times the
