@@ -113,7 +113,7 @@ def _catch_up(prediction_paths: Sequence, label_paths: Sequence, path, now: date
     asked_until = until
     start = since if since is not None else datetime.fromisoformat(state["built_until"]) \
         if state.get("built_until") else None
-    lo, hi = _row_span(opened, start, horizon)
+    lo, hi, hours = _row_span(opened, start, horizon)
     if start is None:
         since = ro.floor_hour(lo) if lo else ro.floor_hour(now)
     stop = ro.floor_hour(hi) + ro.HOUR if hi is not None else ro.floor_hour(start or since)
@@ -137,7 +137,8 @@ def _catch_up(prediction_paths: Sequence, label_paths: Sequence, path, now: date
     out = ro.catch_up(path, build, now=now, since=since, until=until, chunk=chunk,
                       late_label_hours=late, labels_seen=lambda: latest,
                       progress=progress, source_hours=lambda a, b: rc.changed_hours(kept, content, a, b),
-                      sources=rc.encode(content), label_sources=rc.encode(labels_now) if label_sources else None)
+                      sources=rc.encode(content), label_sources=rc.encode(labels_now) if label_sources else None,
+                      next_rows=_next_rows(hours))
     if compact:
         out.files += ro.compact_days(path, progress=progress)
     out.left_from = ro.floor_hour(min(now, until))  # the end `store_rollups.catch_up` built to
@@ -209,12 +210,13 @@ def rows_left(preds: Sequence, end: datetime, now: datetime, horizon: datetime |
 
 
 def _row_span(preds: Sequence, start: datetime | None,
-              horizon: datetime | None = None) -> tuple[datetime | None, datetime | None]:
-    """The oldest and newest timestamps at or after `start` (all rows when None) and not past `horizon`, the
-    ts column read alone."""
+              horizon: datetime | None = None) -> tuple[datetime | None, datetime | None, list[datetime]]:
+    """The oldest and newest timestamps at or after `start` (all rows when None) and not past `horizon`, and the
+    hours holding them (sorted), the ts column read alone."""
     import pyarrow.compute as pc
 
     lo = hi = None
+    hours: set[datetime] = set()
     for d in preds:
         if "ts" not in d.schema.names:
             continue
@@ -222,4 +224,19 @@ def _row_span(preds: Sequence, start: datetime | None,
             a, b = (x.as_py() for x in pc.min_max(t.column("ts")).values())
             lo = a if lo is None or (a is not None and a < lo) else lo
             hi = b if hi is None or (b is not None and b > hi) else hi
-    return lo, hi
+            hours.update(h for h in pc.unique(pc.floor_temporal(t.column("ts"), unit="hour")).to_pylist()
+                         if h is not None)
+    return lo, hi, sorted(hours)
+
+
+def _next_rows(hours: list[datetime]):
+    """`store_rollups.catch_up`'s `next_rows`: the first hour at or after t holding rows (None: none). One row dated
+    1970 (a device whose clock reset, `"ts": 0`) made a first build write an empty file a day from 1970 on: 20,000
+    days, most of an hour, where the empty stretch before the log's rows is one range."""
+    import bisect
+
+    def first(t: datetime) -> datetime | None:
+        i = bisect.bisect_left(hours, t)
+        return hours[i] if i < len(hours) else None
+
+    return first

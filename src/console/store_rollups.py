@@ -826,7 +826,8 @@ def catch_up(path: str | os.PathLike, build: Builder, now: datetime, since: date
              labels_seen: Callable[[], datetime | None] | None = None,
              progress: Callable[[str], None] | None = None,
              source_hours: Callable[[datetime, datetime], Mapping[datetime, str]] | None = None,
-             sources: list | None = None, label_sources: list | None = None) -> CatchUp:
+             sources: list | None = None, label_sources: list | None = None,
+             next_rows: Callable[[datetime], datetime | None] | None = None) -> CatchUp:
     """Builds the hours that closed since the last build (or [since, until)), in chunks, then
     rebuilds the hours whose predictions got labels since the last build, and those whose sources changed.
 
@@ -835,7 +836,9 @@ def catch_up(path: str | os.PathLike, build: Builder, now: datetime, since: date
     logged after `after`; `labels_seen()` is the newest label time now visible; `source_hours(start, end)` the
     hours of [start, end), built before, whose sources changed since, with why; `sources` is what the build read
     (`rollup_changes.encode`), kept in the state for the next run's `source_hours` once this one has built;
-    `label_sources` the same of the label files, kept once the late labels' hours are rebuilt.
+    `label_sources` the same of the label files, kept once the late labels' hours are rebuilt; `next_rows(t)` the
+    first hour at or after t that holds rows (None: none), so a stretch without rows is built as one range, not a
+    chunk at a time.
     """
     import pyarrow.compute as pc  # here only: the readers of rollups (health, cost, the overview) need none of it
 
@@ -854,6 +857,9 @@ def catch_up(path: str | os.PathLike, build: Builder, now: datetime, since: date
     t = start
     while t < closed:
         end = min(t + chunk, closed)
+        if next_rows is not None:  # no row before `first`: [t, first) is one empty range, built (and checked) at once
+            first = next_rows(t)
+            end = max(end, closed if first is None else min(floor_hour(first), closed))
         tables = build(t, end)
         out.files += write(tables, path, t, end)
         out.rows += sum(int(pc.sum(pc.filter(tab["rows"], pc.is_null(tab["segment"]))).as_py() or 0)
@@ -1106,7 +1112,7 @@ def compact_range(path: str | os.PathLike, model: str, start: datetime, end: dat
         return []
     valid = valid_days(path, model, day, end, listed)
     written = []
-    while day + DAY <= end:
+    for day in _days_with_rows(listed, day, end):
         if day not in valid and _covered(day, listed):
             hours = _read_hours(path, model, day, day + DAY, listed)
             table = merge_rows(hours, day) if hours is not None else None
@@ -1115,8 +1121,25 @@ def compact_range(path: str | os.PathLike, model: str, start: datetime, end: dat
                 written.append(_write_day(path, model, day, table, sources))
                 if progress:
                     progress(f"compacted {model} {day:%Y-%m-%d}")
-        day += DAY
     return written
+
+
+def _days_with_rows(listed: list[RollupFile], start: datetime, end: datetime) -> list[datetime]:
+    """The UTC days from `start` (a day's start) wholly before `end` that a file holding rows reaches: a day only
+    empty files cover has nothing to compact (an empty range of 56 years, from a row dated 1970, was read and
+    written a day at a time)."""
+    days: set[datetime] = set()
+    for f in listed:
+        try:
+            if not pq.read_metadata(f.path).num_rows:
+                continue
+        except FileNotFoundError:  # pruned by a newer build meanwhile
+            continue
+        d = max(start, f.start.replace(hour=0, minute=0, second=0, microsecond=0))
+        while d < f.end and d + DAY <= end:
+            days.add(d)
+            d += DAY
+    return sorted(days)
 
 
 def _write_day(path: str | os.PathLike, model: str, day: datetime, table: pa.Table, sources: str) -> Path:
