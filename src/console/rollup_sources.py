@@ -87,7 +87,8 @@ def _expand(path: str) -> tuple[list[str], str | None]:
 
 
 def dataset(paths: Sequence[str], fmt: str | None = None, start: datetime | None = None,
-            end: datetime | None = None, fields: tuple[tuple[str, str], ...] = ()) -> list[ds.Dataset | TextDataset]:
+            end: datetime | None = None, fields: tuple[tuple[str, str], ...] = (),
+            rules: str | None = None) -> list[ds.Dataset | TextDataset]:
     """One dataset per file format among the files the paths match. JSONL and CSV files are read through the
     store's parsing (`rollup_text`), so a bad row is set aside alone; their day folders are pruned to
     [start, end) here, Parquet's by the scan's filter."""
@@ -103,7 +104,7 @@ def dataset(paths: Sequence[str], fmt: str | None = None, start: datetime | None
     out = []
     for kind, (files, base) in by_format.items():
         if kind in ("json", "csv"):
-            out.append(TextDataset(files, kind, base, start, end, _DATE_PARTS, fields=fields))
+            out.append(TextDataset(files, kind, base, start, end, _DATE_PARTS, fields=fields, rules=rules))
             continue
         if kind == "parquet":
             files = [f for f in files if _readable(f)]
@@ -189,6 +190,7 @@ class Source:
     options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     storage: dict[str, Any] | None = field(default=None, hash=False, compare=False, repr=False)
     fields: tuple[tuple[str, str], ...] = ()  # the log's own names for contract fields (JSONL, CSV, local Parquet)
+    rules: str | None = None  # the log's kind (predictions, labels): a text log's rows its rules set aside are counted
 
     @property
     def is_lake(self) -> bool:
@@ -205,7 +207,7 @@ class Source:
             return [renamed(lakes.iceberg_dataset(self.path, dict(self.options), self.storage, since=start,
                                                   until=end, time_column=ts), self.fields)]
         if not self.is_lake:
-            return dataset([self.path], self.format, start, end, self.fields)
+            return dataset([self.path], self.format, start, end, self.fields, self.rules)
         fmt = self.format or _kind(self.path.rstrip("/*"))
         fmt = {"jsonl": "json"}.get(fmt, fmt)
         if fmt == "parquet":
@@ -220,7 +222,7 @@ class Source:
                 mine = [f for f in mine if f.size]  # an empty object holds no rows (as an empty local file)
                 if mine:
                     out.append(TextDataset(mine, kind, locations.parse_location(self.path).url(), start, end,
-                                           _DATE_PARTS, self.storage, self.fields))
+                                           _DATE_PARTS, self.storage, self.fields, self.rules))
             else:
                 out.append(renamed(locations.arrow_dataset(mine, self.storage, format=kind,
                                                            unify_schemas=kind == "parquet", unreadable=UNREADABLE),
@@ -253,7 +255,8 @@ def files_of(source: Source) -> Iterator[tuple[tuple, str, Any]]:
             except OSError:
                 continue
         text = {t.path: t for kind in ("json", "csv")
-                for t in TextDataset([f for f in stat if kind_of(f) == kind], kind, base, fields=source.fields).files}
+                for t in TextDataset([f for f in stat if kind_of(f) == kind], kind, base, fields=source.fields,
+                                     rules=source.rules).files}
         for f, st in stat.items():
             kind = kind_of(f)
             if kind is None:
@@ -270,7 +273,7 @@ def files_of(source: Source) -> Iterator[tuple[tuple, str, Any]]:
     url = locations.parse_location(source.path).url()
     text = {t.path: t for kind in ("json", "csv")
             for t in TextDataset([i for i in infos if kind_of(i.path) == kind], kind, url,
-                                 storage=source.storage, fields=source.fields).files}
+                                 storage=source.storage, fields=source.fields, rules=source.rules).files}
     for info in infos:
         kind = kind_of(info.path)
         key = ("predictions", info.path, *footers.version(info))
@@ -299,7 +302,7 @@ def sources(items: Iterable[Any], storage: dict[str, Any] | None = None) -> list
             out.append(Source(it, None, {}, storage))
         else:
             out.append(Source(it.path, it.format, dict(getattr(it, "options", None) or {}), storage,
-                              tuple(getattr(it, "fields", ()))))
+                              tuple(getattr(it, "fields", ())), getattr(it, "kind", None)))
     return out
 
 

@@ -29,6 +29,7 @@ import os
 import shutil
 import tempfile
 import threading
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -170,6 +171,7 @@ class TextFile:
     etag: str | None = None
     storage: dict | None = field(default=None, hash=False, compare=False, repr=False)
     fields: tuple[tuple[str, str], ...] = ()  # the log's own names for contract fields (`[logs.fields]`)
+    rules: str | None = None  # the log's kind: its rows the contract's rules set aside are noted too (`refused`)
 
     @property
     def remote(self) -> bool:
@@ -222,7 +224,7 @@ class TextFile:
             yield from self._object()
             return
         for chunk in self._tailer({}, piece_bytes).scan([self.path]):
-            tables, rej = self._parsed(chunk)
+            tables, rej = self._parsed(chunk, checked=True)
             _note(self.path, [Rejected(*r) for r in chunk.rejected] + rej)
             yield from tables
 
@@ -262,9 +264,10 @@ class TextFile:
         return Tailer(state, csv_headers=csv, max_chunk_bytes=piece_bytes or PIECE_BYTES,
                       complete_tail=None if csv else parse.whole_json_row)
 
-    def _parsed(self, chunk, header: str | None = None) -> tuple[list[pa.Table], list]:
+    def _parsed(self, chunk, header: str | None = None, checked: bool = False) -> tuple[list[pa.Table], list]:
         """A Tailer chunk's good rows (Hive keys added, provenance dropped) and its bad rows, by the store's parsers;
-        `header`: a CSV header when the chunk has none (a read that starts past it)."""
+        `header`: a CSV header when the chunk has none (a read that starts past it); `checked`: the bad rows include
+        those the contract's rules set aside (`refused`)."""
         from console.store import parse
 
         body = parse.strip_bom(chunk.body)[0] if chunk.start_of_file else chunk.body
@@ -274,6 +277,8 @@ class TextFile:
         else:
             tables, rej = parse.jsonl(body, source=self.path, first_line=chunk.first_line,
                                       lines=chunk.lines if chunk.lines >= 0 else None, fields=self.fields)
+        if checked:
+            rej = list(rej) + refused(self.rules, tables, self.fields)
         return [self._keyed(t.drop_columns([c for c in _PROVENANCE if c in t.column_names])) for t in tables], list(rej)
 
     def _object(self) -> Iterator[pa.Table]:
@@ -290,7 +295,7 @@ class TextFile:
         else:
             tables, rej = parse.jsonl(body, source=self.path, first_line=first, fields=self.fields)
         del body
-        _note(self.path, lost + list(rej))
+        _note(self.path, lost + list(rej) + refused(self.rules, tables, self.fields))
         for t in tables:
             yield self._keyed(t.drop_columns([c for c in _PROVENANCE if c in t.column_names]))
 
@@ -336,6 +341,45 @@ class TextFile:
             if k not in t.column_names:
                 t = t.append_column(k, pa.array([v] * t.num_rows, pa.int64() if isinstance(v, int) else pa.string()))
         return t
+
+
+def refused(rules: str | None, tables: Sequence[pa.Table], fields: Sequence[tuple[str, str]] = ()) -> list:
+    """The rows of parsed pieces (provenance still on) that the contract's rules set aside, as the store's ingest
+    finds them (`queries/conform_<rules>.sql`, reasons naming the log's own columns), for `set_aside`: the build's
+    scans drop them (`rollup_sources.conform`), and its summary counted only the rows the parser refused (a row
+    with no request_id or a negative latency was in neither). Clock skew is left out: the build counts it apart
+    (`rows_left`). None for a log of no known kind (a plain path) or deployments, which the build does not read."""
+    from console.sources import field_names
+    from console.sources.contract import Rejected
+
+    if rules not in ("predictions", "labels") or not tables:
+        return []
+    import duckdb
+
+    from console.sql import load_query
+    from console.store import conform_plain
+
+    never = datetime(9999, 12, 31)
+    out: list = []
+    con = duckdb.connect()
+    try:
+        con.execute(load_query("skeletons"))  # every contract field, and how a log's ts reads, as the store's
+        con.execute(load_query("log_instant"))
+        for t in tables:
+            if not t.num_rows or (rules == "predictions" and conform_plain.predictions(t, never) is not None):
+                continue  # (the plainest piece: every row kept, provably, without planning the query)
+            con.register("chunk", t)
+            sql = load_query(f"conform_{rules}")
+            con.execute(sql, {"max_ts": never} if "$max_ts" in sql else {})
+            with warnings.catch_warnings():  # "an extra copy": as the store's ingest takes it (a statement, planned once)
+                warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
+                con.register("conformed", con.to_arrow_table())
+            bad = field_names.explain(con.sql(load_query("conform_rejects")).to_arrow_table(), fields)
+            out += [Rejected(int(loc), reason) for loc, reason in zip(bad.column("location").to_pylist(),
+                                                                     bad.column("reason").to_pylist())]
+    finally:
+        con.close()
+    return out
 
 
 def _line_start(path: str, offset: int) -> int:
@@ -386,9 +430,9 @@ class TextDataset:
 
     def __init__(self, files: Sequence, kind: str, base: str | None, start: datetime | None = None,
                  end: datetime | None = None, day_parts: Sequence[str] = (), storage: dict | None = None,
-                 fields: tuple[tuple[str, str], ...] = ()):
-        every = [TextFile(f, kind, _keys(f, base), fields=fields) if isinstance(f, str) else
-                 TextFile(f.path, kind, _keys(f.path, base), f.size, f.etag, storage, fields) for f in files]
+                 fields: tuple[tuple[str, str], ...] = (), rules: str | None = None):
+        every = [TextFile(f, kind, _keys(f, base), fields=fields, rules=rules) if isinstance(f, str) else
+                 TextFile(f.path, kind, _keys(f.path, base), f.size, f.etag, storage, fields, rules) for f in files]
         self.files = [f for f in every if _in_window(f, day_parts, start, end)]
         self.start, self.end = start, end  # within `parsed_once`, kept pieces outside it are not read
         self._sample_from = every
