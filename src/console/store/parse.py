@@ -401,10 +401,10 @@ def _column(values: list) -> pa.Array:
 
 
 def csv_lines(body: bytes, *, header: str, source: str, first_line: int,
-              fields: Sequence[tuple[str, str]] = ()) -> tuple[list[pa.Table], list[Rejected]]:
-    """CSV rows under the file's header; a row with the wrong field count, a bad byte or a broken quote
-    is set aside alone. `fields`: the log's own names for contract fields: the tables come out under the
-    contract's names (`field_names.rename`)."""
+              fields: Sequence[tuple[str, str]] = (), check_header: bool = True) -> tuple[list[pa.Table], list[Rejected]]:
+    """CSV rows under the file's header; a row with the wrong field count, a bad byte or a broken quote, or the
+    header line written again (`check_header`), is set aside alone. `fields`: the log's own names for contract
+    fields: the tables come out under the contract's names (`field_names.rename`)."""
     sep = csv_records.delimiter_of(header)  # a comma, or the tab, semicolon or bar the header is split by
     names = csv_records.fields_of(header) if header else []
     tables: list[pa.Table] = []
@@ -412,6 +412,20 @@ def csv_lines(body: bytes, *, header: str, source: str, first_line: int,
     if not names:
         return tables, rejected
     head = header.encode("utf-8")
+    again = _headers_again(body, head) if check_header else []
+    if again:  # a writer restarted in append mode and wrote its header again: each such line alone is set aside
+        tables, rejected, lo, line = [], [], 0, first_line
+        for start, end in [*again, (len(body), len(body))]:
+            got = csv_lines(body[lo:start], header=header, source=source, first_line=line, fields=fields,
+                            check_header=False)
+            tables += got[0]
+            rejected += got[1]
+            line += body.count(b"\n", lo, start)
+            if end > start:
+                rejected.append(Rejected(line, HEADER_AGAIN, body[start:end].decode("utf-8", "replace").rstrip()[:300]))
+                line += 1
+            lo = end
+        return tables, rejected
     records = csv_records.split(body, len(names), delimiter=sep)
     if records is None:  # every line a record: the native reader numbers bad rows by line
         _csv_range(body, first_line, head, names, source, tables, rejected, sep)
@@ -426,6 +440,25 @@ def csv_lines(body: bytes, *, header: str, source: str, first_line: int,
             rejected += _csv_slow([(locs[r], body[starts[r]:starts[r + 1]])], names, source, sep)[1]
         lo = r + 1
     return decimal_commas([field_names.rename(t, fields) for t in tables], sep), rejected
+
+
+HEADER_AGAIN = "the CSV header again (a writer restarted the file)"
+
+
+def _headers_again(body: bytes, head: bytes) -> list[tuple[int, int]]:
+    """The lines of `body` that are the file's header line again, each as [start, end) with its line break, in order.
+    Read as a row, its names were set aside as a bad ts, and made every column they fell in text for the rows read
+    with it ("field 'amount' holds values of more than one type") though every value kept was a number."""
+    out = []
+    for ending in (b"\n", b"\r\n"):
+        line = head + ending
+        if body.startswith(line):
+            out.append((0, len(line)))
+        at = body.find(b"\n" + line)
+        while at >= 0:
+            out.append((at + 1, at + 1 + len(line)))
+            at = body.find(b"\n" + line, at + len(line))
+    return sorted(out)
 
 
 _DECIMAL_COMMA = r"^[+-]?[0-9]+(,[0-9]+)?$"
