@@ -348,6 +348,8 @@ class Tailer:
             for path in paths:
                 try:
                     st = os.stat(path)
+                except FileNotFoundError:  # renamed or deleted since the glob listed it (a rotation under way):
+                    continue  # not here, as if unlisted; its cursor is followed by inode ("unreadable" said no more)
                 except OSError as exc:
                     self._unreadable(path, exc)
                     continue
@@ -478,6 +480,8 @@ class Tailer:
             return
         try:
             fd = os.open(work.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except FileNotFoundError:  # renamed or deleted since it was found: its cursor stays, the next scan follows it
+            return
         except OSError as exc:
             self._unreadable(work.path, exc)
             return
