@@ -274,3 +274,42 @@ def test_a_past_views_header_at_80_columns_keeps_the_screen_and_the_read_only_ma
         assert text.endswith(screen + marker), text
     wide = fitted(["Overview", "support-assistant", "Incidents"], True, "mlops-console.toml", read_only, 200).plain
     assert "support-assistant" in wide and "@ mlops-console.toml" in wide and ("[read-only]" in wide) == read_only
+
+
+async def test_the_incident_list_of_the_view_left_is_not_shown_under_the_new_one(tmp_path):
+    """Thirty-second session's TUI probe: on the demo, `[` (or `o`) on the Incidents screen kept the list and the
+    triage pane of the view left ("FOR 13h00m", "EVIDENCE ... on 482 rows") under the header of the new view for
+    the ~30 s its rule pass took. The list is dropped at once and says it is evaluating; the new view's follows,
+    with the same incident selected."""
+    import threading
+
+    from console.ui.screens.incidents import IncidentsScreen
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app._have_findings and not app._monitoring, "the first rule pass")
+        svc = app.service
+        screen = IncidentsScreen()
+        await app.push_screen(screen)
+        await until(pilot, lambda: "findings" in screen.loaded and not screen.busy("findings"), "the incidents")
+        await pilot.pause()
+        table = screen.query_one("#incidents")
+        assert table.row_keys, "the workspace has incidents"
+        table.select_key(table.row_keys[-1])
+        chosen = screen.selected_id()
+        gate, findings = threading.Event(), svc.findings
+        svc.findings = lambda *a, **k: (gate.wait(30), findings(*a, **k))[1]  # the new view's pass is slow
+        try:
+            await pilot.press("left_square_bracket")
+            await pilot.pause()
+            assert app.at == FIXED - timedelta(hours=1)
+            assert table.row_keys == [] and screen.findings == []
+            text = screen_text(app)
+            assert "evaluating the alert rules" in text and "FIRING" not in text and "resolved" not in text
+        finally:
+            gate.set()
+        await until(pilot, lambda: "findings" in screen.loaded and not screen.busy("findings"), "the new list")
+        assert screen.now == app.at
+        assert [f.id for f in screen.findings] == [f.id for f in findings()]
+        if chosen in table.row_keys:
+            assert screen.selected_id() == chosen

@@ -417,6 +417,10 @@ class ConsoleApp(App):
         self.results.clear()
         # the incidents listed are the old view's: until the rules are checked at `at`, none is listed as firing
         self.incidents, self._have_findings = [], False
+        for screen in self.screen_stack:  # what a screen shows is the old view's until its reads land again
+            moved = getattr(screen, "view_moved", None)
+            if callable(moved):
+                moved()
         self.notify_time()
         self.action_refresh()
 

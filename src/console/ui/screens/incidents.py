@@ -154,6 +154,16 @@ class IncidentsScreen(MonitorScreen):
         if current is not None and "findings" in self.loaded:
             self._fetch_worst(current.model, force=True)
 
+    def view_moved(self) -> None:
+        """The time cursor moved: the list is the old view's (its durations, evidence, firing or not), and the
+        new view's rule pass can take half a minute; it was shown under the new header all that while."""
+        self.select = self.selected_id() or self.select  # the same incident is selected when the list is back
+        self.findings, self.by_id, self.worst = [], {}, {}
+        self.loaded.discard("findings")
+        self.query_one("#incidents", FilterTable).set_rows([])
+        self.query_one("#inc-head", Static).update(Text("evaluating the alert rules at the new time...", style="dim"))
+        self._render_detail()
+
     def _fetch_worst(self, model: str, force: bool = False) -> None:
         if not force and model in self.worst:
             return
