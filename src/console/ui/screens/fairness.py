@@ -6,6 +6,7 @@ Both tables cover the model's 7-day history. tab moves between the segment and t
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from rich.text import Text
@@ -94,7 +95,15 @@ class FairnessScreen(MonitorScreen):
     def _head(self, worst, result) -> Text:
         if worst is None:
             reason = "no segment has enough labelled rows" if result.get("segments") else "no segment columns configured"
-            return line("WORST", Text(reason, style="dim"), width=7)
+            cfg = self.app.cfg.model(self.model)
+            if not result.get("segments") and (cfg.segments or cfg.sensitive):
+                # no row in the history (a view before the log, or after it stopped) is not a missing config:
+                # it said "no segment columns configured" where the CLI says the window has no rows
+                empty = self.empty_window_note(timedelta(days=7), has_rows=False)
+                if empty is not None:
+                    return line("WORST", empty, width=7)
+                reason = "no served row of this environment in the history"
+            return line("WORST", safe(reason, "dim"), width=7)
         metric_text = metric_cell(worst.metric, worst.value).plain
         return lines([line("WORST", Text(worst_mark(), style="bold"), safe(f"{worst.column}={worst.group}", "bold"),
                            f"{worst.metric} {metric_text}", f"n {worst.n:,} ({worst.n_labelled:,} labelled)",
