@@ -82,6 +82,7 @@ class VersionsScreen(ActionsMixin, ConsoleScreen):
         self.errors: dict[str, str] = {}
         self.marked: str | None = None
         self.loaded = False
+        self.failed: str | None = None  # why the last read of the versions failed (the registry down), until one works
         self._loading = False
         self._lineage_loading = False
 
@@ -139,7 +140,7 @@ class VersionsScreen(ActionsMixin, ConsoleScreen):
             return
         if tag == "versions":
             self._loading = False
-            self.loaded = True
+            self.loaded, self.failed = True, None
             before = {v: info.aliases for v, info in self.versions.items()}
             self.versions = {v.version: v for v in result["versions"]}
             if before and before != {v: info.aliases for v, info in self.versions.items()}:
@@ -158,6 +159,11 @@ class VersionsScreen(ActionsMixin, ConsoleScreen):
     def handle_error(self, tag: str, error: str) -> None:
         if tag == "versions":
             self._loading = False
+            first, self.failed = self.failed is None, error
+            self._render_head()
+            self._render_lineage()
+            if not first:  # said on the screen: one toast per outage, not one per refresh (the registry's
+                return  # "not asked again for 9 s" made each one new, and they covered the screen)
         elif tag == "lineage":
             self._lineage_loading = False
         super().handle_error(tag, error)
@@ -171,6 +177,14 @@ class VersionsScreen(ActionsMixin, ConsoleScreen):
                 safe((v.run_id or "-")[:8]), safe(metrics), mark]
 
     def _render_head(self) -> None:
+        if self.failed is not None:  # an empty list read as "no versions"; a full one as the registry's now
+            head = Text(no_wrap=True, overflow="ellipsis")
+            head.append("registry DEGRADED", style="bold reverse")
+            head.append(" (list as last read)" if self.versions else " (no versions read)", style="bold")
+            head.append(" ")
+            head.append_text(safe(self.failed))
+            self.query_one("#versions-head", Static).update(head)
+            return
         at = self.app.at
         if at is not None:  # the registry has no history of its aliases: say whose they are
             head = Text(f"aliases as the registry holds them now, not at {at:%Y-%m-%d %H:%M}Z", style="bold")
@@ -196,7 +210,8 @@ class VersionsScreen(ActionsMixin, ConsoleScreen):
 
     def lineage_text(self, version: str | None) -> Text:
         if version is None or version not in self.versions:
-            return Text("no version selected" if self.loaded else "reading the registry...", style="dim")
+            said = "no version selected" if self.loaded else "reading the registry..."
+            return Text(said if self.failed is None else "the registry did not answer", style="dim")
         v = self.versions[version]
         lin = self.lineages.get(version)
         lines: list[Text] = [status_line(Text(f"LINEAGE {vtext(version)}", style="bold"),

@@ -1,0 +1,41 @@
+"""The Versions screen with the registry down says so on the screen, once (thirty-second session's TUI probe:
+with the registry unreachable it showed an empty table, "reading the registry..." and a new toast at every
+refresh, since the registry's "not asked again for 9 s: it failed 6 s ago" made each message new; three at a
+time covered half of an 80x24 screen)."""
+
+from __future__ import annotations
+
+from console.sources.registry import RegistryUnavailable
+from console.ui.screens.versions import VersionsScreen
+from ui_fixtures import make_app, screen_text, until
+
+
+async def test_registry_down_is_said_on_the_screen_with_one_toast(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.snapshot is not None, "the first snapshot")
+        calls, toasts = [], []
+
+        def versions(model):
+            calls.append(model)
+            raise RegistryUnavailable(f"registry http://127.0.0.1:5999 is unreachable (not asked again for "
+                                      f"{15 - len(calls)} s: it failed {len(calls)} s ago)")
+        app.service.versions = versions
+        notify = app.notify
+        app.notify = lambda message, **kw: (toasts.append(message), notify(message, **kw))[1]
+        screen = VersionsScreen(model="fraud-detector", environment="production")
+        await app.push_screen(screen)
+        for n in range(1, 4):  # three refresh ticks, the registry still down
+            await until(pilot, lambda: len(calls) >= n and not screen._loading, f"read {n}")
+            screen.show_snapshot(app.snapshot)
+        await until(pilot, lambda: len(calls) >= 4 and not screen._loading, "read 4")
+        await pilot.pause()
+        assert len([t for t in toasts if "unreachable" in t]) == 1, toasts
+        text = screen_text(app)
+        assert "registry DEGRADED" in text and "reading the registry" not in text, text
+
+        app.service.versions = lambda model: []  # back: the head is the actions' again
+        screen.show_snapshot(app.snapshot)
+        await until(pilot, lambda: screen.loaded and not screen._loading, "the registry back")
+        await pilot.pause()
+        assert "DEGRADED" not in screen_text(app) and "actions act on" in screen_text(app)
