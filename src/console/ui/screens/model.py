@@ -457,11 +457,15 @@ class ModelScreen(ActionsMixin, MonitorScreen):
             req = served["requests"].sum() if served.height else 0
             err = (served["errors"].sum() / req) if req else None
             alert = Text("SLO ALERT", style="bold reverse") if slo.alert else Text("SLO ok")
-            self.parts["health"] = line(
-                # the latency users met too: a shadow's p95 beside the versions served read as one of them
-                "HEALTH", _p95s(served) + Text(f" (SLO {cfg.slo.p95_ms:g})", style="dim"),
-                Text(f"err {100 * err:.2f}%" if err is not None else "err -")
-                + Text(f" (SLO {100 * cfg.slo.error_rate:g}%)", style="dim"), alert, Text("(1h)", style="dim"))
+            if not req:  # no request is no evidence: it read "SLO ok" on a view before the log, or a model gone quiet
+                self.parts["health"] = line("HEALTH", self.empty_window_note(timedelta(hours=1), has_rows=False)
+                                            or Text("no requests", style="bold reverse"), Text("(1h)", style="dim"))
+            else:
+                self.parts["health"] = line(
+                    # the latency users met too: a shadow's p95 beside the versions served read as one of them
+                    "HEALTH", _p95s(served) + Text(f" (SLO {cfg.slo.p95_ms:g})", style="dim"),
+                    Text(f"err {100 * err:.2f}%" if err is not None else "err -")
+                    + Text(f" (SLO {100 * cfg.slo.error_rate:g}%)", style="dim"), alert, Text("(1h)", style="dim"))
             self.parts["burn"] = line(
                 "BURN", f"errors {slo.error_short.window} {rate(slo.error_short.burn_rate)} "
                         f"{slo.error_long.window} {rate(slo.error_long.burn_rate)}",
