@@ -313,3 +313,34 @@ async def test_the_incident_list_of_the_view_left_is_not_shown_under_the_new_one
         assert [f.id for f in screen.findings] == [f.id for f in findings()]
         if chosen in table.row_keys:
             assert screen.selected_id() == chosen
+
+
+async def test_the_model_pages_panels_of_the_view_left_are_not_shown_under_the_new_one(tmp_path):
+    """The model page kept its ALERTS line and firing list (and every panel) of the view left under the new view's
+    header until each read landed again: the firing list for the whole of the new view's rule pass."""
+    import threading
+
+    from console.ui.screens.model import ModelScreen
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app._have_findings and not app._monitoring, "the first rule pass")
+        svc = app.service
+        screen = ModelScreen(model="fraud-detector", environment="production")
+        await app.push_screen(screen)
+        await until(pilot, lambda: {"health", "incidents"} <= screen.loaded and not screen.busy("incidents"), "panels")
+        await pilot.pause()
+        before = screen.parts["health"].plain
+        gate, findings, health = threading.Event(), svc.findings, svc.health
+        svc.findings = lambda *a, **k: (gate.wait(30), findings(*a, **k))[1]
+        svc.health = lambda *a, **k: (gate.wait(30), health(*a, **k))[1]
+        try:
+            await pilot.press("left_square_bracket")
+            await pilot.pause()
+            assert app.at == FIXED - timedelta(hours=1)
+            text = screen_text(app)
+            assert before not in text and "none firing" not in text and screen.firing == []
+        finally:
+            gate.set()
+        await until(pilot, lambda: {"health", "alerts"} <= set(screen.parts) and not screen.busy("incidents")
+                    and not screen.busy("health"), "the new view's panels")

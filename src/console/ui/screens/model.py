@@ -396,6 +396,14 @@ class ModelScreen(ActionsMixin, MonitorScreen):
         if self.model:
             self.call_after_refresh(self.flow.refresh_state, self.env)
 
+    def view_moved(self) -> None:
+        """The time cursor moved: every panel is the old view's until its read lands again (the firing list and
+        ALERTS for the whole of the new view's rule pass, half a minute on the demo); each says what it waits for."""
+        self.parts.clear()
+        self.firing = []
+        self.query_one("#firing", FilterTable).set_rows([])
+        self._render_summary()
+
     def show_ready(self) -> None:
         if self.model and self.app.snapshot is not None:
             self._show_serving(self.app.snapshot)
