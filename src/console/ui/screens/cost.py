@@ -100,7 +100,8 @@ class CostScreen(MonitorScreen):
         # the 7 days the table covers: with no row there, say so and where the newest is (as the Drift screen)
         empty = self.empty_window_note(timedelta(days=7), has_rows=any(r.get("requests") for r in c["per_1k"]))
         if w is None:
-            rows.append(line("SPEND", Text("no priced traffic yet", style="dim"), *([empty] if empty else [])))
+            # the note alone when there is one: after "no priced traffic yet", 80 columns cut the newest row's time
+            rows.append(line("SPEND", empty or Text("no priced traffic yet", style="dim")))
         else:
             if empty is not None:
                 rows.append(line("SPEND", empty))

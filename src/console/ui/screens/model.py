@@ -337,8 +337,8 @@ class WindowedScreen(MonitorScreen):
             out.append(f"[{w}]" if w == self.window else w, style="bold reverse" if w == self.window else "dim")
         # with the screen's own count, a window before the newest row says so too (as the Drift screen's)
         note = self.empty_window_note(parse_window(self.window), has_rows=self.window_rows)
-        if note is not None:
-            out.append("  ")
+        if note is not None:  # its own line: after the keys, 80 columns cut the newest row's time ("2026-12-05 2…")
+            out.append("\n")
             out.append_text(note)
         return out
 
