@@ -69,7 +69,7 @@ class DriftScreen(WindowedScreen):
         Binding("x", "exact", "Exact", id="drift.exact"),
     ]
     COLUMNS = [
-        Col("feature", "FEATURE", width=16, wide_width=28),
+        Col("feature", "FEATURE", width=16, wide_width=28, cut_middle=True),
         Col("kind", "KIND", width=11, min_width=100),
         Col("test", "TEST", width=13, min_width=100),
         Col("score", "SCORE", width=7),

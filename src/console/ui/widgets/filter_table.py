@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -38,6 +39,7 @@ class Col:
     wide_width: int | None = None  # width when the terminal is >= 160 columns (more room: longer names)
     priority: int = 0  # > 0: the table keeps the most important columns (1 first) that fit its width
     flex: bool = False  # takes the width left over (so truncated text gets the room the row has)
+    cut_middle: bool = False  # a cut keeps the end too: names sharing a long prefix stay apart ("customer_…e_30d")
 
 
 class DiffTable(DataTable):
@@ -62,6 +64,22 @@ class DiffTable(DataTable):
 
 def _cell(value) -> Text:
     return value if isinstance(value, Text) else safe(value)
+
+
+def cut_middle(text: Text, width: int) -> Text:
+    """`text` in `width` cells with an ellipsis in the middle: cut at the end, `feature_value_30d` and
+    `feature_value_90d` were one name twice, with two verdicts."""
+    if width < 5 or text.cell_len <= width:
+        return text
+    keep = width - 1
+    head = text.copy()
+    head.truncate(keep - max(4, keep // 3), overflow="crop")  # the start reads as the name, the end tells it apart
+    room, start = keep - head.cell_len, len(text.plain)
+    while start > 0 and cell_len(text.plain[start - 1:]) <= room:
+        start -= 1
+    out = head + Text("…", style=text.style) + text[start:]
+    out.no_wrap, out.overflow = True, "ellipsis"
+    return out
 
 
 class FilterInput(Input):
@@ -274,7 +292,10 @@ class FilterTable(Vertical):
     def _project(self, key: str) -> list[Text]:
         index = {c.key: i for i, c in enumerate(self.columns)}
         cells = self._rows[key]
-        return [cells[index[c.key]] if index[c.key] < len(cells) else Text("") for c in self._shown_cols]
+        out = [cells[index[c.key]] if index[c.key] < len(cells) else Text("") for c in self._shown_cols]
+        widths = getattr(self, "_shown_widths", None) or [None] * len(out)
+        return [cut_middle(cell, w) if c.cut_middle and w else cell
+                for c, cell, w in zip(self._shown_cols, out, widths)]
 
     def _sync(self) -> None:
         if not self.is_mounted or not self._shown_cols:
