@@ -229,11 +229,11 @@ def run_command(name: str, hook: Webhook, payload: dict[str, Any], idempotency_k
     """Run the hook's argument list once, payload on stdin; exit 0 is success, stdout JSON is the response."""
     env = {**os.environ, "IDEMPOTENCY_KEY": idempotency_key}
     try:
-        proc = subprocess.run(list(hook.command), input=json.dumps(payload, default=str), capture_output=True,
-                              text=True, timeout=hook.timeout_s, shell=False, env=env)
+        proc = _finished(list(hook.command), json.dumps(payload, default=str), hook.timeout_s, env)
     except subprocess.TimeoutExpired:
         return HookResult(False, attempts=1, unknown=True,
-                          message=f"{name} command timed out after {hook.timeout_s:g} s")
+                          message=f"{name} command timed out after {hook.timeout_s:g} s (it and the processes it "
+                                  "started were stopped)")
     except OSError as exc:
         return HookResult(False, attempts=1, message=f"{name} command could not start: {exc.strerror or exc}")
     try:
@@ -246,6 +246,31 @@ def run_command(name: str, hook: Webhook, payload: dict[str, Any], idempotency_k
     tail = redact_text(((proc.stderr or "").strip().splitlines()[-1:] or [""])[0], secrets)[:200]
     return HookResult(False, attempts=1, response=response,
                       message=f"{name} command exited {proc.returncode}{': ' + tail if tail else ''}")
+
+
+def _finished(argv: list[str], stdin: str, timeout_s: float, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """The command run to its end in a process group of its own; at `timeout_s` the whole group is killed. Killing
+    the command alone (`subprocess.run`) left what it started running: a deploy script's `kubectl rollout` or
+    `sleep; apply` went on after the console had said the hook timed out."""
+    import signal
+
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, shell=False, start_new_session=True)
+    try:
+        out, err = proc.communicate(stdin, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            proc.kill()
+        for pipe in (proc.stdin, proc.stdout, proc.stderr):  # a process that left the group may hold them open
+            try:
+                pipe.close()
+            except (OSError, ValueError):
+                pass
+        proc.wait()
+        raise
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
 
 def configured(cfg: Config, name: str) -> bool:
