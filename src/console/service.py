@@ -646,13 +646,17 @@ class Service:
         from console.actions.operator import ActionResult
 
         found = next((f for f in self.findings() if f.id == incident_id), None)  # the list the ids were read from
-        if found is None or not found.firing:
-            state = "not firing" if found is not None else "not found"
-            return ActionResult(False, "refused", f"incident {incident_id!r} is {state}; `check` lists the firing ids",
+        if found is None:  # no model's trail to write to: an id from nowhere is a usage error, said, not audited
+            return ActionResult(False, "refused", f"incident {incident_id!r} is not found; `check` lists the firing ids",
                                 details={"unknown_incident": True})
+        # refusals of an incident that exists are audited, as every other refusal is (the README's promise)
+        if not found.firing:
+            return self.operator.refuse("refused", f"incident {incident_id!r} is not firing; `check` lists the firing "
+                                                   "ids", "ack", found.model, "production", {"unknown_incident": True})
         if found.ack is not None:
-            return ActionResult(False, "refused", f"{incident_id} is already acknowledged by {found.ack.by}: "
-                                                  f"{found.ack.reason}", details={"already": True})
+            return self.operator.refuse("refused", f"{incident_id} is already acknowledged by {found.ack.by}: "
+                                                   f"{found.ack.reason}", "ack", found.model, "production",
+                                        {"already": True})
         return self.operator.acknowledge(found, self.clock(), reason)
 
     def auto_retrain(self, past: bool = False) -> list:
