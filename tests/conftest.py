@@ -21,14 +21,18 @@ if SRC not in sys.path:
 
 @pytest.fixture(scope="session", autouse=True)
 def _private_cache(tmp_path_factory):
-    """Every store the suite (and the consoles it starts) creates lives in the session's temporary folder."""
-    old = os.environ.get("XDG_CACHE_HOME")
+    """Every store the suite (and the consoles it starts) creates lives in the session's temporary folder, and so
+    does the default audit trail (`$XDG_STATE_HOME`): a workspace with no `[audit] path` wrote the user's own
+    ~/.local/state/mlops-console/audit.jsonl, shared by every test and every run."""
+    old = {k: os.environ.get(k) for k in ("XDG_CACHE_HOME", "XDG_STATE_HOME")}
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("xdg-state"))
     yield
-    if old is None:
-        os.environ.pop("XDG_CACHE_HOME", None)
-    else:
-        os.environ["XDG_CACHE_HOME"] = old
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Static
 from console.actions import audit
 from console.ui.navigation import register_screen
 from console.ui.screens.base import ConsoleScreen
-from console.ui.screens.registry import vtext, when
+from console.ui.screens.registry import as_datetime, vtext, when
 from console.ui.text import printable, safe
 from console.ui.widgets import Col, FilterTable
 
@@ -74,6 +74,7 @@ class AuditScreen(ConsoleScreen):
         self.verdict = None  # audit.VerifyResult of the last `v`
         self.loaded = False
         self._loading = False
+        self.after_view = 0  # records made after the end of a view of the past (dimmed, counted in the status)
 
     def compose_body(self) -> ComposeResult:
         yield Static("reading the audit trail...", id="audit-status")
@@ -104,6 +105,10 @@ class AuditScreen(ConsoleScreen):
             self.incomplete = result["incomplete"]
             self.records = {}
             rows = []
+            # the trail is shown whole in a view of the past too (what was done since is worth seeing), but the
+            # records made after the view's end are dimmed and counted: they were listed as if before it
+            end = self.app.at
+            self.after_view = 0
             for i, rec in enumerate(reversed(result["records"])):
                 if self.model and rec.get("model") != self.model:
                     continue
@@ -111,7 +116,13 @@ class AuditScreen(ConsoleScreen):
                 if key in self.records:  # a duplicated line (tampering): keep both rows
                     key = f"{key}:{i}"
                 self.records[key] = rec
-                rows.append((key, self._cells(rec)))
+                cells = self._cells(rec)
+                t = as_datetime(rec.get("ts"))
+                if end is not None and t is not None and t > _naive(end):
+                    self.after_view += 1
+                    for cell in cells:
+                        cell.stylize("dim")
+                rows.append((key, cells))
             self.table.set_rows(rows)
             self._render_status()
             self._render_detail()
@@ -143,6 +154,8 @@ class AuditScreen(ConsoleScreen):
             line.append_text(safe(self.model, style="bold"))
         if self.incomplete:
             line.append(f"  {len(self.incomplete)} INCOMPLETE", style="bold reverse")
+        if self.after_view:
+            line.append(f"  {self.after_view} after the view's end (dim)", style="bold")
         line.append("  chain ")
         v = self.verdict
         if v is None:
@@ -192,6 +205,13 @@ class AuditScreen(ConsoleScreen):
     def commands(self):
         return [("Verify the audit chain", self.action_verify, "v: check hashes and the head file"),
                 ("Reload the audit trail", self.load, "read the file again")]
+
+
+def _naive(t):
+    """A view's end as `as_datetime` gives the records' times: UTC, naive."""
+    from datetime import timezone
+
+    return t.astimezone(timezone.utc).replace(tzinfo=None) if t.tzinfo else t
 
 
 register_screen("audit", "Audit", AuditScreen, help="the audit trail of actions; v verifies the chain", order=14)

@@ -276,6 +276,11 @@ class ConsoleScreen(Screen):
         if busy or self.__dict__.get("_was_busy"):
             self._was_busy = bool(busy)
             self.show_waiting({tag: now - t for tag, t in busy.items()})
+        moving = getattr(self, "moving_view", None)
+        if not slow and callable(moving) and moving():  # the old view's numbers are hidden: say why at once
+            bar.update(Text(" reading the view at the new time...", style="bold"))
+            bar.display = True
+            return
         if not slow:
             if bar.display:
                 bar.display = False

@@ -189,6 +189,8 @@ class MonitorScreen(ConsoleScreen):
     DEFAULT_CSS = """
     MonitorScreen .head { height: auto; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
     MonitorScreen .title { height: 1; padding: 0 1; text-style: bold; text-wrap: nowrap; text-overflow: ellipsis; }
+    MonitorScreen.-view-moved .head, MonitorScreen.-view-moved .title, MonitorScreen.-view-moved FilterTable,
+    MonitorScreen.-view-moved TimeChart, MonitorScreen.-view-moved #dist { visibility: hidden; }
     """
 
     def __init__(self, model: str | None = None, environment: str | None = None, **kwargs):
@@ -232,7 +234,29 @@ class MonitorScreen(ConsoleScreen):
     def _start(self, tag: str) -> None:
         fn, key = self._latest[tag]
         self._inflight[tag] = key
+        moving = self.__dict__.get("_moving")
+        if moving is not None:
+            moving.add(tag)
         self.call_service(tag, fn, cache=True)
+
+    def view_moved(self) -> None:
+        """The time cursor moved: what the screen shows is the old view's until its reads land again (Health kept
+        the hour before's requests under the new header for a second, Drift its verdicts for longer). Hidden until
+        every read started for the new view has landed; the progress line says the view is being read."""
+        self._moving = set()
+        self.add_class("-view-moved")
+
+    def _landed(self, tag: str) -> None:
+        moving = self.__dict__.get("_moving")
+        if moving is None or tag not in moving:  # a read of the view left (the new one's is still to come)
+            return
+        moving.discard(tag)
+        if not moving:
+            self._moving = None
+            self.remove_class("-view-moved")
+
+    def moving_view(self) -> bool:
+        return self.__dict__.get("_moving") is not None
 
     def busy(self, tag: str) -> bool:
         return tag in self._inflight
@@ -246,9 +270,11 @@ class MonitorScreen(ConsoleScreen):
         self.loaded.add(tag)
         self._errors.pop(tag, None)
         self.show(tag, result)
+        self._landed(tag)
 
     def handle_error(self, tag: str, error: str) -> None:
         self._inflight.pop(tag, None)
+        self._landed(tag)  # (shown again, the error saying what failed)
         self.show_error(tag, error)
 
     def handle_moved(self, tag: str) -> None:
