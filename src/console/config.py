@@ -345,7 +345,8 @@ class _EnvironmentFile(_Table):
 class _PricesFile(_Table):
     input_per_1m: Annotated[float, Meta(ge=0.0)] = 0.0
     output_per_1m: Annotated[float, Meta(ge=0.0)] = 0.0
-    cached_per_1m: Annotated[float, Meta(ge=0.0)] = 0.0
+    # unset: the input price (a cached token is an input token; unpriced, a cache hit was free)
+    cached_per_1m: Annotated[float, Meta(ge=0.0)] | None = None
     replica_hour_usd: Annotated[float, Meta(ge=0.0)] = 0.0
     replicas: Annotated[int, Meta(ge=0)] = 0
 
@@ -823,7 +824,7 @@ def _model(name: str, value: Any, root: Path) -> ModelConfig:
         name=name, task=t.task, reference=Path(_path(root, t.reference)) if t.reference else None,
         features=t.features, segments=t.segments, sensitive=t.sensitive, positive_label=str(t.positive_label),
         budget_usd_month=t.budget_usd_month,
-        prices=Prices(input_per_1m=p.input_per_1m, output_per_1m=p.output_per_1m, cached_per_1m=p.cached_per_1m,
+        prices=Prices(input_per_1m=p.input_per_1m, output_per_1m=p.output_per_1m, cached_per_1m=p.input_per_1m if p.cached_per_1m is None else p.cached_per_1m,
                       replica_hour_usd=p.replica_hour_usd, replicas=p.replicas),
         slo=Slo(p95_ms=s.p95_ms, error_rate=s.error_rate, short_window=s.short_window, long_window=s.long_window),
         drift_columns=columns,

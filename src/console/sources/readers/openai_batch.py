@@ -4,7 +4,9 @@
 `error: {code, message}`. The body is a Chat Completions (`model`, `created`, `choices`, `usage` with
 `prompt_tokens` / `completion_tokens` and their `_details`), Responses (`created_at`, `output`, `usage` with
 `input_tokens` / `output_tokens`) or Embeddings object. Cached and reasoning tokens are already inside the
-input / output counts and are not added. Cost = tokens x `options.input_per_1m` / `output_per_1m` (the
+input / output counts and are not added; the cached share (`prompt_tokens_details` / `input_tokens_details`
+`.cached_tokens`) is kept as `cached_tokens`, so the model's `cached_per_1m` prices it (OpenAI bills it at a
+discount: read as full-price input, a cache-heavy app's cost was overstated). Cost = tokens x `options.input_per_1m` / `output_per_1m` (the
 batch prices the team pays; the lead may pass the model's configured prices here).
 
 model = `options.model`, else the body's `model`; version = `options.version`, else the body's dated `model`
@@ -130,7 +132,9 @@ def _output(loc: int, key: str, obj: dict, options: Mapping[str, Any]) -> dict:
     usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
     in_tok = count(usage.get("prompt_tokens", usage.get("input_tokens")), "input_tokens")
     out_tok = count(usage.get("completion_tokens", usage.get("output_tokens")), "output_tokens")
-    row["input_tokens"], row["output_tokens"] = in_tok, out_tok
+    details = usage.get("prompt_tokens_details", usage.get("input_tokens_details"))
+    cached = count(details.get("cached_tokens"), "cached_tokens") if isinstance(details, dict) else None
+    row["input_tokens"], row["output_tokens"], row["cached_tokens"] = in_tok, out_tok, cached
     row["cost_usd"] = priced(in_tok, out_tok, options)
     text, finish = _answer(body)
     row["prediction"], row["finish_reason"] = text, finish

@@ -15,7 +15,8 @@ so a wrapper is often exported in a later batch: the ids of not-yet-seen ancesto
 
 Read in current and older names: provider `gen_ai.provider.name` / `gen_ai.system` / `llm.provider`;
 tokens `gen_ai.usage.input_tokens` / `gen_ai.usage.prompt_tokens` / `llm.token_count.prompt` (cache-read
-tokens are already inside input tokens and are never added), output likewise (`output_tokens`,
+tokens are already inside input tokens and are never added: they are kept as `cached_tokens`, from
+`gen_ai.usage.cache_read.input_tokens` / `llm.token_count.prompt_details.cache_read`), output likewise (`output_tokens`,
 `completion_tokens`, `llm.token_count.completion`); `gen_ai.response.model` / `gen_ai.request.model` /
 `llm.model_name`; `gen_ai.response.finish_reasons`; `error.type`; `gen_ai.prompt.name` and
 `llm.prompt_template.version` (a prompt change is a suspect); cost `llm.cost.total`, else tokens times
@@ -57,6 +58,9 @@ MODEL_OPERATIONS = {"chat", "text_completion", "generate_content", "embeddings"}
 MODEL_KINDS = {"LLM", "EMBEDDING"}
 OLDER_REQUEST_TYPES = {"chat", "completion", "embedding"}
 _INPUT = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt")
+# the cache-read share of the input tokens (inside them), priced at the model's `cached_per_1m`
+_CACHED = ("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens",
+           "llm.token_count.prompt_details.cache_read")
 _OUTPUT = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion")
 _LLM_MODEL = ("gen_ai.response.model", "gen_ai.request.model", "llm.model_name")
 # The version fallback: the model asked for, which a failed call carries too (the response model exists only when
@@ -256,6 +260,7 @@ def _prediction(loc: int, span: dict, attrs: dict, resource: dict, key: str, opt
         "latency_ms": (end - start) / 1e6 if end is not None and end >= start else None,
         "status": word, "error": None if error is None else text_of(error),
         "input_tokens": in_tok, "output_tokens": out_tok, "cost_usd": cost,
+        "cached_tokens": count(_first(attrs, _CACHED), "cached_tokens"),
         "operation": attrs.get("gen_ai.operation.name")
         or str(attrs.get("openinference.span.kind", "")).lower() or attrs.get("llm.request.type") or None,
         "llm_model": _first(attrs, _LLM_MODEL), "provider": _first(attrs, _PROVIDER),
