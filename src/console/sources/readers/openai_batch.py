@@ -15,7 +15,9 @@ A failed line names no model: it is the batch's (a Batch runs one model, so the 
 lines name, carried across the file's chunks), else `options.model`'s under version "unknown" (a note says so),
 else set aside saying `options.model` is needed. A failed or Embeddings line has no `created`: pass the batch's
 time as `options.batch_time` (the Batch object's `created_at`), or the store refuses it as "missing ts".
-prediction = the first choice's text (Chat) or the output text (Responses).
+prediction = the first choice's text (Chat) or the output text (Responses). `refused` = the model declined: the
+message's `refusal` (Chat) or a `refusal` content part (Responses) is set; an answered line is `refused` false, so
+the Cost screen's refusal rate and a `refusal_rate` rule read these logs (they were never counted).
 
 LABEL_KEY `request_id` <- `custom_id`. Labels are lines `{custom_id, label}` (the team's graded answers),
 read by this same reader from their own file.
@@ -136,23 +138,24 @@ def _output(loc: int, key: str, obj: dict, options: Mapping[str, Any]) -> dict:
     cached = count(details.get("cached_tokens"), "cached_tokens") if isinstance(details, dict) else None
     row["input_tokens"], row["output_tokens"], row["cached_tokens"] = in_tok, out_tok, cached
     row["cost_usd"] = priced(in_tok, out_tok, options)
-    text, finish = _answer(body)
-    row["prediction"], row["finish_reason"] = text, finish
+    text, finish, refused = _answer(body)
+    row["prediction"], row["finish_reason"], row["refused"] = text, finish, refused
     return row
 
 
-def _answer(body: dict) -> tuple[str | None, str | None]:
+def _answer(body: dict) -> tuple[str | None, str | None, bool | None]:
+    """(text, finish reason, refused): refused is None where the body has no answer to judge (Embeddings)."""
     choices = body.get("choices")
     if isinstance(choices, list) and choices and isinstance(choices[0], dict):
         c = choices[0]
         msg = c.get("message") if isinstance(c.get("message"), dict) else {}
         content = msg.get("content") if msg else c.get("text")
-        return (None if content is None else str(content).strip()), c.get("finish_reason")
+        return ((None if content is None else str(content).strip()), c.get("finish_reason"),
+                bool(msg.get("refusal")) if msg else None)
+    parts = [p for item in body.get("output") or [] if isinstance(item, dict) and item.get("type") == "message"
+             for p in item.get("content") or [] if isinstance(p, dict)]
+    refused = any(p.get("type") == "refusal" for p in parts) if parts else None
     if isinstance(body.get("output_text"), str):
-        return body["output_text"].strip(), body.get("status")
-    texts = []
-    for item in body.get("output") or []:
-        if isinstance(item, dict) and item.get("type") == "message":
-            texts += [p.get("text", "") for p in item.get("content") or [] if isinstance(p, dict)
-                      and p.get("type") == "output_text"]
-    return ("".join(texts).strip() or None), body.get("status")
+        return body["output_text"].strip(), body.get("status"), refused
+    texts = [p.get("text", "") for p in parts if p.get("type") == "output_text"]
+    return ("".join(texts).strip() or None), body.get("status"), refused
