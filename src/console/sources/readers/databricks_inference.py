@@ -3,7 +3,8 @@
 Read as Delta/Parquet (`parse_table`) or as exported JSON Lines (`parse`), one request per row; a batch
 request is unpacked to one prediction per example, as Databricks' own unpacking notebook does, from any of
 the four request shapes (`dataframe_records`, `dataframe_split`, `instances`, `inputs`). Chat/completions
-requests (`messages`, `prompt`) are one prediction each, with tokens from the response's `usage`.
+requests (`messages`, `prompt`) are one prediction each, with tokens from the response's `usage` and the first
+choice's text (`message.content`, a completion's `text`) as the prediction, so the team's graded answers score them.
 
 Payload table: `databricks_request_id`, `client_request_id`, `date`, `timestamp_ms`, `status_code`,
 `sampling_fraction`, `execution_time_ms`, `request`, `response`, `request_metadata` (map: `model_name`,
@@ -170,6 +171,11 @@ def _chat(response: dict) -> dict:
     choices = response.get("choices")
     if isinstance(choices, list) and choices and isinstance(choices[0], dict):
         out["finish_reason"] = choices[0].get("finish_reason")
+        msg = choices[0].get("message")
+        content = msg.get("content") if isinstance(msg, dict) else choices[0].get("text")
+        if isinstance(content, list):  # content parts (a reasoning model's): their text
+            content = "".join(p.get("text") or "" for p in content if isinstance(p, dict) and p.get("type") == "text")
+        out["prediction"] = content.strip() or None if isinstance(content, str) else None
     if response.get("model"):
         out["llm_model"] = response["model"]
     return out
