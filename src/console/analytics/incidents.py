@@ -78,14 +78,14 @@ def prompt_suspects(preds: pl.DataFrame, model: str, onset: datetime,
     first = rows.group_by("prompt_version").agg(pl.col("ts").min().alias("first"), pl.len().alias("n"))
     earliest = first.get_column("first").min()
     new = first.filter((pl.col("first") >= start) & (pl.col("first") > earliest))
-    recent = rows.filter(pl.col("ts") >= start)
-    total = recent.height
     out = []
     for r in new.iter_rows(named=True):
-        share = recent.filter(pl.col("prompt_version") == r["prompt_version"]).height / total if total else 0
+        # its share of the traffic since it appeared (a canary's 10 %, a rollout's 100 %), not of the whole lookback:
+        # the lookback is mostly the old prompt, so a full rollout read "26% of requests since 19:50" (a day earlier)
+        since = rows.filter(pl.col("ts") >= r["first"])
+        share = since.filter(pl.col("prompt_version") == r["prompt_version"]).height / since.height
         out.append(Suspect("prompt", r["first"],
-                           f"prompt_version {r['prompt_version']} first served "
-                           f"({share:.0%} of requests since {start:%H:%M})"))
+                           f"prompt_version {r['prompt_version']} first served ({share:.0%} of requests since)"))
     return out
 
 
