@@ -11,7 +11,9 @@ full trace (`trace.to_json()`: `{info, data}`, read by its `info`).
 model = `options.model`, else `options.models[modelId]`, else the tag `mlflow.traceName`; version =
 `options.model_versions[modelId]`, else the LoggedModel id itself. Tokens from `mlflow.trace.tokenUsage`
 (input / output; cache tokens are inside input), cost from `mlflow.trace.cost.total_cost`, else tokens x
-`options.input_per_1m` / `output_per_1m`. A trace without a LoggedModel id has no version unless
+`options.input_per_1m` / `output_per_1m`. The prompt versions linked to the trace (tag `mlflow.linkedPrompts`, a JSON
+list of `{name, version}`) are `prompt_name` / `prompt_version` (several: `name/version` joined with `+`), so a prompt
+change shows by prompt and is an incident's suspect. A trace without a LoggedModel id has no version unless
 `options.version` gives one (the store then sets it aside as "missing version").
 
 LABEL_KEY `request_id` <- `trace_id` (MLflow 2: `request_id`). Assessments become labels: expectations and
@@ -195,7 +197,23 @@ def _trace(loc: int, rec: dict, options: Mapping[str, Any]) -> dict:
         "environment": options.get("environment"),
         "status": None if state is None else str(state).removeprefix("TRACE_STATUS_"),
         "input_tokens": in_tok, "output_tokens": out_tok, "cost_usd": cost,
+        **_prompts(tags.get("mlflow.linkedPrompts")),
     }
+
+
+def _prompts(value: Any) -> dict:
+    """`prompt_name` / `prompt_version` from the linked-prompts tag; an unreadable tag costs only these fields."""
+    try:
+        items = loads(value) if isinstance(value, str) else value
+    except ValueError:
+        return {}
+    linked = sorted((str(p["name"]), text_of(p.get("version"))) for p in items or []
+                    if isinstance(p, dict) and p.get("name") and p.get("version") is not None) \
+        if isinstance(items, list) else []
+    if len(linked) == 1:
+        return {"prompt_name": linked[0][0], "prompt_version": linked[0][1]}
+    return {"prompt_name": "+".join(n for n, _ in linked), "prompt_version": "+".join(f"{n}/{v}" for n, v in linked)} \
+        if linked else {}
 
 
 def _assessments(loc: int, key: str, items: Any, options: Mapping[str, Any]) -> list[dict]:
