@@ -6,8 +6,9 @@
 `input_tokens` / `output_tokens`) or Embeddings object. Cached and reasoning tokens are already inside the
 input / output counts and are not added; the cached share (`prompt_tokens_details` / `input_tokens_details`
 `.cached_tokens`) is kept as `cached_tokens`, so the model's `cached_per_1m` prices it (OpenAI bills it at a
-discount: read as full-price input, a cache-heavy app's cost was overstated). Cost = tokens x `options.input_per_1m` / `output_per_1m` (the
-batch prices the team pays; the lead may pass the model's configured prices here).
+discount: read as full-price input, a cache-heavy app's cost was overstated). Cost = tokens x
+`options.input_per_1m` / `output_per_1m` (the batch prices the team pays; the lead may pass the model's configured
+prices here).
 
 model = `options.model`, else the body's `model`; version = `options.version`, else the body's dated `model`
 (e.g. gpt-4o-mini-2024-07-18, so a provider's model update reads as a new version), also kept as `llm_model`.
