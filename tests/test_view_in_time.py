@@ -110,6 +110,22 @@ def test_a_time_out_of_range_is_one_line_and_a_usage_error(tmp_path, capsys, opt
     assert "out of range" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
 
 
+@pytest.mark.parametrize("option", [["--window", "99999999999d"], ["--window", "0001-01"], ["--window", "9999-W52"],
+                                    ["--window", "0001-01-01"]])
+def test_a_time_out_of_range_names_its_option_and_value(tmp_path, capsys, option):
+    """CLI contract probe: `--window 99999999999d` said "a time option is out of range (Python int too large to
+    convert to C int)" and `--window 0001-01` "(date value out of range)", naming neither the option nor its
+    value, where every bad option names both, in words."""
+    (tmp_path / "p.jsonl").write_text('{"ts": "2026-11-30T10:00:00Z", "model": "m", "version": "1", '
+                                      '"request_id": "a", "latency_ms": 5}\n', encoding="utf-8")
+    config = tmp_path / "mlops-console.toml"
+    config.write_text('[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "p.jsonl"\n', encoding="utf-8")
+    assert main(["--config", str(config), "health", "m", *option]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"{option[0]} {option[1]!r}: out of range" in err and len(err.splitlines()) == 1, err
+    assert "Python" not in err and "date value" not in err, err
+
+
 def test_check_at_a_time_after_now_with_no_row_in_its_history_has_nothing_to_evaluate(tmp_path, capsys):
     """CLI probe, finding 6: `check --at 2027-06-01` (a typo for 2026) said "0 firing" and exited 0 though its
     whole history held no row. It has nothing to evaluate: exit 1, said with the newest row's time."""

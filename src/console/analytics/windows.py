@@ -228,6 +228,9 @@ def resolve_view(*, now: datetime, latest: datetime | None, at: str | None = Non
     bounded = False  # a calendar period or --from/--to: the incident history is the window itself
     if window is not None:
         period = _option("--window", window, parse_period)
+        if period and not (EARLIEST <= period[0] and period[1] <= LATEST):  # its ends overflowed later, unnamed
+            raise ValueError(f"--window {str(window)!r}: out of range: a view ends between {EARLIEST.year} and "
+                             f"{LATEST.year - 1}")
         if period:
             if at is not None:
                 raise ValueError("give either a calendar period as --window or --at, not both")
@@ -273,6 +276,9 @@ def _option(option: str, text: str, parse):
     """`parse(text)`, its error prefixed with the option and the value ("--window '2025-W53': ...")."""
     try:
         return parse(text)
+    except OverflowError:  # 99999999999d, 9999-W52: past what a datetime holds ("Python int too large...")
+        raise ValueError(f"{option} {str(text)!r}: out of range: a view ends between {EARLIEST.year} and "
+                         f"{LATEST.year - 1}") from None
     except ValueError as exc:
         reason = str(exc).removesuffix(f", got {str(text).strip()!r}").removesuffix(f", got {text!r}")
         if option != "--at":  # only --at takes 'latest'
