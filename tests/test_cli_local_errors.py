@@ -4,6 +4,8 @@ folder, a missing folder, after the whole computation, exited 4."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from console.cli import main
@@ -90,3 +92,22 @@ def test_retrain_evidence_must_be_a_json_object(tmp_path, capsys, evidence):
     err = capsys.readouterr().err
     assert code == exit_codes.USAGE and "--evidence must be a JSON object" in err, err
     assert not (tmp_path / "audit.jsonl").exists() or "retrain" not in (tmp_path / "audit.jsonl").read_text()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (a write that fails: the disk is full)")
+def test_snapshot_svg_whose_write_fails_is_one_line_and_a_usage_error(tmp_path, capsys, monkeypatch):
+    """CLI contract probe: `snapshot --format svg --output F` whose write failed after the pre-check (a full disk,
+    `/proc/x.svg`) said "error: FileNotFoundError: [Errno 2] ..." and exited 4, "a remote system failed"; the
+    text and JSON formats say `--output F: <why>`, exit 2."""
+    import console.ui.headless as headless
+
+    async def svg(*args, **kwargs):
+        return "<svg/>"
+
+    monkeypatch.setattr(headless, "render_svg", svg)
+    config = tmp_path / "mlops-console.toml"
+    config.write_text('[store]\npath = "store"\n', encoding="utf-8")
+    assert main(["--config", str(config), "snapshot", "--format", "svg", "--output", "/dev/full"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("mlops-console: --output /dev/full: ") and "Error" not in err, err
+    assert len(err.splitlines()) == 1, err

@@ -294,8 +294,13 @@ def cmd_snapshot(args, cfg: Config) -> int:
         if not args.output:
             print("mlops-console: error: --format svg needs --output FILE", file=sys.stderr)
             return EXIT_USAGE
-        save_svg(cfg, Path(args.output))
-        print(f"saved {args.output}", file=sys.stderr)
+        try:
+            save_svg(cfg, Path(args.output))
+        except OSError as exc:  # as the text's write below: not "error: FileNotFoundError", exit 4 (remote)
+            print(f"mlops-console: --output {printable(args.output)}: {printable(exc.strerror or str(exc))}",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        print(f"saved {printable(args.output)}", file=sys.stderr)
         return EXIT_OK
     service = open_service(args, cfg)
     snap = service.snapshot(refresh=False)
