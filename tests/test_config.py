@@ -23,6 +23,7 @@ def write(tmp_path: Path, text: str) -> Path:
 @pytest.mark.parametrize("text, key, expected", [
     ("[console]\nrefresh_seconds = 'fast'\n", "console.refresh_seconds", "expected a number"),
     ("[console]\nrefresh_seconds = 0\n", "console.refresh_seconds", ">= 0.2"),
+    ("[console]\nrefresh_seconds = inf\n", "console.refresh_seconds", "<= 86400"),  # the TUI never refreshed
     ("[console]\nread_only = 'yes'\n", "console.read_only", "expected true or false"),
     ("[[logs]]\nkind = 'metrics'\npath = 'x'\n", "logs[0].kind", "expected one of predictions, labels, deployments"),
     ("[[logs]]\nkind = 'predictions'\n", "logs[0].path", "expected a path"),

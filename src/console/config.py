@@ -324,7 +324,7 @@ class _RegistryFile(_Table):
 
 
 class _ConsoleFile(_Table):
-    refresh_seconds: Annotated[float, Meta(ge=0.2)] = 5.0
+    refresh_seconds: Annotated[float, Meta(ge=0.2, le=86400.0)] = 5.0  # inf: the TUI never refreshed
     read_only: bool = False
     theme: str = "console-dark"
 
