@@ -163,3 +163,16 @@ def test_from_alone_after_the_views_end_names_the_end_it_is_after():
     with pytest.raises(ValueError) as err:
         resolve_view(now=datetime(2026, 12, 5, 12), latest=None, start="2026-12-02", at="2026-12-01")
     assert "(--at: 2026-12-01T00:00:00Z)" in str(err.value)
+
+
+def test_an_offset_past_a_day_is_said_in_words(tmp_path, capsys):
+    """CLI contract probe: `--at 2026-07-04T12:00+99:00` gave Python's own "offset must be a timedelta strictly
+    between -timedelta(hours=24) and timedelta(hours=24), not datetime.timedelta(days=4, seconds=10800)"."""
+    (tmp_path / "p.jsonl").write_text('{"ts": "2026-11-30T10:00:00Z", "model": "m", "version": "1", '
+                                      '"request_id": "a", "latency_ms": 5}\n', encoding="utf-8")
+    config = tmp_path / "mlops-console.toml"
+    config.write_text('[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "p.jsonl"\n', encoding="utf-8")
+    assert main(["--config", str(config), "health", "m", "--at", "2026-07-04T12:00+99:00"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "a UTC offset is at most 23:59" in err and "'2026-07-04T12:00+99:00'" in err, err
+    assert "timedelta" not in err and len(err.splitlines()) == 1, err

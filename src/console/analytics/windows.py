@@ -178,7 +178,8 @@ def parse_time(text: str) -> datetime:
     try:
         t = naive_utc(datetime.fromisoformat(str(text).strip().replace("Z", "+00:00")))
     except (ValueError, OverflowError) as exc:  # malformed, or one that does not exist (30 February)
-        why = "" if str(exc).startswith("Invalid isoformat") else f"{exc}: "
+        why = "" if str(exc).startswith("Invalid isoformat") else \
+            "a UTC offset is at most 23:59: " if str(exc).startswith("offset must be") else f"{exc}: "
         raise ValueError(f"{why}expected an ISO time such as 2026-07-04T12:00Z or 'latest', got {text!r}") from None
     if not EARLIEST <= t < LATEST:  # a view of year 1 overflowed its window's start (the TUI's `@` crashed on it)
         raise ValueError(f"{text!r} is out of range: a view ends between {EARLIEST.year} and {LATEST.year - 1}")
