@@ -39,7 +39,7 @@ def test_linked_prompt_versions_are_read_and_a_change_is_a_suspect():
     assert rows.group_by("prompt_version").len().sort("prompt_version").rows() == [("1", 60), ("2", 30)]
     [s] = inc.prompt_suspects(rows, "support-assistant", T0 + timedelta(minutes=89))
     assert (s.kind, s.ts) == ("prompt", T0 + timedelta(minutes=60))
-    assert s.detail == "prompt_version 2 first served (100% of requests since)"
+    assert s.detail == "prompt_version 2 first served (100% of requests since then)"
 
 
 def test_several_or_unreadable_links():

@@ -24,10 +24,10 @@ def _preds(new_share_every: int) -> pl.DataFrame:
 def test_a_full_rollout_reads_100_percent():
     [s] = inc.prompt_suspects(_preds(1), "assistant", DETECTED, timedelta(hours=32, minutes=20))
     assert s.ts == datetime(2026, 12, 4, 20, 0)
-    assert s.detail == "prompt_version p2 first served (100% of requests since)"  # 50 of the 50 since 20:00
+    assert s.detail == "prompt_version p2 first served (100% of requests since then)"  # 50 of the 50 since 20:00
 
 
 def test_a_canary_reads_its_share():
     # from 20:00 to 04:10 (k from 264 to 313: 50 requests), p2 on every even k: 25 of 50
     [s] = inc.prompt_suspects(_preds(2), "assistant", DETECTED, timedelta(hours=32, minutes=20))
-    assert s.detail == "prompt_version p2 first served (50% of requests since)"
+    assert s.detail == "prompt_version p2 first served (50% of requests since then)"

@@ -85,7 +85,7 @@ def prompt_suspects(preds: pl.DataFrame, model: str, onset: datetime,
         since = rows.filter(pl.col("ts") >= r["first"])
         share = since.filter(pl.col("prompt_version") == r["prompt_version"]).height / since.height
         out.append(Suspect("prompt", r["first"],
-                           f"prompt_version {r['prompt_version']} first served ({share:.0%} of requests since)"))
+                           f"prompt_version {r['prompt_version']} first served ({share:.0%} of requests since then)"))
     return out
 
 
