@@ -653,11 +653,7 @@ class RuleEvaluator:
         if metric in ("accuracy_drop", "mae_increase"):
             labelled = he.served(ctx.joined(self.mon)).filter(pl.col("label").is_not_null() & (pl.col("ts") > prev)
                                                              & (pl.col("ts") <= hi))
-            if metric == "accuracy_drop":
-                values = ev.correct().cast(pl.Float64)
-            else:
-                values = (pl.col("prediction_num").cast(pl.Float64) - pl.col("label_num").cast(pl.Float64)).abs()
-            part = labelled.select("ts", values.alias("v")).drop_nulls()
+            part = labelled.select("ts", ev.labelled_value(metric).alias("v")).drop_nulls()
             return _change_point(part, "v", lo, hi), feature, first, detail
         if metric in ("p95_ms", "error_rate", "burn_rate", "refusal_rate"):
             col = {"p95_ms": pl.col("latency_ms").cast(pl.Float64), "error_rate": pl.col("is_error").cast(pl.Float64),
@@ -772,7 +768,7 @@ class RuleEvaluator:
     @staticmethod
     def _segment_mae_p(joined: pl.DataFrame, column: str, group: str) -> float | None:
         """One-sided p-value that the segment's MAE is more than (1 + SEGMENT_GAP) times the rest's."""
-        err = (pl.col("prediction_num").cast(pl.Float64) - pl.col("label_num").cast(pl.Float64)).abs()
+        err = ev.abs_error()
         stats = (joined.filter(pl.col("label").is_not_null())
                  .select((pl.col(column).cast(pl.Utf8) == group).fill_null(False).alias("_in"), err.alias("e"))
                  .filter(pl.col("e").is_finite())

@@ -354,20 +354,24 @@ def refused(rules: str | None, tables: Sequence[pa.Table], fields: Sequence[tupl
 
     if rules not in ("predictions", "labels") or not tables:
         return []
-    import duckdb
-
-    from console.sql import load_query
     from console.store import conform_plain
 
     never = datetime(9999, 12, 31)
+    # the plainest pieces (every row kept, provably) need no query: a clean log opens no connection at all
+    todo = [t for t in tables if t.num_rows and not (rules == "predictions"
+                                                      and conform_plain.predictions(t, never) is not None)]
+    if not todo:
+        return []
+    import duckdb
+
+    from console.sql import load_query
+
     out: list = []
     con = duckdb.connect()
     try:
         con.execute(load_query("skeletons"))  # every contract field, and how a log's ts reads, as the store's
         con.execute(load_query("log_instant"))
-        for t in tables:
-            if not t.num_rows or (rules == "predictions" and conform_plain.predictions(t, never) is not None):
-                continue  # (the plainest piece: every row kept, provably, without planning the query)
+        for t in todo:
             con.register("chunk", t)
             sql = load_query(f"conform_{rules}")
             con.execute(sql, {"max_ts": never} if "$max_ts" in sql else {})

@@ -397,6 +397,17 @@ def correct() -> pl.Expr:
     return same_value("label", "prediction")  # one definition: the quality screens' and the rules' alike
 
 
+def abs_error() -> pl.Expr:
+    """A regression prediction's absolute error against its label: what the MAE rules and their onsets average."""
+    return (pl.col("prediction_num").cast(pl.Float64) - pl.col("label_num").cast(pl.Float64)).abs()
+
+
+def labelled_value(metric: str) -> pl.Expr:
+    """Per labelled row, what a quality rule averages: 1.0 for a correct prediction (`accuracy_drop`), else the
+    absolute error (`mae_increase`)."""
+    return correct().cast(pl.Float64) if metric == "accuracy_drop" else abs_error()
+
+
 def accuracy_evaluations(labelled: pl.DataFrame, spans: list[tuple[datetime, datetime, int]], expected: float,
                          threshold: float, min_labels: int, alpha: float = ALPHA) -> list[Evaluation]:
     """value = expected accuracy - window accuracy (`accuracy_evaluation`) per window."""
@@ -434,7 +445,7 @@ def accuracy_evaluation(lo: datetime, hi: datetime, n: int, k: int, expected: fl
 def mae_evaluations(labelled: pl.DataFrame, spans: list[tuple[datetime, datetime, int]], expected: float,
                     threshold: float, min_labels: int, alpha: float = ALPHA) -> list[Evaluation]:
     """value = window MAE - expected MAE (`mae_evaluation`) per window."""
-    err = (pl.col("prediction_num").cast(pl.Float64) - pl.col("label_num").cast(pl.Float64)).abs()
+    err = abs_error()
     out = []
     labelled = Sorted(labelled)
     for lo, hi, _ in spans:
@@ -470,10 +481,7 @@ def breached_at(labelled: pl.DataFrame, metric: str, lo: datetime, hi: datetime,
     view at T counts the labels logged by T, so the evidence was there at the first arrival, from `hi` on, whose
     labels so far breach (`accuracy_evaluation`, `mae_evaluation`), not when the window's last label (a correction
     days later) landed. None when the labels known never breach."""
-    if metric == "accuracy_drop":
-        value = correct().cast(pl.Float64)
-    else:
-        value = (pl.col("prediction_num").cast(pl.Float64) - pl.col("label_num").cast(pl.Float64)).abs()
+    value = labelled_value(metric)
     arrived = pl.when(pl.col("label_ts") > hi).then(pl.col("label_ts")).otherwise(pl.lit(hi))
     steps = (labelled.filter((pl.col("ts") > lo) & (pl.col("ts") <= hi))
              .select(arrived.alias("at"), value.alias("v")).drop_nulls().filter(pl.col("v").is_finite())

@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from console.actions import audit
+from console.analytics.windows import naive_utc
 from console.ui.navigation import register_screen
 from console.ui.screens.base import ConsoleScreen
 from console.ui.screens.registry import as_datetime, vtext, when
@@ -118,7 +119,7 @@ class AuditScreen(ConsoleScreen):
                 self.records[key] = rec
                 cells = self._cells(rec)
                 t = as_datetime(rec.get("ts"))
-                if end is not None and t is not None and t > _naive(end):
+                if end is not None and t is not None and t > naive_utc(end):
                     self.after_view += 1
                     for cell in cells:
                         cell.stylize("dim")
@@ -205,13 +206,6 @@ class AuditScreen(ConsoleScreen):
     def commands(self):
         return [("Verify the audit chain", self.action_verify, "v: check hashes and the head file"),
                 ("Reload the audit trail", self.load, "read the file again")]
-
-
-def _naive(t):
-    """A view's end as `as_datetime` gives the records' times: UTC, naive."""
-    from datetime import timezone
-
-    return t.astimezone(timezone.utc).replace(tzinfo=None) if t.tzinfo else t
 
 
 register_screen("audit", "Audit", AuditScreen, help="the audit trail of actions; v verifies the chain", order=14)
