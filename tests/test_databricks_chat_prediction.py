@@ -41,3 +41,23 @@ def test_chat_answers_are_predictions_and_score_against_labels():
         .with_columns(pl.lit(None, pl.Float64).alias("score"))  # as the store conforms a log without one
     (q,) = quality_table(joined, "classification").to_dicts()
     assert q["accuracy"] == pytest.approx(3 / 4)  # by hand: b answered refund to a billing question
+
+
+def test_chat_cached_tokens_and_refusals():
+    """An OpenAI-compatible chat response through Databricks (an external model, a Foundation Model API) carries
+    its cache hits (`usage.prompt_tokens_details.cached_tokens`) and a declined answer (`message.refusal`), as the
+    OpenAI reader reads them: before, the hits were priced as full input and the refusal read as an answer."""
+    ask = {"messages": [{"role": "user", "content": "Classify: charged twice"}]}
+    cached = _chat("billing")
+    cached["usage"] = {"prompt_tokens": 2000, "completion_tokens": 2, "total_tokens": 2002,
+                       "prompt_tokens_details": {"cached_tokens": 1536}}
+    declined = _chat(None)
+    declined["choices"][0]["message"]["refusal"] = "I can't help with that."
+    lines = [_row("a", 0, ask, cached), _row("b", 1, ask, declined), _row("c", 2, ask, _chat("refund"))]
+    out = databricks_inference.parse("\n".join(json.dumps(x) for x in lines).encode(), source="t.jsonl",
+                                     first_line=1, options={})
+    assert not out.rejected
+    preds = pl.from_arrow(out.predictions).sort("request_id")
+    assert preds["cached_tokens"].to_list() == [1536, None, None]
+    assert preds["refused"].to_list() == [False, True, False]
+    assert preds["prediction"].to_list() == ["billing", None, "refund"]

@@ -77,3 +77,30 @@ def test_otlp_cache_read_tokens(tmp_path):
     out = otlp.parse(json.dumps(line).encode(), source="traces.jsonl", first_line=1, options={})
     costed = with_cost(pl.from_arrow(out.predictions), _prices(tmp_path, "cached_per_1m = 1.25\n"))
     assert costed[COST].to_list() == pytest.approx([(176 * 2.5 + 1024 * 1.25 + 50 * 10) / 1e6])
+
+
+def test_reader_option_prices_price_cached_tokens():
+    """`[logs.options] input_per_1m` / `output_per_1m` price a vendor log's rows in the reader; its cache hits are
+    priced at `options.cached_per_1m`, else at the input price (as the model's prices do), never as free or as
+    the uncached input twice."""
+    lines = [_chat("a", 1000, 200, 800), _chat("b", 2000, 100, 0)]
+    body = "\n".join(json.dumps(x) for x in lines).encode()
+    opts = {"model": "assistant", "input_per_1m": 2.5, "output_per_1m": 10.0}
+    for extra, expected in (({"cached_per_1m": 1.25}, [(200 * 2.5 + 800 * 1.25 + 200 * 10) / 1e6,
+                                                       (2000 * 2.5 + 100 * 10) / 1e6]),
+                            ({}, [(1000 * 2.5 + 200 * 10) / 1e6, (2000 * 2.5 + 100 * 10) / 1e6])):
+        out = openai_batch.parse(body, source="batch_out.jsonl", first_line=1, options={**opts, **extra})
+        assert not out.rejected
+        got = pl.from_arrow(out.predictions).sort("request_id")["cost_usd"].to_list()
+        assert got == pytest.approx(expected)
+    attrs = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": 1200,
+             "gen_ai.usage.cache_read.input_tokens": 1024, "gen_ai.usage.output_tokens": 50}
+    span = {"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331", "name": "chat gpt-4o",
+            "kind": 3, "startTimeUnixNano": str(T0 * 10**9), "endTimeUnixNano": str(T0 * 10**9 + 900_000_000),
+            "attributes": [{"key": k, "value": {"intValue": str(v)} if isinstance(v, int) else {"stringValue": v}}
+                           for k, v in attrs.items()], "status": {}}
+    line = {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "assistant"}}]},
+                               "scopeSpans": [{"scope": {"name": "openai"}, "spans": [span]}]}]}
+    out = otlp.parse(json.dumps(line).encode(), source="traces.jsonl", first_line=1,
+                     options={"input_per_1m": 2.5, "output_per_1m": 10.0, "cached_per_1m": 1.25})
+    assert pl.from_arrow(out.predictions)["cost_usd"].to_list() == pytest.approx([(176 * 2.5 + 1024 * 1.25 + 50 * 10) / 1e6])

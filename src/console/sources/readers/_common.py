@@ -591,12 +591,18 @@ def reason(exc: BaseException) -> str:
     return f"unreadable record ({type(exc).__name__}: {str(exc)[:120]})"
 
 
-def priced(in_tok: int | None, out_tok: int | None, options: Mapping[str, Any]) -> float | None:
-    """Cost from the configured prices per million tokens; None without prices or tokens."""
+def priced(in_tok: int | None, out_tok: int | None, options: Mapping[str, Any], cached: int | None = None
+           ) -> float | None:
+    """Cost from the configured prices per million tokens; None without prices or tokens. `cached`, the cache hits
+    inside `in_tok`, are priced at `options.cached_per_1m`, else at the input price, as a model's prices are
+    (`analytics.cost`): a reader's own cost and the model's agree on what a cache hit costs."""
     p_in, p_out = number(options.get("input_per_1m")), number(options.get("output_per_1m"))
     if (p_in is None and p_out is None) or (in_tok is None and out_tok is None):
         return None
-    return ((in_tok or 0) * (p_in or 0.0) + (out_tok or 0) * (p_out or 0.0)) / 1e6
+    p_cached = number(options.get("cached_per_1m"))
+    hits = min(max(cached or 0, 0), in_tok or 0)
+    return (((in_tok or 0) - hits) * (p_in or 0.0) + hits * (p_in or 0.0 if p_cached is None else p_cached)
+            + (out_tok or 0) * (p_out or 0.0)) / 1e6
 
 
 def option_number(options: Mapping[str, Any], key: str, default: float) -> float:
@@ -609,7 +615,7 @@ _OPTION_TYPES: dict[str, tuple[str, tuple[type, ...]]] = {
                                       "evaluation", "assessment", "positive_label", "negative_label",
                                       "tracking_uri")},
     "batch_time": ("a time", (str, int, float)), "lookback": ("a duration", (str, int, float)),
-    **{k: ("a number", (int, float)) for k in ("threshold", "sampling_percentage", "input_per_1m", "output_per_1m",
+    **{k: ("a number", (int, float)) for k in ("threshold", "sampling_percentage", "input_per_1m", "output_per_1m", "cached_per_1m",
                                                "pair_timeout_s", "wrapper_window_s", "max_waiting")},
     "features": ("a list of names", (list, tuple)), "classes": ("a list", (list, tuple)),
     **{k: ("a table", (dict,)) for k in ("variant_versions", "models", "model_versions", "served_entities")},
@@ -618,7 +624,7 @@ _OPTION_TYPES: dict[str, tuple[str, tuple[type, ...]]] = {
 
 # The options of every reader that maps model outputs (`map_output`) or prices tokens (`priced`).
 OUTPUT_OPTIONS = frozenset({"threshold", "positive_label", "negative_label", "classes"})
-PRICE_OPTIONS = frozenset({"input_per_1m", "output_per_1m"})
+PRICE_OPTIONS = frozenset({"input_per_1m", "output_per_1m", "cached_per_1m"})
 
 
 def clean_options(options: Any, known: frozenset[str] | None = None,

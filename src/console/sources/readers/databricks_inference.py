@@ -3,8 +3,9 @@
 Read as Delta/Parquet (`parse_table`) or as exported JSON Lines (`parse`), one request per row; a batch
 request is unpacked to one prediction per example, as Databricks' own unpacking notebook does, from any of
 the four request shapes (`dataframe_records`, `dataframe_split`, `instances`, `inputs`). Chat/completions
-requests (`messages`, `prompt`) are one prediction each, with tokens from the response's `usage` and the first
-choice's text (`message.content`, a completion's `text`) as the prediction, so the team's graded answers score them.
+requests (`messages`, `prompt`) are one prediction each, with tokens from the response's `usage` (its cached
+share, `prompt_tokens_details.cached_tokens`, as `cached_tokens`), the first choice's text (`message.content`, a
+completion's `text`) as the prediction, so the team's graded answers score them, and `message.refusal` as `refused`.
 
 Payload table: `databricks_request_id`, `client_request_id`, `date`, `timestamp_ms`, `status_code`,
 `sampling_fraction`, `execution_time_ms`, `request`, `response`, `request_metadata` (map: `model_name`,
@@ -168,10 +169,17 @@ def _chat(response: dict) -> dict:
     out: dict[str, Any] = {"input_tokens": count(usage.get("prompt_tokens", usage.get("input_tokens")), "input_tokens"),
                            "output_tokens": count(usage.get("completion_tokens", usage.get("output_tokens")),
                                                   "output_tokens")}
+    # OpenAI-compatible usage (Foundation Model APIs, external models): the cache hits inside the prompt tokens,
+    # priced at the model's `cached_per_1m` as the OpenAI and OTLP readers' are
+    details = usage.get("prompt_tokens_details", usage.get("input_tokens_details"))
+    if isinstance(details, dict) and details.get("cached_tokens") is not None:
+        out["cached_tokens"] = count(details.get("cached_tokens"), "cached_tokens")
     choices = response.get("choices")
     if isinstance(choices, list) and choices and isinstance(choices[0], dict):
         out["finish_reason"] = choices[0].get("finish_reason")
         msg = choices[0].get("message")
+        if isinstance(msg, dict):  # the model declined (`message.refusal`), as in the OpenAI reader
+            out["refused"] = bool(msg.get("refusal"))
         content = msg.get("content") if isinstance(msg, dict) else choices[0].get("text")
         if isinstance(content, list):  # content parts (a reasoning model's): their text
             content = "".join(p.get("text") or "" for p in content if isinstance(p, dict) and p.get("type") == "text")

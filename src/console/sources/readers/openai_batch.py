@@ -7,8 +7,8 @@
 input / output counts and are not added; the cached share (`prompt_tokens_details` / `input_tokens_details`
 `.cached_tokens`) is kept as `cached_tokens`, so the model's `cached_per_1m` prices it (OpenAI bills it at a
 discount: read as full-price input, a cache-heavy app's cost was overstated). Cost = tokens x
-`options.input_per_1m` / `output_per_1m` (the batch prices the team pays; the lead may pass the model's configured
-prices here).
+`options.input_per_1m` / `output_per_1m`, cache hits x `options.cached_per_1m` (unset: the input price) (the batch
+prices the team pays; the lead may pass the model's configured prices here).
 
 model = `options.model`, else the body's `model`; version = `options.version`, else the body's dated `model`
 (e.g. gpt-4o-mini-2024-07-18, so a provider's model update reads as a new version), also kept as `llm_model`.
@@ -138,7 +138,7 @@ def _output(loc: int, key: str, obj: dict, options: Mapping[str, Any]) -> dict:
     details = usage.get("prompt_tokens_details", usage.get("input_tokens_details"))
     cached = count(details.get("cached_tokens"), "cached_tokens") if isinstance(details, dict) else None
     row["input_tokens"], row["output_tokens"], row["cached_tokens"] = in_tok, out_tok, cached
-    row["cost_usd"] = priced(in_tok, out_tok, options)
+    row["cost_usd"] = priced(in_tok, out_tok, options, cached)
     text, finish, refused = _answer(body)
     row["prediction"], row["finish_reason"], row["refused"] = text, finish, refused
     return row

@@ -244,9 +244,10 @@ def _prediction(loc: int, span: dict, attrs: dict, resource: dict, key: str, opt
     word = {2: "ERROR", "STATUS_CODE_ERROR": "ERROR", 1: "OK", "STATUS_CODE_OK": "OK"}.get(code, "UNSET")
     error = attrs.get("error.type") or status.get("message") if word == "ERROR" else None
     in_tok, out_tok = count(_first(attrs, _INPUT), "input_tokens"), count(_first(attrs, _OUTPUT), "output_tokens")
+    cached = count(_first(attrs, _CACHED), "cached_tokens")
     cost = number(attrs.get("llm.cost.total"))
     if cost is None:
-        cost = priced(in_tok, out_tok, options)
+        cost = priced(in_tok, out_tok, options, cached)
     prompt_name = attrs.get("gen_ai.prompt.name") or attrs.get("llm.prompt_template.name")
     prompt_version = attrs.get("gen_ai.prompt.version") or attrs.get("llm.prompt_template.version")
     reasons = attrs.get("gen_ai.response.finish_reasons")
@@ -260,7 +261,7 @@ def _prediction(loc: int, span: dict, attrs: dict, resource: dict, key: str, opt
         "latency_ms": (end - start) / 1e6 if end is not None and end >= start else None,
         "status": word, "error": None if error is None else text_of(error),
         "input_tokens": in_tok, "output_tokens": out_tok, "cost_usd": cost,
-        "cached_tokens": count(_first(attrs, _CACHED), "cached_tokens"),
+        "cached_tokens": cached,
         "operation": attrs.get("gen_ai.operation.name")
         or str(attrs.get("openinference.span.kind", "")).lower() or attrs.get("llm.request.type") or None,
         "llm_model": _first(attrs, _LLM_MODEL), "provider": _first(attrs, _PROVIDER),
