@@ -126,6 +126,9 @@ def test_spend_budget_and_per_1k_equal_the_raw_path_and_a_hand_count(log, both):
     assert raw["budget"].spent_usd == pytest.approx(spent, rel=1e-9)
     for key in ("spent_usd", "share_used", "elapsed_fraction", "projected_usd", "projected_share"):
         assert getattr(rolled["budget"], key) == pytest.approx(getattr(raw["budget"], key), rel=1e-9), key
+    # the JSON names whose budget and spike these are (it said "model": null on both paths)
+    for view in (raw, rolled):
+        assert view["budget"].model == view["spike"].model == "chat"
     assert rolled["budget"].share_used == pytest.approx(spent / BUDGET, rel=1e-9)
     pace = hand.filter(pl.col("ts") > NOW - timedelta(hours=24))["c"].sum()
     assert rolled["budget"].projected_usd == pytest.approx(spent + pace * (datetime(2026, 8, 1) - NOW) /
@@ -243,6 +246,7 @@ def test_the_cli_says_where_the_numbers_come_from(log, both, capsys, monkeypatch
         svc.close()
     assert data["source"] == "rollups" and data["note"] == rolled["note"]
     assert data["budget"]["spent_usd"] == pytest.approx(rolled["budget"].spent_usd, rel=1e-12)
+    assert data["budget"]["model"] == data["spike"]["model"] == "chat"
     assert main(["cost", "chat", "--config", str(large), "--at", NOW.isoformat() + "Z"]) == 0
     text = capsys.readouterr().out
     assert "source: rollups" in text and "from hourly rollups" in text

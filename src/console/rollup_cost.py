@@ -18,6 +18,7 @@ and an LLM's usage table (token means, refusals, guardrails) the window's, narro
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -140,8 +141,8 @@ def cost(mon, model: str, environment: str | None, span: timedelta | None = None
         note += f"; {drift.note}"
     windowed = {"window_spend": co.window_spend(both, wstart, now)} if span is not None else {}
     return {**windowed, "range": (wstart, now), "rule_spike": rule_spike, "windows": co.cost_windows(both, now),
-            "budget": co.budget_status(both, now, mc.budget_usd_month, pace=co.PACE),
-            "per_1k": co.cost_per_1k(inside, by), "spike": co.cost_spike(spiky, now),
+            "budget": replace(co.budget_status(both, now, mc.budget_usd_month, pace=co.PACE), model=model),
+            "per_1k": co.cost_per_1k(inside, by), "spike": replace(co.cost_spike(spiky, now), model=model),
             "hourly": co.hourly_cost_series(spiky, now, hours=48), "llm": llm or [],
             "tokens": tokens(table, environment, skip, raw, wstart), "source": "rollups", "note": note}
 
