@@ -53,3 +53,65 @@ def test_long_windows_read_raw_rows_when_the_rollup_folder_cannot_be_written(tmp
     assert main(["--config", blocked, "rollup"]) == exit_codes.USAGE
     err = capsys.readouterr().err
     assert "blocker/rollups cannot be written" in err and "Error" not in err, err
+
+
+@pytest.fixture
+def read_only(tmp_path):
+    """Makes a folder read-only as a shared mount from a side box is: a read-only bind mount as root (root writes
+    through a mode), else mode 0555. Undone after the test."""
+    import os
+    import stat
+    import subprocess
+
+    made: list = []
+
+    def make(folder):
+        if os.geteuid() == 0:
+            view = folder.with_name(folder.name + "-ro")
+            view.mkdir()
+            for args in (["mount", "--bind", str(folder), str(view)], ["mount", "-o", "remount,ro,bind", str(view)]):
+                if subprocess.run(args, capture_output=True).returncode:
+                    subprocess.run(["umount", str(view)], capture_output=True)
+                    pytest.skip("a read-only bind mount needs root with mount rights")
+            made.append(("mount", view))
+            return view
+        for p in [folder, *folder.rglob("*")]:
+            if p.is_dir():
+                p.chmod(stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
+                made.append(("mode", p))
+        return folder
+
+    yield make
+    for kind, p in reversed(made):
+        if kind == "mount":
+            subprocess.run(["umount", str(p)], capture_output=True)
+        else:
+            p.chmod(0o755)
+
+
+def test_rollups_a_side_box_built_in_a_read_only_folder_are_read(tmp_path, capsys, read_only):
+    """`[rollups] path` on a read-only mount that a side box (`rollup` elsewhere, or Spark) fills: the console
+    reads the rollups there (kept in its own writable mirror, with the hours it builds itself), not the raw rows
+    of every long window as if there were none."""
+    built = _workspace(tmp_path, "shared", 10)
+    assert main(["--config", built, "rollup"]) == exit_codes.OK
+    capsys.readouterr()
+    ro_folder = read_only(tmp_path / "shared")
+    cfg = tmp_path / "reader.toml"
+    cfg.write_text((tmp_path / "c-10.toml").read_text().replace('path = "shared"', f'path = "{ro_folder}"')
+                   .replace('path = "store-10"', 'path = "store-reader"'))
+    raw = _workspace(tmp_path, "rollups", 10**9)
+    answers = []
+    for config in (str(cfg), raw):
+        code = main(["--config", config, "--at", "latest", "health", "m", "--window", "7d", "--format", "json"])
+        out, err = capsys.readouterr()
+        assert code == exit_codes.OK, err
+        answers.append((json.loads(out), err))
+    (got, said), (want, _) = answers
+    assert "cannot be written" not in said, said
+    assert "from hourly rollups" in got.get("note", ""), got.get("note")
+    assert "from hourly rollups" not in want.get("note", "")
+    for g, w in zip(got["table"], want["table"], strict=True):
+        for key in ("version", "requests", "errors", "error_rate", "p50_ms", "p95_ms"):
+            assert g[key] == w[key], key
+    assert not any((tmp_path / "shared").rglob(".*tmp*")), "nothing written into the read-only folder"

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from console.private_files import replace_private
-from console.rollup_paths import file_stamps, is_remote, model_dir
+from console.rollup_paths import file_stamps, model_dir, source_of
 
 VERSION = 1
 LIMIT = 16  # answers kept (a few views of a few states: a cron's and an operator's)
@@ -89,7 +89,7 @@ class Answers:
 
     def key(self, what: str, at: datetime | None, since: datetime | None, models: list[str], *params) -> str | None:
         """The key of a question about `models` as of `at`; None when its answer is not fixed (see above)."""
-        if at is None or getattr(self.cfg, "tracking_uri", None) or is_remote(getattr(self.cfg, "rollups_path", "") or ""):
+        if at is None or getattr(self.cfg, "tracking_uri", None) or source_of(self.cfg) is not None:
             return None
         state = self.wh.content_state()
         if state is None:

@@ -48,7 +48,7 @@ import pyarrow.parquet as pq
 from console import rollup_changes as rc
 from console import rollup_memo, rollup_remote, rollup_spec
 from console.private_files import replace_private
-from console.rollup_paths import rollup_dir
+from console.rollup_paths import rollup_dir, source_of
 from console import store_rollups as ro
 from console.analytics import drift as dr
 from console.analytics import health as he
@@ -251,8 +251,7 @@ class RollupDrift:
     def __init__(self, monitor):
         self.mon = monitor
         self.path = rollup_dir(monitor.cfg, monitor.wh.dir)
-        configured = getattr(monitor.cfg, "rollups_path", None)
-        self.remote = str(configured) if configured and rollup_remote.is_remote(configured) else None
+        self.remote = source_of(monitor.cfg)  # rollups others build (S3, a read-only mount), pulled into the mirror
         self._pulled_at: int | None = None  # the store refresh count at the last pull of the remote rollups
         self.note = ""  # why the remote rollups could not be read (the mirror's are used)
         self._refs: dict[str, RefSketch] = {}
@@ -421,7 +420,7 @@ class RollupDrift:
         return list(dict.fromkeys([*contract, "error", *spec.numeric, *spec.categorical, *spec.segments, *priced]))
 
     def _pull(self, refreshes: int) -> None:
-        """Rollups kept in S3 (built by Spark or a side box) are pulled into the mirror once per store
+        """Rollups kept in S3 or on a read-only mount (built by Spark or a side box) are pulled into the mirror once per store
         refresh; what this process builds for hours they lack stays in the mirror. A failure is a note: the
         mirror's rollups and raw rows still give the scores."""
         if self.remote is None or self._pulled_at == refreshes:

@@ -38,12 +38,33 @@ def mirror_dir(url: str, base: Path | None = None, kind: str = "") -> Path:
     return root / f"rollups-{hashlib.sha1(url.rstrip('/').encode()).hexdigest()[:16]}{f'-{kind}' if kind else ''}"
 
 
+def read_only(folder: Path) -> bool:
+    """A folder that exists and can be read but not written: a side box's (or Spark's) rollups on a shared
+    read-only mount, which the console reads through a mirror of its own (`rollup_dir`)."""
+    folder = Path(folder)
+    return folder.is_dir() and os.access(folder, os.R_OK | os.X_OK) and not os.access(folder, os.W_OK)
+
+
+def source_of(cfg) -> str | None:
+    """Where rollups that others build are pulled from into this machine's mirror (`rollup_remote.pull`): an
+    s3:// `[rollups] path`, or a local one this process cannot write. None: the console reads and writes the
+    folder itself."""
+    configured = getattr(cfg, "rollups_path", None)
+    if not configured:
+        return None
+    if is_remote(configured) or read_only(Path(configured)):
+        return str(configured)
+    return None
+
+
 def rollup_dir(cfg, store_dir: Path) -> Path:
     """`[rollups] path`, else `rollups/` inside the store (the `rollup` command's default too); for an
-    s3:// path, the local mirror of it (`rollup_remote`)."""
+    s3:// path or a read-only local one, the local mirror of it (`rollup_remote`), which also keeps the hours
+    this console builds itself (before, a read-only folder's rollups were not read at all: every long window
+    took the raw rows)."""
     configured = getattr(cfg, "rollups_path", None)
-    if configured and is_remote(configured):
-        return mirror_dir(str(configured))
+    if (source := source_of(cfg)) is not None:
+        return mirror_dir(source if is_remote(source) else str(Path(source).resolve()))
     return Path(configured) if configured else Path(store_dir) / OWN_ROLLUPS
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import time
 from pathlib import Path
 
@@ -106,7 +107,9 @@ def _remember(local: Path, listing: dict[str, int]) -> None:
 def pull(url: str, local: Path, storage: dict | None = None, prune: bool = True) -> int:
     """Makes `local` hold what `url` holds: new or changed files fetched, files gone remotely removed (not
     with `prune=False`: the console keeps the hours it built itself in the mirror). Returns how many files
-    were fetched."""
+    were fetched. `url` may be a local folder (a read-only mount a side box fills): its files are copied."""
+    if not is_remote(url):
+        return _pull_folder(Path(url), local, prune)
     settings = s3.settings(storage)
     bucket, prefix = _split(url)
     try:
@@ -134,6 +137,28 @@ def pull(url: str, local: Path, storage: dict | None = None, prune: bool = True)
         return fetched
     except Exception as exc:
         raise s3.error(url, exc, settings) from None
+
+
+def _pull_folder(source: Path, local: Path, prune: bool) -> int:
+    """`pull` from a local folder, in the same order (hours, days, then the state), each file written whole
+    before it is named; a file gone since the listing (a day file replaced) is skipped."""
+    theirs, mine = _local(source), _local(local)
+    fetched = 0
+    for rel in _to_copy(theirs, mine):
+        target = local / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        try:
+            shutil.copyfile(source / rel, tmp)
+        except FileNotFoundError:
+            del theirs[rel]
+            continue
+        os.replace(tmp, target)
+        fetched += 1
+    for rel in set(mine) - set(theirs) if prune else ():
+        (local / rel).unlink(missing_ok=True)
+    _remember(local, theirs)
+    return fetched
 
 
 def push(local: Path, url: str, storage: dict | None = None) -> int:
