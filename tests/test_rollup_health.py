@@ -222,6 +222,7 @@ def test_the_slo_of_a_long_window_counts_its_own_windows_exactly(log, health72):
     the columns it needs; its burns equal a numpy count of errors and of requests slower than the objective."""
     _, raw = log
     slo = health72["slo"]
+    assert slo.model == "fraud"  # `health --format json` said "slo": {"model": null, ...}
     for window, err, lat in (("1h", slo.error_short, slo.latency_short), ("6h", slo.error_long, slo.latency_long)):
         rows = _window(raw, timedelta(hours=int(window[:-1])))
         n = rows.height

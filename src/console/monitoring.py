@@ -445,7 +445,7 @@ class Monitor:
             preds = self.rows(model, now - long, now, environment)
         burn = ru.rule_for(self.rules_for(model, quality=False), "burn_rate")  # the same threshold the alert fires at
         factor = burn.threshold if burn is not None else he.DEFAULT_BURN_FACTOR
-        out = {"slo": he.slo_status(preds, mc.slo, now, factor), "burn_rule": burn, "range": (now - span, now),
+        out = {"slo": dataclasses.replace(he.slo_status(preds, mc.slo, now, factor), model=model), "burn_rule": burn, "range": (now - span, now),
                "every": every}
         if sketched is not None:
             table, series, note, eps = sketched
