@@ -160,3 +160,38 @@ def test_mlflows_own_error_logs_never_reach_the_terminal(tmp_path, capfd):
     except RuntimeError:
         logging.getLogger("mlflow.store.db.utils").exception("SQLAlchemy database error")
     assert capfd.readouterr().err == ""
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_a_registry_answering_server_errors_is_not_called_unreachable(status):
+    """A tracking server that answers (a proxy's 503, a 500 while its database is down) is up but failing: it
+    was said to be "unreachable", which sends an on-call engineer to check the network instead of the server."""
+    import http.server
+    import threading
+
+    class Failing(http.server.BaseHTTPRequestHandler):
+        def _answer(self):
+            body = b'{"error_code": "INTERNAL_ERROR", "message": "database is locked"}'
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Failing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        reg = Registry(f"http://127.0.0.1:{server.server_address[1]}")
+        with pytest.raises(RegistryUnavailable) as err:
+            reg.list_models()
+        assert "unreachable" not in str(err.value)
+        assert f"HTTP {status}" in str(err.value) and "127.0.0.1" in str(err.value)
+        with pytest.raises(RegistryUnavailable):  # the breaker is open: the next call is not sent
+            reg.list_models()
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -17,6 +17,7 @@ credentials.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -171,6 +172,9 @@ class Registry:
         if code in ("INVALID_PARAMETER_VALUE", "RESOURCE_ALREADY_EXISTS", "BAD_REQUEST", "INVALID_STATE",
                     "PERMISSION_DENIED", "UNAUTHENTICATED"):
             return RegistryError(f"registry {self.display_uri}: {message}")
+        answered = re.search(r"too many (\d{3}) error responses", text)
+        if answered:  # the server answered, with errors (a 500 while its database is down, a proxy's 503)
+            return RegistryUnavailable(f"registry {self.display_uri} answers HTTP {answered.group(1)} (a server error)")
         if "Max retries exceeded" in message or "API request to" in message or "Connection" in message \
                 or "timed out" in message.lower() or "Timeout" in message:
             return RegistryUnavailable(f"registry {self.display_uri} is unreachable")
