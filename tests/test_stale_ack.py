@@ -67,3 +67,27 @@ def test_a_stale_incident_says_its_evidence_and_when_it_was_detected(tmp_path, c
     assert [i for i in _check(config, capsys, stale["detected"])[1] if i["rule"] == "silent"]
     before = datetime.fromisoformat(stale["detected"].replace("Z", "")) - timedelta(seconds=2)
     assert not [i for i in _check(config, capsys, f"{before:%Y-%m-%dT%H:%M:%S}Z")[1] if i["rule"] == "silent"]
+
+
+def test_a_production_source_dead_longer_than_the_history_is_stale_while_staging_logs_on(tmp_path, capsys):
+    """Window probe (thirty-third session): production stopped logging on 9 November, staging logged on to the end.
+    A view whose 7-day history still held production rows fired `m:stale:20261109T2359`; one whose history held none
+    (`--at` 29 November) took the model's newest row of any environment (staging's, a minute old) for the newest
+    production row: nothing firing, exit 0, on a production source silent for 20 days. The silence is production's,
+    with one id in both views."""
+    rows, t = [], datetime(2026, 11, 1)
+    while t < datetime(2026, 11, 30):
+        for env in ("production", "staging"):
+            if env == "staging" or t < datetime(2026, 11, 10):
+                rows.append({"ts": t.isoformat() + "Z", "model": "m", "version": "1", "environment": env,
+                             "request_id": f"r{len(rows)}", "latency_ms": 10.0, "prediction": "1"})
+        t += timedelta(minutes=1)
+    (tmp_path / "preds.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    config = tmp_path / "mlops-console.toml"
+    config.write_text('[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "preds.jsonl"\n'
+                      '[models.m]\ntask = "classification"\n', encoding="utf-8")
+    newest = "newest row 2026-11-09 23:59Z"  # production's, by hand
+    for at, silent in (("2026-11-15T00:00:00Z", "5d 0h"), ("2026-11-29T23:00:00Z", "19d 23h")):
+        code, found = _check(config, capsys, at)
+        assert code == 1 and [(i["id"], i["state"]) for i in found] == [("m:stale:20261109T2359", "firing")], (at, found)
+        assert f"no rows for {silent}" in found[0]["evidence"] and newest in found[0]["evidence"], found[0]["evidence"]

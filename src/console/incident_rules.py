@@ -520,7 +520,8 @@ class RuleEvaluator:
         return f"no expected {key}: log it on the registry run or add label and prediction columns to the reference"
 
     def _stale(self, ctx: "Context", rule: AlertRule) -> list[Finding]:
-        last = ctx.preds["ts"].max() if ctx.preds.height else self.mon.last_seen(ctx.model, ctx.now)
+        # production's newest row, as the history's `ts` are (`stale_ts`): a staging still logging is no sign of it
+        last = ctx.preds["ts"].max() if ctx.preds.height else self.mon.last_seen(ctx.model, ctx.now, "production")
         if last is None:
             return []
         # silence is known up to now: a view ending after it (`--window` of this month) would call every source

@@ -678,8 +678,8 @@ class Monitor:
     def check(self) -> list[Finding]:
         return [f for f in self.findings() if f.firing]
 
-    def last_seen(self, model: str, until: datetime) -> datetime | None:
-        return self.wh.last_seen(model, until)
+    def last_seen(self, model: str, until: datetime, environment: str | None = None) -> datetime | None:
+        return self.wh.last_seen(model, until, environment)
 
 
     def rows(self, model: str, since: datetime, until: datetime | None = None,

@@ -381,10 +381,11 @@ class Warehouse(Ingest, Counting, InPlace, Lakes, Views, Footers, Compaction):
                                          "environment": environment, "cap": 1}, within=[(since, until)])
         return bool(n) and n[0] > 0
 
-    def last_seen(self, model: str, until: datetime) -> datetime | None:
-        """The newest prediction of one model up to `until`: how long a source has been silent."""
+    def last_seen(self, model: str, until: datetime, environment: str | None = None) -> datetime | None:
+        """The newest prediction of one model up to `until` (in `environment`, or in any when None): how long a
+        source has been silent."""
         try:
-            rows = self.rows("model_last_seen", {"model": model, "until": until})
+            rows = self.rows("model_last_seen", {"model": model, "until": until, "environment": environment})
         except Exception:  # noqa: BLE001 - a store without the query: look at the history only
             return None
         return rows[0][0] if rows and rows[0][0] is not None else None
