@@ -80,8 +80,10 @@ def open_service(args, cfg: Config, **kwargs):
     report_refresh(stats)
     svc.hold_clock()
     try:
-        svc.view(**options, model=getattr(args, "model", None) if isinstance(getattr(args, "model", None), str)
-                 else None)
+        model = getattr(args, "model", None) if isinstance(getattr(args, "model", None), str) else None
+        # the environment the command reads (`drift`'s is production), for `--at latest`
+        svc.view(**options, model=model,
+                 environment=(getattr(args, "environment", None) or "production") if model is not None else None)
     except ValueError as exc:
         svc.close()
         raise TimeOptionError(str(exc)) from None

@@ -123,7 +123,7 @@ class Service:
 
     def view(self, *, at: str | None = None, window: str | None = None, start: str | None = None,
              end: str | None = None, since: str | None = None, default_window: str = "24h",
-             model: str | None = None):
+             model: str | None = None, environment: str | None = None):
         """Resolves the read options of the CLI (`--at`, `--window`, `--from/--to`, `--since`) against this
         store and moves the time cursor there; returns the analytics.windows.View. A view that does not end at
         the wall clock is not live, nor one with --from: its start is exact, so its end stays where it was read
@@ -132,9 +132,10 @@ class Service:
         from console.analytics.windows import resolve_view
 
         wall = self._wall()
-        # `latest` of a command about one model is that model's newest row: a model whose log went quiet months
-        # ago showed an empty window ending at another model's newest row
-        latest = self.warehouse.last_seen(model, datetime.max) if model is not None and str(at).strip().lower() == "latest" else None
+        # `latest` of a command about one model is that model's newest row (in the environment it reads): a model
+        # whose log went quiet months ago showed an empty window ending at another model's newest row
+        latest = self.warehouse.last_seen(model, datetime.max, environment) \
+            if model is not None and str(at).strip().lower() == "latest" else None
         v = resolve_view(now=wall, latest=latest or self.latest_ts(), at=at, window=window, start=start, end=end,
                          since=since, default_window=default_window)
         live = v.end == wall and start is None
@@ -156,7 +157,8 @@ class Service:
         """'no rows in this window; the newest row is at T' when the view's window (the `span` before its end
         when given: `snapshot`'s 24 h) holds no prediction of `model` (of any model when None) in `environment`
         (any when None), else None (README, Any time window). Whether the window is after the newest row,
-        before the oldest or in a gap: T is the model's newest."""
+        before the oldest or in a gap: T is the model's newest (in `environment`: another's row may be the window's
+        own end)."""
         from console.analytics.windows import parse_window
 
         at, asked, said = self.clock(), self.window_span, span
@@ -169,7 +171,7 @@ class Service:
         down = [unread[m] for m in models if m in unread]
         if down:  # its rows are in a source that cannot be read now: not "the logs hold no rows"
             return f"no rows read in this window: {down[0]}"
-        latest = self.warehouse.last_seen(model, datetime.max) if model is not None else self.latest_ts()
+        latest = self.warehouse.last_seen(model, datetime.max, environment) if model is not None else self.latest_ts()
         where = "this window" if span == asked else f"the {said} before {at.isoformat()}Z"
         if latest is None and model is not None and self.latest_ts() is not None:
             return f"no rows in {where}; the logs hold no rows for {model}"
