@@ -90,3 +90,18 @@ def test_the_overview_says_nothing_spent_at_midnight(tmp_path, capsys):
     assert main(["--config", cfg, "cost", "m", "--at", at, "--format", "json"]) == 0
     today = json.loads(capsys.readouterr().out)["windows"][0]["today_usd"]
     assert row["cost_usd"] == today == 0.0
+
+
+@pytest.mark.parametrize("rollups", [False, True], ids=["raw", "rollups"])
+def test_a_window_ending_a_week_after_the_newest_row_says_nothing_spent_today_and_this_week(tmp_path, capsys, rollups):
+    """Window probe (thirty-third session): `cost m --window 2026-07` of a log whose newest row is on 5 July gave
+    `windows: []` (the text's `windows:` line blank), where the command gives today's and the last 7 days' spend as
+    of the window's end: by hand, nothing in either, while the month (the window) spent every row's share."""
+    cfg, times = _workspace(tmp_path, rollups)
+    assert main(["--config", cfg, "cost", "m", "--window", "2026-07", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["windows"] == [{"model": "m", "today_usd": 0.0, "today_requests": 0, "today_per_1k": None,
+                               "week_usd": 0.0, "week_requests": 0, "week_per_1k": None}], out["windows"]
+    hours = {t.replace(minute=0, second=0, microsecond=0) for t in times}
+    assert out["window_spend"]["requests"] == len(times)
+    assert out["window_spend"]["usd"] == pytest.approx(len(hours), rel=1e-9)  # every hour's replica, $1, once

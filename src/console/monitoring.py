@@ -601,7 +601,7 @@ class Monitor:
             evals, _ = cost_spike(Context(model, mc, rows.filter(pl.col("ts") > start), start, now, None), rule)
             rule_spike = (rule, evals[-1] if evals else None)
         return {**windowed, "range": (wstart, now), "rule_spike": rule_spike,
-                "windows": co.cost_windows(costed, now),
+                "windows": co.cost_windows(costed, now, (model,)),
                 "budget": dataclasses.replace(co.budget_status(costed, now, mc.budget_usd_month, pace=co.PACE), model=model),
                 "per_1k": co.cost_per_1k(inside, by), "spike": dataclasses.replace(co.cost_spike(costed, now), model=model),
                 "hourly": co.hourly_cost_series(costed, now, hours=48),

@@ -140,7 +140,7 @@ def cost(mon, model: str, environment: str | None, span: timedelta | None = None
     if drift.note:
         note += f"; {drift.note}"
     windowed = {"window_spend": co.window_spend(both, wstart, now)} if span is not None else {}
-    return {**windowed, "range": (wstart, now), "rule_spike": rule_spike, "windows": co.cost_windows(both, now),
+    return {**windowed, "range": (wstart, now), "rule_spike": rule_spike, "windows": co.cost_windows(both, now, (model,)),
             "budget": replace(co.budget_status(both, now, mc.budget_usd_month, pace=co.PACE), model=model),
             "per_1k": co.cost_per_1k(inside, by), "spike": replace(co.cost_spike(spiky, now), model=model),
             "hourly": co.hourly_cost_series(spiky, now, hours=48), "llm": llm or [],

@@ -147,15 +147,16 @@ def _spend(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.group_by("model").agg(usd_sum().alias("usd"), _requests(rows).alias("requests"))
 
 
-def cost_windows(costed: pl.DataFrame, now: datetime) -> list[CostWindow]:
-    """Today (UTC midnight to now) and the last 7 days, per model."""
+def cost_windows(costed: pl.DataFrame, now: datetime, models: Sequence[str] = ()) -> list[CostWindow]:
+    """Today (UTC midnight to now) and the last 7 days, per model: each with a row in either, and each of `models`
+    (the one `cost MODEL` asks about) with $0 when it has none (a view a week past its newest row said `[]`)."""
     now = naive_utc(now)
     today = _spend(costed.filter((pl.col("ts") >= day_start(now)) & (pl.col("ts") <= now)))
     week = _spend(in_window(costed, now, "7d"))
     t = {r["model"]: r for r in today.iter_rows(named=True)}
     w = {r["model"]: r for r in week.iter_rows(named=True)}
     out = []
-    for model in sorted(set(t) | set(w)):
+    for model in sorted(set(t) | set(w) | set(models)):
         tr, wr = t.get(model, {"usd": 0.0, "requests": 0}), w.get(model, {"usd": 0.0, "requests": 0})
         out.append(CostWindow(model, float(tr["usd"]), int(tr["requests"]),
                               tr["usd"] / tr["requests"] * 1000 if tr["requests"] else None,
