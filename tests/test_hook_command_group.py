@@ -42,3 +42,36 @@ def test_a_command_that_finishes_keeps_its_output(tmp_path):
                                {"model": "m"}, "key-3")
     assert not failed.ok and not failed.unknown and failed.message.endswith("exited 3: nope")
     assert os.environ.get("IDEMPOTENCY_KEY") is None
+
+
+def test_a_command_whose_output_is_not_utf8_is_judged_by_its_exit_code(sqlite_uri, tmp_path):
+    """Actions probe: a deploy command that applied the change and exited 0, printing a byte that is not UTF-8 (a
+    Latin-1 name, a tool's progress bar), raised UnicodeDecodeError in the console: the promotion was recorded as
+    "unknown ... (UnicodeDecodeError)", exit 5, and the alias never moved although the deploy had gone out. The exit
+    code is the command's answer; its output is kept as far as it can be read."""
+    from conftest import mlflow_client, seed_model, unique
+    from console.actions.operator import Operator
+    from console.actions.policy import User
+    from console.config import parse
+    from console.sources.registry import Registry
+
+    ok = hooks.run_command("deploy", Webhook(command=("sh", "-c", r"cat >/dev/null; printf 'rolled out caf\351\n'"),
+                                             timeout_s=5.0), {"model": "m"}, "key-4")
+    assert ok.ok and not ok.unknown and ok.response == "rolled out caf\ufffd\n", ok
+    failed = hooks.run_command("deploy", Webhook(command=("sh", "-c", r"printf 'quota \377 exceeded\n' >&2; exit 3"),
+                                                 timeout_s=5.0), {"model": "m"}, "key-5")
+    assert not failed.ok and not failed.unknown and failed.message == "deploy command exited 3: quota \ufffd exceeded"
+
+    name = unique("bytes")
+    seed_model(sqlite_uri, name, 2, aliases={"champion": "1"})
+    cfg = parse({"audit": {"path": str(tmp_path / "audit.jsonl")},
+                 "webhooks": {"deploy": {"command": ["sh", "-c", r"cat >/dev/null; printf 'ok \377\376\n'"]},
+                              "retrain": {"command": ["sh", "-c", r"cat >/dev/null; printf 'queued \377\n'"]}}},
+                root=tmp_path)
+    op = Operator(cfg, Registry(sqlite_uri), user=User("alice", ()), backoff_s=0.01, lease_pause_s=0.05)
+    promoted = op.promote(name, "2", "production", expected_from="1", reason="better")
+    assert promoted.status == "done", promoted.message
+    assert {k: str(v) for k, v in mlflow_client(sqlite_uri).get_registered_model(name).aliases.items()} == \
+        {"champion": "2"}
+    retrained = op.retrain(name, "production", reason="drift")
+    assert retrained.status == "done", retrained.message

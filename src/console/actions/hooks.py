@@ -254,8 +254,10 @@ def _finished(argv: list[str], stdin: str, timeout_s: float, env: dict[str, str]
     `sleep; apply` went on after the console had said the hook timed out."""
     import signal
 
+    # its output read as UTF-8 with what is not spelt `\ufffd`: a byte that is not (a Latin-1 name, a progress bar)
+    # raised UnicodeDecodeError after the command had exited 0, and a deploy that went out was called unknown
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env, shell=False, start_new_session=True)
+                            encoding="utf-8", errors="replace", env=env, shell=False, start_new_session=True)
     try:
         out, err = proc.communicate(stdin, timeout=timeout_s)
     except subprocess.TimeoutExpired:
