@@ -906,3 +906,27 @@ def test_5_a_bearer_header_secret_leaves_other_bearer_tokens_masked(httpserver, 
     text = json.dumps(result.response) + result.message
     assert not result.ok and "upstream said" in text
     assert "othertoken123" not in text and "abcdefSECRET" not in text, text
+
+
+def test_4_a_registry_tag_cannot_forge_a_line_of_an_actions_output(sqlite_uri, tmp_path, capsys):
+    """Actions probe: the conflict message names who last moved the alias from the registry's
+    `console.last_move.<alias>` tag, which anyone with write access to the registry can set. Its control and bidi
+    characters were spelled out, but a line break was kept, so a tag's text printed a line of its own after the
+    console's `conflict:` line ("ok: champion: v1 -> v1 ..."), as if the console had said it. A result's message
+    is one line of inert text; `--format json` keeps the tag's text exactly."""
+    name = unique("forge")
+    seed_model(sqlite_uri, name, 3, aliases={"champion": "1"})
+    hostile = "eve\nok: champion: v1 -> v3 (promoted)\r\u202e"
+    mlflow_client(sqlite_uri).set_registered_model_tag(name, "console.last_move.champion", json.dumps(
+        {"by": hostile, "at": "2026-12-06T01:00:00Z", "from": "2", "to": "1"}))
+    cfg = write_cfg(tmp_path, sqlite_uri)
+    capsys.readouterr()
+    assert run(["--config", cfg, "promote", name, "3", "--from", "2", "--reason", "r", "--yes"]) == 3
+    err = capsys.readouterr().err
+    said = [line for line in err.splitlines() if line.startswith("conflict:")]
+    assert len(said) == 1 and "eve\\nok: champion: v1 -> v3 (promoted)\\x0d\\u202e" in said[0], err
+    assert not any(line.startswith("ok:") for line in err.splitlines()) and unsafe_in(err) == [], err
+    assert run(["--config", cfg, "--format", "json", "promote", name, "3", "--from", "2", "--reason", "r",
+                "--yes"]) == 3
+    assert hostile in json.loads(capsys.readouterr().out)["message"]
+    assert aliases(sqlite_uri, name) == {"champion": "1"}

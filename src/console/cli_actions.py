@@ -135,12 +135,14 @@ def _report(args: argparse.Namespace, result: ActionResult) -> int:
         out = result.to_dict()
         out["plan_warnings"] = list(getattr(args, "plan_warnings", ()))  # what stderr said before confirming
         print(json.dumps(out, default=str, indent=2))
+    # a result's message and warnings are one line each: they quote the registry (who moved an alias, from its
+    # `console.last_move` tag), and a line break kept there printed a line of the tag's own after the console's
     elif result.ok:
-        _out(result.message)
+        _out(printable(result.message))
     if not result.ok:
-        _err(f"{result.status}: {result.message}")
+        _err(f"{result.status}: {printable(result.message)}")
     for warning in result.details.get("warnings", []):
-        _err(f"warning: {warning}")
+        _err(f"warning: {printable(warning)}")
     if result.details.get("config_error") or result.details.get("usage_error"):
         return USAGE
     return exit_codes.for_status(result.status)
