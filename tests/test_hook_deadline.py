@@ -91,3 +91,39 @@ def test_a_trickling_audit_sink_costs_its_timeout_at_most(tmp_path):
         assert audit.verify(log.path).ok
     finally:
         server.close()
+
+
+class HeaderTrickleServer(TrickleServer):
+    """Answers with a status line, then one byte of a header every 0.2 s, never ending the headers."""
+
+    def _serve(self, conn):
+        try:
+            conn.settimeout(5)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 " + self.status + b"\r\nX-Progress: ")
+            while not self.closed.is_set():
+                conn.sendall(b".")
+                time.sleep(0.2)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+
+def test_a_hook_or_sink_trickling_its_headers_ends_by_its_deadline(tmp_path):
+    """Actions probe: the body was read until the deadline, but the headers were not: a hook sending its status line
+    and then a header a byte at a time (each read inside `timeout_s`) held a promotion, its model lock and its lease
+    for over a minute with `deadline_s = 2` (until httpx's header size limit), and an audit sink doing the same held
+    every record. A request sent and not answered by the deadline is `unknown`."""
+    server = HeaderTrickleServer()
+    try:
+        hook = Webhook(url=server.uri + "/deploy", timeout_s=1.0, deadline_s=1.5, retries=2)
+        result = within(4, lambda: hooks.post("deploy", hook, {"action": "promote"}, "key", backoff_s=0.01))
+        assert not result.ok and result.unknown and result.attempts == 1, result
+        log = audit.AuditLog(tmp_path / "audit.jsonl", sink=server.uri + "/audit")
+        within(audit.SINK_TIMEOUT_S + 2, lambda: log.append({"phase": "refused", "action": "promote", "model": "m"}))
+        assert log.sink_error and audit.verify(log.path).ok
+    finally:
+        server.close()

@@ -25,6 +25,7 @@ import json
 import os
 import pwd
 import socket
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -305,12 +306,16 @@ def ship(sink: str, rec: dict[str, Any]) -> None:
     if sink.startswith(("http://", "https://")):
         import httpx
 
+        from console.actions.hooks import _exchange
+
         # the status alone, its body never read: a collector trickling one (each read inside the timeout) held the
-        # action between its intent and its deploy hook for as long as it kept sending
-        with httpx.stream("POST", sink, content=body, headers={"Content-Type": "application/json"},
-                          timeout=SINK_TIMEOUT_S) as resp:
-            if resp.status_code >= 300:
-                raise OSError(f"HTTP {resp.status_code}")
+        # action between its intent and its deploy hook for as long as it kept sending; and its headers cut at the
+        # timeout (`_exchange`): one trickling those held every record for over a minute
+        with httpx.Client(timeout=SINK_TIMEOUT_S) as client:
+            code, _ = _exchange(client, "POST", sink, time.monotonic() + SINK_TIMEOUT_S, body=False, content=body,
+                                headers={"Content-Type": "application/json"})
+        if code >= 300:
+            raise OSError(f"HTTP {code}")
         return
     message = b"mlops-console[%d]: " % os.getpid() + body
     if sink == "syslog":

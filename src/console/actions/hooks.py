@@ -20,7 +20,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
+import threading
 import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
@@ -117,18 +119,61 @@ def _body(text: str, secrets: tuple[str, ...] = ()) -> Any:
 BODY_MAX_BYTES = 64 * 1024  # more is never kept (`redact_value` keeps 2,000 characters)
 
 
-def _exchange(client: Any, method: str, url: str, deadline: float, **kw: Any) -> tuple[int, str]:
+def _exchange(client: Any, method: str, url: str, deadline: float, *, body: bool = True,
+              **kw: Any) -> tuple[int, str]:
     """(status, body text) of one request, its body read until `deadline` or `BODY_MAX_BYTES`, whichever comes
     first. httpx's timeout bounds each read, not the call: a hook trickling its answer a byte at a time (or a
     deploy endpoint streaming its progress) held the action, its model lock and its lease past `deadline_s` for
-    as long as it kept sending. The status line is the answer; the body is kept as far as it arrived."""
-    with client.stream(method, url, **kw) as resp:
-        raw = bytearray()
-        for chunk in resp.iter_bytes():
-            raw += chunk
-            if len(raw) >= BODY_MAX_BYTES or time.monotonic() >= deadline:
-                break
-        return resp.status_code, bytes(raw[:BODY_MAX_BYTES]).decode(resp.encoding or "utf-8", errors="replace")
+    as long as it kept sending. The status line is the answer; the body is kept as far as it arrived. Headers
+    still arriving at `deadline` (trickled a byte at a time) are cut there: the connection is shut and the
+    request raises `httpx.ReadTimeout` (sent, not answered). `body=False`: the status alone (the audit sink)."""
+    import httpx
+
+    sockets: list[socket.socket] = []
+    cut = threading.Event()
+
+    def trace(event: str, info: dict) -> None:  # httpcore names the connection's socket once it is open
+        if event == "connection.connect_tcp.complete":
+            sock = info["return_value"].get_extra_info("socket")
+            if sock is not None:
+                sockets.append(sock)
+                if cut.is_set():
+                    _shut(sock)
+
+    def stop() -> None:
+        cut.set()
+        for sock in sockets:
+            _shut(sock)
+
+    timer = threading.Timer(max(0.0, deadline - time.monotonic()), stop)
+    timer.daemon = True
+    timer.start()
+    try:
+        with client.stream(method, url, extensions={"trace": trace}, **kw) as resp:
+            raw = bytearray()
+            try:
+                for chunk in resp.iter_bytes() if body else ():
+                    raw += chunk
+                    if len(raw) >= BODY_MAX_BYTES or time.monotonic() >= deadline:
+                        break
+            except httpx.TransportError:
+                if not cut.is_set():
+                    raise
+            return resp.status_code, bytes(raw[:BODY_MAX_BYTES]).decode(resp.encoding or "utf-8", errors="replace")
+    except httpx.TransportError as exc:
+        if cut.is_set() and not isinstance(exc, httpx.TimeoutException):
+            raise httpx.ReadTimeout(f"no answer by the deadline ({type(exc).__name__})") from None
+        raise
+    finally:
+        timer.cancel()
+
+
+def _shut(sock: socket.socket) -> None:
+    """Wake a read blocked on `sock` (closing it from another thread does not)."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 def _tries(n: int) -> str:
