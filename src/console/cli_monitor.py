@@ -289,8 +289,10 @@ def _dataset_verdict(d: dict) -> str:
 
 def _bound(c: dict) -> str:
     """A sketch score's error bound as text: on the score, or on the KS statistic D."""
-    if c.get("method") != "sketch" or c.get("bound") is None:
+    if c.get("method") != "sketch":
         return "exact"
+    if c.get("bound") is None:  # counts folded into "other": no bound is known
+        return "unknown"
     if (c.get("stats") or {}).get("bound_of") == "statistic":
         return f"D +-{c['bound']:.2g}"
     return f"+-{c['bound']:.2g}"

@@ -797,8 +797,11 @@ class RollupDrift:
                 narrow = pl.concat([mon.typed_rows(model, a, b, environment, columns=TARGET_COLUMNS)
                                     for a, b in parts if b > a], how="vertical_relaxed")
                 prediction, label = mon._target_drift(model, narrow, now, span, start, environment)
+        unbounded = [c.column for c in ds.columns if c.method == dr.SKETCH and c.bound is None]
         note = (f"scores from hourly rollups: each within its bound of the exact score ({ds.n_borderline} "
-                f"borderline); --exact re-reads the raw rows") + (f"; {self.note}" if self.note else "")
+                f"borderline); --exact re-reads the raw rows") + (
+            f"; no bound for {', '.join(unbounded)}: more values an hour than a rollup keeps, counted as 'other'"
+            if unbounded else "") + (f"; {self.note}" if self.note else "")
         return DriftReport(model, format_span(window), now, ds, points, windows, prediction,
                            len(mon.reference_frame(model)), note=note, label=label)
 
@@ -843,7 +846,7 @@ class RollupDrift:
         return dr.ColumnDrift(column=name, kind=ref.kind, test=test, score=float(s.score), threshold=ref.threshold,
                               direction=ref.test.direction(ref.threshold), drifted=status == dr.DRIFT,
                               n_ref=ref.n, n_cur=int(s.n_cur), stats=stats, status=status, method=dr.SKETCH,
-                              bound=float(s.bound))
+                              bound=None if math.isnan(s.bound) else float(s.bound))
 
     def _series(self, model: str, ref: dr.Reference, refsk: RefSketch, spec: ro.ModelSpec, now: datetime,
                 history: timedelta, every: str, environment: str | None) -> list[dr.WindowDrift]:

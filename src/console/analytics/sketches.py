@@ -18,7 +18,7 @@ raw rows; what that costs is accuracy, and every score here says how much:
   normal and log-normal data of 1e5-1e6 rows with k=200 the observed error stays 2-3x inside it.
 * PSI, Jensen-Shannon and chi-square on category counts are exact (counts merge exactly), with
   Evidently's / scipy's definitions from `drift_stats`; their bound is 0 unless a category was
-  folded into "other" (then the verdict cannot be certain and says "borderline" when it matters).
+  folded into "other": then no bound is known (NaN) and the verdict says "borderline" when it matters.
 
 Values are taken as float32 (what the KLL floats sketch holds; Spark's `kll_sketch_agg_float`
 writes the same binary format); nulls, NaN and infinities are dropped, as the exact engine does.
@@ -554,12 +554,14 @@ def _count_score(test: str, ref: Mapping[str, int] | str, cur: Mapping[str, int]
         v = verdict("<", p, p, threshold)
         if folded:  # counts under "other" hide how they split: the exact answer is not known
             v = BORDERLINE if v == DRIFTED else v
-        return SketchScore(test, p, 0.0, threshold, v, stat, (p, p), n_ref, n_cur, stats)
+        return SketchScore(test, p, math.nan if folded else 0.0, threshold, v, stat, (p, p), n_ref, n_cur, stats)
     score = st.psi(r / n_ref, c / n_cur) if test == "psi" else st.jensenshannon(r, c)
     v = verdict(">=", score, score, threshold)
     if folded and v == DRIFTED:
         v = BORDERLINE
-    return SketchScore(test, score, 0.0, threshold, v, None, None, n_ref, n_cur, stats)
+    # folded, no bound is known (NaN): the hours' "other" counts are not the window's, and the score was 0.64 on a
+    # window whose exact distance was 0.34
+    return SketchScore(test, score, math.nan if folded else 0.0, threshold, v, None, None, n_ref, n_cur, stats)
 
 
 def psi(ref: Mapping[str, int] | str, cur: Mapping[str, int] | str, threshold: float = 0.1) -> SketchScore:

@@ -48,8 +48,10 @@ def _breach(f: dict | None) -> str | None:
 def _bound(f: dict) -> Text:
     """A sketch score's bound ("D" when it bounds the KS statistic, not the p-value); "exact" otherwise."""
     b = f.get("bound")
-    if f.get("method") != "sketch" or b is None or (isinstance(b, float) and math.isnan(b)):
+    if f.get("method") != "sketch":
         return Text("exact", style="dim")
+    if b is None or (isinstance(b, float) and math.isnan(b)):  # counts folded into "other": no bound is known
+        return Text("unknown", style="dim")
     on_d = (f.get("stats") or {}).get("bound_of") == "statistic"
     pm = "\u00b1" if unicode_ok() else "+-"
     return Text(f"{'D' if on_d else ''}{pm}{b:.2g}")
