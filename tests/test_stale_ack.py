@@ -91,3 +91,22 @@ def test_a_production_source_dead_longer_than_the_history_is_stale_while_staging
         code, found = _check(config, capsys, at)
         assert code == 1 and [(i["id"], i["state"]) for i in found] == [("m:stale:20261109T2359", "firing")], (at, found)
         assert f"no rows for {silent}" in found[0]["evidence"] and newest in found[0]["evidence"], found[0]["evidence"]
+
+
+def test_a_silence_longer_than_the_history_allows_the_sources_usual_gap(tmp_path, capsys):
+    """Window probe (thirty-third session): a source logging every 10 minutes (allowed 10 x 10 min) that stopped on 9
+    November was said to be allowed 1h 40m by a view whose history held its rows, 15m (the floor) by one whose
+    history held none: the usual gap is learned from the rows before the silence, as long a stretch as the history."""
+    rows, t = [], datetime(2026, 11, 1)
+    while t < datetime(2026, 11, 10):
+        rows.append({"ts": t.isoformat() + "Z", "model": "m", "version": "1", "request_id": f"r{len(rows)}",
+                     "latency_ms": 10.0, "prediction": "1"})
+        t += timedelta(minutes=10)
+    (tmp_path / "preds.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    config = tmp_path / "mlops-console.toml"
+    config.write_text('[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "preds.jsonl"\n'
+                      '[models.m]\ntask = "classification"\n', encoding="utf-8")
+    for at in ("2026-11-15T00:00:00Z", "2026-11-29T23:00:00Z"):
+        code, [stale] = _check(config, capsys, at)
+        assert code == 1 and stale["id"] == "m:stale:20261109T2350", stale
+        assert "(allowed 1h 40m); newest row 2026-11-09 23:50Z" in stale["evidence"], (at, stale["evidence"])

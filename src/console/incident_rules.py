@@ -524,10 +524,13 @@ class RuleEvaluator:
         last = ctx.preds["ts"].max() if ctx.preds.height else self.mon.last_seen(ctx.model, ctx.now, "production")
         if last is None:
             return []
+        ts = ctx.preds["ts"]
+        if not ctx.preds.height:  # a silence longer than the history: its usual gap from as long a stretch before it
+            ts = self.mon.typed_rows(ctx.model, last - (ctx.now - ctx.since), last, "production", columns=["ts"])["ts"]
         # silence is known up to now: a view ending after it (`--window` of this month) would call every source
         # stale by rows nobody could have logged yet
         now = min(ctx.now, self.mon.wall()) if getattr(self.mon, "wall", None) is not None else ctx.now
-        stale, minutes, allowed = ev.staleness(last, ctx.preds["ts"], now, _stale_limit(rule))
+        stale, minutes, allowed = ev.staleness(last, ts, now, _stale_limit(rule))
         if not stale or _stale_limit(rule) is None and self._usual_silence(ctx.model, last, now, allowed):
             return []
         # the silence's start in its id: an acknowledgement of one silence is not one of the next (an ack of a 3 h
