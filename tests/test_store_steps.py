@@ -250,3 +250,23 @@ def test_a_field_logged_as_text_after_numbers_is_said(tmp_path):
     assert not [n for n in again.refresh().notes if "more than one type" in n]
     with again.cursor() as cur:
         assert cur.execute("SELECT count(*) FROM predictions").fetchone() == (170,)
+
+
+def test_a_damaged_manifest_is_said_and_the_store_read_again_once(tmp_path):
+    """A manifest cut short (a disk error, an editor) made every command exit 4 with "JSONDecodeError": the store
+    opens, says so, and the writer reads the logs again from the start; the old segments go, so no row counts twice."""
+    cfg, p = workspace(tmp_path)
+    store = tmp_path / "store"
+    w = stepping(Warehouse(cfg, store))
+    w.refresh()
+    w.close()
+    manifest = store / "manifest.json"
+    manifest.write_bytes(manifest.read_bytes()[: len(manifest.read_bytes()) // 2])
+    again = Warehouse(cfg, store)
+    notes = again.refresh().notes
+    assert [n for n in notes if "manifest.json cannot be read" in n and "read again from the logs' start" in n]
+    assert counted(again) == (ROWS, ROWS)
+    assert {f"predictions/{f.name}" for f in (store / "predictions").iterdir()} == set(again.manifest.segments["predictions"])
+    assert not [n for n in again.refresh().notes if "cannot be read" in n]  # said once: the store is whole again
+    again.close()
+

@@ -160,12 +160,23 @@ class Ingest:
                 parquet, missing, pnotes = self._parquet_files()
                 pnotes += self._open_lakes() + self._field_notes(parquet)
                 self._build_views(self.manifest, parquet)
+                damage = [self.manifest.damaged] if self.manifest.damaged else []
                 return RefreshStats(seconds=time.perf_counter() - started, missing=tuple(missing),
                                     notes=("another console is bringing the store up to date; showing what it "
-                                           "has so far", *pnotes))
+                                           "has so far", *damage, *pnotes))
             try:
                 m = Manifest.load(self._manifest_path)
                 fingerprint, names = _sources_fingerprint(self.cfg), source_names(self.cfg)
+                if m.damaged:
+                    # which segments it named, and how far their logs were read, is lost with it: every segment
+                    # goes (none is named now) and the logs are read again, so no row is missed or counted twice
+                    notes.append(f"{m.damaged}: the store is read again from the logs' start")
+                    self._columns = {}
+                    m = self.manifest = Manifest()
+                    m.save(self._manifest_path)
+                    for kind in KINDS:
+                        for seg in (self.dir / kind).glob("*.parquet"):
+                            seg.unlink(missing_ok=True)
                 if m.sources and m.sources != fingerprint:
                     notes.append("the configured log sources changed: the store is read again from the start")
                     before = m

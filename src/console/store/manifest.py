@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import ClassVar
 
 from console.private_files import replace_private
 
@@ -27,6 +28,10 @@ class Manifest:
     names: dict[str, list] = field(default_factory=dict)
     retired: list[list] = field(default_factory=list)  # [name, when]: merged away, deleted once no reader needs them
     format: int = FORMAT
+    # why the file could not be read (cut short, not JSON, not a manifest's fields): it is then an empty manifest,
+    # which the writer commits after reading the logs again (`Ingest._refresh`). Not saved, and not copied to the
+    # manifest committed after it
+    damaged: ClassVar[str] = ""
 
     @classmethod
     def load(cls, path: Path) -> "Manifest":
@@ -34,11 +39,26 @@ class Manifest:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return cls()
+        except ValueError as exc:  # (a UnicodeDecodeError too)
+            return cls._damaged(path, type(exc).__name__)
+        if not isinstance(data, dict):
+            return cls._damaged(path, "not a JSON object")
         if data.get("format") != FORMAT:
             return cls()
-        m = cls(**data)
+        try:
+            m = cls(**data)
+        except TypeError:
+            return cls._damaged(path, "fields not a manifest's")
+        if not isinstance(m.segments, dict) or not isinstance(m.cursors, dict):
+            return cls._damaged(path, "fields not a manifest's")
         for k in KINDS:
             m.segments.setdefault(k, [])
+        return m
+
+    @classmethod
+    def _damaged(cls, path: Path, why: str) -> "Manifest":
+        m = cls()
+        m.damaged = f"the store's {path.name} cannot be read ({why})"
         return m
 
     def _text(self) -> str:
