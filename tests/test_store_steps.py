@@ -270,3 +270,29 @@ def test_a_damaged_manifest_is_said_and_the_store_read_again_once(tmp_path):
     assert not [n for n in again.refresh().notes if "cannot be read" in n]  # said once: the store is whole again
     again.close()
 
+
+
+def test_a_damaged_or_missing_segment_is_said_and_the_store_read_again_once(tmp_path):
+    """A segment the manifest names that is cut short or gone made every command exit 4 (ArrowInvalid, or
+    FileNotFoundError): a reader shows the other segments and says so; the writer reads the logs again."""
+    cfg, p = workspace(tmp_path)
+    store = tmp_path / "store"
+    w = stepping(Warehouse(cfg, store))
+    w.refresh()
+    w.close()
+    first, second = Warehouse(cfg, store).manifest.segments["predictions"][:2]
+    cut = store / first
+    cut.write_bytes(cut.read_bytes()[:100])
+    (store / second).unlink()
+    reader = Warehouse(cfg, store)  # opens and reads what it can, while another process holds the writer lock
+    with reader._lock:
+        other = Warehouse(cfg, store)
+        notes = other.refresh(lock_timeout_s=0).notes
+        assert [n for n in notes if first in n and "cannot be read" in n]
+        assert 0 < counted(other)[0] < ROWS
+        other.close()
+    notes = reader.refresh().notes
+    assert [n for n in notes if first in n and "read again from the logs' start" in n]
+    assert counted(reader) == (ROWS, ROWS)
+    assert {f"predictions/{f.name}" for f in (store / "predictions").iterdir()} == set(reader.manifest.segments["predictions"])
+    reader.close()

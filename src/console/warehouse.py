@@ -161,7 +161,7 @@ class Warehouse(Ingest, Counting, InPlace, Lakes, Views, Footers, Compaction):
         self._merger: threading.Thread | None = None
         self._stop = threading.Event()  # closing: a merge in flight stops at its next step
         self._merge_mutex = threading.Lock()
-        self.manifest = Manifest.load(self._manifest_path)
+        self.manifest = self._readable(Manifest.load(self._manifest_path))
         # no Parquet log is scanned to open the store: a file not yet checked is read with its rules applied
         # row by row (exact, only slower) until the first refresh checks it, so a first look need not wait
         # for a scan of the whole history (seconds at 10M rows). No view is built either: a query builds the

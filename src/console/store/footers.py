@@ -298,6 +298,29 @@ class Footers:
             self._parquet_meta[("segment-newest", by_path[file])] = span[1] if got else None
             self._parquet_meta[("segment", by_path[file])] = sum(n for _, _, n in spans[file])
 
+    def _readable(self, m):
+        """`m` without the segments it names whose footer cannot be read (cut short, removed by hand), which are
+        said in its `damaged`: a reader shows the rest, and the writer reads the logs again (`Ingest._refresh`)."""
+        names = [n for names in m.segments.values() for n in names]
+        self.read_segment_footers(names)
+        bad: dict[str, str] = {}
+        for n in names:
+            try:
+                self._schema(str(self.dir / n))
+            except FileNotFoundError:
+                bad[n] = "missing"
+            except (OSError, ValueError):  # (pyarrow's ArrowInvalid is a ValueError)
+                bad[n] = "not a whole Parquet file"
+        if not bad:
+            return m
+        import dataclasses
+
+        out = dataclasses.replace(m, segments={k: [n for n in v if n not in bad] for k, v in m.segments.items()})
+        listed = ", ".join(f"{n} ({why})" for n, why in list(bad.items())[:3])
+        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+        out.damaged = f"the store's segment{'s' if len(bad) > 1 else ''} {listed}{more} cannot be read"
+        return out
+
     def _segment_newest(self, name: str) -> datetime | None:
         key = ("segment-newest", name)
         if key not in self._parquet_meta:

@@ -156,7 +156,7 @@ class Ingest:
             try:
                 self._lock.acquire(timeout=lock_timeout_s)
             except filelock.Timeout:
-                self.manifest = Manifest.load(self._manifest_path)
+                self.manifest = self._readable(Manifest.load(self._manifest_path))
                 parquet, missing, pnotes = self._parquet_files()
                 pnotes += self._open_lakes() + self._field_notes(parquet)
                 self._build_views(self.manifest, parquet)
@@ -165,14 +165,14 @@ class Ingest:
                                     notes=("another console is bringing the store up to date; showing what it "
                                            "has so far", *damage, *pnotes))
             try:
-                m = Manifest.load(self._manifest_path)
+                m = self._readable(Manifest.load(self._manifest_path))
                 fingerprint, names = _sources_fingerprint(self.cfg), source_names(self.cfg)
                 if m.damaged:
-                    # which segments it named, and how far their logs were read, is lost with it: every segment
-                    # goes (none is named now) and the logs are read again, so no row is missed or counted twice
+                    # which segments it named and how far their logs were read (or which rows a segment held) is
+                    # lost with it: every segment goes and the logs are read again, so no row is missed or doubled
                     notes.append(f"{m.damaged}: the store is read again from the logs' start")
                     self._columns = {}
-                    m = self.manifest = Manifest()
+                    m = self.manifest = Manifest(generation=m.generation + 1)
                     m.save(self._manifest_path)
                     for kind in KINDS:
                         for seg in (self.dir / kind).glob("*.parquet"):
