@@ -7,6 +7,8 @@ stderr, and `rollup` says which folder cannot be written, exit 2."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from datetime import datetime, timedelta
 
 import pytest
@@ -115,3 +117,39 @@ def test_rollups_a_side_box_built_in_a_read_only_folder_are_read(tmp_path, capsy
         for key in ("version", "requests", "errors", "error_rate", "p50_ms", "p95_ms"):
             assert g[key] == w[key], key
     assert not any((tmp_path / "shared").rglob(".*tmp*")), "nothing written into the read-only folder"
+
+
+def test_a_full_disk_under_the_rollup_folder_reads_raw_rows_too(tmp_path, capsys):
+    """A real full disk (an 8 KiB tmpfs): its folder exists and takes a probe, so only the first rollup file written
+    finds it full. `health` and `cost` over 7 days exited 4 with "OSError: [Errno 28] ...", `check` could not evaluate
+    the model and `rollup` exited 4: now as for a folder that cannot be made."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if shutil.which("mount") is None or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=8k", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("mounting a small tmpfs needs root")
+    try:
+        full = _workspace(tmp_path, f"{disk}/rollups", 10)
+        raw = _workspace(tmp_path, "rollups", 10**9)
+        for command in (["health", "m", "--window", "7d"], ["cost", "m", "--window", "7d"]):
+            answers = []
+            for cfg in (full, raw):
+                code = main(["--config", cfg, "--at", "latest", *command, "--format", "json"])
+                out, err = capsys.readouterr()
+                assert code == exit_codes.OK, err
+                answers.append((json.loads(out), err))
+            (got, said), (want, _) = answers
+            assert "rollup folder" in said and "No space left on device" in said and "raw rows" in said, said
+            assert got == want
+        checks = []
+        for cfg in (full, raw):
+            code = main(["--config", cfg, "--at", "latest", "check", "--format", "json"])
+            out, err = capsys.readouterr()
+            checks.append((code, json.loads(out)["incidents"], err))
+        (code, incidents, said), (want_code, want, _) = checks
+        assert code == want_code and incidents == want and "could not evaluate" not in said, said
+        assert main(["--config", full, "rollup"]) == exit_codes.USAGE
+        err = capsys.readouterr().err
+        assert f"{disk}/rollups cannot be written (No space left on device)" in err and "Error" not in err, err
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)

@@ -25,6 +25,7 @@ from console.analytics import quality as qu
 from console.analytics.drift import Reference
 from console.analytics.windows import MIN_DRIFT_ROWS, parse_window
 from console.config import AlertRule, ModelConfig
+from console.rollup_paths import FolderFull
 from console.rollup_spec import drift_ready as _drift_ready
 
 HISTORY = "7d"  # the incident history before `--at` unless `--since` says otherwise
@@ -87,10 +88,14 @@ class RuleEvaluator:
         del edges
         for model in models:
             try:
-                src = sources[model]
-                if isinstance(src, Exception):
-                    raise src
-                out += self._model_findings(model, now, src)
+                try:
+                    src = sources[model]
+                    if isinstance(src, Exception):
+                        raise src
+                    out += self._model_findings(model, now, src)
+                except FolderFull as exc:  # the rollup folder filled midway: this model's rules read raw rows
+                    self.mon.folder_full(exc)
+                    out += self._model_findings(model, now, None)
                 sources[model] = None  # its hours and edge rows let go before the next model's load
             except Exception as exc:  # noqa: BLE001 - one model's bad data must not hide the others
                 out.append(Finding(incident_id(model, "error"), model, "error", "evaluation failed", "warning", now, now,

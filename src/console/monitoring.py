@@ -9,6 +9,7 @@ health, quality, fairness, cost). The alert rules over the history, raw or from 
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import math
 import threading
@@ -32,6 +33,7 @@ from console.analytics.drift import (Reference, column_too_few_rows, dataset_dri
 from console.analytics.windows import OVERVIEW_DRIFT_WINDOW, chart_every, format_span, parse_window
 from console.config import AlertRule, Config, ModelConfig
 from console.incident_rules import HISTORY, MIN_DRIFT_ROWS, SPARSE_REACH, Finding, RuleEvaluator
+from console.rollup_paths import FolderFull
 from console.rollup_spec import drift_ready as _drift_ready
 from console.warehouse import Warehouse
 
@@ -90,6 +92,20 @@ def _severity(c) -> tuple:
     badness = (c.threshold - score) if c.direction.startswith("p") else (score - c.threshold)
     return (0 if c.drifted else 1, -badness, c.column)
 
+
+
+def _raw_if_folder_full(method):
+    """A read that found the rollup folder full midway (`rollup_paths.FolderFull`: it took the probe of
+    `unwritable`, then refused the first file) is made again from the raw rows, and the folder is said as one
+    that cannot be written (`rollup_problem`): the answer, not the OSError (exit 4)."""
+    @functools.wraps(method)
+    def read(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except FolderFull as exc:
+            self.folder_full(exc)
+            return method(self, *args, **kwargs)
+    return read
 
 class Monitor:
     def __init__(self, cfg: Config, warehouse: Warehouse, clock: Callable[[], datetime]):
@@ -325,6 +341,7 @@ class Monitor:
 
     # ------------------------------------------------------------------ drift
 
+    @_raw_if_folder_full
     def drift(self, model: str, window: str = "24h", every: str | None = None,
               environment: str | None = "production", series: bool = True, exact: bool | None = None,
               target: bool = True) -> DriftReport:
@@ -379,6 +396,7 @@ class Monitor:
         return DriftReport(model, format_span(window), now, ds, points, windows, prediction, len(self.reference_frame(model)),
                            note=note, label=label)
 
+    @_raw_if_folder_full
     def drift_from_rollups(self, model: str, window: str | timedelta, environment: str | None,
                            exact: bool | None = None) -> bool:
         """Whether `drift` scores the window ending now from the hourly rollups: as `exact` asks, else when it is
@@ -408,6 +426,7 @@ class Monitor:
         label = single_column_drift(lbase.select(lcol), lcur.select(lcol), lcol) if lbase.height and lcur.height else None
         return prediction, label
 
+    @_raw_if_folder_full
     def histograms(self, model: str, feature: str, window: str = "24h"):
         now = self.clock()
         ref = self.reference(model)
@@ -418,6 +437,7 @@ class Monitor:
 
     # ------------------------------------------------------------------ health, quality, cost
 
+    @_raw_if_folder_full
     def health(self, model: str, window: str = "1h", environment: str | None = "production") -> dict:
         """The window's table and chart, and the SLO burn. A window longer than `rollup_health.SKETCH_AFTER` is
         read from the hourly rollups plus its raw edge hours (`rollup_health`: counts exact, percentiles from
@@ -490,6 +510,10 @@ class Monitor:
                 f"the rollup folder {folder} cannot be written ({why}): long windows are read from the raw rows"
         return self._rollup_problem
 
+    def folder_full(self, exc: FolderFull) -> None:
+        """The rollup folder refused a file midway (a disk that filled): from now on as one `unwritable` found."""
+        self._rollup_problem = f"{exc}: long windows are read from the raw rows"
+
     def _many_rows(self, model: str, since: datetime, until: datetime, environment: str | None,
                    at_least: int = 0) -> bool:
         """At least `rollups_after` (and `at_least`) rows in (since, until]: a long drift or health window then reads
@@ -501,6 +525,7 @@ class Monitor:
                                      "cap": need})
         return n >= need
 
+    @_raw_if_folder_full
     def quality(self, model: str, window: str = "24h", environment: str | None = "production",
                 rollups: bool | None = None) -> dict:
         """`_quality`, its task named as configured: an LLM's labels are scored as classes, but it is not a
@@ -562,6 +587,7 @@ class Monitor:
                 "gaps": {c: fa.fairness_gaps(joined, c, mc.positive_label) for c in mc.sensitive}
                 if task == "classification" else {}}
 
+    @_raw_if_folder_full
     def cost(self, model: str, environment: str | None = "production", rollups: bool | None = None,
              span: timedelta | None = None) -> dict:
         """Spend today, the last 7 days and this month (as of now), the budget, the hourly view and spikes, and
@@ -668,6 +694,7 @@ class Monitor:
         with self._lock:
             return self._expected_down.get(model)
 
+    @_raw_if_folder_full
     def findings(self, models: list[str] | None = None, at: datetime | None = None) -> list[Finding]:
         """Every incident over the history (firing, resolved with evidence, or insufficient data), with its
         suspects (`incident_rules`); reads only, never acts: retraining is recommended (`recommendations`)."""
@@ -712,6 +739,7 @@ class Monitor:
         """Where a cost read ending at `now` reads to (`analytics.cost.priced_until`, by this view's wall clock)."""
         return co.priced_until(now, self.wall() if self.wall is not None else None)
 
+    @_raw_if_folder_full
     def cost_today(self, model: str, environment: str = "production") -> float | None:
         """Spend since midnight: from the hourly rollups plus the open hour when `_use_rollups` says so (a day of
         a busy model), as `cost` reads it (`rollup_cost.today`), else from the day's raw rows."""
@@ -736,6 +764,7 @@ class Monitor:
         windows = co.cost_windows(costed, now)
         return windows[0].today_usd if windows else 0.0  # no request since midnight: nothing spent (`cost` says 0 too)
 
+    @_raw_if_folder_full
     def overview_status(self, model: str, environments: tuple[str, ...] = ("production",)
                         ) -> tuple[str, dict[str, float | None]]:
         """(drift status in a few characters, cost today per environment) for the Overview's rows: each

@@ -4,6 +4,7 @@ CLI, so the command only parses and prints and no interface drives the rollup st
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -221,7 +222,7 @@ def run(cfg: Config, *, since: datetime | None, until: datetime | None, engine: 
     """Builds or catches up the rollups; raises `RollupRefused` when nothing could be built. `note` gets one line
     per source skipped, `progress` the build's and the first reads' progress."""
     from console import rollup_engine, rollup_remote
-    from console.rollup_paths import unwritable
+    from console.rollup_paths import FULL, FolderFull, unwritable
     from console.sources.s3 import StorageError
 
     preds, skipped = usable(cfg, "predictions")
@@ -270,6 +271,10 @@ def run(cfg: Config, *, since: datetime | None, until: datetime | None, engine: 
         raise RollupRefused("remote", f"rollup: {exc}") from None  # written for the failed range
     except ValueError as exc:
         raise RollupRefused("usage", f"rollup: {exc}") from None
+    except OSError as exc:  # the folder took the probe above, then filled (or went read-only) midway
+        if exc.errno not in FULL:
+            raise
+        raise RollupRefused("usage", f"rollup: {FolderFull(folder, os.strerror(exc.errno))}") from None
     finally:
         held.release()
     took = time.perf_counter() - started

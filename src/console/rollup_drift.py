@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -48,7 +49,7 @@ import pyarrow.parquet as pq
 from console import rollup_changes as rc
 from console import rollup_memo, rollup_remote, rollup_spec
 from console.private_files import replace_private
-from console.rollup_paths import rollup_dir, source_of
+from console.rollup_paths import FULL, FolderFull, rollup_dir, source_of
 from console import store_rollups as ro
 from console.analytics import drift as dr
 from console.analytics import health as he
@@ -506,6 +507,10 @@ class RollupDrift:
             # so a month is read as ~30 rows per key, not ~720, here as after the `rollup` command.
             for i, model, *_ in todo:
                 ro.compact_range(self.path, model, asks[i][1], asks[i][2])
+        except OSError as exc:  # the folder took its probe and then filled: the reads go raw (`Monitor`)
+            if exc.errno in FULL:
+                raise FolderFull(self.path, os.strerror(exc.errno)) from exc
+            raise
         finally:
             if lock is not None:
                 lock.release()

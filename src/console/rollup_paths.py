@@ -5,6 +5,7 @@ rollup files it was made from without importing what reads them.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import urllib.parse
@@ -28,6 +29,19 @@ def unwritable(folder: Path) -> str | None:
     if not os.access(folder, os.W_OK | os.X_OK):
         return "not writable"
     return None
+
+
+# the errors only a write gives (a disk that fills midway, a quota, a mount gone read-only, a file-size limit): a
+# folder that took the probe of `unwritable` may still refuse the rollup files themselves
+FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
+
+
+class FolderFull(Exception):
+    """The rollup folder refused a file midway (`FULL`): `why` is the system's word for it."""
+
+    def __init__(self, folder: Path, why: str):
+        super().__init__(f"the rollup folder {folder} cannot be written ({why})")
+        self.folder, self.why = folder, why
 
 
 def mirror_dir(url: str, base: Path | None = None, kind: str = "") -> Path:
