@@ -154,6 +154,27 @@ def test_merged_away_parts_stay_for_readers_then_go(tmp_path):
     assert counted(reader) == counted(w) == expected(n)
 
 
+def test_parts_merged_away_while_the_clock_ran_ahead_go_once_it_is_set_back(tmp_path):
+    """A merge stamped its parts with a clock a day ahead; the clock was then set back (an NTP step): the parts
+    waited for the clock to pass that day again, whole copies of the merged rows kept on disk. Their wait starts
+    again when the clock is found behind the stamp, so a reader holding them still has RETIRE_S."""
+    clock = {"t": 1000.0 + 86_400}
+    w, p = live(tmp_path, clock)
+    n = 0
+    for _ in range(COMPACT_AT):
+        n = append(p, n, 3)
+        w.refresh()
+    assert w.compact() == 1
+    parts = [name for name, _ in w.manifest.retired]
+    clock["t"] = 1000.0  # set back a day
+    w.refresh()
+    assert all((w.dir / name).exists() for name in parts)  # a reader may still hold them
+    clock["t"] += RETIRE_S + 1
+    w.refresh()
+    assert not any((w.dir / name).exists() for name in parts) and not w.manifest.retired
+    assert counted(w) == expected(n)
+
+
 @pytest.mark.parametrize("names", [("b", "a", "c", None), tuple(f"m{i:02d}" for i in range(40)) + (None,)])
 def test_a_large_segment_holds_each_model_in_row_groups_of_its_own_in_logged_order(tmp_path, names):
     """`merge.write` groups a backlog's predictions by model without a sorted copy of the whole backlog (a model at

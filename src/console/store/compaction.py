@@ -172,13 +172,17 @@ class Compaction:
             time.sleep(0.5)
 
     def _expire(self, m: Manifest) -> bool:
-        """Deletes the merged-away segments no reader needs any more, and forgets them in `m`."""
+        """Deletes the merged-away segments no reader needs any more, and forgets them in `m`. One stamped later
+        than now was stamped by a clock since set back: its wait starts again now (else it waited for the clock
+        to pass the stamp again, a whole copy of its rows kept on disk meanwhile)."""
         now = self.wall()
+        ahead = any(when > now for _, when in m.retired)
+        m.retired = [[name, min(when, now)] for name, when in m.retired]
         due = [r for r in m.retired if now - r[1] >= RETIRE_S]
         for name, _ in due:
             (self.dir / name).unlink(missing_ok=True)
         m.retired = [r for r in m.retired if now - r[1] < RETIRE_S]
-        return bool(due)
+        return bool(due or ahead)
 
     def _sweep_tmp(self) -> None:
         """Removes the half-written files of merges or refreshes that died (a crash, a kill) long ago."""
