@@ -148,6 +148,28 @@ def test_sketch_scores_are_within_their_bound_of_scipy(log):
     assert report.series["x"] and all(t.hour % 6 == 0 for t, _, _ in report.series["x"])
 
 
+def test_a_contract_field_drifted_as_a_feature_is_counted_once(log):
+    """`latency_ms` configured as a feature was sketched twice into each hour's rollup (as the latency and as the
+    feature, one accumulator): its N from the rollups was twice scipy's count (257,400 of 129,600 rows over 3 days)."""
+    root, rows, ref = log
+    rng = np.random.default_rng(9)
+    pq.write_table(pa.table({**ref, "latency_ms": _f32(rng.normal(20, 1, 5000))}), root / "reference-latency.parquet")
+    config = _config(root)
+    text = config.read_text(encoding="utf-8")
+    config = root / "console-latency.toml"
+    config.write_text(text.replace('path = "store"', 'path = "store-latency"')
+                      .replace("reference.parquet", "reference-latency.parquet")
+                      .replace('features = ["x", "y", "c"]', 'features = ["x", "y", "c", "latency_ms"]'), encoding="utf-8")
+    svc = _service(config)
+    try:
+        f = _features(svc.drift("m", "72h", series=False))
+    finally:
+        svc.close()
+    exact = _exact(rows, ref)
+    assert f["latency_ms"].method == "sketch"
+    assert f["latency_ms"].n_cur == f["x"].n_cur == exact["n"]
+
+
 def test_exact_flag_equals_scipy_and_the_text_shows_bounds(log, capsys):
     root, rows, ref = log
     config = _config(root)

@@ -352,7 +352,8 @@ def _update_cut(accs: dict[tuple, _Acc], df: pl.DataFrame, model: str, seg: str 
     ends = np.r_[starts[1:], g.size]
     heads = df.select(keys).gather(starts).iter_rows()
     group = [accs.setdefault((model, v, e, var, seg, sv, h), _Acc()) for v, e, var, sv, h in heads]
-    num = [c for c in ("latency_ms", "score", *spec.numeric) if c in df.columns]
+    # once each: a contract field configured as a feature too (`latency_ms`) is one sketch, not two into one
+    num = [c for c in dict.fromkeys(("latency_ms", "score", *spec.numeric)) if c in df.columns]
     for col in num:
         values, finite = _float_column(df, col)
         _sketch_slices(group, col, values, finite, starts, ends, k)
