@@ -40,3 +40,18 @@ def test_a_second_ack_is_refused_and_audited(tmp_path, capsys):
     # an id that names no incident is a usage error (exit 2), with no model's trail to write to
     assert main(["--config", str(cfg), "--at", "latest", "ack", "m:nothing:1", "--reason", "x"]) == 2
     assert len(audit.read(tmp_path / "audit.jsonl")) == len(records)
+
+
+def test_an_ack_whose_trail_folder_cannot_be_written_says_so_in_one_line(tmp_path, capsys):
+    """The audit trail's folder cannot be made (a file in its way, as a read-only state folder refuses it): `ack` said
+    "error: OSError: [Errno 30] Read-only file system: ..." from the action lock beside the trail. Now it names the
+    lock and why, as an unwritable trail is said (exit 4, as the action's failure), and nothing is recorded."""
+    cfg = _workspace(tmp_path)
+    (tmp_path / "blocker").write_text("")
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace(str(tmp_path / "audit.jsonl"),
+                                                            str(tmp_path / "blocker" / "audit.jsonl")), encoding="utf-8")
+    main(["--config", str(cfg), "--at", "latest", "check", "--format", "json"])
+    [incident] = [i for i in json.loads(capsys.readouterr().out)["incidents"] if i["firing"]]
+    assert main(["--config", str(cfg), "--at", "latest", "ack", incident["id"], "--reason", "on it"]) == 4
+    err = capsys.readouterr().err
+    assert "OSError" not in err and "blocker/locks" in err and "not acknowledged" in err, err

@@ -26,7 +26,8 @@ from typing import Any, Callable
 from filelock import FileLock, Timeout
 
 from console.actions.catalog import version_text
-from console.private_files import private_dir, tighten
+from console.actions.audit import AuditError
+from console.private_files import open_private, private_dir, tighten
 from console.sources.registry import Registry, RegistryUnavailable
 
 LEASE_TAG = "console.lease"
@@ -49,9 +50,15 @@ def _safe(name: str) -> str:
 
 
 def model_lock(lock_dir: str | os.PathLike, model: str, timeout: float = LOCK_WAIT_S) -> FileLock:
-    private_dir(lock_dir)
+    """The model's lock on this box, beside the audit trail. Its file is made here: a folder that cannot be written
+    (read-only, a file in its way) is the trail's `AuditError`, said in one line, not an OSError from the acquire."""
     path = Path(lock_dir) / f"{_safe(model)}.lock"
-    tighten(path)
+    try:
+        private_dir(lock_dir)
+        open_private(path, "a").close()
+        tighten(path)
+    except OSError as exc:
+        raise AuditError(f"cannot take the action lock {path}: {exc.strerror or exc}") from None
     # thread_local=False: quitting mid-action (actions.inflight) releases it from the UI thread
     return FileLock(str(path), timeout=timeout, mode=0o600, thread_local=False)
 
