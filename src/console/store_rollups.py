@@ -553,6 +553,28 @@ class RollupFile:
     generation: int
 
 
+_WHOLE: dict[tuple[str, int], bool] = {}  # (file, size) -> whether it ends as a Parquet file does
+
+
+def _whole(p: Path) -> bool:
+    """Whether a rollup (hour or day) file ends with Parquet's closing magic: a file cut short (a crash or power loss before its
+    blocks reached the disk left it empty) counts as absent, so its hours are built again, instead of failing
+    every read that reaches it (ArrowInvalid, exit 4). Once per name and size: a file never changes under its name."""
+    try:
+        size = p.stat().st_size
+    except OSError:
+        return False
+    key = (str(p), size)
+    if key not in _WHOLE:
+        try:
+            with open(p, "rb") as fh:
+                fh.seek(max(size - 4, 0))
+                _WHOLE[key] = size >= 12 and fh.read(4) == b"PAR1"
+        except OSError:
+            return False
+    return _WHOLE[key]
+
+
 def files(path: str | os.PathLike, model: str) -> list[RollupFile]:
     d = _model_dir(path, model)
     if not d.is_dir():
@@ -560,7 +582,7 @@ def files(path: str | os.PathLike, model: str) -> list[RollupFile]:
     out = []
     for p in d.iterdir():
         m = _NAME.match(p.name)
-        if m:
+        if m and _whole(p):
             out.append(RollupFile(p, datetime.strptime(m.group(1), "%Y%m%dT%H"),
                                   datetime.strptime(m.group(2), "%Y%m%dT%H"), int(m.group(3))))
     return sorted(out, key=lambda f: f.generation)
@@ -967,7 +989,7 @@ def day_files(path: str | os.PathLike, model: str) -> list[DayFile]:
     out = []
     for p in d.iterdir():
         m = _DAY_NAME.match(p.name)
-        if m:
+        if m and _whole(p):  # (one cut short: the day is read from its hours, and compacted again)
             out.append(DayFile(p, datetime.strptime(m.group(1), "%Y%m%d"), int(m.group(2)), m.group(3)))
     return sorted(out, key=lambda f: (f.day, f.generation))
 
