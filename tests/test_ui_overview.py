@@ -362,3 +362,35 @@ async def test_with_the_registry_down_a_rule_not_evaluated_shows_in_the_alerts_c
         await pilot.pause(0.2)
         line = next(x for x in screen_text(app).splitlines() if "fraud-detector" in x and "production" in x)
         assert f"!{row.alerts}?" in line if row.alerts else "?" in line
+
+
+def many_models_workspace(root, n: int):
+    """A fleet of `n` models, a few rows each (more than an 80x24 Overview lists at once)."""
+    config = build_workspace(root)
+    rows = [{"ts": (FIXED - timedelta(minutes=m)).isoformat() + "Z", "model": f"model-{i:02d}", "version": "1",
+             "request_id": f"m{i}-{m}", "environment": "production", "latency_ms": 20.0, "status": "ok"}
+            for i in range(n) for m in range(1, 4)]
+    with open(root / "logs" / "predictions.jsonl", "w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in rows)
+    return parse_file(config)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_a_fleet_longer_than_the_screen_scrolls_down_not_sideways(tmp_path, size):
+    """With 60 models the table's vertical scrollbar (two cells wide) took a column the widths counted as one:
+    the table was one column too wide, so a horizontal scrollbar ate a row and `end` shifted every column left
+    by one (the header read "MODEL" from the screen's first cell). The columns now fit beside the scrollbar."""
+    cfg = many_models_workspace(tmp_path, 60)
+    app = ConsoleApp(cfg, service=Service(cfg, clock=lambda: FIXED), poll=False)
+    async with app.run_test(size=size) as pilot:
+        await wait_for_snapshot(app, pilot)
+        await pilot.pause()
+        table = app.screen.query_one("#models", FilterTable).table
+        assert table.show_vertical_scrollbar  # 60 rows do not fit: it scrolls down
+        assert table.max_scroll_x == 0 and not table.show_horizontal_scrollbar
+        for key in ("end", "ctrl+end"):  # (DataTable's `end` is the rightmost column, `ctrl+end` the last row)
+            await pilot.press(key)
+            await pilot.pause()
+            header = next(line for line in screen_text(app).splitlines() if "MODEL" in line and "ENV" in line)
+            assert header.startswith(" MODEL"), key
+        assert "model-59" in screen_text(app)

@@ -103,7 +103,7 @@ class FilterTable(Vertical):
     FilterTable { height: 1fr; }
     FilterTable > FilterInput { display: none; }
     FilterTable.-filtering > FilterInput { display: block; }
-    FilterTable > DataTable { height: 1fr; }
+    FilterTable > DataTable { height: 1fr; scrollbar-size-vertical: 1; }
     """
 
     class Filtered(Message):
@@ -235,7 +235,8 @@ class FilterTable(Vertical):
     # ------------------------------------------------------------------ drawing
 
     PADDING = 2  # DataTable's cell padding, one cell each side
-    SCROLLBAR = 1
+    SCROLLBAR = 1  # the table's vertical scrollbar (DEFAULT_CSS: Textual's own is 2 cells, one more than the
+    # widths left it, so a fleet that scrolled down also scrolled one column sideways)
 
     def _room(self) -> int:
         width = self.size.width if self.is_attached and self.size.width else 0
