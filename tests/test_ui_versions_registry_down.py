@@ -39,3 +39,26 @@ async def test_registry_down_is_said_on_the_screen_with_one_toast(tmp_path):
         await until(pilot, lambda: screen.loaded and not screen._loading, "the registry back")
         await pilot.pause()
         assert "DEGRADED" not in screen_text(app) and "actions act on" in screen_text(app)
+
+
+async def test_at_80_columns_the_head_says_why_the_registry_failed(tmp_path):
+    """A real registry refusing connections, at 80x24: the one-line head wrapped at a word and showed its first line
+    only, "registry DEGRADED (no versions read) registry http://127.0.0.1:9 is", the reason cut off with no mark
+    of a cut. The head now takes the lines the reason needs (up to three)."""
+    from dataclasses import replace
+
+    from console.config import parse_file
+    from console.service import Service
+    from console.ui.app import ConsoleApp
+    from ui_fixtures import FIXED, build_workspace
+
+    cfg = replace(parse_file(build_workspace(tmp_path)), tracking_uri="http://127.0.0.1:9")
+    app = ConsoleApp(cfg, service=Service(cfg, clock=lambda: FIXED), poll=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.snapshot is not None, "the first snapshot")
+        screen = VersionsScreen(model="fraud-detector", environment="production")
+        await app.push_screen(screen)
+        await until(pilot, lambda: screen.failed is not None and not screen._loading, "the failed read", rounds=900)
+        await pilot.pause()
+        head = " ".join(line.strip() for line in screen_text(app).splitlines()[1:4])
+        assert "registry DEGRADED" in head and "is unreachable" in head, screen_text(app)

@@ -56,6 +56,7 @@ class VersionsScreen(ActionsMixin, ConsoleScreen):
     SCREEN_TITLE = "Versions"
     DEFAULT_CSS = """
     VersionsScreen #versions-head { height: 1; padding: 0 1; }
+    VersionsScreen #versions-head.-degraded { height: auto; max-height: 3; }
     VersionsScreen #versions { height: 1fr; min-height: 5; }
     VersionsScreen #lineage { height: auto; max-height: 9; padding: 0 1; border-top: solid $panel-lighten-2; }
     VersionsScreen.-h-l #lineage { max-height: 16; }
@@ -177,8 +178,10 @@ class VersionsScreen(ActionsMixin, ConsoleScreen):
                 safe((v.run_id or "-")[:8]), safe(metrics), mark]
 
     def _render_head(self) -> None:
+        # degraded, the head takes the lines its reason needs: on one line, 80 columns cut it at "registry URL is"
+        self.query_one("#versions-head", Static).set_class(self.failed is not None, "-degraded")
         if self.failed is not None:  # an empty list read as "no versions"; a full one as the registry's now
-            head = Text(no_wrap=True, overflow="ellipsis")
+            head = Text()
             head.append("registry DEGRADED", style="bold reverse")
             head.append(" (list as last read)" if self.versions else " (no versions read)", style="bold")
             head.append(" ")
