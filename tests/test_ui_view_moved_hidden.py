@@ -40,3 +40,37 @@ async def test_the_old_views_numbers_are_hidden_until_the_new_ones_land(tmp_path
         await until(pilot, lambda: not screen.has_class("-view-moved"), "the new view's reads", rounds=2000)
         await pilot.pause()
         assert "no predictions in this window" in screen_text(app) or name != "health"
+
+
+async def test_deployments_of_the_view_left_are_not_shown_under_the_new_one(tmp_path):
+    """Deployments kept the live view's serving table (fraud-detector's champion v3, deployed two days ago) and
+    timeline under the header of a view three days back until its reload landed, seconds later on a busy box; a
+    load that was running when the cursor moved was shown too. Now the tables empty as the view moves, the title
+    says they are being read, and only a load started for the new view fills them: no champion then."""
+    from console.ui.screens.deployments import DeploymentsScreen
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.snapshot is not None, "the first snapshot")
+        app.push_screen(DeploymentsScreen("fraud-detector", "production"))
+        screen = app.screen
+
+        def production() -> list[str]:
+            return [c.plain for c in screen.query_one("#serving").cells("production")]
+
+        await until(pilot, lambda: screen.loaded and production()[:2] == ["production", "v3"], "the live serving")
+        assert "03-08 12:00" in screen_text(app)  # the deploy event, two days before FIXED
+
+        screen.load()  # a load of the live view in flight as the cursor moves
+        app.set_time(FIXED - timedelta(days=3))
+        # what the next frame paints: nothing of the live view (the reload lands after the snapshot's poll)
+        assert screen.query_one("#serving").row_keys == [] and screen.query_one("#timeline").row_keys == []
+        for _ in range(400):
+            await pilot.pause(0.05)
+            text = screen_text(app)
+            assert "v3" not in text and "03-08 12:00" not in text, text
+            if screen.loaded and not screen._loading and production():
+                break
+        else:
+            raise AssertionError("the new view's deployments never landed")
+        assert production()[:2] == ["production", "-"]

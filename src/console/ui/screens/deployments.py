@@ -146,6 +146,7 @@ class DeploymentsScreen(ActionsMixin, ConsoleScreen):
         self.events: dict[str, dict] = {}
         self.loaded = False
         self._loading = False
+        self._view = 0  # bumped by each move of the time cursor: a load begun before it is of no view now
 
     def crumb(self) -> str:
         return "Deployments"
@@ -163,8 +164,18 @@ class DeploymentsScreen(ActionsMixin, ConsoleScreen):
         if self._loading or not self.model:
             return
         self._loading = True
-        model = self.model
-        self.call_service("deployments", lambda svc: load_deployments(svc, model))
+        model, view = self.model, self._view
+        self.call_service("deployments", lambda svc: (view, load_deployments(svc, model)))
+
+    def view_moved(self) -> None:
+        """The time cursor moved: what serves and the timeline are the view left's (the live champion stayed under
+        the header of a view before its deploy until the reload landed); emptied until the new view's load lands."""
+        self._view += 1
+        self.serving, self.events = {}, {}
+        self.query_one("#serving", FilterTable).set_rows([])
+        self.query_one("#timeline", FilterTable).set_rows([])
+        self.query_one("#timeline-title", Static).update(Text("reading the deployments at the new time...",
+                                                              style="dim"))
 
     def show_snapshot(self, snap) -> None:
         self.load()
@@ -180,6 +191,10 @@ class DeploymentsScreen(ActionsMixin, ConsoleScreen):
         if tag != "deployments":
             return
         self._loading = False
+        view, result = result
+        if view != self._view:  # read for the view left
+            self.load()
+            return
         first = not self.loaded
         self.loaded = True
         serving_now = {s["environment"]: s for s in result["serving"]}
