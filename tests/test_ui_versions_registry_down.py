@@ -62,3 +62,17 @@ async def test_at_80_columns_the_head_says_why_the_registry_failed(tmp_path):
         await pilot.pause()
         head = " ".join(line.strip() for line in screen_text(app).splitlines()[1:4])
         assert "registry DEGRADED" in head and "is unreachable" in head, screen_text(app)
+
+
+async def test_with_no_registry_configured_the_screen_does_not_say_it_did_not_answer(tmp_path):
+    """With no `[registry]` at all the lineage pane said "the registry did not answer", sending an on-call engineer
+    to look for an outage; the head said "no registry configured". Both now say there is none."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.snapshot is not None, "the first snapshot")
+        screen = VersionsScreen(model="fraud-detector", environment="production")
+        await app.push_screen(screen)
+        await until(pilot, lambda: screen.failed is not None and not screen._loading, "the failed read")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "no registry configured" in text and "did not answer" not in text, text

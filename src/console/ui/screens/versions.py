@@ -214,7 +214,9 @@ class VersionsScreen(ActionsMixin, ConsoleScreen):
     def lineage_text(self, version: str | None) -> Text:
         if version is None or version not in self.versions:
             said = "no version selected" if self.loaded else "reading the registry..."
-            return Text(said if self.failed is None else "the registry did not answer", style="dim")
+            if self.failed is not None:  # (not "did not answer" when there is none to ask)
+                said = "the registry did not answer" if self.app.cfg.tracking_uri else "no registry configured"
+            return Text(said, style="dim")
         v = self.versions[version]
         lin = self.lineages.get(version)
         lines: list[Text] = [status_line(Text(f"LINEAGE {vtext(version)}", style="bold"),
