@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import duckdb
 import pyarrow as pa
@@ -174,6 +174,29 @@ def test_iceberg_with_a_sqlite_catalog_prunes_by_day(tmp_path, fleet):
     con = duckdb.connect()
     con.register("t", churn)
     assert con.execute("SELECT count(*) FROM t WHERE model = 'churn'").fetchall()[0] == (len(DAYS) * PER_DAY // 4,)
+
+
+def test_an_iceberg_table_whose_ts_is_epoch_ms_or_text_keeps_every_row_of_a_window(tmp_path, fleet):
+    """A ts logged as epoch milliseconds (a long) or as ISO text with an offset: the contract reads both, so a
+    window over such a table keeps every file that may hold it (the rows are filtered as they are parsed). The
+    window used to become a filter on the column as it is: 'Could not convert 2026-11-30T01:00:00 into a long'
+    (the `rollup` command exited 4 on a table the console read), and text compared as text, which is not time."""
+    catalog, options = _iceberg_catalog(tmp_path)
+    catalog.create_namespace("serving")
+    ms = pc.divide(fleet["ts"].cast(pa.int64()), 1000)
+    # 04:30 UTC is 06:30 at +02:00: as text it sorts after the window's end
+    text = pa.array([f"{t + timedelta(hours=2):%Y-%m-%dT%H:%M:%S}+02:00" for t in fleet["ts"].to_pylist()])
+    since, until = datetime(2026, 11, 30, 1), datetime(2026, 11, 30, 5)
+    for name, ts, read in (("text", text, lambda v: datetime.fromisoformat(v).astimezone(timezone.utc)
+                            .replace(tzinfo=None)),
+                           ("ms", ms, lambda v: datetime(1970, 1, 1) + timedelta(milliseconds=v))):
+        rows = fleet.set_column(0, "ts", ts)
+        table = catalog.create_table(f"serving.{name}", schema=rows.schema)
+        for block in range(0, rows.num_rows, PER_DAY // 6):  # a data file per 4 hours
+            table.append(rows.slice(block, PER_DAY // 6))
+        window = lakes.iceberg_dataset(f"serving.{name}", options, since=since, until=until).to_table()
+        got = [t for t in map(read, window["ts"].to_pylist()) if since <= t <= until]
+        assert len(got) == _expected(fleet, since, until)[0], name
 
 
 def test_a_local_iceberg_table_needs_no_s3_settings(tmp_path, fleet, monkeypatch, capsys):

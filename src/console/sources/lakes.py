@@ -274,6 +274,7 @@ def iceberg_dataset(table: str, options: dict, storage: dict | None = None, *, s
     import pyarrow as pa
     import pyarrow.dataset as ds
     from pyiceberg.expressions import AlwaysTrue, And, GreaterThanOrEqual, LessThanOrEqual
+    from pyiceberg.types import DateType, TimestampType, TimestamptzType
 
     options = {k: s3._reveal(v) for k, v in (options or {}).items()}
     name = options.pop("catalog", None) or "default"
@@ -293,8 +294,11 @@ def iceberg_dataset(table: str, options: dict, storage: dict | None = None, *, s
         tbl = catalog.load_table(table)
         expr = row_filter if row_filter is not None else AlwaysTrue()
         since, until = _utc_naive(since), _utc_naive(until)
-        if since is not None or until is not None:
-            field_type = tbl.schema().find_field(time_column).field_type
+        windowed = since is not None or until is not None
+        field_type = tbl.schema().find_field(time_column).field_type if windowed else None
+        # only a time's type compares as time: an epoch number or ISO text (offsets sort as text, not as instants)
+        # is filtered as the rows are parsed ('Could not convert ... into a long' refused the whole table)
+        if isinstance(field_type, (DateType, TimestampType, TimestamptzType)):
             if since is not None:
                 expr = And(expr, GreaterThanOrEqual(time_column, _iceberg_literal(since, field_type)))
             if until is not None:
