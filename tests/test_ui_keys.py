@@ -103,6 +103,23 @@ async def test_remapped_key_works_and_old_one_does_not(tmp_path):
         assert any(c[3].plain == "refresh" and c[1].plain.lower() == "f5" for c in rows)
 
 
+async def test_help_title_names_the_remapped_back_and_filter_keys(tmp_path):
+    """The help title said "/ filters, esc goes back" whatever `[keys]` mapped them to (TUI probe)."""
+    from textual.widgets import Static
+
+    app = make_app(tmp_path, keys={"back": "backspace", "filter": "f"})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_snapshot(app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        title = str(app.screen.query_one("#help-title", Static).render())
+        assert "f filters, " in title and "esc" not in title.lower(), title
+        assert "⌫ goes back" in title or "backspace goes back" in title.lower(), title  # as Textual shows the key
+        await pilot.press("backspace")
+        await pilot.pause()
+        assert app.screen.SCREEN_NAME != "help"
+
+
 async def test_filter_shows_matching_rows_and_esc_clears(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -60,9 +60,11 @@ class HelpScreen(ConsoleScreen):
         target = self.target or self.app.screen_stack[-2]
         title = Text("Keys for ", style="bold")
         title.append_text(safe(" > ".join(target.breadcrumbs()) if isinstance(target, ConsoleScreen) else "this screen"))
-        title.append("   / filters, esc goes back", style="dim")
+        rows = key_rows(self.app, target)
+        keys = {cells[3].plain: cells[1].plain for _, cells in rows}  # binding id -> its key, as `[keys]` maps it
+        title.append_text(safe(f"   {keys.get('filter', '/')} filters, {keys.get('back', 'esc')} goes back", style="dim"))
         self.query_one("#help-title", Static).update(title)
-        self.query_one(FilterTable).set_rows(key_rows(self.app, target))
+        self.query_one(FilterTable).set_rows(rows)
         self.focus_table()
 
     def action_close_help(self) -> None:
