@@ -225,7 +225,9 @@ class ConsoleScreen(Screen):
         if newest is not None and (end - window < newest <= end or (newest > end and has_rows is None)):
             return None
         out = Text("no predictions in this window", style="bold reverse")
-        if newest is None:
+        if newest is None and getattr(snap, "malformed", 0):  # rows were read, and every one was set aside
+            out.append(f"  (no good row read: {snap.malformed:,} malformed)")
+        elif newest is None:
             out.append("  (none read yet)")
         else:
             out.append(f"  newest row {newest:%Y-%m-%d %H:%M}Z" + ("" if newest <= end else " (after the view)"))
