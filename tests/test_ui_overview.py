@@ -81,6 +81,9 @@ async def test_unreachable_registry_is_a_visible_degraded_mode(tmp_path):
         text = screen_text(app)
         assert "DEGRADED" in text
         assert "fraud-detector" in text  # the logs still show
+        head = next(line for line in text.splitlines() if "DEGRADED" in line)
+        # the reason once, not "(unreachable: registry http://127.0.0.1:9 is unreachable)"
+        assert "DEGRADED (http://127.0.0.1:9 is unreachable)" in head and head.count("unreachable") == 1, head
 
 
 async def test_refresh_reads_appended_rows(tmp_path):

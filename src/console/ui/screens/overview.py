@@ -220,8 +220,12 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
         elif state.status == "not configured":
             line.append("not configured")
         else:
-            line.append(f"DEGRADED ({state.status}: ", style="bold reverse")
-            line.append_text(safe(state.message[:60]))
+            # the message names the registry and says what is wrong ("registry URL is unreachable"): "DEGRADED
+            # (unreachable: registry URL is unreachable)" said it twice and pushed the refresh time off 80 columns
+            said = state.message.removeprefix("registry ") if state.message.startswith("registry ") else \
+                f"{state.status}: {state.message}"
+            line.append("DEGRADED (", style="bold reverse")
+            line.append_text(safe(said[:60]))
             line.append(")", style="bold reverse")
         if snap is not None:
             # when the data was read (wall clock), not the view's end: a view moved back says so in the header
