@@ -450,3 +450,44 @@ def test_a_live_gate_left_out_says_so(canary_setup, tmp_path):
     assert not any(g.name == "live:accuracy" for g in planned.gates)
     assert "live:accuracy not evaluated (accuracy unknown: canary 0 labels)" in planned.notes, planned.notes
     assert not any("live:error_rate not evaluated" in n or "live:p95_ms not" in n for n in planned.notes)
+
+
+@pytest.mark.parametrize("race", ["shadow", "canary"])
+def test_a_plan_that_changed_between_the_dialog_and_the_confirmation_is_a_conflict(sqlite_uri, tmp_path, race):
+    """Actions probe: operator A's dialog showed "shadow: unset -> v2"; operator B started shadow v3 before A
+    confirmed, and A's confirmation ran "shadow: v3 -> v2", replacing B's shadow with no word (both `done`: the
+    checked alias was the champion, which had not moved). Likewise a rollback planned as "champion v2 -> v1"
+    aborted a canary started after the dialog opened. What runs is what was confirmed, else a conflict naming the
+    alias that moved; nothing changes and the refusal is audited."""
+    name = unique("stale")
+    seed_model(sqlite_uri, name, 4, aliases={"champion": "2"})
+    mlflow_client(sqlite_uri).set_registered_model_tag(name, "console.history.champion", json.dumps(["1"]))
+    path = _config(tmp_path, sqlite_uri)
+    (tmp_path / "logs" / "predictions.jsonl").write_text("")
+    svc = Service(load(path))
+    try:
+        if race == "shadow":
+            mine = action_flow.prepare(svc, name, "production", "promote", "2").planned  # A's dialog (all strategies)
+            assert mine.plans["shadow"].blocked and "is champion" in mine.plans["shadow"].blocked
+            mine = svc.plan_action(name, "production", "promote", version="4", strategy="shadow")
+            assert [(c.alias, c.from_version) for c in mine.plan.changes] == [("shadow", None)]
+            theirs = svc.plan_action(name, "production", "promote", version="3", strategy="shadow")
+            assert svc.run_action(theirs, strategy="shadow", expected_from="2", reason="B").status == "done"
+            result = svc.run_action(mine, strategy="shadow", expected_from="2", reason="A")
+            want = {"champion": "2", "shadow": "3"}
+        else:
+            mine = svc.plan_action(name, "production", "rollback")
+            assert mine.plan.summary == "roll champion back: v2 -> v1 in production"
+            theirs = svc.plan_action(name, "production", "promote", version="3", strategy="canary")
+            assert svc.run_action(theirs, strategy="canary", expected_from="2", reason="B",
+                                  force=True).status == "done"
+            result = svc.run_action(mine, expected_from="2", reason="A")
+            want = {"champion": "2", "canary": "3"}
+    finally:
+        svc.close()
+    assert result.status == "conflict", result.message
+    assert "refresh" in result.message and ("shadow is v3" in result.message or "canary" in result.message)
+    assert aliases(sqlite_uri, name) == want
+    records = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert records[-1]["phase"] == "refused" and records[-1]["outcome"] == "conflict"
+    assert records[-1]["reason"] == "A"

@@ -447,38 +447,46 @@ class Operator:
     def promote(self, model: str, version: str | None, env: str = "production", strategy: str = "direct",
                 percent: int | None = None, expected_from: str | None = None, reason: str = "",
                 force: bool = False, live: dict | None = None, drift: dict | None = None,
-                seen_gates: tuple[Gate, ...] | None = None) -> ActionResult:
+                seen_gates: tuple[Gate, ...] | None = None,
+                seen_changes: tuple[Change, ...] | None = None) -> ActionResult:
         """Direct, canary start, blue/green switch or shadow start. `expected_from`: the champion you saw;
-        `seen_gates`: the gates you confirmed on (a gate failing now that did not then is a conflict)."""
+        `seen_gates`: the gates you confirmed on (a gate failing now that did not then is a conflict);
+        `seen_changes`: the plan's changes you confirmed (other changes now are a conflict)."""
         return self._run("promote", model, env, dict(version=version, strategy=strategy, percent=percent),
-                         expected_from, reason, force, live, drift, seen_gates=seen_gates)
+                         expected_from, reason, force, live, drift, seen_gates=seen_gates, seen_changes=seen_changes)
 
     def canary_step(self, model: str, env: str = "production", expected_from: str | None = None,
                     reason: str = "", force: bool = False, live: dict | None = None,
                     drift: dict | None = None, expected_pct: int | None = None,
-                    seen_gates: tuple[Gate, ...] | None = None) -> ActionResult:
+                    seen_gates: tuple[Gate, ...] | None = None,
+                    seen_changes: tuple[Change, ...] | None = None) -> ActionResult:
         """`expected_pct`: the step the operator confirmed (the plan's new traffic); another step first is a
         conflict, never a further step nobody confirmed."""
         return self._run("canary-step", model, env, {}, expected_from, reason, force, live, drift,
-                         expected_pct=expected_pct, seen_gates=seen_gates)
+                         expected_pct=expected_pct, seen_gates=seen_gates, seen_changes=seen_changes)
 
     def canary_promote(self, model: str, env: str = "production", expected_from: str | None = None,
                        reason: str = "", force: bool = False, live: dict | None = None,
-                       drift: dict | None = None, seen_gates: tuple[Gate, ...] | None = None) -> ActionResult:
+                       drift: dict | None = None, seen_gates: tuple[Gate, ...] | None = None,
+                       seen_changes: tuple[Change, ...] | None = None) -> ActionResult:
         return self._run("canary-promote", model, env, {}, expected_from, reason, force, live, drift,
-                         seen_gates=seen_gates)
+                         seen_gates=seen_gates, seen_changes=seen_changes)
 
     def canary_abort(self, model: str, env: str = "production", expected_from: str | None = None,
-                     reason: str = "") -> ActionResult:
-        return self._run("canary-abort", model, env, {}, expected_from, reason, False, None, None)
+                     reason: str = "", seen_changes: tuple[Change, ...] | None = None) -> ActionResult:
+        return self._run("canary-abort", model, env, {}, expected_from, reason, False, None, None,
+                         seen_changes=seen_changes)
 
     def rollback(self, model: str, env: str = "production", to: str | None = None,
-                 expected_from: str | None = None, reason: str = "") -> ActionResult:
-        return self._run("rollback", model, env, dict(to=to), expected_from, reason, False, None, None)
+                 expected_from: str | None = None, reason: str = "",
+                 seen_changes: tuple[Change, ...] | None = None) -> ActionResult:
+        return self._run("rollback", model, env, dict(to=to), expected_from, reason, False, None, None,
+                         seen_changes=seen_changes)
 
     def shadow_stop(self, model: str, env: str = "production", expected_from: str | None = None,
-                    reason: str = "") -> ActionResult:
-        return self._run("shadow-stop", model, env, {}, expected_from, reason, False, None, None)
+                    reason: str = "", seen_changes: tuple[Change, ...] | None = None) -> ActionResult:
+        return self._run("shadow-stop", model, env, {}, expected_from, reason, False, None, None,
+                         seen_changes=seen_changes)
 
     # ------------------------------------------------------------------ the pipeline
 
@@ -520,18 +528,32 @@ class Operator:
         return None
 
     def conflict_or_blocked(self, plan: Plan, expected_from: str | None,
-                            expected_pct: int | None = None) -> ActionResult | None:
+                            expected_pct: int | None = None,
+                            seen_changes: tuple[Change, ...] | None = None) -> ActionResult | None:
         """The audited answer for a plan that cannot run, None when it can.
 
         The alias moved away from `expected_from`: a conflict. Blocked because the target is already in
         place and another action put it there within the lease time: a conflict too (the operator lost a
         race to the same change), so scripts see exit 3 either way. A canary step whose traffic is no longer
-        the one the operator confirmed (`expected_pct`: another operator stepped it first) is a conflict too.
+        the one the operator confirmed (`expected_pct`: another operator stepped it first) is a conflict too, and
+        so is a plan whose changes are no longer the ones confirmed (`seen_changes`: another operator started a
+        shadow, which this shadow start would replace, or a canary, which this rollback would abort).
         Otherwise a blocked plan is refused; one
         blocked by what the operator typed (an unknown version) says so (`details.usage_error`: exit 2, as an
         unknown model or environment is)."""
         try:
             check_expected(self.registry, plan.model, plan.checked_alias, expected_from, self.audit.path)
+            if seen_changes is not None and tuple(plan.changes) != tuple(seen_changes):
+                for c in seen_changes:  # the alias that moved since, and who moved it
+                    check_expected(self.registry, plan.model, c.alias, c.from_version or "none", self.audit.path)
+                now = ", ".join(f"{c.alias}: {_v(c.from_version)} -> {_v(c.to_version) if c.to_version else 'removed'}"
+                                for c in plan.changes)
+                seen = {c.alias for c in seen_changes}
+                new = next((c.alias for c in plan.changes if c.alias not in seen), None)
+                moved = (last_move(self.registry, plan.model, new, self.audit.path) or {}) if new else {}
+                who = f" ({new} was moved by {moved.get('by')} at {moved.get('at')})" if moved.get("by") else ""
+                raise Conflict(f"the plan changed since you confirmed it: it now changes {now or 'nothing'}{who}; "
+                               "refresh and try again", moved)
         except Conflict as exc:
             return self.refuse("conflict", exc.message, plan.action, plan.model, plan.environment,
                                {"moved": exc.moved}, plan)
@@ -560,7 +582,8 @@ class Operator:
 
     def _run(self, action: str, model: str, env: str, args: dict[str, Any], expected_from: str | None,
              reason: str, force: bool, live: dict | None, drift: dict | None,
-             expected_pct: int | None = None, seen_gates: tuple[Gate, ...] | None = None) -> ActionResult:
+             expected_pct: int | None = None, seen_gates: tuple[Gate, ...] | None = None,
+             seen_changes: tuple[Change, ...] | None = None) -> ActionResult:
         spec = get_spec(action)
         refused = self.admit(spec.id, model, env)
         if refused is not None:
@@ -587,7 +610,7 @@ class Operator:
                 except Conflict as exc:
                     return self._refuse("conflict", exc.message, action, model, env, {"moved": exc.moved})
                 return self._locked(spec.id, model, env, args, expected_from, reason, force, live, drift, flight,
-                                    expected_pct, seen_gates)
+                                    expected_pct, seen_gates, seen_changes)
             except Abandoned:
                 return _abandoned(flight)
             except RegistryError as exc:  # before anything moved (the lease or the plan): stopped, and audited
@@ -598,10 +621,11 @@ class Operator:
 
     def _locked(self, action: str, model: str, env: str, args: dict[str, Any], expected_from: str | None,
                 reason: str, force: bool, live: dict | None, drift: dict | None, flight: Flight,
-                expected_pct: int | None = None, seen_gates: tuple[Gate, ...] | None = None) -> ActionResult:
+                expected_pct: int | None = None, seen_gates: tuple[Gate, ...] | None = None,
+                seen_changes: tuple[Change, ...] | None = None) -> ActionResult:
         flight.step("plan")
         plan = self.plan(model, env, action, **args)
-        stopped = self.conflict_or_blocked(plan, expected_from, expected_pct)
+        stopped = self.conflict_or_blocked(plan, expected_from, expected_pct, seen_changes)
         if stopped is not None:
             return stopped
         flight.step("gates")
