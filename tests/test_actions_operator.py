@@ -567,3 +567,23 @@ def test_the_console_writes_its_events_where_its_deployments_glob_reads_them(tmp
         assert w.refresh().rows == {"deployments": 1}
     finally:
         w.close()
+
+
+def test_a_deployments_log_on_s3_gets_no_local_folder_named_after_it(sqlite_uri, tmp_path, monkeypatch):
+    """Actions probe: with `[[logs]] kind = "deployments"` on S3 (`s3://bucket/deploy/*.jsonl`, a location the console
+    reads), an action appended its event to `s3:/bucket/deploy/console-actions.jsonl`, a local folder named `s3:`
+    made in whatever directory the operator ran it from, which no log the console reads holds. The console appends
+    to a local log only: a remote one is skipped with a warning that names it, and nothing is written locally."""
+    from console.actions import deploylog
+
+    monkeypatch.chdir(tmp_path)
+    name = unique("s3log")
+    seed_model(sqlite_uri, name, 2, aliases={"champion": "1"})
+    cfg = make_cfg(tmp_path, logs=[{"kind": "deployments", "path": "s3://ops-bucket/deploy/*.jsonl"}])
+    assert deploylog.target_path(cfg) is None
+    result = make_op(cfg, sqlite_uri).promote(name, "2", expected_from="1", reason="ship")
+    assert result.status == "done", result.message
+    assert aliases(sqlite_uri, name) == {"champion": "2"}
+    assert not (tmp_path / "s3:").exists() and not any(p.name == "s3:" for p in tmp_path.rglob("*"))
+    assert any("s3://ops-bucket/deploy/*.jsonl" in w and "not appended" in w for w in result.details["warnings"]), \
+        result.details["warnings"]

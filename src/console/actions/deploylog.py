@@ -27,10 +27,17 @@ FILE_NAME = "console-actions.jsonl"
 _GLOB_CHARS = set("*?[")
 
 
-def target_path(cfg: Config) -> Path | None:
-    """Where the console appends events; None when no deployments log is configured."""
+def remote(cfg: Config) -> str | None:
+    """The deployments log's location when it is not a local path (`s3://...`): nothing the console appends to."""
     src = next((s for s in cfg.logs if s.kind == "deployments"), None)
-    if src is None:
+    return src.path if src is not None and "://" in src.path else None
+
+
+def target_path(cfg: Config) -> Path | None:
+    """Where the console appends events; None when no deployments log is configured, or it is remote (`remote`:
+    `Path("s3://b/deploy/*.jsonl")` is the local folder `s3:/b/deploy`, made wherever the console ran)."""
+    src = next((s for s in cfg.logs if s.kind == "deployments"), None)
+    if src is None or remote(cfg):
         return None
     path = Path(src.path)
     if any(ch in src.path for ch in _GLOB_CHARS):

@@ -741,7 +741,10 @@ class Operator:
                  "actor": actor, "reason": reason}
         target = deploylog.target_path(self.cfg)
         if target is None:
-            details["warnings"].append("no deployments log configured: event not appended")
+            where = deploylog.remote(self.cfg)
+            details["warnings"].append(f"the deployments log {where} is remote: event not appended (the console "
+                                       "appends to a local log only)" if where else
+                                       "no deployments log configured: event not appended")
         else:
             try:
                 deploylog.append(target, event)
