@@ -299,3 +299,29 @@ def test_a_from_version_that_does_not_exist_is_a_usage_error(tmp_path, capsys):
     assert "has no version 9" in capsys.readouterr().err
     assert aliases(uri, "m") == {"champion": "1"}
     assert run(["--config", str(config), "promote", "m", "2", "--from", "v1", "--reason", "x", "--yes"]) == 0
+
+
+def test_every_early_stop_prints_its_result_object_with_format_json(sqlite_uri, tmp_path, capsys):
+    """Actions probe: an action stopped before it ran (no --yes without a terminal, a production action with no
+    --reason, --force with no reason, an unknown --from version, --at given) said so on stderr and printed nothing
+    on stdout with `--format json`: a script parsing stdout read an empty document, where every other outcome (a
+    refusal, a conflict, a registry down) prints its result object. Each prints one, with its exit code."""
+    name = unique("json")
+    seed_model(sqlite_uri, name, 2, aliases={"champion": "1"})
+    cfg = str(write_config(tmp_path, sqlite_uri))
+    cases = [
+        (["promote", name, "2", "--reason", "r"], 2, "--yes"),
+        (["promote", name, "2", "--reason", " ", "--yes"], 2, "needs --reason"),
+        (["promote", name, "2", "--reason", " ", "--force", "--yes"], 2, "--force needs --reason"),
+        (["promote", name, "2", "--from", "9", "--reason", "r", "--yes"], 2, "has no version 9"),
+        (["canary", name, "step", "--force", "--yes"], 2, "--force needs --reason"),
+        (["retrain", name, "--reason", "r", "--evidence", "[1]", "--yes"], 2, "--evidence"),
+    ]
+    for argv, code, said in cases:
+        capsys.readouterr()
+        assert run(["--config", cfg, "--format", "json", *argv]) == code, argv
+        out = capsys.readouterr()
+        assert said in out.err, (argv, out.err)
+        result = json.loads(out.out)
+        assert result["ok"] is False and result["exit_code"] == code and said in result["message"], (argv, result)
+    assert aliases(sqlite_uri, name) == {"champion": "1"}

@@ -49,6 +49,15 @@ def make_service(cfg: Config):
     return Service(cfg)
 
 
+class _Stop(Exception):
+    """An action stopped before it ran (a usage error, or not confirmed): said by `_guarded` as every other error is,
+    with the result object under `--format json` (a script read an empty stdout)."""
+
+    def __init__(self, code: int, message: str):
+        super().__init__(message)
+        self.code = code
+
+
 def _positive(text: str) -> int:
     """`audit --limit`: 0 printed every record and -1 all but the first (a slice)."""
     try:
@@ -77,6 +86,8 @@ def _guarded(handler: Callable[[argparse.Namespace, Config], int]) -> Callable[[
 
         try:
             return handler(args, cfg)
+        except _Stop as exc:
+            return said(exc.code, "refused" if exc.code == REFUSED else "usage", exc)
         except ConfigError as exc:
             return said(USAGE, "usage", exc)
         except RegistryNotFound as exc:
@@ -113,9 +124,8 @@ def _confirm(action: str, cfg: Config, args: argparse.Namespace, plan: Plan | No
     if args.yes:
         return None
     if not sys.stdin.isatty():  # every action is confirmed, as the TUI's dialog confirms it (a retrain too)
-        _err(f"error: {action} is a dangerous action: pass --yes to run it without a terminal" if spec.dangerous else
-             f"error: {action} asks for confirmation: pass --yes to run it without a terminal")
-        return USAGE
+        raise _Stop(USAGE, f"{action} is a dangerous action: pass --yes to run it without a terminal"
+                    if spec.dangerous else f"{action} asks for confirmation: pass --yes to run it without a terminal")
     if policy.needs_typed_confirmation(spec, cfg, args.env):
         sys.stderr.write(f"{action} in {printable(args.env)}: type the model name ({printable(model)}) to confirm: ")
         sys.stderr.flush()
@@ -125,8 +135,7 @@ def _confirm(action: str, cfg: Config, args: argparse.Namespace, plan: Plan | No
         sys.stderr.flush()
         ok = sys.stdin.readline().strip().lower() in ("y", "yes")
     if not ok:
-        _err("not confirmed: nothing changed")
-        return REFUSED
+        raise _Stop(REFUSED, "not confirmed: nothing changed")
     return None
 
 
@@ -158,9 +167,8 @@ def _preflight(svc, cfg: Config, args: argparse.Namespace, action: str, model: s
     Returns (planned, exit code or None to go ahead)."""
     asked = [f"--{k}" for k in ("at", "since") if getattr(args, k, None) is not None]
     if asked:  # accepted and ignored, even invalid: one acting on the view they looked at was not told
-        _err(f"error: {' and '.join(asked)} cannot be given to {action}: an action is planned and gated on the "
-             "registry and the traffic now")
-        return None, USAGE
+        raise _Stop(USAGE, f"{' and '.join(asked)} cannot be given to {action}: an action is planned and gated on "
+                           "the registry and the traffic now")
     svc.state_reason(getattr(args, "reason", None))
     planned = svc.plan_action(model, args.env, action, **plan_args)
     args.plan_warnings = planned.warnings
@@ -173,8 +181,7 @@ def _preflight(svc, cfg: Config, args: argparse.Namespace, action: str, model: s
 
         known = {version_text(v.version) for v in svc.versions(model)}
         if version_text(wanted) not in known:  # no such version: a typo, not a race lost ("moved by root", exit 3)
-            _err(f"error: --from {printable(str(wanted))}: {printable(model)} has no version {printable(str(wanted))}")
-            return planned, USAGE
+            raise _Stop(USAGE, f"--from {wanted}: {model} has no version {wanted}")
     if plan is not None:
         stopped = svc.stop_action(planned, getattr(args, "expected_from", None))
         if stopped is not None:
@@ -187,8 +194,7 @@ def _preflight(svc, cfg: Config, args: argparse.Namespace, action: str, model: s
         return planned, _report(args, svc.refuse_action(action, model, args.env, planned.gate_refusal(),
                                                         tuple(planned.gates), plan))
     if planned.needs_reason and not (getattr(args, "reason", "") or "").strip():
-        _err(f"error: {action} in {printable(args.env)} needs --reason TEXT (the audit trail records why)")
-        return planned, USAGE
+        raise _Stop(USAGE, f"{action} in {args.env} needs --reason TEXT (the audit trail records why)")
     return planned, _confirm(action, cfg, args, plan, model, planned.notes, planned.warnings)
 
 
@@ -196,11 +202,9 @@ def _preflight(svc, cfg: Config, args: argparse.Namespace, action: str, model: s
 def cmd_promote(args: argparse.Namespace, cfg: Config) -> int:
     """Promote a version: direct, canary start, blue/green switch or shadow start."""
     if args.force and not args.reason.strip():
-        _err("error: --force needs --reason")
-        return USAGE
+        raise _Stop(USAGE, "--force needs --reason")
     if args.percent is not None and args.strategy != "canary":
-        _err("error: --percent only applies to --strategy canary")
-        return USAGE
+        raise _Stop(USAGE, "--percent only applies to --strategy canary")
     svc = make_service(cfg)
     planned, code = _preflight(svc, cfg, args, "promote", args.model, version=args.version,
                                strategy=args.strategy, percent=args.percent)
@@ -225,8 +229,7 @@ def cmd_canary(args: argparse.Namespace, cfg: Config) -> int:
     """Step, promote (full) or abort the running canary."""
     action = f"canary-{args.step}"
     if getattr(args, "force", False) and not args.reason.strip():
-        _err("error: --force needs --reason")
-        return USAGE
+        raise _Stop(USAGE, "--force needs --reason")
     svc = make_service(cfg)
     planned, code = _preflight(svc, cfg, args, action, args.model)
     if code is not None:
@@ -258,8 +261,7 @@ def cmd_retrain(args: argparse.Namespace, cfg: Config) -> int:
         except ValueError:
             evidence = None
         if not isinstance(evidence, dict):  # a list or a string crashed the action (AttributeError, exit 4)
-            _err("error: --evidence must be a JSON object, such as '{\"drift_share\": 0.4}'")
-            return USAGE
+            raise _Stop(USAGE, "--evidence must be a JSON object, such as '{\"drift_share\": 0.4}'")
     svc = make_service(cfg)
     planned, code = _preflight(svc, cfg, args, "retrain", args.model)
     if code is not None:
