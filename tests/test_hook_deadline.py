@@ -127,3 +127,18 @@ def test_a_hook_or_sink_trickling_its_headers_ends_by_its_deadline(tmp_path):
         assert log.sink_error and audit.verify(log.path).ok
     finally:
         server.close()
+
+
+def test_a_hook_that_redirects_is_said_to_redirect_not_to_refuse(httpserver):
+    """Actions probe: a deploy hook whose URL moved (a 308 to https, a 307 to a new path) answered "deploy hook
+    refused with 307; champion -> v1 unchanged", as if the deploy system had refused the release. Redirects are
+    not followed (the payload and the hook's credentials go to the configured URL only): the message says so."""
+    from werkzeug import Response
+
+    httpserver.expect_request("/deploy", method="POST").respond_with_response(
+        Response("", status=307, headers={"Location": "https://deploy.example/v2/deploy?token=abcdef123456"}))
+    got = hooks.post("deploy", Webhook(url=httpserver.url_for("/deploy"), retries=2), {"action": "promote"}, "key",
+                     backoff_s=0.01)
+    assert not got.ok and not got.unknown and got.attempts == 1 and got.status_code == 307, got
+    assert "refused" not in got.message and "redirect" in got.message and "not followed" in got.message, got.message
+    assert "abcdef123456" not in got.message

@@ -257,6 +257,10 @@ def post(name: str, hook: Webhook, payload: dict[str, Any], idempotency_key: str
             if code < 300:
                 return HookResult(True, attempts=attempts, status_code=code, response=_body(text, secrets),
                                   message=f"{name} hook accepted ({code}) after {_tries(attempts)}")
+            if code < 400:  # not followed: the payload and the hook's credentials go to the configured URL only
+                return HookResult(False, attempts=attempts, status_code=code, response=_body(text, secrets),
+                                  unknown=maybe_applied, message=f"{name} hook answered {code}, a redirect, which is "
+                                  f"not followed: set webhooks.{name}.url to the address it redirects to")
             if code < 500:
                 return HookResult(False, attempts=attempts, status_code=code, response=_body(text, secrets),
                                   unknown=maybe_applied, message=f"{name} hook refused with {code}")
