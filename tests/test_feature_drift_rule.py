@@ -65,3 +65,22 @@ def test_wilson_bounds_are_exact_at_the_ends():
         lo, hi = wilson(k, n)
         assert (lo, hi) == (pytest.approx(ci.low, abs=1e-12), pytest.approx(ci.high, abs=1e-12))
     assert wilson(0, 100)[0] == 0.0 and wilson(100, 100)[1] == 1.0
+
+
+def test_a_feature_no_longer_logged_is_no_evidence_that_its_drift_ended():
+    """A rule on one feature read a window where that feature had no values (its logging dropped) as "not
+    drifted", evidence of recovery: the incident resolved for lack of data. Such a window is `insufficient data`
+    with the feature's status; the other features' verdicts do not stand in for it."""
+    ds, n = _one_feature_drifted()
+    rng = np.random.default_rng(8)
+    ref = pl.DataFrame({"x": rng.normal(0, 1, 600), "y": rng.normal(0, 1, 600)})
+    gone = pl.DataFrame({"x": pl.Series([None] * 600, dtype=pl.Float64), "y": rng.normal(3, 1, 600)})
+    hi = datetime(2026, 11, 20)
+    lo = hi - timedelta(hours=6)
+    spans = [(lo - timedelta(hours=6), lo, n), (lo, hi, 600)]
+    scored = {spans[0][:2]: ds, spans[1][:2]: dataset_drift(Reference.from_polars(ref), gone)}
+    rule = AlertRule("x moved", "feature_drift", ">", 0, "m", feature="x", window="6h")
+    before, after = RuleEvaluator._drift_evals(rule, spans, scored)[0]
+    assert before.breach is True and before.value == 1.0
+    assert after.breach is None and after.value is None  # y drifted, x unknown: neither fine nor breaching
+    assert "x" in after.note and "no data" in after.note

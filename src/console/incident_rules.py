@@ -478,6 +478,12 @@ class RuleEvaluator:
                 continue
             if rule.metric == "feature_drift":
                 c = next((c for c in ds.columns if c.column == rule.feature), None) if rule.feature else None
+                if rule.feature and (c is None or not c.evaluated):
+                    # no values of it in the window (its logging dropped): no evidence either way; the other
+                    # features' verdicts must not read as its recovery
+                    status = c.status if c is not None else "not scored"
+                    evals.append(ev.Evaluation(lo, hi, n, None, None, note=f"{rule.feature}: {status} on {n} rows"))
+                    continue
                 value = (1.0 if c.drifted else 0.0) if c is not None else float(ds.n_drifted)
                 breach = bool(c.drifted) if c is not None else al.breaches(rule.op, value, rule.threshold)
             else:
