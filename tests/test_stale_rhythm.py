@@ -86,3 +86,53 @@ def test_one_earlier_outage_at_the_same_hour_is_no_rhythm(svc):
     excused for 5.5 h: one quiet day a week back was taken for a rhythm. A rhythm is now the same quiet twice
     running (a day and two days before, or a week and two weeks before)."""
     assert _stale(svc, "flaky", datetime(2026, 11, 17, 3))
+
+
+
+
+@pytest.fixture(scope="module", params=["", "[rollups]\nmin_rows = 1\n"], ids=["raw", "rollups"])
+def rare(tmp_path_factory, request):
+    """A model used about twice a day at random (exponential gaps, mean 12 h) for 60 days: a dozen requests in
+    the default 7-day history, fewer than the 20 gaps its usual gap is measured on, about 120 in all."""
+    import numpy as np
+
+    tmp = tmp_path_factory.mktemp("stale-rare")
+    rng = np.random.default_rng(3)
+    t, times = datetime(2026, 9, 20), []
+    while t < datetime(2026, 11, 19):
+        times.append(t)
+        t += timedelta(minutes=int(rng.exponential(12 * 60)) + 1)
+    with (tmp / "pred.jsonl").open("w") as f:
+        for i, ts in enumerate(times):
+            f.write(json.dumps({"ts": f"{ts:%Y-%m-%dT%H:%M:%SZ}", "model": "rare", "version": "1",
+                                "request_id": f"r{i}", "x": 1.0, "prediction": "1", "latency_ms": 40.0,
+                                "status": "ok"}) + "\n")
+    (tmp / "console.toml").write_text(
+        '[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "pred.jsonl"\n'
+        '[models.rare]\nfeatures = ["x"]\n' + request.param, encoding="utf-8")
+    service = Service(parse_file(tmp / "console.toml"), clock=lambda: datetime(2026, 12, 31))
+    service.refresh()
+    yield service, times
+    service.close()
+
+
+def test_a_rarely_used_model_is_stale_past_its_usual_gap_read_back_past_the_history(rare):
+    """Alerts that can fire, on odd models: a model used twice a day has 10 gaps in a week, too few for a p95
+    gap, so the rule allowed its 15-minute floor and paged (critical) 15 minutes after nearly every request,
+    whatever `[rollups]` said. Its usual gap is now read back up to 90 days, as the sparse rules read their
+    evidence: 10x the p95 of its gaps (numpy's, over the generated times) before it is stale."""
+    import numpy as np
+
+    svc, times = rare
+    last = times[-1]
+    week = [t for t in times if t > last + timedelta(hours=20) - timedelta(days=7)]
+    assert len(week) - 1 < 20  # too few gaps in the history alone
+    gaps = np.diff(np.array(times, dtype="datetime64[s]")).astype(float)
+    allowed = timedelta(seconds=10 * float(np.quantile(gaps, 0.95, method="nearest")))
+    assert allowed >= timedelta(hours=200)
+    for pause in (3, 20, 48):  # an ordinary pause of a rare model (20 h: stale at the 15-minute floor)
+        assert not _stale(svc, "rare", last + timedelta(hours=pause)), pause
+    assert not _stale(svc, "rare", last + allowed - timedelta(hours=2))
+    # dead: stale once the silence is past the allowed gap by more than it was quiet on the same clock before
+    found = [f for f in svc.monitor.findings(at=last + allowed + timedelta(days=1)) if f.kind == "stale_minutes"]
+    assert found and found[0].threshold == pytest.approx(allowed.total_seconds() / 60, abs=1), found

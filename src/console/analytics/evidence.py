@@ -498,6 +498,9 @@ def breached_at(labelled: pl.DataFrame, metric: str, lo: datetime, hi: datetime,
     return None
 
 
+MIN_GAPS = 20  # gaps between rows a source's usual (95th percentile) gap is measured on
+
+
 def staleness(last_ts: datetime | None, ts: pl.Series, end: datetime, limit: timedelta | None = None,
               factor: float = 10.0, floor: timedelta = timedelta(minutes=15)) -> tuple[bool, float | None, timedelta]:
     """(stale, minutes since the newest row, the gap allowed): stale when no row came for `factor` times the
@@ -506,7 +509,7 @@ def staleness(last_ts: datetime | None, ts: pl.Series, end: datetime, limit: tim
         return False, None, floor
     times = ts.sort()
     gaps = times.diff().drop_nulls()
-    usual = gaps.quantile(0.95) if gaps.len() >= 20 else None
+    usual = gaps.quantile(0.95) if gaps.len() >= MIN_GAPS else None
     allowed = max(floor, usual * factor) if usual is not None else floor
     if limit is not None:
         allowed = limit
