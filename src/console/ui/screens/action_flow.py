@@ -112,7 +112,7 @@ def prepare(svc, model: str, environment: str, action_id: str, version: str | No
     if action_id == "retrain":
         request = ActionRequest(action_id, label, model, environment, plans={}, typed=p.typed,
                                 reason_required=p.needs_reason, production=p.production, notes=p.notes,
-                                reason=reason_for(incidents, incident))
+                                reason=reason_for(incidents, incident), evidence=retrain_evidence(incidents, incident))
         return Prepared(True, p.reason, p.state, request, planned=p)
     current = {str(x.from_version) for x in p.plans.values() if x.from_version}
     request = ActionRequest(action_id, label, model, environment, plans=p.plans, gates=p.gates, typed=p.typed,
@@ -123,13 +123,25 @@ def prepare(svc, model: str, environment: str, action_id: str, version: str | No
     return Prepared(True, p.reason, p.state, request, p.live, planned=p)
 
 
+def retrain_evidence(incidents: list, in_view: str | None) -> dict:
+    """What a retrain from the TUI sends with its reason: the model's firing incidents as the console knows them
+    (the CLI's `--evidence`, `auto-retrain`'s trigger). The catalog says "with the evidence shown"; it sent {}."""
+    if not incidents:
+        return {}
+    return {"incident": in_view, "incidents": [
+        {"id": f.id, "rule": f.rule, "kind": f.kind, "severity": f.severity, "feature": f.feature,
+         "onset": f.onset.isoformat() + "Z" if f.onset else None, "evidence": f.evidence or f.detail}
+        for f in incidents]}
+
+
 def run(svc, request: ActionRequest, choice: ActionChoice, planned):
     """Runs in a worker: the planned action with `expected_from` = what the dialog showed; its gates are judged
     again below (actions.plan.execute), and one failing now that the dialog did not show failing is a conflict."""
     plan = choice.plan
     expected = (plan.from_version or "none") if plan is not None else None
+    extra = {"evidence": request.evidence} if request.action == "retrain" else {}
     return svc.run_action(planned, strategy=choice.strategy or None, expected_from=expected, reason=choice.reason,
-                          force=choice.force)
+                          force=choice.force, **extra)
 
 
 def abandon(svc, requests: list[ActionRequest]) -> list[dict]:

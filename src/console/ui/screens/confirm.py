@@ -51,6 +51,7 @@ class ActionRequest:
     notes: tuple[str, ...] = ()  # extra lines: live stats used, retrain hook, ...
     reason: str = ""  # prefilled: the incident in view
     warnings: tuple[str, ...] = ()  # e.g. the target version is a suspect of an open incident
+    evidence: dict = field(default_factory=dict)  # retrain: the firing incidents shown, sent with the request
 
 
 @dataclass(frozen=True)
