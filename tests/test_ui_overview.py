@@ -397,3 +397,15 @@ async def test_a_fleet_longer_than_the_screen_scrolls_down_not_sideways(tmp_path
             header = next(line for line in screen_text(app).splitlines() if "MODEL" in line and "ENV" in line)
             assert header.startswith(" MODEL"), key
         assert "model-59" in screen_text(app)
+        # home and end go to the first and last row (the TUI probe: `end` scrolled sideways, and ctrl+home / ctrl+end
+        # often do not get through tmux or SSH)
+        table.focus()
+        await pilot.press("home")
+        await pilot.pause()
+        assert table.cursor_row == 0 and "model-00" in screen_text(app)
+        await pilot.press("end")
+        await pilot.pause()
+        assert table.cursor_row == table.row_count - 1 and "model-59" in screen_text(app)
+        await pilot.press("home")
+        await pilot.pause()
+        assert table.cursor_row == 0

@@ -46,6 +46,11 @@ class DiffTable(DataTable):
     """A DataTable whose `update_cell` repaints only that cell (DataTable repaints the whole table), so a
     refresh that changes three numbers writes three numbers' worth of bytes to the terminal."""
 
+    # a row table: home and end go to the first and last row (DataTable scrolls them sideways, and its ctrl+home /
+    # ctrl+end often do not get through tmux or SSH)
+    BINDINGS = [Binding("home", "scroll_top", "First row", show=False),
+                Binding("end", "scroll_bottom", "Last row", show=False)]
+
     def update_cell(self, row_key, column_key, value, *, update_width: bool = False) -> None:
         from textual.coordinate import Coordinate
         from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowKey
