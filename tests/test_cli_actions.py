@@ -325,3 +325,12 @@ def test_every_early_stop_prints_its_result_object_with_format_json(sqlite_uri, 
         result = json.loads(out.out)
         assert result["ok"] is False and result["exit_code"] == code and said in result["message"], (argv, result)
     assert aliases(sqlite_uri, name) == {"champion": "1"}
+    # and an action that ran (or was refused, or lost a race) says its exit code in the same field: the result
+    # objects had two shapes, `exit_code` only on early stops and faults
+    for argv, code in ((["promote", name, "2", "--from", "2", "--reason", "r", "--yes"], 3),
+                       (["retrain", name, "--reason", "r", "--yes"], 2),
+                       (["promote", name, "2", "--reason", "r", "--yes"], 0)):
+        capsys.readouterr()
+        assert run(["--config", cfg, "--format", "json", *argv]) == code, argv
+        assert json.loads(capsys.readouterr().out)["exit_code"] == code, argv
+    assert aliases(sqlite_uri, name) == {"champion": "2"}

@@ -140,9 +140,12 @@ def _confirm(action: str, cfg: Config, args: argparse.Namespace, plan: Plan | No
 
 
 def _report(args: argparse.Namespace, result: ActionResult) -> int:
+    code = USAGE if result.details.get("config_error") or result.details.get("usage_error") else \
+        exit_codes.for_status(result.status)
     if _json_out(args):
         out = result.to_dict()
         out["plan_warnings"] = list(getattr(args, "plan_warnings", ()))  # what stderr said before confirming
+        out["exit_code"] = code  # as every other result object says it (an early stop, a fault)
         print(json.dumps(out, default=str, indent=2))
     # a result's message and warnings are one line each: they quote the registry (who moved an alias, from its
     # `console.last_move` tag), and a line break kept there printed a line of the tag's own after the console's
@@ -152,9 +155,7 @@ def _report(args: argparse.Namespace, result: ActionResult) -> int:
         _err(f"{result.status}: {printable(result.message)}")
     for warning in result.details.get("warnings", []):
         _err(f"warning: {printable(warning)}")
-    if result.details.get("config_error") or result.details.get("usage_error"):
-        return USAGE
-    return exit_codes.for_status(result.status)
+    return code
 
 
 def _preflight(svc, cfg: Config, args: argparse.Namespace, action: str, model: str,
