@@ -111,6 +111,8 @@ def test_canary_promote_full_and_step_limit(mlflow_server, tmp_path):
     assert op.canary_step(name).ok  # 50 -> 100
     limit = op.canary_step(name)
     assert limit.status == "refused" and "100 %" in limit.message
+    # said for the CLI too: it named the TUI's keys, "promote it (F) or abort it (A)" (actions probe)
+    assert "the last step: promote it or abort it" in limit.message and "(F)" not in limit.message
     full = op.canary_promote(name, expected_from="2")
     assert full.ok, full.message
     assert aliases(mlflow_server, name) == {"champion": "2"}

@@ -368,7 +368,7 @@ class Operator:
             if action == "canary-step":
                 nxt = next((s for s in self.cfg.canary_steps if pct is not None and s > pct), None)
                 if running and nxt is None:
-                    blocked = f"canary v{running} is at {pct} %: promote it (F) or abort it (A)"
+                    blocked = f"canary v{running} is at {pct} %, the last step: promote it or abort it"
                 return Plan(action, strategy="canary", event="canary-step", version=running, **base,
                             traffic_pct=nxt, canary_alias=canary, canary_pct=nxt, needs_gates=True, blocked=blocked,
                             summary=f"{canary} v{running}: {pct} % -> {nxt} % of traffic in {environment}")
