@@ -50,6 +50,18 @@ def _openai_rows() -> pl.DataFrame:
     return pl.from_arrow(out.predictions).sort("request_id")
 
 
+def _otlp_line() -> dict:
+    """One OTLP GenAI chat span: 1200 input tokens, 1024 of them cache reads, 50 output tokens."""
+    attrs = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": 1200,
+             "gen_ai.usage.cache_read.input_tokens": 1024, "gen_ai.usage.output_tokens": 50}
+    span = {"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331", "name": "chat gpt-4o",
+            "kind": 3, "startTimeUnixNano": str(T0 * 10**9), "endTimeUnixNano": str(T0 * 10**9 + 900_000_000),
+            "attributes": [{"key": k, "value": {"intValue": str(v)} if isinstance(v, int) else {"stringValue": v}}
+                           for k, v in attrs.items()], "status": {}}
+    return {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "assistant"}}]},
+                               "scopeSpans": [{"scope": {"name": "openai"}, "spans": [span]}]}]}
+
+
 def test_openai_cached_tokens_at_the_cached_price(tmp_path):
     costed = with_cost(_openai_rows(), _prices(tmp_path, "cached_per_1m = 1.25\n"))
     # by hand: (uncached input x 2.5 + cached x 1.25 + output x 10) / 1e6
@@ -66,14 +78,7 @@ def test_unset_cached_price_is_the_input_price(tmp_path):
 
 
 def test_otlp_cache_read_tokens(tmp_path):
-    attrs = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": 1200,
-             "gen_ai.usage.cache_read.input_tokens": 1024, "gen_ai.usage.output_tokens": 50}
-    span = {"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331", "name": "chat gpt-4o",
-            "kind": 3, "startTimeUnixNano": str(T0 * 10**9), "endTimeUnixNano": str(T0 * 10**9 + 900_000_000),
-            "attributes": [{"key": k, "value": {"intValue": str(v)} if isinstance(v, int) else {"stringValue": v}}
-                           for k, v in attrs.items()], "status": {}}
-    line = {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "assistant"}}]},
-                               "scopeSpans": [{"scope": {"name": "openai"}, "spans": [span]}]}]}
+    line = _otlp_line()
     out = otlp.parse(json.dumps(line).encode(), source="traces.jsonl", first_line=1, options={})
     costed = with_cost(pl.from_arrow(out.predictions), _prices(tmp_path, "cached_per_1m = 1.25\n"))
     assert costed[COST].to_list() == pytest.approx([(176 * 2.5 + 1024 * 1.25 + 50 * 10) / 1e6])
@@ -93,14 +98,7 @@ def test_reader_option_prices_price_cached_tokens():
         assert not out.rejected
         got = pl.from_arrow(out.predictions).sort("request_id")["cost_usd"].to_list()
         assert got == pytest.approx(expected)
-    attrs = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": 1200,
-             "gen_ai.usage.cache_read.input_tokens": 1024, "gen_ai.usage.output_tokens": 50}
-    span = {"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331", "name": "chat gpt-4o",
-            "kind": 3, "startTimeUnixNano": str(T0 * 10**9), "endTimeUnixNano": str(T0 * 10**9 + 900_000_000),
-            "attributes": [{"key": k, "value": {"intValue": str(v)} if isinstance(v, int) else {"stringValue": v}}
-                           for k, v in attrs.items()], "status": {}}
-    line = {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "assistant"}}]},
-                               "scopeSpans": [{"scope": {"name": "openai"}, "spans": [span]}]}]}
+    line = _otlp_line()
     out = otlp.parse(json.dumps(line).encode(), source="traces.jsonl", first_line=1,
                      options={"input_per_1m": 2.5, "output_per_1m": 10.0, "cached_per_1m": 1.25})
     assert pl.from_arrow(out.predictions)["cost_usd"].to_list() == pytest.approx([(176 * 2.5 + 1024 * 1.25 + 50 * 10) / 1e6])

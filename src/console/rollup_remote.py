@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import time
 from pathlib import Path
 
@@ -109,50 +108,48 @@ def pull(url: str, local: Path, storage: dict | None = None, prune: bool = True)
     with `prune=False`: the console keeps the hours it built itself in the mirror). Returns how many files
     were fetched. `url` may be a local folder (a read-only mount a side box fills): its files are copied."""
     if not is_remote(url):
-        return _pull_folder(Path(url), local, prune)
+        source = Path(url)
+
+        def read_file(rel: str) -> bytes | None:
+            try:
+                return (source / rel).read_bytes()
+            except FileNotFoundError:
+                return None
+
+        return _mirror(_local(source), local, read_file, prune)
     settings = s3.settings(storage)
     bucket, prefix = _split(url)
     try:
         client = s3.client(settings, url)
-        remote = _listing(client, bucket, prefix)
-        mine = _local(local)
-        fetched = 0
-        for rel in _to_copy(remote, mine):
+
+        def read_object(rel: str) -> bytes | None:
             try:
-                body = client.get_object(Bucket=bucket, Key=_key(prefix, rel))["Body"].read()
+                return client.get_object(Bucket=bucket, Key=_key(prefix, rel))["Body"].read()
             except Exception as exc:
                 if s3.error_code(exc) != "NoSuchKey":
                     raise
-                del remote[rel]  # deleted since the listing: a day file another builder replaced
-                continue
-            target = local / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.tmp")
-            tmp.write_bytes(body)
-            os.replace(tmp, target)
-            fetched += 1
-        for rel in set(mine) - set(remote) if prune else ():
-            (local / rel).unlink(missing_ok=True)
-        _remember(local, remote)
-        return fetched
+                return None
+
+        return _mirror(_listing(client, bucket, prefix), local, read_object, prune)
     except Exception as exc:
         raise s3.error(url, exc, settings) from None
 
 
-def _pull_folder(source: Path, local: Path, prune: bool) -> int:
-    """`pull` from a local folder, in the same order (hours, days, then the state), each file written whole
-    before it is named; a file gone since the listing (a day file replaced) is skipped."""
-    theirs, mine = _local(source), _local(local)
+def _mirror(theirs: dict[str, int], local: Path, read, prune: bool) -> int:
+    """Copies the files of `theirs` (relative path -> size) that `local` lacks, in `_to_copy`'s order, each
+    written whole before it is named; `read(rel)` None: deleted since the listing (a day file another builder
+    replaced), skipped. Then removes what is gone (with `prune`) and remembers the listing."""
+    mine = _local(local)
     fetched = 0
     for rel in _to_copy(theirs, mine):
+        body = read(rel)
+        if body is None:
+            del theirs[rel]
+            continue
         target = local / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp")
-        try:
-            shutil.copyfile(source / rel, tmp)
-        except FileNotFoundError:
-            del theirs[rel]
-            continue
+        tmp.write_bytes(body)
         os.replace(tmp, target)
         fetched += 1
     for rel in set(mine) - set(theirs) if prune else ():
