@@ -61,6 +61,16 @@ async def test_hostile_names_render_literally_everywhere(tmp_path):
                 break
             await pilot.pause(0.02)
         assert f"{CLICK_MODEL} \\x1b[2J" in toasts[-1] and "\x1b" not in toasts[-1]
+        # line separators other than "\n" (a carriage return, a vertical tab, U+2028) are data too: they split a
+        # toast into lines a registry text chose (actions probe)
+        app.notify("v3 by ops\rok: promoted v9\x0bline\u2028forged")
+        for _ in range(50):
+            toasts = [str(t.render()) for t in app.screen.query(Toast)]
+            if any("forged" in t for t in toasts):
+                break
+            await pilot.pause(0.02)
+        (forged,) = [t for t in toasts if "forged" in t]
+        assert len(forged.splitlines()) == 1 and not any(c in forged for c in "\r\x0b\u2028"), repr(forged)
         assert raw_control_chars(text) == []
         assert "\x1b" not in app.export_screenshot()
         assert HOSTILE_MODEL in svg_text(app)

@@ -24,14 +24,16 @@ from textual.widgets import Input
 from console.config import Config
 from console.ui.commands import ConsoleCommands
 from console.ui.messages import RefreshFailed, RegistryChecked, SnapshotReady
+from console.safe_text import printable_lines
 from console.ui.text import error_text, printable
 
 SHOTS_ENV = "MLOPS_CONSOLE_SHOTS"
 
 
 def _clean(message: object) -> str:
-    """A notification body as visible characters, keeping its line breaks."""
-    return "\n".join(printable(line) for line in str(message).splitlines())
+    """A notification body as visible characters, keeping its line breaks ("\\n" alone: `str.splitlines` also
+    split on a carriage return, a vertical tab and U+2028, which a registry text could use to forge a line)."""
+    return printable_lines(message)
 
 
 class ConsoleApp(App):
