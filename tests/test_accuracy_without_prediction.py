@@ -87,3 +87,27 @@ async def test_the_model_page_says_the_answers_are_missing_not_the_labels(tmp_pa
 
         await until(pilot, lambda: "% of" in quality(), "the quality line over the rows")
         assert "labelled rows have no prediction" in quality() and "no labels yet" not in quality(), quality()
+
+
+async def test_the_model_page_over_a_window_without_predictions_does_not_wait_for_labels(tmp_path):
+    """Over a window holding no prediction the model page said "accuracy - (no labels yet)": there is nothing to
+    label (carried from the thirty-second session's TUI probe)."""
+    from datetime import timedelta
+
+    from console.config import parse_file
+    from console.service import Service
+    from console.ui.app import ConsoleApp
+    from ui_fixtures import screen_text, until
+
+    cfg = parse_file(_workspace(tmp_path, 200_000, with_prediction=True))
+    later = AT + timedelta(days=30)
+    app = ConsoleApp(cfg, service=Service(cfg, clock=lambda: later), poll=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.snapshot is not None, "the overview")
+        app.open_model("m", "production")
+
+        def quality() -> str:
+            return next((t for t in screen_text(app).splitlines() if "QUALITY" in t and "labelled" in t), "")
+
+        await until(pilot, lambda: "of 0" in quality(), "the quality line over the empty window")
+        assert "no predictions" in quality() and "no labels yet" not in quality(), quality()

@@ -512,7 +512,9 @@ class ModelScreen(ActionsMixin, MonitorScreen):
             name = "mae" if q.task == "regression" else "accuracy"
             value = q.metrics.get(name)
             # labelled rows but no metric: the answers are missing (no `prediction` logged), not the labels
-            why = "no labels yet" if not q.n_labelled else "labelled rows have no prediction"
+            # and no predictions in the window: there is nothing to label (it said "no labels yet" over none)
+            why = ("no predictions" if not q.n else "no labels yet") if not q.n_labelled else \
+                "labelled rows have no prediction"
             self.parts["quality"] = line(
                 "QUALITY", f"{name} {value:.3f}" if value is not None else f"{name} - ({why})",
                 f"labelled {100 * q.labelled_share:.1f}% of {q.n:,}" if q.labelled_share is not None
