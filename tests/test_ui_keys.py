@@ -133,9 +133,12 @@ async def test_filter_shows_matching_rows_and_esc_clears(tmp_path):
         await pilot.press("q")  # typed into the filter, does not quit
         await pilot.pause()
         assert app.is_running and table.filter_text == "fraudq" and table.row_keys == []
+        # a filter that matches nothing says so (TUI probe: an empty table said nothing)
+        assert f"no row of {total} matches 'fraudq' (esc clears)" in screen_text(app), screen_text(app)
         await pilot.press("escape")
         await pilot.pause()
         assert not table.filtering and len(table.row_keys) == total
+        assert "matches 'fraudq'" not in screen_text(app)
 
 
 async def test_copy_selected_id_uses_the_clipboard(tmp_path):

@@ -25,7 +25,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, Static
 
 from console.ui.text import safe
 
@@ -109,6 +109,8 @@ class FilterTable(Vertical):
     FilterTable > FilterInput { display: none; }
     FilterTable.-filtering > FilterInput { display: block; }
     FilterTable > DataTable { height: 1fr; scrollbar-size-vertical: 1; }
+    FilterTable > .no-match { display: none; height: 1; padding: 0 1; color: $text-muted; }
+    FilterTable.-no-match > .no-match { display: block; }
     """
 
     class Filtered(Message):
@@ -140,6 +142,7 @@ class FilterTable(Vertical):
         box = FilterInput(placeholder="filter (esc clears)", id=f"{self.id or 'table'}-filter")
         box.can_focus = False  # until `/` opens it: tab and auto-focus go to the table
         yield box
+        yield Static("", classes="no-match")  # a filter that matches no row says so (an empty table said nothing)
         yield DiffTable(cursor_type=self._cursor_type, zebra_stripes=self._zebra)
 
     @property
@@ -308,6 +311,11 @@ class FilterTable(Vertical):
             return
         table = self.table
         wanted = [k for k in self._order if self._matches(k)]
+        none = bool(self.filter_text.strip() and self._order and not wanted)
+        if none:
+            self.query_one(".no-match", Static).update(
+                safe(f"no row of {len(self._order):,} matches '{self.filter_text.strip()}' (esc clears)"))
+        self.set_class(none, "-no-match")
         if wanted == self._shown_keys:
             for key in wanted:  # same rows in the same order: update only the cells that changed
                 new = self._project(key)
