@@ -71,6 +71,9 @@ def test_check_says_the_history_it_evaluated(tmp_path, capsys):
     assert out["history"] == {"window": "7d", "from": "2026-08-08T12:00:00.000001Z", "to": "2026-08-15T12:00:00Z"}
     main(["--config", cfg, "check", "--window", "2026-W32"])
     assert "history 7d (2026-08-03T00:00:00Z to 2026-08-09T23:59:59.999999Z)" in capsys.readouterr().err
+    # `--since` a midnight before a calendar view: its length in whole units (it said "8d 23h 59m 59s")
+    main(["--config", cfg, "check", "--window", "2026-W32", "--since", "2026-08-01", "--format", "json"])
+    assert json.loads(capsys.readouterr().out)["history"]["window"] == "9d"
 
 
 def test_quality_in_the_past_says_how_many_labels_landed_after_it(tmp_path, capsys):

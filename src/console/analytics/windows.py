@@ -294,7 +294,9 @@ def format_span(span: str | timedelta) -> str:
     count of seconds an operator has to divide."""
     if isinstance(span, str):
         return span
-    seconds = int(span.total_seconds())
+    # to the nearest second: a calendar view ends 1 us before its next period, so `--since` a midnight made a
+    # history of 4 days said as "3d 23h 59m 59s"
+    seconds = round(span.total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         # a day is said as operators ask for it, `24h` (`--window 24h` printed `window 1d`); two or more in days
         if seconds and seconds % size == 0 and not (unit == "d" and seconds < 2 * size):
