@@ -55,3 +55,38 @@ def test_a_reason_names_the_logs_own_column(tmp_path):
     out = _catch_up(tmp_path)
     assert out.rows == 8
     assert out.set_aside == {"missing ts (`when` in this log)": 1, "missing request_id (`id` in this log)": 1}
+
+
+def test_features_change_nothing_the_rules_count(tmp_path):
+    """The rules read the contract's fields alone, so a log with features (a non-finite one, text in a number's
+    place) sets aside the same rows for the same reasons; `refused` judges the pieces cut to those fields, which
+    lets a clean piece with features skip the query (it ran on every piece of a 25-feature log)."""
+    bad = [dict(request_id=None), dict(latency_ms=-3.0), dict(cost_usd=-1), dict(ts=None)]
+    feats = [{"f0": 0.5 * i, "f1": "NaN" if i % 7 == 0 else i, "c0": f"v{i % 3}", "amount": "Infinity"}
+             for i in range(110)]
+    rows = [json.dumps({**_row(i), **feats[i]}) for i in range(100)]
+    rows += [json.dumps({**_row(100 + i, **b), **feats[100 + i]}) for i, b in enumerate(bad)]
+    (tmp_path / "p.jsonl").write_text("\n".join(rows) + "\n")
+    (tmp_path / "c.toml").write_text('[[logs]]\nkind = "predictions"\npath = "p.jsonl"\n'
+                                     '[models.m]\ntask = "classification"\nfeatures = ["f0", "f1", "c0", "amount"]\n')
+    out = _catch_up(tmp_path)
+    assert out.rows == 100
+    assert out.set_aside == {"missing request_id": 1, "latency_ms is negative": 1, "cost_usd is negative": 1,
+                             "missing ts": 1}, out.set_aside
+
+
+def test_a_piece_is_judged_on_its_contract_fields():
+    """`refused` on pieces with and without their feature columns: the same rows, the same reasons."""
+    import pyarrow as pa
+
+    from console import rollup_text
+
+    base = {"ts": ["2026-12-01T00:00:00Z", None, "2026-12-01T00:02:00Z", "2026-12-01T00:03:00Z"],
+            "model": ["m", "m", "m", "m"], "version": ["1", "1", "1", "1"], "request_id": ["a", "b", "", "d"],
+            "latency_ms": [1.0, 2.0, 3.0, -4.0], "source": ["p.jsonl"] * 4, "loc": [1, 2, 3, 4]}
+    plain = pa.table(base)
+    featured = pa.table({**base, "f0": [float("nan"), 1.0, 2.0, 3.0], "c0": ["x", None, "y", "z"]})
+    got = [sorted((r.loc, r.reason) for r in rollup_text.refused("predictions", [t])) for t in (plain, featured)]
+    assert got[0] == got[1] == [(2, "missing ts"), (3, "missing request_id"), (4, "latency_ms is negative")]
+    clean = pa.table({k: v[:1] for k, v in base.items()} | {"f0": [float("inf")]})
+    assert rollup_text.refused("predictions", [clean]) == []
