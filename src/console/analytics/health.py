@@ -17,7 +17,7 @@ import polars as pl
 
 from console.analytics import sketches as sk
 from console.config import ModelConfig, Slo
-from console.analytics.windows import MIN_BUCKET_ROWS, JsonResult, bucket_expr, in_window, opt_float, parse_window
+from console.analytics.windows import JsonResult, bucket_expr, in_window, opt_float, parse_window
 
 GROUP = ("model", "version", "variant")
 LATENCY_BUDGET = 0.05  # a p95 objective tolerates 5 % of requests slower than it
@@ -241,18 +241,11 @@ def _window_burns(preds: pl.DataFrame, now: datetime, window: str, slo: Slo) -> 
             _burn(window, s["n_lat"], opt_float(s["slow"]), LATENCY_BUDGET))
 
 
-def too_few(burn: Burn) -> bool:
-    """A window with some requests but fewer than a rate needs to be evidence (`MIN_BUCKET_ROWS`)."""
-    return 0 < burn.requests < MIN_BUCKET_ROWS
-
-
 def slo_status(preds: pl.DataFrame, slo: Slo, now: datetime, factor: float = DEFAULT_BURN_FACTOR,
                model: str | None = None) -> SloStatus:
     """Burn over the SLO's short and long windows for one model's rows (filter by model first, or pass `model`).
     An alert is the `burn_rate` rule's: the short window's burn over `factor` (the long window is context): a screen
-    that asked for both windows said "SLO ok" beside the rule's firing incident. As the rule, it needs
-    `MIN_BUCKET_ROWS` requests in the window (`too_few`): 2 errors in 30 requests read "SLO ALERT" beside the rule's
-    "insufficient data" (the rule reaches back for its rows; the panel reads its window alone)."""
+    that asked for both windows said "SLO ok" beside the rule's firing incident."""
     if model is not None and "model" in preds.columns:
         preds = preds.filter(pl.col("model") == model)
     preds = served(preds)
@@ -260,7 +253,7 @@ def slo_status(preds: pl.DataFrame, slo: Slo, now: datetime, factor: float = DEF
     el, ll = _window_burns(preds, now, slo.long_window, slo)
 
     def burning(short: Burn) -> bool:
-        return short.burn_rate is not None and short.burn_rate > factor and not too_few(short)
+        return short.burn_rate is not None and short.burn_rate > factor
 
     return SloStatus(model=model, factor=factor, error_short=es, error_long=el, latency_short=ls,
                      latency_long=ll, error_alert=burning(es), latency_alert=burning(ls))

@@ -13,8 +13,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from console.analytics import health as he
-from console.analytics.windows import MIN_BUCKET_ROWS
 from console.ui.navigation import register_screen
 from console.ui.screens.model import WindowedScreen, chart_marks, count, line, lines, ms, num, pct, rate, timed
 from console.ui.text import safe
@@ -114,9 +112,7 @@ class HealthScreen(WindowedScreen):
                         Text(f"ALERT: burning over {short.window}", style="bold reverse") if alert else
                         # no request in either window is no evidence: "ok" there read as a healthy service
                         Text("no data", style="dim") if short.burn_rate is None and long.burn_rate is None else
-                        # as the burn rule: a rate on a few requests is noise, not an alert and not an all-clear
-                        Text(f"too few requests ({short.requests} < {MIN_BUCKET_ROWS})", style="dim")
-                        if he.too_few(short) else Text("ok"), width=10)
+                        Text("ok"), width=10)
 
         head = line("SLO", f"p95 <= {target.p95_ms:g}ms (budget {100 * slo.latency_short.budget:g}% slow)",
                     f"errors <= {100 * target.error_rate:g}%",

@@ -490,8 +490,7 @@ class ModelScreen(ActionsMixin, MonitorScreen):
             served = he.served(table)  # the error rate users met, as the burn and the rules count it
             req = served["requests"].sum() if served.height else 0
             err = (served["errors"].sum() / req) if req else None
-            alert = Text("SLO ALERT", style="bold reverse") if slo.alert else \
-                Text("SLO n/a", style="dim") if he.too_few(slo.error_short) else Text("SLO ok")  # too few requests
+            alert = Text("SLO ALERT", style="bold reverse") if slo.alert else Text("SLO ok")
             if not req:  # no request is no evidence: it read "SLO ok" on a view before the log, or a model gone quiet
                 self.parts["health"] = line("HEALTH", self.empty_window_note(timedelta(hours=1), has_rows=False)
                                             or Text("no requests", style="bold reverse"), Text("(1h)", style="dim"))
