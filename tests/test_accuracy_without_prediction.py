@@ -69,15 +69,15 @@ def test_with_predictions_the_rule_reads_them(tmp_path, capsys, min_rows):
     assert any(i["firing"] for i in found), found
 
 
-async def test_the_model_page_says_the_answers_are_missing_not_the_labels(tmp_path):
-    """The model page said "accuracy - (no labels yet)" beside "labelled 50%" when the log has no prediction."""
+async def _quality_line(tmp_path, with_prediction: bool, clock, ready: str) -> str:
+    """The model page's QUALITY line of the workspace's model `m` at `clock`, once it holds `ready`."""
     from console.config import parse_file
     from console.service import Service
     from console.ui.app import ConsoleApp
     from ui_fixtures import screen_text, until
 
-    cfg = parse_file(_workspace(tmp_path, 200_000, with_prediction=False))
-    app = ConsoleApp(cfg, service=Service(cfg, clock=lambda: AT), poll=False)
+    cfg = parse_file(_workspace(tmp_path, 200_000, with_prediction=with_prediction))
+    app = ConsoleApp(cfg, service=Service(cfg, clock=lambda: clock), poll=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.snapshot is not None, "the overview")
         app.open_model("m", "production")
@@ -85,8 +85,14 @@ async def test_the_model_page_says_the_answers_are_missing_not_the_labels(tmp_pa
         def quality() -> str:
             return next((t for t in screen_text(app).splitlines() if "QUALITY" in t and "labelled" in t), "")
 
-        await until(pilot, lambda: "% of" in quality(), "the quality line over the rows")
-        assert "labelled rows have no prediction" in quality() and "no labels yet" not in quality(), quality()
+        await until(pilot, lambda: ready in quality(), f"the quality line holding {ready!r}")
+        return quality()
+
+
+async def test_the_model_page_says_the_answers_are_missing_not_the_labels(tmp_path):
+    """The model page said "accuracy - (no labels yet)" beside "labelled 50%" when the log has no prediction."""
+    line = await _quality_line(tmp_path, False, AT, "% of")
+    assert "labelled rows have no prediction" in line and "no labels yet" not in line, line
 
 
 async def test_the_model_page_over_a_window_without_predictions_does_not_wait_for_labels(tmp_path):
@@ -94,20 +100,5 @@ async def test_the_model_page_over_a_window_without_predictions_does_not_wait_fo
     label (carried from the thirty-second session's TUI probe)."""
     from datetime import timedelta
 
-    from console.config import parse_file
-    from console.service import Service
-    from console.ui.app import ConsoleApp
-    from ui_fixtures import screen_text, until
-
-    cfg = parse_file(_workspace(tmp_path, 200_000, with_prediction=True))
-    later = AT + timedelta(days=30)
-    app = ConsoleApp(cfg, service=Service(cfg, clock=lambda: later), poll=False)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: app.snapshot is not None, "the overview")
-        app.open_model("m", "production")
-
-        def quality() -> str:
-            return next((t for t in screen_text(app).splitlines() if "QUALITY" in t and "labelled" in t), "")
-
-        await until(pilot, lambda: "of 0" in quality(), "the quality line over the empty window")
-        assert "no predictions" in quality() and "no labels yet" not in quality(), quality()
+    line = await _quality_line(tmp_path, True, AT + timedelta(days=30), "of 0")
+    assert "no predictions" in line and "no labels yet" not in line, line
