@@ -409,3 +409,24 @@ async def test_a_fleet_longer_than_the_screen_scrolls_down_not_sideways(tmp_path
         await pilot.press("home")
         await pilot.pause()
         assert table.cursor_row == 0
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_with_nothing_firing_the_models_take_the_rows_the_incidents_do_not_need(tmp_path, size):
+    """60 models and no incident: the models table stopped at 60% of the screen and the incident list under it
+    was six empty rows at 80x24 while the models scrolled. The list now keeps its header and one row; the
+    models get the rest. A long incident list still gets its rows (test above: "+N more")."""
+    cfg = many_models_workspace(tmp_path, 60)
+    app = ConsoleApp(cfg, service=Service(cfg, clock=lambda: FIXED), poll=False)
+    async with app.run_test(size=size) as pilot:
+        await wait_for_snapshot(app, pilot)
+        await wait_until(pilot, lambda: "Firing incidents (" in screen_text(app)
+                         and "checking" not in screen_text(app), rounds=1200)
+        await pilot.pause(0.2)
+        lines = screen_text(app).splitlines()
+        title = next(i for i, line in enumerate(lines) if "Firing incidents (0)" in line)
+        below = lines[title + 2:-1]  # under the list's header, above the footer
+        assert sum(not line.strip() for line in below) <= 1, lines
+        header = next(i for i, line in enumerate(lines) if "MODEL" in line and "ENV" in line)
+        # every row but the crumbs, status, models header, incidents title, list header, one list row and footer
+        assert title - header - 1 == size[1] - 7, lines

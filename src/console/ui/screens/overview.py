@@ -110,6 +110,7 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
         self._rows: dict[str, object] = {}
         self._last_lines: dict[str, Text] = {}
         self._now = None  # the last snapshot's clock (the incidents' FOR column)
+        self._models_cap: int | None = None  # the models table's height cap beyond 60% (`_fit_models`)
 
     def compose_body(self) -> ComposeResult:
         yield StatusBar("loading...", id="status")
@@ -179,6 +180,7 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
                      else "Firing incidents (checking the rules...)")
         self._set("#incidents-title", Text(title, style="bold"))
         table = self.query_one("#incidents", FilterTable)
+        self._fit_models(table, len(firing))
         shown, more = fit(len(firing), self._incident_rows(table))
         rows = [(f.id, [severity(f.severity) if f.ack is None else Text("ack", style="dim"), safe(f.model),
                         safe(f.rule), safe(onset(f)), safe(lasted(f, now)), safe(_where(f))])
@@ -186,6 +188,22 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
         if more:
             rows.append((MORE, ["", Text(f"+{more} more", style="bold"), Text("enter: all incidents", style="dim")]))
         table.set_rows(rows)
+
+    def _fit_models(self, incidents: FilterTable, firing: int) -> None:
+        """The models table gets the rows the incidents do not need: with 60 models and nothing firing, 60% of
+        the screen left six empty incident rows at 80x24 while the models scrolled. It never gets less than its
+        60% (the stylesheet's cap), so a long incident list still ends in "+N more"."""
+        if incidents.filter_text or incidents.filtering:
+            return  # the filter's own line is in the list: the next render counts again
+        models = self.query_one("#models", FilterTable)
+        room = models.outer_size.height + incidents.outer_size.height
+        if room <= 0:
+            return  # not laid out yet
+        want = room - max(firing + 1, 2)  # the list's header and its rows, at least one row
+        cap = want if want > int(self.size.height * 0.6) else None
+        if cap != self._models_cap:
+            self._models_cap = cap
+            models.styles.max_height = cap  # None: the stylesheet's 60% again
 
     @staticmethod
     def _incident_rows(table: FilterTable) -> int | None:
