@@ -153,3 +153,46 @@ def test_a_full_disk_under_the_rollup_folder_reads_raw_rows_too(tmp_path, capsys
         assert f"{disk}/rollups cannot be written (No space left on device)" in err and "Error" not in err, err
     finally:
         subprocess.run(["umount", str(disk)], capture_output=True)
+
+
+def _limited(limit: int):
+    """For `preexec_fn`: the child may write no file past `limit` bytes (`ulimit -f`). Python ignores SIGXFSZ, so
+    a write past it fails with EFBIG instead of killing the process."""
+    import resource
+
+    return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+def test_a_file_size_limit_is_no_internal_error(tmp_path):
+    """`ulimit -f` (a limit the disk's free space does not show): the store wrote a backlog as one segment, and every
+    command exited 4 with "OSError: [Errno 27] Error writing bytes to file" (fourth store probe, carried item 1). Now
+    the segment is written in pieces that fit, and the answers are those of a run without the limit."""
+    import os
+    import sys
+
+    from conftest import SRC
+
+    limit = 96 << 10
+    rows = [{"ts": f"{T0 + timedelta(seconds=20 * i):%Y-%m-%dT%H:%M:%S}Z", "model": "m", "version": "1",
+             "request_id": f"r{i:06d}-{(i * 7919) % 100003:05d}", "latency_ms": 10 + (i * 37) % 211,
+             "prediction": str(i % 2), "status": "error" if i % 9 == 0 else "ok", "amount": (i * 2654435761) % 10**6 / 7}
+            for i in range(30000)]
+    (tmp_path / "p.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    answers = []
+    for name, preexec in (("limited", _limited(limit)), ("free", None)):
+        cfg = tmp_path / f"{name}.toml"
+        cfg.write_text(f'[store]\npath = "store-{name}"\n[rollups]\nmin_rows = 10\n[[logs]]\nkind = "predictions"\n'
+                       'path = "p.jsonl"\n[models.m]\ntask = "classification"\n')
+        env = {**os.environ, "PYTHONPATH": SRC}
+        done = subprocess.run([sys.executable, "-m", "console", "--config", str(cfg), "--at", "latest", "health", "m",
+                               "--window", "7d", "--format", "json"], capture_output=True, text=True, env=env,
+                              preexec_fn=preexec, timeout=600)
+        assert done.returncode == exit_codes.OK, done.stderr
+        assert "Error" not in done.stderr, done.stderr
+        answers.append(json.loads(done.stdout))
+    got, want = answers
+    assert got == want
+    assert sum(v["requests"] for v in got["table"]) == len(rows)  # every row, counted once
+    store = tmp_path / "store-limited"
+    assert len(list(store.rglob("predictions/*.parquet"))) > 1  # it did not fit whole
+    assert all(p.stat().st_size <= limit for p in store.rglob("*") if p.is_file())

@@ -627,20 +627,33 @@ class Ingest:
                                            if _retyped(str(f.type), known.get(f.name, ())))
             for f in table.schema:
                 known.setdefault(f.name, set()).add(str(f.type))
-            name = f"{kind}/{uuid.uuid4().hex}.parquet"
-            tmp = self.dir / f"{name}.tmp"
-            # grouped by model, each model's rows in the order they were logged (by time, as logs are written),
-            # at a fraction of the cost of sorting by time as well
-            try:
-                merge.write(table, tmp, sort_by_model=kind == "predictions")
-                os.replace(tmp, self.dir / name)
-            except BaseException:  # a full disk or a failed fsync: the refresh fails whole, leaving no file
-                tmp.unlink(missing_ok=True)
-                raise
-            self._schema(str(self.dir / name), table)
-            self._parquet_meta[("segment", name)] = table.num_rows
-            written.setdefault(kind, []).append(name)
+            for name, piece in self._write_segments(kind, table):
+                self._schema(str(self.dir / name), piece)
+                self._parquet_meta[("segment", name)] = piece.num_rows
+                written.setdefault(kind, []).append(name)
             tables.clear()
+
+    def _write_segments(self, kind: str, table: pa.Table) -> list[tuple[str, pa.Table]]:
+        """The table as one segment, or as halves (and so on) when a file of it is too large for this process
+        (EFBIG: `ulimit -f`, a file-size limit the disk's free space does not show): a backlog written whole
+        made every command exit 4 under such a limit. Each file is complete before it is named."""
+        name = f"{kind}/{uuid.uuid4().hex}.parquet"
+        tmp = self.dir / f"{name}.tmp"
+        # grouped by model, each model's rows in the order they were logged (by time, as logs are written),
+        # at a fraction of the cost of sorting by time as well
+        try:
+            merge.write(table, tmp, sort_by_model=kind == "predictions")
+            os.replace(tmp, self.dir / name)
+        except OSError as exc:  # a full disk or a failed fsync: the refresh fails whole, leaving no file
+            tmp.unlink(missing_ok=True)
+            if exc.errno != errno.EFBIG or table.num_rows < 2:
+                raise
+            half = table.num_rows // 2
+            return [*self._write_segments(kind, table.slice(0, half)), *self._write_segments(kind, table.slice(half))]
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return [(name, table)]
 
     def _drop_own_rollups(self) -> None:
         """The store's own rollup folder goes with the rows it was built from when they are read again under other
