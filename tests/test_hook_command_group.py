@@ -75,3 +75,42 @@ def test_a_command_whose_output_is_not_utf8_is_judged_by_its_exit_code(sqlite_ur
         {"champion": "2"}
     retrained = op.retrain(name, "production", reason="drift")
     assert retrained.status == "done", retrained.message
+
+
+def test_a_command_printing_50_mb_is_read_to_its_end_and_kept_to_64_kib(sqlite_uri, tmp_path):
+    """Carried item 3 of the fourth store probe: a command hook's output was read whole (`communicate`), where an HTTP
+    hook's body stops at 64 KiB: a deploy script printing a gigabyte took a gigabyte of the console. Now each output
+    is read to its end (the command is not blocked on a full pipe) and only its first 64 KiB are kept, the result
+    saying so; a hook printing exactly 64 KiB is not said to be cut."""
+    from conftest import mlflow_client, seed_model, unique
+    from console.actions import audit
+    from console.actions.operator import Operator
+    from console.actions.policy import User
+    from console.config import parse
+    from console.sources.registry import Registry
+
+    limit = hooks.BODY_MAX_BYTES
+    exact = hooks.run_command("deploy", Webhook(command=("sh", "-c", f"cat >/dev/null; yes | head -c {limit}"),
+                                                timeout_s=30.0), {"model": "m"}, "key-6")
+    assert exact.ok and exact.message == "deploy command succeeded", exact.message
+    loud = hooks.run_command("deploy", Webhook(command=("sh", "-c", f"cat >/dev/null; yes | head -c {limit + 1} >&2;"
+                                                        " exit 3"), timeout_s=30.0), {"model": "m"}, "key-7")
+    assert not loud.ok and loud.message == "deploy command exited 3: y (its output cut at 64 KiB: stderr read to " \
+                                           "the end, not kept)", loud.message
+
+    name = unique("loud")
+    seed_model(sqlite_uri, name, 2, aliases={"champion": "1"})
+    cfg = parse({"audit": {"path": str(tmp_path / "audit.jsonl")},
+                 "webhooks": {"deploy": {"command": ["sh", "-c", "cat >/dev/null; yes | head -c 50000000; echo done"],
+                                         "timeout_s": 60}}}, root=tmp_path)
+    op = Operator(cfg, Registry(sqlite_uri), user=User("alice", ()), backoff_s=0.01, lease_pause_s=0.05)
+    promoted = op.promote(name, "2", "production", expected_from="1", reason="better")
+    assert promoted.status == "done", promoted.message
+    assert {k: str(v) for k, v in mlflow_client(sqlite_uri).get_registered_model(name).aliases.items()} == \
+        {"champion": "2"}
+    (outcome,) = [r for r in audit.read(tmp_path / "audit.jsonl", model=name) if r.get("outcome")]
+    assert outcome["outcome"] == "done"
+    hook = outcome["hooks"]["deploy"]
+    assert hook["ok"] and hook["message"] == "deploy command succeeded (its output cut at 64 KiB: stdout read to the " \
+                                             "end, not kept)", hook
+    assert hook["response"].startswith("y\ny\n") and "done" not in hook["response"]  # its start, kept

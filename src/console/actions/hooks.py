@@ -278,7 +278,7 @@ def run_command(name: str, hook: Webhook, payload: dict[str, Any], idempotency_k
     """Run the hook's argument list once, payload on stdin; exit 0 is success, stdout JSON is the response."""
     env = {**os.environ, "IDEMPOTENCY_KEY": idempotency_key}
     try:
-        proc = _finished(list(hook.command), json.dumps(payload, default=str), hook.timeout_s, env)
+        proc, cut = _finished(list(hook.command), json.dumps(payload, default=str), hook.timeout_s, env)
     except subprocess.TimeoutExpired:
         return HookResult(False, attempts=1, unknown=True,
                           message=f"{name} command timed out after {hook.timeout_s:g} s (it and the processes it "
@@ -290,25 +290,66 @@ def run_command(name: str, hook: Webhook, payload: dict[str, Any], idempotency_k
     except ValueError:
         response = proc.stdout[-4000:]
     response = redact_value(response, secrets)
+    said = f" (its output cut at {BODY_MAX_BYTES // 1024} KiB: {' and '.join(cut)} read to the end, not kept)" \
+        if cut else ""
     if proc.returncode == 0:
-        return HookResult(True, attempts=1, response=response, message=f"{name} command succeeded")
+        return HookResult(True, attempts=1, response=response, message=f"{name} command succeeded{said}")
     tail = redact_text(((proc.stderr or "").strip().splitlines()[-1:] or [""])[0], secrets)[:200]
     return HookResult(False, attempts=1, response=response,
-                      message=f"{name} command exited {proc.returncode}{': ' + tail if tail else ''}")
+                      message=f"{name} command exited {proc.returncode}{': ' + tail if tail else ''}{said}")
 
 
-def _finished(argv: list[str], stdin: str, timeout_s: float, env: dict[str, str]) -> subprocess.CompletedProcess:
-    """The command run to its end in a process group of its own; at `timeout_s` the whole group is killed. Killing
-    the command alone (`subprocess.run`) left what it started running: a deploy script's `kubectl rollout` or
-    `sleep; apply` went on after the console had said the hook timed out."""
+def _finished(argv: list[str], stdin: str, timeout_s: float,
+              env: dict[str, str]) -> tuple[subprocess.CompletedProcess, list[str]]:
+    """The command run to its end in a process group of its own, and which of its outputs were cut; at `timeout_s`
+    the whole group is killed. Killing the command alone (`subprocess.run`) left what it started running: a deploy
+    script's `kubectl rollout` or `sleep; apply` went on after the console had said the hook timed out.
+
+    Each output is read to its end but only its first `BODY_MAX_BYTES` are kept, as an HTTP hook's body is:
+    `communicate` kept all of it, and a hook printing a gigabyte took a gigabyte (twice, decoded)."""
+    import selectors
     import signal
 
-    # its output read as UTF-8 with what is not spelt `\ufffd`: a byte that is not (a Latin-1 name, a progress bar)
-    # raised UnicodeDecodeError after the command had exited 0, and a deploy that went out was called unknown
-    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            encoding="utf-8", errors="replace", env=env, shell=False, start_new_session=True)
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            shell=False, start_new_session=True)
+    deadline = time.monotonic() + timeout_s
+    kept = {proc.stdout: bytearray(), proc.stderr: bytearray()}
+    cut: list[str] = []
+    data, sent = stdin.encode("utf-8"), 0
     try:
-        out, err = proc.communicate(stdin, timeout=timeout_s)
+        with selectors.DefaultSelector() as sel:
+            for out in kept:
+                sel.register(out, selectors.EVENT_READ)
+            if data:
+                sel.register(proc.stdin, selectors.EVENT_WRITE)
+            else:
+                proc.stdin.close()
+            while sel.get_map():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise subprocess.TimeoutExpired(argv, timeout_s)
+                for key, _ in sel.select(left):
+                    pipe = key.fileobj
+                    if pipe is proc.stdin:
+                        try:
+                            sent += os.write(key.fd, data[sent:sent + 512])  # PIPE_BUF: a write that cannot block
+                        except BrokenPipeError:  # it stopped reading: what it answers still counts
+                            sent = len(data)
+                        if sent >= len(data):
+                            sel.unregister(pipe)
+                            pipe.close()
+                        continue
+                    chunk = os.read(key.fd, 1 << 16)
+                    if not chunk:
+                        sel.unregister(pipe)
+                        pipe.close()
+                        continue
+                    held = kept[pipe]
+                    room = BODY_MAX_BYTES - len(held)
+                    if len(chunk) > room and pipe not in cut:
+                        cut.append(pipe)
+                    held += chunk[:max(room, 0)]
+            proc.wait(max(0.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
         try:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -321,7 +362,11 @@ def _finished(argv: list[str], stdin: str, timeout_s: float, env: dict[str, str]
                 pass
         proc.wait()
         raise
-    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+    # read as UTF-8 with what is not spelt `\ufffd`: a byte that is not (a Latin-1 name, a progress bar) raised
+    # UnicodeDecodeError after the command had exited 0, and a deploy that went out was called unknown
+    out, err = (bytes(kept[p]).decode("utf-8", errors="replace") for p in (proc.stdout, proc.stderr))
+    return (subprocess.CompletedProcess(argv, proc.returncode, out, err),
+            [{proc.stdout: "stdout", proc.stderr: "stderr"}[p] for p in cut])
 
 
 def configured(cfg: Config, name: str) -> bool:
