@@ -108,8 +108,26 @@ def replace_private(path: str | os.PathLike, text: str, durable: bool = False) -
         tmp.unlink(missing_ok=True)
         raise
     if durable:
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        sync_folder(path.parent)
+
+
+def sync_folder(folder: str | os.PathLike) -> None:
+    """The folder's entries (a rename into it) flushed to the disk."""
+    dfd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def rename_durably(tmp: str | os.PathLike, target: str | os.PathLike) -> None:
+    """`tmp`, written and closed, flushed to the disk and then renamed to `target`, the rename flushed too: without
+    the first fsync a crash soon after (ext4's delayed allocation) could leave `target` named but empty, and an
+    immutable file (a rollup hour or day) is never written again to mend it."""
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, target)
+    sync_folder(Path(target).parent)

@@ -58,6 +58,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from console.analytics import cost as co
+from console.private_files import rename_durably
 from console.rollup_paths import model_dir
 from console.analytics import quality as qu
 from console.analytics import sketches as sk
@@ -540,7 +541,7 @@ def write(tables: Mapping[str, pa.Table], path: str | os.PathLike, start: dateti
         meta = {b"rollup.start": start.isoformat().encode(), b"rollup.end": end.isoformat().encode()}
         pq.write_table(table.replace_schema_metadata({**(table.schema.metadata or {}), **meta}), tmp,
                        compression=COMPRESSION)
-        os.replace(tmp, target)
+        rename_durably(tmp, target)
         written.append(target)
     return written
 
@@ -806,7 +807,7 @@ def save_state(path: str | os.PathLike, state: Mapping[str, Any]) -> None:
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(f".{STATE}.tmp")
     tmp.write_text(json.dumps(state, indent=1, sort_keys=True, default=str), encoding="utf-8")
-    os.replace(tmp, p)
+    rename_durably(tmp, p)
 
 
 Scan = Callable[[datetime, datetime], Iterator[pa.RecordBatch]]  # predictions with start <= ts < end
@@ -1172,7 +1173,7 @@ def _write_day(path: str | os.PathLike, model: str, day: datetime, table: pa.Tab
     tmp = d / f".{target.name}.tmp"
     pq.write_table(table.replace_schema_metadata({b"rollup.day": day.isoformat().encode()}), tmp,
                    compression=COMPRESSION)
-    os.replace(tmp, target)
+    rename_durably(tmp, target)  # on the disk before the files it replaces go
     for old in day_files(path, model):  # the older files of this day are stale now
         if old.day == day and old.path != target:
             old.path.unlink(missing_ok=True)

@@ -16,6 +16,7 @@ import uuid
 import weakref
 from pathlib import Path
 
+from console.private_files import sync_folder
 from console.store import tiers
 from console.store.manifest import KINDS, Manifest
 from console.store.on_first_use import filelock, merge, pa
@@ -146,6 +147,7 @@ class Compaction:
                         if not set(batch) <= set(m.segments.get(kind, [])):
                             return False  # merged or dropped by another process meanwhile
                         os.replace(tmp, self.dir / name)
+                        sync_folder(tmp.parent)  # named on the disk before the manifest names it
                         try:
                             # the merged segment takes its oldest part's place, so segments stay in about
                             # the order their rows were logged

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from console.config import LogSource, reveal
+from console.private_files import sync_folder
 from console.sources import compressed, endpoints, field_names
 from console.sources.contract import FIELDS, PREDICTION_RAW_ONLY, PROVENANCE_FIELDS, Rejected
 from console.sources.files import FileCursor, Tailer
@@ -642,8 +643,9 @@ class Ingest:
         # grouped by model, each model's rows in the order they were logged (by time, as logs are written),
         # at a fraction of the cost of sorting by time as well
         try:
-            merge.write(table, tmp, sort_by_model=kind == "predictions")
+            merge.write(table, tmp, sort_by_model=kind == "predictions")  # (fsynced: `merge.durable`)
             os.replace(tmp, self.dir / name)
+            sync_folder(tmp.parent)  # the name too, before the manifest (fsynced in its own folder) names it
         except OSError as exc:  # a full disk or a failed fsync: the refresh fails whole, leaving no file
             tmp.unlink(missing_ok=True)
             if exc.errno != errno.EFBIG or table.num_rows < 2:
