@@ -151,6 +151,14 @@ async def test_k_on_the_incidents_screen_acknowledges_through_the_same_path(demo
         await pilot.pause()
         assert [c.plain for c in table.cells(latency.id)][0] == "ACKED"
         assert f"by {real_user_name()}" in screen_text(app) and "v5 rollback planned at 9" in screen_text(app)
+        # again: the operator's one check says so, with no dialog, and audits the refusal as the CLI's `ack` does
+        # (the screen said "already acknowledged" itself and recorded nothing; carried item 4)
+        await pilot.press("k")
+        await until(pilot, lambda: any("is already acknowledged by" in str(n.message) for n in app._notifications),
+                    "the refusal")
+        assert not isinstance(app.screen, AckDialog)
+    refused = [r for r in audit.read(audit.default_path(cfg)) if r.get("phase") == "refused" and r.get("action") == "ack"]
+    assert refused and refused[-1]["message"].startswith(f"{latency.id} is already acknowledged by {real_user_name()}")
     rec = next(r for r in acks(cfg) if r["incident"] == latency.id)
     assert rec["reason"] == "v5 rollback planned at 9" and rec["actor"] == real_user_name()
     check = json.loads(cli(config, "check", "--format", "json").stdout)  # the other door sees it too

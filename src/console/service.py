@@ -655,11 +655,7 @@ class Service:
         if not found.firing:
             return self.operator.refuse("refused", f"incident {incident_id!r} is not firing; `check` lists the firing "
                                                    "ids", "ack", found.model, "production", {"unknown_incident": True})
-        if found.ack is not None:
-            return self.operator.refuse("refused", f"{incident_id} is already acknowledged by {found.ack.by}: "
-                                                   f"{found.ack.reason}", "ack", found.model, "production",
-                                        {"already": True})
-        return self.operator.acknowledge(found, self.clock(), reason)
+        return self.operator.acknowledge(found, self.clock(), reason)  # (which refuses one acknowledged already)
 
     def auto_retrain(self, past: bool = False) -> list:
         """`auto_retrain = true`: a standing recommendation calls the retrain action, once per cool-down.

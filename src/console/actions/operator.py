@@ -791,24 +791,30 @@ class Operator:
     # ------------------------------------------------------------------ acknowledge
 
     def acknowledge(self, incident: Any, at: datetime, reason: str) -> ActionResult:
-        """Record that the current user acknowledges `incident` (a finding) as seen at `at`, with a reason."""
+        """Record that the current user acknowledges `incident` (a finding) as seen at `at`, with a reason.
+
+        The one "already acknowledged" check of the CLI and the TUI, made on the trail under the lock: an incident
+        acknowledged before, whether long ago or while the operator looked (the `ack` command beside the TUI's k),
+        is refused alike, exit 1, a plan that would change nothing (the README's "blocked plan"). The service and
+        the screen checked the findings they had read as well, and refused (1) or lost the race (3) by timing."""
         env = "production"
         refused = self.admit_plain("ack", incident.model, env)
         if refused is not None:
             return refused
         reason = " ".join((reason or "").split())
-        if not reason:
-            return self.refuse("refused", "an acknowledgement needs a reason (--reason)", "ack", incident.model, env,
-                               {"usage": True})
         try:
             # the trail read again and written under one lock: two operators acknowledging one incident at once
             # (the `ack` command beside the TUI's k) each saw it unacknowledged, and both were recorded
             with model_lock(self.lock_dir / "ack", incident.model, self.lock_wait_s):
                 first = self._acknowledged(incident, at)
                 if first is not None:
-                    return self.refuse("conflict", f"{incident.id} was acknowledged by {first.by} at {first.ts}: "
-                                                   f"{first.reason}; not recorded again", "ack", incident.model, env,
+                    when = f" at {first.ts}" if first.ts else ""
+                    return self.refuse("refused", f"{incident.id} is already acknowledged by {first.by}{when}: "
+                                                  f"{first.reason}; not recorded again", "ack", incident.model, env,
                                        {"already": True})
+                if not reason:
+                    return self.refuse("refused", "an acknowledgement needs a reason (--reason)", "ack",
+                                       incident.model, env, {"usage": True})
                 rec = self.audit.append({**acks_mod.record(incident, at, reason), "action_id": uuid.uuid4().hex,
                                          **audit_mod.actor_fields()})
         except Timeout:

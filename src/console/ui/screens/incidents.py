@@ -90,11 +90,10 @@ class IncidentsScreen(MonitorScreen):
         if f is None or not f.firing:
             self.app.notify("select a firing incident to acknowledge", severity="warning")
             return
-        if f.ack is not None:
-            self.app.notify(f"already acknowledged by {printable(f.ack.by)}: {printable(f.ack.reason)}")
-            return
         incident_id = f.id
-        if self._ack_refused() is not None:  # refused without a dialog, by the service, which audits the refusal
+        # refused without a dialog, by the service, which audits the refusal as the CLI's `ack` is: read-only or a
+        # role, or an incident acknowledged already (the operator's one check, on the trail)
+        if self._ack_refused() is not None or f.ack is not None:
             self.call_service("ack", lambda svc: svc.acknowledge(incident_id, ""))  # as the CLI's `ack` is
             return
 
