@@ -252,6 +252,8 @@ def test_regression_quality_equals_sklearn(ws, capsys, path):
     _close(m["mae"], skm.mean_absolute_error(actual, pred))
     _close(m["rmse"], math.sqrt(skm.mean_squared_error(actual, pred)))
     _close(m["mape"], skm.mean_absolute_percentage_error(actual, pred))
+    # a count of rows: JSON said `"mape_n": 2246.0` beside the per-version table's 2246
+    assert type(m["mape_n"]) is int and m["mape_n"] == (actual != 0).sum()
 
 
 @pytest.mark.parametrize("path", ["raw", "rollups"])

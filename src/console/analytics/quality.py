@@ -239,12 +239,16 @@ def _span_text(window) -> str | None:
     return format_span(window) if window is not None else None
 
 
+def _metrics(r: dict, names: Sequence[str]) -> dict[str, float | int | None]:
+    """The metrics of a result row; `mape_n` is a count of rows, said as one (`2246`, not `2246.0` in JSON)."""
+    return {k: (int(r[k] or 0) if k == "mape_n" else opt_float(r[k])) for k in names}
+
+
 def quality_of(r: dict, task: str, window: str | None) -> "Quality":
     """A window's Quality from `from_counts` of its summed counts."""
     names = REGRESSION + ("mape_n",) if task == "regression" else CLASSIFICATION + ("roc_auc_bound",)
     return Quality(task=task, window=_span_text(window), n=int(r["n"]), n_labelled=int(r["n_labelled"]),
-                   labelled_share=opt_float(r["labelled_share"]),
-                   metrics={k: opt_float(r[k]) for k in names})
+                   labelled_share=opt_float(r["labelled_share"]), metrics=_metrics(r, names))
 
 
 def metric_aggs(task: str, positive_label: str = "1") -> list[pl.Expr]:
@@ -280,7 +284,7 @@ class Quality(JsonResult):
     n: int
     n_labelled: int
     labelled_share: float | None
-    metrics: dict[str, float | None]
+    metrics: dict[str, float | int | None]
 
 
 def quality(joined: pl.DataFrame, task: str, positive_label: str = "1", now: datetime | None = None,
@@ -289,6 +293,6 @@ def quality(joined: pl.DataFrame, task: str, positive_label: str = "1", now: dat
     rows = in_window(joined, now, window) if window and now is not None else joined
     r = quality_table(rows, task, positive_label).row(0, named=True)
     names = REGRESSION + ("mape_n",) if task == "regression" else CLASSIFICATION
-    metrics = {k: opt_float(r[k]) for k in names}
+    metrics = _metrics(r, names)
     return Quality(task=task, window=_span_text(window), n=int(r["n"]), n_labelled=int(r["n_labelled"] or 0),
                    labelled_share=opt_float(r["labelled_share"]), metrics=metrics)
