@@ -5,9 +5,10 @@ The logs come from sklearn's bundled datasets (no download): a logistic regressi
 decision tree (canary, 20 %) on breast cancer, with a shadow mirroring a third of the requests under the
 users' request ids, scores of exactly 0 and 1, a segment of one row, labels landing 1-96 h later (15 % never,
 some corrected with the other class two hours later, some for requests never logged); a linear regression on
-diabetes; a multiclass logistic regression on wine (`positive_label = "class_1"`); a model whose labels are all
-one class; and an LLM priced by tokens and replica-hours. Three weeks ending 2026-08-31 18:00Z, read with
-`--at`, so nothing depends on the day the tests run.
+diabetes; multiclass logistic regressions on wine (`positive_label = "class_1"`) and digits (its classes
+logged as JSON numbers, labelled "3" or "3.0"); a model whose labels are all one class; and an LLM priced
+by tokens and replica-hours. Three weeks ending 2026-08-31 18:00Z, read with `--at`, so nothing depends on
+the day the tests run.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import pytest
 from scipy import stats
 from scipy.spatial import distance
 from sklearn import metrics as skm
-from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_wine
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -109,6 +110,20 @@ def _logs(rng) -> tuple[list[dict], list[dict]]:
             labels.append({"request_id": f"w{i}", "label": f"class_{int(ys[i])}",
                            "ts": _iso(ts[i] + timedelta(hours=2))})
 
+    x, y = load_digits(return_X_y=True)
+    digits = make_pipeline(StandardScaler(), LogisticRegression(max_iter=300)).fit(x[::3], y[::3])
+    n = 1500
+    idx = rng.integers(0, len(y), n)
+    xs, ys, ts = x[idx] + rng.normal(0, 0.5, (n, x.shape[1])), y[idx], times(n)
+    p = digits.predict_proba(xs)
+    for i in range(n):  # the classes as JSON numbers, labelled "3" or "3.0": compared as numbers
+        preds.append({"ts": _iso(ts[i]), "model": "digits", "version": "1", "request_id": f"d{i}",
+                      "features": {"pixel": float(xs[i, 20])}, "prediction": int(p[i].argmax()),
+                      "score": float(p[i, 1]), "latency_ms": 5.0})
+        if rng.random() < 0.8:
+            labels.append({"request_id": f"d{i}", "label": f"{ys[i]}.0" if i % 2 else str(ys[i]),
+                           "ts": _iso(ts[i] + timedelta(hours=1))})
+
     ts = times(2000)
     for i, t in enumerate(ts):
         v2 = t > END - timedelta(days=5)
@@ -148,6 +163,8 @@ features = ["bmi"]
 [models.wine]
 features = ["alcohol"]
 positive_label = "class_1"
+[models.digits]
+features = ["pixel"]
 [models.chat]
 task = "llm"
 [models.chat.prices]
@@ -205,15 +222,20 @@ def _close(got, want, tol=1e-9):
 
 
 @pytest.mark.parametrize("path", ["raw", "rollups"])
-@pytest.mark.parametrize("model,pos", [("cancer", "1"), ("wine", "class_1")])
+@pytest.mark.parametrize("model,pos", [("cancer", "1"), ("wine", "class_1"), ("digits", "1")])
 def test_classifier_quality_equals_sklearn(ws, capsys, path, model, pos):
-    """Accuracy (multiclass: every class), precision, recall and F1 of `positive_label` exact on both paths, ROC
-    AUC of the positive class's score exact raw and within its stated bound from the rollups; per version too,
-    the shadow in its own row; the predictions labelled only after the view's end counted apart."""
+    """Accuracy (multiclass: every class; digits' numbers against labels "3" and "3.0"), precision, recall and F1
+    of `positive_label` exact on both paths, ROC AUC of the positive class's score exact raw and within its
+    stated bound from the rollups; per version too, the shadow in its own row; the predictions labelled only
+    after the view's end counted apart."""
     root, p, lab = ws
     d = _cli(capsys, root, path, "quality", model, "--at", AT, "--window", "14d")
     assert d["source"] == ("rollups" if path == "rollups" else "raw rows")
     w, k = _labelled(ws, model, 14)
+    if model == "digits":  # a class as a number: 3, "3" and "3.0" are one class
+        w = w.assign(prediction=w.prediction.astype(int).astype(str))
+        k = k.assign(label=k.label.astype(float).astype(int).astype(str),
+                     prediction=k.prediction.astype(int).astype(str))
     y, yhat = (k.label == pos).astype(int), (k.prediction == pos).astype(int)
     now, m = d["now"], d["now"]["metrics"]
     assert (now["n"], now["n_labelled"]) == (len(w), len(k))
