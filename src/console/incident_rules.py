@@ -468,6 +468,7 @@ class RuleEvaluator:
         """A drift rule's evaluations from each window's dataset drift (`scored`, keyed by (start, end)),
         whether the exact fold or the rollups scored it."""
         evals, reports = [], {}
+        held: set[str] = set()  # the features drifted in the open run's latest breach (the dataset rules)
         for lo, hi, n in spans:
             if n < MIN_DRIFT_ROWS:
                 evals.append(ev.Evaluation(lo, hi, n, None, None, note=f"{n} rows, needs {MIN_DRIFT_ROWS}"))
@@ -489,6 +490,18 @@ class RuleEvaluator:
                 breach = bool(c.drifted) if c is not None else al.breaches(rule.op, value, rule.threshold)
             else:
                 value, breach = ds.share, al.breaches(rule.op, ds.share, rule.threshold)
+            if not (rule.metric == "feature_drift" and rule.feature):
+                gone = sorted(f for f in held if not any(c.column == f and c.evaluated for c in ds.columns))
+                if breach:
+                    held = {c.column for c in ds.columns if c.drifted}
+                elif gone:
+                    # a feature of the breach no longer logged: the share of the others is no recovery (it ended the
+                    # incident for lack of data); a feature never drifted, or never logged, holds nothing
+                    evals.append(ev.Evaluation(lo, hi, n, None, None, note=f"{', '.join(gone)} (drifted before): no "
+                                               f"data on {n} rows; {ds.n_drifted}/{ds.n_evaluated} others drifted"))
+                    continue
+                else:
+                    held = set()
             evals.append(ev.Evaluation(lo, hi, n, value, breach,
                                        note=f"{ds.n_drifted}/{ds.n_evaluated} features drifted on {n} rows"))
         return evals, {"drift": reports}
