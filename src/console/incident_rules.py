@@ -367,7 +367,8 @@ class RuleEvaluator:
                 wide = self._reaching(Context(src.model, src.mc, preds, src.since, src.now, None), rule)
                 evals, extra = self._evaluate(wide, rule)
                 return evals, {**extra, "context": wide}  # its onset is sought in the rows it read
-            return src.accuracy(metric, span, expected[key], rule.threshold, MIN_LABELS), {"expected": expected[key]}
+            return src.accuracy(metric, span, expected[key], rule.threshold, MIN_LABELS, rule.op), {
+                "expected": expected[key]}
         if metric in DRIFT_METRICS:
             if self.mon.reference(src.model) is None:
                 return [], {"note": "no reference data"}
@@ -434,7 +435,7 @@ class RuleEvaluator:
             spans = ev.windows(labelled["ts"], now, span, MIN_LABELS, ctx.since, step=ctx.step(span), limit=None,
                                reach=ctx.reach)
             fn = ev.accuracy_evaluations if metric == "accuracy_drop" else ev.mae_evaluations
-            return fn(labelled, spans, expected, rule.threshold, MIN_LABELS), {"expected": expected}
+            return fn(labelled, spans, expected, rule.threshold, MIN_LABELS, op=rule.op), {"expected": expected}
         if metric in DRIFT_METRICS:
             return self._drift_evaluations(ctx, rule, span)
         if metric == "cost_spike":
@@ -642,7 +643,8 @@ class RuleEvaluator:
         if not rows.height or "label_ts" not in rows.columns:
             return run.onset
         expected = self.mon.expected(ctx.model).get("accuracy" if rule.metric == "accuracy_drop" else "mae")
-        at = ev.breached_at(rows, rule.metric, run.window_start, run.onset, expected, rule.threshold, MIN_LABELS) \
+        at = ev.breached_at(rows, rule.metric, run.window_start, run.onset, expected, rule.threshold, MIN_LABELS,
+                            op=rule.op) \
             if expected is not None else None
         known = at if at is not None else rows["label_ts"].max()  # the labels known now: at the latest, the last
         return max(run.onset, known) if isinstance(known, datetime) else run.onset

@@ -485,19 +485,19 @@ class RollupRules:
         return (None if v is None else float(v)), (exact_bounds(rows) if metric == "p95_ms" else (None, None))
 
     def accuracy(self, metric: str, span: timedelta, expected: float, threshold: float,
-                 min_labels: int) -> list[ev.Evaluation]:
+                 min_labels: int, op: str = ">") -> list[ev.Evaluation]:
         out = []
         for w in self.windows(span, min_labels, by=(lambda w: w.scored) if metric == "accuracy_drop" else
                               (lambda w: w.labelled)):
             if metric == "accuracy_drop":
                 n, k = w.scored, sum(p.correct for p in w.parts)
-                out.append(ev.accuracy_evaluation(w.lo, w.hi, n, k, expected, threshold, min_labels))
+                out.append(ev.accuracy_evaluation(w.lo, w.hi, n, k, expected, threshold, min_labels, op=op))
             else:
                 n = sum(p.reg_n for p in w.parts)
                 s, q = sum(p.reg_abs for p in w.parts), sum(p.reg_sq for p in w.parts)
                 mean = s / n if n else 0.0
                 std = math.sqrt(max(q - n * mean * mean, 0.0) / (n - 1)) if n > 1 else 0.0
-                out.append(ev.mae_evaluation(w.lo, w.hi, n, mean, std, expected, threshold, min_labels))
+                out.append(ev.mae_evaluation(w.lo, w.hi, n, mean, std, expected, threshold, min_labels, op=op))
         return out
 
     def sparse_labels(self, span: timedelta, min_labels: int) -> bool:

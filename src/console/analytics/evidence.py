@@ -100,6 +100,11 @@ def p_below(successes: int, n: int, p0: float) -> float | None:
     return 0.5 * math.erfc(-z / math.sqrt(2))
 
 
+def p_above(successes: int, n: int, p0: float) -> float | None:
+    """One-sided p-value that the true proportion is above `p0`: `p_below` of the failures against 1 - p0."""
+    return p_below(n - successes, n, 1 - p0) if n > 0 else None
+
+
 def p_mean_above(mean: float, std: float, n: int, mu0: float) -> float | None:
     """One-sided p-value that the true mean is above `mu0` (normal approximation)."""
     if n < 2 or std <= 0 or not math.isfinite(std):
@@ -409,7 +414,7 @@ def labelled_value(metric: str) -> pl.Expr:
 
 
 def accuracy_evaluations(labelled: pl.DataFrame, spans: list[tuple[datetime, datetime, int]], expected: float,
-                         threshold: float, min_labels: int, alpha: float = ALPHA) -> list[Evaluation]:
+                         threshold: float, min_labels: int, alpha: float = ALPHA, op: str = ">") -> list[Evaluation]:
     """value = expected accuracy - window accuracy (`accuracy_evaluation`) per window."""
     right = correct()
     out = []
@@ -417,33 +422,29 @@ def accuracy_evaluations(labelled: pl.DataFrame, spans: list[tuple[datetime, dat
     for lo, hi, _ in spans:
         part = slice_window(labelled, lo, hi)
         k = int(part.select(right.sum()).item() or 0) if part.height >= min_labels else 0
-        out.append(accuracy_evaluation(lo, hi, part.height, k, expected, threshold, min_labels, alpha))
+        out.append(accuracy_evaluation(lo, hi, part.height, k, expected, threshold, min_labels, alpha, op))
     return out
 
 
 def accuracy_evaluation(lo: datetime, hi: datetime, n: int, k: int, expected: float, threshold: float,
-                        min_labels: int, alpha: float = ALPHA) -> Evaluation:
-    """`k` right of `n` labels: a breach needs the drop past `threshold` and the accuracy significantly below
-    the expected level (one-sided score test at `alpha`); recovery needs the drop within the threshold on
-    enough labels."""
+                        min_labels: int, alpha: float = ALPHA, op: str = ">") -> Evaluation:
+    """`k` right of `n` labels: a breach needs the drop past `threshold` by the rule's `op` and the accuracy
+    significantly below the expected level (one-sided score test at `alpha`; above it for a `<` or `<=` rule,
+    accuracy better than expected); recovery needs the drop not past the threshold on enough labels. The rule
+    read `>` whatever its `op`: `>= 0.25` did not fire at a drop of exactly 0.25, `< 0` fired on a drop."""
     if n < min_labels:
         return Evaluation(lo, hi, n, None, None, note=f"{n} labelled rows with a prediction, needs {min_labels}")
     acc = k / n
     low, high = wilson(k, n)
     drop = expected - acc
-    p = p_below(k, n, expected)
-    if drop > threshold and p is not None and p < alpha:
-        breach = True
-    elif drop <= threshold:
-        breach = False
-    else:
-        breach = None  # past the threshold on too few labels to be sure
+    p = p_below(k, n, expected) if op.startswith(">") else p_above(k, n, expected)
+    breach = _significant(OPS[op](drop, threshold), p, alpha)
     return Evaluation(lo, hi, n, drop, breach, expected - high, expected - low,
                       note=f"accuracy {acc:.3f} [{low:.3f}, {high:.3f}] on {n} labels vs expected {expected:.3f}")
 
 
 def mae_evaluations(labelled: pl.DataFrame, spans: list[tuple[datetime, datetime, int]], expected: float,
-                    threshold: float, min_labels: int, alpha: float = ALPHA) -> list[Evaluation]:
+                    threshold: float, min_labels: int, alpha: float = ALPHA, op: str = ">") -> list[Evaluation]:
     """value = window MAE - expected MAE (`mae_evaluation`) per window."""
     err = abs_error()
     out = []
@@ -452,31 +453,35 @@ def mae_evaluations(labelled: pl.DataFrame, spans: list[tuple[datetime, datetime
         part = slice_window(labelled, lo, hi).select(err.alias("e")).drop_nulls().filter(pl.col("e").is_finite())
         n = part.height
         mean, std = (float(part["e"].mean()), float(part["e"].std() or 0.0)) if n >= min_labels else (0.0, 0.0)
-        out.append(mae_evaluation(lo, hi, n, mean, std, expected, threshold, min_labels, alpha))
+        out.append(mae_evaluation(lo, hi, n, mean, std, expected, threshold, min_labels, alpha, op))
     return out
 
 
 def mae_evaluation(lo: datetime, hi: datetime, n: int, mean: float, std: float, expected: float,
-                   threshold: float, min_labels: int, alpha: float = ALPHA) -> Evaluation:
+                   threshold: float, min_labels: int, alpha: float = ALPHA, op: str = ">") -> Evaluation:
     """`n` finite absolute errors of mean `mean` and standard deviation `std` (ddof=1): a breach needs the
-    MAE's excess past `threshold` and significant at `alpha`."""
+    MAE's excess past `threshold` by the rule's `op` and the MAE significantly above the expected level at
+    `alpha` (below it for a `<` or `<=` rule)."""
     if n < min_labels:
         return Evaluation(lo, hi, n, None, None, note=f"{n} labels, needs {min_labels}")
     half = Z_95 * std / math.sqrt(n)
     diff = mean - expected
-    p = p_mean_above(mean, std, n, expected + 0.0)
-    if diff > threshold and p is not None and p < alpha:
-        breach = True
-    elif diff <= threshold:
-        breach = False
-    else:
-        breach = None
+    p = p_mean_above(mean, std, n, expected + 0.0) if op.startswith(">") else p_mean_above(-mean, std, n, -expected)
+    breach = _significant(OPS[op](diff, threshold), p, alpha)
     return Evaluation(lo, hi, n, diff, breach, diff - half, diff + half,
                       note=f"MAE {mean:.3g} ± {half:.2g} on {n} labels vs expected {expected:.3g}")
 
 
+def _significant(past: bool, p: float | None, alpha: float) -> bool | None:
+    """A quality window's breach: past the threshold and significant (True), not past it (False, evidence of
+    recovery), or past it on too few labels to be sure (None)."""
+    if not past:
+        return False
+    return True if p is not None and p < alpha else None
+
+
 def breached_at(labelled: pl.DataFrame, metric: str, lo: datetime, hi: datetime, expected: float, threshold: float,
-                min_labels: int, alpha: float = ALPHA) -> datetime | None:
+                min_labels: int, alpha: float = ALPHA, op: str = ">") -> datetime | None:
     """When the window (lo, hi]'s accuracy or MAE evaluation first breached as its labels arrived (`label_ts`): a
     view at T counts the labels logged by T, so the evidence was there at the first arrival, from `hi` on, whose
     labels so far breach (`accuracy_evaluation`, `mae_evaluation`), not when the window's last label (a correction
@@ -489,10 +494,10 @@ def breached_at(labelled: pl.DataFrame, metric: str, lo: datetime, hi: datetime,
              .sort("at").with_columns(pl.col("n").cum_sum(), pl.col("s").cum_sum(), pl.col("q").cum_sum()))
     for at, n, s, q in steps.iter_rows():
         if metric == "accuracy_drop":
-            got = accuracy_evaluation(lo, hi, n, round(s), expected, threshold, min_labels, alpha)
+            got = accuracy_evaluation(lo, hi, n, round(s), expected, threshold, min_labels, alpha, op)
         else:
             std = math.sqrt(max(q - s * s / n, 0.0) / (n - 1)) if n > 1 else 0.0
-            got = mae_evaluation(lo, hi, n, s / n, std, expected, threshold, min_labels, alpha)
+            got = mae_evaluation(lo, hi, n, s / n, std, expected, threshold, min_labels, alpha, op)
         if got.breach:
             return at
     return None
