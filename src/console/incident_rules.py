@@ -555,12 +555,11 @@ class RuleEvaluator:
         # silence is known up to now: a view ending after it (`--window` of this month) would call every source
         # stale by rows nobody could have logged yet
         now = min(ctx.now, self.mon.wall()) if getattr(self.mon, "wall", None) is not None else ctx.now
-        stale, minutes, allowed = ev.staleness(last, ts, now, _stale_limit(rule))
-        if stale and _stale_limit(rule) is None and ts.len() <= ev.MIN_GAPS:
+        if _stale_limit(rule) is None and ts.len() <= ev.MIN_GAPS:
             # too few gaps in the history for a usual one (a model used twice a day has 14 a week): read back
-            # for them, as the sparse rules read their evidence, rather than page at the floor after every pause
+            # for them, as the sparse rules read their evidence, rather than judge it by a week's largest gap
             ts = self.mon.typed_rows(ctx.model, last - SPARSE_REACH, last, "production", columns=["ts"])["ts"]
-            stale, minutes, allowed = ev.staleness(last, ts, now)
+        stale, minutes, allowed = ev.staleness(last, ts, now, _stale_limit(rule))
         if not stale or _stale_limit(rule) is None and self._usual_silence(ctx.model, last, now, allowed):
             return []
         # the silence's start in its id: an acknowledgement of one silence is not one of the next (an ack of a 3 h
