@@ -324,13 +324,16 @@ class RuleEvaluator:
             runs = [r for r in _runs(rule, evals) if _listed(r, extra)]
             if llm and runs:  # prompt changes as suspects: the history's prompt versions, narrow
                 ranges = [(use.since, now)]
+            elif rule.metric in ("accuracy_drop", "mae_increase"):  # as far back as its first view's window grew
+                ranges = [(use.since, r.onset) for r in runs]
             else:
                 ranges = [(r.window_start - (r.onset - r.window_start), r.onset) for r in runs
                           if rule.metric not in DRIFT_METRICS]
             extra_cols = ["refused", rollup_spec.PROMPT] if llm else []
             preds = use.onset_rows(ranges, extra_cols)
-            found += self._to_findings(Context(model, mc, preds, use.since, now, deployments, True), rule, evals,
-                                       extra)
+            ctx = Context(model, mc, preds, use.since, now, deployments, True)
+            ctx.hourly = True
+            found += self._to_findings(ctx, rule, evals, extra)
         src.memo.save()  # the closed windows' evaluations, for the next pass (`rule_memo`)
         self.kept[model] = (src.memo.hits, src.memo.misses)
         if mc.segments or mc.sensitive:
@@ -635,6 +638,9 @@ class RuleEvaluator:
         "no incidents"); nor is it detected when the window's last label (a correction days later) arrived."""
         if rule.metric not in ("accuracy_drop", "mae_increase"):
             return run.onset
+        first = self._first_evidence(ctx, rule, run)
+        if first is not None:
+            return max(run.onset, first[0])
         rows = he.served(ctx.joined(self.mon)).filter(
             (pl.col("ts") > run.window_start) & (pl.col("ts") <= run.onset) & pl.col("label").is_not_null())
         if rule.metric == "accuracy_drop":
@@ -647,6 +653,21 @@ class RuleEvaluator:
             if expected is not None else None
         known = at if at is not None else rows["label_ts"].max()  # the labels known now: at the latest, the last
         return max(run.onset, known) if isinstance(known, datetime) else run.onset
+
+    def _first_evidence(self, ctx: "Context", rule: AlertRule, run) -> tuple[datetime, datetime] | None:
+        """(when, window start) of a quality run's first breaching window as the first view to see it sized it
+        (`evidence.first_evidence`): its detection and onset then hold for every later view. Made once per run."""
+        key = (rule.name, run.onset)
+        if key not in ctx.first:
+            metric = rule.metric
+            expected = self.mon.expected(ctx.model).get("accuracy" if metric == "accuracy_drop" else "mae")
+            rows = he.served(ctx.joined(self.mon)).filter(pl.col("label").is_not_null() & (pl.col("ts") <= run.onset))
+            if metric == "accuracy_drop":
+                rows = rows.filter(pl.col("prediction").is_not_null())
+            ctx.first[key] = None if expected is None else ev.first_evidence(
+                rows, metric, run.onset, parse_window(rule.window), expected, rule.threshold, MIN_LABELS, op=rule.op,
+                hourly=ctx.hourly)
+        return ctx.first[key]
 
     def _onset(self, ctx: "Context", rule: AlertRule, run, extra: dict, after: datetime | None = None):
         """(estimated onset, feature, features by movement, detail): the change point inside the first
@@ -685,8 +706,13 @@ class RuleEvaluator:
             before = ev.grid_before(hi, extra["step"]) if "step" in extra else lo
             return max(lo, before), feature, first, detail
         if metric in ("accuracy_drop", "mae_increase"):
-            labelled = he.served(ctx.joined(self.mon)).filter(pl.col("label").is_not_null() & (pl.col("ts") > prev)
-                                                             & (pl.col("ts") <= hi))
+            labelled = he.served(ctx.joined(self.mon)).filter(pl.col("label").is_not_null())
+            seen = self._first_evidence(ctx, rule, run)
+            if seen is not None:  # the labels and the window the first view to see it had: it holds for later ones
+                lo, prev = seen[1], seen[1] - (hi - seen[1])
+                if "label_ts" in labelled.columns:
+                    labelled = labelled.filter(pl.col("label_ts").is_null() | (pl.col("label_ts") <= seen[0]))
+            labelled = labelled.filter((pl.col("ts") > prev) & (pl.col("ts") <= hi))
             part = labelled.select("ts", ev.labelled_value(metric).alias("v")).drop_nulls()
             return _change_point(part, "v", lo, hi), feature, first, detail
         if metric in ("p95_ms", "error_rate", "burn_rate", "refusal_rate"):
@@ -828,6 +854,8 @@ class Context:
         self.sparse_drift = False  # its drift windows reach back before `since` (`sparse_drifts`)
         self.earlier: dict[datetime, "Context"] = {}  # `RuleEvaluator._look_back`'s longer histories, made once
         self._joined = None
+        self.first: dict[tuple, tuple | None] = {}  # a quality run's first evidence (`RuleEvaluator._first_evidence`)
+        self.hourly = False  # its quality windows grow by whole hours (the rollups': `_rollup_findings`)
         self._drifts: dict[tuple, dict] = {}
         self._sparse: dict[tuple, tuple] = {}
 

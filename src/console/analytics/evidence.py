@@ -503,6 +503,65 @@ def breached_at(labelled: pl.DataFrame, metric: str, lo: datetime, hi: datetime,
     return None
 
 
+REPLAY_ROWS = 20_000  # labelled rows a window's evidence is replayed over label by label (`first_evidence`)
+
+
+def first_evidence(labelled: pl.DataFrame, metric: str, hi: datetime, span: timedelta, expected: float,
+                   threshold: float, min_labels: int, alpha: float = ALPHA, op: str = ">", hourly: bool = False
+                   ) -> tuple[datetime, datetime] | None:
+    """(when, start) of the evidence of the quality window ending at `hi`: the first arrival of a label (`label_ts`;
+    `hi` for one logged before it) at which that window, sized as a view then sizes it (the span, grown back to
+    `min_labels` labels logged by then, as `windows` grows it), breaches, and that window's start. A view at T sizes
+    it by the labels logged by T: a model with fewer labels a day than that had its window start earlier on an
+    earlier view, so its detection (the evidence replayed over the later view's window) came hours later and its
+    onset moved, with its id, as `--at` moved. This depends on the labels logged by `when` alone. None when the
+    labels known never breach, or when the window grows back over more than REPLAY_ROWS rows (labels later than
+    the span on a busy model): then the caller replays the view's window (`breached_at`). `hourly`: grown by whole
+    hours, as the rollups grow it (`rollup_rules`). `labelled`: the labelled rows up to `hi`, as far back as the
+    window may grow."""
+    if "label_ts" not in labelled.columns:
+        labelled = labelled.with_columns(pl.lit(None, pl.Datetime("us")).alias("label_ts"))
+    labelled = labelled.filter(pl.col("ts") <= hi)
+    arrived = pl.when(pl.col("label_ts") > hi).then(pl.col("label_ts")).otherwise(pl.lit(hi))
+    rows = (labelled.select("ts", arrived.alias("at"), labelled_value(metric).alias("v"))
+            .drop_nulls("v").filter(pl.col("v").is_finite()).sort("ts"))
+    known_then = rows.filter(pl.col("at") <= hi)
+    if rows.height < min_labels:
+        return None
+    if known_then.height >= min_labels:  # no window starts before the one its labels known at `hi` make
+        rows = rows.filter(pl.col("ts") >= known_then["ts"][-min_labels])
+    if rows.height > REPLAY_ROWS and rows.filter(pl.col("ts") > hi - span).filter(pl.col("at") <= hi).height < min_labels:
+        return None
+    import numpy as np
+
+    ts, _ = _np_ts(rows["ts"])
+    at, _ = _np_ts(rows["at"])
+    v = rows["v"].to_numpy()
+    inside = ts > np.datetime64(hi - span, "us")
+    for t in np.unique(at):
+        known = at <= t
+        if int((known & inside).sum()) >= min_labels:  # the span holds its labels from here on: as they arrive
+            got = breached_at(labelled.filter(pl.col("ts") > hi - span), metric, hi - span, hi, expected, threshold,
+                              min_labels, alpha, op)
+            return (got, hi - span) if got is not None else None
+        picked = np.flatnonzero(known)[-min_labels:]
+        if picked.size < min_labels:
+            continue
+        start = ts[picked[0]].astype("datetime64[h]") if hourly else None
+        if start is not None:  # the whole hour the 200th label back is in, and every known label after it
+            picked = np.flatnonzero(known & (ts >= start))
+        part = v[picked]
+        got = accuracy_evaluation(hi, hi, part.size, int(round(part.sum())), expected, threshold, min_labels, alpha,
+                                  op) if metric == "accuracy_drop" else \
+            mae_evaluation(hi, hi, part.size, float(part.mean()), float(part.std(ddof=1)), expected, threshold,
+                           min_labels, alpha, op)
+        if got.breach:
+            first = (start if start is not None else ts[picked[0]]).astype("datetime64[us]").astype(datetime)
+            return t.astype("datetime64[us]").astype(datetime), min(
+                hi - span, first if start is not None else first - timedelta(microseconds=1))
+    return None
+
+
 MIN_GAPS = 20  # gaps between rows a source's usual (95th percentile) gap is measured on
 
 
