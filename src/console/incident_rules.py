@@ -14,6 +14,8 @@ import polars as pl
 
 from console import rollup_spec
 from console.analytics import alerts as al
+from console.analytics import burn_rule as br
+from console.analytics.burn_rule import MIN_BUCKET_ROWS
 from console.analytics import cost as co
 from console.analytics import drift_windows as dw
 from console.analytics import evidence as ev
@@ -30,7 +32,6 @@ from console.rollup_spec import drift_ready as _drift_ready
 
 HISTORY = "7d"  # the incident history before `--at` unless `--since` says otherwise
 SEGMENT_GAP = 0.15  # a segment this much worse than the model overall is an incident of its own
-MIN_BUCKET_ROWS = 100  # fewer rows than this in a window: its rate is noise, not evidence
 FOLD_CHUNK_ROWS = 1_000_000  # the drift rules read a long history in time-ordered chunks of about this many rows
 MIN_LABELS = 200  # labelled rows a quality verdict needs (an 8-point drop is then 2.7 standard errors)
 MIN_COST_ROWS = 50  # requests on each side of a version or prompt change before a cost ratio is evidence
@@ -284,13 +285,36 @@ class RuleEvaluator:
             have = int(he.served(ctx.joined(self.mon))["label"].is_not_null().sum())
         else:
             have = ctx.preds.height
-        if have >= _min_rows(rule.metric):
+        if not _sparse(have, rule.metric):
             return ctx
         if ctx.wide is None:
             reach = ctx.now - SPARSE_REACH
             ctx.wide = Context(ctx.model, ctx.mc, self.mon.rows(ctx.model, reach, ctx.now), ctx.since, ctx.now,
                                ctx.deployments, reach=reach)
         return ctx.wide
+
+    def burn_now(self, model: str, now: datetime, environment: str | None = "production",
+                 rows: pl.DataFrame | None = None) -> "br.BurnVerdict | None":
+        """The `burn_rate` rule's verdict at `now` (`burn_rule.burn_verdict`, its latest window) on the model's rows in
+        `environment`, read back as the rule's windows are: within the history (`history_start`) to MIN_BUCKET_ROWS
+        requests, and up to SPARSE_REACH before `now` when the whole history holds fewer (`_reaching`). `rows`: the
+        rows a caller holds, when they cover the window (the SLO panels' hours): then nothing more is read."""
+        from console.analytics import rules as ru
+
+        rule = ru.rule_for(self.mon.rules_for(model, quality=False), "burn_rate")
+        if rule is None:
+            return None
+        mc, since = self.mon.model_config(model), self.mon.history_start(now)
+        lo = max(now - parse_window(rule.window), since)
+        reach = None
+        held = rows is not None and rows.height and rows["ts"].min() <= lo
+        if not held or he.served(rows.filter((pl.col("ts") > lo) & (pl.col("ts") <= now))).height < MIN_BUCKET_ROWS:
+            cols = ["ts", "variant", "is_error", "latency_ms"]
+            rows = self.mon.typed_rows(model, since, now, environment, columns=cols)
+            if _sparse(rows.height, rule.metric):  # as `_reaching` decides for the rule
+                reach = now - SPARSE_REACH
+                rows = self.mon.typed_rows(model, reach, now, environment, columns=cols)
+        return br.burn_verdict(rows, mc.slo, now, rule.op, rule.threshold, rule.window, since, reach)
 
     def _rollup_findings(self, src, mc: ModelConfig, rules: list, deployments: pl.DataFrame) -> list[Finding]:
         """The findings of `_model_findings` with every rule's evaluations from the hourly rollups plus the raw
@@ -417,13 +441,14 @@ class RuleEvaluator:
                 preds = preds.filter(co.flag("refused").is_not_null())
             spans = ev.windows(preds["ts"], now, span, MIN_BUCKET_ROWS, ctx.since, step=ctx.step(span, rates=True),
                                limit=None, reach=ctx.reach)
+            if metric == "burn_rate":  # the SLO panels' verdict is this function's on the latest window
+                return br.burn_evaluations(preds, spans, mc.slo, rule.op, rule.threshold), {}
             expr, proportion = {
                 "p95_ms": (lat.quantile(0.95, interpolation="linear"), False),
                 "error_rate": (pl.col("is_error").cast(pl.Float64).mean(), True),
-                "burn_rate": (_burn_expr(mc.slo), False),
                 "refusal_rate": (co.flag("refused").mean(), True),
             }[metric]
-            bounds = _burn_bounds(mc.slo) if metric == "burn_rate" else _p95_bounds if metric == "p95_ms" else None
+            bounds = _p95_bounds if metric == "p95_ms" else None
             return ev.rate_evaluations(preds, spans, expr, rule.op, rule.threshold, MIN_BUCKET_ROWS, proportion,
                                        bounds), {}
         if metric in ("accuracy_drop", "mae_increase"):
@@ -1014,26 +1039,6 @@ def _chunks(ts: pl.Series, since: datetime, until: datetime, rows: int) -> list[
     return list(zip(bounds, bounds[1:]))
 
 
-def _burn_expr(slo) -> pl.Expr:
-    """The larger of the error and latency burn rates (health.LATENCY_BUDGET of requests may be slow)."""
-    lat = pl.col("latency_ms").cast(pl.Float64).fill_nan(None)
-    err = pl.col("is_error").cast(pl.Float64).mean() / slo.error_rate if slo.error_rate > 0 else pl.lit(None)
-    slow = (lat > slo.p95_ms).cast(pl.Float64).mean() / he.LATENCY_BUDGET
-    return pl.max_horizontal(err, slow)
-
-
-def _burn_bounds(slo):
-    """The burn rate's bounds of one window's rows (`evidence.burn_bounds`), counted as `_burn_expr` does."""
-    lat = pl.col("latency_ms").cast(pl.Float64).fill_nan(None)
-    counts = [pl.col("is_error").cast(pl.Int64).sum().alias("errors"), pl.col("is_error").count().alias("n"),
-              (lat > slo.p95_ms).sum().alias("slow"), lat.count().alias("timed")]
-
-    def of(part: pl.DataFrame) -> tuple[float | None, float | None]:
-        errors, n, slow, timed = part.select(counts).row(0)
-        return ev.burn_bounds(errors or 0, n, slow or 0, timed, slo.error_rate, he.LATENCY_BUDGET)
-    return of
-
-
 def _p95_bounds(part: pl.DataFrame) -> tuple[float | None, float | None]:
     """A window's p95 latency bounds (`evidence.quantile_ranks`): a p95 of 100 rows a few ms under its threshold,
     with 15 slow canary rows among them, ended an incident that went on for days (three incidents, one page each)."""
@@ -1096,6 +1101,12 @@ def _seconds(d: timedelta) -> str:
     hours, rest = divmod(int(d.total_seconds()), 3600)
     minutes, seconds = divmod(rest, 60)
     return (f"{hours}h {minutes:02d}m {seconds:02d}s" if hours else f"{minutes}m {seconds:02d}s")
+
+
+def _sparse(have: int, metric: str) -> bool:
+    """Whether a history of `have` rows (labelled rows for accuracy and MAE) is too quiet for one verdict of a
+    rule on `metric`: its windows then reach back before the history (`RuleEvaluator._reaching`, `burn_now`)."""
+    return have < _min_rows(metric)
 
 
 def _min_rows(metric: str) -> int:

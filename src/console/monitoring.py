@@ -465,7 +465,10 @@ class Monitor:
             preds = self.rows(model, now - long, now, environment)
         burn = ru.rule_for(self.rules_for(model, quality=False), "burn_rate")  # the same threshold the alert fires at
         factor = burn.threshold if burn is not None else he.DEFAULT_BURN_FACTOR
-        out = {"slo": dataclasses.replace(he.slo_status(preds, mc.slo, now, factor), model=model), "burn_rule": burn, "range": (now - span, now),
+        # the alert is the rule's verdict, its window read back as the rule's (`RuleEvaluator.burn_now`)
+        verdict = self.incident_rules.burn_now(model, now, environment, preds)
+        out = {"slo": he.slo_status(preds, mc.slo, now, factor, model=model, verdict=verdict), "burn_rule": burn,
+               "range": (now - span, now),
                "every": every}
         if sketched is not None:
             table, series, note, eps = sketched

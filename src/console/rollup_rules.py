@@ -474,7 +474,8 @@ class RollupRules:
 
     def _exact_rate(self, metric: str, w: Window) -> tuple[float | None, tuple]:
         """The window's value from its raw rows, with the p95's bounds from them (`incident_rules._p95_bounds`)."""
-        from console.incident_rules import _burn_expr, _p95_bounds as exact_bounds
+        from console.analytics.burn_rule import burn_expr as _burn_expr
+        from console.incident_rules import _p95_bounds as exact_bounds
 
         rows = he.served(self.raw_window(w, ["ts", "variant", "is_error", "latency_ms"]))
         if not rows.height:

@@ -223,16 +223,27 @@ def windows(ts: pl.Series, end: datetime, span: timedelta, min_rows: int, start:
     floor = min(start, reach) if reach is not None else start
     times, np = _np_ts(ts.filter((ts > floor) & (ts <= end)).sort())
     step = grid_step(span, start, end, step, limit)
-    out: list[tuple[datetime, datetime, int]] = []
-    for hi in grid(end, step, grid_after(start, end, span, step)):
-        right = int(np.searchsorted(times, np.datetime64(hi, "us"), side="right"))
-        lo = hi - span
-        left = int(np.searchsorted(times, np.datetime64(lo, "us"), side="right"))
-        if right - left < min_rows and right >= min_rows:
-            left = right - min_rows
-            lo = min(lo, times[left].astype(datetime) - timedelta(microseconds=1))
-        out.append((max(lo, floor), hi, right - left))
-    return out
+    return [_grown(times, np, hi, span, min_rows, floor) for hi in grid(end, step, grid_after(start, end, span, step))]
+
+
+def latest_window(ts: pl.Series, end: datetime, span: timedelta, min_rows: int, start: datetime,
+                  reach: datetime | None = None) -> tuple[datetime, datetime, int]:
+    """The newest of `windows` alone, the one ending at `end` (it does not depend on the grid): what a rule says
+    now. The SLO panels read it (`health.slo_status`), so they judge the window the `burn_rate` rule judges."""
+    floor = min(start, reach) if reach is not None else start
+    times, np = _np_ts(ts.filter((ts > floor) & (ts <= end)).sort())
+    return _grown(times, np, end, span, min_rows, floor)
+
+
+def _grown(times, np, hi: datetime, span: timedelta, min_rows: int, floor: datetime) -> tuple[datetime, datetime, int]:
+    """The window (lo, hi] over the trailing `span`, grown back to `min_rows` of the sorted `times` (after `floor`)."""
+    right = int(np.searchsorted(times, np.datetime64(hi, "us"), side="right"))
+    lo = hi - span
+    left = int(np.searchsorted(times, np.datetime64(lo, "us"), side="right"))
+    if right - left < min_rows and right >= min_rows:
+        left = right - min_rows
+        lo = min(lo, times[left].astype(datetime) - timedelta(microseconds=1))
+    return max(lo, floor), hi, right - left
 
 
 def runs(evals: Sequence[Evaluation], op: str = ">", min_count: int = 1) -> list[Run]:

@@ -2,14 +2,15 @@
 
 Percentiles use linear interpolation (numpy's default) so the console and a notebook agree.
 NaN latencies count as missing, like nulls, so one bad log line cannot poison a p99.
-Burn rates follow the SRE workbook: observed bad fraction / error budget, alerting when both a
-short and a long window burn faster than `factor` (14.4 = 2 % of a 30-day budget in one hour).
+Burn rates follow the SRE workbook: observed bad fraction / error budget over a short and a long window (context);
+the alert is the `burn_rate` rule's evaluation (`burn_rule`), so a screen never says another verdict than `check`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -18,6 +19,9 @@ import polars as pl
 from console.analytics import sketches as sk
 from console.config import ModelConfig, Slo
 from console.analytics.windows import JsonResult, bucket_expr, in_window, opt_float, parse_window
+
+if TYPE_CHECKING:
+    from console.analytics.burn_rule import BurnVerdict
 
 GROUP = ("model", "version", "variant")
 LATENCY_BUDGET = 0.05  # a p95 objective tolerates 5 % of requests slower than it
@@ -206,10 +210,8 @@ class SloStatus(JsonResult):
     latency_long: Burn
     error_alert: bool
     latency_alert: bool
-
-    @property
-    def alert(self) -> bool:
-        return self.error_alert or self.latency_alert
+    verdict: "BurnVerdict"  # the `burn_rate` rule's evaluation now (`burn_rule`): alert, ok, insufficient, unsure
+    alert: bool  # the verdict is alert (a field, so `health --format json` carries it)
 
     @property
     def burn_rate(self) -> float | None:
@@ -242,21 +244,31 @@ def _window_burns(preds: pl.DataFrame, now: datetime, window: str, slo: Slo) -> 
 
 
 def slo_status(preds: pl.DataFrame, slo: Slo, now: datetime, factor: float = DEFAULT_BURN_FACTOR,
-               model: str | None = None) -> SloStatus:
-    """Burn over the SLO's short and long windows for one model's rows (filter by model first, or pass `model`).
-    An alert is the `burn_rate` rule's: the short window's burn over `factor` (the long window is context): a screen
-    that asked for both windows said "SLO ok" beside the rule's firing incident."""
+               model: str | None = None, verdict: "BurnVerdict | None" = None) -> SloStatus:
+    """Burn over the SLO's short and long windows for one model's rows (filter by model first, or pass `model`),
+    shown as context, and the alert: the `burn_rate` rule's `verdict` (`incident_rules.RuleEvaluator.burn_now`, its
+    rows read back as the rule's), else the rule's evaluation of `preds` alone (`burn_rule.burn_verdict`: `> factor`
+    over the short window grown back to 100 requests). Screens that judged the short window's burn alone said
+    "SLO ok" beside the rule's firing incident, and "SLO ALERT" on 2 errors in 30 requests the rule calls noise."""
+    from console.analytics import burn_rule as br
+
     if model is not None and "model" in preds.columns:
         preds = preds.filter(pl.col("model") == model)
     preds = served(preds)
     es, ls = _window_burns(preds, now, slo.short_window, slo)
     el, ll = _window_burns(preds, now, slo.long_window, slo)
+    if verdict is None:
+        since = preds["ts"].min() - timedelta(microseconds=1) if preds.height else now
+        verdict = br.burn_verdict(preds, slo, now, ">", factor, slo.short_window, since)
+    alert = verdict.state == br.ALERT
 
-    def burning(short: Burn) -> bool:
-        return short.burn_rate is not None and short.burn_rate > factor
+    def burning(part: float | None) -> bool:  # which burn breaches (the rule's is the larger of the two)
+        return alert and part is not None and part > factor
 
-    return SloStatus(model=model, factor=factor, error_short=es, error_long=el, latency_short=ls,
-                     latency_long=ll, error_alert=burning(es), latency_alert=burning(ls))
+    error_alert, latency_alert = burning(verdict.error_burn), burning(verdict.latency_burn)
+    return SloStatus(model=model, factor=factor, error_short=es, error_long=el, latency_short=ls, latency_long=ll,
+                     error_alert=error_alert or alert and not latency_alert, latency_alert=latency_alert,
+                     verdict=verdict, alert=alert)
 
 
 def slo_by_model(preds: pl.DataFrame, models: Mapping[str, ModelConfig], now: datetime,

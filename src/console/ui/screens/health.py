@@ -14,7 +14,8 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from console.ui.navigation import register_screen
-from console.ui.screens.model import WindowedScreen, chart_marks, count, line, lines, ms, num, pct, rate, timed
+from console.ui.screens.model import (WindowedScreen, chart_marks, count, line, lines, ms, num, pct, rate,
+                                      slo_verdict, timed)
 from console.ui.text import safe
 from console.ui.widgets import Col, FilterTable, TimeChart
 
@@ -106,13 +107,16 @@ class HealthScreen(WindowedScreen):
 
     def _slo_text(self, slo) -> Text:
         target = self.app.cfg.model(self.model).slo
+        verdict = slo_verdict(slo, "ALERT: burning", over=True)
 
         def burn_line(label: str, short, long, alert: bool) -> Text:
+            # the verdict is the burn rule's (`slo_verdict`): its window, and too few requests said as it says them
             return line(label, f"{short.window} {rate(short.burn_rate)}", f"{long.window} {rate(long.burn_rate)}",
-                        Text(f"ALERT: burning over {short.window}", style="bold reverse") if alert else
+                        verdict if alert else
                         # no request in either window is no evidence: "ok" there read as a healthy service
                         Text("no data", style="dim") if short.burn_rate is None and long.burn_rate is None else
-                        Text("ok"), width=10)
+                        Text("ok") if slo.alert else Text(verdict.plain.removeprefix("SLO "), style=verdict.style),
+                        width=10)
 
         head = line("SLO", f"p95 <= {target.p95_ms:g}ms (budget {100 * slo.latency_short.budget:g}% slow)",
                     f"errors <= {100 * target.error_rate:g}%",

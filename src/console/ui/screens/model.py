@@ -71,6 +71,24 @@ def rate(v) -> str:
     return f"{v:.1f}x" if v >= 10 else f"{v:.2f}x"
 
 
+def slo_verdict(slo, alert_word: str = "SLO ALERT", over: bool = False) -> Text:
+    """The `burn_rate` rule's verdict now as the SLO panels say it (`burn_rule.BurnVerdict`): the rule's window,
+    grown back to 100 requests, named when it is longer than the SLO's short window; too few requests, or a burn
+    past the threshold on too few to tell from noise, said as the rule says them, never ALERT or ok."""
+    from console.analytics import burn_rule as br
+    from console.analytics.windows import format_span, parse_window
+
+    v = slo.verdict
+    grown = v.span > parse_window(v.window)
+    where = f" (last {v.requests:,} req, {format_span(v.span)})" if grown else f" over {v.window}" if over else ""
+    if v.state == br.ALERT:
+        return Text(alert_word + where, style="bold reverse")
+    if v.state == br.OK:
+        return Text("SLO ok" + (where if grown else ""))
+    said = "insufficient data" if v.state == br.INSUFFICIENT else "unsure"
+    return Text(f"SLO {said}: {v.note}", style="bold")
+
+
 def ts(v: datetime | None) -> str:
     return f"{v:%m-%d %H:%M}" if v else "-"
 
@@ -490,7 +508,7 @@ class ModelScreen(ActionsMixin, MonitorScreen):
             served = he.served(table)  # the error rate users met, as the burn and the rules count it
             req = served["requests"].sum() if served.height else 0
             err = (served["errors"].sum() / req) if req else None
-            alert = Text("SLO ALERT", style="bold reverse") if slo.alert else Text("SLO ok")
+            alert = slo_verdict(slo)  # the burn rule's verdict, as Health and `check` say it
             if not req:  # no request is no evidence: it read "SLO ok" on a view before the log, or a model gone quiet
                 self.parts["health"] = line("HEALTH", self.empty_window_note(timedelta(hours=1), has_rows=False)
                                             or Text("no requests", style="bold reverse"), Text("(1h)", style="dim"))
