@@ -284,7 +284,7 @@ class RuleEvaluator:
         if rule.metric in ("accuracy_drop", "mae_increase"):
             have = int(he.served(ctx.joined(self.mon))["label"].is_not_null().sum())
         else:
-            have = ctx.preds.height
+            have = he.served(ctx.preds).height  # the rows its windows count: a shadow's copies are no evidence
         if not _sparse(have, rule.metric):
             return ctx
         if ctx.wide is None:
@@ -311,7 +311,7 @@ class RuleEvaluator:
         if not held or he.served(rows.filter((pl.col("ts") > lo) & (pl.col("ts") <= now))).height < MIN_BUCKET_ROWS:
             cols = ["ts", "variant", "is_error", "latency_ms"]
             rows = self.mon.typed_rows(model, since, now, environment, columns=cols)
-            if _sparse(rows.height, rule.metric):  # as `_reaching` decides for the rule
+            if _sparse(he.served(rows).height, rule.metric):  # as `_reaching` decides for the rule
                 reach = now - SPARSE_REACH
                 rows = self.mon.typed_rows(model, reach, now, environment, columns=cols)
         return br.burn_verdict(rows, mc.slo, now, rule.op, rule.threshold, rule.window, since, reach)
