@@ -104,3 +104,24 @@ async def test_the_model_page_and_health_say_the_rules_verdict(tmp_path, model):
             assert "insufficient data: 30 rows, needs 100" in errors and "ALERT" not in errors, errors
         else:
             assert ("ALERT: burning over 1h" if model == "busy" else "ALERT: burning (last 100 req, ") in errors, errors
+
+
+def test_a_model_read_from_rollups_is_judged_on_the_rules_window(tmp_path, capsys):
+    """Past `[rollups] min_rows` rows the rule reads hourly rollups and grows a window back by whole hours: 30 requests
+    in the last hour, 7 failed, after hours of 100 clean ones, is 7 errors in 130 requests for the rule (5.4x: no
+    incident), where 100 rows counted raw are 7x: the panel said ALERT beside `check`'s silence."""
+    rows = _rows("m", NOW - timedelta(hours=1), NOW, 30, 7)
+    for h in range(2, 74):
+        rows += _rows("m", NOW - timedelta(hours=h), NOW - timedelta(hours=h - 1), 100, 0)
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs/p.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    cfg = tmp_path / "mlops-console.toml"
+    cfg.write_text('[[logs]]\nkind = "predictions"\npath = "logs/p.jsonl"\n[rollups]\nmin_rows = 1000\n'
+                   '[models.m]\ntask = "classification"\n[models.m.slo]\nerror_rate = 0.01\n')
+    assert main(["--config", str(cfg), "--at", AT, "check", "--format", "json", "--all"]) == 0
+    assert not [f for f in json.loads(capsys.readouterr().out)["incidents"] if f["kind"] == "burn_rate" and f["firing"]]
+    assert main(["--config", str(cfg), "--at", AT, "health", "m", "--format", "json"]) == 0
+    slo = json.loads(capsys.readouterr().out)["slo"]
+    verdict = slo["verdict"]
+    assert (verdict["state"], verdict["requests"], verdict["start"]) == ("ok", 130, "2026-03-10T10:00:00Z")
+    assert verdict["burn_rate"] == pytest.approx(7 / 130 / 0.01) and slo["alert"] is False

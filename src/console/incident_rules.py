@@ -305,15 +305,29 @@ class RuleEvaluator:
         if rule is None:
             return None
         mc, since = self.mon.model_config(model), self.mon.history_start(now)
-        lo = max(now - parse_window(rule.window), since)
+        span = parse_window(rule.window)
+        lo, cols = max(now - span, since), ["ts", "variant", "is_error", "latency_ms"]
+        if rows is None or not rows.height or rows["ts"].min() > lo:
+            rows = self.mon.typed_rows(model, lo, now, environment, columns=cols)
+        if he.served(rows.filter((pl.col("ts") > lo) & (pl.col("ts") <= now))).height >= MIN_BUCKET_ROWS:
+            return br.burn_verdict(rows, mc.slo, now, rule.op, rule.threshold, rule.window, since)  # no read-back
+        if environment == "production" and self._rules_from_rollups(model, since, now):
+            # the rule's windows grow back by whole hours of rollups (`rollup_rules`): its latest one, as it says it
+            from console import rollup_rules as rr
+
+            try:
+                e = rr.RollupRules(self.mon, model, since, now).latest_rate(rule.metric, span, rule.op,
+                                                                             rule.threshold, MIN_BUCKET_ROWS)
+            except FolderFull as exc:  # the folder filled midway: raw rows, as `findings` falls back
+                self.mon.folder_full(exc)
+            else:
+                part = self.mon.typed_rows(model, e.start, now, environment, columns=cols)
+                return br.verdict_of(e, part, mc.slo, rule.op, rule.threshold, rule.window)
         reach = None
-        held = rows is not None and rows.height and rows["ts"].min() <= lo
-        if not held or he.served(rows.filter((pl.col("ts") > lo) & (pl.col("ts") <= now))).height < MIN_BUCKET_ROWS:
-            cols = ["ts", "variant", "is_error", "latency_ms"]
-            rows = self.mon.typed_rows(model, since, now, environment, columns=cols)
-            if _sparse(he.served(rows).height, rule.metric):  # as `_reaching` decides for the rule
-                reach = now - SPARSE_REACH
-                rows = self.mon.typed_rows(model, reach, now, environment, columns=cols)
+        rows = self.mon.typed_rows(model, since, now, environment, columns=cols)
+        if _sparse(he.served(rows).height, rule.metric):  # as `_reaching` decides for the rule
+            reach = now - SPARSE_REACH
+            rows = self.mon.typed_rows(model, reach, now, environment, columns=cols)
         return br.burn_verdict(rows, mc.slo, now, rule.op, rule.threshold, rule.window, since, reach)
 
     def _rollup_findings(self, src, mc: ModelConfig, rules: list, deployments: pl.DataFrame) -> list[Finding]:

@@ -440,37 +440,41 @@ class RollupRules:
     # ------------------------------------------------------------------ rules
 
     def rate(self, metric: str, span: timedelta, op: str, threshold: float, min_rows: int) -> list[ev.Evaluation]:
+        # never widened (`RATE_LIMIT`)
+        return [self._rate_of(w, metric, op, threshold, min_rows)
+                for w in self.windows(span, min_rows, by=lambda w: w.served, limit=None)]
+
+    def latest_rate(self, metric: str, span: timedelta, op: str, threshold: float, min_rows: int) -> ev.Evaluation:
+        """`rate`'s newest evaluation alone (the window ending at now, grown back by whole hours): what the rule says
+        now, which the SLO panels show (`RuleEvaluator.burn_now`)."""
+        return self._rate_of(self._latest(span, min_rows, lambda w: w.served), metric, op, threshold, min_rows)
+
+    def _rate_of(self, w: Window, metric: str, op: str, threshold: float, min_rows: int) -> ev.Evaluation:
         slo = self.mc.slo
-        out = []
-        for w in self.windows(span, min_rows, by=lambda w: w.served, limit=None):  # never widened (`RATE_LIMIT`)
-            n = w.served
-            if n < min_rows:
-                out.append(ev.rate_evaluation(w.lo, w.hi, n, None, op, threshold, min_rows))
-                continue
-            if metric == "error_rate":
-                errors = sum(p.errors for p in w.parts)
-                out.append(ev.rate_evaluation(w.lo, w.hi, n, errors / n, op, threshold, min_rows, True))
-                continue
-            k = self.window_key("rate", w, metric, op, threshold, min_rows, repr(slo), he.LATENCY_BUDGET, "served")
-            kept = self.memo.get(k)
-            if kept is not None:
-                out.append(rule_memo.evaluation(w.lo, w.hi, kept))
-                continue
-            lat = sk.Dist.union([d for d in (p.dist() for p in w.parts) if d is not None])
+        n = w.served
+        if n < min_rows:
+            return ev.rate_evaluation(w.lo, w.hi, n, None, op, threshold, min_rows)
+        if metric == "error_rate":
             errors = sum(p.errors for p in w.parts)
-            value, low, high = _level(metric, lat, errors / n, slo)
-            clip = metric == "p95_ms" and sk.clipped(value)  # past float32: the sketch cannot say the value
-            bounds = _burn_bounds(lat, errors, n, slo) if metric == "burn_rate" else _p95_bounds(lat)
-            if value is not None and (clip or low is not None and (low != high) and min(low, high) <= threshold <= max(low, high)):
-                value, exact = self._exact_rate(metric, w)  # within the sketch's error of the threshold: count it
-                bounds = exact if metric == "p95_ms" else bounds  # (a clipped sketch's bounds are float32's max)
-            e = ev.rate_evaluation(w.lo, w.hi, n, value, op, threshold, min_rows, bounds=bounds)
-            if low is not None and low != high and value is not None and not clip:
-                e = dataclasses.replace(e, note=f"{value:.4g} on {n} rows (hourly sketches, within "
-                                        f"[{low:.4g}, {high:.4g}])")
-            self.memo.put(k, rule_memo.evaluation_of(e))
-            out.append(e)
-        return out
+            return ev.rate_evaluation(w.lo, w.hi, n, errors / n, op, threshold, min_rows, True)
+        k = self.window_key("rate", w, metric, op, threshold, min_rows, repr(slo), he.LATENCY_BUDGET, "served")
+        kept = self.memo.get(k)
+        if kept is not None:
+            return rule_memo.evaluation(w.lo, w.hi, kept)
+        lat = sk.Dist.union([d for d in (p.dist() for p in w.parts) if d is not None])
+        errors = sum(p.errors for p in w.parts)
+        value, low, high = _level(metric, lat, errors / n, slo)
+        clip = metric == "p95_ms" and sk.clipped(value)  # past float32: the sketch cannot say the value
+        bounds = _burn_bounds(lat, errors, n, slo) if metric == "burn_rate" else _p95_bounds(lat)
+        if value is not None and (clip or low is not None and (low != high) and min(low, high) <= threshold <= max(low, high)):
+            value, exact = self._exact_rate(metric, w)  # within the sketch's error of the threshold: count it
+            bounds = exact if metric == "p95_ms" else bounds  # (a clipped sketch's bounds are float32's max)
+        e = ev.rate_evaluation(w.lo, w.hi, n, value, op, threshold, min_rows, bounds=bounds)
+        if low is not None and low != high and value is not None and not clip:
+            e = dataclasses.replace(e, note=f"{value:.4g} on {n} rows (hourly sketches, within "
+                                    f"[{low:.4g}, {high:.4g}])")
+        self.memo.put(k, rule_memo.evaluation_of(e))
+        return e
 
     def _exact_rate(self, metric: str, w: Window) -> tuple[float | None, tuple]:
         """The window's value from its raw rows, with the p95's bounds from them (`incident_rules._p95_bounds`)."""

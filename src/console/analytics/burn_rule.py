@@ -86,10 +86,15 @@ def burn_verdict(preds: pl.DataFrame, slo, now: datetime, op: str, threshold: fl
     MIN_BUCKET_ROWS served requests after `since` (or `reach`, a quiet model's read-back: `incident_rules`)."""
     rows = served(preds).filter(pl.col("ts") <= now).sort("ts")
     span = ev.latest_window(rows["ts"], now, parse_window(window), MIN_BUCKET_ROWS, since, reach)
-    e = burn_evaluations(rows, [span], slo, op, threshold)[0]
-    part = ev.slice_window(ev.Sorted(rows), e.start, e.end)
+    return verdict_of(burn_evaluations(rows, [span], slo, op, threshold)[0], rows, slo, op, threshold, window)
+
+
+def verdict_of(e: ev.Evaluation, preds: pl.DataFrame, slo, op: str, threshold: float, window: str) -> BurnVerdict:
+    """The verdict of the rule's evaluation `e` (the raw path's, or the rollups' `RollupRules.latest_rate`), its error
+    and latency burns counted on its window's served rows in `preds`."""
+    part = ev.slice_window(ev.Sorted(served(preds)), e.start, e.end)
     err = lat = None
-    if part.height >= MIN_BUCKET_ROWS:
+    if e.n >= MIN_BUCKET_ROWS and part.height:
         err, lat = part.select(error_burn_expr(slo).alias("e"), latency_burn_expr(slo).alias("l")).row(0)
     state = ALERT if e.breach else OK if e.breach is False else INSUFFICIENT if e.value is None else UNSURE
     if e.note or e.value is None:  # no burn on enough rows: no error budget, and no latency logged
@@ -103,4 +108,4 @@ def burn_verdict(preds: pl.DataFrame, slo, now: datetime, op: str, threshold: fl
 
 
 __all__ = ["MIN_BUCKET_ROWS", "BurnVerdict", "burn_verdict", "burn_evaluations", "burn_expr", "burn_bounds",
-           "ALERT", "OK", "INSUFFICIENT", "UNSURE"]
+           "ALERT", "OK", "INSUFFICIENT", "UNSURE", "verdict_of"]
