@@ -106,7 +106,7 @@ async def test_model_page_says_the_served_error_rate(tmp_path):
         # the page draws its lines with "-" before its reads answer: wait for the HEALTH line's numbers (under
         # load the BURN line was there and the numbers were not yet)
         await until(pilot, lambda: isinstance(app.screen, ModelScreen) and "BURN" in screen_text(app)
-                    and "err -" not in screen_text(app), "the page")
+                    and "err -" not in screen_text(app) and "none read yet" not in screen_text(app), "the page")
         text = screen_text(app)
         assert "bad-champion" in text.splitlines()[0]
         assert "err 10.00%" in text and "errors 1h 10.0x" in text, text
@@ -128,7 +128,8 @@ async def test_model_page_p95_is_of_the_served_versions(tmp_path):
         await until(pilot, lambda: app.snapshot is not None, "the overview")
         await pilot.press("down", "enter")  # the second row: bad-shadow
         await until(pilot, lambda: isinstance(app.screen, ModelScreen) and "BURN" in screen_text(app)
-                    and "p95 -" not in screen_text(app), "the page")  # its numbers, not the placeholders
+                    and "p95 -" not in screen_text(app) and "none read yet" not in screen_text(app),
+                    "the page")  # its numbers, not the placeholders nor a read before the store's first
         text = screen_text(app)
         assert "bad-shadow" in text.splitlines()[0]
         health = next(ln for ln in text.splitlines() if "HEALTH" in ln)
