@@ -150,6 +150,31 @@ def globbed(pattern: str) -> list[str]:
     return sorted(set(out))
 
 
+def unlisted(pattern: str) -> str | None:
+    """Why a path or glob that matched nothing may still have files: a folder on its way that exists but cannot be
+    listed or entered (permissions). Said as "matches no file", an operator looked for a typo. None otherwise."""
+    fixed = []
+    for part in pattern.split(os.sep):
+        if glob.has_magic(part):
+            break
+        fixed.append(part)
+    folder = os.sep.join(fixed) if len(fixed) < len(pattern.split(os.sep)) else os.path.dirname(pattern)
+    folder = folder or (os.sep if pattern.startswith(os.sep) else ".")
+    while folder and not os.path.isdir(folder):  # the deepest folder that can be seen to exist
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent or "."
+    try:
+        os.listdir(folder)
+        os.stat(os.path.join(folder, "."))  # listed, but entering it may be refused too (no x bit)
+    except PermissionError as exc:
+        return f"{pattern}: the folder {folder} cannot be read ({exc.strerror or exc}): its files are not seen"
+    except OSError:
+        return None
+    return None
+
+
 def staged(path: str, pattern: str) -> bool:
     """A Parquet file a glob matched inside a hidden folder or under a hidden name below the glob's fixed folder
     (`logs/**/*.parquet` matched `logs/_temporary/0/task/part-0.parquet`)."""
@@ -344,7 +369,11 @@ class Tailer:
             else:
                 paths = [pattern] if os.path.lexists(pattern) else []
             if not paths:
-                self.missing.append(pattern)
+                hidden = unlisted(pattern)  # a folder it cannot list: its files may well be there
+                if hidden:
+                    self.notes.append(hidden)
+                else:
+                    self.missing.append(pattern)
             for path in paths:
                 try:
                     st = os.stat(path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime, timedelta
 
+from console.sources.files import unlisted
 from console.sql import load_query
 from console.store import mapped_parquet
 from console.store.facts import ts_text, ts_value
@@ -34,7 +35,8 @@ class InPlace:
         self._rows_read = self._file_rows(new) if len(new) > 1 else {}  # one footer query, not one per file
         for src, paths in found.items():
             if not paths:
-                missing.append(src.path)
+                hidden = unlisted(src.path)  # a folder it cannot list, not a typo
+                (notes if hidden else missing).append(hidden or src.path)
             for p in paths:
                 if os.path.isdir(p):
                     notes.append(f"{p}: matched the pattern but is a folder")

@@ -1,0 +1,65 @@
+"""Odd input at the CLI surface: one clear line, the right exit code, valid JSON. Found by the thirty-fourth
+session's CLI probe (a workspace from `demo --no-open`, an empty folder, odd configs and options)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from console.cli import main
+
+ROW = ('{"ts": "2026-11-30T10:00:00Z", "model": "m", "version": "1", "request_id": "a", "latency_ms": 5}\n')
+
+
+@pytest.fixture
+def locked(tmp_path):
+    """A log folder this process may not list (mode 000), holding a log; opened again after the test."""
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text(ROW, encoding="utf-8")
+    (folder / "b.parquet").write_bytes(b"")
+    folder.chmod(0)
+    try:
+        os.listdir(folder)
+    except PermissionError:
+        yield folder
+    else:  # root with CAP_DAC_OVERRIDE reads it anyway: run under `setpriv --bounding-set -dac_override,...`
+        pytest.skip("folder permissions are not enforced for this process")
+    finally:
+        folder.chmod(0o755)
+
+
+@pytest.mark.parametrize("path,fmt", [("locked/*.jsonl", "jsonl"), ("locked/a.jsonl", "jsonl"),
+                                      ("locked/*.parquet", "parquet")])
+def test_a_log_folder_that_cannot_be_read_is_said_so_not_as_a_typo(locked, capsys, path, fmt):
+    """`[[logs]] path` in a folder without read permission said "configured log matches no file" (the operator
+    looks for a typo; the file is there): it names the folder and the reason, and the readable log is still read."""
+    root = locked.parent
+    (root / "ok.jsonl").write_text(ROW, encoding="utf-8")
+    config = root / "mlops-console.toml"
+    config.write_text('[store]\npath = "store"\n'
+                      f'[[logs]]\nkind = "predictions"\npath = "{path}"\nformat = "{fmt}"\n'
+                      '[[logs]]\nkind = "predictions"\npath = "ok.jsonl"\n', encoding="utf-8")
+    assert main(["--config", str(config), "snapshot", "--format", "json", "--at", "2026-11-30T12:00Z"]) == 0
+    out, err = capsys.readouterr()
+    snap = json.loads(out)
+    assert snap["missing_logs"] == [], snap["missing_logs"]
+    assert "matches no file" not in err, err
+    assert f"the folder {locked} cannot be read (Permission denied)" in err, err
+    assert snap["counts"]["predictions"] == 1  # ok.jsonl, read beside it
+
+
+def test_a_path_that_names_no_file_is_still_a_missing_log(tmp_path, capsys):
+    """The other side of the rule above: a typo in a readable folder is still "matches no file"."""
+    (tmp_path / "ok.jsonl").write_text(ROW, encoding="utf-8")
+    config = tmp_path / "mlops-console.toml"
+    config.write_text('[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "typo/*.jsonl"\n'
+                      '[[logs]]\nkind = "labels"\npath = "ok.jsonl.typo"\n'
+                      '[[logs]]\nkind = "predictions"\npath = "ok.jsonl"\n', encoding="utf-8")
+    assert main(["--config", str(config), "snapshot", "--format", "json", "--at", "2026-11-30T12:00Z"]) == 0
+    out, err = capsys.readouterr()
+    assert sorted(json.loads(out)["missing_logs"]) == sorted([str(tmp_path / "typo/*.jsonl"),
+                                                              str(tmp_path / "ok.jsonl.typo")])
+    assert err.count("configured log matches no file") == 2 and "cannot be read" not in err, err
