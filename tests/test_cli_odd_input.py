@@ -63,3 +63,23 @@ def test_a_path_that_names_no_file_is_still_a_missing_log(tmp_path, capsys):
     assert sorted(json.loads(out)["missing_logs"]) == sorted([str(tmp_path / "typo/*.jsonl"),
                                                               str(tmp_path / "ok.jsonl.typo")])
     assert err.count("configured log matches no file") == 2 and "cannot be read" not in err, err
+
+
+def test_a_range_after_the_clock_names_the_clock_not_a_stand_in(tmp_path, capsys):
+    """`drift m --from 8999-06-01` said "--from must be before the end of the view (now: 8000-01-01T00:00:00Z)":
+    the options' early check runs against a stand-in clock (year 8000), and its message named it."""
+    from datetime import UTC, datetime
+
+    (tmp_path / "p.jsonl").write_text(ROW, encoding="utf-8")
+    config = tmp_path / "mlops-console.toml"
+    config.write_text('[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "p.jsonl"\n', encoding="utf-8")
+    for argv in (["drift", "m", "--from", "8999-06-01"], ["check", "--from", "8999-06-01T00:00Z"]):
+        before = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+        assert main(["--config", str(config), *argv, "--format", "json"]) == 2
+        after = datetime.now(UTC).replace(tzinfo=None)
+        out, err = capsys.readouterr()
+        assert out == "" and len(err.strip().splitlines()) == 1, err
+        assert "--from must be before the end of the view (now: " in err, err
+        said = datetime.fromisoformat(err.split("(now: ", 1)[1].split(")", 1)[0].rstrip("Z"))
+        assert before <= said <= after, err
+        assert not (tmp_path / "store").exists()  # refused before the store was opened

@@ -34,8 +34,15 @@ def check_view(*, now: datetime | None = None, at: str | None = None, window: st
     on the rows (`latest`) or on the clock (without `now`: a range ending after now) is left to `view`."""
     from console.analytics.windows import resolve_view
 
-    resolve_view(now=now or datetime(8000, 1, 1), latest=None, at=at, window=window, start=start, end=end, since=since,
-                 default_window=default_window)
+    options = dict(latest=None, at=at, window=window, start=start, end=end, since=since, default_window=default_window)
+    try:
+        resolve_view(now=now or datetime(8000, 1, 1), **options)
+    except ValueError:
+        if now is not None:
+            raise
+        # said against the clock, not the stand-in: '--from 8999-01-01' was told "(now: 8000-01-01T00:00:00Z)"
+        resolve_view(now=utc_now(), **options)
+        raise
 
 
 class Service:
