@@ -83,3 +83,21 @@ def test_a_range_after_the_clock_names_the_clock_not_a_stand_in(tmp_path, capsys
         said = datetime.fromisoformat(err.split("(now: ", 1)[1].split(")", 1)[0].rstrip("Z"))
         assert before <= said <= after, err
         assert not (tmp_path / "store").exists()  # refused before the store was opened
+
+
+@pytest.mark.parametrize("argv", [["promote", "m", "1", "--reason", "r", "--yes"],
+                                  ["rollback", "m", "--reason", "r", "--yes"],
+                                  ["canary", "m", "abort", "--reason", "r", "--yes"],
+                                  ["retrain", "m", "--reason", "r", "--yes"]])
+def test_an_action_with_no_registry_configured_is_a_usage_error(tmp_path, capsys, argv):
+    """`promote m 1` in a workspace with no [registry] said "no registry configured: set [registry] tracking_uri
+    or pass --registry" and exit 4, "a remote system failed" (which pages the registry's owners): the
+    configuration is the operator's to fix, exit 2, as an unset ${VAR} in the hook URL is."""
+    (tmp_path / "p.jsonl").write_text(ROW, encoding="utf-8")
+    config = tmp_path / "mlops-console.toml"
+    config.write_text('[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "p.jsonl"\n', encoding="utf-8")
+    assert main(["--config", str(config), *argv, "--format", "json"]) == 2
+    out, err = capsys.readouterr()
+    result = json.loads(out)
+    assert (result["ok"], result["status"], result["exit_code"]) == (False, "usage", 2), result
+    assert "no registry configured" in err and len(err.strip().splitlines()) == 1, err

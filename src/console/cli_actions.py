@@ -73,7 +73,8 @@ def _guarded(handler: Callable[[argparse.Namespace, Config], int]) -> Callable[[
     """No traceback reaches the operator: known errors become one line and an exit code."""
     def run(args: argparse.Namespace, cfg: Config) -> int:
         from console.actions import audit as audit_mod
-        from console.sources.registry import RegistryError, RegistryNotFound, RegistryUnavailable
+        from console.sources.registry import (RegistryError, RegistryNotConfigured, RegistryNotFound,
+                                              RegistryUnavailable)
 
         def said(code: int, status: str, exc: BaseException | str) -> int:
             """One line on stderr; with --format json also the result object every other outcome prints (a
@@ -90,7 +91,7 @@ def _guarded(handler: Callable[[argparse.Namespace, Config], int]) -> Callable[[
             return said(exc.code, "refused" if exc.code == REFUSED else "usage", exc)
         except ConfigError as exc:
             return said(USAGE, "usage", exc)
-        except RegistryNotFound as exc:
+        except (RegistryNotFound, RegistryNotConfigured) as exc:  # none configured was exit 4, "a remote failed"
             return said(USAGE, "usage", exc)
         except RegistryUnavailable as exc:
             return said(REMOTE, "failed", exc)

@@ -52,6 +52,10 @@ class RegistryUnavailable(RegistryError):
     """The registry cannot be reached or opened (connection refused, timeout, bad URI)."""
 
 
+class RegistryNotConfigured(RegistryUnavailable):
+    """No tracking URI at all: the configuration's to fix (a usage error, exit 2), not a registry that failed."""
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     name: str
@@ -121,7 +125,7 @@ class Registry:
     def __init__(self, tracking_uri: str, registry_uri: str | None = None, cooldown_s: float = COOLDOWN_S,
                  clock: Callable[[], float] = time.monotonic, secrets: tuple[str, ...] = ()):
         if not tracking_uri:
-            raise RegistryUnavailable("no registry configured: set [registry] tracking_uri or pass --registry")
+            raise RegistryNotConfigured("no registry configured: set [registry] tracking_uri or pass --registry")
         self.tracking_uri = tracking_uri
         self.registry_uri = registry_uri or tracking_uri
         # the values of the `${VAR}`s the URI was made of (`Secret.parts`): one in its path or query
