@@ -52,6 +52,7 @@ NARROW_AFTER = 200_000
 ROLLUPS_AFTER = 200_000  # `[rollups] min_rows` when a caller passes no Config: rows past which long reads use rollups
 BASELINE = timedelta(days=2)  # accuracy and MAE are compared with the first two days of the history
 DRIFT_EVERY = "3h"
+BEFORE_OLDEST = timedelta(days=30)  # how far before the oldest row a history may start (`history_start`)
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,20 @@ class Monitor:
             return self._sketch_drift
 
     def history_start(self, now: datetime) -> datetime:
-        return self.since if self.since is not None and self.since < now else now - parse_window(HISTORY)
+        """`--since`, else HISTORY before `now`; never more than BEFORE_OLDEST before the store's oldest row (its
+        files' spans, `Warehouse.oldest`): every rule's windows and read-backs ran hour by hour from the `--since`
+        asked, so `check --from 1970-01-01` on a month of rows did not end in minutes, for windows that hold no
+        row. A `--since` within that margin is kept as asked (and said so)."""
+        if self.since is None or self.since >= now:
+            return now - parse_window(HISTORY)
+        if self.since < now - BEFORE_OLDEST:
+            try:
+                oldest = self.wh.oldest()
+            except Exception:  # noqa: BLE001 - no bound known: the history asked for, as before
+                oldest = None
+            if oldest is not None and self.since < oldest - BEFORE_OLDEST:
+                return min(oldest - BEFORE_OLDEST, now - parse_window(HISTORY))
+        return self.since
 
     # ------------------------------------------------------------------ frames
 

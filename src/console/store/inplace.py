@@ -164,21 +164,23 @@ class InPlace:
             return known
         return None
 
-    def _file_facts(self, kind: str, path: str) -> dict:
+    def _file_facts(self, kind: str, path: str, want: str | None = None) -> dict:
         """What the conform rules make of one Parquet log: checked once per file version, by whichever
         process first sees it. A fact holds for good unless a row was refused as dated in the future, which
-        time may cure: such a file is checked again by each process."""
+        time may cure: such a file is checked again by each process. `want`: a fact facts kept by an earlier
+        release lack (`oldest_kept`): the file is checked again once."""
         known = self._known_facts(kind, path)
-        if known is not None:
+        if known is not None and (want is None or want in known):
             return known
         key = self._facts_key(kind, path)
         max_ts = datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=self.future_s)
         sql = load_query("file_rejects").format(read=self._parquet_read([path], union=False), conform=load_query(
             f"conform_{kind}").replace("FROM chunk", "FROM chunk_file"))
         with self.cursor() as cur:
-            rejects, kept, newest = cur.execute(sql, {"max_ts": max_ts} if "$max_ts" in sql else {}).fetchall()[-1]
+            rejects, kept, newest, oldest = cur.execute(sql, {"max_ts": max_ts} if "$max_ts" in sql else {}
+                                                        ).fetchall()[-1]
         known = self._facts.put(key, path, rejects=int(rejects), newest_kept=ts_text(kept), newest=ts_text(newest),
-                                horizon=ts_text(max_ts))
+                                horizon=ts_text(max_ts), oldest_kept=ts_text(oldest))
         self._facts.save(every=2.0)  # what was checked is kept while a first scan goes on; the views save at its end
         self._checked.add((key, *known["version"]))
         return known
