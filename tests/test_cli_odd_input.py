@@ -61,6 +61,23 @@ def test_a_log_folder_that_cannot_be_read_is_said_so_not_as_a_typo(locked, path,
     assert snap["counts"]["predictions"] == 1  # ok.jsonl, read beside it
 
 
+def test_rollup_names_a_log_folder_it_cannot_read_and_builds_the_rest(locked):
+    """The `rollup` command had not the fix above: a source in a folder it cannot list was built as no file, exit
+    0 and nothing said. It is a skipped source now (exit 2, the folder named), the readable log still built."""
+    root = locked.parent
+    (root / "ok.jsonl").write_text(ROW, encoding="utf-8")
+    config = root / "mlops-console.toml"
+    config.write_text('[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "locked/*.jsonl"\n'
+                      '[[logs]]\nkind = "predictions"\npath = "ok.jsonl"\n', encoding="utf-8")
+    proc = subprocess.run([*DROP, sys.executable, "-m", "console", "--config", str(config), "rollup", "--until",
+                           "2026-12-01T00:00Z", "--no-ready", "--format", "json"], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    run = json.loads(proc.stdout)
+    assert any(f"the folder {locked} cannot be read" in line for line in run["skipped_sources"]), run
+    assert run["rows"] == 1 and run["files"] == 1, run  # ok.jsonl, built beside it
+
+
 def test_a_path_that_names_no_file_is_still_a_missing_log(tmp_path, capsys):
     """The other side of the rule above: a typo in a readable folder is still "matches no file"."""
     (tmp_path / "ok.jsonl").write_text(ROW, encoding="utf-8")

@@ -35,7 +35,7 @@ from console.rollup_text import TextDataset, TextFile  # noqa: F401 - TextFile: 
 from console.sources import arrow_schemas, compressed, field_names
 from console.contract_fields import NO_ERROR_FLAGS
 from console.sources.contract import FIELDS
-from console.sources.files import compressed_copies, format_by_name, globbed, parquet_under, staged
+from console.sources.files import compressed_copies, format_by_name, globbed, parquet_under, staged, unlisted
 from console.sources.lakes import ISO_DAY
 from console.store import mapped_parquet
 
@@ -74,7 +74,7 @@ def _kind(path: str) -> str | None:
 def _expand(path: str) -> tuple[list[str], str | None]:
     """Files matching a path, glob or folder, and the folder Hive partitions start under."""
     p = Path(path)  # an empty file holds no rows (a live log just rotated): Arrow's JSON reader refuses it
-    if p.is_dir():
+    if os.path.isdir(p):  # (Path.is_dir raises inside a folder that cannot be entered; os.path's says False)
         found = [f for f in parquet_under(path) if os.path.getsize(f)]  # a folder is Parquet, as to the store
         return found, str(p)
     found = sorted(f for f in globbed(path) if os.path.isfile(f) and os.path.getsize(f)
@@ -178,6 +178,8 @@ def unsupported(path: str, fmt: str | None) -> str | None:
     if fmt not in ROLLABLE:
         return (f"{path}: format {fmt!r} is read through its vendor reader into the store; rollups read "
                 f"{', '.join(f for f in ROLLABLE if f)} only")
+    if "://" not in str(path) and fmt not in ("delta", "iceberg") and not _expand(str(path))[0]:
+        return unlisted(str(path))  # a folder it cannot list: its files were built as none, and nothing said
     return None
 
 
