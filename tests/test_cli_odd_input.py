@@ -122,9 +122,13 @@ def test_an_action_with_no_registry_configured_is_a_usage_error(tmp_path, capsys
     configuration is the operator's to fix, exit 2, as an unset ${VAR} in the hook URL is."""
     (tmp_path / "p.jsonl").write_text(ROW, encoding="utf-8")
     config = tmp_path / "mlops-console.toml"
-    config.write_text('[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "p.jsonl"\n', encoding="utf-8")
+    config.write_text('[store]\npath = "store"\n[audit]\npath = "audit.jsonl"\n'
+                      '[[logs]]\nkind = "predictions"\npath = "p.jsonl"\n', encoding="utf-8")
     assert main(["--config", str(config), *argv, "--format", "json"]) == 2
     out, err = capsys.readouterr()
     result = json.loads(out)
     assert (result["ok"], result["status"], result["exit_code"]) == (False, "usage", 2), result
     assert "no registry configured" in err and len(err.strip().splitlines()) == 1, err
+    # a usage error, nothing attempted: no record (it was audited as "failed", as a registry down is)
+    audit = tmp_path / "audit.jsonl"
+    assert not audit.exists() or not audit.read_text().strip(), audit.read_text()

@@ -134,9 +134,11 @@ def prepare(op, model: str, environment: str, action: str, *, version: str | Non
     try:
         state = op.state(model, environment)
     except Exception as exc:  # an unreachable registry: audited as the refusals above are, then said as before
-        from console.sources.registry import RegistryUnavailable  # (here: the parser imports this module)
+        from console.sources.registry import RegistryNotConfigured, RegistryUnavailable  # (the parser imports us)
 
-        if isinstance(exc, RegistryUnavailable) and user_check and hasattr(op, "refuse"):
+        # none configured is the operator's configuration to fix (exit 2): nothing was attempted, nothing recorded
+        if isinstance(exc, RegistryUnavailable) and not isinstance(exc, RegistryNotConfigured) and user_check \
+                and hasattr(op, "refuse"):
             op.refuse("failed", f"{exc}; nothing changed", action, model, environment, {"registry_error": True})
         raise
     # a rollback to a named version needs no default target: the plan checks that version (a former champion, not
