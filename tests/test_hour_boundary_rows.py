@@ -1,20 +1,17 @@
 """Rows stamped exactly on the hour (a batch-scored model) read the same on the raw path and the rollup path.
 
-A batch job stamps every row `hh:00:00.000000`: here 20 to 26 rows each hour (batches of unlike sizes) and a
-daily job's 400 more at 02:00, over three and a quarter days, with labels logged at the same instants; the
-midnight batch is unlike the others (its feature `x` shifted, a new category, errors, slow, its labels wrong), so
-a window that holds one batch too many or too few says so in its numbers. The README's windows: a duration ends
-at `--at` and excludes its start, `(at - span, at]`; a calendar period is `[first instant, next period)`. Each read
-command is run through the CLI twice, rows read raw (`[rollups] min_rows` above the log) and from the hourly
-rollups (`min_rows = 10`), and its counts are checked against a hand count of the log by those definitions.
+A batch job stamps every row `hh:00:00.000000`: here 20 to 26 rows each hour and a daily job's 400 more at 02:00, over
+three and a quarter days (batches of unlike sizes), with labels logged at the same instants; the midnight batch is unlike the others (its feature `x`
+shifted, a new category, errors, slow, its labels wrong), so a window that holds one midnight batch too many or
+too few says so in every number. The README's windows: a duration ends at `--at` and excludes its start,
+`(at - span, at]`; a calendar period is `[first instant, next period)`. Each read command is run through the CLI
+twice, rows read raw (`[rollups] min_rows` above the log) and from the hourly rollups (`min_rows = 10`), and its
+counts are checked against a hand count of the log by those definitions.
 
-The window reads (`health`, `quality`, `cost`, `drift`, rolling and calendar) agreed with the hand count on both
-paths already. The rules (`check`) did not: the rollup path's rule windows were whole rollup hours `[h, h + 1h)`,
-so a window `(lo, hi]` on the hour held the batch at `lo` and missed the one at `hi` (at `--at 02:00` the SLO burn
-window missed the 02:00 batch, grew back into the midnight one and fired on the rollups alone; the budget's
-evaluations counted a batch at their start on one path and at their end on the other). Found by this test (the
-thirty-fourth session's hour-boundary probe); `rollup_rules.RollupRules._rows_in` and `_budget_instants` read such rows where the
-raw path counts them."""
+The window reads (`health`, `quality`, `cost`, `drift`, rolling and calendar) agree with the hand count on both
+paths. The rules (`check`) do not: the rollup path's windows are whole rollup hours `[h, h + 1h)`, so a rule's
+window `(lo, hi]` on the hour is read as `[lo, hi)` there (`rollup_rules.Part`): it holds the batch at `lo` and
+misses the one at `hi`. Found by this test (the thirty-fourth session's hour-boundary probe)."""
 
 from __future__ import annotations
 
@@ -35,26 +32,21 @@ CALENDAR = {"2026-07": (datetime(2026, 7, 1), datetime(2026, 8, 1)),
             "2026-07-31": (datetime(2026, 7, 31), datetime(2026, 8, 1))}
 
 
-def batches(mixed: bool = False) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """`mixed`: every third hour also holds 6 requests at random instants inside it (online traffic beside the
-    batches), so a rollup hour holds both rows on its first instant and rows after it."""
+def batches() -> tuple[pl.DataFrame, pl.DataFrame]:
     rng = np.random.default_rng(34)
     preds, labels, t, i = [], [], FIRST, 0
     while t <= LAST:
         odd = t.hour == 0  # the midnight batch
         k = int((t - FIRST) / timedelta(hours=1))  # batches of unlike sizes: a window off by one batch is off in N
-        n = 20 + k % 7 + (400 if t.hour == 2 else 0)
-        online = sorted(int(u) for u in rng.integers(1, 3600 * 10**6, 6)) if mixed and k % 3 == 0 else []
-        for us in [0] * n + online:
-            at = t + timedelta(microseconds=us)
+        for _ in range(20 + k % 7 + (400 if t.hour == 2 else 0)):
             score = float(rng.random())
             pred = "1" if score > 0.5 else "0"
-            preds.append({"ts": at, "request_id": f"r{i}", "prediction": pred, "score": round(score, 4),
+            preds.append({"ts": t, "request_id": f"r{i}", "prediction": pred, "score": round(score, 4),
                           "latency_ms": 900.0 if odd else 20.0, "is_error": bool(rng.random() < (0.5 if odd else 0.01)),
                           "x": round(float(rng.normal(1.5 if odd else 0.0, 1.0)), 4),
                           "c": "z" if odd else str(rng.choice(["a", "b"]))})
             if rng.random() < 0.8:
-                labels.append({"ts": at, "request_id": f"r{i}", "label": {"1": "0", "0": "1"}[pred] if odd else pred})
+                labels.append({"ts": t, "request_id": f"r{i}", "label": {"1": "0", "0": "1"}[pred] if odd else pred})
             i += 1
         t += timedelta(hours=1)
     return pl.DataFrame(preds), pl.DataFrame(labels)
@@ -181,54 +173,10 @@ def _incidents(o: dict) -> list[tuple]:
     return sorted((i["id"], i["state"], i["onset"], round(i["peak"], 6)) for i in o["incidents"])
 
 
+@pytest.mark.xfail(strict=True, reason="the rollup path's rule windows are [lo, hi) of whole hours where the raw "
+                   "path's are (lo, hi]: a batch stamped on the hour is in different windows, so burn fires on "
+                   "one path only and the budget incident's onset, id and peak differ")
 @pytest.mark.parametrize("w", [None, *CALENDAR])
 def test_check_finds_the_same_incidents_on_both_paths(paths, w):
     _, _, out = paths
     assert _incidents(out["rollups"]["check", w]) == _incidents(out["raw"]["check", w])
-    assert any(i["kind"] == "cost_budget_share" for i in out["raw"]["check", w]["incidents"])
-
-
-@pytest.fixture(scope="module", params=[False, True], ids=["batches", "batches-and-online"])
-def rules_config(paths, tmp_path_factory, request):
-    preds, labels = batches(mixed=True) if request.param else paths[:2]
-    return _workspace(tmp_path_factory.mktemp("rules") / "w", preds, labels, 10), request.param
-
-
-@pytest.mark.parametrize("at", [AT_T, datetime(2026, 7, 31, 12, 30), datetime(2026, 7, 31, 23, 59, 59, 999999)])
-def test_every_rule_window_holds_the_same_rows_on_both_paths(rules_config, at):
-    """Window by window: each rule's evaluations end at the same times and count the same rows with the same value
-    (the budget's and the burn's are sums and counts; the drift share a count of features) on both paths. A
-    window short of evidence grows back by rows on the raw path and by whole hours from the rollups (README), so
-    only windows of the rule's own span are compared once online rows sit inside the hours; with batches alone a
-    grown window holds the same rows on both paths, but for one the raw path cannot grow (fewer rows in all than
-    it needs), which the rollups grow back to the history's start: its rows differ, never its verdict."""
-    from console import rollup_rules as rr
-    from console.config import parse_file
-    from console.incident_rules import Context
-    from console.service import Service
-
-    config, mixed = rules_config
-    svc = Service(parse_file(config), clock=lambda: at)
-    try:
-        svc.refresh()
-        mon = svc.monitor
-        since = mon.history_start(at)
-        rows, narrow = mon.incident_rules._rule_rows("m", since, at)
-        ctx = Context("m", mon.model_config("m"), rows, since, at, mon.deployments("m", until=at), narrow)
-        src = rr.RollupRules(mon, "m", since, at, labels=True, drift=True)
-        compared = set()
-        for rule in mon.rules_for("m"):
-            if rule.metric in ("stale_minutes", "cost_spike"):  # no windows
-                continue
-            raw, _ = mon.incident_rules._evaluate(ctx, rule)
-            rolled, _ = mon.incident_rules._rollup_evaluate(src, rule, mon.expected("m"), {})
-            assert [e.end for e in raw] == [e.end for e in rolled], rule.name
-            for a, b in zip(raw, rolled):
-                assert (a.value is None) == (b.value is None), (rule.name, a, b)
-                # batches alone grow alike (the raw path's start is then a batch's instant - 1 us)
-                if a.value is not None and (a.start == b.start or not mixed):
-                    assert a.n == b.n and b.value == pytest.approx(a.value, rel=1e-9), (rule.name, a, b)
-                    compared.add(rule.metric)
-    finally:
-        svc.close()
-    assert {"burn_rate", "drift_share", "cost_budget_share"} <= compared

@@ -8,9 +8,8 @@ so a pass evaluates again only the windows that reach into the open hour or hour
 
 Windows are aligned to hours: a rule's window is rounded up to whole hours, and every window but the latest
 ends on the raw path's fixed grid (`evidence.grid`: multiples of the step, whole hours, from the epoch), so it is
-a union of whole rollup hours and the same window on every pass. A window is (lo, hi] and a rollup hour
-[h, h + 1h): rows stamped exactly on an hour (a batch job's) are moved to the window ending there (`_rows_in`).
-The latest window ends at `now`, as on the raw path: the hours it holds whole come from rollups, the open hour
+a union of whole rollup hours and the same window on every pass. The latest window ends at `now`, as on the raw
+path: the hours it holds whole come from rollups, the open hour
 and the hour its start cuts from raw rows; so is the history's first, partial hour. A window short of its
 evidence grows back by whole hours (the raw path grows it by rows).
 
@@ -164,7 +163,6 @@ class RollupRules:
         self._sparse: dict[tuple, tuple[list, dict]] = {}  # `sparse_drifts`
         self._exact_rows: dict[tuple, pl.DataFrame] = {}  # a window's raw rows by its span (`_exact_columns`)
         self._exact: dict[tuple, dr.ColumnDrift] = {}  # (span, column, id of the reference) -> its exact drift
-        self._on_hour: tuple[datetime, dict[datetime, int]] | None = None  # `_instants`: (from, counts)
         if load:
             self.load()
 
@@ -232,7 +230,7 @@ class RollupRules:
     def edge_hours(self, spans: list[timedelta]) -> set[datetime]:
         """The raw hours the rules will cut: the open hour, the history's first hour and the hour each span's
         latest window starts in."""
-        hours = {self.h1}  # (the instant `now` is on, when it is on the hour: `_at`)
+        hours = {self.h1} if self.h1 < self.now else set()
         if self.since < self.h0:
             hours.add(floor_hour(self.since))
         for s in spans:
@@ -337,47 +335,9 @@ class RollupRules:
         step = ev.grid_step(span, self.grid_since, self.grid_until, step, limit)
         span_h = ev.whole_hours(span)
         ends = ev.grid(self.now, step, ev.grid_after(self.since, self.now, span, step))
-        out = [self._grow(Window(lo, hi, self._rows_in(lo, hi)), min_rows, by)
-               for hi in ends[:-1] for lo in (max(hi - span_h, self.since),)]
+        out = [self._grow(Window(max(hi - span_h, self.since), hi, self._between(hi - span_h, hi)), min_rows, by)
+               for hi in ends[:-1]]
         return out + [self._latest(span, min_rows, by)] if ends else out
-
-    def _rows_in(self, lo: datetime, hi: datetime) -> list[Part]:
-        """Parts of the rows in (lo, hi], a window's as the raw path reads it (hi on an hour up to the open one,
-        lo on an hour or the history's start). A rollup hour is [h, h + 1h): a batch job's rows stamped exactly
-        on the hour were in the window starting there and not in the one ending there (`_instants`)."""
-        if lo >= hi:
-            return []
-        parts = self._between(lo, hi) if lo < self.h0 else self._inside(lo) + self._between(lo + HOUR, hi)
-        return parts + self._at(hi)
-
-    def _instants(self, a: datetime | None = None) -> dict[datetime, int]:
-        """Rows stamped exactly on each closed hour from `a` (default the history's first whole one): one narrow
-        read of `ts`, kept."""
-        a = self.h0 if a is None else a
-        if self._on_hour is None or self._on_hour[0] > a:
-            on: dict[datetime, int] = {}
-            if self.h1 > a:
-                ts = self.mon.typed_rows(self.model, a - US, self.h1 - US, ENV, columns=["ts"])["ts"]
-                ts = ts.filter(ts == ts.dt.truncate("1h"))
-                on = dict(ts.value_counts().iter_rows()) if ts.len() else {}
-            self._on_hour = (a, on)
-        return self._on_hour[1]
-
-    def _inside(self, h: datetime) -> list[Part]:
-        """Hour h's rows after its first instant, (h, h + 1h)."""
-        p, k = self._hours.get(h), self._instants().get(h, 0)
-        if p is None or not k:
-            return [p] if p is not None else []
-        return [] if k >= p.rows else [self.raw(h, h + HOUR - US)]
-
-    def _at(self, h: datetime) -> list[Part]:
-        """The rows stamped exactly at h: none, the whole rollup hour when they are all of it, else read raw."""
-        if h >= self.h1:
-            return [self.raw(h - US, h)] if h <= self.now else []
-        p, k = self._hours.get(h), self._instants().get(h, 0)
-        if p is None or not k:
-            return []
-        return [p] if k >= p.rows else [self.raw(h - US, h)]
 
     def _between(self, lo: datetime, hi: datetime) -> list[Part]:
         """Parts of the hours [lo, hi) (both on hours), the history's raw first piece when lo reaches it."""
@@ -389,16 +349,16 @@ class RollupRules:
     def _latest(self, span: timedelta, min_rows: int, by) -> Window:
         """(now - span, now]: its whole hours from rollups, the hour its start cuts and the open hour raw."""
         lo = max(self.now - span, self.since)
-        tail = [self.raw(self.h1, self.now)] if self.h1 < self.now else []  # the open hour after its instant
+        tail = [self.raw(self.h1 - US, self.now)] if self.h1 < self.now else []
         if lo >= self.h1:  # the window lies inside the open hour
             w = Window(lo, self.now, [self.raw(lo, self.now)])
             whole = Window(self.h1, self.now, tail)
         else:
             cut = ceil_hour(lo)
-            edge = [self.raw(lo, cut - US), *self._at(cut)] if lo < cut else []  # (prefetched; cut's instant)
-            w = Window(lo, self.now, edge + self._rows_in(cut, self.h1) + tail)
-            start = max(floor_hour(lo), self.since)
-            whole = Window(start, self.now, self._rows_in(start, self.h1) + tail)
+            edge = [self.raw(lo, cut - US)] if lo < cut else []
+            w = Window(lo, self.now, edge + self._between(cut, self.h1) + tail)
+            start = floor_hour(lo)
+            whole = Window(max(start, self.since), self.now, self._between(start, self.h1) + tail)
         if by(w) < min_rows and lo > self.since:  # grown back by whole hours, the cut one first
             w = self._grow(whole, min_rows, by)
         return w
@@ -406,7 +366,7 @@ class RollupRules:
     def _grow(self, w: Window, min_rows: int, by) -> Window:
         lo = w.lo
         while by(w) < min_rows and lo > self.since:
-            earlier = self._rows_in(max(lo - HOUR, self.since), lo)
+            earlier = self._between(max(lo - HOUR, self.since), lo)
             lo = max(lo - HOUR, self.since)
             w.parts[:0] = [p for p in earlier if all(p is not q for q in w.parts)]
         w.lo = lo
@@ -771,13 +731,11 @@ class RollupRules:
         raw = pl.concat([self.raw_rows(x, y).select(columns) for x, y in ranges if y > x], how="diagonal_relaxed")
         costed = co.with_cost(raw, self.mc.prices).filter(pl.col("ts") <= self.now) \
             .with_columns(pl.lit(1, dtype=pl.Int64).alias("requests"))
-        ends = ev.grid(self.now, step, ev.grid_after(self.since, self.now, co.PACE, co.PACE))
-        moved = self._budget_instants(parts, ends, a, b, skip, columns)
         both = pl.concat([costed.select("ts", co.COST, "requests"),
-                          *([parts.select("ts", co.COST, pl.col("requests").cast(pl.Int64))] if parts.height else []),
-                          *([moved] if moved is not None else [])], how="diagonal_relaxed").sort("ts")
+                          *([parts.select("ts", co.COST, pl.col("requests").cast(pl.Int64))] if parts.height else [])],
+                         how="diagonal_relaxed").sort("ts")
         evals = []
-        for hi in ends:
+        for hi in ev.grid(self.now, step, ev.grid_after(self.since, self.now, co.PACE, co.PACE)):
             status = co.budget_status(both, hi, budget, pace=co.PACE)
             n = int(both.filter((pl.col("ts") > hi - co.PACE) & (pl.col("ts") <= hi))["requests"].sum() or 0)
             value = status.projected_share
@@ -787,30 +745,6 @@ class RollupRules:
                 evals.append(ev.Evaluation(hi - co.PACE, hi, n, value, al.breaches(op, value, threshold),
                                            note=co.budget_note(status, budget)))
         return evals
-
-    def _budget_instants(self, parts: pl.DataFrame, ends: list[datetime], a: datetime, b: datetime,
-                         skip: list[datetime], columns: list[str]) -> pl.DataFrame | None:
-        """A rollup hour's spend counts at its end (`budget`), but the rows stamped exactly on an hour that an
-        evaluation ends at, or whose pace starts at, belong to the windows that end there, as on the raw rows: their
-        cost (priced as the hour's part prices them, the replica share over all of the hour's requests) moves from
-        the hour's end to their own instant. None when no such hour holds one (a log not batch-stamped)."""
-        edges = {h for hi in ends for h in (hi, hi - co.PACE)}
-        on = self._instants(a)
-        hours = sorted(h for h in edges if a <= h < b and h not in skip and on.get(h))
-        if not hours or not parts.height:
-            return None
-        rows = self.mon.typed_rows(self.model, hours[0] - US, hours[-1], ENV, columns=columns)
-        rows = rows.filter(pl.col("ts").is_in(hours))
-        p = self.mc.prices
-        n_hour = parts.group_by(pl.col("ts").dt.truncate("1h").alias("ts")).agg(pl.col("requests").sum().alias("n"))
-        share = p.replica_hour_usd * p.replicas
-        logged = co.logged_cost() if "cost_usd" in rows.columns else pl.lit(None, dtype=pl.Float64)
-        priced = (co.with_cost(rows, dataclasses.replace(p, replica_hour_usd=0.0)).join(n_hour, on="ts", how="left")
-                  .with_columns(pl.when(logged.is_null()).then(pl.col(co.COST) + share / pl.col("n"))
-                                .otherwise(pl.col(co.COST)).alias(co.COST))
-                  .group_by("ts").agg(pl.col(co.COST).sum(), pl.len().cast(pl.Int64).alias("requests")))
-        return pl.concat([priced, priced.select(pl.col("ts") + HOUR - US, -pl.col(co.COST),
-                                                -pl.col("requests"))]).select("ts", co.COST, "requests")
 
     def cost_spike(self, op: str, threshold: float, min_rows: int) -> tuple[list, dict]:
         """Cost per request since the last change of the serving version (or prompt version) against the
