@@ -15,7 +15,6 @@ import polars as pl
 from console import rollup_spec
 from console.analytics import alerts as al
 from console.analytics import burn_rule as br
-from console.analytics.burn_rule import MIN_BUCKET_ROWS
 from console.analytics import cost as co
 from console.analytics import drift_windows as dw
 from console.analytics import evidence as ev
@@ -25,7 +24,7 @@ from console.analytics import health as he
 from console.analytics import incidents as inc
 from console.analytics import quality as qu
 from console.analytics.drift import Reference
-from console.analytics.windows import MIN_DRIFT_ROWS, parse_window
+from console.analytics.windows import MIN_BUCKET_ROWS, MIN_DRIFT_ROWS, parse_window
 from console.config import AlertRule, ModelConfig
 from console.rollup_paths import FolderFull
 from console.rollup_spec import drift_ready as _drift_ready

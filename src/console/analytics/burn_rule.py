@@ -16,9 +16,7 @@ import polars as pl
 
 from console.analytics import evidence as ev
 from console.analytics.health import LATENCY_BUDGET, served
-from console.analytics.windows import JsonResult, parse_window
-
-MIN_BUCKET_ROWS = 100  # fewer rows than this in a window: its rate is noise, not evidence
+from console.analytics.windows import MIN_BUCKET_ROWS, JsonResult, parse_window
 
 ALERT, OK, INSUFFICIENT, UNSURE = "alert", "ok", "insufficient", "unsure"
 

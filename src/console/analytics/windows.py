@@ -17,6 +17,7 @@ from typing import Any
 # With the rows a drift verdict needs at least (the rules read the last MIN_DRIFT_ROWS when a window holds fewer).
 OVERVIEW_DRIFT_WINDOW = "6h"
 MIN_DRIFT_ROWS = 500  # normed Wasserstein reads sampling noise as drift on a few hundred rows
+MIN_BUCKET_ROWS = 100  # fewer rows than this in a window: its rate is noise, not evidence (the rules, the SLO panel)
 
 _WINDOW = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
