@@ -226,22 +226,17 @@ class Counting:
         """A bound on the oldest kept row's time, from the ts spans of the store's segments and the Parquet logs
         read in place (their footers, kept across processes): no row is read. None when a file's span is unknown
         (a ts of text, no statistics) or a lake holds rows of `kind`: then no bound is claimed."""
-        best: datetime | None = None
-        files = [str(self.dir / n) for n in self.manifest.segments.get(kind, [])]
-        files += self._parquet_files()[0].get(kind, [])
-        for i, path in enumerate(files):
-            lo = self.file_span(path)[0]
-            if lo is None and i >= len(self.manifest.segments.get(kind, [])):  # a log's ts of text: its check's
-                facts = self._file_facts(kind, path, want="oldest_kept")
-                lo = ts_value(facts.get("oldest_kept")) or "empty"  # (no kept row: it bounds nothing)
-            if lo is None:
-                return None
-            if lo != "empty":
-                lo = _later(None, lo)
-                best = lo if best is None or lo < best else best
         if any(k == kind for k in self._lake_kinds.values()):
             return None
-        return best
+        spans = [self.file_span(str(self.dir / n))[0] for n in self.manifest.segments.get(kind, [])]
+        for path in self._parquet_files()[0].get(kind, []):
+            lo = self.file_span(path)[0]
+            if lo is None:  # a log's ts of text: its conform check's (no kept row: it bounds nothing)
+                lo = ts_value(self._file_facts(kind, path, want="oldest_kept").get("oldest_kept")) or "empty"
+            spans.append(lo)
+        if None in spans:
+            return None
+        return min((_later(None, lo) for lo in spans if lo != "empty"), default=None)
 
     def newest(self, kind: str = "predictions", check: bool = True) -> datetime | None:
         """The newest kept row's time, from what the store already knows of each file (segment statistics
