@@ -26,6 +26,18 @@ def _env(term: str) -> dict:
     return env
 
 
+def _expect(child, pattern: str, state: Path) -> None:
+    """`child.expect(pattern)`; should the console end first, the failure holds what it printed last and its
+    crash report (a CI run once saw it end before its first frame, saying nothing)."""
+    try:
+        child.expect(pattern)
+    except pexpect.EOF:
+        crash = state / "mlops-console" / "crash.log"
+        report = crash.read_text(encoding="utf-8") if crash.exists() else "(no crash.log)"
+        raise AssertionError(f"the console ended before {pattern!r}; it printed last: "
+                             f"{(child.before or '')[-600:]!r}\n{report}") from None
+
+
 def _gone(pid: int, rounds: int = 200, pause: float = 0.05) -> bool:
     for _ in range(rounds):  # poll: we assert that it ends, not how fast
         try:
@@ -41,13 +53,14 @@ def _gone(pid: int, rounds: int = 200, pause: float = 0.05) -> bool:
 @pytest.mark.parametrize("term", ["xterm-256color", "tmux-256color", "vt100"])
 def test_console_in_a_pty_and_closing_the_terminal(tmp_path, term):
     cfg = build_workspace(tmp_path)
-    child = pexpect.spawn(sys.executable, ["-m", "console", "--config", str(cfg)], env=_env(term),
+    env = dict(_env(term), XDG_STATE_HOME=str(tmp_path / "state"), XDG_CACHE_HOME=str(tmp_path / "cache"))
+    child = pexpect.spawn(sys.executable, ["-m", "console", "--config", str(cfg)], env=env,
                           dimensions=(24, 80), encoding="utf-8", codec_errors="replace", timeout=60)
     try:
-        child.expect("fraud-detector")
+        _expect(child, "fraud-detector", tmp_path / "state")
         child.send("?")
-        child.expect("Keys for")
-        child.expect("refresh")
+        _expect(child, "Keys for", tmp_path / "state")
+        _expect(child, "refresh", tmp_path / "state")
         pid = child.pid
     finally:
         child.close(force=False)  # closes the pty master: the terminal went away (SIGHUP / EOF)

@@ -100,6 +100,7 @@ class ConsoleApp(App):
         # set by `ui.run` (never in tests): called as the app unmounts, to end the process soon after the
         # terminal is restored, instead of waiting for a thread worker that is still computing
         self.exit_watchdog = None
+        self.crash_reporter = None  # set by `ui.run`: an unhandled error is said after the terminal is back
         self.last_error: str | None = None
         from console.ui import themes
 
@@ -685,6 +686,13 @@ class ConsoleApp(App):
         if self.exit_watchdog is not None:  # a real run: the process ends now, whatever workers do
             self.exit_watchdog(code)
         self.exit(code)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Textual ends the app on an unhandled error and reports it after its own shutdown, which a real run
+        never reaches (it leaves as the app unmounts): the error is handed to `ui.run` to say instead."""
+        if self.crash_reporter is not None:
+            self.crash_reporter(error)
+        super()._handle_exception(error)
 
     def on_unmount(self) -> None:
         helper, self._first_look_helper = self._first_look_helper, None

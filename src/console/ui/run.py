@@ -14,6 +14,10 @@
   field focused, no action running; `ConsoleApp.quits_at_once`), the process ends without the key waiting in
   the event loop's queue behind a repaint. Otherwise the key takes the normal path (quitting mid-action asks
   first, then `Service.abandon_actions` records the action and frees its lease).
+- An unhandled error in the app (Textual ends the app on one) is not silent: the process had left before
+  Textual printed its report, so the console vanished without a word. The terminal is put back, one line says
+  what failed and where the details are (`crash.log` beside the audit trail, 0600: a traceback without its
+  local values, which may hold secrets), and the exit code is the CLI's for an unexpected failure.
 - SIGTERM mid-action cannot ask: the running actions are abandoned (outcome recorded, lease released) first,
   under the kernel timer.
 """
@@ -24,8 +28,11 @@ import os
 import signal
 import sys
 import threading
+import traceback
+from datetime import datetime, timezone
 from pathlib import Path
 
+from console import exit_codes
 from console.config import Config
 
 KERNEL_DEADLINE_S = 0.4  # the kernel ends the process (SIGALRM's default action), even if a C call holds the GIL
@@ -44,6 +51,12 @@ def arm_kernel_deadline() -> None:
         pass
 
 
+def crash_log_path() -> Path:
+    """`$XDG_STATE_HOME/mlops-console/crash.log` (~/.local/state), where the audit trail is by default."""
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "mlops-console" / "crash.log"
+
+
 def ssh_defaults(environ=os.environ) -> None:
     if environ.get("SSH_CONNECTION") and "TEXTUAL_ANIMATIONS" not in environ:
         environ["TEXTUAL_ANIMATIONS"] = "none"
@@ -59,6 +72,7 @@ class Exit:
         self._lock = threading.Lock()
         self._leaving = False
         self.code = 0
+        self.crash: BaseException | None = None
         try:
             import termios
 
@@ -89,7 +103,36 @@ class Exit:
             except Exception:  # noqa: BLE001
                 pass
         self.restore_terminal()
+        if self.crash is not None:
+            code = exit_codes.REMOTE
+            self.report_crash()
         os._exit(code)
+
+    def record_crash(self, error: BaseException) -> None:
+        if self.crash is None:
+            self.crash = error
+
+    def report_crash(self) -> None:
+        """One line on stderr (the terminal is back by now); the traceback, without locals, in `crash.log`."""
+        from console.safe_text import printable
+
+        error = self.crash
+        where = crash_log_path()
+        try:
+            from console.private_files import open_private
+
+            stamp = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+            with open_private(where, "a", encoding="utf-8") as fh:
+                fh.write(f"--- {stamp} mlops-console pid {os.getpid()}\n")
+                fh.write("".join(traceback.format_exception(error)))
+            said = f"the details are in {printable(where)}"
+        except Exception as exc:  # noqa: BLE001 - the line below still tells the operator what failed
+            said = f"the details could not be written to {printable(where)} ({printable(exc)})"
+        message = printable(f"{type(error).__name__}: {error}")[:300]
+        try:
+            os.write(2, f"mlops-console: stopped on an internal error: {message}; {said}\n".encode())
+        except OSError:
+            pass
 
     def begin(self, code: int = 0) -> None:
         """Called from the UI thread (q), the input thread (q, fast path) or a signal handler: leave now."""
@@ -164,6 +207,7 @@ def run(cfg: Config, live_writer: Path | None = None, view: dict | None = None) 
     app.driver_class = fast_quit_driver(app.driver_class)
     leaving.app = app
     app.exit_watchdog = leaving.begin
+    app.crash_reporter = leaving.record_crash
 
     def on_signal(signum, frame) -> None:  # we were told to stop
         arm_kernel_deadline()
