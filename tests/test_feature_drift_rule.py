@@ -4,6 +4,7 @@ feature drifted is checked independently with scipy's KS test."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -84,3 +85,49 @@ def test_a_feature_no_longer_logged_is_no_evidence_that_its_drift_ended():
     assert before.breach is True and before.value == 1.0
     assert after.breach is None and after.value is None  # y drifted, x unknown: neither fine nor breaching
     assert "x" in after.note and "no data" in after.note
+
+
+def _one_feature_rule(tmp_path, op: str, threshold: float, metric: str = "feature_drift"):
+    from console.config import parse
+
+    return parse({"alerts": [{"name": "x moved", "metric": metric, "feature": "x", "op": op,
+                              "threshold": threshold, "model": "m"}]}, tmp_path)
+
+
+@pytest.mark.parametrize("op,threshold", [(">=", 1), (">", 0), (">", 0.5), (">=", 0.2)])
+def test_a_rule_on_one_feature_fires_when_it_drifted_by_its_operator(tmp_path, op, threshold):
+    """The single-feature rule's value is 1 when the feature's own test says drifted (scipy agrees above), 0
+    when not, and the rule's operator compares it like any rule's (it read `drifted` whatever `op` said)."""
+    [rule] = _one_feature_rule(tmp_path, op, threshold).alerts
+    ds, n = _one_feature_drifted()
+    hi = datetime(2026, 11, 20)
+    lo = hi - timedelta(hours=6)
+    for feature, fires in (("x", True), ("y", False)):
+        [evaluation], _ = RuleEvaluator._drift_evals(replace(rule, feature=feature), [(lo, hi, n)], {(lo, hi): ds})
+        assert (evaluation.value, evaluation.breach) == (float(fires), fires)
+
+
+@pytest.mark.parametrize("op,threshold,said", [(">", 1, "could never fire"), (">=", 1.5, "could never fire"),
+                                               ("<", 1, "would fire only when it did not drift"),
+                                               (">=", 0, "would fire whether or not it drifted"),
+                                               ("<", 2, "would fire whether or not it drifted")])
+def test_a_rule_on_one_feature_that_0_and_1_cannot_tell_apart_is_a_config_error(tmp_path, op, threshold, said):
+    """`feature_drift > 1` on one feature (its value is 0 or 1) could never fire: it was loaded and, reading
+    `drifted` whatever the operator said, fired on drift; an operator reading the README expected silence. Said
+    at load instead, with the rule that means "drifted"."""
+    from console.config import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        _one_feature_rule(tmp_path, op, threshold)
+    assert said in str(err.value) and "alerts[0].threshold" in str(err.value)
+    assert 'op = ">=" and threshold = 1' in str(err.value)
+
+
+def test_feature_on_another_metric_is_a_config_error(tmp_path):
+    """`feature` applies to `feature_drift` only; on a p95 rule it was ignored, then named as the incident's
+    feature (the finding took `rule.feature`)."""
+    from console.config import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        _one_feature_rule(tmp_path, ">", 300, metric="p95_ms")
+    assert "alerts[0].feature" in str(err.value) and "feature_drift" in str(err.value)

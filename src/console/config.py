@@ -10,6 +10,7 @@ Secrets come from `${VAR}` and never print.
 from __future__ import annotations
 
 import math
+import operator
 import os
 import re
 import tomllib
@@ -201,6 +202,10 @@ class Webhook:
     retries: int = 3
     deadline_s: float = 15.0  # every attempt and backoff of one call together: a hung hook costs seconds
     idempotent: bool = False  # the hook honours Idempotency-Key: a request that timed out may be sent again
+
+
+# a rule's operators (analytics.alerts.breaches compares by them; the config checks rules with them)
+OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 
 
 @dataclass(frozen=True)
@@ -861,6 +866,16 @@ def _alert(t: _AlertFile, key: str) -> AlertRule:
         raise ConfigError(f"{key}.threshold", f"expected a finite number, got {t.threshold}")
     if t.metric not in ALERT_METRICS:
         raise ConfigError(f"{key}.metric", f"expected one of {', '.join(ALERT_METRICS)}, got {t.metric!r}")
+    if t.feature is not None and t.metric != "feature_drift":
+        raise ConfigError(f"{key}.feature", f"applies to metric \"feature_drift\" only, not {t.metric!r}")
+    if t.feature is not None:  # its value is 1 when the feature drifted, 0 when not: both must not read alike
+        on_drift, on_calm = (OPS[t.op](v, t.threshold) for v in (1.0, 0.0))
+        if on_drift == on_calm or not on_drift:
+            said = "would fire whether or not it drifted" if on_calm and on_drift else \
+                "would fire only when it did not drift" if on_calm else "could never fire"
+            raise ConfigError(f"{key}.threshold", f"a feature_drift rule on one feature is 1 when "
+                              f"{t.feature!r} drifted and 0 when not: {t.op} {t.threshold:g} {said}; "
+                              f"write op = \">=\" and threshold = 1")
     return AlertRule(name=t.name or t.metric, metric=t.metric, op=t.op, threshold=t.threshold, model=t.model,
                      feature=t.feature, window=t.window, severity=t.severity)
 

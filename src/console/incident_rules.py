@@ -528,8 +528,11 @@ class RuleEvaluator:
                     status = c.status if c is not None else "not scored"
                     evals.append(ev.Evaluation(lo, hi, n, None, None, note=f"{rule.feature}: {status} on {n} rows"))
                     continue
+                # one feature: 1 when its own test says drifted, else 0; compared by the rule's operator like
+                # every rule (it read `drifted` whatever `op` and `threshold` said; config rejects a rule on one
+                # feature that 0 and 1 cannot tell apart)
                 value = (1.0 if c.drifted else 0.0) if c is not None else float(ds.n_drifted)
-                breach = bool(c.drifted) if c is not None else al.breaches(rule.op, value, rule.threshold)
+                breach = al.breaches(rule.op, value, rule.threshold)
             else:
                 value, breach = ds.share, al.breaches(rule.op, ds.share, rule.threshold)
             if not (rule.metric == "feature_drift" and rule.feature):
