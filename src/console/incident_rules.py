@@ -104,30 +104,32 @@ class RuleEvaluator:
         self.recommendations = self._recs
         return out
 
-    def _rollup_source(self, model: str, now: datetime):
+    def _rollup_source(self, model: str, now: datetime, rules: list[AlertRule] | None = None):
         """The model's history from the rollups (`rollup_rules.RollupRules`, not yet loaded: `_rollup_findings`
-        loads it), or None when its rules read raw rows (`_rules_from_rollups`)."""
+        loads it), or None when its rules read raw rows (`_rules_from_rollups`). `rules`: those evaluated (default
+        all the model's)."""
         from console import rollup_rules as rr
 
         since = self.mon.history_start(now)
-        if not self._rules_from_rollups(model, since, now):
+        if not self._rules_from_rollups(model, since, now, quality=rules is None):
             return None
-        rules = self.mon.rules_for(model)
+        rules = self.mon.rules_for(model) if rules is None else rules
         expected = self.mon.expected(model)
         labels = any((r.metric == "accuracy_drop" and "accuracy" in expected) or
                      (r.metric == "mae_increase" and "mae" in expected) for r in rules)
         return rr.RollupRules(self.mon, model, since, now, labels=labels,
                               drift=any(r.metric in DRIFT_METRICS for r in rules), load=False)
 
-    def _model_findings(self, model: str, now: datetime, src=None) -> list[Finding]:
+    def _model_findings(self, model: str, now: datetime, src=None, only: AlertRule | None = None) -> list[Finding]:
+        """The model's findings (`findings`); `only`: that rule's alone, without segment incidents."""
         mc = self.mon.model_config(model)
         since = self.mon.history_start(now)
-        rules = self.mon.rules_for(model)
+        rules = self.mon.rules_for(model) if only is None else [only]
         deployments = self.mon.deployments(model, until=now)
         if deployments.height and "environment" in deployments.columns:  # the findings are production's
             deployments = deployments.filter(pl.col("environment").is_null() | (pl.col("environment") == "production"))
         if src is not None:
-            return self._rollup_findings(src, mc, rules, deployments)
+            return self._rollup_findings(src, mc, rules, deployments, segments=only is None)
         preds, narrow = self._rule_rows(model, since, now)
         found: list[Finding] = []
         ctx = Context(model, mc, preds, since, now, deployments, narrow)
@@ -151,7 +153,7 @@ class RuleEvaluator:
                 use, evals, extra = self._look_back(rule, since, now, (use, evals, extra),
                                                     lambda earlier, until=None: self._wide_earlier(ctx, rule, earlier))
             found += self._to_findings(use, rule, evals, extra)
-        if preds.height and (mc.segments or mc.sensitive):
+        if preds.height and (mc.segments or mc.sensitive) and only is None:
             found += self._segment_findings(model, mc, ctx.joined(self.mon), deployments, preds, now, since)
         return found
 
@@ -262,11 +264,15 @@ class RuleEvaluator:
         evals, extra = self._rollup_evaluate(back, rule, expected, drifts)
         return back, evals, extra
 
-    def _rules_from_rollups(self, model: str, since: datetime, now: datetime) -> bool:
+    def _rules_from_rollups(self, model: str, since: datetime, now: datetime, quality: bool = True) -> bool:
         """The rules read the hourly rollups (`rollup_rules`) past `rollups_after` (`[rollups] min_rows`) rows in
         the history, by the count alone as drift and health choose: whatever another screen left in memory (the
-        Drift screen's week), two passes over the same rows take the same path and give the same onsets."""
-        need = max((_min_rows(r.metric) for r in self.mon.rules_for(model) if r.metric in SPARSE_METRICS), default=0)
+        Drift screen's week), two passes over the same rows take the same path and give the same onsets.
+        `quality=False`: the rules listed without the expected quality (`Monitor.rules_for`: no registry read); they
+        lack only a regression model's default MAE rule, so a `min_rows` under its 200 labels could choose
+        otherwise."""
+        rules = self.mon.rules_for(model, quality=quality)
+        need = max((_min_rows(r.metric) for r in rules if r.metric in SPARSE_METRICS), default=0)
         # and never below one rate or quality verdict's rows: a history too quiet for one reads raw, where its
         # windows may reach back before `since` (`_reaching`); with enough rows but too few labels, the rollup
         # path's quality rules reach back the same way (`RollupRules.sparse_labels`)
@@ -297,12 +303,34 @@ class RuleEvaluator:
         """The `burn_rate` rule's verdict at `now` (`burn_rule.burn_verdict`, its latest window) on the model's rows in
         `environment`, read back as the rule's windows are: within the history (`history_start`) to MIN_BUCKET_ROWS
         requests, and up to SPARSE_REACH before `now` when the whole history holds fewer (`_reaching`). `rows`: the
-        rows a caller holds, when they cover the window (the SLO panels' hours): then nothing more is read."""
+        rows a caller holds, when they cover the window (the SLO panels' hours): then nothing more is read. A window
+        that does not breach while the rule's production incident still fires says so (`burn_rule.beside_firing`):
+        the rule's findings are then evaluated too, that rule's alone."""
         from console.analytics import rules as ru
 
         rule = ru.rule_for(self.mon.rules_for(model, quality=False), "burn_rate")
         if rule is None:
             return None
+        verdict = self._burn_window(rule, model, now, environment, rows)
+        if verdict.state == br.ALERT or environment != "production":  # the incidents are production's
+            return verdict
+        firing = self._firing(model, now, rule)
+        return verdict if firing is None else br.beside_firing(verdict, firing.id)
+
+    def _firing(self, model: str, now: datetime, rule: AlertRule) -> Finding | None:
+        """The rule's firing incident of the model at `now` (`findings` of that rule alone), or None. An incident
+        ends only on evidence of recovery, so a window under the threshold whose interval still reaches past it
+        leaves it firing: the SLO panels said "SLO ok" beside it (`burn_now`)."""
+        try:
+            found = self._model_findings(model, now, self._rollup_source(model, now, [rule]), rule)
+        except FolderFull as exc:  # the rollup folder filled midway: raw rows, as `findings` falls back
+            self.mon.folder_full(exc)
+            found = self._model_findings(model, now, None, rule)
+        return next((f for f in found if f.firing and f.rule == rule.name), None)
+
+    def _burn_window(self, rule: AlertRule, model: str, now: datetime, environment: str | None,
+                     rows: pl.DataFrame | None) -> "br.BurnVerdict":
+        """`burn_now`'s evaluation of the rule's latest window alone."""
         mc, since = self.mon.model_config(model), self.mon.history_start(now)
         span = parse_window(rule.window)
         lo, cols = max(now - span, since), ["ts", "variant", "is_error", "latency_ms"]
@@ -310,7 +338,7 @@ class RuleEvaluator:
             rows = self.mon.typed_rows(model, lo, now, environment, columns=cols)
         if he.served(rows.filter((pl.col("ts") > lo) & (pl.col("ts") <= now))).height >= MIN_BUCKET_ROWS:
             return br.burn_verdict(rows, mc.slo, now, rule.op, rule.threshold, rule.window, since)  # no read-back
-        if environment == "production" and self._rules_from_rollups(model, since, now):
+        if environment == "production" and self._rules_from_rollups(model, since, now, quality=False):
             # the rule's windows grow back by whole hours of rollups (`rollup_rules`): its latest one, as it says it
             from console import rollup_rules as rr
 
@@ -329,7 +357,8 @@ class RuleEvaluator:
             rows = self.mon.typed_rows(model, reach, now, environment, columns=cols)
         return br.burn_verdict(rows, mc.slo, now, rule.op, rule.threshold, rule.window, since, reach)
 
-    def _rollup_findings(self, src, mc: ModelConfig, rules: list, deployments: pl.DataFrame) -> list[Finding]:
+    def _rollup_findings(self, src, mc: ModelConfig, rules: list, deployments: pl.DataFrame,
+                         segments: bool = True) -> list[Finding]:
         """The findings of `_model_findings` with every rule's evaluations from the hourly rollups plus the raw
         open hour and window edges (`rollup_rules`, `src`: read by `findings`' prefetch); the onset and suspects
         from narrow raw reads of the first breaching windows; segments from a narrow raw read of label-joined
@@ -373,7 +402,7 @@ class RuleEvaluator:
             found += self._to_findings(ctx, rule, evals, extra)
         src.memo.save()  # the closed windows' evaluations, for the next pass (`rule_memo`)
         self.kept[model] = (src.memo.hits, src.memo.misses)
-        if mc.segments or mc.sensitive:
+        if segments and (mc.segments or mc.sensitive):
             cols = ["ts", "model", "version", "request_id", "prediction", "prediction_num", "score",
                     *dict.fromkeys([*mc.segments, *mc.sensitive])]
             preds = self.mon.typed_rows(model, since, now, "production", columns=cols)

@@ -9,7 +9,7 @@ and a quiet model whose rule reached back for its 100 requests fired while the p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import polars as pl
@@ -18,7 +18,7 @@ from console.analytics import evidence as ev
 from console.analytics.health import LATENCY_BUDGET, served
 from console.analytics.windows import MIN_BUCKET_ROWS, JsonResult, parse_window
 
-ALERT, OK, INSUFFICIENT, UNSURE = "alert", "ok", "insufficient", "unsure"
+ALERT, OK, INSUFFICIENT, UNSURE, RECOVERING = "alert", "ok", "insufficient", "unsure", "recovering"
 
 
 def _lat() -> pl.Expr:
@@ -72,6 +72,12 @@ class BurnVerdict(JsonResult):
     error_burn: float | None
     latency_burn: float | None
     note: str
+    incident: str | None = None  # the rule's incident still firing beside a window that does not breach
+
+    @property
+    def alert(self) -> bool:
+        """What the SLO panels alert on: the window breaches, or the rule's incident still fires."""
+        return self.state == ALERT or self.incident is not None
 
     @property
     def span(self) -> timedelta:
@@ -105,5 +111,15 @@ def verdict_of(e: ev.Evaluation, preds: pl.DataFrame, slo, op: str, threshold: f
                        e.high, err, lat, note)
 
 
-__all__ = ["MIN_BUCKET_ROWS", "BurnVerdict", "burn_verdict", "burn_evaluations", "burn_expr", "burn_bounds",
+def beside_firing(v: BurnVerdict, incident: str) -> BurnVerdict:
+    """The verdict `v` of a window that does not breach, beside the rule's incident `incident`, still firing. An
+    incident ends only on evidence of recovery (the whole interval inside the threshold, or the burn at most half of
+    it), so a burn just under the threshold on a wide interval leaves it firing: the panels said "SLO ok" beside a
+    critical incident of the same rule. An ok window is `recovering`; too few requests, or unsure, keep their state;
+    each says the incident still fires, and the panels alert (`BurnVerdict.alert`)."""
+    state = RECOVERING if v.state == OK else v.state
+    return replace(v, state=state, incident=incident, note=f"{v.note}; incident still firing")
+
+
+__all__ = ["MIN_BUCKET_ROWS", "BurnVerdict", "burn_verdict", "beside_firing", "RECOVERING", "burn_evaluations", "burn_expr", "burn_bounds",
            "ALERT", "OK", "INSUFFICIENT", "UNSURE", "verdict_of"]

@@ -260,7 +260,7 @@ def slo_status(preds: pl.DataFrame, slo: Slo, now: datetime, factor: float = DEF
     if verdict is None:
         since = preds["ts"].min() - timedelta(microseconds=1) if preds.height else now
         verdict = br.burn_verdict(preds, slo, now, ">", factor, slo.short_window, since)
-    alert = verdict.state == br.ALERT
+    alert = verdict.alert  # the window breaches, or the rule's incident still fires (`burn_rule.beside_firing`)
 
     def burning(part: float | None) -> bool:  # which burn breaches (the rule's is the larger of the two)
         return alert and part is not None and part > factor

@@ -74,7 +74,8 @@ def rate(v) -> str:
 def slo_verdict(slo, alert_word: str = "SLO ALERT", over: bool = False) -> Text:
     """The `burn_rate` rule's verdict now as the SLO panels say it (`burn_rule.BurnVerdict`): the rule's window,
     grown back to 100 requests, named when it is longer than the SLO's short window; too few requests, or a burn
-    past the threshold on too few to tell from noise, said as the rule says them, never ALERT or ok."""
+    past the threshold on too few to tell from noise, said as the rule says them, never ALERT or ok; never ok beside
+    the rule's incident still firing (`burn_rule.beside_firing`: "recovering")."""
     from console.analytics import burn_rule as br
     from console.analytics.windows import format_span, parse_window
 
@@ -83,10 +84,12 @@ def slo_verdict(slo, alert_word: str = "SLO ALERT", over: bool = False) -> Text:
     where = f" (last {v.requests:,} req, {format_span(v.span)})" if grown else f" over {v.window}" if over else ""
     if v.state == br.ALERT:
         return Text(alert_word + where, style="bold reverse")
+    if v.state == br.RECOVERING:  # under the threshold, not yet evidence of recovery: the incident still fires
+        return Text(f"SLO recovering: burn {rate(v.burn_rate)}{where}, incident still firing", style="bold reverse")
     if v.state == br.OK:
         return Text("SLO ok" + (where if grown else ""))
     said = "insufficient data" if v.state == br.INSUFFICIENT else "unsure"
-    return Text(f"SLO {said}: {v.note}", style="bold")
+    return Text(f"SLO {said}: {v.note}", style="bold reverse" if v.alert else "bold")
 
 
 def ts(v: datetime | None) -> str:
