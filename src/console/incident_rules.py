@@ -745,7 +745,26 @@ class RuleEvaluator:
         that resolved the rule's previous incident (it saw no breach, so this one began later, and two
         incidents of a rule keep distinct onsets, hence ids)."""
         onset, feature, first, detail = self._estimate(ctx, rule, run, extra, after)
-        return (onset if after is None else max(onset, after)), feature, first, detail
+        onset = onset if after is None else max(onset, after)
+        return self._not_before_rows(ctx, run, onset), feature, first, detail
+
+    def _not_before_rows(self, ctx: "Context", run, onset: datetime) -> datetime:
+        """`onset`, or the first row of evidence after it when no row was logged between the start of the window
+        before the first breaching one and it: a log that starts already failing (or drifted) has no change point,
+        and its onset was the first breaching window's start, or the grid point before it, a time before any row.
+        The rows held (`ctx.preds`: the raw path's history, the rollup path's onset reads) answer; a drift rule from
+        rollups holds none, and asks the store (`Warehouse.first_seen`, one query)."""
+        prev = run.window_start - (run.onset - run.window_start)
+        if onset > run.onset or onset <= prev:
+            return onset
+        rows = ctx.preds
+        held = he.served(rows).filter((pl.col("ts") > prev) & (pl.col("ts") <= run.onset))["ts"] \
+            if rows.height and "ts" in rows.columns else None
+        if held is not None and held.len():
+            first = held.min()
+        else:
+            first = self.mon.wh.first_seen(ctx.model, prev, run.onset, "production")
+        return first if first is not None and first > onset else onset
 
     def _estimate(self, ctx: "Context", rule: AlertRule, run, extra: dict, after: datetime | None):
         lo, hi = run.window_start, run.onset

@@ -381,6 +381,13 @@ class Warehouse(Ingest, Counting, InPlace, Lakes, Views, Footers, Compaction):
                                          "environment": environment, "cap": 1}, within=[(since, until)])
         return bool(n) and n[0] > 0
 
+    def first_seen(self, model: str, since: datetime, until: datetime, environment: str | None) -> datetime | None:
+        """The oldest served prediction of one model in (since, until] (`model_first_seen`), None when there is none;
+        only the files that may hold such rows are read."""
+        rows = self.rows("model_first_seen", {"model": model, "since": since, "until": until,
+                                              "environment": environment}, within=[(since, until)])
+        return rows[0][0] if rows and rows[0][0] is not None else None
+
     def last_seen(self, model: str, until: datetime, environment: str | None = None) -> datetime | None:
         """The newest prediction of one model up to `until` (in `environment`, or in any when None): how long a
         source has been silent."""
