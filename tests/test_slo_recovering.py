@@ -35,7 +35,8 @@ def _workspace(root: Path, extra: str = "") -> Path:
     rows = []
     for h in range(8, 2, -1):
         rows += _rows(NOW - timedelta(hours=h), PER_HOUR, 0, f"c{h}-")
-    rows += _rows(NOW - timedelta(hours=2), PER_HOUR, BAD, "bad-") + _rows(NOW - timedelta(hours=1), PER_HOUR, DIP, "dip-")
+    rows += _rows(NOW - timedelta(hours=2), PER_HOUR, BAD, "bad-")
+    rows += _rows(NOW - timedelta(hours=1), PER_HOUR, DIP, "dip-")
     assert sum(r["status"] == "error" for r in rows) == BAD + DIP
     (root / "logs").mkdir(parents=True)
     (root / "logs/p.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -72,8 +73,9 @@ def test_health_is_not_ok_beside_the_firing_burn_incident(tmp_path, capsys, extr
 def test_staging_has_no_incident_to_be_beside(tmp_path, capsys):
     """The incidents are production's: another environment's verdict is its window's alone."""
     cfg = _workspace(tmp_path)
-    rows = [json.loads(line) | {"environment": "staging"} for line in (tmp_path / "logs/p.jsonl").read_text().splitlines()]
-    (tmp_path / "logs/p.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    log = tmp_path / "logs/p.jsonl"
+    rows = [json.loads(line) | {"environment": "staging"} for line in log.read_text().splitlines()]
+    log.write_text("".join(json.dumps(r) + "\n" for r in rows))
     assert main(["--config", str(cfg), "--at", AT, "health", "m", "--environment", "staging", "--format", "json"]) == 0
     slo = json.loads(capsys.readouterr().out)["slo"]
     assert (slo["verdict"]["state"], slo["verdict"]["incident"], slo["alert"]) == ("ok", None, False)

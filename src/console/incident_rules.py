@@ -114,7 +114,8 @@ class RuleEvaluator:
         if not self._rules_from_rollups(model, since, now, quality=rules is None):
             return None
         rules = self.mon.rules_for(model) if rules is None else rules
-        expected = self.mon.expected(model)
+        # (the expected quality only for a quality rule: `burn_now`'s burn rule alone does not wait on a registry)
+        expected = self.mon.expected(model) if any(r.metric in ("accuracy_drop", "mae_increase") for r in rules) else {}
         labels = any((r.metric == "accuracy_drop" and "accuracy" in expected) or
                      (r.metric == "mae_increase" and "mae" in expected) for r in rules)
         return rr.RollupRules(self.mon, model, since, now, labels=labels,

@@ -121,5 +121,5 @@ def beside_firing(v: BurnVerdict, incident: str) -> BurnVerdict:
     return replace(v, state=state, incident=incident, note=f"{v.note}; incident still firing")
 
 
-__all__ = ["MIN_BUCKET_ROWS", "BurnVerdict", "burn_verdict", "beside_firing", "RECOVERING", "burn_evaluations", "burn_expr", "burn_bounds",
-           "ALERT", "OK", "INSUFFICIENT", "UNSURE", "verdict_of"]
+__all__ = ["MIN_BUCKET_ROWS", "BurnVerdict", "burn_verdict", "beside_firing", "burn_evaluations", "burn_expr",
+           "burn_bounds", "ALERT", "OK", "INSUFFICIENT", "UNSURE", "RECOVERING", "verdict_of"]
