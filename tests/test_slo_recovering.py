@@ -100,7 +100,7 @@ async def test_the_model_page_and_health_say_recovering_not_ok(tmp_path):
         await app.push_screen(page)
         await until(pilot, lambda: "SLO " in _line(app, "HEALTH"), "the model page's health", rounds=2000)
         health = _line(app, "HEALTH")
-        assert "SLO recovering: burn 5.50x, incident still firing" in health and "SLO ok" not in health, health
+        assert "SLO firing, recovering: burn 5.50x" in health and "SLO ok" not in health, health
         screen = HealthScreen(model="m", environment="production")
         await app.push_screen(screen)
         await until(pilot, lambda: "health" in screen.loaded and _line(app, "errors"), "Health's SLO", rounds=2000)

@@ -85,7 +85,8 @@ def slo_verdict(slo, alert_word: str = "SLO ALERT", over: bool = False) -> Text:
     if v.state == br.ALERT:
         return Text(alert_word + where, style="bold reverse")
     if v.state == br.RECOVERING:  # under the threshold, not yet evidence of recovery: the incident still fires
-        return Text(f"SLO recovering: burn {rate(v.burn_rate)}{where}, incident still firing", style="bold reverse")
+        # the incident first: at 80 columns the HEALTH line keeps about 28 cells for the verdict
+        return Text(f"SLO firing, recovering: burn {rate(v.burn_rate)}{where}", style="bold reverse")
     if v.state == br.OK:
         return Text("SLO ok" + (where if grown else ""))
     said = "insufficient data" if v.state == br.INSUFFICIENT else "unsure"
