@@ -105,4 +105,4 @@ async def test_the_model_page_and_health_say_recovering_not_ok(tmp_path):
         await app.push_screen(screen)
         await until(pilot, lambda: "health" in screen.loaded and _line(app, "errors"), "Health's SLO", rounds=2000)
         errors = _line(app, "errors")
-        assert "recovering: burn 5.50x over 1h, incident still firing" in errors and " ok" not in errors, errors
+        assert "SLO firing, recovering: burn 5.50x over 1h" in errors and " ok" not in errors, errors
