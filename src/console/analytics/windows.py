@@ -134,9 +134,28 @@ def opt_float(value: Any) -> float | None:
     return None if math.isnan(value) else value
 
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
-_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+EARLIEST, LATEST = datetime(1970, 1, 1), datetime(9000, 1, 1)  # what a view may end at: its windows stay in range
+# The one wording of a time out of that range, whatever option or form carried it (`--window 9999-12` said "year
+# 10000 is out of range", `--from 9999-12-01` "'9999-12-01' is out of range: a view ends between...", `--window
+# 10000-01` "expected a window such as 5m")
+OUT_OF_RANGE = f"out of range: a view lies between {EARLIEST.year} and {LATEST.year - 1}"
+
+
+class OutOfRange(ValueError):
+    """A time a view may not take (OUT_OF_RANGE); `_option` prefixes the option and the value."""
+
+
+_MONTH = re.compile(r"^(\d{4,})-(\d{2})$")  # a 5-digit year is a period out of range, not a malformed duration
+_WEEK = re.compile(r"^(\d{4,})-W(\d{2})$")
+_DAY = re.compile(r"^(\d{4,})-(\d{2})-(\d{2})$")
+
+
+def _in_range(year: int) -> int:
+    """`year`, or OutOfRange: datetime's own "year 10000 is out of range" named neither the option nor the
+    range a view may take."""
+    if not EARLIEST.year <= year < LATEST.year:
+        raise OutOfRange(OUT_OF_RANGE)
+    return year
 
 
 def parse_period(text: str) -> tuple[datetime, datetime] | None:
@@ -147,25 +166,31 @@ def parse_period(text: str) -> tuple[datetime, datetime] | None:
         y, mo = int(m.group(1)), int(m.group(2))
         if not 1 <= mo <= 12:
             raise ValueError(f"no month {mo} in {text!r}")
+        _in_range(y)
         return datetime(y, mo, 1), datetime(y + (mo == 12), mo % 12 + 1, 1)
     if m := _WEEK.match(text):
-        y, w = int(m.group(1)), int(m.group(2))
+        y, w = _in_range(int(m.group(1))), int(m.group(2))
         if not 1 <= w <= datetime(y, 12, 28).isocalendar()[1]:  # 28 December is always in the year's last week
             raise ValueError(f"no ISO week {w} in {y}")
         start = datetime.fromisocalendar(y, w, 1)
         return start, start + timedelta(days=7)
     if m := _DAY.match(text):
+        y = _in_range(int(m.group(1)))
         try:
-            start = datetime(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            start = datetime(y, int(m.group(2)), int(m.group(3)))
         except ValueError as exc:
             raise ValueError(f"no such day ({exc})") from None
         return start, start + timedelta(days=1)
     return None
 
 
-def parse_time(text: str) -> datetime:
-    """An ISO 8601 time (a trailing Z or an offset is converted to naive UTC); a bare date is its midnight."""
+def parse_time(text: str, *, exclusive_end: bool = False) -> datetime:
+    """An ISO 8601 time (a trailing Z or an offset is converted to naive UTC); a bare date is its midnight.
+    `exclusive_end` (`--to`, which the view stops before) may be LATEST itself: `--to 9000-01-01` is `--window
+    8999-12`'s end."""
     digits = str(text).strip()
+    if re.match(r"^\d{5,}-", digits):  # a year past 9999: out of range, not "expected an ISO time"
+        raise OutOfRange(OUT_OF_RANGE)
     if digits.isdigit() and len(digits) >= 9:  # read as a basic ISO date it says "month must be in 1..12"
         ms = len(digits) >= 12
         seconds = int(digits) / 1000 if ms else int(digits)
@@ -182,12 +207,10 @@ def parse_time(text: str) -> datetime:
         why = "" if str(exc).startswith("Invalid isoformat") else \
             "a UTC offset is at most 23:59: " if str(exc).startswith("offset must be") else f"{exc}: "
         raise ValueError(f"{why}expected an ISO time such as 2026-07-04T12:00Z or 'latest', got {text!r}") from None
-    if not EARLIEST <= t < LATEST:  # a view of year 1 overflowed its window's start (the TUI's `@` crashed on it)
-        raise ValueError(f"{text!r} is out of range: a view ends between {EARLIEST.year} and {LATEST.year - 1}")
+    # a view of year 1 overflowed its window's start (the TUI's `@` crashed on it)
+    if not (EARLIEST < t <= LATEST if exclusive_end else EARLIEST <= t < LATEST):
+        raise OutOfRange(OUT_OF_RANGE)
     return t
-
-
-EARLIEST, LATEST = datetime(1970, 1, 1), datetime(9000, 1, 1)  # what a view may end at: its windows stay in range
 
 
 @dataclasses.dataclass(frozen=True)
@@ -231,8 +254,7 @@ def resolve_view(*, now: datetime, latest: datetime | None, at: str | None = Non
     if window is not None:
         period = _option("--window", window, parse_period)
         if period and not (EARLIEST <= period[0] and period[1] <= LATEST):  # its ends overflowed later, unnamed
-            raise ValueError(f"--window {str(window)!r}: out of range: a view ends between {EARLIEST.year} and "
-                             f"{LATEST.year - 1}")
+            raise ValueError(f"--window {str(window)!r}: {OUT_OF_RANGE}")  # 1970-W01 starts in 1969
         if period:
             if at is not None:
                 raise ValueError("give either a calendar period as --window or --at, not both")
@@ -252,7 +274,7 @@ def resolve_view(*, now: datetime, latest: datetime | None, at: str | None = Non
         # --from 2026-07-01 and in --window 2026-07, both saying "from 2026-07-01T00:00:00Z"). Without --to the
         # view ends at --at (or now), which it holds, as every window does.
         us = timedelta(microseconds=1)
-        last = _option("--to", end, parse_time) - us if end is not None else end_t
+        last = _option("--to", end, lambda t: parse_time(t, exclusive_end=True)) - us if end is not None else end_t
         if start is None:
             raise ValueError("--to needs --from")
         if end is not None and at is not None:  # both say where the view ends: one was ignored without a word
@@ -278,9 +300,8 @@ def _option(option: str, text: str, parse):
     """`parse(text)`, its error prefixed with the option and the value ("--window '2025-W53': ...")."""
     try:
         return parse(text)
-    except OverflowError:  # 99999999999d, 9999-W52: past what a datetime holds ("Python int too large...")
-        raise ValueError(f"{option} {str(text)!r}: out of range: a view ends between {EARLIEST.year} and "
-                         f"{LATEST.year - 1}") from None
+    except (OverflowError, OutOfRange):  # 99999999999d, 9999-W52: past what a datetime holds ("Python int too...")
+        raise ValueError(f"{option} {str(text)!r}: {OUT_OF_RANGE}") from None
     except ValueError as exc:
         reason = str(exc).removesuffix(f", got {str(text).strip()!r}").removesuffix(f", got {text!r}")
         if option != "--at":  # only --at takes 'latest'
