@@ -35,7 +35,8 @@ from console.rollup_text import TextDataset, TextFile  # noqa: F401 - TextFile: 
 from console.sources import arrow_schemas, compressed, field_names
 from console.contract_fields import NO_ERROR_FLAGS
 from console.sources.contract import FIELDS
-from console.sources.files import compressed_copies, format_by_name, globbed, parquet_under, staged, unlisted
+from console.sources.files import (compressed_copies, folder_of_logs, format_by_name, globbed, parquet_under, staged,
+                                   unlisted)
 from console.sources.lakes import ISO_DAY
 from console.store import mapped_parquet
 
@@ -179,7 +180,8 @@ def unsupported(path: str, fmt: str | None) -> str | None:
         return (f"{path}: format {fmt!r} is read through its vendor reader into the store; rollups read "
                 f"{', '.join(f for f in ROLLABLE if f)} only")
     if "://" not in str(path) and fmt not in ("delta", "iceberg") and not _expand(str(path))[0]:
-        return unlisted(str(path))  # a folder it cannot list: its files were built as none, and nothing said
+        # a folder it cannot list, or one of JSONL files (read as Parquet): its files were built as none, unsaid
+        return unlisted(str(path)) or folder_of_logs(str(path), tailed=fmt not in (None, "parquet"))
     return None
 
 

@@ -150,6 +150,34 @@ def globbed(pattern: str) -> list[str]:
     return sorted(set(out))
 
 
+def folder_of_logs(path: str, tailed: bool = False) -> str | None:
+    """What is wrong with a configured path (not a glob) that names a folder whose files no log reads: a folder is
+    read as Parquet (its .parquet and .pq files), a JSONL or CSV log names its files. Said for a folder read as
+    Parquet that holds text logs but no Parquet file (`path = "logs"`, its *.jsonl: "matches no file", as for a
+    typo), and for any folder a line-based log's path names (`tailed`: `format = "jsonl"`, "matched the glob"
+    without a glob). None otherwise (an empty folder matches no file)."""
+    if glob.has_magic(path) or not os.path.isdir(path):
+        return None
+    exts: dict[str, int] = {}
+    for d, dirs, names in os.walk(path):
+        dirs[:] = [x for x in dirs if not x.startswith(HIDDEN)]
+        for f in names:
+            fmt = format_by_name(f)
+            if fmt == "parquet" and not tailed:
+                return None  # a Hive folder: read as it is
+            if fmt in ("jsonl", "csv") and not f.startswith(HIDDEN):
+                ext = compressed.original(_ROTATION.sub("", f.lower()))
+                ext = ext[ext.rfind("."):]
+                below = "**/" if d != path else ""
+                exts[below + "*" + ext] = exts.get(below + "*" + ext, 0) + 1
+    if not exts and not tailed:
+        return None
+    glob_ = os.path.join(path.rstrip(os.sep), max(exts, key=lambda k: (exts[k], not k.startswith("**"), k))
+                         if exts else "*.jsonl")
+    return (f"{path.rstrip(os.sep)}{os.sep} is a folder: a folder is read as Parquet (its .parquet and .pq files); "
+            f'a JSONL or CSV log names its files, e.g. path = "{glob_}"')
+
+
 def unlisted(pattern: str) -> str | None:
     """Why a path or glob that matched nothing may still have files: a folder on its way that exists but cannot be
     listed or entered (permissions). Said as "matches no file", an operator looked for a typo. None otherwise."""
@@ -366,6 +394,9 @@ class Tailer:
         for pattern in patterns:
             if glob.has_magic(pattern):
                 paths = sorted(glob.glob(pattern, recursive=True))
+            elif folder := folder_of_logs(pattern, tailed=True):  # not "matched the glob": there is none
+                self.notes.append(folder)
+                continue
             else:
                 paths = [pattern] if os.path.lexists(pattern) else []
             if not paths:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime, timedelta
 
-from console.sources.files import unlisted
+from console.sources.files import folder_of_logs, unlisted
 from console.sql import load_query
 from console.store import mapped_parquet
 from console.store.facts import ts_text, ts_value
@@ -35,7 +35,8 @@ class InPlace:
         self._rows_read = self._file_rows(new) if len(new) > 1 else {}  # one footer query, not one per file
         for src, paths in found.items():
             if not paths:
-                hidden = unlisted(src.path)  # a folder it cannot list, not a typo
+                # a folder it cannot list, or one of JSONL files: not a typo
+                hidden = unlisted(src.path) or folder_of_logs(src.path)
                 (notes if hidden else missing).append(hidden or src.path)
             for p in paths:
                 if os.path.isdir(p):
