@@ -161,7 +161,7 @@ class Warehouse(Ingest, Counting, InPlace, Lakes, Views, Footers, Compaction):
         self._merger: threading.Thread | None = None
         self._stop = threading.Event()  # closing: a merge in flight stops at its next step
         self._merge_mutex = threading.Lock()
-        self.manifest = self._readable(Manifest.load(self._manifest_path))
+        self.manifest = self._readable(self._load_manifest())
         # no Parquet log is scanned to open the store: a file not yet checked is read with its rules applied
         # row by row (exact, only slower) until the first refresh checks it, so a first look need not wait
         # for a scan of the whole history (seconds at 10M rows). No view is built either: a query builds the
@@ -211,6 +211,21 @@ class Warehouse(Ingest, Counting, InPlace, Lakes, Views, Footers, Compaction):
             (tmp / kind).mkdir()
         self._skeletons(tmp)
         return tmp
+
+    def _load_manifest(self) -> Manifest:
+        """The manifest as committed: the shared store's file, which other processes write too; a temporary
+        store's is this process's alone and lives in memory (`_save_manifest`)."""
+        if not self.persistent and getattr(self, "manifest", None) is not None:
+            return self.manifest
+        return Manifest.load(self._manifest_path)
+
+    def _save_manifest(self, m: Manifest) -> None:
+        """Commits `m`: written to the shared store (in one durable rename); a temporary store's is kept in memory,
+        as no other process reads it. Under a file-size limit (`ulimit -f`, EFBIG) the shared store's manifest
+        could not be written and the process moved to a temporary store, whose manifest on disk failed alike: every
+        command exited 4 where a full disk is a note and the numbers."""
+        if self.persistent:
+            m.save(self._manifest_path)
 
     def _move_to_temporary(self, why: str) -> None:
         """Goes on in a private temporary store, empty, after the shared one refused a write mid-refresh: the

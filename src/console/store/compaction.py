@@ -112,7 +112,7 @@ class Compaction:
 
     def _merge_locked(self) -> int | None:
         started = time.perf_counter()
-        picked = self._merge_batch(Manifest.load(self._manifest_path))
+        picked = self._merge_batch(self._load_manifest())
         if picked is None:
             return None
         kind, batch = picked
@@ -143,7 +143,7 @@ class Compaction:
                     pass
                 else:
                     try:
-                        m = Manifest.load(self._manifest_path)
+                        m = self._load_manifest()
                         if not set(batch) <= set(m.segments.get(kind, [])):
                             return False  # merged or dropped by another process meanwhile
                         os.replace(tmp, self.dir / name)
@@ -158,7 +158,7 @@ class Compaction:
                                                       segments={**m.segments, kind: segments},
                                                       retired=m.retired + [[n, now] for n in batch])
                             self._expire(new)
-                            new.save(self._manifest_path)
+                            self._save_manifest(new)
                         except BaseException:
                             (self.dir / name).unlink(missing_ok=True)
                             raise

@@ -100,7 +100,8 @@ def malformed_schema() -> pa.Schema:
     return pa.schema([(n, pa.type_for_alias(t)) for n, t in MALFORMED_FIELDS.items()])
 
 
-_CANNOT_WRITE = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}  # the store, not the logs
+# the store, not the logs; EFBIG: a file-size limit (`ulimit -f`) a file of the store cannot be written under
+_CANNOT_WRITE = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
 _READ_BY_CONFORM = {n.lower() for n in (*FIELDS["predictions"], *PREDICTION_RAW_ONLY, *PROVENANCE_FIELDS)}
 _PLAIN = ("is_float64", "is_int64", "is_boolean", "is_string", "is_large_string", "is_string_view")  # pa.types
 
@@ -157,7 +158,7 @@ class Ingest:
             try:
                 self._lock.acquire(timeout=lock_timeout_s)
             except filelock.Timeout:
-                self.manifest = self._readable(Manifest.load(self._manifest_path))
+                self.manifest = self._readable(self._load_manifest())
                 parquet, missing, pnotes = self._parquet_files()
                 pnotes += self._open_lakes() + self._field_notes(parquet)
                 self._build_views(self.manifest, parquet)
@@ -166,7 +167,7 @@ class Ingest:
                                     notes=("another console is bringing the store up to date; showing what it "
                                            "has so far", *damage, *pnotes))
             try:
-                m = self._readable(Manifest.load(self._manifest_path))
+                m = self._readable(self._load_manifest())
                 fingerprint, names = _sources_fingerprint(self.cfg), source_names(self.cfg)
                 if m.damaged:
                     # which segments it named and how far their logs were read (or which rows a segment held) is
@@ -174,7 +175,7 @@ class Ingest:
                     notes.append(f"{m.damaged}: the store is read again from the logs' start")
                     self._columns = {}
                     m = self.manifest = Manifest(generation=m.generation + 1)
-                    m.save(self._manifest_path)
+                    self._save_manifest(m)
                     for kind in KINDS:
                         for seg in (self.dir / kind).glob("*.parquet"):
                             seg.unlink(missing_ok=True)
@@ -194,7 +195,7 @@ class Ingest:
                     # the empty store committed before its old segments go: a refresh failing after this (a log it
                     # cannot parse) left a manifest naming deleted segments, and every later command failed on them
                     m.sources, m.names = fingerprint, names
-                    m.save(self._manifest_path)
+                    self._save_manifest(m)
                     self._drop_segments(before)
                 m.sources, m.names = fingerprint, names
                 held = {"m": m}
@@ -224,7 +225,7 @@ class Ingest:
                 if any(new_files.values()) or m.generation == 0 or cursors != m.cursors:
                     m = self._commit(m, new_files, cursors)
                 if self._expire(m):
-                    m.save(self._manifest_path)
+                    self._save_manifest(m)
                 self.manifest = m
             except BaseException:
                 raise
@@ -260,7 +261,7 @@ class Ingest:
         is left as it was, so a failed save changes nothing this process shows."""
         new = dataclasses.replace(m, generation=m.generation + 1, cursors=cursors, retired=list(m.retired),
                                   segments={k: m.segments.get(k, []) + segments.get(k, []) for k in KINDS})
-        new.save(self._manifest_path)
+        self._save_manifest(new)
         return new
 
     def _ingest(self, m: Manifest, commit=None, stepped=None):
