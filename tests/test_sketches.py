@@ -69,7 +69,7 @@ def test_small_samples_stay_exact_and_equal_scipy():
     assert got.statistic == pytest.approx(exact.statistic, abs=1e-12)
     assert got.score == pytest.approx(exact.pvalue, rel=1e-9)
     w = sk.wasserstein(sk.kll(x), sk.kll(y), ref_std=float(np.std(x)))
-    assert w.bound == 0.0
+    assert 0.0 < w.bound < 1e-6  # no rank error: float32's rounding and the float64 sums alone
     assert w.score == pytest.approx(stats.wasserstein_distance(x, y) / np.std(x), rel=1e-9)
 
 
