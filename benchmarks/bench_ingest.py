@@ -17,8 +17,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from console.config import parse_file
-from console.warehouse import Warehouse
+from console.cli import ARROW_POOL, POLARS_MALLOC_CONF
+
+# the memory settings `cli.main` makes before Arrow and Polars read them, so this measures what a real `snapshot`
+# runs (set before importing the store's libraries; an operator's own setting is kept, as there)
+os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", ARROW_POOL)
+os.environ.setdefault("_RJEM_MALLOC_CONF", POLARS_MALLOC_CONF)
+
+from console.config import parse_file  # noqa: E402
+from console.warehouse import Warehouse  # noqa: E402
 
 
 def main() -> None:
