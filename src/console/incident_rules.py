@@ -24,7 +24,7 @@ from console.analytics import health as he
 from console.analytics import incidents as inc
 from console.analytics import quality as qu
 from console.analytics.drift import Reference
-from console.analytics.windows import MIN_BUCKET_ROWS, MIN_DRIFT_ROWS, parse_window
+from console.analytics.windows import MIN_BUCKET_ROWS, MIN_DRIFT_ROWS, opt_float, parse_window
 from console.config import AlertRule, ModelConfig
 from console.rollup_paths import FolderFull
 from console.rollup_spec import drift_ready as _drift_ready
@@ -878,9 +878,8 @@ class RuleEvaluator:
         worst = fa.worst_segment(joined, cols, task, mc.positive_label, min_n=MIN_SEGMENT_LABELS)
         if worst is None:
             return []
-        overall = qu.quality(joined, task, mc.positive_label)
         metric = "accuracy" if task == "classification" else "mae"
-        base = overall.metrics.get(metric)
+        base = opt_float(qu.quality_table(joined, task, mc.positive_label, only=(metric,))[metric][0])
         value = getattr(worst, "value", None)
         if base is None or value is None:
             return []

@@ -599,8 +599,8 @@ class Monitor:
         _, mc, task, joined = self._labelled_history(model, environment, since)
         joined = he.served(joined)  # a group's accuracy is of the answers its users got, not a shadow's
         cols = list(dict.fromkeys([*mc.segments, *mc.sensitive]))
-        return {"segments": fa.segments(joined, cols, task, mc.positive_label) if cols else [],
-                "worst": fa.worst_segment(joined, cols, task, mc.positive_label) if cols else None,
+        segs = fa.segments(joined, cols, task, mc.positive_label) if cols else []
+        return {"segments": segs, "worst": fa.pick_worst(segs, task) if cols else None,
                 "gaps": {c: fa.fairness_gaps(joined, c, mc.positive_label) for c in mc.sensitive}
                 if task == "classification" else {}}
 

@@ -23,9 +23,11 @@ def _group(column: str) -> pl.Expr:
     return pl.col(column).cast(pl.Utf8).fill_null(MISSING).alias("group")
 
 
-def segment_table(joined: pl.DataFrame, column: str, task: str, positive_label: str = "1") -> pl.DataFrame:
-    """group, n, n_labelled, labelled_share and the task's metrics, one row per value of `column`."""
-    return joined.group_by(_group(column)).agg(metric_aggs(task, positive_label)).sort("group")
+def segment_table(joined: pl.DataFrame, column: str, task: str, positive_label: str = "1",
+                  only: Sequence[str] | None = None) -> pl.DataFrame:
+    """group, n, n_labelled, labelled_share and the task's metrics, one row per value of `column` (`only`: n,
+    n_labelled and these metrics, `quality.metric_aggs`)."""
+    return joined.group_by(_group(column)).agg(metric_aggs(task, positive_label, only)).sort("group")
 
 
 @dataclass(frozen=True)
@@ -38,15 +40,17 @@ class SegmentQuality(JsonResult):
 
 
 def segments(joined: pl.DataFrame, columns: Sequence[str], task: str,
-             positive_label: str = "1") -> list[SegmentQuality]:
+             positive_label: str = "1", only: Sequence[str] | None = None) -> list[SegmentQuality]:
+    """Each column's groups with the task's metrics (`only`: these alone, the others None)."""
     names = REGRESSION if task == "regression" else CLASSIFICATION
+    wanted = None if only is None else [k for k in names if k in only]
     out = []
     for column in columns:
         if column not in joined.columns:
             continue
-        for r in segment_table(joined, column, task, positive_label).iter_rows(named=True):
+        for r in segment_table(joined, column, task, positive_label, wanted).iter_rows(named=True):
             out.append(SegmentQuality(column, r["group"], int(r["n"]), int(r["n_labelled"] or 0),
-                                      {k: opt_float(r[k]) for k in names}))
+                                      {k: opt_float(r.get(k)) for k in names}))
     return out
 
 
@@ -64,13 +68,24 @@ def worst_segment(joined: pl.DataFrame, columns: Sequence[str], task: str, posit
                   min_n: int = 30, metric: str | None = None) -> WorstSegment | None:
     """The segment with the worst primary metric among groups with at least `min_n` labelled rows.
 
-    Accuracy for classifiers (lowest), MAE for regressors (highest); ties go to the larger group.
+    Accuracy for classifiers (lowest), MAE for regressors (highest); ties go to the larger group. Only the
+    ranking metric is computed (`pick_worst` ranks segments already in hand).
     """
-    name, higher_better = primary_metric(task)
-    if metric:
-        name, higher_better = metric, metric not in ("mae", "rmse", "mape")
+    name, _ = _ranking(task, metric)
+    return pick_worst(segments(joined, columns, task, positive_label, only=(name,)), task, min_n, metric)
+
+
+def _ranking(task: str, metric: str | None) -> tuple[str, bool]:
+    return (metric, metric not in ("mae", "rmse", "mape")) if metric else primary_metric(task)
+
+
+def pick_worst(segs: Sequence[SegmentQuality], task: str, min_n: int = 30,
+               metric: str | None = None) -> WorstSegment | None:
+    """`worst_segment` of segments already computed (`segments`): the Fairness screen's table and its worst
+    segment from one pass over the rows."""
+    name, higher_better = _ranking(task, metric)
     best: WorstSegment | None = None
-    for s in segments(joined, columns, task, positive_label):
+    for s in segs:
         value = s.metrics.get(name)
         if value is None or s.n_labelled < min_n:
             continue
