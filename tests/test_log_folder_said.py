@@ -55,3 +55,20 @@ def test_an_empty_folder_still_matches_no_file(tmp_path, capsys):
     (tmp_path / "logs").mkdir()
     data, err = _snapshot(tmp_path, capsys, "logs")
     assert data["missing_logs"] == [str(tmp_path / "logs")] and "matches no file" in err, (data, err)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_a_text_log_naming_a_folder_of_parquet_is_skipped_by_the_rollup_as_by_the_store(tmp_path, capsys, fmt):
+    """`format = "jsonl"` with a folder path: the store's tailer says the path is a folder and reads nothing; the
+    rollup found the folder's Parquet (a folder is Parquet) and read it as JSON lines. Both say the same now."""
+    import polars as pl
+
+    folder = tmp_path / "logs" / "day=1"
+    folder.mkdir(parents=True)
+    pl.DataFrame({"ts": ["2026-11-30T10:00:00Z"], "model": ["m"], "version": ["1"], "request_id": ["r1"],
+                  "latency_ms": [5.0]}).write_parquet(folder / "p.parquet")
+    why = unsupported(str(tmp_path / "logs"), fmt)
+    assert why is not None and "is a folder" in why, why
+    data, err = _snapshot(tmp_path, capsys, "logs", fmt)
+    [note] = [n for n in data["log_notes"] if str(tmp_path / "logs") in n]
+    assert "is a folder" in note and data["counts"].get("predictions", 0) == 0, (note, data["counts"])

@@ -179,6 +179,9 @@ def unsupported(path: str, fmt: str | None) -> str | None:
     if fmt not in ROLLABLE:
         return (f"{path}: format {fmt!r} is read through its vendor reader into the store; rollups read "
                 f"{', '.join(f for f in ROLLABLE if f)} only")
+    if "://" not in str(path) and fmt in ("jsonl", "csv") and os.path.isdir(str(path)):
+        # a text log names its files, as the store's tailer reads it: a folder's Parquet was read as JSON lines
+        return unlisted(str(path)) or folder_of_logs(str(path), tailed=True)
     if "://" not in str(path) and fmt not in ("delta", "iceberg") and not _expand(str(path))[0]:
         # a folder it cannot list, or one of JSONL files (read as Parquet): its files were built as none, unsaid
         return unlisted(str(path)) or folder_of_logs(str(path), tailed=fmt not in (None, "parquet"))
