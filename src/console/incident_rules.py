@@ -804,7 +804,7 @@ class RuleEvaluator:
                     labelled = labelled.filter(pl.col("label_ts").is_null() | (pl.col("label_ts") <= seen[0]))
             labelled = labelled.filter((pl.col("ts") > prev) & (pl.col("ts") <= hi))
             part = labelled.select("ts", ev.labelled_value(metric).alias("v")).drop_nulls()
-            return _change_point(part, "v", lo, hi), feature, first, detail
+            return _change_point(part, "v", lo, hi, prev), feature, first, detail
         if metric in ("p95_ms", "error_rate", "burn_rate", "refusal_rate"):
             col = {"p95_ms": pl.col("latency_ms").cast(pl.Float64), "error_rate": pl.col("is_error").cast(pl.Float64),
                    "burn_rate": pl.col("is_error").cast(pl.Float64) + (pl.col("latency_ms").cast(pl.Float64)
@@ -812,7 +812,7 @@ class RuleEvaluator:
                    "refusal_rate": co.flag("refused")}[metric]
             part = he.served(ctx.preds).filter((pl.col("ts") > prev) & (pl.col("ts") <= hi)).select("ts", col.alias("v")) \
                 .drop_nulls()
-            return _change_point(part, "v", lo, hi), feature, first, detail
+            return _change_point(part, "v", lo, hi, prev), feature, first, detail
         if metric == "cost_budget_share":  # the forecast crossed the budget at the first breaching evaluation
             return hi, feature, first, detail
         return lo, feature, first, detail
@@ -1114,8 +1114,10 @@ def _p95_bounds(part: pl.DataFrame) -> tuple[float | None, float | None]:
 SHIFT_T = 3.0  # a mean shift the CUSUM finds counts past this t (about p < 0.003 two-sided)
 
 
-def _change_point(part: pl.DataFrame, col: str, lo: datetime, hi: datetime) -> datetime:
-    """Where the mean of `col` shifts (the largest cumulative-sum excursion, CUSUM), clamped to (lo, hi];
+def _change_point(part: pl.DataFrame, col: str, lo: datetime, hi: datetime, earliest: datetime | None = None) -> datetime:
+    """Where the mean of `col` shifts (the largest cumulative-sum excursion, CUSUM), clamped to (earliest, hi]: the
+    rows given start in the window before the first breaching one (`earliest`), which a change late in it did not yet
+    breach (it was clamped to `lo`, the next window's start: a switch at 10:47 had its burn onset at 11:00);
     the first breaching window's start when there are too few rows to say, or when the rows before and after
     that point do not differ (a level held since before the window: the CUSUM's largest excursion of a stationary
     series falls anywhere, and seven models breaching alike from their first row got onsets hours apart)."""
@@ -1136,7 +1138,7 @@ def _change_point(part: pl.DataFrame, col: str, lo: datetime, hi: datetime) -> d
     if spread == 0 or abs(after.mean() - before.mean()) / spread < SHIFT_T:
         return lo
     when = part["ts"][min(k + 1, part.height - 1)]
-    return min(max(when, lo), hi)
+    return min(max(when, lo if earliest is None else earliest), hi)
 
 
 
