@@ -267,6 +267,7 @@ class MonitorScreen(ConsoleScreen):
         every read started for the new view has landed; the progress line says the view is being read."""
         self._moving = set()
         self.add_class("-view-moved")
+        self._show_progress()  # said in the frame that hides them, not at the progress timer's next quarter second
 
     def _landed(self, tag: str) -> None:
         moving = self.__dict__.get("_moving")
