@@ -184,7 +184,8 @@ def unsupported(path: str, fmt: str | None) -> str | None:
         return unlisted(str(path)) or folder_of_logs(str(path), tailed=True)
     if "://" not in str(path) and fmt not in ("delta", "iceberg") and not _expand(str(path))[0]:
         # a folder it cannot list, or one of JSONL files (read as Parquet): its files were built as none, unsaid
-        return unlisted(str(path)) or folder_of_logs(str(path), tailed=fmt not in (None, "parquet"))
+        # (a text log's folder is said above)
+        return unlisted(str(path)) or folder_of_logs(str(path))
     return None
 
 

@@ -52,9 +52,10 @@ def arm_kernel_deadline() -> None:
 
 
 def crash_log_path() -> Path:
-    """`$XDG_STATE_HOME/mlops-console/crash.log` (~/.local/state), where the audit trail is by default."""
-    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(state) / "mlops-console" / "crash.log"
+    """`crash.log` in the folder the audit trail has by default (`$XDG_STATE_HOME/mlops-console`)."""
+    from console.actions.audit import default_path  # imported on a crash only, never on the way in
+
+    return default_path().with_name("crash.log")
 
 
 def ssh_defaults(environ=os.environ) -> None:
