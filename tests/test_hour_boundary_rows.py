@@ -9,9 +9,10 @@ twice, rows read raw (`[rollups] min_rows` above the log) and from the hourly ro
 counts are checked against a hand count of the log by those definitions.
 
 The window reads (`health`, `quality`, `cost`, `drift`, rolling and calendar) agree with the hand count on both
-paths. The rules (`check`) do not: the rollup path's windows are whole rollup hours `[h, h + 1h)`, so a rule's
-window `(lo, hi]` on the hour is read as `[lo, hi)` there (`rollup_rules.Part`): it holds the batch at `lo` and
-misses the one at `hi`. Found by this test (the thirty-fourth session's hour-boundary probe)."""
+paths, and the rules (`check`) find the same incidents. They did not until the rollups kept an hour's first
+instant apart (`store_rollups.ON_HOUR`): the rollup path's windows were whole rollup hours `[h, h + 1h)`, so a
+rule's window `(lo, hi]` on the hour was read as `[lo, hi)`, holding the batch at `lo` and missing the one at `hi`
+(burn fired on the rollup path alone). Found by this test (the thirty-fourth session's hour-boundary probe)."""
 
 from __future__ import annotations
 
@@ -173,9 +174,6 @@ def _incidents(o: dict) -> list[tuple]:
     return sorted((i["id"], i["state"], i["onset"], round(i["peak"], 6)) for i in o["incidents"])
 
 
-@pytest.mark.xfail(strict=True, reason="the rollup path's rule windows are [lo, hi) of whole hours where the raw "
-                   "path's are (lo, hi]: a batch stamped on the hour is in different windows, so burn fires on "
-                   "one path only and the budget incident's onset, id and peak differ")
 @pytest.mark.parametrize("w", [None, *CALENDAR])
 def test_check_finds_the_same_incidents_on_both_paths(paths, w):
     _, _, out = paths

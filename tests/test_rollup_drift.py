@@ -1172,7 +1172,10 @@ def _built_from(src: Path, root: Path, monkeypatch, note) -> tuple:
     finally:
         svc.close()
     table = ro.read_table(root / "store" / "rollups", "m", START, NOW, columns=["hour", "segment", "rows"])
-    per_hour = {h: n for h, s, n in zip(*(table.column(c).to_pylist() for c in ("hour", "segment", "rows"))) if s is None}
+    per_hour: dict = {}  # an hour's first instant's rows are a row of their own (`ro.ON_HOUR`)
+    for h, s, n in zip(*(table.column(c).to_pylist() for c in ("hour", "segment", "rows"))):
+        if s is None:
+            per_hour[h] = per_hour.get(h, 0) + n
     return per_hour, _features(report), built, notes
 
 

@@ -25,8 +25,9 @@ SPEC = {"m": ro.ModelSpec()}
 
 
 def _rows(counts: dict[int, int]) -> pl.DataFrame:
-    """`counts[h]` prediction rows in hour h after T0 (only their number matters here)."""
-    ts = [T0 + h * H + timedelta(seconds=i) for h, n in sorted(counts.items()) for i in range(n)]
+    """`counts[h]` prediction rows in hour h after T0 (only their number matters here), none on the hour's first
+    instant (one rollup row per hour: those rows would be a row of their own, `ro.ON_HOUR`)."""
+    ts = [T0 + h * H + timedelta(seconds=i, microseconds=1) for h, n in sorted(counts.items()) for i in range(n)]
     return pl.DataFrame({"model": ["m"] * len(ts), "ts": ts, "latency_ms": [float(i % 7) for i in range(len(ts))],
                          "score": [0.5] * len(ts)}, schema_overrides={"ts": pl.Datetime("us")})
 

@@ -50,7 +50,9 @@ def both(tmp_path_factory):
         pl.when(pl.Series(rng.random(n) < 0.2) & (pl.col("model") == "fraud")).then(pl.col("prediction") + ".0")
         .otherwise(pl.col("prediction")).alias("prediction"),
         # a value past float32's range: both engines clip it to float32's largest (sketch and sums alike)
-        pl.when(pl.int_range(n) == 7).then(1e39).otherwise(pl.col("speed")).alias("speed"))
+        pl.when(pl.int_range(n) == 7).then(1e39).otherwise(pl.col("speed")).alias("speed"),
+        # rows stamped on an hour's first instant (a batch job's), kept apart by both engines (`ro.ON_HOUR`)
+        pl.when(pl.int_range(n) % 37 == 0).then(pl.col("ts").dt.truncate("1h")).otherwise(pl.col("ts")).alias("ts"))
     # regression predictions that are no number (text counts), the rest numbers (sketch, counts by value)
     na = pl.Series(rng.random(n) < 0.03) & (pl.col("model") == "eta")
     preds = preds.with_columns(pl.when(na).then(pl.lit("n/a")).otherwise(pl.col("prediction")).alias("prediction"),
@@ -71,10 +73,14 @@ def test_spark_and_local_rollups_have_one_schema_and_the_same_counts(both):
     # value, and the text of the regression's predictions that are no number)
     assert {c for m in MODELS for c in ro.target_columns() if spark[m].column(c).null_count < spark[m].num_rows} \
         == set(ro.target_columns())
+    preds = both[0]
     for m in MODELS:
         assert spark[m].schema.equals(local[m].schema), m
         a, b = pl.from_arrow(local[m]), pl.from_arrow(spark[m])
         assert a.height == b.height
+        on = preds.filter((pl.col("model") == m) & (pl.col("ts") == pl.col("ts").dt.truncate("1h"))).height
+        whole = pl.col("segment").is_null()
+        assert on > 0 and [x.filter(whole & pl.col(ro.ON_HOUR))["rows"].sum() for x in (a, b)] == [on, on], m
         joined = a.join(b, on=KEYS, how="inner", nulls_equal=True, suffix="_spark")
         assert joined.height == a.height
         for c in EXACT:

@@ -114,7 +114,8 @@ def test_one_edge_read_for_three_models_and_the_same_findings(root):
 
 def calls_edges(mon) -> list[tuple[datetime, datetime]]:
     """The hand count: the open hour (to NOW), the hour the history starts in, and the hour each rule's latest
-    window starts in (a drift window at least 6 h, a budget's pace 24 h), merged where they meet, as (a, b]."""
+    window starts in (a drift window at least 6 h, a budget's pace 24 h), each with the next hour's first instant (a
+    rule's hour is (h, h + 1h]), merged where they meet, as (a, b]."""
     since = NOW - timedelta(days=7)
     spans = set()
     for rule in mon.rules_for("fraud"):
@@ -131,8 +132,8 @@ def calls_edges(mon) -> list[tuple[datetime, datetime]]:
         hours.add(hour(since))
     ranges: list[list[datetime]] = []
     for h in sorted(hours):
-        end = min(h + timedelta(hours=1) - US, NOW)
-        if ranges and ranges[-1][1] == h - US:
+        end = min(h + timedelta(hours=1), NOW)
+        if ranges and ranges[-1][1] >= h - US:
             ranges[-1][1] = end
         else:
             ranges.append([h - US, end])

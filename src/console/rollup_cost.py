@@ -43,23 +43,27 @@ def _raw_hours(cuts: list[datetime], h0: datetime, h1: datetime) -> list[datetim
 
 
 def parts(table, model: str, environment: str | None, prices, by_prompt: bool,
-          skip: list[datetime]) -> pl.DataFrame:
+          skip: list[datetime], instants: bool = False) -> pl.DataFrame:
     """Rollup rows as priced parts (`PARTS`): per hour, version and (with `by_prompt`) prompt version,
     the hours in `skip` left out. A prompt version's requests come from its segment rows; the requests
-    without one are the whole group's minus those."""
+    without one are the whole group's minus those. `instants`: an hour's first instant's rows apart
+    (`store_rollups.ON_HOUR`, kept as a column), for the rules' (lo, hi] windows."""
+    out = PARTS + [ro.ON_HOUR] if instants else PARTS
     if table is None or not table.num_rows:
         return pl.DataFrame(schema={c: pl.Datetime("us") if c == "ts" else pl.Float64 if c in (co.COST,)
-                                    else pl.Int64 if c == "requests" else pl.String for c in PARTS})
+                                    else pl.Int64 if c == "requests" else pl.Boolean if c == ro.ON_HOUR
+                                    else pl.String for c in out})
     df = pl.from_arrow(table)
     for c in ro.ADDED:  # read_table reads only hours caught up, so these are present; kept safe for old days
         if c not in df.columns:
-            df = df.with_columns(pl.lit(0, dtype=pl.Int64 if c == "cost_n" else pl.Float64).alias(c))
+            df = df.with_columns(pl.lit(False if c == ro.ON_HOUR else 0, dtype=pl.Boolean if c == ro.ON_HOUR else
+                                        pl.Int64 if c == "cost_n" else pl.Float64).alias(c))
     if environment is not None:
         df = df.filter(pl.col("environment") == environment)
     if skip:
         df = df.filter(~pl.col("hour").is_in(skip))
     sums = ["rows", *co.USAGE]
-    keys = ["hour", "version", "environment", "variant"]
+    keys = ["hour", "version", "environment", "variant", *([ro.ON_HOUR] if instants else [])]
     whole = df.filter(pl.col("segment").is_null()).select(*keys, *sums)
     if by_prompt:
         seg = df.filter(pl.col("segment") == rollup_spec.PROMPT).select(*keys, pl.col("segment_value").alias(
@@ -72,7 +76,7 @@ def parts(table, model: str, environment: str | None, prices, by_prompt: bool,
     else:
         whole = whole.with_columns(pl.lit(None, dtype=pl.String).alias("prompt_version"))
     priced = co.parts_cost(whole.rename({"hour": "ts", "rows": "requests"}), prices)
-    return priced.with_columns(pl.lit(model).alias("model")).select(PARTS)
+    return priced.with_columns(pl.lit(model).alias("model")).select(out)
 
 
 def cost(mon, model: str, environment: str | None, span: timedelta | None = None) -> dict | None:

@@ -70,7 +70,7 @@ ENV = "production"  # the findings are production's
 RATE_METRICS = ("p95_ms", "error_rate", "burn_rate")
 SCORED = ("cls_tp", "cls_fp", "cls_fn", "cls_tn")  # `quality.count_aggs`: labelled rows with a prediction, by class
 WANTED = ["segment", "environment", "version", "variant", "rows", "errors", "latency_kll", "labelled",
-          "cls_correct", *SCORED, "reg_n", "reg_abs_sum", "reg_sq_sum", ro.LABEL_TS]
+          "cls_correct", *SCORED, "reg_n", "reg_abs_sum", "reg_sq_sum", ro.LABEL_TS, ro.ON_HOUR]
 LABEL_COLUMNS = ["ts", "request_id", "prediction", "prediction_num", "variant"]  # what an hour's label counts are made of
 ONSET_COLUMNS = ["ts", "model", "request_id", "prediction", "prediction_num", "latency_ms", "is_error"]
 
@@ -82,7 +82,9 @@ def ceil_hour(t: datetime) -> datetime:
 
 @dataclass(eq=False)
 class Part:
-    """Rows in (a, b]: one rollup hour [h, h+1h) is (h - 1 us, h + 1h - 1 us]; raw pieces are as read."""
+    """Rows in (a, b]. A rollup part is (h, h + 1h]: hour h's rows but those on its first instant, with the next
+    hour's first-instant rows (`store_rollups.ON_HOUR`), so a union of parts is the raw path's (lo, hi] window; a
+    raw piece is as read."""
 
     a: datetime
     b: datetime
@@ -178,11 +180,11 @@ class RollupRules:
                 for c in ("cls_correct", "reg_n", "reg_abs_sum", "reg_sq_sum", "labelled", *SCORED):
                     if c not in df.columns:
                         df = df.with_columns(pl.lit(0).alias(c))
-                self._add_hours(df)
+                self._add_hours(_with_on_hour(df))
                 if labels:  # a past `now`: hours counting labels logged after it are counted again as of now
                     self._labels_as_of(sorted(ro.labels_after(df, now, self.gens)))
         for h in _each_hour(self.h0, self.h1):
-            self._hours.setdefault(h, Part(h - US, h + HOUR - US))
+            self._hours.setdefault(h, Part(h, h + HOUR))
 
     def _catch_up_ask(self) -> tuple[str, datetime, datetime, bool]:
         """What `load` catches up: from the hour `since` cuts (its rollup, kept current too, names the history's
@@ -200,7 +202,8 @@ class RollupRules:
 
     def _add_hours(self, df: pl.DataFrame) -> None:
         served = he.served_expr()  # the rates count what users met, as the raw path (`incident_rules._evaluate`)
-        sums = df.group_by("hour").agg(pl.col("rows").sum(), pl.col("errors").filter(served).sum(),
+        df = df.with_columns(_part_hour()).filter(pl.col("part") >= self.h0)  # `since`'s own instant is not in
+        sums = df.group_by("part").agg(pl.col("rows").sum(), pl.col("errors").filter(served).sum(),
                                        # accuracy and MAE too: a shadow's labelled mirrored requests are not the model's
                                        pl.col("labelled").filter(served).sum(),
                                        pl.col("cls_correct").filter(served).sum(), pl.col("reg_n").filter(served).sum(),
@@ -209,8 +212,8 @@ class RollupRules:
                                        pl.col("latency_kll").filter(served).alias("kll"),
                                        pl.col("rows").filter(served).sum().alias("served"))
         for r in sums.iter_rows(named=True):
-            h = r["hour"]
-            self._hours[h] = Part(h - US, h + HOUR - US, int(r["rows"]), int(r["errors"]), None,
+            h = r["part"]
+            self._hours[h] = Part(h, h + HOUR, int(r["rows"]), int(r["errors"]), None,
                                   int(r["labelled"] or 0), int(r["cls_correct"] or 0), int(r["reg_n"] or 0),
                                   float(r["reg_abs_sum"] or 0.0), float(r["reg_sq_sum"] or 0.0),
                                   kll=[b for b in r["kll"] if b is not None], served=int(r["served"] or 0),
@@ -249,8 +252,9 @@ class RollupRules:
         reads, hours_of = {}, {}
         for src, spans in sources:
             hours = src.edge_hours(spans)
-            # contiguous hours as one (a, b] range each, the open hour's ending at now
-            ranges = [(a - US, min(b - US, src.now)) for a, b in ro.hour_ranges(hours)]
+            # contiguous hours as one (a, b] range each with the next hour's first instant (a part's, `Part`), the
+            # open hour's ending at now
+            ranges = [(a - US, min(b, src.now)) for a, b in ro.hour_ranges(hours)]
             if ranges:
                 reads[src.model] = (src._raw_columns(), ranges)
                 hours_of[src.model] = (src, hours)
@@ -260,14 +264,29 @@ class RollupRules:
         for model, (src, hours) in hours_of.items():
             src._fetched = (frames[model], hours)
 
+    def _prefetched(self, a: datetime, b: datetime) -> pl.DataFrame | None:
+        """`prefetch`'s rows when they hold all of (a, b] (its hours, each with the next hour's first instant)."""
+        fetched, hours = self._fetched
+        if fetched is None or b > self.now:
+            return None
+        h, last = floor_hour(a + US), floor_hour(b - US)  # b on an hour: its first instant is read with the hour before
+        if h > last:  # (b - 1 us, b]: an hour's first instant alone, read with that hour or the one before
+            return fetched if b in hours or b - HOUR in hours else None
+        while h <= last:
+            if h not in hours:
+                return None
+            h += HOUR
+        return fetched
+
     def raw_rows(self, a: datetime, b: datetime) -> pl.DataFrame:
         """Raw rows in (a, b] with every column a rule reads of them. From the hours `prefetch` read when it
         read them all; else read a whole hour at a time and kept, so the rules that cut the same edge hour share
         one read of it."""
-        fetched, hours = self._fetched
-        if b <= self.now and all(h in hours for h in _each_hour(floor_hour(a + US), floor_hour(b) + HOUR)):
+        fetched = self._prefetched(a, b)
+        if fetched is not None:
             return fetched.filter((pl.col("ts") > a) & (pl.col("ts") <= b))
-        lo, hi = floor_hour(a + US), min(floor_hour(b) + HOUR - US, max(b, self.now))
+        # whole hours with the next one's first instant (a part ending on an hour reads no other hour for it)
+        lo, hi = floor_hour(a + US), min(floor_hour(b - US) + HOUR, max(b, self.now))
         frame = next((f for (x, y), f in self._raw_hours.items() if x <= lo - US and hi <= y), None)
         if frame is None:
             frame = self.mon.typed_rows(self.model, lo - US, hi, ENV, columns=self._raw_columns())
@@ -312,17 +331,19 @@ class RollupRules:
         """The label counts of rollup hours that count labels logged after `now` (`store_rollups.labels_after`:
         a view of a past time), counted again from one narrow raw read of those hours joined with the labels
         logged up to `now`, as the raw path counts them; their other numbers stay the rollups'."""
-        if not hours:
+        # an hour's rollup rows count in its part and (its first instant's) in the part before (`Part`)
+        parts = sorted({p for h in hours for p in (h, h - HOUR) if p in self._hours and not self._hours[p].raw})
+        if not parts:
             return
-        ranges = [(a - US, b - US) for a, b in ro.hour_ranges(hours)]
+        # each part (h, h + 1h]; the last closed one's end instant is the open hour's, read raw apart (`_between`)
+        ranges = [(a, b if b < self.h1 else b - US) for a, b in ro.hour_ranges(parts)]
         rows = self.mon.typed_rows(self.model, ranges[0][0], ranges[-1][1], ENV, columns=LABEL_COLUMNS,
                                    ranges=ranges)
         joined = self.mon.joined(self.model, he.served(rows), ranges[0][0], self.now)
-        per = {r.pop("h"): r for r in joined.group_by(pl.col("ts").dt.truncate("1h").alias("h"))
+        per = {r.pop("h"): r for r in joined.group_by((pl.col("ts") - US).dt.truncate("1h").alias("h"))
                .agg(self._label_aggs()).iter_rows(named=True)}
-        for h in hours:
-            if h in self._hours:
-                _set_labels(self._hours[h], per.get(h, {}))
+        for h in parts:
+            _set_labels(self._hours[h], per.get(h, {}))
 
     # ------------------------------------------------------------------ windows
 
@@ -340,22 +361,26 @@ class RollupRules:
         return out + [self._latest(span, min_rows, by)] if ends else out
 
     def _between(self, lo: datetime, hi: datetime) -> list[Part]:
-        """Parts of the hours [lo, hi) (both on hours), the history's raw first piece when lo reaches it."""
+        """(lo, hi] (both on hours) as the parts of the hours [lo, hi), the history's raw first piece when lo
+        reaches it, and, when hi is the open hour's start, the rows on its first instant, read raw: no rollup of
+        the open hour holds them (the latest window's `tail` starts after them)."""
         parts = [self._hours[h] for h in _each_hour(max(lo, self.h0), min(hi, self.h1)) if h in self._hours]
         if lo <= self.since < self.h0 and hi > self.since:
-            parts.insert(0, self.raw(self.since, self.h0 - US))
+            parts.insert(0, self.raw(self.since, min(self.h0, self.now)))
+        if lo < hi == self.h1 and self.h0 <= self.h1:
+            parts.append(self.raw(self.h1 - US, self.h1))
         return parts
 
     def _latest(self, span: timedelta, min_rows: int, by) -> Window:
         """(now - span, now]: its whole hours from rollups, the hour its start cuts and the open hour raw."""
         lo = max(self.now - span, self.since)
-        tail = [self.raw(self.h1 - US, self.now)] if self.h1 < self.now else []
+        tail = [self.raw(self.h1, self.now)] if self.h1 < self.now else []  # (the open hour's first instant: `_between`)
         if lo >= self.h1:  # the window lies inside the open hour
             w = Window(lo, self.now, [self.raw(lo, self.now)])
             whole = Window(self.h1, self.now, tail)
         else:
             cut = ceil_hour(lo)
-            edge = [self.raw(lo, cut - US)] if lo < cut else []
+            edge = [self.raw(lo, cut)] if lo < cut else []
             w = Window(lo, self.now, edge + self._between(cut, self.h1) + tail)
             start = floor_hour(lo)
             whole = Window(max(start, self.since), self.now, self._between(start, self.h1) + tail)
@@ -380,13 +405,14 @@ class RollupRules:
         the hour and changes the key, as it does for a whole hour."""
         named = []
         for p in w.parts:
-            if not p.raw:
-                named.append((p.a + US, self.gens.get(p.a + US, 0)))
+            if not p.raw:  # hour h's rest and hour h + 1h's first instant (`Part`)
+                named.append((p.a, self.gens.get(p.a, 0), self.gens.get(p.a + HOUR, 0)))
                 continue
-            h = floor_hour(p.a + US)
-            if p.rows and (floor_hour(p.b) != h or h >= self.h1 or h not in self.gens):
+            hours = sorted({floor_hour(p.a + US), floor_hour(p.b)})  # a piece ending on an hour holds its first instant
+            if p.rows and (len(hours) > 1 and hours[1] - hours[0] > HOUR or hours[-1] >= self.h1
+                           or any(h not in self.gens for h in hours)):
                 return None
-            named.append((p.a, p.b, p.rows, self.gens.get(h, 0) if p.rows else 0))
+            named.append((p.a, p.b, p.rows, *(self.gens.get(h, 0) if p.rows else 0 for h in hours)))
         return rule_memo.key(kind, self.model, w.lo, w.hi, named, *params) if named else None
 
     def raw_window(self, w: Window, columns: list[str]) -> pl.DataFrame:
@@ -396,11 +422,8 @@ class RollupRules:
     def _read_before(self, a: datetime, b: datetime, columns: list[str]) -> pl.DataFrame | None:
         """Rows in (a, b] of `columns` from a raw read this pass already made (`prefetch`'s edge hours, an hour
         `raw_rows` read) when it covers them, else None."""
-        fetched, hours = self._fetched
-        if fetched is not None and b <= self.now and all(h in hours for h in _each_hour(floor_hour(a + US),
-                                                                                         floor_hour(b) + HOUR)):
-            frame = fetched
-        else:
+        frame = self._prefetched(a, b)
+        if frame is None:
             frame = next((f for (x, y), f in self._raw_hours.items() if x <= a and b <= y), None)
         return None if frame is None else self.mon.sliced(self.model, frame, a, b, columns)
 
@@ -581,18 +604,20 @@ class RollupRules:
         feats = list(ref.columns)
         numeric = [f for f in feats if f in spec.numeric]
         categorical = [f for f in feats if f in spec.categorical]
-        hours = sorted({p.a + US for w in windows for p in w.parts if not p.raw})
+        hours = sorted({p.a for w in windows for p in w.parts if not p.raw})  # the parts' hours (`Part`)
         wanted = ["segment", "environment", "variant", "rows", *[f"{k}__{f}" for f in numeric for k in ("num", "sum")],
-                  *[f"cat__{f}" for f in categorical]]
-        tables = [ro.read_table(self.drift.path, self.model, a, b, columns=wanted)  # only the hours scored now
+                  *[f"cat__{f}" for f in categorical], ro.ON_HOUR]
+        # only the hours scored now, each with the next hour's first instant (not the open hour's: read raw)
+        tables = [ro.read_table(self.drift.path, self.model, a, min(b + HOUR, self.h1), columns=wanted)
                   for a, b in ro.hour_ranges(hours)]
-        tables = [pl.from_arrow(t) for t in tables if t is not None and t.num_rows]
+        tables = [_with_on_hour(pl.from_arrow(t)) for t in tables if t is not None and t.num_rows]
         df = pl.DataFrame()
         if tables:
             df = pl.concat(tables, how="diagonal_relaxed").filter(pl.col("segment").is_null() &
                                                                   (pl.col("environment") == ENV) & he.served_expr())
+            df = df.with_columns(_part_hour()).drop("hour").rename({"part": "hour"})  # each row as its part's
         # Hours in the same windows form one block, merged once (windows overlap: a 24 h window every 12 h).
-        member = {h: tuple(i for i, w in enumerate(windows) if any(not p.raw and p.a + US == h for p in w.parts))
+        member = {h: tuple(i for i, w in enumerate(windows) if any(not p.raw and p.a == h for p in w.parts))
                   for h in hours}
         blocks: dict[tuple, list[datetime]] = {}
         for h in hours:
@@ -720,10 +745,12 @@ class RollupRules:
         if b > a:
             self.drift.catch_up(self.model, a, b)
             wanted = ["segment", "segment_value", "environment", "version", "variant", "rows", "input_tokens",
-                      "output_tokens", *co.USAGE]
+                      "output_tokens", *co.USAGE, ro.ON_HOUR]
             table = ro.read_table(self.drift.path, self.model, a, b, columns=wanted)
-            parts = rollup_cost.parts(table, self.model, ENV, self.mc.prices, by_prompt, skip)
-            parts = parts.with_columns(pl.col("ts") + HOUR - US)  # an hour counts once it is whole
+            parts = rollup_cost.parts(table, self.model, ENV, self.mc.prices, by_prompt, skip, instants=True)
+            # an hour's rest counts once it is whole, its first instant's rows at that instant (as raw rows do)
+            parts = parts.with_columns(pl.when(pl.col(ro.ON_HOUR)).then(pl.col("ts"))
+                                       .otherwise(pl.col("ts") + HOUR - US).alias("ts"))
         columns = [c for c in co.COST_INPUTS if c in ("ts", "model", "version", "input_tokens", "output_tokens",
                                                       "cost_usd") or c in attrs]
         # the hour `now` cuts priced whole when it has closed, as `cost` prices it (`priced_until`)
@@ -753,13 +780,15 @@ class RollupRules:
         spec = self.drift.spec(self.model)
         by_prompt = rollup_spec.PROMPT in attrs and rollup_spec.PROMPT in spec.segments
         wanted = ["segment", "segment_value", "environment", "version", "variant", "rows", "input_tokens",
-                  "output_tokens", *co.USAGE]
+                  "output_tokens", *co.USAGE, ro.ON_HOUR]
         blocks = []
         serving = pl.col("variant").is_in(["champion", "blue", "green"]) | pl.col("variant").is_null()
         if self.h1 > self.h0:
             table = ro.read_table(self.drift.path, self.model, self.h0, self.h1, columns=wanted)
             if table is not None and table.num_rows:
-                df = pl.from_arrow(table).filter((pl.col("environment") == ENV) & serving)
+                df = _with_on_hour(pl.from_arrow(table)).filter(
+                    (pl.col("environment") == ENV) & serving  # (the history is (since, now]: not since's own instant)
+                    & ~(pl.col(ro.ON_HOUR).fill_null(False) & (pl.col("hour") == self.since)))
                 for c in ro.ADDED_SUMS:
                     if c not in df.columns:
                         df = df.with_columns(pl.lit(0, dtype=pl.Int64 if c == "cost_n" else pl.Float64).alias(c))
@@ -814,6 +843,18 @@ class RollupRules:
         if not frames:  # no run: nothing reads them
             return pl.DataFrame(schema={"ts": pl.Datetime("us"), "model": pl.Utf8})
         return pl.concat(frames, how="diagonal_relaxed").sort("ts").with_columns(pl.col("ts").set_sorted())
+
+
+def _with_on_hour(df: pl.DataFrame) -> pl.DataFrame:
+    """Rollup rows with `ON_HOUR` (a file written before it has none: read as the hour's rest; such an hour is
+    rebuilt before the rules read it, `store_rollups.ADDED`)."""
+    return df if ro.ON_HOUR in df.columns else df.with_columns(pl.lit(False).alias(ro.ON_HOUR))
+
+
+def _part_hour() -> pl.Expr:
+    """The rule part a rollup row counts in (`Part`): its hour, or for its first instant's rows the hour before."""
+    return (pl.when(pl.col(ro.ON_HOUR).fill_null(False)).then(pl.col("hour") - HOUR).otherwise(pl.col("hour"))
+            .alias("part"))
 
 
 def _set_labels(p: Part, c: dict) -> None:

@@ -63,7 +63,13 @@ from console.rollup_paths import model_dir
 from console.analytics import quality as qu
 from console.analytics import sketches as sk
 
-KEYS = ("model", "version", "environment", "variant", "segment", "segment_value", "hour")
+KEYS = ("model", "version", "environment", "variant", "segment", "segment_value", "hour", "on_hour")
+# `on_hour`: the row summarises the hour's rows stamped on its first instant (`ts == hour`, a batch job's rows, or a
+# second-resolution log's hh:00:00) apart from the rest of the hour. A read of whole hours [h, h + 1h) merges both,
+# as before; the rules' windows are (lo, hi] on the hour, so they read an hour's rest with the next hour's first
+# instant (`rollup_rules`) and hold exactly the raw path's rows. A rollup written before the split is rebuilt where
+# it is read (`ADDED`). Most hours of a sub-second log have no such row.
+ON_HOUR = "on_hour"
 BUCKETS = qu.BUCKETS  # score buckets of width 0.05 for the classifier histograms
 STATUS_TOP = 20
 OK_STATUS = "ok"
@@ -106,6 +112,8 @@ BASE_SCHEMA = pa.schema([
         ("text", pa.string()))),
     # added so a past `--at T` counts only the labels known at T (`LABEL_TS`, `labels_after`), and the format's mark
     ("label_ts", pa.timestamp("us")),
+    # added so the rules' (lo, hi] windows read an hour's first instant apart (`ON_HOUR`); false on most rows
+    ("on_hour", pa.bool_()),
 ])
 # The newest arrival time (the label log's `ts`) of the labels a row counts; null when it counts none. A view at a
 # past time T reads an hour's label counts from its rollup only when they are what was known at T (`labels_after`).
@@ -117,7 +125,7 @@ LABEL_TS = "label_ts"
 # without environment or variant columns gave hours keyed null, which every production read skipped, and a 404
 # counted as an error); their row counts match the store's, so nothing else rebuilt them.
 ADDED_SUMS = ("cost_n", "uncosted_input", "uncosted_cached", "uncosted_output", "cls_correct")
-ADDED = (*ADDED_SUMS, LABEL_TS)
+ADDED = (*ADDED_SUMS, LABEL_TS, ON_HOUR)
 INT_SUMS = ("rows", "errors", "input_tokens", "output_tokens", "labelled", "cls_tp", "cls_fp", "cls_fn", "cls_tn",
             "reg_n", "reg_ape_n", "cost_n", "cls_correct")
 # Prediction drift and label drift (`monitoring._target_drift`) compare a column of the window with the same column
@@ -236,6 +244,7 @@ def _prepare(batch: pa.RecordBatch | pa.Table | pl.DataFrame, lab: pl.DataFrame 
             df = df.with_columns(pl.lit(None, dtype=pl.String).alias(c))
     df = df.with_columns(pl.col("ts").cast(pl.Datetime("us")).dt.truncate("1h").alias("hour"),
                          *[pl.col(c).cast(pl.String) for c in ("model", "version", "environment", "variant")])
+    df = df.with_columns((pl.col("ts").cast(pl.Datetime("us")) == pl.col("hour")).alias("__on"))
     if "is_error" not in df.columns:
         df = df.with_columns(pl.lit(False).alias("is_error"))
     err_text = pl.col("error").cast(pl.String) if "error" in df.columns else pl.lit(None, dtype=pl.String)
@@ -344,7 +353,7 @@ def _update_cut(accs: dict[tuple, _Acc], df: pl.DataFrame, model: str, seg: str 
     per group from contiguous slices (sketches) or one grouped aggregation (counts and sums)."""
     if not df.height:  # a segment column logged but null in every row (an LLM without prompt versions)
         return
-    keys = ["version", "environment", "variant", "__segv", "hour"]
+    keys = ["version", "environment", "variant", "__segv", "hour", "__on"]
     df = df.sort(keys, nulls_last=False)
     gid = df.select(pl.struct(keys).rle_id()).to_series()
     df = df.with_columns(gid.alias("__g"))
@@ -352,7 +361,7 @@ def _update_cut(accs: dict[tuple, _Acc], df: pl.DataFrame, model: str, seg: str 
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
     ends = np.r_[starts[1:], g.size]
     heads = df.select(keys).gather(starts).iter_rows()
-    group = [accs.setdefault((model, v, e, var, seg, sv, h), _Acc()) for v, e, var, sv, h in heads]
+    group = [accs.setdefault((model, v, e, var, seg, sv, h, on), _Acc()) for v, e, var, sv, h, on in heads]
     # once each: a contract field configured as a feature too (`latency_ms`) is one sketch, not two into one
     num = [c for c in dict.fromkeys(("latency_ms", "score", *spec.numeric)) if c in df.columns]
     for col in num:
@@ -454,7 +463,7 @@ def _tables(accs: dict[tuple, _Acc], specs: Mapping[str, ModelSpec], top: int) -
     out = {}
     for model, items in by_model.items():
         spec = specs.get(model) or ModelSpec()
-        items.sort(key=lambda kv: (kv[0][6], tuple("" if v is None else v for v in kv[0][1:6])))
+        items.sort(key=lambda kv: (kv[0][6], tuple("" if v is None else v for v in kv[0][1:6]), kv[0][7]))
         rows = [acc for _, acc in items]
         counts = [{c: _cut(v, top) for c, v in acc.sketch.counts.items()} for acc in rows]  # `GroupSketch.finish`
         numeric = [acc.sketch.numeric for acc in rows]
@@ -493,7 +502,7 @@ def _cut(counts: dict[str, int], top: int) -> dict[str, int]:
 
 # the Polars types of the rollup schema's Arrow types (Arrow's own empty table would import pandas too)
 _POLARS = {pa.string(): pl.String, pa.binary(): pl.Binary, pa.float64(): pl.Float64, pa.int64(): pl.Int64,
-           pa.int32(): pl.Int32, pa.timestamp("us"): pl.Datetime("us"),
+           pa.int32(): pl.Int32, pa.timestamp("us"): pl.Datetime("us"), pa.bool_(): pl.Boolean,
            pa.list_(pa.field("element", pa.int64())): pl.List(pl.Int64)}
 
 
@@ -1056,7 +1065,7 @@ def merge_rows(table: pa.Table, day: datetime, k: int = sk.K) -> pa.Table:
     schema = pa.schema([pa.field(f.name, _plain_type(f.type)) for f in table.schema])
     if DAY_MASK in schema.names:
         raise ValueError("merge_rows takes hour rows")
-    group = [c for c in KEYS if c != "hour"]
+    group = [c for c in KEYS if c != "hour" and c in schema.names]  # (hours written before `ON_HOUR` lack it)
     ints = [n for n in schema.names if n not in KEYS and pa.types.is_integer(schema.field(n).type)]
     times = [n for n in schema.names if n not in KEYS and pa.types.is_timestamp(schema.field(n).type)]
     floats = [n for n in schema.names if pa.types.is_floating(schema.field(n).type)]

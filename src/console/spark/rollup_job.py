@@ -564,6 +564,7 @@ def build(spark, paths: Sequence, labels: pa.Table | None, specs: Mapping[str, r
 
     df = _read(spark, paths, start, end)
     df = df.withColumn("hour", F.date_trunc("hour", F.col("ts")))
+    df = df.withColumn(ro.ON_HOUR, F.col("ts") == F.col("hour"))  # the hour's first instant apart (`ro.ON_HOUR`)
     latest = ro._labels_frame(labels)  # the latest label per request, as the local engine takes it
     if latest is not None:
         lab = spark.createDataFrame(latest.to_arrow().to_pandas(),
@@ -586,7 +587,7 @@ def build(spark, paths: Sequence, labels: pa.Table | None, specs: Mapping[str, r
         for seg in (s for s in spec.segments if s in df.columns):
             cut = cut.unionByName(mdf.withColumn("segment", F.lit(seg)).withColumn(
                 "segment_value", F.col(seg).cast("string")).where(F.col("segment_value").isNotNull()))
-        keys = ["version", "environment", "variant", "hour", "segment", "segment_value"]
+        keys = ["version", "environment", "variant", "hour", "segment", "segment_value", ro.ON_HOUR]
         table = cut.groupBy(*keys).agg(*_aggregates(cut, spec, k)).toArrow()
         status = F.when(F.col("is_error"), F.coalesce(F.col("error").cast("string") if "error" in cut.columns
                                                       else F.lit(None).cast("string"), F.lit("error"))) \
@@ -642,7 +643,7 @@ def _sorted(t: pa.Table) -> pa.Table:
 
     if not t.num_rows:
         return t
-    df = pl.from_arrow(t).sort(["hour", "version", "environment", "variant", "segment", "segment_value"],
+    df = pl.from_arrow(t).sort(["hour", "version", "environment", "variant", "segment", "segment_value", ro.ON_HOUR],
                                nulls_last=False)
     return df.to_arrow().cast(t.schema)
 
