@@ -106,3 +106,38 @@ async def test_the_model_page_and_health_say_recovering_not_ok(tmp_path):
         await until(pilot, lambda: "health" in screen.loaded and _line(app, "errors"), "Health's SLO", rounds=2000)
         errors = _line(app, "errors")
         assert "SLO firing, recovering: burn 5.50x over 1h" in errors and " ok" not in errors, errors
+
+
+@pytest.mark.parametrize("extra", ["", "[rollups]\nmin_rows = 10\n"], ids=["raw", "rollups"])
+def test_the_verdict_reads_the_findings_held_for_its_view(tmp_path, extra):
+    """The TUI's monitor pass at a time cursor has already evaluated every rule at that `now` of that store: the SLO
+    verdict reads whether the burn incident fires from it, evaluating no rule again (it evaluated the burn rule a
+    second time, 0.1-0.3 s of the panel), and says what it says computed afresh (a Service of its own). A view
+    moved, or a refresh, is another state: evaluated again. Passes counted by the evaluator (`passes`)."""
+    from console.config import parse_file
+    from console.service import Service
+
+    cfg = parse_file(_workspace(tmp_path, extra))
+    alone = Service(cfg, clock=lambda: NOW)
+    alone.refresh()
+    fresh = alone.health("m")["slo"]
+    assert alone.monitor.incident_rules.passes == 1  # the burn rule's own pass, nothing held
+    assert fresh.verdict.state == "recovering"
+
+    svc = Service(cfg, clock=lambda: NOW)
+    (burn,) = [f for f in svc.findings(max_age_s=0) if f.kind == "burn_rate"]
+    rules = svc.monitor.incident_rules
+    assert burn.firing and rules.passes == 1  # one model, every rule
+    held = svc.health("m")["slo"]
+    assert rules.passes == 1, "the burn rule was evaluated again beside the pass that holds it"
+    assert held == fresh and held.verdict.incident == burn.id == fresh.verdict.incident
+
+    svc.refresh()  # another state of the store (nothing new in it, but no pass was made of it)
+    assert svc.health("m")["slo"] == fresh and rules.passes == 2
+
+    earlier = NOW - timedelta(hours=3)  # the clean hours: no incident, the verdict ok
+    svc.set_at(earlier)
+    moved = svc.health("m")["slo"]
+    assert rules.passes == 3 and (moved.verdict.state, moved.verdict.incident) == ("ok", None)
+    assert not [f for f in svc.findings(max_age_s=0) if f.firing] and rules.passes == 4
+    assert svc.health("m")["slo"] == moved and rules.passes == 4

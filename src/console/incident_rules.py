@@ -58,6 +58,8 @@ class RuleEvaluator:
         self._recs: list = []
         self.recommendations: list = []  # analytics.incidents.Recommendation, from the last findings()
         self.kept: dict[str, tuple[int, int]] = {}  # model -> (hits, misses) of `rule_memo` in the last findings()
+        self.held: tuple | None = None  # (view, models evaluated whole, findings) of the last findings(): `_firing`
+        self.passes = 0  # the models' rule passes evaluated (`_model_findings`), `burn_now`'s own among them
 
     def findings(self, models: list[str], now: datetime) -> list[Finding]:
         """Every incident over the history (firing, resolved with evidence, or insufficient data), with its
@@ -69,6 +71,7 @@ class RuleEvaluator:
         out: list[Finding] = []
         self._recs = []
         self.kept = {}
+        view, whole = self._view(now), set()
         sources: dict[str, object] = {}
         for model in models:
             try:
@@ -96,13 +99,23 @@ class RuleEvaluator:
                 except FolderFull as exc:  # the rollup folder filled midway: this model's rules read raw rows
                     self.mon.folder_full(exc)
                     out += self._model_findings(model, now, None)
+                whole.add(model)
                 sources[model] = None  # its hours and edge rows let go before the next model's load
             except Exception as exc:  # noqa: BLE001 - one model's bad data must not hide the others
                 out.append(Finding(incident_id(model, "error"), model, "error", "evaluation failed", "warning", now, now,
                                    None, None, detail=f"{type(exc).__name__}: {exc}", state=ev.INSUFFICIENT))
         out.sort(key=lambda f: (not f.firing, f.state == ev.INSUFFICIENT, -f.onset.timestamp()))
         self.recommendations = self._recs
+        if self._view(now) == view:  # a refresh that ended during the pass: its findings are of no one state
+            self.held = (view, frozenset(whole), tuple(out))
         return out
+
+    def _view(self, now: datetime) -> tuple:
+        """What a pass's findings depend on besides the code and the configuration (fixed for a Monitor): `now`, the
+        history's start asked for, the store's state (one per refresh, as the Monitor's kept rows are) and the
+        row counts that choose raw rows or rollups."""
+        mon = self.mon
+        return now, mon.since, mon.wh.refreshes, mon.rollups_after, mon.narrow_after
 
     def _rollup_source(self, model: str, now: datetime, rules: list[AlertRule] | None = None):
         """The model's history from the rollups (`rollup_rules.RollupRules`, not yet loaded: `_rollup_findings`
@@ -123,6 +136,7 @@ class RuleEvaluator:
 
     def _model_findings(self, model: str, now: datetime, src=None, only: AlertRule | None = None) -> list[Finding]:
         """The model's findings (`findings`); `only`: that rule's alone, without segment incidents."""
+        self.passes += 1
         mc = self.mon.model_config(model)
         since = self.mon.history_start(now)
         rules = self.mon.rules_for(model) if only is None else [only]
@@ -319,15 +333,21 @@ class RuleEvaluator:
         return verdict if firing is None else br.beside_firing(verdict, firing.id)
 
     def _firing(self, model: str, now: datetime, rule: AlertRule) -> Finding | None:
-        """The rule's firing incident of the model at `now` (`findings` of that rule alone), or None. An incident
-        ends only on evidence of recovery, so a window under the threshold whose interval still reaches past it
-        leaves it firing: the SLO panels said "SLO ok" beside it (`burn_now`)."""
-        try:
-            found = self._model_findings(model, now, self._rollup_source(model, now, [rule]), rule)
-        except FolderFull as exc:  # the rollup folder filled midway: raw rows, as `findings` falls back
-            self.mon.folder_full(exc)
-            found = self._model_findings(model, now, None, rule)
-        return next((f for f in found if f.firing and f.rule == rule.name), None)
+        """The rule's firing incident of the model at `now`, or None. An incident ends only on evidence of recovery,
+        so a window under the threshold whose interval still reaches past it leaves it firing: the SLO panels said
+        "SLO ok" beside it (`burn_now`). Read from the last `findings` when they were made at this `now` of this
+        state of the store (the TUI's monitor pass at a time cursor, a `snapshot`): the same rule over the same rows
+        (a second evaluation cost 0.1-0.3 s of the SLO panel); else `findings` of that rule alone."""
+        held = self.held  # once: a pass in another worker may replace it
+        if held is not None and held[0] == self._view(now) and model in held[1]:
+            found = held[2]
+        else:
+            try:
+                found = self._model_findings(model, now, self._rollup_source(model, now, [rule]), rule)
+            except FolderFull as exc:  # the rollup folder filled midway: raw rows, as `findings` falls back
+                self.mon.folder_full(exc)
+                found = self._model_findings(model, now, None, rule)
+        return next((f for f in found if f.firing and _of_rule(f, model, rule)), None)
 
     def _burn_window(self, rule: AlertRule, model: str, now: datetime, environment: str | None,
                      rows: pl.DataFrame | None) -> "br.BurnVerdict":
@@ -1022,6 +1042,12 @@ def cost_spike(ctx: Context, rule: AlertRule) -> tuple[list, dict]:
                 pl.len().alias("n"), pl.col(co.COST).sum().alias("cost"),
                 ev.ready_at("ts", pl.col("ts").cum_count(), MIN_COST_ROWS)))
     return ev.unit_cost_evaluations(per, key, rule.op, rule.threshold, MIN_COST_ROWS)
+
+
+def _of_rule(f: Finding, model: str, rule: AlertRule) -> bool:
+    """Whether `f` is an incident of `rule` on `model` (a pass over every rule holds the others' too)."""
+    return (f.model, f.kind, f.rule, f.window, f.threshold) == (model, rule.metric, rule.name, rule.window,
+                                                                 rule.threshold)
 
 
 def _runs(rule: AlertRule, evals: list) -> list:
