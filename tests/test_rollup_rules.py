@@ -308,3 +308,32 @@ def test_a_window_asked_for_more_columns_reads_only_those_and_scores_as_one_read
     amount = refdf["amount"].to_numpy()
     wd = stats.wasserstein_distance(amount, cut["amount"].to_numpy()) / np.std(amount)  # Evidently's norm: ddof 0
     assert together["amount"].score == pytest.approx(wd, rel=1e-9)
+
+
+def test_a_raw_piece_before_the_oldest_row_is_empty_unread_and_one_ending_on_it_is_read(log, both):
+    """A look-back's longer history starts before the store's first row (its probe reaches twice the history
+    back): its first raw piece holds no row, and is not read (`RollupRules._before_oldest`, from the files' ts
+    spans). A piece that ends on the oldest row's instant holds that row and is read: the rows, served rows and
+    errors equal a hand count of the log."""
+    from console import rollup_rules as rr
+
+    _, preds, _ = log
+    _, _, mon = both
+    fraud = preds.filter(pl.col("model") == "fraud")
+    first = fraud["ts"].min()
+    assert mon.wh.oldest() <= preds["ts"].min()
+    since = first - timedelta(days=3, minutes=17)
+    src = rr.RollupRules(mon, "fraud", since, NOW)
+    reads = []
+    real = rr.RollupRules.raw_rows
+    src.raw_rows = lambda a, b: reads.append((a, b)) or real(src, a, b)
+    before = src.raw(since, first - timedelta(hours=1))
+    assert (before.rows, before.served, before.errors, before.latency) == (0, 0, 0, None)
+    assert reads == []
+    at_first = src.raw(first - timedelta(minutes=30), first)
+    assert reads == [(first - timedelta(minutes=30), first)]
+    held = fraud.filter((pl.col("ts") > first - timedelta(minutes=30)) & (pl.col("ts") <= first))
+    served = held.filter(pl.col("variant").is_null() | (pl.col("variant") != "shadow"))
+    assert at_first.rows == held.height >= 1
+    assert at_first.served == served.height
+    assert at_first.errors == int(served["is_error"].sum())

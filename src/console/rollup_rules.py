@@ -300,7 +300,7 @@ class RollupRules:
         if key in self._raw:
             return self._raw[key]
         p = Part(a, b, raw=True)
-        if b > a:
+        if b > a and not self._before_oldest(b):
             rows = self.raw_rows(a, b)
             p.rows = rows.height
             if rows.height:
@@ -318,6 +318,18 @@ class RollupRules:
                                    [f for f in self.features if f in spec.categorical])
         self._raw[key] = p
         return p
+
+    def _before_oldest(self, b: datetime) -> bool:
+        """Whether (a, b] ends before the store's oldest row (`Warehouse.oldest`, from its files' ts spans: no row
+        read), so a raw piece of it is empty unread. A look-back's longer history (`_look_back`, every pass at a
+        new `--at`) starts up to twice the history before `now`: on a store younger than that its first piece was
+        a read of every file's footers for no row, 40 ms a model and probe. No bound known (a lake, a ts of
+        text): read, as before."""
+        try:
+            oldest = self.mon.wh.oldest()
+        except Exception:  # noqa: BLE001 - no bound known: the piece is read
+            return False
+        return oldest is not None and b < oldest
 
     def _raw_labels(self, p: Part, rows: pl.DataFrame) -> None:
         joined = self.mon.joined(self.model, rows, p.a, self.now)  # labels logged up to now count
