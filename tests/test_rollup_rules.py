@@ -337,3 +337,55 @@ def test_a_raw_piece_before_the_oldest_row_is_empty_unread_and_one_ending_on_it_
     assert at_first.rows == held.height >= 1
     assert at_first.served == served.height
     assert at_first.errors == int(served["is_error"].sum())
+
+
+def test_a_drift_windows_closed_hours_are_kept_and_the_next_pass_reads_none_of_them(both, monkeypatch):
+    """The closed hours of the latest drift window (scored again at every new `--at`: its raw edges move) are
+    unioned once and kept beside the rollups (`RollupRules._blocks`): a later pass at another `--at` of the same
+    hour read and unioned them again. The next pass reads no rollup row for them and scores the window as the first
+    did, bit for bit; an hour won by another file (a rebuilt hour: a new generation) names another block, read
+    again. A window of closed hours alone (its evaluation kept in `rule_memo`) leaves no block."""
+    import json
+
+    from console import rollup_memo, rule_memo
+    from console import rollup_rules as rr
+    from console import store_rollups as ro
+
+    _, _, mon = both
+    since = mon.history_start(NOW)
+    ref = mon.reference("fraud")
+    reads = []
+    real = ro.read_table
+    monkeypatch.setattr(ro, "read_table", lambda *a, **k: reads.append((a[2], a[3])) or real(*a, **k))
+
+    def windows(src):
+        return [w for w in src.drift_windows(timedelta(hours=24), timedelta(hours=12), 500) if w.served >= 500]
+
+    def scored(src, pick):
+        out = src._drift_scores(pick(windows(src)), ref, src.drift.spec("fraud"))
+        return {str(k): json.dumps(rule_memo.dataset_of(v), default=repr, sort_keys=True) for k, v in out.items()}
+
+    def latest(ws):
+        assert any(p.raw for p in ws[-1].parts)
+        return ws[-1:]
+
+    def closed(ws):
+        assert not any(p.raw for p in ws[len(ws) // 2].parts)
+        return [ws[len(ws) // 2]]
+
+    srcs = [rr.RollupRules(mon, "fraud", since, NOW, drift=True) for _ in range(4)]
+    where = rollup_memo.folder(srcs[0].drift.path, ro._model_dir(srcs[0].drift.path, "fraud").name)
+    for old in where.glob("block-*.npz"):
+        old.unlink()
+    scored(srcs[0], closed)
+    assert not list(where.glob("block-*.npz"))
+    reads.clear()
+    first = scored(srcs[1], latest)
+    assert reads and len(list(where.glob("block-*.npz"))) == 1
+    reads.clear()
+    assert scored(srcs[2], latest) == first
+    assert reads == []  # its block kept: no rollup hour read
+    hour = rr.floor_hour(NOW) - timedelta(hours=3)  # inside the latest window's closed hours
+    srcs[3].gens[hour] = srcs[3].gens.get(hour, 0) + 1000
+    assert scored(srcs[3], latest) == first  # the same rows under another generation: the same scores
+    assert reads and all(a <= hour for a, _ in reads) and len(list(where.glob("block-*.npz"))) == 2

@@ -2,14 +2,17 @@
 
 A Drift screen's first month with its trend scores 121 six-hour buckets x 25 features from ~720 hour rows: 13-20 s
 on a loaded 2-core box, paid again by every new process (each CLI command, a TUI started again), although the
-closed hours have not changed. Two things are kept, beside the rollups in `.memo/<model>/`:
+closed hours have not changed. Three things are kept, beside the rollups in `.memo/<model>/`:
 
 - the reference's sketches (`RollupDrift.reference`: KLL at `REF_K` per numeric feature, exact counts per
   categorical one), keyed by the reference file's identity and the spec, with an id of the sketch (KLL compaction
   is randomised, so each sketching is another sample within the bound);
 - the trend's scored closed buckets, keyed as `RollupDrift._series` keys them in a process: the rollup files that
   win the bucket's hours, the reference sketch's id, the drift share and the features with their tests. A bucket
-  whose hours were rebuilt has another key and is scored again; buckets of the open hour are never kept.
+  whose hours were rebuilt has another key and is scored again; buckets of the open hour are never kept;
+- a rule's drift window's closed hours unioned (`RollupRules._blocks`), keyed the same way: each cron `check` at a
+  new `--at` scores the windows ending at it again, and their closed hours, the same all hour, were read and
+  unioned again by every process.
 
 Both are plain data (NumPy arrays without pickling, JSON), written to a temporary name and renamed; a file that
 cannot be read or written is ignored (the work is done again, as before).
@@ -79,6 +82,44 @@ def save_reference(where: Path, key: str, numeric: dict, counts: dict) -> str:
     except OSError:
         pass
     return sid
+
+
+# ------------------------------------------------------------------------------------------ closed blocks
+
+BLOCKS_KEPT = 12  # per model, the newest by time written (~1.3 MB each at 20 numeric features): a rule pass at a
+# new `--at` makes about two a model each hour (its latest drift window's closed hours, its first window's)
+
+
+def load_block(where: Path, key: str) -> tuple[int, dict, dict, dict] | None:
+    """(rows, numeric Dists, sums, counts) of a drift window's closed hours unioned (`rollup_drift.Current`), kept
+    for `key` (`save_block`); None when absent or unreadable."""
+    try:
+        with np.load(where / f"block-{key}.npz", allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            numeric = {f: sk.Dist(z[f"v{i}"], z[f"c{i}"], int(n), float(eps))
+                       for i, (f, n, eps) in enumerate(meta["numeric"])}
+        return int(meta["rows"]), numeric, meta["sums"], meta["counts"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def save_block(where: Path, key: str, rows: int, numeric: dict, sums: dict, counts: dict) -> None:
+    """Keeps a block's union exactly (the Dists' arrays as they are, the sums and counts as JSON, whose floats
+    read back bit for bit), then lets go of all but the `BLOCKS_KEPT` newest."""
+    meta = {"rows": rows, "numeric": [[f, d.n, d.eps] for f, d in numeric.items()], "sums": sums, "counts": counts}
+    arrays = {}
+    for i, d in enumerate(numeric.values()):
+        arrays[f"v{i}"], arrays[f"c{i}"] = d.values, d.cum
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        tmp = where / f".block-{key}.{os.getpid()}.tmp.npz"
+        np.savez(tmp, meta=np.array(json.dumps(meta)), **arrays)
+        os.replace(tmp, where / f"block-{key}.npz")
+        kept = sorted(where.glob("block-*.npz"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for old in kept[BLOCKS_KEPT:]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 # ------------------------------------------------------------------------------------------ trend buckets
