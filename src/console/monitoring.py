@@ -781,12 +781,38 @@ class Monitor:
         windows = co.cost_windows(costed, now)
         return windows[0].today_usd if windows else 0.0  # no request since midnight: nothing spent (`cost` says 0 too)
 
+    def overview_rows(self, models: list[str]) -> dict[str, tuple[datetime, pl.DataFrame]]:
+        """(now, rows) `_drift_status` reads of each model (the last OVERVIEW_DRIFT_WINDOW, the reference's columns),
+        from one scan of them all (`typed_rows_of`, as a rule pass reads its edge hours): read a model at a time,
+        the same hours' row groups were decoded once per model (0.14-0.19 s of CPU against 0.06-0.07 s for the 1M
+        fleet's three models). A model without a reference, or whose rows a kept frame covers (`rows` reads that),
+        is left out; so are all when the scan fails: each then reads its own, and says its own failure."""
+        now = self.clock()
+        since = now - parse_window(OVERVIEW_DRIFT_WINDOW)
+        reads = {}
+        for m in models:
+            try:
+                ref = self.reference(m)
+            except Exception:  # noqa: BLE001 - its own read says it (`overview_status`)
+                continue
+            with self._lock:
+                kept = self._kept((m, "production", self.wh.refreshes), since, now)
+            if ref is not None and kept is None:
+                reads[m] = (["ts", "variant", *ref.columns], [(since, now)])
+        if len(reads) < 2:
+            return {}
+        try:
+            return {m: (now, frame) for m, frame in self.typed_rows_of(reads, "production").items()}
+        except Exception:  # noqa: BLE001
+            return {}
+
     @_raw_if_folder_full
-    def overview_status(self, model: str, environments: tuple[str, ...] = ("production",)
-                        ) -> tuple[str, dict[str, float | None]]:
+    def overview_status(self, model: str, environments: tuple[str, ...] = ("production",),
+                        drift_rows: tuple[datetime, pl.DataFrame] | None = None) -> tuple[str, dict[str, float | None]]:
         """(drift status in a few characters, cost today per environment) for the Overview's rows: each
         environment's cost priced as `cost` prices it (replica hours too), so a staging row says what its model
-        page and `cost --environment staging` say (it said only the logged cost_usd, "-" beside $13.68)."""
+        page and `cost --environment staging` say (it said only the logged cost_usd, "-" beside $13.68).
+        `drift_rows`: the (now, rows) `overview_rows` read for the DRIFT cell."""
         cost: dict[str, float | None] = {}
         for env in environments:
             try:
@@ -794,12 +820,13 @@ class Monitor:
             except Exception:  # noqa: BLE001
                 cost[env] = None
         try:
-            drift = self._drift_status(model)
+            drift = self._drift_status(model, read=drift_rows)
         except Exception:  # noqa: BLE001
             drift = "error"
         return drift, cost
 
-    def _drift_status(self, model: str, window: str = OVERVIEW_DRIFT_WINDOW) -> str:
+    def _drift_status(self, model: str, window: str = OVERVIEW_DRIFT_WINDOW,
+                      read: tuple[datetime, pl.DataFrame] | None = None) -> str:
         """The dataset verdict over the last few hours or the last MIN_DRIFT_ROWS rows of the history,
         whichever is longer (the drift rule's evidence sizing): the Overview's DRIFT cell. A model too quiet to
         hold them in its history reaches back up to SPARSE_REACH, as its drift rule does (else the cell said
@@ -807,12 +834,14 @@ class Monitor:
         ref = self.reference(model)
         if ref is None:
             return "no ref"
-        now = self.clock()
+        now = self.clock() if read is None else read[0]
         # served rows, as the drift rule counts them (a shadow's copies are the same requests again)
         # only the columns scored (a kept wider frame still serves them): the whole rows of 6 h, request ids and
         # all, were most of a `snapshot`'s reading at 10M rows
-        rows = he.served(self.rows(model, now - parse_window(window), now, "production",
+        if read is None:
+            read = (now, self.rows(model, now - parse_window(window), now, "production",
                                    columns=["ts", "variant", *ref.columns]))
+        rows = he.served(read[1])
         if rows.height < MIN_DRIFT_ROWS:
             rows = he.served(self.predictions(model, self.history_start(now), now).select(
                 ["ts", "variant", *ref.columns])).tail(MIN_DRIFT_ROWS)  # the filter copies only these columns

@@ -615,8 +615,10 @@ class Service:
             envs: dict[str, set[str]] = {}
             for m, env in self.warehouse.seen_pairs():
                 envs.setdefault(m, {"production"}).add(env or "production")
-            status = {m: self.monitor.overview_status(m, tuple(sorted(envs.get(m, {"production"}))))
-                      for m in self.monitor.models()}
+            models = self.monitor.models()
+            rows = self.monitor.overview_rows(models)  # the DRIFT cells' rows, every model's in one scan
+            status = {m: self.monitor.overview_status(m, tuple(sorted(envs.get(m, {"production"}))), rows.get(m))
+                      for m in models}
             if gen != self.view_gen:  # the view moved while they were made: of no view
                 return
             self._answers().put(key, status)
