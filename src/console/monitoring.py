@@ -50,6 +50,7 @@ FRAME_BUDGET = 256 << 20  # bytes of read frames kept for reuse; a fleet's 7-day
 # its rules, health, quality and cost read the contract columns, segments and LLM fields (`Monitor.rows`).
 NARROW_AFTER = 200_000
 ROLLUPS_AFTER = 200_000  # `[rollups] min_rows` when a caller passes no Config: rows past which long reads use rollups
+REFERENCE_MEMO = "reference-memo"  # in the store folder: the references' sorted values (`rollup_spec.drift_reference`)
 BASELINE = timedelta(days=2)  # accuracy and MAE are compared with the first two days of the history
 DRIFT_EVERY = "3h"
 BEFORE_OLDEST = timedelta(days=30)  # how far before the oldest row a history may start (`history_start`)
@@ -350,7 +351,9 @@ class Monitor:
 
     def reference(self, model: str) -> Reference | None:
         if model not in self._refs:  # the rollups are shaped by the same reference (rollup_spec)
-            self._refs[model] = rollup_spec.drift_reference(self.model_config(model), self.reference_frame(model))
+            memo = self.wh.dir / REFERENCE_MEMO if getattr(self.wh, "persistent", False) else None  # sorted values
+            self._refs[model] = rollup_spec.drift_reference(self.model_config(model), self.reference_frame(model),
+                                                            memo)
         return self._refs[model]
 
     # ------------------------------------------------------------------ drift

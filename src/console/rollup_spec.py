@@ -79,15 +79,81 @@ def drift_ready(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns([pl.col(c).cast(pl.Int8) for c, t in frame.schema.items() if t == pl.Boolean])
 
 
-def drift_reference(mc: Any, frame: pl.DataFrame | None) -> dr.Reference | None:
+def drift_reference(mc: Any, frame: pl.DataFrame | None, memo: Path | None = None) -> dr.Reference | None:
     """The prepared reference of a model (its drift features that the file holds, with their configured
-    test and threshold): what the exact engine tests against and the rollups are shaped by."""
+    test and threshold): what the exact engine tests against and the rollups are shaped by. `memo`: a folder
+    where its numeric columns' sorted values are kept for the next process (`_sorted_key`)."""
     if frame is None:
         return None
     feats = [f for f in drift_features(mc, features(mc, frame)) if f in frame.columns]
     overrides = {k: {o: v for o, v in d.items() if o != "ignore"}
                  for k, d in (getattr(mc, "drift_columns", None) or {}).items() if k in feats}
-    return dr.Reference(drift_ready(frame.select(feats)), feats, overrides) if feats else None
+    if not feats:
+        return None
+    ready = drift_ready(frame.select(feats))
+    numeric = [(c, str(t)) for c, t in ready.schema.items() if t.is_numeric()]
+    key = _sorted_key(getattr(mc, "reference", None), numeric) if memo is not None and numeric else None
+    kept = _load_sorted(memo / f"sorted-{key}.npz", [c for c, _ in numeric]) if key else None
+    ref = dr.Reference(ready, feats, overrides, presorted=kept)
+    if key and kept is None:
+        _save_sorted(memo, key, {c: ref[c] for c, _ in numeric})
+    return ref
+
+
+# Each process that scores drift exactly prepared every reference column again, its numeric ones sorted (60
+# columns of 50,000 rows on the 1M fleet: ~0.15 s of CPU of each `check` at a new `--at`, most of the
+# preparing). The sorted values are kept beside the store, keyed by the reference file's identity (path, size,
+# modification time, inode) and its numeric columns with their types; a file written again is another key.
+
+def _sorted_key(path: Any, numeric: list[tuple[str, str]]) -> str | None:
+    import hashlib
+    import json
+    import os
+
+    try:
+        st = os.stat(path)
+    except (OSError, TypeError):
+        return None
+    where = hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:12]
+    state = json.dumps([1, st.st_size, st.st_mtime_ns, st.st_ino, numeric])
+    return f"{where}-{hashlib.sha1(state.encode()).hexdigest()[:16]}"
+
+
+def _load_sorted(path: Path, names: list[str]) -> dict | None:
+    """{column: (sorted values, dropped)} kept at `path` for exactly `names`; None when absent or unreadable."""
+    import json
+
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            if [n for n, _ in meta] != names:
+                return None
+            return {n: (z[f"v{i}"], int(dropped)) for i, (n, dropped) in enumerate(meta)}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _save_sorted(memo: Path, key: str, columns: Mapping[str, dr.ColumnReference]) -> None:
+    """Keeps the columns' sorted values (their arrays as they are) and lets go of the file's older versions."""
+    import json
+    import os
+
+    import numpy as np
+
+    meta = [[n, c.n_dropped] for n, c in columns.items()]
+    try:
+        memo.mkdir(parents=True, exist_ok=True)
+        tmp = memo / f".sorted-{key}.{os.getpid()}.tmp.npz"
+        arrays = {f"v{i}": c.sorted_values for i, c in enumerate(columns.values())}
+        np.savez(tmp, meta=np.array(json.dumps(meta)), **arrays)
+        os.replace(tmp, memo / f"sorted-{key}.npz")
+        for old in memo.glob(f"sorted-{key.split('-')[0]}-*.npz"):
+            if old.name != f"sorted-{key}.npz":
+                old.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 # ------------------------------------------------------------------------------------------ the spec

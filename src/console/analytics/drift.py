@@ -196,9 +196,13 @@ class Reference:
     """A reference dataset prepared once: per column kind, test, sorted values, counts."""
 
     def __init__(self, df: pl.DataFrame | pl.LazyFrame, columns: Iterable[str] | None = None,
-                 overrides: Mapping[str, Mapping[str, Any]] | None = None):
+                 overrides: Mapping[str, Mapping[str, Any]] | None = None,
+                 presorted: Mapping[str, tuple[np.ndarray, int]] | None = None):
         """A LazyFrame (e.g. `pl.scan_parquet(path)`) is read one column at a time, so the raw
-        reference never sits in memory next to its sorted copy."""
+        reference never sits in memory next to its sorted copy. `presorted`: a numeric column's finite values
+        sorted and how many were dropped, as `_finite_sorted` gives them, kept from an earlier preparation of
+        the same file (sorting them was most of a process's preparing)."""
+        presorted = presorted or {}
         lazy = isinstance(df, pl.LazyFrame)
         if not lazy:
             df = _as_polars(df)
@@ -216,7 +220,7 @@ class Reference:
             return df.select(name).collect().to_series() if lazy else df.get_column(name)
 
         self.columns: dict[str, ColumnReference] = {
-            name: _prepare(column(name), overrides.get(name) or {}) for name in names
+            name: _prepare(column(name), overrides.get(name) or {}, presorted.get(name)) for name in names
         }
         self.n_rows = df.select(pl.len()).collect().item() if lazy else df.height
 
@@ -277,10 +281,11 @@ def _distinct_counts(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return sorted_values[starts], counts
 
 
-def _prepare(s: pl.Series, override: Mapping[str, Any]) -> ColumnReference:
+def _prepare(s: pl.Series, override: Mapping[str, Any],
+             presorted: tuple[np.ndarray, int] | None = None) -> ColumnReference:
     numeric = s.dtype.is_numeric()
     if numeric:
-        values, dropped = _finite_sorted(s)
+        values, dropped = presorted if presorted is not None else _finite_sorted(s)
         n_unique = int(np.count_nonzero(values[1:] != values[:-1])) + 1 if values.size else 0
         # Category tables are only kept for few-valued numeric columns (chi-square, z, JS by value).
         categories, counts = (), np.zeros(0, dtype=np.int64)
