@@ -80,3 +80,26 @@ def test_a_kept_reference_prepares_as_a_fresh_one_and_a_rewritten_file_is_read_a
     assert np.array_equal(newer["amount"].sorted_values, np.sort(v[np.isfinite(v)]))
     assert [p.name for p in memo.glob("sorted-*.npz")] != [p.name for p in kept]
     assert len(list(memo.glob("sorted-*.npz"))) == 1  # the older version let go
+
+
+def test_a_torn_kept_file_is_made_again_not_raised(tmp_path):
+    """A kept file cut short (a disk that filled, a copy interrupted) or not a zip at all is read as absent (its
+    values made again), never raised: np.load says BadZipFile or EOFError, which are neither OSError nor
+    ValueError."""
+    from console import rollup_memo
+
+    _write(tmp_path, 3)
+    mc = _model(tmp_path)
+    memo = tmp_path / "memo"
+    frame = rollup_spec.read_reference(mc.reference)
+    rollup_spec.drift_reference(mc, frame, memo)
+    (kept,) = memo.glob("sorted-*.npz")
+    for torn in (b"", b"PK\x03\x04torn", kept.read_bytes()[:1000]):
+        kept.write_bytes(torn)
+        _same(rollup_spec.drift_reference(mc, frame), rollup_spec.drift_reference(mc, frame, memo))
+        assert kept.stat().st_size > 1000  # written again whole
+        kept.write_bytes(torn)
+        (memo / "block-k.npz").write_bytes(torn)
+        (memo / "ref-k.npz").write_bytes(torn)
+        assert rollup_memo.load_block(memo, "k") is None
+        assert rollup_memo.load_reference(memo, "k") is None

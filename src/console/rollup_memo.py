@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import uuid
+import zipfile
 from datetime import datetime
 from pathlib import Path
 
@@ -63,7 +64,7 @@ def load_reference(where: Path, key: str):
             numeric = {f: sk.Dist(z[f"v{i}"], z[f"c{i}"], int(n), float(eps))
                        for i, (f, n, eps) in enumerate(meta["numeric"])}
         return numeric, meta["counts"], meta["id"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):  # (a torn file: sketched again)
         return None
 
 
@@ -99,7 +100,7 @@ def load_block(where: Path, key: str) -> tuple[int, dict, dict, dict] | None:
             numeric = {f: sk.Dist(z[f"v{i}"], z[f"c{i}"], int(n), float(eps))
                        for i, (f, n, eps) in enumerate(meta["numeric"])}
         return int(meta["rows"]), numeric, meta["sums"], meta["counts"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):  # (a torn file: made again)
         return None
 
 
@@ -112,7 +113,7 @@ def save_block(where: Path, key: str, rows: int, numeric: dict, sums: dict, coun
         arrays[f"v{i}"], arrays[f"c{i}"] = d.values, d.cum
     try:
         where.mkdir(parents=True, exist_ok=True)
-        tmp = where / f".block-{key}.{os.getpid()}.tmp.npz"
+        tmp = where / f".block-{key}.{uuid.uuid4().hex}.tmp.npz"  # (two threads of one process may write it)
         np.savez(tmp, meta=np.array(json.dumps(meta)), **arrays)
         os.replace(tmp, where / f"block-{key}.npz")
         kept = sorted(where.glob("block-*.npz"), key=lambda p: p.stat().st_mtime_ns, reverse=True)

@@ -122,6 +122,7 @@ def _sorted_key(path: Any, numeric: list[tuple[str, str]]) -> str | None:
 def _load_sorted(path: Path, names: list[str]) -> dict | None:
     """{column: (sorted values, dropped)} kept at `path` for exactly `names`; None when absent or unreadable."""
     import json
+    import zipfile
 
     import numpy as np
 
@@ -131,7 +132,7 @@ def _load_sorted(path: Path, names: list[str]) -> dict | None:
             if [n for n, _ in meta] != names:
                 return None
             return {n: (z[f"v{i}"], int(dropped)) for i, (n, dropped) in enumerate(meta)}
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):  # (a torn file: sorted again)
         return None
 
 
@@ -139,13 +140,14 @@ def _save_sorted(memo: Path, key: str, columns: Mapping[str, dr.ColumnReference]
     """Keeps the columns' sorted values (their arrays as they are) and lets go of the file's older versions."""
     import json
     import os
+    import uuid
 
     import numpy as np
 
     meta = [[n, c.n_dropped] for n, c in columns.items()]
     try:
         memo.mkdir(parents=True, exist_ok=True)
-        tmp = memo / f".sorted-{key}.{os.getpid()}.tmp.npz"
+        tmp = memo / f".sorted-{key}.{uuid.uuid4().hex}.tmp.npz"  # (two threads of one process may write it)
         arrays = {f"v{i}": c.sorted_values for i, c in enumerate(columns.values())}
         np.savez(tmp, meta=np.array(json.dumps(meta)), **arrays)
         os.replace(tmp, memo / f"sorted-{key}.npz")
