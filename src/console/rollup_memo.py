@@ -87,8 +87,9 @@ def save_reference(where: Path, key: str, numeric: dict, counts: dict) -> str:
 
 # ------------------------------------------------------------------------------------------ closed blocks
 
-BLOCKS_KEPT = 12  # per model, the newest by time written (~1.3 MB each at 20 numeric features): a rule pass at a
-# new `--at` makes about two a model each hour (its latest drift window's closed hours, its first window's)
+BLOCKS_KEPT = 4  # per model, the newest by time written (~1.3 MB each at 20 numeric features): a rule pass at a
+# new `--at` makes about two a model each hour (its latest drift window's closed hours, its first window's), so an
+# hour's and the one before it (a fleet of 50 models keeps ~260 MB, not 800)
 
 
 def load_block(where: Path, key: str) -> tuple[int, dict, dict, dict] | None:
