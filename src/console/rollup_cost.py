@@ -167,9 +167,11 @@ def today(mon, model: str, environment: str | None) -> float | None:
                                                                "variant", "rows", *co.USAGE])
     rolled = parts(table, model, environment, mc.prices, False, [])
     upto = mon.priced_until(now)  # the hour of `now` priced whole
-    raw = drift.raw(model, h1 - US, upto, environment, _raw_columns(mon.attributes(model), False)) if now > h1 else None
+    # read also when `now` is on the hour: the rows stamped on its first instant are the day's (ts <= now), and the
+    # rollup hours [h0, h1) end before them (a snapshot --at 12:00Z left out the 12:00:00 rows' share of hour 12)
+    raw = drift.raw(model, h1 - US, upto, environment, _raw_columns(mon.attributes(model), False))
     both = rolled
-    if raw is not None and raw.height:
+    if raw.height:
         both = pl.concat([_priced(raw, mc.prices, False), rolled], how="diagonal_relaxed").filter(pl.col("ts") <= now)
     windows = co.cost_windows(both, now)
     return windows[0].today_usd if windows else None
