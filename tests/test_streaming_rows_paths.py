@@ -10,7 +10,8 @@ and counts the share of the rows up to its end).
 
 `snapshot`'s COST today read the day's closed rollup hours and the raw rows after the hour `at` falls in, none when
 `at` was on the hour, so the rows on `at` itself were left out on the rollup path alone (`rollup_cost.today`):
-found by a differential probe of a 600k-row streaming log (thirty-seventh session), $21.6 against $21.6003."""
+found by a differential probe of a 600k-row streaming log (thirty-seventh session), $21.6 against $21.6003. The same
+probe found a cost spike's onset at the start of the hour holding the version change on the rollup path (below)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from console.cli import main
 T0, HOURS = datetime(2026, 7, 30), 48
 AT = "2026-07-31T14:00Z"
 AT_T = datetime(2026, 7, 31, 14)
+CHANGE = datetime(2026, 7, 31, 9, 37, 41)  # version 2 from here: 40x the output tokens, a cost spike
 REPLICA_USD, IN_1M, OUT_1M = 0.9, 2.0, 8.0
 
 
@@ -36,8 +38,10 @@ def stream() -> pl.DataFrame:
     secs = np.sort(rng.integers(0, HOURS * 3600, 4000))
     ts = [T0 + timedelta(seconds=int(s)) for s in secs] + [AT_T] * 3  # three rows on the hour `AT`
     n = len(ts)
-    return pl.DataFrame({"ts": ts, "request_id": [f"r{i}" for i in range(n)],
-                         "input_tokens": rng.integers(50, 500, n), "output_tokens": rng.integers(10, 90, n),
+    v2 = np.array([t >= CHANGE for t in ts])
+    return pl.DataFrame({"ts": ts, "request_id": [f"r{i}" for i in range(n)], "version": np.where(v2, "2", "1"),
+                         "input_tokens": rng.integers(50, 500, n),
+                         "output_tokens": rng.integers(10, 90, n) * np.where(v2, 40, 1),
                          "latency_ms": np.round(rng.lognormal(3.7, 0.4, n), 2)}).sort("ts")
 
 
@@ -45,7 +49,7 @@ def _workspace(root, rows: pl.DataFrame, min_rows: int):
     root.mkdir()
     with open(root / "p.jsonl", "w") as f:
         for r in rows.iter_rows(named=True):
-            f.write(json.dumps({"ts": r["ts"].strftime("%Y-%m-%dT%H:%M:%SZ"), "model": "m", "version": "1",
+            f.write(json.dumps({"ts": r["ts"].strftime("%Y-%m-%dT%H:%M:%SZ"), "model": "m", "version": r["version"],
                                 "request_id": r["request_id"], "prediction": "1", "latency_ms": r["latency_ms"],
                                 "status": "ok", "input_tokens": r["input_tokens"],
                                 "output_tokens": r["output_tokens"]}) + "\n")
@@ -73,7 +77,8 @@ def paths(tmp_path_factory):
     out = {}
     for name, min_rows in (("raw", 10**9), ("rollups", 10)):
         cfg = _workspace(root / name, rows, min_rows)
-        out[name] = {"snapshot": _run(cfg, "--at", AT, "snapshot"), "cost": _run(cfg, "--at", AT, "cost", "m")}
+        out[name] = {"snapshot": _run(cfg, "--at", AT, "snapshot"), "cost": _run(cfg, "--at", AT, "cost", "m"),
+                     "check": _run(cfg, "--at", AT, "check")}
     return rows, out
 
 
@@ -97,3 +102,15 @@ def test_todays_cost_on_the_hour_holds_the_rows_on_at(paths, path):
     assert snap["cost_usd"] == pytest.approx(want, rel=1e-9)
     assert out[path]["cost"]["windows"][0]["today_usd"] == pytest.approx(want, rel=1e-9)
     assert out[path]["cost"]["source"] == ("rollups" if path == "rollups" else "raw rows")
+
+
+def test_a_cost_spike_has_the_changes_onset_and_id_on_both_paths(paths):
+    """The onset of a version change is the old version's last row (`incident_rules.cost_spike`), on both paths:
+    the rollup path located a change to its hour, so its onset was 09:00 and its id another (a ninth of the hour
+    before the change here; 07:00 against 07:29:58 on the probe's log)."""
+    rows, out = paths
+    last_old = rows.filter(pl.col("version") == "1")["ts"].max()
+    for path in ("raw", "rollups"):
+        spikes = [i for i in out[path]["check"]["incidents"] if i["kind"] == "cost_spike"]
+        assert [(i["id"], i["onset"], i["state"]) for i in spikes] == [
+            (f"m:default: cost spike:{last_old:%Y%m%dT%H%M}", f"{last_old:%Y-%m-%dT%H:%M:%SZ}", "firing")], path

@@ -821,7 +821,7 @@ class RollupRules:
         by_prompt = rollup_spec.PROMPT in attrs and rollup_spec.PROMPT in spec.segments
         wanted = ["segment", "segment_value", "environment", "version", "variant", "rows", "input_tokens",
                   "output_tokens", *co.USAGE, ro.ON_HOUR]
-        blocks = []
+        blocks, cut = [], []
         serving = pl.col("variant").is_in(["champion", "blue", "green"]) | pl.col("variant").is_null()
         if self.h1 > self.h0:
             table = ro.read_table(self.drift.path, self.model, self.h0, self.h1, columns=wanted)
@@ -838,6 +838,11 @@ class RollupRules:
                         co.change_key(pl.col("version"), pl.col("segment_value")))
                     rows = pl.concat([prompted, rows.filter(~pl.col("hour").is_in(prompted["hour"].unique().implode()))],
                                      how="diagonal_relaxed")
+                # an hour holding a change is read raw: the change's instant, as the raw path places it (from
+                # the hour's sums the onset was the hour's start, and the incident's id another)
+                mixed = rows.group_by("hour").agg(pl.col("_k").n_unique().alias("k")).filter(pl.col("k") > 1)["hour"]
+                rows = rows.filter(~pl.col("hour").is_in(mixed.implode()))
+                cut += [(max(h - US, self.since), h + HOUR - US) for h in mixed.sort()]
                 priced = co.parts_cost(rows.rename({"rows": "requests"}).with_columns(pl.col("hour").alias("ts")),
                                        self.mc.prices)
                 blocks.append(priced.group_by("hour", "_k").agg(pl.col("requests").sum().alias("n"),
@@ -846,7 +851,7 @@ class RollupRules:
                                       pl.col("_k").cast(pl.Utf8).fill_null(""), "n", "cost"))
         columns = [c for c in co.COST_INPUTS if c in ("ts", "model", "version", "variant", "input_tokens",
                                                       "output_tokens", "cost_usd") or c in attrs]
-        for a, b in ((self.since, self.h0 - US), (self.h1 - US, self.now)):
+        for a, b in ((self.since, self.h0 - US), *cut, (self.h1 - US, self.now)):
             if b > a:
                 raw = co.with_cost(self.raw_rows(a, b).select(columns), self.mc.prices)
                 if raw.height:
