@@ -11,7 +11,8 @@ and counts the share of the rows up to its end).
 `snapshot`'s COST today read the day's closed rollup hours and the raw rows after the hour `at` falls in, none when
 `at` was on the hour, so the rows on `at` itself were left out on the rollup path alone (`rollup_cost.today`):
 found by a differential probe of a 600k-row streaming log (thirty-seventh session), $21.6 against $21.6003. The same
-probe found a cost spike's onset at the start of the hour holding the version change on the rollup path (below)."""
+probe found a cost spike's onset at the start of the hour holding the version change on the rollup path, and
+onsets sought in a shadow's rows too on the rollup path (below)."""
 
 from __future__ import annotations
 
@@ -45,8 +46,40 @@ def stream() -> pl.DataFrame:
                          "latency_ms": np.round(rng.lognormal(3.7, 0.4, n), 2)}).sort("ts")
 
 
+DROP = datetime(2026, 7, 31, 4, 12, 9)  # model s: its accuracy falls from 0.95 to 0.55 here
+SHADOW = datetime(2026, 7, 30, 19)  # and a shadow mirrors its requests from here, always wrong
+
+
+def served_and_shadow() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Model s's rows (served, then a shadow's mirrored copies: same request_id) and its labels (30 s later)."""
+    rng = np.random.default_rng(38)
+    ts = [T0 + timedelta(seconds=int(s)) for s in np.sort(rng.integers(0, HOURS * 3600, 2500))]
+    n = len(ts)
+    pred = rng.integers(0, 2, n)
+    wrong = rng.random(n) < np.array([0.45 if t >= DROP else 0.05 for t in ts])
+    label = np.where(wrong, 1 - pred, pred)
+    served = pl.DataFrame({"ts": ts, "request_id": [f"s{i}" for i in range(n)], "version": "1", "variant": "champion",
+                           "prediction": pred.astype(str), "x": np.round(rng.normal(0, 1, n), 3)})
+    shadow = served.filter(pl.col("ts") >= SHADOW).with_columns(
+        version=pl.lit("9"), variant=pl.lit("shadow"),
+        prediction=pl.Series((1 - label).astype(str)).filter(pl.Series([t >= SHADOW for t in ts])))
+    labels = pl.DataFrame({"request_id": served["request_id"], "label": label.astype(str),
+                           "ts": [t + timedelta(seconds=30) for t in ts]})
+    return pl.concat([served, shadow]).sort("ts", maintain_order=True), labels
+
+
 def _workspace(root, rows: pl.DataFrame, min_rows: int):
     root.mkdir()
+    s_rows, s_labels = served_and_shadow()
+    with open(root / "s.jsonl", "w") as f:
+        for r in s_rows.iter_rows(named=True):
+            f.write(json.dumps({**r, "ts": r["ts"].strftime("%Y-%m-%dT%H:%M:%SZ"), "model": "s", "latency_ms": 20.0,
+                                "status": "ok"}) + "\n")
+    s_labels.with_columns(pl.col("ts").dt.strftime("%Y-%m-%dT%H:%M:%SZ")).write_ndjson(root / "l.jsonl")
+    rng = np.random.default_rng(1)
+    ref = rng.integers(0, 2, 2000)
+    pl.DataFrame({"prediction": ref.astype(str), "label": np.where(rng.random(2000) < 0.05, 1 - ref, ref).astype(str),
+                  "x": rng.normal(0, 1, 2000)}).write_parquet(root / "ref.parquet")
     with open(root / "p.jsonl", "w") as f:
         for r in rows.iter_rows(named=True):
             f.write(json.dumps({"ts": r["ts"].strftime("%Y-%m-%dT%H:%M:%SZ"), "model": "m", "version": r["version"],
@@ -55,6 +88,8 @@ def _workspace(root, rows: pl.DataFrame, min_rows: int):
                                 "output_tokens": r["output_tokens"]}) + "\n")
     cfg = root / "c.toml"
     cfg.write_text('[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "p.jsonl"\n'
+                   '[[logs]]\nkind = "predictions"\npath = "s.jsonl"\n[[logs]]\nkind = "labels"\npath = "l.jsonl"\n'
+                   '[models.s]\ntask = "classification"\nreference = "ref.parquet"\nfeatures = ["x"]\n'
                    f'[rollups]\npath = "rollups"\nmin_rows = {min_rows}\n'
                    '[models.m]\ntask = "classification"\n'
                    f'[models.m.prices]\ninput_per_1m = {IN_1M}\noutput_per_1m = {OUT_1M}\n'
@@ -114,3 +149,19 @@ def test_a_cost_spike_has_the_changes_onset_and_id_on_both_paths(paths):
         spikes = [i for i in out[path]["check"]["incidents"] if i["kind"] == "cost_spike"]
         assert [(i["id"], i["onset"], i["state"]) for i in spikes] == [
             (f"m:default: cost spike:{last_old:%Y%m%dT%H%M}", f"{last_old:%Y-%m-%dT%H:%M:%SZ}", "firing")], path
+
+
+def test_an_accuracy_drop_has_its_onset_in_the_served_rows_on_both_paths(paths):
+    """The onset's change point is sought in the rows users were served (a shadow's mirrored copies keep the
+    request_id, so its labels join them too): the rollup path read its onset rows without `variant`, so the
+    shadow's always-wrong answers from 19:00 the day before were in them, and on the probe's log a regression
+    model's MAE onset moved by 8 s (18:08:29 against 18:08:37; 58,226 labelled rows against 50,654)."""
+    _, out = paths
+    got = {}
+    for path in ("raw", "rollups"):
+        drops = [i for i in out[path]["check"]["incidents"] if i["kind"] == "accuracy_drop" and i["model"] == "s"]
+        assert len(drops) == 1, (path, drops)
+        got[path] = (drops[0]["id"], drops[0]["onset"])
+        onset = datetime.strptime(drops[0]["onset"], "%Y-%m-%dT%H:%M:%SZ")
+        assert abs(onset - DROP) < timedelta(minutes=30), (path, drops[0]["onset"])  # not the shadow's start
+    assert got["rollups"] == got["raw"]

@@ -72,7 +72,7 @@ SCORED = ("cls_tp", "cls_fp", "cls_fn", "cls_tn")  # `quality.count_aggs`: label
 WANTED = ["segment", "environment", "version", "variant", "rows", "errors", "latency_kll", "labelled",
           "cls_correct", *SCORED, "reg_n", "reg_abs_sum", "reg_sq_sum", ro.LABEL_TS, ro.ON_HOUR]
 LABEL_COLUMNS = ["ts", "request_id", "prediction", "prediction_num", "variant"]  # what an hour's label counts are made of
-ONSET_COLUMNS = ["ts", "model", "request_id", "prediction", "prediction_num", "latency_ms", "is_error"]
+ONSET_COLUMNS = ["ts", "model", "variant", "request_id", "prediction", "prediction_num", "latency_ms", "is_error"]
 
 
 def ceil_hour(t: datetime) -> datetime:
