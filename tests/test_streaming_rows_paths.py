@@ -46,6 +46,8 @@ def stream() -> pl.DataFrame:
                          "latency_ms": np.round(rng.lognormal(3.7, 0.4, n), 2)}).sort("ts")
 
 
+# (at, window): on the hour, 5 s after it (the on-hour rows at a window's start), and a calendar day
+WINDOWS = [(AT, "24h"), (AT, "7d"), ("2026-07-31T14:00:05Z", "24h"), (None, "2026-07-31")]
 DROP = datetime(2026, 7, 31, 4, 12, 9)  # model s: its accuracy falls from 0.95 to 0.55 here
 SHADOW = datetime(2026, 7, 30, 19)  # and a shadow mirrors its requests from here, always wrong
 
@@ -53,7 +55,10 @@ SHADOW = datetime(2026, 7, 30, 19)  # and a shadow mirrors its requests from her
 def served_and_shadow() -> tuple[pl.DataFrame, pl.DataFrame]:
     """Model s's rows (served, then a shadow's mirrored copies: same request_id) and its labels (30 s later)."""
     rng = np.random.default_rng(38)
-    ts = [T0 + timedelta(seconds=int(s)) for s in np.sort(rng.integers(0, HOURS * 3600, 2500))]
+    ts = [T0 + timedelta(seconds=int(s)) for s in rng.integers(0, HOURS * 3600, 2500)]
+    # a row on every hour's first instant, and on 5 s past the hour where a window below starts and ends
+    ts = sorted(ts + [T0 + timedelta(hours=h) for h in range(HOURS)] + [AT_T + timedelta(seconds=5)] * 2
+                + [AT_T - timedelta(hours=24) + timedelta(seconds=5)] * 2)
     n = len(ts)
     pred = rng.integers(0, 2, n)
     wrong = rng.random(n) < np.array([0.45 if t >= DROP else 0.05 for t in ts])
@@ -114,7 +119,53 @@ def paths(tmp_path_factory):
         cfg = _workspace(root / name, rows, min_rows)
         out[name] = {"snapshot": _run(cfg, "--at", AT, "snapshot"), "cost": _run(cfg, "--at", AT, "cost", "m"),
                      "check": _run(cfg, "--at", AT, "check")}
+        for at, w in WINDOWS:
+            when = ("--at", at) if at else ()
+            for cmd in ("health", "quality", "drift"):
+                out[name][cmd, at, w] = _run(cfg, *when, cmd, "s", "--window", w)
     return rows, out
+
+
+def _t(at: str) -> datetime:
+    return datetime.fromisoformat(at.rstrip("Z"))
+
+
+def _by_readme(df: pl.DataFrame, at: str | None, w: str) -> pl.DataFrame:
+    """A window's rows by the README: a duration is (at - span, at], a calendar day [00:00, next day)."""
+    if at is None:
+        a = datetime.strptime(w, "%Y-%m-%d")
+        return df.filter((pl.col("ts") >= a) & (pl.col("ts") < a + timedelta(days=1)))
+    end = _t(at)
+    return df.filter((pl.col("ts") > end - timedelta(hours=int(w[:-1]) * (24 if w.endswith("d") else 1)))
+                     & (pl.col("ts") <= end))
+
+
+@pytest.mark.parametrize("at,w", WINDOWS)
+def test_window_reads_count_alike_on_both_paths(paths, at, w):
+    """Rolling windows ending on the hour and 5 s after it, and a calendar day, of a log with rows on hh:00:00:
+    counts by the README on both paths; the sketch scores within their bound."""
+    s_rows, s_labels = served_and_shadow()
+    rows = _by_readme(s_rows, at, w)
+    served = rows.filter(pl.col("variant") != "shadow")
+    # rows on the window's edges: on its end and start (one in, one out) or on a day's first instant
+    edges = [_t(at), _t(at) - timedelta(hours=int(w[:-1]) * (24 if w.endswith("d") else 1))] if at else \
+        [datetime.strptime(w, "%Y-%m-%d")]
+    assert all(s_rows.filter(pl.col("ts") == e).height for e in edges if e >= T0)
+    # the labels logged by the view's end (a calendar day's: before the next midnight)
+    known = s_labels.filter(pl.col("ts") <= _t(at)) if at else \
+        s_labels.filter(pl.col("ts") < datetime.strptime(w, "%Y-%m-%d") + timedelta(days=1))
+    got = {}
+    for path in ("raw", "rollups"):
+        o = paths[1][path]
+        health, quality = o["health", at, w], o["quality", at, w]
+        assert sum(r["requests"] for r in health["table"]) == rows.height, path
+        assert quality["now"]["n"] == served.height, path
+        assert quality["now"]["n_labelled"] == served.join(known.select("request_id"), on="request_id").height, path
+        drift = {f["column"]: f for f in o["drift", at, w]["features"]}
+        assert drift["x"]["n_cur"] == served.height, path
+        got[path] = (quality["now"]["metrics"]["accuracy"], drift["x"]["score"], drift["x"].get("bound") or 0.0)
+    assert got["rollups"][0] == pytest.approx(got["raw"][0])
+    assert abs(got["rollups"][1] - got["raw"][1]) <= got["rollups"][2] + 1e-12
 
 
 def _today_by_hand(rows: pl.DataFrame) -> float:
