@@ -108,11 +108,15 @@ def test_a_history_read_in_time_ordered_chunks_and_sealed_gives_the_same_verdict
 
 @pytest.mark.parametrize("values", [["1", "2.5", None], ["true", "False", None]])
 def test_text_a_full_read_would_retype_is_handed_back(values):
+    """A fold of narrow batches says so (`retyped`: the caller scores a full read instead); `window_drifts`, given
+    the full read, scores it as it is (it answered None too, and a caller holding the full read had no other)."""
     ref = dr.Reference(pl.DataFrame({"v": ["1", "2", "true"] * 400}), ["v"])
     frame = pl.DataFrame({"ts": [T0 + timedelta(hours=i) for i in range(3)], "v": values})
     windows = [(T0 - timedelta(hours=1), T0 + timedelta(hours=3))]
     folded = WindowDrift(ref, windows, 0.5)
     folded.add(frame)
-    assert folded.retyped and window_drifts(ref, [frame], windows, 0.5) is None
+    assert folded.retyped
+    got, want = window_drifts(ref, [frame], windows, 0.5), _expected(ref, frame, windows)
+    assert [repr(got[w]) for w in windows] == [repr(want[w]) for w in windows]
     mixed = frame.with_columns(pl.Series("v", ["1", "x", None]))
-    assert window_drifts(ref, [mixed], windows, 0.5) is not None
+    assert not WindowDrift(ref, windows, 0.5).retyped and window_drifts(ref, [mixed], windows, 0.5) is not None

@@ -164,10 +164,12 @@ class WindowDrift:
 
 
 def window_drifts(ref: dr.Reference, batches: Iterable[pl.DataFrame], windows: Sequence[Window],
-                  share: float) -> dict[Window, dr.DatasetDrift] | None:
-    """Every window's dataset drift from rows arriving in batches; None when a text feature would be
-    retyped by a full read (score from it instead)."""
+                  share: float) -> dict[Window, dr.DatasetDrift]:
+    """Every window's dataset drift from the rows of a full read (the store's types final: `retyped` is a
+    question for a fold of narrow batches, `WindowDrift`). It returned None for a text column of digits, as
+    `retyped` says of one: a model whose only drift feature was its `prediction` (a reference of predictions and
+    labels, a text field the store never retypes) made every `check` fail with a TypeError."""
     folded = WindowDrift(ref, windows, share)
     for batch in batches:
         folded.add(batch)
-    return None if folded.retyped else folded.results()
+    return folded.results()
