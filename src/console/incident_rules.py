@@ -1146,15 +1146,20 @@ def _change_point(part: pl.DataFrame, col: str, lo: datetime, hi: datetime, earl
     breach (it was clamped to `lo`, the next window's start: a switch at 10:47 had its burn onset at 11:00);
     the first breaching window's start when there are too few rows to say, or when the rows before and after
     that point do not differ (a level held since before the window: the CUSUM's largest excursion of a stationary
-    series falls anywhere, and seven models breaching alike from their first row got onsets hours apart)."""
-    part = part.sort("ts")
+    series falls anywhere, and seven models breaching alike from their first row got onsets hours apart).
+    The change falls between two instants, never among rows of one instant (a second-resolution log's, a batch's):
+    the excursion is read where an instant's rows end, so the order such rows come in (a sort's ties, the raw and
+    the rollup path read them apart) does not move the onset; it did, by one instant, and so an incident's id."""
+    part = part.sort("ts", col)
     if part.height < 20:
         return lo
     v = part[col].cast(pl.Float64).to_numpy()
     import numpy as np
 
     s = np.cumsum(v - v.mean())
-    k = int(np.argmax(np.abs(s)))
+    ts = part["ts"].to_numpy()
+    ends = np.flatnonzero(np.r_[ts[1:] != ts[:-1], True])  # each instant's last row
+    k = int(ends[np.argmax(np.abs(s[ends]))])
     before, after = v[:k + 1], v[k + 1:]
     if not after.size:
         return lo
