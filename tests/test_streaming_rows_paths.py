@@ -216,3 +216,18 @@ def test_an_accuracy_drop_has_its_onset_in_the_served_rows_on_both_paths(paths):
         onset = datetime.strptime(drops[0]["onset"], "%Y-%m-%dT%H:%M:%SZ")
         assert abs(onset - DROP) < timedelta(minutes=30), (path, drops[0]["onset"])  # not the shadow's start
     assert got["rollups"] == got["raw"]
+
+
+def test_a_cost_spike_is_detected_at_the_new_stretchs_50th_request_on_both_paths(paths):
+    """`detected` is when the evidence was there: the new version's `MIN_COST_ROWS`-th request (`evidence.ready_at`),
+    which a view at that instant lists. The rollup path took the end of the rollup hour holding it (10:59:59.999999
+    here; 11:59:59.999999 against 11:23:18 on the second probe's LLM log, a prompt change), so its `detected` was
+    up to an hour late, and `check --at` the raw instant listed an incident detected after it."""
+    from console.incident_rules import MIN_COST_ROWS
+
+    rows, out = paths
+    ready = rows.filter(pl.col("version") == "2")["ts"][MIN_COST_ROWS - 1]
+    assert ready.minute or ready.second  # inside an hour, not on its end
+    for path in ("raw", "rollups"):
+        spikes = [i for i in out[path]["check"]["incidents"] if i["kind"] == "cost_spike"]
+        assert [i["detected"] for i in spikes] == [f"{ready:%Y-%m-%dT%H:%M:%SZ}"], path

@@ -851,26 +851,36 @@ class RollupRules:
                                       pl.col("_k").cast(pl.Utf8).fill_null(""), "n", "cost"))
         columns = [c for c in co.COST_INPUTS if c in ("ts", "model", "version", "variant", "input_tokens",
                                                       "output_tokens", "cost_usd") or c in attrs]
-        for a, b in ((self.since, self.h0 - US), *cut, (self.h1 - US, self.now)):
-            if b > a:
-                raw = co.with_cost(self.raw_rows(a, b).select(columns), self.mc.prices)
-                if raw.height:
-                    raw = raw.filter(serving) if "variant" in raw.columns else raw
-                    blocks.append(raw.select(pl.col("ts").alias("start"), pl.col("ts").alias("end"),
-                                             co.change_key(pl.col("version"), pl.col(rollup_spec.PROMPT)
-                                                           if rollup_spec.PROMPT in raw.columns else None),
-                                             pl.lit(1, dtype=pl.Int64).alias("n"), pl.col(co.COST).alias("cost")))
+
+        def raw_blocks(ranges) -> list[pl.DataFrame]:
+            out = []
+            for a, b in ranges:
+                if b > a:
+                    raw = co.with_cost(self.raw_rows(a, b).select(columns), self.mc.prices)
+                    if raw.height:
+                        raw = raw.filter(serving) if "variant" in raw.columns else raw
+                        out.append(raw.select(pl.col("ts").alias("start"), pl.col("ts").alias("end"),
+                                              co.change_key(pl.col("version"), pl.col(rollup_spec.PROMPT)
+                                                            if rollup_spec.PROMPT in raw.columns else None),
+                                              pl.lit(1, dtype=pl.Int64).alias("n"), pl.col(co.COST).alias("cost")))
+            return out
+
+        hours = blocks[0]["start"].to_list() if blocks else []  # the rollup hours read as blocks
+        blocks += raw_blocks(((self.since, self.h0 - US), *cut, (self.h1 - US, self.now)))
         if not blocks:
             return [], {"note": "no champion traffic"}
-        seq = _ordered(pl.concat([b.with_columns(pl.col("n").cast(pl.Int64), pl.col("cost").cast(pl.Float64))
-                                  for b in blocks], how="diagonal_relaxed"))
-        if not seq.height:
+        per = _stretches(blocks, min_rows)
+        # the evidence is there at the new stretch's `min_rows`-th request (`ready_at`): an hour of rollups holding
+        # it said the hour's end, so that hour is read raw too and the detection is the raw path's instant
+        ready = set(per["ready"].drop_nulls().to_list()) if per.height else set()
+        late = sorted({h for h in hours if h + HOUR - US in ready})
+        if late:
+            blocks[0] = blocks[0].filter(~pl.col("start").is_in(late))
+            blocks += raw_blocks((max(h - US, self.since), h + HOUR - US) for h in late)
+            per = _stretches(blocks, min_rows)
+        if not per.height:
             return [], {"note": "no champion traffic"}
-        changed = (seq["_k"] != seq["_k"].shift(1)).fill_null(False)
-        per = (seq.with_columns(changed.cum_sum().alias("_seg")).group_by("_seg", maintain_order=True)
-               .agg(pl.col("_k").first(), pl.col("start").min(), pl.col("end").max(), pl.col("n").sum(),
-                    pl.col("cost").sum(), ev.ready_at("end", pl.col("n").cum_sum(), min_rows)))
-        key = co.CHANGE_KEY if seq["_k"].str.contains("/", literal=True).any() else "version"
+        key = co.CHANGE_KEY if per["_k"].str.contains("/", literal=True).any() else "version"
         return ev.unit_cost_evaluations(per, key, op, threshold, min_rows)
 
     def onset_rows(self, ranges: list[tuple[datetime, datetime]], extra: list[str]) -> pl.DataFrame:
@@ -914,6 +924,17 @@ def _set_labels(p: Part, c: dict) -> None:
 def _span(w: Window) -> tuple[datetime, datetime]:
     """(a, b] holding every row of a window's parts (its raw pieces' ends included)."""
     return (min(p.a for p in w.parts), max(p.b for p in w.parts)) if w.parts else (w.lo, w.hi)
+
+
+def _stretches(blocks: list[pl.DataFrame], min_rows: int) -> pl.DataFrame:
+    """Cost blocks (rollup hours, raw rows) in time order as serving stretches, one per run of a key, with the
+    end of the block holding each one's `min_rows`-th request (`evidence.ready_at`)."""
+    seq = _ordered(pl.concat([b.with_columns(pl.col("n").cast(pl.Int64), pl.col("cost").cast(pl.Float64))
+                              for b in blocks], how="diagonal_relaxed"))
+    changed = (seq["_k"] != seq["_k"].shift(1)).fill_null(False)
+    return (seq.with_columns(changed.cum_sum().alias("_seg")).group_by("_seg", maintain_order=True)
+            .agg(pl.col("_k").first(), pl.col("start").min(), pl.col("end").max(), pl.col("n").sum(),
+                 pl.col("cost").sum(), ev.ready_at("end", pl.col("n").cum_sum(), min_rows)))
 
 
 def _ordered(blocks: pl.DataFrame) -> pl.DataFrame:
