@@ -379,7 +379,7 @@ class RollupRules:
         parts = [self._hours[h] for h in _each_hour(max(lo, self.h0), min(hi, self.h1)) if h in self._hours]
         if lo <= self.since < self.h0 and hi > self.since:
             parts.insert(0, self.raw(self.since, min(self.h0, self.now)))
-        if lo < hi == self.h1 and self.h0 <= self.h1:
+        if lo < hi == self.h1 and self.h0 < self.h1:  # (h0 == h1: the first piece ends on it, or since is it)
             parts.append(self.raw(self.h1 - US, self.h1))
         return parts
 
