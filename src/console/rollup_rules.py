@@ -272,11 +272,7 @@ class RollupRules:
         h, last = floor_hour(a + US), floor_hour(b - US)  # b on an hour: its first instant is read with the hour before
         if h > last:  # (b - 1 us, b]: an hour's first instant alone, read with that hour or the one before
             return fetched if b in hours or b - HOUR in hours else None
-        while h <= last:
-            if h not in hours:
-                return None
-            h += HOUR
-        return fetched
+        return fetched if all(x in hours for x in _each_hour(h, last + HOUR)) else None
 
     def raw_rows(self, a: datetime, b: datetime) -> pl.DataFrame:
         """Raw rows in (a, b] with every column a rule reads of them. From the hours `prefetch` read when it
