@@ -23,6 +23,7 @@ from textual.widgets import Input
 
 from console.config import Config
 from console.ui.commands import ConsoleCommands
+from console.ui.libraries import ensure
 from console.ui.messages import RefreshFailed, RegistryChecked, SnapshotReady
 from console.safe_text import printable_lines
 from console.ui.text import error_text, printable
@@ -110,7 +111,11 @@ class ConsoleApp(App):
     @property
     def service(self):
         """Created on first use by whichever worker comes first; the lock makes it one Service for all
-        (two would mean two warehouses, one of them never refreshed)."""
+        (two would mean two warehouses, one of them never refreshed). The store's libraries are imported first,
+        one thread at a time (`libraries.ensure`)."""
+        if self._service is not None:
+            return self._service
+        ensure()
         with self._service_lock:
             if self._service is None:
                 from console.service import Service

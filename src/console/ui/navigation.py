@@ -46,8 +46,12 @@ _LOAD_ERRORS: dict[str, str] = {}
 
 
 def load_screens() -> dict[str, str]:
-    """Imports every module in `console.ui.screens` (each registers itself); returns {module: error}."""
+    """Imports every module in `console.ui.screens` (each registers itself); returns {module: error}. Most bring
+    the analytics' libraries: their first import waits for a worker's in flight (`libraries.ensure`)."""
     import console.ui.screens as pkg
+    from console.ui.libraries import ensure
+
+    ensure()
 
     for info in pkgutil.iter_modules(pkg.__path__):
         name = f"{pkg.__name__}.{info.name}"

@@ -24,6 +24,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from console.analytics import health as he
+from console.ui.incident_cells import duration, lasted, onset, severity, ts  # noqa: F401 - the screens' cells
 from console.ui.navigation import register_screen
 from console.ui.screens.action_flow import ActionsMixin, action_bindings
 from console.ui.screens.base import ConsoleScreen
@@ -93,35 +94,12 @@ def slo_verdict(slo, alert_word: str = "SLO ALERT", over: bool = False) -> Text:
     return Text(f"SLO {said}: {v.note}", style="bold reverse" if v.alert else "bold")
 
 
-def ts(v: datetime | None) -> str:
-    return f"{v:%m-%d %H:%M}" if v else "-"
 
 
-def onset(f) -> str:
-    """An incident's onset in a table: "<07-10 12h" when it was breaching as far back as the rules look
-    (`Finding.onset_before`), so it began before that hour (no wider than `ts`'s "07-10 12:00")."""
-    return f"<{f.onset:%m-%d %H}h" if f.onset_before else ts(f.onset)
 
 
-def lasted(f, until: datetime | None) -> str:
-    """How long an incident has lasted up to `until` (its end, or the view's time): ">90d00h" when it began before
-    its onset (`onset`)."""
-    if until is None:
-        return "-"
-    return (">" if f.onset_before else "") + duration(until - f.onset)
 
 
-def duration(delta: timedelta | None) -> str:
-    if delta is None:
-        return "-"
-    minutes = max(0, int(delta.total_seconds() // 60))
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days}d{hours:02d}h"
-    if hours:
-        return f"{hours}h{mins:02d}m"
-    return f"{mins}m"
 
 
 def line(label: str, *parts: Text | str, width: int = 9) -> Text:
@@ -152,11 +130,6 @@ def verdict(drifted: bool, status: str) -> Text:
     return Text(status or "-", style="dim")
 
 
-def severity(sev: str) -> Text:
-    s = (sev or "").lower()
-    if s == "critical":
-        return Text("CRIT", style="bold reverse")
-    return Text(printable(s[:4]) or "-")
 
 
 def state(firing: bool) -> Text:

@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from console.aliases import alias_name
+from console.ui.incident_cells import lasted, onset, severity
 from console.ui.navigation import register_screen
 from console.ui.screens.action_flow import ActionsMixin, action_bindings
 from console.ui.screens.base import ConsoleScreen
@@ -167,8 +168,6 @@ class OverviewScreen(ActionsMixin, ConsoleScreen):
             self._render_incidents()
 
     def _render_incidents(self, now=None) -> None:
-        from console.ui.screens.model import lasted, onset, severity
-
         now = self._now = now or self._now
         if now is None:
             return
