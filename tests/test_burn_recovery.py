@@ -80,7 +80,10 @@ def test_a_steady_burn_with_a_noisy_hour_is_one_incident_that_ends_when_the_erro
     burns = _burns(tmp_path, END)
     assert len(burns) == 1, [(f.onset, f.end, f.evidence) for f in burns]
     (burn,) = burns
-    assert BAD[0] < burn.onset <= BAD[0] + timedelta(hours=2)
+    # the clean hour and the first bad one (9 errors in 120 rows) are too few rows for a shift the CUSUM's
+    # largest excursion tells from noise (its tail 0.008 > 0.003): the onset is the first breaching window's start,
+    # BAD[0] itself, the bad stretch's planted start (it was the first error, 12:05:30)
+    assert BAD[0] <= burn.onset <= BAD[0] + timedelta(hours=2)
     # resolved once an hour of clean rows holds at most 1 error of 120 (upper bound 5.4 % < 6 %): from the
     # first window that reaches one row past the bad stretch's last error to a whole clean hour after it
     assert burn.end is not None and BAD[1] < burn.end <= BAD[1] + timedelta(hours=2), burn
