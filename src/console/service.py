@@ -259,13 +259,28 @@ class Service:
         return self.findings(overview=False) if self.cfg.has_logs else []
 
     def refuse_action(self, action: str, model: str, environment: str, message: str, gates: tuple = (), plan=None,
-                      details: dict | None = None):
+                      details: dict | None = None, reason: str | None = None):
         """Audits a refusal decided before the operator's write path (failed gates not forced, a plan that cannot
-        run, an action that does not apply): the CLI and the TUI's dialog alike, so both doors leave one trail."""
-        if gates:
-            details = {**(details or {}), "gates": [{"name": g.name, "passed": g.passed, "detail": g.detail}
-                                                    for g in gates]}
-        return self.operator.refuse("refused", message, action, model, environment, details, plan)
+        run, an action that does not apply): the CLI and the TUI's dialog alike, so both doors leave one trail.
+        `reason`: the one the operator gave (the dialog's; the CLI states its --reason first, `state_reason`),
+        recorded beside why it was refused. A blocked plan is classified as the CLI's preflight classifies it
+        (`stop_action`): one blocked because another operator has just made that very change is a conflict naming
+        who and when, not a plain refusal (the dialog recorded "refused", the CLI "conflict")."""
+        from console.actions.operator import STATED_REASON
+
+        token = STATED_REASON.set(reason) if reason is not None else None
+        try:
+            if plan is not None and getattr(plan, "blocked", None):
+                stopped = self.operator.conflict_or_blocked(plan, None)
+                if stopped is not None:
+                    return stopped
+            if gates:
+                details = {**(details or {}), "gates": [{"name": g.name, "passed": g.passed, "detail": g.detail}
+                                                        for g in gates]}
+            return self.operator.refuse("refused", message, action, model, environment, details, plan)
+        finally:
+            if token is not None:
+                STATED_REASON.reset(token)
 
     def stop_action(self, prepared, expected_from: str | None):
         """The audited conflict or refusal for a planned action that cannot run as seen, else None."""

@@ -303,16 +303,19 @@ class ActionFlow:
             return
         self._pending["planned"] = prepared.planned
         request = prepared.request
-        self.app.push_screen(ActionDialog(request, on_refused=lambda message, plan: self._refused(request, message,
-                                                                                                 plan)),
+        self.app.push_screen(ActionDialog(request, on_refused=lambda message, plan, reason: self._refused(
+                                 request, message, plan, reason)),
                              lambda choice: self._decided(request, choice))
 
-    def _refused(self, request: ActionRequest, message: str, plan) -> None:
+    def _refused(self, request: ActionRequest, message: str, plan, reason: str | None = None) -> None:
         """The dialog refused to run what the operator confirmed (failed gates not forced, a plan that cannot run):
-        audited in a worker, as the CLI audits the same refusal (the TUI left no record of such an attempt)."""
-        gates = tuple(request.gates) if plan is not None and getattr(plan, "needs_gates", False) else ()
+        audited in a worker, as the CLI audits the same refusal (the TUI left no record of such an attempt), with
+        the reason the operator typed (the CLI's --reason). The service classifies it (a race lost to the same
+        change is a conflict, as the CLI says it)."""
+        gates = tuple(request.gates) if plan is not None and getattr(plan, "needs_gates", False) \
+            and not getattr(plan, "blocked", None) else ()
         self.screen.call_service(f"{TAG}refused", lambda svc: svc.refuse_action(
-            request.action, request.model, request.environment, message, gates, plan))
+            request.action, request.model, request.environment, message, gates, plan, reason=reason))
 
     def _decided(self, request: ActionRequest, choice: ActionChoice | None) -> None:
         if choice is None:
@@ -323,7 +326,7 @@ class ActionFlow:
         if not decision.allowed:
             self.busy = None
             self._refuse(decision.reason)
-            self._refused(request, decision.reason, None)  # audited, as every refusal is
+            self._refused(request, decision.reason, None, choice.reason)  # audited, as every refusal is
             return
         planned = self._pending.get("planned")
         self.app.notify(f"{request.label} {printable(request.model)}: running...", timeout=3)

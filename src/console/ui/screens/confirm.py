@@ -196,7 +196,7 @@ class ActionDialog(ModalScreen):
     def __init__(self, request: ActionRequest, on_refused=None) -> None:
         super().__init__()
         self.request = request
-        self.on_refused = on_refused  # (message, plan): a confirmation refused, to be audited (once per kind)
+        self.on_refused = on_refused  # (message, plan, reason): a confirmation refused, to be audited (once per kind)
         self._refusals_said: set[tuple[str, str]] = set()
         # production: the name field first (typing the name is the deliberate act); else Cancel first
         self.AUTO_FOCUS = "#typed" if request.typed else "#cancel"
@@ -345,7 +345,7 @@ class ActionDialog(ModalScreen):
             return
         if (s, kind) not in self._refusals_said:
             self._refusals_said.add((s, kind))
-            self.on_refused(message, plan)
+            self.on_refused(message, plan, self.query_one("#reason", Input).value.strip())  # recorded, as --reason
 
     def problem(self) -> tuple[str, str] | None:
         """(what is wrong, id of the field to fix) or None when the action may go ahead."""
