@@ -713,16 +713,20 @@ class Operator:
             return finish("failed", f"{hook.message}; {_describe(before, watched)} unchanged; nothing changed")
 
         flight.step("aliases")
+        wrote: list[str] = []
         try:
-            self._apply(model, plan, before)
+            self._apply(model, plan, before, wrote)
         except RegistryError as exc:
             now = self._read_back(model)
             state = _describe(now, watched) if now is not None else "registry state unknown"
             sent = "the deploy hook already accepted the change; " if not hook.skipped else ""
             # "failed" (exit 4) says nothing changed: only when the registry reads back as it was and no hook was
             # told; otherwise the move may have landed (a slow registry applied it and timed out) or the deploy
-            # system serves it: unknown (exit 5), and the operator checks before re-running
-            unchanged = now is not None and hook.skipped and all(now.get(a) == before.get(a) for a in watched)
+            # system serves it: unknown (exit 5), and the operator checks before re-running. A canary step moves
+            # no alias, only the traffic tag: one written (or reading back as the plan's) is a change too (the trail
+            # said "nothing changed" while the registry held the new traffic)
+            unchanged = now is not None and hook.skipped and not wrote and not self._traffic_moved(model, plan) \
+                and all(now.get(a) == before.get(a) for a in watched)
             if unchanged:
                 return finish("failed", f"registry failed while moving aliases ({exc}); now {state}: nothing changed")
             return finish("unknown", f"registry failed while moving aliases ({exc}); {sent}now {state}: unknown: "
@@ -755,20 +759,37 @@ class Operator:
         skipped = " (no deploy hook configured)" if hook.skipped else ""
         return finish("done", f"{plan.summary}{skipped}")
 
-    def _apply(self, model: str, plan: Plan, before: dict[str, str]) -> None:
+    def _apply(self, model: str, plan: Plan, before: dict[str, str], wrote: list[str] | None = None) -> None:
+        """Moves the aliases and the canary's traffic tags; `wrote` collects each write that landed (a registry
+        failing midway: what changed already)."""
+        wrote = [] if wrote is None else wrote
         for c in plan.changes:
             if c.to_version is None:
                 self.registry.delete_alias(model, c.alias)
+                wrote.append(c.alias)
             elif before.get(c.alias) != c.to_version:
                 self.registry.set_alias(model, c.alias, c.to_version)
+                wrote.append(c.alias)
         if plan.canary_alias and plan.canary_pct is not None:
             key = CANARY_PCT_TAG + plan.canary_alias
             if plan.canary_pct:
                 self.registry.set_model_tag(model, key, str(plan.canary_pct))
+                wrote.append(key)
                 self.registry.set_model_tag(model, CANARY_PCT_AT_TAG + plan.canary_alias, self._now())
             else:
                 self.registry.delete_model_tag(model, key)
+                wrote.append(key)
                 self.registry.delete_model_tag(model, CANARY_PCT_AT_TAG + plan.canary_alias)
+
+    def _traffic_moved(self, model: str, plan: Plan) -> bool:
+        """After a failed write: whether the canary's traffic tag reads back as the plan's new traffic (the write
+        that raised may have landed); True when it cannot be read (not known to be unchanged)."""
+        if not (plan.canary_alias and plan.canary_pct):
+            return False
+        try:
+            return self.registry.model_tags(model).get(CANARY_PCT_TAG + plan.canary_alias) == str(plan.canary_pct)
+        except RegistryError:
+            return True
 
     def _read_back(self, model: str) -> dict[str, str] | None:
         try:
