@@ -133,3 +133,26 @@ async def test_a_race_lost_to_the_same_change_is_a_conflict_at_both_doors(demo_d
     assert t["message"] == c["message"] and t.get("reason") == c.get("reason") == REASON
     for ws in (by_cli, by_tui):
         assert str(_client(ws).get_model_version_by_alias(MODEL, "champion").version) == "4"
+
+
+def test_a_blocked_plan_refused_while_the_registry_is_down_is_still_recorded(tmp_path, monkeypatch):
+    """Classifying the dialog's blocked plan reads the registry (who moved it, when): when it cannot answer, the
+    refusal is recorded as a refusal, with the reason typed, as before the classification."""
+    from console.actions.operator import Plan
+    from console.config import parse
+    from console.sources.registry import RegistryUnavailable
+
+    cfg = parse({"audit": {"path": str(tmp_path / "audit.jsonl")},
+                 "environments": {"production": {"production": True}}}, root=tmp_path)
+    svc = Service(cfg)
+
+    def down(plan, expected_from):
+        raise RegistryUnavailable("registry http://127.0.0.1:9 is unreachable")
+
+    monkeypatch.setattr(svc.operator, "conflict_or_blocked", down)
+    plan = Plan("promote", MODEL, "production", "direct", "promote", "4", "4", "champion",
+                blocked="v4 is already champion")
+    result = svc.refuse_action("promote", MODEL, "production", plan.blocked, (), plan, reason=REASON)
+    (rec,) = audit.read(tmp_path / "audit.jsonl")
+    assert result.status == rec["outcome"] == "refused" and rec["message"] == "v4 is already champion"
+    assert rec["reason"] == REASON

@@ -271,7 +271,12 @@ class Service:
         token = STATED_REASON.set(reason) if reason is not None else None
         try:
             if plan is not None and getattr(plan, "blocked", None):
-                stopped = self.operator.conflict_or_blocked(plan, None)
+                from console.sources.registry import RegistryError
+
+                try:
+                    stopped = self.operator.conflict_or_blocked(plan, None)
+                except RegistryError:  # who moved it is unknown now: the refusal is still recorded, as it was
+                    stopped = None
                 if stopped is not None:
                     return stopped
             if gates:
