@@ -149,3 +149,38 @@ def test_anything_the_query_would_set_aside_goes_to_the_query():
                       ("2026-11-30T10:00:00Z", {"score": [float("nan")]}),
                       ("2026-11-30T10:00:00Z", {"model": [""]})):
         assert conform_plain.predictions(pa.table({**base, "ts": [ts], **extra}), MAX_TS) is None
+
+
+def test_microsecond_timestamps_are_judged_as_the_regex_judges_them():
+    """A ts of 27 bytes (six digits of fraction: what a logger writes) is checked byte by byte instead of by the
+    regex (`conform_plain._ts27`): every one-byte change of a valid ts, at every position, is judged as `_TS` judges
+    it, alone and among valid ones, in a sliced array and across blocks."""
+    import pyarrow.compute as pc
+
+    good = "2026-11-30T23:59:59.123456Z"
+    texts = [good, "0000-00-00T00:00:00.000000Z", "9999-19-39T19:59:59.999999Z", "2026-11-30T20:05:09.000001Z"]
+    for i in range(27):
+        for c in "0123456789-T:.Z ab\u00e9/;9":
+            texts.append(good[:i] + c + good[i + 1:])
+    texts = [t for t in texts if len(t.encode()) == 27] + ["2026-11-30T24:00:00.000000Z", "2026-11-30T30:00:00.000000Z"]
+    for t in texts:
+        expected = pc.match_substring_regex(pa.array([t]), conform_plain._TS)[0].as_py()
+        assert conform_plain._ts27(pa.array([t])) is expected, t
+        many = pa.array([good] * 40000 + [t] + [good] * 5)  # the odd one in the second block
+        assert conform_plain._plain_ts(pa.chunked_array([many.slice(3)])) is expected, t
+    assert conform_plain._ts27(pa.array([good, "2026-11-30T23:59:59Z"])) is None  # another length: the regex
+    assert conform_plain._plain_ts(pa.chunked_array([pa.array([good]), pa.array(["2026-11-30T23:59:59Z"])]))
+    assert not conform_plain._plain_ts(pa.chunked_array([pa.array([good]), pa.array(["2026-11-30T24:59:59Z"])]))
+
+
+def test_predictions_all_decimal_or_with_words_take_the_querys_numbers():
+    """The second regex (text read as no number) is skipped when every prediction is a plain decimal; the numbers
+    are the query's either way, and a word DuckDB reads as a number still sends the chunk to the query."""
+    base = {"ts": ["2026-11-30T10:00:00.000000Z"] * 3, "model": ["m"] * 3, "version": ["1"] * 3,
+            "request_id": ["a", "b", "c"], "source": ["/l"] * 3, "loc": [1, 2, 3]}
+    for preds in (["0", "1", "0.25"], ["1", None, "-3.5"], [None, None, None], ["1", "fraud", None]):
+        table = pa.table({**base, "prediction": pa.array(preds, pa.string())})
+        fast = conform_plain.predictions(table, MAX_TS)
+        assert fast is not None, preds
+        same(fast, query(table))
+    assert conform_plain.predictions(pa.table({**base, "prediction": ["1", "inf", "0"]}), MAX_TS) is None

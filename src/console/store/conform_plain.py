@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -64,6 +65,47 @@ def _all(mask: pa.ChunkedArray | pa.Array) -> bool:
     return mask.null_count == 0 and bool(pc.all(mask).as_py() is not False)
 
 
+# `_TS` for a text of 27 bytes, the one length at which it has one form (six digits of the second's fraction), as
+# the byte range each position may hold; the hour's second digit is 0-3 after a 2 (checked apart)
+_TS27 = "DDDD-DD-DDTHD:5D:5D.DDDDDDZ"
+_TS27_LO = np.array([48 if c in "DH5" else ord(c) for c in _TS27], np.uint8)
+_TS27_HI = np.array([57 if c == "D" else 50 if c == "H" else 53 if c == "5" else ord(c) for c in _TS27], np.uint8)
+_TS27_BLOCK = 1 << 15  # rows compared at a time: the temporaries stay in cache (and small beside a cold ingest's peak)
+
+
+def _ts27(chunk: pa.Array) -> bool | None:
+    """Whether every text of a string array without nulls matches `_TS`, when each is 27 bytes long (a logger's
+    microsecond timestamps, the usual case); None when not all are that long (the regex then decides). Compared
+    position by position on the array's bytes: the regex was a third of the conform shortcut's time."""
+    n = len(chunk)
+    if n == 0 or chunk.null_count or not pa.types.is_string(chunk.type):
+        return None
+    _, offsets_buf, data_buf = chunk.buffers()
+    offsets = np.frombuffer(offsets_buf, np.int32, n + 1, chunk.offset * 4)
+    start = int(offsets[0])
+    if int(offsets[-1]) - start != 27 * n or not np.array_equal(np.diff(offsets), np.full(n, 27, np.int32)):
+        return None
+    text = np.frombuffer(data_buf, np.uint8, 27 * n, start).reshape(n, 27)
+    for i in range(0, n, _TS27_BLOCK):
+        block = text[i:i + _TS27_BLOCK]
+        if not ((block >= _TS27_LO) & (block <= _TS27_HI)).all():
+            return False
+        if not ((block[:, 11] != 50) | (block[:, 12] <= 51)).all():  # 20-23, not 24-29
+            return False
+    return True
+
+
+def _plain_ts(ts: pa.ChunkedArray) -> bool:
+    """Every ts (no nulls) in the form `_TS`."""
+    for chunk in ts.chunks:
+        fits = _ts27(chunk)
+        if fits is None:
+            fits = _all(pc.match_substring_regex(chunk, _TS))
+        if not fits:
+            return False
+    return True
+
+
 def predictions(table: pa.Table, max_ts: datetime) -> pa.Table | None:
     """The conform query's result for `table` (the `_reject` column included, all null), or None when the
     chunk is not of the plainest kind and the query must run. Arrow compute kernels, one pass each: Polars
@@ -75,7 +117,7 @@ def predictions(table: pa.Table, max_ts: datetime) -> pa.Table | None:
     have = set(table.column_names)
     col = table.column
     ts = col("ts")
-    if ts.null_count or not _all(pc.match_substring_regex(ts, _TS)):
+    if ts.null_count or not _plain_ts(ts):
         return None
     if any(col(c).null_count or pc.min(pc.binary_length(col(c))).as_py() == 0 for c in _NAMES):
         return None
@@ -96,7 +138,9 @@ def predictions(table: pa.Table, max_ts: datetime) -> pa.Table | None:
     decimal = pc.and_(pc.match_substring_regex(pred, _DECIMAL), pc.less_equal(pc.binary_length(pred), 16))
     # a prediction is read as a number when it is a plain decimal; text with no digit and no word DuckDB reads
     # as a number (inf, infinity, nan) reads as none in both; anything else is left to the query
-    if pred.null_count < n and not _all(pc.or_(pc.is_null(pred), pc.or_(pc.fill_null(decimal, False), pc.invert(
+    # (the second regex only when a prediction is not a plain decimal: the usual chunk's are all decimals, or none)
+    every_decimal = pred.null_count == n or _all(pc.or_(pc.is_null(pred), pc.fill_null(decimal, False)))
+    if not every_decimal and not _all(pc.or_(pc.is_null(pred), pc.or_(pc.fill_null(decimal, False), pc.invert(
             pc.match_substring_regex(pc.fill_null(pred, ""), "[0-9]|inf|nan", ignore_case=True))))):
         return None
     try:  # a day that does not exist (02-30) fails the cast: the query sets that row aside
@@ -124,7 +168,7 @@ def predictions(table: pa.Table, max_ts: datetime) -> pa.Table | None:
     failed = pc.is_valid(error)
     if "status" in have:
         failed = pc.or_(failed, pc.fill_null(pc.greater_equal(col("status"), 500), False))
-    pred_num = pc.if_else(decimal, pred, pa.scalar(None, pa.string())).cast(pa.float64())
+    pred_num = (pred if every_decimal else pc.if_else(decimal, pred, pa.scalar(None, pa.string()))).cast(pa.float64())
     return pa.Table.from_arrays([
         parsed, col("model"), col("version"), col("request_id"), text("environment", "production"),
         text("variant", "champion"), pred, pred_num, number("score", pa.float64()),
