@@ -109,11 +109,44 @@ class _Spool:
 _spool: _Spool | None = None
 
 
+SPOOL_PREFIX = "mlops-console-rollup-"
+SPOOL_IDLE_S = 600.0
+
+
+def _sweep(parent: str, now: float | None = None) -> None:
+    """Removes the spool folders of builds whose process is gone. A build killed outright (SIGKILL, the OOM killer,
+    a cron timeout's `kill -9`) runs no `finally`, and its folder holds about 0.6 times its text logs' size: each
+    such run left it in the temporary folder for good. A folder is named for its process (`SPOOL_PREFIX` + pid);
+    one whose process is alive, whose name says no pid, or that changed in the last `SPOOL_IDLE_S` (a pid not
+    seen from here, another PID namespace sharing the folder, may still be writing it) is left alone."""
+    import time
+
+    now = time.time() if now is None else now
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(SPOOL_PREFIX):].split("-", 1)[0] if name.startswith(SPOOL_PREFIX) else ""
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        path = os.path.join(parent, name)
+        try:
+            if now - os.stat(path).st_mtime < SPOOL_IDLE_S:
+                continue
+            os.kill(int(pid), 0)
+        except ProcessLookupError:  # gone: its folder is nobody's
+            shutil.rmtree(path, ignore_errors=True)
+        except (OSError, OverflowError):  # alive (another user's: not ours to judge), or no such pid at all
+            continue
+
+
 @contextmanager
 def parsed_once():
     """Within it, each text file is parsed once and its pieces read back from a temporary folder (see the module)."""
     global _spool
-    folder = tempfile.mkdtemp(prefix="mlops-console-rollup-")
+    _sweep(tempfile.gettempdir())
+    folder = tempfile.mkdtemp(prefix=f"{SPOOL_PREFIX}{os.getpid()}-")
     before, _spool = _spool, _Spool(folder)
     try:
         yield
