@@ -250,3 +250,42 @@ def test_a_spark_run_with_nothing_to_build_starts_no_jvm(tmp_path, monkeypatch):
     monkeypatch.setattr(rollup_job, "session", lambda master="local[2]": started.append(master))
     again = rollup_engine.catch_up([str(logs)], [], tmp_path / "rollups", now=end, engine="spark")
     assert not again.built and not again.rebuilt_hours and started == []
+
+
+def test_a_float_segment_and_a_float_category_are_keyed_as_the_local_engine_keys_them(tmp_path):
+    """A segment (or a feature counted as a category, not by value) logged as a float column: the local engine keys
+    its values by Polars' text of them ("10000000.0", "inf", "0.0001"), the Spark job took Spark's cast to string
+    (Java's "1.0E7", "Infinity", "1.0E-4"), so the two engines' rollups of one log had different keys and counts
+    (the differential probe of 2026-12-06: a cost per prompt version logged as a float, a segment incident's
+    value). Both now key them as the local engine does; hand counts of the rows."""
+    from console.spark import rollup_job
+
+    values = [1e7, 2.5, float("inf"), float("nan"), -0.0, 1e-4, 3.0, None]
+    n = 64
+    tier = [values[i % len(values)] for i in range(n)]
+    rows = pl.DataFrame({"ts": [START + timedelta(seconds=30 * i + 1) for i in range(n)], "model": "m",
+                         "version": "1", "request_id": [f"f{i}" for i in range(n)], "tier": tier,
+                         "shard": [i % 3 for i in range(n)], "latency_ms": [10.0] * n},
+                        schema_overrides={"tier": pl.Float64})
+    (tmp_path / "logs").mkdir()
+    rows.write_parquet(tmp_path / "logs" / "part-0.parquet")
+    specs = {"m": ro.ModelSpec.of({"categorical": ["tier"], "segments": ["tier", "shard"]})}
+    end = START + timedelta(hours=1)
+    paths = [str(tmp_path / "logs")]
+    local = rollup_engine.local_builder(rollup_engine.src.sources(paths), None, specs)(START, end)["m"]
+    spark = rollup_job.builder(paths, None, specs, master="local[1]")(START, end)["m"]
+    text = rows.with_columns(pl.col("tier").cast(pl.String)).get_column("tier")
+    hand = {k: v for k, v in text.value_counts().iter_rows() if k is not None}
+    assert set(hand) >= {"10000000.0", "inf", "NaN", "-0.0", "0.0001", "3.0"}
+    for built in (local, spark):
+        df = pl.from_arrow(built)
+        seg = df.filter(pl.col("segment") == "tier").group_by("segment_value").agg(pl.col("rows").sum())
+        assert dict(seg.iter_rows()) == hand
+        shard = df.filter(pl.col("segment") == "shard").group_by("segment_value").agg(pl.col("rows").sum())
+        assert dict(shard.iter_rows()) == {"0": 22, "1": 21, "2": 21}
+        whole = df.filter(pl.col("segment").is_null())
+        assert whole.height == 1 and sk.decode_counts(whole["cat__tier"][0]) == hand
+    a = pl.from_arrow(local).sort(KEYS, nulls_last=False)
+    b = pl.from_arrow(spark).sort(KEYS, nulls_last=False)
+    assert a.select(KEYS).rows() == b.select(KEYS).rows()
+    assert [sk.decode_counts(x) for x in a["cat__tier"]] == [sk.decode_counts(x) for x in b["cat__tier"]]

@@ -521,10 +521,13 @@ def _usage(df) -> list:
 
 
 def _counts(df, keys: list[str], columns: dict[str, object], tops: dict[str, int],
-            by_value: frozenset[str] = frozenset(), keep: int = 4 * sk.TOP_N) -> dict[str, dict[tuple, str]]:
+            by_value: frozenset[str] = frozenset(), keep: int = 4 * sk.TOP_N,
+            floats: Mapping[str, str] | None = None) -> dict[str, dict[tuple, str]]:
     """{output column: {group key: encoded top-N counts}} for several categorical expressions in one
     pass (a stack of (column, value) pairs grouped once), folded on the driver. Columns in `by_value`
-    come as Java's text of a double ("1.0E7") and are re-keyed as the local engine keys them.
+    come as Java's text of a double ("1.0E7") and are re-keyed as the local engine keys them; columns in
+    `floats` (output column: Spark type, "double" or "float") are a float column's text, re-keyed as the local
+    engine's Polars cast writes it (`_float_text`: "10000000.0", "inf", not "1.0E7", "Infinity").
 
     Each group's values past its `keep` most frequent (ties by value) are summed into other in Spark, as
     the local engine's `_count_top` cuts them: a regression's predictions are nearly all distinct, and
@@ -542,8 +545,36 @@ def _counts(df, keys: list[str], columns: dict[str, object], tops: dict[str, int
     per: dict[str, dict[tuple, dict[str, int]]] = {name: {} for name in columns}
     for r in rows:
         per[r["c"]].setdefault(tuple(r[k] for k in keys), {})[r["v"]] = r["n"]
-    return {name: {key: sk.encode_counts(sk._top(_float_keys(c) if name in by_value else c, tops[name]))
+    floats = floats or {}
+
+    def keyed(name: str, c: dict[str, int]) -> dict[str, int]:
+        return _float_keys(c) if name in by_value else _text_keys(c, floats[name]) if name in floats else c
+
+    return {name: {key: sk.encode_counts(sk._top(keyed(name, c), tops[name]))
                    for key, c in groups.items()} for name, groups in per.items()}
+
+
+FLOAT_TYPES = ("double", "float")  # Spark's type names of the columns `_float_text` re-keys
+
+
+def _float_text(values: Sequence[str | None], spark_type: str) -> list[str | None]:
+    """Java's text of a float column's values ("1.0E7", "Infinity", Spark's cast to string) as the local engine
+    writes the same values (a Polars cast to text of the column: "10000000.0", "inf"), so a float segment's
+    values and a float column counted as a category are keyed alike by both engines. Java's text of a double
+    reads back as the same double (and of a float as the same float32)."""
+    import polars as pl
+
+    dtype = pl.Float32 if spark_type == "float" else pl.Float64
+    return pl.Series("v", [None if v is None else float(v) for v in values], dtype).cast(pl.String).to_list()
+
+
+def _text_keys(counts: dict[str, int], spark_type: str) -> dict[str, int]:
+    """Counts keyed by Java's text of a float column's values, keyed by the local engine's text (`_float_text`)."""
+    keys = [k for k in counts if k != sk.OTHER]
+    out: dict[str, int] = {sk.OTHER: counts[sk.OTHER]} if sk.OTHER in counts else {}
+    for k, text in zip(keys, _float_text(keys, spark_type)):
+        out[text] = out.get(text, 0) + counts[k]
+    return out
 
 
 def _float_keys(counts: dict[str, int]) -> dict[str, int]:
@@ -595,10 +626,14 @@ def build(spark, paths: Sequence, labels: pa.Table | None, specs: Mapping[str, r
         columns = {"status": status, **{f"cat__{f}": _finite_double(f).cast("string") if f in spec.by_value
                                         else F.col(f).cast("string") for f in spec.categorical if f in cut.columns},
                    **_target_counts(cut)}
+        types = dict(cut.dtypes)
+        floats = {f"cat__{f}": types[f] for f in spec.categorical
+                  if f in types and f not in spec.by_value and types[f] in FLOAT_TYPES}
         extra = _counts(cut, keys, columns, {c: ro.STATUS_TOP if c == "status" else top for c in columns},
                         frozenset({*(f"cat__{f}" for f in spec.by_value), *(f"{t}_counts" for t in ro.TARGETS)}),
-                        keep=4 * top)
-        parts = [_assemble(table, keys, model, extra, spec)]
+                        keep=4 * top, floats=floats)
+        float_segments = {s: types[s] for s in spec.segments if types.get(s) in FLOAT_TYPES}
+        parts = [_assemble(table, keys, model, extra, spec, float_segments)]
         tables = [p for p in parts if p.num_rows]
         t = pa.concat_tables(tables) if tables else ro.empty_table(spec)
         out[model] = _sorted(t)
@@ -610,7 +645,10 @@ _TARGET_SUMS = tuple(f"{t}_{p}" for t in ro.TARGETS for p in ("sum", "sq"))  # 0
 
 
 def _assemble(table: pa.Table, keys: list[str], model: str, extra: dict,
-              spec: ro.ModelSpec) -> pa.Table:
+              spec: ro.ModelSpec, float_segments: Mapping[str, str] | None = None) -> pa.Table:
+    """The rollup rows of `table` (Spark's aggregates) with the counts of `extra`, in the rollup schema. A segment
+    whose column is a float (`float_segments`: name to Spark type) has its values keyed as the local engine
+    writes them (`_float_text`)."""
     schema = ro.schema_for(spec)
     rows = table.to_pylist()
     cols: dict[str, list] = {name: [] for name in schema.names}
@@ -618,6 +656,8 @@ def _assemble(table: pa.Table, keys: list[str], model: str, extra: dict,
         key = tuple(r[k] for k in keys)
         r = dict(r)
         r["model"] = model
+        if float_segments and r.get("segment") in float_segments and r.get("segment_value") is not None:
+            r["segment_value"] = _float_text([r["segment_value"]], float_segments[r["segment"]])[0]
         for name, per in extra.items():
             r[name] = per.get(key)
         scored = r.pop("__scored", None)
