@@ -289,3 +289,35 @@ def test_a_float_segment_and_a_float_category_are_keyed_as_the_local_engine_keys
     b = pl.from_arrow(spark).sort(KEYS, nulls_last=False)
     assert a.select(KEYS).rows() == b.select(KEYS).rows()
     assert [sk.decode_counts(x) for x in a["cat__tier"]] == [sk.decode_counts(x) for x in b["cat__tier"]]
+
+
+def test_a_field_logged_as_numbers_in_one_source_and_text_in_another_is_counted_alike(tmp_path):
+    """A field logged as numbers in a JSONL log and as text in a Parquet log is text in the union of the sources:
+    the local engine reads each source in its own types and writes the JSONL's floats as Polars does ("4.0",
+    "NaN": the log's own text), the Spark task cast them to text with Arrow ("4", "nan"), so one value was two
+    categories across the engines (the differential probe of 2026-12-06, a feature that changed type). Both now
+    count the JSONL's 4.0 as "4.0"; the Parquet log's text stays as logged."""
+    import json
+
+    from console.spark import rollup_job
+
+    floats = [4.0, 2.5, float("nan"), 12.0, None]
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps(
+        {"ts": (START + timedelta(minutes=2 * i + 1)).isoformat() + "Z", "model": "m", "version": "1",
+         "request_id": f"j{i}", "latency_ms": 5.0, **({} if floats[i % 5] is None else {"amount": floats[i % 5]})})
+        + "\n" for i in range(20)), encoding="utf-8")
+    (tmp_path / "pq").mkdir()
+    pl.DataFrame({"ts": [START + timedelta(minutes=2 * i + 2) for i in range(10)], "model": "m", "version": "1",
+                  "request_id": [f"p{i}" for i in range(10)], "latency_ms": 5.0,
+                  "amount": ["4", "4.0", "high", "7.5", "7.5", "4", "low", "2.5", None, "12"]}).with_columns(
+        pl.col("ts").dt.replace_time_zone("UTC")).write_parquet(tmp_path / "pq" / "part-0.parquet")
+    paths = [str(tmp_path / "a.jsonl"), str(tmp_path / "pq")]
+    specs = {"m": ro.ModelSpec.of({"categorical": ["amount"]})}
+    end = START + timedelta(hours=1)
+    local = rollup_engine.local_builder(rollup_engine.src.sources(paths), None, specs)(START, end)["m"]
+    spark = rollup_job.builder(paths, None, specs, master="local[1]")(START, end)["m"]
+    hand = {"4.0": 4 + 1, "2.5": 4 + 1, "NaN": 4, "12.0": 4, "4": 2, "high": 1, "7.5": 2, "low": 1, "12": 1}
+    for built in (local, spark):
+        df = pl.from_arrow(built)
+        assert df["rows"].sum() == 30
+        assert sk.merge_counts(df["cat__amount"].to_list()) == hand

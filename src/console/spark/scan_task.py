@@ -18,17 +18,34 @@ from console import rollup_sources as src
 WORKER_BATCH_ROWS = 32_768  # rows a Python worker holds at once (Spark re-batches them by 10,000)
 
 
-def align(t: pa.Table, schema: pa.Schema) -> pa.Table:
+def align(t: pa.Table, schema: pa.Schema, own: pa.Schema | None = None) -> pa.Table:
+    """`t` in the job's `schema` (the union of the sources' columns). A float column that is text in `schema` (a
+    field logged as numbers in one source and as text in another) and a float in its own source's schema `own`
+    is written as the local engine writes it: that engine reads each source in its own types and the rollup casts
+    the floats to text with Polars ("4.0", "NaN"), where Arrow's cast wrote "4", "nan" (a float read from a
+    Parquet folder whose files disagree is cast by the dataset scanner, by Arrow, in both engines)."""
     cols = []
     for f in schema:
         if f.name in t.column_names:
             c = t.column(f.name)
             if pa.types.is_dictionary(c.type):
                 c = c.cast(c.type.value_type)
+            if (pa.types.is_floating(c.type) and pa.types.is_string(f.type) and own is not None
+                    and f.name in own.names and pa.types.is_floating(own.field(f.name).type)):
+                cols.append(_float_text(c))
+                continue
             cols.append(c.cast(f.type, safe=False) if c.type != f.type else c)
         else:
             cols.append(pa.nulls(t.num_rows, f.type))
     return pa.Table.from_arrays(cols, schema=schema)
+
+
+def _float_text(c: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """Floats as the text Polars' cast gives (the local engine's `store_rollups.typed`); Polars is imported only
+    for such a column."""
+    import polars as pl
+
+    return pl.from_arrow(c).cast(pl.String).to_arrow().cast(pa.string())
 
 
 def _batches(piece, piece_schema: pa.Schema, expr):
@@ -94,5 +111,5 @@ def reader(todo: list[tuple], schema: pa.Schema, start: datetime, end: datetime)
                         continue
                     t = src.window(rb, start, end)
                     if t.num_rows:
-                        yield from align(t, schema).to_batches()
+                        yield from align(t, schema, piece_schema).to_batches()
     return read
