@@ -523,11 +523,17 @@ LABEL_SCHEMA = pa.schema([("request_id", pa.string()), ("label", pa.string()), (
 def read_labels(datasets: Sequence[ds.Dataset | Source], start: datetime | None = None, end: datetime | None = None,
                 ids: pa.Array | None = None) -> pa.Table | None:
     """Labels (request_id, label, label_num, ts) as text label and float label_num: those logged in [start, end)
-    when given (all of a label file without a ts), and with `ids` only those of these request ids. Read one batch
-    at a time, so what is held is what matched: a build holds a chunk's labels, not every label ever logged."""
+    when given, and with `ids` only those of these request ids. Read one batch at a time, so what is held is what
+    matched: a build holds a chunk's labels, not every label ever logged. A label with no time is none, as the
+    store sets it aside (`queries/conform_labels.sql`: "missing ts"): a label file without a ts column was read
+    whole by the local engine into every chunk, and by the Spark job only when no other label file had a ts (its
+    rows then got a null ts, which the job's window left out), so the two engines' quality counts differed and
+    neither was the store's."""
     tables = []
     opened = open_all(datasets, start, end)
     for d in opened:
+        if "ts" not in d.schema.names:
+            continue
         cols = [c for c in ("request_id", "label", "label_num", "ts") if c in d.schema.names]
         expr = _time_filter(d, start, end) if "ts" in cols else None
         for batch in d.to_batches(columns=cols, filter=expr, batch_size=BATCH_ROWS, batch_readahead=1,
@@ -537,8 +543,7 @@ def read_labels(datasets: Sequence[ds.Dataset | Source], start: datetime | None 
             t = _label_rows(pa.Table.from_batches([batch]))
             if ids is not None:
                 t = t.filter(pc.is_in(t.column("request_id"), value_set=ids))
-            if "ts" in t.column_names:
-                t = _cut(t, start, end)
+            t = _cut(t, start, end) if start is not None or end is not None else t.filter(pc.is_valid(t.column("ts")))
             if t.num_rows:
                 tables.append(t)
     if not opened:

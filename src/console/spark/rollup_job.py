@@ -428,13 +428,14 @@ def _aggregates(df, spec: ro.ModelSpec, k: int) -> list:
             for name, cond in (("tp", y & p), ("fp", ~y & p), ("fn", y & ~p), ("tn", ~y & ~p),
                                ("correct", _same_value(F.col("label"), pred))):
                 aggs.append(F.coalesce(F.sum((used & cond).cast("long")), F.lit(0)).alias(f"cls_{name}"))
-            score = F.col("score").try_cast("double")  # as analytics.quality.score_hist buckets it
-            bucket = F.least(F.greatest(F.floor(score * ro.BUCKETS), F.lit(0)), F.lit(ro.BUCKETS - 1))
-            scored = lab & score.isNotNull() & ~F.isnan(score)
-            aggs.append(F.sum(scored.cast("long")).alias("__scored"))
-            for name, cls in (("pos", y), ("neg", ~y)):
-                aggs.append(F.array(*[F.sum((scored & cls & (bucket == i)).cast("long"))
-                                      for i in range(ro.BUCKETS)]).alias(f"cls_{name}_hist"))
+            if "score" in df.columns:  # a classifier logging no score has no histograms (the local engine's None)
+                score = F.col("score").try_cast("double")  # as analytics.quality.score_hist buckets it
+                bucket = F.least(F.greatest(F.floor(score * ro.BUCKETS), F.lit(0)), F.lit(ro.BUCKETS - 1))
+                scored = lab & score.isNotNull() & ~F.isnan(score)
+                aggs.append(F.sum(scored.cast("long")).alias("__scored"))
+                for name, cls in (("pos", y), ("neg", ~y)):
+                    aggs.append(F.array(*[F.sum((scored & cls & (bucket == i)).cast("long"))
+                                          for i in range(ro.BUCKETS)]).alias(f"cls_{name}_hist"))
         elif spec.task == "regression":
             pred = F.col("prediction_num").cast("double") if "prediction_num" in df.columns else \
                 F.col("prediction").cast("double")
