@@ -106,7 +106,8 @@ class InPlace:
             kinds: dict[str, dict[str, list[str]]] = {}
             for p, fields in held.items():
                 for name, what in fields.items():
-                    kinds.setdefault(name, {}).setdefault(what, []).append(p)
+                    if what != NO_VALUES:  # a zero-row file's column typed null holds nothing to disagree with
+                        kinds.setdefault(name, {}).setdefault(what, []).append(p)
             for name, by in sorted(kinds.items()):
                 if len(by) > 1:
                     said = "; ".join(f"{k} in {len(ps)} file{'s' if len(ps) > 1 else ''}, e.g. {ps[0]}"
@@ -187,6 +188,10 @@ class InPlace:
         return known
 
 
+# What a column typed null holds (Arrow's `null`, DuckDB's `"NULL"`): a zero-row file's columns, written from no
+# values. No kind at all, so not a field whose files disagree, on disk or in S3.
+NO_VALUES = "no values"
+
 _NUMBERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
             "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
 
@@ -203,6 +208,8 @@ def arrow_kind(arrow_type) -> str:
         return "times"
     if t.is_boolean(arrow_type):
         return "true/false"
+    if t.is_null(arrow_type):
+        return NO_VALUES
     return str(arrow_type)
 
 
@@ -217,6 +224,8 @@ def _kind_of(duck_type: str) -> str:
         return "times"
     if t == "BOOLEAN":
         return "true/false"
+    if t in ("NULL", '"NULL"'):
+        return NO_VALUES
     return duck_type
 
 
