@@ -115,6 +115,7 @@ class Warehouse(Ingest, Counting, InPlace, Lakes, Views, Footers, Compaction):
         # lake_N -> the one line saying why its objects cannot be read now: no view reads it until the next
         # refresh tries again (`_open_lakes`); what the store knows of its objects (their counts) still counts
         self._lakes_down: dict[str, str] = {}
+        self._lakes_missing: list[str] = []  # S3 Parquet prefixes listing no object (`Lakes._open_lakes`)
         # a JSONL or CSV source in object storage (ingested, not read in place) that could not be listed by the last
         # refresh: its configured path -> the one line saying why (`unreadable_models`: its models' newest rows
         # may be missing)

@@ -360,6 +360,9 @@ def arrow_dataset(source: Location | str | Iterable[str | FileInfo], storage: di
         where = str(getattr(infos[0], "path", infos[0])) if infos else "dataset"
     files = [f.path if isinstance(f, FileInfo) else str(f) for f in infos]
     if not files:
+        if known is not None:  # nothing listed: nothing known is there any more (as `footers.facts` prunes)
+            for held in ("objects", "unreadable", "schemas"):
+                (known.get(held) or {}).clear()
         return ds.dataset(schema.empty_table() if schema is not None else pa.table({}))
     is_s3 = files[0].startswith(S3_SCHEMES)
     if any(f.startswith(S3_SCHEMES) != is_s3 for f in files):

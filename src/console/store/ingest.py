@@ -161,6 +161,7 @@ class Ingest:
                 self.manifest = self._readable(self._load_manifest())
                 parquet, missing, pnotes = self._parquet_files()
                 pnotes += self._open_lakes() + self._field_notes(parquet)
+                missing = [*missing, *self._lakes_missing]
                 self._build_views(self.manifest, parquet)
                 damage = [self.manifest.damaged] if self.manifest.damaged else []
                 return RefreshStats(seconds=time.perf_counter() - started, missing=tuple(missing),
@@ -235,6 +236,7 @@ class Ingest:
             parquet, missing, pnotes = self._parquet_files()
             pnotes = self._parquet_deleted() + pnotes
             pnotes += self._open_lakes()
+            missing = [*missing, *self._lakes_missing]
             pnotes += self._field_notes(parquet)  # last: the Overview shows the first note, and a source down comes first
             self._build_views(m, parquet)
             self._facts.save()  # what was learnt of new Parquet logs' footers, for the next process (if any)

@@ -192,6 +192,7 @@ class Lakes:
 
         notes: list[str] = []
         failed = False
+        self._lakes_missing: list[str] = []  # S3 Parquet prefixes that list no object (as `missing`, the local logs')
         down: dict[str, str] = {}  # a refresh tries every lake again; a first look keeps what it knew
         datasets: dict[str, object] = {}
         kinds: dict[str, str] = {}
@@ -242,7 +243,20 @@ class Lakes:
                     datasets[name] = locations.arrow_dataset(src.path, storage, unify_schemas=True,
                                                              source_column="source", known=known, ts_column=own_ts)
                     self._facts.remember(key, known)
+                    # an object read before and no longer listed (the listing is the whole prefix): its rows leave
+                    # the counts and the screens, said once, by the process that finds it gone, as a Parquet file
+                    # deleted from a folder is (`_parquet_deleted`); one now unreadable is said as that instead
+                    listed_now = set(known["objects"]) | set(known.get("unreadable") or {})
+                    notes += [f"{url}: deleted" for url in sorted(set(kept.get("objects") or {}) - listed_now)]
                     notes += [f"{url}: unreadable Parquet file: {why}" for url, why in footers.unreadable(known).items()]
+                    if not datasets[name].schema.names:
+                        # no Parquet object under the prefix (none yet, all deleted, or none readable): a dataset of
+                        # no column, which DuckDB refuses to register, and every command failed on it. Read as an
+                        # empty folder is: no rows, and the path said as matching no file when nothing is there
+                        del datasets[name]
+                        if not listed_now:
+                            self._lakes_missing.append(src.path)
+                        continue
                     objects[name] = known["objects"]
                 else:
                     notes.append(f"{src.path}: only Parquet, Delta and Iceberg are read from object storage so far")
