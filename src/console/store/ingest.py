@@ -406,8 +406,10 @@ class Ingest:
                 if carried:
                     cursors[pairs_id(src)] = m.cursors.get(pairs_id(src)) or {}
                 if is_lake_source(src):
-                    cursors[sid], more = self._ingest_objects(src, fmt, m.cursors.get(sid, {}), take)
+                    cursors[sid], more, nothing = self._ingest_objects(src, fmt, m.cursors.get(sid, {}), take)
                     notes += more
+                    if nothing:  # a prefix listing no object: a log matching no file, as an empty local glob is
+                        missing.append(src.path)
                     if pairs_id(src) in touched:
                         age(src, src.format, final=True)
                     continue
@@ -502,11 +504,11 @@ class Ingest:
             self._facts.remember(f"jsonl-types|{kind}|{path}", parse.type_names(types))
         self._facts.save()
 
-    def _ingest_objects(self, src: LogSource, fmt: str | None, seen: dict, take) -> tuple[dict, list[str]]:
+    def _ingest_objects(self, src: LogSource, fmt: str | None, seen: dict, take) -> tuple[dict, list[str], bool]:
         """A line-based log in object storage (JSONL, CSV, a vendor's JSON Lines such as SageMaker capture):
         objects are written once, so each is read whole when first listed and remembered by ETag; an object
         replaced under the same key is named, not read again (its rows are already counted). A bucket that
-        cannot be reached is a note, and the next refresh tries again."""
+        cannot be reached is a note, and the next refresh tries again. The bool: the listing found no object."""
         from console.sources import locations
 
         storage = {k: v for k, v in vars(self.cfg.s3).items() if v is not None} \
@@ -518,7 +520,7 @@ class Ingest:
         except Exception as exc:  # noqa: BLE001 - a bucket that cannot be listed costs only itself
             why = str(exc if isinstance(exc, locations.StorageError) else locations.storage_error(src.path, exc, storage))
             self._objects_down[src.path] = why
-            return seen, [why]
+            return seen, [why], False
         self._objects_down.pop(src.path, None)
         seen, gone = locations.s3.prune_seen(seen, objects, self.wall())  # deleted objects: kept a while, noted
         notes += [f"{url}: deleted from the bucket; the rows read from it stay counted" for url in gone]
@@ -543,7 +545,7 @@ class Ingest:
             take(src, fmt_file, body, info.path, first_line, header, None, lost, written=info.mtime_ns or None)
             seen[info.path] = {"etag": info.etag, "size": info.size}
             self._report(info.path, info.size, None, None)
-        return seen, notes
+        return seen, notes, not objects
 
     def _report(self, path: str, offset: int, rows: int | None, started: float | None) -> None:
         """Publishes how far the refresh has read (one immutable object, swapped: a reader on another thread
