@@ -448,7 +448,11 @@ class Service:
                 models = tuple(self.registry.list_models())
                 state = RegistryState("ok", "", models, self.clock())
             except Exception as exc:  # noqa: BLE001 - any registry failure is shown, never raised
-                message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                # the state is why it is down, the same whichever read found it first: the breaker's "(not asked
+                # again for 15 s: it failed 0 s ago)" (a worker had read the aliases first) was cut at 60 columns
+                # into "DEGRADED (URL is unreachable (not asked again for 15 s:)" on the Overview
+                text = getattr(exc, "reason", None) or str(exc)
+                message = text.splitlines()[0] if text else type(exc).__name__
                 state = RegistryState("unreachable", message[:200], (), self.clock())
         self._registry_state, self._registry_at = state, time.monotonic()
         return state

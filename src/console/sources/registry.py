@@ -49,7 +49,12 @@ class RegistryNotFound(RegistryError):
 
 
 class RegistryUnavailable(RegistryError):
-    """The registry cannot be reached or opened (connection refused, timeout, bad URI)."""
+    """The registry cannot be reached or opened (connection refused, timeout, bad URI). `reason`: why, without when
+    it is asked again (the breaker's "(not asked again for 9 s: ...)"), for a status line that says the state."""
+
+    def __init__(self, message: str = "", reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 class RegistryNotConfigured(RegistryUnavailable):
@@ -193,7 +198,7 @@ class Registry:
             ago = self._clock() - down[0]
             if ago < self.cooldown_s:
                 raise RegistryUnavailable(f"{down[1]} (not asked again for {self.cooldown_s - ago:.0f} s: it failed "
-                                          f"{ago:.0f} s ago)")
+                                          f"{ago:.0f} s ago)", reason=down[1])
         try:
             clients = self._registry_client()
             result = fn(clients[which])
