@@ -89,3 +89,12 @@ def test_a_real_shift_is_still_found_at_its_instant(seconds, per, at, exact):
     assert all(o != T0 for o in onsets)
     off = [abs((o - T0).total_seconds() - at) for o in onsets]
     assert sum(d <= (0 if exact == 1.0 else 3) for d in off) >= exact * len(onsets), sorted(off)
+
+
+def test_values_past_a_floats_range_are_no_shift():
+    """Latencies of 1e308 ms (a test's clip, a logger's garbage) sum past a float's range: the mean, the cumulative
+    sum and the spread are not numbers, and a tail computed from them compared as none, so a shift was taken at the
+    series' second row. Nothing can be said: the first breaching window's start."""
+    ts = [T0 + timedelta(seconds=s) for s in range(200)]
+    v = [1e308 if s % 2 else 1.7e308 for s in range(200)]
+    assert _change_point(pl.DataFrame({"ts": ts, "v": v}), "v", T0, HI) == T0

@@ -1190,7 +1190,9 @@ def _change_point(part: pl.DataFrame, col: str, lo: datetime, hi: datetime, earl
     # the series' own spread (pooled), not each side's: seven rows without an error after a hundred with one in
     # ten are no shift, though their variance is nil
     spread = float(v.std(ddof=1)) * np.sqrt(v.size)
-    if spread == 0 or _bridge_sf(abs(float(s[k])) / spread) >= SHIFT_ALPHA:
+    # a spread that is not a number (values summing past a float's range: a test's 1e308 ms latencies) tells
+    # nothing: NaN compared as no tail at all, and a shift was taken from it
+    if not np.isfinite(spread) or spread == 0 or _bridge_sf(abs(float(s[k])) / spread) >= SHIFT_ALPHA:
         return lo
     when = part["ts"][k + 1]
     return min(max(when, lo if earliest is None else earliest), hi)
