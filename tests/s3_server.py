@@ -79,6 +79,20 @@ class S3Server:
         return n
 
 
+def empty_location(where: str, server: S3Server, tmp_path: Path, stem: str, folder: str, pattern: str = ""):
+    """(path, S3Storage or None, bucket or None) of a log location holding no file yet: a new bucket's prefix (`where` "s3") or an
+    empty local folder ("local"), `pattern` appended to either (a glob such as "**/*.jsonl")."""
+    from console.config import S3Storage
+
+    tail = f"/{pattern}" if pattern else ""
+    if where == "s3":
+        bucket = f"{stem}-{tmp_path.name[-8:].lower().replace('_', '-')}"
+        server.client().create_bucket(Bucket=bucket)
+        return f"s3://{bucket}/{folder}/{pattern}", S3Storage(**server.storage), bucket
+    (tmp_path / folder).mkdir()
+    return str(tmp_path / folder) + tail, None, None
+
+
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory):
     yield from _moto(tmp_path_factory, auth=False)

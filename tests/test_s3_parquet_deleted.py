@@ -12,7 +12,7 @@ import pytest
 
 from console.config import Config, LogSource, S3Storage
 from console.service import Service
-from s3_server import s3_server  # noqa: F401  (session fixture)
+from s3_server import empty_location, s3_server  # noqa: F401  (session fixture)
 
 AT = datetime(2026, 11, 30, 12)
 KEYS = ("date=2026-11-29/part-0.parquet", "date=2026-11-30/part-0.parquet")
@@ -75,17 +75,7 @@ def test_deleted_parquet_objects_leave_the_counts_and_are_said(where, s3_server,
 def test_a_prefix_with_no_object_yet_is_a_log_that_matches_no_file(where, s3_server, tmp_path):  # noqa: F811
     """An S3 Parquet prefix listing no object (a new endpoint's, before its first upload) failed every command with
     DuckDB's "Provided table/dataframe must have at least one column"; an empty folder is a log matching no file."""
-    storage = None
-    if where == "s3":
-        client = s3_server.client()
-        bucket = f"nothing-{tmp_path.name[-8:].lower().replace('_', '-')}"
-        client.create_bucket(Bucket=bucket)
-        path = f"s3://{bucket}/logs/"
-        storage = S3Storage(endpoint_url=s3_server.endpoint, region="us-east-1",
-                            access_key_id=s3_server.access_key_id, secret_access_key=s3_server.secret_access_key)
-    else:
-        (tmp_path / "logs").mkdir()
-        path = str(tmp_path / "logs")
+    path, storage, bucket = empty_location(where, s3_server, tmp_path, "nothing", "logs")
     cfg = Config(source=None, root=tmp_path, s3=storage, logs=(LogSource("predictions", path, "parquet"),))
     svc = Service(cfg, clock=lambda: AT)
     try:
@@ -95,7 +85,7 @@ def test_a_prefix_with_no_object_yet_is_a_log_that_matches_no_file(where, s3_ser
         snap = svc.snapshot()
         assert snap.rows == () and snap.missing_logs == (path,), snap
         if where == "s3":
-            client.put_object(Bucket=bucket, Key="logs/date=2026-11-30/part-0.parquet",
+            s3_server.client().put_object(Bucket=bucket, Key="logs/date=2026-11-30/part-0.parquet",
                               Body=_body(20, AT - timedelta(hours=3)))
         else:
             (tmp_path / "logs" / "part-0.parquet").write_bytes(_body(20, AT - timedelta(hours=3)))

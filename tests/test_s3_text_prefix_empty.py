@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from console.config import Config, LogSource, S3Storage
+from console.config import Config, LogSource
 from console.service import Service
-from s3_server import s3_server  # noqa: F401  (session fixture)
+from s3_server import empty_location, s3_server  # noqa: F401  (session fixture)
 
 AT = datetime(2026, 11, 30, 12)
 
@@ -24,17 +24,7 @@ def _lines(n: int) -> bytes:
 
 @pytest.mark.parametrize("where", ["local", "s3"])
 def test_a_text_log_prefix_with_no_object_matches_no_file(where, s3_server, tmp_path):  # noqa: F811
-    storage = None
-    if where == "s3":
-        client = s3_server.client()
-        bucket = f"no-lines-{tmp_path.name[-8:].lower().replace('_', '-')}"
-        client.create_bucket(Bucket=bucket)
-        path = f"s3://{bucket}/capture/**/*.jsonl"
-        storage = S3Storage(endpoint_url=s3_server.endpoint, region="us-east-1",
-                            access_key_id=s3_server.access_key_id, secret_access_key=s3_server.secret_access_key)
-    else:
-        (tmp_path / "capture").mkdir()
-        path = str(tmp_path / "capture" / "**" / "*.jsonl")
+    path, storage, bucket = empty_location(where, s3_server, tmp_path, "no-lines", "capture", "**/*.jsonl")
     cfg = Config(source=None, root=tmp_path, s3=storage, logs=(LogSource("predictions", path, "jsonl"),))
     svc = Service(cfg, clock=lambda: AT)
     try:
@@ -42,7 +32,7 @@ def test_a_text_log_prefix_with_no_object_matches_no_file(where, s3_server, tmp_
         assert stats.missing == (path,), stats
         assert svc.snapshot().missing_logs == (path,)
         if where == "s3":
-            client.put_object(Bucket=bucket, Key="capture/2026/11/30/11/a.jsonl", Body=_lines(7))
+            s3_server.client().put_object(Bucket=bucket, Key="capture/2026/11/30/11/a.jsonl", Body=_lines(7))
         else:
             (tmp_path / "capture" / "2026" / "11" / "30" / "11").mkdir(parents=True)
             (tmp_path / "capture" / "2026" / "11" / "30" / "11" / "a.jsonl").write_bytes(_lines(7))
