@@ -1,6 +1,8 @@
 """Random sequences of appends, partial writes, rotations, copytruncates, compressions of rotated files (gzip, as
 logrotate's `compress`: the original deleted once done, or kept as `gzip -k` does; a scan may come while gzip is half
-way), deletions, replacements and failed refreshes, against a model of what was written: after every refresh each complete row was delivered once.
+way), deletions, replacements, NUL bytes past a file's last line (space preallocated, or a size a crash left unwritten:
+the writer writes over them, or, restarted, appends after them) and failed refreshes, against a model of what was
+written: after every refresh each complete row was delivered once.
 
 Rows carry a unique id. The model tracks each file's content as a lineage (from creation or truncation to
 now) under its current name. What must have been delivered after a successful refresh: every complete row
@@ -63,6 +65,8 @@ class Lineage:
     ids: list[int] = field(default_factory=list)  # complete rows, in order
     partial: Partial | None = None
     known: bool = False  # a successful refresh saw it with content: the tailer holds a fingerprinted cursor
+    nuls: int = 0  # NUL bytes after its last byte written (`pad`)
+    over: bool = False  # its writer writes over them (preallocated space); else appends after them (restarted)
 
 
 def row(i: int, pad: int) -> str:
@@ -107,10 +111,17 @@ class Ingest(RuleBasedStateMachine):
         self.next_id += n
         return ids, "".join(row(i, pads[k % len(pads)]) for k, i in enumerate(ids))
 
+    def _write(self, name: str, text: str) -> None:
+        """A writer's bytes: over the NULs its file ends with when it preallocated them, else at the end."""
+        lin = self.files[name]
+        with open(self._path(name), "r+b" if self._path(name).exists() else "ab") as fh:
+            fh.seek(-lin.nuls if lin.nuls and lin.over else 0, os.SEEK_END)
+            fh.write(text.encode())
+        lin.nuls = max(0, lin.nuls - len(text.encode())) if lin.over else 0
+
     def _finish(self, name: str) -> None:
         lin = self.files[name]
-        with open(self._path(name), "a") as fh:
-            fh.write(lin.partial.rest)
+        self._write(name, lin.partial.rest)
         if not lin.partial.abandoned:
             lin.ids.append(lin.partial.id)
             self.complete.add(lin.partial.id)
@@ -125,8 +136,7 @@ class Ingest(RuleBasedStateMachine):
         if lin.partial is not None:
             return
         i, self.next_id = self.next_id, self.next_id + 1
-        with open(self._path(name), "a") as fh:
-            fh.write(row(i, pad)[:-1])
+        self._write(name, row(i, pad)[:-1])
         lin.partial = Partial(i, "\n", whole=True)
         self.complete.add(i)  # it may be delivered (after the grace); it must be once its newline comes
         self._did(f"end_without_newline {name} {i}")
@@ -142,8 +152,7 @@ class Ingest(RuleBasedStateMachine):
             self._finish(name)  # a writer ends its line before the next
         lin = self.files.setdefault(name, Lineage())
         ids, text = self._rows(n, pads)
-        with open(self._path(name), "a") as fh:
-            fh.write(text)
+        self._write(name, text)
         lin.ids += ids
         self.complete.update(ids)
         self._did(f"append {name} {ids}")
@@ -155,8 +164,7 @@ class Ingest(RuleBasedStateMachine):
         if lin.partial is not None:
             return
         i, self.next_id = self.next_id, self.next_id + 1
-        with open(self._path(name), "a") as fh:
-            fh.write(HEAD.format(i) + "x" * head)
+        self._write(name, HEAD.format(i) + "x" * head)
         lin.partial = Partial(i, "x" * tail + '"}\n')
         self._did(f"start_partial {name} {i}")
 
@@ -166,6 +174,20 @@ class Ingest(RuleBasedStateMachine):
         name = data.draw(st.sampled_from(sorted(n for n, lin in self.files.items() if lin.partial)))
         self._finish(name)  # the writer's descriptor follows its file through renames
         self._did(f"finish_partial {name}")
+
+    @rule(w=WRITERS, n=st.sampled_from([1, 7, 300, 1500]), over=st.booleans())
+    def pad(self, w, n, over):
+        """NUL bytes past the last line: space a writer preallocated (it writes over them, `over`), or what a crash
+        leaves when the file's size reached the disk and its last write did not (the writer, restarted, appends
+        after them). They are no line: neither a row nor one set aside, and their overwrite is no new file."""
+        name = self._live(w)
+        lin = self.files.get(name)
+        if lin is None or lin.partial is not None or lin.nuls:
+            return
+        with open(self._path(name), "ab") as fh:
+            fh.write(b"\0" * n)
+        lin.nuls, lin.over = n, over
+        self._did(f"pad {name} {n} over={over}")
 
     # -- rotations
 
@@ -293,7 +315,7 @@ class Ingest(RuleBasedStateMachine):
                     self.abandoned.add(lin.partial.id)
             elif lin.partial and lin.partial.seen_at is None:
                 lin.partial.seen_at = self.now
-            if self._path(name).stat().st_size > 0:
+            if self._path(name).stat().st_size > lin.nuls:
                 lin.known = True
 
         twice = {i: n for i, n in delivered.items() if n > 1}

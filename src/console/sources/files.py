@@ -31,6 +31,10 @@ A compressed log (`.gz`: logrotate's `compress`; `.zst`, `.bz2`, `.xz`) is read 
 where it stood (rows appended just before the rotation included), and a compressed copy of a file still being
 read (gzip at work, or `gzip -k`) waits until the original is gone.
 
+NUL bytes after the last line are space not written yet (preallocated, or a size a crash left unwritten): no line,
+neither a row nor one set aside, nor part of the fingerprint, so a writer writing over them reads on; NULs a line
+starts with (a restarted writer appending after them) are dropped from it (`_unwritten`).
+
 A file unchanged since its cursor (same size and mtime) costs one stat, no read. An mtime within
 `_RACY_NS` of the moment it was taken is not trusted (a truncate and regrow to the same size within one
 timestamp tick would look unchanged: git's "racily clean" index entries), so such a file has its
@@ -79,6 +83,7 @@ class FileCursor:
     mtime_ns: int = -1  # -1: not to be trusted (racy), the fingerprint is checked again
     tail_fp: str = ""  # sha1 of the KiB before `offset` ("": not taken): a rewrite that kept the first bytes shows
     mid_line: bool = False  # `offset` is inside a line set aside as truncated (`Chunk.continues`)
+    padding: int = 0  # NUL bytes after the last byte written, at the last read to the end (see `_unwritten`)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -534,7 +539,7 @@ class Tailer:
         if compressed.named(work.path):  # (its size is the compressed one: only a waiting tail is due)
             due = cur.pending_since is not None and (self._stale(work.st) or self._waited(cur, now))
         else:
-            due = (cur.offset < work.st.st_size and self._stale(work.st)) or (
+            due = (cur.offset + cur.padding < work.st.st_size and self._stale(work.st)) or (
                 cur.pending_size == work.st.st_size and self._waited(cur, now))
         if work.unchanged and not due:
             return
@@ -570,6 +575,7 @@ class Tailer:
         stale = self._stale(st)  # its tail is decided now, not after a grace: nothing will write it
         if cur.fp_len < FP_MAX and (gz is not None or end > cur.fp_len):  # the fingerprint grows with the file
             head = gz.read(0, FP_MAX) if gz is not None else os.pread(fd, min(FP_MAX, end), 0)
+            head = head.rstrip(b"\0")  # (space not written yet: its overwrite is no new file)
             if _sha1(head[:cur.fp_len]) != cur.fp:
                 return
             cur = replace(cur, fp_len=len(head), fp=_sha1(head))
@@ -593,8 +599,10 @@ class Tailer:
                     self.notes.append(f"{work.path}: {held} line{'s' if held != 1 else ''} from line {opened} wait "
                                       f"behind a quote opened there, for up to {self.grace_s:g} s (the writer may be "
                                       "writing a field with line breaks); then that line is set aside alone")
-            body = data if cut == len(data) else data[:cut]
+            body = _unwritten(data if cut == len(data) else data[:cut])
             tail = data[cut:] if last else b""
+            pad = len(tail) - len(tail.rstrip(b"\0"))  # preallocated, or a size a crash left unwritten: no line yet
+            tail = tail[len(tail) - len(tail.lstrip(b"\0")):len(tail) - pad]
             rejected: list[tuple[int, str, str]] = []
             start = pos == 0
             header = prev_header = cur.header
@@ -611,6 +619,7 @@ class Tailer:
                           mid_line=cur.mid_line and not cut)
             if last:
                 reached = pos + len(data)  # end, unless the file shrank while being read
+                new.padding = pad
                 if not tail:
                     new.pending_size, new.pending_since = -1, None
                 elif done or (cur.pending_size == reached and self._waited(cur, now)):
@@ -618,7 +627,7 @@ class Tailer:
                         # a whole row with no newline: handed on, its line counted when its newline comes
                         # (then a blank line to the reader), so nothing is read twice and line numbers hold
                         body, in_body = body + tail + b"\n", in_body + 1
-                        new.offset, new.mid_line = reached, False
+                        new.offset, new.mid_line = reached - pad, False
                     else:
                         if not new.mid_line:  # (else more of a line already set aside, and counted)
                             raw = tail[:_RAW_LIMIT * 4].decode("utf-8", "replace")[:_RAW_LIMIT]
@@ -626,7 +635,7 @@ class Tailer:
                         # the line is not over: what its writer adds later is on the same line of the file
                         # (`Chunk.continues`); a CSV header set aside counts as read, so the rows after it are not
                         # taken for one
-                        new.offset, new.mid_line = reached, True
+                        new.offset, new.mid_line = reached - pad, True
                         if csv and header is None and new.line_no == 0:
                             new.line_no = 1
                     new.pending_size, new.pending_since = -1, None
@@ -711,6 +720,16 @@ def count_newlines(body: bytes, block: int = 1 << 18) -> int:
 
     data = np.frombuffer(body, np.uint8)
     return sum(int(np.count_nonzero(data[i:i + block] == 0x0A)) for i in range(0, len(data), block))
+
+
+def _unwritten(body: bytes) -> bytes:
+    """Lines without the NUL bytes they start with. A file's size can run ahead of what was written to it (space
+    preallocated, or a crash after the size grew and before the data reached the disk): the NULs there are no line.
+    A writer then writes over them, or, restarted, appends after them, so its next row starts with them; read as
+    part of that row, they set it aside as "invalid JSON". (JSON and CSV never hold a raw NUL.)"""
+    if b"\0" not in body:
+        return body
+    return re.sub(rb"(?:^|(?<=\n))\0+", b"", body)
 
 
 def _sha1(data: bytes) -> str:
