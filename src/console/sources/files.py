@@ -35,6 +35,8 @@ NUL bytes after the last line are space not written yet (preallocated, or a size
 neither a row nor one set aside, nor part of the fingerprint, so a writer writing over them reads on; NULs a line
 starts with (a restarted writer appending after them) are dropped from it (`_unwritten`).
 
+A file that left its name is looked for in its folder and in the folder its name links to (`_folders`).
+
 A file unchanged since its cursor (same size and mtime) costs one stat, no read. An mtime within
 `_RACY_NS` of the moment it was taken is not trusted (a truncate and regrow to the same size within one
 timestamp tick would look unchanged: git's "racily clean" index entries), so such a file has its
@@ -484,7 +486,7 @@ class Tailer:
         except OSError:
             candidates = []
         if not candidates and cur.gone_since is None:
-            listing = self._listing(os.path.dirname(cur.path) or ".", listings)
+            listing = [e for folder in _folders(cur.path) for e in self._listing(folder, listings)]
             candidates = [(p, st) for p, st in listing if (st.st_dev, st.st_ino) == ident]
         for path, st in candidates:
             try:
@@ -500,7 +502,7 @@ class Tailer:
         """The copy a copytruncate left: another file of the folder starting with the cursor's fingerprinted bytes."""
         if cur.fp_len == 0:  # nothing seen: nothing to continue, and an empty fingerprint matches anything
             return None
-        listing = self._listing(os.path.dirname(cur.path) or ".", listings)
+        listing = [e for folder in _folders(cur.path) for e in self._listing(folder, listings)]
         need = max(cur.offset, cur.fp_len)
         candidates = [(p, st) for p, st in listing
                       if (st.st_dev, st.st_ino) not in claimed and (st.st_dev, st.st_ino) != (cur.dev, cur.ino)
@@ -720,6 +722,16 @@ def count_newlines(body: bytes, block: int = 1 << 18) -> int:
 
     data = np.frombuffer(body, np.uint8)
     return sum(int(np.count_nonzero(data[i:i + block] == 0x0A)) for i in range(0, len(data), block))
+
+
+def _folders(path: str) -> list[str]:
+    """Where a file that left its name may be: its folder, and the folder of the file its name links to. Kubernetes
+    names a container's log by a symlink (`/var/log/containers/x.log` -> `/var/log/pods/.../0.log`), and the kubelet
+    rotates the target in its own folder (`0.log.20261206-101010`, later `.gz`): its rows written after the last read
+    were lost, and the note asked to rotate into the same folder, which it does."""
+    here = os.path.dirname(path) or "."
+    there = os.path.dirname(os.path.realpath(path))
+    return [here] if there == os.path.realpath(here) else [here, there]
 
 
 def _unwritten(body: bytes) -> bytes:
