@@ -1,6 +1,7 @@
 """A log named by a symlink into another folder, as Kubernetes names a container's (`/var/log/containers/x.log` ->
 `/var/log/pods/<pod>/<container>/0.log`); the kubelet rotates the target in its own folder (`0.log.<time>`, later
-gzipped) and the symlink goes on naming the new `0.log`.
+gzipped) and the symlink goes on naming the new `0.log`; or a `current.jsonl` symlink re-pointed to a file in another
+folder.
 
 The rows written to the old file after the last refresh were lost: the tailer looked for it in the symlink's folder
 only, and the note asked to rotate into the same folder, which the kubelet does. Counts are hand counts of the rows
@@ -81,4 +82,28 @@ def test_a_symlinked_log_rotated_in_its_target_folder_is_read_to_its_end(tmp_pat
     counts, notes = store.refresh()
     assert counts == once(0, 30)
     assert not any("lost" in n for n in notes), notes
+    store.close()
+
+
+@pytest.mark.parametrize("relaunch", [False, True])
+def test_a_symlink_re_pointed_to_a_file_in_another_folder_has_the_old_file_read_to_its_end(tmp_path, relaunch):
+    """`current.jsonl -> releases/v1/app.log`, then re-pointed to `releases/v2/app.log`: v1's rows written after the
+    last refresh are read too (the link's own folder holds neither file)."""
+    links, v1, v2 = tmp_path / "links", tmp_path / "releases" / "v1", tmp_path / "releases" / "v2"
+    for d in (links, v1, v2):
+        d.mkdir(parents=True)
+    os.symlink(v1 / "app.log", links / "current.jsonl")
+    store = Store(tmp_path, links / "*.jsonl", relaunch)
+    write(v1 / "app.log", rows(0, 10))
+    assert store.refresh()[0] == once(0, 10)
+
+    write(v1 / "app.log", rows(10, 15))
+    write(v2 / "app.log", rows(15, 20))
+    os.unlink(links / "current.jsonl")
+    os.symlink(v2 / "app.log", links / "current.jsonl")
+    counts, notes = store.refresh()
+    assert counts == once(0, 20)
+    assert notes == (f"{links / 'current.jsonl'}: rotated to {v1 / 'app.log'}, reading its rest",)
+    write(v1 / "app.log", rows(20, 22))  # its writer not moved on yet
+    assert store.refresh()[0] == once(0, 22)
     store.close()

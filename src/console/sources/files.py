@@ -35,7 +35,8 @@ NUL bytes after the last line are space not written yet (preallocated, or a size
 neither a row nor one set aside, nor part of the fingerprint, so a writer writing over them reads on; NULs a line
 starts with (a restarted writer appending after them) are dropped from it (`_unwritten`).
 
-A file that left its name is looked for in its folder and in the folder its name links to (`_folders`).
+A file that left its name is looked for in its folder and in the folders its name linked to and links to
+(`_folders`).
 
 A file unchanged since its cursor (same size and mtime) costs one stat, no read. An mtime within
 `_RACY_NS` of the moment it was taken is not trusted (a truncate and regrow to the same size within one
@@ -86,6 +87,7 @@ class FileCursor:
     tail_fp: str = ""  # sha1 of the KiB before `offset` ("": not taken): a rewrite that kept the first bytes shows
     mid_line: bool = False  # `offset` is inside a line set aside as truncated (`Chunk.continues`)
     padding: int = 0  # NUL bytes after the last byte written, at the last read to the end (see `_unwritten`)
+    target: str = ""  # the file a symlinked name led to when last read ("": no symlink), see `_folders`
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -486,7 +488,7 @@ class Tailer:
         except OSError:
             candidates = []
         if not candidates and cur.gone_since is None:
-            listing = [e for folder in _folders(cur.path) for e in self._listing(folder, listings)]
+            listing = [e for folder in _folders(cur) for e in self._listing(folder, listings)]
             candidates = [(p, st) for p, st in listing if (st.st_dev, st.st_ino) == ident]
         for path, st in candidates:
             try:
@@ -502,7 +504,7 @@ class Tailer:
         """The copy a copytruncate left: another file of the folder starting with the cursor's fingerprinted bytes."""
         if cur.fp_len == 0:  # nothing seen: nothing to continue, and an empty fingerprint matches anything
             return None
-        listing = [e for folder in _folders(cur.path) for e in self._listing(folder, listings)]
+        listing = [e for folder in _folders(cur) for e in self._listing(folder, listings)]
         need = max(cur.offset, cur.fp_len)
         candidates = [(p, st) for p, st in listing
                       if (st.st_dev, st.st_ino) not in claimed and (st.st_dev, st.st_ino) != (cur.dev, cur.ino)
@@ -582,7 +584,9 @@ class Tailer:
                 return
             cur = replace(cur, fp_len=len(head), fp=_sha1(head))
         racy = time.time_ns() - st.st_mtime_ns < _RACY_NS
-        cur = replace(cur, size=end, mtime_ns=-1 if racy else st.st_mtime_ns)
+        real = os.path.realpath(work.path)
+        cur = replace(cur, size=end, mtime_ns=-1 if racy else st.st_mtime_ns,
+                      target=real if real != os.path.abspath(work.path) else "")
         state[key] = cur
         announce = work.announce
         csv = self.csv_headers(work.path) if callable(self.csv_headers) else self.csv_headers
@@ -724,14 +728,18 @@ def count_newlines(body: bytes, block: int = 1 << 18) -> int:
     return sum(int(np.count_nonzero(data[i:i + block] == 0x0A)) for i in range(0, len(data), block))
 
 
-def _folders(path: str) -> list[str]:
-    """Where a file that left its name may be: its folder, and the folder of the file its name links to. Kubernetes
-    names a container's log by a symlink (`/var/log/containers/x.log` -> `/var/log/pods/.../0.log`), and the kubelet
-    rotates the target in its own folder (`0.log.20261206-101010`, later `.gz`): its rows written after the last read
-    were lost, and the note asked to rotate into the same folder, which it does."""
-    here = os.path.dirname(path) or "."
-    there = os.path.dirname(os.path.realpath(path))
-    return [here] if there == os.path.realpath(here) else [here, there]
+def _folders(cur: FileCursor) -> list[str]:
+    """Where a file that left its name may be: its folder, and the folders of the files its name linked to when last
+    read and links to now. Kubernetes names a container's log by a symlink (`/var/log/containers/x.log` ->
+    `/var/log/pods/.../0.log`), and the kubelet rotates the target in its own folder (`0.log.20261206-101010`, later
+    `.gz`); a `current.jsonl` symlink may be re-pointed to a file in another folder. The rows written to the old file
+    after the last read were lost, and the note asked to rotate into the same folder."""
+    out: dict[str, str] = {}
+    for path in (cur.path, cur.target, os.path.realpath(cur.path)):
+        folder = os.path.dirname(path) or "." if path else ""
+        if folder:
+            out.setdefault(os.path.realpath(folder), folder)
+    return list(out.values())
 
 
 def _unwritten(body: bytes) -> bytes:
