@@ -534,3 +534,23 @@ def test_a_file_rotated_between_the_listing_and_its_read_is_followed_not_said_un
     chunks, state, t = scan(state, [tmp_path / "p*.jsonl"])
     assert ids(chunks) == [3, 4]  # by hand: the rows written before the rotation, once
     assert t.notes == [f"{p}: rotated to {tmp_path / 'p.jsonl.1'}, reading its rest"], t.notes
+
+
+def test_a_cursor_whose_fingerprint_took_in_nul_padding_reads_on(tmp_path):
+    """A cursor saved before NUL padding was left out of fingerprints covers rows and NULs (800 bytes). The file,
+    padded further and then appended to after the NULs, kept those bytes: the row after them is read. It was not:
+    the head, its NULs stripped before the comparison, never matched again, and every later row of the file waited."""
+    p = tmp_path / "p.jsonl"
+    write(p, range(3), "w")
+    rows_end = p.stat().st_size
+    with open(p, "ab") as fh:
+        fh.write(b"\0" * (800 - rows_end))
+    st = p.stat()
+    legacy = FileCursor(str(p), st.st_dev, st.st_ino, fp_len=800, fp=hashlib.sha1(p.read_bytes()).hexdigest(),
+                        offset=rows_end, line_no=3)
+    with open(p, "ab") as fh:
+        fh.write(b"\0" * 2000)
+    write(p, [3])
+    chunks, state, _ = scan({key_of(st.st_dev, st.st_ino): legacy}, [p])
+    assert ids(chunks) == [3]
+    assert state[key_of(st.st_dev, st.st_ino)].offset == p.stat().st_size

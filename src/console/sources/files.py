@@ -579,9 +579,9 @@ class Tailer:
         stale = self._stale(st)  # its tail is decided now, not after a grace: nothing will write it
         if cur.fp_len < FP_MAX and (gz is not None or end > cur.fp_len):  # the fingerprint grows with the file
             head = gz.read(0, FP_MAX) if gz is not None else os.pread(fd, min(FP_MAX, end), 0)
-            head = head.rstrip(b"\0")  # (space not written yet: its overwrite is no new file)
             if _sha1(head[:cur.fp_len]) != cur.fp:
                 return
+            head = head.rstrip(b"\0")  # (space not written yet: its overwrite is no new file)
             cur = replace(cur, fp_len=len(head), fp=_sha1(head))
         racy = time.time_ns() - st.st_mtime_ns < _RACY_NS
         real = os.path.realpath(work.path)
