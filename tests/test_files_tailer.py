@@ -145,7 +145,7 @@ def test_a_deleted_file_is_noted_kept_a_while_then_dropped(tmp_path):
     key = key_of(p.stat().st_dev, p.stat().st_ino)
     p.unlink()
     chunks, state, t = scan(state, [tmp_path / "*.jsonl"], clock, forget_s=3600)
-    assert chunks == [] and t.notes == [f"{p}: deleted; the rows read from it stay counted, any written to it after the last read are lost"] and state[key].gone_since == clock.t
+    assert chunks == [] and t.notes == [f"{p}: deleted or moved out of its folder; the rows read from it stay counted, any written to it after the last read are lost unless it comes back"] and state[key].gone_since == clock.t
     clock.t += 3000
     _, state, t = scan(state, [tmp_path / "*.jsonl"], clock, forget_s=3600)
     assert key in state and t.notes == []  # said once
@@ -554,3 +554,21 @@ def test_a_cursor_whose_fingerprint_took_in_nul_padding_reads_on(tmp_path):
     chunks, state, _ = scan({key_of(st.st_dev, st.st_ino): legacy}, [p])
     assert ids(chunks) == [3]
     assert state[key_of(st.st_dev, st.st_ino)].offset == p.stat().st_size
+
+
+def test_a_file_moved_out_of_its_folder_and_back_is_said_so_and_read_on(tmp_path):
+    """A file moved to another folder (logrotate's `olddir`, an operator's `mv`) was said "deleted" with its later
+    rows "lost"; back within the forget time, those rows are read, once."""
+    away = tmp_path / "away"
+    away.mkdir()
+    p = tmp_path / "p.jsonl"
+    write(p, range(3), "w")
+    _, state, _ = scan({}, [tmp_path / "*.jsonl"])
+    p.rename(away / "p.jsonl")
+    write(away / "p.jsonl", range(3, 6))
+    chunks, state, t = scan(state, [tmp_path / "*.jsonl"])
+    assert chunks == [] and t.notes == [f"{p}: deleted or moved out of its folder; the rows read from it stay counted, "
+                                        "any written to it after the last read are lost unless it comes back"]
+    (away / "p.jsonl").rename(p)
+    chunks, state, t = scan(state, [tmp_path / "*.jsonl"])
+    assert ids(chunks) == [3, 4, 5] and t.notes == []

@@ -253,7 +253,7 @@ def test_a_deleted_parquet_file_is_noted_once_as_a_deleted_jsonl_file_is(tmp_pat
     (logs / "c.jsonl").unlink()
     stats = w.refresh()
     assert count(w) == 35  # the JSONL rows were stored; the Parquet ones were read in place
-    assert f"{logs / 'b.parquet'}: deleted" in stats.notes and any(n.startswith(f"{logs / 'c.jsonl'}: deleted; ") for n in stats.notes), \
+    assert f"{logs / 'b.parquet'}: deleted" in stats.notes and any(n.startswith(f"{logs / 'c.jsonl'}: deleted or moved out of its folder; ") for n in stats.notes), \
         stats.notes
     assert not any("deleted" in n for n in w.refresh().notes)  # said once
     (logs / "a.parquet").unlink()  # deleted while no console runs: the next one says so

@@ -60,6 +60,10 @@ from console.sources import compressed
 
 FP_MAX = 1024
 TRUNCATED = "truncated last line (no newline)"
+# not only "deleted": a file moved to another folder (logrotate's `olddir`, an operator's `mv`) is followed again,
+# its rows read, if it comes back within `forget_s`
+GONE = ("deleted or moved out of its folder; the rows read from it stay counted, any written to it after the last read "
+        "are lost unless it comes back")
 _RACY_NS = 2_000_000_000
 _RAW_LIMIT = 500
 _PROBE = 1 << 16  # bytes at a piece's end searched for its last line end (see _piece)
@@ -527,8 +531,7 @@ class Tailer:
             self.notes.append(f"{cur.path}: replaced by a new file, reading it from the start; the old one is not "
                               "in its folder any more: rows written to it after the last read may be lost (rotate "
                               "into the same folder to keep them)" if replaced else
-                              f"{cur.path}: deleted; the rows read from it stay counted, any written to it after the "
-                              "last read are lost")
+                              f"{cur.path}: {GONE}")
             state.setdefault(key, replace(cur, gone_since=now, pending_size=-1, pending_since=None))
         elif now - cur.gone_since <= self.forget_s:
             state.setdefault(key, replace(cur))
