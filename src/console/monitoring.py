@@ -28,8 +28,8 @@ from console.analytics import cost as co
 from console.analytics import fairness as fa
 from console.analytics import health as he
 from console.analytics import quality as qu
-from console.analytics.drift import (Reference, column_too_few_rows, dataset_drift, drift_over_time, histograms,
-                                     single_column_drift, too_few_rows)
+from console.analytics.drift import (Reference, dataset_drift, drift_over_time, histograms, single_column_drift,
+                                     thin_window)
 from console.analytics.windows import OVERVIEW_DRIFT_WINDOW, chart_every, format_span, parse_window
 from console.config import AlertRule, Config, ModelConfig
 from console.incident_rules import HISTORY, MIN_DRIFT_ROWS, SPARSE_REACH, Finding, RuleEvaluator
@@ -391,12 +391,6 @@ class Monitor:
         current = rows.filter(pl.col("ts") > now - span) if rows is not None else \
             he.served(self.rows(model, now - span, now, environment, narrow=narrow))
         ds = dataset_drift(ref, _drift_ready(current.select(feats)), self.cfg.drift_share)
-        note = ""
-        if 0 < current.height < MIN_DRIFT_ROWS and ds.n_evaluated:  # the rules' and the Overview's minimum too
-            ds = too_few_rows(ds)
-            note = (f"{current.height} rows in this window; a drift verdict needs {MIN_DRIFT_ROWS} (the scores are "
-                    f"shown, none counted as drift): a longer window holds more, and the Overview's DRIFT cell "
-                    f"scores the last {MIN_DRIFT_ROWS} rows")
         windows = drift_over_time(ref, _drift_ready(rows.select(["ts", *feats])), "ts", every,
                                   self.cfg.drift_share) if series else []
         points = {f: [(w.start, w.drift.column(f).score, w.drift.column(f).drifted) for w in windows] for f in feats}
@@ -408,8 +402,8 @@ class Monitor:
                 rows = pl.concat([base, rows], how="vertical_relaxed")
         prediction, label = self._target_drift(model, rows, now, span, now - history, environment) if target \
             else (None, None)
-        if 0 < current.height < MIN_DRIFT_ROWS:  # the window's predictions and labels are as few: no verdict either
-            prediction, label = column_too_few_rows(prediction), column_too_few_rows(label)
+        # the rules' and the Overview's minimum: the window's features, predictions and labels alike
+        ds, prediction, label, note = thin_window(current.height, ds, prediction, label)
         return DriftReport(model, format_span(window), now, ds, points, windows, prediction, len(self.reference_frame(model)),
                            note=note, label=label)
 

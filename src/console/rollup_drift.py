@@ -802,9 +802,11 @@ class RollupDrift:
                 narrow = pl.concat([mon.typed_rows(model, a, b, environment, columns=TARGET_COLUMNS)
                                     for a, b in parts if b > a], how="vertical_relaxed")
                 prediction, label = mon._target_drift(model, narrow, now, span, start, environment)
+        ds, prediction, label, few = dr.thin_window(cur.rows, ds, prediction, label)  # as the raw path says it
         unbounded = [c.column for c in ds.columns if c.method == dr.SKETCH and c.bound is None]
-        note = (f"scores from hourly rollups: each within its bound of the exact score ({ds.n_borderline} "
-                f"borderline); --exact re-reads the raw rows") + (
+        note = (f"{few}; " if few else "") + (
+            f"scores from hourly rollups: each within its bound of the exact score ({ds.n_borderline} "
+            f"borderline); --exact re-reads the raw rows") + (
             f"; no bound for {', '.join(unbounded)}: more values an hour than a rollup keeps, counted as 'other'"
             if unbounded else "") + (f"; {self.note}" if self.note else "")
         return DriftReport(model, format_span(window), now, ds, points, windows, prediction,

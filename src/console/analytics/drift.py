@@ -39,7 +39,7 @@ import polars as pl
 
 from console.analytics import drift_stats as st
 from console.config import DRIFT_TEST_ALIASES
-from console.analytics.windows import JsonResult, bucket_expr, parse_window
+from console.analytics.windows import MIN_DRIFT_ROWS, JsonResult, bucket_expr, parse_window
 
 NUMERIC, CATEGORICAL, BINARY = "numeric", "categorical", "binary"
 SMALL_REFERENCE = 1000  # Evidently: up to this many reference rows, use hypothesis tests
@@ -494,6 +494,21 @@ def column_too_few_rows(c: ColumnDrift | None) -> ColumnDrift | None:
     """One column's score with no verdict (`too_few_rows`): a window's prediction and label drift too (the
     prediction said `ok` under features saying `few rows`)."""
     return replace(c, drifted=False, status=FEW_ROWS) if c is not None and c.evaluated else c
+
+
+def thin_window(rows: int, ds: DatasetDrift | None, prediction: ColumnDrift | None, label: ColumnDrift | None):
+    """(ds, prediction, label, note) of a window that held `rows` served rows: under MIN_DRIFT_ROWS, the same scores
+    with no verdict and a note saying why, whichever path scored them (the rollups' said `ok`, exit 0, on 85 rows
+    where the raw path said `few rows`, exit 2). (Nothing changes on an empty window: it has no scores.)"""
+    if not 0 < rows < MIN_DRIFT_ROWS:
+        return ds, prediction, label, ""
+    note = ""
+    if ds is not None and ds.n_evaluated:
+        ds = too_few_rows(ds)
+        note = (f"{rows} rows in this window; a drift verdict needs {MIN_DRIFT_ROWS} (the scores are shown, none "
+                f"counted as drift): a longer window holds more, and the Overview's DRIFT cell scores the last "
+                f"{MIN_DRIFT_ROWS} rows")
+    return ds, column_too_few_rows(prediction), column_too_few_rows(label), note
 
 
 def single_column_drift(reference: pl.DataFrame | pl.Series, current: pl.DataFrame | pl.Series,
