@@ -66,7 +66,9 @@ def test_quality_by_version_and_chart_cover_the_window(tmp_path, min_rows):
             assert got_series[b]["n"] == g.height and got_series[b]["n_labelled"] == lab.height, (args, b)
             if lab.height:
                 assert np.isclose(got_series[b]["accuracy"], _accuracy(lab), rtol=1e-12), (args, b)
-        assert out["range"] == [lo.isoformat() + "Z", hi.isoformat() + "Z"] and out["every"] == every, (out["range"], out["every"])
+        # (lo, hi] as its first and last instants, as `from` and `to` say it (test_report_range_ends.py)
+        assert out["range"] == [(lo + US).isoformat() + "Z", hi.isoformat() + "Z"] and out["every"] == every, \
+            (out["range"], out["every"])
 
 
 @pytest.mark.parametrize("min_rows", [10_000_000, 100], ids=["raw", "rollups"])
@@ -93,7 +95,7 @@ def test_cost_per_1k_llm_usage_and_tokens_cover_the_window(tmp_path, min_rows):
         assert out["tokens"] == {"input_tokens": int(window["input_tokens"].sum()),
                                  "output_tokens": int(window["output_tokens"].sum())}, (args, out["tokens"])
         assert "window_per_1k" not in out  # per_1k is the window's: one table, not two
-        assert out["range"] == [lo.isoformat() + "Z", hi.isoformat() + "Z"]
+        assert out["range"] == [(lo + US).isoformat() + "Z", hi.isoformat() + "Z"]
 
 
 async def test_the_quality_screen_shows_the_windows_table_and_chart(tmp_path):

@@ -334,8 +334,15 @@ def cmd_report(args, cfg: Config) -> int:
     else:
         result = svc.cost(args.model, args.environment, span=span)
     at = svc.clock()
+    said = window_fields(at, span)
     data = {"model": args.model, "environment": args.environment, "at": at.isoformat() + "Z",
-            **window_fields(at, span), "live": svc.live, **{k: jsonable(v) for k, v in result.items()}}
+            **said, "live": svc.live, **{k: jsonable(v) for k, v in result.items()}}
+    # the window again, by the same two ends: these held its exclusive start, an instant whose row is not counted
+    # (`cost --window 2026-07-04` said `from 2026-07-04T00:00:00Z` over `range: 2026-07-03T23:59:59.999999Z, ...`)
+    if "range" in data:
+        data["range"] = [said["from"], said["to"]]
+    if isinstance(data.get("window_spend"), dict):
+        data["window_spend"] = {**data["window_spend"], "start": said["from"], "end": said["to"]}
     if (note := svc.empty_window_note(args.model, args.environment)) is not None:
         data["note"] = note
     elif args.report == "fairness" and (why := _fairness_unset(cfg.model(args.model))):
