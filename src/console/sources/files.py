@@ -92,6 +92,8 @@ class FileCursor:
     mid_line: bool = False  # `offset` is inside a line set aside as truncated (`Chunk.continues`)
     padding: int = 0  # NUL bytes after the last byte written, at the last read to the end (see `_unwritten`)
     target: str = ""  # the file a symlinked name led to when last read ("": no symlink), see `_folders`
+    # the format its name gave when first seen: a rename to a name that gives none (`p.jsonl.old`) is the same file
+    fmt: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -124,7 +126,8 @@ class Chunk:
 
 _EXT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "csv", ".parquet": "parquet",
         ".pq": "parquet"}
-_ROTATION = re.compile(r"([.-][0-9]+)+$")  # logrotate's p.jsonl.1, its dateext p.jsonl-20261130
+# logrotate's p.jsonl.1, its dateext p.jsonl-20261130; Python's TimedRotatingFileHandler's p.jsonl.2026-11-30_14
+_ROTATION = re.compile(r"([._-][0-9]+)+$")
 
 
 def format_by_name(path: str) -> str | None:
@@ -394,7 +397,7 @@ class Tailer:
                 continue
             key = key_of(*ident)
             cur = FileCursor(path=path, dev=ident[0], ino=ident[1], fp_len=0, fp=_EMPTY_FP, offset=0, line_no=0,
-                             header=headers.get(ident))
+                             header=headers.get(ident), fmt=format_by_name(path))
             plan.then.append(_Work(key, cur, path, st, False, key in self._old))
         for work in plan.first + plan.then:
             plan.state[work.key] = work.cursor

@@ -432,9 +432,10 @@ class Ingest:
                                 complete_tail=_tail_judge(fmt),
                                 exclude=dict(claimed))
                 for chunk in tailer.scan([src.path]):
-                    # a file's own name first (a.jsonl.1 and a.jsonl.1.gz are JSONL); one that names none keeps the
-                    # format of the pattern that found it
-                    fmt_file = src.format or format_of(chunk.path, None) or format_of(src.path, None)
+                    # a file's own name first (a.jsonl.1 and a.jsonl.1.gz are JSONL), then the name it was first seen
+                    # under (renamed to `p.jsonl.old`, its unread rows were dropped without a word); one that names
+                    # none keeps the format of the pattern that found it
+                    fmt_file = src.format or format_of(chunk.path, None) or chunk.cursor.fmt or format_of(src.path, None)
                     if fmt_file == "parquet":
                         continue
                     vendor = _vendor(fmt_file)
