@@ -37,9 +37,11 @@ def _building(tmp: Path) -> tuple[subprocess.Popen, Path]:
 
 
 def _idle(folder: Path) -> None:
-    """Its last change long ago (a folder changed in the last minutes may be another PID namespace's build)."""
+    """Its last change long ago, its pieces' too (a folder changed in the last minutes may be another PID
+    namespace's build)."""
     past = time.time() - 3600
-    os.utime(folder, (past, past))
+    for path in (folder, *folder.iterdir()):
+        os.utime(path, (past, past))
 
 
 def test_a_build_removes_the_spool_of_a_killed_build_and_keeps_a_live_ones(tmp_path):

@@ -29,7 +29,6 @@ import functools
 import os
 import re
 import shutil
-import tempfile
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
@@ -40,6 +39,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from console import process_temp
 from console.sources import compressed
 from console.sources.lakes import ISO_DAY
 
@@ -109,44 +109,14 @@ class _Spool:
 _spool: _Spool | None = None
 
 
-SPOOL_PREFIX = "mlops-console-rollup-"
-SPOOL_IDLE_S = 600.0
-
-
-def _sweep(parent: str, now: float | None = None) -> None:
-    """Removes the spool folders of builds whose process is gone. A build killed outright (SIGKILL, the OOM killer,
-    a cron timeout's `kill -9`) runs no `finally`, and its folder holds about 0.6 times its text logs' size: each
-    such run left it in the temporary folder for good. A folder is named for its process (`SPOOL_PREFIX` + pid);
-    one whose process is alive, whose name says no pid, or that changed in the last `SPOOL_IDLE_S` (a pid not
-    seen from here, another PID namespace sharing the folder, may still be writing it) is left alone."""
-    import time
-
-    now = time.time() if now is None else now
-    try:
-        names = os.listdir(parent)
-    except OSError:
-        return
-    for name in names:
-        pid = name[len(SPOOL_PREFIX):].split("-", 1)[0] if name.startswith(SPOOL_PREFIX) else ""
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        path = os.path.join(parent, name)
-        try:
-            if now - os.stat(path).st_mtime < SPOOL_IDLE_S:
-                continue
-            os.kill(int(pid), 0)
-        except ProcessLookupError:  # gone: its folder is nobody's
-            shutil.rmtree(path, ignore_errors=True)
-        except (OSError, OverflowError):  # alive (another user's: not ours to judge), or no such pid at all
-            continue
+SPOOL_PREFIX = "mlops-console-rollup-"  # + pid: a killed build's folder is removed by the next (`process_temp`)
 
 
 @contextmanager
 def parsed_once():
     """Within it, each text file is parsed once and its pieces read back from a temporary folder (see the module)."""
     global _spool
-    _sweep(tempfile.gettempdir())
-    folder = tempfile.mkdtemp(prefix=f"{SPOOL_PREFIX}{os.getpid()}-")
+    folder = process_temp.make(SPOOL_PREFIX)
     before, _spool = _spool, _Spool(folder)
     try:
         yield

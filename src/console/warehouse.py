@@ -18,7 +18,6 @@ import functools
 import os
 import re
 import shutil
-import tempfile
 import threading
 import time
 import weakref
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import duckdb
 
+from console import process_temp
 from console.config import Config
 from console.sources import endpoints, field_names
 from console.sources.contract import FIELDS, PROVENANCE_FIELDS
@@ -47,6 +47,9 @@ from console.store.place import (  # noqa: F401
     SMALL_ROWS, STEP_ROWS, TIER_ROWS, cache_path, format_of, is_lake_dataset, is_lake_source, is_parquet_source,
     store_path)
 from console.store.views import _VIEW_NAME, TS_CAST, Views, _sql_text  # noqa: F401 - _VIEW_NAME: tests import it
+
+
+TMP_STORE_PREFIX = "mlops-console-store-"
 
 
 def _seconds(text, default: float) -> float:
@@ -203,7 +206,8 @@ class Warehouse(Ingest, Counting, InPlace, Lakes, Views, Footers, Compaction):
                 why = getattr(exc, "strerror", None) or type(exc).__name__
                 self.note = (f"store {wanted} cannot be written ({why}); "
                              "working in a temporary store for this process")
-        self._tmp = tempfile.mkdtemp(prefix="mlops-console-store-")
+        # named for this process: one killed outright (no finalizer runs) leaves it, and the next removes it
+        self._tmp = process_temp.make(TMP_STORE_PREFIX)
         # removed when this store is closed, collected or the process exits: a script or test that never
         # calls close() must not leave its temporary store behind
         self._cleanup = weakref.finalize(self, shutil.rmtree, self._tmp, True)
