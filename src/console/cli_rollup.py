@@ -62,8 +62,8 @@ def _spark_problem(master: str) -> str | None:
 def cmd_rollup(args, cfg: Config) -> int:
     from console import rollup_build
 
-    def say(msg: str) -> None:
-        print(msg, file=sys.stderr)
+    def say(msg: str) -> None:  # progress and notes name models, paths and objects: data, spelled out
+        print(printable(msg), file=sys.stderr)
 
     try:
         since, until = _time(getattr(args, "since", None), "--since"), _time(args.until, "--until")
@@ -79,9 +79,9 @@ def cmd_rollup(args, cfg: Config) -> int:
                                first_reads=not args.no_ready, progress=say,
                                note=lambda line: say(f"mlops-console: rollup: {line}"))
     except rollup_build.RollupRefused as exc:
-        print(f"mlops-console: {exc}", file=sys.stderr)
+        print(f"mlops-console: {printable(str(exc))}", file=sys.stderr)
         return _EXIT[exc.kind]
-    print(json.dumps(run.summary(), indent=2) if args.format == "json" else run.text())
+    print(json.dumps(run.summary(), indent=2) if args.format == "json" else printable(run.text()))
     # A source that cannot be rolled up is a configuration matter: the others are built, and the
     # exit code says not everything was.
     return EXIT_USAGE if run.skipped else EXIT_OK

@@ -167,7 +167,10 @@ def ready(cfg: Config, path: Path, until: datetime | None = None, progress=None)
             if fit:  # the labels' catch-up record (`.verified/<model>.labels.json`): quality's first count
                 svc.quality(model, fit[-1], environment=READY_ENVIRONMENT)
     except Exception as exc:  # noqa: BLE001 - the rollups are built; a read failing here fails in the console too
-        print(f"mlops-console: rollup: first reads not prepared: {type(exc).__name__}: {exc}", file=sys.stderr)
+        from console.safe_text import printable
+
+        print(printable(f"mlops-console: rollup: first reads not prepared: {type(exc).__name__}: {exc}"),
+              file=sys.stderr)
     finally:
         if svc is not None:
             svc.close()
