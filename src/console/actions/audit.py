@@ -301,8 +301,10 @@ def _where(sink: str) -> str:
 
 
 def ship(sink: str, rec: dict[str, Any]) -> None:
-    """One record to `sink` (see `AuditLog`); raises on any failure."""
-    body = canonical(rec)
+    """One record to `sink` (see `AuditLog`); raises on any failure. The record as the trail stores it (`stored`): a
+    syslog viewer or a collector's console shows the shipped copy, and a reason's bidi override or C1 control
+    reached them raw in the canonical form."""
+    body = stored(rec)
     if sink.startswith(("http://", "https://")):
         import httpx
 
