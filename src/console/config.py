@@ -16,6 +16,7 @@ import re
 import tomllib
 import types
 import typing
+import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -801,7 +802,13 @@ def _keys(table: dict) -> dict[str, str]:
     for name, value in table.items():
         if not isinstance(value, str) or not value:
             raise ConfigError(f"keys.{name}", f"expected a key name such as \"r\" or \"f5\", got {_kind(value)}")
+        if any(unicodedata.category(c) in _NO_KEY for c in value):  # no key types it; the footer drew it raw
+            raise ConfigError(f"keys.{name}", f"expected a key name such as \"r\" or \"f5\", got {value!r}, "
+                                              "which holds a control or invisible character")
     return dict(table)
+
+
+_NO_KEY = {"Cc", "Cf", "Zl", "Zp"}  # controls (C0, C1), format (bidi, zero-width), line and paragraph separators
 
 
 def _environment(name: str, value: Any) -> Environment:
