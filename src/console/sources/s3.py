@@ -353,10 +353,16 @@ def error_code(exc: BaseException) -> str:
 _FRAME = re.compile(r"^\s+\d+: ", re.M)
 
 
+# The colour a native reader puts around its chain of causes ("ESC[31m↳ESC[0m"): decoration, spelled out as
+# `\x1b[31m` in every note once the message is made printable.
+_SGR = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def _without_backtrace(text: str) -> str:
-    """The message a native reader gave, without the backtrace it may print under it (one line is read)."""
+    """The message a native reader gave, without the backtrace it may print under it (one line is read) and
+    without its colour codes."""
     frame = _FRAME.search(text)
-    return text[:frame.start()] if frame else text
+    return _SGR.sub("", text[:frame.start()] if frame else text)
 
 
 def error(where: str, exc: BaseException, s: S3Settings | None = None) -> StorageError:
