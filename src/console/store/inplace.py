@@ -15,6 +15,7 @@ from console.sql import load_query
 from console.store import mapped_parquet
 from console.store.facts import ts_text, ts_value
 from console.store.place import _expand, is_parquet_source
+from console.store.lakes import TABLE_KEYS
 from console.store.views import _sql_list, as_features, struct_fields
 
 
@@ -120,8 +121,7 @@ class InPlace:
                 known = set(before) | self._known_columns(kind)
                 for name in sorted(set(kinds) - known):
                     having = [p for ps in kinds[name].values() for p in ps]
-                    notes.append(f"{kind}: new field {name!r} (in {len(having)} Parquet file"
-                                 f"{'s' if len(having) > 1 else ''}, e.g. {having[-1]})")
+                    notes.append(f"{kind}: new field {name!r} ({_where(having)})")
             self._facts.remember(key, sorted(set(kinds) | set(before or ())))
         return notes
 
@@ -194,6 +194,15 @@ NO_VALUES = "no values"
 
 _NUMBERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
             "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
+
+
+def _where(having: list[str]) -> str:
+    """Where a new field is: the Parquet files bringing it (one named), and the Delta or Iceberg tables whose schema
+    holds it (`lakes.table_key`)."""
+    tables = [p for p in having if p.startswith(TABLE_KEYS)]
+    files = [p for p in having if p not in tables]
+    said = [f"in {len(files)} Parquet file{'s' if len(files) > 1 else ''}, e.g. {files[-1]}"] if files else []
+    return "; ".join(said + [f"in {t}" for t in tables])
 
 
 def arrow_kind(arrow_type) -> str:

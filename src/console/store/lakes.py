@@ -21,6 +21,14 @@ from console.store.place import is_lake_dataset
 _UNFILTERABLE = re.compile(r"no kernel matching input types \((?:large_)?string(?:_view)?, (?:large_)?string(?:_view)?\)")
 
 
+TABLE_KEYS = ("the Delta table ", "the Iceberg table ")
+
+
+def table_key(fmt: str, path: str) -> str:
+    """How a Delta or Iceberg table stands among the Parquet files a field note names (`inplace._field_notes`)."""
+    return f"the {fmt.capitalize()} table {path}"
+
+
 class Lakes:
     """The Warehouse's lakes: opened, read, and set aside when they fail (mixed into it: `self` is the Warehouse)."""
 
@@ -94,13 +102,23 @@ class Lakes:
 
     def _lake_columns(self) -> dict[str, dict[str, dict[str, str]]]:
         """kind -> object URL -> field -> what it holds (`inplace.arrow_kind`), for the S3 Parquet objects listed,
-        from the footers kept of them (no request); what `_field_notes` says of files on disk, it says of these."""
+        from the footers kept of them (no request), and for each Delta or Iceberg table opened, from its schema
+        (`table_key` -> its fields: a field its schema gained, merged by a writer, is new as one a later Parquet
+        file brings is); what `_field_notes` says of files on disk, it says of these."""
         from console.sources import footers
         from console.sources.field_names import as_contract
         from console.store.inplace import arrow_kind
         from console.store.views import arrow_members, as_features
 
         out: dict[str, dict[str, dict[str, str]]] = {}
+        for name, fmt in self._lake_formats.items():
+            if fmt not in ("delta", "iceberg") or name not in self._lakes or name in self._lakes_down:
+                continue
+            schema = self._lake_schema(name)
+            fields = as_features({f.name: f.type for f in schema if f.name not in ("source", "loc")},
+                                 [(f.name, f.type) for f in arrow_members(schema)])
+            out.setdefault(self._lake_kinds[name], {})[table_key(fmt, self._lake_paths[name])] = {
+                n: arrow_kind(t) for n, t in fields.items()}
         for name, objects in self._lake_objects.items():
             kept = self._facts.remembered(self._footers_key(name)) or {}
             schemas, parsed = kept.get("schemas") or {}, {}
