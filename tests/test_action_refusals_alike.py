@@ -110,20 +110,21 @@ async def test_a_gate_refusal_in_the_dialog_records_the_reason_typed(demo_dir, t
     assert (t["outcome"], t["gates"]) == (c["outcome"], c["gates"])
 
 
-def _just_made_champion(ws: Path) -> None:
-    """Another operator promoted v4 thirty seconds ago (the console's own tag says who and when)."""
+def _just_made_champion(ws: Path, at: str) -> None:
+    """Another operator promoted v4 at `at` (the console's own tag says who and when)."""
     client = _client(ws)
     client.set_registered_model_alias(MODEL, "champion", "4")
     client.delete_registered_model_alias(MODEL, "canary")
-    at = (datetime.now(timezone.utc) - timedelta(seconds=30)).isoformat(timespec="seconds").replace("+00:00", "Z")
     client.set_registered_model_tag(MODEL, "console.last_move.champion", json.dumps(
         {"by": "priya", "at": at, "from": "3", "to": "4", "action_id": "elsewhere"}))
 
 
 async def test_a_race_lost_to_the_same_change_is_a_conflict_at_both_doors(demo_dir, tmp_path, monkeypatch):
     by_cli, by_tui = _copy(demo_dir, tmp_path / "cli"), _copy(demo_dir, tmp_path / "tui")
+    # one time for both workspaces: read for each, the two messages named two seconds when a second ticked between
+    at = (datetime.now(timezone.utc) - timedelta(seconds=30)).isoformat(timespec="seconds").replace("+00:00", "Z")
     for ws in (by_cli, by_tui):
-        _just_made_champion(ws)
+        _just_made_champion(ws, at)
     assert _cli(by_cli, monkeypatch, ["promote", MODEL, "4", "--reason", REASON, "--yes"]) == 3
     said = await _tui(by_tui, monkeypatch, "production", "4")
     assert said.startswith("cannot run: v4 is already champion"), said
