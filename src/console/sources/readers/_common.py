@@ -28,6 +28,10 @@ from console.sources.contract import LABEL, PREDICTION, Parsed, Rejected
 RAW_CHARS = 300
 _TYPES = {**PREDICTION, "status": pa.string(), "sampling_weight": pa.float64()}
 _LABEL_TYPES = dict(LABEL)
+# Columns vendor readers add beside the contract, typed when a chunk holds no value of them (no span had cache reads,
+# a Batch file of Embeddings judges no refusal): as text, the store said the field held "more than one type" and read
+# the counts as text from then on. Only an all-empty column takes this type, so no value is ever dropped for it.
+_ABSENT_TYPES = {"cached_tokens": pa.int64(), "refused": pa.bool_()}
 _EPOCH = datetime(1970, 1, 1)
 _HOUR_PATH = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/(\d{2})/")
 
@@ -515,7 +519,7 @@ def _column(name: str, values: list, types: Mapping[str, pa.DataType]) -> pa.Arr
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
         return pa.array([None if v is None else text_of(v) for v in values], type=pa.string())
     if pa.types.is_null(arr.type):
-        return arr.cast(pa.string())
+        return arr.cast(_ABSENT_TYPES.get(name, pa.string()))
     if pa.types.is_nested(arr.type):
         return pa.array([None if v is None else text_of(v) for v in values], type=pa.string())
     return arr
