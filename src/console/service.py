@@ -181,6 +181,11 @@ class Service:
         latest = self.warehouse.last_seen(model, datetime.max, environment) if model is not None else self.latest_ts()
         where = "this window" if span == asked else f"the {said} before {at.isoformat()}Z"
         if latest is None and model is not None and self.latest_ts() is not None:
+            # its rows may all name another environment (an OTLP resource's "prod"): say which, not "no rows"
+            other = sorted({env for m, env in self.warehouse.seen_pairs() if m == model and env and env != environment})
+            if environment is not None and other:
+                return (f"no rows in {where}; {model}'s rows are in environment {', '.join(map(repr, other))}, not "
+                        f"{environment!r} (--environment {other[0]})")
             return f"no rows in {where}; the logs hold no rows for {model}"
         return f"no rows in {where}; " + (f"the newest row is at {latest.isoformat()}Z" if latest
                                              else "the logs hold no rows yet")
