@@ -837,6 +837,13 @@ class RollupRules:
                 # an hour holding a change is read raw: the change's instant, as the raw path places it (from
                 # the hour's sums the onset was the hour's start, and the incident's id another)
                 mixed = rows.group_by("hour").agg(pl.col("_k").n_unique().alias("k")).filter(pl.col("k") > 1)["hour"]
+                # so is the hour a key's stretch ends in before another's (and the last hour, which the raw edge
+                # after may change): the onset is the old key's last request, which an hour's block said as the
+                # hour's end (a nightly batch's v2 had its spike at 02:59:59 the night before, raw at 02:04:59)
+                keyed = rows.filter(~pl.col("hour").is_in(mixed.implode())).group_by("hour").agg(
+                    pl.col("_k").first()).sort("hour")
+                ends = keyed.filter((pl.col("_k") != pl.col("_k").shift(-1)).fill_null(True))["hour"]
+                mixed = pl.concat([mixed, ends]).unique()
                 rows = rows.filter(~pl.col("hour").is_in(mixed.implode()))
                 cut += [(max(h - US, self.since), h + HOUR - US) for h in mixed.sort()]
                 priced = co.parts_cost(rows.rename({"rows": "requests"}).with_columns(pl.col("hour").alias("ts")),
