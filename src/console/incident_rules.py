@@ -745,30 +745,19 @@ class RuleEvaluator:
         known = at if at is not None else rows["label_ts"].max()  # the labels known now: at the latest, the last
         return max(run.onset, known) if isinstance(known, datetime) else run.onset
 
-    def _first_evidence(self, ctx: "Context", rule: AlertRule, run) -> tuple[datetime, datetime, datetime] | None:
-        """(when, window start, window end) of the quality run's window whose evidence came first, as the first
-        view to see it sized it (`evidence.first_evidence`): its detection and onset then hold for every later view.
-        Not always the run's first window: late labels can make a window before the one a view saw breach first
-        breach too, days later, and the run then began there (a view said "detected 20:46" of an incident an 18:00
-        view had listed). A window's evidence is never before its end, so the windows after the first are tried
-        only up to the earliest evidence found. Made once per run."""
+    def _first_evidence(self, ctx: "Context", rule: AlertRule, run) -> tuple[datetime, datetime] | None:
+        """(when, window start) of a quality run's first breaching window as the first view to see it sized it
+        (`evidence.first_evidence`): its detection and onset then hold for every later view. Made once per run."""
         key = (rule.name, run.onset)
         if key not in ctx.first:
             metric = rule.metric
             expected = self.mon.expected(ctx.model).get("accuracy" if metric == "accuracy_drop" else "mae")
-            joined = he.served(ctx.joined(self.mon)).filter(pl.col("label").is_not_null())
+            rows = he.served(ctx.joined(self.mon)).filter(pl.col("label").is_not_null() & (pl.col("ts") <= run.onset))
             if metric == "accuracy_drop":
-                joined = joined.filter(pl.col("prediction").is_not_null())
-            span, best, hi = parse_window(rule.window), None, run.onset
-            step = ctx.step(span)
-            while expected is not None and hi <= ctx.now and (run.end is None or hi < run.end) \
-                    and (best is None or hi < best[0]):
-                got = ev.first_evidence(joined.filter(pl.col("ts") <= hi), metric, hi, span, expected,
-                                        rule.threshold, MIN_LABELS, op=rule.op, hourly=ctx.hourly)
-                if got is not None and (best is None or got[0] < best[0]):
-                    best = (*got, hi)
-                hi += step
-            ctx.first[key] = best
+                rows = rows.filter(pl.col("prediction").is_not_null())
+            ctx.first[key] = None if expected is None else ev.first_evidence(
+                rows, metric, run.onset, parse_window(rule.window), expected, rule.threshold, MIN_LABELS, op=rule.op,
+                hourly=ctx.hourly)
         return ctx.first[key]
 
     def _onset(self, ctx: "Context", rule: AlertRule, run, extra: dict, after: datetime | None = None):
@@ -830,7 +819,6 @@ class RuleEvaluator:
             labelled = he.served(ctx.joined(self.mon)).filter(pl.col("label").is_not_null())
             seen = self._first_evidence(ctx, rule, run)
             if seen is not None:  # the labels and the window the first view to see it had: it holds for later ones
-                hi = seen[2]
                 lo, prev = seen[1], seen[1] - (hi - seen[1])
                 if "label_ts" in labelled.columns:
                     labelled = labelled.filter(pl.col("label_ts").is_null() | (pl.col("label_ts") <= seen[0]))
