@@ -14,27 +14,19 @@ from datetime import datetime, timedelta
 import pytest
 
 from console.cli import main
+from llm_versions import llm_workspace
 
 START, CHANGE = datetime(2026, 8, 1), datetime(2026, 8, 3, 10, 0, 30)
 STEP = timedelta(minutes=10)
 
 
 def _workspace(tmp_path, rollups: bool):
-    rows, t, i = [], START, 0
+    stamps, t = [], START
     while t < CHANGE + timedelta(days=1):
-        v2 = t >= CHANGE
-        rows.append({"ts": t.isoformat() + "Z", "model": "llm", "version": "2" if v2 else "1", "request_id": f"r{i}",
-                     "prediction": "ok", "latency_ms": 100.0, "input_tokens": 3000 if v2 else 1000,
-                     "output_tokens": 200})
-        i, t = i + 1, t + STEP
-    (tmp_path / "p.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    config = ('[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "p.jsonl"\n'
-              '[models.llm]\ntask = "llm"\n[models.llm.prices]\ninput_per_1m = 3.0\noutput_per_1m = 15.0\n')
-    if rollups:
-        config += "[rollups]\nmin_rows = 10\n"
-    (tmp_path / "mlops-console.toml").write_text(config, encoding="utf-8")
-    fiftieth = [datetime.fromisoformat(r["ts"][:-1]) for r in rows if r["version"] == "2"][49]
-    return str(tmp_path / "mlops-console.toml"), fiftieth
+        stamps.append(t)
+        t += STEP
+    fiftieth = [t for t in stamps if t >= CHANGE][49]
+    return llm_workspace(tmp_path, stamps, CHANGE, rollups), fiftieth
 
 
 def _spike(capsys, cfg: str, at: datetime) -> dict:

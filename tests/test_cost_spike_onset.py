@@ -15,27 +15,15 @@ from datetime import datetime, timedelta
 import pytest
 
 from console.cli import main
+from llm_versions import llm_workspace
 
 START, LAST_V1, FIRST_V2 = datetime(2026, 8, 1), datetime(2026, 8, 3, 11, 20), datetime(2026, 8, 3, 12, 37, 30)
 
 
 def _workspace(tmp_path, rollups: bool) -> str:
-    rows, i = [], 0
     stamps = [START + timedelta(minutes=10 * k) for k in range(int((LAST_V1 - START) / timedelta(minutes=10)) + 1)]
     stamps += [FIRST_V2 + timedelta(minutes=10 * k) for k in range(120)]
-    for t in stamps:
-        v2 = t >= FIRST_V2
-        rows.append({"ts": t.isoformat() + "Z", "model": "llm", "version": "2" if v2 else "1", "request_id": f"r{i}",
-                     "prediction": "ok", "latency_ms": 100.0, "input_tokens": 3000 if v2 else 1000,
-                     "output_tokens": 200})
-        i += 1
-    (tmp_path / "p.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    config = ('[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "p.jsonl"\n'
-              '[models.llm]\ntask = "llm"\n[models.llm.prices]\ninput_per_1m = 3.0\noutput_per_1m = 15.0\n')
-    if rollups:
-        config += "[rollups]\nmin_rows = 10\n"
-    (tmp_path / "mlops-console.toml").write_text(config, encoding="utf-8")
-    return str(tmp_path / "mlops-console.toml")
+    return llm_workspace(tmp_path, stamps, FIRST_V2, rollups)
 
 
 @pytest.mark.parametrize("rollups", [False, True], ids=["raw", "rollups"])
