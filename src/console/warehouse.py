@@ -113,6 +113,7 @@ class Warehouse(Ingest, Counting, InPlace, Lakes, Views, Footers, Compaction):
         self._lake_objects: dict[str, dict[str, dict]] = {}
         self._lake_files: dict[str, dict[str, tuple]] = {}  # Delta and Iceberg tables' data files (`lake_files`)
         self._lakes_listed = False  # every lake listed by this process's last refresh (not kept from before)
+        self._tmp_swept = False  # the half-written segments of killed processes removed (`Ingest._refresh`)
         self._lake_paths: dict[str, str] = {}  # lake_N -> its configured path, to name it
         self._lake_formats: dict[str, str | None] = {}  # lake_N -> its configured format (a table's files' mark)
         # lake_N -> the one line saying why its objects cannot be read now: no view reads it until the next

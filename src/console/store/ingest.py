@@ -169,8 +169,12 @@ class Ingest:
                                            "has so far", *damage, *pnotes))
             try:
                 # a segment half-written by a refresh killed outright (SIGKILL, the OOM killer): only a merge swept
-                # them, and a store with none due kept them for good (67 MB after 14 killed catch-ups in the h4 probe)
-                self._sweep_tmp()
+                # them, and a store with none due kept them for good (67 MB after 14 killed catch-ups in the h4 probe).
+                # Once a process (its first refresh), not on every live refresh: another's kill is seen by the next
+                # process, and this one's merges sweep too
+                if not self._tmp_swept:
+                    self._sweep_tmp()
+                    self._tmp_swept = True
                 m = self._readable(self._load_manifest())
                 fingerprint, names = _sources_fingerprint(self.cfg), source_names(self.cfg)
                 if m.damaged:
