@@ -21,12 +21,12 @@ from console.store.place import is_lake_dataset
 _UNFILTERABLE = re.compile(r"no kernel matching input types \((?:large_)?string(?:_view)?, (?:large_)?string(?:_view)?\)")
 
 
-TABLE_KEYS = ("the Delta table ", "the Iceberg table ")
-
-
 def table_key(fmt: str, path: str) -> str:
     """How a Delta or Iceberg table stands among the Parquet files a field note names (`inplace._field_notes`)."""
     return f"the {fmt.capitalize()} table {path}"
+
+
+TABLE_KEYS = tuple(table_key(fmt, "") for fmt in ("delta", "iceberg"))  # what `table_key` starts with
 
 
 class Lakes:
