@@ -147,7 +147,6 @@ def test_both_rollup_engines_read_the_log_under_its_own_names(tmp_path):
     rollup_text.forget()
     local = rollup_engine.local_builder([source], None, specs)(START, end)
     assert _rows_by_model(local) == hand
-    pytest.importorskip("pyspark")
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from console.spark import rollup_job
 

@@ -212,7 +212,6 @@ def test_the_rows_of_the_open_hour_are_counted_as_left(tmp_path):
 
 
 def test_rollup_with_an_unreachable_spark_master_says_so_in_one_line(tmp_path):
-    pytest.importorskip("pyspark")
     import socket
 
     with socket.socket() as s:  # a port nothing listens on
@@ -269,7 +268,6 @@ def test_rollup_against_a_port_that_is_not_a_spark_master_says_so_in_one_line(tm
     retries and Java stack traces on the terminal (the TCP check passed). The console now asks the port one
     Spark RPC request (Spark's own transport framing) first: no Spark answer within 5 s is one line naming the
     master and what the port did, exit 4, and no JVM is started (its log file is never opened)."""
-    pytest.importorskip("pyspark")
     listener = _NotSpark(mode)
     log = tmp_path / "jvm.log"
     try:
@@ -294,7 +292,6 @@ def test_a_spark_rollup_keeps_the_jvm_output_off_the_terminal(tmp_path):
     """`rollup --engine spark` on local[1]: the JVM's own lines (spark-submit's, log4j's) go to the log file it
     names on stderr; stderr holds only the console's lines. Its Python workers run the console's own interpreter,
     not the `python3` on PATH (from a virtualenv that one lacks pyarrow: "No module named 'pyarrow'")."""
-    pytest.importorskip("pyspark")
     log = tmp_path / "jvm.log"
     cfg = _rollup_workspace(tmp_path)
     elsewhere = tmp_path / "path-bin"  # a PATH whose python3 is not the console's
@@ -320,7 +317,6 @@ def test_a_failing_spark_job_is_one_line_naming_the_workers_error(tmp_path):
     """A job that fails in Spark's Python workers (here the operator's own PYSPARK_PYTHON, which the console keeps,
     cannot start) is one line on stderr with the worker's words and the JVM log, exit 4: not Py4J's message with
     the JVM's stack of a hundred lines folded into it."""
-    pytest.importorskip("pyspark")
     log = tmp_path / "jvm.log"
     cfg = _rollup_workspace(tmp_path)
     broken = tmp_path / "python-broken"

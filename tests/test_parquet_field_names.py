@@ -153,7 +153,6 @@ def test_both_rollup_engines_read_the_parquet_log_under_its_own_names(tmp_path):
     late = {m: n for m, n in preds.filter(pl.col("ts") >= START + timedelta(hours=2)).group_by("model").len()
             .iter_rows()}
     assert _rows_by_model(rollup_engine.local_builder([source], None, specs)(START + timedelta(hours=2), end)) == late
-    pytest.importorskip("pyspark")
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from console.spark import rollup_job
 

@@ -12,7 +12,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
-import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_operator_pass2 import _cli  # noqa: E402
@@ -94,7 +93,6 @@ def test_both_engines_build_every_good_jsonl_row_and_count_the_bad_ones(tmp_path
     first_bad_byte = path.read_bytes().split(b"\n")[40].index(b"\xff")  # where the store's reason places it
     assert rollup_text.set_aside() == {f"not UTF-8 (byte {first_bad_byte})": 1, "invalid JSON": 1,
                                        "not a JSON object": 1}
-    pytest.importorskip("pyspark")
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from console.spark import rollup_job
 

@@ -124,7 +124,6 @@ def test_late_rows_in_a_new_file_rebuild_exactly_their_hour(ws, capsys, engine):
     extra = ("--engine", "spark", "--master", "local[1]") if engine == "spark" else ()
     if engine == "spark":
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-        pytest.importorskip("pyspark")
     first = _rollup(config, capsys, *extra)
     assert first["ranges_built"] > 0
     assert _rolled(rollups) == _counted(logs)
@@ -163,7 +162,6 @@ def test_late_rows_in_a_new_file_rebuild_exactly_their_hour(ws, capsys, engine):
 def test_spark_and_the_local_engine_count_the_rebuilt_hours_alike(ws, capsys, tmp_path):
     """The same late file, one folder built by each engine: the same hour counts, which polars gives."""
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    pytest.importorskip("pyspark")
     config, _, _ = ws
     logs = config.parent / "logs"
     folders = {e: tmp_path / f"rollups-{e}" for e in ("local", "spark")}
