@@ -391,11 +391,43 @@ def v2_tensors(tensors: list[dict], feature_names: list[str] | None) -> list[dic
     return rows
 
 
-def v2_outputs(tensors: list[dict]) -> list[Any]:
-    """The first output tensor, one value (or row of k values) per example."""
-    if not tensors or not isinstance(tensors[0], dict) or not isinstance(tensors[0].get("data"), list):
+def v2_outputs(tensors: list[dict], options: Mapping[str, Any] | None = None) -> list[Any]:
+    """One value (or row of k values) per example from V2 output tensors.
+
+    One tensor is the prediction. Of several (a classifier's `label` and `probability`, ONNX's `output_label`
+    and `output_probability`), the score is `options.score_tensor`, else the one named for a probability or
+    score; the label is `options.label_tensor`, else the first other one; each example is then
+    `{"prediction": label, "probability": score}` for `map_output`. Only the first tensor was read: a response
+    listing the label second had its probabilities taken for the prediction."""
+    options = options or {}
+    if not tensors or not all(isinstance(t, dict) and isinstance(t.get("data"), list) for t in tensors):
         raise BadRecord("V2 response without an output tensor")
-    t = tensors[0]
+    by_name = {t.get("name"): t for t in tensors}
+    for key in ("label_tensor", "score_tensor"):
+        if options.get(key) is not None and options[key] not in by_name:
+            raise BadRecord(f"no output tensor {options[key]!r} (options.{key}); the response has "
+                            + ", ".join(repr(n) for n in by_name))
+    if len(tensors) == 1 and options.get("score_tensor") is None:
+        return _v2_values(tensors[0])
+    score = by_name.get(options.get("score_tensor")) or next(
+        (t for t in tensors if _SCORE_TENSOR.search(str(t.get("name") or ""))), None)
+    label = by_name.get(options.get("label_tensor")) or next((t for t in tensors if t is not score), None)
+    if options.get("score_tensor") is None and options.get("label_tensor") is None and score is None:
+        return _v2_values(tensors[0])  # no tensor names a score: the first is the prediction, as one tensor is
+    labels = _v2_values(label) if label is not None else None
+    scores = _v2_values(score) if score is not None else None
+    n = len(labels if labels is not None else scores)
+    if labels is not None and scores is not None and len(scores) != n:
+        raise BadRecord(f"output tensors {label.get('name')!r} and {score.get('name')!r} hold {n} and "
+                        f"{len(scores)} examples")
+    return [{**({"prediction": labels[i]} if labels is not None else {}),
+             **({"probability": scores[i]} if scores is not None else {})} for i in range(n)]
+
+
+_SCORE_TENSOR = re.compile(r"prob|score", re.IGNORECASE)
+
+
+def _v2_values(t: dict) -> list[Any]:
     data = _flatten(t["data"])
     shape = t.get("shape") or [len(data)]
     n = int(shape[0]) if shape else 1
@@ -411,8 +443,9 @@ def _flatten(data: list) -> list:
     return data
 
 
-def outputs(body: Any) -> list[Any]:
-    """One output per example from `{predictions: [...]}`, V2 `{outputs: [...]}`, a list, or a scalar."""
+def outputs(body: Any, options: Mapping[str, Any] | None = None) -> list[Any]:
+    """One output per example from `{predictions: [...]}`, V2 `{outputs: [...]}` (`v2_outputs`), a list, or a
+    scalar."""
     if isinstance(body, dict):
         if "predictions" in body:
             preds = body["predictions"]
@@ -421,7 +454,7 @@ def outputs(body: Any) -> list[Any]:
                 return [dict(zip(preds, vals)) for vals in zip(*cols)] if cols and isinstance(cols[0], list) else [preds]
             return preds if isinstance(preds, list) else [preds]
         if "outputs" in body and isinstance(body["outputs"], list):
-            return v2_outputs(body["outputs"])
+            return v2_outputs(body["outputs"], options)
         return [body]
     if isinstance(body, list):
         return body
@@ -627,7 +660,8 @@ _OPTION_TYPES: dict[str, tuple[str, tuple[type, ...]]] = {
 
 
 # The options of every reader that maps model outputs (`map_output`) or prices tokens (`priced`).
-OUTPUT_OPTIONS = frozenset({"threshold", "positive_label", "negative_label", "classes"})
+OUTPUT_OPTIONS = frozenset({"threshold", "positive_label", "negative_label", "classes", "label_tensor",
+                            "score_tensor"})
 PRICE_OPTIONS = frozenset({"input_per_1m", "output_per_1m", "cached_per_1m"})
 
 

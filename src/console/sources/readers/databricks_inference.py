@@ -151,7 +151,7 @@ def _request(loc: int, rec: dict, options: Mapping[str, Any]) -> list[dict]:
         return [row]
     names = list(options["features"]) if options.get("features") else None
     examples = instances(request, names) if request is not None else [{}]
-    results = outputs(response) if ok and response is not None else []
+    results = outputs(response, options) if ok and response is not None else []
     if results and len(results) != len(examples):
         raise BadRecord(f"{len(examples)} examples in the request but {len(results)} predictions")
     n = len(examples)

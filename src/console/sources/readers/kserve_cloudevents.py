@@ -300,7 +300,7 @@ def _rows(req: dict, resp: dict, options: Mapping[str, Any]) -> list[dict]:
     failure = _failure(resp["data"])
     examples = _examples(req["data"], names, failure)
     results = [None] * len(examples) if failure else _per_example(_seldon_out(resp["data"]), len(examples)) \
-        or outputs(resp["data"])
+        or outputs(resp["data"], options)
     if len(results) != len(examples):
         raise BadRecord(f"{len(examples)} instances in the request but {len(results)} predictions in the response")
     t_req, t_resp = parse_time(req["t"]), parse_time(resp["t"])

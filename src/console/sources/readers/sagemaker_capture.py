@@ -93,7 +93,7 @@ def _record(loc: int, obj: dict, names: list[str] | None, options: Mapping[str, 
     except BinaryPayload as exc:  # the prediction is still good: kept without features, the type counted
         rows, binary = [], exc
     try:
-        results = _outputs(out) if isinstance(out, dict) else []
+        results = _outputs(out, options) if isinstance(out, dict) else []
     except BinaryPayload as exc:
         raise BadRecord(f"endpointOutput is {exc}: no prediction to read") from None
     if binary is not None:
@@ -138,8 +138,8 @@ def _is_csv(part: dict) -> bool:
     return enc == "CSV" or (enc == "BASE64" and "csv" in str(part.get("observedContentType", "")).lower())
 
 
-def _outputs(part: dict) -> list[Any]:
+def _outputs(part: dict, options: Mapping[str, Any]) -> list[Any]:
     data = _payload(part)
     if _is_csv(part):
         return [csv_cell(r[0]) if len(r) == 1 else [csv_cell(c) for c in r] for r in data]
-    return outputs(data)
+    return outputs(data, options)
