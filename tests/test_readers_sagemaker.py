@@ -82,7 +82,7 @@ def test_ground_truth_joins_late_on_inference_id_else_event_id():
     assert {r["ts"] for r in labels.values()} == {datetime(2026, 11, 30, 12)}
     reasons = {r.loc: r.reason for r in out.rejected}
     assert reasons == {6: "not a ground-truth record: no groundTruthData / eventMetadata",
-                       7: "2 CSV values where one label is expected"}
+                       7: "2 values where one label is expected"}
 
 
 def test_probabilities_without_a_threshold_are_said():

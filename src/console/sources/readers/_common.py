@@ -650,7 +650,7 @@ def option_number(options: Mapping[str, Any], key: str, default: float) -> float
 _OPTION_TYPES: dict[str, tuple[str, tuple[type, ...]]] = {
     **{k: ("text", (str,)) for k in ("model", "version", "environment", "endpoint", "variant", "feature_prefix", "unit",
                                       "evaluation", "assessment", "positive_label", "negative_label",
-                                      "tracking_uri")},
+                                      "tracking_uri", "label_tensor", "score_tensor", "label_key")},
     "batch_time": ("a time", (str, int, float)), "lookback": ("a duration", (str, int, float)),
     **{k: ("a number", (int, float)) for k in ("threshold", "sampling_percentage", "input_per_1m", "output_per_1m", "cached_per_1m",
                                                "pair_timeout_s", "wrapper_window_s", "max_waiting")},

@@ -5,6 +5,9 @@ merge rules the `eventId` here holds the capture's `inferenceId` when the caller
 `eventId`, which is exactly the capture reader's `request_id`, so labels join on it (LABEL_KEY
 `request_id` <- `eventMetadata.eventId`). The record carries no time; the files are foldered by when the label
 was collected (`yyyy/mm/dd/hh/`), so that hour is the label's ts when the path has it.
+
+`data` is the label: CSV text, or JSON (AWS documents CSV; a JSON label is its value: a scalar, a single-key
+object's value such as `{"label": 1}`, or `options.label_key`'s; the object's text was kept, equal to no prediction).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ FORMAT = "sagemaker-ground-truth"
 LINE_BASED = True
 LABEL_KEY = "request_id"
 # The [logs.options] this reader reads; any other is named in a note (a typo costs only itself).
-OPTIONS = frozenset()
+OPTIONS = frozenset({"label_key"})
 
 
 @cleaned
@@ -30,6 +33,7 @@ def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, An
     rejected: list = []
     labels: list[dict] = []
     collected = hour_from_path(source)
+    key_name = options.get("label_key")
     for loc, obj, raw in json_lines(body, first_line, rejected):
         try:
             data, meta = obj.get("groundTruthData"), obj.get("eventMetadata")
@@ -39,14 +43,52 @@ def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, An
             if not isinstance(key, str) or not key:
                 raise BadRecord("eventMetadata.eventId missing")
             value = decode_payload(data.get("data"), data.get("encoding"), data.get("observedContentType"))
-            if isinstance(value, list) and value and isinstance(value[0], list):  # CSV rows
-                cells = [c for row in value for c in row]
-                if len(cells) != 1:
-                    raise BadRecord(f"{len(cells)} CSV values where one label is expected")
-                value = cells[0]
-            if value is None or value == "" or value == []:
+            values = _csv_labels(value) if _is_csv_rows(value) else _json_labels(value, key_name)
+            if not values or any(v is None or v == "" for v in values):
                 raise BadRecord("empty label")
-            labels.append(label_row(loc, key, value, collected))
+            if len(values) != 1:
+                raise BadRecord(f"{len(values)} values where one label is expected")
+            labels.append(label_row(loc, key, values[0], collected))
         except Exception as exc:  # noqa: BLE001 - a bad record costs only itself
             reject(rejected, loc, reason(exc), raw)
     return parsed([], labels, rejected, source)
+
+
+def _is_csv_rows(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(r, list) for r in value) and \
+        all(isinstance(c, str) for r in value for c in r)
+
+
+def _csv_labels(rows: list[list[str]]) -> list[Any]:
+    """One label per line, or a single line's N values (a k-row batch answered on one line, as capture reads it)."""
+    if all(len(r) == 1 for r in rows):
+        return [r[0] for r in rows]
+    if len(rows) == 1:
+        return rows[0]
+    raise BadRecord(f"CSV of {len(rows)} lines of several values: one label per row expected")
+
+
+def _json_labels(value: Any, key_name: str | None) -> list[Any]:
+    """A JSON label's values: a list is one label per row, each as one label is read."""
+    value = _json_label(value, key_name)
+    if isinstance(value, list):
+        out = [_json_label(v, key_name) for v in value]
+        if any(isinstance(v, (list, dict)) for v in out):
+            raise BadRecord("a list of labels holding a list or object: one value per row expected")
+        return out
+    return [value]
+
+
+def _json_label(value: Any, key_name: str | None) -> Any:
+    """An object's label: `options.label_key`'s value, else its one key's; a scalar or list is itself."""
+    if not isinstance(value, dict):
+        return value
+    if key_name is not None:
+        if key_name not in value:
+            raise BadRecord(f"JSON label has no {key_name!r} (options.label_key); it has "
+                            + ", ".join(repr(k) for k in list(value)[:5]))
+        return value[key_name]
+    if len(value) != 1:
+        raise BadRecord("JSON label object with keys " + ", ".join(repr(k) for k in list(value)[:5])
+                        + ": set options.label_key to the one holding the label")
+    return next(iter(value.values()))
