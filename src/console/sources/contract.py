@@ -21,6 +21,11 @@ if TYPE_CHECKING:
 CSV_NULLS = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "1.#IND", "1.#QNAN", "N/A", "NA", "NULL", "n/a",
              "null")
 
+# Columns a label reader adds when one record labels a whole event, whose prediction rows only the store can count
+# (a SageMaker ground-truth record for a multi-row capture): the event's id, how many labels the record holds, the
+# record's text. The store checks the count against the event's predictions, then drops them (`label_events`).
+EVENT_ID, EVENT_ROWS, EVENT_RAW = "_event_id", "_event_rows", "_event_raw"
+
 _ARROW = {"PREDICTION": "predictions", "LABEL": "labels", "DEPLOYMENT": "deployments"}
 
 

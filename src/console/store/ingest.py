@@ -25,6 +25,7 @@ from console.sources import compressed, endpoints, field_names
 from console.sources.contract import FIELDS, PREDICTION_RAW_ONLY, PROVENANCE_FIELDS, Rejected
 from console.sources.files import FileCursor, Tailer
 from console.sql import load_query
+from console.store import label_events
 from console.store.manifest import KINDS, Manifest
 from console.store.on_first_use import conform_plain, filelock, locations, merge, pa, parse, pc, readers, trace_poll
 from console.store.place import (FLUSH_BYTES, FLUSH_ROWS, MALFORMED_FIELDS, OWN_ROLLUPS, _sources_fingerprint,
@@ -290,6 +291,7 @@ class Ingest:
         notes: list[str] = []
         counts = {"bad": 0, "stepped": 0}
         reader_notes: dict[tuple[str, str], dict[str, None]] = {}  # (source, a reader's note) -> the files saying it
+        events_held: list[tuple[LogSource, str, pa.Table]] = []  # labels of whole events, to check against predictions
         self._ready = 0
         started = time.perf_counter()
 
@@ -298,6 +300,7 @@ class Ingest:
             due = self.step_rows if counts["stepped"] else self.first_step_rows
             if commit is None or read - counts["stepped"] < due:
                 return
+            settle_events()
             self._flush(pending, written)
             live = {k: c.to_dict() for k, c in tailer.state_so_far().items()}
             commit({k: list(v) for k, v in written.items()}, {**m.cursors, **cursors, sid: live})
@@ -374,6 +377,9 @@ class Ingest:
         def queue(src: LogSource, by_kind: list[tuple[str, pa.Table]], rejected: list[Rejected], path: str) -> None:
             """Typed rows of each kind into `pending`, and rows set aside; flushes a large backlog."""
             for kind, t in by_kind:
+                if kind == "labels" and label_events.marked(t):  # checked once this refresh's predictions are at hand
+                    events_held.append((src, path, t))
+                    continue
                 good, refused = self._conform(kind, t)
                 refused = field_names.explain(refused, getattr(src, "fields", ()))
                 if good.num_rows:
@@ -391,6 +397,19 @@ class Ingest:
             held = pending[src.kind]
             if sum(t.num_rows for t in held) >= FLUSH_ROWS or sum(t.nbytes for t in held) >= FLUSH_BYTES:
                 self._flush(pending, written)
+
+        def settle_events() -> None:
+            """The held labels of whole events checked against every prediction the store and this refresh hold
+            (`label_events`), then queued as any labels; before each write that commits, so none is lost."""
+            if not events_held:
+                return
+            files = [self.dir / "skeleton-predictions.parquet",
+                     *(self.dir / n for n in (self.manifest.segments.get("predictions", [])
+                                              + written.get("predictions", [])))]
+            settled = label_events.settle(self._con, events_held, files, pending["predictions"])
+            events_held.clear()
+            for src, path, kept, aside in settled:
+                queue(src, [("labels", kept)] if kept.num_rows else [], aside, path)
 
         read_by: dict[str, dict] = {}  # kind -> (a local file -> the first [[logs]] entry of that kind matching it)
         try:
@@ -471,6 +490,7 @@ class Ingest:
                     age(src, src.format, final=True)
                 missing += tailer.missing
                 notes += tailer.notes
+            settle_events()
             self._flush(pending, written)
         except BaseException:
             for names in written.values():

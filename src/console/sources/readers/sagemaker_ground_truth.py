@@ -7,7 +7,10 @@ merge rules the `eventId` here holds the capture's `inferenceId` when the caller
 was collected (`yyyy/mm/dd/hh/`), so that hour is the label's ts when the path has it.
 
 `data` is the label: CSV text, or JSON (AWS documents CSV; a JSON label is its value: a scalar, a single-key
-object's value such as `{"label": 1}`, or `options.label_key`'s; the object's text was kept, equal to no prediction).
+object's value such as `{"label": 1}`, or `options.label_key`'s). A record whose data holds N labels (N CSV lines, N
+values on one line, a JSON list) labels the N rows of a multi-row capture, keyed `{eventId}#{i}` as the capture
+reader keys them. Whether the capture has N rows is known only beside the predictions: each label row carries
+`EVENT_ID` and `EVENT_ROWS`, and the store sets a record aside whose count differs from its capture's (`ingest`).
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from console.sources.contract import Parsed
+from console.sources.contract import EVENT_ID, EVENT_RAW, EVENT_ROWS, Parsed
 from console.sources.readers._common import (
-    BadRecord, cleaned, decode_payload, hour_from_path, json_lines, label_row, parsed, reason, reject,
+    RAW_CHARS, BadRecord, cleaned, decode_payload, hour_from_path, json_lines, label_row, parsed, reason, reject,
 )
 
 FORMAT = "sagemaker-ground-truth"
@@ -46,9 +49,10 @@ def parse(body: bytes, *, source: str, first_line: int, options: Mapping[str, An
             values = _csv_labels(value) if _is_csv_rows(value) else _json_labels(value, key_name)
             if not values or any(v is None or v == "" for v in values):
                 raise BadRecord("empty label")
-            if len(values) != 1:
-                raise BadRecord(f"{len(values)} values where one label is expected")
-            labels.append(label_row(loc, key, values[0], collected))
+            n = len(values)
+            for i, v in enumerate(values):
+                labels.append({**label_row(loc, key if n == 1 else f"{key}#{i}", v, collected),
+                               EVENT_ID: key, EVENT_ROWS: n, EVENT_RAW: raw[:RAW_CHARS]})
         except Exception as exc:  # noqa: BLE001 - a bad record costs only itself
             reject(rejected, loc, reason(exc), raw)
     return parsed([], labels, rejected, source)
