@@ -73,3 +73,10 @@ def test_a_tensor_the_config_names_but_the_response_lacks_is_a_reason():
     assert out.predictions is None
     assert [r.reason for r in out.rejected] == ["no output tensor 'proba' (options.score_tensor); the response "
                                                 "has 'label', 'probability'"]
+
+
+def test_a_tensor_sent_as_binary_data_leaves_the_other_read():
+    """A tensor whose data went in the binary extension (no `data` list in the JSON) cannot be read; the
+    probability tensor beside it still is: its argmax the prediction, p1 the score (it was a set-aside record)."""
+    binary = {"name": "label", "shape": [3], "datatype": "INT64", "parameters": {"binary_data_size": 24}}
+    assert _close(_rows([binary, _PROBA]), [("v2-1#0", "0", 0.40), ("v2-1#1", "1", 0.90), ("v2-1#2", "0", 0.20)])

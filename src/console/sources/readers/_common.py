@@ -400,7 +400,9 @@ def v2_outputs(tensors: list[dict], options: Mapping[str, Any] | None = None) ->
     `{"prediction": label, "probability": score}` for `map_output`. Only the first tensor was read: a response
     listing the label second had its probabilities taken for the prediction."""
     options = options or {}
-    if not tensors or not all(isinstance(t, dict) and isinstance(t.get("data"), list) for t in tensors):
+    # (a tensor without a data list, such as one sent as binary data, is one this cannot read: the others still are)
+    tensors = [t for t in tensors if isinstance(t, dict) and isinstance(t.get("data"), list)]
+    if not tensors:
         raise BadRecord("V2 response without an output tensor")
     by_name = {t.get("name"): t for t in tensors}
     for key in ("label_tensor", "score_tensor"):

@@ -10,7 +10,8 @@ was collected (`yyyy/mm/dd/hh/`), so that hour is the label's ts when the path h
 object's value such as `{"label": 1}`, or `options.label_key`'s). A record whose data holds N labels (N CSV lines, N
 values on one line, a JSON list) labels the N rows of a multi-row capture, keyed `{eventId}#{i}` as the capture
 reader keys them. Whether the capture has N rows is known only beside the predictions: each label row carries
-`EVENT_ID` and `EVENT_ROWS`, and the store sets a record aside whose count differs from its capture's (`ingest`).
+`EVENT_ID` and `EVENT_ROWS`, and the store sets aside a record whose count differs from its capture's
+(`store.label_events`).
 """
 
 from __future__ import annotations
