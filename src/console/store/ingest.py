@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from console.config import LogSource, reveal
 from console.private_files import sync_folder
-from console.sources import compressed, endpoints, field_names
+from console.sources import compressed, endpoints, field_names, object_versions
 from console.sources.contract import FIELDS, PREDICTION_RAW_ONLY, PROVENANCE_FIELDS, Rejected
 from console.sources.files import FileCursor, Tailer
 from console.sql import load_query
@@ -534,8 +534,9 @@ class Ingest:
 
     def _ingest_objects(self, src: LogSource, fmt: str | None, seen: dict, take) -> tuple[dict, list[str], bool]:
         """A line-based log in object storage (JSONL, CSV, a vendor's JSON Lines such as SageMaker capture):
-        objects are written once, so each is read whole when first listed and remembered by ETag; an object
-        replaced under the same key is named, not read again (its rows are already counted). A bucket that
+        each is read whole when first listed and remembered by ETag and by what was read (`object_versions`). An
+        object written again under its key (a new ETag) is read again: when it starts with what was read, only
+        its new lines; else, a different object, whole and said (the old one's rows stay counted). A bucket that
         cannot be reached is a note, and the next refresh tries again. The bool: the listing found no object."""
         from console.sources import locations
 
@@ -557,9 +558,7 @@ class Ingest:
             if fmt_file == "parquet":
                 continue
             before = seen.get(info.path)
-            if before is not None:
-                if before.get("etag") != info.etag:
-                    notes.append(f"{info.path}: replaced since it was read; its new content is not read again")
+            if before is not None and before.get("etag") == info.etag:
                 continue
             try:
                 body = locations.open_range(info.path, 0, info.size, storage, etag=info.etag) if info.size else b""
@@ -570,8 +569,17 @@ class Ingest:
                 notes.append(str(locations.storage_error(info.path, exc, storage)))
                 continue
             body, header, first_line, lost = parse.whole_object(body, fmt_file == "csv")
-            take(src, fmt_file, body, info.path, first_line, header, None, lost, written=info.mtime_ns or None)
-            seen[info.path] = {"etag": info.etag, "size": info.size}
+            start = 0 if before is None else object_versions.unread_from(before, header, body)
+            if start is None:  # another object under the key (or one read by an older release, nothing kept)
+                start = 0
+                notes.append(f"{info.path}: replaced under its key by an object that does not start with the one read"
+                             ", reading it from the start; the rows read before stay counted" if "sha" in before else
+                             f"{info.path}: replaced under its key; what was read of it before is not known (read by "
+                             "an older release): reading it from the start, its earlier rows may count twice")
+            if start < len(body) or lost:
+                take(src, fmt_file, body[start:] if start else body, info.path,
+                     first_line + body.count(b"\n", 0, start), header, None, lost, written=info.mtime_ns or None)
+            seen[info.path] = {"etag": info.etag, "size": info.size, **object_versions.mark(header, body)}
             self._report(info.path, info.size, None, None)
         return seen, notes, not objects
 
