@@ -35,8 +35,8 @@ from console.rollup_text import TextDataset, TextFile  # noqa: F401 - TextFile: 
 from console.sources import arrow_schemas, compressed, field_names
 from console.contract_fields import NO_ERROR_FLAGS
 from console.sources.contract import FIELDS
-from console.sources.files import (compressed_copies, folder_of_logs, format_by_name, globbed, parquet_under, staged,
-                                   unlisted)
+from console.sources.files import (compressed_copies, folder_of_logs, format_by_name, globbed, is_glob, parquet_under,
+                                   staged, unlisted)
 from console.sources.lakes import ISO_DAY
 from console.store import mapped_parquet
 
@@ -82,7 +82,7 @@ def _expand(path: str) -> tuple[list[str], str | None]:
                    and not (format_by_name(f) == "parquet" and staged(f, path)))  # as the store leaves them out
     copies = compressed_copies(found)  # read as the store reads them: the original alone
     found = [f for f in found if f not in copies]
-    base = path.split("*", 1)[0].split("?", 1)[0].split("[", 1)[0]
+    base = path.split("*", 1)[0].split("?", 1)[0].split("[", 1)[0] if is_glob(path) else path
     base = base if base.endswith(os.sep) else os.path.dirname(base)
     return found, base or None
 

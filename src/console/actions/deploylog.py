@@ -21,7 +21,7 @@ from filelock import FileLock
 
 from console.config import Config
 from console.private_files import open_private, private_dir, tighten
-from console.sources.files import format_by_name
+from console.sources.files import format_by_name, is_glob
 
 FILE_NAME = "console-actions.jsonl"
 _GLOB_CHARS = set("*?[")
@@ -40,7 +40,7 @@ def target_path(cfg: Config) -> Path | None:
     if src is None or remote(cfg):
         return None
     path = Path(src.path)
-    if any(ch in src.path for ch in _GLOB_CHARS):
+    if is_glob(src.path):  # (a file named as written, `deploy[eu].jsonl`, is the log itself: appended to)
         parts = path.parts
         fixed = next(i for i, part in enumerate(parts) if set(part) & _GLOB_CHARS)
         beside = Path(*parts[:fixed]) / FILE_NAME

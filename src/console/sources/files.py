@@ -155,13 +155,20 @@ def parquet_under(folder: str) -> list[str]:
     return sorted(p for p in found if os.path.isfile(p))
 
 
+def is_glob(path: str) -> bool:
+    """A path to expand as a glob: it holds `*`, `?` or `[` and names nothing as written. One whose own names hold
+    them (`/data/logs[eu]/p.jsonl`, `p[1].jsonl`) is read as that path: as a glob it matched nothing, or another
+    file (`p1.jsonl`), and the operator's file was never read."""
+    return glob.has_magic(path) and not os.path.lexists(path)
+
+
 def globbed(pattern: str) -> list[str]:
     """What a glob matches, a matched folder named as Parquet (`preds.parquet/`, as Spark's `df.write.parquet`
     leaves it) read as the dataset it is: its Parquet files. Other folders stay (the store names them). One
     rule for the store and the rollup: the store said "is a folder" and read none of its rows, the rollup
     left it out without a word."""
     out = []
-    for p in glob.glob(pattern, recursive=True):
+    for p in glob.glob(pattern if is_glob(pattern) else glob.escape(pattern), recursive=True):
         out += parquet_under(p) if os.path.isdir(p) and format_by_name(p) == "parquet" else [p]
     return sorted(set(out))
 
@@ -172,7 +179,7 @@ def folder_of_logs(path: str, tailed: bool = False) -> str | None:
     Parquet that holds text logs but no Parquet file (`path = "logs"`, its *.jsonl: "matches no file", as for a
     typo), and for any folder a line-based log's path names (`tailed`: `format = "jsonl"`, "matched the glob"
     without a glob). None otherwise (an empty folder matches no file)."""
-    if glob.has_magic(path) or not os.path.isdir(path):
+    if is_glob(path) or not os.path.isdir(path):
         return None
     exts: dict[str, int] = {}
     for d, dirs, names in os.walk(path):
@@ -222,6 +229,8 @@ def unlisted(pattern: str) -> str | None:
 def staged(path: str, pattern: str) -> bool:
     """A Parquet file a glob matched inside a hidden folder or under a hidden name below the glob's fixed folder
     (`logs/**/*.parquet` matched `logs/_temporary/0/task/part-0.parquet`)."""
+    if not is_glob(pattern):
+        return False
     fixed = []
     for part in pattern.split(os.sep):
         if glob.has_magic(part):
@@ -408,7 +417,7 @@ class Tailer:
     def _find(self, patterns: list[str]) -> dict[tuple[int, int], tuple[str, os.stat_result]]:
         found: dict[tuple[int, int], tuple[str, os.stat_result]] = {}
         for pattern in patterns:
-            if glob.has_magic(pattern):
+            if is_glob(pattern):
                 paths = sorted(glob.glob(pattern, recursive=True))
             elif folder := folder_of_logs(pattern, tailed=True):  # not "matched the glob": there is none
                 self.notes.append(folder)

@@ -82,6 +82,17 @@ def parse_location(path: str) -> Location:
     return Location(raw, "file", None, os.sep.join(segments[:cut]) or os.sep, "/".join(segments[cut:]))
 
 
+def _one_file(path: str) -> Location:
+    """A file or object named by its path or URL, as written: a listed S3 key may hold `[`, `*` or `?`
+    (`logs[eu]/p.jsonl`), and `parse_location` would take it for a glob."""
+    loc = parse_location(path)
+    if loc.pattern is None:
+        return loc
+    if loc.scheme == "s3":
+        return Location(loc.raw, "s3", loc.bucket, loc.raw.split("://", 1)[1].partition("/")[2], None)
+    return Location(loc.raw, "file", None, os.sep.join([loc.root.rstrip(os.sep), *loc.pattern.split("/")]), None)
+
+
 def _location(loc: Location | str) -> Location:
     return loc if isinstance(loc, Location) else parse_location(loc)
 
@@ -215,6 +226,8 @@ def list_files(loc: Location | str, storage: dict | None = None, since: datetime
     Folders are listed one level at a time only while that can still skip something; a folder wholly
     inside the window (or any folder when there is no window) is listed in one flat call.
     Hidden files and those starting with `_` (`_SUCCESS`, `_delta_log`) are left out of folder listings.
+    A path whose glob characters are part of a name (`logs[eu]/p.jsonl`, an S3 key `p[1].jsonl`) is read as written
+    when the listing holds it; only when it does not is it a glob (no request more: the glob lists that prefix).
     """
     loc = _location(loc)
     since, until = _utc_naive(since), _utc_naive(until)
@@ -225,10 +238,19 @@ def list_files(loc: Location | str, storage: dict | None = None, since: datetime
         if one is not None:
             return [one]
     found: dict[str, FileInfo] = {}
+    literal: dict[str, FileInfo] = {}  # what the pattern names as written (`logs[eu]/p.jsonl`): read alone if any
+    as_written = [p for p in (loc.pattern or "").split("/") if p]
+    whole = partitions.Glob(None)  # (a folder named as written: its files not hidden)
 
     def keep(rel: str, info: FileInfo) -> None:
         dirs = rel.split("/")[:-1]
-        if glob.match(rel) and not partitions.outside(partitions.time_range(dirs), since, until):
+        if partitions.outside(partitions.time_range(dirs), since, until):
+            return
+        parts = rel.split("/")
+        if as_written and parts[:len(as_written)] == as_written and (
+                len(parts) == len(as_written) or whole.match("/".join(parts[len(as_written):]))):
+            literal[info.path] = info
+        if glob.match(rel):
             found[info.path] = info
 
     def visit(parts: list[str]) -> None:
@@ -243,11 +265,14 @@ def list_files(loc: Location | str, storage: dict | None = None, since: datetime
         for rel, info in files:
             keep(rel, info)
         for d in dirs:
-            if glob.may_contain([*parts, d]):
-                visit([*parts, d])
+            below = [*parts, d]
+            if glob.may_contain(below) or (as_written and below[:len(as_written)] == as_written[:len(below)]):
+                visit(below)
 
     visit([])
-    return [found[k] for k in sorted(found)]
+    exact = {k: v for k, v in literal.items() if v.path == loc.url(loc.pattern or "")}
+    chosen = exact or literal or found  # an object named as written, else a folder so named, else the glob's
+    return [chosen[k] for k in sorted(chosen)]
 
 
 def stat(path: str, storage: dict | None = None) -> FileInfo:
@@ -276,7 +301,7 @@ def open_range(path: str, start: int, length: int, storage: dict | None = None,
         raise ValueError("start and length must be >= 0")
     if length == 0:
         return b""
-    loc = parse_location(path)
+    loc = _one_file(path)
     if loc.scheme != "s3":
         try:
             with open(loc.root, "rb") as f:

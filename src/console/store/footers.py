@@ -7,6 +7,7 @@ reads no footer. Kept apart from the Warehouse class: views, counts and ingest a
 
 from __future__ import annotations
 
+import glob
 import os
 import sys
 from datetime import UTC, datetime
@@ -75,6 +76,12 @@ def _later(a: datetime | None, b: datetime | None) -> datetime | None:
     return b if a is None or (b is not None and b > a) else a
 
 
+def as_written(path: str) -> str:
+    """A file's path as DuckDB reads it as that one file: DuckDB expands `*`, `?` and `[` in a path it reads, so a
+    file whose name holds them (`logs[eu]/p.parquet`) read the file `logse/p.parquet` instead (`[[]` is a `[`)."""
+    return glob.escape(path) if glob.has_magic(path) else path
+
+
 class Footers:
     """The Warehouse's reading and keeping of Parquet footers (mixed into it: `self` is the Warehouse)."""
 
@@ -131,7 +138,8 @@ class Footers:
         query = load_query(name).format(**braced) if braced else load_query(name)
         cur = self._con.cursor()
         try:
-            return cur.execute(query, {"files": [str(path)] if isinstance(path, str) else path}).fetchall()
+            files = [str(path)] if isinstance(path, str) else path
+            return cur.execute(query, {"files": [as_written(p) for p in files]}).fetchall()
         finally:
             cur.close()
 

@@ -6,7 +6,6 @@ workspace) or a source's kind read it here, and every part of the store reads th
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import json
 import os
@@ -14,7 +13,7 @@ from pathlib import Path
 
 from console import __version__
 from console.config import Config, LogSource
-from console.sources.files import format_by_name, globbed, parquet_under, staged
+from console.sources.files import format_by_name, globbed, is_glob, parquet_under, staged
 
 
 OWN_ROLLUPS = "rollups"  # the store's own rollup folder, inside it (when `[rollups] path` names none)
@@ -97,7 +96,7 @@ def renamed(before: dict[str, list], after: dict[str, list], sources: set[str]) 
 
 
 def _expand(pattern: str) -> list[str]:
-    if glob.has_magic(pattern):
+    if is_glob(pattern):
         return [p for p in globbed(pattern) if not staged(p, pattern)]
     if os.path.isdir(pattern):  # a Hive-partitioned folder: every Parquet file under it
         return parquet_under(pattern)

@@ -13,14 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from console.sql import load_query, load_statements
-from console.store.footers import touches
+from console.store.footers import as_written, touches
 from console.store.mapped_parquet import quoted as _quoted
 from console.store.manifest import KINDS, Manifest
 from console.store.on_first_use import pa
 
 
 def _sql_list(paths: list[str]) -> str:
-    return "[" + ", ".join(_sql_text(p) for p in paths) + "]"
+    """Files for `read_parquet`, each named as written (`as_written`)."""
+    return "[" + ", ".join(_sql_text(as_written(p)) for p in paths) + "]"
 
 
 def _sql_text(text: str) -> str:
