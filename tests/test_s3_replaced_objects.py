@@ -94,6 +94,11 @@ def test_a_jsonl_object_uploaded_again_with_more_rows_adds_only_those(s3_server,
     assert "-" in client.head_object(Bucket=bucket, Key=key)["ETag"]  # a multipart ETag: not the one read
     snap = _snapshot(cfg, capsys)
     assert (snap["counts"]["predictions"], snap["malformed"]) == (9, 1)
+    rc = main(["rollup", "--config", str(cfg), "--path", str(tmp_path / "rollups"), "--until", AT.isoformat(),
+               "--no-ready", "--format", "json"])  # the rollup reads the object as it now is: the same rows
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    assert json.loads(out.out)["rows"] == 9
 
 
 def test_a_jsonl_object_replaced_by_other_rows_is_read_whole_and_said(s3_server, tmp_path, capsys):  # noqa: F811
