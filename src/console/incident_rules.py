@@ -526,7 +526,10 @@ class RuleEvaluator:
             spans = ev.windows(labelled["ts"], now, span, MIN_LABELS, ctx.since, step=ctx.step(span), limit=None,
                                reach=ctx.reach)
             fn = ev.accuracy_evaluations if metric == "accuracy_drop" else ev.mae_evaluations
-            return fn(labelled, spans, expected, rule.threshold, MIN_LABELS, op=rule.op), {"expected": expected}
+            evals = fn(labelled, spans, expected, rule.threshold, MIN_LABELS, op=rule.op)
+            own = ev.own_rows(labelled["ts"], spans, span)  # none in its span: rows judged before (`no_new_rows`)
+            return [e if k else ev.no_new_rows(e, span, "labelled rows") for e, k in zip(evals, own)], {
+                "expected": expected}
         if metric in DRIFT_METRICS:
             return self._drift_evaluations(ctx, rule, span)
         if metric == "cost_spike":

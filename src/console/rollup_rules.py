@@ -120,6 +120,8 @@ class Window:
     lo: datetime  # the evaluation's (start, end], as shown
     hi: datetime
     parts: list[Part]
+    own: int | None = None  # what it counted of its span before it was grown back (`RollupRules.windows`)
+    span: timedelta | None = None  # that span
 
     @property
     def rows(self) -> int:
@@ -364,9 +366,16 @@ class RollupRules:
         step = ev.grid_step(span, self.grid_since, self.grid_until, step, limit)
         span_h = ev.whole_hours(span)
         ends = ev.grid(self.now, step, ev.grid_after(self.since, self.now, span, step))
-        out = [self._grow(Window(max(hi - span_h, self.since), hi, self._between(hi - span_h, hi)), min_rows, by)
-               for hi in ends[:-1]]
+        out = [self._grow(self._own(Window(max(hi - span_h, self.since), hi, self._between(hi - span_h, hi)), by,
+                                    span_h), min_rows, by) for hi in ends[:-1]]
         return out + [self._latest(span, min_rows, by)] if ends else out
+
+    @staticmethod
+    def _own(w: Window, by, span: timedelta) -> Window:
+        """`w` with its count before growing (`Window.own`): a window of none grew back to rows judged before
+        (`evidence.no_new_rows`)."""
+        w.own, w.span = by(w), span
+        return w
 
     def _between(self, lo: datetime, hi: datetime) -> list[Part]:
         """(lo, hi] (both on hours) as the parts of the hours [lo, hi), the history's raw first piece when lo
@@ -392,8 +401,10 @@ class RollupRules:
             w = Window(lo, self.now, edge + self._between(cut, self.h1) + tail)
             start = floor_hour(lo)
             whole = Window(max(start, self.since), self.now, self._between(start, self.h1) + tail)
-        if by(w) < min_rows and lo > self.since:  # grown back by whole hours, the cut one first
+        own = by(w)  # of (now - span, now], before the hour its start cuts is taken whole
+        if own < min_rows and lo > self.since:  # grown back by whole hours, the cut one first
             w = self._grow(whole, min_rows, by)
+        w.own, w.span = own, span
         return w
 
     def _grow(self, w: Window, min_rows: int, by) -> Window:
@@ -527,13 +538,15 @@ class RollupRules:
                               (lambda w: w.labelled)):
             if metric == "accuracy_drop":
                 n, k = w.scored, sum(p.correct for p in w.parts)
-                out.append(ev.accuracy_evaluation(w.lo, w.hi, n, k, expected, threshold, min_labels, op=op))
+                e = ev.accuracy_evaluation(w.lo, w.hi, n, k, expected, threshold, min_labels, op=op)
             else:
                 n = sum(p.reg_n for p in w.parts)
                 s, q = sum(p.reg_abs for p in w.parts), sum(p.reg_sq for p in w.parts)
                 mean = s / n if n else 0.0
                 std = math.sqrt(max(q - n * mean * mean, 0.0) / (n - 1)) if n > 1 else 0.0
-                out.append(ev.mae_evaluation(w.lo, w.hi, n, mean, std, expected, threshold, min_labels, op=op))
+                e = ev.mae_evaluation(w.lo, w.hi, n, mean, std, expected, threshold, min_labels, op=op)
+            # none of its span's own: grown back to rows judged before, no evidence (as on the raw path)
+            out.append(ev.no_new_rows(e, w.span, "labelled rows") if w.own == 0 else e)
         return out
 
     def sparse_labels(self, span: timedelta, min_labels: int) -> bool:

@@ -246,6 +246,29 @@ def _grown(times, np, hi: datetime, span: timedelta, min_rows: int, floor: datet
     return max(lo, floor), hi, right - left
 
 
+def own_rows(ts: pl.Series, spans: list[tuple[datetime, datetime, int]], span: timedelta) -> list[int]:
+    """Per window (lo, hi, n), the rows of `ts` in its own span (hi - span, hi], before it was grown back."""
+    times, np = _np_ts(ts.sort())
+    return [int(np.searchsorted(times, np.datetime64(hi, "us"), side="right")
+                - np.searchsorted(times, np.datetime64(hi - span, "us"), side="right")) for _, hi, _ in spans]
+
+
+def no_new_rows(e: Evaluation, span: timedelta, what: str) -> Evaluation:
+    """A quality window whose own span holds none of its rows (`own_rows` 0: a source that stopped), grown back
+    only to rows earlier windows judged, is no evidence (breach None): nothing fires or resolves on it. Its verdict
+    was those rows' again, on a count that differs between the paths (the raw path grows it by rows, the rollups
+    by whole hours), and a source stopped 15 h before fired a second incident from the rollups alone."""
+    if e.value is None:
+        return e
+    return Evaluation(e.start, e.end, 0, None, None,
+                      note=f"no {what} in the {_hours(span)} to {e.end:%Y-%m-%d %H:%M}Z: no new evidence")
+
+
+def _hours(d: timedelta) -> str:
+    h = d / HOUR
+    return f"{h:g} h" if h < 48 else f"{d / DAY:g} days"
+
+
 def runs(evals: Sequence[Evaluation], op: str = ">", min_count: int = 1) -> list[Run]:
     """Runs of breaching evaluations; an evaluation without evidence (breach None) neither starts nor ends one.
     A run that ended after fewer than `min_count` breaching evaluations was a fluke and is dropped; one
@@ -556,7 +579,7 @@ def first_evidence(labelled: pl.DataFrame, metric: str, hi: datetime, span: time
                               min_labels, alpha, op)
             return (got, hi - span) if got is not None else None
         picked = np.flatnonzero(known)[-min_labels:]
-        if picked.size < min_labels:
+        if picked.size < min_labels or not (known & inside).any():  # none in its span yet: no evidence (`no_new_rows`)
             continue
         start = ts[picked[0]].astype("datetime64[h]") if hourly else None
         if start is not None:  # the whole hour the 200th label back is in, and every known label after it
