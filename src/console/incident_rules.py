@@ -697,7 +697,9 @@ class RuleEvaluator:
             if not _listed(run, extra):  # before the history, seen by a look-back alone: it still bounds the next
                 ended = run.end
                 continue
-            onset, feature, first, detail_extra = self._onset(ctx, rule, run, extra, ended)
+            known = [e for e in evals if e.end < run.onset and e.breach is not None]  # the verdict before it
+            fine = known[-1].end if known and known[-1].breach is False else None
+            onset, feature, first, detail_extra = self._onset(ctx, rule, run, extra, ended, fine)
             early = before is not None and i == 0
             if early:  # not an onset found but the limit it lies before: an id that does not move with the clock
                 onset = before
@@ -763,12 +765,14 @@ class RuleEvaluator:
                 hourly=ctx.hourly)
         return ctx.first[key]
 
-    def _onset(self, ctx: "Context", rule: AlertRule, run, extra: dict, after: datetime | None = None):
+    def _onset(self, ctx: "Context", rule: AlertRule, run, extra: dict, after: datetime | None = None,
+               fine: datetime | None = None):
         """(estimated onset, feature, features by movement, detail): the change point inside the first
         breaching window and the one before it, from the rows themselves; never before `after`, the evaluation
         that resolved the rule's previous incident (it saw no breach, so this one began later, and two
-        incidents of a rule keep distinct onsets, hence ids)."""
-        onset, feature, first, detail = self._estimate(ctx, rule, run, extra, after)
+        incidents of a rule keep distinct onsets, hence ids). `fine`: the end of the evaluation before the run, when
+        it had evidence the rule held (`_estimate`)."""
+        onset, feature, first, detail = self._estimate(ctx, rule, run, extra, after, fine)
         onset = onset if after is None else max(onset, after)
         return self._not_before_rows(ctx, run, onset), feature, first, detail
 
@@ -790,7 +794,8 @@ class RuleEvaluator:
             first = self.mon.wh.first_seen(ctx.model, prev, run.onset, "production")
         return first if first is not None and first > onset else onset
 
-    def _estimate(self, ctx: "Context", rule: AlertRule, run, extra: dict, after: datetime | None):
+    def _estimate(self, ctx: "Context", rule: AlertRule, run, extra: dict, after: datetime | None,
+                  fine: datetime | None = None):
         lo, hi = run.window_start, run.onset
         prev = lo - (hi - lo)
         feature, first, detail = None, (), ""
@@ -827,7 +832,8 @@ class RuleEvaluator:
                     labelled = labelled.filter(pl.col("label_ts").is_null() | (pl.col("label_ts") <= seen[0]))
             labelled = labelled.filter((pl.col("ts") > prev) & (pl.col("ts") <= hi))
             part = labelled.select("ts", ev.labelled_value(metric).alias("v")).drop_nulls()
-            return _change_point(part, "v", lo, hi, prev), feature, first, detail
+            onset = _change_point(part, "v", lo, hi, prev)
+            return self._after_fine(ctx, rule, onset, lo, hi, fine), feature, first, detail
         if metric in ("p95_ms", "error_rate", "burn_rate", "refusal_rate"):
             col = {"p95_ms": pl.col("latency_ms").cast(pl.Float64), "error_rate": pl.col("is_error").cast(pl.Float64),
                    "burn_rate": pl.col("is_error").cast(pl.Float64) + (pl.col("latency_ms").cast(pl.Float64)
@@ -839,6 +845,24 @@ class RuleEvaluator:
         if metric == "cost_budget_share":  # the forecast crossed the budget at the first breaching evaluation
             return hi, feature, first, detail
         return lo, feature, first, detail
+
+    def _after_fine(self, ctx: "Context", rule: AlertRule, onset: datetime, lo: datetime, hi: datetime,
+                    fine: datetime | None) -> datetime:
+        """A quality onset with no shift found (`onset` is the window's start `lo`), moved to the first row after
+        `fine` (the evaluation before the run, which found the rule held) when the first breaching window's own
+        span holds no row up to `fine`: every row it held by then was judged fine, so the change shows first in
+        a row after it. A nightly batch's first bad night, its labels late, breached in a window grown back into
+        the night before (too few of its own labels yet for the change point to find it), and its onset was
+        that night's 200th label back; or the window's start, a day before the batch. A source logging through
+        the span keeps the window's start (its span holds rows before `fine`)."""
+        if fine is None or onset != lo or fine <= lo:
+            return onset
+        rows = he.served(ctx.joined(self.mon)).select("ts")
+        span = parse_window(rule.window)
+        if rows.filter((pl.col("ts") > hi - span) & (pl.col("ts") <= fine)).height:
+            return onset
+        after = rows.filter((pl.col("ts") > fine) & (pl.col("ts") <= hi))["ts"].min()
+        return after if isinstance(after, datetime) else onset
 
     @staticmethod
     def _drift_began(reports: dict, feature: str, lo: datetime, hi: datetime,
