@@ -16,6 +16,8 @@ range (a ts of text, no statistics) covers every hour: the catch-up then counts 
 The `rollup` command keys what it built on the same parts of its own sources (`Versions.sources`: the files it
 reads in place, not the store's copies), kept in the rollup folder's state, and rebuilds the built hours the
 parts that changed since cover (`hours`): late rows in a new file, a file rewritten in place, a model backfilled.
+A local JSONL or CSV log's files are also kept with what finds them again by identity (`Content.files`, `known`), so a
+rename rotation or a copytruncate changes no hour already built.
 """
 
 from __future__ import annotations
@@ -47,6 +49,12 @@ class Content:
     parts: dict
     marks: dict = field(default_factory=dict)
     grown: dict = field(default_factory=dict)
+    # a local text log's file -> (its device, the format it was first read as, its log's path): what `known` needs
+    # to find it again by identity after a rename rotation or a copytruncate (`rollup_sources.text_files`)
+    files: dict = field(default_factory=dict)
+    # the text files the build before read that left their log since (a rotated file deleted): their rows existed,
+    # as the store keeps them, so their hours stay as built (not "removed")
+    retired: frozenset = frozenset()
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Content) and self.parts == other.parts
@@ -59,7 +67,7 @@ class Content:
         skip = _grown_pairs(self, other)
         differ = {"added": other.parts.keys() - self.parts.keys(), "removed": self.parts.keys() - other.parts.keys(),
                   None: self.parts.keys() ^ other.parts.keys()}[only]
-        for key in differ - skip.keys() - set(skip.values()):
+        for key in differ - skip.keys() - set(skip.values()) - other.retired:
             span = self.parts.get(key, other.parts.get(key))
             if span == EVERY:
                 return None
@@ -89,6 +97,8 @@ class Content:
         for name in mine.keys() & theirs.keys():
             if mine[name] == theirs[name] or grown.get(theirs[name]) == mine[name]:
                 continue
+            if mine[name] in other.retired or theirs[name] in grown or mine[name] in grown.values():
+                continue  # another file under the name: the old one retired or renamed, the new one renamed here
             for span in (self.parts[mine[name]], other.parts[theirs[name]]):
                 if span == EVERY:
                     return None
@@ -151,7 +161,10 @@ class Versions:
         `rollup_text.parsed_once`, so the build reads the pieces again, and once per file version: spans known
         from the kept record are not read again, `prime`). A local text log that only grew since `kept` (the
         build before: same inode, its first and last KiB then unchanged) gets the span of the rows appended
-        since (`grown`), so a cron `rollup` over a live log rebuilds their hours, not every hour the log holds."""
+        since (`grown`), so a cron `rollup` over a live log rebuilds their hours, not every hour the log holds. Its
+        files are known by identity, as the store's tailer knows them (`rollup_sources.text_files`): one renamed or
+        copied by a rotation is the file it was (only the rows appended to it before count as new), and one gone
+        from the log since (a rotated file deleted) is `retired`: its hours stay as built, its rows having existed."""
         from console import rollup_sources as src
         from console.sources import lakes
         from console.store import mapped_parquet
@@ -159,6 +172,8 @@ class Versions:
         parts: dict = {}
         marks: dict = {}
         grown: dict = {}
+        files: dict = {}
+        retired: set = set()
         for s in items:
             if getattr(s, "fields", ()):  # the names its rows were read under: another mapping, other rows
                 parts[("predictions", f"{s.path}#fields", json.dumps(s.fields), 0, 0)] = EVERY
@@ -172,7 +187,11 @@ class Versions:
                 parts.update({("predictions", f"{s.path}#{f}", FILE_MARKS[s.format], 0, 0): span
                               for f, span in spans.items()})
                 continue
-            for key, kind, read, text in src.files_of(s):
+            carried: set = set()
+            for key, kind, read, text, cursor in src.files_of(s):
+                was = tuple(cursor.carry) if cursor is not None and cursor.carry else None
+                if was is not None and was[3:] == key[3:] and was in self._spans:  # renamed alone: the same rows
+                    self._spans.setdefault(key, self._spans[was])
                 span = self._spans.get(key)
                 if span is None:
                     span = self._spans[key] = _span_of(kind, read)
@@ -180,10 +199,17 @@ class Versions:
                 mark = _marks(key[1], key[3]) if text is not None else None
                 if mark is not None:
                     marks[key] = mark
-                    grew = _grew(kept, key, text)
+                    if cursor is not None:
+                        files[key] = (cursor.dev, cursor.fmt, s.path)
+                        carried.add(was)
+                    grew = _followed(kept, key, was, text) if was is not None else _grew(kept, key, text)
                     if grew is not None:
                         grown[key] = grew
-        return Content(parts, marks, grown)
+            if kept is not None:  # its files the build before read, gone from the log since (not on their inode)
+                inodes = {k[2] for k in parts if k in files and files[k][2] == s.path}
+                retired |= {k for k, f in kept.files.items()
+                            if f[2] == s.path and k not in carried and k not in parts and k[2] not in inodes}
+        return Content(parts, marks, grown, files, frozenset(retired))
 
 
 def _span_of(kind: str, read) -> tuple:
@@ -234,6 +260,38 @@ def _grew(kept: Content | None, key: tuple, text) -> tuple[tuple, tuple] | None:
         span = _span_of("text", lambda: tables)
         return old, span
     return None
+
+
+def _followed(kept: Content | None, key: tuple, old: tuple, text) -> tuple[tuple, tuple] | None:
+    """(`old`, the span of the rows appended since) for a text log file found by identity as the one `kept` knew as
+    `old` (`sources.files.log_files`: the same inode or a copytruncate's copy, its first KiB and the KiB that ended it
+    then still there): renamed alone (the same size and mtime) it holds nothing new; grown, its appended rows are read
+    alone. None otherwise (a file of the same size written again: its hours are rebuilt)."""
+    if kept is None or old not in kept.parts or old == key:
+        return None
+    if key[3] == old[3] and key[4] == old[4]:
+        return old, EMPTY
+    if key[3] <= old[3]:
+        return None
+    tables = text.appended(old[3])
+    return None if tables is None else (old, _span_of("text", lambda: tables))
+
+
+def known(kept: Content | None, path: str) -> dict:
+    """The files of the log at `path` the build before read, as the tailer's cursors (`sources.files.FileCursor`):
+    each found again by identity wherever it went (`rollup_sources.text_files`), carrying the identity it was
+    kept under (`carry`)."""
+    from console.sources.files import FileCursor, key_of
+
+    out = {}
+    for key, (dev, fmt, log) in (kept.files.items() if kept is not None else ()):
+        if log != path or key not in kept.marks:
+            continue
+        head, tail = kept.marks[key]
+        out[key_of(dev, key[2])] = FileCursor(path=key[1], dev=dev, ino=key[2], fp_len=min(_MARK, key[3]), fp=head,
+                                              offset=key[3], line_no=0, size=key[3], mtime_ns=key[4], tail_fp=tail,
+                                              fmt=fmt, carry=list(key))
+    return out
 
 
 def hours(spans: list[tuple] | None, start: datetime, end: datetime) -> list[datetime]:
@@ -300,7 +358,8 @@ def encode(content: Content) -> list | None:
             return None
         lo, hi = span
         out.append([*key, *(t.isoformat() if isinstance(t, datetime) else t for t in (lo, hi)),
-                    *([list(content.marks[key])] if key in content.marks else [])])
+                    *([list(content.marks[key])] if key in content.marks else []),
+                    *([list(content.files[key])] if key in content.files and key in content.marks else [])])
     return sorted(out, key=repr)
 
 
@@ -309,7 +368,8 @@ def decode(parts: list) -> Content:
         return datetime.fromisoformat(t) if isinstance(t, str) and t != "empty" else t
 
     return Content({tuple(p[:5]): (when(p[5]), when(p[6])) for p in parts},
-                   {tuple(p[:5]): tuple(p[7]) for p in parts if len(p) > 7})
+                   {tuple(p[:5]): tuple(p[7]) for p in parts if len(p) > 7},
+                   files={tuple(p[:5]): tuple(p[8]) for p in parts if len(p) > 8})
 
 
 def prime(versions: Versions, content: Content) -> None:

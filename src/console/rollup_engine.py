@@ -3,6 +3,7 @@ process) or Spark (`console.spark.rollup_job`); both return the same tables to `
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -100,14 +101,16 @@ def catch_up(prediction_paths: Sequence, label_paths: Sequence, path, now: datet
 
 def _catch_up(prediction_paths: Sequence, label_paths: Sequence, path, now: datetime, models, since, until,
               engine: str, master: str, chunk, progress, storage, compact: bool, horizon) -> ro.CatchUp:
-    preds = src.sources(prediction_paths, dict(storage) if storage else None)
+    state = ro.load_state(path)
+    # each text log's files as the store's tailer knows them, found from those the last build read (`_resolved`)
+    preds = _resolved(src.sources(prediction_paths, dict(storage) if storage else None), _kept(state))
     opened = src.open_all(preds)
     if not opened:
         raise ValueError("no prediction files match the configured log paths")
-    label_sources = src.sources(label_paths, dict(storage) if storage else None) if label_paths else []
+    label_sources = _resolved(src.sources(label_paths, dict(storage) if storage else None),
+                              _kept(state, ro.LABEL_SOURCES)) if label_paths else []
     schema = src.unified_schema([d.schema for d in opened])
     specs = rollup_spec.specs(models, schema)  # the console's rule: its reference's kinds, else the log's types
-    state = ro.load_state(path)
     # the build runs from the oldest row (first build) or where the last stopped, to the newest row's hour: an old
     # log's empty weeks up to today were built range by range (20 of 27 Spark ranges held no row, ~40 s each)
     asked_until = until
@@ -156,7 +159,7 @@ def _back_dated(late: Callable[[datetime, datetime], list[datetime]], before: rc
     if before is None:
         return late
     names = {key[:2] for key in before.parts}
-    added = [span for key, span in after.parts.items() if key[:2] not in names]
+    added = [span for key, span in after.parts.items() if key[:2] not in names and key not in after.grown]
     starts = [lo for lo, _ in [*added, *(before.appended(after) or ())] if isinstance(lo, datetime)]
     if not starts:
         return late
@@ -171,14 +174,26 @@ def _sources_read(preds: Sequence, state: Mapping[str, Any],
     changed during the build is seen changed by the next run (built again rather than missed). The spans of the
     files the record names are not read again (`rollup_changes.prime`)."""
     versions = rc.Versions()
-    kept = None
-    try:
-        kept = rc.decode(state[key]) if state.get(key) else None
-    except (TypeError, ValueError, IndexError):
-        kept = None
+    kept = _kept(state, key)
     if kept is not None:
         rc.prime(versions, kept)
     return kept, versions.sources(preds, kept)
+
+
+def _kept(state: Mapping[str, Any], key: str = ro.SOURCES) -> rc.Content | None:
+    """The last build's record of the files it read (None without a readable one)."""
+    try:
+        return rc.decode(state[key]) if state.get(key) else None
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _resolved(sources: Sequence[src.Source], kept: rc.Content | None) -> list[src.Source]:
+    """Each local text log with its JSONL and CSV files resolved once for the whole build, by identity from the
+    files `kept` read (`rollup_sources.text_files`): a file renamed by a rotation is read on under its new name,
+    in the format it was read as, and kept as the same file (its built hours not rebuilt)."""
+    return [s if s.is_lake or "://" in s.path else dataclasses.replace(
+        s, files=tuple(src.text_files(s.path, s.format, rc.known(kept, s.path)))) for s in sources]
 
 
 LEFT_REASONS = {  # why rows at or after the build's end were left, as the summary says it

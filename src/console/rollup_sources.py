@@ -21,8 +21,8 @@ the rest.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -35,8 +35,8 @@ from console.rollup_text import TextDataset, TextFile  # noqa: F401 - TextFile: 
 from console.sources import arrow_schemas, compressed, field_names
 from console.contract_fields import NO_ERROR_FLAGS
 from console.sources.contract import FIELDS
-from console.sources.files import (compressed_copies, folder_of_logs, format_by_name, globbed, is_glob, parquet_under,
-                                   staged, unlisted)
+from console.sources.files import (FileCursor, compressed_copies, folder_of_logs, format_by_name, globbed, is_glob,
+                                   log_files, parquet_under, staged, unlisted)
 from console.sources.lakes import ISO_DAY
 from console.store import mapped_parquet
 
@@ -87,18 +87,44 @@ def _expand(path: str) -> tuple[list[str], str | None]:
     return found, base or None
 
 
+def text_files(path: str, fmt: str | None, known: Mapping[str, FileCursor] | None = None) -> list[FileCursor]:
+    """The JSONL and CSV files of a local log, by identity as the store's tailer knows them (`files.log_files`):
+    those its path matches, and those the last build read (`known`) found again under another name (`p.jsonl.1`,
+    `p.jsonl.old`, a copytruncate's copy), each with the format it was first read as (`fmt` on the cursor). By
+    name alone a renamed file's rows were left out (or its hours rebuilt) while the store counted them. A folder
+    is Parquet's, and an empty file holds no rows."""
+    if os.path.isdir(path):
+        return []
+    out = []
+    for cur in log_files([path], known or {}).values():
+        kind = fmt or cur.fmt
+        if kind in ("jsonl", "csv") and _size(cur.path):
+            out.append(replace(cur, fmt=kind))
+    return sorted(out, key=lambda c: c.path)
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
 def dataset(paths: Sequence[str], fmt: str | None = None, start: datetime | None = None,
             end: datetime | None = None, fields: tuple[tuple[str, str], ...] = (),
-            rules: str | None = None) -> list[ds.Dataset | TextDataset]:
+            rules: str | None = None, text: Sequence[FileCursor] | None = None) -> list[ds.Dataset | TextDataset]:
     """One dataset per file format among the files the paths match. JSONL and CSV files are read through the
     store's parsing (`rollup_text`), so a bad row is set aside alone; their day folders are pruned to
-    [start, end) here, Parquet's by the scan's filter."""
+    [start, end) here, Parquet's by the scan's filter. A local path's text files are `text` when given, else those
+    it matches now (`text_files`)."""
     by_format: dict[str, tuple[list[str], str | None]] = {}
     for path in paths:
         found, base = _expand(path)
-        for f in found:
-            kind = fmt.replace("jsonl", "json") if fmt else _kind(f)
-            if kind is None:
+        texts = {c.path: c.fmt for c in (text if text is not None else text_files(path, fmt))}
+        for f in [*found, *sorted(texts.keys() - set(found))]:
+            kind = texts.get(f) or (fmt or "").replace("jsonl", "json") or _kind(f)
+            kind = {"jsonl": "json"}.get(kind, kind)
+            if kind is None or (kind in ("json", "csv") and f not in texts):
                 continue
             files, b = by_format.setdefault(kind, ([], base))
             files.append(f)
@@ -199,6 +225,9 @@ class Source:
     storage: dict[str, Any] | None = field(default=None, hash=False, compare=False, repr=False)
     fields: tuple[tuple[str, str], ...] = ()  # the log's own names for contract fields (JSONL, CSV, local Parquet)
     rules: str | None = None  # the log's kind (predictions, labels): a text log's rows its rules set aside are counted
+    # a local log's JSONL and CSV files as resolved for a build (`text_files`, from the files the last one read):
+    # every scan of the build reads the same files; None: those its path matches now
+    files: tuple[FileCursor, ...] | None = field(default=None, hash=False, compare=False, repr=False)
 
     @property
     def is_lake(self) -> bool:
@@ -215,7 +244,7 @@ class Source:
             return [renamed(lakes.iceberg_dataset(self.path, dict(self.options), self.storage, since=start,
                                                   until=end, time_column=ts), self.fields)]
         if not self.is_lake:
-            return dataset([self.path], self.format, start, end, self.fields, self.rules)
+            return dataset([self.path], self.format, start, end, self.fields, self.rules, self.files)
         fmt = self.format or _kind(self.path.rstrip("/*"))
         fmt = {"jsonl": "json"}.get(fmt, fmt)
         if fmt == "parquet":
@@ -238,24 +267,30 @@ class Source:
         return out
 
 
-def files_of(source: Source) -> Iterator[tuple[tuple, str, Any]]:
-    """The files a (non-table) source reads now, each as (identity, format, read, text): the identity the store gives
-    it (`rollup_changes`: a local file by inode, size and mtime, an S3 object by URL, ETag, size and mtime);
-    `read()` gives a Parquet file's ts span by its footer (None when unknown), or a text file's pieces as the
+def files_of(source: Source) -> Iterator[tuple[tuple, str, Any, Any, FileCursor | None]]:
+    """The files a (non-table) source reads now, each as (identity, format, read, text, cursor): the identity the
+    store gives it (`rollup_changes`: a local file by inode, size and mtime, an S3 object by URL, ETag, size and
+    mtime); `read()` gives a Parquet file's ts span by its footer (None when unknown), or a text file's pieces as the
     build parses them: through the build's own `TextFile` (its Hive keys too), so within `rollup_text.parsed_once`
     the build reads the kept pieces rather than parsing the file again; `text` the local, uncompressed text file
-    itself (else None), whose appended rows can be read alone. For `rollup_changes.Versions.sources`."""
+    itself (else None), whose appended rows can be read alone; `cursor` a local text file's as `text_files` resolved
+    it (its `carry` the identity the last build knew it by, when it is one of its files). For
+    `rollup_changes.Versions.sources`."""
     from console.sources import footers, locations
     from console.store.footers import EVERY, ts_span
 
     fmt = {"jsonl": "json"}.get(source.format, source.format)
 
-    def kind_of(f: str) -> str | None:
-        return fmt or _kind(f)
-
     if not source.is_lake:
         ts = mapped_parquet.ts_column(source.fields)  # a Parquet log's own ts column bounds its hours
         found, base = _expand(source.path)
+        cursors = {c.path: c for c in (source.files if source.files is not None
+                                       else text_files(source.path, source.format))}
+
+        def kind_of(f: str) -> str | None:
+            return {"jsonl": "json"}.get(cursors[f].fmt, cursors[f].fmt) if f in cursors else fmt or _kind(f)
+
+        found = [f for f in found if kind_of(f) not in ("json", "csv")] + sorted(cursors)
         stat = {}
         for f in found:
             try:
@@ -271,10 +306,14 @@ def files_of(source: Source) -> Iterator[tuple[tuple, str, Any]]:
                 continue
             key = ("predictions", f, st.st_ino, st.st_size, st.st_mtime_ns)
             if kind == "parquet":
-                yield key, kind, (lambda f=f: ts_span(f, ts) if ts else EVERY), None
+                yield key, kind, (lambda f=f: ts_span(f, ts) if ts else EVERY), None, None
             else:
-                yield key, kind, text[f].read, None if compressed.named(f) else text[f]
+                yield key, kind, text[f].read, None if compressed.named(f) else text[f], cursors.get(f)
         return
+
+    def kind_of(f: str) -> str | None:
+        return fmt or _kind(f)
+
     from console.sources import s3
 
     infos = [i for i in locations.list_files(source.path, source.storage) if i.size and kind_of(i.path)]
@@ -295,9 +334,9 @@ def files_of(source: Source) -> Iterator[tuple[tuple, str, Any]]:
                     UNREADABLE[info.path] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                     return None
 
-            yield key, kind, footer, None
+            yield key, kind, footer, None, None
         else:
-            yield key, kind, text[info.path].read, None
+            yield key, kind, text[info.path].read, None, None
 
 
 def sources(items: Iterable[Any], storage: dict[str, Any] | None = None) -> list[Source]:

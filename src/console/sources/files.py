@@ -251,6 +251,28 @@ def key_of(dev: int, ino: int) -> str:
     return f"{dev}:{ino}"
 
 
+def log_files(patterns: list[str], known: Mapping[str, FileCursor]) -> dict[str, FileCursor]:
+    """The files of a log now, by identity: those its patterns match, and those `known` before found again under
+    another name (a rename rotation to `p.jsonl.1` or `p.jsonl.old`, a copytruncate's copy), each cursor keeping
+    what it knew (`fmt`, `carry`). The Tailer's own planning, nothing read past the fingerprints: the store tails
+    these files and the rollup reads them, so neither counts a row the other misses. Files gone are left out."""
+    plan = Tailer(dict(known), grace_s=0.0)._plan(list(patterns), time.time())
+    return {k: c for k, c in plan.state.items() if c.gone_since is None}
+
+
+def whole_read(path: str, st: os.stat_result, fmt: str | None, carry: object = None) -> FileCursor:
+    """The cursor of a file read whole (as the rollup reads a text log): its fingerprint, and the KiB that ended it,
+    so `log_files` finds it again renamed or copied, and tells it grown from rewritten."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        n = min(FP_MAX, st.st_size)
+        return FileCursor(path=path, dev=st.st_dev, ino=st.st_ino, fp_len=n, fp=_sha1(os.pread(fd, n, 0)),
+                          offset=st.st_size, line_no=0, size=st.st_size, mtime_ns=st.st_mtime_ns,
+                          tail_fp=_tail_block(fd, st.st_size), fmt=fmt, carry=carry)
+    finally:
+        os.close(fd)
+
+
 @dataclass
 class _Work:
     key: str

@@ -1,0 +1,131 @@
+"""A rotated log's files are the rollup's by identity, as the store's tailer knows them (`files.log_files`): a file
+renamed by a rotation (`p.jsonl.1`, `p.jsonl.old`, Python's `p.jsonl.2026-05-02_19`) is read on under its new name in
+the format it was read as, its built hours are not rebuilt (only those of rows appended to it before the rename), a
+copytruncate's copy is the old file, and a rotated file deleted leaves its hours as built (its rows existed: the
+store keeps them). Every step's rollups equal a hand count of the rows the log was ever written.
+
+Found by the fortieth session: the rollup listed a log's files by name, so a rotated file whose name gives no format
+(or that the log's path does not match) was left out, its hours losing their rows, and any rename rebuilt every hour
+("sources removed"/"added") because the record of what was read was by path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from console import store_rollups as ro
+from console.cli import main
+
+START = datetime(2026, 5, 1)
+HOUR = datetime(2026, 5, 1, 10)  # rows written to the old file just before its rotation land here
+
+
+def _rows(rng, start: datetime, seconds: int, n: int, tag: str) -> list[dict]:
+    ts = [start + timedelta(seconds=int(s)) for s in np.sort(rng.integers(0, seconds, n))]
+    return [{"ts": t.isoformat(), "model": "m", "version": "1", "request_id": f"{tag}-{i}", "latency_ms": 20.0,
+             "prediction": "1", "x": float(x)} for i, (t, x) in enumerate(zip(ts, rng.normal(0, 1, n)))]
+
+
+def _write(path: Path, rows: list[dict], mode: str = "w") -> None:
+    with path.open(mode, encoding="utf-8") as fh:
+        fh.write("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def _config(root: Path, log: str) -> Path:
+    config = root / "console.toml"
+    config.write_text(f'[store]\npath = "store"\n[rollups]\nmin_rows = 0\n[[logs]]\nkind = "predictions"\n'
+                      f'path = "{log}"\n[models.m]\ntask = "classification"\n', encoding="utf-8")
+    return config
+
+
+def _rollup(config: Path, capsys) -> dict:
+    assert main(["rollup", "--config", str(config), "--format", "json", "--no-ready"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def _rolled(config: Path) -> dict[datetime, int]:
+    t = ro.read_table(config.parent / "store" / "rollups", "m", START, START + timedelta(days=4),
+                      columns=["segment", "rows"])
+    df = pl.from_arrow(t).filter(pl.col("segment").is_null())
+    return {h: n for h, n in df.group_by("hour").agg(pl.col("rows").sum()).iter_rows() if n}
+
+
+def _counted(rows: list[dict]) -> dict[datetime, int]:
+    out: dict[datetime, int] = {}
+    for r in rows:
+        h = datetime.fromisoformat(r["ts"]).replace(minute=0, second=0, microsecond=0)
+        out[h] = out.get(h, 0) + 1
+    return out
+
+
+def _built(tmp_path: Path, capsys, log_path: str) -> tuple[Path, Path, list[dict]]:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    rng = np.random.default_rng(7)
+    rows = _rows(rng, START, 2 * 86400, 2000, "a")
+    _write(logs / "p.jsonl", rows)
+    config = _config(tmp_path, log_path)
+    first = _rollup(config, capsys)
+    assert first["ranges_built"] > 0 and _rolled(config) == _counted(rows)
+    assert len(_counted(rows)) > 40  # a rebuild of the log's hours would be all of these
+    return logs, config, rows
+
+
+ROTATED = ["p.jsonl.1", "p.jsonl.old", "p.jsonl.2026-05-02_19"]
+
+
+@pytest.mark.parametrize("log_path", ["logs/p.jsonl", "logs/*.jsonl*"])
+@pytest.mark.parametrize("rotated", ROTATED)
+def test_a_rename_rotation_keeps_the_old_file_and_rebuilds_no_old_hour(tmp_path, capsys, monkeypatch, rotated,
+                                                                         log_path):
+    monkeypatch.chdir(tmp_path)
+    logs, config, rows = _built(tmp_path, capsys, log_path)
+    rng = np.random.default_rng(8)
+    tail = _rows(rng, HOUR, 3600, 9, "tail")  # written to the old file just before it is renamed
+    _write(logs / "p.jsonl", tail, "a")
+    os.rename(logs / "p.jsonl", logs / rotated)
+    new = _rows(rng, START + timedelta(days=2), 5 * 3600, 300, "b")  # the new file's rows, in hours not built yet
+    _write(logs / "p.jsonl", new)
+    rows += tail + new
+    got = _rollup(config, capsys)
+    assert _rolled(config) == _counted(rows)  # the renamed file's rows once, the new file's once
+    assert got["source_hours_why"] == {"appended": 1} and got["source_hours_rebuilt"] == 1  # the tail's hour alone
+    again = _rollup(config, capsys)
+    assert again["source_hours_rebuilt"] == 0 and again["ranges_built"] == 0
+    # rotated again: logrotate shifts the names, the new file is renamed under the old one's name
+    os.rename(logs / rotated, logs / (rotated + ".2"))
+    os.rename(logs / "p.jsonl", logs / rotated)
+    _write(logs / "p.jsonl", [])
+    assert _rollup(config, capsys)["source_hours_rebuilt"] == 0
+    assert _rolled(config) == _counted(rows)
+    # the oldest rotated file deleted: its rows existed, its hours stay as built
+    (logs / (rotated + ".2")).unlink()
+    gone = _rollup(config, capsys)
+    assert gone["source_hours_rebuilt"] == 0
+    assert _rolled(config) == _counted(rows)
+
+
+def test_a_copytruncate_copy_is_the_old_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    logs, config, rows = _built(tmp_path, capsys, "logs/p.jsonl")
+    rng = np.random.default_rng(9)
+    tail = _rows(rng, HOUR, 3600, 5, "tail")
+    _write(logs / "p.jsonl", tail, "a")
+    shutil.copyfile(logs / "p.jsonl", logs / "p.jsonl.1")  # copytruncate: copied, then truncated in place
+    with (logs / "p.jsonl").open("r+") as fh:
+        fh.truncate(0)
+    new = _rows(rng, START + timedelta(days=2), 5 * 3600, 200, "b")
+    _write(logs / "p.jsonl", new, "a")
+    rows += tail + new
+    got = _rollup(config, capsys)
+    assert _rolled(config) == _counted(rows)
+    assert got["source_hours_why"] == {"appended": 1} and got["source_hours_rebuilt"] == 1
+    assert _rollup(config, capsys)["source_hours_rebuilt"] == 0
