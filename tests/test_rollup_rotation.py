@@ -129,3 +129,33 @@ def test_a_copytruncate_copy_is_the_old_file(tmp_path, capsys, monkeypatch):
     assert _rolled(config) == _counted(rows)
     assert got["source_hours_why"] == {"appended": 1} and got["source_hours_rebuilt"] == 1
     assert _rollup(config, capsys)["source_hours_rebuilt"] == 0
+
+
+def _health(config: Path, capsys) -> int:
+    at = (START + timedelta(days=3)).isoformat() + "Z"
+    assert main(["health", "m", "--config", str(config), "--at", at, "--window", "3d", "--format", "json"]) == 0
+    return sum(r["requests"] for r in json.loads(capsys.readouterr().out)["table"])
+
+
+def _hour_files(config: Path) -> dict[str, int]:
+    return {str(p): p.stat().st_mtime_ns for p in (config.parent / "store" / "rollups").rglob("*.parquet")}
+
+
+def test_the_console_reads_the_rotated_rows_from_the_rollup_as_the_store_counts_them(tmp_path, capsys, monkeypatch):
+    """The store read the log before its rotation (its tailer follows the renamed file); the `rollup` command's hours
+    then hold what the store holds, so the console's own check of them against the store rewrites none."""
+    monkeypatch.chdir(tmp_path)
+    logs, config, rows = _built(tmp_path, capsys, "logs/p.jsonl")
+    assert _health(config, capsys) == len(rows)  # the store has read the log as it was
+    rng = np.random.default_rng(10)
+    tail = _rows(rng, HOUR, 3600, 6, "tail")
+    _write(logs / "p.jsonl", tail, "a")
+    os.rename(logs / "p.jsonl", logs / "p.jsonl.old")
+    new = _rows(rng, START + timedelta(days=2), 5 * 3600, 100, "b")
+    _write(logs / "p.jsonl", new)
+    rows += tail + new
+    _rollup(config, capsys)
+    assert _rolled(config) == _counted(rows)
+    before = _hour_files(config)
+    assert _health(config, capsys) == len(rows)
+    assert _hour_files(config) == before  # nothing the console had to build again from the store
