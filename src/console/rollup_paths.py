@@ -11,6 +11,7 @@ import os
 import urllib.parse
 from pathlib import Path
 
+from console.private_files import replace_private
 from console.sources.locations import S3_SCHEMES
 from console.store.place import OWN_ROLLUPS
 
@@ -82,9 +83,51 @@ def rollup_dir(cfg, store_dir: Path) -> Path:
     return Path(configured) if configured else Path(store_dir) / OWN_ROLLUPS
 
 
+# A model's folder name, percent-quoted, is used as is up to this many bytes: the file system refuses a name past
+# 255 bytes, and the longest name made from it (a verified record's temporary file, `.<name>.labels.json.<pid>.
+# <thread>.tmp`) adds up to 46. A longer one ("File name too long" from `rollup`) becomes a readable prefix and a
+# hash of the whole name (`folder_name`), so names up to here keep the folders they had.
+NAME_BYTES = 200
+NAME_FILE = "_model-name.txt"  # in a hashed folder: the model's whole name, which its folder name no longer holds
+_HASHED = "+"  # never in a percent-quoted name (`quote(safe="")` spells it %2B): a hashed folder meets no plain one
+
+
+def folder_name(model: str) -> str:
+    """The name of a model's folder: the model percent-quoted, or for a long name (past `NAME_BYTES` quoted) its
+    first characters up to 150 quoted bytes, `+` and 32 hex digits of its SHA-256 (two long names sharing
+    the prefix still get two folders)."""
+    quoted = urllib.parse.quote(model, safe="")
+    if len(quoted) <= NAME_BYTES:  # (ASCII: characters are bytes)
+        return quoted
+    prefix = ""
+    for ch in model:
+        if len(prefix) + len(q := urllib.parse.quote(ch, safe="")) > 150:
+            break
+        prefix += q
+    return f"{prefix}{_HASHED}{hashlib.sha256(model.encode()).hexdigest()[:32]}"
+
+
 def model_dir(path: str | os.PathLike, model: str) -> Path:
     """One model's folder of rollup files."""
-    return Path(path) / urllib.parse.quote(model, safe="")
+    return Path(path) / folder_name(model)
+
+
+def model_of(folder: Path) -> str | None:
+    """The model whose rollups a folder holds: its name unquoted, or a hashed one's `NAME_FILE` (None when that
+    is missing or does not name this folder's model: not a model's folder)."""
+    if _HASHED not in folder.name:
+        return urllib.parse.unquote(folder.name)
+    try:
+        model = (folder / NAME_FILE).read_text(encoding="utf-8")
+    except (OSError, ValueError):  # (a name file that is not UTF-8)
+        return None
+    return model if folder_name(model) == folder.name else None
+
+
+def name_folder(folder: Path, model: str) -> None:
+    """Writes a hashed folder's `NAME_FILE` (once: the name never changes)."""
+    if _HASHED in folder.name and not (folder / NAME_FILE).is_file():
+        replace_private(folder / NAME_FILE, model)
 
 
 def file_stamps(folder: Path) -> list:

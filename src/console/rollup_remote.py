@@ -33,9 +33,9 @@ from pathlib import Path
 
 from console import store_rollups as ro
 from console.sources import s3
-from console.rollup_paths import is_remote, mirror_dir  # noqa: F401 - defined beside rollup_dir
+from console.rollup_paths import NAME_FILE, is_remote, mirror_dir  # noqa: F401 - defined beside rollup_dir
 
-_KEEP = (".parquet", ro.STATE)
+_KEEP = (".parquet", ro.STATE, NAME_FILE)  # (a hashed model folder's name file: its model, for every mirror)
 SYNCED = ".synced.json"  # in a mirror: the remote files (relative path -> size) at its last pull or push
 STATE_ATTEMPTS = 10  # conditional writes of the state refused before giving up (each re-reads it)
 _REFUSED = ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey")

@@ -7,10 +7,10 @@ feature, token and cost sums, and for labelled rows what quality needs merged: a
 of the prediction and score histograms by true class (classifiers: any threshold on a bucket edge,
 and ROC AUC to the bucket's resolution), or error sums and an error sketch (regression).
 
-Files: `<path>/<model, percent-quoted>/<start>_<end>_<generation>.parquet`, one per build of an hour
-range, written to a temporary name and renamed. A later generation covering an hour supersedes
-every earlier file's rows for that hour (how late labels recompute an hour without rewriting a
-day). `_state.json` says up to which hour rollups are built and which label times were seen.
+Files: `<path>/<model, percent-quoted>/<start>_<end>_<generation>.parquet` (a long model name: a prefix and a
+hash, `rollup_paths.folder_name`), one per build of an hour range, written to a temporary name and renamed. A
+later generation covering an hour supersedes every earlier file's rows for that hour (how late labels recompute
+an hour without rewriting a day). `_state.json` says up to which hour rollups are built and which label times were seen.
 The Spark job (`console.spark.rollup_job`) writes the same schema.
 
 Daily compaction (why: a month is 720 hours x a few groups x ~25 sketches, and Python merges
@@ -45,7 +45,6 @@ import math
 import os
 import re
 import time
-import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -59,7 +58,7 @@ import pyarrow.parquet as pq
 
 from console.analytics import cost as co
 from console.private_files import rename_durably
-from console.rollup_paths import model_dir
+from console.rollup_paths import model_dir, model_of, name_folder
 from console.analytics import quality as qu
 from console.analytics import sketches as sk
 
@@ -545,6 +544,7 @@ def write(tables: Mapping[str, pa.Table], path: str | os.PathLike, start: dateti
     for model, table in tables.items():
         d = _model_dir(path, model)
         d.mkdir(parents=True, exist_ok=True)
+        name_folder(d, model)
         target = d / f"{_stamp(start)}_{_stamp(end)}_{gen}.parquet"
         tmp = d / f".{target.name}.tmp"
         meta = {b"rollup.start": start.isoformat().encode(), b"rollup.end": end.isoformat().encode()}
@@ -602,7 +602,8 @@ def models(path: str | os.PathLike) -> list[str]:
     p = Path(path)
     if not p.is_dir():
         return []
-    return sorted(urllib.parse.unquote(d.name) for d in p.iterdir() if d.is_dir() and not d.name.startswith("."))
+    named = (model_of(d) for d in p.iterdir() if d.is_dir() and not d.name.startswith("."))
+    return sorted(m for m in named if m is not None)
 
 
 def _read_hours(path: str | os.PathLike, model: str, start: datetime, end: datetime,
