@@ -41,6 +41,7 @@ import pyarrow as pa
 
 from console import process_temp
 from console.sources import compressed
+from console.sources.line_ends import lone_cr_as_lf
 from console.sources.lakes import ISO_DAY
 
 PIECE_BYTES = 32 << 20  # bytes of complete lines parsed at once: memory follows the piece, not the file
@@ -244,7 +245,8 @@ class TextFile:
             return None
         try:
             st = os.stat(self.path)
-            start, header = _line_start(self.path, offset), _first_line(self.path) if self.kind == "csv" else None
+            start = _line_start(self.path, offset, lone_cr=self.kind != "csv")
+            header = _first_line(self.path) if self.kind == "csv" else None
             fp_len = min(1024, st.st_size)
             cursor = FileCursor(self.path, st.st_dev, st.st_ino, fp_len, _fingerprint(self.path, fp_len), start,
                                 0, header=header)
@@ -327,6 +329,7 @@ class TextFile:
             tables, _ = parse.csv_lines(head, header=header.decode("utf-8", "replace").rstrip("\r"), source=self.path,
                                         first_line=2, fields=self.fields)
         else:
+            head = lone_cr_as_lf(head)  # (as the Tailer reads the file)
             head = head[:head.rfind(b"\n") + 1] or (head + b"\n" if parse.whole_json_row(head) else b"")
             tables, _ = parse.jsonl(head, source=self.path, first_line=1, fields=self.fields)
         if not tables:
@@ -403,14 +406,16 @@ def _rule_columns(kind: str) -> frozenset[str]:
     return frozenset(re.findall(r"NULL AS (\w+)", view.group(1)))
 
 
-def _line_start(path: str, offset: int) -> int:
-    """Where the line holding byte `offset - 1` begins: just after the last newline before `offset` (0: none)."""
+def _line_start(path: str, offset: int, lone_cr: bool = False) -> int:
+    """Where the line holding byte `offset - 1` begins: just after the last newline before `offset` (0: none).
+    `lone_cr`: a CR not followed by LF is a newline too (JSON lines, as the Tailer reads them)."""
     with open(path, "rb", buffering=0) as fh:
         end = offset
         while end > 0:
             at = max(0, end - (1 << 16))
             fh.seek(at)
-            nl = fh.read(end - at).rfind(b"\n")
+            block = lone_cr_as_lf(fh.read(end - at + 1)) if lone_cr else fh.read(end - at)  # (+1: a CR's LF)
+            nl = block.rfind(b"\n", 0, end - at)
             if nl >= 0:
                 return at + nl + 1
             end = at

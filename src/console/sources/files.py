@@ -56,6 +56,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from console.sources import compressed
+from console.sources.line_ends import lone_cr_as_lf
 
 
 FP_MAX = 1024
@@ -630,6 +631,8 @@ class Tailer:
         pos = cur.offset
         while True:
             data, last = self._piece(fd, pos, end) if gz is None else self._gz_piece(gz, pos)
+            if not csv:  # JSON lines: a lone CR ends a line too (the same length: offsets hold)
+                data = lone_cr_as_lf(data)
             # nothing more will come after the last piece: a file without a writer, a finished gzip stream
             done = (stale and pos + len(data) == end) if gz is None else (
                 gz.complete or gz.error is not None or stale)

@@ -27,6 +27,7 @@ import pyarrow.json as pajson
 
 from console.sources import compressed, csv_records, field_names
 from console.sources.contract import CSV_NULLS, FIELDS, Rejected
+from console.sources.line_ends import lone_cr_as_lf
 
 SLOW_LINES = 64  # ranges this small are parsed line by line once the native reader refuses them
 _SPACED_KEY = re.compile(rb'"[ \t\r]+:')
@@ -694,6 +695,8 @@ def whole_object(body: bytes, csv: bool) -> tuple[bytes, str | None, int, list[R
     if csv:
         head, _, body = body.partition(b"\n")
         header = head.decode("utf-8", "replace").rstrip("\r")
+    else:  # a lone CR ends a JSON line, as the tailer reads a local file (`line_ends`)
+        body = lone_cr_as_lf(body)
     if body and not body.endswith(b"\n"):
         body += b"\n"
     return body, header, 2 if csv else 1, lost
