@@ -277,15 +277,19 @@ def test_a_model_name_the_registry_refuses_is_a_usage_error(tmp_path, capsys):
 
 def test_an_action_refuses_a_view_time_it_would_ignore(tmp_path, capsys):
     """CLI probe, finding 16: `--at 2026-12-01 --since garbage canary ... step` ran, judging now: an operator acting
-    on the view they were looking at was not told, and an invalid value was not even checked."""
+    on the view they were looking at was not told, and an invalid value was not even checked. A view of the past is
+    refused as the TUI's is (exit 1, audited: test_action_at_audited); an unreadable time is a usage error."""
     from console.cli import main
 
     uri = f"sqlite:///{tmp_path / 'reg.db'}"
     seed_model(uri, "m", 2, aliases={"champion": "1"})
     config = write_config(subdir(tmp_path, "ws"), uri)
     assert main(["--config", str(config), "--at", "2026-12-01T00:00Z", "promote", "m", "2", "--reason", "x",
-                 "--yes"]) == 2
-    assert "--at cannot be given to promote" in capsys.readouterr().err
+                 "--yes"]) == 1
+    assert "the view is at 2026-12-01 00:00Z, not live" in capsys.readouterr().err
+    assert main(["--config", str(config), "--at", "2026-12-01T00:00Z", "--since", "garbage", "promote", "m", "2",
+                 "--reason", "x", "--yes"]) == 2
+    assert "--since 'garbage'" in capsys.readouterr().err
     assert aliases(uri, "m") == {"champion": "1"}
 
 

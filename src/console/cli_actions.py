@@ -167,11 +167,18 @@ def _preflight(svc, cfg: Config, args: argparse.Namespace, action: str, model: s
     The operator re-checks all of it under the lock. Sets `args.expected_from` to what the plan saw when
     the operator gave no --from, so one who loses a race to the same change hears a conflict (exit 3).
     Returns (planned, exit code or None to go ahead)."""
-    asked = [f"--{k}" for k in ("at", "since") if getattr(args, k, None) is not None]
-    if asked:  # accepted and ignored, even invalid: one acting on the view they looked at was not told
-        raise _Stop(USAGE, f"{' and '.join(asked)} cannot be given to {action}: an action is planned and gated on "
-                           "the registry and the traffic now")
+    at, since = getattr(args, "at", None), getattr(args, "since", None)
+    if since is not None and at is None:  # the start of a live view's incident history: nothing an action reads
+        raise _Stop(USAGE, f"--since cannot be given to {action}: an action is planned and gated on the registry and "
+                           "the traffic now")
     svc.state_reason(getattr(args, "reason", None))
+    if at is not None:  # a view of the past, as the TUI's: the service refuses it below and audits the refusal
+        try:  # (this refused it as a usage error and recorded nothing, where the TUI recorded it: two definitions)
+            svc.view(at=at, since=since)
+        except ValueError as exc:  # a time that cannot be read: a usage error, said as every command says it
+            raise _Stop(USAGE, str(exc)) from None
+        except OverflowError as exc:
+            raise _Stop(USAGE, f"a time option is out of range ({exc})") from None
     planned = svc.plan_action(model, args.env, action, **plan_args)
     args.plan_warnings = planned.warnings
     if planned.stopped is not None:  # every refusal of planning (policy, does not apply) audited below both doors

@@ -319,7 +319,8 @@ class Service:
 
     def _not_live(self) -> str:
         return (f"the view is at {self.at:%Y-%m-%d %H:%M}Z, not live: an action changes the registry now and its gates "
-                "judge the last hour's evidence, so it is taken from the live view (l)")
+                "judge the last hour's evidence, so it is taken from the live view (the TUI's l, a command without "
+                "--at)")
 
     def _caught_up(self) -> str | None:
         """The store brought up to date at confirmation, before a gated action's gates are judged again: the rows
