@@ -184,6 +184,13 @@ def parse_period(text: str) -> tuple[datetime, datetime] | None:
     return None
 
 
+class TooFine(ValueError):
+    """A time given finer than a microsecond, which every bound read silently truncated (`parse_time`)."""
+
+
+_FINER = re.compile(r"\d{2}:\d{2}:\d{2}[.,]\d{6}(\d+)")  # the digits of a fraction past its sixth
+
+
 def parse_time(text: str, *, exclusive_end: bool = False) -> datetime:
     """An ISO 8601 time (a trailing Z or an offset is converted to naive UTC); a bare date is its midnight.
     `exclusive_end` (`--to`, which the view stops before) may be LATEST itself: `--to 9000-01-01` is `--window
@@ -201,6 +208,11 @@ def parse_time(text: str, *, exclusive_end: bool = False) -> datetime:
             as_iso = ""
         raise ValueError(f"a number, not an ISO time{as_iso}; expected an ISO time such as 2026-07-04T12:00Z "
                          "or 'latest'")
+    finer = _FINER.search(digits)
+    if finer and finer.group(1).strip("0"):
+        raise TooFine("finer than a microsecond: give at most 6 decimal places (a row's time is kept to the "
+                      "microsecond, its finer digits dropped, so no bound between two microseconds can tell which "
+                      "rows at its microsecond are in)")
     try:
         t = naive_utc(datetime.fromisoformat(str(text).strip().replace("Z", "+00:00")))
     except (ValueError, OverflowError) as exc:  # malformed, or one that does not exist (30 February)

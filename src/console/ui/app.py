@@ -483,12 +483,12 @@ class ConsoleApp(App):
         if text.lower() == "latest":
             self._jump_latest()
             return
-        from console.analytics.windows import OutOfRange, parse_time
+        from console.analytics.windows import OutOfRange, TooFine, parse_time
 
         try:  # `--at`'s one reading: an offset converted to UTC (it was dropped: 21:00+02:00 opened at 21:00Z)
             at = parse_time(text.replace("z", "Z"))
         except ValueError as exc:  # out of range in the CLI's words, with the value as typed
-            said = printable(f"{text!r}: {exc}" if isinstance(exc, OutOfRange) else f"not a time: {text!r}")
+            said = printable(f"{text!r}: {exc}" if isinstance(exc, (OutOfRange, TooFine)) else f"not a time: {text!r}")
             self.notify(f"{said} (try 2026-07-04 12:00)", severity="error", markup=False)
             return
         self.set_time(at)
