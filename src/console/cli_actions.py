@@ -130,7 +130,7 @@ def _confirm(action: str, cfg: Config, args: argparse.Namespace, plan: Plan | No
     if policy.needs_typed_confirmation(spec, cfg, args.env):
         sys.stderr.write(f"{action} in {printable(args.env)}: type the model name ({printable(model)}) to confirm: ")
         sys.stderr.flush()
-        ok = sys.stdin.readline().strip() == model
+        ok = policy.name_confirmed(sys.stdin.readline(), model)  # the name, or as the prompt shows it
     else:
         sys.stderr.write(f"{action} in {printable(args.env)}? [y/N] ")
         sys.stderr.flush()

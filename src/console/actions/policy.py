@@ -32,6 +32,7 @@ from typing import Any, Iterable
 from console.actions.catalog import ActionSpec
 from console.aliases import PRODUCTION
 from console.config import ROLE_KEYS, Config, ConfigError
+from console.safe_text import printable
 
 
 
@@ -135,3 +136,11 @@ def needs_typed_confirmation(spec: ActionSpec, cfg: Config, environment: str) ->
     """
     env = cfg.environments.get(environment)
     return spec.dangerous and (env.production if env else environment == PRODUCTION)
+
+
+def name_confirmed(typed: str, model: str) -> bool:
+    """Whether what the operator typed confirms `model`: its name, or the form the dialog and the CLI's prompt show
+    it in (`printable`: ESC as `\\x1b`). A registry name holding a control character could not be confirmed at all:
+    the one form shown cannot be typed as the name, and the name cannot be typed as shown."""
+    typed = typed.strip()
+    return typed == model or typed == printable(model).strip()

@@ -9,8 +9,8 @@ production the empty name field does, so an enter pressed by reflex changes noth
 The dialog does no I/O: every strategy's plan and the gates arrive pre-computed in `ActionRequest`
 (fetched by `console.ui.screens.action_flow` in a worker). It dismisses with an `ActionChoice`, or
 None when cancelled. Keys: in production the name field has the focus first and enter there confirms
-only when the name matches (the reason is prefilled with the incident in view); esc cancels; tab /
-shift+tab move between fields, space ticks the checkbox.
+only when the name matches, typed as it is or as the dialog shows it (`policy.name_confirmed`); the reason is
+prefilled with the incident in view; esc cancels; tab / shift+tab move between fields, space ticks the checkbox.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, RadioButton, RadioSet, Static
 
+from console.actions.policy import name_confirmed
 from console.ui.text import printable, safe
 
 STRATEGY_HELP = {
@@ -303,7 +304,7 @@ class ActionDialog(ModalScreen):
     @on(Input.Submitted, "#typed")
     def _typed_submitted(self) -> None:
         """Enter submits only when the typed name matches; the dialog says what is missing otherwise."""
-        if self.query_one("#typed", Input).value.strip() != self.request.model:
+        if not name_confirmed(self.query_one("#typed", Input).value, self.request.model):
             self.error = f"type the model name exactly ({printable(self.request.model)}) to confirm; esc cancels"
             self._redraw()
             return
@@ -355,7 +356,7 @@ class ActionDialog(ModalScreen):
         force = self.query_one("#force", Checkbox).value
         if plan is not None and plan.blocked:
             return f"cannot run: {printable(plan.blocked)}", "cancel"
-        if r.typed and self.query_one("#typed", Input).value.strip() != r.model:
+        if r.typed and not name_confirmed(self.query_one("#typed", Input).value, r.model):
             return f"type the model name exactly ({printable(r.model)}) to confirm", "typed"
         if gates_failed(r, s) and not force:
             # the focus goes to Cancel, not to the force box: a second Enter (the first seemed to do nothing)
