@@ -34,20 +34,24 @@ def local_builder(preds: Sequence, labels: pa.Table | Sequence | None, specs: Ma
 
 def chunk_labels(preds: Sequence, labels: pa.Table | Sequence | None, start: datetime,
                  end: datetime) -> pa.Table | pl.DataFrame | None:
-    """The labels a chunk [start, end) joins: logged from an hour before it on. From label sources, only those of
-    the chunk's request ids are kept (read a batch at a time), so memory follows the chunk, not the history."""
+    """The labels a chunk [start, end) joins: every label of its request ids, whenever logged, as the raw path joins
+    them (`queries/model_labels.sql`). A label's `ts` may be hours before its prediction's (a label writer's clock
+    behind the server's, a batch stamping its own time): the window from an hour before the chunk, here and in the
+    Spark job, counted such a label only when its prediction was not near the chunk's start, so a day's chunk and a
+    Spark week's counted different labels of one hour. From label sources, only the chunk's request ids are kept
+    (read a batch at a time), so memory follows the chunk, not the history; the label log is read whole per chunk."""
     if labels is None:
         return None
     if isinstance(labels, pa.Table):
         if "ts" not in labels.column_names:
             return labels
-        return pl.from_arrow(labels).filter(pl.col("ts") >= start - timedelta(hours=1))
+        return pl.from_arrow(labels).filter(pl.col("ts").is_not_null())
     ids = [t.column("request_id") for t in src.scan(preds, start, end, columns=["request_id", "ts", "model"])
            if "request_id" in t.column_names]
     if not ids:
         return None
     wanted = pa.chunked_array([c.cast(pa.string()) for c in ids]).unique()
-    return src.read_labels(labels, start - timedelta(hours=1), None, wanted)
+    return src.read_labels(labels, None, None, wanted)
 
 
 def late_label_hours(preds: Sequence, labels: pa.Table | Sequence | None,

@@ -27,7 +27,7 @@ import re
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -589,18 +589,28 @@ def _float_keys(counts: dict[str, int]) -> dict[str, int]:
     return out
 
 
-def build(spark, paths: Sequence, labels: pa.Table | None, specs: Mapping[str, ro.ModelSpec],
+def label_frame(spark, labels: pa.Table | None):
+    """The latest label per request id (as the local engine and `quality.join_labels` take it) as a Spark
+    DataFrame, None without labels. Every label, whenever logged: a label stamped before its prediction joins it,
+    as on the raw path (`rollup_engine.chunk_labels`)."""
+    latest = ro._labels_frame(labels)
+    if latest is None:
+        return None
+    return spark.createDataFrame(latest.to_arrow().to_pandas(),
+                                 f"request_id string, label string, label_num double, {ro.LABEL_TS} timestamp")
+
+
+def build(spark, paths: Sequence, labels, specs: Mapping[str, ro.ModelSpec],
           start: datetime, end: datetime, k: int = sk.K, top: int = sk.TOP_N) -> dict[str, pa.Table]:
-    """Rollup tables per model for [start, end), the schema of `store_rollups.schema_for`."""
+    """Rollup tables per model for [start, end), the schema of `store_rollups.schema_for`. `labels`: a table, or
+    `label_frame`'s DataFrame (made once per run, not per range)."""
     from pyspark.sql import functions as F
 
     df = _read(spark, paths, start, end)
     df = df.withColumn("hour", F.date_trunc("hour", F.col("ts")))
     df = df.withColumn(ro.ON_HOUR, F.col("ts") == F.col("hour"))  # the hour's first instant apart (`ro.ON_HOUR`)
-    latest = ro._labels_frame(labels)  # the latest label per request, as the local engine takes it
-    if latest is not None:
-        lab = spark.createDataFrame(latest.to_arrow().to_pandas(),
-                                    f"request_id string, label string, label_num double, {ro.LABEL_TS} timestamp")
+    lab = label_frame(spark, labels) if labels is None or isinstance(labels, pa.Table) else labels
+    if lab is not None:
         df = df.drop(*[c for c in ("label", "label_num", ro.LABEL_TS) if c in df.columns]).join(lab, "request_id",
                                                                                                 "left")
     # The chunk's rows are read once and kept on disk for the per-model aggregations, not in the JVM heap:
@@ -698,7 +708,7 @@ def _from_spark(exc: BaseException) -> bool:
 def builder(paths: Sequence, labels: pa.Table | None, specs: Mapping[str, ro.ModelSpec],
             master: str = "local[2]", k: int = sk.K, on_start: Callable[[], None] | None = None) -> ro.Builder:
     """`on_start()` once the session is up (the caller says where the JVM's output goes)."""
-    started: list = []  # the session, at the first range to build: a run with nothing to build starts no JVM
+    started: list = []  # the session and the labels, at the first range to build: nothing to build starts no JVM
 
     def run(start: datetime, end: datetime) -> dict[str, pa.Table]:
         if not started:
@@ -706,14 +716,10 @@ def builder(paths: Sequence, labels: pa.Table | None, specs: Mapping[str, ro.Mod
             if on_start is not None:
                 on_start()
         spark = started[0]
-        chunk_labels = labels
-        if labels is not None and "ts" in labels.column_names:
-            import pyarrow.compute as pc
-
-            chunk_labels = labels.filter(pc.greater_equal(labels["ts"],
-                                                          pa.scalar(start - timedelta(hours=1), pa.timestamp("us"))))
         try:
-            return build(spark, paths, chunk_labels, specs, start, end, k=k)
+            if len(started) == 1:  # every label, sent to the JVM once (a range took those from an hour before it)
+                started.append(label_frame(spark, labels))
+            return build(spark, paths, started[1], specs, start, end, k=k)
         except Exception as exc:  # noqa: BLE001 - only Spark's own failures are said here; ours go up as they are
             if not _from_spark(exc):
                 raise
