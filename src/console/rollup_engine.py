@@ -20,11 +20,12 @@ LABEL_LOOKBACK = timedelta(days=30)  # labels land at most this long after their
 
 
 def local_builder(preds: Sequence, labels: pa.Table | Sequence | None, specs: Mapping[str, ro.ModelSpec],
-                  models: Iterable[str] = ()) -> ro.Builder:
+                  models: Iterable[str] = (), horizon: datetime | None = None) -> ro.Builder:
     """Builds [start, end) by streaming record batches of the sources through `build_rollups`. `labels` is a
     table, or label sources read per chunk (`chunk_labels`), so a build holds one chunk's labels at a time."""
     def build(start: datetime, end: datetime) -> dict[str, pa.Table]:
-        tables = ro.build_rollups(src.scan(preds, start, end), chunk_labels(preds, labels, start, end), specs)
+        tables = ro.build_rollups(src.scan(preds, start, end), chunk_labels(preds, labels, start, end, horizon),
+                                  specs)
         for m in set(models) | set(specs):  # an hour with no rows still supersedes what was there
             tables.setdefault(m, ro.empty_table(specs.get(m) or ro.ModelSpec()))
         return tables
@@ -33,29 +34,36 @@ def local_builder(preds: Sequence, labels: pa.Table | Sequence | None, specs: Ma
 
 
 def chunk_labels(preds: Sequence, labels: pa.Table | Sequence | None, start: datetime,
-                 end: datetime) -> pa.Table | pl.DataFrame | None:
+                 end: datetime, horizon: datetime | None = None) -> pa.Table | pl.DataFrame | None:
     """The labels a chunk [start, end) joins: every label of its request ids, whenever logged, as the raw path joins
     them (`queries/model_labels.sql`). A label's `ts` may be hours before its prediction's (a label writer's clock
     behind the server's, a batch stamping its own time): the window from an hour before the chunk, here and in the
     Spark job, counted such a label only when its prediction was not near the chunk's start, so a day's chunk and a
     Spark week's counted different labels of one hour. From label sources, only the chunk's request ids are kept
-    (read a batch at a time), so memory follows the chunk, not the history; the label log is read whole per chunk."""
+    (read a batch at a time), so memory follows the chunk, not the history; the label log is read whole per chunk.
+    None dated past `horizon` (the store's clock-skew horizon: it sets them aside)."""
     if labels is None:
         return None
     if isinstance(labels, pa.Table):
         if "ts" not in labels.column_names:
             return labels
-        return pl.from_arrow(labels).filter(pl.col("ts").is_not_null())
+        ts = pl.col("ts")
+        return pl.from_arrow(labels).filter(ts.is_not_null() if horizon is None else ts <= horizon)
     ids = [t.column("request_id") for t in src.scan(preds, start, end, columns=["request_id", "ts", "model"])
            if "request_id" in t.column_names]
     if not ids:
         return None
     wanted = pa.chunked_array([c.cast(pa.string()) for c in ids]).unique()
-    return src.read_labels(labels, None, None, wanted)
+    return src.read_labels(labels, None, _past(horizon), wanted)
 
 
-def late_label_hours(preds: Sequence, labels: pa.Table | Sequence | None,
-                     lookback: timedelta = LABEL_LOOKBACK) -> Callable[[datetime, datetime], list[datetime]]:
+def _past(horizon: datetime | None) -> datetime | None:
+    """The first instant past the clock-skew horizon: the end of the labels the store keeps."""
+    return None if horizon is None else horizon + timedelta(microseconds=1)
+
+
+def late_label_hours(preds: Sequence, labels: pa.Table | Sequence | None, lookback: timedelta = LABEL_LOOKBACK,
+                     horizon: datetime | None = None) -> Callable[[datetime, datetime], list[datetime]]:
     """Prediction hours before `before` whose requests got a label logged after `after` (labels: a table, or
     label sources, of which only those logged after `after` are read)."""
     def hours(after: datetime, before: datetime) -> list[datetime]:
@@ -65,8 +73,9 @@ def late_label_hours(preds: Sequence, labels: pa.Table | Sequence | None,
             if "ts" not in labels.column_names:
                 return []
             new = pl.from_arrow(labels).filter(pl.col("ts") > after)
+            new = new if horizon is None else new.filter(pl.col("ts") <= horizon)
         else:
-            got = src.read_labels(labels, after + timedelta(microseconds=1))
+            got = src.read_labels(labels, after + timedelta(microseconds=1), _past(horizon))
             if got is None or "ts" not in got.column_names:
                 return []
             new = pl.from_arrow(got)
@@ -131,16 +140,18 @@ def _catch_up(prediction_paths: Sequence, label_paths: Sequence, path, now: date
         from console.spark import rollup_job
 
         # the job takes one table of labels (shipped to the cluster): read whole, as before
-        build = rollup_job.builder(preds, src.read_labels(label_sources) if label_sources else None, specs,
+        build = rollup_job.builder(preds, src.read_labels(label_sources, None, _past(horizon)) if label_sources
+                                   else None, specs,
                                    master=master, on_start=(lambda: progress(
                                        f"Spark on {master}: the JVM's output is in {rollup_job.jvm_log()}"))
                                    if progress else None)
     else:
-        build = local_builder(preds, label_sources or None, specs, models or ())
-    latest = src.newest_label(label_sources) if label_sources else None
+        build = local_builder(preds, label_sources or None, specs, models or (), horizon)
+    # (a label dated 2999 was the newest seen: later labels of a file rewritten in place rebuilt nothing after it)
+    latest = src.newest_label(label_sources, _past(horizon)) if label_sources else None
     kept, content = _sources_read(preds, state)
     labels_kept, labels_now = _sources_read(label_sources, state, ro.LABEL_SOURCES)
-    late = _back_dated(late_label_hours(preds, label_sources or None), labels_kept, labels_now)
+    late = _back_dated(late_label_hours(preds, label_sources or None, horizon=horizon), labels_kept, labels_now)
     out = ro.catch_up(path, build, now=now, since=since, until=until, chunk=chunk,
                       late_label_hours=late, labels_seen=lambda: latest,
                       progress=progress, source_hours=lambda a, b: rc.changed_hours(kept, content, a, b),

@@ -592,22 +592,26 @@ def read_labels(datasets: Sequence[ds.Dataset | Source], start: datetime | None 
     return pa.concat_tables(tables, promote_options="default")
 
 
-def newest_label(datasets: Sequence[ds.Dataset | Source]) -> datetime | None:
-    """The newest label time (the ts column read alone, a batch at a time); None without labels or a ts."""
+def newest_label(datasets: Sequence[ds.Dataset | Source], end: datetime | None = None) -> datetime | None:
+    """The newest label time before `end` when given (the ts column read alone, a batch at a time); None without
+    labels or a ts."""
     best = None
     for d in open_all(datasets):
         if "ts" not in d.schema.names:
             continue
         for batch in d.to_batches(columns=["ts"], batch_size=BATCH_ROWS, batch_readahead=1, fragment_readahead=1):
             if batch.num_rows:
-                m = pc.max(conform_ts(pa.Table.from_batches([batch])).column("ts")).as_py()
+                m = pc.max(_cut(conform_ts(pa.Table.from_batches([batch])), None, end).column("ts")).as_py()
                 best = m if best is None or (m is not None and m > best) else best
     return best
 
 
 def _label_rows(t: pa.Table) -> pa.Table:
     """Labels as `queries/conform_labels.sql` types them: a row with only `label_num` is labelled by the number,
-    as text (an integral one without ".0"); a row with neither has no label."""
+    as text (an integral one without ".0"); and only the rows it keeps: a request id that is not empty, a label
+    (or a number), no label that reads as a number not finite (`nan`, `inf`, a `label_num` of NaN). Both engines
+    counted those the store sets aside (the set-aside count of `rollup` even named them), so their quality and
+    label drift were not the raw path's (the differential probe of 2026-12-06: 3 labels of 67 in one log)."""
     if "label" not in t.column_names:
         t = t.append_column("label", pa.nulls(t.num_rows, pa.string()))
     if "label_num" not in t.column_names:
@@ -624,6 +628,10 @@ def _label_rows(t: pa.Table) -> pa.Table:
     if "ts" in t.column_names:
         t = conform_ts(t)
     t = t.set_column(t.column_names.index("request_id"), "request_id", pc.cast(t.column("request_id"), pa.string()))
+    as_num = pl.Series(label).cast(pl.Float64, strict=False)
+    keep = (pl.Series(t.column("request_id")).str.len_bytes().fill_null(0) > 0) & pl.Series(label).is_not_null() \
+        & ~(as_num.is_not_null() & ~as_num.is_finite()) & ~(num.is_not_null() & ~num.is_finite())
+    t = t.filter(keep.to_arrow())
     return t.select([c for c in ("request_id", "label", "label_num", "ts") if c in t.column_names])
 
 
