@@ -377,3 +377,35 @@ def test_a_labelled_classifier_logging_no_score_is_built_by_spark(tmp_path):
         assert (t["rows"].sum(), t["labelled"].sum(), t["cls_correct"].sum(), t["cls_tn"].sum()) == (20, 10, 10, 10)
         assert t["cls_pos_hist"].null_count() == t.height
     assert spark.schema.equals(local.schema)
+
+
+def test_a_class_written_with_spaces_or_a_java_suffix_is_text_in_both_engines(tmp_path):
+    """A prediction or label that is a number only to Spark's cast (`" 1 "`, `"\\t0"`: Spark trims them; `"1d"`:
+    Java's parser takes the suffix) is text on the raw path (`analytics.quality.is_value`, Polars' parse) and in the
+    local engine, so `" 1 "` is not the class "1". The Spark job compared them as numbers: its confusion counts of one
+    log differed from the local engine's and from `quality --exact` (the differential probe of odd inputs, 2026-12-06).
+    Hand counts of the cells, as the raw path's rule reads each pair."""
+    from console.spark import rollup_job
+
+    pairs = [(" 1 ", "1"), ("1", " 1"), ("1d", "1"), ("1.0", "1"), ("0", "\t0"), ("TRUE", "1"), ("1e0", "1"),
+             ("0", "0"), ("1", "1D"), ("+1", "1")]
+    n = len(pairs)
+    preds = pl.DataFrame({"ts": [START + timedelta(minutes=2 * i + 1) for i in range(n)], "model": "m",
+                          "version": "1", "request_id": [f"r{i}" for i in range(n)], "latency_ms": 5.0,
+                          "prediction": [p for p, _ in pairs], "score": 0.5})
+    (tmp_path / "logs").mkdir()
+    preds.write_parquet(tmp_path / "logs" / "part-0.parquet")
+    labels = pl.DataFrame({"request_id": [f"r{i}" for i in range(n)], "label": [y for _, y in pairs],
+                           "ts": START + timedelta(hours=1)}).to_arrow()
+    # by hand: a number is a plain decimal (a sign, digits, a point, an exponent) or true/yes/false/no, else text
+    #   " 1 "/1 FN, 1/" 1" FP, 1d/1 FN, 1.0/1 TP, 0/"\t0" TN (not equal: text), TRUE/1 TP, 1e0/1 TP, 0/0 TN,
+    #   1/1D FP, +1/1 TP
+    hand = {"cls_tp": 4, "cls_fp": 2, "cls_fn": 2, "cls_tn": 2, "cls_correct": 5, "labelled": n}
+    specs = {"m": ro.ModelSpec()}
+    end = START + timedelta(hours=1)
+    paths = [str(tmp_path / "logs")]
+    local = rollup_engine.local_builder(rollup_engine.src.sources(paths), labels, specs)(START, end)["m"]
+    spark = rollup_job.builder(paths, labels, specs, master="local[1]")(START, end)["m"]
+    for built in (local, spark):
+        t = pl.from_arrow(built).filter(pl.col("segment").is_null())
+        assert {k: int(t[k].sum()) for k in hand} == hand

@@ -478,14 +478,20 @@ def _is_value(col, value: str):
     return F.when(x.isNotNull(), x == F.lit(number)).otherwise(text)
 
 
+# the text Polars parses as a float (`analytics.quality._number` casts with it): Spark's cast also takes " 1 " (it trims)
+# and "1d" (Java's suffix), so the Spark job counted them as the class "1" where the raw path and the local engine do not
+_POLARS_FLOAT = r"^[+-]?((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|(?i:inf|infinity|nan))$"
+
+
 def _number(col):
-    """`analytics.quality._number`: a number's text, or a boolean's (`true` 1, `false` 0)."""
+    """`analytics.quality._number`: a number's text (as Polars parses it: `_POLARS_FLOAT`), or a boolean's (`true`
+    1, `false` 0)."""
     from pyspark.sql import functions as F
 
     text = col.cast("string")
     lower = F.lower(text)
-    return F.coalesce(text.try_cast("double"), F.when(lower.isin("true", "yes"), F.lit(1.0))
-                      .when(lower.isin("false", "no"), F.lit(0.0)))
+    return F.coalesce(F.when(text.rlike(_POLARS_FLOAT), text.try_cast("double")),
+                      F.when(lower.isin("true", "yes"), F.lit(1.0)).when(lower.isin("false", "no"), F.lit(0.0)))
 
 
 def _same_value(a, b):
