@@ -409,3 +409,35 @@ def test_a_class_written_with_spaces_or_a_java_suffix_is_text_in_both_engines(tm
     for built in (local, spark):
         t = pl.from_arrow(built).filter(pl.col("segment").is_null())
         assert {k: int(t[k].sum()) for k in hand} == hand
+
+
+def test_a_number_written_with_spaces_is_summarised_as_the_store_casts_it(tmp_path):
+    """The prediction and label summaries (what prediction and label drift read) take a row's text as a number as the
+    store casts it (DuckDB's TRY_CAST: `" 1 "` and `"0\\n"` are numbers, `"1d"` and `"\\x011"` are not). The local
+    engine's Polars cast took no spaces (it left `" 1 "` out of the numbers), the Spark job's cast also took `"1d"`:
+    the differential probe of odd inputs found the two engines' `pred_sum` and counts of one hour apart. Hand counts."""
+    from console.analytics import sketches as sk
+    from console.spark import rollup_job
+
+    preds = [" 1 ", "\t0", "1d", "2.5 ", "1", "0", "\x011"]
+    labels = [" 1 ", "0\n", "1d", "1", "x", "2", "\x011"]
+    n = len(preds)
+    (tmp_path / "logs").mkdir()
+    pl.DataFrame({"ts": [START + timedelta(minutes=2 * i + 1) for i in range(n)], "model": "m", "version": "1",
+                  "request_id": [f"r{i}" for i in range(n)], "latency_ms": 5.0, "prediction": preds}) \
+        .write_parquet(tmp_path / "logs" / "part-0.parquet")
+    table = pl.DataFrame({"request_id": [f"r{i}" for i in range(n)], "label": labels,
+                          "ts": START + timedelta(hours=1)}).to_arrow()
+    specs = {"m": ro.ModelSpec()}
+    end = START + timedelta(hours=1)
+    paths = [str(tmp_path / "logs")]
+    local = rollup_engine.local_builder(rollup_engine.src.sources(paths), table, specs)(START, end)["m"]
+    spark = rollup_job.builder(paths, table, specs, master="local[1]")(START, end)["m"]
+    for built in (local, spark):
+        t = pl.from_arrow(built).filter(pl.col("segment").is_null())
+        assert t.height == 1
+        row = t.row(0, named=True)
+        assert row["pred_sum"] == pytest.approx(4.5) and row["label_sum"] == pytest.approx(4.0)
+        assert sk.decode_counts(row["pred_counts"]) == {"1.0": 2, "0.0": 2, "2.5": 1}
+        assert sk.decode_counts(row["pred_text"]) == {"1d": 1, "\x011": 1}
+        assert sk.decode_counts(row["label_counts"]) == {"1.0": 2, "0.0": 1, "2.0": 1}

@@ -614,9 +614,13 @@ def _label_rows(t: pa.Table) -> pa.Table:
     label drift were not the raw path's (the differential probe of 2026-12-06: 3 labels of 67 in one log)."""
     if "label" not in t.column_names:
         t = t.append_column("label", pa.nulls(t.num_rows, pa.string()))
-    if "label_num" not in t.column_names:
-        t = t.append_column("label_num", _to_float(t.column("label")))
     import polars as pl
+
+    from console.store_rollups import text_number
+
+    if "label_num" not in t.column_names:  # the label's text as the store casts it (" 1 " is 1)
+        t = t.append_column("label_num", pl.select(text_number(pl.lit(pl.Series(t.column("label")))))
+                            .to_series().to_arrow())
 
     num = pl.Series(t.column("label_num")).cast(pl.Float64, strict=False)
     whole = num.is_finite() & (num == num.floor()) & (num.abs() < 1e15)
@@ -628,7 +632,7 @@ def _label_rows(t: pa.Table) -> pa.Table:
     if "ts" in t.column_names:
         t = conform_ts(t)
     t = t.set_column(t.column_names.index("request_id"), "request_id", pc.cast(t.column("request_id"), pa.string()))
-    as_num = pl.Series(label).cast(pl.Float64, strict=False)
+    as_num = pl.select(text_number(pl.lit(pl.Series(label)))).to_series()
     keep = (pl.Series(t.column("request_id")).str.len_bytes().fill_null(0) > 0) & pl.Series(label).is_not_null() \
         & ~(as_num.is_not_null() & ~as_num.is_finite()) & ~(num.is_not_null() & ~num.is_finite())
     t = t.filter(keep.to_arrow())

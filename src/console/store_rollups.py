@@ -227,7 +227,7 @@ def _labels_frame(labels: pa.Table | pl.DataFrame | None) -> pl.DataFrame | None
     if not lab.height:
         return None
     if "label_num" not in lab.columns:
-        lab = lab.with_columns(pl.col("label").cast(pl.Float64, strict=False).alias("label_num"))
+        lab = lab.with_columns(text_number(pl.col("label")).alias("label_num"))
     lab = lab.with_columns(pl.col("label").cast(pl.String), pl.col("label_num").cast(pl.Float64))
     if "ts" in lab.columns:  # when it arrived: `LABEL_TS`
         lab = lab.with_columns(pl.col("ts").cast(pl.Datetime("us")).alias(LABEL_TS)).sort(LABEL_TS)
@@ -311,11 +311,21 @@ def _targets_into(group: list[_Acc], df: pl.DataFrame, starts: np.ndarray, ends:
             _count_top(group, cols, col, f"__{t}_{part}", 4 * sk.TOP_N)
 
 
+NUMBER_SPACE = " \t\n\r\x0b\x0c"  # what the store's cast to a number (DuckDB's TRY_CAST) skips around it
+
+
+def text_number(text: pl.Expr) -> pl.Expr:
+    """Text as a float as the store casts it (`queries/conform_predictions.sql`): `" 1 "` is 1. Polars' cast alone
+    gave null, so the local engine left it out of the prediction and label summaries where the store and the Spark
+    job counted it."""
+    return text.cast(pl.String).str.strip_chars(NUMBER_SPACE).cast(pl.Float64, strict=False)
+
+
 def target_number(t: str, columns) -> pl.Expr:
     """A prediction's (`t` "pred") or label's number as the store types it: `prediction_num` (`label_num`), else
     its text as a float."""
     num, text = TARGETS[t]
-    x = pl.col(text).cast(pl.String).cast(pl.Float64, strict=False)
+    x = text_number(pl.col(text))
     if num in columns:
         x = pl.coalesce(pl.col(num).cast(pl.Float64, strict=False), x)
     return x
@@ -380,9 +390,9 @@ def _update_cut(accs: dict[tuple, _Acc], df: pl.DataFrame, model: str, seg: str 
     labelled = "label" in df.columns
     if labelled:
         if "prediction_num" not in df.columns and "prediction" in df.columns:
-            df = df.with_columns(pl.col("prediction").cast(pl.Float64, strict=False).alias("prediction_num"))
+            df = df.with_columns(text_number(pl.col("prediction")).alias("prediction_num"))
         if "label_num" not in df.columns:
-            df = df.with_columns(pl.col("label").cast(pl.String).cast(pl.Float64, strict=False).alias("label_num"))
+            df = df.with_columns(text_number(pl.col("label")).alias("label_num"))
         # the quality counts, as `analytics.quality` counts them from rows
         scored = "prediction" if spec.task == "classification" else "prediction_num"
         if LABEL_TS in df.columns:

@@ -377,7 +377,10 @@ def _target_number(df, t: str):
     from pyspark.sql import functions as F
 
     num, text = ro.TARGETS[t]
-    x = F.col(text).cast("string").try_cast("double")
+    # as the store casts text (`ro.text_number`): around it the spaces DuckDB skips, within it what Polars parses;
+    # Spark's own cast also takes "1d" and a control character around the number
+    s = F.regexp_replace(F.col(text).cast("string"), f"^[{_SPACE}]+|[{_SPACE}]+$", "")
+    x = F.when(s.rlike(_POLARS_FLOAT), s.try_cast("double"))
     return F.coalesce(F.col(num).try_cast("double"), x) if num in df.columns else x
 
 
@@ -481,6 +484,7 @@ def _is_value(col, value: str):
 # the text Polars parses as a float (`analytics.quality._number` casts with it): Spark's cast also takes " 1 " (it trims)
 # and "1d" (Java's suffix), so the Spark job counted them as the class "1" where the raw path and the local engine do not
 _POLARS_FLOAT = r"^[+-]?((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|(?i:inf|infinity|nan))$"
+_SPACE = "".join(f"\\x{ord(c):02x}" for c in ro.NUMBER_SPACE)  # as a Java regex class's members
 
 
 def _number(col):
