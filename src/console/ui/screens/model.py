@@ -613,13 +613,21 @@ class ModelScreen(ActionsMixin, MonitorScreen):
 
 
 def _p95s(table) -> Text:
-    """p95 per serving version (a p95 cannot be averaged across variants): "p95 36ms v3, 39ms v4"."""
+    """p95 per row of the Health table (a p95 cannot be averaged across variants): "p95 36ms v3, 39ms v4". A version
+    in two rows (the canary promoted within the hour: v4 canary, then v4 champion) is named with its variant, as
+    the Health table and `health` name the row: "v4, v4" left the two numbers unattributable."""
     rows = [r for r in table.iter_rows(named=True) if r.get("requests") and r.get("p95_ms") is not None]
     if not rows:
         return Text("p95 -")
     if len(rows) == 1:
         return Text(f"p95 {rows[0]['p95_ms']:,.0f}ms")
-    return Text("p95 ") + safe(", ".join(f"{r['p95_ms']:,.0f}ms v{r.get('version')}" for r in rows))
+    versions = [r.get("version") for r in rows]
+
+    def name(r) -> str:
+        twice = versions.count(r.get("version")) > 1 and r.get("variant")
+        return f"v{r.get('version')}" + (f" {r['variant']}" if twice else "")
+
+    return Text("p95 ") + safe(", ".join(f"{r['p95_ms']:,.0f}ms {name(r)}" for r in rows))
 
 
 def _incidents(svc, model: str) -> tuple:
