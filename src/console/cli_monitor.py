@@ -58,6 +58,8 @@ def add_parsers(sub) -> None:
     add_window_options(p)
     p.add_argument("--exact", action="store_true",
                    help="re-run the exact tests over the raw rows of the window instead of the rollups' sketches")
+    p.add_argument("--trend", action="store_true",
+                   help="also each feature's score per bucket over the history (the Drift screen's TREND and chart)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_drift)
     add_report_parsers(sub)
@@ -215,7 +217,7 @@ def cmd_drift(args, cfg: Config) -> int:
     if args.model not in svc.models():
         return _no_such_model(svc, args.model)
     try:
-        data = svc.drift_table(args.model, svc.window_span, exact=True if args.exact else None)
+        data = svc.drift_table(args.model, svc.window_span, exact=True if args.exact else None, trend=args.trend)
     except ValueError as exc:
         print(printable(f"mlops-console: {exc}"), file=sys.stderr)
         return EXIT_ERROR
@@ -267,6 +269,10 @@ def cmd_drift(args, cfg: Config) -> int:
             _print(f"{printable(c['column'])}: {dropped} of {dropped + c['n_cur']} rows in the window without a usable "
                    f"value ({'not logged, not a number, or not finite' if c['kind'] == 'numeric' else 'not logged'}); "
                    f"left out of its test")
+    for name, pts in (data.get("trend") or {}).items():  # as the Drift screen's chart heads it
+        scores = [p["score"] for p in pts if p["score"] is not None]
+        _print(f"trend {printable(name)}: " + (f"last {scores[-1]:.3g}  min {min(scores):.3g}  max {max(scores):.3g}  "
+                                                f"({len(pts)} buckets from {pts[0]['start']})" if scores else "no data"))
     if targets:
         print("(prediction) and (label) rows compare the window with the first two days of the history.")
     if sketched:

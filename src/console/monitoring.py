@@ -69,8 +69,16 @@ class DriftReport:
     note: str = ""
     label: object | None = None  # drift of the labels that landed, against the baseline window
 
-    def to_dict(self) -> dict:
+    def trend(self) -> dict[str, list[tuple[datetime, float | None, bool]]]:
+        """Each feature's score per bucket over the history, a score that could not be taken (NaN) as None: the
+        Drift screen's TREND and chart, and `drift --trend`'s, one definition."""
+        return {f: [(start, _score(score), bool(drifted)) for start, score, drifted in pts]
+                for f, pts in self.series.items()}
+
+    def to_dict(self, trend: bool = False) -> dict:
         cols = sorted(self.dataset.columns, key=_severity) if self.dataset is not None else []
+        more = {"trend": {f: [{"start": t.isoformat() + "Z", "score": v, "drifted": d} for t, v, d in pts]
+                          for f, pts in self.trend().items()}} if trend else {}
         return {
             "model": self.model, "window": self.window, "now": self.now.isoformat() + "Z",
             "reference_rows": self.reference_rows, "note": self.note,
@@ -81,7 +89,14 @@ class DriftReport:
             "features": [c.to_dict() for c in cols],
             "prediction": self.prediction.to_dict() if self.prediction is not None else None,
             "label": self.label.to_dict() if self.label is not None else None,
+            **more,
         }
+
+
+def _score(v) -> float | None:
+    import math
+
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
 
 def _severity(c) -> tuple:

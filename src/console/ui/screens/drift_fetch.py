@@ -16,8 +16,7 @@ def drift_report(svc, model: str, window: str, environment: str, series: bool = 
     score per time bucket; no prediction or label drift, which no screen shows). `exact=True`: the raw rows of the window, never the rollups (the x key)."""
     rep = svc.drift(model, window, environment=environment, series=series, exact=exact, target=False)
     out = rep.to_dict()
-    out["series"] = {f: [(start, score_or_none(score), drifted) for start, score, drifted in pts]
-                     for f, pts in rep.series.items()} if series else {}
+    out["series"] = rep.trend() if series else {}
     return out
 
 
