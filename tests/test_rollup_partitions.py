@@ -20,8 +20,8 @@ import pyarrow.compute  # noqa: F401 - pa.compute
 import pyarrow.parquet as pq
 import pytest
 
-from console import store_rollups as ro
 from console.cli import main
+from rollup_hours import rollup as _rollup, rolled
 
 START = datetime(2026, 11, 25)
 
@@ -33,15 +33,8 @@ def _table(rng, start: datetime, seconds: int, n: int, tag: str) -> pa.Table:
                      "latency_ms": np.full(n, 20.0), "prediction": ["1"] * n})
 
 
-def _rollup(config: Path, capsys) -> dict:
-    assert main(["rollup", "--config", str(config), "--format", "json", "--no-ready"]) == 0
-    return json.loads(capsys.readouterr().out)
-
-
 def _rolled(folder: Path) -> dict[datetime, int]:
-    t = ro.read_table(folder, "m", START - timedelta(days=2), START + timedelta(days=6), columns=["segment", "rows"])
-    df = pl.from_arrow(t).filter(pl.col("segment").is_null())
-    return {h: n for h, n in df.group_by("hour").agg(pl.col("rows").sum()).iter_rows() if n}
+    return rolled(folder, START - timedelta(days=2), START + timedelta(days=6))
 
 
 def _counted(t: pa.Table) -> dict[datetime, int]:

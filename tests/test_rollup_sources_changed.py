@@ -27,6 +27,7 @@ from scipy.spatial import distance
 
 from console import store_rollups as ro
 from console.cli import main
+from rollup_hours import rollup as _rollup, rolled
 from s3_server import s3_server  # noqa: F401  (session fixture)
 
 START = datetime(2026, 5, 1)
@@ -74,16 +75,9 @@ def _write(path: Path, rows, tag: str) -> None:
     pq.write_table(_table(*rows, tag), path)
 
 
-def _rollup(config: Path, capsys, *extra: str) -> dict:
-    assert main(["rollup", "--config", str(config), "--format", "json", "--no-ready", *extra]) == 0
-    return json.loads(capsys.readouterr().out)
-
-
 def _rolled(folder: Path, model: str = "m") -> dict[datetime, int]:
     """Rows per hour from the rollups (the whole-model rows)."""
-    t = ro.read_table(folder, model, START, START + timedelta(days=3), columns=["segment", "rows"])
-    df = pl.from_arrow(t).filter(pl.col("segment").is_null())
-    return {h: n for h, n in df.group_by("hour").agg(pl.col("rows").sum()).iter_rows() if n}
+    return rolled(folder, START, START + timedelta(days=3), model)
 
 
 def _snapshot(folder: Path) -> dict[str, int]:

@@ -14,11 +14,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 import pytest
 
-from console import store_rollups as ro
-from console.cli import main
+from rollup_hours import counted as _counted, rollup as _rollup, rolled
 
 START = datetime(2026, 5, 1)
 HOUR = datetime(2026, 5, 1, 10)  # late rows land here
@@ -47,24 +45,10 @@ def _config(root: Path, name: str) -> Path:
     return config
 
 
-def _rollup(config: Path, capsys) -> dict:
-    assert main(["rollup", "--config", str(config), "--format", "json", "--no-ready"]) == 0
-    return json.loads(capsys.readouterr().out)
-
-
 def _rolled(config: Path) -> dict[datetime, int]:
-    t = ro.read_table(config.parent / "store" / "rollups", "m", START, START + timedelta(days=3),
-                      columns=["segment", "rows"])
-    df = pl.from_arrow(t).filter(pl.col("segment").is_null())
-    return {h: n for h, n in df.group_by("hour").agg(pl.col("rows").sum()).iter_rows() if n}
+    return rolled(config.parent / "store" / "rollups", START, START + timedelta(days=3))
 
 
-def _counted(rows: list[dict]) -> dict[datetime, int]:
-    out: dict[datetime, int] = {}
-    for r in rows:
-        h = datetime.fromisoformat(r["ts"]).replace(minute=0, second=0, microsecond=0)
-        out[h] = out.get(h, 0) + 1
-    return out
 
 
 def _built(tmp_path: Path, capsys, name: str, rows: list[dict]) -> tuple[Path, Path, dict]:
