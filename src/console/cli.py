@@ -81,7 +81,7 @@ def open_service(args, cfg: Config, **kwargs):
     svc.hold_clock()
     try:
         model = getattr(args, "model", None) if isinstance(getattr(args, "model", None), str) else None
-        # the environment the command reads (`drift`'s is production), for `--at latest`
+        # the environment the command reads (production unless `--environment`), for `--at latest`
         svc.view(**options, model=model,
                  environment=(getattr(args, "environment", None) or "production") if model is not None else None)
     except ValueError as exc:

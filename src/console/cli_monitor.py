@@ -60,6 +60,7 @@ def add_parsers(sub) -> None:
                    help="re-run the exact tests over the raw rows of the window instead of the rollups' sketches")
     p.add_argument("--trend", action="store_true",
                    help="also each feature's score per bucket over the history (the Drift screen's TREND and chart)")
+    p.add_argument("--environment", default="production")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_drift)
     add_report_parsers(sub)
@@ -216,8 +217,11 @@ def cmd_drift(args, cfg: Config) -> int:
     svc = _service(args, cfg)
     if args.model not in svc.models():
         return _no_such_model(svc, args.model)
+    if (code := _unknown_environment(svc, args)) is not None:
+        return code
     try:
-        data = svc.drift_table(args.model, svc.window_span, exact=True if args.exact else None, trend=args.trend)
+        data = svc.drift_table(args.model, svc.window_span, exact=True if args.exact else None, trend=args.trend,
+                               environment=args.environment)
     except ValueError as exc:
         print(printable(f"mlops-console: {exc}"), file=sys.stderr)
         return EXIT_ERROR
@@ -225,7 +229,7 @@ def cmd_drift(args, cfg: Config) -> int:
 
     data = {**data, **window_fields(svc.clock(), svc.window_span)}  # its window, with its two ends (a copy: kept answers stay as made)
     note = data.get("note")
-    empty = svc.empty_window_note(args.model, "production")  # the words health/quality/fairness/cost use
+    empty = svc.empty_window_note(args.model, args.environment)  # the words health/quality/fairness/cost use
     if empty and not note:
         data["note"] = empty
     down = _sources_down(svc, args.model, data)
@@ -319,17 +323,24 @@ def add_report_parsers(sub) -> None:
         p.set_defaults(func=cmd_report, report=name)
 
 
+def _unknown_environment(svc, args) -> int | None:
+    """Exit 2 with the known names when `--environment` names none of the model's environments, else None."""
+    known = svc.environments(args.model)
+    if args.environment in known:
+        return None
+    print(printable(f"mlops-console: --environment: unknown environment {args.environment!r} for {args.model}; "
+                    f"known: {', '.join(known)}"), file=sys.stderr)
+    return EXIT_ERROR
+
+
 def cmd_report(args, cfg: Config) -> int:
     from console.analytics.windows import window_fields
 
     svc = _service(args, cfg)
     if args.model not in svc.models():
         return _no_such_model(svc, args.model)
-    known = svc.environments(args.model)
-    if args.environment not in known:
-        print(printable(f"mlops-console: --environment: unknown environment {args.environment!r} for {args.model}; "
-                        f"known: {', '.join(known)}"), file=sys.stderr)
-        return EXIT_ERROR
+    if (code := _unknown_environment(svc, args)) is not None:
+        return code
     span = svc.window_span
     if args.report == "health":
         result = svc.health(args.model, span, args.environment)

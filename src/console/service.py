@@ -500,8 +500,8 @@ class Service:
         return self.monitor.drift(model, window, environment=environment, series=series, exact=exact, target=target)
 
     def drift_table(self, model: str, window: str | timedelta = "24h", exact: bool | None = None,
-                    trend: bool = False) -> dict:
-        """The window's drift report as the `drift` command prints it (`DriftReport.to_dict`, production, with
+                    trend: bool = False, environment: str = "production") -> dict:
+        """The window's drift report as the `drift` command prints it (`DriftReport.to_dict`, of `environment`, with
         prediction and label drift; with `trend`, each feature's score per bucket as the Drift screen draws it),
         kept for an exact state of the store as the incidents are (`answer_memo`): a fresh one is made JSON
         first, so both print the same."""
@@ -510,15 +510,15 @@ class Service:
         from console.answer_memo import plain
 
         what = "drift trend" if trend else "drift"
-        key = self._answer_key(what, model, str(window), exact)
+        key = self._answer_key(what, model, str(window), exact, environment)
         kept = self._answers().get(key)
         if kept is not None:
             return kept
-        rep = self.drift(model, window, series=trend, exact=exact)
+        rep = self.drift(model, window, environment, series=trend, exact=exact)
         data = json.loads(json.dumps(rep.to_dict(trend=trend), default=plain))
         # keyed again, on the state after the read (its catch-up may have built rollup hours), as `_rule_pass`
         # does: under `key` the next process, which sees those hours, would never find it
-        self._answers().put(self._answer_key(what, model, str(window), exact), data)
+        self._answers().put(self._answer_key(what, model, str(window), exact, environment), data)
         return data
 
     def health(self, model: str, window: str | timedelta = "1h", environment: str | None = "production") -> dict:
