@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 
 from console.cli import main
+from label_workspace import labelled_config
 
 START = datetime(2026, 11, 1)
 NIGHTS, BATCH = 8, 300
@@ -37,13 +38,7 @@ def _workspace(tmp_path, min_rows: int):
                                     "ts": f"{t + timedelta(hours=6 + i % 43):%Y-%m-%dT%H:%M:%SZ}"}) + "\n")
     pl.DataFrame({"x": [float(i % 7) for i in range(500)], "label": ["1", "0"] * 250,
                   "prediction": ["1", "0"] * 225 + ["0", "1"] * 25}).write_parquet(tmp_path / "ref.parquet")
-    cfg = tmp_path / "c.toml"
-    cfg.write_text(f'[store]\npath = "{tmp_path / "store"}"\n[rollups]\nmin_rows = {min_rows}\n'
-                   f'[[logs]]\nkind = "predictions"\npath = "{tmp_path / "p.jsonl"}"\n'
-                   f'[[logs]]\nkind = "labels"\npath = "{tmp_path / "l.jsonl"}"\n'
-                   f'[models.m]\ntask = "classification"\nreference = "{tmp_path / "ref.parquet"}"\n'
-                   'features = ["x"]\n', encoding="utf-8")
-    return cfg
+    return labelled_config(tmp_path, min_rows)
 
 
 def _t(s: str) -> datetime:

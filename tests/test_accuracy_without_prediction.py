@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 from console.cli import main
+from label_workspace import labelled_config
 
 AT = datetime(2026, 11, 30, 12, 0)
 
@@ -37,13 +38,7 @@ def _workspace(tmp_path, min_rows: int, with_prediction: bool):
                                 "ts": f"{ts[i] + timedelta(minutes=5):%Y-%m-%dT%H:%M:%SZ}"}) + "\n")
     pl.DataFrame({"x": rng.normal(size=500), "label": ["1", "0"] * 250, "prediction": ["1", "0"] * 250}) \
         .write_parquet(tmp_path / "ref.parquet")
-    cfg = tmp_path / "c.toml"
-    cfg.write_text(f'[store]\npath = "{tmp_path / "store"}"\n[rollups]\nmin_rows = {min_rows}\n'
-                   f'[[logs]]\nkind = "predictions"\npath = "{tmp_path / "p.jsonl"}"\n'
-                   f'[[logs]]\nkind = "labels"\npath = "{tmp_path / "l.jsonl"}"\n'
-                   f'[models.m]\ntask = "classification"\nreference = "{tmp_path / "ref.parquet"}"\n'
-                   'features = ["x"]\n', encoding="utf-8")
-    return cfg
+    return labelled_config(tmp_path, min_rows)
 
 
 def _accuracy(cfg, capsys) -> list[dict]:
