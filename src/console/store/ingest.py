@@ -292,6 +292,16 @@ class Ingest:
         counts = {"bad": 0, "stepped": 0}
         reader_notes: dict[tuple[str, str], dict[str, None]] = {}  # (source, a reader's note) -> the files saying it
         events_held: list[tuple[LogSource, str, pa.Table]] = []  # labels of whole events, to check against predictions
+        # such labels of earlier refreshes still waiting for their event's predictions (`label_events`), checked
+        # against this refresh's new ones (the segments not in the manifest as loaded, and those not written)
+        label_events.sweep(self.dir, m.cursors.get(label_events.WAITING))
+        if m.cursors.get(label_events.WAITING):
+            cursors[label_events.WAITING] = m.cursors[label_events.WAITING]
+        known_predictions, began, waited = set(m.segments.get("predictions", [])), self.wall(), [False]
+        # a record waits only for rows the check sees: predictions read into segments (not Parquet, Delta or Iceberg
+        # read in place)
+        waitable = any(s.kind == "predictions" and not (is_parquet_source(s) or is_lake_dataset(s))
+                       for s in self.cfg.logs)
         self._ready = 0
         started = time.perf_counter()
 
@@ -398,18 +408,48 @@ class Ingest:
             if sum(t.num_rows for t in held) >= FLUSH_ROWS or sum(t.nbytes for t in held) >= FLUSH_BYTES:
                 self._flush(pending, written)
 
-        def settle_events() -> None:
+        def settle_events(final: bool = False) -> None:
             """The held labels of whole events checked against every prediction the store and this refresh hold
-            (`label_events`), then queued as any labels; before each write that commits, so none is lost."""
-            if not events_held:
+            (`label_events`), then queued as any labels; those whose event has none yet wait, with those of earlier
+            refreshes, which are checked against this refresh's new predictions only (at the end, those that waited
+            `WAIT_S` are kept as keyed). Before each write that commits, so none is lost."""
+            entry = cursors.get(label_events.WAITING)
+            segments = self.manifest.segments.get("predictions", []) + written.get("predictions", [])
+            fresh = [n for n in segments if n not in known_predictions]
+            now = self.wall()
+            due = final and bool(entry) and entry["oldest"] <= now - label_events.WAIT_S
+            recheck = bool(entry) and (due or bool(fresh) or any(t.num_rows for t in pending["predictions"]))
+            if not events_held and not recheck:
                 return
-            files = [self.dir / "skeleton-predictions.parquet",
-                     *(self.dir / n for n in (self.manifest.segments.get("predictions", [])
-                                              + written.get("predictions", [])))]
-            settled = label_events.settle(self._con, events_held, files, pending["predictions"])
-            events_held.clear()
-            for src, path, kept, aside in settled:
-                queue(src, [("labels", kept)] if kept.num_rows else [], aside, path)
+            skeleton = self.dir / "skeleton-predictions.parquet"
+            waits = [label_events.load(self.dir, entry)] if recheck else []
+            if recheck:
+                sources = {source_id(s): s for s in self.cfg.logs}
+                until = now - label_events.WAIT_S if final else None
+                files = [skeleton, *(self.dir / n for n in fresh)]
+                settled, waits[0] = label_events.recheck(self._con, waits[0], files, pending["predictions"], until)
+                for sid, path, kept, aside, unchecked in settled:
+                    if sid in sources:
+                        queue(sources[sid], [("labels", kept)] if kept.num_rows else [], aside, path)
+                    if unchecked:
+                        notes.append(f"{path}: {unchecked} ground-truth record(s) kept as keyed, unchecked: no capture "
+                                     f"of their event read within {label_events.WAIT_S / 3600:g} h")
+            if events_held:
+                for src, path, kept, aside, wait in label_events.settle(
+                        self._con, events_held, [skeleton, *(self.dir / n for n in segments)], pending["predictions"]):
+                    if wait.num_rows and not waitable:  # no prediction the check sees will come: kept as keyed
+                        kept = pa.concat_tables([kept, wait.drop_columns(list(label_events.COLUMNS))])
+                    queue(src, [("labels", kept)] if kept.num_rows else [], aside, path)
+                    if wait.num_rows and waitable:
+                        waits.append(label_events.waiting_rows(source_id(src), path, wait, now))
+                        waited[0] = True
+                events_held.clear()
+            if entry and not recheck and waits:  # new records wait beside the file's
+                waits.insert(0, label_events.load(self.dir, entry))
+            rows = pa.concat_tables(waits, promote_options="permissive") if waits else None
+            if rows is None or (entry and rows.num_rows == entry["rows"] and len(waits) == 1):
+                return  # nothing left the file, nothing joined it
+            cursors[label_events.WAITING] = label_events.save(self.dir, rows) if rows.num_rows else {}
 
         read_by: dict[str, dict] = {}  # kind -> (a local file -> the first [[logs]] entry of that kind matching it)
         try:
@@ -490,14 +530,21 @@ class Ingest:
                     age(src, src.format, final=True)
                 missing += tailer.missing
                 notes += tailer.notes
-            settle_events()
+            settle_events(final=True)
+            waiting = cursors.get(label_events.WAITING)
+            if waiting and waited[0]:  # said of the records that began to wait in this refresh
+                new = label_events.load(self.dir, waiting)
+                new = new.filter(pc.greater_equal(new.column(label_events.SINCE), began))
+                notes += [f"{path}: {n} ground-truth record(s) wait for the capture of their event: joined or set "
+                          "aside once it is read" for path, n in sorted(label_events.records(new).items())]
             self._flush(pending, written)
         except BaseException:
             for names in written.values():
                 for n in names:
                     (self.dir / n).unlink(missing_ok=True)
             raise
-        cursors = {k: v for k, v in cursors.items() if v or not k.startswith(PAIRS)}  # (nothing waits: no entry)
+        # (nothing waits: no entry)
+        cursors = {k: v for k, v in cursors.items() if v or not (k.startswith(PAIRS) or k == label_events.WAITING)}
         return kept, counts["bad"], written, cursors, missing, notes + _reader_notes(reader_notes)
 
     @staticmethod
