@@ -422,12 +422,12 @@ class Ingest:
             if not events_held and not recheck:
                 return
             skeleton = self.dir / "skeleton-predictions.parquet"
-            waits = [label_events.load(self.dir, entry)] if recheck else []
+            waits, still = [], None  # records that begin to wait; the file's rows still waiting, when any moved
             if recheck:
                 sources = {source_id(s): s for s in self.cfg.logs}
                 until = now - label_events.WAIT_S if final else None
                 files = [skeleton, *(self.dir / n for n in fresh)]
-                settled, waits[0] = label_events.recheck(self._con, waits[0], files, pending["predictions"], until)
+                settled, still = label_events.recheck(self._con, self.dir, entry, files, pending["predictions"], until)
                 for sid, path, kept, aside, unchecked in settled:
                     if sid in sources:
                         queue(sources[sid], [("labels", kept)] if kept.num_rows else [], aside, path)
@@ -444,11 +444,11 @@ class Ingest:
                         waits.append(label_events.waiting_rows(source_id(src), path, wait, now))
                         waited[0] = True
                 events_held.clear()
-            if entry and not recheck and waits:  # new records wait beside the file's
-                waits.insert(0, label_events.load(self.dir, entry))
-            rows = pa.concat_tables(waits, promote_options="permissive") if waits else None
-            if rows is None or (entry and rows.num_rows == entry["rows"] and len(waits) == 1):
+            if still is None and not waits:
                 return  # nothing left the file, nothing joined it
+            if still is None and entry:  # new records wait beside the file's
+                still = label_events.load(self.dir, entry)
+            rows = pa.concat_tables([t for t in (still, *waits) if t is not None], promote_options="permissive")
             cursors[label_events.WAITING] = label_events.save(self.dir, rows) if rows.num_rows else {}
 
         read_by: dict[str, dict] = {}  # kind -> (a local file -> the first [[logs]] entry of that kind matching it)

@@ -18,6 +18,7 @@ records wait reads the waiting file once and joins it with the request ids of it
 
 from __future__ import annotations
 
+import functools
 import uuid
 from pathlib import Path
 
@@ -37,33 +38,41 @@ def marked(table: pa.Table) -> bool:
     return EVENT_ROWS in table.column_names
 
 
-def _found(con, events: pa.Array, files: list[Path], pending: list[pa.Table]) -> dict[str, tuple[int, bool]]:
-    """event id -> (its prediction rows among `files` and `pending`, whether the bare id is one of them)."""
+def _found(con, events: pa.Array, files: list[Path], pending: list[pa.Table]) -> pa.Table:
+    """(event_id, n: its prediction rows among `files` and `pending`, bare: whether the bare id is one of them) of
+    each event that has any."""
     ids = [t.column("request_id").cast(pa.string()) for t in pending if "request_id" in t.column_names]
     pending_ids = pa.table({"request_id": pa.chunked_array([c for col in ids for c in col.chunks], pa.string())})
     cur = con.cursor()
     try:
         cur.register("events", pa.table({"event_id": events}))
         cur.register("pending_ids", pending_ids)
-        return {r[0]: (r[1], r[2]) for r in
-                cur.execute(load_query("label_event_rows"), {"files": [str(f) for f in files]}).fetchall()}
+        rows = cur.execute(load_query("label_event_rows"), {"files": [str(f) for f in files]}).fetchall()
     finally:
         cur.close()
+    return pa.table({"event_id": pa.array([r[0] for r in rows], pa.string()),
+                     "n": pa.array([r[1] for r in rows], pa.int64()),
+                     "bare": pa.array([r[2] for r in rows], pa.bool_())})
 
 
-def _split(table: pa.Table, found: dict) -> tuple[pa.Table, list[Rejected], pa.Table]:
-    """(labels to keep, records set aside, rows whose event has no prediction yet) of marked label rows."""
-    keep, wait, aside, said = [], [], [], set()
-    for row in table.select(["loc", *COLUMNS]).to_pylist():
-        event, n = row[EVENT_ID], row[EVENT_ROWS]
-        rows, bare = found.get(event, (0, False))
-        keep.append(bool(rows) and rows == n and bare == (n == 1))
-        wait.append(not rows)
-        if rows and not keep[-1] and row["loc"] not in said:
-            said.add(row["loc"])
-            aside.append(Rejected(row["loc"], f"{n} label(s) for a capture of {rows} row(s): not joined "
-                                  "(one label per captured row, in order)", row[EVENT_RAW] or ""))
-    return table.filter(pa.array(keep, pa.bool_())), aside, table.filter(pa.array(wait, pa.bool_()))
+def _split(table: pa.Table, found: pa.Table) -> tuple[pa.Table, list[Rejected], pa.Table]:
+    """(labels to keep, records set aside, rows whose event has no prediction yet) of marked label rows; by
+    columns, as a day of waiting rows may be checked on each refresh."""
+    at = pc.index_in(table.column(EVENT_ID).cast(pa.string()), value_set=found.column("event_id").combine_chunks())
+    rows = pc.fill_null(pc.take(found.column("n").combine_chunks().cast(pa.int64()), at), 0)
+    bare = pc.fill_null(pc.take(found.column("bare").combine_chunks(), at), False)
+    n = table.column(EVENT_ROWS).cast(pa.int64())
+    wait = pc.equal(rows, 0)
+    keep = pc.and_(pc.invert(wait), pc.and_(pc.equal(rows, n), pc.equal(bare, pc.equal(n, 1))))
+    wrong = pc.invert(pc.or_(keep, wait))
+    aside, said = [], set()
+    if pc.any(wrong).as_py():
+        for row, m in zip(table.filter(wrong).select(["loc", *COLUMNS]).to_pylist(), rows.filter(wrong).to_pylist()):
+            if row["loc"] not in said:
+                said.add(row["loc"])
+                aside.append(Rejected(row["loc"], f"{row[EVENT_ROWS]} label(s) for a capture of {m} row(s): not "
+                                      "joined (one label per captured row, in order)", row[EVENT_RAW] or ""))
+    return table.filter(keep), aside, table.filter(wait)
 
 
 def settle(con, held: list[tuple[object, str, pa.Table]], files: list[Path],
@@ -88,31 +97,43 @@ def waiting_rows(src_id: str, path: str, table: pa.Table, now: float) -> pa.Tabl
             .append_column(SINCE, pa.array([now] * n, pa.float64())))
 
 
-def recheck(con, waiting: pa.Table, files: list[Path], pending: list[pa.Table],
-            until: float | None) -> tuple[list[tuple[str, str, pa.Table, list[Rejected], int]], pa.Table]:
-    """Waiting rows checked against the predictions new since they last were (`files`: this refresh's segments,
-    the skeleton first; `pending`), and those that began to wait by `until` (None: none) kept as keyed:
-    ([(source id, path, labels to keep, records set aside, records kept unchecked)], rows still waiting)."""
-    found = _found(con, waiting.column(EVENT_ID).combine_chunks().cast(pa.string()), files, pending) \
-        if files[1:] or any(t.num_rows for t in pending) else {}
-    out, still = [], []
-    for key in sorted({*zip(waiting.column(SOURCE).to_pylist(), waiting.column(PATH).to_pylist())}):
-        mine = waiting.filter(pc.and_(pc.equal(waiting.column(SOURCE), key[0]), pc.equal(waiting.column(PATH), key[1])))
-        kept, aside, wait = _split(mine, found)
-        due = pc.less_equal(wait.column(SINCE), until if until is not None else float("-inf"))
-        late = wait.filter(due)
-        still.append(wait.filter(pc.invert(due)))
+def recheck(con, folder: Path, entry: dict, files: list[Path], pending: list[pa.Table],
+            until: float | None) -> tuple[list[tuple[str, str, pa.Table, list[Rejected], int]], pa.Table | None]:
+    """The waiting rows of `entry`'s file checked against the predictions new since they last were (`files`: this
+    refresh's segments, the skeleton first; `pending`), and those that began to wait by `until` (None: none) kept
+    as keyed: ([(source id, path, labels to keep, records set aside, records kept unchecked)], rows still waiting,
+    None when none moved). Only the event ids are read unless a row moves (kept in the process, by file name)."""
+    ids = _event_ids(str(folder / entry["file"]))
+    found = _found(con, ids, files, pending)
+    moved = pc.is_in(ids, value_set=found.column("event_id").combine_chunks())
+    due = until is not None and entry["oldest"] <= until
+    if not found.num_rows and not due:
+        return [], None
+    waiting = load(folder, entry)
+    if due:
+        moved = pc.or_(moved, pc.less_equal(waiting.column(SINCE), until))
+    moving, still = waiting.filter(moved), waiting.filter(pc.invert(moved))
+    out = []
+    for key in moving.select([SOURCE, PATH]).group_by([SOURCE, PATH]).aggregate([]).to_pylist():
+        mine = moving.filter(pc.and_(pc.equal(moving.column(SOURCE), key[SOURCE]),
+                                     pc.equal(moving.column(PATH), key[PATH])))
+        kept, aside, late = _split(mine, found)  # `late`: none found, so moved for its wait
         kept = pa.concat_tables([kept, late]).drop_columns([*COLUMNS, SOURCE, PATH, SINCE])
-        out.append((*key, kept, aside, len(set(late.column("loc").to_pylist()))))
-    return out, pa.concat_tables(still) if still else waiting.slice(0, 0)
+        out.append((key[SOURCE], key[PATH], kept, aside, len(set(late.column("loc").to_pylist()))))
+    return out, still
+
+
+@functools.lru_cache(maxsize=2)
+def _event_ids(path: str) -> pa.Array:
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path, columns=[EVENT_ID]).column(EVENT_ID).combine_chunks().cast(pa.string())
 
 
 def records(table: pa.Table) -> dict[str, int]:
     """Waiting rows' records (lines) by file."""
-    out: dict[str, set] = {}
-    for path, loc in zip(table.column(PATH).to_pylist(), table.column("loc").to_pylist()):
-        out.setdefault(path, set()).add(loc)
-    return {p: len(locs) for p, locs in out.items()}
+    counted = table.group_by(PATH).aggregate([("loc", "count_distinct")])
+    return dict(zip(counted.column(PATH).to_pylist(), counted.column("loc_count_distinct").to_pylist()))
 
 
 def load(folder: Path, entry: dict) -> pa.Table:
