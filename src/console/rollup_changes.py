@@ -17,7 +17,7 @@ The `rollup` command keys what it built on the same parts of its own sources (`V
 reads in place, not the store's copies), kept in the rollup folder's state, and rebuilds the built hours the
 parts that changed since cover (`hours`): late rows in a new file, a file rewritten in place, a model backfilled.
 A local JSONL or CSV log's files are also kept with what finds them again by identity (`Content.files`, `known`), so a
-rename rotation or a copytruncate changes no hour already built.
+rename rotation, a copytruncate or a compression of the same lines changes no hour already built.
 """
 
 from __future__ import annotations
@@ -163,8 +163,9 @@ class Versions:
         build before: same inode, its first and last KiB then unchanged) gets the span of the rows appended
         since (`grown`), so a cron `rollup` over a live log rebuilds their hours, not every hour the log holds. Its
         files are known by identity, as the store's tailer knows them (`rollup_sources.text_files`): one renamed or
-        copied by a rotation is the file it was (only the rows appended to it before count as new), and one gone
-        from the log since (a rotated file deleted) is `retired`: its hours stay as built, its rows having existed."""
+        copied by a rotation is the file it was (only the rows appended to it before count as new), so is one
+        compressed holding the same lines (`_compressed`), and one gone from the log since (a rotated file deleted)
+        is `retired`: its hours stay as built, its rows having existed."""
         from console import rollup_sources as src
         from console.sources import lakes
         from console.store import mapped_parquet
@@ -188,14 +189,29 @@ class Versions:
                               for f, span in spans.items()})
                 continue
             carried: set = set()
+            came: dict = {}  # a file -> the kept file it was found as (None: none)
             for key, kind, read, text, cursor in src.files_of(s):
                 was = tuple(cursor.carry) if cursor is not None and cursor.carry else None
-                if was is not None and was[3:] == key[3:] and was in self._spans:  # renamed alone: the same rows
+                came[key] = was
+                zipped = text is None and cursor is not None  # a local log's compressed file (`p.jsonl.2.gz`)
+                if zipped:
+                    mark = kept.marks.get(key) if kept is not None and key in kept.files else _inflated_marks(key[1])
+                    same = _compressed(kept, key, was, mark)
+                    if same is not None and was in self._spans:  # compressed alone: the same rows
+                        self._spans.setdefault(key, self._spans[was])
+                elif was is not None and was[3:] == key[3:] and was in self._spans:  # renamed alone: the same rows
                     self._spans.setdefault(key, self._spans[was])
                 span = self._spans.get(key)
                 if span is None:
                     span = self._spans[key] = _span_of(kind, read)
                 parts[key] = span
+                if zipped:
+                    if mark is not None:  # found again by identity next time, retired when deleted
+                        marks[key], files[key] = tuple(mark), (cursor.dev, cursor.fmt, s.path)
+                        carried.add(was)
+                    if same is not None:
+                        grown[key] = same
+                    continue
                 mark = _marks(key[1], key[3]) if text is not None else None
                 if mark is not None:
                     marks[key] = mark
@@ -205,10 +221,13 @@ class Versions:
                     grew = _followed(kept, key, was, text) if was is not None else _grew(kept, key, text)
                     if grew is not None:
                         grown[key] = grew
-            if kept is not None:  # its files the build before read, gone from the log since (not on their inode)
-                inodes = {k[2] for k in parts if k in files and files[k][2] == s.path}
+            if kept is not None:  # its files the build before read, gone from the log since: not found by identity,
+                # nor under their name on their inode (rewritten in place) by a file not found as another kept one
+                # (deleted, and a rotation's new file took the freed inode and the name: `p.jsonl.2.gz` again)
+                held = {k[1:3] for k in parts if k in files and files[k][2] == s.path
+                        and (k not in came or came[k] is None or came[k][2] == k[2])}
                 retired |= {k for k, f in kept.files.items()
-                            if f[2] == s.path and k not in carried and k not in parts and k[2] not in inodes}
+                            if f[2] == s.path and k not in carried and k not in parts and k[1:3] not in held}
         return Content(parts, marks, grown, files, frozenset(retired))
 
 
@@ -277,6 +296,42 @@ def _followed(kept: Content | None, key: tuple, old: tuple, text) -> tuple[tuple
     return None if tables is None else (old, _span_of("text", lambda: tables))
 
 
+def _inflated_marks(path: str) -> tuple[str, str, int] | None:
+    """(sha1 of the first KiB, sha1 of the last KiB, length) of a compressed log's content, streamed once (a rotated
+    day may be gigabytes); None when unreadable or corrupt (its hours are then rebuilt as a new file's)."""
+    from console.sources.compressed import Inflated
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        stream, at, head, tail = Inflated(fd), 0, b"", b""
+        while data := stream.read(at, 1 << 20):
+            head = head or data[:_MARK]
+            tail = (tail + data)[-_MARK:]
+            at += len(data)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    if stream.error is not None or not stream.complete:
+        return None
+    return hashlib.sha1(head).hexdigest(), hashlib.sha1(tail).hexdigest(), at
+
+
+def _compressed(kept: Content | None, key: tuple, old: tuple | None, mark: tuple | None) -> tuple[tuple, tuple] | None:
+    """(`old`, EMPTY) for a compressed file found by identity as the one `kept` knew as `old` (logrotate's `compress`:
+    `p.jsonl.1` -> `p.jsonl.2.gz`) whose content is that file's, whole and no more: the same rows under a new
+    identity, no hour to rebuild. None otherwise (rows appended before it was compressed: its hours are rebuilt as a
+    new file's)."""
+    if mark is None or kept is None or old is None or old == key or old not in kept.marks:
+        return None
+    then = kept.marks[old]
+    size = then[2] if len(then) > 2 else old[3]  # a compressed file's content length; a plain file's is its size
+    return (old, EMPTY) if (mark[0], mark[1], mark[2]) == (then[0], then[1], size) else None
+
+
 def known(kept: Content | None, path: str) -> dict:
     """The files of the log at `path` the build before read, as the tailer's cursors (`sources.files.FileCursor`):
     each found again by identity wherever it went (`rollup_sources.text_files`), carrying the identity it was
@@ -287,9 +342,10 @@ def known(kept: Content | None, path: str) -> dict:
     for key, (dev, fmt, log) in (kept.files.items() if kept is not None else ()):
         if log != path or key not in kept.marks:
             continue
-        head, tail = kept.marks[key]
-        out[key_of(dev, key[2])] = FileCursor(path=key[1], dev=dev, ino=key[2], fp_len=min(_MARK, key[3]), fp=head,
-                                              offset=key[3], line_no=0, size=key[3], mtime_ns=key[4], tail_fp=tail,
+        head, tail, *length = kept.marks[key]  # (a compressed file's: its content's length too)
+        end = length[0] if length else key[3]
+        out[key_of(dev, key[2])] = FileCursor(path=key[1], dev=dev, ino=key[2], fp_len=min(_MARK, end), fp=head,
+                                              offset=end, line_no=0, size=key[3], mtime_ns=key[4], tail_fp=tail,
                                               fmt=fmt, carry=list(key))
     return out
 
