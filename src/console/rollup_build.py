@@ -38,6 +38,7 @@ class RollupRun:
         return {"path": self.path, "engine": self.engine, "ranges_built": len(out.built), "rows": out.rows,
                 "late_label_hours_rebuilt": len(out.rebuilt_hours),
                 "source_hours_rebuilt": len(out.source_hours), "source_hours_why": source_why(out),
+                "store_hours_rebuilt": len(out.store_hours),
                 "files": len(out.files),
                 "skipped_sources": self.skipped, "seconds": round(self.seconds, 2), "ready": self.ready,
                 "ready_seconds": round(self.ready_seconds, 2), "rows_left": out.left,
@@ -48,6 +49,8 @@ class RollupRun:
         out = self.out
         return (f"rollups in {self.path}: {len(out.built)} range(s), {out.rows:,} rows, "
                 f"{len(out.rebuilt_hours)} hour(s) rebuilt for late labels" + source_text(out)
+                + (f", {len(out.store_hours):,} hour(s) a deleted log file held rows of rebuilt from the store"
+                   if out.store_hours else "")
                 + f", {self.seconds:.1f} s"
                 + (f"; {len(self.skipped)} source(s) skipped" if self.skipped else "") + left_text(out)
                 + set_aside_text(out)
@@ -177,6 +180,38 @@ def ready(cfg: Config, path: Path, until: datetime | None = None, progress=None)
     return done
 
 
+def from_store(cfg: Config, path: Path, hours: list[datetime], progress=None) -> list[datetime]:
+    """The `hours` (built from the files there are, which lack the rows of a text log file deleted since: a rotated
+    file logrotate's `rotate N` removed) brought to the store's count by the console's own catch-up
+    (`RollupDrift.catch_up_all`, after a refresh): the store keeps the rows it read from that file, so the command
+    and a console count those hours alike, where the console rebuilt them from the store after each such run. Costs
+    a refresh of the store (as the first reads', `ready`, does) and a count of those hours; the hours rebuilt."""
+    import dataclasses
+
+    from console import store_rollups as ro
+    from console.service import Service
+
+    svc = None
+    try:
+        svc = Service(dataclasses.replace(cfg, rollups_path=path))
+        svc.refresh()
+        asks = [(model, a, b, False) for model in svc.warehouse.models() for a, b in ro.hour_ranges(hours)]
+        built = svc.monitor.sketch_drift.catch_up_all(asks) if asks else []
+    except Exception as exc:  # noqa: BLE001 - the hours are built from the files; a console counts them as before
+        from console.safe_text import printable
+
+        print(printable(f"mlops-console: rollup: hours of deleted log files not counted against the store: "
+                        f"{type(exc).__name__}: {exc}"), file=sys.stderr)
+        return []
+    finally:
+        if svc is not None:
+            svc.close()
+    out = sorted({a + i * ro.HOUR for done in built for a, b in done for i in range((b - a) // ro.HOUR)})
+    if progress and out:
+        progress(f"rollup: {len(out)} hour(s) a deleted log file held rows of rebuilt from the store's rows")
+    return out
+
+
 SOURCE_REASONS = {  # why an hour built before was built again, as the summary says it (`CatchUp.source_hours`)
     "added": "for files added (late rows, a backfill)",
     "removed": "for files removed",
@@ -280,6 +315,8 @@ def run(cfg: Config, *, since: datetime | None, until: datetime | None, engine: 
         raise RollupRefused("usage", f"rollup: {FolderFull(folder, os.strerror(exc.errno))}") from None
     finally:
         held.release()
+    if out.gone_hours and not url:  # (an S3 folder's mirror: a console's catch-up counts them as before)
+        out.store_hours = from_store(cfg, folder, out.gone_hours, progress)
     took = time.perf_counter() - started
     for path, why in sorted(rollup_sources.UNREADABLE.items()):  # left out, each alone: the rest was built
         skipped.append(f"{path}: unreadable Parquet file: {why}")

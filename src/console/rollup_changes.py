@@ -371,6 +371,45 @@ def hours(spans: list[tuple] | None, start: datetime, end: datetime) -> list[dat
     return out
 
 
+def gone(kept_spans: list | None, before: Content | None, after: Content) -> list[tuple] | None:
+    """The time ranges of the text log files deleted since a build read them (a rotated file logrotate's `rotate N`
+    removed: `after.retired`, their spans as `before` kept them), with those of earlier deletions (`kept_spans`).
+    The store keeps the rows it read from such a file, the files there are no longer hold them: an hour of these
+    ranges built again from the files would lose them. Merged by hour, so a log rotated daily for a year keeps a
+    range per stretch of hours, not a part per file; None when one may hold any hour (rows of no readable time)."""
+    if kept_spans is None:
+        return None
+    spans = list(kept_spans)
+    for key in after.retired:
+        span = before.parts.get(key, EMPTY) if before is not None else EMPTY
+        if span == EVERY:
+            return None
+        if span != EMPTY:
+            spans.append(span)
+    merged: list[list[datetime]] = []
+    for lo, hi in sorted((_floor(lo), _floor(hi)) for lo, hi in spans):
+        if merged and lo <= merged[-1][1] + _HOUR:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    return [(lo, hi) for lo, hi in merged]
+
+
+def encode_spans(spans: list[tuple] | None) -> list:
+    """`gone` as JSON values (["every"] for None)."""
+    return ["every"] if spans is None else [[lo.isoformat(), hi.isoformat()] for lo, hi in spans]
+
+
+def decode_spans(kept: object) -> list[tuple] | None:
+    """`encode_spans` read back; none kept (a folder built before they were) is no range."""
+    if kept == ["every"]:
+        return None
+    try:
+        return [(datetime.fromisoformat(lo), datetime.fromisoformat(hi)) for lo, hi in kept or ()]
+    except (TypeError, ValueError):
+        return None  # unreadable: any hour may be one
+
+
 def changed_hours(before: Content | None, after: Content, start: datetime,
                   end: datetime) -> dict[datetime, str]:
     """The hours of [start, end) built from `before` that `after` may hold other rows for, each with why:

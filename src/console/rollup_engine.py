@@ -152,16 +152,29 @@ def _catch_up(prediction_paths: Sequence, label_paths: Sequence, path, now: date
     kept, content = _sources_read(preds, state)
     labels_kept, labels_now = _sources_read(label_sources, state, ro.LABEL_SOURCES)
     late = _back_dated(late_label_hours(preds, label_sources or None, horizon=horizon), labels_kept, labels_now)
+    gone = rc.gone(rc.decode_spans(state.get(ro.GONE)), kept, content)
     out = ro.catch_up(path, build, now=now, since=since, until=until, chunk=chunk,
                       late_label_hours=late, labels_seen=lambda: latest,
                       progress=progress, source_hours=lambda a, b: rc.changed_hours(kept, content, a, b),
                       sources=rc.encode(content), label_sources=rc.encode(labels_now) if label_sources else None,
-                      next_rows=_next_rows(hours))
+                      next_rows=_next_rows(hours), keep={ro.GONE: rc.encode_spans(gone)})
+    out.gone_hours = _gone_hours(out, gone)
     if compact:
         out.files += ro.compact_days(path, progress=progress)
     out.left_from = ro.floor_hour(min(now, until))  # the end `store_rollups.catch_up` built to
     out.left = rows_left(opened, out.left_from, now, horizon, asked_until)
     return out
+
+
+def _gone_hours(out: ro.CatchUp, gone: list[tuple] | None) -> list[datetime]:
+    """The hours this run built (new, or again for late labels or changed sources) from the files there are that a
+    deleted text log file held rows of (`rollup_changes.gone`): they lack that file's rows, which the store keeps."""
+    if gone == []:
+        return []
+    found: set[datetime] = set()
+    for a, b in [*out.built, *ro.hour_ranges([*out.source_hours, *out.rebuilt_hours])]:
+        found.update(rc.hours(gone, a, b))
+    return sorted(found)
 
 
 def _back_dated(late: Callable[[datetime, datetime], list[datetime]], before: rc.Content | None,

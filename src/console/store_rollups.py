@@ -851,6 +851,10 @@ class CatchUp:
     # each with why: "added" (files added: late rows, a backfilled model), "removed" (files deleted), "appended" (rows
     # appended to a text log), "rewritten" (a file rewritten in place, a table's data files replaced)
     source_hours: dict[datetime, str] = field(default_factory=dict)
+    # hours this run built from the files there are that a deleted text log file held rows of (`rollup_changes.gone`):
+    # the store keeps that file's rows, so the command then counts them against the store (`rollup_build.from_store`)
+    gone_hours: list[datetime] = field(default_factory=list)
+    store_hours: list[datetime] = field(default_factory=list)  # those of them then rebuilt from the store's rows
 
 
 def hour_ranges(hours: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
@@ -871,7 +875,8 @@ def catch_up(path: str | os.PathLike, build: Builder, now: datetime, since: date
              progress: Callable[[str], None] | None = None,
              source_hours: Callable[[datetime, datetime], Mapping[datetime, str]] | None = None,
              sources: list | None = None, label_sources: list | None = None,
-             next_rows: Callable[[datetime], datetime | None] | None = None) -> CatchUp:
+             next_rows: Callable[[datetime], datetime | None] | None = None,
+             keep: Mapping[str, Any] | None = None) -> CatchUp:
     """Builds the hours that closed since the last build (or [since, until)), in chunks, then
     rebuilds the hours whose predictions got labels since the last build, and those whose sources changed.
 
@@ -882,7 +887,7 @@ def catch_up(path: str | os.PathLike, build: Builder, now: datetime, since: date
     (`rollup_changes.encode`), kept in the state for the next run's `source_hours` once this one has built;
     `label_sources` the same of the label files, kept once the late labels' hours are rebuilt; `next_rows(t)` the
     first hour at or after t that holds rows (None: none), so a stretch without rows is built as one range, not a
-    chunk at a time.
+    chunk at a time; `keep` more of the state, written with the record of what was read.
     """
     import pyarrow.compute as pc  # here only: the readers of rollups (health, cost, the overview) need none of it
 
@@ -949,12 +954,14 @@ def catch_up(path: str | os.PathLike, build: Builder, now: datetime, since: date
         new_state[SOURCES] = sources
     if label_sources is not None:
         new_state[LABEL_SOURCES] = label_sources
+    new_state.update(keep or {})
     save_state(path, new_state)
     return out
 
 
 SOURCES = "sources"  # in the state: the parts the last build read (`rollup_changes.encode`)
 LABEL_SOURCES = "label_sources"  # and the label files' parts (`rollup_engine._back_dated`)
+GONE = "gone_text"  # and the time ranges of the text log files deleted since a build read them (`rollup_changes.gone`)
 
 
 def _emptied(tables: dict[str, pa.Table], path: str | os.PathLike, start: datetime,
