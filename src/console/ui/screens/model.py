@@ -191,6 +191,7 @@ class MonitorScreen(ConsoleScreen):
     def __init__(self, model: str | None = None, environment: str | None = None, **kwargs):
         super().__init__(model, environment, **kwargs)
         self._inflight: dict[str, Any] = {}  # tag -> key of the request running
+        self._asked_at: dict[str, tuple] = {}  # tag -> the data version its last fetch was asked for under
         self._latest: dict[str, tuple[Callable, Any]] = {}  # tag -> (fn, key) most recently asked for
         self.loaded: set[str] = set()  # tags that have shown a result at least once
         self.drawn_at: float | None = None  # monotonic time of the first frame (what needs no read shown)
@@ -222,13 +223,14 @@ class MonitorScreen(ConsoleScreen):
 
     def fetch(self, tag: str, fn: Callable[[Any], Any], key: Any = None) -> None:
         self._latest[tag] = (fn, key)
+        self._asked_at[tag] = self.app.data_version
         if tag in self._inflight:
             return  # the running fetch finishes first; a changed key is re-fetched when it lands
         self._start(tag)
 
     def _start(self, tag: str) -> None:
         fn, key = self._latest[tag]
-        self._inflight[tag] = key
+        self._inflight[tag] = (key, self.app.data_version)
         moving = self.__dict__.get("_moving")
         if moving is not None:
             moving.add(tag)
@@ -258,7 +260,7 @@ class MonitorScreen(ConsoleScreen):
         return tag in self._inflight
 
     def handle_result(self, tag: str, result: Any) -> None:
-        key = self._inflight.pop(tag, None)
+        key, version = self._inflight.pop(tag, (None, None))
         latest = self._latest.get(tag)
         if latest is not None and latest[1] != key:
             self._start(tag)  # asked for something else meanwhile (another window): this result is stale
@@ -267,6 +269,11 @@ class MonitorScreen(ConsoleScreen):
         self._errors.pop(tag, None)
         self.show(tag, result)
         self._landed(tag)
+        if latest is not None and self._asked_at.get(tag, version) != version:
+            # new rows arrived while it read, and the refresh's fetch waited for it: read them now (the model page
+            # opened on the first look's empty store said "no requests" until a later refresh). Shown meanwhile,
+            # as a read that takes longer than a poll must still show something
+            self._start(tag)
 
     def handle_error(self, tag: str, error: str) -> None:
         self._inflight.pop(tag, None)
