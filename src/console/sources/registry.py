@@ -292,7 +292,12 @@ class Registry:
         return self._call(fetch)
 
     def get_version(self, name: str, version: str) -> VersionInfo:
-        """One version (aliases filled in); `RegistryNotFound` when it does not exist."""
+        """One version (aliases filled in); `RegistryNotFound` when it does not exist. An MLflow version is a
+        number: one that is not (a deploy system's `1.4.2` in the deployment log, a rollback's target) is not held,
+        not asked (MLflow's "must be an integer" made `rollback` a usage error, unaudited)."""
+        if not re.fullmatch(r"[0-9]+", str(version).strip()):  # (ASCII: `isdigit` holds for "²", int("٣") is 3)
+            raise RegistryNotFound(f"{name} has no version {version}")
+
         def fetch(rc: Any) -> VersionInfo:
             v = rc.get_model_version(name, str(version))
             return VersionInfo(
