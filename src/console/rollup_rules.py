@@ -362,13 +362,23 @@ class RollupRules:
         """Windows ending at now and on the raw path's grid before it (`evidence.grid`: every `step`, whole hours,
         counted from the epoch, so a closed window is the same on every pass and its kept evaluation is found
         again), each over `span` rounded up to hours and grown back by whole hours until `by` of it reaches
-        `min_rows`. Oldest first."""
+        `min_rows`; one whose own span holds no row starts where the last window with rows started, as on the raw
+        path (`evidence.carried_from`). Oldest first."""
         step = ev.grid_step(span, self.grid_since, self.grid_until, step, limit)
         span_h = ev.whole_hours(span)
         ends = ev.grid(self.now, step, ev.grid_after(self.since, self.now, span, step))
         out = [self._grow(self._own(Window(max(hi - span_h, self.since), hi, self._between(hi - span_h, hi)), by,
                                     span_h), min_rows, by) for hi in ends[:-1]]
-        return out + [self._latest(span, min_rows, by)] if ends else out
+        out += [self._latest(span, min_rows, by)] if ends else []
+        return [w if j is None else self._carried(out[j], w) for w, j in zip(out, ev.carried_from([w.own for w in out]))]
+
+    def _carried(self, last: Window, w: Window) -> Window:
+        """`w` (no row of its own span) over (last.lo, w.hi]: the rows of `last`, the latest window with rows, and
+        the (empty) hours after it."""
+        tail = [self.raw(self.h1, self.now)] if w.hi == self.now and self.h1 < self.now else []
+        more = self._between(last.hi, min(w.hi, self.h1)) + tail if last.hi < w.hi else []
+        parts = list(last.parts) + [p for p in more if all(p is not q for q in last.parts)]
+        return Window(last.lo, w.hi, parts, own=w.own, span=w.span)
 
     @staticmethod
     def _own(w: Window, by, span: timedelta) -> Window:
@@ -488,8 +498,10 @@ class RollupRules:
 
     def latest_rate(self, metric: str, span: timedelta, op: str, threshold: float, min_rows: int) -> ev.Evaluation:
         """`rate`'s newest evaluation alone (the window ending at now, grown back by whole hours): what the rule says
-        now, which the SLO panels show (`RuleEvaluator.burn_now`)."""
-        return self._rate_of(self._latest(span, min_rows, lambda w: w.served), metric, op, threshold, min_rows)
+        now, which the SLO panels show (`RuleEvaluator.burn_now`); a window of no row of its own is the last one
+        with rows (`windows`)."""
+        return self._rate_of(self.windows(span, min_rows, by=lambda w: w.served, limit=None)[-1], metric, op,
+                             threshold, min_rows)
 
     def _rate_of(self, w: Window, metric: str, op: str, threshold: float, min_rows: int) -> ev.Evaluation:
         slo = self.mc.slo

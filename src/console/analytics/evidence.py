@@ -219,20 +219,44 @@ def windows(ts: pl.Series, end: datetime, span: timedelta, min_rows: int, start:
     `start`: each covers the trailing `span`, grown back until it holds `min_rows` rows (within the history, or
     back to `reach` when given: the rows before `start` a sparse model's verdict needs). Newest last. The step
     defaults to a quarter of the span, whole hours, widened so there are at most about `limit` windows: a
-    verdict is at most a step late, and a window never lacks evidence because of where the clock cut it."""
+    verdict is at most a step late, and a window never lacks evidence because of where the clock cut it.
+    A window whose own span holds no row starts where the last window with rows started (`carried_from`).
+    """
     floor = min(start, reach) if reach is not None else start
     times, np = _np_ts(ts.filter((ts > floor) & (ts <= end)).sort())
     step = grid_step(span, start, end, step, limit)
-    return [_grown(times, np, hi, span, min_rows, floor) for hi in grid(end, step, grid_after(start, end, span, step))]
+    out = [_grown(times, np, hi, span, min_rows, floor) for hi in grid(end, step, grid_after(start, end, span, step))]
+
+    def count(lo: datetime, hi: datetime) -> int:
+        return int(np.searchsorted(times, np.datetime64(hi, "us"), side="right")
+                   - np.searchsorted(times, np.datetime64(lo, "us"), side="right"))
+
+    froms = carried_from([count(hi - span, hi) for _, hi, _ in out])
+    return [w if j is None else (out[j][0], w[1], count(out[j][0], w[1])) for w, j in zip(out, froms)]
+
+
+def carried_from(own: Sequence[int]) -> list[int | None]:
+    """Per window (oldest first, by the rows `own` of its own span, before it grew back), the window whose start it
+    takes: none for a window with rows, or before any; else the latest earlier one with rows. A window of none (a
+    source that stopped) grown back to `min_rows` judged rows earlier windows judged, on a count the paths differ
+    in (the raw path grows by rows, the rollups by whole hours): a 6 h error-rate window 6 h after the last row
+    read its last 100 rows and fired on 12 errors the windows holding them (240 rows) had not breached on. So it
+    is that last window's rows and verdict again, no new evidence: nothing new fires, nothing flips, and a firing
+    incident keeps its onset, id and value. The one definition of both paths (`windows`, `RollupRules.windows`)."""
+    out: list[int | None] = []
+    last = None
+    for i, k in enumerate(own):
+        out.append(None if k else last)
+        last = i if k else last
+    return out
 
 
 def latest_window(ts: pl.Series, end: datetime, span: timedelta, min_rows: int, start: datetime,
                   reach: datetime | None = None) -> tuple[datetime, datetime, int]:
-    """The newest of `windows` alone, the one ending at `end` (it does not depend on the grid): what a rule says
-    now. The SLO panels read it (`health.slo_status`), so they judge the window the `burn_rate` rule judges."""
-    floor = min(start, reach) if reach is not None else start
-    times, np = _np_ts(ts.filter((ts > floor) & (ts <= end)).sort())
-    return _grown(times, np, end, span, min_rows, floor)
+    """The newest of `windows` alone, the one ending at `end`, on the rate rules' grid (a window of no row of its
+    own is the last one with rows: `carried_from`): what a rule says now. The SLO panels read it
+    (`health.slo_status`), so they judge the window the `burn_rate` rule judges."""
+    return windows(ts, end, span, min_rows, start, limit=None, reach=reach)[-1]
 
 
 def _grown(times, np, hi: datetime, span: timedelta, min_rows: int, floor: datetime) -> tuple[datetime, datetime, int]:
