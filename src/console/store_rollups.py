@@ -230,10 +230,10 @@ def _labels_frame(labels: pa.Table | pl.DataFrame | None) -> pl.DataFrame | None
         lab = lab.with_columns(text_number(pl.col("label")).alias("label_num"))
     lab = lab.with_columns(pl.col("label").cast(pl.String), pl.col("label_num").cast(pl.Float64))
     if "ts" in lab.columns:  # when it arrived: `LABEL_TS`
-        lab = lab.with_columns(pl.col("ts").cast(pl.Datetime("us")).alias(LABEL_TS)).sort(LABEL_TS)
+        lab = lab.with_columns(pl.col("ts").cast(pl.Datetime("us")).alias(LABEL_TS))
     else:
         lab = lab.with_columns(pl.lit(None, dtype=pl.Datetime("us")).alias(LABEL_TS))
-    return lab.unique("request_id", keep="last").select("request_id", "label", "label_num", LABEL_TS)
+    return qu.latest_labels(lab, LABEL_TS).select("request_id", "label", "label_num", LABEL_TS)
 
 
 def _prepare(batch: pa.RecordBatch | pa.Table | pl.DataFrame, lab: pl.DataFrame | None) -> pl.DataFrame:

@@ -29,17 +29,27 @@ REGRESSION = ("mae", "rmse", "mape")
 def join_labels(preds: pl.DataFrame, labels: pl.DataFrame, now: datetime | None = None) -> pl.DataFrame:
     """Predictions with `label`, `label_num` and `label_ts` (null until the label arrives).
 
-    With `now`, labels logged after it are ignored; a request labelled twice keeps the latest label.
+    With `now`, labels logged after it are ignored; a request labelled twice keeps the latest label
+    (`latest_labels`).
     """
     if now is not None:
         labels = labels.filter(pl.col("ts") <= now)
     cols = ["request_id", "label", "ts"] + (["label_num"] if "label_num" in labels.columns else [])
-    latest = (labels.select(cols).sort("ts").unique("request_id", keep="last")
-              .rename({"ts": "label_ts"}))
+    latest = latest_labels(labels.select(cols)).rename({"ts": "label_ts"})
     if "label_num" not in latest.columns:
         latest = latest.with_columns(pl.col("label").cast(pl.Float64, strict=False).alias("label_num"))
     drop = [c for c in ("label", "label_num", "label_ts") if c in preds.columns]
     return preds.drop(drop).join(latest, on="request_id", how="left")
+
+
+def latest_labels(labels: pl.DataFrame, ts: str = "ts") -> pl.DataFrame:
+    """One label per request id: the one logged last (`ts`); of two logged at the same instant with different values,
+    the one whose text sorts last (then its number): "1" over "0", "spam" over "ham". No time settles such a
+    conflict, and the order the store, a rollup chunk or Spark hands rows over in is not the log's, so the winner
+    followed the sort: the raw path and a rollup could count different labels for one request. The one definition of
+    the raw join (`join_labels`) and both rollup engines' (`store_rollups._labels_frame`)."""
+    keys = [ts, *(c for c in ("label", "label_num") if c in labels.columns)]
+    return labels.sort(keys, nulls_last=False).unique("request_id", keep="last", maintain_order=True)
 
 
 _BOOLEANS = {"true": 1.0, "false": 0.0, "yes": 1.0, "no": 0.0}
