@@ -43,6 +43,7 @@ DRIFT_MIN_SPAN = "6h"  # a drift window is at least this long (and at least MIN_
 SUSPECT_LOOKBACK = "24h"  # changes this long before the evidence can be suspects
 DRIFT_METRICS = ("drift_share", "feature_drift")
 RETRAIN_METRICS = ("drift_share", "feature_drift", "accuracy_drop", "mae_increase")
+QUALITY_METRICS = ("accuracy_drop", "mae_increase")  # labelled: their evidence comes as the labels land
 RETRAIN_AFTER = 3  # windows in a row before retraining is recommended
 RETRAIN_COOLDOWN = "24h"
 # the rules whose evaluations are windows on the grid (`evidence.grid`): an incident of theirs already breaching at
@@ -411,8 +412,8 @@ class RuleEvaluator:
             runs = [r for r in _runs(rule, evals) if _listed(r, extra)]
             if llm and runs:  # prompt changes as suspects: the history's prompt versions, narrow
                 ranges = [(use.since, now)]
-            elif rule.metric in ("accuracy_drop", "mae_increase"):  # as far back as its first view's window grew
-                ranges = [(use.since, r.onset) for r in runs]
+            elif rule.metric in QUALITY_METRICS:  # as far back as its first view's window grew, and on through the
+                ranges = [(use.since, r.end or now) for r in runs]  # run: the window whose evidence came first
             else:
                 ranges = [(r.window_start - (r.onset - r.window_start), r.onset) for r in runs
                           if rule.metric not in DRIFT_METRICS]
@@ -705,6 +706,9 @@ class RuleEvaluator:
                 onset = before
                 detail_extra += (f"; began before {before:%Y-%m-%d %H:%M}Z: breaching from there on (the rules look "
                                  f"back {SPARSE_REACH.days} days at most)")
+            # a quality id keeps the onset the first view to list it gave, as later labels sharpen the onset shown
+            kept = self._first_onset(ctx, rule, run, ended) if rule.metric in QUALITY_METRICS and not early else None
+            kept = "before" if early else f"{kept or onset:%Y%m%dT%H%M}"
             ended = run.end
             state = al.AlertState(rule, model, run.peak, run.end is None, onset)
             suspects = self._suspects(ctx, state, onset, run.onset)
@@ -715,7 +719,7 @@ class RuleEvaluator:
             evidence = (f"{last.note}; {rule.metric}{interval}" if interval else last.note) if last.note else (
                 f"{last.value:.4g}{interval} on {last.n} rows" if last.value is not None else "")
             out.append(Finding(
-                incident_id(model, rule.name, "before" if early else f"{onset:%Y%m%dT%H%M}"), model, rule.metric,
+                incident_id(model, rule.name, kept), model, rule.metric,
                 rule.name, rule.severity, onset, run.end, run.peak, rule.threshold, feature=feature or rule.feature,
                 suspects=suspects, first_drifted=first, state=run.state, window=rule.window,
                 detected=self._detected(ctx, rule, run),
@@ -734,7 +738,7 @@ class RuleEvaluator:
         "no incidents"); nor is it detected when the window's last label (a correction days later) arrived."""
         if rule.metric not in ("accuracy_drop", "mae_increase"):
             return run.onset
-        first = self._first_evidence(ctx, rule, run)
+        first = self._first_evidence(ctx, rule, run)[1]
         if first is not None:
             return max(run.onset, first[0])
         rows = he.served(ctx.joined(self.mon)).filter(
@@ -750,20 +754,49 @@ class RuleEvaluator:
         known = at if at is not None else rows["label_ts"].max()  # the labels known now: at the latest, the last
         return max(run.onset, known) if isinstance(known, datetime) else run.onset
 
-    def _first_evidence(self, ctx: "Context", rule: AlertRule, run) -> tuple[datetime, datetime] | None:
-        """(when, window start) of a quality run's first breaching window as the first view to see it sized it
-        (`evidence.first_evidence`): its detection and onset then hold for every later view. Made once per run."""
+    def _first_evidence(self, ctx: "Context", rule: AlertRule, run) -> tuple[tuple | None, tuple | None]:
+        """(own, first) of a quality run, as the first view to see each window breach sized it
+        (`evidence.first_evidence`), so they hold for every later view. `own` (when, window start): the evidence of
+        the run's first breaching window, where its onset is sought. `first` (when, window start, window end): the
+        window whose evidence came first, which its detection and id keep. They differ when labels landing late
+        make a window before the one a view saw breach first breach too, days later: the run then begins there, and
+        its detection and id taken from that window alone said "detected 20:46" of an incident an 18:00 view had
+        listed, under another id. A window's evidence is never before its end, so the windows after the first are
+        tried only up to the earliest evidence found (a few replays more per run). Made once per run."""
         key = (rule.name, run.onset)
         if key not in ctx.first:
             metric = rule.metric
             expected = self.mon.expected(ctx.model).get("accuracy" if metric == "accuracy_drop" else "mae")
-            rows = he.served(ctx.joined(self.mon)).filter(pl.col("label").is_not_null() & (pl.col("ts") <= run.onset))
+            joined = he.served(ctx.joined(self.mon)).filter(pl.col("label").is_not_null())
             if metric == "accuracy_drop":
-                rows = rows.filter(pl.col("prediction").is_not_null())
-            ctx.first[key] = None if expected is None else ev.first_evidence(
-                rows, metric, run.onset, parse_window(rule.window), expected, rule.threshold, MIN_LABELS, op=rule.op,
-                hourly=ctx.hourly)
+                joined = joined.filter(pl.col("prediction").is_not_null())
+            span = parse_window(rule.window)
+            own = best = None
+            hi, step = run.onset, ctx.step(span)
+            while expected is not None and hi <= ctx.now and (run.end is None or hi < run.end) \
+                    and (best is None or hi < best[0]):
+                got = ev.first_evidence(joined.filter(pl.col("ts") <= hi), metric, hi, span, expected,
+                                        rule.threshold, MIN_LABELS, op=rule.op, hourly=ctx.hourly)
+                own = got if hi == run.onset else own
+                if got is not None and (best is None or got[0] < best[0]):
+                    best = (*got, hi)
+                hi += step
+            ctx.first[key] = (own, best)
         return ctx.first[key]
+
+    def _first_onset(self, ctx: "Context", rule: AlertRule, run, after: datetime | None) -> datetime | None:
+        """The onset a quality incident's id keeps: the one the first view to list it estimated, in the window
+        whose evidence came first and on the labels logged by then (`_first_evidence`); None when that window is
+        the run's first (the onset shown is that one). Else the onset shown is sought again in the run's first
+        window on the labels the view has (`_estimate`): the demo's fraud drop, listed at 20:43 with its change
+        placed 8 h 47 m before the concept shift on the few labels then logged, shows it at the shift once they
+        have landed, and keeps its id, so an acknowledgement keeps covering it (a9b225b kept that onset shown)."""
+        first = self._first_evidence(ctx, rule, run)[1]
+        if first is None or first[2] == run.onset:
+            return None
+        onset = self._quality_onset(ctx, rule, first[1], first[2], first[:2], None)
+        onset = onset if after is None else max(onset, after)
+        return self._not_before_rows(ctx, first[1], first[2], onset)
 
     def _onset(self, ctx: "Context", rule: AlertRule, run, extra: dict, after: datetime | None = None,
                fine: datetime | None = None):
@@ -774,24 +807,24 @@ class RuleEvaluator:
         it had evidence the rule held (`_estimate`)."""
         onset, feature, first, detail = self._estimate(ctx, rule, run, extra, after, fine)
         onset = onset if after is None else max(onset, after)
-        return self._not_before_rows(ctx, run, onset), feature, first, detail
+        return self._not_before_rows(ctx, run.window_start, run.onset, onset), feature, first, detail
 
-    def _not_before_rows(self, ctx: "Context", run, onset: datetime) -> datetime:
+    def _not_before_rows(self, ctx: "Context", lo: datetime, hi: datetime, onset: datetime) -> datetime:
         """`onset`, or the first row of evidence after it when no row was logged between the start of the window
         before the first breaching one and it: a log that starts already failing (or drifted) has no change point,
         and its onset was the first breaching window's start, or the grid point before it, a time before any row.
         The rows held (`ctx.preds`: the raw path's history, the rollup path's onset reads) answer; a drift rule from
         rollups holds none, and asks the store (`Warehouse.first_seen`, one query)."""
-        prev = run.window_start - (run.onset - run.window_start)
-        if onset > run.onset or onset <= prev:
+        prev = lo - (hi - lo)
+        if onset > hi or onset <= prev:
             return onset
         rows = ctx.preds
-        held = he.served(rows).filter((pl.col("ts") > prev) & (pl.col("ts") <= run.onset))["ts"] \
+        held = he.served(rows).filter((pl.col("ts") > prev) & (pl.col("ts") <= hi))["ts"] \
             if rows.height and "ts" in rows.columns else None
         if held is not None and held.len():
             first = held.min()
         else:
-            first = self.mon.wh.first_seen(ctx.model, prev, run.onset, "production")
+            first = self.mon.wh.first_seen(ctx.model, prev, hi, "production")
         return first if first is not None and first > onset else onset
 
     def _estimate(self, ctx: "Context", rule: AlertRule, run, extra: dict, after: datetime | None,
@@ -824,16 +857,9 @@ class RuleEvaluator:
             before = ev.grid_before(hi, extra["step"]) if "step" in extra else lo
             return max(lo, before), feature, first, detail
         if metric in ("accuracy_drop", "mae_increase"):
-            labelled = he.served(ctx.joined(self.mon)).filter(pl.col("label").is_not_null())
-            seen = self._first_evidence(ctx, rule, run)
-            if seen is not None:  # the labels and the window the first view to see it had: it holds for later ones
-                lo, prev = seen[1], seen[1] - (hi - seen[1])
-                if "label_ts" in labelled.columns:
-                    labelled = labelled.filter(pl.col("label_ts").is_null() | (pl.col("label_ts") <= seen[0]))
-            labelled = labelled.filter((pl.col("ts") > prev) & (pl.col("ts") <= hi))
-            part = labelled.select("ts", ev.labelled_value(metric).alias("v")).drop_nulls()
-            onset = _change_point(part, "v", lo, hi, prev)
-            return self._after_fine(ctx, rule, onset, lo, hi, fine), feature, first, detail
+            own, earliest = self._first_evidence(ctx, rule, run)  # a window before the first listed breaching
+            seen = own if earliest is None or earliest[2] == hi else None  # later: sought on the labels now known
+            return self._quality_onset(ctx, rule, lo, hi, seen, fine), feature, first, detail
         if metric in ("p95_ms", "error_rate", "burn_rate", "refusal_rate"):
             col = {"p95_ms": pl.col("latency_ms").cast(pl.Float64), "error_rate": pl.col("is_error").cast(pl.Float64),
                    "burn_rate": pl.col("is_error").cast(pl.Float64) + (pl.col("latency_ms").cast(pl.Float64)
@@ -845,6 +871,20 @@ class RuleEvaluator:
         if metric == "cost_budget_share":  # the forecast crossed the budget at the first breaching evaluation
             return hi, feature, first, detail
         return lo, feature, first, detail
+
+    def _quality_onset(self, ctx: "Context", rule: AlertRule, lo: datetime, hi: datetime, seen: tuple | None,
+                       fine: datetime | None) -> datetime:
+        """The change point of an accuracy or MAE run whose first breaching window ends at `hi`: in the labels and
+        the window (`seen`: when, start) the first view to see that window breach had, so it holds for later ones."""
+        prev = lo - (hi - lo)
+        labelled = he.served(ctx.joined(self.mon)).filter(pl.col("label").is_not_null())
+        if seen is not None:
+            lo, prev = seen[1], seen[1] - (hi - seen[1])
+            if "label_ts" in labelled.columns:
+                labelled = labelled.filter(pl.col("label_ts").is_null() | (pl.col("label_ts") <= seen[0]))
+        labelled = labelled.filter((pl.col("ts") > prev) & (pl.col("ts") <= hi))
+        part = labelled.select("ts", ev.labelled_value(rule.metric).alias("v")).drop_nulls()
+        return self._after_fine(ctx, rule, _change_point(part, "v", lo, hi, prev), lo, hi, fine)
 
     def _after_fine(self, ctx: "Context", rule: AlertRule, onset: datetime, lo: datetime, hi: datetime,
                     fine: datetime | None) -> datetime:
