@@ -9,8 +9,10 @@ breach (`RuleEvaluator._drift_began`). With that ratio within the sketches' erro
 The fleet: `x` shifts by 0.3 from a time `T0` chosen with SciPy so that x's normed Wasserstein distance in the
 window (12 h, 36 h] is just above (or just below) half its distance in (48 h, 72 h]; `y` shifts by 0.5 at 60 h, so
 the dataset share (2 of 3 features, drift_share 0.5) first crosses in the window ending at 72 h; `z` never moves.
-The exact onset follows from SciPy's scores: the walk back from 72 h reaches the window ending at 36 h when the
-ratio is at least 1/2 (onset: the grid point before it, 24 h), else stops at the one ending at 48 h (onset 36 h).
+SciPy's scores say where the walk back from 72 h stops: at the window ending at 36 h when the ratio is at least
+1/2, else at the one ending at 48 h. That placed the onset (the grid point before it: 24 h or 36 h); the onset is
+now the hour x departed (`RuleEvaluator._departed`), read in the same raw rows on every build: T0 lies within
+minutes of 24 h on both sides of the ratio, so 24 h whichever window the walk stops at.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ US = 3600 * 10**6  # microseconds an hour
 
 
 def _fleet(tmp_path, margin: float):
-    """(workspace, T0, x's exact scores in the windows ending at 36 h and 72 h)."""
+    """x's, y's and z's exact scores in the windows named, and T0 in hours."""
     rng = np.random.default_rng(5)
     n = HOURS * PER
     us = np.sort(rng.integers(0, HOURS * US, n))
@@ -59,7 +61,8 @@ def _fleet(tmp_path, margin: float):
     t0 = a if margin >= 0 else b
     x = shifted(t0)
     scores = {"x36": score(x, "x", 12, 36), "x72": score(x, "x", 48, 72), "x24": score(x, "x", 0, 24),
-              "y72": score(y, "y", 48, 72), "y60": score(y, "y", 36, 60), "z72": score(z, "z", 48, 72)}
+              "y72": score(y, "y", 48, 72), "y60": score(y, "y", 36, 60), "z72": score(z, "z", 48, 72),
+              "t0": t0 / US}
     preds = pl.DataFrame({
         "ts": START + pl.Series(us).cast(pl.Duration("us")), "model": "m", "version": "1",
         "request_id": [f"r{i}" for i in range(n)], "environment": "production", "prediction": "1",
@@ -98,7 +101,8 @@ def test_cold_builds_give_the_exact_paths_drift_incidents(tmp_path, margin):
     assert s["y72"] >= 0.1 and s["y60"] < 0.1 and s["z72"] < 0.1
     ratio = s["x36"] / s["x72"]
     assert (0.5 <= ratio < 0.502) if margin > 0 else (0.498 < ratio < 0.5)  # within the sketches' error of 1/2
-    onset = START + timedelta(hours=24 if ratio >= 0.5 else 36)
+    assert abs(s["t0"] - 24) < 0.1  # x shifted within 6 minutes of 24 h: the hour it departed from starts there
+    onset = START + timedelta(hours=24)
     expected = [(f"m:default: feature drift:{onset:%Y%m%dT%H%M}", "firing", onset, "x", ("x", "y"))]
     assert _cold_build(tmp_path, rollups=False) == expected
     for _ in range(BUILDS):

@@ -16,6 +16,7 @@ from console import rollup_spec
 from console.analytics import alerts as al
 from console.analytics import burn_rule as br
 from console.analytics import cost as co
+from console.analytics import drift_onset as do
 from console.analytics import drift_windows as dw
 from console.analytics import evidence as ev
 from console.analytics.findings import Finding, incident_id
@@ -851,11 +852,15 @@ class RuleEvaluator:
                     detail += f"; first to cross: {first_cross[0]}"
             if feature is not None and ds_first is not None:  # the feature that moved most may have moved
                 lo, hi = self._drift_began(reports, feature, lo, hi, after, shown)  # before others joined it past the share
-            # the evaluation before did not see it: the change most likely came after it (features with a daily
-            # rhythm defeat a change-point search on raw values). That is the grid point before `hi`, also when the
-            # first breach is the latest window, which ends at the view's end: the onset does not move with `--at`
+            # where the feature that moved most departed from its own hours of the day before (`_departed`); when
+            # no such change stands out, the evaluation before did not see it, so the grid point before `hi`, also
+            # when the first breach is the latest window, which ends at the view's end: neither moves with `--at`
             before = ev.grid_before(hi, extra["step"]) if "step" in extra else lo
-            return max(lo, before), feature, first, detail
+            onset = max(lo, before)
+            watched = rule.feature if metric == "feature_drift" and rule.feature else feature  # a one-feature rule's own
+            if watched is not None and "step" in extra:
+                onset = self._departed(ctx, rule, watched, before, hi, onset)
+            return onset, feature, first, detail
         if metric in ("accuracy_drop", "mae_increase"):
             own, earliest = self._first_evidence(ctx, rule, run)  # a window before the first listed breaching
             seen = own if earliest is None or earliest[2] == hi else None  # later: sought on the labels now known
@@ -885,6 +890,30 @@ class RuleEvaluator:
         labelled = labelled.filter((pl.col("ts") > prev) & (pl.col("ts") <= hi))
         part = labelled.select("ts", ev.labelled_value(rule.metric).alias("v")).drop_nulls()
         return self._after_fine(ctx, rule, _change_point(part, "v", lo, hi, prev), lo, hi, fine)
+
+    def _departed(self, ctx: "Context", rule: AlertRule, feature: str, before: datetime, hi: datetime,
+                  fallback: datetime) -> datetime:
+        """A drift incident's onset: the hour from which `feature` (the one that moved most) departed, the CUSUM
+        change point (`_change_point`, its null test included) of its rows' departures from the baseline of their
+        own hour of the day (`drift_onset.departures`), over the window before the first breach (from `before`, the
+        grid point before the first breaching window's end `hi`, back a span) up to `hi`, the day before that
+        window the baseline. The evaluations alone placed it at `before`: with a 24 h rule the first breach comes
+        up to a day after a shift (half a window of shifted rows may not cross), so the onset was half a day late;
+        a change point on raw values placed it at a daily rhythm's peak. The onset falls on an hour's start, and
+        every input is fixed once the first breach is a closed window, so it does not move with `--at`. Both
+        paths read the same narrow raw rows (`ts`, `variant`, the feature), so they agree. `fallback` (`before`)
+        when no change stands out: a gradual drift, a shift older than the window before, too few rows."""
+        ref = self.mon.reference(ctx.model)
+        col = ref.columns.get(feature) if ref is not None else None
+        if col is None:
+            return fallback
+        span = max(parse_window(rule.window), parse_window(DRIFT_MIN_SPAN))
+        start = (before - span).replace(minute=0, second=0, microsecond=0)
+        rows = self.mon.typed_rows(ctx.model, start - do.DAY - timedelta(microseconds=1), hi, "production",
+                                   columns=["ts", "variant", feature])
+        rows = _drift_ready(he.served(rows).select("ts", feature))
+        part = do.departures(rows, col, feature, start, hi)
+        return _change_point(part, "v", fallback, hi, start)
 
     def _after_fine(self, ctx: "Context", rule: AlertRule, onset: datetime, lo: datetime, hi: datetime,
                     fine: datetime | None) -> datetime:

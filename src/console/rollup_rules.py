@@ -40,7 +40,8 @@ What each rule reads:
 - segments: a narrow raw read of the history's label-joined rows (segment columns, prediction, label): the
   rollups' segment rows lack the error terms the Welch test needs.
 - The onset's change point and suspects read raw rows of the first breaching window and the one before it
-  (and a day before for prompt changes), narrow: never the history.
+  (and a day before for prompt changes), narrow: never the history. A drift onset reads one feature's rows over
+  those and the day before them (`incident_rules.RuleEvaluator._departed`), as the raw path reads them.
 """
 
 from __future__ import annotations
