@@ -8,7 +8,7 @@ next 00:00, the old onset 12:00, as the fleet's); `step`'s by 0.6 sd at 05:00 (f
 onset 00:00, before the shift); `daily`'s has a daily rhythm of twice its noise peaking at 14:00 and shifts by
 one sd at 17:00 (first breach at the next 00:00: the old onset 12:00, by the peak before the shift). The onset
 must be within an hour of the planted time on the raw path and on the rollups alike, and the same, with the same
-id, at two later views.
+id, at two later views. `kinds`' categorical feature moves its shares at 09:00 (the old onset 12:00).
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ from console.config import parse_file
 from console.service import Service
 
 START = datetime(2026, 7, 10)
-SHIFTS = {"step": datetime(2026, 7, 15, 5), "daily": datetime(2026, 7, 15, 17), "late": datetime(2026, 7, 15)}
+SHIFTS = {"step": datetime(2026, 7, 15, 5), "daily": datetime(2026, 7, 15, 17), "late": datetime(2026, 7, 15),
+          "kinds": datetime(2026, 7, 15, 9)}
+SHARES = ([0.6, 0.3, 0.1], [0.4, 0.35, 0.25])  # `kinds`' categories a, b, c before and after its shift
 END = datetime(2026, 7, 19)
 LATER = (datetime(2026, 7, 17, 0), datetime(2026, 7, 18, 7, 30))  # views after the first breach closed
 PER_HOUR = 120
@@ -44,15 +46,22 @@ def _workspace(tmp):
     for model, shift in SHIFTS.items():
         n = int((END - START).total_seconds() // 3600) * PER_HOUR
         secs = np.sort(rng.uniform(0, (END - START).total_seconds(), n))  # after START, a midnight
-        x = _value(model, secs, rng.normal(0, 1, n), secs >= (shift - START).total_seconds()).round(4)
+        shifted = secs >= (shift - START).total_seconds()
+        if model == "kinds":  # a categorical feature: its shares move
+            x = np.where(shifted, rng.choice(list("abc"), n, p=SHARES[1]), rng.choice(list("abc"), n, p=SHARES[0]))
+        else:
+            x = _value(model, secs, rng.normal(0, 1, n), shifted).round(4)
         for i, (s, v) in enumerate(zip(secs, x)):
             t = START + timedelta(seconds=float(s))
             lines.append(json.dumps({"ts": t.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "model": model,
                                      "request_id": f"{model}{i}", "version": "1", "latency_ms": 50.0, "status": "ok",
-                                     "prediction": "1", "features": {"x": float(v)}}))
+                                     "prediction": "1", "features": {"x": str(v) if model == "kinds" else float(v)}}))
         # the reference: the feature before the shift, at every hour of the day alike
-        ref_t = rng.uniform(0, 86400, 5000)
-        ref = _value(model, ref_t, rng.normal(0, 1, 5000), np.zeros(5000, bool)).round(4)
+        if model == "kinds":
+            ref = rng.choice(list("abc"), 5000, p=SHARES[0])
+        else:
+            ref_t = rng.uniform(0, 86400, 5000)
+            ref = _value(model, ref_t, rng.normal(0, 1, 5000), np.zeros(5000, bool)).round(4)
         pl.DataFrame({"x": ref}).write_parquet(tmp / f"{model}.parquet")
     (tmp / "pred.jsonl").write_text("\n".join(lines) + "\n")
     models = "".join(f'[models.{m}]\ntask = "classification"\nreference = "{m}.parquet"\nfeatures = ["x"]\n'
