@@ -109,8 +109,9 @@ def test_a_history_read_in_time_ordered_chunks_and_sealed_gives_the_same_verdict
 @pytest.mark.parametrize("values", [["1", "2.5", None], ["true", "False", None]])
 def test_text_a_full_read_would_retype_is_handed_back(values):
     """A fold of narrow batches says so (`retyped`: the caller scores a full read instead); `window_drifts`, given
-    the full read, scores it as it is (it answered None too, and a caller holding the full read had no other)."""
-    ref = dr.Reference(pl.DataFrame({"v": ["1", "2", "true"] * 400}), ["v"])
+    the full read, scores it as it is (it answered None too, and a caller holding the full read had no other).
+    A reference that holds the feature as text keeps it text on the full read (`Monitor.text_features`): no retype."""
+    ref = dr.Reference(pl.DataFrame({"v": [1, 2, 3] * 400}), ["v"])
     frame = pl.DataFrame({"ts": [T0 + timedelta(hours=i) for i in range(3)], "v": values})
     windows = [(T0 - timedelta(hours=1), T0 + timedelta(hours=3))]
     folded = WindowDrift(ref, windows, 0.5)
@@ -120,3 +121,6 @@ def test_text_a_full_read_would_retype_is_handed_back(values):
     assert [repr(got[w]) for w in windows] == [repr(want[w]) for w in windows]
     mixed = frame.with_columns(pl.Series("v", ["1", "x", None]))
     assert not WindowDrift(ref, windows, 0.5).retyped and window_drifts(ref, [mixed], windows, 0.5) is not None
+    text = WindowDrift(dr.Reference(pl.DataFrame({"v": ["1", "2", "true"] * 400}), ["v"]), windows, 0.5)
+    text.add(frame)
+    assert not text.retyped

@@ -292,7 +292,7 @@ class Monitor:
             return None
         part = frame.filter((pl.col("ts") > a) & (pl.col("ts") <= b)).select(columns)
         attrs = set(self.attributes(model))
-        typed = [n for n in columns if n in attrs and n not in CONTRACT_COLUMNS]
+        typed = [n for n in columns if n in attrs and n not in CONTRACT_COLUMNS and n not in self.text_features(model)]
         if any(part.schema[n] != pl.Utf8 and part.get_column(n).null_count() == part.height for n in typed):
             return None
         again = [_typed(part.get_column(n)) for n in typed if part.schema[n] == pl.Utf8]
@@ -311,7 +311,8 @@ class Monitor:
             columns = frame.get_columns()
             del frame  # the columns are held once, by the list the sort replaces them in
             frame = _sort_by_time(columns)
-        typed = [n for n in wanted if n in attrs and n not in CONTRACT_COLUMNS]  # a segment on `version` stays text
+        keep = self.text_features(model)  # a segment on `version` stays text, and so does a reference's text
+        typed = [n for n in wanted if n in attrs and n not in CONTRACT_COLUMNS and n not in keep]
         cols = [_typed(frame.get_column(n)) for n in typed if n in frame.columns and frame.schema[n] == pl.Utf8]
         return _never_logged(frame.with_columns(cols) if cols else frame, typed)
 
@@ -359,6 +360,14 @@ class Monitor:
             if model not in self._ref_frames:
                 self._ref_frames[model] = rollup_spec.read_reference(self.model_config(model).reference)
             return self._ref_frames[model]
+
+    def text_features(self, model: str) -> frozenset[str]:
+        """Features the reference holds as text: kept as logged, never retyped to numbers (`_typed`), as the
+        rollups count them (`rollup_spec`: the reference decides a feature's kind). Why: a zip code or an id
+        logged as "00012" read as 12.0 matched none of the reference's "00012" (every value a new category)."""
+        ref = self.reference_frame(model)
+        return frozenset() if ref is None else frozenset(
+            c for c, t in ref.schema.items() if t in (pl.String, pl.Categorical) or isinstance(t, pl.Enum))
 
     def drift_features(self, model: str) -> list[str]:
         """The features drift is tested on: `ignore = true` drops seasonal ones such as hour of day."""

@@ -105,8 +105,8 @@ class WindowDrift:
         """Whether each text feature could still be all numbers or all booleans (then the full read retypes
         it, see the module's docstring)."""
         for name in self.ref:
-            if name not in batch.columns or batch.schema[name] != pl.Utf8:
-                continue
+            if name not in batch.columns or batch.schema[name] != pl.Utf8 or _text(self.ref[name]):
+                continue  # a reference's text feature stays text (`Monitor.text_features`)
             seen, number, boolean = self._text_kinds.get(name, (False, True, True))
             if seen and not number and not boolean:
                 continue  # already known to stay text
@@ -173,3 +173,8 @@ def window_drifts(ref: dr.Reference, batches: Iterable[pl.DataFrame], windows: S
     for batch in batches:
         folded.add(batch)
     return folded.results()
+
+
+def _text(col) -> bool:
+    """A reference column of text values: the full read keeps it as logged, never retypes it."""
+    return bool(col.categories) and isinstance(col.categories[0], str)
