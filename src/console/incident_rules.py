@@ -441,7 +441,7 @@ class RuleEvaluator:
             return src.rate(metric, span, rule.op, rule.threshold, MIN_BUCKET_ROWS), {}
         if metric == "refusal_rate":  # no rollup column holds refusals: their column alone, raw
             if "refused" not in self.mon.attributes(src.model):
-                return [], {"note": "no refused column in the log"}
+                return [], {"note": _no_refusals(self.mon.model_config(src.model))}
             rows = he.served(self.mon.typed_rows(src.model, src.since, src.now, "production",  # as `_evaluate`:
                                                  columns=["ts", "refused", "variant"]))  # a shadow's reached no one
             rows = rows.filter(co.flag("refused").is_not_null())  # a row with no yes/no is no evidence either way
@@ -501,7 +501,7 @@ class RuleEvaluator:
         if metric in ("p95_ms", "error_rate", "burn_rate", "refusal_rate"):
             preds = he.served(preds)  # the latency and errors users met: a shadow's answers reached no one
             if metric == "refusal_rate" and "refused" not in preds.columns:
-                return [], {"note": "no refused column in the log"}
+                return [], {"note": _no_refusals(mc)}
             if metric == "refusal_rate":  # a row with no yes/no is no evidence either way
                 preds = preds.filter(co.flag("refused").is_not_null())
             spans = ev.windows(preds["ts"], now, span, MIN_BUCKET_ROWS, ctx.since, step=ctx.step(span, rates=True),
@@ -1254,6 +1254,14 @@ def _bridge_sf(x: float) -> float:
                                                for j in range(1, 8))
         return 1.0 - cdf
     return max(0.0, 2 * sum((-1) ** (j - 1) * math.exp(-2 * j * j * x * x) for j in range(1, 20)))
+
+
+def _no_refusals(mc: ModelConfig) -> str:
+    """Why a refusal rule has no evidence: only an LLM's `refused` column is read (`Monitor.attributes`), so on a
+    model of another task the rule cannot fire whatever its log holds; it used to say the log had no such column."""
+    if mc.task != "llm":
+        return f'refusal_rate reads the refused column of an llm model; this model\'s task is "{mc.task}"'
+    return "no refused column in the log"
 
 
 def _change_point(part: pl.DataFrame, col: str, lo: datetime, hi: datetime, earliest: datetime | None = None) -> datetime:
