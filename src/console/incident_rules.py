@@ -237,12 +237,14 @@ class RuleEvaluator:
             preds, narrow = self._rule_rows(ctx.model, start, end)
             back = Context(ctx.model, ctx.mc, preds, start, end, ctx.deployments, narrow)
             back.grid_since, back.horizon = ctx.since, ctx.now
-            # a history too quiet for a drift verdict reached back for its windows (`sparse_drifts`): a longer one
-            # of 500 rows or more scored the ordinary way could not, and its early windows without evidence read
-            # as the breach beginning (the onset, and the id, moved with `--at` and `--since`)
-            back.sparse_drift = ctx.sparse_drift
             ctx.earlier[key] = back
         back = ctx.earlier[key]
+        # a history too quiet for a drift verdict reached back for its windows (`sparse_drifts`): a longer one
+        # of 500 rows or more scored the ordinary way could not, and its early windows without evidence read
+        # as the breach beginning (the onset, and the id, moved with `--at` and `--since`). Set on every use, not
+        # only when made: a rate rule's look-back, run before the drift rule's, made these longer histories before
+        # the history was known to be sparse, and the drift rule's look-back then read them the ordinary way
+        back.sparse_drift = back.sparse_drift or ctx.sparse_drift
         return (back, *self._evaluate(back, rule))
 
     def _wide_earlier(self, ctx: "Context", rule: AlertRule, start: datetime) -> tuple:
