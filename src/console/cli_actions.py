@@ -154,6 +154,8 @@ def _report(args: argparse.Namespace, result: ActionResult) -> int:
         _out(printable(result.message))
     if not result.ok:
         _err(f"{result.status}: {printable(result.message)}")
+        if result.status == "conflict" and "confirmed" in result.details and "now" in result.details:
+            _err(printable(_sides_text(result.details)))
     for warning in result.details.get("warnings", []):
         _err(f"warning: {printable(warning)}")
     return code
@@ -282,12 +284,33 @@ def _v(version, none: str) -> str:
     return f"v{version}" if version not in (None, "") else none
 
 
+def _side_text(side: Any) -> str:
+    """One side of a refusal (operator._side): its changes as the plan says them, else its alias's version."""
+    if not isinstance(side, dict):
+        return "-"
+    changes = [c for c in side.get("changes") or () if isinstance(c, dict)]
+    text = ", ".join(f"{c.get('alias')}: {_v(c.get('from_version'), 'unset')} -> {_v(c.get('to_version'), 'removed')}"
+                     for c in changes) or f"{side.get('alias')} {_v(side.get('from'), 'unset')}"
+    pct = f" at {side['canary_pct']} %" if side.get("canary_pct") is not None else ""
+    return text + pct
+
+
+def _sides_text(rec: dict[str, Any]) -> str:
+    """What a refused action's operator confirmed and what the registry holds now, in one line (a conflict's
+    versions read as the re-made plan's, `from 4 -> to 5` for a v5 -> v4 rollback that lost the race)."""
+    now = rec.get("now") if isinstance(rec.get("now"), dict) else {}
+    return (f"confirmed {_side_text(rec.get('confirmed'))}; now {now.get('alias')} is {_v(now.get('from'), 'unset')}"
+            f" (a plan made now: {_side_text(now)})")
+
+
 def _audit_line(rec: dict[str, Any]) -> str:
     from console.actions.audit import traffic_text
 
     changes = rec.get("changes") if isinstance(rec.get("changes"), list) else None
     traffic = traffic_text(rec)
-    if traffic:  # a canary step or abort: its traffic moved, not its version ("4->4")
+    if "confirmed" in rec and "now" in rec:  # a refusal: what was confirmed, what the registry held instead
+        moved = _sides_text(rec)
+    elif traffic:  # a canary step or abort: its traffic moved, not its version ("4->4")
         moved = f"canary {traffic} of traffic"
     elif changes:  # what moved, alias by alias: `from`/`to` are the champion's, "3->2" for a shadow start
         moved = ", ".join(f"{c.get('alias')}: {_v(c.get('from_version'), 'unset')} -> {_v(c.get('to_version'), 'removed')}"

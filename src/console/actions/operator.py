@@ -104,6 +104,32 @@ def _describe(aliases: dict[str, str], names: list[str]) -> str:
     return ", ".join(f"{n} -> {_v(aliases.get(n))}" for n in dict.fromkeys(names))
 
 
+def _side(plan: Plan, changes: tuple[Change, ...] | None = None, **typed: Any) -> dict[str, Any]:
+    """One side of a refusal's record, as `plan` says it: the checked alias, its version (`from`), the action's
+    target (`to`), the changes and a canary step's new traffic; `changes` and `typed` as the operator stated them."""
+    side = {"alias": plan.checked_alias, "from": plan.from_version, "to": plan.version,
+            "changes": [asdict(c) for c in (plan.changes if changes is None else changes)],
+            **({"canary_pct": plan.canary_pct} if plan.action == "canary-step" else {})}
+    return {**side, **typed}
+
+
+def _sides(plan: Plan, seen_plan: Plan | None, expected_from: str | None, seen_changes: tuple[Change, ...] | None,
+           expected_pct: int | None = None) -> dict[str, Any]:
+    """`confirmed`: what the operator confirmed (the plan shown; without one, the plan now with the `--from` typed
+    and the changes and step confirmed); `now`: the plan as the registry makes it now. An auditor reads both."""
+    if seen_plan is not None:
+        confirmed = _side(seen_plan)
+    else:
+        typed: dict[str, Any] = {}
+        if expected_from is not None:
+            v = str(expected_from).strip()
+            typed["from"] = None if v.lower() in ("", "none", "-") else version_text(v)
+        if expected_pct is not None and plan.action == "canary-step":
+            typed["canary_pct"] = expected_pct
+        confirmed = _side(plan, seen_changes, **typed)
+    return {"confirmed": confirmed, "now": _side(plan)}
+
+
 def _abandoned(flight: Flight) -> ActionResult:
     """What the worker of an abandoned action returns (nobody waits for it: the console is leaving)."""
     rec = flight.result or {}
@@ -448,65 +474,80 @@ class Operator:
                 percent: int | None = None, expected_from: str | None = None, reason: str = "",
                 force: bool = False, live: dict | None = None, drift: dict | None = None,
                 seen_gates: tuple[Gate, ...] | None = None,
-                seen_changes: tuple[Change, ...] | None = None) -> ActionResult:
+                seen_changes: tuple[Change, ...] | None = None,
+                seen_plan: Plan | None = None) -> ActionResult:
         """Direct, canary start, blue/green switch or shadow start. `expected_from`: the champion you saw;
         `seen_gates`: the gates you confirmed on (a gate failing now that did not then is a conflict);
-        `seen_changes`: the plan's changes you confirmed (other changes now are a conflict)."""
+        `seen_changes`: the plan's changes you confirmed (other changes now are a conflict); `seen_plan`: the
+        plan you confirmed, which a refusal records beside the plan as it is now (every action takes both)."""
         return self._run("promote", model, env, dict(version=version, strategy=strategy, percent=percent),
-                         expected_from, reason, force, live, drift, seen_gates=seen_gates, seen_changes=seen_changes)
+                         expected_from, reason, force, live, drift, seen_gates=seen_gates,
+                         seen_changes=seen_changes, seen_plan=seen_plan)
 
     def canary_step(self, model: str, env: str = "production", expected_from: str | None = None,
                     reason: str = "", force: bool = False, live: dict | None = None,
                     drift: dict | None = None, expected_pct: int | None = None,
                     seen_gates: tuple[Gate, ...] | None = None,
-                    seen_changes: tuple[Change, ...] | None = None) -> ActionResult:
+                    seen_changes: tuple[Change, ...] | None = None,
+                    seen_plan: Plan | None = None) -> ActionResult:
         """`expected_pct`: the step the operator confirmed (the plan's new traffic); another step first is a
         conflict, never a further step nobody confirmed."""
         return self._run("canary-step", model, env, {}, expected_from, reason, force, live, drift,
-                         expected_pct=expected_pct, seen_gates=seen_gates, seen_changes=seen_changes)
+                         expected_pct=expected_pct, seen_gates=seen_gates,
+                         seen_changes=seen_changes, seen_plan=seen_plan)
 
     def canary_promote(self, model: str, env: str = "production", expected_from: str | None = None,
                        reason: str = "", force: bool = False, live: dict | None = None,
                        drift: dict | None = None, seen_gates: tuple[Gate, ...] | None = None,
-                       seen_changes: tuple[Change, ...] | None = None) -> ActionResult:
+                       seen_changes: tuple[Change, ...] | None = None,
+                       seen_plan: Plan | None = None) -> ActionResult:
         return self._run("canary-promote", model, env, {}, expected_from, reason, force, live, drift,
-                         seen_gates=seen_gates, seen_changes=seen_changes)
+                         seen_gates=seen_gates, seen_changes=seen_changes, seen_plan=seen_plan)
 
     def canary_abort(self, model: str, env: str = "production", expected_from: str | None = None,
-                     reason: str = "", seen_changes: tuple[Change, ...] | None = None) -> ActionResult:
+                     reason: str = "", seen_changes: tuple[Change, ...] | None = None,
+                     seen_plan: Plan | None = None) -> ActionResult:
         return self._run("canary-abort", model, env, {}, expected_from, reason, False, None, None,
-                         seen_changes=seen_changes)
+                         seen_changes=seen_changes, seen_plan=seen_plan)
 
     def rollback(self, model: str, env: str = "production", to: str | None = None,
                  expected_from: str | None = None, reason: str = "",
-                 seen_changes: tuple[Change, ...] | None = None) -> ActionResult:
+                 seen_changes: tuple[Change, ...] | None = None,
+                 seen_plan: Plan | None = None) -> ActionResult:
         return self._run("rollback", model, env, dict(to=to), expected_from, reason, False, None, None,
-                         seen_changes=seen_changes)
+                         seen_changes=seen_changes, seen_plan=seen_plan)
 
     def shadow_stop(self, model: str, env: str = "production", expected_from: str | None = None,
-                    reason: str = "", seen_changes: tuple[Change, ...] | None = None) -> ActionResult:
+                    reason: str = "", seen_changes: tuple[Change, ...] | None = None,
+                    seen_plan: Plan | None = None) -> ActionResult:
         return self._run("shadow-stop", model, env, {}, expected_from, reason, False, None, None,
-                         seen_changes=seen_changes)
+                         seen_changes=seen_changes, seen_plan=seen_plan)
 
     # ------------------------------------------------------------------ the pipeline
 
     def refuse(self, status: str, message: str, spec_id: str, model: str, env: str,
                details: dict | None = None, plan: Plan | None = None) -> ActionResult:
         """Refusals and conflicts change nothing; they are still audited (a trail that cannot take the
-        record is named in the result's warnings)."""
+        record is named in the result's warnings). `details` "confirmed" and "now" (`_sides`: what the operator
+        confirmed, what the registry holds) go into the record too, and the result's from/to are the confirmed
+        ones: a refusal re-planned under the lock said the plan made then (`from 4 -> to 5` for a v5 -> v4
+        rollback that lost the race), and its record said no versions at all."""
         warnings: list[str] = []
+        sides = {k: details[k] for k in ("confirmed", "now") if details and k in details}
         try:
             gates = {"gates": details["gates"]} if details and "gates" in details else {}  # as evaluated then
             stated = (STATED_REASON.get() or "").strip()
             self.audit.append({"phase": "refused", "action": spec_id, "model": model, "environment": env,
                                "outcome": status, "message": message, **({"reason": stated} if stated else {}),
-                               **gates, **audit_mod.actor_fields()})
+                               **gates, **sides, **audit_mod.actor_fields()})
             if self.audit.sink_error:
                 warnings.append(self.audit.sink_error)
         except AuditError as exc:
             warnings.append(f"refusal not audited: {exc}")
-        return ActionResult(False, status, message, from_version=plan.from_version if plan else None,
-                            to_version=plan.version if plan else None,
+        seen = sides.get("confirmed")
+        return ActionResult(False, status, message,
+                            from_version=seen["from"] if seen else plan.from_version if plan else None,
+                            to_version=seen["to"] if seen else plan.version if plan else None,
                             details={**(details or {}), **({"plan": asdict(plan)} if plan else {}),
                                      **({"warnings": warnings} if warnings else {})})
 
@@ -529,8 +570,10 @@ class Operator:
 
     def conflict_or_blocked(self, plan: Plan, expected_from: str | None,
                             expected_pct: int | None = None,
-                            seen_changes: tuple[Change, ...] | None = None) -> ActionResult | None:
-        """The audited answer for a plan that cannot run, None when it can.
+                            seen_changes: tuple[Change, ...] | None = None,
+                            seen_plan: Plan | None = None) -> ActionResult | None:
+        """The audited answer for a plan that cannot run, None when it can; its record and result say what was
+        confirmed (`seen_plan`, else `expected_from` and `seen_changes`) and the plan as it is now (`_sides`).
 
         The alias moved away from `expected_from`: a conflict. Blocked because the target is already in
         place and another action put it there within the lease time: a conflict too (the operator lost a
@@ -541,6 +584,8 @@ class Operator:
         Otherwise a blocked plan is refused; one
         blocked by what the operator typed (an unknown version) says so (`details.usage_error`: exit 2, as an
         unknown model or environment is)."""
+        sides = _sides(plan, seen_plan, expected_from, seen_changes, expected_pct)
+        shown = seen_plan or plan
         try:
             check_expected(self.registry, plan.model, plan.checked_alias, expected_from, self.audit.path)
             if seen_changes is not None and tuple(plan.changes) != tuple(seen_changes):
@@ -556,13 +601,13 @@ class Operator:
                                "refresh and try again", moved)
         except Conflict as exc:
             return self.refuse("conflict", exc.message, plan.action, plan.model, plan.environment,
-                               {"moved": exc.moved}, plan)
+                               {"moved": exc.moved, **sides}, shown)
         if expected_pct is not None and plan.action == "canary-step" and plan.canary_pct != expected_pct:
             now = self.canary_pct(plan.model, plan.environment)
             return self.refuse("conflict", f"{plan.checked_alias} v{plan.version} is at {now} % now, not the step "
                                            f"to {expected_pct} % you confirmed: another action stepped it first; "
                                            "refresh and try again", plan.action, plan.model, plan.environment,
-                               {"canary_pct": now}, plan)
+                               {"canary_pct": now, **sides}, shown)
         if not plan.blocked:
             return None
         moves_checked = plan.action == "rollback" or (plan.action == "promote" and plan.strategy in ("direct",
@@ -576,15 +621,16 @@ class Operator:
             if recent and str(moved.get("to")) == str(plan.version):
                 return self.refuse("conflict", f"{plan.blocked}: {moved.get('by')} made this change at "
                                                f"{moved.get('at')}; nothing to do", plan.action, plan.model,
-                                   plan.environment, {"moved": moved}, plan)
+                                   plan.environment, {"moved": moved, **sides}, shown)
         return self.refuse("refused", plan.blocked, plan.action, plan.model, plan.environment,
-                           {"usage_error": True} if plan.usage else None, plan=plan)
+                           {**({"usage_error": True} if plan.usage else {}), **sides}, plan=shown)
 
     def _run(self, action: str, model: str, env: str, args: dict[str, Any], expected_from: str | None,
              reason: str, force: bool, live: dict | None, drift: dict | None,
              expected_pct: int | None = None, seen_gates: tuple[Gate, ...] | None = None,
-             seen_changes: tuple[Change, ...] | None = None) -> ActionResult:
+             seen_changes: tuple[Change, ...] | None = None, seen_plan: Plan | None = None) -> ActionResult:
         spec = get_spec(action)
+        seen = {"confirmed": _side(seen_plan)} if seen_plan is not None else {}  # no plan now: the lock, the lease
         refused = self.admit(spec.id, model, env)
         if refused is not None:
             return refused
@@ -598,7 +644,7 @@ class Operator:
                 lock.acquire()
             except Timeout:
                 return self._refuse("conflict", f"another action on {model} is still running on this machine",
-                                    action, model, env)
+                                    action, model, env, seen, seen_plan)
             except Abandoned:
                 return _abandoned(flight)
             lease = flight.lease = Lease(self.registry, model, self.user.name, pause_s=self.lease_pause_s,
@@ -608,9 +654,10 @@ class Operator:
                     flight.step("lease")
                     lease.acquire()
                 except Conflict as exc:
-                    return self._refuse("conflict", exc.message, action, model, env, {"moved": exc.moved})
+                    return self._refuse("conflict", exc.message, action, model, env, {"moved": exc.moved, **seen},
+                                        seen_plan)
                 return self._locked(spec.id, model, env, args, expected_from, reason, force, live, drift, flight,
-                                    expected_pct, seen_gates, seen_changes)
+                                    expected_pct, seen_gates, seen_changes, seen_plan)
             except Abandoned:
                 return _abandoned(flight)
             except RegistryError as exc:  # before anything moved (the lease or the plan): stopped, and audited
@@ -622,27 +669,28 @@ class Operator:
     def _locked(self, action: str, model: str, env: str, args: dict[str, Any], expected_from: str | None,
                 reason: str, force: bool, live: dict | None, drift: dict | None, flight: Flight,
                 expected_pct: int | None = None, seen_gates: tuple[Gate, ...] | None = None,
-                seen_changes: tuple[Change, ...] | None = None) -> ActionResult:
+                seen_changes: tuple[Change, ...] | None = None, seen_plan: Plan | None = None) -> ActionResult:
         flight.step("plan")
         plan = self.plan(model, env, action, **args)
-        stopped = self.conflict_or_blocked(plan, expected_from, expected_pct, seen_changes)
+        stopped = self.conflict_or_blocked(plan, expected_from, expected_pct, seen_changes, seen_plan)
         if stopped is not None:
             return stopped
         flight.step("gates")
         gate_list = self.gates(model, plan.version, env, live, drift) if plan.needs_gates else []
         failed = failures(gate_list)
         gate_records = [asdict(g) for g in gate_list]
+        sides = _sides(plan, seen_plan, expected_from, seen_changes, expected_pct)
         new = newly_failed(seen_gates, gate_list) if seen_gates is not None else []
         if new:  # the verdict changed since the operator confirmed: never go ahead (or force) on unseen failures
             text = "; ".join(f"{g.name} {g.detail}" for g in new)
             return self._refuse("conflict", f"gates changed since you confirmed: now failing {text}; nothing "
                                             "changed: review the new gates and confirm again",
                                 action, model, env, {"gates": gate_records, "gates_changed": True,
-                                                     "seen_gates": [asdict(g) for g in seen_gates]}, plan)
+                                                     "seen_gates": [asdict(g) for g in seen_gates], **sides}, plan)
         if failed and not force:
             text = "; ".join(f"{g.name} {g.detail}" for g in failed)
             return self._refuse("refused", f"gates failed: {text} (use --force with a reason to override)",
-                                action, model, env, {"gates": gate_records}, plan)
+                                action, model, env, {"gates": gate_records, **sides}, plan)
         before = self.registry.aliases(model)
         changes = [asdict(c) for c in plan.changes]
         watched = [c.alias for c in plan.changes] or [plan.checked_alias]

@@ -333,26 +333,30 @@ def execute(op, prepared: Prepared, *, strategy: str | None = None, expected_fro
 def _run(op, prepared: Prepared, live, drift, seen, *, strategy, expected_from, reason, force, percent, to,
          evidence):
     a, model, env = prepared.action, prepared.model, prepared.environment
-    # the changes the operator confirmed (the chosen strategy's plan): others now are a conflict, never run unseen
+    # the changes the operator confirmed (the chosen strategy's plan): others now are a conflict, never run unseen;
+    # the plan itself is recorded with any refusal beside the plan made under the lock (`seen_plan`)
     shown = prepared.plans.get(strategy or prepared.strategy)
     changes = tuple(shown.changes) if shown is not None else None
     if a == "promote":
         return op.promote(model, prepared.version, env, strategy=strategy or prepared.strategy or "direct",
                           percent=percent, expected_from=expected_from, reason=reason, force=force,
-                          live=live, drift=drift, seen_gates=seen, seen_changes=changes)
+                          live=live, drift=drift, seen_gates=seen, seen_changes=changes, seen_plan=shown)
     if a == "canary-step":
         return op.canary_step(model, env, expected_from=expected_from, reason=reason, force=force, live=live,
                               drift=drift, expected_pct=shown.canary_pct if shown is not None else None,
-                              seen_gates=seen, seen_changes=changes)
+                              seen_gates=seen, seen_changes=changes, seen_plan=shown)
     if a == "canary-promote":
         return op.canary_promote(model, env, expected_from=expected_from, reason=reason, force=force, live=live,
-                                 drift=drift, seen_gates=seen, seen_changes=changes)
+                                 drift=drift, seen_gates=seen, seen_changes=changes, seen_plan=shown)
     if a == "canary-abort":
-        return op.canary_abort(model, env, expected_from=expected_from, reason=reason, seen_changes=changes)
+        return op.canary_abort(model, env, expected_from=expected_from, reason=reason, seen_changes=changes,
+                               seen_plan=shown)
     if a == "rollback":
-        return op.rollback(model, env, to=to, expected_from=expected_from, reason=reason, seen_changes=changes)
+        return op.rollback(model, env, to=to, expected_from=expected_from, reason=reason, seen_changes=changes,
+                           seen_plan=shown)
     if a == "shadow-stop":
-        return op.shadow_stop(model, env, expected_from=expected_from, reason=reason, seen_changes=changes)
+        return op.shadow_stop(model, env, expected_from=expected_from, reason=reason, seen_changes=changes,
+                              seen_plan=shown)
     if a == "retrain":
         return op.retrain(model, env, reason, evidence=evidence or {})
     raise ValueError(f"unknown action {a!r}")
