@@ -75,6 +75,7 @@ class AuditScreen(ConsoleScreen):
         self.verdict = None  # audit.VerifyResult of the last `v`
         self.loaded = False
         self._loading = False
+        self._again = False  # asked again while a read ran (`load`)
         self.after_view = 0  # records made after the end of a view of the past (dimmed, counted in the status)
 
     def compose_body(self) -> ComposeResult:
@@ -91,9 +92,11 @@ class AuditScreen(ConsoleScreen):
         self.load()
 
     def load(self) -> None:
-        if not self._loading:
-            self._loading = True
-            self.call_service("audit", load_audit)
+        if self._loading:
+            self._again = True  # a refresh while the trail is read: read it again when that read lands (the read
+            return  # begun before an action's record was written showed the trail without it until the next one)
+        self._loading, self._again = True, False
+        self.call_service("audit", load_audit)
 
     def show_snapshot(self, snap) -> None:
         self.load()
@@ -127,6 +130,8 @@ class AuditScreen(ConsoleScreen):
             self.table.set_rows(rows)
             self._render_status()
             self._render_detail()
+            if self._again:
+                self.load()
         elif tag == "verify":
             self.verdict = result["result"]
             v = self.verdict
@@ -138,6 +143,8 @@ class AuditScreen(ConsoleScreen):
     def handle_error(self, tag: str, error: str) -> None:
         if tag == "audit":
             self._loading = False
+            if self._again:
+                self.load()
         super().handle_error(tag, error)
 
     def _cells(self, rec: dict) -> list:

@@ -146,6 +146,7 @@ class DeploymentsScreen(ActionsMixin, ConsoleScreen):
         self.events: dict[str, dict] = {}
         self.loaded = False
         self._loading = False
+        self._again = False  # asked again while a read ran (`load`)
         self._view = 0  # bumped by each move of the time cursor: a load begun before it is of no view now
 
     def crumb(self) -> str:
@@ -161,9 +162,12 @@ class DeploymentsScreen(ActionsMixin, ConsoleScreen):
         self.load()
 
     def load(self) -> None:
-        if self._loading or not self.model:
+        if not self.model:
             return
-        self._loading = True
+        if self._loading:
+            self._again = True  # a refresh while the deployments are read: read them again when that read lands
+            return  # (the read begun before a deploy showed what served before it until the next refresh)
+        self._loading, self._again = True, False
         model, view = self.model, self._view
         self.call_service("deployments", lambda svc: (view, load_deployments(svc, model)))
 
@@ -218,10 +222,14 @@ class DeploymentsScreen(ActionsMixin, ConsoleScreen):
         if moved or not all(env in self.flow.states for env in self.serving):
             for env in self.serving:
                 self.flow.refresh_state(env)
+        if self._again:
+            self.load()
 
     def handle_error(self, tag: str, error: str) -> None:
         if tag == "deployments":
             self._loading = False
+            if self._again:
+                self.load()
         super().handle_error(tag, error)
 
     def _serving_cells(self, s: dict, live: str) -> list:

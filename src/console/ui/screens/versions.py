@@ -85,6 +85,7 @@ class VersionsScreen(ActionsMixin, ConsoleScreen):
         self.loaded = False
         self.failed: str | None = None  # why the last read of the versions failed (the registry down), until one works
         self._loading = False
+        self._again = False  # asked again while a read ran (`load`)
         self._lineage_loading = False
 
     def crumb(self) -> str:
@@ -110,9 +111,12 @@ class VersionsScreen(ActionsMixin, ConsoleScreen):
         self.flow.refresh_state(self.env)
 
     def load(self) -> None:
-        if self._loading or not self.model:
+        if not self.model:
             return
-        self._loading = True
+        if self._loading:
+            self._again = True  # a refresh while the versions are read: read them again when that read lands (the
+            return  # read begun before an alias moved showed the old aliases until the next refresh)
+        self._loading, self._again = True, False
         model = self.model
         self.call_service("versions", lambda svc: load_versions(svc, model))
 
@@ -150,6 +154,8 @@ class VersionsScreen(ActionsMixin, ConsoleScreen):
             self._render_head()
             self._render_lineage()
             self._load_lineage()
+            if self._again:
+                self.load()
         elif tag == "lineage":
             self._lineage_loading = False
             self.lineages.update(result["lineages"])
@@ -160,6 +166,8 @@ class VersionsScreen(ActionsMixin, ConsoleScreen):
     def handle_error(self, tag: str, error: str) -> None:
         if tag == "versions":
             self._loading = False
+            if self._again:
+                self.load()
             first, self.failed = self.failed is None, error
             self._render_head()
             self._render_lineage()
