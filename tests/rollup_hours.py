@@ -4,9 +4,10 @@ rollup tests compare (one definition, where four test files each spelled them)."
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from console import store_rollups as ro
@@ -33,3 +34,23 @@ def counted(rows: list[dict]) -> dict[datetime, int]:
         h = datetime.fromisoformat(r["ts"]).replace(minute=0, second=0, microsecond=0)
         out[h] = out.get(h, 0) + 1
     return out
+
+
+def rows_of(rng, start: datetime, seconds: int, n: int, tag: str) -> list[dict]:
+    """`n` rows of model m at random seconds in [start, start + seconds), sorted, ids `{tag}-{i}`."""
+    ts = [start + timedelta(seconds=int(s)) for s in np.sort(rng.integers(0, seconds, n))]
+    return [{"ts": t.isoformat(), "model": "m", "version": "1", "request_id": f"{tag}-{i}", "latency_ms": 20.0,
+             "prediction": "1", "x": float(x)} for i, (t, x) in enumerate(zip(ts, rng.normal(0, 1, n)))]
+
+
+def write_rows(path: Path, rows: list[dict], mode: str = "w") -> None:
+    with path.open(mode, encoding="utf-8") as fh:
+        fh.write("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def one_log_config(root: Path, log: str) -> Path:
+    """A workspace reading one predictions log of model m, rollups read at any row count."""
+    config = root / "console.toml"
+    config.write_text(f'[store]\npath = "store"\n[rollups]\nmin_rows = 0\n[[logs]]\nkind = "predictions"\n'
+                      f'path = "{log}"\n[models.m]\ntask = "classification"\n', encoding="utf-8")
+    return config

@@ -21,34 +21,15 @@ import numpy as np
 import pytest
 
 from console.cli import main
-from rollup_hours import counted as _counted, rollup as _rollup, rolled
+from rollup_hours import (counted as _counted, one_log_config as _config, rollup as _rollup, rolled, rows_of as _rows,
+                          write_rows as _write)
 
 START = datetime(2026, 5, 1)
 HOUR = datetime(2026, 5, 1, 10)  # rows written to the old file just before its rotation land here
 
 
-def _rows(rng, start: datetime, seconds: int, n: int, tag: str) -> list[dict]:
-    ts = [start + timedelta(seconds=int(s)) for s in np.sort(rng.integers(0, seconds, n))]
-    return [{"ts": t.isoformat(), "model": "m", "version": "1", "request_id": f"{tag}-{i}", "latency_ms": 20.0,
-             "prediction": "1", "x": float(x)} for i, (t, x) in enumerate(zip(ts, rng.normal(0, 1, n)))]
-
-
-def _write(path: Path, rows: list[dict], mode: str = "w") -> None:
-    with path.open(mode, encoding="utf-8") as fh:
-        fh.write("".join(json.dumps(r) + "\n" for r in rows))
-
-
-def _config(root: Path, log: str) -> Path:
-    config = root / "console.toml"
-    config.write_text(f'[store]\npath = "store"\n[rollups]\nmin_rows = 0\n[[logs]]\nkind = "predictions"\n'
-                      f'path = "{log}"\n[models.m]\ntask = "classification"\n', encoding="utf-8")
-    return config
-
-
 def _rolled(config: Path) -> dict[datetime, int]:
     return rolled(config.parent / "store" / "rollups", START, START + timedelta(days=4))
-
-
 
 
 def _built(tmp_path: Path, capsys, log_path: str) -> tuple[Path, Path, list[dict]]:
