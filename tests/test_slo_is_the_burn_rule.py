@@ -107,21 +107,31 @@ async def test_the_model_page_and_health_say_the_rules_verdict(tmp_path, model):
 
 
 def test_a_model_read_from_rollups_is_judged_on_the_rules_window(tmp_path, capsys):
-    """Past `[rollups] min_rows` rows the rule reads hourly rollups and grows a window back by whole hours: 30 requests
-    in the last hour, 7 failed, after hours of 100 clean ones, is 7 errors in 130 requests for the rule (5.4x: no
-    incident), where 100 rows counted raw are 7x: the panel said ALERT beside `check`'s silence."""
+    """Past `[rollups] min_rows` rows the rule reads hourly rollups, and its window is the raw path's last 100 requests:
+    30 in the last hour, 7 failed, after hours of 100 clean ones, are 7 errors in 100 requests (7x) on both paths.
+    The rollups grew it by whole hours to 130 requests (5.4x: no incident) where the raw path fired; the panel
+    follows the rule's window on either path."""
     rows = _rows("m", NOW - timedelta(hours=1), NOW, 30, 7)
     for h in range(2, 74):
         rows += _rows("m", NOW - timedelta(hours=h), NOW - timedelta(hours=h - 1), 100, 0)
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs/p.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    cfg = tmp_path / "mlops-console.toml"
-    cfg.write_text('[[logs]]\nkind = "predictions"\npath = "logs/p.jsonl"\n[rollups]\nmin_rows = 1000\n'
-                   '[models.m]\ntask = "classification"\n[models.m.slo]\nerror_rate = 0.01\n')
-    assert main(["--config", str(cfg), "--at", AT, "check", "--format", "json", "--all"]) == 0
-    assert not [f for f in json.loads(capsys.readouterr().out)["incidents"] if f["kind"] == "burn_rate" and f["firing"]]
-    assert main(["--config", str(cfg), "--at", AT, "health", "m", "--format", "json"]) == 0
-    slo = json.loads(capsys.readouterr().out)["slo"]
-    verdict = slo["verdict"]
-    assert (verdict["state"], verdict["requests"], verdict["start"]) == ("ok", 130, "2026-03-10T10:00:00Z")
-    assert verdict["burn_rate"] == pytest.approx(7 / 130 / 0.01) and slo["alert"] is False
+    burns = {}
+    for min_rows in (1000, 10**9):  # rollups, raw
+        cfg = tmp_path / f"c{min_rows}.toml"
+        cfg.write_text(f'[store]\npath = "store{min_rows}"\n[rollups]\npath = "rollups{min_rows}"\n'
+                       f'min_rows = {min_rows}\n'
+                       '[[logs]]\nkind = "predictions"\npath = "logs/p.jsonl"\n'
+                       '[models.m]\ntask = "classification"\n[models.m.slo]\nerror_rate = 0.01\n')
+        assert main(["--config", str(cfg), "--at", AT, "check", "--format", "json", "--all"]) == 1
+        burns[min_rows] = [(f["id"], f["firing"]) for f in json.loads(capsys.readouterr().out)["incidents"]
+                           if f["kind"] == "burn_rate"]
+        assert main(["--config", str(cfg), "--at", AT, "health", "m", "--format", "json"]) == 0
+        slo = json.loads(capsys.readouterr().out)["slo"]
+        verdict = slo["verdict"]
+        # the last 70 of the hour before's 100 requests (the 31st of them first) and the last hour's 30
+        first = NOW - timedelta(hours=2) + timedelta(hours=1) / 101 * 31
+        assert (verdict["state"], verdict["requests"]) == ("alert", 100)
+        assert datetime.fromisoformat(verdict["start"].replace("Z", "")) == first - timedelta(microseconds=1)
+        assert verdict["burn_rate"] == pytest.approx(7 / 100 / 0.01) and slo["alert"] is True
+    assert burns[1000] == burns[10**9] and [firing for _, firing in burns[1000]] == [True]

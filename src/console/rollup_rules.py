@@ -11,7 +11,8 @@ ends on the raw path's fixed grid (`evidence.grid`: multiples of the step, whole
 a union of whole rollup hours and the same window on every pass. The latest window ends at `now`, as on the raw
 path: the hours it holds whole come from rollups, the open hour
 and the hour its start cuts from raw rows; so is the history's first, partial hour. A window short of its
-evidence grows back by whole hours (the raw path grows it by rows).
+evidence grows back by whole hours (the raw path grows it by rows); a rate rule's is cut at the row in the hour
+that takes it past its `min_rows` requests (`_cut`), so it holds the raw path's last `min_rows` requests.
 
 What each rule reads:
 - error_rate: error and row counts (exact). p95_ms: the hours' latency sketches as one distribution
@@ -168,6 +169,7 @@ class RollupRules:
         self._sparse: dict[tuple, tuple[list, dict]] = {}  # `sparse_drifts`
         self._exact_rows: dict[tuple, pl.DataFrame] = {}  # a window's raw rows by its span (`_exact_columns`)
         self._exact: dict[tuple, dr.ColumnDrift] = {}  # (span, column, id of the reference) -> its exact drift
+        self._cut_rows: dict[datetime, pl.DataFrame] = {}  # hour -> its rows (h, h + 1h], narrow (`_read_cuts`)
         if load:
             self.load()
 
@@ -359,18 +361,22 @@ class RollupRules:
     # ------------------------------------------------------------------ windows
 
     def windows(self, span: timedelta, min_rows: int, step: timedelta | None = None, by=lambda w: w.rows,
-                limit: int = 168) -> list[Window]:
+                limit: int = 168, cut: bool = False) -> list[Window]:
         """Windows ending at now and on the raw path's grid before it (`evidence.grid`: every `step`, whole hours,
         counted from the epoch, so a closed window is the same on every pass and its kept evaluation is found
         again), each over `span` rounded up to hours and grown back by whole hours until `by` of it reaches
         `min_rows`; one whose own span holds no row starts where the last window with rows started, as on the raw
-        path (`evidence.carried_from`). Oldest first."""
+        path (`evidence.carried_from`). `cut` (the rate rules, `by` served rows): the hour a window grows back
+        into last is cut at the row, so the window holds the raw path's last `min_rows` requests (`_cut`).
+        Oldest first."""
         step = ev.grid_step(span, self.grid_since, self.grid_until, step, limit)
         span_h = ev.whole_hours(span)
         ends = ev.grid(self.now, step, ev.grid_after(self.since, self.now, span, step))
+        if cut:
+            self._read_cuts([(hi - span_h, hi) for hi in ends[:-1]], min_rows)
         out = [self._grow(self._own(Window(max(hi - span_h, self.since), hi, self._between(hi - span_h, hi)), by,
-                                    span_h), min_rows, by) for hi in ends[:-1]]
-        out += [self._latest(span, min_rows, by)] if ends else []
+                                    span_h), min_rows, by, cut) for hi in ends[:-1]]
+        out += [self._latest(span, min_rows, by, cut)] if ends else []
         return [w if j is None else self._carried(out[j], w) for w, j in zip(out, ev.carried_from([w.own for w in out]))]
 
     def _carried(self, last: Window, w: Window) -> Window:
@@ -399,7 +405,7 @@ class RollupRules:
             parts.append(self.raw(self.h1 - US, self.h1))
         return parts
 
-    def _latest(self, span: timedelta, min_rows: int, by) -> Window:
+    def _latest(self, span: timedelta, min_rows: int, by, cut: bool = False) -> Window:
         """(now - span, now]: its whole hours from rollups, the hour its start cuts and the open hour raw."""
         lo = max(self.now - span, self.since)
         tail = [self.raw(self.h1, self.now)] if self.h1 < self.now else []  # (the open hour's first instant: `_between`)
@@ -414,18 +420,63 @@ class RollupRules:
             whole = Window(max(start, self.since), self.now, self._between(start, self.h1) + tail)
         own = by(w)  # of (now - span, now], before the hour its start cuts is taken whole
         if own < min_rows and lo > self.since:  # grown back by whole hours, the cut one first
-            w = self._grow(whole, min_rows, by)
+            w = self._grow(w if cut else whole, min_rows, by, cut)
         w.own, w.span = own, span
         return w
 
-    def _grow(self, w: Window, min_rows: int, by) -> Window:
+    def _grow(self, w: Window, min_rows: int, by, cut: bool = False) -> Window:
+        """`w` grown back by whole hours until `by` of it reaches `min_rows`; with `cut`, the hour that would
+        take it past them is cut at the row (`_cut`): the raw path's window of the last `min_rows` requests."""
         lo = w.lo
         while by(w) < min_rows and lo > self.since:
-            earlier = self._between(max(lo - HOUR, self.since), lo)
-            lo = max(lo - HOUR, self.since)
-            w.parts[:0] = [p for p in earlier if all(p is not q for q in w.parts)]
+            a = max(floor_hour(lo - US), self.since)  # the hour before lo (or, lo inside an hour, that hour's start)
+            earlier = self._between(a, lo) if lo == ceil_hour(lo) else [self.raw(a, lo)]
+            earlier = [p for p in earlier if all(p is not q for q in w.parts)]
+            if cut and by(Window(a, lo, earlier)) > min_rows - by(w):
+                piece = self._cut(a, lo, min_rows - by(w))
+                if piece is not None:
+                    w.parts[:0] = [piece]
+                    lo = piece.a
+                    break
+            lo = a
+            w.parts[:0] = earlier
         w.lo = lo
         return w
+
+    def _cut(self, a: datetime, b: datetime, need: int) -> Part | None:
+        """The raw piece (t - 1 us, b] of (a, b] holding its last `need` served rows, t the first of them, as the
+        raw path grows a window (`evidence._grown`: ties at t included). From the hour `_read_cuts` read, else
+        `raw_rows`. None when the raw rows hold fewer (the rollup's count is behind the store's: whole hours)."""
+        rows = self._cut_rows.get(a) if b - a == HOUR else None
+        rows = (self.raw_rows(a, b) if rows is None else rows).filter((pl.col("ts") > a) & (pl.col("ts") <= b))
+        users = he.served(rows).sort("ts")
+        if users.height < need or need <= 0:
+            return None
+        t = users["ts"][users.height - need] - US
+        rows, users = rows.filter(pl.col("ts") > t), users.filter(pl.col("ts") > t)
+        lat = users.get_column("latency_ms")
+        return Part(t, b, rows.height, int(users.get_column("is_error").cast(pl.Int64).fill_null(0).sum()),
+                    sk.Dist.of(lat) if users.height else None, raw=True, served=users.height)
+
+    def _read_cuts(self, spans: list[tuple[datetime, datetime]], min_rows: int) -> None:
+        """The hours the closed windows (lo, hi] would grow back into last (by the rollups' served counts), read
+        raw in one narrow read, so `_cut` reads none alone. Bounded: at most one hour per window, and only for
+        windows whose own span holds fewer than `min_rows` served rows (a quiet model's: few rows an hour)."""
+        hours = set()
+        for lo, hi in spans:
+            n = sum(self._hours[h].served for h in _each_hour(lo, hi) if h in self._hours)
+            h = lo
+            while n < min_rows and h > self.h0:
+                h -= HOUR
+                n += self._hours[h].served if h in self._hours else 0
+            if h < lo and n > min_rows and h not in self._cut_rows:
+                hours.add(h)
+        if hours:
+            cols = ["ts", "variant", "is_error", "latency_ms"]
+            ranges = [(x, y) for x, y in ro.hour_ranges(hours)]
+            rows = self.mon.typed_rows(self.model, ranges[0][0], ranges[-1][1], ENV, columns=cols, ranges=ranges)
+            for h in hours:
+                self._cut_rows[h] = rows.filter((pl.col("ts") > h) & (pl.col("ts") <= h + HOUR))
 
     def window_key(self, kind: str, w: Window, *params) -> str | None:
         """The memo key of a window of closed hours (None when it reaches into the open hour): the rule's
@@ -495,14 +546,14 @@ class RollupRules:
     def rate(self, metric: str, span: timedelta, op: str, threshold: float, min_rows: int) -> list[ev.Evaluation]:
         # never widened (`RATE_LIMIT`)
         return [self._rate_of(w, metric, op, threshold, min_rows)
-                for w in self.windows(span, min_rows, by=lambda w: w.served, limit=None)]
+                for w in self.windows(span, min_rows, by=lambda w: w.served, limit=None, cut=True)]
 
     def latest_rate(self, metric: str, span: timedelta, op: str, threshold: float, min_rows: int) -> ev.Evaluation:
-        """`rate`'s newest evaluation alone (the window ending at now, grown back by whole hours): what the rule says
-        now, which the SLO panels show (`RuleEvaluator.burn_now`); a window of no row of its own is the last one
-        with rows (`windows`)."""
-        return self._rate_of(self.windows(span, min_rows, by=lambda w: w.served, limit=None)[-1], metric, op,
-                             threshold, min_rows)
+        """`rate`'s newest evaluation alone (the window ending at now, grown back to `min_rows` requests): what the
+        rule says now, which the SLO panels show (`RuleEvaluator.burn_now`); a window of no row of its own is the
+        last one with rows (`windows`)."""
+        latest = self.windows(span, min_rows, by=lambda w: w.served, limit=None, cut=True)[-1]
+        return self._rate_of(latest, metric, op, threshold, min_rows)
 
     def _rate_of(self, w: Window, metric: str, op: str, threshold: float, min_rows: int) -> ev.Evaluation:
         slo = self.mc.slo
