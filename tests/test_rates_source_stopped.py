@@ -79,7 +79,7 @@ def _expected(at: str, before: list[tuple]) -> list[tuple]:
     six = {"1h": 599, "6h": 239}.get(at, 239)
     day = {"1h": 2759, "6h": 2159}.get(at, 1439)
     out = [(f"a:err6:20261121T2100", "firing", six), (f"a:p95:20261121T2100", "firing", six),
-           (f"a:{BURN}:20261121T2100", "firing", 119), (f"a:{DRIFT}:20261121T1200", "firing", day),
+           (f"a:{BURN}:20261121T2100", "firing", 119), (f"a:{DRIFT}:20261121T2100", "firing", day),
            (f"b:{BURN}:20261121T2354", "firing", 119)]
     return sorted(out + ([i for i in before if i[0].startswith("c:")] if at != "8d" else []))
 
