@@ -27,7 +27,7 @@ from console.config import parse_file
 from console.demo.workspace import build_workspace
 from console.service import Service
 from fixed_time import DEMO_NOW
-from ui_fixtures import dialog_ready, until
+from ui_fixtures import confirm_dialog, dialog_ready, until
 
 MODEL = "fraud-detector"
 REASON = "probe: same reason at both doors"
@@ -68,7 +68,6 @@ def _cli(ws: Path, monkeypatch, argv: list[str]) -> int:
 
 async def _tui(ws: Path, monkeypatch, environment: str, version: str) -> str:
     """The promote dialog for `version`, the reason typed, confirmed: what the dialog says."""
-    from textual.widgets import Input
 
     from console.ui.app import ConsoleApp
     from console.ui.screens.model import ModelScreen
@@ -83,13 +82,7 @@ async def _tui(ws: Path, monkeypatch, environment: str, version: str) -> str:
         flow.start("promote", environment, version)  # what P does on the Versions screen's selected row
         await until(pilot, lambda: dialog_ready(app), "the promote dialog", rounds=4000)
         dialog = app.screen
-        dialog.query_one("#reason", Input).value = REASON
-        if dialog.request.typed:
-            dialog.query_one("#typed", Input).focus()
-            await pilot.press(*MODEL, "enter")
-        else:
-            dialog.query_one("#confirm").focus()
-            await pilot.press("enter")
+        await confirm_dialog(pilot, dialog, MODEL, REASON)
         await until(pilot, lambda: bool(_refusals(ws)) and flow.last_refusal is not None, "the refusal recorded",
                     rounds=2000)
         said = dialog.error

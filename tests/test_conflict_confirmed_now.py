@@ -128,7 +128,6 @@ def test_the_text_output_and_the_audit_line_say_confirmed_and_now(sqlite_uri, tm
 async def test_the_dialog_left_open_while_the_champion_moved_records_both(tmp_path, monkeypatch):
     """The TUI's door: the promote dialog (champion v3 -> v4, as shown) is left open while another tool moves the
     champion to v2; confirmed, the conflict's record says v3 -> v4 confirmed and v2 now."""
-    from textual.widgets import Input
 
     from console.config import parse_file
     from console.demo.workspace import build_workspace
@@ -136,7 +135,7 @@ async def test_the_dialog_left_open_while_the_champion_moved_records_both(tmp_pa
     from console.ui.screens.model import ModelScreen
     from fixed_time import DEMO_NOW
     from test_action_refusals_alike import MODEL, REASON, _client, _service
-    from ui_fixtures import dialog_ready, until
+    from ui_fixtures import confirm_dialog, dialog_ready, until
 
     ws = build_workspace(tmp_path / "ws", now=DEMO_NOW).parent
     monkeypatch.chdir(ws)
@@ -152,13 +151,7 @@ async def test_the_dialog_left_open_while_the_champion_moved_records_both(tmp_pa
         shown = dialog.request.plans[dialog.request.strategy or "direct"]
         assert (shown.from_version, shown.version) == ("3", "4")
         _client(ws).set_registered_model_alias(MODEL, "champion", "2")  # another tool, while the dialog is open
-        dialog.query_one("#reason", Input).value = REASON
-        if dialog.request.typed:
-            dialog.query_one("#typed", Input).focus()
-            await pilot.press(*MODEL, "enter")
-        else:
-            dialog.query_one("#confirm").focus()
-            await pilot.press("enter")
+        await confirm_dialog(pilot, dialog, MODEL, REASON)
         await until(pilot, lambda: any(r.get("phase") == "refused" for r in audit.read(ws / "audit.jsonl")),
                     "the refusal recorded", rounds=2000)
     (rec,) = [r for r in audit.read(ws / "audit.jsonl") if r.get("phase") == "refused"]

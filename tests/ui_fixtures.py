@@ -92,6 +92,20 @@ def dialog_ready(app) -> bool:
     return isinstance(app.screen, ActionDialog) and app.focused is not None and app.focused.screen is app.screen
 
 
+async def confirm_dialog(pilot, dialog, model: str, reason: str) -> None:
+    """Confirm an open action dialog as an operator does: the reason, then the model's name where it must be typed,
+    else the confirm button."""
+    from textual.widgets import Input
+
+    dialog.query_one("#reason", Input).value = reason
+    if dialog.request.typed:
+        dialog.query_one("#typed", Input).focus()
+        await pilot.press(*model, "enter")
+    else:
+        dialog.query_one("#confirm").focus()
+        await pilot.press("enter")
+
+
 def screen_text(app) -> str:
     """The rendered screen as plain text (what a user reads), toasts and overlays included."""
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
