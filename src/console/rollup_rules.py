@@ -413,9 +413,9 @@ class RollupRules:
             w = Window(lo, self.now, [self.raw(lo, self.now)])
             whole = Window(self.h1, self.now, tail)
         else:
-            cut = ceil_hour(lo)
-            edge = [self.raw(lo, cut)] if lo < cut else []
-            w = Window(lo, self.now, edge + self._between(cut, self.h1) + tail)
+            first = ceil_hour(lo)  # (not `cut`: the parameter says whether the growth is cut at the row)
+            edge = [self.raw(lo, first)] if lo < first else []
+            w = Window(lo, self.now, edge + self._between(first, self.h1) + tail)
             start = floor_hour(lo)
             whole = Window(max(start, self.since), self.now, self._between(start, self.h1) + tail)
         own = by(w)  # of (now - span, now], before the hour its start cuts is taken whole
