@@ -101,6 +101,24 @@ def test_the_same_onset_and_id_on_both_paths_and_at_later_views(monitor):
     assert all(v == first for v in seen.values()), seen
 
 
+def test_a_pass_at_a_new_view_keeps_the_onsets_it_found_without_reading_their_rows_again(monitor, monkeypatch):
+    """An onset is a function of closed hours' rows: a pass from the rollups at a view no pass asked before (a cron
+    `check` at the wall clock) finds it kept beside the rollups (`rule_memo`) instead of reading and scoring ~60 h of
+    the feature again per incident; the onsets are still the raw path's, which keeps nothing."""
+    from console.analytics import drift_onset
+
+    calls = []
+    real = drift_onset.departures
+    monkeypatch.setattr(drift_onset, "departures", lambda *a, **k: calls.append(a[2]) or real(*a, **k))
+    first = _drift(monitor, LATER[1] + timedelta(hours=1), 100)  # kept by this pass if not by an earlier one
+    assert set(first) == set(SHIFTS)
+    calls.clear()
+    again = _drift(monitor, LATER[1] + timedelta(hours=2), 100)  # a new view: the latest windows evaluated anew
+    assert again == first and calls == []
+    raw = _drift(monitor, LATER[1] + timedelta(hours=2), 10**12)
+    assert raw == again and len(calls) == len(SHIFTS)  # the raw path computed each model's onset
+
+
 def test_each_row_is_ranked_among_its_own_hour_of_the_day_before_when_that_hour_has_a_rhythm():
     """`departures` against SciPy: an hour of the baseline day far from the reference (10:00, 5 sd up: a rhythm)
     ranks the next day's 10:00 rows among its own; an hour like the reference (11:00) ranks them in the reference."""

@@ -41,6 +41,7 @@ SPARSE_REACH = timedelta(days=90)  # how far back a model too quiet for a verdic
 # how far back the rules look for the onset of an incident already breaching at the history's start (`_look_back`)
 SPARSE_METRICS = ("p95_ms", "error_rate", "burn_rate", "refusal_rate", "accuracy_drop", "mae_increase")
 DRIFT_MIN_SPAN = "6h"  # a drift window is at least this long (and at least MIN_DRIFT_ROWS rows)
+DEPARTED = "departed-1"  # the memo kind of a drift onset (`_departed`): bump when `drift_onset` changes meaning
 SUSPECT_LOOKBACK = "24h"  # changes this long before the evidence can be suspects
 DRIFT_METRICS = ("drift_share", "feature_drift")
 RETRAIN_METRICS = ("drift_share", "feature_drift", "accuracy_drop", "mae_increase")
@@ -423,7 +424,7 @@ class RuleEvaluator:
             extra_cols = ["refused", rollup_spec.PROMPT] if llm else []
             preds = use.onset_rows(ranges, extra_cols)
             ctx = Context(model, mc, preds, use.since, now, deployments, True)
-            ctx.hourly = True
+            ctx.hourly, ctx.rollups = True, use
             found += self._to_findings(ctx, rule, evals, extra)
         src.memo.save()  # the closed windows' evaluations, for the next pass (`rule_memo`)
         self.kept[model] = (src.memo.hits, src.memo.misses)
@@ -911,11 +912,22 @@ class RuleEvaluator:
             return fallback
         span = max(parse_window(rule.window), parse_window(DRIFT_MIN_SPAN))
         start = (before - span).replace(minute=0, second=0, microsecond=0)
-        rows = self.mon.typed_rows(ctx.model, start - do.DAY - timedelta(microseconds=1), hi, "production",
-                                   columns=["ts", "variant", feature])
+        lo = start - do.DAY - timedelta(microseconds=1)
+        # a function of closed hours' rows: kept beside the rollups (`rule_memo`), so a pass at a new `--at`
+        # does not read and score ~60 h of the feature again for every drift incident
+        kept = ctx.rollups
+        key = kept.hours_key(DEPARTED, lo, hi, feature, rule.window, fallback, kept.drift_fingerprint()) \
+            if kept is not None else None
+        found = kept.memo.get(key) if key is not None else None
+        if found is not None:
+            return datetime.fromisoformat(found)
+        rows = self.mon.typed_rows(ctx.model, lo, hi, "production", columns=["ts", "variant", feature])
         rows = _drift_ready(he.served(rows).select("ts", feature))
         part = do.departures(rows, col, feature, start, hi)
-        return _change_point(part, "v", fallback, hi, start, located=True)
+        onset = _change_point(part, "v", fallback, hi, start, located=True)
+        if key is not None:
+            kept.memo.put(key, onset.isoformat())
+        return onset
 
     def _after_fine(self, ctx: "Context", rule: AlertRule, onset: datetime, lo: datetime, hi: datetime,
                     fine: datetime | None) -> datetime:
@@ -1063,6 +1075,7 @@ class Context:
         self._joined = None
         self.first: dict[tuple, tuple | None] = {}  # a quality run's first evidence (`RuleEvaluator._first_evidence`)
         self.hourly = False  # its quality windows grow by whole hours (the rollups': `_rollup_findings`)
+        self.rollups = None  # the rollup source it was read from (`rollup_rules.RollupRules`): its memo and hours
         self._drifts: dict[tuple, dict] = {}
         self._sparse: dict[tuple, tuple] = {}
 

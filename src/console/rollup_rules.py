@@ -496,6 +496,21 @@ class RollupRules:
             named.append((p.a, p.b, p.rows, *(self.gens.get(h, 0) if p.rows else 0 for h in hours)))
         return rule_memo.key(kind, self.model, w.lo, w.hi, named, *params) if named else None
 
+    def hours_key(self, kind: str, lo: datetime, hi: datetime, *params) -> str | None:
+        """The memo key of a computation over the store's raw rows in (lo, hi] (a drift onset's departures,
+        `RuleEvaluator._departed`): its parameters and the generation of every hour those rows lie in, as
+        `window_key` names a window's. None when (lo, hi] reaches the open hour (hour `hi` holds its first
+        instant) or before the rollups' first hour, which no generation names."""
+        first, last = floor_hour(lo + US), floor_hour(hi)
+        if last >= self.h1 or first < floor_hour(self.since):
+            return None
+        gens = [(h, self.gens.get(h, 0)) for h in _each_hour(first, last + HOUR)]
+        return rule_memo.key(kind, self.model, lo, hi, gens, *params)
+
+    def drift_fingerprint(self) -> list:
+        """`_drift_fingerprint` of the model's reference and drift spec."""
+        return self._drift_fingerprint(self.mon.reference(self.model), self.drift.spec(self.model))
+
     def raw_window(self, w: Window, columns: list[str]) -> pl.DataFrame:
         """The window's raw rows (an exact re-check), projected."""
         return self.raw_windows([(w, columns)])[id(w)]
