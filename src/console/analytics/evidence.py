@@ -253,10 +253,49 @@ def carried_from(own: Sequence[int]) -> list[int | None]:
 
 def latest_window(ts: pl.Series, end: datetime, span: timedelta, min_rows: int, start: datetime,
                   reach: datetime | None = None) -> tuple[datetime, datetime, int]:
-    """The newest of `windows` alone, the one ending at `end`, on the rate rules' grid (a window of no row of its
-    own is the last one with rows: `carried_from`): what a rule says now. The SLO panels read it
-    (`health.slo_status`), so they judge the window the `burn_rate` rule judges."""
-    return windows(ts, end, span, min_rows, start, limit=None, reach=reach)[-1]
+    """The newest of `windows` (`limit=None`), the one ending at `end`, on the rate rules' grid (a window of no row
+    of its own is the last one with rows: `carried_from`): what a rule says now. The SLO panels read it on every
+    refresh (`health.slo_status`), so they judge the window the `burn_rate` rule judges. Found directly: the
+    window at `end`, or the newest grid window with rows of its own (`_newest_with_rows`); building every window
+    of the history to take the last cost the panels a window per hour of it. Like `windows(...)[-1]`, raises
+    IndexError when no window ends after `start` (`end` not after it)."""
+    floor = min(start, reach) if reach is not None else start
+    times, np = _np_ts(ts.filter((ts > floor) & (ts <= end)).sort())
+    step = grid_step(span, start, end, limit=None)
+    after = grid_after(start, end, span, step)
+    if end <= after:
+        raise IndexError("no evaluation window ends after the history's start")
+
+    def count(lo: datetime, hi: datetime) -> int:
+        return int(np.searchsorted(times, np.datetime64(hi, "us"), side="right")
+                   - np.searchsorted(times, np.datetime64(lo, "us"), side="right"))
+
+    if count(end - span, end) == 0:
+        hi = _newest_with_rows(times, np, grid_before(end, step), step, span, after)
+        if hi is not None:  # a window of none carries the start of the last one with rows
+            lo = _grown(times, np, hi, span, min_rows, floor)[0]
+            return lo, end, count(lo, end)
+    return _grown(times, np, end, span, min_rows, floor)
+
+
+def _newest_with_rows(times, np, hi: datetime, step: timedelta, span: timedelta, after: datetime) -> datetime | None:
+    """The newest grid point at or before `hi` (on the grid) and after `after` whose own span (point - span, point]
+    holds one of the sorted `times`; None when none does. Jumps from row to row, not point to point: of the points
+    at or before `hi`, those holding the newest row left lie in [row, row + span), and the newest of them is the
+    answer; with none there, only points before the row remain. A span of a step or more (every rate rule of an
+    hour or longer) always has one: a single look."""
+    origin = ORIGIN.replace(tzinfo=hi.tzinfo)
+    while hi > after:
+        i = int(np.searchsorted(times, np.datetime64(hi, "us"), side="right"))
+        if i == 0:
+            return None
+        t = times[i - 1].astype(datetime)  # the newest row at or before `hi`
+        hi = min(hi, origin + step * ((t + span - timedelta(microseconds=1) - origin) // step))  # the newest point
+        if hi <= after:  # before `t + span`
+            return None
+        if hi >= t:
+            return hi
+    return None
 
 
 def _grown(times, np, hi: datetime, span: timedelta, min_rows: int, floor: datetime) -> tuple[datetime, datetime, int]:
