@@ -1,11 +1,11 @@
 """Versions, Deployments and Audit: a read begun before a refresh is read again when it lands, not shown as current.
 
-Each screen ran one read at a time and dropped a refresh's ask while it ran (`_loading`); the read that landed had
-begun before the change the refresh came with (a record written, an alias moved), and the screen showed it as current
-until some later refresh (none with polling off; live, the next tick). The Model page had the same window (commit
-"Model page: a read begun before new rows arrived is read again"). Each test holds the screen's first read after it
-has computed, makes a real change (a record in the trail, an alias in a sqlite registry), refreshes, lets the read go,
-and reads the screen once no read is in flight.
+Each screen ran one read at a time and dropped a refresh's ask while it ran (now `ConsoleScreen.read`); the read
+that landed had begun before the change the refresh came with (a record written, an alias moved), and the screen
+showed it as current until some later refresh (none with polling off; live, the next tick). The Model page had the
+same window (commit "Model page: a read begun before new rows arrived is read again"). Each test holds the screen's
+first read after it has computed, makes a real change (a record in the trail, an alias in a sqlite registry),
+refreshes, lets the read go, and reads the screen once no read is in flight.
 """
 
 from __future__ import annotations
@@ -56,9 +56,11 @@ async def test_the_audit_screen_reads_the_trail_again(tmp_path, monkeypatch):
             await app.push_screen(screen)
             await until(pilot, held.computed.is_set, "the screen's first read, computed")
             write_record(app)
-            screen.show_snapshot(app.snapshot)  # the refresh, while that read is in flight
+            for _ in range(3):
+                screen.show_snapshot(app.snapshot)  # refreshes, while that read is in flight
             held.release.set()
-            await until(pilot, lambda: screen.loaded and not screen._loading, "the trail read")
+            await until(pilot, lambda: screen.loaded and not screen.reading(), "the trail read")
+            assert held.calls == 2  # the held read, and one more for the three refreshes
             assert [r.get("message") for r in screen.records.values()] == [WRITTEN]
             assert WRITTEN in screen_text(app)
     finally:
@@ -81,7 +83,7 @@ async def test_the_deployments_screen_reads_its_timeline_again(tmp_path, monkeyp
             write_record(app)
             screen.show_snapshot(app.snapshot)
             held.release.set()
-            await until(pilot, lambda: screen.loaded and not screen._loading, "the deployments read")
+            await until(pilot, lambda: screen.loaded and not screen.reading(), "the deployments read")
             texts = [e["text"] for e in screen.events.values() if e["source"] == "audit"]
             assert texts == [WRITTEN]  # the one record in this test's trail, beside the log's deploy event
             assert len(screen.events) == 2
@@ -112,7 +114,7 @@ async def test_the_versions_screen_reads_the_aliases_again(sqlite_uri, tmp_path,
             mlflow_client(sqlite_uri).set_registered_model_alias(name, "champion", "2")  # another operator
             screen.show_snapshot(app.snapshot)
             held.release.set()
-            await until(pilot, lambda: screen.loaded and not screen._loading, "the versions read")
+            await until(pilot, lambda: screen.loaded and not screen.reading(), "the versions read")
             assert {v: list(info.aliases) for v, info in screen.versions.items()} == {"2": ["champion"], "1": []}
     finally:
         held.release.set()

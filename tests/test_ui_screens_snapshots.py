@@ -58,7 +58,7 @@ def busy(app) -> list[str]:
     loaded = getattr(screen, "loaded", True)
     if not loaded:
         out.append("screen not loaded")
-    if getattr(screen, "_loading", False):
+    if getattr(screen, "reading", lambda: False)():  # a Versions, Deployments or Audit read in flight
         out.append("screen loading")
     if app.snapshot is None:
         out.append("no app snapshot yet")

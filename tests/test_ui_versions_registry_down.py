@@ -26,9 +26,9 @@ async def test_registry_down_is_said_on_the_screen_with_one_toast(tmp_path):
         screen = VersionsScreen(model="fraud-detector", environment="production")
         await app.push_screen(screen)
         for n in range(1, 4):  # three refresh ticks, the registry still down
-            await until(pilot, lambda: len(calls) >= n and not screen._loading, f"read {n}")
+            await until(pilot, lambda: len(calls) >= n and not screen.reading(), f"read {n}")
             screen.show_snapshot(app.snapshot)
-        await until(pilot, lambda: len(calls) >= 4 and not screen._loading, "read 4")
+        await until(pilot, lambda: len(calls) >= 4 and not screen.reading(), "read 4")
         await pilot.pause()
         assert len([t for t in toasts if "unreachable" in t]) == 1, toasts
         text = screen_text(app)
@@ -36,7 +36,7 @@ async def test_registry_down_is_said_on_the_screen_with_one_toast(tmp_path):
 
         app.service.versions = lambda model: []  # back: the head is the actions' again
         screen.show_snapshot(app.snapshot)
-        await until(pilot, lambda: screen.loaded and not screen._loading, "the registry back")
+        await until(pilot, lambda: screen.loaded and not screen.reading(), "the registry back")
         await pilot.pause()
         assert "DEGRADED" not in screen_text(app) and "actions act on" in screen_text(app)
 
@@ -58,7 +58,7 @@ async def test_at_80_columns_the_head_says_why_the_registry_failed(tmp_path):
         await until(pilot, lambda: app.snapshot is not None, "the first snapshot")
         screen = VersionsScreen(model="fraud-detector", environment="production")
         await app.push_screen(screen)
-        await until(pilot, lambda: screen.failed is not None and not screen._loading, "the failed read", rounds=900)
+        await until(pilot, lambda: screen.failed is not None and not screen.reading(), "the failed read", rounds=900)
         await pilot.pause()
         head = " ".join(line.strip() for line in screen_text(app).splitlines()[1:4])
         assert "registry DEGRADED" in head and "is unreachable" in head, screen_text(app)
@@ -72,7 +72,7 @@ async def test_with_no_registry_configured_the_screen_does_not_say_it_did_not_an
         await until(pilot, lambda: app.snapshot is not None, "the first snapshot")
         screen = VersionsScreen(model="fraud-detector", environment="production")
         await app.push_screen(screen)
-        await until(pilot, lambda: screen.failed is not None and not screen._loading, "the failed read")
+        await until(pilot, lambda: screen.failed is not None and not screen.reading(), "the failed read")
         await pilot.pause()
         text = screen_text(app)
         assert "no registry configured" in text and "did not answer" not in text, text

@@ -69,7 +69,7 @@ async def test_deployments_of_the_view_left_are_not_shown_under_the_new_one(tmp_
             await pilot.pause(0.05)
             text = screen_text(app)
             assert "v3" not in text and "03-08 12:00" not in text, text
-            if screen.loaded and not screen._loading and production():
+            if screen.loaded and not screen.reading() and production():
                 break
         else:
             raise AssertionError("the new view's deployments never landed")

@@ -74,8 +74,6 @@ class AuditScreen(ConsoleScreen):
         self.path = ""
         self.verdict = None  # audit.VerifyResult of the last `v`
         self.loaded = False
-        self._loading = False
-        self._again = False  # asked again while a read ran (`load`)
         self.after_view = 0  # records made after the end of a view of the past (dimmed, counted in the status)
 
     def compose_body(self) -> ComposeResult:
@@ -92,18 +90,13 @@ class AuditScreen(ConsoleScreen):
         self.load()
 
     def load(self) -> None:
-        if self._loading:
-            self._again = True  # a refresh while the trail is read: read it again when that read lands (the read
-            return  # begun before an action's record was written showed the trail without it until the next one)
-        self._loading, self._again = True, False
-        self.call_service("audit", load_audit)
+        self.read("audit", load_audit)  # (asked while a read runs: read again when it lands; it began before a record)
 
     def show_snapshot(self, snap) -> None:
         self.load()
 
     def handle_result(self, tag: str, result: Any) -> None:
         if tag == "audit":
-            self._loading = False
             self.loaded = True
             self.path = result["path"]
             self.incomplete = result["incomplete"]
@@ -130,8 +123,6 @@ class AuditScreen(ConsoleScreen):
             self.table.set_rows(rows)
             self._render_status()
             self._render_detail()
-            if self._again:
-                self.load()
         elif tag == "verify":
             self.verdict = result["result"]
             v = self.verdict
@@ -139,13 +130,6 @@ class AuditScreen(ConsoleScreen):
             self.app.notify(f"audit chain: {v.message}{extra}", severity="information" if v.ok else "error",
                             title="VERIFIED" if v.ok else "TAMPERED", timeout=8)
             self._render_status()
-
-    def handle_error(self, tag: str, error: str) -> None:
-        if tag == "audit":
-            self._loading = False
-            if self._again:
-                self.load()
-        super().handle_error(tag, error)
 
     def _cells(self, rec: dict) -> list:
         frm, to = rec.get("from"), rec.get("to")

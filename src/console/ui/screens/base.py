@@ -263,6 +263,24 @@ class ConsoleScreen(Screen):
         self.__dict__.setdefault("_busy", {})[tag] = time.monotonic()
         self._service_worker(tag, fn, key)
 
+    def read(self, tag: str, fn: Callable[[Any], Any]) -> None:
+        """`call_service` one read of `tag` at a time: asked again while it runs, it reads once more when that
+        read lands (with the newest `fn`), however often it was asked meanwhile. The read that lands began before
+        the change the ask came with (a record written, an alias moved) and must not stay on screen as current;
+        a second read at once would only race the first. For reads with no data version to key on (the registry,
+        the audit file); `MonitorScreen.fetch` does the same keyed by the window and the data version."""
+        asked = self.__dict__.setdefault("_asked", {})  # tag in flight -> newest fn asked meanwhile, else None
+        if tag in asked:
+            asked[tag] = fn
+            return
+        asked[tag] = None
+        self.call_service(tag, fn)
+
+    def reading(self, tag: str | None = None) -> bool:
+        """True while a `read` of `tag` (of any tag, without one) is in flight."""
+        asked = self.__dict__.get("_asked") or {}
+        return bool(asked) if tag is None else tag in asked
+
     def show_waiting(self, waiting: dict[str, float]) -> None:
         """Override: the reads still in flight (tag -> seconds so far), every quarter second while any runs and
         once when the last ends, so a screen says what it is computing and shows what is ready already."""
@@ -315,13 +333,18 @@ class ConsoleScreen(Screen):
 
     @on(ServiceResult)
     def _on_service_result(self, message: ServiceResult) -> None:
-        self.__dict__.get("_busy", {}).pop(message.tag, None)
+        tag = message.tag
+        self.__dict__.get("_busy", {}).pop(tag, None)
+        asked = self.__dict__.get("_asked") or {}
+        landed, again = tag in asked, asked.pop(tag, None)  # (no read of `tag` in flight while it is handled)
         if message.error is not None:
-            self.handle_error(message.tag, message.error)
+            self.handle_error(tag, message.error)
         elif message.moved:
-            self.handle_moved(message.tag)
+            self.handle_moved(tag)
         else:
-            self.handle_result(message.tag, message.result)
+            self.handle_result(tag, message.result)
+        if landed and again is not None and tag not in asked:  # (a read the handler began covers the ask)
+            self.read(tag, again)
 
     def handle_moved(self, tag: str) -> None:
         """Override: a read for `tag` ended after the view moved; its result is dropped (read it again)."""

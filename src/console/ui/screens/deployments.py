@@ -145,8 +145,6 @@ class DeploymentsScreen(ActionsMixin, ConsoleScreen):
         self.serving: dict[str, dict] = {}
         self.events: dict[str, dict] = {}
         self.loaded = False
-        self._loading = False
-        self._again = False  # asked again while a read ran (`load`)
         self._view = 0  # bumped by each move of the time cursor: a load begun before it is of no view now
 
     def crumb(self) -> str:
@@ -164,12 +162,8 @@ class DeploymentsScreen(ActionsMixin, ConsoleScreen):
     def load(self) -> None:
         if not self.model:
             return
-        if self._loading:
-            self._again = True  # a refresh while the deployments are read: read them again when that read lands
-            return  # (the read begun before a deploy showed what served before it until the next refresh)
-        self._loading, self._again = True, False
-        model, view = self.model, self._view
-        self.call_service("deployments", lambda svc: (view, load_deployments(svc, model)))
+        model, view = self.model, self._view  # (asked while a read runs: read again when it lands, `read`)
+        self.read("deployments", lambda svc: (view, load_deployments(svc, model)))
 
     def view_moved(self) -> None:
         """The time cursor moved: what serves and the timeline are the view left's (the live champion stayed under
@@ -194,7 +188,6 @@ class DeploymentsScreen(ActionsMixin, ConsoleScreen):
             return
         if tag != "deployments":
             return
-        self._loading = False
         view, result = result
         if view != self._view:  # read for the view left
             self.load()
@@ -222,15 +215,6 @@ class DeploymentsScreen(ActionsMixin, ConsoleScreen):
         if moved or not all(env in self.flow.states for env in self.serving):
             for env in self.serving:
                 self.flow.refresh_state(env)
-        if self._again:
-            self.load()
-
-    def handle_error(self, tag: str, error: str) -> None:
-        if tag == "deployments":
-            self._loading = False
-            if self._again:
-                self.load()
-        super().handle_error(tag, error)
 
     def _serving_cells(self, s: dict, live: str) -> list:
         env = s["environment"]

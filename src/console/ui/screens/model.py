@@ -222,6 +222,8 @@ class MonitorScreen(ConsoleScreen):
         """Override: issue this screen's fetches (each with `fetch`)."""
 
     def fetch(self, tag: str, fn: Callable[[Any], Any], key: Any = None) -> None:
+        """One cached read per tag at a time, as `ConsoleScreen.read`, but asked on every tick: read again when it
+        lands only if the window (`key`) or the data version moved meanwhile, and not shown if the window did."""
         self._latest[tag] = (fn, key)
         self._asked_at[tag] = self.app.data_version
         if tag in self._inflight:

@@ -84,8 +84,6 @@ class VersionsScreen(ActionsMixin, ConsoleScreen):
         self.marked: str | None = None
         self.loaded = False
         self.failed: str | None = None  # why the last read of the versions failed (the registry down), until one works
-        self._loading = False
-        self._again = False  # asked again while a read ran (`load`)
         self._lineage_loading = False
 
     def crumb(self) -> str:
@@ -113,12 +111,8 @@ class VersionsScreen(ActionsMixin, ConsoleScreen):
     def load(self) -> None:
         if not self.model:
             return
-        if self._loading:
-            self._again = True  # a refresh while the versions are read: read them again when that read lands (the
-            return  # read begun before an alias moved showed the old aliases until the next refresh)
-        self._loading, self._again = True, False
-        model = self.model
-        self.call_service("versions", lambda svc: load_versions(svc, model))
+        model = self.model  # (asked while a read runs: read again when it lands, `read`; begun before an alias moved)
+        self.read("versions", lambda svc: load_versions(svc, model))
 
     def _load_lineage(self) -> None:
         """The second phase: the runs of the listed versions not read yet."""
@@ -144,7 +138,6 @@ class VersionsScreen(ActionsMixin, ConsoleScreen):
             self._render_head()
             return
         if tag == "versions":
-            self._loading = False
             self.loaded, self.failed = True, None
             before = {v: info.aliases for v, info in self.versions.items()}
             self.versions = {v.version: v for v in result["versions"]}
@@ -154,8 +147,6 @@ class VersionsScreen(ActionsMixin, ConsoleScreen):
             self._render_head()
             self._render_lineage()
             self._load_lineage()
-            if self._again:
-                self.load()
         elif tag == "lineage":
             self._lineage_loading = False
             self.lineages.update(result["lineages"])
@@ -165,9 +156,6 @@ class VersionsScreen(ActionsMixin, ConsoleScreen):
 
     def handle_error(self, tag: str, error: str) -> None:
         if tag == "versions":
-            self._loading = False
-            if self._again:
-                self.load()
             first, self.failed = self.failed is None, error
             self._render_head()
             self._render_lineage()
