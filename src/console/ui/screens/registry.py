@@ -104,7 +104,6 @@ class ModelsScreen(ConsoleScreen):
         super().__init__(None, None, **kwargs)
         self.models: dict[str, object] = {}
         self.state = None
-        self._loading = False
 
     def compose_body(self) -> ComposeResult:
         yield Static("reading the registry...", id="models-status")
@@ -120,9 +119,9 @@ class ModelsScreen(ConsoleScreen):
         self.load()
 
     def load(self) -> None:
-        if not self._loading:
-            self._loading = True
-            self.call_service("models", lambda svc: svc.registry_state(max_age_s=5))
+        # (asked while a read runs: read once more when it lands, `read`: a refresh after a registration showed
+        # the models read before it until the next one)
+        self.read("models", lambda svc: svc.registry_state(max_age_s=5))
 
     def _registry_changed(self, state) -> None:
         if state is not None and state.status != "connecting":
@@ -130,12 +129,7 @@ class ModelsScreen(ConsoleScreen):
 
     def handle_result(self, tag: str, result) -> None:
         if tag == "models":
-            self._loading = False
             self.show_state(result)
-
-    def handle_error(self, tag: str, error: str) -> None:
-        self._loading = False
-        super().handle_error(tag, error)
 
     def show_state(self, state) -> None:
         self.state = state
