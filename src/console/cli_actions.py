@@ -155,7 +155,9 @@ def _report(args: argparse.Namespace, result: ActionResult) -> int:
     if not result.ok:
         _err(f"{result.status}: {printable(result.message)}")
         if result.status == "conflict" and "confirmed" in result.details and "now" in result.details:
-            _err(printable(_sides_text(result.details)))
+            from console.actions.audit import sides_text
+
+            _err(printable(sides_text(result.details)))
     for warning in result.details.get("warnings", []):
         _err(f"warning: {printable(warning)}")
     return code
@@ -280,48 +282,14 @@ def cmd_retrain(args: argparse.Namespace, cfg: Config) -> int:
     return _report(args, svc.run_action(planned, reason=args.reason, evidence=evidence))
 
 
-def _v(version, none: str) -> str:
-    return f"v{version}" if version not in (None, "") else none
-
-
-def _side_text(side: Any) -> str:
-    """One side of a refusal (operator._side): its changes as the plan says them, else its alias's version."""
-    if not isinstance(side, dict):
-        return "-"
-    changes = [c for c in side.get("changes") or () if isinstance(c, dict)]
-    text = ", ".join(f"{c.get('alias')}: {_v(c.get('from_version'), 'unset')} -> {_v(c.get('to_version'), 'removed')}"
-                     for c in changes) or f"{side.get('alias')} {_v(side.get('from'), 'unset')}"
-    pct = f" at {side['canary_pct']} %" if side.get("canary_pct") is not None else ""
-    return text + pct
-
-
-def _sides_text(rec: dict[str, Any]) -> str:
-    """What a refused action's operator confirmed and what the registry holds now, in one line (a conflict's
-    versions read as the re-made plan's, `from 4 -> to 5` for a v5 -> v4 rollback that lost the race)."""
-    now = rec.get("now") if isinstance(rec.get("now"), dict) else {}
-    return (f"confirmed {_side_text(rec.get('confirmed'))}; now {now.get('alias')} is {_v(now.get('from'), 'unset')}"
-            f" (a plan made now: {_side_text(now)})")
-
-
 def _audit_line(rec: dict[str, Any]) -> str:
-    from console.actions.audit import traffic_text
+    from console.actions.audit import change_text
 
-    changes = rec.get("changes") if isinstance(rec.get("changes"), list) else None
-    traffic = traffic_text(rec)
-    if "confirmed" in rec and "now" in rec:  # a refusal: what was confirmed, what the registry held instead
-        moved = _sides_text(rec)
-    elif traffic:  # a canary step or abort: its traffic moved, not its version ("4->4")
-        moved = f"canary {traffic} of traffic"
-    elif changes:  # what moved, alias by alias: `from`/`to` are the champion's, "3->2" for a shadow start
-        moved = ", ".join(f"{c.get('alias')}: {_v(c.get('from_version'), 'unset')} -> {_v(c.get('to_version'), 'removed')}"
-                          for c in changes if isinstance(c, dict))  # as the plan says it
-    else:
-        moved = f"{rec.get('from') or '-'}->{rec.get('to') or '-'}" if ("from" in rec or "to" in rec) else ""
     status = rec.get("outcome") or ""  # an intent has none yet: its phase says it once ("intent ... intent")
     text = rec.get("message") or rec.get("reason") or ""
     return "  ".join(str(x) for x in (rec.get("ts", ""), rec.get("actor", ""), rec.get("phase", ""),
                                        rec.get("action", ""), rec.get("model", ""), rec.get("environment", ""),
-                                       moved, status, text) if x != "")
+                                       change_text(rec), status, text) if x != "")
 
 
 @_guarded

@@ -433,3 +433,43 @@ def traffic_text(rec: dict[str, Any]) -> str | None:
     if action not in ("canary-step", "canary-abort") or not isinstance(pct, (int, float)):
         return None
     return f"v{rec.get('to') or rec.get('from') or '?'} {pct:g}%"
+
+
+def _v(version: Any, none: str) -> str:
+    return f"v{version}" if version not in (None, "") else none
+
+
+def side_text(side: Any) -> str:
+    """One side of a refusal (`operator._side`): its changes as the plan says them, else its alias's version."""
+    if not isinstance(side, dict):
+        return "-"
+    changes = [c for c in side.get("changes") or () if isinstance(c, dict)]
+    text = ", ".join(f"{c.get('alias')}: {_v(c.get('from_version'), 'unset')} -> {_v(c.get('to_version'), 'removed')}"
+                     for c in changes) or f"{side.get('alias')} {_v(side.get('from'), 'unset')}"
+    pct = f" at {side['canary_pct']} %" if side.get("canary_pct") is not None else ""
+    return text + pct
+
+
+def sides_text(rec: dict[str, Any]) -> str:
+    """What a refused action's operator confirmed and what the registry holds now, in one line (a conflict's
+    versions read as the re-made plan's, `from 4 -> to 5` for a v5 -> v4 rollback that lost the race)."""
+    now = rec.get("now") if isinstance(rec.get("now"), dict) else {}
+    return (f"confirmed {side_text(rec.get('confirmed'))}; now {now.get('alias')} is {_v(now.get('from'), 'unset')}"
+            f" (a plan made now: {side_text(now)})")
+
+
+def change_text(rec: dict[str, Any]) -> str:
+    """What a record's action moved, as every view of the trail says it (the `audit` command, the Audit screen):
+    a refusal's confirmed and current sides, a canary's traffic, each alias's move, else from -> to; "" for none.
+    The Audit screen had its own: "-" for a refusal (its versions are in `confirmed`/`now`) and the champion's
+    "3->2" for a shadow start."""
+    changes = rec.get("changes") if isinstance(rec.get("changes"), list) else None
+    traffic = traffic_text(rec)
+    if "confirmed" in rec and "now" in rec:  # a refusal: what was confirmed, what the registry held instead
+        return sides_text(rec)
+    if traffic:  # a canary step or abort: its traffic moved, not its version ("4->4")
+        return f"canary {traffic} of traffic"
+    if changes:  # what moved, alias by alias: `from`/`to` are the champion's, "3->2" for a shadow start
+        return ", ".join(f"{c.get('alias')}: {_v(c.get('from_version'), 'unset')} -> "
+                         f"{_v(c.get('to_version'), 'removed')}" for c in changes if isinstance(c, dict))
+    return f"{rec.get('from') or '-'}->{rec.get('to') or '-'}" if ("from" in rec or "to" in rec) else ""

@@ -18,7 +18,7 @@ from console.actions import audit
 from console.analytics.windows import naive_utc
 from console.ui.navigation import register_screen
 from console.ui.screens.base import ConsoleScreen
-from console.ui.screens.registry import as_datetime, vtext, when
+from console.ui.screens.registry import as_datetime, when
 from console.ui.text import printable, safe
 from console.ui.widgets import Col, FilterTable
 
@@ -132,8 +132,7 @@ class AuditScreen(ConsoleScreen):
             self._render_status()
 
     def _cells(self, rec: dict) -> list:
-        frm, to = rec.get("from"), rec.get("to")
-        change = audit.traffic_text(rec) or (f"{vtext(frm)}->{vtext(to)}" if (frm or to) else "-")
+        change = audit.change_text(rec) or "-"  # as the `audit` command says it
         return [Text(when(rec.get("ts"))), safe(rec.get("actor") or "-"), safe(rec.get("action") or "-"),
                 safe(rec.get("model") or "-"), safe(rec.get("environment") or "-"), safe(change),
                 outcome_cell(rec, self.incomplete), safe(rec.get("message") or rec.get("reason") or "")]
