@@ -847,8 +847,8 @@ class RollupDrift:
                 stats["new_categories"], stats["n_new_categories"] = new[:10], len(new)
         else:
             return None
-        if cur.rows > s.n_cur:  # the window's rows without a usable value, as the exact test counts them
-            stats["dropped"] = int(cur.rows - s.n_cur)
+        # the window's rows without a usable value, as the exact test counts them: 0 included, as it says it
+        stats["dropped"] = max(0, int(cur.rows - s.n_cur))
         status = {sk.DRIFTED: dr.DRIFT, sk.OK: dr.OK, sk.BORDERLINE: dr.BORDERLINE}[s.verdict]
         return dr.ColumnDrift(column=name, kind=ref.kind, test=test, score=float(s.score), threshold=ref.threshold,
                               direction=ref.test.direction(ref.threshold), drifted=status == dr.DRIFT,

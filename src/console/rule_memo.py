@@ -27,7 +27,7 @@ from console.analytics import drift as dr
 from console.answer_memo import plain as _plain
 from console.private_files import replace_private
 
-VERSION = 6  # bump when what an evaluation means changes: every older entry is then missed
+VERSION = 7  # bump when what an evaluation means changes: every older entry is then missed
 LIMIT = 2_000  # entries kept per model (~150 bytes a rate window, ~5 KB a drift window of 25 features): a pass
 # asks for a few hundred (a 1 h rule's week is 168 windows); closed windows end on a fixed grid (`evidence.grid`),
 # so the next pass, an hour or a day later, asks again for all but the newest and the history's first
