@@ -299,13 +299,15 @@ def _newest_with_rows(times, np, hi: datetime, step: timedelta, span: timedelta,
 
 
 def _grown(times, np, hi: datetime, span: timedelta, min_rows: int, floor: datetime) -> tuple[datetime, datetime, int]:
-    """The window (lo, hi] over the trailing `span`, grown back to `min_rows` of the sorted `times` (after `floor`)."""
+    """The window (lo, hi] over the trailing `span`, grown back to `min_rows` of the sorted `times` (after `floor`),
+    and the rows it holds: rows of the instant its first row is at are in it too (it opens a microsecond before
+    that instant), and counted (the count said `min_rows` where the drift scores read one more, `n_cur`)."""
     right = int(np.searchsorted(times, np.datetime64(hi, "us"), side="right"))
     lo = hi - span
     left = int(np.searchsorted(times, np.datetime64(lo, "us"), side="right"))
     if right - left < min_rows and right >= min_rows:
-        left = right - min_rows
-        lo = min(lo, times[left].astype(datetime) - timedelta(microseconds=1))
+        lo = min(lo, times[right - min_rows].astype(datetime) - timedelta(microseconds=1))
+        left = int(np.searchsorted(times, np.datetime64(lo, "us"), side="right"))
     return max(lo, floor), hi, right - left
 
 
