@@ -11,8 +11,8 @@ ends on the raw path's fixed grid (`evidence.grid`: multiples of the step, whole
 a union of whole rollup hours and the same window on every pass. The latest window ends at `now`, as on the raw
 path: the hours it holds whole come from rollups, the open hour
 and the hour its start cuts from raw rows; so is the history's first, partial hour. A window short of its
-evidence grows back by whole hours (the raw path grows it by rows); a rate rule's is cut at the row in the hour
-that takes it past its `min_rows` requests (`_cut`), so it holds the raw path's last `min_rows` requests.
+evidence grows back by whole hours (the raw path grows it by rows); a rate or drift rule's is cut at the row in
+the hour that takes it to its `min_rows` served rows (`_cut`), so it holds the raw path's last `min_rows` rows.
 
 What each rule reads:
 - error_rate: error and row counts (exact). p95_ms: the hours' latency sketches as one distribution
@@ -70,6 +70,8 @@ from console.rollup_drift import US, Current, floor_hour
 HOUR = ro.HOUR
 ENV = "production"  # the findings are production's
 RATE_METRICS = ("p95_ms", "error_rate", "burn_rate")
+CUT_COLUMNS = ["ts", "variant", "is_error", "latency_ms"]  # what a rate window's cut piece is counted from (`_cut`)
+RATE, DRIFT = "rate", "drift"  # windows cut at the row (`RollupRules.windows`); a drift one's piece has features
 SCORED = ("cls_tp", "cls_fp", "cls_fn", "cls_tn")  # `quality.count_aggs`: labelled rows with a prediction, by class
 WANTED = ["segment", "environment", "version", "variant", "rows", "errors", "latency_kll", "labelled",
           "cls_correct", *SCORED, "reg_n", "reg_abs_sum", "reg_sq_sum", ro.LABEL_TS, ro.ON_HOUR]
@@ -103,6 +105,7 @@ class Part:
     kll: list | None = field(default=None, repr=False)  # the hour's latency sketches, merged on first use
     served: int = 0  # rows users were served (not a shadow's mirrored requests), the rate rules' count
     scored: int = 0  # labelled rows with a prediction: accuracy's count, as quality's (a row with none is not wrong)
+    cut: bool = False  # the piece a window grown back was cut to at the row (`RollupRules._cut`)
 
     def dist(self) -> sk.Dist | None:
         """The latency distribution (a rollup hour's sketches are merged only when a window needs them: most
@@ -302,22 +305,27 @@ class RollupRules:
             return self._raw[key]
         p = Part(a, b, raw=True)
         if b > a and not self._before_oldest(b):
-            rows = self.raw_rows(a, b)
-            p.rows = rows.height
-            if rows.height:
-                users = he.served(rows)
-                p.served = users.height
-                p.errors = int(users.get_column("is_error").cast(pl.Int64).fill_null(0).sum())
-                p.latency = sk.Dist.of(users.get_column("latency_ms")) if users.height else None
-                if self.labels:
-                    self._raw_labels(p, users)
-                if self.features:
-                    spec = self.drift.spec(self.model)
-                    p.cur = Current()  # the served rows' features, as the rollup hours' (`Current.of_table`)
-                    p.cur.add_rows(ro.typed(users.select(["ts", *self.features]), spec),
-                                   [f for f in self.features if f in spec.numeric],
-                                   [f for f in self.features if f in spec.categorical])
+            self._summed(p, self.raw_rows(a, b), labels=self.labels, features=bool(self.features))
         self._raw[key] = p
+        return p
+
+    def _summed(self, p: Part, rows: pl.DataFrame, labels: bool, features: bool) -> Part:
+        """`p` counted and sketched from its raw rows as a rollup hour is: served rows' errors and latency, with
+        their label counts and drift summary when asked (a rate window's cut piece needs neither)."""
+        p.rows = rows.height
+        if rows.height:
+            users = he.served(rows)
+            p.served = users.height
+            p.errors = int(users.get_column("is_error").cast(pl.Int64).fill_null(0).sum())
+            p.latency = sk.Dist.of(users.get_column("latency_ms")) if users.height else None
+            if labels:
+                self._raw_labels(p, users)
+            if features:
+                spec = self.drift.spec(self.model)
+                p.cur = Current()  # the served rows' features, as the rollup hours' (`Current.of_table`)
+                p.cur.add_rows(ro.typed(users.select(["ts", *self.features]), spec),
+                               [f for f in self.features if f in spec.numeric],
+                               [f for f in self.features if f in spec.categorical])
         return p
 
     def _before_oldest(self, b: datetime) -> bool:
@@ -361,19 +369,19 @@ class RollupRules:
     # ------------------------------------------------------------------ windows
 
     def windows(self, span: timedelta, min_rows: int, step: timedelta | None = None, by=lambda w: w.rows,
-                limit: int = 168, cut: bool = False) -> list[Window]:
+                limit: int = 168, cut: str | None = None) -> list[Window]:
         """Windows ending at now and on the raw path's grid before it (`evidence.grid`: every `step`, whole hours,
         counted from the epoch, so a closed window is the same on every pass and its kept evaluation is found
         again), each over `span` rounded up to hours and grown back by whole hours until `by` of it reaches
         `min_rows`; one whose own span holds no row starts where the last window with rows started, as on the raw
-        path (`evidence.carried_from`). `cut` (the rate rules, `by` served rows): the hour a window grows back
-        into last is cut at the row, so the window holds the raw path's last `min_rows` requests (`_cut`).
-        Oldest first."""
+        path (`evidence.carried_from`). `cut` (`RATE` or `DRIFT`, `by` served rows): the hour a window grows back
+        into last is cut at the row, so the window holds the raw path's last `min_rows` served rows (`_cut`), a
+        drift window's piece with their features. Oldest first."""
         step = ev.grid_step(span, self.grid_since, self.grid_until, step, limit)
         span_h = ev.whole_hours(span)
         ends = ev.grid(self.now, step, ev.grid_after(self.since, self.now, span, step))
         if cut:
-            self._read_cuts([(hi - span_h, hi) for hi in ends[:-1]], min_rows)
+            self._read_cuts([(hi - span_h, hi) for hi in ends[:-1]], min_rows, cut)
         out = [self._grow(self._own(Window(max(hi - span_h, self.since), hi, self._between(hi - span_h, hi)), by,
                                     span_h), min_rows, by, cut) for hi in ends[:-1]]
         out += [self._latest(span, min_rows, by, cut)] if ends else []
@@ -405,7 +413,7 @@ class RollupRules:
             parts.append(self.raw(self.h1 - US, self.h1))
         return parts
 
-    def _latest(self, span: timedelta, min_rows: int, by, cut: bool = False) -> Window:
+    def _latest(self, span: timedelta, min_rows: int, by, cut: str | None = None) -> Window:
         """(now - span, now]: its whole hours from rollups, the hour its start cuts and the open hour raw."""
         lo = max(self.now - span, self.since)
         tail = [self.raw(self.h1, self.now)] if self.h1 < self.now else []  # (the open hour's first instant: `_between`)
@@ -424,55 +432,66 @@ class RollupRules:
         w.own, w.span = own, span
         return w
 
-    def _grow(self, w: Window, min_rows: int, by, cut: bool = False) -> Window:
+    def _grow(self, w: Window, min_rows: int, by, cut: str | None = None) -> Window:
         """`w` grown back by whole hours until `by` of it reaches `min_rows`; with `cut`, the hour that would
-        take it past them is cut at the row (`_cut`): the raw path's window of the last `min_rows` requests."""
-        lo = w.lo
+        take it to them or past is cut at the row (`_cut`): the raw path's window of the last `min_rows` served
+        rows (an hour of exactly those is cut too: the raw window starts at its first row, not at the hour), and
+        a window the history cannot fill keeps its own span, as the raw path grows one only when the rows since the
+        history's start hold `min_rows` (`evidence._grown`: "216 rows, needs 500" raw; grown to `since`, 273)."""
+        lo, own = w.lo, len(w.parts)
         while by(w) < min_rows and lo > self.since:
             a = max(floor_hour(lo - US), self.since)  # the hour before lo (or, lo inside an hour, that hour's start)
             earlier = self._between(a, lo) if lo == ceil_hour(lo) else [self.raw(a, lo)]
             earlier = [p for p in earlier if all(p is not q for q in w.parts)]
-            if cut and by(Window(a, lo, earlier)) > min_rows - by(w):
-                piece = self._cut(a, lo, min_rows - by(w))
+            if cut and by(Window(a, lo, earlier)) >= min_rows - by(w):
+                piece = self._cut(a, lo, min_rows - by(w), cut)
                 if piece is not None:
                     w.parts[:0] = [piece]
                     lo = piece.a
                     break
             lo = a
             w.parts[:0] = earlier
-        w.lo = lo
+        if cut and by(w) < min_rows:
+            w.parts = w.parts[len(w.parts) - own:]
+        else:
+            w.lo = lo
         return w
 
-    def _cut(self, a: datetime, b: datetime, need: int) -> Part | None:
+    def _cut(self, a: datetime, b: datetime, need: int, cut: str) -> Part | None:
         """The raw piece (t - 1 us, b] of (a, b] holding its last `need` served rows, t the first of them, as the
-        raw path grows a window (`evidence._grown`: ties at t included). From the hour `_read_cuts` read, else
-        `raw_rows`. None when the raw rows hold fewer (the rollup's count is behind the store's: whole hours)."""
+        raw path grows a window (`evidence._grown`: ties at t included), counted as `raw` counts a piece; a drift
+        window's with its served rows' features (`Part.cur`: the window's scores are its hours' sketches and
+        these rows'). From the hour `_read_cuts` read, else `raw_rows`. None when the raw rows hold fewer (the
+        rollup's count is behind the store's: whole hours)."""
         rows = self._cut_rows.get(a) if b - a == HOUR else None
-        rows = (self.raw_rows(a, b) if rows is None else rows).filter((pl.col("ts") > a) & (pl.col("ts") <= b))
+        if rows is None or not set(self._cut_columns(cut)) <= set(rows.columns):
+            rows = self.raw_rows(a, b)
+        rows = rows.filter((pl.col("ts") > a) & (pl.col("ts") <= b))
         users = he.served(rows).sort("ts")
         if users.height < need or need <= 0:
             return None
         t = users["ts"][users.height - need] - US
-        rows, users = rows.filter(pl.col("ts") > t), users.filter(pl.col("ts") > t)
-        lat = users.get_column("latency_ms")
-        return Part(t, b, rows.height, int(users.get_column("is_error").cast(pl.Int64).fill_null(0).sum()),
-                    sk.Dist.of(lat) if users.height else None, raw=True, served=users.height)
+        return self._summed(Part(t, b, raw=True, cut=True), rows.filter(pl.col("ts") > t), labels=False,
+                            features=cut == DRIFT and bool(self.features))
 
-    def _read_cuts(self, spans: list[tuple[datetime, datetime]], min_rows: int) -> None:
+    def _cut_columns(self, cut: str) -> list[str]:
+        return [*CUT_COLUMNS, *self.features] if cut == DRIFT else CUT_COLUMNS
+
+    def _read_cuts(self, spans: list[tuple[datetime, datetime]], min_rows: int, cut: str) -> None:
         """The hours the closed windows (lo, hi] would grow back into last (by the rollups' served counts), read
-        raw in one narrow read, so `_cut` reads none alone. Bounded: at most one hour per window, and only for
-        windows whose own span holds fewer than `min_rows` served rows (a quiet model's: few rows an hour)."""
-        hours = set()
+        raw in one narrow read (a drift window's with the features), so `_cut` reads none alone. Bounded: at most
+        one hour per window, and only for windows whose own span holds fewer than `min_rows` served rows (a quiet
+        model's: few rows an hour)."""
+        cols, hours = self._cut_columns(cut), set()
         for lo, hi in spans:
             n = sum(self._hours[h].served for h in _each_hour(lo, hi) if h in self._hours)
             h = lo
             while n < min_rows and h > self.h0:
                 h -= HOUR
                 n += self._hours[h].served if h in self._hours else 0
-            if h < lo and n > min_rows and h not in self._cut_rows:
+            if h < lo and n >= min_rows and not set(cols) <= set(self._cut_rows.get(h, pl.DataFrame()).columns):
                 hours.add(h)
         if hours:
-            cols = ["ts", "variant", "is_error", "latency_ms"]
             ranges = [(x, y) for x, y in ro.hour_ranges(hours)]
             rows = self.mon.typed_rows(self.model, ranges[0][0], ranges[-1][1], ENV, columns=cols, ranges=ranges)
             for h in hours:
@@ -481,7 +500,8 @@ class RollupRules:
     def window_key(self, kind: str, w: Window, *params) -> str | None:
         """The memo key of a window of closed hours (None when it reaches into the open hour): the rule's
         parameters, the window, and the generation of the file that wins each of its hours. A raw piece of a
-        closed hour (the history's first, the latest window's cut one) is named by that hour's generation too:
+        closed hour (the history's first, the latest window's cut one, the piece a window grown back was cut to at
+        the row, `_cut`) is named by its ends, its rows and that hour's generation too:
         the catch-up keeps the hour's rollup current with the store, so a row that lands in the piece rebuilds
         the hour and changes the key, as it does for a whole hour."""
         named = []
@@ -561,13 +581,13 @@ class RollupRules:
     def rate(self, metric: str, span: timedelta, op: str, threshold: float, min_rows: int) -> list[ev.Evaluation]:
         # never widened (`RATE_LIMIT`)
         return [self._rate_of(w, metric, op, threshold, min_rows)
-                for w in self.windows(span, min_rows, by=lambda w: w.served, limit=None, cut=True)]
+                for w in self.windows(span, min_rows, by=lambda w: w.served, limit=None, cut=RATE)]
 
     def latest_rate(self, metric: str, span: timedelta, op: str, threshold: float, min_rows: int) -> ev.Evaluation:
         """`rate`'s newest evaluation alone (the window ending at now, grown back to `min_rows` requests): what the
         rule says now, which the SLO panels show (`RuleEvaluator.burn_now`); a window of no row of its own is the
         last one with rows (`windows`)."""
-        latest = self.windows(span, min_rows, by=lambda w: w.served, limit=None, cut=True)[-1]
+        latest = self.windows(span, min_rows, by=lambda w: w.served, limit=None, cut=RATE)[-1]
         return self._rate_of(latest, metric, op, threshold, min_rows)
 
     def _rate_of(self, w: Window, metric: str, op: str, threshold: float, min_rows: int) -> ev.Evaluation:
@@ -637,8 +657,10 @@ class RollupRules:
 
     def drift_windows(self, span: timedelta, step: timedelta, min_rows: int) -> list[Window]:
         """The drift rules' windows, grown until they hold `min_rows` served rows: a shadow's mirrored copies are
-        the same requests again, not evidence (`Context.sparse_drifts` and the raw path count the same)."""
-        return self.windows(span, min_rows, step=step, by=lambda w: w.served)
+        the same requests again, not evidence (`Context.sparse_drifts` and the raw path count the same). The hour a
+        window grows into last is cut at the row (`_cut`), so it holds the raw path's last `min_rows` rows: grown
+        by whole hours, a quiet model's window held 500-525 rows, scored another sample and could move an onset."""
+        return self.windows(span, min_rows, step=step, by=lambda w: w.served, cut=DRIFT)
 
     def sparse_drifts(self, ref, span: timedelta, step: timedelta, min_rows: int) -> tuple[list, dict] | None:
         """(windows, their dataset drifts) of a model with fewer than `min_rows` rows in the whole history, whose
@@ -715,7 +737,8 @@ class RollupRules:
             blocks.setdefault(member[h], []).append(h)
         # each block's sketches and a window's blocks and raw pieces are unioned (`Current`), not KLL-merged: the
         # same hours give the same scores on every pass, so a verdict or an onset does not move between passes
-        raw = {i for i, w in enumerate(windows) if any(p.raw for p in w.parts)}
+        # (a closed window cut at the row is kept whole by `rule_memo`: its blocks would push out the latest's)
+        raw = {i for i, w in enumerate(windows) if any(p.raw and not p.cut for p in w.parts)}
         merged = self._blocks(blocks, wanted, {b for b in blocks if raw & set(b)})
         scored = []
         for i, w in enumerate(windows):
