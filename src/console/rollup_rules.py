@@ -11,8 +11,8 @@ ends on the raw path's fixed grid (`evidence.grid`: multiples of the step, whole
 a union of whole rollup hours and the same window on every pass. The latest window ends at `now`, as on the raw
 path: the hours it holds whole come from rollups, the open hour
 and the hour its start cuts from raw rows; so is the history's first, partial hour. A window short of its
-evidence grows back by whole hours (the raw path grows it by rows); a rate or drift rule's is cut at the row in
-the hour that takes it to its `min_rows` served rows (`_cut`), so it holds the raw path's last `min_rows` rows.
+evidence grows back by whole hours (the raw path grows it by rows), cut at the row in the hour that takes it to
+its `min_rows` served (a quality rule's: labelled) rows (`_cut`), so it holds the raw path's last `min_rows` rows.
 
 What each rule reads:
 - error_rate: error and row counts (exact). p95_ms: the hours' latency sketches as one distribution
@@ -72,6 +72,8 @@ ENV = "production"  # the findings are production's
 RATE_METRICS = ("p95_ms", "error_rate", "burn_rate")
 CUT_COLUMNS = ["ts", "variant", "is_error", "latency_ms"]  # what a rate window's cut piece is counted from (`_cut`)
 RATE, DRIFT = "rate", "drift"  # windows cut at the row (`RollupRules.windows`); a drift one's piece has features
+LABELLED, WITH_PREDICTION = "labelled", "scored"  # quality windows cut at the labelled rows (MAE), or those with a
+# prediction too (accuracy, `Window.scored`): the piece has their label counts
 SCORED = ("cls_tp", "cls_fp", "cls_fn", "cls_tn")  # `quality.count_aggs`: labelled rows with a prediction, by class
 WANTED = ["segment", "environment", "version", "variant", "rows", "errors", "latency_kll", "labelled",
           "cls_correct", *SCORED, "reg_n", "reg_abs_sum", "reg_sq_sum", ro.LABEL_TS, ro.ON_HOUR]
@@ -311,7 +313,8 @@ class RollupRules:
 
     def _summed(self, p: Part, rows: pl.DataFrame, labels: bool, features: bool) -> Part:
         """`p` counted and sketched from its raw rows as a rollup hour is: served rows' errors and latency, with
-        their label counts and drift summary when asked (a rate window's cut piece needs neither)."""
+        their label counts and drift summary when asked (a rate window's cut piece needs neither; a quality one's
+        has its label counts from `_cut`'s join)."""
         p.rows = rows.height
         if rows.height:
             users = he.served(rows)
@@ -381,7 +384,7 @@ class RollupRules:
         span_h = ev.whole_hours(span)
         ends = ev.grid(self.now, step, ev.grid_after(self.since, self.now, span, step))
         if cut:
-            self._read_cuts([(hi - span_h, hi) for hi in ends[:-1]], min_rows, cut)
+            self._read_cuts([(hi - span_h, hi) for hi in ends[:-1]], min_rows, cut, by)
         out = [self._grow(self._own(Window(max(hi - span_h, self.since), hi, self._between(hi - span_h, hi)), by,
                                     span_h), min_rows, by, cut) for hi in ends[:-1]]
         out += [self._latest(span, min_rows, by, cut)] if ends else []
@@ -461,39 +464,55 @@ class RollupRules:
         """The raw piece (t - 1 us, b] of (a, b] holding its last `need` served rows, t the first of them, as the
         raw path grows a window (`evidence._grown`: ties at t included), counted as `raw` counts a piece; a drift
         window's with its served rows' features (`Part.cur`: the window's scores are its hours' sketches and
-        these rows'). From the hour `_read_cuts` read, else `raw_rows`. None when the raw rows hold fewer (the
-        rollup's count is behind the store's: whole hours)."""
+        these rows'); a quality window's at its last `need` labelled served rows (`LABELLED`; with a prediction
+        too, `WITH_PREDICTION`), labels logged by now, as the raw path grows it, with their label counts. From the
+        hour `_read_cuts` read, else `raw_rows`. None when the raw rows hold fewer (the rollup's count is behind
+        the store's: whole hours)."""
         rows = self._cut_rows.get(a) if b - a == HOUR else None
         if rows is None or not set(self._cut_columns(cut)) <= set(rows.columns):
             rows = self.raw_rows(a, b)
         rows = rows.filter((pl.col("ts") > a) & (pl.col("ts") <= b))
         users = he.served(rows).sort("ts")
-        if users.height < need or need <= 0:
+        joined = counted = None
+        if cut in (LABELLED, WITH_PREDICTION):  # a quality window counts labelled served rows, as `_raw_labels` does
+            joined = users if "label" in users.columns else self.mon.joined(self.model, users, a, self.now)
+            counted = joined.filter(pl.col("label").is_not_null() & (pl.col("prediction").is_not_null()
+                                                                     if cut == WITH_PREDICTION else True)).sort("ts")
+        counted = users if counted is None else counted
+        if counted.height < need or need <= 0:
             return None
-        t = users["ts"][users.height - need] - US
-        return self._summed(Part(t, b, raw=True, cut=True), rows.filter(pl.col("ts") > t), labels=False,
-                            features=cut == DRIFT and bool(self.features))
+        t = counted["ts"][counted.height - need] - US
+        p = self._summed(Part(t, b, raw=True, cut=True), rows.filter(pl.col("ts") > t), labels=False,
+                         features=cut == DRIFT and bool(self.features))
+        if joined is not None:  # its label counts from the same join
+            _set_labels(p, joined.filter(pl.col("ts") > t).select(self._label_aggs()).row(0, named=True))
+        return p
 
     def _cut_columns(self, cut: str) -> list[str]:
-        return [*CUT_COLUMNS, *self.features] if cut == DRIFT else CUT_COLUMNS
+        if cut == DRIFT:
+            return [*CUT_COLUMNS, *self.features]
+        return [*CUT_COLUMNS, "request_id", "prediction", "prediction_num"] if cut != RATE else CUT_COLUMNS
 
-    def _read_cuts(self, spans: list[tuple[datetime, datetime]], min_rows: int, cut: str) -> None:
-        """The hours the closed windows (lo, hi] would grow back into last (by the rollups' served counts), read
-        raw in one narrow read (a drift window's with the features), so `_cut` reads none alone. Bounded: at most
-        one hour per window, and only for windows whose own span holds fewer than `min_rows` served rows (a quiet
-        model's: few rows an hour)."""
+    def _read_cuts(self, spans: list[tuple[datetime, datetime]], min_rows: int, cut: str, by) -> None:
+        """The hours the closed windows (lo, hi] would grow back into last (by the rollups' counts, `by`), read
+        raw in one narrow read (a drift window's with the features, a quality window's joined with its labels in
+        one read of them), so `_cut` reads none alone. Bounded: at most one hour per window, and only for windows
+        whose own span holds fewer than `min_rows` served (labelled) rows (a quiet model's: few rows an hour)."""
         cols, hours = self._cut_columns(cut), set()
+        count = {h: by(Window(h, h + HOUR, [p])) for h, p in self._hours.items()}
         for lo, hi in spans:
-            n = sum(self._hours[h].served for h in _each_hour(lo, hi) if h in self._hours)
+            n = sum(count.get(h, 0) for h in _each_hour(lo, hi))
             h = lo
             while n < min_rows and h > self.h0:
                 h -= HOUR
-                n += self._hours[h].served if h in self._hours else 0
+                n += count.get(h, 0)
             if h < lo and n >= min_rows and not set(cols) <= set(self._cut_rows.get(h, pl.DataFrame()).columns):
                 hours.add(h)
         if hours:
             ranges = [(x, y) for x, y in ro.hour_ranges(hours)]
             rows = self.mon.typed_rows(self.model, ranges[0][0], ranges[-1][1], ENV, columns=cols, ranges=ranges)
+            if cut in (LABELLED, WITH_PREDICTION):  # joined with their labels once, not once a window (`_cut`)
+                rows = self.mon.joined(self.model, rows, ranges[0][0], self.now)
             for h in hours:
                 self._cut_rows[h] = rows.filter((pl.col("ts") > h) & (pl.col("ts") <= h + HOUR))
 
@@ -633,9 +652,11 @@ class RollupRules:
     def accuracy(self, metric: str, span: timedelta, expected: float, threshold: float,
                  min_labels: int, op: str = ">") -> list[ev.Evaluation]:
         out = []
-        for w in self.windows(span, min_labels, by=(lambda w: w.scored) if metric == "accuracy_drop" else
-                              (lambda w: w.labelled)):
-            if metric == "accuracy_drop":
+        # cut at the row as the rate and drift windows are (`_cut`): the raw path's last `min_labels` labelled rows
+        accuracy = metric == "accuracy_drop"
+        for w in self.windows(span, min_labels, by=(lambda w: w.scored) if accuracy else (lambda w: w.labelled),
+                              cut=WITH_PREDICTION if accuracy else LABELLED):
+            if accuracy:
                 n, k = w.scored, sum(p.correct for p in w.parts)
                 e = ev.accuracy_evaluation(w.lo, w.hi, n, k, expected, threshold, min_labels, op=op)
             else:
