@@ -472,4 +472,4 @@ def change_text(rec: dict[str, Any]) -> str:
     if changes:  # what moved, alias by alias: `from`/`to` are the champion's, "3->2" for a shadow start
         return ", ".join(f"{c.get('alias')}: {_v(c.get('from_version'), 'unset')} -> "
                          f"{_v(c.get('to_version'), 'removed')}" for c in changes if isinstance(c, dict))
-    return f"{rec.get('from') or '-'}->{rec.get('to') or '-'}" if ("from" in rec or "to" in rec) else ""
+    return f"{_v(rec.get('from'), '-')}->{_v(rec.get('to'), '-')}" if ("from" in rec or "to" in rec) else ""
