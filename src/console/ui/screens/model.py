@@ -232,7 +232,11 @@ class MonitorScreen(ConsoleScreen):
 
     def _start(self, tag: str) -> None:
         fn, key = self._latest[tag]
+        # the read covers the version it starts at: started again (another window, a view that moved) under a newer
+        # one than the last ask's, it landed "behind" that ask, was started again, landed from the cache at once,
+        # and so on, never yielding the event loop
         self._inflight[tag] = (key, self.app.data_version)
+        self._asked_at[tag] = self.app.data_version
         moving = self.__dict__.get("_moving")
         if moving is not None:
             moving.add(tag)
