@@ -118,3 +118,42 @@ async def test_the_versions_screen_reads_the_aliases_again(sqlite_uri, tmp_path,
             assert {v: list(info.aliases) for v, info in screen.versions.items()} == {"2": ["champion"], "1": []}
     finally:
         held.release.set()
+
+
+async def test_the_versions_screen_reads_the_lineage_of_a_version_listed_while_lineage_was_read(sqlite_uri, tmp_path,
+                                                                                               monkeypatch):
+    """The lineage (a run read per version) is the list's second phase, one read at a time: a version listed while
+    one ran was skipped (`_lineage_loading`), and its row said "-" and its pane "loading" until the list was read
+    again by some later refresh (none with polling off)."""
+    from console.config import parse_file
+    from console.service import Service
+    from console.ui.app import ConsoleApp
+    from console.ui.screens.versions import VersionsScreen
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    name = unique("lineage")
+    seed_model(sqlite_uri, name, 2, aliases={"champion": "1"})
+    cfg = replace(parse_file(build_workspace(tmp_path)), tracking_uri=sqlite_uri)
+    svc = Service(cfg, clock=lambda: FIXED)
+    held = Held(svc.lineage)
+    svc.lineage = held
+    app = ConsoleApp(cfg, service=svc, poll=False)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(pilot, lambda: app._have_findings and not app._monitoring, "the first rule pass")
+            screen = VersionsScreen(model=name, environment="production")
+            await app.push_screen(screen)
+            await until(pilot, held.computed.is_set, "the first lineage read, computed")
+            client = mlflow_client(sqlite_uri)  # a third version, registered as the lineage is read
+            exp = client.get_experiment_by_name(f"seed-{name}")
+            run = client.create_run(exp.experiment_id)
+            client.log_metric(run.info.run_id, "auc", 0.9)
+            client.create_model_version(name, source=f"runs:/{run.info.run_id}/model", run_id=run.info.run_id)
+            screen.show_snapshot(app.snapshot)
+            await until(pilot, lambda: "3" in screen.versions and not screen.reading(), "the list with v3")
+            held.release.set()
+            await until(pilot, lambda: "3" in screen.lineages or "3" in screen.errors, "v3's lineage", rounds=100)
+            assert screen.lineages["3"].metrics == {"auc": 0.9}
+            assert set(screen.lineages) == {"1", "2", "3"} and not screen.errors
+    finally:
+        held.release.set()

@@ -153,6 +153,7 @@ class VersionsScreen(ActionsMixin, ConsoleScreen):
             self.errors.update(result["errors"])
             self.table.set_rows((v, self._cells(info)) for v, info in self.versions.items())
             self._render_lineage()
+            self._load_lineage()  # versions listed while it ran (skipped then: one lineage read at a time)
 
     def handle_error(self, tag: str, error: str) -> None:
         if tag == "versions":
