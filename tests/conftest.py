@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -33,6 +34,36 @@ def _private_cache(tmp_path_factory):
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
+
+
+_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.failed:
+        item.stash[_FAILED] = True
+    return report
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_teardown(item, nextitem):
+    """A passing test's `tmp_path` is emptied once its fixtures are torn down: a copy of the demo workspace is 117 MB
+    and about a hundred tests make one, and kept to the session's end they filled a CI machine's disk (every test
+    from 87 % on errored at setup). The folder itself stays: pytest numbers a test's folder one past the highest
+    there, so a removed `..0` was made again for the next case, whose sqlite registry then met MLflow's engine
+    cached for that path ("no such table: registered_models") and whose store the one cached for that workspace."""
+    try:
+        return (yield)
+    finally:
+        path = (getattr(item, "funcargs", None) or {}).get("tmp_path")
+        if isinstance(path, Path) and not item.stash.get(_FAILED, False):
+            for child in list(path.iterdir()) if path.is_dir() else []:
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child, ignore_errors=True)
+                else:
+                    child.unlink(missing_ok=True)
 
 
 @pytest.fixture(autouse=True)
