@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+import demo_copy
+
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 if SRC not in sys.path:
     sys.path.insert(0, SRC)
@@ -28,6 +30,7 @@ def _private_cache(tmp_path_factory):
     old = {k: os.environ.get(k) for k in ("XDG_CACHE_HOME", "XDG_STATE_HOME")}
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
     os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("xdg-state"))
+    demo_copy.ROOT = tmp_path_factory.mktemp("demo-builds")
     yield
     for k, v in old.items():
         if v is None:

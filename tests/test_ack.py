@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -17,12 +16,12 @@ import pytest
 from console.actions import audit
 from console.actions.policy import real_user_name
 from console.config import parse_file
-from console.demo.workspace import build_workspace
 from console.service import Service
 from console.ui.app import ConsoleApp
 from console.ui.navigation import SCREENS
 from console.ui.screens.ack_dialog import AckDialog
 from console.ui.screens.incidents import IncidentsScreen
+from demo_copy import demo_at
 from fixed_time import DEMO_NOW
 from ui_fixtures import screen_text, until
 
@@ -32,7 +31,7 @@ AT = DEMO_NOW.isoformat() + "Z"
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    config = build_workspace(tmp_path_factory.mktemp("ack") / "ws", now=DEMO_NOW)
+    config = demo_at(tmp_path_factory.mktemp("ack") / "ws")
     cfg = parse_file(config)
     svc = Service(cfg, clock=lambda: DEMO_NOW)
     svc.refresh()

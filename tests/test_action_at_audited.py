@@ -17,11 +17,10 @@ from console import exit_codes
 from console.actions import audit
 from console.cli import main
 from console.config import parse_file
-from console.demo.workspace import build_workspace
 from console.service import Service
 from console.ui.app import ConsoleApp
 from console.ui.screens.overview import OverviewScreen
-from fixed_time import DEMO_NOW
+from demo_copy import demo_at
 from ui_fixtures import until
 
 MODEL = "delivery-eta"
@@ -30,7 +29,7 @@ SAME = ("phase", "action", "model", "environment", "outcome", "message")  # what
 
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory) -> Path:
-    return build_workspace(tmp_path_factory.mktemp("at-audited") / "ws", now=DEMO_NOW).parent
+    return demo_at(tmp_path_factory.mktemp("at-audited") / "ws").parent
 
 
 @pytest.fixture

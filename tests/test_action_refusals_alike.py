@@ -14,7 +14,6 @@ door, the same clock).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -24,8 +23,8 @@ import pytest
 from console import cli, cli_actions
 from console.actions import audit
 from console.config import parse_file
-from console.demo.workspace import build_workspace
 from console.service import Service
+from demo_copy import demo_at
 from fixed_time import DEMO_NOW
 from ui_fixtures import confirm_dialog, dialog_ready, until
 
@@ -35,7 +34,7 @@ REASON = "probe: same reason at both doors"
 
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory) -> Path:
-    return build_workspace(tmp_path_factory.mktemp("alike") / "ws", now=DEMO_NOW).parent
+    return demo_at(tmp_path_factory.mktemp("alike") / "ws").parent
 
 
 def _copy(demo_dir: Path, target: Path) -> Path:

@@ -18,19 +18,18 @@ import pytest
 from console import cli_actions
 from console.cli import main
 from console.config import parse_file
-from console.demo.workspace import build_workspace
 from console.service import Service
 from console.ui.app import ConsoleApp
 from console.ui.screens.overview import OverviewScreen
-from fixed_time import DEMO_NOW
 from test_ui_actions import open_for
+from demo_copy import demo_at
 from ui_fixtures import dialog_ready, screen_text, until
 
 
 
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory) -> Path:
-    return build_workspace(tmp_path_factory.mktemp("suspects") / "ws", now=DEMO_NOW).parent
+    return demo_at(tmp_path_factory.mktemp("suspects") / "ws").parent
 
 
 @pytest.fixture

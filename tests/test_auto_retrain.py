@@ -8,14 +8,14 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from console.config import Webhook, parse_file
-from console.demo.workspace import build_workspace
 from console.service import Service
+from demo_copy import demo_at
 from fixed_time import DEMO_NOW
 
 
 def _festival(tmp_path):
     """The demo workspace, its planted festival drift (from the tour) and a time ten hours into it."""
-    config = build_workspace(tmp_path / "ws", now=DEMO_NOW)
+    config = demo_at(tmp_path / "ws")
     tour = json.loads((config.parent / "tour.json").read_text())
     festival = next(i for i in tour["incidents"] if i["kind"] == "feature_drift")
     return config, festival, datetime.fromisoformat(festival["start"].rstrip("Z")) + timedelta(hours=10)
@@ -144,7 +144,7 @@ def test_two_operators_retraining_at_once_call_the_hook_once(tmp_path, httpserve
 
     from console import exit_codes
 
-    config = build_workspace(tmp_path / "ws", now=DEMO_NOW)
+    config = demo_at(tmp_path / "ws")
 
     def slow(_request):
         time.sleep(1.0)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from console.demo.workspace import build_workspace
+from demo_copy import demo_at
 from fixed_time import DEMO_NOW
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -27,7 +27,7 @@ AT = DEMO_NOW.isoformat() + "Z"
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    return build_workspace(tmp_path_factory.mktemp("regdown") / "ws", now=DEMO_NOW)
+    return demo_at(tmp_path_factory.mktemp("regdown") / "ws")
 
 
 def _check(config: Path, *extra: str) -> subprocess.CompletedProcess:

@@ -130,14 +130,13 @@ async def test_the_dialog_left_open_while_the_champion_moved_records_both(tmp_pa
     champion to v2; confirmed, the conflict's record says v3 -> v4 confirmed and v2 now."""
 
     from console.config import parse_file
-    from console.demo.workspace import build_workspace
+    from demo_copy import demo_at
     from console.ui.app import ConsoleApp
     from console.ui.screens.model import ModelScreen
-    from fixed_time import DEMO_NOW
     from test_action_refusals_alike import MODEL, REASON, _client, _service
     from ui_fixtures import confirm_dialog, dialog_ready, until
 
-    ws = build_workspace(tmp_path / "ws", now=DEMO_NOW).parent
+    ws = demo_at(tmp_path / "ws").parent
     monkeypatch.chdir(ws)
     cfg = parse_file(ws / "mlops-console.toml")
     app = ConsoleApp(cfg, service=_service(cfg), poll=False)

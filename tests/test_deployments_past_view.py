@@ -9,14 +9,14 @@ from datetime import timedelta
 
 from console.cli import main
 from console.config import parse_file
-from console.demo.workspace import build_workspace
 from console.service import Service
 from console.ui.screens.deployments import load_deployments
+from demo_copy import demo_at
 from fixed_time import DEMO_NOW
 
 
 def test_a_past_view_shows_what_served_then(tmp_path, capsys):
-    config = build_workspace(tmp_path / "ws", now=DEMO_NOW)
+    config = demo_at(tmp_path / "ws")
     assert main(["--config", str(config), "promote", "fraud-detector", "4", "--yes", "--force",
                  "--reason", "after the view"]) == 0  # moves the alias now, audited at the wall clock
     capsys.readouterr()

@@ -8,8 +8,8 @@ import pytest
 from mlflow import MlflowClient
 
 from console.config import parse_file
-from console.demo.workspace import build_workspace
 from console.service import Service
+from demo_copy import demo_at
 from fixed_time import DEMO_NOW
 
 MODEL = "fraud-detector"
@@ -17,7 +17,7 @@ MODEL = "fraud-detector"
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    config = build_workspace(tmp_path_factory.mktemp("expected") / "ws", now=DEMO_NOW)
+    config = demo_at(tmp_path_factory.mktemp("expected") / "ws")
     svc = Service(parse_file(config), clock=lambda: DEMO_NOW)
     uri = f"sqlite:///{config.parent / 'mlflow.db'}"
     yield svc, MlflowClient(tracking_uri=uri, registry_uri=uri)

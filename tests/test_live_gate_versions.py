@@ -16,8 +16,8 @@ import pytest
 
 from console.actions import plan
 from console.config import parse_file
-from console.demo.workspace import build_workspace
 from console.service import Service
+from demo_copy import demo_at
 from fixed_time import DEMO_NOW
 
 MODEL = "fraud-detector"
@@ -25,7 +25,7 @@ MODEL = "fraud-detector"
 
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory):
-    config = build_workspace(tmp_path_factory.mktemp("gates") / "ws", now=DEMO_NOW)
+    config = demo_at(tmp_path_factory.mktemp("gates") / "ws")
     s = Service(parse_file(config), clock=lambda: DEMO_NOW)
     s.refresh()
     yield s, config.parent

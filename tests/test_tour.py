@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 
 from console.config import parse_file
-from console.demo.workspace import build_workspace
+from demo_copy import demo_at
 from console.service import Service
-from fixed_time import DEMO_NOW
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 WINDOW = {"feature_drift": timedelta(hours=3), "latency_regression": timedelta(hours=1),
@@ -31,7 +30,7 @@ def ts(text: str) -> datetime:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    config = build_workspace(tmp_path_factory.mktemp("tour") / "ws", now=DEMO_NOW)
+    config = demo_at(tmp_path_factory.mktemp("tour") / "ws")
     tour = json.loads((config.parent / "tour.json").read_text())
     now = ts(tour["now"])
     svc = Service(parse_file(config), clock=lambda: now)

@@ -16,11 +16,10 @@ from pathlib import Path
 
 import pytest
 from textual.command import CommandPalette
-from textual.widgets import Button, Checkbox
+from textual.widgets import Checkbox
 
 from console.actions import audit
 from console.config import parse_file
-from console.demo.workspace import build_workspace
 from console.service import Service
 from console.ui.app import ConsoleApp
 from console.ui.screens.audit import AuditScreen
@@ -31,9 +30,9 @@ from console.ui.screens.registry import ModelsScreen
 from console.ui.screens.version_diff import VersionDiffScreen, marker
 from console.ui.screens.versions import VersionsScreen
 from console.ui.widgets import FilterTable
+from demo_copy import demo_at
 from ui_fixtures import screen_text as text_of
 from ui_fixtures import dialog_ready, until
-from fixed_time import DEMO_NOW
 from snapshot_workspace import demo_service, demo_workspace  # noqa: F401 - fixtures
 
 SMALL, LARGE = (80, 24), (120, 40)
@@ -42,7 +41,7 @@ HOSTILE = "[bold red]x"
 
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory) -> Path:
-    return build_workspace(tmp_path_factory.mktemp("ui-actions") / "ws", now=DEMO_NOW).parent
+    return demo_at(tmp_path_factory.mktemp("ui-actions") / "ws").parent
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from fixed_time import DEMO_NOW
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -34,10 +33,10 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    from console.demo.workspace import build_workspace
+    from demo_copy import demo_at
 
     root = tmp_path_factory.mktemp("browser")
-    config = build_workspace(root / "ws", now=DEMO_NOW)
+    config = demo_at(root / "ws")
     port = _free_port()
     env = dict(os.environ, PYTHONPATH=SRC, XDG_CACHE_HOME=str(root / "cache"), TERM="xterm-256color")
     proc = subprocess.Popen([sys.executable, "-m", "console", "--config", str(config), "serve", "--port", str(port)],

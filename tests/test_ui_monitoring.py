@@ -13,7 +13,6 @@ from datetime import datetime
 import pytest
 
 from console.config import parse_file
-from console.demo.workspace import build_workspace
 from console.service import Service
 from console.ui.app import ConsoleApp
 from console.ui.navigation import SCREENS
@@ -26,16 +25,16 @@ from console.ui.screens.incidents import IncidentsScreen
 from console.ui.screens.model import ModelScreen, duration
 from console.ui.screens.quality import QualityScreen
 from console.ui.widgets import FilterTable, TimeChart
+from demo_copy import demo_at
 from ui_fixtures import screen_text as text_of
 from ui_fixtures import until
-from fixed_time import DEMO_NOW
 
 SMALL, LARGE = (80, 24), (120, 40)
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    config = build_workspace(tmp_path_factory.mktemp("ui-monitoring") / "ws", now=DEMO_NOW)
+    config = demo_at(tmp_path_factory.mktemp("ui-monitoring") / "ws")
     now = datetime.fromisoformat(json.loads((config.parent / "tour.json").read_text())["now"].rstrip("Z"))
     cfg = parse_file(config)
     svc = Service(cfg, clock=lambda: now)

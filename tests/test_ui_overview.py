@@ -11,10 +11,10 @@ import pytest
 
 from console.actions.audit import AuditLog
 from console.config import parse_file
-from console.demo.workspace import build_workspace as build_demo
 from console.service import Service
 from console.ui.app import ConsoleApp
 from console.ui.widgets import FilterTable
+from demo_copy import demo_at
 from ui_fixtures import FIXED, build_workspace, prediction_rows, screen_text, wait_for_snapshot
 from fixed_time import DEMO_NOW
 
@@ -29,7 +29,7 @@ async def wait_until(pilot, predicate, rounds: int = 300) -> None:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    config = build_demo(tmp_path_factory.mktemp("overview") / "ws", now=DEMO_NOW)
+    config = demo_at(tmp_path_factory.mktemp("overview") / "ws")
     tour = json.loads((config.parent / "tour.json").read_text())
     return parse_file(config), datetime.fromisoformat(tour["now"].rstrip("Z")), tour
 
@@ -294,7 +294,6 @@ async def test_the_alrt_column_says_the_rules_are_being_checked_until_the_first_
     its production rows show a mark of their own ("…", "..." over ASCII); a later check keeps the counts known."""
     from console.ui.screens.overview import COLUMNS, OverviewScreen
     from console.ui.widgets.sparkline import unicode_ok
-    from ui_fixtures import until
 
     cfg, now, _ = demo
     svc = Service(cfg, clock=lambda: now)
@@ -354,7 +353,7 @@ async def test_with_the_registry_down_a_rule_not_evaluated_shows_in_the_alerts_c
     """TUI probe, finding 2: with the registry unreachable the critical accuracy incident (its expected level is on
     the registry run) dropped off the Overview (`!2` became `!1`) while `check` said the model was not evaluated
     and exited 2. The row now says so: its count is a lower bound (`!1?`)."""
-    cfg = replace(parse_file(build_demo(tmp_path / "ws", now=DEMO_NOW)), tracking_uri="http://127.0.0.1:9")
+    cfg = replace(parse_file(demo_at(tmp_path / "ws")), tracking_uri="http://127.0.0.1:9")
     app = ConsoleApp(cfg, service=Service(cfg, clock=lambda: DEMO_NOW), poll=False)
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_for_snapshot(app, pilot)

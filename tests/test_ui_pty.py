@@ -128,11 +128,9 @@ QUIT_BOUND_S = 5.0  # generous: the figure itself (about 0.3 s) is measured by b
 @pytest.fixture(scope="module")
 def busy_demo(tmp_path_factory) -> Path:
     """The demo workspace: big enough that the monitoring worker is mid-query right after the first frame."""
-    from console.demo.workspace import build_workspace as build_demo
+    from demo_copy import demo_at
 
-    from fixed_time import DEMO_NOW
-
-    return build_demo(tmp_path_factory.mktemp("pty-quit") / "ws", now=DEMO_NOW)
+    return demo_at(tmp_path_factory.mktemp("pty-quit") / "ws")
 
 
 def _quit_seconds(config: Path, how: str) -> float:

@@ -19,13 +19,12 @@ from console.actions import audit
 from console.actions.locks import LEASE_TAG
 from console.actions.operator import Operator
 from console.config import Webhook, parse_file
-from console.demo.workspace import build_workspace
 from console.service import Service
 from console.ui.app import ConsoleApp
-from console.ui.screens.confirm import ActionDialog, ActionRequest
+from console.ui.screens.confirm import ActionRequest
 from console.ui.screens.overview import OverviewScreen
 from console.ui.screens.quit_confirm import QuitConfirm
-from fixed_time import DEMO_NOW
+from demo_copy import demo_at
 from ui_fixtures import dialog_ready, make_app, screen_text, until
 
 
@@ -55,7 +54,7 @@ async def test_quitting_during_an_action_asks_first(tmp_path):
 
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory) -> Path:
-    return build_workspace(tmp_path_factory.mktemp("ui-quit") / "ws", now=DEMO_NOW).parent
+    return demo_at(tmp_path_factory.mktemp("ui-quit") / "ws").parent
 
 
 @pytest.fixture

@@ -6,20 +6,18 @@ server on 127.0.0.1 (pytest-httpserver); the plan and the run are the TUI's own 
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import datetime
 
 from console.actions import audit
 from console.config import parse_file
-from console.demo.workspace import build_workspace
+from demo_copy import demo_at
 from console.service import Service
 from console.ui.screens.action_flow import prepare, run
 from console.ui.screens.confirm import ActionChoice
-from fixed_time import DEMO_NOW
 
 
 def test_the_tuis_retrain_sends_the_firing_incidents(tmp_path, httpserver):
-    ws = build_workspace(tmp_path / "ws", now=DEMO_NOW).parent
+    ws = demo_at(tmp_path / "ws").parent
     httpserver.expect_request("/retrain", method="POST").respond_with_json({"run_id": "r-1"})
     config = ws / "mlops-console.toml"
     config.write_text(config.read_text() + f'\n[webhooks.retrain]\nurl = "{httpserver.url_for("/retrain")}"\n')

@@ -17,14 +17,12 @@ from textual.widgets import Input
 
 from console.actions import audit
 from console.config import parse_file
-from console.demo.workspace import build_workspace
 from console.service import Service
 from console.ui.app import ConsoleApp
 from console.actions.plan import suspect_versions, suspect_warnings
-from console.ui.screens.confirm import ActionDialog
 from console.ui.screens.model import ModelScreen
 from console.ui.screens.overview import OverviewScreen
-from fixed_time import DEMO_NOW
+from demo_copy import demo_at
 from ui_fixtures import dialog_ready, screen_text, until
 
 SMALL, LARGE = (80, 24), (120, 40)
@@ -32,7 +30,7 @@ SMALL, LARGE = (80, 24), (120, 40)
 
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory) -> Path:
-    return build_workspace(tmp_path_factory.mktemp("ui-triage") / "ws", now=DEMO_NOW).parent
+    return demo_at(tmp_path_factory.mktemp("ui-triage") / "ws").parent
 
 
 @pytest.fixture

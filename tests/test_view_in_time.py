@@ -10,8 +10,8 @@ from datetime import datetime
 import pytest
 
 from console.config import parse_file
-from console.demo.workspace import build_workspace
 from console.service import Service
+from demo_copy import demo_at
 from fixed_time import DEMO_NOW
 
 
@@ -19,7 +19,7 @@ def test_the_overview_in_the_past_names_the_champion_of_then(tmp_path):
     """support-assistant: v3 deployed on 4 March 06:00 and rolled back to v2 at 22:00 (the demo's deployment log);
     the registry's champion is v2 now. At noon on 4 March the Overview and `snapshot --at` said v2, beside the LIVE
     column that told v3's traffic."""
-    config = build_workspace(tmp_path / "ws", now=DEMO_NOW)
+    config = demo_at(tmp_path / "ws")
     deploys = (config.parent / "logs" / "deployments.jsonl").read_text()
     assert '"ts": "2026-03-04T06:00:00Z", "model": "support-assistant", "version": "3"' in deploys
     svc = Service(parse_file(config), clock=lambda: DEMO_NOW)
@@ -37,7 +37,7 @@ def test_the_overview_in_the_past_names_the_champion_of_then(tmp_path):
 def test_the_slo_alert_on_the_screens_is_the_burn_rate_incident(tmp_path):
     """The demo's latency regression fires the `burn_rate` rule; Health and the model page said "SLO ok" beside it
     (they asked for both windows, the rule for the short one). The model's SLO status is the rule's verdict."""
-    config = build_workspace(tmp_path / "ws", now=DEMO_NOW)
+    config = demo_at(tmp_path / "ws")
     svc = Service(parse_file(config), clock=lambda: DEMO_NOW)
     try:
         svc.refresh()
@@ -56,7 +56,7 @@ def test_a_view_ending_after_now_judges_silence_up_to_now(tmp_path):
     really moved on finds the sources silent."""
     from datetime import timedelta
 
-    config = build_workspace(tmp_path / "ws", now=DEMO_NOW)
+    config = demo_at(tmp_path / "ws")
     clock = {"now": DEMO_NOW}
     svc = Service(parse_file(config), clock=lambda: clock["now"])
     try:
@@ -76,7 +76,7 @@ def test_a_segment_behind_all_history_is_said_to_have_begun_before_it(tmp_path):
     with `--at` (11-26 21:00, then 11-27 12:00). It is now said to have begun before the history, at any `--at`."""
     from datetime import timedelta
 
-    config = build_workspace(tmp_path / "ws", now=DEMO_NOW)
+    config = demo_at(tmp_path / "ws")
     svc = Service(parse_file(config), clock=lambda: DEMO_NOW)
     try:
         svc.refresh()
