@@ -52,8 +52,9 @@ def _findings(root, rollups: bool):
         mon = svc.monitor
         mon.rollups_after = 1 if rollups else 10**12
         mon.since = START - timedelta(days=1)  # the whole log: windows from its first rows on
-        found = sorted((f.id, f.state, f.onset, f.end, f.detected, f.value) for f in mon.findings(at=NOW)
-                       if f.kind == "error_rate")
+        findings = mon.findings(at=NOW)
+        assert not [f.detail for f in findings if f.kind == "error"]  # no evaluation failed
+        found = sorted((f.id, f.state, f.onset, f.end, f.detected, f.value) for f in findings if f.kind == "error_rate")
         assert not rollups or mon.sketch_drift.built
         return found
     finally:
