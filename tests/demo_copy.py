@@ -43,13 +43,13 @@ def relocate_registry(db: Path, old: str, new: str) -> None:
     try:
         cur = con.cursor()
         tables = [r[0] for r in cur.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        for table in tables:
-            for column in [r[1] for r in cur.execute(f'PRAGMA table_info("{table}")')]:
-                cur.execute(f'UPDATE "{table}" SET "{column}" = replace("{column}", ?, ?) '
-                            f'WHERE typeof("{column}") = \'text\' AND instr("{column}", ?) > 0', (old, new, old))
+        cells = [(t, r[1]) for t in tables for r in cur.execute(f'PRAGMA table_info("{t}")').fetchall()]
+        for table, column in cells:
+            cur.execute(f'UPDATE "{table}" SET "{column}" = replace("{column}", ?, ?) '
+                        f'WHERE typeof("{column}") = \'text\' AND instr("{column}", ?) > 0', (old, new, old))
         con.commit()
         left = sum(cur.execute(f'SELECT COUNT(*) FROM "{t}" WHERE instr(CAST("{c}" AS TEXT), ?) > 0', (old,))
-                   .fetchone()[0] for t in tables for c in [r[1] for r in cur.execute(f'PRAGMA table_info("{t}")')])
+                   .fetchone()[0] for t, c in cells)
         assert not left, f"{db} still names {old}"
     finally:
         con.close()

@@ -7,7 +7,6 @@ TUI's `[` moves the app, and the one plan-and-gate path refuses and records it: 
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -27,16 +26,10 @@ MODEL = "delivery-eta"
 SAME = ("phase", "action", "model", "environment", "outcome", "message")  # what the refusal says; not when or who
 
 
-@pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory) -> Path:
-    return demo_at(tmp_path_factory.mktemp("at-audited") / "ws").parent
-
-
 @pytest.fixture
-def ws(demo_dir, tmp_path) -> Path:
+def ws(tmp_path) -> Path:
     """A private copy of the demo workspace (its registry and audit trail) for one test."""
-    shutil.copytree(demo_dir, tmp_path / "ws")
-    return tmp_path / "ws"
+    return demo_at(tmp_path / "ws").parent
 
 
 def _refusals(ws: Path) -> list[dict]:

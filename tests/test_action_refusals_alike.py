@@ -14,11 +14,9 @@ door, the same clock).
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
 
 from console import cli, cli_actions
 from console.actions import audit
@@ -32,14 +30,6 @@ MODEL = "fraud-detector"
 REASON = "probe: same reason at both doors"
 
 
-@pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory) -> Path:
-    return demo_at(tmp_path_factory.mktemp("alike") / "ws").parent
-
-
-def _copy(demo_dir: Path, target: Path) -> Path:
-    shutil.copytree(demo_dir, target)
-    return target
 
 
 def _service(cfg) -> Service:
@@ -90,9 +80,9 @@ async def _tui(ws: Path, monkeypatch, environment: str, version: str) -> str:
     return said
 
 
-async def test_a_gate_refusal_in_the_dialog_records_the_reason_typed(demo_dir, tmp_path, monkeypatch):
+async def test_a_gate_refusal_in_the_dialog_records_the_reason_typed(tmp_path, monkeypatch):
     # staging: v4 is its champion, and v3's run metrics are worse (f1, precision, recall): the metric gates fail
-    by_cli, by_tui = _copy(demo_dir, tmp_path / "cli"), _copy(demo_dir, tmp_path / "tui")
+    by_cli, by_tui = demo_at(tmp_path / "cli").parent, demo_at(tmp_path / "tui").parent
     assert _cli(by_cli, monkeypatch, ["promote", MODEL, "3", "--env", "staging", "--reason", REASON, "--yes"]) == 1
     said = await _tui(by_tui, monkeypatch, "staging", "3")
     assert said.startswith("a gate failed"), said
@@ -111,8 +101,8 @@ def _just_made_champion(ws: Path, at: str) -> None:
         {"by": "priya", "at": at, "from": "3", "to": "4", "action_id": "elsewhere"}))
 
 
-async def test_a_race_lost_to_the_same_change_is_a_conflict_at_both_doors(demo_dir, tmp_path, monkeypatch):
-    by_cli, by_tui = _copy(demo_dir, tmp_path / "cli"), _copy(demo_dir, tmp_path / "tui")
+async def test_a_race_lost_to_the_same_change_is_a_conflict_at_both_doors(tmp_path, monkeypatch):
+    by_cli, by_tui = demo_at(tmp_path / "cli").parent, demo_at(tmp_path / "tui").parent
     # one time for both workspaces: read for each, the two messages named two seconds when a second ticked between
     at = (datetime.now(timezone.utc) - timedelta(seconds=30)).isoformat(timespec="seconds").replace("+00:00", "Z")
     for ws in (by_cli, by_tui):

@@ -9,7 +9,6 @@ in its JSON) before confirming; a warning never refuses.
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -27,16 +26,10 @@ from ui_fixtures import dialog_ready, screen_text, until
 
 
 
-@pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory) -> Path:
-    return demo_at(tmp_path_factory.mktemp("suspects") / "ws").parent
-
-
 @pytest.fixture
-def ws(demo_dir, tmp_path) -> Path:
-    target = tmp_path / "ws"
-    shutil.copytree(demo_dir, target)
-    return target
+def ws(tmp_path) -> Path:
+    """A private copy of the demo workspace (registry, logs, audit file) for one test."""
+    return demo_at(tmp_path / "ws").parent
 
 
 def demo_now(ws: Path) -> datetime:

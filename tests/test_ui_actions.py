@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -39,17 +38,10 @@ SMALL, LARGE = (80, 24), (120, 40)
 HOSTILE = "[bold red]x"
 
 
-@pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory) -> Path:
-    return demo_at(tmp_path_factory.mktemp("ui-actions") / "ws").parent
-
-
 @pytest.fixture
-def ws(demo_dir, tmp_path) -> Path:
+def ws(tmp_path) -> Path:
     """A private copy of the demo workspace (registry, logs, audit file) for one test."""
-    target = tmp_path / "ws"
-    shutil.copytree(demo_dir, target)
-    return target
+    return demo_at(tmp_path / "ws").parent
 
 
 def load(ws: Path, **changes):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import shutil
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -52,17 +51,10 @@ async def test_quitting_during_an_action_asks_first(tmp_path):
 
 # ---------------------------------------------------------------------------------------- quitting mid-action
 
-@pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory) -> Path:
-    return demo_at(tmp_path_factory.mktemp("ui-quit") / "ws").parent
-
-
 @pytest.fixture
-def ws(demo_dir, tmp_path) -> Path:
+def ws(tmp_path) -> Path:
     """A private copy of the demo (registry, logs, audit file) for one test."""
-    target = tmp_path / "ws"
-    shutil.copytree(demo_dir, target)
-    return target
+    return demo_at(tmp_path / "ws").parent
 
 
 async def settle(predicate, what: str, rounds: int = 600) -> None:

@@ -8,7 +8,6 @@ The demo is built once per module and copied per test (actions write to the regi
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -28,16 +27,10 @@ from ui_fixtures import dialog_ready, screen_text, until
 SMALL, LARGE = (80, 24), (120, 40)
 
 
-@pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory) -> Path:
-    return demo_at(tmp_path_factory.mktemp("ui-triage") / "ws").parent
-
-
 @pytest.fixture
-def ws(demo_dir, tmp_path) -> Path:
-    target = tmp_path / "ws"
-    shutil.copytree(demo_dir, target)
-    return target
+def ws(tmp_path) -> Path:
+    """A private copy of the demo workspace (registry, logs, audit file) for one test."""
+    return demo_at(tmp_path / "ws").parent
 
 
 def make_app(ws: Path) -> ConsoleApp:
