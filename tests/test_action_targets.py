@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 
 from console.cli import main
-from test_ui_actions import alias, client, demo_dir, records, ws  # noqa: F401 - fixtures: a copy of the demo
+from test_ui_actions import alias, client, records, ws  # noqa: F401 - fixtures: a copy of the demo
 
 
 def _run(ws, *args) -> int:  # noqa: F811

@@ -11,7 +11,7 @@ import json
 
 from console.actions import audit
 from console.cli import main
-from test_ui_actions import alias, client, demo_dir, ws  # noqa: F401 - fixtures: a copy of the demo
+from test_ui_actions import alias, client, ws  # noqa: F401 - fixtures: a copy of the demo
 
 
 def _solo(ws, released: str) -> None:  # noqa: F811

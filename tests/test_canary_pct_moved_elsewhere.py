@@ -9,7 +9,7 @@ import json
 from datetime import datetime, timedelta, timezone
 
 from console.cli import main
-from test_ui_actions import client, demo_dir, ws  # noqa: F401 - fixtures: a private copy of the demo workspace
+from test_ui_actions import client, ws  # noqa: F401 - fixtures: a private copy of the demo workspace
 
 
 def _events(ws) -> list[dict]:  # noqa: F811

@@ -2,7 +2,7 @@
 registry (SQLite), driven by keys: rollback and promote through the confirmation dialog, cancel, read-only
 mode, the audit screen's verify, and hostile model names.
 
-The demo is built once per module and copied per test (actions write to the registry and the audit
+The demo is built once per session and copied per test (actions write to the registry and the audit
 file). The app runs without polling and with a pinned clock; workers are awaited with bounded loops.
 """
 
