@@ -92,3 +92,46 @@ def test_windows_grown_by_whole_hours_at_once_are_the_hour_by_hour_ones(tmp_path
     onsets = [f[2] for f in with_jump]
     assert with_jump and all(START + timedelta(days=BURST[0]) <= t <= START + timedelta(days=BURST[-1] + 1)
                              for t in onsets), with_jump
+
+
+def test_each_cut_window_holds_the_last_served_rows_counted_by_hand(tmp_path, monkeypatch):
+    """Each hourly window grown back for 100 served rows starts at the first of the last 100 rows up to its end (ties
+    there included) and counts their errors, by hand from the log's files. Its cut hours are a hundred ranges apart,
+    read as one span (`_span_read`) and sliced by hour; read range by range they give the same windows."""
+    root = tmp_path / "ws"
+    _workspace(root)
+    rows = pl.read_parquet(root / "logs" / "**" / "*.parquet").sort("ts")
+    ts, errors = rows.get_column("ts").to_list(), rows.get_column("is_error").to_list()
+    svc = Service(parse_file(root / "console.toml"), clock=lambda: NOW)
+    try:
+        svc.refresh()
+        mon = svc.monitor
+        mon.rollups_after = 1
+        mon.since = START - timedelta(days=1)
+        mon.findings(at=NOW)  # builds the rollups
+        assert mon.sketch_drift.built
+        spans = []
+        real = RollupRules._span_read
+        monkeypatch.setattr(RollupRules, "_span_read", lambda self, *a: spans.append(real(self, *a)) or spans[-1])
+
+        def windows():
+            src = RollupRules(mon, "m", START - timedelta(days=1), NOW)
+            return src.windows(timedelta(hours=1), 100, by=lambda w: w.served, limit=None, cut="rate")
+
+        got, checked = windows(), 0
+        assert spans == [True]
+        for w in got:
+            upto = [i for i, t in enumerate(ts) if t <= w.hi]
+            if len(upto) < 100 or w.own >= 100:
+                continue
+            first = ts[upto[-100]]  # the window is (first - 1 us, hi]: every row at `first` counts
+            held = [i for i in upto if ts[i] >= first]
+            assert (w.lo, w.served) == (first - timedelta(microseconds=1), len(held)), w.hi
+            assert sum(p.errors for p in w.parts) == sum(errors[i] for i in held), w.hi
+            checked += 1
+        assert checked > 300
+        monkeypatch.setattr(RollupRules, "_span_read", lambda self, *a: False)
+        assert [(w.lo, w.hi, w.served, sum(p.errors for p in w.parts)) for w in windows()] == \
+            [(w.lo, w.hi, w.served, sum(p.errors for p in w.parts)) for w in got]
+    finally:
+        svc.close()

@@ -78,6 +78,7 @@ LABELLED, WITH_PREDICTION = "labelled", "scored"  # quality windows cut at the l
 SCORED = ("cls_tp", "cls_fp", "cls_fn", "cls_tn")  # `quality.count_aggs`: labelled rows with a prediction, by class
 WANTED = ["segment", "environment", "version", "variant", "rows", "errors", "latency_kll", "labelled",
           "cls_correct", *SCORED, "reg_n", "reg_abs_sum", "reg_sq_sum", ro.LABEL_TS, ro.ON_HOUR]
+SPAN_READ_ROWS = 200_000  # a span of cut hours read whole when it holds at most this many rows (`_span_read`)
 LABEL_COLUMNS = ["ts", "request_id", "prediction", "prediction_num", "variant"]  # what an hour's label counts are made of
 ONSET_COLUMNS = ["ts", "model", "variant", "request_id", "prediction", "prediction_num", "latency_ms", "is_error"]
 
@@ -177,6 +178,7 @@ class RollupRules:
         self._exact: dict[tuple, dr.ColumnDrift] = {}  # (span, column, id of the reference) -> its exact drift
         self._cut_rows: dict[datetime, pl.DataFrame] = {}  # hour -> its rows (h, h + 1h], narrow (`_read_cuts`)
         self._cut_kept: dict[tuple, tuple] = {}  # (a, b, cut) -> `_cut_frames`
+        self._cut_parts: dict[tuple, Part] = {}  # (a, b, cut, t) -> `_cut`'s piece
         self._sums: tuple | None = None  # (by, running sums of it per hour from h0): `_whole_hours_back`
         if load:
             self.load()
@@ -510,10 +512,16 @@ class RollupRules:
         if counted.height < need or need <= 0:
             return None
         t = counted["ts"][counted.height - need] - US
+        # kept: the pass's rules of one span and evidence (burn rate, error rate, p95) cut the same hour at the
+        # same row, and a quiet model's windows an hour apart often hold the same rows
+        key = (a, b, cut, t)
+        if key in self._cut_parts:
+            return self._cut_parts[key]
         p = self._summed(Part(t, b, raw=True, cut=True), rows.filter(pl.col("ts") > t), labels=False,
                          features=cut == DRIFT and bool(self.features))
         if joined is not None:  # its label counts from the same join
             _set_labels(p, joined.filter(pl.col("ts") > t).select(self._label_aggs()).row(0, named=True))
+        self._cut_parts[key] = p
         return p
 
     def _cut_frames(self, a: datetime, b: datetime, cut: str) -> tuple:
@@ -556,11 +564,33 @@ class RollupRules:
                 hours.add(h)
         if hours:
             ranges = [(x, y) for x, y in ro.hour_ranges(hours)]
-            rows = self.mon.typed_rows(self.model, ranges[0][0], ranges[-1][1], ENV, columns=cols, ranges=ranges)
+            first, last = ranges[0][0], ranges[-1][1]
+            if self._span_read(cut, ranges, hours):
+                rows = self.mon.typed_rows(self.model, first, last, ENV, columns=cols)
+            else:
+                rows = self.mon.typed_rows(self.model, first, last, ENV, columns=cols, ranges=ranges)
             if cut in (LABELLED, WITH_PREDICTION):  # joined with their labels once, not once a window (`_cut`)
-                rows = self.mon.joined(self.model, rows, ranges[0][0], self.now)
+                rows = self.mon.joined(self.model, rows, first, self.now)
+            # each hour's rows sliced from the sorted read: a filter per hour was a scan of them all per hour
+            rows = rows.sort("ts")
+            ts = rows.get_column("ts")
             for h in hours:
-                self._cut_rows[h] = rows.filter((pl.col("ts") > h) & (pl.col("ts") <= h + HOUR))
+                i, j = ts.search_sorted(pl.Series([h, h + HOUR], dtype=ts.dtype), side="right").to_list()
+                self._cut_rows[h] = rows.slice(i, j - i)
+
+    def _span_read(self, cut: str, ranges: list[tuple[datetime, datetime]], hours: set[datetime]) -> bool:
+        """Whether `_read_cuts` reads the hours' whole span at once rather than its ranges: a quiet model's cut
+        hours are hundreds of ranges apart by a few hours each, and a read per eight ranges (`typed_rows_of`)
+        bound and scanned the files again for each (5 of a `check`'s 50 s over five months of 40 rows a day).
+        Only while the span holds few rows beside the wanted ones (the rollups' counts say how many), and not for
+        a drift cut: a model's own attributes are typed on the values read (`Monitor.sliced`), the contract's
+        columns are not."""
+        if cut == DRIFT or len(ranges) <= 8:
+            return False
+        first, last = ranges[0][0], ranges[-1][1]
+        span = sum(p.rows for h, p in self._hours.items() if first <= h < last)
+        wanted = sum(self._hours[h].rows for h in hours if h in self._hours)
+        return span <= max(4 * wanted, SPAN_READ_ROWS)
 
     def window_key(self, kind: str, w: Window, *params) -> str | None:
         """The memo key of a window of closed hours (None when it reaches into the open hour): the rule's
@@ -797,20 +827,27 @@ class RollupRules:
         wanted = ["segment", "environment", "variant", "rows", *[f"{k}__{f}" for f in numeric for k in ("num", "sum")],
                   *[f"cat__{f}" for f in categorical], ro.ON_HOUR]
         # Hours in the same windows form one block, merged once (windows overlap: a 24 h window every 12 h).
-        member = {h: tuple(i for i, w in enumerate(windows) if any(not p.raw and p.a == h for p in w.parts))
-                  for h in hours}
+        # Each window's hours listed once (a test of every hour against every window's parts was quadratic: 2.8 s
+        # of a `check` over two months of a quiet model, whose windows grow back days of hours each).
+        member: dict[datetime, list[int]] = {}
+        for i, w in enumerate(windows):
+            for h in dict.fromkeys(p.a for p in w.parts if not p.raw):
+                member.setdefault(h, []).append(i)
         blocks: dict[tuple, list[datetime]] = {}
         for h in hours:
-            blocks.setdefault(member[h], []).append(h)
+            blocks.setdefault(tuple(member[h]), []).append(h)
         # each block's sketches and a window's blocks and raw pieces are unioned (`Current`), not KLL-merged: the
         # same hours give the same scores on every pass, so a verdict or an onset does not move between passes
         # (a closed window cut at the row is kept whole by `rule_memo`: its blocks would push out the latest's)
         raw = {i for i, w in enumerate(windows) if any(p.raw and not p.cut for p in w.parts)}
         merged = self._blocks(blocks, wanted, {b for b in blocks if raw & set(b)})
+        mine: dict[int, list[Current]] = {}  # each window's blocks, in `merged`'s order
+        for key, block in merged.items():
+            for i in key:
+                mine.setdefault(i, []).append(block)
         scored = []
         for i, w in enumerate(windows):
-            cur = Current.merged([block for key, block in merged.items() if i in key]
-                                 + [p.cur for p in w.parts if p.raw and p.cur is not None])
+            cur = Current.merged(mine.get(i, []) + [p.cur for p in w.parts if p.raw and p.cur is not None])
             results = [self.drift._score(ref[f], refsk, cur, spec) for f in feats]
             scored.append((w, results, [f for f, r in zip(feats, results) if r is None or r.status == dr.BORDERLINE]))
         exact = self._exact_columns([(w, redo) for w, _, redo in scored if redo], ref)
