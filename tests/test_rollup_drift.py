@@ -1236,6 +1236,26 @@ def test_stale_hours_are_cut_into_pieces_by_hours_and_values(monkeypatch):
     assert rd._slices(h, h + timedelta(hours=1), 10) == [(h, h + timedelta(hours=1))]
 
 
+def test_a_run_of_stale_hours_goes_on_over_empty_hours_only(monkeypatch):
+    """A quiet model's stale hours a few apart are one piece when only empty hours (no row stored or rolled up) lie
+    between them; an hour between that holds rows already rolled up (neither stale nor empty) ends the run, and so
+    do BUILD_CHUNK and BUILD_CELLS."""
+    from console import rollup_drift as rd
+
+    monkeypatch.setattr(rd, "BUILD_CELLS", 100)
+    h, hour = datetime(2026, 5, 1), timedelta(hours=1)
+    stale = {h: 10, h + 3 * hour: 10, h + 5 * hour: 10, h + 9 * hour: 10}
+    empty = {h + hour, h + 2 * hour, h + 4 * hour, h + 6 * hour, h + 8 * hour}  # h + 7 h holds rows rolled up
+    assert rd._pieces(stale) == [(t, t + hour, 10) for t in sorted(stale)]
+    assert rd._pieces(stale, empty) == [(h, h + 6 * hour, 30), (h + 9 * hour, h + 10 * hour, 10)]
+    monkeypatch.setattr(rd, "BUILD_CELLS", 25)
+    assert rd._pieces(stale, empty) == [(h, h + 4 * hour, 20), (h + 5 * hour, h + 6 * hour, 10),
+                                        (h + 9 * hour, h + 10 * hour, 10)]
+    monkeypatch.setattr(rd, "BUILD_CELLS", 100)
+    far = {h: 1, h + 30 * hour: 1}  # a day apart: two pieces, whatever lies between
+    assert rd._pieces(far, {h + i * hour for i in range(1, 30)}) == [(h, h + hour, 1), (h + 30 * hour, h + 31 * hour, 1)]
+
+
 def test_a_large_build_reads_the_next_piece_in_a_thread_with_the_same_rollups(log, tmp_path, monkeypatch):
     """Past READ_AHEAD_CELLS values a catch-up reads the next piece's raw rows in a thread while it sketches this
     one's (the reads let go of the GIL, the sketches hold it); what it builds is what one read at a time builds:

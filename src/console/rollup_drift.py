@@ -38,7 +38,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import filelock
 import numpy as np
@@ -107,13 +107,18 @@ def floor_hour(t: datetime) -> datetime:
     return t.replace(minute=0, second=0, microsecond=0)
 
 
-def _pieces(stale: dict[datetime, int]) -> list[tuple[datetime, datetime, int]]:
+def _pieces(stale: dict[datetime, int], empty: Iterable[datetime] = ()) -> list[tuple[datetime, datetime, int]]:
     """Stale hours (with the values their rows hold in the store) as (start, end, values) pieces to build per read:
-    runs of consecutive hours cut at BUILD_CHUNK of hours and BUILD_CELLS values (an hour with more is alone)."""
+    runs of consecutive hours cut at BUILD_CHUNK of hours and BUILD_CELLS values (an hour with more is alone). A run
+    goes on over `empty` hours (no row stored or rolled up: built again, each is built the same) to the next stale
+    one: a quiet model's hours with rows are a few apart, and a cold build of 60 days of 40 rows a day was ~240
+    pieces, each a read, a file and a listing of the files before it, not 60."""
+    empty = set(empty)
     out: list[tuple[datetime, datetime, int]] = []
     for hour in sorted(stale):
         n = stale[hour]
-        if out and out[-1][1] == hour and hour + ro.HOUR - out[-1][0] <= BUILD_CHUNK and out[-1][2] + n <= BUILD_CELLS:
+        if out and hour + ro.HOUR - out[-1][0] <= BUILD_CHUNK and out[-1][2] + n <= BUILD_CELLS and (
+                out[-1][1] == hour or all(h in empty for h in _hours(out[-1][1], hour))):
             out[-1] = (out[-1][0], hour + ro.HOUR, out[-1][2] + n)
         else:
             out.append((hour, hour + ro.HOUR, n))
@@ -314,7 +319,8 @@ class RollupDrift:
     # ------------------------------------------------------------------ catch-up
 
     def _stale_hours(self, model: str, spec: ro.ModelSpec, start: datetime, end: datetime,
-                     labels: bool = False, rewritten: frozenset = frozenset()) -> dict[datetime, int]:
+                     labels: bool = False, rewritten: frozenset = frozenset(),
+                     empty: set[datetime] | None = None) -> dict[datetime, int]:
         """Hours in [start, end), with the store's row count, whose rollup rows differ in count from the store's, or were built without
         one of the model's features (or a column of `ro.ADDED`); with `labels`, also those whose count of
         labelled rows differs (a label that landed after the hour was built: quality reads it) or whose labels'
@@ -322,7 +328,7 @@ class RollupDrift:
         newest label's arrival (`ro.LABEL_TS`, which every builder keeps) is another (a later row of the labels log
         correcting a label: text labels add nothing to the sum, and a 0 -> 1 with a 1 -> 0 in one hour leaves count
         and sum equal); and the `rewritten` hours, whose file was rewritten in place (`_rewritten`), whatever their
-        counts."""
+        counts. `empty` gets the hours of the range with no row in the store or the rollups (`_pieces` bridges them)."""
         hour = pl.col("ts").dt.truncate("1h").alias("h")
         params = {"model": model, "since": start - US, "until": end - US, "environment": None}
         lab = None
@@ -363,10 +369,13 @@ class RollupDrift:
             newest = next((f for f in reversed(covering) if f.start <= h < f.end), None)
             if newest is not None and not wanted <= self._names(newest.path):
                 thin.add(h)
-        return {h: stored.get(h, 0) for h in _hours(start, end) if stored.get(h, 0) != rolled.get(h, 0) or h in thin
-                or h in rewritten or (labels and stored_labels.get(h, 0) != rolled_labels.get(h, 0))
-                or (h in rolled_sums and not _same_sum(stored_sums.get(h, 0.0), rolled_sums[h]))
-                or (labels and h in rolled_labels and stored_arrived.get(h) != rolled_arrived.get(h))}
+        stale = {h: stored.get(h, 0) for h in _hours(start, end) if stored.get(h, 0) != rolled.get(h, 0) or h in thin
+                 or h in rewritten or (labels and stored_labels.get(h, 0) != rolled_labels.get(h, 0))
+                 or (h in rolled_sums and not _same_sum(stored_sums.get(h, 0.0), rolled_sums[h]))
+                 or (labels and h in rolled_labels and stored_arrived.get(h) != rolled_arrived.get(h))}
+        if empty is not None:  # no row in the store nor in the rollups: built again, it is built the same (none)
+            empty.update(h for h in _hours(start, end) if h not in stale and not stored.get(h) and not rolled.get(h))
+        return stale
 
     def _names(self, path: Path) -> set[str]:
         names = self._schemas.get(path)
@@ -480,12 +489,13 @@ class RollupDrift:
                 spec, labels = self.spec(model), asks[i][3]
                 ranges = ro.hour_ranges(check)
                 self.checked += [(model, a, b) for a, b in ranges]
+                empty: set[datetime] = set()
                 stale = {h: n for a, b in ranges
-                         for h, n in self._stale_hours(model, spec, a, b, labels, rewritten).items()}
+                         for h, n in self._stale_hours(model, spec, a, b, labels, rewritten, empty).items()}
                 if stale and labelled is None:
                     labelled = bool(self.mon.wh.counts()[1])
                 width = len(self._build_columns(model, spec, bool(labelled)))
-                pieces += [(i, spec, a, b, n) for a, b, n in _pieces({h: n * width for h, n in stale.items()})]
+                pieces += [(i, spec, a, b, n) for a, b, n in _pieces({h: n * width for h, n in stale.items()}, empty)]
             # pieces of distinct models read together while they fit one read (`_fits`: bounds memory)
             groups: list[list] = []
             group: list = []
