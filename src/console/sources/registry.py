@@ -181,9 +181,17 @@ class Registry:
         if code in ("INVALID_PARAMETER_VALUE", "RESOURCE_ALREADY_EXISTS", "BAD_REQUEST", "INVALID_STATE",
                     "PERMISSION_DENIED", "UNAUTHENTICATED"):
             return RegistryError(f"registry {self.display_uri}: {message}")
-        answered = re.search(r"too many (\d{3}) error responses", text)
-        if answered:  # the server answered, with errors (a 500 while its database is down, a proxy's 503)
-            return RegistryUnavailable(f"registry {self.display_uri} answers HTTP {answered.group(1)} (a server error)")
+        # The server answered, with errors (a 500 while its database is down, a proxy's 503): up but failing, not
+        # "unreachable". MLflow up to 3.17 gave up on the status without retries ("too many 500 error responses");
+        # 3.18 passes the answer on: a body of text as "failed with error code 503", a JSON one as a RestException
+        # carrying the server's own error (its status is not kept).
+        answered = re.search(r"too many (\d{3}) error responses|failed with error code (\d{3})", text)
+        if answered:
+            status = answered.group(1) or answered.group(2)
+            kind = "a server error" if status >= "500" else "an error"
+            return RegistryUnavailable(f"registry {self.display_uri} answers HTTP {status} ({kind})")
+        if type(exc).__name__ == "RestException":
+            return RegistryUnavailable(f"registry {self.display_uri} answers with an error: {message}")
         if "Max retries exceeded" in message or "API request to" in message or "Connection" in message \
                 or "timed out" in message.lower() or "Timeout" in message:
             return RegistryUnavailable(f"registry {self.display_uri} is unreachable")
