@@ -250,10 +250,12 @@ async def test_at_80x24_a_failing_gate_is_in_view_and_two_enters_never_force(ws)
         screen = await open_for(app, pilot, "fraud-detector", "versions")
         await until(pilot, lambda: screen.loaded and screen.selected_version() == "4", "versions")
         await pilot.press("P")
-        await until(pilot, lambda: isinstance(app.screen, ActionDialog) and "FAIL metric:auc" in text_of(app),
-                    "the promote dialog with its failing gate in view")
+        # both in view at once, the focus on the name (one check after the gate showed read a frame of the dialog
+        # still laying out, on a loaded box: its title alone)
+        await until(pilot, lambda: isinstance(app.screen, ActionDialog) and app.focused is not None
+                    and app.focused.id == "typed" and "FAIL metric:auc" in (shown := text_of(app))
+                    and "type the model name" in shown, "the promote dialog with its failing gate and the name in view")
         dialog = app.screen
-        assert app.focused.id == "typed" and "type the model name" in text_of(app)
         await pilot.press(*"fraud-detector", "enter")
         await until(pilot, lambda: "a gate failed" in text_of(app), "the refusal in view")
         assert app.focused.id == "cancel" and dialog.query_one("#force", Checkbox).value is False
