@@ -213,7 +213,7 @@ def _kll_error(k: int) -> float:
 def _weights(x: Any) -> tuple[np.ndarray, np.ndarray, int, float, Any]:
     """(items, weights, n, rank error, the Dist itself or None) of a Dist or a serialized sketch (`Dist.union`)."""
     if isinstance(x, Dist):
-        return x.values, np.diff(x.cum, prepend=0.0), x.n, x.eps, x
+        return x.values, x.weights, x.n, x.eps, x
     blob = bytes(x.serialize()) if isinstance(x, kll_floats_sketch) else bytes(x)
     if not blob:
         return np.zeros(0), np.zeros(0), 0, 0.0, None
@@ -370,6 +370,12 @@ class Dist:
         keep = np.minimum(np.searchsorted(self.cum, targets, side="left"), self.values.size - 1)
         keep = keep[np.append(True, keep[1:] != keep[:-1])]  # ascending: each index once
         return Dist(self.values[keep], self.cum[keep], self.n, self.eps + 1.0 / limit)
+
+    @functools.cached_property
+    def weights(self) -> np.ndarray:
+        """Each value's own weight (kept: a rate window's latency is the union of its hours' Dists, and a quiet
+        model's hourly windows share hundreds of hours each: 430,000 differences in a `check` over two months)."""
+        return np.diff(self.cum, prepend=0.0)
 
     @property
     def total(self) -> float:
