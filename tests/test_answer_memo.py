@@ -100,3 +100,37 @@ def test_parquet_names_leave_an_odd_file_to_pyarrow(tmp_path):
     assert parquet_names.names(path) is None
     path.write_bytes(b"PAR1" + b"\x00" * 20 + b"PAR1")
     assert parquet_names.names(path) is None
+
+
+PROBE = """
+import runpy, sys
+sys.argv = ["mlops-console", *sys.argv[1:]]
+try:
+    runpy.run_module("console", run_name="__main__")
+except SystemExit as e:
+    code = e.code
+print("POLARS-LOADED" if "polars" in sys.modules else "NO-POLARS", file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def test_a_check_answered_from_the_kept_answer_says_the_same_without_the_analytics(log):
+    """A second `check` of the same state prints the first one's JSON, history included, and imports no Polars:
+    it asked the Monitor for its history and the registry's state, which imported the analytics (half of a
+    kept answer's second); the evaluated one loads them."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from conftest import SRC
+
+    env = dict(os.environ, PYTHONPATH=SRC, XDG_CACHE_HOME=str(log / "cache"), XDG_STATE_HOME=str(log / "state"))
+    args = ["--config", str(log / "console.toml"), "check", "--all", "--format", "json", "--at", NOW.isoformat()]
+    runs = [subprocess.run([sys.executable, "-c", PROBE, *args], env=env, capture_output=True, text=True, timeout=300)
+            for _ in range(2)]
+    first, again = (json.loads(r.stdout) for r in runs)
+    assert runs[0].returncode == runs[1].returncode and again == first
+    assert first["history"]["from"] == (NOW - timedelta(days=7, microseconds=-1)).isoformat() + "Z"
+    assert len(first["incidents"]) >= 2
+    assert "POLARS-LOADED" in runs[0].stderr and "NO-POLARS" in runs[1].stderr

@@ -122,7 +122,7 @@ def cmd_check(args, cfg: Config) -> int:
     silent = [m for m in svc.never_logged() if m not in unread]  # configured, no row ever: not "0 firing"
     # the history the exit code is about, said as every read command says its window (probe A4: check said none)
     at = svc.clock()
-    history = window_fields(at, at - svc.monitor.history_start(at))
+    history = window_fields(at, at - svc.history_start(at))
     if args.format == "json":
         print(dumps({"at": at.isoformat() + "Z", "history": history, "live": svc.live,
                      "firing": len(firing), "acknowledged": len(acked),

@@ -25,12 +25,11 @@ from console.analytics import health as he
 from console.analytics import incidents as inc
 from console.analytics import quality as qu
 from console.analytics.drift import Reference
-from console.analytics.windows import MIN_BUCKET_ROWS, MIN_DRIFT_ROWS, opt_float, parse_window
+from console.analytics.windows import HISTORY, MIN_BUCKET_ROWS, MIN_DRIFT_ROWS, opt_float, parse_window
 from console.config import AlertRule, ModelConfig
 from console.rollup_paths import FolderFull
 from console.rollup_spec import drift_ready as _drift_ready
 
-HISTORY = "7d"  # the incident history before `--at` unless `--since` says otherwise
 SEGMENT_GAP = 0.15  # a segment this much worse than the model overall is an incident of its own
 FOLD_CHUNK_ROWS = 1_000_000  # the drift rules read a long history in time-ordered chunks of about this many rows
 MIN_LABELS = 200  # labelled rows a quality verdict needs (an 8-point drop is then 2.7 standard errors)

@@ -30,7 +30,7 @@ from console.analytics import health as he
 from console.analytics import quality as qu
 from console.analytics.drift import (Reference, dataset_drift, drift_over_time, histograms, single_column_drift,
                                      thin_window)
-from console.analytics.windows import OVERVIEW_DRIFT_WINDOW, chart_every, format_span, parse_window
+from console.analytics.windows import OVERVIEW_DRIFT_WINDOW, chart_every, format_span, history_start, parse_window
 from console.config import AlertRule, Config, ModelConfig
 from console.incident_rules import HISTORY, MIN_DRIFT_ROWS, SPARSE_REACH, Finding, RuleEvaluator
 from console.rollup_paths import FolderFull
@@ -53,7 +53,6 @@ ROLLUPS_AFTER = 200_000  # `[rollups] min_rows` when a caller passes no Config: 
 REFERENCE_MEMO = "reference-memo"  # in the store folder: the references' sorted values (`rollup_spec.drift_reference`)
 BASELINE = timedelta(days=2)  # accuracy and MAE are compared with the first two days of the history
 DRIFT_EVERY = "3h"
-BEFORE_OLDEST = timedelta(days=30)  # how far before the oldest row a history may start (`history_start`)
 
 
 @dataclass(frozen=True)
@@ -154,20 +153,7 @@ class Monitor:
             return self._sketch_drift
 
     def history_start(self, now: datetime) -> datetime:
-        """`--since`, else HISTORY before `now`; never more than BEFORE_OLDEST before the store's oldest row (its
-        files' spans, `Warehouse.oldest`): every rule's windows and read-backs ran hour by hour from the `--since`
-        asked, so `check --from 1970-01-01` on a month of rows did not end in minutes, for windows that hold no
-        row. A `--since` within that margin is kept as asked (and said so)."""
-        if self.since is None or self.since >= now:
-            return now - parse_window(HISTORY)
-        if self.since < now - BEFORE_OLDEST:
-            try:
-                oldest = self.wh.oldest()
-            except Exception:  # noqa: BLE001 - no bound known: the history asked for, as before
-                oldest = None
-            if oldest is not None and self.since < oldest - BEFORE_OLDEST:
-                return min(oldest - BEFORE_OLDEST, now - parse_window(HISTORY))
-        return self.since
+        return history_start(self.since, now, self.wh.oldest)
 
     # ------------------------------------------------------------------ frames
 

@@ -10,7 +10,7 @@ import dataclasses
 import math
 import re
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 
 # The Overview's DRIFT cell's span (`Monitor._drift_status`), here so that its header and `snapshot` name it
 # without importing the monitor: 6 h, where `drift` reads 24 h by default and `check` each rule's own window.
@@ -18,6 +18,8 @@ from typing import Any
 OVERVIEW_DRIFT_WINDOW = "6h"
 MIN_DRIFT_ROWS = 500  # normed Wasserstein reads sampling noise as drift on a few hundred rows
 MIN_BUCKET_ROWS = 100  # fewer rows than this in a window: its rate is noise, not evidence (the rules, the SLO panel)
+HISTORY = "7d"  # the incident history before `--at` unless `--since` says otherwise
+BEFORE_OLDEST = timedelta(days=30)  # how far before the oldest row a history may start (`history_start`)
 
 _WINDOW = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -34,6 +36,24 @@ def parse_window(text: str | timedelta) -> timedelta:
         raise ValueError(f"expected a window such as 5m, 1h, 6h, 24h or 7d, got {text!r}")
     return timedelta(**{_UNIT[m.group(2)]: int(m.group(1))})
 
+
+
+def history_start(since: datetime | None, now: datetime, oldest: Callable[[], datetime | None]) -> datetime:
+    """`since` (`--since`), else HISTORY before `now`; never more than BEFORE_OLDEST before the store's oldest row
+    (`oldest`: its files' spans, asked only for a `since` that far back): every rule's windows and read-backs ran
+    hour by hour from the `--since` asked, so `check --from 1970-01-01` on a month of rows did not end in minutes,
+    for windows that hold no row. A `since` within that margin is kept as asked (and said so). Here, not on the
+    Monitor: `check` answered from a kept answer says its history without importing the rules' libraries."""
+    if since is None or since >= now:
+        return now - parse_window(HISTORY)
+    if since < now - BEFORE_OLDEST:
+        try:
+            first = oldest()
+        except Exception:  # noqa: BLE001 - no bound known: the history asked for, as before
+            first = None
+        if first is not None and since < first - BEFORE_OLDEST:
+            return min(first - BEFORE_OLDEST, now - parse_window(HISTORY))
+    return since
 
 def polars_every(text: str | timedelta) -> str:
     """The Polars duration string for a window (Polars spells minutes "m" and months "mo")."""
