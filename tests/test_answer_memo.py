@@ -134,3 +134,28 @@ def test_a_check_answered_from_the_kept_answer_says_the_same_without_the_analyti
     assert first["history"]["from"] == (NOW - timedelta(days=7, microseconds=-1)).isoformat() + "Z"
     assert len(first["incidents"]) >= 2
     assert "POLARS-LOADED" in runs[0].stderr and "NO-POLARS" in runs[1].stderr
+
+
+def _report(root: Path, kind: str, at=NOW) -> tuple[dict, Service]:
+    svc = Service(parse_file(root / "console.toml"))
+    svc.refresh()
+    svc.view(at=at.isoformat())
+    return svc.report(kind, "fraud", timedelta(hours=6)), svc
+
+
+@pytest.mark.parametrize("kind", ["health", "quality", "fairness", "cost"])
+def test_a_report_of_the_same_state_is_the_kept_one(log, kind):
+    """`health`, `quality`, `fairness` and `cost` of the same state are answered from the file (no Monitor, so no
+    read and no analytics imported), equal to the one evaluated; another `--at` is evaluated afresh."""
+    first, svc = _report(log, kind)
+    assert svc._monitor is not None
+    again, svc2 = _report(log, kind)
+    assert svc2._monitor is None and svc2._answers().hits == 1 and again == first
+    other, svc3 = _report(log, kind, NOW - timedelta(hours=1))
+    assert svc3._monitor is not None
+    if kind == "health":  # the kept numbers are the rows' own: a hand count of the window's requests
+        rows = pl.read_parquet(log / "logs" / "**" / "*.parquet", hive_partitioning=False)
+        served = rows.filter((pl.col("model") == "fraud") & (pl.col("ts") > NOW - timedelta(hours=6))
+                             & (pl.col("ts") <= NOW) & (pl.col("variant") != "shadow"))
+        assert sum(r["requests"] for r in again["table"]) == served.height > 0
+        assert sum(r["errors"] for r in again["table"]) == served["is_error"].sum()

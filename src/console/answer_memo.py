@@ -1,5 +1,6 @@
 """Whole answers of a monitoring pass kept for one exact state of the store: `check`'s incidents and
-retraining recommendations, the Overview's DRIFT and cost cells. A later process (a cron `check`, a
+retraining recommendations, the Overview's DRIFT and cost cells, `drift`'s report and the `health`, `quality`,
+`fairness` and `cost` reports. A later process (a cron `check`, a
 `snapshot`) asking the same question of the same state answers from the file instead of evaluating every
 rule again (seconds at fleet volumes, of which the answer is a pure function).
 

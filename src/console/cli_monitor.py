@@ -342,18 +342,11 @@ def cmd_report(args, cfg: Config) -> int:
     if (code := _unknown_environment(svc, args)) is not None:
         return code
     span = svc.window_span
-    if args.report == "health":
-        result = svc.health(args.model, span, args.environment)
-    elif args.report == "quality":
-        result = {k: v for k, v in svc.quality(args.model, span, args.environment).items() if k != "joined"}
-    elif args.report == "fairness":
-        result = svc.fairness(args.model, args.environment, span)
-    else:
-        result = svc.cost(args.model, args.environment, span=span)
+    result = svc.report(args.report, args.model, span, args.environment)
     at = svc.clock()
     said = window_fields(at, span)
     data = {"model": args.model, "environment": args.environment, "at": at.isoformat() + "Z",
-            **said, "live": svc.live, **{k: jsonable(v) for k, v in result.items()}}
+            **said, "live": svc.live, **result}
     # the window again, by the same two ends: these held its exclusive start, an instant whose row is not counted
     # (`cost --window 2026-07-04` said `from 2026-07-04T00:00:00Z` over `range: 2026-07-03T23:59:59.999999Z, ...`)
     if "range" in data:
@@ -398,17 +391,10 @@ def _sources_down(svc, model: str, data: dict) -> str | None:
 
 
 def jsonable(value):
-    """Analytics results (dataclasses, Polars frames, lists of them) as plain JSON values; no NaN or Infinity."""
-    from console.analytics.windows import to_jsonable
+    """Analytics results as plain JSON values (`windows.plain_json`); no NaN or Infinity."""
+    from console.analytics.windows import plain_json
 
-    pl = sys.modules.get("polars")  # not imported: no value is a Polars frame (a kept answer needs none)
-    if pl is not None and isinstance(value, pl.DataFrame):
-        return [to_jsonable(r) for r in value.to_dicts()]
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    return to_jsonable(value.to_dict() if hasattr(value, "to_dict") else value)
+    return plain_json(value)
 
 
 def dumps(data) -> str:

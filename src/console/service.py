@@ -538,6 +538,35 @@ class Service:
         `span`: also the spend of the window of that length ending at the view's time (the CLI's --window)."""
         return self.monitor.cost(model, environment, rollups, span)
 
+    def report(self, kind: str, model: str, span: timedelta, environment: str | None = "production") -> dict:
+        """The `health`, `quality`, `fairness` or `cost` report of the window of length `span` ending at the view's
+        time, as the commands print it (plain JSON values), kept for an exact state of the store as `drift_table`
+        is (`answer_memo`): a script asking again of the same rows answered in 2-3 s at 1M rows, its reads and
+        the analytics' imports all made again. A fresh one is made JSON first, so both print the same."""
+        import json
+
+        from console.analytics.windows import plain_json
+        from console.answer_memo import plain
+
+        what = f"report {kind}"
+        kept = self._answers().get(self._answer_key(what, model, str(span), environment))
+        if kept is not None:
+            return kept
+        if kind == "health":
+            result = self.health(model, span, environment)
+        elif kind == "quality":  # the joined rows stay behind (the screens' label table)
+            result = {k: v for k, v in self.quality(model, span, environment).items() if k != "joined"}
+        elif kind == "fairness":
+            result = self.fairness(model, environment, span)
+        elif kind == "cost":
+            result = self.cost(model, environment, span=span)
+        else:
+            raise ValueError(f"no such report: {kind}")
+        data = json.loads(json.dumps(plain_json(result), default=lambda v: _plain_or_text(plain, v), allow_nan=False))
+        # keyed again on the state after the read (its catch-up may have built rollup hours), as `drift_table`
+        self._answers().put(self._answer_key(what, model, str(span), environment), data)
+        return data
+
     def models(self) -> list[str]:
         return self.warehouse.models()
 
@@ -918,3 +947,12 @@ class _OnFirstUse:
 
 def _num(value) -> float | None:
     return None if value is None else float(value)
+
+
+def _plain_or_text(plain, value):
+    """A value JSON cannot take, as the commands printed it before their reports were kept: NumPy's as numbers,
+    anything else as its text."""
+    try:
+        return plain(value)
+    except TypeError:
+        return str(value)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import sys
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 
@@ -137,6 +138,19 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [to_jsonable(v) for v in value]
     return value
+
+
+def plain_json(value: Any) -> Any:
+    """Analytics results (dataclasses, Polars frames, lists of them) as plain JSON values; no NaN or Infinity.
+    Polars is not imported for it: a frame can only come from a process that has it (a kept answer needs none)."""
+    pl = sys.modules.get("polars")
+    if pl is not None and isinstance(value, pl.DataFrame):
+        return [to_jsonable(r) for r in value.to_dicts()]
+    if isinstance(value, dict):
+        return {str(k): plain_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_json(v) for v in value]
+    return to_jsonable(value.to_dict() if hasattr(value, "to_dict") else value)
 
 
 class JsonResult:
