@@ -38,7 +38,6 @@ def parse_window(text: str | timedelta) -> timedelta:
     return timedelta(**{_UNIT[m.group(2)]: int(m.group(1))})
 
 
-
 def history_start(since: datetime | None, now: datetime, oldest: Callable[[], datetime | None]) -> datetime:
     """`since` (`--since`), else HISTORY before `now`; never more than BEFORE_OLDEST before the store's oldest row
     (`oldest`: its files' spans, asked only for a `since` that far back): every rule's windows and read-backs ran
@@ -55,6 +54,7 @@ def history_start(since: datetime | None, now: datetime, oldest: Callable[[], da
         if first is not None and since < first - BEFORE_OLDEST:
             return min(first - BEFORE_OLDEST, now - parse_window(HISTORY))
     return since
+
 
 def polars_every(text: str | timedelta) -> str:
     """The Polars duration string for a window (Polars spells minutes "m" and months "mo")."""
