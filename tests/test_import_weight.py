@@ -129,6 +129,20 @@ def test_a_kept_answer_over_a_tailed_log_imports_neither_polars_nor_pyarrow(tmp_
         assert _heavy(again, ("polars", "pyarrow", "numpy")) == [], command
     assert sum(m["requests"] for m in json.loads(out)["models"]) == sum(
         START + timedelta(minutes=3 * 899) - timedelta(hours=24) < START + timedelta(minutes=3 * i) for i in range(900))
+    # `check` (its accuracy rule has no label: it asked the Monitor whether the registry was down, and for its
+    # history) and the four reports (evaluated on every call) imported the analytics again before 2026-12-07
+    for command in (["check", "--all"], ["health", "fraud"], ["quality", "fraud"], ["fairness", "fraud"],
+                    ["cost", "fraud"]):
+        rc, first, out = _run(tmp_path, "--at", at, *command, "--format", "json")
+        assert rc in (0, 1) and ("polars" in first or command[0] == "check"), command  # `snapshot` kept its findings
+        rc2, again, out2 = _run(tmp_path, "--at", at, *command, "--format", "json")
+        assert (rc2, out2) == (rc, out)
+        assert _heavy(again, ("polars", "pyarrow", "numpy")) == [], command
+        if command[0] == "check":
+            assert any(f["kind"] == "accuracy_drop" and f["state"] == "insufficient data"
+                       for f in json.loads(out)["incidents"])
+        if command[0] == "health":  # the hand count of the last hour's requests (one every 3 minutes)
+            assert sum(r["requests"] for r in json.loads(out)["table"]) == 20
 
 
 def test_asking_whether_a_merge_is_due_imports_no_pyarrow(tmp_path):
