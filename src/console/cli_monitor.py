@@ -390,16 +390,11 @@ def _sources_down(svc, model: str, data: dict) -> str | None:
     return down
 
 
-def jsonable(value):
-    """Analytics results as plain JSON values (`windows.plain_json`); no NaN or Infinity."""
-    from console.analytics.windows import plain_json
-
-    return plain_json(value)
-
-
 def dumps(data) -> str:
     """JSON for stdout: strict (a non-finite number is a bug, not output), text escaped as JSON does."""
-    return json.dumps(jsonable(data), indent=2, default=str, allow_nan=False)
+    from console.analytics.windows import plain_json
+
+    return json.dumps(plain_json(data), indent=2, default=str, allow_nan=False)
 
 
 def render_text(data: dict) -> str:

@@ -509,16 +509,21 @@ class Service:
 
         from console.answer_memo import plain
 
-        what = "drift trend" if trend else "drift"
-        key = self._answer_key(what, model, str(window), exact, environment)
-        kept = self._answers().get(key)
+        def make() -> dict:
+            rep = self.drift(model, window, environment, series=trend, exact=exact)
+            return json.loads(json.dumps(rep.to_dict(trend=trend), default=plain))
+
+        return self._kept("drift trend" if trend else "drift", (model, str(window), exact, environment), make)
+
+    def _kept(self, what: str, params: tuple, make) -> dict:
+        """The answer to `what` kept for this exact state of the store (`answer_memo`), else `make()`'s, kept: keyed
+        again on the state after it (its catch-up may have built rollup hours), as `_rule_pass` does: under the key
+        before it the next process, which sees those hours, would never find it."""
+        kept = self._answers().get(self._answer_key(what, *params))
         if kept is not None:
             return kept
-        rep = self.drift(model, window, environment, series=trend, exact=exact)
-        data = json.loads(json.dumps(rep.to_dict(trend=trend), default=plain))
-        # keyed again, on the state after the read (its catch-up may have built rollup hours), as `_rule_pass`
-        # does: under `key` the next process, which sees those hours, would never find it
-        self._answers().put(self._answer_key(what, model, str(window), exact, environment), data)
+        data = make()
+        self._answers().put(self._answer_key(what, *params), data)
         return data
 
     def health(self, model: str, window: str | timedelta = "1h", environment: str | None = "production") -> dict:
@@ -548,24 +553,21 @@ class Service:
         from console.analytics.windows import plain_json
         from console.answer_memo import plain
 
-        what = f"report {kind}"
-        kept = self._answers().get(self._answer_key(what, model, str(span), environment))
-        if kept is not None:
-            return kept
-        if kind == "health":
-            result = self.health(model, span, environment)
-        elif kind == "quality":  # the joined rows stay behind (the screens' label table)
-            result = {k: v for k, v in self.quality(model, span, environment).items() if k != "joined"}
-        elif kind == "fairness":
-            result = self.fairness(model, environment, span)
-        elif kind == "cost":
-            result = self.cost(model, environment, span=span)
-        else:
-            raise ValueError(f"no such report: {kind}")
-        data = json.loads(json.dumps(plain_json(result), default=lambda v: _plain_or_text(plain, v), allow_nan=False))
-        # keyed again on the state after the read (its catch-up may have built rollup hours), as `drift_table`
-        self._answers().put(self._answer_key(what, model, str(span), environment), data)
-        return data
+        def make() -> dict:
+            if kind == "health":
+                result = self.health(model, span, environment)
+            elif kind == "quality":  # the joined rows stay behind (the screens' label table)
+                result = {k: v for k, v in self.quality(model, span, environment).items() if k != "joined"}
+            elif kind == "fairness":
+                result = self.fairness(model, environment, span)
+            elif kind == "cost":
+                result = self.cost(model, environment, span=span)
+            else:
+                raise ValueError(f"no such report: {kind}")
+            return json.loads(json.dumps(plain_json(result), default=lambda v: _plain_or_text(plain, v),
+                                         allow_nan=False))
+
+        return self._kept(f"report {kind}", (model, str(span), environment), make)
 
     def models(self) -> list[str]:
         return self.warehouse.models()
