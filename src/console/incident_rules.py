@@ -277,6 +277,7 @@ class RuleEvaluator:
             back = rr.RollupRules(self.mon, src.model, start, end, labels=src.labels, drift=bool(src.features),
                                   load=False)
             back.grid_since, back.grid_until, back.memo = src.grid_since, src.grid_until, src.memo
+            back.share_fetched(src)
             back.load()
             backs[key] = (back, {})
         back, drifts = backs[key]
