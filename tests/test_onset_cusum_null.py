@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 from scipy.stats import kstwobign
 
-from console.incident_rules import _change_point
+from console.analytics.change_point import change_point
 
 T0 = datetime(2026, 7, 1)
 HI = T0 + timedelta(days=1)
@@ -48,7 +48,7 @@ def _shifted(rng, seconds: int, per: int, at: int, before: float = 0.01, after: 
 def test_stationary_series_seldom_get_a_change_point():
     false, total = {}, 0
     for kind, n, per, rate in NULLS:
-        got = [_change_point(_stationary(np.random.default_rng(seed), kind, n, per, rate), "v", T0, HI)
+        got = [change_point(_stationary(np.random.default_rng(seed), kind, n, per, rate), "v", T0, HI)
                for seed in range(250)]
         false[(kind, n, per, rate)] = sum(g != T0 for g in got) / len(got)
         total += sum(g != T0 for g in got)
@@ -76,7 +76,7 @@ def test_the_decision_is_the_kolmogorov_tail_of_the_largest_excursion():
             continue  # on the boundary: either answer
         shift = bool(p < ALPHA)
         seen[shift] += 1
-        assert _change_point(part, "v", T0, HI) == (ts[k + 1] if shift else T0), (seed, p)
+        assert change_point(part, "v", T0, HI) == (ts[k + 1] if shift else T0), (seed, p)
     assert min(seen.values()) >= 20, seen  # both answers were checked
 
 
@@ -85,7 +85,7 @@ def test_the_decision_is_the_kolmogorov_tail_of_the_largest_excursion():
 def test_a_real_shift_is_still_found_at_its_instant(seconds, per, at, exact):
     """Errors from 1 % to 20 % at second `at`: a shift in every seed, at the planted instant. The largest excursion's
     point is an estimate: with 5 rows an instant it is that instant or one of the 3 around it in 9 seeds in 10."""
-    onsets = [_change_point(_shifted(np.random.default_rng(seed), seconds, per, at), "v", T0, HI) for seed in range(100)]
+    onsets = [change_point(_shifted(np.random.default_rng(seed), seconds, per, at), "v", T0, HI) for seed in range(100)]
     assert all(o != T0 for o in onsets)
     off = [abs((o - T0).total_seconds() - at) for o in onsets]
     assert sum(d <= (0 if exact == 1.0 else 3) for d in off) >= exact * len(onsets), sorted(off)
@@ -97,4 +97,4 @@ def test_values_past_a_floats_range_are_no_shift():
     series' second row. Nothing can be said: the first breaching window's start."""
     ts = [T0 + timedelta(seconds=s) for s in range(200)]
     v = [1e308 if s % 2 else 1.7e308 for s in range(200)]
-    assert _change_point(pl.DataFrame({"ts": ts, "v": v}), "v", T0, HI) == T0
+    assert change_point(pl.DataFrame({"ts": ts, "v": v}), "v", T0, HI) == T0

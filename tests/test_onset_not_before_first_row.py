@@ -1,6 +1,6 @@
 """An incident's onset is never before the log's first row. A model whose log starts already failing (or already
 drifted) breaches in its first window with evidence, and with no change point inside it the onset was that window's
-start (rates: `_change_point`'s fallback) or the grid point before it (drift): 06:00 for a log starting at 06:20, 12:00
+start (rates: `change_point`'s fallback) or the grid point before it (drift): 06:00 for a log starting at 06:20, 12:00
 for one starting at 13:20, a time no row was logged at. The onset is now the first row of evidence, on the raw path
 and from rollups. Hand-placed first rows; the onsets checked against them."""
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 
-from console.incident_rules import _change_point
+from console.analytics.change_point import change_point
 
 T0 = datetime(2026, 7, 1)
 
@@ -22,7 +22,7 @@ def test_rows_of_one_instant_in_any_order_give_one_onset_the_planted_one():
     ts = [T0 + timedelta(seconds=s) for s in range(40) for _ in range(10)]
     v = [float(rng.random() < (0.7 if s >= 20 else 0.1)) for s in range(40) for _ in range(10)]
     history = pl.DataFrame({"ts": ts, "v": v})
-    onsets = {_change_point(history.sample(fraction=1.0, shuffle=True, seed=seed), "v", T0, T0 + timedelta(minutes=5))
+    onsets = {change_point(history.sample(fraction=1.0, shuffle=True, seed=seed), "v", T0, T0 + timedelta(minutes=5))
               for seed in range(30)}
     assert onsets == {T0 + timedelta(seconds=20)}
 
@@ -34,5 +34,5 @@ def test_distinct_instants_keep_the_row_by_row_change_point():
     v = [float(rng.random() < (0.8 if i >= 250 else 0.05)) for i in range(400)]
     s = np.cumsum(np.array(v) - np.mean(v))
     k = int(np.argmax(np.abs(s)))  # the hand computation
-    got = _change_point(pl.DataFrame({"ts": ts, "v": v}).reverse(), "v", T0, T0 + timedelta(minutes=5))
+    got = change_point(pl.DataFrame({"ts": ts, "v": v}).reverse(), "v", T0, T0 + timedelta(minutes=5))
     assert got == ts[k + 1]

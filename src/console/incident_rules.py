@@ -16,7 +16,6 @@ from console import rollup_spec
 from console.analytics import alerts as al
 from console.analytics import burn_rule as br
 from console.analytics import cost as co
-from console.analytics import drift_onset as do
 from console.analytics import drift_windows as dw
 from console.analytics import evidence as ev
 from console.analytics.findings import Finding, incident_id
@@ -27,22 +26,19 @@ from console.analytics import quality as qu
 from console.analytics.drift import Reference
 from console.analytics.windows import HISTORY, MIN_BUCKET_ROWS, MIN_DRIFT_ROWS, opt_float, parse_window
 from console.config import AlertRule, ModelConfig
+from console.incident_onsets import DRIFT_METRICS, DRIFT_MIN_SPAN, MIN_LABELS, Onsets
 from console.rollup_paths import FolderFull
 from console.rollup_spec import drift_ready as _drift_ready
 
 SEGMENT_GAP = 0.15  # a segment this much worse than the model overall is an incident of its own
 FOLD_CHUNK_ROWS = 1_000_000  # the drift rules read a long history in time-ordered chunks of about this many rows
-MIN_LABELS = 200  # labelled rows a quality verdict needs (an 8-point drop is then 2.7 standard errors)
 MIN_COST_ROWS = 50  # requests on each side of a version or prompt change before a cost ratio is evidence
 MIN_SEGMENT_LABELS = 200  # labelled rows a segment needs before it can be an incident
 DRIFT_STEP = timedelta(hours=3)  # drift verdicts at most every 3 h (each costs a full drift test)
 SPARSE_REACH = timedelta(days=90)  # how far back a model too quiet for a verdict in its history may reach, and
 # how far back the rules look for the onset of an incident already breaching at the history's start (`_look_back`)
 SPARSE_METRICS = ("p95_ms", "error_rate", "burn_rate", "refusal_rate", "accuracy_drop", "mae_increase")
-DRIFT_MIN_SPAN = "6h"  # a drift window is at least this long (and at least MIN_DRIFT_ROWS rows)
-DEPARTED = "departed-1"  # the memo kind of a drift onset (`_departed`): bump when `drift_onset` changes meaning
 SUSPECT_LOOKBACK = "24h"  # changes this long before the evidence can be suspects
-DRIFT_METRICS = ("drift_share", "feature_drift")
 RETRAIN_METRICS = ("drift_share", "feature_drift", "accuracy_drop", "mae_increase")
 QUALITY_METRICS = ("accuracy_drop", "mae_increase")  # labelled: their evidence comes as the labels land
 RETRAIN_AFTER = 3  # windows in a row before retraining is recommended
@@ -52,7 +48,8 @@ RETRAIN_COOLDOWN = "24h"
 LOOK_BACK_METRICS = ("p95_ms", "error_rate", "burn_rate", "refusal_rate", "accuracy_drop", "mae_increase", "cost_budget_share",
                      *DRIFT_METRICS)
 
-class RuleEvaluator:
+
+class RuleEvaluator(Onsets):
     """One Monitor's rule passes: `findings` over some models, and the retraining it recommends."""
 
     def __init__(self, monitor):
@@ -480,7 +477,7 @@ class RuleEvaluator:
                 spans, scored = [(w.lo, w.hi, w.served) for w in windows], drifts[key]
             evals, extra = self._drift_evals(rule, spans, scored)
             extra["step"] = ev.grid_step(span, src.grid_since, src.grid_until, step)  # the grid's, as on the raw path
-            if sparse is None:  # sketch scores: those an incident compares and their bounds cannot order (`_shown`)
+            if sparse is None:  # sketch scores: those an incident compares and their bounds cannot order (`incident_onsets.shown_reports`)
                 extra["exact"] = src.exact_drift(windows)
             return evals, extra
         if metric == "cost_spike":
@@ -734,248 +731,6 @@ class RuleEvaluator:
             self._recommend(model, rule, evals, ctx.now, out[-1].onset)
         return out
 
-    def _detected(self, ctx: "Context", rule: AlertRule, run) -> datetime:
-        """When the evidence was there: the first breaching window's end, or, for a quality rule, when enough of
-        that window's labels had arrived for it to breach (`evidence.breached_at`), if later. A view ends at its
-        `--at` and counts the labels logged by then, so an accuracy incident "detected" at the window's end, on
-        labels logged a day later, was not listed by the view at its detection (`o`, go to detection, landed on
-        "no incidents"); nor is it detected when the window's last label (a correction days later) arrived."""
-        if rule.metric not in ("accuracy_drop", "mae_increase"):
-            return run.onset
-        first = self._first_evidence(ctx, rule, run)[1]
-        if first is not None:
-            return max(run.onset, first[0])
-        rows = he.served(ctx.joined(self.mon)).filter(
-            (pl.col("ts") > run.window_start) & (pl.col("ts") <= run.onset) & pl.col("label").is_not_null())
-        if rule.metric == "accuracy_drop":
-            rows = rows.filter(pl.col("prediction").is_not_null())
-        if not rows.height or "label_ts" not in rows.columns:
-            return run.onset
-        expected = self.mon.expected(ctx.model).get("accuracy" if rule.metric == "accuracy_drop" else "mae")
-        at = ev.breached_at(rows, rule.metric, run.window_start, run.onset, expected, rule.threshold, MIN_LABELS,
-                            op=rule.op) \
-            if expected is not None else None
-        known = at if at is not None else rows["label_ts"].max()  # the labels known now: at the latest, the last
-        return max(run.onset, known) if isinstance(known, datetime) else run.onset
-
-    def _first_evidence(self, ctx: "Context", rule: AlertRule, run) -> tuple[tuple | None, tuple | None]:
-        """(own, first) of a quality run, as the first view to see each window breach sized it
-        (`evidence.first_evidence`), so they hold for every later view. `own` (when, window start): the evidence of
-        the run's first breaching window, where its onset is sought. `first` (when, window start, window end): the
-        window whose evidence came first, which its detection and id keep. They differ when labels landing late
-        make a window before the one a view saw breach first breach too, days later: the run then begins there, and
-        its detection and id taken from that window alone said "detected 20:46" of an incident an 18:00 view had
-        listed, under another id. A window's evidence is never before its end, so the windows after the first are
-        tried only up to the earliest evidence found (a few replays more per run). Made once per run."""
-        key = (rule.name, run.onset)
-        if key not in ctx.first:
-            metric = rule.metric
-            expected = self.mon.expected(ctx.model).get("accuracy" if metric == "accuracy_drop" else "mae")
-            joined = he.served(ctx.joined(self.mon)).filter(pl.col("label").is_not_null())
-            if metric == "accuracy_drop":
-                joined = joined.filter(pl.col("prediction").is_not_null())
-            span = parse_window(rule.window)
-            own = best = None
-            hi, step = run.onset, ctx.step(span)
-            while expected is not None and hi <= ctx.now and (run.end is None or hi < run.end) \
-                    and (best is None or hi < best[0]):
-                got = ev.first_evidence(joined.filter(pl.col("ts") <= hi), metric, hi, span, expected,
-                                        rule.threshold, MIN_LABELS, op=rule.op, hourly=ctx.hourly)
-                own = got if hi == run.onset else own
-                if got is not None and (best is None or got[0] < best[0]):
-                    best = (*got, hi)
-                hi += step
-            ctx.first[key] = (own, best)
-        return ctx.first[key]
-
-    def _first_onset(self, ctx: "Context", rule: AlertRule, run, after: datetime | None) -> datetime | None:
-        """The onset a quality incident's id keeps: the one the first view to list it estimated, in the window
-        whose evidence came first and on the labels logged by then (`_first_evidence`); None when that window is
-        the run's first (the onset shown is that one). Else the onset shown is sought again in the run's first
-        window on the labels the view has (`_estimate`): the demo's fraud drop, listed at 20:43 with its change
-        placed 8 h 47 m before the concept shift on the few labels then logged, shows it at the shift once they
-        have landed, and keeps its id, so an acknowledgement keeps covering it (a9b225b kept that onset shown)."""
-        first = self._first_evidence(ctx, rule, run)[1]
-        if first is None or first[2] == run.onset:
-            return None
-        onset = self._quality_onset(ctx, rule, first[1], first[2], first[:2], None)
-        onset = onset if after is None else max(onset, after)
-        return self._not_before_rows(ctx, first[1], first[2], onset)
-
-    def _onset(self, ctx: "Context", rule: AlertRule, run, extra: dict, after: datetime | None = None,
-               fine: datetime | None = None):
-        """(estimated onset, feature, features by movement, detail): the change point inside the first
-        breaching window and the one before it, from the rows themselves; never before `after`, the evaluation
-        that resolved the rule's previous incident (it saw no breach, so this one began later, and two
-        incidents of a rule keep distinct onsets, hence ids). `fine`: the end of the evaluation before the run, when
-        it had evidence the rule held (`_estimate`)."""
-        onset, feature, first, detail = self._estimate(ctx, rule, run, extra, after, fine)
-        onset = onset if after is None else max(onset, after)
-        return self._not_before_rows(ctx, run.window_start, run.onset, onset), feature, first, detail
-
-    def _not_before_rows(self, ctx: "Context", lo: datetime, hi: datetime, onset: datetime) -> datetime:
-        """`onset`, or the first row of evidence after it when no row was logged between the start of the window
-        before the first breaching one and it: a log that starts already failing (or drifted) has no change point,
-        and its onset was the first breaching window's start, or the grid point before it, a time before any row.
-        The rows held (`ctx.preds`: the raw path's history, the rollup path's onset reads) answer; a drift rule from
-        rollups holds none, and asks the store (`Warehouse.first_seen`, one query)."""
-        prev = lo - (hi - lo)
-        if onset > hi or onset <= prev:
-            return onset
-        rows = ctx.preds
-        held = he.served(rows).filter((pl.col("ts") > prev) & (pl.col("ts") <= hi))["ts"] \
-            if rows.height and "ts" in rows.columns else None
-        if held is not None and held.len():
-            first = held.min()
-        else:
-            first = self.mon.wh.first_seen(ctx.model, prev, hi, "production")
-        return first if first is not None and first > onset else onset
-
-    def _estimate(self, ctx: "Context", rule: AlertRule, run, extra: dict, after: datetime | None,
-                  fine: datetime | None = None):
-        lo, hi = run.window_start, run.onset
-        prev = lo - (hi - lo)
-        feature, first, detail = None, (), ""
-        metric = rule.metric
-        if metric in DRIFT_METRICS and "drift" in extra:
-            reports = extra["drift"]
-            shown = _shown(reports, extra.get("exact"))
-            ds_first = shown(hi)
-            peak = max((e for e in reports if hi <= e and (run.end is None or e <= run.end)),
-                       key=lambda e: reports[e].share, default=hi)
-            peak_ds = shown(peak)
-            ranked = ev.moved([c for c in (peak_ds.columns if peak_ds else ()) if c.drifted])
-            crossing = [c.column for c in (ds_first.columns if ds_first else ()) if c.drifted]
-            first_cross = sorted(crossing, key=lambda c: -dict(ev.moved(ds_first.columns)).get(c, 0.0))
-            first = tuple(dict.fromkeys([f for f, _ in ranked] + first_cross))
-            if ranked:
-                feature = ranked[0][0]
-                detail = f"; moved most: {', '.join(f'{f} {m:.1f}x' for f, m in ranked[:3])}"
-                if first_cross:
-                    detail += f"; first to cross: {first_cross[0]}"
-            if feature is not None and ds_first is not None:  # the feature that moved most may have moved
-                lo, hi = self._drift_began(reports, feature, lo, hi, after, shown)  # before others joined it past the share
-            # where the feature that moved most departed from its own hours of the day before (`_departed`); when
-            # no such change stands out, the evaluation before did not see it, so the grid point before `hi`, also
-            # when the first breach is the latest window, which ends at the view's end: neither moves with `--at`
-            before = ev.grid_before(hi, extra["step"]) if "step" in extra else lo
-            onset = max(lo, before)
-            watched = rule.feature if metric == "feature_drift" and rule.feature else feature  # a one-feature rule's own
-            if watched is not None and "step" in extra:
-                onset = self._departed(ctx, rule, watched, before, hi, onset)
-            return onset, feature, first, detail
-        if metric in ("accuracy_drop", "mae_increase"):
-            own, earliest = self._first_evidence(ctx, rule, run)  # a window before the first listed breaching
-            seen = own if earliest is None or earliest[2] == hi else None  # later: sought on the labels now known
-            return self._quality_onset(ctx, rule, lo, hi, seen, fine), feature, first, detail
-        if metric in ("p95_ms", "error_rate", "burn_rate", "refusal_rate"):
-            col = {"p95_ms": pl.col("latency_ms").cast(pl.Float64), "error_rate": pl.col("is_error").cast(pl.Float64),
-                   "burn_rate": pl.col("is_error").cast(pl.Float64) + (pl.col("latency_ms").cast(pl.Float64)
-                                                                        > ctx.mc.slo.p95_ms).cast(pl.Float64),
-                   "refusal_rate": co.flag("refused")}[metric]
-            part = he.served(ctx.preds).filter((pl.col("ts") > prev) & (pl.col("ts") <= hi)).select("ts", col.alias("v")) \
-                .drop_nulls()
-            return _change_point(part, "v", lo, hi, prev), feature, first, detail
-        if metric == "cost_budget_share":  # the forecast crossed the budget at the first breaching evaluation
-            return hi, feature, first, detail
-        return lo, feature, first, detail
-
-    def _quality_onset(self, ctx: "Context", rule: AlertRule, lo: datetime, hi: datetime, seen: tuple | None,
-                       fine: datetime | None) -> datetime:
-        """The change point of an accuracy or MAE run whose first breaching window ends at `hi`: in the labels and
-        the window (`seen`: when, start) the first view to see that window breach had, so it holds for later ones."""
-        prev = lo - (hi - lo)
-        labelled = he.served(ctx.joined(self.mon)).filter(pl.col("label").is_not_null())
-        if seen is not None:
-            lo, prev = seen[1], seen[1] - (hi - seen[1])
-            if "label_ts" in labelled.columns:
-                labelled = labelled.filter(pl.col("label_ts").is_null() | (pl.col("label_ts") <= seen[0]))
-        labelled = labelled.filter((pl.col("ts") > prev) & (pl.col("ts") <= hi))
-        part = labelled.select("ts", ev.labelled_value(rule.metric).alias("v")).drop_nulls()
-        return self._after_fine(ctx, rule, _change_point(part, "v", lo, hi, prev), lo, hi, fine)
-
-    def _departed(self, ctx: "Context", rule: AlertRule, feature: str, before: datetime, hi: datetime,
-                  fallback: datetime) -> datetime:
-        """A drift incident's onset: the hour from which `feature` (the one that moved most) departed, the CUSUM
-        change point (`_change_point`, its null test included) of its rows' departures from the baseline of their
-        own hour of the day (`drift_onset.departures`), over the window before the first breach (from `before`, the
-        grid point before the first breaching window's end `hi`, back a span) up to `hi`, the day before that
-        window the baseline. The evaluations alone placed it at `before`: with a 24 h rule the first breach comes
-        up to a day after a shift (half a window of shifted rows may not cross), so the onset was half a day late;
-        a change point on raw values placed it at a daily rhythm's peak. The onset falls on an hour's start, and
-        every input is fixed once the first breach is a closed window, so it does not move with `--at`. Both
-        paths read the same narrow raw rows (`ts`, `variant`, the feature), so they agree. `fallback` (`before`)
-        when no change stands out: a gradual drift, a shift older than the window before, too few rows."""
-        ref = self.mon.reference(ctx.model)
-        col = ref.columns.get(feature) if ref is not None else None
-        if col is None:
-            return fallback
-        span = max(parse_window(rule.window), parse_window(DRIFT_MIN_SPAN))
-        start = (before - span).replace(minute=0, second=0, microsecond=0)
-        lo = start - do.DAY - timedelta(microseconds=1)
-        # a function of closed hours' rows: kept beside the rollups (`rule_memo`), so a pass at a new `--at`
-        # does not read and score ~60 h of the feature again for every drift incident
-        kept = ctx.rollups
-        key = kept.hours_key(DEPARTED, lo, hi, feature, rule.window, fallback, kept.drift_fingerprint()) \
-            if kept is not None else None
-        found = kept.memo.get(key) if key is not None else None
-        if found is not None:
-            return datetime.fromisoformat(found)
-        rows = self.mon.typed_rows(ctx.model, lo, hi, "production", columns=["ts", "variant", feature])
-        rows = _drift_ready(he.served(rows).select("ts", feature))
-        part = do.departures(rows, col, feature, start, hi)
-        onset = _change_point(part, "v", fallback, hi, start, located=True)
-        if key is not None:
-            kept.memo.put(key, onset.isoformat())
-        return onset
-
-    def _after_fine(self, ctx: "Context", rule: AlertRule, onset: datetime, lo: datetime, hi: datetime,
-                    fine: datetime | None) -> datetime:
-        """A quality onset with no shift found (`onset` is the window's start `lo`), moved to the first row after
-        `fine` (the evaluation before the run, which found the rule held) when the first breaching window's own
-        span holds no row up to `fine`: every row it held by then was judged fine, so the change shows first in
-        a row after it. A nightly batch's first bad night, its labels late, breached in a window grown back into
-        the night before (too few of its own labels yet for the change point to find it), and its onset was
-        that night's 200th label back; or the window's start, a day before the batch. A source logging through
-        the span keeps the window's start (its span holds rows before `fine`)."""
-        if fine is None or onset != lo or fine <= lo:
-            return onset
-        rows = he.served(ctx.joined(self.mon)).select("ts")
-        span = parse_window(rule.window)
-        if rows.filter((pl.col("ts") > hi - span) & (pl.col("ts") <= fine)).height:
-            return onset
-        after = rows.filter((pl.col("ts") > fine) & (pl.col("ts") <= hi))["ts"].min()
-        return after if isinstance(after, datetime) else onset
-
-    @staticmethod
-    def _drift_began(reports: dict, feature: str, lo: datetime, hi: datetime,
-                     after: datetime | None = None, shown=None) -> tuple[datetime, datetime]:
-        """(start, end) of the earliest evaluation, in an unbroken stretch back from the first breaching one,
-        in which `feature` had drifted at least half as far as it had then: a prompt that triples input
-        tokens drifts that one feature at once, and the dataset share crosses only when noise in a second
-        feature joins it a day later, so the incident starts (and its suspects are sought) at the first.
-        The stretch ends at `after` (the evaluation that resolved the rule's previous incident).
-        Sketch scores (the rollups') compare by their bounds (`evidence.moved_range`): a comparison the bounds
-        cannot settle is made on the exact score (`shown`), so the onset does not move between two builds of the
-        same rollups (KLL compacts with random bits), and an evaluation read exactly costs only then."""
-        shown = shown or _shown(reports, None)
-        size = dict(ev.moved([c for c in shown(hi, feature).columns if c.drifted])).get(feature)  # exact
-        if not size:
-            return lo, hi
-        span = hi - lo
-        for end in sorted((e for e in reports if e < hi and (after is None or e > after)), reverse=True):
-            c = next((c for c in reports[end].columns if c.column == feature and c.drifted), None)
-            if c is None:  # the verdicts are settled (a borderline one was scored exactly): it had not drifted
-                break
-            least, most = ev.moved_range(c)
-            if least < size / 2 <= most:
-                c = next((c for c in shown(end, feature).columns if c.column == feature and c.drifted), None)
-                least = dict(ev.moved([c])).get(feature, 0.0) if c is not None else 0.0
-            if least < size / 2:
-                break
-            lo, hi = end - span, end
-        return lo, hi
-
     def _suspects(self, ctx: "Context", state, onset: datetime, detected: datetime) -> tuple:
         """Changes before the evidence (up to when it was detected), closest to the onset first, each with
         the time between it and the onset."""
@@ -1188,37 +943,6 @@ def _listed(run, extra: dict) -> bool:
     return mark is None or run.end is None or run.end > mark
 
 
-def _shown(reports: dict, exact=None):
-    """`(end, feature=None) -> DatasetDrift`: the drift report of the window ending at `end` as an incident shows
-    it. On the rollup path (`exact`: `RollupRules.exact_drift`) a sketch score is random within its bound (KLL
-    compacts with random bits), so what the incident takes from comparing scores could differ between two builds
-    of the same rollups: `feature` is scored exactly (the size `_drift_began` compares others with); without one,
-    the drifted columns whose bounds overlap another drifted column's (`evidence.moved_range`: an order the bounds
-    cannot settle, which names the feature that moved most and orders `first_drifted`). The verdicts and the share
-    stay the report's (a borderline verdict was settled exactly already); the raw path's reports are exact."""
-    def view(end: datetime, feature: str | None = None):
-        ds = reports.get(end)
-        if ds is None or exact is None:
-            return ds
-        cols, changed = list(ds.columns), False
-        while True:  # a column scored exactly lies within its old bounds: one round, unless a bound was wrong
-            drifted = [c for c in cols if c.drifted]
-            ranges = {c.column: ev.moved_range(c) for c in drifted}
-            unsettled = [f for f, (a, b) in ranges.items() if a != b]  # a sketch score (an exact one is a point)
-            todo = [f for f in unsettled if f == feature] if feature is not None else [
-                f for f in unsettled if any(g != f and ranges[f][0] <= b and a <= ranges[f][1]
-                                            for g, (a, b) in ranges.items())]
-            done = exact(end, todo) if todo else {}
-            if not done:
-                break
-            cols, changed = [done.get(c.column, c) for c in cols], True
-            if feature is not None:
-                break
-        return replace(ds, columns=tuple(cols)) if changed else ds
-
-    return view
-
-
 # A rate rule (p95, error rate, burn, refusals) is evaluated every quarter of its window over any history, never
 # on a step widened to keep ~168 windows (as drift's is): a wide step left a 1 h rule's windows one hour in six
 # over a month, and a 45-minute outage between them was never seen (alert probe, ws4). Its windows are cheap to
@@ -1248,81 +972,12 @@ def _p95_bounds(part: pl.DataFrame) -> tuple[float | None, float | None]:
     return (None, None) if ranks is None else (float(lat[ranks[0]]), float(lat[ranks[1]]))
 
 
-# A shift the CUSUM finds counts when so large an excursion has a chance under SHIFT_ALPHA without one. Its null is
-# that of the largest excursion over every split point, not of a t at one chosen beforehand: the old test (the
-# means before and after the excursion's point, t >= 3, "p < 0.003" for one point) passed a stationary series' noise
-# about one time in 22 (4.6 % of 24,000 seeded series; now 0.1 %), and a log failing at one rate from its first row
-# got its onset at 00:42:54, hence its id, from noise.
-SHIFT_ALPHA = 0.003
-
-
-def _bridge_sf(x: float) -> float:
-    """P(sup |B| > x) for a Brownian bridge B (the Kolmogorov distribution's tail, scipy's `kstwobign.sf`, without
-    importing scipy: a second on a command's path): 2 sum_j (-1)^(j-1) exp(-2 j^2 x^2), which converges fast for x
-    past 1; below it, 1 - the CDF's theta series sqrt(2 pi)/x sum_j exp(-(2j-1)^2 pi^2 / (8 x^2))."""
-    import math
-
-    if x <= 0:
-        return 1.0
-    if x < 1:
-        cdf = math.sqrt(2 * math.pi) / x * sum(math.exp(-(2 * j - 1) ** 2 * math.pi ** 2 / (8 * x * x))
-                                               for j in range(1, 8))
-        return 1.0 - cdf
-    return max(0.0, 2 * sum((-1) ** (j - 1) * math.exp(-2 * j * j * x * x) for j in range(1, 20)))
-
-
 def _no_refusals(mc: ModelConfig) -> str:
     """Why a refusal rule has no evidence: only an LLM's `refused` column is read (`Monitor.attributes`), so on a
     model of another task the rule cannot fire whatever its log holds; it used to say the log had no such column."""
     if mc.task != "llm":
         return f'refusal_rate reads the refused column of an llm model; this model\'s task is "{mc.task}"'
     return "no refused column in the log"
-
-
-def _change_point(part: pl.DataFrame, col: str, lo: datetime, hi: datetime, earliest: datetime | None = None,
-                  located: bool = False) -> datetime:
-    """Where the mean of `col` shifts (the largest cumulative-sum excursion, CUSUM), clamped to (earliest, hi]: the
-    rows given start in the window before the first breaching one (`earliest`), which a change late in it did not yet
-    breach (it was clamped to `lo`, the next window's start: a switch at 10:47 had its burn onset at 11:00);
-    the first breaching window's start when there are too few rows to say, or when the excursion is one a series
-    without a shift makes (a level held since before the window: the CUSUM's largest excursion of a stationary
-    series falls anywhere, and seven models breaching alike from their first row got onsets hours apart).
-    That is the classical CUSUM test: max |S_k| / (sd * sqrt(n)), S the cumulative sum of the values less their
-    mean and sd the series' own spread, is without a shift the supremum of a Brownian bridge's |B| (Kolmogorov's
-    distribution) and a shift is one only if that tail is under `SHIFT_ALPHA`. Read at fewer points (the instants'
-    ends), the excursion only comes out smaller; over seeded series of 0/1 errors, latencies and ties the rate of
-    false shifts was SHIFT_ALPHA or less (0.1 % overall, under it on few rows: tests/test_onset_cusum_null.py).
-    The change falls between two instants, never among rows of one instant (a second-resolution log's, a batch's):
-    the excursion is read where an instant's rows end, so the order such rows come in (a sort's ties, the raw and
-    the rollup path read them apart) does not move the onset; it did, by one instant, and so an incident's id.
-    `located`: once the test finds a shift, place it where the standardised excursion |S_k| / sqrt(k (n - k) / n)
-    peaks (the step's maximum-likelihood place), not the raw one: the raw excursion leans to the middle, and a
-    drift's departures, a +10 sd shift over the last 3 h of 36, had their onset at 19:00 for 21:00 (two hours of
-    noise above the series' mean). Drift onsets only (`_departed`): the rate and quality onsets keep theirs."""
-    part = part.sort("ts", col)
-    if part.height < 20:
-        return lo
-    v = part[col].cast(pl.Float64).to_numpy()
-    import numpy as np
-
-    s = np.cumsum(v - v.mean())
-    ts = part["ts"].to_numpy()
-    ends = np.flatnonzero(np.r_[ts[1:] != ts[:-1], True])  # each instant's last row
-    k = int(ends[np.argmax(np.abs(s[ends]))])
-    if k + 1 >= v.size:
-        return lo
-    # the series' own spread (pooled), not each side's: seven rows without an error after a hundred with one in
-    # ten are no shift, though their variance is nil
-    spread = float(v.std(ddof=1)) * np.sqrt(v.size)
-    # a spread that is not a number (values summing past a float's range: a test's 1e308 ms latencies) tells
-    # nothing: NaN compared as no tail at all, and a shift was taken from it
-    if not np.isfinite(spread) or spread == 0 or _bridge_sf(abs(float(s[k])) / spread) >= SHIFT_ALPHA:
-        return lo
-    if located:
-        rows = ends[:-1] + 1.0  # rows up to each instant's end, the last instant (no rows after it) left out
-        k = int(ends[:-1][np.argmax(np.abs(s[ends[:-1]]) / np.sqrt(rows * (v.size - rows) / v.size))])
-    when = part["ts"][k + 1]
-    return min(max(when, lo if earliest is None else earliest), hi)
 
 
 def _duration(d: timedelta) -> str:

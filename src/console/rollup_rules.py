@@ -957,7 +957,7 @@ class RollupRules:
 
     def exact_drift(self, windows: list[Window]):
         """Columns of the drift windows scored exactly, for an incident: `(end, columns) -> {column: ColumnDrift}`
-        of the window ending at `end` (`incident_rules._shown`). The verdicts are settled already (a borderline one
+        of the window ending at `end` (`incident_onsets.shown_reports`). The verdicts are settled already (a borderline one
         was re-scored), but the incident also compares scores: which drifted feature moved most (its `feature`,
         `first_drifted`) and, for its onset, whether that feature had moved at least half as far in the evaluations
         before the first breach (`RuleEvaluator._drift_began`). Sketch scores differ between two builds of the same
