@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import polars as pl
 import pytest
 
-from console import store_rollups as ro
+from console import rollup_summarise as rs
 from console.analytics import quality as qu
 from console.cli import main
 
@@ -66,5 +66,5 @@ def test_each_definition_takes_the_same_label(order):
     raw = qu.join_labels(preds, labels.with_columns(pl.col("label").cast(pl.Float64).alias("label_num")))
     assert dict(raw.select("request_id", "label").iter_rows()) == hand
     # the local engine's and the Spark job's (`spark.rollup_job.label_frame` takes this frame)
-    rolled = ro._labels_frame(labels.to_arrow())
+    rolled = rs._labels_frame(labels.to_arrow())
     assert dict(rolled.select("request_id", "label").iter_rows()) == hand

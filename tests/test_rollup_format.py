@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from console import rollup_spec
 from console import store_rollups as ro
+from console import rollup_summarise as rs
 from console.config import parse_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -41,7 +42,7 @@ def _old_folder(cfg_path: Path, df: pl.DataFrame) -> Path:
     while day < end:
         stop = min(day + timedelta(days=1), end)
         part = rows.filter((pl.col("ts") >= day) & (pl.col("ts") < stop))
-        table = ro.build_rollups(part, None, {"fraud": spec})["fraud"]
+        table = rs.build_rollups(part, None, {"fraud": spec})["fraud"]
         table = table.drop_columns([LABEL_TS]) if LABEL_TS in table.column_names else table
         ro.write({"fraud": table}, folder, day, stop)
         day = stop

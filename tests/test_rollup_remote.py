@@ -16,6 +16,7 @@ import pytest
 
 from console import rollup_remote
 from console import store_rollups as ro
+from console import rollup_summarise as rs
 from console.sources import s3
 from s3_server import s3_server  # noqa: F401  (session fixture)
 
@@ -37,7 +38,7 @@ def _build(mirror, counts: dict[int, int], since: int, until: int, labels_seen: 
     rows = _rows(counts)
 
     def build(a, b):
-        tables = ro.build_rollups(rows.filter((pl.col("ts") >= a) & (pl.col("ts") < b)), None, SPEC)
+        tables = rs.build_rollups(rows.filter((pl.col("ts") >= a) & (pl.col("ts") < b)), None, SPEC)
         tables.setdefault("m", ro.empty_table(SPEC["m"]))
         return tables
 

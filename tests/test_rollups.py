@@ -13,6 +13,7 @@ from scipy import stats
 
 from console import rollup_engine
 from console import store_rollups as ro
+from console import rollup_summarise as rs
 from console.analytics import sketches as sk
 from console.cli import main
 from rollup_fleet import CATEGORICAL, NUMERIC, START, fleet, write_hive
@@ -38,7 +39,7 @@ def data():
 def built(data):
     preds, labels = data
     batches = preds.to_arrow().to_batches(max_chunksize=700)  # streamed in small batches
-    return ro.build_rollups(batches, labels.to_arrow(), SPECS)
+    return rs.build_rollups(batches, labels.to_arrow(), SPECS)
 
 
 def _whole(t) -> pl.DataFrame:
@@ -105,7 +106,7 @@ def test_quality_cells_equal_hand_counts(data, built):
 
 def test_streamed_and_whole_builds_agree(data, built):
     preds, labels = data
-    whole = ro.build_rollups(preds.to_arrow(), labels.to_arrow(), SPECS)
+    whole = rs.build_rollups(preds.to_arrow(), labels.to_arrow(), SPECS)
     for m in built:
         a, b = pl.from_arrow(whole[m]), pl.from_arrow(built[m])
         assert a.schema == b.schema

@@ -51,6 +51,7 @@ from console import rollup_memo, rollup_remote, rollup_spec
 from console.private_files import replace_private
 from console.rollup_paths import FULL, FolderFull, rollup_dir, source_of
 from console import store_rollups as ro
+from console import rollup_summarise as rs
 from console.analytics import drift as dr
 from console.analytics import health as he
 from console.analytics import sketches as sk
@@ -324,7 +325,7 @@ class RollupDrift:
         """Hours in [start, end), with the store's row count, whose rollup rows differ in count from the store's, or were built without
         one of the model's features (or a column of `ro.ADDED`); with `labels`, also those whose count of
         labelled rows differs (a label that landed after the hour was built: quality reads it) or whose labels'
-        numbers add up to another sum (labels corrected in place, as many of them: `ro.label_sums`), or whose
+        numbers add up to another sum (labels corrected in place, as many of them: `rollup_summarise.label_sums`), or whose
         newest label's arrival (`ro.LABEL_TS`, which every builder keeps) is another (a later row of the labels log
         correcting a label: text labels add nothing to the sum, and a 0 -> 1 with a 1 -> 0 in one hour leaves count
         and sum equal); and the `rewritten` hours, whose file was rewritten in place (`_rewritten`), whatever their
@@ -333,7 +334,7 @@ class RollupDrift:
         params = {"model": model, "since": start - US, "until": end - US, "environment": None}
         lab = None
         if labels and self.mon.wh.counts()[1]:  # a store with no label at all (from metadata) joins nothing
-            lab = ro._labels_frame(self.mon.wh.frame("model_labels", params))
+            lab = rs._labels_frame(self.mon.wh.frame("model_labels", params))
         stored_labels: dict[datetime, int] = {}
         stored_sums: dict[datetime, float] = {}
         stored_arrived: dict[datetime, datetime | None] = {}
@@ -343,7 +344,7 @@ class RollupDrift:
             have = ts.join(lab.select("request_id", "label", "label_num", ro.LABEL_TS), on="request_id", how="left")
             have = have.filter(pl.col("label").is_not_null()).with_columns(hour)
             stored_labels = dict(have.group_by("h").len().iter_rows())
-            stored_sums = ro.label_sums(have, "h")
+            stored_sums = rs.label_sums(have, "h")
             stored_arrived = _newest(have, "h")
         else:
             stored = self.mon.wh.hour_counts(params)
@@ -413,7 +414,7 @@ class RollupDrift:
                labels: dict) -> None:
         """Each piece's hours summarised from its rows (`_read`) and written."""
         for model, spec, start, end, _ in pieces:
-            tables = ro.build_rollups(rows.pop(model), labels.get(model), {model: spec})
+            tables = rs.build_rollups(rows.pop(model), labels.get(model), {model: spec})
             tables.setdefault(model, ro.empty_table(spec))  # an hour with no rows supersedes what was there
             ro.write({model: tables[model]}, self.path, start, end)
             self.built.append((model, start, end))

@@ -15,6 +15,7 @@ from console import rollup_changes as rc
 from console import rollup_sources as src
 from console import rollup_spec
 from console import store_rollups as ro
+from console import rollup_summarise as rs
 
 LABEL_LOOKBACK = timedelta(days=30)  # labels land at most this long after their prediction
 
@@ -24,7 +25,7 @@ def local_builder(preds: Sequence, labels: pa.Table | Sequence | None, specs: Ma
     """Builds [start, end) by streaming record batches of the sources through `build_rollups`. `labels` is a
     table, or label sources read per chunk (`chunk_labels`), so a build holds one chunk's labels at a time."""
     def build(start: datetime, end: datetime) -> dict[str, pa.Table]:
-        tables = ro.build_rollups(src.scan(preds, start, end), chunk_labels(preds, labels, start, end, horizon),
+        tables = rs.build_rollups(src.scan(preds, start, end), chunk_labels(preds, labels, start, end, horizon),
                                   specs)
         for m in set(models) | set(specs):  # an hour with no rows still supersedes what was there
             tables.setdefault(m, ro.empty_table(specs.get(m) or ro.ModelSpec()))

@@ -616,7 +616,7 @@ def _label_rows(t: pa.Table) -> pa.Table:
         t = t.append_column("label", pa.nulls(t.num_rows, pa.string()))
     import polars as pl
 
-    from console.store_rollups import text_number
+    from console.rollup_summarise import text_number
 
     if "label_num" not in t.column_names:  # the label's text as the store casts it (" 1 " is 1)
         t = t.append_column("label_num", pl.select(text_number(pl.lit(pl.Series(t.column("label")))))

@@ -29,11 +29,12 @@ import numpy as np
 import polars as pl
 
 from console import store_rollups as ro
+from console import rollup_summarise as rs
 from console.analytics import drift as dr
 from console.analytics import health as he
 from console.analytics import sketches as sk
 
-# what a raw edge is summarised from (`store_rollups.build_rollups` with no feature: keys, counts, targets)
+# what a raw edge is summarised from (`rollup_summarise.build_rollups` with no feature: keys, counts, targets)
 EDGE_COLUMNS = ["ts", "model", "version", "environment", "variant", "request_id", "prediction", "prediction_num"]
 EDGE_K = 65535  # DataSketches' largest k (`_edge`)
 NAMES = {"pred": ("prediction_num", "prediction"), "label": ("label_num", "label")}  # the exact path's columns
@@ -200,6 +201,6 @@ def _edge(drift, model: str, a: datetime, b: datetime, environment: str | None, 
         lab = lab if lab.height else None
     # k at its largest: a KLL sketch holds every value, exactly, up to k of them, so an edge of up to 65,535 numbers per
     # group is not compacted with random bits and the same rows give the same score on every read
-    table = ro.build_rollups(rows.with_columns(pl.lit(model).alias("model")), lab, {model: ro.ModelSpec()},
+    table = rs.build_rollups(rows.with_columns(pl.lit(model).alias("model")), lab, {model: ro.ModelSpec()},
                              k=EDGE_K)
     return pl.from_arrow(table[model]).filter(pl.col("segment").is_null()) if model in table else pl.DataFrame()

@@ -47,7 +47,7 @@ def latest_labels(labels: pl.DataFrame, ts: str = "ts") -> pl.DataFrame:
     the one whose text sorts last (then its number): "1" over "0", "spam" over "ham". No time settles such a
     conflict, and the order the store, a rollup chunk or Spark hands rows over in is not the log's, so the winner
     followed the sort: the raw path and a rollup could count different labels for one request. The one definition of
-    the raw join (`join_labels`) and both rollup engines' (`store_rollups._labels_frame`)."""
+    the raw join (`join_labels`) and both rollup engines' (`rollup_summarise._labels_frame`)."""
     keys = [ts, *(c for c in ("label", "label_num") if c in labels.columns)]
     return labels.sort(keys, nulls_last=False).unique("request_id", keep="last", maintain_order=True)
 

@@ -36,6 +36,7 @@ import pyarrow.dataset as ds
 
 from console import rollup_sources as src
 from console import store_rollups as ro
+from console import rollup_summarise as rs
 from console.analytics import sketches as sk
 from console.spark.scan_task import reader
 
@@ -372,12 +373,12 @@ def _finite(c):
 
 
 def _target_number(df, t: str):
-    """A target's numbers as the local engine takes them (`store_rollups._targets_into`): a row's
+    """A target's numbers as the local engine takes them (`rollup_summarise._targets_into`): a row's
     `prediction_num` (`label_num`), else its prediction's (label's) text as a number."""
     from pyspark.sql import functions as F
 
     num, text = ro.TARGETS[t]
-    # as the store casts text (`ro.text_number`): around it the spaces DuckDB skips, within it what Polars parses;
+    # as the store casts text (`rollup_summarise.text_number`): around it the spaces DuckDB skips, within it what Polars parses;
     # Spark's own cast also takes "1d" and a control character around the number
     s = F.regexp_replace(F.col(text).cast("string"), f"^[{_SPACE}]+|[{_SPACE}]+$", "")
     x = F.when(s.rlike(_POLARS_FLOAT), s.try_cast("double"))
@@ -484,7 +485,7 @@ def _is_value(col, value: str):
 # the text Polars parses as a float (`analytics.quality._number` casts with it): Spark's cast also takes " 1 " (it trims)
 # and "1d" (Java's suffix), so the Spark job counted them as the class "1" where the raw path and the local engine do not
 _POLARS_FLOAT = r"^[+-]?((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|(?i:inf|infinity|nan))$"
-_SPACE = "".join(f"\\x{ord(c):02x}" for c in ro.NUMBER_SPACE)  # as a Java regex class's members
+_SPACE = "".join(f"\\x{ord(c):02x}" for c in rs.NUMBER_SPACE)  # as a Java regex class's members
 
 
 def _number(col):
@@ -603,7 +604,7 @@ def label_frame(spark, labels: pa.Table | None):
     """The latest label per request id (as the local engine and `quality.join_labels` take it) as a Spark
     DataFrame, None without labels. Every label, whenever logged: a label stamped before its prediction joins it,
     as on the raw path (`rollup_engine.chunk_labels`)."""
-    latest = ro._labels_frame(labels)
+    latest = rs._labels_frame(labels)
     if latest is None:
         return None
     return spark.createDataFrame(latest.to_arrow().to_pandas(),
