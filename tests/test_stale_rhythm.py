@@ -16,6 +16,7 @@ from console.service import Service
 FIRST = datetime(2026, 11, 2)  # a Monday
 DIED = datetime(2026, 11, 20, 20)  # the business-hours source's last row: Friday 20:00
 BATCH_END = datetime(2026, 11, 23, 10, 10)  # the batch source's last batch: Monday 10:00-10:10
+NIGHTLY = (datetime(2026, 11, 21, 2), datetime(2026, 11, 22, 2))  # a new nightly batch's two nights, 02:00-02:10
 
 
 def _rows():
@@ -37,6 +38,9 @@ def _rows():
         for s in range(0, 601, 10):  # a batch at :00 of every hour, a row every 10 s for 10 minutes
             yield {"ts": hour + timedelta(seconds=s), "model": "batch"}
         hour += timedelta(hours=1)
+    for night in NIGHTLY:
+        for s in range(0, 601, 10):
+            yield {"ts": night + timedelta(seconds=s), "model": "nightly"}
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +53,8 @@ def svc(tmp_path_factory):
                                 "status": "ok"}) + "\n")
     (tmp / "console.toml").write_text(
         '[store]\npath = "store"\n[[logs]]\nkind = "predictions"\npath = "pred.jsonl"\n'
-        '[models.biz]\nfeatures = ["x"]\n[models.batch]\nfeatures = ["x"]\n[models.flaky]\nfeatures = ["x"]\n',
+        '[models.biz]\nfeatures = ["x"]\n[models.batch]\nfeatures = ["x"]\n[models.flaky]\nfeatures = ["x"]\n'
+        '[models.nightly]\nfeatures = ["x"]\n',
         encoding="utf-8")
     service = Service(parse_file(tmp / "console.toml"), clock=lambda: datetime(2026, 11, 24))
     service.refresh()
@@ -79,6 +84,17 @@ def test_a_business_hours_source_is_stale_only_past_its_rhythm(svc, at, stale):
 ], ids=["between", "late-within", "late-past"])
 def test_a_batch_source_is_stale_only_when_a_batch_is_late_past_the_allowed_gap(svc, at, stale):
     assert _stale(svc, "batch", at) is stale
+
+
+@pytest.mark.parametrize("at, stale", [
+    (datetime(2026, 11, 21, 14), True),  # its first day: no night before it, so nothing says the quiet is its rhythm
+    (datetime(2026, 11, 22, 14), False),  # its second day: as quiet on the same clock the day before
+    (datetime(2026, 11, 23, 4), True),  # its third night's batch two hours late
+], ids=["first-day", "second-day", "third-night-late"])
+def test_a_new_nightly_batch_is_usual_from_its_second_day(svc, at, stale):
+    """A rhythm needed the same quiet a day and two days before: a nightly batch in its second day has no day two
+    days back, and was stale all that day. A lag before the source's first row now says nothing either way."""
+    assert _stale(svc, "nightly", at) is stale
 
 
 def test_one_earlier_outage_at_the_same_hour_is_no_rhythm(svc):

@@ -677,12 +677,25 @@ class RuleEvaluator(Onsets):
         """The source was as quiet on the same clock a day and two days before, or a week and two weeks before
         (`evidence.usual_silence_spans`):
         a business-hours source's night or a batch source's hour between batches is its rhythm, not an outage
-        (the 95th-percentile gap of a source quiet 12 h a day is seconds, and it paged every night)."""
+        (the 95th-percentile gap of a source quiet 12 h a day is seconds, and it paged every night).
+        A lag from before the source's first row says nothing either way: a rhythm is then the quiet of the lags it
+        lived through, at least one. A nightly batch in its second day had no day two days back and was stale all
+        day, every day until its third night (a business-hours source, its second weekend)."""
         def quiet(lived: datetime, lo: datetime, hi: datetime) -> bool:
             rows = self.mon.typed_rows(model, lived, hi, "production", columns=["ts"])["ts"]
             return bool(rows.len() and (rows <= lo).any() and not (rows > lo).any())
 
-        return any(all(quiet(*span) for span in rhythm) for rhythm in ev.usual_silence_spans(last, now, allowed))
+        rhythms = ev.usual_silence_spans(last, now, allowed)
+        if not rhythms:
+            return False
+        # the first row within the longest lag's reach (older ones change nothing: every lag then lived)
+        born = self.mon.wh.first_seen(model, min(lived for rhythm in rhythms for lived, _, _ in rhythm), last,
+                                      "production")
+        for rhythm in rhythms:
+            lived_through = [span for span in rhythm if born is None or born <= span[2]]
+            if lived_through and all(quiet(*span) for span in lived_through):
+                return True
+        return False
 
     def _to_findings(self, ctx: "Context", rule: AlertRule, evals: list, extra: dict) -> list[Finding]:
         model = ctx.model
