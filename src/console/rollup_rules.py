@@ -6,7 +6,7 @@ The same `analytics.evidence.Evaluation` lists the raw path makes go to the same
 numbers come from differs. The evaluations of windows of closed hours are kept beside the rollups (`rule_memo`),
 so a pass evaluates again only the windows that reach into the open hour or hours rebuilt since.
 
-Windows are aligned to hours: a rule's window is rounded up to whole hours, and every window but the latest
+A window is a list of `rollup_parts.Part`s: rollup hours, and raw pieces at its ends. Windows are aligned to hours: a rule's window is rounded up to whole hours, and every window but the latest
 ends on the raw path's fixed grid (`evidence.grid`: multiples of the step, whole hours, from the epoch), so it is
 a union of whole rollup hours and the same window on every pass. The latest window ends at `now`, as on the raw
 path: the hours it holds whole come from rollups, the open hour
@@ -20,7 +20,7 @@ What each rule reads:
   SLO from the same distribution. Either, when the threshold lies within the sketch's rank error of the
   value, is computed again exactly from that one window's raw latencies (a verdict never rests on noise).
 - refusal_rate: no rollup column holds refusals; a narrow raw read of `ts` and `refused`.
-- drift_share / feature_drift: each window's hours merged (`RollupDrift`'s `Current` and `_score`, the
+- drift_share / feature_drift (`rollup_rules_drift.DriftRules`, a mixin of `RollupRules`): each window's hours merged (`RollupDrift`'s `Current` and `_score`, the
   Drift screen's scoring), served rows only: a shadow's mirrored requests are left out of the sketches and of the
   rows a window is grown to (`health.served`, as on the raw path); a feature whose sketch verdict is borderline, or whose test needs raw values,
   is scored exactly on a projected raw read of that feature in that window; so is a score an incident compares
@@ -50,14 +50,12 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import math
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from console import rollup_memo, rollup_spec, rule_memo
+from console import rollup_spec, rule_memo
 from console import store_rollups as ro
 from console.analytics import alerts as al
 from console.analytics import cost as co
@@ -67,12 +65,12 @@ from console.analytics import health as he
 from console.analytics import quality as qu
 from console.analytics import sketches as sk
 from console.rollup_drift import US, Current, floor_hour
+from console.rollup_parts import (DRIFT, ENV, HOUR, RATE, Part, Window, _each_hour, _part_hour, _span, _with_on_hour,
+                                  ceil_hour)
+from console.rollup_rules_drift import DriftRules
 
-HOUR = ro.HOUR
-ENV = "production"  # the findings are production's
 RATE_METRICS = ("p95_ms", "error_rate", "burn_rate")
 CUT_COLUMNS = ["ts", "variant", "is_error", "latency_ms"]  # what a rate window's cut piece is counted from (`_cut`)
-RATE, DRIFT = "rate", "drift"  # windows cut at the row (`RollupRules.windows`); a drift one's piece has features
 LABELLED, WITH_PREDICTION = "labelled", "scored"  # quality windows cut at the labelled rows (MAE), or those with a
 # prediction too (accuracy, `Window.scored`): the piece has their label counts
 SCORED = ("cls_tp", "cls_fp", "cls_fn", "cls_tn")  # `quality.count_aggs`: labelled rows with a prediction, by class
@@ -83,73 +81,7 @@ LABEL_COLUMNS = ["ts", "request_id", "prediction", "prediction_num", "variant"] 
 ONSET_COLUMNS = ["ts", "model", "variant", "request_id", "prediction", "prediction_num", "latency_ms", "is_error"]
 
 
-def ceil_hour(t: datetime) -> datetime:
-    f = floor_hour(t)
-    return f if f == t else f + HOUR
-
-
-@dataclass(eq=False)
-class Part:
-    """Rows in (a, b]. A rollup part is (h, h + 1h]: hour h's rows but those on its first instant, with the next
-    hour's first-instant rows (`store_rollups.ON_HOUR`), so a union of parts is the raw path's (lo, hi] window; a
-    raw piece is as read."""
-
-    a: datetime
-    b: datetime
-    rows: int = 0
-    errors: int = 0  # `served` rows' errors and latency: what the rate rules read (`health.served`)
-    latency: sk.Dist | None = None
-    labelled: int = 0
-    correct: int = 0
-    reg_n: int = 0
-    reg_abs: float = 0.0
-    reg_sq: float = 0.0
-    raw: bool = False
-    cur: Current | None = field(default=None, repr=False)  # drift summary, filled on demand
-    kll: list | None = field(default=None, repr=False)  # the hour's latency sketches, merged on first use
-    served: int = 0  # rows users were served (not a shadow's mirrored requests), the rate rules' count
-    scored: int = 0  # labelled rows with a prediction: accuracy's count, as quality's (a row with none is not wrong)
-    cut: bool = False  # the piece a window grown back was cut to at the row (`RollupRules._cut`)
-
-    def dist(self) -> sk.Dist | None:
-        """The latency distribution (a rollup hour's sketches are merged only when a window needs them: most
-        windows' evaluations are kept from an earlier pass, `rule_memo`)."""
-        if self.latency is None and self.kll:
-            # the sketches' items unioned at once: the Dist of each first gave the same values and weights, but for
-            # which of -0.0 and 0.0 stands for their run, so a union holding a zero is made as it was
-            d = sk.Dist.union(self.kll)
-            if d.values.size and (d.values == 0.0).any():
-                d = sk.Dist.union([sk.Dist.of(b) for b in self.kll])
-            self.latency = d
-        return self.latency
-
-
-@dataclass
-class Window:
-    lo: datetime  # the evaluation's (start, end], as shown
-    hi: datetime
-    parts: list[Part]
-    own: int | None = None  # what it counted of its span before it was grown back (`RollupRules.windows`)
-    span: timedelta | None = None  # that span
-
-    @property
-    def rows(self) -> int:
-        return sum(p.rows for p in self.parts)
-
-    @property
-    def labelled(self) -> int:
-        return sum(p.labelled for p in self.parts)
-
-    @property
-    def served(self) -> int:
-        return sum(p.served for p in self.parts)
-
-    @property
-    def scored(self) -> int:
-        return sum(p.scored for p in self.parts)
-
-
-class RollupRules:
+class RollupRules(DriftRules):
     """One model's history (since, now] as hour parts from rollups and raw pieces at its ends."""
 
     def __init__(self, mon, model: str, since: datetime, now: datetime, labels: bool = False,
@@ -759,236 +691,6 @@ class RollupRules:
         latest = self._latest(span, min_labels, lambda w: w.labelled)
         return latest.labelled < min_labels and latest.lo <= self.since
 
-    def drift_windows(self, span: timedelta, step: timedelta, min_rows: int) -> list[Window]:
-        """The drift rules' windows, grown until they hold `min_rows` served rows: a shadow's mirrored copies are
-        the same requests again, not evidence (`Context.sparse_drifts` and the raw path count the same). The hour a
-        window grows into last is cut at the row (`_cut`), so it holds the raw path's last `min_rows` rows: grown
-        by whole hours, a quiet model's window held 500-525 rows, scored another sample and could move an onset."""
-        return self.windows(span, min_rows, step=step, by=lambda w: w.served, cut=DRIFT)
-
-    def sparse_drifts(self, ref, span: timedelta, step: timedelta, min_rows: int) -> tuple[list, dict] | None:
-        """(windows, their dataset drifts) of a model with fewer than `min_rows` rows in the whole history, whose
-        windows reach back before `since` for the rows a verdict needs, up to `SPARSE_REACH`: the raw path's rule
-        and reading (`incident_rules.Context.sparse_drifts`: a quiet model's rows, a few thousand over 90 days), so
-        a `[rollups] min_rows` below `min_rows` does not leave it "insufficient" for ever. None when the history
-        holds enough rows (its latest window, grown back to `since` when short, holds them)."""
-        latest = self._latest(span, min_rows, lambda w: w.served)
-        if latest.served >= min_rows or latest.lo > self.since:
-            return None
-        key = (span, step, min_rows)
-        if key not in self._sparse:  # read and scored once for every drift rule of the model
-            from console.incident_rules import Context
-
-            ctx = Context(self.model, self.mc, None, self.since, self.now, None)
-            ctx.grid_since = self.grid_since  # a look-back's keeps the history's grid
-            ctx.horizon = self.grid_until  # (its step: no label is read here)
-            self._sparse[key] = ctx.sparse_drifts(self.mon, ref, span, step)
-        return self._sparse[key]
-
-    def drift_scores(self, windows: list[Window]) -> dict[datetime, dr.DatasetDrift]:
-        """Each window's dataset drift from its hours' sketches; borderline features (and tests the sketches
-        cannot run) scored exactly on that window's raw rows of those features. A window of closed hours scored
-        by an earlier pass is taken from the memo (`rule_memo`), not read or scored again."""
-        mon = self.mon
-        ref = mon.reference(self.model)
-        spec = self.drift.spec(self.model)
-        fp = self._drift_fingerprint(ref, spec)
-        out, todo = {}, []
-        for w in windows:
-            k = self.window_key("drift", w, fp)
-            kept = self.memo.get(k)
-            if kept is not None:
-                out[(w.lo, w.hi)] = rule_memo.dataset(kept)
-            else:
-                todo.append((w, k))
-        if todo:
-            scored = self._drift_scores([w for w, _ in todo], ref, spec)
-            for w, k in todo:
-                self.memo.put(k, rule_memo.dataset_of(scored[(w.lo, w.hi)]))
-            out.update(scored)
-        return out
-
-    def _drift_fingerprint(self, ref, spec) -> list:
-        """What a drift window's scores depend on besides its hours: the reference file (by path, size and
-        modification time), each column's test and threshold, what the rollups keep, the dataset share."""
-        if self._drift_fp is None:
-            path = self.mc.reference
-            try:
-                st = Path(path).stat() if path else None
-                stamp = [str(path), st.st_size, st.st_mtime_ns] if st else [str(path)]
-            except OSError:
-                stamp = [str(path)]
-            cols = [[c.name, c.kind, c.test.name, c.threshold, c.n] for c in ref.columns.values()]
-            self._drift_fp = [stamp, cols, sorted(spec.numeric), sorted(spec.categorical), sorted(spec.by_value),
-                              self.mon.cfg.drift_share, "union",  # scored from unioned sketches (kept before: merged)
-                              "served"]  # of served rows (kept before: a shadow's rows too)
-        return self._drift_fp
-
-    def _drift_scores(self, windows: list[Window], ref, spec) -> dict[datetime, dr.DatasetDrift]:
-        mon = self.mon
-        refsk = self.drift.reference(self.model)
-        feats = list(ref.columns)
-        numeric = [f for f in feats if f in spec.numeric]
-        categorical = [f for f in feats if f in spec.categorical]
-        hours = sorted({p.a for w in windows for p in w.parts if not p.raw})  # the parts' hours (`Part`)
-        wanted = ["segment", "environment", "variant", "rows", *[f"{k}__{f}" for f in numeric for k in ("num", "sum")],
-                  *[f"cat__{f}" for f in categorical], ro.ON_HOUR]
-        # Hours in the same windows form one block, merged once (windows overlap: a 24 h window every 12 h).
-        # Each window's hours listed once (a test of every hour against every window's parts was quadratic: 2.8 s
-        # of a `check` over two months of a quiet model, whose windows grow back days of hours each).
-        member: dict[datetime, list[int]] = {}
-        for i, w in enumerate(windows):
-            for h in dict.fromkeys(p.a for p in w.parts if not p.raw):
-                member.setdefault(h, []).append(i)
-        blocks: dict[tuple, list[datetime]] = {}
-        for h in hours:
-            blocks.setdefault(tuple(member[h]), []).append(h)
-        # each block's sketches and a window's blocks and raw pieces are unioned (`Current`), not KLL-merged: the
-        # same hours give the same scores on every pass, so a verdict or an onset does not move between passes
-        # (a closed window cut at the row is kept whole by `rule_memo`: its blocks would push out the latest's)
-        raw = {i for i, w in enumerate(windows) if any(p.raw and not p.cut for p in w.parts)}
-        merged = self._blocks(blocks, wanted, {b for b in blocks if raw & set(b)})
-        mine: dict[int, list[Current]] = {}  # each window's blocks, in `merged`'s order
-        for key, block in merged.items():
-            for i in key:
-                mine.setdefault(i, []).append(block)
-        scored = []
-        for i, w in enumerate(windows):
-            cur = Current.merged(mine.get(i, []) + [p.cur for p in w.parts if p.raw and p.cur is not None])
-            results = [self.drift._score(ref[f], refsk, cur, spec) for f in feats]
-            scored.append((w, results, [f for f, r in zip(feats, results) if r is None or r.status == dr.BORDERLINE]))
-        exact = self._exact_columns([(w, redo) for w, _, redo in scored if redo], ref)
-        out = {}
-        for w, results, redo in scored:
-            if redo:
-                done = exact[id(w)]
-                results = [done.get(f, r) for f, r in zip(feats, results)]
-            out[(w.lo, w.hi)] = dr.summarize(tuple(results), mon.cfg.drift_share)
-        return out
-
-    def _blocks(self, blocks: dict[tuple, list[datetime]], wanted: list[str], keep: set[tuple]
-                ) -> dict[tuple, Current]:
-        """Each block's closed hours unioned (`Current.of_table` of their rollup rows), in `blocks`' order. Those of
-        `keep` (the blocks of windows with raw pieces: the latest, the history's first) are kept in the rollup
-        folder (`rollup_memo.save_block`) under the hours and the generation of the file that wins each (as
-        `window_key` names a closed hour: a rebuilt hour is another file, so another key) and the columns; only
-        the blocks not kept are read. A window ending at a new `--at` is scored again (its raw edges moved), but
-        its closed hours are the same all hour: a cron `check` every minute read and unioned them again each time
-        (0.1-0.15 s a model on the 1M fleet). A window of closed hours alone has its evaluation kept
-        (`rule_memo`), so its blocks are not."""
-        where = rollup_memo.folder(self.drift.path, ro._model_dir(self.drift.path, self.model).name)
-        # a part is hour h's rest and hour h + 1h's first instant (`Part`): named by both hours' files
-        keys = {b: rule_memo.key("block", self.model, ENV, "served", sk.ITEMS, wanted,
-                                 [(h, self.gens.get(h, 0), self.gens.get(h + HOUR, 0)) for h in blocks[b]])
-                for b in keep}
-        out: dict[tuple, Current] = {}
-        for b, k in keys.items():
-            kept = rollup_memo.load_block(where, k)
-            if kept is not None:
-                out[b] = Current(*kept)
-        todo = sorted(h for b, hs in blocks.items() if b not in out for h in hs)
-        # only the hours scored now, each with the next hour's first instant (not the open hour's: read raw)
-        tables = [ro.read_table(self.drift.path, self.model, a, min(b + HOUR, self.h1), columns=wanted)
-                  for a, b in ro.hour_ranges(todo)]
-        tables = [_with_on_hour(pl.from_arrow(t)) for t in tables if t is not None and t.num_rows]
-        df = pl.DataFrame()
-        if tables:
-            df = pl.concat(tables, how="diagonal_relaxed").filter(pl.col("segment").is_null() &
-                                                                  (pl.col("environment") == ENV) & he.served_expr())
-            df = df.with_columns(_part_hour()).drop("hour").rename({"part": "hour"})  # each row as its part's
-        for b, hs in blocks.items():
-            if b not in out:
-                out[b] = Current.of_table(df.filter(pl.col("hour").is_in(hs)) if df.height else None, None)
-                if b in keys:
-                    rollup_memo.save_block(where, keys[b], out[b].rows, out[b].numeric, out[b].sums, out[b].counts)
-        return {b: out[b] for b in blocks}
-
-    def _exact_columns(self, wanted: list[tuple[Window, list[str]]], ref) -> dict[int, dict[str, dr.ColumnDrift]]:
-        """Each window's columns (by `id` of the window) scored exactly on its raw rows of them, as the raw path
-        scores them; the windows read at once (`raw_windows`).
-
-        A window is read with the columns asked of it, not every drift feature: the latest window (ending at
-        `--at`, so scored afresh at each new `--at`) asks for its few borderline ones, and at 10M rows a day of all
-        25 features was most of a `snapshot`'s time and memory. A window asked again for columns it was not read
-        with (an incident's onset, `exact_drift`) reads only those (`_add_columns`); each column is scored once."""
-        out: dict[int, dict[str, dr.ColumnDrift]] = {}
-        unread: dict[tuple, tuple[Window, list[str]]] = {}
-        for w, cols in wanted:
-            span = _span(w)
-            todo = [f for f in cols if (span, f, id(ref)) not in self._exact]
-            have = self._exact_rows.get(span)
-            missing = [f for f in todo if have is None or f not in have.columns]
-            if missing:
-                unread[span] = (w, list(dict.fromkeys([*unread.get(span, (w, []))[1], *missing])))
-        fresh = [(w, ["variant", *cols]) for span, (w, cols) in unread.items() if span not in self._exact_rows]
-        more = [(w, ["variant", *cols]) for span, (w, cols) in unread.items() if span in self._exact_rows]
-        if fresh:
-            raw = self.raw_windows(fresh)
-            self._exact_rows.update({_span(w): raw[id(w)] for w, _ in fresh})
-        if more:
-            self._add_columns(more)
-        for w, cols in wanted:
-            span = _span(w)
-            todo = [f for f in cols if (span, f, id(ref)) not in self._exact]
-            if todo:  # as the rollup hours count them
-                rows = rollup_spec.drift_ready(he.served(self._exact_rows[span]).select(todo))
-                self._exact.update({(span, f, id(ref)): dr.column_drift(ref, rows, f) for f in todo})
-            out[id(w)] = {f: self._exact[(span, f, id(ref))] for f in cols}
-        return out
-
-    def _add_columns(self, more: list[tuple[Window, list[str]]]) -> None:
-        """Columns added to windows read before (`_exact_rows`): only those columns are read, and put beside the
-        kept ones when the new read's `ts` and `variant` are the kept read's, row for row (the same rows in the same
-        order, or at worst rows of one time and one variant swapped: each column's served values, all a score
-        reads, are then the same); else the window is read again whole."""
-        raw = self.raw_windows(more)
-        again = []
-        for w, cols in more:
-            span, add = _span(w), raw[id(w)]
-            have = self._exact_rows[span]
-            new = [c for c in cols if c not in have.columns]
-            if add.height == have.height and all(add.get_column(c).equals(have.get_column(c)) for c in ("ts", "variant")):
-                self._exact_rows[span] = have.hstack(add.select(new))
-            else:
-                again.append((w, list(dict.fromkeys([*have.columns, *new]))))
-        if again:
-            whole = self.raw_windows(again)
-            self._exact_rows.update({_span(w): whole[id(w)] for w, _ in again})
-
-    def exact_drift(self, windows: list[Window]):
-        """Columns of the drift windows scored exactly, for an incident: `(end, columns) -> {column: ColumnDrift}`
-        of the window ending at `end` (`incident_onsets.shown_reports`). The verdicts are settled already (a borderline one
-        was re-scored), but the incident also compares scores: which drifted feature moved most (its `feature`,
-        `first_drifted`) and, for its onset, whether that feature had moved at least half as far in the evaluations
-        before the first breach (`RuleEvaluator._drift_began`). Sketch scores differ between two builds of the same
-        rollups (KLL compacts with random bits), so a comparison their bounds cannot settle is made on these: the
-        onset and so the incident's id moved 12 h between two cold builds. Asked only for such columns, read a
-        window and its columns at a time, and kept with the windows' evaluations (`rule_memo`)."""
-        by_end = {w.hi: w for w in windows}
-        ref = self.mon.reference(self.model)
-        fp = self._drift_fingerprint(ref, self.drift.spec(self.model))
-
-        def exact(end: datetime, columns: list[str]) -> dict[str, dr.ColumnDrift]:
-            w = by_end.get(end)
-            if w is None or not columns:
-                return {}
-            out, todo = {}, []
-            for f in columns:
-                k = self.window_key("exact", w, fp, f)
-                kept = self.memo.get(k)
-                if kept is not None:
-                    out[f] = rule_memo.column(kept)
-                else:
-                    todo.append((f, k))
-            if todo:
-                done = self._exact_columns([(w, [f for f, _ in todo])], ref)[id(w)]
-                for f, k in todo:
-                    self.memo.put(k, rule_memo.column_of(done[f]))
-                    out[f] = done[f]
-            return out
-
-        return exact
-
     def budget(self, op: str, threshold: float, step: timedelta) -> list[ev.Evaluation]:
         """The month-end forecast at now and on the grid every `step` before it (`evidence.grid`;
         `RuleEvaluator._budget_evaluations`' definition), from hourly spend; the open hour and the hour the latest pace window cuts are read raw."""
@@ -1129,18 +831,6 @@ class RollupRules:
         return pl.concat(frames, how="diagonal_relaxed").sort("ts").with_columns(pl.col("ts").set_sorted())
 
 
-def _with_on_hour(df: pl.DataFrame) -> pl.DataFrame:
-    """Rollup rows with `ON_HOUR` (a file written before it has none: read as the hour's rest; such an hour is
-    rebuilt before the rules read it, `store_rollups.ADDED`)."""
-    return df if ro.ON_HOUR in df.columns else df.with_columns(pl.lit(False).alias(ro.ON_HOUR))
-
-
-def _part_hour() -> pl.Expr:
-    """The rule part a rollup row counts in (`Part`): its hour, or for its first instant's rows the hour before."""
-    return (pl.when(pl.col(ro.ON_HOUR).fill_null(False)).then(pl.col("hour") - HOUR).otherwise(pl.col("hour"))
-            .alias("part"))
-
-
 def _set_labels(p: Part, c: dict) -> None:
     """A part's label counts from `quality.count_aggs` of its rows."""
     p.labelled = int(c.get("n_labelled") or 0)
@@ -1148,11 +838,6 @@ def _set_labels(p: Part, c: dict) -> None:
     p.scored = sum(int(c.get(k) or 0) for k in SCORED)
     p.reg_n, p.reg_abs, p.reg_sq = int(c.get("reg_n") or 0), float(c.get("reg_abs_sum") or 0.0), \
         float(c.get("reg_sq_sum") or 0.0)
-
-
-def _span(w: Window) -> tuple[datetime, datetime]:
-    """(a, b] holding every row of a window's parts (its raw pieces' ends included)."""
-    return (min(p.a for p in w.parts), max(p.b for p in w.parts)) if w.parts else (w.lo, w.hi)
 
 
 def _stretches(blocks: list[pl.DataFrame], min_rows: int) -> pl.DataFrame:
@@ -1219,9 +904,3 @@ def _linear(d: sk.Dist, q: float) -> float:
     idx = np.minimum(idx, d.values.size - 1)
     a, b = d.values[idx[0]], d.values[idx[1]]
     return float(a + (b - a) * frac)
-
-
-def _each_hour(a: datetime, b: datetime):
-    while a < b:
-        yield a
-        a += HOUR
