@@ -681,19 +681,26 @@ class RuleEvaluator(Onsets):
         A lag from before the source's first row says nothing either way: a rhythm is then the quiet of the lags it
         lived through, at least one. A nightly batch in its second day had no day two days back and was stale all
         day, every day until its third night (a business-hours source, its second weekend)."""
-        def quiet(lived: datetime, lo: datetime, hi: datetime) -> bool:
-            rows = self.mon.typed_rows(model, lived, hi, "production", columns=["ts"])["ts"]
-            return bool(rows.len() and (rows <= lo).any() and not (rows > lo).any())
-
         rhythms = ev.usual_silence_spans(last, now, allowed)
-        if not rhythms:
-            return False
-        # the first row within the longest lag's reach (older ones change nothing: every lag then lived)
-        born = self.mon.wh.first_seen(model, min(lived for rhythm in rhythms for lived, _, _ in rhythm), last,
-                                      "production")
+        born: list = []  # the first served row within the longest lag's reach, asked only for a lag without rows
+
+        def quiet(lived: datetime, lo: datetime, hi: datetime) -> bool | None:
+            """Whether (lo, hi] was quiet while the source was logging; None when it had not logged yet by `hi`."""
+            rows = self.mon.typed_rows(model, lived, hi, "production", columns=["ts"])["ts"]
+            if not rows.len():
+                if not born:
+                    reach = min(span[0] for rhythm in rhythms for span in rhythm)
+                    born.append(self.mon.wh.first_seen(model, reach, last, "production"))
+                return None if born[0] is not None and born[0] > hi else False
+            return bool((rows <= lo).any() and not (rows > lo).any())
+
         for rhythm in rhythms:
-            lived_through = [span for span in rhythm if born is None or born <= span[2]]
-            if lived_through and all(quiet(*span) for span in lived_through):
+            seen = []
+            for span in rhythm:
+                seen.append(quiet(*span))
+                if seen[-1] is False:
+                    break
+            if seen[-1] is not False and any(seen):
                 return True
         return False
 
