@@ -1183,12 +1183,12 @@ def test_a_busy_hour_is_built_from_slices_of_at_most_build_rows_with_the_same_ro
     """Memory of a catch-up follows BUILD_CELLS, not the traffic: with BUILD_CELLS below an hour's values (125
     rows a model-hour here, of 17 columns), each hour is read in time slices streamed through one build, and gives
     the rollups one read of the whole week gave: the same rows per hour, scores within their bounds."""
-    from console import rollup_drift
+    from console import rollup_catch_up
 
     src, rows, ref = log
     got = {}
     for cap in (10**9, 1000):
-        monkeypatch.setattr(rollup_drift, "BUILD_CELLS", cap)
+        monkeypatch.setattr(rollup_catch_up, "BUILD_CELLS", cap)
         got[cap] = _built_from(src, tmp_path / f"cap{cap}", monkeypatch, lambda *a: a[1:3])
     (whole, cols, built, reads), (sliced, sliced_cols, sliced_built, sliced_reads) = got[10**9], got[1000]
     hourly = [n for n in np.unique(rows["ts"].astype("datetime64[h]"), return_counts=True)[1]]
@@ -1208,7 +1208,7 @@ def test_a_busy_hour_is_built_from_slices_of_at_most_build_rows_with_the_same_ro
 def test_pieces_of_models_share_a_read_by_hours_summed_or_spanned(monkeypatch):
     """A cold build's pieces of one day, of distinct models, are read together (their hours span a day though they
     sum to more); pieces far apart still join when their hours sum to a day at most; values still bound a read."""
-    from console import rollup_drift as rd
+    from console import rollup_catch_up as rd
 
     monkeypatch.setattr(rd, "BUILD_CELLS", 10)
     h, hour, day = datetime(2026, 5, 1), timedelta(hours=1), timedelta(days=1)
@@ -1220,7 +1220,7 @@ def test_pieces_of_models_share_a_read_by_hours_summed_or_spanned(monkeypatch):
 
 
 def test_stale_hours_are_cut_into_pieces_by_hours_and_values(monkeypatch):
-    from console import rollup_drift as rd
+    from console import rollup_catch_up as rd
 
     monkeypatch.setattr(rd, "BUILD_CELLS", 250_000)
     h = datetime(2026, 5, 1)
@@ -1240,7 +1240,7 @@ def test_a_run_of_stale_hours_goes_on_over_empty_hours_only(monkeypatch):
     """A quiet model's stale hours a few apart are one piece when only empty hours (no row stored or rolled up) lie
     between them; an hour between that holds rows already rolled up (neither stale nor empty) ends the run, and so
     do BUILD_CHUNK and BUILD_CELLS."""
-    from console import rollup_drift as rd
+    from console import rollup_catch_up as rd
 
     monkeypatch.setattr(rd, "BUILD_CELLS", 100)
     h, hour = datetime(2026, 5, 1), timedelta(hours=1)
@@ -1262,13 +1262,13 @@ def test_a_large_build_reads_the_next_piece_in_a_thread_with_the_same_rollups(lo
     the same rows per hour, every piece built once, scores within their bounds of scipy's."""
     import threading
 
-    from console import rollup_drift
+    from console import rollup_catch_up
 
     src, rows, ref = log
     got = {}
     for label, cells in (("ahead", 0), ("in turn", 10**12)):
-        monkeypatch.setattr(rollup_drift, "BUILD_CELLS", 20_000)  # a few hours a piece: many pieces
-        monkeypatch.setattr(rollup_drift, "READ_AHEAD_CELLS", cells)
+        monkeypatch.setattr(rollup_catch_up, "BUILD_CELLS", 20_000)  # a few hours a piece: many pieces
+        monkeypatch.setattr(rollup_catch_up, "READ_AHEAD_CELLS", cells)
         got[label] = _built_from(src, tmp_path / label.replace(" ", "-"), monkeypatch,
                                  lambda *a: threading.current_thread().name)
     (whole, cols, built, threads), (turn, turn_cols, turn_built, turn_threads) = got["ahead"], got["in turn"]
@@ -1288,7 +1288,7 @@ def test_a_large_build_reads_the_next_piece_in_a_thread_with_the_same_rollups(lo
 def test_read_ahead_overlaps_the_next_read_keeps_the_order_and_raises_at_the_failed_item():
     import threading
 
-    from console.rollup_drift import _read_ahead
+    from console.rollup_catch_up import _read_ahead
 
     started = {i: threading.Event() for i in range(4)}
 

@@ -207,7 +207,8 @@ def _spike_parts(drift, model: str, since: datetime, now: datetime, environment:
     `upto` (`Monitor.priced_until`): past `now` when the view ends inside an hour that has closed; that hour's rows
     after `now` are priced as a part of their own (so the replica hour is split over all of its requests, as the raw
     path's `with_cost` splits it) and then left out."""
-    from console.rollup_drift import SUMS_BYTES, _hours
+    from console.rollup_catch_up import _hours
+    from console.rollup_drift import SUMS_BYTES
 
     spike_from = max(floor_hour(now - timedelta(hours=SPIKE_HOURS)) - US, since)
     cols = ["ts", "input_tokens", "output_tokens", "cost_usd", *(["cached_tokens"] if "cached_tokens" in attrs else [])]
