@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 DEPARTED = "departed-1"  # the memo kind of a drift onset (`_departed`): bump when `drift_onset` changes meaning
 DRIFT_METRICS = ("drift_share", "feature_drift")
 MIN_LABELS = 200  # labelled rows a quality verdict needs (an 8-point drop is then 2.7 standard errors)
+SPARSE_REACH = timedelta(days=90)  # how far back a model too quiet for a verdict in its history may reach, and
+# how far back the rules look for the onset of an incident already breaching at the history's start (`_look_back`)
 DRIFT_MIN_SPAN = "6h"  # a drift window is at least this long (and at least MIN_DRIFT_ROWS rows)
 
 

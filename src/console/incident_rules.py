@@ -26,7 +26,8 @@ from console.analytics import quality as qu
 from console.analytics.drift import Reference
 from console.analytics.windows import HISTORY, MIN_BUCKET_ROWS, MIN_DRIFT_ROWS, opt_float, parse_window
 from console.config import AlertRule, ModelConfig
-from console.incident_onsets import DRIFT_METRICS, DRIFT_MIN_SPAN, MIN_LABELS, Onsets
+from console.incident_onsets import DRIFT_METRICS, DRIFT_MIN_SPAN, MIN_LABELS, SPARSE_REACH, Onsets
+from console.incident_stale import StaleRule, _duration, stale_limit
 from console.rollup_paths import FolderFull
 from console.rollup_spec import drift_ready as _drift_ready
 
@@ -35,8 +36,6 @@ FOLD_CHUNK_ROWS = 1_000_000  # the drift rules read a long history in time-order
 MIN_COST_ROWS = 50  # requests on each side of a version or prompt change before a cost ratio is evidence
 MIN_SEGMENT_LABELS = 200  # labelled rows a segment needs before it can be an incident
 DRIFT_STEP = timedelta(hours=3)  # drift verdicts at most every 3 h (each costs a full drift test)
-SPARSE_REACH = timedelta(days=90)  # how far back a model too quiet for a verdict in its history may reach, and
-# how far back the rules look for the onset of an incident already breaching at the history's start (`_look_back`)
 SPARSE_METRICS = ("p95_ms", "error_rate", "burn_rate", "refusal_rate", "accuracy_drop", "mae_increase")
 SUSPECT_LOOKBACK = "24h"  # changes this long before the evidence can be suspects
 RETRAIN_METRICS = ("drift_share", "feature_drift", "accuracy_drop", "mae_increase")
@@ -49,7 +48,7 @@ LOOK_BACK_METRICS = ("p95_ms", "error_rate", "burn_rate", "refusal_rate", "accur
                      *DRIFT_METRICS)
 
 
-class RuleEvaluator(Onsets):
+class RuleEvaluator(Onsets, StaleRule):
     """One Monitor's rule passes: `findings` over some models, and the retraining it recommends."""
 
     def __init__(self, monitor):
@@ -395,7 +394,7 @@ class RuleEvaluator(Onsets):
         backs: dict[datetime, tuple] = {}  # `_look_back`'s longer histories, shared by the model's rules
         for rule in rules:
             if rule.metric == "stale_minutes":
-                ts = self.mon.stale_ts(model, since, now, _stale_limit(rule), kept=src.read_before)
+                ts = self.mon.stale_ts(model, since, now, stale_limit(rule), kept=src.read_before)
                 found += self._stale(Context(model, mc, ts, since, now, deployments, True), rule)
                 continue
             evals, extra = self._rollup_evaluate(src, rule, expected, drifts)
@@ -642,67 +641,6 @@ class RuleEvaluator(Onsets):
         if down is not None:
             return f"no expected {key}: {REGISTRY_DOWN} ({down})"
         return f"no expected {key}: log it on the registry run or add label and prediction columns to the reference"
-
-    def _stale(self, ctx: "Context", rule: AlertRule) -> list[Finding]:
-        # production's newest row, as the history's `ts` are (`stale_ts`): a staging still logging is no sign of it
-        last = ctx.preds["ts"].max() if ctx.preds.height else self.mon.last_seen(ctx.model, ctx.now, "production")
-        if last is None:
-            return []
-        ts = ctx.preds["ts"]
-        if not ctx.preds.height:  # a silence longer than the history: its usual gap from as long a stretch before it
-            ts = self.mon.typed_rows(ctx.model, last - (ctx.now - ctx.since), last, "production", columns=["ts"])["ts"]
-        # silence is known up to now: a view ending after it (`--window` of this month) would call every source
-        # stale by rows nobody could have logged yet
-        now = min(ctx.now, self.mon.wall()) if getattr(self.mon, "wall", None) is not None else ctx.now
-        if _stale_limit(rule) is None and ts.len() <= ev.MIN_GAPS:
-            # too few gaps in the history for a usual one (a model used twice a day has 14 a week): read back
-            # for them, as the sparse rules read their evidence, rather than judge it by a week's largest gap
-            ts = self.mon.typed_rows(ctx.model, last - SPARSE_REACH, last, "production", columns=["ts"])["ts"]
-        stale, minutes, allowed = ev.staleness(last, ts, now, _stale_limit(rule))
-        if not stale or _stale_limit(rule) is None and self._usual_silence(ctx.model, last, now, allowed):
-            return []
-        # the silence's start in its id: an acknowledgement of one silence is not one of the next (an ack of a 3 h
-        # logging gap covered the source dying days later, by the same id)
-        said = f"no rows for {_beyond(now - last, allowed)}; newest row {last:%Y-%m-%d %H:%M}Z"
-        # the evidence is the silence (check's JSON said `evidence: ""`, the Incidents screen "-"); with a configured
-        # limit it was detected the first second past it (a view then lists it). From the usual gap, the silence is
-        # listed once it is longer than the source was quiet on the same clock before (`_usual_silence`), which
-        # only a search of its past could date: no detection is said
-        detected = last + allowed + timedelta(seconds=1) if _stale_limit(rule) is not None else None
-        return [Finding(incident_id(ctx.model, "stale", f"{last:%Y%m%dT%H%M}"), ctx.model, "stale_minutes", rule.name, rule.severity, last, None,
-                        minutes, allowed.total_seconds() / 60, state=ev.FIRING, window=rule.window, latest=minutes,
-                        detected=detected, evidence=said, detail=said)]
-
-    def _usual_silence(self, model: str, last: datetime, now: datetime, allowed: timedelta) -> bool:
-        """The source was as quiet on the same clock a day and two days before, or a week and two weeks before
-        (`evidence.usual_silence_spans`):
-        a business-hours source's night or a batch source's hour between batches is its rhythm, not an outage
-        (the 95th-percentile gap of a source quiet 12 h a day is seconds, and it paged every night).
-        A lag from before the source's first row says nothing either way: a rhythm is then the quiet of the lags it
-        lived through, at least one. A nightly batch in its second day had no day two days back and was stale all
-        day, every day until its third night (a business-hours source, its second weekend)."""
-        rhythms = ev.usual_silence_spans(last, now, allowed)
-        born: list = []  # the first served row within the longest lag's reach, asked only for a lag without rows
-
-        def quiet(lived: datetime, lo: datetime, hi: datetime) -> bool | None:
-            """Whether (lo, hi] was quiet while the source was logging; None when it had not logged yet by `hi`."""
-            rows = self.mon.typed_rows(model, lived, hi, "production", columns=["ts"])["ts"]
-            if not rows.len():
-                if not born:
-                    reach = min(span[0] for rhythm in rhythms for span in rhythm)
-                    born.append(self.mon.wh.first_seen(model, reach, last, "production"))
-                return None if born[0] is not None and born[0] > hi else False
-            return bool((rows <= lo).any() and not (rows > lo).any())
-
-        for rhythm in rhythms:
-            seen = []
-            for span in rhythm:
-                seen.append(quiet(*span))
-                if seen[-1] is False:
-                    break
-            if seen[-1] is not False and any(seen):
-                return True
-        return False
 
     def _to_findings(self, ctx: "Context", rule: AlertRule, evals: list, extra: dict) -> list[Finding]:
         model = ctx.model
@@ -971,11 +909,6 @@ RATE_LIMIT = None
 REGISTRY_DOWN = "the registry did not answer"  # a quality rule's note when its expected level could not be read
 
 
-def _stale_limit(rule: AlertRule) -> timedelta | None:
-    """The silence a stale rule allows when configured (`threshold` minutes); None: from the source's usual gap."""
-    return timedelta(minutes=rule.threshold) if rule.threshold > 0 else None
-
-
 def _chunks(ts: pl.Series, since: datetime, until: datetime, rows: int) -> list[tuple[datetime, datetime]]:
     """(since, until] cut into consecutive ranges of about `rows` rows each, by the sorted times `ts`."""
     cuts = ts.gather(list(range(rows - 1, ts.len() - 1, rows))).unique(maintain_order=True).to_list() \
@@ -998,33 +931,6 @@ def _no_refusals(mc: ModelConfig) -> str:
     if mc.task != "llm":
         return f'refusal_rate reads the refused column of an llm model; this model\'s task is "{mc.task}"'
     return "no refused column in the log"
-
-
-def _duration(d: timedelta) -> str:
-    minutes = int(d.total_seconds() // 60)
-    if minutes < 60:
-        return f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h {minutes:02d}m" if minutes else f"{hours}h"
-    return f"{hours // 24}d {hours % 24}h"
-
-
-def _beyond(silent: timedelta, allowed: timedelta) -> str:
-    """"16m (allowed 15m)": a silence longer than allowed, said so it reads true. In whole minutes both can
-    print the same ("15m (allowed 15m)" at 15m 20s): then in seconds, and "just over" when even those agree."""
-    said, limit = _duration(silent), _duration(allowed)
-    if said == limit:
-        said, limit = _seconds(silent), _seconds(allowed)
-        said = f"just over {said}" if said == limit else said
-    return f"{said} (allowed {limit})"
-
-
-def _seconds(d: timedelta) -> str:
-    """A duration to the second: 15m 20s, 1h 40m 30s."""
-    hours, rest = divmod(int(d.total_seconds()), 3600)
-    minutes, seconds = divmod(rest, 60)
-    return (f"{hours}h {minutes:02d}m {seconds:02d}s" if hours else f"{minutes}m {seconds:02d}s")
 
 
 def _sparse(have: int, metric: str) -> bool:
