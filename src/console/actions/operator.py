@@ -1,4 +1,5 @@
-"""Operator actions: promote, canary, blue/green, shadow, rollback, retrain, in one fixed order.
+"""Operator actions: promote, canary, blue/green, shadow, rollback, retrain (`actions.retraining`), in one
+fixed order:
 
     policy (environment known exactly, read-only, roles) -> hook config valid -> model lock +
     registry lease -> expected_from check (conflict) -> blocked plan -> gates (refused unless
@@ -19,7 +20,7 @@ from __future__ import annotations
 import contextvars
 import json
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -31,6 +32,9 @@ from console.actions.audit import AuditError, AuditLog, AuditTampered
 from console.actions.catalog import ActionState, get as get_spec, version_text
 from console.actions.inflight import Abandoned, Flight
 from console.actions.plan import STRATEGIES
+from console.actions.records import ActionResult, Change, Plan
+from console.actions.records import abandoned as _abandoned
+from console.actions.retraining import Retraining
 from console.actions.locks import (LEASE_PAUSE_S, LEASE_TTL_S, LOCK_WAIT_S, Conflict, Lease, Timeout,
                                    _parse_time, check_expected, last_move, model_lock, record_move)
 from console.aliases import alias_name
@@ -44,48 +48,6 @@ HISTORY_TAG = "console.history."  # + alias: JSON list of earlier versions, olde
 CANARY_PCT_TAG = "console.canary_pct."  # + canary alias
 CANARY_PCT_AT_TAG = "console.canary_pct_at."  # + canary alias: when the console set the traffic it holds
 HISTORY_MAX = 20
-
-
-@dataclass(frozen=True)
-class Change:
-    alias: str
-    from_version: str | None
-    to_version: str | None  # None: the alias is removed
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What an action would change; `blocked` says why it cannot run at all."""
-    action: str  # catalog id
-    model: str
-    environment: str
-    strategy: str
-    event: str  # deployment-log action
-    version: str | None
-    from_version: str | None  # the checked alias's current version
-    checked_alias: str  # the alias `expected_from` refers to
-    changes: tuple[Change, ...] = ()
-    traffic_pct: int | None = None
-    canary_alias: str | None = None
-    canary_pct: int | None = None  # new canary traffic; 0 clears it; None leaves it
-    needs_gates: bool = False
-    summary: str = ""
-    blocked: str | None = None
-    usage: bool = False  # blocked by what was typed (a version the registry does not hold): exit 2, not 1
-
-
-@dataclass(frozen=True)
-class ActionResult:
-    ok: bool
-    status: str  # done | refused | conflict | failed | unknown
-    message: str
-    action_id: str | None = None
-    from_version: str | None = None
-    to_version: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _parse_ts(value: Any) -> datetime | None:
@@ -130,15 +92,6 @@ def _sides(plan: Plan, seen_plan: Plan | None, expected_from: str | None, seen_c
     return {"confirmed": confirmed, "now": _side(plan)}
 
 
-def _abandoned(flight: Flight) -> ActionResult:
-    """What the worker of an abandoned action returns (nobody waits for it: the console is leaving)."""
-    rec = flight.result or {}
-    return ActionResult(False, rec.get("outcome", "failed"),
-                        rec.get("message", "interrupted by quit before the intent; nothing changed"),
-                        flight.action_id, flight.fields.get("from"), flight.fields.get("to"),
-                        {"abandoned": True, "stage": flight.stage})
-
-
 def alias_history(tags: dict[str, str], alias: str) -> list[str]:
     """An alias's earlier versions, oldest first, from the model's history tag (a damaged tag: none). Anything but
     a list of versions is damaged: `5` or `null` raised TypeError in every action's `state()`, and a string
@@ -158,7 +111,7 @@ def alias_history(tags: dict[str, str], alias: str) -> list[str]:
 STATED_REASON: contextvars.ContextVar[str | None] = contextvars.ContextVar("stated_reason", default=None)
 
 
-class Operator:
+class Operator(Retraining):
     """Runs actions against one registry with one config; shareable across worker threads."""
 
     def __init__(self, cfg: Config, registry: Any, audit: AuditLog | str | Path | None = None,
@@ -915,91 +868,3 @@ class Operator:
         if not decision.allowed:
             return self.refuse("refused", decision.reason, action, model, env, {"policy": decision.reason})
         return None
-
-    # ------------------------------------------------------------------ retrain
-
-    def retrain(self, model: str, env: str = "production", reason: str = "", evidence: dict | None = None,
-                data_window: dict | str | None = None) -> ActionResult:
-        """Ask the training system for a new version; the answer may carry a `status_url` to follow."""
-        refused = self.admit("retrain", model, env)
-        if refused is not None:
-            return refused
-        if not hooks.configured(self.cfg, "retrain"):
-            return self.refuse("failed", "no retrain hook configured: add [webhooks.retrain] url or command",
-                               "retrain", model, env, {"config_error": True})
-        try:
-            version = self.registry.alias_version(model, alias_name(env, "champion"))
-        except RegistryError as exc:
-            return self.refuse("failed", f"{exc}; retrain not requested", "retrain", model, env,
-                               {"registry_error": True})
-        evidence = evidence or {}
-        window = data_window if data_window is not None else evidence.get("data_window")
-        asked = self._now()
-        with self.flights.start("retrain", model, env) as flight:
-            # the model's lock, as every other action takes it: two operators (or a cron `auto-retrain` beside
-            # the TUI's T) started two training pipelines at once (thirtieth session's actions probe)
-            lock = flight.lock = model_lock(self.lock_dir, model, self.lock_wait_s)
-            try:
-                flight.step("lock")
-                lock.acquire()
-                other = self._retrain_since(model, env, asked)
-                if other is not None:  # requested while this one waited for the lock: not requested twice
-                    return self._refuse("conflict", f"{other.get('actor') or 'another operator'} requested a retrain "
-                                        f"of {model} at {other.get('ts')}, running when this one was asked; not "
-                                        "requested again", "retrain", model, env)
-                return self._retrain(model, env, reason, evidence, window, version, flight)
-            except Timeout:
-                return self._refuse("conflict", f"another action on {model} is still running on this machine",
-                                    "retrain", model, env)
-            except Abandoned:
-                return _abandoned(flight)
-            finally:
-                flight.release()
-
-    def _retrain_since(self, model: str, env: str, since: str) -> dict | None:
-        """`audit.retrain_since` of the model's trail (none when the trail cannot be read)."""
-        try:
-            return audit_mod.retrain_since(audit_mod.read(self.audit.path, model), since, env)
-        except OSError:
-            return None
-
-    def _retrain(self, model: str, env: str, reason: str, evidence: dict, window: Any, version: str | None,
-                 flight: Flight) -> ActionResult:
-        fields = dict(reason=reason, evidence=evidence, data_window=window, **{"from": version, "to": None})
-        try:
-            action_id = flight.record_intent(lambda: self.audit.intent("retrain", model, env, **fields),
-                                             {"reason": reason})
-        except AuditError as exc:
-            return ActionResult(False, "refused" if isinstance(exc, AuditTampered) else "failed",
-                                f"{exc}; retrain not requested", details={"audit_error": True})
-        payload = {"action": "retrain", "action_id": action_id, "model": model, "version": version,
-                   "environment": env, "reason": reason, "evidence": evidence, "data_window": window,
-                   "actor": self.user.name}
-        flight.step("hook")
-        try:
-            hook = hooks.invoke(self.cfg, "retrain", payload, action_id, self.backoff_s)
-        except BaseException as exc:  # the intent gets its outcome whatever happens
-            hook = hooks.HookResult(False, unknown=True, message=f"retrain hook interrupted ({type(exc).__name__})")
-            try:
-                flight.claim()
-                self.audit.outcome(action_id, "retrain", model, env, "unknown", message=hook.message, reason=reason)
-            finally:
-                if not isinstance(exc, Exception):
-                    raise
-            return ActionResult(False, "unknown", hook.message, action_id, version, None,
-                                {"hook": hook.to_record(), "status_url": None})
-        status = "done" if hook.ok else "unknown" if hook.unknown else "failed"
-        message = hook.message + ("" if hook.ok else ": unknown: the training system may have started it; check "
-                                  "it before re-running" if hook.unknown else "; no retrain started")
-        details = {"hook": hook.to_record(), "status_url": hook.status_url}
-        flight.claim()
-        try:
-            self.audit.outcome(action_id, "retrain", model, env, status, message=message, reason=reason,
-                               hooks={"retrain": hook.to_record()})
-        except AuditError as exc:
-            message += f" (warning: {exc})"
-        return ActionResult(hook.ok, status, message, action_id, version, None, details)
-
-    def follow(self, status_url: str, max_wait_s: float = 0.0) -> dict[str, Any]:
-        """Poll a retrain job's status URL with the retrain hook's headers."""
-        return hooks.follow(status_url, self.cfg.webhooks.get("retrain"), max_wait_s=max_wait_s)
