@@ -39,8 +39,7 @@ READ_AHEAD_CELLS = 20 * BUILD_CELLS
 US = timedelta(microseconds=1)  # the store's queries take (since, until]; rollup hours are [start, end)
 
 
-def floor_hour(t: datetime) -> datetime:
-    return t.replace(minute=0, second=0, microsecond=0)
+floor_hour = ro.floor_hour  # (the drift and rule readers import it from here)
 
 
 def _pieces(stale: dict[datetime, int], empty: Iterable[datetime] = ()) -> list[tuple[datetime, datetime, int]]:
@@ -103,11 +102,7 @@ def _slices(start: datetime, end: datetime, cells: int) -> list[tuple[datetime, 
 
 
 def _hours(a: datetime, b: datetime) -> list[datetime]:
-    out = []
-    while a < b:
-        out.append(a)
-        a += ro.HOUR
-    return out
+    return list(ro._hours(a, b))
 
 
 def _holds(spec: ro.ModelSpec) -> set[str]:

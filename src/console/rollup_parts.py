@@ -102,7 +102,4 @@ def _span(w: Window) -> tuple[datetime, datetime]:
     return (min(p.a for p in w.parts), max(p.b for p in w.parts)) if w.parts else (w.lo, w.hi)
 
 
-def _each_hour(a: datetime, b: datetime):
-    while a < b:
-        yield a
-        a += HOUR
+_each_hour = ro._hours  # the hours [a, b), one at a time
