@@ -5,6 +5,7 @@ it reads through the Monitor (`self.mon`)."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 class StaleRule:
     """`RuleEvaluator`'s stale rule."""
 
-    def _stale(self, ctx: "Context", rule: AlertRule) -> list[Finding]:
+    def _stale(self, ctx: Context, rule: AlertRule) -> list[Finding]:
         # production's newest row, as the history's `ts` are (`stale_ts`): a staging still logging is no sign of it
         last = ctx.preds["ts"].max() if ctx.preds.height else self.mon.last_seen(ctx.model, ctx.now, "production")
         if last is None:
@@ -59,26 +60,31 @@ class StaleRule:
         lived through, at least one. A nightly batch in its second day had no day two days back and was stale all
         day, every day until its third night (a business-hours source, its second weekend)."""
         rhythms = ev.usual_silence_spans(last, now, allowed)
-        born: list = []  # the first served row within the longest lag's reach, asked only for a lag without rows
+
+        @functools.cache
+        def first_row() -> datetime | None:
+            """The first served row within the longest lag's reach: asked only for a lag that holds no row."""
+            return self.mon.wh.first_seen(model, min(span[0] for rhythm in rhythms for span in rhythm), last,
+                                          "production")
 
         def quiet(lived: datetime, lo: datetime, hi: datetime) -> bool | None:
             """Whether (lo, hi] was quiet while the source was logging; None when it had not logged yet by `hi`."""
             rows = self.mon.typed_rows(model, lived, hi, "production", columns=["ts"])["ts"]
             if not rows.len():
-                if not born:
-                    reach = min(span[0] for rhythm in rhythms for span in rhythm)
-                    born.append(self.mon.wh.first_seen(model, reach, last, "production"))
-                return None if born[0] is not None and born[0] > hi else False
+                born = first_row()
+                return None if born is not None and born > hi else False
             return bool((rows <= lo).any() and not (rows > lo).any())
 
         for rhythm in rhythms:
-            seen = []
+            lived_through = []
             for span in rhythm:
-                seen.append(quiet(*span))
-                if seen[-1] is False:
+                verdict = quiet(*span)
+                if verdict is False:
                     break
-            if seen[-1] is not False and any(seen):
-                return True
+                lived_through.append(verdict)
+            else:
+                if any(lived_through):
+                    return True
         return False
 
 
